@@ -1,0 +1,140 @@
+# WhatsNext: one non-recursive Makefile.
+#   make            build wnd, wnctl, wnworker (build/bin)
+#   make test       build and run every test (unit, integration)
+#   make bench      run the load generator against a wnd it starts
+#   make fuzz       build the libFuzzer targets (clang)
+#   make SANITIZER=address,undefined test   the same under sanitizers
+#   make format / format-check
+
+CC       ?= cc
+SANITIZER ?=
+WERROR   ?= 1
+
+ifeq ($(SANITIZER),)
+BUILD    := build/rel
+SANFLAGS :=
+else
+BUILD    := build/san
+SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+GEN      := build/gen
+BIN      := $(BUILD)/bin
+
+PKGS     := libprotobuf-c rocksdb yaml-0.1 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(SANFLAGS) -pthread -D_GNU_SOURCE \
+              -Isrc/common -Isrc/server -I$(GEN) $(PKG_CFLAGS) -MMD -MP
+LDLIBS   := $(PKG_LIBS) -lnng -lpthread
+LDFLAGS  += $(SANFLAGS) -pthread
+
+COMMON_SRC := $(wildcard src/common/*.c)
+SERVER_SRC := $(filter-out src/server/main.c,$(wildcard src/server/*.c))
+CTL_SRC    := $(wildcard src/ctl/*.c)
+WORKER_SRC := $(wildcard src/worker/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+GEN_OBJ    := $(BUILD)/obj/gen/whatsnext.pb-c.o
+COMMON_LIB := $(BUILD)/libwncommon.a
+SERVER_LIB := $(BUILD)/libwnserver.a
+WORKER_LIB := $(BUILD)/libwnworker.a
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+PROGS      := $(BIN)/wnd $(BIN)/wnctl
+ifneq ($(WORKER_SRC),)
+PROGS      += $(BIN)/wnworker
+endif
+ifneq ($(BENCH_SRC),)
+PROGS      += $(BIN)/wnbench
+endif
+
+.PHONY: all test unit integration bench fuzz format format-check clean deps
+all: $(PROGS)
+
+$(GEN)/whatsnext.pb-c.c $(GEN)/whatsnext.pb-c.h: proto/whatsnext.proto
+	@mkdir -p $(GEN)
+	protoc-c --c_out=$(GEN) -Iproto proto/whatsnext.proto
+
+$(GEN_OBJ): $(GEN)/whatsnext.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(SANFLAGS) -I$(GEN) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(GEN)/whatsnext.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(WARN) -c $< -o $@
+
+$(COMMON_LIB): $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SERVER_LIB): $(call obj,$(SERVER_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(WORKER_LIB): $(call obj,$(filter-out src/worker/main.c,$(WORKER_SRC)))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/wnd: $(call obj,src/server/main.c) $(SERVER_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/wnctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/wnworker: $(call obj,src/worker/main.c) $(WORKER_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/wnbench: $(call obj,$(BENCH_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests link the server and worker libraries: core logic is testable
+# without sockets.
+UNIT_LIBS := $(SERVER_LIB) $(if $(WORKER_SRC),$(WORKER_LIB)) $(COMMON_LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker
+
+test: all $(UNIT_BINS)
+	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) bash tests/run.sh
+
+unit: $(UNIT_BINS)
+	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) bash tests/run.sh --unit
+
+bench: all
+	WN_BIN=$(abspath $(BIN)) bash bench/run.sh
+
+# libFuzzer targets: build/fuzz/<name>; run e.g. build/fuzz/fuzz_envelope -max_total_time=60
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+fuzz: $(FUZZ_BINS)
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) $(GEN)/whatsnext.pb-c.c
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread \
+	  -Isrc/common -Isrc/server -Isrc/worker -I$(GEN) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
+
+FORMAT_SRC := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+deps:
+	bash scripts/install-deps.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,27 @@
+/* envelope: the Request/Response wrapper every message on the wire travels in. */
+#ifndef WN_ENVELOPE_H
+#define WN_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "whatsnext.pb-c.h"
+
+/* Wire version. Bump when a message or method is removed or renumbered, or a
+ * field changes meaning; adding fields, messages or methods keeps it. */
+#define WN_PROTOCOL_VERSION 1
+
+/* Largest message either side accepts (NNG_OPT_RECVMAXSZ), bytes. */
+#define WN_MSG_MAX (16u * 1024u * 1024u)
+
+/* Default server address. */
+#define WN_DEFAULT_URL "tcp://127.0.0.1:7640"
+
+/* wn_method_path writes "/whatsnext.v1.<Service>/<Method>" for method index i of
+ * service svc into buf (size n) and returns buf. */
+char *wn_method_path(const ProtobufCServiceDescriptor *svc, unsigned i, char *buf, size_t n);
+
+/* wn_message_pack serializes msg into a new buffer; *len gets its size. */
+uint8_t *wn_message_pack(const ProtobufCMessage *msg, size_t *len);
+
+#endif

@@ -1,0 +1,68 @@
+#include "err.h"
+
+#include "whatsnext.pb-c.h"
+
+static const struct {
+	int err;
+	int code;
+	const char *text;
+} err_table[] = {
+    {WN_OK, WHATSNEXT__V1__CODE__OK, "ok"},
+    {WN_EINVAL, WHATSNEXT__V1__CODE__INVALID_ARGUMENT, "invalid argument"},
+    {WN_ENOTFOUND, WHATSNEXT__V1__CODE__NOT_FOUND, "not found"},
+    {WN_EEXIST, WHATSNEXT__V1__CODE__ALREADY_EXISTS, "already exists"},
+    {WN_ESTATE, WHATSNEXT__V1__CODE__FAILED_PRECONDITION, "not allowed in the current state"},
+    {WN_EIO, WHATSNEXT__V1__CODE__INTERNAL, "i/o error"},
+    {WN_ENOMEM, WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, "out of memory"},
+    {WN_ETIMEDOUT, WHATSNEXT__V1__CODE__DEADLINE_EXCEEDED, "timed out"},
+    {WN_EUNAVAIL, WHATSNEXT__V1__CODE__UNAVAILABLE, "unavailable"},
+    {WN_EPROTO, WHATSNEXT__V1__CODE__INVALID_ARGUMENT, "malformed message"},
+    {WN_ETOOBIG, WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, "too large"},
+    {WN_EPERM, WHATSNEXT__V1__CODE__UNAUTHENTICATED, "bad or missing token"},
+    {WN_EBUSY, WHATSNEXT__V1__CODE__UNAVAILABLE, "in use"},
+    {WN_EUNIMPL, WHATSNEXT__V1__CODE__UNIMPLEMENTED, "unknown method"},
+    {WN_EINTERNAL, WHATSNEXT__V1__CODE__INTERNAL, "internal error"},
+};
+
+static const char *const code_names[] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+const char *wn_strerror(int err)
+{
+	for (unsigned i = 0; i < sizeof(err_table) / sizeof(err_table[0]); i++)
+		if (err_table[i].err == err)
+			return err_table[i].text;
+	return "unknown error";
+}
+
+int wn_err_to_code(int err)
+{
+	for (unsigned i = 0; i < sizeof(err_table) / sizeof(err_table[0]); i++)
+		if (err_table[i].err == err)
+			return err_table[i].code;
+	return WHATSNEXT__V1__CODE__UNKNOWN;
+}
+
+const char *wn_code_name(int code)
+{
+	if (code < 0 || code >= (int)(sizeof(code_names) / sizeof(code_names[0])))
+		return "UNKNOWN";
+	return code_names[code];
+}

@@ -1,0 +1,32 @@
+/* err: the one error space of WhatsNext. 0 is success, negative WN_E* failure. */
+#ifndef WN_ERR_H
+#define WN_ERR_H
+
+enum {
+	WN_OK = 0,
+	WN_EINVAL = -1,    /* bad argument or input */
+	WN_ENOTFOUND = -2, /* no such project, task or job */
+	WN_EEXIST = -3,    /* name already taken */
+	WN_ESTATE = -4,    /* not allowed in the current state (stale lease, ...) */
+	WN_EIO = -5,       /* storage or file I/O failed */
+	WN_ENOMEM = -6,
+	WN_ETIMEDOUT = -7,
+	WN_EUNAVAIL = -8, /* peer unreachable or shutting down */
+	WN_EPROTO = -9,   /* malformed message */
+	WN_ETOOBIG = -10, /* over a size limit */
+	WN_EPERM = -11,   /* bad or missing token */
+	WN_EBUSY = -12,   /* resource in use (data directory locked, ...) */
+	WN_EUNIMPL = -13, /* unknown method */
+	WN_EINTERNAL = -14,
+};
+
+/* wn_strerror returns a static lowercase description of err. */
+const char *wn_strerror(int err);
+
+/* wn_err_to_code maps err to the gRPC status code sent on the wire. */
+int wn_err_to_code(int err);
+
+/* wn_code_name returns the gRPC name of a status code ("NOT_FOUND"). */
+const char *wn_code_name(int code);
+
+#endif

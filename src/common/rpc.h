@@ -1,0 +1,42 @@
+/* rpc: the client side of the protocol; one call sends a Request and waits
+ * for its Response. A wn_rpc may be used by several threads at once. */
+#ifndef WN_RPC_H
+#define WN_RPC_H
+
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+typedef struct wn_rpc wn_rpc;
+
+enum {
+	/* Connect in the background and keep reconnecting: calls wait (up to
+	 * their timeout) for the server instead of failing at once. */
+	WN_RPC_BACKGROUND = 1,
+};
+
+/* wn_rpc_open connects to url (tcp:// or ipc://); token may be NULL. On failure
+ * *errmsg gets a malloc'd one-line message. */
+int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, char **errmsg);
+
+/* wn_rpc_close closes the connection; NULL is a no-op. */
+void wn_rpc_close(wn_rpc *r);
+
+/* wn_rpc_set_timeout sets how long a call waits for its reply, ms (default 30000). */
+void wn_rpc_set_timeout(wn_rpc *r, int ms);
+
+/* wn_rpc_call sends in to method ("/whatsnext.v1.JobService/Get") and waits.
+ * Returns the response's gRPC code (0 = OK, then *out holds the unpacked
+ * output of type out_desc, to free with protobuf_c_message_free_unpacked), or a
+ * negative WN_E* for transport failures. On any failure *errmsg gets a
+ * malloc'd one-line message. id 0 picks a fresh request id; give the same id
+ * again to retry a call whose reply was lost. extra_ms lengthens the timeout
+ * (for a Fetch that waits on the server). */
+int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
+                const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
+                char **errmsg, uint64_t id, int extra_ms);
+
+/* wn_rpc_url returns the address the client was opened with. */
+const char *wn_rpc_url(const wn_rpc *r);
+
+#endif

@@ -1,0 +1,114 @@
+#include "util.h"
+
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static void util_oom(size_t n)
+{
+	fprintf(stderr, "out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *wn_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		util_oom(n);
+	return p;
+}
+
+void *wn_xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+	if (p == NULL)
+		util_oom(n * sz);
+	return p;
+}
+
+void *wn_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		util_oom(n);
+	return q;
+}
+
+char *wn_xstrdup(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = wn_xmalloc(n);
+	memcpy(d, s, n);
+	return d;
+}
+
+char *wn_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		util_oom(strlen(fmt));
+	return s;
+}
+
+static int64_t util_clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t wn_now_ms(void) { return util_clock_ms(CLOCK_REALTIME); }
+
+int64_t wn_mono_ms(void) { return util_clock_ms(CLOCK_MONOTONIC); }
+
+const char *wn_name_check(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return "name is empty";
+	size_t n = strlen(s);
+	if (n > WN_NAME_MAX)
+		return "name is longer than 128 bytes";
+	unsigned char c0 = (unsigned char)s[0];
+	if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z') || (c0 >= '0' && c0 <= '9')))
+		return "name must start with a letter or digit";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return "name may hold only letters, digits, '.', '_' and '-'";
+	}
+	return NULL;
+}
+
+uint64_t wn_random_u64(void)
+{
+	uint64_t v = 0;
+	while (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		;
+	return v;
+}
+
+int wn_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	if (s == NULL || *s == '\0')
+		return WN_EINVAL;
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return WN_EINVAL;
+	*out = v;
+	return WN_OK;
+}

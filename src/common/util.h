@@ -1,0 +1,39 @@
+/* util: allocation that aborts on exhaustion, clocks, names and small helpers. */
+#ifndef WN_UTIL_H
+#define WN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Longest project, task, job or worker name, in bytes. */
+#define WN_NAME_MAX 128
+
+/* wn_xmalloc allocates n bytes or aborts with a message. */
+void *wn_xmalloc(size_t n);
+/* wn_xcalloc allocates n zeroed elements of size sz or aborts. */
+void *wn_xcalloc(size_t n, size_t sz);
+/* wn_xrealloc resizes p to n bytes or aborts. */
+void *wn_xrealloc(void *p, size_t n);
+/* wn_xstrdup duplicates s (NULL gives NULL) or aborts. */
+char *wn_xstrdup(const char *s);
+/* wn_xasprintf formats into a new string or aborts. */
+char *wn_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* wn_now_ms returns the wall clock in Unix epoch milliseconds. */
+int64_t wn_now_ms(void);
+/* wn_mono_ms returns a monotonic clock in milliseconds. */
+int64_t wn_mono_ms(void);
+
+/* wn_name_check returns NULL if s is a valid name (1..WN_NAME_MAX bytes of
+ * [A-Za-z0-9._-], starting with a letter or digit), else a static reason. */
+const char *wn_name_check(const char *s);
+
+/* wn_random_u64 returns 64 random bits from the kernel. */
+uint64_t wn_random_u64(void);
+
+/* wn_parse_i64 parses a whole decimal string into *out within [lo, hi]. */
+int wn_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+
+#endif
