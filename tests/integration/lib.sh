@@ -1,0 +1,109 @@
+# Helpers for integration tests. Each test_* function runs in its own bash with
+# `set -euo pipefail`, in a fresh temporary directory $WN_TMP (also the cwd),
+# with the real binaries from $WN_BIN. A test fails when any command fails or
+# an expect_* helper reports a mismatch.
+
+WN_PIDS=()
+
+# wn_cleanup stops everything the test started (runs at exit).
+wn_cleanup() {
+	local p
+	for p in "${WN_PIDS[@]:-}"; do
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+	done
+	return 0
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+wnctl() { "$WN_BIN/wnctl" "$@"; }
+
+# wn_start [wnd args...]: start wnd on a private ipc address with data in
+# $WN_TMP/data (unless --data is given), wait until it answers, export
+# WN_SERVER. Sets WND_PID. The log is $WN_TMP/wnd.log.
+wn_start() {
+	export WN_SERVER=${WN_SERVER:-ipc://$WN_TMP/wnd.sock}
+	local args=("$@")
+	local have_data=0 a
+	for a in "${args[@]:-}"; do [ "$a" = --data ] && have_data=1; done
+	[ "$have_data" = 1 ] || args+=(--data "$WN_TMP/data")
+	"$WN_BIN/wnd" --listen "$WN_SERVER" "${args[@]}" >>"$WN_TMP/wnd.log" 2>&1 &
+	WND_PID=$!
+	WN_PIDS+=("$WND_PID")
+	wn_wait_ready
+}
+
+# wn_wait_ready: wait up to 10 s for the server at $WN_SERVER to answer.
+wn_wait_ready() {
+	local i
+	for i in $(seq 1 200); do
+		if "$WN_BIN/wnctl" --timeout 500 project list >/dev/null 2>&1; then
+			return 0
+		fi
+		if [ -n "${WND_PID:-}" ] && ! kill -0 "$WND_PID" 2>/dev/null; then
+			cat "$WN_TMP/wnd.log" >&2
+			fail "wnd exited during start"
+		fi
+		sleep 0.05
+	done
+	cat "$WN_TMP/wnd.log" >&2
+	fail "wnd did not answer at $WN_SERVER within 10 s"
+}
+
+# wn_stop: SIGTERM wnd and wait for it to exit; fails if it does not exit cleanly.
+wn_stop() {
+	kill -TERM "$WND_PID"
+	local rc=0
+	wait "$WND_PID" || rc=$?
+	[ "$rc" -eq 0 ] || fail "wnd exited with status $rc after SIGTERM"
+}
+
+# wn_kill9: SIGKILL wnd and reap it.
+wn_kill9() {
+	kill -9 "$WND_PID"
+	wait "$WND_PID" 2>/dev/null || true
+}
+
+# expect_eq ACTUAL EXPECTED [WHAT]
+expect_eq() {
+	[ "$1" == "$2" ] || fail "${3:-value}: expected '$2', got '$1'"
+}
+
+# expect_contains HAYSTACK NEEDLE [WHAT]
+expect_contains() {
+	[[ $1 == *"$2"* ]] || fail "${3:-output}: expected to contain '$2', got: $1"
+}
+
+# expect_not_contains HAYSTACK NEEDLE [WHAT]
+expect_not_contains() {
+	[[ $1 != *"$2"* ]] || fail "${3:-output}: expected not to contain '$2', got: $1"
+}
+
+# expect_exit CODE CMD...: run CMD, require exit status CODE; its stderr is
+# left in $WN_ERR and stdout in $WN_OUT.
+expect_exit() {
+	local want=$1
+	shift
+	local rc=0
+	WN_OUT=$("$@" 2>"$WN_TMP/.err") || rc=$?
+	WN_ERR=$(cat "$WN_TMP/.err")
+	[ "$rc" -eq "$want" ] || fail "'$*': expected exit $want, got $rc (stderr: $WN_ERR)"
+}
+
+# expect_fail CMD...: run CMD, require a non-zero exit and a one-line message
+# on stderr; stderr is left in $WN_ERR.
+expect_fail() {
+	local rc=0
+	WN_OUT=$("$@" 2>"$WN_TMP/.err") || rc=$?
+	WN_ERR=$(cat "$WN_TMP/.err")
+	[ "$rc" -ne 0 ] || fail "'$*': expected failure, got exit 0 (stdout: $WN_OUT)"
+	[ -n "$WN_ERR" ] || fail "'$*': failed without a message on stderr"
+}
+
+# jq_get JSON EXPR: evaluate a python expression over the parsed JSON `j`.
+jget() {
+	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"
+}
