@@ -40,6 +40,7 @@ CTL_SRC    := $(wildcard src/ctl/*.c)
 WORKER_SRC := $(wildcard src/worker/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
+TOOL_SRC   := $(wildcard tests/tools/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -48,6 +49,7 @@ COMMON_LIB := $(BUILD)/libwncommon.a
 SERVER_LIB := $(BUILD)/libwnserver.a
 WORKER_LIB := $(BUILD)/libwnworker.a
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BIN)/%,$(TOOL_SRC))
 PROGS      := $(BIN)/wnd $(BIN)/wnctl
 ifneq ($(WORKER_SRC),)
 PROGS      += $(BIN)/wnworker
@@ -107,7 +109,12 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker
 
-test: all $(UNIT_BINS)
+# Test tools (raw protocol clients and the like) live beside the programs.
+$(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test: all $(UNIT_BINS) $(TOOL_BINS)
 	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) bash tests/run.sh
 
 unit: $(UNIT_BINS)
