@@ -6,6 +6,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct wn_rpc {

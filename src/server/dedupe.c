@@ -1,0 +1,134 @@
+#include "dedupe.h"
+
+#include "map.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dentry {
+	uint64_t id;
+	const char *method; /* static string from the method table */
+	bool done;
+	uint8_t *reply;
+	size_t len;
+	int64_t at;
+	struct dentry *next; /* age order */
+};
+
+struct dedupe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	wn_map *byid;
+	struct dentry *oldest, *newest;
+	int64_t max_age;
+	size_t max_bytes, bytes;
+};
+
+struct dedupe *dedupe_new(int64_t max_age_ms, size_t max_bytes)
+{
+	struct dedupe *d = wn_xcalloc(1, sizeof(*d));
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	d->byid = wn_map_new_u64();
+	d->max_age = max_age_ms;
+	d->max_bytes = max_bytes;
+	return d;
+}
+
+void dedupe_free(struct dedupe *d)
+{
+	if (d == NULL)
+		return;
+	struct dentry *x = d->oldest;
+	while (x != NULL) {
+		struct dentry *n = x->next;
+		free(x->reply);
+		free(x);
+		x = n;
+	}
+	wn_map_free(d->byid);
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	free(d);
+}
+
+/* dedupe_evict drops finished entries that are too old or over the byte budget. */
+static void dedupe_evict(struct dedupe *d, int64_t now)
+{
+	while (d->oldest != NULL && d->oldest->done &&
+	       (d->bytes > d->max_bytes || now - d->oldest->at > d->max_age)) {
+		struct dentry *x = d->oldest;
+		d->oldest = x->next;
+		if (d->oldest == NULL)
+			d->newest = NULL;
+		wn_map_del_u64(d->byid, x->id);
+		d->bytes -= x->len + sizeof(*x);
+		free(x->reply);
+		free(x);
+	}
+}
+
+int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
+                 uint8_t **reply, size_t *len)
+{
+	pthread_mutex_lock(&d->mu);
+	dedupe_evict(d, now_ms);
+	struct dentry *x;
+	while ((x = wn_map_get_u64(d->byid, id)) != NULL && !x->done && x->method == method)
+		pthread_cond_wait(&d->cv, &d->mu);
+	int rv = DEDUPE_NEW;
+	if (x != NULL && x->method != method) {
+		rv = DEDUPE_MISMATCH;
+	} else if (x != NULL) {
+		*reply = wn_xmalloc(x->len);
+		memcpy(*reply, x->reply, x->len);
+		*len = x->len;
+		rv = DEDUPE_DONE;
+	} else {
+		x = wn_xcalloc(1, sizeof(*x));
+		x->id = id;
+		x->method = method;
+		x->at = now_ms;
+		wn_map_put_u64(d->byid, id, x);
+		if (d->newest != NULL)
+			d->newest->next = x;
+		else
+			d->oldest = x;
+		d->newest = x;
+		d->bytes += sizeof(*x);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return rv;
+}
+
+void dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len)
+{
+	pthread_mutex_lock(&d->mu);
+	struct dentry *x = wn_map_get_u64(d->byid, id);
+	if (x != NULL && !x->done) {
+		x->reply = wn_xmalloc(len);
+		memcpy(x->reply, reply, len);
+		x->len = len;
+		x->done = true;
+		d->bytes += len;
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void dedupe_abort(struct dedupe *d, uint64_t id)
+{
+	pthread_mutex_lock(&d->mu);
+	struct dentry *x = wn_map_get_u64(d->byid, id);
+	if (x != NULL && !x->done) {
+		/* keep it in the age list as a finished empty entry that never matches */
+		wn_map_del_u64(d->byid, id);
+		x->done = true;
+		x->id = 0;
+	}
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}

@@ -1,0 +1,29 @@
+/* dedupe: replies to recent mutating requests by request id, so a request
+ * received again (nng's resend, a client's retry) is answered from its first
+ * execution instead of running twice. Bounded by age and by bytes. */
+#ifndef WN_DEDUPE_H
+#define WN_DEDUPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dedupe;
+
+enum { DEDUPE_NEW = 0, DEDUPE_DONE = 1, DEDUPE_MISMATCH = 2 };
+
+/* dedupe_new creates a cache keeping replies up to max_age_ms and max_bytes. */
+struct dedupe *dedupe_new(int64_t max_age_ms, size_t max_bytes);
+/* dedupe_free frees the cache; NULL is a no-op. */
+void dedupe_free(struct dedupe *d);
+/* dedupe_begin claims id for method: DEDUPE_NEW (the caller executes it and
+ * must call dedupe_finish or dedupe_abort), DEDUPE_DONE (*reply is a malloc'd
+ * copy of the first reply), DEDUPE_MISMATCH (id seen with another method). A
+ * request still executing under the same id is waited for. */
+int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
+                 uint8_t **reply, size_t *len);
+/* dedupe_finish stores the reply of id. */
+void dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len);
+/* dedupe_abort forgets id (the request had no effect and may run again). */
+void dedupe_abort(struct dedupe *d, uint64_t id);
+
+#endif

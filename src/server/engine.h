@@ -1,0 +1,59 @@
+/* engine: the server's state and every method of the protocol, independent
+ * of sockets. A request arrives as the bytes of a Request envelope and leaves
+ * as the bytes of a Response; a Fetch that waits is parked and answered later
+ * through the deliver callback. */
+#ifndef WN_ENGINE_H
+#define WN_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wn_engine wn_engine;
+
+/* Called outside the engine's lock with the reply to a parked request; the
+ * callee owns buf (free it with free()) and the slot. */
+typedef void (*wn_deliver_fn)(void *arg, void *slot, uint8_t *buf, size_t len);
+
+typedef struct wn_engine_config {
+	const char *data_dir;
+	int durability;     /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
+	int relaxed_ms;     /* relaxed: longest time between syncs */
+	int64_t lease_ms;   /* lease length; heartbeats extend by this much */
+	const char *token;  /* required Request.token, or NULL / "" for none */
+	size_t max_msg;     /* largest request body accepted */
+	bool no_sweeper;    /* tests: no background thread; call wn_engine_tick */
+	wn_deliver_fn deliver;
+	void *deliver_arg;
+	int64_t (*clock)(void *arg); /* wall clock in ms; NULL = the real one */
+	void *clock_arg;
+} wn_engine_config;
+
+/* wn_engine_open opens the store and rebuilds the in-memory state from it. On
+ * failure *errmsg gets a malloc'd one-line message. */
+int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg);
+
+/* wn_engine_close answers parked requests, stops the sweeper and closes the
+ * store; NULL is a no-op. */
+void wn_engine_close(wn_engine *e);
+
+/* wn_engine_handle executes the request in req and returns the reply in *out
+ * (malloc'd, *outlen bytes). slot identifies the caller's connection context;
+ * when the request is parked (a Fetch that waits) the function returns with
+ * *out == NULL and the engine owns slot until it delivers the reply. */
+void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, uint8_t **out,
+                      size_t *outlen);
+
+/* wn_engine_oversize returns the reply to a request of len bytes that was
+ * refused for its size. */
+void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen);
+
+/* wn_engine_tick expires due leases and times out parked requests, then
+ * returns the time (engine clock, ms) of the next deadline. */
+int64_t wn_engine_tick(wn_engine *e);
+
+/* wn_engine_release_parked answers every parked request with an empty reply
+ * (used when shutting down). */
+void wn_engine_release_parked(wn_engine *e);
+
+#endif

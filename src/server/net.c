@@ -1,0 +1,176 @@
+#include "net.h"
+
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/* How often an idle serving thread looks at the stop flag. */
+#define NET_POLL_MS 200
+
+struct slot {
+	nng_ctx ctx;
+	nng_aio *aio;
+};
+
+struct wn_net {
+	nng_socket sock;
+	wn_engine *e;
+	pthread_t *threads;
+	int nthreads;
+	atomic_bool stopping;
+};
+
+static struct slot *slot_new(wn_net *n)
+{
+	struct slot *s = wn_xcalloc(1, sizeof(*s));
+	int rv = nng_ctx_open(&s->ctx, n->sock);
+	if (rv == 0)
+		rv = nng_aio_alloc(&s->aio, NULL, NULL);
+	if (rv != 0) {
+		wn_error("cannot open a connection context: %s", nng_strerror(rv));
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void slot_free(struct slot *s)
+{
+	if (s == NULL)
+		return;
+	nng_aio_free(s->aio);
+	nng_ctx_close(s->ctx);
+	free(s);
+}
+
+/* slot_send sends buf (freed here) as the reply on s's context. */
+static void slot_send(struct slot *s, uint8_t *buf, size_t len)
+{
+	nng_msg *msg = NULL;
+	int rv = nng_msg_alloc(&msg, 0);
+	if (rv == 0)
+		rv = nng_msg_append(msg, buf, len);
+	free(buf);
+	if (rv != 0) {
+		nng_msg_free(msg);
+		wn_error("cannot build a reply: %s", nng_strerror(rv));
+		return;
+	}
+	nng_aio_set_msg(s->aio, msg);
+	nng_aio_set_timeout(s->aio, 10000);
+	nng_ctx_send(s->ctx, s->aio);
+	nng_aio_wait(s->aio);
+	rv = nng_aio_result(s->aio);
+	if (rv != 0) {
+		nng_msg_free(nng_aio_get_msg(s->aio));
+		wn_debug("reply not sent: %s", nng_strerror(rv));
+	}
+}
+
+void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len)
+{
+	(void)arg;
+	struct slot *s = slot;
+	if (s == NULL) {
+		free(buf);
+		return;
+	}
+	slot_send(s, buf, len);
+	slot_free(s);
+}
+
+static void *net_thread(void *arg)
+{
+	wn_net *n = arg;
+	struct slot *s = slot_new(n);
+	while (s != NULL && !atomic_load(&n->stopping)) {
+		nng_aio_set_timeout(s->aio, NET_POLL_MS);
+		nng_ctx_recv(s->ctx, s->aio);
+		nng_aio_wait(s->aio);
+		int rv = nng_aio_result(s->aio);
+		if (rv == NNG_ETIMEDOUT)
+			continue;
+		if (rv == NNG_ECLOSED)
+			break;
+		if (rv != 0) {
+			wn_warn("receive failed: %s", nng_strerror(rv));
+			continue;
+		}
+		nng_msg *msg = nng_aio_get_msg(s->aio);
+		uint8_t *out = NULL;
+		size_t outlen = 0;
+		wn_engine_handle(n->e, nng_msg_body(msg), nng_msg_len(msg), s, &out, &outlen);
+		nng_msg_free(msg);
+		if (out == NULL) {
+			/* parked: the engine answers through wn_net_deliver */
+			s = slot_new(n);
+			continue;
+		}
+		slot_send(s, out, outlen);
+	}
+	slot_free(s);
+	return NULL;
+}
+
+int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out,
+                char **errmsg)
+{
+	wn_net *n = wn_xcalloc(1, sizeof(*n));
+	int rv = nng_rep0_open(&n->sock);
+	if (rv != 0) {
+		*errmsg = wn_xasprintf("cannot open socket: %s", nng_strerror(rv));
+		free(n);
+		return WN_EUNAVAIL;
+	}
+	nng_socket_set_size(n->sock, NNG_OPT_RECVMAXSZ, max_msg * 4);
+	for (size_t i = 0; i < nurls; i++) {
+		rv = nng_listen(n->sock, urls[i], NULL, 0);
+		if (rv != 0) {
+			*errmsg = wn_xasprintf("cannot listen on %s: %s", urls[i], nng_strerror(rv));
+			nng_close(n->sock);
+			free(n);
+			return rv == NNG_EADDRINUSE ? WN_EBUSY : WN_EINVAL;
+		}
+	}
+	*out = n;
+	return WN_OK;
+}
+
+int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
+{
+	n->e = e;
+	n->threads = wn_xcalloc((size_t)nthreads, sizeof(*n->threads));
+	for (int i = 0; i < nthreads; i++) {
+		if (pthread_create(&n->threads[i], NULL, net_thread, n) != 0) {
+			wn_error("cannot start serving thread %d", i);
+			wn_net_stop(n);
+			return WN_EINTERNAL;
+		}
+		n->nthreads++;
+	}
+	return WN_OK;
+}
+
+void wn_net_stop(wn_net *n)
+{
+	atomic_store(&n->stopping, true);
+	for (int i = 0; i < n->nthreads; i++)
+		pthread_join(n->threads[i], NULL);
+	n->nthreads = 0;
+	free(n->threads);
+	n->threads = NULL;
+}
+
+void wn_net_close(wn_net *n)
+{
+	if (n == NULL)
+		return;
+	nng_close(n->sock);
+	free(n);
+}

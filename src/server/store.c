@@ -1,0 +1,335 @@
+#include "store.h"
+
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct wn_store {
+	rocksdb_t *db;
+	rocksdb_options_t *opts;
+	rocksdb_writeoptions_t *wopts;
+	rocksdb_readoptions_t *ropts;
+	int durability;
+	int relaxed_ms;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work; /* syncer: there are writes to sync */
+	pthread_cond_t cv_done; /* writers: synced advanced */
+	uint64_t written;       /* tickets handed out */
+	uint64_t synced;        /* every ticket <= synced is durable */
+	bool stopping;
+	char *failed;
+	pthread_t syncer;
+	bool have_syncer;
+};
+
+struct wn_batch {
+	rocksdb_writebatch_t *wb;
+};
+
+struct wn_store_iter {
+	rocksdb_iterator_t *it;
+	char *prefix;
+	size_t plen;
+	bool started;
+};
+
+static void store_fail(wn_store *s, const char *what, const char *err)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->failed == NULL) {
+		s->failed = wn_xasprintf("%s: %s", what, err);
+		wn_error("store failed, no further changes are accepted: %s", s->failed);
+	}
+	pthread_cond_broadcast(&s->cv_done);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *store_syncer(void *arg)
+{
+	wn_store *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->stopping && s->failed == NULL && s->synced == s->written) {
+			if (s->durability == WN_DURABILITY_RELAXED) {
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += (long)s->relaxed_ms * 1000000L;
+				ts.tv_sec += ts.tv_nsec / 1000000000L;
+				ts.tv_nsec %= 1000000000L;
+				pthread_cond_timedwait(&s->cv_work, &s->mu, &ts);
+			} else {
+				pthread_cond_wait(&s->cv_work, &s->mu);
+			}
+		}
+		if (s->failed != NULL || (s->stopping && s->synced == s->written))
+			break;
+		uint64_t target = s->written;
+		pthread_mutex_unlock(&s->mu);
+		char *err = NULL;
+		rocksdb_flush_wal(s->db, 1, &err);
+		if (err != NULL) {
+			store_fail(s, "cannot sync the write-ahead log", err);
+			free(err);
+			pthread_mutex_lock(&s->mu);
+			break;
+		}
+		pthread_mutex_lock(&s->mu);
+		if (target > s->synced)
+			s->synced = target;
+		pthread_cond_broadcast(&s->cv_done);
+		if (s->durability == WN_DURABILITY_RELAXED && !s->stopping) {
+			/* at most one sync per interval */
+			pthread_mutex_unlock(&s->mu);
+			struct timespec ts = {s->relaxed_ms / 1000, (long)(s->relaxed_ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&s->mu);
+		}
+	}
+	pthread_cond_broadcast(&s->cv_done);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static int store_check_version(wn_store *s, char **errmsg)
+{
+	char *val = NULL;
+	size_t len = 0;
+	int rv = wn_store_get(s, "m/version", 9, &val, &len);
+	if (rv == WN_ENOTFOUND) {
+		char buf[16];
+		int n = snprintf(buf, sizeof(buf), "%d", WN_STORE_VERSION);
+		wn_batch *b = wn_batch_new();
+		wn_batch_put(b, "m/version", 9, buf, (size_t)n);
+		uint64_t seq;
+		rv = wn_store_write(s, b, &seq);
+		wn_batch_free(b);
+		if (rv == WN_OK)
+			rv = wn_store_wait(s, seq);
+		if (rv != WN_OK)
+			*errmsg = wn_xasprintf("cannot write the store version: %s",
+			                       wn_store_failed(s) ? wn_store_failed(s) : wn_strerror(rv));
+		return rv;
+	}
+	if (rv != WN_OK) {
+		*errmsg = wn_xasprintf("cannot read the store version");
+		return rv;
+	}
+	int v = atoi(val);
+	free(val);
+	if (v > WN_STORE_VERSION || v < 1) {
+		*errmsg = wn_xasprintf("data layout version %d is not supported (this wnd knows up to %d)",
+		                       v, WN_STORE_VERSION);
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
+int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg)
+{
+	wn_store *s = wn_xcalloc(1, sizeof(*s));
+	s->durability = durability;
+	s->relaxed_ms = relaxed_ms > 0 ? relaxed_ms : 100;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv_work, NULL);
+	pthread_cond_init(&s->cv_done, NULL);
+	s->opts = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(s->opts, 1);
+	rocksdb_options_increase_parallelism(s->opts, 2);
+	rocksdb_options_set_max_open_files(s->opts, 512);
+	rocksdb_options_set_keep_log_file_num(s->opts, 3);
+	rocksdb_options_set_info_log_level(s->opts, 2); /* warn */
+	s->wopts = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(s->wopts, 0);
+	s->ropts = rocksdb_readoptions_create();
+	char *err = NULL;
+	s->db = rocksdb_open(s->opts, dir, &err);
+	if (err != NULL) {
+		int rv = WN_EIO;
+		if (strstr(err, "lock") != NULL && (strstr(err, "unavailable") != NULL ||
+		                                    strstr(err, "Resource") != NULL)) {
+			*errmsg = wn_xasprintf("data directory %s is in use by another wnd", dir);
+			rv = WN_EBUSY;
+		} else {
+			*errmsg = wn_xasprintf("cannot open store %s: %s", dir, err);
+		}
+		free(err);
+		rocksdb_readoptions_destroy(s->ropts);
+		rocksdb_writeoptions_destroy(s->wopts);
+		rocksdb_options_destroy(s->opts);
+		free(s);
+		return rv;
+	}
+	if (pthread_create(&s->syncer, NULL, store_syncer, s) != 0) {
+		*errmsg = wn_xasprintf("cannot start the sync thread");
+		wn_store_close(s);
+		return WN_EINTERNAL;
+	}
+	s->have_syncer = true;
+	int rv = store_check_version(s, errmsg);
+	if (rv != WN_OK) {
+		wn_store_close(s);
+		return rv;
+	}
+	*out = s;
+	return WN_OK;
+}
+
+void wn_store_close(wn_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->have_syncer) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = true;
+		pthread_cond_broadcast(&s->cv_work);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->syncer, NULL);
+	}
+	if (s->db != NULL) {
+		char *err = NULL;
+		rocksdb_flush_wal(s->db, 1, &err);
+		if (err != NULL) {
+			wn_error("cannot sync the write-ahead log at close: %s", err);
+			free(err);
+		}
+		rocksdb_close(s->db);
+	}
+	rocksdb_readoptions_destroy(s->ropts);
+	rocksdb_writeoptions_destroy(s->wopts);
+	rocksdb_options_destroy(s->opts);
+	pthread_cond_destroy(&s->cv_work);
+	pthread_cond_destroy(&s->cv_done);
+	pthread_mutex_destroy(&s->mu);
+	free(s->failed);
+	free(s);
+}
+
+int wn_store_get(wn_store *s, const void *key, size_t klen, char **val, size_t *len)
+{
+	char *err = NULL;
+	char *v = rocksdb_get(s->db, s->ropts, key, klen, len, &err);
+	if (err != NULL) {
+		wn_error("store read failed: %s", err);
+		free(err);
+		return WN_EIO;
+	}
+	if (v == NULL)
+		return WN_ENOTFOUND;
+	*val = v;
+	return WN_OK;
+}
+
+wn_batch *wn_batch_new(void)
+{
+	wn_batch *b = wn_xmalloc(sizeof(*b));
+	b->wb = rocksdb_writebatch_create();
+	return b;
+}
+
+void wn_batch_free(wn_batch *b)
+{
+	if (b == NULL)
+		return;
+	rocksdb_writebatch_destroy(b->wb);
+	free(b);
+}
+
+void wn_batch_put(wn_batch *b, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	rocksdb_writebatch_put(b->wb, key, klen, val, vlen);
+}
+
+void wn_batch_del(wn_batch *b, const void *key, size_t klen)
+{
+	rocksdb_writebatch_delete(b->wb, key, klen);
+}
+
+int wn_batch_count(const wn_batch *b) { return rocksdb_writebatch_count(b->wb); }
+
+int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq)
+{
+	pthread_mutex_lock(&s->mu);
+	bool failed = s->failed != NULL;
+	pthread_mutex_unlock(&s->mu);
+	if (failed)
+		return WN_EIO;
+	char *err = NULL;
+	rocksdb_write(s->db, s->wopts, b->wb, &err);
+	if (err != NULL) {
+		store_fail(s, "write failed", err);
+		free(err);
+		return WN_EIO;
+	}
+	pthread_mutex_lock(&s->mu);
+	*seq = ++s->written;
+	pthread_cond_signal(&s->cv_work);
+	pthread_mutex_unlock(&s->mu);
+	return WN_OK;
+}
+
+int wn_store_wait(wn_store *s, uint64_t seq)
+{
+	if (seq == 0)
+		return WN_OK;
+	pthread_mutex_lock(&s->mu);
+	if (s->durability == WN_DURABILITY_SYNC)
+		while (s->synced < seq && s->failed == NULL)
+			pthread_cond_wait(&s->cv_done, &s->mu);
+	int rv = s->failed != NULL ? WN_EIO : WN_OK;
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
+const char *wn_store_failed(wn_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	const char *f = s->failed;
+	pthread_mutex_unlock(&s->mu);
+	return f;
+}
+
+wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, const void *start,
+                                 size_t slen)
+{
+	wn_store_iter *it = wn_xcalloc(1, sizeof(*it));
+	it->it = rocksdb_create_iterator(s->db, s->ropts);
+	it->prefix = wn_xmalloc(plen);
+	memcpy(it->prefix, prefix, plen);
+	it->plen = plen;
+	if (start != NULL)
+		rocksdb_iter_seek(it->it, start, slen);
+	else
+		rocksdb_iter_seek(it->it, prefix, plen);
+	return it;
+}
+
+bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const char **val,
+                        size_t *vlen)
+{
+	if (it->started)
+		rocksdb_iter_next(it->it);
+	it->started = true;
+	if (!rocksdb_iter_valid(it->it))
+		return false;
+	*key = rocksdb_iter_key(it->it, klen);
+	if (*klen < it->plen || memcmp(*key, it->prefix, it->plen) != 0)
+		return false;
+	*val = rocksdb_iter_value(it->it, vlen);
+	return true;
+}
+
+void wn_store_iter_free(wn_store_iter *it)
+{
+	if (it == NULL)
+		return;
+	rocksdb_iter_destroy(it->it);
+	free(it->prefix);
+	free(it);
+}

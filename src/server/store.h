@@ -1,0 +1,63 @@
+/* store: the RocksDB database under the data directory, write batches and
+ * group commit. Writers append to the WAL without syncing while they hold the
+ * server's state lock, then wait outside it for a sync that covers their write:
+ * concurrent writers share one fsync. */
+#ifndef WN_STORE_H
+#define WN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* On-disk layout version, kept under the key "m/version". Bump when a key
+ * format or a record's meaning changes; a server refuses a newer layout. */
+#define WN_STORE_VERSION 1
+
+typedef struct wn_store wn_store;
+typedef struct wn_batch wn_batch;
+typedef struct wn_store_iter wn_store_iter;
+
+enum wn_durability { WN_DURABILITY_SYNC = 0, WN_DURABILITY_RELAXED = 1 };
+
+/* wn_store_open opens (creating if needed) the database in dir. relaxed_ms is
+ * the longest time between syncs in relaxed mode. On failure *errmsg gets a
+ * malloc'd message; WN_EBUSY means another process holds the directory. */
+int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out,
+                  char **errmsg);
+/* wn_store_close syncs the WAL, stops the sync thread and closes; NULL is a no-op. */
+void wn_store_close(wn_store *s);
+
+/* wn_store_get reads key into a new buffer (*val, *len); WN_ENOTFOUND if absent. */
+int wn_store_get(wn_store *s, const void *key, size_t klen, char **val, size_t *len);
+
+/* wn_batch_new starts an empty write batch. */
+wn_batch *wn_batch_new(void);
+/* wn_batch_free frees a batch; NULL is a no-op. */
+void wn_batch_free(wn_batch *b);
+/* wn_batch_put adds a put of key to b. */
+void wn_batch_put(wn_batch *b, const void *key, size_t klen, const void *val, size_t vlen);
+/* wn_batch_del adds a delete of key to b. */
+void wn_batch_del(wn_batch *b, const void *key, size_t klen);
+/* wn_batch_count returns the number of updates in b. */
+int wn_batch_count(const wn_batch *b);
+
+/* wn_store_write applies b atomically without waiting for a sync; *seq gets
+ * the ticket to pass to wn_store_wait. After a failure every later write fails. */
+int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq);
+/* wn_store_wait blocks until the write with ticket seq is durable as the
+ * durability mode promises (sync: fsynced; relaxed: returns at once). */
+int wn_store_wait(wn_store *s, uint64_t seq);
+/* wn_store_failed returns the message of the first write or sync failure, or NULL. */
+const char *wn_store_failed(wn_store *s);
+
+/* wn_store_iter_new walks keys starting with prefix, from start (>= start; NULL =
+ * the prefix itself). */
+wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, const void *start,
+                                 size_t slen);
+/* wn_store_iter_next moves to the next key; false at the end of the prefix. */
+bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const char **val,
+                        size_t *vlen);
+/* wn_store_iter_free frees the iterator; NULL is a no-op. */
+void wn_store_iter_free(wn_store_iter *it);
+
+#endif

@@ -1,0 +1,214 @@
+/* TaskService: create, get, list, update, delete. */
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int task_check(struct call *c, const Task *t)
+{
+	if (strlen(t->description) > WN_DESC_MAX)
+		return call_fail(c, WN_EINVAL, "description is longer than %d bytes", WN_DESC_MAX);
+	if (t->max_attempts > WN_LIMIT_MAX)
+		return call_fail(c, WN_EINVAL, "max_attempts %u is over the limit of %d",
+		                 t->max_attempts, WN_LIMIT_MAX);
+	if (t->retries > WN_LIMIT_MAX)
+		return call_fail(c, WN_EINVAL, "retries %u is over the limit of %d", t->retries,
+		                 WN_LIMIT_MAX);
+	if (t->resources != NULL) {
+		for (size_t i = 0; i < t->resources->n_labels; i++) {
+			const char *why = wn_name_check(t->resources->labels[i]->key);
+			if (why != NULL)
+				return call_fail(c, WN_EINVAL, "invalid label name \"%.140s\": %s",
+				                 t->resources->labels[i]->key, why);
+			if (strlen(t->resources->labels[i]->value) > WN_NAME_MAX)
+				return call_fail(c, WN_EINVAL, "label %s: value is longer than %d bytes",
+				                 t->resources->labels[i]->key, WN_NAME_MAX);
+		}
+	}
+	return WN_OK;
+}
+
+static int task_read(struct call *c, const char *project, const char *name, Task **out)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = key_task(key, project, name);
+	char *val = NULL;
+	size_t len = 0;
+	int rv = wn_store_get(c->e->store, key, kl, &val, &len);
+	if (rv == WN_ENOTFOUND)
+		return call_fail(c, rv, "task \"%s\" not found in project \"%s\"", name, project);
+	if (rv != WN_OK)
+		return call_fail(c, rv, "cannot read task \"%s\"", name);
+	*out = whatsnext__v1__task__unpack(c->pa, len, (uint8_t *)val);
+	free(val);
+	if (*out == NULL)
+		return call_fail(c, WN_EINTERNAL, "task \"%s\": stored record is corrupt", name);
+	return WN_OK;
+}
+
+static int task_write(struct call *c, Task *t)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = key_task(key, t->project, t->name);
+	wn_batch *b = wn_batch_new();
+	record_put(b, key, kl, &t->base);
+	int rv = engine_write(c, b);
+	wn_batch_free(b);
+	return rv;
+}
+
+int svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__CreateTaskRequest *rq = (const void *)in;
+	Task *t = rq->task;
+	if (t == NULL)
+		return call_fail(c, WN_EINVAL, "task is missing");
+	int rv = WN_OK;
+	struct project *p = engine_project(c, t->project, &rv);
+	if (p == NULL)
+		return rv;
+	const char *why = wn_name_check(t->name);
+	if (why != NULL)
+		return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", t->name, why);
+	if ((rv = task_check(c, t)) != WN_OK)
+		return rv;
+	if (wn_map_get_str(p->tasks, t->name) != NULL)
+		return call_fail(c, WN_EEXIST, "task \"%s\" already exists in project \"%s\"",
+		                 t->name, p->name);
+	if (t->max_attempts == 0)
+		t->max_attempts = WN_DEFAULT_MAX_ATTEMPTS;
+	t->created_ms = t->updated_ms = engine_now(c->e);
+	if ((rv = task_write(c, t)) != WN_OK)
+		return rv;
+	engine_taskq_new(p, t);
+	*out = &t->base;
+	return WN_OK;
+}
+
+int svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__GetTaskRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct project *p = engine_project(c, rq->project, &rv);
+	if (p == NULL || engine_taskq(c, p, rq->name, &rv) == NULL)
+		return rv;
+	Task *t = NULL;
+	rv = task_read(c, rq->project, rq->name, &t);
+	if (rv == WN_OK)
+		*out = &t->base;
+	return rv;
+}
+
+int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__ListTasksRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct project *p = engine_project(c, rq->project, &rv);
+	if (p == NULL)
+		return rv;
+	Whatsnext__V1__ListTasksResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__list_tasks_response__init(r);
+	r->tasks = wn_arena_alloc(c->arena, (p->ntask + 1) * sizeof(*r->tasks));
+	char key[WN_KEY_MAX];
+	size_t kl = key_task_prefix(key, p->name);
+	const char *k, *v;
+	size_t tkl, vl;
+	wn_store_iter *it = wn_store_iter_new(c->e->store, key, kl, NULL, 0);
+	while (wn_store_iter_next(it, &k, &tkl, &v, &vl) && r->n_tasks < p->ntask) {
+		Task *t = whatsnext__v1__task__unpack(c->pa, vl, (const uint8_t *)v);
+		if (t != NULL)
+			r->tasks[r->n_tasks++] = t;
+	}
+	wn_store_iter_free(it);
+	*out = &r->base;
+	return WN_OK;
+}
+
+int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__UpdateTaskRequest *rq = (const void *)in;
+	const Task *u = rq->task;
+	if (u == NULL)
+		return call_fail(c, WN_EINVAL, "task is missing");
+	int rv = WN_OK;
+	struct project *p = engine_project(c, u->project, &rv);
+	struct taskq *tq = p ? engine_taskq(c, p, u->name, &rv) : NULL;
+	if (tq == NULL)
+		return rv;
+	if ((rv = task_check(c, u)) != WN_OK)
+		return rv;
+	Task *t = NULL;
+	if ((rv = task_read(c, u->project, u->name, &t)) != WN_OK)
+		return rv;
+	for (size_t i = 0; i < rq->n_update_mask; i++) {
+		const char *f = rq->update_mask[i];
+		if (strcmp(f, "description") == 0)
+			t->description = u->description;
+		else if (strcmp(f, "resources") == 0)
+			t->resources = u->resources;
+		else if (strcmp(f, "max_attempts") == 0)
+			t->max_attempts = u->max_attempts ? u->max_attempts : WN_DEFAULT_MAX_ATTEMPTS;
+		else if (strcmp(f, "retries") == 0)
+			t->retries = u->retries;
+		else if (strcmp(f, "timeout_s") == 0)
+			t->timeout_s = u->timeout_s;
+		else
+			return call_fail(c, WN_EINVAL, "update_mask names unknown field \"%.64s\"", f);
+	}
+	t->updated_ms = engine_now(c->e);
+	if ((rv = task_write(c, t)) != WN_OK)
+		return rv;
+	tq->max_attempts = t->max_attempts;
+	tq->retries = t->retries;
+	*out = &t->base;
+	return WN_OK;
+}
+
+int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__DeleteTaskRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct project *p = engine_project(c, rq->project, &rv);
+	struct taskq *tq = p ? engine_taskq(c, p, rq->name, &rv) : NULL;
+	if (tq == NULL)
+		return rv;
+	wn_batch *b = wn_batch_new();
+	if (!rq->force) {
+		/* refuse while any of its jobs runs */
+		uint64_t running = 0;
+		const char *k, *v;
+		size_t kl, vl;
+		wn_arena *scratch = wn_arena_new();
+		wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, NULL, 0);
+		while (p->counts[WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING] > 0 &&
+		       wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+			Job *j = whatsnext__v1__job__unpack(wn_arena_allocator(scratch), vl,
+			                                    (const uint8_t *)v);
+			if (j != NULL && j->status == WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING &&
+			    strcmp(j->project, p->name) == 0 && strcmp(j->task, tq->name) == 0)
+				running++;
+		}
+		wn_store_iter_free(it);
+		wn_arena_free(scratch);
+		if (running > 0) {
+			wn_batch_free(b);
+			return call_fail(c, WN_ESTATE,
+			                 "task \"%s\" has %llu running job(s); cancel them or force "
+			                 "the delete",
+			                 tq->name, (unsigned long long)running);
+		}
+	}
+	Whatsnext__V1__DeleteTaskResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__delete_task_response__init(r);
+	r->jobs_removed = project_remove_jobs(c, p, tq->name, b);
+	char key[WN_KEY_MAX];
+	size_t kl = key_task(key, p->name, tq->name);
+	wn_batch_del(b, key, kl);
+	rv = engine_write(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	engine_taskq_drop(p, tq);
+	*out = &r->base;
+	return WN_OK;
+}
