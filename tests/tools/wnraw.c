@@ -1,0 +1,275 @@
+/* wnraw: send raw bytes, or a hand-built Request envelope, to wnd as one nng
+ * REQ message and print the decoded Response. Used by the bad-input tests.
+ *
+ *   wnraw URL [--hex HEX | --file F | --garbage N [--seed S]]
+ *             [--method M [--body-hex HEX | --body-file F] [--id N] [--token T]]
+ *             [--truncate N] [--repeat K] [--timeout MS]
+ *
+ * --method builds Request{id, method, body, token} (id random unless given);
+ * otherwise the message is the given bytes. --truncate keeps the first N
+ * bytes. --repeat sends the same bytes K times, each as a separate request.
+ * For every reply it prints
+ *   code=N name=CODE_NAME message=TEXT
+ *   id=N body_len=N body=HEX
+ * Exit: 0 every request got a reply, 1 bad reply, 2 usage, 3 no reply. */
+#include "envelope.h"
+#include "err.h"
+#include "util.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	uint8_t *data;
+	size_t len;
+} raw_buf;
+
+static void raw_usage(void)
+{
+	fprintf(stderr,
+	        "usage: wnraw URL [--hex HEX | --file F | --garbage N [--seed S]]\n"
+	        "             [--method M [--body-hex HEX | --body-file F] [--id N] [--token T]]\n"
+	        "             [--truncate N] [--repeat K] [--timeout MS]\n");
+	exit(2);
+}
+
+static void raw_die(const char *what, const char *why)
+{
+	fprintf(stderr, "wnraw: %s: %s\n", what, why);
+	exit(2);
+}
+
+static uint64_t raw_number(const char *opt, const char *s)
+{
+	int64_t v = 0;
+	if (s == NULL || wn_parse_i64(s, 0, INT64_MAX, &v) != WN_OK)
+		raw_die(opt, "expected a non-negative number");
+	return (uint64_t)v;
+}
+
+static int raw_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static raw_buf raw_from_hex(const char *s)
+{
+	raw_buf b = {wn_xmalloc(strlen(s) / 2 + 1), 0};
+	int hi = -1;
+	for (; *s; s++) {
+		if (*s == ' ' || *s == '\n' || *s == '\t')
+			continue;
+		int v = raw_hexval((unsigned char)*s);
+		if (v < 0)
+			raw_die("--hex", "not a hex string");
+		if (hi < 0) {
+			hi = v;
+		} else {
+			b.data[b.len++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		raw_die("--hex", "odd number of hex digits");
+	return b;
+}
+
+static raw_buf raw_from_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		raw_die(path, "cannot open");
+	raw_buf b = {NULL, 0};
+	size_t cap = 0;
+	for (;;) {
+		if (b.len == cap) {
+			cap = cap ? cap * 2 : 4096;
+			b.data = wn_xrealloc(b.data, cap);
+		}
+		size_t n = fread(b.data + b.len, 1, cap - b.len, f);
+		if (n == 0)
+			break;
+		b.len += n;
+	}
+	fclose(f);
+	return b;
+}
+
+/* raw_garbage returns n reproducible pseudo-random bytes (xorshift64). */
+static raw_buf raw_garbage(size_t n, uint64_t seed)
+{
+	raw_buf b = {wn_xmalloc(n), n};
+	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		b.data[i] = (uint8_t)(x >> 24);
+	}
+	return b;
+}
+
+static void raw_print_reply(nng_msg *reply)
+{
+	size_t len = nng_msg_len(reply);
+	Whatsnext__V1__Response *resp =
+	    whatsnext__v1__response__unpack(NULL, len, nng_msg_body(reply));
+	if (resp == NULL) {
+		printf("undecodable reply len=%zu\n", len);
+		exit(1);
+	}
+	printf("code=%d name=%s message=%s\n", (int)resp->code, wn_code_name((int)resp->code),
+	       resp->message ? resp->message : "");
+	printf("id=%llu body_len=%zu body=", (unsigned long long)resp->id, resp->body.len);
+	for (size_t i = 0; i < resp->body.len; i++)
+		printf("%02x", resp->body.data[i]);
+	printf("\n");
+	whatsnext__v1__response__free_unpacked(resp, NULL);
+}
+
+/* raw_send sends b as one request and prints the reply; returns 0 or 3. */
+static int raw_send(nng_socket sock, const raw_buf *b, int timeout_ms)
+{
+	nng_ctx ctx;
+	nng_aio *aio = NULL;
+	nng_msg *msg = NULL;
+	int rv = nng_ctx_open(&ctx, sock);
+	if (rv != 0)
+		goto out;
+	rv = nng_aio_alloc(&aio, NULL, NULL);
+	if (rv != 0)
+		goto out_ctx;
+	rv = nng_msg_alloc(&msg, b->len);
+	if (rv != 0)
+		goto out_aio;
+	if (b->len)
+		memcpy(nng_msg_body(msg), b->data, b->len);
+	nng_aio_set_msg(aio, msg);
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv != 0) {
+		nng_msg_free(msg);
+		goto out_aio;
+	}
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	if (rv == 0) {
+		msg = nng_aio_get_msg(aio);
+		raw_print_reply(msg);
+		nng_msg_free(msg);
+	}
+out_aio:
+	nng_aio_free(aio);
+out_ctx:
+	nng_ctx_close(ctx);
+out:
+	if (rv != 0) {
+		printf("no reply: %s\n", nng_strerror(rv));
+		return 3;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || argv[1][0] == '-')
+		raw_usage();
+	const char *url = argv[1];
+	const char *method = NULL, *body_hex = "", *body_file = NULL, *token = "";
+	raw_buf b = {NULL, 0};
+	int have_bytes = 0;
+	uint64_t id = 0, seed = 1, garbage = 0, repeat = 1;
+	int64_t truncate = -1;
+	int timeout_ms = 5000;
+	const char *hex = NULL, *file = NULL;
+
+	for (int i = 2; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (v == NULL)
+			raw_usage();
+		i++;
+		if (strcmp(o, "--hex") == 0)
+			hex = v, have_bytes++;
+		else if (strcmp(o, "--file") == 0)
+			file = v, have_bytes++;
+		else if (strcmp(o, "--garbage") == 0)
+			garbage = raw_number(o, v), have_bytes++;
+		else if (strcmp(o, "--seed") == 0)
+			seed = raw_number(o, v);
+		else if (strcmp(o, "--method") == 0)
+			method = v;
+		else if (strcmp(o, "--body-hex") == 0)
+			body_hex = v;
+		else if (strcmp(o, "--body-file") == 0)
+			body_file = v;
+		else if (strcmp(o, "--id") == 0)
+			id = raw_number(o, v);
+		else if (strcmp(o, "--token") == 0)
+			token = v;
+		else if (strcmp(o, "--truncate") == 0)
+			truncate = (int64_t)raw_number(o, v);
+		else if (strcmp(o, "--repeat") == 0)
+			repeat = raw_number(o, v);
+		else if (strcmp(o, "--timeout") == 0)
+			timeout_ms = (int)raw_number(o, v);
+		else
+			raw_usage();
+	}
+	if (have_bytes + (method != NULL) != 1)
+		raw_die("message", "give exactly one of --hex, --file, --garbage, --method");
+
+	if (hex != NULL) {
+		b = raw_from_hex(hex);
+	} else if (file != NULL) {
+		b = raw_from_file(file);
+	} else if (method == NULL) {
+		b = raw_garbage(garbage, seed);
+	} else {
+		raw_buf body = body_file ? raw_from_file(body_file) : raw_from_hex(body_hex);
+		Whatsnext__V1__Request req = WHATSNEXT__V1__REQUEST__INIT;
+		req.id = id ? id : wn_random_u64() | 1;
+		req.method = (char *)method;
+		req.body.data = body.data;
+		req.body.len = body.len;
+		req.token = (char *)token;
+		b.data = wn_message_pack(&req.base, &b.len);
+		free(body.data);
+	}
+	if (truncate >= 0 && (size_t)truncate < b.len)
+		b.len = (size_t)truncate;
+
+	nng_socket sock;
+	int rv = nng_req0_open(&sock);
+	if (rv != 0)
+		raw_die("socket", nng_strerror(rv));
+	/* Resend only when a connection drops, never because a reply is slow. */
+	nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, 10 * 60 * 1000);
+	nng_socket_set_ms(sock, NNG_OPT_RECONNMINT, 200);
+	nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, 0);
+	rv = nng_dial(sock, url, NULL, 0);
+	if (rv != 0) {
+		printf("no reply: cannot connect to %s: %s\n", url, nng_strerror(rv));
+		return 3;
+	}
+	int status = 0;
+	for (uint64_t k = 0; k < repeat; k++)
+		if (raw_send(sock, &b, timeout_ms) != 0)
+			status = 3;
+	nng_close(sock);
+	free(b.data);
+	return status;
+}
