@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <rocksdb/c.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -152,8 +153,9 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	s->db = rocksdb_open(s->opts, dir, &err);
 	if (err != NULL) {
 		int rv = WN_EIO;
-		if (strstr(err, "lock") != NULL && (strstr(err, "unavailable") != NULL ||
-		                                    strstr(err, "Resource") != NULL)) {
+		if (strstr(err, "LOCK") != NULL &&
+		    (strstr(err, "unavailable") != NULL || strstr(err, "hold by current") != NULL ||
+		     strstr(err, "No locks") != NULL)) {
 			*errmsg = wn_xasprintf("data directory %s is in use by another wnd", dir);
 			rv = WN_EBUSY;
 		} else {
