@@ -1,0 +1,924 @@
+#include "agent.h"
+
+#include "envelope.h"
+#include "err.h"
+#include "fmt.h"
+#include "log.h"
+#include "rpc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AGENT_M_FETCH     "/whatsnext.v1.QueueService/Fetch"
+#define AGENT_M_HEARTBEAT "/whatsnext.v1.QueueService/Heartbeat"
+#define AGENT_M_COMPLETE  "/whatsnext.v1.QueueService/Complete"
+#define AGENT_M_RELEASE   "/whatsnext.v1.QueueService/Release"
+#define AGENT_M_TASK_GET  "/whatsnext.v1.TaskService/Get"
+
+#define AGENT_BACKOFF_MIN_MS   250
+#define AGENT_BACKOFF_MAX_MS   5000
+#define AGENT_LEASE_DEFAULT_MS 60000
+#define AGENT_TASK_CACHE_MS    30000
+/* With --exit-when-empty, how long a fetch waits while other jobs still run. */
+#define AGENT_EMPTY_WAIT_MS 1000
+
+/* Stop levels, raised by wn_agent_stop. */
+enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };
+
+/* Why a run was stopped before it ended by itself. */
+typedef enum {
+	AGENT_CAUSE_NONE = 0,
+	AGENT_CAUSE_TIMEOUT,
+	AGENT_CAUSE_CANCEL,
+	AGENT_CAUSE_LOST,
+	AGENT_CAUSE_STOP
+} agent_cause;
+
+typedef struct agent_job agent_job;
+struct agent_job {
+	agent_job *next;
+	wn_agent *agent;
+	pthread_t thread;
+	uint64_t id;
+	uint32_t attempt;
+	char *project, *task, *name;
+	int32_t priority;
+	size_t nparams;
+	char **keys, **vals;
+	int64_t lease_ms;
+	int wake_fd;
+	/* under the agent's lock */
+	bool holding;   /* the lease is ours until the result is reported */
+	bool cancelled; /* the server says the job was cancelled */
+	bool lost;      /* the server says the lease is no longer ours */
+	bool done;      /* the runner thread is finishing: join it */
+};
+
+typedef struct agent_task_info {
+	char *project, *task;
+	uint32_t timeout_s;
+	int64_t fetched_ms;
+} agent_task_info;
+
+struct wn_agent {
+	const wn_wconfig *cfg;
+	wn_agent_opts opts;
+	wn_rpc *rpc;
+	char *name;
+	char *url;
+	pthread_mutex_t mu;
+	pthread_cond_t cond; /* broadcast on every change of the fields below */
+	int stop;
+	bool hb_quit;
+	bool down;      /* the last call could not reach the server */
+	size_t running; /* slots in use */
+	size_t threads; /* runner threads not yet joined */
+	agent_job *jobs;
+	agent_task_info *tinfo;
+	size_t ntinfo;
+	pthread_t hb_thread;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+/* agent_timedwait waits (lock held) for a broadcast or ms to pass. */
+static void agent_timedwait(wn_agent *a, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&a->cond, &a->mu, &ts);
+}
+
+/* agent_sleep waits (lock held) up to ms, or until the stop level exceeds
+ * level; other broadcasts are absorbed. */
+static void agent_sleep(wn_agent *a, int64_t ms, int level)
+{
+	int64_t until = wn_mono_ms() + ms;
+	while (a->stop <= level) {
+		int64_t left = until - wn_mono_ms();
+		if (left <= 0)
+			break;
+		agent_timedwait(a, left);
+	}
+}
+
+static void agent_wake(agent_job *j)
+{
+	uint64_t one = 1;
+	ssize_t w = write(j->wake_fd, &one, sizeof(one));
+	(void)w;
+}
+
+static bool agent_transport_error(int rc)
+{
+	return rc < 0 || rc == WHATSNEXT__V1__CODE__UNAVAILABLE;
+}
+
+/* agent_call makes one call. A failure to reach the server is logged once
+ * per outage, and its end too. Returns wn_rpc_call's value. */
+static int agent_call(wn_agent *a, const char *method, const ProtobufCMessage *in,
+                      const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out, uint64_t id,
+                      int extra_ms, char **errmsg)
+{
+	int rc = wn_rpc_call(a->rpc, method, in, desc, out, errmsg, id, extra_ms);
+	bool unreachable = agent_transport_error(rc);
+	pthread_mutex_lock(&a->mu);
+	if (unreachable && !a->down) {
+		wn_warn("cannot reach the server at %s: %s; retrying with backoff", a->url,
+		        *errmsg ? *errmsg : wn_strerror(rc));
+		a->down = true;
+	} else if (!unreachable && a->down) {
+		wn_info("the server at %s is reachable again", a->url);
+		a->down = false;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+static void agent_job_free(agent_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->project);
+	free(j->task);
+	free(j->name);
+	for (size_t i = 0; i < j->nparams; i++) {
+		free(j->keys[i]);
+		free(j->vals[i]);
+	}
+	free(j->keys);
+	free(j->vals);
+	if (j->wake_fd >= 0)
+		close(j->wake_fd);
+	free(j);
+}
+
+/* agent_job_from copies what the agent needs from a fetched job. */
+static agent_job *agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
+{
+	agent_job *j = wn_xcalloc(1, sizeof(*j));
+	j->agent = a;
+	j->id = pj->id;
+	j->attempt = pj->attempt;
+	j->project = wn_xstrdup(pj->project ? pj->project : "");
+	j->task = wn_xstrdup(pj->task ? pj->task : "");
+	j->name = wn_xstrdup(pj->name ? pj->name : "");
+	j->priority = pj->priority;
+	j->nparams = pj->n_params;
+	j->keys = wn_xcalloc(pj->n_params ? pj->n_params : 1, sizeof(char *));
+	j->vals = wn_xcalloc(pj->n_params ? pj->n_params : 1, sizeof(char *));
+	for (size_t i = 0; i < pj->n_params; i++) {
+		j->keys[i] = wn_xstrdup(pj->params[i]->key ? pj->params[i]->key : "");
+		j->vals[i] = wn_xstrdup(pj->params[i]->value ? pj->params[i]->value : "");
+	}
+	int64_t lease = pj->lease_expires_ms - pj->started_ms;
+	if (pj->lease_expires_ms <= 0 || pj->started_ms <= 0 || lease <= 0)
+		lease = AGENT_LEASE_DEFAULT_MS;
+	j->lease_ms = lease;
+	j->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	j->holding = true;
+	return j;
+}
+
+/* ---------------------------------------------------------------- task settings */
+
+/* agent_task_timeout returns the task's timeout in seconds (0 = none), from a
+ * short-lived cache or the server. */
+static uint32_t agent_task_timeout(wn_agent *a, const agent_job *j)
+{
+	pthread_mutex_lock(&a->mu);
+	agent_task_info *ti = NULL;
+	for (size_t i = 0; i < a->ntinfo; i++)
+		if (strcmp(a->tinfo[i].project, j->project) == 0 &&
+		    strcmp(a->tinfo[i].task, j->task) == 0)
+			ti = &a->tinfo[i];
+	if (ti != NULL && wn_mono_ms() - ti->fetched_ms < AGENT_TASK_CACHE_MS) {
+		uint32_t t = ti->timeout_s;
+		pthread_mutex_unlock(&a->mu);
+		return t;
+	}
+	pthread_mutex_unlock(&a->mu);
+
+	Whatsnext__V1__GetTaskRequest req = WHATSNEXT__V1__GET_TASK_REQUEST__INIT;
+	req.project = j->project;
+	req.name = j->task;
+	int64_t backoff = AGENT_BACKOFF_MIN_MS;
+	char *errmsg = NULL;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		ProtobufCMessage *out = NULL;
+		free(errmsg);
+		errmsg = NULL;
+		int rc = agent_call(a, AGENT_M_TASK_GET, &req.base,
+		                    &whatsnext__v1__task__descriptor, &out, 0, 0, &errmsg);
+		if (rc == WN_OK) {
+			const Whatsnext__V1__Task *t = (const Whatsnext__V1__Task *)out;
+			uint32_t timeout = t->timeout_s;
+			protobuf_c_message_free_unpacked(out, NULL);
+			pthread_mutex_lock(&a->mu);
+			ti = NULL;
+			for (size_t i = 0; i < a->ntinfo; i++)
+				if (strcmp(a->tinfo[i].project, j->project) == 0 &&
+				    strcmp(a->tinfo[i].task, j->task) == 0)
+					ti = &a->tinfo[i];
+			if (ti == NULL) {
+				a->tinfo =
+				    wn_xrealloc(a->tinfo, (a->ntinfo + 1) * sizeof(*a->tinfo));
+				ti = &a->tinfo[a->ntinfo++];
+				ti->project = wn_xstrdup(j->project);
+				ti->task = wn_xstrdup(j->task);
+			}
+			ti->timeout_s = timeout;
+			ti->fetched_ms = wn_mono_ms();
+			pthread_mutex_unlock(&a->mu);
+			free(errmsg);
+			return timeout;
+		}
+		if (!agent_transport_error(rc))
+			break;
+		pthread_mutex_lock(&a->mu);
+		agent_sleep(a, backoff, AGENT_DRAIN);
+		pthread_mutex_unlock(&a->mu);
+		backoff *= 2;
+	}
+	pthread_mutex_lock(&a->mu);
+	uint32_t t = 0;
+	for (size_t i = 0; i < a->ntinfo; i++)
+		if (strcmp(a->tinfo[i].project, j->project) == 0 &&
+		    strcmp(a->tinfo[i].task, j->task) == 0)
+			t = a->tinfo[i].timeout_s;
+	pthread_mutex_unlock(&a->mu);
+	wn_warn("job %llu: cannot read the settings of task %s: %s; using timeout %u s",
+	        (unsigned long long)j->id, j->task, errmsg ? errmsg : "unknown error", t);
+	free(errmsg);
+	return t;
+}
+
+/* ---------------------------------------------------------------- reporting */
+
+typedef enum { AGENT_END_RESULT, AGENT_END_RELEASE, AGENT_END_DROP } agent_end;
+
+/* agent_report delivers the result (or hands the lease back), retrying with
+ * the same request id while the server is unreachable; the server answers
+ * a repeated id from its first execution, so a result counts once. */
+static void agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
+                         bool cancelled, int64_t duration_ms)
+{
+	if (end == AGENT_END_DROP) {
+		wn_warn("job %llu: lease lost (the server took the job back): result dropped",
+		        (unsigned long long)j->id);
+		return;
+	}
+	Whatsnext__V1__CompleteRequest creq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	Whatsnext__V1__ReleaseRequest rreq = WHATSNEXT__V1__RELEASE_REQUEST__INIT;
+	const ProtobufCMessage *in;
+	const ProtobufCMessageDescriptor *desc;
+	const char *method;
+	char *release_reason = NULL;
+	if (end == AGENT_END_RESULT) {
+		creq.job_id = j->id;
+		creq.attempt = j->attempt;
+		creq.worker = a->name;
+		creq.success = res->success;
+		creq.exit_code = res->exit_code;
+		creq.reason = res->reason ? res->reason : (char *)"";
+		creq.output_tail = res->output_tail ? res->output_tail : (char *)"";
+		creq.duration_ms = duration_ms;
+		creq.external_id = res->external_id ? res->external_id : (char *)"";
+		creq.cancelled = cancelled;
+		in = &creq.base;
+		desc = &whatsnext__v1__complete_response__descriptor;
+		method = AGENT_M_COMPLETE;
+	} else {
+		release_reason = wn_xasprintf("worker %s stopped", a->name);
+		rreq.job_id = j->id;
+		rreq.attempt = j->attempt;
+		rreq.worker = a->name;
+		rreq.reason = release_reason;
+		in = &rreq.base;
+		desc = &whatsnext__v1__job__descriptor;
+		method = AGENT_M_RELEASE;
+	}
+	uint64_t id = wn_random_u64() | 1;
+	int64_t backoff = AGENT_BACKOFF_MIN_MS;
+	int forced_tries = 0;
+	for (;;) {
+		ProtobufCMessage *out = NULL;
+		char *errmsg = NULL;
+		int rc = agent_call(a, method, in, desc, &out, id, 0, &errmsg);
+		if (rc == WN_OK) {
+			protobuf_c_message_free_unpacked(out, NULL);
+			if (end == AGENT_END_RELEASE)
+				wn_info("job %llu: lease handed back", (unsigned long long)j->id);
+			else
+				wn_debug("job %llu: result recorded", (unsigned long long)j->id);
+			break;
+		}
+		if (!agent_transport_error(rc)) {
+			if (rc == WHATSNEXT__V1__CODE__FAILED_PRECONDITION)
+				wn_warn("job %llu: the server refused the result of attempt %u: %s",
+				        (unsigned long long)j->id, (unsigned)j->attempt, errmsg);
+			else
+				wn_error("job %llu: cannot report the result: %s",
+				         (unsigned long long)j->id, errmsg);
+			free(errmsg);
+			break;
+		}
+		pthread_mutex_lock(&a->mu);
+		bool lost = j->lost;
+		int level = a->stop;
+		if (!lost && !(level >= AGENT_FORCE && ++forced_tries > 2)) {
+			wn_debug("job %llu: cannot report the result: %s; retrying in %lld ms",
+			         (unsigned long long)j->id, errmsg, (long long)backoff);
+			agent_sleep(a, backoff, level);
+		}
+		pthread_mutex_unlock(&a->mu);
+		if (lost || (level >= AGENT_FORCE && forced_tries > 2)) {
+			wn_error("job %llu: giving up reporting the result: %s",
+			         (unsigned long long)j->id, lost ? "lease lost" : errmsg);
+			free(errmsg);
+			break;
+		}
+		free(errmsg);
+		backoff = backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : backoff * 2;
+	}
+	free(release_reason);
+}
+
+/* ---------------------------------------------------------------- one job */
+
+static const char *agent_cause_text(agent_cause c)
+{
+	switch (c) {
+	case AGENT_CAUSE_TIMEOUT:
+		return "timed out";
+	case AGENT_CAUSE_CANCEL:
+		return "cancelled on the server";
+	case AGENT_CAUSE_LOST:
+		return "lease lost";
+	case AGENT_CAUSE_STOP:
+		return "worker stopping";
+	default:
+		return "";
+	}
+}
+
+/* agent_supervise waits for a started run to end, stopping it (SIGTERM, then
+ * SIGKILL after the grace period) on timeout, cancellation, a lost lease or
+ * a forced stop; returns why it was stopped. */
+static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, uint32_t timeout_s,
+                                   int64_t t0)
+{
+	int64_t deadline = timeout_s ? t0 + (int64_t)timeout_s * 1000 : -1;
+	int64_t grace_ms = a->cfg->kill_grace_s * 1000;
+	int64_t kill_at = -1;
+	bool killed = false;
+	agent_cause cause = AGENT_CAUSE_NONE;
+	for (;;) {
+		pthread_mutex_lock(&a->mu);
+		bool lost = j->lost, cancelled = j->cancelled;
+		int level = a->stop;
+		pthread_mutex_unlock(&a->mu);
+		int64_t now = wn_mono_ms();
+		if (cause == AGENT_CAUSE_NONE) {
+			if (lost)
+				cause = AGENT_CAUSE_LOST;
+			else if (cancelled)
+				cause = AGENT_CAUSE_CANCEL;
+			else if (level >= AGENT_FORCE)
+				cause = AGENT_CAUSE_STOP;
+			else if (deadline >= 0 && now >= deadline)
+				cause = AGENT_CAUSE_TIMEOUT;
+			if (cause != AGENT_CAUSE_NONE) {
+				wn_info("job %llu: %s; stopping it (SIGTERM, SIGKILL after %lld s)",
+				        (unsigned long long)j->id, agent_cause_text(cause),
+				        (long long)a->cfg->kill_grace_s);
+				wn_fmt_stop(run, false);
+				kill_at = now + grace_ms;
+			}
+		}
+		if (cause != AGENT_CAUSE_NONE && !killed &&
+		    (now >= kill_at || level >= AGENT_KILL)) {
+			wn_fmt_stop(run, true);
+			killed = true;
+		}
+		int64_t next = -1;
+		if (cause == AGENT_CAUSE_NONE && deadline >= 0)
+			next = deadline;
+		else if (cause != AGENT_CAUSE_NONE && !killed)
+			next = kill_at;
+		int wait_ms = next < 0 ? -1 : next - now > 0 ? (int)(next - now) : 0;
+		if (wn_fmt_wait(run, j->wake_fd, wait_ms) == 1)
+			return cause;
+		uint64_t v;
+		ssize_t r = read(j->wake_fd, &v, sizeof(v));
+		(void)r;
+	}
+}
+
+static void *agent_job_main(void *arg)
+{
+	agent_job *j = arg;
+	wn_agent *a = j->agent;
+	const wn_fmt_job fj = {
+	    .id = j->id,
+	    .name = j->name,
+	    .project = j->project,
+	    .task = j->task,
+	    .worker = a->name,
+	    .server = a->url,
+	    .attempt = j->attempt,
+	    .priority = j->priority,
+	    .nparams = j->nparams,
+	    .param_keys = (const char *const *)j->keys,
+	    .param_vals = (const char *const *)j->vals,
+	};
+	wn_fmt_result res;
+	memset(&res, 0, sizeof(res));
+	res.exit_code = -1;
+	agent_end end = AGENT_END_RESULT;
+	agent_cause cause = AGENT_CAUSE_NONE;
+	wn_fmt_run *run = NULL;
+	int64_t t0 = wn_mono_ms(), t1;
+	uint32_t timeout_s = 0;
+	bool started = false;
+	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
+	if (f == NULL) {
+		res.reason =
+		    wn_xasprintf("worker %s has no formatter for task %s", a->name, j->task);
+	} else {
+		timeout_s = agent_task_timeout(a, j);
+		char *reason = NULL;
+		if (wn_fmt_prepare(f, &fj, &run, &reason) != WN_OK) {
+			res.reason = reason;
+		} else {
+			pthread_mutex_lock(&a->mu);
+			if (j->lost)
+				cause = AGENT_CAUSE_LOST;
+			else if (j->cancelled)
+				cause = AGENT_CAUSE_CANCEL;
+			else if (a->stop >= AGENT_FORCE)
+				cause = AGENT_CAUSE_STOP;
+			pthread_mutex_unlock(&a->mu);
+			int rc = cause != AGENT_CAUSE_NONE ? WN_OK : wn_fmt_start(run, &reason);
+			t0 = wn_mono_ms();
+			if (cause != AGENT_CAUSE_NONE) {
+				/* stopped before it started */
+			} else if (rc != WN_OK) {
+				res.reason = reason;
+				res.exit_code = rc == WN_ENOTFOUND ? 127 : 126;
+			} else {
+				started = true;
+				wn_info("job %llu: started (%s)", (unsigned long long)j->id,
+				        wn_fmt_describe(run));
+				cause = agent_supervise(a, j, run, timeout_s, t0);
+				wn_fmt_collect(run, &res);
+			}
+		}
+	}
+	t1 = wn_mono_ms();
+	bool cancelled = false;
+	switch (cause) {
+	case AGENT_CAUSE_TIMEOUT:
+		res.success = false;
+		free(res.reason);
+		res.reason = wn_xasprintf("timed out after %u s", (unsigned)timeout_s);
+		break;
+	case AGENT_CAUSE_CANCEL:
+		res.success = false;
+		cancelled = true;
+		free(res.reason);
+		res.reason = wn_xstrdup("cancelled while running");
+		break;
+	case AGENT_CAUSE_LOST:
+		end = AGENT_END_DROP;
+		break;
+	case AGENT_CAUSE_STOP:
+		end = AGENT_END_RELEASE;
+		break;
+	default:
+		break;
+	}
+	/* The slot is free as soon as the command is over. */
+	pthread_mutex_lock(&a->mu);
+	a->running--;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+
+	double secs = (double)(t1 - t0) / 1000.0;
+	if (!started && end == AGENT_END_RESULT)
+		wn_warn("job %llu: not run: %s", (unsigned long long)j->id,
+		        res.reason ? res.reason : "unknown reason");
+	else if (end != AGENT_END_RESULT)
+		wn_info("job %llu: stopped (%s) after %.3f s", (unsigned long long)j->id,
+		        agent_cause_text(cause), secs);
+	else if (res.success)
+		wn_info("job %llu: finished: exit 0 in %.3f s", (unsigned long long)j->id, secs);
+	else
+		wn_info("job %llu: failed: exit %d in %.3f s: %s", (unsigned long long)j->id,
+		        res.exit_code, secs, res.reason ? res.reason : "unknown reason");
+	if (res.output_tail && res.output_tail[0])
+		wn_debug("job %llu: output tail: %s", (unsigned long long)j->id, res.output_tail);
+
+	agent_report(a, j, end, &res, cancelled, t1 - t0);
+	wn_fmt_result_release(&res);
+	wn_fmt_run_free(run);
+
+	pthread_mutex_lock(&a->mu);
+	j->holding = false;
+	j->done = true;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* agent_reap joins the runner threads that have finished (lock held). */
+static void agent_reap(wn_agent *a)
+{
+	agent_job **pp = &a->jobs;
+	while (*pp != NULL) {
+		agent_job *j = *pp;
+		if (!j->done) {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		pthread_join(j->thread, NULL);
+		a->threads--;
+		agent_job_free(j);
+	}
+}
+
+/* ---------------------------------------------------------------- heartbeats */
+
+static void *agent_hb_main(void *arg)
+{
+	wn_agent *a = arg;
+	pthread_mutex_lock(&a->mu);
+	int64_t last = wn_mono_ms();
+	bool had = false;
+	while (!a->hb_quit) {
+		size_t n = 0;
+		int64_t lease = INT64_MAX;
+		for (agent_job *j = a->jobs; j != NULL; j = j->next)
+			if (j->holding && !j->lost) {
+				n++;
+				if (j->lease_ms < lease)
+					lease = j->lease_ms;
+			}
+		if (n == 0) {
+			had = false;
+			pthread_cond_wait(&a->cond, &a->mu);
+			continue;
+		}
+		if (!had) {
+			/* A fresh lease: its first heartbeat is due an interval from now. */
+			had = true;
+			last = wn_mono_ms();
+		}
+		int64_t interval = a->cfg->heartbeat_ms > 0 ? a->cfg->heartbeat_ms : lease / 3;
+		if (interval < 50)
+			interval = 50;
+		int64_t due = last + interval;
+		if (wn_mono_ms() < due) {
+			agent_timedwait(a, due - wn_mono_ms());
+			continue;
+		}
+		Whatsnext__V1__Lease *leases = wn_xcalloc(n, sizeof(*leases));
+		Whatsnext__V1__Lease **lp = wn_xcalloc(n, sizeof(*lp));
+		size_t k = 0;
+		for (agent_job *j = a->jobs; j != NULL && k < n; j = j->next)
+			if (j->holding && !j->lost) {
+				whatsnext__v1__lease__init(&leases[k]);
+				leases[k].job_id = j->id;
+				leases[k].attempt = j->attempt;
+				lp[k] = &leases[k];
+				k++;
+			}
+		last = wn_mono_ms();
+		pthread_mutex_unlock(&a->mu);
+
+		Whatsnext__V1__HeartbeatRequest req = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+		req.worker = a->name;
+		req.n_leases = k;
+		req.leases = lp;
+		ProtobufCMessage *out = NULL;
+		char *errmsg = NULL;
+		int rc =
+		    agent_call(a, AGENT_M_HEARTBEAT, &req.base,
+		               &whatsnext__v1__heartbeat_response__descriptor, &out, 0, 0, &errmsg);
+		free(leases);
+		free(lp);
+
+		pthread_mutex_lock(&a->mu);
+		if (rc == WN_OK) {
+			const Whatsnext__V1__HeartbeatResponse *r =
+			    (const Whatsnext__V1__HeartbeatResponse *)out;
+			wn_debug("heartbeat: %zu lease(s) held", k);
+			for (agent_job *j = a->jobs; j != NULL; j = j->next) {
+				for (size_t i = 0; i < r->n_cancelled; i++)
+					if (r->cancelled[i] == j->id && !j->cancelled &&
+					    j->holding) {
+						j->cancelled = true;
+						agent_wake(j);
+					}
+				for (size_t i = 0; i < r->n_lost; i++)
+					if (r->lost[i] == j->id && !j->lost && j->holding) {
+						wn_warn("job %llu: the server says the lease of "
+						        "attempt "
+						        "%u is lost",
+						        (unsigned long long)j->id,
+						        (unsigned)j->attempt);
+						j->lost = true;
+						agent_wake(j);
+					}
+			}
+			pthread_cond_broadcast(&a->cond);
+			protobuf_c_message_free_unpacked(out, NULL);
+		} else if (!agent_transport_error(rc)) {
+			wn_warn("heartbeat refused: %s", errmsg);
+		}
+		free(errmsg);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- fetching */
+
+/* agent_release hands back a job fetched while stopping. */
+static void agent_release_unused(wn_agent *a, agent_job *j)
+{
+	wn_info("job %llu: fetched while stopping; handing it back", (unsigned long long)j->id);
+	wn_fmt_result res;
+	memset(&res, 0, sizeof(res));
+	agent_report(a, j, AGENT_END_RELEASE, &res, false, 0);
+}
+
+/* agent_dispatch starts a runner thread for j (lock held). */
+static void agent_dispatch(wn_agent *a, agent_job *j)
+{
+	wn_info("job %llu: fetched (project %s, task %s, attempt %u)", (unsigned long long)j->id,
+	        j->project, j->task, (unsigned)j->attempt);
+	j->next = a->jobs;
+	a->jobs = j;
+	a->running++;
+	a->threads++;
+	pthread_cond_broadcast(&a->cond); /* the heartbeat thread counts leases */
+	int rv = pthread_create(&j->thread, NULL, agent_job_main, j);
+	if (rv != 0) {
+		fprintf(stderr, "wnworker: cannot start a thread: %s\n", strerror(rv));
+		abort();
+	}
+}
+
+typedef enum { AGENT_FETCH_JOB, AGENT_FETCH_EMPTY, AGENT_FETCH_DOWN, AGENT_FETCH_ERROR } fetch_rc;
+
+/* agent_fetch asks project for a job, waiting up to wait_ms on the server.
+ * id is the request id: the same one again after a failure to reach the
+ * server, so that a job leased by a call whose answer was lost comes back. */
+static fetch_rc agent_fetch(wn_agent *a, const char *project, uint32_t wait_ms, uint64_t id,
+                            agent_job **out)
+{
+	*out = NULL;
+	Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+	req.project = (char *)project;
+	req.worker = a->name;
+	req.wait_ms = wait_ms;
+	req.n_tasks = a->cfg->ntasks;
+	req.tasks = a->cfg->task_names;
+	ProtobufCMessage *out_msg = NULL;
+	char *errmsg = NULL;
+	int rc = agent_call(a, AGENT_M_FETCH, &req.base, &whatsnext__v1__fetch_response__descriptor,
+	                    &out_msg, id, (int)wait_ms, &errmsg);
+	if (rc != WN_OK) {
+		fetch_rc r = AGENT_FETCH_DOWN;
+		if (!agent_transport_error(rc)) {
+			wn_warn("cannot fetch from project %s: %s", project, errmsg);
+			r = AGENT_FETCH_ERROR;
+		}
+		free(errmsg);
+		return r;
+	}
+	const Whatsnext__V1__FetchResponse *resp = (const Whatsnext__V1__FetchResponse *)out_msg;
+	fetch_rc r = AGENT_FETCH_EMPTY;
+	if (resp->job != NULL && resp->job->id != 0) {
+		*out = agent_job_from(a, resp->job);
+		r = AGENT_FETCH_JOB;
+	}
+	protobuf_c_message_free_unpacked(out_msg, NULL);
+	return r;
+}
+
+int wn_agent_run(wn_agent *a)
+{
+	const wn_wconfig *cfg = a->cfg;
+	size_t np = cfg->projects.n;
+	/* Registration: for now the worker announces itself here and names itself
+	 * in every call. */
+	wn_info("worker %s serving project%s %s%s at %s: %lld slot%s, %zu task%s", a->name,
+	        np > 1 ? "s" : "", cfg->projects.v[0], np > 1 ? ", ..." : "", a->url,
+	        (long long)cfg->slots, cfg->slots > 1 ? "s" : "", cfg->ntasks,
+	        cfg->ntasks > 1 ? "s" : "");
+	int rv = pthread_create(&a->hb_thread, NULL, agent_hb_main, a);
+	if (rv != 0) {
+		wn_error("cannot start the heartbeat thread: %s", strerror(rv));
+		return WN_EINTERNAL;
+	}
+	size_t rr = 0, empties = 0, dispatched = 0;
+	int64_t backoff = AGENT_BACKOFF_MIN_MS;
+	uint64_t retry_id = 0; /* request id of a fetch that did not reach the server */
+	uint32_t retry_wait = 0;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		agent_reap(a);
+		if (a->stop >= AGENT_DRAIN || (a->opts.once && dispatched > 0))
+			break;
+		if (a->running >= (size_t)cfg->slots ||
+		    (a->opts.exit_when_empty && a->running == 0 && a->threads > 0)) {
+			/* No free slot; or, about to decide whether anything is left,
+			 * a result still on its way (a failed job may come back). */
+			pthread_cond_wait(&a->cond, &a->mu);
+			continue;
+		}
+		uint32_t wait_ms = (uint32_t)cfg->fetch_wait_ms;
+		if (np > 1)
+			wait_ms =
+			    empties + 1 >= np ? (uint32_t)(cfg->fetch_wait_ms / (int64_t)np) : 0;
+		if (wait_ms < 100 && empties + 1 >= np)
+			wait_ms = 100;
+		if (a->opts.exit_when_empty) {
+			if (a->threads == 0)
+				wait_ms = 0;
+			else if (wait_ms > AGENT_EMPTY_WAIT_MS)
+				wait_ms = AGENT_EMPTY_WAIT_MS;
+		}
+		const char *project = cfg->projects.v[rr];
+		uint64_t id =
+		    retry_id != 0 && retry_wait == wait_ms ? retry_id : wn_random_u64() | 1;
+		pthread_mutex_unlock(&a->mu);
+		agent_job *j = NULL;
+		fetch_rc fr = agent_fetch(a, project, wait_ms, id, &j);
+		pthread_mutex_lock(&a->mu);
+		retry_id = 0;
+		if (fr == AGENT_FETCH_DOWN || fr == AGENT_FETCH_ERROR) {
+			if (fr == AGENT_FETCH_DOWN) {
+				retry_id = id;
+				retry_wait = wait_ms;
+			} else {
+				rr = (rr + 1) % np;
+				empties++;
+			}
+			agent_sleep(a, backoff, AGENT_RUN);
+			backoff =
+			    backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : backoff * 2;
+			if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && empties >= np &&
+			    a->threads == 0)
+				break;
+			continue;
+		}
+		backoff = AGENT_BACKOFF_MIN_MS;
+		rr = (rr + 1) % np;
+		if (fr == AGENT_FETCH_JOB) {
+			empties = 0;
+			if (a->stop >= AGENT_DRAIN) {
+				pthread_mutex_unlock(&a->mu);
+				agent_release_unused(a, j);
+				agent_job_free(j);
+				pthread_mutex_lock(&a->mu);
+				continue;
+			}
+			agent_dispatch(a, j);
+			dispatched++;
+			continue;
+		}
+		empties++;
+		if (a->opts.exit_when_empty && empties >= np && a->threads == 0 && wait_ms == 0) {
+			wn_info("no job ready: exiting");
+			break;
+		}
+	}
+	if (a->stop == AGENT_RUN)
+		a->stop = AGENT_DRAIN;
+	if (a->threads > 0)
+		wn_info("waiting for %zu job%s to finish", a->threads, a->threads > 1 ? "s" : "");
+	while (a->threads > 0) {
+		agent_reap(a);
+		if (a->threads > 0)
+			pthread_cond_wait(&a->cond, &a->mu);
+	}
+	a->hb_quit = true;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->hb_thread, NULL);
+	wn_info("worker %s stopped", a->name);
+	return WN_OK;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+void wn_agent_stop(wn_agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->stop < AGENT_KILL)
+		a->stop++;
+	size_t n = 0;
+	for (agent_job *j = a->jobs; j != NULL; j = j->next)
+		if (!j->done) {
+			n++;
+			agent_wake(j);
+		}
+	if (a->stop == AGENT_DRAIN)
+		wn_info(
+		    "stopping: no new jobs; waiting for %zu running job%s (signal again to stop "
+		    "them)",
+		    n, n == 1 ? "" : "s");
+	else if (a->stop == AGENT_FORCE)
+		wn_info(
+		    "stopping now: ending %zu job%s and handing their leases back (signal again "
+		    "to kill them at once)",
+		    n, n == 1 ? "" : "s");
+	else
+		wn_info("stopping now: killing %zu job%s", n, n == 1 ? "" : "s");
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+}
+
+const char *wn_agent_name(const wn_agent *a)
+{
+	return a->name;
+}
+
+int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **out, char **err)
+{
+	*out = NULL;
+	*err = NULL;
+	wn_agent *a = wn_xcalloc(1, sizeof(*a));
+	a->cfg = cfg;
+	a->opts = *opts;
+	const char *url = cfg->server ? cfg->server : getenv("WN_SERVER");
+	if (url == NULL || url[0] == '\0')
+		url = WN_DEFAULT_URL;
+	const char *token = cfg->token ? cfg->token : getenv("WN_TOKEN");
+	a->url = wn_xstrdup(url);
+	if (cfg->name != NULL) {
+		a->name = wn_xstrdup(cfg->name);
+	} else {
+		char host[256];
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "worker");
+		host[sizeof(host) - 1] = '\0';
+		for (char *p = host; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+				*p = '-';
+		host[100] = '\0';
+		a->name = wn_xasprintf("%s-%d", host[0] ? host : "worker", (int)getpid());
+	}
+	int rc = wn_rpc_open(a->url, token, WN_RPC_BACKGROUND, &a->rpc, err);
+	if (rc != WN_OK) {
+		free(a->url);
+		free(a->name);
+		free(a);
+		return rc;
+	}
+	wn_rpc_set_timeout(a->rpc, (int)cfg->rpc_timeout_ms);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = a;
+	return WN_OK;
+}
+
+void wn_agent_free(wn_agent *a)
+{
+	if (a == NULL)
+		return;
+	wn_rpc_close(a->rpc);
+	for (size_t i = 0; i < a->ntinfo; i++) {
+		free(a->tinfo[i].project);
+		free(a->tinfo[i].task);
+	}
+	free(a->tinfo);
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->mu);
+	free(a->url);
+	free(a->name);
+	free(a);
+}

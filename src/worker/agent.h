@@ -1,0 +1,43 @@
+/* agent: the worker's life. It fetches jobs from the server (a long poll:
+ * the server answers as soon as a job is ready), runs each through its task's
+ * formatter in one of its slots, heartbeats the leases it holds, stops a job
+ * the server says was cancelled or lost, and reports every result, retrying
+ * with backoff while the server is unreachable. It keeps no queue state:
+ * everything it needs after a restart comes from the server. */
+#ifndef WN_AGENT_H
+#define WN_AGENT_H
+
+#include "wconfig.h"
+
+#include <stdbool.h>
+
+typedef struct wn_agent wn_agent;
+
+typedef struct wn_agent_opts {
+	bool once;            /* run one job, then exit */
+	bool exit_when_empty; /* exit when no job is ready and none runs */
+} wn_agent_opts;
+
+/* wn_agent_new prepares an agent for cfg (which must outlive it) and opens
+ * its connection (in the background: the server need not be up yet); on
+ * failure *err gets a malloc'd message. */
+int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **out, char **err);
+
+/* wn_agent_run serves jobs until the agent is stopped (or, with once or
+ * exit_when_empty, has nothing left to do) and every job it holds has been
+ * reported or handed back; returns 0. */
+int wn_agent_run(wn_agent *a);
+
+/* wn_agent_stop asks the agent to stop; it may be called from any thread,
+ * again to escalate: first, no new jobs and wait for running ones; second,
+ * stop running jobs (SIGTERM, SIGKILL after kill_grace_s) and hand their
+ * leases back; third, kill them at once. */
+void wn_agent_stop(wn_agent *a);
+
+/* wn_agent_name returns the name the agent identifies itself with. */
+const char *wn_agent_name(const wn_agent *a);
+
+/* wn_agent_free closes the connection and frees the agent; NULL is a no-op. */
+void wn_agent_free(wn_agent *a);
+
+#endif

@@ -1,0 +1,148 @@
+/* fmt: the formatter interface. A formatter turns a job into work done
+ * somewhere: `cli` runs a local command; `slurm` and `runai` will submit to a
+ * cluster and follow the submission. Each task of worker.yaml names one and
+ * configures it; the agent drives every run through the same steps:
+ *
+ *   prepare (job -> a run, or a reason to fail without running anything)
+ *   start   (launch it, or a reason it could not be launched)
+ *   wait    (until it ends, the agent wakes it, or a deadline)
+ *   stop    (ask it to end: politely, then by force)
+ *   result  (exit code, reason, output tail, external id)
+ *   free    (clean up)
+ *
+ * A new formatter implements wn_fmt_ops and adds itself to the table in fmt.c. */
+#ifndef WN_FMT_H
+#define WN_FMT_H
+
+#include "conf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The job as a formatter sees it: plain values, owned by the caller. */
+typedef struct wn_fmt_job {
+	uint64_t id;
+	const char *name;
+	const char *project;
+	const char *task;
+	const char *worker;
+	const char *server; /* the server's address, for jobs that talk to it */
+	uint32_t attempt;
+	int32_t priority;
+	size_t nparams;
+	const char *const *param_keys;
+	const char *const *param_vals;
+} wn_fmt_job;
+
+/* Worker-wide settings a formatter may need when it loads a task. */
+typedef struct wn_fmt_env {
+	const char *base_dir; /* relative paths in the config are relative to this */
+	const char *log_dir;  /* where job logs go, absolute */
+	size_t tail_bytes;    /* how much output to send with a result */
+} wn_fmt_env;
+
+/* How a run ended. Strings are malloc'd; wn_fmt_result_release frees them. */
+typedef struct wn_fmt_result {
+	bool success;
+	int exit_code;     /* the command's exit status, 128 + signal, or -1 if none */
+	char *reason;      /* why it failed; NULL on success */
+	char *output_tail; /* the last part of its output, valid UTF-8 */
+	char *external_id; /* e.g. a SLURM job id; NULL if none */
+} wn_fmt_result;
+
+/* What a formatter implements. `conf` is its parsed task config, `run` one
+ * attempt; both are its own types. */
+typedef struct wn_fmt_ops {
+	const char *name;
+	/* load parses the task's mapping (including the common key "formatter",
+	 * see WN_FMT_KEY_FORMATTER) into *conf; *err gets a positioned message. */
+	int (*load)(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
+	            void **conf, char **err);
+	void (*unload)(void *conf);
+	/* prepare builds a run for job; a failure (missing parameter, ...) gives
+	 * a reason and nothing runs. */
+	int (*prepare)(const void *conf, const wn_fmt_job *job, void **run, char **reason);
+	/* start launches the run; a failure gives a reason. */
+	int (*start)(void *run, char **reason);
+	/* describe returns a short text for the log once started ("pid 42, log X"). */
+	const char *(*describe)(void *run);
+	/* wait returns 1 once the run ended, 0 when wake_fd became readable or
+	 * timeout_ms (-1: none) passed. */
+	int (*wait)(void *run, int wake_fd, int timeout_ms);
+	/* stop asks the run to end (force: at once). */
+	void (*stop)(void *run, bool force);
+	/* result fills res for a run that ended. */
+	void (*result)(void *run, wn_fmt_result *res);
+	/* release frees a run, ending it first if it still runs. */
+	void (*release)(void *run);
+} wn_fmt_ops;
+
+/* The key every formatter's table includes: it selects the formatter. */
+#define WN_FMT_KEY_FORMATTER                                                                       \
+	{                                                                                          \
+		"formatter", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,                               \
+		    "how jobs of the task run: cli (default)"                                      \
+	}
+
+/* wn_fmt_job_value returns the value of template name for job: a built-in
+ * ({job.id}, {job.name}, {job.priority}, {project}, {task}, {attempt},
+ * {worker}) first, then "param.NAME", then the parameter NAME; NULL if none.
+ * Numbers are written into buf (n bytes). */
+const char *wn_fmt_job_value(const wn_fmt_job *job, const char *name, char *buf, size_t n);
+
+/* wn_fmt_expand renders the n templates tmpls for job into out[0..n)
+ * (malloc'd strings). On failure nothing is stored and *reason names every
+ * missing parameter ("missing parameters 'lr', 'epochs'") or the malformed
+ * template. */
+int wn_fmt_expand(const wn_fmt_job *job, const char *const *tmpls, size_t n, char **out,
+                  char **reason);
+
+/* A task's configured formatter (opaque). */
+typedef struct wn_fmt wn_fmt;
+
+/* One attempt of a job going through a formatter (opaque). */
+typedef struct wn_fmt_run wn_fmt_run;
+
+/* wn_fmt_load reads the task mapping: its "formatter" key (default "cli")
+ * picks the formatter, which parses the rest. */
+int wn_fmt_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
+                wn_fmt **out, char **err);
+
+/* wn_fmt_free frees a formatter; NULL is a no-op. */
+void wn_fmt_free(wn_fmt *f);
+
+/* wn_fmt_name returns the formatter's name ("cli"). */
+const char *wn_fmt_name(const wn_fmt *f);
+
+/* wn_fmt_names returns the known formatter names, comma-separated. */
+const char *wn_fmt_names(void);
+
+/* wn_fmt_prepare builds a run of job; on failure *reason says why and
+ * nothing may run. */
+int wn_fmt_prepare(const wn_fmt *f, const wn_fmt_job *job, wn_fmt_run **out, char **reason);
+
+/* wn_fmt_start launches the run; on failure *reason says why. */
+int wn_fmt_start(wn_fmt_run *r, char **reason);
+
+/* wn_fmt_describe returns a short description of a started run for the log. */
+const char *wn_fmt_describe(wn_fmt_run *r);
+
+/* wn_fmt_wait returns 1 once the run ended, 0 when wake_fd became readable
+ * or timeout_ms (-1: no limit) passed. */
+int wn_fmt_wait(wn_fmt_run *r, int wake_fd, int timeout_ms);
+
+/* wn_fmt_stop asks the run to end: force false is the polite request
+ * (SIGTERM), true ends it at once (SIGKILL). */
+void wn_fmt_stop(wn_fmt_run *r, bool force);
+
+/* wn_fmt_collect fills res for a run that ended. */
+void wn_fmt_collect(wn_fmt_run *r, wn_fmt_result *res);
+
+/* wn_fmt_result_release frees the strings of res. */
+void wn_fmt_result_release(wn_fmt_result *res);
+
+/* wn_fmt_run_free ends the run if it still runs and frees it; NULL is a no-op. */
+void wn_fmt_run_free(wn_fmt_run *r);
+
+#endif

@@ -1,0 +1,301 @@
+#include "fmt_cli.h"
+
+#include "err.h"
+#include "proc.h"
+#include "template.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+#define CLI_LOG_DEFAULT "{project}/{task}/{job.id}.{attempt}.log"
+
+typedef struct cli_conf {
+	wn_conf_strv command;
+	char *workdir;
+	wn_conf_strmap env;
+	bool inherit_env;
+	char *log;
+	/* from the worker */
+	char *base_dir;
+	char *log_dir;
+	size_t tail_bytes;
+} cli_conf;
+
+static const wn_conf_key cli_keys[] = {
+    WN_FMT_KEY_FORMATTER,
+    {"command", WN_CONF_T_STRLIST, offsetof(cli_conf, command), NULL, 0, 0,
+     WN_CONF_REQUIRED | WN_CONF_NONEMPTY, NULL,
+     "the program and its arguments, one template per argument"},
+    {"workdir", WN_CONF_T_STR, offsetof(cli_conf, workdir), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "directory the command runs in (template); default: the worker's"},
+    {"env", WN_CONF_T_STRMAP, offsetof(cli_conf, env), NULL, 0, 0, 0, NULL,
+     "variables added to the command's environment (values are templates)"},
+    {"inherit_env", WN_CONF_T_BOOL, offsetof(cli_conf, inherit_env), "true", 0, 0, 0, NULL,
+     "start from the worker's environment"},
+    {"log", WN_CONF_T_STR, offsetof(cli_conf, log), CLI_LOG_DEFAULT, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "the job's log file (template), relative to log_dir"},
+};
+
+typedef struct cli_run {
+	const cli_conf *conf;
+	char **argv;
+	char **envp;
+	char *workdir;
+	char *log_path;
+	wn_proc *proc;
+	char *desc;
+} cli_run;
+
+static void cli_unload(void *p)
+{
+	cli_conf *c = p;
+	if (c == NULL)
+		return;
+	wn_conf_release(cli_keys, WN_ARRAY_LEN(cli_keys), c);
+	free(c->base_dir);
+	free(c->log_dir);
+	free(c);
+}
+
+/* cli_check validates one template written at node for key. */
+static int cli_check(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
+                     const char *tmpl, char **err)
+{
+	char *why = NULL;
+	if (wn_template_check(tmpl, &why) == WN_OK)
+		return WN_OK;
+	*err = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
+	free(why);
+	return WN_EINVAL;
+}
+
+static bool cli_env_name_ok(const char *s)
+{
+	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
+                    void **out, char **err)
+{
+	cli_conf *c = wn_xcalloc(1, sizeof(*c));
+	const wn_conf_node *cmd = wn_conf_get(task, "command");
+	if (cmd != NULL && cmd->kind == WN_CONF_SCALAR && !wn_conf_is_null(cmd)) {
+		*err = wn_conf_error(doc, cmd,
+		                     "expected a list for 'command' (one item per argument: "
+		                     "no shell splits it)");
+		free(c);
+		return WN_EINVAL;
+	}
+	int rc = wn_conf_apply(doc, task, cli_keys, WN_ARRAY_LEN(cli_keys), c, err);
+	if (rc != WN_OK)
+		goto fail;
+	for (size_t i = 0; i < c->command.n; i++) {
+		rc = cli_check(doc, cmd->items[i], "command", c->command.v[i], err);
+		if (rc != WN_OK)
+			goto fail;
+	}
+	if (c->workdir != NULL) {
+		rc = cli_check(doc, wn_conf_get(task, "workdir"), "workdir", c->workdir, err);
+		if (rc != WN_OK)
+			goto fail;
+	}
+	const wn_conf_node *envn = wn_conf_get(task, "env");
+	for (size_t i = 0; i < c->env.n; i++) {
+		const wn_conf_node *kn = envn->items[2 * i];
+		if (!cli_env_name_ok(c->env.keys[i])) {
+			*err = wn_conf_error(doc, kn,
+			                     "invalid environment variable name '%s' in 'env'",
+			                     c->env.keys[i]);
+			rc = WN_EINVAL;
+			goto fail;
+		}
+		rc = cli_check(doc, envn->items[2 * i + 1], c->env.keys[i], c->env.vals[i], err);
+		if (rc != WN_OK)
+			goto fail;
+	}
+	const wn_conf_node *logn = wn_conf_get(task, "log");
+	rc = cli_check(doc, logn ? logn : task, "log", c->log, err);
+	if (rc != WN_OK)
+		goto fail;
+	c->base_dir = wn_xstrdup(env->base_dir ? env->base_dir : ".");
+	c->log_dir = wn_xstrdup(env->log_dir ? env->log_dir : ".");
+	c->tail_bytes = env->tail_bytes;
+	*out = c;
+	return WN_OK;
+fail:
+	cli_unload(c);
+	return rc;
+}
+
+static void cli_free_strv(char **v)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void cli_release(void *p)
+{
+	cli_run *r = p;
+	if (r == NULL)
+		return;
+	wn_proc_free(r->proc);
+	cli_free_strv(r->argv);
+	cli_free_strv(r->envp);
+	free(r->workdir);
+	free(r->log_path);
+	free(r->desc);
+	free(r);
+}
+
+/* cli_env_put sets NAME=value in envp (n entries), replacing an earlier NAME. */
+static void cli_env_put(char **envp, size_t *n, char *entry)
+{
+	size_t nl = strcspn(entry, "=");
+	for (size_t i = 0; i < *n; i++) {
+		if (strncmp(envp[i], entry, nl) == 0 && envp[i][nl] == '=') {
+			free(envp[i]);
+			envp[i] = entry;
+			return;
+		}
+	}
+	envp[(*n)++] = entry;
+}
+
+static char *cli_path(const char *base, const char *p)
+{
+	return p[0] == '/' ? wn_xstrdup(p) : wn_xasprintf("%s/%s", base, p);
+}
+
+static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+{
+	const cli_conf *c = conf;
+	/* Every template in one go, so that all missing parameters are named. */
+	size_t ncmd = c->command.n, nenv = c->env.n;
+	size_t n = ncmd + nenv + 2;
+	const char **tmpls = wn_xcalloc(n, sizeof(*tmpls));
+	char **vals = wn_xcalloc(n, sizeof(*vals));
+	for (size_t i = 0; i < ncmd; i++)
+		tmpls[i] = c->command.v[i];
+	for (size_t i = 0; i < nenv; i++)
+		tmpls[ncmd + i] = c->env.vals[i];
+	tmpls[ncmd + nenv] = c->workdir ? c->workdir : "";
+	tmpls[ncmd + nenv + 1] = c->log;
+	int rc = wn_fmt_expand(job, tmpls, n, vals, reason);
+	free(tmpls);
+	if (rc != WN_OK) {
+		free(vals);
+		return rc;
+	}
+	cli_run *r = wn_xcalloc(1, sizeof(*r));
+	r->conf = c;
+	r->argv = wn_xcalloc(ncmd + 1, sizeof(char *));
+	for (size_t i = 0; i < ncmd; i++)
+		r->argv[i] = vals[i];
+	char *wd = vals[ncmd + nenv];
+	r->workdir = c->workdir ? cli_path(c->base_dir, wd) : NULL;
+	free(wd);
+	r->log_path = cli_path(c->log_dir, vals[ncmd + nenv + 1]);
+	free(vals[ncmd + nenv + 1]);
+
+	size_t nenviron = 0;
+	if (c->inherit_env)
+		while (environ[nenviron] != NULL)
+			nenviron++;
+	r->envp = wn_xcalloc(nenviron + 8 + nenv + 1, sizeof(char *));
+	size_t ne = 0;
+	for (size_t i = 0; i < nenviron; i++)
+		cli_env_put(r->envp, &ne, wn_xstrdup(environ[i]));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_JOB_ID=%llu", (unsigned long long)job->id));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_JOB_NAME=%s", job->name ? job->name : ""));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_PROJECT=%s", job->project));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_TASK=%s", job->task));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_ATTEMPT=%u", (unsigned)job->attempt));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_WORKER=%s", job->worker ? job->worker : ""));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_SERVER=%s", job->server ? job->server : ""));
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_LOG=%s", r->log_path));
+	for (size_t i = 0; i < nenv; i++) {
+		cli_env_put(r->envp, &ne, wn_xasprintf("%s=%s", c->env.keys[i], vals[ncmd + i]));
+		free(vals[ncmd + i]);
+	}
+	free(vals);
+	*out = r;
+	return WN_OK;
+}
+
+static int cli_start(void *p, char **reason)
+{
+	cli_run *r = p;
+	wn_proc_spec spec = {
+	    .argv = r->argv, .envp = r->envp, .workdir = r->workdir, .log_path = r->log_path};
+	int rc = wn_proc_start(&spec, &r->proc, reason);
+	if (rc != WN_OK)
+		return rc;
+	r->desc = wn_xasprintf("pid %d, log %s", wn_proc_pid(r->proc), r->log_path);
+	return WN_OK;
+}
+
+static const char *cli_describe(void *p)
+{
+	cli_run *r = p;
+	return r->desc ? r->desc : "not started";
+}
+
+static int cli_wait(void *p, int wake_fd, int timeout_ms)
+{
+	cli_run *r = p;
+	return r->proc ? wn_proc_wait(r->proc, wake_fd, timeout_ms) : 1;
+}
+
+static void cli_stop(void *p, bool force)
+{
+	cli_run *r = p;
+	if (r->proc)
+		wn_proc_signal(r->proc, force ? SIGKILL : SIGTERM);
+}
+
+static void cli_result(void *p, wn_fmt_result *res)
+{
+	cli_run *r = p;
+	int code = -1, sig = 0;
+	if (r->proc)
+		wn_proc_status(r->proc, &code, &sig);
+	res->exit_code = code;
+	res->success = code == 0 && sig == 0;
+	if (sig != 0) {
+		const char *abbrev = sigabbrev_np(sig);
+		res->reason = abbrev ? wn_xasprintf("killed by SIG%s", abbrev)
+		                     : wn_xasprintf("killed by signal %d", sig);
+	} else if (code != 0) {
+		res->reason = wn_xasprintf("exit status %d", code);
+	}
+	res->output_tail =
+	    r->conf->tail_bytes ? wn_proc_tail(r->log_path, r->conf->tail_bytes) : wn_xstrdup("");
+}
+
+const wn_fmt_ops wn_fmt_cli_ops = {
+    .name = "cli",
+    .load = cli_load,
+    .unload = cli_unload,
+    .prepare = cli_prepare,
+    .start = cli_start,
+    .describe = cli_describe,
+    .wait = cli_wait,
+    .stop = cli_stop,
+    .result = cli_result,
+    .release = cli_release,
+};

@@ -1,0 +1,219 @@
+/* wnworker: the worker agent. Parses the command line and worker.yaml, then
+ * hands over to the agent; a dedicated thread turns signals into stop requests. */
+#include "agent.h"
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+#include "wconfig.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char worker_usage[] =
+    "usage: wnworker [--config FILE] [--server URL] [--project NAME]... [--name NAME]\n"
+    "                [--once | --exit-when-empty] [-v] [--check]\n"
+    "\n"
+    "Takes jobs from a WhatsNext server, runs them as worker.yaml says, and reports\n"
+    "their results. Runs in the foreground until stopped.\n"
+    "\n"
+    "  -c, --config FILE      worker configuration (default ./worker.yaml)\n"
+    "  -s, --server URL       server address (default: the config's 'server',\n"
+    "                         then $WN_SERVER, then " WN_DEFAULT_URL ")\n"
+    "  -p, --project NAME     serve this project (repeat for several; replaces\n"
+    "                         the config's 'projects')\n"
+    "  -n, --name NAME        the worker's name (default: the config's, or <host>-<pid>)\n"
+    "      --once             run one job, then exit\n"
+    "      --exit-when-empty  exit when no job is ready and none is running\n"
+    "      --check            check the configuration and exit\n"
+    "  -v, --verbose          log more (repeat for debug)\n"
+    "  -h, --help             show this help\n"
+    "  -V, --version          show the version\n"
+    "\n"
+    "Signals: SIGTERM, SIGINT or SIGHUP stops fetching and waits for running jobs;\n"
+    "a second one stops them (SIGTERM, then SIGKILL after kill_grace_s) and hands\n"
+    "their leases back; a third kills them at once. See docs/worker.md.\n";
+
+/* The signal thread's state. */
+typedef struct worker_signals {
+	wn_agent *agent;
+	sigset_t set;
+	atomic_bool quit;
+} worker_signals;
+
+static void *worker_signal_main(void *arg)
+{
+	worker_signals *s = arg;
+	struct timespec tick = {0, 200 * 1000 * 1000};
+	while (!atomic_load(&s->quit)) {
+		siginfo_t si;
+		int sig = sigtimedwait(&s->set, &si, &tick);
+		if (sig <= 0)
+			continue;
+		wn_info("received SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+		wn_agent_stop(s->agent);
+	}
+	return NULL;
+}
+
+static void worker_replace(char **field, const char *value)
+{
+	free(*field);
+	*field = wn_xstrdup(value);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_ONCE = 256, OPT_EXIT_WHEN_EMPTY, OPT_CHECK };
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"server", required_argument, NULL, 's'},
+	    {"project", required_argument, NULL, 'p'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"once", no_argument, NULL, OPT_ONCE},
+	    {"exit-when-empty", no_argument, NULL, OPT_EXIT_WHEN_EMPTY},
+	    {"check", no_argument, NULL, OPT_CHECK},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *server = NULL, *name = NULL;
+	wn_conf_strv projects = {0};
+	wn_agent_opts opts = {0};
+	bool check = false;
+	int verbose = 0;
+	int c;
+	wn_log_set_prefix("wnworker");
+	while ((c = getopt_long(argc, argv, "c:s:p:n:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			server = optarg;
+			break;
+		case 'p':
+			projects.v = wn_xrealloc(projects.v, (projects.n + 1) * sizeof(char *));
+			projects.v[projects.n++] = wn_xstrdup(optarg);
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case OPT_ONCE:
+			opts.once = true;
+			break;
+		case OPT_EXIT_WHEN_EMPTY:
+			opts.exit_when_empty = true;
+			break;
+		case OPT_CHECK:
+			check = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			fputs(worker_usage, stdout);
+			wn_conf_strv_free(&projects);
+			return 0;
+		case 'V':
+			printf("wnworker (WhatsNext) protocol %d\n", WN_PROTOCOL_VERSION);
+			wn_conf_strv_free(&projects);
+			return 0;
+		default:
+			fputs("try 'wnworker --help'\n", stderr);
+			wn_conf_strv_free(&projects);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "wnworker: unexpected argument '%s' (try 'wnworker --help')\n",
+		        argv[optind]);
+		wn_conf_strv_free(&projects);
+		return 2;
+	}
+	if (config == NULL) {
+		if (access("worker.yaml", F_OK) != 0) {
+			fprintf(stderr,
+			        "wnworker: no configuration: pass --config FILE (an annotated "
+			        "example is config/worker.yaml)\n");
+			wn_conf_strv_free(&projects);
+			return 2;
+		}
+		config = "worker.yaml";
+	}
+
+	wn_wconfig *cfg = NULL;
+	char *err = NULL;
+	if (wn_wconfig_load(config, &cfg, &err) != WN_OK) {
+		fprintf(stderr, "wnworker: %s\n", err);
+		free(err);
+		wn_conf_strv_free(&projects);
+		return 2;
+	}
+	if (server != NULL)
+		worker_replace(&cfg->server, server);
+	if (name != NULL)
+		worker_replace(&cfg->name, name);
+	if (projects.n > 0) {
+		wn_conf_strv_free(&cfg->projects);
+		cfg->projects = projects;
+		projects = (wn_conf_strv){0};
+	}
+	if (wn_wconfig_check(cfg, &err) != WN_OK) {
+		fprintf(stderr, "wnworker: %s\n", err);
+		free(err);
+		wn_wconfig_free(cfg);
+		return 2;
+	}
+	if (check) {
+		printf("%s: ok (%zu task%s, %zu project%s, %lld slot%s)\n", config, cfg->ntasks,
+		       cfg->ntasks == 1 ? "" : "s", cfg->projects.n,
+		       cfg->projects.n == 1 ? "" : "s", (long long)cfg->slots,
+		       cfg->slots == 1 ? "" : "s");
+		wn_wconfig_free(cfg);
+		return 0;
+	}
+	int level = wn_log_parse_level(cfg->log_level) + verbose;
+	wn_log_set_level(level > WN_LOG_DEBUG ? WN_LOG_DEBUG : level);
+
+	/* Signals go to the signal thread only; commands get them reset. */
+	worker_signals sigs = {0};
+	sigemptyset(&sigs.set);
+	sigaddset(&sigs.set, SIGTERM);
+	sigaddset(&sigs.set, SIGINT);
+	sigaddset(&sigs.set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	wn_agent *agent = NULL;
+	if (wn_agent_new(cfg, &opts, &agent, &err) != WN_OK) {
+		fprintf(stderr, "wnworker: %s\n", err);
+		free(err);
+		wn_wconfig_free(cfg);
+		return 1;
+	}
+	sigs.agent = agent;
+	pthread_t sig_thread;
+	int rv = pthread_create(&sig_thread, NULL, worker_signal_main, &sigs);
+	if (rv != 0) {
+		fprintf(stderr, "wnworker: cannot start the signal thread: %s\n", strerror(rv));
+		wn_agent_free(agent);
+		wn_wconfig_free(cfg);
+		return 1;
+	}
+	int rc = wn_agent_run(agent);
+	atomic_store(&sigs.quit, true);
+	pthread_join(sig_thread, NULL);
+	wn_agent_free(agent);
+	wn_wconfig_free(cfg);
+	return rc == WN_OK ? 0 : 1;
+}

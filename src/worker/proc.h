@@ -1,0 +1,58 @@
+/* proc: one local command, run with no shell. The command gets its own
+ * process group, stdin from /dev/null, stdout and stderr in a log file, and
+ * dies with the thread that started it if the worker is killed. When it ends,
+ * whatever it left running in its process group is killed too. */
+#ifndef WN_PROC_H
+#define WN_PROC_H
+
+#include <stddef.h>
+
+/* What to run. */
+typedef struct wn_proc_spec {
+	/* argv[0] is the program: a path (relative to workdir) or a name looked
+	 * up in the PATH of envp; NULL-terminated. */
+	char *const *argv;
+	char *const *envp;    /* the whole environment, NULL-terminated; NULL = the worker's */
+	const char *workdir;  /* NULL = the worker's current directory */
+	const char *log_path; /* created (with its directories) or truncated; NULL = /dev/null */
+} wn_proc_spec;
+
+/* A started command (opaque). */
+typedef struct wn_proc wn_proc;
+
+/* wn_proc_start starts spec. When the command cannot be started (program not
+ * found or not executable, workdir or log file unusable) it returns a negative
+ * WN_E* and *reason gets a malloc'd one-line message naming the cause. */
+int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason);
+
+/* wn_proc_wait waits until the command exits (then kills what is left of
+ * its process group, reaps it and returns 1), wake_fd (if >= 0) becomes
+ * readable, or timeout_ms (-1: no limit) passes; those two return 0. */
+int wn_proc_wait(wn_proc *p, int wake_fd, int timeout_ms);
+
+/* wn_proc_signal sends sig to the command's whole process group, unless it
+ * has already been reaped. */
+void wn_proc_signal(wn_proc *p, int sig);
+
+/* wn_proc_pid returns the command's process id (also its process group id). */
+int wn_proc_pid(const wn_proc *p);
+
+/* wn_proc_status gives the exit status of a reaped command: *exit_code is
+ * the status it exited with, or 128 + the signal that killed it, in which
+ * case *signo is that signal (else 0). */
+void wn_proc_status(const wn_proc *p, int *exit_code, int *signo);
+
+/* wn_proc_free kills the process group if the command still runs, reaps it
+ * and frees p; NULL is a no-op. */
+void wn_proc_free(wn_proc *p);
+
+/* wn_proc_tail returns the last (at most) max bytes of the file at path as a
+ * malloc'd string of valid UTF-8 without NUL bytes (invalid bytes become
+ * '?'); a cut first line is dropped. An unreadable file gives "". */
+char *wn_proc_tail(const char *path, size_t max);
+
+/* wn_proc_mkdirs creates the directories leading to the file path (like
+ * `mkdir -p $(dirname path)`); errno is kept on failure. */
+int wn_proc_mkdirs(const char *path);
+
+#endif

@@ -1,0 +1,146 @@
+#include "template.h"
+
+#include "err.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct template_buf {
+	char *s;
+	size_t len, cap;
+} template_buf;
+
+static void template_put(template_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = wn_xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static bool template_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+/* template_walk parses src, calling lookup for each placeholder unless it is
+ * NULL; b (if not NULL) gets the expansion. */
+static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, template_buf *b,
+                         char **err)
+{
+	char *missing = NULL;
+	const char *p = src;
+	while (*p != '\0') {
+		const char *lit = p;
+		while (*p != '\0' && *p != '{' && *p != '}')
+			p++;
+		if (b && p > lit)
+			template_put(b, lit, (size_t)(p - lit));
+		if (*p == '\0')
+			break;
+		size_t col = (size_t)(p - src) + 1;
+		if (*p == '}') {
+			if (p[1] != '}') {
+				*err =
+				    wn_xasprintf("unexpected '}' at column %zu (write '}}' for a "
+				                 "literal brace)",
+				                 col);
+				free(missing);
+				return WN_EINVAL;
+			}
+			if (b)
+				template_put(b, "}", 1);
+			p += 2;
+			continue;
+		}
+		if (p[1] == '{') {
+			if (b)
+				template_put(b, "{", 1);
+			p += 2;
+			continue;
+		}
+		const char *name = p + 1;
+		const char *q = name;
+		while (template_name_char(*q))
+			q++;
+		if (*q != '}') {
+			if (*q == '\0' || strchr(q, '}') == NULL)
+				*err = wn_xasprintf("unclosed '{' at column %zu (write '{{' for a "
+				                    "literal brace)",
+				                    col);
+			else if ((unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f)
+				*err =
+				    wn_xasprintf("invalid character '%c' in the placeholder at "
+				                 "column %zu (names use letters, digits, '_', '.' "
+				                 "and '-')",
+				                 *q, col);
+			else
+				*err = wn_xasprintf(
+				    "invalid byte 0x%02x in the placeholder at column "
+				    "%zu (names use letters, digits, '_', '.' and '-')",
+				    (unsigned char)*q, col);
+			free(missing);
+			return WN_EINVAL;
+		}
+		size_t n = (size_t)(q - name);
+		if (n == 0) {
+			*err = wn_xasprintf("empty placeholder '{}' at column %zu", col);
+			free(missing);
+			return WN_EINVAL;
+		}
+		if (n > WN_TEMPLATE_NAME_MAX) {
+			*err =
+			    wn_xasprintf("placeholder name at column %zu is longer than %d bytes",
+			                 col, WN_TEMPLATE_NAME_MAX);
+			free(missing);
+			return WN_EINVAL;
+		}
+		if (lookup != NULL) {
+			char key[WN_TEMPLATE_NAME_MAX + 1];
+			memcpy(key, name, n);
+			key[n] = '\0';
+			const char *v = lookup(ctx, key);
+			if (v == NULL) {
+				if (missing == NULL)
+					missing = wn_xstrdup(key);
+			} else if (b) {
+				template_put(b, v, strlen(v));
+			}
+		}
+		p = q + 1;
+	}
+	if (missing != NULL) {
+		*err = wn_xasprintf("missing parameter '%s'", missing);
+		free(missing);
+		return WN_ENOTFOUND;
+	}
+	return WN_OK;
+}
+
+int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, char **out,
+                       char **err)
+{
+	*out = NULL;
+	*err = NULL;
+	template_buf b = {0};
+	template_put(&b, "", 0);
+	int rc = template_walk(src, lookup, ctx, &b, err);
+	if (rc != WN_OK) {
+		free(b.s);
+		return rc;
+	}
+	*out = b.s;
+	return WN_OK;
+}
+
+int wn_template_check(const char *src, char **err)
+{
+	*err = NULL;
+	return template_walk(src, NULL, NULL, NULL, err);
+}

@@ -1,0 +1,237 @@
+#include "wconfig.h"
+
+#include "err.h"
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const wconfig_levels[] = {"error", "warn", "info", "debug", NULL};
+
+#define TOP(field) offsetof(wn_wconfig, field)
+
+static const wn_conf_key wconfig_keys[] = {
+    {"server", WN_CONF_T_STR, TOP(server), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "address of wnd (tcp://HOST:PORT, ipc://PATH); default $WN_SERVER or "
+     "tcp://127.0.0.1:7640"},
+    {"token", WN_CONF_T_STR, TOP(token), NULL, 0, 0, 0, NULL,
+     "shared secret when the server requires one; default $WN_TOKEN"},
+    {"name", WN_CONF_T_STR, TOP(name), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "the worker's name, unique in the fleet; default <host>-<pid>"},
+    {"projects", WN_CONF_T_STRLIST, TOP(projects), NULL, 0, 0, 0, NULL,
+     "project(s) to take jobs from, in turn (a name or a list)"},
+    {"slots", WN_CONF_T_INT, TOP(slots), "1", 1, 256, 0, NULL, "jobs run at the same time"},
+    {"log_level", WN_CONF_T_STR, TOP(log_level), "info", 0, 0, 0, wconfig_levels,
+     "error, warn, info or debug (-v raises it)"},
+    {"log_dir", WN_CONF_T_STR, TOP(log_dir), "wn-logs", 0, 0, WN_CONF_NONEMPTY, NULL,
+     "directory of the job log files"},
+    {"fetch_wait_ms", WN_CONF_T_INT, TOP(fetch_wait_ms), "10000", 100, 60000, 0, NULL,
+     "how long one fetch waits on the server for a job"},
+    {"heartbeat_ms", WN_CONF_T_INT, TOP(heartbeat_ms), "0", 0, 600000, 0, NULL,
+     "interval of lease heartbeats; 0 = a third of the server's lease"},
+    {"kill_grace_s", WN_CONF_T_INT, TOP(kill_grace_s), "10", 0, 3600, 0, NULL,
+     "seconds between SIGTERM and SIGKILL when a job is stopped"},
+    {"tail_bytes", WN_CONF_T_INT, TOP(tail_bytes), "4096", 0, 65536, 0, NULL,
+     "bytes of output sent with each result"},
+    {"rpc_timeout_ms", WN_CONF_T_INT, TOP(rpc_timeout_ms), "10000", 100, 600000, 0, NULL,
+     "how long one call waits for the server before it is retried"},
+    {"resources", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,
+     "what the worker offers: cpu, gpus, memory_mb, labels"},
+    {"tasks", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,
+     "task name -> how its jobs run (formatter and its keys)"},
+};
+
+#define RES(field) offsetof(wn_wresources, field)
+
+static const wn_conf_key wconfig_resource_keys[] = {
+    {"cpu", WN_CONF_T_INT, RES(cpu), "0", 0, 65536, 0, NULL, "cores"},
+    {"gpus", WN_CONF_T_INT, RES(gpus), "0", 0, 4096, 0, NULL, "GPU devices"},
+    {"memory_mb", WN_CONF_T_INT, RES(memory_mb), "0", 0, INT64_C(1) << 40, 0, NULL, "memory"},
+    {"labels", WN_CONF_T_STRMAP, RES(labels), NULL, 0, 0, 0, NULL, "free-form labels"},
+};
+
+const wn_conf_key *wn_wconfig_keys(size_t *n)
+{
+	*n = WN_ARRAY_LEN(wconfig_keys);
+	return wconfig_keys;
+}
+
+void wn_wconfig_free(wn_wconfig *c)
+{
+	if (c == NULL)
+		return;
+	wn_conf_release(wconfig_keys, WN_ARRAY_LEN(wconfig_keys), c);
+	wn_conf_release(wconfig_resource_keys, WN_ARRAY_LEN(wconfig_resource_keys), &c->resources);
+	for (size_t i = 0; i < c->ntasks; i++) {
+		free(c->task_names[i]);
+		wn_fmt_free(c->task_fmts[i]);
+	}
+	free(c->task_names);
+	free(c->task_fmts);
+	free(c->path);
+	free(c->base_dir);
+	free(c);
+}
+
+static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wconfig **out,
+                            char **err)
+{
+	const wn_conf_node *root = wn_conf_root(doc);
+	wn_wconfig *c = wn_xcalloc(1, sizeof(*c));
+	c->base_dir = wn_xstrdup(base_dir);
+	int rc;
+	if (root->kind != WN_CONF_MAP) {
+		*err = wn_conf_error(doc, root, "expected a mapping at the top level, got %s",
+		                     wn_conf_kind_name(root->kind));
+		rc = WN_EINVAL;
+		goto fail;
+	}
+	rc = wn_conf_apply(doc, root, wconfig_keys, WN_ARRAY_LEN(wconfig_keys), c, err);
+	if (rc != WN_OK)
+		goto fail;
+	rc = wn_conf_apply(doc, wn_conf_get(root, "resources"), wconfig_resource_keys,
+	                   WN_ARRAY_LEN(wconfig_resource_keys), &c->resources, err);
+	if (rc != WN_OK)
+		goto fail;
+	if (c->name != NULL && wn_name_check(c->name) != NULL) {
+		*err = wn_conf_error(doc, wn_conf_get(root, "name"), "invalid worker name '%s': %s",
+		                     c->name, wn_name_check(c->name));
+		rc = WN_EINVAL;
+		goto fail;
+	}
+	const wn_conf_node *pn = wn_conf_get(root, "projects");
+	for (size_t i = 0; i < c->projects.n; i++) {
+		const char *why = wn_name_check(c->projects.v[i]);
+		if (why != NULL) {
+			*err =
+			    wn_conf_error(doc, pn->kind == WN_CONF_SEQ ? pn->items[i] : pn,
+			                  "invalid project name '%s': %s", c->projects.v[i], why);
+			rc = WN_EINVAL;
+			goto fail;
+		}
+	}
+	if (c->log_dir[0] != '/') {
+		char *abs = wn_xasprintf("%s/%s", base_dir, c->log_dir);
+		free(c->log_dir);
+		c->log_dir = abs;
+	}
+
+	const wn_conf_node *tasks = wn_conf_get(root, "tasks");
+	if (wn_conf_is_null(tasks)) {
+		*err = wn_conf_error(doc, tasks,
+		                     "'tasks' is required: say how the jobs of each task run");
+		rc = WN_EINVAL;
+		goto fail;
+	}
+	if (tasks->kind != WN_CONF_MAP || tasks->n == 0) {
+		*err = wn_conf_error(
+		    doc, tasks, "expected a mapping of task names for 'tasks', got %s",
+		    tasks->kind == WN_CONF_MAP ? "an empty one" : wn_conf_kind_name(tasks->kind));
+		rc = WN_EINVAL;
+		goto fail;
+	}
+	wn_fmt_env env = {
+	    .base_dir = c->base_dir, .log_dir = c->log_dir, .tail_bytes = (size_t)c->tail_bytes};
+	c->task_names = wn_xcalloc(tasks->n, sizeof(char *));
+	c->task_fmts = wn_xcalloc(tasks->n, sizeof(wn_fmt *));
+	for (size_t i = 0; i < tasks->n; i++) {
+		const wn_conf_node *kn = tasks->items[2 * i], *vn = tasks->items[2 * i + 1];
+		const char *why = wn_name_check(kn->str);
+		if (why != NULL || strlen(kn->str) != kn->len) {
+			*err = wn_conf_error(doc, kn, "invalid task name '%s': %s", kn->str,
+			                     why ? why : "it holds a NUL byte");
+			rc = WN_EINVAL;
+			goto fail;
+		}
+		if (vn->kind != WN_CONF_MAP) {
+			*err = wn_conf_error(
+			    doc, vn, "expected a mapping for task '%s', got %s", kn->str,
+			    wn_conf_is_null(vn) ? "nothing" : wn_conf_kind_name(vn->kind));
+			rc = WN_EINVAL;
+			goto fail;
+		}
+		rc = wn_fmt_load(doc, vn, &env, &c->task_fmts[i], err);
+		if (rc != WN_OK)
+			goto fail;
+		c->task_names[i] = wn_xstrdup(kn->str);
+		c->ntasks++;
+	}
+	*out = c;
+	return WN_OK;
+fail:
+	wn_wconfig_free(c);
+	return rc;
+}
+
+int wn_wconfig_parse(const char *name, const char *text, size_t len, const char *base_dir,
+                     wn_wconfig **out, char **err)
+{
+	*out = NULL;
+	*err = NULL;
+	wn_conf_doc *doc = NULL;
+	int rc = wn_conf_load_string(name, text, len, &doc, err);
+	if (rc != WN_OK)
+		return rc;
+	rc = wconfig_from_doc(doc, base_dir, out, err);
+	wn_conf_free(doc);
+	return rc;
+}
+
+int wn_wconfig_load(const char *path, wn_wconfig **out, char **err)
+{
+	*out = NULL;
+	*err = NULL;
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		*err = wn_xasprintf("cannot get the current directory: %s", strerror(errno));
+		return WN_EIO;
+	}
+	wn_conf_doc *doc = NULL;
+	int rc = wn_conf_load_file(path, &doc, err);
+	if (rc != WN_OK)
+		return rc;
+	rc = wconfig_from_doc(doc, cwd, out, err);
+	wn_conf_free(doc);
+	if (rc == WN_OK)
+		(*out)->path = wn_xstrdup(path);
+	return rc;
+}
+
+int wn_wconfig_check(const wn_wconfig *c, char **err)
+{
+	*err = NULL;
+	if (c->projects.n == 0) {
+		*err = wn_xstrdup("no project to serve: set 'projects' in the config or pass "
+		                  "--project NAME");
+		return WN_EINVAL;
+	}
+	for (size_t i = 0; i < c->projects.n; i++) {
+		const char *why = wn_name_check(c->projects.v[i]);
+		if (why != NULL) {
+			*err = wn_xasprintf("invalid project name '%s': %s", c->projects.v[i], why);
+			return WN_EINVAL;
+		}
+	}
+	if (c->name != NULL && wn_name_check(c->name) != NULL) {
+		*err =
+		    wn_xasprintf("invalid worker name '%s': %s", c->name, wn_name_check(c->name));
+		return WN_EINVAL;
+	}
+	if (c->ntasks == 0) {
+		*err = wn_xstrdup("no task configured: say in 'tasks' how jobs run");
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
+const wn_fmt *wn_wconfig_task(const wn_wconfig *c, const char *name)
+{
+	for (size_t i = 0; i < c->ntasks; i++)
+		if (strcmp(c->task_names[i], name) == 0)
+			return c->task_fmts[i];
+	return NULL;
+}

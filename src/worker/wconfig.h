@@ -1,0 +1,67 @@
+/* wconfig: the worker's configuration, worker.yaml. A key table drives the
+ * parsing, defaults and bounds of the top level; each entry of `tasks` is
+ * handed to its formatter (fmt.h). See config/worker.yaml and docs/worker.md. */
+#ifndef WN_WCONFIG_H
+#define WN_WCONFIG_H
+
+#include "fmt.h"
+#include "conf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the worker offers; kept for registration with the server. */
+typedef struct wn_wresources {
+	int64_t cpu;
+	int64_t gpus;
+	int64_t memory_mb;
+	wn_conf_strmap labels;
+} wn_wresources;
+
+/* A loaded configuration. Fields may be overridden by the command line
+ * (free the old string, store a malloc'd one) before wn_wconfig_check. */
+typedef struct wn_wconfig {
+	char *path;     /* the file it came from, or NULL */
+	char *base_dir; /* relative paths are relative to this: the worker's directory */
+	char *server;   /* NULL: $WN_SERVER or the default address */
+	char *token;    /* NULL: $WN_TOKEN or none */
+	char *name;     /* NULL: <host>-<pid> */
+	wn_conf_strv projects;
+	int64_t slots;
+	char *log_level;
+	char *log_dir; /* absolute once loaded */
+	int64_t fetch_wait_ms;
+	int64_t heartbeat_ms; /* 0: a third of the lease */
+	int64_t kill_grace_s;
+	int64_t tail_bytes;
+	int64_t rpc_timeout_ms;
+	wn_wresources resources;
+	size_t ntasks;
+	char **task_names;
+	wn_fmt **task_fmts;
+} wn_wconfig;
+
+/* wn_wconfig_load reads the file at path; on failure *err gets a malloc'd
+ * message with the file, line and column. */
+int wn_wconfig_load(const char *path, wn_wconfig **out, char **err);
+
+/* wn_wconfig_parse reads a configuration from len bytes of text named name
+ * (for messages); relative paths are resolved against base_dir. */
+int wn_wconfig_parse(const char *name, const char *text, size_t len, const char *base_dir,
+                     wn_wconfig **out, char **err);
+
+/* wn_wconfig_free frees a configuration; NULL is a no-op. */
+void wn_wconfig_free(wn_wconfig *c);
+
+/* wn_wconfig_check validates what the file and the command line must give
+ * together (at least one project, valid names); *err on failure. */
+int wn_wconfig_check(const wn_wconfig *c, char **err);
+
+/* wn_wconfig_task returns the formatter of task name, NULL if not configured. */
+const wn_fmt *wn_wconfig_task(const wn_wconfig *c, const char *name);
+
+/* wn_wconfig_keys returns the top-level key table (for documentation and
+ * tests); *n gets its length. */
+const wn_conf_key *wn_wconfig_keys(size_t *n);
+
+#endif
