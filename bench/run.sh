@@ -24,6 +24,7 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-bench.XXXXXX")
 wnd_pid=
+# shellcheck disable=SC2317 # called through the trap
 cleanup() {
 	if [ -n "$wnd_pid" ]; then
 		kill -9 "$wnd_pid" 2>/dev/null || true

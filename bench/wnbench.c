@@ -46,6 +46,7 @@ typedef struct bench_opts {
 	int64_t duration_ms; /* per row, at most (a cycle row then drains) */
 	int64_t warmup;      /* jobs of the warm-up cycle; 0 = none */
 	int64_t batch;       /* jobs per SubmitBatch call */
+	int64_t batch_jobs;  /* at most this many jobs in the batched row */
 	int64_t batch_threads;
 	int64_t wait_ready_ms; /* --wait-ready: wait for the server, then exit */
 	int threads[BENCH_ROWS_MAX];
@@ -601,7 +602,7 @@ static int bench_parse_ops(const char *s, bench_opts *o)
 
 static int bench_parse_args(int argc, char **argv, bench_opts *o)
 {
-	enum { O_NOHEADER = 256, O_KEEP, O_WAIT, O_BTHREADS };
+	enum { O_NOHEADER = 256, O_KEEP, O_WAIT, O_BTHREADS, O_BJOBS };
 	static const struct option longopts[] = {
 	    {"server", required_argument, NULL, 's'},
 	    {"label", required_argument, NULL, 'l'},
@@ -610,6 +611,7 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 	    {"jobs", required_argument, NULL, 'n'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"batch", required_argument, NULL, 'b'},
+	    {"batch-jobs", required_argument, NULL, O_BJOBS},
 	    {"batch-threads", required_argument, NULL, O_BTHREADS},
 	    {"warmup", required_argument, NULL, 'w'},
 	    {"no-header", no_argument, NULL, O_NOHEADER},
@@ -644,6 +646,10 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 			break;
 		case 'b':
 			rv = bench_parse_num("--batch", optarg, 1, 10000, &o->batch);
+			break;
+		case O_BJOBS:
+			rv = bench_parse_num("--batch-jobs", optarg, 1, INT64_C(1) << 40,
+			                     &o->batch_jobs);
 			break;
 		case O_BTHREADS:
 			rv = bench_parse_num("--batch-threads", optarg, 1, BENCH_THREADS_MAX,
@@ -687,6 +693,7 @@ int main(int argc, char **argv)
 	    .duration_ms = 5000,
 	    .warmup = 2000,
 	    .batch = 100,
+	    .batch_jobs = 200000,
 	    .batch_threads = 4,
 	    .threads = {1, 4, 16},
 	    .n_threads = 3,
@@ -731,8 +738,8 @@ int main(int argc, char **argv)
 	if (rv == 0 && (o.ops & OP_BATCH)) {
 		char name[32];
 		snprintf(name, sizeof(name), "submit batched/%" PRId64, o.batch);
-		rv = bench_run(&o, ctl, OP_BATCH, (int)o.batch_threads, o.jobs, o.duration_ms, &res,
-		               projects, &n_projects);
+		rv = bench_run(&o, ctl, OP_BATCH, (int)o.batch_threads, o.batch_jobs, o.duration_ms,
+		               &res, projects, &n_projects);
 		if (rv == 0)
 			bench_print_row(o.label, name, (int)o.batch_threads, &res);
 	}
