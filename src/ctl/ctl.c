@@ -1,0 +1,673 @@
+#include "ctl.h"
+
+#include "envelope.h"
+#include "err.h"
+#include "json.h"
+#include "rpc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct wn_ctl {
+	const char *server;
+	const char *token;
+	bool json;
+	int timeout_ms; /* 0: the client's default */
+	wn_rpc *rpc;
+
+	const struct wn_ctl_noun *noun;
+	const struct wn_ctl_verb *verb;
+	int argc; /* the command's arguments, argv[0] its name */
+	char **argv;
+	/* Option parsing: the arguments reordered as options, "--", positionals. */
+	bool parsing;
+	int pargc;
+	char **pargv;
+	int npos;
+	char **pos;
+	struct option *longopts;
+
+	void **blocks; /* context-owned allocations */
+	size_t nblocks, capblocks;
+	ProtobufCMessage **msgs; /* context-owned replies */
+	size_t nmsgs, capmsgs;
+};
+
+/* Global options, also accepted after the verb unless the verb has an option
+ * of the same name (task create --timeout is the task's timeout). */
+static const struct option ctl_global_opts[] = {
+    {"server", required_argument, NULL, WN_CTL_OPT_SERVER},
+    {"token", required_argument, NULL, WN_CTL_OPT_TOKEN},
+    {"json", no_argument, NULL, WN_CTL_OPT_JSON},
+    {"timeout", required_argument, NULL, WN_CTL_OPT_TIMEOUT},
+    {"help", no_argument, NULL, WN_CTL_OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct wn_ctl_opthelp ctl_global_help[] = {
+    {"--server URL", "server address: tcp://HOST:PORT, ipc://PATH or tls+tcp://HOST:PORT "
+                     "(default: $WN_SERVER, else " WN_DEFAULT_URL ")"},
+    {"--token T", "shared secret the server requires (default $WN_TOKEN)"},
+    {"--json", "print results as JSON (every command that prints a result)"},
+    {"--timeout MS", "how long to wait for each reply, ms (default 30000)"},
+    {"-h, --help", "print usage and exit"},
+    {NULL, NULL},
+};
+
+/* ---------------------------------------------------------------- context */
+
+wn_ctl *wn_ctl_new(void)
+{
+	wn_ctl *c = wn_xcalloc(1, sizeof(*c));
+	const char *s = getenv("WN_SERVER");
+	c->server = s != NULL && s[0] != '\0' ? s : WN_DEFAULT_URL;
+	s = getenv("WN_TOKEN");
+	c->token = s != NULL && s[0] != '\0' ? s : NULL;
+	return c;
+}
+
+void wn_ctl_free(wn_ctl *c)
+{
+	if (c == NULL)
+		return;
+	wn_rpc_close(c->rpc);
+	for (size_t i = 0; i < c->nmsgs; i++)
+		protobuf_c_message_free_unpacked(c->msgs[i], NULL);
+	free(c->msgs);
+	for (size_t i = 0; i < c->nblocks; i++)
+		free(c->blocks[i]);
+	free(c->blocks);
+	free(c->pargv);
+	free(c->pos);
+	free(c->longopts);
+	free(c);
+}
+
+bool wn_ctl_json(const wn_ctl *c)
+{
+	return c->json;
+}
+
+void wn_ctl_global_option(wn_ctl *c, int val, const char *arg)
+{
+	switch (val) {
+	case WN_CTL_OPT_SERVER:
+		if (arg[0] == '\0')
+			wn_ctl_usage(c, "invalid --server: empty address");
+		c->server = arg;
+		break;
+	case WN_CTL_OPT_TOKEN:
+		c->token = arg;
+		break;
+	case WN_CTL_OPT_JSON:
+		c->json = true;
+		break;
+	case WN_CTL_OPT_TIMEOUT:
+		c->timeout_ms = (int)wn_ctl_parse_int(c, "--timeout", arg, 1, 24 * 3600 * 1000);
+		break;
+	}
+}
+
+void wn_ctl_set_command(wn_ctl *c, const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb,
+                        int argc, char **argv)
+{
+	c->noun = noun;
+	c->verb = verb;
+	c->argc = argc;
+	c->argv = argv;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+/* ctl_command names the running command for messages ("job add"). */
+static const char *ctl_command(wn_ctl *c)
+{
+	if (c->noun == NULL)
+		return NULL;
+	if (c->verb == NULL || c->verb->name == NULL)
+		return c->noun->name;
+	return wn_ctl_printf(c, "%s %s", c->noun->name, c->verb->name);
+}
+
+/* ctl_vdie prints the message, with a pointer to the help of command cmd
+ * when usage is set, and exits. */
+__attribute__((noreturn)) static void ctl_vdie(int code, bool usage, const char *cmd,
+                                               const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	fprintf(stderr, "wnctl: %s", msg ? msg : fmt);
+	if (usage)
+		fprintf(stderr, " (see 'wnctl %s%s--help')", cmd ? cmd : "", cmd ? " " : "");
+	fputc('\n', stderr);
+	free(msg);
+	exit(code);
+}
+
+void wn_ctl_die(wn_ctl *c, int code, const char *fmt, ...)
+{
+	(void)c;
+	va_list ap;
+	va_start(ap, fmt);
+	ctl_vdie(code, false, NULL, fmt, ap);
+}
+
+void wn_ctl_usage(wn_ctl *c, const char *fmt, ...)
+{
+	const char *cmd = ctl_command(c);
+	va_list ap;
+	va_start(ap, fmt);
+	ctl_vdie(WN_CTL_EXIT_USAGE, true, cmd, fmt, ap);
+}
+
+static const struct {
+	int code;
+	int exit;
+} ctl_exit_map[] = {
+    {WHATSNEXT__V1__CODE__OK, WN_CTL_EXIT_OK},
+    {WHATSNEXT__V1__CODE__NOT_FOUND, WN_CTL_EXIT_NOT_FOUND},
+    {WHATSNEXT__V1__CODE__ALREADY_EXISTS, WN_CTL_EXIT_EXISTS},
+    {WHATSNEXT__V1__CODE__FAILED_PRECONDITION, WN_CTL_EXIT_PRECONDITION},
+    {WHATSNEXT__V1__CODE__INVALID_ARGUMENT, WN_CTL_EXIT_INVALID},
+    {WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, WN_CTL_EXIT_INVALID},
+    {WHATSNEXT__V1__CODE__UNAUTHENTICATED, WN_CTL_EXIT_DENIED},
+    {WHATSNEXT__V1__CODE__PERMISSION_DENIED, WN_CTL_EXIT_DENIED},
+    {WHATSNEXT__V1__CODE__UNAVAILABLE, WN_CTL_EXIT_UNREACHABLE},
+};
+
+int wn_ctl_exit_code(int rv)
+{
+	if (rv < 0)
+		return WN_CTL_EXIT_UNREACHABLE;
+	for (size_t i = 0; i < WN_ARRAY_LEN(ctl_exit_map); i++)
+		if (ctl_exit_map[i].code == rv)
+			return ctl_exit_map[i].exit;
+	return WN_CTL_EXIT_ERROR;
+}
+
+/* ---------------------------------------------------------------- arguments */
+
+/* ctl_find_long returns the long option a "--name" argument selects (exact
+ * name or unique prefix, as getopt_long does), or NULL. */
+static const struct option *ctl_find_long(const struct option *opts, const char *arg)
+{
+	const char *name = arg + 2;
+	size_t len = strcspn(name, "=");
+	const struct option *found = NULL;
+	for (const struct option *o = opts; o->name != NULL; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (strlen(o->name) == len)
+			return o;
+		if (found != NULL)
+			return NULL;
+		found = o;
+	}
+	return found;
+}
+
+/* ctl_is_number tells whether arg is a negative number ("-3"), which is an
+ * argument, not an option. */
+static bool ctl_is_number(const char *arg)
+{
+	return arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9';
+}
+
+/* ctl_parse_start builds the combined option table and reorders the
+ * arguments as options, "--", positionals, so that options may follow
+ * positionals and negative numbers stay positionals. */
+static void ctl_parse_start(wn_ctl *c)
+{
+	size_t nverb = 0, nglob = WN_ARRAY_LEN(ctl_global_opts) - 1;
+	const struct option *vo = c->verb->opts;
+	while (vo != NULL && vo[nverb].name != NULL)
+		nverb++;
+	c->longopts = wn_xcalloc(nverb + nglob + 1, sizeof(*c->longopts));
+	size_t n = 0;
+	for (size_t i = 0; i < nverb; i++)
+		c->longopts[n++] = vo[i];
+	for (size_t i = 0; i < nglob; i++) {
+		bool shadowed = false;
+		for (size_t k = 0; k < nverb; k++)
+			shadowed |= strcmp(vo[k].name, ctl_global_opts[i].name) == 0;
+		if (!shadowed)
+			c->longopts[n++] = ctl_global_opts[i];
+	}
+
+	c->pargv = wn_xcalloc((size_t)c->argc + 2, sizeof(char *));
+	c->pos = wn_xcalloc((size_t)c->argc + 1, sizeof(char *));
+	c->pargv[c->pargc++] = c->argv[0];
+	for (int i = 1; i < c->argc; i++) {
+		char *a = c->argv[i];
+		if (strcmp(a, "--") == 0) {
+			while (++i < c->argc)
+				c->pos[c->npos++] = c->argv[i];
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0' || ctl_is_number(a)) {
+			c->pos[c->npos++] = a;
+			continue;
+		}
+		c->pargv[c->pargc++] = a;
+		if (a[1] == '-' && strchr(a, '=') == NULL) {
+			const struct option *o = ctl_find_long(c->longopts, a);
+			if (o != NULL && o->has_arg == required_argument) {
+				if (i + 1 >= c->argc)
+					wn_ctl_usage(c, "option '%s' needs a value", a);
+				c->pargv[c->pargc++] = c->argv[++i];
+			}
+		}
+	}
+	c->pargv[c->pargc++] = "--";
+	c->parsing = true;
+	optind = 0; /* GNU getopt: start over */
+	opterr = 0;
+}
+
+int wn_ctl_getopt(wn_ctl *c)
+{
+	if (!c->parsing)
+		ctl_parse_start(c);
+	for (;;) {
+		int ch = getopt_long(c->pargc, c->pargv, "+:h", c->longopts, NULL);
+		switch (ch) {
+		case -1:
+			return 0;
+		case WN_CTL_OPT_HELP:
+			wn_ctl_help_verb(stdout, c->noun, c->verb);
+			exit(WN_CTL_EXIT_OK);
+		case WN_CTL_OPT_SERVER:
+		case WN_CTL_OPT_TOKEN:
+		case WN_CTL_OPT_JSON:
+		case WN_CTL_OPT_TIMEOUT:
+			wn_ctl_global_option(c, ch, optarg);
+			continue;
+		case ':':
+			wn_ctl_usage(c, "option '%s' needs a value", c->pargv[optind - 1]);
+		case '?':
+			if (optopt != 0 && optopt < 0x100)
+				wn_ctl_usage(c, "unknown option '-%c'", optopt);
+			wn_ctl_usage(c, "unknown option '%s'", c->pargv[optind - 1]);
+		default:
+			return ch;
+		}
+	}
+}
+
+char **wn_ctl_args(wn_ctl *c, int min, int max, int *n)
+{
+	while (wn_ctl_getopt(c) != 0)
+		wn_ctl_usage(c, "unexpected option '%s'", c->pargv[optind - 1]);
+	if (c->npos < min || (max >= 0 && c->npos > max)) {
+		const char *v = c->verb->name;
+		const char *usage =
+		    wn_ctl_printf(c, "wnctl %s%s%s%s%s", c->noun->name, v ? " " : "", v ? v : "",
+		                  c->verb->synopsis[0] ? " " : "", c->verb->synopsis);
+		if (c->npos < min)
+			wn_ctl_die(c, WN_CTL_EXIT_USAGE, "missing arguments (usage: %s)", usage);
+		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "unexpected argument '%s' (usage: %s)",
+		           c->pos[max], usage);
+	}
+	if (n != NULL)
+		*n = c->npos;
+	return c->pos;
+}
+
+uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s)
+{
+	uint64_t v = 0;
+	bool ok = s[0] != '\0';
+	for (const char *p = s; *p && ok; p++) {
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10) {
+			ok = false;
+			break;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (!ok || v == 0)
+		wn_ctl_usage(c, "invalid %s '%s': must be a positive integer", what, s);
+	return v;
+}
+
+int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo, int64_t hi)
+{
+	int64_t v = 0;
+	if (wn_parse_i64(s, lo, hi, &v) != WN_OK || s[0] == ' ' || s[0] == '+')
+		wn_ctl_usage(c, "invalid %s '%s': must be an integer from %lld to %lld", what, s,
+		             (long long)lo, (long long)hi);
+	return v;
+}
+
+uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s)
+{
+	static const struct {
+		const char *suffix;
+		double mb;
+	} units[] = {
+	    {"", 1},
+	    {"m", 1},
+	    {"mb", 1},
+	    {"mib", 1},
+	    {"g", 1024},
+	    {"gb", 1024},
+	    {"gib", 1024},
+	    {"t", 1024 * 1024},
+	    {"tb", 1024 * 1024},
+	    {"tib", 1024 * 1024},
+	};
+	char *end = NULL;
+	errno = 0;
+	double v = (s[0] >= '0' && s[0] <= '9') || s[0] == '.' ? strtod(s, &end) : -1;
+	if (v >= 0 && errno == 0 && isfinite(v)) {
+		for (size_t i = 0; i < WN_ARRAY_LEN(units); i++) {
+			if (strcasecmp(end, units[i].suffix) != 0)
+				continue;
+			double mb = v * units[i].mb + 0.5; /* the cast truncates: rounds */
+			if (mb <= 9007199254740992.0)
+				return (uint64_t)mb;
+		}
+	}
+	wn_ctl_usage(c, "invalid %s '%s': must be a size in MB, or with a suffix M, G or T", what,
+	             s);
+}
+
+void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value)
+{
+	const char *eq = strchr(s, '=');
+	if (eq == NULL || eq == s)
+		wn_ctl_usage(c, "invalid %s '%s': expected KEY=VALUE with a non-empty key", what,
+		             s);
+	char *k = wn_ctl_strdup(c, s);
+	k[eq - s] = '\0';
+	*key = k;
+	*value = k + (eq - s) + 1;
+}
+
+void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char *arg)
+{
+	char *key, *value;
+	wn_ctl_parse_kv(c, what, arg, &key, &value);
+	for (size_t i = 0; i < kv->n; i++) {
+		if (strcmp(kv->keys[i], key) == 0) {
+			kv->values[i] = value;
+			return;
+		}
+	}
+	char **keys = wn_ctl_alloc(c, (kv->n + 1) * sizeof(char *));
+	char **values = wn_ctl_alloc(c, (kv->n + 1) * sizeof(char *));
+	if (kv->n > 0) {
+		memcpy(keys, kv->keys, kv->n * sizeof(char *));
+		memcpy(values, kv->values, kv->n * sizeof(char *));
+	}
+	keys[kv->n] = key;
+	values[kv->n] = value;
+	kv->keys = keys;
+	kv->values = values;
+	kv->n++;
+}
+
+int wn_ctl_parse_enum(wn_ctl *c, const char *what, const ProtobufCEnumDescriptor *ed, const char *s)
+{
+	int v = 0;
+	if (wn_json_enum_parse(ed, s, &v) != WN_OK || v == 0) {
+		char *list = wn_json_enum_list(ed);
+		char *names = wn_ctl_strdup(c, list);
+		free(list);
+		wn_ctl_usage(c, "invalid %s '%s': must be one of %s", what, s, names);
+	}
+	return v;
+}
+
+/* ---------------------------------------------------------------- rpc */
+
+static void ctl_connect(wn_ctl *c)
+{
+	if (c->rpc != NULL)
+		return;
+	char *err = NULL;
+	int rv = wn_rpc_open(c->server, c->token, 0, &c->rpc, &err);
+	if (rv != WN_OK) {
+		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
+		free(err);
+		wn_ctl_die(c, rv == WN_EINVAL ? WN_CTL_EXIT_USAGE : WN_CTL_EXIT_UNREACHABLE, "%s",
+		           msg);
+	}
+	if (c->timeout_ms > 0)
+		wn_rpc_set_timeout(c->rpc, c->timeout_ms);
+}
+
+void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                  const ProtobufCMessageDescriptor *out_desc, int extra_ms)
+{
+	ctl_connect(c);
+	ProtobufCMessage *out = NULL;
+	char *err = NULL;
+	int rv = wn_rpc_call(c->rpc, method, in, out_desc, &out, &err, 0, extra_ms);
+	if (rv != 0) {
+		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
+		free(err);
+		wn_ctl_die(c, wn_ctl_exit_code(rv), "%s", msg);
+	}
+	free(err);
+	if (c->nmsgs == c->capmsgs) {
+		c->capmsgs = c->capmsgs ? c->capmsgs * 2 : 8;
+		c->msgs = wn_xrealloc(c->msgs, c->capmsgs * sizeof(*c->msgs));
+	}
+	c->msgs[c->nmsgs++] = out;
+	return out;
+}
+
+/* ---------------------------------------------------------------- memory */
+
+static void *ctl_keep(wn_ctl *c, void *p)
+{
+	if (c->nblocks == c->capblocks) {
+		c->capblocks = c->capblocks ? c->capblocks * 2 : 32;
+		c->blocks = wn_xrealloc(c->blocks, c->capblocks * sizeof(*c->blocks));
+	}
+	c->blocks[c->nblocks++] = p;
+	return p;
+}
+
+void *wn_ctl_alloc(wn_ctl *c, size_t n)
+{
+	return ctl_keep(c, wn_xcalloc(1, n));
+}
+
+char *wn_ctl_strdup(wn_ctl *c, const char *s)
+{
+	return ctl_keep(c, wn_xstrdup(s));
+}
+
+char *wn_ctl_printf(wn_ctl *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0) {
+		fprintf(stderr, "wnctl: out of memory\n");
+		abort();
+	}
+	va_end(ap);
+	return ctl_keep(c, s);
+}
+
+/* ---------------------------------------------------------------- output */
+
+void wn_ctl_print_message(const ProtobufCMessage *m)
+{
+	wn_json_print(wn_json_encode(m));
+}
+
+const char *wn_ctl_time(wn_ctl *c, int64_t ms)
+{
+	if (ms == 0)
+		return "-";
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[64], off[8];
+	if (localtime_r(&t, &tm) == NULL)
+		return wn_ctl_printf(c, "%lld", (long long)ms);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(off, sizeof(off), "%z", &tm);
+	/* "+0200" -> "+02:00" */
+	return wn_ctl_printf(c, "%s%.3s:%.2s", buf, off, off + 3);
+}
+
+const char *wn_ctl_enum(wn_ctl *c, const ProtobufCEnumDescriptor *ed, int value)
+{
+	char buf[128];
+	return wn_ctl_strdup(c, wn_json_enum_name(ed, value, buf, sizeof(buf)));
+}
+
+void wn_ctl_field(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("%s: ", key);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
+}
+
+void wn_ctl_field_text(const char *key, const char *text, int max_lines)
+{
+	if (text == NULL || text[0] == '\0')
+		return;
+	size_t len = strlen(text);
+	if (text[len - 1] == '\n')
+		len--;
+	const char *start = text;
+	if (max_lines > 0) {
+		int lines = 0;
+		for (size_t i = len; i > 0; i--) {
+			if (text[i - 1] == '\n' && ++lines == max_lines) {
+				start = text + i;
+				break;
+			}
+		}
+	}
+	printf("%s:%s\n", key, start != text ? " (last lines)" : "");
+	const char *p = start, *end = text + len;
+	while (p <= end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		printf("  %.*s\n", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/* ctl_help_text prints text wrapped to 80 columns, continuation lines
+ * indented by indent; the first line starts at column col. */
+static void ctl_help_text(FILE *f, const char *text, int col, int indent)
+{
+	const char *p = text;
+	while (*p) {
+		size_t word = strcspn(p, " ");
+		if (col > indent && col + 1 + (int)word > 80) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, word, f);
+		col += (int)word;
+		p += word;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', f);
+}
+
+/* ctl_help_options prints option help lines aligned; an option the verb
+ * shadows (verb has one of the same name) is marked. */
+static void ctl_help_options(FILE *f, const struct wn_ctl_opthelp *h,
+                             const struct wn_ctl_verb *verb)
+{
+	int w = 0;
+	for (const struct wn_ctl_opthelp *o = h; o->opt != NULL; o++)
+		if ((int)strlen(o->opt) > w)
+			w = (int)strlen(o->opt);
+	for (const struct wn_ctl_opthelp *o = h; o->opt != NULL; o++) {
+		fprintf(f, "  %-*s  ", w, o->opt);
+		const char *text = o->text;
+		for (const struct option *vo = verb ? verb->opts : NULL; vo && vo->name; vo++) {
+			size_t n = strlen(vo->name);
+			if (strncmp(o->opt, "--", 2) == 0 &&
+			    strncmp(o->opt + 2, vo->name, n) == 0 &&
+			    (o->opt[2 + n] == ' ' || o->opt[2 + n] == '\0'))
+				text = "(only before the command here: after it, the command's own "
+				       "option of this name applies)";
+		}
+		ctl_help_text(f, text, w + 4, w + 4);
+	}
+}
+
+static void ctl_help_usage(FILE *f, const struct wn_ctl_noun *noun, const struct wn_ctl_verb *v)
+{
+	fprintf(f, "wnctl %s%s%s%s%s\n", noun->name, v->name ? " " : "", v->name ? v->name : "",
+	        v->synopsis[0] ? " " : "", v->synopsis);
+}
+
+void wn_ctl_help_verb(FILE *f, const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb)
+{
+	fputs("usage: ", f);
+	ctl_help_usage(f, noun, verb);
+	fputc('\n', f);
+	ctl_help_text(f, verb->summary, 0, 0);
+	if (verb->help != NULL && verb->help[0].opt != NULL) {
+		fputs("\noptions:\n", f);
+		ctl_help_options(f, verb->help, NULL);
+	}
+	fputs("\nglobal options (before the command or among its options):\n", f);
+	ctl_help_options(f, ctl_global_help, verb);
+}
+
+void wn_ctl_help_noun(FILE *f, const struct wn_ctl_noun *noun)
+{
+	if (noun->verbs[0].name == NULL) {
+		wn_ctl_help_verb(f, noun, &noun->verbs[0]);
+		return;
+	}
+	fprintf(f, "usage: wnctl %s VERB [ARGS] [OPTIONS]\n\n%s\n\ncommands:\n", noun->name,
+	        noun->summary);
+	for (size_t i = 0; i < noun->nverbs; i++) {
+		fputs("  ", f);
+		ctl_help_usage(f, noun, &noun->verbs[i]);
+		fputs("      ", f);
+		ctl_help_text(f, noun->verbs[i].summary, 6, 6);
+	}
+	fprintf(f, "\nRun 'wnctl %s VERB --help' for what each option does.\n", noun->name);
+	fputs("\nglobal options:\n", f);
+	ctl_help_options(f, ctl_global_help, NULL);
+}
+
+void wn_ctl_help_globals(FILE *f)
+{
+	fputs("global options:\n", f);
+	ctl_help_options(f, ctl_global_help, NULL);
+	fputs("  --version     print the version and exit\n", f);
+	fputs("\nenvironment:\n"
+	      "  WN_SERVER  server address when --server is not given\n"
+	      "  WN_TOKEN   token when --token is not given\n"
+	      "\nexit codes:\n"
+	      "  0  success\n"
+	      "  1  other error\n"
+	      "  2  usage error: bad command, option, argument or input file\n"
+	      "  3  server unreachable, no reply in time, or unavailable\n"
+	      "  4  not found\n"
+	      "  5  already exists\n"
+	      "  6  failed precondition: not allowed in the current state\n"
+	      "  7  invalid argument or resource exhausted (refused by the server)\n"
+	      "  8  unauthenticated or permission denied\n",
+	      f);
+}

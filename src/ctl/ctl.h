@@ -1,0 +1,199 @@
+/* ctl: what every wnctl command shares: the command table types, option and
+ * argument parsing, the RPC call, exit codes and output helpers.
+ *
+ * wnctl runs one command and exits, so the helpers here that fail print one
+ * line "wnctl: <message>" on stderr and exit with the matching code; commands
+ * read as a straight line. Everything a command gets from these helpers
+ * (replies, strings, allocations) is owned by the context and freed when it is
+ * freed (main does that at exit). */
+#ifndef WN_CTL_H
+#define WN_CTL_H
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "whatsnext.pb-c.h"
+
+/* Program version printed by --version. */
+#define WN_CTL_VERSION "0.1.0"
+
+/* Exit codes; documented in `wnctl --help` and docs/cli.md, scripts rely on them. */
+enum wn_ctl_exit {
+	WN_CTL_EXIT_OK = 0,
+	WN_CTL_EXIT_ERROR = 1,        /* any other error */
+	WN_CTL_EXIT_USAGE = 2,        /* bad command line or input file */
+	WN_CTL_EXIT_UNREACHABLE = 3,  /* server unreachable, no reply, or unavailable */
+	WN_CTL_EXIT_NOT_FOUND = 4,    /* NOT_FOUND */
+	WN_CTL_EXIT_EXISTS = 5,       /* ALREADY_EXISTS */
+	WN_CTL_EXIT_PRECONDITION = 6, /* FAILED_PRECONDITION */
+	WN_CTL_EXIT_INVALID = 7,      /* INVALID_ARGUMENT or RESOURCE_EXHAUSTED */
+	WN_CTL_EXIT_DENIED = 8,       /* UNAUTHENTICATED or PERMISSION_DENIED */
+};
+
+/* Option values of the global options; verb options use values below these. */
+enum {
+	WN_CTL_OPT_SERVER = 0x1000,
+	WN_CTL_OPT_TOKEN,
+	WN_CTL_OPT_JSON,
+	WN_CTL_OPT_TIMEOUT,
+	WN_CTL_OPT_VERSION,
+	WN_CTL_OPT_HELP = 'h',
+};
+
+typedef struct wn_ctl wn_ctl;
+
+/* One line of a command's option help: "--name N" and what it does. */
+struct wn_ctl_opthelp {
+	const char *opt;
+	const char *text;
+};
+
+/* One command: `wnctl NOUN VERB ARGS`. */
+struct wn_ctl_verb {
+	const char *name;                  /* NULL when the noun itself is the command */
+	int (*run)(wn_ctl *c);             /* returns the exit code */
+	const char *synopsis;              /* arguments and options after the verb */
+	const char *summary;               /* one sentence */
+	const struct option *opts;         /* getopt_long options, {0}-terminated, or NULL */
+	const struct wn_ctl_opthelp *help; /* one per option, {NULL}-terminated, or NULL */
+};
+
+/* A noun and its verbs. */
+struct wn_ctl_noun {
+	const char *name;
+	const char *summary;
+	const struct wn_ctl_verb *verbs;
+	size_t nverbs;
+};
+
+/* The nouns, one file each. */
+extern const struct wn_ctl_noun wn_ctl_project;
+extern const struct wn_ctl_noun wn_ctl_task;
+extern const struct wn_ctl_noun wn_ctl_job;
+extern const struct wn_ctl_noun wn_ctl_queue;
+extern const struct wn_ctl_noun wn_ctl_status;
+
+/* ---------------------------------------------------------------- context */
+
+/* wn_ctl_new returns a context with the defaults and WN_SERVER / WN_TOKEN applied. */
+wn_ctl *wn_ctl_new(void);
+
+/* wn_ctl_free closes the connection and frees everything the context owns; NULL is a no-op. */
+void wn_ctl_free(wn_ctl *c);
+
+/* wn_ctl_global_option applies global option val (a WN_CTL_OPT_*) with argument arg. */
+void wn_ctl_global_option(wn_ctl *c, int val, const char *arg);
+
+/* wn_ctl_set_command selects the command to run with its arguments (argv[0] is its name). */
+void wn_ctl_set_command(wn_ctl *c, const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb,
+                        int argc, char **argv);
+
+/* wn_ctl_json returns true when --json was given. */
+bool wn_ctl_json(const wn_ctl *c);
+
+/* ---------------------------------------------------------------- errors */
+
+/* wn_ctl_die prints "wnctl: <message>" on stderr and exits with code. */
+__attribute__((noreturn, format(printf, 3, 4))) void wn_ctl_die(wn_ctl *c, int code,
+                                                                const char *fmt, ...);
+
+/* wn_ctl_usage prints "wnctl: <message> (see 'wnctl NOUN VERB --help')" and exits 2. */
+__attribute__((noreturn, format(printf, 2, 3))) void wn_ctl_usage(wn_ctl *c, const char *fmt, ...);
+
+/* wn_ctl_exit_code maps a wn_rpc_call result (gRPC code or negative WN_E*) to an exit code. */
+int wn_ctl_exit_code(int rv);
+
+/* ---------------------------------------------------------------- arguments */
+
+/* wn_ctl_getopt returns the command's next option (its val, with its value in
+ * optarg) or 0 when none is left; global options are applied, --help prints the
+ * command's help and exits 0, a bad option exits 2. */
+int wn_ctl_getopt(wn_ctl *c);
+
+/* wn_ctl_args returns the positional arguments and stores their count in *n;
+ * exits 2 unless there are min to max of them (max -1: no limit). */
+char **wn_ctl_args(wn_ctl *c, int min, int max, int *n);
+
+/* wn_ctl_parse_id parses a positive integer id; what names it in the error. */
+uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s);
+
+/* wn_ctl_parse_int parses a decimal integer within [lo, hi]; what names it in the error. */
+int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo, int64_t hi);
+
+/* wn_ctl_parse_mb parses a memory size in MB: "512", "512M", "1.5G" or "2T". */
+uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s);
+
+/* wn_ctl_parse_kv splits "KEY=VALUE" (non-empty key) into context-owned strings. */
+void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value);
+
+/* wn_ctl_parse_enum parses a lowercase enum name ("pending", "archived") of ed. */
+int wn_ctl_parse_enum(wn_ctl *c, const char *what, const ProtobufCEnumDescriptor *ed,
+                      const char *s);
+
+/* KEY=VALUE pairs from a repeated option (--param, --label), in the order given. */
+struct wn_ctl_kv {
+	size_t n;
+	char **keys;
+	char **values;
+};
+
+/* wn_ctl_kv_add parses arg as KEY=VALUE into kv; a key given again replaces its value. */
+void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char *arg);
+
+/* ---------------------------------------------------------------- rpc */
+
+/* wn_ctl_call connects if needed, calls method ("/whatsnext.v1.JobService/Get")
+ * with in and returns the context-owned reply of type out_desc; on failure it
+ * prints the error and exits with its code. extra_ms lengthens the timeout. */
+void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                  const ProtobufCMessageDescriptor *out_desc, int extra_ms);
+
+/* ---------------------------------------------------------------- memory */
+
+/* wn_ctl_alloc returns n zeroed bytes owned by the context. */
+void *wn_ctl_alloc(wn_ctl *c, size_t n);
+
+/* wn_ctl_strdup returns a context-owned copy of s. */
+char *wn_ctl_strdup(wn_ctl *c, const char *s);
+
+/* wn_ctl_printf returns a context-owned formatted string. */
+__attribute__((format(printf, 2, 3))) char *wn_ctl_printf(wn_ctl *c, const char *fmt, ...);
+
+/* ---------------------------------------------------------------- output */
+
+/* wn_ctl_print_message prints m (NULL: null) as JSON on stdout. */
+void wn_ctl_print_message(const ProtobufCMessage *m);
+
+/* wn_ctl_time formats epoch ms as local ISO-8601 ("2024-05-01T12:00:00+02:00"), "-" for 0. */
+const char *wn_ctl_time(wn_ctl *c, int64_t ms);
+
+/* wn_ctl_enum returns the lowercase name of value in ed ("pending"). */
+const char *wn_ctl_enum(wn_ctl *c, const ProtobufCEnumDescriptor *ed, int value);
+
+/* wn_ctl_field prints one "key: value" line on stdout. */
+__attribute__((format(printf, 2, 3))) void wn_ctl_field(const char *key, const char *fmt, ...);
+
+/* wn_ctl_field_text prints "key:" and then text, each line indented, at most max_lines of
+ * its last lines (0: all); nothing when text is empty. */
+void wn_ctl_field_text(const char *key, const char *text, int max_lines);
+
+/* wn_ctl_help_verb prints the usage of one command, with every option, to f. */
+void wn_ctl_help_verb(FILE *f, const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb);
+
+/* wn_ctl_help_noun prints the usage of every command of noun to f. */
+void wn_ctl_help_noun(FILE *f, const struct wn_ctl_noun *noun);
+
+/* wn_ctl_help_globals prints the global options, the environment and the exit codes to f. */
+void wn_ctl_help_globals(FILE *f);
+
+/* ---------------------------------------------------------------- shared by commands */
+
+/* wn_ctl_stats_print prints a StatsResponse as a table (or JSON), with a total row if totals. */
+void wn_ctl_stats_print(wn_ctl *c, const Whatsnext__V1__StatsResponse *r, bool totals);
+
+#endif

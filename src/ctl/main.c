@@ -1,0 +1,162 @@
+/* wnctl: the WhatsNext admin and user CLI. Global options, the noun table and
+ * dispatch; each noun's verbs live in cmd_<noun>.c. */
+#include "ctl.h"
+
+#include "envelope.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct wn_ctl_noun *const main_nouns[] = {
+    &wn_ctl_project, &wn_ctl_task, &wn_ctl_job, &wn_ctl_queue, &wn_ctl_status,
+};
+
+static const struct option main_opts[] = {
+    {"server", required_argument, NULL, WN_CTL_OPT_SERVER},
+    {"token", required_argument, NULL, WN_CTL_OPT_TOKEN},
+    {"json", no_argument, NULL, WN_CTL_OPT_JSON},
+    {"timeout", required_argument, NULL, WN_CTL_OPT_TIMEOUT},
+    {"version", no_argument, NULL, WN_CTL_OPT_VERSION},
+    {"help", no_argument, NULL, WN_CTL_OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static wn_ctl *main_ctl;
+
+static void main_cleanup(void)
+{
+	wn_ctl_free(main_ctl);
+	main_ctl = NULL;
+}
+
+static void main_help(FILE *f)
+{
+	fputs("usage: wnctl [--server URL] [--token T] [--json] [--timeout MS] NOUN VERB [ARGS]\n"
+	      "       wnctl help [NOUN [VERB]] | NOUN --help | NOUN VERB --help | --version\n"
+	      "\n"
+	      "Manage the projects, tasks, jobs and queues of a WhatsNext server (wnd).\n"
+	      "Options of a command may come before or after its arguments; a negative\n"
+	      "number is an argument, and everything after '--' is one too.\n"
+	      "\n"
+	      "commands:\n",
+	      f);
+	for (size_t i = 0; i < WN_ARRAY_LEN(main_nouns); i++) {
+		const struct wn_ctl_noun *n = main_nouns[i];
+		for (size_t k = 0; k < n->nverbs; k++) {
+			const struct wn_ctl_verb *v = &n->verbs[k];
+			fprintf(f, "  wnctl %s%s%s%s%s\n", n->name, v->name ? " " : "",
+			        v->name ? v->name : "", v->synopsis[0] ? " " : "", v->synopsis);
+		}
+		fputc('\n', f);
+	}
+	wn_ctl_help_globals(f);
+	fputs("\nRun 'wnctl NOUN --help' or 'wnctl NOUN VERB --help' for details.\n", f);
+}
+
+static const struct wn_ctl_noun *main_find_noun(const char *name)
+{
+	for (size_t i = 0; i < WN_ARRAY_LEN(main_nouns); i++)
+		if (strcmp(main_nouns[i]->name, name) == 0)
+			return main_nouns[i];
+	return NULL;
+}
+
+static const struct wn_ctl_verb *main_find_verb(const struct wn_ctl_noun *n, const char *name)
+{
+	for (size_t i = 0; i < n->nverbs; i++)
+		if (n->verbs[i].name != NULL && strcmp(n->verbs[i].name, name) == 0)
+			return &n->verbs[i];
+	return NULL;
+}
+
+static bool main_is_help(const char *s)
+{
+	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 || strcmp(s, "help") == 0;
+}
+
+/* main_help_command answers `wnctl help [NOUN [VERB]]`. */
+static int main_help_command(wn_ctl *c, int argc, char **argv)
+{
+	if (argc == 0) {
+		main_help(stdout);
+		return WN_CTL_EXIT_OK;
+	}
+	const struct wn_ctl_noun *n = main_find_noun(argv[0]);
+	if (n == NULL)
+		wn_ctl_usage(c, "unknown command '%s'", argv[0]);
+	if (argc == 1 || n->verbs[0].name == NULL) {
+		wn_ctl_help_noun(stdout, n);
+		return WN_CTL_EXIT_OK;
+	}
+	const struct wn_ctl_verb *v = main_find_verb(n, argv[1]);
+	if (v == NULL)
+		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "unknown %s command '%s' (see 'wnctl %s --help')",
+		           n->name, argv[1], n->name);
+	wn_ctl_help_verb(stdout, n, v);
+	return WN_CTL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	main_ctl = wn_ctl_new();
+	atexit(main_cleanup);
+	wn_ctl *c = main_ctl;
+
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+:h", main_opts, NULL)) != -1) {
+		switch (ch) {
+		case WN_CTL_OPT_HELP:
+			main_help(stdout);
+			return WN_CTL_EXIT_OK;
+		case WN_CTL_OPT_VERSION:
+			printf("wnctl %s (protocol %d)\n", WN_CTL_VERSION, WN_PROTOCOL_VERSION);
+			return WN_CTL_EXIT_OK;
+		case ':':
+			wn_ctl_usage(c, "option '%s' needs a value", argv[optind - 1]);
+		case '?':
+			if (optopt != 0 && optopt < 0x100)
+				wn_ctl_usage(c, "unknown option '-%c'", optopt);
+			wn_ctl_usage(c, "unknown option '%s'", argv[optind - 1]);
+		default:
+			wn_ctl_global_option(c, ch, optarg);
+		}
+	}
+	if (optind >= argc)
+		wn_ctl_usage(c, "missing command");
+
+	const char *name = argv[optind];
+	if (strcmp(name, "help") == 0)
+		return main_help_command(c, argc - optind - 1, argv + optind + 1);
+	const struct wn_ctl_noun *n = main_find_noun(name);
+	if (n == NULL)
+		wn_ctl_usage(c, "unknown command '%s'", name);
+
+	const struct wn_ctl_verb *v;
+	int first; /* index of the command's own argv[0] */
+	if (n->verbs[0].name == NULL) {
+		v = &n->verbs[0];
+		first = optind;
+	} else {
+		if (optind + 1 >= argc)
+			wn_ctl_die(c, WN_CTL_EXIT_USAGE,
+			           "%s: missing command (see 'wnctl %s --help')", n->name, n->name);
+		if (main_is_help(argv[optind + 1])) {
+			wn_ctl_help_noun(stdout, n);
+			return WN_CTL_EXIT_OK;
+		}
+		v = main_find_verb(n, argv[optind + 1]);
+		if (v == NULL)
+			wn_ctl_die(c, WN_CTL_EXIT_USAGE,
+			           "unknown %s command '%s' (see 'wnctl %s --help')", n->name,
+			           argv[optind + 1], n->name);
+		first = optind + 1;
+	}
+	wn_ctl_set_command(c, n, v, argc - first, argv + first);
+	int rc = v->run(c);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s", strerror(errno));
+	return rc;
+}

@@ -1,0 +1,121 @@
+#include "table.h"
+
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wn_table {
+	size_t ncols;
+	bool *right;
+	char **cells; /* the headers, then the rows, row-major */
+	size_t ncells;
+	size_t cap;
+};
+
+static void table_push(wn_table *t, char *cell)
+{
+	if (t->ncells == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->cells = wn_xrealloc(t->cells, t->cap * sizeof(*t->cells));
+	}
+	t->cells[t->ncells++] = cell;
+}
+
+/* table_width returns how many columns s takes: its UTF-8 code points. */
+static size_t table_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+wn_table *wn_table_new(const char *const *headers)
+{
+	wn_table *t = wn_xcalloc(1, sizeof(*t));
+	while (headers[t->ncols] != NULL)
+		t->ncols++;
+	t->right = wn_xcalloc(t->ncols, sizeof(*t->right));
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *h = headers[i];
+		if (h[0] == '>') {
+			t->right[i] = true;
+			h++;
+		}
+		table_push(t, wn_xstrdup(h));
+	}
+	return t;
+}
+
+void wn_table_free(wn_table *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->ncells; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->right);
+	free(t);
+}
+
+void wn_table_add(wn_table *t, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = wn_xstrdup("?");
+	va_end(ap);
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	table_push(t, s);
+}
+
+void wn_table_print(const wn_table *t, FILE *f)
+{
+	size_t *width = wn_xcalloc(t->ncols, sizeof(*width));
+	size_t nrows = t->ncells / t->ncols;
+	size_t linecap = 0;
+	for (size_t i = 0; i < nrows * t->ncols; i++) {
+		size_t w = table_width(t->cells[i]);
+		if (w > width[i % t->ncols])
+			width[i % t->ncols] = w;
+		linecap += strlen(t->cells[i]) + 2;
+	}
+	for (size_t col = 0; col < t->ncols; col++)
+		linecap += width[col] + 2;
+	char *line = wn_xmalloc(linecap + 1);
+	for (size_t r = 0; r < nrows; r++) {
+		size_t n = 0;
+		for (size_t col = 0; col < t->ncols; col++) {
+			const char *s = t->cells[r * t->ncols + col];
+			size_t len = strlen(s);
+			size_t pad = width[col] - table_width(s);
+			if (col > 0) {
+				memcpy(line + n, "  ", 2);
+				n += 2;
+			}
+			if (t->right[col]) {
+				memset(line + n, ' ', pad);
+				n += pad;
+			}
+			memcpy(line + n, s, len);
+			n += len;
+			if (!t->right[col]) {
+				memset(line + n, ' ', pad);
+				n += pad;
+			}
+		}
+		while (n > 0 && line[n - 1] == ' ')
+			n--;
+		line[n++] = '\n';
+		fwrite(line, 1, n, f);
+	}
+	free(line);
+	free(width);
+}
