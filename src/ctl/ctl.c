@@ -531,10 +531,12 @@ void wn_ctl_field(const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	printf("%s: ", key);
-	vprintf(fmt, ap);
-	putchar('\n');
+	char *v = NULL;
+	if (vasprintf(&v, fmt, ap) < 0)
+		v = NULL;
 	va_end(ap);
+	printf("%s:%s%s\n", key, v && v[0] ? " " : "", v ? v : "");
+	free(v);
 }
 
 void wn_ctl_field_text(const char *key, const char *text, int max_lines)

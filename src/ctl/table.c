@@ -70,6 +70,10 @@ void wn_table_add(wn_table *t, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = wn_xstrdup("?");
 	va_end(ap);
+	if (s[0] == '\0') {
+		free(s);
+		s = wn_xstrdup("-");
+	}
 	for (char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
