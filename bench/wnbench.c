@@ -48,6 +48,7 @@ typedef struct bench_opts {
 	int64_t batch;       /* jobs per SubmitBatch call */
 	int64_t batch_jobs;  /* at most this many jobs in the batched row */
 	int64_t batch_threads;
+	int64_t backlog;       /* cycle: producers stay at most this far ahead; 0 = no bound */
 	int64_t wait_ready_ms; /* --wait-ready: wait for the server, then exit */
 	int threads[BENCH_ROWS_MAX];
 	size_t n_threads;
@@ -69,6 +70,7 @@ typedef struct bench_row {
 	char project[64];
 	int64_t jobs_max;
 	int64_t batch;
+	int64_t backlog; /* 0 = producers never wait for consumers */
 	int64_t deadline_ns;
 	atomic_int_fast64_t claimed;   /* jobs producers have taken on */
 	atomic_int_fast64_t submitted; /* jobs whose submission was acknowledged */
@@ -180,9 +182,15 @@ static void bench_spec_init(Whatsnext__V1__JobSpec *spec, Whatsnext__V1__JobSpec
 	spec->params = kvs;
 }
 
-/* bench_claim takes up to want jobs of the row's budget; 0 when it is spent. */
+/* bench_claim takes up to want jobs of the row's budget; 0 when it is spent.
+ * In a cycle it first waits until the backlog of uncompleted jobs allows more. */
 static int64_t bench_claim(bench_row *row, int64_t want)
 {
+	const struct timespec pause = {0, 100000};
+	while (row->backlog > 0 && !atomic_load(&row->failed) &&
+	       atomic_load(&row->submitted) - atomic_load(&row->completed) >= row->backlog &&
+	       bench_now_ns() < row->deadline_ns)
+		nanosleep(&pause, NULL);
 	if (atomic_load(&row->failed) || bench_now_ns() >= row->deadline_ns)
 		return 0;
 	int64_t n = atomic_fetch_add(&row->claimed, want);
@@ -375,6 +383,7 @@ static int bench_run(const bench_opts *o, wn_rpc *ctl, unsigned op, int threads,
 	row.o = o;
 	row.jobs_max = jobs;
 	row.batch = op == OP_BATCH ? o->batch : 1;
+	row.backlog = op == OP_CYCLE ? o->backlog : 0;
 	atomic_init(&row.claimed, 0);
 	atomic_init(&row.submitted, 0);
 	atomic_init(&row.completed, 0);
@@ -538,6 +547,8 @@ static void bench_usage(FILE *f)
 	           "  --duration SECONDS  at most this long per row (default: 5)\n"
 	           "  --batch N           jobs per SubmitBatch call (default: 100)\n"
 	           "  --batch-threads N   client threads of the batched row (default: 4)\n"
+	           "  --backlog N         cycle rows: producers stay at most N jobs ahead of\n"
+	           "                      completions, 0 = no bound (default: 1000)\n"
 	           "  --warmup N          jobs of the warm-up cycle, not reported (default: 2000)\n"
 	           "  --no-header         print rows only\n"
 	           "  --keep              leave the benchmark projects on the server\n"
@@ -602,7 +613,7 @@ static int bench_parse_ops(const char *s, bench_opts *o)
 
 static int bench_parse_args(int argc, char **argv, bench_opts *o)
 {
-	enum { O_NOHEADER = 256, O_KEEP, O_WAIT, O_BTHREADS, O_BJOBS };
+	enum { O_NOHEADER = 256, O_KEEP, O_WAIT, O_BTHREADS, O_BJOBS, O_BACKLOG };
 	static const struct option longopts[] = {
 	    {"server", required_argument, NULL, 's'},
 	    {"label", required_argument, NULL, 'l'},
@@ -613,6 +624,7 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 	    {"batch", required_argument, NULL, 'b'},
 	    {"batch-jobs", required_argument, NULL, O_BJOBS},
 	    {"batch-threads", required_argument, NULL, O_BTHREADS},
+	    {"backlog", required_argument, NULL, O_BACKLOG},
 	    {"warmup", required_argument, NULL, 'w'},
 	    {"no-header", no_argument, NULL, O_NOHEADER},
 	    {"keep", no_argument, NULL, O_KEEP},
@@ -655,6 +667,9 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 			rv = bench_parse_num("--batch-threads", optarg, 1, BENCH_THREADS_MAX,
 			                     &o->batch_threads);
 			break;
+		case O_BACKLOG:
+			rv = bench_parse_num("--backlog", optarg, 0, INT64_C(1) << 40, &o->backlog);
+			break;
 		case 'w':
 			rv = bench_parse_num("--warmup", optarg, 0, INT64_C(1) << 40, &o->warmup);
 			break;
@@ -695,6 +710,7 @@ int main(int argc, char **argv)
 	    .batch = 100,
 	    .batch_jobs = 200000,
 	    .batch_threads = 4,
+	    .backlog = 1000,
 	    .threads = {1, 4, 16},
 	    .n_threads = 3,
 	    .ops = OP_SUBMIT | OP_CYCLE | OP_BATCH,
