@@ -66,7 +66,6 @@ typedef struct bench_lat {
 
 /* One measurement: shared by its threads. */
 typedef struct bench_row {
-	const bench_opts *o;
 	char project[64];
 	int64_t jobs_max;
 	int64_t batch;
@@ -94,7 +93,6 @@ typedef struct bench_thread {
 /* The result of one row. */
 typedef struct bench_result {
 	int64_t jobs;
-	int64_t calls;
 	double secs;
 	double p50_ms;
 	double p99_ms;
@@ -380,7 +378,6 @@ static int bench_run(const bench_opts *o, wn_rpc *ctl, unsigned op, int threads,
 {
 	bench_row row;
 	memset(&row, 0, sizeof(row));
-	row.o = o;
 	row.jobs_max = jobs;
 	row.batch = op == OP_BATCH ? o->batch : 1;
 	row.backlog = op == OP_CYCLE ? o->backlog : 0;
@@ -443,7 +440,6 @@ static int bench_run(const bench_opts *o, wn_rpc *ctl, unsigned op, int threads,
 		wn_rpc_close(th[i].rpc);
 	}
 	qsort(all, total, sizeof(*all), bench_cmp_u32);
-	res->calls = (int64_t)total;
 	res->secs = (double)(end - t0) / 1e9;
 	res->p50_ms = bench_pct(all, total, 50);
 	res->p99_ms = bench_pct(all, total, 99);
