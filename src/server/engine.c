@@ -215,7 +215,13 @@ void job_count_move(struct project *p, int from, int to)
 
 struct project *engine_project(struct call *c, const char *name, int *err)
 {
-	struct project *p = wn_map_get_str(c->e->projects, name ? name : "");
+	const char *why = wn_name_check(name);
+	if (why != NULL) {
+		*err = call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s", name ? name : "",
+		                 why);
+		return NULL;
+	}
+	struct project *p = wn_map_get_str(c->e->projects, name);
 	if (p == NULL)
 		*err = call_fail(c, WN_ENOTFOUND, "project \"%s\" not found", name ? name : "");
 	return p;
@@ -223,7 +229,13 @@ struct project *engine_project(struct call *c, const char *name, int *err)
 
 struct taskq *engine_taskq(struct call *c, struct project *p, const char *name, int *err)
 {
-	struct taskq *tq = wn_map_get_str(p->tasks, name ? name : "");
+	const char *why = wn_name_check(name);
+	if (why != NULL) {
+		*err = call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", name ? name : "",
+		                 why);
+		return NULL;
+	}
+	struct taskq *tq = wn_map_get_str(p->tasks, name);
 	if (tq == NULL)
 		*err = call_fail(c, WN_ENOTFOUND, "task \"%s\" not found in project \"%s\"",
 		                 name ? name : "", p->name);
@@ -777,7 +789,8 @@ void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
 }
 
 /* engine_lookup_persisted answers a Submit replayed after a restart. */
-static bool engine_lookup_persisted(wn_engine *e, uint64_t id, uint8_t **out, size_t *outlen)
+static bool engine_lookup_persisted(wn_engine *e, uint64_t id, const char *method, uint8_t **out,
+                                    size_t *outlen)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = key_req(key, id);
@@ -785,15 +798,18 @@ static bool engine_lookup_persisted(wn_engine *e, uint64_t id, uint8_t **out, si
 	size_t len = 0;
 	if (wn_store_get(e->store, key, kl, &val, &len) != WN_OK)
 		return false;
-	if (len < 8) {
+	/* value: 8-byte time, the method path, NUL, the reply body */
+	const char *m = len > 8 ? memchr(val + 8, '\0', len - 8) : NULL;
+	if (m == NULL || strcmp(val + 8, method) != 0) {
 		free(val);
 		return false;
 	}
+	size_t off = (size_t)(m + 1 - val);
 	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
 	resp.id = id;
 	resp.message = "";
-	resp.body.data = (uint8_t *)val + 8;
-	resp.body.len = len - 8;
+	resp.body.data = (uint8_t *)val + off;
+	resp.body.len = len - off;
 	*out = wn_message_pack(&resp.base, outlen);
 	free(val);
 	return true;
@@ -804,11 +820,13 @@ void persist_request_id(struct call *c, wn_batch *b, const ProtobufCMessage *out
 	char key[WN_KEY_MAX];
 	size_t kl = key_req(key, c->reqid);
 	size_t bl = protobuf_c_message_get_packed_size(out);
-	uint8_t *buf = wn_xmalloc(bl + 8);
+	size_t ml = strlen(c->method) + 1;
+	uint8_t *buf = wn_xmalloc(8 + ml + bl);
 	int64_t now = engine_now(c->e);
 	memcpy(buf, &now, 8);
-	protobuf_c_message_pack(out, buf + 8);
-	wn_batch_put(b, key, kl, buf, bl + 8);
+	memcpy(buf + 8, c->method, ml);
+	protobuf_c_message_pack(out, buf + 8 + ml);
+	wn_batch_put(b, key, kl, buf, 8 + ml + bl);
 	free(buf);
 }
 
@@ -859,7 +877,7 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 			                            NULL, outlen);
 			goto done;
 		}
-		if ((m->flags & M_PERSIST_ID) && engine_lookup_persisted(e, id, out, outlen)) {
+		if ((m->flags & M_PERSIST_ID) && engine_lookup_persisted(e, id, m->path, out, outlen)) {
 			dedupe_finish(e->dd, id, *out, *outlen);
 			goto done;
 		}
@@ -868,6 +886,7 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 	struct call c;
 	call_init(&c, e, slot);
 	c.reqid = id;
+	c.method = m->path;
 	int rv;
 	ProtobufCMessage *result = NULL;
 	ProtobufCMessage *in = protobuf_c_message_unpack(m->in, c.pa, rq->body.len, rq->body.data);

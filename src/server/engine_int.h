@@ -34,13 +34,15 @@ typedef Whatsnext__V1__Project Project;
 #define WN_PAGE_DEFAULT 100
 #define WN_PAGE_MAX 10000
 #define WN_DESC_MAX 4096
-#define WN_JOBNAME_MAX 256
-#define WN_PARAM_VALUE_MAX 65536
+#define WN_JOBNAME_MAX WN_NAME_MAX
+#define WN_PARAM_VALUE_MAX (1 << 20)
 #define WN_TAIL_MAX 65536
 #define WN_REASON_MAX 4096
 #define WN_WAIT_MAX_MS 60000
 #define WN_BATCH_MAX 100000
 #define WN_KEY_MAX 300
+/* Replies are kept under this size (list methods stop early). */
+#define WN_REPLY_BUDGET (8u << 20)
 
 struct project;
 
@@ -92,6 +94,7 @@ struct call {
 	const char *msg;    /* error message */
 	void *slot;         /* connection context, for parking */
 	uint64_t reqid;
+	const char *method; /* the request's method path */
 	bool parked;
 	struct delivery *deliveries;
 	wn_batch *persist;  /* extra writes for the request-id record (Submit) */

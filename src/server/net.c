@@ -2,16 +2,30 @@
 
 #include "err.h"
 #include "log.h"
+#include "rpc.h"
 #include "util.h"
+#include "whatsnext.pb-c.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* How often an idle serving thread looks at the stop flag. */
 #define NET_POLL_MS 200
+/* How often ipc:// listeners are probed, and how long a probe may take. */
+#define NET_PROBE_EVERY_MS 1000
+#define NET_PROBE_TIMEOUT_MS 3000
+#define NET_MAX_LISTEN 16
+
+struct listen {
+	char *url;
+	nng_listener l;
+	bool ipc;
+};
 
 struct slot {
 	nng_ctx ctx;
@@ -24,6 +38,10 @@ struct wn_net {
 	pthread_t *threads;
 	int nthreads;
 	atomic_bool stopping;
+	struct listen listens[NET_MAX_LISTEN];
+	size_t nlisten;
+	pthread_t watchdog;
+	bool have_watchdog;
 };
 
 static struct slot *slot_new(wn_net *n)
@@ -129,21 +147,89 @@ int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **
 		return WN_EUNAVAIL;
 	}
 	nng_socket_set_size(n->sock, NNG_OPT_RECVMAXSZ, max_msg * 4);
+	if (nurls > NET_MAX_LISTEN) {
+		*errmsg = wn_xasprintf("at most %d listen addresses", NET_MAX_LISTEN);
+		wn_net_close(n);
+		return WN_EINVAL;
+	}
 	for (size_t i = 0; i < nurls; i++) {
-		rv = nng_listen(n->sock, urls[i], NULL, 0);
+		struct listen *ls = &n->listens[n->nlisten];
+		rv = nng_listen(n->sock, urls[i], &ls->l, 0);
 		if (rv != 0) {
 			*errmsg = wn_xasprintf("cannot listen on %s: %s", urls[i], nng_strerror(rv));
-			nng_close(n->sock);
-			free(n);
+			wn_net_close(n);
 			return rv == NNG_EADDRINUSE ? WN_EBUSY : WN_EINVAL;
 		}
+		ls->url = wn_xstrdup(urls[i]);
+		ls->ipc = strncmp(urls[i], "ipc://", 6) == 0;
+		n->nlisten++;
 	}
 	*out = n;
 	return WN_OK;
 }
 
+/* net_ipc_alive sends a request to an ipc:// listener over a new connection
+ * and reports whether any reply comes back. nng 1.5.2 stops handing new
+ * connections of an ipc listener to the socket for good once a client
+ * disconnects during the handshake (upstream issue nanomsg/nng#1518, fixed in
+ * 1.6); the watchdog notices and listens anew. */
+static bool net_ipc_alive(const char *url)
+{
+	wn_rpc *r = NULL;
+	char *err = NULL;
+	if (wn_rpc_open(url, NULL, WN_RPC_BACKGROUND, &r, &err) != WN_OK) {
+		free(err);
+		return true; /* cannot tell */
+	}
+	wn_rpc_set_timeout(r, NET_PROBE_TIMEOUT_MS);
+	Whatsnext__V1__StatsRequest in = WHATSNEXT__V1__STATS_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+	/* an unknown method: answered at once, touches no state */
+	int rv = wn_rpc_call(r, "/whatsnext.v1.Probe/Alive", &in.base,
+	                     &whatsnext__v1__stats_response__descriptor, &out, &err, 0, 0);
+	free(err);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	wn_rpc_close(r);
+	return rv >= 0;
+}
+
+static void *net_watchdog(void *arg)
+{
+	wn_net *n = arg;
+	int64_t next = wn_mono_ms() + NET_PROBE_EVERY_MS;
+	while (!atomic_load(&n->stopping)) {
+		if (wn_mono_ms() < next) {
+			usleep(50 * 1000);
+			continue;
+		}
+		next = wn_mono_ms() + NET_PROBE_EVERY_MS;
+		for (size_t i = 0; i < n->nlisten && !atomic_load(&n->stopping); i++) {
+			struct listen *ls = &n->listens[i];
+			if (!ls->ipc || net_ipc_alive(ls->url) || atomic_load(&n->stopping))
+				continue;
+			/* one more try before acting: a busy server may just be slow */
+			if (net_ipc_alive(ls->url) || atomic_load(&n->stopping))
+				continue;
+			wn_warn("listener on %s stopped accepting connections; listening again",
+			        ls->url);
+			nng_listener_close(ls->l);
+			int rv = nng_listen(n->sock, ls->url, &ls->l, 0);
+			if (rv != 0)
+				wn_error("cannot listen again on %s: %s", ls->url, nng_strerror(rv));
+		}
+	}
+	return NULL;
+}
+
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
 {
+	for (size_t i = 0; i < n->nlisten; i++) {
+		if (n->listens[i].ipc && !n->have_watchdog) {
+			if (pthread_create(&n->watchdog, NULL, net_watchdog, n) == 0)
+				n->have_watchdog = true;
+		}
+	}
 	n->e = e;
 	n->threads = wn_xcalloc((size_t)nthreads, sizeof(*n->threads));
 	for (int i = 0; i < nthreads; i++) {
@@ -160,6 +246,10 @@ int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
 void wn_net_stop(wn_net *n)
 {
 	atomic_store(&n->stopping, true);
+	if (n->have_watchdog) {
+		pthread_join(n->watchdog, NULL);
+		n->have_watchdog = false;
+	}
 	for (int i = 0; i < n->nthreads; i++)
 		pthread_join(n->threads[i], NULL);
 	n->nthreads = 0;
@@ -172,5 +262,7 @@ void wn_net_close(wn_net *n)
 	if (n == NULL)
 		return;
 	nng_close(n->sock);
+	for (size_t i = 0; i < n->nlisten; i++)
+		free(n->listens[i].url);
 	free(n);
 }

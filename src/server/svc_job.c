@@ -7,13 +7,20 @@
 
 #define JOB_LIST_SCAN_MAX 100000
 
-/* job_text_ok reports whether s holds no control characters. */
-static bool job_text_ok(const char *s)
+/* job_name_check returns NULL if s is a valid job name: like other names
+ * (wn_name_check) but '=', ',', ':', '+' and '@' are allowed too, so names
+ * can spell out parameters ("lr=0.1,bs=32"). */
+static const char *job_name_check(const char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
+	char tmp[WN_NAME_MAX + 2];
+	size_t n = strlen(s);
+	if (n > WN_NAME_MAX)
+		return "name is longer than 128 bytes";
+	memcpy(tmp, s, n + 1);
+	for (size_t i = 1; i < n; i++)
+		if (strchr("=,:+@", tmp[i]) != NULL)
+			tmp[i] = '_';
+	return wn_name_check(tmp);
 }
 
 /* job_from_spec validates spec (as job number n of a request, for messages)
@@ -28,25 +35,22 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 		return call_fail(c, WN_EINVAL, "%sjob is missing", where);
 	int rv = WN_OK;
 	struct project *p = engine_project(c, s->project, &rv);
-	if (p == NULL)
-		return call_fail(c, rv, "%sproject \"%.140s\" not found", where, s->project);
-	if (wn_map_get_str(p->tasks, s->task) == NULL)
-		return call_fail(c, WN_ENOTFOUND, "%stask \"%.140s\" not found in project \"%s\"",
-		                 where, s->task, p->name);
-	if (strlen(s->name) > WN_JOBNAME_MAX || !job_text_ok(s->name))
-		return call_fail(c, WN_EINVAL,
-		                 "%sjob name must be at most %d bytes without control characters",
-		                 where, WN_JOBNAME_MAX);
+	if (p == NULL || engine_taskq(c, p, s->task, &rv) == NULL)
+		return call_fail(c, rv, "%s%s", where, c->msg);
+	const char *why = s->name[0] ? job_name_check(s->name) : NULL;
+	if (why != NULL)
+		return call_fail(c, WN_EINVAL, "%sinvalid job name \"%.140s\": %s", where, s->name,
+		                 why);
 	Job *j = wn_arena_alloc(c->arena, sizeof(*j));
 	whatsnext__v1__job__init(j);
 	j->n_params = s->n_params;
 	j->params = wn_arena_alloc(c->arena, (s->n_params + 1) * sizeof(*j->params));
 	for (size_t i = 0; i < s->n_params; i++) {
 		const char *k = s->params[i]->key;
-		const char *why = wn_name_check(k);
-		if (why != NULL)
+		const char *bad = wn_name_check(k);
+		if (bad != NULL)
 			return call_fail(c, WN_EINVAL, "%sinvalid parameter name \"%.140s\": %s", where,
-			                 k, why);
+			                 k, bad);
 		if (strlen(s->params[i]->value) > WN_PARAM_VALUE_MAX)
 			return call_fail(c, WN_EINVAL, "%sparameter %s: value is longer than %d bytes",
 			                 where, k, WN_PARAM_VALUE_MAX);
@@ -209,12 +213,12 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	}
 	const char *k, *v;
 	size_t kl, vl;
-	size_t scanned = 0;
+	size_t scanned = 0, bytes = 0;
 	uint64_t last = 0;
 	bool more = false;
 	wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, start, sl);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		if (r->n_jobs == page || scanned == JOB_LIST_SCAN_MAX) {
+		if (r->n_jobs == page || scanned == JOB_LIST_SCAN_MAX || bytes > WN_REPLY_BUDGET) {
 			more = true;
 			break;
 		}
@@ -229,6 +233,7 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 			continue;
 		job_fill_live(c, j, false);
 		r->jobs[r->n_jobs++] = j;
+		bytes += vl;
 	}
 	wn_store_iter_free(it);
 	r->next_after_id = more ? last : 0;

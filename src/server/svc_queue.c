@@ -28,9 +28,8 @@ int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		return call_fail(c, WN_EINVAL, "wait_ms %u is over the limit of %d", rq->wait_ms,
 		                 WN_WAIT_MAX_MS);
 	for (size_t i = 0; i < rq->n_tasks; i++)
-		if (wn_map_get_str(p->tasks, rq->tasks[i]) == NULL)
-			return call_fail(c, WN_ENOTFOUND, "task \"%.140s\" not found in project \"%s\"",
-			                 rq->tasks[i], p->name);
+		if (engine_taskq(c, p, rq->tasks[i], &rv) == NULL)
+			return rv;
 	Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__fetch_response__init(r);
 	Job *j = NULL;
@@ -152,8 +151,8 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		const char *why = rq->reason[0] ? rq->reason
 		                                : wn_arena_printf(c->arena, "exit code %d", rq->exit_code);
 		uint32_t retries = tq ? tq->retries : 0;
-		if (j->failures < retries) {
-			j->failures++;
+		j->failures++;
+		if (j->failures <= retries) {
 			to = PENDING;
 			j->finished_ms = 0;
 			j->reason = wn_arena_printf(c->arena, "attempt %u failed: %s; retry %u of %u",
@@ -376,7 +375,8 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	qwalk_init(c, p, &w);
 	wn_index_entry e;
 	int64_t pos = 0;
-	while (r->n_jobs < limit && qwalk_next(&w, &e)) {
+	size_t bytes = 0;
+	while (r->n_jobs < limit && bytes <= WN_REPLY_BUDGET && qwalk_next(&w, &e)) {
 		if (pos++ < rq->offset)
 			continue;
 		Job *j = NULL;
@@ -385,6 +385,7 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 			continue;
 		}
 		j->position = pos - 1;
+		bytes += protobuf_c_message_get_packed_size(&j->base);
 		j->waiting = p->archived ? wn_arena_printf(c->arena, "project %s is archived", p->name)
 		                         : "waiting for a worker";
 		r->jobs[r->n_jobs++] = j;
