@@ -107,7 +107,7 @@ UNIT_LIBS := $(SERVER_LIB) $(if $(WORKER_SRC),$(WORKER_LIB)) $(COMMON_LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker
+$(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker -DSRC_DIR=\"$(CURDIR)\"
 
 # Test tools (raw protocol clients and the like) live beside the programs.
 $(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)

@@ -7,6 +7,9 @@
 
 #include "whatsnext.pb-c.h"
 
+/* Release of the programs (wnd, wnworker, wnctl). */
+#define WN_VERSION "0.1.0"
+
 /* Wire version. Bump when a message or method is removed or renumbered, or a
  * field changes meaning; adding fields, messages or methods keeps it. */
 #define WN_PROTOCOL_VERSION 1

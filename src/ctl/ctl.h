@@ -19,9 +19,6 @@
 
 #include "whatsnext.pb-c.h"
 
-/* Program version printed by --version. */
-#define WN_CTL_VERSION "0.1.0"
-
 /* Exit codes; documented in `wnctl --help` and docs/cli.md, scripts rely on them. */
 enum wn_ctl_exit {
 	WN_CTL_EXIT_OK = 0,

@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 			main_help(stdout);
 			return WN_CTL_EXIT_OK;
 		case WN_CTL_OPT_VERSION:
-			printf("wnctl %s (protocol %d)\n", WN_CTL_VERSION, WN_PROTOCOL_VERSION);
+			printf("wnctl %s (protocol %d)\n", WN_VERSION, WN_PROTOCOL_VERSION);
 			return WN_CTL_EXIT_OK;
 		case ':':
 			wn_ctl_usage(c, "option '%s' needs a value", argv[optind - 1]);

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "net.h"
+#include "srvconf.h"
 #include "store.h"
 #include "util.h"
 
@@ -14,23 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef WN_VERSION
-#define WN_VERSION "0.1.0"
-#endif
-
 #define WND_MAX_LISTEN 16
+#define WND_MAX_SET 32
 
+/* Settings given on the command line, applied over the config file. */
 struct wnd_opts {
 	const char *config;
-	const char *data;
 	const char *listen[WND_MAX_LISTEN];
 	size_t nlisten;
-	int durability;
-	int relaxed_ms;
-	int64_t lease_ms;
-	int threads;
-	const char *token;
-	int log_level;
+	const char *opts[WND_MAX_SET]; /* as written: "--lease-ms" */
+	const char *keys[WND_MAX_SET];
+	const char *vals[WND_MAX_SET];
+	size_t nset;
 };
 
 static void usage(FILE *f)
@@ -40,9 +36,8 @@ static void usage(FILE *f)
 	        "\n"
 	        "Runs the WhatsNext server in the foreground until SIGTERM or SIGINT.\n"
 	        "\n"
-	        "options:\n"
-	        "  --config FILE          read settings from a YAML file (see config/wnd.yaml);\n"
-	        "                         options on the command line win\n"
+	        "options (each overrides the same setting of --config):\n"
+	        "  --config FILE          read settings from a YAML file (see config/wnd.yaml)\n"
 	        "  --data DIR             data directory (default ./wn-data)\n"
 	        "  --listen URL           address to serve, repeatable: tcp://HOST:PORT or\n"
 	        "                         ipc:///path (default " WN_DEFAULT_URL ")\n"
@@ -59,44 +54,56 @@ static void usage(FILE *f)
 	        "  --version              show the version\n");
 }
 
-static int parse_int(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
+static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const char *val)
 {
-	if (wn_parse_i64(s, lo, hi, out) != WN_OK) {
-		fprintf(stderr, "wnd: %s: expected a whole number from %lld to %lld, got \"%s\"\n",
-		        opt, (long long)lo, (long long)hi, s);
-		return -1;
+	if (o->nset == WND_MAX_SET) {
+		fprintf(stderr, "wnd: too many options\n");
+		return 2;
 	}
+	o->opts[o->nset] = opt;
+	o->keys[o->nset] = key;
+	o->vals[o->nset++] = val;
 	return 0;
 }
 
+/* parse_args returns 0 to run, 1 to exit successfully, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct wnd_opts *o)
 {
-	enum { O_CONFIG = 256, O_DATA, O_LISTEN, O_DUR, O_RELAXED, O_LEASE, O_THREADS, O_TOKEN,
-	       O_LOG, O_VERSION };
-	static const struct option longopts[] = {
-	    {"config", required_argument, NULL, O_CONFIG},
-	    {"data", required_argument, NULL, O_DATA},
-	    {"listen", required_argument, NULL, O_LISTEN},
-	    {"durability", required_argument, NULL, O_DUR},
-	    {"relaxed-ms", required_argument, NULL, O_RELAXED},
-	    {"lease-ms", required_argument, NULL, O_LEASE},
-	    {"threads", required_argument, NULL, O_THREADS},
-	    {"token", required_argument, NULL, O_TOKEN},
-	    {"log-level", required_argument, NULL, O_LOG},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, O_VERSION},
-	    {NULL, 0, NULL, 0},
+	enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_SET };
+	/* options that map one-to-one onto a setting carry its key */
+	static const struct {
+		const char *opt, *key, *written;
+	} setting_opts[] = {
+	    {"data", "data", "--data"},
+	    {"durability", "durability", "--durability"},
+	    {"relaxed-ms", "relaxed_ms", "--relaxed-ms"},
+	    {"lease-ms", "lease_ms", "--lease-ms"},
+	    {"threads", "threads", "--threads"},
+	    {"token", "token", "--token"},
+	    {"log-level", "log_level", "--log-level"},
 	};
+	struct option longopts[WN_ARRAY_LEN(setting_opts) + 6];
+	size_t n = 0;
+	for (size_t i = 0; i < WN_ARRAY_LEN(setting_opts); i++)
+		longopts[n++] = (struct option){setting_opts[i].opt, required_argument, NULL,
+		                                O_SET + (int)i};
+	longopts[n++] = (struct option){"config", required_argument, NULL, O_CONFIG};
+	longopts[n++] = (struct option){"listen", required_argument, NULL, O_LISTEN};
+	longopts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
+	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[n++] = (struct option){"version", no_argument, NULL, O_VERSION};
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
 	int c;
-	int64_t v;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		if (c >= O_SET && c < O_SET + (int)WN_ARRAY_LEN(setting_opts)) {
+			if (opts_set(o, setting_opts[c - O_SET].written, setting_opts[c - O_SET].key,
+			             optarg))
+				return 2;
+			continue;
+		}
 		switch (c) {
 		case O_CONFIG:
 			o->config = optarg;
-			break;
-		case O_DATA:
-			o->data = optarg;
 			break;
 		case O_LISTEN:
 			if (o->nlisten == WND_MAX_LISTEN) {
@@ -105,46 +112,9 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 			}
 			o->listen[o->nlisten++] = optarg;
 			break;
-		case O_DUR:
-			if (strcmp(optarg, "sync") == 0) {
-				o->durability = WN_DURABILITY_SYNC;
-			} else if (strcmp(optarg, "relaxed") == 0) {
-				o->durability = WN_DURABILITY_RELAXED;
-			} else {
-				fprintf(stderr, "wnd: --durability: expected sync or relaxed, got \"%s\"\n",
-				        optarg);
-				return 2;
-			}
-			break;
-		case O_RELAXED:
-			if (parse_int("--relaxed-ms", optarg, 1, 60000, &v))
-				return 2;
-			o->relaxed_ms = (int)v;
-			break;
-		case O_LEASE:
-			if (parse_int("--lease-ms", optarg, 100, 7LL * 24 * 3600 * 1000, &v))
-				return 2;
-			o->lease_ms = v;
-			break;
-		case O_THREADS:
-			if (parse_int("--threads", optarg, 1, 256, &v))
-				return 2;
-			o->threads = (int)v;
-			break;
-		case O_TOKEN:
-			o->token = optarg;
-			break;
-		case O_LOG:
-			o->log_level = wn_log_parse_level(optarg);
-			if (o->log_level < 0) {
-				fprintf(stderr, "wnd: --log-level: expected error, warn, info or debug, "
-				                "got \"%s\"\n",
-				        optarg);
-				return 2;
-			}
-			break;
 		case 'v':
-			o->log_level = WN_LOG_DEBUG;
+			if (opts_set(o, "-v", "log_level", "debug"))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);
@@ -165,35 +135,53 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	return 0;
 }
 
+/* settings builds the effective settings: defaults, file, command line. */
+static int settings(const struct wnd_opts *o, wn_srvconf *c)
+{
+	char *err = NULL;
+	wn_srvconf_defaults(c);
+	const char *tok = getenv("WN_TOKEN");
+	if (tok != NULL && wn_srvconf_set(c, "token", tok, &err) != 0)
+		goto fail;
+	if (o->config != NULL && wn_srvconf_load(c, o->config, &err) != 0)
+		goto fail;
+	for (size_t i = 0; i < o->nset; i++) {
+		if (wn_srvconf_set(c, o->keys[i], o->vals[i], &err) != 0) {
+			char *e2 = wn_xasprintf("%s: %s", o->opts[i], err);
+			free(err);
+			err = e2;
+			goto fail;
+		}
+	}
+	if (o->nlisten > 0) {
+		wn_conf_strv_free(&c->listen);
+		c->listen.v = wn_xcalloc(o->nlisten, sizeof(char *));
+		for (size_t i = 0; i < o->nlisten; i++)
+			c->listen.v[i] = wn_xstrdup(o->listen[i]);
+		c->listen.n = o->nlisten;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "wnd: %s\n", err);
+	free(err);
+	wn_srvconf_release(c);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
-	struct wnd_opts o = {0};
-	o.durability = -1;
-	o.log_level = -1;
+	struct wnd_opts o;
+	memset(&o, 0, sizeof(o));
 	int rv = parse_args(argc, argv, &o);
 	if (rv != 0)
 		return rv == 1 ? 0 : 2;
 	wn_log_set_prefix("wnd");
-	if (o.config != NULL) {
-		fprintf(stderr, "wnd: --config is not supported by this build\n");
+	wn_srvconf conf;
+	if (settings(&o, &conf) != 0)
 		return 2;
-	}
-	if (o.data == NULL)
-		o.data = "wn-data";
-	if (o.nlisten == 0)
-		o.listen[o.nlisten++] = WN_DEFAULT_URL;
-	if (o.durability < 0)
-		o.durability = WN_DURABILITY_SYNC;
-	if (o.relaxed_ms == 0)
-		o.relaxed_ms = 100;
-	if (o.lease_ms == 0)
-		o.lease_ms = 60000;
-	if (o.threads == 0)
-		o.threads = 8;
-	if (o.token == NULL)
-		o.token = getenv("WN_TOKEN");
-	if (o.log_level >= 0)
-		wn_log_set_level(o.log_level);
+	wn_log_set_level(wn_log_parse_level(conf.log_level));
+	int durability =
+	    strcmp(conf.durability, "relaxed") == 0 ? WN_DURABILITY_RELAXED : WN_DURABILITY_SYNC;
 
 	/* signals are taken by sigwait in this thread only */
 	sigset_t sigs;
@@ -207,46 +195,48 @@ int main(int argc, char **argv)
 	wn_net *net = NULL;
 	wn_engine *e = NULL;
 	wn_engine_config cfg = {
-	    .data_dir = o.data,
-	    .durability = o.durability,
-	    .relaxed_ms = o.relaxed_ms,
-	    .lease_ms = o.lease_ms,
-	    .token = o.token,
+	    .data_dir = conf.data,
+	    .durability = durability,
+	    .relaxed_ms = (int)conf.relaxed_ms,
+	    .lease_ms = conf.lease_ms,
+	    .token = conf.token,
 	    .max_msg = WN_MSG_MAX,
 	    .deliver = wn_net_deliver,
 	};
+	int status = 1;
 	rv = wn_engine_open(&cfg, &e, &err);
-	if (rv != WN_OK) {
-		fprintf(stderr, "wnd: %s\n", err);
-		free(err);
-		return 1;
+	if (rv != WN_OK)
+		goto fail;
+	rv = wn_net_open((const char *const *)conf.listen.v, conf.listen.n, WN_MSG_MAX, &net, &err);
+	if (rv != WN_OK)
+		goto fail_engine;
+	if (wn_net_serve(net, e, (int)conf.threads) != WN_OK) {
+		err = wn_xasprintf("cannot start serving threads");
+		goto fail_net;
 	}
-	rv = wn_net_open(o.listen, o.nlisten, WN_MSG_MAX, &net, &err);
-	if (rv != WN_OK) {
-		fprintf(stderr, "wnd: %s\n", err);
-		free(err);
-		wn_engine_close(e);
-		return 1;
-	}
-	rv = wn_net_serve(net, e, o.threads);
-	if (rv != WN_OK) {
-		wn_net_close(net);
-		wn_engine_close(e);
-		return 1;
-	}
-	for (size_t i = 0; i < o.nlisten; i++)
-		wn_info("listening on %s", o.listen[i]);
-	wn_info("serving data in %s, durability %s, lease %lld ms, %d threads", o.data,
-	        o.durability == WN_DURABILITY_SYNC ? "sync" : "relaxed", (long long)o.lease_ms,
-	        o.threads);
+	for (size_t i = 0; i < conf.listen.n; i++)
+		wn_info("listening on %s", conf.listen.v[i]);
+	wn_info("serving data in %s, durability %s, lease %lld ms, %lld threads%s", conf.data,
+	        conf.durability, (long long)conf.lease_ms, (long long)conf.threads,
+	        conf.token[0] ? ", token required" : "");
 
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	wn_info("%s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	wn_engine_release_parked(e);
 	wn_net_stop(net);
-	wn_engine_close(e);
+	status = 0;
+fail_net:
 	wn_net_close(net);
-	wn_info("stopped cleanly");
-	return 0;
+fail_engine:
+	wn_engine_close(e);
+fail:
+	if (err != NULL) {
+		fprintf(stderr, "wnd: %s\n", err);
+		free(err);
+	}
+	if (status == 0)
+		wn_info("stopped cleanly");
+	wn_srvconf_release(&conf);
+	return status;
 }

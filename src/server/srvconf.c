@@ -1,0 +1,133 @@
+#include "srvconf.h"
+
+#include "envelope.h"
+#include "err.h"
+#include "util.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const durability_choices[] = {"sync", "relaxed", NULL};
+static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
+
+#define OFF(f) offsetof(wn_srvconf, f)
+
+/* The key table: parsing, defaults and bounds of every wnd setting. */
+static const wn_conf_key srvconf_keys[] = {
+    {"data", WN_CONF_T_STR, OFF(data), "wn-data", 0, 0, WN_CONF_NONEMPTY, NULL,
+     "data directory (RocksDB)"},
+    {"listen", WN_CONF_T_STRLIST, OFF(listen), WN_DEFAULT_URL, 0, 0,
+     WN_CONF_NONEMPTY, NULL, "addresses to serve: tcp://HOST:PORT or ipc:///path"},
+    {"durability", WN_CONF_T_STR, OFF(durability), "sync", 0, 0, 0, durability_choices,
+     "sync: fsync every acknowledged change; relaxed: fsync every relaxed_ms"},
+    {"relaxed_ms", WN_CONF_T_INT, OFF(relaxed_ms), "100", 1, 60000, 0, NULL,
+     "longest time between syncs in relaxed mode"},
+    {"lease_ms", WN_CONF_T_INT, OFF(lease_ms), "60000", 100, 7LL * 24 * 3600 * 1000, 0, NULL,
+     "job lease length"},
+    {"threads", WN_CONF_T_INT, OFF(threads), "8", 1, 256, 0, NULL, "serving threads"},
+    {"token", WN_CONF_T_STR, OFF(token), "", 0, 0, 0, NULL, "token every request must carry"},
+    {"log_level", WN_CONF_T_STR, OFF(log_level), "info", 0, 0, 0, level_choices,
+     "most verbose level logged"},
+};
+
+void wn_srvconf_defaults(wn_srvconf *c)
+{
+	memset(c, 0, sizeof(*c));
+	char *err = NULL;
+	/* the defaults are text in the table: applying no mapping fills them */
+	if (wn_conf_apply(NULL, NULL, srvconf_keys, WN_ARRAY_LEN(srvconf_keys), c, &err) != 0) {
+		fprintf(stderr, "built-in defaults are invalid: %s\n", err);
+		abort();
+	}
+}
+
+int wn_srvconf_load(wn_srvconf *c, const char *path, char **err)
+{
+	wn_conf_doc *doc = NULL;
+	int rv = wn_conf_load_file(path, &doc, err);
+	if (rv != 0)
+		return rv;
+	const wn_conf_node *root = wn_conf_root(doc);
+	if (root->kind != WN_CONF_MAP) {
+		*err = wn_conf_error(doc, root, "expected a mapping of settings, got %s",
+		                     wn_conf_kind_name(root->kind));
+		wn_conf_free(doc);
+		return WN_EINVAL;
+	}
+	wn_srvconf fresh;
+	memset(&fresh, 0, sizeof(fresh));
+	rv = wn_conf_apply(doc, root, srvconf_keys, WN_ARRAY_LEN(srvconf_keys), &fresh, err);
+	wn_conf_free(doc);
+	if (rv != 0) {
+		wn_conf_release(srvconf_keys, WN_ARRAY_LEN(srvconf_keys), &fresh);
+		return rv;
+	}
+	wn_srvconf_release(c);
+	*c = fresh;
+	return WN_OK;
+}
+
+int wn_srvconf_set(wn_srvconf *c, const char *key, const char *value, char **err)
+{
+	const wn_conf_key *k = NULL;
+	for (size_t i = 0; i < WN_ARRAY_LEN(srvconf_keys); i++)
+		if (strcmp(srvconf_keys[i].name, key) == 0)
+			k = &srvconf_keys[i];
+	if (k == NULL) {
+		*err = wn_xasprintf("unknown setting %s", key);
+		return WN_EINVAL;
+	}
+	/* parse "key: value" with the same table, so checks and messages match */
+	char *text = wn_xasprintf("%s: %s\n", key, value);
+	if (k->type == WN_CONF_T_STR) {
+		free(text);
+		char *q = wn_xmalloc(strlen(value) * 2 + 3);
+		char *p = q;
+		*p++ = '\'';
+		for (const char *s = value; *s; s++) {
+			if (*s == '\'')
+				*p++ = '\'';
+			*p++ = *s;
+		}
+		*p++ = '\'';
+		*p = '\0';
+		text = wn_xasprintf("%s: %s\n", key, q);
+		free(q);
+	}
+	wn_conf_doc *doc = NULL;
+	int rv = wn_conf_load_string("command line", text, strlen(text), &doc, err);
+	free(text);
+	if (rv != 0)
+		return rv;
+	wn_srvconf one;
+	memset(&one, 0, sizeof(one));
+	rv = wn_conf_apply(doc, wn_conf_root(doc), k, 1, &one, err);
+	wn_conf_free(doc);
+	if (rv != 0) {
+		wn_conf_release(k, 1, &one);
+		/* drop the "command line:1:N: " position, which means nothing here */
+		const char *msg = *err;
+		for (int colons = 0; colons < 3 && strchr(msg, ':') != NULL; colons++)
+			msg = strchr(msg, ':') + 1;
+		while (*msg == ' ')
+			msg++;
+		char *plain = wn_xstrdup(msg);
+		free(*err);
+		*err = plain;
+		return rv;
+	}
+	/* move the one field over */
+	wn_conf_release(k, 1, c);
+	memcpy((char *)c + k->offset, (char *)&one + k->offset,
+	       k->type == WN_CONF_T_STRLIST ? sizeof(wn_conf_strv)
+	       : k->type == WN_CONF_T_INT   ? sizeof(int64_t)
+	                                    : sizeof(char *));
+	return WN_OK;
+}
+
+void wn_srvconf_release(wn_srvconf *c)
+{
+	wn_conf_release(srvconf_keys, WN_ARRAY_LEN(srvconf_keys), c);
+}

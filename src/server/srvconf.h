@@ -1,0 +1,35 @@
+/* srvconf: wnd's settings, from defaults, a YAML file (config/wnd.yaml
+ * documents every key) and the command line, in that order of precedence. */
+#ifndef WN_SRVCONF_H
+#define WN_SRVCONF_H
+
+#include <stdint.h>
+
+#include "conf.h"
+
+typedef struct wn_srvconf {
+	char *data;           /* data directory */
+	wn_conf_strv listen;  /* addresses to serve */
+	char *durability;     /* "sync" or "relaxed" */
+	int64_t relaxed_ms;   /* longest time between syncs in relaxed mode */
+	int64_t lease_ms;     /* lease length */
+	int64_t threads;      /* serving threads */
+	char *token;          /* required request token, "" for none */
+	char *log_level;      /* error, warn, info, debug */
+} wn_srvconf;
+
+/* wn_srvconf_defaults fills c with the built-in defaults. */
+void wn_srvconf_defaults(wn_srvconf *c);
+
+/* wn_srvconf_load reads path over the values in c; on failure *err gets a
+ * malloc'd "path:line:col: what" message and c keeps its defaults. */
+int wn_srvconf_load(wn_srvconf *c, const char *path, char **err);
+
+/* wn_srvconf_set applies one setting by key name from the command line
+ * (e.g. "lease_ms", "5000"), checked as the file's would be. */
+int wn_srvconf_set(wn_srvconf *c, const char *key, const char *value, char **err);
+
+/* wn_srvconf_release frees what c holds. */
+void wn_srvconf_release(wn_srvconf *c);
+
+#endif

@@ -1,0 +1,117 @@
+/* Unit tests for wnd's settings: defaults, the file, command-line overrides
+ * and the errors a user sees for a bad file. */
+#include "test.h"
+
+#include "srvconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *load_error(const char *text)
+{
+	write_file("wnd.yaml", text);
+	wn_srvconf c;
+	wn_srvconf_defaults(&c);
+	char *err = NULL;
+	int rv = wn_srvconf_load(&c, "wnd.yaml", &err);
+	CHECK(rv != 0);
+	CHECK(err != NULL);
+	/* a failed load keeps what was there */
+	CHECK_EQ_STR(c.durability, "sync");
+	wn_srvconf_release(&c);
+	return err;
+}
+
+TEST(defaults)
+{
+	wn_srvconf c;
+	wn_srvconf_defaults(&c);
+	CHECK_EQ_STR(c.data, "wn-data");
+	CHECK_EQ_INT(c.listen.n, 1);
+	CHECK_EQ_STR(c.listen.v[0], "tcp://127.0.0.1:7640");
+	CHECK_EQ_STR(c.durability, "sync");
+	CHECK_EQ_INT(c.lease_ms, 60000);
+	CHECK_EQ_INT(c.threads, 8);
+	CHECK_EQ_STR(c.token, "");
+	wn_srvconf_release(&c);
+}
+
+TEST(shipped_example_loads)
+{
+	wn_srvconf c;
+	wn_srvconf_defaults(&c);
+	char *err = NULL;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/config/wnd.yaml", getenv("WN_SRC") ? getenv("WN_SRC") : SRC_DIR);
+	int rv = wn_srvconf_load(&c, path, &err);
+	if (rv != 0)
+		fprintf(stderr, "# %s\n", err);
+	CHECK_OK(rv);
+	CHECK_EQ_STR(c.data, "wn-data");
+	CHECK_EQ_INT(c.relaxed_ms, 100);
+	wn_srvconf_release(&c);
+}
+
+TEST(file_then_command_line)
+{
+	write_file("wnd.yaml", "data: /var/lib/wn\nlisten: [ipc:///tmp/a, tcp://127.0.0.1:9]\n"
+	                       "durability: relaxed\nlease_ms: 5000\n");
+	wn_srvconf c;
+	wn_srvconf_defaults(&c);
+	char *err = NULL;
+	CHECK_OK(wn_srvconf_load(&c, "wnd.yaml", &err));
+	CHECK_EQ_STR(c.data, "/var/lib/wn");
+	CHECK_EQ_INT(c.listen.n, 2);
+	CHECK_EQ_STR(c.listen.v[1], "tcp://127.0.0.1:9");
+	CHECK_EQ_STR(c.durability, "relaxed");
+	CHECK_EQ_INT(c.threads, 8);
+	CHECK_OK(wn_srvconf_set(&c, "lease_ms", "750", &err));
+	CHECK_EQ_INT(c.lease_ms, 750);
+	CHECK_OK(wn_srvconf_set(&c, "token", "it's: a secret", &err));
+	CHECK_EQ_STR(c.token, "it's: a secret");
+	CHECK(wn_srvconf_set(&c, "lease_ms", "10", &err) != 0);
+	CHECK(strstr(err, "lease_ms") != NULL);
+	free(err);
+	CHECK_EQ_INT(c.lease_ms, 750);
+	CHECK(wn_srvconf_set(&c, "durability", "fast", &err) != 0);
+	free(err);
+	CHECK_EQ_STR(c.durability, "relaxed");
+	wn_srvconf_release(&c);
+}
+
+TEST(bad_files_say_where)
+{
+	char *err = load_error("data: x\nlisten: [a, b\n");
+	CHECK(strstr(err, "wnd.yaml:") != NULL);
+	free(err);
+	err = load_error("data: x\nleas_ms: 5\n");
+	CHECK(strstr(err, "wnd.yaml:2:1") != NULL);
+	CHECK(strstr(err, "lease_ms") != NULL);
+	free(err);
+	err = load_error("threads: 1000\n");
+	CHECK(strstr(err, "wnd.yaml:1:10") != NULL);
+	free(err);
+	err = load_error("durability: fast\n");
+	CHECK(strstr(err, "durability") != NULL);
+	free(err);
+	err = load_error("- a\n- b\n");
+	CHECK(strstr(err, "mapping") != NULL);
+	free(err);
+	wn_srvconf c;
+	wn_srvconf_defaults(&c);
+	CHECK(wn_srvconf_load(&c, "missing.yaml", &err) != 0);
+	CHECK(strstr(err, "missing.yaml") != NULL);
+	free(err);
+	wn_srvconf_release(&c);
+}
+
+TEST_MAIN()
