@@ -21,12 +21,13 @@
 #define AGENT_M_HEARTBEAT "/whatsnext.v1.QueueService/Heartbeat"
 #define AGENT_M_COMPLETE  "/whatsnext.v1.QueueService/Complete"
 #define AGENT_M_RELEASE   "/whatsnext.v1.QueueService/Release"
-#define AGENT_M_TASK_GET  "/whatsnext.v1.TaskService/Get"
+#define AGENT_M_TASK_LIST "/whatsnext.v1.TaskService/List"
 
 #define AGENT_BACKOFF_MIN_MS   250
 #define AGENT_BACKOFF_MAX_MS   5000
 #define AGENT_LEASE_DEFAULT_MS 60000
-#define AGENT_TASK_CACHE_MS    30000
+#define AGENT_TASK_CACHE_MS    10000
+#define AGENT_ERROR_MAX_MS     30000
 /* With --exit-when-empty, how long a fetch waits while other jobs still run. */
 #define AGENT_EMPTY_WAIT_MS 1000
 
@@ -62,11 +63,16 @@ struct agent_job {
 	bool done;      /* the runner thread is finishing: join it */
 };
 
-typedef struct agent_task_info {
-	char *project, *task;
-	uint32_t timeout_s;
-	int64_t fetched_ms;
-} agent_task_info;
+/* What the agent knows of a project it serves: which of its own tasks exist
+ * there (the fetch filter), and their timeouts. Refreshed from the server
+ * when older than AGENT_TASK_CACHE_MS. */
+typedef struct agent_project {
+	const char *name;
+	int64_t fetched_ms; /* monotonic; 0 = never */
+	size_t n;
+	const char **tasks; /* names owned by the config */
+	uint32_t *timeouts;
+} agent_project;
 
 struct wn_agent {
 	const wn_wconfig *cfg;
@@ -82,8 +88,8 @@ struct wn_agent {
 	size_t running; /* slots in use */
 	size_t threads; /* runner threads not yet joined */
 	agent_job *jobs;
-	agent_task_info *tinfo;
-	size_t ntinfo;
+	agent_project *projects; /* one per configured project */
+	char *last_error;        /* the last fetch error logged, to log repeats quietly */
 	pthread_t hb_thread;
 };
 
@@ -196,74 +202,81 @@ static agent_job *agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
 
 /* ---------------------------------------------------------------- task settings */
 
-/* agent_task_timeout returns the task's timeout in seconds (0 = none), from a
- * short-lived cache or the server. */
+static agent_project *agent_project_of(wn_agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->cfg->projects.n; i++)
+		if (strcmp(a->projects[i].name, name) == 0)
+			return &a->projects[i];
+	return NULL;
+}
+
+/* agent_project_refresh learns which of the worker's tasks exist in project
+ * p, and their timeouts. Returns wn_rpc_call's value; *errmsg on failure. */
+static int agent_project_refresh(wn_agent *a, agent_project *p, char **errmsg)
+{
+	Whatsnext__V1__ListTasksRequest req = WHATSNEXT__V1__LIST_TASKS_REQUEST__INIT;
+	req.project = (char *)p->name;
+	ProtobufCMessage *out = NULL;
+	int rc = agent_call(a, AGENT_M_TASK_LIST, &req.base,
+	                    &whatsnext__v1__list_tasks_response__descriptor, &out, 0, 0, errmsg);
+	if (rc != WN_OK)
+		return rc;
+	const Whatsnext__V1__ListTasksResponse *r = (const Whatsnext__V1__ListTasksResponse *)out;
+	const wn_wconfig *cfg = a->cfg;
+	const char **tasks = wn_xcalloc(cfg->ntasks, sizeof(*tasks));
+	uint32_t *timeouts = wn_xcalloc(cfg->ntasks, sizeof(*timeouts));
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->ntasks; i++)
+		for (size_t k = 0; k < r->n_tasks; k++)
+			if (r->tasks[k]->name &&
+			    strcmp(r->tasks[k]->name, cfg->task_names[i]) == 0) {
+				tasks[n] = cfg->task_names[i];
+				timeouts[n++] = r->tasks[k]->timeout_s;
+				break;
+			}
+	protobuf_c_message_free_unpacked(out, NULL);
+	pthread_mutex_lock(&a->mu);
+	free(p->tasks);
+	free(p->timeouts);
+	p->tasks = tasks;
+	p->timeouts = timeouts;
+	p->n = n;
+	p->fetched_ms = wn_mono_ms();
+	pthread_mutex_unlock(&a->mu);
+	return WN_OK;
+}
+
+/* agent_project_stale tells whether p should be refreshed (lock held). */
+static bool agent_project_stale(const agent_project *p)
+{
+	return p->fetched_ms == 0 || wn_mono_ms() - p->fetched_ms >= AGENT_TASK_CACHE_MS;
+}
+
+/* agent_task_timeout returns the timeout in seconds (0 = none) of j's task,
+ * from what the agent knows or, when that is old, from the server. */
 static uint32_t agent_task_timeout(wn_agent *a, const agent_job *j)
 {
+	agent_project *p = agent_project_of(a, j->project);
+	if (p == NULL)
+		return 0;
 	pthread_mutex_lock(&a->mu);
-	agent_task_info *ti = NULL;
-	for (size_t i = 0; i < a->ntinfo; i++)
-		if (strcmp(a->tinfo[i].project, j->project) == 0 &&
-		    strcmp(a->tinfo[i].task, j->task) == 0)
-			ti = &a->tinfo[i];
-	if (ti != NULL && wn_mono_ms() - ti->fetched_ms < AGENT_TASK_CACHE_MS) {
-		uint32_t t = ti->timeout_s;
-		pthread_mutex_unlock(&a->mu);
-		return t;
-	}
+	bool stale = agent_project_stale(p);
 	pthread_mutex_unlock(&a->mu);
-
-	Whatsnext__V1__GetTaskRequest req = WHATSNEXT__V1__GET_TASK_REQUEST__INIT;
-	req.project = j->project;
-	req.name = j->task;
-	int64_t backoff = AGENT_BACKOFF_MIN_MS;
-	char *errmsg = NULL;
-	for (int attempt = 0; attempt < 4; attempt++) {
-		ProtobufCMessage *out = NULL;
+	if (stale) {
+		char *errmsg = NULL;
+		if (agent_project_refresh(a, p, &errmsg) != WN_OK)
+			wn_warn("job %llu: cannot read the settings of task %s: %s; using what was "
+			        "known before",
+			        (unsigned long long)j->id, j->task,
+			        errmsg ? errmsg : "unknown error");
 		free(errmsg);
-		errmsg = NULL;
-		int rc = agent_call(a, AGENT_M_TASK_GET, &req.base,
-		                    &whatsnext__v1__task__descriptor, &out, 0, 0, &errmsg);
-		if (rc == WN_OK) {
-			const Whatsnext__V1__Task *t = (const Whatsnext__V1__Task *)out;
-			uint32_t timeout = t->timeout_s;
-			protobuf_c_message_free_unpacked(out, NULL);
-			pthread_mutex_lock(&a->mu);
-			ti = NULL;
-			for (size_t i = 0; i < a->ntinfo; i++)
-				if (strcmp(a->tinfo[i].project, j->project) == 0 &&
-				    strcmp(a->tinfo[i].task, j->task) == 0)
-					ti = &a->tinfo[i];
-			if (ti == NULL) {
-				a->tinfo =
-				    wn_xrealloc(a->tinfo, (a->ntinfo + 1) * sizeof(*a->tinfo));
-				ti = &a->tinfo[a->ntinfo++];
-				ti->project = wn_xstrdup(j->project);
-				ti->task = wn_xstrdup(j->task);
-			}
-			ti->timeout_s = timeout;
-			ti->fetched_ms = wn_mono_ms();
-			pthread_mutex_unlock(&a->mu);
-			free(errmsg);
-			return timeout;
-		}
-		if (!agent_transport_error(rc))
-			break;
-		pthread_mutex_lock(&a->mu);
-		agent_sleep(a, backoff, AGENT_DRAIN);
-		pthread_mutex_unlock(&a->mu);
-		backoff *= 2;
 	}
-	pthread_mutex_lock(&a->mu);
 	uint32_t t = 0;
-	for (size_t i = 0; i < a->ntinfo; i++)
-		if (strcmp(a->tinfo[i].project, j->project) == 0 &&
-		    strcmp(a->tinfo[i].task, j->task) == 0)
-			t = a->tinfo[i].timeout_s;
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->tasks[i], j->task) == 0)
+			t = p->timeouts[i];
 	pthread_mutex_unlock(&a->mu);
-	wn_warn("job %llu: cannot read the settings of task %s: %s; using timeout %u s",
-	        (unsigned long long)j->id, j->task, errmsg ? errmsg : "unknown error", t);
-	free(errmsg);
 	return t;
 }
 
@@ -525,6 +538,8 @@ static void *agent_job_main(void *arg)
 	else if (end != AGENT_END_RESULT)
 		wn_info("job %llu: stopped (%s) after %.3f s", (unsigned long long)j->id,
 		        agent_cause_text(cause), secs);
+	else if (cancelled)
+		wn_info("job %llu: cancelled after %.3f s", (unsigned long long)j->id, secs);
 	else if (res.success)
 		wn_info("job %llu: finished: exit 0 in %.3f s", (unsigned long long)j->id, secs);
 	else
@@ -687,32 +702,88 @@ static void agent_dispatch(wn_agent *a, agent_job *j)
 
 typedef enum { AGENT_FETCH_JOB, AGENT_FETCH_EMPTY, AGENT_FETCH_DOWN, AGENT_FETCH_ERROR } fetch_rc;
 
-/* agent_fetch asks project for a job, waiting up to wait_ms on the server.
- * id is the request id: the same one again after a failure to reach the
- * server, so that a job leased by a call whose answer was lost comes back. */
-static fetch_rc agent_fetch(wn_agent *a, const char *project, uint32_t wait_ms, uint64_t id,
+/* agent_fetch_error logs a fetch error; a repeat of the last one quietly. */
+static void agent_fetch_error(wn_agent *a, const char *project, const char *msg)
+{
+	char *line = wn_xasprintf("cannot fetch from project %s: %s", project, msg);
+	pthread_mutex_lock(&a->mu);
+	bool repeat = a->last_error != NULL && strcmp(a->last_error, line) == 0;
+	free(a->last_error);
+	a->last_error = line;
+	wn_log(repeat ? WN_LOG_DEBUG : WN_LOG_WARN, "%s", line);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* agent_fetch asks project p for a job of the worker's tasks, waiting up to
+ * wait_ms on the server. id is the request id: the same one again after a
+ * failure to reach the server, so that a job leased by a call whose answer
+ * was lost comes back. */
+static fetch_rc agent_fetch(wn_agent *a, agent_project *p, uint32_t wait_ms, uint64_t id,
                             agent_job **out)
 {
 	*out = NULL;
+	char *errmsg = NULL;
+	pthread_mutex_lock(&a->mu);
+	bool stale = agent_project_stale(p);
+	pthread_mutex_unlock(&a->mu);
+	if (stale) {
+		int rc = agent_project_refresh(a, p, &errmsg);
+		if (rc != WN_OK) {
+			fetch_rc r = AGENT_FETCH_DOWN;
+			if (!agent_transport_error(rc)) {
+				agent_fetch_error(a, p->name, errmsg);
+				r = AGENT_FETCH_ERROR;
+			}
+			free(errmsg);
+			return r;
+		}
+	}
 	Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
-	req.project = (char *)project;
+	req.project = (char *)p->name;
 	req.worker = a->name;
 	req.wait_ms = wait_ms;
-	req.n_tasks = a->cfg->ntasks;
-	req.tasks = a->cfg->task_names;
+	pthread_mutex_lock(&a->mu);
+	req.n_tasks = p->n;
+	req.tasks = wn_xcalloc(p->n ? p->n : 1, sizeof(char *));
+	for (size_t i = 0; i < p->n; i++)
+		req.tasks[i] = (char *)p->tasks[i];
+	pthread_mutex_unlock(&a->mu);
+	if (req.n_tasks == 0) {
+		char *names = wn_xstrdup("");
+		for (size_t i = 0; i < a->cfg->ntasks; i++) {
+			char *more =
+			    wn_xasprintf("%s%s%s", names, i ? ", " : "", a->cfg->task_names[i]);
+			free(names);
+			names = more;
+		}
+		errmsg = wn_xasprintf("it has none of the tasks this worker runs (%s)", names);
+		free(names);
+		agent_fetch_error(a, p->name, errmsg);
+		free(errmsg);
+		free(req.tasks);
+		return AGENT_FETCH_ERROR;
+	}
 	ProtobufCMessage *out_msg = NULL;
-	char *errmsg = NULL;
 	int rc = agent_call(a, AGENT_M_FETCH, &req.base, &whatsnext__v1__fetch_response__descriptor,
 	                    &out_msg, id, (int)wait_ms, &errmsg);
+	free(req.tasks);
 	if (rc != WN_OK) {
 		fetch_rc r = AGENT_FETCH_DOWN;
 		if (!agent_transport_error(rc)) {
-			wn_warn("cannot fetch from project %s: %s", project, errmsg);
+			agent_fetch_error(a, p->name, errmsg);
 			r = AGENT_FETCH_ERROR;
+			/* A task may have been removed: learn the tasks again. */
+			pthread_mutex_lock(&a->mu);
+			p->fetched_ms = 0;
+			pthread_mutex_unlock(&a->mu);
 		}
 		free(errmsg);
 		return r;
 	}
+	pthread_mutex_lock(&a->mu);
+	free(a->last_error);
+	a->last_error = NULL;
+	pthread_mutex_unlock(&a->mu);
 	const Whatsnext__V1__FetchResponse *resp = (const Whatsnext__V1__FetchResponse *)out_msg;
 	fetch_rc r = AGENT_FETCH_EMPTY;
 	if (resp->job != NULL && resp->job->id != 0) {
@@ -766,7 +837,7 @@ int wn_agent_run(wn_agent *a)
 			else if (wait_ms > AGENT_EMPTY_WAIT_MS)
 				wait_ms = AGENT_EMPTY_WAIT_MS;
 		}
-		const char *project = cfg->projects.v[rr];
+		agent_project *project = &a->projects[rr];
 		uint64_t id =
 		    retry_id != 0 && retry_wait == wait_ms ? retry_id : wn_random_u64() | 1;
 		pthread_mutex_unlock(&a->mu);
@@ -783,8 +854,9 @@ int wn_agent_run(wn_agent *a)
 				empties++;
 			}
 			agent_sleep(a, backoff, AGENT_RUN);
-			backoff =
-			    backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : backoff * 2;
+			int64_t max =
+			    fr == AGENT_FETCH_DOWN ? AGENT_BACKOFF_MAX_MS : AGENT_ERROR_MAX_MS;
+			backoff = backoff * 2 > max ? max : backoff * 2;
 			if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && empties >= np &&
 			    a->threads == 0)
 				break;
@@ -847,10 +919,9 @@ void wn_agent_stop(wn_agent *a)
 		    "them)",
 		    n, n == 1 ? "" : "s");
 	else if (a->stop == AGENT_FORCE)
-		wn_info(
-		    "stopping now: ending %zu job%s and handing their leases back (signal again "
-		    "to kill them at once)",
-		    n, n == 1 ? "" : "s");
+		wn_info("stopping now: ending %zu running job%s and handing %s back (signal "
+		        "again to kill at once)",
+		        n, n == 1 ? "" : "s", n == 1 ? "its lease" : "their leases");
 	else
 		wn_info("stopping now: killing %zu job%s", n, n == 1 ? "" : "s");
 	pthread_cond_broadcast(&a->cond);
@@ -896,6 +967,9 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 		return rc;
 	}
 	wn_rpc_set_timeout(a->rpc, (int)cfg->rpc_timeout_ms);
+	a->projects = wn_xcalloc(cfg->projects.n ? cfg->projects.n : 1, sizeof(*a->projects));
+	for (size_t i = 0; i < cfg->projects.n; i++)
+		a->projects[i].name = cfg->projects.v[i];
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -911,11 +985,12 @@ void wn_agent_free(wn_agent *a)
 	if (a == NULL)
 		return;
 	wn_rpc_close(a->rpc);
-	for (size_t i = 0; i < a->ntinfo; i++) {
-		free(a->tinfo[i].project);
-		free(a->tinfo[i].task);
+	for (size_t i = 0; a->projects != NULL && i < a->cfg->projects.n; i++) {
+		free(a->projects[i].tasks);
+		free(a->projects[i].timeouts);
 	}
-	free(a->tinfo);
+	free(a->projects);
+	free(a->last_error);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->mu);
 	free(a->url);

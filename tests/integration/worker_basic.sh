@@ -1,0 +1,376 @@
+# wnworker: running jobs end to end with the real wnd and wnctl.
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+test_sweep_records_every_result() {
+	wn_start
+	wnctl project create sweep >/dev/null
+	wnctl task create sweep train >/dev/null
+	{
+		worker_head sweep
+		cat <<EOF
+slots: 2
+tasks:
+  train:
+    command: [python3, $REPO/examples/train.py, --lr, "{lr}", --epochs, "{epochs}",
+              --seconds-per-epoch, "0.01"]
+EOF
+	} >w.yaml
+	local ids=() lr ep
+	for lr in 0.001 0.01 0.1 1; do
+		for ep in 1 2 3; do
+			ids+=("$(wnctl job add sweep train --param lr=$lr --param epochs=$ep \
+				--priority $((ep * 10)))")
+		done
+	done
+	expect_eq "${#ids[@]}" 12 "jobs submitted"
+	worker_start w1 w.yaml --exit-when-empty
+	local p1=$WORKER_PID
+	worker_start w2 w.yaml --exit-when-empty
+	local p2=$WORKER_PID
+	worker_wait "$p1" 60
+	worker_wait "$p2" 60
+	# id status exit attempts worker, and whether the result line matches the parameters
+	local rows
+	rows=$(jobs_table sweep "' '.join(map(str, [j['status'], j['exit_code'], j['attempt'], j['worker'] in ('w1', 'w2'), ('result lr=%g epochs=%s loss=' % (float(j['params']['lr']), j['params']['epochs'])) in j['output_tail']]))")
+	expect_eq "$(echo "$rows" | sort | uniq -c | sed 's/^ *//')" "12 completed 0 1 True True" "results"
+	expect_contains "$(cat w1.log)" "finished: exit 0"
+	expect_contains "$(cat w2.log)" "finished: exit 0"
+	# The table of results the README shows.
+	local table
+	table=$(wnctl --json job list --project sweep --all | python3 "$REPO/examples/results.py")
+	expect_contains "$table" "12 of 12 jobs completed"
+}
+
+test_priority_order_with_one_slot() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo "\$1" >> $WN_TMP/order', sh, "{n}"]
+EOF
+	} >w.yaml
+	wnctl job add p t --param n=low --priority 1 >/dev/null
+	wnctl job add p t --param n=high --priority 9 >/dev/null
+	wnctl job add p t --param n=mid --priority 5 >/dev/null
+	wnctl job add p t --param n=mid2 --priority 5 >/dev/null
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(tr '\n' ' ' <order)" "high mid mid2 low " "run order"
+}
+
+test_nonzero_exit_fails_with_the_code() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<'EOF'
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo about to fail; exit "$1"', sh, "{code}"]
+EOF
+	} >w.yaml
+	local ok bad
+	ok=$(wnctl job add p t --param code=0)
+	bad=$(wnctl job add p t --param code=3)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$ok" "j['status']")" completed
+	expect_eq "$(job_get "$bad" "j['status']")" failed
+	expect_eq "$(job_get "$bad" "j['exit_code']")" 3
+	expect_eq "$(job_get "$bad" "j['reason']")" "exit status 3"
+	expect_contains "$(job_get "$bad" "j['output_tail']")" "about to fail"
+	expect_contains "$(cat w1.log)" "job $bad: failed: exit 3"
+}
+
+test_retries_give_three_attempts() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --retries 2 >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo "attempt \$WN_ATTEMPT" >> $WN_TMP/runs; exit 1']
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" failed
+	expect_eq "$(job_get "$id" "j['attempt']")" 3 "attempts"
+	expect_eq "$(tr '\n' ' ' <runs)" "attempt 1 attempt 2 attempt 3 " "runs"
+	local a
+	for a in 1 2 3; do
+		[ -f "logs/p/t/$id.$a.log" ] || fail "no log file for attempt $a"
+	done
+}
+
+test_output_tail_is_the_end_of_the_output() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<'EOF'
+tail_bytes: 200
+tasks:
+  t:
+    command: [/bin/sh, -c, 'i=0; while [ $i -lt 500 ]; do echo "line $i"; i=$((i+1)); done; echo "to stderr" >&2; echo last line']
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	local tail
+	tail=$(job_get "$id" "j['output_tail']")
+	expect_contains "$tail" "line 499"
+	expect_contains "$tail" "to stderr"
+	expect_contains "$tail" "last line"
+	expect_not_contains "$tail" "line 1"$'\n'
+	[ "${#tail}" -le 200 ] || fail "tail is ${#tail} bytes, over tail_bytes 200"
+	# The whole output is in the job's log file.
+	expect_contains "$(head -1 "logs/p/t/$id.1.log")" "line 0"
+}
+
+test_missing_parameter_fails_and_runs_nothing() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [touch, "$WN_TMP/ran-{lr}-{epochs}"]
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t --param lr=0.1)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" failed
+	expect_eq "$(job_get "$id" "j['reason']")" "missing parameter 'epochs'"
+	[ -z "$(ls "$WN_TMP" | grep '^ran-' || true)" ] || fail "the command ran"
+	expect_contains "$(cat w1.log)" "job $id: not run: missing parameter 'epochs'"
+}
+
+test_shell_metacharacters_arrive_literally() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [python3, -c, 'import sys, json; open(sys.argv[1], "w").write(json.dumps(sys.argv[2:]))',
+              "$WN_TMP/argv-{job.id}.json", "{v}", "--x={v}", "{{v}}", "{job.name}"]
+EOF
+	} >w.yaml
+	local evil='$(touch '"$WN_TMP"'/pwned) ; rm -rf ~ `touch '"$WN_TMP"'/pwned2` | cat > '"$WN_TMP"'/pwned3 & "dq" '"'sq'"' {lr} \n *'
+	local id
+	id=$(wnctl job add p t --name odd.name-1 --param "v=$evil")
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed
+	local got want
+	got=$(cat "argv-$id.json")
+	want=$(python3 -c 'import sys, json; print(json.dumps(sys.argv[1:]))' "$evil" "--x=$evil" "{v}" "odd.name-1")
+	expect_eq "$got" "$want" "argv"
+	[ ! -e pwned ] && [ ! -e pwned2 ] && [ ! -e pwned3 ] || fail "a shell interpreted a value"
+}
+
+test_environment_and_builtins() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p train >/dev/null
+	{
+		worker_head
+		cat <<'EOF'
+tasks:
+  train:
+    command: [/bin/sh, -c, 'echo "$WN_JOB_ID|$WN_JOB_NAME|$WN_PROJECT|$WN_TASK|$WN_ATTEMPT|$WN_WORKER|$SEED|$1|$(pwd)"', sh,
+              "{job.id}/{job.name}/{project}/{task}/{attempt}/{worker}/{job.priority}"]
+    workdir: "{project}-dir"
+    env: {SEED: "seed-{seed}"}
+EOF
+	} >w.yaml
+	mkdir p-dir
+	local id
+	id=$(wnctl job add p train --name first --param seed=42 --priority 7)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed
+	expect_eq "$(job_get "$id" "j['output_tail']")" \
+		"$id|first|p|train|1|w1|seed-42|$id/first/p/train/1/w1/7|$WN_TMP/p-dir"
+	expect_contains "$(cat "logs/p/train/$id.1.log")" "seed-42"
+}
+
+test_command_that_cannot_start_fails_with_the_reason() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p missing >/dev/null
+	wnctl task create p noexec >/dev/null
+	printf '#!/bin/sh\necho hi\n' >script.sh
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  missing:
+    command: [no-such-program-for-wn, x]
+  noexec:
+    command: [$WN_TMP/script.sh]
+EOF
+	} >w.yaml
+	local a b
+	a=$(wnctl job add p missing)
+	b=$(wnctl job add p noexec)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$a" "j['status']")" failed
+	expect_eq "$(job_get "$a" "j['reason']")" "cannot start no-such-program-for-wn: not found in PATH"
+	expect_eq "$(job_get "$a" "j['exit_code']")" 127
+	expect_eq "$(job_get "$b" "j['status']")" failed
+	expect_contains "$(job_get "$b" "j['reason']")" "cannot start $WN_TMP/script.sh: not executable"
+	expect_eq "$(job_get "$b" "j['exit_code']")" 126
+}
+
+test_once_runs_one_job() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		printf 'tasks:\n  t:\n    command: [/bin/true]\n'
+	} >w.yaml
+	local a b
+	a=$(wnctl job add p t)
+	b=$(wnctl job add p t)
+	worker_start w1 w.yaml --once
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$a" "j['status']")" completed
+	expect_eq "$(job_get "$b" "j['status']")" pending
+}
+
+test_once_waits_for_a_job() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		printf 'tasks:\n  t:\n    command: [/bin/true]\n'
+	} >w.yaml
+	worker_start w1 w.yaml --once
+	local pid=$WORKER_PID
+	wait_until 10 "the worker to wait for jobs" log_has w1.log "serving project p"
+	local id
+	id=$(wnctl job add p t)
+	worker_wait "$pid"
+	expect_eq "$(job_get "$id" "j['status']")" completed
+}
+
+test_tasks_missing_from_the_project_are_skipped() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p real >/dev/null
+	{
+		worker_head
+		printf 'tasks:\n  real:\n    command: [/bin/true]\n  elsewhere:\n    command: [/bin/false]\n'
+	} >w.yaml
+	local id
+	id=$(wnctl job add p real)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed
+}
+
+test_several_projects_are_served() {
+	wn_start
+	wnctl project create a >/dev/null
+	wnctl project create b >/dev/null
+	wnctl task create a t >/dev/null
+	wnctl task create b t >/dev/null
+	{
+		worker_head a
+		printf 'tasks:\n  t:\n    command: [/bin/true]\n'
+	} >w.yaml
+	local x y
+	x=$(wnctl job add a t)
+	y=$(wnctl job add b t)
+	worker_start w1 w.yaml --exit-when-empty --project a --project b
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$x" "j['status']")" completed
+	expect_eq "$(job_get "$y" "j['status']")" completed
+}
+
+test_two_workers_never_run_the_same_job() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+slots: 3
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo "\$WN_JOB_ID \$WN_WORKER" >> $WN_TMP/runs']
+EOF
+	} >w.yaml
+	local i ids=()
+	for i in $(seq 1 30); do
+		ids+=("$(wnctl job add p t)")
+	done
+	worker_start w1 w.yaml --exit-when-empty
+	local p1=$WORKER_PID
+	worker_start w2 w.yaml --exit-when-empty
+	local p2=$WORKER_PID
+	worker_wait "$p1" 60
+	worker_wait "$p2" 60
+	expect_eq "$(wc -l <runs | tr -d ' ')" 30 "runs"
+	expect_eq "$(cut -d' ' -f1 runs | sort -u | wc -l | tr -d ' ')" 30 "distinct jobs run"
+	# Each job ran once, completed, and by the worker the server recorded.
+	local rows
+	rows=$(jobs_table p "f\"{j['id']} {j['worker']} {j['status']} {j['attempt']}\"")
+	expect_eq "$(echo "$rows" | awk '{print $3, $4}' | sort | uniq -c | sed 's/^ *//')" \
+		"30 completed 1" "statuses"
+	expect_eq "$(awk '{print $1, $2}' <<<"$rows" | sort)" "$(sort runs)" "who ran what"
+}
+
+test_usage_and_config_errors() {
+	expect_exit 0 "$WN_BIN/wnworker" --help
+	expect_contains "$WN_OUT" "usage: wnworker"
+	expect_contains "$WN_OUT" "--exit-when-empty"
+	expect_exit 0 "$WN_BIN/wnworker" --version
+	expect_contains "$WN_OUT" "wnworker"
+	expect_exit 2 "$WN_BIN/wnworker" --bogus
+	expect_exit 2 "$WN_BIN/wnworker"
+	expect_contains "$WN_ERR" "no configuration: pass --config FILE"
+	expect_exit 2 "$WN_BIN/wnworker" --config nope.yaml
+	expect_eq "$WN_ERR" "wnworker: cannot open nope.yaml: No such file or directory"
+	printf 'projects: p\ntasks:\n  t:\n    command: [echo, "{x"]\n' >bad.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config bad.yaml
+	expect_eq "$WN_ERR" "wnworker: bad.yaml:4:21: bad template in 'command': unclosed '{' at column 1 (write '{{' for a literal brace)"
+	printf 'projects: p\ntasks:\n  t:\n    command: [echo\n' >bad2.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config bad2.yaml
+	expect_contains "$WN_ERR" "wnworker: bad2.yaml:5:1:"
+	printf 'tasks:\n  t:\n    command: [echo]\n' >noproj.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config noproj.yaml
+	expect_contains "$WN_ERR" "no project to serve"
+	expect_exit 0 "$WN_BIN/wnworker" --config noproj.yaml --project p --check
+	expect_eq "$WN_OUT" "noproj.yaml: ok (1 task, 1 project, 1 slot)"
+	expect_exit 2 "$WN_BIN/wnworker" --config noproj.yaml --project 'bad name'
+	expect_contains "$WN_ERR" "invalid project name 'bad name'"
+	# The shipped examples are valid.
+	expect_exit 0 "$WN_BIN/wnworker" --config "$REPO/config/worker.yaml" --check
+	expect_exit 0 "$WN_BIN/wnworker" --config "$REPO/examples/sweep.yaml" --check
+}

@@ -1,0 +1,89 @@
+# Helpers shared by the worker integration tests (worker_*.sh), sourced by
+# each of them after lib.sh. They drive the real wnd, wnworker and wnctl and
+# wait for conditions with bounded polling, never for fixed times.
+
+# worker_head [PROJECT]: the top of a worker.yaml with settings that keep
+# tests quick; the caller appends `tasks:`.
+worker_head() {
+	cat <<EOF
+projects: ${1:-p}
+fetch_wait_ms: 500
+kill_grace_s: 1
+rpc_timeout_ms: 2000
+log_dir: $WN_TMP/logs
+EOF
+}
+
+# worker_start NAME CONFIG [ARGS...]: start wnworker in the background with
+# its log in $WN_TMP/NAME.log; its pid is left in WORKER_PID.
+worker_start() {
+	local name=$1 config=$2
+	shift 2
+	"$WN_BIN/wnworker" --config "$config" --name "$name" "$@" >>"$WN_TMP/$name.log" 2>&1 &
+	WORKER_PID=$!
+	WN_PIDS+=("$WORKER_PID")
+}
+
+# wait_until SECONDS WHAT CMD...: run CMD every 50 ms until it succeeds;
+# fail with WHAT after SECONDS.
+wait_until() {
+	local secs=$1 what=$2
+	shift 2
+	local tries=$((secs * 20)) i
+	for ((i = 0; i < tries; i++)); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "timed out after ${secs}s waiting for $what"
+}
+
+# job_get ID EXPR: a field of job ID, EXPR over the parsed JSON `j`.
+job_get() {
+	jget "$(wnctl --json job show "$1")" "$2"
+}
+
+job_status_is() { [ "$(job_get "$1" "j['status']")" = "$2" ]; }
+
+# wait_status ID STATUS [SECONDS]: wait until job ID has STATUS.
+wait_status() {
+	wait_until "${3:-20}" "job $1 to be $2 (it is $(job_get "$1" "j['status']" 2>/dev/null))" \
+		job_status_is "$1" "$2"
+}
+
+# worker_wait PID [SECONDS]: wait until wnworker PID exits and require a
+# clean exit (status 0).
+worker_wait() {
+	local pid=$1
+	wait_until "${2:-20}" "wnworker $pid to exit" worker_gone "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "wnworker exited with status $rc"
+}
+
+worker_gone() { proc_gone "$1"; }
+
+# log_has FILE TEXT: FILE exists and holds TEXT.
+log_has() { [ -f "$1" ] && grep -qF -- "$2" "$1"; }
+
+# proc_gone PID: process PID no longer runs (a zombie nobody reaped counts
+# as gone).
+proc_gone() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+# pid_gone PIDFILE: the process whose id is in PIDFILE no longer runs.
+pid_gone() { proc_gone "$(cat "$1")"; }
+
+# jobs_table PROJECT EXPR: one line per job of PROJECT (in id order), the
+# Python expression EXPR over the job `j`; one wnctl call for all jobs.
+jobs_table() {
+	wnctl --json job list --project "$1" --all | python3 -c '
+import json, sys
+data = json.load(sys.stdin)
+for j in (data["jobs"] if isinstance(data, dict) else data):
+    print(eval(sys.argv[1]))' "$2"
+}
