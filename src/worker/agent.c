@@ -85,6 +85,7 @@ struct wn_agent {
 	int stop;
 	bool hb_quit;
 	bool down;      /* the last call could not reach the server */
+	bool fetching;  /* a fetch is on its way */
 	size_t running; /* slots in use */
 	size_t threads; /* runner threads not yet joined */
 	agent_job *jobs;
@@ -324,6 +325,14 @@ static void agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_
 		in = &rreq.base;
 		desc = &whatsnext__v1__job__descriptor;
 		method = AGENT_M_RELEASE;
+	}
+	if (end == AGENT_END_RELEASE) {
+		/* A fetch on its way would take the job straight back: let it
+		 * come home first (it does within fetch_wait_ms). */
+		pthread_mutex_lock(&a->mu);
+		while (a->fetching && a->stop < AGENT_KILL)
+			pthread_cond_wait(&a->cond, &a->mu);
+		pthread_mutex_unlock(&a->mu);
 	}
 	uint64_t id = wn_random_u64() | 1;
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
@@ -840,10 +849,13 @@ int wn_agent_run(wn_agent *a)
 		agent_project *project = &a->projects[rr];
 		uint64_t id =
 		    retry_id != 0 && retry_wait == wait_ms ? retry_id : wn_random_u64() | 1;
+		a->fetching = true;
 		pthread_mutex_unlock(&a->mu);
 		agent_job *j = NULL;
 		fetch_rc fr = agent_fetch(a, project, wait_ms, id, &j);
 		pthread_mutex_lock(&a->mu);
+		a->fetching = false;
+		pthread_cond_broadcast(&a->cond);
 		retry_id = 0;
 		if (fr == AGENT_FETCH_DOWN || fr == AGENT_FETCH_ERROR) {
 			if (fr == AGENT_FETCH_DOWN) {

@@ -40,6 +40,7 @@ typedef struct wn_fmt_env {
 	const char *base_dir; /* relative paths in the config are relative to this */
 	const char *log_dir;  /* where job logs go, absolute */
 	size_t tail_bytes;    /* how much output to send with a result */
+	int kill_grace_ms;    /* between the polite and the forced stop */
 } wn_fmt_env;
 
 /* How a run ended. Strings are malloc'd; wn_fmt_result_release frees them. */

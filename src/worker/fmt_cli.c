@@ -25,6 +25,7 @@ typedef struct cli_conf {
 	char *base_dir;
 	char *log_dir;
 	size_t tail_bytes;
+	int kill_grace_ms;
 } cli_conf;
 
 static const wn_conf_key cli_keys[] = {
@@ -132,6 +133,7 @@ static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_f
 	c->base_dir = wn_xstrdup(env->base_dir ? env->base_dir : ".");
 	c->log_dir = wn_xstrdup(env->log_dir ? env->log_dir : ".");
 	c->tail_bytes = env->tail_bytes;
+	c->kill_grace_ms = env->kill_grace_ms;
 	*out = c;
 	return WN_OK;
 fail:
@@ -240,12 +242,15 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 static int cli_start(void *p, char **reason)
 {
 	cli_run *r = p;
-	wn_proc_spec spec = {
-	    .argv = r->argv, .envp = r->envp, .workdir = r->workdir, .log_path = r->log_path};
+	wn_proc_spec spec = {.argv = r->argv,
+	                     .envp = r->envp,
+	                     .workdir = r->workdir,
+	                     .log_path = r->log_path,
+	                     .orphan_grace_ms = r->conf->kill_grace_ms};
 	int rc = wn_proc_start(&spec, &r->proc, reason);
 	if (rc != WN_OK)
 		return rc;
-	r->desc = wn_xasprintf("pid %d, log %s", wn_proc_pid(r->proc), r->log_path);
+	r->desc = wn_xasprintf("process group %d, log %s", wn_proc_pid(r->proc), r->log_path);
 	return WN_OK;
 }
 

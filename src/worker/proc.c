@@ -17,15 +17,17 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
 
 struct wn_proc {
-	pid_t pid;
-	int pidfd; /* -1 when the kernel has no pidfd_open: then waitpid is polled */
+	pid_t pid;    /* the guard: leader of the command's process group */
+	int pidfd;    /* -1 when the kernel has no pidfd_open: then waitpid is polled */
+	int statusfd; /* the guard writes the command's wait status here */
 	bool reaped;
-	int status; /* from waitpid, once reaped */
+	int status; /* the command's wait status, once reaped */
 };
 
 /* Where a child that could not exec says why: the step and its errno. */
@@ -143,13 +145,107 @@ static void proc_child_fail(int fd, int step)
 	_exit(127);
 }
 
+/* Set in the guard when the worker is gone. */
+static volatile sig_atomic_t proc_orphaned;
+
+static void proc_on_parent_death(int sig)
+{
+	(void)sig;
+	proc_orphaned = 1;
+}
+
+/* proc_guard_reap waits for the command (in the guard), until it ends or the
+ * worker is gone; returns true if it ended, with its status. */
+static bool proc_guard_reap(pid_t cmd, int *status, bool block)
+{
+	for (;;) {
+		pid_t r = waitpid(cmd, status, block ? 0 : WNOHANG);
+		if (r == cmd)
+			return true;
+		if (r == 0 || (r < 0 && errno != EINTR))
+			return false;
+		if (proc_orphaned)
+			return false;
+	}
+}
+
+/* proc_guard is the process between the worker and the command: the leader of
+ * the command's process group. It ignores the polite signals the worker sends
+ * to the group, passes the command's wait status up through status_fd, and,
+ * should the worker die, ends the whole group (SIGTERM, SIGKILL after
+ * grace_ms), so that nothing outlives a killed worker. Async-signal-safe
+ * calls only: it is a fork of a threaded program. */
+static void proc_guard(pid_t parent, int deathsig, int grace_ms, int err_fd, int status_fd,
+                       const char *path, char *const *argv, char *const *envp, const char *workdir,
+                       int nullfd, int logfd)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = proc_on_parent_death; /* no SA_RESTART: waitpid returns */
+	sigaction(deathsig, &sa, NULL);
+	if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, deathsig) != 0)
+		proc_child_fail(err_fd, PROC_STEP_SETUP);
+	if (getppid() != parent)
+		_exit(127); /* the worker is already gone */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	pid_t cmd = fork();
+	if (cmd < 0)
+		proc_child_fail(err_fd, PROC_STEP_SETUP);
+	if (cmd == 0) {
+		/* The command: default signal handling, then exec. */
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(deathsig, &sa, NULL);
+		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+			proc_child_fail(err_fd, PROC_STEP_SETUP);
+		if (workdir != NULL && chdir(workdir) != 0)
+			proc_child_fail(err_fd, PROC_STEP_CHDIR);
+#ifdef SYS_close_range
+		/* Nothing else of the worker's reaches the command. */
+		syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+#endif
+		execve(path, argv, envp);
+		proc_child_fail(err_fd, PROC_STEP_EXEC);
+	}
+	close(err_fd); /* the worker reads until the command has exec'd */
+	close(nullfd);
+	close(logfd);
+	int status = 0;
+	if (!proc_guard_reap(cmd, &status, true)) {
+		/* The worker died: end the job as it would have. */
+		kill(0, SIGTERM);
+		struct timespec tick = {0, 50 * 1000 * 1000};
+		for (int waited = 0; waited < grace_ms; waited += 50) {
+			if (proc_guard_reap(cmd, &status, false))
+				break;
+			nanosleep(&tick, NULL);
+		}
+		kill(0, SIGKILL);
+	}
+	ssize_t w = write(status_fd, &status, sizeof(status));
+	(void)w;
+	if (proc_orphaned || getppid() != parent)
+		kill(0, SIGKILL); /* leftovers, and the guard itself */
+	_exit(0);
+}
+
 int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 {
 	*out = NULL;
 	*reason = NULL;
 	char *const *envp = spec->envp ? spec->envp : environ;
 	int rc = WN_OK;
-	int logfd = -1, nullfd = -1, pipefd[2] = {-1, -1};
+	int logfd = -1, nullfd = -1, pipefd[2] = {-1, -1}, statusfd[2] = {-1, -1};
 	int err = 0;
 	char *path = proc_resolve(spec->argv[0], envp, spec->workdir, &err);
 	if (path == NULL) {
@@ -173,7 +269,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		}
 	}
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
+	if (nullfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0 || pipe2(statusfd, O_CLOEXEC) != 0) {
 		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(errno));
 		rc = WN_EIO;
 		goto out;
@@ -182,6 +278,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		logfd = dup(nullfd);
 
 	pid_t parent = getpid();
+	int deathsig = SIGRTMIN + 2;
 	pid_t pid = fork();
 	if (pid < 0) {
 		*reason = wn_xasprintf("cannot start %s: fork: %s", spec->argv[0], strerror(errno));
@@ -189,34 +286,23 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		goto out;
 	}
 	if (pid == 0) {
-		/* The child: only async-signal-safe calls from here to exec. */
-		sigset_t none;
-		sigemptyset(&none);
+		/* The guard: only async-signal-safe calls from here on. */
 		struct sigaction dfl;
 		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
-		for (int s = 1; s < 32; s++)
+		for (int s = 1; s < SIGRTMIN; s++)
 			if (s != SIGKILL && s != SIGSTOP)
 				sigaction(s, &dfl, NULL);
-		if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-			proc_child_fail(pipefd[1], PROC_STEP_SETUP);
-		if (getppid() != parent)
-			_exit(127); /* the worker is already gone */
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-			proc_child_fail(pipefd[1], PROC_STEP_SETUP);
-		if (spec->workdir != NULL && chdir(spec->workdir) != 0)
-			proc_child_fail(pipefd[1], PROC_STEP_CHDIR);
-#ifdef SYS_close_range
-		/* Nothing else of the worker's reaches the command. */
-		syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
-#endif
-		execve(path, spec->argv, envp);
-		proc_child_fail(pipefd[1], PROC_STEP_EXEC);
+		close(statusfd[0]);
+		close(pipefd[0]);
+		proc_guard(parent, deathsig, spec->orphan_grace_ms, pipefd[1], statusfd[1], path,
+		           spec->argv, envp, spec->workdir, nullfd, logfd);
 	}
 	setpgid(pid, pid); /* also here, so that signals sent at once reach the group */
 	close(pipefd[1]);
 	pipefd[1] = -1;
+	close(statusfd[1]);
+	statusfd[1] = -1;
 	proc_failure f = {0, 0};
 	ssize_t got;
 	do
@@ -241,6 +327,8 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	wn_proc *p = wn_xcalloc(1, sizeof(*p));
 	p->pid = pid;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->statusfd = statusfd[0];
+	statusfd[0] = -1;
 	*out = p;
 out:
 	free(path);
@@ -252,6 +340,10 @@ out:
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
+	if (statusfd[0] >= 0)
+		close(statusfd[0]);
+	if (statusfd[1] >= 0)
+		close(statusfd[1]);
 	return rc;
 }
 
@@ -260,8 +352,15 @@ out:
 static void proc_reap(wn_proc *p)
 {
 	kill(-p->pid, SIGKILL);
-	while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
+	int guard = 0, cmd = 0;
+	while (waitpid(p->pid, &guard, 0) < 0 && errno == EINTR)
 		;
+	/* The command's own status, if the guard lived to pass it on. */
+	ssize_t got;
+	do
+		got = read(p->statusfd, &cmd, sizeof(cmd));
+	while (got < 0 && errno == EINTR);
+	p->status = got == (ssize_t)sizeof(cmd) ? cmd : guard;
 	p->reaped = true;
 	if (p->pidfd >= 0) {
 		close(p->pidfd);
@@ -358,6 +457,7 @@ void wn_proc_free(wn_proc *p)
 		return;
 	if (!p->reaped)
 		proc_reap(p);
+	close(p->statusfd);
 	free(p);
 }
 

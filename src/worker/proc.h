@@ -1,7 +1,9 @@
 /* proc: one local command, run with no shell. The command gets its own
- * process group, stdin from /dev/null, stdout and stderr in a log file, and
- * dies with the thread that started it if the worker is killed. When it ends,
- * whatever it left running in its process group is killed too. */
+ * process group, stdin from /dev/null, stdout and stderr in a log file. A
+ * small guard process leads the group: it passes the command's exit status
+ * up and, if the worker dies (even by SIGKILL), ends the whole group. When
+ * the command ends, whatever it left running in its process group is killed
+ * too. */
 #ifndef WN_PROC_H
 #define WN_PROC_H
 
@@ -15,6 +17,7 @@ typedef struct wn_proc_spec {
 	char *const *envp;    /* the whole environment, NULL-terminated; NULL = the worker's */
 	const char *workdir;  /* NULL = the worker's current directory */
 	const char *log_path; /* created (with its directories) or truncated; NULL = /dev/null */
+	int orphan_grace_ms;  /* if the worker dies: SIGTERM, then SIGKILL this much later */
 } wn_proc_spec;
 
 /* A started command (opaque). */
@@ -34,7 +37,7 @@ int wn_proc_wait(wn_proc *p, int wake_fd, int timeout_ms);
  * has already been reaped. */
 void wn_proc_signal(wn_proc *p, int sig);
 
-/* wn_proc_pid returns the command's process id (also its process group id). */
+/* wn_proc_pid returns the command's process group id. */
 int wn_proc_pid(const wn_proc *p);
 
 /* wn_proc_status gives the exit status of a reaped command: *exit_code is

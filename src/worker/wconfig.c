@@ -134,8 +134,10 @@ static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wco
 		rc = WN_EINVAL;
 		goto fail;
 	}
-	wn_fmt_env env = {
-	    .base_dir = c->base_dir, .log_dir = c->log_dir, .tail_bytes = (size_t)c->tail_bytes};
+	wn_fmt_env env = {.base_dir = c->base_dir,
+	                  .log_dir = c->log_dir,
+	                  .tail_bytes = (size_t)c->tail_bytes,
+	                  .kill_grace_ms = (int)c->kill_grace_s * 1000};
 	c->task_names = wn_xcalloc(tasks->n, sizeof(char *));
 	c->task_fmts = wn_xcalloc(tasks->n, sizeof(wn_fmt *));
 	for (size_t i = 0; i < tasks->n; i++) {
