@@ -17,8 +17,8 @@
 /* How often an idle serving thread looks at the stop flag. */
 #define NET_POLL_MS 200
 /* How often ipc:// listeners are probed, and how long a probe may take. */
-#define NET_PROBE_EVERY_MS 1000
-#define NET_PROBE_TIMEOUT_MS 3000
+#define NET_PROBE_EVERY_MS 500
+#define NET_PROBE_TIMEOUT_MS 1000
 #define NET_MAX_LISTEN 16
 
 struct listen {
