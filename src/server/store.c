@@ -122,7 +122,9 @@ static int store_check_version(wn_store *s, char **errmsg)
 		*errmsg = wn_xasprintf("cannot read the store version");
 		return rv;
 	}
-	int v = atoi(val);
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) - 1 ? len : sizeof(buf) - 1), val);
+	int v = atoi(buf);
 	free(val);
 	if (v > WN_STORE_VERSION || v < 1) {
 		*errmsg = wn_xasprintf("data layout version %d is not supported (this wnd knows up to %d)",
