@@ -16,8 +16,8 @@ void wn_log_set_prefix(const char *prefix);
 void wn_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define wn_error(...) wn_log(WN_LOG_ERROR, __VA_ARGS__)
-#define wn_warn(...) wn_log(WN_LOG_WARN, __VA_ARGS__)
-#define wn_info(...) wn_log(WN_LOG_INFO, __VA_ARGS__)
+#define wn_warn(...)  wn_log(WN_LOG_WARN, __VA_ARGS__)
+#define wn_info(...)  wn_log(WN_LOG_INFO, __VA_ARGS__)
 #define wn_debug(...) wn_log(WN_LOG_DEBUG, __VA_ARGS__)
 
 #endif

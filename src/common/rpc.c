@@ -55,13 +55,19 @@ void wn_rpc_close(wn_rpc *r)
 	free(r);
 }
 
-void wn_rpc_set_timeout(wn_rpc *r, int ms) { r->timeout_ms = ms; }
+void wn_rpc_set_timeout(wn_rpc *r, int ms)
+{
+	r->timeout_ms = ms;
+}
 
-const char *wn_rpc_url(const wn_rpc *r) { return r->url; }
+const char *wn_rpc_url(const wn_rpc *r)
+{
+	return r->url;
+}
 
 /* rpc_exchange sends req on a fresh context and returns the reply message. */
-static int rpc_exchange(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_ms,
-                        nng_msg **reply, char **errmsg)
+static int rpc_exchange(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_ms, nng_msg **reply,
+                        char **errmsg)
 {
 	nng_ctx ctx;
 	nng_aio *aio = NULL;
@@ -114,8 +120,8 @@ fail:
 }
 
 int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
-                const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
-                char **errmsg, uint64_t id, int extra_ms)
+                const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char **errmsg,
+                uint64_t id, int extra_ms)
 {
 	*out = NULL;
 	*errmsg = NULL;
@@ -147,7 +153,7 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 	int code = (int)resp->code;
 	if (code != WHATSNEXT__V1__CODE__OK) {
 		*errmsg = wn_xstrdup(resp->message && resp->message[0] ? resp->message
-		                                                        : wn_code_name(code));
+		                                                       : wn_code_name(code));
 	} else {
 		*out = protobuf_c_message_unpack(out_desc, NULL, resp->body.len, resp->body.data);
 		if (*out == NULL) {

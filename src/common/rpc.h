@@ -33,8 +33,8 @@ void wn_rpc_set_timeout(wn_rpc *r, int ms);
  * again to retry a call whose reply was lost. extra_ms lengthens the timeout
  * (for a Fetch that waits on the server). */
 int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
-                const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
-                char **errmsg, uint64_t id, int extra_ms);
+                const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char **errmsg,
+                uint64_t id, int extra_ms);
 
 /* wn_rpc_url returns the address the client was opened with. */
 const char *wn_rpc_url(const wn_rpc *r);

@@ -69,9 +69,15 @@ static int64_t util_clock_ms(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t wn_now_ms(void) { return util_clock_ms(CLOCK_REALTIME); }
+int64_t wn_now_ms(void)
+{
+	return util_clock_ms(CLOCK_REALTIME);
+}
 
-int64_t wn_mono_ms(void) { return util_clock_ms(CLOCK_MONOTONIC); }
+int64_t wn_mono_ms(void)
+{
+	return util_clock_ms(CLOCK_MONOTONIC);
+}
 
 const char *wn_name_check(const char *s)
 {

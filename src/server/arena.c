@@ -20,7 +20,10 @@ struct wn_arena {
 	ProtobufCAllocator pa;
 };
 
-static void *arena_pb_alloc(void *data, size_t n) { return wn_arena_alloc(data, n); }
+static void *arena_pb_alloc(void *data, size_t n)
+{
+	return wn_arena_alloc(data, n);
+}
 
 static void arena_pb_free(void *data, void *p)
 {
@@ -103,4 +106,7 @@ char *wn_arena_printf(wn_arena *a, const char *fmt, ...)
 	return d;
 }
 
-ProtobufCAllocator *wn_arena_allocator(wn_arena *a) { return &a->pa; }
+ProtobufCAllocator *wn_arena_allocator(wn_arena *a)
+{
+	return &a->pa;
+}

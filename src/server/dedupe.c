@@ -71,8 +71,8 @@ static void dedupe_evict(struct dedupe *d, int64_t now)
 	}
 }
 
-int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
-                 uint8_t **reply, size_t *len)
+int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms, uint8_t **reply,
+                 size_t *len)
 {
 	pthread_mutex_lock(&d->mu);
 	dedupe_evict(d, now_ms);

@@ -19,8 +19,8 @@ void dedupe_free(struct dedupe *d);
  * must call dedupe_finish or dedupe_abort), DEDUPE_DONE (*reply is a malloc'd
  * copy of the first reply), DEDUPE_MISMATCH (id seen with another method). A
  * request still executing under the same id is waited for. */
-int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
-                 uint8_t **reply, size_t *len);
+int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms, uint8_t **reply,
+                 size_t *len);
 /* dedupe_finish stores the reply of id. */
 void dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len);
 /* dedupe_abort forgets id (the request had no effect and may run again). */

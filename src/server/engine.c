@@ -13,9 +13,9 @@
 #include <time.h>
 
 /* Request ids of Submit/SubmitBatch are also kept on disk for this long. */
-#define ENGINE_REQ_KEEP_MS (24LL * 3600 * 1000)
+#define ENGINE_REQ_KEEP_MS   (24LL * 3600 * 1000)
 #define ENGINE_DEDUPE_AGE_MS (10LL * 60 * 1000)
-#define ENGINE_DEDUPE_BYTES (64u << 20)
+#define ENGINE_DEDUPE_BYTES  (64u << 20)
 
 enum { M_MUTATES = 1, M_PERSIST_ID = 2 };
 
@@ -109,7 +109,10 @@ static int64_t engine_real_clock(void *arg)
 	return wn_now_ms();
 }
 
-int64_t engine_now(wn_engine *e) { return e->cfg.clock(e->cfg.clock_arg); }
+int64_t engine_now(wn_engine *e)
+{
+	return e->cfg.clock(e->cfg.clock_arg);
+}
 
 int engine_write(struct call *c, wn_batch *b)
 {
@@ -217,8 +220,8 @@ struct project *engine_project(struct call *c, const char *name, int *err)
 {
 	const char *why = wn_name_check(name);
 	if (why != NULL) {
-		*err = call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s", name ? name : "",
-		                 why);
+		*err = call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
+		                 name ? name : "", why);
 		return NULL;
 	}
 	struct project *p = wn_map_get_str(c->e->projects, name);
@@ -347,8 +350,8 @@ static void waiter_answer(struct call *c, struct waiter *w, int code, const char
 void engine_project_drop(struct call *c, struct project *p)
 {
 	while (p->wait_head != NULL)
-		waiter_answer(c, p->wait_head, WHATSNEXT__V1__CODE__NOT_FOUND, "project was deleted",
-		              NULL);
+		waiter_answer(c, p->wait_head, WHATSNEXT__V1__CODE__NOT_FOUND,
+		              "project was deleted", NULL);
 	while (p->ntask > 0)
 		engine_taskq_drop(p, p->taskv[p->ntask - 1]);
 	wn_map_del_str(c->e->projects, p->name);
@@ -414,8 +417,8 @@ static bool task_allowed(const char *task, char **tasks, size_t ntasks)
 	return false;
 }
 
-int queue_claim(struct call *c, struct project *p, const char *worker, char **tasks,
-                size_t ntasks, Job **out)
+int queue_claim(struct call *c, struct project *p, const char *worker, char **tasks, size_t ntasks,
+                Job **out)
 {
 	if (p->archived)
 		return WN_ENOTFOUND;
@@ -424,7 +427,8 @@ int queue_claim(struct call *c, struct project *p, const char *worker, char **ta
 		wn_index_entry be, e;
 		for (size_t i = 0; i < p->ntask; i++) {
 			struct taskq *tq = p->taskv[i];
-			if (!task_allowed(tq->name, tasks, ntasks) || !wn_index_first(tq->ready, &e))
+			if (!task_allowed(tq->name, tasks, ntasks) ||
+			    !wn_index_first(tq->ready, &e))
 				continue;
 			if (best == NULL || wn_index_before(&e, &be)) {
 				best = tq;
@@ -512,10 +516,11 @@ void job_fill_live(struct call *c, Job *j, bool position)
 	while (qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
 		pos++;
 	j->position = pos;
-	j->waiting = pos == 0 ? "next in line; waiting for a worker to fetch"
-	                      : wn_arena_printf(c->arena,
-	                                        "waiting for a worker; %lld job(s) ahead in the queue",
-	                                        (long long)pos);
+	j->waiting =
+	    pos == 0
+	        ? "next in line; waiting for a worker to fetch"
+	        : wn_arena_printf(c->arena, "waiting for a worker; %lld job(s) ahead in the queue",
+	                          (long long)pos);
 }
 
 void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
@@ -533,16 +538,17 @@ void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	int to;
 	if (j->lost >= max) {
 		to = WHATSNEXT__V1__JOB_STATUS__JOB_FAILED;
-		j->reason = wn_arena_printf(c->arena,
-		                            "lease expired %u time(s) (max_attempts %u); last held by "
-		                            "worker %s, attempt %u",
-		                            j->lost, max, j->worker, j->attempt);
+		j->reason =
+		    wn_arena_printf(c->arena,
+		                    "lease expired %u time(s) (max_attempts %u); last held by "
+		                    "worker %s, attempt %u",
+		                    j->lost, max, j->worker, j->attempt);
 		j->finished_ms = engine_now(e);
 	} else {
 		to = WHATSNEXT__V1__JOB_STATUS__JOB_PENDING;
-		j->reason = wn_arena_printf(c->arena,
-		                            "lease of attempt %u expired (worker %s stopped heartbeating)",
-		                            j->attempt, j->worker);
+		j->reason = wn_arena_printf(
+		    c->arena, "lease of attempt %u expired (worker %s stopped heartbeating)",
+		    j->attempt, j->worker);
 	}
 	j->status = (Whatsnext__V1__JobStatus)to;
 	j->lease_expires_ms = 0;
@@ -583,7 +589,8 @@ static int engine_load(wn_engine *e, char **errmsg)
 			rv = WN_EIO;
 			break;
 		}
-		engine_project_new(e, p->name, p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
+		engine_project_new(e, p->name,
+		                   p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
 		whatsnext__v1__project__free_unpacked(p, NULL);
 	}
 	wn_store_iter_free(it);
@@ -646,8 +653,9 @@ static int engine_load(wn_engine *e, char **errmsg)
 	wn_arena_free(a);
 	(void)pa;
 	if (rv == WN_OK)
-		wn_info("loaded %zu project(s), %llu job(s), %zu running", wn_map_count(e->projects),
-		        (unsigned long long)njobs, wn_leases_count(e->leases));
+		wn_info("loaded %zu project(s), %llu job(s), %zu running",
+		        wn_map_count(e->projects), (unsigned long long)njobs,
+		        wn_leases_count(e->leases));
 	return rv;
 }
 
@@ -760,7 +768,10 @@ static void call_init(struct call *c, wn_engine *e, void *slot)
 }
 
 /* call_wait waits until the call's writes are durable. */
-static int call_wait(struct call *c) { return wn_store_wait(c->e->store, c->seq); }
+static int call_wait(struct call *c)
+{
+	return wn_store_wait(c->e->store, c->seq);
+}
 
 /* call_finish sends the replies to parked requests the call answered (after
  * call_wait) and frees the call. */
@@ -854,16 +865,18 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 	struct method *m = wn_map_get_str(method_map, rq->method ? rq->method : "");
 	if (m == NULL) {
 		char msg[256];
-		snprintf(msg, sizeof(msg), "unknown method \"%.128s\"", rq->method ? rq->method : "");
-		*out = engine_pack_response(id, WHATSNEXT__V1__CODE__UNIMPLEMENTED, msg, NULL, outlen);
+		snprintf(msg, sizeof(msg), "unknown method \"%.128s\"",
+		         rq->method ? rq->method : "");
+		*out =
+		    engine_pack_response(id, WHATSNEXT__V1__CODE__UNIMPLEMENTED, msg, NULL, outlen);
 		goto done;
 	}
 	if (e->cfg.token != NULL && e->cfg.token[0] != '\0' &&
 	    (rq->token == NULL || strcmp(rq->token, e->cfg.token) != 0)) {
-		*out = engine_pack_response(id, WHATSNEXT__V1__CODE__UNAUTHENTICATED,
-		                            rq->token && rq->token[0] ? "wrong token"
-		                                                      : "this server requires a token",
-		                            NULL, outlen);
+		*out = engine_pack_response(
+		    id, WHATSNEXT__V1__CODE__UNAUTHENTICATED,
+		    rq->token && rq->token[0] ? "wrong token" : "this server requires a token",
+		    NULL, outlen);
 		goto done;
 	}
 	bool dedupe = (m->flags & M_MUTATES) && id != 0;
@@ -872,12 +885,13 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 		if (d == DEDUPE_DONE)
 			goto done;
 		if (d == DEDUPE_MISMATCH) {
-			*out = engine_pack_response(id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-			                            "request id was already used for another method",
-			                            NULL, outlen);
+			*out = engine_pack_response(
+			    id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+			    "request id was already used for another method", NULL, outlen);
 			goto done;
 		}
-		if ((m->flags & M_PERSIST_ID) && engine_lookup_persisted(e, id, m->path, out, outlen)) {
+		if ((m->flags & M_PERSIST_ID) &&
+		    engine_lookup_persisted(e, id, m->path, out, outlen)) {
 			dedupe_finish(e->dd, id, *out, *outlen);
 			goto done;
 		}
@@ -917,7 +931,10 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 	int code = wn_err_to_code(rv);
 	if (rv == WN_EPROTO)
 		code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
-	*out = engine_pack_response(id, code, rv == WN_OK ? NULL : c.msg ? c.msg : wn_strerror(rv),
+	*out = engine_pack_response(id, code,
+	                            rv == WN_OK ? NULL
+	                            : c.msg     ? c.msg
+	                                        : wn_strerror(rv),
 	                            rv == WN_OK ? result : NULL, outlen);
 	if (dedupe) {
 		if (rv == WN_OK || c.seq != 0)

@@ -20,27 +20,27 @@ typedef Whatsnext__V1__Task Task;
 typedef Whatsnext__V1__Project Project;
 
 /* Short names for the job statuses. */
-#define PENDING WHATSNEXT__V1__JOB_STATUS__JOB_PENDING
-#define RUNNING WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING
+#define PENDING   WHATSNEXT__V1__JOB_STATUS__JOB_PENDING
+#define RUNNING   WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING
 #define COMPLETED WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED
-#define FAILED WHATSNEXT__V1__JOB_STATUS__JOB_FAILED
-#define BLOCKED WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED
+#define FAILED    WHATSNEXT__V1__JOB_STATUS__JOB_FAILED
+#define BLOCKED   WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED
 #define CANCELLED WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED
 
 /* Number of job statuses (index = JobStatus value). */
-#define WN_NSTATUS 7
+#define WN_NSTATUS              7
 #define WN_DEFAULT_MAX_ATTEMPTS 3
-#define WN_LIMIT_MAX 1000
-#define WN_PAGE_DEFAULT 100
-#define WN_PAGE_MAX 10000
-#define WN_DESC_MAX 4096
-#define WN_JOBNAME_MAX WN_NAME_MAX
-#define WN_PARAM_VALUE_MAX (1 << 20)
-#define WN_TAIL_MAX 65536
-#define WN_REASON_MAX 4096
-#define WN_WAIT_MAX_MS 60000
-#define WN_BATCH_MAX 100000
-#define WN_KEY_MAX 300
+#define WN_LIMIT_MAX            1000
+#define WN_PAGE_DEFAULT         100
+#define WN_PAGE_MAX             10000
+#define WN_DESC_MAX             4096
+#define WN_JOBNAME_MAX          WN_NAME_MAX
+#define WN_PARAM_VALUE_MAX      (1 << 20)
+#define WN_TAIL_MAX             65536
+#define WN_REASON_MAX           4096
+#define WN_WAIT_MAX_MS          60000
+#define WN_BATCH_MAX            100000
+#define WN_KEY_MAX              300
 /* Replies are kept under this size (list methods stop early). */
 #define WN_REPLY_BUDGET (8u << 20)
 
@@ -90,14 +90,14 @@ struct call {
 	wn_engine *e;
 	wn_arena *arena;
 	ProtobufCAllocator *pa;
-	uint64_t seq;       /* write ticket to wait for before replying */
-	const char *msg;    /* error message */
-	void *slot;         /* connection context, for parking */
+	uint64_t seq;    /* write ticket to wait for before replying */
+	const char *msg; /* error message */
+	void *slot;      /* connection context, for parking */
 	uint64_t reqid;
 	const char *method; /* the request's method path */
 	bool parked;
 	struct delivery *deliveries;
-	wn_batch *persist;  /* extra writes for the request-id record (Submit) */
+	wn_batch *persist; /* extra writes for the request-id record (Submit) */
 };
 
 struct dedupe;
@@ -169,8 +169,8 @@ void job_dequeue(struct project *p, const Job *j);
 void job_fill_live(struct call *c, Job *j, bool position);
 
 /* queue_claim hands the best ready job of p (of tasks, if ntasks) to worker. */
-int queue_claim(struct call *c, struct project *p, const char *worker, char **tasks,
-                size_t ntasks, Job **out);
+int queue_claim(struct call *c, struct project *p, const char *worker, char **tasks, size_t ntasks,
+                Job **out);
 /* queue_feed gives ready jobs of p to its parked fetches. */
 void queue_feed(struct call *c, struct project *p);
 

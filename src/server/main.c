@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define WND_MAX_LISTEN 16
-#define WND_MAX_SET 32
+#define WND_MAX_SET    32
 
 /* Settings given on the command line, applied over the config file. */
 struct wnd_opts {
@@ -31,27 +31,27 @@ struct wnd_opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: wnd [options]\n"
-	        "\n"
-	        "Runs the WhatsNext server in the foreground until SIGTERM or SIGINT.\n"
-	        "\n"
-	        "options (each overrides the same setting of --config):\n"
-	        "  --config FILE          read settings from a YAML file (see config/wnd.yaml)\n"
-	        "  --data DIR             data directory (default ./wn-data)\n"
-	        "  --listen URL           address to serve, repeatable: tcp://HOST:PORT or\n"
-	        "                         ipc:///path (default " WN_DEFAULT_URL ")\n"
-	        "  --durability MODE      sync (default): every acknowledged change is fsynced;\n"
-	        "                         relaxed: fsync at most every --relaxed-ms\n"
-	        "  --relaxed-ms N         longest time between syncs in relaxed mode (default 100)\n"
-	        "  --lease-ms N           job lease length; a lease not heartbeated for this long\n"
-	        "                         expires (default 60000)\n"
-	        "  --threads N            request-serving threads (default 8)\n"
-	        "  --token T              require this token on every request (or WN_TOKEN)\n"
-	        "  --log-level LEVEL      error, warn, info (default) or debug\n"
-	        "  -v, --verbose          same as --log-level debug\n"
-	        "  -h, --help             show this help\n"
-	        "  --version              show the version\n");
+	fprintf(
+	    f, "usage: wnd [options]\n"
+	       "\n"
+	       "Runs the WhatsNext server in the foreground until SIGTERM or SIGINT.\n"
+	       "\n"
+	       "options (each overrides the same setting of --config):\n"
+	       "  --config FILE          read settings from a YAML file (see config/wnd.yaml)\n"
+	       "  --data DIR             data directory (default ./wn-data)\n"
+	       "  --listen URL           address to serve, repeatable: tcp://HOST:PORT or\n"
+	       "                         ipc:///path (default " WN_DEFAULT_URL ")\n"
+	       "  --durability MODE      sync (default): every acknowledged change is fsynced;\n"
+	       "                         relaxed: fsync at most every --relaxed-ms\n"
+	       "  --relaxed-ms N         longest time between syncs in relaxed mode (default 100)\n"
+	       "  --lease-ms N           job lease length; a lease not heartbeated for this long\n"
+	       "                         expires (default 60000)\n"
+	       "  --threads N            request-serving threads (default 8)\n"
+	       "  --token T              require this token on every request (or WN_TOKEN)\n"
+	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
+	       "  -v, --verbose          same as --log-level debug\n"
+	       "  -h, --help             show this help\n"
+	       "  --version              show the version\n");
 }
 
 static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const char *val)
@@ -85,8 +85,8 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	struct option longopts[WN_ARRAY_LEN(setting_opts) + 6];
 	size_t n = 0;
 	for (size_t i = 0; i < WN_ARRAY_LEN(setting_opts); i++)
-		longopts[n++] = (struct option){setting_opts[i].opt, required_argument, NULL,
-		                                O_SET + (int)i};
+		longopts[n++] =
+		    (struct option){setting_opts[i].opt, required_argument, NULL, O_SET + (int)i};
 	longopts[n++] = (struct option){"config", required_argument, NULL, O_CONFIG};
 	longopts[n++] = (struct option){"listen", required_argument, NULL, O_LISTEN};
 	longopts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
@@ -96,8 +96,8 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	int c;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		if (c >= O_SET && c < O_SET + (int)WN_ARRAY_LEN(setting_opts)) {
-			if (opts_set(o, setting_opts[c - O_SET].written, setting_opts[c - O_SET].key,
-			             optarg))
+			if (opts_set(o, setting_opts[c - O_SET].written,
+			             setting_opts[c - O_SET].key, optarg))
 				return 2;
 			continue;
 		}
@@ -107,7 +107,8 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 			break;
 		case O_LISTEN:
 			if (o->nlisten == WND_MAX_LISTEN) {
-				fprintf(stderr, "wnd: at most %d --listen addresses\n", WND_MAX_LISTEN);
+				fprintf(stderr, "wnd: at most %d --listen addresses\n",
+				        WND_MAX_LISTEN);
 				return 2;
 			}
 			o->listen[o->nlisten++] = optarg;
@@ -120,8 +121,8 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 			usage(stdout);
 			return 1;
 		case O_VERSION:
-			printf("wnd %s (protocol %d, store layout %d)\n", WN_VERSION, WN_PROTOCOL_VERSION,
-			       WN_STORE_VERSION);
+			printf("wnd %s (protocol %d, store layout %d)\n", WN_VERSION,
+			       WN_PROTOCOL_VERSION, WN_STORE_VERSION);
 			return 1;
 		default:
 			fprintf(stderr, "wnd: try 'wnd --help'\n");
@@ -129,7 +130,8 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "wnd: unexpected argument \"%s\"; try 'wnd --help'\n", argv[optind]);
+		fprintf(stderr, "wnd: unexpected argument \"%s\"; try 'wnd --help'\n",
+		        argv[optind]);
 		return 2;
 	}
 	return 0;

@@ -17,9 +17,9 @@
 /* How often an idle serving thread looks at the stop flag. */
 #define NET_POLL_MS 200
 /* How often ipc:// listeners are probed, and how long a probe may take. */
-#define NET_PROBE_EVERY_MS 500
+#define NET_PROBE_EVERY_MS   500
 #define NET_PROBE_TIMEOUT_MS 1000
-#define NET_MAX_LISTEN 16
+#define NET_MAX_LISTEN       16
 
 struct listen {
 	char *url;
@@ -136,8 +136,7 @@ static void *net_thread(void *arg)
 	return NULL;
 }
 
-int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out,
-                char **errmsg)
+int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out, char **errmsg)
 {
 	wn_net *n = wn_xcalloc(1, sizeof(*n));
 	int rv = nng_rep0_open(&n->sock);
@@ -156,7 +155,8 @@ int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **
 		struct listen *ls = &n->listens[n->nlisten];
 		rv = nng_listen(n->sock, urls[i], &ls->l, 0);
 		if (rv != 0) {
-			*errmsg = wn_xasprintf("cannot listen on %s: %s", urls[i], nng_strerror(rv));
+			*errmsg =
+			    wn_xasprintf("cannot listen on %s: %s", urls[i], nng_strerror(rv));
 			wn_net_close(n);
 			return rv == NNG_EADDRINUSE ? WN_EBUSY : WN_EINVAL;
 		}
@@ -216,7 +216,8 @@ static void *net_watchdog(void *arg)
 			nng_listener_close(ls->l);
 			int rv = nng_listen(n->sock, ls->url, &ls->l, 0);
 			if (rv != 0)
-				wn_error("cannot listen again on %s: %s", ls->url, nng_strerror(rv));
+				wn_error("cannot listen again on %s: %s", ls->url,
+				         nng_strerror(rv));
 		}
 	}
 	return NULL;

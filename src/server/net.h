@@ -14,8 +14,7 @@ typedef struct wn_net wn_net;
 /* wn_net_open listens on every url (tcp:// or ipc://); requests up to 4 *
  * max_msg bytes reach the engine (which refuses those over max_msg), larger
  * ones are dropped by the transport. On failure *errmsg gets a message. */
-int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out,
-                char **errmsg);
+int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out, char **errmsg);
 /* wn_net_serve starts nthreads serving threads for engine e. */
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads);
 /* wn_net_stop lets in-flight requests finish and joins the threads. */

@@ -18,8 +18,8 @@ static const char *const level_choices[] = {"error", "warn", "info", "debug", NU
 static const wn_conf_key srvconf_keys[] = {
     {"data", WN_CONF_T_STR, OFF(data), "wn-data", 0, 0, WN_CONF_NONEMPTY, NULL,
      "data directory (RocksDB)"},
-    {"listen", WN_CONF_T_STRLIST, OFF(listen), WN_DEFAULT_URL, 0, 0,
-     WN_CONF_NONEMPTY, NULL, "addresses to serve: tcp://HOST:PORT or ipc:///path"},
+    {"listen", WN_CONF_T_STRLIST, OFF(listen), WN_DEFAULT_URL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "addresses to serve: tcp://HOST:PORT or ipc:///path"},
     {"durability", WN_CONF_T_STR, OFF(durability), "sync", 0, 0, 0, durability_choices,
      "sync: fsync every acknowledged change; relaxed: fsync every relaxed_ms"},
     {"relaxed_ms", WN_CONF_T_INT, OFF(relaxed_ms), "100", 1, 60000, 0, NULL,

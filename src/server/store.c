@@ -88,7 +88,8 @@ static void *store_syncer(void *arg)
 		if (s->durability == WN_DURABILITY_RELAXED && !s->stopping) {
 			/* at most one sync per interval */
 			pthread_mutex_unlock(&s->mu);
-			struct timespec ts = {s->relaxed_ms / 1000, (long)(s->relaxed_ms % 1000) * 1000000L};
+			struct timespec ts = {s->relaxed_ms / 1000,
+			                      (long)(s->relaxed_ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 			pthread_mutex_lock(&s->mu);
 		}
@@ -114,8 +115,9 @@ static int store_check_version(wn_store *s, char **errmsg)
 		if (rv == WN_OK)
 			rv = wn_store_wait(s, seq);
 		if (rv != WN_OK)
-			*errmsg = wn_xasprintf("cannot write the store version: %s",
-			                       wn_store_failed(s) ? wn_store_failed(s) : wn_strerror(rv));
+			*errmsg =
+			    wn_xasprintf("cannot write the store version: %s",
+			                 wn_store_failed(s) ? wn_store_failed(s) : wn_strerror(rv));
 		return rv;
 	}
 	if (rv != WN_OK) {
@@ -123,12 +125,14 @@ static int store_check_version(wn_store *s, char **errmsg)
 		return rv;
 	}
 	char buf[16];
-	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) - 1 ? len : sizeof(buf) - 1), val);
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) - 1 ? len : sizeof(buf) - 1),
+	         val);
 	int v = atoi(buf);
 	free(val);
 	if (v > WN_STORE_VERSION || v < 1) {
-		*errmsg = wn_xasprintf("data layout version %d is not supported (this wnd knows up to %d)",
-		                       v, WN_STORE_VERSION);
+		*errmsg = wn_xasprintf(
+		    "data layout version %d is not supported (this wnd knows up to %d)", v,
+		    WN_STORE_VERSION);
 		return WN_EINVAL;
 	}
 	return WN_OK;
@@ -255,7 +259,10 @@ void wn_batch_del(wn_batch *b, const void *key, size_t klen)
 	rocksdb_writebatch_delete(b->wb, key, klen);
 }
 
-int wn_batch_count(const wn_batch *b) { return rocksdb_writebatch_count(b->wb); }
+int wn_batch_count(const wn_batch *b)
+{
+	return rocksdb_writebatch_count(b->wb);
+}
 
 int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq)
 {

@@ -22,8 +22,7 @@ enum wn_durability { WN_DURABILITY_SYNC = 0, WN_DURABILITY_RELAXED = 1 };
 /* wn_store_open opens (creating if needed) the database in dir. relaxed_ms is
  * the longest time between syncs in relaxed mode. On failure *errmsg gets a
  * malloc'd message; WN_EBUSY means another process holds the directory. */
-int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out,
-                  char **errmsg);
+int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg);
 /* wn_store_close syncs the WAL, stops the sync thread and closes; NULL is a no-op. */
 void wn_store_close(wn_store *s);
 

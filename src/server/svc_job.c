@@ -49,14 +49,16 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 		const char *k = s->params[i]->key;
 		const char *bad = wn_name_check(k);
 		if (bad != NULL)
-			return call_fail(c, WN_EINVAL, "%sinvalid parameter name \"%.140s\": %s", where,
-			                 k, bad);
+			return call_fail(c, WN_EINVAL, "%sinvalid parameter name \"%.140s\": %s",
+			                 where, k, bad);
 		if (strlen(s->params[i]->value) > WN_PARAM_VALUE_MAX)
-			return call_fail(c, WN_EINVAL, "%sparameter %s: value is longer than %d bytes",
-			                 where, k, WN_PARAM_VALUE_MAX);
+			return call_fail(c, WN_EINVAL,
+			                 "%sparameter %s: value is longer than %d bytes", where, k,
+			                 WN_PARAM_VALUE_MAX);
 		for (size_t q = 0; q < i; q++)
 			if (strcmp(s->params[q]->key, k) == 0)
-				return call_fail(c, WN_EINVAL, "%sparameter %s is given twice", where, k);
+				return call_fail(c, WN_EINVAL, "%sparameter %s is given twice",
+				                 where, k);
 		Whatsnext__V1__Job__ParamsEntry *e = wn_arena_alloc(c->arena, sizeof(*e));
 		whatsnext__v1__job__params_entry__init(e);
 		e->key = s->params[i]->key;
@@ -130,8 +132,8 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if (rq->n_jobs == 0)
 		return call_fail(c, WN_EINVAL, "batch holds no jobs");
 	if (rq->n_jobs > WN_BATCH_MAX)
-		return call_fail(c, WN_EINVAL, "batch of %zu jobs is over the limit of %d", rq->n_jobs,
-		                 WN_BATCH_MAX);
+		return call_fail(c, WN_EINVAL, "batch of %zu jobs is over the limit of %d",
+		                 rq->n_jobs, WN_BATCH_MAX);
 	Job **jobs = wn_arena_alloc(c->arena, rq->n_jobs * sizeof(*jobs));
 	struct project **projs = wn_arena_alloc(c->arena, rq->n_jobs * sizeof(*projs));
 	for (size_t i = 0; i < rq->n_jobs; i++) {
@@ -194,8 +196,8 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 		return call_fail(c, WN_EINVAL, "page_size must not be negative (got %d)",
 		                 rq->page_size);
 	if (rq->page_size > WN_PAGE_MAX)
-		return call_fail(c, WN_EINVAL, "page_size %d is over the limit of %d", rq->page_size,
-		                 WN_PAGE_MAX);
+		return call_fail(c, WN_EINVAL, "page_size %d is over the limit of %d",
+		                 rq->page_size, WN_PAGE_MAX);
 	if ((int)rq->status < 0 || (int)rq->status >= WN_NSTATUS)
 		return call_fail(c, WN_EINVAL, "unknown job status %d", (int)rq->status);
 	int rv = WN_OK;
@@ -294,13 +296,14 @@ int svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 		return rv;
 	int from = j->status;
 	if (from != FAILED && from != CANCELLED && from != BLOCKED)
-		return call_fail(c, WN_ESTATE, "job %llu is %s; only failed, cancelled or blocked jobs "
+		return call_fail(c, WN_ESTATE,
+		                 "job %llu is %s; only failed, cancelled or blocked jobs "
 		                 "can be retried",
 		                 (unsigned long long)j->id, job_status_name(from));
 	struct project *p = job_project(c, j);
 	if (p == NULL || wn_map_get_str(p->tasks, j->task) == NULL)
-		return call_fail(c, WN_ENOTFOUND, "task \"%s\" of job %llu no longer exists", j->task,
-		                 (unsigned long long)j->id);
+		return call_fail(c, WN_ENOTFOUND, "task \"%s\" of job %llu no longer exists",
+		                 j->task, (unsigned long long)j->id);
 	j->status = PENDING;
 	j->lost = 0;
 	j->failures = 0;

@@ -8,8 +8,8 @@ static int project_name_ok(struct call *c, const char *name)
 {
 	const char *why = wn_name_check(name);
 	if (why != NULL)
-		return call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s", name ? name : "",
-		                 why);
+		return call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
+		                 name ? name : "", why);
 	return WN_OK;
 }
 
@@ -142,8 +142,8 @@ uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task
 	wn_arena *scratch = wn_arena_new();
 	wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		Job *j = whatsnext__v1__job__unpack(wn_arena_allocator(scratch), vl,
-		                                    (const uint8_t *)v);
+		Job *j =
+		    whatsnext__v1__job__unpack(wn_arena_allocator(scratch), vl, (const uint8_t *)v);
 		if (j == NULL || strcmp(j->project, p->name) != 0 ||
 		    (task != NULL && strcmp(j->task, task) != 0))
 			continue;

@@ -86,11 +86,11 @@ static int lease_check(struct call *c, uint64_t id, uint32_t attempt, Job **out,
 	int64_t exp;
 	if (j->status != RUNNING || j->attempt != attempt ||
 	    wn_leases_get(c->e->leases, id, &held, &exp) != WN_OK || held != attempt)
-		return call_fail(c, WN_ESTATE,
-		                 "job %llu attempt %u no longer holds a lease (the job is %s, attempt "
-		                 "%u)",
-		                 (unsigned long long)id, attempt, job_status_name(j->status),
-		                 j->attempt);
+		return call_fail(
+		    c, WN_ESTATE,
+		    "job %llu attempt %u no longer holds a lease (the job is %s, attempt "
+		    "%u)",
+		    (unsigned long long)id, attempt, job_status_name(j->status), j->attempt);
 	*out = j;
 	return WN_OK;
 }
@@ -148,15 +148,17 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		to = CANCELLED;
 		j->reason = rq->reason[0] ? rq->reason : "cancelled by the worker";
 	} else {
-		const char *why = rq->reason[0] ? rq->reason
-		                                : wn_arena_printf(c->arena, "exit code %d", rq->exit_code);
+		const char *why = rq->reason[0]
+		                      ? rq->reason
+		                      : wn_arena_printf(c->arena, "exit code %d", rq->exit_code);
 		uint32_t retries = tq ? tq->retries : 0;
 		j->failures++;
 		if (j->failures <= retries) {
 			to = PENDING;
 			j->finished_ms = 0;
-			j->reason = wn_arena_printf(c->arena, "attempt %u failed: %s; retry %u of %u",
-			                            j->attempt, why, j->failures, retries);
+			j->reason =
+			    wn_arena_printf(c->arena, "attempt %u failed: %s; retry %u of %u",
+			                    j->attempt, why, j->failures, retries);
 		} else {
 			to = FAILED;
 			j->reason = (char *)why;
@@ -246,8 +248,8 @@ int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		r->projects = wn_arena_alloc(c->arena, sizeof(*r->projects));
 		r->projects[r->n_projects++] = stats_of(c, p);
 	} else {
-		r->projects =
-		    wn_arena_alloc(c->arena, (wn_map_count(c->e->projects) + 1) * sizeof(*r->projects));
+		r->projects = wn_arena_alloc(c->arena, (wn_map_count(c->e->projects) + 1) *
+		                                           sizeof(*r->projects));
 		size_t pos = 0;
 		uint64_t uk;
 		const char *sk;
@@ -326,8 +328,9 @@ int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 		return rv;
 	wn_index_entry e;
 	if (!queue_at(c, p, rq->position, &e))
-		return call_fail(c, WN_ENOTFOUND, "project \"%s\" has no pending job at position %llu",
-		                 p->name, (unsigned long long)rq->position);
+		return call_fail(c, WN_ENOTFOUND,
+		                 "project \"%s\" has no pending job at position %llu", p->name,
+		                 (unsigned long long)rq->position);
 	Job *j = NULL;
 	if ((rv = job_load(c, e.id, &j)) != WN_OK)
 		return rv;
@@ -386,8 +389,9 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		}
 		j->position = pos - 1;
 		bytes += protobuf_c_message_get_packed_size(&j->base);
-		j->waiting = p->archived ? wn_arena_printf(c->arena, "project %s is archived", p->name)
-		                         : "waiting for a worker";
+		j->waiting = p->archived
+		                 ? wn_arena_printf(c->arena, "project %s is archived", p->name)
+		                 : "waiting for a worker";
 		r->jobs[r->n_jobs++] = j;
 	}
 	*out = &r->base;

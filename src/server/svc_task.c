@@ -21,7 +21,8 @@ static int task_check(struct call *c, const Task *t)
 				return call_fail(c, WN_EINVAL, "invalid label name \"%.140s\": %s",
 				                 t->resources->labels[i]->key, why);
 			if (strlen(t->resources->labels[i]->value) > WN_NAME_MAX)
-				return call_fail(c, WN_EINVAL, "label %s: value is longer than %d bytes",
+				return call_fail(c, WN_EINVAL,
+				                 "label %s: value is longer than %d bytes",
 				                 t->resources->labels[i]->key, WN_NAME_MAX);
 		}
 	}
@@ -147,13 +148,15 @@ int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		else if (strcmp(f, "resources") == 0)
 			t->resources = u->resources;
 		else if (strcmp(f, "max_attempts") == 0)
-			t->max_attempts = u->max_attempts ? u->max_attempts : WN_DEFAULT_MAX_ATTEMPTS;
+			t->max_attempts =
+			    u->max_attempts ? u->max_attempts : WN_DEFAULT_MAX_ATTEMPTS;
 		else if (strcmp(f, "retries") == 0)
 			t->retries = u->retries;
 		else if (strcmp(f, "timeout_s") == 0)
 			t->timeout_s = u->timeout_s;
 		else
-			return call_fail(c, WN_EINVAL, "update_mask names unknown field \"%.64s\"", f);
+			return call_fail(c, WN_EINVAL, "update_mask names unknown field \"%.64s\"",
+			                 f);
 	}
 	t->updated_ms = engine_now(c->e);
 	if ((rv = task_write(c, t)) != WN_OK)
@@ -192,10 +195,11 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		wn_arena_free(scratch);
 		if (running > 0) {
 			wn_batch_free(b);
-			return call_fail(c, WN_ESTATE,
-			                 "task \"%s\" has %llu running job(s); cancel them or force "
-			                 "the delete",
-			                 tq->name, (unsigned long long)running);
+			return call_fail(
+			    c, WN_ESTATE,
+			    "task \"%s\" has %llu running job(s); cancel them or force "
+			    "the delete",
+			    tq->name, (unsigned long long)running);
 		}
 	}
 	Whatsnext__V1__DeleteTaskResponse *r = wn_arena_alloc(c->arena, sizeof(*r));

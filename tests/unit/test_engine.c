@@ -167,9 +167,9 @@ static Whatsnext__V1__Job *get_job(wn_engine *e, uint64_t id)
 	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
 	rq.id = id;
 	Whatsnext__V1__Job *j = NULL;
-	CHECK_EQ_INT(call(e, M("JobService", "Get"), &rq.base, &whatsnext__v1__job__descriptor,
-	                  (void **)&j),
-	             0);
+	CHECK_EQ_INT(
+	    call(e, M("JobService", "Get"), &rq.base, &whatsnext__v1__job__descriptor, (void **)&j),
+	    0);
 	return j;
 }
 

@@ -51,7 +51,8 @@ TEST(shipped_example_loads)
 	wn_srvconf_defaults(&c);
 	char *err = NULL;
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/config/wnd.yaml", getenv("WN_SRC") ? getenv("WN_SRC") : SRC_DIR);
+	snprintf(path, sizeof(path), "%s/config/wnd.yaml",
+	         getenv("WN_SRC") ? getenv("WN_SRC") : SRC_DIR);
 	int rv = wn_srvconf_load(&c, path, &err);
 	if (rv != 0)
 		fprintf(stderr, "# %s\n", err);
