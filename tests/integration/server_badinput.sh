@@ -97,11 +97,11 @@ test_bad_body_wrong_type() {
 	expect_eq "$(snapshot)" "$before" "state after bodies of the wrong type"
 }
 
-# big_submit FILE NAME BYTES: a SubmitRequest body for p/t whose parameter
-# "pad" holds BYTES bytes.
+# big_submit FILE NAME BYTES: a SubmitRequest body for p/t with about BYTES
+# bytes of parameters (32 KiB values named x0, x1, ...).
 big_submit() {
-	pbfile "$1" '[(1, [(1, "p"), (2, "t"), (3, A[0]), (4, [(1, "pad"), (2, "x" * int(A[1]))])])]' \
-		"$2" "$3"
+	pbfile "$1" '[(1, [(1, "p"), (2, "t"), (3, A[0])] + [(4, [(1, "x%d" % i), (2, "v" * 32768)])
+		for i in range(int(A[1]) // 32768)])]' "$2" "$3"
 }
 
 test_bad_oversized_message() {
@@ -144,21 +144,45 @@ test_bad_names() {
 		raw_call $M_TASK/Create "$(pbhex '[(1, [(1, "p"), (2, A[0])])]' "$bad")"
 		expect_raw INVALID_ARGUMENT "task name '$bad'"
 	done
-	raw_call $M_JOB/Submit "$(pbhex '[(1, [(1, ""), (2, "t")])]')"
-	expect_raw INVALID_ARGUMENT "submit with an empty project"
-	raw_call $M_JOB/Submit "$(pbhex '[(1, [(1, "p"), (2, "")])]')"
-	expect_raw INVALID_ARGUMENT "submit with an empty task"
-	raw_call $M_JOB/Submit "$(submit_body "$long129")"
-	expect_raw INVALID_ARGUMENT "submit with a 129-byte job name"
-	raw_call $M_JOB/SubmitBatch "$(pbhex '[(1, [(1, "p"), (2, "t")]), (1, [(1, "p"), (2, A[0])])]' "$long129")"
-	expect_raw INVALID_ARGUMENT "batch with a 129-byte task name"
+	raw_call $M_JOB/Submit "$(submit_body "$(printf 'j%.0s' $(seq 1 300))")"
+	expect_raw INVALID_ARGUMENT "submit with a 300-byte job name"
+	raw_call $M_JOB/Submit "$(pbhex '[(1, [(1, "p"), (2, "t"), (4, [(1, "bad key"), (2, "v")])])]')"
+	expect_raw INVALID_ARGUMENT "submit with a parameter named 'bad key'"
+	raw_call $M_JOB/SubmitBatch "$(pbhex '[(1, [(1, "p"), (2, "t")]), (1, [(1, "p"), (2, "t"), (3, A[0])])]' \
+		"$(printf 'j%.0s' $(seq 1 300))")"
+	expect_raw INVALID_ARGUMENT "batch with a 300-byte job name"
 	raw_call $M_QUEUE/Fetch "$(pbhex '[(1, "p"), (2, A[0])]' "$long129")"
 	expect_raw INVALID_ARGUMENT "fetch with a 129-byte worker name"
 	expect_serving
 	expect_eq "$(snapshot)" "$before" "state after bad names"
-	# Control: the longest valid name is accepted.
+	# Control: the longest valid names are accepted.
 	raw_call $M_PROJECT/Create "$(pbhex '[(1, A[0])]' "$long128")"
 	expect_raw OK "project name of 128 bytes"
+	raw_call $M_TASK/Create "$(pbhex '[(1, [(1, "p"), (2, A[0])])]' "$long128")"
+	expect_raw OK "task name of 128 bytes"
+}
+
+# Requests that name a project or task by an empty or malformed name are
+# invalid arguments, not lookups of something that might exist.
+test_bad_names_in_lookups() {
+	setup_state
+	local before long129
+	before=$(snapshot)
+	long129=$(printf 'n%.0s' $(seq 1 129))
+	raw_call $M_JOB/Submit "$(pbhex '[(1, [(1, ""), (2, "t")])]')"
+	expect_raw INVALID_ARGUMENT "submit with an empty project"
+	raw_call $M_JOB/Submit "$(pbhex '[(1, [(1, "p"), (2, "")])]')"
+	expect_raw INVALID_ARGUMENT "submit with an empty task"
+	raw_call $M_JOB/Submit "$(pbhex '[(1, [(1, A[0]), (2, "t")])]' "$long129")"
+	expect_raw INVALID_ARGUMENT "submit with a 129-byte project name"
+	raw_call $M_PROJECT/Get "$(pbhex '[(1, "")]')"
+	expect_raw INVALID_ARGUMENT "get of an empty project name"
+	raw_call $M_TASK/Create "$(pbhex '[(1, [(1, ""), (2, "t2")])]')"
+	expect_raw INVALID_ARGUMENT "task in an empty project name"
+	raw_call $M_QUEUE/Fetch "$(pbhex '[(1, ""), (2, "w")]')"
+	expect_raw INVALID_ARGUMENT "fetch from an empty project name"
+	expect_serving
+	expect_eq "$(snapshot)" "$before" "state after bad names in lookups"
 }
 
 test_bad_unknown_ids() {
@@ -206,6 +230,30 @@ test_bad_negative_page_sizes() {
 	expect_fail wnctl job list --limit -1
 	expect_fail wnctl queue show p --limit -1
 	expect_serving
+}
+
+# A peer that connects and leaves (or talks nonsense) before the protocol
+# handshake: port scanners, health checks, clients that give up early.
+test_bad_connection_without_handshake() {
+	local port
+	port=$(free_port)
+	wn_start --listen "tcp://127.0.0.1:$port"
+	local sock=${WN_SERVER#ipc://}
+	python3 - "$sock" "$port" <<'EOF'
+import socket, sys
+path, port = sys.argv[1], int(sys.argv[2])
+for payload in (b"", b"GET / HTTP/1.0\r\n\r\n", b"\x00SP\x00\x00\x30\x00\x00"):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(payload)
+    s.close()
+    t = socket.create_connection(("127.0.0.1", port))
+    t.sendall(payload)
+    t.close()
+EOF
+	expect_serving
+	expect_exit 0 wnctl --timeout 5000 --server "tcp://127.0.0.1:$port" project list
+	expect_exit 0 wnctl project create after
 }
 
 test_resend_same_request_id() {

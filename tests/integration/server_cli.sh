@@ -33,8 +33,9 @@ test_cli_help() {
 test_cli_usage_errors() {
 	# No server: a usage error must be found before any connection.
 	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	expect_exit 2 wnctl
 	local args
-	for args in "" frobnicate "project frobnicate" "project create" "task create p" "job add p" \
+	for args in frobnicate "project frobnicate" "project create" "task create p" "job add p" \
 		"job show" "job show notanumber" "queue complete 1" \
 		"--no-such-option project list" "job priority 1" "job list --limit many"; do
 		# shellcheck disable=SC2086

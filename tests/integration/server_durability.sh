@@ -14,6 +14,22 @@ submit_loop() {
 	done
 }
 
+# batch_loop PROJECT TASK: submit batches of 20 jobs named b<k>-<i> until the
+# file `stop` exists, appending the ids of every acknowledged batch to
+# `acked_batch`.
+batch_loop() {
+	local k=0 i ids
+	while [ ! -e stop ] && [ "$k" -lt 10000 ]; do
+		k=$((k + 1))
+		for i in $(seq 1 20); do
+			echo "{\"project\":\"$1\",\"task\":\"$2\",\"name\":\"b$k-$i\"}"
+		done >"batch$k.json"
+		if ids=$("$WN_BIN/wnctl" --timeout 2000 job batch "batch$k.json" 2>/dev/null); then
+			echo "$ids" >>acked_batch
+		fi
+	done
+}
+
 # wait_lines FILE N: wait until FILE has at least N lines.
 wait_lines() {
 	wait_for 60 "$2 lines in $1" bash -c '[ -f "$0" ] && [ "$(wc -l <"$0")" -ge "$1" ]' "$1" "$2"
@@ -23,23 +39,35 @@ test_kill9_keeps_acknowledged_jobs() {
 	wn_start
 	mkproject p
 	mktask p t
+	# Two writers at once: single submits and batches share fsyncs.
 	submit_loop p t &
 	local loop=$!
 	bg_track "$loop"
+	batch_loop p t &
+	local bloop=$!
+	bg_track "$bloop"
 	wait_lines acked 40
+	wait_lines acked_batch 100
 	wn_kill9
 	touch stop
 	wait "$loop"
+	wait "$bloop"
 	local n
-	n=$(wc -l <acked | tr -d ' ')
+	n=$(cat acked acked_batch | wc -l | tr -d ' ')
 
 	wn_start
 	local ids
 	ids=$(all_job_ids --project p)
 	local missing
-	missing=$(sort -n acked | comm -23 - <(sort -n <<<"$ids") | head -n 5 | tr '\n' ' ')
+	missing=$(cat acked acked_batch | sort -n | comm -23 - <(sort -n <<<"$ids") | head -n 5 |
+		tr '\n' ' ')
 	expect_eq "$missing" "" "acknowledged jobs missing after kill -9 (of $n)"
-	expect_eq "$(uniq -d <<<"$ids")" "" "duplicate ids after restart"
+	expect_eq "$(sort -n <<<"$ids" | uniq -d)" "" "duplicate ids after restart"
+	# Batches are atomic even when the server dies: every batch is all there or absent.
+	local partial
+	partial=$(wnctl --json job list --all --project p | jq_jobs | jq -r '.name' |
+		sed -n 's/^\(b[0-9]*\)-[0-9]*$/\1/p' | sort | uniq -c | awk '$1 != 20' | head -n 3)
+	expect_eq "$partial" "" "batches stored in part"
 	expect_eq "$(job_field "$(tail -n 1 acked)" '"\(.project)/\(.task) \(.status)"')" "p/t pending" \
 		"last acknowledged job"
 	# Ids keep increasing after a restart.

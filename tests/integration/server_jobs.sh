@@ -82,7 +82,7 @@ EOF
 	expect_eq "$(all_job_ids)" "$before" "jobs after a refused batch"
 	{
 		cat good.json
-		echo "{\"project\": \"p\", \"task\": \"t\", \"name\": \"$(printf 'n%.0s' $(seq 1 200))\"}"
+		echo "{\"project\": \"p\", \"task\": \"t\", \"name\": \"$(printf 'n%.0s' $(seq 1 300))\"}"
 	} >mixed.json
 	expect_exit 7 wnctl job batch mixed.json
 	expect_eq "$(all_job_ids)" "$before" "jobs after a batch with a bad name"
