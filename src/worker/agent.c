@@ -28,8 +28,6 @@
 #define AGENT_LEASE_DEFAULT_MS 60000
 #define AGENT_TASK_CACHE_MS    10000
 #define AGENT_ERROR_MAX_MS     30000
-/* With --exit-when-empty, how long a fetch waits while other jobs still run. */
-#define AGENT_EMPTY_WAIT_MS 1000
 
 /* Stop levels, raised by wn_agent_stop. */
 enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };
@@ -840,12 +838,8 @@ int wn_agent_run(wn_agent *a)
 			    empties + 1 >= np ? (uint32_t)(cfg->fetch_wait_ms / (int64_t)np) : 0;
 		if (wait_ms < 100 && empties + 1 >= np)
 			wait_ms = 100;
-		if (a->opts.exit_when_empty) {
-			if (a->threads == 0)
-				wait_ms = 0;
-			else if (wait_ms > AGENT_EMPTY_WAIT_MS)
-				wait_ms = AGENT_EMPTY_WAIT_MS;
-		}
+		if (a->opts.exit_when_empty)
+			wait_ms = 0; /* decide now; jobs still running are waited for below */
 		agent_project *project = &a->projects[rr];
 		uint64_t id =
 		    retry_id != 0 && retry_wait == wait_ms ? retry_id : wn_random_u64() | 1;
@@ -890,9 +884,20 @@ int wn_agent_run(wn_agent *a)
 			continue;
 		}
 		empties++;
-		if (a->opts.exit_when_empty && empties >= np && a->threads == 0 && wait_ms == 0) {
-			wn_info("no job ready: exiting");
-			break;
+		if (a->opts.exit_when_empty && empties >= np) {
+			if (a->threads == 0) {
+				wn_info("no job ready: exiting");
+				break;
+			}
+			/* Nothing ready, but a job of ours is still running or being
+			 * reported (a failed one may come back): look again once one
+			 * of them is done. */
+			size_t before = a->threads;
+			while (a->threads >= before && a->stop == AGENT_RUN) {
+				pthread_cond_wait(&a->cond, &a->mu);
+				agent_reap(a);
+			}
+			empties = 0;
 		}
 	}
 	if (a->stop == AGENT_RUN)
