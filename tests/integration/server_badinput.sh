@@ -148,8 +148,8 @@ test_bad_names() {
 	expect_raw INVALID_ARGUMENT "submit with a 300-byte job name"
 	raw_call $M_JOB/Submit "$(pbhex '[(1, [(1, "p"), (2, "t"), (4, [(1, "bad key"), (2, "v")])])]')"
 	expect_raw INVALID_ARGUMENT "submit with a parameter named 'bad key'"
-	raw_call $M_JOB/SubmitBatch "$(pbhex '[(1, [(1, "p"), (2, "t")]), (1, [(1, "p"), (2, "t"), (3, A[0])])]' \
-		"$(printf 'j%.0s' $(seq 1 300))")"
+	raw_call $M_JOB/SubmitBatch "$(pbhex '[(1, [(1, "p"), (2, "t")]),
+		(1, [(1, "p"), (2, "t"), (3, A[0])])]' "$(printf 'j%.0s' $(seq 1 300))")"
 	expect_raw INVALID_ARGUMENT "batch with a 300-byte job name"
 	raw_call $M_QUEUE/Fetch "$(pbhex '[(1, "p"), (2, A[0])]' "$long129")"
 	expect_raw INVALID_ARGUMENT "fetch with a 129-byte worker name"

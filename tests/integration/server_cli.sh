@@ -40,7 +40,8 @@ test_cli_usage_errors() {
 		"--no-such-option project list" "job priority 1" "job list --limit many"; do
 		# shellcheck disable=SC2086
 		expect_exit 2 wnctl $args
-		[[ $WN_ERR == wnctl:* ]] || fail "'wnctl $args': usage error without 'wnctl:' first: $WN_ERR"
+		[[ $WN_ERR == wnctl:* ]] ||
+			fail "'wnctl $args': usage error without 'wnctl:' first: $WN_ERR"
 	done
 }
 
@@ -113,8 +114,8 @@ test_cli_json_shapes() {
 	id=$(jq -r '.job.id // .id' <<<"$j")
 	[[ $id =~ ^[0-9]+$ ]] || fail "job add --json without an id: $j"
 	j=$(job_json "$id")
-	expect_eq "$(jq -r '"\(.id) \(.project) \(.task) \(.name) \(.status) \(.attempt // 0) \(.params.a)"' <<<"$j")" \
-		"$id p t n1 pending 0 b" "job JSON"
+	expect_eq "$(jq -r '[.id, .project, .task, .name, .status, .attempt // 0, .params.a] |
+		join(" ")' <<<"$j")" "$id p t n1 pending 0 b" "job JSON"
 	expect_eq "$(wnctl --json queue fetch empty --worker w | jq -c .)" '{"job":null}' \
 		"fetch --json with no job"
 	j=$(wnctl --json queue fetch p --worker w)

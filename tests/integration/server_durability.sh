@@ -126,7 +126,8 @@ test_sigterm_drains_and_exits_cleanly() {
 	mktask idle t
 	(
 		rc=0
-		wnctl --timeout 5000 --json queue fetch idle --worker w --wait 3000 >waited.out 2>&1 || rc=$?
+		wnctl --timeout 5000 --json queue fetch idle --worker w --wait 3000 >waited.out 2>&1 ||
+			rc=$?
 		echo "$rc" >waited.rc
 	) &
 	bg_track "$!"

@@ -53,8 +53,8 @@ EOF
 	local a1 a2 a3
 	read -r a1 a2 a3 <<<"$(tr '\n' ' ' <<<"$ids")"
 	[ "$a1" -lt "$a2" ] && [ "$a2" -lt "$a3" ] || fail "batch ids not increasing: $ids"
-	expect_eq "$(job_field "$a1" '.name + " " + .task + " " + .params.x + " " + (.priority // 0 | tostring)')" \
-		"a1 t 1 2" "first batch job"
+	expect_eq "$(job_field "$a1" '"\(.name) \(.task) \(.params.x) \(.priority // 0)"')" "a1 t 1 2" \
+		"first batch job"
 	expect_eq "$(job_field "$a2" '.name + " " + .task + " " + .params.x + .params.y')" "a2 u 2z" \
 		"second batch job"
 	expect_eq "$(job_field "$a3" '.name + " " + (.priority // 0 | tostring)')" "a3 -1" \

@@ -110,6 +110,15 @@ expect_serving() {
 mkproject() { wnctl project create "$1" >/dev/null; }
 mktask() { wnctl task create "$@" >/dev/null; }
 
+# project_names [project list options...]: names of the listed projects,
+# sorted, comma-separated.
+project_names() {
+	wnctl --json project list "$@" | jq -r '[(.projects // [])[].name] | sort | join(",")'
+}
+
+# task_names PROJECT: names of the project's tasks, sorted, comma-separated.
+task_names() { wnctl --json task list "$1" | jq -r '[(.tasks // [])[].name] | sort | join(",")'; }
+
 # jq_jobs: the jobs of a `job list`/`queue show` JSON reply on stdin, one
 # compact object per line (accepts an object with "jobs", several such
 # objects, or a bare array).
@@ -150,7 +159,8 @@ gen_batch() {
 	awk -v n="$4" -v p="$2" -v t="$3" -v m="${5:-0}" 'BEGIN {
 		for (i = 1; i <= n; i++) {
 			prio = m > 0 ? (i * 37) % m - int(m / 2) : 0
-			printf "{\"project\":\"%s\",\"task\":\"%s\",\"name\":\"j%d\",\"priority\":%d}\n", p, t, i, prio
+			printf "{\"project\":\"%s\",\"task\":\"%s\",", p, t
+			printf "\"name\":\"j%d\",\"priority\":%d}\n", i, prio
 		}
 	}' >"$1"
 }

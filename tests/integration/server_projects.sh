@@ -12,8 +12,7 @@ test_project_create_show_list() {
 	expect_eq "$(jq -r .status <<<"$j")" active "status"
 	[ "$(jq -r '.created_ms // 0' <<<"$j")" -gt 0 ] || fail "created_ms not set: $j"
 
-	j=$(wnctl --json project list)
-	expect_eq "$(jq -r '[(.projects // [])[].name] | sort | join(",")' <<<"$j")" "alpha,beta" "project list"
+	expect_eq "$(project_names)" "alpha,beta" "project list"
 
 	# Human output names the project too.
 	expect_exit 0 wnctl project show alpha
@@ -40,10 +39,8 @@ test_project_update_archive() {
 	expect_eq "$(wnctl --json project show p1 | jq -r .status)" archived "status"
 	expect_eq "$(wnctl --json project show p1 | jq -r .description)" "new text" \
 		"description after archive"
-	expect_eq "$(wnctl --json project list --status archived | jq -r '[(.projects // [])[].name] | join(",")')" \
-		p1 "archived list"
-	expect_eq "$(wnctl --json project list --status active | jq -r '[(.projects // [])[].name] | join(",")')" \
-		p2 "active list"
+	expect_eq "$(project_names --status archived)" p1 "archived list"
+	expect_eq "$(project_names --status active)" p2 "active list"
 
 	# An archived project hands out no jobs; unarchived, it does.
 	mktask p1 t
@@ -78,7 +75,7 @@ test_project_delete() {
 	expect_exit 6 wnctl project delete p
 	expect_contains "$WN_ERR" "wnctl: "
 	expect_eq "$(job_status "$b")" pending "job after refused delete"
-	expect_eq "$(wnctl --json task list p | jq -r '(.tasks // []) | length')" 2 "tasks after refused delete"
+	expect_eq "$(task_names p)" t1,t2 "tasks after refused delete"
 
 	local j
 	j=$(wnctl --json project delete p --force)
@@ -94,7 +91,7 @@ test_project_delete() {
 	# Other projects are untouched; the name can be used again, empty.
 	expect_eq "$(job_status "$keep")" pending "other project's job"
 	expect_exit 0 wnctl project create p
-	expect_eq "$(wnctl --json task list p | jq -r '(.tasks // []) | length')" 0 "tasks of new p"
+	expect_eq "$(task_names p)" "" "tasks of new p"
 	expect_eq "$(all_job_ids --project p)" "" "jobs of new p"
 
 	# Without running jobs no force is needed.

@@ -12,7 +12,9 @@ fetch_loop() {
 			echo "$worker: fetch failed: $reply" >>"$out.err"
 			return 0
 		fi
-		if [[ $reply =~ \"job\"[[:space:]]*:[[:space:]]*null ]] || [[ $reply =~ ^[[:space:]]*\{[[:space:]]*\}[[:space:]]*$ ]]; then
+		# {"job":null} or {}: the queue is empty.
+		if [[ $reply =~ \"job\"[[:space:]]*:[[:space:]]*null ]] ||
+			[[ $reply =~ ^[[:space:]]*\{[[:space:]]*\}[[:space:]]*$ ]]; then
 			return 0
 		fi
 		if [[ $reply =~ \"id\"[[:space:]]*:[[:space:]]*([0-9]+) ]]; then
@@ -40,7 +42,8 @@ test_queue_priority_fifo_1000() {
 	j=$(wnctl --json queue show p --limit 1000)
 	expect_eq "$(jq -r '.total // 0' <<<"$j")" 1000 "queue total"
 	jq_jobs <<<"$j" | jq -r .id >shown
-	cmp -s expected shown || fail "queue show order differs from priority/FIFO: $(diff expected shown | head -n 5)"
+	cmp -s expected shown ||
+		fail "queue show order differs from priority/FIFO: $(diff expected shown | head -n 5)"
 	expect_eq "$(jq_jobs <<<"$j" | jq -r '.position // 0' | tr '\n' ' ')" "$(seq -s ' ' 0 999) " \
 		"positions"
 	j=$(wnctl --json queue show p --offset 500 --limit 3)
@@ -48,7 +51,8 @@ test_queue_priority_fifo_1000() {
 
 	fetch_loop p w fetched 1000
 	[ ! -s fetched.err ] || fail "$(cat fetched.err)"
-	cmp -s expected fetched || fail "fetch order differs from priority/FIFO: $(diff expected fetched | head -n 5)"
+	cmp -s expected fetched ||
+		fail "fetch order differs from priority/FIFO: $(diff expected fetched | head -n 5)"
 	expect_eq "$(fetch_job p w)" "" "fetch from an empty queue"
 }
 
@@ -183,8 +187,8 @@ test_queue_complete_results() {
 
 	local s
 	s=$(wnctl --json queue stats p)
-	expect_eq "$(jq -r '.projects[0] | "\(.completed // 0) \(.failed // 0) \(.pending // 0) \(.running // 0)"' <<<"$s")" \
-		"1 1 1 0" "completed failed pending running"
+	expect_eq "$(jq -r '.projects[0] | [.completed, .failed, .pending, .running] |
+		map(. // 0) | join(" ")' <<<"$s")" "1 1 1 0" "completed failed pending running"
 }
 
 test_queue_complete_refusals() {
@@ -205,7 +209,8 @@ test_queue_complete_refusals() {
 	expect_exit 0 wnctl queue complete "$a" 1 --worker w
 	# A second result for the same lease is refused and changes nothing.
 	expect_exit 6 wnctl queue complete "$a" 1 --worker w --fail --exit-code 9
-	expect_eq "$(job_field "$a" '"\(.status) \(.exit_code // 0)"')" "completed 0" "job after a late result"
+	expect_eq "$(job_field "$a" '"\(.status) \(.exit_code // 0)"')" "completed 0" \
+		"job after a late result"
 }
 
 test_queue_release() {
@@ -248,7 +253,8 @@ test_queue_stats_clear_pop_show() {
 
 	local s
 	s=$(wnctl --json queue stats p)
-	expect_eq "$(jq -r '.projects[] | select(.project == "p") | "\(.pending // 0) \(.running // 0) \(.completed // 0) \(.cancelled // 0) \(.failed // 0)"' <<<"$s")" \
+	expect_eq "$(jq -r '.projects[] | select(.project == "p") |
+		[.pending, .running, .completed, .cancelled, .failed] | map(. // 0) | join(" ")' <<<"$s")" \
 		"7 1 1 1 0" "stats p: pending running completed cancelled failed"
 	s=$(wnctl --json queue stats)
 	expect_eq "$(jq -r '[.projects[].project] | sort | join(",")' <<<"$s")" "p,q" "projects in stats"

@@ -29,8 +29,7 @@ test_task_create_defaults_and_options() {
 
 	expect_exit 0 wnctl task show p train
 	expect_contains "$WN_OUT" train
-	expect_eq "$(wnctl --json task list p | jq -r '[(.tasks // [])[].name] | sort | join(",")')" \
-		"plain,train" "task list"
+	expect_eq "$(task_names p)" "plain,train" "task list"
 }
 
 test_task_unique_per_project() {
@@ -47,7 +46,7 @@ test_task_unique_per_project() {
 	expect_exit 4 wnctl task show p nosuch
 	expect_exit 4 wnctl task show nosuch t
 	expect_exit 4 wnctl task list nosuch
-	expect_eq "$(wnctl --json task list q | jq -r '[(.tasks // [])[].name] | join(",")')" t "task list q"
+	expect_eq "$(task_names q)" t "task list q"
 
 	local long128
 	long128=$(printf 't%.0s' $(seq 1 128))
@@ -96,6 +95,6 @@ test_task_update_delete() {
 	# Pending jobs alone do not need force.
 	expect_exit 0 wnctl task delete p u
 	expect_exit 4 wnctl job show "$keep"
-	expect_eq "$(wnctl --json queue stats p | jq -r '[(.projects // [])[] | (.pending // 0)] | add // 0')" \
+	expect_eq "$(wnctl --json queue stats p | jq -r '[(.projects // [])[].pending // 0] | add // 0')" \
 		0 "pending after deletes"
 }

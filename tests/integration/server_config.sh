@@ -1,0 +1,64 @@
+# wnd --config: settings from a YAML file, the token, mistakes in the file.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+test_config_file_and_token() {
+	cat >wnd.yaml <<'EOF'
+durability: sync
+lease_ms: 500
+threads: 2
+token: s3cret
+EOF
+	WN_TOKEN=s3cret wn_start --config wnd.yaml
+	export WN_TOKEN=s3cret
+	mkproject p
+	mktask p t
+	# Without the token, or with another one, nothing is served or changed.
+	expect_exit 8 env -u WN_TOKEN "$WN_BIN/wnctl" project list
+	expect_contains "$WN_ERR" "wnctl: "
+	expect_exit 8 env -u WN_TOKEN "$WN_BIN/wnctl" --token wrong project create x
+	expect_exit 8 env WN_TOKEN=wrong "$WN_BIN/wnctl" job add p t
+	expect_exit 0 env -u WN_TOKEN "$WN_BIN/wnctl" --token s3cret project show p
+	expect_exit 4 wnctl project show x
+	expect_eq "$(all_job_ids)" "" "jobs after refused submits"
+	raw_call $M_PROJECT/List ""
+	expect_raw UNAUTHENTICATED "raw request without a token"
+	raw_call $M_PROJECT/List "" --token s3cret
+	expect_raw OK "raw request with the token"
+
+	# lease_ms from the file: an unheartbeated lease runs out.
+	local id
+	id=$(wnctl job add p t)
+	expect_eq "$(fetch_job p w | jq -r .id)" "$id" "fetched job"
+	wait_for 30 "the lease of job $id (lease_ms 500) to expire" status_is "$id" pending
+	wn_stop
+}
+
+test_config_mistakes_stop_wnd() {
+	local rc
+	printf 'lease_ms: 500\nno_such_key: 1\n' >unknown.yaml
+	rc=0
+	timeout 20 "$WN_BIN/wnd" --config unknown.yaml --data "$WN_TMP/d1" \
+		--listen "ipc://$WN_TMP/c1.sock" >unknown.log 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd accepted an unknown key (exit $rc)"
+	expect_contains "$(cat unknown.log)" unknown.yaml "message about the unknown key"
+	expect_contains "$(cat unknown.log)" no_such_key "message about the unknown key"
+
+	printf 'threads: many\n' >type.yaml
+	rc=0
+	timeout 20 "$WN_BIN/wnd" --config type.yaml --data "$WN_TMP/d2" \
+		--listen "ipc://$WN_TMP/c2.sock" >type.log 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd accepted 'threads: many' (exit $rc)"
+	expect_contains "$(cat type.log)" type.yaml "message about the bad value"
+
+	rc=0
+	timeout 20 "$WN_BIN/wnd" --config "$WN_TMP/missing.yaml" --data "$WN_TMP/d3" \
+		--listen "ipc://$WN_TMP/c3.sock" >missing.log 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd started without its config file (exit $rc)"
+	[ -s missing.log ] || fail "missing config file refused without a message"
+
+	rc=0
+	timeout 20 "$WN_BIN/wnd" --lease-ms soon --data "$WN_TMP/d4" \
+		--listen "ipc://$WN_TMP/c4.sock" >opt.log 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd accepted --lease-ms soon (exit $rc)"
+	[ -s opt.log ] || fail "bad --lease-ms refused without a message"
+}
