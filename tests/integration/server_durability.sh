@@ -189,3 +189,29 @@ test_relaxed_durability_serves() {
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd accepted --durability sometimes (exit $rc)"
 	[ -s bad.log ] || fail "bad --durability refused without a message"
 }
+
+# A client whose reply was lost when wnd died sends its submit again once wnd
+# is back: it gets the first answer and no second job.
+test_resend_after_restart() {
+	wn_start
+	mkproject p
+	mktask p t
+	local body first
+	body=$(pbhex '[(1, [(1, "p"), (2, "t"), (3, "once")])]')
+	raw_call $M_JOB/Submit "$body" --id 31337
+	expect_raw OK "first submit"
+	first=$(raw_bodies)
+	raw_call $M_JOB/SubmitBatch "$(pbhex '[(1, [(1, "p"), (2, "t"), (3, "b1")]),
+		(1, [(1, "p"), (2, "t"), (3, "b2")])]')" --id 31338
+	expect_raw OK "first batch"
+	wn_kill9
+	wn_start
+	raw_call $M_JOB/Submit "$body" --id 31337
+	expect_raw OK "resent submit"
+	expect_eq "$(raw_bodies)" "$first" "reply to the resent submit"
+	raw_call $M_JOB/SubmitBatch "$(pbhex '[(1, [(1, "p"), (2, "t"), (3, "b1")]),
+		(1, [(1, "p"), (2, "t"), (3, "b2")])]')" --id 31338
+	expect_raw OK "resent batch"
+	expect_eq "$(wnctl --json job list --all | jq_jobs | jq -r .name | tr '\n' ' ')" "once b1 b2 " \
+		"jobs after resends across a restart"
+}
