@@ -61,6 +61,12 @@ static const struct {
     {&whatsnext__v1__queue_service__descriptor, "Clear", svc_queue_clear, M_MUTATES},
     {&whatsnext__v1__queue_service__descriptor, "Pop", svc_queue_pop, M_MUTATES},
     {&whatsnext__v1__queue_service__descriptor, "List", svc_queue_list, 0},
+    {&whatsnext__v1__queue_service__descriptor, "CompleteBatch", svc_queue_complete_batch,
+     M_MUTATES},
+    {&whatsnext__v1__job_service__descriptor, "Deps", svc_job_deps, 0},
+    {&whatsnext__v1__sweep_service__descriptor, "Get", svc_sweep_get, 0},
+    {&whatsnext__v1__sweep_service__descriptor, "List", svc_sweep_list, 0},
+    {&whatsnext__v1__sweep_service__descriptor, "Update", svc_sweep_update, M_MUTATES},
 };
 
 static struct method methods[WN_ARRAY_LEN(method_rows)];
@@ -151,6 +157,13 @@ size_t key_job(char *buf, uint64_t id)
 	return 10;
 }
 
+size_t key_sweep(char *buf, uint64_t id)
+{
+	key_job(buf, id);
+	buf[0] = 's';
+	return 10;
+}
+
 uint64_t key_job_id(const char *key)
 {
 	uint64_t id = 0;
@@ -177,24 +190,55 @@ void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessag
 		free(buf);
 }
 
-int job_load(struct call *c, uint64_t id, Job **out)
+Job *job_find(struct call *c, uint64_t id)
 {
+	if (c->jobs != NULL) {
+		Job *j = wn_map_get_u64(c->jobs, id);
+		if (j != NULL)
+			return j;
+	}
 	char key[WN_KEY_MAX];
 	size_t kl = key_job(key, id);
 	char *val = NULL;
 	size_t len = 0;
-	int rv = wn_store_get(c->e->store, key, kl, &val, &len);
-	if (rv == WN_ENOTFOUND)
-		return call_fail(c, WN_ENOTFOUND, "job %llu not found", (unsigned long long)id);
-	if (rv != WN_OK)
-		return call_fail(c, rv, "cannot read job %llu", (unsigned long long)id);
+	if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
+		return NULL;
 	Job *j = whatsnext__v1__job__unpack(c->pa, len, (uint8_t *)val);
 	free(val);
+	if (j == NULL) {
+		wn_error("job %llu: stored record is corrupt", (unsigned long long)id);
+		return NULL;
+	}
+	job_adopt(c, j);
+	return j;
+}
+
+void job_adopt(struct call *c, Job *j)
+{
+	if (c->jobs == NULL)
+		c->jobs = wn_map_new_u64();
+	wn_map_put_u64(c->jobs, j->id, j);
+}
+
+int job_load(struct call *c, uint64_t id, Job **out)
+{
+	Job *j = job_find(c, id);
 	if (j == NULL)
-		return call_fail(c, WN_EINTERNAL, "job %llu: stored record is corrupt",
-		                 (unsigned long long)id);
+		return call_fail(c, WN_ENOTFOUND, "job %llu not found", (unsigned long long)id);
 	*out = j;
 	return WN_OK;
+}
+
+void job_put(wn_batch *b, const Job *j)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = key_job(key, j->id);
+	record_put(b, key, kl, &j->base);
+}
+
+struct project *job_project(struct call *c, const Job *j)
+{
+	return wn_map_get_str(c->e->projects, j->project);
 }
 
 static const char *const status_names[WN_NSTATUS] = {
@@ -204,14 +248,6 @@ static const char *const status_names[WN_NSTATUS] = {
 const char *job_status_name(int status)
 {
 	return status >= 0 && status < WN_NSTATUS ? status_names[status] : "UNKNOWN";
-}
-
-void job_count_move(struct project *p, int from, int to)
-{
-	if (from > 0 && from < WN_NSTATUS && p->counts[from] > 0)
-		p->counts[from]--;
-	if (to > 0 && to < WN_NSTATUS)
-		p->counts[to]++;
 }
 
 /* ----------------------------------------------------------- projects, tasks */
@@ -230,7 +266,7 @@ struct project *engine_project(struct call *c, const char *name, int *err)
 	return p;
 }
 
-struct taskq *engine_taskq(struct call *c, struct project *p, const char *name, int *err)
+struct task *engine_task(struct call *c, struct project *p, const char *name, int *err)
 {
 	const char *why = wn_name_check(name);
 	if (why != NULL) {
@@ -238,11 +274,11 @@ struct taskq *engine_taskq(struct call *c, struct project *p, const char *name, 
 		                 why);
 		return NULL;
 	}
-	struct taskq *tq = wn_map_get_str(p->tasks, name);
-	if (tq == NULL)
-		*err = call_fail(c, WN_ENOTFOUND, "task \"%s\" not found in project \"%s\"",
-		                 name ? name : "", p->name);
-	return tq;
+	struct task *t = wn_map_get_str(p->tasks, name);
+	if (t == NULL)
+		*err = call_fail(c, WN_ENOTFOUND, "task \"%s\" not found in project \"%s\"", name,
+		                 p->name);
+	return t;
 }
 
 struct project *engine_project_new(wn_engine *e, const char *name, bool archived)
@@ -251,63 +287,111 @@ struct project *engine_project_new(wn_engine *e, const char *name, bool archived
 	p->name = wn_xstrdup(name);
 	p->archived = archived;
 	p->tasks = wn_map_new_str();
+	p->queues = wn_map_new_str();
+	p->waiting = wn_map_new_u64();
 	wn_map_put_str(e->projects, name, p);
 	return p;
 }
 
-struct taskq *engine_taskq_new(struct project *p, const Task *t)
+struct task *engine_task_new(struct project *p, const Task *t)
 {
-	struct taskq *tq = wn_xcalloc(1, sizeof(*tq));
-	tq->name = wn_xstrdup(t->name);
-	tq->max_attempts = t->max_attempts;
-	tq->retries = t->retries;
-	tq->ready = wn_index_new();
-	tq->proj = p;
-	wn_map_put_str(p->tasks, t->name, tq);
-	p->taskv = wn_xrealloc(p->taskv, (p->ntask + 1) * sizeof(*p->taskv));
-	p->taskv[p->ntask++] = tq;
-	return tq;
+	struct task *k = wn_xcalloc(1, sizeof(*k));
+	k->name = wn_xstrdup(t->name);
+	k->max_attempts = t->max_attempts;
+	k->retries = t->retries;
+	k->proj = p;
+	wn_map_put_str(p->tasks, t->name, k);
+	return k;
 }
 
-static void taskq_free(struct taskq *tq)
+void engine_task_drop(struct project *p, struct task *t)
 {
-	wn_index_free(tq->ready);
-	free(tq->name);
-	free(tq);
+	for (size_t i = 0; i < p->nq;) {
+		struct queue *q = p->qv[i];
+		if (q->task != t) {
+			i++;
+			continue;
+		}
+		char key[WN_NAME_MAX + 32];
+		snprintf(key, sizeof(key), "%s#%llu", t->name,
+		         (unsigned long long)(q->sweep ? q->sweep->id : 0));
+		wn_map_del_str(p->queues, key);
+		wn_index_free(q->ready);
+		free(q);
+		p->qv[i] = p->qv[--p->nq];
+	}
+	wn_map_del_str(p->tasks, t->name);
+	free(t->name);
+	free(t);
 }
 
-void engine_taskq_drop(struct project *p, struct taskq *tq)
+struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s)
 {
-	wn_map_del_str(p->tasks, tq->name);
-	for (size_t i = 0; i < p->ntask; i++) {
-		if (p->taskv[i] == tq) {
-			p->taskv[i] = p->taskv[--p->ntask];
-			break;
+	struct sweep *w = wn_xcalloc(1, sizeof(*w));
+	w->id = s->id;
+	w->proj = p;
+	w->name = wn_xstrdup(s->name);
+	w->max_running = s->max_running;
+	w->total = s->total;
+	w->created_ms = s->created_ms;
+	wn_map_put_u64(e->sweeps, w->id, w);
+	return w;
+}
+
+struct sweep *engine_sweep(wn_engine *e, uint64_t id)
+{
+	return wn_map_get_u64(e->sweeps, id);
+}
+
+/* project_free frees an in-memory project and what hangs off it. */
+static void project_free(wn_engine *e, struct project *p)
+{
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(p->tasks, &pos, &uk, &sk, &val)) {
+		/* engine_task_drop changes the map: restart the walk */
+		engine_task_drop(p, val);
+		pos = 0;
+	}
+	pos = 0;
+	while (wn_map_next(p->waiting, &pos, &uk, &sk, &val))
+		free(val);
+	pos = 0;
+	while (wn_map_next(e->sweeps, &pos, &uk, &sk, &val)) {
+		struct sweep *w = val;
+		if (w->proj == p) {
+			wn_map_del_u64(e->sweeps, w->id);
+			free(w->name);
+			free(w);
+			pos = 0;
 		}
 	}
-	taskq_free(tq);
+	wn_map_free(p->tasks);
+	wn_map_free(p->queues);
+	wn_map_free(p->waiting);
+	free(p->qv);
+	free(p->name);
+	free(p);
 }
 
-static void waiter_unlink(struct waiter *w)
+static void waiter_unlink(wn_engine *e, struct waiter *w)
 {
-	struct project *p = w->proj;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
-		p->wait_head = w->next;
+		e->wait_head = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
 	else
-		p->wait_tail = w->prev;
+		e->wait_tail = w->prev;
 	w->prev = w->next = NULL;
 }
 
 static void waiter_free(struct waiter *w)
 {
-	for (size_t i = 0; i < w->ntasks; i++)
-		free(w->tasks[i]);
-	free(w->tasks);
-	free(w->worker);
+	whatsnext__v1__fetch_request__free_unpacked(w->rq, NULL);
 	free(w);
 }
 
@@ -331,16 +415,14 @@ static uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
 	return out;
 }
 
-/* waiter_answer detaches w and queues its reply (job may be NULL) on the call. */
-static void waiter_answer(struct call *c, struct waiter *w, int code, const char *msg,
-                          const Job *job)
+/* waiter_answer detaches w and queues its reply (r may be NULL: no job) on the call. */
+static void waiter_answer(struct call *c, struct waiter *w, const Whatsnext__V1__FetchResponse *r)
 {
-	waiter_unlink(w);
-	Whatsnext__V1__FetchResponse fr = WHATSNEXT__V1__FETCH_RESPONSE__INIT;
-	fr.job = (Job *)job;
+	waiter_unlink(c->e, w);
+	Whatsnext__V1__FetchResponse empty = WHATSNEXT__V1__FETCH_RESPONSE__INIT;
 	struct delivery *d = wn_xcalloc(1, sizeof(*d));
 	d->slot = w->slot;
-	d->buf = engine_pack_response(w->reqid, code, msg, code == 0 ? &fr.base : NULL, &d->len);
+	d->buf = engine_pack_response(w->reqid, 0, NULL, r ? &r->base : &empty.base, &d->len);
 	d->next = c->deliveries;
 	c->deliveries = d;
 	dedupe_finish(c->e->dd, w->reqid, d->buf, d->len);
@@ -349,233 +431,40 @@ static void waiter_answer(struct call *c, struct waiter *w, int code, const char
 
 void engine_project_drop(struct call *c, struct project *p)
 {
-	while (p->wait_head != NULL)
-		waiter_answer(c, p->wait_head, WHATSNEXT__V1__CODE__NOT_FOUND,
-		              "project was deleted", NULL);
-	while (p->ntask > 0)
-		engine_taskq_drop(p, p->taskv[p->ntask - 1]);
 	wn_map_del_str(c->e->projects, p->name);
-	wn_map_free(p->tasks);
-	free(p->taskv);
-	free(p->name);
-	free(p);
+	project_free(c->e, p);
 }
 
-/* ------------------------------------------------------------------ queue core */
+/* ------------------------------------------------------------------ parked fetches */
 
-void job_enqueue(struct call *c, struct project *p, const Job *j)
+void queue_feed(struct call *c)
 {
-	struct taskq *tq = wn_map_get_str(p->tasks, j->task);
-	if (tq == NULL) {
-		wn_error("job %llu names unknown task %s/%s", (unsigned long long)j->id, p->name,
-		         j->task);
-		return;
-	}
-	wn_index_insert(tq->ready, j->priority, j->id);
-	(void)c;
-}
-
-void job_dequeue(struct project *p, const Job *j)
-{
-	struct taskq *tq = wn_map_get_str(p->tasks, j->task);
-	if (tq != NULL)
-		wn_index_remove(tq->ready, j->priority, j->id);
-}
-
-void qwalk_init(struct call *c, struct project *p, struct qwalk *w)
-{
-	w->n = p->ntask;
-	w->it = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->it));
-	w->cur = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->cur));
-	w->have = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->have));
-	for (size_t i = 0; i < w->n; i++) {
-		wn_index_iter_init(p->taskv[i]->ready, &w->it[i]);
-		w->have[i] = wn_index_iter_next(&w->it[i], &w->cur[i]);
-	}
-}
-
-bool qwalk_next(struct qwalk *w, wn_index_entry *e)
-{
-	size_t best = w->n;
-	for (size_t i = 0; i < w->n; i++)
-		if (w->have[i] && (best == w->n || wn_index_before(&w->cur[i], &w->cur[best])))
-			best = i;
-	if (best == w->n)
-		return false;
-	*e = w->cur[best];
-	w->have[best] = wn_index_iter_next(&w->it[best], &w->cur[best]);
-	return true;
-}
-
-static bool task_allowed(const char *task, char **tasks, size_t ntasks)
-{
-	if (ntasks == 0)
-		return true;
-	for (size_t i = 0; i < ntasks; i++)
-		if (strcmp(tasks[i], task) == 0)
-			return true;
-	return false;
-}
-
-int queue_claim(struct call *c, struct project *p, const char *worker, char **tasks, size_t ntasks,
-                Job **out)
-{
-	if (p->archived)
-		return WN_ENOTFOUND;
-	for (;;) {
-		struct taskq *best = NULL;
-		wn_index_entry be, e;
-		for (size_t i = 0; i < p->ntask; i++) {
-			struct taskq *tq = p->taskv[i];
-			if (!task_allowed(tq->name, tasks, ntasks) ||
-			    !wn_index_first(tq->ready, &e))
-				continue;
-			if (best == NULL || wn_index_before(&e, &be)) {
-				best = tq;
-				be = e;
-			}
-		}
-		if (best == NULL)
-			return WN_ENOTFOUND;
-		wn_index_remove(best->ready, be.priority, be.id);
-		Job *j = NULL;
-		int rv = job_load(c, be.id, &j);
-		if (rv != WN_OK || j->status != WHATSNEXT__V1__JOB_STATUS__JOB_PENDING) {
-			wn_error("ready index held job %llu, which is not pending; dropped",
-			         (unsigned long long)be.id);
-			c->msg = NULL;
-			continue;
-		}
-		int64_t now = engine_now(c->e);
-		j->status = WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING;
-		j->attempt++;
-		j->worker = wn_arena_strdup(c->arena, worker);
-		j->started_ms = now;
-		j->finished_ms = 0;
-		j->lease_expires_ms = now + c->e->cfg.lease_ms;
-		char key[WN_KEY_MAX];
-		size_t kl = key_job(key, j->id);
-		wn_batch *b = wn_batch_new();
-		record_put(b, key, kl, &j->base);
-		rv = engine_write(c, b);
-		wn_batch_free(b);
-		if (rv != WN_OK) {
-			wn_index_insert(best->ready, be.priority, be.id);
-			return rv;
-		}
-		job_count_move(p, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING,
-		               WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
-		wn_leases_put(c->e->leases, j->id, j->attempt, j->lease_expires_ms);
-		if (j->lease_expires_ms < c->e->sweep_at)
-			pthread_cond_signal(&c->e->sweep_cv);
-		*out = j;
-		return WN_OK;
-	}
-}
-
-void queue_feed(struct call *c, struct project *p)
-{
-	struct waiter *w = p->wait_head;
+	struct waiter *w = c->e->wait_head;
 	while (w != NULL) {
 		struct waiter *next = w->next;
-		Job *j = NULL;
-		if (queue_claim(c, p, w->worker, w->tasks, w->ntasks, &j) == WN_OK)
-			waiter_answer(c, w, 0, NULL, j);
-		else if (p->archived)
-			break;
+		Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+		whatsnext__v1__fetch_response__init(r);
+		wn_batch *b = wn_batch_new();
+		c->msg = NULL;
+		if (fetch_into(c, b, w->rq, r) == WN_OK && r->job != NULL &&
+		    engine_write(c, b) == WN_OK)
+			waiter_answer(c, w, r);
+		wn_batch_free(b);
 		w = next;
 	}
-}
-
-void job_fill_live(struct call *c, Job *j, bool position)
-{
-	if (j->status == WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING) {
-		uint32_t att;
-		int64_t exp;
-		if (wn_leases_get(c->e->leases, j->id, &att, &exp) == WN_OK && att == j->attempt)
-			j->lease_expires_ms = exp;
-		return;
-	}
-	if (j->status != WHATSNEXT__V1__JOB_STATUS__JOB_PENDING)
-		return;
-	struct project *p = wn_map_get_str(c->e->projects, j->project);
-	if (p == NULL)
-		return;
-	if (p->archived) {
-		j->waiting = wn_arena_printf(c->arena, "project %s is archived", p->name);
-		return;
-	}
-	if (!position) {
-		j->waiting = "waiting for a worker";
-		return;
-	}
-	struct qwalk w;
-	qwalk_init(c, p, &w);
-	wn_index_entry e;
-	int64_t pos = 0;
-	while (qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
-		pos++;
-	j->position = pos;
-	j->waiting =
-	    pos == 0
-	        ? "next in line; waiting for a worker to fetch"
-	        : wn_arena_printf(c->arena, "waiting for a worker; %lld job(s) ahead in the queue",
-	                          (long long)pos);
-}
-
-void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
-{
-	wn_engine *e = c->e;
-	void *cv = wn_map_del_u64(e->cancelled, id);
-	Job *j = NULL;
-	if (job_load(c, id, &j) != WN_OK || j->status != WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING ||
-	    j->attempt != attempt || cv != NULL)
-		return;
-	struct project *p = wn_map_get_str(e->projects, j->project);
-	struct taskq *tq = p ? wn_map_get_str(p->tasks, j->task) : NULL;
-	uint32_t max = tq && tq->max_attempts ? tq->max_attempts : WN_DEFAULT_MAX_ATTEMPTS;
-	j->lost++;
-	int to;
-	if (j->lost >= max) {
-		to = WHATSNEXT__V1__JOB_STATUS__JOB_FAILED;
-		j->reason =
-		    wn_arena_printf(c->arena,
-		                    "lease expired %u time(s) (max_attempts %u); last held by "
-		                    "worker %s, attempt %u",
-		                    j->lost, max, j->worker, j->attempt);
-		j->finished_ms = engine_now(e);
-	} else {
-		to = WHATSNEXT__V1__JOB_STATUS__JOB_PENDING;
-		j->reason = wn_arena_printf(
-		    c->arena, "lease of attempt %u expired (worker %s stopped heartbeating)",
-		    j->attempt, j->worker);
-	}
-	j->status = (Whatsnext__V1__JobStatus)to;
-	j->lease_expires_ms = 0;
-	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, id);
-	wn_batch *b = wn_batch_new();
-	record_put(b, key, kl, &j->base);
-	int rv = engine_write(c, b);
-	wn_batch_free(b);
-	if (rv != WN_OK)
-		return;
-	wn_info("job %llu: %s", (unsigned long long)id, j->reason);
-	if (p == NULL)
-		return;
-	job_count_move(p, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING, to);
-	if (to == WHATSNEXT__V1__JOB_STATUS__JOB_PENDING) {
-		job_enqueue(c, p, j);
-		queue_feed(c, p);
-	}
+	c->msg = NULL;
 }
 
 /* ------------------------------------------------------------------ start-up */
 
+/* load_job_status is the status of job id found by the load, 0 if none. */
+static int load_job_status(wn_map *statuses, uint64_t id)
+{
+	return (int)(uintptr_t)wn_map_get_u64(statuses, id);
+}
+
 static int engine_load(wn_engine *e, char **errmsg)
 {
-	wn_arena *a = wn_arena_new();
-	ProtobufCAllocator *pa = wn_arena_allocator(a);
 	const char *k, *v;
 	size_t kl, vl;
 	int rv = WN_OK;
@@ -603,14 +492,36 @@ static int engine_load(wn_engine *e, char **errmsg)
 			*errmsg = wn_xasprintf("corrupt or orphaned task record %.*s", (int)kl, k);
 			rv = WN_EIO;
 		} else {
-			engine_taskq_new(p, t);
+			engine_task_new(p, t);
 		}
 		if (t != NULL)
 			whatsnext__v1__task__free_unpacked(t, NULL);
 	}
 	wn_store_iter_free(it);
 
+	it = wn_store_iter_new(e->store, "s/", 2, NULL, 0);
+	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		Whatsnext__V1__Sweep *w =
+		    whatsnext__v1__sweep__unpack(NULL, vl, (const uint8_t *)v);
+		struct project *p = w ? wn_map_get_str(e->projects, w->project) : NULL;
+		if (p == NULL) {
+			*errmsg = wn_xasprintf("corrupt or orphaned sweep record %llu",
+			                       (unsigned long long)key_job_id(k));
+			rv = WN_EIO;
+		} else {
+			engine_sweep_new(e, p, w);
+		}
+		if (w != NULL)
+			whatsnext__v1__sweep__free_unpacked(w, NULL);
+	}
+	wn_store_iter_free(it);
+
+	/* jobs: counts, ready queues, leases; jobs with dependencies wait for
+	 * the statuses of all jobs before they are placed */
 	int64_t now = e->cfg.clock(e->cfg.clock_arg);
+	wn_map *statuses = wn_map_new_u64();
+	Job **withdeps = NULL;
+	size_t nwith = 0, capwith = 0;
 	it = wn_store_iter_new(e->store, "j/", 2, NULL, 0);
 	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		Job *j = whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)v);
@@ -619,24 +530,70 @@ static int engine_load(wn_engine *e, char **errmsg)
 			*errmsg = wn_xasprintf("corrupt or orphaned job record %llu",
 			                       (unsigned long long)key_job_id(k));
 			rv = WN_EIO;
-		} else {
-			njobs++;
-			job_count_move(p, 0, j->status);
-			if (j->status == WHATSNEXT__V1__JOB_STATUS__JOB_PENDING) {
-				struct taskq *tq = wn_map_get_str(p->tasks, j->task);
-				if (tq != NULL)
-					wn_index_insert(tq->ready, j->priority, j->id);
-			} else if (j->status == WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING) {
-				/* the holder gets a full lease from now to heartbeat again */
-				wn_leases_put(e->leases, j->id, j->attempt, now + e->cfg.lease_ms);
-			}
-			if (j->id >= e->next_id)
-				e->next_id = j->id + 1;
+			if (j != NULL)
+				whatsnext__v1__job__free_unpacked(j, NULL);
+			break;
 		}
-		if (j != NULL)
-			whatsnext__v1__job__free_unpacked(j, NULL);
+		njobs++;
+		wn_map_put_u64(statuses, j->id, (void *)(uintptr_t)j->status);
+		int st = (int)j->status;
+		if (st > 0 && st < WN_NSTATUS) {
+			p->counts[st]++;
+			struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
+			if (w != NULL)
+				w->counts[st]++;
+		}
+		if (st == RUNNING) /* the holder gets a full lease from now on */
+			wn_leases_put(e->leases, j->id, j->attempt, now + e->cfg.lease_ms);
+		if (j->id >= e->next_id)
+			e->next_id = j->id + 1;
+		if (j->n_deps > 0) {
+			if (nwith == capwith) {
+				capwith = capwith ? capwith * 2 : 256;
+				withdeps = wn_xrealloc(withdeps, capwith * sizeof(*withdeps));
+			}
+			withdeps[nwith++] = j;
+			continue;
+		}
+		if (st == PENDING) {
+			struct task *t = wn_map_get_str(p->tasks, j->task);
+			struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
+			if (t != NULL)
+				wn_index_insert(queue_of(p, t, w)->ready, j->priority, j->id);
+		}
+		whatsnext__v1__job__free_unpacked(j, NULL);
 	}
 	wn_store_iter_free(it);
+	for (size_t i = 0; i < nwith; i++) {
+		Job *j = withdeps[i];
+		struct project *p = wn_map_get_str(e->projects, j->project);
+		deps_add_edges(e, j);
+		if (j->status == PENDING || j->status == BLOCKED) {
+			uint32_t unmet = 0, broken = 0;
+			for (size_t d = 0; d < j->n_deps; d++) {
+				int es =
+				    deps_edge_state(j->deps[d]->condition,
+				                    load_job_status(statuses, j->deps[d]->job_id));
+				unmet += es == EDGE_UNDECIDED;
+				broken += es == EDGE_BROKEN;
+			}
+			if (j->status == BLOCKED && broken == 0)
+				broken = 1; /* stays BLOCKED until retried */
+			struct task *t = wn_map_get_str(p->tasks, j->task);
+			if (unmet == 0 && broken == 0 && t != NULL) {
+				struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
+				wn_index_insert(queue_of(p, t, w)->ready, j->priority, j->id);
+			} else {
+				struct dwait *dw = wn_xcalloc(1, sizeof(*dw));
+				dw->unmet = unmet;
+				dw->broken = broken;
+				wn_map_put_u64(p->waiting, j->id, dw);
+			}
+		}
+		whatsnext__v1__job__free_unpacked(j, NULL);
+	}
+	free(withdeps);
+	wn_map_free(statuses);
 
 	char *val = NULL;
 	size_t len = 0;
@@ -650,8 +607,6 @@ static int engine_load(wn_engine *e, char **errmsg)
 	}
 	if (e->next_id == 0)
 		e->next_id = 1;
-	wn_arena_free(a);
-	(void)pa;
 	if (rv == WN_OK)
 		wn_info("loaded %zu project(s), %llu job(s), %zu running",
 		        wn_map_count(e->projects), (unsigned long long)njobs,
@@ -699,6 +654,8 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->projects = wn_map_new_str();
 	e->leases = wn_leases_new();
 	e->cancelled = wn_map_new_u64();
+	e->sweeps = wn_map_new_u64();
+	e->rdeps = wn_map_new_u64();
 	e->dd = dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
 	if (rv == WN_OK)
@@ -739,14 +696,15 @@ void wn_engine_close(wn_engine *e)
 	const char *sk;
 	void *val;
 	while (wn_map_next(e->projects, &pos, &uk, &sk, &val)) {
-		struct project *p = val;
-		while (p->ntask > 0)
-			engine_taskq_drop(p, p->taskv[p->ntask - 1]);
-		wn_map_free(p->tasks);
-		free(p->taskv);
-		free(p->name);
-		free(p);
+		wn_map_del_str(e->projects, ((struct project *)val)->name);
+		project_free(e, val);
+		pos = 0;
 	}
+	pos = 0;
+	while (wn_map_next(e->rdeps, &pos, &uk, &sk, &val))
+		free(val);
+	wn_map_free(e->rdeps);
+	wn_map_free(e->sweeps);
 	wn_map_free(e->projects);
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
@@ -788,6 +746,8 @@ static void call_finish(struct call *c)
 		d = next;
 	}
 	c->deliveries = NULL;
+	wn_map_free(c->jobs);
+	c->jobs = NULL;
 	wn_arena_free(c->arena);
 }
 
@@ -960,21 +920,14 @@ int64_t wn_engine_tick(wn_engine *e)
 	while (wn_leases_pop_expired(e->leases, now, &job, &attempt))
 		queue_expire(&c, job, attempt);
 	int64_t next = wn_leases_next_due(e->leases);
-	size_t pos = 0;
-	uint64_t uk;
-	const char *sk;
-	void *val;
-	while (wn_map_next(e->projects, &pos, &uk, &sk, &val)) {
-		struct project *p = val;
-		struct waiter *w = p->wait_head;
-		while (w != NULL) {
-			struct waiter *n = w->next;
-			if (w->deadline <= now)
-				waiter_answer(&c, w, 0, NULL, NULL);
-			else if (w->deadline < next)
-				next = w->deadline;
-			w = n;
-		}
+	struct waiter *w = e->wait_head;
+	while (w != NULL) {
+		struct waiter *n = w->next;
+		if (w->deadline <= now)
+			waiter_answer(&c, w, NULL);
+		else if (w->deadline < next)
+			next = w->deadline;
+		w = n;
 	}
 	pthread_mutex_unlock(&e->mu);
 	call_wait(&c);
@@ -1029,41 +982,29 @@ void wn_engine_release_parked(wn_engine *e)
 	call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
 	e->no_park = true;
-	size_t pos = 0;
-	uint64_t uk;
-	const char *sk;
-	void *val;
-	while (wn_map_next(e->projects, &pos, &uk, &sk, &val)) {
-		struct project *p = val;
-		while (p->wait_head != NULL)
-			waiter_answer(&c, p->wait_head, 0, NULL, NULL);
-	}
+	while (e->wait_head != NULL)
+		waiter_answer(&c, e->wait_head, NULL);
 	pthread_mutex_unlock(&e->mu);
 	call_wait(&c);
 	call_finish(&c);
 }
 
-int queue_park(struct call *c, struct project *p, const char *worker, char **tasks, size_t ntasks,
-               uint32_t wait_ms)
+int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq)
 {
 	struct waiter *w = wn_xcalloc(1, sizeof(*w));
 	w->slot = c->slot;
 	w->reqid = c->reqid;
-	w->worker = wn_xstrdup(worker);
-	if (ntasks > 0) {
-		w->tasks = wn_xcalloc(ntasks, sizeof(*w->tasks));
-		for (size_t i = 0; i < ntasks; i++)
-			w->tasks[i] = wn_xstrdup(tasks[i]);
-		w->ntasks = ntasks;
-	}
-	w->deadline = engine_now(c->e) + wait_ms;
-	w->proj = p;
-	w->prev = p->wait_tail;
-	if (p->wait_tail != NULL)
-		p->wait_tail->next = w;
+	size_t len = 0;
+	uint8_t *buf = wn_message_pack(&rq->base, &len);
+	w->rq = whatsnext__v1__fetch_request__unpack(NULL, len, buf);
+	free(buf);
+	w->deadline = engine_now(c->e) + rq->wait_ms;
+	w->prev = c->e->wait_tail;
+	if (c->e->wait_tail != NULL)
+		c->e->wait_tail->next = w;
 	else
-		p->wait_head = w;
-	p->wait_tail = w;
+		c->e->wait_head = w;
+	c->e->wait_tail = w;
 	c->parked = true;
 	if (c->e->sweep_at == 0 || w->deadline < c->e->sweep_at)
 		pthread_cond_signal(&c->e->sweep_cv);

@@ -45,25 +45,57 @@ typedef Whatsnext__V1__Project Project;
 #define WN_REPLY_BUDGET (8u << 20)
 
 struct project;
+struct sweep;
 
-/* One task's queue: its PENDING jobs in dispatch order. */
-struct taskq {
+/* A task's settings the queue needs. */
+struct task {
 	char *name;
 	uint32_t max_attempts;
 	uint32_t retries;
-	wn_index *ready;
 	struct project *proj;
+};
+
+/* A dispatch class: the ready jobs of one task (and of one sweep, if any),
+ * in dispatch order. A fetch looks only at the head of each class. */
+struct queue {
+	struct task *task;
+	struct sweep *sweep; /* NULL: jobs outside any sweep */
+	wn_index *ready;
+};
+
+/* A sweep: the jobs of one SubmitBatch, counted together, with an optional
+ * cap on how many run at once. */
+struct sweep {
+	uint64_t id; /* = its first job's id */
+	struct project *proj;
+	char *name;
+	uint32_t max_running;
+	uint64_t total;
+	int64_t created_ms;
+	uint64_t counts[WN_NSTATUS];
+};
+
+/* A PENDING job whose dependencies do not all hold yet, or a BLOCKED job. */
+struct dwait {
+	uint32_t unmet;  /* dependencies not decided yet */
+	uint32_t broken; /* dependencies that can no longer hold */
+};
+
+/* The jobs that depend on one job, with the condition of each edge. */
+struct redges {
+	uint32_t n, cap;
+	struct redge {
+		uint64_t job;
+		uint8_t cond;
+	} v[];
 };
 
 /* A Fetch parked until a job is ready or its deadline passes. */
 struct waiter {
 	void *slot;
 	uint64_t reqid;
-	char *worker;
-	char **tasks;
-	size_t ntasks;
+	Whatsnext__V1__FetchRequest *rq; /* a copy, freed with the waiter */
 	int64_t deadline;
-	struct project *proj;
 	struct waiter *prev, *next;
 };
 
@@ -71,10 +103,12 @@ struct project {
 	char *name;
 	bool archived;
 	uint64_t counts[WN_NSTATUS];
-	wn_map *tasks; /* name -> struct taskq */
-	struct taskq **taskv;
-	size_t ntask;
-	struct waiter *wait_head, *wait_tail;
+	wn_map *tasks;  /* name -> struct task */
+	wn_map *queues; /* "task#sweep" -> struct queue */
+	struct queue **qv;
+	size_t nq;
+	wn_map *waiting; /* job id -> struct dwait */
+	bool feed;       /* a job became ready during this call */
 };
 
 /* A reply to a parked request, sent after this call's writes are durable. */
@@ -97,7 +131,7 @@ struct call {
 	const char *method; /* the request's method path */
 	bool parked;
 	struct delivery *deliveries;
-	wn_batch *persist; /* extra writes for the request-id record (Submit) */
+	wn_map *jobs; /* job records loaded (and changed) by this call */
 };
 
 struct dedupe;
@@ -109,13 +143,17 @@ struct wn_engine {
 	wn_map *projects; /* name -> struct project */
 	wn_leases *leases;
 	wn_map *cancelled; /* job id -> attempt + 1 (RUNNING jobs cancelled) */
+	wn_map *sweeps;    /* id -> struct sweep */
+	wn_map *rdeps;     /* job id -> struct redges */
 	uint64_t next_id;
 	struct dedupe *dd;
 
 	pthread_t sweeper;
 	bool have_sweeper;
 	bool stopping;
-	bool no_park; /* shutting down: Fetch answers at once */
+	bool no_park;                         /* shutting down: Fetch answers at once */
+	struct waiter *wait_head, *wait_tail; /* parked fetches, oldest first */
+	uint64_t rr; /* round-robin turn among projects of equal priority */
 	pthread_cond_t sweep_cv;
 	int64_t sweep_at; /* when the sweeper will next wake */
 };
@@ -135,54 +173,125 @@ int engine_write(struct call *c, wn_batch *b);
 
 /* engine_project finds a project by name, failing the call with NOT_FOUND. */
 struct project *engine_project(struct call *c, const char *name, int *err);
-/* engine_taskq finds a task queue by name, failing the call with NOT_FOUND. */
-struct taskq *engine_taskq(struct call *c, struct project *p, const char *name, int *err);
+/* engine_task finds a task by name, failing the call with NOT_FOUND. */
+struct task *engine_task(struct call *c, struct project *p, const char *name, int *err);
 /* engine_project_new adds an in-memory project. */
 struct project *engine_project_new(wn_engine *e, const char *name, bool archived);
 /* engine_project_drop removes an in-memory project, its queues and waiters. */
 void engine_project_drop(struct call *c, struct project *p);
-/* engine_taskq_new adds an in-memory task queue to p. */
-struct taskq *engine_taskq_new(struct project *p, const Task *t);
-/* engine_taskq_drop removes a task queue from p. */
-void engine_taskq_drop(struct project *p, struct taskq *tq);
+/* engine_task_new adds an in-memory task to p. */
+struct task *engine_task_new(struct project *p, const Task *t);
+/* engine_task_drop removes a task and its queues from p. */
+void engine_task_drop(struct project *p, struct task *t);
+/* engine_sweep_new adds an in-memory sweep. */
+struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s);
+/* engine_sweep returns the sweep with id, or NULL. */
+struct sweep *engine_sweep(wn_engine *e, uint64_t id);
 
 /* Keys. */
 size_t key_project(char *buf, const char *name);
 size_t key_task(char *buf, const char *project, const char *name);
 size_t key_task_prefix(char *buf, const char *project);
 size_t key_job(char *buf, uint64_t id);
+size_t key_sweep(char *buf, uint64_t id);
 uint64_t key_job_id(const char *key);
 
 /* record_put packs msg into b under key. */
 void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg);
-/* job_load reads job id into the call's arena; NOT_FOUND fails the call. */
+/* job_load reads job id (from the call's cache first); NOT_FOUND fails the call. */
 int job_load(struct call *c, uint64_t id, Job **out);
-/* job_count_move moves one job of p from status from to status to (0 = none). */
-void job_count_move(struct project *p, int from, int to);
+/* job_find is job_load without failing the call: NULL if absent. */
+Job *job_find(struct call *c, uint64_t id);
+/* job_put adds j's record to b. */
+void job_put(wn_batch *b, const Job *j);
+/* job_adopt puts a job built by this call (a new one) in the call's cache. */
+void job_adopt(struct call *c, Job *j);
 /* job_status_name returns "PENDING" etc. */
 const char *job_status_name(int status);
-/* job_enqueue puts a PENDING job into its task's ready index. */
-void job_enqueue(struct call *c, struct project *p, const Job *j);
-/* job_dequeue removes a PENDING job from its task's ready index. */
-void job_dequeue(struct project *p, const Job *j);
-/* job_fill_live sets the reply-only fields (lease expiry, waiting) of j. */
+/* job_project returns the in-memory project of j, or NULL. */
+struct project *job_project(struct call *c, const Job *j);
+
+/* job_set_status moves j to status `to` and keeps everything in step: the
+ * counts of its project and sweep, the ready queues, and its dependents,
+ * transitively (their records go into b too). Moving to PENDING may end in
+ * BLOCKED when a dependency can no longer hold. */
+void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to);
+/* job_remove_many deletes the n jobs v of p (loaded by this call) in b, takes
+ * them out of every queue, and, if propagate, lets their dependents see them
+ * gone (those become BLOCKED). */
+void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                     bool propagate);
+/* job_is_ready reports whether a PENDING job is in a ready queue. */
+bool job_is_ready(const struct project *p, const Job *j);
+/* job_fill_live sets the reply-only fields (lease expiry, waiting, dependency
+ * statuses) of j. */
 void job_fill_live(struct call *c, Job *j, bool position);
+/* call_commit writes b (if it holds anything), then gives newly ready jobs
+ * to parked fetches. */
+int call_commit(struct call *c, wn_batch *b);
 
-/* queue_claim hands the best ready job of p (of tasks, if ntasks) to worker. */
-int queue_claim(struct call *c, struct project *p, const char *worker, char **tasks, size_t ntasks,
-                Job **out);
-/* queue_feed gives ready jobs of p to its parked fetches. */
-void queue_feed(struct call *c, struct project *p);
+/* Dependencies (deps.c). */
+enum { EDGE_UNDECIDED = 0, EDGE_OK = 1, EDGE_BROKEN = 2 };
+/* deps_edge_state tells what a condition makes of a dependency in status
+ * (0 = the dependency no longer exists). */
+int deps_edge_state(int cond, int status);
+/* deps_cond_name returns "afterok", "afterany" or "afternotok". */
+const char *deps_cond_name(int cond);
+/* deps_toposort orders n nodes with edges from[i] -> to[i] (to depends on
+ * from) so that every node comes after its dependencies; returns false and
+ * sets *cycle to a node on a cycle if there is one. Iterative, O(n + edges). */
+bool deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges, size_t *order,
+                   size_t *cycle);
+/* deps_add_edges records j's dependencies as reverse edges. */
+void deps_add_edges(wn_engine *e, const Job *j);
+/* deps_del_edges forgets j's reverse edges (j is removed). */
+void deps_del_edges(wn_engine *e, const Job *j);
+/* deps_dependents returns the reverse edges of job id, or NULL. */
+struct redges *deps_dependents(wn_engine *e, uint64_t id);
+/* deps_eval counts j's dependencies not decided yet and those that can no
+ * longer hold; *why names the first of the latter. */
+int deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why);
+/* deps_propagate tells the dependents of job x that it went from status
+ * old_st to new_st (0 = removed), and so on transitively. */
+void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st);
 
-/* Merged walk over a project's task queues in dispatch order. */
+/* queue_of returns the dispatch class of (task, sweep) in p, created if needed. */
+struct queue *queue_of(struct project *p, struct task *t, struct sweep *s);
+/* queue_capped reports whether q's sweep is at its running cap. */
+bool queue_capped(const struct queue *q);
+/* queue_ready_add puts a PENDING job into its dispatch class. */
+void queue_ready_add(struct call *c, struct project *p, const Job *j);
+/* queue_ready_del takes a PENDING job out of its dispatch class. */
+void queue_ready_del(struct project *p, const Job *j);
+/* queue_peek finds the best ready job of p (of tasks, if ntasks) whose class
+ * is not capped; false if none. */
+bool queue_peek(struct project *p, char **tasks, size_t ntasks, wn_index_entry *e);
+/* queue_take leases the ready job e of p to worker, adding the change to b. */
+int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e, const char *worker,
+               Job **out);
+/* fetch_into claims jobs for a Fetch request into r (r->job NULL when none is
+ * ready), adding the changes to b. */
+int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
+               Whatsnext__V1__FetchResponse *r);
+/* queue_feed gives ready jobs to parked fetches. */
+void queue_feed(struct call *c);
+
+/* Merged walk over a project's dispatch classes in dispatch order. */
 struct qwalk {
 	size_t n;
+	struct queue **q;
 	wn_index_iter *it;
 	wn_index_entry *cur;
 	bool *have;
+	struct queue *last; /* the class of the entry last returned */
 };
+/* qwalk_init starts a walk over p's ready jobs. */
 void qwalk_init(struct call *c, struct project *p, struct qwalk *w);
+/* qwalk_next returns the next ready job in dispatch order; false at the end. */
 bool qwalk_next(struct qwalk *w, wn_index_entry *e);
+
+/* queue_count_move moves one job of p (and of its sweep) between statuses (0 = none). */
+void queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to);
 
 /* Method implementations (svc_*.c). */
 int svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
@@ -211,14 +320,19 @@ int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 
 /* project_remove_jobs deletes every job of p (of task, if not NULL) in b and
- * drops them from the in-memory queues; returns how many. */
+ * drops them from the in-memory queues; jobs of other tasks that depend on
+ * them become BLOCKED. Returns how many were removed. */
 uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b);
 
-/* queue_park parks the call's Fetch on p until a job is ready or wait_ms pass. */
-int queue_park(struct call *c, struct project *p, const char *worker, char **tasks, size_t ntasks,
-               uint32_t wait_ms);
+/* queue_park parks the call's Fetch until a job is ready or wait_ms pass. */
+int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq);
 /* persist_request_id adds the call's request id and reply body out to b, so a
  * replay after a restart is answered without running again. */
 void persist_request_id(struct call *c, wn_batch *b, const ProtobufCMessage *out);

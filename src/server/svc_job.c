@@ -3,6 +3,7 @@
 #include "engine_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define JOB_LIST_SCAN_MAX 100000
@@ -23,8 +24,58 @@ static const char *job_name_check(const char *s)
 	return wn_name_check(tmp);
 }
 
+/* job_deps_from_spec copies the dependencies of spec s into j, checking
+ * those given by id; refs (batch-local names) are resolved by the caller. */
+static int job_deps_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, Job *j,
+                              struct project *p, bool batch, const char *where)
+{
+	j->n_deps = s->n_after;
+	j->deps = wn_arena_alloc(c->arena, (s->n_after + 1) * sizeof(*j->deps));
+	for (size_t i = 0; i < s->n_after; i++) {
+		const Whatsnext__V1__Dependency *d = s->after[i];
+		if ((int)d->condition < 0 ||
+		    d->condition > WHATSNEXT__V1__DEP_CONDITION__AFTERNOTOK)
+			return call_fail(c, WN_EINVAL, "%sdependency %zu: unknown condition %d",
+			                 where, i + 1, (int)d->condition);
+		if (d->ref[0] != '\0' && !batch)
+			return call_fail(
+			    c, WN_EINVAL,
+			    "%sdependency %zu: a reference by name (\"%.140s\") is only "
+			    "allowed inside a batch",
+			    where, i + 1, d->ref);
+		if (d->ref[0] != '\0' && d->job_id != 0)
+			return call_fail(c, WN_EINVAL,
+			                 "%sdependency %zu: give a job id or a name, not both",
+			                 where, i + 1);
+		if (d->ref[0] == '\0') {
+			if (d->job_id == 0)
+				return call_fail(c, WN_EINVAL, "%sdependency %zu: no job id", where,
+				                 i + 1);
+			Job *x = job_find(c, d->job_id);
+			if (x == NULL)
+				return call_fail(c, WN_EINVAL, "%sdependency on unknown job %llu",
+				                 where, (unsigned long long)d->job_id);
+			if (strcmp(x->project, p->name) != 0)
+				return call_fail(c, WN_EINVAL,
+				                 "%sdependency on job %llu of another project (%s)",
+				                 where, (unsigned long long)d->job_id, x->project);
+			for (size_t q = 0; q < i; q++)
+				if (s->after[q]->job_id == d->job_id)
+					return call_fail(c, WN_EINVAL,
+					                 "%sdependency on job %llu is given twice",
+					                 where, (unsigned long long)d->job_id);
+		}
+		Whatsnext__V1__Dependency *nd = wn_arena_alloc(c->arena, sizeof(*nd));
+		whatsnext__v1__dependency__init(nd);
+		nd->job_id = d->job_id;
+		nd->condition = d->condition;
+		j->deps[i] = nd;
+	}
+	return WN_OK;
+}
+
 /* job_from_spec validates spec (as job number n of a request, for messages)
- * and builds a PENDING job with the next id. */
+ * and builds a PENDING job without an id. */
 static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t n, bool many,
                          Job **out, struct project **proj)
 {
@@ -35,7 +86,7 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 		return call_fail(c, WN_EINVAL, "%sjob is missing", where);
 	int rv = WN_OK;
 	struct project *p = engine_project(c, s->project, &rv);
-	if (p == NULL || engine_taskq(c, p, s->task, &rv) == NULL)
+	if (p == NULL || engine_task(c, p, s->task, &rv) == NULL)
 		return call_fail(c, rv, "%s%s", where, c->msg);
 	const char *why = s->name[0] ? job_name_check(s->name) : NULL;
 	if (why != NULL)
@@ -67,8 +118,11 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 	}
 	j->project = p->name;
 	j->task = s->task;
+	j->name = s->name;
 	j->priority = s->priority;
 	j->status = PENDING;
+	if ((rv = job_deps_from_spec(c, s, j, p, many, where)) != WN_OK)
+		return rv;
 	*out = j;
 	*proj = p;
 	return WN_OK;
@@ -83,11 +137,14 @@ static void job_assign_id(struct call *c, Job *j, int64_t now)
 		j->name = wn_arena_printf(c->arena, "%s-%llu", j->task, (unsigned long long)j->id);
 }
 
-static void job_put(wn_batch *b, const Job *j)
+/* job_insert stores a new job: its record, its reverse edges, its place in
+ * the queue (ready, waiting, or BLOCKED when a dependency already failed). */
+static void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, j->id);
-	record_put(b, key, kl, &j->base);
+	job_adopt(c, j);
+	deps_add_edges(c->e, j);
+	j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
+	job_set_status(c, b, p, j, PENDING);
 }
 
 static void put_next_id(struct call *c, wn_batch *b)
@@ -105,24 +162,90 @@ int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	int rv = job_from_spec(c, rq->job, 0, false, &j, &p);
 	if (rv != WN_OK)
 		return rv;
-	j->name = rq->job->name;
 	job_assign_id(c, j, engine_now(c->e));
 	Whatsnext__V1__SubmitResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__submit_response__init(r);
 	r->job = j;
 	wn_batch *b = wn_batch_new();
-	job_put(b, j);
+	job_insert(c, b, p, j);
 	put_next_id(c, b);
 	if (c->reqid != 0)
 		persist_request_id(c, b, &r->base);
-	rv = engine_write(c, b);
+	rv = call_commit(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
-	job_count_move(p, 0, PENDING);
-	job_enqueue(c, p, j);
-	queue_feed(c, p);
 	*out = &r->base;
+	return WN_OK;
+}
+
+/* batch_resolve turns the by-name dependencies of a batch into ids (the jobs
+ * are numbered first + index) and checks the batch-local graph for cycles;
+ * *order gets an order in which every job follows its dependencies. */
+static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest *rq, Job **jobs,
+                         uint64_t first, size_t **order)
+{
+	size_t n = rq->n_jobs;
+	wn_map *byname = wn_map_new_str();
+	int rv = WN_OK;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = rq->jobs[i]->name;
+		if (name[0] == '\0')
+			continue;
+		uintptr_t prev = (uintptr_t)wn_map_get_str(byname, name);
+		/* i + 1 so that 0 means absent; a name given twice maps to SIZE_MAX */
+		wn_map_put_str(byname, name, (void *)(prev ? (uintptr_t)SIZE_MAX : i + 1));
+	}
+	size_t nedges = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < rq->jobs[i]->n_after; k++)
+			nedges += rq->jobs[i]->after[k]->ref[0] != '\0';
+	size_t *from = wn_arena_alloc(c->arena, (nedges + 1) * sizeof(size_t));
+	size_t *to = wn_arena_alloc(c->arena, (nedges + 1) * sizeof(size_t));
+	size_t e = 0;
+	for (size_t i = 0; i < n && rv == WN_OK; i++) {
+		for (size_t k = 0; k < rq->jobs[i]->n_after; k++) {
+			const char *ref = rq->jobs[i]->after[k]->ref;
+			if (ref[0] == '\0')
+				continue;
+			uintptr_t at = (uintptr_t)wn_map_get_str(byname, ref);
+			if (at == 0) {
+				rv = call_fail(
+				    c, WN_EINVAL,
+				    "job %zu: dependency on \"%.140s\", which names no job "
+				    "of the batch",
+				    i + 1, ref);
+				break;
+			}
+			if (at == (uintptr_t)SIZE_MAX) {
+				rv = call_fail(
+				    c, WN_EINVAL,
+				    "job %zu: dependency on \"%.140s\", a name that several "
+				    "jobs of the batch share",
+				    i + 1, ref);
+				break;
+			}
+			for (size_t q = 0; q < k; q++)
+				if (strcmp(rq->jobs[i]->after[q]->ref, ref) == 0)
+					rv = call_fail(
+					    c, WN_EINVAL,
+					    "job %zu: dependency on \"%.140s\" is given twice",
+					    i + 1, ref);
+			from[e] = at - 1;
+			to[e] = i;
+			e++;
+			jobs[i]->deps[k]->job_id = first + at - 1;
+		}
+	}
+	wn_map_free(byname);
+	if (rv != WN_OK)
+		return rv;
+	*order = wn_arena_alloc(c->arena, (n + 1) * sizeof(size_t));
+	size_t cyc = 0;
+	if (!deps_toposort(n, from, to, nedges, *order, &cyc))
+		return call_fail(c, WN_EINVAL,
+		                 "job %zu (\"%.140s\") is part of a dependency cycle in the batch",
+		                 cyc + 1, rq->jobs[cyc]->name);
 	return WN_OK;
 }
 
@@ -140,39 +263,59 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		int rv = job_from_spec(c, rq->jobs[i], i, true, &jobs[i], &projs[i]);
 		if (rv != WN_OK)
 			return rv;
-		jobs[i]->name = rq->jobs[i]->name;
+		if (rq->sweep != NULL && projs[i] != projs[0])
+			return call_fail(c, WN_EINVAL,
+			                 "job %zu: a sweep's jobs must all belong to project %s",
+			                 i + 1, projs[0]->name);
 	}
+	if (rq->sweep != NULL && rq->sweep->name[0] != '\0' &&
+	    (strlen(rq->sweep->name) > WN_NAME_MAX || job_name_check(rq->sweep->name) != NULL))
+		return call_fail(c, WN_EINVAL, "invalid sweep name \"%.140s\": %s", rq->sweep->name,
+		                 strlen(rq->sweep->name) > WN_NAME_MAX
+		                     ? "name is longer than 128 bytes"
+		                     : job_name_check(rq->sweep->name));
+	uint64_t first = c->e->next_id;
+	size_t *order = NULL;
+	int rv = batch_resolve(c, rq, jobs, first, &order);
+	if (rv != WN_OK)
+		return rv;
 	Whatsnext__V1__SubmitBatchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__submit_batch_response__init(r);
 	r->n_ids = rq->n_jobs;
 	r->ids = wn_arena_alloc(c->arena, rq->n_jobs * sizeof(*r->ids));
 	int64_t now = engine_now(c->e);
-	uint64_t first = c->e->next_id;
 	wn_batch *b = wn_batch_new();
+	if (rq->sweep != NULL) {
+		Whatsnext__V1__Sweep *sw = wn_arena_alloc(c->arena, sizeof(*sw));
+		whatsnext__v1__sweep__init(sw);
+		sw->id = first;
+		sw->project = projs[0]->name;
+		sw->name = rq->sweep->name[0]
+		               ? rq->sweep->name
+		               : wn_arena_printf(c->arena, "sweep-%llu", (unsigned long long)first);
+		sw->max_running = rq->sweep->max_running;
+		sw->total = rq->n_jobs;
+		sw->created_ms = now;
+		char key[WN_KEY_MAX];
+		size_t kl = key_sweep(key, first);
+		record_put(b, key, kl, &sw->base);
+		engine_sweep_new(c->e, projs[0], sw);
+		r->sweep_id = first;
+	}
 	for (size_t i = 0; i < rq->n_jobs; i++) {
 		job_assign_id(c, jobs[i], now);
+		jobs[i]->sweep_id = r->sweep_id;
 		r->ids[i] = jobs[i]->id;
-		job_put(b, jobs[i]);
 	}
+	for (size_t i = 0; i < rq->n_jobs; i++)
+		job_insert(c, b, projs[order[i]], jobs[order[i]]);
 	put_next_id(c, b);
 	if (c->reqid != 0)
 		persist_request_id(c, b, &r->base);
-	int rv = engine_write(c, b);
+	rv = call_commit(c, b);
 	wn_batch_free(b);
-	if (rv != WN_OK) {
-		c->e->next_id = first;
+	if (rv != WN_OK)
 		return rv;
-	}
-	struct project *last = NULL;
-	for (size_t i = 0; i < rq->n_jobs; i++) {
-		job_count_move(projs[i], 0, PENDING);
-		job_enqueue(c, projs[i], jobs[i]);
-	}
-	for (size_t i = 0; i < rq->n_jobs; i++) {
-		if (projs[i] != last)
-			queue_feed(c, projs[i]);
-		last = projs[i];
-	}
 	*out = &r->base;
 	return WN_OK;
 }
@@ -203,16 +346,27 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	int rv = WN_OK;
 	if (rq->project[0] != '\0' && engine_project(c, rq->project, &rv) == NULL)
 		return rv;
+	uint64_t after = rq->after_id, last_id = UINT64_MAX;
+	if (rq->sweep_id != 0) {
+		/* a sweep's jobs have consecutive ids: read just that range */
+		struct sweep *sw = engine_sweep(c->e, rq->sweep_id);
+		if (sw == NULL)
+			return call_fail(c, WN_ENOTFOUND, "sweep %llu not found",
+			                 (unsigned long long)rq->sweep_id);
+		if (after < sw->id - 1)
+			after = sw->id - 1;
+		last_id = sw->id + sw->total - 1;
+	}
 	size_t page = rq->page_size ? (size_t)rq->page_size : WN_PAGE_DEFAULT;
 	Whatsnext__V1__ListJobsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_jobs_response__init(r);
 	r->jobs = wn_arena_alloc(c->arena, page * sizeof(*r->jobs));
-	char start[WN_KEY_MAX];
-	size_t sl = key_job(start, rq->after_id + 1);
-	if (rq->after_id == UINT64_MAX) {
+	if (after >= last_id) {
 		*out = &r->base;
 		return WN_OK;
 	}
+	char start[WN_KEY_MAX];
+	size_t sl = key_job(start, after + 1);
 	const char *k, *v;
 	size_t kl, vl;
 	size_t scanned = 0, bytes = 0;
@@ -220,6 +374,8 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	bool more = false;
 	wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, start, sl);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		if (key_job_id(k) > last_id)
+			break;
 		if (r->n_jobs == page || scanned == JOB_LIST_SCAN_MAX || bytes > WN_REPLY_BUDGET) {
 			more = true;
 			break;
@@ -233,6 +389,7 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 		    (rq->task[0] && strcmp(j->task, rq->task) != 0) ||
 		    (rq->status != 0 && j->status != rq->status))
 			continue;
+		job_adopt(c, j);
 		job_fill_live(c, j, false);
 		r->jobs[r->n_jobs++] = j;
 		bytes += vl;
@@ -241,20 +398,6 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	r->next_after_id = more ? last : 0;
 	*out = &r->base;
 	return WN_OK;
-}
-
-static int job_save(struct call *c, Job *j)
-{
-	wn_batch *b = wn_batch_new();
-	job_put(b, j);
-	int rv = engine_write(c, b);
-	wn_batch_free(b);
-	return rv;
-}
-
-static struct project *job_project(struct call *c, const Job *j)
-{
-	return wn_map_get_str(c->e->projects, j->project);
 }
 
 int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -270,19 +413,21 @@ int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		                 job_status_name(from));
 	if (strlen(rq->reason) > WN_REASON_MAX)
 		return call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
-	j->status = CANCELLED;
+	struct project *p = job_project(c, j);
+	if (p == NULL)
+		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                 (unsigned long long)j->id);
 	j->reason = rq->reason[0] ? rq->reason : "cancelled by user";
 	j->finished_ms = engine_now(c->e);
-	if ((rv = job_save(c, j)) != WN_OK)
+	wn_batch *b = wn_batch_new();
+	job_set_status(c, b, p, j, CANCELLED);
+	rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
 		return rv;
-	struct project *p = job_project(c, j);
-	if (p != NULL) {
-		job_count_move(p, from, CANCELLED);
-		if (from == PENDING)
-			job_dequeue(p, j);
-	}
 	if (from == RUNNING)
 		wn_map_put_u64(c->e->cancelled, j->id, (void *)(uintptr_t)(j->attempt + 1ULL));
+	job_fill_live(c, j, false);
 	*out = &j->base;
 	return WN_OK;
 }
@@ -297,24 +442,30 @@ int svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	int from = j->status;
 	if (from != FAILED && from != CANCELLED && from != BLOCKED)
 		return call_fail(c, WN_ESTATE,
-		                 "job %llu is %s; only failed, cancelled or blocked jobs "
-		                 "can be retried",
+		                 "job %llu is %s; only failed, cancelled or blocked jobs can be "
+		                 "retried",
 		                 (unsigned long long)j->id, job_status_name(from));
 	struct project *p = job_project(c, j);
 	if (p == NULL || wn_map_get_str(p->tasks, j->task) == NULL)
 		return call_fail(c, WN_ENOTFOUND, "task \"%s\" of job %llu no longer exists",
 		                 j->task, (unsigned long long)j->id);
-	j->status = PENDING;
+	uint32_t unmet = 0, broken = 0;
+	const char *why = NULL;
+	deps_eval(c, j, &unmet, &broken, &why);
+	if (broken > 0)
+		return call_fail(c, WN_ESTATE, "job %llu cannot run: %s", (unsigned long long)j->id,
+		                 why);
 	j->lost = 0;
 	j->failures = 0;
 	j->exit_code = 0;
 	j->reason = "";
 	j->finished_ms = 0;
-	if ((rv = job_save(c, j)) != WN_OK)
+	wn_batch *b = wn_batch_new();
+	job_set_status(c, b, p, j, PENDING);
+	rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
 		return rv;
-	job_count_move(p, from, PENDING);
-	job_enqueue(c, p, j);
-	queue_feed(c, p);
 	job_fill_live(c, j, false);
 	*out = &j->base;
 	return WN_OK;
@@ -330,23 +481,32 @@ int svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	if (j->status == RUNNING && !rq->force)
 		return call_fail(c, WN_ESTATE, "job %llu is running; cancel it first or force",
 		                 (unsigned long long)j->id);
-	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, j->id);
+	if (!rq->force) {
+		struct redges *r = deps_dependents(c->e, j->id);
+		for (uint32_t k = 0; r != NULL && k < r->n; k++) {
+			Job *y = job_find(c, r->v[k].job);
+			if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
+				return call_fail(
+				    c, WN_ESTATE,
+				    "job %llu has dependents waiting for it (job %llu); "
+				    "force the removal to block them",
+				    (unsigned long long)j->id, (unsigned long long)y->id);
+		}
+	}
+	struct project *p = job_project(c, j);
+	if (p == NULL)
+		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                 (unsigned long long)j->id);
+	Job copy = *j;
 	wn_batch *b = wn_batch_new();
-	wn_batch_del(b, key, kl);
-	rv = engine_write(c, b);
+	job_remove_many(c, b, p, &j, 1, true);
+	rv = call_commit(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
-	struct project *p = job_project(c, j);
-	if (p != NULL) {
-		if (j->status == PENDING)
-			job_dequeue(p, j);
-		job_count_move(p, j->status, 0);
-	}
-	wn_leases_remove(c->e->leases, j->id);
-	wn_map_del_u64(c->e->cancelled, j->id);
-	*out = &j->base;
+	Job *reply = wn_arena_alloc(c->arena, sizeof(*reply));
+	*reply = copy;
+	*out = &reply->base;
 	return WN_OK;
 }
 
@@ -358,17 +518,62 @@ int svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if (rv != WN_OK)
 		return rv;
 	struct project *p = job_project(c, j);
-	int32_t old = j->priority;
+	bool ready = p != NULL && job_is_ready(p, j);
+	if (ready)
+		queue_ready_del(p, j);
 	j->priority = rq->priority;
-	if ((rv = job_save(c, j)) != WN_OK)
+	if (ready)
+		queue_ready_add(c, p, j);
+	wn_batch *b = wn_batch_new();
+	job_put(b, j);
+	rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
 		return rv;
-	if (p != NULL && j->status == PENDING && old != rq->priority) {
-		Job tmp = *j;
-		tmp.priority = old;
-		job_dequeue(p, &tmp);
-		job_enqueue(c, p, j);
-	}
 	job_fill_live(c, j, true);
 	*out = &j->base;
+	return WN_OK;
+}
+
+int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__GetJobRequest *rq = (const void *)in;
+	Job *j = NULL;
+	int rv = job_load(c, rq->id, &j);
+	if (rv != WN_OK)
+		return rv;
+	/* breadth-first upstream, each job once */
+	size_t cap = 16, n = 0;
+	Job **v = wn_xmalloc(cap * sizeof(*v));
+	wn_map *seen = wn_map_new_u64();
+	v[n++] = j;
+	wn_map_put_u64(seen, j->id, j);
+	size_t bytes = 0;
+	for (size_t i = 0; i < n && bytes <= WN_REPLY_BUDGET; i++) {
+		job_fill_live(c, v[i], false);
+		bytes += protobuf_c_message_get_packed_size(&v[i]->base);
+		for (size_t d = 0; d < v[i]->n_deps; d++) {
+			uint64_t x = v[i]->deps[d]->job_id;
+			if (wn_map_get_u64(seen, x) != NULL)
+				continue;
+			Job *xj = job_find(c, x);
+			if (xj == NULL)
+				continue;
+			wn_map_put_u64(seen, x, xj);
+			if (n == cap) {
+				cap *= 2;
+				v = wn_xrealloc(v, cap * sizeof(*v));
+			}
+			v[n++] = xj;
+		}
+	}
+	Whatsnext__V1__DepsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__deps_response__init(r);
+	r->jobs = wn_arena_alloc(c->arena, n * sizeof(*r->jobs));
+	memcpy(r->jobs, v, n * sizeof(*v));
+	r->n_jobs = n;
+	free(v);
+	wn_map_free(seen);
+	*out = &r->base;
 	return WN_OK;
 }

@@ -128,39 +128,44 @@ int svc_project_update(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		return rv;
 	bool was = mp->archived;
 	mp->archived = p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED;
-	if (was && !mp->archived)
-		queue_feed(c, mp);
+	if (was && !mp->archived) {
+		mp->feed = true;
+		wn_batch *none = wn_batch_new();
+		call_commit(c, none);
+		wn_batch_free(none);
+	}
 	*out = &p->base;
 	return WN_OK;
 }
 
 uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b)
 {
-	uint64_t n = 0;
-	const char *k, *v;
+	Job **v = NULL;
+	size_t n = 0, cap = 0;
+	const char *k, *val;
 	size_t kl, vl;
-	wn_arena *scratch = wn_arena_new();
 	wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, NULL, 0);
-	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		Job *j =
-		    whatsnext__v1__job__unpack(wn_arena_allocator(scratch), vl, (const uint8_t *)v);
-		if (j == NULL || strcmp(j->project, p->name) != 0 ||
-		    (task != NULL && strcmp(j->task, task) != 0))
+	while (wn_store_iter_next(it, &k, &kl, &val, &vl)) {
+		/* a cheap look first: most jobs of a big store are someone else's */
+		Job *j = whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)val);
+		bool mine = j != NULL && strcmp(j->project, p->name) == 0 &&
+		            (task == NULL || strcmp(j->task, task) == 0);
+		uint64_t id = j ? j->id : 0;
+		if (j != NULL)
+			whatsnext__v1__job__free_unpacked(j, NULL);
+		if (!mine)
 			continue;
-		wn_batch_del(b, k, kl);
-		n++;
-		if (j->status == WHATSNEXT__V1__JOB_STATUS__JOB_PENDING)
-			job_dequeue(p, j);
-		wn_leases_remove(c->e->leases, j->id);
-		wn_map_del_u64(c->e->cancelled, j->id);
-		job_count_move(p, j->status, 0);
-		if (n % 4096 == 0) {
-			wn_arena_free(scratch);
-			scratch = wn_arena_new();
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = wn_xrealloc(v, cap * sizeof(*v));
 		}
+		v[n] = job_find(c, id);
+		if (v[n] != NULL)
+			n++;
 	}
 	wn_store_iter_free(it);
-	wn_arena_free(scratch);
+	job_remove_many(c, b, p, v, n, task != NULL);
+	free(v);
 	return n;
 }
 

@@ -15,32 +15,102 @@ static int worker_name_ok(struct call *c, const char *worker)
 	return WN_OK;
 }
 
-int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+#define FETCH_MAX_JOBS     1000
+#define FETCH_MAX_PROJECTS 64
+
+int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
+               Whatsnext__V1__FetchResponse *r)
 {
-	const Whatsnext__V1__FetchRequest *rq = (const void *)in;
-	int rv = WN_OK;
-	struct project *p = engine_project(c, rq->project, &rv);
-	if (p == NULL)
-		return rv;
-	if ((rv = worker_name_ok(c, rq->worker)) != WN_OK)
+	int rv = worker_name_ok(c, rq->worker);
+	if (rv != WN_OK)
 		return rv;
 	if (rq->wait_ms > WN_WAIT_MAX_MS)
 		return call_fail(c, WN_EINVAL, "wait_ms %u is over the limit of %d", rq->wait_ms,
 		                 WN_WAIT_MAX_MS);
-	for (size_t i = 0; i < rq->n_tasks; i++)
-		if (engine_taskq(c, p, rq->tasks[i], &rv) == NULL)
+	if (rq->max_jobs > FETCH_MAX_JOBS)
+		return call_fail(c, WN_EINVAL, "max_jobs %u is over the limit of %d", rq->max_jobs,
+		                 FETCH_MAX_JOBS);
+	size_t np = (rq->project[0] != '\0') + rq->n_projects;
+	if (np == 0)
+		return call_fail(c, WN_EINVAL, "no project to fetch from");
+	if (np > FETCH_MAX_PROJECTS)
+		return call_fail(c, WN_EINVAL, "at most %d projects per fetch", FETCH_MAX_PROJECTS);
+	struct project **ps = wn_arena_alloc(c->arena, np * sizeof(*ps));
+	size_t n = 0;
+	for (size_t i = 0; i < np; i++) {
+		const char *name = i == 0 && rq->project[0]
+		                       ? rq->project
+		                       : rq->projects[i - (rq->project[0] != 0)];
+		struct project *p = engine_project(c, name, &rv);
+		if (p == NULL)
 			return rv;
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= ps[k] == p;
+		if (!dup)
+			ps[n++] = p;
+	}
+	for (size_t i = 0; i < rq->n_tasks; i++) {
+		bool known = false;
+		for (size_t k = 0; k < n && !known; k++)
+			known = wn_map_get_str(ps[k]->tasks, rq->tasks[i]) != NULL;
+		if (!known) {
+			if (n == 1)
+				return engine_task(c, ps[0], rq->tasks[i], &rv) ? WN_OK : rv;
+			return call_fail(c, WN_ENOTFOUND,
+			                 "task \"%.140s\" not found in any of the projects",
+			                 rq->tasks[i]);
+		}
+	}
+	size_t want = rq->max_jobs ? rq->max_jobs : 1;
+	if (want > 1)
+		r->more = wn_arena_alloc(c->arena, want * sizeof(*r->more));
+	for (size_t got = 0; got < want; got++) {
+		/* highest priority first; among equals, projects take turns */
+		size_t start = (size_t)(c->e->rr++ % n), best = n;
+		wn_index_entry be, e;
+		for (size_t k = 0; k < n; k++) {
+			size_t i = (start + k) % n;
+			if (queue_peek(ps[i], rq->tasks, rq->n_tasks, &e) &&
+			    (best == n || e.priority > be.priority)) {
+				best = i;
+				be = e;
+			}
+		}
+		if (best == n)
+			break;
+		Job *j = NULL;
+		rv = queue_take(c, b, ps[best], be, rq->worker, &j);
+		if (rv == WN_ENOTFOUND) {
+			got--; /* a stale entry was dropped: look again */
+			continue;
+		}
+		if (rv != WN_OK)
+			return rv;
+		if (r->job == NULL)
+			r->job = j;
+		else
+			r->more[r->n_more++] = j;
+	}
+	return WN_OK;
+}
+
+int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__FetchRequest *rq = (const void *)in;
 	Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__fetch_response__init(r);
-	Job *j = NULL;
-	rv = queue_claim(c, p, rq->worker, rq->tasks, rq->n_tasks, &j);
-	if (rv == WN_OK) {
-		r->job = j;
-	} else if (rv != WN_ENOTFOUND) {
-		return rv;
-	} else if (rq->wait_ms > 0 && c->slot != NULL && !c->e->no_park) {
-		return queue_park(c, p, rq->worker, rq->tasks, rq->n_tasks, rq->wait_ms);
+	wn_batch *b = wn_batch_new();
+	int rv = fetch_into(c, b, rq, r);
+	if (rv == WN_OK && r->job == NULL && rq->wait_ms > 0 && c->slot != NULL && !c->e->no_park) {
+		wn_batch_free(b);
+		return queue_park(c, rq);
 	}
+	if (rv == WN_OK)
+		rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
 	*out = &r->base;
 	return WN_OK;
 }
@@ -106,20 +176,10 @@ static const char *tail_of(const char *s)
 	return s;
 }
 
-static int job_save(struct call *c, Job *j)
+/* complete_one applies one result to its job, adding the changes to b. */
+static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__CompleteRequest *rq,
+                        Job **out)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, j->id);
-	wn_batch *b = wn_batch_new();
-	record_put(b, key, kl, &j->base);
-	int rv = engine_write(c, b);
-	wn_batch_free(b);
-	return rv;
-}
-
-int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
-{
-	const Whatsnext__V1__CompleteRequest *rq = (const void *)in;
 	if (strlen(rq->reason) > WN_REASON_MAX)
 		return call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
 	if (strlen(rq->external_id) > WN_NAME_MAX)
@@ -129,8 +189,11 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	int rv = lease_check(c, rq->job_id, rq->attempt, &j, &was_cancelled);
 	if (rv != WN_OK)
 		return rv;
-	struct project *p = wn_map_get_str(c->e->projects, j->project);
-	struct taskq *tq = p ? wn_map_get_str(p->tasks, j->task) : NULL;
+	struct project *p = job_project(c, j);
+	if (p == NULL)
+		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                 (unsigned long long)j->id);
+	struct task *t = wn_map_get_str(p->tasks, j->task);
 	j->exit_code = rq->exit_code;
 	j->output_tail = (char *)tail_of(rq->output_tail);
 	j->duration_ms = rq->duration_ms;
@@ -138,10 +201,16 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		j->external_id = rq->external_id;
 	j->finished_ms = engine_now(c->e);
 	j->lease_expires_ms = 0;
-	int to;
+	wn_leases_remove(c->e->leases, j->id);
+	wn_map_del_u64(c->e->cancelled, j->id);
 	if (was_cancelled) {
-		to = CANCELLED;
-	} else if (rq->success) {
+		/* already CANCELLED: keep the run's outcome on the record */
+		job_put(b, j);
+		*out = j;
+		return WN_OK;
+	}
+	int to;
+	if (rq->success) {
 		to = COMPLETED;
 		j->reason = "";
 	} else if (rq->cancelled) {
@@ -151,7 +220,7 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		const char *why = rq->reason[0]
 		                      ? rq->reason
 		                      : wn_arena_printf(c->arena, "exit code %d", rq->exit_code);
-		uint32_t retries = tq ? tq->retries : 0;
+		uint32_t retries = t ? t->retries : 0;
 		j->failures++;
 		if (j->failures <= retries) {
 			to = PENDING;
@@ -164,21 +233,63 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 			j->reason = (char *)why;
 		}
 	}
-	j->status = (Whatsnext__V1__JobStatus)to;
-	if ((rv = job_save(c, j)) != WN_OK)
-		return rv;
-	wn_leases_remove(c->e->leases, j->id);
-	wn_map_del_u64(c->e->cancelled, j->id);
-	if (p != NULL && !was_cancelled) {
-		job_count_move(p, RUNNING, to);
-		if (to == PENDING) {
-			job_enqueue(c, p, j);
-			queue_feed(c, p);
-		}
-	}
+	job_set_status(c, b, p, j, to);
+	*out = j;
+	return WN_OK;
+}
+
+int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__CompleteRequest *rq = (const void *)in;
 	Whatsnext__V1__CompleteResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__complete_response__init(r);
-	r->job = j;
+	wn_batch *b = wn_batch_new();
+	int rv = complete_one(c, b, rq, &r->job);
+	if (rv == WN_OK && rq->next != NULL) {
+		Whatsnext__V1__FetchResponse *fr = wn_arena_alloc(c->arena, sizeof(*fr));
+		whatsnext__v1__fetch_response__init(fr);
+		Whatsnext__V1__FetchRequest one = *rq->next;
+		one.max_jobs = 1;
+		rv = fetch_into(c, b, &one, fr);
+		r->next = fr->job;
+	}
+	if (rv == WN_OK)
+		rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	*out = &r->base;
+	return WN_OK;
+}
+
+int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__CompleteBatchRequest *rq = (const void *)in;
+	if (rq->n_results > WN_BATCH_MAX)
+		return call_fail(c, WN_EINVAL, "batch of %zu results is over the limit of %d",
+		                 rq->n_results, WN_BATCH_MAX);
+	Whatsnext__V1__CompleteBatchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__complete_batch_response__init(r);
+	r->results = wn_arena_alloc(c->arena, (rq->n_results + 1) * sizeof(*r->results));
+	wn_batch *b = wn_batch_new();
+	for (size_t i = 0; i < rq->n_results; i++) {
+		Whatsnext__V1__CompleteResult *res = wn_arena_alloc(c->arena, sizeof(*res));
+		whatsnext__v1__complete_result__init(res);
+		c->msg = NULL;
+		int rv = rq->results[i]->next != NULL
+		             ? call_fail(c, WN_EINVAL, "next is not allowed in a batch")
+		             : complete_one(c, b, rq->results[i], &res->job);
+		res->code = (Whatsnext__V1__Code)wn_err_to_code(rv);
+		res->message = rv == WN_OK ? "" : (char *)(c->msg ? c->msg : wn_strerror(rv));
+		if (rv != WN_OK)
+			res->job = NULL;
+		r->results[r->n_results++] = res;
+	}
+	c->msg = NULL;
+	int rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
 	*out = &r->base;
 	return WN_OK;
 }
@@ -191,25 +302,25 @@ int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	int rv = lease_check(c, rq->job_id, rq->attempt, &j, &was_cancelled);
 	if (rv != WN_OK)
 		return rv;
+	wn_leases_remove(c->e->leases, j->id);
+	wn_map_del_u64(c->e->cancelled, j->id);
 	if (was_cancelled) {
-		wn_leases_remove(c->e->leases, j->id);
-		wn_map_del_u64(c->e->cancelled, j->id);
 		*out = &j->base;
 		return WN_OK;
 	}
-	struct project *p = wn_map_get_str(c->e->projects, j->project);
-	j->status = PENDING;
+	struct project *p = job_project(c, j);
+	if (p == NULL)
+		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                 (unsigned long long)j->id);
 	j->lease_expires_ms = 0;
 	j->reason = wn_arena_printf(c->arena, "attempt %u handed back by worker %s%s%.200s",
 	                            j->attempt, j->worker, rq->reason[0] ? ": " : "", rq->reason);
-	if ((rv = job_save(c, j)) != WN_OK)
+	wn_batch *b = wn_batch_new();
+	job_set_status(c, b, p, j, PENDING);
+	rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
 		return rv;
-	wn_leases_remove(c->e->leases, j->id);
-	if (p != NULL) {
-		job_count_move(p, RUNNING, PENDING);
-		job_enqueue(c, p, j);
-		queue_feed(c, p);
-	}
 	*out = &j->base;
 	return WN_OK;
 }
@@ -262,6 +373,49 @@ int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	return WN_OK;
 }
 
+/* pending_jobs collects the PENDING jobs of p (of task t, if not NULL): the
+ * ready ones and those waiting for dependencies. */
+static size_t pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out)
+{
+	size_t cap = 64, n = 0;
+	Job **v = wn_xmalloc(cap * sizeof(*v));
+	for (size_t i = 0; i < p->nq; i++) {
+		struct queue *q = p->qv[i];
+		if (t != NULL && q->task != t)
+			continue;
+		wn_index_iter it;
+		wn_index_entry e;
+		wn_index_iter_init(q->ready, &it);
+		while (wn_index_iter_next(&it, &e)) {
+			Job *j = job_find(c, e.id);
+			if (j == NULL)
+				continue;
+			if (n == cap) {
+				cap *= 2;
+				v = wn_xrealloc(v, cap * sizeof(*v));
+			}
+			v[n++] = j;
+		}
+	}
+	size_t pos = 0;
+	uint64_t id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(p->waiting, &pos, &id, &sk, &val)) {
+		Job *j = job_find(c, id);
+		if (j == NULL || j->status != PENDING ||
+		    (t != NULL && strcmp(j->task, t->name) != 0))
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			v = wn_xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = j;
+	}
+	*out = v;
+	return n;
+}
+
 int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ClearRequest *rq = (const void *)in;
@@ -269,43 +423,32 @@ int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	struct project *p = engine_project(c, rq->project, &rv);
 	if (p == NULL)
 		return rv;
-	struct taskq *only = NULL;
-	if (rq->task[0] != '\0' && (only = engine_taskq(c, p, rq->task, &rv)) == NULL)
+	struct task *only = NULL;
+	if (rq->task[0] != '\0' && (only = engine_task(c, p, rq->task, &rv)) == NULL)
 		return rv;
 	Whatsnext__V1__ClearResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__clear_response__init(r);
-	/* collect first: the write must succeed before the queues change */
+	Job **v = NULL;
+	size_t n = pending_jobs(c, p, only, &v);
 	wn_batch *b = wn_batch_new();
-	for (size_t i = 0; i < p->ntask; i++) {
-		struct taskq *tq = p->taskv[i];
-		if (only != NULL && tq != only)
-			continue;
-		wn_index_iter it;
-		wn_index_entry e;
-		wn_index_iter_init(tq->ready, &it);
-		while (wn_index_iter_next(&it, &e)) {
-			char key[WN_KEY_MAX];
-			size_t kl = key_job(key, e.id);
-			wn_batch_del(b, key, kl);
-			r->removed++;
-		}
-	}
-	rv = r->removed ? engine_write(c, b) : WN_OK;
+	job_remove_many(c, b, p, v, n, true);
+	free(v);
+	r->removed = n;
+	rv = call_commit(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
-	for (size_t i = 0; i < p->ntask; i++) {
-		struct taskq *tq = p->taskv[i];
-		if (only != NULL && tq != only)
-			continue;
-		p->counts[PENDING] -= wn_index_count(tq->ready) <= p->counts[PENDING]
-		                          ? wn_index_count(tq->ready)
-		                          : p->counts[PENDING];
-		wn_index_free(tq->ready);
-		tq->ready = wn_index_new();
-	}
 	*out = &r->base;
 	return WN_OK;
+}
+
+/* job_cmp_dispatch orders jobs as the queue would: priority, then id. */
+static int job_cmp_dispatch(const void *a, const void *b)
+{
+	const Job *x = *(Job *const *)a, *y = *(Job *const *)b;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 /* queue_at finds the entry at position pos of p's dispatch order. */
@@ -313,9 +456,13 @@ static bool queue_at(struct call *c, struct project *p, uint64_t pos, wn_index_e
 {
 	struct qwalk w;
 	qwalk_init(c, p, &w);
-	for (uint64_t i = 0; qwalk_next(&w, e); i++)
-		if (i == pos)
+	uint64_t i = 0;
+	while (qwalk_next(&w, e)) {
+		if (queue_capped(w.last))
+			continue;
+		if (i++ == pos)
 			return true;
+	}
 	return false;
 }
 
@@ -334,22 +481,17 @@ int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	Job *j = NULL;
 	if ((rv = job_load(c, e.id, &j)) != WN_OK)
 		return rv;
-	struct taskq *tq = wn_map_get_str(p->tasks, j->task);
-	if (tq == NULL)
-		return call_fail(c, WN_EINTERNAL, "job %llu has no task queue",
-		                 (unsigned long long)e.id);
+	Job copy = *j;
 	wn_batch *b = wn_batch_new();
-	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, e.id);
-	wn_batch_del(b, key, kl);
-	rv = engine_write(c, b);
+	job_remove_many(c, b, p, &j, 1, true);
+	rv = call_commit(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
-	wn_index_remove(tq->ready, e.priority, e.id);
-	job_count_move(p, PENDING, 0);
-	j->position = (int64_t)rq->position;
-	*out = &j->base;
+	Job *reply = wn_arena_alloc(c->arena, sizeof(*reply));
+	*reply = copy;
+	reply->position = (int64_t)rq->position;
+	*out = &reply->base;
 	return WN_OK;
 }
 
@@ -372,27 +514,68 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	Whatsnext__V1__QueueListResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__queue_list_response__init(r);
 	r->jobs = wn_arena_alloc(c->arena, limit * sizeof(*r->jobs));
-	for (size_t i = 0; i < p->ntask; i++)
-		r->total += wn_index_count(p->taskv[i]->ready);
+	/* jobs that cannot run now: in a capped class, or waiting on dependencies */
+	for (size_t i = 0; i < p->nq; i++) {
+		size_t n = wn_index_count(p->qv[i]->ready);
+		if (queue_capped(p->qv[i]))
+			r->waiting_total += n;
+		else
+			r->total += n;
+	}
+	size_t pos_w = 0;
+	uint64_t wid;
+	const char *sk;
+	void *wv;
+	while (wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv))
+		r->waiting_total += ((struct dwait *)wv)->broken == 0;
 	struct qwalk w;
 	qwalk_init(c, p, &w);
 	wn_index_entry e;
 	int64_t pos = 0;
 	size_t bytes = 0;
+	size_t ncapped = 0;
+	uint64_t *capped = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(uint64_t));
 	while (r->n_jobs < limit && bytes <= WN_REPLY_BUDGET && qwalk_next(&w, &e)) {
-		if (pos++ < rq->offset)
-			continue;
-		Job *j = NULL;
-		if (job_load(c, e.id, &j) != WN_OK) {
-			c->msg = NULL;
+		if (queue_capped(w.last)) {
+			if (ncapped <= r->waiting_total)
+				capped[ncapped++] = e.id;
 			continue;
 		}
+		if (pos++ < rq->offset)
+			continue;
+		Job *j = job_find(c, e.id);
+		if (j == NULL)
+			continue;
 		j->position = pos - 1;
-		bytes += protobuf_c_message_get_packed_size(&j->base);
 		j->waiting = p->archived
 		                 ? wn_arena_printf(c->arena, "project %s is archived", p->name)
 		                 : "waiting for a worker";
+		bytes += protobuf_c_message_get_packed_size(&j->base);
 		r->jobs[r->n_jobs++] = j;
+	}
+	if (rq->include_waiting) {
+		/* the rest of the capped classes, then jobs waiting on dependencies */
+		while (qwalk_next(&w, &e))
+			if (queue_capped(w.last) && ncapped <= r->waiting_total)
+				capped[ncapped++] = e.id;
+		size_t first = r->n_jobs;
+		for (size_t i = 0; i < ncapped && r->n_jobs < limit; i++) {
+			Job *j = job_find(c, capped[i]);
+			if (j != NULL)
+				r->jobs[r->n_jobs++] = j;
+		}
+		pos_w = 0;
+		while (r->n_jobs < limit && bytes <= WN_REPLY_BUDGET &&
+		       wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv)) {
+			Job *j = ((struct dwait *)wv)->broken == 0 ? job_find(c, wid) : NULL;
+			if (j == NULL || j->status != PENDING)
+				continue;
+			bytes += protobuf_c_message_get_packed_size(&j->base);
+			r->jobs[r->n_jobs++] = j;
+		}
+		for (size_t i = first; i < r->n_jobs; i++)
+			job_fill_live(c, r->jobs[i], false);
+		qsort(r->jobs + first, r->n_jobs - first, sizeof(*r->jobs), job_cmp_dispatch);
 	}
 	*out = &r->base;
 	return WN_OK;

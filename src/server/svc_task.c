@@ -81,7 +81,7 @@ int svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	t->created_ms = t->updated_ms = engine_now(c->e);
 	if ((rv = task_write(c, t)) != WN_OK)
 		return rv;
-	engine_taskq_new(p, t);
+	engine_task_new(p, t);
 	*out = &t->base;
 	return WN_OK;
 }
@@ -91,7 +91,7 @@ int svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	const Whatsnext__V1__GetTaskRequest *rq = (const void *)in;
 	int rv = WN_OK;
 	struct project *p = engine_project(c, rq->project, &rv);
-	if (p == NULL || engine_taskq(c, p, rq->name, &rv) == NULL)
+	if (p == NULL || engine_task(c, p, rq->name, &rv) == NULL)
 		return rv;
 	Task *t = NULL;
 	rv = task_read(c, rq->project, rq->name, &t);
@@ -109,13 +109,13 @@ int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 		return rv;
 	Whatsnext__V1__ListTasksResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_tasks_response__init(r);
-	r->tasks = wn_arena_alloc(c->arena, (p->ntask + 1) * sizeof(*r->tasks));
+	r->tasks = wn_arena_alloc(c->arena, (wn_map_count(p->tasks) + 1) * sizeof(*r->tasks));
 	char key[WN_KEY_MAX];
 	size_t kl = key_task_prefix(key, p->name);
 	const char *k, *v;
 	size_t tkl, vl;
 	wn_store_iter *it = wn_store_iter_new(c->e->store, key, kl, NULL, 0);
-	while (wn_store_iter_next(it, &k, &tkl, &v, &vl) && r->n_tasks < p->ntask) {
+	while (wn_store_iter_next(it, &k, &tkl, &v, &vl) && r->n_tasks < wn_map_count(p->tasks)) {
 		Task *t = whatsnext__v1__task__unpack(c->pa, vl, (const uint8_t *)v);
 		if (t != NULL)
 			r->tasks[r->n_tasks++] = t;
@@ -133,7 +133,7 @@ int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		return call_fail(c, WN_EINVAL, "task is missing");
 	int rv = WN_OK;
 	struct project *p = engine_project(c, u->project, &rv);
-	struct taskq *tq = p ? engine_taskq(c, p, u->name, &rv) : NULL;
+	struct task *tq = p ? engine_task(c, p, u->name, &rv) : NULL;
 	if (tq == NULL)
 		return rv;
 	if ((rv = task_check(c, u)) != WN_OK)
@@ -172,7 +172,7 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	const Whatsnext__V1__DeleteTaskRequest *rq = (const void *)in;
 	int rv = WN_OK;
 	struct project *p = engine_project(c, rq->project, &rv);
-	struct taskq *tq = p ? engine_taskq(c, p, rq->name, &rv) : NULL;
+	struct task *tq = p ? engine_task(c, p, rq->name, &rv) : NULL;
 	if (tq == NULL)
 		return rv;
 	wn_batch *b = wn_batch_new();
@@ -212,7 +212,7 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
-	engine_taskq_drop(p, tq);
+	engine_task_drop(p, tq);
 	*out = &r->base;
 	return WN_OK;
 }

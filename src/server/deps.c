@@ -1,0 +1,255 @@
+/* deps: job dependencies. Each job stores the jobs it waits for; the engine
+ * keeps the reverse edges in memory, so a change of a job's status reaches
+ * exactly its direct dependents, and from them on only as far as their own
+ * status changes (an explicit work list: no recursion depth limit). */
+#include "engine_int.h"
+
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int deps_edge_state(int cond, int status)
+{
+	switch (status) {
+	case PENDING:
+	case RUNNING:
+		return EDGE_UNDECIDED;
+	case COMPLETED:
+		return cond == WHATSNEXT__V1__DEP_CONDITION__AFTERNOTOK ? EDGE_BROKEN : EDGE_OK;
+	case FAILED:
+	case CANCELLED:
+		return cond == WHATSNEXT__V1__DEP_CONDITION__AFTEROK ? EDGE_BROKEN : EDGE_OK;
+	default: /* BLOCKED: cannot end without someone's help; 0: removed */
+		return EDGE_BROKEN;
+	}
+}
+
+const char *deps_cond_name(int cond)
+{
+	switch (cond) {
+	case WHATSNEXT__V1__DEP_CONDITION__AFTERANY:
+		return "afterany";
+	case WHATSNEXT__V1__DEP_CONDITION__AFTERNOTOK:
+		return "afternotok";
+	default:
+		return "afterok";
+	}
+}
+
+bool deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges, size_t *order,
+                   size_t *cycle)
+{
+	/* Kahn's algorithm over a compact adjacency list */
+	size_t *indeg = wn_xcalloc(n + 1, sizeof(size_t));
+	size_t *start = wn_xcalloc(n + 2, sizeof(size_t));
+	size_t *adj = wn_xcalloc(nedges + 1, sizeof(size_t));
+	for (size_t i = 0; i < nedges; i++) {
+		start[from[i] + 1]++;
+		indeg[to[i]]++;
+	}
+	for (size_t i = 0; i < n; i++)
+		start[i + 1] += start[i];
+	size_t *fill = wn_xcalloc(n + 1, sizeof(size_t));
+	for (size_t i = 0; i < nedges; i++)
+		adj[start[from[i]] + fill[from[i]]++] = to[i];
+	size_t head = 0, tail = 0;
+	for (size_t i = 0; i < n; i++)
+		if (indeg[i] == 0)
+			order[tail++] = i;
+	while (head < tail) {
+		size_t v = order[head++];
+		for (size_t k = start[v]; k < start[v + 1]; k++)
+			if (--indeg[adj[k]] == 0)
+				order[tail++] = adj[k];
+	}
+	bool ok = tail == n;
+	if (!ok) {
+		/* every node left has an unresolved dependency; walk back along
+		 * such edges until a node repeats: that node is on a cycle */
+		size_t *pred = wn_xcalloc(n + 1, sizeof(size_t));
+		bool *seen = wn_xcalloc(n + 1, sizeof(bool));
+		for (size_t i = 0; i < nedges; i++)
+			if (indeg[to[i]] > 0 && indeg[from[i]] > 0)
+				pred[to[i]] = from[i];
+		size_t v = 0;
+		while (indeg[v] == 0)
+			v++;
+		while (!seen[v]) {
+			seen[v] = true;
+			v = pred[v];
+		}
+		*cycle = v;
+		free(pred);
+		free(seen);
+	}
+	free(indeg);
+	free(start);
+	free(adj);
+	free(fill);
+	return ok;
+}
+
+struct redges *deps_dependents(wn_engine *e, uint64_t id)
+{
+	return wn_map_get_u64(e->rdeps, id);
+}
+
+void deps_add_edges(wn_engine *e, const Job *j)
+{
+	for (size_t i = 0; i < j->n_deps; i++) {
+		uint64_t x = j->deps[i]->job_id;
+		struct redges *r = wn_map_get_u64(e->rdeps, x);
+		if (r == NULL || r->n == r->cap) {
+			uint32_t cap = r ? r->cap * 2 : 2;
+			r = wn_xrealloc(r, sizeof(*r) + cap * sizeof(r->v[0]));
+			if (cap == 2)
+				r->n = 0;
+			r->cap = cap;
+			wn_map_put_u64(e->rdeps, x, r);
+		}
+		r->v[r->n].job = j->id;
+		r->v[r->n].cond = (uint8_t)j->deps[i]->condition;
+		r->n++;
+	}
+}
+
+void deps_del_edges(wn_engine *e, const Job *j)
+{
+	for (size_t i = 0; i < j->n_deps; i++) {
+		struct redges *r = wn_map_get_u64(e->rdeps, j->deps[i]->job_id);
+		if (r == NULL)
+			continue;
+		for (uint32_t k = 0; k < r->n; k++) {
+			if (r->v[k].job == j->id) {
+				r->v[k] = r->v[--r->n];
+				break;
+			}
+		}
+		if (r->n == 0)
+			free(wn_map_del_u64(e->rdeps, j->deps[i]->job_id));
+	}
+}
+
+int deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why)
+{
+	*unmet = *broken = 0;
+	*why = NULL;
+	for (size_t i = 0; i < j->n_deps; i++) {
+		const Whatsnext__V1__Dependency *d = j->deps[i];
+		Job *x = job_find(c, d->job_id);
+		int st = x ? (int)x->status : 0;
+		int es = deps_edge_state(d->condition, st);
+		if (es == EDGE_UNDECIDED) {
+			(*unmet)++;
+		} else if (es == EDGE_BROKEN) {
+			if (*broken == 0)
+				*why =
+				    x ? wn_arena_printf(c->arena, "dependency job %llu is %s (%s)",
+				                        (unsigned long long)d->job_id,
+				                        job_status_name(st),
+				                        deps_cond_name(d->condition))
+				      : wn_arena_printf(c->arena, "dependency job %llu was removed",
+				                        (unsigned long long)d->job_id);
+			(*broken)++;
+		}
+	}
+	return WN_OK;
+}
+
+/* One dependency edge whose source changed status. */
+struct dep_event {
+	uint64_t job;  /* the dependent */
+	uint64_t from; /* the dependency */
+	uint8_t cond;
+	uint8_t old_st, new_st;
+};
+
+struct dep_stack {
+	struct dep_event *v;
+	size_t n, cap;
+};
+
+static void dep_push_edges(wn_engine *e, struct dep_stack *st, uint64_t x, int old_st, int new_st)
+{
+	struct redges *r = wn_map_get_u64(e->rdeps, x);
+	if (r == NULL)
+		return;
+	for (uint32_t k = 0; k < r->n; k++) {
+		if (deps_edge_state(r->v[k].cond, old_st) == deps_edge_state(r->v[k].cond, new_st))
+			continue;
+		if (st->n == st->cap) {
+			st->cap = st->cap ? st->cap * 2 : 64;
+			st->v = wn_xrealloc(st->v, st->cap * sizeof(*st->v));
+		}
+		st->v[st->n++] = (struct dep_event){r->v[k].job, x, r->v[k].cond, (uint8_t)old_st,
+		                                    (uint8_t)new_st};
+	}
+}
+
+void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st)
+{
+	struct dep_stack st = {0};
+	dep_push_edges(c->e, &st, x, old_st, new_st);
+	while (st.n > 0) {
+		struct dep_event ev = st.v[--st.n];
+		Job *y = job_find(c, ev.job);
+		if (y == NULL || (y->status != PENDING && y->status != BLOCKED))
+			continue;
+		struct project *p = job_project(c, y);
+		if (p == NULL)
+			continue;
+		struct dwait *w = wn_map_get_u64(p->waiting, y->id);
+		uint32_t unmet = w ? w->unmet : 0, broken = w ? w->broken : 0;
+		int eo = deps_edge_state(ev.cond, ev.old_st),
+		    en = deps_edge_state(ev.cond, ev.new_st);
+		if (eo == EDGE_UNDECIDED && unmet > 0)
+			unmet--;
+		if (eo == EDGE_BROKEN && broken > 0)
+			broken--;
+		if (en == EDGE_UNDECIDED)
+			unmet++;
+		if (en == EDGE_BROKEN)
+			broken++;
+		int y_old = y->status;
+		bool was_ready = y_old == PENDING && w == NULL;
+		int y_new = broken > 0 ? BLOCKED : PENDING;
+		bool ready = y_new == PENDING && unmet == 0;
+		if (was_ready && !ready)
+			queue_ready_del(p, y);
+		if (ready) {
+			if (w != NULL)
+				free(wn_map_del_u64(p->waiting, y->id));
+			if (!was_ready)
+				queue_ready_add(c, p, y);
+		} else {
+			if (w == NULL) {
+				w = wn_xcalloc(1, sizeof(*w));
+				wn_map_put_u64(p->waiting, y->id, w);
+			}
+			w->unmet = unmet;
+			w->broken = broken;
+		}
+		if (y_new == y_old)
+			continue;
+		if (y_new == BLOCKED) {
+			y->reason =
+			    en == EDGE_BROKEN && ev.new_st != 0
+			        ? wn_arena_printf(c->arena, "dependency job %llu is %s (%s)",
+			                          (unsigned long long)ev.from,
+			                          job_status_name(ev.new_st),
+			                          deps_cond_name(ev.cond))
+			    : en == EDGE_BROKEN
+			        ? wn_arena_printf(c->arena, "dependency job %llu was removed",
+			                          (unsigned long long)ev.from)
+			        : y->reason;
+		} else {
+			y->reason = "";
+		}
+		y->status = (Whatsnext__V1__JobStatus)y_new;
+		queue_count_move(c, p, y, y_old, y_new);
+		job_put(b, y);
+		dep_push_edges(c->e, &st, y->id, y_old, y_new);
+	}
+	free(st.v);
+}

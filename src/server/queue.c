@@ -1,0 +1,379 @@
+/* queue: the dispatch classes of each project (the ready jobs of one task, or
+ * of one task within one sweep, in dispatch order), claiming, and the job
+ * status transitions that keep queues, counts and dependents in step. */
+#include "engine_int.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct queue *queue_of(struct project *p, struct task *t, struct sweep *s)
+{
+	char key[WN_NAME_MAX + 32];
+	snprintf(key, sizeof(key), "%s#%llu", t->name, (unsigned long long)(s ? s->id : 0));
+	struct queue *q = wn_map_get_str(p->queues, key);
+	if (q != NULL)
+		return q;
+	q = wn_xcalloc(1, sizeof(*q));
+	q->task = t;
+	q->sweep = s;
+	q->ready = wn_index_new();
+	wn_map_put_str(p->queues, key, q);
+	p->qv = wn_xrealloc(p->qv, (p->nq + 1) * sizeof(*p->qv));
+	p->qv[p->nq++] = q;
+	return q;
+}
+
+bool queue_capped(const struct queue *q)
+{
+	return q->sweep != NULL && q->sweep->max_running > 0 &&
+	       q->sweep->counts[RUNNING] >= q->sweep->max_running;
+}
+
+/* queue_find returns the dispatch class of a job, or NULL if its task is gone. */
+static struct queue *queue_find(struct call *c, struct project *p, const Job *j)
+{
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	if (t == NULL)
+		return NULL;
+	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	return queue_of(p, t, s);
+}
+
+void queue_ready_add(struct call *c, struct project *p, const Job *j)
+{
+	struct queue *q = queue_find(c, p, j);
+	if (q == NULL) {
+		wn_error("job %llu names unknown task %s/%s", (unsigned long long)j->id, p->name,
+		         j->task);
+		return;
+	}
+	wn_index_insert(q->ready, j->priority, j->id);
+	p->feed = true;
+}
+
+void queue_ready_del(struct project *p, const Job *j)
+{
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	if (t == NULL)
+		return;
+	char key[WN_NAME_MAX + 32];
+	snprintf(key, sizeof(key), "%s#%llu", t->name, (unsigned long long)j->sweep_id);
+	struct queue *q = wn_map_get_str(p->queues, key);
+	if (q != NULL)
+		wn_index_remove(q->ready, j->priority, j->id);
+}
+
+void queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to)
+{
+	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	if (from > 0 && from < WN_NSTATUS) {
+		if (p->counts[from] > 0)
+			p->counts[from]--;
+		if (s != NULL && s->counts[from] > 0)
+			s->counts[from]--;
+	}
+	if (to > 0 && to < WN_NSTATUS) {
+		p->counts[to]++;
+		if (s != NULL)
+			s->counts[to]++;
+	}
+	/* a capped sweep with one less running job may hand out another */
+	if (from == RUNNING && s != NULL && s->max_running > 0)
+		p->feed = true;
+}
+
+bool job_is_ready(const struct project *p, const Job *j)
+{
+	return j->status == PENDING && wn_map_get_u64(p->waiting, j->id) == NULL;
+}
+
+/* job_leave takes j out of the queue state its current status puts it in. */
+static void job_leave(struct project *p, const Job *j)
+{
+	if (j->status != PENDING && j->status != BLOCKED)
+		return;
+	void *w = wn_map_del_u64(p->waiting, j->id);
+	if (w != NULL)
+		free(w);
+	else if (j->status == PENDING)
+		queue_ready_del(p, j);
+}
+
+/* job_enter_pending puts j (status PENDING) in a ready queue, or among the
+ * waiting jobs, or makes it BLOCKED, as its dependencies say. */
+static void job_enter_pending(struct call *c, struct project *p, Job *j)
+{
+	uint32_t unmet = 0, broken = 0;
+	const char *why = NULL;
+	if (j->n_deps > 0)
+		deps_eval(c, j, &unmet, &broken, &why);
+	if (unmet == 0 && broken == 0) {
+		queue_ready_add(c, p, j);
+		return;
+	}
+	struct dwait *w = wn_xcalloc(1, sizeof(*w));
+	w->unmet = unmet;
+	w->broken = broken;
+	wn_map_put_u64(p->waiting, j->id, w);
+	if (broken > 0) {
+		j->status = BLOCKED;
+		j->reason = (char *)why;
+	}
+}
+
+void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to)
+{
+	int from = j->status;
+	job_leave(p, j);
+	j->status = (Whatsnext__V1__JobStatus)to;
+	if (to == PENDING) {
+		job_enter_pending(c, p, j);
+	} else if (to == BLOCKED) {
+		struct dwait *w = wn_xcalloc(1, sizeof(*w));
+		w->broken = 1;
+		wn_map_put_u64(p->waiting, j->id, w);
+	}
+	queue_count_move(c, p, j, from, (int)j->status);
+	job_put(b, j);
+	if (from != (int)j->status)
+		deps_propagate(c, b, j->id, from, (int)j->status);
+}
+
+void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                     bool propagate)
+{
+	int *old = wn_arena_alloc(c->arena, (n + 1) * sizeof(int));
+	for (size_t i = 0; i < n; i++) {
+		Job *j = v[i];
+		old[i] = (int)j->status;
+		job_leave(p, j);
+		queue_count_move(c, p, j, old[i], 0);
+		char key[WN_KEY_MAX];
+		size_t kl = key_job(key, j->id);
+		wn_batch_del(b, key, kl);
+		wn_leases_remove(c->e->leases, j->id);
+		wn_map_del_u64(c->e->cancelled, j->id);
+		/* status 0 in the call's cache: propagation passes it by */
+		j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (propagate)
+			deps_propagate(c, b, v[i]->id, old[i], 0);
+		deps_del_edges(c->e, v[i]);
+		free(wn_map_del_u64(c->e->rdeps, v[i]->id));
+	}
+}
+
+void qwalk_init(struct call *c, struct project *p, struct qwalk *w)
+{
+	w->n = p->nq;
+	w->q = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->q));
+	w->it = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->it));
+	w->cur = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->cur));
+	w->have = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->have));
+	w->last = NULL;
+	for (size_t i = 0; i < w->n; i++) {
+		w->q[i] = p->qv[i];
+		wn_index_iter_init(p->qv[i]->ready, &w->it[i]);
+		w->have[i] = wn_index_iter_next(&w->it[i], &w->cur[i]);
+	}
+}
+
+bool qwalk_next(struct qwalk *w, wn_index_entry *e)
+{
+	size_t best = w->n;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->have[i] && (best == w->n || wn_index_before(&w->cur[i], &w->cur[best])))
+			best = i;
+	if (best == w->n)
+		return false;
+	*e = w->cur[best];
+	w->last = w->q[best];
+	w->have[best] = wn_index_iter_next(&w->it[best], &w->cur[best]);
+	return true;
+}
+
+static bool task_allowed(const char *task, char **tasks, size_t ntasks)
+{
+	if (ntasks == 0)
+		return true;
+	for (size_t i = 0; i < ntasks; i++)
+		if (strcmp(tasks[i], task) == 0)
+			return true;
+	return false;
+}
+
+bool queue_peek(struct project *p, char **tasks, size_t ntasks, wn_index_entry *out)
+{
+	if (p->archived)
+		return false;
+	bool found = false;
+	wn_index_entry e;
+	for (size_t i = 0; i < p->nq; i++) {
+		struct queue *q = p->qv[i];
+		if (!wn_index_first(q->ready, &e) || queue_capped(q) ||
+		    !task_allowed(q->task->name, tasks, ntasks))
+			continue;
+		if (!found || wn_index_before(&e, out)) {
+			*out = e;
+			found = true;
+		}
+	}
+	return found;
+}
+
+int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e, const char *worker,
+               Job **out)
+{
+	Job *j = job_find(c, e.id);
+	if (j == NULL || j->status != PENDING) {
+		/* cannot happen while the queues and the store agree; heal it */
+		for (size_t i = 0; i < p->nq; i++)
+			wn_index_remove(p->qv[i]->ready, e.priority, e.id);
+		wn_error("ready queue held job %llu, which is not pending; dropped",
+		         (unsigned long long)e.id);
+		return WN_ENOTFOUND;
+	}
+	int64_t now = engine_now(c->e);
+	j->attempt++;
+	j->worker = wn_arena_strdup(c->arena, worker);
+	j->started_ms = now;
+	j->finished_ms = 0;
+	j->lease_expires_ms = now + c->e->cfg.lease_ms;
+	job_set_status(c, b, p, j, RUNNING);
+	wn_leases_put(c->e->leases, j->id, j->attempt, j->lease_expires_ms);
+	if (j->lease_expires_ms < c->e->sweep_at)
+		pthread_cond_signal(&c->e->sweep_cv);
+	*out = j;
+	return WN_OK;
+}
+
+int call_commit(struct call *c, wn_batch *b)
+{
+	int rv = wn_batch_count(b) > 0 ? engine_write(c, b) : WN_OK;
+	if (rv != WN_OK)
+		return rv;
+	bool feed = false;
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(c->e->projects, &pos, &uk, &sk, &val)) {
+		struct project *p = val;
+		feed |= p->feed;
+		p->feed = false;
+	}
+	if (feed && c->e->wait_head != NULL)
+		queue_feed(c);
+	return WN_OK;
+}
+
+/* job_waiting_reason says why a PENDING job is not ready. */
+static const char *job_waiting_reason(struct call *c, struct project *p, const Job *j)
+{
+	if (p->archived)
+		return wn_arena_printf(c->arena, "project %s is archived", p->name);
+	if (!job_is_ready(p, j)) {
+		for (size_t i = 0; i < j->n_deps; i++) {
+			const Whatsnext__V1__Dependency *d = j->deps[i];
+			Job *x = job_find(c, d->job_id);
+			int st = x ? (int)x->status : 0;
+			if (deps_edge_state(d->condition, st) != EDGE_OK)
+				return wn_arena_printf(
+				    c->arena, "waiting for job %llu (%s; it is %s)",
+				    (unsigned long long)d->job_id, deps_cond_name(d->condition),
+				    x ? job_status_name(st) : "removed");
+		}
+		return "waiting for its dependencies";
+	}
+	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	if (s != NULL && s->max_running > 0 && s->counts[RUNNING] >= s->max_running)
+		return wn_arena_printf(c->arena, "sweep %llu has %llu running (max_running %u)",
+		                       (unsigned long long)s->id,
+		                       (unsigned long long)s->counts[RUNNING], s->max_running);
+	return NULL;
+}
+
+void job_fill_live(struct call *c, Job *j, bool position)
+{
+	for (size_t i = 0; i < j->n_deps; i++) {
+		Job *x = job_find(c, j->deps[i]->job_id);
+		j->deps[i]->status =
+		    x ? x->status : WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
+	}
+	if (j->status == RUNNING) {
+		uint32_t att;
+		int64_t exp;
+		if (wn_leases_get(c->e->leases, j->id, &att, &exp) == WN_OK && att == j->attempt)
+			j->lease_expires_ms = exp;
+		return;
+	}
+	if (j->status != PENDING)
+		return;
+	struct project *p = job_project(c, j);
+	if (p == NULL)
+		return;
+	const char *why = job_waiting_reason(c, p, j);
+	if (why != NULL) {
+		j->waiting = (char *)why;
+		j->position = -1;
+		return;
+	}
+	if (!position) {
+		j->waiting = "waiting for a worker";
+		return;
+	}
+	struct qwalk w;
+	qwalk_init(c, p, &w);
+	wn_index_entry e;
+	int64_t pos = 0;
+	while (qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
+		if (!queue_capped(w.last))
+			pos++;
+	j->position = pos;
+	j->waiting =
+	    pos == 0
+	        ? "next in line; waiting for a worker to fetch"
+	        : wn_arena_printf(c->arena, "waiting for a worker; %lld job(s) ahead in the queue",
+	                          (long long)pos);
+}
+
+void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
+{
+	wn_engine *e = c->e;
+	void *cv = wn_map_del_u64(e->cancelled, id);
+	Job *j = job_find(c, id);
+	if (j == NULL || j->status != RUNNING || j->attempt != attempt || cv != NULL)
+		return;
+	struct project *p = job_project(c, j);
+	if (p == NULL)
+		return;
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	uint32_t max = t && t->max_attempts ? t->max_attempts : WN_DEFAULT_MAX_ATTEMPTS;
+	j->lost++;
+	int to;
+	if (j->lost >= max) {
+		to = FAILED;
+		j->reason =
+		    wn_arena_printf(c->arena,
+		                    "lease expired %u time(s) (max_attempts %u); last held by "
+		                    "worker %s, attempt %u",
+		                    j->lost, max, j->worker, j->attempt);
+		j->finished_ms = engine_now(e);
+	} else {
+		to = PENDING;
+		j->reason = wn_arena_printf(
+		    c->arena, "lease of attempt %u expired (worker %s stopped heartbeating)",
+		    j->attempt, j->worker);
+	}
+	j->lease_expires_ms = 0;
+	wn_batch *b = wn_batch_new();
+	job_set_status(c, b, p, j, to);
+	int rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv == WN_OK)
+		wn_info("job %llu: %s", (unsigned long long)id, j->reason);
+}

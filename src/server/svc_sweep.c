@@ -1,0 +1,140 @@
+/* SweepService: progress of sweeps, their priority and running cap. */
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* sweep_reply fills a Sweep message with the record and live counts of w. */
+static Whatsnext__V1__Sweep *sweep_reply(struct call *c, const struct sweep *w)
+{
+	Whatsnext__V1__Sweep *s = wn_arena_alloc(c->arena, sizeof(*s));
+	whatsnext__v1__sweep__init(s);
+	s->id = w->id;
+	s->project = w->proj->name;
+	s->name = w->name;
+	s->max_running = w->max_running;
+	s->created_ms = w->created_ms;
+	s->total = w->total;
+	s->pending = w->counts[PENDING];
+	s->running = w->counts[RUNNING];
+	s->completed = w->counts[COMPLETED];
+	s->failed = w->counts[FAILED];
+	s->blocked = w->counts[BLOCKED];
+	s->cancelled = w->counts[CANCELLED];
+	return s;
+}
+
+static struct sweep *sweep_get(struct call *c, uint64_t id, int *rv)
+{
+	struct sweep *w = engine_sweep(c->e, id);
+	if (w == NULL)
+		*rv = call_fail(c, WN_ENOTFOUND, "sweep %llu not found", (unsigned long long)id);
+	return w;
+}
+
+int svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__GetSweepRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct sweep *w = sweep_get(c, rq->id, &rv);
+	if (w == NULL)
+		return rv;
+	*out = &sweep_reply(c, w)->base;
+	return WN_OK;
+}
+
+static int sweep_cmp(const void *a, const void *b)
+{
+	const Whatsnext__V1__Sweep *x = *(Whatsnext__V1__Sweep *const *)a;
+	const Whatsnext__V1__Sweep *y = *(Whatsnext__V1__Sweep *const *)b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__ListSweepsRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct project *p = NULL;
+	if (rq->project[0] != '\0' && (p = engine_project(c, rq->project, &rv)) == NULL)
+		return rv;
+	Whatsnext__V1__ListSweepsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__list_sweeps_response__init(r);
+	r->sweeps = wn_arena_alloc(c->arena, (wn_map_count(c->e->sweeps) + 1) * sizeof(*r->sweeps));
+	size_t pos = 0;
+	uint64_t id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(c->e->sweeps, &pos, &id, &sk, &val)) {
+		struct sweep *w = val;
+		if (p == NULL || w->proj == p)
+			r->sweeps[r->n_sweeps++] = sweep_reply(c, w);
+	}
+	qsort(r->sweeps, r->n_sweeps, sizeof(*r->sweeps), sweep_cmp);
+	*out = &r->base;
+	return WN_OK;
+}
+
+int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__UpdateSweepRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct sweep *w = sweep_get(c, rq->id, &rv);
+	if (w == NULL)
+		return rv;
+	struct project *p = w->proj;
+	wn_batch *b = wn_batch_new();
+	if (rq->set_max_running) {
+		Whatsnext__V1__Sweep rec = WHATSNEXT__V1__SWEEP__INIT;
+		rec.id = w->id;
+		rec.project = p->name;
+		rec.name = w->name;
+		rec.max_running = rq->max_running;
+		rec.total = w->total;
+		rec.created_ms = w->created_ms;
+		char key[WN_KEY_MAX];
+		size_t kl = key_sweep(key, w->id);
+		record_put(b, key, kl, &rec.base);
+	}
+	if (rq->set_priority) {
+		/* the sweep's jobs have consecutive ids: read that range only */
+		char start[WN_KEY_MAX];
+		size_t sl = key_job(start, w->id);
+		const char *k, *v;
+		size_t kl, vl;
+		wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, start, sl);
+		uint64_t *ids = wn_xmalloc((w->total + 1) * sizeof(*ids));
+		size_t n = 0;
+		while (wn_store_iter_next(it, &k, &kl, &v, &vl) && key_job_id(k) < w->id + w->total)
+			ids[n++] = key_job_id(k);
+		wn_store_iter_free(it);
+		for (size_t i = 0; i < n; i++) {
+			Job *j = job_find(c, ids[i]);
+			if (j == NULL || j->status != PENDING || j->priority == rq->priority)
+				continue;
+			bool ready = job_is_ready(p, j);
+			if (ready)
+				queue_ready_del(p, j);
+			j->priority = rq->priority;
+			if (ready)
+				queue_ready_add(c, p, j);
+			job_put(b, j);
+		}
+		free(ids);
+	}
+	rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	if (rq->set_max_running) {
+		bool more = rq->max_running == 0 || rq->max_running > w->max_running;
+		w->max_running = rq->max_running;
+		if (more) {
+			p->feed = true;
+			wn_batch *none = wn_batch_new();
+			call_commit(c, none);
+			wn_batch_free(none);
+		}
+	}
+	*out = &sweep_reply(c, w)->base;
+	return WN_OK;
+}
