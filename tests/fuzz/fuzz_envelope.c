@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out = NULL;
 	size_t len = 0;
 	/* Let the fuzzer reach the method bodies: when the input starts with a
-	 * byte below 26 it picks a method and the rest is the body. */
+	 * byte below the number of methods it picks a method and the rest is the body. */
 	static const char *const methods[] = {
 	    "/whatsnext.v1.ProjectService/Create", "/whatsnext.v1.ProjectService/Get",
 	    "/whatsnext.v1.ProjectService/List",   "/whatsnext.v1.ProjectService/Update",
@@ -57,6 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "/whatsnext.v1.QueueService/Complete", "/whatsnext.v1.QueueService/Release",
 	    "/whatsnext.v1.QueueService/Stats",    "/whatsnext.v1.QueueService/Clear",
 	    "/whatsnext.v1.QueueService/Pop",      "/whatsnext.v1.QueueService/List",
+	    "/whatsnext.v1.QueueService/CompleteBatch", "/whatsnext.v1.JobService/Deps",
+	    "/whatsnext.v1.SweepService/Get",      "/whatsnext.v1.SweepService/List",
+	    "/whatsnext.v1.SweepService/Update",
 	};
 	if (size > 0 && data[0] < sizeof(methods) / sizeof(methods[0])) {
 		Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
