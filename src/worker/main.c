@@ -7,6 +7,7 @@
 #include "util.h"
 #include "wconfig.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -93,6 +94,11 @@ int main(int argc, char **argv)
 	int verbose = 0;
 	int c;
 	wn_log_set_prefix("wnworker");
+	/* Started with a standard descriptor closed, the first file opened would
+	 * take its place: fill the gaps. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			return 1;
 	while ((c = getopt_long(argc, argv, "c:s:p:n:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -145,6 +146,38 @@ static void proc_child_fail(int fd, int step)
 	_exit(127);
 }
 
+/* proc_close_others closes every descriptor from 3 to maxfd but the four in
+ * keep: another thread may be starting a command at the same time, and its
+ * pipes must not stay open in this guard. Async-signal-safe. */
+static void proc_close_others(const int keep[4], int maxfd)
+{
+	int k[4];
+	for (int i = 0; i < 4; i++)
+		k[i] = keep[i];
+	for (int i = 1; i < 4; i++) /* sort the four */
+		for (int j = i; j > 0 && k[j - 1] > k[j]; j--) {
+			int t = k[j];
+			k[j] = k[j - 1];
+			k[j - 1] = t;
+		}
+	int from = 3;
+	for (int i = 0; i <= 4; i++) {
+		int to = i < 4 ? k[i] - 1 : maxfd;
+		if (to >= from) {
+#ifdef SYS_close_range
+			if (syscall(SYS_close_range, (unsigned)from, (unsigned)to, 0U) == 0) {
+				from = i < 4 ? k[i] + 1 : from;
+				continue;
+			}
+#endif
+			for (int fd = from; fd <= to; fd++)
+				close(fd);
+		}
+		if (i < 4 && k[i] + 1 > from)
+			from = k[i] + 1;
+	}
+}
+
 /* Set in the guard when the worker is gone. */
 static volatile sig_atomic_t proc_orphaned;
 
@@ -177,8 +210,10 @@ static bool proc_guard_reap(pid_t cmd, int *status, bool block)
  * calls only: it is a fork of a threaded program. */
 static void proc_guard(pid_t parent, int deathsig, int grace_ms, int err_fd, int status_fd,
                        const char *path, char *const *argv, char *const *envp, const char *workdir,
-                       int nullfd, int logfd)
+                       int nullfd, int logfd, int maxfd)
 {
+	const int keep[4] = {err_fd, status_fd, nullfd, logfd};
+	proc_close_others(keep, maxfd);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = proc_on_parent_death; /* no SA_RESTART: waitpid returns */
@@ -269,7 +304,8 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		}
 	}
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0 || pipe2(statusfd, O_CLOEXEC) != 0) {
+	if (nullfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0 ||
+	    pipe2(statusfd, O_CLOEXEC | O_NONBLOCK) != 0) {
 		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(errno));
 		rc = WN_EIO;
 		goto out;
@@ -279,6 +315,11 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 
 	pid_t parent = getpid();
 	int deathsig = SIGRTMIN + 2;
+	struct rlimit nofile;
+	int maxfd = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+	                    nofile.rlim_cur < 65536
+	                ? (int)nofile.rlim_cur - 1
+	                : 65535;
 	pid_t pid = fork();
 	if (pid < 0) {
 		*reason = wn_xasprintf("cannot start %s: fork: %s", spec->argv[0], strerror(errno));
@@ -296,7 +337,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		close(statusfd[0]);
 		close(pipefd[0]);
 		proc_guard(parent, deathsig, spec->orphan_grace_ms, pipefd[1], statusfd[1], path,
-		           spec->argv, envp, spec->workdir, nullfd, logfd);
+		           spec->argv, envp, spec->workdir, nullfd, logfd, maxfd);
 	}
 	setpgid(pid, pid); /* also here, so that signals sent at once reach the group */
 	close(pipefd[1]);
