@@ -67,6 +67,11 @@ static const struct {
     {&whatsnext__v1__sweep_service__descriptor, "Get", svc_sweep_get, 0},
     {&whatsnext__v1__sweep_service__descriptor, "List", svc_sweep_list, 0},
     {&whatsnext__v1__sweep_service__descriptor, "Update", svc_sweep_update, M_MUTATES},
+    {&whatsnext__v1__worker_service__descriptor, "Join", svc_worker_join, M_MUTATES},
+    {&whatsnext__v1__worker_service__descriptor, "Leave", svc_worker_leave, M_MUTATES},
+    {&whatsnext__v1__worker_service__descriptor, "Get", svc_worker_get, 0},
+    {&whatsnext__v1__worker_service__descriptor, "List", svc_worker_list, 0},
+    {&whatsnext__v1__worker_service__descriptor, "Drain", svc_worker_drain, M_MUTATES},
 };
 
 static struct method methods[WN_ARRAY_LEN(method_rows)];
@@ -299,6 +304,7 @@ struct task *engine_task_new(struct project *p, const Task *t)
 	k->name = wn_xstrdup(t->name);
 	k->max_attempts = t->max_attempts;
 	k->retries = t->retries;
+	need_set(&k->need, t->resources);
 	k->proj = p;
 	wn_map_put_str(p->tasks, t->name, k);
 	return k;
@@ -321,6 +327,7 @@ void engine_task_drop(struct project *p, struct task *t)
 		p->qv[i] = p->qv[--p->nq];
 	}
 	wn_map_del_str(p->tasks, t->name);
+	need_release(&t->need);
 	free(t->name);
 	free(t);
 }
@@ -516,6 +523,9 @@ static int engine_load(wn_engine *e, char **errmsg)
 	}
 	wn_store_iter_free(it);
 
+	if (rv == WN_OK)
+		rv = fleet_load(e, errmsg);
+
 	/* jobs: counts, ready queues, leases; jobs with dependencies wait for
 	 * the statuses of all jobs before they are placed */
 	int64_t now = e->cfg.clock(e->cfg.clock_arg);
@@ -543,8 +553,12 @@ static int engine_load(wn_engine *e, char **errmsg)
 			if (w != NULL)
 				w->counts[st]++;
 		}
-		if (st == RUNNING) /* the holder gets a full lease from now on */
+		if (st == RUNNING) { /* the holder gets a full lease from now on */
 			wn_leases_put(e->leases, j->id, j->attempt, now + e->cfg.lease_ms);
+			struct task *t = wn_map_get_str(p->tasks, j->task);
+			if (t != NULL)
+				fleet_hold(e, j->worker, j->id, &t->need);
+		}
 		if (j->id >= e->next_id)
 			e->next_id = j->id + 1;
 		if (j->n_deps > 0) {
@@ -647,6 +661,8 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 		e->cfg.clock = engine_real_clock;
 	if (e->cfg.lease_ms <= 0)
 		e->cfg.lease_ms = 60000;
+	if (e->cfg.worker_timeout_ms <= 0)
+		e->cfg.worker_timeout_ms = 30000;
 	if (e->cfg.max_msg == 0)
 		e->cfg.max_msg = WN_MSG_MAX;
 	pthread_mutex_init(&e->mu, NULL);
@@ -656,6 +672,7 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->cancelled = wn_map_new_u64();
 	e->sweeps = wn_map_new_u64();
 	e->rdeps = wn_map_new_u64();
+	e->workers = wn_map_new_str();
 	e->dd = dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
 	if (rv == WN_OK)
@@ -705,6 +722,7 @@ void wn_engine_close(wn_engine *e)
 		free(val);
 	wn_map_free(e->rdeps);
 	wn_map_free(e->sweeps);
+	fleet_free(e);
 	wn_map_free(e->projects);
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
@@ -919,7 +937,10 @@ int64_t wn_engine_tick(wn_engine *e)
 	uint32_t attempt;
 	while (wn_leases_pop_expired(e->leases, now, &job, &attempt))
 		queue_expire(&c, job, attempt);
+	int64_t lost_at = fleet_check(&c, now);
 	int64_t next = wn_leases_next_due(e->leases);
+	if (lost_at < next)
+		next = lost_at;
 	struct waiter *w = e->wait_head;
 	while (w != NULL) {
 		struct waiter *n = w->next;

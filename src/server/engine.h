@@ -17,12 +17,13 @@ typedef void (*wn_deliver_fn)(void *arg, void *slot, uint8_t *buf, size_t len);
 
 typedef struct wn_engine_config {
 	const char *data_dir;
-	int durability;    /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
-	int relaxed_ms;    /* relaxed: longest time between syncs */
-	int64_t lease_ms;  /* lease length; heartbeats extend by this much */
-	const char *token; /* required Request.token, or NULL / "" for none */
-	size_t max_msg;    /* largest request body accepted */
-	bool no_sweeper;   /* tests: no background thread; call wn_engine_tick */
+	int durability;            /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
+	int relaxed_ms;            /* relaxed: longest time between syncs */
+	int64_t lease_ms;          /* lease length; heartbeats extend by this much */
+	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
+	const char *token;         /* required Request.token, or NULL / "" for none */
+	size_t max_msg;            /* largest request body accepted */
+	bool no_sweeper;           /* tests: no background thread; call wn_engine_tick */
 	wn_deliver_fn deliver;
 	void *deliver_arg;
 	int64_t (*clock)(void *arg); /* wall clock in ms; NULL = the real one */

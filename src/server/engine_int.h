@@ -47,12 +47,31 @@ typedef Whatsnext__V1__Project Project;
 struct project;
 struct sweep;
 
+/* What one job of a task needs from a worker. */
+struct need {
+	uint32_t cpu, gpu;
+	uint64_t memory_mb;
+	size_t nlabels;
+	char **keys, **vals;
+};
+
 /* A task's settings the queue needs. */
 struct task {
 	char *name;
 	uint32_t max_attempts;
 	uint32_t retries;
+	struct need need;
 	struct project *proj;
+};
+
+/* A worker of the fleet, as it joined, with what it holds now. */
+struct wrk {
+	Whatsnext__V1__Worker *rec; /* as joined (heap copy); state and draining live here */
+	int64_t last_seen_ms;
+	uint32_t used_cpu, used_gpu;
+	uint64_t used_mem;
+	wn_map *jobs; /* held job id -> (void *)1 */
+	uint64_t rr;  /* its round-robin turn among projects */
 };
 
 /* A dispatch class: the ready jobs of one task (and of one sweep, if any),
@@ -153,6 +172,7 @@ struct wn_engine {
 	bool stopping;
 	bool no_park;                         /* shutting down: Fetch answers at once */
 	struct waiter *wait_head, *wait_tail; /* parked fetches, oldest first */
+	wn_map *workers;                      /* name -> struct wrk */
 	uint64_t rr; /* round-robin turn among projects of equal priority */
 	pthread_cond_t sweep_cv;
 	int64_t sweep_at; /* when the sweeper will next wake */
@@ -230,6 +250,32 @@ void job_fill_live(struct call *c, Job *j, bool position);
  * to parked fetches. */
 int call_commit(struct call *c, wn_batch *b);
 
+/* The fleet (fleet.c). */
+/* need_set copies the resource requirements r (may be NULL) into n. */
+void need_set(struct need *n, const Whatsnext__V1__Resources *r);
+/* need_release frees what n holds. */
+void need_release(struct need *n);
+/* fleet_get returns the worker called name, or NULL. */
+struct wrk *fleet_get(wn_engine *e, const char *name);
+/* fleet_fits reports whether a job needing n fits what w has free now. */
+bool fleet_fits(const struct wrk *w, const struct need *n);
+/* fleet_never explains why no active worker could ever run a job needing n,
+ * or returns NULL if one could (or no worker has joined). */
+const char *fleet_never(struct call *c, const struct need *n);
+/* fleet_hold records that worker name holds job j (RUNNING) needing n. */
+void fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n);
+/* fleet_drop records that worker name no longer holds job j. */
+void fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n);
+/* fleet_load reads the workers from the store. */
+int fleet_load(wn_engine *e, char **errmsg);
+/* fleet_free frees the registry. */
+void fleet_free(wn_engine *e);
+/* fleet_check marks workers that missed their heartbeats LOST, releasing
+ * their leases; returns the next time a worker may become LOST. */
+int64_t fleet_check(struct call *c, int64_t now);
+/* fleet_seen notes a heartbeat of worker name; true if it is draining. */
+bool fleet_seen(wn_engine *e, const char *name, int64_t now);
+
 /* Dependencies (deps.c). */
 enum { EDGE_UNDECIDED = 0, EDGE_OK = 1, EDGE_BROKEN = 2 };
 /* deps_edge_state tells what a condition makes of a dependency in status
@@ -264,8 +310,9 @@ void queue_ready_add(struct call *c, struct project *p, const Job *j);
 /* queue_ready_del takes a PENDING job out of its dispatch class. */
 void queue_ready_del(struct project *p, const Job *j);
 /* queue_peek finds the best ready job of p (of tasks, if ntasks) whose class
- * is not capped; false if none. */
-bool queue_peek(struct project *p, char **tasks, size_t ntasks, wn_index_entry *e);
+ * is not capped and, if w is given, fits what w has free; false if none. */
+bool queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
+                wn_index_entry *e);
 /* queue_take leases the ready job e of p to worker, adding the change to b. */
 int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e, const char *worker,
                Job **out);
@@ -325,6 +372,11 @@ int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 int svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 
 /* project_remove_jobs deletes every job of p (of task, if not NULL) in b and
  * drops them from the in-memory queues; jobs of other tasks that depend on

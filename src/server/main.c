@@ -46,6 +46,8 @@ static void usage(FILE *f)
 	       "  --relaxed-ms N         longest time between syncs in relaxed mode (default 100)\n"
 	       "  --lease-ms N           job lease length; a lease not heartbeated for this long\n"
 	       "                         expires (default 60000)\n"
+	       "  --worker-timeout-ms N  a worker that joined and sends no heartbeat for this\n"
+	       "                         long is LOST; its jobs go back at once (default 30000)\n"
 	       "  --threads N            request-serving threads (default 8)\n"
 	       "  --token T              require this token on every request (or WN_TOKEN)\n"
 	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
@@ -78,6 +80,7 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	    {"durability", "durability", "--durability"},
 	    {"relaxed-ms", "relaxed_ms", "--relaxed-ms"},
 	    {"lease-ms", "lease_ms", "--lease-ms"},
+	    {"worker-timeout-ms", "worker_timeout_ms", "--worker-timeout-ms"},
 	    {"threads", "threads", "--threads"},
 	    {"token", "token", "--token"},
 	    {"log-level", "log_level", "--log-level"},
@@ -201,6 +204,7 @@ int main(int argc, char **argv)
 	    .durability = durability,
 	    .relaxed_ms = (int)conf.relaxed_ms,
 	    .lease_ms = conf.lease_ms,
+	    .worker_timeout_ms = conf.worker_timeout_ms,
 	    .token = conf.token,
 	    .max_msg = WN_MSG_MAX,
 	    .deliver = wn_net_deliver,

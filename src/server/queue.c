@@ -128,6 +128,15 @@ void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int 
 {
 	int from = j->status;
 	job_leave(p, j);
+	if (from == RUNNING || to == RUNNING) {
+		struct task *t = wn_map_get_str(p->tasks, j->task);
+		static const struct need none;
+		const struct need *n = t ? &t->need : &none;
+		if (from == RUNNING)
+			fleet_drop(c->e, j->worker, j->id, n);
+		else if (from != RUNNING)
+			fleet_hold(c->e, j->worker, j->id, n);
+	}
 	j->status = (Whatsnext__V1__JobStatus)to;
 	if (to == PENDING) {
 		job_enter_pending(c, p, j);
@@ -206,7 +215,8 @@ static bool task_allowed(const char *task, char **tasks, size_t ntasks)
 	return false;
 }
 
-bool queue_peek(struct project *p, char **tasks, size_t ntasks, wn_index_entry *out)
+bool queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
+                wn_index_entry *out)
 {
 	if (p->archived)
 		return false;
@@ -215,7 +225,8 @@ bool queue_peek(struct project *p, char **tasks, size_t ntasks, wn_index_entry *
 	for (size_t i = 0; i < p->nq; i++) {
 		struct queue *q = p->qv[i];
 		if (!wn_index_first(q->ready, &e) || queue_capped(q) ||
-		    !task_allowed(q->task->name, tasks, ntasks))
+		    !task_allowed(q->task->name, tasks, ntasks) ||
+		    (w != NULL && !fleet_fits(w, &q->task->need)))
 			continue;
 		if (!found || wn_index_before(&e, out)) {
 			*out = e;
@@ -289,6 +300,10 @@ static const char *job_waiting_reason(struct call *c, struct project *p, const J
 		}
 		return "waiting for its dependencies";
 	}
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	const char *never = t ? fleet_never(c, &t->need) : NULL;
+	if (never != NULL)
+		return never;
 	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
 	if (s != NULL && s->max_running > 0 && s->counts[RUNNING] >= s->max_running)
 		return wn_arena_printf(c->arena, "sweep %llu has %llu running (max_running %u)",

@@ -26,6 +26,8 @@ static const wn_conf_key srvconf_keys[] = {
      "longest time between syncs in relaxed mode"},
     {"lease_ms", WN_CONF_T_INT, OFF(lease_ms), "60000", 100, 7LL * 24 * 3600 * 1000, 0, NULL,
      "job lease length"},
+    {"worker_timeout_ms", WN_CONF_T_INT, OFF(worker_timeout_ms), "30000", 100,
+     7LL * 24 * 3600 * 1000, 0, NULL, "a joined worker silent this long is LOST"},
     {"threads", WN_CONF_T_INT, OFF(threads), "8", 1, 256, 0, NULL, "serving threads"},
     {"token", WN_CONF_T_STR, OFF(token), "", 0, 0, 0, NULL, "token every request must carry"},
     {"log_level", WN_CONF_T_STR, OFF(log_level), "info", 0, 0, 0, level_choices,

@@ -8,14 +8,15 @@
 #include "conf.h"
 
 typedef struct wn_srvconf {
-	char *data;          /* data directory */
-	wn_conf_strv listen; /* addresses to serve */
-	char *durability;    /* "sync" or "relaxed" */
-	int64_t relaxed_ms;  /* longest time between syncs in relaxed mode */
-	int64_t lease_ms;    /* lease length */
-	int64_t threads;     /* serving threads */
-	char *token;         /* required request token, "" for none */
-	char *log_level;     /* error, warn, info, debug */
+	char *data;                /* data directory */
+	wn_conf_strv listen;       /* addresses to serve */
+	char *durability;          /* "sync" or "relaxed" */
+	int64_t relaxed_ms;        /* longest time between syncs in relaxed mode */
+	int64_t lease_ms;          /* lease length */
+	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
+	int64_t threads;           /* serving threads */
+	char *token;               /* required request token, "" for none */
+	char *log_level;           /* error, warn, info, debug */
 } wn_srvconf;
 
 /* wn_srvconf_defaults fills c with the built-in defaults. */

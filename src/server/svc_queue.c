@@ -62,16 +62,23 @@ int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *r
 			                 rq->tasks[i]);
 		}
 	}
+	struct wrk *w = fleet_get(c->e, rq->worker);
+	if (w != NULL) {
+		fleet_seen(c->e, rq->worker, engine_now(c->e));
+		if (w->rec->draining)
+			return WN_OK; /* a draining worker takes no new jobs */
+	}
 	size_t want = rq->max_jobs ? rq->max_jobs : 1;
 	if (want > 1)
 		r->more = wn_arena_alloc(c->arena, want * sizeof(*r->more));
 	for (size_t got = 0; got < want; got++) {
 		/* highest priority first; among equals, projects take turns */
-		size_t start = (size_t)(c->e->rr++ % n), best = n;
+		uint64_t *rr = w ? &w->rr : &c->e->rr;
+		size_t start = (size_t)((*rr)++ % n), best = n;
 		wn_index_entry be, e;
 		for (size_t k = 0; k < n; k++) {
 			size_t i = (start + k) % n;
-			if (queue_peek(ps[i], rq->tasks, rq->n_tasks, &e) &&
+			if (queue_peek(ps[i], rq->tasks, rq->n_tasks, w, &e) &&
 			    (best == n || e.priority > be.priority)) {
 				best = i;
 				be = e;
@@ -125,9 +132,27 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	whatsnext__v1__heartbeat_response__init(r);
 	r->cancelled = wn_arena_alloc(c->arena, (rq->n_leases + 1) * sizeof(uint64_t));
 	r->lost = wn_arena_alloc(c->arena, (rq->n_leases + 1) * sizeof(uint64_t));
-	int64_t exp = engine_now(c->e) + c->e->cfg.lease_ms;
+	int64_t now = engine_now(c->e);
+	int64_t exp = now + c->e->cfg.lease_ms;
+	r->drain = fleet_seen(c->e, rq->worker, now);
+	wn_batch *b = NULL;
 	for (size_t i = 0; i < rq->n_leases; i++) {
 		const Whatsnext__V1__Lease *l = rq->leases[i];
+		if (l->external_id[0] != '\0' && strlen(l->external_id) <= WN_NAME_MAX) {
+			/* record where the job runs (a SLURM id, ...) once it is known */
+			uint32_t held;
+			int64_t until;
+			Job *j = wn_leases_get(c->e->leases, l->job_id, &held, &until) == WN_OK &&
+			                 held == l->attempt
+			             ? job_find(c, l->job_id)
+			             : NULL;
+			if (j != NULL && strcmp(j->external_id, l->external_id) != 0) {
+				j->external_id = l->external_id;
+				if (b == NULL)
+					b = wn_batch_new();
+				job_put(b, j);
+			}
+		}
 		uintptr_t cv = (uintptr_t)wn_map_get_u64(c->e->cancelled, l->job_id);
 		if (cv != 0 && cv == l->attempt + 1ULL)
 			r->cancelled[r->n_cancelled++] = l->job_id;
@@ -135,6 +160,12 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 			r->lost[r->n_lost++] = l->job_id;
 	}
 	r->lease_expires_ms = exp;
+	if (b != NULL) {
+		rv = call_commit(c, b);
+		wn_batch_free(b);
+		if (rv != WN_OK)
+			return rv;
+	}
 	*out = &r->base;
 	return WN_OK;
 }

@@ -163,6 +163,7 @@ int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		return rv;
 	tq->max_attempts = t->max_attempts;
 	tq->retries = t->retries;
+	need_set(&tq->need, t->resources);
 	*out = &t->base;
 	return WN_OK;
 }

@@ -1,0 +1,461 @@
+/* fleet: the workers that joined, what each offers and holds, their
+ * heartbeats, LOST detection and draining. Jobs go only to a worker whose
+ * free capacity and labels fit their task's requirements. */
+#include "engine_int.h"
+
+#include "envelope.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WORKER_STATE_ACTIVE WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE
+#define WORKER_STATE_LOST   WHATSNEXT__V1__WORKER_STATE__WORKER_LOST
+#define WORKER_STATE_GONE   WHATSNEXT__V1__WORKER_STATE__WORKER_GONE
+
+void need_set(struct need *n, const Whatsnext__V1__Resources *r)
+{
+	need_release(n);
+	if (r == NULL)
+		return;
+	n->cpu = r->cpu;
+	n->gpu = r->gpu;
+	n->memory_mb = r->memory_mb;
+	n->nlabels = r->n_labels;
+	n->keys = wn_xcalloc(r->n_labels + 1, sizeof(char *));
+	n->vals = wn_xcalloc(r->n_labels + 1, sizeof(char *));
+	for (size_t i = 0; i < r->n_labels; i++) {
+		n->keys[i] = wn_xstrdup(r->labels[i]->key);
+		n->vals[i] = wn_xstrdup(r->labels[i]->value);
+	}
+}
+
+void need_release(struct need *n)
+{
+	for (size_t i = 0; i < n->nlabels; i++) {
+		free(n->keys[i]);
+		free(n->vals[i]);
+	}
+	free(n->keys);
+	free(n->vals);
+	memset(n, 0, sizeof(*n));
+}
+
+struct wrk *fleet_get(wn_engine *e, const char *name)
+{
+	return name ? wn_map_get_str(e->workers, name) : NULL;
+}
+
+/* fleet_label returns worker w's value of label key, or NULL. */
+static const char *fleet_label(const struct wrk *w, const char *key)
+{
+	const Whatsnext__V1__Capacity *cap = w->rec->capacity;
+	for (size_t i = 0; cap != NULL && i < cap->n_labels; i++)
+		if (strcmp(cap->labels[i]->key, key) == 0)
+			return cap->labels[i]->value;
+	return NULL;
+}
+
+/* fleet_could tells whether w could ever run a job needing n (ignoring what
+ * it holds now); *why gets the first shortfall. */
+static bool fleet_could(const struct wrk *w, const struct need *n, char *why, size_t len)
+{
+	const Whatsnext__V1__Capacity *cap = w->rec->capacity;
+	uint32_t cpu = cap ? cap->cpu : 0, gpu = cap ? (uint32_t)cap->n_gpus : 0;
+	uint64_t mem = cap ? cap->memory_mb : 0;
+	if (n->gpu > gpu)
+		return snprintf(why, len, "needs %u gpu", n->gpu), false;
+	if (n->cpu > cpu)
+		return snprintf(why, len, "needs %u cpu", n->cpu), false;
+	if (n->memory_mb > mem)
+		return snprintf(why, len, "needs %llu MB of memory",
+		                (unsigned long long)n->memory_mb),
+		       false;
+	for (size_t i = 0; i < n->nlabels; i++) {
+		const char *v = fleet_label(w, n->keys[i]);
+		if (v == NULL || strcmp(v, n->vals[i]) != 0)
+			return snprintf(why, len, "needs label %s=%s", n->keys[i], n->vals[i]),
+			       false;
+	}
+	return true;
+}
+
+bool fleet_fits(const struct wrk *w, const struct need *n)
+{
+	const Whatsnext__V1__Capacity *cap = w->rec->capacity;
+	uint32_t cpu = cap ? cap->cpu : 0, gpu = cap ? (uint32_t)cap->n_gpus : 0;
+	uint64_t mem = cap ? cap->memory_mb : 0;
+	char why[8];
+	return fleet_could(w, n, why, sizeof(why)) && n->cpu <= cpu - w->used_cpu &&
+	       n->gpu <= gpu - w->used_gpu && n->memory_mb <= mem - w->used_mem;
+}
+
+const char *fleet_never(struct call *c, const struct need *n)
+{
+	if (n->cpu == 0 && n->gpu == 0 && n->memory_mb == 0 && n->nlabels == 0)
+		return NULL;
+	size_t pos = 0, active = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	char why[256] = "";
+	uint32_t max_gpu = 0, max_cpu = 0;
+	uint64_t max_mem = 0;
+	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+		struct wrk *w = val;
+		if (w->rec->state != WORKER_STATE_ACTIVE)
+			continue;
+		active++;
+		if (fleet_could(w, n, why, sizeof(why)))
+			return NULL;
+		const Whatsnext__V1__Capacity *cap = w->rec->capacity;
+		if (cap != NULL) {
+			max_gpu = cap->n_gpus > max_gpu ? (uint32_t)cap->n_gpus : max_gpu;
+			max_cpu = cap->cpu > max_cpu ? cap->cpu : max_cpu;
+			max_mem = cap->memory_mb > max_mem ? cap->memory_mb : max_mem;
+		}
+	}
+	if (active == 0)
+		return NULL;
+	if (n->gpu > max_gpu)
+		return wn_arena_printf(c->arena, "needs %u gpu; largest worker offers %u", n->gpu,
+		                       max_gpu);
+	if (n->cpu > max_cpu)
+		return wn_arena_printf(c->arena, "needs %u cpu; largest worker offers %u", n->cpu,
+		                       max_cpu);
+	if (n->memory_mb > max_mem)
+		return wn_arena_printf(c->arena, "needs %llu MB; largest worker offers %llu MB",
+		                       (unsigned long long)n->memory_mb,
+		                       (unsigned long long)max_mem);
+	return wn_arena_printf(c->arena, "no active worker can run it (%s)", why);
+}
+
+void fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n)
+{
+	struct wrk *w = fleet_get(e, name);
+	if (w == NULL || wn_map_get_u64(w->jobs, job) != NULL)
+		return;
+	wn_map_put_u64(w->jobs, job, (void *)1);
+	w->used_cpu += n->cpu;
+	w->used_gpu += n->gpu;
+	w->used_mem += n->memory_mb;
+}
+
+void fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n)
+{
+	struct wrk *w = fleet_get(e, name);
+	if (w == NULL || wn_map_del_u64(w->jobs, job) == NULL)
+		return;
+	w->used_cpu -= n->cpu <= w->used_cpu ? n->cpu : w->used_cpu;
+	w->used_gpu -= n->gpu <= w->used_gpu ? n->gpu : w->used_gpu;
+	w->used_mem -= n->memory_mb <= w->used_mem ? n->memory_mb : w->used_mem;
+}
+
+static size_t key_worker(char *buf, const char *name)
+{
+	return (size_t)snprintf(buf, WN_KEY_MAX, "w/%s", name);
+}
+
+static struct wrk *fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec)
+{
+	struct wrk *w = wn_xcalloc(1, sizeof(*w));
+	w->rec = rec;
+	w->jobs = wn_map_new_u64();
+	wn_map_put_str(e->workers, rec->name, w);
+	return w;
+}
+
+static void fleet_wrk_free(struct wrk *w)
+{
+	whatsnext__v1__worker__free_unpacked(w->rec, NULL);
+	wn_map_free(w->jobs);
+	free(w);
+}
+
+int fleet_load(wn_engine *e, char **errmsg)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	int rv = WN_OK;
+	int64_t now = e->cfg.clock(e->cfg.clock_arg);
+	wn_store_iter *it = wn_store_iter_new(e->store, "w/", 2, NULL, 0);
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		Whatsnext__V1__Worker *rec =
+		    whatsnext__v1__worker__unpack(NULL, vl, (const uint8_t *)v);
+		if (rec == NULL) {
+			*errmsg = wn_xasprintf("corrupt worker record %.*s", (int)kl, k);
+			rv = WN_EIO;
+			break;
+		}
+		/* a worker active before the restart gets a full timeout to return */
+		fleet_add(e, rec)->last_seen_ms = now;
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
+void fleet_free(wn_engine *e)
+{
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(e->workers, &pos, &uk, &sk, &val))
+		fleet_wrk_free(val);
+	wn_map_free(e->workers);
+}
+
+/* fleet_save puts w's record into b. */
+static void fleet_save(wn_batch *b, const struct wrk *w)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = key_worker(key, w->rec->name);
+	record_put(b, key, kl, &w->rec->base);
+}
+
+/* fleet_release expires every lease w holds, at once. */
+static void fleet_release(struct call *c, struct wrk *w)
+{
+	size_t n = wn_map_count(w->jobs), i = 0, pos = 0;
+	uint64_t *ids = wn_xmalloc((n + 1) * sizeof(*ids)), id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(w->jobs, &pos, &id, &sk, &val))
+		ids[i++] = id;
+	for (i = 0; i < n; i++) {
+		uint32_t att;
+		int64_t exp;
+		if (wn_leases_get(c->e->leases, ids[i], &att, &exp) == WN_OK) {
+			wn_leases_remove(c->e->leases, ids[i]);
+			queue_expire(c, ids[i], att);
+		}
+	}
+	free(ids);
+}
+
+int64_t fleet_check(struct call *c, int64_t now)
+{
+	int64_t next = INT64_MAX, timeout = c->e->cfg.worker_timeout_ms;
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+		struct wrk *w = val;
+		if (w->rec->state != WORKER_STATE_ACTIVE)
+			continue;
+		int64_t due = w->last_seen_ms + timeout;
+		if (due > now) {
+			next = due < next ? due : next;
+			continue;
+		}
+		w->rec->state = WORKER_STATE_LOST;
+		wn_warn("worker %s missed its heartbeats for %lld ms: LOST; releasing %zu job(s)",
+		        w->rec->name, (long long)(now - w->last_seen_ms), wn_map_count(w->jobs));
+		wn_batch *b = wn_batch_new();
+		fleet_save(b, w);
+		engine_write(c, b);
+		wn_batch_free(b);
+		fleet_release(c, w);
+	}
+	return next;
+}
+
+bool fleet_seen(wn_engine *e, const char *name, int64_t now)
+{
+	struct wrk *w = fleet_get(e, name);
+	if (w == NULL)
+		return false;
+	w->last_seen_ms = now;
+	if (w->rec->state == WORKER_STATE_LOST)
+		w->rec->state = WORKER_STATE_ACTIVE; /* back in time: persisted on its next join */
+	return w->rec->draining;
+}
+
+/* ------------------------------------------------------------------ service */
+
+/* worker_reply fills a Worker message with w's record and what it holds. */
+static Whatsnext__V1__Worker *worker_reply(struct call *c, const struct wrk *w)
+{
+	Whatsnext__V1__Worker *r = wn_arena_alloc(c->arena, sizeof(*r));
+	*r = *w->rec;
+	r->last_seen_ms = w->last_seen_ms;
+	Whatsnext__V1__Resources *u = wn_arena_alloc(c->arena, sizeof(*u));
+	whatsnext__v1__resources__init(u);
+	u->cpu = w->used_cpu;
+	u->gpu = w->used_gpu;
+	u->memory_mb = w->used_mem;
+	r->used = u;
+	r->n_jobs = wn_map_count(w->jobs);
+	r->jobs = wn_arena_alloc(c->arena, (r->n_jobs + 1) * sizeof(uint64_t));
+	size_t pos = 0, i = 0;
+	uint64_t id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(w->jobs, &pos, &id, &sk, &val))
+		r->jobs[i++] = id;
+	return r;
+}
+
+static struct wrk *worker_named(struct call *c, const char *name, int *rv)
+{
+	const char *why = wn_name_check(name);
+	if (why != NULL) {
+		*rv = call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", name, why);
+		return NULL;
+	}
+	struct wrk *w = fleet_get(c->e, name);
+	if (w == NULL)
+		*rv = call_fail(c, WN_ENOTFOUND, "worker \"%s\" not found", name);
+	return w;
+}
+
+int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
+	const Whatsnext__V1__Worker *wk = rq->worker;
+	if (wk == NULL)
+		return call_fail(c, WN_EINVAL, "worker is missing");
+	const char *why = wn_name_check(wk->name);
+	if (why != NULL)
+		return call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", wk->name, why);
+	if (strlen(wk->host) > 255 || strlen(wk->version) > WN_NAME_MAX)
+		return call_fail(c, WN_EINVAL, "host or version is too long");
+	if (wk->capacity != NULL) {
+		if (wk->capacity->n_gpus > 1024)
+			return call_fail(c, WN_EINVAL, "at most 1024 gpus");
+		for (size_t i = 0; i < wk->capacity->n_gpus; i++)
+			if (strlen(wk->capacity->gpus[i]) == 0 ||
+			    strlen(wk->capacity->gpus[i]) > WN_NAME_MAX)
+				return call_fail(c, WN_EINVAL, "gpu %zu: invalid device id", i);
+		for (size_t i = 0; i < wk->capacity->n_labels; i++)
+			if ((why = wn_name_check(wk->capacity->labels[i]->key)) != NULL)
+				return call_fail(c, WN_EINVAL, "invalid label name \"%.140s\": %s",
+				                 wk->capacity->labels[i]->key, why);
+	}
+	for (size_t i = 0; i < wk->n_projects; i++)
+		if ((why = wn_name_check(wk->projects[i])) != NULL)
+			return call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
+			                 wk->projects[i], why);
+	/* keep a heap copy of what it announced */
+	Whatsnext__V1__Worker copy = *wk;
+	copy.state = WORKER_STATE_ACTIVE;
+	copy.draining = false;
+	copy.used = NULL;
+	copy.n_jobs = 0;
+	copy.jobs = NULL;
+	int64_t now = engine_now(c->e);
+	struct wrk *w = fleet_get(c->e, wk->name);
+	copy.registered_ms = w ? w->rec->registered_ms : now;
+	copy.last_seen_ms = 0;
+	size_t len;
+	uint8_t *buf = wn_message_pack(&copy.base, &len);
+	Whatsnext__V1__Worker *rec = whatsnext__v1__worker__unpack(NULL, len, buf);
+	free(buf);
+	if (w != NULL) {
+		whatsnext__v1__worker__free_unpacked(w->rec, NULL);
+		w->rec = rec;
+	} else {
+		w = fleet_add(c->e, rec);
+	}
+	w->last_seen_ms = now;
+	wn_batch *b = wn_batch_new();
+	fleet_save(b, w);
+	int rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	Whatsnext__V1__JoinResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__join_response__init(r);
+	r->worker = worker_reply(c, w);
+	/* what the server thinks this name holds: the worker takes it back */
+	r->held = wn_arena_alloc(c->arena, (r->worker->n_jobs + 1) * sizeof(*r->held));
+	for (size_t i = 0; i < r->worker->n_jobs; i++) {
+		Job *j = job_find(c, r->worker->jobs[i]);
+		if (j != NULL && j->status == RUNNING) {
+			job_fill_live(c, j, false);
+			r->held[r->n_held++] = j;
+		}
+	}
+	*out = &r->base;
+	return WN_OK;
+}
+
+int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	w->rec->state = WORKER_STATE_GONE;
+	w->rec->draining = false;
+	wn_batch *b = wn_batch_new();
+	fleet_save(b, w);
+	rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
+
+int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
+
+static int worker_cmp(const void *a, const void *b)
+{
+	const Whatsnext__V1__Worker *x = *(Whatsnext__V1__Worker *const *)a;
+	const Whatsnext__V1__Worker *y = *(Whatsnext__V1__Worker *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__ListWorkersRequest *rq = (const void *)in;
+	if ((int)rq->state < 0 || rq->state > WORKER_STATE_GONE)
+		return call_fail(c, WN_EINVAL, "unknown worker state %d", (int)rq->state);
+	Whatsnext__V1__ListWorkersResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__list_workers_response__init(r);
+	r->workers =
+	    wn_arena_alloc(c->arena, (wn_map_count(c->e->workers) + 1) * sizeof(*r->workers));
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+		struct wrk *w = val;
+		if (rq->state == 0 || w->rec->state == rq->state)
+			r->workers[r->n_workers++] = worker_reply(c, w);
+	}
+	qsort(r->workers, r->n_workers, sizeof(*r->workers), worker_cmp);
+	*out = &r->base;
+	return WN_OK;
+}
+
+int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	w->rec->draining = true;
+	wn_batch *b = wn_batch_new();
+	fleet_save(b, w);
+	rv = call_commit(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
