@@ -956,16 +956,104 @@ int64_t wn_engine_tick(wn_engine *e)
 	return next;
 }
 
+/* expired_ok tells whether finished job j may be deleted: nothing waits on it. */
+static bool expired_ok(struct call *c, const Job *j)
+{
+	struct redges *r = deps_dependents(c->e, j->id);
+	for (uint32_t k = 0; r != NULL && k < r->n; k++) {
+		Job *y = job_find(c, r->v[k].job);
+		if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
+			return false;
+	}
+	return true;
+}
+
+#define EXPIRE_CHUNK 4096
+
+uint64_t wn_engine_expire_finished(wn_engine *e)
+{
+	if (e->cfg.retention_ms <= 0)
+		return 0;
+	uint64_t removed = 0, after = 0;
+	bool more = true;
+	while (more) {
+		/* a chunk of keys per lock hold, so requests keep flowing */
+		struct call c;
+		call_init(&c, e, NULL);
+		pthread_mutex_lock(&e->mu);
+		int64_t cutoff = engine_now(e) - e->cfg.retention_ms;
+		char start[WN_KEY_MAX];
+		size_t sl = key_job(start, after + 1);
+		const char *k, *v;
+		size_t kl, vl;
+		size_t seen = 0;
+		wn_batch *b = wn_batch_new();
+		Job **gone = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*gone));
+		size_t ngone = 0;
+		struct project *gp = NULL;
+		more = false;
+		wn_store_iter *it = wn_store_iter_new(e->store, "j/", 2, start, sl);
+		while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+			after = key_job_id(k);
+			if (++seen == EXPIRE_CHUNK) {
+				more = true;
+				break;
+			}
+			Job *j = whatsnext__v1__job__unpack(c.pa, vl, (const uint8_t *)v);
+			if (j == NULL || j->finished_ms == 0 || j->finished_ms > cutoff ||
+			    (j->status != COMPLETED && j->status != FAILED &&
+			     j->status != CANCELLED))
+				continue;
+			job_adopt(&c, j);
+			struct project *p = job_project(&c, j);
+			if (p == NULL || !expired_ok(&c, j))
+				continue;
+			if (gp != NULL && p != gp) {
+				job_remove_many(&c, b, gp, gone, ngone, false);
+				ngone = 0;
+			}
+			gp = p;
+			gone[ngone++] = j;
+		}
+		wn_store_iter_free(it);
+		if (ngone > 0)
+			job_remove_many(&c, b, gp, gone, ngone, false);
+		removed += (uint64_t)wn_batch_count(b);
+		if (wn_batch_count(b) > 0)
+			engine_write(&c, b);
+		wn_batch_free(b);
+		pthread_mutex_unlock(&e->mu);
+		call_wait(&c);
+		call_finish(&c);
+	}
+	if (removed > 0) {
+		wn_store_compact(e->store, "j/", 2, "j0", 2);
+		wn_info("deleted %llu finished job(s) past the retention time",
+		        (unsigned long long)removed);
+	}
+	return removed;
+}
+
 static void *engine_sweeper(void *arg)
 {
 	wn_engine *e = arg;
 	int64_t forget_at = engine_now(e) + 3600 * 1000;
+	int64_t retain_every = e->cfg.retention_ms / 10;
+	if (retain_every > 60000)
+		retain_every = 60000;
+	if (retain_every < 1000)
+		retain_every = 1000;
+	int64_t expire_at = engine_now(e) + retain_every;
 	for (;;) {
 		int64_t next = wn_engine_tick(e);
 		int64_t now = engine_now(e);
 		if (now >= forget_at) {
 			engine_forget_requests(e);
 			forget_at = now + 3600 * 1000;
+		}
+		if (e->cfg.retention_ms > 0 && now >= expire_at) {
+			wn_engine_expire_finished(e);
+			expire_at = engine_now(e) + retain_every;
 		}
 		if (next > forget_at)
 			next = forget_at;

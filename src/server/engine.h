@@ -21,6 +21,7 @@ typedef struct wn_engine_config {
 	int relaxed_ms;            /* relaxed: longest time between syncs */
 	int64_t lease_ms;          /* lease length; heartbeats extend by this much */
 	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
+	int64_t retention_ms;      /* finished jobs older than this are deleted; 0 = kept */
 	const char *token;         /* required Request.token, or NULL / "" for none */
 	size_t max_msg;            /* largest request body accepted */
 	bool no_sweeper;           /* tests: no background thread; call wn_engine_tick */
@@ -52,6 +53,10 @@ void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
 /* wn_engine_tick expires due leases and times out parked requests, then
  * returns the time (engine clock, ms) of the next deadline. */
 int64_t wn_engine_tick(wn_engine *e);
+
+/* wn_engine_expire_finished deletes finished jobs past the retention time
+ * (a bounded number per lock hold) and compacts; returns how many. */
+uint64_t wn_engine_expire_finished(wn_engine *e);
 
 /* wn_engine_release_parked answers every parked request with an empty reply
  * (used when shutting down). */

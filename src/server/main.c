@@ -48,6 +48,8 @@ static void usage(FILE *f)
 	       "                         expires (default 60000)\n"
 	       "  --worker-timeout-ms N  a worker that joined and sends no heartbeat for this\n"
 	       "                         long is LOST; its jobs go back at once (default 30000)\n"
+	       "  --retention-ms N       delete finished jobs this long after they end, and\n"
+	       "                         give their disk space back (default 0: keep them)\n"
 	       "  --threads N            request-serving threads (default 8)\n"
 	       "  --token T              require this token on every request (or WN_TOKEN)\n"
 	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
@@ -81,6 +83,7 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	    {"relaxed-ms", "relaxed_ms", "--relaxed-ms"},
 	    {"lease-ms", "lease_ms", "--lease-ms"},
 	    {"worker-timeout-ms", "worker_timeout_ms", "--worker-timeout-ms"},
+	    {"retention-ms", "retention_ms", "--retention-ms"},
 	    {"threads", "threads", "--threads"},
 	    {"token", "token", "--token"},
 	    {"log-level", "log_level", "--log-level"},
@@ -205,6 +208,7 @@ int main(int argc, char **argv)
 	    .relaxed_ms = (int)conf.relaxed_ms,
 	    .lease_ms = conf.lease_ms,
 	    .worker_timeout_ms = conf.worker_timeout_ms,
+	    .retention_ms = conf.retention_ms,
 	    .token = conf.token,
 	    .max_msg = WN_MSG_MAX,
 	    .deliver = wn_net_deliver,

@@ -14,9 +14,10 @@ typedef struct wn_srvconf {
 	int64_t relaxed_ms;        /* longest time between syncs in relaxed mode */
 	int64_t lease_ms;          /* lease length */
 	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
-	int64_t threads;           /* serving threads */
-	char *token;               /* required request token, "" for none */
-	char *log_level;           /* error, warn, info, debug */
+	int64_t retention_ms; /* finished jobs are deleted this long after they end; 0 = kept */
+	int64_t threads;      /* serving threads */
+	char *token;          /* required request token, "" for none */
+	char *log_level;      /* error, warn, info, debug */
 } wn_srvconf;
 
 /* wn_srvconf_defaults fills c with the built-in defaults. */

@@ -306,6 +306,11 @@ const char *wn_store_failed(wn_store *s)
 	return f;
 }
 
+void wn_store_compact(wn_store *s, const void *start, size_t slen, const void *end, size_t elen)
+{
+	rocksdb_compact_range(s->db, start, slen, end, elen);
+}
+
 wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, const void *start,
                                  size_t slen)
 {

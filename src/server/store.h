@@ -49,6 +49,10 @@ int wn_store_wait(wn_store *s, uint64_t seq);
 /* wn_store_failed returns the message of the first write or sync failure, or NULL. */
 const char *wn_store_failed(wn_store *s);
 
+/* wn_store_compact compacts the key range [start, end) so that the space of
+ * deleted keys comes back. */
+void wn_store_compact(wn_store *s, const void *start, size_t slen, const void *end, size_t elen);
+
 /* wn_store_iter_new walks keys starting with prefix, from start (>= start; NULL =
  * the prefix itself). */
 wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, const void *start,

@@ -22,12 +22,15 @@ static int64_t test_clock(void *arg)
 	return fake_now;
 }
 
+static int64_t retention;
+
 static wn_engine *open_engine(int64_t lease_ms)
 {
 	wn_engine_config cfg = {
 	    .data_dir = "data",
 	    .durability = WN_DURABILITY_SYNC,
 	    .lease_ms = lease_ms,
+	    .retention_ms = retention,
 	    .no_sweeper = true,
 	    .clock = test_clock,
 	};
@@ -549,6 +552,39 @@ TEST(store_is_locked_and_atomic)
 	CHECK(memcmp(v, "v2", 2) == 0);
 	free(v);
 	wn_store_close(s);
+}
+
+TEST(finished_jobs_expire_after_the_retention_time)
+{
+	retention = 10000;
+	wn_engine *e = open_engine(60000);
+	retention = 0;
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	uint64_t done = submit(e, "p", "t", 0);
+	uint64_t pending = submit(e, "p", "t", 0);
+	uint32_t att;
+	CHECK_EQ_INT(fetch(e, "p", "w", &att), done);
+	CHECK_EQ_INT(complete(e, done, att, true), 0);
+	fake_now += 9000;
+	CHECK_EQ_INT(wn_engine_expire_finished(e), 0);
+	fake_now += 2000;
+	CHECK_EQ_INT(wn_engine_expire_finished(e), 1);
+	Whatsnext__V1__GetJobRequest g = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
+	g.id = done;
+	CHECK_EQ_INT(call(e, M("JobService", "Get"), &g.base, NULL, NULL),
+	             WHATSNEXT__V1__CODE__NOT_FOUND);
+	CHECK_EQ_INT(job_status(e, pending), WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	Whatsnext__V1__StatsRequest st = WHATSNEXT__V1__STATS_REQUEST__INIT;
+	st.project = "p";
+	Whatsnext__V1__StatsResponse *sr = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "Stats"), &st.base,
+	                  &whatsnext__v1__stats_response__descriptor, (void **)&sr),
+	             0);
+	CHECK_EQ_INT(sr->projects[0]->completed, 0);
+	CHECK_EQ_INT(sr->projects[0]->pending, 1);
+	whatsnext__v1__stats_response__free_unpacked(sr, NULL);
+	wn_engine_close(e);
 }
 
 TEST(method_paths_follow_the_descriptors)
