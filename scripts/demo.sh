@@ -25,7 +25,7 @@ tmp=$(mktemp -d /tmp/whatsnext-demo.XXXXXX)
 wnd_pid=
 cleanup() {
 	[ -n "$wnd_pid" ] && kill "$wnd_pid" 2>/dev/null && wait "$wnd_pid" 2>/dev/null
-	rm -rf "$tmp"
+	rm -rf "$tmp" "$root/wn-logs"
 }
 trap cleanup EXIT
 
@@ -67,8 +67,29 @@ for outcome in ok ok fail ok; do
 	fi
 done
 
-say "results"
+say "results of the hand-run jobs"
 run wnctl job list --project demo
+
+say "a real sweep: 12 training runs, two workers"
+run wnctl project create sweep --description "lr x epochs, run by wnworker"
+run wnctl task create sweep train --retries 1 --timeout 60
+for lr in 0.001 0.01 0.1 1; do
+	for ep in 2 4 6; do
+		wnctl job add sweep train --param lr=$lr --param epochs=$ep --priority $ep >/dev/null
+	done
+done
+echo "12 jobs submitted (the lr=1 runs diverge on purpose)"
+run wnctl queue show sweep --limit 5
+wnworker --config examples/sweep.yaml --name w1 --exit-when-empty >"$tmp/w1.log" 2>&1 &
+w1=$!
+wnworker --config examples/sweep.yaml --name w2 --exit-when-empty >"$tmp/w2.log" 2>&1 &
+w2=$!
+wait "$w1" "$w2"
+echo "both workers ran the queue dry and exited; a few of their log lines:"
+grep -hE "started|finished" "$tmp/w1.log" "$tmp/w2.log" | head -n 6
+wnctl --json job list --project sweep --all | python3 examples/results.py
+
+say "status"
 run wnctl status
 
 say "stopping wnd"

@@ -50,17 +50,12 @@ int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *r
 		if (!dup)
 			ps[n++] = p;
 	}
+	/* a task a project does not have simply matches nothing there */
 	for (size_t i = 0; i < rq->n_tasks; i++) {
-		bool known = false;
-		for (size_t k = 0; k < n && !known; k++)
-			known = wn_map_get_str(ps[k]->tasks, rq->tasks[i]) != NULL;
-		if (!known) {
-			if (n == 1)
-				return engine_task(c, ps[0], rq->tasks[i], &rv) ? WN_OK : rv;
-			return call_fail(c, WN_ENOTFOUND,
-			                 "task \"%.140s\" not found in any of the projects",
-			                 rq->tasks[i]);
-		}
+		const char *why = wn_name_check(rq->tasks[i]);
+		if (why != NULL)
+			return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", rq->tasks[i],
+			                 why);
 	}
 	struct wrk *w = fleet_get(c->e, rq->worker);
 	if (w != NULL) {
