@@ -1,6 +1,8 @@
-/* wnctl job: add, batch, show, list, cancel, retry, remove, priority. */
+/* wnctl job: add, batch, show, deps, list, cancel, retry, remove, priority
+ * (and sweep, in cmd_sweep.c). */
 #include "ctl.h"
 #include "json.h"
+#include "map.h"
 #include "table.h"
 #include "util.h"
 
@@ -24,12 +26,17 @@ enum {
 	OPT_AFTER,
 	OPT_ALL,
 	OPT_REASON,
+	OPT_DEP,
+	OPT_SWEEP,
+	OPT_MAX_RUNNING,
+	OPT_FORCE,
 };
 
 static const struct option job_add_opts[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"param", required_argument, NULL, OPT_PARAM},
     {"priority", required_argument, NULL, OPT_PRIORITY},
+    {"after", required_argument, NULL, OPT_DEP},
     {NULL, 0, NULL, 0},
 };
 
@@ -38,20 +45,30 @@ static const struct wn_ctl_opthelp job_add_help[] = {
     {"--param K=V", "a parameter the task's template substitutes; repeat for more "
                     "(a key given again replaces its value)"},
     {"--priority N", "higher runs first; equal priorities in submission order (default 0)"},
+    {"--after ID[:COND]", "run only once job ID (of the same project) has ended as COND says: "
+                          "afterok (default: completed), afterany (ended in any way) or "
+                          "afternotok (failed or cancelled); repeat for more"},
     {NULL, NULL},
 };
 
 static const struct option job_batch_opts[] = {
     {"project", required_argument, NULL, OPT_PROJECT},
     {"task", required_argument, NULL, OPT_TASK},
+    {"sweep", required_argument, NULL, OPT_SWEEP},
+    {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
     {NULL, 0, NULL, 0},
 };
 
 static const struct wn_ctl_opthelp job_batch_help[] = {
     {"FILE", "JSON jobs, '-' for stdin: an array of objects or one object per line, each "
-             "{\"project\", \"task\", \"name\", \"params\": {K: V}, \"priority\"}"},
+             "{\"project\", \"task\", \"name\", \"params\": {K: V}, \"priority\", "
+             "\"after\": [ID, \"ID:COND\", \"NAME\", {\"ref\": NAME, \"condition\": COND}]}; "
+             "or an object {\"sweep\": {\"name\", \"max_running\"}, \"jobs\": [...]}"},
     {"--project P", "project of the jobs that name none"},
     {"--task T", "task of the jobs that name none"},
+    {"--sweep NAME", "make the batch a sweep of this name: progress is counted per sweep"},
+    {"--max-running N", "run at most N of the batch's jobs at once (makes it a sweep; 0 = no "
+                        "cap)"},
     {NULL, NULL},
 };
 
@@ -62,6 +79,7 @@ static const struct option job_list_opts[] = {
     {"limit", required_argument, NULL, OPT_LIMIT},
     {"after", required_argument, NULL, OPT_AFTER},
     {"all", no_argument, NULL, OPT_ALL},
+    {"sweep", required_argument, NULL, OPT_SWEEP},
     {NULL, 0, NULL, 0},
 };
 
@@ -73,6 +91,7 @@ static const struct wn_ctl_opthelp job_list_help[] = {
     {"--limit N", "jobs per page, at most 10000 (default 100)"},
     {"--after ID", "only jobs with a larger id (the next page)"},
     {"--all", "follow the pages to the end"},
+    {"--sweep ID", "only jobs of this sweep"},
     {NULL, NULL},
 };
 
@@ -86,9 +105,24 @@ static const struct wn_ctl_opthelp job_cancel_help[] = {
     {NULL, NULL},
 };
 
+static const struct option job_remove_opts[] = {
+    {"force", no_argument, NULL, OPT_FORCE},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct wn_ctl_opthelp job_remove_help[] = {
+    {"--force", "remove it even though other jobs depend on it: they become blocked"},
+    {NULL, NULL},
+};
+
 static const char *job_status(wn_ctl *c, int status)
 {
 	return wn_ctl_enum(c, &whatsnext__v1__job_status__descriptor, status);
+}
+
+static const char *job_condition(wn_ctl *c, int condition)
+{
+	return wn_ctl_enum(c, &whatsnext__v1__dep_condition__descriptor, condition);
 }
 
 /* job_finished tells whether j ran to an end, so its exit code means something. */
@@ -113,7 +147,7 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	wn_ctl_field("status", "%s", job_status(c, j->status));
 	if (pending && j->waiting[0] != '\0')
 		wn_ctl_field("waiting", "%s", j->waiting);
-	if (pending)
+	if (pending && j->position >= 0) /* -1: it cannot run now, `waiting` says why */
 		wn_ctl_field("position", "%lld", (long long)j->position);
 	wn_ctl_field("priority", "%d", j->priority);
 	wn_ctl_field("attempt", "%u", j->attempt);
@@ -139,6 +173,19 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 		wn_ctl_field("lost", "%u", j->lost);
 	if (j->failures != 0)
 		wn_ctl_field("failures", "%u", j->failures);
+	if (j->sweep_id != 0)
+		wn_ctl_field("sweep", "%llu", (unsigned long long)j->sweep_id);
+	if (j->n_deps > 0) {
+		printf("deps:\n");
+		for (size_t i = 0; i < j->n_deps; i++) {
+			const Whatsnext__V1__Dependency *d = j->deps[i];
+			printf("  %s %llu", job_condition(c, d->condition),
+			       (unsigned long long)d->job_id);
+			if (d->status != WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED)
+				printf(": %s", job_status(c, d->status));
+			putchar('\n');
+		}
+	}
 	if (j->n_params > 0) {
 		printf("params:\n");
 		for (size_t i = 0; i < j->n_params; i++)
@@ -170,6 +217,77 @@ static Whatsnext__V1__JobSpec__ParamsEntry **job_params(wn_ctl *c, const struct 
 	return p;
 }
 
+/* ---------------------------------------------------------------- dependencies */
+
+/* Names of the dependency conditions, for messages. */
+#define JOB_CONDITIONS "afterok, afterany or afternotok"
+
+/* job_dep_new returns a context-owned dependency on job id (or, id 0, on the batch job named
+ * ref) with the default condition. */
+static Whatsnext__V1__Dependency *job_dep_new(wn_ctl *c, uint64_t id, const char *ref)
+{
+	Whatsnext__V1__Dependency *d = wn_ctl_alloc(c, sizeof(*d));
+	whatsnext__v1__dependency__init(d);
+	d->job_id = id;
+	if (ref != NULL)
+		d->ref = (char *)ref;
+	return d;
+}
+
+/* job_dep_id parses a positive decimal job id; 0 when s is not one. */
+static uint64_t job_dep_id(const char *s)
+{
+	uint64_t v = 0;
+	if (s[0] == '\0')
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	return v;
+}
+
+/* job_dep_parse parses "ID[:COND]", or with refs also "NAME[:COND]" (NAME: another job of
+ * the batch), into a dependency; returns NULL with *why set when s is neither. */
+static Whatsnext__V1__Dependency *job_dep_parse(wn_ctl *c, const char *s, bool refs,
+                                                const char **why)
+{
+	char *head = wn_ctl_strdup(c, s);
+	int cond = WHATSNEXT__V1__DEP_CONDITION__AFTEROK;
+	char *colon = strrchr(head, ':');
+	if (colon != NULL &&
+	    wn_json_enum_parse(&whatsnext__v1__dep_condition__descriptor, colon + 1, &cond) == 0)
+		*colon = '\0';
+	else if (colon != NULL && !refs) {
+		*why =
+		    wn_ctl_printf(c, "unknown condition '%s': must be " JOB_CONDITIONS, colon + 1);
+		return NULL;
+	}
+	bool digits = head[0] != '\0' && strspn(head, "0123456789") == strlen(head);
+	uint64_t id = job_dep_id(head);
+	if (id == 0 && (!refs || head[0] == '\0' || digits)) {
+		*why = refs ? "expected a job id, ID:CONDITION, the name of a job of the batch or "
+		              "NAME:CONDITION"
+		            : "expected a job id or ID:CONDITION";
+		return NULL;
+	}
+	Whatsnext__V1__Dependency *d = job_dep_new(c, id, id == 0 ? head : NULL);
+	d->condition = cond;
+	return d;
+}
+
+/* job_deps_add appends d to the n dependencies at *deps (context-owned, grown as needed). */
+static void job_deps_add(wn_ctl *c, Whatsnext__V1__Dependency ***deps, size_t *n,
+                         Whatsnext__V1__Dependency *d)
+{
+	Whatsnext__V1__Dependency **v = wn_ctl_alloc(c, (*n + 1) * sizeof(*v));
+	if (*n > 0)
+		memcpy(v, *deps, *n * sizeof(*v));
+	v[(*n)++] = d;
+	*deps = v;
+}
+
 static int job_add(wn_ctl *c)
 {
 	Whatsnext__V1__JobSpec spec = WHATSNEXT__V1__JOB_SPEC__INIT;
@@ -187,6 +305,14 @@ static int job_add(wn_ctl *c)
 			spec.priority = (int32_t)wn_ctl_parse_int(c, "--priority", optarg,
 			                                          INT32_MIN, INT32_MAX);
 			break;
+		case OPT_DEP: {
+			const char *why = NULL;
+			Whatsnext__V1__Dependency *d = job_dep_parse(c, optarg, false, &why);
+			if (d == NULL)
+				wn_ctl_usage(c, "invalid --after '%s': %s", optarg, why);
+			job_deps_add(c, &spec.after, &spec.n_after, d);
+			break;
+		}
 		}
 	}
 	char **a = wn_ctl_args(c, 2, 2, NULL);
@@ -249,6 +375,65 @@ static char *batch_number(wn_ctl *c, double v)
 			break;
 	}
 	return wn_ctl_strdup(c, buf);
+}
+
+/* batch_dep turns one entry of a job's "after" into a dependency: a job id, a string
+ * "ID[:COND]" or "NAME[:COND]", or an object {"job_id" or "ref", "condition"}. */
+static Whatsnext__V1__Dependency *batch_dep(wn_ctl *c, json_t *e, const char *where)
+{
+	if (json_is_integer(e)) {
+		if (json_integer_value(e) <= 0)
+			wn_ctl_usage(c, "%s: \"after\": job ids are positive integers", where);
+		return job_dep_new(c, (uint64_t)json_integer_value(e), NULL);
+	}
+	if (json_is_string(e)) {
+		const char *why = NULL;
+		Whatsnext__V1__Dependency *d = job_dep_parse(c, json_string_value(e), true, &why);
+		if (d == NULL)
+			wn_ctl_usage(c, "%s: \"after\": invalid '%s': %s", where,
+			             json_string_value(e), why);
+		return d;
+	}
+	if (!json_is_object(e))
+		wn_ctl_usage(c,
+		             "%s: \"after\" holds job ids, \"ID:COND\" or \"NAME:COND\" strings, "
+		             "or objects",
+		             where);
+	Whatsnext__V1__Dependency *d = job_dep_new(c, 0, NULL);
+	const char *key;
+	json_t *v;
+	json_object_foreach(e, key, v)
+	{
+		if (strcmp(key, "job_id") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) <= 0)
+				wn_ctl_usage(c,
+				             "%s: \"after\": \"job_id\" must be a positive integer",
+				             where);
+			d->job_id = (uint64_t)json_integer_value(v);
+		} else if (strcmp(key, "ref") == 0) {
+			if (!json_is_string(v) || json_string_length(v) == 0)
+				wn_ctl_usage(c,
+				             "%s: \"after\": \"ref\" must be the name of a job of "
+				             "the batch",
+				             where);
+			d->ref = wn_ctl_strdup(c, json_string_value(v));
+		} else if (strcmp(key, "condition") == 0) {
+			int cond = 0;
+			if (!json_is_string(v) ||
+			    wn_json_enum_parse(&whatsnext__v1__dep_condition__descriptor,
+			                       json_string_value(v), &cond) != 0)
+				wn_ctl_usage(c,
+				             "%s: \"after\": \"condition\" must be " JOB_CONDITIONS,
+				             where);
+			d->condition = cond;
+		} else {
+			wn_ctl_usage(c, "%s: \"after\": unknown field \"%s\"", where, key);
+		}
+	}
+	if ((d->job_id != 0) == (d->ref[0] != '\0'))
+		wn_ctl_usage(c, "%s: \"after\": an object needs either \"job_id\" or \"ref\"",
+		             where);
+	return d;
 }
 
 /* batch_spec turns one JSON object into a job spec; where names it in errors. */
@@ -314,6 +499,13 @@ static Whatsnext__V1__JobSpec *batch_spec(wn_ctl *c, json_t *o, const char *wher
 					    where, pk);
 				s->params[s->n_params++] = e;
 			}
+		} else if (strcmp(key, "after") == 0) {
+			size_t n = json_is_array(v) ? json_array_size(v) : 1;
+			s->after = wn_ctl_alloc(c, (n + 1) * sizeof(*s->after));
+			for (size_t i = 0; i < n; i++) {
+				json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+				s->after[s->n_after++] = batch_dep(c, e, where);
+			}
 		} else {
 			wn_ctl_usage(c, "%s: unknown field \"%s\"", where, key);
 		}
@@ -342,41 +534,195 @@ static size_t batch_skip_space(const char *buf, size_t len, size_t off)
 	return off;
 }
 
+/* A batch being read: its jobs, and where each was written (for messages). */
+struct batch {
+	Whatsnext__V1__JobSpec **jobs;
+	const char **where;
+	size_t n, cap;
+};
+
+static void batch_add(wn_ctl *c, struct batch *b, Whatsnext__V1__JobSpec *s, const char *where)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		Whatsnext__V1__JobSpec **jobs = wn_ctl_alloc(c, b->cap * sizeof(*jobs));
+		const char **wh = wn_ctl_alloc(c, b->cap * sizeof(*wh));
+		if (b->n > 0) {
+			memcpy(jobs, b->jobs, b->n * sizeof(*jobs));
+			memcpy(wh, b->where, b->n * sizeof(*wh));
+		}
+		b->jobs = jobs;
+		b->where = wh;
+	}
+	b->jobs[b->n] = s;
+	b->where[b->n++] = where;
+}
+
+/* batch_array reads a JSON array of jobs; where names the array in errors. */
+static void batch_array(wn_ctl *c, struct batch *b, json_t *array, const char *where,
+                        const char *project, const char *task)
+{
+	size_t n = json_array_size(array);
+	for (size_t i = 0; i < n; i++) {
+		const char *w = wn_ctl_printf(c, "%s: job %zu", where, i + 1);
+		batch_add(c, b, batch_spec(c, json_array_get(array, i), w, project, task), w);
+	}
+}
+
+/* batch_sweep reads the "sweep" object of a batch file into spec. */
+static void batch_sweep(wn_ctl *c, json_t *o, const char *where, Whatsnext__V1__SweepSpec *spec)
+{
+	if (!json_is_object(o))
+		wn_ctl_usage(c, "%s: \"sweep\" must be an object {\"name\", \"max_running\"}",
+		             where);
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v)
+	{
+		if (strcmp(key, "name") == 0) {
+			if (!json_is_string(v))
+				wn_ctl_usage(c, "%s: \"sweep\": \"name\" must be a string", where);
+			spec->name = wn_ctl_strdup(c, json_string_value(v));
+		} else if (strcmp(key, "max_running") == 0) {
+			json_int_t m = json_integer_value(v);
+			if (!json_is_integer(v) || m < 0 || m > UINT32_MAX)
+				wn_ctl_usage(
+				    c,
+				    "%s: \"sweep\": \"max_running\" must be an integer from 0 "
+				    "to %u",
+				    where, UINT32_MAX);
+			spec->max_running = (uint32_t)m;
+		} else {
+			wn_ctl_usage(c, "%s: \"sweep\": unknown field \"%s\"", where, key);
+		}
+	}
+}
+
+/* batch_wrapper reads a batch file written as one object {"sweep": {...}, "jobs": [...]};
+ * returns false when buf is not one (then it is read as one job per line). */
+static bool batch_wrapper(wn_ctl *c, struct batch *b, const char *buf, size_t len, const char *name,
+                          const char *project, const char *task, Whatsnext__V1__SweepSpec *sweep,
+                          bool *has_sweep)
+{
+	json_error_t err;
+	json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	if (o == NULL || !json_is_object(o) || json_object_get(o, "jobs") == NULL) {
+		json_decref(o);
+		return false;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v)
+	{
+		if (strcmp(key, "jobs") == 0) {
+			if (!json_is_array(v))
+				wn_ctl_usage(c, "%s: \"jobs\" must be an array", name);
+			batch_array(c, b, v, name, project, task);
+		} else if (strcmp(key, "sweep") == 0) {
+			batch_sweep(c, v, name, sweep);
+			*has_sweep = true;
+		} else {
+			wn_ctl_usage(c,
+			             "%s: unknown field \"%s\" (a batch object holds \"jobs\" and "
+			             "\"sweep\")",
+			             name, key);
+		}
+	}
+	json_decref(o);
+	return true;
+}
+
+static void job_map_free(void *m)
+{
+	wn_map_free(m);
+}
+
+/* batch_refs checks that every dependency given by name names exactly one job of the batch. */
+static void batch_refs(wn_ctl *c, const struct batch *b)
+{
+	wn_map *names = wn_map_new_str();
+	wn_ctl_defer(c, job_map_free, names);
+	static char once, twice;
+	for (size_t i = 0; i < b->n; i++) {
+		const char *n = b->jobs[i]->name;
+		if (n[0] != '\0')
+			wn_map_put_str(names, n, wn_map_get_str(names, n) == NULL ? &once : &twice);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		for (size_t k = 0; k < b->jobs[i]->n_after; k++) {
+			const char *ref = b->jobs[i]->after[k]->ref;
+			if (ref[0] == '\0')
+				continue;
+			void *v = wn_map_get_str(names, ref);
+			if (v == NULL)
+				wn_ctl_usage(c, "%s: \"after\": no job of the batch is named '%s'",
+				             b->where[i], ref);
+			if (v == &twice)
+				wn_ctl_usage(
+				    c,
+				    "%s: \"after\": '%s' is ambiguous: several jobs of the batch "
+				    "have that name",
+				    b->where[i], ref);
+		}
+	}
+}
+
+/* wn_ctl_batch_done prints what a SubmitBatch did: the ids, one per line, and the sweep. */
+void wn_ctl_batch_done(wn_ctl *c, const Whatsnext__V1__SubmitBatchResponse *r)
+{
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&r->base);
+		return;
+	}
+	for (size_t i = 0; i < r->n_ids; i++)
+		printf("%llu\n", (unsigned long long)r->ids[i]);
+	if (r->sweep_id != 0) {
+		fflush(stdout);
+		fprintf(stderr, "wnctl: sweep %llu: %zu jobs\n", (unsigned long long)r->sweep_id,
+		        r->n_ids);
+	}
+}
+
 static int job_batch(wn_ctl *c)
 {
 	const char *project = NULL, *task = NULL;
+	Whatsnext__V1__SweepSpec sweep = WHATSNEXT__V1__SWEEP_SPEC__INIT;
+	const char *sweep_name = NULL;
+	int64_t max_running = -1;
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		if (ch == OPT_PROJECT)
 			project = optarg;
 		else if (ch == OPT_TASK)
 			task = optarg;
+		else if (ch == OPT_SWEEP)
+			sweep_name = optarg;
+		else if (ch == OPT_MAX_RUNNING)
+			max_running = wn_ctl_parse_int(c, "--max-running", optarg, 0, UINT32_MAX);
 	}
 	const char *path = wn_ctl_args(c, 1, 1, NULL)[0];
 	const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
 	size_t len = 0;
 	char *buf = batch_read(c, path, &len);
 
-	Whatsnext__V1__SubmitBatchRequest req = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
-	size_t cap = 0;
+	struct batch b = {0};
+	bool has_sweep = false;
 	json_error_t err;
 	size_t off = batch_skip_space(buf, len, 0);
-	json_t *array = NULL;
+	bool done = false;
 	if (off < len && buf[off] == '[') {
-		array = json_loadb(buf + off, len - off, JSON_REJECT_DUPLICATES, &err);
+		json_t *array = json_loadb(buf + off, len - off, JSON_REJECT_DUPLICATES, &err);
 		if (array == NULL)
 			wn_ctl_usage(c, "cannot parse %s line %d: %s", name,
 			             batch_line(buf, off) + err.line - 1, err.text);
-		cap = json_array_size(array);
-		req.jobs = wn_ctl_alloc(c, (cap + 1) * sizeof(*req.jobs));
-		for (size_t i = 0; i < cap; i++) {
-			const char *where = wn_ctl_printf(c, "%s: job %zu", name, i + 1);
-			req.jobs[req.n_jobs++] =
-			    batch_spec(c, json_array_get(array, i), where, project, task);
-		}
+		batch_array(c, &b, array, name, project, task);
 		json_decref(array);
+		done = true;
+	} else if (off < len && buf[off] == '{') {
+		done = batch_wrapper(c, &b, buf + off, len - off, name, project, task, &sweep,
+		                     &has_sweep);
 	}
-	while ((off = batch_skip_space(buf, len, off)) < len && array == NULL) {
+	while (!done && (off = batch_skip_space(buf, len, off)) < len) {
 		json_t *o = json_loadb(buf + off, len - off,
 		                       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
 		int line = batch_line(buf, off);
@@ -384,30 +730,30 @@ static int job_batch(wn_ctl *c)
 			wn_ctl_usage(c, "cannot parse %s line %d: %s", name, line + err.line - 1,
 			             err.text);
 		off += err.position;
-		if (req.n_jobs == cap) {
-			cap = cap ? cap * 2 : 64;
-			Whatsnext__V1__JobSpec **jobs = wn_ctl_alloc(c, cap * sizeof(*jobs));
-			if (req.n_jobs > 0)
-				memcpy(jobs, req.jobs, req.n_jobs * sizeof(*jobs));
-			req.jobs = jobs;
-		}
 		const char *where = wn_ctl_printf(c, "%s line %d", name, line);
 		Whatsnext__V1__JobSpec *s = batch_spec(c, o, where, project, task);
 		json_decref(o);
-		req.jobs[req.n_jobs++] = s;
+		batch_add(c, &b, s, where);
 	}
-	if (req.n_jobs == 0)
+	if (b.n == 0)
 		wn_ctl_usage(c, "no jobs in %s", name);
+	batch_refs(c, &b);
 
-	Whatsnext__V1__SubmitBatchResponse *r =
-	    wn_ctl_call(c, JOB_METHOD("SubmitBatch"), &req.base,
-	                &whatsnext__v1__submit_batch_response__descriptor, 0);
-	if (wn_ctl_json(c)) {
-		wn_ctl_print_message(&r->base);
-		return WN_CTL_EXIT_OK;
+	Whatsnext__V1__SubmitBatchRequest req = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	req.jobs = b.jobs;
+	req.n_jobs = b.n;
+	if (sweep_name != NULL) {
+		sweep.name = (char *)sweep_name;
+		has_sweep = true;
 	}
-	for (size_t i = 0; i < r->n_ids; i++)
-		printf("%llu\n", (unsigned long long)r->ids[i]);
+	if (max_running >= 0) {
+		sweep.max_running = (uint32_t)max_running;
+		has_sweep = true;
+	}
+	if (has_sweep)
+		req.sweep = &sweep;
+	wn_ctl_batch_done(c, wn_ctl_call(c, JOB_METHOD("SubmitBatch"), &req.base,
+	                                 &whatsnext__v1__submit_batch_response__descriptor, 0));
 	return WN_CTL_EXIT_OK;
 }
 
@@ -424,6 +770,81 @@ static int job_show(wn_ctl *c)
 {
 	uint64_t id = wn_ctl_parse_id(c, "job id", wn_ctl_args(c, 1, 1, NULL)[0]);
 	job_print(c, job_get(c, id));
+	return WN_CTL_EXIT_OK;
+}
+
+/* One job of the tree `job deps` prints, with the dependencies still to print. */
+struct deps_frame {
+	const Whatsnext__V1__Job *job;
+	size_t next;        /* index of the next dependency to print */
+	const char *indent; /* what the lines of its dependencies start with */
+};
+
+/* deps_label returns "ID NAME: STATUS" for job j (NULL: unknown) of dependency id, and the
+ * reason of a blocked job. */
+static const char *deps_label(wn_ctl *c, uint64_t id, const Whatsnext__V1__Job *j, int status)
+{
+	if (j == NULL)
+		return wn_ctl_printf(c, "%llu: %s", (unsigned long long)id,
+		                     status != WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED
+		                         ? job_status(c, status)
+		                         : "not found");
+	const char *label = wn_ctl_printf(c, "%llu %s: %s", (unsigned long long)j->id, j->name,
+	                                  job_status(c, j->status));
+	if (j->status == WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED && j->reason[0] != '\0')
+		label = wn_ctl_printf(c, "%s (%s)", label, j->reason);
+	return label;
+}
+
+/* job_deps prints the upstream graph of a job as a tree: each dependency with its condition
+ * under the job that waits for it; a job reached again (a diamond) is printed once more,
+ * marked "(see above)", without its dependencies. The walk keeps its own stack, so a long chain
+ * needs no deep recursion. */
+static int job_deps(wn_ctl *c)
+{
+	Whatsnext__V1__GetJobRequest req = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
+	req.id = wn_ctl_parse_id(c, "job id", wn_ctl_args(c, 1, 1, NULL)[0]);
+	Whatsnext__V1__DepsResponse *r = wn_ctl_call(c, JOB_METHOD("Deps"), &req.base,
+	                                             &whatsnext__v1__deps_response__descriptor, 0);
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&r->base);
+		return WN_CTL_EXIT_OK;
+	}
+	if (r->n_jobs == 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot show job %llu: the reply holds no job",
+		           (unsigned long long)req.id);
+	wn_map *byid = wn_map_new_u64();
+	wn_map *shown = wn_map_new_u64();
+	wn_ctl_defer(c, job_map_free, byid);
+	wn_ctl_defer(c, job_map_free, shown);
+	for (size_t i = 0; i < r->n_jobs; i++)
+		wn_map_put_u64(byid, r->jobs[i]->id, r->jobs[i]);
+
+	struct deps_frame *stack = wn_ctl_alloc(c, (r->n_jobs + 1) * sizeof(*stack));
+	size_t depth = 0;
+	const Whatsnext__V1__Job *root = r->jobs[0];
+	printf("%s\n", deps_label(c, root->id, root, 0));
+	wn_map_put_u64(shown, root->id, (void *)root);
+	stack[depth++] = (struct deps_frame){root, 0, ""};
+	while (depth > 0) {
+		struct deps_frame *f = &stack[depth - 1];
+		if (f->next == f->job->n_deps) {
+			depth--;
+			continue;
+		}
+		const Whatsnext__V1__Dependency *d = f->job->deps[f->next++];
+		bool last = f->next == f->job->n_deps;
+		const Whatsnext__V1__Job *dj = wn_map_get_u64(byid, d->job_id);
+		bool again = dj != NULL && wn_map_get_u64(shown, dj->id) != NULL;
+		printf("%s%s%s %s%s\n", f->indent, last ? "`-- " : "|-- ",
+		       job_condition(c, d->condition), deps_label(c, d->job_id, dj, d->status),
+		       again ? " (see above)" : "");
+		if (dj == NULL || again || depth > r->n_jobs)
+			continue;
+		wn_map_put_u64(shown, dj->id, (void *)dj);
+		const char *indent = wn_ctl_printf(c, "%s%s", f->indent, last ? "    " : "|   ");
+		stack[depth++] = (struct deps_frame){dj, 0, indent};
+	}
 	return WN_CTL_EXIT_OK;
 }
 
@@ -454,6 +875,9 @@ static int job_list(wn_ctl *c)
 			break;
 		case OPT_ALL:
 			all = true;
+			break;
+		case OPT_SWEEP:
+			req.sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
 			break;
 		}
 	}
@@ -520,12 +944,14 @@ static int job_list(wn_ctl *c)
 /* ---------------------------------------------------------------- changes */
 
 /* job_id_call sends a JobIdRequest to method and prints the job it returns. */
-static int job_id_call(wn_ctl *c, const char *method, const char *reason, const char *what)
+static int job_id_call(wn_ctl *c, const char *method, const char *reason, bool force,
+                       const char *what)
 {
 	Whatsnext__V1__JobIdRequest req = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
 	req.id = wn_ctl_parse_id(c, "job id", wn_ctl_args(c, 1, 1, NULL)[0]);
 	if (reason != NULL)
 		req.reason = (char *)reason;
+	req.force = force;
 	Whatsnext__V1__Job *j =
 	    wn_ctl_call(c, method, &req.base, &whatsnext__v1__job__descriptor, 0);
 	job_done(c, j, what);
@@ -539,17 +965,22 @@ static int job_cancel(wn_ctl *c)
 	while ((ch = wn_ctl_getopt(c)) != 0)
 		if (ch == OPT_REASON)
 			reason = optarg;
-	return job_id_call(c, JOB_METHOD("Cancel"), reason, NULL);
+	return job_id_call(c, JOB_METHOD("Cancel"), reason, false, NULL);
 }
 
 static int job_retry(wn_ctl *c)
 {
-	return job_id_call(c, JOB_METHOD("Retry"), NULL, NULL);
+	return job_id_call(c, JOB_METHOD("Retry"), NULL, false, NULL);
 }
 
 static int job_remove(wn_ctl *c)
 {
-	return job_id_call(c, JOB_METHOD("Remove"), NULL, "removed");
+	bool force = false;
+	int ch;
+	while ((ch = wn_ctl_getopt(c)) != 0)
+		if (ch == OPT_FORCE)
+			force = true;
+	return job_id_call(c, JOB_METHOD("Remove"), NULL, force, "removed");
 }
 
 static int job_priority(wn_ctl *c)
@@ -565,20 +996,33 @@ static int job_priority(wn_ctl *c)
 }
 
 static const struct wn_ctl_verb job_verbs[] = {
-    {"add", job_add, "PROJECT TASK [--name N] [--param K=V]... [--priority N]",
+    {"add", job_add,
+     "PROJECT TASK [--name N] [--param K=V]... [--priority N] [--after ID[:COND]]...",
      "Submit a job and print its id.", job_add_opts, job_add_help},
-    {"batch", job_batch, "FILE [--project P] [--task T]",
+    {"batch", job_batch, "FILE [--project P] [--task T] [--sweep NAME] [--max-running N]",
      "Submit many jobs from a JSON file, all or none, and print their ids one per line.",
      job_batch_opts, job_batch_help},
+    {"sweep", wn_ctl_job_sweep,
+     "PROJECT TASK --grid K=V1,V2,... [--param K=V]... [--name TEMPLATE] [--priority N] "
+     "[--max-running N] [--sweep NAME] [--file FILE] [--dry-run]",
+     "Submit a parameter sweep, every combination of the grid's values, as one atomic batch; "
+     "print the sweep id and the number of jobs.",
+     wn_ctl_job_sweep_opts, wn_ctl_job_sweep_help},
     {"show", job_show, "ID",
-     "Show a job: its state, parameters, why it is waiting, its result and output tail.", NULL,
-     NULL},
-    {"list", job_list, "[--project P] [--task T] [--status S] [--limit N] [--after ID] [--all]",
+     "Show a job: its state, parameters, dependencies, why it is waiting, its result and "
+     "output tail.",
+     NULL, NULL},
+    {"deps", job_deps, "ID",
+     "Show the jobs a job depends on, directly or not, as a tree with their states.", NULL, NULL},
+    {"list", job_list,
+     "[--project P] [--task T] [--status S] [--sweep ID] [--limit N] [--after ID] [--all]",
      "List jobs in id order, a page at a time.", job_list_opts, job_list_help},
     {"cancel", job_cancel, "ID [--reason T]",
      "Cancel a job; a running job's worker is told to stop it.", job_cancel_opts, job_cancel_help},
     {"retry", job_retry, "ID", "Queue a failed, cancelled or blocked job again.", NULL, NULL},
-    {"remove", job_remove, "ID", "Delete a job that is not running.", NULL, NULL},
+    {"remove", job_remove, "ID [--force]",
+     "Delete a job that is not running; one that others depend on only with --force.",
+     job_remove_opts, job_remove_help},
     {"priority", job_priority, "ID N", "Set a job's priority; higher runs first.", NULL, NULL},
 };
 

@@ -1,6 +1,7 @@
 /* wnctl queue: show, stats, clear, pop, and the worker's side (fetch,
  * heartbeat, complete, release) for scripts and debugging. */
 #include "ctl.h"
+#include "json.h"
 #include "table.h"
 #include "util.h"
 
@@ -19,17 +20,21 @@ enum {
 	OPT_REASON,
 	OPT_OUTPUT,
 	OPT_DURATION,
+	OPT_READY,
 };
 
 static const struct option queue_show_opts[] = {
     {"limit", required_argument, NULL, OPT_LIMIT},
     {"offset", required_argument, NULL, OPT_OFFSET},
+    {"ready", no_argument, NULL, OPT_READY},
     {NULL, 0, NULL, 0},
 };
 
 static const struct wn_ctl_opthelp queue_show_help[] = {
     {"--limit N", "jobs to show, at most 10000 (default 100)"},
     {"--offset N", "skip this many from the head of the queue (default 0)"},
+    {"--ready", "only the jobs that can run now, not those that wait (on a dependency, their "
+                "sweep's cap, an archived project)"},
     {NULL, NULL},
 };
 
@@ -109,14 +114,18 @@ static int queue_show(wn_ctl *c)
 {
 	Whatsnext__V1__QueueListRequest req = WHATSNEXT__V1__QUEUE_LIST_REQUEST__INIT;
 	req.limit = 100;
+	bool ready_only = false;
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		if (ch == OPT_LIMIT)
 			req.limit = (int32_t)wn_ctl_parse_int(c, "--limit", optarg, 0, 10000);
 		else if (ch == OPT_OFFSET)
 			req.offset = wn_ctl_parse_int(c, "--offset", optarg, 0, INT64_MAX);
+		else if (ch == OPT_READY)
+			ready_only = true;
 	}
 	req.project = wn_ctl_args(c, 1, 1, NULL)[0];
+	req.include_waiting = !ready_only;
 	Whatsnext__V1__QueueListResponse *r = wn_ctl_call(
 	    c, QUEUE_METHOD("List"), &req.base, &whatsnext__v1__queue_list_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
@@ -127,9 +136,17 @@ static int queue_show(wn_ctl *c)
 	    ">POS", "ID", "TASK", "NAME", ">PRIO", ">ATTEMPT", "WAITING", NULL,
 	};
 	wn_table *t = wn_table_new(cols);
+	uint64_t ready = 0, waiting = 0;
 	for (size_t i = 0; i < r->n_jobs; i++) {
 		const Whatsnext__V1__Job *j = r->jobs[i];
-		wn_table_add(t, "%lld", (long long)j->position);
+		if (j->position < 0) {
+			/* Cannot run now: after the ready jobs, the reason in WAITING. */
+			waiting++;
+			wn_table_add(t, "-");
+		} else {
+			ready++;
+			wn_table_add(t, "%lld", (long long)j->position);
+		}
 		wn_table_add(t, "%llu", (unsigned long long)j->id);
 		wn_table_add(t, "%s", j->task);
 		wn_table_add(t, "%s", j->name);
@@ -139,11 +156,14 @@ static int queue_show(wn_ctl *c)
 	}
 	wn_table_print(t, stdout);
 	wn_table_free(t);
-	uint64_t shown_to = (uint64_t)req.offset + r->n_jobs;
-	if (r->n_jobs > 0 && (req.offset > 0 || shown_to < r->total))
+	uint64_t shown_to = (uint64_t)req.offset + ready;
+	if (ready > 0 && (req.offset > 0 || shown_to < r->total))
 		fprintf(stderr, "wnctl: showing %llu to %llu of %llu pending jobs\n",
 		        (unsigned long long)req.offset, (unsigned long long)shown_to - 1,
 		        (unsigned long long)r->total);
+	if (waiting < r->waiting_total)
+		fprintf(stderr, "wnctl: showing %llu of %llu jobs that cannot run now\n",
+		        (unsigned long long)waiting, (unsigned long long)r->waiting_total);
 	return WN_CTL_EXIT_OK;
 }
 
@@ -224,9 +244,12 @@ static int queue_fetch(wn_ctl *c)
 	Whatsnext__V1__FetchResponse *r =
 	    wn_ctl_call(c, QUEUE_METHOD("Fetch"), &req.base,
 	                &whatsnext__v1__fetch_response__descriptor, (int)req.wait_ms);
-	if (wn_ctl_json(c))
-		wn_ctl_print_message(&r->base);
-	else if (r->job != NULL)
+	if (wn_ctl_json(c)) {
+		/* {"job": Job or null}: one job is asked for, so `more` is always empty. */
+		json_t *j = json_object();
+		json_object_set_new(j, "job", wn_json_encode(r->job ? &r->job->base : NULL));
+		wn_json_print(j);
+	} else if (r->job != NULL)
 		printf("%llu %u\n", (unsigned long long)r->job->id, r->job->attempt);
 	else
 		fprintf(stderr, "wnctl: no job ready\n");
@@ -357,9 +380,10 @@ static int queue_release(wn_ctl *c)
 }
 
 static const struct wn_ctl_verb queue_verbs[] = {
-    {"show", queue_show, "PROJECT [--limit N] [--offset N]",
-     "List a project's pending jobs in dispatch order (POS 0 is handed out next).", queue_show_opts,
-     queue_show_help},
+    {"show", queue_show, "PROJECT [--limit N] [--offset N] [--ready]",
+     "List a project's pending jobs in dispatch order (POS 0 is handed out next), then those "
+     "that cannot run now with the reason.",
+     queue_show_opts, queue_show_help},
     {"stats", queue_stats, "[PROJECT]",
      "Count a project's jobs (every project's without PROJECT) by state.", NULL, NULL},
     {"clear", queue_clear, "PROJECT [--task T]", "Remove a project's pending jobs.",

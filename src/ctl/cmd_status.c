@@ -1,4 +1,4 @@
-/* wnctl status: every project's job counts by state, with totals. */
+/* wnctl status: every project's job counts by state, with totals, and every sweep's. */
 #include "ctl.h"
 #include "json.h"
 #include "table.h"
@@ -15,26 +15,38 @@ static void status_counts(const Whatsnext__V1__ProjectStats *s, uint64_t out[6])
 	out[5] = s->cancelled;
 }
 
+/* status_sum adds up the counts of every project of r. */
+static void status_sum(const Whatsnext__V1__StatsResponse *r, Whatsnext__V1__ProjectStats *sum)
+{
+	for (size_t i = 0; i < r->n_projects; i++) {
+		const Whatsnext__V1__ProjectStats *s = r->projects[i];
+		sum->pending += s->pending;
+		sum->running += s->running;
+		sum->completed += s->completed;
+		sum->failed += s->failed;
+		sum->blocked += s->blocked;
+		sum->cancelled += s->cancelled;
+	}
+}
+
+/* status_json returns r as JSON with the "total" counts over every project. */
+static json_t *status_json(const Whatsnext__V1__StatsResponse *r)
+{
+	Whatsnext__V1__ProjectStats sum = WHATSNEXT__V1__PROJECT_STATS__INIT;
+	status_sum(r, &sum);
+	json_t *j = wn_json_encode(&r->base);
+	json_t *t = wn_json_encode(&sum.base);
+	json_object_del(t, "project");
+	json_object_set_new(j, "total", t);
+	return j;
+}
+
 void wn_ctl_stats_print(wn_ctl *c, const Whatsnext__V1__StatsResponse *r, bool totals)
 {
 	Whatsnext__V1__ProjectStats sum = WHATSNEXT__V1__PROJECT_STATS__INIT;
-	for (size_t i = 0; i < r->n_projects; i++) {
-		const Whatsnext__V1__ProjectStats *s = r->projects[i];
-		sum.pending += s->pending;
-		sum.running += s->running;
-		sum.completed += s->completed;
-		sum.failed += s->failed;
-		sum.blocked += s->blocked;
-		sum.cancelled += s->cancelled;
-	}
+	status_sum(r, &sum);
 	if (wn_ctl_json(c)) {
-		json_t *j = wn_json_encode(&r->base);
-		if (totals) {
-			json_t *t = wn_json_encode(&sum.base);
-			json_object_del(t, "project");
-			json_object_set_new(j, "total", t);
-		}
-		wn_json_print(j);
+		wn_json_print(totals ? status_json(r) : wn_json_encode(&r->base));
 		return;
 	}
 	static const char *const cols[] = {
@@ -60,6 +72,21 @@ void wn_ctl_stats_print(wn_ctl *c, const Whatsnext__V1__StatsResponse *r, bool t
 	wn_table_free(t);
 }
 
+/* status_sweeps returns every sweep, or NULL when the server keeps none (or knows no sweeps). */
+static Whatsnext__V1__ListSweepsResponse *status_sweeps(wn_ctl *c)
+{
+	Whatsnext__V1__ListSweepsRequest req = WHATSNEXT__V1__LIST_SWEEPS_REQUEST__INIT;
+	int code = 0;
+	Whatsnext__V1__ListSweepsResponse *r =
+	    wn_ctl_call_try(c, "/whatsnext.v1.SweepService/List", &req.base,
+	                    &whatsnext__v1__list_sweeps_response__descriptor, 0, &code);
+	if (code == WHATSNEXT__V1__CODE__UNIMPLEMENTED)
+		return NULL;
+	if (code != 0)
+		wn_ctl_die(c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(c));
+	return r;
+}
+
 static int status_run(wn_ctl *c)
 {
 	wn_ctl_args(c, 0, 0, NULL);
@@ -67,13 +94,30 @@ static int status_run(wn_ctl *c)
 	Whatsnext__V1__StatsResponse *r =
 	    wn_ctl_call(c, "/whatsnext.v1.QueueService/Stats", &req.base,
 	                &whatsnext__v1__stats_response__descriptor, 0);
+	Whatsnext__V1__ListSweepsResponse *sw = status_sweeps(c);
+	size_t nsweeps = sw != NULL ? sw->n_sweeps : 0;
+	if (wn_ctl_json(c)) {
+		json_t *j = status_json(r);
+		json_t *a = json_array();
+		for (size_t i = 0; i < nsweeps; i++)
+			json_array_append_new(a, wn_json_encode(&sw->sweeps[i]->base));
+		json_object_set_new(j, "sweeps", a);
+		wn_json_print(j);
+		return WN_CTL_EXIT_OK;
+	}
 	wn_ctl_stats_print(c, r, true);
+	if (nsweeps > 0) {
+		putchar('\n');
+		wn_ctl_sweeps_table(c, sw->sweeps, nsweeps, "SWEEP");
+	}
 	return WN_CTL_EXIT_OK;
 }
 
 static const struct wn_ctl_verb status_verbs[] = {
     {NULL, status_run, "",
-     "Show every project's jobs counted by state, and the totals over all projects.", NULL, NULL},
+     "Show every project's jobs counted by state, the totals over all projects, and each "
+     "sweep's progress.",
+     NULL, NULL},
 };
 
 const struct wn_ctl_noun wn_ctl_status = {

@@ -36,6 +36,12 @@ struct wn_ctl {
 	size_t nblocks, capblocks;
 	ProtobufCMessage **msgs; /* context-owned replies */
 	size_t nmsgs, capmsgs;
+	struct ctl_deferred {
+		void (*fn)(void *);
+		void *p;
+	} * deferred; /* calls to make when the context is freed */
+	size_t ndeferred;
+	const char *call_error; /* message of the last call wn_ctl_call_try let fail */
 };
 
 /* Global options, also accepted after the verb unless the verb has an option
@@ -75,6 +81,11 @@ void wn_ctl_free(wn_ctl *c)
 {
 	if (c == NULL)
 		return;
+	while (c->ndeferred > 0) {
+		c->ndeferred--;
+		c->deferred[c->ndeferred].fn(c->deferred[c->ndeferred].p);
+	}
+	free(c->deferred);
 	wn_rpc_close(c->rpc);
 	for (size_t i = 0; i < c->nmsgs; i++)
 		protobuf_c_message_free_unpacked(c->msgs[i], NULL);
@@ -446,16 +457,30 @@ static void ctl_connect(wn_ctl *c)
 void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
                   const ProtobufCMessageDescriptor *out_desc, int extra_ms)
 {
+	return wn_ctl_call_try(c, method, in, out_desc, extra_ms, NULL);
+}
+
+void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                      const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code)
+{
 	ctl_connect(c);
 	ProtobufCMessage *out = NULL;
 	char *err = NULL;
 	int rv = wn_rpc_call(c->rpc, method, in, out_desc, &out, &err, 0, extra_ms);
+	if (rv > 0 && code != NULL) {
+		c->call_error = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
+		free(err);
+		*code = rv;
+		return NULL;
+	}
 	if (rv != 0) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);
 		wn_ctl_die(c, wn_ctl_exit_code(rv), "%s", msg);
 	}
 	free(err);
+	if (code != NULL)
+		*code = 0;
 	if (c->nmsgs == c->capmsgs) {
 		c->capmsgs = c->capmsgs ? c->capmsgs * 2 : 8;
 		c->msgs = wn_xrealloc(c->msgs, c->capmsgs * sizeof(*c->msgs));
@@ -497,6 +522,19 @@ char *wn_ctl_printf(wn_ctl *c, const char *fmt, ...)
 	}
 	va_end(ap);
 	return ctl_keep(c, s);
+}
+
+const char *wn_ctl_call_error(const wn_ctl *c)
+{
+	return c->call_error != NULL ? c->call_error : "";
+}
+
+void wn_ctl_defer(wn_ctl *c, void (*fn)(void *), void *p)
+{
+	c->deferred = wn_xrealloc(c->deferred, (c->ndeferred + 1) * sizeof(*c->deferred));
+	c->deferred[c->ndeferred].fn = fn;
+	c->deferred[c->ndeferred].p = p;
+	c->ndeferred++;
 }
 
 /* ---------------------------------------------------------------- output */

@@ -73,6 +73,7 @@ extern const struct wn_ctl_noun wn_ctl_project;
 extern const struct wn_ctl_noun wn_ctl_task;
 extern const struct wn_ctl_noun wn_ctl_job;
 extern const struct wn_ctl_noun wn_ctl_queue;
+extern const struct wn_ctl_noun wn_ctl_sweep;
 extern const struct wn_ctl_noun wn_ctl_status;
 
 /* ---------------------------------------------------------------- context */
@@ -150,6 +151,15 @@ void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char
 void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
                   const ProtobufCMessageDescriptor *out_desc, int extra_ms);
 
+/* wn_ctl_call_try is wn_ctl_call for a reply the command can do without: when the server
+ * answers with an error it returns NULL and stores the gRPC code in *code (a transport
+ * failure still exits). */
+void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                      const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code);
+
+/* wn_ctl_call_error returns the server's message for the last call wn_ctl_call_try let fail. */
+const char *wn_ctl_call_error(const wn_ctl *c);
+
 /* ---------------------------------------------------------------- memory */
 
 /* wn_ctl_alloc returns n zeroed bytes owned by the context. */
@@ -160,6 +170,9 @@ char *wn_ctl_strdup(wn_ctl *c, const char *s);
 
 /* wn_ctl_printf returns a context-owned formatted string. */
 __attribute__((format(printf, 2, 3))) char *wn_ctl_printf(wn_ctl *c, const char *fmt, ...);
+
+/* wn_ctl_defer has the context call fn(p) when it is freed (in the reverse order of the calls). */
+void wn_ctl_defer(wn_ctl *c, void (*fn)(void *), void *p);
 
 /* ---------------------------------------------------------------- output */
 
@@ -192,5 +205,19 @@ void wn_ctl_help_globals(FILE *f);
 
 /* wn_ctl_stats_print prints a StatsResponse as a table (or JSON), with a total row if totals. */
 void wn_ctl_stats_print(wn_ctl *c, const Whatsnext__V1__StatsResponse *r, bool totals);
+
+/* wn_ctl_batch_done prints a SubmitBatch reply: the ids one per line (and the sweep on stderr),
+ * or the reply as JSON. */
+void wn_ctl_batch_done(wn_ctl *c, const Whatsnext__V1__SubmitBatchResponse *r);
+
+/* `job sweep`, which lives with the sweep noun in cmd_sweep.c. */
+int wn_ctl_job_sweep(wn_ctl *c);
+extern const struct option wn_ctl_job_sweep_opts[];
+extern const struct wn_ctl_opthelp wn_ctl_job_sweep_help[];
+
+/* wn_ctl_sweeps_table prints sweeps as a table whose first column is headed id_header
+ * (`sweep list`, `status`). */
+void wn_ctl_sweeps_table(wn_ctl *c, Whatsnext__V1__Sweep *const *sweeps, size_t n,
+                         const char *id_header);
 
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const struct wn_ctl_noun *const main_nouns[] = {
-    &wn_ctl_project, &wn_ctl_task, &wn_ctl_job, &wn_ctl_queue, &wn_ctl_status,
+    &wn_ctl_project, &wn_ctl_task, &wn_ctl_job, &wn_ctl_queue, &wn_ctl_sweep, &wn_ctl_status,
 };
 
 static const struct option main_opts[] = {
@@ -36,7 +36,7 @@ static void main_help(FILE *f)
 	fputs("usage: wnctl [--server URL] [--token T] [--json] [--timeout MS] NOUN VERB [ARGS]\n"
 	      "       wnctl help [NOUN [VERB]] | NOUN --help | NOUN VERB --help | --version\n"
 	      "\n"
-	      "Manage the projects, tasks, jobs and queues of a WhatsNext server (wnd).\n"
+	      "Manage the projects, tasks, jobs, queues and sweeps of a WhatsNext server (wnd).\n"
 	      "Options of a command may come before or after its arguments; a negative\n"
 	      "number is an argument, and everything after '--' is one too.\n"
 	      "\n"

@@ -1,0 +1,392 @@
+/* wnctl sweep: list, show, priority, cap; and `job sweep`, which submits one. */
+#include "ctl.h"
+#include "err.h"
+#include "grid.h"
+#include "json.h"
+#include "table.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SWEEP_METHOD(m) "/whatsnext.v1.SweepService/" m
+
+enum {
+	OPT_GRID = 1,
+	OPT_PARAM,
+	OPT_NAME,
+	OPT_PRIORITY,
+	OPT_MAX_RUNNING,
+	OPT_SWEEP,
+	OPT_FILE,
+	OPT_DRY_RUN,
+};
+
+const struct option wn_ctl_job_sweep_opts[] = {
+    {"grid", required_argument, NULL, OPT_GRID},
+    {"param", required_argument, NULL, OPT_PARAM},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"priority", required_argument, NULL, OPT_PRIORITY},
+    {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
+    {"sweep", required_argument, NULL, OPT_SWEEP},
+    {"file", required_argument, NULL, OPT_FILE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {NULL, 0, NULL, 0},
+};
+
+const struct wn_ctl_opthelp wn_ctl_job_sweep_help[] = {
+    {"--grid K=V1,V2,...", "a parameter and the values it takes; repeat for more: every "
+                           "combination becomes a job (the last --grid varies fastest)"},
+    {"--param K=V", "a parameter every job gets; repeat for more"},
+    {"--name TEMPLATE", "job names, with {K} for the value of parameter K ('lr{lr}-bs{bs}'); "
+                        "default: the grid's keys and values ('lr=0.1,bs=32')"},
+    {"--priority N", "priority of every job (default 0)"},
+    {"--max-running N", "run at most N of the sweep's jobs at once (default 0: no cap)"},
+    {"--sweep NAME", "the sweep's name (default: the task's)"},
+    {"--file FILE", "a YAML sweep: grid: {K: [values]}, list: [{K: V, ...}], params: {K: V}, "
+                    "name, sweep, priority, max_running; options given here win"},
+    {"--dry-run", "print the jobs instead of submitting them"},
+    {NULL, NULL},
+};
+
+/* ---------------------------------------------------------------- job sweep */
+
+static void sweep_grid_free(void *g)
+{
+	wn_grid_free(g);
+}
+
+/* Names of the jobs of a sweep being built, freed with the context. */
+struct sweep_names {
+	char **v;
+	size_t n;
+};
+
+static void sweep_names_free(void *p)
+{
+	struct sweep_names *names = p;
+	for (size_t i = 0; i < names->n; i++)
+		free(names->v[i]);
+	free(names->v);
+	free(names);
+}
+
+/* sweep_dry_run prints the jobs of req instead of submitting them. */
+static void sweep_dry_run(wn_ctl *c, const Whatsnext__V1__SubmitBatchRequest *req)
+{
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&req->base);
+		return;
+	}
+	static const char *const cols[] = {"NAME", ">PRIO", "PARAMS", NULL};
+	wn_table *t = wn_table_new(cols);
+	for (size_t i = 0; i < req->n_jobs; i++) {
+		const Whatsnext__V1__JobSpec *s = req->jobs[i];
+		size_t len = 1;
+		for (size_t k = 0; k < s->n_params; k++)
+			len += strlen(s->params[k]->key) + strlen(s->params[k]->value) + 2;
+		char *params = wn_xcalloc(1, len);
+		for (size_t k = 0, off = 0; k < s->n_params; k++)
+			off += (size_t)sprintf(params + off, "%s%s=%s", k ? " " : "",
+			                       s->params[k]->key, s->params[k]->value);
+		wn_table_add(t, "%s", s->name);
+		wn_table_add(t, "%d", s->priority);
+		wn_table_add(t, "%s", params);
+		free(params);
+	}
+	wn_table_print(t, stdout);
+	wn_table_free(t);
+}
+
+int wn_ctl_job_sweep(wn_ctl *c)
+{
+	struct wn_ctl_kv params = {0};
+	const char **grids = NULL;
+	size_t ngrids = 0;
+	const char *tmpl = NULL, *sweep_name = NULL, *file = NULL;
+	int64_t priority = INT64_MIN, max_running = -1;
+	bool dry_run = false;
+	int ch;
+	while ((ch = wn_ctl_getopt(c)) != 0) {
+		switch (ch) {
+		case OPT_GRID: {
+			const char **v = wn_ctl_alloc(c, (ngrids + 1) * sizeof(*v));
+			if (ngrids > 0)
+				memcpy(v, grids, ngrids * sizeof(*v));
+			v[ngrids++] = optarg;
+			grids = v;
+			break;
+		}
+		case OPT_PARAM:
+			wn_ctl_kv_add(c, &params, "--param", optarg);
+			break;
+		case OPT_NAME:
+			tmpl = optarg;
+			break;
+		case OPT_PRIORITY:
+			priority = wn_ctl_parse_int(c, "--priority", optarg, INT32_MIN, INT32_MAX);
+			break;
+		case OPT_MAX_RUNNING:
+			max_running = wn_ctl_parse_int(c, "--max-running", optarg, 0, UINT32_MAX);
+			break;
+		case OPT_SWEEP:
+			sweep_name = optarg;
+			break;
+		case OPT_FILE:
+			file = optarg;
+			break;
+		case OPT_DRY_RUN:
+			dry_run = true;
+			break;
+		}
+	}
+	char **a = wn_ctl_args(c, 2, 2, NULL);
+
+	wn_grid *g = wn_grid_new();
+	wn_ctl_defer(c, sweep_grid_free, g);
+	struct wn_grid_file f = {0};
+	char *err = NULL;
+	if (file != NULL) {
+		int rv = wn_grid_load(g, file, &f, &err);
+		if (rv != WN_OK) {
+			const char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
+			free(err);
+			wn_ctl_die(c, rv == WN_EINVAL ? WN_CTL_EXIT_USAGE : WN_CTL_EXIT_ERROR, "%s",
+			           msg);
+		}
+	}
+	for (size_t i = 0; i < params.n; i++)
+		wn_grid_param(g, params.keys[i], params.values[i]);
+	for (size_t i = 0; i < ngrids; i++) {
+		if (wn_grid_axis_arg(g, grids[i], &err) != WN_OK) {
+			const char *msg = wn_ctl_strdup(c, err);
+			free(err);
+			wn_ctl_usage(c, "invalid --grid '%s': %s", grids[i], msg);
+		}
+	}
+	uint64_t count = wn_grid_count(g, &err);
+	if (count == UINT64_MAX) {
+		const char *msg = wn_ctl_strdup(c, err);
+		free(err);
+		wn_ctl_usage(c, "%s", msg);
+	}
+	if (!wn_grid_varies(g))
+		wn_ctl_usage(c, "nothing to sweep: give --grid K=V1,V2,... or a --file with a grid "
+		                "or a list");
+	if (tmpl == NULL && f.has_name)
+		tmpl = f.name;
+	if (priority == INT64_MIN)
+		priority = f.has_priority ? f.priority : 0;
+	if (max_running < 0)
+		max_running = f.has_max_running ? f.max_running : 0;
+	if (sweep_name == NULL)
+		sweep_name = f.has_sweep ? f.sweep : a[1];
+
+	/* One block per kind of thing: 100000 jobs stay cheap. */
+	size_t np = wn_grid_nparams(g);
+	Whatsnext__V1__JobSpec *specs = wn_ctl_alloc(c, count * sizeof(*specs));
+	Whatsnext__V1__JobSpec **jobs = wn_ctl_alloc(c, count * sizeof(*jobs));
+	Whatsnext__V1__JobSpec__ParamsEntry *entries =
+	    wn_ctl_alloc(c, (count * np + 1) * sizeof(*entries));
+	Whatsnext__V1__JobSpec__ParamsEntry **eptrs =
+	    wn_ctl_alloc(c, (count * np + 1) * sizeof(*eptrs));
+	const char **keys = wn_ctl_alloc(c, (np + 1) * sizeof(*keys));
+	const char **values = wn_ctl_alloc(c, (np + 1) * sizeof(*values));
+	struct sweep_names *names = wn_xcalloc(1, sizeof(*names));
+	names->v = wn_xcalloc(count, sizeof(char *));
+	wn_ctl_defer(c, sweep_names_free, names);
+	for (uint64_t i = 0; i < count; i++) {
+		Whatsnext__V1__JobSpec *s = &specs[i];
+		whatsnext__v1__job_spec__init(s);
+		s->project = a[0];
+		s->task = a[1];
+		s->priority = (int32_t)priority;
+		if (wn_grid_name(g, tmpl, i, &names->v[i], &err) != WN_OK) {
+			const char *msg = wn_ctl_strdup(c, err);
+			free(err);
+			wn_ctl_usage(c, "%s", msg);
+		}
+		names->n++;
+		s->name = names->v[i];
+		size_t n = wn_grid_job(g, i, keys, values);
+		s->params = &eptrs[i * np];
+		s->n_params = n;
+		for (size_t k = 0; k < n; k++) {
+			Whatsnext__V1__JobSpec__ParamsEntry *e = &entries[i * np + k];
+			whatsnext__v1__job_spec__params_entry__init(e);
+			e->key = (char *)keys[k];
+			e->value = (char *)values[k];
+			s->params[k] = e;
+		}
+		jobs[i] = s;
+	}
+
+	Whatsnext__V1__SweepSpec spec = WHATSNEXT__V1__SWEEP_SPEC__INIT;
+	spec.name = (char *)sweep_name;
+	spec.max_running = (uint32_t)max_running;
+	Whatsnext__V1__SubmitBatchRequest req = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	req.jobs = jobs;
+	req.n_jobs = count;
+	req.sweep = &spec;
+	if (dry_run) {
+		sweep_dry_run(c, &req);
+		return WN_CTL_EXIT_OK;
+	}
+	Whatsnext__V1__SubmitBatchResponse *r =
+	    wn_ctl_call(c, "/whatsnext.v1.JobService/SubmitBatch", &req.base,
+	                &whatsnext__v1__submit_batch_response__descriptor, 0);
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&r->base);
+		return WN_CTL_EXIT_OK;
+	}
+	if (r->n_ids == 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read the new jobs: the reply holds none");
+	if (r->sweep_id != 0)
+		printf("sweep %llu: ", (unsigned long long)r->sweep_id);
+	printf("%zu jobs (ids %llu-%llu)\n", r->n_ids, (unsigned long long)r->ids[0],
+	       (unsigned long long)r->ids[r->n_ids - 1]);
+	return WN_CTL_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- sweeps */
+
+void wn_ctl_sweeps_table(wn_ctl *c, Whatsnext__V1__Sweep *const *sweeps, size_t n,
+                         const char *id_header)
+{
+	const char *cols[] = {
+	    id_header, "PROJECT", "NAME",     ">CAP",       ">PENDING", ">RUNNING",
+	    ">DONE",   ">FAILED", ">BLOCKED", ">CANCELLED", ">TOTAL",   NULL,
+	};
+	(void)c;
+	wn_table *t = wn_table_new(cols);
+	for (size_t i = 0; i < n; i++) {
+		const Whatsnext__V1__Sweep *s = sweeps[i];
+		wn_table_add(t, "%llu", (unsigned long long)s->id);
+		wn_table_add(t, "%s", s->project);
+		wn_table_add(t, "%s", s->name);
+		if (s->max_running != 0)
+			wn_table_add(t, "%u", s->max_running);
+		else
+			wn_table_add(t, "-");
+		wn_table_add(t, "%llu", (unsigned long long)s->pending);
+		wn_table_add(t, "%llu", (unsigned long long)s->running);
+		wn_table_add(t, "%llu", (unsigned long long)s->completed);
+		wn_table_add(t, "%llu", (unsigned long long)s->failed);
+		wn_table_add(t, "%llu", (unsigned long long)s->blocked);
+		wn_table_add(t, "%llu", (unsigned long long)s->cancelled);
+		wn_table_add(t, "%llu", (unsigned long long)s->total);
+	}
+	wn_table_print(t, stdout);
+	wn_table_free(t);
+}
+
+static void sweep_print(wn_ctl *c, const Whatsnext__V1__Sweep *s)
+{
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&s->base);
+		return;
+	}
+	wn_ctl_field("id", "%llu", (unsigned long long)s->id);
+	wn_ctl_field("project", "%s", s->project);
+	wn_ctl_field("name", "%s", s->name);
+	if (s->max_running != 0)
+		wn_ctl_field("max_running", "%u", s->max_running);
+	else
+		wn_ctl_field("max_running", "none");
+	wn_ctl_field("created", "%s", wn_ctl_time(c, s->created_ms));
+	wn_ctl_field("jobs", "%llu (ids %llu-%llu)", (unsigned long long)s->total,
+	             (unsigned long long)s->id, (unsigned long long)(s->id + s->total - 1));
+	wn_ctl_field("pending", "%llu", (unsigned long long)s->pending);
+	wn_ctl_field("running", "%llu", (unsigned long long)s->running);
+	wn_ctl_field("completed", "%llu", (unsigned long long)s->completed);
+	wn_ctl_field("failed", "%llu", (unsigned long long)s->failed);
+	wn_ctl_field("blocked", "%llu", (unsigned long long)s->blocked);
+	wn_ctl_field("cancelled", "%llu", (unsigned long long)s->cancelled);
+}
+
+static int sweep_list(wn_ctl *c)
+{
+	Whatsnext__V1__ListSweepsRequest req = WHATSNEXT__V1__LIST_SWEEPS_REQUEST__INIT;
+	int n = 0;
+	char **a = wn_ctl_args(c, 0, 1, &n);
+	if (n == 1)
+		req.project = a[0];
+	Whatsnext__V1__ListSweepsResponse *r =
+	    wn_ctl_call(c, SWEEP_METHOD("List"), &req.base,
+	                &whatsnext__v1__list_sweeps_response__descriptor, 0);
+	if (wn_ctl_json(c))
+		wn_ctl_print_message(&r->base);
+	else
+		wn_ctl_sweeps_table(c, r->sweeps, r->n_sweeps, "ID");
+	return WN_CTL_EXIT_OK;
+}
+
+static int sweep_show(wn_ctl *c)
+{
+	Whatsnext__V1__GetSweepRequest req = WHATSNEXT__V1__GET_SWEEP_REQUEST__INIT;
+	req.id = wn_ctl_parse_id(c, "sweep id", wn_ctl_args(c, 1, 1, NULL)[0]);
+	sweep_print(c, wn_ctl_call(c, SWEEP_METHOD("Get"), &req.base,
+	                           &whatsnext__v1__sweep__descriptor, 0));
+	return WN_CTL_EXIT_OK;
+}
+
+static int sweep_priority(wn_ctl *c)
+{
+	char **a = wn_ctl_args(c, 2, 2, NULL);
+	Whatsnext__V1__UpdateSweepRequest req = WHATSNEXT__V1__UPDATE_SWEEP_REQUEST__INIT;
+	req.id = wn_ctl_parse_id(c, "sweep id", a[0]);
+	req.set_priority = 1;
+	req.priority = (int32_t)wn_ctl_parse_int(c, "priority", a[1], INT32_MIN, INT32_MAX);
+	Whatsnext__V1__Sweep *s =
+	    wn_ctl_call(c, SWEEP_METHOD("Update"), &req.base, &whatsnext__v1__sweep__descriptor, 0);
+	if (wn_ctl_json(c))
+		wn_ctl_print_message(&s->base);
+	else
+		printf("sweep %llu: priority %d\n", (unsigned long long)s->id, req.priority);
+	return WN_CTL_EXIT_OK;
+}
+
+static int sweep_cap(wn_ctl *c)
+{
+	char **a = wn_ctl_args(c, 2, 2, NULL);
+	Whatsnext__V1__UpdateSweepRequest req = WHATSNEXT__V1__UPDATE_SWEEP_REQUEST__INIT;
+	req.id = wn_ctl_parse_id(c, "sweep id", a[0]);
+	req.set_max_running = 1;
+	req.max_running = (uint32_t)wn_ctl_parse_int(c, "max running", a[1], 0, UINT32_MAX);
+	Whatsnext__V1__Sweep *s =
+	    wn_ctl_call(c, SWEEP_METHOD("Update"), &req.base, &whatsnext__v1__sweep__descriptor, 0);
+	if (wn_ctl_json(c))
+		wn_ctl_print_message(&s->base);
+	else if (s->max_running != 0)
+		printf("sweep %llu: max_running %u\n", (unsigned long long)s->id, s->max_running);
+	else
+		printf("sweep %llu: no cap\n", (unsigned long long)s->id);
+	return WN_CTL_EXIT_OK;
+}
+
+static const struct wn_ctl_opthelp sweep_cap_help[] = {
+    {"N", "most jobs of the sweep running at once; 0 removes the cap"},
+    {NULL, NULL},
+};
+
+static const struct wn_ctl_opthelp sweep_priority_help[] = {
+    {"N", "the new priority of every pending job of the sweep (may be negative)"},
+    {NULL, NULL},
+};
+
+static const struct wn_ctl_verb sweep_verbs[] = {
+    {"list", sweep_list, "[PROJECT]",
+     "List the sweeps (of one project) with their jobs counted by state.", NULL, NULL},
+    {"show", sweep_show, "ID", "Show a sweep: its cap and its jobs counted by state.", NULL, NULL},
+    {"priority", sweep_priority, "ID N", "Set the priority of every pending job of a sweep.", NULL,
+     sweep_priority_help},
+    {"cap", sweep_cap, "ID N", "Let at most N jobs of a sweep run at once (0: no cap).", NULL,
+     sweep_cap_help},
+};
+
+const struct wn_ctl_noun wn_ctl_sweep = {
+    "sweep",
+    "Sweeps: the jobs of one batch or `job sweep`, followed and steered together.",
+    sweep_verbs,
+    WN_ARRAY_LEN(sweep_verbs),
+};
