@@ -87,7 +87,7 @@ test_kill9_keeps_claims_and_results() {
 	local ids
 	ids=($(wnctl job batch jobs.json))
 	expect_eq "$(fetch_job p w | jq -r .id)" "${ids[0]}" "first fetch"
-	wnctl queue complete "${ids[0]}" 1 --worker w --exit-code 0 --output done >/dev/null
+	wnctl queue complete "${ids[0]}" 1 --worker w --exit-code 0 --output "done" >/dev/null
 	expect_eq "$(fetch_job p w | jq -r .id)" "${ids[1]}" "second fetch"
 	wnctl job cancel "${ids[2]}" --reason gone >/dev/null
 	wnctl job priority "${ids[4]}" 9 >/dev/null
