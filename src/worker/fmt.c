@@ -104,6 +104,31 @@ int wn_fmt_prepare(const wn_fmt *f, const wn_fmt_job *job, wn_fmt_run **out, cha
 	return WN_OK;
 }
 
+bool wn_fmt_can_resume(const wn_fmt *f)
+{
+	return f->ops->resume != NULL;
+}
+
+int wn_fmt_resume(const wn_fmt *f, const wn_fmt_job *job, const char *external_id, wn_fmt_run **out,
+                  char **reason)
+{
+	*out = NULL;
+	*reason = NULL;
+	if (f->ops->resume == NULL) {
+		*reason = wn_xasprintf("a %s run does not outlive the worker", f->ops->name);
+		return WN_EUNIMPL;
+	}
+	void *run = NULL;
+	int rc = f->ops->resume(f->conf, job, external_id ? external_id : "", &run, reason);
+	if (rc != WN_OK)
+		return rc;
+	wn_fmt_run *r = wn_xcalloc(1, sizeof(*r));
+	r->ops = f->ops;
+	r->run = run;
+	*out = r;
+	return WN_OK;
+}
+
 int wn_fmt_start(wn_fmt_run *r, char **reason)
 {
 	*reason = NULL;

@@ -10,6 +10,10 @@
  *   result  (exit code, reason, output tail, external id)
  *   free    (clean up)
  *
+ * After a restart, a job the server says the worker still holds is taken
+ * back with resume (instead of prepare and start) when its formatter's runs
+ * outlive the worker (a SLURM job does; a local command does not).
+ *
  * A new formatter implements wn_fmt_ops and adds itself to the table in fmt.c. */
 #ifndef WN_FMT_H
 #define WN_FMT_H
@@ -33,6 +37,11 @@ typedef struct wn_fmt_job {
 	size_t nparams;
 	const char *const *param_keys;
 	const char *const *param_vals;
+	/* Variables the worker gives the run: what it holds of the worker's
+	 * resources (CUDA_VISIBLE_DEVICES, WN_CPUS, WN_MEMORY_MB). */
+	size_t nenv;
+	const char *const *env_keys;
+	const char *const *env_vals;
 } wn_fmt_job;
 
 /* Worker-wide settings a formatter may need when it loads a task. */
@@ -77,6 +86,12 @@ typedef struct wn_fmt_ops {
 	void (*result)(void *run, wn_fmt_result *res);
 	/* release frees a run, ending it first if it still runs. */
 	void (*release)(void *run);
+	/* resume takes back a run of job that this worker started before it
+	 * restarted (external_id: what the run was known by, e.g. a SLURM job
+	 * id; "" if none), so that wait, stop and result follow it again. NULL
+	 * when runs cannot outlive the worker (cli): the job is handed back. */
+	int (*resume)(const void *conf, const wn_fmt_job *job, const char *external_id, void **run,
+	              char **reason);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
@@ -122,6 +137,15 @@ const char *wn_fmt_names(void);
 /* wn_fmt_prepare builds a run of job; on failure *reason says why and
  * nothing may run. */
 int wn_fmt_prepare(const wn_fmt *f, const wn_fmt_job *job, wn_fmt_run **out, char **reason);
+
+/* wn_fmt_can_resume tells whether f's runs outlive the worker, so that a
+ * restarted worker can follow them again (wn_fmt_resume). */
+bool wn_fmt_can_resume(const wn_fmt *f);
+
+/* wn_fmt_resume takes back a started run of job (known as external_id, "" if
+ * none) after a restart of the worker; on failure *reason says why. */
+int wn_fmt_resume(const wn_fmt *f, const wn_fmt_job *job, const char *external_id, wn_fmt_run **out,
+                  char **reason);
 
 /* wn_fmt_start launches the run; on failure *reason says why. */
 int wn_fmt_start(wn_fmt_run *r, char **reason);

@@ -218,7 +218,7 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	if (c->inherit_env)
 		while (environ[nenviron] != NULL)
 			nenviron++;
-	r->envp = wn_xcalloc(nenviron + 8 + nenv + 1, sizeof(char *));
+	r->envp = wn_xcalloc(nenviron + 8 + job->nenv + nenv + 1, sizeof(char *));
 	size_t ne = 0;
 	for (size_t i = 0; i < nenviron; i++)
 		cli_env_put(r->envp, &ne, wn_xstrdup(environ[i]));
@@ -230,6 +230,9 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_WORKER=%s", job->worker ? job->worker : ""));
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_SERVER=%s", job->server ? job->server : ""));
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_LOG=%s", r->log_path));
+	for (size_t i = 0; i < job->nenv; i++)
+		cli_env_put(r->envp, &ne,
+		            wn_xasprintf("%s=%s", job->env_keys[i], job->env_vals[i]));
 	for (size_t i = 0; i < nenv; i++) {
 		cli_env_put(r->envp, &ne, wn_xasprintf("%s=%s", c->env.keys[i], vals[ncmd + i]));
 		free(vals[ncmd + i]);
