@@ -88,4 +88,5 @@ done
 if [ -f "$here/worker.sh" ]; then
 	bash "$here/worker.sh" || status=$?
 fi
+[ ! -f "$here/deps.sh" ] || bash "$here/deps.sh" || status=$?
 exit "$status"

@@ -517,13 +517,19 @@ static Whatsnext__V1__JobSpec *batch_spec(wn_ctl *c, json_t *o, const char *wher
 	return s;
 }
 
-/* batch_line returns the 1-based line of byte off in buf. */
-static int batch_line(const char *buf, size_t off)
+/* A place in a batch file: a byte offset and its 1-based line. */
+struct batch_pos {
+	size_t off;
+	int line;
+};
+
+/* batch_line returns the line of byte off in buf, counting on from *pos (off >= pos->off),
+ * which moves to off: reading a file line by line costs its length, not its square. */
+static int batch_line(const char *buf, size_t off, struct batch_pos *pos)
 {
-	int line = 1;
-	for (size_t i = 0; i < off; i++)
-		line += buf[i] == '\n';
-	return line;
+	for (; pos->off < off; pos->off++)
+		pos->line += buf[pos->off] == '\n';
+	return pos->line;
 }
 
 static size_t batch_skip_space(const char *buf, size_t len, size_t off)
@@ -714,7 +720,8 @@ static int job_batch(wn_ctl *c)
 		json_t *array = json_loadb(buf + off, len - off, JSON_REJECT_DUPLICATES, &err);
 		if (array == NULL)
 			wn_ctl_usage(c, "cannot parse %s line %d: %s", name,
-			             batch_line(buf, off) + err.line - 1, err.text);
+			             batch_line(buf, off, &(struct batch_pos){0, 1}) + err.line - 1,
+			             err.text);
 		batch_array(c, &b, array, name, project, task);
 		json_decref(array);
 		done = true;
@@ -722,10 +729,11 @@ static int job_batch(wn_ctl *c)
 		done = batch_wrapper(c, &b, buf + off, len - off, name, project, task, &sweep,
 		                     &has_sweep);
 	}
+	struct batch_pos pos = {0, 1};
 	while (!done && (off = batch_skip_space(buf, len, off)) < len) {
 		json_t *o = json_loadb(buf + off, len - off,
 		                       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
-		int line = batch_line(buf, off);
+		int line = batch_line(buf, off, &pos);
 		if (o == NULL)
 			wn_ctl_usage(c, "cannot parse %s line %d: %s", name, line + err.line - 1,
 			             err.text);
