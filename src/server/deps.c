@@ -193,16 +193,10 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 	dep_push_edges(c->e, &st, x, old_st, new_st);
 	while (st.n > 0) {
 		struct dep_event ev = st.v[--st.n];
-		Job *y = job_find(c, ev.job);
-		if (y == NULL || (y->status != PENDING && y->status != BLOCKED))
-			continue;
-		struct project *p = job_project(c, y);
-		if (p == NULL)
-			continue;
-		struct dwait *w = wn_map_get_u64(p->waiting, y->id);
-		uint32_t unmet = w ? w->unmet : 0, broken = w ? w->broken : 0;
 		int eo = deps_edge_state(ev.cond, ev.old_st),
 		    en = deps_edge_state(ev.cond, ev.new_st);
+		struct dwait *w = dwait_get(c->e, ev.job);
+		uint32_t unmet = w ? w->unmet : 0, broken = w ? w->broken : 0;
 		if (eo == EDGE_UNDECIDED && unmet > 0)
 			unmet--;
 		if (eo == EDGE_BROKEN && broken > 0)
@@ -211,6 +205,21 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 			unmet++;
 		if (en == EDGE_BROKEN)
 			broken++;
+		if (w != NULL && ((broken > 0 && w->broken > 0) ||
+		                  (broken == 0 && w->broken == 0 && unmet > 0))) {
+			/* still waiting, in the same status: only the counts change, and
+			 * the job's record need not even be read (a wide fan-in stays
+			 * linear) */
+			w->unmet = unmet;
+			w->broken = broken;
+			continue;
+		}
+		Job *y = job_find(c, ev.job);
+		if (y == NULL || (y->status != PENDING && y->status != BLOCKED))
+			continue;
+		struct project *p = job_project(c, y);
+		if (p == NULL)
+			continue;
 		int y_old = y->status;
 		bool was_ready = y_old == PENDING && w == NULL;
 		int y_new = broken > 0 ? BLOCKED : PENDING;
@@ -218,17 +227,11 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 		if (was_ready && !ready)
 			queue_ready_del(p, y);
 		if (ready) {
-			if (w != NULL)
-				free(wn_map_del_u64(p->waiting, y->id));
+			dwait_del(c->e, y->id);
 			if (!was_ready)
 				queue_ready_add(c, p, y);
 		} else {
-			if (w == NULL) {
-				w = wn_xcalloc(1, sizeof(*w));
-				wn_map_put_u64(p->waiting, y->id, w);
-			}
-			w->unmet = unmet;
-			w->broken = broken;
+			dwait_put(c->e, p, y->id, unmet, broken);
 		}
 		if (y_new == y_old)
 			continue;

@@ -363,8 +363,10 @@ static void project_free(wn_engine *e, struct project *p)
 		pos = 0;
 	}
 	pos = 0;
-	while (wn_map_next(p->waiting, &pos, &uk, &sk, &val))
+	while (wn_map_next(p->waiting, &pos, &uk, &sk, &val)) {
+		wn_map_del_u64(e->waiting, uk);
 		free(val);
+	}
 	pos = 0;
 	while (wn_map_next(e->sweeps, &pos, &uk, &sk, &val)) {
 		struct sweep *w = val;
@@ -598,10 +600,7 @@ static int engine_load(wn_engine *e, char **errmsg)
 				struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
 				wn_index_insert(queue_of(p, t, w)->ready, j->priority, j->id);
 			} else {
-				struct dwait *dw = wn_xcalloc(1, sizeof(*dw));
-				dw->unmet = unmet;
-				dw->broken = broken;
-				wn_map_put_u64(p->waiting, j->id, dw);
+				dwait_put(e, p, j->id, unmet, broken);
 			}
 		}
 		whatsnext__v1__job__free_unpacked(j, NULL);
@@ -673,6 +672,7 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->sweeps = wn_map_new_u64();
 	e->rdeps = wn_map_new_u64();
 	e->workers = wn_map_new_str();
+	e->waiting = wn_map_new_u64();
 	e->dd = dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
 	if (rv == WN_OK)
@@ -721,6 +721,7 @@ void wn_engine_close(wn_engine *e)
 	while (wn_map_next(e->rdeps, &pos, &uk, &sk, &val))
 		free(val);
 	wn_map_free(e->rdeps);
+	wn_map_free(e->waiting);
 	wn_map_free(e->sweeps);
 	fleet_free(e);
 	wn_map_free(e->projects);

@@ -98,6 +98,7 @@ struct sweep {
 struct dwait {
 	uint32_t unmet;  /* dependencies not decided yet */
 	uint32_t broken; /* dependencies that can no longer hold */
+	struct project *proj;
 };
 
 /* The jobs that depend on one job, with the condition of each edge. */
@@ -164,6 +165,7 @@ struct wn_engine {
 	wn_map *cancelled; /* job id -> attempt + 1 (RUNNING jobs cancelled) */
 	wn_map *sweeps;    /* id -> struct sweep */
 	wn_map *rdeps;     /* job id -> struct redges */
+	wn_map *waiting;   /* job id -> struct dwait, all projects (see project.waiting) */
 	uint64_t next_id;
 	struct dedupe *dd;
 
@@ -305,6 +307,14 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 struct queue *queue_of(struct project *p, struct task *t, struct sweep *s);
 /* queue_capped reports whether q's sweep is at its running cap. */
 bool queue_capped(const struct queue *q);
+/* dwait_get returns the waiting entry of job id (any project), or NULL. */
+struct dwait *dwait_get(wn_engine *e, uint64_t id);
+/* dwait_put records job id of p as waiting (or BLOCKED) with counts w. */
+struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
+                        uint32_t broken);
+/* dwait_del forgets the waiting entry of job id; false if there was none. */
+bool dwait_del(wn_engine *e, uint64_t id);
+
 /* queue_ready_add puts a PENDING job into its dispatch class. */
 void queue_ready_add(struct call *c, struct project *p, const Job *j);
 /* queue_ready_del takes a PENDING job out of its dispatch class. */

@@ -85,20 +85,47 @@ void queue_count_move(struct call *c, struct project *p, const Job *j, int from,
 		p->feed = true;
 }
 
+struct dwait *dwait_get(wn_engine *e, uint64_t id)
+{
+	return wn_map_get_u64(e->waiting, id);
+}
+
+struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
+                        uint32_t broken)
+{
+	struct dwait *w = wn_map_get_u64(e->waiting, id);
+	if (w == NULL) {
+		w = wn_xcalloc(1, sizeof(*w));
+		w->proj = p;
+		wn_map_put_u64(e->waiting, id, w);
+		wn_map_put_u64(p->waiting, id, w);
+	}
+	w->unmet = unmet;
+	w->broken = broken;
+	return w;
+}
+
+bool dwait_del(wn_engine *e, uint64_t id)
+{
+	struct dwait *w = wn_map_del_u64(e->waiting, id);
+	if (w == NULL)
+		return false;
+	wn_map_del_u64(w->proj->waiting, id);
+	free(w);
+	return true;
+}
+
 bool job_is_ready(const struct project *p, const Job *j)
 {
 	return j->status == PENDING && wn_map_get_u64(p->waiting, j->id) == NULL;
 }
 
 /* job_leave takes j out of the queue state its current status puts it in. */
-static void job_leave(struct project *p, const Job *j)
+static void job_leave(struct call *c, struct project *p, const Job *j)
 {
 	if (j->status != PENDING && j->status != BLOCKED)
 		return;
-	void *w = wn_map_del_u64(p->waiting, j->id);
-	if (w != NULL)
-		free(w);
-	else if (j->status == PENDING)
+	if (!dwait_del(c->e, j->id) && j->status == PENDING)
 		queue_ready_del(p, j);
 }
 
@@ -114,10 +141,7 @@ static void job_enter_pending(struct call *c, struct project *p, Job *j)
 		queue_ready_add(c, p, j);
 		return;
 	}
-	struct dwait *w = wn_xcalloc(1, sizeof(*w));
-	w->unmet = unmet;
-	w->broken = broken;
-	wn_map_put_u64(p->waiting, j->id, w);
+	dwait_put(c->e, p, j->id, unmet, broken);
 	if (broken > 0) {
 		j->status = BLOCKED;
 		j->reason = (char *)why;
@@ -127,7 +151,7 @@ static void job_enter_pending(struct call *c, struct project *p, Job *j)
 void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to)
 {
 	int from = j->status;
-	job_leave(p, j);
+	job_leave(c, p, j);
 	if (from == RUNNING || to == RUNNING) {
 		struct task *t = wn_map_get_str(p->tasks, j->task);
 		static const struct need none;
@@ -141,9 +165,7 @@ void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int 
 	if (to == PENDING) {
 		job_enter_pending(c, p, j);
 	} else if (to == BLOCKED) {
-		struct dwait *w = wn_xcalloc(1, sizeof(*w));
-		w->broken = 1;
-		wn_map_put_u64(p->waiting, j->id, w);
+		dwait_put(c->e, p, j->id, 0, 1);
 	}
 	queue_count_move(c, p, j, from, (int)j->status);
 	job_put(b, j);
@@ -158,7 +180,7 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 	for (size_t i = 0; i < n; i++) {
 		Job *j = v[i];
 		old[i] = (int)j->status;
-		job_leave(p, j);
+		job_leave(c, p, j);
 		queue_count_move(c, p, j, old[i], 0);
 		char key[WN_KEY_MAX];
 		size_t kl = key_job(key, j->id);

@@ -54,8 +54,8 @@ int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *r
 	for (size_t i = 0; i < rq->n_tasks; i++) {
 		const char *why = wn_name_check(rq->tasks[i]);
 		if (why != NULL)
-			return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", rq->tasks[i],
-			                 why);
+			return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
+			                 rq->tasks[i], why);
 	}
 	struct wrk *w = fleet_get(c->e, rq->worker);
 	if (w != NULL) {
