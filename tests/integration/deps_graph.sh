@@ -179,3 +179,50 @@ EOF
 	expect_eq "$(grep -c "^start $al\$" order.log)" 0 "the alert ran"
 	expect_statuses "$pre completed" "$t1 completed" "$t2 completed" "$t3 completed"
 }
+
+test_deps_pipeline_wnworker() {
+	deps_start
+	cat >pipeline.json <<'JSON'
+{"name": "preprocess"}
+{"name": "train-1", "after": ["preprocess"]}
+{"name": "train-2", "after": ["preprocess"]}
+{"name": "train-3", "after": ["preprocess"]}
+{"name": "evaluate", "after": ["train-1", "train-2", "train-3"]}
+{"name": "alert", "after": ["evaluate:afternotok"]}
+JSON
+	local ids pre t1 t2 t3 ev al
+	ids=$(wnctl job batch pipeline.json --project p --task t)
+	read -r pre t1 t2 t3 ev al <<<"$(tr '\n' ' ' <<<"$ids")"
+	# The real worker, twice; each run appends "start ID" and "end ID" to order.log.
+	cat >worker.yaml <<YAML
+projects: p
+fetch_wait_ms: 500
+kill_grace_s: 1
+rpc_timeout_ms: 2000
+log_dir: $WN_TMP/logs
+tasks:
+  t:
+    command: [sh, -c, 'echo start \$0 >>order.log; sleep 0.2; echo end \$0 >>order.log', "{job.id}"]
+    workdir: $WN_TMP
+YAML
+	local w pids=()
+	for w in w1 w2; do
+		"$WN_BIN/wnworker" --config worker.yaml --name "$w" >>"$w.log" 2>&1 &
+		pids+=("$!")
+		bg_track "$!"
+	done
+	wait_for 60 "evaluate to complete" status_is "$ev" completed
+	wait_for 20 "the alert to be blocked" status_is "$al" blocked
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid"
+		wait "$pid" || fail "wnworker $pid did not stop cleanly: $(tail -n 5 w1.log w2.log)"
+	done
+	local t
+	for t in "$t1" "$t2" "$t3"; do
+		expect_before order.log "end $pre" "start $t"
+		expect_before order.log "end $t" "start $ev"
+	done
+	expect_eq "$(grep -c '^start ' order.log)" 5 "jobs started: $(tr '\n' ';' <order.log)"
+	expect_eq "$(job_field "$ev" .worker | grep -cE '^w[12]$')" 1 "worker of evaluate"
+}
