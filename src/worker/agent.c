@@ -22,12 +22,16 @@
 #define AGENT_M_COMPLETE  "/whatsnext.v1.QueueService/Complete"
 #define AGENT_M_RELEASE   "/whatsnext.v1.QueueService/Release"
 #define AGENT_M_TASK_LIST "/whatsnext.v1.TaskService/List"
+#define AGENT_M_JOIN      "/whatsnext.v1.WorkerService/Join"
+#define AGENT_M_LEAVE     "/whatsnext.v1.WorkerService/Leave"
 
 #define AGENT_BACKOFF_MIN_MS   250
 #define AGENT_BACKOFF_MAX_MS   5000
 #define AGENT_LEASE_DEFAULT_MS 60000
 #define AGENT_TASK_CACHE_MS    10000
 #define AGENT_ERROR_MAX_MS     30000
+#define AGENT_ALIVE_MS         10000 /* longest heartbeat interval: stay ACTIVE */
+#define AGENT_BUSY_WAIT_MS     1000  /* longest fetch wait while jobs run */
 
 /* Stop levels, raised by wn_agent_stop. */
 enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };
@@ -54,6 +58,8 @@ struct agent_job {
 	char **keys, **vals;
 	int64_t lease_ms;
 	int wake_fd;
+	bool resume;       /* held before a restart: follow the run, do not start one */
+	char *external_id; /* resume: what the run is known by */
 	/* under the agent's lock */
 	bool holding;   /* the lease is ours until the result is reported */
 	bool cancelled; /* the server says the job was cancelled */
@@ -61,15 +67,22 @@ struct agent_job {
 	bool done;      /* the runner thread is finishing: join it */
 };
 
+/* What one job of a task needs of the worker's resources. */
+typedef struct agent_need {
+	uint32_t cpu, gpu;
+	uint64_t memory_mb;
+} agent_need;
+
 /* What the agent knows of a project it serves: which of its own tasks exist
- * there (the fetch filter), and their timeouts. Refreshed from the server
- * when older than AGENT_TASK_CACHE_MS. */
+ * there (the fetch filter), their timeouts and needs. Refreshed from the
+ * server when older than AGENT_TASK_CACHE_MS. */
 typedef struct agent_project {
 	const char *name;
 	int64_t fetched_ms; /* monotonic; 0 = never */
 	size_t n;
 	const char **tasks; /* names owned by the config */
 	uint32_t *timeouts;
+	agent_need *needs;
 } agent_project;
 
 struct wn_agent {
@@ -90,6 +103,12 @@ struct wn_agent {
 	agent_project *projects; /* one per configured project */
 	char *last_error;        /* the last fetch error logged, to log repeats quietly */
 	pthread_t hb_thread;
+	wn_capacity cap; /* what the worker offers; GPU holders under the lock */
+	char *host;      /* announced when joining */
+	bool need_join;  /* join (again): at start, after an outage, when unknown */
+	bool joined;     /* the server knows this worker: heartbeat even when idle */
+	bool unjoinable; /* the server has no fleet: run without joining */
+	bool draining;   /* the server asked: no new jobs, exit when idle */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -149,6 +168,9 @@ static int agent_call(wn_agent *a, const char *method, const ProtobufCMessage *i
 	} else if (!unreachable && a->down) {
 		wn_info("the server at %s is reachable again", a->url);
 		a->down = false;
+		/* it may have restarted: announce the worker again */
+		a->need_join = !a->unjoinable;
+		pthread_cond_broadcast(&a->cond);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return rc;
@@ -167,6 +189,7 @@ static void agent_job_free(agent_job *j)
 	}
 	free(j->keys);
 	free(j->vals);
+	free(j->external_id);
 	if (j->wake_fd >= 0)
 		close(j->wake_fd);
 	free(j);
@@ -194,6 +217,7 @@ static agent_job *agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
 	if (pj->lease_expires_ms <= 0 || pj->started_ms <= 0 || lease <= 0)
 		lease = AGENT_LEASE_DEFAULT_MS;
 	j->lease_ms = lease;
+	j->external_id = wn_xstrdup(pj->external_id ? pj->external_id : "");
 	j->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	j->holding = true;
 	return j;
@@ -210,7 +234,7 @@ static agent_project *agent_project_of(wn_agent *a, const char *name)
 }
 
 /* agent_project_refresh learns which of the worker's tasks exist in project
- * p, and their timeouts. Returns wn_rpc_call's value; *errmsg on failure. */
+ * p, their timeouts and needs. Returns wn_rpc_call's value; *errmsg on failure. */
 static int agent_project_refresh(wn_agent *a, agent_project *p, char **errmsg)
 {
 	Whatsnext__V1__ListTasksRequest req = WHATSNEXT__V1__LIST_TASKS_REQUEST__INIT;
@@ -224,11 +248,15 @@ static int agent_project_refresh(wn_agent *a, agent_project *p, char **errmsg)
 	const wn_wconfig *cfg = a->cfg;
 	const char **tasks = wn_xcalloc(cfg->ntasks, sizeof(*tasks));
 	uint32_t *timeouts = wn_xcalloc(cfg->ntasks, sizeof(*timeouts));
+	agent_need *needs = wn_xcalloc(cfg->ntasks, sizeof(*needs));
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->ntasks; i++)
 		for (size_t k = 0; k < r->n_tasks; k++)
 			if (r->tasks[k]->name &&
 			    strcmp(r->tasks[k]->name, cfg->task_names[i]) == 0) {
+				const Whatsnext__V1__Resources *res = r->tasks[k]->resources;
+				if (res != NULL)
+					needs[n] = (agent_need){res->cpu, res->gpu, res->memory_mb};
 				tasks[n] = cfg->task_names[i];
 				timeouts[n++] = r->tasks[k]->timeout_s;
 				break;
@@ -237,8 +265,10 @@ static int agent_project_refresh(wn_agent *a, agent_project *p, char **errmsg)
 	pthread_mutex_lock(&a->mu);
 	free(p->tasks);
 	free(p->timeouts);
+	free(p->needs);
 	p->tasks = tasks;
 	p->timeouts = timeouts;
+	p->needs = needs;
 	p->n = n;
 	p->fetched_ms = wn_mono_ms();
 	pthread_mutex_unlock(&a->mu);
@@ -251,15 +281,28 @@ static bool agent_project_stale(const agent_project *p)
 	return p->fetched_ms == 0 || wn_mono_ms() - p->fetched_ms >= AGENT_TASK_CACHE_MS;
 }
 
-/* agent_task_timeout returns the timeout in seconds (0 = none) of j's task,
- * from what the agent knows or, when that is old, from the server. */
-static uint32_t agent_task_timeout(wn_agent *a, const agent_job *j)
+/* agent_project_task returns the index of task in p, or -1 (lock held). */
+static ssize_t agent_project_task(const agent_project *p, const char *task)
 {
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->tasks[i], task) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* agent_task_settings gives the timeout in seconds (0 = none) and the needs
+ * of j's task, from what the agent knows or, when that is old or lacks the
+ * task, from the server. */
+static void agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeout_s,
+                                agent_need *need)
+{
+	*timeout_s = 0;
+	*need = (agent_need){0, 0, 0};
 	agent_project *p = agent_project_of(a, j->project);
 	if (p == NULL)
-		return 0;
+		return;
 	pthread_mutex_lock(&a->mu);
-	bool stale = agent_project_stale(p);
+	bool stale = agent_project_stale(p) || agent_project_task(p, j->task) < 0;
 	pthread_mutex_unlock(&a->mu);
 	if (stale) {
 		char *errmsg = NULL;
@@ -270,13 +313,13 @@ static uint32_t agent_task_timeout(wn_agent *a, const agent_job *j)
 			        errmsg ? errmsg : "unknown error");
 		free(errmsg);
 	}
-	uint32_t t = 0;
 	pthread_mutex_lock(&a->mu);
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->tasks[i], j->task) == 0)
-			t = p->timeouts[i];
+	ssize_t i = agent_project_task(p, j->task);
+	if (i >= 0) {
+		*timeout_s = p->timeouts[i];
+		*need = p->needs[i];
+	}
 	pthread_mutex_unlock(&a->mu);
-	return t;
 }
 
 /* ---------------------------------------------------------------- reporting */
@@ -315,7 +358,9 @@ static void agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_
 		desc = &whatsnext__v1__complete_response__descriptor;
 		method = AGENT_M_COMPLETE;
 	} else {
-		release_reason = wn_xasprintf("worker %s stopped", a->name);
+		release_reason = res != NULL && res->reason != NULL
+		                     ? wn_xstrdup(res->reason)
+		                     : wn_xasprintf("worker %s stopped", a->name);
 		rreq.job_id = j->id;
 		rreq.attempt = j->attempt;
 		rreq.worker = a->name;
@@ -453,7 +498,7 @@ static void *agent_job_main(void *arg)
 {
 	agent_job *j = arg;
 	wn_agent *a = j->agent;
-	const wn_fmt_job fj = {
+	wn_fmt_job fj = {
 	    .id = j->id,
 	    .name = j->name,
 	    .project = j->project,
@@ -475,12 +520,58 @@ static void *agent_job_main(void *arg)
 	int64_t t0 = wn_mono_ms(), t1;
 	uint32_t timeout_s = 0;
 	bool started = false;
+	agent_need need;
+	char *gpus = NULL; /* the devices the job holds, "0,1" */
+	char cpus[16], memory[24];
+	const char *env_keys[3], *env_vals[3];
 	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
+	if (f != NULL) {
+		agent_task_settings(a, j, &timeout_s, &need);
+		pthread_mutex_lock(&a->mu);
+		gpus = wn_capacity_take(&a->cap, j->id, need.gpu);
+		size_t nfree = wn_capacity_free_gpus(&a->cap);
+		pthread_mutex_unlock(&a->mu);
+		if (gpus == NULL) {
+			res.reason = wn_xasprintf("it needs %u gpu and worker %s has %zu free",
+			                          (unsigned)need.gpu, a->name, nfree);
+			end = AGENT_END_RELEASE; /* for a worker that has them */
+		} else {
+			snprintf(cpus, sizeof(cpus), "%u", (unsigned)need.cpu);
+			snprintf(memory, sizeof(memory), "%llu",
+			         (unsigned long long)need.memory_mb);
+			env_keys[0] = "WN_CPUS";
+			env_vals[0] = cpus;
+			env_keys[1] = "WN_MEMORY_MB";
+			env_vals[1] = memory;
+			env_keys[2] = "CUDA_VISIBLE_DEVICES";
+			env_vals[2] = gpus;
+			fj.nenv = a->cap.ngpus > 0 ? 3 : 2; /* no GPU here: leave it alone */
+			fj.env_keys = env_keys;
+			fj.env_vals = env_vals;
+		}
+	}
 	if (f == NULL) {
 		res.reason =
 		    wn_xasprintf("worker %s has no formatter for task %s", a->name, j->task);
+	} else if (gpus == NULL) {
+		/* handed back below */
+	} else if (j->resume) {
+		/* started by this worker before it restarted: follow it again */
+		char *reason = NULL;
+		if (wn_fmt_resume(f, &fj, j->external_id, &run, &reason) != WN_OK) {
+			res.reason =
+			    wn_xasprintf("worker %s restarted and cannot follow the run: %s",
+			                 a->name, reason ? reason : "unknown reason");
+			free(reason);
+			end = AGENT_END_RELEASE;
+		} else {
+			started = true;
+			wn_info("job %llu: following its run again (%s)", (unsigned long long)j->id,
+			        wn_fmt_describe(run));
+			cause = agent_supervise(a, j, run, timeout_s, t0);
+			wn_fmt_collect(run, &res);
+		}
 	} else {
-		timeout_s = agent_task_timeout(a, j);
 		char *reason = NULL;
 		if (wn_fmt_prepare(f, &fj, &run, &reason) != WN_OK) {
 			res.reason = reason;
@@ -528,12 +619,15 @@ static void *agent_job_main(void *arg)
 		break;
 	case AGENT_CAUSE_STOP:
 		end = AGENT_END_RELEASE;
+		free(res.reason); /* the release says the worker stopped */
+		res.reason = NULL;
 		break;
 	default:
 		break;
 	}
 	/* The slot is free as soon as the command is over. */
 	pthread_mutex_lock(&a->mu);
+	wn_capacity_give_back(&a->cap, j->id);
 	a->running--;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
@@ -541,6 +635,9 @@ static void *agent_job_main(void *arg)
 	double secs = (double)(t1 - t0) / 1000.0;
 	if (!started && end == AGENT_END_RESULT)
 		wn_warn("job %llu: not run: %s", (unsigned long long)j->id,
+		        res.reason ? res.reason : "unknown reason");
+	else if (!started && end == AGENT_END_RELEASE && cause == AGENT_CAUSE_NONE)
+		wn_warn("job %llu: not run: %s; handing it back", (unsigned long long)j->id,
 		        res.reason ? res.reason : "unknown reason");
 	else if (end != AGENT_END_RESULT)
 		wn_info("job %llu: stopped (%s) after %.3f s", (unsigned long long)j->id,
@@ -558,6 +655,7 @@ static void *agent_job_main(void *arg)
 	agent_report(a, j, end, &res, cancelled, t1 - t0);
 	wn_fmt_result_release(&res);
 	wn_fmt_run_free(run);
+	free(gpus);
 
 	pthread_mutex_lock(&a->mu);
 	j->holding = false;
@@ -601,7 +699,7 @@ static void *agent_hb_main(void *arg)
 				if (j->lease_ms < lease)
 					lease = j->lease_ms;
 			}
-		if (n == 0) {
+		if (n == 0 && !a->joined) {
 			had = false;
 			pthread_cond_wait(&a->cond, &a->mu);
 			continue;
@@ -611,7 +709,13 @@ static void *agent_hb_main(void *arg)
 			had = true;
 			last = wn_mono_ms();
 		}
+		/* A worker of the fleet heartbeats even when idle, often enough to
+		 * stay ACTIVE (wnd --worker-timeout-ms, 30 s by default). */
+		if (n == 0)
+			lease = AGENT_LEASE_DEFAULT_MS;
 		int64_t interval = a->cfg->heartbeat_ms > 0 ? a->cfg->heartbeat_ms : lease / 3;
+		if (a->cfg->heartbeat_ms <= 0 && interval > AGENT_ALIVE_MS)
+			interval = AGENT_ALIVE_MS;
 		if (interval < 50)
 			interval = 50;
 		int64_t due = last + interval;
@@ -619,8 +723,8 @@ static void *agent_hb_main(void *arg)
 			agent_timedwait(a, due - wn_mono_ms());
 			continue;
 		}
-		Whatsnext__V1__Lease *leases = wn_xcalloc(n, sizeof(*leases));
-		Whatsnext__V1__Lease **lp = wn_xcalloc(n, sizeof(*lp));
+		Whatsnext__V1__Lease *leases = wn_xcalloc(n + 1, sizeof(*leases));
+		Whatsnext__V1__Lease **lp = wn_xcalloc(n + 1, sizeof(*lp));
 		size_t k = 0;
 		for (agent_job *j = a->jobs; j != NULL && k < n; j = j->next)
 			if (j->holding && !j->lost) {
@@ -668,8 +772,21 @@ static void *agent_hb_main(void *arg)
 						agent_wake(j);
 					}
 			}
+			if (r->drain && !a->draining && a->stop == AGENT_RUN) {
+				size_t held = 0;
+				for (agent_job *j = a->jobs; j != NULL; j = j->next)
+					held += !j->done;
+				wn_info("draining (asked by the server): no new jobs; exiting once "
+				        "%zu running job%s %s",
+				        held, held == 1 ? "" : "s", held == 1 ? "ends" : "end");
+				a->draining = true;
+			}
 			pthread_cond_broadcast(&a->cond);
 			protobuf_c_message_free_unpacked(out, NULL);
+		} else if (rc == WHATSNEXT__V1__CODE__NOT_FOUND && !a->unjoinable) {
+			/* the server does not know this worker: join again */
+			a->need_join = true;
+			pthread_cond_broadcast(&a->cond);
 		} else if (!agent_transport_error(rc)) {
 			wn_warn("heartbeat refused: %s", errmsg);
 		}
@@ -681,10 +798,14 @@ static void *agent_hb_main(void *arg)
 
 /* ---------------------------------------------------------------- fetching */
 
-/* agent_release hands back a job fetched while stopping. */
+/* agent_release hands back a job fetched while stopping or draining. */
 static void agent_release_unused(wn_agent *a, agent_job *j)
 {
-	wn_info("job %llu: fetched while stopping; handing it back", (unsigned long long)j->id);
+	pthread_mutex_lock(&a->mu);
+	bool draining = a->draining && a->stop == AGENT_RUN;
+	pthread_mutex_unlock(&a->mu);
+	wn_info("job %llu: fetched while %s; handing it back", (unsigned long long)j->id,
+	        draining ? "draining" : "stopping");
 	wn_fmt_result res;
 	memset(&res, 0, sizeof(res));
 	agent_report(a, j, AGENT_END_RELEASE, &res, false, 0);
@@ -693,8 +814,9 @@ static void agent_release_unused(wn_agent *a, agent_job *j)
 /* agent_dispatch starts a runner thread for j (lock held). */
 static void agent_dispatch(wn_agent *a, agent_job *j)
 {
-	wn_info("job %llu: fetched (project %s, task %s, attempt %u)", (unsigned long long)j->id,
-	        j->project, j->task, (unsigned)j->attempt);
+	if (!j->resume)
+		wn_info("job %llu: fetched (project %s, task %s, attempt %u)",
+		        (unsigned long long)j->id, j->project, j->task, (unsigned)j->attempt);
 	j->next = a->jobs;
 	a->jobs = j;
 	a->running++;
@@ -709,10 +831,12 @@ static void agent_dispatch(wn_agent *a, agent_job *j)
 
 typedef enum { AGENT_FETCH_JOB, AGENT_FETCH_EMPTY, AGENT_FETCH_DOWN, AGENT_FETCH_ERROR } fetch_rc;
 
-/* agent_fetch_error logs a fetch error; a repeat of the last one quietly. */
+/* agent_fetch_error logs a fetch error (from project, or NULL for the whole
+ * fetch); a repeat of the last one quietly. */
 static void agent_fetch_error(wn_agent *a, const char *project, const char *msg)
 {
-	char *line = wn_xasprintf("cannot fetch from project %s: %s", project, msg);
+	char *line = project ? wn_xasprintf("cannot fetch from project %s: %s", project, msg)
+	                     : wn_xasprintf("cannot fetch: %s", msg);
 	pthread_mutex_lock(&a->mu);
 	bool repeat = a->last_error != NULL && strcmp(a->last_error, line) == 0;
 	free(a->last_error);
@@ -721,110 +845,319 @@ static void agent_fetch_error(wn_agent *a, const char *project, const char *msg)
 	pthread_mutex_unlock(&a->mu);
 }
 
-/* agent_fetch asks project p for a job of the worker's tasks, waiting up to
- * wait_ms on the server. id is the request id: the same one again after a
- * failure to reach the server, so that a job leased by a call whose answer
- * was lost comes back. */
-static fetch_rc agent_fetch(wn_agent *a, agent_project *p, uint32_t wait_ms, uint64_t id,
-                            agent_job **out)
+/* agent_projects_refresh learns the tasks of every project whose knowledge
+ * is old. A project that is missing or has none of the worker's tasks is
+ * logged and left out of the fetch (a missing one is asked again next time).
+ * Returns AGENT_FETCH_DOWN when the server cannot be reached. */
+static fetch_rc agent_projects_refresh(wn_agent *a)
+{
+	for (size_t i = 0; i < a->cfg->projects.n; i++) {
+		agent_project *p = &a->projects[i];
+		pthread_mutex_lock(&a->mu);
+		bool stale = agent_project_stale(p);
+		pthread_mutex_unlock(&a->mu);
+		if (!stale)
+			continue;
+		char *errmsg = NULL;
+		int rc = agent_project_refresh(a, p, &errmsg);
+		if (agent_transport_error(rc)) {
+			free(errmsg);
+			return AGENT_FETCH_DOWN;
+		}
+		if (rc != WN_OK) {
+			agent_fetch_error(a, p->name, errmsg ? errmsg : wn_strerror(rc));
+			pthread_mutex_lock(&a->mu);
+			p->n = 0;
+			pthread_mutex_unlock(&a->mu);
+		} else if (p->n == 0) {
+			char *names = wn_xstrdup("");
+			for (size_t k = 0; k < a->cfg->ntasks; k++) {
+				char *more = wn_xasprintf("%s%s%s", names, k ? ", " : "",
+				                          a->cfg->task_names[k]);
+				free(names);
+				names = more;
+			}
+			char *why =
+			    wn_xasprintf("it has none of the tasks this worker runs (%s)", names);
+			agent_fetch_error(a, p->name, why);
+			free(why);
+			free(names);
+		}
+		free(errmsg);
+	}
+	return AGENT_FETCH_EMPTY;
+}
+
+/* agent_fetch asks the server for up to max_jobs jobs of the worker's tasks
+ * in every project it serves (one request: the server picks the highest
+ * priority, taking turns across projects among equals), waiting up to
+ * wait_ms. id is the request id: the same one again after a failure to reach
+ * the server, so that jobs leased by a call whose answer was lost come back.
+ * On AGENT_FETCH_JOB, *out holds *nout malloc'd jobs. */
+static fetch_rc agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64_t id,
+                            agent_job ***out, size_t *nout)
 {
 	*out = NULL;
-	char *errmsg = NULL;
-	pthread_mutex_lock(&a->mu);
-	bool stale = agent_project_stale(p);
-	pthread_mutex_unlock(&a->mu);
-	if (stale) {
-		int rc = agent_project_refresh(a, p, &errmsg);
-		if (rc != WN_OK) {
-			fetch_rc r = AGENT_FETCH_DOWN;
-			if (!agent_transport_error(rc)) {
-				agent_fetch_error(a, p->name, errmsg);
-				r = AGENT_FETCH_ERROR;
-			}
-			free(errmsg);
-			return r;
-		}
-	}
+	*nout = 0;
+	fetch_rc fr = agent_projects_refresh(a);
+	if (fr != AGENT_FETCH_EMPTY)
+		return fr;
+	const wn_wconfig *cfg = a->cfg;
 	Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
-	req.project = (char *)p->name;
 	req.worker = a->name;
 	req.wait_ms = wait_ms;
+	req.max_jobs = max_jobs > 1 ? max_jobs : 0;
+	req.projects = wn_xcalloc(cfg->projects.n + 1, sizeof(char *));
+	req.tasks = wn_xcalloc(cfg->ntasks + 1, sizeof(char *));
 	pthread_mutex_lock(&a->mu);
-	req.n_tasks = p->n;
-	req.tasks = wn_xcalloc(p->n ? p->n : 1, sizeof(char *));
-	for (size_t i = 0; i < p->n; i++)
-		req.tasks[i] = (char *)p->tasks[i];
-	pthread_mutex_unlock(&a->mu);
-	if (req.n_tasks == 0) {
-		char *names = wn_xstrdup("");
-		for (size_t i = 0; i < a->cfg->ntasks; i++) {
-			char *more =
-			    wn_xasprintf("%s%s%s", names, i ? ", " : "", a->cfg->task_names[i]);
-			free(names);
-			names = more;
+	for (size_t i = 0; i < cfg->projects.n; i++) {
+		const agent_project *p = &a->projects[i];
+		if (p->n == 0)
+			continue;
+		req.projects[req.n_projects++] = (char *)p->name;
+		for (size_t k = 0; k < p->n; k++) {
+			bool seen = false;
+			for (size_t m = 0; m < req.n_tasks && !seen; m++)
+				seen = strcmp(req.tasks[m], p->tasks[k]) == 0;
+			if (!seen)
+				req.tasks[req.n_tasks++] = (char *)p->tasks[k];
 		}
-		errmsg = wn_xasprintf("it has none of the tasks this worker runs (%s)", names);
-		free(names);
-		agent_fetch_error(a, p->name, errmsg);
-		free(errmsg);
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (req.n_projects == 0) {
+		/* every project was logged as unusable */
+		free(req.projects);
 		free(req.tasks);
 		return AGENT_FETCH_ERROR;
 	}
 	ProtobufCMessage *out_msg = NULL;
+	char *errmsg = NULL;
 	int rc = agent_call(a, AGENT_M_FETCH, &req.base, &whatsnext__v1__fetch_response__descriptor,
 	                    &out_msg, id, (int)wait_ms, &errmsg);
+	free(req.projects);
 	free(req.tasks);
 	if (rc != WN_OK) {
-		fetch_rc r = AGENT_FETCH_DOWN;
+		fr = AGENT_FETCH_DOWN;
 		if (!agent_transport_error(rc)) {
-			agent_fetch_error(a, p->name, errmsg);
-			r = AGENT_FETCH_ERROR;
-			/* A task may have been removed: learn the tasks again. */
+			agent_fetch_error(a, NULL, errmsg ? errmsg : wn_strerror(rc));
+			fr = AGENT_FETCH_ERROR;
+			/* A project or task may have been removed: learn them again. */
 			pthread_mutex_lock(&a->mu);
-			p->fetched_ms = 0;
+			for (size_t i = 0; i < cfg->projects.n; i++)
+				a->projects[i].fetched_ms = 0;
 			pthread_mutex_unlock(&a->mu);
 		}
 		free(errmsg);
-		return r;
+		return fr;
 	}
 	pthread_mutex_lock(&a->mu);
 	free(a->last_error);
 	a->last_error = NULL;
 	pthread_mutex_unlock(&a->mu);
 	const Whatsnext__V1__FetchResponse *resp = (const Whatsnext__V1__FetchResponse *)out_msg;
-	fetch_rc r = AGENT_FETCH_EMPTY;
+	fr = AGENT_FETCH_EMPTY;
 	if (resp->job != NULL && resp->job->id != 0) {
-		*out = agent_job_from(a, resp->job);
-		r = AGENT_FETCH_JOB;
+		*out = wn_xcalloc(resp->n_more + 1, sizeof(agent_job *));
+		(*out)[(*nout)++] = agent_job_from(a, resp->job);
+		for (size_t i = 0; i < resp->n_more; i++)
+			if (resp->more[i] != NULL && resp->more[i]->id != 0)
+				(*out)[(*nout)++] = agent_job_from(a, resp->more[i]);
+		fr = AGENT_FETCH_JOB;
 	}
 	protobuf_c_message_free_unpacked(out_msg, NULL);
-	return r;
+	return fr;
+}
+
+/* ---------------------------------------------------------------- the fleet */
+
+typedef enum { AGENT_JOIN_OK, AGENT_JOIN_DOWN, AGENT_JOIN_FAILED } join_rc;
+
+/* agent_join announces the worker to the server: name, host, version, what
+ * it offers, its projects and slots. On the first join since the worker
+ * started, the jobs the server says it holds (leased to its name before a
+ * restart) are taken back: followed again when their formatter's runs
+ * outlive the worker, else handed back to the queue at once. Later joins
+ * (after an outage) leave held jobs the agent does not know alone: a fetch
+ * being retried brings them. */
+static join_rc agent_join(wn_agent *a, bool first)
+{
+	const wn_wconfig *cfg = a->cfg;
+	const wn_capacity *cap = &a->cap;
+	Whatsnext__V1__Capacity pc = WHATSNEXT__V1__CAPACITY__INIT;
+	pc.cpu = cap->cpu;
+	pc.n_gpus = cap->ngpus;
+	pc.gpus = cap->gpus;
+	pc.memory_mb = cap->memory_mb;
+	Whatsnext__V1__Capacity__LabelsEntry *le = wn_xcalloc(cap->nlabels + 1, sizeof(*le));
+	Whatsnext__V1__Capacity__LabelsEntry **lp = wn_xcalloc(cap->nlabels + 1, sizeof(*lp));
+	for (size_t i = 0; i < cap->nlabels; i++) {
+		whatsnext__v1__capacity__labels_entry__init(&le[i]);
+		le[i].key = cap->label_keys[i];
+		le[i].value = cap->label_vals[i];
+		lp[i] = &le[i];
+	}
+	pc.n_labels = cap->nlabels;
+	pc.labels = lp;
+	Whatsnext__V1__Worker w = WHATSNEXT__V1__WORKER__INIT;
+	w.name = a->name;
+	w.host = a->host;
+	w.version = (char *)WN_VERSION;
+	w.capacity = &pc;
+	w.n_projects = cfg->projects.n;
+	w.projects = cfg->projects.v;
+	w.slots = (uint32_t)cfg->slots;
+	Whatsnext__V1__JoinRequest req = WHATSNEXT__V1__JOIN_REQUEST__INIT;
+	req.worker = &w;
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int rc = agent_call(a, AGENT_M_JOIN, &req.base, &whatsnext__v1__join_response__descriptor,
+	                    &out, 0, 0, &errmsg);
+	free(le);
+	free(lp);
+	if (agent_transport_error(rc)) {
+		free(errmsg);
+		return AGENT_JOIN_DOWN;
+	}
+	if (rc == WHATSNEXT__V1__CODE__UNIMPLEMENTED) {
+		wn_warn("the server has no worker fleet (%s): running without joining; jobs are "
+		        "not matched to this worker's resources",
+		        errmsg ? errmsg : "unimplemented");
+		free(errmsg);
+		pthread_mutex_lock(&a->mu);
+		a->unjoinable = true;
+		a->need_join = false;
+		pthread_mutex_unlock(&a->mu);
+		return AGENT_JOIN_OK;
+	}
+	if (rc != WN_OK) {
+		wn_error("cannot join the fleet of the server at %s: %s", a->url,
+		         errmsg ? errmsg : wn_strerror(rc));
+		free(errmsg);
+		return AGENT_JOIN_FAILED;
+	}
+	free(errmsg);
+	const Whatsnext__V1__JoinResponse *r = (const Whatsnext__V1__JoinResponse *)out;
+	wn_log(first ? WN_LOG_INFO : WN_LOG_DEBUG, "joined the fleet as %s (%zu job%s held)",
+	       a->name, r->n_held, r->n_held == 1 ? "" : "s");
+	if (!first)
+		wn_info("joined the fleet again");
+	/* what to take back: jobs the agent does not run already */
+	agent_job **back = wn_xcalloc(r->n_held + 1, sizeof(*back));
+	size_t nback = 0;
+	pthread_mutex_lock(&a->mu);
+	a->joined = true;
+	a->need_join = false;
+	pthread_cond_broadcast(&a->cond); /* the heartbeat thread: heartbeat when idle */
+	for (size_t i = 0; first && i < r->n_held; i++) {
+		const Whatsnext__V1__Job *hj = r->held[i];
+		bool known = false;
+		for (agent_job *j = a->jobs; j != NULL && !known; j = j->next)
+			known = j->id == hj->id && !j->done;
+		if (!known && hj->id != 0)
+			back[nback++] = agent_job_from(a, hj);
+	}
+	pthread_mutex_unlock(&a->mu);
+	protobuf_c_message_free_unpacked(out, NULL);
+	for (size_t i = 0; i < nback; i++) {
+		agent_job *j = back[i];
+		const wn_fmt *f = wn_wconfig_task(cfg, j->task);
+		if (f != NULL && wn_fmt_can_resume(f)) {
+			wn_info(
+			    "job %llu: held before a restart (project %s, task %s, attempt %u); "
+			    "following it again",
+			    (unsigned long long)j->id, j->project, j->task, (unsigned)j->attempt);
+			j->resume = true;
+			pthread_mutex_lock(&a->mu);
+			agent_dispatch(a, j);
+			pthread_mutex_unlock(&a->mu);
+			continue;
+		}
+		wn_info("job %llu: held before a restart; its run did not survive it: handing it "
+		        "back",
+		        (unsigned long long)j->id);
+		wn_fmt_result res;
+		memset(&res, 0, sizeof(res));
+		res.reason = wn_xasprintf("worker %s restarted", a->name);
+		agent_report(a, j, AGENT_END_RELEASE, &res, false, 0);
+		wn_fmt_result_release(&res);
+		agent_job_free(j);
+	}
+	free(back);
+	return AGENT_JOIN_OK;
+}
+
+/* agent_leave tells the server the worker shuts down cleanly (GONE). */
+static void agent_leave(wn_agent *a)
+{
+	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	req.name = a->name;
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int rc = agent_call(a, AGENT_M_LEAVE, &req.base, &whatsnext__v1__worker__descriptor, &out,
+	                    0, 0, &errmsg);
+	if (rc == WN_OK) {
+		wn_debug("left the fleet");
+		protobuf_c_message_free_unpacked(out, NULL);
+	} else {
+		wn_warn("cannot tell the server this worker leaves: %s; it will be marked lost",
+		        errmsg ? errmsg : wn_strerror(rc));
+	}
+	free(errmsg);
 }
 
 int wn_agent_run(wn_agent *a)
 {
 	const wn_wconfig *cfg = a->cfg;
 	size_t np = cfg->projects.n;
-	/* Registration: for now the worker announces itself here and names itself
-	 * in every call. */
 	wn_info("worker %s serving project%s %s%s at %s: %lld slot%s, %zu task%s", a->name,
 	        np > 1 ? "s" : "", cfg->projects.v[0], np > 1 ? ", ..." : "", a->url,
 	        (long long)cfg->slots, cfg->slots > 1 ? "s" : "", cfg->ntasks,
 	        cfg->ntasks > 1 ? "s" : "");
+	char *offer = wn_capacity_describe(&a->cap);
+	wn_info("worker %s offers %s", a->name, offer);
+	free(offer);
 	int rv = pthread_create(&a->hb_thread, NULL, agent_hb_main, a);
 	if (rv != 0) {
 		wn_error("cannot start the heartbeat thread: %s", strerror(rv));
 		return WN_EINTERNAL;
 	}
-	size_t rr = 0, empties = 0, dispatched = 0;
+	size_t dispatched = 0;
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
 	uint64_t retry_id = 0; /* request id of a fetch that did not reach the server */
-	uint32_t retry_wait = 0;
+	uint32_t retry_wait = 0, retry_max = 0;
+	bool joined_once = false;
+	int result = WN_OK;
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		agent_reap(a);
 		if (a->stop >= AGENT_DRAIN || (a->opts.once && dispatched > 0))
 			break;
+		if (a->draining) {
+			if (a->threads == 0) {
+				wn_info("drained: no job left; exiting");
+				break;
+			}
+			pthread_cond_wait(&a->cond, &a->mu);
+			continue;
+		}
+		if (a->need_join) {
+			pthread_mutex_unlock(&a->mu);
+			join_rc jr = agent_join(a, !joined_once);
+			pthread_mutex_lock(&a->mu);
+			if (jr == AGENT_JOIN_FAILED) {
+				result = WN_EINVAL;
+				break;
+			}
+			if (jr == AGENT_JOIN_DOWN) {
+				agent_sleep(a, backoff, AGENT_RUN);
+				backoff = backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS
+				                                             : backoff * 2;
+				continue;
+			}
+			joined_once = true;
+			backoff = AGENT_BACKOFF_MIN_MS;
+			continue;
+		}
 		if (a->running >= (size_t)cfg->slots ||
 		    (a->opts.exit_when_empty && a->running == 0 && a->threads > 0)) {
 			/* No free slot; or, about to decide whether anything is left,
@@ -832,21 +1165,23 @@ int wn_agent_run(wn_agent *a)
 			pthread_cond_wait(&a->cond, &a->mu);
 			continue;
 		}
-		uint32_t wait_ms = (uint32_t)cfg->fetch_wait_ms;
-		if (np > 1)
-			wait_ms =
-			    empties + 1 >= np ? (uint32_t)(cfg->fetch_wait_ms / (int64_t)np) : 0;
-		if (wait_ms < 100 && empties + 1 >= np)
-			wait_ms = 100;
-		if (a->opts.exit_when_empty)
-			wait_ms = 0; /* decide now; jobs still running are waited for below */
-		agent_project *project = &a->projects[rr];
-		uint64_t id =
-		    retry_id != 0 && retry_wait == wait_ms ? retry_id : wn_random_u64() | 1;
+		/* decide at once with --exit-when-empty; jobs still running are
+		 * waited for below */
+		uint32_t wait_ms = a->opts.exit_when_empty ? 0 : (uint32_t)cfg->fetch_wait_ms;
+		/* A job of ours that ends frees resources the server may have been
+		 * waiting for, and that does not answer a waiting fetch: look
+		 * again soon while jobs run. */
+		if (a->threads > 0 && wait_ms > AGENT_BUSY_WAIT_MS)
+			wait_ms = AGENT_BUSY_WAIT_MS;
+		uint32_t max_jobs = a->opts.once ? 1 : (uint32_t)((size_t)cfg->slots - a->running);
+		uint64_t id = retry_id != 0 && retry_wait == wait_ms && retry_max == max_jobs
+		                  ? retry_id
+		                  : wn_random_u64() | 1;
 		a->fetching = true;
 		pthread_mutex_unlock(&a->mu);
-		agent_job *j = NULL;
-		fetch_rc fr = agent_fetch(a, project, wait_ms, id, &j);
+		agent_job **jobs = NULL;
+		size_t njobs = 0;
+		fetch_rc fr = agent_fetch(a, wait_ms, max_jobs, id, &jobs, &njobs);
 		pthread_mutex_lock(&a->mu);
 		a->fetching = false;
 		pthread_cond_broadcast(&a->cond);
@@ -855,36 +1190,33 @@ int wn_agent_run(wn_agent *a)
 			if (fr == AGENT_FETCH_DOWN) {
 				retry_id = id;
 				retry_wait = wait_ms;
-			} else {
-				rr = (rr + 1) % np;
-				empties++;
+				retry_max = max_jobs;
 			}
+			if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && a->threads == 0)
+				break;
 			agent_sleep(a, backoff, AGENT_RUN);
 			int64_t max =
 			    fr == AGENT_FETCH_DOWN ? AGENT_BACKOFF_MAX_MS : AGENT_ERROR_MAX_MS;
 			backoff = backoff * 2 > max ? max : backoff * 2;
-			if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && empties >= np &&
-			    a->threads == 0)
-				break;
 			continue;
 		}
 		backoff = AGENT_BACKOFF_MIN_MS;
-		rr = (rr + 1) % np;
 		if (fr == AGENT_FETCH_JOB) {
-			empties = 0;
-			if (a->stop >= AGENT_DRAIN) {
-				pthread_mutex_unlock(&a->mu);
-				agent_release_unused(a, j);
-				agent_job_free(j);
-				pthread_mutex_lock(&a->mu);
-				continue;
+			for (size_t i = 0; i < njobs; i++) {
+				if (a->stop >= AGENT_DRAIN || a->draining) {
+					pthread_mutex_unlock(&a->mu);
+					agent_release_unused(a, jobs[i]);
+					agent_job_free(jobs[i]);
+					pthread_mutex_lock(&a->mu);
+					continue;
+				}
+				agent_dispatch(a, jobs[i]);
+				dispatched++;
 			}
-			agent_dispatch(a, j);
-			dispatched++;
+			free(jobs);
 			continue;
 		}
-		empties++;
-		if (a->opts.exit_when_empty && empties >= np) {
+		if (a->opts.exit_when_empty) {
 			if (a->threads == 0) {
 				wn_info("no job ready: exiting");
 				break;
@@ -893,11 +1225,10 @@ int wn_agent_run(wn_agent *a)
 			 * reported (a failed one may come back): look again once one
 			 * of them is done. */
 			size_t before = a->threads;
-			while (a->threads >= before && a->stop == AGENT_RUN) {
+			while (a->threads >= before && a->stop == AGENT_RUN && !a->draining) {
 				pthread_cond_wait(&a->cond, &a->mu);
 				agent_reap(a);
 			}
-			empties = 0;
 		}
 	}
 	if (a->stop == AGENT_RUN)
@@ -910,11 +1241,14 @@ int wn_agent_run(wn_agent *a)
 			pthread_cond_wait(&a->cond, &a->mu);
 	}
 	a->hb_quit = true;
+	bool leave = a->joined;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
 	pthread_join(a->hb_thread, NULL);
+	if (leave)
+		agent_leave(a);
 	wn_info("worker %s stopped", a->name);
-	return WN_OK;
+	return result;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -984,6 +1318,18 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 		return rc;
 	}
 	wn_rpc_set_timeout(a->rpc, (int)cfg->rpc_timeout_ms);
+	char host[256];
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	a->host = wn_xstrdup(host);
+	char *note = NULL;
+	wn_capacity_init(&a->cap, &cfg->resources, NULL, &note);
+	if (note != NULL) {
+		wn_warn("cannot detect the GPUs: %s; offering none", note);
+		free(note);
+	}
+	a->need_join = true;
 	a->projects = wn_xcalloc(cfg->projects.n ? cfg->projects.n : 1, sizeof(*a->projects));
 	for (size_t i = 0; i < cfg->projects.n; i++)
 		a->projects[i].name = cfg->projects.v[i];
@@ -1005,9 +1351,12 @@ void wn_agent_free(wn_agent *a)
 	for (size_t i = 0; a->projects != NULL && i < a->cfg->projects.n; i++) {
 		free(a->projects[i].tasks);
 		free(a->projects[i].timeouts);
+		free(a->projects[i].needs);
 	}
 	free(a->projects);
 	free(a->last_error);
+	wn_capacity_release(&a->cap);
+	free(a->host);
 	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->mu);
 	free(a->url);

@@ -1,9 +1,13 @@
-/* agent: the worker's life. It fetches jobs from the server (a long poll:
- * the server answers as soon as a job is ready), runs each through its task's
- * formatter in one of its slots, heartbeats the leases it holds, stops a job
- * the server says was cancelled or lost, and reports every result, retrying
- * with backoff while the server is unreachable. It keeps no queue state:
- * everything it needs after a restart comes from the server. */
+/* agent: the worker's life. It joins the server's fleet (name, host,
+ * version, what it offers, projects, slots; again after an outage) and takes
+ * back what it held before a restart; fetches jobs of all its projects at
+ * once (a long poll: the server answers as soon as a job is ready), runs each
+ * through its task's formatter in one of its slots with the GPU devices it
+ * needs, heartbeats (its leases, and itself while idle), stops a job the
+ * server says was cancelled or lost, drains when the server asks, reports
+ * every result, retrying with backoff while the server is unreachable, and
+ * leaves the fleet when it stops. It keeps no queue state: everything it
+ * needs after a restart comes from the server. */
 #ifndef WN_AGENT_H
 #define WN_AGENT_H
 

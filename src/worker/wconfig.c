@@ -40,18 +40,9 @@ static const wn_conf_key wconfig_keys[] = {
     {"rpc_timeout_ms", WN_CONF_T_INT, TOP(rpc_timeout_ms), "10000", 100, 600000, 0, NULL,
      "how long one call waits for the server before it is retried"},
     {"resources", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,
-     "what the worker offers: cpu, gpus, memory_mb, labels"},
+     "what the worker offers: cpu, gpus, memory, labels; left out: detected"},
     {"tasks", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,
      "task name -> how its jobs run (formatter and its keys)"},
-};
-
-#define RES(field) offsetof(wn_wresources, field)
-
-static const wn_conf_key wconfig_resource_keys[] = {
-    {"cpu", WN_CONF_T_INT, RES(cpu), "0", 0, 65536, 0, NULL, "cores"},
-    {"gpus", WN_CONF_T_INT, RES(gpus), "0", 0, 4096, 0, NULL, "GPU devices"},
-    {"memory_mb", WN_CONF_T_INT, RES(memory_mb), "0", 0, INT64_C(1) << 40, 0, NULL, "memory"},
-    {"labels", WN_CONF_T_STRMAP, RES(labels), NULL, 0, 0, 0, NULL, "free-form labels"},
 };
 
 const wn_conf_key *wn_wconfig_keys(size_t *n)
@@ -65,7 +56,7 @@ void wn_wconfig_free(wn_wconfig *c)
 	if (c == NULL)
 		return;
 	wn_conf_release(wconfig_keys, WN_ARRAY_LEN(wconfig_keys), c);
-	wn_conf_release(wconfig_resource_keys, WN_ARRAY_LEN(wconfig_resource_keys), &c->resources);
+	wn_capacity_conf_release(&c->resources);
 	for (size_t i = 0; i < c->ntasks; i++) {
 		free(c->task_names[i]);
 		wn_fmt_free(c->task_fmts[i]);
@@ -93,8 +84,7 @@ static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wco
 	rc = wn_conf_apply(doc, root, wconfig_keys, WN_ARRAY_LEN(wconfig_keys), c, err);
 	if (rc != WN_OK)
 		goto fail;
-	rc = wn_conf_apply(doc, wn_conf_get(root, "resources"), wconfig_resource_keys,
-	                   WN_ARRAY_LEN(wconfig_resource_keys), &c->resources, err);
+	rc = wn_capacity_conf_load(doc, wn_conf_get(root, "resources"), &c->resources, err);
 	if (rc != WN_OK)
 		goto fail;
 	if (c->name != NULL && wn_name_check(c->name) != NULL) {

@@ -4,19 +4,12 @@
 #ifndef WN_WCONFIG_H
 #define WN_WCONFIG_H
 
+#include "capacity.h"
 #include "fmt.h"
 #include "conf.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* What the worker offers; kept for registration with the server. */
-typedef struct wn_wresources {
-	int64_t cpu;
-	int64_t gpus;
-	int64_t memory_mb;
-	wn_conf_strmap labels;
-} wn_wresources;
 
 /* A loaded configuration. Fields may be overridden by the command line
  * (free the old string, store a malloc'd one) before wn_wconfig_check. */
@@ -35,7 +28,7 @@ typedef struct wn_wconfig {
 	int64_t kill_grace_s;
 	int64_t tail_bytes;
 	int64_t rpc_timeout_ms;
-	wn_wresources resources;
+	wn_wresources resources; /* what the worker offers; the rest is detected */
 	size_t ntasks;
 	char **task_names;
 	wn_fmt **task_fmts;
