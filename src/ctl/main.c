@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The worker noun (cmd_worker.c); ctl.h declares the others. */
+extern const struct wn_ctl_noun wn_ctl_worker;
+
 static const struct wn_ctl_noun *const main_nouns[] = {
-    &wn_ctl_project, &wn_ctl_task, &wn_ctl_job, &wn_ctl_queue, &wn_ctl_sweep, &wn_ctl_status,
+    &wn_ctl_project, &wn_ctl_task,   &wn_ctl_job,    &wn_ctl_queue,
+    &wn_ctl_sweep,   &wn_ctl_worker, &wn_ctl_status,
 };
 
 static const struct option main_opts[] = {
@@ -36,7 +40,8 @@ static void main_help(FILE *f)
 	fputs("usage: wnctl [--server URL] [--token T] [--json] [--timeout MS] NOUN VERB [ARGS]\n"
 	      "       wnctl help [NOUN [VERB]] | NOUN --help | NOUN VERB --help | --version\n"
 	      "\n"
-	      "Manage the projects, tasks, jobs, queues and sweeps of a WhatsNext server (wnd).\n"
+	      "Manage the projects, tasks, jobs, queues, sweeps and workers of a WhatsNext\n"
+	      "server (wnd).\n"
 	      "Options of a command may come before or after its arguments; a negative\n"
 	      "number is an argument, and everything after '--' is one too.\n"
 	      "\n"

@@ -1,0 +1,158 @@
+/* wnctl worker: list, show, drain. The fleet of workers that joined the server. */
+#include "ctl.h"
+#include "table.h"
+#include "util.h"
+
+#include <string.h>
+
+#define WORKER_METHOD(m) "/whatsnext.v1.WorkerService/" m
+
+enum { OPT_STATE = 1 };
+
+static const struct option worker_list_opts[] = {
+    {"state", required_argument, NULL, OPT_STATE},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct wn_ctl_opthelp worker_list_help[] = {
+    {"--state S", "only workers in this state: active, lost or gone"},
+    {NULL, NULL},
+};
+
+/* worker_state is a worker's state as people read it: active, draining,
+ * lost or gone. */
+static const char *worker_state(wn_ctl *c, const Whatsnext__V1__Worker *w)
+{
+	if (w->state == WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE && w->draining)
+		return "draining";
+	return wn_ctl_enum(c, &whatsnext__v1__worker_state__descriptor, w->state);
+}
+
+/* worker_gpus is the device ids of w, comma-separated ("-" for none). */
+static const char *worker_gpus(wn_ctl *c, const Whatsnext__V1__Worker *w)
+{
+	const Whatsnext__V1__Capacity *cap = w->capacity;
+	if (cap == NULL || cap->n_gpus == 0)
+		return "-";
+	char *s = wn_ctl_strdup(c, cap->gpus[0]);
+	for (size_t i = 1; i < cap->n_gpus; i++)
+		s = wn_ctl_printf(c, "%s,%s", s, cap->gpus[i]);
+	return s;
+}
+
+static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
+{
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&w->base);
+		return;
+	}
+	const Whatsnext__V1__Capacity *cap = w->capacity;
+	const Whatsnext__V1__Resources *u = w->used;
+	wn_ctl_field("name", "%s", w->name);
+	wn_ctl_field("state", "%s", worker_state(c, w));
+	wn_ctl_field("host", "%s", w->host);
+	wn_ctl_field("version", "%s", w->version);
+	char *projects = wn_ctl_strdup(c, "");
+	for (size_t i = 0; i < w->n_projects; i++)
+		projects = wn_ctl_printf(c, "%s%s%s", projects, i ? ", " : "", w->projects[i]);
+	wn_ctl_field("projects", "%s", projects);
+	wn_ctl_field("slots", "%u", w->slots);
+	wn_ctl_field("cpu", "%u", cap ? cap->cpu : 0);
+	wn_ctl_field("gpus", "%s", worker_gpus(c, w));
+	wn_ctl_field("memory", "%llu MB", cap ? (unsigned long long)cap->memory_mb : 0ULL);
+	if (cap != NULL && cap->n_labels > 0) {
+		printf("labels:\n");
+		for (size_t i = 0; i < cap->n_labels; i++)
+			printf("  %s=%s\n", cap->labels[i]->key, cap->labels[i]->value);
+	}
+	wn_ctl_field("used", "%u cpu, %u gpu, %llu MB", u ? u->cpu : 0, u ? u->gpu : 0,
+	             u ? (unsigned long long)u->memory_mb : 0ULL);
+	char *jobs = wn_ctl_strdup(c, "");
+	for (size_t i = 0; i < w->n_jobs; i++)
+		jobs = wn_ctl_printf(c, "%s%s%llu", jobs, i ? " " : "",
+		                     (unsigned long long)w->jobs[i]);
+	wn_ctl_field("jobs", "%s", w->n_jobs ? jobs : "-");
+	wn_ctl_field("registered", "%s", wn_ctl_time(c, w->registered_ms));
+	wn_ctl_field("last_seen", "%s", wn_ctl_time(c, w->last_seen_ms));
+}
+
+static int worker_list(wn_ctl *c)
+{
+	Whatsnext__V1__ListWorkersRequest req = WHATSNEXT__V1__LIST_WORKERS_REQUEST__INIT;
+	int ch;
+	while ((ch = wn_ctl_getopt(c)) != 0)
+		if (ch == OPT_STATE)
+			req.state = wn_ctl_parse_enum(
+			    c, "--state", &whatsnext__v1__worker_state__descriptor, optarg);
+	wn_ctl_args(c, 0, 0, NULL);
+	Whatsnext__V1__ListWorkersResponse *r =
+	    wn_ctl_call(c, WORKER_METHOD("List"), &req.base,
+	                &whatsnext__v1__list_workers_response__descriptor, 0);
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&r->base);
+		return WN_CTL_EXIT_OK;
+	}
+	static const char *const cols[] = {"NAME", "STATE", "HOST",  ">CPU",      ">GPU",
+	                                   ">MEM", "USED",  ">JOBS", "LAST-SEEN", NULL};
+	wn_table *t = wn_table_new(cols);
+	for (size_t i = 0; i < r->n_workers; i++) {
+		const Whatsnext__V1__Worker *w = r->workers[i];
+		const Whatsnext__V1__Capacity *cap = w->capacity;
+		const Whatsnext__V1__Resources *u = w->used;
+		wn_table_add(t, "%s", w->name);
+		wn_table_add(t, "%s", worker_state(c, w));
+		wn_table_add(t, "%s", w->host);
+		wn_table_add(t, "%u", cap ? cap->cpu : 0);
+		wn_table_add(t, "%zu", cap ? cap->n_gpus : 0);
+		wn_table_add(t, "%lluM", cap ? (unsigned long long)cap->memory_mb : 0ULL);
+		wn_table_add(t, "%u/%u/%lluM", u ? u->cpu : 0, u ? u->gpu : 0,
+		             u ? (unsigned long long)u->memory_mb : 0ULL);
+		wn_table_add(t, "%zu", w->n_jobs);
+		wn_table_add(t, "%s", wn_ctl_time(c, w->last_seen_ms));
+	}
+	wn_table_print(t, stdout);
+	wn_table_free(t);
+	return WN_CTL_EXIT_OK;
+}
+
+static int worker_show(wn_ctl *c)
+{
+	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
+	Whatsnext__V1__Worker *w =
+	    wn_ctl_call(c, WORKER_METHOD("Get"), &req.base, &whatsnext__v1__worker__descriptor, 0);
+	worker_print(c, w);
+	return WN_CTL_EXIT_OK;
+}
+
+static int worker_drain(wn_ctl *c)
+{
+	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
+	Whatsnext__V1__Worker *w = wn_ctl_call(c, WORKER_METHOD("Drain"), &req.base,
+	                                       &whatsnext__v1__worker__descriptor, 0);
+	if (wn_ctl_json(c))
+		worker_print(c, w);
+	else
+		printf("worker %s: draining (%zu job%s held)\n", w->name, w->n_jobs,
+		       w->n_jobs == 1 ? "" : "s");
+	return WN_CTL_EXIT_OK;
+}
+
+static const struct wn_ctl_verb worker_verbs[] = {
+    {"list", worker_list, "[--state active|lost|gone]",
+     "List the workers that joined: state, what they offer and use, jobs held, last seen.",
+     worker_list_opts, worker_list_help},
+    {"show", worker_show, "NAME", "Show a worker: capacity, labels, projects, jobs held.", NULL,
+     NULL},
+    {"drain", worker_drain, "NAME",
+     "Tell a worker to take no new jobs and to exit once its running jobs end.", NULL, NULL},
+};
+
+const struct wn_ctl_noun wn_ctl_worker = {
+    "worker",
+    "Workers: the fleet that runs jobs; ACTIVE while they heartbeat, LOST when they stop, "
+    "GONE once they leave.",
+    worker_verbs,
+    WN_ARRAY_LEN(worker_verbs),
+};
