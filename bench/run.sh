@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Benchmark: for each durability mode, start a private wnd on a loopback tcp
-# port with a fresh data directory, run wnbench against it, stop it with
-# SIGTERM; print one table. Then run bench/worker.sh if it exists.
+# Benchmark: WhatsNext against beanstalkd, on this machine, in one run.
 #
-# Needs WN_BIN (directory of wnd and wnbench). Knobs:
+# For each durability mode, start a private wnd on a loopback tcp port with a
+# fresh data directory, and a private beanstalkd beside it with the matching
+# durability (sync: a binlog fsynced after every write, -f 0; relaxed: no
+# binlog); run the comparison table (wnbench --beanstalk: every row against
+# both servers, alternating, medians of several runs, ratios); stop both.
+# Then run bench/worker.sh if it exists.
+#
+# Needs WN_BIN (directory of wnd and wnbench) and beanstalkd on the PATH
+# (Debian package beanstalkd). Knobs:
 #   WN_BENCH_MODES   durability modes to measure (default: "sync relaxed")
-#   WN_BENCH_ARGS    extra wnbench options, e.g. "--duration 2 --threads 1,4"
+#   WN_BENCH_SUITE   compare (default), threads (the older table: wnd alone at
+#                    1, 4 and 16 client threads), or "compare threads"
+#   WN_BENCH_ARGS    extra wnbench options, e.g. "--duration 3 --runs 5"
 #   TMPDIR           where the data directories go (must be a real disk for
 #                    the sync figures to mean anything)
 set -euo pipefail
@@ -13,6 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${WN_BIN:?set WN_BIN to the directory holding wnd and wnbench}"
 export WN_BIN
 modes=${WN_BENCH_MODES:-sync relaxed}
+suite=${WN_BENCH_SUITE:-compare}
 read -r -a extra <<<"${WN_BENCH_ARGS:-}"
 
 for b in wnd wnbench; do
@@ -21,15 +30,32 @@ for b in wnd wnbench; do
 		exit 1
 	fi
 done
+case " $suite " in
+*" compare "*)
+	if ! command -v beanstalkd >/dev/null; then
+		echo "bench: beanstalkd is missing (apt-get install beanstalkd," \
+			"or scripts/install-deps.sh)" >&2
+		exit 1
+	fi
+	;;
+esac
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-bench.XXXXXX")
 wnd_pid=
+bs_pid=
+# stop_all stops the servers this script started, hard.
+stop_all() {
+	local p
+	for p in $wnd_pid $bs_pid; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	wnd_pid=
+	bs_pid=
+}
 # shellcheck disable=SC2317 # called through the trap
 cleanup() {
-	if [ -n "$wnd_pid" ]; then
-		kill -9 "$wnd_pid" 2>/dev/null || true
-		wait "$wnd_pid" 2>/dev/null || true
-	fi
+	stop_all
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -52,41 +78,109 @@ free_port() {
 	done
 }
 
-echo "wnbench: 200-byte payload per job; cycle = submit -> fetch -> complete" \
-	"(threads = producers = consumers); latency per call; $(nproc) cpus"
-header=()
-status=0
-for mode in $modes; do
+# start_wnd MODE: a private wnd; sets url and wnd_pid.
+start_wnd() {
 	url=tcp://127.0.0.1:$(free_port)
-	log=$tmp/wnd-$mode.log
-	"$WN_BIN/wnd" --data "$tmp/data-$mode" --listen "$url" --durability "$mode" \
-		>"$log" 2>&1 &
+	"$WN_BIN/wnd" --data "$tmp/data-$1" --listen "$url" --durability "$1" \
+		>"$tmp/wnd-$1.log" 2>&1 &
 	wnd_pid=$!
 	if ! "$WN_BIN/wnbench" --server "$url" --wait-ready 10000; then
-		cat "$log" >&2
+		cat "$tmp/wnd-$1.log" >&2
 		exit 1
 	fi
-	if ! "$WN_BIN/wnbench" --server "$url" --label "$mode" --keep "${header[@]}" \
-		"${extra[@]}"; then
-		echo "bench: wnbench failed against wnd --durability $mode" >&2
-		tail -n 20 "$log" >&2
-		status=1
-	fi
-	header=(--no-header)
+}
+
+# stop_wnd MODE: SIGTERM, and check that wnd exits cleanly.
+stop_wnd() {
+	local rc=0
 	kill -TERM "$wnd_pid"
-	rc=0
 	wait "$wnd_pid" || rc=$?
 	wnd_pid=
 	if [ "$rc" -ne 0 ]; then
-		echo "bench: wnd --durability $mode exited with status $rc after SIGTERM" >&2
-		tail -n 20 "$log" >&2
+		echo "bench: wnd --durability $1 exited with status $rc after SIGTERM" >&2
+		tail -n 20 "$tmp/wnd-$1.log" >&2
 		status=1
 	fi
-	[ "$status" -eq 0 ] || exit "$status"
-done
+}
+
+# start_beanstalkd MODE: a private beanstalkd; sets bs_addr and bs_pid.
+start_beanstalkd() {
+	local port args=() i
+	port=$(free_port)
+	if [ "$1" = sync ]; then
+		mkdir -p "$tmp/binlog"
+		args=(-b "$tmp/binlog" -f 0)
+	fi
+	beanstalkd -l 127.0.0.1 -p "$port" "${args[@]}" >"$tmp/beanstalkd-$1.log" 2>&1 &
+	bs_pid=$!
+	bs_addr=127.0.0.1:$port
+	for i in $(seq 1 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return
+		fi
+		sleep 0.05
+	done
+	cat "$tmp/beanstalkd-$1.log" >&2
+	echo "bench: beanstalkd did not start" >&2
+	exit 1
+}
+
+status=0
+echo "machine: $(nproc) cpus, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' \
+	/proc/meminfo), kernel $(uname -r), data on $(stat -f -c %T "$tmp"), load" \
+	"average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+
+case " $suite " in
+*" compare "*)
+	echo "$("$WN_BIN/wnd" --version 2>/dev/null || echo wnd) against" \
+		"$(beanstalkd -v 2>&1 | head -n 1)"
+	for mode in $modes; do
+		case $mode in
+		sync) goals=2,10 rate=500 ;;
+		*) goals=0.7,2 rate=1000 ;;
+		esac
+		start_wnd "$mode"
+		start_beanstalkd "$mode"
+		if ! "$WN_BIN/wnbench" --server "$url" --beanstalk "$bs_addr" --label "$mode" \
+			--wnd-pid "$wnd_pid" --beanstalkd-pid "$bs_pid" --goals "$goals" \
+			--rate "$rate" --duration 1.2 --backlog 200 --jobs 1000000 \
+			--batch-jobs 5000000 --warmup 2000 "${extra[@]}"; then
+			echo "bench: the comparison failed in mode $mode" >&2
+			tail -n 20 "$tmp/wnd-$mode.log" >&2
+			status=1
+		fi
+		stop_wnd "$mode"
+		kill -TERM "$bs_pid" 2>/dev/null || true
+		wait "$bs_pid" 2>/dev/null || true
+		bs_pid=
+		[ "$status" -eq 0 ] || exit "$status"
+	done
+	echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+	;;
+esac
+
+case " $suite " in
+*" threads "*)
+	echo
+	echo "wnbench: 200-byte payload per job; cycle = submit -> fetch -> complete" \
+		"(threads = producers = consumers); latency per call; $(nproc) cpus"
+	header=()
+	for mode in $modes; do
+		start_wnd "$mode"
+		if ! "$WN_BIN/wnbench" --server "$url" --label "$mode" --keep "${header[@]}" \
+			"${extra[@]}"; then
+			echo "bench: wnbench failed against wnd --durability $mode" >&2
+			tail -n 20 "$tmp/wnd-$mode.log" >&2
+			status=1
+		fi
+		header=(--no-header)
+		stop_wnd "$mode"
+		[ "$status" -eq 0 ] || exit "$status"
+	done
+	;;
+esac
 
 if [ -f "$here/worker.sh" ]; then
 	bash "$here/worker.sh" || status=$?
 fi
-[ ! -f "$here/deps.sh" ] || bash "$here/deps.sh" || status=$?
 exit "$status"
