@@ -2,16 +2,30 @@
 
 #include "err.h"
 #include "fmt_cli.h"
+#include "fmt_runai.h"
+#include "fmt_slurm.h"
 #include "template.h"
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
 
 /* The formatters, by name. */
 static const wn_fmt_ops *const fmt_table[] = {
     &wn_fmt_cli_ops,
+    &wn_fmt_slurm_ops,
+    &wn_fmt_runai_ops,
 };
 
 struct wn_fmt {
@@ -135,6 +149,127 @@ int wn_fmt_start(wn_fmt_run *r, char **reason)
 	return r->ops->start(r->run, reason);
 }
 
+const char *wn_fmt_external_id(wn_fmt_run *r)
+{
+	return r->ops->external_id ? r->ops->external_id(r->run) : NULL;
+}
+
+/* ---------------------------------------------------------------- groups */
+
+struct wn_fmt_group {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	const wn_fmt_ops *ops;
+	uint32_t max_running;
+	size_t expect;     /* members that have neither come nor left */
+	size_t refs;       /* members that have not dropped their reference */
+	size_t n;          /* members that came */
+	wn_fmt_run **runs; /* theirs, in arrival order */
+	int *rcs;
+	char **reasons;
+	bool started;
+};
+
+bool wn_fmt_can_group(const wn_fmt *f)
+{
+	return f->ops->start_group != NULL;
+}
+
+wn_fmt_group *wn_fmt_group_new(const wn_fmt *f, size_t n, uint32_t max_running)
+{
+	wn_fmt_group *g = wn_xcalloc(1, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	g->ops = f->ops;
+	g->max_running = max_running;
+	g->expect = n;
+	g->refs = n;
+	g->runs = wn_xcalloc(n ? n : 1, sizeof(*g->runs));
+	g->rcs = wn_xcalloc(n ? n : 1, sizeof(*g->rcs));
+	g->reasons = wn_xcalloc(n ? n : 1, sizeof(*g->reasons));
+	return g;
+}
+
+/* fmt_group_launch starts the members that came (lock not held). */
+static void fmt_group_launch(wn_fmt_group *g)
+{
+	if (g->n == 0)
+		return;
+	void **runs = wn_xcalloc(g->n, sizeof(*runs));
+	for (size_t i = 0; i < g->n; i++)
+		runs[i] = g->runs[i]->run;
+	if (g->ops->start_group != NULL && g->n > 1) {
+		g->ops->start_group(runs, g->n, g->max_running, g->rcs, g->reasons);
+	} else {
+		for (size_t i = 0; i < g->n; i++) {
+			g->reasons[i] = NULL;
+			g->rcs[i] = g->ops->start(runs[i], &g->reasons[i]);
+		}
+	}
+	free(runs);
+}
+
+/* fmt_group_arrive records one member coming (r) or leaving (NULL) and
+ * starts the group when it is the last; returns r's index, or -1. */
+static ssize_t fmt_group_arrive(wn_fmt_group *g, wn_fmt_run *r)
+{
+	pthread_mutex_lock(&g->mu);
+	ssize_t me = -1;
+	if (r != NULL) {
+		me = (ssize_t)g->n;
+		g->runs[g->n++] = r;
+	}
+	if (g->expect > 0)
+		g->expect--;
+	if (g->expect == 0 && !g->started) {
+		pthread_mutex_unlock(&g->mu);
+		fmt_group_launch(g); /* nobody else touches the arrays now */
+		pthread_mutex_lock(&g->mu);
+		g->started = true;
+		pthread_cond_broadcast(&g->cond);
+	}
+	while (r != NULL && !g->started)
+		pthread_cond_wait(&g->cond, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return me;
+}
+
+int wn_fmt_group_start(wn_fmt_group *g, wn_fmt_run *r, char **reason)
+{
+	*reason = NULL;
+	ssize_t me = fmt_group_arrive(g, r);
+	pthread_mutex_lock(&g->mu);
+	int rc = g->rcs[me];
+	*reason = g->reasons[me];
+	g->reasons[me] = NULL;
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+void wn_fmt_group_leave(wn_fmt_group *g)
+{
+	fmt_group_arrive(g, NULL);
+}
+
+void wn_fmt_group_unref(wn_fmt_group *g)
+{
+	if (g == NULL)
+		return;
+	pthread_mutex_lock(&g->mu);
+	bool last = --g->refs == 0;
+	pthread_mutex_unlock(&g->mu);
+	if (!last)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		free(g->reasons[i]);
+	free(g->runs);
+	free(g->rcs);
+	free(g->reasons);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->mu);
+	free(g);
+}
+
 const char *wn_fmt_describe(wn_fmt_run *r)
 {
 	return r->ops->describe(r->run);
@@ -207,12 +342,20 @@ typedef struct fmt_vars {
 	char num[32];
 	char *missing; /* "'a', 'b'" */
 	size_t nmissing;
+	char *(*quote)(const char *value); /* NULL: values as they are */
+	char **held;                       /* quoted values, freed after rendering */
+	size_t nheld;
 } fmt_vars;
 
 static const char *fmt_lookup(void *ctx, const char *name)
 {
 	fmt_vars *v = ctx;
 	const char *val = wn_fmt_job_value(v->job, name, v->num, sizeof(v->num));
+	if (val != NULL && v->quote != NULL) {
+		v->held = wn_xrealloc(v->held, (v->nheld + 1) * sizeof(*v->held));
+		v->held[v->nheld] = v->quote(val);
+		return v->held[v->nheld++];
+	}
 	if (val != NULL)
 		return val;
 	char *quoted = wn_xasprintf("'%s'", name);
@@ -242,11 +385,11 @@ static const char *fmt_lookup(void *ctx, const char *name)
 	return NULL;
 }
 
-int wn_fmt_expand(const wn_fmt_job *job, const char *const *tmpls, size_t n, char **out,
-                  char **reason)
+static int fmt_expand(const wn_fmt_job *job, const char *const *tmpls, size_t n, char **out,
+                      char **reason, char *(*quote)(const char *value))
 {
 	*reason = NULL;
-	fmt_vars v = {.job = job};
+	fmt_vars v = {.job = job, .quote = quote};
 	int rc = WN_OK;
 	size_t i;
 	for (i = 0; i < n; i++) {
@@ -266,6 +409,9 @@ int wn_fmt_expand(const wn_fmt_job *job, const char *const *tmpls, size_t n, cha
 		if (r != WN_OK)
 			rc = r;
 	}
+	for (size_t k = 0; k < v.nheld; k++)
+		free(v.held[k]);
+	free(v.held);
 	if (rc == WN_OK) {
 		free(v.missing);
 		return WN_OK;
@@ -279,4 +425,143 @@ int wn_fmt_expand(const wn_fmt_job *job, const char *const *tmpls, size_t n, cha
 		                       v.missing ? v.missing : "''");
 	free(v.missing);
 	return rc;
+}
+
+int wn_fmt_expand(const wn_fmt_job *job, const char *const *tmpls, size_t n, char **out,
+                  char **reason)
+{
+	return fmt_expand(job, tmpls, n, out, reason, NULL);
+}
+
+int wn_fmt_expand_quoted(const wn_fmt_job *job, const char *const *tmpls, size_t n, char **out,
+                         char **reason, char *(*quote)(const char *value))
+{
+	return fmt_expand(job, tmpls, n, out, reason, quote);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+#define FMT_CAPTURE_MAX (16u << 20)
+
+/* A growing capture buffer. */
+typedef struct fmt_buf {
+	char *p;
+	size_t len, cap;
+} fmt_buf;
+
+/* fmt_buf_read appends what fd has to b; returns 0 at end of file. */
+static int fmt_buf_read(fmt_buf *b, int fd)
+{
+	char chunk[16384];
+	ssize_t r = read(fd, chunk, sizeof(chunk));
+	if (r < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (r == 0)
+		return 0;
+	size_t keep = (size_t)r;
+	if (b->len + keep > FMT_CAPTURE_MAX)
+		keep = FMT_CAPTURE_MAX - b->len; /* drain the rest, keep the start */
+	if (b->len + keep + 1 > b->cap) {
+		b->cap = (b->len + keep + 1) * 2;
+		b->p = wn_xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, chunk, keep);
+	b->len += keep;
+	b->p[b->len] = '\0';
+	return 1;
+}
+
+int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, char **out_err)
+{
+	*status = -1;
+	*out = NULL;
+	*out_err = NULL;
+	int po[2] = {-1, -1}, pe[2] = {-1, -1};
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+		*out_err = wn_xasprintf("cannot run %s: %s", argv[0], strerror(errno));
+		if (po[0] >= 0) {
+			close(po[0]);
+			close(po[1]);
+		}
+		return WN_EIO;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	posix_spawnattr_t sa;
+	posix_spawnattr_init(&sa);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&sa, &none);
+	posix_spawnattr_setsigdefault(&sa, &all);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	pid_t pid;
+	int e = posix_spawnp(&pid, argv[0], &fa, &sa, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	close(po[1]);
+	close(pe[1]);
+	if (e != 0) {
+		close(po[0]);
+		close(pe[0]);
+		*out_err = wn_xasprintf("cannot run %s: %s", argv[0],
+		                        e == ENOENT ? "not found in PATH" : strerror(e));
+		return e == ENOENT ? WN_ENOTFOUND : WN_EIO;
+	}
+	fmt_buf bo = {0}, be = {0};
+	bo.p = wn_xcalloc(1, 1);
+	be.p = wn_xcalloc(1, 1);
+	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;
+	bool open_o = true, open_e = true, timed_out = false;
+	while (open_o || open_e) {
+		struct pollfd pf[2];
+		nfds_t np = 0;
+		if (open_o)
+			pf[np++] = (struct pollfd){.fd = po[0], .events = POLLIN};
+		if (open_e)
+			pf[np++] = (struct pollfd){.fd = pe[0], .events = POLLIN};
+		int wait = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - wn_mono_ms();
+			if (left <= 0) {
+				timed_out = true;
+				break;
+			}
+			wait = left > 60000 ? 60000 : (int)left;
+		}
+		int pr = poll(pf, np, wait);
+		if (pr < 0 && errno != EINTR)
+			break;
+		for (nfds_t i = 0; pr > 0 && i < np; i++) {
+			if (pf[i].revents == 0)
+				continue;
+			bool is_o = pf[i].fd == po[0];
+			if (fmt_buf_read(is_o ? &bo : &be, pf[i].fd) == 0) {
+				if (is_o)
+					open_o = false;
+				else
+					open_e = false;
+			}
+		}
+	}
+	close(po[0]);
+	close(pe[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*status = st;
+	*out = bo.p;
+	*out_err = be.p;
+	if (timed_out) {
+		free(be.p);
+		*out_err =
+		    wn_xasprintf("%s did not finish within %d ms: killed", argv[0], timeout_ms);
+		return WN_ETIMEDOUT;
+	}
+	return WN_OK;
 }

@@ -1,5 +1,5 @@
 /* fmt: the formatter interface. A formatter turns a job into work done
- * somewhere: `cli` runs a local command; `slurm` and `runai` will submit to a
+ * somewhere: `cli` runs a local command; `slurm` and `runai` submit to a
  * cluster and follow the submission. Each task of worker.yaml names one and
  * configures it; the agent drives every run through the same steps:
  *
@@ -13,6 +13,12 @@
  * After a restart, a job the server says the worker still holds is taken
  * back with resume (instead of prepare and start) when its formatter's runs
  * outlive the worker (a SLURM job does; a local command does not).
+ *
+ * Such runs live elsewhere (a cluster): the worker lends them none of its
+ * own GPUs, leaves the time limit to the cluster (job.timeout_s), reports
+ * their external id with each heartbeat, and leaves them running when it
+ * stops. Several runs of one sweep may be started together (start_group:
+ * one SLURM job array).
  *
  * A new formatter implements wn_fmt_ops and adds itself to the table in fmt.c. */
 #ifndef WN_FMT_H
@@ -42,6 +48,13 @@ typedef struct wn_fmt_job {
 	size_t nenv;
 	const char *const *env_keys;
 	const char *const *env_vals;
+	/* What the task asks for (0: nothing said), for formatters that pass it
+	 * on to a cluster (SLURM's --cpus-per-task, --gres, --mem, --time). */
+	uint32_t cpu;
+	uint32_t gpu;
+	uint64_t memory_mb;
+	uint32_t timeout_s;
+	uint64_t sweep_id; /* the sweep the job belongs to; 0 = none */
 } wn_fmt_job;
 
 /* Worker-wide settings a formatter may need when it loads a task. */
@@ -59,6 +72,7 @@ typedef struct wn_fmt_result {
 	char *reason;      /* why it failed; NULL on success */
 	char *output_tail; /* the last part of its output, valid UTF-8 */
 	char *external_id; /* e.g. a SLURM job id; NULL if none */
+	bool cancelled;    /* ended by a cancel outside WhatsNext (scancel, runai delete) */
 } wn_fmt_result;
 
 /* What a formatter implements. `conf` is its parsed task config, `run` one
@@ -92,13 +106,20 @@ typedef struct wn_fmt_ops {
 	 * when runs cannot outlive the worker (cli): the job is handed back. */
 	int (*resume)(const void *conf, const wn_fmt_job *job, const char *external_id, void **run,
 	              char **reason);
+	/* external_id returns what a started run is known by outside (a SLURM
+	 * job id), NULL before it has one; NULL op: never. */
+	const char *(*external_id)(void *run);
+	/* start_group launches n prepared runs of one sweep and one task
+	 * together (max_running: the sweep's cap, 0 = none); rcs[i] and
+	 * reasons[i] say how runs[i] fared, as start would. NULL op: one by one. */
+	void (*start_group)(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
 #define WN_FMT_KEY_FORMATTER                                                                       \
 	{                                                                                          \
 		"formatter", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,                               \
-		    "how jobs of the task run: cli (default)"                                      \
+		    "how jobs of the task run: cli (default), slurm or runai"                      \
 	}
 
 /* wn_fmt_job_value returns the value of template name for job: a built-in
@@ -113,6 +134,19 @@ const char *wn_fmt_job_value(const wn_fmt_job *job, const char *name, char *buf,
  * template. */
 int wn_fmt_expand(const wn_fmt_job *job, const char *const *tmpls, size_t n, char **out,
                   char **reason);
+
+/* wn_fmt_expand_quoted is wn_fmt_expand with every substituted value passed
+ * through quote (which returns a malloc'd string), e.g. shell quoting for a
+ * template that becomes a script. */
+int wn_fmt_expand_quoted(const wn_fmt_job *job, const char *const *tmpls, size_t n, char **out,
+                         char **reason, char *(*quote)(const char *value));
+
+/* wn_fmt_capture runs argv (argv[0] looked up in PATH, no shell) with stdin
+ * from /dev/null and returns its wait status, stdout and stderr (malloc'd,
+ * NUL-terminated, each cut at 16 MiB), or a negative WN_E* with *out_err
+ * saying why it could not run. After timeout_ms (-1: none) it is killed and
+ * WN_ETIMEDOUT is returned. */
+int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, char **out_err);
 
 /* A task's configured formatter (opaque). */
 typedef struct wn_fmt wn_fmt;
@@ -149,6 +183,34 @@ int wn_fmt_resume(const wn_fmt *f, const wn_fmt_job *job, const char *external_i
 
 /* wn_fmt_start launches the run; on failure *reason says why. */
 int wn_fmt_start(wn_fmt_run *r, char **reason);
+
+/* wn_fmt_external_id returns what a started run is known by outside the
+ * worker (a SLURM job id), or NULL. */
+const char *wn_fmt_external_id(wn_fmt_run *r);
+
+/* A set of runs of one sweep, started together once every member is
+ * prepared or gave up (opaque; shared by the members' threads). */
+typedef struct wn_fmt_group wn_fmt_group;
+
+/* wn_fmt_can_group tells whether f starts runs of one sweep together. */
+bool wn_fmt_can_group(const wn_fmt *f);
+
+/* wn_fmt_group_new makes a group of n members for sweep runs of f whose
+ * cap is max_running (0: none); each member calls wn_fmt_group_start or
+ * wn_fmt_group_leave once, then wn_fmt_group_unref. */
+wn_fmt_group *wn_fmt_group_new(const wn_fmt *f, size_t n, uint32_t max_running);
+
+/* wn_fmt_group_start adds the prepared run r to g and waits until every
+ * member has come or left; the last to come starts them all. Returns what
+ * wn_fmt_start would for r. */
+int wn_fmt_group_start(wn_fmt_group *g, wn_fmt_run *r, char **reason);
+
+/* wn_fmt_group_leave tells g that a member will not come (it has nothing
+ * to start). */
+void wn_fmt_group_leave(wn_fmt_group *g);
+
+/* wn_fmt_group_unref drops one member's reference; the last frees g. */
+void wn_fmt_group_unref(wn_fmt_group *g);
 
 /* wn_fmt_describe returns a short description of a started run for the log. */
 const char *wn_fmt_describe(wn_fmt_run *r);
