@@ -59,11 +59,6 @@ static int job_deps_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, J
 				return call_fail(c, WN_EINVAL,
 				                 "%sdependency on job %llu of another project (%s)",
 				                 where, (unsigned long long)d->job_id, x->project);
-			for (size_t q = 0; q < i; q++)
-				if (s->after[q]->job_id == d->job_id)
-					return call_fail(c, WN_EINVAL,
-					                 "%sdependency on job %llu is given twice",
-					                 where, (unsigned long long)d->job_id);
 		}
 		Whatsnext__V1__Dependency *nd = wn_arena_alloc(c->arena, sizeof(*nd));
 		whatsnext__v1__dependency__init(nd);
@@ -72,6 +67,25 @@ static int job_deps_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, J
 		j->deps[i] = nd;
 	}
 	return WN_OK;
+}
+
+/* job_deps_unique refuses a job that names one dependency twice (by id, or
+ * by name in a batch); linear in the number of dependencies. */
+static int job_deps_unique(struct call *c, const Job *j, const char *where)
+{
+	if (j->n_deps < 2)
+		return WN_OK;
+	wn_map *seen = wn_map_new_u64();
+	int rv = WN_OK;
+	for (size_t i = 0; i < j->n_deps && rv == WN_OK; i++) {
+		uint64_t id = j->deps[i]->job_id;
+		if (wn_map_get_u64(seen, id) != NULL)
+			rv = call_fail(c, WN_EINVAL, "%sdependency on job %llu is given twice",
+			               where, (unsigned long long)id);
+		wn_map_put_u64(seen, id, (void *)1);
+	}
+	wn_map_free(seen);
+	return rv;
 }
 
 /* job_from_spec validates spec (as job number n of a request, for messages)
@@ -122,6 +136,8 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 	j->priority = s->priority;
 	j->status = PENDING;
 	if ((rv = job_deps_from_spec(c, s, j, p, many, where)) != WN_OK)
+		return rv;
+	if (!many && (rv = job_deps_unique(c, j, where)) != WN_OK)
 		return rv;
 	*out = j;
 	*proj = p;
@@ -225,12 +241,6 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 				    i + 1, ref);
 				break;
 			}
-			for (size_t q = 0; q < k; q++)
-				if (strcmp(rq->jobs[i]->after[q]->ref, ref) == 0)
-					rv = call_fail(
-					    c, WN_EINVAL,
-					    "job %zu: dependency on \"%.140s\" is given twice",
-					    i + 1, ref);
 			from[e] = at - 1;
 			to[e] = i;
 			e++;
@@ -238,6 +248,11 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 		}
 	}
 	wn_map_free(byname);
+	for (size_t i = 0; i < n && rv == WN_OK; i++) {
+		char where[32];
+		snprintf(where, sizeof(where), "job %zu: ", i + 1);
+		rv = job_deps_unique(c, jobs[i], where);
+	}
 	if (rv != WN_OK)
 		return rv;
 	*order = wn_arena_alloc(c->arena, (n + 1) * sizeof(size_t));

@@ -572,7 +572,7 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		Job *j = job_find(c, e.id);
 		if (j == NULL)
 			continue;
-		j->position = pos - 1;
+		j->position = p->archived ? -1 : pos - 1;
 		j->waiting = p->archived
 		                 ? wn_arena_printf(c->arena, "project %s is archived", p->name)
 		                 : "waiting for a worker";
