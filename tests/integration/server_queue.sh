@@ -57,7 +57,7 @@ test_queue_priority_fifo_1000() {
 }
 
 test_queue_exactly_once() {
-	wn_start --threads 4
+	wn_start --threads 4 --lease-ms 3600000 # no lease may expire, however slow the machine
 	mkproject p
 	mktask p t
 	gen_batch jobs.json p t 2000
