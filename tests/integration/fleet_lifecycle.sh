@@ -1,0 +1,168 @@
+# The fleet: workers join, heartbeat, drain, leave (GONE), vanish (LOST: their
+# jobs come back at once, not after the lease) and come back under the same
+# name. Real wnd, wnworker and wnctl.
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
+
+# lifecycle_yaml: one slot, the gated task g.
+lifecycle_yaml() {
+	fleet_head p "{cpu: 2, gpus: [], memory: 2G}"
+	echo "tasks:"
+	fleet_gated g
+}
+
+test_a_lost_worker_gives_its_jobs_back_at_once() {
+	# Leases last a minute; a worker silent for 1.5 s is LOST.
+	wn_start --worker-timeout-ms 1500 --lease-ms 60000
+	wnctl project create p >/dev/null
+	wnctl task create p g >/dev/null
+	lifecycle_yaml >w.yaml
+	local id
+	id=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_until 10 "the job to start" test -e "started-$id"
+	expect_eq "$(worker_get w1 "(j['state'], j['jobs'])")" "('active', [$id])" "w1 running"
+	# Still active a few heartbeats later (it outlives the worker timeout).
+	sleep 2
+	expect_eq "$(worker_get w1 "j['state']")" active "w1 after 2 s of running"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	# Far sooner than the lease would run out, w1 is LOST and the job is
+	# back in the queue.
+	wait_worker_state w1 lost 20
+	wait_status "$id" pending 20
+	expect_eq "$(worker_get w1 "j['jobs']")" "[]" "jobs of a lost worker"
+	expect_contains "$(job_get "$id" "j['reason']")" "w1"
+	worker_start w2 w.yaml
+	wait_until 10 "attempt 2 to start on w2" job_field_is "$id" "(j['status'], j['worker'], j['attempt'])" \
+		"('running', 'w2', 2)"
+	touch "release-$id"
+	wait_status "$id" completed
+	expect_eq "$(job_get "$id" "j['lost']")" 1 "lost leases"
+}
+
+test_a_worker_that_stops_cleanly_is_gone() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g >/dev/null
+	lifecycle_yaml >w.yaml
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_joined w1
+	kill -TERM "$pid"
+	worker_wait "$pid" 10
+	expect_eq "$(worker_get w1 "j['state']")" gone
+	expect_exit 0 wnctl worker list --state gone
+	expect_contains "$WN_OUT" "w1"
+	expect_exit 0 wnctl worker list --state active
+	expect_not_contains "$WN_OUT" "w1"
+}
+
+test_a_restarted_worker_takes_its_name_back() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g >/dev/null
+	lifecycle_yaml >w.yaml
+	local id
+	id=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_until 10 "the job to start" test -e "started-$id"
+	local registered
+	registered=$(worker_get w1 "j['registered_ms']")
+	# w1 dies; before anyone notices, it is started again under its name.
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null || true
+	rm "started-$id"
+	worker_start w1 w.yaml
+	# It learns it held the job; the command died with it, so the job goes
+	# back to the queue at once (not counted as lost) and runs again.
+	wait_until 10 "the held job to be handed back" log_has w1.log \
+		"job $id: held before a restart"
+	wait_until 10 "the job to start again" test -e "started-$id"
+	expect_eq "$(job_get "$id" "(j['status'], j['worker'], j['attempt'])")" \
+		"('running', 'w1', 2)" "the job after the restart"
+	expect_eq "$(worker_get w1 "(j['state'], j['registered_ms'], j['jobs'])")" \
+		"('active', $registered, [$id])" "w1 after the restart"
+	touch "release-$id"
+	wait_status "$id" completed
+	expect_eq "$(job_get "$id" "j['lost']")" 0 "lost leases"
+}
+
+test_drain_takes_no_new_jobs_and_exits_when_idle() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g >/dev/null
+	{
+		fleet_head p "{cpu: 2, gpus: [], memory: 2G}" 2
+		echo "tasks:"
+		fleet_gated g
+	} >w.yaml
+	local a
+	a=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_until 10 "the job to start" test -e "started-$a"
+	expect_exit 0 wnctl worker drain w1
+	expect_eq "$WN_OUT" "worker w1: draining (1 job held)"
+	wait_until 10 "the worker to drain" log_has w1.log "draining (asked by the server)"
+	expect_exit 0 wnctl worker list
+	expect_contains "$WN_OUT" "draining"
+	# A job added now is not taken, though a slot is free.
+	local b
+	b=$(wnctl job add p g)
+	expect_eq "$(job_get "$a" "j['status']")" running
+	# The running job finishes; then the worker leaves and exits.
+	touch "release-$a"
+	worker_wait "$pid" 20
+	expect_contains "$(cat w1.log)" "drained: no job left; exiting"
+	expect_eq "$(job_get "$a" "j['status']")" completed
+	expect_eq "$(job_get "$b" "j['status']")" pending
+	[ ! -e "started-$b" ] || fail "a draining worker started a new job"
+	expect_eq "$(worker_get w1 "j['state']")" gone
+	# Started again, the same name serves again.
+	worker_start w1 w.yaml
+	wait_until 10 "the next job to start" test -e "started-$b"
+	touch "release-$b"
+	wait_status "$b" completed
+}
+
+test_worker_list_and_show() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g --cpu 2 --gpu 1 --memory 512 >/dev/null
+	{
+		fleet_head p "{cpu: 8, gpus: [\"0\", \"1\"], memory: 16G, labels: {site: lab}}" 2
+		echo "tasks:"
+		fleet_gated g
+	} >w.yaml
+	local id
+	id=$(wnctl job add p g)
+	worker_start gpu-box-1 w.yaml
+	wait_until 10 "the job to start" test -e "started-$id"
+	expect_exit 0 wnctl worker list
+	expect_eq "$(head -1 <<<"$WN_OUT" | tr -s ' ')" \
+		"NAME STATE HOST CPU GPU MEM USED JOBS LAST-SEEN" "header"
+	expect_eq "$(sed -n 2p <<<"$WN_OUT" | awk '{print $1, $2, $4, $5, $6, $7, $8}')" \
+		"gpu-box-1 active 8 2 16384M 2/1/512M 1" "row"
+	expect_exit 0 wnctl worker show gpu-box-1
+	expect_contains "$WN_OUT" "state: active"
+	expect_contains "$WN_OUT" "gpus: 0,1"
+	expect_contains "$WN_OUT" "memory: 16384 MB"
+	expect_contains "$WN_OUT" "  site=lab"
+	expect_contains "$WN_OUT" "used: 2 cpu, 1 gpu, 512 MB"
+	expect_contains "$WN_OUT" "jobs: $id"
+	expect_contains "$WN_OUT" "projects: p"
+	expect_contains "$WN_OUT" "version: "
+	local j
+	j=$(wnctl --json worker list --state active)
+	expect_eq "$(jget "$j" "[(w['name'], w['slots'], w['capacity']['gpus'], w['capacity']['labels'], w['jobs']) for w in j['workers']]")" \
+		"[[\"gpu-box-1\", 2, [\"0\", \"1\"], {\"site\": \"lab\"}, [$id]]]" "--json"
+	expect_exit 4 wnctl worker show nobody
+	expect_contains "$WN_ERR" "nobody"
+	expect_exit 2 wnctl worker list --state asleep
+	expect_exit 4 wnctl worker drain nobody
+	touch "release-$id"
+	wait_status "$id" completed
+}
