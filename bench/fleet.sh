@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fleet benchmark: what resource matching costs a fetch. Against a private
-# wnd, a joined worker fetches one job at a time (wait 0) and each fetch is
-# timed from send to reply (tests/tools/wnfetch.c), in two queues of the same
-# length:
+# wnd, two joined workers fetch one job at a time (wait 0), taking turns so
+# that both see the same load on the machine, and each fetch is timed from
+# send to reply (tests/tools/wnfetch.c). Each has its queue, of one length:
 #   - 1 class:   N pending jobs of one task, which the worker fits;
 #   - 20 classes: N pending jobs spread over 20 tasks that each require a
 #     different label; only the last task's label is the worker's, and its
@@ -98,12 +98,10 @@ for c in $(seq 1 "$nclass"); do
 	fi
 done
 
-fetch() { # fetch PROJECT WORKER
-	"$WN_BIN/wnfetch" "$WN_SERVER" --worker "$2" --project "$1" --label "class=c$nclass" \
-		--count "$nfetch" --warmup 200
-}
-r1=$(fetch one w-one)
-r20=$(fetch many w-many)
+out=$("$WN_BIN/wnfetch" "$WN_SERVER" --worker w-one --project one --worker w-many \
+	--project many --label "class=c$nclass" --count "$nfetch" --warmup 200)
+r1=$(grep '^project=one ' <<<"$out")
+r20=$(grep '^project=many ' <<<"$out")
 
 field() { sed -n "s/.*$2=\([0-9]*\).*/\1/p" <<<"$1"; }
 echo

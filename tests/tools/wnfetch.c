@@ -1,13 +1,15 @@
-/* wnfetch: join wnd's fleet as a worker and time fetches. Used by the fleet
+/* wnfetch: join wnd's fleet as workers and time fetches. Used by the fleet
  * benchmark (bench/fleet.sh).
  *
- *   wnfetch URL --worker NAME --project P [--label K=V]... [--cpu N]
+ *   wnfetch URL (--worker NAME --project P)... [--label K=V]... [--cpu N]
  *           [--gpus N] [--memory MB] [--count N] [--warmup N]
  *
- * It joins as NAME offering what the options say, then sends --count fetches
- * of one job each (wait_ms 0) to project P, each timed from send to reply,
- * after --warmup untimed ones, and leaves. It prints one line:
- *   fetches=N jobs=N p50_us=N p99_us=N mean_us=N
+ * Each --worker/--project pair is a lane: a worker NAME that joins offering
+ * what the options say and fetches from project P. The lanes take turns, one
+ * fetch of one job each (wait_ms 0), so that every lane sees the same load on
+ * the machine; each fetch is timed from send to reply, --count per lane after
+ * --warmup untimed ones. Then the workers leave. One line per lane:
+ *   project=P fetches=N jobs=N p50_us=N p99_us=N mean_us=N
  * Exit: 0 done, 1 a call failed, 2 usage. */
 #include "envelope.h"
 #include "err.h"
@@ -22,11 +24,20 @@
 #define FETCH_M_JOIN  "/whatsnext.v1.WorkerService/Join"
 #define FETCH_M_LEAVE "/whatsnext.v1.WorkerService/Leave"
 #define FETCH_M_FETCH "/whatsnext.v1.QueueService/Fetch"
+#define FETCH_LANES   8
+
+/* One worker fetching from one project. */
+typedef struct fetch_lane {
+	const char *worker, *project;
+	int64_t *lat; /* ns */
+	int64_t jobs, sum;
+} fetch_lane;
 
 static void fetch_usage(void)
 {
-	fprintf(stderr, "usage: wnfetch URL --worker NAME --project P [--label K=V]... [--cpu N]\n"
-	                "               [--gpus N] [--memory MB] [--count N] [--warmup N]\n");
+	fprintf(stderr,
+	        "usage: wnfetch URL (--worker NAME --project P)... [--label K=V]... [--cpu N]\n"
+	        "               [--gpus N] [--memory MB] [--count N] [--warmup N]\n");
 	exit(2);
 }
 
@@ -64,7 +75,10 @@ int main(int argc, char **argv)
 {
 	if (argc < 2 || argv[1][0] == '-')
 		fetch_usage();
-	const char *url = argv[1], *worker = NULL, *project = NULL;
+	const char *url = argv[1];
+	fetch_lane lanes[FETCH_LANES];
+	memset(lanes, 0, sizeof(lanes));
+	size_t nworkers = 0, nprojects = 0;
 	int64_t count = 1000, warmup = 100, cpu = 0, ngpus = 0, memory = 0;
 	size_t nlabels = 0;
 	Whatsnext__V1__Capacity__LabelsEntry *labels = wn_xcalloc((size_t)argc, sizeof(*labels));
@@ -74,10 +88,10 @@ int main(int argc, char **argv)
 		if (v == NULL)
 			fetch_usage();
 		i++;
-		if (strcmp(o, "--worker") == 0) {
-			worker = v;
-		} else if (strcmp(o, "--project") == 0) {
-			project = v;
+		if (strcmp(o, "--worker") == 0 && nworkers < FETCH_LANES) {
+			lanes[nworkers++].worker = v;
+		} else if (strcmp(o, "--project") == 0 && nprojects < FETCH_LANES) {
+			lanes[nprojects++].project = v;
 		} else if (strcmp(o, "--label") == 0) {
 			char *kv = wn_xstrdup(v), *eq = strchr(kv, '=');
 			if (eq == NULL || eq == kv)
@@ -102,7 +116,7 @@ int main(int argc, char **argv)
 			fetch_usage();
 		}
 	}
-	if (worker == NULL || project == NULL || count == 0)
+	if (nworkers == 0 || nworkers != nprojects || count == 0)
 		fetch_usage();
 
 	wn_rpc *rpc = NULL;
@@ -121,56 +135,67 @@ int main(int argc, char **argv)
 	cap.memory_mb = (uint64_t)memory;
 	cap.n_labels = nlabels;
 	cap.labels = lp;
-	Whatsnext__V1__Worker w = WHATSNEXT__V1__WORKER__INIT;
-	w.name = (char *)worker;
-	w.host = (char *)"wnfetch";
-	w.version = (char *)WN_VERSION;
-	w.capacity = &cap;
-	w.n_projects = 1;
-	w.projects = (char **)&project;
-	w.slots = 1;
-	Whatsnext__V1__JoinRequest join = WHATSNEXT__V1__JOIN_REQUEST__INIT;
-	join.worker = &w;
 	ProtobufCMessage *out = NULL;
-	rc = wn_rpc_call(rpc, FETCH_M_JOIN, &join.base, &whatsnext__v1__join_response__descriptor,
-	                 &out, &errmsg, 0, 0);
-	if (rc != WN_OK)
-		fetch_fail("join", rc, errmsg);
-	protobuf_c_message_free_unpacked(out, NULL);
-
-	Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
-	req.project = (char *)project;
-	req.worker = (char *)worker;
-	int64_t *lat = wn_xcalloc((size_t)count, sizeof(*lat));
-	int64_t jobs = 0, sum = 0;
-	for (int64_t i = -warmup; i < count; i++) {
-		int64_t t0 = fetch_now_ns();
-		rc = wn_rpc_call(rpc, FETCH_M_FETCH, &req.base,
-		                 &whatsnext__v1__fetch_response__descriptor, &out, &errmsg, 0, 0);
-		int64_t t1 = fetch_now_ns();
+	for (size_t l = 0; l < nworkers; l++) {
+		Whatsnext__V1__Worker w = WHATSNEXT__V1__WORKER__INIT;
+		w.name = (char *)lanes[l].worker;
+		w.host = (char *)"wnfetch";
+		w.version = (char *)WN_VERSION;
+		w.capacity = &cap;
+		w.n_projects = 1;
+		w.projects = (char **)&lanes[l].project;
+		w.slots = 1;
+		Whatsnext__V1__JoinRequest join = WHATSNEXT__V1__JOIN_REQUEST__INIT;
+		join.worker = &w;
+		rc = wn_rpc_call(rpc, FETCH_M_JOIN, &join.base,
+		                 &whatsnext__v1__join_response__descriptor, &out, &errmsg, 0, 0);
 		if (rc != WN_OK)
-			fetch_fail("fetch", rc, errmsg);
-		const Whatsnext__V1__FetchResponse *r = (const Whatsnext__V1__FetchResponse *)out;
-		if (i >= 0) {
-			lat[i] = t1 - t0;
-			sum += t1 - t0;
-			jobs += r->job != NULL;
-		}
+			fetch_fail("join", rc, errmsg);
 		protobuf_c_message_free_unpacked(out, NULL);
+		lanes[l].lat = wn_xcalloc((size_t)count, sizeof(int64_t));
 	}
-	qsort(lat, (size_t)count, sizeof(*lat), fetch_cmp);
-	printf("fetches=%lld jobs=%lld p50_us=%lld p99_us=%lld mean_us=%lld\n", (long long)count,
-	       (long long)jobs, (long long)(lat[count / 2] / 1000),
-	       (long long)(lat[(count * 99) / 100 < count ? (count * 99) / 100 : count - 1] / 1000),
-	       (long long)(sum / count / 1000));
 
-	Whatsnext__V1__WorkerNameRequest leave = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
-	leave.name = (char *)worker;
-	rc = wn_rpc_call(rpc, FETCH_M_LEAVE, &leave.base, &whatsnext__v1__worker__descriptor, &out,
-	                 &errmsg, 0, 0);
-	if (rc != WN_OK)
-		fetch_fail("leave", rc, errmsg);
-	protobuf_c_message_free_unpacked(out, NULL);
+	for (int64_t i = -warmup; i < count; i++) {
+		for (size_t l = 0; l < nworkers; l++) {
+			fetch_lane *ln = &lanes[l];
+			Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+			req.project = (char *)ln->project;
+			req.worker = (char *)ln->worker;
+			int64_t t0 = fetch_now_ns();
+			rc = wn_rpc_call(rpc, FETCH_M_FETCH, &req.base,
+			                 &whatsnext__v1__fetch_response__descriptor, &out, &errmsg,
+			                 0, 0);
+			int64_t t1 = fetch_now_ns();
+			if (rc != WN_OK)
+				fetch_fail("fetch", rc, errmsg);
+			const Whatsnext__V1__FetchResponse *r =
+			    (const Whatsnext__V1__FetchResponse *)out;
+			if (i >= 0) {
+				ln->lat[i] = t1 - t0;
+				ln->sum += t1 - t0;
+				ln->jobs += r->job != NULL;
+			}
+			protobuf_c_message_free_unpacked(out, NULL);
+		}
+	}
+
+	int64_t p99 = (count * 99) / 100 < count ? (count * 99) / 100 : count - 1;
+	for (size_t l = 0; l < nworkers; l++) {
+		fetch_lane *ln = &lanes[l];
+		qsort(ln->lat, (size_t)count, sizeof(int64_t), fetch_cmp);
+		printf("project=%s fetches=%lld jobs=%lld p50_us=%lld p99_us=%lld mean_us=%lld\n",
+		       ln->project, (long long)count, (long long)ln->jobs,
+		       (long long)(ln->lat[count / 2] / 1000), (long long)(ln->lat[p99] / 1000),
+		       (long long)(ln->sum / count / 1000));
+		Whatsnext__V1__WorkerNameRequest leave = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+		leave.name = (char *)ln->worker;
+		rc = wn_rpc_call(rpc, FETCH_M_LEAVE, &leave.base,
+		                 &whatsnext__v1__worker__descriptor, &out, &errmsg, 0, 0);
+		if (rc != WN_OK)
+			fetch_fail("leave", rc, errmsg);
+		protobuf_c_message_free_unpacked(out, NULL);
+		free(ln->lat);
+	}
 
 	for (size_t i = 0; i < nlabels; i++)
 		free(labels[i].key);
@@ -179,7 +204,6 @@ int main(int argc, char **argv)
 	free(gpus);
 	free(labels);
 	free(lp);
-	free(lat);
 	wn_rpc_close(rpc);
 	return 0;
 }
