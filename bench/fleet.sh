@@ -98,6 +98,7 @@ for c in $(seq 1 "$nclass"); do
 	fi
 done
 
+sleep 3 # the store flushes what was just submitted: let that pass first
 out=$("$WN_BIN/wnfetch" "$WN_SERVER" --worker w-one --project one --worker w-many \
 	--project many --label "class=c$nclass" --count "$nfetch" --warmup 200)
 r1=$(grep '^project=one ' <<<"$out")
