@@ -44,6 +44,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-bench.XXXXXX")
 wnd_pid=
 bs_pid=
 # stop_all stops the servers this script started, hard.
+# shellcheck disable=SC2317 # called through cleanup, from the trap
 stop_all() {
 	local p
 	for p in $wnd_pid $bs_pid; do
@@ -105,7 +106,7 @@ stop_wnd() {
 
 # start_beanstalkd MODE: a private beanstalkd; sets bs_addr and bs_pid.
 start_beanstalkd() {
-	local port args=() i
+	local port args=()
 	port=$(free_port)
 	if [ "$1" = sync ]; then
 		mkdir -p "$tmp/binlog"
@@ -114,7 +115,7 @@ start_beanstalkd() {
 	beanstalkd -l 127.0.0.1 -p "$port" "${args[@]}" >"$tmp/beanstalkd-$1.log" 2>&1 &
 	bs_pid=$!
 	bs_addr=127.0.0.1:$port
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			return
 		fi

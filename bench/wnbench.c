@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ typedef struct bench_opts {
 	int64_t claim;   /* jobs per claim call in the batched cycle row */
 	int64_t wnd_pid, bs_pid;
 	double goal_cycle, goal_batch;
+	const char *rows; /* run only the comparison rows whose name holds this */
 	/* scale */
 	const char *scale;
 	const char *project;
@@ -188,6 +190,7 @@ typedef struct bench_result {
 	double p50_ms;
 	double p99_ms;
 	double cpu_us; /* server CPU per job; < 0 = unknown */
+	double cli_us; /* CPU of this client program per job; < 0 = unknown */
 } bench_result;
 
 static int64_t bench_now_ns(void)
@@ -273,6 +276,16 @@ static int64_t bench_cpu_ticks(int64_t pid)
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (int64_t)(ut + st);
+}
+
+/* bench_self_us returns the CPU time this program has used, microseconds. */
+static int64_t bench_self_us(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return -1;
+	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+	       ru.ru_stime.tv_usec;
 }
 
 /* bench_fail records the row's first failure and prints it, unless the row
@@ -978,7 +991,7 @@ static int bench_run(bench_target *tg, const bench_spec *spec, const char *queue
 			exit(1);
 		}
 	}
-	int64_t cpu0 = bench_cpu_ticks(tg->pid);
+	int64_t cpu0 = bench_cpu_ticks(tg->pid), self0 = bench_self_us();
 	int64_t t0 = bench_now_ns();
 	row.start_ns = t0;
 	row.deadline_ns = t0 + spec->duration_ms * 1000000;
@@ -989,7 +1002,7 @@ static int bench_run(bench_target *tg, const bench_spec *spec, const char *queue
 	const struct timespec pause = {0, 1000000};
 	while (n > producers && !bench_drained(&row) && !atomic_load(&row.failed))
 		nanosleep(&pause, NULL);
-	int64_t cpu1 = bench_cpu_ticks(tg->pid);
+	int64_t cpu1 = bench_cpu_ticks(tg->pid), self1 = bench_self_us();
 	atomic_store(&row.stopping, true);
 	for (int i = producers; i < n; i++)
 		tg->wake(&th[i]);
@@ -1001,6 +1014,9 @@ static int bench_run(bench_target *tg, const bench_spec *spec, const char *queue
 	if (cpu0 >= 0 && cpu1 >= 0 && res->jobs > 0)
 		res->cpu_us =
 		    (double)(cpu1 - cpu0) * 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)res->jobs;
+	res->cli_us = self0 >= 0 && self1 >= 0 && res->jobs > 0
+	                  ? (double)(self1 - self0) / (double)res->jobs
+	                  : -1;
 	if (ids != NULL) {
 		*ids = NULL;
 		*n_ids = 0;
@@ -1100,6 +1116,7 @@ static int bench_dispatch_run(bench_target *tg, int64_t samples, bench_result *r
 	pthread_join(d.th[1].tid, NULL);
 	bench_collect(d.th, 2, t0, res);
 	res->cpu_us = -1;
+	res->cli_us = -1;
 	bench_threads_close(&row, d.th, 2);
 	pthread_barrier_destroy(&row.start);
 	return atomic_load(&row.failed) ? WN_EINTERNAL : 0;
@@ -1250,24 +1267,31 @@ enum { ROW_PLAIN, ROW_PACED, ROW_DISPATCH };
 
 /* The medians of one target's runs of a row. */
 typedef struct bench_summary {
-	double rate, p50, p99, cpu;
+	double rate, p50, p99, cpu, cli;
 	bool ok;
 } bench_summary;
 
 /* bench_medians reduces n runs to their medians. */
 static bench_summary bench_medians(const bench_result *r, size_t n, bool have_rate)
 {
-	double rate[BENCH_RUNS_MAX], p50[BENCH_RUNS_MAX], p99[BENCH_RUNS_MAX], cpu[BENCH_RUNS_MAX];
-	size_t ncpu = 0;
+	double rate[BENCH_RUNS_MAX], p50[BENCH_RUNS_MAX], p99[BENCH_RUNS_MAX], cpu[BENCH_RUNS_MAX],
+	    cli[BENCH_RUNS_MAX];
+	size_t ncpu = 0, ncli = 0;
 	for (size_t i = 0; i < n; i++) {
 		rate[i] = have_rate && r[i].secs > 0 ? (double)r[i].jobs / r[i].secs : 0;
 		p50[i] = r[i].p50_ms;
 		p99[i] = r[i].p99_ms;
 		if (r[i].cpu_us >= 0)
 			cpu[ncpu++] = r[i].cpu_us;
+		if (r[i].cli_us >= 0)
+			cli[ncli++] = r[i].cli_us;
 	}
-	bench_summary m = {bench_median(rate, n), bench_median(p50, n), bench_median(p99, n),
-	                   ncpu ? bench_median(cpu, ncpu) : -1, n > 0};
+	bench_summary m = {bench_median(rate, n),
+	                   bench_median(p50, n),
+	                   bench_median(p99, n),
+	                   ncpu ? bench_median(cpu, ncpu) : -1,
+	                   ncli ? bench_median(cli, ncli) : -1,
+	                   n > 0};
 	return m;
 }
 
@@ -1279,29 +1303,28 @@ static void bench_compare_header(const bench_opts *o)
 	       "per call,\n"
 	       "except paced and dispatch rows (per job: due -> completed, submitted -> "
 	       "claimed);\n"
-	       "cpu = server CPU time per job\n",
+	       "cpu = CPU time per job, us: the server's + this client program's\n",
 	       o->label, o->label,
 	       strcmp(o->label, "sync") == 0 ? " -b DIR -f 0 (fsync every write)" : " (no binlog)",
 	       o->runs);
-	printf("%-34s %2s %2s | %9s %7s %7s %6s | %9s %7s %7s %6s | %6s\n", "row", "P", "C",
-	       "wnd/s", "p50 ms", "p99 ms", "cpu us", "bstalk/s", "p50 ms", "p99 ms", "cpu us",
-	       "ratio");
+	printf("%-34s %2s %2s | %9s %7s %7s %9s | %9s %7s %7s %9s | %6s\n", "row", "P", "C",
+	       "wnd/s", "p50 ms", "p99 ms", "cpu", "bstalk/s", "p50 ms", "p99 ms", "cpu", "ratio");
 }
 
-static void bench_fmt_cpu(char *buf, size_t cap, double cpu)
+static void bench_fmt_cpu(char *buf, size_t cap, const bench_summary *m)
 {
-	if (cpu < 0)
+	if (m->cpu < 0 || m->cli < 0)
 		snprintf(buf, cap, "-");
 	else
-		snprintf(buf, cap, "%.0f", cpu);
+		snprintf(buf, cap, "%.0f+%.0f", m->cpu, m->cli);
 }
 
 static void bench_compare_line(const char *name, int p, int c, const bench_summary *w,
                                const bench_summary *b, bool rates)
 {
-	char wc[16], bc[16], wr[16], br[16], ratio[16];
-	bench_fmt_cpu(wc, sizeof(wc), w->cpu);
-	bench_fmt_cpu(bc, sizeof(bc), b->cpu);
+	char wc[32], bc[32], wr[16], br[16], ratio[16];
+	bench_fmt_cpu(wc, sizeof(wc), w);
+	bench_fmt_cpu(bc, sizeof(bc), b);
 	snprintf(wr, sizeof(wr), rates ? "%.0f" : "-", w->rate);
 	snprintf(br, sizeof(br), rates ? "%.0f" : "-", b->rate);
 	if (rates && b->rate > 0)
@@ -1310,7 +1333,7 @@ static void bench_compare_line(const char *name, int p, int c, const bench_summa
 		snprintf(ratio, sizeof(ratio), "%.2fx", b->p50 / w->p50);
 	else
 		snprintf(ratio, sizeof(ratio), "-");
-	printf("%-34s %2d %2d | %9s %7.3f %7.3f %6s | %9s %7.3f %7.3f %6s | %6s\n", name, p, c, wr,
+	printf("%-34s %2d %2d | %9s %7.3f %7.3f %9s | %9s %7.3f %7.3f %9s | %6s\n", name, p, c, wr,
 	       w->p50, w->p99, wc, br, b->p50, b->p99, bc, ratio);
 	fflush(stdout);
 }
@@ -1364,8 +1387,11 @@ static int bench_compare(const bench_opts *o)
 		bench_compare_header(o);
 	bench_summary med[WN_ARRAY_LEN(bench_crows)][2];
 	memset(med, 0, sizeof(med));
+	bool all = o->rows == NULL;
 	for (size_t r = 0; r < WN_ARRAY_LEN(bench_crows) && rv == 0; r++) {
 		const bench_crow *cr = &bench_crows[r];
+		if (!all && strstr(cr->name, o->rows) == NULL)
+			continue;
 		bench_spec sp = {.producers = cr->producers,
 		                 .consumers = cr->consumers,
 		                 .jobs = o->jobs,
@@ -1418,7 +1444,7 @@ static int bench_compare(const bench_opts *o)
 		bench_compare_line(name, cr->producers, cr->consumers, &med[r][0], &med[r][1],
 		                   cr->kind != ROW_DISPATCH);
 	}
-	if (rv == 0) {
+	if (rv == 0 && all) {
 		printf("(*)  wnd: Complete with `next` (complete and claim in one call); "
 		       "beanstalkd: delete and\n"
 		       "     reserve-with-timeout 0 sent in one write\n"
@@ -1753,9 +1779,11 @@ static void bench_usage(FILE *f)
 	        "  --runs N            runs per row and server, medians reported (default: 3)\n"
 	        "  --rate N            offered jobs/s of the paced row (default: 500)\n"
 	        "  --samples N         jobs per run of the dispatch latency row (default: 100)\n"
-	        "  --claim N           jobs per claim in the batched cycle row (default: 50)\n"
+	        "  --claim N           jobs per claim in the batched cycle row (default: 100)\n"
 	        "  --goals X,Y         print whether wnd reaches X times beanstalkd's cycle\n"
 	        "                      rate one job per call, and Y times with batches\n"
+	        "  --rows TEXT         run only the rows whose name contains TEXT (e.g. cycle,\n"
+	        "                      BATCHED, paced, dispatch, no-op); no goals printed\n"
 	        "scale steps (bench/scale.sh), against a given project:\n"
 	        "  --scale STEP        probe: submit rate and Fetch latency at --level pending\n"
 	        "                      jobs; fill: top up to --level; drain: complete them all;\n"
@@ -1869,6 +1897,7 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 		O_WND_PID,
 		O_BS_PID,
 		O_GOALS,
+		O_ROWS,
 		O_SCALE,
 		O_PROJECT,
 		O_LEVEL,
@@ -1897,6 +1926,7 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 	    {"wnd-pid", required_argument, NULL, O_WND_PID},
 	    {"beanstalkd-pid", required_argument, NULL, O_BS_PID},
 	    {"goals", required_argument, NULL, O_GOALS},
+	    {"rows", required_argument, NULL, O_ROWS},
 	    {"scale", required_argument, NULL, O_SCALE},
 	    {"project", required_argument, NULL, O_PROJECT},
 	    {"level", required_argument, NULL, O_LEVEL},
@@ -1976,6 +2006,9 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 		case O_GOALS:
 			rv = bench_parse_goals(optarg, o);
 			break;
+		case O_ROWS:
+			o->rows = optarg;
+			break;
 		case O_SCALE:
 			o->scale = optarg;
 			break;
@@ -2024,7 +2057,7 @@ int main(int argc, char **argv)
 	    .runs = 3,
 	    .rate = 500,
 	    .samples = 100,
-	    .claim = 50,
+	    .claim = 100,
 	    .project = "scale",
 	    .level = 1000,
 	    .probe = 2000,
