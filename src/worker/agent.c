@@ -24,6 +24,7 @@
 #define AGENT_M_TASK_LIST "/whatsnext.v1.TaskService/List"
 #define AGENT_M_JOIN      "/whatsnext.v1.WorkerService/Join"
 #define AGENT_M_LEAVE     "/whatsnext.v1.WorkerService/Leave"
+#define AGENT_M_SWEEP_GET "/whatsnext.v1.SweepService/Get"
 
 #define AGENT_BACKOFF_MIN_MS   250
 #define AGENT_BACKOFF_MAX_MS   5000
@@ -42,7 +43,8 @@ typedef enum {
 	AGENT_CAUSE_TIMEOUT,
 	AGENT_CAUSE_CANCEL,
 	AGENT_CAUSE_LOST,
-	AGENT_CAUSE_STOP
+	AGENT_CAUSE_STOP,
+	AGENT_CAUSE_DETACH /* the worker stops; the run lives on elsewhere */
 } agent_cause;
 
 typedef struct agent_job agent_job;
@@ -59,7 +61,11 @@ struct agent_job {
 	int64_t lease_ms;
 	int wake_fd;
 	bool resume;       /* held before a restart: follow the run, do not start one */
-	char *external_id; /* resume: what the run is known by */
+	char *external_id; /* resume: what the run is known by; then the run's, under the lock */
+	uint64_t sweep_id;
+	wn_fmt_group *group; /* started together with other jobs of its sweep */
+	bool grouped;        /* it came to its group or left it */
+	bool remote;         /* its run lives outside the worker (wn_fmt_can_resume) */
 	/* under the agent's lock */
 	bool holding;   /* the lease is ours until the result is reported */
 	bool cancelled; /* the server says the job was cancelled */
@@ -109,6 +115,7 @@ struct wn_agent {
 	bool joined;     /* the server knows this worker: heartbeat even when idle */
 	bool unjoinable; /* the server has no fleet: run without joining */
 	bool draining;   /* the server asked: no new jobs, exit when idle */
+	bool hb_soon;    /* a run got its external id: heartbeat now to record it */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -190,6 +197,11 @@ static void agent_job_free(agent_job *j)
 	free(j->keys);
 	free(j->vals);
 	free(j->external_id);
+	if (j->group != NULL) {
+		if (!j->grouped)
+			wn_fmt_group_leave(j->group); /* never ran: handed back */
+		wn_fmt_group_unref(j->group);
+	}
 	if (j->wake_fd >= 0)
 		close(j->wake_fd);
 	free(j);
@@ -218,6 +230,7 @@ static agent_job *agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
 		lease = AGENT_LEASE_DEFAULT_MS;
 	j->lease_ms = lease;
 	j->external_id = wn_xstrdup(pj->external_id ? pj->external_id : "");
+	j->sweep_id = pj->sweep_id;
 	j->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	j->holding = true;
 	return j;
@@ -324,7 +337,10 @@ static void agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeo
 
 /* ---------------------------------------------------------------- reporting */
 
-typedef enum { AGENT_END_RESULT, AGENT_END_RELEASE, AGENT_END_DROP } agent_end;
+/* How a job ends for the agent: a result, its lease handed back, nothing
+ * (the lease was lost), or nothing yet (DETACH: the run goes on outside the
+ * worker and keeps its lease until the lease runs out). */
+typedef enum { AGENT_END_RESULT, AGENT_END_RELEASE, AGENT_END_DROP, AGENT_END_DETACH } agent_end;
 
 /* agent_report delivers the result (or hands the lease back), retrying with
  * the same request id while the server is unreachable; the server answers
@@ -332,6 +348,8 @@ typedef enum { AGENT_END_RESULT, AGENT_END_RELEASE, AGENT_END_DROP } agent_end;
 static void agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
                          bool cancelled, int64_t duration_ms)
 {
+	if (end == AGENT_END_DETACH)
+		return;
 	if (end == AGENT_END_DROP) {
 		wn_warn("job %llu: lease lost (the server took the job back): result dropped",
 		        (unsigned long long)j->id);
@@ -436,9 +454,29 @@ static const char *agent_cause_text(agent_cause c)
 		return "lease lost";
 	case AGENT_CAUSE_STOP:
 		return "worker stopping";
+	case AGENT_CAUSE_DETACH:
+		return "worker stopping; left running";
 	default:
 		return "";
 	}
+}
+
+/* agent_publish notes the external id of j's run (a SLURM job id) and has
+ * the heartbeat thread send it at once, so that the server records it
+ * before a crash of the worker could lose it. */
+static void agent_publish(wn_agent *a, agent_job *j, wn_fmt_run *run)
+{
+	const char *id = wn_fmt_external_id(run);
+	if (id == NULL || id[0] == '\0')
+		return;
+	pthread_mutex_lock(&a->mu);
+	if (j->external_id == NULL || strcmp(j->external_id, id) != 0) {
+		free(j->external_id);
+		j->external_id = wn_xstrdup(id);
+		a->hb_soon = true;
+		pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->mu);
 }
 
 /* agent_supervise waits for a started run to end, stopping it (SIGTERM, then
@@ -463,6 +501,8 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 				cause = AGENT_CAUSE_LOST;
 			else if (cancelled)
 				cause = AGENT_CAUSE_CANCEL;
+			else if (j->remote && level >= AGENT_DRAIN)
+				return AGENT_CAUSE_DETACH; /* left running, lease and all */
 			else if (level >= AGENT_FORCE)
 				cause = AGENT_CAUSE_STOP;
 			else if (deadline >= 0 && now >= deadline)
@@ -527,8 +567,18 @@ static void *agent_job_main(void *arg)
 	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
 	if (f != NULL) {
 		agent_task_settings(a, j, &timeout_s, &need);
+		fj.cpu = need.cpu;
+		fj.gpu = need.gpu;
+		fj.memory_mb = need.memory_mb;
+		fj.timeout_s = timeout_s;
+		fj.sweep_id = j->sweep_id;
+		/* a run on a cluster takes none of this machine's GPUs, and the
+		 * cluster keeps its time limit */
+		j->remote = wn_fmt_can_resume(f);
+		if (j->remote)
+			timeout_s = 0;
 		pthread_mutex_lock(&a->mu);
-		gpus = wn_capacity_take(&a->cap, j->id, need.gpu);
+		gpus = wn_capacity_take(&a->cap, j->id, j->remote ? 0 : need.gpu);
 		size_t nfree = wn_capacity_free_gpus(&a->cap);
 		pthread_mutex_unlock(&a->mu);
 		if (gpus == NULL) {
@@ -566,6 +616,7 @@ static void *agent_job_main(void *arg)
 			end = AGENT_END_RELEASE;
 		} else {
 			started = true;
+			agent_publish(a, j, run);
 			wn_info("job %llu: following its run again (%s)", (unsigned long long)j->id,
 			        wn_fmt_describe(run));
 			cause = agent_supervise(a, j, run, timeout_s, t0);
@@ -584,21 +635,37 @@ static void *agent_job_main(void *arg)
 			else if (a->stop >= AGENT_FORCE)
 				cause = AGENT_CAUSE_STOP;
 			pthread_mutex_unlock(&a->mu);
-			int rc = cause != AGENT_CAUSE_NONE ? WN_OK : wn_fmt_start(run, &reason);
+			int rc = WN_OK;
+			if (j->group != NULL) {
+				/* with the other jobs of its sweep (a SLURM job array) */
+				j->grouped = true;
+				if (cause != AGENT_CAUSE_NONE)
+					wn_fmt_group_leave(j->group);
+				else
+					rc = wn_fmt_group_start(j->group, run, &reason);
+			} else if (cause == AGENT_CAUSE_NONE) {
+				rc = wn_fmt_start(run, &reason);
+			}
 			t0 = wn_mono_ms();
 			if (cause != AGENT_CAUSE_NONE) {
 				/* stopped before it started */
 			} else if (rc != WN_OK) {
 				res.reason = reason;
-				res.exit_code = rc == WN_ENOTFOUND ? 127 : 126;
+				res.exit_code = j->remote ? -1 : rc == WN_ENOTFOUND ? 127 : 126;
 			} else {
 				started = true;
+				agent_publish(a, j, run);
 				wn_info("job %llu: started (%s)", (unsigned long long)j->id,
 				        wn_fmt_describe(run));
 				cause = agent_supervise(a, j, run, timeout_s, t0);
 				wn_fmt_collect(run, &res);
 			}
 		}
+	}
+	if (j->group != NULL && !j->grouped) {
+		/* nothing to start: the rest of the sweep need not wait */
+		j->grouped = true;
+		wn_fmt_group_leave(j->group);
 	}
 	t1 = wn_mono_ms();
 	bool cancelled = false;
@@ -622,7 +689,11 @@ static void *agent_job_main(void *arg)
 		free(res.reason); /* the release says the worker stopped */
 		res.reason = NULL;
 		break;
+	case AGENT_CAUSE_DETACH:
+		end = AGENT_END_DETACH;
+		break;
 	default:
+		cancelled = res.cancelled; /* e.g. scancel outside WhatsNext */
 		break;
 	}
 	/* The slot is free as soon as the command is over. */
@@ -639,6 +710,10 @@ static void *agent_job_main(void *arg)
 	else if (!started && end == AGENT_END_RELEASE && cause == AGENT_CAUSE_NONE)
 		wn_warn("job %llu: not run: %s; handing it back", (unsigned long long)j->id,
 		        res.reason ? res.reason : "unknown reason");
+	else if (end == AGENT_END_DETACH)
+		wn_info("job %llu: left running as %s, its lease kept: a worker started again as "
+		        "%s before the lease runs out follows it again",
+		        (unsigned long long)j->id, wn_fmt_describe(run), a->name);
 	else if (end != AGENT_END_RESULT)
 		wn_info("job %llu: stopped (%s) after %.3f s", (unsigned long long)j->id,
 		        agent_cause_text(cause), secs);
@@ -719,18 +794,22 @@ static void *agent_hb_main(void *arg)
 		if (interval < 50)
 			interval = 50;
 		int64_t due = last + interval;
-		if (wn_mono_ms() < due) {
+		if (wn_mono_ms() < due && !a->hb_soon) {
 			agent_timedwait(a, due - wn_mono_ms());
 			continue;
 		}
+		a->hb_soon = false;
 		Whatsnext__V1__Lease *leases = wn_xcalloc(n + 1, sizeof(*leases));
 		Whatsnext__V1__Lease **lp = wn_xcalloc(n + 1, sizeof(*lp));
+		char **ext = wn_xcalloc(n + 1, sizeof(*ext)); /* copies: jobs may end meanwhile */
 		size_t k = 0;
 		for (agent_job *j = a->jobs; j != NULL && k < n; j = j->next)
 			if (j->holding && !j->lost) {
 				whatsnext__v1__lease__init(&leases[k]);
 				leases[k].job_id = j->id;
 				leases[k].attempt = j->attempt;
+				if (j->external_id != NULL && j->external_id[0] != '\0')
+					leases[k].external_id = ext[k] = wn_xstrdup(j->external_id);
 				lp[k] = &leases[k];
 				k++;
 			}
@@ -748,6 +827,9 @@ static void *agent_hb_main(void *arg)
 		               &whatsnext__v1__heartbeat_response__descriptor, &out, 0, 0, &errmsg);
 		free(leases);
 		free(lp);
+		for (size_t i = 0; i < k; i++)
+			free(ext[i]);
+		free(ext);
 
 		pthread_mutex_lock(&a->mu);
 		if (rc == WN_OK) {
@@ -776,9 +858,13 @@ static void *agent_hb_main(void *arg)
 				size_t held = 0;
 				for (agent_job *j = a->jobs; j != NULL; j = j->next)
 					held += !j->done;
-				wn_info("draining (asked by the server): no new jobs; exiting once "
-				        "%zu running job%s %s",
-				        held, held == 1 ? "" : "s", held == 1 ? "ends" : "end");
+				if (held == 0)
+					wn_info("draining (asked by the server): no new jobs");
+				else
+					wn_info("draining (asked by the server): no new jobs; "
+					        "exiting once %zu running job%s %s",
+					        held, held == 1 ? "" : "s",
+					        held == 1 ? "ends" : "end");
 				a->draining = true;
 			}
 			pthread_cond_broadcast(&a->cond);
@@ -966,6 +1052,57 @@ static fetch_rc agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, ui
 	}
 	protobuf_c_message_free_unpacked(out_msg, NULL);
 	return fr;
+}
+
+/* agent_sweep_cap returns the running cap of a sweep, 0 if none or unknown. */
+static uint32_t agent_sweep_cap(wn_agent *a, uint64_t sweep_id)
+{
+	Whatsnext__V1__GetSweepRequest req = WHATSNEXT__V1__GET_SWEEP_REQUEST__INIT;
+	req.id = sweep_id;
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	uint32_t cap = 0;
+	if (agent_call(a, AGENT_M_SWEEP_GET, &req.base, &whatsnext__v1__sweep__descriptor, &out, 0,
+	               0, &errmsg) == WN_OK) {
+		cap = ((const Whatsnext__V1__Sweep *)out)->max_running;
+		protobuf_c_message_free_unpacked(out, NULL);
+	} else {
+		wn_debug("cannot read sweep %llu: %s", (unsigned long long)sweep_id,
+		         errmsg ? errmsg : "unknown error");
+	}
+	free(errmsg);
+	return cap;
+}
+
+/* agent_group makes the jobs of one sweep, project and task among
+ * jobs[0..n) a group when their formatter starts such runs together (a
+ * SLURM job array): each member starts once all of them are prepared. */
+static void agent_group(wn_agent *a, agent_job **jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		agent_job *j = jobs[i];
+		if (j->sweep_id == 0 || j->group != NULL)
+			continue;
+		const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
+		if (f == NULL || !wn_fmt_can_group(f))
+			continue;
+		size_t members = 0;
+		for (size_t k = i; k < n; k++)
+			members += jobs[k]->group == NULL && jobs[k]->sweep_id == j->sweep_id &&
+			           strcmp(jobs[k]->task, j->task) == 0 &&
+			           strcmp(jobs[k]->project, j->project) == 0;
+		if (members < 2)
+			continue;
+		uint32_t cap = agent_sweep_cap(a, j->sweep_id);
+		wn_fmt_group *g = wn_fmt_group_new(f, members, cap);
+		for (size_t k = i; k < n; k++)
+			if (jobs[k]->group == NULL && jobs[k]->sweep_id == j->sweep_id &&
+			    strcmp(jobs[k]->task, j->task) == 0 &&
+			    strcmp(jobs[k]->project, j->project) == 0)
+				jobs[k]->group = g;
+		wn_info("%zu jobs of sweep %llu (task %s) start together", members,
+		        (unsigned long long)j->sweep_id, j->task);
+	}
 }
 
 /* ---------------------------------------------------------------- the fleet */
@@ -1182,6 +1319,8 @@ int wn_agent_run(wn_agent *a)
 		agent_job **jobs = NULL;
 		size_t njobs = 0;
 		fetch_rc fr = agent_fetch(a, wait_ms, max_jobs, id, &jobs, &njobs);
+		if (fr == AGENT_FETCH_JOB && njobs > 1)
+			agent_group(a, jobs, njobs);
 		pthread_mutex_lock(&a->mu);
 		a->fetching = false;
 		pthread_cond_broadcast(&a->cond);

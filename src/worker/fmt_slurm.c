@@ -1394,10 +1394,10 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 	if (rc == WN_OK)
 		rc = slurm_submit(first->conf, path, &id, &reason);
 	if (rc == WN_OK) {
-		wn_info(
-		    "submitted jobs %llu..%llu as SLURM job array %s (%zu elements%s), script %s",
-		    (unsigned long long)runs[0]->job_id, (unsigned long long)runs[n - 1]->job_id,
-		    id, n, max_running > 0 && max_running < n ? ", capped" : "", path);
+		wn_info("submitted %zu jobs (%llu to %llu) as SLURM job array %s%s, script %s", n,
+		        (unsigned long long)runs[0]->job_id,
+		        (unsigned long long)runs[n - 1]->job_id, id,
+		        max_running > 0 && max_running < n ? " (capped)" : "", path);
 		for (size_t i = 0; i < n; i++) {
 			char *eid = wn_xasprintf("%s_%zu", id, i);
 			free(runs[i]->script_path);
@@ -1426,18 +1426,31 @@ static void slurm_start_group(void **runs, size_t n, uint32_t max_running, int *
 	size_t *at = wn_xcalloc(n, sizeof(*at));
 	int *src = wn_xcalloc(n, sizeof(*src));
 	char **srs = wn_xcalloc(n, sizeof(*srs));
+	/* in job id order, so that element i is the i-th job */
+	size_t *order = wn_xcalloc(n, sizeof(*order));
 	for (size_t i = 0; i < n; i++) {
+		size_t k = i;
+		while (k > 0 && rs[order[k - 1]]->job_id > rs[i]->job_id) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	for (size_t oi = 0; oi < n; oi++) {
+		size_t i = order[oi];
 		if (done[i])
 			continue;
 		/* runs with the same options (and config) share an array */
 		size_t ns = 0;
-		for (size_t k = i; k < n && (size_t)ns < (size_t)rs[i]->conf->array_max; k++)
+		for (size_t ok = oi; ok < n && ns < (size_t)rs[i]->conf->array_max; ok++) {
+			size_t k = order[ok];
 			if (!done[k] && rs[k]->conf == rs[i]->conf &&
 			    strcmp(rs[k]->opts_key, rs[i]->opts_key) == 0) {
 				set[ns] = rs[k];
 				at[ns++] = k;
 				done[k] = true;
 			}
+		}
 		if (ns == 1 || !rs[i]->conf->array) {
 			for (size_t k = 0; k < ns; k++) {
 				reasons[at[k]] = NULL;
@@ -1451,6 +1464,7 @@ static void slurm_start_group(void **runs, size_t n, uint32_t max_running, int *
 			reasons[at[k]] = srs[k];
 		}
 	}
+	free(order);
 	free(srs);
 	free(src);
 	free(at);
