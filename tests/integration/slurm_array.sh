@@ -16,7 +16,7 @@ array_setup() {
     poll_ms: 300
     script: |
       echo "job $WN_JOB_ID lr={lr} element $SLURM_ARRAY_TASK_ID"
-      sleep 1
+      sleep 0.3
       [ "{lr}" != 0.3 ] || exit 7
 EOF
 }
@@ -46,16 +46,20 @@ test_sweep_goes_as_one_job_array() {
 		"0 1 2 3 " "array indices"
 	expect_eq "$(squeue -h -t all -r -o %i | wc -l)" 4 "SLURM jobs (array elements)"
 	# each element reports as its own job, with its own output
-	local id ext st code lr
-	while read -r id ext st code lr; do
-		if [ "$lr" = 0.3 ]; then
-			expect_eq "$st $code" "failed 7" "job $id ($ext)"
-			expect_eq "$(job_get "$id" "j['reason']")" "SLURM job $ext FAILED: exit status 7"
-		else
-			expect_eq "$st $code" "completed 0" "job $id ($ext)"
-		fi
-		expect_contains "$(job_get "$id" "j['output_tail']")" "job $id lr=$lr element ${ext#*_}"
-	done <<<"$rows"
+	wnctl --json job list --project p --all | python3 -c '
+import json, sys
+data = json.load(sys.stdin)
+for j in data["jobs"] if isinstance(data, dict) else data:
+    ext = j["external_id"]
+    if j["params"]["lr"] == "0.3":
+        want = ("failed", 7, "SLURM job %s FAILED: exit status 7" % ext)
+    else:
+        want = ("completed", 0, "")
+    got = (j["status"], j["exit_code"], j["reason"])
+    line = "job %d lr=%s element %s" % (j["id"], j["params"]["lr"], ext.split("_")[1])
+    assert got == want, (j["id"], got, want)
+    assert line in j["output_tail"], (j["id"], line, j["output_tail"])
+' || fail "the jobs of the array did not report as expected"
 	local script
 	script=$(ls "$WN_TMP"/logs/p/t/array.*.sbatch)
 	expect_contains "$(cat "$script")" "#SBATCH --array=0-3"

@@ -1,77 +1,124 @@
 # The slurm formatter against a real SLURM (see slurm_lib.sh): jobs become
 # SLURM batch jobs, are followed to their real end and reported as SLURM
-# says they ended.
+# says they ended. Independent jobs of one test run side by side, to keep
+# the suite short.
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 
-# basic_setup: SLURM, wnd, project p with task t, and w.yaml whose task t
-# runs SCRIPT (the `script:` body, one line) with more task keys after it.
+# basic_setup: SLURM, wnd, project p, and w.yaml with the head only.
 basic_setup() {
 	slurm_start
 	wn_start
 	wnctl project create p >/dev/null
-	wnctl task create p t "${TASK_ARGS[@]}" >/dev/null
 	slurm_worker_yaml w.yaml
+}
+
+# add_task NAME SCRIPT [TASK KEYS...]: task NAME on the server (with
+# $TASK_ARGS) and in w.yaml, running the one-line SCRIPT.
+add_task() {
+	local name=$1 script=$2
+	shift 2
+	wnctl task create p "$name" "${TASK_ARGS[@]}" >/dev/null
 	cat >>w.yaml <<EOF
-  t:
+  $name:
     formatter: slurm
     poll_ms: 300
     script: |
-      $1
+      $script
 EOF
 	local more
-	for more in "${@:2}"; do echo "    $more" >>w.yaml; done
+	for more in "$@"; do echo "    $more" >>w.yaml; done
 }
 TASK_ARGS=()
 
-test_success_is_followed_to_completed() {
-	basic_setup 'echo "hello from $SLURM_JOB_ID: {msg}"; sleep 1'
-	local id
-	id=$(wnctl job add p t --param msg=world)
+test_jobs_are_followed_to_their_slurm_end() {
+	basic_setup
+	add_task ok 'echo "hello from $SLURM_JOB_ID: {msg}"; sleep 1'
+	add_task bad 'echo about to fail; exit {code}'
+	# Values substituted into the script are shell-quoted: each is one word,
+	# never run, expanded or split, and arrives byte for byte.
+	cat >"$WN_TMP/show.py" <<'EOF'
+import json, sys
+print("ARGV=" + json.dumps(sys.argv[1:]))
+EOF
+	add_task args "python3 $WN_TMP/show.py {a} {b} {c} {d} --e={e}"
+	local a='$(touch /tmp/wn-pwned-$$)' b="'; rm -rf ~; '" c='two words  and	tab'
+	local d='`id`;$HOME"\' e=''
+	local ok bad args
+	ok=$(wnctl job add p ok --param msg=world)
+	bad=$(wnctl job add p bad --param code=3)
+	args=$(wnctl job add p args --param "a=$a" --param "b=$b" --param "c=$c" --param "d=$d" \
+		--param "e=$e")
 	worker_start w1 w.yaml --exit-when-empty
-	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	wait_until 20 "job $ok to get its SLURM job id" job_has_ext "$ok"
 	local sid
-	sid=$(job_ext "$id")
+	sid=$(job_ext "$ok")
 	[[ $sid =~ ^[0-9]+$ ]] || fail "external id '$sid' is not a SLURM job id"
-	# RUNNING while SLURM runs it, however long that takes
-	expect_eq "$(job_get "$id" "j['status']")" running "status while SLURM runs it"
-	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']")" completed "status"
-	expect_eq "$(job_get "$id" "j['exit_code']")" 0 "exit code"
+	# RUNNING while SLURM has it, however long that takes
+	expect_eq "$(job_get "$ok" "j['status']")" running "status while SLURM has it"
+	worker_wait "$WORKER_PID" 40
+
+	# success
+	expect_eq "$(job_get "$ok" "j['status']") $(job_get "$ok" "j['exit_code']")" "completed 0"
 	expect_eq "$(slurm_state "$sid")" COMPLETED "SLURM's state"
-	expect_contains "$(job_get "$id" "j['output_tail']")" "hello from $sid: world"
-	# wnctl job show names the SLURM job
-	expect_contains "$(wnctl job show "$id")" "$sid"
-	# the batch script the worker wrote and submitted
-	local script=$WN_TMP/logs/p/t/$id.1.sbatch
+	expect_contains "$(job_get "$ok" "j['output_tail']")" "hello from $sid: world"
+	expect_contains "$(wnctl job show "$ok")" "$sid" # wnctl job show names the SLURM job
+	local script=$WN_TMP/logs/p/ok/$ok.1.sbatch
 	[ -f "$script" ] || fail "no batch script at $script"
-	expect_contains "$(cat "$script")" "#SBATCH --job-name=p.t"
-	expect_contains "$(cat "$script")" "#SBATCH --output=$WN_TMP/logs/p/t/$id.1.out"
-	expect_contains "$(cat "$script")" "export WN_JOB_ID=$id"
-	expect_contains "$(cat w1.log)" "job $id: started (SLURM job $sid"
+	expect_contains "$(cat "$script")" "#SBATCH --job-name=p.ok"
+	expect_contains "$(cat "$script")" "#SBATCH --output=$WN_TMP/logs/p/ok/$ok.1.out"
+	expect_contains "$(cat "$script")" "export WN_JOB_ID=$ok"
+	expect_contains "$(cat w1.log)" "job $ok: started (SLURM job $sid"
+
+	# a non-zero exit: FAILED with the exit code
+	local bsid
+	bsid=$(job_ext "$bad")
+	expect_eq "$(job_get "$bad" "j['status']") $(job_get "$bad" "j['exit_code']")" "failed 3"
+	expect_eq "$(job_get "$bad" "j['reason']")" "SLURM job $bsid FAILED: exit status 3" "reason"
+	expect_contains "$(job_get "$bad" "j['output_tail']")" "about to fail"
+	expect_eq "$(slurm_state "$bsid")" FAILED "SLURM's state"
+
+	# shell metacharacters in parameters
+	expect_eq "$(job_get "$args" "j['status']")" completed "status"
+	[ ! -e "/tmp/wn-pwned-$$" ] || fail "a parameter was run by the shell"
+	local want
+	want=$(python3 -c 'import json,sys; print("ARGV=" + json.dumps(sys.argv[1:]))' \
+		"$a" "$b" "$c" "$d" "--e=$e")
+	expect_eq "$(job_get "$args" "j['output_tail'].strip()")" "$want" "argv"
 }
 
-test_exit_code_fails_the_job_with_it() {
-	basic_setup 'echo about to fail; exit {code}'
-	local id
-	id=$(wnctl job add p t --param code=3)
+test_submission_errors_fail_with_sbatchs_message() {
+	basic_setup
+	# 3 GPUs on a node that has 2: sbatch refuses it, and says why
+	TASK_ARGS=(--gpu 3)
+	add_task gpus 'echo never'
+	TASK_ARGS=()
+	add_task part 'echo never' 'partition: "{part}"'
+	local gpus part
+	gpus=$(wnctl job add p gpus)
+	part=$(wnctl job add p part --param part=nosuchpartition)
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
-	local sid
-	sid=$(job_ext "$id")
-	expect_eq "$(job_get "$id" "j['status']")" failed "status"
-	expect_eq "$(job_get "$id" "j['exit_code']")" 3 "exit code"
-	expect_eq "$(job_get "$id" "j['reason']")" "SLURM job $sid FAILED: exit status 3" "reason"
-	expect_contains "$(job_get "$id" "j['output_tail']")" "about to fail"
-	expect_eq "$(slurm_state "$sid")" FAILED "SLURM's state"
+	expect_eq "$(job_get "$gpus" "j['status']")" failed "status"
+	local reason
+	reason=$(job_get "$gpus" "j['reason']")
+	expect_contains "$reason" "cannot submit to SLURM: sbatch: error: Batch job submission failed:"
+	expect_contains "$reason" "Requested node configuration is not available"
+	expect_contains "$(cat "$WN_TMP/logs/p/gpus/$gpus.1.sbatch")" "#SBATCH --gres=gpu:3"
+	expect_eq "$(job_get "$part" "j['status']")" failed "status"
+	expect_contains "$(job_get "$part" "j['reason']")" \
+		"invalid partition specified: nosuchpartition"
+	# nothing ran
+	expect_eq "$(squeue -h -t all -o %T | grep -vx FAILED | wc -l)" 0 "SLURM jobs that ran"
 }
 
 test_time_limit_fails_the_job_as_timeout() {
 	# The task's timeout becomes the SLURM job's --time (whole minutes).
-	# SLURM checks time limits about every 30 s; to keep the test short the
-	# job's end time is moved close once it runs.
-	TASK_ARGS=(--timeout 50 --retries 0)
-	basic_setup 'echo started; sleep 300'
+	# SLURM checks time limits every 30 s; to keep the test short, the job's
+	# end time is moved close once it runs.
+	basic_setup
+	TASK_ARGS=(--timeout 50)
+	add_task t 'echo started; sleep 300'
 	local id
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml --exit-when-empty
@@ -86,51 +133,5 @@ test_time_limit_fails_the_job_as_timeout() {
 	expect_eq "$(slurm_state "$sid")" TIMEOUT "SLURM's state"
 	expect_eq "$(job_get "$id" "j['status']")" failed "status"
 	expect_contains "$(job_get "$id" "j['reason']")" "SLURM job $sid TIMEOUT"
-}
-
-test_impossible_request_fails_with_sbatchs_message() {
-	# 3 GPUs on a node that has 2: sbatch refuses it, and says why.
-	TASK_ARGS=(--gpu 3)
-	basic_setup 'echo never'
-	local id
-	id=$(wnctl job add p t)
-	worker_start w1 w.yaml --exit-when-empty
-	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']")" failed "status"
-	local reason
-	reason=$(job_get "$id" "j['reason']")
-	expect_contains "$reason" "cannot submit to SLURM: sbatch: error: Batch job submission failed:"
-	expect_contains "$reason" "Requested node configuration is not available"
-	expect_contains "$(cat "$WN_TMP/logs/p/t/$id.1.sbatch")" "#SBATCH --gres=gpu:3"
-}
-
-test_bad_partition_fails_with_sbatchs_message() {
-	basic_setup 'echo never' 'partition: "{part}"'
-	local id
-	id=$(wnctl job add p t --param part=nosuchpartition)
-	worker_start w1 w.yaml --exit-when-empty
-	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']")" failed "status"
-	expect_contains "$(job_get "$id" "j['reason']")" "invalid partition specified: nosuchpartition"
-}
-
-test_parameters_reach_the_program_literally() {
-	# Values substituted into the script are shell-quoted: each is one word,
-	# never run, expanded or split, and arrives byte for byte.
-	cat >"$WN_TMP/show.py" <<'EOF'
-import json, sys
-print("ARGV=" + json.dumps(sys.argv[1:]))
-EOF
-	basic_setup "python3 $WN_TMP/show.py {a} {b} {c} {d} --e={e}"
-	local a='$(touch /tmp/wn-pwned-$$)' b="'; rm -rf ~; '" c='two words  and	tab' d='`id`;$HOME"\' e=''
-	local id
-	id=$(wnctl job add p t --param "a=$a" --param "b=$b" --param "c=$c" --param "d=$d" --param "e=$e")
-	worker_start w1 w.yaml --exit-when-empty
-	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']")" completed "status"
-	[ ! -e "/tmp/wn-pwned-$$" ] || fail "a parameter was run by the shell"
-	local want
-	want=$(python3 -c 'import json,sys; print("ARGV=" + json.dumps(sys.argv[1:]))' \
-		"$a" "$b" "$c" "$d" "--e=$e")
-	expect_eq "$(job_get "$id" "j['output_tail'].strip()")" "$want" "argv"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "started"
 }

@@ -23,89 +23,70 @@ EOF
 }
 WND_ARGS=()
 
-# slurm_jobs: how many SLURM jobs SLURM knows of (any state).
-slurm_jobs() { squeue -h -t all -o %i | wc -l; }
+slurm_running() { [ "$(slurm_state "$1")" = RUNNING ]; }
 
-test_cancel_through_wnctl_runs_scancel() {
+test_cancel_through_wnctl_or_scancel() {
 	follow_setup 'echo started; sleep 300'
-	local id
-	id=$(wnctl job add p t)
+	local mine theirs
+	mine=$(wnctl job add p t)
+	theirs=$(wnctl job add p t)
 	worker_start w1 w.yaml --exit-when-empty
-	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
-	local sid
-	sid=$(job_ext "$id")
-	wait_until 20 "SLURM job $sid to run" eval '[ "$(slurm_state "$sid")" = RUNNING ]'
-	wnctl job cancel "$id" --reason "not needed" >/dev/null
+	wait_until 20 "job $mine to get its SLURM job id" job_has_ext "$mine"
+	wait_until 20 "job $theirs to get its SLURM job id" job_has_ext "$theirs"
+	local msid tsid
+	msid=$(job_ext "$mine")
+	tsid=$(job_ext "$theirs")
+	wait_until 20 "SLURM job $msid to run" slurm_running "$msid"
+	wait_until 20 "SLURM job $tsid to run" slurm_running "$tsid"
+	# wnctl job cancel: the worker runs scancel
+	wnctl job cancel "$mine" --reason "not needed" >/dev/null
+	# scancel outside WhatsNext: the job is cancelled, and says so
+	scancel "$tsid"
 	worker_wait "$WORKER_PID" 30
-	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
-	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
-	expect_contains "$(cat w1.log)" "job $id: cancelled on the server; stopping it"
-}
-
-test_cancel_outside_cancels_the_job() {
-	follow_setup 'echo started; sleep 300'
-	local id
-	id=$(wnctl job add p t)
-	worker_start w1 w.yaml --exit-when-empty
-	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
-	local sid
-	sid=$(job_ext "$id")
-	wait_until 20 "SLURM job $sid to run" eval '[ "$(slurm_state "$sid")" = RUNNING ]'
-	scancel "$sid"
-	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
-	expect_eq "$(job_get "$id" "j['reason']")" "SLURM job $sid CANCELLED outside WhatsNext" \
+	expect_eq "$(slurm_state "$msid")" CANCELLED "SLURM's state"
+	expect_eq "$(job_get "$mine" "j['status']")" cancelled "status"
+	expect_contains "$(cat w1.log)" "job $mine: cancelled on the server; stopping it"
+	expect_eq "$(job_get "$theirs" "j['status']")" cancelled "status"
+	expect_eq "$(job_get "$theirs" "j['reason']")" "SLURM job $tsid CANCELLED outside WhatsNext" \
 		"reason"
 }
 
-test_restarted_worker_follows_its_running_job() {
-	follow_setup 'echo "run {n}"; sleep 4; echo done'
-	local id
-	id=$(wnctl job add p t --param n=1)
+test_restarted_worker_takes_its_slurm_jobs_back() {
+	# Two SLURM jobs run when the worker stops: one still runs when it
+	# starts again and is followed to its end through squeue; the other
+	# ended meanwhile and SLURM forgot it (MinJobAge=2), so its end comes
+	# from the job completion log (sacct -c). Neither is submitted again.
+	follow_setup 'echo "run {n}"; sleep {secs}; echo "done {n}"; exit {code}' MinJobAge=2
+	local long short
+	long=$(wnctl job add p t --param n=long --param secs=12 --param code=0)
+	short=$(wnctl job add p t --param n=short --param secs=0 --param code=4)
 	worker_start w1 w.yaml
 	local first=$WORKER_PID
-	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
-	local sid
-	sid=$(job_ext "$id")
-	wait_until 20 "SLURM job $sid to run" eval '[ "$(slurm_state "$sid")" = RUNNING ]'
+	wait_until 20 "job $long to get its SLURM job id" job_has_ext "$long"
+	wait_until 20 "job $short to get its SLURM job id" job_has_ext "$short"
+	local lsid ssid
+	lsid=$(job_ext "$long")
+	ssid=$(job_ext "$short")
+	wait_until 20 "SLURM job $lsid to run" slurm_running "$lsid"
 	# a stopping worker leaves its SLURM jobs alone, and their leases too
 	kill -TERM "$first"
 	worker_wait "$first" 10
-	expect_eq "$(slurm_state "$sid")" RUNNING "SLURM's state after the worker stopped"
-	expect_eq "$(job_get "$id" "j['status']")" running "status after the worker stopped"
-	expect_contains "$(cat w1.log)" "job $id: left running as SLURM job $sid"
-	# the same name again: it takes the job back and follows it to its end
+	expect_contains "$(cat w1.log)" "job $long: left running as SLURM job $lsid"
+	expect_eq "$(slurm_state "$lsid")" RUNNING "SLURM's state after the worker stopped"
+	expect_eq "$(job_get "$long" "j['status']")" running "status after the worker stopped"
+	wait_until 30 "SLURM to forget job $ssid" eval '! squeue -h -j "$ssid" >/dev/null 2>&1'
+	slurm_running "$lsid" || fail "SLURM job $lsid ended too early for this test"
+	# the same name again: it takes both jobs back
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']")" completed "status"
-	expect_eq "$(job_get "$id" "j['attempt']")" 1 "attempts"
-	expect_eq "$(job_ext "$id")" "$sid" "SLURM job id"
-	expect_eq "$(slurm_jobs)" 1 "SLURM jobs submitted"
-	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
-	expect_contains "$(cat w1.log)" "job $id: following its run again (SLURM job $sid"
-}
-
-test_restarted_worker_learns_the_end_from_sacct() {
-	# The job ends while no worker follows it, and SLURM forgets it
-	# (MinJobAge): the restarted worker learns its end from the job
-	# completion log (sacct -c).
-	WND_ARGS=(--worker-timeout-ms 120000)
-	follow_setup 'echo "short run"; sleep 1; exit 4' MinJobAge=2
-	local id
-	id=$(wnctl job add p t)
-	worker_start w1 w.yaml
-	local first=$WORKER_PID
-	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
-	local sid
-	sid=$(job_ext "$id")
-	kill -KILL "$first"
-	wait "$first" 2>/dev/null || true
-	wait_until 60 "SLURM to forget job $sid" eval '! squeue -h -j "$sid" >/dev/null 2>&1'
-	worker_start w1 w.yaml --exit-when-empty
-	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']")" failed "status"
-	expect_eq "$(job_get "$id" "j['exit_code']")" 4 "exit code"
-	expect_eq "$(job_get "$id" "j['reason']")" "SLURM job $sid FAILED: exit status 4" "reason"
-	expect_eq "$(job_get "$id" "j['attempt']")" 1 "attempts"
-	expect_contains "$(job_get "$id" "j['output_tail']")" "short run"
+	expect_contains "$(cat w1.log)" "job $long: following its run again (SLURM job $lsid"
+	expect_eq "$(job_get "$long" "j['status']") $(job_get "$long" "j['attempt']")" "completed 1"
+	expect_eq "$(job_ext "$long")" "$lsid" "SLURM job id"
+	expect_contains "$(job_get "$long" "j['output_tail']")" "done long"
+	expect_eq "$(job_get "$short" "j['status']") $(job_get "$short" "j['attempt']")" "failed 1"
+	expect_eq "$(job_get "$short" "j['exit_code']")" 4 "exit code"
+	expect_eq "$(job_get "$short" "j['reason']")" "SLURM job $ssid FAILED: exit status 4"
+	expect_contains "$(job_get "$short" "j['output_tail']")" "done short"
+	# each submitted once
+	expect_eq "$(grep -c "JobId=" "$SLURM_DIR/log/jobcomp.log")" 2 "SLURM jobs submitted"
 }

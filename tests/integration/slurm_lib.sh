@@ -141,13 +141,24 @@ slurm_stop() {
 	for p in "${SLURM_SLURMD_PID:-}" "${SLURM_CTLD_PID:-}" "${SLURM_MUNGED_PID:-}"; do
 		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
 	done
-	for p in "${SLURM_SLURMD_PID:-}" "${SLURM_CTLD_PID:-}" "${SLURM_MUNGED_PID:-}"; do
+	for p in "${SLURM_SLURMD_PID:-}" "${SLURM_CTLD_PID:-}"; do
 		[ -n "$p" ] || continue
-		for i in $(seq 1 100); do
+		for i in $(seq 1 40); do
 			kill -0 "$p" 2>/dev/null || break
 			sleep 0.05
 		done
 		kill -KILL "$p" 2>/dev/null || true
+	done
+	# munged lingers a second or two after SIGTERM; it keeps no state
+	# worth waiting for
+	[ -n "${SLURM_MUNGED_PID:-}" ] && kill -KILL "$SLURM_MUNGED_PID" 2>/dev/null || true
+	# whatever a job of this SLURM left behind (its step daemon, its
+	# processes): they carry this test's SLURM_CONF in their environment
+	local pid
+	for pid in $(pgrep -x slurmstepd) $(pgrep -f "$SLURM_DIR/spool"); do
+		if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF"; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
 	done
 	SLURM_DIR=
 	return 0
