@@ -910,7 +910,8 @@ static void bench_collect(bench_thread *th, int n, int64_t t0, bench_result *res
 	uint32_t *all = wn_xmalloc((total ? total : 1) * sizeof(*all));
 	size_t k = 0;
 	for (int i = 0; i < n; i++) {
-		memcpy(all + k, th[i].lat.us, th[i].lat.n * sizeof(*all));
+		if (th[i].lat.n > 0)
+			memcpy(all + k, th[i].lat.us, th[i].lat.n * sizeof(*all));
 		k += th[i].lat.n;
 		free(th[i].lat.us);
 		th[i].lat.us = NULL;
@@ -1022,7 +1023,8 @@ static int bench_run(bench_target *tg, const bench_spec *spec, const char *queue
 		*n_ids = 0;
 		for (int i = 0; i < producers; i++) {
 			*ids = wn_xrealloc(*ids, (*n_ids + th[i].n_ids + 1) * sizeof(**ids));
-			memcpy(*ids + *n_ids, th[i].ids, th[i].n_ids * sizeof(**ids));
+			if (th[i].n_ids > 0)
+				memcpy(*ids + *n_ids, th[i].ids, th[i].n_ids * sizeof(**ids));
 			*n_ids += th[i].n_ids;
 		}
 	}
