@@ -1,7 +1,8 @@
 # WhatsNext: one non-recursive Makefile.
 #   make            build wnd, wnctl, wnworker (build/bin)
 #   make test       build and run every test (unit, integration)
-#   make bench      run the load generator against a wnd it starts
+#   make bench      the load generator: wnd against beanstalkd, worker, fleet, deps rows
+#   make bench-scale  the million-job scale run (up to 15 minutes)
 #   make fuzz       build the libFuzzer targets (clang)
 #   make SANITIZER=address,undefined test   the same under sanitizers
 #   make format / format-check
@@ -58,7 +59,7 @@ ifneq ($(BENCH_SRC),)
 PROGS      += $(BIN)/wnbench
 endif
 
-.PHONY: all test unit integration bench fuzz format format-check clean deps
+.PHONY: all test unit integration bench bench-scale fuzz format format-check clean deps
 all: $(PROGS)
 
 $(GEN)/whatsnext.pb-c.c $(GEN)/whatsnext.pb-c.h: proto/whatsnext.proto
@@ -122,6 +123,9 @@ unit: $(UNIT_BINS)
 
 bench: all
 	WN_BIN=$(abspath $(BIN)) bash bench/run.sh
+
+bench-scale: all
+	WN_BIN=$(abspath $(BIN)) bash bench/scale.sh
 
 # libFuzzer targets: build/fuzz/<name>; run e.g. build/fuzz/fuzz_envelope -max_total_time=60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

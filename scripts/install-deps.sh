@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config git ca-certificates
       libnng-dev libprotobuf-c-dev protobuf-c-compiler librocksdb-dev libyaml-dev libjansson-dev
-      clang python3 jq procps psmisc)
+      clang python3 jq procps psmisc
+      beanstalkd valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

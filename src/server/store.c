@@ -150,6 +150,8 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_increase_parallelism(s->opts, 2);
 	rocksdb_options_set_max_open_files(s->opts, 512);
+	/* a smaller memtable keeps the server's memory per queued job low */
+	rocksdb_options_set_write_buffer_size(s->opts, 16u << 20);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	rocksdb_options_set_info_log_level(s->opts, 2); /* warn */
 	s->wopts = rocksdb_writeoptions_create();
