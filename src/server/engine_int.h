@@ -248,8 +248,8 @@ bool job_is_ready(const struct project *p, const Job *j);
 /* job_fill_live sets the reply-only fields (lease expiry, waiting, dependency
  * statuses) of j. */
 void job_fill_live(struct call *c, Job *j, bool position);
-/* call_commit writes b (if it holds anything), then gives newly ready jobs
- * to parked fetches. */
+/* call_commit writes b (if it holds anything) and frees it, then gives newly
+ * ready jobs to parked fetches. */
 int call_commit(struct call *c, wn_batch *b);
 
 /* The fleet (fleet.c). */

@@ -363,7 +363,6 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	wn_batch *b = wn_batch_new();
 	fleet_save(b, w);
 	int rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	Whatsnext__V1__JoinResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
@@ -394,7 +393,6 @@ int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	wn_batch *b = wn_batch_new();
 	fleet_save(b, w);
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &worker_reply(c, w)->base;
@@ -453,7 +451,6 @@ int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	wn_batch *b = wn_batch_new();
 	fleet_save(b, w);
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &worker_reply(c, w)->base;

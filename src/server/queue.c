@@ -287,6 +287,7 @@ int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
 int call_commit(struct call *c, wn_batch *b)
 {
 	int rv = wn_batch_count(b) > 0 ? engine_write(c, b) : WN_OK;
+	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	bool feed = false;
@@ -410,7 +411,6 @@ void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	wn_batch *b = wn_batch_new();
 	job_set_status(c, b, p, j, to);
 	int rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv == WN_OK)
 		wn_info("job %llu: %s", (unsigned long long)id, j->reason);
 }

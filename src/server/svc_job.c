@@ -170,6 +170,17 @@ static void put_next_id(struct call *c, wn_batch *b)
 	wn_batch_put(b, "m/next_id", 9, buf, (size_t)n);
 }
 
+/* job_reply commits b and answers with j as it is now. */
+static int job_reply(struct call *c, wn_batch *b, Job *j, bool position, ProtobufCMessage **out)
+{
+	int rv = call_commit(c, b);
+	if (rv != WN_OK)
+		return rv;
+	job_fill_live(c, j, position);
+	*out = &j->base;
+	return WN_OK;
+}
+
 int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SubmitRequest *rq = (const void *)in;
@@ -188,7 +199,6 @@ int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	if (c->reqid != 0)
 		persist_request_id(c, b, &r->base);
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &r->base;
@@ -328,7 +338,6 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if (c->reqid != 0)
 		persist_request_id(c, b, &r->base);
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &r->base;
@@ -436,15 +445,9 @@ int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	j->finished_ms = engine_now(c->e);
 	wn_batch *b = wn_batch_new();
 	job_set_status(c, b, p, j, CANCELLED);
-	rv = call_commit(c, b);
-	wn_batch_free(b);
-	if (rv != WN_OK)
-		return rv;
-	if (from == RUNNING)
+	if (from == RUNNING) /* its holder learns it from the next heartbeat */
 		wn_map_put_u64(c->e->cancelled, j->id, (void *)(uintptr_t)(j->attempt + 1ULL));
-	job_fill_live(c, j, false);
-	*out = &j->base;
-	return WN_OK;
+	return job_reply(c, b, j, false, out);
 }
 
 int svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -477,13 +480,7 @@ int svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	j->finished_ms = 0;
 	wn_batch *b = wn_batch_new();
 	job_set_status(c, b, p, j, PENDING);
-	rv = call_commit(c, b);
-	wn_batch_free(b);
-	if (rv != WN_OK)
-		return rv;
-	job_fill_live(c, j, false);
-	*out = &j->base;
-	return WN_OK;
+	return job_reply(c, b, j, false, out);
 }
 
 int svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -516,7 +513,6 @@ int svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	wn_batch *b = wn_batch_new();
 	job_remove_many(c, b, p, &j, 1, true);
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	Job *reply = wn_arena_alloc(c->arena, sizeof(*reply));
@@ -541,13 +537,7 @@ int svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		queue_ready_add(c, p, j);
 	wn_batch *b = wn_batch_new();
 	job_put(b, j);
-	rv = call_commit(c, b);
-	wn_batch_free(b);
-	if (rv != WN_OK)
-		return rv;
-	job_fill_live(c, j, true);
-	*out = &j->base;
-	return WN_OK;
+	return job_reply(c, b, j, true, out);
 }
 
 int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)

@@ -132,7 +132,6 @@ int svc_project_update(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		mp->feed = true;
 		wn_batch *none = wn_batch_new();
 		call_commit(c, none);
-		wn_batch_free(none);
 	}
 	*out = &p->base;
 	return WN_OK;

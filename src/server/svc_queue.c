@@ -108,10 +108,11 @@ int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		wn_batch_free(b);
 		return queue_park(c, rq);
 	}
-	if (rv == WN_OK)
-		rv = call_commit(c, b);
-	wn_batch_free(b);
-	if (rv != WN_OK)
+	if (rv != WN_OK) {
+		wn_batch_free(b);
+		return rv;
+	}
+	if ((rv = call_commit(c, b)) != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
@@ -157,7 +158,6 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	r->lease_expires_ms = exp;
 	if (b != NULL) {
 		rv = call_commit(c, b);
-		wn_batch_free(b);
 		if (rv != WN_OK)
 			return rv;
 	}
@@ -279,10 +279,11 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		rv = fetch_into(c, b, &one, fr);
 		r->next = fr->job;
 	}
-	if (rv == WN_OK)
-		rv = call_commit(c, b);
-	wn_batch_free(b);
-	if (rv != WN_OK)
+	if (rv != WN_OK) {
+		wn_batch_free(b);
+		return rv;
+	}
+	if ((rv = call_commit(c, b)) != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
@@ -313,7 +314,6 @@ int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, Protobu
 	}
 	c->msg = NULL;
 	int rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &r->base;
@@ -344,7 +344,6 @@ int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	wn_batch *b = wn_batch_new();
 	job_set_status(c, b, p, j, PENDING);
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &j->base;
@@ -461,7 +460,6 @@ int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	free(v);
 	r->removed = n;
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &r->base;
@@ -511,7 +509,6 @@ int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	wn_batch *b = wn_batch_new();
 	job_remove_many(c, b, p, &j, 1, true);
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	Job *reply = wn_arena_alloc(c->arena, sizeof(*reply));

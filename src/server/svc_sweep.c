@@ -122,7 +122,6 @@ int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		free(ids);
 	}
 	rv = call_commit(c, b);
-	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
 	if (rq->set_max_running) {
@@ -132,7 +131,6 @@ int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 			p->feed = true;
 			wn_batch *none = wn_batch_new();
 			call_commit(c, none);
-			wn_batch_free(none);
 		}
 	}
 	*out = &sweep_reply(c, w)->base;
