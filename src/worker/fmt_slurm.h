@@ -76,6 +76,14 @@ bool wn_slurm_id_ok(const char *s);
  * job that ended as row says. */
 void wn_slurm_outcome(const wn_slurm_row *row, wn_fmt_result *res);
 
+/* wn_slurm_body renders the script template tmpl (its syntax checked) for
+ * job into *out (malloc'd), each value quoted for the place it lands in: a
+ * word, a double- or single-quoted string, $'...', backquotes, a comment, a
+ * here-document. With job NULL it only checks where the placeholders stand.
+ * A value that cannot go where it stands (right after '$', as or into a
+ * here-document's delimiter line, ...) fails with *reason saying why. */
+int wn_slurm_body(const char *tmpl, const wn_fmt_job *job, char **out, char **reason);
+
 /* wn_slurm_script returns the batch script of a prepared run (malloc'd). */
 char *wn_slurm_script(const void *run);
 
