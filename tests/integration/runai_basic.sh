@@ -1,0 +1,188 @@
+# The runai formatter against tests/tools/runai-standin, a stand-in for the
+# RUNAI command line (RUNAI needs a Kubernetes cluster, which these tests
+# cannot have): what the worker asks RUNAI, in both CLI forms, and how it
+# follows, cancels and takes back workloads.
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+STANDIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/runai-standin
+
+# runai_setup [TASK KEYS...]: wnd, project p with task t (--gpu 1 --cpu 2
+# --memory 4G), and w.yaml whose task t is a runai task with the keys given.
+runai_setup() {
+	export RUNAI_STANDIN_DIR=$WN_TMP/runai
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --gpu 1 --cpu 2 --memory 4G --retries "${RETRIES:-0}" >/dev/null
+	worker_head >w.yaml
+	cat >>w.yaml <<EOF
+heartbeat_ms: 500
+resources: {gpus: 4}
+tasks:
+  t:
+    formatter: runai
+    runai: $STANDIN
+    poll_ms: 200
+    project: team-a
+    image: registry.example/train:1
+EOF
+	local more
+	for more in "$@"; do echo "    $more" >>w.yaml; done
+}
+RETRIES=0
+
+# calls VERB: the recorded calls of runai VERB, one JSON list per line.
+calls() { grep -F "\"$1\"" "$RUNAI_STANDIN_DIR/calls.log" || true; }
+
+test_workload_is_submitted_followed_and_completed() {
+	runai_setup 'command: [sh, -c, "echo lr=$1 tag=$TAG; echo $WN_JOB_ID $WN_ATTEMPT", sh, "{lr}"]' \
+		'env: {TAG: "{tag}"}' 'param_env: true'
+	local id
+	id=$(wnctl job add p t --param lr=0.1 --param tag=first)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['exit_code']")" "completed 0"
+	expect_eq "$(job_ext "$id")" "wn-p-$id-1" "workload name"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "lr=0.1 tag=first"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "$id 1"
+	# the submission: name, project, image, requests from the task,
+	# environment, then the command after --
+	python3 - "$RUNAI_STANDIN_DIR/calls.log" "$id" <<'EOF'
+import json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+jid = sys.argv[2]
+submit = [c for c in calls if c[1:3] == ["training", "submit"]]
+assert len(submit) == 1, submit
+c = submit[0]
+assert c[:10] == ["runai", "training", "submit", "wn-p-%s-1" % jid, "-p", "team-a",
+                  "-i", "registry.example/train:1", "--gpu-devices-request", "1"], c
+assert c[10:14] == ["--cpu-core-request", "2", "--cpu-memory-request", "4096M"], c
+env = [c[i + 1] for i in range(len(c) - 1) if c[i] == "-e"]
+for e in ["WN_JOB_ID=" + jid, "WN_PROJECT=p", "WN_TASK=t", "WN_ATTEMPT=1", "TAG=first",
+          "WN_PARAM_LR=0.1", "WN_PARAM_TAG=first"]:
+    assert e in env, (e, env)
+i = c.index("--")
+assert c[i - 1] == "--command", c
+assert c[i + 1:] == ["sh", "-c", "echo lr=$1 tag=$TAG; echo $WN_JOB_ID $WN_ATTEMPT", "sh",
+                     "0.1"], c
+describes = [c for c in calls if c[1:3] == ["training", "describe"]]
+assert len(describes) >= 3, describes
+assert describes[0] == ["runai", "training", "describe", "wn-p-%s-1" % jid, "-p", "team-a",
+                        "-o", "json"], describes[0]
+EOF
+}
+
+test_failure_gives_the_exit_code_and_a_new_name_per_attempt() {
+	RETRIES=1
+	runai_setup 'command: [sh, -c, "echo failing; exit 3"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['exit_code']")" "failed 3"
+	expect_eq "$(job_get "$id" "j['attempt']")" 2 "attempts"
+	expect_eq "$(job_get "$id" "j['reason']")" \
+		"RUNAI workload wn-p-$id-2 Failed: exit status 3" "reason"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "failing"
+	expect_eq "$(calls submit | wc -l)" 2 "submissions"
+	expect_contains "$(calls submit | head -n 1)" "\"wn-p-$id-1\""
+	expect_contains "$(calls submit | tail -n 1)" "\"wn-p-$id-2\""
+}
+
+test_parameters_reach_the_command_literally() {
+	runai_setup 'command: [python3, -c, "import json,sys; print(json.dumps(sys.argv[1:]))", "{a}", "{b}"]'
+	local a='$(touch /tmp/wn-pwned-runai-$$)' b="'; rm -rf ~; '"
+	local id
+	id=$(wnctl job add p t --param "a=$a" --param "b=$b")
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed "status"
+	[ ! -e "/tmp/wn-pwned-runai-$$" ] || fail "a parameter was run by a shell"
+	expect_eq "$(job_get "$id" "j['output_tail'].strip()")" \
+		"$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "$a" "$b")" "argv"
+}
+
+test_cancel_deletes_the_workload() {
+	runai_setup 'command: [sleep, "300"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	wnctl job cancel "$id" >/dev/null
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	expect_eq "$(calls delete | wc -l)" 1 "deletes"
+	expect_contains "$(calls delete)" "[\"runai\", \"training\", \"delete\", \"wn-p-$id-1\", \"-p\", \"team-a\"]"
+	expect_contains "$(cat w1.log)" "job $id: cancelled on the server; stopping it"
+}
+
+test_workload_deleted_outside_cancels_the_job() {
+	runai_setup 'command: [sleep, "300"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	"$STANDIN" training delete "wn-p-$id-1" -p team-a >/dev/null
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	expect_eq "$(job_get "$id" "j['reason']")" \
+		"RUNAI workload wn-p-$id-1 was deleted outside WhatsNext" "reason"
+}
+
+test_submission_error_fails_with_runais_message() {
+	runai_setup 'command: [echo, never]'
+	local id
+	id=$(wnctl job add p t)
+	RUNAI_STANDIN_SUBMIT_ERROR="project team-a has no GPU quota left" \
+		worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" failed "status"
+	expect_eq "$(job_get "$id" "j['reason']")" \
+		"cannot submit to RUNAI: Error: project team-a has no GPU quota left" "reason"
+}
+
+test_legacy_cli_form() {
+	runai_setup 'cli: legacy' 'args: ["--lr", "{lr}"]' 'gpu: "2"'
+	local id
+	id=$(wnctl job add p t --param lr=0.5)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed "status"
+	# no --command: the arguments go to the image's entry point (the stand-in
+	# echoes them)
+	expect_contains "$(job_get "$id" "j['output_tail']")" "--lr 0.5"
+	python3 - "$RUNAI_STANDIN_DIR/calls.log" "$id" <<'EOF'
+import json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+name = "wn-p-%s-1" % sys.argv[2]
+c = calls[0]
+assert c[:9] == ["runai", "submit", name, "-p", "team-a", "-i", "registry.example/train:1",
+                 "--gpu", "2"], c
+assert c[9:13] == ["--cpu", "2", "--memory", "4096M"], c
+assert "--command" not in c and c[c.index("--") + 1:] == ["--lr", "0.5"], c
+assert calls[1] == ["runai", "describe", "job", name, "-p", "team-a", "-o", "json"], calls[1]
+assert ["runai", "logs", name, "-p", "team-a"] in calls, calls
+EOF
+}
+
+test_restarted_worker_follows_its_workload() {
+	runai_setup 'command: [sh, -c, "sleep 3; echo finished"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	wait_until 10 "job $id to record its workload" job_has_ext "$id"
+	kill -TERM "$first"
+	worker_wait "$first" 10
+	expect_contains "$(cat w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
+	expect_eq "$(job_get "$id" "j['status']")" running "status after the worker stopped"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 1"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "finished"
+	expect_eq "$(calls submit | wc -l)" 1 "submissions"
+	expect_contains "$(cat w1.log)" "job $id: following its run again (RUNAI workload wn-p-$id-1"
+}
+
+job_ext() { job_get "$1" "j.get('external_id', '')"; }
+job_has_ext() { [ -n "$(job_ext "$1")" ]; }
