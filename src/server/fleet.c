@@ -368,6 +368,8 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	Whatsnext__V1__JoinResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__join_response__init(r);
 	r->worker = worker_reply(c, w);
+	r->worker_timeout_ms = c->e->cfg.worker_timeout_ms;
+	r->lease_ms = c->e->cfg.lease_ms;
 	/* what the server thinks this name holds: the worker takes it back */
 	r->held = wn_arena_alloc(c->arena, (r->worker->n_jobs + 1) * sizeof(*r->held));
 	for (size_t i = 0; i < r->worker->n_jobs; i++) {

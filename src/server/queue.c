@@ -80,8 +80,9 @@ void queue_count_move(struct call *c, struct project *p, const Job *j, int from,
 		if (s != NULL)
 			s->counts[to]++;
 	}
-	/* a capped sweep with one less running job may hand out another */
-	if (from == RUNNING && s != NULL && s->max_running > 0)
+	/* a job that stops running frees its worker's capacity and maybe a
+	 * capped sweep's turn: parked fetches may get a job now */
+	if (from == RUNNING)
 		p->feed = true;
 }
 

@@ -570,9 +570,11 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		if (j == NULL)
 			continue;
 		j->position = p->archived ? -1 : pos - 1;
+		const char *never = fleet_never(c, &w.last->task->need);
 		j->waiting = p->archived
 		                 ? wn_arena_printf(c->arena, "project %s is archived", p->name)
-		                 : "waiting for a worker";
+		             : never != NULL ? (char *)never
+		                             : "waiting for a worker";
 		bytes += protobuf_c_message_get_packed_size(&j->base);
 		r->jobs[r->n_jobs++] = j;
 	}
