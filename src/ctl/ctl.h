@@ -74,6 +74,7 @@ extern const struct wn_ctl_noun wn_ctl_task;
 extern const struct wn_ctl_noun wn_ctl_job;
 extern const struct wn_ctl_noun wn_ctl_queue;
 extern const struct wn_ctl_noun wn_ctl_sweep;
+extern const struct wn_ctl_noun wn_ctl_worker;
 extern const struct wn_ctl_noun wn_ctl_status;
 
 /* ---------------------------------------------------------------- context */

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The worker noun (cmd_worker.c); ctl.h declares the others. */
-extern const struct wn_ctl_noun wn_ctl_worker;
 
 static const struct wn_ctl_noun *const main_nouns[] = {
     &wn_ctl_project, &wn_ctl_task,   &wn_ctl_job,    &wn_ctl_queue,
