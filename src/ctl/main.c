@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const struct wn_ctl_noun *const main_nouns[] = {
     &wn_ctl_project, &wn_ctl_task,   &wn_ctl_job,    &wn_ctl_queue,
     &wn_ctl_sweep,   &wn_ctl_worker, &wn_ctl_status,
