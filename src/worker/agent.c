@@ -116,6 +116,7 @@ struct wn_agent {
 	bool unjoinable; /* the server has no fleet: run without joining */
 	bool draining;   /* the server asked: no new jobs, exit when idle */
 	bool hb_soon;    /* a run got its external id: heartbeat now to record it */
+	bool signalled;  /* asked to stop (not --once's end): runs on a cluster are left */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -494,6 +495,7 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 		pthread_mutex_lock(&a->mu);
 		bool lost = j->lost, cancelled = j->cancelled;
 		int level = a->stop;
+		bool leave = j->remote && a->signalled;
 		pthread_mutex_unlock(&a->mu);
 		int64_t now = wn_mono_ms();
 		if (cause == AGENT_CAUSE_NONE) {
@@ -501,7 +503,7 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 				cause = AGENT_CAUSE_LOST;
 			else if (cancelled)
 				cause = AGENT_CAUSE_CANCEL;
-			else if (j->remote && level >= AGENT_DRAIN)
+			else if (leave)
 				return AGENT_CAUSE_DETACH; /* left running, lease and all */
 			else if (level >= AGENT_FORCE)
 				cause = AGENT_CAUSE_STOP;
@@ -1395,6 +1397,7 @@ int wn_agent_run(wn_agent *a)
 void wn_agent_stop(wn_agent *a)
 {
 	pthread_mutex_lock(&a->mu);
+	a->signalled = true;
 	if (a->stop < AGENT_KILL)
 		a->stop++;
 	size_t n = 0;
