@@ -156,7 +156,8 @@ slurm_stop() {
 	# processes): they carry this test's SLURM_CONF in their environment
 	local pid
 	for pid in $(pgrep -x slurmstepd) $(pgrep -f "$SLURM_DIR/spool"); do
-		if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF"; then
+		if { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null |
+			grep -qxF "SLURM_CONF=$SLURM_CONF"; then
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
 	done
