@@ -510,9 +510,15 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 			else if (deadline >= 0 && now >= deadline)
 				cause = AGENT_CAUSE_TIMEOUT;
 			if (cause != AGENT_CAUSE_NONE) {
-				wn_info("job %llu: %s; stopping it (SIGTERM, SIGKILL after %lld s)",
-				        (unsigned long long)j->id, agent_cause_text(cause),
-				        (long long)a->cfg->kill_grace_s);
+				if (j->remote)
+					wn_info("job %llu: %s; stopping it (%s)",
+					        (unsigned long long)j->id, agent_cause_text(cause),
+					        wn_fmt_describe(run));
+				else
+					wn_info("job %llu: %s; stopping it (SIGTERM, SIGKILL after "
+					        "%lld s)",
+					        (unsigned long long)j->id, agent_cause_text(cause),
+					        (long long)a->cfg->kill_grace_s);
 				wn_fmt_stop(run, false);
 				kill_at = now + grace_ms;
 			}
