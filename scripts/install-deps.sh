@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config git ca-certificates
       libnng-dev libprotobuf-c-dev protobuf-c-compiler librocksdb-dev libyaml-dev libjansson-dev
       clang python3 jq procps psmisc
-      beanstalkd valgrind)
+      beanstalkd valgrind
+      slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -665,6 +665,7 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	if (e->cfg.max_msg == 0)
 		e->cfg.max_msg = WN_MSG_MAX;
 	pthread_mutex_init(&e->mu, NULL);
+	pthread_mutex_init(&e->closed_mu, NULL);
 	pthread_cond_init(&e->sweep_cv, NULL);
 	e->projects = wn_map_new_str();
 	e->leases = wn_leases_new();
@@ -729,7 +730,9 @@ void wn_engine_close(wn_engine *e)
 	wn_map_free(e->cancelled);
 	dedupe_free(e->dd);
 	pthread_cond_destroy(&e->sweep_cv);
+	pthread_mutex_destroy(&e->closed_mu);
 	pthread_mutex_destroy(&e->mu);
+	free(e->closed);
 	free(e);
 }
 
@@ -928,11 +931,58 @@ done:
 
 /* ------------------------------------------------------------------ sweeper */
 
+void wn_engine_conn_closed(wn_engine *e, uint32_t conn)
+{
+	pthread_mutex_lock(&e->closed_mu);
+	if (e->nclosed == e->capclosed) {
+		e->capclosed = e->capclosed ? e->capclosed * 2 : 16;
+		e->closed = wn_xrealloc(e->closed, e->capclosed * sizeof(*e->closed));
+	}
+	e->closed[e->nclosed++] = conn;
+	pthread_mutex_unlock(&e->closed_mu);
+	pthread_mutex_lock(&e->mu);
+	pthread_cond_signal(&e->sweep_cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* engine_drop_closed drops the parked requests of closed connections: their
+ * requester is gone, and a job handed to it would be stuck until its lease
+ * ran out. A resend of the same request (nng's, after reconnecting) then runs
+ * afresh. */
+static void engine_drop_closed(struct call *c)
+{
+	wn_engine *e = c->e;
+	pthread_mutex_lock(&e->closed_mu);
+	uint32_t *closed = e->closed;
+	size_t n = e->nclosed;
+	e->closed = NULL;
+	e->nclosed = e->capclosed = 0;
+	pthread_mutex_unlock(&e->closed_mu);
+	for (struct waiter *w = e->wait_head; n > 0 && w != NULL;) {
+		struct waiter *next = w->next;
+		bool gone = false;
+		for (size_t i = 0; i < n && !gone; i++)
+			gone = w->conn != 0 && w->conn == closed[i];
+		if (gone) {
+			waiter_unlink(e, w);
+			dedupe_abort(e->dd, w->reqid);
+			struct delivery *d = wn_xcalloc(1, sizeof(*d));
+			d->slot = w->slot; /* no buf: free the slot without a reply */
+			d->next = c->deliveries;
+			c->deliveries = d;
+			waiter_free(w);
+		}
+		w = next;
+	}
+	free(closed);
+}
+
 int64_t wn_engine_tick(wn_engine *e)
 {
 	struct call c;
 	call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
+	engine_drop_closed(&c);
 	int64_t now = engine_now(e);
 	uint64_t job;
 	uint32_t attempt;
@@ -1103,6 +1153,7 @@ int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq)
 {
 	struct waiter *w = wn_xcalloc(1, sizeof(*w));
 	w->slot = c->slot;
+	w->conn = c->e->cfg.slot_conn ? c->e->cfg.slot_conn(c->slot) : 0;
 	w->reqid = c->reqid;
 	size_t len = 0;
 	uint8_t *buf = wn_message_pack(&rq->base, &len);

@@ -12,7 +12,8 @@
 typedef struct wn_engine wn_engine;
 
 /* Called outside the engine's lock with the reply to a parked request; the
- * callee owns buf (free it with free()) and the slot. */
+ * callee owns buf (free it with free()) and the slot. buf NULL means the
+ * requester is gone: free the slot without replying. */
 typedef void (*wn_deliver_fn)(void *arg, void *slot, uint8_t *buf, size_t len);
 
 typedef struct wn_engine_config {
@@ -27,6 +28,8 @@ typedef struct wn_engine_config {
 	bool no_sweeper;           /* tests: no background thread; call wn_engine_tick */
 	wn_deliver_fn deliver;
 	void *deliver_arg;
+	/* the connection a slot's request came on (0 = unknown) */
+	uint32_t (*slot_conn)(void *slot);
 	int64_t (*clock)(void *arg); /* wall clock in ms; NULL = the real one */
 	void *clock_arg;
 } wn_engine_config;
@@ -57,6 +60,11 @@ int64_t wn_engine_tick(wn_engine *e);
 /* wn_engine_expire_finished deletes finished jobs past the retention time
  * (a bounded number per lock hold) and compacts; returns how many. */
 uint64_t wn_engine_expire_finished(wn_engine *e);
+
+/* wn_engine_conn_closed notes that connection conn closed: requests parked
+ * from it are dropped (at the next tick), so no job goes to a requester that
+ * is gone. Safe to call from any thread. */
+void wn_engine_conn_closed(wn_engine *e, uint32_t conn);
 
 /* wn_engine_release_parked answers every parked request with an empty reply
  * (used when shutting down). */

@@ -113,6 +113,7 @@ struct redges {
 /* A Fetch parked until a job is ready or its deadline passes. */
 struct waiter {
 	void *slot;
+	uint32_t conn; /* the connection it came on */
 	uint64_t reqid;
 	Whatsnext__V1__FetchRequest *rq; /* a copy, freed with the waiter */
 	int64_t deadline;
@@ -175,7 +176,10 @@ struct wn_engine {
 	bool no_park;                         /* shutting down: Fetch answers at once */
 	struct waiter *wait_head, *wait_tail; /* parked fetches, oldest first */
 	wn_map *workers;                      /* name -> struct wrk */
-	uint64_t rr; /* round-robin turn among projects of equal priority */
+	uint64_t rr;               /* round-robin turn among projects of equal priority */
+	pthread_mutex_t closed_mu; /* connections closed, for the next tick */
+	uint32_t *closed;
+	size_t nclosed, capclosed;
 	pthread_cond_t sweep_cv;
 	int64_t sweep_at; /* when the sweeper will next wake */
 };

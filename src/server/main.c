@@ -212,6 +212,7 @@ int main(int argc, char **argv)
 	    .token = conf.token,
 	    .max_msg = WN_MSG_MAX,
 	    .deliver = wn_net_deliver,
+	    .slot_conn = wn_net_slot_conn,
 	};
 	int status = 1;
 	rv = wn_engine_open(&cfg, &e, &err);

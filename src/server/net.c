@@ -30,6 +30,7 @@ struct listen {
 struct slot {
 	nng_ctx ctx;
 	nng_aio *aio;
+	uint32_t pipe; /* the connection of the request being served */
 };
 
 struct wn_net {
@@ -99,8 +100,24 @@ void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len)
 		free(buf);
 		return;
 	}
-	slot_send(s, buf, len);
+	if (buf != NULL)
+		slot_send(s, buf, len);
 	slot_free(s);
+}
+
+uint32_t wn_net_slot_conn(void *slot)
+{
+	return slot ? ((struct slot *)slot)->pipe : 0;
+}
+
+/* net_pipe_removed tells the engine a connection closed (an nng callback:
+ * the engine only notes it). */
+static void net_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)ev;
+	wn_net *n = arg;
+	if (n->e != NULL && nng_pipe_id(p) > 0)
+		wn_engine_conn_closed(n->e, (uint32_t)nng_pipe_id(p));
 }
 
 static void *net_thread(void *arg)
@@ -121,6 +138,8 @@ static void *net_thread(void *arg)
 			continue;
 		}
 		nng_msg *msg = nng_aio_get_msg(s->aio);
+		int pid = nng_pipe_id(nng_msg_get_pipe(msg));
+		s->pipe = pid > 0 ? (uint32_t)pid : 0;
 		uint8_t *out = NULL;
 		size_t outlen = 0;
 		wn_engine_handle(n->e, nng_msg_body(msg), nng_msg_len(msg), s, &out, &outlen);
@@ -225,6 +244,8 @@ static void *net_watchdog(void *arg)
 
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
 {
+	n->e = e;
+	nng_pipe_notify(n->sock, NNG_PIPE_EV_REM_POST, net_pipe_removed, n);
 	for (size_t i = 0; i < n->nlisten; i++) {
 		if (n->listens[i].ipc && !n->have_watchdog) {
 			if (pthread_create(&n->watchdog, NULL, net_watchdog, n) == 0)

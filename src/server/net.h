@@ -21,6 +21,8 @@ int wn_net_serve(wn_net *n, wn_engine *e, int nthreads);
 void wn_net_stop(wn_net *n);
 /* wn_net_close closes the socket; NULL is a no-op. */
 void wn_net_close(wn_net *n);
+/* wn_net_slot_conn returns the connection a slot's request came on. */
+uint32_t wn_net_slot_conn(void *slot);
 /* wn_net_deliver sends a parked request's reply (a wn_deliver_fn; arg is the wn_net). */
 void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len);
 

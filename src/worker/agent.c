@@ -1026,8 +1026,10 @@ static fetch_rc agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, ui
 	}
 	ProtobufCMessage *out_msg = NULL;
 	char *errmsg = NULL;
+	/* a request resent by nng after a reconnect waits wait_ms again on the
+	 * server: leave room for that before giving up on the reply */
 	int rc = agent_call(a, AGENT_M_FETCH, &req.base, &whatsnext__v1__fetch_response__descriptor,
-	                    &out_msg, id, (int)wait_ms, &errmsg);
+	                    &out_msg, id, 2 * (int)wait_ms, &errmsg);
 	free(req.projects);
 	free(req.tasks);
 	if (rc != WN_OK) {
@@ -1319,9 +1321,15 @@ int wn_agent_run(wn_agent *a)
 		if (a->threads > 0 && wait_ms > AGENT_BUSY_WAIT_MS)
 			wait_ms = AGENT_BUSY_WAIT_MS;
 		uint32_t max_jobs = a->opts.once ? 1 : (uint32_t)((size_t)cfg->slots - a->running);
-		uint64_t id = retry_id != 0 && retry_wait == wait_ms && retry_max == max_jobs
-		                  ? retry_id
-		                  : wn_random_u64() | 1;
+		/* A fetch whose reply was lost is sent again as the same request
+		 * (same id, same arguments): if the server already handed it a job,
+		 * the repeat gets that job instead of leaving it leased to nobody. */
+		uint64_t id = wn_random_u64() | 1;
+		if (retry_id != 0 && retry_max <= max_jobs) {
+			id = retry_id;
+			wait_ms = retry_wait;
+			max_jobs = retry_max;
+		}
 		a->fetching = true;
 		pthread_mutex_unlock(&a->mu);
 		agent_job **jobs = NULL;
