@@ -565,3 +565,25 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	}
 	return WN_OK;
 }
+
+int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
+                          const char *tmpl, char **err)
+{
+	char *why = NULL;
+	if (wn_template_check(tmpl, &why) == WN_OK)
+		return WN_OK;
+	*err = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
+	free(why);
+	return WN_EINVAL;
+}
+
+bool wn_fmt_env_name_ok(const char *s)
+{
+	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}

@@ -232,4 +232,12 @@ void wn_fmt_result_release(wn_fmt_result *res);
 /* wn_fmt_run_free ends the run if it still runs and frees it; NULL is a no-op. */
 void wn_fmt_run_free(wn_fmt_run *r);
 
+/* wn_fmt_check_template checks a template written at node for config key;
+ * on failure *err gets a positioned message. */
+int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
+                          const char *tmpl, char **err);
+
+/* wn_fmt_env_name_ok reports whether s is a valid environment variable name. */
+bool wn_fmt_env_name_ok(const char *s);
+
 #endif

@@ -64,29 +64,6 @@ static void cli_unload(void *p)
 	free(c);
 }
 
-/* cli_check validates one template written at node for key. */
-static int cli_check(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
-                     const char *tmpl, char **err)
-{
-	char *why = NULL;
-	if (wn_template_check(tmpl, &why) == WN_OK)
-		return WN_OK;
-	*err = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
-	free(why);
-	return WN_EINVAL;
-}
-
-static bool cli_env_name_ok(const char *s)
-{
-	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
-}
-
 static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
                     void **out, char **err)
 {
@@ -103,31 +80,33 @@ static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_f
 	if (rc != WN_OK)
 		goto fail;
 	for (size_t i = 0; i < c->command.n; i++) {
-		rc = cli_check(doc, cmd->items[i], "command", c->command.v[i], err);
+		rc = wn_fmt_check_template(doc, cmd->items[i], "command", c->command.v[i], err);
 		if (rc != WN_OK)
 			goto fail;
 	}
 	if (c->workdir != NULL) {
-		rc = cli_check(doc, wn_conf_get(task, "workdir"), "workdir", c->workdir, err);
+		rc = wn_fmt_check_template(doc, wn_conf_get(task, "workdir"), "workdir", c->workdir,
+		                           err);
 		if (rc != WN_OK)
 			goto fail;
 	}
 	const wn_conf_node *envn = wn_conf_get(task, "env");
 	for (size_t i = 0; i < c->env.n; i++) {
 		const wn_conf_node *kn = envn->items[2 * i];
-		if (!cli_env_name_ok(c->env.keys[i])) {
+		if (!wn_fmt_env_name_ok(c->env.keys[i])) {
 			*err = wn_conf_error(doc, kn,
 			                     "invalid environment variable name '%s' in 'env'",
 			                     c->env.keys[i]);
 			rc = WN_EINVAL;
 			goto fail;
 		}
-		rc = cli_check(doc, envn->items[2 * i + 1], c->env.keys[i], c->env.vals[i], err);
+		rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], c->env.keys[i],
+		                           c->env.vals[i], err);
 		if (rc != WN_OK)
 			goto fail;
 	}
 	const wn_conf_node *logn = wn_conf_get(task, "log");
-	rc = cli_check(doc, logn ? logn : task, "log", c->log, err);
+	rc = wn_fmt_check_template(doc, logn ? logn : task, "log", c->log, err);
 	if (rc != WN_OK)
 		goto fail;
 	c->base_dir = wn_xstrdup(env->base_dir ? env->base_dir : ".");

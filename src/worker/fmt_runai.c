@@ -337,34 +337,13 @@ static void runai_unload(void *p)
 	free(c);
 }
 
-static int runai_check(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
-                       const char *tmpl, char **err)
-{
-	char *why = NULL;
-	if (wn_template_check(tmpl, &why) == WN_OK)
-		return WN_OK;
-	*err = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
-	free(why);
-	return WN_EINVAL;
-}
-
-static bool runai_env_name_ok(const char *s)
-{
-	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_')
-			return false;
-	return true;
-}
-
 static int runai_check_list(const wn_conf_doc *doc, const wn_conf_node *task, const char *key,
                             const wn_conf_strv *v, char **err)
 {
 	const wn_conf_node *n = wn_conf_get(task, key);
 	for (size_t i = 0; i < v->n; i++) {
-		int rc = runai_check(doc, n && n->kind == WN_CONF_SEQ ? n->items[i] : n, key,
-		                     v->v[i], err);
+		int rc = wn_fmt_check_template(doc, n && n->kind == WN_CONF_SEQ ? n->items[i] : n,
+		                               key, v->v[i], err);
 		if (rc != WN_OK)
 			return rc;
 	}
@@ -399,7 +378,7 @@ static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		if (tvals[i] == NULL)
 			continue;
 		const wn_conf_node *n = wn_conf_get(task, tkeys[i]);
-		rc = runai_check(doc, n ? n : task, tkeys[i], tvals[i], err);
+		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], err);
 		if (rc != WN_OK)
 			goto fail;
 	}
@@ -409,14 +388,15 @@ static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		goto fail;
 	const wn_conf_node *envn = wn_conf_get(task, "env");
 	for (size_t i = 0; i < c->env.n; i++) {
-		if (!runai_env_name_ok(c->env.keys[i])) {
+		if (!wn_fmt_env_name_ok(c->env.keys[i])) {
 			*err = wn_conf_error(doc, envn->items[2 * i],
 			                     "invalid environment variable name '%s' in 'env'",
 			                     c->env.keys[i]);
 			rc = WN_EINVAL;
 			goto fail;
 		}
-		rc = runai_check(doc, envn->items[2 * i + 1], c->env.keys[i], c->env.vals[i], err);
+		rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], c->env.keys[i],
+		                           c->env.vals[i], err);
 		if (rc != WN_OK)
 			goto fail;
 	}

@@ -1344,28 +1344,6 @@ static void slurm_unload(void *p)
 	free(c);
 }
 
-static int slurm_check(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
-                       const char *tmpl, char **err)
-{
-	char *why = NULL;
-	if (wn_template_check(tmpl, &why) == WN_OK)
-		return WN_OK;
-	*err = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
-	free(why);
-	return WN_EINVAL;
-}
-
-static bool slurm_env_name_ok(const char *s)
-{
-	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
-}
-
 static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
                       void **out, char **err)
 {
@@ -1380,7 +1358,7 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		if (tvals[i] == NULL)
 			continue;
 		const wn_conf_node *n = wn_conf_get(task, tkeys[i]);
-		rc = slurm_check(doc, n ? n : task, tkeys[i], tvals[i], err);
+		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], err);
 		if (rc != WN_OK)
 			goto fail;
 	}
@@ -1397,8 +1375,8 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		const char *v = slurm_opt(c, i);
 		if (v == NULL)
 			continue;
-		rc = slurm_check(doc, wn_conf_get(task, slurm_opts[i].key), slurm_opts[i].key, v,
-		                 err);
+		rc = wn_fmt_check_template(doc, wn_conf_get(task, slurm_opts[i].key),
+		                           slurm_opts[i].key, v, err);
 		if (rc != WN_OK)
 			goto fail;
 	}
@@ -1413,20 +1391,21 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 			rc = WN_EINVAL;
 			goto fail;
 		}
-		rc = slurm_check(doc, n, "extra", c->extra.v[i], err);
+		rc = wn_fmt_check_template(doc, n, "extra", c->extra.v[i], err);
 		if (rc != WN_OK)
 			goto fail;
 	}
 	const wn_conf_node *envn = wn_conf_get(task, "env");
 	for (size_t i = 0; i < c->env.n; i++) {
-		if (!slurm_env_name_ok(c->env.keys[i])) {
+		if (!wn_fmt_env_name_ok(c->env.keys[i])) {
 			*err = wn_conf_error(doc, envn->items[2 * i],
 			                     "invalid environment variable name '%s' in 'env'",
 			                     c->env.keys[i]);
 			rc = WN_EINVAL;
 			goto fail;
 		}
-		rc = slurm_check(doc, envn->items[2 * i + 1], c->env.keys[i], c->env.vals[i], err);
+		rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], c->env.keys[i],
+		                           c->env.vals[i], err);
 		if (rc != WN_OK)
 			goto fail;
 	}
