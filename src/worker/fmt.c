@@ -577,7 +577,7 @@ int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, cons
 	return WN_EINVAL;
 }
 
-bool wn_fmt_env_name_ok(const char *s)
+static bool fmt_env_name_ok(const char *s)
 {
 	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
 		return false;
@@ -586,4 +586,23 @@ bool wn_fmt_env_name_ok(const char *s)
 		      (*p >= '0' && *p <= '9') || *p == '_'))
 			return false;
 	return true;
+}
+
+int wn_fmt_check_env(const wn_conf_doc *doc, const wn_conf_node *task, const wn_conf_strmap *env,
+                     char **err)
+{
+	const wn_conf_node *envn = wn_conf_get(task, "env");
+	for (size_t i = 0; i < env->n; i++) {
+		if (!fmt_env_name_ok(env->keys[i])) {
+			*err = wn_conf_error(doc, envn->items[2 * i],
+			                     "invalid environment variable name '%s' in 'env'",
+			                     env->keys[i]);
+			return WN_EINVAL;
+		}
+		int rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], env->keys[i],
+		                               env->vals[i], err);
+		if (rc != WN_OK)
+			return rc;
+	}
+	return WN_OK;
 }

@@ -237,7 +237,10 @@ void wn_fmt_run_free(wn_fmt_run *r);
 int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
                           const char *tmpl, char **err);
 
-/* wn_fmt_env_name_ok reports whether s is a valid environment variable name. */
-bool wn_fmt_env_name_ok(const char *s);
+/* wn_fmt_check_env checks the 'env' mapping of a task (loaded into env):
+ * every name a valid environment variable name, every value a valid
+ * template; on failure *err gets a positioned message. */
+int wn_fmt_check_env(const wn_conf_doc *doc, const wn_conf_node *task, const wn_conf_strmap *env,
+                     char **err);
 
 #endif

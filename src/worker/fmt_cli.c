@@ -90,21 +90,8 @@ static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_f
 		if (rc != WN_OK)
 			goto fail;
 	}
-	const wn_conf_node *envn = wn_conf_get(task, "env");
-	for (size_t i = 0; i < c->env.n; i++) {
-		const wn_conf_node *kn = envn->items[2 * i];
-		if (!wn_fmt_env_name_ok(c->env.keys[i])) {
-			*err = wn_conf_error(doc, kn,
-			                     "invalid environment variable name '%s' in 'env'",
-			                     c->env.keys[i]);
-			rc = WN_EINVAL;
-			goto fail;
-		}
-		rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], c->env.keys[i],
-		                           c->env.vals[i], err);
-		if (rc != WN_OK)
-			goto fail;
-	}
+	if ((rc = wn_fmt_check_env(doc, task, &c->env, err)) != WN_OK)
+		goto fail;
 	const wn_conf_node *logn = wn_conf_get(task, "log");
 	rc = wn_fmt_check_template(doc, logn ? logn : task, "log", c->log, err);
 	if (rc != WN_OK)

@@ -386,20 +386,8 @@ static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 	    (rc = runai_check_list(doc, task, "args", &c->args, err)) != WN_OK ||
 	    (rc = runai_check_list(doc, task, "extra", &c->extra, err)) != WN_OK)
 		goto fail;
-	const wn_conf_node *envn = wn_conf_get(task, "env");
-	for (size_t i = 0; i < c->env.n; i++) {
-		if (!wn_fmt_env_name_ok(c->env.keys[i])) {
-			*err = wn_conf_error(doc, envn->items[2 * i],
-			                     "invalid environment variable name '%s' in 'env'",
-			                     c->env.keys[i]);
-			rc = WN_EINVAL;
-			goto fail;
-		}
-		rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], c->env.keys[i],
-		                           c->env.vals[i], err);
-		if (rc != WN_OK)
-			goto fail;
-	}
+	if ((rc = wn_fmt_check_env(doc, task, &c->env, err)) != WN_OK)
+		goto fail;
 	c->log_dir = wn_xstrdup(env->log_dir ? env->log_dir : ".");
 	c->tail_bytes = env->tail_bytes;
 	*out = c;

@@ -1395,20 +1395,8 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		if (rc != WN_OK)
 			goto fail;
 	}
-	const wn_conf_node *envn = wn_conf_get(task, "env");
-	for (size_t i = 0; i < c->env.n; i++) {
-		if (!wn_fmt_env_name_ok(c->env.keys[i])) {
-			*err = wn_conf_error(doc, envn->items[2 * i],
-			                     "invalid environment variable name '%s' in 'env'",
-			                     c->env.keys[i]);
-			rc = WN_EINVAL;
-			goto fail;
-		}
-		rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], c->env.keys[i],
-		                           c->env.vals[i], err);
-		if (rc != WN_OK)
-			goto fail;
-	}
+	if ((rc = wn_fmt_check_env(doc, task, &c->env, err)) != WN_OK)
+		goto fail;
 	if (strchr(c->shell, '\n') != NULL || c->shell[0] != '/') {
 		*err = wn_conf_error(doc, wn_conf_get(task, "shell"),
 		                     "'shell' must be an absolute path, such as /bin/bash");
