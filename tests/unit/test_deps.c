@@ -2,6 +2,8 @@
  * check, and the engine's handling of dependencies and sweeps. */
 #include "test.h"
 
+#include "engine_call.h"
+
 #include "engine.h"
 #include "engine_int.h"
 #include "envelope.h"
@@ -96,7 +98,6 @@ TEST(toposort_is_iterative_on_a_million_node_chain)
 /* ------------------------------------------------------------ engine */
 
 static int64_t fake_now = 1700000000000LL;
-static char last_msg[1024];
 
 static int64_t test_clock(void *arg)
 {
@@ -121,38 +122,6 @@ static wn_engine *open_engine(void)
 	CHECK_OK(rv);
 	return e;
 }
-
-static int call(wn_engine *e, const char *method, const ProtobufCMessage *in,
-                const ProtobufCMessageDescriptor *od, void **out)
-{
-	static uint64_t next_req = 5000;
-	Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
-	rq.id = next_req++;
-	rq.method = (char *)method;
-	size_t bl;
-	rq.body.data = wn_message_pack(in, &bl);
-	rq.body.len = bl;
-	size_t len;
-	uint8_t *buf = wn_message_pack(&rq.base, &len);
-	free(rq.body.data);
-	uint8_t *reply = NULL;
-	size_t rlen = 0;
-	wn_engine_handle(e, buf, len, NULL, &reply, &rlen);
-	free(buf);
-	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, rlen, reply);
-	free(reply);
-	CHECK(r != NULL);
-	snprintf(last_msg, sizeof(last_msg), "%s", r->message);
-	int code = (int)r->code;
-	if (out != NULL)
-		*out = code == 0 && od
-		           ? protobuf_c_message_unpack(od, NULL, r->body.len, r->body.data)
-		           : NULL;
-	whatsnext__v1__response__free_unpacked(r, NULL);
-	return code;
-}
-
-#define M(svc, m) "/whatsnext.v1." svc "/" m
 
 static void setup(wn_engine *e)
 {

@@ -3,6 +3,8 @@
  * test clock, draining and a worker joining again. */
 #include "test.h"
 
+#include "engine_call.h"
+
 #include "engine.h"
 #include "envelope.h"
 #include "err.h"
@@ -15,7 +17,6 @@
 #include <string.h>
 
 static int64_t fake_now = 1700000000000LL;
-static char last_msg[1024];
 
 static int64_t test_clock(void *arg)
 {
@@ -41,38 +42,6 @@ static wn_engine *open_engine(void)
 	CHECK_OK(rv);
 	return e;
 }
-
-static int call(wn_engine *e, const char *method, const ProtobufCMessage *in,
-                const ProtobufCMessageDescriptor *od, void **out)
-{
-	static uint64_t next_req = 9000;
-	Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
-	rq.id = next_req++;
-	rq.method = (char *)method;
-	size_t bl;
-	rq.body.data = wn_message_pack(in, &bl);
-	rq.body.len = bl;
-	size_t len;
-	uint8_t *buf = wn_message_pack(&rq.base, &len);
-	free(rq.body.data);
-	uint8_t *reply = NULL;
-	size_t rlen = 0;
-	wn_engine_handle(e, buf, len, NULL, &reply, &rlen);
-	free(buf);
-	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, rlen, reply);
-	free(reply);
-	CHECK(r != NULL);
-	snprintf(last_msg, sizeof(last_msg), "%s", r->message);
-	int code = (int)r->code;
-	if (out != NULL)
-		*out = code == 0 && od
-		           ? protobuf_c_message_unpack(od, NULL, r->body.len, r->body.data)
-		           : NULL;
-	whatsnext__v1__response__free_unpacked(r, NULL);
-	return code;
-}
-
-#define M(svc, m) "/whatsnext.v1." svc "/" m
 
 static void mk_project(wn_engine *e, const char *name)
 {
