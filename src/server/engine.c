@@ -761,7 +761,7 @@ static void call_finish(struct call *c)
 	while (d != NULL) {
 		struct delivery *next = d->next;
 		if (c->e->cfg.deliver != NULL)
-			c->e->cfg.deliver(c->e->cfg.deliver_arg, d->slot, d->buf, d->len);
+			c->e->cfg.deliver(c->e->cfg.deliver_arg, d->slot, d->buf, d->len, c->seq);
 		else
 			free(d->buf);
 		free(d);
@@ -823,11 +823,13 @@ void persist_request_id(struct call *c, wn_batch *b, const ProtobufCMessage *out
 	free(buf);
 }
 
-void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, uint8_t **out,
-                      size_t *outlen)
+void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
 {
+	uint8_t **out = &reply->buf;
+	size_t *outlen = &reply->len;
 	*out = NULL;
 	*outlen = 0;
+	reply->seq = 0;
 	if (len > e->cfg.max_msg) {
 		wn_engine_oversize(e, len, out, outlen);
 		return;
@@ -864,8 +866,11 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 	bool dedupe = (m->flags & M_MUTATES) && id != 0;
 	if (dedupe) {
 		int d = dedupe_begin(e->dd, id, m->path, engine_now(e), out, outlen);
-		if (d == DEDUPE_DONE)
+		if (d == DEDUPE_DONE) {
+			/* the first answer may still wait for its sync */
+			reply->seq = wn_store_written(e->store);
 			goto done;
+		}
 		if (d == DEDUPE_MISMATCH) {
 			*out = engine_pack_response(
 			    id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
@@ -875,6 +880,7 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 		if ((m->flags & M_PERSIST_ID) &&
 		    engine_lookup_persisted(e, id, m->path, out, outlen)) {
 			dedupe_finish(e->dd, id, *out, *outlen);
+			reply->seq = wn_store_written(e->store);
 			goto done;
 		}
 	}
@@ -902,14 +908,10 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 	}
 	if (rv == WN_OK && c.parked) {
 		/* the reply comes later through deliver; the dedupe entry stays open */
-		call_wait(&c);
 		call_finish(&c);
 		goto done;
 	}
-	if (call_wait(&c) != WN_OK && rv == WN_OK) {
-		rv = WN_EUNAVAIL;
-		c.msg = "the change could not be made durable";
-	}
+	reply->seq = c.seq;
 	int code = wn_err_to_code(rv);
 	if (rv == WN_EPROTO)
 		code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
@@ -927,6 +929,41 @@ void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, 
 	call_finish(&c);
 done:
 	whatsnext__v1__request__free_unpacked(rq, NULL);
+}
+
+void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, uint8_t **out,
+                      size_t *outlen)
+{
+	wn_reply r;
+	wn_engine_serve(e, req, len, slot, &r);
+	if (r.buf != NULL && wn_store_wait(e->store, r.seq) != WN_OK)
+		wn_engine_undurable(e, &r.buf, &r.len);
+	*out = r.buf;
+	*outlen = r.len;
+}
+
+int wn_engine_durable(wn_engine *e, uint64_t seq)
+{
+	return wn_store_durable(e->store, seq);
+}
+
+void wn_engine_on_durable(wn_engine *e, void (*fn)(void *arg), void *arg)
+{
+	wn_store_on_durable(e->store, fn, arg);
+}
+
+void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len)
+{
+	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, *len, *buf);
+	uint64_t id = r != NULL ? r->id : 0;
+	if (r != NULL)
+		whatsnext__v1__response__free_unpacked(r, NULL);
+	const char *failed = wn_store_failed(e->store);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "the change could not be made durable: %s",
+	         failed ? failed : "unknown error");
+	free(*buf);
+	*buf = engine_pack_response(id, WHATSNEXT__V1__CODE__UNAVAILABLE, msg, NULL, len);
 }
 
 /* ------------------------------------------------------------------ sweeper */

@@ -13,8 +13,16 @@ typedef struct wn_engine wn_engine;
 
 /* Called outside the engine's lock with the reply to a parked request; the
  * callee owns buf (free it with free()) and the slot. buf NULL means the
- * requester is gone: free the slot without replying. */
-typedef void (*wn_deliver_fn)(void *arg, void *slot, uint8_t *buf, size_t len);
+ * requester is gone: free the slot without replying. The reply may be sent
+ * once write seq is durable (wn_engine_durable). */
+typedef void (*wn_deliver_fn)(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t seq);
+
+/* A reply and the write that must be durable before it is sent (0: none). */
+typedef struct wn_reply {
+	uint8_t *buf;
+	size_t len;
+	uint64_t seq;
+} wn_reply;
 
 typedef struct wn_engine_config {
 	const char *data_dir;
@@ -48,6 +56,23 @@ void wn_engine_close(wn_engine *e);
  * *out == NULL and the engine owns slot until it delivers the reply. */
 void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, uint8_t **out,
                       size_t *outlen);
+
+/* wn_engine_serve is wn_engine_handle without the wait for durability: the
+ * reply in *reply may be sent once wn_engine_durable(e, reply->seq) is WN_OK;
+ * if it is WN_EIO, wn_engine_undurable turns it into an error reply. */
+void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply);
+
+/* wn_engine_durable: WN_OK when write seq is durable, WN_EBUSY while it is
+ * not yet, WN_EIO when it never will be (the store failed). */
+int wn_engine_durable(wn_engine *e, uint64_t seq);
+
+/* wn_engine_on_durable registers fn, called from the store's sync thread each
+ * time more writes become durable (or the store fails). */
+void wn_engine_on_durable(wn_engine *e, void (*fn)(void *arg), void *arg);
+
+/* wn_engine_undurable replaces the reply in *buf with an UNAVAILABLE reply to
+ * the same request id, saying why the change could not be made durable. */
+void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len);
 
 /* wn_engine_oversize returns the reply to a request of len bytes that was
  * refused for its size. */

@@ -50,7 +50,7 @@ static void usage(FILE *f)
 	       "                         long is LOST; its jobs go back at once (default 30000)\n"
 	       "  --retention-ms N       delete finished jobs this long after they end, and\n"
 	       "                         give their disk space back (default 0: keep them)\n"
-	       "  --threads N            request-serving threads (default 8)\n"
+	       "  --threads N            event loops serving requests (default 2)\n"
 	       "  --token T              require this token on every request (or WN_TOKEN)\n"
 	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
 	       "  -v, --verbose          same as --log-level debug\n"
@@ -222,12 +222,12 @@ int main(int argc, char **argv)
 	if (rv != WN_OK)
 		goto fail_engine;
 	if (wn_net_serve(net, e, (int)conf.threads) != WN_OK) {
-		err = wn_xasprintf("cannot start serving threads");
+		err = wn_xasprintf("cannot start the event loops");
 		goto fail_net;
 	}
 	for (size_t i = 0; i < conf.listen.n; i++)
 		wn_info("listening on %s", conf.listen.v[i]);
-	wn_info("serving data in %s, durability %s, lease %lld ms, %lld threads%s", conf.data,
+	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf.data,
 	        conf.durability, (long long)conf.lease_ms, (long long)conf.threads,
 	        conf.token[0] ? ", token required" : "");
 

@@ -2,265 +2,732 @@
 
 #include "err.h"
 #include "log.h"
-#include "rpc.h"
+#include "map.h"
+#include "sp.h"
 #include "util.h"
-#include "whatsnext.pb-c.h"
 
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-/* How often an idle serving thread looks at the stop flag. */
-#define NET_POLL_MS 200
-/* How often ipc:// listeners are probed, and how long a probe may take. */
-#define NET_PROBE_EVERY_MS   500
-#define NET_PROBE_TIMEOUT_MS 1000
-#define NET_MAX_LISTEN       16
+#define NET_MAX_LISTEN 16
+#define NET_EVENTS     64
+/* Read buffers start here and shrink back after a large message. */
+#define NET_RBUF_MIN  (16 * 1024)
+#define NET_RBUF_KEEP (1024 * 1024)
+/* How long a stopping loop may spend sending its last replies. */
+#define NET_STOP_GRACE_MS 2000
 
-struct listen {
-	char *url;
-	nng_listener l;
+struct listener {
+	int fd;
 	bool ipc;
+	char *url;
+	char *path; /* ipc: the socket file, removed on close */
 };
 
+/* A reply on its way: to connection conn, with the request's routing header,
+ * once write seq is durable. */
+struct outgoing {
+	struct outgoing *next;
+	uint32_t conn;
+	uint8_t hlen;
+	uint8_t hdr[SP_HEADER_MAX];
+	uint8_t *buf;
+	size_t len;
+	uint64_t seq;
+};
+
+/* The engine's handle on a request: where its reply goes. */
 struct slot {
-	nng_ctx ctx;
-	nng_aio *aio;
-	uint32_t pipe; /* the connection of the request being served */
+	struct loop *loop;
+	uint32_t conn;
+	uint8_t hlen;
+	uint8_t hdr[SP_HEADER_MAX];
+};
+
+/* Bytes queued for a connection that the kernel did not take yet. */
+struct chunk {
+	struct chunk *next;
+	size_t len, off;
+	uint8_t data[];
+};
+
+struct conn {
+	int fd;
+	uint32_t id;
+	bool ipc;
+	bool ready; /* the peer's handshake arrived and is a REQ's */
+	uint8_t hs[SP_HANDSHAKE_LEN];
+	size_t hsgot;
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	struct chunk *out_head, *out_tail;
+	bool pollout;
+};
+
+struct list {
+	struct outgoing *head, *tail;
+};
+
+struct loop {
+	wn_net *n;
+	int ep;
+	int evfd;
+	pthread_t thread;
+	bool started;
+	wn_map *conns; /* id -> struct conn */
+	/* replies handed over by other threads */
+	pthread_mutex_t mu;
+	struct list mail;
+	/* replies from this thread, sent after the current event */
+	struct list local;
+	/* replies waiting for their write to be durable */
+	struct list durable;
+	atomic_bool waiting; /* durable is not empty: wake on each sync */
 };
 
 struct wn_net {
-	nng_socket sock;
 	wn_engine *e;
-	pthread_t *threads;
-	int nthreads;
-	atomic_bool stopping;
-	struct listen listens[NET_MAX_LISTEN];
+	size_t max_frame;
+	struct listener listens[NET_MAX_LISTEN];
 	size_t nlisten;
-	pthread_t watchdog;
-	bool have_watchdog;
+	struct loop *loops;
+	int nloops;
+	atomic_bool stopping;
+	atomic_uint next_conn;
 };
 
-static struct slot *slot_new(wn_net *n)
+static void list_push(struct list *l, struct outgoing *o)
 {
-	struct slot *s = wn_xcalloc(1, sizeof(*s));
-	int rv = nng_ctx_open(&s->ctx, n->sock);
-	if (rv == 0)
-		rv = nng_aio_alloc(&s->aio, NULL, NULL);
-	if (rv != 0) {
-		wn_error("cannot open a connection context: %s", nng_strerror(rv));
-		free(s);
-		return NULL;
-	}
-	return s;
+	o->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = o;
+	else
+		l->head = o;
+	l->tail = o;
 }
 
-static void slot_free(struct slot *s)
+static struct outgoing *list_take(struct list *l)
 {
-	if (s == NULL)
+	struct outgoing *o = l->head;
+	l->head = l->tail = NULL;
+	return o;
+}
+
+static void outgoing_free(struct outgoing *o)
+{
+	free(o->buf);
+	free(o);
+}
+
+static void loop_wake(struct loop *lp)
+{
+	uint64_t one = 1;
+	ssize_t rv = write(lp->evfd, &one, sizeof(one));
+	(void)rv; /* EAGAIN: already signalled */
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void conn_close(struct loop *lp, struct conn *c)
+{
+	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	wn_map_del_u64(lp->conns, c->id);
+	while (c->out_head != NULL) {
+		struct chunk *next = c->out_head->next;
+		free(c->out_head);
+		c->out_head = next;
+	}
+	free(c->rbuf);
+	wn_engine_conn_closed(lp->n->e, c->id);
+	free(c);
+}
+
+static void conn_want_out(struct loop *lp, struct conn *c, bool on)
+{
+	if (c->pollout == on)
 		return;
-	nng_aio_free(s->aio);
-	nng_ctx_close(s->ctx);
+	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u64 = c->id};
+	epoll_ctl(lp->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	c->pollout = on;
+}
+
+/* conn_flush writes what is queued; false when the connection broke (and was
+ * closed). */
+static bool conn_flush(struct loop *lp, struct conn *c)
+{
+	while (c->out_head != NULL) {
+		struct chunk *k = c->out_head;
+		ssize_t w = send(c->fd, k->data + k->off, k->len - k->off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				conn_want_out(lp, c, true);
+				return true;
+			}
+			wn_debug("connection %u: send failed: %s", c->id, strerror(errno));
+			conn_close(lp, c);
+			return false;
+		}
+		k->off += (size_t)w;
+		if (k->off < k->len)
+			continue;
+		c->out_head = k->next;
+		if (c->out_head == NULL)
+			c->out_tail = NULL;
+		free(k);
+	}
+	conn_want_out(lp, c, false);
+	return true;
+}
+
+static void conn_queue(struct conn *c, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                       const uint8_t *d, size_t dlen)
+{
+	struct chunk *k = wn_xmalloc(sizeof(*k) + alen + blen + dlen);
+	memcpy(k->data, a, alen);
+	memcpy(k->data + alen, b, blen);
+	if (dlen > 0)
+		memcpy(k->data + alen + blen, d, dlen);
+	k->len = alen + blen + dlen;
+	k->off = 0;
+	k->next = NULL;
+	if (c->out_tail != NULL)
+		c->out_tail->next = k;
+	else
+		c->out_head = k;
+	c->out_tail = k;
+}
+
+/* loop_send sends a reply whose write is durable (or failed) and frees it. */
+static void loop_send(struct loop *lp, struct outgoing *o)
+{
+	struct conn *c = wn_map_get_u64(lp->conns, o->conn);
+	if (c != NULL) {
+		if (wn_engine_durable(lp->n->e, o->seq) == WN_EIO)
+			wn_engine_undurable(lp->n->e, &o->buf, &o->len);
+		uint8_t pre[9];
+		size_t plen = sp_frame_prefix(pre, c->ipc, (uint64_t)o->hlen + o->len);
+		bool idle = c->out_head == NULL;
+		conn_queue(c, pre, plen, o->hdr, o->hlen, o->buf, o->len);
+		if (idle)
+			conn_flush(lp, c);
+	}
+	outgoing_free(o);
+}
+
+/* loop_reply sends o now if its write is durable, else keeps it until it is. */
+static void loop_reply(struct loop *lp, struct outgoing *o)
+{
+	if (wn_engine_durable(lp->n->e, o->seq) == WN_EBUSY) {
+		list_push(&lp->durable, o);
+		atomic_store(&lp->waiting, true);
+		/* the sync may have happened between the check and the flag */
+		if (wn_engine_durable(lp->n->e, o->seq) != WN_EBUSY)
+			loop_wake(lp);
+		return;
+	}
+	loop_send(lp, o);
+}
+
+/* loop_flush_durable sends every waiting reply whose write is now durable. */
+static void loop_flush_durable(struct loop *lp)
+{
+	if (lp->durable.head == NULL)
+		return;
+	atomic_store(&lp->waiting, false);
+	struct outgoing *o = list_take(&lp->durable);
+	while (o != NULL) {
+		struct outgoing *next = o->next;
+		if (wn_engine_durable(lp->n->e, o->seq) == WN_EBUSY)
+			list_push(&lp->durable, o);
+		else
+			loop_send(lp, o);
+		o = next;
+	}
+	if (lp->durable.head != NULL) {
+		atomic_store(&lp->waiting, true);
+		if (wn_engine_durable(lp->n->e, lp->durable.tail->seq) != WN_EBUSY)
+			loop_wake(lp);
+	}
+}
+
+/* conn_request runs one request message; false if the connection closed. */
+static void conn_request(struct loop *lp, struct conn *c, const uint8_t *msg, size_t len)
+{
+	size_t hlen = sp_split_header(msg, len);
+	if (hlen == 0) {
+		wn_debug("connection %u: message without a request id dropped", c->id);
+		return;
+	}
+	struct slot *s = wn_xmalloc(sizeof(*s));
+	s->loop = lp;
+	s->conn = c->id;
+	s->hlen = (uint8_t)hlen;
+	memcpy(s->hdr, msg, hlen);
+	wn_reply r;
+	wn_engine_serve(lp->n->e, msg + hlen, len - hlen, s, &r);
+	if (r.buf == NULL)
+		return; /* parked: the engine owns the slot and answers through wn_net_deliver */
+	struct outgoing *o = wn_xmalloc(sizeof(*o));
+	o->conn = c->id;
+	o->hlen = s->hlen;
+	memcpy(o->hdr, s->hdr, hlen);
+	o->buf = r.buf;
+	o->len = r.len;
+	o->seq = r.seq;
 	free(s);
+	loop_reply(lp, o);
 }
 
-/* slot_send sends buf (freed here) as the reply on s's context. */
-static void slot_send(struct slot *s, uint8_t *buf, size_t len)
+/* conn_read reads what the socket has and runs every whole request; false
+ * when the connection closed. */
+static bool conn_read(struct loop *lp, struct conn *c)
 {
-	nng_msg *msg = NULL;
-	int rv = nng_msg_alloc(&msg, 0);
-	if (rv == 0)
-		rv = nng_msg_append(msg, buf, len);
-	free(buf);
-	if (rv != 0) {
-		nng_msg_free(msg);
-		wn_error("cannot build a reply: %s", nng_strerror(rv));
-		return;
+	uint32_t id = c->id;
+	if (!c->ready) {
+		ssize_t r = recv(c->fd, c->hs + c->hsgot, SP_HANDSHAKE_LEN - c->hsgot, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (r <= 0) {
+			conn_close(lp, c);
+			return false;
+		}
+		c->hsgot += (size_t)r;
+		if (c->hsgot < SP_HANDSHAKE_LEN)
+			return true;
+		if (!sp_handshake_check(c->hs, SP_PROTO_REQ)) {
+			wn_debug("connection %u: not an SP REQ peer; closed", id);
+			conn_close(lp, c);
+			return false;
+		}
+		c->ready = true;
 	}
-	nng_aio_set_msg(s->aio, msg);
-	nng_aio_set_timeout(s->aio, 10000);
-	nng_ctx_send(s->ctx, s->aio);
-	nng_aio_wait(s->aio);
-	rv = nng_aio_result(s->aio);
-	if (rv != 0) {
-		nng_msg_free(nng_aio_get_msg(s->aio));
-		wn_debug("reply not sent: %s", nng_strerror(rv));
+	if (c->rlen == c->rcap) {
+		/* full without a whole message: only while its length is unknown */
+		c->rcap = c->rcap < NET_RBUF_MIN ? NET_RBUF_MIN : c->rcap * 2;
+		c->rbuf = wn_xrealloc(c->rbuf, c->rcap);
+	}
+	ssize_t r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (r <= 0) {
+		conn_close(lp, c);
+		return false;
+	}
+	c->rlen += (size_t)r;
+	size_t off = 0;
+	for (;;) {
+		struct sp_frame f;
+		size_t need = 0;
+		int k = sp_frame_next(c->rbuf + off, c->rlen - off, c->ipc, lp->n->max_frame, &f,
+		                      &need);
+		if (k == SP_NEED_MORE) {
+			if (need > c->rcap) {
+				/* room for the whole message: one copy of what came */
+				memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+				c->rlen -= off;
+				off = 0;
+				c->rcap = need;
+				c->rbuf = wn_xrealloc(c->rbuf, c->rcap);
+			}
+			break;
+		}
+		if (k != SP_FRAME) {
+			wn_warn("connection %u: %s; closed", id,
+			        k == SP_TOO_BIG ? "message over the transport limit"
+			                        : "malformed message framing");
+			conn_close(lp, c);
+			return false;
+		}
+		off += f.size;
+		conn_request(lp, c, f.data, f.len);
+		/* a reply may have found the connection broken */
+		if (wn_map_get_u64(lp->conns, id) != c)
+			return false;
+	}
+	if (off > 0) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	if (c->rlen == 0 && c->rcap > NET_RBUF_KEEP) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
+	}
+	return true;
+}
+
+static void loop_accept(struct loop *lp, struct listener *ls)
+{
+	for (;;) {
+		int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				wn_warn("accept on %s failed: %s", ls->url, strerror(errno));
+			return;
+		}
+		if (!ls->ipc) {
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		}
+		struct conn *c = wn_xcalloc(1, sizeof(*c));
+		c->fd = fd;
+		c->ipc = ls->ipc;
+		do
+			c->id = atomic_fetch_add(&lp->n->next_conn, 1);
+		while (c->id == 0 || wn_map_get_u64(lp->conns, c->id) != NULL);
+		uint8_t hs[SP_HANDSHAKE_LEN];
+		sp_handshake(hs, SP_PROTO_REP);
+		wn_map_put_u64(lp->conns, c->id, c);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = c->id};
+		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			wn_warn("cannot watch a connection: %s", strerror(errno));
+			wn_map_del_u64(lp->conns, c->id);
+			close(fd);
+			free(c);
+			continue;
+		}
+		conn_queue(c, hs, sizeof(hs), NULL, 0, NULL, 0);
+		conn_flush(lp, c);
 	}
 }
 
-void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len)
+/* Ids below this in epoll data are listeners and the wake-up eventfd. */
+#define NET_ID_EVFD     ((uint64_t)1 << 40)
+#define NET_ID_LISTENER ((uint64_t)2 << 40)
+
+static void loop_drain_mail(struct loop *lp)
+{
+	pthread_mutex_lock(&lp->mu);
+	struct outgoing *o = list_take(&lp->mail);
+	pthread_mutex_unlock(&lp->mu);
+	while (o != NULL) {
+		struct outgoing *next = o->next;
+		loop_reply(lp, o);
+		o = next;
+	}
+	o = list_take(&lp->local);
+	while (o != NULL) {
+		struct outgoing *next = o->next;
+		loop_reply(lp, o);
+		o = next;
+	}
+}
+
+static bool loop_idle(struct loop *lp)
+{
+	if (lp->durable.head != NULL || lp->local.head != NULL)
+		return false;
+	pthread_mutex_lock(&lp->mu);
+	bool mail = lp->mail.head != NULL;
+	pthread_mutex_unlock(&lp->mu);
+	if (mail)
+		return false;
+	size_t pos = 0;
+	void *val;
+	while (wn_map_next(lp->conns, &pos, NULL, NULL, &val)) {
+		if (((struct conn *)val)->out_head != NULL)
+			return false;
+	}
+	return true;
+}
+
+static void *loop_run(void *arg)
+{
+	struct loop *lp = arg;
+	struct epoll_event evs[NET_EVENTS];
+	int64_t stop_by = 0;
+	for (;;) {
+		bool stopping = atomic_load(&lp->n->stopping);
+		if (stopping) {
+			if (stop_by == 0) {
+				stop_by = wn_mono_ms() + NET_STOP_GRACE_MS;
+				for (size_t i = 0; i < lp->n->nlisten; i++)
+					epoll_ctl(lp->ep, EPOLL_CTL_DEL, lp->n->listens[i].fd,
+					          NULL);
+			}
+			loop_drain_mail(lp);
+			loop_flush_durable(lp);
+			if (loop_idle(lp) || wn_mono_ms() >= stop_by)
+				break;
+		}
+		int n = epoll_wait(lp->ep, evs, NET_EVENTS, stopping ? 20 : -1);
+		if (n < 0 && errno != EINTR) {
+			wn_error("epoll_wait failed: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t id = evs[i].data.u64;
+			if (id == NET_ID_EVFD) {
+				uint64_t v;
+				ssize_t r = read(lp->evfd, &v, sizeof(v));
+				(void)r;
+			} else if (id >= NET_ID_LISTENER) {
+				loop_accept(lp, &lp->n->listens[id - NET_ID_LISTENER]);
+			} else {
+				struct conn *c = wn_map_get_u64(lp->conns, id);
+				if (c == NULL)
+					continue;
+				if ((evs[i].events & EPOLLOUT) && !conn_flush(lp, c))
+					continue;
+				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+					if (stopping)
+						conn_close(lp, c);
+					else
+						conn_read(lp, c);
+				}
+			}
+			loop_drain_mail(lp);
+		}
+		loop_drain_mail(lp);
+		loop_flush_durable(lp);
+	}
+	size_t pos = 0;
+	void *val;
+	while (wn_map_next(lp->conns, &pos, NULL, NULL, &val)) {
+		conn_close(lp, val);
+		pos = 0;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ engine side */
+
+void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t seq)
 {
 	(void)arg;
 	struct slot *s = slot;
-	if (s == NULL) {
+	if (s == NULL || buf == NULL) {
 		free(buf);
+		free(s);
 		return;
 	}
-	if (buf != NULL)
-		slot_send(s, buf, len);
-	slot_free(s);
+	struct outgoing *o = wn_xmalloc(sizeof(*o));
+	o->conn = s->conn;
+	o->hlen = s->hlen;
+	memcpy(o->hdr, s->hdr, s->hlen);
+	o->buf = buf;
+	o->len = len;
+	o->seq = seq;
+	struct loop *lp = s->loop;
+	free(s);
+	if (lp->started && pthread_equal(pthread_self(), lp->thread)) {
+		list_push(&lp->local, o);
+		return;
+	}
+	pthread_mutex_lock(&lp->mu);
+	list_push(&lp->mail, o);
+	pthread_mutex_unlock(&lp->mu);
+	loop_wake(lp);
 }
 
 uint32_t wn_net_slot_conn(void *slot)
 {
-	return slot ? ((struct slot *)slot)->pipe : 0;
+	return slot ? ((struct slot *)slot)->conn : 0;
 }
 
-/* net_pipe_removed tells the engine a connection closed (an nng callback:
- * the engine only notes it). */
-static void net_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	(void)ev;
-	wn_net *n = arg;
-	if (n->e != NULL && nng_pipe_id(p) > 0)
-		wn_engine_conn_closed(n->e, (uint32_t)nng_pipe_id(p));
-}
-
-static void *net_thread(void *arg)
+static void net_durable(void *arg)
 {
 	wn_net *n = arg;
-	struct slot *s = slot_new(n);
-	while (s != NULL && !atomic_load(&n->stopping)) {
-		nng_aio_set_timeout(s->aio, NET_POLL_MS);
-		nng_ctx_recv(s->ctx, s->aio);
-		nng_aio_wait(s->aio);
-		int rv = nng_aio_result(s->aio);
-		if (rv == NNG_ETIMEDOUT)
-			continue;
-		if (rv == NNG_ECLOSED)
-			break;
-		if (rv != 0) {
-			wn_warn("receive failed: %s", nng_strerror(rv));
-			continue;
-		}
-		nng_msg *msg = nng_aio_get_msg(s->aio);
-		int pid = nng_pipe_id(nng_msg_get_pipe(msg));
-		s->pipe = pid > 0 ? (uint32_t)pid : 0;
-		uint8_t *out = NULL;
-		size_t outlen = 0;
-		wn_engine_handle(n->e, nng_msg_body(msg), nng_msg_len(msg), s, &out, &outlen);
-		nng_msg_free(msg);
-		if (out == NULL) {
-			/* parked: the engine answers through wn_net_deliver */
-			s = slot_new(n);
-			continue;
-		}
-		slot_send(s, out, outlen);
+	for (int i = 0; i < n->nloops; i++) {
+		if (atomic_load(&n->loops[i].waiting))
+			loop_wake(&n->loops[i]);
 	}
-	slot_free(s);
-	return NULL;
+}
+
+/* ------------------------------------------------------------ listeners */
+
+static int listen_tcp(struct listener *ls, const char *url, const char *rest, char **errmsg)
+{
+	int family = AF_UNSPEC;
+	if (strncmp(url, "tcp4://", 7) == 0)
+		family = AF_INET;
+	else if (strncmp(url, "tcp6://", 7) == 0)
+		family = AF_INET6;
+	const char *colon = strrchr(rest, ':');
+	if (colon == NULL || colon[1] == '\0') {
+		*errmsg = wn_xasprintf("cannot listen on %s: the address needs a port", url);
+		return WN_EINVAL;
+	}
+	char host[256];
+	size_t hl = (size_t)(colon - rest);
+	if (hl >= sizeof(host)) {
+		*errmsg = wn_xasprintf("cannot listen on %s: host name too long", url);
+		return WN_EINVAL;
+	}
+	memcpy(host, rest, hl);
+	host[hl] = '\0';
+	char *h = host;
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h[hl - 1] = '\0';
+		h++;
+	}
+	if (strcmp(h, "*") == 0)
+		h[0] = '\0';
+	struct addrinfo hints = {.ai_family = family,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int g = getaddrinfo(h[0] ? h : NULL, colon + 1, &hints, &res);
+	if (g != 0) {
+		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, gai_strerror(g));
+		return WN_EINVAL;
+	}
+	int err = 0;
+	for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
+			ls->fd = fd;
+			freeaddrinfo(res);
+			return WN_OK;
+		}
+		err = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	*errmsg = wn_xasprintf("cannot listen on %s: %s", url,
+	                       err == EADDRINUSE ? "address in use" : strerror(err));
+	return err == EADDRINUSE ? WN_EBUSY : WN_EINVAL;
+}
+
+static int listen_ipc(struct listener *ls, const char *url, const char *path, char **errmsg)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path)) {
+		*errmsg = wn_xasprintf("cannot listen on %s: the path must have 1 to %zu bytes",
+		                       url, sizeof(sa.sun_path) - 1);
+		return WN_EINVAL;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, strerror(errno));
+		return WN_EINVAL;
+	}
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (rc != 0 && errno == EADDRINUSE) {
+		/* a socket file: in use if something answers on it, else left over */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		struct stat st;
+		if (live || stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+			close(fd);
+			*errmsg = wn_xasprintf("cannot listen on %s: address in use", url);
+			return WN_EBUSY;
+		}
+		unlink(path);
+		rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	}
+	if (rc != 0 || listen(fd, SOMAXCONN) != 0) {
+		int err = errno;
+		close(fd);
+		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, strerror(err));
+		return WN_EINVAL;
+	}
+	ls->fd = fd;
+	ls->path = wn_xstrdup(path);
+	return WN_OK;
 }
 
 int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out, char **errmsg)
 {
 	wn_net *n = wn_xcalloc(1, sizeof(*n));
-	int rv = nng_rep0_open(&n->sock);
-	if (rv != 0) {
-		*errmsg = wn_xasprintf("cannot open socket: %s", nng_strerror(rv));
-		free(n);
-		return WN_EUNAVAIL;
-	}
-	nng_socket_set_size(n->sock, NNG_OPT_RECVMAXSZ, max_msg * 4);
+	n->max_frame = max_msg * 4;
+	atomic_init(&n->next_conn, 1);
 	if (nurls > NET_MAX_LISTEN) {
 		*errmsg = wn_xasprintf("at most %d listen addresses", NET_MAX_LISTEN);
-		wn_net_close(n);
+		free(n);
 		return WN_EINVAL;
 	}
 	for (size_t i = 0; i < nurls; i++) {
-		struct listen *ls = &n->listens[n->nlisten];
-		rv = nng_listen(n->sock, urls[i], &ls->l, 0);
-		if (rv != 0) {
-			*errmsg =
-			    wn_xasprintf("cannot listen on %s: %s", urls[i], nng_strerror(rv));
-			wn_net_close(n);
-			return rv == NNG_EADDRINUSE ? WN_EBUSY : WN_EINVAL;
+		struct listener *ls = &n->listens[i];
+		const char *url = urls[i];
+		int rv;
+		if (strncmp(url, "tcp://", 6) == 0)
+			rv = listen_tcp(ls, url, url + 6, errmsg);
+		else if (strncmp(url, "tcp4://", 7) == 0 || strncmp(url, "tcp6://", 7) == 0)
+			rv = listen_tcp(ls, url, url + 7, errmsg);
+		else if (strncmp(url, "ipc://", 6) == 0) {
+			ls->ipc = true;
+			rv = listen_ipc(ls, url, url + 6, errmsg);
+		} else {
+			*errmsg = wn_xasprintf("cannot listen on %s: unsupported address (use "
+			                       "tcp://HOST:PORT or ipc://PATH)",
+			                       url);
+			rv = WN_EINVAL;
 		}
-		ls->url = wn_xstrdup(urls[i]);
-		ls->ipc = strncmp(urls[i], "ipc://", 6) == 0;
+		if (rv != WN_OK) {
+			wn_net_close(n);
+			return rv;
+		}
+		ls->url = wn_xstrdup(url);
 		n->nlisten++;
 	}
 	*out = n;
 	return WN_OK;
 }
 
-/* net_ipc_alive sends a request to an ipc:// listener over a new connection
- * and reports whether any reply comes back. nng 1.5.2 stops handing new
- * connections of an ipc listener to the socket for good once a client
- * disconnects during the handshake (upstream issue nanomsg/nng#1518, fixed in
- * 1.6); the watchdog notices and listens anew. */
-static bool net_ipc_alive(const char *url)
-{
-	wn_rpc *r = NULL;
-	char *err = NULL;
-	if (wn_rpc_open(url, NULL, WN_RPC_BACKGROUND, &r, &err) != WN_OK) {
-		free(err);
-		return true; /* cannot tell */
-	}
-	wn_rpc_set_timeout(r, NET_PROBE_TIMEOUT_MS);
-	Whatsnext__V1__StatsRequest in = WHATSNEXT__V1__STATS_REQUEST__INIT;
-	ProtobufCMessage *out = NULL;
-	/* an unknown method: answered at once, touches no state */
-	int rv = wn_rpc_call(r, "/whatsnext.v1.Probe/Alive", &in.base,
-	                     &whatsnext__v1__stats_response__descriptor, &out, &err, 0, 0);
-	free(err);
-	if (out != NULL)
-		protobuf_c_message_free_unpacked(out, NULL);
-	wn_rpc_close(r);
-	return rv >= 0;
-}
-
-static void *net_watchdog(void *arg)
-{
-	wn_net *n = arg;
-	int64_t next = wn_mono_ms() + NET_PROBE_EVERY_MS;
-	while (!atomic_load(&n->stopping)) {
-		if (wn_mono_ms() < next) {
-			usleep(50 * 1000);
-			continue;
-		}
-		next = wn_mono_ms() + NET_PROBE_EVERY_MS;
-		for (size_t i = 0; i < n->nlisten && !atomic_load(&n->stopping); i++) {
-			struct listen *ls = &n->listens[i];
-			if (!ls->ipc || net_ipc_alive(ls->url) || atomic_load(&n->stopping))
-				continue;
-			/* one more try before acting: a busy server may just be slow */
-			if (net_ipc_alive(ls->url) || atomic_load(&n->stopping))
-				continue;
-			wn_warn("listener on %s stopped accepting connections; listening again",
-			        ls->url);
-			nng_listener_close(ls->l);
-			int rv = nng_listen(n->sock, ls->url, &ls->l, 0);
-			if (rv != 0)
-				wn_error("cannot listen again on %s: %s", ls->url,
-				         nng_strerror(rv));
-		}
-	}
-	return NULL;
-}
-
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
 {
 	n->e = e;
-	nng_pipe_notify(n->sock, NNG_PIPE_EV_REM_POST, net_pipe_removed, n);
-	for (size_t i = 0; i < n->nlisten; i++) {
-		if (n->listens[i].ipc && !n->have_watchdog) {
-			if (pthread_create(&n->watchdog, NULL, net_watchdog, n) == 0)
-				n->have_watchdog = true;
+	n->loops = wn_xcalloc((size_t)nthreads, sizeof(*n->loops));
+	for (int i = 0; i < nthreads; i++) {
+		struct loop *lp = &n->loops[i];
+		lp->n = n;
+		lp->conns = wn_map_new_u64();
+		pthread_mutex_init(&lp->mu, NULL);
+		lp->ep = epoll_create1(EPOLL_CLOEXEC);
+		lp->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		n->nloops++;
+		if (lp->ep < 0 || lp->evfd < 0) {
+			wn_error("cannot create an event loop: %s", strerror(errno));
+			wn_net_stop(n);
+			return WN_EINTERNAL;
+		}
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = NET_ID_EVFD};
+		epoll_ctl(lp->ep, EPOLL_CTL_ADD, lp->evfd, &ev);
+		for (size_t j = 0; j < n->nlisten; j++) {
+			/* every loop accepts; the kernel wakes one of them */
+			struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+			                          .data.u64 = NET_ID_LISTENER + j};
+			epoll_ctl(lp->ep, EPOLL_CTL_ADD, n->listens[j].fd, &lev);
 		}
 	}
-	n->e = e;
-	n->threads = wn_xcalloc((size_t)nthreads, sizeof(*n->threads));
-	for (int i = 0; i < nthreads; i++) {
-		if (pthread_create(&n->threads[i], NULL, net_thread, n) != 0) {
+	wn_engine_on_durable(e, net_durable, n);
+	for (int i = 0; i < n->nloops; i++) {
+		struct loop *lp = &n->loops[i];
+		if (pthread_create(&lp->thread, NULL, loop_run, lp) != 0) {
 			wn_error("cannot start serving thread %d", i);
 			wn_net_stop(n);
 			return WN_EINTERNAL;
 		}
-		n->nthreads++;
+		lp->started = true;
 	}
 	return WN_OK;
 }
@@ -268,23 +735,61 @@ int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
 void wn_net_stop(wn_net *n)
 {
 	atomic_store(&n->stopping, true);
-	if (n->have_watchdog) {
-		pthread_join(n->watchdog, NULL);
-		n->have_watchdog = false;
+	for (int i = 0; i < n->nloops; i++) {
+		if (n->loops[i].evfd >= 0)
+			loop_wake(&n->loops[i]);
 	}
-	for (int i = 0; i < n->nthreads; i++)
-		pthread_join(n->threads[i], NULL);
-	n->nthreads = 0;
-	free(n->threads);
-	n->threads = NULL;
+	for (int i = 0; i < n->nloops; i++) {
+		if (n->loops[i].started)
+			pthread_join(n->loops[i].thread, NULL);
+		n->loops[i].started = false;
+	}
+	if (n->e != NULL)
+		wn_engine_on_durable(n->e, NULL, NULL);
 }
 
 void wn_net_close(wn_net *n)
 {
 	if (n == NULL)
 		return;
-	nng_close(n->sock);
-	for (size_t i = 0; i < n->nlisten; i++)
+	for (int i = 0; i < n->nloops; i++) {
+		struct loop *lp = &n->loops[i];
+		struct outgoing *lists[3] = {list_take(&lp->mail), list_take(&lp->local),
+		                             list_take(&lp->durable)};
+		for (int k = 0; k < 3; k++) {
+			while (lists[k] != NULL) {
+				struct outgoing *next = lists[k]->next;
+				outgoing_free(lists[k]);
+				lists[k] = next;
+			}
+		}
+		size_t pos = 0;
+		void *val;
+		while (wn_map_next(lp->conns, &pos, NULL, NULL, &val)) {
+			struct conn *c = val;
+			close(c->fd);
+			while (c->out_head != NULL) {
+				struct chunk *next = c->out_head->next;
+				free(c->out_head);
+				c->out_head = next;
+			}
+			free(c->rbuf);
+			free(c);
+		}
+		wn_map_free(lp->conns);
+		if (lp->ep >= 0)
+			close(lp->ep);
+		if (lp->evfd >= 0)
+			close(lp->evfd);
+		pthread_mutex_destroy(&lp->mu);
+	}
+	free(n->loops);
+	for (size_t i = 0; i < n->nlisten; i++) {
+		close(n->listens[i].fd);
+		if (n->listens[i].path != NULL)
+			unlink(n->listens[i].path);
+		free(n->listens[i].path);
 		free(n->listens[i].url);
+	}
 	free(n);
 }

@@ -1,6 +1,9 @@
-/* net: the nng REP socket and the threads that serve it. Each thread owns an
- * nng context and runs requests to completion itself (no hand-off), so
- * concurrent writers share the store's group commit. */
+/* net: the REP side of nng's wire protocol (SP over tcp:// and ipc://, see
+ * sp.h), served by event loops. Each loop thread owns the connections it
+ * accepted and runs their requests itself, with no hand-off to another
+ * thread; a reply whose change must be durable waits in its loop until the
+ * store's sync thread says it is, so every request in flight shares one
+ * fsync and no thread blocks on the disk. */
 #ifndef WN_NET_H
 #define WN_NET_H
 
@@ -15,15 +18,17 @@ typedef struct wn_net wn_net;
  * max_msg bytes reach the engine (which refuses those over max_msg), larger
  * ones are dropped by the transport. On failure *errmsg gets a message. */
 int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out, char **errmsg);
-/* wn_net_serve starts nthreads serving threads for engine e. */
+/* wn_net_serve starts nthreads event loops for engine e. */
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads);
-/* wn_net_stop lets in-flight requests finish and joins the threads. */
+/* wn_net_stop stops accepting, sends the replies in flight (for at most 2 s)
+ * and joins the threads. */
 void wn_net_stop(wn_net *n);
-/* wn_net_close closes the socket; NULL is a no-op. */
+/* wn_net_close closes the listeners and connections; NULL is a no-op. */
 void wn_net_close(wn_net *n);
 /* wn_net_slot_conn returns the connection a slot's request came on. */
 uint32_t wn_net_slot_conn(void *slot);
-/* wn_net_deliver sends a parked request's reply (a wn_deliver_fn; arg is the wn_net). */
-void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len);
+/* wn_net_deliver sends a parked request's reply once write seq is durable (a
+ * wn_deliver_fn, callable from any thread; arg is the wn_net). */
+void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t seq);
 
 #endif

@@ -30,7 +30,7 @@ static const wn_conf_key srvconf_keys[] = {
      7LL * 24 * 3600 * 1000, 0, NULL, "a joined worker silent this long is LOST"},
     {"retention_ms", WN_CONF_T_INT, OFF(retention_ms), "0", 0, INT64_MAX / 2, 0, NULL,
      "finished jobs are deleted this long after they end; 0 keeps them"},
-    {"threads", WN_CONF_T_INT, OFF(threads), "8", 1, 256, 0, NULL, "serving threads"},
+    {"threads", WN_CONF_T_INT, OFF(threads), "2", 1, 64, 0, NULL, "event loops"},
     {"token", WN_CONF_T_STR, OFF(token), "", 0, 0, 0, NULL, "token every request must carry"},
     {"log_level", WN_CONF_T_STR, OFF(log_level), "info", 0, 0, 0, level_choices,
      "most verbose level logged"},

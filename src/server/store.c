@@ -28,6 +28,8 @@ struct wn_store {
 	char *failed;
 	pthread_t syncer;
 	bool have_syncer;
+	void (*on_durable)(void *arg); /* called by the syncer after synced advances */
+	void *on_durable_arg;
 };
 
 struct wn_batch {
@@ -50,6 +52,8 @@ static void store_fail(wn_store *s, const char *what, const char *err)
 	}
 	pthread_cond_broadcast(&s->cv_done);
 	pthread_mutex_unlock(&s->mu);
+	if (s->on_durable != NULL)
+		s->on_durable(s->on_durable_arg);
 }
 
 static void *store_syncer(void *arg)
@@ -85,6 +89,11 @@ static void *store_syncer(void *arg)
 		if (target > s->synced)
 			s->synced = target;
 		pthread_cond_broadcast(&s->cv_done);
+		if (s->on_durable != NULL) {
+			pthread_mutex_unlock(&s->mu);
+			s->on_durable(s->on_durable_arg);
+			pthread_mutex_lock(&s->mu);
+		}
 		if (s->durability == WN_DURABILITY_RELAXED && !s->stopping) {
 			/* at most one sync per interval */
 			pthread_mutex_unlock(&s->mu);
@@ -298,6 +307,34 @@ int wn_store_wait(wn_store *s, uint64_t seq)
 	int rv = s->failed != NULL ? WN_EIO : WN_OK;
 	pthread_mutex_unlock(&s->mu);
 	return rv;
+}
+
+int wn_store_durable(wn_store *s, uint64_t seq)
+{
+	if (seq == 0)
+		return WN_OK;
+	pthread_mutex_lock(&s->mu);
+	int rv = s->failed != NULL                                        ? WN_EIO
+	         : s->durability == WN_DURABILITY_SYNC && s->synced < seq ? WN_EBUSY
+	                                                                  : WN_OK;
+	pthread_mutex_unlock(&s->mu);
+	return rv;
+}
+
+uint64_t wn_store_written(wn_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	uint64_t w = s->written;
+	pthread_mutex_unlock(&s->mu);
+	return w;
+}
+
+void wn_store_on_durable(wn_store *s, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&s->mu);
+	s->on_durable = fn;
+	s->on_durable_arg = arg;
+	pthread_mutex_unlock(&s->mu);
 }
 
 const char *wn_store_failed(wn_store *s)

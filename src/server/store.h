@@ -46,6 +46,14 @@ int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq);
 /* wn_store_wait blocks until the write with ticket seq is durable as the
  * durability mode promises (sync: fsynced; relaxed: returns at once). */
 int wn_store_wait(wn_store *s, uint64_t seq);
+/* wn_store_durable reports without blocking whether the write with ticket seq
+ * is durable: WN_OK, WN_EBUSY (not yet) or WN_EIO (the store failed). */
+int wn_store_durable(wn_store *s, uint64_t seq);
+/* wn_store_written returns the ticket of the latest write. */
+uint64_t wn_store_written(wn_store *s);
+/* wn_store_on_durable registers fn, called from the sync thread (no lock held)
+ * each time more writes become durable or the store fails. */
+void wn_store_on_durable(wn_store *s, void (*fn)(void *arg), void *arg);
 /* wn_store_failed returns the message of the first write or sync failure, or NULL. */
 const char *wn_store_failed(wn_store *s);
 

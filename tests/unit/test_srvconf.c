@@ -40,7 +40,7 @@ TEST(defaults)
 	CHECK_EQ_STR(c.listen.v[0], "tcp://127.0.0.1:7640");
 	CHECK_EQ_STR(c.durability, "sync");
 	CHECK_EQ_INT(c.lease_ms, 60000);
-	CHECK_EQ_INT(c.threads, 8);
+	CHECK_EQ_INT(c.threads, 2);
 	CHECK_EQ_STR(c.token, "");
 	wn_srvconf_release(&c);
 }
@@ -74,7 +74,7 @@ TEST(file_then_command_line)
 	CHECK_EQ_INT(c.listen.n, 2);
 	CHECK_EQ_STR(c.listen.v[1], "tcp://127.0.0.1:9");
 	CHECK_EQ_STR(c.durability, "relaxed");
-	CHECK_EQ_INT(c.threads, 8);
+	CHECK_EQ_INT(c.threads, 2);
 	CHECK_OK(wn_srvconf_set(&c, "lease_ms", "750", &err));
 	CHECK_EQ_INT(c.lease_ms, 750);
 	CHECK_OK(wn_srvconf_set(&c, "token", "it's: a secret", &err));
