@@ -15,7 +15,10 @@
  *   - --scale WHAT: the steps of bench/scale.sh (queue length, restart, drain).
  *
  * Every row uses a fresh project (or tube), so rows do not see each other's
- * jobs. */
+ * jobs. The row threads talk to wnd through the direct client (one plain
+ * socket speaking nng's SP protocol, like bench/beanstalk.c for beanstalkd)
+ * or, with --client nng, through nng's REQ socket as wnctl and wnworker do;
+ * the no-op rows are run with both. */
 
 #include "beanstalk.h"
 #include "envelope.h"
@@ -64,6 +67,7 @@ enum { OP_SUBMIT = 1, OP_CYCLE = 2, OP_BATCH = 4, OP_NOOP = 8 };
 typedef struct bench_opts {
 	const char *url;
 	const char *label;
+	int client;          /* wn_rpc_open flags of the row threads: WN_RPC_DIRECT or 0 (nng) */
 	int64_t jobs;        /* per row, at most */
 	int64_t duration_ms; /* per row, at most (a cycle row then drains) */
 	int64_t warmup;      /* jobs of the warm-up cycle; 0 = none */
@@ -111,6 +115,7 @@ typedef struct bench_spec {
 	int priority;    /* of the submitted jobs (wnd) */
 	bool keep_ids;   /* producers keep the ids they were given */
 	bool noop;       /* producers send requests that change nothing, not jobs */
+	bool nng;        /* wnd: the threads use nng's REQ socket whatever --client says */
 } bench_spec;
 
 /* One measurement: shared by its threads. */
@@ -161,8 +166,9 @@ typedef struct bench_thread {
 typedef struct bench_target {
 	const char *name;
 	const char *addr;
-	int64_t pid; /* for its CPU time; 0 = unknown */
-	wn_rpc *ctl; /* wnd: control connection */
+	int64_t pid;   /* for its CPU time; 0 = unknown */
+	wn_rpc *ctl;   /* wnd: control connection (nng) */
+	int rpc_flags; /* wnd: wn_rpc_open flags of the row threads (--client) */
 	/* setup gives the row a fresh queue */
 	int (*setup)(struct bench_target *tg, bench_row *row);
 	/* connect opens the thread's connection, ready for the row */
@@ -378,12 +384,13 @@ static int wnd_call(bench_thread *t, const char *method, const ProtobufCMessage 
 	return 0;
 }
 
-/* wnd_open connects one client; exits the program on failure. */
-static wn_rpc *wnd_open(const char *url)
+/* wnd_open connects one client with the given wn_rpc_open flags; exits the
+ * program on failure. */
+static wn_rpc *wnd_open(const char *url, int flags)
 {
 	wn_rpc *r = NULL;
 	char *err = NULL;
-	if (wn_rpc_open(url, getenv("WN_TOKEN"), 0, &r, &err) != 0) {
+	if (wn_rpc_open(url, getenv("WN_TOKEN"), flags, &r, &err) != 0) {
 		fprintf(stderr, "wnbench: %s\n", err);
 		exit(1);
 	}
@@ -445,7 +452,8 @@ static int wnd_setup(bench_target *tg, bench_row *row)
 
 static int wnd_connect(bench_thread *t)
 {
-	t->rpc = wnd_open(t->row->target->addr);
+	const bench_target *tg = t->row->target;
+	t->rpc = wnd_open(tg->addr, t->row->spec->nng ? 0 : tg->rpc_flags);
 	return 0;
 }
 
@@ -485,10 +493,11 @@ static int wnd_noop(bench_thread *t)
 	char *err = NULL;
 	int rv = wn_rpc_call(t->rpc, "/whatsnext.v1.Bench/Noop", &in.base,
 	                     &whatsnext__v1__stats_response__descriptor, &out, &err, 0, 0);
+	if (rv != WHATSNEXT__V1__CODE__UNIMPLEMENTED)
+		bench_fail(t->row, "no-op request", rv, rv < 0 ? err : "expected UNIMPLEMENTED");
 	free(err);
 	if (rv == WHATSNEXT__V1__CODE__UNIMPLEMENTED)
 		return 0;
-	bench_fail(t->row, "no-op request", rv, "expected UNIMPLEMENTED");
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
 	return rv == 0 ? WN_EINTERNAL : rv;
@@ -1126,13 +1135,14 @@ static int bench_dispatch_run(bench_target *tg, int64_t samples, bench_result *r
 
 /* ------------------------------------------------------------------ targets */
 
-static void bench_target_wnd(bench_target *tg, const char *url, int64_t pid)
+static void bench_target_wnd(bench_target *tg, const char *url, int64_t pid, int rpc_flags)
 {
 	memset(tg, 0, sizeof(*tg));
 	tg->name = "wnd";
 	tg->addr = url;
 	tg->pid = pid;
-	tg->ctl = wnd_open(url);
+	tg->ctl = wnd_open(url, 0);
+	tg->rpc_flags = rpc_flags;
 	tg->setup = wnd_setup;
 	tg->connect = wnd_connect;
 	tg->disconnect = wnd_disconnect;
@@ -1202,6 +1212,8 @@ static void bench_print_row(const char *label, const char *op, int threads, cons
 	       r->secs, rate, r->p50_ms, r->p99_ms);
 	if (r->cpu_us >= 0)
 		printf("  server cpu %.0f us/job", r->cpu_us);
+	if (r->cli_us >= 0)
+		printf("  client cpu %.0f us/job", r->cli_us);
 	printf("\n");
 	fflush(stdout);
 }
@@ -1211,7 +1223,7 @@ static void bench_print_row(const char *label, const char *op, int threads, cons
 static int bench_threads_table(const bench_opts *o)
 {
 	bench_target tg;
-	bench_target_wnd(&tg, o->url, o->wnd_pid);
+	bench_target_wnd(&tg, o->url, o->wnd_pid, o->client);
 	bench_result res;
 	int rv = 0;
 	if (o->warmup > 0) {
@@ -1229,7 +1241,11 @@ static int bench_threads_table(const bench_opts *o)
 	static const struct {
 		unsigned op;
 		const char *name;
-	} rows[] = {{OP_NOOP, "no-op request"}, {OP_SUBMIT, "submit"}, {OP_CYCLE, "cycle"}};
+		bool nng;
+	} rows[] = {{OP_NOOP, "no-op request", false},
+	            {OP_NOOP, "no-op, nng REQ", true},
+	            {OP_SUBMIT, "submit", false},
+	            {OP_CYCLE, "cycle", false}};
 	for (size_t k = 0; k < WN_ARRAY_LEN(rows) && rv == 0; k++) {
 		if (!(o->ops & rows[k].op))
 			continue;
@@ -1241,7 +1257,8 @@ static int bench_threads_table(const bench_opts *o)
 			                 .backlog = o->backlog,
 			                 .submit_n = 1,
 			                 .claim_n = 1,
-			                 .noop = rows[k].op == OP_NOOP};
+			                 .noop = rows[k].op == OP_NOOP,
+			                 .nng = rows[k].nng};
 			rv = bench_run(&tg, &sp, NULL, &res, NULL, NULL);
 			if (rv == 0)
 				bench_print_row(o->label, rows[k].name, o->threads[i], &res);
@@ -1297,6 +1314,13 @@ static bench_summary bench_medians(const bench_result *r, size_t n, bool have_ra
 	return m;
 }
 
+/* bench_client_name describes how the row threads talk to wnd. */
+static const char *bench_client_name(const bench_opts *o)
+{
+	return o->client & WN_RPC_DIRECT ? "the direct client (--client direct)"
+	                                 : "nng's REQ socket (--client nng)";
+}
+
 static void bench_compare_header(const bench_opts *o)
 {
 	printf("\n%s: wnd --durability %s vs beanstalkd%s; %" PRId64
@@ -1305,10 +1329,12 @@ static void bench_compare_header(const bench_opts *o)
 	       "per call,\n"
 	       "except paced and dispatch rows (per job: due -> completed, submitted -> "
 	       "claimed);\n"
-	       "cpu = CPU time per job, us: the server's + this client program's\n",
+	       "cpu = CPU time per job, us: the server's + this client program's; wnd rows "
+	       "use\n"
+	       "%s unless they say otherwise\n",
 	       o->label, o->label,
 	       strcmp(o->label, "sync") == 0 ? " -b DIR -f 0 (fsync every write)" : " (no binlog)",
-	       o->runs);
+	       o->runs, bench_client_name(o));
 	printf("%-34s %2s %2s | %9s %7s %7s %9s | %9s %7s %7s %9s | %6s\n", "row", "P", "C",
 	       "wnd/s", "p50 ms", "p99 ms", "cpu", "bstalk/s", "p50 ms", "p99 ms", "cpu", "ratio");
 }
@@ -1349,27 +1375,29 @@ typedef struct bench_crow {
 	bool chain;
 	bool submit_only;
 	bool noop;
+	bool nng; /* wnd through nng's REQ socket, whatever --client says */
 } bench_crow;
 
 static const bench_crow bench_crows[] = {
-    {"round trip, no-op request (***)", ROW_PLAIN, 4, 0, false, false, true, true},
-    {"submit", ROW_PLAIN, 4, 0, false, false, true, false},
-    {"cycle", ROW_PLAIN, 4, 1, false, false, false, false},
-    {"cycle", ROW_PLAIN, 4, 4, false, false, false, false},
-    {"cycle, complete+next (*)", ROW_PLAIN, 4, 4, false, true, false, false},
-    {"paced", ROW_PACED, 4, 4, false, false, false, false},
-    {"dispatch to a waiting consumer", ROW_DISPATCH, 1, 1, false, false, false, false},
-    {"BATCHED submit (**)", ROW_PLAIN, 4, 0, true, false, true, false},
-    {"BATCHED cycle (**)", ROW_PLAIN, 4, 4, true, false, false, false},
+    {"round trip, no-op request (***)", ROW_PLAIN, 4, 0, false, false, true, true, false},
+    {"round trip, no-op, nng REQ client", ROW_PLAIN, 4, 0, false, false, true, true, true},
+    {"submit", ROW_PLAIN, 4, 0, false, false, true, false, false},
+    {"cycle", ROW_PLAIN, 4, 1, false, false, false, false, false},
+    {"cycle", ROW_PLAIN, 4, 4, false, false, false, false, false},
+    {"cycle, complete+next (*)", ROW_PLAIN, 4, 4, false, true, false, false, false},
+    {"paced", ROW_PACED, 4, 4, false, false, false, false, false},
+    {"dispatch to a waiting consumer", ROW_DISPATCH, 1, 1, false, false, false, false, false},
+    {"BATCHED submit (**)", ROW_PLAIN, 4, 0, true, false, true, false, false},
+    {"BATCHED cycle (**)", ROW_PLAIN, 4, 4, true, false, false, false, false},
 };
 
-enum { CROW_CYCLE4 = 3, CROW_NEXT = 4, CROW_DISPATCH = 6, CROW_BCYCLE = 8 };
+enum { CROW_CYCLE4 = 4, CROW_NEXT = 5, CROW_DISPATCH = 7, CROW_BCYCLE = 9 };
 
 /* bench_compare runs every comparison row against wnd and beanstalkd. */
 static int bench_compare(const bench_opts *o)
 {
 	bench_target tgs[2];
-	bench_target_wnd(&tgs[0], o->url, o->wnd_pid);
+	bench_target_wnd(&tgs[0], o->url, o->wnd_pid, o->client);
 	bench_target_bs(&tgs[1], o->beanstalk, o->bs_pid);
 	int rv = 0;
 	bench_result res;
@@ -1402,7 +1430,8 @@ static int bench_compare(const bench_opts *o)
 		                 .submit_n = cr->batched ? (size_t)o->batch : 1,
 		                 .claim_n = cr->batched ? (size_t)o->claim : 1,
 		                 .chain = cr->chain,
-		                 .noop = cr->noop};
+		                 .noop = cr->noop,
+		                 .nng = cr->nng};
 		if (cr->batched) {
 			sp.jobs = o->batch_jobs;
 			/* room for every producer's next batch and every consumer's claim */
@@ -1456,8 +1485,15 @@ static int bench_compare(const bench_opts *o)
 		       "delete)\n"
 		       "(***) wnd: a method it does not have (UNIMPLEMENTED); beanstalkd: use; "
 		       "no state touched\n"
+		       "clients: wnd rows use %s, except the \"nng REQ client\"\n"
+		       "     row: nng's REQ socket, a context per call (src/common/rpc.c), as in "
+		       "wnctl and\n"
+		       "     wnworker. The direct client: one plain socket per thread speaking "
+		       "nng's SP\n"
+		       "     protocol (src/common/rpc_direct.c); beanstalkd's: bench/beanstalk.c, "
+		       "the same kind\n"
 		       "dispatch ratio: beanstalkd p50 / wnd p50 (above 1: wnd is faster)\n",
-		       o->batch, o->claim);
+		       o->batch, o->claim, bench_client_name(o));
 		const bench_summary *c4 = med[CROW_CYCLE4], *nx = med[CROW_NEXT],
 		                    *bc = med[CROW_BCYCLE], *dp = med[CROW_DISPATCH];
 		double plain = c4[1].rate > 0 ? c4[0].rate / c4[1].rate : 0;
@@ -1669,7 +1705,7 @@ static int bench_scale_drain(const bench_opts *o, bench_target *tg)
 static int bench_scale(const bench_opts *o)
 {
 	bench_target tg;
-	bench_target_wnd(&tg, o->url, o->wnd_pid);
+	bench_target_wnd(&tg, o->url, o->wnd_pid, o->client);
 	int rv = wnd_project(tg.ctl, o->project, true);
 	if (rv == 0 && strcmp(o->scale, "probe") == 0) {
 		rv = bench_scale_probe(o, &tg);
@@ -1759,8 +1795,14 @@ static void bench_usage(FILE *f)
 	        "  --server URL        tcp://127.0.0.1:PORT or ipc://PATH (default $WN_SERVER,\n"
 	        "                      else " WN_DEFAULT_URL ")\n"
 	        "  --label NAME        first column of the table (default: bench)\n"
+	        "  --client KIND       how the row threads talk to wnd: direct (one plain\n"
+	        "                      socket speaking nng's SP protocol, as lean as the\n"
+	        "                      beanstalkd client) or nng (nng's REQ socket, as wnctl\n"
+	        "                      and wnworker); default: direct. The no-op rows run with\n"
+	        "                      both; the control connection is always nng's\n"
 	        "  --ops LIST          rows to run: submit,cycle,batch,noop (default:\n"
-	        "                      submit,cycle,batch; noop: requests that change nothing)\n"
+	        "                      submit,cycle,batch; noop: requests that change nothing,\n"
+	        "                      through --client and through nng's REQ socket)\n"
 	        "  --threads LIST      client threads per row (default: 1,4,16); a cycle row\n"
 	        "                      runs that many producers and as many consumers\n"
 	        "  --jobs N            at most N jobs per row (default: 50000)\n"
@@ -1866,6 +1908,19 @@ static int bench_parse_ops(const char *s, bench_opts *o)
 	return rv;
 }
 
+static int bench_parse_client(const char *s, bench_opts *o)
+{
+	if (strcmp(s, "direct") == 0)
+		o->client = WN_RPC_DIRECT;
+	else if (strcmp(s, "nng") == 0)
+		o->client = 0;
+	else {
+		fprintf(stderr, "wnbench: --client: expected direct or nng: %s\n", s);
+		return -1;
+	}
+	return 0;
+}
+
 static int bench_parse_goals(const char *s, bench_opts *o)
 {
 	char *end = NULL;
@@ -1904,10 +1959,12 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 		O_PROJECT,
 		O_LEVEL,
 		O_PROBE,
+		O_CLIENT,
 	};
 	static const struct option longopts[] = {
 	    {"server", required_argument, NULL, 's'},
 	    {"label", required_argument, NULL, 'l'},
+	    {"client", required_argument, NULL, O_CLIENT},
 	    {"ops", required_argument, NULL, 'o'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"jobs", required_argument, NULL, 'n'},
@@ -1945,6 +2002,9 @@ static int bench_parse_args(int argc, char **argv, bench_opts *o)
 			break;
 		case 'l':
 			o->label = optarg;
+			break;
+		case O_CLIENT:
+			rv = bench_parse_client(optarg, o);
 			break;
 		case 'o':
 			rv = bench_parse_ops(optarg, o);
@@ -2045,6 +2105,7 @@ int main(int argc, char **argv)
 	bench_opts o = {
 	    .url = getenv("WN_SERVER") ? getenv("WN_SERVER") : WN_DEFAULT_URL,
 	    .label = "bench",
+	    .client = WN_RPC_DIRECT,
 	    .jobs = 50000,
 	    .duration_ms = 5000,
 	    .warmup = 2000,

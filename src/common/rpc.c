@@ -2,6 +2,7 @@
 
 #include "envelope.h"
 #include "err.h"
+#include "rpc_direct.h"
 #include "util.h"
 
 #include <nng/nng.h>
@@ -9,20 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RPC_TIMEOUT_MS 30000 /* default wait for a reply */
+
 struct wn_rpc {
 	nng_socket sock;
+	wn_rpc_direct *direct; /* WN_RPC_DIRECT: used instead of sock */
 	char *url;
 	char *token;
 	int timeout_ms;
 };
 
-int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, char **errmsg)
+/* rpc_open_nng opens r's nng REQ socket and dials url. */
+static int rpc_open_nng(wn_rpc *r, const char *url, int flags, char **errmsg)
 {
-	wn_rpc *r = wn_xcalloc(1, sizeof(*r));
 	int rv = nng_req0_open(&r->sock);
 	if (rv != 0) {
 		*errmsg = wn_xasprintf("cannot open socket: %s", nng_strerror(rv));
-		free(r);
 		return WN_EUNAVAIL;
 	}
 	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, WN_MSG_MAX);
@@ -35,12 +38,24 @@ int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, cha
 	if (rv != 0) {
 		*errmsg = wn_xasprintf("cannot connect to %s: %s", url, nng_strerror(rv));
 		nng_close(r->sock);
-		free(r);
 		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? WN_EINVAL : WN_EUNAVAIL;
+	}
+	return WN_OK;
+}
+
+int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, char **errmsg)
+{
+	wn_rpc *r = wn_xcalloc(1, sizeof(*r));
+	int rv = (flags & WN_RPC_DIRECT) ? wn_rpc_direct_open(url, flags & WN_RPC_BACKGROUND,
+	                                                      RPC_TIMEOUT_MS, &r->direct, errmsg)
+	                                 : rpc_open_nng(r, url, flags, errmsg);
+	if (rv != WN_OK) {
+		free(r);
+		return rv;
 	}
 	r->url = wn_xstrdup(url);
 	r->token = wn_xstrdup(token ? token : "");
-	r->timeout_ms = 30000;
+	r->timeout_ms = RPC_TIMEOUT_MS;
 	*out = r;
 	return WN_OK;
 }
@@ -49,7 +64,10 @@ void wn_rpc_close(wn_rpc *r)
 {
 	if (r == NULL)
 		return;
-	nng_close(r->sock);
+	if (r->direct != NULL)
+		wn_rpc_direct_close(r->direct);
+	else
+		nng_close(r->sock);
 	free(r->url);
 	free(r->token);
 	free(r);
@@ -136,16 +154,22 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 	uint8_t *buf = wn_message_pack(&req.base, &len);
 	free(req.body.data);
 
+	int timeout_ms = r->timeout_ms + (extra_ms > 0 ? extra_ms : 0);
 	nng_msg *reply = NULL;
-	int rv = rpc_exchange(r, buf, len, r->timeout_ms + (extra_ms > 0 ? extra_ms : 0), &reply,
-	                      errmsg);
+	uint8_t *data = NULL;
+	size_t dlen = 0;
+	int rv = r->direct != NULL
+	             ? wn_rpc_direct_exchange(r->direct, buf, len, timeout_ms, &data, &dlen, errmsg)
+	             : rpc_exchange(r, buf, len, timeout_ms, &reply, errmsg);
 	free(buf);
 	if (rv != WN_OK)
 		return rv;
 
-	Whatsnext__V1__Response *resp =
-	    whatsnext__v1__response__unpack(NULL, nng_msg_len(reply), nng_msg_body(reply));
-	nng_msg_free(reply);
+	Whatsnext__V1__Response *resp = whatsnext__v1__response__unpack(
+	    NULL, reply ? nng_msg_len(reply) : dlen, reply ? nng_msg_body(reply) : data);
+	if (reply != NULL)
+		nng_msg_free(reply);
+	free(data);
 	if (resp == NULL) {
 		*errmsg = wn_xasprintf("malformed reply from %s", r->url);
 		return WN_EPROTO;
