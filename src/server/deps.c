@@ -251,7 +251,7 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 		}
 		y->status = (Whatsnext__V1__JobStatus)y_new;
 		queue_count_move(c, p, y, y_old, y_new);
-		job_put(b, y);
+		job_put(c, b, y);
 		dep_push_edges(c->e, &st, y->id, y_old, y_new);
 	}
 	free(st.v);

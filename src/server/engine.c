@@ -125,6 +125,114 @@ int64_t engine_now(wn_engine *e)
 	return e->cfg.clock(e->cfg.clock_arg);
 }
 
+/* ------------------------------------------------------------ record cache */
+
+/* Bounds of the record cache. */
+#define JCACHE_MAX_BYTES   (4u << 20)
+#define JCACHE_MAX_ENTRIES 16384
+
+static void jcache_unlink(wn_engine *e, struct jcache_entry *x)
+{
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		e->jc_head = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	else
+		e->jc_tail = x->prev;
+	e->jc_bytes -= x->len;
+	wn_map_del_u64(e->jcache, x->id);
+	free(x->buf);
+	free(x);
+}
+
+static void jcache_drop(wn_engine *e, uint64_t id)
+{
+	struct jcache_entry *x = wn_map_get_u64(e->jcache, id);
+	if (x != NULL)
+		jcache_unlink(e, x);
+}
+
+/* jcache_put caches a record; takes buf. */
+static void jcache_put(wn_engine *e, uint64_t id, uint8_t *buf, size_t len)
+{
+	jcache_drop(e, id);
+	struct jcache_entry *x = wn_xmalloc(sizeof(*x));
+	x->id = id;
+	x->buf = buf;
+	x->len = len;
+	x->next = NULL;
+	x->prev = e->jc_tail;
+	if (e->jc_tail != NULL)
+		e->jc_tail->next = x;
+	else
+		e->jc_head = x;
+	e->jc_tail = x;
+	e->jc_bytes += len;
+	wn_map_put_u64(e->jcache, id, x);
+	while (e->jc_head != NULL &&
+	       (e->jc_bytes > JCACHE_MAX_BYTES || wn_map_count(e->jcache) > JCACHE_MAX_ENTRIES))
+		jcache_unlink(e, e->jc_head);
+}
+
+static void jcache_clear(wn_engine *e)
+{
+	while (e->jc_head != NULL)
+		jcache_unlink(e, e->jc_head);
+}
+
+static void stage_free(struct jstage *s)
+{
+	while (s != NULL) {
+		struct jstage *next = s->next;
+		free(s->buf);
+		free(s);
+		s = next;
+	}
+}
+
+/* stage_apply brings the record cache up to date with the records the call
+ * wrote to batch (a serial), now in the store. */
+static void stage_apply(struct call *c, uint64_t batch)
+{
+	struct jstage **pp = &c->staged;
+	c->staged_tail = NULL;
+	while (*pp != NULL) {
+		struct jstage *s = *pp;
+		if (s->batch != batch) {
+			c->staged_tail = s;
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		if (s->keep) {
+			jcache_put(c->e, s->id, s->buf, s->len);
+			s->buf = NULL;
+		} else {
+			jcache_drop(c->e, s->id);
+		}
+		s->next = NULL;
+		stage_free(s);
+	}
+}
+
+static void stage_add(struct call *c, wn_batch *b, uint64_t id, uint8_t *buf, size_t len, bool keep)
+{
+	struct jstage *s = wn_xmalloc(sizeof(*s));
+	s->next = NULL;
+	s->batch = wn_batch_serial(b);
+	s->id = id;
+	s->buf = buf;
+	s->len = len;
+	s->keep = keep;
+	if (c->staged_tail != NULL)
+		c->staged_tail->next = s;
+	else
+		c->staged = s;
+	c->staged_tail = s;
+}
+
 int engine_write(struct call *c, wn_batch *b)
 {
 	uint64_t seq = 0;
@@ -135,6 +243,8 @@ int engine_write(struct call *c, wn_batch *b)
 		                                              : wn_strerror(rv));
 	if (seq > c->seq)
 		c->seq = seq;
+	if (c->staged != NULL)
+		stage_apply(c, wn_batch_serial(b));
 	return WN_OK;
 }
 
@@ -202,14 +312,20 @@ Job *job_find(struct call *c, uint64_t id)
 		if (j != NULL)
 			return j;
 	}
-	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, id);
-	char *val = NULL;
-	size_t len = 0;
-	if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
-		return NULL;
-	Job *j = whatsnext__v1__job__unpack(c->pa, len, (uint8_t *)val);
-	free(val);
+	Job *j;
+	struct jcache_entry *x = wn_map_get_u64(c->e->jcache, id);
+	if (x != NULL) {
+		j = whatsnext__v1__job__unpack(c->pa, x->len, x->buf);
+	} else {
+		char key[WN_KEY_MAX];
+		size_t kl = key_job(key, id);
+		char *val = NULL;
+		size_t len = 0;
+		if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
+			return NULL;
+		j = whatsnext__v1__job__unpack(c->pa, len, (uint8_t *)val);
+		free(val);
+	}
 	if (j == NULL) {
 		wn_error("job %llu: stored record is corrupt", (unsigned long long)id);
 		return NULL;
@@ -234,11 +350,29 @@ int job_load(struct call *c, uint64_t id, Job **out)
 	return WN_OK;
 }
 
-void job_put(wn_batch *b, const Job *j)
+void job_put(struct call *c, wn_batch *b, const Job *j)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = key_job(key, j->id);
-	record_put(b, key, kl, &j->base);
+	size_t n = protobuf_c_message_get_packed_size(&j->base);
+	uint8_t *buf = wn_xmalloc(n ? n : 1);
+	protobuf_c_message_pack(&j->base, buf);
+	wn_batch_put(b, key, kl, buf, n);
+	bool keep = j->status == WHATSNEXT__V1__JOB_STATUS__JOB_PENDING ||
+	            j->status == WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING;
+	if (!keep) {
+		free(buf);
+		buf = NULL;
+	}
+	stage_add(c, b, j->id, buf, n, keep);
+}
+
+void job_del(struct call *c, wn_batch *b, uint64_t id)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = key_job(key, id);
+	wn_batch_del(b, key, kl);
+	stage_add(c, b, id, NULL, 0, false);
 }
 
 struct project *job_project(struct call *c, const Job *j)
@@ -673,6 +807,7 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->sweeps = wn_map_new_u64();
 	e->rdeps = wn_map_new_u64();
 	e->workers = wn_map_new_str();
+	e->jcache = wn_map_new_u64();
 	e->waiting = wn_map_new_u64();
 	e->dd = dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
@@ -728,6 +863,8 @@ void wn_engine_close(wn_engine *e)
 	wn_map_free(e->projects);
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
+	jcache_clear(e);
+	wn_map_free(e->jcache);
 	dedupe_free(e->dd);
 	pthread_cond_destroy(&e->sweep_cv);
 	pthread_mutex_destroy(&e->closed_mu);
@@ -770,6 +907,8 @@ static void call_finish(struct call *c)
 	c->deliveries = NULL;
 	wn_map_free(c->jobs);
 	c->jobs = NULL;
+	stage_free(c->staged); /* records of batches never applied */
+	c->staged = c->staged_tail = NULL;
 	wn_arena_free(c->arena);
 }
 

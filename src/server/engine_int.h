@@ -153,6 +153,28 @@ struct call {
 	bool parked;
 	struct delivery *deliveries;
 	wn_map *jobs; /* job records loaded (and changed) by this call */
+	/* job records written to batches not applied yet, for the record cache */
+	struct jstage *staged, *staged_tail;
+};
+
+/* A job record written by a call (buf NULL: deleted), waiting for its batch. */
+struct jstage {
+	struct jstage *next;
+	uint64_t batch; /* wn_batch_serial */
+	uint64_t id;
+	uint8_t *buf;
+	size_t len;
+	bool keep; /* a record worth caching (PENDING or RUNNING) */
+};
+
+/* The record cache: packed records of PENDING and RUNNING jobs written
+ * lately, so claiming and completing a job just submitted needs no read of
+ * the store. Bounded; the oldest entries go first. */
+struct jcache_entry {
+	struct jcache_entry *prev, *next; /* insertion order, oldest first */
+	uint64_t id;
+	uint8_t *buf;
+	size_t len;
 };
 
 struct dedupe;
@@ -182,6 +204,9 @@ struct wn_engine {
 	size_t nclosed, capclosed;
 	pthread_cond_t sweep_cv;
 	int64_t sweep_at; /* when the sweeper will next wake */
+	wn_map *jcache;   /* job id -> struct jcache_entry */
+	struct jcache_entry *jc_head, *jc_tail;
+	size_t jc_bytes;
 };
 
 /* A method implementation: in is the unpacked input; on success *out is the
@@ -229,7 +254,10 @@ int job_load(struct call *c, uint64_t id, Job **out);
 /* job_find is job_load without failing the call: NULL if absent. */
 Job *job_find(struct call *c, uint64_t id);
 /* job_put adds j's record to b. */
-void job_put(wn_batch *b, const Job *j);
+void job_put(struct call *c, wn_batch *b, const Job *j);
+/* job_del deletes the record of job id in b (and from the record cache once
+ * b is applied). */
+void job_del(struct call *c, wn_batch *b, uint64_t id);
 /* job_adopt puts a job built by this call (a new one) in the call's cache. */
 void job_adopt(struct call *c, Job *j);
 /* job_status_name returns "PENDING" etc. */

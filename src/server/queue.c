@@ -169,7 +169,7 @@ void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int 
 		dwait_put(c->e, p, j->id, 0, 1);
 	}
 	queue_count_move(c, p, j, from, (int)j->status);
-	job_put(b, j);
+	job_put(c, b, j);
 	if (from != (int)j->status)
 		deps_propagate(c, b, j->id, from, (int)j->status);
 }
@@ -183,9 +183,7 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 		old[i] = (int)j->status;
 		job_leave(c, p, j);
 		queue_count_move(c, p, j, old[i], 0);
-		char key[WN_KEY_MAX];
-		size_t kl = key_job(key, j->id);
-		wn_batch_del(b, key, kl);
+		job_del(c, b, j->id);
 		wn_leases_remove(c->e->leases, j->id);
 		wn_map_del_u64(c->e->cancelled, j->id);
 		/* status 0 in the call's cache: propagation passes it by */

@@ -34,7 +34,10 @@ struct wn_store {
 
 struct wn_batch {
 	rocksdb_writebatch_t *wb;
+	uint64_t serial;
 };
+
+static _Atomic uint64_t batch_serial;
 
 struct wn_store_iter {
 	rocksdb_iterator_t *it;
@@ -249,7 +252,13 @@ wn_batch *wn_batch_new(void)
 {
 	wn_batch *b = wn_xmalloc(sizeof(*b));
 	b->wb = rocksdb_writebatch_create();
+	b->serial = ++batch_serial;
 	return b;
+}
+
+uint64_t wn_batch_serial(const wn_batch *b)
+{
+	return b->serial;
 }
 
 void wn_batch_free(wn_batch *b)

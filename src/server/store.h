@@ -37,6 +37,8 @@ void wn_batch_free(wn_batch *b);
 void wn_batch_put(wn_batch *b, const void *key, size_t klen, const void *val, size_t vlen);
 /* wn_batch_del adds a delete of key to b. */
 void wn_batch_del(wn_batch *b, const void *key, size_t klen);
+/* wn_batch_serial returns a number no other batch of this process has. */
+uint64_t wn_batch_serial(const wn_batch *b);
 /* wn_batch_count returns the number of updates in b. */
 int wn_batch_count(const wn_batch *b);
 

@@ -536,7 +536,7 @@ int svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if (ready)
 		queue_ready_add(c, p, j);
 	wn_batch *b = wn_batch_new();
-	job_put(b, j);
+	job_put(c, b, j);
 	return job_reply(c, b, j, true, out);
 }
 

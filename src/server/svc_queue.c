@@ -146,7 +146,7 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 				j->external_id = l->external_id;
 				if (b == NULL)
 					b = wn_batch_new();
-				job_put(b, j);
+				job_put(c, b, j);
 			}
 		}
 		uintptr_t cv = (uintptr_t)wn_map_get_u64(c->e->cancelled, l->job_id);
@@ -231,7 +231,7 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 	wn_map_del_u64(c->e->cancelled, j->id);
 	if (was_cancelled) {
 		/* already CANCELLED: keep the run's outcome on the record */
-		job_put(b, j);
+		job_put(c, b, j);
 		*out = j;
 		return WN_OK;
 	}

@@ -117,7 +117,7 @@ int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 			j->priority = rq->priority;
 			if (ready)
 				queue_ready_add(c, p, j);
-			job_put(b, j);
+			job_put(c, b, j);
 		}
 		free(ids);
 	}

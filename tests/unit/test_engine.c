@@ -24,11 +24,13 @@ static int64_t test_clock(void *arg)
 
 static int64_t retention;
 
+static int durability = WN_DURABILITY_SYNC;
+
 static wn_engine *open_engine(int64_t lease_ms)
 {
 	wn_engine_config cfg = {
 	    .data_dir = "data",
-	    .durability = WN_DURABILITY_SYNC,
+	    .durability = durability,
 	    .lease_ms = lease_ms,
 	    .retention_ms = retention,
 	    .no_sweeper = true,
@@ -465,6 +467,11 @@ TEST(batch_is_all_or_nothing)
 	             WHATSNEXT__V1__CODE__NOT_FOUND);
 	CHECK(strstr(last_msg, "job 3") != NULL);
 	CHECK_EQ_INT(fetch(e, "p", "w", NULL), 0);
+	/* nothing of the refused batch is readable, from the store or elsewhere */
+	Whatsnext__V1__GetJobRequest g = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
+	for (g.id = 1; g.id <= 3; g.id++)
+		CHECK_EQ_INT(call(e, M("JobService", "Get"), &g.base, NULL, NULL),
+		             WHATSNEXT__V1__CODE__NOT_FOUND);
 	s[2].task = "t";
 	Whatsnext__V1__SubmitBatchResponse *r = NULL;
 	CHECK_EQ_INT(call(e, M("JobService", "SubmitBatch"), &rq.base,
@@ -475,6 +482,60 @@ TEST(batch_is_all_or_nothing)
 	CHECK_EQ_INT(r->ids[2], 3);
 	whatsnext__v1__submit_batch_response__free_unpacked(r, NULL);
 	wn_engine_close(e);
+}
+
+/* More jobs than the engine keeps records of in memory: every one is
+ * claimed and completed with its own record, the oldest read back from the
+ * store, and what Get shows afterwards (and after a reopen) is the truth. */
+TEST(records_beyond_the_cache_stay_right)
+{
+	durability = WN_DURABILITY_RELAXED; /* 40,000 writes */
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	enum { N = 20000, BATCH = 1000 };
+	Whatsnext__V1__JobSpec s[BATCH];
+	Whatsnext__V1__JobSpec *sp[BATCH];
+	char names[BATCH][16];
+	for (int k = 0; k < N / BATCH; k++) {
+		for (int i = 0; i < BATCH; i++) {
+			whatsnext__v1__job_spec__init(&s[i]);
+			s[i].project = "p";
+			s[i].task = "t";
+			snprintf(names[i], sizeof(names[i]), "n%d", k * BATCH + i + 1);
+			s[i].name = names[i];
+			sp[i] = &s[i];
+		}
+		Whatsnext__V1__SubmitBatchRequest rq = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+		rq.n_jobs = BATCH;
+		rq.jobs = sp;
+		CHECK_EQ_INT(call(e, M("JobService", "SubmitBatch"), &rq.base, NULL, NULL), 0);
+	}
+	for (uint64_t want = 1; want <= N; want++) {
+		uint32_t att = 0;
+		uint64_t id = fetch(e, "p", "w", &att);
+		CHECK_EQ_INT(id, want);
+		CHECK_EQ_INT(att, 1);
+		CHECK_EQ_INT(complete(e, id, att, id % 3 != 0), 0);
+	}
+	CHECK_EQ_INT(fetch(e, "p", "w", NULL), 0);
+	for (int round = 0; round < 2; round++) {
+		for (uint64_t id = 1; id <= N; id += 997) {
+			Whatsnext__V1__Job *j = get_job(e, id);
+			char want[16];
+			snprintf(want, sizeof(want), "n%llu", (unsigned long long)id);
+			CHECK_EQ_STR(j->name, want);
+			CHECK_EQ_INT(j->status, id % 3 != 0
+			                            ? WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED
+			                            : WHATSNEXT__V1__JOB_STATUS__JOB_FAILED);
+			CHECK_EQ_INT(j->attempt, 1);
+			whatsnext__v1__job__free_unpacked(j, NULL);
+		}
+		wn_engine_close(e);
+		e = open_engine(60000);
+	}
+	wn_engine_close(e);
+	durability = WN_DURABILITY_SYNC;
 }
 
 TEST(pop_clear_and_delete)
