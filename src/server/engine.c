@@ -754,6 +754,7 @@ static int engine_load(wn_engine *e, char **errmsg)
 	}
 	if (e->next_id == 0)
 		e->next_id = 1;
+	e->id_limit = e->next_id;
 	if (rv == WN_OK)
 		wn_info("loaded %zu project(s), %llu job(s), %zu running",
 		        wn_map_count(e->projects), (unsigned long long)njobs,

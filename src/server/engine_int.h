@@ -190,6 +190,7 @@ struct wn_engine {
 	wn_map *rdeps;     /* job id -> struct redges */
 	wn_map *waiting;   /* job id -> struct dwait, all projects (see project.waiting) */
 	uint64_t next_id;
+	uint64_t id_limit; /* stored in m/next_id: every id handed out is below it */
 	struct dedupe *dd;
 
 	pthread_t sweeper;

@@ -163,10 +163,19 @@ static void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j)
 	job_set_status(c, b, p, j, PENDING);
 }
 
+/* Job ids are reserved on disk this many at a time: m/next_id is a bound
+ * above every id handed out, written only when the ids in use pass it. A
+ * restart goes on from the bound, so ids keep increasing but may skip. */
+#define ID_BLOCK 1024
+
 static void put_next_id(struct call *c, wn_batch *b)
 {
+	wn_engine *e = c->e;
+	if (e->next_id <= e->id_limit)
+		return;
+	e->id_limit = e->next_id + ID_BLOCK;
 	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)c->e->next_id);
+	int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)e->id_limit);
 	wn_batch_put(b, "m/next_id", 9, buf, (size_t)n);
 }
 
