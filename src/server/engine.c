@@ -1265,6 +1265,7 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 static void *engine_sweeper(void *arg)
 {
 	wn_engine *e = arg;
+	wn_store_thread_init();
 	int64_t forget_at = engine_now(e) + 3600 * 1000;
 	int64_t retain_every = e->cfg.retention_ms / 10;
 	if (retain_every > 60000)

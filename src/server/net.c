@@ -4,6 +4,7 @@
 #include "log.h"
 #include "map.h"
 #include "sp.h"
+#include "store.h"
 #include "util.h"
 
 #include <errno.h>
@@ -454,6 +455,7 @@ static void *loop_run(void *arg)
 {
 	struct loop *lp = arg;
 	struct epoll_event evs[NET_EVENTS];
+	wn_store_thread_init();
 	int64_t stop_by = 0;
 	for (;;) {
 		bool stopping = atomic_load(&lp->n->stopping);

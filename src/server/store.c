@@ -62,6 +62,7 @@ static void store_fail(wn_store *s, const char *what, const char *err)
 static void *store_syncer(void *arg)
 {
 	wn_store *s = arg;
+	wn_store_thread_init();
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->stopping && s->failed == NULL && s->synced == s->written) {
@@ -353,6 +354,11 @@ void wn_store_on_durable(wn_store *s, void (*fn)(void *arg), void *arg)
 	s->on_durable = fn;
 	s->on_durable_arg = arg;
 	pthread_mutex_unlock(&s->mu);
+}
+
+void wn_store_thread_init(void)
+{
+	rocksdb_set_perf_level(rocksdb_disable);
 }
 
 const char *wn_store_failed(wn_store *s)
