@@ -1,6 +1,7 @@
 /* dedupe: replies to recent mutating requests by request id, so a request
  * received again (nng's resend, a client's retry) is answered from its first
- * execution instead of running twice. Bounded by age and by bytes. */
+ * execution instead of running twice. Bounded by age and by bytes: the
+ * replies and what the cache spends on each. */
 #ifndef WN_DEDUPE_H
 #define WN_DEDUPE_H
 
@@ -11,7 +12,8 @@ struct dedupe;
 
 enum { DEDUPE_NEW = 0, DEDUPE_DONE = 1, DEDUPE_MISMATCH = 2 };
 
-/* dedupe_new creates a cache keeping replies up to max_age_ms and max_bytes. */
+/* dedupe_new creates a cache keeping replies up to max_age_ms and, with its
+ * own memory per entry, max_bytes. */
 struct dedupe *dedupe_new(int64_t max_age_ms, size_t max_bytes);
 /* dedupe_free frees the cache; NULL is a no-op. */
 void dedupe_free(struct dedupe *d);

@@ -15,7 +15,7 @@
 /* Request ids of Submit/SubmitBatch are also kept on disk for this long. */
 #define ENGINE_REQ_KEEP_MS   (24LL * 3600 * 1000)
 #define ENGINE_DEDUPE_AGE_MS (10LL * 60 * 1000)
-#define ENGINE_DEDUPE_BYTES  (64u << 20)
+#define ENGINE_DEDUPE_BYTES  (32u << 20)
 
 enum { M_MUTATES = 1, M_PERSIST_ID = 2 };
 
