@@ -2,12 +2,22 @@
 
 #include "util.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ARENA_CHUNK 16384
+/* An arena this large served a large request (a batch, a long list). */
+#define ARENA_LARGE (1u << 20)
+/* While large requests go on, wn_arena_trim trims every this many calls. */
+#define ARENA_TRIM_EVERY 20
 
 struct chunk {
 	struct chunk *next;
@@ -17,8 +27,12 @@ struct chunk {
 
 struct wn_arena {
 	struct chunk *head;
+	size_t bytes; /* in its chunks */
 	ProtobufCAllocator pa;
 };
+
+/* Large arenas freed so far. */
+static atomic_uint_fast64_t arena_large_freed;
 
 static void *arena_pb_alloc(void *data, size_t n)
 {
@@ -44,6 +58,8 @@ void wn_arena_free(wn_arena *a)
 {
 	if (a == NULL)
 		return;
+	if (a->bytes >= ARENA_LARGE)
+		atomic_fetch_add_explicit(&arena_large_freed, 1, memory_order_relaxed);
 	struct chunk *c = a->head;
 	while (c != NULL) {
 		struct chunk *next = c->next;
@@ -51,6 +67,27 @@ void wn_arena_free(wn_arena *a)
 		c = next;
 	}
 	free(a);
+}
+
+bool wn_arena_trim(void)
+{
+	static uint64_t seen, trimmed;
+	static unsigned pending; /* calls since large arenas were freed untrimmed */
+	uint64_t n = atomic_load_explicit(&arena_large_freed, memory_order_relaxed);
+	bool quiet = n == seen; /* none freed since the previous call */
+	seen = n;
+	if (n == trimmed) {
+		pending = 0;
+		return false;
+	}
+	if (!quiet && ++pending < ARENA_TRIM_EVERY)
+		return false;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+	trimmed = n;
+	pending = 0;
+	return true;
 }
 
 void *wn_arena_alloc(wn_arena *a, size_t n)
@@ -61,6 +98,7 @@ void *wn_arena_alloc(wn_arena *a, size_t n)
 	if (c == NULL || c->size - c->used < n) {
 		size_t size = n > ARENA_CHUNK / 2 ? n : ARENA_CHUNK;
 		c = wn_xmalloc(sizeof(*c) + size);
+		a->bytes += size;
 		c->used = 0;
 		c->size = size;
 		if (n > ARENA_CHUNK / 2 && a->head != NULL) {

@@ -2,6 +2,7 @@
 #ifndef WN_ARENA_H
 #define WN_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -20,5 +21,13 @@ char *wn_arena_strdup(wn_arena *a, const char *s);
 char *wn_arena_printf(wn_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* wn_arena_allocator returns a protobuf-c allocator that allocates from a. */
 ProtobufCAllocator *wn_arena_allocator(wn_arena *a);
+
+/* wn_arena_trim gives back to the system the memory malloc keeps once large
+ * requests are done (freed memory stays with the thread's malloc arena, so
+ * each serving thread holds what its largest request needed): it trims when
+ * arenas of 1 MiB or more were freed before the previous call and none since,
+ * and, while such requests go on, every 20th call. Call it about twice a
+ * second, from one thread; true if it trimmed. */
+bool wn_arena_trim(void);
 
 #endif

@@ -1,4 +1,5 @@
 /* wnd: the WhatsNext server. */
+#include "arena.h"
 #include "engine.h"
 #include "envelope.h"
 #include "err.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WND_MAX_LISTEN 16
 #define WND_MAX_SET    32
@@ -231,8 +233,15 @@ int main(int argc, char **argv)
 	        conf.durability, (long long)conf.lease_ms, (long long)conf.threads,
 	        conf.token[0] ? ", token required" : "");
 
-	int sig = 0;
-	sigwait(&sigs, &sig);
+	/* between signals, twice a second: memory left by large requests goes
+	 * back to the system */
+	int sig;
+	do {
+		struct timespec tick = {0, 500 * 1000 * 1000};
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig < 0)
+			wn_arena_trim();
+	} while (sig < 0);
 	wn_info("%s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	wn_engine_release_parked(e);
 	wn_net_stop(net);
