@@ -1087,6 +1087,11 @@ int wn_engine_durable(wn_engine *e, uint64_t seq)
 	return wn_store_durable(e->store, seq);
 }
 
+int wn_engine_flush(wn_engine *e)
+{
+	return wn_store_flush(e->store);
+}
+
 void wn_engine_on_durable(wn_engine *e, void (*fn)(void *arg), void *arg)
 {
 	wn_store_on_durable(e->store, fn, arg);

@@ -66,6 +66,11 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
  * not yet, WN_EIO when it never will be (the store failed). */
 int wn_engine_durable(wn_engine *e, uint64_t seq);
 
+/* wn_engine_flush makes every write so far durable as relaxed mode
+ * promises (in the OS's hands): one write for all the replies a serving
+ * thread has ready; a no-op in sync mode. */
+int wn_engine_flush(wn_engine *e);
+
 /* wn_engine_on_durable registers fn, called from the store's sync thread each
  * time more writes become durable (or the store fails). */
 void wn_engine_on_durable(wn_engine *e, void (*fn)(void *arg), void *arg);

@@ -251,6 +251,7 @@ static void loop_flush_durable(struct loop *lp)
 {
 	if (lp->durable.head == NULL)
 		return;
+	wn_engine_flush(lp->n->e);
 	atomic_store(&lp->waiting, false);
 	struct outgoing *o = list_take(&lp->durable);
 	while (o != NULL) {

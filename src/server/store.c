@@ -24,6 +24,7 @@ struct wn_store {
 	pthread_cond_t cv_done; /* writers: synced advanced */
 	uint64_t written;       /* tickets handed out */
 	uint64_t synced;        /* every ticket <= synced is durable */
+	uint64_t flushed;       /* every ticket <= flushed is in the OS's hands */
 	bool stopping;
 	char *failed;
 	pthread_t syncer;
@@ -92,6 +93,8 @@ static void *store_syncer(void *arg)
 		pthread_mutex_lock(&s->mu);
 		if (target > s->synced)
 			s->synced = target;
+		if (target > s->flushed)
+			s->flushed = target;
 		pthread_cond_broadcast(&s->cv_done);
 		if (s->on_durable != NULL) {
 			pthread_mutex_unlock(&s->mu);
@@ -166,6 +169,10 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	/* a smaller memtable keeps the server's memory per queued job low */
 	rocksdb_options_set_write_buffer_size(s->opts, 16u << 20);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
+	/* Writes collect in RocksDB's log buffer; the log goes to the OS in one
+	 * write per round of requests (wn_store_flush) or per sync, not per
+	 * request. Nothing is acknowledged before that. */
+	rocksdb_options_set_manual_wal_flush(s->opts, 1);
 	/* Bloom filters, in the tables and in the memtable, answer most reads of
 	 * absent keys (the request-id check of every Submit) without a search. */
 	rocksdb_block_based_table_options_t *topts = rocksdb_block_based_options_create();
@@ -315,10 +322,40 @@ int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq)
 	return WN_OK;
 }
 
+int wn_store_flush(wn_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	uint64_t target = s->written;
+	bool done = s->durability == WN_DURABILITY_SYNC || s->flushed >= target;
+	int rv = s->failed != NULL ? WN_EIO : WN_OK;
+	pthread_mutex_unlock(&s->mu);
+	if (done || rv != WN_OK)
+		return rv;
+	char *err = NULL;
+	rocksdb_flush_wal(s->db, 0, &err);
+	if (err != NULL) {
+		store_fail(s, "cannot write the write-ahead log", err);
+		free(err);
+		return WN_EIO;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (target > s->flushed)
+		s->flushed = target;
+	pthread_mutex_unlock(&s->mu);
+	return WN_OK;
+}
+
 int wn_store_wait(wn_store *s, uint64_t seq)
 {
 	if (seq == 0)
 		return WN_OK;
+	if (s->durability == WN_DURABILITY_RELAXED) {
+		pthread_mutex_lock(&s->mu);
+		bool flushed = s->flushed >= seq;
+		pthread_mutex_unlock(&s->mu);
+		if (!flushed)
+			wn_store_flush(s);
+	}
 	pthread_mutex_lock(&s->mu);
 	if (s->durability == WN_DURABILITY_SYNC)
 		while (s->synced < seq && s->failed == NULL)
@@ -333,9 +370,8 @@ int wn_store_durable(wn_store *s, uint64_t seq)
 	if (seq == 0)
 		return WN_OK;
 	pthread_mutex_lock(&s->mu);
-	int rv = s->failed != NULL                                        ? WN_EIO
-	         : s->durability == WN_DURABILITY_SYNC && s->synced < seq ? WN_EBUSY
-	                                                                  : WN_OK;
+	uint64_t done = s->durability == WN_DURABILITY_SYNC ? s->synced : s->flushed;
+	int rv = s->failed != NULL ? WN_EIO : done < seq ? WN_EBUSY : WN_OK;
 	pthread_mutex_unlock(&s->mu);
 	return rv;
 }

@@ -42,12 +42,16 @@ uint64_t wn_batch_serial(const wn_batch *b);
 /* wn_batch_count returns the number of updates in b. */
 int wn_batch_count(const wn_batch *b);
 
-/* wn_store_write applies b atomically without waiting for a sync; *seq gets
- * the ticket to pass to wn_store_wait. After a failure every later write fails. */
+/* wn_store_write applies b atomically (readers see it at once) without
+ * waiting for it to reach the disk; *seq gets the ticket to pass to
+ * wn_store_wait. After a failure every later write fails. */
 int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq);
 /* wn_store_wait blocks until the write with ticket seq is durable as the
- * durability mode promises (sync: fsynced; relaxed: returns at once). */
+ * durability mode promises (sync: fsynced; relaxed: handed to the OS). */
 int wn_store_wait(wn_store *s, uint64_t seq);
+/* wn_store_flush hands what was written so far to the OS (relaxed mode; in
+ * sync mode the sync thread does it). Cheap when there is nothing new. */
+int wn_store_flush(wn_store *s);
 /* wn_store_durable reports without blocking whether the write with ticket seq
  * is durable: WN_OK, WN_EBUSY (not yet) or WN_EIO (the store failed). */
 int wn_store_durable(wn_store *s, uint64_t seq);
