@@ -334,6 +334,18 @@ Job *job_find(struct call *c, uint64_t id)
 	return j;
 }
 
+Job *job_brief(struct call *c, const Job *j)
+{
+	if (j == NULL)
+		return NULL;
+	Job *b = wn_arena_alloc(c->arena, sizeof(*b));
+	whatsnext__v1__job__init(b);
+	b->id = j->id;
+	b->status = j->status;
+	b->attempt = j->attempt;
+	return b;
+}
+
 void job_adopt(struct call *c, Job *j)
 {
 	if (c->jobs == NULL)

@@ -254,6 +254,9 @@ void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessag
 int job_load(struct call *c, uint64_t id, Job **out);
 /* job_find is job_load without failing the call: NULL if absent. */
 Job *job_find(struct call *c, uint64_t id);
+/* job_brief returns j reduced to id, status and attempt (for replies with
+ * `brief`), allocated from the call's arena. */
+Job *job_brief(struct call *c, const Job *j);
 /* job_put adds j's record to b. */
 void job_put(struct call *c, wn_batch *b, const Job *j);
 /* job_del deletes the record of job id in b (and from the record cache once

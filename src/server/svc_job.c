@@ -201,9 +201,11 @@ int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	job_assign_id(c, j, engine_now(c->e));
 	Whatsnext__V1__SubmitResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__submit_response__init(r);
-	r->job = j;
+	r->job = rq->brief ? NULL : j;
 	wn_batch *b = wn_batch_new();
 	job_insert(c, b, p, j);
+	if (rq->brief)
+		r->job = job_brief(c, j);
 	put_next_id(c, b);
 	if (c->reqid != 0)
 		persist_request_id(c, b, &r->base);

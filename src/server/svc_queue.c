@@ -271,6 +271,8 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	whatsnext__v1__complete_response__init(r);
 	wn_batch *b = wn_batch_new();
 	int rv = complete_one(c, b, rq, &r->job);
+	if (rv == WN_OK && rq->brief)
+		r->job = job_brief(c, r->job);
 	if (rv == WN_OK && rq->next != NULL) {
 		Whatsnext__V1__FetchResponse *fr = wn_arena_alloc(c->arena, sizeof(*fr));
 		whatsnext__v1__fetch_response__init(fr);
@@ -310,6 +312,8 @@ int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, Protobu
 		res->message = rv == WN_OK ? "" : (char *)(c->msg ? c->msg : wn_strerror(rv));
 		if (rv != WN_OK)
 			res->job = NULL;
+		else if (rq->results[i]->brief)
+			res->job = job_brief(c, res->job);
 		r->results[r->n_results++] = res;
 	}
 	c->msg = NULL;

@@ -373,6 +373,7 @@ static void agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_
 		creq.duration_ms = duration_ms;
 		creq.external_id = res->external_id ? res->external_id : (char *)"";
 		creq.cancelled = cancelled;
+		creq.brief = 1; /* the reply's job would only echo what we sent */
 		in = &creq.base;
 		desc = &whatsnext__v1__complete_response__descriptor;
 		method = AGENT_M_COMPLETE;

@@ -544,6 +544,111 @@ TEST(records_beyond_the_cache_stay_right)
 	durability = WN_DURABILITY_SYNC;
 }
 
+/* brief replies: the job reduced to id, status and attempt, while the
+ * stored job keeps everything; `next` of a brief Complete stays whole. */
+TEST(brief_replies_leave_the_job_whole)
+{
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT;
+	Whatsnext__V1__JobSpec__ParamsEntry kv = WHATSNEXT__V1__JOB_SPEC__PARAMS_ENTRY__INIT;
+	Whatsnext__V1__JobSpec__ParamsEntry *kvs[1] = {&kv};
+	kv.key = "lr";
+	kv.value = "0.1";
+	s.project = "p";
+	s.task = "t";
+	s.name = "a";
+	s.n_params = 1;
+	s.params = kvs;
+	Whatsnext__V1__SubmitRequest rq = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
+	rq.job = &s;
+	rq.brief = true;
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "Submit"), &rq.base,
+	                  &whatsnext__v1__submit_response__descriptor, (void **)&r),
+	             0);
+	uint64_t a = r->job->id;
+	CHECK(a != 0);
+	CHECK_EQ_INT(r->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	CHECK_EQ_INT(r->job->n_params, 0);
+	CHECK_EQ_STR(r->job->name, "");
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	s.name = "b";
+	rq.brief = false;
+	CHECK_EQ_INT(call(e, M("JobService", "Submit"), &rq.base,
+	                  &whatsnext__v1__submit_response__descriptor, (void **)&r),
+	             0);
+	uint64_t b = r->job->id;
+	CHECK_EQ_INT(r->job->n_params, 1);
+	CHECK_EQ_STR(r->job->name, "b");
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), a);
+	Whatsnext__V1__FetchRequest next = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+	next.project = "p";
+	next.worker = "w1";
+	Whatsnext__V1__CompleteRequest cq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	cq.job_id = a;
+	cq.attempt = att;
+	cq.worker = "w1";
+	cq.success = true;
+	cq.output_tail = "a long output\n";
+	cq.brief = true;
+	cq.next = &next;
+	Whatsnext__V1__CompleteResponse *cr = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &cq.base,
+	                  &whatsnext__v1__complete_response__descriptor, (void **)&cr),
+	             0);
+	CHECK_EQ_INT(cr->job->id, a);
+	CHECK_EQ_INT(cr->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+	CHECK_EQ_INT(cr->job->attempt, att);
+	CHECK_EQ_STR(cr->job->output_tail, "");
+	CHECK_EQ_INT(cr->job->n_params, 0);
+	CHECK(cr->next != NULL);
+	CHECK_EQ_INT(cr->next->id, b);
+	CHECK_EQ_INT(cr->next->n_params, 1); /* the claimed job comes whole */
+	CHECK_EQ_STR(cr->next->name, "b");
+	uint32_t batt = cr->next->attempt;
+	whatsnext__v1__complete_response__free_unpacked(cr, NULL);
+
+	/* in a batch, each result asks for itself */
+	Whatsnext__V1__CompleteRequest one = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	one.job_id = b;
+	one.attempt = batt;
+	one.worker = "w1";
+	one.success = false;
+	one.exit_code = 3;
+	one.brief = true;
+	Whatsnext__V1__CompleteRequest *ones[1] = {&one};
+	Whatsnext__V1__CompleteBatchRequest bq = WHATSNEXT__V1__COMPLETE_BATCH_REQUEST__INIT;
+	bq.n_results = 1;
+	bq.results = ones;
+	Whatsnext__V1__CompleteBatchResponse *br = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "CompleteBatch"), &bq.base,
+	                  &whatsnext__v1__complete_batch_response__descriptor, (void **)&br),
+	             0);
+	CHECK_EQ_INT(br->n_results, 1);
+	CHECK_EQ_INT(br->results[0]->code, 0);
+	CHECK_EQ_INT(br->results[0]->job->id, b);
+	CHECK_EQ_INT(br->results[0]->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_FAILED);
+	CHECK_EQ_INT(br->results[0]->job->exit_code, 0); /* left out */
+	whatsnext__v1__complete_batch_response__free_unpacked(br, NULL);
+
+	/* what is stored is whole */
+	Whatsnext__V1__Job *j = get_job(e, a);
+	CHECK_EQ_STR(j->name, "a");
+	CHECK_EQ_INT(j->n_params, 1);
+	CHECK_EQ_STR(j->output_tail, "a long output\n");
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	j = get_job(e, b);
+	CHECK_EQ_INT(j->exit_code, 3);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_FAILED);
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	wn_engine_close(e);
+}
+
 TEST(pop_clear_and_delete)
 {
 	wn_engine *e = open_engine(60000);
