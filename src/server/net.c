@@ -202,7 +202,8 @@ static void conn_queue(struct conn *c, const uint8_t *a, size_t alen, const uint
 {
 	struct chunk *k = wn_xmalloc(sizeof(*k) + alen + blen + dlen);
 	memcpy(k->data, a, alen);
-	memcpy(k->data + alen, b, blen);
+	if (blen > 0)
+		memcpy(k->data + alen, b, blen);
 	if (dlen > 0)
 		memcpy(k->data + alen + blen, d, dlen);
 	k->len = alen + blen + dlen;
