@@ -29,6 +29,11 @@
 /* Read buffers start here and shrink back after a large message. */
 #define NET_RBUF_MIN  (16 * 1024)
 #define NET_RBUF_KEEP (1024 * 1024)
+/* A connection whose peer leaves this many reply bytes unread is not read
+ * from until it has taken most of them: a client that sends without reading
+ * cannot make the server buffer without bound. */
+#define NET_OUT_PAUSE  (8u << 20)
+#define NET_OUT_RESUME (1u << 20)
 /* How long a stopping loop may spend sending its last replies. */
 #define NET_STOP_GRACE_MS 2000
 
@@ -76,7 +81,9 @@ struct conn {
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	struct chunk *out_head, *out_tail;
-	bool pollout;
+	size_t out_bytes; /* queued in out_head.. */
+	bool paused;      /* not read from until the peer takes its replies */
+	uint32_t events;  /* registered with epoll */
 };
 
 struct list {
@@ -97,6 +104,9 @@ struct loop {
 	struct list local;
 	/* replies waiting for their write to be durable */
 	struct list durable;
+	/* connections whose reading resumed, with requests already read */
+	uint32_t *resumed;
+	size_t nresumed, capresumed;
 	atomic_bool waiting; /* durable is not empty: wake on each sync */
 };
 
@@ -158,13 +168,16 @@ static void conn_close(struct loop *lp, struct conn *c)
 	free(c);
 }
 
-static void conn_want_out(struct loop *lp, struct conn *c, bool on)
+/* conn_events registers what c waits for: requests unless paused, room to
+ * write while replies are queued. */
+static void conn_events(struct loop *lp, struct conn *c)
 {
-	if (c->pollout == on)
+	uint32_t want = (c->paused ? 0 : EPOLLIN) | (c->out_head != NULL ? EPOLLOUT : 0);
+	if (c->events == want)
 		return;
-	struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u64 = c->id};
+	struct epoll_event ev = {.events = want, .data.u64 = c->id};
 	epoll_ctl(lp->ep, EPOLL_CTL_MOD, c->fd, &ev);
-	c->pollout = on;
+	c->events = want;
 }
 
 /* conn_flush writes what is queued; false when the connection broke (and was
@@ -177,10 +190,8 @@ static bool conn_flush(struct loop *lp, struct conn *c)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				conn_want_out(lp, c, true);
-				return true;
-			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
 			wn_debug("connection %u: send failed: %s", c->id, strerror(errno));
 			conn_close(lp, c);
 			return false;
@@ -191,9 +202,19 @@ static bool conn_flush(struct loop *lp, struct conn *c)
 		c->out_head = k->next;
 		if (c->out_head == NULL)
 			c->out_tail = NULL;
+		c->out_bytes -= k->len;
 		free(k);
 	}
-	conn_want_out(lp, c, false);
+	if (c->paused && c->out_bytes <= NET_OUT_RESUME) {
+		c->paused = false;
+		if (lp->nresumed == lp->capresumed) {
+			lp->capresumed = lp->capresumed ? lp->capresumed * 2 : 8;
+			lp->resumed =
+			    wn_xrealloc(lp->resumed, lp->capresumed * sizeof(*lp->resumed));
+		}
+		lp->resumed[lp->nresumed++] = c->id;
+	}
+	conn_events(lp, c);
 	return true;
 }
 
@@ -209,6 +230,7 @@ static void conn_queue(struct conn *c, const uint8_t *a, size_t alen, const uint
 	k->len = alen + blen + dlen;
 	k->off = 0;
 	k->next = NULL;
+	c->out_bytes += k->len;
 	if (c->out_tail != NULL)
 		c->out_tail->next = k;
 	else
@@ -298,6 +320,8 @@ static void conn_request(struct loop *lp, struct conn *c, const uint8_t *msg, si
 	loop_reply(lp, o);
 }
 
+static bool conn_process(struct loop *lp, struct conn *c);
+
 /* conn_read reads what the socket has and runs every whole request; false
  * when the connection closed. */
 static bool conn_read(struct loop *lp, struct conn *c)
@@ -334,8 +358,21 @@ static bool conn_read(struct loop *lp, struct conn *c)
 		return false;
 	}
 	c->rlen += (size_t)r;
+	return conn_process(lp, c);
+}
+
+/* conn_process runs every whole request in c's read buffer, unless its peer
+ * has too many replies unread; false when the connection closed. */
+static bool conn_process(struct loop *lp, struct conn *c)
+{
+	uint32_t id = c->id;
 	size_t off = 0;
 	for (;;) {
+		if (c->out_bytes > NET_OUT_PAUSE) {
+			c->paused = true;
+			conn_events(lp, c);
+			break;
+		}
 		struct sp_frame f;
 		size_t need = 0;
 		int k = sp_frame_next(c->rbuf + off, c->rlen - off, c->ipc, lp->n->max_frame, &f,
@@ -401,6 +438,7 @@ static void loop_accept(struct loop *lp, struct listener *ls)
 		sp_handshake(hs, SP_PROTO_REP);
 		wn_map_put_u64(lp->conns, c->id, c);
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = c->id};
+		c->events = EPOLLIN;
 		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			wn_warn("cannot watch a connection: %s", strerror(errno));
 			wn_map_del_u64(lp->conns, c->id);
@@ -432,6 +470,18 @@ static void loop_drain_mail(struct loop *lp)
 		struct outgoing *next = o->next;
 		loop_reply(lp, o);
 		o = next;
+	}
+}
+
+/* loop_resume runs the requests that waited in the read buffers of
+ * connections whose peers have taken their replies. */
+static void loop_resume(struct loop *lp)
+{
+	while (lp->nresumed > 0) {
+		uint32_t id = lp->resumed[--lp->nresumed];
+		struct conn *c = wn_map_get_u64(lp->conns, id);
+		if (c != NULL && !c->paused)
+			conn_process(lp, c);
 	}
 }
 
@@ -493,15 +543,16 @@ static void *loop_run(void *arg)
 				if ((evs[i].events & EPOLLOUT) && !conn_flush(lp, c))
 					continue;
 				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-					if (stopping)
+					if (stopping || (c->paused && !(evs[i].events & EPOLLIN)))
 						conn_close(lp, c);
-					else
+					else if (!c->paused)
 						conn_read(lp, c);
 				}
 			}
 			loop_drain_mail(lp);
 		}
 		loop_drain_mail(lp);
+		loop_resume(lp);
 		loop_flush_durable(lp);
 	}
 	size_t pos = 0;
@@ -781,6 +832,7 @@ void wn_net_close(wn_net *n)
 			free(c);
 		}
 		wn_map_free(lp->conns);
+		free(lp->resumed);
 		if (lp->ep >= 0)
 			close(lp->ep);
 		if (lp->evfd >= 0)

@@ -58,6 +58,22 @@ test_request_arriving_a_byte_at_a_time() {
 	expect_eq "$(wnctl --json job list --project p --all | jq_jobs | jq -r .name)" slow "job on the server"
 }
 
+test_client_that_does_not_read_cannot_fill_the_servers_memory() {
+	wn_start
+	mkproject p
+	local before out
+	before=$(snapshot)
+	# 800,000 requests (about 38 MB) sent while no reply is read for 3 s: the
+	# server stops reading once 8 MiB of replies wait, so the client cannot
+	# send them all; once it reads, every request is answered
+	out=$(python3 "$SP_PEER" "$WN_SERVER" flood 800000 3) || fail "flood failed: $out"
+	expect_eq "$(sed -n 's/^sent_all=//p' <<<"$out")" 0 \
+		"all requests taken while their replies went unread"
+	expect_eq "$(sed -n 's/^replies=//p' <<<"$out")" 800000 "replies once the client reads"
+	expect_serving
+	expect_eq "$(snapshot)" "$before" "state after the flood"
+}
+
 test_wrong_handshakes_are_closed() {
 	wn_start
 	mkproject p

@@ -11,6 +11,10 @@ connection, a request split into single bytes, a wrong handshake.
         a Fetch reply), "-" if there is none
   sp_peer.py URL trickle METHOD:BODYHEX       send one request a byte at a
         time, print "<code> <body hex>"
+  sp_peer.py URL flood N HOLD                send N requests to a method the
+        server does not have, without reading a reply for HOLD seconds; then
+        print "sent_all=1" if the server took every request by then (else 0),
+        read every reply and print "replies=<how many>"
   sp_peer.py URL handshake HEX                send HEX as the handshake (and a
         request after it); print "closed" if the server closes the
         connection within 3 s, else "open"
@@ -136,6 +140,24 @@ def main():
         if sp_id != 7:
             raise ValueError("reply carries SP id %d, not 7" % sp_id)
         print("%d %s" % (code, body))
+    elif cmd == "flood":
+        import threading
+        n, hold = int(args[0]), float(args[1])
+        p.handshake()
+        body = envelope(1, "/whatsnext.v1.Bench/Noop", b"")
+        frames = b"".join(p.frame(i % 0x7FFFFFFF, body) for i in range(n))
+        p.s.settimeout(None)
+        sender = threading.Thread(target=p.s.sendall, args=(frames,), daemon=True)
+        sender.start()
+        time.sleep(hold)
+        print("sent_all=%d" % (0 if sender.is_alive() else 1), flush=True)
+        p.s.settimeout(30)
+        got = 0
+        for _ in range(n):
+            p.read_reply()
+            got += 1
+        sender.join(30)
+        print("replies=%d" % got)
     elif cmd == "handshake":
         p.s.settimeout(3)
         try:
