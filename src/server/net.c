@@ -292,7 +292,7 @@ static void loop_flush_durable(struct loop *lp)
 	}
 }
 
-/* conn_request runs one request message; false if the connection closed. */
+/* conn_request runs one request message and queues or sends its reply. */
 static void conn_request(struct loop *lp, struct conn *c, const uint8_t *msg, size_t len)
 {
 	size_t hlen = sp_split_header(msg, len);
