@@ -366,17 +366,18 @@ void job_put(struct call *c, wn_batch *b, const Job *j)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = key_job(key, j->id);
+	if (j->status != WHATSNEXT__V1__JOB_STATUS__JOB_PENDING &&
+	    j->status != WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING) {
+		/* finished or blocked: not worth a place in the record cache */
+		record_put(b, key, kl, &j->base);
+		stage_add(c, b, j->id, NULL, 0, false);
+		return;
+	}
 	size_t n = protobuf_c_message_get_packed_size(&j->base);
 	uint8_t *buf = wn_xmalloc(n ? n : 1);
 	protobuf_c_message_pack(&j->base, buf);
 	wn_batch_put(b, key, kl, buf, n);
-	bool keep = j->status == WHATSNEXT__V1__JOB_STATUS__JOB_PENDING ||
-	            j->status == WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING;
-	if (!keep) {
-		free(buf);
-		buf = NULL;
-	}
-	stage_add(c, b, j->id, buf, n, keep);
+	stage_add(c, b, j->id, buf, n, true);
 }
 
 void job_del(struct call *c, wn_batch *b, uint64_t id)
