@@ -44,24 +44,19 @@ struct listener {
 	char *path; /* ipc: the socket file, removed on close */
 };
 
-/* A reply on its way: to connection conn, with the request's routing header,
- * once write seq is durable. */
+/* A request's reply: where it goes (the loop and connection the request
+ * came on, its routing header) and, once made, its bytes and the write that
+ * must be durable before it leaves. It is also the engine's slot for the
+ * request while a Fetch is parked. */
 struct outgoing {
 	struct outgoing *next;
+	struct loop *loop;
 	uint32_t conn;
 	uint8_t hlen;
 	uint8_t hdr[SP_HEADER_MAX];
 	uint8_t *buf;
 	size_t len;
 	uint64_t seq;
-};
-
-/* The engine's handle on a request: where its reply goes. */
-struct slot {
-	struct loop *loop;
-	uint32_t conn;
-	uint8_t hlen;
-	uint8_t hdr[SP_HEADER_MAX];
 };
 
 /* Bytes queued for a connection that the kernel did not take yet. */
@@ -153,19 +148,24 @@ static void loop_wake(struct loop *lp)
 
 /* ------------------------------------------------------------ connections */
 
-static void conn_close(struct loop *lp, struct conn *c)
+static void conn_free(struct conn *c)
 {
-	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	wn_map_del_u64(lp->conns, c->id);
 	while (c->out_head != NULL) {
 		struct chunk *next = c->out_head->next;
 		free(c->out_head);
 		c->out_head = next;
 	}
 	free(c->rbuf);
-	wn_engine_conn_closed(lp->n->e, c->id);
 	free(c);
+}
+
+static void conn_close(struct loop *lp, struct conn *c)
+{
+	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	wn_map_del_u64(lp->conns, c->id);
+	wn_engine_conn_closed(lp->n->e, c->id);
+	conn_free(c);
 }
 
 /* conn_events registers what c waits for: requests unless paused, room to
@@ -300,23 +300,18 @@ static void conn_request(struct loop *lp, struct conn *c, const uint8_t *msg, si
 		wn_debug("connection %u: message without a request id dropped", c->id);
 		return;
 	}
-	struct slot *s = wn_xmalloc(sizeof(*s));
-	s->loop = lp;
-	s->conn = c->id;
-	s->hlen = (uint8_t)hlen;
-	memcpy(s->hdr, msg, hlen);
-	wn_reply r;
-	wn_engine_serve(lp->n->e, msg + hlen, len - hlen, s, &r);
-	if (r.buf == NULL)
-		return; /* parked: the engine owns the slot and answers through wn_net_deliver */
-	struct outgoing *o = wn_xmalloc(sizeof(*o));
+	struct outgoing *o = wn_xcalloc(1, sizeof(*o));
+	o->loop = lp;
 	o->conn = c->id;
-	o->hlen = s->hlen;
-	memcpy(o->hdr, s->hdr, hlen);
+	o->hlen = (uint8_t)hlen;
+	memcpy(o->hdr, msg, hlen);
+	wn_reply r;
+	wn_engine_serve(lp->n->e, msg + hlen, len - hlen, o, &r);
+	if (r.buf == NULL)
+		return; /* parked: the engine owns o and answers through wn_net_deliver */
 	o->buf = r.buf;
 	o->len = r.len;
 	o->seq = r.seq;
-	free(s);
 	loop_reply(lp, o);
 }
 
@@ -569,21 +564,16 @@ static void *loop_run(void *arg)
 void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t seq)
 {
 	(void)arg;
-	struct slot *s = slot;
-	if (s == NULL || buf == NULL) {
+	struct outgoing *o = slot;
+	if (o == NULL || buf == NULL) {
 		free(buf);
-		free(s);
+		free(o);
 		return;
 	}
-	struct outgoing *o = wn_xmalloc(sizeof(*o));
-	o->conn = s->conn;
-	o->hlen = s->hlen;
-	memcpy(o->hdr, s->hdr, s->hlen);
 	o->buf = buf;
 	o->len = len;
 	o->seq = seq;
-	struct loop *lp = s->loop;
-	free(s);
+	struct loop *lp = o->loop;
 	if (lp->started && pthread_equal(pthread_self(), lp->thread)) {
 		list_push(&lp->local, o);
 		return;
@@ -596,7 +586,7 @@ void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t se
 
 uint32_t wn_net_slot_conn(void *slot)
 {
-	return slot ? ((struct slot *)slot)->conn : 0;
+	return slot ? ((struct outgoing *)slot)->conn : 0;
 }
 
 static void net_durable(void *arg)
@@ -820,17 +810,8 @@ void wn_net_close(wn_net *n)
 		}
 		size_t pos = 0;
 		void *val;
-		while (wn_map_next(lp->conns, &pos, NULL, NULL, &val)) {
-			struct conn *c = val;
-			close(c->fd);
-			while (c->out_head != NULL) {
-				struct chunk *next = c->out_head->next;
-				free(c->out_head);
-				c->out_head = next;
-			}
-			free(c->rbuf);
-			free(c);
-		}
+		while (wn_map_next(lp->conns, &pos, NULL, NULL, &val))
+			conn_free(val);
 		wn_map_free(lp->conns);
 		free(lp->resumed);
 		if (lp->ep >= 0)
