@@ -12,12 +12,10 @@
 #include <string.h>
 #include <time.h>
 
-/* Request ids of Submit/SubmitBatch are also kept on disk for this long. */
-#define ENGINE_REQ_KEEP_MS   (24LL * 3600 * 1000)
 #define ENGINE_DEDUPE_AGE_MS (10LL * 60 * 1000)
 #define ENGINE_DEDUPE_BYTES  (32u << 20)
 
-enum { M_MUTATES = 1, M_PERSIST_ID = 2 };
+enum { M_MUTATES = 1 };
 
 struct method {
 	const char *path;
@@ -44,9 +42,9 @@ static const struct {
     {&whatsnext__v1__task_service__descriptor, "List", svc_task_list, 0},
     {&whatsnext__v1__task_service__descriptor, "Update", svc_task_update, M_MUTATES},
     {&whatsnext__v1__task_service__descriptor, "Delete", svc_task_delete, M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "Submit", svc_job_submit, M_MUTATES | M_PERSIST_ID},
+    {&whatsnext__v1__job_service__descriptor, "Submit", svc_job_submit, M_MUTATES},
     {&whatsnext__v1__job_service__descriptor, "SubmitBatch", svc_job_submit_batch,
-     M_MUTATES | M_PERSIST_ID},
+     M_MUTATES},
     {&whatsnext__v1__job_service__descriptor, "Get", svc_job_get, 0},
     {&whatsnext__v1__job_service__descriptor, "List", svc_job_list, 0},
     {&whatsnext__v1__job_service__descriptor, "Cancel", svc_job_cancel, M_MUTATES},
@@ -285,13 +283,6 @@ uint64_t key_job_id(const char *key)
 	for (int i = 0; i < 8; i++)
 		id = id << 8 | (uint8_t)key[2 + i];
 	return id;
-}
-
-static size_t key_req(char *buf, uint64_t id)
-{
-	key_job(buf, id);
-	buf[0] = 'i';
-	return 10;
 }
 
 void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg)
@@ -710,6 +701,7 @@ static int engine_load(wn_engine *e, char **errmsg)
 		}
 		if (j->id >= e->next_id)
 			e->next_id = j->id + 1;
+		replay_load_job(e, j, now);
 		if (j->n_deps > 0) {
 			if (nwith == capwith) {
 				capwith = capwith ? capwith * 2 : 256;
@@ -775,28 +767,6 @@ static int engine_load(wn_engine *e, char **errmsg)
 	return rv;
 }
 
-/* engine_forget_requests deletes on-disk request ids older than the keep time. */
-static void engine_forget_requests(wn_engine *e)
-{
-	int64_t cutoff = engine_now(e) - ENGINE_REQ_KEEP_MS;
-	wn_batch *b = wn_batch_new();
-	const char *k, *v;
-	size_t kl, vl;
-	wn_store_iter *it = wn_store_iter_new(e->store, "i/", 2, NULL, 0);
-	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		int64_t at = 0;
-		if (vl >= 8)
-			memcpy(&at, v, 8);
-		if (at < cutoff)
-			wn_batch_del(b, k, kl);
-	}
-	wn_store_iter_free(it);
-	uint64_t seq;
-	if (wn_batch_count(b) > 0)
-		wn_store_write(e->store, b, &seq);
-	wn_batch_free(b);
-}
-
 static void *engine_sweeper(void *arg);
 
 int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
@@ -824,11 +794,12 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->jcache = wn_map_new_u64();
 	e->waiting = wn_map_new_u64();
 	e->dd = dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
+	replay_init(e);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
 	if (rv == WN_OK)
 		rv = engine_load(e, errmsg);
 	if (rv == WN_OK)
-		engine_forget_requests(e);
+		replay_forget(e);
 	if (rv == WN_OK && !cfg->no_sweeper) {
 		if (pthread_create(&e->sweeper, NULL, engine_sweeper, e) != 0) {
 			*errmsg = wn_xasprintf("cannot start the lease sweeper");
@@ -880,6 +851,7 @@ void wn_engine_close(wn_engine *e)
 	jcache_clear(e);
 	wn_map_free(e->jcache);
 	dedupe_free(e->dd);
+	replay_free(e);
 	pthread_cond_destroy(&e->sweep_cv);
 	pthread_mutex_destroy(&e->closed_mu);
 	pthread_mutex_destroy(&e->mu);
@@ -934,48 +906,6 @@ void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
 	*out = engine_pack_response(0, WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, msg, NULL, outlen);
 }
 
-/* engine_lookup_persisted answers a Submit replayed after a restart. */
-static bool engine_lookup_persisted(wn_engine *e, uint64_t id, const char *method, uint8_t **out,
-                                    size_t *outlen)
-{
-	char key[WN_KEY_MAX];
-	size_t kl = key_req(key, id);
-	char *val = NULL;
-	size_t len = 0;
-	if (wn_store_get(e->store, key, kl, &val, &len) != WN_OK)
-		return false;
-	/* value: 8-byte time, the method path, NUL, the reply body */
-	const char *m = len > 8 ? memchr(val + 8, '\0', len - 8) : NULL;
-	if (m == NULL || strcmp(val + 8, method) != 0) {
-		free(val);
-		return false;
-	}
-	size_t off = (size_t)(m + 1 - val);
-	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
-	resp.id = id;
-	resp.message = "";
-	resp.body.data = (uint8_t *)val + off;
-	resp.body.len = len - off;
-	*out = wn_message_pack(&resp.base, outlen);
-	free(val);
-	return true;
-}
-
-void persist_request_id(struct call *c, wn_batch *b, const ProtobufCMessage *out)
-{
-	char key[WN_KEY_MAX];
-	size_t kl = key_req(key, c->reqid);
-	size_t bl = protobuf_c_message_get_packed_size(out);
-	size_t ml = strlen(c->method) + 1;
-	uint8_t *buf = wn_xmalloc(8 + ml + bl);
-	int64_t now = engine_now(c->e);
-	memcpy(buf, &now, 8);
-	memcpy(buf + 8, c->method, ml);
-	protobuf_c_message_pack(out, buf + 8 + ml);
-	wn_batch_put(b, key, kl, buf, 8 + ml + bl);
-	free(buf);
-}
-
 void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
 {
 	uint8_t **out = &reply->buf;
@@ -1028,12 +958,6 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 			*out = engine_pack_response(
 			    id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
 			    "request id was already used for another method", NULL, outlen);
-			goto done;
-		}
-		if ((m->flags & M_PERSIST_ID) &&
-		    engine_lookup_persisted(e, id, m->path, out, outlen)) {
-			dedupe_finish(e->dd, id, *out, *outlen);
-			reply->seq = wn_store_written(e->store);
 			goto done;
 		}
 	}
@@ -1235,7 +1159,7 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 		size_t seen = 0;
 		wn_batch *b = wn_batch_new();
 		Job **gone = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*gone));
-		size_t ngone = 0;
+		size_t ngone = 0, ngone_all = 0;
 		struct project *gp = NULL;
 		more = false;
 		wn_store_iter *it = wn_store_iter_new(e->store, "j/", 2, start, sl);
@@ -1256,6 +1180,7 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 				continue;
 			if (gp != NULL && p != gp) {
 				job_remove_many(&c, b, gp, gone, ngone, false);
+				ngone_all += ngone;
 				ngone = 0;
 			}
 			gp = p;
@@ -1264,7 +1189,8 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 		wn_store_iter_free(it);
 		if (ngone > 0)
 			job_remove_many(&c, b, gp, gone, ngone, false);
-		removed += (uint64_t)wn_batch_count(b);
+		ngone_all += ngone;
+		removed += ngone_all;
 		if (wn_batch_count(b) > 0)
 			engine_write(&c, b);
 		wn_batch_free(b);
@@ -1295,7 +1221,7 @@ static void *engine_sweeper(void *arg)
 		int64_t next = wn_engine_tick(e);
 		int64_t now = engine_now(e);
 		if (now >= forget_at) {
-			engine_forget_requests(e);
+			replay_forget(e);
 			forget_at = now + 3600 * 1000;
 		}
 		if (e->cfg.retention_ms > 0 && now >= expire_at) {

@@ -179,6 +179,20 @@ struct jcache_entry {
 
 struct dedupe;
 
+/* Request ids of Submits and SubmitBatches, answered again for a day
+ * (replay.c). */
+#define REPLAY_KEEP_MS (24LL * 3600 * 1000)
+struct replay_ent {
+	int64_t at;
+	uint64_t reqid;
+};
+struct replay {
+	wn_map *jobs;   /* request id of a Submit -> the job it created (as a pointer) */
+	wn_map *stored; /* request ids with an i/ key -> (void *)1 */
+	struct replay_ent *ring; /* jobs' request ids, oldest first */
+	size_t head, n, cap, peak;
+};
+
 struct wn_engine {
 	wn_engine_config cfg;
 	wn_store *store;
@@ -208,6 +222,7 @@ struct wn_engine {
 	wn_map *jcache;   /* job id -> struct jcache_entry */
 	struct jcache_entry *jc_head, *jc_tail;
 	size_t jc_bytes;
+	struct replay replay;
 };
 
 /* A method implementation: in is the unpacked input; on success *out is the
@@ -239,6 +254,29 @@ void engine_task_drop(struct project *p, struct task *t);
 struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s);
 /* engine_sweep returns the sweep with id, or NULL. */
 struct sweep *engine_sweep(wn_engine *e, uint64_t id);
+
+/* replay_init and replay_free set up and free e->replay. */
+void replay_init(wn_engine *e);
+void replay_free(wn_engine *e);
+/* replay_load_job remembers, at start, the request id of j's Submit if j was
+ * created within the keep time. */
+void replay_load_job(wn_engine *e, const Job *j, int64_t now);
+/* replay_submitted remembers the request id of the Submit that created j
+ * (after its write). */
+void replay_submitted(struct call *c, const Job *j);
+/* replay_answer answers c if its request id was already executed (a Submit
+ * from its job as it is now, brief if asked; else the reply stored, unpacked
+ * as od); false if it is new. */
+bool replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
+                   ProtobufCMessage **out);
+/* replay_persist stores reply under c's request id, in b (SubmitBatch). */
+void replay_persist(struct call *c, wn_batch *b, const ProtobufCMessage *reply);
+/* replay_removed keeps the answer to the Submit that created j, which is
+ * being removed with status as its last, in b. */
+void replay_removed(struct call *c, wn_batch *b, const Job *j, int status);
+/* replay_forget drops request ids older than the keep time, from memory and
+ * disk, and learns which i/ keys exist (at start). */
+void replay_forget(wn_engine *e);
 
 /* Keys. */
 size_t key_project(char *buf, const char *name);
@@ -431,9 +469,6 @@ uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task
 
 /* queue_park parks the call's Fetch until a job is ready or wait_ms pass. */
 int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq);
-/* persist_request_id adds the call's request id and reply body out to b, so a
- * replay after a restart is answered without running again. */
-void persist_request_id(struct call *c, wn_batch *b, const ProtobufCMessage *out);
 
 /* Lease expiry: the job's lease of attempt ran out (called under the lock). */
 void queue_expire(struct call *c, uint64_t job, uint32_t attempt);

@@ -183,6 +183,7 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 		old[i] = (int)j->status;
 		job_leave(c, p, j);
 		queue_count_move(c, p, j, old[i], 0);
+		replay_removed(c, b, j, old[i]);
 		job_del(c, b, j->id);
 		wn_leases_remove(c->e->leases, j->id);
 		wn_map_del_u64(c->e->cancelled, j->id);

@@ -193,12 +193,15 @@ static int job_reply(struct call *c, wn_batch *b, Job *j, bool position, Protobu
 int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SubmitRequest *rq = (const void *)in;
+	if (replay_answer(c, &whatsnext__v1__submit_response__descriptor, rq->brief, out))
+		return WN_OK;
 	Job *j = NULL;
 	struct project *p = NULL;
 	int rv = job_from_spec(c, rq->job, 0, false, &j, &p);
 	if (rv != WN_OK)
 		return rv;
 	job_assign_id(c, j, engine_now(c->e));
+	j->submit_request_id = c->reqid;
 	Whatsnext__V1__SubmitResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__submit_response__init(r);
 	r->job = rq->brief ? NULL : j;
@@ -207,11 +210,10 @@ int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	if (rq->brief)
 		r->job = job_brief(c, j);
 	put_next_id(c, b);
-	if (c->reqid != 0)
-		persist_request_id(c, b, &r->base);
 	rv = call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
+	replay_submitted(c, j);
 	*out = &r->base;
 	return WN_OK;
 }
@@ -288,6 +290,8 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SubmitBatchRequest *rq = (const void *)in;
+	if (replay_answer(c, &whatsnext__v1__submit_batch_response__descriptor, false, out))
+		return WN_OK;
 	if (rq->n_jobs == 0)
 		return call_fail(c, WN_EINVAL, "batch holds no jobs");
 	if (rq->n_jobs > WN_BATCH_MAX)
@@ -346,8 +350,7 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	for (size_t i = 0; i < rq->n_jobs; i++)
 		job_insert(c, b, projs[order[i]], jobs[order[i]]);
 	put_next_id(c, b);
-	if (c->reqid != 0)
-		persist_request_id(c, b, &r->base);
+	replay_persist(c, b, &r->base);
 	rv = call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;

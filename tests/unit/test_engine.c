@@ -369,6 +369,188 @@ TEST(repeated_request_id_runs_once)
 	wn_engine_close(e);
 }
 
+/* submit_as submits a job of p/t with request id id; the reply in *r. */
+static int submit_as(wn_engine *e, uint64_t id, bool brief, Whatsnext__V1__SubmitResponse **r)
+{
+	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT;
+	s.project = "p";
+	s.task = "t";
+	Whatsnext__V1__SubmitRequest rq = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
+	rq.job = &s;
+	rq.brief = brief;
+	return call_id(e, M("JobService", "Submit"), &rq.base, id,
+	               &whatsnext__v1__submit_response__descriptor, (void **)r);
+}
+
+/* count_of returns how many jobs of project p have status st (Stats). */
+static uint64_t count_of(wn_engine *e, int st)
+{
+	Whatsnext__V1__StatsRequest rq = WHATSNEXT__V1__STATS_REQUEST__INIT;
+	rq.project = "p";
+	Whatsnext__V1__StatsResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "Stats"), &rq.base,
+	                  &whatsnext__v1__stats_response__descriptor, (void **)&r),
+	             0);
+	CHECK_EQ_INT(r->n_projects, 1);
+	const Whatsnext__V1__ProjectStats *ps = r->projects[0];
+	uint64_t n = st == WHATSNEXT__V1__JOB_STATUS__JOB_PENDING     ? ps->pending
+	             : st == WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING   ? ps->running
+	             : st == WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED ? ps->completed
+	                                                              : ps->failed;
+	whatsnext__v1__stats_response__free_unpacked(r, NULL);
+	return n;
+}
+
+TEST(resent_submit_after_restart_gets_its_job_as_it_is_now)
+{
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	CHECK_EQ_INT(submit_as(e, 91, false, &r), 0);
+	uint64_t id = r->job->id;
+	CHECK_EQ_INT(r->job->submit_request_id, 91);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(submit_as(e, 92, true, &r), 0);
+	uint64_t brief_id = r->job->id;
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	uint32_t att;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	CHECK_EQ_INT(complete(e, id, att, true), 0);
+	for (int round = 0; round < 2; round++) {
+		wn_engine_close(e);
+		e = open_engine(60000);
+		/* the job that Submit made, as it is now; nothing new */
+		CHECK_EQ_INT(submit_as(e, 91, false, &r), 0);
+		CHECK_EQ_INT(r->job->id, id);
+		CHECK_EQ_INT(r->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+		CHECK_EQ_STR(r->job->task, "t");
+		whatsnext__v1__submit_response__free_unpacked(r, NULL);
+		/* a brief Submit gets a brief answer */
+		CHECK_EQ_INT(submit_as(e, 92, true, &r), 0);
+		CHECK_EQ_INT(r->job->id, brief_id);
+		CHECK_EQ_INT(r->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+		CHECK_EQ_STR(r->job->task, "");
+		whatsnext__v1__submit_response__free_unpacked(r, NULL);
+		CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 1);
+		CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED), 1);
+	}
+	/* a new request id is a new job */
+	CHECK_EQ_INT(submit_as(e, 93, false, &r), 0);
+	CHECK(r->job->id > brief_id);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 2);
+	wn_engine_close(e);
+}
+
+TEST(resent_submit_of_a_removed_job_creates_nothing)
+{
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	CHECK_EQ_INT(submit_as(e, 94, false, &r), 0);
+	uint64_t id = r->job->id;
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	Whatsnext__V1__JobIdRequest rm = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rm.id = id;
+	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &rm.base, NULL, NULL), 0);
+	for (int round = 0; round < 3; round++) {
+		/* at once, after a restart, and after another one */
+		CHECK_EQ_INT(submit_as(e, 94, false, &r), 0);
+		CHECK_EQ_INT(r->job->id, id);
+		CHECK_EQ_INT(r->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+		whatsnext__v1__submit_response__free_unpacked(r, NULL);
+		CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 0);
+		wn_engine_close(e);
+		e = open_engine(60000);
+	}
+	/* the same request id for SubmitBatch is another request: it runs */
+	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT;
+	s.project = "p";
+	s.task = "t";
+	Whatsnext__V1__JobSpec *sv[] = {&s};
+	Whatsnext__V1__SubmitBatchRequest br = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	br.jobs = sv;
+	br.n_jobs = 1;
+	CHECK_EQ_INT(call_id(e, M("JobService", "SubmitBatch"), &br.base, 94, NULL, NULL), 0);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 1);
+	wn_engine_close(e);
+}
+
+TEST(resent_submit_batch_after_restart_creates_nothing)
+{
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT;
+	s.project = "p";
+	s.task = "t";
+	Whatsnext__V1__JobSpec *sv[] = {&s, &s, &s};
+	Whatsnext__V1__SubmitBatchRequest br = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	br.jobs = sv;
+	br.n_jobs = 3;
+	Whatsnext__V1__SubmitBatchResponse *r1 = NULL, *r2 = NULL;
+	CHECK_EQ_INT(call_id(e, M("JobService", "SubmitBatch"), &br.base, 95,
+	                     &whatsnext__v1__submit_batch_response__descriptor, (void **)&r1),
+	             0);
+	wn_engine_close(e);
+	e = open_engine(60000);
+	CHECK_EQ_INT(call_id(e, M("JobService", "SubmitBatch"), &br.base, 95,
+	                     &whatsnext__v1__submit_batch_response__descriptor, (void **)&r2),
+	             0);
+	CHECK_EQ_INT(r2->n_ids, 3);
+	for (size_t i = 0; i < 3; i++)
+		CHECK_EQ_INT(r2->ids[i], r1->ids[i]);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 3);
+	/* the same id for Submit is refused while the batch's reply is cached */
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	CHECK_EQ_INT(submit_as(e, 95, false, &r), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 3);
+	whatsnext__v1__submit_batch_response__free_unpacked(r1, NULL);
+	whatsnext__v1__submit_batch_response__free_unpacked(r2, NULL);
+	wn_engine_close(e);
+}
+
+TEST(request_ids_are_forgotten_after_a_day)
+{
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	CHECK_EQ_INT(submit_as(e, 96, false, &r), 0);
+	uint64_t kept = r->job->id;
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(submit_as(e, 97, false, &r), 0);
+	Whatsnext__V1__JobIdRequest rm = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rm.id = r->job->id;
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &rm.base, NULL, NULL), 0);
+	/* within the day, after a restart: both answered */
+	fake_now += 23LL * 3600 * 1000;
+	wn_engine_close(e);
+	e = open_engine(60000);
+	CHECK_EQ_INT(submit_as(e, 96, false, &r), 0);
+	CHECK_EQ_INT(r->job->id, kept);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(submit_as(e, 97, false, &r), 0);
+	CHECK_EQ_INT(r->job->id, rm.id);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 1);
+	/* past the day (and the ten-minute reply cache): new requests */
+	fake_now += 2LL * 3600 * 1000;
+	wn_engine_close(e);
+	e = open_engine(60000);
+	CHECK_EQ_INT(submit_as(e, 96, false, &r), 0);
+	CHECK(r->job->id != kept);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(submit_as(e, 97, false, &r), 0);
+	CHECK(r->job->id != rm.id);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 3);
+	wn_engine_close(e);
+}
+
 TEST(state_survives_reopen)
 {
 	wn_engine *e = open_engine(1000);

@@ -1,0 +1,221 @@
+/* replay: answering a Submit or SubmitBatch sent again after its first reply
+ * was lost, for a day, across restarts (protocol section 3).
+ *
+ * A Submit's request id lives in the record of the job it created
+ * (Job.submit_request_id), so a Submit writes one key, not two; the engine
+ * keeps request id -> job id in memory for the jobs of the last day, rebuilt
+ * from the records at start. Replies that have no job record to come from
+ * are kept under i/<request id>: a SubmitBatch's, and a Submit's whose job
+ * was removed within the day. The engine knows which request ids have such a
+ * key, so a new request costs no read. */
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define REPLAY_SUBMIT "/whatsnext.v1.JobService/Submit"
+
+static size_t key_req(char *buf, uint64_t id)
+{
+	key_job(buf, id);
+	buf[0] = 'i';
+	return 10;
+}
+
+void replay_init(wn_engine *e)
+{
+	struct replay *r = &e->replay;
+	memset(r, 0, sizeof(*r));
+	r->jobs = wn_map_new_u64();
+	r->stored = wn_map_new_u64();
+}
+
+void replay_free(wn_engine *e)
+{
+	struct replay *r = &e->replay;
+	wn_map_free(r->jobs);
+	wn_map_free(r->stored);
+	free(r->ring);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ring_push appends (at, reqid) to the ring of remembered Submits. */
+static void ring_push(struct replay *r, int64_t at, uint64_t reqid)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 1024;
+		struct replay_ent *v = wn_xmalloc(cap * sizeof(*v));
+		for (size_t i = 0; i < r->n; i++)
+			v[i] = r->ring[(r->head + i) % r->cap];
+		free(r->ring);
+		r->ring = v;
+		r->cap = cap;
+		r->head = 0;
+	}
+	r->ring[(r->head + r->n) % r->cap] = (struct replay_ent){at, reqid};
+	r->n++;
+}
+
+static void remember(struct replay *r, uint64_t reqid, uint64_t job, int64_t at)
+{
+	wn_map_put_u64(r->jobs, reqid, (void *)(uintptr_t)job);
+	ring_push(r, at, reqid);
+	if (r->n > r->peak)
+		r->peak = r->n;
+}
+
+void replay_load_job(wn_engine *e, const Job *j, int64_t now)
+{
+	if (j->submit_request_id != 0 && j->created_ms >= now - REPLAY_KEEP_MS)
+		remember(&e->replay, j->submit_request_id, j->id, j->created_ms);
+}
+
+void replay_submitted(struct call *c, const Job *j)
+{
+	if (j->submit_request_id != 0)
+		remember(&c->e->replay, j->submit_request_id, j->id, j->created_ms);
+}
+
+/* stored_answer answers from the i/ key of c's request id, if it has one for
+ * c's method: its body unpacked as od into the call's arena. */
+static bool stored_answer(struct call *c, const ProtobufCMessageDescriptor *od,
+                          ProtobufCMessage **out)
+{
+	if (wn_map_get_u64(c->e->replay.stored, c->reqid) == NULL)
+		return false;
+	char key[WN_KEY_MAX];
+	size_t kl = key_req(key, c->reqid);
+	char *val = NULL;
+	size_t len = 0;
+	if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
+		return false;
+	/* value: 8-byte time, the method path, NUL, the reply body */
+	const char *m = len > 8 ? memchr(val + 8, '\0', len - 8) : NULL;
+	ProtobufCMessage *msg = NULL;
+	if (m != NULL && strcmp(val + 8, c->method) == 0) {
+		size_t off = (size_t)(m + 1 - val);
+		msg = protobuf_c_message_unpack(od, c->pa, len - off, (uint8_t *)val + off);
+	}
+	free(val);
+	if (msg == NULL)
+		return false;
+	*out = msg;
+	return true;
+}
+
+bool replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
+                   ProtobufCMessage **out)
+{
+	if (c->reqid == 0)
+		return false;
+	bool answered = false;
+	uintptr_t id = 0;
+	if (strcmp(c->method, REPLAY_SUBMIT) == 0)
+		id = (uintptr_t)wn_map_get_u64(c->e->replay.jobs, c->reqid);
+	Job *j = id != 0 ? job_find(c, id) : NULL;
+	if (j != NULL && j->submit_request_id == c->reqid) {
+		Whatsnext__V1__SubmitResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+		whatsnext__v1__submit_response__init(r);
+		r->job = brief ? job_brief(c, j) : j;
+		*out = &r->base;
+		answered = true;
+	} else {
+		answered = stored_answer(c, od, out);
+	}
+	if (answered) {
+		/* the first reply may still wait for its sync */
+		c->seq = wn_store_written(c->e->store);
+	}
+	return answered;
+}
+
+/* put_stored writes reply under c's request id (or reqid) for method. */
+static void put_stored(wn_engine *e, wn_batch *b, uint64_t reqid, int64_t at, const char *method,
+                       const ProtobufCMessage *reply)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = key_req(key, reqid);
+	size_t bl = protobuf_c_message_get_packed_size(reply);
+	size_t ml = strlen(method) + 1;
+	uint8_t *buf = wn_xmalloc(8 + ml + bl);
+	memcpy(buf, &at, 8);
+	memcpy(buf + 8, method, ml);
+	protobuf_c_message_pack(reply, buf + 8 + ml);
+	wn_batch_put(b, key, kl, buf, 8 + ml + bl);
+	free(buf);
+	/* set before the write lands: at worst a read that finds nothing */
+	wn_map_put_u64(e->replay.stored, reqid, (void *)1);
+}
+
+void replay_persist(struct call *c, wn_batch *b, const ProtobufCMessage *reply)
+{
+	if (c->reqid != 0)
+		put_stored(c->e, b, c->reqid, engine_now(c->e), c->method, reply);
+}
+
+void replay_removed(struct call *c, wn_batch *b, const Job *j, int status)
+{
+	struct replay *r = &c->e->replay;
+	uint64_t q = j->submit_request_id;
+	if (q == 0 || (uintptr_t)wn_map_get_u64(r->jobs, q) != j->id)
+		return;
+	wn_map_del_u64(r->jobs, q);
+	Whatsnext__V1__Job gone = WHATSNEXT__V1__JOB__INIT;
+	gone.id = j->id;
+	gone.status = (Whatsnext__V1__JobStatus)status;
+	gone.attempt = j->attempt;
+	Whatsnext__V1__SubmitResponse reply = WHATSNEXT__V1__SUBMIT_RESPONSE__INIT;
+	reply.job = &gone;
+	put_stored(c->e, b, q, j->created_ms, REPLAY_SUBMIT, &reply.base);
+}
+
+/* forget_jobs drops the Submits older than cutoff from memory; the map is
+ * rebuilt smaller once most of it is gone (it never shrinks by itself). */
+static void forget_jobs(struct replay *r, int64_t cutoff)
+{
+	while (r->n > 0 && r->ring[r->head].at < cutoff) {
+		wn_map_del_u64(r->jobs, r->ring[r->head].reqid);
+		r->head = (r->head + 1) % r->cap;
+		r->n--;
+	}
+	if (r->peak < 4096 || r->n > r->peak / 4)
+		return;
+	wn_map *m = wn_map_new_u64();
+	size_t pos = 0;
+	uint64_t k;
+	void *v;
+	while (wn_map_next(r->jobs, &pos, &k, NULL, &v))
+		wn_map_put_u64(m, k, v);
+	wn_map_free(r->jobs);
+	r->jobs = m;
+	r->peak = r->n;
+}
+
+void replay_forget(wn_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	int64_t cutoff = engine_now(e) - REPLAY_KEEP_MS;
+	forget_jobs(&e->replay, cutoff);
+	wn_batch *b = wn_batch_new();
+	const char *k, *v;
+	size_t kl, vl;
+	wn_store_iter *it = wn_store_iter_new(e->store, "i/", 2, NULL, 0);
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		int64_t at = 0;
+		if (vl >= 8)
+			memcpy(&at, v, 8);
+		uint64_t id = key_job_id(k);
+		if (at < cutoff) {
+			wn_batch_del(b, k, kl);
+			wn_map_del_u64(e->replay.stored, id);
+		} else {
+			wn_map_put_u64(e->replay.stored, id, (void *)1);
+		}
+	}
+	wn_store_iter_free(it);
+	uint64_t seq;
+	if (wn_batch_count(b) > 0)
+		wn_store_write(e->store, b, &seq);
+	wn_batch_free(b);
+	pthread_mutex_unlock(&e->mu);
+}
