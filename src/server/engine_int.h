@@ -187,8 +187,8 @@ struct replay_ent {
 	uint64_t reqid;
 };
 struct replay {
-	wn_map *jobs;   /* request id of a Submit -> the job it created (as a pointer) */
-	wn_map *stored; /* request ids with an i/ key -> (void *)1 */
+	wn_map *jobs;            /* request id of a Submit -> the job it created (as a pointer) */
+	wn_map *stored;          /* request ids with an i/ key -> (void *)1 */
 	struct replay_ent *ring; /* jobs' request ids, oldest first */
 	size_t head, n, cap, peak;
 };
