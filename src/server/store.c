@@ -166,22 +166,27 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_increase_parallelism(s->opts, 2);
 	rocksdb_options_set_max_open_files(s->opts, 512);
-	/* a smaller memtable keeps the server's memory per queued job low */
-	rocksdb_options_set_write_buffer_size(s->opts, 16u << 20);
+	/* Every change of a job is a memtable insert; 32 MiB holds the
+	 * successive records of about 30,000 jobs, so most of a job's older
+	 * records are dropped before they reach a table file. */
+	rocksdb_options_set_write_buffer_size(s->opts, 32u << 20);
+	/* Table files straight from the memtable (level 0) are not compressed,
+	 * to spare the CPU while jobs flow; the bottommost level, where finished
+	 * jobs end up, is (Snappy). */
+	rocksdb_options_set_compression(s->opts, rocksdb_no_compression);
+	rocksdb_options_set_bottommost_compression(s->opts, rocksdb_snappy_compression);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	/* Writes collect in RocksDB's log buffer; the log goes to the OS in one
 	 * write per round of requests (wn_store_flush) or per sync, not per
 	 * request. Nothing is acknowledged before that. */
 	rocksdb_options_set_manual_wal_flush(s->opts, 1);
-	/* Bloom filters, in the tables and in the memtable, answer most reads of
-	 * absent keys (the request-id check of every Submit) without a search. */
+	/* Bloom filters in the tables: a read of a key (a job record not held
+	 * in memory) looks into one table file, not every one. */
 	rocksdb_block_based_table_options_t *topts = rocksdb_block_based_options_create();
 	rocksdb_block_based_options_set_filter_policy(topts,
 	                                              rocksdb_filterpolicy_create_bloom_full(10));
 	rocksdb_options_set_block_based_table_factory(s->opts, topts);
 	rocksdb_block_based_options_destroy(topts);
-	rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->opts, 0.02);
-	rocksdb_options_set_memtable_whole_key_filtering(s->opts, 1);
 	rocksdb_options_set_info_log_level(s->opts, 2); /* warn */
 	s->wopts = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wopts, 0);
