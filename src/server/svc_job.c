@@ -149,8 +149,21 @@ static void job_assign_id(struct call *c, Job *j, int64_t now)
 {
 	j->id = c->e->next_id++;
 	j->created_ms = now;
-	if (j->name == NULL || j->name[0] == '\0')
-		j->name = wn_arena_printf(c->arena, "%s-%llu", j->task, (unsigned long long)j->id);
+	if (j->name == NULL || j->name[0] == '\0') {
+		/* "<task>-<id>", without printf: a batch names many jobs */
+		char digits[24];
+		size_t nd = 0;
+		for (uint64_t v = j->id; nd == 0 || v != 0; v /= 10)
+			digits[nd++] = (char)('0' + v % 10);
+		size_t tl = strlen(j->task);
+		char *name = wn_arena_alloc(c->arena, tl + 1 + nd + 1);
+		memcpy(name, j->task, tl);
+		name[tl] = '-';
+		for (size_t i = 0; i < nd; i++)
+			name[tl + 1 + i] = digits[nd - 1 - i];
+		name[tl + 1 + nd] = '\0';
+		j->name = name;
+	}
 }
 
 /* job_insert stores a new job: its record, its reverse edges, its place in

@@ -551,6 +551,43 @@ TEST(request_ids_are_forgotten_after_a_day)
 	wn_engine_close(e);
 }
 
+TEST(jobs_without_a_name_are_named_task_dash_id)
+{
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	for (int i = 0; i < 12; i++) {
+		uint64_t id = submit(e, "p", "t", 0);
+		Whatsnext__V1__Job *j = get_job(e, id);
+		char want[64];
+		snprintf(want, sizeof(want), "t-%llu", (unsigned long long)id);
+		CHECK_EQ_STR(j->name, want);
+		whatsnext__v1__job__free_unpacked(j, NULL);
+	}
+	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT,
+	                       named = WHATSNEXT__V1__JOB_SPEC__INIT;
+	s.project = named.project = "p";
+	s.task = named.task = "t";
+	named.name = "mine";
+	Whatsnext__V1__JobSpec *sv[] = {&s, &named, &s};
+	Whatsnext__V1__SubmitBatchRequest br = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	br.jobs = sv;
+	br.n_jobs = 3;
+	Whatsnext__V1__SubmitBatchResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "SubmitBatch"), &br.base,
+	                  &whatsnext__v1__submit_batch_response__descriptor, (void **)&r),
+	             0);
+	for (size_t i = 0; i < 3; i++) {
+		Whatsnext__V1__Job *j = get_job(e, r->ids[i]);
+		char want[64];
+		snprintf(want, sizeof(want), "t-%llu", (unsigned long long)r->ids[i]);
+		CHECK_EQ_STR(j->name, i == 1 ? "mine" : want);
+		whatsnext__v1__job__free_unpacked(j, NULL);
+	}
+	whatsnext__v1__submit_batch_response__free_unpacked(r, NULL);
+	wn_engine_close(e);
+}
+
 TEST(state_survives_reopen)
 {
 	wn_engine *e = open_engine(1000);
