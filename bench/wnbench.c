@@ -26,6 +26,7 @@
 #include "rpc.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -1397,27 +1398,53 @@ enum { CROW_CYCLE4 = 4, CROW_NEXT = 5, CROW_DISPATCH = 7, CROW_BCYCLE = 9 };
 
 /* A run starts when both servers are idle: their background work left from
  * earlier runs (RocksDB flushing and compacting the jobs of the rows before)
- * is not billed to it. Idle = under 10 ms of CPU in a 200 ms window. */
-#define SETTLE_WINDOW_MS 200
-#define SETTLE_MAX_MS    20000
+ * is not billed to it. Idle = under 5 % of one CPU over 50 ms. */
+#define SETTLE_WINDOW_MS 50
+#define SETTLE_MAX_MS    15000
+
+/* bench_cpu_ns returns the CPU time of every thread of process pid, in
+ * nanoseconds (/proc/PID/task/TID/schedstat), or -1. */
+static int64_t bench_cpu_ns(int64_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%" PRId64 "/task", pid);
+	DIR *d = pid > 0 ? opendir(path) : NULL;
+	if (d == NULL)
+		return -1;
+	int64_t sum = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		char sp[128];
+		snprintf(sp, sizeof(sp), "/proc/%" PRId64 "/task/%.32s/schedstat", pid, de->d_name);
+		FILE *f = fopen(sp, "r");
+		unsigned long long ns = 0;
+		if (f != NULL) {
+			if (fscanf(f, "%llu", &ns) == 1)
+				sum += (int64_t)ns;
+			fclose(f);
+		}
+	}
+	closedir(d);
+	return sum;
+}
 
 /* bench_settle waits until the servers of tgs are idle (or SETTLE_MAX_MS);
  * adds the time waited to *waited_ms. */
 static void bench_settle(const bench_target *tgs, int n, int64_t *waited_ms)
 {
 	int64_t t0 = bench_now_ns();
-	long tick_ms = 1000 / sysconf(_SC_CLK_TCK);
-	int64_t allow = tick_ms > 10 ? 1 : 10 / tick_ms;
 	const struct timespec win = {0, SETTLE_WINDOW_MS * 1000000L};
 	for (;;) {
-		int64_t c0[4], c1[4];
-		for (int k = 0; k < n; k++)
-			c0[k] = bench_cpu_ticks(tgs[k].pid);
+		int64_t c0[2], c1[2];
+		for (int k = 0; k < n && k < 2; k++)
+			c0[k] = bench_cpu_ns(tgs[k].pid);
 		nanosleep(&win, NULL);
 		bool idle = true;
-		for (int k = 0; k < n; k++) {
-			c1[k] = bench_cpu_ticks(tgs[k].pid);
-			if (c0[k] >= 0 && c1[k] - c0[k] > allow)
+		for (int k = 0; k < n && k < 2; k++) {
+			c1[k] = bench_cpu_ns(tgs[k].pid);
+			if (c0[k] >= 0 && c1[k] - c0[k] > SETTLE_WINDOW_MS * 1000000L / 20)
 				idle = false;
 		}
 		if (idle || (bench_now_ns() - t0) / 1000000 > SETTLE_MAX_MS)
@@ -1528,7 +1555,7 @@ static int bench_compare(const bench_opts *o)
 		       "     protocol (src/common/rpc_direct.c); beanstalkd's: bench/beanstalk.c, "
 		       "the same kind\n"
 		       "dispatch ratio: beanstalkd p50 / wnd p50 (above 1: wnd is faster)\n"
-		       "each run starts when both servers are idle (under 10 ms of CPU in 200 "
+		       "each run starts when both servers are idle (under 5 %% of a CPU for 50 "
 		       "ms: wnd's\n"
 		       "     flushing and compacting of earlier rows' jobs is not billed to the "
 		       "next run;\n"

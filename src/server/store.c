@@ -154,6 +154,30 @@ static int store_check_version(wn_store *s, char **errmsg)
 	return WN_OK;
 }
 
+/* store_insert_hints makes the memtable remember where it last inserted a
+ * key of each 9-byte prefix ("j/" and the first 7 bytes of a job id: 256
+ * consecutive jobs). A job's record is rewritten at claim and completion, and
+ * the skiplist insert of a key that already has a version costs a search from
+ * the top without a hint (about 80 key comparisons); submissions, claims and
+ * completions each move through the ids in order, so with a hint per group of
+ * ids most inserts start next to their place. Not in RocksDB's C API, hence
+ * the options string; without it (an older RocksDB) writes are only slower. */
+static void store_insert_hints(wn_store *s)
+{
+	char *err = NULL;
+	rocksdb_options_t *o = rocksdb_options_create();
+	rocksdb_get_options_from_string(
+	    s->opts, "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.9", o, &err);
+	if (err != NULL) {
+		wn_warn("store: memtable insert hints unavailable: %s", err);
+		free(err);
+		rocksdb_options_destroy(o);
+		return;
+	}
+	rocksdb_options_destroy(s->opts);
+	s->opts = o;
+}
+
 int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg)
 {
 	wn_store *s = wn_xcalloc(1, sizeof(*s));
@@ -188,6 +212,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	rocksdb_options_set_block_based_table_factory(s->opts, topts);
 	rocksdb_block_based_options_destroy(topts);
 	rocksdb_options_set_info_log_level(s->opts, 2); /* warn */
+	store_insert_hints(s);
 	s->wopts = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wopts, 0);
 	s->ropts = rocksdb_readoptions_create();
