@@ -195,10 +195,13 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	 * records are dropped before they reach a table file. */
 	rocksdb_options_set_write_buffer_size(s->opts, 32u << 20);
 	/* Table files straight from the memtable (level 0) are not compressed,
-	 * to spare the CPU while jobs flow; the bottommost level, where finished
-	 * jobs end up, is (Snappy). */
-	rocksdb_options_set_compression(s->opts, rocksdb_no_compression);
-	rocksdb_options_set_bottommost_compression(s->opts, rocksdb_snappy_compression);
+	 * to spare the CPU while jobs flow; the levels below are (Snappy), where
+	 * compaction has dropped the older records of each job. */
+	int levels[7] = {rocksdb_no_compression,     rocksdb_snappy_compression,
+	                 rocksdb_snappy_compression, rocksdb_snappy_compression,
+	                 rocksdb_snappy_compression, rocksdb_snappy_compression,
+	                 rocksdb_snappy_compression};
+	rocksdb_options_set_compression_per_level(s->opts, levels, 7);
 	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	/* Writes collect in RocksDB's log buffer; the log goes to the OS in one
 	 * write per round of requests (wn_store_flush) or per sync, not per
