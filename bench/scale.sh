@@ -56,7 +56,9 @@ trap 'exit 130' INT TERM
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		# below the kernel's ephemeral range (32768-60999), so no outgoing
+		# connection holds it by the time the server binds
+		p=$((10000 + RANDOM % 22000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
