@@ -169,8 +169,9 @@ void replay_removed(struct call *c, wn_batch *b, const Job *j, int status)
 	put_stored(c->e, b, q, j->created_ms, REPLAY_SUBMIT, &reply.base);
 }
 
-/* forget_jobs drops the Submits older than cutoff from memory; the map is
- * rebuilt smaller once most of it is gone (it never shrinks by itself). */
+/* forget_jobs drops the Submits older than cutoff from memory; the map and
+ * the ring are rebuilt smaller once most of them are gone (a map never
+ * shrinks by itself). */
 static void forget_jobs(struct replay *r, int64_t cutoff)
 {
 	while (r->n > 0 && r->ring[r->head].at < cutoff) {
@@ -188,6 +189,16 @@ static void forget_jobs(struct replay *r, int64_t cutoff)
 		wn_map_put_u64(m, k, v);
 	wn_map_free(r->jobs);
 	r->jobs = m;
+	size_t cap = 1024;
+	while (cap < 2 * r->n)
+		cap *= 2;
+	struct replay_ent *ring = wn_xmalloc(cap * sizeof(*ring));
+	for (size_t i = 0; i < r->n; i++)
+		ring[i] = r->ring[(r->head + i) % r->cap];
+	free(r->ring);
+	r->ring = ring;
+	r->cap = cap;
+	r->head = 0;
 	r->peak = r->n;
 }
 

@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include "engine.h"
+#include "engine_int.h"
 #include "envelope.h"
 #include "err.h"
 #include "store.h"
@@ -549,6 +550,50 @@ TEST(request_ids_are_forgotten_after_a_day)
 	whatsnext__v1__submit_response__free_unpacked(r, NULL);
 	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 3);
 	wn_engine_close(e);
+}
+
+TEST(a_running_server_forgets_request_ids_after_a_day)
+{
+	durability = WN_DURABILITY_RELAXED; /* 6,000 writes */
+	wn_engine *e = open_engine(60000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0, 0);
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	uint64_t first = 0, late = 0;
+	for (uint64_t q = 1; q <= 5000; q++) {
+		CHECK_EQ_INT(submit_as(e, 100000 + q, true, &r), 0);
+		if (q == 1)
+			first = r->job->id;
+		whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	}
+	fake_now += 23LL * 3600 * 1000;
+	for (uint64_t q = 1; q <= 1000; q++) {
+		CHECK_EQ_INT(submit_as(e, 200000 + q, true, &r), 0);
+		if (q == 1)
+			late = r->job->id;
+		whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	}
+	CHECK_EQ_INT(wn_map_count(e->replay.jobs), 6000);
+	/* the hourly pass, 2 h later: the first 5,000 are past the day */
+	fake_now += 2LL * 3600 * 1000;
+	replay_forget(e);
+	CHECK_EQ_INT(wn_map_count(e->replay.jobs), 1000);
+	CHECK_EQ_INT(e->replay.n, 1000);
+	CHECK(e->replay.cap <= 2048);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 6000);
+	/* past the ten-minute reply cache too: a kept id is answered, a forgotten
+	 * one runs again */
+	wn_engine_close(e);
+	e = open_engine(60000);
+	CHECK_EQ_INT(submit_as(e, 200001, true, &r), 0);
+	CHECK_EQ_INT(r->job->id, late);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(submit_as(e, 100001, true, &r), 0);
+	CHECK(r->job->id != first);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 6001);
+	wn_engine_close(e);
+	durability = WN_DURABILITY_SYNC;
 }
 
 TEST(jobs_without_a_name_are_named_task_dash_id)
