@@ -14,6 +14,8 @@
 # Needs valgrind and beanstalkd (wnbench runs each row against both servers;
 # only wnd is counted). Takes about a minute.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 : "${WN_BIN:?set WN_BIN to the directory holding wnd and wnbench}"
 row=${1:-complete+next}
 case $row in
@@ -43,18 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	local p
-	while :; do
-		# below the kernel's ephemeral range (32768-60999), so no outgoing
-		# connection holds it by the time the server binds
-		p=$((10000 + RANDOM % 22000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
 
 bport=$(free_port)
 beanstalkd -l 127.0.0.1 -p "$bport" >"$tmp/beanstalkd.log" 2>&1 &

@@ -18,6 +18,8 @@
 #                    the sync figures to mean anything)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 : "${WN_BIN:?set WN_BIN to the directory holding wnd and wnbench}"
 export WN_BIN
 modes=${WN_BENCH_MODES:-sync relaxed}
@@ -67,19 +69,6 @@ if [ "$(stat -f -c %T "$tmp")" = tmpfs ]; then
 		"set TMPDIR to a directory on disk" >&2
 fi
 
-# free_port prints a loopback tcp port nothing listens on.
-free_port() {
-	local p
-	while :; do
-		# below the kernel's ephemeral range (32768-60999), so no outgoing
-		# connection holds it by the time the server binds
-		p=$((10000 + RANDOM % 22000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
 
 # start_wnd MODE: a private wnd; sets url and wnd_pid.
 start_wnd() {

@@ -22,6 +22,8 @@
 #   WN_SCALE_RETENTION_MS  retention of finished jobs in step 5 (default 5000)
 #   TMPDIR                 where the data directory goes (a real disk)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 : "${WN_BIN:?set WN_BIN to the directory holding wnd and wnbench}"
 top=${WN_SCALE_JOBS:-1000000}
 mode=${WN_SCALE_DURABILITY:-relaxed}
@@ -53,18 +55,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p
-	while :; do
-		# below the kernel's ephemeral range (32768-60999), so no outgoing
-		# connection holds it by the time the server binds
-		p=$((10000 + RANDOM % 22000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
 url=tcp://127.0.0.1:$(free_port)
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

@@ -39,19 +39,23 @@ void replay_free(wn_engine *e)
 	memset(r, 0, sizeof(*r));
 }
 
+/* ring_resize moves the ring's entries, oldest first, into cap slots. */
+static void ring_resize(struct replay *r, size_t cap)
+{
+	struct replay_ent *v = wn_xmalloc(cap * sizeof(*v));
+	for (size_t i = 0; i < r->n; i++)
+		v[i] = r->ring[(r->head + i) % r->cap];
+	free(r->ring);
+	r->ring = v;
+	r->cap = cap;
+	r->head = 0;
+}
+
 /* ring_push appends (at, reqid) to the ring of remembered Submits. */
 static void ring_push(struct replay *r, int64_t at, uint64_t reqid)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
-		struct replay_ent *v = wn_xmalloc(cap * sizeof(*v));
-		for (size_t i = 0; i < r->n; i++)
-			v[i] = r->ring[(r->head + i) % r->cap];
-		free(r->ring);
-		r->ring = v;
-		r->cap = cap;
-		r->head = 0;
-	}
+	if (r->n == r->cap)
+		ring_resize(r, r->cap ? r->cap * 2 : 1024);
 	r->ring[(r->head + r->n) % r->cap] = (struct replay_ent){at, reqid};
 	r->n++;
 }
@@ -192,13 +196,7 @@ static void forget_jobs(struct replay *r, int64_t cutoff)
 	size_t cap = 1024;
 	while (cap < 2 * r->n)
 		cap *= 2;
-	struct replay_ent *ring = wn_xmalloc(cap * sizeof(*ring));
-	for (size_t i = 0; i < r->n; i++)
-		ring[i] = r->ring[(r->head + i) % r->cap];
-	free(r->ring);
-	r->ring = ring;
-	r->cap = cap;
-	r->head = 0;
+	ring_resize(r, cap);
 	r->peak = r->n;
 }
 
