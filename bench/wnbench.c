@@ -1403,7 +1403,10 @@ enum { CROW_CYCLE4 = 4, CROW_NEXT = 5, CROW_DISPATCH = 7, CROW_BCYCLE = 9 };
 #define SETTLE_MAX_MS    15000
 
 /* bench_cpu_ns returns the CPU time of every thread of process pid, in
- * nanoseconds (/proc/PID/task/TID/schedstat), or -1. */
+ * nanoseconds (/proc/PID/task/TID/schedstat), or -1. Finer than
+ * bench_cpu_ticks (clock ticks of 10 ms), for the idle check's short windows;
+ * threads that have exited are not in it, so a run's CPU time per job comes
+ * from bench_cpu_ticks. */
 static int64_t bench_cpu_ns(int64_t pid)
 {
 	char path[64];
