@@ -383,6 +383,24 @@ static int submit_as(wn_engine *e, uint64_t id, bool brief, Whatsnext__V1__Submi
 	               &whatsnext__v1__submit_response__descriptor, (void **)r);
 }
 
+/* submit_id submits as submit_as does, expects OK and returns the job's id. */
+static uint64_t submit_id(wn_engine *e, uint64_t id, bool brief)
+{
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	CHECK_EQ_INT(submit_as(e, id, brief, &r), 0);
+	uint64_t job = r->job->id;
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	return job;
+}
+
+/* remove_job removes job id (JobService/Remove), expecting OK. */
+static void remove_job(wn_engine *e, uint64_t id)
+{
+	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rq.id = id;
+	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &rq.base, NULL, NULL), 0);
+}
+
 /* count_of returns how many jobs of project p have status st (Stats). */
 static uint64_t count_of(wn_engine *e, int st)
 {
@@ -412,9 +430,7 @@ TEST(resent_submit_after_restart_gets_its_job_as_it_is_now)
 	uint64_t id = r->job->id;
 	CHECK_EQ_INT(r->job->submit_request_id, 91);
 	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(submit_as(e, 92, true, &r), 0);
-	uint64_t brief_id = r->job->id;
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	uint64_t brief_id = submit_id(e, 92, true);
 	uint32_t att;
 	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
 	CHECK_EQ_INT(complete(e, id, att, true), 0);
@@ -450,12 +466,8 @@ TEST(resent_submit_of_a_removed_job_creates_nothing)
 	mk_project(e, "p");
 	mk_task(e, "p", "t", 0, 0);
 	Whatsnext__V1__SubmitResponse *r = NULL;
-	CHECK_EQ_INT(submit_as(e, 94, false, &r), 0);
-	uint64_t id = r->job->id;
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	Whatsnext__V1__JobIdRequest rm = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
-	rm.id = id;
-	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &rm.base, NULL, NULL), 0);
+	uint64_t id = submit_id(e, 94, false);
+	remove_job(e, id);
 	for (int round = 0; round < 3; round++) {
 		/* at once, after a restart, and after another one */
 		CHECK_EQ_INT(submit_as(e, 94, false, &r), 0);
@@ -518,36 +530,22 @@ TEST(request_ids_are_forgotten_after_a_day)
 	wn_engine *e = open_engine(60000);
 	mk_project(e, "p");
 	mk_task(e, "p", "t", 0, 0);
-	Whatsnext__V1__SubmitResponse *r = NULL;
-	CHECK_EQ_INT(submit_as(e, 96, false, &r), 0);
-	uint64_t kept = r->job->id;
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(submit_as(e, 97, false, &r), 0);
-	Whatsnext__V1__JobIdRequest rm = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
-	rm.id = r->job->id;
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &rm.base, NULL, NULL), 0);
+	uint64_t kept = submit_id(e, 96, false);
+	uint64_t removed = submit_id(e, 97, false);
+	remove_job(e, removed);
 	/* within the day, after a restart: both answered */
 	fake_now += 23LL * 3600 * 1000;
 	wn_engine_close(e);
 	e = open_engine(60000);
-	CHECK_EQ_INT(submit_as(e, 96, false, &r), 0);
-	CHECK_EQ_INT(r->job->id, kept);
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(submit_as(e, 97, false, &r), 0);
-	CHECK_EQ_INT(r->job->id, rm.id);
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(submit_id(e, 96, false), kept);
+	CHECK_EQ_INT(submit_id(e, 97, false), removed);
 	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 1);
 	/* past the day (and the ten-minute reply cache): new requests */
 	fake_now += 2LL * 3600 * 1000;
 	wn_engine_close(e);
 	e = open_engine(60000);
-	CHECK_EQ_INT(submit_as(e, 96, false, &r), 0);
-	CHECK(r->job->id != kept);
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(submit_as(e, 97, false, &r), 0);
-	CHECK(r->job->id != rm.id);
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK(submit_id(e, 96, false) != kept);
+	CHECK(submit_id(e, 97, false) != removed);
 	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 3);
 	wn_engine_close(e);
 }
@@ -558,21 +556,13 @@ TEST(a_running_server_forgets_request_ids_after_a_day)
 	wn_engine *e = open_engine(60000);
 	mk_project(e, "p");
 	mk_task(e, "p", "t", 0, 0);
-	Whatsnext__V1__SubmitResponse *r = NULL;
-	uint64_t first = 0, late = 0;
-	for (uint64_t q = 1; q <= 5000; q++) {
-		CHECK_EQ_INT(submit_as(e, 100000 + q, true, &r), 0);
-		if (q == 1)
-			first = r->job->id;
-		whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	}
+	uint64_t first = submit_id(e, 100001, true);
+	for (uint64_t q = 2; q <= 5000; q++)
+		submit_id(e, 100000 + q, true);
 	fake_now += 23LL * 3600 * 1000;
-	for (uint64_t q = 1; q <= 1000; q++) {
-		CHECK_EQ_INT(submit_as(e, 200000 + q, true, &r), 0);
-		if (q == 1)
-			late = r->job->id;
-		whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	}
+	uint64_t late = submit_id(e, 200001, true);
+	for (uint64_t q = 2; q <= 1000; q++)
+		submit_id(e, 200000 + q, true);
 	CHECK_EQ_INT(wn_map_count(e->replay.jobs), 6000);
 	/* the hourly pass, 2 h later: the first 5,000 are past the day */
 	fake_now += 2LL * 3600 * 1000;
@@ -585,12 +575,8 @@ TEST(a_running_server_forgets_request_ids_after_a_day)
 	 * one runs again */
 	wn_engine_close(e);
 	e = open_engine(60000);
-	CHECK_EQ_INT(submit_as(e, 200001, true, &r), 0);
-	CHECK_EQ_INT(r->job->id, late);
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(submit_as(e, 100001, true, &r), 0);
-	CHECK(r->job->id != first);
-	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(submit_id(e, 200001, true), late);
+	CHECK(submit_id(e, 100001, true) != first);
 	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 6001);
 	wn_engine_close(e);
 	durability = WN_DURABILITY_SYNC;
