@@ -133,7 +133,7 @@ bool replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool br
 	return answered;
 }
 
-/* put_stored writes reply under c's request id (or reqid) for method. */
+/* put_stored writes reply to method under request id reqid (an i/ key, dated at). */
 static void put_stored(wn_engine *e, wn_batch *b, uint64_t reqid, int64_t at, const char *method,
                        const ProtobufCMessage *reply)
 {
