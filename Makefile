@@ -1,6 +1,7 @@
 # WhatsNext: one non-recursive Makefile.
 #   make            build wnd, wnctl, wnworker (build/bin)
 #   make test       build and run every test (unit, integration)
+#   make stress     long randomized runs: SEED=N MINUTES=M (default 10)
 #   make bench      the load generator: wnd against beanstalkd, worker, fleet, deps rows
 #   make bench-scale  the million-job scale run (up to 15 minutes)
 #   make fuzz       build the libFuzzer targets (clang)
@@ -59,7 +60,7 @@ ifneq ($(BENCH_SRC),)
 PROGS      += $(BIN)/wnbench
 endif
 
-.PHONY: all test unit integration bench bench-scale fuzz format format-check clean deps
+.PHONY: all test unit integration stress bench bench-scale fuzz format format-check clean deps
 all: $(PROGS)
 
 $(GEN)/whatsnext.pb-c.c $(GEN)/whatsnext.pb-c.h: proto/whatsnext.proto
@@ -117,6 +118,12 @@ $(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)
 
 test: all $(UNIT_BINS) $(TOOL_BINS)
 	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) bash tests/run.sh
+
+# Long randomized runs: make stress [SEED=N] [MINUTES=M] (tests/stress.sh).
+SEED    ?=
+MINUTES ?= 10
+stress: all $(TOOL_BINS)
+	WN_BIN=$(abspath $(BIN)) SEED=$(SEED) MINUTES=$(MINUTES) bash tests/stress.sh
 
 unit: $(UNIT_BINS)
 	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) bash tests/run.sh --unit
