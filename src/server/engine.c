@@ -117,9 +117,25 @@ static int64_t engine_real_clock(void *arg)
 	return wn_now_ms();
 }
 
+static int64_t engine_real_mono(void *arg)
+{
+	(void)arg;
+	return wn_mono_ms();
+}
+
 int64_t engine_now(wn_engine *e)
 {
 	return e->cfg.clock(e->cfg.clock_arg);
+}
+
+int64_t engine_mono(wn_engine *e)
+{
+	return e->cfg.mono(e->cfg.clock_arg);
+}
+
+int64_t engine_mono_to_wall(wn_engine *e, int64_t mono)
+{
+	return engine_now(e) + (mono - engine_mono(e));
 }
 
 /* ------------------------------------------------------------ record cache */
@@ -667,7 +683,7 @@ static int engine_load(wn_engine *e, char **errmsg)
 
 	/* jobs: counts, ready queues, leases; jobs with dependencies wait for
 	 * the statuses of all jobs before they are placed */
-	int64_t now = e->cfg.clock(e->cfg.clock_arg);
+	int64_t now = engine_now(e), mono = engine_mono(e);
 	wn_map *statuses = wn_map_new_u64();
 	Job **withdeps = NULL;
 	size_t nwith = 0, capwith = 0;
@@ -693,7 +709,7 @@ static int engine_load(wn_engine *e, char **errmsg)
 				w->counts[st]++;
 		}
 		if (st == RUNNING) { /* the holder gets a full lease from now on */
-			wn_leases_put(e->leases, j->id, j->attempt, now + e->cfg.lease_ms);
+			wn_leases_put(e->leases, j->id, j->attempt, mono + e->cfg.lease_ms);
 			struct task *t = wn_map_get_str(p->tasks, j->task);
 			if (t != NULL)
 				fleet_hold(e, j->worker, j->id, &t->need);
@@ -767,6 +783,7 @@ static int engine_load(wn_engine *e, char **errmsg)
 }
 
 static void *engine_sweeper(void *arg);
+static int64_t engine_periodic(wn_engine *e);
 
 int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 {
@@ -775,6 +792,8 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->cfg = *cfg;
 	if (e->cfg.clock == NULL)
 		e->cfg.clock = engine_real_clock;
+	if (e->cfg.mono == NULL)
+		e->cfg.mono = engine_real_mono;
 	if (e->cfg.lease_ms <= 0)
 		e->cfg.lease_ms = 60000;
 	if (e->cfg.worker_timeout_ms <= 0)
@@ -783,7 +802,12 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 		e->cfg.max_msg = WN_MSG_MAX;
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->closed_mu, NULL);
-	pthread_cond_init(&e->sweep_cv, NULL);
+	pthread_mutex_init(&e->periodic_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wall-clock steps do not move it */
+	pthread_cond_init(&e->sweep_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	e->projects = wn_map_new_str();
 	e->leases = wn_leases_new();
 	e->cancelled = wn_map_new_u64();
@@ -853,6 +877,7 @@ void wn_engine_close(wn_engine *e)
 	replay_free(e);
 	pthread_cond_destroy(&e->sweep_cv);
 	pthread_mutex_destroy(&e->closed_mu);
+	pthread_mutex_destroy(&e->periodic_mu);
 	pthread_mutex_destroy(&e->mu);
 	free(e->closed);
 	free(e);
@@ -947,7 +972,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	}
 	bool dedupe = (m->flags & M_MUTATES) && id != 0;
 	if (dedupe) {
-		int d = dedupe_begin(e->dd, id, m->path, engine_now(e), out, outlen);
+		int d = dedupe_begin(e->dd, id, m->path, engine_mono(e), out, outlen);
 		if (d == DEDUPE_DONE) {
 			/* the first answer may still wait for its sync */
 			reply->seq = wn_store_written(e->store);
@@ -961,6 +986,8 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		}
 	}
 
+	if (e->cfg.tick_per_request)
+		engine_periodic(e);
 	struct call c;
 	call_init(&c, e, slot);
 	c.reqid = id;
@@ -1101,7 +1128,7 @@ int64_t wn_engine_tick(wn_engine *e)
 	call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
 	engine_drop_closed(&c);
-	int64_t now = engine_now(e);
+	int64_t now = engine_mono(e);
 	uint64_t job;
 	uint32_t attempt;
 	while (wn_leases_pop_expired(e->leases, now, &job, &attempt))
@@ -1205,30 +1232,46 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 	return removed;
 }
 
-static void *engine_sweeper(void *arg)
+/* engine_periodic does the periodic work that is due: leases, parked
+ * requests and worker timeouts (the tick), forgetting old request ids, and
+ * the retention pass. Returns the monotonic time it is next due. */
+static int64_t engine_periodic(wn_engine *e)
 {
-	wn_engine *e = arg;
-	wn_store_thread_init();
-	int64_t forget_at = engine_now(e) + 3600 * 1000;
+	pthread_mutex_lock(&e->periodic_mu);
 	int64_t retain_every = e->cfg.retention_ms / 10;
 	if (retain_every > 60000)
 		retain_every = 60000;
 	if (retain_every < 1000)
 		retain_every = 1000;
-	int64_t expire_at = engine_now(e) + retain_every;
+	int64_t next = wn_engine_tick(e);
+	int64_t now = engine_mono(e);
+	if (e->forget_at == 0)
+		e->forget_at = now + 3600 * 1000;
+	if (e->expire_at == 0)
+		e->expire_at = now + retain_every;
+	if (now >= e->forget_at) {
+		replay_forget(e);
+		e->forget_at = now + 3600 * 1000;
+	}
+	if (e->cfg.retention_ms > 0 && now >= e->expire_at) {
+		wn_engine_expire_finished(e);
+		e->expire_at = engine_mono(e) + retain_every;
+	}
+	if (next > e->forget_at)
+		next = e->forget_at;
+	if (e->cfg.retention_ms > 0 && next > e->expire_at)
+		next = e->expire_at;
+	pthread_mutex_unlock(&e->periodic_mu);
+	return next;
+}
+
+static void *engine_sweeper(void *arg)
+{
+	wn_engine *e = arg;
+	wn_store_thread_init();
 	for (;;) {
-		int64_t next = wn_engine_tick(e);
-		int64_t now = engine_now(e);
-		if (now >= forget_at) {
-			replay_forget(e);
-			forget_at = now + 3600 * 1000;
-		}
-		if (e->cfg.retention_ms > 0 && now >= expire_at) {
-			wn_engine_expire_finished(e);
-			expire_at = engine_now(e) + retain_every;
-		}
-		if (next > forget_at)
-			next = forget_at;
+		int64_t next = engine_periodic(e);
+		int64_t now = engine_mono(e);
 		pthread_mutex_lock(&e->mu);
 		if (e->stopping) {
 			pthread_mutex_unlock(&e->mu);
@@ -1239,7 +1282,7 @@ static void *engine_sweeper(void *arg)
 			/* a deadline set while the lock was dropped is caught within a second */
 			int64_t wait = next - now < 1000 ? next - now : 1000;
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += wait / 1000;
 			ts.tv_nsec += (wait % 1000) * 1000000L;
 			if (ts.tv_nsec >= 1000000000L) {
@@ -1280,7 +1323,7 @@ int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq)
 	uint8_t *buf = wn_message_pack(&rq->base, &len);
 	w->rq = whatsnext__v1__fetch_request__unpack(NULL, len, buf);
 	free(buf);
-	w->deadline = engine_now(c->e) + rq->wait_ms;
+	w->deadline = engine_mono(c->e) + rq->wait_ms;
 	w->prev = c->e->wait_tail;
 	if (c->e->wait_tail != NULL)
 		c->e->wait_tail->next = w;

@@ -39,7 +39,13 @@ typedef struct wn_engine_config {
 	/* the connection a slot's request came on (0 = unknown) */
 	uint32_t (*slot_conn)(void *slot);
 	int64_t (*clock)(void *arg); /* wall clock in ms; NULL = the real one */
-	void *clock_arg;
+	/* monotonic clock in ms, for durations (leases, worker timeouts, waits);
+	 * NULL = the real one */
+	int64_t (*mono)(void *arg);
+	void *clock_arg; /* passed to clock and mono */
+	/* tests that move the clock: before each request, the periodic work due
+	 * at the clock's time is done (leases, worker timeouts, retention) */
+	bool tick_per_request;
 } wn_engine_config;
 
 /* wn_engine_open opens the store and rebuilds the in-memory state from it. On
@@ -84,7 +90,7 @@ void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len);
 void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen);
 
 /* wn_engine_tick expires due leases and times out parked requests, then
- * returns the time (engine clock, ms) of the next deadline. */
+ * returns the time (engine monotonic clock, ms) of the next deadline. */
 int64_t wn_engine_tick(wn_engine *e);
 
 /* wn_engine_expire_finished deletes finished jobs past the retention time

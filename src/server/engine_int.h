@@ -67,7 +67,8 @@ struct task {
 /* A worker of the fleet, as it joined, with what it holds now. */
 struct wrk {
 	Whatsnext__V1__Worker *rec; /* as joined (heap copy); state and draining live here */
-	int64_t last_seen_ms;
+	int64_t last_seen_ms; /* wall clock, for display */
+	int64_t seen_mono;    /* monotonic clock, for its timeout */
 	uint32_t used_cpu, used_gpu;
 	uint64_t used_mem;
 	wn_map *jobs; /* held job id -> (void *)1 */
@@ -116,7 +117,7 @@ struct waiter {
 	uint32_t conn; /* the connection it came on */
 	uint64_t reqid;
 	Whatsnext__V1__FetchRequest *rq; /* a copy, freed with the waiter */
-	int64_t deadline;
+	int64_t deadline; /* monotonic */
 	struct waiter *prev, *next;
 };
 
@@ -218,7 +219,9 @@ struct wn_engine {
 	uint32_t *closed;
 	size_t nclosed, capclosed;
 	pthread_cond_t sweep_cv;
-	int64_t sweep_at; /* when the sweeper will next wake */
+	int64_t sweep_at; /* when the sweeper will next wake (monotonic) */
+	pthread_mutex_t periodic_mu; /* one periodic pass at a time */
+	int64_t forget_at, expire_at; /* next request-id forget, retention pass (monotonic) */
 	wn_map *jcache;   /* job id -> struct jcache_entry */
 	struct jcache_entry *jc_head, *jc_tail;
 	size_t jc_bytes;
@@ -232,8 +235,13 @@ typedef int (*wn_method_fn)(struct call *c, const ProtobufCMessage *in, Protobuf
 /* call_fail records a formatted error message and returns err. */
 int call_fail(struct call *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* engine_now returns the engine clock in ms. */
+/* engine_now returns the engine's wall clock in ms (times shown and stored). */
 int64_t engine_now(wn_engine *e);
+/* engine_mono returns the engine's monotonic clock in ms (deadlines: leases,
+ * worker timeouts, waits), which wall-clock steps do not move. */
+int64_t engine_mono(wn_engine *e);
+/* engine_mono_to_wall converts a monotonic deadline to wall-clock ms. */
+int64_t engine_mono_to_wall(wn_engine *e, int64_t mono);
 
 /* engine_write applies b and records its ticket in the call. */
 int engine_write(struct call *c, wn_batch *b);
@@ -347,9 +355,11 @@ int fleet_load(wn_engine *e, char **errmsg);
 /* fleet_free frees the registry. */
 void fleet_free(wn_engine *e);
 /* fleet_check marks workers that missed their heartbeats LOST, releasing
- * their leases; returns the next time a worker may become LOST. */
+ * their leases; now and the time returned (when a worker may next become
+ * LOST) are monotonic. */
 int64_t fleet_check(struct call *c, int64_t now);
-/* fleet_seen notes a heartbeat of worker name; true if it is draining. */
+/* fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
+ * it is draining. */
 bool fleet_seen(wn_engine *e, const char *name, int64_t now);
 
 /* Dependencies (deps.c). */

@@ -178,7 +178,7 @@ int fleet_load(wn_engine *e, char **errmsg)
 	const char *k, *v;
 	size_t kl, vl;
 	int rv = WN_OK;
-	int64_t now = e->cfg.clock(e->cfg.clock_arg);
+	int64_t now = engine_now(e), mono = engine_mono(e);
 	wn_store_iter *it = wn_store_iter_new(e->store, "w/", 2, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		Whatsnext__V1__Worker *rec =
@@ -189,7 +189,9 @@ int fleet_load(wn_engine *e, char **errmsg)
 			break;
 		}
 		/* a worker active before the restart gets a full timeout to return */
-		fleet_add(e, rec)->last_seen_ms = now;
+		struct wrk *w = fleet_add(e, rec);
+		w->last_seen_ms = now;
+		w->seen_mono = mono;
 	}
 	wn_store_iter_free(it);
 	return rv;
@@ -245,14 +247,14 @@ int64_t fleet_check(struct call *c, int64_t now)
 		struct wrk *w = val;
 		if (w->rec->state != WORKER_STATE_ACTIVE)
 			continue;
-		int64_t due = w->last_seen_ms + timeout;
+		int64_t due = w->seen_mono + timeout;
 		if (due > now) {
 			next = due < next ? due : next;
 			continue;
 		}
 		w->rec->state = WORKER_STATE_LOST;
 		wn_warn("worker %s missed its heartbeats for %lld ms: LOST; releasing %zu job(s)",
-		        w->rec->name, (long long)(now - w->last_seen_ms), wn_map_count(w->jobs));
+		        w->rec->name, (long long)(now - w->seen_mono), wn_map_count(w->jobs));
 		wn_batch *b = wn_batch_new();
 		fleet_save(b, w);
 		engine_write(c, b);
@@ -268,6 +270,7 @@ bool fleet_seen(wn_engine *e, const char *name, int64_t now)
 	if (w == NULL)
 		return false;
 	w->last_seen_ms = now;
+	w->seen_mono = engine_mono(e);
 	if (w->rec->state == WORKER_STATE_LOST)
 		w->rec->state = WORKER_STATE_ACTIVE; /* back in time: persisted on its next join */
 	return w->rec->draining;
@@ -360,6 +363,7 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		w = fleet_add(c->e, rec);
 	}
 	w->last_seen_ms = now;
+	w->seen_mono = engine_mono(c->e);
 	wn_batch *b = wn_batch_new();
 	fleet_save(b, w);
 	int rv = call_commit(c, b);

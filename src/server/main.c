@@ -7,6 +7,7 @@
 #include "net.h"
 #include "srvconf.h"
 #include "store.h"
+#include "testclock.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -23,6 +24,7 @@
 /* Settings given on the command line, applied over the config file. */
 struct wnd_opts {
 	const char *config;
+	const char *test_clock; /* --test-clock FILE */
 	const char *listen[WND_MAX_LISTEN];
 	size_t nlisten;
 	const char *opts[WND_MAX_SET]; /* as written: "--lease-ms" */
@@ -55,6 +57,8 @@ static void usage(FILE *f)
 	       "  --threads N            event loops serving requests (default 2)\n"
 	       "  --token T              require this token on every request (or WN_TOKEN)\n"
 	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
+	       "  --test-clock FILE      testing: shift the clock by the milliseconds FILE holds,\n"
+	       "                         re-read at every request (docs/testing.md)\n"
 	       "  -v, --verbose          same as --log-level debug\n"
 	       "  -h, --help             show this help\n"
 	       "  --version              show the version\n");
@@ -75,7 +79,7 @@ static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const 
 /* parse_args returns 0 to run, 1 to exit successfully, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct wnd_opts *o)
 {
-	enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_SET };
+	enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_SET };
 	/* options that map one-to-one onto a setting carry its key */
 	static const struct {
 		const char *opt, *key, *written;
@@ -90,13 +94,14 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	    {"token", "token", "--token"},
 	    {"log-level", "log_level", "--log-level"},
 	};
-	struct option longopts[WN_ARRAY_LEN(setting_opts) + 6];
+	struct option longopts[WN_ARRAY_LEN(setting_opts) + 7];
 	size_t n = 0;
 	for (size_t i = 0; i < WN_ARRAY_LEN(setting_opts); i++)
 		longopts[n++] =
 		    (struct option){setting_opts[i].opt, required_argument, NULL, O_SET + (int)i};
 	longopts[n++] = (struct option){"config", required_argument, NULL, O_CONFIG};
 	longopts[n++] = (struct option){"listen", required_argument, NULL, O_LISTEN};
+	longopts[n++] = (struct option){"test-clock", required_argument, NULL, O_TEST_CLOCK};
 	longopts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	longopts[n++] = (struct option){"version", no_argument, NULL, O_VERSION};
@@ -112,6 +117,9 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 		switch (c) {
 		case O_CONFIG:
 			o->config = optarg;
+			break;
+		case O_TEST_CLOCK:
+			o->test_clock = optarg;
 			break;
 		case O_LISTEN:
 			if (o->nlisten == WND_MAX_LISTEN) {
@@ -216,6 +224,15 @@ int main(int argc, char **argv)
 	    .deliver = wn_net_deliver,
 	    .slot_conn = wn_net_slot_conn,
 	};
+	wn_testclock *tclock = NULL;
+	if (o.test_clock != NULL) {
+		tclock = wn_testclock_new(o.test_clock);
+		cfg.clock = wn_testclock_wall;
+		cfg.mono = wn_testclock_mono;
+		cfg.clock_arg = tclock;
+		cfg.tick_per_request = true;
+		wn_warn("test clock: time is shifted by the milliseconds in %s", o.test_clock);
+	}
 	int status = 1;
 	rv = wn_engine_open(&cfg, &e, &err);
 	if (rv != WN_OK)
@@ -258,5 +275,6 @@ fail:
 	if (status == 0)
 		wn_info("stopped cleanly");
 	wn_srvconf_release(&conf);
+	wn_testclock_free(tclock);
 	return status;
 }

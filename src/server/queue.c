@@ -277,8 +277,9 @@ int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
 	j->finished_ms = 0;
 	j->lease_expires_ms = now + c->e->cfg.lease_ms;
 	job_set_status(c, b, p, j, RUNNING);
-	wn_leases_put(c->e->leases, j->id, j->attempt, j->lease_expires_ms);
-	if (j->lease_expires_ms < c->e->sweep_at)
+	int64_t due = engine_mono(c->e) + c->e->cfg.lease_ms;
+	wn_leases_put(c->e->leases, j->id, j->attempt, due);
+	if (due < c->e->sweep_at)
 		pthread_cond_signal(&c->e->sweep_cv);
 	*out = j;
 	return WN_OK;
@@ -346,7 +347,7 @@ void job_fill_live(struct call *c, Job *j, bool position)
 		uint32_t att;
 		int64_t exp;
 		if (wn_leases_get(c->e->leases, j->id, &att, &exp) == WN_OK && att == j->attempt)
-			j->lease_expires_ms = exp;
+			j->lease_expires_ms = engine_mono_to_wall(c->e, exp);
 		return;
 	}
 	if (j->status != PENDING)

@@ -129,7 +129,7 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	r->cancelled = wn_arena_alloc(c->arena, (rq->n_leases + 1) * sizeof(uint64_t));
 	r->lost = wn_arena_alloc(c->arena, (rq->n_leases + 1) * sizeof(uint64_t));
 	int64_t now = engine_now(c->e);
-	int64_t exp = now + c->e->cfg.lease_ms;
+	int64_t exp = engine_mono(c->e) + c->e->cfg.lease_ms;
 	r->drain = fleet_seen(c->e, rq->worker, now);
 	wn_batch *b = NULL;
 	for (size_t i = 0; i < rq->n_leases; i++) {
@@ -155,7 +155,7 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 		else if (wn_leases_extend(c->e->leases, l->job_id, l->attempt, exp) != WN_OK)
 			r->lost[r->n_lost++] = l->job_id;
 	}
-	r->lease_expires_ms = exp;
+	r->lease_expires_ms = now + c->e->cfg.lease_ms;
 	if (b != NULL) {
 		rv = call_commit(c, b);
 		if (rv != WN_OK)

@@ -114,6 +114,7 @@ static wn_engine *open_engine(void)
 	    .lease_ms = 60000,
 	    .no_sweeper = true,
 	    .clock = test_clock,
+	    .mono = test_clock,
 	};
 	wn_engine *e = NULL;
 	char *err = NULL;

@@ -17,7 +17,16 @@
 static int64_t fake_now = 1700000000000LL;
 static char last_msg[1024];
 
+/* a step of the wall clock alone (the monotonic clock is fake_now) */
+static int64_t wall_step;
+
 static int64_t test_clock(void *arg)
+{
+	(void)arg;
+	return fake_now + wall_step;
+}
+
+static int64_t test_mono(void *arg)
 {
 	(void)arg;
 	return fake_now;
@@ -36,6 +45,7 @@ static wn_engine *open_engine(int64_t lease_ms)
 	    .retention_ms = retention,
 	    .no_sweeper = true,
 	    .clock = test_clock,
+	    .mono = test_mono,
 	};
 	wn_engine *e = NULL;
 	char *err = NULL;
@@ -236,6 +246,30 @@ TEST(lease_expires_and_returns_with_next_attempt)
 	CHECK(strstr(j->reason, "max_attempts 2") != NULL);
 	whatsnext__v1__job__free_unpacked(j, NULL);
 	CHECK_EQ_INT(complete(e, id, 2, true), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
+	wn_engine_close(e);
+}
+
+TEST(wall_clock_steps_move_no_lease)
+{
+	wn_engine *e = open_engine(1000);
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 2, 0);
+	uint64_t id = submit(e, "p", "t", 0);
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	/* two hours forward: the lease is not expired, and is shown from the new time */
+	wall_step = 2 * 3600 * 1000LL;
+	wn_engine_tick(e);
+	Whatsnext__V1__Job *j = get_job(e, id);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	CHECK_EQ_INT(j->lease_expires_ms, fake_now + wall_step + 1000);
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	/* an hour back: a lease not heartbeated still expires on time */
+	wall_step = -3600 * 1000LL;
+	fake_now += 1001;
+	wn_engine_tick(e);
+	CHECK_EQ_INT(job_status(e, id), WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	wall_step = 0;
 	wn_engine_close(e);
 }
 
