@@ -235,6 +235,10 @@ typedef int (*wn_method_fn)(struct call *c, const ProtobufCMessage *in, Protobuf
 /* call_fail records a formatted error message and returns err. */
 int call_fail(struct call *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* engine_load rebuilds the in-memory state from the store (load.c); on
+ * failure *errmsg gets a malloc'd message saying what to run. */
+int engine_load(wn_engine *e, char **errmsg);
+
 /* engine_now returns the engine's wall clock in ms (times shown and stored). */
 int64_t engine_now(wn_engine *e);
 /* engine_mono returns the engine's monotonic clock in ms (deadlines: leases,

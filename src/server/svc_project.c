@@ -195,6 +195,17 @@ int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	}
 	wn_store_iter_free(it);
 	r->jobs_removed = project_remove_jobs(c, p, NULL, b);
+	/* its sweeps go with it (engine_project_drop forgets them in memory) */
+	size_t pos = 0;
+	uint64_t sid;
+	const char *sk;
+	void *sv;
+	while (wn_map_next(c->e->sweeps, &pos, &sid, &sk, &sv)) {
+		if (((struct sweep *)sv)->proj != p)
+			continue;
+		kl = key_sweep(key, sid);
+		wn_batch_del(b, key, kl);
+	}
 	kl = key_project(key, p->name);
 	wn_batch_del(b, key, kl);
 	rv = engine_write(c, b);

@@ -101,6 +101,37 @@ test_project_delete() {
 	expect_exit 4 wnctl project delete p
 }
 
+# A project deleted after sweeps, task deletes and clears leaves nothing
+# behind that stops the next start, after SIGTERM or kill -9.
+test_project_delete_after_sweeps_survives_restart() {
+	wn_start
+	local how
+	for how in term kill; do
+		mkproject p
+		mktask p t
+		mktask p u
+		wnctl job sweep p t --grid a=1,2 >/dev/null
+		wnctl job sweep p u --grid b=1,2,3 --max-running 1 >/dev/null
+		expect_exit 0 wnctl task delete p u
+		expect_exit 0 wnctl queue clear p
+		wnctl job sweep p t --grid c=1,2 >/dev/null
+		expect_exit 0 wnctl project delete p
+		expect_contains "$WN_OUT" "deleted project p"
+		mkproject keep
+		mktask keep t
+		local id
+		id=$(wnctl job add keep t)
+		if [ "$how" = term ]; then wn_stop; else wn_kill9; fi
+		wn_start
+		expect_eq "$(job_status "$id")" pending "job of the kept project after $how"
+		expect_exit 4 wnctl project show p
+		expect_eq "$(wnctl --json sweep list | jq -c '[.sweeps[]?] | length')" 0 \
+		    "sweeps after $how"
+		expect_not_contains "$(cat "$WN_TMP/wnd.log")" "left alone" "start-up log"
+		expect_exit 0 wnctl project delete keep
+	done
+}
+
 test_project_names() {
 	wn_start
 	local long128 long129

@@ -1,0 +1,303 @@
+/* load: the start-up load, rebuilding the in-memory state (projects, tasks,
+ * sweeps, workers, jobs, ready queues, leases, dependency edges) from the
+ * records of the store.
+ *
+ * A record that is merely orphaned (a task, sweep or job whose project is
+ * gone, a job naming a task or sweep that is gone) is reported and left
+ * alone: the server starts, and `wnd --check --repair` tidies it. A record
+ * that cannot be read stops the start: going on would misread acknowledged
+ * data, so the message says what to run. */
+#include "engine_int.h"
+
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Orphans reported one by one before a summary takes over. */
+#define LOAD_REPORT_MAX 10
+
+struct load {
+	wn_engine *e;
+	char **errmsg;
+	uint64_t orphans, njobs;
+	wn_map *statuses; /* job id -> status, of every job loaded */
+	Job **withdeps;   /* jobs with dependencies, placed once all are loaded */
+	size_t nwith, capwith;
+};
+
+/* load_orphan reports a record left alone. */
+__attribute__((format(printf, 2, 3))) static void load_orphan(struct load *l, const char *fmt, ...)
+{
+	if (++l->orphans > LOAD_REPORT_MAX)
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	wn_warn("%s; left alone (run 'wnd --check --data %s' with the server stopped)", buf,
+	        l->e->cfg.data_dir);
+}
+
+/* load_corrupt stops the start at a record that cannot be read. */
+static int load_corrupt(struct load *l, const char *what)
+{
+	*l->errmsg = wn_xasprintf("cannot read the %s record: the data in %s is damaged; "
+	                          "run 'wnd --check --data %s' for every finding",
+	                          what, l->e->cfg.data_dir, l->e->cfg.data_dir);
+	return WN_EIO;
+}
+
+static int load_projects(struct load *l)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	int rv = WN_OK;
+	wn_store_iter *it = wn_store_iter_new(l->e->store, "p/", 2, NULL, 0);
+	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		Project *p = whatsnext__v1__project__unpack(NULL, vl, (const uint8_t *)v);
+		if (p == NULL) {
+			char what[WN_KEY_MAX + 16];
+			snprintf(what, sizeof(what), "project %.*s", (int)kl, k);
+			rv = load_corrupt(l, what);
+			break;
+		}
+		engine_project_new(l->e, p->name,
+		                   p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
+		whatsnext__v1__project__free_unpacked(p, NULL);
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
+static int load_tasks(struct load *l)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	int rv = WN_OK;
+	wn_store_iter *it = wn_store_iter_new(l->e->store, "t/", 2, NULL, 0);
+	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		Task *t = whatsnext__v1__task__unpack(NULL, vl, (const uint8_t *)v);
+		if (t == NULL) {
+			char what[WN_KEY_MAX + 16];
+			snprintf(what, sizeof(what), "task %.*s", (int)kl, k);
+			rv = load_corrupt(l, what);
+			break;
+		}
+		struct project *p = wn_map_get_str(l->e->projects, t->project);
+		if (p == NULL)
+			load_orphan(l,
+			            "task record %.*s belongs to project \"%s\", which does not "
+			            "exist",
+			            (int)kl, k, t->project);
+		else
+			engine_task_new(p, t);
+		whatsnext__v1__task__free_unpacked(t, NULL);
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
+static int load_sweeps(struct load *l)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	int rv = WN_OK;
+	wn_store_iter *it = wn_store_iter_new(l->e->store, "s/", 2, NULL, 0);
+	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		unsigned long long id = kl == 10 ? (unsigned long long)key_job_id(k) : 0;
+		Whatsnext__V1__Sweep *w =
+		    whatsnext__v1__sweep__unpack(NULL, vl, (const uint8_t *)v);
+		if (w == NULL || kl != 10) {
+			char what[64];
+			snprintf(what, sizeof(what), "sweep %llu", id);
+			rv = load_corrupt(l, what);
+			if (w != NULL)
+				whatsnext__v1__sweep__free_unpacked(w, NULL);
+			break;
+		}
+		struct project *p = wn_map_get_str(l->e->projects, w->project);
+		if (p == NULL)
+			load_orphan(l,
+			            "sweep record %llu belongs to project \"%s\", which does not "
+			            "exist",
+			            id, w->project);
+		else
+			engine_sweep_new(l->e, p, w);
+		whatsnext__v1__sweep__free_unpacked(w, NULL);
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
+/* load_job_counts counts j in its project and sweep and restores its lease. */
+static void load_job_counts(struct load *l, struct project *p, const Job *j)
+{
+	wn_engine *e = l->e;
+	int st = (int)j->status;
+	if (st <= 0 || st >= WN_NSTATUS) {
+		load_orphan(l, "job %llu has an unknown status %d", (unsigned long long)j->id, st);
+		return;
+	}
+	p->counts[st]++;
+	struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
+	if (w != NULL)
+		w->counts[st]++;
+	else if (j->sweep_id != 0)
+		load_orphan(l, "job %llu belongs to sweep %llu, which does not exist",
+		            (unsigned long long)j->id, (unsigned long long)j->sweep_id);
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	if (t == NULL)
+		load_orphan(l, "job %llu belongs to task %s/%s, which does not exist",
+		            (unsigned long long)j->id, p->name, j->task);
+	if (st == RUNNING) { /* the holder gets a full lease from now on */
+		wn_leases_put(e->leases, j->id, j->attempt, engine_mono(e) + e->cfg.lease_ms);
+		if (t != NULL)
+			fleet_hold(e, j->worker, j->id, &t->need);
+	}
+}
+
+/* load_ready puts a PENDING job whose dependencies hold into its class. */
+static void load_ready(wn_engine *e, struct project *p, const Job *j)
+{
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
+	if (t != NULL)
+		wn_index_insert(queue_of(p, t, w)->ready, j->priority, j->id);
+}
+
+/* load_job places one job record; false when it cannot be read. */
+static bool load_job(struct load *l, const char *k, size_t kl, const char *v, size_t vl,
+                     int64_t now)
+{
+	wn_engine *e = l->e;
+	Job *j = kl == 10 ? whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)v) : NULL;
+	if (j == NULL)
+		return false;
+	/* ids are never handed out twice, even those of orphans */
+	if (j->id >= e->next_id)
+		e->next_id = j->id + 1;
+	struct project *p = wn_map_get_str(e->projects, j->project);
+	if (p == NULL) {
+		load_orphan(l, "job record %llu belongs to project \"%s\", which does not exist",
+		            (unsigned long long)key_job_id(k), j->project);
+		whatsnext__v1__job__free_unpacked(j, NULL);
+		return true;
+	}
+	l->njobs++;
+	wn_map_put_u64(l->statuses, j->id, (void *)(uintptr_t)j->status);
+	load_job_counts(l, p, j);
+	replay_load_job(e, j, now);
+	if (j->n_deps > 0) {
+		if (l->nwith == l->capwith) {
+			l->capwith = l->capwith ? l->capwith * 2 : 256;
+			l->withdeps = wn_xrealloc(l->withdeps, l->capwith * sizeof(*l->withdeps));
+		}
+		l->withdeps[l->nwith++] = j;
+		return true;
+	}
+	if (j->status == PENDING)
+		load_ready(e, p, j);
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	return true;
+}
+
+/* load_waiting places the jobs with dependencies, now that every job's
+ * status is known. */
+static void load_waiting(struct load *l)
+{
+	wn_engine *e = l->e;
+	for (size_t i = 0; i < l->nwith; i++) {
+		Job *j = l->withdeps[i];
+		struct project *p = wn_map_get_str(e->projects, j->project);
+		deps_add_edges(e, j);
+		if (j->status == PENDING || j->status == BLOCKED) {
+			uint32_t unmet = 0, broken = 0;
+			for (size_t d = 0; d < j->n_deps; d++) {
+				int st =
+				    (int)(uintptr_t)wn_map_get_u64(l->statuses, j->deps[d]->job_id);
+				int es = deps_edge_state(j->deps[d]->condition, st);
+				unmet += es == EDGE_UNDECIDED;
+				broken += es == EDGE_BROKEN;
+			}
+			if (j->status == BLOCKED && broken == 0)
+				broken = 1; /* stays BLOCKED until retried */
+			if (unmet == 0 && broken == 0)
+				load_ready(e, p, j);
+			else
+				dwait_put(e, p, j->id, unmet, broken);
+		}
+		whatsnext__v1__job__free_unpacked(j, NULL);
+	}
+	free(l->withdeps);
+	l->withdeps = NULL;
+	l->nwith = 0;
+}
+
+static int load_jobs(struct load *l)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	int rv = WN_OK;
+	int64_t now = engine_now(l->e);
+	wn_store_iter *it = wn_store_iter_new(l->e->store, "j/", 2, NULL, 0);
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		if (!load_job(l, k, kl, v, vl, now)) {
+			char what[64];
+			snprintf(what, sizeof(what), "job %llu",
+			         kl == 10 ? (unsigned long long)key_job_id(k) : 0ULL);
+			rv = load_corrupt(l, what);
+			break;
+		}
+	}
+	wn_store_iter_free(it);
+	load_waiting(l);
+	return rv;
+}
+
+/* load_next_id reads m/next_id: ids below it were handed out already. */
+static void load_next_id(wn_engine *e)
+{
+	char *val = NULL;
+	size_t len = 0;
+	if (wn_store_get(e->store, "m/next_id", 9, &val, &len) == WN_OK) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31), val);
+		uint64_t n = strtoull(buf, NULL, 10);
+		if (n > e->next_id)
+			e->next_id = n;
+		free(val);
+	}
+	if (e->next_id == 0)
+		e->next_id = 1;
+	e->id_limit = e->next_id;
+}
+
+int engine_load(wn_engine *e, char **errmsg)
+{
+	struct load l = {.e = e, .errmsg = errmsg, .statuses = wn_map_new_u64()};
+	int rv = load_projects(&l);
+	if (rv == WN_OK)
+		rv = load_tasks(&l);
+	if (rv == WN_OK)
+		rv = load_sweeps(&l);
+	if (rv == WN_OK)
+		rv = fleet_load(e, errmsg);
+	if (rv == WN_OK)
+		rv = load_jobs(&l);
+	wn_map_free(l.statuses);
+	if (rv != WN_OK)
+		return rv;
+	load_next_id(e);
+	if (l.orphans > LOAD_REPORT_MAX)
+		wn_warn("%llu orphaned record(s) in all, %llu not shown; run 'wnd --check --data "
+		        "%s' with the server stopped",
+		        (unsigned long long)l.orphans,
+		        (unsigned long long)(l.orphans - LOAD_REPORT_MAX), e->cfg.data_dir);
+	wn_info("loaded %zu project(s), %llu job(s), %zu running", wn_map_count(e->projects),
+	        (unsigned long long)l.njobs, wn_leases_count(e->leases));
+	return WN_OK;
+}
