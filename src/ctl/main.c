@@ -11,7 +11,7 @@
 
 static const struct wn_ctl_noun *const main_nouns[] = {
     &wn_ctl_project, &wn_ctl_task,   &wn_ctl_job,    &wn_ctl_queue,
-    &wn_ctl_sweep,   &wn_ctl_worker, &wn_ctl_status,
+    &wn_ctl_sweep,   &wn_ctl_worker, &wn_ctl_status, &wn_ctl_admin,
 };
 
 static const struct option main_opts[] = {
@@ -38,7 +38,7 @@ static void main_help(FILE *f)
 	      "       wnctl help [NOUN [VERB]] | NOUN --help | NOUN VERB --help | --version\n"
 	      "\n"
 	      "Manage the projects, tasks, jobs, queues, sweeps and workers of a WhatsNext\n"
-	      "server (wnd).\n"
+	      "server (wnd), and back up its data.\n"
 	      "Options of a command may come before or after its arguments; a negative\n"
 	      "number is an argument, and everything after '--' is one too.\n"
 	      "\n"

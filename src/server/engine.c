@@ -15,7 +15,9 @@
 #define ENGINE_DEDUPE_AGE_MS (10LL * 60 * 1000)
 #define ENGINE_DEDUPE_BYTES  (32u << 20)
 
-enum { M_MUTATES = 1 };
+/* M_MUTATES: answered once durable, and remembered by request id;
+ * M_UNLOCKED: runs without the engine lock (it takes what it needs). */
+enum { M_MUTATES = 1, M_UNLOCKED = 2 };
 
 struct method {
 	const char *path;
@@ -69,6 +71,7 @@ static const struct {
     {&whatsnext__v1__worker_service__descriptor, "Get", svc_worker_get, 0},
     {&whatsnext__v1__worker_service__descriptor, "List", svc_worker_list, 0},
     {&whatsnext__v1__worker_service__descriptor, "Drain", svc_worker_drain, M_MUTATES},
+    {&whatsnext__v1__admin_service__descriptor, "Backup", svc_admin_backup, M_MUTATES | M_UNLOCKED},
 };
 
 static struct method methods[WN_ARRAY_LEN(method_rows)];
@@ -838,13 +841,16 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		rv = call_fail(&c, WN_EINVAL, "body is not a %s (it has unknown fields)",
 		               m->in->name);
 	} else {
-		pthread_mutex_lock(&e->mu);
+		bool lock = !(m->flags & M_UNLOCKED);
+		if (lock)
+			pthread_mutex_lock(&e->mu);
 		const char *failed = wn_store_failed(e->store);
 		if (failed != NULL)
 			rv = call_fail(&c, WN_EUNAVAIL, "server cannot store changes: %s", failed);
 		else
 			rv = m->fn(&c, in, &result);
-		pthread_mutex_unlock(&e->mu);
+		if (lock)
+			pthread_mutex_unlock(&e->mu);
 	}
 	if (rv == WN_OK && c.parked) {
 		/* the reply comes later through deliver; the dedupe entry stays open */

@@ -475,6 +475,8 @@ int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* svc_admin_backup runs without the engine lock (M_UNLOCKED). */
+int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 
 /* project_remove_jobs deletes every job of p (of task, if not NULL) in b and
  * drops them from the in-memory queues; jobs of other tasks that depend on

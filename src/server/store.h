@@ -81,4 +81,17 @@ bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const
 /* wn_store_iter_free frees the iterator; NULL is a no-op. */
 void wn_store_iter_free(wn_store_iter *it);
 
+/* wn_store_checkpoint makes dir, which must not exist (its parent must), a
+ * copy of the database as it was at one moment during the call, one that
+ * wn_store_open opens: the memtable is flushed first, table files are
+ * hard-linked when dir is on the same file system (else copied), the rest
+ * copied and synced. Every write made durable before the call is in it;
+ * writers go on meanwhile. On failure *errmsg gets a malloc'd message. */
+int wn_store_checkpoint(wn_store *s, const char *dir, char **errmsg);
+/* wn_store_last_key opens the database in dir read-only (one no wnd is
+ * using, such as a checkpoint) and returns in a new buffer (*key, *klen)
+ * its last key that starts with prefix; WN_ENOTFOUND if there is none. */
+int wn_store_last_key(const char *dir, const char *prefix, size_t plen, char **key, size_t *klen,
+                      char **errmsg);
+
 #endif

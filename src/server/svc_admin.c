@@ -1,0 +1,245 @@
+/* svc_admin: AdminService, the server's own upkeep: Backup.
+ *
+ * Backup runs without the engine's lock. Every change of the state is one
+ * atomic write batch, so the records as they are at any one moment are whole,
+ * and a RocksDB checkpoint is such a moment: the engine's in-memory state is
+ * rebuilt from the records at start, as after a restart. Requests keep
+ * flowing while the checkpoint flushes, links and copies files. */
+#include "engine_int.h"
+
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef Whatsnext__V1__BackupRequest BackupRequest;
+typedef Whatsnext__V1__BackupResponse BackupResponse;
+
+/* One backup at a time in this process; another is refused, not queued, so
+ * that no serving thread waits for one. */
+static pthread_mutex_t admin_backup_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A backup's destination, checked. */
+struct admin_dest {
+	char dir[PATH_MAX];    /* as given, without trailing slashes */
+	char parent[PATH_MAX]; /* the real path of the directory it goes into */
+};
+
+/* admin_errno turns a failed file operation on path into the call's error. */
+static int admin_errno(struct call *c, int err, const char *what, const char *path)
+{
+	int rv = WN_EIO;
+	if (err == EACCES || err == EPERM || err == EROFS)
+		rv = WN_ESTATE;
+	else if (err == ENOSPC || err == EDQUOT)
+		rv = WN_ENOMEM;
+	else if (err == ENOENT || err == ENOTDIR)
+		rv = WN_ENOTFOUND;
+	return call_fail(c, rv, "%s %s: %s", what, path, strerror(err));
+}
+
+/* admin_inside reports whether path is dir or lies under it (both real paths). */
+static bool admin_inside(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* admin_dest_check fills d from the requested dir: an absolute path that does
+ * not exist, in an existing directory outside the data directory. */
+static int admin_dest_check(struct call *c, const char *dir, struct admin_dest *d)
+{
+	size_t n = dir != NULL ? strlen(dir) : 0;
+	if (n == 0)
+		return call_fail(c, WN_EINVAL, "missing backup directory");
+	if (dir[0] != '/')
+		return call_fail(c, WN_EINVAL,
+		                 "backup directory \"%.200s\" is not an absolute path (it is a "
+		                 "path on the server's machine)",
+		                 dir);
+	if (n >= sizeof(d->dir) - 32)
+		return call_fail(c, WN_EINVAL, "backup directory path is too long (%zu bytes)", n);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dir[i] < 0x20 || dir[i] == 0x7f)
+			return call_fail(c, WN_EINVAL,
+			                 "backup directory path contains a control character");
+	memcpy(d->dir, dir, n + 1);
+	while (n > 1 && d->dir[n - 1] == '/')
+		d->dir[--n] = '\0';
+	struct stat st;
+	if (lstat(d->dir, &st) == 0)
+		return call_fail(c, WN_EEXIST, "cannot back up to %s: it already exists", d->dir);
+	if (errno != ENOENT)
+		return admin_errno(c, errno, "cannot back up to", d->dir);
+	char parent[PATH_MAX];
+	const char *slash = strrchr(d->dir, '/');
+	size_t pl = slash == d->dir ? 1 : (size_t)(slash - d->dir);
+	memcpy(parent, d->dir, pl);
+	parent[pl] = '\0';
+	if (realpath(parent, d->parent) == NULL)
+		return admin_errno(c, errno, "cannot back up into directory", parent);
+	if (stat(d->parent, &st) != 0 || !S_ISDIR(st.st_mode))
+		return call_fail(c, WN_EINVAL, "cannot back up into %s: not a directory", parent);
+	char data[PATH_MAX];
+	if (realpath(c->e->cfg.data_dir, data) == NULL)
+		return admin_errno(c, errno, "cannot resolve the data directory",
+		                   c->e->cfg.data_dir);
+	if (admin_inside(d->parent, data))
+		return call_fail(
+		    c, WN_EINVAL,
+		    "cannot back up to %s: it is inside the server's data directory %s", d->dir,
+		    data);
+	return WN_OK;
+}
+
+/* admin_count adds up the regular files of directory path. */
+static int admin_count(const char *path, uint32_t *files, uint64_t *bytes)
+{
+	DIR *dp = opendir(path);
+	if (dp == NULL)
+		return -errno;
+	*files = 0;
+	*bytes = 0;
+	int rv = 0;
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		struct stat st;
+		if (fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			rv = -errno;
+			break;
+		}
+		if (S_ISREG(st.st_mode)) {
+			(*files)++;
+			*bytes += (uint64_t)st.st_size;
+		}
+	}
+	closedir(dp);
+	return rv;
+}
+
+static int admin_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0)
+		wn_warn("cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* admin_rmtree removes the staging directory of a backup that failed. */
+static void admin_rmtree(const char *path)
+{
+	nftw(path, admin_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* admin_sync_dir makes the entries of directory path durable. */
+static void admin_sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fsync(fd) != 0)
+		wn_warn("cannot sync directory %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* admin_install moves the finished checkpoint from to its place d->dir,
+ * refusing to replace anything that appeared there meanwhile. */
+static int admin_install(struct call *c, const char *from, const struct admin_dest *d)
+{
+	if (chmod(from, 0700) != 0)
+		return admin_errno(c, errno, "cannot restrict the backup", from);
+	int r = renameat2(AT_FDCWD, from, AT_FDCWD, d->dir, RENAME_NOREPLACE);
+	if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
+		/* a file system without RENAME_NOREPLACE: check, then rename */
+		struct stat st;
+		if (lstat(d->dir, &st) == 0)
+			errno = EEXIST;
+		else
+			r = rename(from, d->dir);
+	}
+	if (r != 0 && (errno == EEXIST || errno == ENOTEMPTY))
+		return call_fail(c, WN_EEXIST, "cannot back up to %s: it already exists", d->dir);
+	if (r != 0)
+		return admin_errno(c, errno, "cannot move the backup to", d->dir);
+	admin_sync_dir(d->parent);
+	return WN_OK;
+}
+
+/* admin_take checkpoints the store into stage/data and describes it in r. */
+static int admin_take(struct call *c, const char *stage, BackupResponse *r)
+{
+	const char *data = wn_arena_printf(c->arena, "%s/data", stage);
+	char *err = NULL;
+	int rv = wn_store_checkpoint(c->e->store, data, &err);
+	if (rv != WN_OK) {
+		rv = call_fail(c, rv, "cannot take the checkpoint: %s", err);
+		free(err);
+		return rv;
+	}
+	int e = admin_count(data, &r->files, &r->bytes);
+	if (e != 0)
+		return admin_errno(c, -e, "cannot list the backup in", data);
+	char *key = NULL;
+	size_t klen = 0;
+	rv = wn_store_last_key(data, "j/", 2, &key, &klen, &err);
+	if (rv == WN_OK && klen == 10)
+		r->last_job_id = key_job_id(key);
+	free(key);
+	if (rv == WN_ENOTFOUND)
+		rv = WN_OK;
+	if (rv != WN_OK) {
+		rv = call_fail(c, rv, "the backup cannot be read back: %s", err);
+		free(err);
+	}
+	return rv;
+}
+
+int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const BackupRequest *rq = (const BackupRequest *)in;
+	struct admin_dest *d = wn_arena_alloc(c->arena, sizeof(*d));
+	int rv = admin_dest_check(c, rq->dir, d);
+	if (rv != WN_OK)
+		return rv;
+	if (pthread_mutex_trylock(&admin_backup_mu) != 0)
+		return call_fail(c, WN_ESTATE, "another backup is in progress");
+	int64_t t0 = wn_mono_ms();
+	/* built in a private directory next to its place, then moved there
+	 * whole: the backup is never seen in part, nor by other users */
+	char *stage = wn_arena_printf(c->arena, "%s/.wn-backup-XXXXXX", d->parent);
+	if (mkdtemp(stage) == NULL) {
+		rv = admin_errno(c, errno, "cannot create a directory in", d->parent);
+		pthread_mutex_unlock(&admin_backup_mu);
+		return rv;
+	}
+	BackupResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__backup_response__init(r);
+	rv = admin_take(c, stage, r);
+	if (rv == WN_OK)
+		rv = admin_install(c, wn_arena_printf(c->arena, "%s/data", stage), d);
+	admin_rmtree(stage);
+	pthread_mutex_unlock(&admin_backup_mu);
+	if (rv != WN_OK) {
+		wn_warn("backup to %s failed: %s", d->dir, c->msg);
+		return rv;
+	}
+	r->dir = wn_arena_strdup(c->arena, d->dir);
+	r->duration_ms = wn_mono_ms() - t0;
+	wn_info("backup to %s: %u files, %llu bytes, jobs up to %llu, %lld ms", d->dir, r->files,
+	        (unsigned long long)r->bytes, (unsigned long long)r->last_job_id,
+	        (long long)r->duration_ms);
+	*out = &r->base;
+	return WN_OK;
+}
