@@ -560,9 +560,8 @@ static void waiter_free(struct waiter *w)
 	free(w);
 }
 
-/* engine_pack_response builds a Response envelope around body (may be NULL). */
-static uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
-                                     const ProtobufCMessage *body, size_t *len)
+uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
+                              const ProtobufCMessage *body, size_t *len)
 {
 	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
 	resp.id = id;
@@ -1154,6 +1153,7 @@ void wn_engine_release_parked(wn_engine *e)
 	pthread_mutex_unlock(&e->mu);
 	call_wait(&c);
 	call_finish(&c);
+	admin_drain(e);
 }
 
 int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq)

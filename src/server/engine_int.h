@@ -475,8 +475,16 @@ int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-/* svc_admin_backup runs without the engine lock (M_UNLOCKED). */
+/* svc_admin_backup runs without the engine lock (M_UNLOCKED) and parks the
+ * call while a thread of its own takes the backup. */
 int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* admin_drain waits for a backup in progress to be answered (at shutdown,
+ * once no_park is set: no new one starts). */
+void admin_drain(wn_engine *e);
+
+/* engine_pack_response builds a Response envelope around body (may be NULL). */
+uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
+                              const ProtobufCMessage *body, size_t *len);
 
 /* project_remove_jobs deletes every job of p (of task, if not NULL) in b and
  * drops them from the in-memory queues; jobs of other tasks that depend on

@@ -3,10 +3,12 @@
  * Backup runs without the engine's lock. Every change of the state is one
  * atomic write batch, so the records as they are at any one moment are whole,
  * and a RocksDB checkpoint is such a moment: the engine's in-memory state is
- * rebuilt from the records at start, as after a restart. Requests keep
- * flowing while the checkpoint flushes, links and copies files. */
+ * rebuilt from the records at start, as after a restart. The checkpoint is
+ * taken on a thread of its own and answered like a parked request, so neither
+ * the lock holders nor the event loop that received it wait for the disk. */
 #include "engine_int.h"
 
+#include "dedupe.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -25,7 +27,9 @@ typedef Whatsnext__V1__BackupResponse BackupResponse;
 
 /* One backup at a time in this process; another is refused, not queued, so
  * that no serving thread waits for one. */
-static pthread_mutex_t admin_backup_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t admin_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t admin_cv = PTHREAD_COND_INITIALIZER;
+static bool admin_busy;
 
 /* A backup's destination, checked. */
 struct admin_dest {
@@ -86,8 +90,13 @@ static int admin_dest_check(struct call *c, const char *dir, struct admin_dest *
 	size_t pl = slash == d->dir ? 1 : (size_t)(slash - d->dir);
 	memcpy(parent, d->dir, pl);
 	parent[pl] = '\0';
-	if (realpath(parent, d->parent) == NULL)
+	if (realpath(parent, d->parent) == NULL) {
+		if (errno == ENOENT)
+			return call_fail(c, WN_ENOTFOUND,
+			                 "cannot back up to %s: directory %s does not exist",
+			                 d->dir, parent);
 		return admin_errno(c, errno, "cannot back up into directory", parent);
+	}
 	if (stat(d->parent, &st) != 0 || !S_ISDIR(st.st_mode))
 		return call_fail(c, WN_EINVAL, "cannot back up into %s: not a directory", parent);
 	char data[PATH_MAX];
@@ -206,31 +215,21 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 	return rv;
 }
 
-int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+/* admin_run takes the backup to d and describes it in *out. */
+static int admin_run(struct call *c, const struct admin_dest *d, BackupResponse **out)
 {
-	const BackupRequest *rq = (const BackupRequest *)in;
-	struct admin_dest *d = wn_arena_alloc(c->arena, sizeof(*d));
-	int rv = admin_dest_check(c, rq->dir, d);
-	if (rv != WN_OK)
-		return rv;
-	if (pthread_mutex_trylock(&admin_backup_mu) != 0)
-		return call_fail(c, WN_ESTATE, "another backup is in progress");
 	int64_t t0 = wn_mono_ms();
 	/* built in a private directory next to its place, then moved there
 	 * whole: the backup is never seen in part, nor by other users */
 	char *stage = wn_arena_printf(c->arena, "%s/.wn-backup-XXXXXX", d->parent);
-	if (mkdtemp(stage) == NULL) {
-		rv = admin_errno(c, errno, "cannot create a directory in", d->parent);
-		pthread_mutex_unlock(&admin_backup_mu);
-		return rv;
-	}
+	if (mkdtemp(stage) == NULL)
+		return admin_errno(c, errno, "cannot create a directory in", d->parent);
 	BackupResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__backup_response__init(r);
-	rv = admin_take(c, stage, r);
+	int rv = admin_take(c, stage, r);
 	if (rv == WN_OK)
 		rv = admin_install(c, wn_arena_printf(c->arena, "%s/data", stage), d);
 	admin_rmtree(stage);
-	pthread_mutex_unlock(&admin_backup_mu);
 	if (rv != WN_OK) {
 		wn_warn("backup to %s failed: %s", d->dir, c->msg);
 		return rv;
@@ -240,6 +239,111 @@ int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	wn_info("backup to %s: %u files, %llu bytes, jobs up to %llu, %lld ms", d->dir, r->files,
 	        (unsigned long long)r->bytes, (unsigned long long)r->last_job_id,
 	        (long long)r->duration_ms);
-	*out = &r->base;
+	*out = r;
 	return WN_OK;
+}
+
+static void admin_done(void)
+{
+	pthread_mutex_lock(&admin_mu);
+	admin_busy = false;
+	pthread_cond_broadcast(&admin_cv);
+	pthread_mutex_unlock(&admin_mu);
+}
+
+/* A backup taken on its own thread, answered through the deliver callback. */
+struct admin_job {
+	wn_engine *e;
+	void *slot;
+	uint64_t reqid;
+	struct admin_dest d;
+};
+
+static void *admin_thread(void *arg)
+{
+	struct admin_job *j = arg;
+	wn_engine *e = j->e;
+	wn_store_thread_init();
+	struct call c;
+	memset(&c, 0, sizeof(c));
+	c.e = e;
+	c.arena = wn_arena_new();
+	c.pa = wn_arena_allocator(c.arena);
+	c.reqid = j->reqid;
+	BackupResponse *r = NULL;
+	int rv = admin_run(&c, &j->d, &r);
+	size_t len = 0;
+	uint8_t *buf =
+	    engine_pack_response(j->reqid, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg,
+	                         rv == WN_OK ? &r->base : NULL, &len);
+	if (j->reqid != 0) {
+		if (rv == WN_OK)
+			dedupe_finish(e->dd, j->reqid, buf, len);
+		else
+			dedupe_abort(e->dd, j->reqid);
+	}
+	e->cfg.deliver(e->cfg.deliver_arg, j->slot, buf, len, 0);
+	wn_arena_free(c.arena);
+	free(j);
+	admin_done();
+	return NULL;
+}
+
+int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const BackupRequest *rq = (const BackupRequest *)in;
+	wn_engine *e = c->e;
+	struct admin_dest *d = wn_arena_alloc(c->arena, sizeof(*d));
+	int rv = admin_dest_check(c, rq->dir, d);
+	if (rv != WN_OK)
+		return rv;
+	pthread_mutex_lock(&admin_mu);
+	pthread_mutex_lock(&e->mu);
+	bool stopping = e->no_park;
+	pthread_mutex_unlock(&e->mu);
+	if (stopping)
+		rv = call_fail(c, WN_EUNAVAIL, "the server is shutting down");
+	else if (admin_busy)
+		rv = call_fail(c, WN_ESTATE, "another backup is in progress");
+	else
+		admin_busy = true;
+	pthread_mutex_unlock(&admin_mu);
+	if (rv != WN_OK)
+		return rv;
+	if (c->slot == NULL || e->cfg.deliver == NULL) {
+		/* no way to answer later: take it here */
+		BackupResponse *r = NULL;
+		rv = admin_run(c, d, &r);
+		admin_done();
+		*out = r != NULL ? &r->base : NULL;
+		return rv;
+	}
+	struct admin_job *j = wn_xmalloc(sizeof(*j));
+	j->e = e;
+	j->slot = c->slot;
+	j->reqid = c->reqid;
+	j->d = *d;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t th;
+	int err = pthread_create(&th, &attr, admin_thread, j);
+	pthread_attr_destroy(&attr);
+	if (err != 0) {
+		free(j);
+		admin_done();
+		return call_fail(c, WN_EINTERNAL, "cannot start the backup: %s", strerror(err));
+	}
+	c->parked = true;
+	*out = NULL;
+	return WN_OK;
+}
+
+void admin_drain(wn_engine *e)
+{
+	(void)e;
+	pthread_mutex_lock(&admin_mu);
+	while (admin_busy)
+		pthread_cond_wait(&admin_cv, &admin_mu);
+	pthread_mutex_unlock(&admin_mu);
 }
