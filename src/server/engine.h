@@ -32,6 +32,7 @@ typedef struct wn_engine_config {
 	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
 	int64_t retention_ms;      /* finished jobs older than this are deleted; 0 = kept */
 	const char *token;         /* required Request.token, or NULL / "" for none */
+	const char *backup_dir;    /* backups only inside it, or NULL / "" for anywhere */
 	size_t max_msg;            /* largest request body accepted */
 	bool no_sweeper;           /* tests: no background thread; call wn_engine_tick */
 	wn_deliver_fn deliver;
@@ -48,8 +49,9 @@ typedef struct wn_engine_config {
 	bool tick_per_request;
 } wn_engine_config;
 
-/* wn_engine_open opens the store and rebuilds the in-memory state from it. On
- * failure *errmsg gets a malloc'd one-line message. */
+/* wn_engine_open opens the store and rebuilds the in-memory state from it
+ * (the strings of cfg must outlive the engine). On failure *errmsg gets a
+ * malloc'd one-line message. */
 int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg);
 
 /* wn_engine_close answers parked requests, stops the sweeper and closes the

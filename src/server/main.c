@@ -56,6 +56,7 @@ static void usage(FILE *f)
 	       "                         give their disk space back (default 0: keep them)\n"
 	       "  --threads N            event loops serving requests (default 2)\n"
 	       "  --token T              require this token on every request (or WN_TOKEN)\n"
+	       "  --backup-dir DIR       backups (wnctl admin backup) only inside DIR\n"
 	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
 	       "  --test-clock FILE      testing: shift the clock by the milliseconds FILE holds,\n"
 	       "                         re-read at every request (docs/testing.md)\n"
@@ -92,6 +93,7 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	    {"retention-ms", "retention_ms", "--retention-ms"},
 	    {"threads", "threads", "--threads"},
 	    {"token", "token", "--token"},
+	    {"backup-dir", "backup_dir", "--backup-dir"},
 	    {"log-level", "log_level", "--log-level"},
 	};
 	struct option longopts[WN_ARRAY_LEN(setting_opts) + 7];
@@ -219,6 +221,7 @@ int main(int argc, char **argv)
 	    .lease_ms = conf.lease_ms,
 	    .worker_timeout_ms = conf.worker_timeout_ms,
 	    .retention_ms = conf.retention_ms,
+	    .backup_dir = conf.backup_dir,
 	    .token = conf.token,
 	    .max_msg = WN_MSG_MAX,
 	    .deliver = wn_net_deliver,

@@ -32,6 +32,8 @@ static const wn_conf_key srvconf_keys[] = {
      "finished jobs are deleted this long after they end; 0 keeps them"},
     {"threads", WN_CONF_T_INT, OFF(threads), "2", 1, 64, 0, NULL, "event loops"},
     {"token", WN_CONF_T_STR, OFF(token), "", 0, 0, 0, NULL, "token every request must carry"},
+    {"backup_dir", WN_CONF_T_STR, OFF(backup_dir), "", 0, 0, 0, NULL,
+     "backups only inside this directory; empty: anywhere"},
     {"log_level", WN_CONF_T_STR, OFF(log_level), "info", 0, 0, 0, level_choices,
      "most verbose level logged"},
 };

@@ -17,6 +17,7 @@ typedef struct wn_srvconf {
 	int64_t retention_ms; /* finished jobs are deleted this long after they end; 0 = kept */
 	int64_t threads;      /* serving threads */
 	char *token;          /* required request token, "" for none */
+	char *backup_dir;     /* backups only inside it, "" for anywhere */
 	char *log_level;      /* error, warn, info, debug */
 } wn_srvconf;
 

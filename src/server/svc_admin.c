@@ -29,7 +29,8 @@ typedef Whatsnext__V1__BackupResponse BackupResponse;
  * that no serving thread waits for one. */
 static pthread_mutex_t admin_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t admin_cv = PTHREAD_COND_INITIALIZER;
-static bool admin_busy;
+static bool admin_busy;      /* a backup is being taken */
+static int admin_delivering; /* backup threads that have not delivered their reply yet */
 
 /* A backup's destination, checked. */
 struct admin_dest {
@@ -108,6 +109,18 @@ static int admin_dest_check(struct call *c, const char *dir, struct admin_dest *
 		    c, WN_EINVAL,
 		    "cannot back up to %s: it is inside the server's data directory %s", d->dir,
 		    data);
+	const char *root = c->e->cfg.backup_dir;
+	char rootreal[PATH_MAX];
+	if (root != NULL && root[0] != '\0') {
+		if (realpath(root, rootreal) == NULL)
+			return admin_errno(c, errno, "cannot resolve the backup directory", root);
+		if (!admin_inside(d->parent, rootreal))
+			return call_fail(
+			    c, WN_EINVAL,
+			    "cannot back up to %s: this server keeps backups inside %s "
+			    "(backup_dir)",
+			    d->dir, rootreal);
+	}
 	return WN_OK;
 }
 
@@ -243,10 +256,20 @@ static int admin_run(struct call *c, const struct admin_dest *d, BackupResponse 
 	return WN_OK;
 }
 
+/* admin_done lets the next backup begin; a thread's reply is delivered
+ * after (admin_delivered). */
 static void admin_done(void)
 {
 	pthread_mutex_lock(&admin_mu);
 	admin_busy = false;
+	pthread_cond_broadcast(&admin_cv);
+	pthread_mutex_unlock(&admin_mu);
+}
+
+static void admin_delivered(void)
+{
+	pthread_mutex_lock(&admin_mu);
+	admin_delivering--;
 	pthread_cond_broadcast(&admin_cv);
 	pthread_mutex_unlock(&admin_mu);
 }
@@ -282,10 +305,11 @@ static void *admin_thread(void *arg)
 		else
 			dedupe_abort(e->dd, j->reqid);
 	}
+	admin_done();
 	e->cfg.deliver(e->cfg.deliver_arg, j->slot, buf, len, 0);
 	wn_arena_free(c.arena);
 	free(j);
-	admin_done();
+	admin_delivered();
 	return NULL;
 }
 
@@ -327,10 +351,14 @@ int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_t th;
+	pthread_mutex_lock(&admin_mu);
+	admin_delivering++;
+	pthread_mutex_unlock(&admin_mu);
 	int err = pthread_create(&th, &attr, admin_thread, j);
 	pthread_attr_destroy(&attr);
 	if (err != 0) {
 		free(j);
+		admin_delivered();
 		admin_done();
 		return call_fail(c, WN_EINTERNAL, "cannot start the backup: %s", strerror(err));
 	}
@@ -343,7 +371,7 @@ void admin_drain(wn_engine *e)
 {
 	(void)e;
 	pthread_mutex_lock(&admin_mu);
-	while (admin_busy)
+	while (admin_busy || admin_delivering > 0)
 		pthread_cond_wait(&admin_cv, &admin_mu);
 	pthread_mutex_unlock(&admin_mu);
 }

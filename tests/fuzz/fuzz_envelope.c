@@ -19,7 +19,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	char dir[] = "/tmp/wn-fuzz-envelope.XXXXXX";
+	static char dir[] = "/tmp/wn-fuzz-envelope.XXXXXX"; /* the engine keeps it */
 	if (mkdtemp(dir) == NULL)
 		abort();
 	wn_engine_config cfg = {
@@ -28,6 +28,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    .relaxed_ms = 1000,
 	    .lease_ms = 60000,
 	    .no_sweeper = true,
+	    /* backups only inside the data directory, where none may go: a
+	     * Backup is checked but never writes */
+	    .backup_dir = dir,
 	};
 	char *err = NULL;
 	if (wn_engine_open(&cfg, &fuzz_engine, &err) != 0) {
@@ -75,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "/whatsnext.v1.SweepService/Get",
 	    "/whatsnext.v1.SweepService/List",
 	    "/whatsnext.v1.SweepService/Update",
+	    "/whatsnext.v1.AdminService/Backup",
 	};
 	if (size > 0 && data[0] < sizeof(methods) / sizeof(methods[0])) {
 		Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;

@@ -14,6 +14,9 @@
 
 #define BACKUP M("AdminService", "Backup")
 
+/* backup_dir of the engines open_at opens (NULL: anywhere). */
+static const char *vault;
+
 static wn_engine *open_at(const char *dir, wn_deliver_fn deliver)
 {
 	wn_engine_config cfg = {
@@ -21,6 +24,7 @@ static wn_engine *open_at(const char *dir, wn_deliver_fn deliver)
 	    .lease_ms = 60000,
 	    .no_sweeper = true,
 	    .deliver = deliver,
+	    .backup_dir = vault,
 	};
 	wn_engine *e = NULL;
 	char *err = NULL;
@@ -265,6 +269,37 @@ TEST(backup_refuses_bad_destinations)
 	CHECK_EQ_STR(kept, ". .. keep ");
 	free(kept);
 	wn_engine_close(e);
+}
+
+TEST(backup_stays_inside_backup_dir)
+{
+	CHECK(mkdir("vault", 0700) == 0);
+	char *v = wn_xasprintf("%s/vault", wn_test_tmpdir());
+	vault = v;
+	wn_engine *e = open_at("data", NULL);
+	vault = NULL;
+	const char *t = wn_test_tmpdir();
+	char *p;
+	refused(e, p = wn_xasprintf("%s/elsewhere", t), WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+	        "keeps backups inside");
+	free(p);
+	refused(e, p = wn_xasprintf("%s/vault/../elsewhere", t),
+	        WHATSNEXT__V1__CODE__INVALID_ARGUMENT, "keeps backups inside");
+	free(p);
+	CHECK(symlink(t, "vault/out") == 0);
+	refused(e, p = wn_xasprintf("%s/vault/out/bk", t), WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+	        "keeps backups inside");
+	free(p);
+	Whatsnext__V1__BackupResponse *r = NULL;
+	CHECK_EQ_INT(backup(e, p = wn_xasprintf("%s/vault/b1", t), &r), 0);
+	free(p);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	CHECK(mkdir("vault/nightly", 0700) == 0);
+	CHECK_EQ_INT(backup(e, p = wn_xasprintf("%s/vault/nightly/b2", t), &r), 0);
+	free(p);
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+	wn_engine_close(e);
+	free(v);
 }
 
 /* Replies delivered later, as the network layer receives them. */
