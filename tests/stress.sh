@@ -9,4 +9,10 @@ MINUTES=${MINUTES:-10}
 SEED=${SEED:-}
 echo "stress: $MINUTES minute(s)${SEED:+, seed $SEED}"
 # each runner below appends its own line
+# The kill -9 crash loop, half of the time (tests/tools/wncrash.c); on a
+# violation the run stops and wncrash says where it kept its files.
+crash=$(mktemp -d "${TMPDIR:-/tmp}/wn-stress.XXXXXX")
+"$WN_BIN/wncrash" --data "$crash/crash" --wnd "$WN_BIN/wnd" ${SEED:+--seed "$SEED"} \
+	--minutes "$(awk -v m="$MINUTES" 'BEGIN { print m / 2 }')"
+rm -rf "$crash"
 echo "stress: done"
