@@ -505,7 +505,8 @@ int wn_store_last_key(const char *dir, const char *prefix, size_t plen, char **k
 {
 	char *err = NULL;
 	rocksdb_options_t *o = rocksdb_options_create();
-	rocksdb_options_set_info_log_level(o, 2); /* warn */
+	rocksdb_options_set_info_log_level(o, 2);  /* warn */
+	rocksdb_options_set_max_open_files(o, 16); /* open the table files it reads, not all */
 	rocksdb_t *db = rocksdb_open_for_read_only(o, dir, 0, &err);
 	rocksdb_options_destroy(o);
 	if (err != NULL) {

@@ -204,6 +204,7 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 {
 	const char *data = wn_arena_printf(c->arena, "%s/data", stage);
 	char *err = NULL;
+	int64_t t0 = wn_mono_ms();
 	int rv = wn_store_checkpoint(c->e->store, data, &err);
 	if (rv != WN_OK) {
 		rv = call_fail(c, rv, "cannot take the checkpoint: %s", err);
@@ -213,9 +214,12 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 	int e = admin_count(data, &r->files, &r->bytes);
 	if (e != 0)
 		return admin_errno(c, -e, "cannot list the backup in", data);
+	int64_t t1 = wn_mono_ms();
 	char *key = NULL;
 	size_t klen = 0;
 	rv = wn_store_last_key(data, "j/", 2, &key, &klen, &err);
+	wn_debug("backup: checkpoint %lld ms, read back %lld ms", (long long)(t1 - t0),
+	         (long long)(wn_mono_ms() - t1));
 	if (rv == WN_OK && klen == 10)
 		r->last_job_id = key_job_id(key);
 	free(key);
