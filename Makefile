@@ -115,6 +115,10 @@ $(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker -DSRC_DIR=\
 $(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# wnstore reads and writes a data directory's raw keys: it needs the store.
+$(BIN)/wnstore: $(BUILD)/obj/tests/tools/wnstore.o $(SERVER_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 test: all $(UNIT_BINS) $(TOOL_BINS)
 	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) bash tests/run.sh

@@ -1,5 +1,6 @@
 /* wnd: the WhatsNext server. */
 #include "arena.h"
+#include "check.h"
 #include "engine.h"
 #include "envelope.h"
 #include "err.h"
@@ -31,6 +32,7 @@ struct wnd_opts {
 	const char *keys[WND_MAX_SET];
 	const char *vals[WND_MAX_SET];
 	size_t nset;
+	bool check, repair; /* --check, --repair */
 };
 
 static void usage(FILE *f)
@@ -38,7 +40,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f, "usage: wnd [options]\n"
 	       "\n"
-	       "Runs the WhatsNext server in the foreground until SIGTERM or SIGINT.\n"
+	       "Runs the WhatsNext server in the foreground until SIGTERM, SIGINT or SIGHUP.\n"
 	       "\n"
 	       "options (each overrides the same setting of --config):\n"
 	       "  --config FILE          read settings from a YAML file (see config/wnd.yaml)\n"
@@ -62,7 +64,14 @@ static void usage(FILE *f)
 	       "                         re-read at every request (docs/testing.md)\n"
 	       "  -v, --verbose          same as --log-level debug\n"
 	       "  -h, --help             show this help\n"
-	       "  --version              show the version\n");
+	       "  --version              show the version\n"
+	       "\n"
+	       "checking a data directory (--data, or data in --config) that no wnd serves:\n"
+	       "  --check                verify every record and invariant, read-only; print each\n"
+	       "                         finding and a summary; exit 0 clean, 1 findings,\n"
+	       "                         2 when the directory cannot be checked\n"
+	       "  --repair               with --check: fix what can be fixed without dropping an\n"
+	       "                         acknowledged job, print what was done, check again\n");
 }
 
 static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const char *val)
@@ -80,7 +89,7 @@ static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const 
 /* parse_args returns 0 to run, 1 to exit successfully, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct wnd_opts *o)
 {
-	enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_SET };
+	enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_CHECK, O_REPAIR, O_SET };
 	/* options that map one-to-one onto a setting carry its key */
 	static const struct {
 		const char *opt, *key, *written;
@@ -96,7 +105,7 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	    {"backup-dir", "backup_dir", "--backup-dir"},
 	    {"log-level", "log_level", "--log-level"},
 	};
-	struct option longopts[WN_ARRAY_LEN(setting_opts) + 7];
+	struct option longopts[WN_ARRAY_LEN(setting_opts) + 9];
 	size_t n = 0;
 	for (size_t i = 0; i < WN_ARRAY_LEN(setting_opts); i++)
 		longopts[n++] =
@@ -107,6 +116,8 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	longopts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
 	longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	longopts[n++] = (struct option){"version", no_argument, NULL, O_VERSION};
+	longopts[n++] = (struct option){"check", no_argument, NULL, O_CHECK};
+	longopts[n++] = (struct option){"repair", no_argument, NULL, O_REPAIR};
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 	int c;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -138,6 +149,12 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 		case 'h':
 			usage(stdout);
 			return 1;
+		case O_CHECK:
+			o->check = true;
+			break;
+		case O_REPAIR:
+			o->repair = true;
+			break;
 		case O_VERSION:
 			printf("wnd %s (protocol %d, store layout %d)\n", WN_VERSION,
 			       WN_PROTOCOL_VERSION, WN_STORE_VERSION);
@@ -146,6 +163,10 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 			fprintf(stderr, "wnd: try 'wnd --help'\n");
 			return 2;
 		}
+	}
+	if (o->repair && !o->check) {
+		fprintf(stderr, "wnd: --repair goes with --check; try 'wnd --help'\n");
+		return 2;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "wnd: unexpected argument \"%s\"; try 'wnd --help'\n",
@@ -188,6 +209,39 @@ fail:
 	return 2;
 }
 
+/* run_check runs `wnd --check [--repair]` on the data directory: 0 clean
+ * (after repair), 1 findings left, 2 when it cannot be checked. */
+static int run_check(const wn_srvconf *conf, bool repair)
+{
+	wn_check_result res;
+	char *err = NULL;
+	int rv = wn_check_run(conf->data, repair, stdout, &res, &err);
+	fflush(stdout);
+	if (rv != WN_OK) {
+		fprintf(stderr, "wnd: %s\n", err ? err : wn_strerror(rv));
+		free(err);
+		return 2;
+	}
+	return res.left > 0 ? 1 : 0;
+}
+
+/* sig_name names the signals wnd takes. */
+static const char *sig_name(int sig)
+{
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {{SIGTERM, "SIGTERM"},
+	             {SIGINT, "SIGINT"},
+	             {SIGHUP, "SIGHUP"},
+	             {SIGUSR1, "SIGUSR1"},
+	             {SIGUSR2, "SIGUSR2"}};
+	for (size_t i = 0; i < WN_ARRAY_LEN(names); i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	return "signal";
+}
+
 int main(int argc, char **argv)
 {
 	struct wnd_opts o;
@@ -200,14 +254,24 @@ int main(int argc, char **argv)
 	if (settings(&o, &conf) != 0)
 		return 2;
 	wn_log_set_level(wn_log_parse_level(conf.log_level));
+	if (o.check) {
+		rv = run_check(&conf, o.repair);
+		wn_srvconf_release(&conf);
+		return rv;
+	}
 	int durability =
 	    strcmp(conf.durability, "relaxed") == 0 ? WN_DURABILITY_RELAXED : WN_DURABILITY_SYNC;
 
-	/* signals are taken by sigwait in this thread only */
+	/* signals are taken by sigwait in this thread only: SIGTERM, SIGINT and
+	 * SIGHUP (the terminal of a foreground wnd went away) stop it cleanly,
+	 * SIGUSR1 and SIGUSR2 are logged and ignored */
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -256,13 +320,18 @@ int main(int argc, char **argv)
 	/* between signals, twice a second: memory left by large requests goes
 	 * back to the system */
 	int sig;
-	do {
+	for (;;) {
 		struct timespec tick = {0, 500 * 1000 * 1000};
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig < 0)
 			wn_arena_trim();
-	} while (sig < 0);
-	wn_info("%s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		else if (sig == SIGUSR1 || sig == SIGUSR2)
+			wn_info("%s: ignored (wnd stops on SIGTERM, SIGINT or SIGHUP)",
+			        sig_name(sig));
+		else
+			break;
+	}
+	wn_info("%s: finishing requests in flight", sig_name(sig));
 	wn_engine_release_parked(e);
 	wn_net_stop(net);
 	status = 0;

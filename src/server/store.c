@@ -4,12 +4,16 @@
 #include "log.h"
 #include "util.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct wn_store {
 	rocksdb_t *db;
@@ -18,6 +22,7 @@ struct wn_store {
 	rocksdb_readoptions_t *ropts;
 	int durability;
 	int relaxed_ms;
+	bool readonly; /* wn_store_open_readonly: no sync at close */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work; /* syncer: there are writes to sync */
@@ -264,15 +269,16 @@ void wn_store_close(wn_store *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->syncer, NULL);
 	}
-	if (s->db != NULL) {
+	if (s->db != NULL && !s->readonly) {
 		char *err = NULL;
 		rocksdb_flush_wal(s->db, 1, &err);
 		if (err != NULL) {
 			wn_error("cannot sync the write-ahead log at close: %s", err);
 			free(err);
 		}
-		rocksdb_close(s->db);
 	}
+	if (s->db != NULL)
+		rocksdb_close(s->db);
 	rocksdb_readoptions_destroy(s->ropts);
 	rocksdb_writeoptions_destroy(s->wopts);
 	rocksdb_options_destroy(s->opts);
@@ -555,4 +561,85 @@ int wn_store_last_key(const char *dir, const char *prefix, size_t plen, char **k
 	rocksdb_close(db);
 	free(end);
 	return rv;
+}
+
+/* store_lock_holder returns the pid of the process that holds the lock of
+ * the database in dir (RocksDB's LOCK file), or 0 if none does. */
+static pid_t store_lock_holder(const char *dir)
+{
+	char *path = wn_xasprintf("%s/LOCK", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return 0;
+	struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	pid_t pid = 0;
+	if (fcntl(fd, F_GETLK, &lk) == 0 && lk.l_type != F_UNLCK)
+		pid = lk.l_pid > 0 ? lk.l_pid : -1;
+	close(fd);
+	return pid;
+}
+
+/* store_rmdir removes dir and the files directly in it. */
+static void store_rmdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *p = wn_xasprintf("%s/%s", dir, de->d_name);
+		unlink(p);
+		free(p);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir);
+}
+
+int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg)
+{
+	pid_t holder = store_lock_holder(dir);
+	if (holder != 0) {
+		*errmsg = holder > 0
+		              ? wn_xasprintf("data directory %s is in use by another wnd "
+		                             "(process %ld)",
+		                             dir, (long)holder)
+		              : wn_xasprintf("data directory %s is in use by another wnd", dir);
+		return WN_EBUSY;
+	}
+	/* RocksDB's info log would replace the LOG file of the directory: it
+	 * goes to a temporary directory, removed once the database is open */
+	const char *tmp = getenv("TMPDIR");
+	char *logdir = wn_xasprintf("%s/wnd-check.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	if (mkdtemp(logdir) == NULL) {
+		*errmsg = wn_xasprintf("cannot create a temporary directory %s: %s", logdir,
+		                       strerror(errno));
+		free(logdir);
+		return WN_EIO;
+	}
+	wn_store *s = wn_xcalloc(1, sizeof(*s));
+	s->readonly = true;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv_work, NULL);
+	pthread_cond_init(&s->cv_done, NULL);
+	s->opts = rocksdb_options_create();
+	rocksdb_options_set_info_log_level(s->opts, 2); /* warn */
+	rocksdb_options_set_db_log_dir(s->opts, logdir);
+	s->wopts = rocksdb_writeoptions_create();
+	s->ropts = rocksdb_readoptions_create();
+	s->failed = wn_xasprintf("the store is open for reading only");
+	char *err = NULL;
+	s->db = rocksdb_open_for_read_only(s->opts, dir, 0, &err);
+	store_rmdir(logdir);
+	free(logdir);
+	if (err != NULL) {
+		*errmsg = wn_xasprintf("cannot open store %s: %s", dir, err);
+		free(err);
+		s->db = NULL;
+		wn_store_close(s);
+		return WN_EIO;
+	}
+	*out = s;
+	return WN_OK;
 }

@@ -23,6 +23,10 @@ enum wn_durability { WN_DURABILITY_SYNC = 0, WN_DURABILITY_RELAXED = 1 };
  * the longest time between syncs in relaxed mode. On failure *errmsg gets a
  * malloc'd message; WN_EBUSY means another process holds the directory. */
 int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg);
+/* wn_store_open_readonly opens the database in dir for reading: it writes
+ * nothing there (not even RocksDB's info log) and every write fails;
+ * WN_EBUSY, with *errmsg naming the process, while a wnd holds the directory. */
+int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg);
 /* wn_store_close syncs the WAL, stops the sync thread and closes; NULL is a no-op. */
 void wn_store_close(wn_store *s);
 

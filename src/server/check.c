@@ -1,0 +1,540 @@
+/* check: reading a data directory's records and the rules they must keep
+ * (check.h). Each rule that finds something prints one line and, where a
+ * repair can fix it without dropping an acknowledged job, plans the change
+ * (check_fix.c writes it). */
+#include "check_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK_NAME_MAX 1400
+
+void wn_check_key_name(char *buf, size_t cap, const char *key, size_t klen)
+{
+	if (klen == 10 && key[1] == '/' && (key[0] == 'j' || key[0] == 's' || key[0] == 'i')) {
+		snprintf(buf, cap, "%c/%llu", key[0], (unsigned long long)key_job_id(key));
+		return;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < klen && o + 8 < cap; i++) {
+		unsigned char ch = (unsigned char)key[i];
+		if (ch > 0x20 && ch < 0x7f && ch != '\\')
+			buf[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", ch);
+	}
+	buf[o] = '\0';
+}
+
+void check_finding(struct check *k, const char *name, const char *fmt, ...)
+{
+	k->findings++;
+	if (k->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(k->out, "%s%s: ", k->prefix, name);
+	vfprintf(k->out, fmt, ap);
+	fputc('\n', k->out);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------ what is named */
+
+static struct cproj *proj_get(struct check *k, const char *name)
+{
+	struct cproj *p = wn_map_get_str(k->projects, name);
+	if (p == NULL) {
+		p = wn_arena_alloc(k->arena, sizeof(*p));
+		p->name = wn_arena_strdup(k->arena, name);
+		wn_map_put_str(k->projects, name, p);
+	}
+	return p;
+}
+
+static struct ctask *task_get(struct check *k, const char *project, const char *name)
+{
+	char key[2 * CHECK_NAME_MAX];
+	snprintf(key, sizeof(key), "%s/%s", project, name);
+	struct ctask *t = wn_map_get_str(k->tasks, key);
+	if (t == NULL) {
+		t = wn_arena_alloc(k->arena, sizeof(*t));
+		t->proj = proj_get(k, project);
+		t->name = wn_arena_strdup(k->arena, name);
+		wn_map_put_str(k->tasks, key, t);
+	}
+	return t;
+}
+
+static struct csweep *sweep_get(struct check *k, uint64_t id)
+{
+	struct csweep *s = wn_map_get_u64(k->sweeps, id);
+	if (s == NULL) {
+		s = wn_arena_alloc(k->arena, sizeof(*s));
+		s->id = id;
+		wn_map_put_u64(k->sweeps, id, s);
+	}
+	return s;
+}
+
+static struct cworker *worker_get(struct check *k, const char *name)
+{
+	struct cworker *w = wn_map_get_str(k->workers, name);
+	if (w == NULL) {
+		w = wn_arena_alloc(k->arena, sizeof(*w));
+		w->name = wn_arena_strdup(k->arena, name);
+		wn_map_put_str(k->workers, name, w);
+	}
+	return w;
+}
+
+struct cjob *check_job(struct check *k, uint64_t id)
+{
+	size_t lo = 0, hi = k->njobs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->jobs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k->njobs && k->jobs[lo].id == id ? &k->jobs[lo] : NULL;
+}
+
+/* note_id remembers the largest id a record names, and where. */
+static void note_id(struct check *k, uint64_t id, const char *where)
+{
+	if (id > k->maxid) {
+		k->maxid = id;
+		snprintf(k->maxwhere, sizeof(k->maxwhere), "%s", where);
+	}
+}
+
+static bool name_ok(const char *s)
+{
+	return wn_name_check(s) == NULL;
+}
+
+/* ------------------------------------------------------------ reading */
+
+/* key_text copies the part of key after its 2-byte prefix as a C string;
+ * false if it holds a NUL byte or is too long. */
+static bool key_text(char *buf, const char *key, size_t klen)
+{
+	if (klen < 3 || klen - 2 >= CHECK_NAME_MAX || memchr(key + 2, '\0', klen - 2) != NULL)
+		return false;
+	memcpy(buf, key + 2, klen - 2);
+	buf[klen - 2] = '\0';
+	return true;
+}
+
+static void scan_project(struct check *k, const char *name, const char *key, size_t kl,
+                         const uint8_t *v, size_t vl)
+{
+	char pname[CHECK_NAME_MAX];
+	if (!key_text(pname, key, kl) || !name_ok(pname)) {
+		check_finding(k, name, "key does not name a valid project; not repairable");
+		return;
+	}
+	struct cproj *cp = proj_get(k, pname);
+	cp->exists = true;
+	Project *p = whatsnext__v1__project__unpack(NULL, vl, v);
+	if (p == NULL) {
+		check_finding(k, name, "record does not unpack as a Project");
+		check_plan_project(k, pname);
+		return;
+	}
+	cp->readable = true;
+	if (strcmp(p->name, pname) != 0) {
+		check_finding(k, name, "record names project \"%.140s\", not the key's", p->name);
+		check_plan_project(k, pname);
+	}
+	if (p->status != WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ACTIVE &&
+	    p->status != WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED) {
+		check_finding(k, name, "unknown project status %d", (int)p->status);
+		check_plan_project(k, pname);
+	}
+	whatsnext__v1__project__free_unpacked(p, NULL);
+}
+
+static void scan_task(struct check *k, const char *name, const char *key, size_t kl,
+                      const uint8_t *v, size_t vl)
+{
+	char pname[CHECK_NAME_MAX];
+	char *slash = key_text(pname, key, kl) ? strchr(pname, '/') : NULL;
+	if (slash != NULL)
+		*slash = '\0';
+	if (slash == NULL || !name_ok(pname) || !name_ok(slash + 1)) {
+		check_finding(k, name,
+		              "key does not name a valid project and task; not repairable");
+		return;
+	}
+	const char *tname = slash + 1;
+	struct ctask *ct = task_get(k, pname, tname);
+	ct->exists = true;
+	Task *t = whatsnext__v1__task__unpack(NULL, vl, v);
+	if (t == NULL) {
+		check_finding(k, name, "record does not unpack as a Task");
+		check_plan_task(k, pname, tname);
+		return;
+	}
+	if (strcmp(t->project, pname) != 0 || strcmp(t->name, tname) != 0) {
+		check_finding(k, name,
+		              "record names task \"%.140s\" of project \"%.140s\", not the key's",
+		              t->name, t->project);
+		check_plan_task(k, pname, tname);
+	}
+	whatsnext__v1__task__free_unpacked(t, NULL);
+}
+
+static void scan_sweep(struct check *k, const char *name, const char *key, size_t kl,
+                       const uint8_t *v, size_t vl)
+{
+	if (kl != 10) {
+		check_finding(k, name, "a sweep key holds 8 bytes of id after s/");
+		check_plan_del(k, key, kl, "not a sweep key");
+		return;
+	}
+	struct csweep *s = sweep_get(k, key_job_id(key));
+	s->exists = true;
+	Whatsnext__V1__Sweep *r = whatsnext__v1__sweep__unpack(NULL, vl, v);
+	if (r == NULL) {
+		check_finding(k, name, "record does not unpack as a Sweep");
+		return;
+	}
+	s->readable = true;
+	s->project = wn_arena_strdup(k->arena, r->project);
+	s->total = r->total;
+	uint64_t st[WN_NSTATUS] = {0,         r->pending, r->running,  r->completed,
+	                           r->failed, r->blocked, r->cancelled};
+	for (int i = 0; i < WN_NSTATUS; i++) {
+		s->stored[i] = st[i];
+		s->has_stored |= st[i] != 0;
+	}
+	if (r->id != s->id) {
+		check_finding(k, name, "record holds id %llu, not the key's",
+		              (unsigned long long)r->id);
+		check_plan_sweep(k, s->id, s->project, 0);
+	}
+	if (s->total > 0)
+		note_id(k, s->id + s->total - 1, name);
+	whatsnext__v1__sweep__free_unpacked(r, NULL);
+}
+
+static void scan_worker(struct check *k, const char *name, const char *key, size_t kl,
+                        const uint8_t *v, size_t vl)
+{
+	char wname[CHECK_NAME_MAX];
+	if (!key_text(wname, key, kl) || !name_ok(wname)) {
+		check_finding(k, name, "key does not name a valid worker");
+		check_plan_del(k, key, kl, "not a worker key");
+		return;
+	}
+	Whatsnext__V1__Worker *r = whatsnext__v1__worker__unpack(NULL, vl, v);
+	if (r == NULL) {
+		check_finding(k, name, "record does not unpack as a Worker");
+		check_plan_del(k, key, kl, "unreadable; the worker joins again");
+		return;
+	}
+	struct cworker *w = worker_get(k, wname);
+	w->exists = true;
+	if (strcmp(r->name, wname) != 0) {
+		check_finding(k, name, "record names worker \"%.140s\", not the key's", r->name);
+		check_plan(k, FIX_WORKER, key, kl);
+	}
+	w->has_stored = r->n_jobs > 0 || r->used != NULL;
+	w->nstored = r->n_jobs;
+	w->stored = wn_arena_alloc(k->arena, (r->n_jobs + 1) * sizeof(uint64_t));
+	memcpy(w->stored, r->jobs, r->n_jobs * sizeof(uint64_t));
+	whatsnext__v1__worker__free_unpacked(r, NULL);
+}
+
+static void push_job(struct check *k, const struct cjob *j)
+{
+	if (k->njobs == k->capjobs) {
+		k->capjobs = k->capjobs ? k->capjobs * 2 : 1024;
+		k->jobs = wn_xrealloc(k->jobs, k->capjobs * sizeof(*k->jobs));
+	}
+	k->jobs[k->njobs++] = *j;
+}
+
+static void push_dep(struct check *k, uint64_t id, uint32_t cond)
+{
+	if (k->ndeps == k->capdeps) {
+		k->capdeps = k->capdeps ? k->capdeps * 2 : 1024;
+		k->deps = wn_xrealloc(k->deps, k->capdeps * sizeof(*k->deps));
+	}
+	k->deps[k->ndeps++] = (struct cdep){id, cond, 0};
+}
+
+static void worker_hold(struct check *k, struct cworker *w, uint64_t id)
+{
+	if (w->nheld == w->capheld) {
+		w->capheld = w->capheld ? w->capheld * 2 : 8;
+		uint64_t *v = wn_arena_alloc(k->arena, w->capheld * sizeof(*v));
+		if (w->nheld > 0)
+			memcpy(v, w->held, w->nheld * sizeof(*v));
+		w->held = v;
+	}
+	w->held[w->nheld++] = id;
+}
+
+static void scan_job(struct check *k, const char *name, const char *key, size_t kl,
+                     const uint8_t *v, size_t vl)
+{
+	if (kl != 10) {
+		check_finding(k, name, "a job key holds 8 bytes of id after j/; not repairable");
+		return;
+	}
+	struct cjob c = {.id = key_job_id(key)};
+	note_id(k, c.id, name);
+	if (k->njobs > 0 && k->jobs[k->njobs - 1].id >= c.id)
+		abort(); /* keys come in order */
+	Job *j = whatsnext__v1__job__unpack(NULL, vl, v);
+	if (j == NULL) {
+		c.flags = CJ_CORRUPT;
+		push_job(k, &c);
+		check_finding(k, name,
+		              "record does not unpack as a Job; not repairable (restore the "
+		              "directory from a backup)");
+		return;
+	}
+	if (j->id != c.id)
+		c.flags |= CJ_BADID;
+	c.status = (uint8_t)(j->status < 255 ? j->status : 255);
+	c.plan = c.status;
+	c.sweep = j->sweep_id;
+	c.reqid = j->submit_request_id;
+	c.attempt = j->attempt;
+	c.task = task_get(k, j->project, j->task);
+	c.task->njobs++;
+	c.task->proj->njobs++;
+	if (j->status == RUNNING && j->worker[0] != '\0') {
+		c.worker = worker_get(k, j->worker);
+		worker_hold(k, c.worker, c.id);
+	}
+	c.dep0 = (uint32_t)k->ndeps;
+	c.ndeps = (uint32_t)j->n_deps;
+	char where[64];
+	snprintf(where, sizeof(where), "a dependency of %s", name);
+	for (size_t i = 0; i < j->n_deps; i++) {
+		push_dep(k, j->deps[i]->job_id, (uint32_t)j->deps[i]->condition);
+		note_id(k, j->deps[i]->job_id, where);
+	}
+	if (c.sweep != 0) {
+		struct csweep *s = sweep_get(k, c.sweep);
+		s->njobs++;
+		if (s->jobs_project == NULL)
+			s->jobs_project = wn_arena_strdup(k->arena, j->project);
+		if (c.status < WN_NSTATUS)
+			s->counts[c.status]++;
+		if (c.id >= c.sweep && strcmp(s->jobs_project, j->project) == 0)
+			s->last_job = c.id;
+		note_id(k, c.sweep, name);
+	}
+	push_job(k, &c);
+	whatsnext__v1__job__free_unpacked(j, NULL);
+}
+
+#define REQ_SUBMIT "/whatsnext.v1.JobService/Submit"
+#define REQ_BATCH  "/whatsnext.v1.JobService/SubmitBatch"
+
+static void push_req(struct check *k, const struct creq *r)
+{
+	if (k->nreqs == k->capreqs) {
+		k->capreqs = k->capreqs ? k->capreqs * 2 : 64;
+		k->reqs = wn_xrealloc(k->reqs, k->capreqs * sizeof(*k->reqs));
+	}
+	k->reqs[k->nreqs++] = *r;
+}
+
+/* scan_req reads an i/ record: 8 bytes of time, the method path, NUL, the
+ * reply (replay.c). */
+static void scan_req(struct check *k, const char *name, const char *key, size_t kl,
+                     const uint8_t *v, size_t vl)
+{
+	if (kl != 10) {
+		check_finding(k, name, "a request-id key holds 8 bytes of id after i/");
+		check_plan_del(k, key, kl, "not a request-id key");
+		return;
+	}
+	const uint8_t *nul = vl > 8 ? memchr(v + 8, '\0', vl - 8) : NULL;
+	if (nul == NULL) {
+		check_finding(k, name, "value is not a time, a method and a reply");
+		check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
+		return;
+	}
+	const char *method = (const char *)v + 8;
+	const uint8_t *body = nul + 1;
+	size_t blen = vl - (size_t)(body - v);
+	struct creq r = {.reqid = key_job_id(key)};
+	if (strcmp(method, REQ_SUBMIT) == 0) {
+		Whatsnext__V1__SubmitResponse *m =
+		    whatsnext__v1__submit_response__unpack(NULL, blen, body);
+		if (m != NULL && m->job != NULL && m->job->id != 0) {
+			r.kind = CREQ_SUBMIT;
+			r.job = r.maxid = m->job->id;
+		}
+		if (m != NULL)
+			whatsnext__v1__submit_response__free_unpacked(m, NULL);
+		if (r.job == 0) {
+			check_finding(k, name, "reply is not a SubmitResponse naming a job");
+			check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
+			return;
+		}
+	} else if (strcmp(method, REQ_BATCH) == 0) {
+		Whatsnext__V1__SubmitBatchResponse *m =
+		    whatsnext__v1__submit_batch_response__unpack(NULL, blen, body);
+		if (m == NULL) {
+			check_finding(k, name, "reply is not a SubmitBatchResponse");
+			check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
+			return;
+		}
+		r.kind = CREQ_BATCH;
+		r.maxid = m->sweep_id;
+		for (size_t i = 0; i < m->n_ids; i++)
+			r.maxid = m->ids[i] > r.maxid ? m->ids[i] : r.maxid;
+		whatsnext__v1__submit_batch_response__free_unpacked(m, NULL);
+	} else {
+		check_finding(k, name,
+		              "keeps a reply to \"%.100s\", which is not Submit or SubmitBatch",
+		              method);
+		check_plan_del(k, key, kl, "not a reply the server keeps");
+		return;
+	}
+	note_id(k, r.maxid, name);
+	push_req(k, &r);
+}
+
+/* parse_u64 parses a whole decimal value of len bytes. */
+static bool parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	if (len == 0 || len > 20)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static void scan_meta(struct check *k, const char *name, const char *key, size_t kl,
+                      const uint8_t *v, size_t vl)
+{
+	uint64_t n = 0;
+	if (kl == 9 && memcmp(key, "m/version", 9) == 0) {
+		/* read before the scan (check_version) */
+	} else if (kl == 9 && memcmp(key, "m/next_id", 9) == 0) {
+		k->have_next = true;
+		k->next_ok = parse_u64((const char *)v, vl, &n);
+		k->next_id = n;
+	} else {
+		check_finding(k, name,
+		              "unknown key; left as it is (a newer wnd may have written it)");
+	}
+}
+
+/* check_version reads m/version; false if the layout is one this wnd does
+ * not know (then nothing else is checked). */
+static bool check_version(struct check *k)
+{
+	char *val = NULL;
+	size_t len = 0;
+	if (wn_store_get(k->store, "m/version", 9, &val, &len) != WN_OK)
+		return true;
+	k->have_version = true;
+	uint64_t v = 0;
+	bool ok = parse_u64(val, len, &v);
+	free(val);
+	if (ok && v > WN_STORE_VERSION) {
+		k->version_newer = true;
+		check_finding(k, "m/version",
+		              "data layout version %llu is newer than this wnd knows (%d); not "
+		              "checked further",
+		              (unsigned long long)v, WN_STORE_VERSION);
+		return false;
+	}
+	if (!ok || v < 1) {
+		check_finding(k, "m/version", "not a data layout version; not repairable");
+		return false;
+	}
+	k->version_ok = true;
+	return true;
+}
+
+typedef void (*scan_fn)(struct check *k, const char *name, const char *key, size_t kl,
+                        const uint8_t *v, size_t vl);
+
+/* The key prefixes of the store, each with its reader. */
+static const struct {
+	char prefix;
+	scan_fn fn;
+	size_t count_at; /* index into check.counts */
+} scan_table[] = {
+    {'i', scan_req, 5},   {'j', scan_job, 2},  {'m', scan_meta, 6},   {'p', scan_project, 0},
+    {'s', scan_sweep, 3}, {'t', scan_task, 1}, {'w', scan_worker, 4},
+};
+
+bool check_scan(struct check *k)
+{
+	if (!check_version(k))
+		return false;
+	const char *key, *val;
+	size_t kl, vl;
+	wn_store_iter *it = wn_store_iter_new(k->store, "", 0, NULL, 0);
+	while (wn_store_iter_next(it, &key, &kl, &val, &vl)) {
+		char name[CHECK_NAME_MAX];
+		wn_check_key_name(name, sizeof(name), key, kl);
+		k->nkeys++;
+		size_t i = 0;
+		while (i < WN_ARRAY_LEN(scan_table) &&
+		       (kl < 2 || key[1] != '/' || key[0] != scan_table[i].prefix))
+			i++;
+		if (i == WN_ARRAY_LEN(scan_table)) {
+			check_finding(
+			    k, name,
+			    "unknown key; left as it is (a newer wnd may have written it)");
+			continue;
+		}
+		if (scan_table[i].prefix != 'm')
+			k->has_data = true;
+		k->counts[scan_table[i].count_at]++;
+		scan_table[i].fn(k, name, key, kl, (const uint8_t *)val, vl);
+	}
+	wn_store_iter_free(it);
+	return true;
+}
+
+void check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet)
+{
+	memset(k, 0, sizeof(*k));
+	k->store = store;
+	k->out = out;
+	k->prefix = prefix;
+	k->quiet = quiet;
+	k->arena = wn_arena_new();
+	k->projects = wn_map_new_str();
+	k->tasks = wn_map_new_str();
+	k->sweeps = wn_map_new_u64();
+	k->workers = wn_map_new_str();
+	k->fixmap = wn_map_new_str();
+}
+
+void check_release(struct check *k)
+{
+	wn_map_free(k->projects);
+	wn_map_free(k->tasks);
+	wn_map_free(k->sweeps);
+	wn_map_free(k->workers);
+	wn_map_free(k->fixmap);
+	free(k->jobs);
+	free(k->deps);
+	free(k->reqs);
+	wn_arena_free(k->arena);
+	memset(k, 0, sizeof(*k));
+}

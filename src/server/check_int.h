@@ -1,0 +1,178 @@
+/* check_int: what `wnd --check` learns from a data directory, shared by
+ * check.c (reading the records, the rules) and check_fix.c (the repairs and
+ * the passes). Not for use outside check*.c. */
+#ifndef WN_CHECK_INT_H
+#define WN_CHECK_INT_H
+
+#include "check.h"
+#include "engine_int.h"
+
+/* A project named by a record or by a job. */
+struct cproj {
+	char *name;
+	bool exists;   /* p/ key present */
+	bool readable; /* and its record unpacks */
+	uint64_t njobs;
+};
+
+/* A task named by a record or by a job. */
+struct ctask {
+	struct cproj *proj;
+	char *name;
+	bool exists;
+	uint64_t njobs;
+};
+
+/* A sweep named by a record or by a job. */
+struct csweep {
+	uint64_t id;
+	bool exists, readable;
+	char *project; /* of the record */
+	uint64_t total;
+	bool has_stored; /* the record carries counts (the server keeps none) */
+	uint64_t stored[WN_NSTATUS];
+	uint64_t counts[WN_NSTATUS]; /* of its jobs' records */
+	uint64_t njobs;
+	uint64_t last_job;  /* largest id of a job of its project naming it */
+	char *jobs_project; /* project of its first job */
+};
+
+/* A worker named by a record or by a RUNNING job. */
+struct cworker {
+	char *name;
+	bool exists;
+	bool has_stored; /* the record carries a held-job list or usage */
+	uint64_t *stored;
+	size_t nstored;
+	uint64_t *held; /* RUNNING jobs naming it, ascending */
+	size_t nheld, capheld;
+};
+
+/* Flags of a job. */
+enum { CJ_CORRUPT = 1, CJ_BADID = 2 };
+
+/* A job record, reduced to what the rules need. */
+struct cjob {
+	uint64_t id; /* of its key */
+	uint64_t sweep;
+	uint64_t reqid;
+	struct ctask *task;     /* NULL if the record does not unpack */
+	struct cworker *worker; /* RUNNING: its holder; NULL if it names none */
+	uint32_t attempt;
+	uint32_t dep0, ndeps; /* its dependencies: deps[dep0 .. dep0 + ndeps) */
+	uint8_t status;
+	uint8_t flags;
+	uint8_t plan; /* the status the repair plan gives it */
+};
+
+/* A dependency edge as stored. */
+struct cdep {
+	uint64_t id;
+	uint32_t cond;
+	uint8_t bad; /* cannot be valid: dropped by the repair */
+};
+
+/* What an i/ record holds. */
+enum { CREQ_SUBMIT, CREQ_BATCH };
+struct creq {
+	uint64_t reqid;
+	int kind;
+	uint64_t job;   /* CREQ_SUBMIT: the removed job */
+	uint64_t maxid; /* the largest id it names */
+};
+
+/* Job repairs, applied in this order. */
+enum {
+	JF_ID = 1,     /* the record's id := its key's */
+	JF_STATUS = 2, /* an unknown status := FAILED */
+	JF_LEASE = 4,  /* RUNNING without worker or attempt := PENDING */
+	JF_DEPS = 8,   /* drop dependencies that cannot be valid */
+	JF_SWEEP = 16, /* sweep_id := 0 */
+	JF_BLOCK = 32, /* PENDING that can never run := BLOCKED */
+};
+
+enum fix_kind { FIX_DEL, FIX_PROJECT, FIX_TASK, FIX_SWEEP, FIX_WORKER, FIX_JOB, FIX_META };
+
+/* One change the repair plans, for one key. */
+struct fix {
+	int kind;
+	char *key; /* raw */
+	size_t klen;
+	char *name;           /* as printed */
+	const char *why;      /* FIX_DEL: why it goes */
+	char *project, *task; /* FIX_PROJECT, FIX_TASK, FIX_SWEEP */
+	uint64_t id, total;   /* FIX_SWEEP, FIX_JOB */
+	unsigned mask;        /* FIX_JOB */
+	char *reason;         /* FIX_JOB with JF_BLOCK */
+	char *value;          /* FIX_META */
+	struct fix *next;
+};
+
+/* One look at a data directory. */
+struct check {
+	wn_store *store;
+	wn_arena *arena;
+	FILE *out;
+	const char *prefix; /* before each finding printed */
+	bool quiet;         /* count findings, print nothing */
+	unsigned long long findings;
+	uint64_t nkeys;
+	/* records read: projects, tasks, jobs, sweeps, workers, request ids, m/ */
+	uint64_t counts[7];
+	wn_map *projects, *tasks, *sweeps, *workers; /* name, "p/t", id -> c* */
+	struct cjob *jobs;                           /* ascending ids */
+	size_t njobs, capjobs;
+	struct cdep *deps;
+	size_t ndeps, capdeps;
+	struct creq *reqs;
+	size_t nreqs, capreqs;
+	bool have_version, version_ok, version_newer;
+	bool have_next, next_ok;
+	uint64_t next_id;
+	uint64_t maxid;    /* largest id any record names */
+	char maxwhere[64]; /* which one */
+	bool has_data;     /* a key other than m/ */
+	/* the repair plan, in the order planned */
+	wn_map *fixmap; /* name -> struct fix */
+	struct fix *fix_head, *fix_tail;
+};
+
+/* check_init readies k to look at store, printing to out (each finding
+ * after prefix, none if quiet). */
+void check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet);
+/* check_release frees what k holds (not the store). */
+void check_release(struct check *k);
+/* check_scan reads every key of the store into k, with the findings about
+ * single records; false if the data layout is one this wnd does not know
+ * (nothing else is read then). */
+bool check_scan(struct check *k);
+/* check_pass scans and applies every rule: findings printed, repairs planned. */
+void check_pass(struct check *k);
+/* check_finding counts a finding about key name and prints it unless quiet. */
+void check_finding(struct check *k, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* check_job returns the job with id, or NULL. */
+struct cjob *check_job(struct check *k, uint64_t id);
+
+/* Planning repairs (check_fix.c). check_plan returns the planned change of
+ * a key, new (of kind) if none yet. */
+struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen);
+/* check_plan_del plans deleting key, for the reason why (a static string). */
+void check_plan_del(struct check *k, const char *key, size_t klen, const char *why);
+/* check_plan_project plans (re)writing project name's record. */
+void check_plan_project(struct check *k, const char *name);
+/* check_plan_task plans (re)writing task name of project's record. */
+void check_plan_task(struct check *k, const char *project, const char *name);
+/* check_plan_sweep plans (re)writing sweep id's record: of project if it must
+ * be recreated, covering total jobs if more than it says (0: as it is). */
+void check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_t total);
+/* check_plan_job plans the changes mask (JF_*) of job j's record; reason is
+ * the reason text JF_BLOCK gives it. */
+void check_plan_job(struct check *k, struct cjob *j, unsigned mask, const char *reason);
+/* check_plan_meta plans setting the m/ key to value. */
+void check_plan_meta(struct check *k, const char *key, const char *value);
+/* check_apply writes the plan, printing each change; returns how many
+ * changes it made, or a negative WN_E* with *errmsg set. */
+long long check_apply(struct check *k, char **errmsg);
+
+#endif
