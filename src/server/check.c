@@ -13,6 +13,12 @@
 
 void wn_check_key_name(char *buf, size_t cap, const char *key, size_t klen)
 {
+	if (klen > 2 && key[0] == 'x' && key[1] == '/' && cap > 3) {
+		/* set aside: x/ and the key it was */
+		memcpy(buf, "x/", 2);
+		wn_check_key_name(buf + 2, cap - 2, key + 2, klen - 2);
+		return;
+	}
 	if (klen == 10 && key[1] == '/' && (key[0] == 'j' || key[0] == 's' || key[0] == 'i')) {
 		snprintf(buf, cap, "%c/%llu", key[0], (unsigned long long)key_job_id(key));
 		return;
@@ -144,6 +150,7 @@ static void scan_project(struct check *k, const char *name, const char *key, siz
 	if (p == NULL) {
 		check_finding(k, name, "record does not unpack as a Project");
 		check_plan_project(k, pname);
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	cp->readable = true;
@@ -178,6 +185,7 @@ static void scan_task(struct check *k, const char *name, const char *key, size_t
 	if (t == NULL) {
 		check_finding(k, name, "record does not unpack as a Task");
 		check_plan_task(k, pname, tname);
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	if (strcmp(t->project, pname) != 0 || strcmp(t->name, tname) != 0) {
@@ -202,6 +210,7 @@ static void scan_sweep(struct check *k, const char *name, const char *key, size_
 	Whatsnext__V1__Sweep *r = whatsnext__v1__sweep__unpack(NULL, vl, v);
 	if (r == NULL) {
 		check_finding(k, name, "record does not unpack as a Sweep");
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	s->readable = true;
@@ -236,6 +245,7 @@ static void scan_worker(struct check *k, const char *name, const char *key, size
 	if (r == NULL) {
 		check_finding(k, name, "record does not unpack as a Worker");
 		check_plan_del(k, key, kl, "unreadable; the worker joins again");
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	struct cworker *w = worker_get(k, wname);
@@ -289,16 +299,19 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 		return;
 	}
 	struct cjob c = {.id = key_job_id(key)};
+	if (k->njobs > 0 && k->jobs[k->njobs - 1].id >= c.id) {
+		/* the store gives keys in order: only a caller of check_record can */
+		check_finding(k, name, "job key out of order");
+		return;
+	}
 	note_id(k, c.id, name);
-	if (k->njobs > 0 && k->jobs[k->njobs - 1].id >= c.id)
-		abort(); /* keys come in order */
 	Job *j = whatsnext__v1__job__unpack(NULL, vl, v);
 	if (j == NULL) {
 		c.flags = CJ_CORRUPT;
 		push_job(k, &c);
-		check_finding(k, name,
-		              "record does not unpack as a Job; not repairable (restore the "
-		              "directory from a backup)");
+		check_finding(k, name, "record does not unpack as a Job");
+		check_plan_job(k, &k->jobs[k->njobs - 1], JF_UNREADABLE, NULL);
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	if (j->id != c.id)
@@ -364,6 +377,7 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
 	if (nul == NULL) {
 		check_finding(k, name, "value is not a time, a method and a reply");
 		check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	const char *method = (const char *)v + 8;
@@ -382,6 +396,7 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
 		if (r.job == 0) {
 			check_finding(k, name, "reply is not a SubmitResponse naming a job");
 			check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
+			check_plan_aside(k, key, kl);
 			return;
 		}
 	} else if (strcmp(method, REQ_BATCH) == 0) {
@@ -390,6 +405,7 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
 		if (m == NULL) {
 			check_finding(k, name, "reply is not a SubmitBatchResponse");
 			check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
+			check_plan_aside(k, key, kl);
 			return;
 		}
 		r.kind = CREQ_BATCH;
@@ -467,6 +483,13 @@ static bool check_version(struct check *k)
 	return true;
 }
 
+/* scan_aside: a record an earlier repair set aside (x/KEY); wnd reads none. */
+static void scan_aside(struct check *k, const char *name, const char *key, size_t kl,
+                       const uint8_t *v, size_t vl)
+{
+	(void)k, (void)name, (void)key, (void)kl, (void)v, (void)vl;
+}
+
 typedef void (*scan_fn)(struct check *k, const char *name, const char *key, size_t kl,
                         const uint8_t *v, size_t vl);
 
@@ -477,8 +500,28 @@ static const struct {
 	size_t count_at; /* index into check.counts */
 } scan_table[] = {
     {'i', scan_req, 5},   {'j', scan_job, 2},  {'m', scan_meta, 6},   {'p', scan_project, 0},
-    {'s', scan_sweep, 3}, {'t', scan_task, 1}, {'w', scan_worker, 4},
+    {'s', scan_sweep, 3}, {'t', scan_task, 1}, {'w', scan_worker, 4}, {'x', scan_aside, 7},
 };
+
+void check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl)
+{
+	char name[CHECK_NAME_MAX];
+	wn_check_key_name(name, sizeof(name), key, kl);
+	k->nkeys++;
+	size_t i = 0;
+	while (i < WN_ARRAY_LEN(scan_table) &&
+	       (kl < 2 || key[1] != '/' || key[0] != scan_table[i].prefix))
+		i++;
+	if (i == WN_ARRAY_LEN(scan_table)) {
+		check_finding(k, name,
+		              "unknown key; left as it is (a newer wnd may have written it)");
+		return;
+	}
+	if (scan_table[i].prefix != 'm' && scan_table[i].prefix != 'x')
+		k->has_data = true;
+	k->counts[scan_table[i].count_at]++;
+	scan_table[i].fn(k, name, key, kl, (const uint8_t *)val, vl);
+}
 
 bool check_scan(struct check *k)
 {
@@ -487,25 +530,8 @@ bool check_scan(struct check *k)
 	const char *key, *val;
 	size_t kl, vl;
 	wn_store_iter *it = wn_store_iter_new(k->store, "", 0, NULL, 0);
-	while (wn_store_iter_next(it, &key, &kl, &val, &vl)) {
-		char name[CHECK_NAME_MAX];
-		wn_check_key_name(name, sizeof(name), key, kl);
-		k->nkeys++;
-		size_t i = 0;
-		while (i < WN_ARRAY_LEN(scan_table) &&
-		       (kl < 2 || key[1] != '/' || key[0] != scan_table[i].prefix))
-			i++;
-		if (i == WN_ARRAY_LEN(scan_table)) {
-			check_finding(
-			    k, name,
-			    "unknown key; left as it is (a newer wnd may have written it)");
-			continue;
-		}
-		if (scan_table[i].prefix != 'm')
-			k->has_data = true;
-		k->counts[scan_table[i].count_at]++;
-		scan_table[i].fn(k, name, key, kl, (const uint8_t *)val, vl);
-	}
+	while (wn_store_iter_next(it, &key, &kl, &val, &vl))
+		check_record(k, key, kl, val, vl);
 	wn_store_iter_free(it);
 	return true;
 }

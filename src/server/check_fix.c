@@ -3,9 +3,11 @@
  * job names is recreated, or the job is put where a user sees it. */
 #include "check_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Rounds of repair: a repair may reveal another (a sweep recreated for its
  * jobs, then a job outside it); each round fixes what the last look found. */
@@ -22,8 +24,11 @@ struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen)
 	char name[1400];
 	wn_check_key_name(name, sizeof(name), key, klen);
 	struct fix *f = wn_map_get_str(k->fixmap, name);
-	if (f != NULL)
+	if (f != NULL) {
+		if (f->kind == FIX_NONE)
+			f->kind = kind;
 		return f;
+	}
 	f = wn_arena_alloc(k->arena, sizeof(*f));
 	f->kind = kind;
 	f->key = wn_arena_alloc(k->arena, klen + 1);
@@ -42,6 +47,11 @@ struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen)
 void check_plan_del(struct check *k, const char *key, size_t klen, const char *why)
 {
 	check_plan(k, FIX_DEL, key, klen)->why = why;
+}
+
+void check_plan_aside(struct check *k, const char *key, size_t klen)
+{
+	check_plan(k, FIX_NONE, key, klen)->aside = true;
 }
 
 void check_plan_project(struct check *k, const char *name)
@@ -252,8 +262,33 @@ static void job_drop_deps(struct writer *w, Job *j)
 	j->n_deps = n;
 }
 
+/* fix_unreadable puts a FAILED job of project lost-and-found in the place of
+ * the unreadable record of job f->id (set aside by then), where a user sees
+ * it and can remove it; the next round recreates that project and task. */
+static void fix_unreadable(struct writer *w, const struct fix *f)
+{
+	Job j = WHATSNEXT__V1__JOB__INIT;
+	j.id = f->id;
+	j.project = CHECK_LOST_PROJECT;
+	j.task = CHECK_LOST_TASK;
+	j.name = wn_arena_printf(w->scratch, "unreadable-%llu", (unsigned long long)f->id);
+	j.status = FAILED;
+	j.reason =
+	    wn_arena_printf(w->scratch,
+	                    "the record of job %llu could not be read; wnd --check --repair "
+	                    "kept its bytes under the key x/%s and put this job in its place",
+	                    (unsigned long long)f->id, f->name);
+	j.created_ms = j.finished_ms = wn_now_ms();
+	put(w, f, &j.base);
+	said(w, f, "replaced by a FAILED job of project " CHECK_LOST_PROJECT " (remove it there)");
+}
+
 static void fix_job(struct writer *w, const struct fix *f)
 {
+	if (f->mask & JF_UNREADABLE) {
+		fix_unreadable(w, f);
+		return;
+	}
 	Job *j = (Job *)record_get(w, f, &whatsnext__v1__job__descriptor);
 	if (j == NULL)
 		return;
@@ -296,9 +331,32 @@ static void fix_job(struct writer *w, const struct fix *f)
 	said(w, f, what);
 }
 
+/* set_aside keeps the bytes of f's record under x/KEY. */
+static void set_aside(struct writer *w, const struct fix *f)
+{
+	char *val = NULL;
+	size_t len = 0;
+	if (wn_store_get(w->k->store, f->key, f->klen, &val, &len) != WN_OK)
+		return;
+	char *key = wn_arena_alloc(w->scratch, f->klen + 2);
+	key[0] = 'x';
+	key[1] = '/';
+	memcpy(key + 2, f->key, f->klen);
+	wn_batch_put(w->b, key, f->klen + 2, val, len);
+	free(val);
+	fprintf(w->k->out, "repaired %s: unreadable record kept under x/%s\n", f->name, f->name);
+	w->done++;
+}
+
 static void fix_one(struct writer *w, const struct fix *f)
 {
+	if (f->kind == FIX_NONE)
+		return;
+	if (f->aside)
+		set_aside(w, f);
 	switch (f->kind) {
+	case FIX_NONE:
+		break;
 	case FIX_DEL:
 		wn_batch_del(w->b, f->key, f->klen);
 		said(w, f, wn_arena_printf(w->scratch, "deleted (%s)", f->why));
@@ -353,6 +411,9 @@ static void summary(struct check *k, const char *dir, FILE *out)
 	        (unsigned long long)k->counts[1], (unsigned long long)k->counts[2],
 	        (unsigned long long)k->counts[3], (unsigned long long)k->counts[4],
 	        (unsigned long long)k->counts[5]);
+	if (k->counts[7] > 0)
+		fprintf(out, ", %llu record(s) set aside by --repair (x/)",
+		        (unsigned long long)k->counts[7]);
 }
 
 /* repair opens dir for writing and repairs in rounds until a look finds
@@ -404,6 +465,18 @@ static int repair(const char *dir, bool no_version, FILE *out, wn_check_result *
 int wn_check_run(const char *dir, bool do_repair, FILE *out, wn_check_result *res, char **errmsg)
 {
 	memset(res, 0, sizeof(*res));
+	struct stat st;
+	char *current = wn_xasprintf("%s/CURRENT", dir);
+	bool have = stat(current, &st) == 0;
+	free(current);
+	if (!have) {
+		*errmsg =
+		    stat(dir, &st) == 0
+		        ? wn_xasprintf("cannot check %s: not a data directory (no database in it)",
+		                       dir)
+		        : wn_xasprintf("cannot check %s: %s", dir, strerror(errno));
+		return WN_ENOTFOUND;
+	}
 	wn_store *s = NULL;
 	int rv = wn_store_open_readonly(dir, &s, errmsg);
 	if (rv != WN_OK)

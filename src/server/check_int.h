@@ -69,7 +69,7 @@ struct cjob {
 struct cdep {
 	uint64_t id;
 	uint32_t cond;
-	uint8_t bad; /* cannot be valid: dropped by the repair */
+	uint8_t bad; /* dropped by the repair: 1 cannot be valid, 2 repeats another */
 };
 
 /* What an i/ record holds. */
@@ -83,15 +83,30 @@ struct creq {
 
 /* Job repairs, applied in this order. */
 enum {
-	JF_ID = 1,     /* the record's id := its key's */
-	JF_STATUS = 2, /* an unknown status := FAILED */
-	JF_LEASE = 4,  /* RUNNING without worker or attempt := PENDING */
-	JF_DEPS = 8,   /* drop dependencies that cannot be valid */
-	JF_SWEEP = 16, /* sweep_id := 0 */
-	JF_BLOCK = 32, /* PENDING that can never run := BLOCKED */
+	JF_ID = 1,          /* the record's id := its key's */
+	JF_STATUS = 2,      /* an unknown status := FAILED */
+	JF_LEASE = 4,       /* RUNNING without worker or attempt := PENDING */
+	JF_DEPS = 8,        /* drop dependencies that cannot be valid */
+	JF_SWEEP = 16,      /* sweep_id := 0 */
+	JF_BLOCK = 32,      /* PENDING that can never run := BLOCKED */
+	JF_UNREADABLE = 64, /* set aside; a FAILED job of lost-and-found in its place */
 };
 
-enum fix_kind { FIX_DEL, FIX_PROJECT, FIX_TASK, FIX_SWEEP, FIX_WORKER, FIX_JOB, FIX_META };
+/* Where the repair puts the jobs whose records cannot be read. */
+#define CHECK_LOST_PROJECT "lost-and-found"
+#define CHECK_LOST_TASK    "unreadable-record"
+
+/* FIX_NONE: only set aside so far, the change is planned later. */
+enum fix_kind {
+	FIX_NONE,
+	FIX_DEL,
+	FIX_PROJECT,
+	FIX_TASK,
+	FIX_SWEEP,
+	FIX_WORKER,
+	FIX_JOB,
+	FIX_META
+};
 
 /* One change the repair plans, for one key. */
 struct fix {
@@ -100,6 +115,7 @@ struct fix {
 	size_t klen;
 	char *name;           /* as printed */
 	const char *why;      /* FIX_DEL: why it goes */
+	bool aside;           /* the record is unreadable: keep its bytes under x/KEY */
 	char *project, *task; /* FIX_PROJECT, FIX_TASK, FIX_SWEEP */
 	uint64_t id, total;   /* FIX_SWEEP, FIX_JOB */
 	unsigned mask;        /* FIX_JOB */
@@ -117,8 +133,9 @@ struct check {
 	bool quiet;         /* count findings, print nothing */
 	unsigned long long findings;
 	uint64_t nkeys;
-	/* records read: projects, tasks, jobs, sweeps, workers, request ids, m/ */
-	uint64_t counts[7];
+	/* records read: projects, tasks, jobs, sweeps, workers, request ids, m/,
+	 * set aside (x/) */
+	uint64_t counts[8];
 	wn_map *projects, *tasks, *sweeps, *workers; /* name, "p/t", id -> c* */
 	struct cjob *jobs;                           /* ascending ids */
 	size_t njobs, capjobs;
@@ -146,7 +163,13 @@ void check_release(struct check *k);
  * single records; false if the data layout is one this wnd does not know
  * (nothing else is read then). */
 bool check_scan(struct check *k);
-/* check_pass scans and applies every rule: findings printed, repairs planned. */
+/* check_record reads one key and its value into k (keys in ascending
+ * order), with the findings about that record alone. */
+void check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl);
+/* check_rules applies the rules between the records read: findings
+ * printed, repairs planned. */
+void check_rules(struct check *k);
+/* check_pass is check_scan and, if the layout is known, check_rules. */
 void check_pass(struct check *k);
 /* check_finding counts a finding about key name and prints it unless quiet. */
 void check_finding(struct check *k, const char *name, const char *fmt, ...)
@@ -159,6 +182,9 @@ struct cjob *check_job(struct check *k, uint64_t id);
 struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen);
 /* check_plan_del plans deleting key, for the reason why (a static string). */
 void check_plan_del(struct check *k, const char *key, size_t klen, const char *why);
+/* check_plan_aside plans keeping the bytes of key's unreadable record under
+ * x/KEY before the key is rewritten or deleted. */
+void check_plan_aside(struct check *k, const char *key, size_t klen);
 /* check_plan_project plans (re)writing project name's record. */
 void check_plan_project(struct check *k, const char *name);
 /* check_plan_task plans (re)writing task name of project's record. */

@@ -218,29 +218,32 @@ static bool dep_seen(struct check *k, const struct cjob *j, uint32_t i, wn_map *
 static void job_deps(struct check *k, struct cjob *j, const char *name)
 {
 	wn_map *seen = NULL;
-	bool any = false;
+	bool any = false, block = false;
 	for (uint32_t i = 0; i < j->ndeps; i++) {
 		struct cdep *d = &k->deps[j->dep0 + i];
 		unsigned long long id = (unsigned long long)d->id;
 		struct cjob *y = check_job(k, d->id);
 		d->bad = 1;
-		if (d->id == j->id)
+		if (d->id == j->id) {
 			check_finding(k, name, "depends on itself");
-		else if (dep_seen(k, j, i, &seen))
+		} else if (dep_seen(k, j, i, &seen)) {
 			check_finding(k, name, "names dependency job %llu twice", id);
-		else if (d->cond > AFTERNOTOK)
+			d->bad = 2;
+		} else if (d->cond > AFTERNOTOK) {
 			check_finding(k, name, "dependency on job %llu has unknown condition %u",
 			              id, d->cond);
-		else if (y != NULL && y->task != NULL && y->task->proj != j->task->proj)
+		} else if (y != NULL && y->task != NULL && y->task->proj != j->task->proj) {
 			check_finding(k, name, "depends on job %llu of project \"%.140s\"", id,
 			              y->task->proj->name);
-		else
+		} else {
 			d->bad = 0;
-		any |= d->bad;
+		}
+		any |= d->bad != 0;
+		block |= d->bad == 1; /* a repeated one changes nothing when dropped */
 	}
 	wn_map_free(seen);
 	if (any)
-		check_plan_job(k, j, JF_DEPS | (j->status == PENDING ? JF_BLOCK : 0),
+		check_plan_job(k, j, JF_DEPS | (block && j->status == PENDING ? JF_BLOCK : 0),
 		               "a dependency that could not be valid was dropped by wnd --check "
 		               "--repair; retry the job to run it");
 }
@@ -463,8 +466,12 @@ static void rule_reqs(struct check *k)
 
 void check_pass(struct check *k)
 {
-	if (!check_scan(k))
-		return;
+	if (check_scan(k))
+		check_rules(k);
+}
+
+void check_rules(struct check *k)
+{
 	rule_meta(k);
 	rule_tasks(k);
 	rule_sweeps(k);

@@ -9,9 +9,9 @@
  *   wnstore DIR del KEY            delete KEY
  *
  * KEY is written as `wnd --check` prints keys: j/ID, s/ID and i/ID stand for
- * the 8-byte big-endian id after the prefix; any other key is text, with
- * \xNN for any byte. Reads open the directory read-only, writes for writing
- * (fsynced). Exit: 0 done, 1 failed (KEY absent for get), 2 usage. */
+ * the 8-byte big-endian id after the prefix, x/KEY for x/ and the bytes of
+ * KEY; any other key is text, with \xNN for any byte. Reads open the directory read-only, writes
+ * for writing (fsynced). Exit: 0 done, 1 failed (KEY absent for get), 2 usage. */
 #include "check.h"
 #include "err.h"
 #include "store.h"
@@ -46,6 +46,14 @@ static int hexval(char c)
 static bool parse_key(const char *s, char *out, size_t *len)
 {
 	size_t n = strlen(s);
+	if (n > 2 && s[0] == 'x' && s[1] == '/') { /* set aside: x/ and a key */
+		out[0] = 'x';
+		out[1] = '/';
+		if (!parse_key(s + 2, out + 2, len))
+			return false;
+		*len += 2;
+		return true;
+	}
 	if (n > 2 && s[1] == '/' && strchr("jsi", s[0]) != NULL && s[0] != '\0') {
 		char *end = NULL;
 		unsigned long long id = strtoull(s + 2, &end, 10);
