@@ -17,6 +17,11 @@
 /* Largest message either side accepts (NNG_OPT_RECVMAXSZ), bytes. */
 #define WN_MSG_MAX (16u * 1024u * 1024u)
 
+/* Largest reply a client accepts, bytes: a job as large as a request can
+ * make it, plus what the server adds to it (worker, times, reason, output
+ * tail), plus the envelope. Replies that hold many jobs stay well below. */
+#define WN_REPLY_MAX (WN_MSG_MAX + (1u << 20))
+
 /* Default server address. */
 #define WN_DEFAULT_URL "tcp://127.0.0.1:7640"
 

@@ -28,7 +28,7 @@ static int rpc_open_nng(wn_rpc *r, const char *url, int flags, char **errmsg)
 		*errmsg = wn_xasprintf("cannot open socket: %s", nng_strerror(rv));
 		return WN_EUNAVAIL;
 	}
-	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, WN_MSG_MAX);
+	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, WN_REPLY_MAX);
 	/* Requests are resent when their connection drops; a slow answer (a
 	 * long Fetch wait) is no reason to send again. */
 	nng_socket_set_ms(r->sock, NNG_OPT_REQ_RESENDTIME, 10 * 60 * 1000);

@@ -89,7 +89,7 @@ static const struct option queue_complete_opts[] = {
 };
 
 static const struct wn_ctl_opthelp queue_complete_help[] = {
-    {"--worker NAME", "the worker holding the lease"},
+    {"--worker NAME", "the worker holding the lease (required)"},
     {"--fail", "the run failed (default: it succeeded)"},
     {"--exit-code N", "the command's exit code (default 0)"},
     {"--reason T", "why it failed"},
@@ -105,7 +105,7 @@ static const struct option queue_release_opts[] = {
 };
 
 static const struct wn_ctl_opthelp queue_release_help[] = {
-    {"--worker NAME", "the worker holding the lease"},
+    {"--worker NAME", "the worker holding the lease (required)"},
     {"--reason T", "why it is handed back"},
     {NULL, NULL},
 };
@@ -348,6 +348,8 @@ static int queue_complete(wn_ctl *c)
 		}
 	}
 	queue_lease(c, &req.job_id, &req.attempt);
+	if (req.worker[0] == '\0')
+		wn_ctl_usage(c, "missing --worker NAME");
 	Whatsnext__V1__CompleteResponse *r =
 	    wn_ctl_call(c, QUEUE_METHOD("Complete"), &req.base,
 	                &whatsnext__v1__complete_response__descriptor, 0);
@@ -374,6 +376,8 @@ static int queue_release(wn_ctl *c)
 			req.reason = optarg;
 	}
 	queue_lease(c, &req.job_id, &req.attempt);
+	if (req.worker[0] == '\0')
+		wn_ctl_usage(c, "missing --worker NAME");
 	queue_done(c, wn_ctl_call(c, QUEUE_METHOD("Release"), &req.base,
 	                          &whatsnext__v1__job__descriptor, 0));
 	return WN_CTL_EXIT_OK;
@@ -398,11 +402,13 @@ static const struct wn_ctl_verb queue_verbs[] = {
      "Renew a worker's leases; prints the new expiry and the jobs cancelled or lost.",
      queue_heartbeat_opts, queue_heartbeat_help},
     {"complete", queue_complete,
-     "JOB ATTEMPT [--worker NAME] [--fail] [--exit-code N] [--reason T] [--output T] "
+     "JOB ATTEMPT --worker NAME [--fail] [--exit-code N] [--reason T] [--output T] "
      "[--duration-ms N]",
-     "Report the result of a leased job.", queue_complete_opts, queue_complete_help},
-    {"release", queue_release, "JOB ATTEMPT [--worker NAME] [--reason T]",
-     "Hand a leased job back unused; it is queued again.", queue_release_opts, queue_release_help},
+     "Report the result of a leased job, as the worker holding it.", queue_complete_opts,
+     queue_complete_help},
+    {"release", queue_release, "JOB ATTEMPT --worker NAME [--reason T]",
+     "Hand a leased job back unused, as the worker holding it; it is queued again.",
+     queue_release_opts, queue_release_help},
 };
 
 const struct wn_ctl_noun wn_ctl_queue = {

@@ -7,15 +7,17 @@
 
 #define WORKER_METHOD(m) "/whatsnext.v1.WorkerService/" m
 
-enum { OPT_STATE = 1 };
+enum { OPT_STATE = 1, OPT_ALL };
 
 static const struct option worker_list_opts[] = {
     {"state", required_argument, NULL, OPT_STATE},
+    {"all", no_argument, NULL, OPT_ALL},
     {NULL, 0, NULL, 0},
 };
 
 static const struct wn_ctl_opthelp worker_list_help[] = {
     {"--state S", "only workers in this state: active, lost or gone"},
+    {"--all", "GONE workers too (hidden by default)"},
     {NULL, NULL},
 };
 
@@ -79,15 +81,29 @@ static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
 static int worker_list(wn_ctl *c)
 {
 	Whatsnext__V1__ListWorkersRequest req = WHATSNEXT__V1__LIST_WORKERS_REQUEST__INIT;
+	bool all = false;
 	int ch;
-	while ((ch = wn_ctl_getopt(c)) != 0)
+	while ((ch = wn_ctl_getopt(c)) != 0) {
 		if (ch == OPT_STATE)
 			req.state = wn_ctl_parse_enum(
 			    c, "--state", &whatsnext__v1__worker_state__descriptor, optarg);
+		else if (ch == OPT_ALL)
+			all = true;
+	}
 	wn_ctl_args(c, 0, 0, NULL);
 	Whatsnext__V1__ListWorkersResponse *r =
 	    wn_ctl_call(c, WORKER_METHOD("List"), &req.base,
 	                &whatsnext__v1__list_workers_response__descriptor, 0);
+	if (!all && req.state == WHATSNEXT__V1__WORKER_STATE__WORKER_STATE_UNSPECIFIED) {
+		/* workers that left stay known to the server; by default, list the others */
+		size_t n = 0;
+		for (size_t i = 0; i < r->n_workers; i++)
+			if (r->workers[i]->state != WHATSNEXT__V1__WORKER_STATE__WORKER_GONE)
+				r->workers[n++] = r->workers[i];
+			else
+				protobuf_c_message_free_unpacked(&r->workers[i]->base, NULL);
+		r->n_workers = n;
+	}
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
 		return WN_CTL_EXIT_OK;
@@ -140,8 +156,9 @@ static int worker_drain(wn_ctl *c)
 }
 
 static const struct wn_ctl_verb worker_verbs[] = {
-    {"list", worker_list, "[--state active|lost|gone]",
-     "List the workers that joined: state, what they offer and use, jobs held, last seen.",
+    {"list", worker_list, "[--state active|lost|gone] [--all]",
+     "List the workers that joined, but those that left (GONE): state, what they offer and "
+     "use, jobs held, last seen.",
      worker_list_opts, worker_list_help},
     {"show", worker_show, "NAME", "Show a worker: capacity, labels, projects, jobs held.", NULL,
      NULL},

@@ -690,6 +690,11 @@ void wn_engine_close(wn_engine *e)
 		pthread_mutex_unlock(&e->mu);
 		pthread_join(e->sweeper, NULL);
 	}
+	if (e->store != NULL && e->workers != NULL) {
+		pthread_mutex_lock(&e->mu);
+		fleet_flush_seen(e);
+		pthread_mutex_unlock(&e->mu);
+	}
 	wn_store_close(e->store);
 	size_t pos = 0;
 	uint64_t uk;

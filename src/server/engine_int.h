@@ -67,8 +67,9 @@ struct task {
 /* A worker of the fleet, as it joined, with what it holds now. */
 struct wrk {
 	Whatsnext__V1__Worker *rec; /* as joined (heap copy); state and draining live here */
-	int64_t last_seen_ms; /* wall clock, for display */
-	int64_t seen_mono;    /* monotonic clock, for its timeout */
+	int64_t last_seen_ms;       /* wall clock, for display */
+	int64_t seen_mono;          /* monotonic clock, for its timeout */
+	int64_t saved_seen_ms;      /* last_seen_ms as last stored in the record */
 	uint32_t used_cpu, used_gpu;
 	uint64_t used_mem;
 	wn_map *jobs; /* held job id -> (void *)1 */
@@ -117,7 +118,7 @@ struct waiter {
 	uint32_t conn; /* the connection it came on */
 	uint64_t reqid;
 	Whatsnext__V1__FetchRequest *rq; /* a copy, freed with the waiter */
-	int64_t deadline; /* monotonic */
+	int64_t deadline;                /* monotonic */
 	struct waiter *prev, *next;
 };
 
@@ -219,10 +220,10 @@ struct wn_engine {
 	uint32_t *closed;
 	size_t nclosed, capclosed;
 	pthread_cond_t sweep_cv;
-	int64_t sweep_at; /* when the sweeper will next wake (monotonic) */
-	pthread_mutex_t periodic_mu; /* one periodic pass at a time */
+	int64_t sweep_at;             /* when the sweeper will next wake (monotonic) */
+	pthread_mutex_t periodic_mu;  /* one periodic pass at a time */
 	int64_t forget_at, expire_at; /* next request-id forget, retention pass (monotonic) */
-	wn_map *jcache;   /* job id -> struct jcache_entry */
+	wn_map *jcache;               /* job id -> struct jcache_entry */
 	struct jcache_entry *jc_head, *jc_tail;
 	size_t jc_bytes;
 	struct replay replay;
@@ -362,6 +363,9 @@ void fleet_free(wn_engine *e);
  * their leases; now and the time returned (when a worker may next become
  * LOST) are monotonic. */
 int64_t fleet_check(struct call *c, int64_t now);
+/* fleet_flush_seen stores when each worker was last seen, if that changed
+ * (at a clean stop). */
+void fleet_flush_seen(wn_engine *e);
 /* fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
  * it is draining. */
 bool fleet_seen(wn_engine *e, const char *name, int64_t now);

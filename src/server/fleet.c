@@ -14,6 +14,9 @@
 #define WORKER_STATE_LOST   WHATSNEXT__V1__WORKER_STATE__WORKER_LOST
 #define WORKER_STATE_GONE   WHATSNEXT__V1__WORKER_STATE__WORKER_GONE
 
+/* How stale a worker's stored last-seen time may grow before it is written. */
+#define FLEET_SEEN_SAVE_MS 60000
+
 void need_set(struct need *n, const Whatsnext__V1__Resources *r)
 {
 	need_release(n);
@@ -178,7 +181,7 @@ int fleet_load(wn_engine *e, char **errmsg)
 	const char *k, *v;
 	size_t kl, vl;
 	int rv = WN_OK;
-	int64_t now = engine_now(e), mono = engine_mono(e);
+	int64_t mono = engine_mono(e);
 	wn_store_iter *it = wn_store_iter_new(e->store, "w/", 2, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		Whatsnext__V1__Worker *rec =
@@ -188,9 +191,10 @@ int fleet_load(wn_engine *e, char **errmsg)
 			rv = WN_EIO;
 			break;
 		}
-		/* a worker active before the restart gets a full timeout to return */
+		/* a worker active before the restart gets a full timeout to
+		 * return; when it was last seen is what was stored */
 		struct wrk *w = fleet_add(e, rec);
-		w->last_seen_ms = now;
+		w->last_seen_ms = w->saved_seen_ms = rec->last_seen_ms;
 		w->seen_mono = mono;
 	}
 	wn_store_iter_free(it);
@@ -209,11 +213,43 @@ void fleet_free(wn_engine *e)
 }
 
 /* fleet_save puts w's record into b. */
-static void fleet_save(wn_batch *b, const struct wrk *w)
+static void fleet_save(wn_batch *b, struct wrk *w)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = key_worker(key, w->rec->name);
+	w->rec->last_seen_ms = w->last_seen_ms;
 	record_put(b, key, kl, &w->rec->base);
+	w->saved_seen_ms = w->last_seen_ms;
+}
+
+/* fleet_save_seen adds to b the record of every worker seen since its record
+ * was written at least min_ms before; returns how many. */
+static size_t fleet_save_seen(wn_engine *e, wn_batch *b, int64_t min_ms)
+{
+	size_t pos = 0, n = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(e->workers, &pos, &uk, &sk, &val)) {
+		struct wrk *w = val;
+		if (w->last_seen_ms > w->saved_seen_ms &&
+		    w->last_seen_ms - w->saved_seen_ms >= min_ms) {
+			fleet_save(b, w);
+			n++;
+		}
+	}
+	return n;
+}
+
+void fleet_flush_seen(wn_engine *e)
+{
+	wn_batch *b = wn_batch_new();
+	uint64_t seq = 0;
+	if (fleet_save_seen(e, b, 1) > 0 &&
+	    (wn_store_write(e->store, b, &seq) != WN_OK || wn_store_wait(e->store, seq) != WN_OK))
+		wn_warn("cannot store when the workers were last seen: %s",
+		        wn_store_failed(e->store) ? wn_store_failed(e->store) : "write failed");
+	wn_batch_free(b);
 }
 
 /* fleet_release expires every lease w holds, at once. */
@@ -261,6 +297,12 @@ int64_t fleet_check(struct call *c, int64_t now)
 		wn_batch_free(b);
 		fleet_release(c, w);
 	}
+	/* when each worker was last seen, kept now and then (and at a clean
+	 * stop): after a crash it is at most about a minute old */
+	wn_batch *b = wn_batch_new();
+	if (fleet_save_seen(c->e, b, FLEET_SEEN_SAVE_MS) > 0)
+		engine_write(c, b);
+	wn_batch_free(b);
 	return next;
 }
 
@@ -314,6 +356,24 @@ static struct wrk *worker_named(struct call *c, const char *name, int *rv)
 	return w;
 }
 
+/* join_fence refuses a Join under a name that another instance holds while
+ * it is ACTIVE (LOST and GONE ones give the name up). */
+static int join_fence(struct call *c, const Whatsnext__V1__Worker *wk)
+{
+	const struct wrk *w = fleet_get(c->e, wk->name);
+	if (w == NULL || w->rec->state != WORKER_STATE_ACTIVE ||
+	    strcmp(w->rec->instance, wk->instance) == 0)
+		return WN_OK;
+	int64_t ago = engine_now(c->e) - w->last_seen_ms;
+	return call_fail(c, WN_EEXIST,
+	                 "worker name %s is held by another running instance on host %s (last "
+	                 "seen %lld s ago); it is free once that one leaves or is LOST (silent "
+	                 "for %lld s)",
+	                 wk->name, w->rec->host[0] ? w->rec->host : "(unknown)",
+	                 (long long)(ago > 0 ? ago / 1000 : 0),
+	                 (long long)(c->e->cfg.worker_timeout_ms / 1000));
+}
+
 int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
@@ -341,6 +401,12 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		if ((why = wn_name_check(wk->projects[i])) != NULL)
 			return call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
 			                 wk->projects[i], why);
+	if (wk->instance[0] != '\0' && (why = wn_name_check(wk->instance)) != NULL)
+		return call_fail(c, WN_EINVAL, "invalid instance id \"%.140s\": %s", wk->instance,
+		                 why);
+	int rv = join_fence(c, wk);
+	if (rv != WN_OK)
+		return rv;
 	/* keep a heap copy of what it announced */
 	Whatsnext__V1__Worker copy = *wk;
 	copy.state = WORKER_STATE_ACTIVE;
@@ -351,7 +417,7 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	int64_t now = engine_now(c->e);
 	struct wrk *w = fleet_get(c->e, wk->name);
 	copy.registered_ms = w ? w->rec->registered_ms : now;
-	copy.last_seen_ms = 0;
+	copy.last_seen_ms = 0; /* set from last_seen_ms when stored */
 	size_t len;
 	uint8_t *buf = wn_message_pack(&copy.base, &len);
 	Whatsnext__V1__Worker *rec = whatsnext__v1__worker__unpack(NULL, len, buf);
@@ -366,7 +432,7 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	w->seen_mono = engine_mono(c->e);
 	wn_batch *b = wn_batch_new();
 	fleet_save(b, w);
-	int rv = call_commit(c, b);
+	rv = call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	Whatsnext__V1__JoinResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
@@ -394,6 +460,13 @@ int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	struct wrk *w = worker_named(c, rq->name, &rv);
 	if (w == NULL)
 		return rv;
+	if (rq->instance[0] != '\0' && strcmp(rq->instance, w->rec->instance) != 0)
+		return call_fail(
+		    c, WN_ESTATE,
+		    "worker %s has joined again as another instance (on host %s); this "
+		    "one no longer holds the name",
+		    w->rec->name, w->rec->host[0] ? w->rec->host : "(unknown)");
+	w->last_seen_ms = engine_now(c->e);
 	w->rec->state = WORKER_STATE_GONE;
 	w->rec->draining = false;
 	wn_batch *b = wn_batch_new();

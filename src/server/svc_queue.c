@@ -2,6 +2,7 @@
  * the queue operations (stats, clear, pop, list). */
 #include "engine_int.h"
 
+#include "envelope.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -17,6 +18,27 @@ static int worker_name_ok(struct call *c, const char *worker)
 
 #define FETCH_MAX_JOBS     1000
 #define FETCH_MAX_PROJECTS 64
+/* What claiming adds to a job's record in a reply, besides the worker's
+ * name: attempt, times, field tags and lengths. */
+#define FETCH_JOB_SLACK 128
+
+/* A reply of up to the budget (and its envelope) reaches every client. */
+_Static_assert(WN_REPLY_BUDGET + 65536 <= WN_REPLY_MAX,
+               "a client's receive limit is below the reply budget");
+
+/* fetch_fits tells whether job id, claimed by worker, still fits the reply
+ * budget after the *bytes of the got jobs claimed so far (the first always
+ * does), and counts it in. */
+static bool fetch_fits(struct call *c, uint64_t id, const char *worker, size_t *bytes, size_t got)
+{
+	Job *j = job_find(c, id);
+	size_t n = FETCH_JOB_SLACK + strlen(worker) +
+	           (j != NULL ? protobuf_c_message_get_packed_size(&j->base) : 0);
+	if (got > 0 && *bytes + n > WN_REPLY_BUDGET)
+		return false;
+	*bytes += n;
+	return true;
+}
 
 int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
                Whatsnext__V1__FetchResponse *r)
@@ -63,7 +85,7 @@ int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *r
 		if (w->rec->draining)
 			return WN_OK; /* a draining worker takes no new jobs */
 	}
-	size_t want = rq->max_jobs ? rq->max_jobs : 1;
+	size_t want = rq->max_jobs ? rq->max_jobs : 1, bytes = 0;
 	if (want > 1)
 		r->more = wn_arena_alloc(c->arena, want * sizeof(*r->more));
 	for (size_t got = 0; got < want; got++) {
@@ -80,6 +102,8 @@ int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *r
 			}
 		}
 		if (best == n)
+			break;
+		if (want > 1 && !fetch_fits(c, be.id, rq->worker, &bytes, got))
 			break;
 		Job *j = NULL;
 		rv = queue_take(c, b, ps[best], be, rq->worker, &j);
@@ -118,11 +142,53 @@ int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	return WN_OK;
 }
 
+/* holder_check refuses a request about job j (attempt held) from a worker
+ * other than the one holding it; a job held by no named worker takes any. */
+static int holder_check(struct call *c, const Job *j, const char *worker)
+{
+	if (j->worker[0] == '\0' || strcmp(j->worker, worker) == 0)
+		return WN_OK;
+	if (worker[0] == '\0')
+		return call_fail(c, WN_ESTATE,
+		                 "job %llu attempt %u is held by worker %s; this request names no "
+		                 "worker",
+		                 (unsigned long long)j->id, j->attempt, j->worker);
+	return call_fail(c, WN_ESTATE, "job %llu attempt %u is held by worker %s, not by %.140s",
+	                 (unsigned long long)j->id, j->attempt, j->worker, worker);
+}
+
+/* heartbeat_fence refuses a heartbeat naming a lease that is held (or was,
+ * until a cancel) by another worker, before anything changes. */
+static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
+{
+	const struct wrk *w = fleet_get(c->e, rq->worker);
+	for (size_t i = 0; i < rq->n_leases; i++) {
+		const Whatsnext__V1__Lease *l = rq->leases[i];
+		if (w != NULL && wn_map_get_u64(w->jobs, l->job_id) != NULL)
+			continue; /* a job the fleet knows this worker runs */
+		uint32_t held;
+		int64_t until;
+		uintptr_t cv = (uintptr_t)wn_map_get_u64(c->e->cancelled, l->job_id);
+		bool current = (wn_leases_get(c->e->leases, l->job_id, &held, &until) == WN_OK &&
+		                held == l->attempt) ||
+		               (cv != 0 && cv == l->attempt + 1ULL);
+		Job *j = current ? job_find(c, l->job_id) : NULL;
+		if (j == NULL || j->attempt != l->attempt)
+			continue; /* not held by anyone at that attempt: reported lost */
+		int rv = holder_check(c, j, rq->worker);
+		if (rv != WN_OK)
+			return rv;
+	}
+	return WN_OK;
+}
+
 int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__HeartbeatRequest *rq = (const void *)in;
 	int rv = worker_name_ok(c, rq->worker);
 	if (rv != WN_OK)
+		return rv;
+	if ((rv = heartbeat_fence(c, rq)) != WN_OK)
 		return rv;
 	Whatsnext__V1__HeartbeatResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__heartbeat_response__init(r);
@@ -165,8 +231,10 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	return WN_OK;
 }
 
-/* lease_check loads the job of a lease and verifies the lease is current. */
-static int lease_check(struct call *c, uint64_t id, uint32_t attempt, Job **out, bool *cancelled)
+/* lease_check loads the job of a lease and verifies the lease is current and
+ * held by worker. */
+static int lease_check(struct call *c, uint64_t id, uint32_t attempt, const char *worker, Job **out,
+                       bool *cancelled)
 {
 	Job *j = NULL;
 	int rv = job_load(c, id, &j);
@@ -176,7 +244,7 @@ static int lease_check(struct call *c, uint64_t id, uint32_t attempt, Job **out,
 	*cancelled = cv != 0 && cv == attempt + 1ULL && j->status == CANCELLED;
 	if (*cancelled) {
 		*out = j;
-		return WN_OK;
+		return holder_check(c, j, worker);
 	}
 	uint32_t held;
 	int64_t exp;
@@ -188,7 +256,7 @@ static int lease_check(struct call *c, uint64_t id, uint32_t attempt, Job **out,
 		    "%u)",
 		    (unsigned long long)id, attempt, job_status_name(j->status), j->attempt);
 	*out = j;
-	return WN_OK;
+	return holder_check(c, j, worker);
 }
 
 static const char *tail_of(const char *s)
@@ -212,7 +280,7 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 		return call_fail(c, WN_EINVAL, "external_id is longer than %d bytes", WN_NAME_MAX);
 	Job *j = NULL;
 	bool was_cancelled = false;
-	int rv = lease_check(c, rq->job_id, rq->attempt, &j, &was_cancelled);
+	int rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled);
 	if (rv != WN_OK)
 		return rv;
 	struct project *p = job_project(c, j);
@@ -329,7 +397,7 @@ int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	const Whatsnext__V1__ReleaseRequest *rq = (const void *)in;
 	Job *j = NULL;
 	bool was_cancelled = false;
-	int rv = lease_check(c, rq->job_id, rq->attempt, &j, &was_cancelled);
+	int rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled);
 	if (rv != WN_OK)
 		return rv;
 	wn_leases_remove(c->e->leases, j->id);

@@ -109,14 +109,16 @@ struct wn_agent {
 	agent_project *projects; /* one per configured project */
 	char *last_error;        /* the last fetch error logged, to log repeats quietly */
 	pthread_t hb_thread;
-	wn_capacity cap; /* what the worker offers; GPU holders under the lock */
-	char *host;      /* announced when joining */
-	bool need_join;  /* join (again): at start, after an outage, when unknown */
-	bool joined;     /* the server knows this worker: heartbeat even when idle */
-	bool unjoinable; /* the server has no fleet: run without joining */
-	bool draining;   /* the server asked: no new jobs, exit when idle */
-	bool hb_soon;    /* a run got its external id: heartbeat now to record it */
-	bool signalled;  /* asked to stop (not --once's end): runs on a cluster are left */
+	wn_capacity cap;   /* what the worker offers; GPU holders under the lock */
+	char *host;        /* announced when joining */
+	char instance[33]; /* this process among those that may use its name */
+	bool need_join;    /* join (again): at start, after an outage, when unknown */
+	bool joined;       /* the server knows this worker: heartbeat even when idle */
+	bool unjoinable;   /* the server has no fleet: run without joining */
+	bool name_taken;   /* a Join was refused: another instance holds the name */
+	bool draining;     /* the server asked: no new jobs, exit when idle */
+	bool hb_soon;      /* a run got its external id: heartbeat now to record it */
+	bool signalled;    /* asked to stop (not --once's end): runs on a cluster are left */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1118,7 +1120,7 @@ static void agent_group(wn_agent *a, agent_job **jobs, size_t n)
 
 /* ---------------------------------------------------------------- the fleet */
 
-typedef enum { AGENT_JOIN_OK, AGENT_JOIN_DOWN, AGENT_JOIN_FAILED } join_rc;
+typedef enum { AGENT_JOIN_OK, AGENT_JOIN_DOWN, AGENT_JOIN_TAKEN, AGENT_JOIN_FAILED } join_rc;
 
 /* agent_join announces the worker to the server: name, host, version, what
  * it offers, its projects and slots. On the first join since the worker
@@ -1154,6 +1156,7 @@ static join_rc agent_join(wn_agent *a, bool first)
 	w.n_projects = cfg->projects.n;
 	w.projects = cfg->projects.v;
 	w.slots = (uint32_t)cfg->slots;
+	w.instance = a->instance;
 	Whatsnext__V1__JoinRequest req = WHATSNEXT__V1__JOIN_REQUEST__INIT;
 	req.worker = &w;
 	ProtobufCMessage *out = NULL;
@@ -1177,6 +1180,20 @@ static join_rc agent_join(wn_agent *a, bool first)
 		pthread_mutex_unlock(&a->mu);
 		return AGENT_JOIN_OK;
 	}
+	if (rc == WHATSNEXT__V1__CODE__ALREADY_EXISTS) {
+		/* another process runs under this name: wait until it leaves or
+		 * the server marks it LOST (after a crash of this worker's
+		 * predecessor, within the server's worker timeout) */
+		pthread_mutex_lock(&a->mu);
+		wn_log(a->name_taken ? WN_LOG_DEBUG : WN_LOG_WARN,
+		       "cannot join the fleet as %s: %s; trying again", a->name,
+		       errmsg ? errmsg : "name in use");
+		a->name_taken = true;
+		a->joined = false; /* never leave in the other one's place */
+		pthread_mutex_unlock(&a->mu);
+		free(errmsg);
+		return AGENT_JOIN_TAKEN;
+	}
 	if (rc != WN_OK) {
 		wn_error("cannot join the fleet of the server at %s: %s", a->url,
 		         errmsg ? errmsg : wn_strerror(rc));
@@ -1195,6 +1212,7 @@ static join_rc agent_join(wn_agent *a, bool first)
 	pthread_mutex_lock(&a->mu);
 	a->joined = true;
 	a->need_join = false;
+	a->name_taken = false;
 	pthread_cond_broadcast(&a->cond); /* the heartbeat thread: heartbeat when idle */
 	for (size_t i = 0; first && i < r->n_held; i++) {
 		const Whatsnext__V1__Job *hj = r->held[i];
@@ -1239,6 +1257,7 @@ static void agent_leave(wn_agent *a)
 {
 	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	req.name = a->name;
+	req.instance = a->instance;
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int rc = agent_call(a, AGENT_M_LEAVE, &req.base, &whatsnext__v1__worker__descriptor, &out,
@@ -1296,7 +1315,7 @@ int wn_agent_run(wn_agent *a)
 				result = WN_EINVAL;
 				break;
 			}
-			if (jr == AGENT_JOIN_DOWN) {
+			if (jr == AGENT_JOIN_DOWN || jr == AGENT_JOIN_TAKEN) {
 				agent_sleep(a, backoff, AGENT_RUN);
 				backoff = backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS
 				                                             : backoff * 2;
@@ -1480,6 +1499,8 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
 	a->host = wn_xstrdup(host);
+	snprintf(a->instance, sizeof(a->instance), "%016llx%016llx",
+	         (unsigned long long)wn_random_u64(), (unsigned long long)wn_random_u64());
 	char *note = NULL;
 	wn_capacity_init(&a->cap, &cfg->resources, NULL, &note);
 	if (note != NULL) {

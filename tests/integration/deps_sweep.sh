@@ -189,7 +189,8 @@ test_sweep_max_running_concurrent_fetchers() {
 	# One finishes: exactly one more may start.
 	local done_id
 	done_id=$(awk -v a="$FIRST" -v b="$LAST" '$1 >= a && $1 <= b' got | head -n 1)
-	wnctl queue complete "$done_id" 1 >/dev/null
+	wnctl queue complete "$done_id" 1 \
+		--worker "$(wnctl --json job show "$done_id" | jq -r .worker)" >/dev/null
 	local out
 	out=$(wnctl queue fetch p --worker w)
 	[ -n "$out" ] || fail "no job of the sweep started after one finished"

@@ -219,16 +219,16 @@ test_queue_release() {
 	mktask p t
 	local a
 	a=$(wnctl job add p t)
-	expect_exit 6 wnctl queue release "$a" 1
+	expect_exit 6 wnctl queue release "$a" 1 --worker w
 	expect_eq "$(fetch_job p w | jq -r .id)" "$a" "fetched id"
-	expect_exit 6 wnctl queue release "$a" 2
+	expect_exit 6 wnctl queue release "$a" 2 --worker w
 	expect_eq "$(job_status "$a")" running "status after a stale release"
-	expect_exit 0 wnctl queue release "$a" 1
+	expect_exit 0 wnctl queue release "$a" 1 --worker w
 	expect_eq "$(job_field "$a" '"\(.status) \(.lost // 0)"')" "pending 0" "job after release"
 	local j
 	j=$(fetch_job p w2)
 	expect_eq "$(jq -r '"\(.id) \(.attempt // 0) \(.worker)"' <<<"$j")" "$a 2 w2" "refetched job"
-	expect_exit 4 wnctl queue release 999999 1
+	expect_exit 4 wnctl queue release 999999 1 --worker w
 }
 
 test_queue_stats_clear_pop_show() {

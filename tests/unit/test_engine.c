@@ -803,12 +803,12 @@ TEST(records_beyond_the_cache_stay_right)
 	}
 	for (uint64_t want = 1; want <= N; want++) {
 		uint32_t att = 0;
-		uint64_t id = fetch(e, "p", "w", &att);
+		uint64_t id = fetch(e, "p", "w1", &att);
 		CHECK_EQ_INT(id, want);
 		CHECK_EQ_INT(att, 1);
 		CHECK_EQ_INT(complete(e, id, att, id % 3 != 0), 0);
 	}
-	CHECK_EQ_INT(fetch(e, "p", "w", NULL), 0);
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), 0);
 	for (int round = 0; round < 2; round++) {
 		for (uint64_t id = 1; id <= N; id += 997) {
 			Whatsnext__V1__Job *j = get_job(e, id);
@@ -1020,7 +1020,7 @@ TEST(finished_jobs_expire_after_the_retention_time)
 	uint64_t done = submit(e, "p", "t", 0);
 	uint64_t pending = submit(e, "p", "t", 0);
 	uint32_t att;
-	CHECK_EQ_INT(fetch(e, "p", "w", &att), done);
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), done);
 	CHECK_EQ_INT(complete(e, done, att, true), 0);
 	fake_now += 9000;
 	CHECK_EQ_INT(wn_engine_expire_finished(e), 0);
