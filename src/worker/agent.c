@@ -1262,6 +1262,15 @@ static void agent_leave(wn_agent *a)
 	char *errmsg = NULL;
 	int rc = agent_call(a, AGENT_M_LEAVE, &req.base, &whatsnext__v1__worker__descriptor, &out,
 	                    0, 0, &errmsg);
+	if (rc == WHATSNEXT__V1__CODE__INVALID_ARGUMENT && errmsg != NULL &&
+	    strstr(errmsg, "unknown fields") != NULL) {
+		/* a server older than instance ids: leave as a client without one */
+		free(errmsg);
+		errmsg = NULL;
+		req.instance = (char *)"";
+		rc = agent_call(a, AGENT_M_LEAVE, &req.base, &whatsnext__v1__worker__descriptor,
+		                &out, 0, 0, &errmsg);
+	}
 	if (rc == WN_OK) {
 		wn_debug("left the fleet");
 		protobuf_c_message_free_unpacked(out, NULL);

@@ -1,6 +1,6 @@
 # The fleet: workers join, heartbeat, drain, leave (GONE), vanish (LOST: their
 # jobs come back at once, not after the lease) and come back under the same
-# name. Real wnd, wnworker and wnctl.
+# name once the old process is gone. Real wnd, wnworker and wnctl.
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
 
@@ -59,8 +59,8 @@ test_a_worker_that_stops_cleanly_is_gone() {
 	expect_not_contains "$WN_OUT" "w1"
 }
 
-test_a_restarted_worker_takes_its_name_back() {
-	wn_start
+test_a_restarted_worker_waits_for_its_name() {
+	wn_start --worker-timeout-ms 3000 --lease-ms 60000
 	wnctl project create p >/dev/null
 	wnctl task create p g >/dev/null
 	lifecycle_yaml >w.yaml
@@ -69,25 +69,33 @@ test_a_restarted_worker_takes_its_name_back() {
 	worker_start w1 w.yaml
 	local pid=$WORKER_PID
 	wait_until 10 "the job to start" test -e "started-$id"
-	local registered
+	local registered instance
 	registered=$(worker_get w1 "j['registered_ms']")
+	instance=$(worker_get w1 "j['instance']")
+	[ ${#instance} -eq 32 ] || fail "instance id of w1: '$instance'"
 	# w1 dies; before anyone notices, it is started again under its name.
 	kill -KILL "$pid"
 	wait "$pid" 2>/dev/null || true
 	rm "started-$id"
 	worker_start w1 w.yaml
-	# It learns it held the job; the command died with it, so the job goes
-	# back to the queue at once (not counted as lost) and runs again.
-	wait_until 10 "the held job to be handed back" log_has w1.log \
-		"job $id: held before a restart"
-	wait_until 10 "the job to start again" test -e "started-$id"
+	# The server still counts the first one ACTIVE: the second waits and
+	# takes nothing meanwhile.
+	wait_until 10 "the second w1 to be refused" log_has w1.log \
+		"cannot join the fleet as w1: worker name w1 is held by another running instance on host $(hostname)"
 	expect_eq "$(job_get "$id" "(j['status'], j['worker'], j['attempt'])")" \
-		"('running', 'w1', 2)" "the job after the restart"
+		"('running', 'w1', 1)" "the job while the name is taken"
+	expect_eq "$(worker_get w1 "(j['state'], j['instance'], j['jobs'])")" \
+		"('active', '$instance', [$id])" "w1 while the name is taken"
+	# Once the first is LOST its job goes back to the queue, and the second
+	# joins and runs it as attempt 2.
+	wait_until 20 "attempt 2 to start" test -e "started-$id"
+	expect_eq "$(job_get "$id" "(j['status'], j['worker'], j['attempt'], j['lost'])")" \
+		"('running', 'w1', 2, 1)" "the job after the restart"
 	expect_eq "$(worker_get w1 "(j['state'], j['registered_ms'], j['jobs'])")" \
 		"('active', $registered, [$id])" "w1 after the restart"
+	[ "$(worker_get w1 "j['instance']")" != "$instance" ] || fail "w1 kept the old instance id"
 	touch "release-$id"
 	wait_status "$id" completed
-	expect_eq "$(job_get "$id" "j['lost']")" 0 "lost leases"
 }
 
 test_drain_takes_no_new_jobs_and_exits_when_idle() {
