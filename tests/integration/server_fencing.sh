@@ -17,22 +17,35 @@ log_count() { grep -cF -- "$2" "$1" || true; }
 # log_count_above FILE TEXT N: more than N lines of FILE hold TEXT.
 log_count_above() { [ "$(log_count "$1" "$2")" -gt "$3" ]; }
 
-# lease_view ID: what fencing must leave alone of job ID.
+# lease_view ID: what fencing must leave alone of job ID (its lease's end
+# apart: shown on the wall clock, it may differ by a millisecond between
+# two reads).
 lease_view() {
-	job_json "$1" | jq -c '{status, attempt, worker, lease_expires_ms, external_id, exit_code,
-		reason, lost}'
+	job_json "$1" | jq -c '{status, attempt, worker, external_id, exit_code, reason, lost}'
 }
 
+# lease_end ID: when the lease of job ID ends, in seconds.
+lease_end() { job_field "$1" '(.lease_expires_ms // 0) / 1000 | round'; }
+
+# set_clock MS: shift wnd's clocks (--test-clock clock) by MS.
+set_clock() { echo "$1" >clock.new && mv clock.new clock; }
+
 test_only_the_holder_heartbeats_completes_or_releases() {
-	wn_start
+	set_clock 0
+	wn_start --lease-ms 600000 --test-clock clock
 	mkproject p
 	mktask p t
-	local a before
+	local a before end
 	a=$(wnctl job add p t)
 	expect_eq "$(fetch_job p w1 | jq -r .id)" "$a" "fetched by w1"
 	before=$(lease_view "$a")
+	end=$(lease_end "$a")
+	# 100 s later: a heartbeat that took would move the lease's end
+	set_clock 100000
 	expect_exit 6 wnctl queue heartbeat --worker w2 "$a:1"
 	expect_contains "$WN_ERR" "job $a attempt 1 is held by worker w1, not by w2"
+	raw_call "$M_QUEUE"/Heartbeat "$(pbhex '[(1, "w2"), (2, [(1, int(A[0])), (2, 1), (3, "x-9")])]' "$a")"
+	expect_raw FAILED_PRECONDITION "heartbeat with an external id from w2"
 	expect_exit 6 wnctl queue complete "$a" 1 --worker w2 --fail --exit-code 3 --reason bad
 	expect_contains "$WN_ERR" "job $a attempt 1 is held by worker w1, not by w2"
 	expect_exit 6 wnctl queue release "$a" 1 --worker w2 --reason mine
@@ -41,15 +54,19 @@ test_only_the_holder_heartbeats_completes_or_releases() {
 	expect_exit 2 wnctl queue complete "$a" 1
 	expect_contains "$WN_ERR" "missing --worker NAME"
 	expect_exit 2 wnctl queue release "$a" 1
-	raw_call $M_QUEUE/Complete "$(pbhex '[(1, int(A[0])), (2, 1), (4, 1)]' "$a")"
+	raw_call "$M_QUEUE"/Complete "$(pbhex '[(1, int(A[0])), (2, 1), (4, 1)]' "$a")"
 	expect_raw FAILED_PRECONDITION "complete naming no worker"
 	expect_contains "$(raw_message)" "is held by worker w1; this request names no worker"
-	raw_call $M_QUEUE/Release "$(pbhex '[(1, int(A[0])), (2, 1)]' "$a")"
+	raw_call "$M_QUEUE"/Release "$(pbhex '[(1, int(A[0])), (2, 1)]' "$a")"
 	expect_raw FAILED_PRECONDITION "release naming no worker"
 	expect_eq "$(lease_view "$a")" "$before" "the job after requests of others"
+	[ "$(lease_end "$a")" -le $((end + 1)) ] ||
+		fail "the lease was extended by others: it ended at $end s, now at $(lease_end "$a") s"
 	# the holder is heard
 	expect_exit 0 wnctl queue heartbeat --worker w1 "$a:1"
 	expect_not_contains "$WN_OUT" "lost"
+	[ "$(lease_end "$a")" -ge $((end + 100)) ] ||
+		fail "w1's heartbeat did not extend the lease: it ended at $end s, now at $(lease_end "$a") s"
 	expect_exit 0 wnctl queue release "$a" 1 --worker w1 --reason "not now"
 	expect_eq "$(job_field "$a" '"\(.status) \(.lost // 0)"')" "pending 0" "after the release"
 	expect_eq "$(fetch_job p w2 | jq -r '"\(.id) \(.attempt)"')" "$a 2" "fetched by w2"

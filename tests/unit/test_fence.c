@@ -38,6 +38,7 @@ static wn_engine *open_engine_raw(void)
 	    .worker_timeout_ms = 5000,
 	    .no_sweeper = true,
 	    .clock = test_clock,
+	    .mono = test_clock,
 	};
 	wn_engine *e = NULL;
 	char *err = NULL;
