@@ -1,14 +1,11 @@
-/* wncrash: the kill -9 crash loop. Rounds of concurrent submitters and
- * fetch/complete loops against the real wnd, killed with SIGKILL at a random
- * moment and started again on the same data directory. With every client
- * idle, the queue is read back and checked against what was acknowledged:
- * every submit is there under its id with its parameters, none made two jobs
- * nor a batch part of its jobs; no completion is undone, no claim lost; no
- * lease (job id, attempt) went to two fetchers, nor a job to a fetcher while
- * another held it or after it ended; the queue stats agree with List. A
- * request without a reply (in flight at the kill), or refused after it was
- * resent to the restarted server, has an unknown outcome: either is accepted.
- * Then the clients go on against the restarted server.
+/* wncrash: the kill -9 crash loop (docs/testing.md). Rounds of concurrent
+ * submitters and fetch/complete loops against the real wnd, killed with
+ * SIGKILL at a random moment and started again on the same data. With every
+ * client idle, the queue is read back and checked against what was
+ * acknowledged: no submit lost or doubled, no batch in part, no completion
+ * undone, no claim lost, no lease (job id, attempt) handed out twice, the
+ * stats equal to List. A request without a reply, or refused after it was
+ * resent across the kill, has an unknown outcome: either one is accepted.
  *
  *   wncrash --data DIR [--rounds N | --minutes M] [--seed N] [--wnd PATH]
  *           [--clients N] [--durability sync|relaxed]
@@ -114,6 +111,10 @@ static struct {
 	int64_t backlog; /* jobs submitted and not ended, roughly */
 	wn_map *jobs;    /* job id -> cjob */
 	counts c;        /* this round, updated atomically */
+	client *cl;      /* the submitters, for the checks */
+	int ns;
+	uint32_t round;
+	uint64_t by_status[7]; /* jobs listed, by status */
 } G = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 #define COUNT(f, n) __atomic_add_fetch(&G.c.f, (n), __ATOMIC_RELAXED)
@@ -170,8 +171,8 @@ static bool gate_enter(bool quick, uint64_t *epoch)
 }
 
 /* call makes one call of a client begun in epoch: CALL_OK (*out set),
- * CALL_REFUSED (*msg says why), or CALL_UNKNOWN: no reply, or a refusal of a
- * request that may have been resent to the restarted server. */
+ * CALL_REFUSED (a violation: the server said no), or CALL_UNKNOWN: no reply,
+ * or a refusal of a request that may have been resent across the kill. */
 static int call(client *c, uint64_t epoch, const char *method, const void *in,
                 const ProtobufCMessageDescriptor *od, void *out, char **msg)
 {
@@ -181,6 +182,8 @@ static int call(client *c, uint64_t epoch, const char *method, const void *in,
 	pthread_mutex_unlock(&G.mu);
 	if (rc == WN_OK)
 		return CALL_OK;
+	if (rc > 0 && !spanned)
+		violation("%s from %s%d refused: %s", method, c->name[0] ? "w" : "s", c->k, *msg);
 	if (rc > 0 && !spanned)
 		return CALL_REFUSED;
 	COUNT(unknown, 1);
@@ -241,8 +244,6 @@ static void submit_one(client *s, uint64_t epoch)
 	const PB(SubmitBatchResponse) *b = out;
 	for (unsigned i = 0; rc == CALL_OK && i < n; i++)
 		r[i].id = n == 1 ? (a->job ? a->job->id : 0) : i < b->n_ids ? b->ids[i] : 0;
-	if (rc == CALL_REFUSED)
-		violation("submit %s refused: %s", tok[0], msg);
 	for (unsigned i = 0; i < n; i++)
 		r[i].state = (uint8_t)rc;
 	if (rc == CALL_OK) {
@@ -302,8 +303,6 @@ static void fetch_some(client *f, uint64_t epoch)
 	PB(FetchResponse) *a = NULL;
 	char *msg = NULL;
 	int rc = call(f, epoch, M_QUEUE "Fetch", &rq, DESC(fetch_response), &a, &msg);
-	if (rc == CALL_REFUSED)
-		violation("fetch by %s refused: %s", f->name, msg);
 	pthread_mutex_lock(&G.mu);
 	for (size_t i = 0; rc == CALL_OK && a->job && i <= a->n_more && i < rq.max_jobs; i++)
 		claim_locked(f, i ? a->more[i - 1] : a->job);
@@ -327,8 +326,6 @@ static void heartbeat(client *f, uint64_t epoch)
 	PB(HeartbeatResponse) *a = NULL;
 	char *msg = NULL;
 	int rc = call(f, epoch, M_QUEUE "Heartbeat", &rq, DESC(heartbeat_response), &a, &msg);
-	if (rc == CALL_REFUSED)
-		violation("heartbeat by %s refused: %s", f->name, msg);
 	for (size_t i = 0; rc == CALL_OK && i < a->n_lost; i++)
 		violation("job %llu: held by %s, its heartbeat says lost",
 		          (unsigned long long)a->lost[i], f->name);
@@ -365,13 +362,12 @@ static void finish(client *f, uint64_t epoch, int h, int op)
 	               : op == OP_RELEASE ? out
 	                                  : ((const PB(CompleteResponse) *)out)->job;
 	uint32_t st = a && a->status < 5 ? a->status : 0;
-	if (rc == CALL_REFUSED ||
-	    (rc == CALL_OK && (!(op_ends[op] >> st & 1) || a->attempt != att)))
-		violation("job %llu: %s of attempt %u by its holder %s answered %s %s",
-		          (unsigned long long)id, opname[op], att, f->name,
-		          a ? STATUS(st) : "refused:", a ? "" : msg);
-	if (rc == CALL_OK && !(op_ends[op] >> st & 1 && a->attempt == att))
+	if (rc == CALL_OK && (!(op_ends[op] >> st & 1) || a->attempt != att)) {
+		violation("job %llu: %s of attempt %u by %s answered %s at attempt %u",
+		          (unsigned long long)id, opname[op], att, f->name, STATUS(st),
+		          a ? a->attempt : 0);
 		rc = CALL_UNKNOWN;
+	}
 	pthread_mutex_lock(&G.mu);
 	lease *l = lease_of(j, att);
 	l->state = rc == CALL_OK ? end_state[st] : L_UNKNOWN;
@@ -405,14 +401,6 @@ static void *client_main(void *arg)
 }
 
 /* ---------------------------------------------------------------- checks */
-
-/* One verification pass: what the listing held. */
-typedef struct check {
-	client *subs;
-	int ns;
-	uint32_t round;
-	uint64_t by_status[7];
-} check;
 
 /* ask makes a call of the checker; a failure is a violation. */
 static void *ask(wn_rpc *rpc, const char *method, const void *in,
@@ -463,7 +451,7 @@ static void check_lease(cjob *j, const Job *job)
 
 /* check_job checks one listed job: its submit (found by its tok parameter),
  * and its leases. */
-static void check_job(check *c, const Job *job)
+static void check_job(const Job *job)
 {
 	unsigned long long id = (unsigned long long)job->id;
 	unsigned k = 0;
@@ -471,20 +459,20 @@ static void check_job(check *c, const Job *job)
 	int end = 0;
 	const char *tok = param_of(job, "tok");
 	COUNT(checked, 1);
-	c->by_status[job->status % 7]++;
+	G.by_status[job->status % 7]++;
 	cjob *j = cjob_get(job->id);
 	check_lease(j, job);
 	if (sscanf(tok, "s%u-%zu%n", &k, &seq, &end) != 2 || tok[end] != '\0' ||
-	    k >= (unsigned)c->ns || seq >= c->subs[k].n) {
+	    k >= (unsigned)G.ns || seq >= G.cl[k].n) {
 		violation("job %llu (%s): no client submitted it", id, job->name);
 		return;
 	}
-	sub *r = &c->subs[k].subs[seq];
+	sub *r = &G.cl[k].subs[seq];
 	char v[16];
 	snprintf(v, sizeof(v), "%u", r->v);
-	if (r->seen == c->round || (r->state == CALL_OK && r->id != job->id))
+	if (r->seen == G.round || (r->state == CALL_OK && r->id != job->id))
 		violation("job %llu: submit %s %s as job %llu", id, tok,
-		          r->seen == c->round ? "listed too" : "acknowledged",
+		          r->seen == G.round ? "listed too" : "acknowledged",
 		          (unsigned long long)r->id);
 	else if (job->n_params != 2 || strcmp(param_of(job, "v"), v) != 0 ||
 	         strcmp(job->name, tok) != 0 || strcmp(job->task, crash_tasks[r->task]) != 0 ||
@@ -493,24 +481,24 @@ static void check_job(check *c, const Job *job)
 		          "(task %s, priority %d, v=%s, %zu parameters)",
 		          id, tok, crash_tasks[r->task], r->prio, v, job->name, job->task,
 		          job->priority, param_of(job, "v"), job->n_params);
-	r->seen = c->round;
+	r->seen = G.round;
 	r->state = CALL_OK; /* it survived a kill: it has to stay */
 	r->id = job->id;
 }
 
 /* check_subs: every acknowledged submit was listed, every batch whole. */
-static void check_subs(check *c)
+static void check_subs(void)
 {
-	for (int k = 0; k < c->ns; k++) {
-		const client *s = &c->subs[k];
+	for (int k = 0; k < G.ns; k++) {
+		const client *s = &G.cl[k];
 		for (size_t i = 0; i < s->n; i++) {
 			const sub *r = &s->subs[i];
-			if (r->state == CALL_OK && r->seen != c->round)
+			if (r->state == CALL_OK && r->seen != G.round)
 				violation("job %llu: acknowledged submit s%d-%zu lost",
 				          (unsigned long long)r->id, k, i);
 			unsigned stored = 0;
 			for (size_t m = i; r->batch && r->first == i && m < i + r->batch; m++)
-				stored += s->subs[m].seen == c->round;
+				stored += s->subs[m].seen == G.round;
 			if (stored != 0 && stored != r->batch)
 				violation("job %llu: batch s%d-%zu stored in part (%u of %u jobs)",
 				          (unsigned long long)r->id, k, i, stored, r->batch);
@@ -534,9 +522,9 @@ static bool check_stats(wn_rpc *rpc, uint64_t out[7])
 }
 
 /* verify reads the whole queue back and checks it; every client is idle. */
-static void verify(wn_rpc *rpc, client *subs, int ns, uint32_t round)
+static void verify(wn_rpc *rpc)
 {
-	check c = {.subs = subs, .ns = ns, .round = round};
+	memset(G.by_status, 0, sizeof(G.by_status));
 	uint64_t s1[7], s2[7], after = 0;
 	bool ok = check_stats(rpc, s1);
 	while (ok) {
@@ -546,7 +534,7 @@ static void verify(wn_rpc *rpc, client *subs, int ns, uint32_t round)
 		rq.after_id = after;
 		PB(ListJobsResponse) *a = ask(rpc, M_JOB "List", &rq, DESC(list_jobs_response));
 		for (size_t i = 0; a != NULL && i < a->n_jobs; i++)
-			check_job(&c, a->jobs[i]);
+			check_job(a->jobs[i]);
 		ok = a != NULL;
 		after = a ? a->next_after_id : 0;
 		done(a, NULL);
@@ -558,12 +546,12 @@ static void verify(wn_rpc *rpc, client *subs, int ns, uint32_t round)
 	if (memcmp(s1, s2, sizeof(s1)) != 0)
 		violation("queue stats changed while every client was idle");
 	for (int st = 1; st < 7; st++)
-		if (s1[st] != c.by_status[st])
+		if (s1[st] != G.by_status[st])
 			violation("queue stats say %llu jobs %s, List %llu",
 			          (unsigned long long)s1[st], crash_status[st],
-			          (unsigned long long)c.by_status[st]);
-	check_subs(&c);
-	G.backlog = (int64_t)c.by_status[PENDING]; /* the exact count, for the next round */
+			          (unsigned long long)G.by_status[st]);
+	check_subs();
+	G.backlog = (int64_t)G.by_status[PENDING]; /* the exact count, for the next round */
 }
 
 /* ---------------------------------------------------------------- rounds */
@@ -572,8 +560,8 @@ typedef struct config {
 	long rounds;
 	double minutes;
 	uint64_t seed;
-	const char *wnd, *durability, *dir;
-	char *db, *url, *log;
+	const char *durability, *dir;
+	char wnd[4096], db[128], url[128], log[128];
 	int clients;
 } config;
 
@@ -655,8 +643,8 @@ static bool clients_parked(int n, bool quick)
 /* round_one lets the clients work for a random time (at least until a submit
  * and a completion were acknowledged), kills wnd, starts it again and checks
  * the queue once every client is idle. Returns wnd's new pid, or 0. */
-static pid_t round_one(const config *cf, wn_rpc *rpc, pid_t pid, client *cl, uint32_t round,
-                       uint64_t *rng, int64_t *ran)
+static pid_t round_one(const config *cf, wn_rpc *rpc, pid_t pid, client *cl, uint64_t *rng,
+                       int64_t *ran)
 {
 	int64_t t0 = wn_mono_ms();
 	usleep(1000 * (200 + pick(rng, 1300)));
@@ -681,7 +669,7 @@ static pid_t round_one(const config *cf, wn_rpc *rpc, pid_t pid, client *cl, uin
 	if (!settled || !clients_parked(n, false))
 		violation("the clients did not settle within 60 s of the kill");
 	else if (wnd_alive(cf, &pid))
-		verify(rpc, cl, cf->clients, round);
+		verify(rpc);
 	return pid;
 }
 
@@ -707,10 +695,14 @@ static int run(const config *cf, client *cl)
 		return 1;
 	}
 	pid_t pid = wnd_start(cf);
-	if (!setup(rpc) || !wnd_alive(cf, &pid))
+	if (!setup(rpc) || !wnd_alive(cf, &pid)) {
+		wn_rpc_close(rpc);
 		return 1; /* wnd, if it runs, ends with this program */
+	}
 	pthread_t th[2 * CR_CLIENTS];
 	G.phase = PH_PAUSE;
+	G.cl = cl;
+	G.ns = cf->clients;
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, client_main, &cl[i]);
 	counts total = {0};
@@ -720,7 +712,8 @@ static int run(const config *cf, client *cl)
 	       (cf->minutes <= 0 || wn_mono_ms() - t0 < (int64_t)(cf->minutes * 60000))) {
 		memset(&G.c, 0, sizeof(G.c));
 		clients_set(PH_RUN);
-		pid = round_one(cf, rpc, pid, cl, ++round, &rng, &ran);
+		G.round = ++round;
+		pid = round_one(cf, rpc, pid, cl, &rng, &ran);
 		char head[32], tail[48];
 		snprintf(head, sizeof(head), "round %u:", round);
 		snprintf(tail, sizeof(tail), " (killed after %lld ms)", (long long)ran);
@@ -777,8 +770,10 @@ static void parse_args(int argc, char **argv, config *cf)
 			cf->clients = (int)x;
 		else if (strcmp(o, "--durability") == 0)
 			cf->durability = v; /* wnd checks it */
-		else if (strcmp(o, "--wnd") == 0 || strcmp(o, "--data") == 0)
-			*(o[2] == 'w' ? &cf->wnd : &cf->dir) = v;
+		else if (strcmp(o, "--wnd") == 0)
+			snprintf(cf->wnd, sizeof(cf->wnd), "%s", v);
+		else if (strcmp(o, "--data") == 0)
+			cf->dir = v;
 		else {
 			fprintf(stderr, "wncrash: %s %s: unknown option or bad value\n", o, v);
 			usage(stderr, 2);
@@ -793,13 +788,11 @@ int main(int argc, char **argv)
 	config cf = {
 	    .rounds = -1, .durability = "sync", .clients = 3, .seed = wn_random_u64() >> 1};
 	parse_args(argc, argv, &cf);
-	char self[4096], *abs = NULL;
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (cf.wnd == NULL && len > 0 && (self[len] = '\0', strrchr(self, '/') != NULL)) {
-		*strrchr(self, '/') = '\0';
-		cf.wnd = wn_xasprintf("%s/wnd", self);
-	}
-	if (cf.dir == NULL || cf.wnd == NULL || access(cf.wnd, X_OK) != 0)
+	char *abs = NULL;
+	ssize_t len = cf.wnd[0] ? 0 : readlink("/proc/self/exe", cf.wnd, sizeof(cf.wnd) - 8);
+	if (len > 0 && (cf.wnd[len] = '\0', strrchr(cf.wnd, '/') != NULL))
+		strcpy(strrchr(cf.wnd, '/') + 1, "wnd"); /* the wnd beside wncrash */
+	if (cf.dir == NULL || access(cf.wnd, X_OK) != 0)
 		usage(stderr, 2);
 	/* the socket lives in DIR too: a private address */
 	if (mkdir(cf.dir, 0755) != 0 || (abs = realpath(cf.dir, NULL)) == NULL ||
@@ -808,9 +801,9 @@ int main(int argc, char **argv)
 		        abs ? "path too long for a socket" : strerror(errno));
 		return 2;
 	}
-	cf.db = wn_xasprintf("%s/db", abs);
-	cf.url = wn_xasprintf("ipc://%s/wnd.sock", abs);
-	cf.log = wn_xasprintf("%s/wnd.log", abs);
+	snprintf(cf.db, sizeof(cf.db), "%s/db", abs);
+	snprintf(cf.url, sizeof(cf.url), "ipc://%s/wnd.sock", abs);
+	snprintf(cf.log, sizeof(cf.log), "%s/wnd.log", abs);
 	signal(SIGPIPE, SIG_IGN);
 	printf("wncrash: seed %llu, %d submitters and %d fetchers, %s durability, data in %s\n",
 	       (unsigned long long)cf.seed, cf.clients, cf.clients, cf.durability, abs);
@@ -833,6 +826,10 @@ int main(int argc, char **argv)
 		wn_rpc_set_timeout(cl[i].rpc, cl[i].quick ? CR_QUICK : CR_TIMEOUT);
 	}
 	int rc = run(&cf, cl);
+	for (int i = 0; i < 2 * cf.clients; i++) {
+		wn_rpc_close(cl[i].rpc);
+		free(cl[i].subs);
+	}
 	if (rc != 0)
 		fprintf(stderr, "wncrash: failed with seed %llu; files kept in %s\n",
 		        (unsigned long long)cf.seed, abs);
