@@ -1,0 +1,233 @@
+# Online backup and restore: `wnctl admin backup` while clients submit, fetch
+# and complete, a restore into a second server, and the destinations a backup
+# refuses.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+# backup_submit_loop: submit jobs to p/t one by one until the file `stop`
+# exists, appending the id of every acknowledged submit to `acked`.
+backup_submit_loop() {
+	local i=0 id
+	while [ ! -e stop ] && [ "$i" -lt 100000 ]; do
+		i=$((i + 1))
+		if id=$("$WN_BIN/wnctl" --timeout 5000 job add p t --name "k$i" 2>/dev/null); then
+			echo "$id" >>acked
+		fi
+	done
+}
+
+# backup_work_loop: fetch jobs of p as worker w1 and complete them until the
+# file `stop` exists; each leased job's id goes to `fetched`, then, once its
+# completion is acknowledged, to `completed`.
+backup_work_loop() {
+	local out id attempt
+	while [ ! -e stop ]; do
+		out=$("$WN_BIN/wnctl" --timeout 5000 --json queue fetch p --worker w1 --wait 200 \
+			2>/dev/null) || continue
+		id=$(jq -r '.job.id // empty' <<<"$out")
+		[ -n "$id" ] || continue
+		attempt=$(jq -r '.job.attempt' <<<"$out")
+		echo "$id" >>fetched
+		if "$WN_BIN/wnctl" --timeout 5000 queue complete "$id" "$attempt" --worker w1 \
+			>/dev/null 2>&1; then
+			echo "$id" >>completed
+		fi
+	done
+}
+
+# wait_lines FILE N: wait until FILE has at least N lines.
+wait_lines() {
+	wait_for 60 "$2 lines in $1" bash -c '[ -f "$0" ] && [ "$(wc -l <"$0")" -ge "$1" ]' "$1" "$2"
+}
+
+# expect_check_clean DIR: `wnd --check` finds nothing wrong in data directory DIR.
+expect_check_clean() {
+	local rc=0 out
+	out=$("$WN_BIN/wnd" --check --data "$1" 2>&1) || rc=$?
+	[ "$rc" -eq 0 ] || fail "wnd --check --data $1 exited $rc: $out"
+}
+
+# start_restored DIR SOCKET [wnd args...]: start a second wnd on data
+# directory DIR at ipc://SOCKET and aim wnctl at it; the first server's
+# address stays in LIVE_SERVER.
+start_restored() {
+	local dir=$1 sock=$2
+	shift 2
+	LIVE_SERVER=$WN_SERVER
+	LIVE_PID=$WND_PID
+	export WN_SERVER=ipc://$sock
+	wn_start --data "$dir" "$@"
+}
+
+# statuses: "ID STATUS" of every job of p, sorted by id.
+statuses() {
+	wnctl --json job list --all --project p | jq_jobs | jq -r '"\(.id) \(.status)"' | sort -n
+}
+
+# ids_with STATUSFILE REGEX: ids whose status matches REGEX.
+ids_with() { awk -v re="^($2)\$" '$2 ~ re {print $1}' "$1" | sort -n; }
+
+# backup_under_load [wnd args...]: a backup while one client submits and
+# another fetches and completes; the restored copy holds every job
+# acknowledged before the backup began, each with the status acknowledged
+# then or a later one.
+backup_under_load() {
+	wn_start "$@"
+	mkproject p
+	mktask p t
+	backup_submit_loop &
+	bg_track "$!"
+	local sub=$!
+	backup_work_loop &
+	bg_track "$!"
+	local work=$!
+	wait_lines acked 40
+	wait_lines completed 10
+
+	# What was acknowledged before the backup began.
+	cp acked acked_before
+	cp fetched fetched_before
+	cp completed completed_before
+	local reply
+	reply=$(wnctl --json admin backup "$WN_TMP/bk")
+	# The server kept serving: the loops go on past the backup.
+	wait_lines acked $(($(wc -l <acked_before) + 20))
+	wait_lines completed $(($(wc -l <completed_before) + 5))
+	touch stop
+	wait "$sub" "$work"
+
+	expect_eq "$(jq -r .dir <<<"$reply")" "$WN_TMP/bk" "backup directory in the reply"
+	[ "$(jq -r .files <<<"$reply")" -ge 3 ] || fail "backup has too few files: $reply"
+	[ "$(jq -r .bytes <<<"$reply")" -gt 0 ] || fail "backup is empty: $reply"
+	local last
+	last=$(jq -r .last_job_id <<<"$reply")
+	[ "$last" -ge "$(sort -n acked_before | tail -n 1)" ] ||
+		fail "backup's last job $last is below an id acknowledged before it"
+	expect_eq "$(stat -c %a "$WN_TMP/bk")" 700 "backup directory mode"
+	expect_eq "$(find "$WN_TMP" -maxdepth 1 -name '.wn-backup-*' | wc -l)" 0 "staging left behind"
+
+	# Restore: a copy of the backup, checked, then served by a second server.
+	cp -a bk restored
+	expect_check_clean "$WN_TMP/restored"
+	start_restored "$WN_TMP/restored" "$WN_TMP/restored.sock"
+	statuses >restored_status
+	local missing
+	missing=$(comm -23 <(sort -n acked_before) <(awk '{print $1}' restored_status) | head -n 5)
+	expect_eq "$missing" "" "jobs acknowledged before the backup missing from it"
+	missing=$(comm -23 <(sort -n completed_before) <(ids_with restored_status completed) |
+		head -n 5)
+	expect_eq "$missing" "" "completions acknowledged before the backup not completed in it"
+	missing=$(comm -23 <(sort -n fetched_before) <(ids_with restored_status 'running|completed') |
+		head -n 5)
+	expect_eq "$missing" "" "jobs leased before the backup neither running nor completed in it"
+	expect_eq "$(ids_with restored_status 'pending|running|completed' | wc -l)" \
+		"$(wc -l <restored_status)" "jobs in the backup with another status"
+	expect_eq "$(awk '$1 > '"$last" restored_status)" "" "jobs above the backup's last job id"
+	# Everything in the backup was acknowledged or in flight: no job the
+	# clients never asked for.
+	[ "$(wc -l <restored_status)" -le "$(($(wc -l <acked) + 2))" ] ||
+		fail "the backup holds more jobs than were submitted"
+
+	# The restored server takes new work with new ids; the live one goes on.
+	local next
+	next=$(wnctl job add p t)
+	[ "$next" -gt "$last" ] || fail "restored server reused id $next (backup up to $last)"
+	expect_eq "$(wnctl --server "$LIVE_SERVER" --json job show "$(tail -n 1 acked)" |
+		jq -r .project)" p "live server after the backup"
+	kill -0 "$LIVE_PID" || fail "the live server stopped"
+}
+
+test_backup_under_load_restores_every_acknowledged_job() { backup_under_load; }
+
+# In relaxed mode an acknowledged change is in the operating system's hands,
+# and the backup, which reads through it, has it too.
+test_backup_under_load_relaxed() { backup_under_load --durability relaxed; }
+
+test_restore_brings_back_running_jobs_with_fresh_leases() {
+	wn_start
+	mkproject p
+	mktask p t
+	local a b c
+	a=$(wnctl job add p t)
+	b=$(wnctl job add p t)
+	c=$(wnctl job add p t)
+	expect_eq "$(fetch_job p w1 | jq -r .id)" "$a" "first fetch"
+	expect_eq "$(fetch_job p w2 | jq -r .id)" "$b" "second fetch"
+	wnctl admin backup "$WN_TMP/bk" >backup.out
+	expect_contains "$(cat backup.out)" "backup: $WN_TMP/bk" "backup output"
+	expect_contains "$(cat backup.out)" "last_job_id: $c" "backup output"
+	expect_contains "$(cat backup.out)" "wnd --data" "backup output says how to restore"
+	# Changes after the backup are not in it.
+	wnctl queue complete "$a" 1 --worker w1 >/dev/null
+	wnctl job cancel "$c" >/dev/null
+
+	cp -a bk restored
+	expect_check_clean "$WN_TMP/restored"
+	start_restored "$WN_TMP/restored" "$WN_TMP/restored.sock" --lease-ms 1500
+	expect_eq "$(job_field "$a" '"\(.status) \(.attempt) \(.worker)"')" "running 1 w1" "job a"
+	expect_eq "$(job_field "$b" '"\(.status) \(.attempt) \(.worker)"')" "running 1 w2" "job b"
+	expect_eq "$(job_status "$c")" pending "job c"
+	# Its worker can still finish a job it held: the lease restarted.
+	expect_exit 0 wnctl queue complete "$b" 1 --worker w2
+	expect_eq "$(job_status "$b")" completed "job b completed after the restore"
+	# A job nobody heartbeats goes back to the queue when its lease runs out.
+	wait_for 30 "job a's lease to run out" status_is "$a" pending
+	expect_contains "$(job_field "$a" '.reason // ""')" "lease" "reason of job a"
+}
+
+test_backup_bad_input_changes_nothing() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t >/dev/null
+	mkdir taken
+	echo keep >taken/keep
+	local before data_before snap
+	before=$(ls -A "$WN_TMP" | grep -v '^\.err$')
+	data_before=$(ls -A "$WN_TMP/data")
+	snap=$(snapshot)
+
+	expect_exit 7 wnctl admin backup relative/bk
+	expect_contains "$WN_ERR" "not an absolute path" "relative path"
+	expect_eq "$(wc -l <<<"$WN_ERR")" 1 "lines of the error message"
+	expect_exit 5 wnctl admin backup "$WN_TMP/taken"
+	expect_contains "$WN_ERR" "already exists" "existing directory"
+	expect_exit 5 wnctl admin backup "$WN_TMP/taken/"
+	expect_exit 7 wnctl admin backup "$WN_TMP/data/inside"
+	expect_contains "$WN_ERR" "inside the server's data directory" "inside the data directory"
+	expect_exit 4 wnctl admin backup "$WN_TMP/nope/bk"
+	expect_contains "$WN_ERR" "does not exist" "missing parent"
+	expect_exit 2 wnctl admin backup
+	expect_contains "$WN_ERR" "missing arguments" "missing argument"
+	expect_exit 2 wnctl admin backup "$WN_TMP/x" "$WN_TMP/y"
+	expect_exit 2 wnctl admin
+	expect_exit 2 wnctl admin restore "$WN_TMP/x"
+	expect_contains "$WN_ERR" "unknown admin command" "unknown verb"
+	# Through the raw protocol: an empty path, a body that is not a BackupRequest.
+	raw_call /whatsnext.v1.AdminService/Backup ""
+	expect_raw INVALID_ARGUMENT "empty BackupRequest"
+	expect_contains "$(raw_message)" "missing backup directory" "empty BackupRequest"
+	raw_call /whatsnext.v1.AdminService/Backup "$(pbhex '[(9, "x")]')"
+	expect_raw INVALID_ARGUMENT "BackupRequest with an unknown field"
+
+	expect_eq "$(ls -A "$WN_TMP" | grep -v '^\.err$')" "$before" "files next to the data directory"
+	expect_eq "$(ls -A "$WN_TMP/data")" "$data_before" "files of the data directory"
+	expect_eq "$(ls -A taken) $(cat taken/keep)" "keep keep" "existing directory"
+	expect_eq "$(snapshot)" "$snap" "server state"
+	expect_serving
+
+	expect_exit 0 wnctl admin backup --help
+	expect_contains "$WN_OUT" "wnctl admin backup DIR" "backup --help"
+	expect_contains "$WN_OUT" "absolute path" "backup --help"
+	expect_exit 0 wnctl admin --help
+	expect_contains "$WN_OUT" "backup DIR" "admin --help"
+}
+
+test_backup_dir_confines_backups() {
+	mkdir vault
+	wn_start --backup-dir "$WN_TMP/vault"
+	expect_exit 7 wnctl admin backup "$WN_TMP/elsewhere"
+	expect_contains "$WN_ERR" "keeps backups inside $WN_TMP/vault" "backup outside backup_dir"
+	[ ! -e elsewhere ] || fail "a refused backup left $WN_TMP/elsewhere"
+	expect_exit 0 wnctl admin backup "$WN_TMP/vault/b1"
+	[ -f vault/b1/CURRENT ] || fail "no backup in vault/b1"
+}
