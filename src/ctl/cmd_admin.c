@@ -26,7 +26,9 @@ static int admin_backup(wn_ctl *c)
 	             (double)r->bytes / (1024.0 * 1024.0));
 	wn_ctl_field("last_job_id", "%llu", (unsigned long long)r->last_job_id);
 	wn_ctl_field("duration", "%lld ms", (long long)r->duration_ms);
-	wn_ctl_field("restore", "on the server's machine: cp -a %s COPY && wnd --data COPY",
+	wn_ctl_field("restore",
+	             "on the server's machine: cp -a %s COPY && wnd --check --data COPY && "
+	             "wnd --data COPY",
 	             r->dir);
 	return WN_CTL_EXIT_OK;
 }
@@ -36,7 +38,8 @@ static const struct wn_ctl_verb admin_verbs[] = {
      "Copy the server's data, as it is at one moment, into the new directory DIR on the "
      "server's machine (an absolute path; its parent must exist, DIR must not) while the "
      "server keeps serving. Every change acknowledged before the command started is in it. "
-     "To restore, start wnd with --data on a copy of DIR.",
+     "To restore, check a copy of DIR with wnd --check --data and start wnd with --data on "
+     "it.",
      NULL, NULL},
 };
 

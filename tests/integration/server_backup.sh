@@ -155,7 +155,8 @@ test_restore_brings_back_running_jobs_with_fresh_leases() {
 	wnctl admin backup "$WN_TMP/bk" >backup.out
 	expect_contains "$(cat backup.out)" "backup: $WN_TMP/bk" "backup output"
 	expect_contains "$(cat backup.out)" "last_job_id: $c" "backup output"
-	expect_contains "$(cat backup.out)" "wnd --data" "backup output says how to restore"
+	expect_contains "$(cat backup.out)" "cp -a $WN_TMP/bk COPY && wnd --check --data COPY" \
+		"backup output says how to restore"
 	# Changes after the backup are not in it.
 	wnctl queue complete "$a" 1 --worker w1 >/dev/null
 	wnctl job cancel "$c" >/dev/null
