@@ -73,6 +73,8 @@ enum { OP_RELEASE, OP_FAIL, OP_OK };
 static const char *const lease_state[] = {"held (acknowledged claim)", "being ended",
                                           "completed (acknowledged)",  "failed (acknowledged)",
                                           "requeued (acknowledged)",   "ended without a reply"};
+/* the lease state a job status after an ending means; the statuses each op
+ * ends a lease in (bit per JobStatus) */
 static const uint8_t end_state[] = {0, L_REQUEUED, 0, L_DONE_OK, L_DONE_FAILED};
 static const unsigned op_ends[] = {1 << PENDING, 1 << FAILED | 1 << PENDING, 1 << COMPLETED};
 typedef struct lease {
@@ -104,14 +106,14 @@ typedef struct counts {
 
 enum { PH_RUN, PH_PAUSE, PH_STOP };
 static struct {
-	pthread_mutex_t mu; /* guards the fields below and jobs */
+	pthread_mutex_t mu; /* guards phase, parked, epoch and jobs */
 	pthread_cond_t cv;
 	int phase, parked, parked_quick;
 	uint64_t epoch;  /* kills so far */
 	int64_t backlog; /* jobs submitted and not ended, roughly */
 	wn_map *jobs;    /* job id -> cjob */
 	counts c;        /* this round, updated atomically */
-	client *cl;      /* the submitters, for the checks */
+	client *cl;      /* the submitters; this and below: the checks, run while all are parked */
 	int ns;
 	uint32_t round;
 	uint64_t by_status[7]; /* jobs listed, by status */
