@@ -568,8 +568,8 @@ typedef struct config {
 } config;
 
 /* wnd_start starts wnd on the data directory (-1 if it cannot); calls made
- * next wait for it to answer. */
-static pid_t wnd_start(const config *cf)
+ * next wait for it to answer. With check, it runs wnd --check on it instead. */
+static pid_t wnd_start(const config *cf, bool check)
 {
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0) {
@@ -577,6 +577,8 @@ static pid_t wnd_start(const config *cf)
 		int fd = open(cf->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (getppid() != parent || fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 			_exit(126);
+		if (check)
+			execl(cf->wnd, "wnd", "--check", "--data", cf->db, (char *)NULL);
 		execl(cf->wnd, "wnd", "--data", cf->db, "--listen", cf->url, "--durability",
 		      cf->durability, "--lease-ms", CR_LEASE_MS, (char *)NULL);
 		_exit(127);
@@ -662,12 +664,17 @@ static pid_t round_one(const config *cf, wn_rpc *rpc, pid_t pid, client *cl, uin
 		return 0;
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
+	/* what the kill left passes wnd --check (while the quick clients give up) */
+	if ((pid = wnd_start(cf, true)) > 0 && waitpid(pid, &status, 0) == pid &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		violation("wnd --check found the data damaged after the kill (status %d); see %s",
+		          status, cf->log);
 	/* the quick clients give up on the dead server: what they had in flight
 	 * stays unknown; the others' requests are resent to the restarted one */
 	for (int i = 0; i < n; i++)
 		nq += cl[i].quick;
 	bool settled = clients_parked(nq, true);
-	pid = wnd_start(cf);
+	pid = wnd_start(cf, false);
 	if (!settled || !clients_parked(n, false))
 		violation("the clients did not settle within 60 s of the kill");
 	else if (wnd_alive(cf, &pid))
@@ -696,7 +703,7 @@ static int run(const config *cf, client *cl)
 		fprintf(stderr, "wncrash: %s\n", msg);
 		return 1;
 	}
-	pid_t pid = wnd_start(cf);
+	pid_t pid = wnd_start(cf, false);
 	if (!setup(rpc) || !wnd_alive(cf, &pid)) {
 		wn_rpc_close(rpc);
 		return 1; /* wnd, if it runs, ends with this program */
