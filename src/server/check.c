@@ -444,7 +444,12 @@ static void scan_meta(struct check *k, const char *name, const char *key, size_t
 {
 	uint64_t n = 0;
 	if (kl == 9 && memcmp(key, "m/version", 9) == 0) {
-		/* read before the scan (check_version) */
+		/* check_scan read it first and stopped on a layout it does not know */
+		k->have_version = true;
+		k->version_ok =
+		    parse_u64((const char *)v, vl, &n) && n >= 1 && n <= WN_STORE_VERSION;
+		if (!k->version_ok)
+			check_finding(k, name, "not a data layout version this wnd knows");
 	} else if (kl == 9 && memcmp(key, "m/next_id", 9) == 0) {
 		k->have_next = true;
 		k->next_ok = parse_u64((const char *)v, vl, &n);

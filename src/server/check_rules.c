@@ -310,7 +310,11 @@ static void rule_job_ready(struct check *k, struct cjob *j)
 		char name[32];
 		snprintf(name, sizeof(name), "j/%llu", (unsigned long long)j->id);
 		check_finding(k, name, "PENDING, but %s: it can never run (it should be BLOCKED)",
-		              why);
+		              y != NULL && y->status >= WN_NSTATUS
+		                  ? wn_arena_printf(k->arena,
+		                                    "dependency job %llu has an unknown status",
+		                                    (unsigned long long)d->id)
+		                  : why);
 		check_plan_job(k, j, JF_BLOCK, why);
 		return;
 	}
