@@ -537,8 +537,11 @@ bool check_scan(struct check *k)
 	wn_store_iter *it = wn_store_iter_new(k->store, "", 0, NULL, 0);
 	while (wn_store_iter_next(it, &key, &kl, &val, &vl))
 		check_record(k, key, kl, val, vl);
+	const char *err = wn_store_iter_error(it);
+	if (err != NULL)
+		k->read_error = wn_arena_strdup(k->arena, err);
 	wn_store_iter_free(it);
-	return true;
+	return err == NULL;
 }
 
 void check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet)

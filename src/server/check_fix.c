@@ -416,6 +416,17 @@ static void summary(struct check *k, const char *dir, FILE *out)
 		        (unsigned long long)k->counts[7]);
 }
 
+/* look runs a pass over k; WN_EIO, with *errmsg, if the store could not be
+ * read to the end (then nothing it found is trusted). */
+static int look(struct check *k, const char *dir, char **errmsg)
+{
+	check_pass(k);
+	if (k->read_error == NULL)
+		return WN_OK;
+	*errmsg = wn_xasprintf("cannot read every key of %s: %s", dir, k->read_error);
+	return WN_EIO;
+}
+
 /* repair opens dir for writing and repairs in rounds until a look finds
  * nothing more it can fix; the findings left are printed. */
 static int repair(const char *dir, bool no_version, FILE *out, wn_check_result *res, char **errmsg)
@@ -432,9 +443,9 @@ static int repair(const char *dir, bool no_version, FILE *out, wn_check_result *
 	bool clean = false;
 	for (int round = 0; round < CHECK_ROUNDS && rv == WN_OK && !clean; round++) {
 		check_init(&k, s, out, "", true);
-		check_pass(&k);
+		rv = look(&k, dir, errmsg);
 		clean = k.findings == 0;
-		if (!clean && k.fix_head == NULL) {
+		if (rv != WN_OK || (!clean && k.fix_head == NULL)) {
 			check_release(&k);
 			break;
 		}
@@ -447,16 +458,19 @@ static int repair(const char *dir, bool no_version, FILE *out, wn_check_result *
 	}
 	if (rv == WN_OK) {
 		check_init(&k, s, out, "left ", false);
-		check_pass(&k);
+		rv = look(&k, dir, errmsg);
 		res->left = k.findings;
-		summary(&k, dir, out);
+		if (rv == WN_OK) {
+			summary(&k, dir, out);
+			fprintf(out, "; %llu finding(s), %llu change(s) written; ", res->findings,
+			        res->repairs);
+			if (res->left == 0)
+				fprintf(out, "clean now\n");
+			else
+				fprintf(out, "%llu finding(s) left that --repair cannot fix\n",
+				        res->left);
+		}
 		check_release(&k);
-		fprintf(out, "; %llu finding(s), %llu change(s) written; ", res->findings,
-		        res->repairs);
-		if (res->left == 0)
-			fprintf(out, "clean now\n");
-		else
-			fprintf(out, "%llu finding(s) left that --repair cannot fix\n", res->left);
 	}
 	wn_store_close(s);
 	return rv;
@@ -483,7 +497,12 @@ int wn_check_run(const char *dir, bool do_repair, FILE *out, wn_check_result *re
 		return rv;
 	struct check k;
 	check_init(&k, s, out, "", false);
-	check_pass(&k);
+	rv = look(&k, dir, errmsg);
+	if (rv != WN_OK) {
+		check_release(&k);
+		wn_store_close(s);
+		return rv;
+	}
 	res->findings = res->left = k.findings;
 	bool known = !k.have_version || k.version_ok;
 	bool no_version = !k.have_version && k.has_data;

@@ -149,6 +149,7 @@ struct check {
 	uint64_t maxid;    /* largest id any record names */
 	char maxwhere[64]; /* which one */
 	bool has_data;     /* a key other than m/ */
+	char *read_error;  /* the store could not be read to the end */
 	/* the repair plan, in the order planned */
 	wn_map *fixmap; /* name -> struct fix */
 	struct fix *fix_head, *fix_tail;
@@ -161,7 +162,7 @@ void check_init(struct check *k, wn_store *store, FILE *out, const char *prefix,
 void check_release(struct check *k);
 /* check_scan reads every key of the store into k, with the findings about
  * single records; false if the data layout is one this wnd does not know
- * (nothing else is read then). */
+ * (nothing else is read then) or if a read failed (k->read_error). */
 bool check_scan(struct check *k);
 /* check_record reads one key and its value into k (keys in ascending
  * order), with the findings about that record alone. */

@@ -50,6 +50,7 @@ struct wn_store_iter {
 	char *prefix;
 	size_t plen;
 	bool started;
+	char *err; /* wn_store_iter_error */
 };
 
 static void store_fail(wn_store *s, const char *what, const char *err)
@@ -485,7 +486,16 @@ void wn_store_iter_free(wn_store_iter *it)
 		return;
 	rocksdb_iter_destroy(it->it);
 	free(it->prefix);
+	free(it->err);
 	free(it);
+}
+
+const char *wn_store_iter_error(wn_store_iter *it)
+{
+	free(it->err);
+	it->err = NULL;
+	rocksdb_iter_get_error(it->it, &it->err);
+	return it->err;
 }
 
 int wn_store_checkpoint(wn_store *s, const char *dir, char **errmsg)

@@ -82,6 +82,10 @@ wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, c
 /* wn_store_iter_next moves to the next key; false at the end of the prefix. */
 bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const char **val,
                         size_t *vlen);
+/* wn_store_iter_error returns why the walk ended early (a read error, such
+ * as a damaged table file), or NULL if it did not; valid until the next call
+ * or wn_store_iter_free. */
+const char *wn_store_iter_error(wn_store_iter *it);
 /* wn_store_iter_free frees the iterator; NULL is a no-op. */
 void wn_store_iter_free(wn_store_iter *it);
 

@@ -405,3 +405,36 @@ test_check_unknown_key_is_left() {
 	wn_start
 	expect_eq "$(job_status "$id")" pending "job after repair"
 }
+
+# A table file whose bytes changed: the check says it cannot read every key
+# (exit 2), rather than check what it could read.
+test_check_reports_a_damaged_table_file() {
+	mkdir "$WN_TMP/backups"
+	wn_start --backup-dir "$WN_TMP/backups"
+	mkproject p
+	mktask p t
+	gen_batch jobs.json p t 200
+	wnctl job batch jobs.json >/dev/null
+	# a backup flushes what the log holds into table files
+	expect_exit 0 wnctl admin backup "$WN_TMP/backups/b1"
+	wn_stop
+	expect_clean
+	local sst
+	sst=$(ls "$WN_TMP"/data/*.sst | head -n 1)
+	[ -n "$sst" ] || fail "no table file in the data directory"
+	# a new file in its place: the backup keeps its link to the old one
+	python3 -c 'import os, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+for i in range(16, 48):
+    b[i] ^= 0xff
+open(p + ".new", "wb").write(b)
+os.replace(p + ".new", p)' "$sst"
+	expect_exit 2 check_data
+	expect_contains "$WN_ERR" "wnd: cannot read every key of $WN_TMP/data: Corruption"
+	expect_exit 2 check_data --repair
+	expect_contains "$WN_ERR" "Corruption"
+	# the backup is whole
+	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/backups/b1"
+	expect_contains "$WN_OUT" "200 job(s)"
+}
