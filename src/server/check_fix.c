@@ -119,11 +119,11 @@ static int writer_flush(struct writer *w, char **errmsg)
 		rv = wn_store_write(w->k->store, w->b, &seq);
 		if (rv == WN_OK)
 			rv = wn_store_wait(w->k->store, seq);
+		char why[512];
 		if (rv != WN_OK)
-			*errmsg =
-			    wn_xasprintf("cannot write the repairs: %s",
-			                 wn_store_failed(w->k->store) ? wn_store_failed(w->k->store)
-			                                              : wn_strerror(rv));
+			*errmsg = wn_xasprintf(
+			    "cannot write the repairs: %s",
+			    wn_store_failed(w->k->store, why, sizeof(why)) ? why : wn_strerror(rv));
 	}
 	wn_batch_free(w->b);
 	wn_arena_free(w->scratch);

@@ -254,9 +254,7 @@ int engine_write(struct call *c, wn_batch *b)
 	uint64_t seq = 0;
 	int rv = wn_store_write(c->e->store, b, &seq);
 	if (rv != WN_OK)
-		return call_fail(c, WN_EUNAVAIL, "cannot store the change: %s",
-		                 wn_store_failed(c->e->store) ? wn_store_failed(c->e->store)
-		                                              : wn_strerror(rv));
+		return call_fail(c, WN_EUNAVAIL, "cannot store the change: %s", wn_strerror(rv));
 	if (seq > c->seq)
 		c->seq = seq;
 	if (c->staged != NULL)
@@ -848,9 +846,15 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		bool lock = !(m->flags & M_UNLOCKED);
 		if (lock)
 			pthread_mutex_lock(&e->mu);
-		const char *failed = wn_store_failed(e->store);
-		if (failed != NULL)
-			rv = call_fail(&c, WN_EUNAVAIL, "server cannot store changes: %s", failed);
+		/* while the store cannot write, changes are refused before they are
+		 * made; reads go on if they see every change made (only a call under
+		 * the lock may get the store to recover) */
+		char why[512];
+		bool down = lock ? wn_store_recover(e->store) != WN_OK
+		                 : wn_store_failed(e->store, NULL, 0);
+		if (down && ((m->flags & M_MUTATES) || !wn_store_readable(e->store)) &&
+		    wn_store_failed(e->store, why, sizeof(why)))
+			rv = call_fail(&c, WN_EUNAVAIL, "%s; retry later", why);
 		else
 			rv = m->fn(&c, in, &result);
 		if (lock)
@@ -913,10 +917,12 @@ void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len)
 	uint64_t id = r != NULL ? r->id : 0;
 	if (r != NULL)
 		whatsnext__v1__response__free_unpacked(r, NULL);
-	const char *failed = wn_store_failed(e->store);
-	char msg[512];
-	snprintf(msg, sizeof(msg), "the change could not be made durable: %s",
-	         failed ? failed : "unknown error");
+	char why[512];
+	if (!wn_store_failed(e->store, why, sizeof(why)))
+		snprintf(why, sizeof(why), "cannot write to the store: it failed before the change was "
+		                           "synced");
+	char msg[640];
+	snprintf(msg, sizeof(msg), "%s; the change is not acknowledged, retry later", why);
 	free(*buf);
 	*buf = engine_pack_response(id, WHATSNEXT__V1__CODE__UNAVAILABLE, msg, NULL, len);
 }
@@ -1084,6 +1090,13 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
  * the retention pass. Returns the monotonic time it is next due. */
 static int64_t engine_periodic(wn_engine *e)
 {
+	/* the periodic work writes: while the store cannot, it waits, and the
+	 * store is tried again each second (it recovers when the fault clears) */
+	pthread_mutex_lock(&e->mu);
+	bool ok = wn_store_recover(e->store) == WN_OK;
+	pthread_mutex_unlock(&e->mu);
+	if (!ok)
+		return engine_mono(e) + 1000;
 	pthread_mutex_lock(&e->periodic_mu);
 	int64_t retain_every = e->cfg.retention_ms / 10;
 	if (retain_every > 60000)

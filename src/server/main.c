@@ -4,6 +4,7 @@
 #include "engine.h"
 #include "envelope.h"
 #include "err.h"
+#include "fault.h"
 #include "log.h"
 #include "net.h"
 #include "srvconf.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define WND_MAX_LISTEN 16
@@ -71,7 +73,40 @@ static void usage(FILE *f)
 	       "                         finding and a summary; exit 0 clean, 1 findings,\n"
 	       "                         2 when the directory cannot be checked\n"
 	       "  --repair               with --check: fix what can be fixed without dropping an\n"
-	       "                         acknowledged job, print what was done, check again\n");
+	       "                         acknowledged job, print what was done, check again\n"
+	       "\n"
+	       "environment:\n"
+	       "  WN_TOKEN               as --token\n"
+	       "  WN_ROCKSDB_LOG=DIR     keep RocksDB's own diagnostic LOG in DIR, which must\n"
+	       "                         not be on the data disk (default: the data\n"
+	       "                         directory, RocksDB's header lines at each open only)\n"
+	       "  WN_STORE_FAULTS=SPEC   testing: make store writes fail (docs/testing.md)\n");
+}
+
+/* store_env applies the environment variables of the store: WN_STORE_FAULTS
+ * (tests) and WN_ROCKSDB_LOG; 2 on a bad value. */
+static int store_env(void)
+{
+	const char *faults = getenv("WN_STORE_FAULTS");
+	if (faults != NULL) {
+		char *err = NULL;
+		if (wn_fault_parse(faults, &err) != WN_OK) {
+			fprintf(stderr, "wnd: WN_STORE_FAULTS: %s\n", err);
+			free(err);
+			return 2;
+		}
+		wn_warn("testing: store faults injected: %s", faults);
+	}
+	const char *dir = getenv("WN_ROCKSDB_LOG");
+	if (dir != NULL) {
+		struct stat st;
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "wnd: WN_ROCKSDB_LOG: \"%s\" is not a directory\n", dir);
+			return 2;
+		}
+		wn_store_set_info_log(dir);
+	}
+	return 0;
 }
 
 static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const char *val)
@@ -254,6 +289,10 @@ int main(int argc, char **argv)
 	if (settings(&o, &conf) != 0)
 		return 2;
 	wn_log_set_level(wn_log_parse_level(conf.log_level));
+	if (store_env() != 0) {
+		wn_srvconf_release(&conf);
+		return 2;
+	}
 	if (o.check) {
 		rv = run_check(&conf, o.repair);
 		wn_srvconf_release(&conf);

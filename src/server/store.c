@@ -1,6 +1,7 @@
-#include "store.h"
+#include "store_int.h"
 
 #include "err.h"
+#include "fault.h"
 #include "log.h"
 #include "util.h"
 
@@ -12,38 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-struct wn_store {
-	rocksdb_t *db;
-	rocksdb_options_t *opts;
-	rocksdb_writeoptions_t *wopts;
-	rocksdb_readoptions_t *ropts;
-	int durability;
-	int relaxed_ms;
-	bool readonly; /* wn_store_open_readonly: no sync at close */
-
-	pthread_mutex_t mu;
-	pthread_cond_t cv_work; /* syncer: there are writes to sync */
-	pthread_cond_t cv_done; /* writers: synced advanced */
-	uint64_t written;       /* tickets handed out */
-	uint64_t synced;        /* every ticket <= synced is durable */
-	uint64_t flushed;       /* every ticket <= flushed is in the OS's hands */
-	bool stopping;
-	char *failed;
-	pthread_t syncer;
-	bool have_syncer;
-	void (*on_durable)(void *arg); /* called by the syncer after synced advances */
-	void *on_durable_arg;
-};
-
-struct wn_batch {
-	rocksdb_writebatch_t *wb;
-	uint64_t serial;
-};
+/* The file of the data directory that wnd holds locked while it runs. */
+#define STORE_LOCK_FILE "wnd.lock"
 
 static _Atomic uint64_t batch_serial;
+static pthread_mutex_t info_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *info_log_dir;
 
 struct wn_store_iter {
 	rocksdb_iterator_t *it;
@@ -53,73 +32,7 @@ struct wn_store_iter {
 	char *err; /* wn_store_iter_error */
 };
 
-static void store_fail(wn_store *s, const char *what, const char *err)
-{
-	pthread_mutex_lock(&s->mu);
-	if (s->failed == NULL) {
-		s->failed = wn_xasprintf("%s: %s", what, err);
-		wn_error("store failed, no further changes are accepted: %s", s->failed);
-	}
-	pthread_cond_broadcast(&s->cv_done);
-	pthread_mutex_unlock(&s->mu);
-	if (s->on_durable != NULL)
-		s->on_durable(s->on_durable_arg);
-}
-
-static void *store_syncer(void *arg)
-{
-	wn_store *s = arg;
-	wn_store_thread_init();
-	pthread_mutex_lock(&s->mu);
-	for (;;) {
-		while (!s->stopping && s->failed == NULL && s->synced == s->written) {
-			if (s->durability == WN_DURABILITY_RELAXED) {
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += (long)s->relaxed_ms * 1000000L;
-				ts.tv_sec += ts.tv_nsec / 1000000000L;
-				ts.tv_nsec %= 1000000000L;
-				pthread_cond_timedwait(&s->cv_work, &s->mu, &ts);
-			} else {
-				pthread_cond_wait(&s->cv_work, &s->mu);
-			}
-		}
-		if (s->failed != NULL || (s->stopping && s->synced == s->written))
-			break;
-		uint64_t target = s->written;
-		pthread_mutex_unlock(&s->mu);
-		char *err = NULL;
-		rocksdb_flush_wal(s->db, 1, &err);
-		if (err != NULL) {
-			store_fail(s, "cannot sync the write-ahead log", err);
-			free(err);
-			pthread_mutex_lock(&s->mu);
-			break;
-		}
-		pthread_mutex_lock(&s->mu);
-		if (target > s->synced)
-			s->synced = target;
-		if (target > s->flushed)
-			s->flushed = target;
-		pthread_cond_broadcast(&s->cv_done);
-		if (s->on_durable != NULL) {
-			pthread_mutex_unlock(&s->mu);
-			s->on_durable(s->on_durable_arg);
-			pthread_mutex_lock(&s->mu);
-		}
-		if (s->durability == WN_DURABILITY_RELAXED && !s->stopping) {
-			/* at most one sync per interval */
-			pthread_mutex_unlock(&s->mu);
-			struct timespec ts = {s->relaxed_ms / 1000,
-			                      (long)(s->relaxed_ms % 1000) * 1000000L};
-			nanosleep(&ts, NULL);
-			pthread_mutex_lock(&s->mu);
-		}
-	}
-	pthread_cond_broadcast(&s->cv_done);
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
-}
+/* ------------------------------------------------------------ open and close */
 
 static int store_check_version(wn_store *s, char **errmsg)
 {
@@ -136,10 +49,11 @@ static int store_check_version(wn_store *s, char **errmsg)
 		wn_batch_free(b);
 		if (rv == WN_OK)
 			rv = wn_store_wait(s, seq);
-		if (rv != WN_OK)
-			*errmsg =
-			    wn_xasprintf("cannot write the store version: %s",
-			                 wn_store_failed(s) ? wn_store_failed(s) : wn_strerror(rv));
+		if (rv != WN_OK) {
+			char why[512];
+			wn_store_failed(s, why, sizeof(why));
+			*errmsg = wn_xasprintf("cannot write the store version: %s", why);
+		}
 		return rv;
 	}
 	if (rv != WN_OK) {
@@ -160,6 +74,24 @@ static int store_check_version(wn_store *s, char **errmsg)
 	return WN_OK;
 }
 
+/* store_options_string applies a RocksDB options string to s->opts; false if
+ * this RocksDB does not know one of them (s->opts is then unchanged). */
+static bool store_options_string(wn_store *s, const char *str)
+{
+	char *err = NULL;
+	rocksdb_options_t *o = rocksdb_options_create();
+	rocksdb_get_options_from_string(s->opts, str, o, &err);
+	if (err != NULL) {
+		wn_warn("store: options \"%s\" unavailable: %s", str, err);
+		free(err);
+		rocksdb_options_destroy(o);
+		return false;
+	}
+	rocksdb_options_destroy(s->opts);
+	s->opts = o;
+	return true;
+}
+
 /* store_insert_hints makes the memtable remember where it last inserted a
  * key of each 9-byte prefix ("j/" and the first 7 bytes of a job id: 256
  * consecutive jobs). A job's record is rewritten at claim and completion, and
@@ -170,28 +102,34 @@ static int store_check_version(wn_store *s, char **errmsg)
  * the options string; without it (an older RocksDB) writes are only slower. */
 static void store_insert_hints(wn_store *s)
 {
-	char *err = NULL;
-	rocksdb_options_t *o = rocksdb_options_create();
-	rocksdb_get_options_from_string(
-	    s->opts, "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.9", o, &err);
-	if (err != NULL) {
-		wn_warn("store: memtable insert hints unavailable: %s", err);
-		free(err);
-		rocksdb_options_destroy(o);
-		return;
-	}
-	rocksdb_options_destroy(s->opts);
-	s->opts = o;
+	store_options_string(s, "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.9");
 }
 
-int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg)
+/* store_info_log puts RocksDB's own diagnostic LOG under control. Its writer
+ * aborts the process (an assertion in Debian's build) at the write after one
+ * that failed, so on the data disk, which can fill, it is written only while
+ * the database opens (RocksDB's header lines: about 20 KiB, which a start
+ * checks there is room for) and never after: no message reaches it. With
+ * wn_store_set_info_log it goes to another directory instead and takes
+ * warnings too. */
+static void store_info_log(wn_store *s)
 {
-	wn_store *s = wn_xcalloc(1, sizeof(*s));
-	s->durability = durability;
-	s->relaxed_ms = relaxed_ms > 0 ? relaxed_ms : 100;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv_work, NULL);
-	pthread_cond_init(&s->cv_done, NULL);
+	pthread_mutex_lock(&info_log_mu);
+	if (info_log_dir != NULL) {
+		rocksdb_options_set_db_log_dir(s->opts, info_log_dir);
+		rocksdb_options_set_info_log_level(s->opts, 2); /* warn */
+	} else {
+		rocksdb_options_set_info_log_level(s->opts, 5); /* header lines only */
+	}
+	pthread_mutex_unlock(&info_log_mu);
+	rocksdb_options_set_max_log_file_size(s->opts, 1u << 20);
+	rocksdb_options_set_keep_log_file_num(s->opts, 3);
+	rocksdb_options_set_stats_dump_period_sec(s->opts, 0);
+}
+
+/* store_options sets up how RocksDB runs. */
+static void store_options(wn_store *s)
+{
 	s->opts = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(s->opts, 1);
 	rocksdb_options_increase_parallelism(s->opts, 2);
@@ -208,7 +146,6 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	                 rocksdb_snappy_compression, rocksdb_snappy_compression,
 	                 rocksdb_snappy_compression};
 	rocksdb_options_set_compression_per_level(s->opts, levels, 7);
-	rocksdb_options_set_keep_log_file_num(s->opts, 3);
 	/* Writes collect in RocksDB's log buffer; the log goes to the OS in one
 	 * write per round of requests (wn_store_flush) or per sync, not per
 	 * request. Nothing is acknowledged before that. */
@@ -220,15 +157,126 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	                                              rocksdb_filterpolicy_create_bloom_full(10));
 	rocksdb_options_set_block_based_table_factory(s->opts, topts);
 	rocksdb_block_based_options_destroy(topts);
-	rocksdb_options_set_info_log_level(s->opts, 2); /* warn */
+	/* A nearly full disk: files grow in small steps rather than reserving
+	 * 4 MiB (MANIFEST) and 35 MiB (log, 1.1 x the write buffer; with one
+	 * column family max_total_wal_size only caps that step) ahead. */
+	rocksdb_options_set_manifest_preallocation_size(s->opts, 64u << 10);
+	rocksdb_options_set_max_total_wal_size(s->opts, 1u << 20);
+	store_info_log(s);
 	store_insert_hints(s);
+	/* An open replays the log into memory and leaves it there, rather than
+	 * first writing it out as a table file: a start needs almost no free
+	 * space. (Recovery goes on across a torn log tail when the next log
+	 * continues its sequence numbers, as after every reopen.) */
+	store_options_string(s, "avoid_flush_during_recovery=true");
+}
+
+/* store_lock takes the data directory (creating it if needed) for this
+ * process, before RocksDB touches anything in it. */
+static int store_lock(wn_store *s, char **errmsg)
+{
+	if (mkdir(s->dir, 0755) != 0 && errno != EEXIST) {
+		*errmsg =
+		    wn_xasprintf("cannot create data directory %s: %s", s->dir, strerror(errno));
+		return WN_EIO;
+	}
+	char *path = wn_xasprintf("%s/%s", s->dir, STORE_LOCK_FILE);
+	int rv = WN_OK;
+	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lockfd < 0) {
+		*errmsg = wn_xasprintf("cannot open %s: %s", path, strerror(errno));
+		rv = WN_EIO;
+	} else if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		char pid[24] = "";
+		ssize_t n = pread(s->lockfd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		if (e == EWOULDBLOCK) {
+			*errmsg =
+			    wn_xasprintf("data directory %s is in use by another wnd%s%s%s", s->dir,
+			                 pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
+			rv = WN_EBUSY;
+		} else {
+			*errmsg = wn_xasprintf("cannot lock %s: %s", path, strerror(e));
+			rv = WN_EIO;
+		}
+		close(s->lockfd);
+		s->lockfd = -1;
+	} else if (ftruncate(s->lockfd, 0) == 0) {
+		/* who holds it, for the message above; on a full disk it stays empty */
+		if (dprintf(s->lockfd, "%ld\n", (long)getpid()) < 0)
+			wn_debug("cannot write %s: %s", path, strerror(errno));
+	}
+	free(path);
+	return rv;
+}
+
+void store_open_db(wn_store *s, char **err)
+{
+	int e = wn_fault_hit(WN_FAULT_OPEN);
+	if (e != 0) {
+		*err = store_injected(e);
+		return;
+	}
+	s->db = rocksdb_open(s->opts, s->dir, err);
+	if (*err != NULL)
+		s->db = NULL;
+}
+
+static void store_free(wn_store *s)
+{
+	if (s->db != NULL)
+		rocksdb_close(s->db);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	if (s->ropts != NULL)
+		rocksdb_readoptions_destroy(s->ropts);
+	if (s->wopts != NULL)
+		rocksdb_writeoptions_destroy(s->wopts);
+	if (s->opts != NULL)
+		rocksdb_options_destroy(s->opts);
+	pthread_rwlock_destroy(&s->dblock);
+	pthread_cond_destroy(&s->cv_work);
+	pthread_cond_destroy(&s->cv_done);
+	pthread_mutex_destroy(&s->mu);
+	free(s->redo);
+	free(s->failed);
+	free(s->dir);
+	free(s);
+}
+
+int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg)
+{
+	wn_store *s = wn_xcalloc(1, sizeof(*s));
+	s->dir = wn_xstrdup(dir);
+	s->lockfd = -1;
+	s->durability = durability;
+	s->relaxed_ms = relaxed_ms > 0 ? relaxed_ms : 100;
+	pthread_rwlock_init(&s->dblock, NULL);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv_work, NULL);
+	pthread_cond_init(&s->cv_done, NULL);
+	int rv = store_lock(s, errmsg);
+	if (rv != WN_OK) {
+		store_free(s);
+		return rv;
+	}
+	store_options(s);
 	s->wopts = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wopts, 0);
 	s->ropts = rocksdb_readoptions_create();
-	char *err = NULL;
-	s->db = rocksdb_open(s->opts, dir, &err);
+	char *err = store_room(s, STORE_START_SPACE);
 	if (err != NULL) {
-		int rv = WN_EIO;
+		*errmsg =
+		    wn_xasprintf("cannot open store %s: %s to start; free some space", dir, err);
+		free(err);
+		store_free(s);
+		return WN_EIO;
+	}
+	store_open_db(s, &err);
+	if (err != NULL) {
+		rv = WN_EIO;
 		if (strstr(err, "LOCK") != NULL &&
 		    (strstr(err, "unavailable") != NULL || strstr(err, "hold by current") != NULL ||
 		     strstr(err, "No locks") != NULL)) {
@@ -238,10 +286,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 			*errmsg = wn_xasprintf("cannot open store %s: %s", dir, err);
 		}
 		free(err);
-		rocksdb_readoptions_destroy(s->ropts);
-		rocksdb_writeoptions_destroy(s->wopts);
-		rocksdb_options_destroy(s->opts);
-		free(s);
+		store_free(s);
 		return rv;
 	}
 	if (pthread_create(&s->syncer, NULL, store_syncer, s) != 0) {
@@ -250,7 +295,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 		return WN_EINTERNAL;
 	}
 	s->have_syncer = true;
-	int rv = store_check_version(s, errmsg);
+	rv = store_check_version(s, errmsg);
 	if (rv != WN_OK) {
 		wn_store_close(s);
 		return rv;
@@ -270,28 +315,39 @@ void wn_store_close(wn_store *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->syncer, NULL);
 	}
-	if (s->db != NULL && !s->readonly) {
+	if (s->readonly) {
+		/* nothing to sync */
+	} else if (s->failed != NULL) {
+		size_t n = store_unstored(s);
+		if (n > 0)
+			wn_warn("store: %zu change(s) made since the store failed are not stored "
+			        "(none was acknowledged)",
+			        n);
+	} else if (s->db != NULL) {
 		char *err = NULL;
-		rocksdb_flush_wal(s->db, 1, &err);
+		store_rocks_flush(s, true, &err);
 		if (err != NULL) {
 			wn_error("cannot sync the write-ahead log at close: %s", err);
 			free(err);
 		}
 	}
-	if (s->db != NULL)
-		rocksdb_close(s->db);
-	rocksdb_readoptions_destroy(s->ropts);
-	rocksdb_writeoptions_destroy(s->wopts);
-	rocksdb_options_destroy(s->opts);
-	pthread_cond_destroy(&s->cv_work);
-	pthread_cond_destroy(&s->cv_done);
-	pthread_mutex_destroy(&s->mu);
-	free(s->failed);
-	free(s);
+	store_free(s);
 }
+
+void wn_store_set_info_log(const char *dir)
+{
+	pthread_mutex_lock(&info_log_mu);
+	free(info_log_dir);
+	info_log_dir = dir != NULL ? wn_xstrdup(dir) : NULL;
+	pthread_mutex_unlock(&info_log_mu);
+}
+
+/* ------------------------------------------------------------ reads */
 
 int wn_store_get(wn_store *s, const void *key, size_t klen, char **val, size_t *len)
 {
+	if (s->db == NULL)
+		return WN_EIO;
 	char *err = NULL;
 	char *v = rocksdb_get(s->db, s->ropts, key, klen, len, &err);
 	if (err != NULL) {
@@ -304,6 +360,8 @@ int wn_store_get(wn_store *s, const void *key, size_t klen, char **val, size_t *
 	*val = v;
 	return WN_OK;
 }
+
+/* ------------------------------------------------------------ writes */
 
 wn_batch *wn_batch_new(void)
 {
@@ -341,123 +399,26 @@ int wn_batch_count(const wn_batch *b)
 	return rocksdb_writebatch_count(b->wb);
 }
 
-int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq)
-{
-	pthread_mutex_lock(&s->mu);
-	bool failed = s->failed != NULL;
-	pthread_mutex_unlock(&s->mu);
-	if (failed)
-		return WN_EIO;
-	char *err = NULL;
-	rocksdb_write(s->db, s->wopts, b->wb, &err);
-	if (err != NULL) {
-		store_fail(s, "write failed", err);
-		free(err);
-		return WN_EIO;
-	}
-	pthread_mutex_lock(&s->mu);
-	*seq = ++s->written;
-	pthread_cond_signal(&s->cv_work);
-	pthread_mutex_unlock(&s->mu);
-	return WN_OK;
-}
-
-int wn_store_flush(wn_store *s)
-{
-	pthread_mutex_lock(&s->mu);
-	uint64_t target = s->written;
-	bool done = s->durability == WN_DURABILITY_SYNC || s->flushed >= target;
-	int rv = s->failed != NULL ? WN_EIO : WN_OK;
-	pthread_mutex_unlock(&s->mu);
-	if (done || rv != WN_OK)
-		return rv;
-	char *err = NULL;
-	rocksdb_flush_wal(s->db, 0, &err);
-	if (err != NULL) {
-		store_fail(s, "cannot write the write-ahead log", err);
-		free(err);
-		return WN_EIO;
-	}
-	pthread_mutex_lock(&s->mu);
-	if (target > s->flushed)
-		s->flushed = target;
-	pthread_mutex_unlock(&s->mu);
-	return WN_OK;
-}
-
-int wn_store_wait(wn_store *s, uint64_t seq)
-{
-	if (seq == 0)
-		return WN_OK;
-	if (s->durability == WN_DURABILITY_RELAXED) {
-		pthread_mutex_lock(&s->mu);
-		bool flushed = s->flushed >= seq;
-		pthread_mutex_unlock(&s->mu);
-		if (!flushed)
-			wn_store_flush(s);
-	}
-	pthread_mutex_lock(&s->mu);
-	if (s->durability == WN_DURABILITY_SYNC)
-		while (s->synced < seq && s->failed == NULL)
-			pthread_cond_wait(&s->cv_done, &s->mu);
-	int rv = s->failed != NULL ? WN_EIO : WN_OK;
-	pthread_mutex_unlock(&s->mu);
-	return rv;
-}
-
-int wn_store_durable(wn_store *s, uint64_t seq)
-{
-	if (seq == 0)
-		return WN_OK;
-	pthread_mutex_lock(&s->mu);
-	uint64_t done = s->durability == WN_DURABILITY_SYNC ? s->synced : s->flushed;
-	int rv = s->failed != NULL ? WN_EIO : done < seq ? WN_EBUSY : WN_OK;
-	pthread_mutex_unlock(&s->mu);
-	return rv;
-}
-
-uint64_t wn_store_written(wn_store *s)
-{
-	pthread_mutex_lock(&s->mu);
-	uint64_t w = s->written;
-	pthread_mutex_unlock(&s->mu);
-	return w;
-}
-
-void wn_store_on_durable(wn_store *s, void (*fn)(void *arg), void *arg)
-{
-	pthread_mutex_lock(&s->mu);
-	s->on_durable = fn;
-	s->on_durable_arg = arg;
-	pthread_mutex_unlock(&s->mu);
-}
-
-void wn_store_thread_init(void)
-{
-	rocksdb_set_perf_level(rocksdb_disable);
-}
-
-const char *wn_store_failed(wn_store *s)
-{
-	pthread_mutex_lock(&s->mu);
-	const char *f = s->failed;
-	pthread_mutex_unlock(&s->mu);
-	return f;
-}
+/* ------------------------------------------------------------ maintenance */
 
 void wn_store_compact(wn_store *s, const void *start, size_t slen, const void *end, size_t elen)
 {
-	rocksdb_compact_range(s->db, start, slen, end, elen);
+	pthread_rwlock_rdlock(&s->dblock);
+	if (s->db != NULL)
+		rocksdb_compact_range(s->db, start, slen, end, elen);
+	pthread_rwlock_unlock(&s->dblock);
 }
 
 wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, const void *start,
                                  size_t slen)
 {
 	wn_store_iter *it = wn_xcalloc(1, sizeof(*it));
-	it->it = rocksdb_create_iterator(s->db, s->ropts);
 	it->prefix = wn_xmalloc(plen);
 	memcpy(it->prefix, prefix, plen);
 	it->plen = plen;
+	if (s->db == NULL)
+		return it; /* walks nothing: the engine serves no reads then */
+	it->it = rocksdb_create_iterator(s->db, s->ropts);
 	if (start != NULL)
 		rocksdb_iter_seek(it->it, start, slen);
 	else
@@ -468,6 +429,8 @@ wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, c
 bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const char **val,
                         size_t *vlen)
 {
+	if (it->it == NULL)
+		return false;
 	if (it->started)
 		rocksdb_iter_next(it->it);
 	it->started = true;
@@ -484,7 +447,8 @@ void wn_store_iter_free(wn_store_iter *it)
 {
 	if (it == NULL)
 		return;
-	rocksdb_iter_destroy(it->it);
+	if (it->it != NULL)
+		rocksdb_iter_destroy(it->it);
 	free(it->prefix);
 	free(it->err);
 	free(it);
@@ -618,6 +582,19 @@ int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg)
 		              : wn_xasprintf("data directory %s is in use by another wnd", dir);
 		return WN_EBUSY;
 	}
+	/* a wnd holds wnd.lock from before it opens RocksDB until after it has
+	 * closed it, also while it reopens the database to recover */
+	char *lockpath = wn_xasprintf("%s/%s", dir, STORE_LOCK_FILE);
+	int lfd = open(lockpath, O_RDONLY | O_CLOEXEC);
+	free(lockpath);
+	if (lfd >= 0) {
+		bool held = flock(lfd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+		close(lfd);
+		if (held) {
+			*errmsg = wn_xasprintf("data directory %s is in use by another wnd", dir);
+			return WN_EBUSY;
+		}
+	}
 	/* RocksDB's info log would replace the LOG file of the directory: it
 	 * goes to a temporary directory, removed once the database is open */
 	const char *tmp = getenv("TMPDIR");
@@ -630,6 +607,8 @@ int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg)
 	}
 	wn_store *s = wn_xcalloc(1, sizeof(*s));
 	s->readonly = true;
+	s->lockfd = -1;
+	pthread_rwlock_init(&s->dblock, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_work, NULL);
 	pthread_cond_init(&s->cv_done, NULL);

@@ -1,7 +1,16 @@
 /* store: the RocksDB database under the data directory, write batches and
  * group commit. Writers append to the WAL without syncing while they hold the
  * server's state lock, then wait outside it for a sync that covers their write:
- * concurrent writers share one fsync. */
+ * concurrent writers share one fsync.
+ *
+ * Failures: when a write or a sync fails (a full disk, no file descriptors
+ * left, an I/O error) the store fails: the writes not yet durable are lost to
+ * their callers (their tickets say WN_EIO, so nothing is acknowledged that is
+ * not on disk) but kept in a redo log, in order, with the writes made while
+ * the store is failed. wn_store_recover, called under the caller's lock until
+ * it succeeds, reopens the database once the disk has room again and applies
+ * the redo log: the database then holds every write the caller made, so a
+ * caller that keeps its own state in memory stays equal to the disk. */
 #ifndef WN_STORE_H
 #define WN_STORE_H
 
@@ -19,18 +28,27 @@ typedef struct wn_store_iter wn_store_iter;
 
 enum wn_durability { WN_DURABILITY_SYNC = 0, WN_DURABILITY_RELAXED = 1 };
 
-/* wn_store_open opens (creating if needed) the database in dir. relaxed_ms is
- * the longest time between syncs in relaxed mode. On failure *errmsg gets a
- * malloc'd message; WN_EBUSY means another process holds the directory. */
+/* wn_store_open opens (creating if needed) the database in dir, after taking
+ * an exclusive lock on dir/wnd.lock. relaxed_ms is the longest time between
+ * syncs in relaxed mode. On failure *errmsg gets a malloc'd message; WN_EBUSY
+ * means another process holds the directory (and nothing in it was touched). */
 int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg);
 /* wn_store_open_readonly opens the database in dir for reading: it writes
  * nothing there (not even RocksDB's info log) and every write fails;
  * WN_EBUSY, with *errmsg naming the process, while a wnd holds the directory. */
 int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg);
-/* wn_store_close syncs the WAL, stops the sync thread and closes; NULL is a no-op. */
+/* wn_store_close syncs the WAL, stops the sync thread, closes and releases the
+ * directory; NULL is a no-op. */
 void wn_store_close(wn_store *s);
+/* wn_store_set_info_log names the directory where stores opened later keep
+ * RocksDB's diagnostic LOG, with its warnings (NULL, the default: the data
+ * directory, with RocksDB's header lines of each open only; any other LOG
+ * write could abort the process once the disk it is on has filled). */
+void wn_store_set_info_log(const char *dir);
 
-/* wn_store_get reads key into a new buffer (*val, *len); WN_ENOTFOUND if absent. */
+/* wn_store_get reads key into a new buffer (*val, *len); WN_ENOTFOUND if absent.
+ * Like iterators, it reads the database, which lacks the writes of the redo log
+ * while wn_store_readable is false. */
 int wn_store_get(wn_store *s, const void *key, size_t klen, char **val, size_t *len);
 
 /* wn_batch_new starts an empty write batch. */
@@ -47,8 +65,10 @@ uint64_t wn_batch_serial(const wn_batch *b);
 int wn_batch_count(const wn_batch *b);
 
 /* wn_store_write applies b atomically (readers see it at once) without
- * waiting for it to reach the disk; *seq gets the ticket to pass to
- * wn_store_wait. After a failure every later write fails. */
+ * waiting for it to reach the disk, and returns WN_OK with the ticket to pass
+ * to wn_store_wait in *seq. If the write fails, or the store has failed, b is
+ * kept in the redo log to be applied when the store recovers, and its ticket
+ * says WN_EIO. */
 int wn_store_write(wn_store *s, wn_batch *b, uint64_t *seq);
 /* wn_store_wait blocks until the write with ticket seq is durable as the
  * durability mode promises (sync: fsynced; relaxed: handed to the OS). */
@@ -57,7 +77,8 @@ int wn_store_wait(wn_store *s, uint64_t seq);
  * sync mode the sync thread does it). Cheap when there is nothing new. */
 int wn_store_flush(wn_store *s);
 /* wn_store_durable reports without blocking whether the write with ticket seq
- * is durable: WN_OK, WN_EBUSY (not yet) or WN_EIO (the store failed). */
+ * is durable: WN_OK, WN_EBUSY (not yet) or WN_EIO (it was lost to a failure:
+ * its reply must not say it was stored, even after the store recovered). */
 int wn_store_durable(wn_store *s, uint64_t seq);
 /* wn_store_written returns the ticket of the latest write. */
 uint64_t wn_store_written(wn_store *s);
@@ -68,8 +89,19 @@ void wn_store_on_durable(wn_store *s, void (*fn)(void *arg), void *arg);
  * per-thread statistics off (they cost a thread-local lookup per key
  * comparison). */
 void wn_store_thread_init(void);
-/* wn_store_failed returns the message of the first write or sync failure, or NULL. */
-const char *wn_store_failed(wn_store *s);
+/* wn_store_failed reports whether the store has failed and takes no writes
+ * now, copying why ("cannot write to the store: ...") into buf (may be NULL). */
+bool wn_store_failed(wn_store *s, char *buf, size_t len);
+/* wn_store_readable reports whether reads see every write made (false while
+ * the redo log holds a write the database lacks, or the database is closed). */
+bool wn_store_readable(wn_store *s);
+/* wn_store_recover returns WN_OK if the store is healthy; if it has failed it
+ * tries, at most every 200 ms and only when the disk has room, to reopen the
+ * database and apply the redo log, and returns WN_OK if that worked, else
+ * WN_EIO. The caller must hold the lock under which it makes every other store
+ * call but wn_store_wait, wn_store_durable, wn_store_flush and
+ * wn_store_compact (which may run alongside). */
+int wn_store_recover(wn_store *s);
 
 /* wn_store_compact compacts the key range [start, end) so that the space of
  * deleted keys comes back. */

@@ -1,0 +1,83 @@
+/* store_int: the store's state, shared by store.c (open, close, reads) and
+ * store_wal.c (the write path: group commit, the redo log, failures and
+ * recovery). Not for use outside the store. */
+#ifndef WN_STORE_INT_H
+#define WN_STORE_INT_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <rocksdb/c.h>
+
+/* Free space an open needs: RocksDB's LOG header lines, a new MANIFEST,
+ * OPTIONS and CURRENT file and a new log (measured, docs/server.md), with
+ * room to spare. Below it a start is refused rather than let RocksDB's LOG
+ * writer abort the process. */
+#define STORE_START_SPACE (1u << 20)
+/* Ranges of tickets lost to failures remembered; older ones merge. */
+#define STORE_LOST_MAX 64
+
+struct wn_store {
+	char *dir;
+	int lockfd;
+	rocksdb_t *db; /* NULL while a reopen has failed */
+	rocksdb_options_t *opts;
+	rocksdb_writeoptions_t *wopts;
+	rocksdb_readoptions_t *ropts;
+	int durability;
+	int relaxed_ms;
+	bool readonly; /* wn_store_open_readonly: no sync at close */
+	/* Taken to read by users of db that run outside the caller's lock (the
+	 * sync thread, wn_store_flush, wn_store_compact), to write by a reopen. */
+	pthread_rwlock_t dblock;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work; /* syncer: there are writes to sync, or recovery */
+	pthread_cond_t cv_done; /* writers: synced advanced or the store failed */
+	uint64_t written;       /* tickets handed out */
+	uint64_t synced;        /* every ticket <= synced is durable (unless lost) */
+	uint64_t flushed;       /* every ticket <= flushed is in the OS's hands */
+	bool stopping;
+	char *failed;  /* why the store takes no writes now; NULL when healthy */
+	uint64_t gen;  /* failures so far: a sync that saw one complete is void */
+	uint64_t kept; /* while failed: the tickets above this one are lost */
+	struct {
+		uint64_t lo, hi;
+	} lost[STORE_LOST_MAX]; /* tickets lost to past failures */
+	size_t nlost;
+	bool unapplied; /* a write of the redo log is not in db (reads miss it) */
+	/* The redo log: every write not yet synced, as [ticket][length][batch],
+	 * applied again after a reopen so the database holds every write the
+	 * caller made, acknowledged or not (memory and disk stay equal). */
+	char *redo;
+	size_t redo_len, redo_cap;
+	int64_t retry_at; /* no recovery attempt before this (monotonic ms) */
+	pthread_t syncer;
+	bool have_syncer;
+	void (*on_durable)(void *arg); /* called by the syncer after synced advances */
+	void *on_durable_arg;
+};
+
+struct wn_batch {
+	rocksdb_writebatch_t *wb;
+	uint64_t serial;
+};
+
+/* store_open_db opens s->db through the fault seam; *err says why not. */
+void store_open_db(wn_store *s, char **err);
+/* store_injected returns RocksDB's way of saying errno err, for a fault of
+ * the seam (malloc'd). */
+char *store_injected(int err);
+/* store_rocks_flush writes the log buffer to the OS, and syncs it if sync,
+ * through the fault seam; *err says why not. */
+void store_rocks_flush(wn_store *s, bool sync, char **err);
+/* store_room returns NULL if the disk of s->dir has need bytes free, else a
+ * malloc'd "only N KiB free ..." message. */
+char *store_room(const wn_store *s, uint64_t need);
+/* store_syncer is the sync thread (arg: the store). */
+void *store_syncer(void *arg);
+/* store_unstored counts the writes lost to the current failure that are
+ * not in the database (for the message at close). */
+size_t store_unstored(const wn_store *s);
+
+#endif
