@@ -919,8 +919,9 @@ void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len)
 		whatsnext__v1__response__free_unpacked(r, NULL);
 	char why[512];
 	if (!wn_store_failed(e->store, why, sizeof(why)))
-		snprintf(why, sizeof(why), "cannot write to the store: it failed before the change was "
-		                           "synced");
+		snprintf(why, sizeof(why),
+		         "cannot write to the store: it failed before the change was "
+		         "synced");
 	char msg[640];
 	snprintf(msg, sizeof(msg), "%s; the change is not acknowledged, retry later", why);
 	free(*buf);

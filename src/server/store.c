@@ -304,6 +304,40 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	return WN_OK;
 }
 
+/* store_int_property reads a numeric RocksDB property (0 if unknown). */
+static uint64_t store_int_property(wn_store *s, const char *name)
+{
+	char *v = rocksdb_property_value(s->db, name);
+	uint64_t n = v != NULL ? strtoull(v, NULL, 10) : 0;
+	free(v);
+	return n;
+}
+
+/* store_flush_memtable writes what is only in the log into a table file at a
+ * clean close, if the disk has room for it: the logs go, and the next start
+ * replays nothing. */
+static void store_flush_memtable(wn_store *s)
+{
+	if (store_int_property(s, "rocksdb.num-entries-active-mem-table") == 0 &&
+	    store_int_property(s, "rocksdb.num-immutable-mem-table") == 0)
+		return;
+	uint64_t mem = store_int_property(s, "rocksdb.cur-size-all-mem-tables");
+	char *err = store_room(s, mem + STORE_START_SPACE);
+	if (err != NULL) {
+		wn_info("store: changes left in the write-ahead log for the next start (%s)", err);
+		free(err);
+		return;
+	}
+	rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
+	rocksdb_flushoptions_set_wait(fo, 1);
+	rocksdb_flush(s->db, fo, &err);
+	rocksdb_flushoptions_destroy(fo);
+	if (err != NULL) {
+		wn_warn("store: changes left in the write-ahead log for the next start: %s", err);
+		free(err);
+	}
+}
+
 void wn_store_close(wn_store *s)
 {
 	if (s == NULL)
@@ -329,6 +363,8 @@ void wn_store_close(wn_store *s)
 		if (err != NULL) {
 			wn_error("cannot sync the write-ahead log at close: %s", err);
 			free(err);
+		} else {
+			store_flush_memtable(s);
 		}
 	}
 	store_free(s);
