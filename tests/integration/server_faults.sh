@@ -1,0 +1,247 @@
+# Store faults: a failed write or sync (injected through WN_STORE_FAULTS, or
+# real: a full disk, no file descriptors left) answers UNAVAILABLE, acknowledges
+# nothing that is not on disk, and wnd recovers by itself when the fault
+# clears, its memory equal to its disk; a start on a nearly full disk works or
+# says why not; a second wnd leaves a data directory in use untouched.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+# add_until_refused PROJECT TASK MAX [PARAM_FILE]: submit jobs f1, f2, ... one
+# by one (with parameter v read from PARAM_FILE, if given) until one is
+# refused; appends acknowledged ids to `acked`, leaves the refusal in
+# $REFUSAL and the refused job's name in $REFUSED. Fails if all MAX were taken.
+add_until_refused() {
+	local i id param=()
+	[ -n "${4:-}" ] && param=(--param "v=$(cat "$4")")
+	for i in $(seq 1 "$3"); do
+		if id=$(wnctl job add "$1" "$2" --name "f$i" "${param[@]}" 2>"$WN_TMP/.err"); then
+			echo "$id" >>acked
+		else
+			REFUSAL=$(cat "$WN_TMP/.err")
+			REFUSED=f$i
+			return 0
+		fi
+	done
+	fail "all $3 submits were taken; none refused"
+}
+
+# add_until_taken PROJECT TASK NAME SECS: submit NAME until wnd takes it
+# (refusals meanwhile must be UNAVAILABLE's "retry later"); appends its id to
+# `acked`.
+add_until_taken() {
+	local deadline=$(($(date +%s) + $4)) id
+	while ! id=$(wnctl job add "$1" "$2" --name "$3" 2>"$WN_TMP/.err"); do
+		expect_contains "$(cat "$WN_TMP/.err")" "retry later" "refusal while recovering"
+		[ "$(date +%s)" -lt "$deadline" ] ||
+			fail "wnd took no change within $4 s: $(cat "$WN_TMP/.err")"
+		sleep 0.1
+	done
+	echo "$id" >>acked
+}
+
+# expect_acked_present IDS: every id in `acked` is among IDS.
+expect_acked_present() {
+	local missing
+	missing=$(sort -n acked | comm -23 - <(sort -n <<<"$1") | head -n 5 | tr '\n' ' ')
+	expect_eq "$missing" "" "acknowledged jobs missing (of $(wc -l <acked))"
+}
+
+# job_names: "id name status" of every job of project p, in id order.
+job_names() {
+	local out
+	out=$(wnctl job list --all --project p) || fail "job list failed"
+	awk 'NR > 1 { print $1, $4, $6 }' <<<"$out"
+}
+
+# mount_disk SIZE: a tmpfs of SIZE at $WN_TMP/disk, unmounted when the test
+# ends (after the processes it started are gone).
+mount_disk() {
+	mkdir -p "$WN_TMP/disk"
+	mount -t tmpfs -o "size=$1" tmpfs "$WN_TMP/disk" ||
+		fail "cannot mount a tmpfs at $WN_TMP/disk (the test needs root)"
+	trap disk_cleanup EXIT
+}
+
+disk_cleanup() {
+	local p
+	for p in "${WN_PIDS[@]:-}"; do
+		[ -n "$p" ] || continue
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	umount "$WN_TMP/disk" 2>/dev/null || umount -l "$WN_TMP/disk"
+}
+
+# fill_disk KIB: a ballast file that leaves about KIB KiB of the disk free.
+fill_disk() {
+	local avail
+	avail=$(df -k --output=avail "$WN_TMP/disk" | tail -n 1 | tr -d ' ')
+	[ "$avail" -gt "$1" ] || return 0
+	dd if=/dev/zero of="$WN_TMP/disk/ballast$RANDOM" bs=1k count=$((avail - $1)) status=none
+}
+
+test_bad_fault_settings_refuse_to_start() {
+	local v
+	for v in "" bogus "write:after=x" "write:count=0" "sync:error=ENOENT" "write,write"; do
+		WN_STORE_FAULTS=$v expect_exit 2 "$WN_BIN/wnd" --data "$WN_TMP/data" \
+			--listen "ipc://$WN_TMP/x.sock"
+		expect_contains "$WN_ERR" "wnd: WN_STORE_FAULTS: " "message for '$v'"
+	done
+	expect_contains "$WN_ERR" "operation write is named twice"
+	WN_ROCKSDB_LOG=$WN_TMP/nowhere expect_exit 2 "$WN_BIN/wnd" --data "$WN_TMP/data" \
+		--listen "ipc://$WN_TMP/x.sock"
+	expect_eq "$WN_ERR" "wnd: WN_ROCKSDB_LOG: \"$WN_TMP/nowhere\" is not a directory"
+	[ ! -e "$WN_TMP/data" ] || fail "a refused start created the data directory"
+	expect_contains "$("$WN_BIN/wnd" --help)" "WN_STORE_FAULTS=SPEC"
+}
+
+test_failed_writes_are_refused_and_recover_without_restart() {
+	# the 31st write fails, and so do the writes of two recovery attempts
+	WN_STORE_FAULTS=write:after=30:count=3 wn_start
+	mkproject p
+	mktask p t
+	add_until_refused p t 100
+	expect_contains "$REFUSAL" "wnctl: cannot write to the store: IO error: No space left on device (injected fault); "
+	[ "$(wc -l <acked)" -ge 1 ] || fail "no submit was taken before the fault"
+	# service comes back by itself
+	add_until_taken p t after 15
+	expect_serving
+	local live
+	live=$(job_names)
+	expect_acked_present "$(cut -d' ' -f1 <<<"$live")"
+	# memory and disk agree: a restart shows the same jobs
+	wn_stop
+	wn_start
+	expect_eq "$(job_names)" "$live" "jobs after a restart"
+	expect_contains "$(cat "$WN_TMP/wnd.log")" "store recovered from"
+}
+
+test_a_failed_sync_is_never_acknowledged() {
+	WN_STORE_FAULTS=sync:after=20:count=always:error=EIO wn_start
+	mkproject p
+	mktask p t
+	add_until_refused p t 100
+	# the submit whose sync failed was held back and answered UNAVAILABLE
+	expect_contains "$REFUSAL" "wnctl: cannot write to the store: IO error: Input/output error (injected fault); the change is not acknowledged, retry later"
+	# later changes are refused before they are made
+	expect_fail wnctl job add p t --name later
+	expect_contains "$WN_ERR" "(injected fault); retry later"
+	expect_not_contains "$WN_ERR" "not acknowledged"
+	# a crash loses nothing acknowledged, and a refused change never happened
+	# ($REFUSED, not acknowledged either, may or may not be there)
+	wn_kill9
+	wn_start
+	local live
+	live=$(job_names)
+	expect_acked_present "$(cut -d' ' -f1 <<<"$live")"
+	[ "$(wc -l <<<"$live")" -le "$(($(wc -l <acked) + 1))" ] || fail "jobs nobody submitted: $live"
+	expect_not_contains "$live" " later " "jobs after the crash"
+	wnctl job add p t --name fine >/dev/null
+}
+
+test_a_full_disk_answers_unavailable_and_recovers_when_space_returns() {
+	mount_disk 16m
+	wn_start --data "$WN_TMP/disk/data"
+	mkproject p
+	mktask p t
+	printf '%060000d' 7 >param
+	fill_disk 400
+	add_until_refused p t 200 param
+	expect_contains "$REFUSAL" "wnctl: cannot write to the store: IO error: No space left on device"
+	expect_contains "$REFUSAL" "retry later"
+	# no abort, reads go on, changes are refused while the disk is full
+	expect_serving
+	wnctl job show "$(tail -n 1 acked)" >/dev/null
+	expect_fail wnctl job add p t --name still-full
+	expect_contains "$WN_ERR" "No space left on device"
+	rm -f "$WN_TMP/disk"/ballast*
+	add_until_taken p t after 15
+	local live
+	live=$(job_names)
+	expect_acked_present "$(cut -d' ' -f1 <<<"$live")"
+	wn_stop
+	wn_start --data "$WN_TMP/disk/data"
+	expect_eq "$(job_names)" "$live" "jobs after a restart"
+}
+
+test_a_start_on_a_nearly_full_disk() {
+	mount_disk 16m
+	wn_start --data "$WN_TMP/disk/data"
+	mkproject p
+	mktask p t
+	local i
+	for i in 1 2 3; do wnctl job add p t --name "j$i" >>acked; done
+	wn_kill9
+	local live
+	fill_disk 0
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/disk/data" --listen "ipc://$WN_TMP/x.sock"
+	expect_contains "$WN_ERR" "wnd: cannot open store $WN_TMP/disk/data: only "
+	expect_contains "$WN_ERR" "KiB free on the disk of $WN_TMP/disk/data, 1024 KiB needed to start; free some space"
+	# 1.5 MiB free is enough (a start uses about 80 KiB of it)
+	rm -f "$WN_TMP/disk"/ballast*
+	fill_disk 1536
+	wn_start --data "$WN_TMP/disk/data"
+	live=$(job_names)
+	expect_eq "$(cut -d' ' -f1 <<<"$live" | tr '\n' ' ')" "$(tr '\n' ' ' <acked)" "jobs"
+	wnctl job add p t --name j4 >/dev/null
+	wn_stop
+}
+
+test_descriptor_exhaustion_recovers_when_descriptors_return() {
+	wn_start
+	mkproject p
+	mktask p t
+	# 36 MiB of jobs: RocksDB's memtable is full, and the next write opens files
+	python3 -c '
+import json
+v = "x" * (1 << 20)
+for k in range(3):
+    with open("b%d.json" % k, "w") as f:
+        for i in range(12):
+            f.write(json.dumps({"project": "p", "task": "t", "name": "big%d-%d" % (k, i), "params": {"v": v}}) + "\n")
+'
+	local k
+	for k in 0 1 2; do wnctl job batch "b$k.json" >>acked; done
+	sleep 1 # the connections of the batches close
+	local n hard
+	n=$(ls "/proc/$WND_PID/fd" | wc -l)
+	hard=$(prlimit --pid "$WND_PID" --nofile --output HARD --noheadings | tr -d ' ')
+	# one descriptor left: enough for a client's connection, not for RocksDB
+	prlimit --pid "$WND_PID" --nofile="$((n + 1)):$hard"
+	add_until_refused p t 5
+	expect_contains "$REFUSAL" "Too many open files"
+	expect_contains "$REFUSAL" "retry later"
+	prlimit --pid "$WND_PID" --nofile="1024:$hard"
+	add_until_taken p t after 15
+	expect_serving
+	local live
+	live=$(job_names)
+	expect_acked_present "$(cut -d' ' -f1 <<<"$live")"
+	wn_stop
+	wn_start
+	expect_eq "$(job_names)" "$live" "jobs after a restart"
+}
+
+test_a_second_wnd_leaves_a_directory_in_use_untouched() {
+	wn_start
+	mkproject p
+	local before after
+	before=$(ls -l --time-style=full-iso "$WN_TMP/data")
+	expect_contains "$before" " LOG"$'\n' "files of the data directory"
+	mkdir rlog
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/second.sock"
+	expect_eq "$WN_ERR" "wnd: data directory $WN_TMP/data is in use by another wnd (pid $WND_PID)"
+	WN_ROCKSDB_LOG=$WN_TMP/rlog expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" \
+		--listen "ipc://$WN_TMP/second.sock"
+	expect_eq "$WN_ERR" "wnd: data directory $WN_TMP/data is in use by another wnd (pid $WND_PID)"
+	after=$(ls -l --time-style=full-iso "$WN_TMP/data")
+	expect_eq "$after" "$before" "the data directory after the second starts"
+	expect_eq "$(ls rlog)" "" "files in the LOG directory of the refused start"
+	expect_serving
+	wn_stop
+	# WN_ROCKSDB_LOG takes RocksDB's LOG out of the data directory
+	WN_ROCKSDB_LOG=$WN_TMP/rlog wn_start --data "$WN_TMP/data2"
+	mkproject q
+	ls rlog | grep -q '_LOG$' || fail "no LOG in the WN_ROCKSDB_LOG directory: $(ls rlog)"
+	[ ! -e "$WN_TMP/data2/LOG" ] || fail "a LOG in the data directory despite WN_ROCKSDB_LOG"
+	wn_stop
+}
