@@ -354,9 +354,10 @@ void wn_store_close(wn_store *s)
 	} else if (s->failed != NULL) {
 		size_t n = store_unstored(s);
 		if (n > 0)
-			wn_warn("store: %zu change(s) made since the store failed are not stored "
-			        "(none was acknowledged)",
-			        n);
+			wn_warn(
+			    "store: %zu change(s) made since the store failed may not be stored "
+			    "(none was acknowledged)",
+			    n);
 	} else if (s->db != NULL) {
 		char *err = NULL;
 		store_rocks_flush(s, true, &err);

@@ -413,6 +413,10 @@ static void store_recovered(wn_store *s)
 		s->lost[s->nlost].hi = s->written;
 		s->nlost++;
 	}
+	/* a ticket of its own for the sync that made everything durable: a
+	 * caller asking about the latest write (a request answered again) is
+	 * told it is */
+	s->written++;
 	wn_info("store recovered from \"%s\"; changes are accepted again", s->failed);
 	free(s->failed);
 	s->failed = NULL;

@@ -286,6 +286,37 @@ static wn_engine *open_engine(void)
 	return e;
 }
 
+/* submit_id submits job name under request id (0: a fresh one). */
+static int submit_id(wn_engine *e, uint64_t id, const char *name)
+{
+	Whatsnext__V1__JobSpec js = WHATSNEXT__V1__JOB_SPEC__INIT;
+	js.project = "p";
+	js.task = "t";
+	js.name = (char *)name;
+	Whatsnext__V1__SubmitRequest sr = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
+	sr.job = &js;
+	Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
+	rq.id = id;
+	rq.method = M("JobService", "Submit");
+	size_t bl;
+	rq.body.data = wn_message_pack(&sr.base, &bl);
+	rq.body.len = bl;
+	size_t len;
+	uint8_t *buf = wn_message_pack(&rq.base, &len);
+	free(rq.body.data);
+	uint8_t *reply = NULL;
+	size_t rlen = 0;
+	wn_engine_handle(e, buf, len, NULL, &reply, &rlen);
+	free(buf);
+	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, rlen, reply);
+	free(reply);
+	CHECK(r != NULL);
+	snprintf(last_msg, sizeof(last_msg), "%s", r->message);
+	int code = (int)r->code;
+	whatsnext__v1__response__free_unpacked(r, NULL);
+	return code;
+}
+
 static int submit(wn_engine *e, const char *name)
 {
 	Whatsnext__V1__JobSpec js = WHATSNEXT__V1__JOB_SPEC__INIT;
@@ -401,6 +432,35 @@ TEST(the_engine_answers_a_failed_sync_unavailable_and_keeps_serving_reads)
 	char loaded[1024];
 	state(e, loaded, sizeof(loaded));
 	CHECK_EQ_STR(loaded, live);
+	wn_engine_close(e);
+}
+
+TEST(a_request_answered_unavailable_is_answered_ok_again_after_recovery)
+{
+	wn_engine *e = open_engine();
+	setup(e);
+	wn_fault_set(WN_FAULT_SYNC, 0, WN_FAULT_ALWAYS, ENOSPC);
+	CHECK_EQ_INT(submit_id(e, 777, "b"), WHATSNEXT__V1__CODE__UNAVAILABLE);
+	CHECK(strstr(last_msg, "not acknowledged") != NULL);
+	/* sent again while the store fails: still not acknowledged */
+	CHECK_EQ_INT(submit_id(e, 777, "b"), WHATSNEXT__V1__CODE__UNAVAILABLE);
+	wn_fault_clear();
+	/* reads go on (the database has b) and get the store to recover; once
+	 * it has, b is on disk and the same request is answered OK (before any
+	 * other change) */
+	char live[1024];
+	int code = -1;
+	for (int i = 0; i < 60 && code != 0; i++) {
+		state(e, live, sizeof(live));
+		CHECK_EQ_STR(live, "pending 1: 1=b");
+		code = submit_id(e, 777, "b");
+		if (code != 0)
+			sleep_ms(50);
+	}
+	CHECK_EQ_INT(code, 0);
+	submit_until_ok(e, "c");
+	state(e, live, sizeof(live));
+	CHECK_EQ_STR(live, "pending 2: 1=b 2=c");
 	wn_engine_close(e);
 }
 
