@@ -850,8 +850,8 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		 * made; reads go on if they see every change made (only a call under
 		 * the lock may get the store to recover) */
 		char why[512];
-		bool down = lock ? wn_store_recover(e->store) != WN_OK
-		                 : wn_store_failed(e->store, NULL, 0);
+		bool down =
+		    lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
 		if (down && ((m->flags & M_MUTATES) || !wn_store_readable(e->store)) &&
 		    wn_store_failed(e->store, why, sizeof(why)))
 			rv = call_fail(&c, WN_EUNAVAIL, "%s; retry later", why);

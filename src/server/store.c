@@ -502,13 +502,20 @@ const char *wn_store_iter_error(wn_store_iter *it)
 int wn_store_checkpoint(wn_store *s, const char *dir, char **errmsg)
 {
 	char *err = NULL;
-	rocksdb_checkpoint_t *cp = rocksdb_checkpoint_object_create(s->db, &err);
+	rocksdb_checkpoint_t *cp = NULL;
+	/* runs outside the caller's lock: a recovery must not reopen meanwhile */
+	pthread_rwlock_rdlock(&s->dblock);
+	if (s->db == NULL)
+		err = wn_xasprintf("the database is closed after a failed reopen");
+	else
+		cp = rocksdb_checkpoint_object_create(s->db, &err);
 	if (err == NULL)
 		/* log_size_for_flush 0: always flush the memtable, so the copy
 		 * holds its data in table files and a short log */
 		rocksdb_checkpoint_create(cp, dir, 0, &err);
 	if (cp != NULL)
 		rocksdb_checkpoint_object_destroy(cp);
+	pthread_rwlock_unlock(&s->dblock);
 	if (err != NULL) {
 		*errmsg = wn_xasprintf("%s", err);
 		free(err);

@@ -99,8 +99,8 @@ bool wn_store_readable(wn_store *s);
  * tries, at most every 200 ms and only when the disk has room, to reopen the
  * database and apply the redo log, and returns WN_OK if that worked, else
  * WN_EIO. The caller must hold the lock under which it makes every other store
- * call but wn_store_wait, wn_store_durable, wn_store_flush and
- * wn_store_compact (which may run alongside). */
+ * call but wn_store_wait, wn_store_durable, wn_store_flush, wn_store_compact
+ * and wn_store_checkpoint (which may run alongside). */
 int wn_store_recover(wn_store *s);
 
 /* wn_store_compact compacts the key range [start, end) so that the space of
