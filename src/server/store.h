@@ -96,7 +96,8 @@ bool wn_store_failed(wn_store *s, char *buf, size_t len);
  * the redo log holds a write the database lacks, or the database is closed). */
 bool wn_store_readable(wn_store *s);
 /* wn_store_recover returns WN_OK if the store is healthy; if it has failed it
- * tries, at most every 200 ms and only when the disk has room, to reopen the
+ * tries, at most every 200 ms (after a reopen that failed, at intervals
+ * doubling up to 5 s) and only when the disk has room, to reopen the
  * database and apply the redo log, and returns WN_OK if that worked, else
  * WN_EIO. The caller must hold the lock under which it makes every other store
  * call but wn_store_wait, wn_store_durable, wn_store_flush, wn_store_compact

@@ -52,6 +52,7 @@ struct wn_store {
 	char *redo;
 	size_t redo_len, redo_cap;
 	int64_t retry_at; /* no recovery attempt before this (monotonic ms) */
+	int retry_ms;     /* the interval after reopens that failed (0: none did) */
 	pthread_t syncer;
 	bool have_syncer;
 	void (*on_durable)(void *arg); /* called by the syncer after synced advances */

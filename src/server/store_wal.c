@@ -18,6 +18,8 @@
 
 /* Least time between two attempts to recover a failed store. */
 #define STORE_RETRY_MS 200
+/* After a reopen that failed the interval doubles, up to this. */
+#define STORE_RETRY_MAX_MS 5000
 /* Free space a reopen needs besides the writes it applies again (see
  * STORE_START_SPACE). */
 #define STORE_OPEN_SPACE STORE_START_SPACE
@@ -423,6 +425,7 @@ static void store_recovered(wn_store *s)
 	s->synced = s->flushed = s->written;
 	s->redo_len = 0;
 	s->unapplied = false;
+	s->retry_ms = 0;
 	pthread_cond_broadcast(&s->cv_work);
 	pthread_cond_broadcast(&s->cv_done);
 }
@@ -436,7 +439,7 @@ int wn_store_recover(wn_store *s)
 	int64_t now = wn_mono_ms();
 	bool wait = now < s->retry_at;
 	if (failed && !wait)
-		s->retry_at = now + STORE_RETRY_MS;
+		s->retry_at = now + (s->retry_ms > 0 ? s->retry_ms : STORE_RETRY_MS);
 	pthread_mutex_unlock(&s->mu);
 	if (!failed)
 		return WN_OK;
@@ -454,6 +457,10 @@ int wn_store_recover(wn_store *s)
 	pthread_mutex_lock(&s->mu);
 	if (err != NULL) {
 		wn_warn("store: recovery failed: %s", err);
+		s->retry_ms = s->retry_ms > 0 ? s->retry_ms * 2 : 2 * STORE_RETRY_MS;
+		if (s->retry_ms > STORE_RETRY_MAX_MS)
+			s->retry_ms = STORE_RETRY_MAX_MS;
+		s->retry_at = wn_mono_ms() + s->retry_ms;
 		free(s->failed);
 		s->failed = wn_xasprintf("cannot write to the store: %s", err);
 		free(err);

@@ -138,9 +138,12 @@ test_a_failed_sync_is_never_acknowledged() {
 	wnctl job add p t --name fine >/dev/null
 }
 
-test_a_full_disk_answers_unavailable_and_recovers_when_space_returns() {
+# full_disk_round DURABILITY: fill a 16 MiB disk under wnd with jobs until it
+# refuses one, check what users see, free the disk, check that wnd serves
+# again and that every acknowledged job is there, before and after a restart.
+full_disk_round() {
 	mount_disk 16m
-	wn_start --data "$WN_TMP/disk/data"
+	wn_start --data "$WN_TMP/disk/data" --durability "$1"
 	mkproject p
 	mktask p t
 	printf '%060000d' 7 >param
@@ -159,8 +162,16 @@ test_a_full_disk_answers_unavailable_and_recovers_when_space_returns() {
 	live=$(job_names)
 	expect_acked_present "$(cut -d' ' -f1 <<<"$live")"
 	wn_stop
-	wn_start --data "$WN_TMP/disk/data"
+	wn_start --data "$WN_TMP/disk/data" --durability "$1"
 	expect_eq "$(job_names)" "$live" "jobs after a restart"
+}
+
+test_a_full_disk_answers_unavailable_and_recovers_when_space_returns() {
+	full_disk_round sync
+}
+
+test_a_full_disk_in_relaxed_mode_answers_unavailable_and_recovers() {
+	full_disk_round relaxed
 }
 
 test_a_start_on_a_nearly_full_disk() {
