@@ -1122,14 +1122,35 @@ static void agent_group(wn_agent *a, agent_job **jobs, size_t n)
 
 typedef enum { AGENT_JOIN_OK, AGENT_JOIN_DOWN, AGENT_JOIN_TAKEN, AGENT_JOIN_FAILED } join_rc;
 
-/* agent_join announces the worker to the server: name, host, version, what
- * it offers, its projects and slots. On the first join since the worker
- * started, the jobs the server says it holds (leased to its name before a
- * restart) are taken back: followed again when their formatter's runs
- * outlive the worker, else handed back to the queue at once. Later joins
- * (after an outage) leave held jobs the agent does not know alone: a fetch
- * being retried brings them. */
-static join_rc agent_join(wn_agent *a, bool first)
+/* agent_take_back follows again a job held before a restart, if its
+ * formatter's runs outlive the worker, or else hands it back to the queue. */
+static void agent_take_back(wn_agent *a, agent_job *j)
+{
+	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
+	if (f != NULL && wn_fmt_can_resume(f)) {
+		wn_info("job %llu: held before a restart (project %s, task %s, attempt %u); "
+		        "following it again",
+		        (unsigned long long)j->id, j->project, j->task, (unsigned)j->attempt);
+		j->resume = true;
+		pthread_mutex_lock(&a->mu);
+		agent_dispatch(a, j);
+		pthread_mutex_unlock(&a->mu);
+		return;
+	}
+	wn_info("job %llu: held before a restart; its run did not survive it: handing it "
+	        "back",
+	        (unsigned long long)j->id);
+	wn_fmt_result res;
+	memset(&res, 0, sizeof(res));
+	res.reason = wn_xasprintf("worker %s restarted", a->name);
+	agent_report(a, j, AGENT_END_RELEASE, &res, false, 0);
+	wn_fmt_result_release(&res);
+	agent_job_free(j);
+}
+
+/* agent_join_call sends the Join: who the worker is and what it offers;
+ * returns agent_call's value. */
+static int agent_join_call(wn_agent *a, ProtobufCMessage **out, char **errmsg)
 {
 	const wn_wconfig *cfg = a->cfg;
 	const wn_capacity *cap = &a->cap;
@@ -1159,12 +1180,26 @@ static join_rc agent_join(wn_agent *a, bool first)
 	w.instance = a->instance;
 	Whatsnext__V1__JoinRequest req = WHATSNEXT__V1__JOIN_REQUEST__INIT;
 	req.worker = &w;
-	ProtobufCMessage *out = NULL;
-	char *errmsg = NULL;
 	int rc = agent_call(a, AGENT_M_JOIN, &req.base, &whatsnext__v1__join_response__descriptor,
-	                    &out, 0, 0, &errmsg);
+	                    out, 0, 0, errmsg);
 	free(le);
 	free(lp);
+	return rc;
+}
+
+/* agent_join announces the worker to the server: name, host, version, what
+ * it offers, its projects and slots. On the first join since the worker
+ * started, the jobs the server says it holds (leased to its name before a
+ * restart) are taken back: followed again when their formatter's runs
+ * outlive the worker, else handed back to the queue at once. Later joins
+ * (after an outage) leave held jobs the agent does not know alone: a fetch
+ * being retried brings them. While another process holds the name, the
+ * server refuses: AGENT_JOIN_TAKEN, and the caller tries again later. */
+static join_rc agent_join(wn_agent *a, bool first)
+{
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int rc = agent_join_call(a, &out, &errmsg);
 	if (agent_transport_error(rc)) {
 		free(errmsg);
 		return AGENT_JOIN_DOWN;
@@ -1224,30 +1259,8 @@ static join_rc agent_join(wn_agent *a, bool first)
 	}
 	pthread_mutex_unlock(&a->mu);
 	protobuf_c_message_free_unpacked(out, NULL);
-	for (size_t i = 0; i < nback; i++) {
-		agent_job *j = back[i];
-		const wn_fmt *f = wn_wconfig_task(cfg, j->task);
-		if (f != NULL && wn_fmt_can_resume(f)) {
-			wn_info(
-			    "job %llu: held before a restart (project %s, task %s, attempt %u); "
-			    "following it again",
-			    (unsigned long long)j->id, j->project, j->task, (unsigned)j->attempt);
-			j->resume = true;
-			pthread_mutex_lock(&a->mu);
-			agent_dispatch(a, j);
-			pthread_mutex_unlock(&a->mu);
-			continue;
-		}
-		wn_info("job %llu: held before a restart; its run did not survive it: handing it "
-		        "back",
-		        (unsigned long long)j->id);
-		wn_fmt_result res;
-		memset(&res, 0, sizeof(res));
-		res.reason = wn_xasprintf("worker %s restarted", a->name);
-		agent_report(a, j, AGENT_END_RELEASE, &res, false, 0);
-		wn_fmt_result_release(&res);
-		agent_job_free(j);
-	}
+	for (size_t i = 0; i < nback; i++)
+		agent_take_back(a, back[i]);
 	free(back);
 	return AGENT_JOIN_OK;
 }

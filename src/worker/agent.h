@@ -1,5 +1,6 @@
 /* agent: the worker's life. It joins the server's fleet (name, host,
- * version, what it offers, projects, slots; again after an outage) and takes
+ * version, what it offers, projects, slots, an instance id of its own; again
+ * after an outage; waiting while another process holds its name) and takes
  * back what it held before a restart; fetches jobs of all its projects at
  * once (a long poll: the server answers as soon as a job is ready), runs each
  * through its task's formatter in one of its slots with the GPU devices it
