@@ -257,7 +257,8 @@ static void scan_worker(struct check *k, const char *name, const char *key, size
 	w->has_stored = r->n_jobs > 0 || r->used != NULL;
 	w->nstored = r->n_jobs;
 	w->stored = wn_arena_alloc(k->arena, (r->n_jobs + 1) * sizeof(uint64_t));
-	memcpy(w->stored, r->jobs, r->n_jobs * sizeof(uint64_t));
+	if (r->n_jobs > 0)
+		memcpy(w->stored, r->jobs, r->n_jobs * sizeof(uint64_t));
 	whatsnext__v1__worker__free_unpacked(r, NULL);
 }
 
