@@ -254,6 +254,11 @@ static void scan_worker(struct check *k, const char *name, const char *key, size
 		check_finding(k, name, "record names worker \"%.140s\", not the key's", r->name);
 		check_plan(k, FIX_WORKER, key, kl);
 	}
+	if (r->state < WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE ||
+	    r->state > WHATSNEXT__V1__WORKER_STATE__WORKER_GONE) {
+		check_finding(k, name, "unknown worker state %d", (int)r->state);
+		check_plan(k, FIX_WORKER, key, kl);
+	}
 	w->has_stored = r->n_jobs > 0 || r->used != NULL;
 	w->nstored = r->n_jobs;
 	w->stored = wn_arena_alloc(k->arena, (r->n_jobs + 1) * sizeof(uint64_t));

@@ -237,10 +237,13 @@ static void fix_worker(struct writer *w, const struct fix *f)
 	r->name = wn_arena_strdup(w->scratch, f->key + 2);
 	r->n_jobs = 0;
 	r->used = NULL;
+	if (r->state < WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE ||
+	    r->state > WHATSNEXT__V1__WORKER_STATE__WORKER_GONE)
+		r->state = WHATSNEXT__V1__WORKER_STATE__WORKER_LOST; /* it joins again */
 	put(w, f, &r->base);
 	said(w, f,
-	     "record rewritten with the key's name and no held-job list (wnd derives it "
-	     "from the jobs)");
+	     "record rewritten with the key's name, a known state and no held-job list (wnd "
+	     "derives it from the jobs)");
 }
 
 /* job_drop_deps drops the dependencies of j that job_deps found invalid

@@ -264,6 +264,24 @@ TEST(a_sweep_is_recreated_over_its_jobs)
 	check_release(&k);
 }
 
+TEST(a_worker_record_keeps_a_known_state_and_no_list)
+{
+	struct recs r = {0};
+	base(&r);
+	add_job(&r, 1, RUNNING, NULL, 0, 0);
+	Whatsnext__V1__Worker w = WHATSNEXT__V1__WORKER__INIT;
+	w.name = "w1";
+	uint64_t held[1] = {1};
+	w.jobs = held;
+	w.n_jobs = 1; /* what it holds: no finding */
+	add_msg(&r, "w/w1", 4, &w.base);
+	struct check k;
+	run(&r, &k);
+	CHECK_EQ_INT(k.findings, 1); /* state 0 */
+	CHECK_EQ_INT(planned(&k, "w/w1")->kind, FIX_WORKER);
+	check_release(&k);
+}
+
 TEST(key_names_are_printable)
 {
 	char buf[128], key[WN_KEY_MAX];
