@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <rocksdb/c.h>
+#include <stdatomic.h>
 
 /* Free space an open needs: RocksDB's LOG header lines, a new MANIFEST,
  * OPTIONS and CURRENT file and a new log (measured, docs/server.md), with
@@ -38,9 +39,10 @@ struct wn_store {
 	uint64_t synced;        /* every ticket <= synced is durable (unless lost) */
 	uint64_t flushed;       /* every ticket <= flushed is in the OS's hands */
 	bool stopping;
-	char *failed;  /* why the store takes no writes now; NULL when healthy */
-	uint64_t gen;  /* failures so far: a sync that saw one complete is void */
-	uint64_t kept; /* while failed: the tickets above this one are lost */
+	char *failed;       /* why the store takes no writes now; NULL when healthy */
+	atomic_bool broken; /* failed != NULL, readable without mu */
+	uint64_t gen;       /* failures so far: a sync that saw one complete is void */
+	uint64_t kept;      /* while failed: the tickets above this one are lost */
 	struct {
 		uint64_t lo, hi;
 	} lost[STORE_LOST_MAX]; /* tickets lost to past failures */

@@ -54,6 +54,7 @@ static void store_fail_locked(wn_store *s, const char *what, const char *err)
 		s->failed = wn_xasprintf("%s: %s", what, err);
 		s->kept = s->durability == WN_DURABILITY_SYNC ? s->synced : s->flushed;
 		s->gen++;
+		atomic_store(&s->broken, true);
 		wn_error("%s; changes not yet durable are answered UNAVAILABLE and new ones "
 		         "refused until the store recovers",
 		         s->failed);
@@ -422,6 +423,7 @@ static void store_recovered(wn_store *s)
 	wn_info("store recovered from \"%s\"; changes are accepted again", s->failed);
 	free(s->failed);
 	s->failed = NULL;
+	atomic_store(&s->broken, false);
 	s->synced = s->flushed = s->written;
 	s->redo_len = 0;
 	s->unapplied = false;
@@ -434,6 +436,8 @@ int wn_store_recover(wn_store *s)
 {
 	if (s->readonly)
 		return WN_EIO;
+	if (!atomic_load(&s->broken))
+		return WN_OK; /* the common case, without the lock */
 	pthread_mutex_lock(&s->mu);
 	bool failed = s->failed != NULL;
 	int64_t now = wn_mono_ms();
