@@ -176,14 +176,17 @@ for i in range(10):
 		wnctl job batch "batch$f.json" >>ids
 	done
 	expect_eq "$(wc -l <ids | tr -d ' ')" 40 "jobs submitted"
-	{
-		fleet_head p "{cpu: 64, gpus: [], memory: 64G}" 40
-		echo "tasks:"
-		cat <<EOF
+	# replies of ~8 MiB take a while on a slow machine: a patient worker
+	cat >w.yaml <<EOF
+projects: p
+slots: 40
+fetch_wait_ms: 500
+rpc_timeout_ms: 60000
+log_dir: $WN_TMP/logs
+tasks:
   t:
     command: [/bin/sh, -c, 'echo "\$WN_JOB_ID" >> $WN_TMP/ran']
 EOF
-	} >w.yaml
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 120
 	expect_eq "$(sort -n ran | uniq | wc -l | tr -d ' ')" 40 "jobs that ran"
