@@ -495,7 +495,10 @@ const char *wn_store_iter_error(wn_store_iter *it)
 {
 	free(it->err);
 	it->err = NULL;
-	rocksdb_iter_get_error(it->it, &it->err);
+	if (it->it == NULL)
+		it->err = wn_xasprintf("the database is closed after a failed reopen");
+	else
+		rocksdb_iter_get_error(it->it, &it->err);
 	return it->err;
 }
 
