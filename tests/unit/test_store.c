@@ -223,6 +223,8 @@ TEST(a_failed_reopen_closes_the_database_until_one_works)
 	const char *k, *v;
 	size_t kl, vl;
 	CHECK(!wn_store_iter_next(it, &k, &kl, &v, &vl));
+	CHECK(wn_store_iter_error(it) != NULL);
+	CHECK(strstr(wn_store_iter_error(it), "closed") != NULL);
 	wn_store_iter_free(it);
 	CHECK(recover_within(s, 60) >= 2);
 	CHECK(has(s, "a", "1") && has(s, "b", "2"));
