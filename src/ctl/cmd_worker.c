@@ -76,6 +76,7 @@ static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
 	wn_ctl_field("jobs", "%s", w->n_jobs ? jobs : "-");
 	wn_ctl_field("registered", "%s", wn_ctl_time(c, w->registered_ms));
 	wn_ctl_field("last_seen", "%s", wn_ctl_time(c, w->last_seen_ms));
+	wn_ctl_field("instance", "%s", w->instance[0] ? w->instance : "-");
 }
 
 static int worker_list(wn_ctl *c)

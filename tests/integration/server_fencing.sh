@@ -106,6 +106,8 @@ test_a_second_worker_under_a_name_in_use_waits() {
 	expect_eq "$(worker_get w1 "(j['state'], j['instance'], j['jobs'])")" \
 		"('active', '$inst', [$a])" "w1 while a second process wants the name"
 	expect_not_contains "$(cat second.log)" "joined the fleet"
+	expect_exit 0 wnctl worker show w1
+	expect_contains "$WN_OUT" "instance: $inst"
 	# the first finishes its job and stops cleanly: the second takes over
 	touch "release-$a"
 	wait_status "$a" completed
