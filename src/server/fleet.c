@@ -197,6 +197,13 @@ int fleet_load(wn_engine *e, char **errmsg)
 		w->last_seen_ms = w->saved_seen_ms = rec->last_seen_ms;
 		w->seen_mono = mono;
 	}
+	const char *why = wn_store_iter_error(it);
+	if (rv == WN_OK && why != NULL) {
+		*errmsg = wn_xasprintf("cannot read every worker record: %s; run 'wnd --check "
+		                       "--data %s'",
+		                       why, e->cfg.data_dir);
+		rv = WN_EIO;
+	}
 	wn_store_iter_free(it);
 	return rv;
 }

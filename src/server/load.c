@@ -51,6 +51,21 @@ static int load_corrupt(struct load *l, const char *what)
 	return WN_EIO;
 }
 
+/* load_walk_end frees it; a walk that ended early on a read error (a damaged
+ * table file) stops the start: going on would serve part of the jobs. */
+static int load_walk_end(struct load *l, wn_store_iter *it, int rv)
+{
+	const char *why = wn_store_iter_error(it);
+	if (rv == WN_OK && why != NULL) {
+		*l->errmsg = wn_xasprintf("cannot read every record of %s: %s; run 'wnd --check "
+		                          "--data %s' and restore a backup if it cannot be read",
+		                          l->e->cfg.data_dir, why, l->e->cfg.data_dir);
+		rv = WN_EIO;
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
 static int load_projects(struct load *l)
 {
 	const char *k, *v;
@@ -69,8 +84,7 @@ static int load_projects(struct load *l)
 		                   p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
 		whatsnext__v1__project__free_unpacked(p, NULL);
 	}
-	wn_store_iter_free(it);
-	return rv;
+	return load_walk_end(l, it, rv);
 }
 
 static int load_tasks(struct load *l)
@@ -97,8 +111,7 @@ static int load_tasks(struct load *l)
 			engine_task_new(p, t);
 		whatsnext__v1__task__free_unpacked(t, NULL);
 	}
-	wn_store_iter_free(it);
-	return rv;
+	return load_walk_end(l, it, rv);
 }
 
 static int load_sweeps(struct load *l)
@@ -129,8 +142,7 @@ static int load_sweeps(struct load *l)
 			engine_sweep_new(l->e, p, w);
 		whatsnext__v1__sweep__free_unpacked(w, NULL);
 	}
-	wn_store_iter_free(it);
-	return rv;
+	return load_walk_end(l, it, rv);
 }
 
 /* load_job_counts counts j in its project and sweep and restores its lease. */
@@ -253,7 +265,7 @@ static int load_jobs(struct load *l)
 			break;
 		}
 	}
-	wn_store_iter_free(it);
+	rv = load_walk_end(l, it, rv);
 	load_waiting(l);
 	return rv;
 }

@@ -277,6 +277,14 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 				    i + 1, ref);
 				break;
 			}
+			if (strcmp(jobs[at - 1]->project, jobs[i]->project) != 0) {
+				rv =
+				    call_fail(c, WN_EINVAL,
+				              "job %zu: dependency on \"%.140s\", a job of another "
+				              "project (%s)",
+				              i + 1, ref, jobs[at - 1]->project);
+				break;
+			}
 			from[e] = at - 1;
 			to[e] = i;
 			e++;
@@ -470,6 +478,7 @@ int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		                 (unsigned long long)j->id);
 	j->reason = rq->reason[0] ? rq->reason : "cancelled by user";
 	j->finished_ms = engine_now(c->e);
+	j->lease_expires_ms = 0; /* a RUNNING job's lease ends with it */
 	wn_batch *b = wn_batch_new();
 	job_set_status(c, b, p, j, CANCELLED);
 	if (from == RUNNING) /* its holder learns it from the next heartbeat */

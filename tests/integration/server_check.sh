@@ -434,6 +434,9 @@ os.replace(p + ".new", p)' "$sst"
 	expect_contains "$WN_ERR" "wnd: cannot read every key of $WN_TMP/data: Corruption"
 	expect_exit 2 check_data --repair
 	expect_contains "$WN_ERR" "Corruption"
+	# nor does wnd start and serve part of the jobs
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/other.sock"
+	expect_contains "$WN_ERR" "cannot read every record of $WN_TMP/data: Corruption"
 	# the backup is whole
 	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/backups/b1"
 	expect_contains "$WN_OUT" "200 job(s)"

@@ -90,6 +90,24 @@ EOF
 	expect_eq "$(wc -l <<<"$ids" | tr -d ' ')" 50 "ids of the good batch"
 }
 
+# A dependency by name must stay inside its project: refused, nothing made.
+test_job_batch_dependency_across_projects_refused() {
+	wn_start
+	mkproject a
+	mkproject b
+	mktask a t
+	mktask b t
+	cat >cross.json <<'EOF'
+[
+  {"project": "a", "task": "t", "name": "first"},
+  {"project": "b", "task": "t", "name": "second", "after": [{"ref": "first"}]}
+]
+EOF
+	expect_exit 7 wnctl job batch cross.json
+	expect_contains "$WN_ERR" 'dependency on "first", a job of another project (a)'
+	expect_eq "$(all_job_ids)" "" "jobs after the refused batch"
+}
+
 test_job_list_filters_paging() {
 	wn_start
 	mkproject p
@@ -166,6 +184,7 @@ test_job_cancel_retry_remove() {
 	expect_eq "$(job_status "$b")" running "job after refused remove"
 	expect_exit 0 wnctl job cancel "$b" --reason stop
 	expect_eq "$(job_status "$b")" cancelled "cancelled running job"
+	expect_eq "$(job_field "$b" '.lease_expires_ms // 0')" 0 "lease of the cancelled job"
 	local hb
 	hb=$(wnctl --json queue heartbeat --worker w1 "$b:1")
 	expect_eq "$(jq -r '(.cancelled // []) | map(tostring) | join(",")' <<<"$hb")" "$b" \
