@@ -1,79 +1,255 @@
 #!/usr/bin/env bash
-# Test runner: every unit test binary, then every integration test function.
-# Usage: tests/run.sh [--unit|--integration] [PATTERN]
-# Needs WN_BIN (directory of wnd, wnctl, wnworker) and WN_UNIT (unit test binaries).
-# Closing line: "N passed, N failed".
+# Test runner: every unit test binary and every integration test function,
+# WN_JOBS at a time (default twice the number of cores: the tests mostly wait
+# on processes). Usage: tests/run.sh [--unit|--integration] [PATTERN]
+# Needs WN_BIN (directory of wnd, wnctl, wnworker) and WN_UNIT (unit test
+# binaries). PATTERN matches a unit binary, an integration file or a function.
+#
+# Each test runs in a fresh directory, in a session of its own (setsid). When
+# it ends, every process left in that session, and in each session the test
+# recorded in its $WN_TMP/.sessions (daemons that detach, see
+# integration/lib.sh), is killed by pid.
+#
+# Tests that share something global say so with a comment line
+#   # test-lock: NAME...
+# in the file's opening comment (every test of the file) or directly above a
+# test function (that test). Tests holding a same NAME never run at the same
+# time, in this run or in another run on this machine (flock on
+# $WN_LOCK_DIR/NAME). Names in use: slurm (a SLURM cluster), tcp-ports (a
+# loopback port picked, released, then bound).
+#
+# Each test's output is printed in one block when it ends; the failures are
+# listed again at the end; the closing line is "N passed, N failed". Test
+# durations are kept in $WN_TIMES (default: beside WN_BIN) so that the next
+# run starts the longest tests first.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/proc.sh"
 only=all
 case "${1:-}" in
 --unit) only=unit; shift ;;
 --integration) only=integration; shift ;;
 esac
 pattern=${1:-}
-passed=0
-failed=0
-failures=()
 : "${WN_BIN:?set WN_BIN to the directory holding wnd and wnctl}"
 export WN_BIN
+jobs_max=${WN_JOBS:-$(($(nproc) * 2))}
+[[ $jobs_max =~ ^[1-9][0-9]*$ ]] || { echo "WN_JOBS must be a positive number" >&2; exit 2; }
+times_file=${WN_TIMES:-$(dirname "$WN_BIN")/test-times}
+lock_dir=${WN_LOCK_DIR:-/tmp/wn-test-locks}
+results=$(mktemp -d /tmp/wn-run.XXXXXX)
 
-if [ "$only" != integration ] && [ -n "${WN_UNIT:-}" ]; then
-	for t in "$WN_UNIT"/test_*; do
-		[ -x "$t" ] || continue
-		name=$(basename "$t")
-		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
-		tmp=$(mktemp -d /tmp/wn-unit.XXXXXX)
-		out=$(cd "$tmp" && timeout 300 "$t" 2>&1)
-		rc=$?
-		rm -rf "$tmp"
-		p=$(grep -c '^ok ' <<<"$out")
-		f=$(grep -c '^not ok ' <<<"$out")
-		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-			f=1
-			out+=$'\n'"not ok - $name exited with status $rc"
-		fi
-		passed=$((passed + p))
-		failed=$((failed + f))
-		if [ "$f" -gt 0 ]; then
-			echo "$out" | grep -v '^ok ' | sed "s/^/[$name] /"
-			failures+=("$name")
-		fi
-		echo "unit $name: $p passed, $f failed"
-	done
-fi
+# The tests, as parallel arrays: kind (unit|it), what to run, display name,
+# locks ("" or names separated by spaces).
+kind=() what=() label=() locks=()
 
-if [ "$only" != unit ]; then
-	for file in "$here"/integration/*.sh; do
-		[ "$(basename "$file")" = lib.sh ] && continue
-		for fn in $(grep -oE '^test_[A-Za-z0-9_]+' "$file"); do
-			[ -n "$pattern" ] && [[ $fn != *$pattern* ]] && [[ $file != *$pattern* ]] && continue
-			tmp=$(mktemp -d /tmp/wn-it.XXXXXX)
-			start=$(date +%s)
-			out=$(cd "$tmp" && WN_TMP=$tmp timeout -k 5 "${WN_TEST_TIMEOUT:-180}" bash -c '
-				set -euo pipefail
-				source "$1"; source "$2"
-				trap wn_cleanup EXIT
-				"$3"' _ "$here/integration/lib.sh" "$file" "$fn" 2>&1)
-			rc=$?
-			secs=$(($(date +%s) - start))
-			pkill -9 -f "$tmp" >/dev/null 2>&1 || true
-			if [ "$rc" -eq 0 ]; then
-				passed=$((passed + 1))
-				echo "ok   $(basename "$file" .sh)/$fn (${secs}s)"
-				rm -rf "$tmp"
-			else
-				failed=$((failed + 1))
-				failures+=("$fn")
-				[ "$rc" -eq 124 ] && out+=$'\n'"timed out"
-				echo "FAIL $(basename "$file" .sh)/$fn (${secs}s, status $rc; files kept in $tmp)"
-				echo "$out" | tail -n 40 | sed 's/^/    /'
-			fi
+# file_tests FILE: one line per test function of FILE, "NAME LOCK...".
+file_tests() {
+	awk '
+	/^#/ {
+		if (match($0, /^# test-lock:[ \t]*/)) {
+			if (!body) file_locks = file_locks " " substr($0, RLENGTH + 1)
+			else fn_locks = fn_locks " " substr($0, RLENGTH + 1)
+		}
+		next
+	}
+	{ body = 1 }
+	match($0, /^test_[A-Za-z0-9_]+/) { print substr($0, 1, RLENGTH) file_locks fn_locks }
+	{ fn_locks = "" }' "$1"
+}
+
+collect() {
+	local t name file fn rest
+	if [ "$only" != integration ] && [ -n "${WN_UNIT:-}" ]; then
+		for t in "$WN_UNIT"/test_*; do
+			[ -x "$t" ] || continue
+			name=$(basename "$t")
+			[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+			kind+=(unit) what+=("$t") label+=("unit $name") locks+=("")
 		done
+	fi
+	[ "$only" != unit ] || return 0
+	for file in "$here"/integration/*.sh; do
+		[[ $(basename "$file") == *lib.sh ]] && continue
+		while read -r fn rest; do
+			[ -n "$pattern" ] && [[ $fn != *$pattern* ]] && [[ $file != *$pattern* ]] && continue
+			kind+=(it) what+=("$file $fn") label+=("$(basename "$file" .sh)/$fn")
+			locks+=("$(echo $rest)")
+		done < <(file_tests "$file")
 	done
-fi
+}
 
-if [ "${#failures[@]}" -gt 0 ]; then
-	echo "failed: ${failures[*]}"
+# order: the test indexes, tests with locks first (their chains are long),
+# then the longest of the last run first, else in file order.
+order() {
+	local i secs
+	declare -A last=()
+	if [ -f "$times_file" ]; then
+		while read -r secs i; do last[$i]=$secs; done <"$times_file"
+	fi
+	for i in "${!label[@]}"; do
+		echo "$([ -n "${locks[i]}" ] && echo 1 || echo 0) ${last[${label[i]}]:-0} $i"
+	done | sort -k1,1nr -k2,2nr -k3,3n | cut -d' ' -f3
+}
+
+# in_session DIR SECS OUT CMD...: run CMD in DIR in a new session with a
+# time limit, its output in OUT; then end that session and the sessions
+# listed in DIR/.sessions. Returns CMD's status.
+in_session() {
+	local dir=$1 secs=$2 out=$3 fd s rc=0
+	shift 3
+	(
+		for fd in "${lock_fds[@]:-}"; do [ -n "$fd" ] && exec {fd}>&-; done
+		cd "$dir" && exec setsid timeout -k 5 "$secs" "$@"
+	) >"$out" 2>&1 </dev/null &
+	local sid=$!
+	echo "$sid $dir" >"$results/$item.sid"
+	wait "$sid" || rc=$?
+	proc_end_session "$sid"
+	if [ -f "$dir/.sessions" ]; then
+		while read -r s; do proc_end_session "$s"; done <"$dir/.sessions"
+	fi
+	rm -f "$results/$item.sid"
+	return "$rc"
+}
+
+# run_unit BINARY: writes $results/$item.{out,count}.
+run_unit() {
+	local t=$1 name tmp out p f rc=0
+	name=$(basename "$t")
+	tmp=$(mktemp -d /tmp/wn-unit.XXXXXX)
+	in_session "$tmp" 300 "$results/$item.log" "$t" || rc=$?
+	rm -rf "$tmp"
+	out=$(cat "$results/$item.log")
+	p=$(grep -c '^ok ' <<<"$out")
+	f=$(grep -c '^not ok ' <<<"$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		out+=$'\n'"not ok - $name exited with status $rc"
+	fi
+	{
+		[ "$f" -gt 0 ] && grep -v '^ok ' <<<"$out" | sed "s/^/[$name] /"
+		echo "unit $name: $p passed, $f failed"
+	} >"$results/$item.out"
+	echo "$p $f" >"$results/$item.count"
+	[ "$f" -eq 0 ] || echo "unit $name" >"$results/$item.failed"
+}
+
+# run_integration FILE FN: writes $results/$item.{out,count,failed}.
+run_integration() {
+	local file=$1 fn=$2 tmp start secs rc=0 name
+	name="$(basename "$file" .sh)/$fn"
+	tmp=$(mktemp -d /tmp/wn-it.XXXXXX)
+	start=$(date +%s)
+	WN_TMP=$tmp in_session "$tmp" "${WN_TEST_TIMEOUT:-180}" "$results/$item.log" \
+		bash -c 'set -euo pipefail
+			source "$1"; source "$2"
+			trap wn_cleanup EXIT
+			"$3"' _ "$here/integration/lib.sh" "$file" "$fn" || rc=$?
+	secs=$(($(date +%s) - start))
+	echo "$secs $name" >"$results/$item.secs"
+	if [ "$rc" -eq 0 ]; then
+		echo "ok   $name (${secs}s)" >"$results/$item.out"
+		echo "1 0" >"$results/$item.count"
+		rm -rf "$tmp"
+		return
+	fi
+	[ "$rc" -eq 124 ] && echo "timed out" >>"$results/$item.log"
+	{
+		echo "FAIL $name (${secs}s, status $rc; files kept in $tmp)"
+		tail -n 40 "$results/$item.log" | sed 's/^/    /'
+	} >"$results/$item.out"
+	echo "0 1" >"$results/$item.count"
+	echo "$name (files kept in $tmp)" >"$results/$item.failed"
+}
+
+# run_item: run test $item holding its locks (flock, for other runs).
+run_item() {
+	local l fd start
+	lock_fds=()
+	for l in ${locks[item]}; do
+		mkdir -p "$lock_dir"
+		exec {fd}>"$lock_dir/$l"
+		flock "$fd"
+		lock_fds+=("$fd")
+	done
+	start=$(date +%s)
+	if [ "${kind[item]}" = unit ]; then
+		run_unit "${what[item]}"
+		echo "$(($(date +%s) - start)) ${label[item]}" >"$results/$item.secs"
+	else
+		run_integration ${what[item]}
+	fi
+}
+
+# interrupted: end the sessions of the tests still running, then exit.
+interrupted() {
+	local f sid dir s
+	for f in "$results"/*.sid; do
+		[ -f "$f" ] || continue
+		read -r sid dir <"$f"
+		proc_end_session "$sid"
+		if [ -f "$dir/.sessions" ]; then
+			while read -r s; do proc_end_session "$s"; done <"$dir/.sessions"
+		fi
+	done
+	echo "interrupted"
+	exit 130
+}
+trap interrupted INT TERM
+
+collect
+pending=($(order))
+declare -A busy=() pid_item=()
+running=0 passed=0 failed=0 failures=() began=$(date +%s)
+
+# locks_free I: none of test I's locks is held in this run.
+locks_free() {
+	local l
+	for l in ${locks[$1]}; do [ -z "${busy[$l]:-}" ] || return 1; done
+}
+
+while [ "${#pending[@]}" -gt 0 ] || [ "$running" -gt 0 ]; do
+	while [ "$running" -lt "$jobs_max" ]; do
+		pick=
+		for k in "${!pending[@]}"; do
+			if locks_free "${pending[k]}"; then pick=$k; break; fi
+		done
+		[ -n "$pick" ] || break
+		item=${pending[pick]}
+		unset 'pending[pick]'
+		for l in ${locks[item]}; do busy[$l]=1; done
+		run_item &
+		pid_item[$!]=$item
+		running=$((running + 1))
+	done
+	done_pid=
+	wait -n -p done_pid
+	[ -n "$done_pid" ] && [ -n "${pid_item[$done_pid]:-}" ] || continue
+	item=${pid_item[$done_pid]}
+	unset "pid_item[$done_pid]"
+	running=$((running - 1))
+	for l in ${locks[item]}; do unset "busy[$l]"; done
+	cat "$results/$item.out" 2>/dev/null || echo "FAIL ${label[item]} (the runner lost it)"
+	read -r p f <"$results/$item.count" 2>/dev/null || { p=0; f=1; }
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ]; then
+		failures+=("$(cat "$results/$item.failed" 2>/dev/null || echo "${label[item]}")")
+	fi
+done
+
+# keep the durations of this run, and those of tests it did not run
+if cat "$results"/*.secs >"$results/times" 2>/dev/null; then
+	[ -f "$times_file" ] && cat "$times_file" >>"$results/times"
+	awk '!seen[substr($0, index($0, " ") + 1)]++' "$results/times" >"$times_file.tmp" &&
+		mv "$times_file.tmp" "$times_file"
 fi
+rm -rf "$results"
+if [ "${#failures[@]}" -gt 0 ]; then
+	echo "failed:"
+	printf '    %s\n' "${failures[@]}"
+fi
+echo "ran in $(($(date +%s) - began)) s, $jobs_max at a time"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

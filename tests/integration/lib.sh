@@ -3,15 +3,62 @@
 # with the real binaries from $WN_BIN. A test fails when any command fails or
 # an expect_* helper reports a mismatch.
 
-WN_PIDS=()
+source "$(dirname "${BASH_SOURCE[0]}")/../proc.sh"
 
-# wn_cleanup stops everything the test started (runs at exit).
+WN_PIDS=()
+WN_EXIT_HOOKS=()
+# Sessions that helpers start outside the test's own (a daemon that detaches,
+# a stand-in's workload, a SLURM job step), one id a line; wn_cleanup and the
+# runner end them.
+export WN_SESSIONS=$WN_TMP/.sessions
+
+# wn_cleanup stops everything the test started (runs at exit): the exit
+# hooks, then each pid in WN_PIDS, then each session in $WN_SESSIONS.
 wn_cleanup() {
-	local p
+	local h p s
+	for h in "${WN_EXIT_HOOKS[@]:-}"; do
+		[ -n "$h" ] && { $h || true; }
+	done
 	for p in "${WN_PIDS[@]:-}"; do
 		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
 	done
+	if [ -f "$WN_SESSIONS" ]; then
+		while read -r s; do proc_end_session "$s"; done <"$WN_SESSIONS"
+	fi
 	return 0
+}
+
+# wn_at_exit CMD: run CMD (one word, a function) at exit, before the
+# processes of WN_PIDS are killed.
+wn_at_exit() { WN_EXIT_HOOKS+=("$1"); }
+
+# wn_track_session SID: end session SID when the test ends.
+wn_track_session() {
+	[ -n "$1" ] && echo "$1" >>"$WN_SESSIONS"
+	return 0
+}
+
+# free_port [N]: N (default 1) distinct loopback TCP ports free right now,
+# below the kernel's ephemeral range (32768-60999), so that no outgoing
+# connection takes one before the test binds it. A test that uses it holds
+# the lock tcp-ports (see run.sh).
+free_port() {
+	python3 - "${1:-1}" <<'EOF'
+import random, socket, sys
+ports = []
+while len(ports) < int(sys.argv[1]):
+    p = random.randint(10000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    if p not in ports:
+        ports.append(p)
+print(" ".join(map(str, ports)))
+EOF
 }
 
 fail() {

@@ -165,7 +165,9 @@ EOF
 }
 
 test_restarted_worker_follows_its_workload() {
-	runai_setup 'command: [sh, -c, "sleep 3; echo finished"]'
+	# the workload runs until the test releases it, after the second worker
+	# has taken it back
+	runai_setup "command: [sh, -c, \"while [ ! -e $WN_TMP/release ]; do sleep 0.05; done; echo finished\"]"
 	local id
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
@@ -177,11 +179,14 @@ test_restarted_worker_follows_its_workload() {
 	expect_contains "$(cat w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
 	expect_eq "$(job_get "$id" "j['status']")" running "status after the worker stopped"
 	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "the restarted worker to follow job $id" \
+		log_has w1.log "job $id: following its run again (RUNAI workload wn-p-$id-1"
+	expect_eq "$(job_get "$id" "j['status']")" running "status while the workload runs"
+	touch "$WN_TMP/release"
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 1"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "finished"
 	expect_eq "$(calls submit | wc -l)" 1 "submissions"
-	expect_contains "$(cat w1.log)" "job $id: following its run again (RUNAI workload wn-p-$id-1"
 }
 
 job_ext() { job_get "$1" "j.get('external_id', '')"; }

@@ -45,6 +45,7 @@ test_cli_usage_errors() {
 	done
 }
 
+# test-lock: tcp-ports
 test_cli_unreachable() {
 	export WN_SERVER=ipc://$WN_TMP/nobody.sock
 	expect_exit 3 wnctl --timeout 500 project list
@@ -86,6 +87,7 @@ test_cli_exit_codes_and_messages() {
 	expect_eq "$WN_ERR" "" "stderr of a successful command"
 }
 
+# test-lock: tcp-ports
 test_cli_addresses() {
 	local port
 	port=$(free_port)

@@ -192,10 +192,5 @@ snapshot() {
 	wnctl --json queue stats | jq -S .
 }
 
-# free_port: a TCP port nobody listens on right now.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # bg_track PID: have wn_cleanup kill this background process at exit.
 bg_track() { WN_PIDS+=("$1"); }

@@ -2,6 +2,7 @@
 # SLURM batch jobs, are followed to their real end and reported as SLURM
 # says they ended. Independent jobs of one test run side by side, to keep
 # the suite short.
+# test-lock: slurm tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 
@@ -33,7 +34,8 @@ TASK_ARGS=()
 
 test_jobs_are_followed_to_their_slurm_end() {
 	basic_setup
-	add_task ok 'echo "hello from $SLURM_JOB_ID: {msg}"; sleep 1'
+	# ok runs until the test has seen it RUNNING and releases it
+	add_task ok "echo \"hello from \$SLURM_JOB_ID: {msg}\"; while [ ! -e $WN_TMP/release-ok ]; do sleep 0.1; done"
 	add_task bad 'echo about to fail; exit {code}'
 	# Values substituted into the script are shell-quoted: each is one word,
 	# never run, expanded or split, and arrives byte for byte.
@@ -56,6 +58,7 @@ EOF
 	[[ $sid =~ ^[0-9]+$ ]] || fail "external id '$sid' is not a SLURM job id"
 	# RUNNING while SLURM has it, however long that takes
 	expect_eq "$(job_get "$ok" "j['status']")" running "status while SLURM has it"
+	touch "$WN_TMP/release-ok"
 	worker_wait "$WORKER_PID" 40
 
 	# success

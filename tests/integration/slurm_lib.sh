@@ -26,18 +26,6 @@ slurm_need() {
 	[ "$(id -u)" = 0 ] || fail "the SLURM tests start slurmd, which must run as root"
 }
 
-# slurm_free_ports: print two free TCP ports of 127.0.0.1.
-slurm_free_ports() {
-	python3 -c '
-import socket
-ss = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    ss.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in ss))'
-}
-
 # slurm_start [SLURM.CONF LINES...]: start the private SLURM and wait until
 # its node is idle. Extra lines are appended to slurm.conf (a later line
 # wins, e.g. MinJobAge=2). Sets SLURM_DIR and exports SLURM_CONF.
@@ -58,13 +46,14 @@ slurm_start() {
 		--seed-file="$d/munge/munged.seed" ||
 		fail "munged did not start: $(tail -n 3 "$d/munge/munged.log" 2>/dev/null)"
 	SLURM_MUNGED_PID=$(cat "$d/munge/munged.pid")
-	trap 'slurm_stop; wn_cleanup' EXIT
+	wn_track_session "$(proc_sid "$SLURM_MUNGED_PID")" # munged detaches
+	wn_at_exit slurm_stop
 
 	# two fake GPUs: character devices like /dev/null
 	local i
 	for i in 0 1; do mknod "$d/dev/gpu$i" c 1 3; done
 	local ports node host
-	ports=$(slurm_free_ports)
+	ports=$(free_port 2)
 	host=$(hostname -s)
 	node=$(slurmd -C | head -n 1)
 	[[ $node == NodeName=* ]] || fail "slurmd -C printed no node line: $node"
@@ -85,6 +74,7 @@ SlurmctldLogFile=$d/log/slurmctld.log
 SlurmdLogFile=$d/log/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
+TaskProlog=$d/task_prolog
 JobAcctGatherType=jobacct_gather/none
 MpiDefault=none
 SelectType=select/cons_tres
@@ -102,6 +92,14 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 	local line
 	for line in "$@"; do echo "$line" >>"$d/slurm.conf"; done
+	# Each job step runs in a session of its own under slurmstepd; its task
+	# prolog records that session, which the test ends when it ends.
+	cat >"$d/task_prolog" <<EOF
+#!/bin/sh
+sed 's/.*) //' /proc/\$\$/stat | cut -d' ' -f4 >>'$WN_SESSIONS'
+exit 0
+EOF
+	chmod 755 "$d/task_prolog"
 	cat >"$d/gres.conf" <<EOF
 AutoDetect=off
 Name=gpu File=$d/dev/gpu[0-1]
@@ -125,19 +123,20 @@ EOF
 }
 
 # slurm_stop: cancel the test's SLURM jobs, then stop the daemons
-# slurm_start started (and nothing else).
+# slurm_start started (and nothing else); runs at exit. Whatever a job left
+# behind lives in a session the task prolog recorded: wn_cleanup ends it.
 slurm_stop() {
 	[ -n "${SLURM_DIR:-}" ] || return 0
+	local i p ids
 	if [ -n "${SLURM_CTLD_PID:-}" ] && kill -0 "$SLURM_CTLD_PID" 2>/dev/null; then
-		scancel --full --quiet --state=PENDING >/dev/null 2>&1 || true
-		scancel --full --quiet >/dev/null 2>&1 || true
-		local i
+		ids=$(squeue -h -o %i 2>/dev/null) || ids=
+		# one id a word
+		[ -z "$ids" ] || scancel --quiet $ids >/dev/null 2>&1 || true
 		for i in $(seq 1 100); do
 			[ -z "$(squeue -h -t running,completing,configuring 2>/dev/null)" ] && break
 			sleep 0.05
 		done
 	fi
-	local p
 	for p in "${SLURM_SLURMD_PID:-}" "${SLURM_CTLD_PID:-}" "${SLURM_MUNGED_PID:-}"; do
 		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
 	done
@@ -152,15 +151,6 @@ slurm_stop() {
 	# munged lingers a second or two after SIGTERM; it keeps no state
 	# worth waiting for
 	[ -n "${SLURM_MUNGED_PID:-}" ] && kill -KILL "$SLURM_MUNGED_PID" 2>/dev/null || true
-	# whatever a job of this SLURM left behind (its step daemon, its
-	# processes): they carry this test's SLURM_CONF in their environment
-	local pid
-	for pid in $(pgrep -x slurmstepd) $(pgrep -f "$SLURM_DIR/spool"); do
-		if { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null |
-			grep -qxF "SLURM_CONF=$SLURM_CONF"; then
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	done
 	SLURM_DIR=
 	return 0
 }
