@@ -3,6 +3,7 @@
 #include "err.h"
 #include "util.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -180,12 +181,29 @@ char *wn_json_enum_list(const ProtobufCEnumDescriptor *ed)
 	return list;
 }
 
+/* The largest integer that every JSON reader keeps exactly: 2^53 - 1 (readers
+ * that hold numbers as doubles, such as JavaScript and jq 1.6, round beyond). */
+#define JSON_SAFE_INT 9007199254740991LL
+
+/* json_int64 returns v as a JSON integer, or beyond JSON_SAFE_INT in magnitude
+ * as a string of its decimal digits (as the proto3 JSON mapping prints it). */
+static json_t *json_int64(int64_t v)
+{
+	char buf[24];
+	if (v >= -JSON_SAFE_INT && v <= JSON_SAFE_INT)
+		return json_integer(v);
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return json_string(buf);
+}
+
+/* json_uint64 is json_int64 for an unsigned value. */
 static json_t *json_uint64(uint64_t v)
 {
-	/* json_int_t is signed 64-bit; larger values lose precision as reals. */
-	if (v > (uint64_t)INT64_MAX)
-		return json_real((double)v);
-	return json_integer((json_int_t)v);
+	char buf[24];
+	if (v <= (uint64_t)JSON_SAFE_INT)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return json_string(buf);
 }
 
 /* json_value converts the single value of field f stored at p. */
@@ -203,7 +221,7 @@ static json_t *json_value(const ProtobufCFieldDescriptor *f, const void *p)
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		return json_integer(*(const int64_t *)p);
+		return json_int64(*(const int64_t *)p);
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
 		return json_uint64(*(const uint64_t *)p);

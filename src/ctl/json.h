@@ -1,7 +1,8 @@
 /* json: protobuf messages as JSON, generically from their descriptors.
  *
  * Fields keep their .proto names; maps become objects, repeated fields arrays,
- * 64-bit integers JSON integers, absent sub-messages null, bytes base64, and
+ * integers JSON integers (64-bit ones beyond 2^53 - 1 in magnitude strings of
+ * their exact decimal digits), absent sub-messages null, bytes base64, and
  * enum values lowercase names without the prefix their values share
  * ("JOB_PENDING" is "pending", "*_UNSPECIFIED" is "unspecified"). */
 #ifndef WN_CTL_JSON_H

@@ -142,3 +142,32 @@ test_cli_json_shapes() {
 	expect_contains "$WN_OUT" "$id" "job list"
 	expect_contains "$WN_OUT" failed "job list"
 }
+
+# 64-bit integers are printed exactly: up to 2^53 - 1 as JSON integers,
+# beyond as strings of their decimal digits (readers that hold numbers as
+# doubles would round them). A Submit's request id is any 64-bit number.
+test_cli_json_64_bit_integers() {
+	wn_start
+	mkproject p
+	mktask p t
+	local rid body
+	body=$(pbhex '[(1, [(1, "p"), (2, "t")])]')
+	for rid in 18446744073709551557 9223372036854775809 9007199254740993 9007199254740991; do
+		raw_call $M_JOB/Submit "$body" --id "$rid"
+		expect_raw OK "submit with request id $rid"
+	done
+	wnctl --json job list --project p --all >list.json
+	python3 - list.json <<'PY' || fail "request ids in job list --json: $(cat list.json)"
+import json, sys
+jobs = json.load(open(sys.argv[1]))["jobs"]
+got = [(j["id"], j["submit_request_id"]) for j in jobs]
+want = [(1, "18446744073709551557"), (2, "9223372036854775809"), (3, "9007199254740993"),
+        (4, 9007199254740991)]
+assert got == want, got
+PY
+	local j
+	j=$(job_json 1)
+	expect_contains "$j" '"submit_request_id": "18446744073709551557"' "job show --json"
+	expect_eq "$(jq -r .submit_request_id <<<"$j")" 18446744073709551557 "jq's reading"
+	expect_contains "$(job_json 4)" $'"submit_request_id": 9007199254740991\n' "job show --json"
+}

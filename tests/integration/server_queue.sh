@@ -28,7 +28,7 @@ fetch_loop() {
 }
 
 test_queue_priority_fifo_1000() {
-	wn_start
+	wn_start --lease-ms 3600000 # no lease may expire, however slow the machine
 	mkproject p
 	mktask p t
 	# Priorities -3..3 spread over the ids; equal priorities must leave in id order.

@@ -57,10 +57,12 @@ test_restarted_worker_takes_its_slurm_jobs_back() {
 	# starts again and is followed to its end through squeue; the other
 	# ended meanwhile and SLURM forgot it (MinJobAge=2), so its end comes
 	# from the job completion log (sacct -c). Neither is submitted again.
-	follow_setup 'echo "run {n}"; sleep {secs}; echo "done {n}"; exit {code}' MinJobAge=2
+	# Each job runs until the test releases it.
+	follow_setup "echo \"run {n}\"; while [ ! -e $WN_TMP/release-{n} ]; do sleep 0.1; done
+      echo \"done {n}\"; exit {code}" MinJobAge=2
 	local long short
-	long=$(wnctl job add p t --param n=long --param secs=12 --param code=0)
-	short=$(wnctl job add p t --param n=short --param secs=0 --param code=4)
+	long=$(wnctl job add p t --param n=long --param code=0)
+	short=$(wnctl job add p t --param n=short --param code=4)
 	worker_start w1 w.yaml
 	local first=$WORKER_PID
 	wait_until 20 "job $long to get its SLURM job id" job_has_ext "$long"
@@ -69,16 +71,22 @@ test_restarted_worker_takes_its_slurm_jobs_back() {
 	lsid=$(job_ext "$long")
 	ssid=$(job_ext "$short")
 	wait_until 20 "SLURM job $lsid to run" slurm_running "$lsid"
+	wait_until 20 "SLURM job $ssid to run" slurm_running "$ssid"
 	# a stopping worker leaves its SLURM jobs alone, and their leases too
 	kill -TERM "$first"
 	worker_wait "$first" 10
 	expect_contains "$(cat w1.log)" "job $long: left running as SLURM job $lsid"
+	expect_contains "$(cat w1.log)" "job $short: left running as SLURM job $ssid"
 	expect_eq "$(slurm_state "$lsid")" RUNNING "SLURM's state after the worker stopped"
 	expect_eq "$(job_get "$long" "j['status']")" running "status after the worker stopped"
+	touch "$WN_TMP/release-short"
 	wait_until 30 "SLURM to forget job $ssid" eval '! squeue -h -j "$ssid" >/dev/null 2>&1'
-	slurm_running "$lsid" || fail "SLURM job $lsid ended too early for this test"
+	slurm_running "$lsid" || fail "SLURM job $lsid ended while nothing released it"
 	# the same name again: it takes both jobs back
 	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "the restarted worker to follow job $long" \
+		log_has w1.log "job $long: following its run again (SLURM job $lsid"
+	touch "$WN_TMP/release-long"
 	worker_wait "$WORKER_PID" 30
 	expect_contains "$(cat w1.log)" "job $long: following its run again (SLURM job $lsid"
 	expect_eq "$(job_get "$long" "j['status']") $(job_get "$long" "j['attempt']")" "completed 1"

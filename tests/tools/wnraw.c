@@ -16,6 +16,7 @@
 #include "err.h"
 #include "util.h"
 
+#include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
@@ -48,6 +49,19 @@ static uint64_t raw_number(const char *opt, const char *s)
 	int64_t v = 0;
 	if (s == NULL || wn_parse_i64(s, 0, INT64_MAX, &v) != WN_OK)
 		raw_die(opt, "expected a non-negative number");
+	return (uint64_t)v;
+}
+
+/* raw_id parses a request id: any 64-bit unsigned decimal number. */
+static uint64_t raw_id(const char *opt, const char *s)
+{
+	char *end = NULL;
+	errno = 0;
+	if (s == NULL || *s < '0' || *s > '9')
+		raw_die(opt, "expected a number from 0 to 18446744073709551615");
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		raw_die(opt, "expected a number from 0 to 18446744073709551615");
 	return (uint64_t)v;
 }
 
@@ -217,7 +231,7 @@ int main(int argc, char **argv)
 		else if (strcmp(o, "--body-file") == 0)
 			body_file = v;
 		else if (strcmp(o, "--id") == 0)
-			id = raw_number(o, v);
+			id = raw_id(o, v);
 		else if (strcmp(o, "--token") == 0)
 			token = v;
 		else if (strcmp(o, "--truncate") == 0)
