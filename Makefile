@@ -5,6 +5,7 @@
 #   make bench      the load generator: wnd against beanstalkd, worker, fleet, deps rows
 #   make bench-scale  the million-job scale run (up to 15 minutes)
 #   make fuzz       build the libFuzzer targets (clang)
+#   make fuzz-run   run each for FUZZ_SECONDS (default 20) on its corpus
 #   make SANITIZER=address,undefined test   the same under sanitizers
 #   make format / format-check
 
@@ -146,6 +147,13 @@ build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread \
 	  -Isrc/common -Isrc/server -Isrc/worker -I$(GEN) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Each target for FUZZ_SECONDS on a copy of tests/fuzz/corpus/<target>/; fails
+# on a crash (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 20
+.PHONY: fuzz-run
+fuzz-run: $(FUZZ_BINS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BINS)
 
 FORMAT_SRC := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

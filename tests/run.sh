@@ -141,7 +141,7 @@ run_integration() {
 	name="$(basename "$file" .sh)/$fn"
 	tmp=$(mktemp -d /tmp/wn-it.XXXXXX)
 	start=$(date +%s)
-	WN_TMP=$tmp in_session "$tmp" "${WN_TEST_TIMEOUT:-180}" "$results/$item.log" \
+	WN_TMP=$tmp in_session "$tmp" "${WN_TEST_TIMEOUT:-300}" "$results/$item.log" \
 		bash -c 'set -euo pipefail
 			source "$1"; source "$2"
 			trap wn_cleanup EXIT

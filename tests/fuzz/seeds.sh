@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Regenerates the fuzzers' seed corpus, tests/fuzz/corpus/<target>/, from the
+# real programs and files (docs/testing.md, "Fuzzing"):
+#   fuzz_envelope, fuzz_sp  what wnctl and wnworker send to a real wnd, recorded
+#                           by tests/fuzz/sp_record.py between them
+#   fuzz_worker_config      config/worker*.yaml, comments left out
+#   fuzz_template           every template of those files, with parameter tables
+#   fuzz_slurm_parse        squeue and sacct -c output of a private SLURM, run as
+#                           the worker runs them, and the slurm example's script
+# Usage: WN_BIN=build/rel/bin bash tests/fuzz/seeds.sh [TARGET...]
+# The SLURM part needs what the SLURM tests need (SLURM, munge, root).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+corpus=$here/corpus
+: "${WN_BIN:?set WN_BIN to the directory holding wnd, wnctl and wnworker}"
+export WN_BIN
+WN_TMP=$(mktemp -d /tmp/wn-seeds.XXXXXX)
+export WN_TMP
+cd "$WN_TMP"
+source "$root/tests/integration/lib.sh"
+source "$root/tests/integration/worker_lib.sh"
+finish() {
+	wn_cleanup
+	rm -rf "$WN_TMP"
+}
+trap finish EXIT
+
+# fresh TARGET: an empty corpus directory for TARGET.
+fresh() {
+	rm -rf "${corpus:?}/$1"
+	mkdir -p "$corpus/$1"
+}
+
+# seed TARGET NAME: stdin becomes the seed NAME of TARGET.
+seed() { cat >"$corpus/$1/$2"; }
+
+wire_seeds() {
+	wn_start --durability relaxed
+	local server=${WN_SERVER#ipc://}
+	python3 "$here/sp_record.py" record "$WN_TMP/rec.sock" "$server" "$WN_TMP/rec" &
+	WN_PIDS+=("$!")
+	local i
+	for i in $(seq 1 100); do [ -S "$WN_TMP/rec.sock" ] && break; sleep 0.05; done
+	export WN_SERVER=ipc://$WN_TMP/rec.sock
+	wnctl project create p --description "learning rates" >/dev/null
+	wnctl task create p t --cpu 2 --gpu 1 --memory 4G --label site=lab --max-attempts 2 \
+		--timeout 600 >/dev/null
+	wnctl task update p t --description "one training run" >/dev/null
+	wnctl job add p t --name first --param lr=0.1 --param epochs=3 --priority 5 >/dev/null
+	wnctl job add p t --param lr=0.2 --after 1:afterany >/dev/null
+	echo '[{"name": "b1", "params": {"lr": "0.3"}}, {"params": {"lr": "0.4"}, "priority": -1}]' \
+		>batch.json
+	wnctl job batch batch.json --project p --task t >/dev/null
+	wnctl job sweep p t --grid lr=0.01,0.1 --grid epochs=1,2 --max-running 2 >/dev/null
+	wnctl job show 1 >/dev/null
+	wnctl job deps 2 >/dev/null
+	wnctl job list --project p --status pending --limit 5 >/dev/null 2>&1
+	wnctl job priority 3 9 >/dev/null
+	wnctl queue show p --limit 3 --offset 1 >/dev/null 2>&1
+	wnctl queue stats >/dev/null
+	wnctl queue fetch p --worker w1 >/dev/null
+	wnctl queue heartbeat --worker w1 3:1 >/dev/null
+	wnctl queue complete 3 1 --worker w1 --fail --exit-code 2 --reason "bad lr" \
+		--output "loss=nan" --duration-ms 1200 >/dev/null
+	wnctl queue fetch p --worker w1 --task t >/dev/null
+	wnctl queue release 1 1 --worker w1 --reason "draining" >/dev/null
+	wnctl job cancel 4 --reason "not needed" >/dev/null
+	wnctl job retry 4 >/dev/null
+	wnctl job remove 4 >/dev/null
+	wnctl queue pop p 1 >/dev/null
+	wnctl project list >/dev/null
+	wnctl task list p >/dev/null
+	wnctl status >/dev/null
+	# a worker's side: join, fetch, heartbeat, complete, leave
+	worker_head p >w.yaml
+	cat >>w.yaml <<EOF
+tasks:
+  t:
+    formatter: cli
+    command: [/bin/sh, -c, 'echo lr=\$1', sh, "{lr}"]
+EOF
+	"$WN_BIN/wnworker" --config w.yaml --name w2 --exit-when-empty >w2.log 2>&1 ||
+		fail "wnworker: $(cat w2.log)"
+	wnctl queue clear p >/dev/null
+	wnctl project delete p --force >/dev/null 2>&1 || wnctl project delete p >/dev/null || true
+	kill -TERM "${WN_PIDS[-1]}"
+	wait "${WN_PIDS[-1]}" || true
+	wn_stop
+	fresh fuzz_sp
+	fresh fuzz_envelope
+	python3 "$here/sp_record.py" seeds "$WN_TMP/rec" "$corpus/fuzz_sp" "$corpus/fuzz_envelope" \
+		"$here/fuzz_envelope.c"
+}
+
+config_seeds() {
+	fresh fuzz_worker_config
+	local f
+	for f in "$root"/config/worker*.yaml; do
+		grep -v '^[[:space:]]*#' "$f" | grep -v '^[[:space:]]*$' |
+			seed fuzz_worker_config "$(basename "$f")"
+	done
+	printf 'tasks: {t: {formatter: cli, command: [echo, "{x"]}}\n' | seed fuzz_worker_config unclosed
+	printf 'slots: -1\ntasks: {}\n' | seed fuzz_worker_config bad-slots
+}
+
+template_seeds() {
+	fresh fuzz_template
+	local table n=0 t
+	table=$'lr=0.1\nepochs=3\njob.id=7\njob.name=first\nproject=p\ntask=t\nattempt=1\nworker=w\ninput=it\'s $(id)'
+	# every string with a placeholder in the example configurations, and the
+	# formatters' defaults
+	while IFS= read -r t; do
+		n=$((n + 1))
+		printf '%s\0%s' "$t" "$table" | seed fuzz_template "config-$n"
+	done < <(python3 - "$root"/config/worker*.yaml <<'EOF'
+import sys, yaml
+def walk(v):
+    if isinstance(v, dict):
+        for x in v.values(): yield from walk(x)
+    elif isinstance(v, list):
+        for x in v: yield from walk(x)
+    elif isinstance(v, str) and "{" in v:
+        yield v
+seen = set()
+for f in sys.argv[1:]:
+    for t in walk(yaml.safe_load(open(f))):
+        if t not in seen:
+            seen.add(t)
+            print(t.replace("\n", "\\n"))
+for t in ["{project}.{task}", "wn-{project}-{job.id}-{attempt}",
+          "{project}/{task}/{job.id}.{attempt}.log"]:
+    if t not in seen:
+        print(t)
+EOF
+	)
+	printf '%s\0%s' 'run {missing} {lr}' "$table" | seed fuzz_template missing
+	printf '%s\0%s' 'echo ${{HOME}} {{literal}} {lr' "$table" | seed fuzz_template unclosed
+	printf '%s\0' '{a-b.c_9}}' | seed fuzz_template stray-close
+}
+
+slurm_seeds() {
+	source "$root/tests/integration/slurm_lib.sh"
+	slurm_start MinJobAge=300
+	local script=$WN_TMP/job.sh sc
+	printf '#!/bin/sh\necho run; exit ${1:-0}\n' >"$script"
+	sbatch -Q -o /dev/null "$script" 0
+	sbatch -Q -o /dev/null "$script" 3
+	sbatch -Q -o /dev/null --array=0-2 "$script" 0
+	sc=$(sbatch --parsable -o /dev/null --wrap 'sleep 300')
+	sbatch -Q -o /dev/null --gres=gpu:2 --wrap 'sleep 300' # waits for the one before
+	sbatch -Q -o /dev/null --gres=gpu:2 -t 1 --wrap 'sleep 300'
+	wait_until 30 "SLURM to run job $sc" eval '[ "$(slurm_state "$sc")" = RUNNING ]'
+	wait_until 30 "SLURM to end the short jobs" eval \
+		'[ "$(squeue -h -t completed,failed -r | wc -l)" -ge 5 ]'
+	scancel "$sc"
+	wait_until 30 "SLURM to cancel job $sc" eval '[ "$(slurm_state "$sc")" = CANCELLED ]'
+	local ids
+	ids=$(squeue -h -r -t all -o %i | paste -sd, -)
+	fresh fuzz_slurm_parse
+	{
+		printf '\0'
+		squeue -h -r -t all -O 'JobID:|,JobArrayID:|,State:|,exit_code:|,Reason:|' -j "$ids"
+	} | seed fuzz_slurm_parse squeue
+	{
+		printf '\1'
+		sacct -c -n -P -X -o JobIDRaw,JobID,State,ExitCode -j "$ids"
+	} | seed fuzz_slurm_parse sacct-c
+	local body
+	body=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["tasks"]["train"]["script"], end="")' \
+		"$root/config/worker-slurm.yaml")
+	printf '\2%s\0%s' "$body" "it's \"\$(id)\"" | seed fuzz_slurm_parse script
+	printf '\2%s\0%s' "echo '{v}' \"{v}\" # {v}" 'a b' | seed fuzz_slurm_parse script-quotes
+}
+
+targets=("$@")
+[ "${#targets[@]}" -gt 0 ] ||
+	targets=(fuzz_envelope fuzz_worker_config fuzz_template fuzz_slurm_parse)
+for t in "${targets[@]}"; do
+	case $t in
+	fuzz_envelope | fuzz_sp) wire_seeds ;;
+	fuzz_worker_config) config_seeds ;;
+	fuzz_template) template_seeds ;;
+	fuzz_slurm_parse) slurm_seeds ;;
+	*) fail "no seeds for $t" ;;
+	esac
+done
+du -sh "$corpus"/* | sed 's|'"$corpus"'/||'
