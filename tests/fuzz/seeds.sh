@@ -3,6 +3,8 @@
 # real programs and files (docs/testing.md, "Fuzzing"):
 #   fuzz_envelope, fuzz_sp  what wnctl and wnworker send to a real wnd, recorded
 #                           by tests/fuzz/sp_record.py between them
+#   fuzz_check              the records that session left in wnd's data
+#                           directory (read with wnstore), whole and in parts
 #   fuzz_worker_config      config/worker*.yaml, comments left out
 #   fuzz_template           every template of those files, with parameter tables
 #   fuzz_slurm_parse        squeue and sacct -c output of a private SLURM, run as
@@ -82,8 +84,10 @@ tasks:
 EOF
 	"$WN_BIN/wnworker" --config w.yaml --name w2 --exit-when-empty >w2.log 2>&1 ||
 		fail "wnworker: $(cat w2.log)"
-	wnctl queue clear p >/dev/null
-	wnctl project delete p --force >/dev/null 2>&1 || wnctl project delete p >/dev/null || true
+	wnctl project create q >/dev/null
+	wnctl task create q t >/dev/null
+	wnctl job add q t >/dev/null
+	wnctl queue clear q >/dev/null
 	kill -TERM "${WN_PIDS[-1]}"
 	wait "${WN_PIDS[-1]}" || true
 	wn_stop
@@ -91,6 +95,36 @@ EOF
 	fresh fuzz_envelope
 	python3 "$here/sp_record.py" seeds "$WN_TMP/rec" "$corpus/fuzz_sp" "$corpus/fuzz_envelope" \
 		"$here/fuzz_envelope.c"
+	store_seeds "$WN_TMP/data"
+}
+
+# store_seeds DIR: fuzz_check's seeds from the records of data directory DIR,
+# as it reads them (per record: key length, key, 2-byte little-endian value
+# length, value): every record, then each kind of record left out in turn.
+store_seeds() {
+	local dir=$1 key len
+	fresh fuzz_check
+	"$WN_BIN/wnstore" "$dir" list | while read -r key len; do
+		echo "$key $("$WN_BIN/wnstore" "$dir" get "$key")"
+	done | python3 -c '
+import struct, sys
+recs = []
+for line in sys.stdin:
+    name, val = line.rstrip("\n").rsplit(" ", 1)
+    if name[:2] in ("j/", "s/", "i/") and name[2:].isdigit():
+        key = name[:2].encode() + struct.pack(">Q", int(name[2:]))
+    else:
+        key = name.encode().decode("unicode_escape").encode("latin-1")
+    recs.append((key, bytes.fromhex(val)))
+def write(name, rs):
+    with open(sys.argv[1] + "/" + name, "wb") as f:
+        for k, v in rs:
+            f.write(bytes([len(k)]) + k + struct.pack("<H", len(v)) + v)
+write("store", recs)
+for kind in sorted({k[:2] for k, _ in recs}):
+    tag = kind.decode("latin-1").strip("/") or "other"
+    write("without-" + tag, [r for r in recs if r[0][:2] != kind])
+' "$corpus/fuzz_check"
 }
 
 config_seeds() {
@@ -176,9 +210,10 @@ slurm_seeds() {
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] ||
 	targets=(fuzz_envelope fuzz_worker_config fuzz_template fuzz_slurm_parse)
+# (fuzz_envelope's session also gives the seeds of fuzz_sp and fuzz_check)
 for t in "${targets[@]}"; do
 	case $t in
-	fuzz_envelope | fuzz_sp) wire_seeds ;;
+	fuzz_envelope | fuzz_sp | fuzz_check) [ -n "${wire_done:-}" ] || wire_seeds; wire_done=1 ;;
 	fuzz_worker_config) config_seeds ;;
 	fuzz_template) template_seeds ;;
 	fuzz_slurm_parse) slurm_seeds ;;
