@@ -16,10 +16,10 @@ proc_sid() {
 # groups, then each remaining member by pid) until none is left. SIDs of
 # 0 and 1 are refused.
 proc_end_session() {
-	local sid=$1 round f line pid found
+	local sid=$1 f line pid found
 	[[ $sid =~ ^[0-9]+$ ]] && [ "$sid" -gt 1 ] || return 0
 	kill -KILL -- "-$sid" 2>/dev/null || true
-	for round in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		found=0
 		for f in /proc/[0-9]*/stat; do
 			read -r line 2>/dev/null <"$f" || continue

@@ -39,6 +39,15 @@ times_file=${WN_TIMES:-$(dirname "$WN_BIN")/test-times}
 lock_dir=${WN_LOCK_DIR:-/tmp/wn-test-locks}
 results=$(mktemp -d /tmp/wn-run.XXXXXX)
 
+# The tests run python3 thousands of times: the interpreter is looked up once,
+# so that a python3 on PATH that is a wrapper choosing an interpreter at each
+# call (a second a call on a loaded machine) is not run each time.
+if py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$py" ]; then
+	mkdir "$results/bin"
+	ln -s "$py" "$results/bin/python3"
+	export PATH=$results/bin:$PATH
+fi
+
 # The tests, as parallel arrays: kind (unit|it), what to run, display name,
 # locks ("" or names separated by spaces).
 kind=() what=() label=() locks=()
@@ -59,7 +68,7 @@ file_tests() {
 }
 
 collect() {
-	local t name file fn rest
+	local t name file fn rest lk
 	if [ "$only" != integration ] && [ -n "${WN_UNIT:-}" ]; then
 		for t in "$WN_UNIT"/test_*; do
 			[ -x "$t" ] || continue
@@ -74,7 +83,8 @@ collect() {
 		while read -r fn rest; do
 			[ -n "$pattern" ] && [[ $fn != *$pattern* ]] && [[ $file != *$pattern* ]] && continue
 			kind+=(it) what+=("$file $fn") label+=("$(basename "$file" .sh)/$fn")
-			locks+=("$(echo $rest)")
+			read -ra lk <<<"$rest"
+			locks+=("${lk[*]:-}")
 		done < <(file_tests "$file")
 	done
 }
@@ -199,7 +209,7 @@ interrupted() {
 trap interrupted INT TERM
 
 collect
-pending=($(order))
+mapfile -t pending < <(order)
 declare -A busy=() pid_item=()
 running=0 passed=0 failed=0 failures=() began=$(date +%s)
 
