@@ -138,7 +138,12 @@ int64_t engine_mono(wn_engine *e)
 
 int64_t engine_mono_to_wall(wn_engine *e, int64_t mono)
 {
-	return engine_now(e) + (mono - engine_mono(e));
+	/* the clocks' distance is kept until the wall clock steps (over a
+	 * second), so the same deadline reads the same on every call */
+	int64_t off = engine_now(e) - engine_mono(e);
+	if (off - e->wall_off > 1000 || e->wall_off - off > 1000)
+		e->wall_off = off;
+	return mono + e->wall_off;
 }
 
 /* ------------------------------------------------------------ record cache */
@@ -631,6 +636,7 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 		e->cfg.clock = engine_real_clock;
 	if (e->cfg.mono == NULL)
 		e->cfg.mono = engine_real_mono;
+	e->wall_off = engine_now(e) - engine_mono(e);
 	if (e->cfg.lease_ms <= 0)
 		e->cfg.lease_ms = 60000;
 	if (e->cfg.worker_timeout_ms <= 0)

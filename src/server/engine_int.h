@@ -223,6 +223,7 @@ struct wn_engine {
 	int64_t sweep_at;             /* when the sweeper will next wake (monotonic) */
 	pthread_mutex_t periodic_mu;  /* one periodic pass at a time */
 	int64_t forget_at, expire_at; /* next request-id forget, retention pass (monotonic) */
+	int64_t wall_off;             /* wall clock minus monotonic clock, as last stepped */
 	wn_map *jcache;               /* job id -> struct jcache_entry */
 	struct jcache_entry *jc_head, *jc_tail;
 	size_t jc_bytes;
@@ -245,7 +246,9 @@ int64_t engine_now(wn_engine *e);
 /* engine_mono returns the engine's monotonic clock in ms (deadlines: leases,
  * worker timeouts, waits), which wall-clock steps do not move. */
 int64_t engine_mono(wn_engine *e);
-/* engine_mono_to_wall converts a monotonic deadline to wall-clock ms. */
+/* engine_mono_to_wall converts a monotonic deadline to wall-clock ms (the
+ * same answer for the same deadline until the wall clock steps; under the
+ * lock). */
 int64_t engine_mono_to_wall(wn_engine *e, int64_t mono);
 
 /* engine_write applies b and records its ticket in the call. */
