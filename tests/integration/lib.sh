@@ -61,6 +61,17 @@ print(" ".join(map(str, ports)))
 EOF
 }
 
+# wn_poll_pause: sleep between two checks of a condition that a loop polls;
+# set WN_PAUSE_MS=0 before the loop. The pause (left in WN_PAUSE_MS) is 50 ms,
+# then doubles up to 400 ms: a check runs a few processes, and the tests that
+# run beside this one need the machine more than a wait needs speed.
+wn_poll_pause() {
+	WN_PAUSE_MS=$((WN_PAUSE_MS == 0 ? 50 : (WN_PAUSE_MS < 400 ? WN_PAUSE_MS * 2 : 400)))
+	local s
+	printf -v s '%d.%03d' $((WN_PAUSE_MS / 1000)) $((WN_PAUSE_MS % 1000))
+	sleep "$s"
+}
+
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1

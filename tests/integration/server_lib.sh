@@ -165,15 +165,16 @@ gen_batch() {
 	}' >"$1"
 }
 
-# wait_for SECONDS WHAT CMD...: poll CMD every 50 ms until it succeeds; fail
-# after SECONDS.
+# wait_for SECONDS WHAT CMD...: poll CMD until it succeeds (wn_poll_pause
+# between tries); fail after SECONDS.
 wait_for() {
 	local secs=$1 what=$2
 	shift 2
 	local deadline=$(($(date +%s) + secs))
+	WN_PAUSE_MS=0
 	while ! "$@" >/dev/null 2>&1; do
 		[ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${secs}s waiting for $what"
-		sleep 0.05
+		wn_poll_pause
 	done
 }
 

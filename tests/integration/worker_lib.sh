@@ -24,19 +24,18 @@ worker_start() {
 	WN_PIDS+=("$WORKER_PID")
 }
 
-# wait_until SECONDS WHAT CMD...: run CMD every 50 ms until it succeeds;
-# fail with WHAT after SECONDS.
+# wait_until SECONDS WHAT CMD...: run CMD until it succeeds, the pauses
+# between tries growing from 50 to 400 ms (wn_poll_pause); fail with WHAT
+# once the pauses add up to SECONDS.
 wait_until() {
-	local secs=$1 what=$2
+	local secs=$1 what=$2 waited=0
 	shift 2
-	local tries=$((secs * 20)) i
-	for ((i = 0; i < tries; i++)); do
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.05
+	WN_PAUSE_MS=0
+	until "$@" >/dev/null 2>&1; do
+		[ "$waited" -lt $((secs * 1000)) ] || fail "timed out after ${secs}s waiting for $what"
+		wn_poll_pause
+		waited=$((waited + WN_PAUSE_MS))
 	done
-	fail "timed out after ${secs}s waiting for $what"
 }
 
 # job_get ID EXPR: a field of job ID, EXPR over the parsed JSON `j`.
