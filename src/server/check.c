@@ -227,8 +227,9 @@ static void scan_sweep(struct check *k, const char *name, const char *key, size_
 		              (unsigned long long)r->id);
 		check_plan_sweep(k, s->id, s->project, 0);
 	}
-	if (s->total > 0)
-		note_id(k, s->id + s->total - 1, name);
+	if (s->total > 0) /* its last id, or 2^64 - 1 if that is beyond */
+		note_id(k, s->total - 1 > UINT64_MAX - s->id ? UINT64_MAX : s->id + s->total - 1,
+		        name);
 	whatsnext__v1__sweep__free_unpacked(r, NULL);
 }
 

@@ -51,7 +51,13 @@ static void rule_meta(struct check *k)
 	}
 	char want[32];
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)k->maxid + 1);
-	if (!k->have_next) {
+	if (k->maxid == UINT64_MAX) {
+		/* no bound is above it: wnd refuses every submit */
+		check_finding(k, "m/next_id",
+		              "%s holds id %llu, the last: no id is left for a new job; not "
+		              "repairable",
+		              k->maxwhere, (unsigned long long)k->maxid);
+	} else if (!k->have_next) {
 		if (k->maxid > 0) {
 			check_finding(k, "m/next_id", "missing, while %s holds id %llu",
 			              k->maxwhere, (unsigned long long)k->maxid);

@@ -190,8 +190,8 @@ static bool load_job(struct load *l, const char *k, size_t kl, const char *v, si
 	if (j == NULL)
 		return false;
 	/* ids are never handed out twice, even those of orphans */
-	if (j->id >= e->next_id)
-		e->next_id = j->id + 1;
+	if (j->id >= e->next_id) /* an id of 2^64 - 1 leaves none: submits are refused */
+		e->next_id = j->id == UINT64_MAX ? UINT64_MAX : j->id + 1;
 	struct project *p = wn_map_get_str(e->projects, j->project);
 	if (p == NULL) {
 		load_orphan(l, "job record %llu belongs to project \"%s\", which does not exist",

@@ -186,10 +186,20 @@ static void put_next_id(struct call *c, wn_batch *b)
 	wn_engine *e = c->e;
 	if (e->next_id <= e->id_limit)
 		return;
-	e->id_limit = e->next_id + ID_BLOCK;
+	e->id_limit = e->next_id > UINT64_MAX - ID_BLOCK ? UINT64_MAX : e->next_id + ID_BLOCK;
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)e->id_limit);
 	wn_batch_put(b, "m/next_id", 9, buf, (size_t)n);
+}
+
+/* job_ids_left refuses a request for n new ids beyond the last one: an id
+ * never wraps round to one in use. */
+static int job_ids_left(struct call *c, size_t n)
+{
+	if (n <= UINT64_MAX - c->e->next_id)
+		return WN_OK;
+	return call_fail(c, WN_ETOOBIG, "no job ids are left: the next would be %llu",
+	                 (unsigned long long)c->e->next_id);
 }
 
 /* job_reply commits b and answers with j as it is now. */
@@ -211,6 +221,8 @@ int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	Job *j = NULL;
 	struct project *p = NULL;
 	int rv = job_from_spec(c, rq->job, 0, false, &j, &p);
+	if (rv == WN_OK)
+		rv = job_ids_left(c, 1);
 	if (rv != WN_OK)
 		return rv;
 	job_assign_id(c, j, engine_now(c->e));
@@ -335,6 +347,8 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		                 strlen(rq->sweep->name) > WN_NAME_MAX
 		                     ? "name is longer than 128 bytes"
 		                     : job_name_check(rq->sweep->name));
+	if (job_ids_left(c, rq->n_jobs) != WN_OK)
+		return WN_ETOOBIG;
 	uint64_t first = c->e->next_id;
 	size_t *order = NULL;
 	int rv = batch_resolve(c, rq, jobs, first, &order);

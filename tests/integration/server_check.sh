@@ -441,3 +441,25 @@ os.replace(p + ".new", p)' "$sst"
 	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/backups/b1"
 	expect_contains "$WN_OUT" "200 job(s)"
 }
+
+# A job at id 2^64 - 1 leaves no id to hand out: the check says so and
+# --repair does not wrap m/next_id round to 0; wnd starts, refuses new jobs
+# rather than give out the ids of jobs it holds, and keeps them all.
+test_check_last_job_id() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job sweep p t --grid a=1,2 >/dev/null
+	wn_stop
+	wnstore put j/18446744073709551615 "$(pb_job 18446744073709551615 p t 1)"
+	expect_exit 1 check_data --repair
+	expect_contains "$WN_OUT" "left m/next_id: j/18446744073709551615 holds id 18446744073709551615, the last"
+	expect_contains "$WN_OUT" "0 change(s) written"
+	wn_start
+	expect_fail wnctl job add p t --name late
+	expect_contains "$WN_ERR" "no job ids are left"
+	expect_fail wnctl job sweep p t --grid b=1,2
+	expect_eq "$(job_field 1 .name)" "a=1" "job 1 after refused submits"
+	expect_eq "$(job_field 2 .name)" "a=2" "job 2 after refused submits"
+	expect_eq "$(all_job_ids | wc -l | tr -d ' ')" 3 "jobs after refused submits"
+}
