@@ -306,6 +306,13 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 		return;
 	}
 	struct cjob c = {.id = key_job_id(key)};
+	if (c.id == 0) {
+		check_finding(k, name,
+		              "id 0 is not one wnd hands out: no request can reach the job");
+		check_plan_del(k, key, kl, "not a job id");
+		check_plan_aside(k, key, kl);
+		return;
+	}
 	if (k->njobs > 0 && k->jobs[k->njobs - 1].id >= c.id) {
 		/* the store gives keys in order: only a caller of check_record can */
 		check_finding(k, name, "job key out of order");

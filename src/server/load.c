@@ -192,6 +192,13 @@ static bool load_job(struct load *l, const char *k, size_t kl, const char *v, si
 	/* ids are never handed out twice, even those of orphans */
 	if (j->id >= e->next_id) /* an id of 2^64 - 1 leaves none: submits are refused */
 		e->next_id = j->id == UINT64_MAX ? UINT64_MAX : j->id + 1;
+	if (j->id == 0 || j->id != key_job_id(k)) {
+		/* served under its id, it would shadow or stand beside another job */
+		load_orphan(l, "job record %llu holds id %llu", (unsigned long long)key_job_id(k),
+		            (unsigned long long)j->id);
+		whatsnext__v1__job__free_unpacked(j, NULL);
+		return true;
+	}
 	struct project *p = wn_map_get_str(e->projects, j->project);
 	if (p == NULL) {
 		load_orphan(l, "job record %llu belongs to project \"%s\", which does not exist",

@@ -463,3 +463,32 @@ test_check_last_job_id() {
 	expect_eq "$(job_field 2 .name)" "a=2" "job 2 after refused submits"
 	expect_eq "$(all_job_ids | wc -l | tr -d ' ')" 3 "jobs after refused submits"
 }
+
+# A job record at key j/0, or one whose id is not its key's: wnd leaves both
+# alone with a warning rather than hand out job 0 or serve a second job 2
+# whose changes would overwrite the first; --repair sets them right.
+test_check_job_id_zero_and_foreign_id() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job sweep p t --grid a=1,2 >/dev/null
+	wn_stop
+	wnstore put j/0 "$(pb_job 0 p t 1 ', (6, 100)')"
+	wnstore put j/20 "$(pb_job 2 p t 1 ', (6, 100)')"
+	expect_exit 1 check_data
+	expect_finding j/0 "id 0 is not one wnd hands out"
+	expect_finding j/20 "record holds another id than its key"
+	wn_start
+	expect_contains "$(cat "$WN_TMP/wnd.log")" "job record 0 holds id 0; left alone"
+	expect_contains "$(cat "$WN_TMP/wnd.log")" "job record 20 holds id 2; left alone"
+	expect_eq "$(wnctl queue fetch p --worker w1)" "1 1" "fetch skips the records left alone"
+	wn_stop
+	expect_exit 0 check_data --repair
+	expect_contains "$WN_OUT" "repaired j/0: deleted (not a job id)"
+	expect_contains "$WN_OUT" "repaired j/20: id set to its key's"
+	expect_eq "$(wnstore get-text x/j/0 | grep -c crafted-0)" 1 "bytes of j/0 kept"
+	expect_clean
+	wn_start
+	expect_eq "$(job_field 20 .priority)" 100 "job 20 after repair"
+	expect_eq "$(job_field 2 '.priority // 0')" 0 "job 2 after repair"
+}
