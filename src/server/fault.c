@@ -77,7 +77,7 @@ static int fault_number(const char *rule, const char *key, const char *v, uint64
                         char **errmsg)
 {
 	int64_t n;
-	if (v[0] == '-' || v[0] == '+' || wn_parse_i64(v, 0, 1000000000000LL, &n) != WN_OK) {
+	if (v[0] < '0' || v[0] > '9' || wn_parse_i64(v, 0, 1000000000000LL, &n) != WN_OK) {
 		*errmsg = wn_xasprintf("fault \"%s\": %s must be a whole number from 0 to "
 		                       "1000000000000, not \"%s\"",
 		                       rule, key, v);
@@ -151,9 +151,21 @@ static int fault_rule(char *rule, struct rule *out, bool *seen, char **errmsg)
 	} else {
 		seen[k] = true;
 		out[k] = (struct rule){0, 1, ENOSPC};
-		char *kv;
-		while (rv == WN_OK && (kv = strtok_r(NULL, ":", &save)) != NULL)
-			rv = fault_setting(whole, kv, &out[k], errmsg);
+		char *kv, *keys[3] = {NULL, NULL, NULL};
+		size_t nkeys = 0;
+		while (rv == WN_OK && (kv = strtok_r(NULL, ":", &save)) != NULL) {
+			for (size_t i = 0; i < nkeys; i++)
+				if (strncmp(keys[i], kv, strlen(keys[i])) == 0 &&
+				    kv[strlen(keys[i])] == '=') {
+					*errmsg = wn_xasprintf("fault \"%s\": %s is set twice",
+					                       whole, keys[i]);
+					rv = WN_EINVAL;
+				}
+			if (rv == WN_OK)
+				rv = fault_setting(whole, kv, &out[k], errmsg);
+			if (rv == WN_OK)
+				keys[nkeys++] = kv; /* a known key, cut at its '=' */
+		}
 	}
 	free(whole);
 	return rv;

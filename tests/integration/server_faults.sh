@@ -81,7 +81,8 @@ fill_disk() {
 
 test_bad_fault_settings_refuse_to_start() {
 	local v
-	for v in "" bogus "write:after=x" "write:count=0" "sync:error=ENOENT" "write,write"; do
+	for v in "" bogus "write:after=x" "write:count=0" "sync:error=ENOENT" "write:count= 1" \
+		"sync:error=EIO:error=ENOSPC" "write:after=1:after=2" "write,write"; do
 		WN_STORE_FAULTS=$v expect_exit 2 "$WN_BIN/wnd" --data "$WN_TMP/data" \
 			--listen "ipc://$WN_TMP/x.sock"
 		expect_contains "$WN_ERR" "wnd: WN_STORE_FAULTS: " "message for '$v'"
