@@ -1187,6 +1187,8 @@ int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq)
 	w->slot = c->slot;
 	w->conn = c->e->cfg.slot_conn ? c->e->cfg.slot_conn(c->slot) : 0;
 	w->reqid = c->reqid;
+	wn_debug("fetch %llu of worker %s waits up to %u ms", (unsigned long long)c->reqid,
+	         rq->worker, rq->wait_ms);
 	size_t len = 0;
 	uint8_t *buf = wn_message_pack(&rq->base, &len);
 	w->rq = whatsnext__v1__fetch_request__unpack(NULL, len, buf);

@@ -114,7 +114,7 @@ test_kill9_keeps_claims_and_results() {
 }
 
 test_sigterm_drains_and_exits_cleanly() {
-	wn_start
+	wn_start -v
 	mkproject p
 	mktask p t
 	submit_loop p t &
@@ -131,7 +131,7 @@ test_sigterm_drains_and_exits_cleanly() {
 		echo "$rc" >waited.rc
 	) &
 	bg_track "$!"
-	sleep 0.3
+	wait_for 20 "the fetch to wait on the server" grep -q "of worker w waits" "$WN_TMP/wnd.log"
 	wn_stop
 	touch stop
 	wait "$loop"
