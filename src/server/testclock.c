@@ -1,6 +1,7 @@
 /* testclock: wall and monotonic clocks shifted by an offset read from a file. */
 #include "testclock.h"
 
+#include "err.h"
 #include "util.h"
 
 #include <errno.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#define TESTCLOCK_MAX_MS 10000000000000LL /* about 317 years */
 
 struct wn_testclock {
 	char *path;
@@ -42,8 +45,14 @@ int64_t wn_testclock_offset(wn_testclock *t)
 	close(fd);
 	if (n <= 0)
 		return 0;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
 	buf[n] = '\0';
-	return strtoll(buf, NULL, 10);
+	/* bounded, so that clock + offset + a lease cannot overflow */
+	int64_t v;
+	if (wn_parse_i64(buf, -TESTCLOCK_MAX_MS, TESTCLOCK_MAX_MS, &v) != WN_OK)
+		return 0;
+	return v;
 }
 
 int64_t wn_testclock_wall(void *arg)

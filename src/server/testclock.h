@@ -15,7 +15,7 @@ wn_testclock *wn_testclock_new(const char *path);
 /* wn_testclock_free frees the clock; NULL is a no-op. */
 void wn_testclock_free(wn_testclock *t);
 /* wn_testclock_offset returns the offset in ms the file holds now (0 when it
- * is missing, empty or unreadable). */
+ * is missing, empty, unreadable, not a number or beyond 10^13 ms either way). */
 int64_t wn_testclock_offset(wn_testclock *t);
 /* wn_testclock_wall is the wall clock in ms plus the offset (arg: the clock). */
 int64_t wn_testclock_wall(void *arg);

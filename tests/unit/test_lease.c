@@ -1,5 +1,10 @@
 #include "lease.h"
+#include "testclock.h"
 #include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -198,6 +203,37 @@ TEST(random_against_model)
 		}
 	}
 	wn_leases_free(l);
+}
+
+/* The test clock's file: a number, else 0; never an offset that overflows
+ * the clock or a deadline after it. */
+TEST(testclock_offsets)
+{
+	char path[] = "/tmp/wn-testclock-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	wn_testclock *t = wn_testclock_new(path);
+	const char *in[] = {"",
+	                    "6000\n",
+	                    "-2500",
+	                    "abc",
+	                    "12x",
+	                    "9223372036854775807",
+	                    "-9223372036854775808",
+	                    "10000000000000",
+	                    "10000000000001"};
+	const int64_t want[] = {0, 6000, -2500, 0, 0, 0, 0, 10000000000000LL, 0};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		fputs(in[i], f);
+		fclose(f);
+		CHECK(wn_testclock_offset(t) == want[i]);
+	}
+	unlink(path);
+	CHECK(wn_testclock_offset(t) == 0);
+	wn_testclock_free(t);
 }
 
 TEST_MAIN()
