@@ -44,6 +44,7 @@ WORKER_SRC := $(wildcard src/worker/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TOOL_SRC   := $(wildcard tests/tools/*.c)
+MODEL_SRC  := $(wildcard tests/model/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -52,7 +53,7 @@ COMMON_LIB := $(BUILD)/libwncommon.a
 SERVER_LIB := $(BUILD)/libwnserver.a
 WORKER_LIB := $(BUILD)/libwnworker.a
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TOOL_BINS  := $(patsubst tests/tools/%.c,$(BIN)/%,$(TOOL_SRC))
+TOOL_BINS  := $(patsubst tests/tools/%.c,$(BIN)/%,$(TOOL_SRC)) $(BIN)/wnmodel
 PROGS      := $(BIN)/wnd $(BIN)/wnctl
 ifneq ($(WORKER_SRC),)
 PROGS      += $(BIN)/wnworker
@@ -111,6 +112,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker -DSRC_DIR=\"$(CURDIR)\"
+
+# The model-based random test (tests/model, docs/testing.md).
+$(BIN)/wnmodel: $(call obj,$(MODEL_SRC)) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Test tools (raw protocol clients and the like) live beside the programs.
 $(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)

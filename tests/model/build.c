@@ -1,0 +1,572 @@
+/* build: the request of each operation, resolved against the model: jobs
+ * are named by creation order, attempts relative to the current one, texts
+ * and bad inputs by variant number. */
+#include "driver.h"
+#include "pool.h"
+
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* job_id resolves job number sym (creation order): an id never used when
+ * there is no such job, 0 for sym < 0. */
+static uint64_t job_id(const driver *d, int64_t sym)
+{
+	if (sym < 0)
+		return 0;
+	if ((uint64_t)sym < d->m->njobs)
+		return d->m->jobs[sym]->id;
+	return d->m->max_id + 1000 + (uint64_t)sym;
+}
+
+static model_job *job_of(const driver *d, int64_t sym)
+{
+	return sym >= 0 && (uint64_t)sym < d->m->njobs ? d->m->jobs[sym] : NULL;
+}
+
+/* attempt: the current attempt of job sym, one before (1) or after (2). */
+static uint32_t attempt_of(const driver *d, int64_t sym, int64_t delta)
+{
+	model_job *j = job_of(d, sym);
+	uint32_t a = j ? j->attempt : 1;
+	return delta == 1 ? a - 1 : delta == 2 ? a + 1 : a;
+}
+
+/* text returns text variant v: 0 empty, 1 short, 2 over 4096 bytes, 3 over
+ * 64 KiB, 4 over 128 bytes. */
+static char *text(int64_t v, const char *what, int64_t seed)
+{
+	size_t n = v == 2 ? 4097 : v == 3 ? 70000 + (size_t)(seed % 100) : v == 4 ? 129 : 0;
+	if (v <= 0)
+		return "";
+	if (v == 1)
+		return pool_printf("%s %lld", what, (long long)seed);
+	char *s = pool_alloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)('a' + (i * 7 + (size_t)seed) % 26);
+	return s;
+}
+
+static const char *worker_for(const driver *d, int64_t w, int64_t sym)
+{
+	model_job *j = job_of(d, sym);
+	if (w == 100)
+		return j && j->worker[0] ? j->worker : "w0";
+	return model_wname(w);
+}
+
+static uint64_t local_next(uint64_t *s)
+{
+	return rng_next(s);
+}
+
+static Whatsnext__V1__JobSpec__ParamsEntry **params(int64_t seed, size_t *n)
+{
+	uint64_t r = (uint64_t)(seed < 0 ? -seed : seed) * 7919 + 1;
+	*n = seed < 0 ? 2 : local_next(&r) % 4;
+	Whatsnext__V1__JobSpec__ParamsEntry **v = pool_alloc((*n + 1) * sizeof(*v));
+	static const char *const keys[] = {"lr", "bs", "seed", "model"};
+	for (size_t i = 0; i < *n; i++) {
+		v[i] = pool_alloc(sizeof(**v));
+		whatsnext__v1__job_spec__params_entry__init(v[i]);
+		v[i]->key = (char *)keys[i];
+		v[i]->value = pool_printf("%llu", (unsigned long long)(local_next(&r) % 1000));
+	}
+	if (seed == -1) /* an invalid parameter name */
+		v[1]->key = "bad key";
+	else if (seed == -2) /* a parameter given twice */
+		v[1]->key = "lr";
+	else if (seed == -3) /* a value over 1 MiB */
+		v[1]->value = memset(pool_alloc((1 << 20) + 2), 'v', (1 << 20) + 1);
+	return v;
+}
+
+static Whatsnext__V1__Dependency *dep(const driver *d, int64_t enc)
+{
+	Whatsnext__V1__Dependency *x = pool_alloc(sizeof(*x));
+	whatsnext__v1__dependency__init(x);
+	x->job_id = job_id(d, enc / 4);
+	x->condition = (Whatsnext__V1__DepCondition)(enc % 4 == 3 ? 7 : enc % 4);
+	return x;
+}
+
+static Whatsnext__V1__JobSpec *spec(const driver *d, const op *o)
+{
+	Whatsnext__V1__JobSpec *s = pool_alloc(sizeof(*s));
+	whatsnext__v1__job_spec__init(s);
+	s->project = (char *)model_pname(o->a[0]);
+	s->task = (char *)model_tname(o->a[1]);
+	s->name = o->a[2] == 0   ? ""
+	          : o->a[2] == 1 ? pool_printf("j%lld", (long long)o->a[3])
+	          : o->a[2] == 2 ? pool_printf("lr=0.%lld,bs:32+x@y", (long long)o->a[3])
+	                         : (char *)model_bad_name(o->a[2]);
+	s->params = params(o->a[3], &s->n_params);
+	s->priority = (int32_t)o->a[4];
+	size_t nd = (size_t)(o->a[5] < 0 ? 0 : o->a[5] > 3 ? 3 : o->a[5]);
+	s->after = pool_alloc((nd + 2) * sizeof(*s->after));
+	for (size_t i = 0; i < nd; i++)
+		s->after[s->n_after++] = dep(d, o->a[6 + i]);
+	if ((o->a[9] & 8) && s->n_after > 0) /* the same dependency twice */
+		s->after[s->n_after++] = s->after[0];
+	if (o->a[9] & 2) { /* a reference by name outside a batch */
+		Whatsnext__V1__Dependency *x = dep(d, 0);
+		x->job_id = 0;
+		x->ref = "j1";
+		s->after[s->n_after++] = x;
+	}
+	return s;
+}
+
+static ProtobufCMessage *build_submit(const driver *d, const op *o)
+{
+	Whatsnext__V1__SubmitRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__submit_request__init(rq);
+	rq->job = (o->a[9] & 4) ? NULL : spec(d, o);
+	rq->brief = (o->a[9] & 1) != 0;
+	return &rq->base;
+}
+
+/* batch_names gives each job of a batch its name: "b<i>", or none. */
+static void batch_names(Whatsnext__V1__JobSpec **v, size_t n, uint64_t *r)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i]->name = local_next(r) % 4 == 0 ? "" : pool_printf("b%zu", i);
+}
+
+static ProtobufCMessage *build_batch(const driver *d, const op *o)
+{
+	Whatsnext__V1__SubmitBatchRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__submit_batch_request__init(rq);
+	size_t n = (size_t)(o->a[1] < 0 ? 0 : o->a[1] > 8 ? 8 : o->a[1]);
+	int64_t bad = o->a[5];
+	if (bad == 3 && n < 3)
+		n = 3;
+	if ((bad == 1 || bad == 4) && n < 2)
+		n = 2;
+	uint64_t r = (uint64_t)o->a[2] * 2654435761u + 17;
+	const char *p = model_pname(o->a[0]);
+	rq->jobs = pool_alloc((n + 1) * sizeof(*rq->jobs));
+	rq->n_jobs = n;
+	/* a random order: a job refers only to jobs before it in that order,
+	 * earlier or later in the batch */
+	size_t *perm = pool_alloc((n + 1) * sizeof(size_t)),
+	       *rank = pool_alloc((n + 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		perm[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t k = local_next(&r) % i, t = perm[i - 1];
+		perm[i - 1] = perm[k];
+		perm[k] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		rank[perm[i]] = i;
+	for (size_t i = 0; i < n; i++) {
+		Whatsnext__V1__JobSpec *s = pool_alloc(sizeof(*s));
+		whatsnext__v1__job_spec__init(s);
+		s->project = (char *)p;
+		/* a task the project has, if any */
+		size_t nt = 0;
+		const char *tasks[16];
+		for (size_t t = 0; t < d->m->ntasks && nt < 16; t++)
+			if (strcmp(d->m->tasks[t]->project, p) == 0)
+				tasks[nt++] = d->m->tasks[t]->name;
+		s->task = (char *)(nt ? tasks[local_next(&r) % nt] : "t0");
+		s->params = params((int64_t)(local_next(&r) % 1000), &s->n_params);
+		s->priority = (int32_t)(local_next(&r) % 4) - 1;
+		s->after = pool_alloc(8 * sizeof(*s->after));
+		rq->jobs[i] = s;
+	}
+	batch_names(rq->jobs, n, &r);
+	for (size_t i = 0; i < n; i++) {
+		Whatsnext__V1__JobSpec *s = rq->jobs[i];
+		if (rank[i] > 0 && local_next(&r) % 3 == 0) {
+			size_t k = perm[local_next(&r) % rank[i]];
+			if (rq->jobs[k]->name[0] != '\0') {
+				Whatsnext__V1__Dependency *x = dep(d, 0);
+				x->job_id = 0;
+				x->ref = rq->jobs[k]->name;
+				x->condition = (Whatsnext__V1__DepCondition)(local_next(&r) % 3);
+				s->after[s->n_after++] = x;
+			}
+		}
+		if (d->m->njobs > 0 && local_next(&r) % 5 == 0) {
+			/* a job of the project that exists already */
+			for (size_t tries = 0; tries < 8; tries++) {
+				model_job *j = d->m->jobs[local_next(&r) % d->m->njobs];
+				if (j->live && strcmp(j->project, p) == 0) {
+					Whatsnext__V1__Dependency *x = dep(d, 0);
+					x->job_id = j->id;
+					x->condition =
+					    (Whatsnext__V1__DepCondition)(local_next(&r) % 3);
+					s->after[s->n_after++] = x;
+					break;
+				}
+			}
+		}
+	}
+	if (o->a[3] != 0 || bad == 5) {
+		rq->sweep = pool_alloc(sizeof(*rq->sweep));
+		whatsnext__v1__sweep_spec__init(rq->sweep);
+		rq->sweep->name = bad == 5       ? "-bad"
+		                  : o->a[3] == 2 ? pool_printf("lr=%lld", (long long)o->a[2])
+		                                 : "";
+		rq->sweep->max_running = (uint32_t)o->a[4];
+	}
+	Whatsnext__V1__Dependency *x = dep(d, 0);
+	x->job_id = 0;
+	switch (bad) {
+	case 1: /* a cycle: the first two wait for each other */
+		rq->jobs[0]->name = "c0";
+		rq->jobs[1]->name = "c1";
+		rq->jobs[0]->n_after = rq->jobs[1]->n_after = 0;
+		x->ref = "c1";
+		rq->jobs[0]->after[rq->jobs[0]->n_after++] = x;
+		x = dep(d, 0);
+		x->job_id = 0;
+		x->ref = "c0";
+		rq->jobs[1]->after[rq->jobs[1]->n_after++] = x;
+		break;
+	case 2: /* a name no job of the batch has */
+		x->ref = "nope";
+		rq->jobs[n - 1]->after[rq->jobs[n - 1]->n_after++] = x;
+		break;
+	case 3: /* a name two jobs share */
+		rq->jobs[0]->name = rq->jobs[1]->name = "dup";
+		rq->jobs[2]->name = "c2";
+		rq->jobs[2]->n_after = 0;
+		x->ref = "dup";
+		rq->jobs[2]->after[rq->jobs[2]->n_after++] = x;
+		break;
+	case 4: /* a job of another project, depended on by name */
+		rq->jobs[1]->project = (char *)model_pname((o->a[0] + 1) % MODEL_NPROJ);
+		rq->jobs[1]->task = "t0";
+		rq->jobs[1]->name = "other";
+		rq->jobs[1]->n_after = 0;
+		rq->jobs[0]->n_after = 0;
+		x->ref = "other";
+		rq->jobs[0]->after[rq->jobs[0]->n_after++] = x;
+		break;
+	}
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
+{
+	Whatsnext__V1__CompleteRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__complete_request__init(rq);
+	rq->job_id = job_id(d, a[0]);
+	rq->attempt = attempt_of(d, a[0], a[1]);
+	rq->worker = (char *)worker_for(d, a[2], a[0]);
+	rq->success = a[3] == 0;
+	rq->cancelled = a[3] == 2;
+	rq->exit_code = a[3] == 0 ? 0 : (int32_t)a[4] + 1;
+	rq->reason = text(a[5], "reason", a[0]);
+	rq->output_tail = text(a[6] == 2 ? 3 : a[6], "output", a[0]);
+	rq->duration_ms = a[0] * 10;
+	rq->external_id = a[7] == 2   ? text(4, "", 0)
+	                  : a[7] == 1 ? pool_printf("slurm-%lld", (long long)a[0])
+	                              : "";
+	rq->brief = a[8] != 0;
+	if (a[9] != 0) {
+		model_job *j = job_of(d, a[0]);
+		rq->next = pool_alloc(sizeof(*rq->next));
+		whatsnext__v1__fetch_request__init(rq->next);
+		rq->next->worker = rq->worker;
+		rq->next->project = a[9] == 2 ? "p5" : j ? j->project : "p0";
+	}
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_complete_batch(const driver *d, const op *o)
+{
+	Whatsnext__V1__CompleteBatchRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__complete_batch_request__init(rq);
+	size_t n = (size_t)(o->a[0] < 0 ? 0 : o->a[0] > 6 ? 6 : o->a[0]);
+	rq->results = pool_alloc((n + 1) * sizeof(*rq->results));
+	uint64_t r = (uint64_t)o->a[1] * 40503 + 3;
+	for (size_t i = 0; i < n; i++) {
+		int64_t a[OP_NARGS] = {0};
+		a[0] = o->a[2 + i % 6];
+		a[1] = local_next(&r) % 8 == 0 ? 1 : 0;
+		a[2] = 100;
+		a[3] = (int64_t)(local_next(&r) % 3);
+		a[4] = (int64_t)(local_next(&r) % 3);
+		a[5] = (int64_t)(local_next(&r) % 2);
+		a[6] = (int64_t)(local_next(&r) % 2);
+		a[8] = (int64_t)(local_next(&r) % 2);
+		a[9] = local_next(&r) % 20 == 0 ? 1 : 0;
+		rq->results[rq->n_results++] = (void *)build_complete_one(d, a);
+	}
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_fetch(const driver *d, const op *o)
+{
+	(void)d;
+	Whatsnext__V1__FetchRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__fetch_request__init(rq);
+	rq->worker = (char *)model_wname(o->a[0]);
+	rq->project = o->a[2] < 0 ? "" : (char *)model_pname(o->a[2]);
+	rq->projects = pool_alloc(8 * sizeof(char *));
+	for (int i = 0; i < 5; i++)
+		if (o->a[1] & (1 << i))
+			rq->projects[rq->n_projects++] = (char *)model_pname(i == 4 ? 5 : i);
+	rq->tasks = pool_alloc(8 * sizeof(char *));
+	for (int i = 0; i < 4; i++)
+		if (o->a[3] & (1 << i))
+			rq->tasks[rq->n_tasks++] = i == 3 ? "bad task" : (char *)model_tname(i);
+	rq->max_jobs = (uint32_t)o->a[4];
+	rq->wait_ms = o->a[5] ? 60001 : 0;
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
+{
+	Whatsnext__V1__HeartbeatRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__heartbeat_request__init(rq);
+	rq->worker = (char *)model_wname(o->a[0]);
+	size_t n = (size_t)(o->a[1] < 0 ? 0 : o->a[1] > 4 ? 4 : o->a[1]);
+	rq->leases = pool_alloc((n + 1) * sizeof(*rq->leases));
+	for (size_t i = 0; i < n; i++) {
+		int64_t enc = o->a[2 + i];
+		Whatsnext__V1__Lease *l = pool_alloc(sizeof(*l));
+		whatsnext__v1__lease__init(l);
+		l->job_id = job_id(d, enc / 16);
+		l->attempt = attempt_of(d, enc / 16, (enc / 4) % 4);
+		l->external_id = enc % 4 == 1   ? pool_printf("ext-%lld", (long long)(enc / 16))
+		                 : enc % 4 == 2 ? "ext-b"
+		                 : enc % 4 == 3 ? text(4, "", 1)
+		                                : "";
+		rq->leases[rq->n_leases++] = l;
+	}
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_join(const driver *d, const op *o)
+{
+	(void)d;
+	Whatsnext__V1__JoinRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__join_request__init(rq);
+	if (o->a[4] == 1)
+		return &rq->base; /* no worker at all */
+	Whatsnext__V1__Worker *w = pool_alloc(sizeof(*w));
+	whatsnext__v1__worker__init(w);
+	w->name = (char *)model_wname(o->a[0]);
+	w->host = pool_printf("host-%lld", (long long)o->a[1]);
+	w->version = "test";
+	w->capacity = model_cap_variant(o->a[1]);
+	w->projects = pool_alloc(8 * sizeof(char *));
+	for (int i = 0; i < 4; i++)
+		if (o->a[2] & (1 << i))
+			w->projects[w->n_projects++] = (char *)model_pname(i);
+	if (o->a[4] == 2)
+		w->projects[w->n_projects++] = "bad project";
+	w->slots = (uint32_t)o->a[3];
+	rq->worker = w;
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_task(const op *o, bool update)
+{
+	Whatsnext__V1__Task *t = pool_alloc(sizeof(*t));
+	whatsnext__v1__task__init(t);
+	t->project = (char *)model_pname(o->a[0]);
+	t->name = (char *)model_tname(o->a[1]);
+	int64_t base = update ? 3 : 2;
+	t->resources = model_res_variant(o->a[base]);
+	t->max_attempts = (uint32_t)o->a[base + 1];
+	t->retries = (uint32_t)o->a[base + 2];
+	t->timeout_s = (uint32_t)o->a[base + 3];
+	t->description = text(o->a[base + 4], "task", o->a[1]);
+	if (!update) {
+		Whatsnext__V1__CreateTaskRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__create_task_request__init(rq);
+		rq->task = o->a[7] ? NULL : t;
+		return &rq->base;
+	}
+	static const char *const fields[] = {"description", "resources", "max_attempts",
+	                                     "retries",     "timeout_s", "priority"};
+	Whatsnext__V1__UpdateTaskRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__update_task_request__init(rq);
+	rq->task = t;
+	rq->update_mask = pool_alloc(8 * sizeof(char *));
+	for (int i = 0; i < 6; i++)
+		if (o->a[2] & (1 << i))
+			rq->update_mask[rq->n_update_mask++] = (char *)fields[i];
+	return &rq->base;
+}
+
+/* build_project builds the ProjectService requests. */
+static ProtobufCMessage *build_project(const op *o)
+{
+	const char *name = model_pname(o->a[0]);
+	if (o->kind == OP_P_CREATE) {
+		Whatsnext__V1__CreateProjectRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__create_project_request__init(rq);
+		rq->name = (char *)name;
+		rq->description = text(o->a[1], "project", o->a[0]);
+		return &rq->base;
+	}
+	if (o->kind == OP_P_UPDATE) {
+		Whatsnext__V1__UpdateProjectRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__update_project_request__init(rq);
+		rq->name = (char *)name;
+		rq->set_description = o->a[1] != 0;
+		rq->description = text(o->a[2], "changed", o->a[0]);
+		rq->status = (Whatsnext__V1__ProjectStatus)o->a[3];
+		return &rq->base;
+	}
+	Whatsnext__V1__DeleteProjectRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__delete_project_request__init(rq);
+	rq->name = (char *)name;
+	rq->force = o->a[1] != 0;
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_job_id(const driver *d, const op *o)
+{
+	if (o->kind == OP_PRIORITY) {
+		Whatsnext__V1__SetPriorityRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__set_priority_request__init(rq);
+		rq->id = job_id(d, o->a[0]);
+		rq->priority = (int32_t)o->a[1];
+		return &rq->base;
+	}
+	Whatsnext__V1__JobIdRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__job_id_request__init(rq);
+	rq->id = job_id(d, o->a[0]);
+	if (o->kind == OP_CANCEL)
+		rq->reason = text(o->a[1], "stop", o->a[0]);
+	if (o->kind == OP_REMOVE)
+		rq->force = o->a[1] != 0;
+	return &rq->base;
+}
+
+static ProtobufCMessage *build_queue_misc(const driver *d, const op *o)
+{
+	if (o->kind == OP_RELEASE) {
+		Whatsnext__V1__ReleaseRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__release_request__init(rq);
+		rq->job_id = job_id(d, o->a[0]);
+		rq->attempt = attempt_of(d, o->a[0], o->a[1]);
+		rq->worker = (char *)worker_for(d, o->a[2], o->a[0]);
+		rq->reason = text(o->a[3], "busy", o->a[0]);
+		return &rq->base;
+	}
+	if (o->kind == OP_CLEAR) {
+		Whatsnext__V1__ClearRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__clear_request__init(rq);
+		rq->project = (char *)model_pname(o->a[0]);
+		rq->task =
+		    o->a[1] == 0 ? "" : (char *)model_tname(o->a[1] > 0 ? o->a[1] - 1 : o->a[1]);
+		return &rq->base;
+	}
+	if (o->kind == OP_POP) {
+		Whatsnext__V1__PopRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__pop_request__init(rq);
+		rq->project = (char *)model_pname(o->a[0]);
+		rq->position = (uint64_t)o->a[1];
+		return &rq->base;
+	}
+	if (o->kind == OP_SWEEP_UPDATE) {
+		Whatsnext__V1__UpdateSweepRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__update_sweep_request__init(rq);
+		rq->id = o->a[0] >= 0 && (size_t)o->a[0] < d->m->nsweeps ? d->m->sweeps[o->a[0]]->id
+		                                                         : d->m->max_id + 5000;
+		rq->set_priority = o->a[1] != 0;
+		rq->priority = (int32_t)o->a[2];
+		rq->set_max_running = o->a[3] != 0;
+		rq->max_running = (uint32_t)o->a[4];
+		return &rq->base;
+	}
+	Whatsnext__V1__WorkerNameRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__worker_name_request__init(rq);
+	rq->name = (char *)model_wname(o->a[0]);
+	return &rq->base;
+}
+
+int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg)
+{
+	static const char *const methods[OP_NKINDS] = {
+	    [OP_P_CREATE] = "ProjectService/Create",
+	    [OP_P_UPDATE] = "ProjectService/Update",
+	    [OP_P_DELETE] = "ProjectService/Delete",
+	    [OP_T_CREATE] = "TaskService/Create",
+	    [OP_T_UPDATE] = "TaskService/Update",
+	    [OP_T_DELETE] = "TaskService/Delete",
+	    [OP_SUBMIT] = "JobService/Submit",
+	    [OP_BATCH] = "JobService/SubmitBatch",
+	    [OP_CANCEL] = "JobService/Cancel",
+	    [OP_RETRY] = "JobService/Retry",
+	    [OP_REMOVE] = "JobService/Remove",
+	    [OP_PRIORITY] = "JobService/SetPriority",
+	    [OP_FETCH] = "QueueService/Fetch",
+	    [OP_HEARTBEAT] = "QueueService/Heartbeat",
+	    [OP_COMPLETE] = "QueueService/Complete",
+	    [OP_COMPLETE_BATCH] = "QueueService/CompleteBatch",
+	    [OP_RELEASE] = "QueueService/Release",
+	    [OP_CLEAR] = "QueueService/Clear",
+	    [OP_POP] = "QueueService/Pop",
+	    [OP_JOIN] = "WorkerService/Join",
+	    [OP_LEAVE] = "WorkerService/Leave",
+	    [OP_DRAIN] = "WorkerService/Drain",
+	    [OP_SWEEP_UPDATE] = "SweepService/Update",
+	};
+	if (o->kind < 0 || o->kind >= OP_NKINDS || methods[o->kind] == NULL)
+		return -1;
+	*method = methods[o->kind];
+	switch (o->kind) {
+	case OP_P_CREATE:
+	case OP_P_UPDATE:
+	case OP_P_DELETE:
+		*msg = build_project(o);
+		break;
+	case OP_T_CREATE:
+		*msg = build_task(o, false);
+		break;
+	case OP_T_UPDATE:
+		*msg = build_task(o, true);
+		break;
+	case OP_T_DELETE: {
+		Whatsnext__V1__DeleteTaskRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__delete_task_request__init(rq);
+		rq->project = (char *)model_pname(o->a[0]);
+		rq->name = (char *)model_tname(o->a[1]);
+		rq->force = o->a[2] != 0;
+		*msg = &rq->base;
+		break;
+	}
+	case OP_SUBMIT:
+		*msg = build_submit(d, o);
+		break;
+	case OP_BATCH:
+		*msg = build_batch(d, o);
+		break;
+	case OP_CANCEL:
+	case OP_RETRY:
+	case OP_REMOVE:
+	case OP_PRIORITY:
+		*msg = build_job_id(d, o);
+		break;
+	case OP_FETCH:
+		*msg = build_fetch(d, o);
+		break;
+	case OP_HEARTBEAT:
+		*msg = build_heartbeat(d, o);
+		break;
+	case OP_COMPLETE:
+		*msg = build_complete_one(d, o->a);
+		break;
+	case OP_COMPLETE_BATCH:
+		*msg = build_complete_batch(d, o);
+		break;
+	case OP_JOIN:
+		*msg = build_join(d, o);
+		break;
+	default:
+		*msg = build_queue_misc(d, o);
+	}
+	return 0;
+}

@@ -1,0 +1,396 @@
+/* driver: operations against wnd and the model side by side. */
+#include "driver.h"
+
+#include "compare.h"
+#include "envelope.h"
+#include "err.h"
+#include "pool.h"
+#include "snapshot.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The methods the driver sends, with their messages. */
+static const struct method {
+	const char *name; /* short: "JobService/Submit" */
+	const ProtobufCMessageDescriptor *in, *out;
+	bool remembered; /* mutating: its request id is remembered */
+} methods[] = {
+    {"ProjectService/Create", &whatsnext__v1__create_project_request__descriptor,
+     &whatsnext__v1__project__descriptor, true},
+    {"ProjectService/Update", &whatsnext__v1__update_project_request__descriptor,
+     &whatsnext__v1__project__descriptor, true},
+    {"ProjectService/Delete", &whatsnext__v1__delete_project_request__descriptor,
+     &whatsnext__v1__delete_project_response__descriptor, true},
+    {"TaskService/Create", &whatsnext__v1__create_task_request__descriptor,
+     &whatsnext__v1__task__descriptor, true},
+    {"TaskService/Update", &whatsnext__v1__update_task_request__descriptor,
+     &whatsnext__v1__task__descriptor, true},
+    {"TaskService/Delete", &whatsnext__v1__delete_task_request__descriptor,
+     &whatsnext__v1__delete_task_response__descriptor, true},
+    {"JobService/Submit", &whatsnext__v1__submit_request__descriptor,
+     &whatsnext__v1__submit_response__descriptor, true},
+    {"JobService/SubmitBatch", &whatsnext__v1__submit_batch_request__descriptor,
+     &whatsnext__v1__submit_batch_response__descriptor, true},
+    {"JobService/Cancel", &whatsnext__v1__job_id_request__descriptor,
+     &whatsnext__v1__job__descriptor, true},
+    {"JobService/Retry", &whatsnext__v1__job_id_request__descriptor,
+     &whatsnext__v1__job__descriptor, true},
+    {"JobService/Remove", &whatsnext__v1__job_id_request__descriptor,
+     &whatsnext__v1__job__descriptor, true},
+    {"JobService/SetPriority", &whatsnext__v1__set_priority_request__descriptor,
+     &whatsnext__v1__job__descriptor, true},
+    {"QueueService/Fetch", &whatsnext__v1__fetch_request__descriptor,
+     &whatsnext__v1__fetch_response__descriptor, true},
+    {"QueueService/Heartbeat", &whatsnext__v1__heartbeat_request__descriptor,
+     &whatsnext__v1__heartbeat_response__descriptor, false},
+    {"QueueService/Complete", &whatsnext__v1__complete_request__descriptor,
+     &whatsnext__v1__complete_response__descriptor, true},
+    {"QueueService/CompleteBatch", &whatsnext__v1__complete_batch_request__descriptor,
+     &whatsnext__v1__complete_batch_response__descriptor, true},
+    {"QueueService/Release", &whatsnext__v1__release_request__descriptor,
+     &whatsnext__v1__job__descriptor, true},
+    {"QueueService/Clear", &whatsnext__v1__clear_request__descriptor,
+     &whatsnext__v1__clear_response__descriptor, true},
+    {"QueueService/Pop", &whatsnext__v1__pop_request__descriptor, &whatsnext__v1__job__descriptor,
+     true},
+    {"WorkerService/Join", &whatsnext__v1__join_request__descriptor,
+     &whatsnext__v1__join_response__descriptor, true},
+    {"WorkerService/Leave", &whatsnext__v1__worker_name_request__descriptor,
+     &whatsnext__v1__worker__descriptor, true},
+    {"WorkerService/Drain", &whatsnext__v1__worker_name_request__descriptor,
+     &whatsnext__v1__worker__descriptor, true},
+    {"SweepService/Update", &whatsnext__v1__update_sweep_request__descriptor,
+     &whatsnext__v1__sweep__descriptor, true},
+};
+
+static const struct method *method_get(const char *name)
+{
+	for (size_t i = 0; i < WN_ARRAY_LEN(methods); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}
+
+static int fail(driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(driver *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[8192];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(d->err);
+	d->err = wn_xstrdup(buf);
+	return -1;
+}
+
+const sent *driver_sent(const driver *d, int64_t k)
+{
+	size_t n = d->nring < DRIVER_RING ? d->nring : DRIVER_RING;
+	size_t i = (d->nring - 1 - (size_t)k % n) % DRIVER_RING;
+	return &d->ring[i];
+}
+
+/* remember keeps a mutating request (or updates the entry of its id). */
+static void remember(driver *d, const struct method *mt, uint64_t reqid, const uint8_t *body,
+                     size_t blen, int code, const ProtobufCMessage *out)
+{
+	sent *s = NULL;
+	size_t n = d->nring < DRIVER_RING ? d->nring : DRIVER_RING;
+	for (size_t i = 0; i < n && s == NULL; i++)
+		if (d->ring[i].reqid == reqid)
+			s = &d->ring[i];
+	if (s == NULL) {
+		s = &d->ring[d->nring++ % DRIVER_RING];
+		free(s->body);
+		s->body = wn_xmalloc(blen + 1);
+		memcpy(s->body, body, blen);
+		s->blen = blen;
+	}
+	free(s->reply);
+	s->reply = NULL;
+	s->rlen = 0;
+	s->method = mt->name;
+	s->reqid = reqid;
+	s->at = d->m->now;
+	s->epoch = d->epoch;
+	s->code = code;
+	if (code == 0 && out != NULL)
+		s->reply = wn_message_pack(out, &s->rlen);
+}
+
+/* send sends msg to method with request id reqid; *out gets the answer. */
+static int send_call(driver *d, const struct method *mt, const ProtobufCMessage *msg,
+                     uint64_t reqid, ProtobufCMessage **out, char **errmsg)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/whatsnext.v1.%s", mt->name);
+	if (!d->srv.test_clock)
+		d->m->now = wn_now_ms();
+	server_clock(&d->srv, d->m->now);
+	int code = wn_rpc_call(d->srv.rpc, path, msg, mt->out, out, errmsg, reqid, 0);
+	if (code >= 0)
+		code == 0 ? d->replies_ok++ : d->replies_err++;
+	return code;
+}
+
+/* exec sends one request and has the model judge its reply. */
+static int exec_request(driver *d, const struct method *mt, const ProtobufCMessage *msg,
+                        uint64_t reqid)
+{
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int code = send_call(d, mt, msg, reqid, &out, &errmsg);
+	int rv = 0;
+	if (code < 0) {
+		rv = fail(d, "%s: no reply: %s", mt->name, errmsg ? errmsg : wn_strerror(code));
+	} else {
+		model_call c = {mt->name, reqid, msg, code, errmsg ? errmsg : "", out};
+		if (model_exec(d->m, &c) != 0)
+			rv = fail(d, "%s", d->m->err);
+		if (mt->remembered) {
+			size_t blen = 0;
+			uint8_t *body = wn_message_pack(msg, &blen);
+			remember(d, mt, reqid, body, blen, code, out);
+			free(body);
+		}
+	}
+	if (d->verbose) {
+		static char line[1200];
+		snapshot_line(msg, line, sizeof(line));
+		fprintf(stderr, "    %s %.1000s\n", mt->name, line);
+		if (out != NULL)
+			snapshot_line(out, line, sizeof(line));
+		fprintf(stderr, "    -> %s%s%.1000s\n", code >= 0 ? wn_code_name(code) : "no reply",
+		        code ? ": " : " ", code ? errmsg : line);
+	}
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	free(errmsg);
+	return rv;
+}
+
+/* resend_same sends remembered request k again with its id: the first
+ * answer again while the id is remembered, else a fresh execution (a Submit
+ * or SubmitBatch answered from what it created, for a day). */
+static int resend_same(driver *d, const sent *s)
+{
+	const struct method *mt = method_get(s->method);
+	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->in, NULL, s->blen, s->body);
+	int64_t age = d->m->now - s->at;
+	bool remembered = s->code == 0 && s->epoch == d->epoch && age < MODEL_DEDUPE_MS;
+	bool submit = s->code == 0 && strcmp(s->method, "JobService/Submit") == 0;
+	bool batch = s->code == 0 && strcmp(s->method, "JobService/SubmitBatch") == 0;
+	int rv;
+	if (!remembered && !submit && !batch) {
+		rv = exec_request(d, mt, msg, s->reqid);
+		protobuf_c_message_free_unpacked(msg, NULL);
+		return rv;
+	}
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int code = send_call(d, mt, msg, s->reqid, &out, &errmsg);
+	size_t rlen = 0;
+	uint8_t *reply = out ? wn_message_pack(out, &rlen) : NULL;
+	if (code != 0)
+		rv = fail(d, "resent %s: expected its first answer again, got %s: %s", s->method,
+		          code > 0 ? wn_code_name(code) : "no reply", errmsg ? errmsg : "");
+	else if (remembered || batch)
+		rv = rlen == s->rlen && memcmp(reply, s->reply, rlen) == 0
+		         ? 0
+		         : fail(d, "resent %s: the answer differs from the first one", s->method);
+	else {
+		/* a Submit answered from its job as it is now */
+		Whatsnext__V1__SubmitResponse *first =
+		    whatsnext__v1__submit_response__unpack(NULL, s->rlen, s->reply);
+		const Whatsnext__V1__SubmitRequest *rq = (const void *)msg;
+		const Whatsnext__V1__Job *g = ((Whatsnext__V1__SubmitResponse *)out)->job;
+		model_job *j = wn_map_get_u64(d->m->byid, first->job->id);
+		rv = 0;
+		if (g == NULL || j == NULL)
+			rv = fail(d, "resent Submit: no job in the answer");
+		else if (j->live && compare_job(d->m, j, g, rq->brief ? CJ_BRIEF : CJ_RECORD,
+		                                "resent Submit") != 0)
+			rv = fail(d, "%s", d->m->err);
+		else if (!j->live && (g->id != j->id || (int)g->status != j->removed_status ||
+		                      g->attempt != j->attempt || g->name[0] != '\0'))
+			rv = fail(d,
+			          "resent Submit of removed job %llu: answered %s attempt %u; "
+			          "expected its last status %s attempt %u",
+			          (unsigned long long)j->id, model_status_name((int)g->status),
+			          g->attempt, model_status_name(j->removed_status), j->attempt);
+		whatsnext__v1__submit_response__free_unpacked(first, NULL);
+	}
+	free(reply);
+	free(errmsg);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	protobuf_c_message_free_unpacked(msg, NULL);
+	return rv;
+}
+
+/* resend_other sends another mutating method under a remembered id: it is
+ * refused and changes nothing. */
+static int resend_other(driver *d, const sent *s)
+{
+	const char *name = strcmp(s->method, "WorkerService/Drain") == 0 ? "WorkerService/Leave"
+	                                                                 : "WorkerService/Drain";
+	Whatsnext__V1__WorkerNameRequest rq = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	rq.name = "w0";
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int code = send_call(d, method_get(name), &rq.base, s->reqid, &out, &errmsg);
+	int rv = code == 3 ? 0
+	                   : fail(d,
+	                          "%s under the request id of a %s: expected INVALID_ARGUMENT, "
+	                          "got %s",
+	                          name, s->method, code >= 0 ? wn_code_name(code) : "no reply");
+	free(errmsg);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	return rv;
+}
+
+/* check_all takes a snapshot and compares it with the model. */
+static int check_all(driver *d, snapshot *s, const char *when)
+{
+	char *err = NULL;
+	server_clock(&d->srv, d->m->now);
+	if (snapshot_take(d->srv.rpc, s, &err) != 0) {
+		fail(d, "%s: %s", when, err);
+		free(err);
+		return -1;
+	}
+	if (compare_snapshot(d->m, s) != 0)
+		return fail(d, "%s: %s", when, d->m->err);
+	return 0;
+}
+
+static int restart(driver *d, bool kill9)
+{
+	snapshot before, after;
+	char *err = NULL;
+	int rv = check_all(d, &before, "before the restart");
+	if (rv == 0 && server_stop(&d->srv, kill9, &err) != 0)
+		rv = fail(d, "stopping wnd: %s", err);
+	if (rv == 0 && server_check(&d->srv, &err) != 0)
+		rv = fail(d, "after %s: %s", kill9 ? "kill -9" : "SIGTERM", err);
+	if (rv == 0 && server_start(&d->srv, d->m->now, &err) != 0)
+		rv = fail(d, "restarting wnd after %s: %s", kill9 ? "kill -9" : "SIGTERM", err);
+	free(err);
+	kill9 ? d->restarts_kill++ : d->restarts_term++;
+	if (rv != 0) {
+		snapshot_free(&before);
+		return rv;
+	}
+	d->epoch++;
+	model_restart(d->m);
+	rv = check_all(d, &after, "after the restart");
+	if (rv == 0) {
+		char *diff = snapshot_diff(&before, &after);
+		if (diff != NULL)
+			rv = fail(d, "the state changed across a restart (%s):\n%s",
+			          kill9 ? "kill -9" : "SIGTERM", diff);
+		free(diff);
+	}
+	snapshot_free(&before);
+	snapshot_free(&after);
+	return rv;
+}
+
+static int advance(driver *d, int64_t delta)
+{
+	if (!d->srv.test_clock)
+		return 0; /* no test clock: time is the machine's */
+	int64_t t = model_safe_time(d->m, d->m->now + delta);
+	model_advance(d->m, t);
+	server_clock(&d->srv, t);
+	/* any request runs the work that fell due */
+	Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int code =
+	    wn_rpc_call(d->srv.rpc, "/whatsnext.v1.ProjectService/List", &rq.base,
+	                &whatsnext__v1__list_projects_response__descriptor, &out, &errmsg, 0, 0);
+	int rv = code == 0 ? 0 : fail(d, "advancing the clock: %s", errmsg ? errmsg : "no reply");
+	free(errmsg);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	return rv;
+}
+
+int driver_run(driver *d, const op *o)
+{
+	if (o->kind < 0 || o->kind >= OP_NKINDS)
+		return fail(d, "unknown operation %d", o->kind);
+	d->ops[o->kind]++;
+	if (d->verbose) {
+		char line[256];
+		op_format(o, line, sizeof(line));
+		fprintf(stderr, "  %s\n", line);
+	}
+	int rv;
+	switch (o->kind) {
+	case OP_ADVANCE:
+		return advance(d, o->a[0]);
+	case OP_RESTART:
+		return restart(d, o->a[0] != 0);
+	case OP_CHECK: {
+		snapshot s;
+		rv = check_all(d, &s, "check");
+		snapshot_free(&s);
+		return rv;
+	}
+	case OP_RESEND:
+		if (d->nring == 0)
+			return 0;
+		return o->a[1] ? resend_other(d, driver_sent(d, o->a[0]))
+		               : resend_same(d, driver_sent(d, o->a[0]));
+	}
+	const char *name = NULL;
+	ProtobufCMessage *msg = NULL;
+	if (build_request(d, o, &name, &msg) != 0)
+		return fail(d, "cannot build operation %s", op_name(o->kind));
+	rv = exec_request(d, method_get(name), msg, o->reqid);
+	pool_reset();
+	return rv;
+}
+
+int driver_open(driver *d, const char *wnd, const char *dir, bool verbose, char **err)
+{
+	memset(d, 0, sizeof(*d));
+	d->verbose = verbose;
+	if (server_init(&d->srv, wnd, dir, err) != 0)
+		return -1;
+	d->m = model_new(wn_now_ms());
+	return server_start(&d->srv, d->m->now, err);
+}
+
+int driver_finish(driver *d)
+{
+	op o = {.kind = OP_RESTART};
+	if (driver_run(d, &o) != 0)
+		return -1;
+	o.a[0] = 1;
+	return driver_run(d, &o);
+}
+
+void driver_close(driver *d)
+{
+	char *err = NULL;
+	server_stop(&d->srv, true, &err);
+	free(err);
+	server_release(&d->srv);
+	model_free(d->m);
+	for (size_t i = 0; i < DRIVER_RING; i++) {
+		free(d->ring[i].body);
+		free(d->ring[i].reply);
+	}
+	free(d->err);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,70 @@
+/* driver: runs operations against a wnd and the model side by side. Each
+ * operation is built into a request from the model's state, sent, and its
+ * reply judged by the model; restarts compare every answer before and after,
+ * and with the model. */
+#ifndef WN_MODEL_DRIVER_H
+#define WN_MODEL_DRIVER_H
+
+#include "model.h"
+#include "ops.h"
+#include "server.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A mutating request sent lately, for resending it. */
+typedef struct sent {
+	const char *method; /* short name */
+	uint64_t reqid;
+	uint8_t *body;
+	size_t blen;
+	int64_t at; /* test-clock time of its execution */
+	int epoch;  /* server start it ran in */
+	int code;
+	uint8_t *reply; /* packed output (code OK) */
+	size_t rlen;
+} sent;
+
+#define DRIVER_RING 24
+
+typedef struct driver {
+	model *m;
+	server srv;
+	int epoch;
+	sent ring[DRIVER_RING];
+	size_t nring; /* entries used, newest at ring[(nring - 1) % DRIVER_RING] */
+	bool verbose;
+	/* counts for the summary */
+	uint64_t ops[OP_NKINDS];
+	uint64_t replies_ok, replies_err;
+	uint64_t restarts_term, restarts_kill;
+	char *err; /* why the last operation failed, malloc'd */
+} driver;
+
+/* driver_open starts wnd (path wnd) in directory dir with an empty model. */
+int driver_open(driver *d, const char *wnd, const char *dir, bool verbose, char **err);
+
+/* driver_close stops wnd and frees d. */
+void driver_close(driver *d);
+
+/* driver_run runs operation o: 0 when server and model agree, -1 (d->err
+ * says why) when they do not. */
+int driver_run(driver *d, const op *o);
+
+/* driver_finish ends a run: a full comparison, a clean restart, another. */
+int driver_finish(driver *d);
+
+/* Building requests (build.c): the request of o, from the model's state,
+ * as a message in the pool and its method's short name. */
+int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg);
+
+/* Generating operations (gen.c): the next operation of a run from rng. */
+void gen_op(driver *d, uint64_t *rng, op *o);
+
+/* rng_next returns the next number of a splitmix64 sequence. */
+uint64_t rng_next(uint64_t *s);
+
+/* driver_sent_age: how a remembered request stands now (for resends). */
+const sent *driver_sent(const driver *d, int64_t k);
+
+#endif

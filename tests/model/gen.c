@@ -1,0 +1,382 @@
+/* gen: the next operation of a run, drawn from a seeded sequence and aimed
+ * by the model's state (a Complete mostly names a RUNNING job, a Fetch a
+ * project with work), with bad inputs of every kind now and then. */
+#include "driver.h"
+
+#include <string.h>
+
+uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static int64_t pick(uint64_t *r, int64_t n)
+{
+	return n <= 0 ? 0 : (int64_t)(rng_next(r) % (uint64_t)n);
+}
+
+static bool chance(uint64_t *r, int percent)
+{
+	return pick(r, 100) < percent;
+}
+
+/* bad: one of the invalid names. */
+static int64_t bad(uint64_t *r)
+{
+	return -1 - pick(r, 6);
+}
+
+/* proj: a project that exists mostly; sometimes one that does not or an
+ * invalid name. */
+static int64_t proj(const driver *d, uint64_t *r)
+{
+	if (chance(r, 3))
+		return bad(r);
+	if (d->m->nprojects > 0 && chance(r, 90)) {
+		const char *n = d->m->projects[pick(r, (int64_t)d->m->nprojects)]->name;
+		return n[1] - '0';
+	}
+	return pick(r, MODEL_NPROJ);
+}
+
+/* sym: a job (by creation order) for which want() holds, mostly. */
+static int64_t sym(const driver *d, uint64_t *r, bool (*want)(const model_job *))
+{
+	const model *m = d->m;
+	if (chance(r, 4))
+		return chance(r, 50) ? -1 : (int64_t)m->njobs + pick(r, 5);
+	int64_t n = 0;
+	for (size_t i = 0; i < m->njobs; i++)
+		n += want == NULL || want(m->jobs[i]);
+	if (n == 0 || chance(r, 8))
+		return pick(r, (int64_t)m->njobs + 1);
+	int64_t k = pick(r, n);
+	for (size_t i = 0; i < m->njobs; i++)
+		if ((want == NULL || want(m->jobs[i])) && k-- == 0)
+			return (int64_t)i;
+	return 0;
+}
+
+static bool is_live(const model_job *j)
+{
+	return j->live;
+}
+static bool is_running(const model_job *j)
+{
+	return j->live && (j->status == ST_RUNNING || j->cancel_attempt != 0);
+}
+static bool is_open(const model_job *j)
+{
+	return j->live &&
+	       (j->status == ST_PENDING || j->status == ST_RUNNING || j->status == ST_BLOCKED);
+}
+static bool is_ended(const model_job *j)
+{
+	return j->live &&
+	       (j->status == ST_FAILED || j->status == ST_CANCELLED || j->status == ST_BLOCKED);
+}
+
+static void gen_task_values(uint64_t *r, int64_t *a)
+{
+	a[0] = chance(r, 40) ? pick(r, MODEL_NRES) : 0;
+	if (chance(r, 3))
+		a[0] = -1 - pick(r, 2);
+	a[1] = chance(r, 3) ? 1001 : chance(r, 50) ? 0 : 1 + pick(r, 4);
+	a[2] = chance(r, 3) ? 1001 : pick(r, 3);
+	a[3] = pick(r, 100);
+	a[4] = chance(r, 3) ? 2 : pick(r, 2);
+}
+
+static void gen_submit(driver *d, uint64_t *r, op *o)
+{
+	const model *m = d->m;
+	if (m->ntasks > 0 && chance(r, 92)) {
+		const model_task *t = m->tasks[pick(r, (int64_t)m->ntasks)];
+		o->a[0] = t->project[1] - '0';
+		o->a[1] = t->name[1] - '0';
+	} else {
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 5) ? bad(r) : pick(r, MODEL_NTASK);
+	}
+	o->a[2] = chance(r, 60) ? 0 : chance(r, 90) ? 1 + pick(r, 2) : bad(r);
+	o->a[3] = chance(r, 96) ? pick(r, 1000) : -1 - pick(r, 3);
+	o->a[4] = pick(r, 6) - 2;
+	o->a[5] = chance(r, 50) ? 0 : 1 + pick(r, 3);
+	const char *p = model_pname(o->a[0]);
+	for (int i = 0; i < 3; i++) {
+		/* a job of the same project, mostly */
+		int64_t s = pick(r, (int64_t)m->njobs + 1);
+		for (int tries = 0; tries < 10 && (size_t)s < m->njobs; tries++) {
+			if (strcmp(m->jobs[s]->project, p) == 0 &&
+			    (m->jobs[s]->live || chance(r, 20)))
+				break;
+			s = pick(r, (int64_t)m->njobs + 1);
+		}
+		o->a[6 + i] = s * 4 + (chance(r, 2) ? 3 : pick(r, 3));
+	}
+	o->a[9] = chance(r, 30);
+	if (chance(r, 3))
+		o->a[9] |= 2 << pick(r, 3);
+}
+
+static void gen_lease_op(driver *d, uint64_t *r, op *o)
+{
+	o->a[0] = sym(d, r, is_running);
+	o->a[1] = chance(r, 88) ? 0 : 1 + pick(r, 2);
+	o->a[2] = chance(r, 90) ? 100 : pick(r, MODEL_NWORKER);
+}
+
+static void gen_fetch(driver *d, uint64_t *r, op *o)
+{
+	const model *m = d->m;
+	o->a[0] = chance(r, 3) ? bad(r) : pick(r, MODEL_NWORKER);
+	o->a[2] = chance(r, 80) && m->nprojects
+	              ? m->projects[pick(r, (int64_t)m->nprojects)]->name[1] - '0'
+	              : -1;
+	o->a[1] = chance(r, 30) ? pick(r, 16) : 0;
+	if (chance(r, 3))
+		o->a[1] |= 16; /* a project that does not exist */
+	o->a[3] = chance(r, 20) ? 1 + pick(r, 7) : 0;
+	if (chance(r, 2))
+		o->a[3] |= 8;
+	o->a[4] = chance(r, 70) ? 0 : pick(r, 5);
+	o->a[5] = chance(r, 2);
+}
+
+static void gen_heartbeat(driver *d, uint64_t *r, op *o)
+{
+	const model *m = d->m;
+	o->a[0] = chance(r, 3) ? bad(r) : pick(r, MODEL_NWORKER);
+	o->a[1] = pick(r, 4);
+	const char *w = model_wname(o->a[0]);
+	for (int i = 0; i < o->a[1]; i++) {
+		int64_t s = sym(d, r, is_running);
+		/* the worker's own leases, mostly */
+		for (int tries = 0; tries < 6 && (size_t)s < m->njobs && s >= 0; tries++) {
+			if (strcmp(m->jobs[s]->worker, w) == 0)
+				break;
+			s = sym(d, r, is_running);
+		}
+		if (s < 0)
+			s = 0;
+		o->a[2 + i] = s * 16 + (chance(r, 85) ? 0 : 1 + pick(r, 2)) * 4 + pick(r, 4);
+	}
+}
+
+static void gen_complete(driver *d, uint64_t *r, op *o)
+{
+	gen_lease_op(d, r, o);
+	o->a[3] = chance(r, 50) ? 0 : chance(r, 80) ? 1 : 2;
+	o->a[4] = pick(r, 3);
+	o->a[5] = chance(r, 2) ? 2 : pick(r, 2);
+	o->a[6] = chance(r, 3) ? 2 : pick(r, 2);
+	o->a[7] = chance(r, 2) ? 2 : pick(r, 2);
+	o->a[8] = chance(r, 30);
+	o->a[9] = chance(r, 70) ? 0 : chance(r, 85) ? 1 : 2;
+}
+
+static void gen_job_ops(driver *d, uint64_t *r, op *o)
+{
+	switch (o->kind) {
+	case OP_SUBMIT:
+		gen_submit(d, r, o);
+		break;
+	case OP_BATCH:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 2) ? 0 : 1 + pick(r, 6);
+		o->a[2] = pick(r, 1000000);
+		o->a[3] = chance(r, 50) ? 0 : 1 + pick(r, 2);
+		o->a[4] = pick(r, 4);
+		o->a[5] = chance(r, 90) ? 0 : 1 + pick(r, 5);
+		break;
+	case OP_CANCEL:
+		o->a[0] = sym(d, r, is_open);
+		o->a[1] = chance(r, 3) ? 2 : pick(r, 2);
+		break;
+	case OP_RETRY:
+		o->a[0] = sym(d, r, is_ended);
+		break;
+	case OP_REMOVE:
+		o->a[0] = sym(d, r, is_live);
+		o->a[1] = chance(r, 30);
+		break;
+	case OP_PRIORITY:
+		o->a[0] = sym(d, r, is_live);
+		o->a[1] = pick(r, 9) - 3;
+		break;
+	}
+}
+
+static void gen_queue_ops(driver *d, uint64_t *r, op *o)
+{
+	switch (o->kind) {
+	case OP_FETCH:
+		gen_fetch(d, r, o);
+		break;
+	case OP_HEARTBEAT:
+		gen_heartbeat(d, r, o);
+		break;
+	case OP_COMPLETE:
+		gen_complete(d, r, o);
+		break;
+	case OP_COMPLETE_BATCH:
+		o->a[0] = pick(r, 5);
+		o->a[1] = pick(r, 1000000);
+		for (int i = 0; i < 6; i++)
+			o->a[2 + i] = sym(d, r, is_running);
+		break;
+	case OP_RELEASE:
+		gen_lease_op(d, r, o);
+		o->a[3] = chance(r, 3) ? 2 : pick(r, 2);
+		break;
+	case OP_CLEAR:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 50) ? 0 : chance(r, 90) ? 1 + pick(r, 4) : bad(r);
+		break;
+	case OP_POP:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 60) ? 0 : chance(r, 90) ? pick(r, 4) : 50;
+		break;
+	case OP_SWEEP_UPDATE:
+		o->a[0] = pick(r, (int64_t)d->m->nsweeps + 1);
+		o->a[1] = chance(r, 50);
+		o->a[2] = pick(r, 6) - 2;
+		o->a[3] = chance(r, 60);
+		o->a[4] = pick(r, 4);
+		break;
+	}
+}
+
+static void gen_admin_ops(driver *d, uint64_t *r, op *o)
+{
+	switch (o->kind) {
+	case OP_P_CREATE:
+		o->a[0] = chance(r, 4) ? bad(r) : pick(r, MODEL_NPROJ);
+		o->a[1] = chance(r, 3) ? 2 : pick(r, 2);
+		break;
+	case OP_P_UPDATE:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 30);
+		o->a[2] = chance(r, 4) ? 2 : pick(r, 2);
+		o->a[3] = chance(r, 4) ? 9 : chance(r, 30) ? 0 : chance(r, 65) ? 1 : 2;
+		break;
+	case OP_P_DELETE:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 50);
+		break;
+	case OP_T_CREATE:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 4) ? bad(r) : pick(r, MODEL_NTASK);
+		gen_task_values(r, o->a + 2);
+		o->a[7] = chance(r, 2);
+		break;
+	case OP_T_UPDATE:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 4) ? bad(r) : pick(r, MODEL_NTASK);
+		o->a[2] = 1 + pick(r, 31);
+		if (chance(r, 4))
+			o->a[2] |= 32;
+		gen_task_values(r, o->a + 3);
+		break;
+	case OP_T_DELETE:
+		o->a[0] = proj(d, r);
+		o->a[1] = chance(r, 4) ? bad(r) : pick(r, MODEL_NTASK);
+		o->a[2] = chance(r, 50);
+		break;
+	case OP_JOIN:
+		o->a[0] = chance(r, 3) ? bad(r) : pick(r, MODEL_NWORKER);
+		o->a[1] = chance(r, 4) ? -1 - pick(r, 2) : pick(r, MODEL_NCAP);
+		o->a[2] = pick(r, 16);
+		o->a[3] = pick(r, 5);
+		o->a[4] = chance(r, 2) ? 1 + pick(r, 2) : 0;
+		break;
+	case OP_LEAVE:
+	case OP_DRAIN:
+		o->a[0] = chance(r, 5) ? bad(r) : pick(r, MODEL_NWORKER + 1);
+		break;
+	}
+}
+
+/* resend_pick finds a remembered request to send again whose fate is clear:
+ * well inside or well outside the time ids are remembered; -1 if none. */
+static int64_t resend_pick(const driver *d, uint64_t *r, bool other)
+{
+	int64_t n = d->nring < DRIVER_RING ? (int64_t)d->nring : DRIVER_RING;
+	for (int tries = 0; tries < 8 && n > 0; tries++) {
+		int64_t k = pick(r, n);
+		const sent *s = driver_sent(d, k);
+		int64_t age = d->m->now - s->at;
+		bool fresh =
+		    s->epoch == d->epoch && s->code == 0 && age < MODEL_DEDUPE_MS - MODEL_MARGIN_MS;
+		if (other && !fresh)
+			continue;
+		if (age > 23LL * 3600 * 1000 || (age > MODEL_DEDUPE_MS - MODEL_MARGIN_MS &&
+		                                 age < MODEL_DEDUPE_MS + MODEL_MARGIN_MS))
+			continue;
+		return k;
+	}
+	return -1;
+}
+
+static const struct {
+	int kind, weight;
+} weights[] = {
+    {OP_P_CREATE, 3}, {OP_P_UPDATE, 3},  {OP_P_DELETE, 1},     {OP_T_CREATE, 4},
+    {OP_T_UPDATE, 2}, {OP_T_DELETE, 1},  {OP_SUBMIT, 16},      {OP_BATCH, 5},
+    {OP_CANCEL, 3},   {OP_RETRY, 3},     {OP_REMOVE, 2},       {OP_PRIORITY, 2},
+    {OP_FETCH, 16},   {OP_HEARTBEAT, 6}, {OP_COMPLETE, 14},    {OP_COMPLETE_BATCH, 3},
+    {OP_RELEASE, 3},  {OP_CLEAR, 1},     {OP_POP, 2},          {OP_JOIN, 3},
+    {OP_LEAVE, 1},    {OP_DRAIN, 1},     {OP_SWEEP_UPDATE, 2}, {OP_RESEND, 4},
+    {OP_ADVANCE, 5},  {OP_RESTART, 2},   {OP_CHECK, 1},
+};
+
+void gen_op(driver *d, uint64_t *r, op *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->reqid = rng_next(r) | 1;
+	if (d->m->settle) {
+		/* retention became due at once: let time pass before anything else */
+		o->kind = OP_ADVANCE;
+		return;
+	}
+	int total = 0;
+	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
+		total += weights[i].weight;
+	int64_t k = pick(r, total);
+	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
+		if ((k -= weights[i].weight) < 0) {
+			o->kind = weights[i].kind;
+			break;
+		}
+	/* build some structure first */
+	if (d->m->nprojects < 2 && chance(r, 40))
+		o->kind = OP_P_CREATE;
+	else if (d->m->ntasks < 3 && chance(r, 40))
+		o->kind = OP_T_CREATE;
+	switch (o->kind) {
+	case OP_RESEND:
+		o->a[1] = chance(r, 15);
+		o->a[0] = resend_pick(d, r, o->a[1] != 0);
+		if (o->a[0] < 0)
+			o->kind = OP_CHECK;
+		break;
+	case OP_ADVANCE: {
+		static const int64_t steps[] = {5000,      60000,      3 * 60000,  5 * 60000,
+		                                9 * 60000, 11 * 60000, 45 * 60000, 2 * 3600000};
+		o->a[0] = steps[pick(r, 8)];
+		break;
+	}
+	case OP_RESTART:
+		o->a[0] = chance(r, 50);
+		break;
+	case OP_CHECK:
+		break;
+	default:
+		gen_admin_ops(d, r, o);
+		gen_job_ops(d, r, o);
+		gen_queue_ops(d, r, o);
+	}
+}

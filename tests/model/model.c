@@ -1,0 +1,875 @@
+/* model: state, lookups, the rules derived from the documentation
+ * (dependencies, dispatch order, fleet fit), time and restarts. */
+#include "model.h"
+
+#include "err.h"
+#include "pool.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+model *model_new(int64_t now)
+{
+	model *m = wn_xcalloc(1, sizeof(*m));
+	m->now = now;
+	m->byid = wn_map_new_u64();
+	return m;
+}
+
+static void need_free(model_need *n)
+{
+	for (size_t i = 0; i < n->nlabels; i++) {
+		free(n->labels[i].k);
+		free(n->labels[i].v);
+	}
+	memset(n, 0, sizeof(*n));
+}
+
+static void project_free(model_project *p)
+{
+	free(p->name);
+	free(p->desc);
+	free(p);
+}
+
+static void task_free(model_task *t)
+{
+	free(t->project);
+	free(t->name);
+	free(t->desc);
+	need_free(&t->need);
+	free(t);
+}
+
+static void job_free(model_job *j)
+{
+	free(j->project);
+	free(j->task);
+	free(j->name);
+	for (size_t i = 0; i < j->nparams; i++) {
+		free(j->params[i].k);
+		free(j->params[i].v);
+	}
+	free(j->params);
+	free(j->worker);
+	free(j->reason);
+	free(j->output_tail);
+	free(j->external_id);
+	free(j->deps);
+	free(j);
+}
+
+static void worker_free(model_worker *w)
+{
+	free(w->name);
+	free(w->host);
+	free(w->version);
+	for (size_t i = 0; i < w->ngpus; i++)
+		free(w->gpus[i]);
+	for (size_t i = 0; i < w->nlabels; i++) {
+		free(w->labels[i].k);
+		free(w->labels[i].v);
+	}
+	for (size_t i = 0; i < w->nprojects; i++)
+		free(w->projects[i]);
+	free(w);
+}
+
+void model_free(model *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nprojects; i++)
+		project_free(m->projects[i]);
+	for (size_t i = 0; i < m->ntasks; i++)
+		task_free(m->tasks[i]);
+	for (size_t i = 0; i < m->njobs; i++)
+		job_free(m->jobs[i]);
+	free(m->jobs);
+	for (size_t i = 0; i < m->nsweeps; i++) {
+		free(m->sweeps[i]->project);
+		free(m->sweeps[i]->name);
+		free(m->sweeps[i]);
+	}
+	free(m->sweeps);
+	for (size_t i = 0; i < m->nworkers; i++)
+		worker_free(m->workers[i]);
+	wn_map_free(m->byid);
+	free(m->err);
+	free(m);
+}
+
+int model_fail(model *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[2048];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(m->err);
+	m->err = wn_xstrdup(buf);
+	return -1;
+}
+
+char *model_strdup(const char *s)
+{
+	return wn_xstrdup(s ? s : "");
+}
+
+void model_set_reason(model_job *j, int kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[8192];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(j->reason);
+	j->reason = wn_xstrdup(buf);
+	j->reason_kind = kind;
+}
+
+bool model_time_ok(int64_t v, int64_t t)
+{
+	return v >= t - 1000 && v <= t + MODEL_TOL_MS;
+}
+
+/* ----------------------------------------------------------------- lookups */
+
+model_project *model_project_get(const model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nprojects; i++)
+		if (strcmp(m->projects[i]->name, name) == 0)
+			return m->projects[i];
+	return NULL;
+}
+
+model_task *model_task_get(const model *m, const char *project, const char *name)
+{
+	for (size_t i = 0; i < m->ntasks; i++)
+		if (strcmp(m->tasks[i]->project, project) == 0 &&
+		    strcmp(m->tasks[i]->name, name) == 0)
+			return m->tasks[i];
+	return NULL;
+}
+
+model_job *model_job_get(const model *m, uint64_t id)
+{
+	model_job *j = wn_map_get_u64(m->byid, id);
+	return j != NULL && j->live ? j : NULL;
+}
+
+model_sweep *model_sweep_get(const model *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->nsweeps; i++)
+		if (m->sweeps[i]->id == id)
+			return m->sweeps[i];
+	return NULL;
+}
+
+model_worker *model_worker_get(const model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (strcmp(m->workers[i]->name, name) == 0)
+			return m->workers[i];
+	return NULL;
+}
+
+static const char *const status_names[] = {"UNSPECIFIED", "PENDING", "RUNNING",  "COMPLETED",
+                                           "FAILED",      "BLOCKED", "CANCELLED"};
+
+const char *model_status_name(int st)
+{
+	return st >= 0 && st <= ST_CANCELLED ? status_names[st] : "UNKNOWN";
+}
+
+const char *model_cond_name(int cond)
+{
+	return cond == COND_AFTERANY     ? "afterany"
+	       : cond == COND_AFTERNOTOK ? "afternotok"
+	                                 : "afterok";
+}
+
+/* ------------------------------------------------------------ dependencies */
+
+int model_edge(int cond, int status)
+{
+	switch (status) {
+	case ST_PENDING:
+	case ST_RUNNING:
+		return 0;
+	case ST_COMPLETED:
+		return cond == COND_AFTERNOTOK ? -1 : 1;
+	case ST_FAILED:
+	case ST_CANCELLED:
+		return cond == COND_AFTEROK ? -1 : 1;
+	default: /* BLOCKED cannot end by itself; 0 is a removed job */
+		return -1;
+	}
+}
+
+int model_dep_status(const model *m, uint64_t id)
+{
+	model_job *x = model_job_get(m, id);
+	return x ? x->status : 0;
+}
+
+/* broken_dep returns the first dependency of j that can no longer hold, or NULL. */
+static const model_dep *broken_dep(const model *m, const model_job *j)
+{
+	for (size_t i = 0; i < j->ndeps; i++)
+		if (model_edge(j->deps[i].cond, model_dep_status(m, j->deps[i].id)) < 0)
+			return &j->deps[i];
+	return NULL;
+}
+
+bool model_ready(const model *m, const model_job *j)
+{
+	if (j->status != ST_PENDING)
+		return false;
+	for (size_t i = 0; i < j->ndeps; i++)
+		if (model_edge(j->deps[i].cond, model_dep_status(m, j->deps[i].id)) != 1)
+			return false;
+	return true;
+}
+
+void model_settle(model *m)
+{
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < m->njobs; i++) {
+			model_job *j = m->jobs[i];
+			if (!j->live || (j->status != ST_PENDING && j->status != ST_BLOCKED))
+				continue;
+			const model_dep *b = broken_dep(m, j);
+			if (j->status == ST_PENDING && b != NULL) {
+				j->status = ST_BLOCKED;
+				model_set_reason(j, RK_BLOCKED, "dependency job %llu",
+				                 (unsigned long long)b->id);
+				changed = true;
+			} else if (j->status == ST_BLOCKED && b == NULL) {
+				j->status = ST_PENDING;
+				model_set_reason(j, RK_EXACT, "%s", "");
+				changed = true;
+			}
+		}
+	}
+	model_retention_mark(m);
+}
+
+/* ------------------------------------------------------------------ queues */
+
+bool model_capped(const model *m, const model_job *j)
+{
+	model_sweep *s = j->sweep_id ? model_sweep_get(m, j->sweep_id) : NULL;
+	return s != NULL && s->max_running > 0 &&
+	       model_sweep_count(m, s->id, ST_RUNNING) >= s->max_running;
+}
+
+static int dispatch_cmp(const void *a, const void *b)
+{
+	const model_job *x = *(model_job *const *)a, *y = *(model_job *const *)b;
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+model_job **model_queue(const model *m, const char *p, size_t *n)
+{
+	model_job **v = wn_xmalloc((m->njobs + 1) * sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < m->njobs; i++) {
+		model_job *j = m->jobs[i];
+		if (j->live && strcmp(j->project, p) == 0 && model_ready(m, j) &&
+		    !model_capped(m, j))
+			v[(*n)++] = j;
+	}
+	qsort(v, *n, sizeof(*v), dispatch_cmp);
+	return v;
+}
+
+uint64_t model_sweep_count(const model *m, uint64_t s, int st)
+{
+	uint64_t n = 0;
+	model_sweep *w = model_sweep_get(m, s);
+	if (w == NULL)
+		return 0;
+	for (uint64_t id = w->id; id < w->id + w->total; id++) {
+		model_job *j = model_job_get(m, id);
+		n += j != NULL && j->status == st && j->sweep_id == s;
+	}
+	return n;
+}
+
+uint64_t model_project_count(const model *m, const char *p, int st)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < m->njobs; i++)
+		n += m->jobs[i]->live && m->jobs[i]->status == st &&
+		     strcmp(m->jobs[i]->project, p) == 0;
+	return n;
+}
+
+model_job **model_held(const model *m, const char *name, size_t *n)
+{
+	model_job **v = wn_xmalloc((m->njobs + 1) * sizeof(*v));
+	*n = 0;
+	for (size_t i = 0; i < m->njobs; i++) {
+		model_job *j = m->jobs[i];
+		if (j->live && j->status == ST_RUNNING && strcmp(j->worker, name) == 0)
+			v[(*n)++] = j;
+	}
+	return v;
+}
+
+void model_used(const model *m, const char *name, uint32_t *cpu, uint32_t *gpu, uint64_t *mem)
+{
+	size_t n = 0;
+	model_job **v = model_held(m, name, &n);
+	*cpu = *gpu = 0;
+	*mem = 0;
+	for (size_t i = 0; i < n; i++) {
+		model_task *t = model_task_get(m, v[i]->project, v[i]->task);
+		if (t == NULL)
+			continue;
+		*cpu += t->need.cpu;
+		*gpu += t->need.gpu;
+		*mem += t->need.mem;
+	}
+	free(v);
+}
+
+static const char *worker_label(const model_worker *w, const char *k)
+{
+	for (size_t i = 0; i < w->nlabels; i++)
+		if (strcmp(w->labels[i].k, k) == 0)
+			return w->labels[i].v;
+	return NULL;
+}
+
+/* could: worker w could ever run a job needing n (its whole capacity). */
+static bool could(const model_worker *w, const model_need *n)
+{
+	if (n->gpu > w->ngpus || n->cpu > w->cpu || n->mem > w->mem)
+		return false;
+	for (size_t i = 0; i < n->nlabels; i++) {
+		const char *v = worker_label(w, n->labels[i].k);
+		if (v == NULL || strcmp(v, n->labels[i].v) != 0)
+			return false;
+	}
+	return true;
+}
+
+const char *model_never(const model *m, const model_need *n)
+{
+	if (n->cpu == 0 && n->gpu == 0 && n->mem == 0 && n->nlabels == 0)
+		return NULL;
+	size_t active = 0;
+	for (size_t i = 0; i < m->nworkers; i++) {
+		if (m->workers[i]->state != W_ACTIVE)
+			continue;
+		active++;
+		if (could(m->workers[i], n))
+			return NULL;
+	}
+	return active ? "no worker" : NULL;
+}
+
+/* fits: worker w has n free now. */
+static bool fits(const model *m, const model_worker *w, const model_need *n)
+{
+	if (!could(w, n))
+		return false;
+	uint32_t cpu, gpu;
+	uint64_t mem;
+	model_used(m, w->name, &cpu, &gpu, &mem);
+	return cpu + n->cpu <= w->cpu && gpu + n->gpu <= w->ngpus && mem + n->mem <= w->mem;
+}
+
+static bool task_listed(const Whatsnext__V1__FetchRequest *rq, const char *task)
+{
+	if (rq->n_tasks == 0)
+		return true;
+	for (size_t i = 0; i < rq->n_tasks; i++)
+		if (strcmp(rq->tasks[i], task) == 0)
+			return true;
+	return false;
+}
+
+/* best_of returns the job Fetch rq would get from project p, or NULL. */
+static model_job *best_of(const model *m, const Whatsnext__V1__FetchRequest *rq, const char *p)
+{
+	model_project *mp = model_project_get(m, p);
+	if (mp == NULL || mp->status == 2)
+		return NULL;
+	model_worker *w = model_worker_get(m, rq->worker);
+	size_t n = 0;
+	model_job **q = model_queue(m, p, &n);
+	model_job *best = NULL;
+	for (size_t i = 0; i < n && best == NULL; i++) {
+		model_task *t = model_task_get(m, q[i]->project, q[i]->task);
+		if (t != NULL && task_listed(rq, q[i]->task) && (w == NULL || fits(m, w, &t->need)))
+			best = q[i];
+	}
+	free(q);
+	return best;
+}
+
+bool model_fetch_any(const model *m, const Whatsnext__V1__FetchRequest *rq, const char *const *ps,
+                     size_t np)
+{
+	for (size_t i = 0; i < np; i++)
+		if (best_of(m, rq, ps[i]) != NULL)
+			return true;
+	return false;
+}
+
+int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whatsnext__V1__Job *got,
+                    const char *const *ps, size_t np)
+{
+	/* highest priority first; projects of equal priority take turns, so any
+	 * of their heads may come */
+	model_job *heads[16];
+	size_t nh = 0;
+	int32_t top = INT32_MIN;
+	for (size_t i = 0; i < np && nh < 16; i++) {
+		model_job *b = best_of(m, rq, ps[i]);
+		if (b == NULL)
+			continue;
+		heads[nh++] = b;
+		if (b->priority > top)
+			top = b->priority;
+	}
+	model_job *j = NULL;
+	for (size_t i = 0; i < nh; i++)
+		if (heads[i]->priority == top && heads[i]->id == got->id)
+			j = heads[i];
+	if (j == NULL) {
+		char want[256] = "";
+		for (size_t i = 0; i < nh; i++)
+			if (heads[i]->priority == top)
+				snprintf(want + strlen(want), sizeof(want) - strlen(want), " %llu",
+				         (unsigned long long)heads[i]->id);
+		return model_fail(m, "Fetch handed out job %llu; the model expected one of:%s",
+		                  (unsigned long long)got->id, nh ? want : " none");
+	}
+	j->status = ST_RUNNING;
+	j->attempt++;
+	free(j->worker);
+	j->worker = model_strdup(rq->worker);
+	j->started = m->now;
+	j->finished = 0;
+	j->leased = true;
+	j->lease_attempt = j->attempt;
+	j->lease_exp = m->now + MODEL_LEASE_MS;
+	model_worker *w = model_worker_get(m, rq->worker);
+	if (w != NULL) {
+		w->last_seen = m->now;
+		if (w->state == W_LOST)
+			w->state = W_ACTIVE;
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- job states */
+
+void model_job_remove(model *m, model_job *j)
+{
+	j->removed_status = j->status;
+	j->live = false;
+	j->leased = false;
+	j->cancel_attempt = 0;
+	(void)m;
+}
+
+void model_lease_lost(model *m, model_job *j)
+{
+	model_task *t = model_task_get(m, j->project, j->task);
+	uint32_t max = t && t->max_attempts ? t->max_attempts : 3;
+	j->leased = false;
+	j->lost++;
+	if (j->lost >= max) {
+		j->status = ST_FAILED;
+		j->finished = m->now;
+		model_set_reason(j, RK_CONTAINS, "%s", j->worker);
+	} else {
+		j->status = ST_PENDING;
+		model_set_reason(j, RK_CONTAINS, "%s", j->worker);
+	}
+}
+
+/* waiting_holds: a PENDING or BLOCKED job depends on j. */
+static bool waiting_holds(const model *m, const model_job *j)
+{
+	for (size_t i = 0; i < m->njobs; i++) {
+		const model_job *y = m->jobs[i];
+		if (!y->live || (y->status != ST_PENDING && y->status != ST_BLOCKED))
+			continue;
+		for (size_t d = 0; d < y->ndeps; d++)
+			if (y->deps[d].id == j->id)
+				return true;
+	}
+	return false;
+}
+
+static bool finished(const model_job *j)
+{
+	return j->live && j->finished != 0 &&
+	       (j->status == ST_COMPLETED || j->status == ST_FAILED || j->status == ST_CANCELLED);
+}
+
+void model_retention_mark(model *m)
+{
+	for (size_t i = 0; i < m->njobs; i++) {
+		model_job *j = m->jobs[i];
+		if (!finished(j))
+			continue;
+		bool held = waiting_holds(m, j);
+		if (held) {
+			j->ret_free_at = -1; /* held now */
+		} else if (j->ret_free_at == -1) {
+			/* free from now on; if its time has passed it goes at once */
+			j->ret_free_at = m->now;
+			if (j->finished + MODEL_RETENTION_MS <= m->now)
+				m->settle = true;
+		}
+	}
+}
+
+/* retention_due returns when j may be deleted, or INT64_MAX while held. */
+static int64_t retention_due(const model_job *j)
+{
+	if (j->ret_free_at == -1)
+		return INT64_MAX;
+	int64_t d = j->finished + MODEL_RETENTION_MS;
+	return j->ret_free_at > d ? j->ret_free_at : d;
+}
+
+/* --------------------------------------------------------------------- time */
+
+int64_t model_safe_time(const model *m, int64_t t)
+{
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < m->njobs; i++) {
+			const model_job *j = m->jobs[i];
+			int64_t d = INT64_MAX, late = MODEL_MARGIN_MS;
+			if (j->live && j->leased) {
+				d = j->lease_exp;
+			} else if (finished(j)) {
+				d = retention_due(j);
+				late = MODEL_RET_LATE_MS;
+			}
+			if (d != INT64_MAX && t >= d - MODEL_MARGIN_MS && t <= d + late) {
+				t = d + late + 1;
+				again = true;
+			}
+		}
+		for (size_t i = 0; i < m->nworkers; i++) {
+			const model_worker *w = m->workers[i];
+			int64_t d = w->last_seen + MODEL_WORKER_MS;
+			if (w->state == W_ACTIVE && t >= d - MODEL_MARGIN_MS &&
+			    t <= d + MODEL_MARGIN_MS) {
+				t = d + MODEL_MARGIN_MS + 1;
+				again = true;
+			}
+		}
+	}
+	return t;
+}
+
+void model_advance(model *m, int64_t t)
+{
+	m->now = t;
+	/* leases first, then workers that went silent, as one pass */
+	for (size_t i = 0; i < m->njobs; i++) {
+		model_job *j = m->jobs[i];
+		if (!j->live || !j->leased || j->lease_exp > t)
+			continue;
+		if (j->cancel_attempt != 0) {
+			/* a cancelled run's lease ends quietly; a marker of an
+			 * older attempt stays with that attempt */
+			if (j->cancel_attempt == j->lease_attempt) {
+				j->leased = false;
+				j->cancel_attempt = 0;
+				continue;
+			}
+		}
+		if (j->status != ST_RUNNING || j->lease_attempt != j->attempt) {
+			j->leased = false;
+			continue;
+		}
+		model_lease_lost(m, j);
+	}
+	for (size_t i = 0; i < m->nworkers; i++) {
+		model_worker *w = m->workers[i];
+		if (w->state != W_ACTIVE || w->last_seen + MODEL_WORKER_MS > t)
+			continue;
+		w->state = W_LOST;
+		size_t n = 0;
+		model_job **v = model_held(m, w->name, &n);
+		for (size_t k = 0; k < n; k++)
+			model_lease_lost(m, v[k]);
+		free(v);
+	}
+	model_settle(m);
+	for (size_t i = 0; i < m->njobs; i++) {
+		model_job *j = m->jobs[i];
+		if (finished(j) && retention_due(j) <= t && !waiting_holds(m, j))
+			model_job_remove(m, j);
+	}
+	m->settle = false;
+}
+
+void model_restart(model *m)
+{
+	for (size_t i = 0; i < m->njobs; i++) {
+		model_job *j = m->jobs[i];
+		j->cancel_attempt = 0;
+		j->leased = j->live && j->status == ST_RUNNING;
+		if (j->leased) {
+			j->lease_attempt = j->attempt;
+			j->lease_exp = m->now + MODEL_LEASE_MS;
+		}
+	}
+	for (size_t i = 0; i < m->nworkers; i++)
+		m->workers[i]->last_seen = m->now;
+	m->restarted = true;
+}
+
+/* ------------------------------------------------------------------- names */
+
+static const char *const bad_names[] = {"", "-lead", "has space", "x/y", "caf\xc3\xa9"};
+
+const char *model_bad_name(int64_t i)
+{
+	size_t n = WN_ARRAY_LEN(bad_names) + 1;
+	size_t k = (size_t)((-i - 1) % (int64_t)n);
+	if (k < WN_ARRAY_LEN(bad_names))
+		return bad_names[k];
+	static char longname[WN_NAME_MAX + 2];
+	memset(longname, 'a', WN_NAME_MAX + 1);
+	longname[WN_NAME_MAX + 1] = '\0';
+	return longname;
+}
+
+const char *model_pname(int64_t i)
+{
+	static const char *const v[] = {"p0", "p1", "p2", "p3", "p4", "p5"};
+	return i < 0 ? model_bad_name(i) : v[i % 6];
+}
+
+const char *model_tname(int64_t i)
+{
+	static const char *const v[] = {"t0", "t1", "t2", "t3"};
+	return i < 0 ? model_bad_name(i) : v[i % 4];
+}
+
+const char *model_wname(int64_t i)
+{
+	static const char *const v[] = {"w0", "w1", "w2", "w3", "w4", "w5"};
+	return i < 0 ? model_bad_name(i) : v[i % 6];
+}
+
+static Whatsnext__V1__Resources__LabelsEntry **labels_res(size_t n, const char *const *kv)
+{
+	Whatsnext__V1__Resources__LabelsEntry **v = pool_alloc((n + 1) * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i] = pool_alloc(sizeof(**v));
+		whatsnext__v1__resources__labels_entry__init(v[i]);
+		v[i]->key = (char *)kv[2 * i];
+		v[i]->value = (char *)kv[2 * i + 1];
+	}
+	return v;
+}
+
+Whatsnext__V1__Resources *model_res_variant(int64_t v)
+{
+	static const char *const a100[] = {"gpu_type", "a100"};
+	static const char *const zone[] = {"zone", "x"};
+	static const char *const bad[] = {"-bad", "v"};
+	static const char *const longval[] = {
+	    "zone",
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+	if (v == 0)
+		return NULL;
+	Whatsnext__V1__Resources *r = pool_alloc(sizeof(*r));
+	whatsnext__v1__resources__init(r);
+	switch (v) {
+	case 1:
+		r->cpu = 1;
+		break;
+	case 2:
+		r->cpu = 2;
+		r->memory_mb = 1024;
+		break;
+	case 3:
+		r->gpu = 1;
+		break;
+	case 4:
+		r->n_labels = 1;
+		r->labels = labels_res(1, a100);
+		break;
+	case 5:
+		r->cpu = 1;
+		r->n_labels = 1;
+		r->labels = labels_res(1, zone);
+		break;
+	case -1: /* an invalid label name */
+		r->n_labels = 1;
+		r->labels = labels_res(1, bad);
+		break;
+	default: /* a label value over 128 bytes */
+		r->n_labels = 1;
+		r->labels = labels_res(1, longval);
+		break;
+	}
+	return r;
+}
+
+static Whatsnext__V1__Capacity__LabelsEntry **labels_cap(size_t n, const char *const *kv)
+{
+	Whatsnext__V1__Capacity__LabelsEntry **v = pool_alloc((n + 1) * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i] = pool_alloc(sizeof(**v));
+		whatsnext__v1__capacity__labels_entry__init(v[i]);
+		v[i]->key = (char *)kv[2 * i];
+		v[i]->value = (char *)kv[2 * i + 1];
+	}
+	return v;
+}
+
+Whatsnext__V1__Capacity *model_cap_variant(int64_t v)
+{
+	static const char *const a100[] = {"gpu_type", "a100"};
+	static const char *const both[] = {"gpu_type", "a100", "zone", "x"};
+	static const char *const zone[] = {"zone", "x"};
+	static const char *const bad[] = {"bad label", "v"};
+	static char *g1[] = {"g0"};
+	static char *g2[] = {"g0", "g1"};
+	static char *gbad[] = {""};
+	if (v == 0)
+		return NULL;
+	Whatsnext__V1__Capacity *c = pool_alloc(sizeof(*c));
+	whatsnext__v1__capacity__init(c);
+	switch (v) {
+	case 1:
+		c->cpu = 2;
+		c->memory_mb = 2048;
+		break;
+	case 2:
+		c->cpu = 4;
+		c->n_gpus = 1;
+		c->gpus = g1;
+		c->memory_mb = 4096;
+		c->n_labels = 1;
+		c->labels = labels_cap(1, a100);
+		break;
+	case 3:
+		c->cpu = 1;
+		c->n_labels = 1;
+		c->labels = labels_cap(1, zone);
+		break;
+	case 4:
+		c->cpu = 8;
+		c->n_gpus = 2;
+		c->gpus = g2;
+		c->memory_mb = 16384;
+		c->n_labels = 2;
+		c->labels = labels_cap(2, both);
+		break;
+	case -1: /* an empty device id */
+		c->n_gpus = 1;
+		c->gpus = gbad;
+		break;
+	default: /* an invalid label name */
+		c->n_labels = 1;
+		c->labels = labels_cap(1, bad);
+		break;
+	}
+	return c;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+int model_exec(model *m, const model_call *c)
+{
+	int rv;
+	if (strncmp(c->method, "ProjectService/", 15) == 0)
+		rv = model_exec_project(m, c);
+	else if (strncmp(c->method, "TaskService/", 12) == 0)
+		rv = model_exec_task(m, c);
+	else if (strncmp(c->method, "JobService/", 11) == 0 ||
+	         strncmp(c->method, "SweepService/", 13) == 0)
+		rv = model_exec_job(m, c);
+	else if (strncmp(c->method, "QueueService/", 13) == 0)
+		rv = model_exec_queue(m, c);
+	else if (strncmp(c->method, "WorkerService/", 14) == 0)
+		rv = model_exec_worker(m, c);
+	else
+		rv = model_fail(m, "the model has no method %s", c->method);
+	if (rv == 0)
+		model_settle(m);
+	return rv;
+}
+
+/* ------------------------------------------------------------------ checks */
+
+int model_want(model *m, const model_call *c, int code, const char *why)
+{
+	if (c->code == code)
+		return 0;
+	return model_fail(m, "%s: expected %s (%s), got %s%s%s", c->method, wn_code_name(code), why,
+	                  wn_code_name(c->code), c->code ? ": " : "", c->code ? c->msg : "");
+}
+
+static bool name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+static bool name_like(const char *s, const char *more)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > WN_NAME_MAX || !name_char(s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!name_char(s[i]) && strchr(more, s[i]) == NULL)
+			return false;
+	return true;
+}
+
+bool model_name_ok(const char *s)
+{
+	return name_like(s, "._-");
+}
+
+bool model_jobname_ok(const char *s)
+{
+	return name_like(s, "._-=,:+@");
+}
+
+model_job *model_job_new(model *m, uint64_t id)
+{
+	if (m->njobs == m->capjobs) {
+		m->capjobs = m->capjobs ? 2 * m->capjobs : 64;
+		m->jobs = wn_xrealloc(m->jobs, m->capjobs * sizeof(*m->jobs));
+	}
+	model_job *j = wn_xcalloc(1, sizeof(*j));
+	j->id = id;
+	j->live = true;
+	j->worker = model_strdup("");
+	j->reason = model_strdup("");
+	j->output_tail = model_strdup("");
+	j->external_id = model_strdup("");
+	j->created = m->now;
+	m->jobs[m->njobs++] = j;
+	wn_map_put_u64(m->byid, id, j);
+	if (id > m->max_id)
+		m->max_id = id;
+	return j;
+}

@@ -1,0 +1,276 @@
+/* model: the reference model of the queue's semantics, written from
+ * docs/protocol.md and docs/dependencies.md. It holds what a server should
+ * hold, judges each reply the server gives (model_exec), and lets time pass
+ * (model_advance) and the server restart (model_restart) as documented. */
+#ifndef WN_MODEL_MODEL_H
+#define WN_MODEL_MODEL_H
+
+#include "map.h"
+#include "whatsnext.pb-c.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Server timings the driver starts wnd with (ms); times of events are
+ * compared within TOL, and time only ever jumps to a point at least MARGIN
+ * away from any deadline (RET_LATE after a retention deadline: a retention
+ * pass may run up to a minute late). */
+#define MODEL_LEASE_MS     (10 * 60 * 1000LL)
+#define MODEL_WORKER_MS    (4 * 60 * 1000LL)
+#define MODEL_RETENTION_MS (60 * 60 * 1000LL)
+#define MODEL_DEDUPE_MS    (10 * 60 * 1000LL)
+#define MODEL_TOL_MS       (20 * 1000LL)
+#define MODEL_MARGIN_MS    (30 * 1000LL)
+#define MODEL_RET_LATE_MS  (90 * 1000LL)
+
+/* The pools of names the test draws from. */
+#define MODEL_NPROJ   4
+#define MODEL_NTASK   3
+#define MODEL_NWORKER 5
+#define MODEL_NRES    6 /* task resource variants */
+#define MODEL_NCAP    5 /* worker capacity variants */
+
+enum { ST_NONE = 0, ST_PENDING, ST_RUNNING, ST_COMPLETED, ST_FAILED, ST_BLOCKED, ST_CANCELLED };
+enum { W_ACTIVE = 1, W_LOST = 2, W_GONE = 3 };
+enum { COND_AFTEROK = 0, COND_AFTERANY = 1, COND_AFTERNOTOK = 2 };
+
+/* How a job's reason is checked: the documentation fixes some texts and
+ * only describes others. */
+enum { RK_EXACT, RK_PREFIX, RK_CONTAINS, RK_NONEMPTY, RK_BLOCKED };
+
+typedef struct model_kv {
+	char *k, *v;
+} model_kv;
+
+/* What a task needs of a worker (Resources). */
+typedef struct model_need {
+	bool set; /* resources given at all */
+	uint32_t cpu, gpu;
+	uint64_t mem;
+	size_t nlabels;
+	model_kv labels[4];
+} model_need;
+
+typedef struct model_project {
+	char *name, *desc;
+	int status; /* 1 active, 2 archived */
+	int64_t created, updated;
+} model_project;
+
+typedef struct model_task {
+	char *project, *name, *desc;
+	model_need need;
+	uint32_t max_attempts, retries, timeout_s;
+	int64_t created, updated;
+} model_task;
+
+typedef struct model_dep {
+	uint64_t id;
+	int cond;
+} model_dep;
+
+typedef struct model_job {
+	uint64_t id;
+	bool live;
+	char *project, *task, *name;
+	size_t nparams;
+	model_kv *params;
+	int32_t priority;
+	int status;
+	uint32_t attempt;
+	char *worker;
+	int32_t exit_code;
+	char *reason;
+	int reason_kind;
+	int64_t created, started, finished;
+	char *output_tail, *external_id;
+	uint32_t lost, failures;
+	int64_t duration;
+	size_t ndeps;
+	model_dep *deps;
+	uint64_t sweep_id, submit_reqid;
+	/* the lease: held while leased (RUNNING, or cancelled while running) */
+	bool leased;
+	uint32_t lease_attempt;
+	int64_t lease_exp;
+	/* cancelled while running attempt cancel_attempt (0: not): its holder
+	 * is told so in Heartbeat replies, and may still report the run */
+	uint32_t cancel_attempt;
+	/* retention: when nothing waiting holds it back any more (0: never held) */
+	int64_t ret_free_at;
+	int removed_status; /* the status it had when it was removed */
+} model_job;
+
+typedef struct model_sweep {
+	uint64_t id;
+	char *project, *name;
+	uint32_t max_running;
+	int64_t created;
+	uint64_t total;
+} model_sweep;
+
+typedef struct model_worker {
+	char *name, *host, *version;
+	/* capacity */
+	bool has_cap;
+	uint32_t cpu;
+	size_t ngpus;
+	char *gpus[4];
+	uint64_t mem;
+	size_t nlabels;
+	model_kv labels[4];
+	size_t nprojects;
+	char *projects[4];
+	uint32_t slots;
+	int state;
+	bool draining;
+	int64_t registered, last_seen;
+} model_worker;
+
+typedef struct model {
+	int64_t now; /* the test clock's time, ms */
+	bool restarted;
+	/* live objects; deleted ones are dropped (jobs stay, live = false) */
+	model_project *projects[16];
+	size_t nprojects;
+	model_task *tasks[64];
+	size_t ntasks;
+	model_job **jobs; /* every job ever created, in id order */
+	size_t njobs, capjobs;
+	wn_map *byid; /* id -> model_job */
+	model_sweep **sweeps;
+	size_t nsweeps, capsweeps;
+	model_worker *workers[16];
+	size_t nworkers;
+	uint64_t max_id;
+	/* retention became due at once for a job (a waiting dependent went
+	 * away): time must pass before anything else is asked */
+	bool settle;
+	char *err; /* the last mismatch, malloc'd */
+} model;
+
+/* One call as sent and answered. */
+typedef struct model_call {
+	const char *method; /* short name: "JobService/Submit" */
+	uint64_t reqid;
+	const ProtobufCMessage *rq;
+	int code;             /* gRPC code */
+	const char *msg;      /* error message */
+	ProtobufCMessage *rp; /* output when code is OK */
+} model_call;
+
+/* model_new returns an empty model at time now. */
+model *model_new(int64_t now);
+/* model_free frees m; NULL is a no-op. */
+void model_free(model *m);
+
+/* model_exec judges call c against the model: 0 if the reply is what the
+ * documentation says (the model then holds the new state), -1 with m->err
+ * set otherwise. Unknown methods are -1. */
+int model_exec(model *m, const model_call *c);
+
+/* model_advance moves the clock to t and applies what falls due: expired
+ * leases, workers that timed out, retention of finished jobs. */
+void model_advance(model *m, int64_t t);
+
+/* model_safe_time returns the first time at or after t that is at least
+ * the margin away from every deadline the model knows. */
+int64_t model_safe_time(const model *m, int64_t t);
+
+/* model_restart applies what a restart changes: every RUNNING job gets a
+ * full lease from now, cancelled-while-running leases are gone, and every
+ * worker's heartbeat clock restarts. */
+void model_restart(model *m);
+
+/* Lookups. */
+model_project *model_project_get(const model *m, const char *name);
+model_task *model_task_get(const model *m, const char *project, const char *name);
+model_job *model_job_get(const model *m, uint64_t id); /* live jobs only */
+model_sweep *model_sweep_get(const model *m, uint64_t id);
+model_worker *model_worker_get(const model *m, const char *name);
+
+/* Derived state, as the documentation defines it. */
+/* model_edge tells whether a dependency condition holds (1), may still
+ * hold (0) or never can (-1) given the dependency's status (0: removed). */
+int model_edge(int cond, int status);
+/* model_dep_status returns the status of job id, 0 if it is gone. */
+int model_dep_status(const model *m, uint64_t id);
+/* model_ready: a PENDING job whose every dependency holds. */
+bool model_ready(const model *m, const model_job *j);
+/* model_capped: j's sweep is at its running cap. */
+bool model_capped(const model *m, const model_job *j);
+/* model_queue returns the ready, uncapped PENDING jobs of project p in
+ * dispatch order (malloc'd, *n of them). */
+model_job **model_queue(const model *m, const char *p, size_t *n);
+/* model_sweep_count counts the live jobs of sweep s in status st. */
+uint64_t model_sweep_count(const model *m, uint64_t s, int st);
+/* model_project_count counts the live jobs of project p in status st. */
+uint64_t model_project_count(const model *m, const char *p, int st);
+/* model_held lists the RUNNING jobs leased to worker name (malloc'd). */
+model_job **model_held(const model *m, const char *name, size_t *n);
+/* model_used sums what the jobs worker name holds need. */
+void model_used(const model *m, const char *name, uint32_t *cpu, uint32_t *gpu, uint64_t *mem);
+/* model_never says why no active worker could ever run a job needing n,
+ * or NULL. */
+const char *model_never(const model *m, const model_need *n);
+
+/* model_fail records a mismatch and returns -1. */
+int model_fail(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Names of statuses ("PENDING") and conditions ("afterok"). */
+const char *model_status_name(int st);
+const char *model_cond_name(int cond);
+
+/* The name pools: project i, task i, worker i; i < 0 gives an invalid name
+ * (bad_name). */
+const char *model_pname(int64_t i);
+const char *model_tname(int64_t i);
+const char *model_wname(int64_t i);
+const char *model_bad_name(int64_t i);
+/* model_res_variant fills r with task resource variant v (NULL for 0). */
+Whatsnext__V1__Resources *model_res_variant(int64_t v);
+/* model_cap_variant returns worker capacity variant v (NULL for 0). */
+Whatsnext__V1__Capacity *model_cap_variant(int64_t v);
+
+/* Internal to the model's files. */
+int model_exec_project(model *m, const model_call *c);
+int model_exec_task(model *m, const model_call *c);
+int model_exec_job(model *m, const model_call *c);
+int model_exec_queue(model *m, const model_call *c);
+int model_exec_worker(model *m, const model_call *c);
+/* model_settle brings dependents in line after a change: PENDING jobs with a
+ * dependency that can no longer hold become BLOCKED, BLOCKED jobs whose
+ * dependencies can all still hold go back to PENDING, transitively. */
+void model_settle(model *m);
+/* model_job_remove deletes job j (its lease too). */
+void model_job_remove(model *m, model_job *j);
+/* model_set_reason sets j's expected reason and how it is compared. */
+void model_set_reason(model_job *j, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* model_lease_lost applies a lease loss to RUNNING job j (expiry, LOST worker). */
+void model_lease_lost(model *m, model_job *j);
+/* model_fetch_one judges a job handed out by Fetch to worker w (NULL: not
+ * joined) from projects ps; 0 and the job claimed, or -1. */
+int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whatsnext__V1__Job *got,
+                    const char *const *ps, size_t np);
+/* model_fetch_any: whether a job could be handed out to rq now. */
+bool model_fetch_any(const model *m, const Whatsnext__V1__FetchRequest *rq, const char *const *ps,
+                     size_t np);
+/* model_time_ok: v is time t as the server recorded it (within TOL). */
+bool model_time_ok(int64_t v, int64_t t);
+/* model_retention_mark notes jobs whose retention became due just now. */
+void model_retention_mark(model *m);
+/* model_want checks that call c failed with code (0: succeeded); -1 with
+ * m->err set when it did not. */
+int model_want(model *m, const model_call *c, int code, const char *why);
+/* model_name_ok: s is a valid name (protocol section 6); model_jobname_ok:
+ * a valid job or sweep name. */
+bool model_name_ok(const char *s);
+bool model_jobname_ok(const char *s);
+/* model_job_new appends a job with id to the model. */
+model_job *model_job_new(model *m, uint64_t id);
+/* model_strdup copies s ("" for NULL). */
+char *model_strdup(const char *s);
+
+#endif

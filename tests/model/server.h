@@ -1,0 +1,47 @@
+/* server: one wnd process of a run: started on a private ipc:// address and
+ * data directory, stopped by SIGTERM or SIGKILL, checked offline with
+ * `wnd --check`, and driven by a test clock file. */
+#ifndef WN_MODEL_SERVER_H
+#define WN_MODEL_SERVER_H
+
+#include "rpc.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct server {
+	char *wnd;       /* the wnd binary */
+	char *dir;       /* the run's directory: data/, wnd.sock, clock, wnd.log */
+	char *data;      /* dir/data */
+	char *url;       /* ipc://dir/wnd.sock */
+	char *clock;     /* dir/clock */
+	char *log;       /* dir/wnd.log */
+	pid_t pid;       /* 0: not running */
+	bool test_clock; /* wnd has --test-clock */
+	bool check;      /* wnd has --check */
+	wn_rpc *rpc;     /* open while it runs */
+} server;
+
+/* server_init prepares s for wnd binary wnd in a fresh directory dir (which
+ * it creates) and learns which options that wnd has. */
+int server_init(server *s, const char *wnd, const char *dir, char **err);
+
+/* server_release stops a server still running (SIGKILL) and frees s. */
+void server_release(server *s);
+
+/* server_start starts wnd at test-clock time now and waits until it answers. */
+int server_start(server *s, int64_t now, char **err);
+
+/* server_stop stops wnd: SIGTERM, which must end it with status 0, or
+ * SIGKILL (kill9). */
+int server_stop(server *s, bool kill9, char **err);
+
+/* server_check runs `wnd --check` on the stopped data directory; it must
+ * exit 0. A no-op when wnd has no --check. */
+int server_check(server *s, char **err);
+
+/* server_clock sets the test clock so that wnd's clock reads now. */
+void server_clock(server *s, int64_t now);
+
+#endif
