@@ -40,8 +40,10 @@ static bool fetch_fits(struct call *c, uint64_t id, const char *worker, size_t *
 	return true;
 }
 
-int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
-               Whatsnext__V1__FetchResponse *r)
+/* fetch_check validates a Fetch request and finds its projects, each once,
+ * into *ps (n of them), changing nothing. */
+static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq, struct project ***out,
+                       size_t *nout)
 {
 	int rv = worker_name_ok(c, rq->worker);
 	if (rv != WN_OK)
@@ -79,6 +81,19 @@ int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *r
 			return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
 			                 rq->tasks[i], why);
 	}
+	*out = ps;
+	*nout = n;
+	return WN_OK;
+}
+
+int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
+               Whatsnext__V1__FetchResponse *r)
+{
+	struct project **ps = NULL;
+	size_t n = 0;
+	int rv = fetch_check(c, rq, &ps, &n);
+	if (rv != WN_OK)
+		return rv;
 	struct wrk *w = fleet_get(c->e, rq->worker);
 	if (w != NULL) {
 		fleet_seen(c->e, rq->worker, engine_now(c->e));
@@ -337,6 +352,14 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	const Whatsnext__V1__CompleteRequest *rq = (const void *)in;
 	Whatsnext__V1__CompleteResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__complete_response__init(r);
+	struct project **ps;
+	size_t np;
+	/* a bad `next` is refused before the result changes anything */
+	if (rq->next != NULL) {
+		int bad = fetch_check(c, rq->next, &ps, &np);
+		if (bad != WN_OK)
+			return bad;
+	}
 	wn_batch *b = wn_batch_new();
 	int rv = complete_one(c, b, rq, &r->job);
 	if (rv == WN_OK && rq->brief)

@@ -1,0 +1,144 @@
+/* Unit tests for defects the model-based test (tests/model) found: each
+ * replays the shortened sequence that showed it, through the engine, and
+ * asserts on what a client sees. */
+#include "test.h"
+
+#include "engine_call.h"
+
+#include "engine.h"
+#include "envelope.h"
+#include "err.h"
+#include "store.h"
+#include "util.h"
+#include "whatsnext.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t fake_now = 1700000000000LL;
+
+static int64_t test_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+static wn_engine *open_engine(void)
+{
+	wn_engine_config cfg = {
+	    .data_dir = "data",
+	    .durability = WN_DURABILITY_SYNC,
+	    .lease_ms = 60000,
+	    .worker_timeout_ms = 30000,
+	    .no_sweeper = true,
+	    .clock = test_clock,
+	};
+	wn_engine *e = NULL;
+	char *err = NULL;
+	int rv = wn_engine_open(&cfg, &e, &err);
+	if (rv != WN_OK)
+		fprintf(stderr, "# open: %s\n", err);
+	free(err);
+	CHECK_OK(rv);
+	return e;
+}
+
+static void mk_project(wn_engine *e, const char *name)
+{
+	Whatsnext__V1__CreateProjectRequest rq = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
+	rq.name = (char *)name;
+	CHECK_EQ_INT(call(e, M("ProjectService", "Create"), &rq.base, NULL, NULL), 0);
+}
+
+static void mk_task(wn_engine *e, const char *project, const char *name, uint32_t cpu)
+{
+	Whatsnext__V1__Resources r = WHATSNEXT__V1__RESOURCES__INIT;
+	r.cpu = cpu;
+	Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT;
+	t.project = (char *)project;
+	t.name = (char *)name;
+	t.resources = cpu ? &r : NULL;
+	Whatsnext__V1__CreateTaskRequest rq = WHATSNEXT__V1__CREATE_TASK_REQUEST__INIT;
+	rq.task = &t;
+	CHECK_EQ_INT(call(e, M("TaskService", "Create"), &rq.base, NULL, NULL), 0);
+}
+
+static uint64_t submit(wn_engine *e, const char *project, const char *task)
+{
+	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT;
+	s.project = (char *)project;
+	s.task = (char *)task;
+	Whatsnext__V1__SubmitRequest rq = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
+	rq.job = &s;
+	Whatsnext__V1__SubmitResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "Submit"), &rq.base,
+	                  &whatsnext__v1__submit_response__descriptor, (void **)&r),
+	             0);
+	uint64_t id = r->job->id;
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	return id;
+}
+
+static uint64_t fetch(wn_engine *e, const char *project, const char *worker, uint32_t *att)
+{
+	Whatsnext__V1__FetchRequest rq = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+	rq.project = (char *)project;
+	rq.worker = (char *)worker;
+	Whatsnext__V1__FetchResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "Fetch"), &rq.base,
+	                  &whatsnext__v1__fetch_response__descriptor, (void **)&r),
+	             0);
+	uint64_t id = r->job ? r->job->id : 0;
+	if (att != NULL)
+		*att = r->job ? r->job->attempt : 0;
+	whatsnext__v1__fetch_response__free_unpacked(r, NULL);
+	return id;
+}
+
+static Whatsnext__V1__Job *get_job(wn_engine *e, uint64_t id)
+{
+	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
+	rq.id = id;
+	Whatsnext__V1__Job *j = NULL;
+	CHECK_EQ_INT(
+	    call(e, M("JobService", "Get"), &rq.base, &whatsnext__v1__job__descriptor, (void **)&j),
+	    0);
+	return j;
+}
+
+/* A Complete whose `next` names a project that does not exist is refused and
+ * changes nothing: the job keeps its lease, and the same result without
+ * `next` is then taken (it used to find the lease gone, the job RUNNING for
+ * good). */
+TEST(complete_with_a_bad_next_changes_nothing)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0);
+	uint64_t id = submit(e, "p", "t");
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	Whatsnext__V1__FetchRequest next = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+	next.project = "nope";
+	next.worker = "w1";
+	Whatsnext__V1__CompleteRequest rq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	rq.job_id = id;
+	rq.attempt = att;
+	rq.worker = "w1";
+	rq.success = true;
+	rq.next = &next;
+	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &rq.base, NULL, NULL), 5);
+	Whatsnext__V1__Job *j = get_job(e, id);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	CHECK(j->lease_expires_ms > fake_now);
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	rq.next = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &rq.base, NULL, NULL), 0);
+	j = get_job(e, id);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	wn_engine_close(e);
+}
+
+TEST_MAIN()
