@@ -664,6 +664,7 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		Job *j = job_find(c, e.id);
 		if (j == NULL)
 			continue;
+		job_fill_live(c, j, false); /* its dependencies' statuses */
 		j->position = p->archived ? -1 : pos - 1;
 		const char *never = fleet_never(c, &w.last->task->need);
 		j->waiting = p->archived
@@ -674,28 +675,32 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		r->jobs[r->n_jobs++] = j;
 	}
 	if (rq->include_waiting) {
-		/* the rest of the capped classes, then jobs waiting on dependencies */
+		/* every job that cannot run now, in dispatch order, then as many
+		 * as the page holds */
 		while (qwalk_next(&w, &e))
 			if (queue_capped(w.last) && ncapped <= r->waiting_total)
 				capped[ncapped++] = e.id;
-		size_t first = r->n_jobs;
-		for (size_t i = 0; i < ncapped && r->n_jobs < limit; i++) {
+		Job **more = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(*more));
+		size_t nmore = 0;
+		for (size_t i = 0; i < ncapped && nmore < r->waiting_total; i++) {
 			Job *j = job_find(c, capped[i]);
 			if (j != NULL)
-				r->jobs[r->n_jobs++] = j;
+				more[nmore++] = j;
 		}
 		pos_w = 0;
-		while (r->n_jobs < limit && bytes <= WN_REPLY_BUDGET &&
+		while (nmore < r->waiting_total &&
 		       wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv)) {
 			Job *j = ((struct dwait *)wv)->broken == 0 ? job_find(c, wid) : NULL;
-			if (j == NULL || j->status != PENDING)
-				continue;
-			bytes += protobuf_c_message_get_packed_size(&j->base);
-			r->jobs[r->n_jobs++] = j;
+			if (j != NULL && j->status == PENDING)
+				more[nmore++] = j;
 		}
-		for (size_t i = first; i < r->n_jobs; i++)
-			job_fill_live(c, r->jobs[i], false);
-		qsort(r->jobs + first, r->n_jobs - first, sizeof(*r->jobs), job_cmp_dispatch);
+		qsort(more, nmore, sizeof(*more), job_cmp_dispatch);
+		for (size_t i = 0; i < nmore && r->n_jobs < limit && bytes <= WN_REPLY_BUDGET;
+		     i++) {
+			job_fill_live(c, more[i], false);
+			bytes += protobuf_c_message_get_packed_size(&more[i]->base);
+			r->jobs[r->n_jobs++] = more[i];
+		}
 	}
 	*out = &r->base;
 	return WN_OK;

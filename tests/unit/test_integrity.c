@@ -64,11 +64,19 @@ static void mk_task(wn_engine *e, const char *project, const char *name, uint32_
 	CHECK_EQ_INT(call(e, M("TaskService", "Create"), &rq.base, NULL, NULL), 0);
 }
 
-static uint64_t submit(wn_engine *e, const char *project, const char *task)
+/* submit_after submits a job of priority prio waiting for job dep (0: none). */
+static uint64_t submit_after(wn_engine *e, const char *project, const char *task, int32_t prio,
+                             uint64_t dep)
 {
+	Whatsnext__V1__Dependency d = WHATSNEXT__V1__DEPENDENCY__INIT;
+	d.job_id = dep;
+	Whatsnext__V1__Dependency *dv[1] = {&d};
 	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT;
 	s.project = (char *)project;
 	s.task = (char *)task;
+	s.priority = prio;
+	s.after = dv;
+	s.n_after = dep != 0;
 	Whatsnext__V1__SubmitRequest rq = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
 	rq.job = &s;
 	Whatsnext__V1__SubmitResponse *r = NULL;
@@ -78,6 +86,35 @@ static uint64_t submit(wn_engine *e, const char *project, const char *task)
 	uint64_t id = r->job->id;
 	whatsnext__v1__submit_response__free_unpacked(r, NULL);
 	return id;
+}
+
+static uint64_t submit(wn_engine *e, const char *project, const char *task)
+{
+	return submit_after(e, project, task, 0, 0);
+}
+
+static void complete_ok(wn_engine *e, uint64_t id, uint32_t attempt)
+{
+	Whatsnext__V1__CompleteRequest rq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	rq.job_id = id;
+	rq.attempt = attempt;
+	rq.worker = "w1";
+	rq.success = true;
+	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &rq.base, NULL, NULL), 0);
+}
+
+static Whatsnext__V1__QueueListResponse *queue_list(wn_engine *e, const char *project,
+                                                    int32_t limit)
+{
+	Whatsnext__V1__QueueListRequest rq = WHATSNEXT__V1__QUEUE_LIST_REQUEST__INIT;
+	rq.project = (char *)project;
+	rq.limit = limit;
+	rq.include_waiting = true;
+	Whatsnext__V1__QueueListResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "List"), &rq.base,
+	                  &whatsnext__v1__queue_list_response__descriptor, (void **)&r),
+	             0);
+	return r;
 }
 
 static uint64_t fetch(wn_engine *e, const char *project, const char *worker, uint32_t *att)
@@ -138,6 +175,40 @@ TEST(complete_with_a_bad_next_changes_nothing)
 	j = get_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
 	whatsnext__v1__job__free_unpacked(j, NULL);
+	wn_engine_close(e);
+}
+
+/* A queue listing that stops at its limit inside the jobs that cannot run
+ * yet shows the first of them in dispatch order (it showed whichever came
+ * first in a hash map), and every listed job carries its dependencies'
+ * statuses (the ready ones carried none). */
+TEST(queue_list_is_in_dispatch_order_with_dependency_statuses)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0);
+	uint64_t root = submit(e, "p", "t");
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), root);
+	complete_ok(e, root, att);
+	uint64_t ready = submit_after(e, "p", "t", 0, root);
+	uint64_t first = submit(e, "p", "t");
+	uint64_t waiting[12];
+	for (int i = 0; i < 12; i++) /* later ones first: priority i */
+		waiting[i] = submit_after(e, "p", "t", i, first);
+	Whatsnext__V1__QueueListResponse *r = queue_list(e, "p", 4);
+	CHECK_EQ_INT(r->total, 2);
+	CHECK_EQ_INT(r->waiting_total, 12);
+	CHECK_EQ_INT(r->n_jobs, 4);
+	CHECK_EQ_INT(r->jobs[0]->id, ready);
+	CHECK_EQ_INT(r->jobs[0]->n_deps, 1);
+	CHECK_EQ_INT(r->jobs[0]->deps[0]->status, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+	CHECK_EQ_INT(r->jobs[1]->id, first);
+	CHECK_EQ_INT(r->jobs[2]->id, waiting[11]);
+	CHECK_EQ_INT(r->jobs[3]->id, waiting[10]);
+	CHECK_EQ_INT(r->jobs[3]->position, -1);
+	CHECK_EQ_INT(r->jobs[3]->deps[0]->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	whatsnext__v1__queue_list_response__free_unpacked(r, NULL);
 	wn_engine_close(e);
 }
 
