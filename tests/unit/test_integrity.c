@@ -212,4 +212,40 @@ TEST(queue_list_is_in_dispatch_order_with_dependency_statuses)
 	wn_engine_close(e);
 }
 
+/* A batch job that depends by name on a batch job of another project is
+ * refused, as a dependency by id on such a job is, and nothing is stored. */
+TEST(batch_reference_to_another_project_is_refused)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "a");
+	mk_project(e, "b");
+	mk_task(e, "a", "t", 0);
+	mk_task(e, "b", "t", 0);
+	Whatsnext__V1__JobSpec x = WHATSNEXT__V1__JOB_SPEC__INIT, y = WHATSNEXT__V1__JOB_SPEC__INIT;
+	x.project = "a";
+	x.task = "t";
+	x.name = "x";
+	y.project = "b";
+	y.task = "t";
+	Whatsnext__V1__Dependency d = WHATSNEXT__V1__DEPENDENCY__INIT;
+	d.ref = "x";
+	Whatsnext__V1__Dependency *dv[1] = {&d};
+	y.after = dv;
+	y.n_after = 1;
+	Whatsnext__V1__JobSpec *jobs[2] = {&x, &y};
+	Whatsnext__V1__SubmitBatchRequest rq = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	rq.jobs = jobs;
+	rq.n_jobs = 2;
+	CHECK_EQ_INT(call(e, M("JobService", "SubmitBatch"), &rq.base, NULL, NULL), 3);
+	CHECK(strstr(last_msg, "another project") != NULL);
+	Whatsnext__V1__ListJobsRequest lq = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
+	Whatsnext__V1__ListJobsResponse *l = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "List"), &lq.base,
+	                  &whatsnext__v1__list_jobs_response__descriptor, (void **)&l),
+	             0);
+	CHECK_EQ_INT(l->n_jobs, 0);
+	whatsnext__v1__list_jobs_response__free_unpacked(l, NULL);
+	wn_engine_close(e);
+}
+
 TEST_MAIN()
