@@ -383,6 +383,25 @@ static int join_fence(struct call *c, const Whatsnext__V1__Worker *wk)
 	                 (long long)(c->e->cfg.worker_timeout_ms / 1000));
 }
 
+/* fleet_adopt gives a worker joining for the first time the RUNNING jobs
+ * leased to its name before it joined (a start does the same). */
+static void fleet_adopt(struct call *c, struct wrk *w)
+{
+	size_t n = wn_leases_count(c->e->leases);
+	uint64_t *ids = wn_xmalloc((n + 1) * sizeof(*ids));
+	n = wn_leases_jobs(c->e->leases, ids, n);
+	for (size_t i = 0; i < n; i++) {
+		Job *j = job_find(c, ids[i]);
+		if (j == NULL || j->status != RUNNING || strcmp(j->worker, w->rec->name) != 0)
+			continue;
+		struct project *p = job_project(c, j);
+		struct task *t = p ? wn_map_get_str(p->tasks, j->task) : NULL;
+		static const struct need none;
+		fleet_hold(c->e, w->rec->name, j->id, t ? &t->need : &none);
+	}
+	free(ids);
+}
+
 int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
@@ -436,6 +455,7 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		w->rec = rec;
 	} else {
 		w = fleet_add(c->e, rec);
+		fleet_adopt(c, w);
 	}
 	w->last_seen_ms = now;
 	w->seen_mono = engine_mono(c->e);

@@ -164,3 +164,11 @@ size_t wn_leases_count(const wn_leases *l)
 {
 	return l->count;
 }
+
+size_t wn_leases_jobs(const wn_leases *l, uint64_t *ids, size_t n)
+{
+	size_t k = 0;
+	for (; k < n && k < l->count; k++)
+		ids[k] = l->heap[k].job;
+	return k;
+}

@@ -31,5 +31,8 @@ int64_t wn_leases_next_due(const wn_leases *l);
 bool wn_leases_pop_expired(wn_leases *l, int64_t now_ms, uint64_t *job, uint32_t *attempt);
 /* wn_leases_count returns the number of leases. */
 size_t wn_leases_count(const wn_leases *l);
+/* wn_leases_jobs copies the job ids of at most n leases into ids and
+ * returns how many it copied. */
+size_t wn_leases_jobs(const wn_leases *l, uint64_t *ids, size_t n);
 
 #endif

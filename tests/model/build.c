@@ -52,8 +52,8 @@ static char *text(int64_t v, const char *what, int64_t seed)
 static const char *worker_for(const driver *d, int64_t w, int64_t sym)
 {
 	model_job *j = job_of(d, sym);
-	if (w == 100)
-		return j && j->worker[0] ? j->worker : "w0";
+	if (w == 100) /* the holder (a copy: the model changes its own) */
+		return pool_strdup(j && j->worker[0] ? j->worker : "w0");
 	return model_wname(w);
 }
 
@@ -172,7 +172,7 @@ static ProtobufCMessage *build_batch(const driver *d, const op *o)
 		for (size_t t = 0; t < d->m->ntasks && nt < 16; t++)
 			if (strcmp(d->m->tasks[t]->project, p) == 0)
 				tasks[nt++] = d->m->tasks[t]->name;
-		s->task = (char *)(nt ? tasks[local_next(&r) % nt] : "t0");
+		s->task = pool_strdup(nt ? tasks[local_next(&r) % nt] : "t0");
 		s->params = params((int64_t)(local_next(&r) % 1000), &s->n_params);
 		s->priority = (int32_t)(local_next(&r) % 4) - 1;
 		s->after = pool_alloc(8 * sizeof(*s->after));

@@ -248,4 +248,42 @@ TEST(batch_reference_to_another_project_is_refused)
 	wn_engine_close(e);
 }
 
+static Whatsnext__V1__Worker *join(wn_engine *e, const char *name, uint32_t cpu)
+{
+	Whatsnext__V1__Capacity cap = WHATSNEXT__V1__CAPACITY__INIT;
+	cap.cpu = cpu;
+	Whatsnext__V1__Worker w = WHATSNEXT__V1__WORKER__INIT;
+	w.name = (char *)name;
+	w.capacity = &cap;
+	Whatsnext__V1__JoinRequest rq = WHATSNEXT__V1__JOIN_REQUEST__INIT;
+	rq.worker = &w;
+	Whatsnext__V1__JoinResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("WorkerService", "Join"), &rq.base,
+	                  &whatsnext__v1__join_response__descriptor, (void **)&r),
+	             0);
+	Whatsnext__V1__Worker *out = r->worker;
+	r->worker = NULL;
+	CHECK_EQ_INT(r->n_held, out->n_jobs);
+	whatsnext__v1__join_response__free_unpacked(r, NULL);
+	return out;
+}
+
+/* A worker that fetched under its name before it first joined holds those
+ * jobs once it joins, with what they use, as it does after a restart (it
+ * held nothing until one). */
+TEST(first_join_takes_the_jobs_leased_to_the_name)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 2);
+	uint64_t id = submit(e, "p", "t");
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	Whatsnext__V1__Worker *w = join(e, "w1", 4);
+	CHECK_EQ_INT(w->n_jobs, 1);
+	CHECK_EQ_INT(w->jobs[0], id);
+	CHECK_EQ_INT(w->used->cpu, 2);
+	whatsnext__v1__worker__free_unpacked(w, NULL);
+	wn_engine_close(e);
+}
+
 TEST_MAIN()
