@@ -136,6 +136,7 @@ static int send_call(driver *d, const struct method *mt, const ProtobufCMessage 
 	int code = wn_rpc_call(d->srv.rpc, path, msg, mt->out, out, errmsg, reqid, 0);
 	if (code >= 0)
 		code == 0 ? d->replies_ok++ : d->replies_err++;
+	d->last_code = code;
 	return code;
 }
 
@@ -175,19 +176,36 @@ static int exec_request(driver *d, const struct method *mt, const ProtobufCMessa
 	return rv;
 }
 
-/* resend_same sends remembered request k again with its id: the first
- * answer again while the id is remembered, else a fresh execution (a Submit
- * or SubmitBatch answered from what it created, for a day). */
+enum { FATE_SKIP, FATE_FRESH, FATE_DEDUPE, FATE_SUBMIT, FATE_BATCH };
+
+/* resend_fate says what sending s again does now: answered from memory
+ * (the first answer; a Submit's job or a SubmitBatch's ids for a day),
+ * executed afresh, or too close to a limit to tell (skipped). */
+static int resend_fate(const driver *d, const sent *s)
+{
+	int64_t age = d->m->now - s->at;
+	if (age > MODEL_DEDUPE_MS - MODEL_MARGIN_MS && age < MODEL_DEDUPE_MS + MODEL_MARGIN_MS)
+		return FATE_SKIP;
+	if (s->code == 0 && s->epoch == d->epoch && age < MODEL_DEDUPE_MS)
+		return FATE_DEDUPE;
+	bool submit = strcmp(s->method, "JobService/Submit") == 0;
+	bool batch = strcmp(s->method, "JobService/SubmitBatch") == 0;
+	if (s->code == 0 && (submit || batch))
+		return age < 23LL * 3600 * 1000 ? (submit ? FATE_SUBMIT : FATE_BATCH) : FATE_SKIP;
+	return FATE_FRESH;
+}
+
+/* resend_same sends remembered request s again with its id. */
 static int resend_same(driver *d, const sent *s)
 {
 	const struct method *mt = method_get(s->method);
+	int fate = resend_fate(d, s);
+	if (fate == FATE_SKIP)
+		return 0;
 	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->in, NULL, s->blen, s->body);
-	int64_t age = d->m->now - s->at;
-	bool remembered = s->code == 0 && s->epoch == d->epoch && age < MODEL_DEDUPE_MS;
-	bool submit = s->code == 0 && strcmp(s->method, "JobService/Submit") == 0;
-	bool batch = s->code == 0 && strcmp(s->method, "JobService/SubmitBatch") == 0;
+	bool remembered = fate == FATE_DEDUPE, batch = fate == FATE_BATCH;
 	int rv;
-	if (!remembered && !submit && !batch) {
+	if (fate == FATE_FRESH) {
 		rv = exec_request(d, mt, msg, s->reqid);
 		protobuf_c_message_free_unpacked(msg, NULL);
 		return rv;
@@ -235,20 +253,24 @@ static int resend_same(driver *d, const sent *s)
 }
 
 /* resend_other sends another mutating method under a remembered id: it is
- * refused and changes nothing. */
+ * refused and changes nothing while the id is remembered. */
 static int resend_other(driver *d, const sent *s)
 {
 	const char *name = strcmp(s->method, "WorkerService/Drain") == 0 ? "WorkerService/Leave"
 	                                                                 : "WorkerService/Drain";
 	Whatsnext__V1__WorkerNameRequest rq = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	rq.name = "w0";
+	int fate = resend_fate(d, s);
+	if (fate == FATE_SKIP)
+		return 0;
+	if (fate != FATE_DEDUPE) /* forgotten: an ordinary request */
+		return exec_request(d, method_get(name), &rq.base, s->reqid);
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int code = send_call(d, method_get(name), &rq.base, s->reqid, &out, &errmsg);
 	int rv = code == 3 ? 0
-	                   : fail(d,
-	                          "%s under the request id of a %s: expected INVALID_ARGUMENT, "
-	                          "got %s",
+	                   : fail(d, "%s under the request id of a %s: expected INVALID_ARGUMENT, "
+	                             "got %s",
 	                          name, s->method, code >= 0 ? wn_code_name(code) : "no reply");
 	free(errmsg);
 	if (out != NULL)
@@ -324,8 +346,9 @@ static int advance(driver *d, int64_t delta)
 	return rv;
 }
 
-int driver_run(driver *d, const op *o)
+int driver_run(driver *d, op *o)
 {
+	o->code = -1;
 	if (o->kind < 0 || o->kind >= OP_NKINDS)
 		return fail(d, "unknown operation %d", o->kind);
 	d->ops[o->kind]++;
@@ -357,6 +380,7 @@ int driver_run(driver *d, const op *o)
 	if (build_request(d, o, &name, &msg) != 0)
 		return fail(d, "cannot build operation %s", op_name(o->kind));
 	rv = exec_request(d, method_get(name), msg, o->reqid);
+	o->code = d->last_code;
 	pool_reset();
 	return rv;
 }

@@ -38,7 +38,8 @@ typedef struct driver {
 	uint64_t ops[OP_NKINDS];
 	uint64_t replies_ok, replies_err;
 	uint64_t restarts_term, restarts_kill;
-	char *err; /* why the last operation failed, malloc'd */
+	int last_code; /* the code of the last reply (-1: none) */
+	char *err;     /* why the last operation failed, malloc'd */
 } driver;
 
 /* driver_open starts wnd (path wnd) in directory dir with an empty model. */
@@ -48,8 +49,8 @@ int driver_open(driver *d, const char *wnd, const char *dir, bool verbose, char 
 void driver_close(driver *d);
 
 /* driver_run runs operation o: 0 when server and model agree, -1 (d->err
- * says why) when they do not. */
-int driver_run(driver *d, const op *o);
+ * says why) when they do not. o->code gets the code of its reply. */
+int driver_run(driver *d, op *o);
 
 /* driver_finish ends a run: a full comparison, a clean restart, another. */
 int driver_finish(driver *d);

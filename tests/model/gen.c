@@ -336,6 +336,7 @@ static const struct {
 void gen_op(driver *d, uint64_t *r, op *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->code = -1;
 	o->reqid = rng_next(r) | 1;
 	if (d->m->settle) {
 		/* retention became due at once: let time pass before anything else */

@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "wnmodel: %s\n", err);
 			return 2;
 		}
-		run_list(o.wnd, dir, &l, o.verbose, &res, &d);
+		run_list(o.wnd, dir, &l, o.verbose, true, &res, &d);
 		running_pid = &d.srv.pid;
 	} else {
 		char *err = NULL;
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 			op x;
 			gen_op(&d, &rng, &x);
 			oplist_add(&l, &x);
-			if (driver_run(&d, &x) != 0) {
+			if (driver_run(&d, &l.v[l.n - 1]) != 0) {
 				res.failed = true;
 				res.at = l.n - 1;
 				break;

@@ -28,6 +28,7 @@ void op_format(const op *o, char *buf, size_t len)
 bool op_parse(const char *line, op *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->code = -1;
 	char name[64];
 	int used = 0;
 	if (sscanf(line, "%63s %" SCNx64 "%n", name, &o->reqid, &used) != 2)

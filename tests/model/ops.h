@@ -49,6 +49,9 @@ typedef struct op {
 	int kind;
 	int64_t a[OP_NARGS];
 	uint64_t reqid; /* the request id it is sent with */
+	/* what its last run answered (not part of the text form): -1 not
+	 * run or no single answer, else the reply's code */
+	int code;
 } op;
 
 /* op_name returns the name of kind ("submit"). */

@@ -46,8 +46,8 @@ void run_rmtree(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int run_list(const char *wnd, const char *dir, const oplist *l, bool verbose, run_result *res,
-             driver *keep)
+int run_list(const char *wnd, const char *dir, oplist *l, bool verbose, bool finish,
+             run_result *res, driver *keep)
 {
 	driver d;
 	char *err = NULL;
@@ -63,7 +63,7 @@ int run_list(const char *wnd, const char *dir, const oplist *l, bool verbose, ru
 	for (; i < l->n; i++)
 		if (driver_run(&d, &l->v[i]) != 0)
 			break;
-	if (i == l->n && driver_finish(&d) != 0)
+	if (i == l->n && finish && driver_finish(&d) != 0)
 		res->at = l->n, res->failed = true;
 	if (i < l->n)
 		res->at = i, res->failed = true;
@@ -84,13 +84,16 @@ static int64_t mono_s(void)
 }
 
 /* trial runs sub in a fresh directory: true if it fails as sig says. */
-static bool trial(const char *wnd, const char *base, const oplist *sub, const char *sig, size_t *at)
+static bool trial(const char *wnd, const char *base, oplist *sub, const char *sig,
+                  bool finish, size_t *at)
 {
 	static unsigned n;
 	char *dir = wn_xasprintf("%s/trial-%u", base, n++);
 	run_result res;
-	run_list(wnd, dir, sub, false, &res, NULL);
+	run_list(wnd, dir, sub, false, finish, &res, NULL);
 	bool same = res.failed && strcmp(res.sig, sig) == 0;
+	if (getenv("WNMODEL_DEBUG"))
+		fprintf(stderr, "trial %zu ops: %s\n", sub->n, res.failed ? res.sig : "passed");
 	if (same)
 		*at = res.at;
 	free(res.why);
@@ -103,11 +106,24 @@ void run_shrink(const char *wnd, const char *base, oplist *l, const run_result *
 {
 	int64_t end = mono_s() + seconds;
 	size_t at = res->at;
+	/* the final restarts are needed only if that is where it failed */
+	bool finish = at >= l->n;
 	/* what comes after the failing operation plays no part */
 	if (at < l->n)
 		l->n = at + 1;
 	size_t chunks = 2;
 	op *buf = wn_xmalloc((l->n + 1) * sizeof(*buf));
+	/* first without every request that was refused: those change nothing
+	 * when the server is right, and are most of what is there to drop */
+	oplist ok = {buf, 0, l->n};
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].code <= 0 || i + 1 == l->n)
+			ok.v[ok.n++] = l->v[i];
+	if (ok.n < l->n && trial(wnd, base, &ok, res->sig, finish, &at)) {
+		memcpy(l->v, ok.v, ok.n * sizeof(*ok.v));
+		l->n = at < ok.n ? at + 1 : ok.n;
+		fprintf(stderr, "wnmodel: shrinking: %zu operations still fail\n", l->n);
+	}
 	while (l->n >= 2 && mono_s() < end) {
 		size_t size = (l->n + chunks - 1) / chunks;
 		bool reduced = false;
@@ -119,7 +135,7 @@ void run_shrink(const char *wnd, const char *base, oplist *l, const run_result *
 					sub.v[sub.n++] = l->v[i];
 			if (sub.n == l->n || sub.n == 0)
 				continue;
-			if (trial(wnd, base, &sub, res->sig, &at)) {
+			if (trial(wnd, base, &sub, res->sig, finish, &at)) {
 				memcpy(l->v, sub.v, sub.n * sizeof(*sub.v));
 				l->n = at < sub.n ? at + 1 : sub.n;
 				chunks = chunks > 2 ? chunks - 1 : 2;

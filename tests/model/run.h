@@ -22,10 +22,11 @@ typedef struct run_result {
 	char sig[96]; /* what failed, without ids: failures compare by it */
 } run_result;
 
-/* run_list runs the operations of l on a new wnd in dir, then the final
- * checks; res tells how it ended. Returns -1 if wnd could not be started. */
-int run_list(const char *wnd, const char *dir, const oplist *l, bool verbose, run_result *res,
-             driver *keep);
+/* run_list runs the operations of l on a new wnd in dir, then (finish) the
+ * final restarts; res tells how it ended. Returns -1 if wnd could not be
+ * started. keep, if given, gets the driver, still open. */
+int run_list(const char *wnd, const char *dir, oplist *l, bool verbose, bool finish,
+             run_result *res, driver *keep);
 
 /* run_signature fills res->sig from the failing operation and message. */
 void run_signature(run_result *res, const op *o);
