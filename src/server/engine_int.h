@@ -358,6 +358,10 @@ const char *fleet_never(struct call *c, const struct need *n);
 void fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n);
 /* fleet_drop records that worker name no longer holds job j. */
 void fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n);
+/* fleet_retask: task t of p needed `was` and now needs t->need; the workers
+ * holding its jobs use what it needs now. */
+void fleet_retask(struct call *c, const struct project *p, const struct task *t,
+                  const struct need *was);
 /* fleet_load reads the workers from the store. */
 int fleet_load(wn_engine *e, char **errmsg);
 /* fleet_free frees the registry. */

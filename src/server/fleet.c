@@ -155,6 +155,33 @@ void fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need 
 	w->used_mem -= n->memory_mb <= w->used_mem ? n->memory_mb : w->used_mem;
 }
 
+void fleet_retask(struct call *c, const struct project *p, const struct task *t,
+                  const struct need *was)
+{
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+		struct wrk *w = val;
+		size_t jp = 0;
+		uint64_t id;
+		void *one;
+		while (wn_map_next(w->jobs, &jp, &id, &sk, &one)) {
+			Job *j = job_find(c, id);
+			if (j == NULL || strcmp(j->project, p->name) != 0 ||
+			    strcmp(j->task, t->name) != 0)
+				continue;
+			w->used_cpu -= was->cpu <= w->used_cpu ? was->cpu : w->used_cpu;
+			w->used_gpu -= was->gpu <= w->used_gpu ? was->gpu : w->used_gpu;
+			w->used_mem -= was->memory_mb <= w->used_mem ? was->memory_mb : w->used_mem;
+			w->used_cpu += t->need.cpu;
+			w->used_gpu += t->need.gpu;
+			w->used_mem += t->need.memory_mb;
+		}
+	}
+}
+
 static size_t key_worker(char *buf, const char *name)
 {
 	return (size_t)snprintf(buf, WN_KEY_MAX, "w/%s", name);

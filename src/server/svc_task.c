@@ -163,7 +163,10 @@ int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		return rv;
 	tq->max_attempts = t->max_attempts;
 	tq->retries = t->retries;
+	struct need was = {
+	    .cpu = tq->need.cpu, .gpu = tq->need.gpu, .memory_mb = tq->need.memory_mb};
 	need_set(&tq->need, t->resources);
+	fleet_retask(c, p, tq, &was);
 	*out = &t->base;
 	return WN_OK;
 }
