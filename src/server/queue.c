@@ -182,6 +182,11 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 		Job *j = v[i];
 		old[i] = (int)j->status;
 		job_leave(c, p, j);
+		if (old[i] == RUNNING) { /* its worker no longer holds it */
+			struct task *t = wn_map_get_str(p->tasks, j->task);
+			static const struct need none;
+			fleet_drop(c->e, j->worker, j->id, t ? &t->need : &none);
+		}
 		queue_count_move(c, p, j, old[i], 0);
 		replay_removed(c, b, j, old[i]);
 		job_del(c, b, j->id);

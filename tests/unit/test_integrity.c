@@ -286,4 +286,77 @@ TEST(first_join_takes_the_jobs_leased_to_the_name)
 	wn_engine_close(e);
 }
 
+static Whatsnext__V1__Worker *get_worker(wn_engine *e, const char *name)
+{
+	Whatsnext__V1__WorkerNameRequest rq = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	rq.name = (char *)name;
+	Whatsnext__V1__Worker *w = NULL;
+	CHECK_EQ_INT(call(e, M("WorkerService", "Get"), &rq.base,
+	                  &whatsnext__v1__worker__descriptor, (void **)&w),
+	             0);
+	return w;
+}
+
+/* worker_uses checks the jobs and the cpu a worker holds. */
+static void worker_uses(wn_engine *e, const char *name, size_t njobs, uint32_t cpu)
+{
+	Whatsnext__V1__Worker *w = get_worker(e, name);
+	CHECK_EQ_INT(w->n_jobs, njobs);
+	CHECK_EQ_INT(w->used->cpu, cpu);
+	whatsnext__v1__worker__free_unpacked(w, NULL);
+}
+
+/* A task's resources changed while a worker holds one of its jobs: the
+ * worker uses what the task needs now (as after a restart), and nothing once
+ * the job ends (it kept the difference for good). */
+TEST(task_resources_changed_while_held)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 2);
+	whatsnext__v1__worker__free_unpacked(join(e, "w1", 4), NULL);
+	uint64_t id = submit(e, "p", "t");
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	worker_uses(e, "w1", 1, 2);
+	Whatsnext__V1__Resources r = WHATSNEXT__V1__RESOURCES__INIT;
+	r.cpu = 1;
+	Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT;
+	t.project = "p";
+	t.name = "t";
+	t.resources = &r;
+	char *mask[] = {"resources"};
+	Whatsnext__V1__UpdateTaskRequest up = WHATSNEXT__V1__UPDATE_TASK_REQUEST__INIT;
+	up.task = &t;
+	up.update_mask = mask;
+	up.n_update_mask = 1;
+	CHECK_EQ_INT(call(e, M("TaskService", "Update"), &up.base, NULL, NULL), 0);
+	worker_uses(e, "w1", 1, 1);
+	complete_ok(e, id, att);
+	worker_uses(e, "w1", 0, 0);
+	wn_engine_close(e);
+}
+
+/* Removing a RUNNING job (force) frees its worker: the worker no longer
+ * lists it nor uses its resources (it did until a restart). */
+TEST(removed_running_job_frees_its_worker)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 3);
+	whatsnext__v1__worker__free_unpacked(join(e, "w1", 4), NULL);
+	uint64_t id = submit(e, "p", "t");
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	worker_uses(e, "w1", 1, 3);
+	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rq.id = id;
+	rq.force = true;
+	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &rq.base, NULL, NULL), 0);
+	worker_uses(e, "w1", 0, 0);
+	/* and it can take a job that needs its whole capacity again */
+	uint64_t next = submit(e, "p", "t");
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), next);
+	wn_engine_close(e);
+}
+
 TEST_MAIN()
