@@ -418,6 +418,8 @@ int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, Protobu
 int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ReleaseRequest *rq = (const void *)in;
+	if (strlen(rq->reason) > WN_REASON_MAX)
+		return call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
 	Job *j = NULL;
 	bool was_cancelled = false;
 	int rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled);

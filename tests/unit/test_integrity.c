@@ -93,14 +93,20 @@ static uint64_t submit(wn_engine *e, const char *project, const char *task)
 	return submit_after(e, project, task, 0, 0);
 }
 
-static void complete_ok(wn_engine *e, uint64_t id, uint32_t attempt)
+static void complete_as(wn_engine *e, uint64_t id, uint32_t attempt, bool success)
 {
 	Whatsnext__V1__CompleteRequest rq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
 	rq.job_id = id;
 	rq.attempt = attempt;
 	rq.worker = "w1";
-	rq.success = true;
+	rq.success = success;
+	rq.exit_code = success ? 0 : 1;
 	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &rq.base, NULL, NULL), 0);
+}
+
+static void complete_ok(wn_engine *e, uint64_t id, uint32_t attempt)
+{
+	complete_as(e, id, attempt, true);
 }
 
 static Whatsnext__V1__QueueListResponse *queue_list(wn_engine *e, const char *project,
@@ -356,6 +362,32 @@ TEST(removed_running_job_frees_its_worker)
 	/* and it can take a job that needs its whole capacity again */
 	uint64_t next = submit(e, "p", "t");
 	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), next);
+	wn_engine_close(e);
+}
+
+/* Release checks its reason's length like every other reason (4096 bytes,
+ * protocol section 6) and changes nothing when it is too long. */
+TEST(release_reason_over_the_limit_is_refused)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0);
+	uint64_t id = submit(e, "p", "t");
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	char *why = malloc(5001);
+	memset(why, 'x', 5000);
+	why[5000] = '\0';
+	Whatsnext__V1__ReleaseRequest rq = WHATSNEXT__V1__RELEASE_REQUEST__INIT;
+	rq.job_id = id;
+	rq.attempt = att;
+	rq.worker = "w1";
+	rq.reason = why;
+	CHECK_EQ_INT(call(e, M("QueueService", "Release"), &rq.base, NULL, NULL), 3);
+	free(why);
+	Whatsnext__V1__Job *j = get_job(e, id);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	whatsnext__v1__job__free_unpacked(j, NULL);
 	wn_engine_close(e);
 }
 
