@@ -138,19 +138,19 @@ int deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, c
 	for (size_t i = 0; i < j->n_deps; i++) {
 		const Whatsnext__V1__Dependency *d = j->deps[i];
 		Job *x = job_find(c, d->job_id);
-		int st = x ? (int)x->status : 0;
+		int st = x ? (int)x->status : 0; /* 0: removed, maybe by this call */
 		int es = deps_edge_state(d->condition, st);
 		if (es == EDGE_UNDECIDED) {
 			(*unmet)++;
 		} else if (es == EDGE_BROKEN) {
 			if (*broken == 0)
-				*why =
-				    x ? wn_arena_printf(c->arena, "dependency job %llu is %s (%s)",
-				                        (unsigned long long)d->job_id,
-				                        job_status_name(st),
-				                        deps_cond_name(d->condition))
-				      : wn_arena_printf(c->arena, "dependency job %llu was removed",
-				                        (unsigned long long)d->job_id);
+				*why = st ? wn_arena_printf(
+				                c->arena, "dependency job %llu is %s (%s)",
+				                (unsigned long long)d->job_id, job_status_name(st),
+				                deps_cond_name(d->condition))
+				          : wn_arena_printf(c->arena,
+				                            "dependency job %llu was removed",
+				                            (unsigned long long)d->job_id);
 			(*broken)++;
 		}
 	}
@@ -205,8 +205,12 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 			unmet++;
 		if (en == EDGE_BROKEN)
 			broken++;
-		if (w != NULL && ((broken > 0 && w->broken > 0) ||
-		                  (broken == 0 && w->broken == 0 && unmet > 0))) {
+		/* a BLOCKED job whose reason may name this dependency, which no
+		 * longer blocks it, is read to name one that does */
+		bool renamed = eo == EDGE_BROKEN && en != EDGE_BROKEN && broken > 0;
+		if (w != NULL && !renamed &&
+		    ((broken > 0 && w->broken > 0) ||
+		     (broken == 0 && w->broken == 0 && unmet > 0))) {
 			/* still waiting, in the same status: only the counts change, and
 			 * the job's record need not even be read (a wide fan-in stays
 			 * linear) */
@@ -233,8 +237,16 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 		} else {
 			dwait_put(c->e, p, y->id, unmet, broken);
 		}
-		if (y_new == y_old)
+		if (y_new == y_old) {
+			const char *why = NULL;
+			uint32_t u = 0, k = 0;
+			if (renamed && y_new == BLOCKED && deps_eval(c, y, &u, &k, &why) == WN_OK &&
+			    why != NULL && strcmp(why, y->reason) != 0) {
+				y->reason = (char *)why;
+				job_put(c, b, y);
+			}
 			continue;
+		}
 		if (y_new == BLOCKED) {
 			y->reason =
 			    en == EDGE_BROKEN && ev.new_st != 0

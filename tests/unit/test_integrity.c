@@ -391,4 +391,48 @@ TEST(release_reason_over_the_limit_is_refused)
 	wn_engine_close(e);
 }
 
+/* A BLOCKED job's reason names a dependency that blocks it now: when the one
+ * it named is retried while another still blocks it, it names the other
+ * (it kept naming the retried one). */
+TEST(blocked_reason_follows_the_dependency_that_blocks)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0);
+	uint64_t a = submit(e, "p", "t"), b = submit(e, "p", "t");
+	Whatsnext__V1__Dependency da = WHATSNEXT__V1__DEPENDENCY__INIT,
+	                          db = WHATSNEXT__V1__DEPENDENCY__INIT;
+	da.job_id = a;
+	db.job_id = b;
+	Whatsnext__V1__Dependency *dv[2] = {&da, &db};
+	Whatsnext__V1__JobSpec s = WHATSNEXT__V1__JOB_SPEC__INIT;
+	s.project = "p";
+	s.task = "t";
+	s.after = dv;
+	s.n_after = 2;
+	Whatsnext__V1__SubmitRequest sq = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
+	sq.job = &s;
+	Whatsnext__V1__SubmitResponse *sr = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "Submit"), &sq.base,
+	                  &whatsnext__v1__submit_response__descriptor, (void **)&sr),
+	             0);
+	uint64_t y = sr->job->id;
+	whatsnext__v1__submit_response__free_unpacked(sr, NULL);
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), a);
+	complete_as(e, a, att, false);
+	CHECK_EQ_INT(fetch(e, "p", "w1", &att), b);
+	complete_as(e, b, att, false);
+	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rq.id = a;
+	CHECK_EQ_INT(call(e, M("JobService", "Retry"), &rq.base, NULL, NULL), 0);
+	Whatsnext__V1__Job *j = get_job(e, y);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED);
+	char want[64];
+	snprintf(want, sizeof(want), "dependency job %llu is FAILED", (unsigned long long)b);
+	CHECK(strncmp(j->reason, want, strlen(want)) == 0);
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	wn_engine_close(e);
+}
+
 TEST_MAIN()
