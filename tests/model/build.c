@@ -344,6 +344,12 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 	return &rq->base;
 }
 
+/* instance_of: no instance id (0), "i1", "i2", or an invalid one (< 0). */
+static const char *instance_of(int64_t v)
+{
+	return v == 0 ? "" : v == 1 ? "i1" : v == 2 ? "i2" : "bad instance";
+}
+
 static ProtobufCMessage *build_join(const driver *d, const op *o)
 {
 	(void)d;
@@ -364,6 +370,7 @@ static ProtobufCMessage *build_join(const driver *d, const op *o)
 	if (o->a[4] == 2)
 		w->projects[w->n_projects++] = "bad project";
 	w->slots = (uint32_t)o->a[3];
+	w->instance = (char *)instance_of(o->a[5]);
 	rq->worker = w;
 	return &rq->base;
 }
@@ -484,6 +491,7 @@ static ProtobufCMessage *build_queue_misc(const driver *d, const op *o)
 	Whatsnext__V1__WorkerNameRequest *rq = pool_alloc(sizeof(*rq));
 	whatsnext__v1__worker_name_request__init(rq);
 	rq->name = (char *)model_wname(o->a[0]);
+	rq->instance = (char *)(o->kind == OP_LEAVE ? instance_of(o->a[1]) : "");
 	return &rq->base;
 }
 

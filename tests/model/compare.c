@@ -268,7 +268,7 @@ int compare_worker(model *m, const model_worker *w, const Whatsnext__V1__Worker 
 		     (int)g->state, g->draining ? " draining" : "", w->state,
 		     w->draining ? " draining" : "");
 	if (!model_time_ok(g->registered_ms, w->registered) ||
-	    !model_time_ok(g->last_seen_ms, w->last_seen))
+	    g->last_seen_ms < w->seen_min - 1000 || g->last_seen_ms > w->last_seen + MODEL_TOL_MS)
 		FAIL("%s: worker %s registered %lld, last seen %lld; the model expected %lld, %lld",
 		     where, w->name, (long long)g->registered_ms, (long long)g->last_seen_ms,
 		     (long long)w->registered, (long long)w->last_seen);

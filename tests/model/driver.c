@@ -311,10 +311,10 @@ static int restart(driver *d, bool kill9)
 		return rv;
 	}
 	d->epoch++;
-	model_restart(d->m);
+	model_restart(d->m, kill9);
 	rv = check_all(d, &after, "after the restart");
 	if (rv == 0) {
-		char *diff = snapshot_diff(&before, &after);
+		char *diff = snapshot_diff(&before, &after, kill9);
 		if (diff != NULL)
 			rv = fail(d, "the state changed across a restart (%s):\n%s",
 			          kill9 ? "kill -9" : "SIGTERM", diff);

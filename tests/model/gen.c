@@ -292,10 +292,12 @@ static void gen_admin_ops(driver *d, uint64_t *r, op *o)
 		o->a[2] = pick(r, 16);
 		o->a[3] = pick(r, 5);
 		o->a[4] = chance(r, 2) ? 1 + pick(r, 2) : 0;
+		o->a[5] = chance(r, 2) ? -1 : chance(r, 40) ? 0 : 1 + pick(r, 2);
 		break;
 	case OP_LEAVE:
 	case OP_DRAIN:
 		o->a[0] = chance(r, 5) ? bad(r) : pick(r, MODEL_NWORKER + 1);
+		o->a[1] = chance(r, 50) ? 0 : 1 + pick(r, 2);
 		break;
 	}
 }

@@ -75,6 +75,7 @@ static void worker_free(model_worker *w)
 	}
 	for (size_t i = 0; i < w->nprojects; i++)
 		free(w->projects[i]);
+	free(w->instance);
 	free(w);
 }
 
@@ -465,13 +466,19 @@ int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whats
 	j->leased = true;
 	j->lease_attempt = j->attempt;
 	j->lease_exp = m->now + MODEL_LEASE_MS;
-	model_worker *w = model_worker_get(m, rq->worker);
-	if (w != NULL) {
-		w->last_seen = m->now;
-		if (w->state == W_LOST)
-			w->state = W_ACTIVE;
-	}
 	return 0;
+}
+
+void model_heard(model *m, model_worker *w)
+{
+	w->last_seen = w->seen_min = w->heard = m->now;
+	if (w->state == W_LOST)
+		w->state = W_ACTIVE;
+}
+
+bool model_holder_ok(const model_job *j, const char *worker)
+{
+	return j->worker[0] == '\0' || strcmp(j->worker, worker) == 0;
 }
 
 /* --------------------------------------------------------------- job states */
@@ -570,7 +577,7 @@ int64_t model_safe_time(const model *m, int64_t t)
 		}
 		for (size_t i = 0; i < m->nworkers; i++) {
 			const model_worker *w = m->workers[i];
-			int64_t d = w->last_seen + MODEL_WORKER_MS;
+			int64_t d = w->heard + MODEL_WORKER_MS;
 			if (w->state == W_ACTIVE && t >= d - MODEL_MARGIN_MS &&
 			    t <= d + MODEL_MARGIN_MS) {
 				t = d + MODEL_MARGIN_MS + 1;
@@ -606,7 +613,7 @@ void model_advance(model *m, int64_t t)
 	}
 	for (size_t i = 0; i < m->nworkers; i++) {
 		model_worker *w = m->workers[i];
-		if (w->state != W_ACTIVE || w->last_seen + MODEL_WORKER_MS > t)
+		if (w->state != W_ACTIVE || w->heard + MODEL_WORKER_MS > t)
 			continue;
 		w->state = W_LOST;
 		size_t n = 0;
@@ -624,7 +631,7 @@ void model_advance(model *m, int64_t t)
 	m->settle = false;
 }
 
-void model_restart(model *m)
+void model_restart(model *m, bool kill9)
 {
 	for (size_t i = 0; i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
@@ -635,8 +642,12 @@ void model_restart(model *m)
 			j->lease_exp = m->now + MODEL_LEASE_MS;
 		}
 	}
-	for (size_t i = 0; i < m->nworkers; i++)
-		m->workers[i]->last_seen = m->now;
+	for (size_t i = 0; i < m->nworkers; i++) {
+		model_worker *w = m->workers[i];
+		w->heard = m->now;
+		if (kill9) /* stored at least once a minute while heard from */
+			w->seen_min = w->last_seen - 61000;
+	}
 	m->restarted = true;
 }
 

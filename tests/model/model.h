@@ -123,9 +123,14 @@ typedef struct model_worker {
 	size_t nprojects;
 	char *projects[4];
 	uint32_t slots;
+	char *instance;
 	int state;
 	bool draining;
-	int64_t registered, last_seen;
+	int64_t registered;
+	/* when it was last heard from as the server shows it; after a crash the
+	 * server may show a time up to a minute earlier, down to seen_min */
+	int64_t last_seen, seen_min;
+	int64_t heard; /* when its silence started to count (LOST after the timeout) */
 } model_worker;
 
 typedef struct model {
@@ -180,8 +185,13 @@ int64_t model_safe_time(const model *m, int64_t t);
 
 /* model_restart applies what a restart changes: every RUNNING job gets a
  * full lease from now, cancelled-while-running leases are gone, and every
- * worker's heartbeat clock restarts. */
-void model_restart(model *m);
+ * worker's heartbeat clock restarts; after a crash (kill9) when workers were
+ * last seen may read up to a minute earlier. */
+void model_restart(model *m, bool kill9);
+
+/* model_heard notes that worker w was heard from now (Join, Fetch,
+ * Heartbeat, Leave): a LOST worker is ACTIVE again. */
+void model_heard(model *m, model_worker *w);
 
 /* Lookups. */
 model_project *model_project_get(const model *m, const char *name);
@@ -270,6 +280,9 @@ bool model_name_ok(const char *s);
 bool model_jobname_ok(const char *s);
 /* model_job_new appends a job with id to the model. */
 model_job *model_job_new(model *m, uint64_t id);
+/* model_holder_ok: a request from worker may act on job j's lease (the
+ * worker it was given to; a job naming no worker takes any). */
+bool model_holder_ok(const model_job *j, const char *worker);
 /* model_strdup copies s ("" for NULL). */
 char *model_strdup(const char *s);
 

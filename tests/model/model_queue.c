@@ -70,9 +70,7 @@ static int fetch_apply(model *m, const Whatsnext__V1__FetchRequest *rq, size_t w
 	size_t np = fetch_projects(rq, ps, 16);
 	model_worker *w = model_worker_get(m, rq->worker);
 	if (w != NULL) {
-		w->last_seen = m->now;
-		if (w->state == W_LOST)
-			w->state = W_ACTIVE;
+		model_heard(m, w);
 		if (w->draining)
 			want = 0; /* a draining worker gets nothing */
 	}
@@ -128,16 +126,22 @@ static int queue_heartbeat(model *m, const model_call *c)
 	const Whatsnext__V1__HeartbeatRequest *rq = (const void *)c->rq;
 	if (!model_name_ok(rq->worker))
 		WANT(C_INVALID, "invalid worker name");
+	for (size_t i = 0; i < rq->n_leases; i++) {
+		/* a lease held by another worker at that attempt refuses it all */
+		const Whatsnext__V1__Lease *l = rq->leases[i];
+		model_job *j = model_job_get(m, l->job_id);
+		bool current = j != NULL && ((j->leased && j->lease_attempt == l->attempt) ||
+		                             j->cancel_attempt == l->attempt);
+		if (current && j->attempt == l->attempt && !model_holder_ok(j, rq->worker))
+			WANT(C_STATE, "a lease held by another worker");
+	}
 	if (c->code != C_OK)
 		WANT(C_OK, "a valid heartbeat");
 	const Whatsnext__V1__HeartbeatResponse *r = (const void *)c->rp;
 	model_worker *w = model_worker_get(m, rq->worker);
 	bool drain = w != NULL && w->draining;
-	if (w != NULL) {
-		w->last_seen = m->now;
-		if (w->state == W_LOST)
-			w->state = W_ACTIVE;
-	}
+	if (w != NULL)
+		model_heard(m, w);
 	uint64_t cancelled[64], lost[64];
 	size_t nc = 0, nl = 0;
 	for (size_t i = 0; i < rq->n_leases && i < 64; i++) {
@@ -197,11 +201,11 @@ static int complete_check(const model *m, const Whatsnext__V1__CompleteRequest *
 		return *why = "no such job", C_NOT_FOUND;
 	*cancelled = (*j)->cancel_attempt != 0 && (*j)->cancel_attempt == rq->attempt &&
 	             (*j)->status == ST_CANCELLED;
-	if (*cancelled)
-		return C_OK;
-	if ((*j)->status != ST_RUNNING || (*j)->attempt != rq->attempt || !(*j)->leased ||
-	    (*j)->lease_attempt != rq->attempt)
+	if (!*cancelled && ((*j)->status != ST_RUNNING || (*j)->attempt != rq->attempt ||
+	                    !(*j)->leased || (*j)->lease_attempt != rq->attempt))
 		return *why = "the lease is not held", C_STATE;
+	if (!model_holder_ok(*j, rq->worker))
+		return *why = "the lease is held by another worker", C_STATE;
 	return C_OK;
 }
 
@@ -332,6 +336,8 @@ static int queue_release(model *m, const model_call *c)
 	if (!cancelled && (j->status != ST_RUNNING || j->attempt != rq->attempt || !j->leased ||
 	                   j->lease_attempt != rq->attempt))
 		WANT(C_STATE, "the lease is not held");
+	if (!model_holder_ok(j, rq->worker))
+		WANT(C_STATE, "the lease is held by another worker");
 	if (c->code != C_OK)
 		WANT(C_OK, "a valid release");
 	j->leased = false;

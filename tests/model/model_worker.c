@@ -12,6 +12,8 @@
 #define C_OK        0
 #define C_INVALID   3
 #define C_NOT_FOUND 5
+#define C_EXISTS    6
+#define C_STATE     9
 
 #define WANT(code, why) return model_want(m, c, code, why)
 
@@ -34,6 +36,8 @@ static int join_check(const Whatsnext__V1__Worker *w, const char **why)
 	for (size_t i = 0; i < w->n_projects; i++)
 		if (!model_name_ok(w->projects[i]))
 			return *why = "invalid project name", C_INVALID;
+	if (w->instance[0] != '\0' && !model_name_ok(w->instance))
+		return *why = "invalid instance id", C_INVALID;
 	return C_OK;
 }
 
@@ -80,9 +84,11 @@ static int worker_join(model *m, const model_call *c)
 	int code = join_check(rq->worker, &why);
 	if (code != C_OK)
 		WANT(code, why);
+	model_worker *w = model_worker_get(m, rq->worker->name);
+	if (w != NULL && w->state == W_ACTIVE && strcmp(w->instance, rq->worker->instance) != 0)
+		WANT(C_EXISTS, "another instance holds the name and is ACTIVE");
 	if (c->code != C_OK)
 		WANT(C_OK, "a valid join");
-	model_worker *w = model_worker_get(m, rq->worker->name);
 	if (w == NULL) {
 		w = wn_xcalloc(1, sizeof(*w));
 		w->name = model_strdup(rq->worker->name);
@@ -90,9 +96,11 @@ static int worker_join(model *m, const model_call *c)
 		m->workers[m->nworkers++] = w;
 	}
 	worker_set(w, rq->worker);
+	free(w->instance);
+	w->instance = model_strdup(rq->worker->instance);
 	w->state = W_ACTIVE;
 	w->draining = false;
-	w->last_seen = m->now;
+	model_heard(m, w);
 	const Whatsnext__V1__JoinResponse *r = (const void *)c->rp;
 	if (r->worker == NULL || compare_worker(m, w, r->worker, "reply") != 0)
 		return r->worker ? -1 : model_fail(m, "Join answered no worker");
@@ -123,21 +131,6 @@ static int worker_join(model *m, const model_call *c)
 	return rv;
 }
 
-static int worker_named(model *m, const model_call *c, model_worker **out)
-{
-	const char *name = ((const Whatsnext__V1__WorkerNameRequest *)c->rq)->name;
-	*out = NULL;
-	if (!model_name_ok(name))
-		WANT(C_INVALID, "invalid worker name");
-	if ((*out = model_worker_get(m, name)) == NULL)
-		WANT(C_NOT_FOUND, "no such worker");
-	if (c->code != C_OK) {
-		*out = NULL;
-		WANT(C_OK, "a known worker");
-	}
-	return 0;
-}
-
 int model_exec_worker(model *m, const model_call *c)
 {
 	bool leave = strcmp(c->method, "WorkerService/Leave") == 0;
@@ -146,11 +139,18 @@ int model_exec_worker(model *m, const model_call *c)
 			return worker_join(m, c);
 		return model_fail(m, "the model has no method %s", c->method);
 	}
-	model_worker *w;
-	int rv = worker_named(m, c, &w);
-	if (w == NULL)
-		return rv;
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)c->rq;
+	model_worker *w = NULL;
+	if (!model_name_ok(rq->name))
+		WANT(C_INVALID, "invalid worker name");
+	if ((w = model_worker_get(m, rq->name)) == NULL)
+		WANT(C_NOT_FOUND, "no such worker");
+	if (leave && rq->instance[0] != '\0' && strcmp(rq->instance, w->instance) != 0)
+		WANT(C_STATE, "another instance holds the name");
+	if (c->code != C_OK)
+		WANT(C_OK, "a known worker");
 	if (leave) {
+		model_heard(m, w);
 		w->state = W_GONE;
 		w->draining = false;
 	} else {

@@ -349,18 +349,23 @@ static void lines_free(lines *l)
 	free(l->v);
 }
 
+/* Whether the restart being compared was a crash (kill -9). */
+static bool render_crash;
+
 /* restart_skips lists the fields a restart changes, as documented:
  *  - Job.lease_expires_ms of a RUNNING job: "After a server restart every
  *    RUNNING job gets a fresh full lease" (protocol.md section 9);
- *  - Worker.last_seen_ms: a restart counts as a sign of life, so that a
- *    worker gets a full worker timeout to heartbeat again. */
+ *  - Worker.last_seen_ms after a crash: it is stored at least once a minute
+ *    while the worker is heard from, so after a crash it may be up to about
+ *    a minute older (protocol.md section 7.6); a clean stop keeps it exact.
+ *    The model checks how much older. */
 static bool restart_skips(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
 {
 	if (msg->descriptor == &whatsnext__v1__job__descriptor &&
 	    strcmp(f->name, "lease_expires_ms") == 0)
 		return ((const Whatsnext__V1__Job *)msg)->status ==
 		       WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING;
-	return msg->descriptor == &whatsnext__v1__worker__descriptor &&
+	return render_crash && msg->descriptor == &whatsnext__v1__worker__descriptor &&
 	       strcmp(f->name, "last_seen_ms") == 0;
 }
 
@@ -492,9 +497,10 @@ static void render(const snapshot *s, lines *l)
 	}
 }
 
-char *snapshot_diff(const snapshot *a, const snapshot *b)
+char *snapshot_diff(const snapshot *a, const snapshot *b, bool kill9)
 {
 	lines la = {0}, lb = {0};
+	render_crash = kill9;
 	render(a, &la);
 	render(b, &lb);
 	size_t i = 0;
@@ -518,6 +524,7 @@ char *snapshot_diff(const snapshot *a, const snapshot *b)
 	}
 	lines_free(&la);
 	lines_free(&lb);
+	render_crash = false;
 	return out;
 }
 

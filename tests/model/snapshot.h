@@ -59,9 +59,9 @@ int snapshot_take(wn_rpc *r, snapshot *s, char **err);
 void snapshot_free(snapshot *s);
 
 /* snapshot_diff compares a (before a restart) with b (after it), leaving out
- * the fields a restart changes (snapshot.c lists them): NULL when they are
- * equal, else a malloc'd report of where they differ. */
-char *snapshot_diff(const snapshot *a, const snapshot *b);
+ * the fields a restart changes, or a crash (kill9) (snapshot.c lists them):
+ * NULL when they are equal, else a malloc'd report of where they differ. */
+char *snapshot_diff(const snapshot *a, const snapshot *b, bool kill9);
 
 /* snapshot_dump writes s as text lines to path (for a failure's report). */
 void snapshot_dump(const snapshot *s, const char *path);
