@@ -90,8 +90,12 @@ bool fleet_fits(const struct wrk *w, const struct need *n)
 	uint32_t cpu = cap ? cap->cpu : 0, gpu = cap ? (uint32_t)cap->n_gpus : 0;
 	uint64_t mem = cap ? cap->memory_mb : 0;
 	char why[8];
-	return fleet_could(w, n, why, sizeof(why)) && n->cpu <= cpu - w->used_cpu &&
-	       n->gpu <= gpu - w->used_gpu && n->memory_mb <= mem - w->used_mem;
+	/* what it uses may exceed what it has (a task's needs grew while it
+	 * ran, the worker joined again smaller): nothing is free then */
+	return fleet_could(w, n, why, sizeof(why)) &&
+	       (n->cpu == 0 || (uint64_t)w->used_cpu + n->cpu <= cpu) &&
+	       (n->gpu == 0 || (uint64_t)w->used_gpu + n->gpu <= gpu) &&
+	       (n->memory_mb == 0 || w->used_mem + n->memory_mb <= mem);
 }
 
 const char *fleet_never(struct call *c, const struct need *n)

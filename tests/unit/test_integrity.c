@@ -435,4 +435,37 @@ TEST(blocked_reason_follows_the_dependency_that_blocks)
 	wn_engine_close(e);
 }
 
+/* A worker using more than it has (its task's needs grew while it held a
+ * job) has nothing free: it gets no job that needs any cpu (the free count
+ * wrapped around and it got every one), and still one that needs nothing. */
+TEST(overcommitted_worker_gets_no_job_that_needs_what_it_lacks)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "big", 2);
+	mk_task(e, "p", "small", 1);
+	mk_task(e, "p", "none", 0);
+	whatsnext__v1__worker__free_unpacked(join(e, "w1", 2), NULL);
+	uint64_t id = submit(e, "p", "big");
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	Whatsnext__V1__Resources r = WHATSNEXT__V1__RESOURCES__INIT;
+	r.cpu = 3;
+	Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT;
+	t.project = "p";
+	t.name = "big";
+	t.resources = &r;
+	char *mask[] = {"resources"};
+	Whatsnext__V1__UpdateTaskRequest up = WHATSNEXT__V1__UPDATE_TASK_REQUEST__INIT;
+	up.task = &t;
+	up.update_mask = mask;
+	up.n_update_mask = 1;
+	CHECK_EQ_INT(call(e, M("TaskService", "Update"), &up.base, NULL, NULL), 0);
+	worker_uses(e, "w1", 1, 3);
+	submit(e, "p", "small");
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), 0);
+	uint64_t free_one = submit(e, "p", "none");
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), free_one);
+	wn_engine_close(e);
+}
+
 TEST_MAIN()
