@@ -124,15 +124,21 @@ static void remember(driver *d, const struct method *mt, uint64_t reqid, const u
 		s->reply = wn_message_pack(out, &s->rlen);
 }
 
+/* catch_up brings the model to the time it is now, as wnd sees it. */
+static void catch_up(driver *d)
+{
+	int64_t now = wn_now_ms() + d->offset;
+	if (now > d->m->now)
+		model_advance(d->m, now);
+}
+
 /* send sends msg to method with request id reqid; *out gets the answer. */
 static int send_call(driver *d, const struct method *mt, const ProtobufCMessage *msg,
                      uint64_t reqid, ProtobufCMessage **out, char **errmsg)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "/whatsnext.v1.%s", mt->name);
-	if (!d->srv.test_clock)
-		d->m->now = wn_now_ms();
-	server_clock(&d->srv, d->m->now);
+	catch_up(d);
 	int code = wn_rpc_call(d->srv.rpc, path, msg, mt->out, out, errmsg, reqid, 0);
 	if (code >= 0)
 		code == 0 ? d->replies_ok++ : d->replies_err++;
@@ -282,7 +288,7 @@ static int resend_other(driver *d, const sent *s)
 static int check_all(driver *d, snapshot *s, const char *when)
 {
 	char *err = NULL;
-	server_clock(&d->srv, d->m->now);
+	catch_up(d);
 	if (snapshot_take(d->srv.rpc, s, &err) != 0) {
 		fail(d, "%s: %s", when, err);
 		free(err);
@@ -302,7 +308,8 @@ static int restart(driver *d, bool kill9)
 		rv = fail(d, "stopping wnd: %s", err);
 	if (rv == 0 && server_check(&d->srv, &err) != 0)
 		rv = fail(d, "after %s: %s", kill9 ? "kill -9" : "SIGTERM", err);
-	if (rv == 0 && server_start(&d->srv, d->m->now, &err) != 0)
+	catch_up(d); /* the restart happens now, as far as the model goes */
+	if (rv == 0 && server_start(&d->srv, d->offset, &err) != 0)
 		rv = fail(d, "restarting wnd after %s: %s", kill9 ? "kill -9" : "SIGTERM", err);
 	free(err);
 	kill9 ? d->restarts_kill++ : d->restarts_term++;
@@ -329,9 +336,12 @@ static int advance(driver *d, int64_t delta)
 {
 	if (!d->srv.test_clock)
 		return 0; /* no test clock: time is the machine's */
-	int64_t t = model_safe_time(d->m, d->m->now + delta);
+	catch_up(d);
+	int64_t now = d->m->now;
+	int64_t t = model_safe_time(d->m, now + delta);
+	d->offset += t - now;
+	server_clock(&d->srv, d->offset);
 	model_advance(d->m, t);
-	server_clock(&d->srv, t);
 	/* any request runs the work that fell due */
 	Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
 	ProtobufCMessage *out = NULL;
@@ -392,7 +402,7 @@ int driver_open(driver *d, const char *wnd, const char *dir, bool verbose, char 
 	if (server_init(&d->srv, wnd, dir, err) != 0)
 		return -1;
 	d->m = model_new(wn_now_ms());
-	return server_start(&d->srv, d->m->now, err);
+	return server_start(&d->srv, d->offset, err);
 }
 
 int driver_finish(driver *d)

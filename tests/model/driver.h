@@ -31,6 +31,9 @@ typedef struct driver {
 	model *m;
 	server srv;
 	int epoch;
+	/* the test clock: wnd's clock and the model's run this far ahead of
+	 * the machine's; time passes as it does, and jumps only forward */
+	int64_t offset;
 	sent ring[DRIVER_RING];
 	size_t nring; /* entries used, newest at ring[(nring - 1) % DRIVER_RING] */
 	bool verbose;

@@ -387,7 +387,9 @@ static bool fits(const model *m, const model_worker *w, const model_need *n)
 	uint32_t cpu, gpu;
 	uint64_t mem;
 	model_used(m, w->name, &cpu, &gpu, &mem);
-	return cpu + n->cpu <= w->cpu && gpu + n->gpu <= w->ngpus && mem + n->mem <= w->mem;
+	/* what it uses may exceed what it has: a need of nothing still fits */
+	return (n->cpu == 0 || cpu + n->cpu <= w->cpu) &&
+	       (n->gpu == 0 || gpu + n->gpu <= w->ngpus) && (n->mem == 0 || mem + n->mem <= w->mem);
 }
 
 static bool task_listed(const Whatsnext__V1__FetchRequest *rq, const char *task)

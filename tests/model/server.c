@@ -96,13 +96,13 @@ void server_release(server *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void server_clock(server *s, int64_t now)
+void server_clock(server *s, int64_t offset)
 {
 	if (!s->test_clock)
 		return;
 	char tmp[4200], buf[64];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->clock);
-	int n = snprintf(buf, sizeof(buf), "%lld\n", (long long)(now - wn_now_ms()));
+	int n = snprintf(buf, sizeof(buf), "%lld\n", (long long)offset);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		return;
@@ -139,7 +139,7 @@ static void sleep_ms(int ms)
 
 static char lease_arg[32], worker_arg[32], retention_arg[32];
 
-int server_start(server *s, int64_t now, char **err)
+int server_start(server *s, int64_t offset, char **err)
 {
 	snprintf(lease_arg, sizeof(lease_arg), "%lld", (long long)MODEL_LEASE_MS);
 	snprintf(worker_arg, sizeof(worker_arg), "%lld", (long long)MODEL_WORKER_MS);
@@ -150,7 +150,7 @@ int server_start(server *s, int64_t now, char **err)
 	                "warn",     "--test-clock",   s->clock,      NULL};
 	if (!s->test_clock)
 		argv[13] = NULL;
-	server_clock(s, now);
+	server_clock(s, offset);
 	pid_t pid = fork();
 	if (pid < 0) {
 		*err = wn_xasprintf("cannot fork: %s", strerror(errno));
@@ -186,7 +186,6 @@ int server_start(server *s, int64_t now, char **err)
 		free(msg);
 		msg = NULL;
 		wn_rpc_set_timeout(s->rpc, 2000);
-		server_clock(s, now);
 		Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
 		ProtobufCMessage *out = NULL;
 		int code = wn_rpc_call(s->rpc, "/whatsnext.v1.ProjectService/List", &rq.base,

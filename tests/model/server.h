@@ -30,8 +30,9 @@ int server_init(server *s, const char *wnd, const char *dir, char **err);
 /* server_release stops a server still running (SIGKILL) and frees s. */
 void server_release(server *s);
 
-/* server_start starts wnd at test-clock time now and waits until it answers. */
-int server_start(server *s, int64_t now, char **err);
+/* server_start starts wnd (its clock shifted by offset ms) and waits until
+ * it answers. */
+int server_start(server *s, int64_t offset, char **err);
 
 /* server_stop stops wnd: SIGTERM, which must end it with status 0, or
  * SIGKILL (kill9). */
@@ -41,7 +42,8 @@ int server_stop(server *s, bool kill9, char **err);
  * exit 0. A no-op when wnd has no --check. */
 int server_check(server *s, char **err);
 
-/* server_clock sets the test clock so that wnd's clock reads now. */
-void server_clock(server *s, int64_t now);
+/* server_clock shifts wnd's clock (the test clock) by offset ms from the
+ * machine's; a no-op for a wnd without --test-clock. */
+void server_clock(server *s, int64_t offset);
 
 #endif
