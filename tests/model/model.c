@@ -627,7 +627,10 @@ void model_advance(model *m, int64_t t)
 	model_settle(m);
 	for (size_t i = 0; i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
-		if (finished(j) && retention_due(j) <= t && !waiting_holds(m, j))
+		/* a retention pass comes up to a minute late: until then the job
+		 * may be there or not, and time only jumps past that window */
+		if (finished(j) && retention_due(j) <= t - MODEL_RET_LATE_MS &&
+		    !waiting_holds(m, j))
 			model_job_remove(m, j);
 	}
 	m->settle = false;
