@@ -15,4 +15,18 @@ crash=$(mktemp -d "${TMPDIR:-/tmp}/wn-stress.XXXXXX")
 "$WN_BIN/wncrash" --data "$crash/crash" --wnd "$WN_BIN/wnd" ${SEED:+--seed "$SEED"} \
 	--minutes "$(awk -v m="$MINUTES" 'BEGIN { print m / 2 }')"
 rm -rf "$crash"
+# The model-based random test, the other half (tests/model, docs/testing.md):
+# one seed after another (the first is SEED, or a new one), each printed;
+# on a disagreement the run stops with the seed, a shortened sequence and the
+# command that replays it.
+model=$(mktemp -d "${TMPDIR:-/tmp}/wn-stress.XXXXXX")
+end=$(($(date +%s) + $(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 30 }')))
+seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+while [ "$(date +%s)" -lt "$end" ]; do
+	left=$(((end - $(date +%s)) / 60))
+	"$WN_BIN/wnmodel" --wnd "$WN_BIN/wnd" --seed "$seed" --dir "$model/$seed" \
+		--minutes "$(awk -v l="$left" 'BEGIN { print (l < 2 ? (l > 0 ? l : 0.5) : 2) }')"
+	seed=$((seed + 1))
+done
+rm -rf "$model"
 echo "stress: done"
