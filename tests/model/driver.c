@@ -275,8 +275,9 @@ static int resend_other(driver *d, const sent *s)
 	char *errmsg = NULL;
 	int code = send_call(d, method_get(name), &rq.base, s->reqid, &out, &errmsg);
 	int rv = code == 3 ? 0
-	                   : fail(d, "%s under the request id of a %s: expected INVALID_ARGUMENT, "
-	                             "got %s",
+	                   : fail(d,
+	                          "%s under the request id of a %s: expected INVALID_ARGUMENT, "
+	                          "got %s",
 	                          name, s->method, code >= 0 ? wn_code_name(code) : "no reply");
 	free(errmsg);
 	if (out != NULL)

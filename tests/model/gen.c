@@ -79,6 +79,26 @@ static bool is_ended(const model_job *j)
 	       (j->status == ST_FAILED || j->status == ST_CANCELLED || j->status == ST_BLOCKED);
 }
 
+/* task_pick sets a[0], a[1] to a task that exists (exists) or to one that
+ * does not in a project that does, mostly. */
+static void task_pick(const driver *d, uint64_t *r, int64_t *a, bool exists)
+{
+	const model *m = d->m;
+	a[0] = proj(d, r);
+	a[1] = chance(r, 4) ? bad(r) : pick(r, MODEL_NTASK);
+	if (chance(r, 15) || a[0] < 0 || a[1] < 0)
+		return;
+	if (exists && m->ntasks > 0) {
+		const model_task *t = m->tasks[pick(r, (int64_t)m->ntasks)];
+		a[0] = t->project[1] - '0';
+		a[1] = t->name[1] - '0';
+		return;
+	}
+	for (int tries = 0; tries < 8 && model_task_get(m, model_pname(a[0]), model_tname(a[1]));
+	     tries++)
+		a[1] = pick(r, MODEL_NTASK);
+}
+
 static void gen_task_values(uint64_t *r, int64_t *a)
 {
 	a[0] = chance(r, 40) ? pick(r, MODEL_NRES) : 0;
@@ -109,9 +129,9 @@ static void gen_submit(driver *d, uint64_t *r, op *o)
 	for (int i = 0; i < 3; i++) {
 		/* a job of the same project, mostly */
 		int64_t s = pick(r, (int64_t)m->njobs + 1);
-		for (int tries = 0; tries < 10 && (size_t)s < m->njobs; tries++) {
+		for (int tries = 0; tries < 30 && (size_t)s < m->njobs; tries++) {
 			if (strcmp(m->jobs[s]->project, p) == 0 &&
-			    (m->jobs[s]->live || chance(r, 20)))
+			    (m->jobs[s]->live || chance(r, 5)))
 				break;
 			s = pick(r, (int64_t)m->njobs + 1);
 		}
@@ -255,6 +275,10 @@ static void gen_admin_ops(driver *d, uint64_t *r, op *o)
 	switch (o->kind) {
 	case OP_P_CREATE:
 		o->a[0] = chance(r, 4) ? bad(r) : pick(r, MODEL_NPROJ);
+		for (int tries = 0; tries < 6 && o->a[0] >= 0 && chance(r, 80) &&
+		                    model_project_get(d->m, model_pname(o->a[0]));
+		     tries++)
+			o->a[0] = pick(r, MODEL_NPROJ);
 		o->a[1] = chance(r, 3) ? 2 : pick(r, 2);
 		break;
 	case OP_P_UPDATE:
@@ -268,22 +292,19 @@ static void gen_admin_ops(driver *d, uint64_t *r, op *o)
 		o->a[1] = chance(r, 50);
 		break;
 	case OP_T_CREATE:
-		o->a[0] = proj(d, r);
-		o->a[1] = chance(r, 4) ? bad(r) : pick(r, MODEL_NTASK);
+		task_pick(d, r, o->a, false);
 		gen_task_values(r, o->a + 2);
 		o->a[7] = chance(r, 2);
 		break;
 	case OP_T_UPDATE:
-		o->a[0] = proj(d, r);
-		o->a[1] = chance(r, 4) ? bad(r) : pick(r, MODEL_NTASK);
+		task_pick(d, r, o->a, true);
 		o->a[2] = 1 + pick(r, 31);
 		if (chance(r, 4))
 			o->a[2] |= 32;
 		gen_task_values(r, o->a + 3);
 		break;
 	case OP_T_DELETE:
-		o->a[0] = proj(d, r);
-		o->a[1] = chance(r, 4) ? bad(r) : pick(r, MODEL_NTASK);
+		task_pick(d, r, o->a, true);
 		o->a[2] = chance(r, 50);
 		break;
 	case OP_JOIN:
@@ -354,6 +375,15 @@ void gen_op(driver *d, uint64_t *r, op *o)
 			o->kind = weights[i].kind;
 			break;
 		}
+	/* a lease to report on, mostly */
+	bool leased = false;
+	for (size_t i = 0; i < d->m->njobs && !leased; i++)
+		leased = is_running(d->m->jobs[i]);
+	if (!leased &&
+	    (o->kind == OP_COMPLETE || o->kind == OP_RELEASE || o->kind == OP_COMPLETE_BATCH ||
+	     o->kind == OP_HEARTBEAT) &&
+	    chance(r, 85))
+		o->kind = OP_FETCH;
 	/* build some structure first */
 	if (d->m->nprojects < 2 && chance(r, 40))
 		o->kind = OP_P_CREATE;

@@ -84,8 +84,8 @@ static int64_t mono_s(void)
 }
 
 /* trial runs sub in a fresh directory: true if it fails as sig says. */
-static bool trial(const char *wnd, const char *base, oplist *sub, const char *sig,
-                  bool finish, size_t *at)
+static bool trial(const char *wnd, const char *base, oplist *sub, const char *sig, bool finish,
+                  size_t *at)
 {
 	static unsigned n;
 	char *dir = wn_xasprintf("%s/trial-%u", base, n++);
