@@ -141,7 +141,9 @@ static void scan_project(struct check *k, const char *name, const char *key, siz
 {
 	char pname[CHECK_NAME_MAX];
 	if (!key_text(pname, key, kl) || !name_ok(pname)) {
-		check_finding(k, name, "key does not name a valid project; not repairable");
+		check_finding(k, name, "key does not name a valid project");
+		check_plan_del(k, key, kl, "not a project key; wnd writes none such");
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	struct cproj *cp = proj_get(k, pname);
@@ -174,8 +176,9 @@ static void scan_task(struct check *k, const char *name, const char *key, size_t
 	if (slash != NULL)
 		*slash = '\0';
 	if (slash == NULL || !name_ok(pname) || !name_ok(slash + 1)) {
-		check_finding(k, name,
-		              "key does not name a valid project and task; not repairable");
+		check_finding(k, name, "key does not name a valid project and task");
+		check_plan_del(k, key, kl, "not a task key; wnd writes none such");
+		check_plan_aside(k, key, kl);
 		return;
 	}
 	const char *tname = slash + 1;

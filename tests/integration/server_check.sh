@@ -492,3 +492,28 @@ test_check_job_id_zero_and_foreign_id() {
 	expect_eq "$(job_field 20 .priority)" 100 "job 20 after repair"
 	expect_eq "$(job_field 2 '.priority // 0')" 0 "job 2 after repair"
 }
+
+# A project or task key that names no valid project (p/, t/p): wnd refuses
+# to start on it and says to run the check; --repair sets it aside, and wnd
+# then starts.
+test_repair_invalid_project_and_task_keys() {
+	wn_start
+	mkproject p
+	mktask p t
+	local id
+	id=$(wnctl job add p t)
+	wn_stop
+	wnstore put-text 'p/' x
+	wnstore put-text 't/p' x
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/other.sock"
+	expect_contains "$WN_ERR" "run 'wnd --check --data"
+	expect_exit 1 check_data
+	expect_finding 'p/' "key does not name a valid project"
+	expect_finding 't/p' "key does not name a valid project and task"
+	expect_exit 0 check_data --repair
+	expect_contains "$WN_OUT" "repaired p/: deleted"
+	expect_eq "$(wnstore get-text 'x/t/p')" x "bytes of t/p kept"
+	expect_clean
+	wn_start
+	expect_eq "$(job_status "$id")" pending "job after repair"
+}
