@@ -127,8 +127,12 @@ $(BIN)/wnstore: $(BUILD)/obj/tests/tools/wnstore.o $(SERVER_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Sanitized binaries run several times slower: the per-test limit (a guard
+# against a hung test, not a timing check) grows with them.
+TEST_TIMEOUT := $(if $(SANITIZER),900,300)
 test: all $(UNIT_BINS) $(TOOL_BINS)
-	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) bash tests/run.sh
+	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) \
+	  WN_TEST_TIMEOUT=$${WN_TEST_TIMEOUT:-$(TEST_TIMEOUT)} bash tests/run.sh
 
 # Long randomized runs: make stress [SEED=N] [MINUTES=M] (tests/stress.sh).
 SEED    ?=
@@ -174,3 +178,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Objects of chained rules (tests, tools) are kept, not rebuilt at every run.
+.SECONDARY:
