@@ -51,7 +51,15 @@ static bool store_lost(const wn_store *s, uint64_t seq)
 static void store_fail_locked(wn_store *s, const char *what, const char *err)
 {
 	if (s->failed == NULL) {
-		s->failed = wn_xasprintf("%s: %s", what, err);
+		/* RocksDB answers a write after a failed one with "Seen error";
+		 * say what the cause most likely is when the disk is full */
+		char *room = strstr(err, "Seen error") ? store_room(s, 1u << 20) : NULL;
+		if (room != NULL)
+			s->failed =
+			    wn_xasprintf("%s: IO error: No space left on device (%s)", what, room);
+		else
+			s->failed = wn_xasprintf("%s: %s", what, err);
+		free(room);
 		s->kept = s->durability == WN_DURABILITY_SYNC ? s->synced : s->flushed;
 		s->gen++;
 		atomic_store(&s->broken, true);
