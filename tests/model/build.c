@@ -145,6 +145,8 @@ static ProtobufCMessage *build_batch(const driver *d, const op *o)
 		n = 3;
 	if ((bad == 1 || bad == 4) && n < 2)
 		n = 2;
+	if (bad == 2 && n < 1)
+		n = 1;
 	uint64_t r = (uint64_t)o->a[2] * 2654435761u + 17;
 	const char *p = model_pname(o->a[0]);
 	rq->jobs = pool_alloc((n + 1) * sizeof(*rq->jobs));
@@ -318,7 +320,9 @@ static ProtobufCMessage *build_fetch(const driver *d, const op *o)
 		if (o->a[3] & (1 << i))
 			rq->tasks[rq->n_tasks++] = i == 3 ? "bad task" : (char *)model_tname(i);
 	rq->max_jobs = (uint32_t)o->a[4];
-	rq->wait_ms = o->a[5] ? 60001 : 0;
+	rq->wait_ms = o->a[5] == 1   ? 60001
+	              : o->a[5] == 2 ? 30
+	                             : 0; /* over the limit; a short wait */
 	return &rq->base;
 }
 

@@ -163,7 +163,7 @@ static void gen_fetch(driver *d, uint64_t *r, op *o)
 	if (chance(r, 2))
 		o->a[3] |= 8;
 	o->a[4] = chance(r, 70) ? 0 : pick(r, 5);
-	o->a[5] = chance(r, 2);
+	o->a[5] = chance(r, 2) ? 1 : chance(r, 5) ? 2 : 0;
 }
 
 static void gen_heartbeat(driver *d, uint64_t *r, op *o)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -157,6 +158,8 @@ int server_start(server *s, int64_t offset, char **err)
 		return -1;
 	}
 	if (pid == 0) {
+		/* wnd goes with wnmodel, however wnmodel ends */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0) {
 			dup2(fd, 1);
