@@ -388,9 +388,15 @@ void job_fill_live(struct call *c, Job *j, bool position)
 void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 {
 	wn_engine *e = c->e;
-	void *cv = wn_map_del_u64(e->cancelled, id);
+	/* the lease of a run cancelled while it ran ends quietly; a mark left
+	 * by an earlier attempt (cancelled, retried, handed out again) does not
+	 * keep this attempt's lease from expiring */
+	uintptr_t cv = (uintptr_t)wn_map_get_u64(e->cancelled, id);
+	bool cancelled_run = cv != 0 && cv == attempt + 1ULL;
+	if (cancelled_run)
+		wn_map_del_u64(e->cancelled, id);
 	Job *j = job_find(c, id);
-	if (j == NULL || j->status != RUNNING || j->attempt != attempt || cv != NULL)
+	if (j == NULL || j->status != RUNNING || j->attempt != attempt || cancelled_run)
 		return;
 	struct project *p = job_project(c, j);
 	if (p == NULL)

@@ -33,6 +33,7 @@ static wn_engine *open_engine(void)
 	    .worker_timeout_ms = 30000,
 	    .no_sweeper = true,
 	    .clock = test_clock,
+	    .mono = test_clock,
 	};
 	wn_engine *e = NULL;
 	char *err = NULL;
@@ -465,6 +466,32 @@ TEST(overcommitted_worker_gets_no_job_that_needs_what_it_lacks)
 	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), 0);
 	uint64_t free_one = submit(e, "p", "none");
 	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), free_one);
+	wn_engine_close(e);
+}
+
+/* A job cancelled while it ran, retried and handed out again has a lease
+ * like any other: it expires (it stayed RUNNING without a lease, for good,
+ * because of the first run's cancel mark). */
+TEST(lease_of_a_job_retried_after_a_cancel_expires)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	mk_task(e, "p", "t", 0);
+	uint64_t id = submit(e, "p", "t");
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rq.id = id;
+	CHECK_EQ_INT(call(e, M("JobService", "Cancel"), &rq.base, NULL, NULL), 0);
+	CHECK_EQ_INT(call(e, M("JobService", "Retry"), &rq.base, NULL, NULL), 0);
+	uint32_t att = 0;
+	CHECK_EQ_INT(fetch(e, "p", "w2", &att), id);
+	CHECK_EQ_INT(att, 2);
+	fake_now += 60001;
+	wn_engine_tick(e);
+	Whatsnext__V1__Job *j = get_job(e, id);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	CHECK_EQ_INT(j->lost, 1);
+	whatsnext__v1__job__free_unpacked(j, NULL);
 	wn_engine_close(e);
 }
 
