@@ -133,7 +133,7 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static void summary(const driver *d, uint64_t seed, double secs)
+static void summary(const driver *d, bool replay, uint64_t seed, double secs)
 {
 	char line[2048];
 	size_t n = 0;
@@ -145,8 +145,11 @@ static void summary(const driver *d, uint64_t seed, double secs)
 			    (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %llu", n ? ", " : "",
 			                     op_name(k), (unsigned long long)d->ops[k]);
 	}
-	printf("wnmodel: seed %llu: %llu operations in %.1f s: %s\n", (unsigned long long)seed,
-	       (unsigned long long)total, secs, line);
+	if (!replay)
+		printf("wnmodel: seed %llu: ", (unsigned long long)seed);
+	else
+		printf("wnmodel: ");
+	printf("%llu operations in %.1f s: %s\n", (unsigned long long)total, secs, line);
 	printf("wnmodel: restarts: %llu by SIGTERM, %llu by kill -9; replies: %llu OK, %llu "
 	       "errors\n",
 	       (unsigned long long)d->restarts_term, (unsigned long long)d->restarts_kill,
@@ -157,9 +160,12 @@ static void summary(const driver *d, uint64_t seed, double secs)
 static void report(const struct opts *o, const char *base, oplist *l, const run_result *res,
                    uint64_t seed)
 {
-	fprintf(stderr, "wnmodel: FAILED at operation %zu of %s%llu:\n%s\n", res->at + 1,
-	        o->replay ? "the replayed list; seed " : "seed ", (unsigned long long)seed,
-	        res->why);
+	if (o->replay != NULL)
+		fprintf(stderr, "wnmodel: FAILED at operation %zu of %s:\n%s\n", res->at + 1,
+		        o->replay, res->why);
+	else
+		fprintf(stderr, "wnmodel: FAILED at operation %zu of seed %llu:\n%s\n", res->at + 1,
+		        (unsigned long long)seed, res->why);
 	char *all = wn_xasprintf("%s/ops.txt", base);
 	if (res->at < l->n)
 		l->n = res->at + 1;
@@ -219,8 +225,10 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("wnmodel: seed %llu%s%s\n", (unsigned long long)seed, o.replay ? ", replaying " : "",
-	       o.replay ? o.replay : "");
+	if (o.replay != NULL)
+		printf("wnmodel: replaying %s\n", o.replay);
+	else
+		printf("wnmodel: seed %llu\n", (unsigned long long)seed);
 	fflush(stdout);
 
 	oplist l = {0};
@@ -274,7 +282,7 @@ int main(int argc, char **argv)
 			run_signature(&res, res.at < l.n ? &l.v[res.at] : NULL);
 		}
 	}
-	summary(&d, seed, (double)(wn_mono_ms() - start) / 1000.0);
+	summary(&d, o.replay != NULL, seed, (double)(wn_mono_ms() - start) / 1000.0);
 	fflush(stdout);
 	driver_close(&d);
 	running_pid = NULL;
@@ -287,7 +295,11 @@ int main(int argc, char **argv)
 	}
 	if (!o.keep)
 		run_rmtree(base);
-	printf("wnmodel: seed %llu: the server and the model agree\n", (unsigned long long)seed);
+	if (o.replay != NULL)
+		printf("wnmodel: the server and the model agree\n");
+	else
+		printf("wnmodel: seed %llu: the server and the model agree\n",
+		       (unsigned long long)seed);
 	free(l.v);
 	free(dir);
 	return 0;
