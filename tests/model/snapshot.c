@@ -72,7 +72,8 @@ static int u64_cmp(const void *a, const void *b)
  * no particular order. */
 static void sort_worker(Whatsnext__V1__Worker *w)
 {
-	qsort(w->jobs, w->n_jobs, sizeof(*w->jobs), u64_cmp);
+	if (w->n_jobs > 1) /* jobs is NULL when there are none */
+		qsort(w->jobs, w->n_jobs, sizeof(*w->jobs), u64_cmp);
 }
 
 static int take_jobs(wn_rpc *r, snapshot *s, const char *project, const char *task, int status,
