@@ -37,6 +37,9 @@ typedef struct driver {
 	sent ring[DRIVER_RING];
 	size_t nring; /* entries used, newest at ring[(nring - 1) % DRIVER_RING] */
 	bool verbose;
+	/* the mix of operations a generated run leans to (gen.c): 0 an even
+	 * mix, 1 dependencies, 2 the fleet and time, 3 deletions and restarts */
+	int profile;
 	/* counts for the summary */
 	uint64_t ops[OP_NKINDS];
 	uint64_t replies_ok, replies_err;

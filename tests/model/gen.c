@@ -124,7 +124,7 @@ static void gen_submit(driver *d, uint64_t *r, op *o)
 	o->a[2] = chance(r, 60) ? 0 : chance(r, 90) ? 1 + pick(r, 2) : bad(r);
 	o->a[3] = chance(r, 96) ? pick(r, 1000) : -1 - pick(r, 3);
 	o->a[4] = pick(r, 6) - 2;
-	o->a[5] = chance(r, 50) ? 0 : 1 + pick(r, 3);
+	o->a[5] = chance(r, d->profile == 1 ? 20 : 50) ? 0 : 1 + pick(r, 3);
 	const char *p = model_pname(o->a[0]);
 	for (int i = 0; i < 3; i++) {
 		/* a job of the same project, mostly */
@@ -356,6 +356,25 @@ static const struct {
     {OP_ADVANCE, 5},  {OP_RESTART, 2},   {OP_CHECK, 1},
 };
 
+/* weight returns the weight of kind i in the run's profile. */
+static int weight(const driver *d, size_t i)
+{
+	static const struct {
+		int profile, kind, times;
+	} more[] = {
+	    {1, OP_SUBMIT, 2}, {1, OP_RETRY, 4},        {1, OP_CANCEL, 3},   {1, OP_BATCH, 2},
+	    {2, OP_JOIN, 4},   {2, OP_HEARTBEAT, 3},    {2, OP_ADVANCE, 3},  {2, OP_DRAIN, 3},
+	    {2, OP_LEAVE, 3},  {2, OP_T_UPDATE, 3},     {3, OP_P_DELETE, 5}, {3, OP_T_DELETE, 5},
+	    {3, OP_CLEAR, 5},  {3, OP_POP, 3},          {3, OP_RESTART, 2},  {3, OP_REMOVE, 3},
+	    {3, OP_RESEND, 2}, {3, OP_SWEEP_UPDATE, 2},
+	};
+	int w = weights[i].weight;
+	for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++)
+		if (more[k].profile == d->profile && more[k].kind == weights[i].kind)
+			w *= more[k].times;
+	return w;
+}
+
 void gen_op(driver *d, uint64_t *r, op *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -368,10 +387,10 @@ void gen_op(driver *d, uint64_t *r, op *o)
 	}
 	int total = 0;
 	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
-		total += weights[i].weight;
+		total += weight(d, i);
 	int64_t k = pick(r, total);
 	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
-		if ((k -= weights[i].weight) < 0) {
+		if ((k -= weight(d, i)) < 0) {
 			o->kind = weights[i].kind;
 			break;
 		}

@@ -150,6 +150,12 @@ static void summary(const driver *d, bool replay, uint64_t seed, double secs)
 	else
 		printf("wnmodel: ");
 	printf("%llu operations in %.1f s: %s\n", (unsigned long long)total, secs, line);
+	const model *m = d->m;
+	printf("wnmodel: leases lost %llu, workers LOST %llu, jobs deleted by retention %llu, "
+	       "jobs BLOCKED %llu and unblocked %llu\n",
+	       (unsigned long long)m->n_lost, (unsigned long long)m->n_workers_lost,
+	       (unsigned long long)m->n_retained, (unsigned long long)m->n_blocked,
+	       (unsigned long long)m->n_unblocked);
 	printf("wnmodel: restarts: %llu by SIGTERM, %llu by kill -9; replies: %llu OK, %llu "
 	       "errors\n",
 	       (unsigned long long)d->restarts_term, (unsigned long long)d->restarts_kill,
@@ -262,6 +268,7 @@ int main(int argc, char **argv)
 			        "directory is not checked\n",
 			        o.wnd);
 		uint64_t rng = seed;
+		d.profile = (int)(seed % 4);
 		int64_t until = o.minutes > 0 ? start + (int64_t)(o.minutes * 60000) : 0;
 		for (long i = 0; until ? wn_mono_ms() < until : i < o.ops; i++) {
 			op x;

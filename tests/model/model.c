@@ -247,6 +247,7 @@ void model_settle(model *m)
 			const model_dep *b = broken_dep(m, j);
 			if (j->status == ST_PENDING && b != NULL) {
 				j->status = ST_BLOCKED;
+				m->n_blocked++;
 				model_set_reason(j, RK_BLOCKED, "dependency job %llu",
 				                 (unsigned long long)b->id);
 				changed = true;
@@ -254,6 +255,7 @@ void model_settle(model *m)
 				j->status = ST_PENDING;
 				model_set_reason(j, RK_EXACT, "%s", "");
 				changed = true;
+				m->n_unblocked++;
 			}
 		}
 	}
@@ -499,6 +501,7 @@ void model_lease_lost(model *m, model_job *j)
 	uint32_t max = t && t->max_attempts ? t->max_attempts : 3;
 	j->leased = false;
 	j->lost++;
+	m->n_lost++;
 	if (j->lost >= max) {
 		j->status = ST_FAILED;
 		j->finished = m->now;
@@ -617,6 +620,7 @@ void model_advance(model *m, int64_t t)
 		if (w->state != W_ACTIVE || w->heard + MODEL_WORKER_MS > t)
 			continue;
 		w->state = W_LOST;
+		m->n_workers_lost++;
 		size_t n = 0;
 		model_job **v = model_held(m, w->name, &n);
 		for (size_t k = 0; k < n; k++)
@@ -629,8 +633,10 @@ void model_advance(model *m, int64_t t)
 		/* a retention pass comes up to a minute late: until then the job
 		 * may be there or not, and time only jumps past that window */
 		if (finished(j) && retention_due(j) <= t - MODEL_RET_LATE_MS &&
-		    !waiting_holds(m, j))
+		    !waiting_holds(m, j)) {
 			model_job_remove(m, j);
+			m->n_retained++;
+		}
 	}
 	m->settle = false;
 }

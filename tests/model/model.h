@@ -153,6 +153,8 @@ typedef struct model {
 	 * away): time must pass before anything else is asked */
 	bool settle;
 	char *err; /* the last mismatch, malloc'd */
+	/* what happened, for the summary */
+	uint64_t n_lost, n_workers_lost, n_retained, n_blocked, n_unblocked;
 } model;
 
 /* One call as sent and answered. */
