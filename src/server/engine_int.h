@@ -374,8 +374,8 @@ int64_t fleet_check(struct call *c, int64_t now);
  * (at a clean stop). */
 void fleet_flush_seen(wn_engine *e);
 /* fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
- * it is draining. */
-bool fleet_seen(wn_engine *e, const char *name, int64_t now);
+ * it is draining. A worker back from LOST is ACTIVE again, its record in b. */
+bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b);
 
 /* Dependencies (deps.c). */
 enum { EDGE_UNDECIDED = 0, EDGE_OK = 1, EDGE_BROKEN = 2 };

@@ -346,15 +346,18 @@ int64_t fleet_check(struct call *c, int64_t now)
 	return next;
 }
 
-bool fleet_seen(wn_engine *e, const char *name, int64_t now)
+bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b)
 {
 	struct wrk *w = fleet_get(e, name);
 	if (w == NULL)
 		return false;
 	w->last_seen_ms = now;
 	w->seen_mono = engine_mono(e);
-	if (w->rec->state == WORKER_STATE_LOST)
-		w->rec->state = WORKER_STATE_ACTIVE; /* back in time: persisted on its next join */
+	if (w->rec->state == WORKER_STATE_LOST) {
+		/* back in time: ACTIVE again, as durably as the request */
+		w->rec->state = WORKER_STATE_ACTIVE;
+		fleet_save(b, w);
+	}
 	return w->rec->draining;
 }
 

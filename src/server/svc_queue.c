@@ -96,7 +96,7 @@ int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *r
 		return rv;
 	struct wrk *w = fleet_get(c->e, rq->worker);
 	if (w != NULL) {
-		fleet_seen(c->e, rq->worker, engine_now(c->e));
+		fleet_seen(c->e, rq->worker, engine_now(c->e), b);
 		if (w->rec->draining)
 			return WN_OK; /* a draining worker takes no new jobs */
 	}
@@ -144,7 +144,9 @@ int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	wn_batch *b = wn_batch_new();
 	int rv = fetch_into(c, b, rq, r);
 	if (rv == WN_OK && r->job == NULL && rq->wait_ms > 0 && c->slot != NULL && !c->e->no_park) {
-		wn_batch_free(b);
+		/* a worker back from LOST is stored before it waits */
+		if ((rv = call_commit(c, b)) != WN_OK)
+			return rv;
 		return queue_park(c, rq);
 	}
 	if (rv != WN_OK) {
@@ -211,8 +213,8 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	r->lost = wn_arena_alloc(c->arena, (rq->n_leases + 1) * sizeof(uint64_t));
 	int64_t now = engine_now(c->e);
 	int64_t exp = engine_mono(c->e) + c->e->cfg.lease_ms;
-	r->drain = fleet_seen(c->e, rq->worker, now);
-	wn_batch *b = NULL;
+	wn_batch *b = wn_batch_new();
+	r->drain = fleet_seen(c->e, rq->worker, now, b);
 	for (size_t i = 0; i < rq->n_leases; i++) {
 		const Whatsnext__V1__Lease *l = rq->leases[i];
 		if (l->external_id[0] != '\0' && strlen(l->external_id) <= WN_NAME_MAX) {
@@ -225,8 +227,6 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 			             : NULL;
 			if (j != NULL && strcmp(j->external_id, l->external_id) != 0) {
 				j->external_id = l->external_id;
-				if (b == NULL)
-					b = wn_batch_new();
 				job_put(c, b, j);
 			}
 		}
@@ -237,11 +237,8 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 			r->lost[r->n_lost++] = l->job_id;
 	}
 	r->lease_expires_ms = now + c->e->cfg.lease_ms;
-	if (b != NULL) {
-		rv = call_commit(c, b);
-		if (rv != WN_OK)
-			return rv;
-	}
+	if ((rv = call_commit(c, b)) != WN_OK)
+		return rv;
 	*out = &r->base;
 	return WN_OK;
 }
