@@ -422,7 +422,7 @@ void gen_op(driver *d, uint64_t *r, op *o)
 		break;
 	}
 	case OP_RESTART:
-		o->a[0] = chance(r, 50);
+		o->a[0] = pick(r, 3); /* SIGTERM, kill -9 after a look, kill -9 at once */
 		break;
 	case OP_CHECK:
 		break;
