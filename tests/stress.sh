@@ -23,9 +23,10 @@ model=$(mktemp -d "${TMPDIR:-/tmp}/wn-stress.XXXXXX")
 end=$(($(date +%s) + $(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 30 }')))
 seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 while [ "$(date +%s)" -lt "$end" ]; do
-	left=$(((end - $(date +%s)) / 60))
+	# at most two minutes a seed, and no longer than what is left
+	left=$((end - $(date +%s)))
 	"$WN_BIN/wnmodel" --wnd "$WN_BIN/wnd" --seed "$seed" --dir "$model/$seed" \
-		--minutes "$(awk -v l="$left" 'BEGIN { print (l < 2 ? (l > 0 ? l : 0.5) : 2) }')"
+		--minutes "$(awk -v s="$left" 'BEGIN { print (s > 120 ? 2 : s / 60) }')"
 	seed=$((seed + 1))
 done
 rm -rf "$model"
