@@ -353,11 +353,13 @@ bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b)
 		return false;
 	w->last_seen_ms = now;
 	w->seen_mono = engine_mono(e);
-	if (w->rec->state == WORKER_STATE_LOST) {
-		/* back in time: ACTIVE again, as durably as the request */
+	bool back = w->rec->state == WORKER_STATE_LOST;
+	if (back)
 		w->rec->state = WORKER_STATE_ACTIVE;
+	/* back in time, or not stored for a minute: stored with the request, so
+	 * that a crash loses at most a minute of when it was last seen */
+	if (back || now - w->saved_seen_ms >= FLEET_SEEN_SAVE_MS)
 		fleet_save(b, w);
-	}
 	return w->rec->draining;
 }
 

@@ -18,3 +18,4 @@ test_model_seed_1() { model_run 1 2500; }
 test_model_seed_2() { model_run 2 2500; }
 test_model_seed_3() { model_run 3 2500; }
 test_model_seed_4() { model_run 4 2500; }
+

@@ -24,10 +24,10 @@ static int64_t test_clock(void *arg)
 	return fake_now;
 }
 
-static wn_engine *open_engine(void)
+static wn_engine *open_dir(const char *dir)
 {
 	wn_engine_config cfg = {
-	    .data_dir = "data",
+	    .data_dir = dir,
 	    .durability = WN_DURABILITY_SYNC,
 	    .lease_ms = 60000,
 	    .worker_timeout_ms = 30000,
@@ -43,6 +43,11 @@ static wn_engine *open_engine(void)
 	free(err);
 	CHECK_OK(rv);
 	return e;
+}
+
+static wn_engine *open_engine(void)
+{
+	return open_dir("data");
 }
 
 static void mk_project(wn_engine *e, const char *name)
@@ -492,6 +497,53 @@ TEST(lease_of_a_job_retried_after_a_cancel_expires)
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	CHECK_EQ_INT(j->lost, 1);
 	whatsnext__v1__job__free_unpacked(j, NULL);
+	wn_engine_close(e);
+}
+
+/* A worker heard from after a long silence (here a Fetch while it is GONE)
+ * has that stored with the request: a crash right after it (the data
+ * directory copied while wnd runs) shows it last seen then, not at its
+ * Leave five minutes before. */
+TEST(last_seen_survives_a_crash_right_after)
+{
+	wn_engine *e = open_engine();
+	mk_project(e, "p");
+	whatsnext__v1__worker__free_unpacked(join(e, "w1", 1), NULL);
+	Whatsnext__V1__WorkerNameRequest lv = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	lv.name = "w1";
+	CHECK_EQ_INT(call(e, M("WorkerService", "Leave"), &lv.base, NULL, NULL), 0);
+	fake_now += 300000;
+	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), 0);
+	CHECK_EQ_INT(system("cp -a data crash"), 0);
+	wn_engine *after = open_dir("crash");
+	Whatsnext__V1__Worker *w = get_worker(after, "w1");
+	CHECK_EQ_INT(w->last_seen_ms, fake_now);
+	CHECK_EQ_INT(w->state, WHATSNEXT__V1__WORKER_STATE__WORKER_GONE);
+	whatsnext__v1__worker__free_unpacked(w, NULL);
+	wn_engine_close(after);
+	wn_engine_close(e);
+}
+
+/* A LOST worker that heartbeats is ACTIVE again, durably: a crash right
+ * after (the data directory copied while wnd runs) keeps it ACTIVE. */
+TEST(worker_back_from_lost_survives_a_crash)
+{
+	wn_engine *e = open_engine();
+	whatsnext__v1__worker__free_unpacked(join(e, "w1", 1), NULL);
+	fake_now += 30001;
+	wn_engine_tick(e);
+	Whatsnext__V1__Worker *w = get_worker(e, "w1");
+	CHECK_EQ_INT(w->state, WHATSNEXT__V1__WORKER_STATE__WORKER_LOST);
+	whatsnext__v1__worker__free_unpacked(w, NULL);
+	Whatsnext__V1__HeartbeatRequest hb = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+	hb.worker = "w1";
+	CHECK_EQ_INT(call(e, M("QueueService", "Heartbeat"), &hb.base, NULL, NULL), 0);
+	CHECK_EQ_INT(system("cp -a data crash"), 0);
+	wn_engine *after = open_dir("crash");
+	w = get_worker(after, "w1");
+	CHECK_EQ_INT(w->state, WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE);
+	whatsnext__v1__worker__free_unpacked(w, NULL);
+	wn_engine_close(after);
 	wn_engine_close(e);
 }
 
