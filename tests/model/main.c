@@ -64,9 +64,9 @@ static int parse(int argc, char **argv, struct opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, at = 0;
 	int64_t v;
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", longopts, &at)) != -1) {
 		switch (c) {
 		case 's':
 			if (wn_parse_i64(optarg, 0, INT64_MAX, &v) != 0)
@@ -119,7 +119,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	return 0;
 bad:
-	fprintf(stderr, "wnmodel: --%s: invalid value \"%s\"\n", longopts[0].name, optarg);
+	fprintf(stderr, "wnmodel: --%s: invalid value \"%s\"\n", longopts[at].name, optarg);
 	return 2;
 }
 
