@@ -5,6 +5,7 @@
 #include "dedupe.h"
 #include "envelope.h"
 #include "log.h"
+#include "methods.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,90 +16,31 @@
 #define ENGINE_DEDUPE_AGE_MS (10LL * 60 * 1000)
 #define ENGINE_DEDUPE_BYTES  (32u << 20)
 
-/* M_MUTATES: answered once durable, and remembered by request id;
- * M_UNLOCKED: runs without the engine lock (it takes what it needs). */
-enum { M_MUTATES = 1, M_UNLOCKED = 2 };
-
 struct method {
 	const char *path;
 	const ProtobufCMessageDescriptor *in, *out;
 	wn_method_fn fn;
-	int flags;
+	int flags; /* WN_METHOD_* */
 };
 
-/* The method table: one row per RPC, matched against the service
- * descriptors protoc-c generates when the engine starts. */
-static const struct {
-	const ProtobufCServiceDescriptor *svc;
-	const char *name;
-	wn_method_fn fn;
-	int flags;
-} method_rows[] = {
-    {&whatsnext__v1__project_service__descriptor, "Create", svc_project_create, M_MUTATES},
-    {&whatsnext__v1__project_service__descriptor, "Get", svc_project_get, 0},
-    {&whatsnext__v1__project_service__descriptor, "List", svc_project_list, 0},
-    {&whatsnext__v1__project_service__descriptor, "Update", svc_project_update, M_MUTATES},
-    {&whatsnext__v1__project_service__descriptor, "Delete", svc_project_delete, M_MUTATES},
-    {&whatsnext__v1__task_service__descriptor, "Create", svc_task_create, M_MUTATES},
-    {&whatsnext__v1__task_service__descriptor, "Get", svc_task_get, 0},
-    {&whatsnext__v1__task_service__descriptor, "List", svc_task_list, 0},
-    {&whatsnext__v1__task_service__descriptor, "Update", svc_task_update, M_MUTATES},
-    {&whatsnext__v1__task_service__descriptor, "Delete", svc_task_delete, M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "Submit", svc_job_submit, M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "SubmitBatch", svc_job_submit_batch, M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "Get", svc_job_get, 0},
-    {&whatsnext__v1__job_service__descriptor, "List", svc_job_list, 0},
-    {&whatsnext__v1__job_service__descriptor, "Cancel", svc_job_cancel, M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "Retry", svc_job_retry, M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "Remove", svc_job_remove, M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "SetPriority", svc_job_set_priority, M_MUTATES},
-    {&whatsnext__v1__queue_service__descriptor, "Fetch", svc_queue_fetch, M_MUTATES},
-    {&whatsnext__v1__queue_service__descriptor, "Heartbeat", svc_queue_heartbeat, 0},
-    {&whatsnext__v1__queue_service__descriptor, "Complete", svc_queue_complete, M_MUTATES},
-    {&whatsnext__v1__queue_service__descriptor, "Release", svc_queue_release, M_MUTATES},
-    {&whatsnext__v1__queue_service__descriptor, "Stats", svc_queue_stats, 0},
-    {&whatsnext__v1__queue_service__descriptor, "Clear", svc_queue_clear, M_MUTATES},
-    {&whatsnext__v1__queue_service__descriptor, "Pop", svc_queue_pop, M_MUTATES},
-    {&whatsnext__v1__queue_service__descriptor, "List", svc_queue_list, 0},
-    {&whatsnext__v1__queue_service__descriptor, "CompleteBatch", svc_queue_complete_batch,
-     M_MUTATES},
-    {&whatsnext__v1__job_service__descriptor, "Deps", svc_job_deps, 0},
-    {&whatsnext__v1__sweep_service__descriptor, "Get", svc_sweep_get, 0},
-    {&whatsnext__v1__sweep_service__descriptor, "List", svc_sweep_list, 0},
-    {&whatsnext__v1__sweep_service__descriptor, "Update", svc_sweep_update, M_MUTATES},
-    {&whatsnext__v1__worker_service__descriptor, "Join", svc_worker_join, M_MUTATES},
-    {&whatsnext__v1__worker_service__descriptor, "Leave", svc_worker_leave, M_MUTATES},
-    {&whatsnext__v1__worker_service__descriptor, "Get", svc_worker_get, 0},
-    {&whatsnext__v1__worker_service__descriptor, "List", svc_worker_list, 0},
-    {&whatsnext__v1__worker_service__descriptor, "Drain", svc_worker_drain, M_MUTATES},
-    {&whatsnext__v1__admin_service__descriptor, "Backup", svc_admin_backup, M_MUTATES | M_UNLOCKED},
+/* The method table: one row per RPC of the method list (methods.def), with
+ * the handler that serves it. */
+static const struct method methods[] = {
+#define WN_METHOD(ID, Service, Method, svc_c, req_c, rep_c, handler, fl)                           \
+	{WN_PATH_##ID, &whatsnext__v1__##req_c##__descriptor,                                      \
+	 &whatsnext__v1__##rep_c##__descriptor, handler, fl},
+#include "methods.def"
+#undef WN_METHOD
 };
 
-static struct method methods[WN_ARRAY_LEN(method_rows)];
 static wn_map *method_map;
 static pthread_once_t method_once = PTHREAD_ONCE_INIT;
 
 static void engine_methods_init(void)
 {
 	method_map = wn_map_new_str();
-	for (size_t i = 0; i < WN_ARRAY_LEN(method_rows); i++) {
-		const ProtobufCServiceDescriptor *svc = method_rows[i].svc;
-		const ProtobufCMethodDescriptor *md = NULL;
-		for (unsigned k = 0; k < svc->n_methods; k++)
-			if (strcmp(svc->methods[k].name, method_rows[i].name) == 0)
-				md = &svc->methods[k];
-		if (md == NULL) {
-			fprintf(stderr, "method table names %s/%s, which the protocol lacks\n",
-			        svc->name, method_rows[i].name);
-			abort();
-		}
-		methods[i].path = wn_xasprintf("/%s/%s", svc->name, md->name);
-		methods[i].in = md->input;
-		methods[i].out = md->output;
-		methods[i].fn = method_rows[i].fn;
-		methods[i].flags = method_rows[i].flags;
-		wn_map_put_str(method_map, methods[i].path, &methods[i]);
-	}
+	for (size_t i = 0; i < WN_ARRAY_LEN(methods); i++)
+		wn_map_put_str(method_map, methods[i].path, (void *)&methods[i]);
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -801,7 +743,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		                            "request envelope has unknown fields", NULL, outlen);
 		goto done;
 	}
-	struct method *m = wn_map_get_str(method_map, rq->method ? rq->method : "");
+	const struct method *m = wn_map_get_str(method_map, rq->method ? rq->method : "");
 	if (m == NULL) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "unknown method \"%.128s\"",
@@ -818,7 +760,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		    NULL, outlen);
 		goto done;
 	}
-	bool dedupe = (m->flags & M_MUTATES) && id != 0;
+	bool dedupe = (m->flags & WN_METHOD_MUTATES) && id != 0;
 	if (dedupe) {
 		int d = dedupe_begin(e->dd, id, m->path, engine_mono(e), out, outlen);
 		if (d == DEDUPE_DONE) {
@@ -849,7 +791,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		rv = call_fail(&c, WN_EINVAL, "body is not a %s (it has unknown fields)",
 		               m->in->name);
 	} else {
-		bool lock = !(m->flags & M_UNLOCKED);
+		bool lock = !(m->flags & WN_METHOD_UNLOCKED);
 		if (lock)
 			pthread_mutex_lock(&e->mu);
 		/* while the store cannot write, changes are refused before they are
@@ -858,7 +800,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		char why[512];
 		bool down =
 		    lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
-		if (down && ((m->flags & M_MUTATES) || !wn_store_readable(e->store)) &&
+		if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
 		    wn_store_failed(e->store, why, sizeof(why)))
 			rv = call_fail(&c, WN_EUNAVAIL, "%s; retry later", why);
 		else

@@ -486,7 +486,7 @@ int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-/* svc_admin_backup runs without the engine lock (M_UNLOCKED) and parks the
+/* svc_admin_backup runs without the engine lock (WN_METHOD_UNLOCKED) and parks the
  * call while a thread of its own takes the backup. */
 int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 /* admin_drain waits for a backup in progress to be answered (at shutdown,
