@@ -1,0 +1,126 @@
+#include "kit.h"
+
+#include "err.h"
+#include "strbuf.h"
+#include "util.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void wn_argv_push(wn_argv *a, char *s)
+{
+	a->v = wn_xrealloc(a->v, (a->n + 2) * sizeof(char *));
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+void wn_argv_free(char **v)
+{
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+char *wn_path_join(const char *base, const char *path)
+{
+	if (path[0] == '/' || base == NULL || base[0] == '\0')
+		return wn_xstrdup(path);
+	size_t n = strlen(base);
+	return wn_xasprintf("%s%s%s", base, base[n - 1] == '/' ? "" : "/", path);
+}
+
+char *wn_one_line(const char *text, size_t max)
+{
+	assert(max >= 4);
+	wn_strbuf b = WN_STRBUF_INIT;
+	const char *p = text ? text : "";
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+		size_t s = 0, e = n;
+		while (s < e && isspace((unsigned char)p[s]))
+			s++;
+		while (e > s && isspace((unsigned char)p[e - 1]))
+			e--;
+		if (e > s) {
+			if (b.len > 0)
+				wn_strbuf_adds(&b, "; ");
+			wn_strbuf_add(&b, p + s, e - s);
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	if (b.len > max) {
+		size_t cut = max - 3;
+		while (cut > 0 && ((unsigned char)b.s[cut] & 0xC0) == 0x80)
+			cut--; /* b.s[cut] starts a character: cut before it */
+		b.len = cut;
+		wn_strbuf_adds(&b, "...");
+	}
+	return wn_strbuf_take(&b);
+}
+
+/* size_unit returns the MiB in one unit of suffix, 0 if it is none. */
+static uint64_t size_unit(const char *suffix)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t mib;
+	} units[] = {
+	    {"", 1},
+	    {"m", 1},
+	    {"mb", 1},
+	    {"mib", 1},
+	    {"g", 1024},
+	    {"gb", 1024},
+	    {"gib", 1024},
+	    {"t", 1024 * 1024},
+	    {"tb", 1024 * 1024},
+	    {"tib", 1024 * 1024},
+	};
+	for (size_t i = 0; i < WN_ARRAY_LEN(units); i++)
+		if (strcasecmp(suffix, units[i].suffix) == 0)
+			return units[i].mib;
+	return 0;
+}
+
+/* Fraction digits past this many do not count (they are still checked). */
+#define SIZE_FRAC_DIGITS 30
+
+int wn_size_parse(const char *s, uint64_t *mib)
+{
+	if (s == NULL)
+		return WN_EINVAL;
+	const char *p = s;
+	bool digits = false, over = false;
+	uint64_t whole = 0;
+	for (; *p >= '0' && *p <= '9'; p++, digits = true) {
+		unsigned d = (unsigned)(*p - '0');
+		if (whole > (UINT64_MAX - d) / 10)
+			over = true;
+		else
+			whole = whole * 10 + d;
+	}
+	unsigned __int128 frac = 0, scale = 1;
+	if (*p == '.') {
+		int nfrac = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits = true) {
+			if (nfrac++ < SIZE_FRAC_DIGITS) {
+				frac = frac * 10 + (unsigned)(*p - '0');
+				scale *= 10;
+			}
+		}
+	}
+	uint64_t unit = size_unit(p);
+	if (!digits || unit == 0 || over)
+		return WN_EINVAL;
+	unsigned __int128 v = (unsigned __int128)whole * unit + (frac * unit + scale / 2) / scale;
+	if (v > WN_SIZE_MIB_MAX)
+		return WN_EINVAL;
+	*mib = (uint64_t)v;
+	return WN_OK;
+}

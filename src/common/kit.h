@@ -1,0 +1,40 @@
+/* kit: small helpers every program needs: argv arrays, path joining,
+ * one-line text for reasons and messages, and memory sizes ("1.5G"). */
+#ifndef WN_KIT_H
+#define WN_KIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growing NULL-terminated argv of malloc'd strings; {NULL, 0} is empty. */
+typedef struct wn_argv {
+	char **v; /* NULL until the first push, then always NULL-terminated */
+	size_t n; /* strings in v, without the terminating NULL */
+} wn_argv;
+
+/* wn_argv_push appends s to a, which owns it from then on. */
+void wn_argv_push(wn_argv *a, char *s);
+
+/* wn_argv_free frees each string of the NULL-terminated array v, then v (NULL is a no-op). */
+void wn_argv_free(char **v);
+
+/* wn_path_join returns path when it is absolute or base is NULL or empty, else
+ * base and path joined by one '/' (malloc'd). */
+char *wn_path_join(const char *base, const char *path);
+
+/* wn_one_line returns the non-blank lines of text (NULL reads as ""), each
+ * trimmed of white space, joined by "; " and cut to at most max bytes (max >=
+ * 4) ending in "..." when longer, never inside a UTF-8 character (malloc'd). */
+char *wn_one_line(const char *text, size_t max);
+
+/* The largest size wn_size_parse accepts, in MiB (2^53: 8 ZiB). */
+#define WN_SIZE_MIB_MAX (UINT64_C(1) << 53)
+
+/* wn_size_parse reads a memory size into *mib, in MiB rounded to the nearest:
+ * decimal digits with an optional fraction ("512", "1.5", ".5") and an
+ * optional suffix M, MB, MiB (the default unit), G, GB, GiB (1024 MiB), T,
+ * TB, TiB (1024 GiB) in any case; signs, exponents, hex, spaces and anything
+ * else give WN_EINVAL, as does a size over WN_SIZE_MIB_MAX (*mib unchanged). */
+int wn_size_parse(const char *s, uint64_t *mib);
+
+#endif

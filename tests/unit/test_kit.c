@@ -1,0 +1,250 @@
+/* Unit tests of the common kit: the string buffer, argv arrays, path joining,
+ * one-line text and memory sizes. */
+#include "err.h"
+#include "kit.h"
+#include "strbuf.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+TEST(a_string_buffer_grows_and_hands_over_its_text)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	CHECK_EQ_STR(wn_strbuf_str(&b), "");
+	wn_strbuf_adds(&b, "job");
+	wn_strbuf_addc(&b, ' ');
+	wn_strbuf_addf(&b, "%d of %s", 7, "sweep");
+	wn_strbuf_add(&b, "!?", 1);
+	CHECK_EQ_STR(wn_strbuf_str(&b), "job 7 of sweep!");
+	CHECK_EQ_INT(b.len, strlen("job 7 of sweep!"));
+	for (int i = 0; i < 10000; i++)
+		wn_strbuf_addf(&b, "%05d", i);
+	CHECK_EQ_INT(b.len, 15 + 50000);
+	CHECK(memcmp(b.s + b.len - 5, "09999", 5) == 0);
+	CHECK_EQ_INT(b.s[b.len], '\0');
+	char *s = wn_strbuf_take(&b);
+	CHECK(b.s == NULL && b.len == 0 && b.cap == 0);
+	CHECK_EQ_INT(strlen(s), 15 + 50000);
+	free(s);
+}
+
+TEST(an_empty_string_buffer_takes_an_empty_string)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	char *s = wn_strbuf_take(&b);
+	CHECK_EQ_STR(s, "");
+	free(s);
+	wn_strbuf_free(&b); /* a no-op on an empty buffer */
+	wn_strbuf_add(&b, "", 0);
+	CHECK_EQ_STR(wn_strbuf_str(&b), "");
+	wn_strbuf_free(&b);
+	CHECK(b.s == NULL);
+}
+
+TEST(a_long_formatted_string_is_whole)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_adds(&b, "x");
+	char big[5000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	wn_strbuf_addf(&b, "<%s>", big);
+	CHECK_EQ_INT(b.len, 1 + 2 + 4999);
+	CHECK_EQ_INT(b.s[b.len - 1], '>');
+	CHECK_EQ_INT(b.s[1], '<');
+	wn_strbuf_free(&b);
+}
+
+TEST(a_reset_buffer_keeps_its_memory)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_reset(&b); /* on an empty buffer too */
+	wn_strbuf_adds(&b, "first");
+	char *mem = b.s;
+	wn_strbuf_reset(&b);
+	CHECK_EQ_STR(wn_strbuf_str(&b), "");
+	CHECK_EQ_INT(b.len, 0);
+	wn_strbuf_adds(&b, "second");
+	CHECK(b.s == mem);
+	CHECK_EQ_STR(b.s, "second");
+	wn_strbuf_free(&b);
+}
+
+TEST(an_argv_stays_null_terminated)
+{
+	wn_argv a = {0};
+	CHECK(a.v == NULL);
+	wn_argv_push(&a, strdup("runai"));
+	CHECK(a.v[1] == NULL);
+	wn_argv_push(&a, strdup("submit"));
+	wn_argv_push(&a, strdup("--name"));
+	CHECK_EQ_INT(a.n, 3);
+	CHECK_EQ_STR(a.v[0], "runai");
+	CHECK_EQ_STR(a.v[2], "--name");
+	CHECK(a.v[3] == NULL);
+	wn_argv_free(a.v);
+	wn_argv_free(NULL);
+}
+
+TEST(paths_join_with_one_slash)
+{
+	static const struct {
+		const char *base, *path, *want;
+	} cases[] = {
+	    {"/var/log/wn", "job-1.log", "/var/log/wn/job-1.log"},
+	    {"/var/log/wn/", "job-1.log", "/var/log/wn/job-1.log"},
+	    {"logs", "a/b.log", "logs/a/b.log"},
+	    {"/var/log/wn", "/tmp/abs.log", "/tmp/abs.log"},
+	    {"", "rel.log", "rel.log"},
+	    {NULL, "rel.log", "rel.log"},
+	    {"/", "x", "/x"},
+	    {".", "x", "./x"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = wn_path_join(cases[i].base, cases[i].path);
+		CHECK_EQ_STR(p, cases[i].want);
+		free(p);
+	}
+}
+
+TEST(one_line_joins_the_meaningful_lines)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"sbatch: error: Batch job submission failed\n",
+	     "sbatch: error: Batch job submission failed"},
+	    {"  first  \n\n\t\r\nsecond\r\n   \nthird", "first; second; third"},
+	    {"", ""},
+	    {"\n\n \t \n", ""},
+	    {"one", "one"},
+	    {"a\v\fb\n", "a\v\fb"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = wn_one_line(cases[i].text, 1000);
+		CHECK_EQ_STR(s, cases[i].want);
+		free(s);
+	}
+	char *s = wn_one_line(NULL, 1000);
+	CHECK_EQ_STR(s, "");
+	free(s);
+}
+
+TEST(one_line_cuts_long_text_and_says_so)
+{
+	char text[3000];
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	char *s = wn_one_line(text, 1000);
+	CHECK_EQ_INT(strlen(s), 1000);
+	CHECK_EQ_STR(s + 997, "...");
+	CHECK_EQ_INT(s[996], 'x');
+	free(s);
+	/* exactly max bytes is not cut */
+	text[10] = '\0';
+	s = wn_one_line(text, 10);
+	CHECK_EQ_STR(s, "xxxxxxxxxx");
+	free(s);
+	s = wn_one_line("abcdefghijk", 10);
+	CHECK_EQ_STR(s, "abcdefg...");
+	free(s);
+}
+
+TEST(one_line_never_cuts_a_character_in_two)
+{
+	/* "é" is two bytes: the cut at byte 7 would land inside the fourth one */
+	char *s = wn_one_line("abcdé\xc3\xa9\xc3\xa9xyz", 10);
+	CHECK_EQ_STR(s, "abcd\xc3\xa9...");
+	free(s);
+	s = wn_one_line("\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", 8);
+	CHECK_EQ_STR(s, "\xe2\x82\xac...");
+	free(s);
+}
+
+TEST(sizes_in_mib)
+{
+	static const struct {
+		const char *text;
+		uint64_t mib;
+	} ok[] = {
+	    {"512", 512},
+	    {"512M", 512},
+	    {"512mb", 512},
+	    {"512MiB", 512},
+	    {"1.5G", 1536},
+	    {"1.5g", 1536},
+	    {"16GB", 16384},
+	    {"16GiB", 16384},
+	    {"2T", 2097152},
+	    {"2tib", 2097152},
+	    {"0", 0},
+	    {"0.0", 0},
+	    {".5G", 512},
+	    {"1.", 1},
+	    {"0.4", 0},
+	    {"0.5", 1},
+	    {"1.0009765625G", 1025},
+	    {"007", 7},
+	    {"0.000000000000000000000000000000000001T", 0},
+	    {"9007199254740992", 9007199254740992ull},
+	    {"8796093022208G", 9007199254740992ull},
+	    {"8589934592T", 9007199254740992ull},
+	    {"9007199254740991.5", 9007199254740992ull},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		uint64_t mib = 12345;
+		int rc = wn_size_parse(ok[i].text, &mib);
+		if (rc != WN_OK)
+			wn_test_fail(__FILE__, __LINE__, "'%s' is refused", ok[i].text);
+		CHECK_EQ_INT(mib, ok[i].mib);
+	}
+}
+
+TEST(sizes_that_are_not_sizes_are_refused)
+{
+	static const char *const bad[] = {
+	    "",
+	    "-1",
+	    "+1",
+	    "1e3",
+	    "1E3",
+	    "0x10",
+	    "1e400",
+	    "inf",
+	    "nan",
+	    ".",
+	    "G",
+	    "lots",
+	    "16X",
+	    "16 G",
+	    " 16",
+	    "16 ",
+	    "16\n",
+	    "1.5.3",
+	    "1,5G",
+	    "16GBB",
+	    "16K",
+	    "16B",
+	    "9007199254740993",
+	    "8796093022209G",
+	    "9007199254740992.5",
+	    "18446744073709551615",
+	    "18446744073709551616",
+	    "99999999999999999999999999999999999999",
+	    "8589934593T",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t mib = 12345;
+		if (wn_size_parse(bad[i], &mib) != WN_EINVAL)
+			wn_test_fail(__FILE__, __LINE__, "'%s' is accepted", bad[i]);
+		CHECK_EQ_INT(mib, 12345);
+	}
+	uint64_t mib = 1;
+	CHECK_EQ_INT(wn_size_parse(NULL, &mib), WN_EINVAL);
+	/* a NUL ends the text: what follows it is not read */
+	CHECK_OK(wn_size_parse("2G\0junk", &mib));
+	CHECK_EQ_INT(mib, 2048);
+}
+
+TEST_MAIN()
