@@ -107,8 +107,10 @@ $(BIN)/wnbench: $(call obj,$(BENCH_SRC)) $(COMMON_LIB)
 
 # Unit tests link the server and worker libraries: core logic is testable
 # without sockets.
+# Each links the engine test fixture (tests/unit/fixture.c) too.
 UNIT_LIBS := $(SERVER_LIB) $(if $(WORKER_SRC),$(WORKER_LIB)) $(COMMON_LIB)
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_LIBS)
+UNIT_FIXTURE := $(BUILD)/obj/tests/unit/fixture.o
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_FIXTURE) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker -DSRC_DIR=\"$(CURDIR)\"

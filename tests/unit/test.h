@@ -14,7 +14,12 @@
  * A failed check prints its file:line, expression and values, marks the case
  * failed and leaves it at once, even from a helper function the case calls.
  * A check failing in another thread marks the case failed and returns to
- * that thread's code, which should then wind down. */
+ * that thread's code, which should then wind down.
+ *
+ * A helper file linked into several test binaries (fixture.c) defines
+ * WN_TEST_HELPER before including this header: it gets the checks, which
+ * report through the harness of the binary it is linked into, and no cases
+ * or main of its own. */
 #ifndef WN_TEST_H
 #define WN_TEST_H
 
@@ -33,6 +38,22 @@
 #include <string.h>
 #include <unistd.h>
 
+/* wn_test_fail records a failure with a diagnostic; on the case's own thread
+ * it leaves the case, elsewhere it returns. */
+void wn_test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline __attribute__((unused)) const char *wn_test_str(const char *s)
+{
+	return s == NULL ? "NULL" : s;
+}
+
+static inline __attribute__((unused)) const char *wn_test_q(const char *s)
+{
+	return s == NULL ? "" : "\"";
+}
+
+#ifndef WN_TEST_HELPER
 typedef struct wn_test_case {
 	const char *name;
 	void (*fn)(void);
@@ -63,10 +84,7 @@ static inline __attribute__((unused)) const char *wn_test_tmpdir(void)
 	return wn_test_dir;
 }
 
-/* wn_test_fail records a failure with a diagnostic; on the case's own thread
- * it leaves the case, elsewhere it returns. */
-static inline __attribute__((format(printf, 3, 4))) void wn_test_fail(const char *file, int line,
-                                                                      const char *fmt, ...)
+void wn_test_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[1024];
@@ -88,16 +106,6 @@ static inline __attribute__((format(printf, 3, 4))) void wn_test_fail(const char
 		longjmp(wn_test_jmp, 1);
 }
 
-static inline const char *wn_test_str(const char *s)
-{
-	return s == NULL ? "NULL" : s;
-}
-
-static inline const char *wn_test_q(const char *s)
-{
-	return s == NULL ? "" : "\"";
-}
-
 #define TEST(name)                                                                                 \
 	static void wn_test_fn_##name(void);                                                       \
 	__attribute__((constructor)) static void wn_test_reg_##name(void)                          \
@@ -105,6 +113,8 @@ static inline const char *wn_test_q(const char *s)
 		wn_test_register(#name, wn_test_fn_##name, __FILE__, __LINE__);                    \
 	}                                                                                          \
 	static void wn_test_fn_##name(void)
+
+#endif /* WN_TEST_HELPER */
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -143,6 +153,7 @@ static inline const char *wn_test_q(const char *s)
 			             wn_test_rc_, wn_strerror(wn_test_rc_));                       \
 	} while (0)
 
+#ifndef WN_TEST_HELPER
 static int wn_test_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -214,4 +225,5 @@ static inline int wn_test_main(int argc, char **argv)
 		return wn_test_main(argc, argv);                                                   \
 	}
 
+#endif /* WN_TEST_HELPER */
 #endif

@@ -3,7 +3,7 @@
  * thread and delivered later, once, even when the engine closes meanwhile. */
 #include "test.h"
 
-#include "engine_call.h"
+#include "fixture.h"
 #include "err.h"
 #include "util.h"
 
@@ -17,52 +17,28 @@
 /* backup_dir of the engines open_at opens (NULL: anywhere). */
 static const char *vault;
 
+/* open_at opens an engine on dir on the real clock; deliver takes the
+ * replies of parked requests. */
 static wn_engine *open_at(const char *dir, wn_deliver_fn deliver)
 {
-	wn_engine_config cfg = {
-	    .data_dir = dir,
-	    .lease_ms = 60000,
-	    .no_sweeper = true,
-	    .deliver = deliver,
-	    .backup_dir = vault,
-	};
-	wn_engine *e = NULL;
-	char *err = NULL;
-	int rv = wn_engine_open(&cfg, &e, &err);
-	if (rv != WN_OK)
-		printf("# open %s: %s\n", dir, err);
-	free(err);
-	CHECK_OK(rv);
-	return e;
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.data_dir = dir;
+	cfg.deliver = deliver;
+	cfg.backup_dir = vault;
+	cfg.clock = NULL;
+	cfg.mono = NULL;
+	return wn_fixture_open_with(&cfg);
 }
 
 static void mk(wn_engine *e)
 {
-	Whatsnext__V1__CreateProjectRequest p = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
-	p.name = "p";
-	CHECK_EQ_INT(call(e, M("ProjectService", "Create"), &p.base, NULL, NULL), 0);
-	Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT;
-	t.project = "p";
-	t.name = "t";
-	Whatsnext__V1__CreateTaskRequest rq = WHATSNEXT__V1__CREATE_TASK_REQUEST__INIT;
-	rq.task = &t;
-	CHECK_EQ_INT(call(e, M("TaskService", "Create"), &rq.base, NULL, NULL), 0);
+	wn_fixture_project(e, "p");
+	wn_fixture_task(e, "p", "t", 0, 0);
 }
 
 static uint64_t submit(wn_engine *e)
 {
-	Whatsnext__V1__JobSpec j = WHATSNEXT__V1__JOB_SPEC__INIT;
-	j.project = "p";
-	j.task = "t";
-	Whatsnext__V1__SubmitRequest rq = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
-	rq.job = &j;
-	Whatsnext__V1__SubmitResponse *r = NULL;
-	CHECK_EQ_INT(call(e, M("JobService", "Submit"), &rq.base,
-	                  &whatsnext__v1__submit_response__descriptor, (void **)&r),
-	             0);
-	uint64_t id = r->job->id;
-	protobuf_c_message_free_unpacked(&r->base, NULL);
-	return id;
+	return wn_fixture_submit(e, "p", "t", 0);
 }
 
 /* fetch leases the next job to worker w; returns its id. */
@@ -176,8 +152,8 @@ TEST(backup_holds_the_state_at_its_moment)
 	CHECK_EQ_INT(job_get(e, later, NULL), WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	complete(e, running, a2);
 	CHECK_EQ_INT(job_get(b, running, NULL), WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
-	wn_engine_close(b);
-	wn_engine_close(e);
+	wn_fixture_close(b);
+	wn_fixture_close(e);
 	free(dir);
 }
 
@@ -191,7 +167,7 @@ TEST(backup_of_an_empty_store)
 	dir[strlen(dir) - 1] = '\0'; /* named without the trailing slash */
 	CHECK_EQ_STR(r->dir, dir);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 	free(dir);
 }
 
@@ -201,9 +177,9 @@ static void refused(wn_engine *e, const char *dir, int code, const char *needle)
 	char *before = entries(wn_test_tmpdir());
 	char *data_before = entries("data");
 	CHECK_EQ_INT(backup(e, dir, NULL), code);
-	if (strstr(last_msg, needle) == NULL)
-		printf("# message: %s\n", last_msg);
-	CHECK(strstr(last_msg, needle) != NULL);
+	if (strstr(wn_fixture_msg(), needle) == NULL)
+		printf("# message: %s\n", wn_fixture_msg());
+	CHECK(strstr(wn_fixture_msg(), needle) != NULL);
 	char *after = entries(wn_test_tmpdir());
 	char *data_after = entries("data");
 	CHECK_EQ_STR(after, before);
@@ -268,7 +244,7 @@ TEST(backup_refuses_bad_destinations)
 	char *kept = entries("taken");
 	CHECK_EQ_STR(kept, ". .. keep ");
 	free(kept);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(backup_stays_inside_backup_dir)
@@ -298,7 +274,7 @@ TEST(backup_stays_inside_backup_dir)
 	CHECK_EQ_INT(backup(e, p = wn_xasprintf("%s/vault/nightly/b2", t), &r), 0);
 	free(p);
 	protobuf_c_message_free_unpacked(&r->base, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 	free(v);
 }
 
@@ -396,7 +372,7 @@ TEST(backup_answers_later_and_once)
 	/* closing the engine waits for a backup in progress and answers it */
 	char *dir2 = wn_xasprintf("%s/bk2", wn_test_tmpdir());
 	CHECK(serve(e, dir2, 79, &slot, &len) == NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 	pthread_mutex_lock(&dl_mu);
 	CHECK_EQ_INT(dl_count, 2);
 	pthread_mutex_unlock(&dl_mu);

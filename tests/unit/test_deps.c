@@ -2,7 +2,7 @@
  * check, and the engine's handling of dependencies and sweeps. */
 #include "test.h"
 
-#include "engine_call.h"
+#include "fixture.h"
 
 #include "engine.h"
 #include "engine_int.h"
@@ -97,31 +97,12 @@ TEST(toposort_is_iterative_on_a_million_node_chain)
 
 /* ------------------------------------------------------------ engine */
 
-static int64_t fake_now = 1700000000000LL;
-
-static int64_t test_clock(void *arg)
-{
-	(void)arg;
-	return fake_now;
-}
-
 static wn_engine *open_engine(void)
 {
-	wn_engine_config cfg = {
-	    .data_dir = "data",
-	    .durability = WN_DURABILITY_RELAXED,
-	    .relaxed_ms = 50,
-	    .lease_ms = 60000,
-	    .no_sweeper = true,
-	    .clock = test_clock,
-	    .mono = test_clock,
-	};
-	wn_engine *e = NULL;
-	char *err = NULL;
-	int rv = wn_engine_open(&cfg, &e, &err);
-	free(err);
-	CHECK_OK(rv);
-	return e;
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.durability = WN_DURABILITY_RELAXED;
+	cfg.relaxed_ms = 50;
+	return wn_fixture_open_with(&cfg);
 }
 
 static void setup(wn_engine *e)
@@ -200,19 +181,6 @@ static void finish(wn_engine *e, uint64_t id, uint32_t att, bool ok)
 	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &rq.base, NULL, NULL), 0);
 }
 
-static int status(wn_engine *e, uint64_t id)
-{
-	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
-	rq.id = id;
-	Whatsnext__V1__Job *j = NULL;
-	CHECK_EQ_INT(
-	    call(e, M("JobService", "Get"), &rq.base, &whatsnext__v1__job__descriptor, (void **)&j),
-	    0);
-	int s = (int)j->status;
-	whatsnext__v1__job__free_unpacked(j, NULL);
-	return s;
-}
-
 TEST(dependencies_gate_dispatch_and_block_transitively)
 {
 	wn_engine *e = open_engine();
@@ -228,8 +196,8 @@ TEST(dependencies_gate_dispatch_and_block_transitively)
 	CHECK_EQ_INT(fetch(e, NULL), 0);
 	finish(e, a, att, false);
 	/* a failed: b blocked, c blocked through b, d and f ready */
-	CHECK_EQ_INT(status(e, b), BLOCKED);
-	CHECK_EQ_INT(status(e, c), BLOCKED);
+	CHECK_EQ_INT(wn_fixture_job_status(e, b), BLOCKED);
+	CHECK_EQ_INT(wn_fixture_job_status(e, c), BLOCKED);
 	uint64_t x = fetch(e, NULL), y = fetch(e, NULL);
 	CHECK((x == d && y == f) || (x == f && y == d));
 	CHECK_EQ_INT(fetch(e, NULL), 0);
@@ -237,14 +205,14 @@ TEST(dependencies_gate_dispatch_and_block_transitively)
 	Whatsnext__V1__JobIdRequest rr = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
 	rr.id = a;
 	CHECK_EQ_INT(call(e, M("JobService", "Retry"), &rr.base, NULL, NULL), 0);
-	CHECK_EQ_INT(status(e, b), PENDING);
-	CHECK_EQ_INT(status(e, c), PENDING);
+	CHECK_EQ_INT(wn_fixture_job_status(e, b), PENDING);
+	CHECK_EQ_INT(wn_fixture_job_status(e, c), PENDING);
 	CHECK_EQ_INT(fetch(e, &att), a);
 	finish(e, a, att, true);
 	CHECK_EQ_INT(fetch(e, &att), b);
 	finish(e, b, att, true);
 	CHECK_EQ_INT(fetch(e, &att), c);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(bad_dependencies_are_refused)
@@ -254,12 +222,12 @@ TEST(bad_dependencies_are_refused)
 	uint64_t a = submit(e, "p", 0, 0, 0, 0);
 	uint64_t other = submit(e, "q", 0, 0, 0, 0);
 	CHECK_EQ_INT(submit(e, "p", 999, OK_, 0, 0), 0);
-	CHECK(strstr(last_msg, "unknown job 999") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "unknown job 999") != NULL);
 	CHECK_EQ_INT(submit(e, "p", other, OK_, 0, 0), 0);
-	CHECK(strstr(last_msg, "another project") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "another project") != NULL);
 	CHECK_EQ_INT(submit(e, "p", a, 7, 0, 0), 0);
-	CHECK(strstr(last_msg, "condition") != NULL);
-	wn_engine_close(e);
+	CHECK(strstr(wn_fixture_msg(), "condition") != NULL);
+	wn_fixture_close(e);
 }
 
 static Whatsnext__V1__JobSpec *spec(const char *name, const char *after1, const char *after2)
@@ -334,19 +302,19 @@ TEST(batch_refs_resolve_and_cycles_are_refused)
 	/* a cycle inside a batch, and a reference to nothing */
 	Whatsnext__V1__JobSpec *cyc[3] = {spec("a", "c", 0), spec("b", "a", 0), spec("c", "b", 0)};
 	CHECK_EQ_INT(batch(e, cyc, 3, 0, &r), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
-	CHECK(strstr(last_msg, "cycle") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "cycle") != NULL);
 	Whatsnext__V1__JobSpec *self[1] = {spec("s", "s", 0)};
 	CHECK_EQ_INT(batch(e, self, 1, 0, &r), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
 	Whatsnext__V1__JobSpec *dangling[1] = {spec("d", "nobody", 0)};
 	CHECK_EQ_INT(batch(e, dangling, 1, 0, &r), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
-	CHECK(strstr(last_msg, "nobody") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "nobody") != NULL);
 	for (int i = 0; i < 3; i++)
 		spec_free(cyc[i]);
 	spec_free(self[0]);
 	spec_free(dangling[0]);
 	/* nothing of the refused batches was stored */
 	CHECK_EQ_INT(fetch(e, NULL), 0);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(sweep_cap_limits_running_jobs_and_state_survives_restart)
@@ -373,7 +341,7 @@ TEST(sweep_cap_limits_running_jobs_and_state_survives_restart)
 	uint64_t j3 = fetch(e, &a3);
 	CHECK(j3 != 0);
 	CHECK_EQ_INT(fetch(e, NULL), 0);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 	/* after a restart the counts and the cap still hold */
 	e = open_engine();
 	CHECK_EQ_INT(fetch(e, NULL), 0);
@@ -390,7 +358,7 @@ TEST(sweep_cap_limits_running_jobs_and_state_survives_restart)
 	whatsnext__v1__sweep__free_unpacked(s, NULL);
 	for (int i = 0; i < 5; i++)
 		spec_free(v[i]);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(dependency_state_survives_restart)
@@ -401,12 +369,11 @@ TEST(dependency_state_survives_restart)
 	uint64_t b = submit(e, "p", a, OK_, 0, 0);
 	uint32_t att;
 	CHECK_EQ_INT(fetch(e, &att), a);
-	wn_engine_close(e);
-	e = open_engine();
+	e = wn_fixture_restart(e);
 	CHECK_EQ_INT(fetch(e, NULL), 0); /* b still waits for a */
 	finish(e, a, att, true);
 	CHECK_EQ_INT(fetch(e, NULL), b);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST_MAIN()

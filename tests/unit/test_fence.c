@@ -4,7 +4,7 @@
  * a worker was last seen, kept across restarts; the Fetch reply budget. */
 #include "test.h"
 
-#include "engine_call.h"
+#include "fixture.h"
 
 #include "engine.h"
 #include "envelope.h"
@@ -19,30 +19,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int64_t fake_now = 1700000000000LL;
-
-static int64_t test_clock(void *arg)
+/* fence_config: relaxed durability, a 5 s worker timeout. */
+static wn_engine_config fence_config(void)
 {
-	(void)arg;
-	return fake_now;
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.durability = WN_DURABILITY_RELAXED;
+	cfg.relaxed_ms = 50;
+	cfg.worker_timeout_ms = 5000;
+	return cfg;
 }
 
 /* open_engine_raw opens the engine on ./data; NULL on failure. */
 static wn_engine *open_engine_raw(void)
 {
-	wn_engine_config cfg = {
-	    .data_dir = "data",
-	    .durability = WN_DURABILITY_RELAXED,
-	    .relaxed_ms = 50,
-	    .lease_ms = 60000,
-	    .worker_timeout_ms = 5000,
-	    .no_sweeper = true,
-	    .clock = test_clock,
-	    .mono = test_clock,
-	};
+	wn_engine_config cfg = fence_config();
 	wn_engine *e = NULL;
 	char *err = NULL;
-	if (wn_engine_open(&cfg, &e, &err) != WN_OK)
+	if (wn_fixture_try_open(&cfg, &e, &err) != WN_OK)
 		e = NULL;
 	free(err);
 	return e;
@@ -50,9 +43,8 @@ static wn_engine *open_engine_raw(void)
 
 static wn_engine *open_engine(void)
 {
-	wn_engine *e = open_engine_raw();
-	CHECK(e != NULL);
-	return e;
+	wn_engine_config cfg = fence_config();
+	return wn_fixture_open_with(&cfg);
 }
 
 static void setup(wn_engine *e)
@@ -113,23 +105,12 @@ static uint64_t fetch(wn_engine *e, const char *worker)
 	return id;
 }
 
-static Whatsnext__V1__Job *get_job(wn_engine *e, uint64_t id)
-{
-	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
-	rq.id = id;
-	Whatsnext__V1__Job *j = NULL;
-	CHECK_EQ_INT(
-	    call(e, M("JobService", "Get"), &rq.base, &whatsnext__v1__job__descriptor, (void **)&j),
-	    0);
-	return j;
-}
-
 /* check_job requires job id to be RUNNING at attempt 1 under worker, with
  * its lease ending at expires (0: return it) and no external id; returns the
  * lease's end. */
 static int64_t check_job(wn_engine *e, uint64_t id, const char *worker, int64_t expires)
 {
-	Whatsnext__V1__Job *j = get_job(e, id);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
 	CHECK_EQ_INT(j->attempt, 1);
 	CHECK_EQ_STR(j->worker, worker);
@@ -182,19 +163,19 @@ TEST(only_the_holder_heartbeats_completes_or_releases)
 	CHECK_EQ_INT(fetch(e, "w1"), a);
 	CHECK_EQ_INT(fetch(e, "w1"), b);
 	int64_t until = check_job(e, a, "w1", 0);
-	fake_now += 1000;
+	wn_fixture_now += 1000;
 	const char *who[] = {"w2", ""};
 	for (size_t i = 0; i < 2; i++) {
 		CHECK_EQ_INT(complete(e, who[i], a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
-		CHECK(strstr(last_msg, "held by worker w1") != NULL);
+		CHECK(strstr(wn_fixture_msg(), "held by worker w1") != NULL);
 		CHECK_EQ_INT(release(e, who[i], a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
-		CHECK(strstr(last_msg, "held by worker w1") != NULL);
+		CHECK(strstr(wn_fixture_msg(), "held by worker w1") != NULL);
 		check_job(e, a, "w1", until);
 	}
 	/* a heartbeat names a worker; another's is refused whole */
 	CHECK_EQ_INT(heartbeat(e, "", a, 1), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
 	CHECK_EQ_INT(heartbeat(e, "w2", a, 1), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
-	CHECK(strstr(last_msg, "job 1 attempt 1 is held by worker w1, not by w2") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "job 1 attempt 1 is held by worker w1, not by w2") != NULL);
 	check_job(e, a, "w1", until);
 	/* one result of a batch from another worker is refused on its own */
 	Whatsnext__V1__CompleteRequest c1 = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
@@ -221,14 +202,14 @@ TEST(only_the_holder_heartbeats_completes_or_releases)
 	check_job(e, a, "w1", until);
 	/* the holder is heard */
 	CHECK_EQ_INT(heartbeat(e, "w1", a, 1), 0);
-	Whatsnext__V1__Job *j = get_job(e, a);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, a);
 	CHECK(j->lease_expires_ms > until);
 	CHECK_EQ_STR(j->external_id, "slurm-1");
 	whatsnext__v1__job__free_unpacked(j, NULL);
 	CHECK_EQ_INT(release(e, "w1", a), 0);
 	CHECK_EQ_INT(fetch(e, "w2"), a);
 	CHECK_EQ_INT(complete(e, "w1", a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(a_cancelled_job_is_reported_only_by_its_holder)
@@ -244,10 +225,10 @@ TEST(a_cancelled_job_is_reported_only_by_its_holder)
 	CHECK_EQ_INT(complete(e, "w2", a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
 	CHECK_EQ_INT(release(e, "", a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
 	CHECK_EQ_INT(complete(e, "w1", a), 0);
-	Whatsnext__V1__Job *j = get_job(e, a);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, a);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED);
 	whatsnext__v1__job__free_unpacked(j, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 /* join announces worker name from host with instance id inst. */
@@ -303,10 +284,11 @@ TEST(a_name_is_held_by_one_live_instance)
 	CHECK_EQ_INT(fetch(e, "w"), id);
 	int64_t until = check_job(e, id, "w", 0);
 	/* another instance is refused and changes nothing */
-	fake_now += 2000;
+	wn_fixture_now += 2000;
 	CHECK_EQ_INT(join(e, "w", "box-b", "b1"), WHATSNEXT__V1__CODE__ALREADY_EXISTS);
-	CHECK(strstr(last_msg, "held by another running instance on host box-a (last seen 2 s "
-	                       "ago)") != NULL);
+	CHECK(strstr(wn_fixture_msg(),
+	             "held by another running instance on host box-a (last seen 2 s "
+	             "ago)") != NULL);
 	CHECK_EQ_INT(join(e, "w", "box-b", ""), WHATSNEXT__V1__CODE__ALREADY_EXISTS);
 	CHECK_EQ_INT(join(e, "w", "box-b", "bad id!"), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
 	check_worker(e, "w", "box-a", "a1", ACTIVE);
@@ -315,8 +297,7 @@ TEST(a_name_is_held_by_one_live_instance)
 	check_worker(e, "w", "box-a", "a1", ACTIVE);
 	/* the same instance joins again, also after a restart */
 	CHECK_EQ_INT(join(e, "w", "box-a", "a1"), 0);
-	wn_engine_close(e);
-	e = open_engine();
+	e = wn_fixture_restart(e);
 	CHECK_EQ_INT(join(e, "w", "box-b", "b1"), WHATSNEXT__V1__CODE__ALREADY_EXISTS);
 	CHECK_EQ_INT(join(e, "w", "box-a", "a1"), 0);
 	/* once it left, another takes the name and what it held */
@@ -337,14 +318,14 @@ TEST(a_name_is_held_by_one_live_instance)
 	whatsnext__v1__join_response__free_unpacked(r, NULL);
 	check_worker(e, "w", "box-b", "b1", ACTIVE);
 	/* once it is LOST, too (its jobs went back to the queue) */
-	fake_now += 6000;
+	wn_fixture_now += 6000;
 	wn_engine_tick(e);
 	CHECK_EQ_INT(join(e, "w", "box-c", "c1"), 0);
 	check_worker(e, "w", "box-c", "c1", ACTIVE);
-	Whatsnext__V1__Job *j = get_job(e, id);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	whatsnext__v1__job__free_unpacked(j, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(clients_without_an_instance_id_take_their_name_back)
@@ -359,39 +340,38 @@ TEST(clients_without_an_instance_id_take_their_name_back)
 	/* a Leave without an id leaves whatever holds the name */
 	CHECK_EQ_INT(leave(e, "old", ""), 0);
 	check_worker(e, "old", "box-b", "b1", GONE);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(last_seen_survives_a_restart)
 {
 	wn_engine *e = open_engine();
 	setup(e);
-	int64_t t0 = fake_now;
+	int64_t t0 = wn_fixture_now;
 	CHECK_EQ_INT(join(e, "w", "box", "a1"), 0);
 	CHECK_EQ_INT(join(e, "gone", "box", "g1"), 0);
-	fake_now += 1000;
+	wn_fixture_now += 1000;
 	CHECK_EQ_INT(leave(e, "gone", "g1"), 0);
-	fake_now += 3000;
+	wn_fixture_now += 3000;
 	CHECK_EQ_INT(fetch(e, "w"), 0);
 	Whatsnext__V1__Worker *w = get_worker(e, "w");
 	CHECK_EQ_INT(w->last_seen_ms, t0 + 4000);
 	CHECK_EQ_INT(w->registered_ms, t0);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
-	fake_now += 500000; /* much later: the server's restart */
-	wn_engine_close(e);
-	e = open_engine();
+	wn_fixture_now += 500000; /* much later: the server's restart */
+	e = wn_fixture_restart(e);
 	w = get_worker(e, "w");
 	CHECK_EQ_INT(w->last_seen_ms, t0 + 4000);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
 	w = get_worker(e, "gone");
 	CHECK_EQ_INT(w->last_seen_ms, t0 + 1000);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(last_seen_is_stored_now_and_then)
 {
-	int64_t t0 = fake_now;
+	int64_t t0 = wn_fixture_now;
 	/* a server that heartbeats a worker for 80 s, checking as the sweeper
 	 * does, then dies without closing */
 	pid_t pid = fork();
@@ -404,7 +384,7 @@ TEST(last_seen_is_stored_now_and_then)
 		Whatsnext__V1__HeartbeatRequest hb = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
 		hb.worker = "w";
 		for (int i = 1; i <= 40; i++) {
-			fake_now = t0 + i * 2000;
+			wn_fixture_now = t0 + i * 2000;
 			bad |= call(e, M("QueueService", "Heartbeat"), &hb.base, NULL, NULL) != 0;
 			wn_engine_tick(e);
 		}
@@ -419,7 +399,7 @@ TEST(last_seen_is_stored_now_and_then)
 	Whatsnext__V1__Worker *w = get_worker(e, "w");
 	CHECK_EQ_INT(w->last_seen_ms, t0 + 60000);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(a_fetch_reply_stays_within_the_budget)
@@ -486,7 +466,7 @@ TEST(a_fetch_reply_stays_within_the_budget)
 		CHECK(protobuf_c_message_get_packed_size(&r->base) < WN_REPLY_MAX);
 		whatsnext__v1__fetch_response__free_unpacked(r, NULL);
 	}
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST_MAIN()

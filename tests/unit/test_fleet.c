@@ -3,7 +3,7 @@
  * test clock, draining and a worker joining again. */
 #include "test.h"
 
-#include "engine_call.h"
+#include "fixture.h"
 
 #include "engine.h"
 #include "envelope.h"
@@ -16,39 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t fake_now = 1700000000000LL;
-
-static int64_t test_clock(void *arg)
-{
-	(void)arg;
-	return fake_now;
-}
-
 static wn_engine *open_engine(void)
 {
-	wn_engine_config cfg = {
-	    .data_dir = "data",
-	    .durability = WN_DURABILITY_RELAXED,
-	    .relaxed_ms = 50,
-	    .lease_ms = 60000,
-	    .worker_timeout_ms = 5000,
-	    .no_sweeper = true,
-	    .clock = test_clock,
-	    .mono = test_clock,
-	};
-	wn_engine *e = NULL;
-	char *err = NULL;
-	int rv = wn_engine_open(&cfg, &e, &err);
-	free(err);
-	CHECK_OK(rv);
-	return e;
-}
-
-static void mk_project(wn_engine *e, const char *name)
-{
-	Whatsnext__V1__CreateProjectRequest cp = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
-	cp.name = (char *)name;
-	CHECK_EQ_INT(call(e, M("ProjectService", "Create"), &cp.base, NULL, NULL), 0);
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.durability = WN_DURABILITY_RELAXED;
+	cfg.relaxed_ms = 50;
+	cfg.worker_timeout_ms = 5000;
+	return wn_fixture_open_with(&cfg);
 }
 
 static void mk_task(wn_engine *e, const char *project, const char *name, uint32_t gpu,
@@ -133,21 +107,10 @@ static uint64_t fetch_from(wn_engine *e, const char *worker, const char *p1, con
 	return id;
 }
 
-static Whatsnext__V1__Job *get_job(wn_engine *e, uint64_t id)
-{
-	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
-	rq.id = id;
-	Whatsnext__V1__Job *j = NULL;
-	CHECK_EQ_INT(
-	    call(e, M("JobService", "Get"), &rq.base, &whatsnext__v1__job__descriptor, (void **)&j),
-	    0);
-	return j;
-}
-
 TEST(gpu_jobs_go_only_where_they_fit)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "gpu1", 1, NULL, NULL);
 	mk_task(e, "p", "cpu", 0, NULL, NULL);
 	join(e, "cpubox", 8, 0, NULL, NULL);
@@ -163,7 +126,7 @@ TEST(gpu_jobs_go_only_where_they_fit)
 	CHECK_EQ_INT(fetch_from(e, "gpubox", "p", NULL), g1);
 	CHECK_EQ_INT(fetch_from(e, "gpubox", "p", NULL), g2);
 	CHECK_EQ_INT(fetch_from(e, "gpubox", "p", NULL), 0);
-	Whatsnext__V1__Job *j = get_job(e, g3);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, g3);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	whatsnext__v1__job__free_unpacked(j, NULL);
 	/* one finishes: the third fits now */
@@ -174,13 +137,13 @@ TEST(gpu_jobs_go_only_where_they_fit)
 	cr.success = true;
 	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &cr.base, NULL, NULL), 0);
 	CHECK_EQ_INT(fetch_from(e, "gpubox", "p", NULL), g3);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(labels_must_match_and_impossible_jobs_say_why)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "a100", 0, "gpu_model", "a100");
 	mk_task(e, "p", "big", 4, NULL, NULL);
 	join(e, "v100box", 8, 2, "gpu_model", "v100");
@@ -189,17 +152,17 @@ TEST(labels_must_match_and_impossible_jobs_say_why)
 	uint64_t big = submit(e, "p", "big");
 	CHECK_EQ_INT(fetch_from(e, "v100box", "p", NULL), 0);
 	CHECK_EQ_INT(fetch_from(e, "a100box", "p", NULL), a);
-	Whatsnext__V1__Job *j = get_job(e, big);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, big);
 	CHECK(strstr(j->waiting, "needs 4 gpu; largest worker offers 2") != NULL);
 	whatsnext__v1__job__free_unpacked(j, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(equal_priorities_take_turns_across_projects)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "big");
-	mk_project(e, "small");
+	wn_fixture_project(e, "big");
+	wn_fixture_project(e, "small");
 	mk_task(e, "big", "t", 0, NULL, NULL);
 	mk_task(e, "small", "t", 0, NULL, NULL);
 	join(e, "w", 64, 0, NULL, NULL);
@@ -213,13 +176,13 @@ TEST(equal_priorities_take_turns_across_projects)
 		small += id == s1 || id == s2;
 	}
 	CHECK_EQ_INT(small, 2);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(lost_workers_release_their_jobs_at_once)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 0, NULL, NULL);
 	join(e, "w1", 4, 0, NULL, NULL);
 	join(e, "w2", 4, 0, NULL, NULL);
@@ -229,9 +192,9 @@ TEST(lost_workers_release_their_jobs_at_once)
 	 * within the 60 s lease */
 	Whatsnext__V1__HeartbeatRequest hb = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
 	hb.worker = "w2";
-	fake_now += 3000;
+	wn_fixture_now += 3000;
 	CHECK_EQ_INT(call(e, M("QueueService", "Heartbeat"), &hb.base, NULL, NULL), 0);
-	fake_now += 3000;
+	wn_fixture_now += 3000;
 	wn_engine_tick(e);
 	Whatsnext__V1__WorkerNameRequest wr = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	wr.name = "w1";
@@ -248,17 +211,17 @@ TEST(lost_workers_release_their_jobs_at_once)
 	             0);
 	CHECK_EQ_INT(w->state, WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
-	Whatsnext__V1__Job *j = get_job(e, id);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	whatsnext__v1__job__free_unpacked(j, NULL);
 	CHECK_EQ_INT(fetch_from(e, "w2", "p", NULL), id);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(drain_stops_new_work_and_join_takes_identity_back)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 0, NULL, NULL);
 	join(e, "w", 4, 0, NULL, NULL);
 	uint64_t a = submit(e, "p", "t");
@@ -277,8 +240,7 @@ TEST(drain_stops_new_work_and_join_takes_identity_back)
 	whatsnext__v1__heartbeat_response__free_unpacked(hr, NULL);
 	CHECK_EQ_INT(fetch_from(e, "w", "p", NULL), 0);
 	/* restarted under the same name: it learns what it holds */
-	wn_engine_close(e);
-	e = open_engine();
+	e = wn_fixture_restart(e);
 	Whatsnext__V1__Worker wk = WHATSNEXT__V1__WORKER__INIT;
 	wk.name = "w";
 	Whatsnext__V1__JoinRequest jr = WHATSNEXT__V1__JOIN_REQUEST__INIT;
@@ -291,7 +253,7 @@ TEST(drain_stops_new_work_and_join_takes_identity_back)
 	CHECK_EQ_INT(r->held[0]->id, a);
 	CHECK(!r->worker->draining);
 	whatsnext__v1__join_response__free_unpacked(r, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST_MAIN()

@@ -3,7 +3,7 @@
  * asserts on what a client sees. */
 #include "test.h"
 
-#include "engine_call.h"
+#include "fixture.h"
 
 #include "engine.h"
 #include "envelope.h"
@@ -16,45 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t fake_now = 1700000000000LL;
-
-static int64_t test_clock(void *arg)
-{
-	(void)arg;
-	return fake_now;
-}
-
+/* open_dir opens an engine on dir: sync durability, a 30 s worker timeout. */
 static wn_engine *open_dir(const char *dir)
 {
-	wn_engine_config cfg = {
-	    .data_dir = dir,
-	    .durability = WN_DURABILITY_SYNC,
-	    .lease_ms = 60000,
-	    .worker_timeout_ms = 30000,
-	    .no_sweeper = true,
-	    .clock = test_clock,
-	    .mono = test_clock,
-	};
-	wn_engine *e = NULL;
-	char *err = NULL;
-	int rv = wn_engine_open(&cfg, &e, &err);
-	if (rv != WN_OK)
-		fprintf(stderr, "# open: %s\n", err);
-	free(err);
-	CHECK_OK(rv);
-	return e;
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.data_dir = dir;
+	cfg.worker_timeout_ms = 30000;
+	return wn_fixture_open_with(&cfg);
 }
 
 static wn_engine *open_engine(void)
 {
 	return open_dir("data");
-}
-
-static void mk_project(wn_engine *e, const char *name)
-{
-	Whatsnext__V1__CreateProjectRequest rq = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
-	rq.name = (char *)name;
-	CHECK_EQ_INT(call(e, M("ProjectService", "Create"), &rq.base, NULL, NULL), 0);
 }
 
 static void mk_task(wn_engine *e, const char *project, const char *name, uint32_t cpu)
@@ -129,33 +102,6 @@ static Whatsnext__V1__QueueListResponse *queue_list(wn_engine *e, const char *pr
 	return r;
 }
 
-static uint64_t fetch(wn_engine *e, const char *project, const char *worker, uint32_t *att)
-{
-	Whatsnext__V1__FetchRequest rq = WHATSNEXT__V1__FETCH_REQUEST__INIT;
-	rq.project = (char *)project;
-	rq.worker = (char *)worker;
-	Whatsnext__V1__FetchResponse *r = NULL;
-	CHECK_EQ_INT(call(e, M("QueueService", "Fetch"), &rq.base,
-	                  &whatsnext__v1__fetch_response__descriptor, (void **)&r),
-	             0);
-	uint64_t id = r->job ? r->job->id : 0;
-	if (att != NULL)
-		*att = r->job ? r->job->attempt : 0;
-	whatsnext__v1__fetch_response__free_unpacked(r, NULL);
-	return id;
-}
-
-static Whatsnext__V1__Job *get_job(wn_engine *e, uint64_t id)
-{
-	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
-	rq.id = id;
-	Whatsnext__V1__Job *j = NULL;
-	CHECK_EQ_INT(
-	    call(e, M("JobService", "Get"), &rq.base, &whatsnext__v1__job__descriptor, (void **)&j),
-	    0);
-	return j;
-}
-
 /* A Complete whose `next` names a project that does not exist is refused and
  * changes nothing: the job keeps its lease, and the same result without
  * `next` is then taken (it used to find the lease gone, the job RUNNING for
@@ -163,11 +109,11 @@ static Whatsnext__V1__Job *get_job(wn_engine *e, uint64_t id)
 TEST(complete_with_a_bad_next_changes_nothing)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 0);
 	uint64_t id = submit(e, "p", "t");
 	uint32_t att = 0;
-	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), id);
 	Whatsnext__V1__FetchRequest next = WHATSNEXT__V1__FETCH_REQUEST__INIT;
 	next.project = "nope";
 	next.worker = "w1";
@@ -178,16 +124,16 @@ TEST(complete_with_a_bad_next_changes_nothing)
 	rq.success = true;
 	rq.next = &next;
 	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &rq.base, NULL, NULL), 5);
-	Whatsnext__V1__Job *j = get_job(e, id);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
-	CHECK(j->lease_expires_ms > fake_now);
+	CHECK(j->lease_expires_ms > wn_fixture_now);
 	whatsnext__v1__job__free_unpacked(j, NULL);
 	rq.next = NULL;
 	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &rq.base, NULL, NULL), 0);
-	j = get_job(e, id);
+	j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
 	whatsnext__v1__job__free_unpacked(j, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 /* A queue listing that stops at its limit inside the jobs that cannot run
@@ -197,11 +143,11 @@ TEST(complete_with_a_bad_next_changes_nothing)
 TEST(queue_list_is_in_dispatch_order_with_dependency_statuses)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 0);
 	uint64_t root = submit(e, "p", "t");
 	uint32_t att = 0;
-	CHECK_EQ_INT(fetch(e, "p", "w1", &att), root);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), root);
 	complete_ok(e, root, att);
 	uint64_t ready = submit_after(e, "p", "t", 0, root);
 	uint64_t first = submit(e, "p", "t");
@@ -221,7 +167,7 @@ TEST(queue_list_is_in_dispatch_order_with_dependency_statuses)
 	CHECK_EQ_INT(r->jobs[3]->position, -1);
 	CHECK_EQ_INT(r->jobs[3]->deps[0]->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	whatsnext__v1__queue_list_response__free_unpacked(r, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 /* A batch job that depends by name on a batch job of another project is
@@ -229,8 +175,8 @@ TEST(queue_list_is_in_dispatch_order_with_dependency_statuses)
 TEST(batch_reference_to_another_project_is_refused)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "a");
-	mk_project(e, "b");
+	wn_fixture_project(e, "a");
+	wn_fixture_project(e, "b");
 	mk_task(e, "a", "t", 0);
 	mk_task(e, "b", "t", 0);
 	Whatsnext__V1__JobSpec x = WHATSNEXT__V1__JOB_SPEC__INIT, y = WHATSNEXT__V1__JOB_SPEC__INIT;
@@ -249,7 +195,7 @@ TEST(batch_reference_to_another_project_is_refused)
 	rq.jobs = jobs;
 	rq.n_jobs = 2;
 	CHECK_EQ_INT(call(e, M("JobService", "SubmitBatch"), &rq.base, NULL, NULL), 3);
-	CHECK(strstr(last_msg, "another project") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "another project") != NULL);
 	Whatsnext__V1__ListJobsRequest lq = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 	Whatsnext__V1__ListJobsResponse *l = NULL;
 	CHECK_EQ_INT(call(e, M("JobService", "List"), &lq.base,
@@ -257,7 +203,7 @@ TEST(batch_reference_to_another_project_is_refused)
 	             0);
 	CHECK_EQ_INT(l->n_jobs, 0);
 	whatsnext__v1__list_jobs_response__free_unpacked(l, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 static Whatsnext__V1__Worker *join(wn_engine *e, const char *name, uint32_t cpu)
@@ -286,16 +232,16 @@ static Whatsnext__V1__Worker *join(wn_engine *e, const char *name, uint32_t cpu)
 TEST(first_join_takes_the_jobs_leased_to_the_name)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 2);
 	uint64_t id = submit(e, "p", "t");
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), id);
 	Whatsnext__V1__Worker *w = join(e, "w1", 4);
 	CHECK_EQ_INT(w->n_jobs, 1);
 	CHECK_EQ_INT(w->jobs[0], id);
 	CHECK_EQ_INT(w->used->cpu, 2);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 static Whatsnext__V1__Worker *get_worker(wn_engine *e, const char *name)
@@ -324,12 +270,12 @@ static void worker_uses(wn_engine *e, const char *name, size_t njobs, uint32_t c
 TEST(task_resources_changed_while_held)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 2);
 	whatsnext__v1__worker__free_unpacked(join(e, "w1", 4), NULL);
 	uint64_t id = submit(e, "p", "t");
 	uint32_t att = 0;
-	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), id);
 	worker_uses(e, "w1", 1, 2);
 	Whatsnext__V1__Resources r = WHATSNEXT__V1__RESOURCES__INIT;
 	r.cpu = 1;
@@ -346,7 +292,7 @@ TEST(task_resources_changed_while_held)
 	worker_uses(e, "w1", 1, 1);
 	complete_ok(e, id, att);
 	worker_uses(e, "w1", 0, 0);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 /* Removing a RUNNING job (force) frees its worker: the worker no longer
@@ -354,11 +300,11 @@ TEST(task_resources_changed_while_held)
 TEST(removed_running_job_frees_its_worker)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 3);
 	whatsnext__v1__worker__free_unpacked(join(e, "w1", 4), NULL);
 	uint64_t id = submit(e, "p", "t");
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), id);
 	worker_uses(e, "w1", 1, 3);
 	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
 	rq.id = id;
@@ -367,8 +313,8 @@ TEST(removed_running_job_frees_its_worker)
 	worker_uses(e, "w1", 0, 0);
 	/* and it can take a job that needs its whole capacity again */
 	uint64_t next = submit(e, "p", "t");
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), next);
-	wn_engine_close(e);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), next);
+	wn_fixture_close(e);
 }
 
 /* Release checks its reason's length like every other reason (4096 bytes,
@@ -376,11 +322,11 @@ TEST(removed_running_job_frees_its_worker)
 TEST(release_reason_over_the_limit_is_refused)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 0);
 	uint64_t id = submit(e, "p", "t");
 	uint32_t att = 0;
-	CHECK_EQ_INT(fetch(e, "p", "w1", &att), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), id);
 	char *why = malloc(5001);
 	memset(why, 'x', 5000);
 	why[5000] = '\0';
@@ -391,10 +337,10 @@ TEST(release_reason_over_the_limit_is_refused)
 	rq.reason = why;
 	CHECK_EQ_INT(call(e, M("QueueService", "Release"), &rq.base, NULL, NULL), 3);
 	free(why);
-	Whatsnext__V1__Job *j = get_job(e, id);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
 	whatsnext__v1__job__free_unpacked(j, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 /* A BLOCKED job's reason names a dependency that blocks it now: when the one
@@ -403,7 +349,7 @@ TEST(release_reason_over_the_limit_is_refused)
 TEST(blocked_reason_follows_the_dependency_that_blocks)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 0);
 	uint64_t a = submit(e, "p", "t"), b = submit(e, "p", "t");
 	Whatsnext__V1__Dependency da = WHATSNEXT__V1__DEPENDENCY__INIT,
@@ -425,20 +371,20 @@ TEST(blocked_reason_follows_the_dependency_that_blocks)
 	uint64_t y = sr->job->id;
 	whatsnext__v1__submit_response__free_unpacked(sr, NULL);
 	uint32_t att = 0;
-	CHECK_EQ_INT(fetch(e, "p", "w1", &att), a);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), a);
 	complete_as(e, a, att, false);
-	CHECK_EQ_INT(fetch(e, "p", "w1", &att), b);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), b);
 	complete_as(e, b, att, false);
 	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
 	rq.id = a;
 	CHECK_EQ_INT(call(e, M("JobService", "Retry"), &rq.base, NULL, NULL), 0);
-	Whatsnext__V1__Job *j = get_job(e, y);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, y);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED);
 	char want[64];
 	snprintf(want, sizeof(want), "dependency job %llu is FAILED", (unsigned long long)b);
 	CHECK(strncmp(j->reason, want, strlen(want)) == 0);
 	whatsnext__v1__job__free_unpacked(j, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 /* A worker using more than it has (its task's needs grew while it held a
@@ -447,13 +393,13 @@ TEST(blocked_reason_follows_the_dependency_that_blocks)
 TEST(overcommitted_worker_gets_no_job_that_needs_what_it_lacks)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "big", 2);
 	mk_task(e, "p", "small", 1);
 	mk_task(e, "p", "none", 0);
 	whatsnext__v1__worker__free_unpacked(join(e, "w1", 2), NULL);
 	uint64_t id = submit(e, "p", "big");
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), id);
 	Whatsnext__V1__Resources r = WHATSNEXT__V1__RESOURCES__INIT;
 	r.cpu = 3;
 	Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT;
@@ -468,10 +414,10 @@ TEST(overcommitted_worker_gets_no_job_that_needs_what_it_lacks)
 	CHECK_EQ_INT(call(e, M("TaskService", "Update"), &up.base, NULL, NULL), 0);
 	worker_uses(e, "w1", 1, 3);
 	submit(e, "p", "small");
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), 0);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), 0);
 	uint64_t free_one = submit(e, "p", "none");
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), free_one);
-	wn_engine_close(e);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), free_one);
+	wn_fixture_close(e);
 }
 
 /* A job cancelled while it ran, retried and handed out again has a lease
@@ -480,24 +426,24 @@ TEST(overcommitted_worker_gets_no_job_that_needs_what_it_lacks)
 TEST(lease_of_a_job_retried_after_a_cancel_expires)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	mk_task(e, "p", "t", 0);
 	uint64_t id = submit(e, "p", "t");
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), id);
 	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
 	rq.id = id;
 	CHECK_EQ_INT(call(e, M("JobService", "Cancel"), &rq.base, NULL, NULL), 0);
 	CHECK_EQ_INT(call(e, M("JobService", "Retry"), &rq.base, NULL, NULL), 0);
 	uint32_t att = 0;
-	CHECK_EQ_INT(fetch(e, "p", "w2", &att), id);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w2", &att), id);
 	CHECK_EQ_INT(att, 2);
-	fake_now += 60001;
+	wn_fixture_now += 60001;
 	wn_engine_tick(e);
-	Whatsnext__V1__Job *j = get_job(e, id);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	CHECK_EQ_INT(j->lost, 1);
 	whatsnext__v1__job__free_unpacked(j, NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 /* A worker heard from after a long silence (here a Fetch while it is GONE)
@@ -507,21 +453,21 @@ TEST(lease_of_a_job_retried_after_a_cancel_expires)
 TEST(last_seen_survives_a_crash_right_after)
 {
 	wn_engine *e = open_engine();
-	mk_project(e, "p");
+	wn_fixture_project(e, "p");
 	whatsnext__v1__worker__free_unpacked(join(e, "w1", 1), NULL);
 	Whatsnext__V1__WorkerNameRequest lv = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	lv.name = "w1";
 	CHECK_EQ_INT(call(e, M("WorkerService", "Leave"), &lv.base, NULL, NULL), 0);
-	fake_now += 300000;
-	CHECK_EQ_INT(fetch(e, "p", "w1", NULL), 0);
+	wn_fixture_now += 300000;
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", NULL), 0);
 	CHECK_EQ_INT(system("cp -a data crash"), 0);
 	wn_engine *after = open_dir("crash");
 	Whatsnext__V1__Worker *w = get_worker(after, "w1");
-	CHECK_EQ_INT(w->last_seen_ms, fake_now);
+	CHECK_EQ_INT(w->last_seen_ms, wn_fixture_now);
 	CHECK_EQ_INT(w->state, WHATSNEXT__V1__WORKER_STATE__WORKER_GONE);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
-	wn_engine_close(after);
-	wn_engine_close(e);
+	wn_fixture_close(after);
+	wn_fixture_close(e);
 }
 
 /* A LOST worker that heartbeats is ACTIVE again, durably: a crash right
@@ -530,7 +476,7 @@ TEST(worker_back_from_lost_survives_a_crash)
 {
 	wn_engine *e = open_engine();
 	whatsnext__v1__worker__free_unpacked(join(e, "w1", 1), NULL);
-	fake_now += 30001;
+	wn_fixture_now += 30001;
 	wn_engine_tick(e);
 	Whatsnext__V1__Worker *w = get_worker(e, "w1");
 	CHECK_EQ_INT(w->state, WHATSNEXT__V1__WORKER_STATE__WORKER_LOST);
@@ -543,8 +489,8 @@ TEST(worker_back_from_lost_survives_a_crash)
 	w = get_worker(after, "w1");
 	CHECK_EQ_INT(w->state, WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE);
 	whatsnext__v1__worker__free_unpacked(w, NULL);
-	wn_engine_close(after);
-	wn_engine_close(e);
+	wn_fixture_close(after);
+	wn_fixture_close(e);
 }
 
 TEST_MAIN()

@@ -2,6 +2,8 @@
  * alone, records that cannot be read stop the start with what to run. */
 #include "test.h"
 
+#include "fixture.h"
+
 #include "engine.h"
 #include "engine_int.h"
 #include "envelope.h"
@@ -14,17 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* open_engine opens the engine on ./data (the real clock); the result and
+ * *err as wn_engine_open gives them. */
 static int open_engine(wn_engine **e, char **err)
 {
-	wn_engine_config cfg = {
-	    .data_dir = "data",
-	    .durability = WN_DURABILITY_SYNC,
-	    .lease_ms = 60000,
-	    .no_sweeper = true,
-	};
-	*e = NULL;
-	*err = NULL;
-	return wn_engine_open(&cfg, e, err);
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.clock = NULL;
+	cfg.mono = NULL;
+	return wn_fixture_try_open(&cfg, e, err);
 }
 
 /* put_records writes raw records straight into the store of "data". */
@@ -91,7 +90,7 @@ TEST(orphaned_records_do_not_stop_the_start)
 	CHECK(p != NULL);
 	CHECK_EQ_INT(p->counts[PENDING], 1);
 	CHECK(engine_sweep(e, 7) == NULL);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 static void fill_corrupt_job(wn_batch *b)

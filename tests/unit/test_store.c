@@ -4,7 +4,7 @@
  * RocksDB in each case's own directory. */
 #include "test.h"
 
-#include "engine_call.h"
+#include "fixture.h"
 
 #include "engine.h"
 #include "err.h"
@@ -270,22 +270,16 @@ TEST(a_second_open_leaves_the_directory_untouched)
 
 /* ------------------------------------------------------------ the engine */
 
+/* open_engine opens the engine on ./data (sync, the real clock) after
+ * clearing any fault rule a failed case may have left. */
 static wn_engine *open_engine(void)
 {
-	wn_engine_config cfg = {
-	    .data_dir = "data",
-	    .durability = WN_DURABILITY_SYNC,
-	    .no_sweeper = true,
-	};
 	wn_fault_clear();
-	wn_engine *e = NULL;
-	char *err = NULL;
-	int rv = wn_engine_open(&cfg, &e, &err);
-	if (rv != WN_OK)
-		fprintf(stderr, "# open: %s\n", err);
-	free(err);
-	CHECK_OK(rv);
-	return e;
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.lease_ms = 0;
+	cfg.clock = NULL;
+	cfg.mono = NULL;
+	return wn_fixture_open_with(&cfg);
 }
 
 /* submit_id submits job name under request id (0: a fresh one). */
@@ -297,26 +291,7 @@ static int submit_id(wn_engine *e, uint64_t id, const char *name)
 	js.name = (char *)name;
 	Whatsnext__V1__SubmitRequest sr = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
 	sr.job = &js;
-	Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
-	rq.id = id;
-	rq.method = M("JobService", "Submit");
-	size_t bl;
-	rq.body.data = wn_message_pack(&sr.base, &bl);
-	rq.body.len = bl;
-	size_t len;
-	uint8_t *buf = wn_message_pack(&rq.base, &len);
-	free(rq.body.data);
-	uint8_t *reply = NULL;
-	size_t rlen = 0;
-	wn_engine_handle(e, buf, len, NULL, &reply, &rlen);
-	free(buf);
-	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, rlen, reply);
-	free(reply);
-	CHECK(r != NULL);
-	snprintf(last_msg, sizeof(last_msg), "%s", r->message);
-	int code = (int)r->code;
-	whatsnext__v1__response__free_unpacked(r, NULL);
-	return code;
+	return call_id(e, M("JobService", "Submit"), &sr.base, id, NULL, NULL);
 }
 
 static int submit(wn_engine *e, const char *name)
@@ -388,13 +363,14 @@ TEST(the_engine_refuses_changes_while_the_store_fails_and_memory_equals_disk)
 	wn_fault_set(WN_FAULT_WRITE, 0, WN_FAULT_ALWAYS, ENOSPC);
 	/* the write fails: the reply says so, and acknowledges nothing */
 	CHECK_EQ_INT(submit(e, "b"), WHATSNEXT__V1__CODE__UNAVAILABLE);
-	CHECK(strstr(last_msg, "cannot write to the store: IO error: No space left on device") ==
-	      last_msg);
-	CHECK(strstr(last_msg, "the change is not acknowledged, retry later") != NULL);
+	CHECK(strstr(wn_fixture_msg(),
+	             "cannot write to the store: IO error: No space left on device") ==
+	      wn_fixture_msg());
+	CHECK(strstr(wn_fixture_msg(), "the change is not acknowledged, retry later") != NULL);
 	/* later changes are refused before they are made; reads too, as the
 	 * database lacks b */
 	CHECK_EQ_INT(submit(e, "c"), WHATSNEXT__V1__CODE__UNAVAILABLE);
-	CHECK(strstr(last_msg, "; retry later") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "; retry later") != NULL);
 	Whatsnext__V1__StatsRequest sr = WHATSNEXT__V1__STATS_REQUEST__INIT;
 	CHECK_EQ_INT(call(e, M("QueueService", "Stats"), &sr.base, NULL, NULL),
 	             WHATSNEXT__V1__CODE__UNAVAILABLE);
@@ -405,11 +381,10 @@ TEST(the_engine_refuses_changes_while_the_store_fails_and_memory_equals_disk)
 	char live[1024], loaded[1024];
 	state(e, live, sizeof(live));
 	CHECK_EQ_STR(live, "pending 3: 1=a 2=b 3=d");
-	wn_engine_close(e);
-	e = open_engine();
+	e = wn_fixture_restart(e);
 	state(e, loaded, sizeof(loaded));
 	CHECK_EQ_STR(loaded, live);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(the_engine_answers_a_failed_sync_unavailable_and_keeps_serving_reads)
@@ -419,7 +394,7 @@ TEST(the_engine_answers_a_failed_sync_unavailable_and_keeps_serving_reads)
 	CHECK_EQ_INT(submit(e, "a"), 0);
 	wn_fault_set(WN_FAULT_SYNC, 0, WN_FAULT_ALWAYS, EIO);
 	CHECK_EQ_INT(submit(e, "b"), WHATSNEXT__V1__CODE__UNAVAILABLE);
-	CHECK(strstr(last_msg, "Input/output error") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "Input/output error") != NULL);
 	CHECK_EQ_INT(submit(e, "c"), WHATSNEXT__V1__CODE__UNAVAILABLE);
 	/* the database has b, only its sync failed: reads are served */
 	char live[1024];
@@ -429,12 +404,11 @@ TEST(the_engine_answers_a_failed_sync_unavailable_and_keeps_serving_reads)
 	submit_until_ok(e, "d");
 	state(e, live, sizeof(live));
 	CHECK_EQ_STR(live, "pending 3: 1=a 2=b 3=d");
-	wn_engine_close(e);
-	e = open_engine();
+	e = wn_fixture_restart(e);
 	char loaded[1024];
 	state(e, loaded, sizeof(loaded));
 	CHECK_EQ_STR(loaded, live);
-	wn_engine_close(e);
+	wn_fixture_close(e);
 }
 
 TEST(a_request_answered_unavailable_is_answered_ok_again_after_recovery)
@@ -443,7 +417,7 @@ TEST(a_request_answered_unavailable_is_answered_ok_again_after_recovery)
 	setup(e);
 	wn_fault_set(WN_FAULT_SYNC, 0, WN_FAULT_ALWAYS, ENOSPC);
 	CHECK_EQ_INT(submit_id(e, 777, "b"), WHATSNEXT__V1__CODE__UNAVAILABLE);
-	CHECK(strstr(last_msg, "not acknowledged") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "not acknowledged") != NULL);
 	/* sent again while the store fails: still not acknowledged */
 	CHECK_EQ_INT(submit_id(e, 777, "b"), WHATSNEXT__V1__CODE__UNAVAILABLE);
 	wn_fault_clear();
@@ -463,7 +437,35 @@ TEST(a_request_answered_unavailable_is_answered_ok_again_after_recovery)
 	submit_until_ok(e, "c");
 	state(e, live, sizeof(live));
 	CHECK_EQ_STR(live, "pending 2: 1=b 2=c");
-	wn_engine_close(e);
+	wn_fixture_close(e);
+}
+
+TEST(store_is_locked_and_atomic)
+{
+	wn_store *s = NULL, *s2 = NULL;
+	char *err = NULL;
+	CHECK_OK(wn_store_open("db", WN_DURABILITY_SYNC, 0, &s, &err));
+	CHECK_EQ_INT(wn_store_open("db", WN_DURABILITY_SYNC, 0, &s2, &err), WN_EBUSY);
+	CHECK(strstr(err, "in use") != NULL);
+	free(err);
+	wn_batch *b = wn_batch_new();
+	wn_batch_put(b, "k1", 2, "v1", 2);
+	wn_batch_put(b, "k2", 2, "v2", 2);
+	wn_batch_del(b, "k1", 2);
+	uint64_t seq;
+	CHECK_OK(wn_store_write(s, b, &seq));
+	CHECK_OK(wn_store_wait(s, seq));
+	wn_batch_free(b);
+	wn_store_close(s);
+	CHECK_OK(wn_store_open("db", WN_DURABILITY_RELAXED, 10, &s, &err));
+	char *v = NULL;
+	size_t len;
+	CHECK_EQ_INT(wn_store_get(s, "k1", 2, &v, &len), WN_ENOTFOUND);
+	CHECK_OK(wn_store_get(s, "k2", 2, &v, &len));
+	CHECK_EQ_INT(len, 2);
+	CHECK(memcmp(v, "v2", 2) == 0);
+	free(v);
+	wn_store_close(s);
 }
 
 TEST_MAIN()
