@@ -33,7 +33,7 @@ WARN     += -Werror
 endif
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(SANFLAGS) -pthread -D_GNU_SOURCE \
-              -Isrc/common -Isrc/server -I$(GEN) $(PKG_CFLAGS) -MMD -MP
+              -Isrc/common -I$(GEN) $(PKG_CFLAGS) -MMD -MP
 LDLIBS   := $(PKG_LIBS) -lnng -lpthread
 LDFLAGS  += $(SANFLAGS) -pthread
 
@@ -77,6 +77,13 @@ $(BUILD)/obj/%.o: %.c $(GEN)/whatsnext.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(WARN) -c $< -o $@
 
+# Include paths per program: each sees src/common and its own folder only, so
+# a client cannot include a server header (bench, tests/tools and tests/model
+# are clients). Unit tests and fuzz targets see everything.
+$(BUILD)/obj/src/server/%.o: ALL_CFLAGS += -Isrc/server
+$(BUILD)/obj/src/ctl/%.o: ALL_CFLAGS += -Isrc/ctl
+$(BUILD)/obj/src/worker/%.o: ALL_CFLAGS += -Isrc/worker
+
 $(COMMON_LIB): $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -113,7 +120,7 @@ UNIT_FIXTURE := $(BUILD)/obj/tests/unit/fixture.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_FIXTURE) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/worker -DSRC_DIR=\"$(CURDIR)\"
+$(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/server -Isrc/worker -Isrc/ctl -DSRC_DIR=\"$(CURDIR)\"
 
 # The model-based random test (tests/model, docs/testing.md).
 $(BIN)/wnmodel: $(call obj,$(MODEL_SRC)) $(COMMON_LIB)
@@ -125,6 +132,7 @@ $(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 # wnstore reads and writes a data directory's raw keys: it needs the store.
+$(BUILD)/obj/tests/tools/wnstore.o: ALL_CFLAGS += -Isrc/server
 $(BIN)/wnstore: $(BUILD)/obj/tests/tools/wnstore.o $(SERVER_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -158,7 +166,7 @@ fuzz: $(FUZZ_BINS)
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) $(GEN)/whatsnext.pb-c.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread \
-	  -Isrc/common -Isrc/server -Isrc/worker -I$(GEN) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
+	  -Isrc/common -Isrc/server -Isrc/worker -Isrc/ctl -I$(GEN) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Each target for FUZZ_SECONDS on a copy of tests/fuzz/corpus/<target>/; fails
 # on a crash (tests/fuzz/run.sh).
