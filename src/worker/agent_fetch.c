@@ -1,0 +1,301 @@
+#include "agent_impl.h"
+
+#include "envelope.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- task settings */
+
+static agent_project *agent_project_of(wn_agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->cfg->projects.n; i++)
+		if (strcmp(a->projects[i].name, name) == 0)
+			return &a->projects[i];
+	return NULL;
+}
+
+/* wn_agent_project_refresh learns which of the worker's tasks exist in project
+ * p, their timeouts and needs. Returns wn_rpc_call's value; *errmsg on failure. */
+int wn_agent_project_refresh(wn_agent *a, agent_project *p, char **errmsg)
+{
+	Whatsnext__V1__ListTasksRequest req = WHATSNEXT__V1__LIST_TASKS_REQUEST__INIT;
+	req.project = (char *)p->name;
+	ProtobufCMessage *out = NULL;
+	int rc = wn_agent_call(a, AGENT_M_TASK_LIST, &req.base,
+	                       &whatsnext__v1__list_tasks_response__descriptor, &out, 0, 0, errmsg);
+	if (rc != WN_OK)
+		return rc;
+	const Whatsnext__V1__ListTasksResponse *r = (const Whatsnext__V1__ListTasksResponse *)out;
+	const wn_wconfig *cfg = a->cfg;
+	const char **tasks = wn_xcalloc(cfg->ntasks, sizeof(*tasks));
+	uint32_t *timeouts = wn_xcalloc(cfg->ntasks, sizeof(*timeouts));
+	agent_need *needs = wn_xcalloc(cfg->ntasks, sizeof(*needs));
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->ntasks; i++)
+		for (size_t k = 0; k < r->n_tasks; k++)
+			if (r->tasks[k]->name &&
+			    strcmp(r->tasks[k]->name, cfg->task_names[i]) == 0) {
+				const Whatsnext__V1__Resources *res = r->tasks[k]->resources;
+				if (res != NULL)
+					needs[n] = (agent_need){res->cpu, res->gpu, res->memory_mb};
+				tasks[n] = cfg->task_names[i];
+				timeouts[n++] = r->tasks[k]->timeout_s;
+				break;
+			}
+	protobuf_c_message_free_unpacked(out, NULL);
+	pthread_mutex_lock(&a->mu);
+	free(p->tasks);
+	free(p->timeouts);
+	free(p->needs);
+	p->tasks = tasks;
+	p->timeouts = timeouts;
+	p->needs = needs;
+	p->n = n;
+	p->fetched_ms = wn_mono_ms();
+	pthread_mutex_unlock(&a->mu);
+	return WN_OK;
+}
+
+/* wn_agent_project_stale tells whether p should be refreshed (lock held). */
+bool wn_agent_project_stale(const agent_project *p)
+{
+	return p->fetched_ms == 0 || wn_mono_ms() - p->fetched_ms >= AGENT_TASK_CACHE_MS;
+}
+
+/* agent_project_task returns the index of task in p, or -1 (lock held). */
+static ssize_t agent_project_task(const agent_project *p, const char *task)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->tasks[i], task) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* wn_agent_task_settings gives the timeout in seconds (0 = none) and the needs
+ * of j's task, from what the agent knows or, when that is old or lacks the
+ * task, from the server. */
+void wn_agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeout_s, agent_need *need)
+{
+	*timeout_s = 0;
+	*need = (agent_need){0, 0, 0};
+	agent_project *p = agent_project_of(a, j->project);
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	bool stale = wn_agent_project_stale(p) || agent_project_task(p, j->task) < 0;
+	pthread_mutex_unlock(&a->mu);
+	if (stale) {
+		char *errmsg = NULL;
+		if (wn_agent_project_refresh(a, p, &errmsg) != WN_OK)
+			wn_warn("job %llu: cannot read the settings of task %s: %s; using what was "
+			        "known before",
+			        (unsigned long long)j->id, j->task,
+			        errmsg ? errmsg : "unknown error");
+		free(errmsg);
+	}
+	pthread_mutex_lock(&a->mu);
+	ssize_t i = agent_project_task(p, j->task);
+	if (i >= 0) {
+		*timeout_s = p->timeouts[i];
+		*need = p->needs[i];
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* ---------------------------------------------------------------- fetching */
+
+/* agent_fetch_error logs a fetch error (from project, or NULL for the whole
+ * fetch); a repeat of the last one quietly. */
+static void agent_fetch_error(wn_agent *a, const char *project, const char *msg)
+{
+	char *line = project ? wn_xasprintf("cannot fetch from project %s: %s", project, msg)
+	                     : wn_xasprintf("cannot fetch: %s", msg);
+	pthread_mutex_lock(&a->mu);
+	bool repeat = a->last_error != NULL && strcmp(a->last_error, line) == 0;
+	free(a->last_error);
+	a->last_error = line;
+	wn_log(repeat ? WN_LOG_DEBUG : WN_LOG_WARN, "%s", line);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* agent_projects_refresh learns the tasks of every project whose knowledge
+ * is old. A project that is missing or has none of the worker's tasks is
+ * logged and left out of the fetch (a missing one is asked again next time).
+ * Returns AGENT_FETCH_DOWN when the server cannot be reached. */
+static fetch_rc agent_projects_refresh(wn_agent *a)
+{
+	for (size_t i = 0; i < a->cfg->projects.n; i++) {
+		agent_project *p = &a->projects[i];
+		pthread_mutex_lock(&a->mu);
+		bool stale = wn_agent_project_stale(p);
+		pthread_mutex_unlock(&a->mu);
+		if (!stale)
+			continue;
+		char *errmsg = NULL;
+		int rc = wn_agent_project_refresh(a, p, &errmsg);
+		if (wn_agent_unreachable(rc)) {
+			free(errmsg);
+			return AGENT_FETCH_DOWN;
+		}
+		if (rc != WN_OK) {
+			agent_fetch_error(a, p->name, errmsg ? errmsg : wn_strerror(rc));
+			pthread_mutex_lock(&a->mu);
+			p->n = 0;
+			pthread_mutex_unlock(&a->mu);
+		} else if (p->n == 0) {
+			char *names = wn_xstrdup("");
+			for (size_t k = 0; k < a->cfg->ntasks; k++) {
+				char *more = wn_xasprintf("%s%s%s", names, k ? ", " : "",
+				                          a->cfg->task_names[k]);
+				free(names);
+				names = more;
+			}
+			char *why =
+			    wn_xasprintf("it has none of the tasks this worker runs (%s)", names);
+			agent_fetch_error(a, p->name, why);
+			free(why);
+			free(names);
+		}
+		free(errmsg);
+	}
+	return AGENT_FETCH_EMPTY;
+}
+
+/* wn_agent_fetch asks the server for up to max_jobs jobs of the worker's tasks
+ * in every project it serves (one request: the server picks the highest
+ * priority, taking turns across projects among equals), waiting up to
+ * wait_ms. id is the request id: the same one again after a failure to reach
+ * the server, so that jobs leased by a call whose answer was lost come back.
+ * On AGENT_FETCH_JOB, *out holds *nout malloc'd jobs. */
+fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64_t id,
+                        agent_job ***out, size_t *nout)
+{
+	*out = NULL;
+	*nout = 0;
+	fetch_rc fr = agent_projects_refresh(a);
+	if (fr != AGENT_FETCH_EMPTY)
+		return fr;
+	const wn_wconfig *cfg = a->cfg;
+	Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+	req.worker = a->name;
+	req.wait_ms = wait_ms;
+	req.max_jobs = max_jobs > 1 ? max_jobs : 0;
+	req.projects = wn_xcalloc(cfg->projects.n + 1, sizeof(char *));
+	req.tasks = wn_xcalloc(cfg->ntasks + 1, sizeof(char *));
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < cfg->projects.n; i++) {
+		const agent_project *p = &a->projects[i];
+		if (p->n == 0)
+			continue;
+		req.projects[req.n_projects++] = (char *)p->name;
+		for (size_t k = 0; k < p->n; k++) {
+			bool seen = false;
+			for (size_t m = 0; m < req.n_tasks && !seen; m++)
+				seen = strcmp(req.tasks[m], p->tasks[k]) == 0;
+			if (!seen)
+				req.tasks[req.n_tasks++] = (char *)p->tasks[k];
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (req.n_projects == 0) {
+		/* every project was logged as unusable */
+		free(req.projects);
+		free(req.tasks);
+		return AGENT_FETCH_ERROR;
+	}
+	ProtobufCMessage *out_msg = NULL;
+	char *errmsg = NULL;
+	/* a request resent by nng after a reconnect waits wait_ms again on the
+	 * server: leave room for that before giving up on the reply */
+	int rc =
+	    wn_agent_call(a, AGENT_M_FETCH, &req.base, &whatsnext__v1__fetch_response__descriptor,
+	                  &out_msg, id, 2 * (int)wait_ms, &errmsg);
+	free(req.projects);
+	free(req.tasks);
+	if (rc != WN_OK) {
+		fr = AGENT_FETCH_DOWN;
+		if (!wn_agent_unreachable(rc)) {
+			agent_fetch_error(a, NULL, errmsg ? errmsg : wn_strerror(rc));
+			fr = AGENT_FETCH_ERROR;
+			/* A project or task may have been removed: learn them again. */
+			pthread_mutex_lock(&a->mu);
+			for (size_t i = 0; i < cfg->projects.n; i++)
+				a->projects[i].fetched_ms = 0;
+			pthread_mutex_unlock(&a->mu);
+		}
+		free(errmsg);
+		return fr;
+	}
+	pthread_mutex_lock(&a->mu);
+	free(a->last_error);
+	a->last_error = NULL;
+	pthread_mutex_unlock(&a->mu);
+	const Whatsnext__V1__FetchResponse *resp = (const Whatsnext__V1__FetchResponse *)out_msg;
+	fr = AGENT_FETCH_EMPTY;
+	if (resp->job != NULL && resp->job->id != 0) {
+		*out = wn_xcalloc(resp->n_more + 1, sizeof(agent_job *));
+		(*out)[(*nout)++] = wn_agent_job_from(a, resp->job);
+		for (size_t i = 0; i < resp->n_more; i++)
+			if (resp->more[i] != NULL && resp->more[i]->id != 0)
+				(*out)[(*nout)++] = wn_agent_job_from(a, resp->more[i]);
+		fr = AGENT_FETCH_JOB;
+	}
+	protobuf_c_message_free_unpacked(out_msg, NULL);
+	return fr;
+}
+
+/* agent_sweep_cap returns the running cap of a sweep, 0 if none or unknown. */
+static uint32_t agent_sweep_cap(wn_agent *a, uint64_t sweep_id)
+{
+	Whatsnext__V1__GetSweepRequest req = WHATSNEXT__V1__GET_SWEEP_REQUEST__INIT;
+	req.id = sweep_id;
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	uint32_t cap = 0;
+	if (wn_agent_call(a, AGENT_M_SWEEP_GET, &req.base, &whatsnext__v1__sweep__descriptor, &out,
+	                  0, 0, &errmsg) == WN_OK) {
+		cap = ((const Whatsnext__V1__Sweep *)out)->max_running;
+		protobuf_c_message_free_unpacked(out, NULL);
+	} else {
+		wn_debug("cannot read sweep %llu: %s", (unsigned long long)sweep_id,
+		         errmsg ? errmsg : "unknown error");
+	}
+	free(errmsg);
+	return cap;
+}
+
+/* wn_agent_group makes the jobs of one sweep, project and task among
+ * jobs[0..n) a group when their formatter starts such runs together (a
+ * SLURM job array): each member starts once all of them are prepared. */
+void wn_agent_group(wn_agent *a, agent_job **jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		agent_job *j = jobs[i];
+		if (j->sweep_id == 0 || j->group != NULL)
+			continue;
+		const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
+		if (f == NULL || !wn_fmt_can_group(f))
+			continue;
+		size_t members = 0;
+		for (size_t k = i; k < n; k++)
+			members += jobs[k]->group == NULL && jobs[k]->sweep_id == j->sweep_id &&
+			           strcmp(jobs[k]->task, j->task) == 0 &&
+			           strcmp(jobs[k]->project, j->project) == 0;
+		if (members < 2)
+			continue;
+		uint32_t cap = agent_sweep_cap(a, j->sweep_id);
+		wn_fmt_group *g = wn_fmt_group_new(f, members, cap);
+		for (size_t k = i; k < n; k++)
+			if (jobs[k]->group == NULL && jobs[k]->sweep_id == j->sweep_id &&
+			    strcmp(jobs[k]->task, j->task) == 0 &&
+			    strcmp(jobs[k]->project, j->project) == 0)
+				jobs[k]->group = g;
+		wn_info("%zu jobs of sweep %llu (task %s) start together", members,
+		        (unsigned long long)j->sweep_id, j->task);
+	}
+}

@@ -1,0 +1,215 @@
+/* agent_impl: what the agent's files share (agent.c the life and the fetch
+ * loop, agent_job.c one job from start to report, agent_hb.c heartbeats,
+ * agent_fetch.c fetching and what the agent knows of the server's tasks,
+ * agent_fleet.c joining and leaving the fleet). Private to them: the rest of
+ * the worker uses agent.h. */
+#ifndef WN_AGENT_IMPL_H
+#define WN_AGENT_IMPL_H
+
+#include "agent.h"
+#include "capacity.h"
+#include "envelope.h"
+#include "fmt.h"
+#include "rpc.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AGENT_M_FETCH     "/whatsnext.v1.QueueService/Fetch"
+#define AGENT_M_HEARTBEAT "/whatsnext.v1.QueueService/Heartbeat"
+#define AGENT_M_COMPLETE  "/whatsnext.v1.QueueService/Complete"
+#define AGENT_M_RELEASE   "/whatsnext.v1.QueueService/Release"
+#define AGENT_M_TASK_LIST "/whatsnext.v1.TaskService/List"
+#define AGENT_M_JOIN      "/whatsnext.v1.WorkerService/Join"
+#define AGENT_M_LEAVE     "/whatsnext.v1.WorkerService/Leave"
+#define AGENT_M_SWEEP_GET "/whatsnext.v1.SweepService/Get"
+
+#define AGENT_BACKOFF_MIN_MS   250
+#define AGENT_BACKOFF_MAX_MS   5000
+#define AGENT_LEASE_DEFAULT_MS 60000
+#define AGENT_TASK_CACHE_MS    10000
+#define AGENT_ERROR_MAX_MS     30000
+#define AGENT_ALIVE_MS         10000 /* longest heartbeat interval: stay ACTIVE */
+#define AGENT_BUSY_WAIT_MS     1000  /* longest fetch wait while jobs run */
+
+/* Stop levels, raised by wn_agent_stop. */
+enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };
+
+/* Why a run was stopped before it ended by itself. */
+typedef enum {
+	AGENT_CAUSE_NONE = 0,
+	AGENT_CAUSE_TIMEOUT,
+	AGENT_CAUSE_CANCEL,
+	AGENT_CAUSE_LOST,
+	AGENT_CAUSE_STOP,
+	AGENT_CAUSE_DETACH /* the worker stops; the run lives on elsewhere */
+} agent_cause;
+
+typedef struct agent_job agent_job;
+struct agent_job {
+	agent_job *next;
+	wn_agent *agent;
+	pthread_t thread;
+	uint64_t id;
+	uint32_t attempt;
+	char *project, *task, *name;
+	int32_t priority;
+	size_t nparams;
+	char **keys, **vals;
+	int64_t lease_ms;
+	int wake_fd;
+	bool resume;       /* held before a restart: follow the run, do not start one */
+	char *external_id; /* resume: what the run is known by; then the run's, under the lock */
+	uint64_t sweep_id;
+	wn_fmt_group *group; /* started together with other jobs of its sweep */
+	bool grouped;        /* it came to its group or left it */
+	bool remote;         /* its run lives outside the worker (wn_fmt_can_resume) */
+	/* under the agent's lock */
+	bool holding;   /* the lease is ours until the result is reported */
+	bool cancelled; /* the server says the job was cancelled */
+	bool lost;      /* the server says the lease is no longer ours */
+	bool done;      /* the runner thread is finishing: join it */
+};
+
+/* What one job of a task needs of the worker's resources. */
+typedef struct agent_need {
+	uint32_t cpu, gpu;
+	uint64_t memory_mb;
+} agent_need;
+
+/* What the agent knows of a project it serves: which of its own tasks exist
+ * there (the fetch filter), their timeouts and needs. Refreshed from the
+ * server when older than AGENT_TASK_CACHE_MS. */
+typedef struct agent_project {
+	const char *name;
+	int64_t fetched_ms; /* monotonic; 0 = never */
+	size_t n;
+	const char **tasks; /* names owned by the config */
+	uint32_t *timeouts;
+	agent_need *needs;
+} agent_project;
+
+struct wn_agent {
+	const wn_wconfig *cfg;
+	wn_agent_opts opts;
+	wn_rpc *rpc;
+	char *name;
+	char *url;
+	pthread_mutex_t mu;
+	pthread_cond_t cond; /* broadcast on every change of the fields below */
+	int stop;
+	bool hb_quit;
+	bool down;      /* the last call could not reach the server */
+	bool fetching;  /* a fetch is on its way */
+	size_t running; /* slots in use */
+	size_t threads; /* runner threads not yet joined */
+	agent_job *jobs;
+	agent_project *projects; /* one per configured project */
+	char *last_error;        /* the last fetch error logged, to log repeats quietly */
+	pthread_t hb_thread;
+	wn_capacity cap;   /* what the worker offers; GPU holders under the lock */
+	char *host;        /* announced when joining */
+	char instance[33]; /* this process among those that may use its name */
+	bool need_join;    /* join (again): at start, after an outage, when unknown */
+	bool joined;       /* the server knows this worker: heartbeat even when idle */
+	bool unjoinable;   /* the server has no fleet: run without joining */
+	bool name_taken;   /* a Join was refused: another instance holds the name */
+	bool draining;     /* the server asked: no new jobs, exit when idle */
+	bool hb_soon;      /* a run got its external id: heartbeat now to record it */
+	bool signalled;    /* asked to stop (not --once's end): runs on a cluster are left */
+};
+
+/* How a job ends for the agent: a result, its lease handed back, nothing
+ * (the lease was lost), or nothing yet (DETACH: the run goes on outside the
+ * worker and keeps its lease until the lease runs out). */
+typedef enum { AGENT_END_RESULT, AGENT_END_RELEASE, AGENT_END_DROP, AGENT_END_DETACH } agent_end;
+
+typedef enum { AGENT_FETCH_JOB, AGENT_FETCH_EMPTY, AGENT_FETCH_DOWN, AGENT_FETCH_ERROR } fetch_rc;
+
+typedef enum { AGENT_JOIN_OK, AGENT_JOIN_DOWN, AGENT_JOIN_TAKEN, AGENT_JOIN_FAILED } join_rc;
+
+/* ---------------------------------------------------------------- agent.c */
+
+/* wn_agent_timedwait waits (lock held) for a broadcast or ms to pass. */
+void wn_agent_timedwait(wn_agent *a, int64_t ms);
+
+/* wn_agent_sleep waits (lock held) up to ms, or until the stop level exceeds
+ * level; other broadcasts are absorbed. */
+void wn_agent_sleep(wn_agent *a, int64_t ms, int level);
+
+/* wn_agent_wake wakes j's runner thread (its wake_fd). */
+void wn_agent_wake(agent_job *j);
+
+/* wn_agent_unreachable tells whether rc of a call means the server could not
+ * be reached. */
+bool wn_agent_unreachable(int rc);
+
+/* wn_agent_call makes one call; a failure to reach the server is logged once
+ * per outage, and its end too. Returns wn_rpc_call's value. */
+int wn_agent_call(wn_agent *a, const char *method, const ProtobufCMessage *in,
+                  const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out, uint64_t id,
+                  int extra_ms, char **errmsg);
+
+/* ---------------------------------------------------------------- agent_job.c */
+
+/* wn_agent_job_from copies what the agent needs from a fetched job. */
+agent_job *wn_agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj);
+
+/* wn_agent_job_free frees j (its group left if it never ran); NULL is a no-op. */
+void wn_agent_job_free(agent_job *j);
+
+/* wn_agent_report delivers j's result (or hands its lease back), retrying
+ * with the same request id while the server is unreachable. */
+void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
+                     bool cancelled, int64_t duration_ms);
+
+/* wn_agent_dispatch starts a runner thread for j (lock held). */
+void wn_agent_dispatch(wn_agent *a, agent_job *j);
+
+/* wn_agent_reap joins the runner threads that have finished (lock held). */
+void wn_agent_reap(wn_agent *a);
+
+/* wn_agent_release_unused hands back a job fetched while stopping or draining. */
+void wn_agent_release_unused(wn_agent *a, agent_job *j);
+
+/* ---------------------------------------------------------------- agent_hb.c */
+
+/* wn_agent_hb_main is the heartbeat thread: leases held, and the worker
+ * itself while idle; it applies what the server answers (cancelled, lost,
+ * drain). */
+void *wn_agent_hb_main(void *arg);
+
+/* ---------------------------------------------------------------- agent_fetch.c */
+
+/* wn_agent_project_stale tells whether p should be refreshed (lock held). */
+bool wn_agent_project_stale(const agent_project *p);
+
+/* wn_agent_project_refresh learns which of the worker's tasks exist in
+ * project p, their timeouts and needs; returns wn_rpc_call's value. */
+int wn_agent_project_refresh(wn_agent *a, agent_project *p, char **errmsg);
+
+/* wn_agent_task_settings gives the timeout in seconds (0 = none) and the
+ * needs of j's task. */
+void wn_agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeout_s, agent_need *need);
+
+/* wn_agent_fetch asks the server for up to max_jobs jobs, waiting up to
+ * wait_ms; on AGENT_FETCH_JOB, *out holds *nout malloc'd jobs. */
+fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64_t id,
+                        agent_job ***out, size_t *nout);
+
+/* wn_agent_group makes the jobs of one sweep among jobs[0..n) a group when
+ * their formatter starts such runs together. */
+void wn_agent_group(wn_agent *a, agent_job **jobs, size_t n);
+
+/* ---------------------------------------------------------------- agent_fleet.c */
+
+/* wn_agent_join announces the worker to the server (and, when first, takes
+ * back the jobs it held before a restart). */
+join_rc wn_agent_join(wn_agent *a, bool first);
+
+/* wn_agent_leave tells the server the worker shuts down cleanly (GONE). */
+void wn_agent_leave(wn_agent *a);
+
+#endif
