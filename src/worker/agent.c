@@ -77,140 +77,142 @@ int wn_agent_call(wn_agent *a, const char *method, const ProtobufCMessage *in,
 	return rc;
 }
 
-int wn_agent_run(wn_agent *a)
+/* ---------------------------------------------------------------- the loop */
+
+/* What the fetch loop keeps from one round to the next. */
+typedef struct agent_loop {
+	size_t dispatched;
+	int64_t backoff;
+	uint64_t retry_id; /* request id of a fetch that did not reach the server */
+	uint32_t retry_wait, retry_max;
+	bool joined_once;
+	int result;
+} agent_loop;
+
+static void agent_backoff(int64_t *backoff, int64_t max)
+{
+	*backoff = *backoff * 2 > max ? max : *backoff * 2;
+}
+
+/* loop_join joins the fleet (lock held, let go during the call); false when
+ * the server refuses for good. */
+static bool loop_join(wn_agent *a, agent_loop *l)
+{
+	pthread_mutex_unlock(&a->mu);
+	join_rc jr = wn_agent_join(a, !l->joined_once);
+	pthread_mutex_lock(&a->mu);
+	if (jr == AGENT_JOIN_FAILED) {
+		l->result = WN_EINVAL;
+		return false;
+	}
+	if (jr == AGENT_JOIN_DOWN || jr == AGENT_JOIN_TAKEN) {
+		wn_agent_sleep(a, l->backoff, AGENT_RUN);
+		agent_backoff(&l->backoff, AGENT_BACKOFF_MAX_MS);
+		return true;
+	}
+	l->joined_once = true;
+	l->backoff = AGENT_BACKOFF_MIN_MS;
+	return true;
+}
+
+/* loop_take runs the jobs fetched, or hands them back when the worker stops
+ * or drains meanwhile (lock held). */
+static void loop_take(wn_agent *a, agent_loop *l, agent_job **jobs, size_t njobs)
+{
+	for (size_t i = 0; i < njobs; i++) {
+		if (a->stop >= AGENT_DRAIN || a->draining) {
+			pthread_mutex_unlock(&a->mu);
+			wn_agent_release_unused(a, jobs[i]);
+			wn_agent_job_free(jobs[i]);
+			pthread_mutex_lock(&a->mu);
+			continue;
+		}
+		wn_agent_dispatch(a, jobs[i]);
+		l->dispatched++;
+	}
+	free(jobs);
+}
+
+/* loop_empty follows a fetch that found nothing ready (lock held): false
+ * when the worker is to exit (--exit-when-empty and nothing left). */
+static bool loop_empty(wn_agent *a)
+{
+	if (!a->opts.exit_when_empty)
+		return true;
+	if (a->threads == 0) {
+		wn_info("no job ready: exiting");
+		return false;
+	}
+	/* Nothing ready, but a job of ours is still running or being
+	 * reported (a failed one may come back): look again once one of
+	 * them is done. */
+	size_t before = a->threads;
+	while (a->threads >= before && a->stop == AGENT_RUN && !a->draining) {
+		pthread_cond_wait(&a->cond, &a->mu);
+		wn_agent_reap(a);
+	}
+	return true;
+}
+
+/* loop_fetch is one fetch for the free slots (lock held, let go during the
+ * call); false when the worker is to exit. */
+static bool loop_fetch(wn_agent *a, agent_loop *l)
 {
 	const wn_wconfig *cfg = a->cfg;
-	size_t np = cfg->projects.n;
-	wn_info("worker %s serving project%s %s%s at %s: %lld slot%s, %zu task%s", a->name,
-	        np > 1 ? "s" : "", cfg->projects.v[0], np > 1 ? ", ..." : "", a->url,
-	        (long long)cfg->slots, cfg->slots > 1 ? "s" : "", cfg->ntasks,
-	        cfg->ntasks > 1 ? "s" : "");
-	char *offer = wn_capacity_describe(&a->cap);
-	wn_info("worker %s offers %s", a->name, offer);
-	free(offer);
-	int rv = pthread_create(&a->hb_thread, NULL, wn_agent_hb_main, a);
-	if (rv != 0) {
-		wn_error("cannot start the heartbeat thread: %s", strerror(rv));
-		return WN_EINTERNAL;
+	/* decide at once with --exit-when-empty; jobs still running are
+	 * waited for below */
+	uint32_t wait_ms = a->opts.exit_when_empty ? 0 : (uint32_t)cfg->fetch_wait_ms;
+	/* A job of ours that ends frees resources the server may have been
+	 * waiting for, and that does not answer a waiting fetch: look
+	 * again soon while jobs run. */
+	if (a->threads > 0 && wait_ms > AGENT_BUSY_WAIT_MS)
+		wait_ms = AGENT_BUSY_WAIT_MS;
+	uint32_t max_jobs = a->opts.once ? 1 : (uint32_t)((size_t)cfg->slots - a->running);
+	/* A fetch whose reply was lost is sent again as the same request
+	 * (same id, same arguments): if the server already handed it a job,
+	 * the repeat gets that job instead of leaving it leased to nobody. */
+	uint64_t id = wn_random_u64() | 1;
+	if (l->retry_id != 0 && l->retry_max <= max_jobs) {
+		id = l->retry_id;
+		wait_ms = l->retry_wait;
+		max_jobs = l->retry_max;
 	}
-	size_t dispatched = 0;
-	int64_t backoff = AGENT_BACKOFF_MIN_MS;
-	uint64_t retry_id = 0; /* request id of a fetch that did not reach the server */
-	uint32_t retry_wait = 0, retry_max = 0;
-	bool joined_once = false;
-	int result = WN_OK;
+	a->fetching = true;
+	pthread_mutex_unlock(&a->mu);
+	agent_job **jobs = NULL;
+	size_t njobs = 0;
+	fetch_rc fr = wn_agent_fetch(a, wait_ms, max_jobs, id, &jobs, &njobs);
+	if (fr == AGENT_FETCH_JOB && njobs > 1)
+		wn_agent_group(a, jobs, njobs);
 	pthread_mutex_lock(&a->mu);
-	for (;;) {
-		wn_agent_reap(a);
-		if (a->stop >= AGENT_DRAIN || (a->opts.once && dispatched > 0))
-			break;
-		if (a->draining) {
-			if (a->threads == 0) {
-				wn_info("drained: no job left; exiting");
-				break;
-			}
-			pthread_cond_wait(&a->cond, &a->mu);
-			continue;
+	a->fetching = false;
+	pthread_cond_broadcast(&a->cond);
+	l->retry_id = 0;
+	if (fr == AGENT_FETCH_DOWN || fr == AGENT_FETCH_ERROR) {
+		if (fr == AGENT_FETCH_DOWN) {
+			l->retry_id = id;
+			l->retry_wait = wait_ms;
+			l->retry_max = max_jobs;
 		}
-		if (a->need_join) {
-			pthread_mutex_unlock(&a->mu);
-			join_rc jr = wn_agent_join(a, !joined_once);
-			pthread_mutex_lock(&a->mu);
-			if (jr == AGENT_JOIN_FAILED) {
-				result = WN_EINVAL;
-				break;
-			}
-			if (jr == AGENT_JOIN_DOWN || jr == AGENT_JOIN_TAKEN) {
-				wn_agent_sleep(a, backoff, AGENT_RUN);
-				backoff = backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS
-				                                             : backoff * 2;
-				continue;
-			}
-			joined_once = true;
-			backoff = AGENT_BACKOFF_MIN_MS;
-			continue;
-		}
-		if (a->running >= (size_t)cfg->slots ||
-		    (a->opts.exit_when_empty && a->running == 0 && a->threads > 0)) {
-			/* No free slot; or, about to decide whether anything is left,
-			 * a result still on its way (a failed job may come back). */
-			pthread_cond_wait(&a->cond, &a->mu);
-			continue;
-		}
-		/* decide at once with --exit-when-empty; jobs still running are
-		 * waited for below */
-		uint32_t wait_ms = a->opts.exit_when_empty ? 0 : (uint32_t)cfg->fetch_wait_ms;
-		/* A job of ours that ends frees resources the server may have been
-		 * waiting for, and that does not answer a waiting fetch: look
-		 * again soon while jobs run. */
-		if (a->threads > 0 && wait_ms > AGENT_BUSY_WAIT_MS)
-			wait_ms = AGENT_BUSY_WAIT_MS;
-		uint32_t max_jobs = a->opts.once ? 1 : (uint32_t)((size_t)cfg->slots - a->running);
-		/* A fetch whose reply was lost is sent again as the same request
-		 * (same id, same arguments): if the server already handed it a job,
-		 * the repeat gets that job instead of leaving it leased to nobody. */
-		uint64_t id = wn_random_u64() | 1;
-		if (retry_id != 0 && retry_max <= max_jobs) {
-			id = retry_id;
-			wait_ms = retry_wait;
-			max_jobs = retry_max;
-		}
-		a->fetching = true;
-		pthread_mutex_unlock(&a->mu);
-		agent_job **jobs = NULL;
-		size_t njobs = 0;
-		fetch_rc fr = wn_agent_fetch(a, wait_ms, max_jobs, id, &jobs, &njobs);
-		if (fr == AGENT_FETCH_JOB && njobs > 1)
-			wn_agent_group(a, jobs, njobs);
-		pthread_mutex_lock(&a->mu);
-		a->fetching = false;
-		pthread_cond_broadcast(&a->cond);
-		retry_id = 0;
-		if (fr == AGENT_FETCH_DOWN || fr == AGENT_FETCH_ERROR) {
-			if (fr == AGENT_FETCH_DOWN) {
-				retry_id = id;
-				retry_wait = wait_ms;
-				retry_max = max_jobs;
-			}
-			if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && a->threads == 0)
-				break;
-			wn_agent_sleep(a, backoff, AGENT_RUN);
-			int64_t max =
-			    fr == AGENT_FETCH_DOWN ? AGENT_BACKOFF_MAX_MS : AGENT_ERROR_MAX_MS;
-			backoff = backoff * 2 > max ? max : backoff * 2;
-			continue;
-		}
-		backoff = AGENT_BACKOFF_MIN_MS;
-		if (fr == AGENT_FETCH_JOB) {
-			for (size_t i = 0; i < njobs; i++) {
-				if (a->stop >= AGENT_DRAIN || a->draining) {
-					pthread_mutex_unlock(&a->mu);
-					wn_agent_release_unused(a, jobs[i]);
-					wn_agent_job_free(jobs[i]);
-					pthread_mutex_lock(&a->mu);
-					continue;
-				}
-				wn_agent_dispatch(a, jobs[i]);
-				dispatched++;
-			}
-			free(jobs);
-			continue;
-		}
-		if (a->opts.exit_when_empty) {
-			if (a->threads == 0) {
-				wn_info("no job ready: exiting");
-				break;
-			}
-			/* Nothing ready, but a job of ours is still running or being
-			 * reported (a failed one may come back): look again once one
-			 * of them is done. */
-			size_t before = a->threads;
-			while (a->threads >= before && a->stop == AGENT_RUN && !a->draining) {
-				pthread_cond_wait(&a->cond, &a->mu);
-				wn_agent_reap(a);
-			}
-		}
+		if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && a->threads == 0)
+			return false;
+		wn_agent_sleep(a, l->backoff, AGENT_RUN);
+		agent_backoff(&l->backoff,
+		              fr == AGENT_FETCH_DOWN ? AGENT_BACKOFF_MAX_MS : AGENT_ERROR_MAX_MS);
+		return true;
 	}
+	l->backoff = AGENT_BACKOFF_MIN_MS;
+	if (fr == AGENT_FETCH_JOB) {
+		loop_take(a, l, jobs, njobs);
+		return true;
+	}
+	return loop_empty(a);
+}
+
+/* loop_finish waits for the jobs still held, stops the heartbeat thread and
+ * leaves the fleet; called with the lock held, it returns without. */
+static void loop_finish(wn_agent *a)
+{
 	if (a->stop == AGENT_RUN)
 		a->stop = AGENT_DRAIN;
 	if (a->threads > 0)
@@ -227,8 +229,56 @@ int wn_agent_run(wn_agent *a)
 	pthread_join(a->hb_thread, NULL);
 	if (leave)
 		wn_agent_leave(a);
+}
+
+int wn_agent_run(wn_agent *a)
+{
+	const wn_wconfig *cfg = a->cfg;
+	size_t np = cfg->projects.n;
+	wn_info("worker %s serving project%s %s%s at %s: %lld slot%s, %zu task%s", a->name,
+	        np > 1 ? "s" : "", cfg->projects.v[0], np > 1 ? ", ..." : "", a->url,
+	        (long long)cfg->slots, cfg->slots > 1 ? "s" : "", cfg->ntasks,
+	        cfg->ntasks > 1 ? "s" : "");
+	char *offer = wn_capacity_describe(&a->cap);
+	wn_info("worker %s offers %s", a->name, offer);
+	free(offer);
+	int rv = pthread_create(&a->hb_thread, NULL, wn_agent_hb_main, a);
+	if (rv != 0) {
+		wn_error("cannot start the heartbeat thread: %s", strerror(rv));
+		return WN_EINTERNAL;
+	}
+	agent_loop l = {.backoff = AGENT_BACKOFF_MIN_MS, .result = WN_OK};
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		wn_agent_reap(a);
+		if (a->stop >= AGENT_DRAIN || (a->opts.once && l.dispatched > 0))
+			break;
+		if (a->draining) {
+			if (a->threads == 0) {
+				wn_info("drained: no job left; exiting");
+				break;
+			}
+			pthread_cond_wait(&a->cond, &a->mu);
+			continue;
+		}
+		if (a->need_join) {
+			if (!loop_join(a, &l))
+				break;
+			continue;
+		}
+		if (a->running >= (size_t)cfg->slots ||
+		    (a->opts.exit_when_empty && a->running == 0 && a->threads > 0)) {
+			/* No free slot; or, about to decide whether anything is left,
+			 * a result still on its way (a failed job may come back). */
+			pthread_cond_wait(&a->cond, &a->mu);
+			continue;
+		}
+		if (!loop_fetch(a, &l))
+			break;
+	}
+	loop_finish(a);
 	wn_info("worker %s stopped", a->name);
-	return result;
+	return l.result;
 }
 
 /* ---------------------------------------------------------------- lifecycle */

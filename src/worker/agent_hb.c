@@ -11,6 +11,118 @@
 
 /* ---------------------------------------------------------------- heartbeats */
 
+/* hb_count counts the leases held (lock held); *lease gets the shortest. */
+static size_t hb_count(const wn_agent *a, int64_t *lease)
+{
+	size_t n = 0;
+	*lease = INT64_MAX;
+	for (const agent_job *j = a->jobs; j != NULL; j = j->next)
+		if (j->holding && !j->lost) {
+			n++;
+			if (j->lease_ms < *lease)
+				*lease = j->lease_ms;
+		}
+	return n;
+}
+
+/* hb_interval is the time between heartbeats with n leases held, the
+ * shortest lease ms long. */
+static int64_t hb_interval(const wn_agent *a, size_t n, int64_t lease)
+{
+	/* A worker of the fleet heartbeats even when idle, often enough to
+	 * stay ACTIVE (wnd --worker-timeout-ms, 30 s by default). */
+	if (n == 0)
+		lease = AGENT_LEASE_DEFAULT_MS;
+	int64_t interval = a->cfg->heartbeat_ms > 0 ? a->cfg->heartbeat_ms : lease / 3;
+	if (a->cfg->heartbeat_ms <= 0 && interval > AGENT_ALIVE_MS)
+		interval = AGENT_ALIVE_MS;
+	if (interval < 50)
+		interval = 50;
+	return interval;
+}
+
+/* hb_apply acts on the server's answer (lock held): runs it says were
+ * cancelled or lost are stopped, and a drain begins when it asks. */
+static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
+{
+	for (agent_job *j = a->jobs; j != NULL; j = j->next) {
+		for (size_t i = 0; i < r->n_cancelled; i++)
+			if (r->cancelled[i] == j->id && !j->cancelled && j->holding) {
+				j->cancelled = true;
+				wn_agent_wake(j);
+			}
+		for (size_t i = 0; i < r->n_lost; i++)
+			if (r->lost[i] == j->id && !j->lost && j->holding) {
+				wn_warn("job %llu: the server says the lease of attempt %u is lost",
+				        (unsigned long long)j->id, (unsigned)j->attempt);
+				j->lost = true;
+				wn_agent_wake(j);
+			}
+	}
+	if (r->drain && !a->draining && a->stop == AGENT_RUN) {
+		size_t held = 0;
+		for (agent_job *j = a->jobs; j != NULL; j = j->next)
+			held += !j->done;
+		if (held == 0)
+			wn_info("draining (asked by the server): no new jobs");
+		else
+			wn_info("draining (asked by the server): no new jobs; exiting once %zu "
+			        "running job%s %s",
+			        held, held == 1 ? "" : "s", held == 1 ? "ends" : "end");
+		a->draining = true;
+	}
+}
+
+/* hb_send sends one heartbeat with the (at most n) leases held and acts on
+ * the answer; called with the lock held, it lets go of it during the call. */
+static void hb_send(wn_agent *a, size_t n)
+{
+	Whatsnext__V1__Lease *leases = wn_xcalloc(n + 1, sizeof(*leases));
+	Whatsnext__V1__Lease **lp = wn_xcalloc(n + 1, sizeof(*lp));
+	char **ext = wn_xcalloc(n + 1, sizeof(*ext)); /* copies: jobs may end meanwhile */
+	size_t k = 0;
+	for (agent_job *j = a->jobs; j != NULL && k < n; j = j->next)
+		if (j->holding && !j->lost) {
+			whatsnext__v1__lease__init(&leases[k]);
+			leases[k].job_id = j->id;
+			leases[k].attempt = j->attempt;
+			if (j->external_id != NULL && j->external_id[0] != '\0')
+				leases[k].external_id = ext[k] = wn_xstrdup(j->external_id);
+			lp[k] = &leases[k];
+			k++;
+		}
+	pthread_mutex_unlock(&a->mu);
+
+	Whatsnext__V1__HeartbeatRequest req = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+	req.worker = a->name;
+	req.n_leases = k;
+	req.leases = lp;
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int rc = wn_agent_call(a, AGENT_M_HEARTBEAT, &req.base,
+	                       &whatsnext__v1__heartbeat_response__descriptor, &out, 0, 0, &errmsg);
+	free(leases);
+	free(lp);
+	for (size_t i = 0; i < k; i++)
+		free(ext[i]);
+	free(ext);
+
+	pthread_mutex_lock(&a->mu);
+	if (rc == WN_OK) {
+		wn_debug("heartbeat: %zu lease(s) held", k);
+		hb_apply(a, (const Whatsnext__V1__HeartbeatResponse *)out);
+		pthread_cond_broadcast(&a->cond);
+		protobuf_c_message_free_unpacked(out, NULL);
+	} else if (rc == WHATSNEXT__V1__CODE__NOT_FOUND && !a->unjoinable) {
+		/* the server does not know this worker: join again */
+		a->need_join = true;
+		pthread_cond_broadcast(&a->cond);
+	} else if (!wn_agent_unreachable(rc)) {
+		wn_warn("heartbeat refused: %s", errmsg);
+	}
+	free(errmsg);
+}
+
 void *wn_agent_hb_main(void *arg)
 {
 	wn_agent *a = arg;
@@ -18,14 +130,8 @@ void *wn_agent_hb_main(void *arg)
 	int64_t last = wn_mono_ms();
 	bool had = false;
 	while (!a->hb_quit) {
-		size_t n = 0;
-		int64_t lease = INT64_MAX;
-		for (agent_job *j = a->jobs; j != NULL; j = j->next)
-			if (j->holding && !j->lost) {
-				n++;
-				if (j->lease_ms < lease)
-					lease = j->lease_ms;
-			}
+		int64_t lease;
+		size_t n = hb_count(a, &lease);
 		if (n == 0 && !a->joined) {
 			had = false;
 			pthread_cond_wait(&a->cond, &a->mu);
@@ -36,99 +142,14 @@ void *wn_agent_hb_main(void *arg)
 			had = true;
 			last = wn_mono_ms();
 		}
-		/* A worker of the fleet heartbeats even when idle, often enough to
-		 * stay ACTIVE (wnd --worker-timeout-ms, 30 s by default). */
-		if (n == 0)
-			lease = AGENT_LEASE_DEFAULT_MS;
-		int64_t interval = a->cfg->heartbeat_ms > 0 ? a->cfg->heartbeat_ms : lease / 3;
-		if (a->cfg->heartbeat_ms <= 0 && interval > AGENT_ALIVE_MS)
-			interval = AGENT_ALIVE_MS;
-		if (interval < 50)
-			interval = 50;
-		int64_t due = last + interval;
+		int64_t due = last + hb_interval(a, n, lease);
 		if (wn_mono_ms() < due && !a->hb_soon) {
 			wn_agent_timedwait(a, due - wn_mono_ms());
 			continue;
 		}
 		a->hb_soon = false;
-		Whatsnext__V1__Lease *leases = wn_xcalloc(n + 1, sizeof(*leases));
-		Whatsnext__V1__Lease **lp = wn_xcalloc(n + 1, sizeof(*lp));
-		char **ext = wn_xcalloc(n + 1, sizeof(*ext)); /* copies: jobs may end meanwhile */
-		size_t k = 0;
-		for (agent_job *j = a->jobs; j != NULL && k < n; j = j->next)
-			if (j->holding && !j->lost) {
-				whatsnext__v1__lease__init(&leases[k]);
-				leases[k].job_id = j->id;
-				leases[k].attempt = j->attempt;
-				if (j->external_id != NULL && j->external_id[0] != '\0')
-					leases[k].external_id = ext[k] = wn_xstrdup(j->external_id);
-				lp[k] = &leases[k];
-				k++;
-			}
 		last = wn_mono_ms();
-		pthread_mutex_unlock(&a->mu);
-
-		Whatsnext__V1__HeartbeatRequest req = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
-		req.worker = a->name;
-		req.n_leases = k;
-		req.leases = lp;
-		ProtobufCMessage *out = NULL;
-		char *errmsg = NULL;
-		int rc = wn_agent_call(a, AGENT_M_HEARTBEAT, &req.base,
-		                       &whatsnext__v1__heartbeat_response__descriptor, &out, 0, 0,
-		                       &errmsg);
-		free(leases);
-		free(lp);
-		for (size_t i = 0; i < k; i++)
-			free(ext[i]);
-		free(ext);
-
-		pthread_mutex_lock(&a->mu);
-		if (rc == WN_OK) {
-			const Whatsnext__V1__HeartbeatResponse *r =
-			    (const Whatsnext__V1__HeartbeatResponse *)out;
-			wn_debug("heartbeat: %zu lease(s) held", k);
-			for (agent_job *j = a->jobs; j != NULL; j = j->next) {
-				for (size_t i = 0; i < r->n_cancelled; i++)
-					if (r->cancelled[i] == j->id && !j->cancelled &&
-					    j->holding) {
-						j->cancelled = true;
-						wn_agent_wake(j);
-					}
-				for (size_t i = 0; i < r->n_lost; i++)
-					if (r->lost[i] == j->id && !j->lost && j->holding) {
-						wn_warn("job %llu: the server says the lease of "
-						        "attempt "
-						        "%u is lost",
-						        (unsigned long long)j->id,
-						        (unsigned)j->attempt);
-						j->lost = true;
-						wn_agent_wake(j);
-					}
-			}
-			if (r->drain && !a->draining && a->stop == AGENT_RUN) {
-				size_t held = 0;
-				for (agent_job *j = a->jobs; j != NULL; j = j->next)
-					held += !j->done;
-				if (held == 0)
-					wn_info("draining (asked by the server): no new jobs");
-				else
-					wn_info("draining (asked by the server): no new jobs; "
-					        "exiting once %zu running job%s %s",
-					        held, held == 1 ? "" : "s",
-					        held == 1 ? "ends" : "end");
-				a->draining = true;
-			}
-			pthread_cond_broadcast(&a->cond);
-			protobuf_c_message_free_unpacked(out, NULL);
-		} else if (rc == WHATSNEXT__V1__CODE__NOT_FOUND && !a->unjoinable) {
-			/* the server does not know this worker: join again */
-			a->need_join = true;
-			pthread_cond_broadcast(&a->cond);
-		} else if (!wn_agent_unreachable(rc)) {
-			wn_warn("heartbeat refused: %s", errmsg);
-		}
-		free(errmsg);
+		hb_send(a, n);
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;

@@ -67,60 +67,13 @@ agent_job *wn_agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
 
 /* ---------------------------------------------------------------- reporting */
 
-/* wn_agent_report delivers the result (or hands the lease back), retrying with
- * the same request id while the server is unreachable; the server answers
- * a repeated id from its first execution, so a result counts once. */
-void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
-                     bool cancelled, int64_t duration_ms)
+/* agent_report_send sends a report until the server has it or refuses it,
+ * or there is no point any more (the lease is lost; a forced stop and two
+ * more tries failed), retrying with backoff and the same request id while
+ * the server is unreachable. */
+static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, const char *method,
+                              const ProtobufCMessage *in, const ProtobufCMessageDescriptor *desc)
 {
-	if (end == AGENT_END_DETACH)
-		return;
-	if (end == AGENT_END_DROP) {
-		wn_warn("job %llu: lease lost (the server took the job back): result dropped",
-		        (unsigned long long)j->id);
-		return;
-	}
-	Whatsnext__V1__CompleteRequest creq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
-	Whatsnext__V1__ReleaseRequest rreq = WHATSNEXT__V1__RELEASE_REQUEST__INIT;
-	const ProtobufCMessage *in;
-	const ProtobufCMessageDescriptor *desc;
-	const char *method;
-	char *release_reason = NULL;
-	if (end == AGENT_END_RESULT) {
-		creq.job_id = j->id;
-		creq.attempt = j->attempt;
-		creq.worker = a->name;
-		creq.success = res->success;
-		creq.exit_code = res->exit_code;
-		creq.reason = res->reason ? res->reason : (char *)"";
-		creq.output_tail = res->output_tail ? res->output_tail : (char *)"";
-		creq.duration_ms = duration_ms;
-		creq.external_id = res->external_id ? res->external_id : (char *)"";
-		creq.cancelled = cancelled;
-		creq.brief = 1; /* the reply's job would only echo what we sent */
-		in = &creq.base;
-		desc = &whatsnext__v1__complete_response__descriptor;
-		method = AGENT_M_COMPLETE;
-	} else {
-		release_reason = res != NULL && res->reason != NULL
-		                     ? wn_xstrdup(res->reason)
-		                     : wn_xasprintf("worker %s stopped", a->name);
-		rreq.job_id = j->id;
-		rreq.attempt = j->attempt;
-		rreq.worker = a->name;
-		rreq.reason = release_reason;
-		in = &rreq.base;
-		desc = &whatsnext__v1__job__descriptor;
-		method = AGENT_M_RELEASE;
-	}
-	if (end == AGENT_END_RELEASE) {
-		/* A fetch on its way would take the job straight back: let it
-		 * come home first (it does within fetch_wait_ms). */
-		pthread_mutex_lock(&a->mu);
-		while (a->fetching && a->stop < AGENT_KILL)
-			pthread_cond_wait(&a->cond, &a->mu);
-		pthread_mutex_unlock(&a->mu);
-	}
 	uint64_t id = wn_random_u64() | 1;
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
 	int forced_tries = 0;
@@ -164,10 +117,55 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 		free(errmsg);
 		backoff = backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : backoff * 2;
 	}
-	free(release_reason);
 }
 
-/* ---------------------------------------------------------------- one job */
+/* wn_agent_report delivers the result (or hands the lease back), retrying with
+ * the same request id while the server is unreachable; the server answers
+ * a repeated id from its first execution, so a result counts once. */
+void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
+                     bool cancelled, int64_t duration_ms)
+{
+	if (end == AGENT_END_DETACH)
+		return;
+	if (end == AGENT_END_DROP) {
+		wn_warn("job %llu: lease lost (the server took the job back): result dropped",
+		        (unsigned long long)j->id);
+		return;
+	}
+	if (end == AGENT_END_RESULT) {
+		Whatsnext__V1__CompleteRequest creq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+		creq.job_id = j->id;
+		creq.attempt = j->attempt;
+		creq.worker = a->name;
+		creq.success = res->success;
+		creq.exit_code = res->exit_code;
+		creq.reason = res->reason ? res->reason : (char *)"";
+		creq.output_tail = res->output_tail ? res->output_tail : (char *)"";
+		creq.duration_ms = duration_ms;
+		creq.external_id = res->external_id ? res->external_id : (char *)"";
+		creq.cancelled = cancelled;
+		creq.brief = 1; /* the reply's job would only echo what we sent */
+		agent_report_send(a, j, end, AGENT_M_COMPLETE, &creq.base,
+		                  &whatsnext__v1__complete_response__descriptor);
+		return;
+	}
+	char *release_reason = res != NULL && res->reason != NULL
+	                           ? wn_xstrdup(res->reason)
+	                           : wn_xasprintf("worker %s stopped", a->name);
+	Whatsnext__V1__ReleaseRequest rreq = WHATSNEXT__V1__RELEASE_REQUEST__INIT;
+	rreq.job_id = j->id;
+	rreq.attempt = j->attempt;
+	rreq.worker = a->name;
+	rreq.reason = release_reason;
+	/* A fetch on its way would take the job straight back: let it come
+	 * home first (it does within fetch_wait_ms). */
+	pthread_mutex_lock(&a->mu);
+	while (a->fetching && a->stop < AGENT_KILL)
+		pthread_cond_wait(&a->cond, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	agent_report_send(a, j, end, AGENT_M_RELEASE, &rreq.base, &whatsnext__v1__job__descriptor);
+	free(release_reason);
+}
 
 static const char *agent_cause_text(agent_cause c)
 {
@@ -267,11 +265,25 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 	}
 }
 
-static void *agent_job_main(void *arg)
+/* What one job's runner carries from the start of the job to its report. */
+typedef struct job_state {
+	wn_fmt_job fj;
+	wn_fmt_result res;
+	agent_end end;
+	agent_cause cause;
+	wn_fmt_run *run;
+	int64_t t0;
+	uint32_t timeout_s;
+	bool started;
+	char *gpus; /* the devices the job holds, "0,1"; NULL: too few free */
+	char cpus[16], memory[24];
+	const char *env_keys[3], *env_vals[3];
+} job_state;
+
+static void job_state_init(job_state *s, wn_agent *a, agent_job *j)
 {
-	agent_job *j = arg;
-	wn_agent *a = j->agent;
-	wn_fmt_job fj = {
+	memset(s, 0, sizeof(*s));
+	s->fj = (wn_fmt_job){
 	    .id = j->id,
 	    .name = j->name,
 	    .project = j->project,
@@ -284,151 +296,210 @@ static void *agent_job_main(void *arg)
 	    .param_keys = (const char *const *)j->keys,
 	    .param_vals = (const char *const *)j->vals,
 	};
-	wn_fmt_result res;
-	memset(&res, 0, sizeof(res));
-	res.exit_code = -1;
-	agent_end end = AGENT_END_RESULT;
-	agent_cause cause = AGENT_CAUSE_NONE;
-	wn_fmt_run *run = NULL;
-	int64_t t0 = wn_mono_ms(), t1;
-	uint32_t timeout_s = 0;
-	bool started = false;
+	s->res.exit_code = -1;
+	s->end = AGENT_END_RESULT;
+	s->cause = AGENT_CAUSE_NONE;
+	s->t0 = wn_mono_ms();
+}
+
+/* job_take_resources learns what j's task needs and takes its GPUs; with too
+ * few free it says why and the job is to be handed back (false). */
+static bool job_take_resources(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
+{
 	agent_need need;
-	char *gpus = NULL; /* the devices the job holds, "0,1" */
-	char cpus[16], memory[24];
-	const char *env_keys[3], *env_vals[3];
-	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
-	if (f != NULL) {
-		wn_agent_task_settings(a, j, &timeout_s, &need);
-		fj.cpu = need.cpu;
-		fj.gpu = need.gpu;
-		fj.memory_mb = need.memory_mb;
-		fj.timeout_s = timeout_s;
-		fj.sweep_id = j->sweep_id;
-		/* a run on a cluster takes none of this machine's GPUs, and the
-		 * cluster keeps its time limit */
-		j->remote = wn_fmt_can_resume(f);
-		if (j->remote)
-			timeout_s = 0;
-		pthread_mutex_lock(&a->mu);
-		gpus = wn_capacity_take(&a->cap, j->id, j->remote ? 0 : need.gpu);
-		size_t nfree = wn_capacity_free_gpus(&a->cap);
-		pthread_mutex_unlock(&a->mu);
-		if (gpus == NULL) {
-			res.reason = wn_xasprintf("it needs %u gpu and worker %s has %zu free",
-			                          (unsigned)need.gpu, a->name, nfree);
-			end = AGENT_END_RELEASE; /* for a worker that has them */
-		} else {
-			snprintf(cpus, sizeof(cpus), "%u", (unsigned)need.cpu);
-			snprintf(memory, sizeof(memory), "%llu",
-			         (unsigned long long)need.memory_mb);
-			env_keys[0] = "WN_CPUS";
-			env_vals[0] = cpus;
-			env_keys[1] = "WN_MEMORY_MB";
-			env_vals[1] = memory;
-			env_keys[2] = "CUDA_VISIBLE_DEVICES";
-			env_vals[2] = gpus;
-			fj.nenv = a->cap.ngpus > 0 ? 3 : 2; /* no GPU here: leave it alone */
-			fj.env_keys = env_keys;
-			fj.env_vals = env_vals;
-		}
+	wn_agent_task_settings(a, j, &s->timeout_s, &need);
+	s->fj.cpu = need.cpu;
+	s->fj.gpu = need.gpu;
+	s->fj.memory_mb = need.memory_mb;
+	s->fj.timeout_s = s->timeout_s;
+	s->fj.sweep_id = j->sweep_id;
+	/* a run on a cluster takes none of this machine's GPUs, and the
+	 * cluster keeps its time limit */
+	j->remote = wn_fmt_can_resume(f);
+	if (j->remote)
+		s->timeout_s = 0;
+	pthread_mutex_lock(&a->mu);
+	s->gpus = wn_capacity_take(&a->cap, j->id, j->remote ? 0 : need.gpu);
+	size_t nfree = wn_capacity_free_gpus(&a->cap);
+	pthread_mutex_unlock(&a->mu);
+	if (s->gpus == NULL) {
+		s->res.reason = wn_xasprintf("it needs %u gpu and worker %s has %zu free",
+		                             (unsigned)need.gpu, a->name, nfree);
+		s->end = AGENT_END_RELEASE; /* for a worker that has them */
+		return false;
 	}
+	snprintf(s->cpus, sizeof(s->cpus), "%u", (unsigned)need.cpu);
+	snprintf(s->memory, sizeof(s->memory), "%llu", (unsigned long long)need.memory_mb);
+	s->env_keys[0] = "WN_CPUS";
+	s->env_vals[0] = s->cpus;
+	s->env_keys[1] = "WN_MEMORY_MB";
+	s->env_vals[1] = s->memory;
+	s->env_keys[2] = "CUDA_VISIBLE_DEVICES";
+	s->env_vals[2] = s->gpus;
+	s->fj.nenv = a->cap.ngpus > 0 ? 3 : 2; /* no GPU here: leave it alone */
+	s->fj.env_keys = s->env_keys;
+	s->fj.env_vals = s->env_vals;
+	return true;
+}
+
+/* job_supervise follows a run that has started until it ends. */
+static void job_supervise(wn_agent *a, agent_job *j, job_state *s)
+{
+	s->started = true;
+	agent_publish(a, j, s->run);
+	s->cause = agent_supervise(a, j, s->run, s->timeout_s, s->t0);
+	wn_fmt_collect(s->run, &s->res);
+}
+
+/* job_resume follows again the run of a job this worker started before it
+ * restarted. */
+static void job_resume(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
+{
+	char *reason = NULL;
+	if (wn_fmt_resume(f, &s->fj, j->external_id, &s->run, &reason) != WN_OK) {
+		s->res.reason = wn_xasprintf("worker %s restarted and cannot follow the run: %s",
+		                             a->name, reason ? reason : "unknown reason");
+		free(reason);
+		s->end = AGENT_END_RELEASE;
+		return;
+	}
+	wn_info("job %llu: following its run again (%s)", (unsigned long long)j->id,
+	        wn_fmt_describe(s->run));
+	job_supervise(a, j, s);
+}
+
+/* job_stopped_early returns why j must not start after all, if it must not. */
+static agent_cause job_stopped_early(wn_agent *a, const agent_job *j)
+{
+	agent_cause cause = AGENT_CAUSE_NONE;
+	pthread_mutex_lock(&a->mu);
+	if (j->lost)
+		cause = AGENT_CAUSE_LOST;
+	else if (j->cancelled)
+		cause = AGENT_CAUSE_CANCEL;
+	else if (a->stop >= AGENT_FORCE)
+		cause = AGENT_CAUSE_STOP;
+	pthread_mutex_unlock(&a->mu);
+	return cause;
+}
+
+/* job_start prepares j's run and starts it (with the other jobs of its
+ * sweep when it belongs to a group), then follows it to its end. */
+static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
+{
+	char *reason = NULL;
+	if (wn_fmt_prepare(f, &s->fj, &s->run, &reason) != WN_OK) {
+		s->res.reason = reason;
+		return;
+	}
+	s->cause = job_stopped_early(a, j);
+	int rc = WN_OK;
+	if (j->group != NULL) {
+		/* with the other jobs of its sweep (a SLURM job array) */
+		j->grouped = true;
+		if (s->cause != AGENT_CAUSE_NONE)
+			wn_fmt_group_leave(j->group);
+		else
+			rc = wn_fmt_group_start(j->group, s->run, &reason);
+	} else if (s->cause == AGENT_CAUSE_NONE) {
+		rc = wn_fmt_start(s->run, &reason);
+	}
+	s->t0 = wn_mono_ms();
+	if (s->cause != AGENT_CAUSE_NONE)
+		return; /* stopped before it started */
+	if (rc != WN_OK) {
+		s->res.reason = reason;
+		s->res.exit_code = j->remote ? -1 : rc == WN_ENOTFOUND ? 127 : 126;
+		return;
+	}
+	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
+	job_supervise(a, j, s);
+}
+
+/* job_outcome turns why a run was stopped into what is reported; returns
+ * whether the job counts as cancelled. */
+static bool job_outcome(job_state *s)
+{
+	switch (s->cause) {
+	case AGENT_CAUSE_TIMEOUT:
+		s->res.success = false;
+		free(s->res.reason);
+		s->res.reason = wn_xasprintf("timed out after %u s", (unsigned)s->timeout_s);
+		return false;
+	case AGENT_CAUSE_CANCEL:
+		s->res.success = false;
+		free(s->res.reason);
+		s->res.reason = wn_xstrdup("cancelled while running");
+		return true;
+	case AGENT_CAUSE_LOST:
+		s->end = AGENT_END_DROP;
+		return false;
+	case AGENT_CAUSE_STOP:
+		s->end = AGENT_END_RELEASE;
+		free(s->res.reason); /* the release says the worker stopped */
+		s->res.reason = NULL;
+		return false;
+	case AGENT_CAUSE_DETACH:
+		s->end = AGENT_END_DETACH;
+		return false;
+	default:
+		return s->res.cancelled; /* e.g. scancel outside WhatsNext */
+	}
+}
+
+/* job_log_end says how the job ended. */
+static void job_log_end(const wn_agent *a, const agent_job *j, const job_state *s, bool cancelled,
+                        int64_t t1)
+{
+	unsigned long long id = (unsigned long long)j->id;
+	const char *reason = s->res.reason ? s->res.reason : "unknown reason";
+	double secs = (double)(t1 - s->t0) / 1000.0;
+	if (!s->started && s->end == AGENT_END_RESULT)
+		wn_warn("job %llu: not run: %s", id, reason);
+	else if (!s->started && s->end == AGENT_END_RELEASE && s->cause == AGENT_CAUSE_NONE)
+		wn_warn("job %llu: not run: %s; handing it back", id, reason);
+	else if (s->end == AGENT_END_DETACH)
+		wn_info("job %llu: left running as %s, its lease kept: a worker started again as "
+		        "%s before the lease runs out follows it again",
+		        id, wn_fmt_describe(s->run), a->name);
+	else if (s->end != AGENT_END_RESULT)
+		wn_info("job %llu: stopped (%s) after %.3f s", id, agent_cause_text(s->cause),
+		        secs);
+	else if (cancelled)
+		wn_info("job %llu: cancelled after %.3f s", id, secs);
+	else if (s->res.success)
+		wn_info("job %llu: finished: exit 0 in %.3f s", id, secs);
+	else
+		wn_info("job %llu: failed: exit %d in %.3f s: %s", id, s->res.exit_code, secs,
+		        reason);
+	if (s->res.output_tail && s->res.output_tail[0])
+		wn_debug("job %llu: output tail: %s", id, s->res.output_tail);
+}
+
+/* agent_job_main is a job's runner thread: resources, the run, the report. */
+static void *agent_job_main(void *arg)
+{
+	agent_job *j = arg;
+	wn_agent *a = j->agent;
+	job_state s;
+	job_state_init(&s, a, j);
+	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
 	if (f == NULL) {
-		res.reason =
+		s.res.reason =
 		    wn_xasprintf("worker %s has no formatter for task %s", a->name, j->task);
-	} else if (gpus == NULL) {
-		/* handed back below */
-	} else if (j->resume) {
-		/* started by this worker before it restarted: follow it again */
-		char *reason = NULL;
-		if (wn_fmt_resume(f, &fj, j->external_id, &run, &reason) != WN_OK) {
-			res.reason =
-			    wn_xasprintf("worker %s restarted and cannot follow the run: %s",
-			                 a->name, reason ? reason : "unknown reason");
-			free(reason);
-			end = AGENT_END_RELEASE;
-		} else {
-			started = true;
-			agent_publish(a, j, run);
-			wn_info("job %llu: following its run again (%s)", (unsigned long long)j->id,
-			        wn_fmt_describe(run));
-			cause = agent_supervise(a, j, run, timeout_s, t0);
-			wn_fmt_collect(run, &res);
-		}
-	} else {
-		char *reason = NULL;
-		if (wn_fmt_prepare(f, &fj, &run, &reason) != WN_OK) {
-			res.reason = reason;
-		} else {
-			pthread_mutex_lock(&a->mu);
-			if (j->lost)
-				cause = AGENT_CAUSE_LOST;
-			else if (j->cancelled)
-				cause = AGENT_CAUSE_CANCEL;
-			else if (a->stop >= AGENT_FORCE)
-				cause = AGENT_CAUSE_STOP;
-			pthread_mutex_unlock(&a->mu);
-			int rc = WN_OK;
-			if (j->group != NULL) {
-				/* with the other jobs of its sweep (a SLURM job array) */
-				j->grouped = true;
-				if (cause != AGENT_CAUSE_NONE)
-					wn_fmt_group_leave(j->group);
-				else
-					rc = wn_fmt_group_start(j->group, run, &reason);
-			} else if (cause == AGENT_CAUSE_NONE) {
-				rc = wn_fmt_start(run, &reason);
-			}
-			t0 = wn_mono_ms();
-			if (cause != AGENT_CAUSE_NONE) {
-				/* stopped before it started */
-			} else if (rc != WN_OK) {
-				res.reason = reason;
-				res.exit_code = j->remote ? -1 : rc == WN_ENOTFOUND ? 127 : 126;
-			} else {
-				started = true;
-				agent_publish(a, j, run);
-				wn_info("job %llu: started (%s)", (unsigned long long)j->id,
-				        wn_fmt_describe(run));
-				cause = agent_supervise(a, j, run, timeout_s, t0);
-				wn_fmt_collect(run, &res);
-			}
-		}
+	} else if (job_take_resources(a, j, f, &s)) {
+		if (j->resume)
+			job_resume(a, j, f, &s); /* started before a restart: follow it again */
+		else
+			job_start(a, j, f, &s);
 	}
 	if (j->group != NULL && !j->grouped) {
 		/* nothing to start: the rest of the sweep need not wait */
 		j->grouped = true;
 		wn_fmt_group_leave(j->group);
 	}
-	t1 = wn_mono_ms();
-	bool cancelled = false;
-	switch (cause) {
-	case AGENT_CAUSE_TIMEOUT:
-		res.success = false;
-		free(res.reason);
-		res.reason = wn_xasprintf("timed out after %u s", (unsigned)timeout_s);
-		break;
-	case AGENT_CAUSE_CANCEL:
-		res.success = false;
-		cancelled = true;
-		free(res.reason);
-		res.reason = wn_xstrdup("cancelled while running");
-		break;
-	case AGENT_CAUSE_LOST:
-		end = AGENT_END_DROP;
-		break;
-	case AGENT_CAUSE_STOP:
-		end = AGENT_END_RELEASE;
-		free(res.reason); /* the release says the worker stopped */
-		res.reason = NULL;
-		break;
-	case AGENT_CAUSE_DETACH:
-		end = AGENT_END_DETACH;
-		break;
-	default:
-		cancelled = res.cancelled; /* e.g. scancel outside WhatsNext */
-		break;
-	}
+	int64_t t1 = wn_mono_ms();
+	bool cancelled = job_outcome(&s);
 	/* The slot is free as soon as the command is over. */
 	pthread_mutex_lock(&a->mu);
 	wn_capacity_give_back(&a->cap, j->id);
@@ -436,34 +507,11 @@ static void *agent_job_main(void *arg)
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
 
-	double secs = (double)(t1 - t0) / 1000.0;
-	if (!started && end == AGENT_END_RESULT)
-		wn_warn("job %llu: not run: %s", (unsigned long long)j->id,
-		        res.reason ? res.reason : "unknown reason");
-	else if (!started && end == AGENT_END_RELEASE && cause == AGENT_CAUSE_NONE)
-		wn_warn("job %llu: not run: %s; handing it back", (unsigned long long)j->id,
-		        res.reason ? res.reason : "unknown reason");
-	else if (end == AGENT_END_DETACH)
-		wn_info("job %llu: left running as %s, its lease kept: a worker started again as "
-		        "%s before the lease runs out follows it again",
-		        (unsigned long long)j->id, wn_fmt_describe(run), a->name);
-	else if (end != AGENT_END_RESULT)
-		wn_info("job %llu: stopped (%s) after %.3f s", (unsigned long long)j->id,
-		        agent_cause_text(cause), secs);
-	else if (cancelled)
-		wn_info("job %llu: cancelled after %.3f s", (unsigned long long)j->id, secs);
-	else if (res.success)
-		wn_info("job %llu: finished: exit 0 in %.3f s", (unsigned long long)j->id, secs);
-	else
-		wn_info("job %llu: failed: exit %d in %.3f s: %s", (unsigned long long)j->id,
-		        res.exit_code, secs, res.reason ? res.reason : "unknown reason");
-	if (res.output_tail && res.output_tail[0])
-		wn_debug("job %llu: output tail: %s", (unsigned long long)j->id, res.output_tail);
-
-	wn_agent_report(a, j, end, &res, cancelled, t1 - t0);
-	wn_fmt_result_release(&res);
-	wn_fmt_run_free(run);
-	free(gpus);
+	job_log_end(a, j, &s, cancelled, t1);
+	wn_agent_report(a, j, s.end, &s.res, cancelled, t1 - s.t0);
+	wn_fmt_result_release(&s.res);
+	wn_fmt_run_free(s.run);
+	free(s.gpus);
 
 	pthread_mutex_lock(&a->mu);
 	j->holding = false;
