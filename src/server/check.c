@@ -11,29 +11,6 @@
 
 #define CHECK_NAME_MAX 1400
 
-void wn_check_key_name(char *buf, size_t cap, const char *key, size_t klen)
-{
-	if (klen > 2 && key[0] == 'x' && key[1] == '/' && cap > 3) {
-		/* set aside: x/ and the key it was */
-		memcpy(buf, "x/", 2);
-		wn_check_key_name(buf + 2, cap - 2, key + 2, klen - 2);
-		return;
-	}
-	if (klen == 10 && key[1] == '/' && (key[0] == 'j' || key[0] == 's' || key[0] == 'i')) {
-		snprintf(buf, cap, "%c/%llu", key[0], (unsigned long long)key_job_id(key));
-		return;
-	}
-	size_t o = 0;
-	for (size_t i = 0; i < klen && o + 8 < cap; i++) {
-		unsigned char ch = (unsigned char)key[i];
-		if (ch > 0x20 && ch < 0x7f && ch != '\\')
-			buf[o++] = (char)ch;
-		else
-			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", ch);
-	}
-	buf[o] = '\0';
-}
-
 void check_finding(struct check *k, const char *name, const char *fmt, ...)
 {
 	k->findings++;
@@ -203,12 +180,12 @@ static void scan_task(struct check *k, const char *name, const char *key, size_t
 static void scan_sweep(struct check *k, const char *name, const char *key, size_t kl,
                        const uint8_t *v, size_t vl)
 {
-	if (kl != 10) {
+	if (kl != WN_KEY_ID_LEN) {
 		check_finding(k, name, "a sweep key holds 8 bytes of id after s/");
 		check_plan_del(k, key, kl, "not a sweep key");
 		return;
 	}
-	struct csweep *s = sweep_get(k, key_job_id(key));
+	struct csweep *s = sweep_get(k, wn_key_id(key));
 	s->exists = true;
 	Whatsnext__V1__Sweep *r = whatsnext__v1__sweep__unpack(NULL, vl, v);
 	if (r == NULL) {
@@ -304,11 +281,11 @@ static void worker_hold(struct check *k, struct cworker *w, uint64_t id)
 static void scan_job(struct check *k, const char *name, const char *key, size_t kl,
                      const uint8_t *v, size_t vl)
 {
-	if (kl != 10) {
+	if (kl != WN_KEY_ID_LEN) {
 		check_finding(k, name, "a job key holds 8 bytes of id after j/; not repairable");
 		return;
 	}
-	struct cjob c = {.id = key_job_id(key)};
+	struct cjob c = {.id = wn_key_id(key)};
 	if (c.id == 0) {
 		check_finding(k, name,
 		              "id 0 is not one wnd hands out: no request can reach the job");
@@ -385,7 +362,7 @@ static void push_req(struct check *k, const struct creq *r)
 static void scan_req(struct check *k, const char *name, const char *key, size_t kl,
                      const uint8_t *v, size_t vl)
 {
-	if (kl != 10) {
+	if (kl != WN_KEY_ID_LEN) {
 		check_finding(k, name, "a request-id key holds 8 bytes of id after i/");
 		check_plan_del(k, key, kl, "not a request-id key");
 		return;
@@ -400,7 +377,7 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
 	const char *method = (const char *)v + 8;
 	const uint8_t *body = nul + 1;
 	size_t blen = vl - (size_t)(body - v);
-	struct creq r = {.reqid = key_job_id(key)};
+	struct creq r = {.reqid = wn_key_id(key)};
 	if (strcmp(method, REQ_SUBMIT) == 0) {
 		Whatsnext__V1__SubmitResponse *m =
 		    whatsnext__v1__submit_response__unpack(NULL, blen, body);
@@ -460,14 +437,14 @@ static void scan_meta(struct check *k, const char *name, const char *key, size_t
                       const uint8_t *v, size_t vl)
 {
 	uint64_t n = 0;
-	if (kl == 9 && memcmp(key, "m/version", 9) == 0) {
+	if (kl == 9 && memcmp(key, WN_KEY_VERSION, WN_KEY_VERSION_LEN) == 0) {
 		/* check_scan read it first and stopped on a layout it does not know */
 		k->have_version = true;
 		k->version_ok =
 		    parse_u64((const char *)v, vl, &n) && n >= 1 && n <= WN_STORE_VERSION;
 		if (!k->version_ok)
 			check_finding(k, name, "not a data layout version this wnd knows");
-	} else if (kl == 9 && memcmp(key, "m/next_id", 9) == 0) {
+	} else if (kl == 9 && memcmp(key, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN) == 0) {
 		k->have_next = true;
 		k->next_ok = parse_u64((const char *)v, vl, &n);
 		k->next_id = n;
@@ -483,7 +460,7 @@ static bool check_version(struct check *k)
 {
 	char *val = NULL;
 	size_t len = 0;
-	if (wn_store_get(k->store, "m/version", 9, &val, &len) != WN_OK)
+	if (wn_store_get(k->store, WN_KEY_VERSION, WN_KEY_VERSION_LEN, &val, &len) != WN_OK)
 		return true;
 	k->have_version = true;
 	uint64_t v = 0;
@@ -491,14 +468,14 @@ static bool check_version(struct check *k)
 	free(val);
 	if (ok && v > WN_STORE_VERSION) {
 		k->version_newer = true;
-		check_finding(k, "m/version",
+		check_finding(k, WN_KEY_VERSION,
 		              "data layout version %llu is newer than this wnd knows (%d); not "
 		              "checked further",
 		              (unsigned long long)v, WN_STORE_VERSION);
 		return false;
 	}
 	if (!ok || v < 1) {
-		check_finding(k, "m/version", "not a data layout version; not repairable");
+		check_finding(k, WN_KEY_VERSION, "not a data layout version; not repairable");
 		return false;
 	}
 	k->version_ok = true;
@@ -517,29 +494,30 @@ typedef void (*scan_fn)(struct check *k, const char *name, const char *key, size
 
 /* The key prefixes of the store, each with its reader. */
 static const struct {
-	char prefix;
+	enum wn_key_kind kind;
 	scan_fn fn;
 	size_t count_at; /* index into check.counts */
 } scan_table[] = {
-    {'i', scan_req, 5},   {'j', scan_job, 2},  {'m', scan_meta, 6},   {'p', scan_project, 0},
-    {'s', scan_sweep, 3}, {'t', scan_task, 1}, {'w', scan_worker, 4}, {'x', scan_aside, 7},
+    {WN_KEY_REQ, scan_req, 5},         {WN_KEY_JOB, scan_job, 2},     {WN_KEY_META, scan_meta, 6},
+    {WN_KEY_PROJECT, scan_project, 0}, {WN_KEY_SWEEP, scan_sweep, 3}, {WN_KEY_TASK, scan_task, 1},
+    {WN_KEY_WORKER, scan_worker, 4},   {WN_KEY_ASIDE, scan_aside, 7},
 };
 
 void check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl)
 {
 	char name[CHECK_NAME_MAX];
-	wn_check_key_name(name, sizeof(name), key, kl);
+	wn_key_name(name, sizeof(name), key, kl);
 	k->nkeys++;
+	int kind = wn_key_kind(key, kl);
 	size_t i = 0;
-	while (i < WN_ARRAY_LEN(scan_table) &&
-	       (kl < 2 || key[1] != '/' || key[0] != scan_table[i].prefix))
+	while (i < WN_ARRAY_LEN(scan_table) && (int)scan_table[i].kind != kind)
 		i++;
 	if (i == WN_ARRAY_LEN(scan_table)) {
 		check_finding(k, name,
 		              "unknown key; left as it is (a newer wnd may have written it)");
 		return;
 	}
-	if (scan_table[i].prefix != 'm' && scan_table[i].prefix != 'x')
+	if (kind != WN_KEY_META && kind != WN_KEY_ASIDE)
 		k->has_data = true;
 	k->counts[scan_table[i].count_at]++;
 	scan_table[i].fn(k, name, key, kl, (const uint8_t *)val, vl);
@@ -551,7 +529,7 @@ bool check_scan(struct check *k)
 		return false;
 	const char *key, *val;
 	size_t kl, vl;
-	wn_store_iter *it = wn_store_iter_new(k->store, "", 0, NULL, 0);
+	wn_store_iter *it = wn_store_iter_new(k->store, "", 0, NULL, 0); /* every key */
 	while (wn_store_iter_next(it, &key, &kl, &val, &vl))
 		check_record(k, key, kl, val, vl);
 	const char *err = wn_store_iter_error(it);

@@ -24,10 +24,4 @@ typedef struct wn_check_result {
  * *errmsg malloc'd) when dir cannot be opened; else WN_OK and *res filled. */
 int wn_check_run(const char *dir, bool repair, FILE *out, wn_check_result *res, char **errmsg);
 
-/* wn_check_key_name writes key as `wnd --check` prints it into buf (cap
- * bytes, NUL-terminated): "j/42", "s/7" and "i/N" for the keys that end in an
- * 8-byte id, "x/" and the name of the key a record set aside was under, other
- * bytes as text with \xNN for what is not printable. */
-void wn_check_key_name(char *buf, size_t cap, const char *key, size_t klen);
-
 #endif

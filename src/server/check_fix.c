@@ -22,7 +22,7 @@
 struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen)
 {
 	char name[1400];
-	wn_check_key_name(name, sizeof(name), key, klen);
+	wn_key_name(name, sizeof(name), key, klen);
 	struct fix *f = wn_map_get_str(k->fixmap, name);
 	if (f != NULL) {
 		if (f->kind == FIX_NONE)
@@ -57,14 +57,14 @@ void check_plan_aside(struct check *k, const char *key, size_t klen)
 void check_plan_project(struct check *k, const char *name)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_project(key, name);
+	size_t kl = wn_key_project(key, name);
 	check_plan(k, FIX_PROJECT, key, kl)->project = wn_arena_strdup(k->arena, name);
 }
 
 void check_plan_task(struct check *k, const char *project, const char *name)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_task(key, project, name);
+	size_t kl = wn_key_task(key, project, name);
 	struct fix *f = check_plan(k, FIX_TASK, key, kl);
 	f->project = wn_arena_strdup(k->arena, project);
 	f->task = wn_arena_strdup(k->arena, name);
@@ -73,7 +73,7 @@ void check_plan_task(struct check *k, const char *project, const char *name)
 void check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_t total)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_sweep(key, id);
+	size_t kl = wn_key_sweep(key, id);
 	struct fix *f = check_plan(k, FIX_SWEEP, key, kl);
 	f->id = id;
 	if (project != NULL)
@@ -85,7 +85,7 @@ void check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_
 void check_plan_job(struct check *k, struct cjob *j, unsigned mask, const char *reason)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, j->id);
+	size_t kl = wn_key_job(key, j->id);
 	struct fix *f = check_plan(k, FIX_JOB, key, kl);
 	f->id = j->id;
 	f->mask |= mask;
@@ -279,8 +279,8 @@ static void fix_unreadable(struct writer *w, const struct fix *f)
 	j.reason =
 	    wn_arena_printf(w->scratch,
 	                    "the record of job %llu could not be read; wnd --check --repair "
-	                    "kept its bytes under the key x/%s and put this job in its place",
-	                    (unsigned long long)f->id, f->name);
+	                    "kept its bytes under the key %s%s and put this job in its place",
+	                    (unsigned long long)f->id, wn_key_prefix(WN_KEY_ASIDE), f->name);
 	j.created_ms = j.finished_ms = wn_now_ms();
 	put(w, f, &j.base);
 	said(w, f, "replaced by a FAILED job of project " CHECK_LOST_PROJECT " (remove it there)");
@@ -341,13 +341,12 @@ static void set_aside(struct writer *w, const struct fix *f)
 	size_t len = 0;
 	if (wn_store_get(w->k->store, f->key, f->klen, &val, &len) != WN_OK)
 		return;
-	char *key = wn_arena_alloc(w->scratch, f->klen + 2);
-	key[0] = 'x';
-	key[1] = '/';
-	memcpy(key + 2, f->key, f->klen);
-	wn_batch_put(w->b, key, f->klen + 2, val, len);
+	char *key = wn_arena_alloc(w->scratch, f->klen + WN_KEY_PREFIX_LEN);
+	size_t kl = wn_key_aside(key, f->key, f->klen);
+	wn_batch_put(w->b, key, kl, val, len);
 	free(val);
-	fprintf(w->k->out, "repaired %s: unreadable record kept under x/%s\n", f->name, f->name);
+	fprintf(w->k->out, "repaired %s: unreadable record kept under %s%s\n", f->name,
+	        wn_key_prefix(WN_KEY_ASIDE), f->name);
 	w->done++;
 }
 

@@ -44,35 +44,35 @@ static bool name_ok(const char *s)
 static void rule_meta(struct check *k)
 {
 	if (!k->have_version && k->has_data) {
-		check_finding(k, "m/version", "missing");
+		check_finding(k, WN_KEY_VERSION, "missing");
 		char v[16];
 		snprintf(v, sizeof(v), "%d", WN_STORE_VERSION);
-		check_plan_meta(k, "m/version", v);
+		check_plan_meta(k, WN_KEY_VERSION, v);
 	}
 	char want[32];
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)k->maxid + 1);
 	if (k->maxid == UINT64_MAX) {
 		/* no bound is above it: wnd refuses every submit */
-		check_finding(k, "m/next_id",
+		check_finding(k, WN_KEY_NEXT_ID,
 		              "%s holds id %llu, the last: no id is left for a new job; not "
 		              "repairable",
 		              k->maxwhere, (unsigned long long)k->maxid);
 	} else if (!k->have_next) {
 		if (k->maxid > 0) {
-			check_finding(k, "m/next_id", "missing, while %s holds id %llu",
+			check_finding(k, WN_KEY_NEXT_ID, "missing, while %s holds id %llu",
 			              k->maxwhere, (unsigned long long)k->maxid);
-			check_plan_meta(k, "m/next_id", want);
+			check_plan_meta(k, WN_KEY_NEXT_ID, want);
 		}
 	} else if (!k->next_ok) {
-		check_finding(k, "m/next_id", "not a decimal number");
-		check_plan_meta(k, "m/next_id", want);
+		check_finding(k, WN_KEY_NEXT_ID, "not a decimal number");
+		check_plan_meta(k, WN_KEY_NEXT_ID, want);
 	} else if (k->next_id <= k->maxid) {
-		check_finding(k, "m/next_id",
+		check_finding(k, WN_KEY_NEXT_ID,
 		              "%llu is not above id %llu (%s): a new job could take an id "
 		              "already used",
 		              (unsigned long long)k->next_id, (unsigned long long)k->maxid,
 		              k->maxwhere);
-		check_plan_meta(k, "m/next_id", want);
+		check_plan_meta(k, WN_KEY_NEXT_ID, want);
 	}
 }
 
@@ -85,7 +85,7 @@ static void rule_tasks(struct check *k)
 		if (!t->exists || t->proj->exists)
 			continue;
 		char key[WN_KEY_MAX];
-		size_t kl = key_task(key, t->proj->name, t->name);
+		size_t kl = wn_key_task(key, t->proj->name, t->name);
 		check_finding(k, key, "project \"%s\" does not exist", t->proj->name);
 		/* a project its jobs name is recreated for them (rule_job_refs) */
 		if (t->proj->njobs == 0)
@@ -118,8 +118,8 @@ static void rule_sweeps(struct check *k)
 	for (size_t i = 0; i < n; i++) {
 		struct csweep *s = v[i].v;
 		char key[WN_KEY_MAX], name[32];
-		size_t kl = key_sweep(key, s->id);
-		snprintf(name, sizeof(name), "s/%llu", (unsigned long long)s->id);
+		size_t kl = wn_key_sweep(key, s->id);
+		wn_key_id_name(name, sizeof(name), WN_KEY_SWEEP, s->id);
 		uint64_t span = sweep_end(s) - s->id + 1;
 		if (!s->exists || !s->readable) {
 			/* an unreadable record was reported when read */
@@ -174,7 +174,7 @@ static void rule_workers(struct check *k)
 		    (w->nheld == 0 || memcmp(w->stored, w->held, w->nheld * sizeof(uint64_t)) == 0))
 			continue;
 		char key[WN_KEY_MAX];
-		size_t kl = (size_t)snprintf(key, sizeof(key), "w/%s", w->name);
+		size_t kl = wn_key_worker(key, w->name);
 		check_finding(k, key,
 		              "record lists %zu held job(s), while %zu RUNNING job(s) name it",
 		              w->nstored, w->nheld);
@@ -258,7 +258,7 @@ static void job_deps(struct check *k, struct cjob *j, const char *name)
 static void rule_job_refs(struct check *k, struct cjob *j)
 {
 	char name[32];
-	snprintf(name, sizeof(name), "j/%llu", (unsigned long long)j->id);
+	wn_key_id_name(name, sizeof(name), WN_KEY_JOB, j->id);
 	if (j->flags & CJ_BADID) {
 		check_finding(k, name, "record holds another id than its key");
 		check_plan_job(k, j, JF_ID, NULL);
@@ -314,7 +314,7 @@ static void rule_job_ready(struct check *k, struct cjob *j)
 		                : wn_arena_printf(k->arena, "dependency job %llu was removed",
 		                                  (unsigned long long)d->id);
 		char name[32];
-		snprintf(name, sizeof(name), "j/%llu", (unsigned long long)j->id);
+		wn_key_id_name(name, sizeof(name), WN_KEY_JOB, j->id);
 		check_finding(k, name, "PENDING, but %s: it can never run (it should be BLOCKED)",
 		              y != NULL && y->status >= WN_NSTATUS
 		                  ? wn_arena_printf(k->arena,
@@ -403,7 +403,7 @@ static void rule_cycles(struct check *k, const struct redge_index *r)
 		if (indeg[i] == 0 || !waits(&k->jobs[i]))
 			continue;
 		char name[32];
-		snprintf(name, sizeof(name), "j/%llu", (unsigned long long)k->jobs[i].id);
+		wn_key_id_name(name, sizeof(name), WN_KEY_JOB, k->jobs[i].id);
 		check_finding(k, name,
 		              "PENDING, and waits on a dependency cycle: it can never run (it "
 		              "should be BLOCKED)");
@@ -463,14 +463,13 @@ static void rule_reqs(struct check *k)
 		if (j == NULL || (j->flags & CJ_CORRUPT) || j->reqid != q->reqid)
 			continue;
 		char key[WN_KEY_MAX], name[32];
-		key_job(key, q->reqid);
-		key[0] = 'i';
-		snprintf(name, sizeof(name), "i/%llu", (unsigned long long)q->reqid);
+		size_t kl = wn_key_req(key, q->reqid);
+		wn_key_id_name(name, sizeof(name), WN_KEY_REQ, q->reqid);
 		check_finding(k, name,
 		              "keeps the reply to the Submit of job %llu as removed, but the job "
 		              "is there",
 		              (unsigned long long)q->job);
-		check_plan_del(k, key, 10, "the job's own record answers a resent Submit");
+		check_plan_del(k, key, kl, "the job's own record answers a resent Submit");
 	}
 }
 

@@ -209,45 +209,6 @@ int engine_write(struct call *c, wn_batch *b)
 	return WN_OK;
 }
 
-size_t key_project(char *buf, const char *name)
-{
-	return (size_t)snprintf(buf, WN_KEY_MAX, "p/%s", name);
-}
-
-size_t key_task(char *buf, const char *project, const char *name)
-{
-	return (size_t)snprintf(buf, WN_KEY_MAX, "t/%s/%s", project, name);
-}
-
-size_t key_task_prefix(char *buf, const char *project)
-{
-	return (size_t)snprintf(buf, WN_KEY_MAX, "t/%s/", project);
-}
-
-size_t key_job(char *buf, uint64_t id)
-{
-	buf[0] = 'j';
-	buf[1] = '/';
-	for (int i = 0; i < 8; i++)
-		buf[2 + i] = (char)(id >> (56 - 8 * i));
-	return 10;
-}
-
-size_t key_sweep(char *buf, uint64_t id)
-{
-	key_job(buf, id);
-	buf[0] = 's';
-	return 10;
-}
-
-uint64_t key_job_id(const char *key)
-{
-	uint64_t id = 0;
-	for (int i = 0; i < 8; i++)
-		id = id << 8 | (uint8_t)key[2 + i];
-	return id;
-}
-
 void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg)
 {
 	uint8_t small[1024];
@@ -272,7 +233,7 @@ Job *job_find(struct call *c, uint64_t id)
 		j = whatsnext__v1__job__unpack(c->pa, x->len, x->buf);
 	} else {
 		char key[WN_KEY_MAX];
-		size_t kl = key_job(key, id);
+		size_t kl = wn_key_job(key, id);
 		char *val = NULL;
 		size_t len = 0;
 		if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
@@ -319,7 +280,7 @@ int job_load(struct call *c, uint64_t id, Job **out)
 void job_put(struct call *c, wn_batch *b, const Job *j)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, j->id);
+	size_t kl = wn_key_job(key, j->id);
 	if (j->status != WHATSNEXT__V1__JOB_STATUS__JOB_PENDING &&
 	    j->status != WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING) {
 		/* finished or blocked: not worth a place in the record cache */
@@ -337,7 +298,7 @@ void job_put(struct call *c, wn_batch *b, const Job *j)
 void job_del(struct call *c, wn_batch *b, uint64_t id)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, id);
+	size_t kl = wn_key_job(key, id);
 	wn_batch_del(b, key, kl);
 	stage_add(c, b, id, NULL, 0, false);
 }
@@ -981,7 +942,7 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 		pthread_mutex_lock(&e->mu);
 		int64_t cutoff = engine_now(e) - e->cfg.retention_ms;
 		char start[WN_KEY_MAX];
-		size_t sl = key_job(start, after + 1);
+		size_t sl = wn_key_job(start, after + 1);
 		const char *k, *v;
 		size_t kl, vl;
 		size_t seen = 0;
@@ -990,9 +951,10 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 		size_t ngone = 0, ngone_all = 0;
 		struct project *gp = NULL;
 		more = false;
-		wn_store_iter *it = wn_store_iter_new(e->store, "j/", 2, start, sl);
+		wn_store_iter *it = wn_store_iter_new(e->store, wn_key_prefix(WN_KEY_JOB),
+		                                      WN_KEY_PREFIX_LEN, start, sl);
 		while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-			after = key_job_id(k);
+			after = wn_key_id(k);
 			if (++seen == EXPIRE_CHUNK) {
 				more = true;
 				break;
@@ -1027,7 +989,9 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 		call_finish(&c);
 	}
 	if (removed > 0) {
-		wn_store_compact(e->store, "j/", 2, "j0", 2);
+		char end[WN_KEY_PREFIX_LEN];
+		size_t el = wn_key_prefix_end(end, WN_KEY_JOB);
+		wn_store_compact(e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, end, el);
 		wn_info("deleted %llu finished job(s) past the retention time",
 		        (unsigned long long)removed);
 	}

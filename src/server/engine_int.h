@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "err.h"
 #include "index.h"
+#include "keys.h"
 #include "lease.h"
 #include "map.h"
 #include "store.h"
@@ -40,7 +41,6 @@ typedef Whatsnext__V1__Project Project;
 #define WN_REASON_MAX           4096
 #define WN_WAIT_MAX_MS          60000
 #define WN_BATCH_MAX            100000
-#define WN_KEY_MAX              300
 /* Replies are kept under this size (list methods stop early). */
 #define WN_REPLY_BUDGET (8u << 20)
 
@@ -293,14 +293,6 @@ void replay_removed(struct call *c, wn_batch *b, const Job *j, int status);
 /* replay_forget drops request ids older than the keep time, from memory and
  * disk, and learns which i/ keys exist (at start). */
 void replay_forget(wn_engine *e);
-
-/* Keys. */
-size_t key_project(char *buf, const char *name);
-size_t key_task(char *buf, const char *project, const char *name);
-size_t key_task_prefix(char *buf, const char *project);
-size_t key_job(char *buf, uint64_t id);
-size_t key_sweep(char *buf, uint64_t id);
-uint64_t key_job_id(const char *key);
 
 /* record_put packs msg into b under key. */
 void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg);

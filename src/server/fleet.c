@@ -186,11 +186,6 @@ void fleet_retask(struct call *c, const struct project *p, const struct task *t,
 	}
 }
 
-static size_t key_worker(char *buf, const char *name)
-{
-	return (size_t)snprintf(buf, WN_KEY_MAX, "w/%s", name);
-}
-
 static struct wrk *fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec)
 {
 	struct wrk *w = wn_xcalloc(1, sizeof(*w));
@@ -213,7 +208,8 @@ int fleet_load(wn_engine *e, char **errmsg)
 	size_t kl, vl;
 	int rv = WN_OK;
 	int64_t mono = engine_mono(e);
-	wn_store_iter *it = wn_store_iter_new(e->store, "w/", 2, NULL, 0);
+	wn_store_iter *it =
+	    wn_store_iter_new(e->store, wn_key_prefix(WN_KEY_WORKER), WN_KEY_PREFIX_LEN, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		Whatsnext__V1__Worker *rec =
 		    whatsnext__v1__worker__unpack(NULL, vl, (const uint8_t *)v);
@@ -254,7 +250,7 @@ void fleet_free(wn_engine *e)
 static void fleet_save(wn_batch *b, struct wrk *w)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_worker(key, w->rec->name);
+	size_t kl = wn_key_worker(key, w->rec->name);
 	w->rec->last_seen_ms = w->last_seen_ms;
 	record_put(b, key, kl, &w->rec->base);
 	w->saved_seen_ms = w->last_seen_ms;

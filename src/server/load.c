@@ -71,7 +71,8 @@ static int load_projects(struct load *l)
 	const char *k, *v;
 	size_t kl, vl;
 	int rv = WN_OK;
-	wn_store_iter *it = wn_store_iter_new(l->e->store, "p/", 2, NULL, 0);
+	wn_store_iter *it = wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_PROJECT),
+	                                      WN_KEY_PREFIX_LEN, NULL, 0);
 	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		Project *p = whatsnext__v1__project__unpack(NULL, vl, (const uint8_t *)v);
 		if (p == NULL) {
@@ -92,7 +93,8 @@ static int load_tasks(struct load *l)
 	const char *k, *v;
 	size_t kl, vl;
 	int rv = WN_OK;
-	wn_store_iter *it = wn_store_iter_new(l->e->store, "t/", 2, NULL, 0);
+	wn_store_iter *it =
+	    wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_TASK), WN_KEY_PREFIX_LEN, NULL, 0);
 	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		Task *t = whatsnext__v1__task__unpack(NULL, vl, (const uint8_t *)v);
 		if (t == NULL) {
@@ -119,12 +121,13 @@ static int load_sweeps(struct load *l)
 	const char *k, *v;
 	size_t kl, vl;
 	int rv = WN_OK;
-	wn_store_iter *it = wn_store_iter_new(l->e->store, "s/", 2, NULL, 0);
+	wn_store_iter *it =
+	    wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_SWEEP), WN_KEY_PREFIX_LEN, NULL, 0);
 	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		unsigned long long id = kl == 10 ? (unsigned long long)key_job_id(k) : 0;
+		unsigned long long id = kl == WN_KEY_ID_LEN ? (unsigned long long)wn_key_id(k) : 0;
 		Whatsnext__V1__Sweep *w =
 		    whatsnext__v1__sweep__unpack(NULL, vl, (const uint8_t *)v);
-		if (w == NULL || kl != 10) {
+		if (w == NULL || kl != WN_KEY_ID_LEN) {
 			char what[64];
 			snprintf(what, sizeof(what), "sweep %llu", id);
 			rv = load_corrupt(l, what);
@@ -186,15 +189,16 @@ static bool load_job(struct load *l, const char *k, size_t kl, const char *v, si
                      int64_t now)
 {
 	wn_engine *e = l->e;
-	Job *j = kl == 10 ? whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)v) : NULL;
+	Job *j =
+	    kl == WN_KEY_ID_LEN ? whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)v) : NULL;
 	if (j == NULL)
 		return false;
 	/* ids are never handed out twice, even those of orphans */
 	if (j->id >= e->next_id) /* an id of 2^64 - 1 leaves none: submits are refused */
 		e->next_id = j->id == UINT64_MAX ? UINT64_MAX : j->id + 1;
-	if (j->id == 0 || j->id != key_job_id(k)) {
+	if (j->id == 0 || j->id != wn_key_id(k)) {
 		/* served under its id, it would shadow or stand beside another job */
-		load_orphan(l, "job record %llu holds id %llu", (unsigned long long)key_job_id(k),
+		load_orphan(l, "job record %llu holds id %llu", (unsigned long long)wn_key_id(k),
 		            (unsigned long long)j->id);
 		whatsnext__v1__job__free_unpacked(j, NULL);
 		return true;
@@ -202,7 +206,7 @@ static bool load_job(struct load *l, const char *k, size_t kl, const char *v, si
 	struct project *p = wn_map_get_str(e->projects, j->project);
 	if (p == NULL) {
 		load_orphan(l, "job record %llu belongs to project \"%s\", which does not exist",
-		            (unsigned long long)key_job_id(k), j->project);
+		            (unsigned long long)wn_key_id(k), j->project);
 		whatsnext__v1__job__free_unpacked(j, NULL);
 		return true;
 	}
@@ -262,12 +266,13 @@ static int load_jobs(struct load *l)
 	size_t kl, vl;
 	int rv = WN_OK;
 	int64_t now = engine_now(l->e);
-	wn_store_iter *it = wn_store_iter_new(l->e->store, "j/", 2, NULL, 0);
+	wn_store_iter *it =
+	    wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		if (!load_job(l, k, kl, v, vl, now)) {
 			char what[64];
 			snprintf(what, sizeof(what), "job %llu",
-			         kl == 10 ? (unsigned long long)key_job_id(k) : 0ULL);
+			         kl == WN_KEY_ID_LEN ? (unsigned long long)wn_key_id(k) : 0ULL);
 			rv = load_corrupt(l, what);
 			break;
 		}
@@ -282,7 +287,7 @@ static void load_next_id(wn_engine *e)
 {
 	char *val = NULL;
 	size_t len = 0;
-	if (wn_store_get(e->store, "m/next_id", 9, &val, &len) == WN_OK) {
+	if (wn_store_get(e->store, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, &val, &len) == WN_OK) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31), val);
 		uint64_t n = strtoull(buf, NULL, 10);

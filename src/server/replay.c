@@ -15,13 +15,6 @@
 
 #define REPLAY_SUBMIT "/whatsnext.v1.JobService/Submit"
 
-static size_t key_req(char *buf, uint64_t id)
-{
-	key_job(buf, id);
-	buf[0] = 'i';
-	return 10;
-}
-
 void replay_init(wn_engine *e)
 {
 	struct replay *r = &e->replay;
@@ -88,7 +81,7 @@ static bool stored_answer(struct call *c, const ProtobufCMessageDescriptor *od,
 	if (wn_map_get_u64(c->e->replay.stored, c->reqid) == NULL)
 		return false;
 	char key[WN_KEY_MAX];
-	size_t kl = key_req(key, c->reqid);
+	size_t kl = wn_key_req(key, c->reqid);
 	char *val = NULL;
 	size_t len = 0;
 	if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
@@ -138,7 +131,7 @@ static void put_stored(wn_engine *e, wn_batch *b, uint64_t reqid, int64_t at, co
                        const ProtobufCMessage *reply)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_req(key, reqid);
+	size_t kl = wn_key_req(key, reqid);
 	size_t bl = protobuf_c_message_get_packed_size(reply);
 	size_t ml = strlen(method) + 1;
 	uint8_t *buf = wn_xmalloc(8 + ml + bl);
@@ -208,12 +201,13 @@ void replay_forget(wn_engine *e)
 	wn_batch *b = wn_batch_new();
 	const char *k, *v;
 	size_t kl, vl;
-	wn_store_iter *it = wn_store_iter_new(e->store, "i/", 2, NULL, 0);
+	wn_store_iter *it =
+	    wn_store_iter_new(e->store, wn_key_prefix(WN_KEY_REQ), WN_KEY_PREFIX_LEN, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		int64_t at = 0;
 		if (vl >= 8)
 			memcpy(&at, v, 8);
-		uint64_t id = key_job_id(k);
+		uint64_t id = wn_key_id(k);
 		if (at < cutoff) {
 			wn_batch_del(b, k, kl);
 			wn_map_del_u64(e->replay.stored, id);

@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "fault.h"
+#include "keys.h"
 #include "log.h"
 #include "util.h"
 
@@ -38,12 +39,12 @@ static int store_check_version(wn_store *s, char **errmsg)
 {
 	char *val = NULL;
 	size_t len = 0;
-	int rv = wn_store_get(s, "m/version", 9, &val, &len);
+	int rv = wn_store_get(s, WN_KEY_VERSION, WN_KEY_VERSION_LEN, &val, &len);
 	if (rv == WN_ENOTFOUND) {
 		char buf[16];
 		int n = snprintf(buf, sizeof(buf), "%d", WN_STORE_VERSION);
 		wn_batch *b = wn_batch_new();
-		wn_batch_put(b, "m/version", 9, buf, (size_t)n);
+		wn_batch_put(b, WN_KEY_VERSION, WN_KEY_VERSION_LEN, buf, (size_t)n);
 		uint64_t seq;
 		rv = wn_store_write(s, b, &seq);
 		wn_batch_free(b);
@@ -93,16 +94,20 @@ static bool store_options_string(wn_store *s, const char *str)
 }
 
 /* store_insert_hints makes the memtable remember where it last inserted a
- * key of each 9-byte prefix ("j/" and the first 7 bytes of a job id: 256
- * consecutive jobs). A job's record is rewritten at claim and completion, and
- * the skiplist insert of a key that already has a version costs a search from
- * the top without a hint (about 80 key comparisons); submissions, claims and
- * completions each move through the ids in order, so with a hint per group of
- * ids most inserts start next to their place. Not in RocksDB's C API, hence
- * the options string; without it (an older RocksDB) writes are only slower. */
+ * key of each WN_KEY_JOB_GROUP_LEN-byte prefix (keys.h: a job key's prefix
+ * and the first 7 bytes of its id, 256 consecutive jobs). A job's record is rewritten at claim and
+ * completion, and the skiplist insert of a key that already has a version costs a search from the
+ * top without a hint (about 80 key comparisons); submissions, claims and completions each move
+ * through the ids in order, so with a hint per group of ids most inserts start next to their place.
+ * Not in RocksDB's C API, hence the options string; without it (an older RocksDB) writes are only
+ * slower. */
 static void store_insert_hints(wn_store *s)
 {
-	store_options_string(s, "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.9");
+	char opt[96];
+	snprintf(opt, sizeof(opt),
+	         "memtable_insert_with_hint_prefix_extractor=rocksdb.FixedPrefix.%d",
+	         WN_KEY_JOB_GROUP_LEN);
+	store_options_string(s, opt);
 }
 
 /* store_info_log puts RocksDB's own diagnostic LOG under control. Its writer

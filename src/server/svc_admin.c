@@ -217,11 +217,12 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 	int64_t t1 = wn_mono_ms();
 	char *key = NULL;
 	size_t klen = 0;
-	rv = wn_store_last_key(data, "j/", 2, &key, &klen, &err);
+	rv = wn_store_last_key(data, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, &key, &klen,
+	                       &err);
 	wn_debug("backup: checkpoint %lld ms, read back %lld ms", (long long)(t1 - t0),
 	         (long long)(wn_mono_ms() - t1));
-	if (rv == WN_OK && klen == 10)
-		r->last_job_id = key_job_id(key);
+	if (rv == WN_OK && klen == WN_KEY_ID_LEN)
+		r->last_job_id = wn_key_id(key);
 	free(key);
 	if (rv == WN_ENOTFOUND)
 		rv = WN_OK;

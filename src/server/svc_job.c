@@ -189,7 +189,7 @@ static void put_next_id(struct call *c, wn_batch *b)
 	e->id_limit = e->next_id > UINT64_MAX - ID_BLOCK ? UINT64_MAX : e->next_id + ID_BLOCK;
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)e->id_limit);
-	wn_batch_put(b, "m/next_id", 9, buf, (size_t)n);
+	wn_batch_put(b, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, buf, (size_t)n);
 }
 
 /* job_ids_left refuses a request for n new ids beyond the last one: an id
@@ -372,7 +372,7 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		sw->total = rq->n_jobs;
 		sw->created_ms = now;
 		char key[WN_KEY_MAX];
-		size_t kl = key_sweep(key, first);
+		size_t kl = wn_key_sweep(key, first);
 		record_put(b, key, kl, &sw->base);
 		engine_sweep_new(c->e, projs[0], sw);
 		r->sweep_id = first;
@@ -439,22 +439,23 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 		return WN_OK;
 	}
 	char start[WN_KEY_MAX];
-	size_t sl = key_job(start, after + 1);
+	size_t sl = wn_key_job(start, after + 1);
 	const char *k, *v;
 	size_t kl, vl;
 	size_t scanned = 0, bytes = 0;
 	uint64_t last = 0;
 	bool more = false;
-	wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, start, sl);
+	wn_store_iter *it =
+	    wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, start, sl);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		if (key_job_id(k) > last_id)
+		if (wn_key_id(k) > last_id)
 			break;
 		if (r->n_jobs == page || scanned == JOB_LIST_SCAN_MAX || bytes > WN_REPLY_BUDGET) {
 			more = true;
 			break;
 		}
 		scanned++;
-		last = key_job_id(k);
+		last = wn_key_id(k);
 		Job *j = whatsnext__v1__job__unpack(c->pa, vl, (const uint8_t *)v);
 		if (j == NULL)
 			continue;

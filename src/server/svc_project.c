@@ -16,7 +16,7 @@ static int project_name_ok(struct call *c, const char *name)
 static int project_read(struct call *c, const char *name, Project **out)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_project(key, name);
+	size_t kl = wn_key_project(key, name);
 	char *val = NULL;
 	size_t len = 0;
 	int rv = wn_store_get(c->e->store, key, kl, &val, &len);
@@ -48,7 +48,7 @@ int svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	p->status = WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ACTIVE;
 	p->created_ms = p->updated_ms = engine_now(c->e);
 	char key[WN_KEY_MAX];
-	size_t kl = key_project(key, p->name);
+	size_t kl = wn_key_project(key, p->name);
 	wn_batch *b = wn_batch_new();
 	record_put(b, key, kl, &p->base);
 	rv = engine_write(c, b);
@@ -84,7 +84,8 @@ int svc_project_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	r->projects = wn_arena_alloc(c->arena, cap * sizeof(*r->projects));
 	const char *k, *v;
 	size_t kl, vl;
-	wn_store_iter *it = wn_store_iter_new(c->e->store, "p/", 2, NULL, 0);
+	wn_store_iter *it = wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_PROJECT),
+	                                      WN_KEY_PREFIX_LEN, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl) && r->n_projects < cap) {
 		Project *p = whatsnext__v1__project__unpack(c->pa, vl, (const uint8_t *)v);
 		if (p == NULL)
@@ -119,7 +120,7 @@ int svc_project_update(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		p->status = rq->status;
 	p->updated_ms = engine_now(c->e);
 	char key[WN_KEY_MAX];
-	size_t kl = key_project(key, p->name);
+	size_t kl = wn_key_project(key, p->name);
 	wn_batch *b = wn_batch_new();
 	record_put(b, key, kl, &p->base);
 	rv = engine_write(c, b);
@@ -143,7 +144,8 @@ uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task
 	size_t n = 0, cap = 0;
 	const char *k, *val;
 	size_t kl, vl;
-	wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, NULL, 0);
+	wn_store_iter *it =
+	    wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &val, &vl)) {
 		/* a cheap look first: most jobs of a big store are someone else's */
 		Job *j = whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)val);
@@ -185,7 +187,7 @@ int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	whatsnext__v1__delete_project_response__init(r);
 	wn_batch *b = wn_batch_new();
 	char key[WN_KEY_MAX];
-	size_t kl = key_task_prefix(key, p->name);
+	size_t kl = wn_key_task_prefix(key, p->name);
 	const char *k, *v;
 	size_t tkl, vl;
 	wn_store_iter *it = wn_store_iter_new(c->e->store, key, kl, NULL, 0);
@@ -203,10 +205,10 @@ int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	while (wn_map_next(c->e->sweeps, &pos, &sid, &sk, &sv)) {
 		if (((struct sweep *)sv)->proj != p)
 			continue;
-		kl = key_sweep(key, sid);
+		kl = wn_key_sweep(key, sid);
 		wn_batch_del(b, key, kl);
 	}
-	kl = key_project(key, p->name);
+	kl = wn_key_project(key, p->name);
 	wn_batch_del(b, key, kl);
 	rv = engine_write(c, b);
 	wn_batch_free(b);

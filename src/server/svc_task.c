@@ -32,7 +32,7 @@ static int task_check(struct call *c, const Task *t)
 static int task_read(struct call *c, const char *project, const char *name, Task **out)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_task(key, project, name);
+	size_t kl = wn_key_task(key, project, name);
 	char *val = NULL;
 	size_t len = 0;
 	int rv = wn_store_get(c->e->store, key, kl, &val, &len);
@@ -50,7 +50,7 @@ static int task_read(struct call *c, const char *project, const char *name, Task
 static int task_write(struct call *c, Task *t)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_task(key, t->project, t->name);
+	size_t kl = wn_key_task(key, t->project, t->name);
 	wn_batch *b = wn_batch_new();
 	record_put(b, key, kl, &t->base);
 	int rv = engine_write(c, b);
@@ -111,7 +111,7 @@ int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	whatsnext__v1__list_tasks_response__init(r);
 	r->tasks = wn_arena_alloc(c->arena, (wn_map_count(p->tasks) + 1) * sizeof(*r->tasks));
 	char key[WN_KEY_MAX];
-	size_t kl = key_task_prefix(key, p->name);
+	size_t kl = wn_key_task_prefix(key, p->name);
 	const char *k, *v;
 	size_t tkl, vl;
 	wn_store_iter *it = wn_store_iter_new(c->e->store, key, kl, NULL, 0);
@@ -186,7 +186,8 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		const char *k, *v;
 		size_t kl, vl;
 		wn_arena *scratch = wn_arena_new();
-		wn_store_iter *it = wn_store_iter_new(c->e->store, "j/", 2, NULL, 0);
+		wn_store_iter *it = wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB),
+		                                      WN_KEY_PREFIX_LEN, NULL, 0);
 		while (p->counts[WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING] > 0 &&
 		       wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 			Job *j = whatsnext__v1__job__unpack(wn_arena_allocator(scratch), vl,
@@ -210,7 +211,7 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	whatsnext__v1__delete_task_response__init(r);
 	r->jobs_removed = project_remove_jobs(c, p, tq->name, b);
 	char key[WN_KEY_MAX];
-	size_t kl = key_task(key, p->name, tq->name);
+	size_t kl = wn_key_task(key, p->name, tq->name);
 	wn_batch_del(b, key, kl);
 	rv = engine_write(c, b);
 	wn_batch_free(b);

@@ -12,8 +12,8 @@
  * the 8-byte big-endian id after the prefix, x/KEY for x/ and the bytes of
  * KEY; any other key is text, with \xNN for any byte. Reads open the directory read-only, writes
  * for writing (fsynced). Exit: 0 done, 1 failed (KEY absent for get), 2 usage. */
-#include "check.h"
 #include "err.h"
+#include "keys.h"
 #include "store.h"
 #include "util.h"
 
@@ -42,44 +42,6 @@ static int hexval(char c)
 	return -1;
 }
 
-/* parse_key turns KEY as written into its bytes; false if malformed. */
-static bool parse_key(const char *s, char *out, size_t *len)
-{
-	size_t n = strlen(s);
-	if (n > 2 && s[0] == 'x' && s[1] == '/') { /* set aside: x/ and a key */
-		out[0] = 'x';
-		out[1] = '/';
-		if (!parse_key(s + 2, out + 2, len))
-			return false;
-		*len += 2;
-		return true;
-	}
-	if (n > 2 && s[1] == '/' && strchr("jsi", s[0]) != NULL && s[0] != '\0') {
-		char *end = NULL;
-		unsigned long long id = strtoull(s + 2, &end, 10);
-		if (*end != '\0' || s[2] == '-')
-			return false;
-		out[0] = s[0];
-		out[1] = '/';
-		for (int i = 0; i < 8; i++)
-			out[2 + i] = (char)(id >> (56 - 8 * i));
-		*len = 10;
-		return true;
-	}
-	size_t o = 0;
-	for (size_t i = 0; i < n && o < STORE_KEY_MAX; i++) {
-		if (s[i] == '\\' && s[i + 1] == 'x' && hexval(s[i + 2]) >= 0 &&
-		    hexval(s[i + 3]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
-			i += 3;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	*len = o;
-	return o > 0 && o < STORE_KEY_MAX;
-}
-
 /* parse_hex turns HEX into bytes (a new buffer); false if malformed. */
 static bool parse_hex(const char *s, char **out, size_t *len)
 {
@@ -106,7 +68,7 @@ static int store_list(wn_store *s, const char *prefix, size_t plen)
 	wn_store_iter *it = wn_store_iter_new(s, prefix, plen, NULL, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		char name[4 * STORE_KEY_MAX + 16];
-		wn_check_key_name(name, sizeof(name), k, kl);
+		wn_key_name(name, sizeof(name), k, kl);
 		printf("%s %zu\n", name, vl);
 	}
 	wn_store_iter_free(it);
@@ -169,7 +131,7 @@ int main(int argc, char **argv)
 		store_usage();
 	char key[STORE_KEY_MAX];
 	size_t kl = 0;
-	if (argc > 3 && !parse_key(argv[3], key, &kl)) {
+	if (argc > 3 && !wn_key_parse_name(argv[3], key, sizeof(key), &kl)) {
 		fprintf(stderr, "wnstore: malformed key \"%s\"\n", argv[3]);
 		return 2;
 	}

@@ -52,7 +52,7 @@ static void add_project(struct recs *r, const char *name)
 	p.name = (char *)name;
 	p.status = WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ACTIVE;
 	char key[WN_KEY_MAX];
-	add_msg(r, key, key_project(key, name), &p.base);
+	add_msg(r, key, wn_key_project(key, name), &p.base);
 }
 
 static void add_task(struct recs *r, const char *project, const char *name)
@@ -61,7 +61,7 @@ static void add_task(struct recs *r, const char *project, const char *name)
 	t.project = (char *)project;
 	t.name = (char *)name;
 	char key[WN_KEY_MAX];
-	add_msg(r, key, key_task(key, project, name), &t.base);
+	add_msg(r, key, wn_key_task(key, project, name), &t.base);
 }
 
 /* add_job adds job id of p/t in status st, depending on deps[0..ndeps) with cond. */
@@ -87,7 +87,7 @@ static void add_job(struct recs *r, uint64_t id, int st, const uint64_t *deps, s
 		j.attempt = 1;
 	}
 	char key[WN_KEY_MAX];
-	add_msg(r, key, key_job(key, id), &j.base);
+	add_msg(r, key, wn_key_job(key, id), &j.base);
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -210,7 +210,7 @@ TEST(next_id_is_above_every_id_a_record_names)
 	memcpy(val + 8, m, strlen(m) + 1);
 	memcpy(val + 8 + strlen(m) + 1, body, bl);
 	char key[WN_KEY_MAX];
-	key_job(key, 77);
+	wn_key_job(key, 77);
 	key[0] = 'i';
 	add(&r, key, 10, val, 8 + strlen(m) + 1 + bl);
 	free(body);
@@ -251,7 +251,7 @@ TEST(a_sweep_is_recreated_over_its_jobs)
 		j.status = PENDING;
 		j.sweep_id = 10;
 		char key[WN_KEY_MAX];
-		add_msg(&r, key, key_job(key, id), &j.base);
+		add_msg(&r, key, wn_key_job(key, id), &j.base);
 	}
 	struct check k;
 	run(&r, &k);
@@ -280,20 +280,6 @@ TEST(a_worker_record_keeps_a_known_state_and_no_list)
 	CHECK_EQ_INT(k.findings, 1); /* state 0 */
 	CHECK_EQ_INT(planned(&k, "w/w1")->kind, FIX_WORKER);
 	check_release(&k);
-}
-
-TEST(key_names_are_printable)
-{
-	char buf[128], key[WN_KEY_MAX];
-	key_job(key, 42);
-	wn_check_key_name(buf, sizeof(buf), key, 10);
-	CHECK_EQ_STR(buf, "j/42");
-	char x[12] = "x/";
-	key_sweep(x + 2, 7);
-	wn_check_key_name(buf, sizeof(buf), x, 12);
-	CHECK_EQ_STR(buf, "x/s/7");
-	wn_check_key_name(buf, sizeof(buf), "p/a\nb\\", 6);
-	CHECK_EQ_STR(buf, "p/a\\x0ab\\x5c");
 }
 
 /* store_put writes one key to the store in dir. */
@@ -333,7 +319,7 @@ TEST(check_and_repair_a_store)
 	size_t len = 0;
 	uint8_t *buf = wn_message_pack(&s.base, &len);
 	char key[WN_KEY_MAX];
-	store_put("d", key, key_sweep(key, 5), buf, len);
+	store_put("d", key, wn_key_sweep(key, 5), buf, len);
 	free(buf);
 	Task t = WHATSNEXT__V1__TASK__INIT;
 	t.project = "gone";

@@ -54,27 +54,27 @@ static void fill_orphans(wn_batch *b)
 	char key[WN_KEY_MAX];
 	Whatsnext__V1__Project p = WHATSNEXT__V1__PROJECT__INIT;
 	p.name = "kept";
-	put_msg(b, key, key_project(key, "kept"), &p.base);
+	put_msg(b, key, wn_key_project(key, "kept"), &p.base);
 	Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT;
 	t.project = "gone";
 	t.name = "train";
-	put_msg(b, key, key_task(key, "gone", "train"), &t.base);
+	put_msg(b, key, wn_key_task(key, "gone", "train"), &t.base);
 	Whatsnext__V1__Sweep w = WHATSNEXT__V1__SWEEP__INIT;
 	w.id = 7;
 	w.project = "gone";
 	w.name = "lr";
-	put_msg(b, key, key_sweep(key, 7), &w.base);
+	put_msg(b, key, wn_key_sweep(key, 7), &w.base);
 	Whatsnext__V1__Job j = WHATSNEXT__V1__JOB__INIT;
 	j.id = 41;
 	j.project = "gone";
 	j.task = "train";
 	j.status = WHATSNEXT__V1__JOB_STATUS__JOB_PENDING;
-	put_msg(b, key, key_job(key, 41), &j.base);
+	put_msg(b, key, wn_key_job(key, 41), &j.base);
 	/* a job of a live project whose sweep and task are gone */
 	j.id = 42;
 	j.project = "kept";
 	j.sweep_id = 7;
-	put_msg(b, key, key_job(key, 42), &j.base);
+	put_msg(b, key, wn_key_job(key, 42), &j.base);
 }
 
 TEST(orphaned_records_do_not_stop_the_start)
@@ -96,7 +96,7 @@ TEST(orphaned_records_do_not_stop_the_start)
 static void fill_corrupt_job(wn_batch *b)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = key_job(key, 3);
+	size_t kl = wn_key_job(key, 3);
 	wn_batch_put(b, key, kl, "\xff\xff\xff", 3);
 }
 
