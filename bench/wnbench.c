@@ -23,6 +23,7 @@
 #include "beanstalk.h"
 #include "envelope.h"
 #include "err.h"
+#include "methods.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -50,18 +51,6 @@
 #define BENCH_TASK        "bench"
 #define BENCH_BS_PRI      1024 /* beanstalkd's default priority */
 #define BENCH_BS_TTR      120  /* seconds a reserved beanstalkd job stays reserved */
-
-#define M_PROJECT_CREATE "/whatsnext.v1.ProjectService/Create"
-#define M_PROJECT_LIST   "/whatsnext.v1.ProjectService/List"
-#define M_PROJECT_DELETE "/whatsnext.v1.ProjectService/Delete"
-#define M_TASK_CREATE    "/whatsnext.v1.TaskService/Create"
-#define M_SUBMIT         "/whatsnext.v1.JobService/Submit"
-#define M_SUBMIT_BATCH   "/whatsnext.v1.JobService/SubmitBatch"
-#define M_REMOVE         "/whatsnext.v1.JobService/Remove"
-#define M_FETCH          "/whatsnext.v1.QueueService/Fetch"
-#define M_COMPLETE       "/whatsnext.v1.QueueService/Complete"
-#define M_COMPLETE_BATCH "/whatsnext.v1.QueueService/CompleteBatch"
-#define M_STATS          "/whatsnext.v1.QueueService/Stats"
 
 enum { OP_SUBMIT = 1, OP_CYCLE = 2, OP_BATCH = 4, OP_NOOP = 8 };
 
@@ -413,8 +402,8 @@ static int wnd_project(wn_rpc *r, const char *name, bool may_exist)
 
 	ProtobufCMessage *out = NULL;
 	char *err = NULL;
-	int rv = wn_rpc_call(r, M_PROJECT_CREATE, &preq.base, &whatsnext__v1__project__descriptor,
-	                     &out, &err, 0, 0);
+	int rv = wn_rpc_call(r, WN_PATH_PROJECT_CREATE, &preq.base,
+	                     &whatsnext__v1__project__descriptor, &out, &err, 0, 0);
 	if (rv == WHATSNEXT__V1__CODE__ALREADY_EXISTS && may_exist)
 		rv = 0;
 	if (out != NULL)
@@ -422,8 +411,8 @@ static int wnd_project(wn_rpc *r, const char *name, bool may_exist)
 	if (rv == 0) {
 		free(err);
 		err = NULL;
-		rv = wn_rpc_call(r, M_TASK_CREATE, &treq.base, &whatsnext__v1__task__descriptor,
-		                 &out, &err, 0, 0);
+		rv = wn_rpc_call(r, WN_PATH_TASK_CREATE, &treq.base,
+		                 &whatsnext__v1__task__descriptor, &out, &err, 0, 0);
 		if (rv == WHATSNEXT__V1__CODE__ALREADY_EXISTS && may_exist)
 			rv = 0;
 		if (out != NULL)
@@ -515,7 +504,7 @@ static int wnd_submit(bench_thread *t, size_t n, uint64_t *first_id)
 		Whatsnext__V1__SubmitRequest req = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
 		req.job = &spec;
 		req.brief = 1; /* the id is all a producer needs back */
-		int rv = wnd_call(t, M_SUBMIT, &req.base,
+		int rv = wnd_call(t, WN_PATH_JOB_SUBMIT, &req.base,
 		                  &whatsnext__v1__submit_response__descriptor, &out, 0);
 		if (rv != 0)
 			return rv;
@@ -535,7 +524,7 @@ static int wnd_submit(bench_thread *t, size_t n, uint64_t *first_id)
 	Whatsnext__V1__SubmitBatchRequest req = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
 	req.jobs = specs;
 	req.n_jobs = n;
-	int rv = wnd_call(t, M_SUBMIT_BATCH, &req.base,
+	int rv = wnd_call(t, WN_PATH_JOB_SUBMIT_BATCH, &req.base,
 	                  &whatsnext__v1__submit_batch_response__descriptor, &out, 0);
 	free(kvs);
 	free(kv);
@@ -580,8 +569,8 @@ static int wnd_claim(bench_thread *t, size_t max, bench_job *jobs, size_t *got)
 	wnd_fetch_init(t, &freq, max, t->row->wait_ms);
 	ProtobufCMessage *out = NULL;
 	*got = 0;
-	int rv = wnd_call(t, M_FETCH, &freq.base, &whatsnext__v1__fetch_response__descriptor, &out,
-	                  t->row->wait_ms);
+	int rv = wnd_call(t, WN_PATH_QUEUE_FETCH, &freq.base,
+	                  &whatsnext__v1__fetch_response__descriptor, &out, t->row->wait_ms);
 	if (rv != 0)
 		return rv;
 	Whatsnext__V1__FetchResponse *r = (Whatsnext__V1__FetchResponse *)out;
@@ -617,7 +606,7 @@ static int wnd_complete(bench_thread *t, const bench_job *jobs, size_t n, bench_
 			wnd_fetch_init(t, &freq, 1, 0);
 			creq.next = &freq;
 		}
-		int rv = wnd_call(t, M_COMPLETE, &creq.base,
+		int rv = wnd_call(t, WN_PATH_QUEUE_COMPLETE, &creq.base,
 		                  &whatsnext__v1__complete_response__descriptor, &out, 0);
 		if (rv != 0)
 			return rv;
@@ -639,7 +628,7 @@ static int wnd_complete(bench_thread *t, const bench_job *jobs, size_t n, bench_
 	Whatsnext__V1__CompleteBatchRequest req = WHATSNEXT__V1__COMPLETE_BATCH_REQUEST__INIT;
 	req.results = cps;
 	req.n_results = n;
-	int rv = wnd_call(t, M_COMPLETE_BATCH, &req.base,
+	int rv = wnd_call(t, WN_PATH_QUEUE_COMPLETE_BATCH, &req.base,
 	                  &whatsnext__v1__complete_batch_response__descriptor, &out, 0);
 	free(cps);
 	free(cs);
@@ -1184,7 +1173,7 @@ static void bench_target_release(bench_target *tg, bool keep)
 			req.force = 1;
 			ProtobufCMessage *out = NULL;
 			char *err = NULL;
-			int rv = wn_rpc_call(tg->ctl, M_PROJECT_DELETE, &req.base,
+			int rv = wn_rpc_call(tg->ctl, WN_PATH_PROJECT_DELETE, &req.base,
 			                     &whatsnext__v1__delete_project_response__descriptor,
 			                     &out, &err, 0, 0);
 			if (rv == 0)
@@ -1603,8 +1592,8 @@ static int bench_stats(wn_rpc *r, const char *project, uint64_t *pending, uint64
 	req.project = (char *)project;
 	ProtobufCMessage *out = NULL;
 	char *err = NULL;
-	int rv = wn_rpc_call(r, M_STATS, &req.base, &whatsnext__v1__stats_response__descriptor,
-	                     &out, &err, 0, 0);
+	int rv = wn_rpc_call(r, WN_PATH_QUEUE_STATS, &req.base,
+	                     &whatsnext__v1__stats_response__descriptor, &out, &err, 0, 0);
 	if (rv != 0) {
 		fprintf(stderr, "wnbench: cannot read the counts of %s: %s\n", project, err);
 		free(err);
@@ -1646,8 +1635,8 @@ static int bench_remove(wn_rpc *r, const uint64_t *ids, size_t n)
 		req.id = ids[i];
 		ProtobufCMessage *out = NULL;
 		char *err = NULL;
-		int rv = wn_rpc_call(r, M_REMOVE, &req.base, &whatsnext__v1__job__descriptor, &out,
-		                     &err, 0, 0);
+		int rv = wn_rpc_call(r, WN_PATH_JOB_REMOVE, &req.base,
+		                     &whatsnext__v1__job__descriptor, &out, &err, 0, 0);
 		if (rv != 0) {
 			fprintf(stderr, "wnbench: cannot remove job %" PRIu64 ": %s\n", ids[i],
 			        err);
@@ -1845,7 +1834,7 @@ static int bench_wait_ready(const char *url, int64_t ms)
 		ProtobufCMessage *out = NULL;
 		free(err);
 		err = NULL;
-		rv = wn_rpc_call(r, M_PROJECT_LIST, &req.base,
+		rv = wn_rpc_call(r, WN_PATH_PROJECT_LIST, &req.base,
 		                 &whatsnext__v1__list_projects_response__descriptor, &out, &err, 0,
 		                 0);
 		if (rv == 0)

@@ -2,6 +2,7 @@
  * lookup and every method body). The engine must answer every input with a
  * well-formed Response and never crash. */
 #include "engine.h"
+#include "methods.h"
 #include "store.h"
 #include "whatsnext.pb-c.h"
 
@@ -45,40 +46,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *out = NULL;
 	size_t len = 0;
 	/* Let the fuzzer reach the method bodies: when the input starts with a
-	 * byte below the number of methods it picks a method and the rest is the body. */
+	 * byte below the number of methods it picks a method and the rest is the body.
+	 * The order is the corpus's (its first bytes index it): add at the end, at
+	 * most 34 in all (a whole envelope seed starts with 0x22, its token field). */
 	static const char *const methods[] = {
-	    "/whatsnext.v1.ProjectService/Create",
-	    "/whatsnext.v1.ProjectService/Get",
-	    "/whatsnext.v1.ProjectService/List",
-	    "/whatsnext.v1.ProjectService/Update",
-	    "/whatsnext.v1.ProjectService/Delete",
-	    "/whatsnext.v1.TaskService/Create",
-	    "/whatsnext.v1.TaskService/Get",
-	    "/whatsnext.v1.TaskService/List",
-	    "/whatsnext.v1.TaskService/Update",
-	    "/whatsnext.v1.TaskService/Delete",
-	    "/whatsnext.v1.JobService/Submit",
-	    "/whatsnext.v1.JobService/SubmitBatch",
-	    "/whatsnext.v1.JobService/Get",
-	    "/whatsnext.v1.JobService/List",
-	    "/whatsnext.v1.JobService/Cancel",
-	    "/whatsnext.v1.JobService/Retry",
-	    "/whatsnext.v1.JobService/Remove",
-	    "/whatsnext.v1.JobService/SetPriority",
-	    "/whatsnext.v1.QueueService/Fetch",
-	    "/whatsnext.v1.QueueService/Heartbeat",
-	    "/whatsnext.v1.QueueService/Complete",
-	    "/whatsnext.v1.QueueService/Release",
-	    "/whatsnext.v1.QueueService/Stats",
-	    "/whatsnext.v1.QueueService/Clear",
-	    "/whatsnext.v1.QueueService/Pop",
-	    "/whatsnext.v1.QueueService/List",
-	    "/whatsnext.v1.QueueService/CompleteBatch",
-	    "/whatsnext.v1.JobService/Deps",
-	    "/whatsnext.v1.SweepService/Get",
-	    "/whatsnext.v1.SweepService/List",
-	    "/whatsnext.v1.SweepService/Update",
-	    "/whatsnext.v1.AdminService/Backup",
+	    WN_PATH_PROJECT_CREATE, WN_PATH_PROJECT_GET,     WN_PATH_PROJECT_LIST,
+	    WN_PATH_PROJECT_UPDATE, WN_PATH_PROJECT_DELETE,  WN_PATH_TASK_CREATE,
+	    WN_PATH_TASK_GET,       WN_PATH_TASK_LIST,       WN_PATH_TASK_UPDATE,
+	    WN_PATH_TASK_DELETE,    WN_PATH_JOB_SUBMIT,      WN_PATH_JOB_SUBMIT_BATCH,
+	    WN_PATH_JOB_GET,        WN_PATH_JOB_LIST,        WN_PATH_JOB_CANCEL,
+	    WN_PATH_JOB_RETRY,      WN_PATH_JOB_REMOVE,      WN_PATH_JOB_SET_PRIORITY,
+	    WN_PATH_QUEUE_FETCH,    WN_PATH_QUEUE_HEARTBEAT, WN_PATH_QUEUE_COMPLETE,
+	    WN_PATH_QUEUE_RELEASE,  WN_PATH_QUEUE_STATS,     WN_PATH_QUEUE_CLEAR,
+	    WN_PATH_QUEUE_POP,      WN_PATH_QUEUE_LIST,      WN_PATH_QUEUE_COMPLETE_BATCH,
+	    WN_PATH_JOB_DEPS,       WN_PATH_SWEEP_GET,       WN_PATH_SWEEP_LIST,
+	    WN_PATH_SWEEP_UPDATE,   WN_PATH_ADMIN_BACKUP,
 	};
 	if (size > 0 && data[0] < sizeof(methods) / sizeof(methods[0])) {
 		Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;

@@ -112,8 +112,14 @@ def write(out_dir, data):
 
 
 def seeds(rec_dir, sp_out, env_out, fuzz_c):
-    methods = re.findall(r'^\s*"(/whatsnext\.v1\.[A-Za-z]+/[A-Za-z]+)",', open(fuzz_c).read(),
-                         re.M)
+    # fuzz_envelope's table names the methods by their WN_PATH_<ID> constants,
+    # src/common/methods.def gives each ID its service and method
+    rows = re.findall(r'^WN_METHOD\((\w+), (\w+), (\w+),',
+                      open(os.path.join(os.path.dirname(fuzz_c), "../../src/common/methods.def")).read(),
+                      re.M)
+    paths = {i: "/whatsnext.v1.%s/%s" % (svc, m) for i, svc, m in rows}
+    table = open(fuzz_c).read().split("methods[] = {", 1)[1].split("};", 1)[0]
+    methods = [paths[i] for i in re.findall(r'WN_PATH_(\w+)', table)]
     os.makedirs(sp_out, exist_ok=True)
     os.makedirs(env_out, exist_ok=True)
     streams = [open(os.path.join(rec_dir, n), "rb").read()

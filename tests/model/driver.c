@@ -4,6 +4,7 @@
 #include "compare.h"
 #include "envelope.h"
 #include "err.h"
+#include "methods.h"
 #include "pool.h"
 #include "snapshot.h"
 #include "util.h"
@@ -13,66 +14,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The methods the driver sends, with their messages. */
-static const struct method {
-	const char *name; /* short: "JobService/Submit" */
-	const ProtobufCMessageDescriptor *in, *out;
-	bool remembered; /* mutating: its request id is remembered */
-} methods[] = {
-    {"ProjectService/Create", &whatsnext__v1__create_project_request__descriptor,
-     &whatsnext__v1__project__descriptor, true},
-    {"ProjectService/Update", &whatsnext__v1__update_project_request__descriptor,
-     &whatsnext__v1__project__descriptor, true},
-    {"ProjectService/Delete", &whatsnext__v1__delete_project_request__descriptor,
-     &whatsnext__v1__delete_project_response__descriptor, true},
-    {"TaskService/Create", &whatsnext__v1__create_task_request__descriptor,
-     &whatsnext__v1__task__descriptor, true},
-    {"TaskService/Update", &whatsnext__v1__update_task_request__descriptor,
-     &whatsnext__v1__task__descriptor, true},
-    {"TaskService/Delete", &whatsnext__v1__delete_task_request__descriptor,
-     &whatsnext__v1__delete_task_response__descriptor, true},
-    {"JobService/Submit", &whatsnext__v1__submit_request__descriptor,
-     &whatsnext__v1__submit_response__descriptor, true},
-    {"JobService/SubmitBatch", &whatsnext__v1__submit_batch_request__descriptor,
-     &whatsnext__v1__submit_batch_response__descriptor, true},
-    {"JobService/Cancel", &whatsnext__v1__job_id_request__descriptor,
-     &whatsnext__v1__job__descriptor, true},
-    {"JobService/Retry", &whatsnext__v1__job_id_request__descriptor,
-     &whatsnext__v1__job__descriptor, true},
-    {"JobService/Remove", &whatsnext__v1__job_id_request__descriptor,
-     &whatsnext__v1__job__descriptor, true},
-    {"JobService/SetPriority", &whatsnext__v1__set_priority_request__descriptor,
-     &whatsnext__v1__job__descriptor, true},
-    {"QueueService/Fetch", &whatsnext__v1__fetch_request__descriptor,
-     &whatsnext__v1__fetch_response__descriptor, true},
-    {"QueueService/Heartbeat", &whatsnext__v1__heartbeat_request__descriptor,
-     &whatsnext__v1__heartbeat_response__descriptor, false},
-    {"QueueService/Complete", &whatsnext__v1__complete_request__descriptor,
-     &whatsnext__v1__complete_response__descriptor, true},
-    {"QueueService/CompleteBatch", &whatsnext__v1__complete_batch_request__descriptor,
-     &whatsnext__v1__complete_batch_response__descriptor, true},
-    {"QueueService/Release", &whatsnext__v1__release_request__descriptor,
-     &whatsnext__v1__job__descriptor, true},
-    {"QueueService/Clear", &whatsnext__v1__clear_request__descriptor,
-     &whatsnext__v1__clear_response__descriptor, true},
-    {"QueueService/Pop", &whatsnext__v1__pop_request__descriptor, &whatsnext__v1__job__descriptor,
-     true},
-    {"WorkerService/Join", &whatsnext__v1__join_request__descriptor,
-     &whatsnext__v1__join_response__descriptor, true},
-    {"WorkerService/Leave", &whatsnext__v1__worker_name_request__descriptor,
-     &whatsnext__v1__worker__descriptor, true},
-    {"WorkerService/Drain", &whatsnext__v1__worker_name_request__descriptor,
-     &whatsnext__v1__worker__descriptor, true},
-    {"SweepService/Update", &whatsnext__v1__update_sweep_request__descriptor,
-     &whatsnext__v1__sweep__descriptor, true},
-};
+/* The model names a method by its path without this prefix ("JobService/Submit"). */
+#define DRIVER_PATH_PREFIX "/whatsnext.v1."
 
-static const struct method *method_get(const char *name)
+/* method_get returns the method the model calls name; the model only names
+ * methods of the protocol's list. */
+static const wn_method *method_get(const char *name)
 {
-	for (size_t i = 0; i < WN_ARRAY_LEN(methods); i++)
-		if (strcmp(methods[i].name, name) == 0)
-			return &methods[i];
-	return NULL;
+	char path[128];
+	snprintf(path, sizeof(path), DRIVER_PATH_PREFIX "%s", name);
+	const wn_method *m = wn_method_find(path);
+	if (m == NULL) {
+		fprintf(stderr, "wnmodel: %s is not a method of the protocol\n", name);
+		abort();
+	}
+	return m;
+}
+
+/* method_name returns the model's name of m. */
+static const char *method_name(const wn_method *m)
+{
+	return m->path + strlen(DRIVER_PATH_PREFIX);
 }
 
 static int fail(driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -97,7 +59,7 @@ const sent *driver_sent(const driver *d, int64_t k)
 }
 
 /* remember keeps a mutating request (or updates the entry of its id). */
-static void remember(driver *d, const struct method *mt, uint64_t reqid, const uint8_t *body,
+static void remember(driver *d, const wn_method *mt, uint64_t reqid, const uint8_t *body,
                      size_t blen, int code, const ProtobufCMessage *out)
 {
 	sent *s = NULL;
@@ -115,7 +77,7 @@ static void remember(driver *d, const struct method *mt, uint64_t reqid, const u
 	free(s->reply);
 	s->reply = NULL;
 	s->rlen = 0;
-	s->method = mt->name;
+	s->method = method_name(mt);
 	s->reqid = reqid;
 	s->at = d->m->now;
 	s->epoch = d->epoch;
@@ -133,13 +95,11 @@ static void catch_up(driver *d)
 }
 
 /* send sends msg to method with request id reqid; *out gets the answer. */
-static int send_call(driver *d, const struct method *mt, const ProtobufCMessage *msg,
-                     uint64_t reqid, ProtobufCMessage **out, char **errmsg)
+static int send_call(driver *d, const wn_method *mt, const ProtobufCMessage *msg, uint64_t reqid,
+                     ProtobufCMessage **out, char **errmsg)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "/whatsnext.v1.%s", mt->name);
 	catch_up(d);
-	int code = wn_rpc_call(d->srv.rpc, path, msg, mt->out, out, errmsg, reqid, 0);
+	int code = wn_rpc_call(d->srv.rpc, mt->path, msg, mt->reply, out, errmsg, reqid, 0);
 	if (code >= 0)
 		code == 0 ? d->replies_ok++ : d->replies_err++;
 	d->last_code = code;
@@ -147,20 +107,20 @@ static int send_call(driver *d, const struct method *mt, const ProtobufCMessage 
 }
 
 /* exec sends one request and has the model judge its reply. */
-static int exec_request(driver *d, const struct method *mt, const ProtobufCMessage *msg,
-                        uint64_t reqid)
+static int exec_request(driver *d, const wn_method *mt, const ProtobufCMessage *msg, uint64_t reqid)
 {
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int code = send_call(d, mt, msg, reqid, &out, &errmsg);
 	int rv = 0;
 	if (code < 0) {
-		rv = fail(d, "%s: no reply: %s", mt->name, errmsg ? errmsg : wn_strerror(code));
+		rv = fail(d, "%s: no reply: %s", method_name(mt),
+		          errmsg ? errmsg : wn_strerror(code));
 	} else {
-		model_call c = {mt->name, reqid, msg, code, errmsg ? errmsg : "", out};
+		model_call c = {method_name(mt), reqid, msg, code, errmsg ? errmsg : "", out};
 		if (model_exec(d->m, &c) != 0)
 			rv = fail(d, "%s", d->m->err);
-		if (mt->remembered) {
+		if ((mt->flags & WN_METHOD_MUTATES)) {
 			size_t blen = 0;
 			uint8_t *body = wn_message_pack(msg, &blen);
 			remember(d, mt, reqid, body, blen, code, out);
@@ -170,7 +130,7 @@ static int exec_request(driver *d, const struct method *mt, const ProtobufCMessa
 	if (d->verbose) {
 		static char line[1200];
 		snapshot_line(msg, line, sizeof(line));
-		fprintf(stderr, "    %s %.1000s\n", mt->name, line);
+		fprintf(stderr, "    %s %.1000s\n", method_name(mt), line);
 		if (out != NULL)
 			snapshot_line(out, line, sizeof(line));
 		fprintf(stderr, "    -> %s%s%.1000s\n", code >= 0 ? wn_code_name(code) : "no reply",
@@ -204,11 +164,11 @@ static int resend_fate(const driver *d, const sent *s)
 /* resend_same sends remembered request s again with its id. */
 static int resend_same(driver *d, const sent *s)
 {
-	const struct method *mt = method_get(s->method);
+	const wn_method *mt = method_get(s->method);
 	int fate = resend_fate(d, s);
 	if (fate == FATE_SKIP)
 		return 0;
-	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->in, NULL, s->blen, s->body);
+	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->request, NULL, s->blen, s->body);
 	bool remembered = fate == FATE_DEDUPE, batch = fate == FATE_BATCH;
 	int rv;
 	if (fate == FATE_FRESH) {
@@ -352,7 +312,7 @@ static int advance(driver *d, int64_t delta)
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int code =
-	    wn_rpc_call(d->srv.rpc, "/whatsnext.v1.ProjectService/List", &rq.base,
+	    wn_rpc_call(d->srv.rpc, WN_PATH_PROJECT_LIST, &rq.base,
 	                &whatsnext__v1__list_projects_response__descriptor, &out, &errmsg, 0, 0);
 	int rv = code == 0 ? 0 : fail(d, "advancing the clock: %s", errmsg ? errmsg : "no reply");
 	free(errmsg);

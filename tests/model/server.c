@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include "err.h"
+#include "methods.h"
 #include "util.h"
 #include "whatsnext.pb-c.h"
 
@@ -191,7 +192,7 @@ int server_start(server *s, int64_t offset, char **err)
 		wn_rpc_set_timeout(s->rpc, 2000);
 		Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
 		ProtobufCMessage *out = NULL;
-		int code = wn_rpc_call(s->rpc, "/whatsnext.v1.ProjectService/List", &rq.base,
+		int code = wn_rpc_call(s->rpc, WN_PATH_PROJECT_LIST, &rq.base,
 		                       &whatsnext__v1__list_projects_response__descriptor, &out,
 		                       &msg, 0, 0);
 		free(msg);

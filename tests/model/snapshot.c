@@ -3,13 +3,12 @@
 #include "snapshot.h"
 
 #include "err.h"
+#include "methods.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PATH(s) "/whatsnext.v1." s
 
 static snap_entry *entry_add(snapshot *s, int kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -95,7 +94,7 @@ static int take_jobs(wn_rpc *r, snapshot *s, const char *project, const char *ta
 	rq.page_size = 37; /* several pages: paging is part of what is checked */
 	for (int guard = 0; guard < 10000; guard++) {
 		ProtobufCMessage *out = NULL;
-		if (ask(r, PATH("JobService/List"), &rq.base,
+		if (ask(r, WN_PATH_JOB_LIST, &rq.base,
 		        &whatsnext__v1__list_jobs_response__descriptor, &out, err) != 0)
 			return -1;
 		e->pages = wn_xrealloc(e->pages, (e->npages + 1) * sizeof(*e->pages));
@@ -125,7 +124,7 @@ static int take_projects(wn_rpc *r, snapshot *s, char **err)
 		rq.status = (Whatsnext__V1__ProjectStatus)st;
 		snap_entry *e = entry_add(s, SE_PLIST, "ProjectService/List status=%d", st);
 		e->status = st;
-		if (ask(r, PATH("ProjectService/List"), &rq.base,
+		if (ask(r, WN_PATH_PROJECT_LIST, &rq.base,
 		        &whatsnext__v1__list_projects_response__descriptor, &e->msg, err) != 0)
 			return -1;
 	}
@@ -136,14 +135,14 @@ static int take_projects(wn_rpc *r, snapshot *s, char **err)
 		g.name = (char *)p;
 		snap_entry *e = entry_add(s, SE_PGET, "ProjectService/Get %s", p);
 		snprintf(e->project, sizeof(e->project), "%s", p);
-		if (ask(r, PATH("ProjectService/Get"), &g.base, &whatsnext__v1__project__descriptor,
+		if (ask(r, WN_PATH_PROJECT_GET, &g.base, &whatsnext__v1__project__descriptor,
 		        &e->msg, err) != 0)
 			return -1;
 		Whatsnext__V1__ListTasksRequest lt = WHATSNEXT__V1__LIST_TASKS_REQUEST__INIT;
 		lt.project = (char *)p;
 		e = entry_add(s, SE_TLIST, "TaskService/List %s", p);
 		snprintf(e->project, sizeof(e->project), "%s", p);
-		if (ask(r, PATH("TaskService/List"), &lt.base,
+		if (ask(r, WN_PATH_TASK_LIST, &lt.base,
 		        &whatsnext__v1__list_tasks_response__descriptor, &e->msg, err) != 0)
 			return -1;
 		const Whatsnext__V1__ListTasksResponse *tl = (const void *)e->msg;
@@ -155,8 +154,8 @@ static int take_projects(wn_rpc *r, snapshot *s, char **err)
 			snap_entry *te = entry_add(s, SE_TGET, "TaskService/Get %s/%s", p, t);
 			snprintf(te->project, sizeof(te->project), "%s", p);
 			snprintf(te->task, sizeof(te->task), "%s", t);
-			if (ask(r, PATH("TaskService/Get"), &gt.base,
-			        &whatsnext__v1__task__descriptor, &te->msg, err) != 0 ||
+			if (ask(r, WN_PATH_TASK_GET, &gt.base, &whatsnext__v1__task__descriptor,
+			        &te->msg, err) != 0 ||
 			    take_jobs(r, s, p, t, 0, 0, err) != 0)
 				return -1;
 		}
@@ -179,14 +178,14 @@ static int take_each_job(wn_rpc *r, snapshot *s, const snap_entry *all, char **e
 		snap_entry *e =
 		    entry_add(s, SE_JGET, "JobService/Get %llu", (unsigned long long)g.id);
 		e->id = g.id;
-		rv = ask(r, PATH("JobService/Get"), &g.base, &whatsnext__v1__job__descriptor,
-		         &e->msg, err);
+		rv =
+		    ask(r, WN_PATH_JOB_GET, &g.base, &whatsnext__v1__job__descriptor, &e->msg, err);
 		if (rv != 0)
 			break;
 		e = entry_add(s, SE_DEPS, "JobService/Deps %llu", (unsigned long long)g.id);
 		e->id = g.id;
-		rv = ask(r, PATH("JobService/Deps"), &g.base,
-		         &whatsnext__v1__deps_response__descriptor, &e->msg, err);
+		rv = ask(r, WN_PATH_JOB_DEPS, &g.base, &whatsnext__v1__deps_response__descriptor,
+		         &e->msg, err);
 	}
 	free(ids);
 	return rv;
@@ -201,7 +200,7 @@ static int take_sweeps(wn_rpc *r, snapshot *s, char **err)
 		rq.project = (char *)p;
 		snap_entry *e = entry_add(s, SE_SLIST, "SweepService/List project=%s", p);
 		snprintf(e->project, sizeof(e->project), "%s", p);
-		if (ask(r, PATH("SweepService/List"), &rq.base,
+		if (ask(r, WN_PATH_SWEEP_LIST, &rq.base,
 		        &whatsnext__v1__list_sweeps_response__descriptor, &e->msg, err) != 0)
 			return -1;
 	}
@@ -217,8 +216,8 @@ static int take_sweeps(wn_rpc *r, snapshot *s, char **err)
 		snap_entry *e =
 		    entry_add(s, SE_SGET, "SweepService/Get %llu", (unsigned long long)g.id);
 		e->id = g.id;
-		rv = ask(r, PATH("SweepService/Get"), &g.base, &whatsnext__v1__sweep__descriptor,
-		         &e->msg, err);
+		rv = ask(r, WN_PATH_SWEEP_GET, &g.base, &whatsnext__v1__sweep__descriptor, &e->msg,
+		         err);
 		if (rv == 0)
 			rv = take_jobs(r, s, "", "", 0, g.id, err);
 	}
@@ -233,7 +232,7 @@ static int take_workers(wn_rpc *r, snapshot *s, char **err)
 		rq.state = (Whatsnext__V1__WorkerState)st;
 		snap_entry *e = entry_add(s, SE_WLIST, "WorkerService/List state=%d", st);
 		e->status = st;
-		if (ask(r, PATH("WorkerService/List"), &rq.base,
+		if (ask(r, WN_PATH_WORKER_LIST, &rq.base,
 		        &whatsnext__v1__list_workers_response__descriptor, &e->msg, err) != 0)
 			return -1;
 		Whatsnext__V1__ListWorkersResponse *l = (void *)e->msg;
@@ -246,8 +245,8 @@ static int take_workers(wn_rpc *r, snapshot *s, char **err)
 		g.name = all->workers[i]->name;
 		snap_entry *e = entry_add(s, SE_WGET, "WorkerService/Get %s", g.name);
 		snprintf(e->task, sizeof(e->task), "%s", g.name);
-		if (ask(r, PATH("WorkerService/Get"), &g.base, &whatsnext__v1__worker__descriptor,
-		        &e->msg, err) != 0)
+		if (ask(r, WN_PATH_WORKER_GET, &g.base, &whatsnext__v1__worker__descriptor, &e->msg,
+		        err) != 0)
 			return -1;
 		sort_worker((void *)e->msg);
 	}
@@ -260,7 +259,7 @@ static int take_queue(wn_rpc *r, snapshot *s, const char *p, char **err)
 	st.project = (char *)p;
 	snap_entry *e = entry_add(s, SE_STATS, "QueueService/Stats project=%s", p);
 	snprintf(e->project, sizeof(e->project), "%s", p);
-	if (ask(r, PATH("QueueService/Stats"), &st.base, &whatsnext__v1__stats_response__descriptor,
+	if (ask(r, WN_PATH_QUEUE_STATS, &st.base, &whatsnext__v1__stats_response__descriptor,
 	        &e->msg, err) != 0)
 		return -1;
 	if (p[0] == '\0')
@@ -282,7 +281,7 @@ static int take_queue(wn_rpc *r, snapshot *s, const char *p, char **err)
 		e->waiting = q.include_waiting;
 		e->offset = q.offset;
 		e->limit = q.limit;
-		if (ask(r, PATH("QueueService/List"), &q.base,
+		if (ask(r, WN_PATH_QUEUE_LIST, &q.base,
 		        &whatsnext__v1__queue_list_response__descriptor, &e->msg, err) != 0)
 			return -1;
 	}

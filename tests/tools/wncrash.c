@@ -15,6 +15,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "map.h"
+#include "methods.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -35,8 +36,6 @@
 
 #define PB(t)        Whatsnext__V1__##t
 #define DESC(t)      (&whatsnext__v1__##t##__descriptor)
-#define M_JOB        "/whatsnext.v1.JobService/"
-#define M_QUEUE      "/whatsnext.v1.QueueService/"
 #define CR_PROJECT   "crash"
 #define CR_TIMEOUT   10000     /* ms a client waits for a reply */
 #define CR_QUICK     1000      /* ms a quick client waits: it gives up at a kill */
@@ -239,9 +238,9 @@ static void submit_one(client *s, uint64_t epoch)
 	brq.jobs = sp;
 	void *out = NULL;
 	char *msg = NULL;
-	int rc = n == 1 ? call(s, epoch, M_JOB "Submit", &rq, DESC(submit_response), &out, &msg)
-	                : call(s, epoch, M_JOB "SubmitBatch", &brq, DESC(submit_batch_response),
-	                       &out, &msg);
+	int rc = n == 1 ? call(s, epoch, WN_PATH_JOB_SUBMIT, &rq, DESC(submit_response), &out, &msg)
+	                : call(s, epoch, WN_PATH_JOB_SUBMIT_BATCH, &brq,
+	                       DESC(submit_batch_response), &out, &msg);
 	const PB(SubmitResponse) *a = out;
 	const PB(SubmitBatchResponse) *b = out;
 	for (unsigned i = 0; rc == CALL_OK && i < n; i++)
@@ -304,7 +303,7 @@ static void fetch_some(client *f, uint64_t epoch)
 	rq.wait_ms = pick(&f->rng, 2) ? 0 : 100;
 	PB(FetchResponse) *a = NULL;
 	char *msg = NULL;
-	int rc = call(f, epoch, M_QUEUE "Fetch", &rq, DESC(fetch_response), &a, &msg);
+	int rc = call(f, epoch, WN_PATH_QUEUE_FETCH, &rq, DESC(fetch_response), &a, &msg);
 	pthread_mutex_lock(&G.mu);
 	for (size_t i = 0; rc == CALL_OK && a->job && i <= a->n_more && i < rq.max_jobs; i++)
 		claim_locked(f, i ? a->more[i - 1] : a->job);
@@ -327,7 +326,7 @@ static void heartbeat(client *f, uint64_t epoch)
 	rq.leases = lp;
 	PB(HeartbeatResponse) *a = NULL;
 	char *msg = NULL;
-	int rc = call(f, epoch, M_QUEUE "Heartbeat", &rq, DESC(heartbeat_response), &a, &msg);
+	int rc = call(f, epoch, WN_PATH_QUEUE_HEARTBEAT, &rq, DESC(heartbeat_response), &a, &msg);
 	for (size_t i = 0; rc == CALL_OK && i < a->n_lost; i++)
 		violation("job %llu: held by %s, its heartbeat says lost",
 		          (unsigned long long)a->lost[i], f->name);
@@ -357,9 +356,10 @@ static void finish(client *f, uint64_t epoch, int h, int op)
 	rq.brief = pick(&f->rng, 2);
 	void *out = NULL;
 	char *msg = NULL;
-	int rc = op == OP_RELEASE
-	             ? call(f, epoch, M_QUEUE "Release", &rel, DESC(job), &out, &msg)
-	             : call(f, epoch, M_QUEUE "Complete", &rq, DESC(complete_response), &out, &msg);
+	int rc =
+	    op == OP_RELEASE
+	        ? call(f, epoch, WN_PATH_QUEUE_RELEASE, &rel, DESC(job), &out, &msg)
+	        : call(f, epoch, WN_PATH_QUEUE_COMPLETE, &rq, DESC(complete_response), &out, &msg);
 	const Job *a = rc != CALL_OK      ? NULL
 	               : op == OP_RELEASE ? out
 	                                  : ((const PB(CompleteResponse) *)out)->job;
@@ -520,7 +520,7 @@ static bool check_stats(wn_rpc *rpc, uint64_t out[7])
 {
 	PB(StatsRequest) rq = WHATSNEXT__V1__STATS_REQUEST__INIT;
 	rq.project = (char *)CR_PROJECT;
-	PB(StatsResponse) *a = ask(rpc, M_QUEUE "Stats", &rq, DESC(stats_response));
+	PB(StatsResponse) *a = ask(rpc, WN_PATH_QUEUE_STATS, &rq, DESC(stats_response));
 	const PB(ProjectStats) *p = a && a->n_projects == 1 ? a->projects[0] : NULL;
 	if (p != NULL) {
 		uint64_t v[7] = {0,         p->pending, p->running,  p->completed,
@@ -542,7 +542,7 @@ static void verify(wn_rpc *rpc)
 		rq.project = (char *)CR_PROJECT;
 		rq.page_size = 10000;
 		rq.after_id = after;
-		PB(ListJobsResponse) *a = ask(rpc, M_JOB "List", &rq, DESC(list_jobs_response));
+		PB(ListJobsResponse) *a = ask(rpc, WN_PATH_JOB_LIST, &rq, DESC(list_jobs_response));
 		for (size_t i = 0; a != NULL && i < a->n_jobs; i++)
 			check_job(a->jobs[i]);
 		ok = a != NULL;
@@ -611,7 +611,7 @@ static bool setup(wn_rpc *rpc)
 {
 	PB(CreateProjectRequest) p = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
 	p.name = (char *)CR_PROJECT;
-	void *out = ask(rpc, "/whatsnext.v1.ProjectService/Create", &p, DESC(project));
+	void *out = ask(rpc, WN_PATH_PROJECT_CREATE, &p, DESC(project));
 	bool ok = out != NULL;
 	for (int i = 0; ok && i < 2; i++) {
 		done(out, NULL);
@@ -621,7 +621,7 @@ static bool setup(wn_rpc *rpc)
 		t.retries = i == 0;
 		PB(CreateTaskRequest) rq = WHATSNEXT__V1__CREATE_TASK_REQUEST__INIT;
 		rq.task = &t;
-		ok = (out = ask(rpc, "/whatsnext.v1.TaskService/Create", &rq, DESC(task))) != NULL;
+		ok = (out = ask(rpc, WN_PATH_TASK_CREATE, &rq, DESC(task))) != NULL;
 	}
 	done(out, NULL);
 	return ok;

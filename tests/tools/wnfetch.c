@@ -13,6 +13,7 @@
  * Exit: 0 done, 1 a call failed, 2 usage. */
 #include "envelope.h"
 #include "err.h"
+#include "methods.h"
 #include "rpc.h"
 #include "util.h"
 
@@ -21,10 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#define FETCH_M_JOIN  "/whatsnext.v1.WorkerService/Join"
-#define FETCH_M_LEAVE "/whatsnext.v1.WorkerService/Leave"
-#define FETCH_M_FETCH "/whatsnext.v1.QueueService/Fetch"
-#define FETCH_LANES   8
+#define FETCH_LANES 8
 
 /* One worker fetching from one project. */
 typedef struct fetch_lane {
@@ -147,7 +145,7 @@ int main(int argc, char **argv)
 		w.slots = 1;
 		Whatsnext__V1__JoinRequest join = WHATSNEXT__V1__JOIN_REQUEST__INIT;
 		join.worker = &w;
-		rc = wn_rpc_call(rpc, FETCH_M_JOIN, &join.base,
+		rc = wn_rpc_call(rpc, WN_PATH_WORKER_JOIN, &join.base,
 		                 &whatsnext__v1__join_response__descriptor, &out, &errmsg, 0, 0);
 		if (rc != WN_OK)
 			fetch_fail("join", rc, errmsg);
@@ -162,7 +160,7 @@ int main(int argc, char **argv)
 			req.project = (char *)ln->project;
 			req.worker = (char *)ln->worker;
 			int64_t t0 = fetch_now_ns();
-			rc = wn_rpc_call(rpc, FETCH_M_FETCH, &req.base,
+			rc = wn_rpc_call(rpc, WN_PATH_QUEUE_FETCH, &req.base,
 			                 &whatsnext__v1__fetch_response__descriptor, &out, &errmsg,
 			                 0, 0);
 			int64_t t1 = fetch_now_ns();
@@ -189,7 +187,7 @@ int main(int argc, char **argv)
 		       (long long)(ln->sum / count / 1000));
 		Whatsnext__V1__WorkerNameRequest leave = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 		leave.name = (char *)ln->worker;
-		rc = wn_rpc_call(rpc, FETCH_M_LEAVE, &leave.base,
+		rc = wn_rpc_call(rpc, WN_PATH_WORKER_LEAVE, &leave.base,
 		                 &whatsnext__v1__worker__descriptor, &out, &errmsg, 0, 0);
 		if (rc != WN_OK)
 			fetch_fail("leave", rc, errmsg);
