@@ -6,6 +6,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "methods.h"
+#include "status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -308,13 +309,9 @@ struct project *job_project(struct call *c, const Job *j)
 	return wn_map_get_str(c->e->projects, j->project);
 }
 
-static const char *const status_names[WN_NSTATUS] = {
-    "UNSPECIFIED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "BLOCKED", "CANCELLED",
-};
-
 const char *job_status_name(int status)
 {
-	return status >= 0 && status < WN_NSTATUS ? status_names[status] : "UNKNOWN";
+	return wn_status_name(status);
 }
 
 /* ----------------------------------------------------------- projects, tasks */

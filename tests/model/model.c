@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include "err.h"
+#include "status.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -177,12 +178,9 @@ model_worker *model_worker_get(const model *m, const char *name)
 	return NULL;
 }
 
-static const char *const status_names[] = {"UNSPECIFIED", "PENDING", "RUNNING",  "COMPLETED",
-                                           "FAILED",      "BLOCKED", "CANCELLED"};
-
 const char *model_status_name(int st)
 {
-	return st >= 0 && st <= ST_CANCELLED ? status_names[st] : "UNKNOWN";
+	return wn_status_name(st);
 }
 
 const char *model_cond_name(int cond)
