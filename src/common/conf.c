@@ -1,6 +1,8 @@
 #include "conf.h"
 
 #include "err.h"
+#include "kit.h"
+#include "strbuf.h"
 #include "util.h"
 
 #include <errno.h>
@@ -89,18 +91,6 @@ static char *conf_verror(const char *name, int line, int col, const char *fmt, v
 	return out;
 }
 
-static char *conf_error_at(const char *name, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static char *conf_error_at(const char *name, int line, int col, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = conf_verror(name, line, col, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 char *wn_conf_error(const wn_conf_doc *doc, const wn_conf_node *node, const char *fmt, ...)
 {
 	va_list ap;
@@ -115,199 +105,201 @@ static bool conf_scalar_eq(const wn_conf_node *a, const wn_conf_node *b)
 	return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
 }
 
-int wn_conf_load_string(const char *name, const char *text, size_t len, wn_conf_doc **out,
-                        char **err)
-{
-	*out = NULL;
-	*err = NULL;
-	wn_conf_doc *d = wn_xcalloc(1, sizeof(*d));
-	d->name = wn_xstrdup(name);
-	yaml_parser_t parser;
-	if (!yaml_parser_initialize(&parser)) {
-		*err = wn_xasprintf("%s: cannot initialize the YAML parser", name);
-		wn_conf_free(d);
-		return WN_ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-
+/* A document being built from libyaml's events. */
+typedef struct conf_build {
+	wn_conf_doc *d;
+	const char *name;
 	conf_open stack[WN_CONF_DEPTH_MAX];
-	size_t depth = 0;
 	/* In an open mapping, a key waiting for its value. */
 	wn_conf_node *pending_key[WN_CONF_DEPTH_MAX];
-	int docs = 0;
-	int rc = WN_OK;
-	bool done = false;
-	while (!done) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&parser, &ev)) {
-			const char *problem = parser.problem ? parser.problem : "malformed YAML";
-			yaml_mark_t m = parser.problem_mark;
-			if (parser.context != NULL)
-				*err = conf_error_at(name, (int)m.line + 1, (int)m.column + 1,
-				                     "%s %s", problem, parser.context);
-			else
-				*err = conf_error_at(name, (int)m.line + 1, (int)m.column + 1, "%s",
-				                     problem);
-			rc = WN_EINVAL;
-			break;
-		}
-		wn_conf_node *node = NULL;
-		bool open = false;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
-				*err = conf_error_at(name, (int)ev.start_mark.line + 1,
-				                     (int)ev.start_mark.column + 1,
-				                     "expected a single document");
-				rc = WN_EINVAL;
-			}
-			break;
-		case YAML_ALIAS_EVENT:
-			*err = conf_error_at(name, (int)ev.start_mark.line + 1,
-			                     (int)ev.start_mark.column + 1,
-			                     "aliases are not supported");
-			rc = WN_EINVAL;
-			break;
-		case YAML_SCALAR_EVENT: {
-			node = conf_node_new(d, WN_CONF_SCALAR, &ev.start_mark);
-			char *s = wn_xmalloc(ev.data.scalar.length + 1);
-			memcpy(s, ev.data.scalar.value, ev.data.scalar.length);
-			s[ev.data.scalar.length] = '\0';
-			node->str = s;
-			node->len = ev.data.scalar.length;
-			node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			              ev.data.scalar.plain_implicit;
-			break;
-		}
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (depth == WN_CONF_DEPTH_MAX) {
-				*err = conf_error_at(name, (int)ev.start_mark.line + 1,
-				                     (int)ev.start_mark.column + 1,
-				                     "nested deeper than %d levels",
-				                     WN_CONF_DEPTH_MAX);
-				rc = WN_EINVAL;
-				break;
-			}
-			node = conf_node_new(
-			    d, ev.type == YAML_SEQUENCE_START_EVENT ? WN_CONF_SEQ : WN_CONF_MAP,
-			    &ev.start_mark);
-			open = true;
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			if (depth > 0)
-				depth--;
-			break;
-		default:
-			break;
-		}
-		if (rc == WN_OK && node != NULL) {
-			/* Attach the node to its parent, or make it the root. */
-			if (depth == 0) {
-				d->root = node;
-			} else {
-				conf_open *o = &stack[depth - 1];
-				wn_conf_node *p = o->node;
-				if (p->kind == WN_CONF_MAP && pending_key[depth - 1] == NULL) {
-					if (node->kind != WN_CONF_SCALAR) {
-						*err = wn_conf_error(
-						    d, node, "mapping keys must be strings");
-						rc = WN_EINVAL;
-					} else {
-						for (size_t i = 0; i < p->n; i++)
-							if (conf_scalar_eq(p->items[2 * i], node)) {
-								*err = wn_conf_error(
-								    d, node, "duplicate key '%s'",
-								    node->str);
-								rc = WN_EINVAL;
-								break;
-							}
-						pending_key[depth - 1] = node;
-					}
-				} else {
-					size_t need =
-					    p->kind == WN_CONF_MAP ? 2 * p->n + 2 : p->n + 1;
-					if (need > o->cap) {
-						o->cap = o->cap ? o->cap * 2 : 8;
-						if (o->cap < need)
-							o->cap = need;
-						p->items = wn_xrealloc(p->items,
-						                       o->cap * sizeof(*p->items));
-					}
-					if (p->kind == WN_CONF_MAP) {
-						p->items[2 * p->n] = pending_key[depth - 1];
-						p->items[2 * p->n + 1] = node;
-						pending_key[depth - 1] = NULL;
-					} else {
-						p->items[p->n] = node;
-					}
-					p->n++;
-				}
-			}
-			if (rc == WN_OK && open) {
-				stack[depth].node = node;
-				stack[depth].cap = 0;
-				pending_key[depth] = NULL;
-				depth++;
-			}
-		}
-		yaml_event_delete(&ev);
-		if (rc != WN_OK)
-			break;
+	size_t depth;
+	int docs;
+	bool done;
+	char **errmsg;
+} conf_build;
+
+/* conf_fail sets the message of an error at mark and returns WN_EINVAL. */
+static int conf_fail(conf_build *b, const yaml_mark_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int conf_fail(conf_build *b, const yaml_mark_t *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	*b->errmsg = conf_verror(b->name, (int)m->line + 1, (int)m->column + 1, fmt, ap);
+	va_end(ap);
+	return WN_EINVAL;
+}
+
+/* conf_parse_error reports why libyaml could not parse the text. */
+static int conf_parse_error(conf_build *b, const yaml_parser_t *parser)
+{
+	const char *problem = parser->problem ? parser->problem : "malformed YAML";
+	if (parser->context != NULL)
+		return conf_fail(b, &parser->problem_mark, "%s %s", problem, parser->context);
+	return conf_fail(b, &parser->problem_mark, "%s", problem);
+}
+
+/* conf_attach_key makes node, which must be a new key of map, wait for its value. */
+static int conf_attach_key(conf_build *b, const wn_conf_node *map, wn_conf_node *node)
+{
+	if (node->kind != WN_CONF_SCALAR) {
+		*b->errmsg = wn_conf_error(b->d, node, "mapping keys must be strings");
+		return WN_EINVAL;
 	}
-	yaml_parser_delete(&parser);
-	if (rc != WN_OK) {
-		wn_conf_free(d);
-		return rc;
+	for (size_t i = 0; i < map->n; i++) {
+		if (conf_scalar_eq(map->items[2 * i], node)) {
+			*b->errmsg = wn_conf_error(b->d, node, "duplicate key '%s'", node->str);
+			return WN_EINVAL;
+		}
 	}
-	if (d->root == NULL) {
-		yaml_mark_t m = {0, 0, 0};
-		d->root = conf_node_new(d, WN_CONF_MAP, &m);
-	}
-	*out = d;
+	b->pending_key[b->depth - 1] = node;
 	return WN_OK;
 }
 
-int wn_conf_load_file(const char *path, wn_conf_doc **out, char **err)
+/* conf_attach adds node to the innermost open sequence or mapping, or makes
+ * it the root. */
+static int conf_attach(conf_build *b, wn_conf_node *node)
+{
+	if (b->depth == 0) {
+		b->d->root = node;
+		return WN_OK;
+	}
+	conf_open *o = &b->stack[b->depth - 1];
+	wn_conf_node *p = o->node;
+	wn_conf_node **key = &b->pending_key[b->depth - 1];
+	if (p->kind == WN_CONF_MAP && *key == NULL)
+		return conf_attach_key(b, p, node);
+	size_t need = p->kind == WN_CONF_MAP ? 2 * p->n + 2 : p->n + 1;
+	if (need > o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 8;
+		if (o->cap < need)
+			o->cap = need;
+		p->items = wn_xrealloc(p->items, o->cap * sizeof(*p->items));
+	}
+	if (p->kind == WN_CONF_MAP) {
+		p->items[2 * p->n] = *key;
+		p->items[2 * p->n + 1] = node;
+		*key = NULL;
+	} else {
+		p->items[p->n] = node;
+	}
+	p->n++;
+	return WN_OK;
+}
+
+/* conf_scalar_new makes a scalar node of a scalar event. */
+static wn_conf_node *conf_scalar_new(wn_conf_doc *d, const yaml_event_t *ev)
+{
+	wn_conf_node *node = conf_node_new(d, WN_CONF_SCALAR, &ev->start_mark);
+	char *s = wn_xmalloc(ev->data.scalar.length + 1);
+	memcpy(s, ev->data.scalar.value, ev->data.scalar.length);
+	s[ev->data.scalar.length] = '\0';
+	node->str = s;
+	node->len = ev->data.scalar.length;
+	node->plain =
+	    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && ev->data.scalar.plain_implicit;
+	return node;
+}
+
+/* conf_event grows the tree by one libyaml event. */
+static int conf_event(conf_build *b, const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		b->done = true;
+		return WN_OK;
+	case YAML_DOCUMENT_START_EVENT:
+		if (++b->docs > 1)
+			return conf_fail(b, &ev->start_mark, "expected a single document");
+		return WN_OK;
+	case YAML_ALIAS_EVENT:
+		return conf_fail(b, &ev->start_mark, "aliases are not supported");
+	case YAML_SCALAR_EVENT:
+		return conf_attach(b, conf_scalar_new(b->d, ev));
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT: {
+		if (b->depth == WN_CONF_DEPTH_MAX)
+			return conf_fail(b, &ev->start_mark, "nested deeper than %d levels",
+			                 WN_CONF_DEPTH_MAX);
+		wn_conf_node *node = conf_node_new(
+		    b->d, ev->type == YAML_SEQUENCE_START_EVENT ? WN_CONF_SEQ : WN_CONF_MAP,
+		    &ev->start_mark);
+		int rc = conf_attach(b, node);
+		if (rc == WN_OK) {
+			b->stack[b->depth] = (conf_open){node, 0};
+			b->pending_key[b->depth] = NULL;
+			b->depth++;
+		}
+		return rc;
+	}
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (b->depth > 0)
+			b->depth--;
+		return WN_OK;
+	default:
+		return WN_OK;
+	}
+}
+
+int wn_conf_load_string(const char *name, const char *text, size_t len, wn_conf_doc **out,
+                        char **errmsg)
 {
 	*out = NULL;
-	*err = NULL;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		*err = wn_xasprintf("cannot open %s: %s", path, strerror(errno));
-		return errno == ENOENT ? WN_ENOTFOUND : WN_EIO;
+	*errmsg = NULL;
+	conf_build b = {.name = name, .errmsg = errmsg};
+	b.d = wn_xcalloc(1, sizeof(*b.d));
+	b.d->name = wn_xstrdup(name);
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		*errmsg = wn_xasprintf("%s: cannot initialize the YAML parser", name);
+		wn_conf_free(b.d);
+		return WN_ENOMEM;
 	}
-	size_t cap = 4096, len = 0;
-	char *buf = wn_xmalloc(cap);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	int rc = WN_OK;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= CONF_FILE_MAX) {
-				*err = wn_xasprintf("cannot read %s: larger than %u bytes", path,
-				                    CONF_FILE_MAX);
-				rc = WN_ETOOBIG;
-				break;
-			}
-			cap *= 2;
-			buf = wn_xrealloc(buf, cap);
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				*err = wn_xasprintf("cannot read %s: %s", path, strerror(errno));
-				rc = WN_EIO;
-			}
+	while (rc == WN_OK && !b.done) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = conf_parse_error(&b, &parser);
 			break;
 		}
+		rc = conf_event(&b, &ev);
+		yaml_event_delete(&ev);
 	}
+	yaml_parser_delete(&parser);
+	if (rc != WN_OK) {
+		wn_conf_free(b.d);
+		return rc;
+	}
+	if (b.d->root == NULL) {
+		yaml_mark_t m = {0, 0, 0};
+		b.d->root = conf_node_new(b.d, WN_CONF_MAP, &m);
+	}
+	*out = b.d;
+	return WN_OK;
+}
+
+int wn_conf_load_file(const char *path, wn_conf_doc **out, char **errmsg)
+{
+	*out = NULL;
+	*errmsg = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		*errmsg = wn_xasprintf("cannot open %s: %s", path, strerror(errno));
+		return errno == ENOENT ? WN_ENOTFOUND : WN_EIO;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = wn_read_all(f, CONF_FILE_MAX, &buf, &len);
+	if (rc == WN_ETOOBIG)
+		*errmsg = wn_xasprintf("cannot read %s: larger than %u bytes", path, CONF_FILE_MAX);
+	else if (rc != WN_OK)
+		*errmsg = wn_xasprintf("cannot read %s: %s", path, strerror(errno));
 	fclose(f);
 	if (rc == WN_OK)
-		rc = wn_conf_load_string(path, buf, len, out, err);
+		rc = wn_conf_load_string(path, buf, len, out, errmsg);
 	free(buf);
 	return rc;
 }
@@ -395,15 +387,15 @@ static size_t conf_distance(const char *a, const char *b)
 
 /* conf_scalar_text checks that node is a scalar without NUL bytes. */
 static int conf_scalar_text(const wn_conf_doc *doc, const wn_conf_node *node, const char *what,
-                            const char *key, char **err)
+                            const char *key, char **errmsg)
 {
 	if (node->kind != WN_CONF_SCALAR) {
-		*err = wn_conf_error(doc, node, "expected %s for '%s', got %s", what, key,
-		                     wn_conf_kind_name(node->kind));
+		*errmsg = wn_conf_error(doc, node, "expected %s for '%s', got %s", what, key,
+		                        wn_conf_kind_name(node->kind));
 		return WN_EINVAL;
 	}
 	if (strlen(node->str) != node->len) {
-		*err = wn_conf_error(doc, node, "'%s' holds a NUL byte", key);
+		*errmsg = wn_conf_error(doc, node, "'%s' holds a NUL byte", key);
 		return WN_EINVAL;
 	}
 	return WN_OK;
@@ -426,147 +418,170 @@ static int conf_parse_bool(const char *s, bool *out)
 	return WN_EINVAL;
 }
 
+/* conf_choices returns k's choices as a malloc'd "a, b, c". */
+static char *conf_choices(const wn_conf_key *k)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	for (size_t i = 0; k->choices[i] != NULL; i++)
+		wn_strbuf_addf(&b, "%s%s", i ? ", " : "", k->choices[i]);
+	return wn_strbuf_take(&b);
+}
+
+/* conf_store_str stores a string: text is value's, or the default. */
+static int conf_store_str(const wn_conf_doc *doc, const wn_conf_key *k, const wn_conf_node *value,
+                          const char *text, char **field, char **errmsg)
+{
+	if (value && conf_scalar_text(doc, value, "a string", k->name, errmsg) != WN_OK)
+		return WN_EINVAL;
+	if (k->choices != NULL) {
+		bool ok = false;
+		for (size_t i = 0; k->choices[i] != NULL; i++)
+			ok = ok || strcmp(k->choices[i], text) == 0;
+		if (!ok) {
+			char *list = conf_choices(k);
+			*errmsg = wn_conf_error(doc, value, "'%s' must be one of %s, not '%s'",
+			                        k->name, list, text);
+			free(list);
+			return WN_EINVAL;
+		}
+	}
+	if ((k->flags & WN_CONF_NONEMPTY) && text[0] == '\0') {
+		*errmsg = wn_conf_error(doc, value, "'%s' must not be empty", k->name);
+		return WN_EINVAL;
+	}
+	free(*field);
+	*field = wn_xstrdup(text);
+	return WN_OK;
+}
+
+/* conf_store_int stores a whole number within k's bounds. */
+static int conf_store_int(const wn_conf_doc *doc, const wn_conf_key *k, const wn_conf_node *value,
+                          const char *text, int64_t *field, char **errmsg)
+{
+	if (value && conf_scalar_text(doc, value, "a number", k->name, errmsg) != WN_OK)
+		return WN_EINVAL;
+	int64_t v = 0;
+	if (wn_parse_i64(text, INT64_MIN, INT64_MAX, &v) != WN_OK) {
+		*errmsg = wn_conf_error(doc, value, "expected a whole number for '%s', not '%s'",
+		                        k->name, text);
+		return WN_EINVAL;
+	}
+	if (v < k->min || v > k->max) {
+		*errmsg =
+		    wn_conf_error(doc, value, "'%s' must be between %lld and %lld, not %lld",
+		                  k->name, (long long)k->min, (long long)k->max, (long long)v);
+		return WN_EINVAL;
+	}
+	*field = v;
+	return WN_OK;
+}
+
+/* conf_store_bool stores true or false. */
+static int conf_store_bool(const wn_conf_doc *doc, const wn_conf_key *k, const wn_conf_node *value,
+                           const char *text, bool *field, char **errmsg)
+{
+	if (value && conf_scalar_text(doc, value, "true or false", k->name, errmsg) != WN_OK)
+		return WN_EINVAL;
+	if (conf_parse_bool(text, field) != WN_OK) {
+		*errmsg = wn_conf_error(doc, value, "expected true or false for '%s', not '%s'",
+		                        k->name, text);
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
+/* conf_store_strlist stores a list of strings, or one string as a list. */
+static int conf_store_strlist(const wn_conf_doc *doc, const wn_conf_key *k,
+                              const wn_conf_node *value, const char *def, wn_conf_strv *v,
+                              char **errmsg)
+{
+	wn_conf_strv_free(v);
+	if (value == NULL) {
+		if (def != NULL) {
+			v->v = wn_xcalloc(1, sizeof(char *));
+			v->v[0] = wn_xstrdup(def);
+			v->n = 1;
+		}
+		return WN_OK;
+	}
+	if (value->kind == WN_CONF_MAP) {
+		*errmsg =
+		    wn_conf_error(doc, value, "expected a list for '%s', got a mapping", k->name);
+		return WN_EINVAL;
+	}
+	size_t n = value->kind == WN_CONF_SEQ ? value->n : 1;
+	v->v = wn_xcalloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		const wn_conf_node *it = value->kind == WN_CONF_SEQ ? value->items[i] : value;
+		if (it->kind != WN_CONF_SCALAR || wn_conf_is_null(it)) {
+			*errmsg = wn_conf_error(
+			    doc, it, "expected a string in the list '%s', got %s", k->name,
+			    it->kind == WN_CONF_SCALAR ? "null" : wn_conf_kind_name(it->kind));
+			return WN_EINVAL;
+		}
+		if (conf_scalar_text(doc, it, "a string", k->name, errmsg) != WN_OK)
+			return WN_EINVAL;
+		v->v[v->n++] = wn_xstrdup(it->str);
+	}
+	if ((k->flags & WN_CONF_NONEMPTY) && v->n == 0) {
+		*errmsg = wn_conf_error(doc, value, "'%s' must not be an empty list", k->name);
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
+/* conf_store_strmap stores a mapping of strings to strings. */
+static int conf_store_strmap(const wn_conf_doc *doc, const wn_conf_key *k,
+                             const wn_conf_node *value, wn_conf_strmap *m, char **errmsg)
+{
+	wn_conf_strmap_free(m);
+	if (value == NULL)
+		return WN_OK;
+	if (value->kind != WN_CONF_MAP) {
+		*errmsg = wn_conf_error(doc, value, "expected a mapping for '%s', got %s", k->name,
+		                        wn_conf_kind_name(value->kind));
+		return WN_EINVAL;
+	}
+	m->keys = wn_xcalloc(value->n ? value->n : 1, sizeof(char *));
+	m->vals = wn_xcalloc(value->n ? value->n : 1, sizeof(char *));
+	for (size_t i = 0; i < value->n; i++) {
+		const wn_conf_node *kn = value->items[2 * i], *vn = value->items[2 * i + 1];
+		if (conf_scalar_text(doc, kn, "a string", k->name, errmsg) != WN_OK)
+			return WN_EINVAL;
+		if (vn->kind != WN_CONF_SCALAR) {
+			*errmsg = wn_conf_error(doc, vn, "expected a string for '%s.%s', got %s",
+			                        k->name, kn->str, wn_conf_kind_name(vn->kind));
+			return WN_EINVAL;
+		}
+		if (conf_scalar_text(doc, vn, "a string", kn->str, errmsg) != WN_OK)
+			return WN_EINVAL;
+		m->keys[m->n] = wn_xstrdup(kn->str);
+		m->vals[m->n] = wn_xstrdup(wn_conf_is_null(vn) ? "" : vn->str);
+		m->n++;
+	}
+	if ((k->flags & WN_CONF_NONEMPTY) && m->n == 0) {
+		*errmsg = wn_conf_error(doc, value, "'%s' must not be empty", k->name);
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
 /* conf_store parses value (a node, or NULL with text def) into the field. */
 static int conf_store(const wn_conf_doc *doc, const wn_conf_key *k, const wn_conf_node *value,
-                      const char *def, void *field, char **err)
+                      const char *def, void *field, char **errmsg)
 {
 	const char *text = value ? value->str : def;
 	switch (k->type) {
-	case WN_CONF_T_STR: {
-		if (value && conf_scalar_text(doc, value, "a string", k->name, err) != WN_OK)
-			return WN_EINVAL;
-		if (k->choices != NULL) {
-			bool ok = false;
-			for (size_t i = 0; k->choices[i] != NULL; i++)
-				ok = ok || strcmp(k->choices[i], text) == 0;
-			if (!ok) {
-				size_t cap = 64, len = 0;
-				char *list = wn_xcalloc(1, cap);
-				for (size_t i = 0; k->choices[i] != NULL; i++) {
-					size_t add = strlen(k->choices[i]) + 2;
-					if (len + add + 1 > cap) {
-						cap = (len + add + 1) * 2;
-						list = wn_xrealloc(list, cap);
-					}
-					len += (size_t)snprintf(list + len, cap - len, "%s%s",
-					                        i ? ", " : "", k->choices[i]);
-				}
-				*err = wn_conf_error(doc, value, "'%s' must be one of %s, not '%s'",
-				                     k->name, list, text);
-				free(list);
-				return WN_EINVAL;
-			}
-		}
-		if ((k->flags & WN_CONF_NONEMPTY) && text[0] == '\0') {
-			*err = wn_conf_error(doc, value, "'%s' must not be empty", k->name);
-			return WN_EINVAL;
-		}
-		char **p = field;
-		free(*p);
-		*p = wn_xstrdup(text);
-		return WN_OK;
-	}
-	case WN_CONF_T_INT: {
-		if (value && conf_scalar_text(doc, value, "a number", k->name, err) != WN_OK)
-			return WN_EINVAL;
-		int64_t v = 0;
-		if (wn_parse_i64(text, INT64_MIN, INT64_MAX, &v) != WN_OK) {
-			*err =
-			    wn_conf_error(doc, value, "expected a whole number for '%s', not '%s'",
-			                  k->name, text);
-			return WN_EINVAL;
-		}
-		if (v < k->min || v > k->max) {
-			*err = wn_conf_error(
-			    doc, value, "'%s' must be between %lld and %lld, not %lld", k->name,
-			    (long long)k->min, (long long)k->max, (long long)v);
-			return WN_EINVAL;
-		}
-		*(int64_t *)field = v;
-		return WN_OK;
-	}
-	case WN_CONF_T_BOOL: {
-		if (value && conf_scalar_text(doc, value, "true or false", k->name, err) != WN_OK)
-			return WN_EINVAL;
-		if (conf_parse_bool(text, field) != WN_OK) {
-			*err = wn_conf_error(
-			    doc, value, "expected true or false for '%s', not '%s'", k->name, text);
-			return WN_EINVAL;
-		}
-		return WN_OK;
-	}
-	case WN_CONF_T_STRLIST: {
-		wn_conf_strv *v = field;
-		wn_conf_strv_free(v);
-		if (value == NULL) {
-			if (def != NULL) {
-				v->v = wn_xcalloc(1, sizeof(char *));
-				v->v[0] = wn_xstrdup(def);
-				v->n = 1;
-			}
-			return WN_OK;
-		}
-		if (value->kind == WN_CONF_MAP) {
-			*err = wn_conf_error(doc, value, "expected a list for '%s', got a mapping",
-			                     k->name);
-			return WN_EINVAL;
-		}
-		size_t n = value->kind == WN_CONF_SEQ ? value->n : 1;
-		v->v = wn_xcalloc(n ? n : 1, sizeof(char *));
-		for (size_t i = 0; i < n; i++) {
-			const wn_conf_node *it =
-			    value->kind == WN_CONF_SEQ ? value->items[i] : value;
-			if (it->kind != WN_CONF_SCALAR || wn_conf_is_null(it)) {
-				*err = wn_conf_error(
-				    doc, it, "expected a string in the list '%s', got %s", k->name,
-				    it->kind == WN_CONF_SCALAR ? "null"
-				                               : wn_conf_kind_name(it->kind));
-				return WN_EINVAL;
-			}
-			if (conf_scalar_text(doc, it, "a string", k->name, err) != WN_OK)
-				return WN_EINVAL;
-			v->v[v->n++] = wn_xstrdup(it->str);
-		}
-		if ((k->flags & WN_CONF_NONEMPTY) && v->n == 0) {
-			*err = wn_conf_error(doc, value, "'%s' must not be an empty list", k->name);
-			return WN_EINVAL;
-		}
-		return WN_OK;
-	}
-	case WN_CONF_T_STRMAP: {
-		wn_conf_strmap *m = field;
-		wn_conf_strmap_free(m);
-		if (value == NULL)
-			return WN_OK;
-		if (value->kind != WN_CONF_MAP) {
-			*err = wn_conf_error(doc, value, "expected a mapping for '%s', got %s",
-			                     k->name, wn_conf_kind_name(value->kind));
-			return WN_EINVAL;
-		}
-		m->keys = wn_xcalloc(value->n ? value->n : 1, sizeof(char *));
-		m->vals = wn_xcalloc(value->n ? value->n : 1, sizeof(char *));
-		for (size_t i = 0; i < value->n; i++) {
-			const wn_conf_node *kn = value->items[2 * i], *vn = value->items[2 * i + 1];
-			if (conf_scalar_text(doc, kn, "a string", k->name, err) != WN_OK)
-				return WN_EINVAL;
-			if (vn->kind != WN_CONF_SCALAR) {
-				*err =
-				    wn_conf_error(doc, vn, "expected a string for '%s.%s', got %s",
-				                  k->name, kn->str, wn_conf_kind_name(vn->kind));
-				return WN_EINVAL;
-			}
-			if (conf_scalar_text(doc, vn, "a string", kn->str, err) != WN_OK)
-				return WN_EINVAL;
-			m->keys[m->n] = wn_xstrdup(kn->str);
-			m->vals[m->n] = wn_xstrdup(wn_conf_is_null(vn) ? "" : vn->str);
-			m->n++;
-		}
-		if ((k->flags & WN_CONF_NONEMPTY) && m->n == 0) {
-			*err = wn_conf_error(doc, value, "'%s' must not be empty", k->name);
-			return WN_EINVAL;
-		}
-		return WN_OK;
-	}
+	case WN_CONF_T_STR:
+		return conf_store_str(doc, k, value, text, field, errmsg);
+	case WN_CONF_T_INT:
+		return conf_store_int(doc, k, value, text, field, errmsg);
+	case WN_CONF_T_BOOL:
+		return conf_store_bool(doc, k, value, text, field, errmsg);
+	case WN_CONF_T_STRLIST:
+		return conf_store_strlist(doc, k, value, def, field, errmsg);
+	case WN_CONF_T_STRMAP:
+		return conf_store_strmap(doc, k, value, field, errmsg);
 	case WN_CONF_T_NODE:
 		*(const wn_conf_node **)field = value;
 		return WN_OK;
@@ -576,13 +591,42 @@ static int conf_store(const wn_conf_doc *doc, const wn_conf_key *k, const wn_con
 	return WN_EINVAL;
 }
 
-int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf_key *keys,
-                  size_t nkeys, void *target, char **err)
+/* conf_unknown_key reports the unknown key kn, with the nearest of keys. */
+static int conf_unknown_key(const wn_conf_doc *doc, const wn_conf_node *kn, const wn_conf_key *keys,
+                            size_t nkeys, char **errmsg)
 {
-	*err = NULL;
+	const char *best = NULL;
+	size_t bestd = SIZE_MAX;
+	for (size_t j = 0; j < nkeys; j++) {
+		size_t dist = conf_distance(kn->str, keys[j].name);
+		size_t kl = strlen(kn->str), nl = strlen(keys[j].name);
+		size_t common = kl < nl ? kl : nl;
+		/* On a tie, a key that extends the word (gpu -> gpus) wins. */
+		if (dist != SIZE_MAX) {
+			dist *= 2;
+			if (strncmp(kn->str, keys[j].name, common) != 0)
+				dist++;
+		}
+		if (dist < bestd) {
+			bestd = dist;
+			best = keys[j].name;
+		}
+	}
+	if (best != NULL && bestd <= 5 && bestd / 2 < strlen(kn->str))
+		*errmsg =
+		    wn_conf_error(doc, kn, "unknown key '%s' (did you mean '%s'?)", kn->str, best);
+	else
+		*errmsg = wn_conf_error(doc, kn, "unknown key '%s'", kn->str);
+	return WN_EINVAL;
+}
+
+int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf_key *keys,
+                  size_t nkeys, void *target, char **errmsg)
+{
+	*errmsg = NULL;
 	if (map != NULL && map->kind != WN_CONF_MAP && !wn_conf_is_null(map)) {
-		*err = wn_conf_error(doc, map, "expected a mapping, got %s",
-		                     wn_conf_kind_name(map->kind));
+		*errmsg = wn_conf_error(doc, map, "expected a mapping, got %s",
+		                        wn_conf_kind_name(map->kind));
 		return WN_EINVAL;
 	}
 	if (map != NULL && map->kind == WN_CONF_MAP) {
@@ -591,32 +635,8 @@ int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf
 			bool known = false;
 			for (size_t j = 0; j < nkeys && !known; j++)
 				known = strcmp(keys[j].name, kn->str) == 0;
-			if (known)
-				continue;
-			const char *best = NULL;
-			size_t bestd = SIZE_MAX;
-			for (size_t j = 0; j < nkeys; j++) {
-				size_t dist = conf_distance(kn->str, keys[j].name);
-				size_t kl = strlen(kn->str), nl = strlen(keys[j].name);
-				size_t common = kl < nl ? kl : nl;
-				/* On a tie, a key that extends the word (gpu -> gpus) wins. */
-				if (dist != SIZE_MAX) {
-					dist *= 2;
-					if (strncmp(kn->str, keys[j].name, common) != 0)
-						dist++;
-				}
-				if (dist < bestd) {
-					bestd = dist;
-					best = keys[j].name;
-				}
-			}
-			if (best != NULL && bestd <= 5 && bestd / 2 < strlen(kn->str))
-				*err =
-				    wn_conf_error(doc, kn, "unknown key '%s' (did you mean '%s'?)",
-				                  kn->str, best);
-			else
-				*err = wn_conf_error(doc, kn, "unknown key '%s'", kn->str);
-			return WN_EINVAL;
+			if (!known)
+				return conf_unknown_key(doc, kn, keys, nkeys, errmsg);
 		}
 	}
 	for (size_t j = 0; j < nkeys; j++) {
@@ -627,7 +647,7 @@ int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf
 			value = NULL; /* written as null: the default applies */
 		if (value == NULL && (k->flags & WN_CONF_REQUIRED)) {
 			const wn_conf_node *at = map ? wn_conf_get(map, k->name) : NULL;
-			*err = wn_conf_error(
+			*errmsg = wn_conf_error(
 			    doc, at ? at : (map && map->kind == WN_CONF_MAP ? map : NULL),
 			    "'%s' is required", k->name);
 			return WN_EINVAL;
@@ -637,7 +657,7 @@ int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf
 				*(const wn_conf_node **)field = NULL;
 			continue;
 		}
-		int rc = conf_store(doc, k, value, k->def, field, err);
+		int rc = conf_store(doc, k, value, k->def, field, errmsg);
 		if (rc != WN_OK)
 			return rc;
 	}

@@ -35,14 +35,14 @@ struct wn_conf_node {
 /* A loaded document (opaque). */
 typedef struct wn_conf_doc wn_conf_doc;
 
-/* wn_conf_load_file reads and parses the file at path; on failure *err gets
+/* wn_conf_load_file reads and parses the file at path; on failure *errmsg gets
  * a malloc'd "path:line:col: what" message. */
-int wn_conf_load_file(const char *path, wn_conf_doc **out, char **err);
+int wn_conf_load_file(const char *path, wn_conf_doc **out, char **errmsg);
 
 /* wn_conf_load_string parses len bytes of text, naming it name in messages;
- * an empty stream gives an empty mapping. On failure *err is set as above. */
+ * an empty stream gives an empty mapping. On failure *errmsg is set as above. */
 int wn_conf_load_string(const char *name, const char *text, size_t len, wn_conf_doc **out,
-                        char **err);
+                        char **errmsg);
 
 /* wn_conf_free frees a document and all its nodes; NULL is a no-op. */
 void wn_conf_free(wn_conf_doc *doc);
@@ -113,10 +113,10 @@ typedef struct wn_conf_key {
 /* wn_conf_apply fills target from mapping map (NULL: defaults only) as keys
  * say: every key given is checked and stored, every key absent gets its
  * default, an unknown key is an error that suggests the nearest known one. On
- * failure *err gets a malloc'd positioned message; fields already stored stay
+ * failure *errmsg gets a malloc'd positioned message; fields already stored stay
  * in target and are freed by wn_conf_release. */
 int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf_key *keys,
-                  size_t nkeys, void *target, char **err);
+                  size_t nkeys, void *target, char **errmsg);
 
 /* wn_conf_release frees what wn_conf_apply stored in target and zeroes it. */
 void wn_conf_release(const wn_conf_key *keys, size_t nkeys, void *target);

@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,37 @@ char *wn_one_line(const char *text, size_t max)
 		wn_strbuf_adds(&b, "...");
 	}
 	return wn_strbuf_take(&b);
+}
+
+int wn_read_all(FILE *f, size_t max, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = wn_xmalloc(cap);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			buf = wn_xrealloc(buf, cap);
+		}
+		size_t want = cap - n;
+		if (max - n < want)
+			want = max - n + 1; /* one byte past max tells it is over */
+		size_t got = fread(buf + n, 1, want, f);
+		n += got;
+		if (got == 0 || n > max)
+			break;
+	}
+	int rc = n > max ? WN_ETOOBIG : ferror(f) ? WN_EIO : WN_OK;
+	if (rc != WN_OK) {
+		int e = errno;
+		free(buf);
+		errno = e;
+		return rc;
+	}
+	buf = wn_xrealloc(buf, n + 1);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return WN_OK;
 }
 
 /* size_unit returns the MiB in one unit of suffix, 0 if it is none. */

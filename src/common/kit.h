@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* A growing NULL-terminated argv of malloc'd strings; {NULL, 0} is empty. */
 typedef struct wn_argv {
@@ -26,6 +27,11 @@ char *wn_path_join(const char *base, const char *path);
  * trimmed of white space, joined by "; " and cut to at most max bytes (max >=
  * 4) ending in "..." when longer, never inside a UTF-8 character (malloc'd). */
 char *wn_one_line(const char *text, size_t max);
+
+/* wn_read_all reads f to its end into *out (malloc'd, NUL-terminated, *len
+ * bytes before the NUL); WN_ETOOBIG if it holds more than max bytes, WN_EIO
+ * with errno set if reading fails (*out untouched on failure). */
+int wn_read_all(FILE *f, size_t max, char **out, size_t *len);
 
 /* The largest size wn_size_parse accepts, in MiB (2^53: 8 ZiB). */
 #define WN_SIZE_MIB_MAX (UINT64_C(1) << 53)

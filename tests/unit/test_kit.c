@@ -2,8 +2,10 @@
  * one-line text and memory sizes. */
 #include "err.h"
 #include "kit.h"
+#include "status.h"
 #include "strbuf.h"
 #include "test.h"
+#include "whatsnext.pb-c.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +247,67 @@ TEST(sizes_that_are_not_sizes_are_refused)
 	/* a NUL ends the text: what follows it is not read */
 	CHECK_OK(wn_size_parse("2G\0junk", &mib));
 	CHECK_EQ_INT(mib, 2048);
+}
+
+/* write_file writes n bytes of c to path. */
+static void write_file(const char *path, size_t n, char c)
+{
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	for (size_t i = 0; i < n; i++)
+		CHECK(fputc(c, f) == c);
+	CHECK(fclose(f) == 0);
+}
+
+TEST(a_stream_is_read_whole_up_to_its_limit)
+{
+	static const size_t sizes[] = {0, 1, 4095, 4096, 4097, 100000};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		write_file("f", sizes[i], 'y');
+		FILE *f = fopen("f", "rb");
+		char *text = NULL;
+		size_t len = 7;
+		CHECK_OK(wn_read_all(f, 100000, &text, &len));
+		fclose(f);
+		CHECK_EQ_INT(len, sizes[i]);
+		CHECK_EQ_INT(strlen(text), sizes[i]);
+		CHECK(sizes[i] == 0 || (text[0] == 'y' && text[len - 1] == 'y'));
+		free(text);
+	}
+	write_file("f", 100001, 'y');
+	FILE *f = fopen("f", "rb");
+	char *text = (char *)"untouched";
+	size_t len = 7;
+	CHECK_EQ_INT(wn_read_all(f, 100000, &text, &len), WN_ETOOBIG);
+	CHECK_EQ_STR(text, "untouched");
+	CHECK_EQ_INT(len, 7);
+	fclose(f);
+	write_file("f", 3, 'y');
+	f = fopen("f", "rb");
+	CHECK_EQ_INT(wn_read_all(f, 2, &text, &len), WN_ETOOBIG);
+	fclose(f);
+}
+
+TEST(a_stream_that_cannot_be_read_is_an_io_error)
+{
+	FILE *f = fopen("f", "wb"); /* open for writing only: reading fails */
+	CHECK(f != NULL);
+	char *text = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(wn_read_all(f, 100, &text, &len), WN_EIO);
+	CHECK(text == NULL);
+	fclose(f);
+}
+
+TEST(job_statuses_are_named_as_the_proto_names_them)
+{
+	static const char *const want[] = {"UNSPECIFIED", "PENDING", "RUNNING",  "COMPLETED",
+	                                   "FAILED",      "BLOCKED", "CANCELLED"};
+	for (int st = 0; st < (int)(sizeof(want) / sizeof(want[0])); st++)
+		CHECK_EQ_STR(wn_status_name(st), want[st]);
+	CHECK_EQ_STR(wn_status_name(WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED), "BLOCKED");
+	CHECK_EQ_STR(wn_status_name(7), "UNKNOWN");
+	CHECK_EQ_STR(wn_status_name(-1), "UNKNOWN");
 }
 
 TEST_MAIN()
