@@ -15,7 +15,7 @@ const char *wn_status_name(int status)
 		return "UNKNOWN";
 	size_t n = strlen(v->name), u = strlen(STATUS_UNSPECIFIED);
 	if (n >= u && strcmp(v->name + n - u, STATUS_UNSPECIFIED) == 0)
-		return STATUS_UNSPECIFIED + 1;
+		return "UNSPECIFIED";
 	size_t p = strlen(STATUS_PREFIX);
 	return strncmp(v->name, STATUS_PREFIX, p) == 0 ? v->name + p : v->name;
 }
