@@ -89,165 +89,24 @@ int64_t engine_mono_to_wall(wn_engine *e, int64_t mono)
 	return mono + e->wall_off;
 }
 
-/* ------------------------------------------------------------ record cache */
-
-/* Bounds of the record cache. */
-#define JCACHE_MAX_BYTES   (4u << 20)
-#define JCACHE_MAX_ENTRIES 16384
-
-static void jcache_unlink(wn_engine *e, struct jcache_entry *x)
-{
-	if (x->prev != NULL)
-		x->prev->next = x->next;
-	else
-		e->jc_head = x->next;
-	if (x->next != NULL)
-		x->next->prev = x->prev;
-	else
-		e->jc_tail = x->prev;
-	e->jc_bytes -= x->len;
-	wn_map_del_u64(e->jcache, x->id);
-	free(x->buf);
-	free(x);
-}
-
-static void jcache_drop(wn_engine *e, uint64_t id)
-{
-	struct jcache_entry *x = wn_map_get_u64(e->jcache, id);
-	if (x != NULL)
-		jcache_unlink(e, x);
-}
-
-/* jcache_put caches a record; takes buf. */
-static void jcache_put(wn_engine *e, uint64_t id, uint8_t *buf, size_t len)
-{
-	jcache_drop(e, id);
-	struct jcache_entry *x = wn_xmalloc(sizeof(*x));
-	x->id = id;
-	x->buf = buf;
-	x->len = len;
-	x->next = NULL;
-	x->prev = e->jc_tail;
-	if (e->jc_tail != NULL)
-		e->jc_tail->next = x;
-	else
-		e->jc_head = x;
-	e->jc_tail = x;
-	e->jc_bytes += len;
-	wn_map_put_u64(e->jcache, id, x);
-	while (e->jc_head != NULL &&
-	       (e->jc_bytes > JCACHE_MAX_BYTES || wn_map_count(e->jcache) > JCACHE_MAX_ENTRIES))
-		jcache_unlink(e, e->jc_head);
-}
-
-static void jcache_clear(wn_engine *e)
-{
-	while (e->jc_head != NULL)
-		jcache_unlink(e, e->jc_head);
-}
-
-static void stage_free(struct jstage *s)
-{
-	while (s != NULL) {
-		struct jstage *next = s->next;
-		free(s->buf);
-		free(s);
-		s = next;
-	}
-}
-
-/* stage_apply brings the record cache up to date with the records the call
- * wrote to batch (a serial), now in the store. */
-static void stage_apply(struct call *c, uint64_t batch)
-{
-	struct jstage **pp = &c->staged;
-	c->staged_tail = NULL;
-	while (*pp != NULL) {
-		struct jstage *s = *pp;
-		if (s->batch != batch) {
-			c->staged_tail = s;
-			pp = &s->next;
-			continue;
-		}
-		*pp = s->next;
-		if (s->keep) {
-			jcache_put(c->e, s->id, s->buf, s->len);
-			s->buf = NULL;
-		} else {
-			jcache_drop(c->e, s->id);
-		}
-		s->next = NULL;
-		stage_free(s);
-	}
-}
-
-static void stage_add(struct call *c, wn_batch *b, uint64_t id, uint8_t *buf, size_t len, bool keep)
-{
-	struct jstage *s = wn_xmalloc(sizeof(*s));
-	s->next = NULL;
-	s->batch = wn_batch_serial(b);
-	s->id = id;
-	s->buf = buf;
-	s->len = len;
-	s->keep = keep;
-	if (c->staged_tail != NULL)
-		c->staged_tail->next = s;
-	else
-		c->staged = s;
-	c->staged_tail = s;
-}
+/* ------------------------------------------------------------ records of the call */
 
 int engine_write(struct call *c, wn_batch *b)
 {
-	uint64_t seq = 0;
-	int rv = wn_store_write(c->e->store, b, &seq);
+	int rv = wn_records_write(&c->rec, b, &c->seq);
 	if (rv != WN_OK)
 		return call_fail(c, WN_EUNAVAIL, "cannot store the change: %s", wn_strerror(rv));
-	if (seq > c->seq)
-		c->seq = seq;
-	if (c->staged != NULL)
-		stage_apply(c, wn_batch_serial(b));
 	return WN_OK;
 }
 
 void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg)
 {
-	uint8_t small[1024];
-	size_t n = protobuf_c_message_get_packed_size(msg);
-	uint8_t *buf = n <= sizeof(small) ? small : wn_xmalloc(n);
-	protobuf_c_message_pack(msg, buf);
-	wn_batch_put(b, key, klen, buf, n);
-	if (buf != small)
-		free(buf);
+	wn_records_put(b, key, klen, msg);
 }
 
 Job *job_find(struct call *c, uint64_t id)
 {
-	if (c->jobs != NULL) {
-		Job *j = wn_map_get_u64(c->jobs, id);
-		if (j != NULL)
-			return j;
-	}
-	Job *j;
-	struct jcache_entry *x = wn_map_get_u64(c->e->jcache, id);
-	if (x != NULL) {
-		j = whatsnext__v1__job__unpack(c->pa, x->len, x->buf);
-	} else {
-		char key[WN_KEY_MAX];
-		size_t kl = wn_key_job(key, id);
-		char *val = NULL;
-		size_t len = 0;
-		if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
-			return NULL;
-		j = whatsnext__v1__job__unpack(c->pa, len, (uint8_t *)val);
-		free(val);
-	}
-	if (j == NULL) {
-		wn_error("job %llu: stored record is corrupt", (unsigned long long)id);
-		return NULL;
-	}
-	job_adopt(c, j);
-	return j;
+	return wn_records_job_find(&c->rec, id);
 }
 
 Job *job_brief(struct call *c, const Job *j)
@@ -264,9 +123,7 @@ Job *job_brief(struct call *c, const Job *j)
 
 void job_adopt(struct call *c, Job *j)
 {
-	if (c->jobs == NULL)
-		c->jobs = wn_map_new_u64();
-	wn_map_put_u64(c->jobs, j->id, j);
+	wn_records_job_adopt(&c->rec, j);
 }
 
 int job_load(struct call *c, uint64_t id, Job **out)
@@ -280,28 +137,12 @@ int job_load(struct call *c, uint64_t id, Job **out)
 
 void job_put(struct call *c, wn_batch *b, const Job *j)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_job(key, j->id);
-	if (j->status != WHATSNEXT__V1__JOB_STATUS__JOB_PENDING &&
-	    j->status != WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING) {
-		/* finished or blocked: not worth a place in the record cache */
-		record_put(b, key, kl, &j->base);
-		stage_add(c, b, j->id, NULL, 0, false);
-		return;
-	}
-	size_t n = protobuf_c_message_get_packed_size(&j->base);
-	uint8_t *buf = wn_xmalloc(n ? n : 1);
-	protobuf_c_message_pack(&j->base, buf);
-	wn_batch_put(b, key, kl, buf, n);
-	stage_add(c, b, j->id, buf, n, true);
+	wn_records_job_put(&c->rec, b, j);
 }
 
 void job_del(struct call *c, wn_batch *b, uint64_t id)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_job(key, id);
-	wn_batch_del(b, key, kl);
-	stage_add(c, b, id, NULL, 0, false);
+	wn_records_job_del(&c->rec, b, id);
 }
 
 struct project *job_project(struct call *c, const Job *j)
@@ -557,13 +398,14 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->sweeps = wn_map_new_u64();
 	e->rdeps = wn_map_new_u64();
 	e->workers = wn_map_new_str();
-	e->jcache = wn_map_new_u64();
 	e->waiting = wn_map_new_u64();
 	e->dd = dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
 	replay_init(e);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
-	if (rv == WN_OK)
+	if (rv == WN_OK) {
+		e->rec = wn_records_new(e->store);
 		rv = engine_load(e, errmsg);
+	}
 	if (rv == WN_OK)
 		replay_forget(e);
 	if (rv == WN_OK && !cfg->no_sweeper) {
@@ -619,8 +461,7 @@ void wn_engine_close(wn_engine *e)
 	wn_map_free(e->projects);
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
-	jcache_clear(e);
-	wn_map_free(e->jcache);
+	wn_records_free(e->rec);
 	dedupe_free(e->dd);
 	replay_free(e);
 	pthread_cond_destroy(&e->sweep_cv);
@@ -640,6 +481,7 @@ static void call_init(struct call *c, wn_engine *e, void *slot)
 	c->arena = wn_arena_new();
 	c->pa = wn_arena_allocator(c->arena);
 	c->slot = slot;
+	wn_records_call_init(&c->rec, e->rec, c->pa);
 }
 
 /* call_wait waits until the call's writes are durable. */
@@ -663,10 +505,7 @@ static void call_finish(struct call *c)
 		d = next;
 	}
 	c->deliveries = NULL;
-	wn_map_free(c->jobs);
-	c->jobs = NULL;
-	stage_free(c->staged); /* records of batches never applied */
-	c->staged = c->staged_tail = NULL;
+	wn_records_call_release(&c->rec);
 	wn_arena_free(c->arena);
 }
 

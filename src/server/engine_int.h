@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "lease.h"
 #include "map.h"
+#include "records.h"
 #include "store.h"
 #include "util.h"
 #include "whatsnext.pb-c.h"
@@ -154,29 +155,7 @@ struct call {
 	const char *method; /* the request's method path */
 	bool parked;
 	struct delivery *deliveries;
-	wn_map *jobs; /* job records loaded (and changed) by this call */
-	/* job records written to batches not applied yet, for the record cache */
-	struct jstage *staged, *staged_tail;
-};
-
-/* A job record written by a call (buf NULL: deleted), waiting for its batch. */
-struct jstage {
-	struct jstage *next;
-	uint64_t batch; /* wn_batch_serial */
-	uint64_t id;
-	uint8_t *buf;
-	size_t len;
-	bool keep; /* a record worth caching (PENDING or RUNNING) */
-};
-
-/* The record cache: packed records of PENDING and RUNNING jobs written
- * lately, so claiming and completing a job just submitted needs no read of
- * the store. Bounded; the oldest entries go first. */
-struct jcache_entry {
-	struct jcache_entry *prev, *next; /* insertion order, oldest first */
-	uint64_t id;
-	uint8_t *buf;
-	size_t len;
+	wn_records_call rec; /* the job records it loaded, changed and wrote */
 };
 
 struct dedupe;
@@ -224,9 +203,7 @@ struct wn_engine {
 	pthread_mutex_t periodic_mu;  /* one periodic pass at a time */
 	int64_t forget_at, expire_at; /* next request-id forget, retention pass (monotonic) */
 	int64_t wall_off;             /* wall clock minus monotonic clock, as last stepped */
-	wn_map *jcache;               /* job id -> struct jcache_entry */
-	struct jcache_entry *jc_head, *jc_tail;
-	size_t jc_bytes;
+	wn_records *rec;              /* the records layer on store */
 	struct replay replay;
 };
 
