@@ -52,6 +52,7 @@ GEN_OBJ    := $(BUILD)/obj/gen/whatsnext.pb-c.o
 COMMON_LIB := $(BUILD)/libwncommon.a
 SERVER_LIB := $(BUILD)/libwnserver.a
 WORKER_LIB := $(BUILD)/libwnworker.a
+CTL_LIB    := $(BUILD)/libwnctl.a
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS  := $(patsubst tests/tools/%.c,$(BIN)/%,$(TOOL_SRC)) $(BIN)/wnmodel
 PROGS      := $(BIN)/wnd $(BIN)/wnctl
@@ -96,11 +97,15 @@ $(WORKER_LIB): $(call obj,$(filter-out src/worker/main.c,$(WORKER_SRC)))
 	@rm -f $@
 	ar rcs $@ $^
 
+$(CTL_LIB): $(call obj,$(filter-out src/ctl/main.c,$(CTL_SRC)))
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BIN)/wnd: $(call obj,src/server/main.c) $(SERVER_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/wnctl: $(call obj,$(CTL_SRC)) $(COMMON_LIB)
+$(BIN)/wnctl: $(call obj,src/ctl/main.c) $(CTL_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -112,10 +117,10 @@ $(BIN)/wnbench: $(call obj,$(BENCH_SRC)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Unit tests link the server and worker libraries: core logic is testable
-# without sockets.
+# Unit tests link the server, worker and wnctl libraries: core logic is
+# testable without sockets.
 # Each links the engine test fixture (tests/unit/fixture.c) too.
-UNIT_LIBS := $(SERVER_LIB) $(if $(WORKER_SRC),$(WORKER_LIB)) $(COMMON_LIB)
+UNIT_LIBS := $(SERVER_LIB) $(if $(WORKER_SRC),$(WORKER_LIB)) $(CTL_LIB) $(COMMON_LIB)
 UNIT_FIXTURE := $(BUILD)/obj/tests/unit/fixture.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_FIXTURE) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
@@ -163,7 +168,8 @@ bench-scale: all
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 fuzz: $(FUZZ_BINS)
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) $(GEN)/whatsnext.pb-c.c
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) \
+              $(filter-out src/ctl/main.c,$(CTL_SRC)) $(GEN)/whatsnext.pb-c.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread \
 	  -Isrc/common -Isrc/server -Isrc/worker -Isrc/ctl -I$(GEN) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)

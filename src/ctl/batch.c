@@ -1,71 +1,225 @@
 /* batch: the file format of `wnctl job batch`, and dependencies written as text. */
 #include "batch.h"
+#include "err.h"
 #include "json.h"
 #include "map.h"
 #include "util.h"
 
-#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- dependencies */
+struct wn_ctl_batch {
+	Whatsnext__V1__JobSpec **jobs;
+	const char **where; /* where each job was written, for messages */
+	size_t n, cap;
+	Whatsnext__V1__SweepSpec sweep;
+	bool has_sweep;
+	const char *name;     /* the file, for messages */
+	char *project, *task; /* of the jobs that name none; "" for none */
+	void **blocks;        /* everything allocated for the jobs */
+	size_t nblocks, capblocks;
+	char *err; /* the first error, malloc'd */
+};
 
-/* job_dep_new returns a context-owned dependency on job id (or, id 0, on the batch job named
- * ref) with the default condition. */
-static Whatsnext__V1__Dependency *job_dep_new(wn_ctl *c, uint64_t id, const char *ref)
+/* ---------------------------------------------------------------- memory, errors */
+
+static void *batch_keep(wn_ctl_batch *b, void *p)
 {
-	Whatsnext__V1__Dependency *d = wn_ctl_alloc(c, sizeof(*d));
-	whatsnext__v1__dependency__init(d);
-	d->job_id = id;
-	if (ref != NULL)
-		d->ref = (char *)ref;
-	return d;
+	if (b->nblocks == b->capblocks) {
+		b->capblocks = b->capblocks ? b->capblocks * 2 : 64;
+		b->blocks = wn_xrealloc(b->blocks, b->capblocks * sizeof(*b->blocks));
+	}
+	b->blocks[b->nblocks++] = p;
+	return p;
 }
 
-/* job_dep_id parses a positive decimal job id; 0 when s is not one. */
-static uint64_t job_dep_id(const char *s)
+/* batch_alloc returns n zeroed bytes that b owns. */
+static void *batch_alloc(wn_ctl_batch *b, size_t n)
+{
+	return batch_keep(b, wn_xcalloc(1, n));
+}
+
+static char *batch_strndup(wn_ctl_batch *b, const char *s, size_t n)
+{
+	char *p = batch_alloc(b, n + 1);
+	memcpy(p, s, n);
+	return p;
+}
+
+static char *batch_strdup(wn_ctl_batch *b, const char *s)
+{
+	return batch_strndup(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static char *batch_printf(wn_ctl_batch *b, const char *fmt,
+                                                                ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0) {
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	va_end(ap);
+	return batch_keep(b, s);
+}
+
+/* batch_fail records the message of the first error of b; returns WN_EINVAL. */
+__attribute__((format(printf, 2, 3))) static int batch_fail(wn_ctl_batch *b, const char *fmt, ...)
+{
+	if (b->err != NULL)
+		return WN_EINVAL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&b->err, fmt, ap) < 0) {
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	va_end(ap);
+	return WN_EINVAL;
+}
+
+/* ---------------------------------------------------------------- dependencies */
+
+/* batch_dep_id parses the n bytes at s as a positive decimal job id; 0 when they are not
+ * one. */
+static uint64_t batch_dep_id(const char *s, size_t n)
 {
 	uint64_t v = 0;
-	if (s[0] == '\0')
-		return 0;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
 			return 0;
-		v = v * 10 + (uint64_t)(*p - '0');
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	return v;
 }
 
-/* job_dep_parse parses "ID[:COND]", or with refs also "NAME[:COND]" (NAME: another job of
- * the batch), into a dependency; returns NULL with *why set when s is neither. */
-Whatsnext__V1__Dependency *wn_batch_dep_parse(wn_ctl *c, const char *s, bool refs, const char **why)
+int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d, char **err)
 {
-	char *head = wn_ctl_strdup(c, s);
+	size_t head = strlen(s);
 	int cond = WHATSNEXT__V1__DEP_CONDITION__AFTEROK;
-	char *colon = strrchr(head, ':');
+	const char *colon = strrchr(s, ':');
 	if (colon != NULL &&
 	    wn_json_enum_parse(&whatsnext__v1__dep_condition__descriptor, colon + 1, &cond) == 0)
-		*colon = '\0';
+		head = (size_t)(colon - s);
 	else if (colon != NULL && !refs) {
-		*why =
-		    wn_ctl_printf(c, "unknown condition '%s': must be " JOB_CONDITIONS, colon + 1);
-		return NULL;
+		*err = wn_xasprintf("unknown condition '%s': must be " WN_CTL_BATCH_CONDITIONS,
+		                    colon + 1);
+		return WN_EINVAL;
 	}
-	bool digits = head[0] != '\0' && strspn(head, "0123456789") == strlen(head);
-	uint64_t id = job_dep_id(head);
-	if (id == 0 && (!refs || head[0] == '\0' || digits)) {
-		*why = refs ? "expected a job id, ID:CONDITION, the name of a job of the batch or "
-		              "NAME:CONDITION"
-		            : "expected a job id or ID:CONDITION";
-		return NULL;
+	bool digits = head > 0 && strspn(s, "0123456789") >= head;
+	uint64_t id = batch_dep_id(s, head);
+	if (id == 0 && (!refs || head == 0 || digits)) {
+		*err = wn_xstrdup(refs ? "expected a job id, ID:CONDITION, the name of a job of "
+		                         "the batch or NAME:CONDITION"
+		                       : "expected a job id or ID:CONDITION");
+		return WN_EINVAL;
 	}
-	Whatsnext__V1__Dependency *d = job_dep_new(c, id, id == 0 ? head : NULL);
+	d->job_id = id;
+	d->ref_len = id == 0 ? head : 0;
 	d->condition = cond;
+	return WN_OK;
+}
+
+/* batch_dep_new returns a dependency on job id (or, id 0, on the batch job named ref) with
+ * the default condition. */
+static Whatsnext__V1__Dependency *batch_dep_new(wn_ctl_batch *b, uint64_t id, char *ref)
+{
+	Whatsnext__V1__Dependency *d = batch_alloc(b, sizeof(*d));
+	whatsnext__v1__dependency__init(d);
+	d->job_id = id;
+	if (ref != NULL)
+		d->ref = ref;
 	return d;
 }
 
+/* batch_dep_text reads an entry of "after" written as "ID[:COND]" or "NAME[:COND]". */
+static int batch_dep_text(wn_ctl_batch *b, const char *s, const char *where,
+                          Whatsnext__V1__Dependency **out)
+{
+	struct wn_ctl_batch_dep dep;
+	char *why = NULL;
+	if (wn_ctl_batch_dep_parse(s, true, &dep, &why) != WN_OK) {
+		batch_fail(b, "%s: \"after\": invalid '%s': %s", where, s, why);
+		free(why);
+		return WN_EINVAL;
+	}
+	char *ref = dep.job_id == 0 ? batch_strndup(b, s, dep.ref_len) : NULL;
+	*out = batch_dep_new(b, dep.job_id, ref);
+	(*out)->condition = dep.condition;
+	return WN_OK;
+}
+
+/* batch_dep_field reads one field of an entry of "after" written as an object into d. */
+static int batch_dep_field(wn_ctl_batch *b, const char *key, json_t *v, const char *where,
+                           Whatsnext__V1__Dependency *d)
+{
+	if (strcmp(key, "job_id") == 0) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			return batch_fail(b, "%s: \"after\": \"job_id\" must be a positive integer",
+			                  where);
+		d->job_id = (uint64_t)json_integer_value(v);
+	} else if (strcmp(key, "ref") == 0) {
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return batch_fail(
+			    b, "%s: \"after\": \"ref\" must be the name of a job of the batch",
+			    where);
+		d->ref = batch_strdup(b, json_string_value(v));
+	} else if (strcmp(key, "condition") == 0) {
+		int cond = 0;
+		if (!json_is_string(v) ||
+		    wn_json_enum_parse(&whatsnext__v1__dep_condition__descriptor,
+		                       json_string_value(v), &cond) != 0)
+			return batch_fail(
+			    b, "%s: \"after\": \"condition\" must be " WN_CTL_BATCH_CONDITIONS,
+			    where);
+		d->condition = cond;
+	} else {
+		return batch_fail(b, "%s: \"after\": unknown field \"%s\"", where, key);
+	}
+	return WN_OK;
+}
+
+/* batch_dep turns one entry of a job's "after" into a dependency: a job id, a string
+ * "ID[:COND]" or "NAME[:COND]", or an object {"job_id" or "ref", "condition"}. */
+static int batch_dep(wn_ctl_batch *b, json_t *e, const char *where, Whatsnext__V1__Dependency **out)
+{
+	if (json_is_integer(e)) {
+		if (json_integer_value(e) <= 0)
+			return batch_fail(b, "%s: \"after\": job ids are positive integers", where);
+		*out = batch_dep_new(b, (uint64_t)json_integer_value(e), NULL);
+		return WN_OK;
+	}
+	if (json_is_string(e))
+		return batch_dep_text(b, json_string_value(e), where, out);
+	if (!json_is_object(e))
+		return batch_fail(b,
+		                  "%s: \"after\" holds job ids, \"ID:COND\" or \"NAME:COND\" "
+		                  "strings, or objects",
+		                  where);
+	Whatsnext__V1__Dependency *d = batch_dep_new(b, 0, NULL);
+	const char *key;
+	json_t *v;
+	json_object_foreach(e, key, v)
+	{
+		if (batch_dep_field(b, key, v, where, d) != WN_OK)
+			return WN_EINVAL;
+	}
+	if ((d->job_id != 0) == (d->ref[0] != '\0'))
+		return batch_fail(b, "%s: \"after\": an object needs either \"job_id\" or \"ref\"",
+		                  where);
+	*out = d;
+	return WN_OK;
+}
+
+/* ---------------------------------------------------------------- jobs */
+
 /* batch_number returns the shortest text that reads back as v. */
-static char *batch_number(wn_ctl *c, double v)
+static char *batch_number(wn_ctl_batch *b, double v)
 {
 	char buf[64];
 	for (int prec = 1; prec <= 17; prec++) {
@@ -73,149 +227,136 @@ static char *batch_number(wn_ctl *c, double v)
 		if (strtod(buf, NULL) == v)
 			break;
 	}
-	return wn_ctl_strdup(c, buf);
+	return batch_strdup(b, buf);
 }
 
-/* batch_dep turns one entry of a job's "after" into a dependency: a job id, a string
- * "ID[:COND]" or "NAME[:COND]", or an object {"job_id" or "ref", "condition"}. */
-static Whatsnext__V1__Dependency *batch_dep(wn_ctl *c, json_t *e, const char *where)
+/* batch_param turns one parameter value into its text: strings as they are, numbers and
+ * booleans as JSON writes them. */
+static int batch_param(wn_ctl_batch *b, const char *key, json_t *v, const char *where, char **out)
 {
-	if (json_is_integer(e)) {
-		if (json_integer_value(e) <= 0)
-			wn_ctl_usage(c, "%s: \"after\": job ids are positive integers", where);
-		return job_dep_new(c, (uint64_t)json_integer_value(e), NULL);
-	}
-	if (json_is_string(e)) {
-		const char *why = NULL;
-		Whatsnext__V1__Dependency *d =
-		    wn_batch_dep_parse(c, json_string_value(e), true, &why);
-		if (d == NULL)
-			wn_ctl_usage(c, "%s: \"after\": invalid '%s': %s", where,
-			             json_string_value(e), why);
-		return d;
-	}
-	if (!json_is_object(e))
-		wn_ctl_usage(c,
-		             "%s: \"after\" holds job ids, \"ID:COND\" or \"NAME:COND\" strings, "
-		             "or objects",
-		             where);
-	Whatsnext__V1__Dependency *d = job_dep_new(c, 0, NULL);
-	const char *key;
-	json_t *v;
-	json_object_foreach(e, key, v)
-	{
-		if (strcmp(key, "job_id") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) <= 0)
-				wn_ctl_usage(c,
-				             "%s: \"after\": \"job_id\" must be a positive integer",
-				             where);
-			d->job_id = (uint64_t)json_integer_value(v);
-		} else if (strcmp(key, "ref") == 0) {
-			if (!json_is_string(v) || json_string_length(v) == 0)
-				wn_ctl_usage(c,
-				             "%s: \"after\": \"ref\" must be the name of a job of "
-				             "the batch",
-				             where);
-			d->ref = wn_ctl_strdup(c, json_string_value(v));
-		} else if (strcmp(key, "condition") == 0) {
-			int cond = 0;
-			if (!json_is_string(v) ||
-			    wn_json_enum_parse(&whatsnext__v1__dep_condition__descriptor,
-			                       json_string_value(v), &cond) != 0)
-				wn_ctl_usage(c,
-				             "%s: \"after\": \"condition\" must be " JOB_CONDITIONS,
-				             where);
-			d->condition = cond;
-		} else {
-			wn_ctl_usage(c, "%s: \"after\": unknown field \"%s\"", where, key);
-		}
-	}
-	if ((d->job_id != 0) == (d->ref[0] != '\0'))
-		wn_ctl_usage(c, "%s: \"after\": an object needs either \"job_id\" or \"ref\"",
-		             where);
-	return d;
+	if (json_is_string(v))
+		*out = batch_strdup(b, json_string_value(v));
+	else if (json_is_integer(v))
+		*out = batch_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		*out = batch_number(b, json_real_value(v));
+	else if (json_is_boolean(v))
+		*out = json_is_true(v) ? "true" : "false";
+	else
+		return batch_fail(b, "%s: parameter \"%s\" must be a string, number or boolean",
+		                  where, key);
+	return WN_OK;
 }
 
-/* batch_spec turns one JSON object into a job spec; where names it in errors. */
-static Whatsnext__V1__JobSpec *batch_spec(wn_ctl *c, json_t *o, const char *where,
-                                          const char *project, const char *task)
+/* batch_params reads a job's "params" object into s. */
+static int batch_params(wn_ctl_batch *b, json_t *v, const char *where, Whatsnext__V1__JobSpec *s)
+{
+	if (!json_is_object(v))
+		return batch_fail(b, "%s: \"params\" must be an object", where);
+	s->params = batch_alloc(b, (json_object_size(v) + 1) * sizeof(*s->params));
+	const char *pk;
+	json_t *pv;
+	json_object_foreach(v, pk, pv)
+	{
+		if (pk[0] == '\0')
+			return batch_fail(b, "%s: a parameter has an empty name", where);
+		Whatsnext__V1__JobSpec__ParamsEntry *e = batch_alloc(b, sizeof(*e));
+		whatsnext__v1__job_spec__params_entry__init(e);
+		e->key = batch_strdup(b, pk);
+		if (batch_param(b, pk, pv, where, &e->value) != WN_OK)
+			return WN_EINVAL;
+		s->params[s->n_params++] = e;
+	}
+	return WN_OK;
+}
+
+/* batch_after reads a job's "after": one entry or an array of them. */
+static int batch_after(wn_ctl_batch *b, json_t *v, const char *where, Whatsnext__V1__JobSpec *s)
+{
+	size_t n = json_is_array(v) ? json_array_size(v) : 1;
+	s->after = batch_alloc(b, (n + 1) * sizeof(*s->after));
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+		if (batch_dep(b, e, where, &s->after[s->n_after]) != WN_OK)
+			return WN_EINVAL;
+		s->n_after++;
+	}
+	return WN_OK;
+}
+
+/* batch_field reads one field of a job into s. */
+static int batch_field(wn_ctl_batch *b, const char *key, json_t *v, const char *where,
+                       Whatsnext__V1__JobSpec *s)
+{
+	if (strcmp(key, "project") == 0 || strcmp(key, "task") == 0 || strcmp(key, "name") == 0) {
+		if (!json_is_string(v))
+			return batch_fail(b, "%s: \"%s\" must be a string", where, key);
+		char *str = batch_strdup(b, json_string_value(v));
+		if (key[0] == 'p')
+			s->project = str;
+		else if (key[0] == 't')
+			s->task = str;
+		else
+			s->name = str;
+	} else if (strcmp(key, "priority") == 0) {
+		json_int_t p = json_integer_value(v);
+		if (!json_is_integer(v) || p < INT32_MIN || p > INT32_MAX)
+			return batch_fail(b, "%s: \"priority\" must be an integer from %d to %d",
+			                  where, INT32_MIN, INT32_MAX);
+		s->priority = (int32_t)p;
+	} else if (strcmp(key, "params") == 0) {
+		return batch_params(b, v, where, s);
+	} else if (strcmp(key, "after") == 0) {
+		return batch_after(b, v, where, s);
+	} else {
+		return batch_fail(b, "%s: unknown field \"%s\"", where, key);
+	}
+	return WN_OK;
+}
+
+/* batch_add appends the job o of the file (one JSON value), written at where. */
+static int batch_add(wn_ctl_batch *b, json_t *o, const char *where)
 {
 	if (!json_is_object(o))
-		wn_ctl_usage(c, "%s: a job must be a JSON object", where);
-	Whatsnext__V1__JobSpec *s = wn_ctl_alloc(c, sizeof(*s));
+		return batch_fail(b, "%s: a job must be a JSON object", where);
+	Whatsnext__V1__JobSpec *s = batch_alloc(b, sizeof(*s));
 	whatsnext__v1__job_spec__init(s);
-	s->project = project ? (char *)project : "";
-	s->task = task ? (char *)task : "";
+	s->project = b->project;
+	s->task = b->task;
 	const char *key;
 	json_t *v;
 	json_object_foreach(o, key, v)
 	{
-		if (strcmp(key, "project") == 0 || strcmp(key, "task") == 0 ||
-		    strcmp(key, "name") == 0) {
-			if (!json_is_string(v))
-				wn_ctl_usage(c, "%s: \"%s\" must be a string", where, key);
-			char *str = wn_ctl_strdup(c, json_string_value(v));
-			if (key[0] == 'p')
-				s->project = str;
-			else if (key[0] == 't')
-				s->task = str;
-			else
-				s->name = str;
-		} else if (strcmp(key, "priority") == 0) {
-			json_int_t p = json_integer_value(v);
-			if (!json_is_integer(v) || p < INT32_MIN || p > INT32_MAX)
-				wn_ctl_usage(c, "%s: \"priority\" must be an integer from %d to %d",
-				             where, INT32_MIN, INT32_MAX);
-			s->priority = (int32_t)p;
-		} else if (strcmp(key, "params") == 0) {
-			if (!json_is_object(v))
-				wn_ctl_usage(c, "%s: \"params\" must be an object", where);
-			size_t n = json_object_size(v);
-			s->params = wn_ctl_alloc(c, (n + 1) * sizeof(*s->params));
-			const char *pk;
-			json_t *pv;
-			json_object_foreach(v, pk, pv)
-			{
-				if (pk[0] == '\0')
-					wn_ctl_usage(c, "%s: a parameter has an empty name", where);
-				Whatsnext__V1__JobSpec__ParamsEntry *e =
-				    wn_ctl_alloc(c, sizeof(*e));
-				whatsnext__v1__job_spec__params_entry__init(e);
-				e->key = wn_ctl_strdup(c, pk);
-				if (json_is_string(pv))
-					e->value = wn_ctl_strdup(c, json_string_value(pv));
-				else if (json_is_integer(pv))
-					e->value = wn_ctl_printf(c, "%" JSON_INTEGER_FORMAT,
-					                         json_integer_value(pv));
-				else if (json_is_real(pv))
-					e->value = batch_number(c, json_real_value(pv));
-				else if (json_is_boolean(pv))
-					e->value = json_is_true(pv) ? "true" : "false";
-				else
-					wn_ctl_usage(
-					    c,
-					    "%s: parameter \"%s\" must be a string, number or "
-					    "boolean",
-					    where, pk);
-				s->params[s->n_params++] = e;
-			}
-		} else if (strcmp(key, "after") == 0) {
-			size_t n = json_is_array(v) ? json_array_size(v) : 1;
-			s->after = wn_ctl_alloc(c, (n + 1) * sizeof(*s->after));
-			for (size_t i = 0; i < n; i++) {
-				json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
-				s->after[s->n_after++] = batch_dep(c, e, where);
-			}
-		} else {
-			wn_ctl_usage(c, "%s: unknown field \"%s\"", where, key);
-		}
+		if (batch_field(b, key, v, where, s) != WN_OK)
+			return WN_EINVAL;
 	}
 	if (s->project[0] == '\0')
-		wn_ctl_usage(c, "%s: no \"project\" (give one, or --project)", where);
+		return batch_fail(b, "%s: no \"project\" (give one, or --project)", where);
 	if (s->task[0] == '\0')
-		wn_ctl_usage(c, "%s: no \"task\" (give one, or --task)", where);
-	return s;
+		return batch_fail(b, "%s: no \"task\" (give one, or --task)", where);
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->jobs = wn_xrealloc(b->jobs, b->cap * sizeof(*b->jobs));
+		b->where = wn_xrealloc(b->where, b->cap * sizeof(*b->where));
+	}
+	b->jobs[b->n] = s;
+	b->where[b->n++] = where;
+	return WN_OK;
 }
+
+/* batch_array reads a JSON array of jobs; where names the array in errors. */
+static int batch_array(wn_ctl_batch *b, json_t *array, const char *where)
+{
+	size_t n = json_array_size(array);
+	for (size_t i = 0; i < n; i++) {
+		const char *w = batch_printf(b, "%s: job %zu", where, i + 1);
+		if (batch_add(b, json_array_get(array, i), w) != WN_OK)
+			return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
+/* ---------------------------------------------------------------- the file */
 
 /* A place in a batch file: a byte offset and its 1-based line. */
 struct batch_pos {
@@ -240,180 +381,206 @@ static size_t batch_skip_space(const char *buf, size_t len, size_t off)
 	return off;
 }
 
-/* A batch being read: its jobs, and where each was written (for messages). */
-struct batch {
-	Whatsnext__V1__JobSpec **jobs;
-	const char **where;
-	size_t n, cap;
-};
-
-static void batch_add(wn_ctl *c, struct batch *b, Whatsnext__V1__JobSpec *s, const char *where)
-{
-	if (b->n == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 64;
-		Whatsnext__V1__JobSpec **jobs = wn_ctl_alloc(c, b->cap * sizeof(*jobs));
-		const char **wh = wn_ctl_alloc(c, b->cap * sizeof(*wh));
-		if (b->n > 0) {
-			memcpy(jobs, b->jobs, b->n * sizeof(*jobs));
-			memcpy(wh, b->where, b->n * sizeof(*wh));
-		}
-		b->jobs = jobs;
-		b->where = wh;
-	}
-	b->jobs[b->n] = s;
-	b->where[b->n++] = where;
-}
-
-/* batch_array reads a JSON array of jobs; where names the array in errors. */
-static void batch_array(wn_ctl *c, struct batch *b, json_t *array, const char *where,
-                        const char *project, const char *task)
-{
-	size_t n = json_array_size(array);
-	for (size_t i = 0; i < n; i++) {
-		const char *w = wn_ctl_printf(c, "%s: job %zu", where, i + 1);
-		batch_add(c, b, batch_spec(c, json_array_get(array, i), w, project, task), w);
-	}
-}
-
-/* batch_sweep reads the "sweep" object of a batch file into spec. */
-static void batch_sweep(wn_ctl *c, json_t *o, const char *where, Whatsnext__V1__SweepSpec *spec)
+/* batch_sweep reads the "sweep" object of a batch file. */
+static int batch_sweep(wn_ctl_batch *b, json_t *o)
 {
 	if (!json_is_object(o))
-		wn_ctl_usage(c, "%s: \"sweep\" must be an object {\"name\", \"max_running\"}",
-		             where);
+		return batch_fail(b, "%s: \"sweep\" must be an object {\"name\", \"max_running\"}",
+		                  b->name);
+	b->has_sweep = true;
 	const char *key;
 	json_t *v;
 	json_object_foreach(o, key, v)
 	{
 		if (strcmp(key, "name") == 0) {
 			if (!json_is_string(v))
-				wn_ctl_usage(c, "%s: \"sweep\": \"name\" must be a string", where);
-			spec->name = wn_ctl_strdup(c, json_string_value(v));
+				return batch_fail(b, "%s: \"sweep\": \"name\" must be a string",
+				                  b->name);
+			b->sweep.name = batch_strdup(b, json_string_value(v));
 		} else if (strcmp(key, "max_running") == 0) {
 			json_int_t m = json_integer_value(v);
 			if (!json_is_integer(v) || m < 0 || m > UINT32_MAX)
-				wn_ctl_usage(
-				    c,
-				    "%s: \"sweep\": \"max_running\" must be an integer from 0 "
-				    "to %u",
-				    where, UINT32_MAX);
-			spec->max_running = (uint32_t)m;
+				return batch_fail(
+				    b,
+				    "%s: \"sweep\": \"max_running\" must be an integer "
+				    "from 0 to %u",
+				    b->name, UINT32_MAX);
+			b->sweep.max_running = (uint32_t)m;
 		} else {
-			wn_ctl_usage(c, "%s: \"sweep\": unknown field \"%s\"", where, key);
+			return batch_fail(b, "%s: \"sweep\": unknown field \"%s\"", b->name, key);
 		}
 	}
+	return WN_OK;
 }
 
-/* batch_wrapper reads a batch file written as one object {"sweep": {...}, "jobs": [...]};
- * returns false when buf is not one (then it is read as one job per line). */
-static bool batch_wrapper(wn_ctl *c, struct batch *b, const char *buf, size_t len, const char *name,
-                          const char *project, const char *task, Whatsnext__V1__SweepSpec *sweep,
-                          bool *has_sweep)
+/* batch_wrapper_fields reads the fields of a batch file written as one object. */
+static int batch_wrapper_fields(wn_ctl_batch *b, json_t *o)
 {
-	json_error_t err;
-	json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
-	if (o == NULL || !json_is_object(o) || json_object_get(o, "jobs") == NULL) {
-		json_decref(o);
-		return false;
-	}
 	const char *key;
 	json_t *v;
 	json_object_foreach(o, key, v)
 	{
+		int rv = WN_OK;
 		if (strcmp(key, "jobs") == 0) {
 			if (!json_is_array(v))
-				wn_ctl_usage(c, "%s: \"jobs\" must be an array", name);
-			batch_array(c, b, v, name, project, task);
+				return batch_fail(b, "%s: \"jobs\" must be an array", b->name);
+			rv = batch_array(b, v, b->name);
 		} else if (strcmp(key, "sweep") == 0) {
-			batch_sweep(c, v, name, sweep);
-			*has_sweep = true;
+			rv = batch_sweep(b, v);
 		} else {
-			wn_ctl_usage(c,
-			             "%s: unknown field \"%s\" (a batch object holds \"jobs\" and "
-			             "\"sweep\")",
-			             name, key);
+			rv = batch_fail(b,
+			                "%s: unknown field \"%s\" (a batch object holds \"jobs\" "
+			                "and \"sweep\")",
+			                b->name, key);
 		}
+		if (rv != WN_OK)
+			return rv;
 	}
-	json_decref(o);
-	return true;
+	return WN_OK;
 }
 
-static void job_map_free(void *m)
+/* batch_wrapper reads a batch file written as one object {"sweep": {...}, "jobs": [...]};
+ * sets *done false when buf is not one (then it is read as one job per line). */
+static int batch_wrapper(wn_ctl_batch *b, const char *buf, size_t len, bool *done)
 {
-	wn_map_free(m);
+	json_error_t err;
+	json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	*done = o != NULL && json_is_object(o) && json_object_get(o, "jobs") != NULL;
+	int rv = *done ? batch_wrapper_fields(b, o) : WN_OK;
+	json_decref(o);
+	return rv;
+}
+
+/* batch_whole_array reads a batch file that is one JSON array starting at byte off. */
+static int batch_whole_array(wn_ctl_batch *b, const char *buf, size_t len, size_t off)
+{
+	json_error_t err;
+	json_t *array = json_loadb(buf + off, len - off, JSON_REJECT_DUPLICATES, &err);
+	if (array == NULL)
+		return batch_fail(b, "cannot parse %s line %d: %s", b->name,
+		                  batch_line(buf, off, &(struct batch_pos){0, 1}) + err.line - 1,
+		                  err.text);
+	int rv = batch_array(b, array, b->name);
+	json_decref(array);
+	return rv;
+}
+
+/* batch_lines reads a batch file written as one JSON object per line, from byte off on. */
+static int batch_lines(wn_ctl_batch *b, const char *buf, size_t len, size_t off)
+{
+	struct batch_pos pos = {0, 1};
+	while ((off = batch_skip_space(buf, len, off)) < len) {
+		json_error_t err;
+		json_t *o = json_loadb(buf + off, len - off,
+		                       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
+		int line = batch_line(buf, off, &pos);
+		if (o == NULL)
+			return batch_fail(b, "cannot parse %s line %d: %s", b->name,
+			                  line + err.line - 1, err.text);
+		off += err.position;
+		int rv = batch_add(b, o, batch_printf(b, "%s line %d", b->name, line));
+		json_decref(o);
+		if (rv != WN_OK)
+			return rv;
+	}
+	return WN_OK;
 }
 
 /* batch_refs checks that every dependency given by name names exactly one job of the batch. */
-static void batch_refs(wn_ctl *c, const struct batch *b)
+static int batch_refs(wn_ctl_batch *b)
 {
 	wn_map *names = wn_map_new_str();
-	wn_ctl_defer(c, job_map_free, names);
 	static char once, twice;
 	for (size_t i = 0; i < b->n; i++) {
 		const char *n = b->jobs[i]->name;
 		if (n[0] != '\0')
 			wn_map_put_str(names, n, wn_map_get_str(names, n) == NULL ? &once : &twice);
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		for (size_t k = 0; k < b->jobs[i]->n_after; k++) {
+	int rv = WN_OK;
+	for (size_t i = 0; i < b->n && rv == WN_OK; i++) {
+		for (size_t k = 0; k < b->jobs[i]->n_after && rv == WN_OK; k++) {
 			const char *ref = b->jobs[i]->after[k]->ref;
-			if (ref[0] == '\0')
-				continue;
-			void *v = wn_map_get_str(names, ref);
+			void *v = ref[0] != '\0' ? wn_map_get_str(names, ref) : &once;
 			if (v == NULL)
-				wn_ctl_usage(c, "%s: \"after\": no job of the batch is named '%s'",
-				             b->where[i], ref);
-			if (v == &twice)
-				wn_ctl_usage(
-				    c,
-				    "%s: \"after\": '%s' is ambiguous: several jobs of the batch "
-				    "have that name",
+				rv = batch_fail(b,
+				                "%s: \"after\": no job of the batch is named '%s'",
+				                b->where[i], ref);
+			else if (v == &twice)
+				rv = batch_fail(
+				    b,
+				    "%s: \"after\": '%s' is ambiguous: several jobs of the "
+				    "batch have that name",
 				    b->where[i], ref);
 		}
 	}
+	wn_map_free(names);
+	return rv;
 }
 
-void wn_batch_parse(wn_ctl *c, const char *buf, size_t len, const char *name, const char *project,
-                    const char *task, struct wn_batch_result *out)
+/* batch_read reads the whole file into b. */
+static int batch_read(wn_ctl_batch *b, const char *buf, size_t len)
 {
-	Whatsnext__V1__SweepSpec sweep = WHATSNEXT__V1__SWEEP_SPEC__INIT;
-	struct batch b = {0};
-	bool has_sweep = false;
-	json_error_t err;
 	size_t off = batch_skip_space(buf, len, 0);
 	bool done = false;
+	int rv = WN_OK;
 	if (off < len && buf[off] == '[') {
-		json_t *array = json_loadb(buf + off, len - off, JSON_REJECT_DUPLICATES, &err);
-		if (array == NULL)
-			wn_ctl_usage(c, "cannot parse %s line %d: %s", name,
-			             batch_line(buf, off, &(struct batch_pos){0, 1}) + err.line - 1,
-			             err.text);
-		batch_array(c, &b, array, name, project, task);
-		json_decref(array);
+		rv = batch_whole_array(b, buf, len, off);
 		done = true;
 	} else if (off < len && buf[off] == '{') {
-		done = batch_wrapper(c, &b, buf + off, len - off, name, project, task, &sweep,
-		                     &has_sweep);
+		rv = batch_wrapper(b, buf + off, len - off, &done);
 	}
-	struct batch_pos pos = {0, 1};
-	while (!done && (off = batch_skip_space(buf, len, off)) < len) {
-		json_t *o = json_loadb(buf + off, len - off,
-		                       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
-		int line = batch_line(buf, off, &pos);
-		if (o == NULL)
-			wn_ctl_usage(c, "cannot parse %s line %d: %s", name, line + err.line - 1,
-			             err.text);
-		off += err.position;
-		const char *where = wn_ctl_printf(c, "%s line %d", name, line);
-		Whatsnext__V1__JobSpec *s = batch_spec(c, o, where, project, task);
-		json_decref(o);
-		batch_add(c, &b, s, where);
+	if (rv == WN_OK && !done)
+		rv = batch_lines(b, buf, len, off);
+	if (rv == WN_OK && b->n == 0)
+		rv = batch_fail(b, "no jobs in %s", b->name);
+	if (rv == WN_OK)
+		rv = batch_refs(b);
+	return rv;
+}
+
+int wn_ctl_batch_parse(const char *buf, size_t len, const char *name, const char *project,
+                       const char *task, wn_ctl_batch **out, char **err)
+{
+	wn_ctl_batch *b = wn_xcalloc(1, sizeof(*b));
+	whatsnext__v1__sweep_spec__init(&b->sweep);
+	b->name = batch_strdup(b, name);
+	b->project = batch_strdup(b, project != NULL ? project : "");
+	b->task = batch_strdup(b, task != NULL ? task : "");
+	*out = NULL;
+	if (batch_read(b, buf, len) != WN_OK) {
+		*err = b->err;
+		b->err = NULL;
+		wn_ctl_batch_free(b);
+		return WN_EINVAL;
 	}
-	if (b.n == 0)
-		wn_ctl_usage(c, "no jobs in %s", name);
-	batch_refs(c, &b);
-	out->jobs = b.jobs;
-	out->n = b.n;
-	out->sweep = sweep;
-	out->has_sweep = has_sweep;
+	*out = b;
+	return WN_OK;
+}
+
+size_t wn_ctl_batch_count(const wn_ctl_batch *b)
+{
+	return b->n;
+}
+
+Whatsnext__V1__JobSpec **wn_ctl_batch_jobs(const wn_ctl_batch *b)
+{
+	return b->jobs;
+}
+
+const Whatsnext__V1__SweepSpec *wn_ctl_batch_sweep(const wn_ctl_batch *b)
+{
+	return b->has_sweep ? &b->sweep : NULL;
+}
+
+void wn_ctl_batch_free(wn_ctl_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->nblocks; i++)
+		free(b->blocks[i]);
+	free(b->blocks);
+	free(b->jobs);
+	free(b->where);
+	free(b->err);
+	free(b);
 }

@@ -2,6 +2,7 @@
  * (and sweep, in cmd_sweep.c). */
 #include "batch.h"
 #include "ctl.h"
+#include "err.h"
 #include "json.h"
 #include "map.h"
 #include "table.h"
@@ -229,6 +230,23 @@ static void job_deps_add(wn_ctl *c, Whatsnext__V1__Dependency ***deps, size_t *n
 	*deps = v;
 }
 
+/* job_dep parses the value of --after, "ID[:COND]", into a context-owned dependency. */
+static Whatsnext__V1__Dependency *job_dep(wn_ctl *c, const char *arg)
+{
+	struct wn_ctl_batch_dep dep;
+	char *err = NULL;
+	if (wn_ctl_batch_dep_parse(arg, false, &dep, &err) != WN_OK) {
+		const char *why = wn_ctl_strdup(c, err);
+		free(err);
+		wn_ctl_usage(c, "invalid --after '%s': %s", arg, why);
+	}
+	Whatsnext__V1__Dependency *d = wn_ctl_alloc(c, sizeof(*d));
+	whatsnext__v1__dependency__init(d);
+	d->job_id = dep.job_id;
+	d->condition = dep.condition;
+	return d;
+}
+
 static int job_add(wn_ctl *c)
 {
 	Whatsnext__V1__JobSpec spec = WHATSNEXT__V1__JOB_SPEC__INIT;
@@ -246,14 +264,9 @@ static int job_add(wn_ctl *c)
 			spec.priority = (int32_t)wn_ctl_parse_int(c, "--priority", optarg,
 			                                          INT32_MIN, INT32_MAX);
 			break;
-		case OPT_DEP: {
-			const char *why = NULL;
-			Whatsnext__V1__Dependency *d = wn_batch_dep_parse(c, optarg, false, &why);
-			if (d == NULL)
-				wn_ctl_usage(c, "invalid --after '%s': %s", optarg, why);
-			job_deps_add(c, &spec.after, &spec.n_after, d);
+		case OPT_DEP:
+			job_deps_add(c, &spec.after, &spec.n_after, job_dep(c, optarg));
 			break;
-		}
 		}
 	}
 	char **a = wn_ctl_args(c, 2, 2, NULL);
@@ -327,6 +340,11 @@ void wn_ctl_batch_done(wn_ctl *c, const Whatsnext__V1__SubmitBatchResponse *r)
 	}
 }
 
+static void job_batch_free(void *b)
+{
+	wn_ctl_batch_free(b);
+}
+
 static int job_batch(wn_ctl *c)
 {
 	const char *project = NULL, *task = NULL;
@@ -348,14 +366,22 @@ static int job_batch(wn_ctl *c)
 	size_t len = 0;
 	char *buf = batch_read(c, path, &len);
 
-	struct wn_batch_result b = {0};
-	wn_batch_parse(c, buf, len, name, project, task, &b);
-	Whatsnext__V1__SweepSpec sweep = b.sweep;
-	bool has_sweep = b.has_sweep;
+	wn_ctl_batch *b = NULL;
+	char *err = NULL;
+	if (wn_ctl_batch_parse(buf, len, name, project, task, &b, &err) != WN_OK) {
+		const char *msg = wn_ctl_strdup(c, err);
+		free(err);
+		wn_ctl_usage(c, "%s", msg);
+	}
+	wn_ctl_defer(c, job_batch_free, b);
+	Whatsnext__V1__SweepSpec sweep = WHATSNEXT__V1__SWEEP_SPEC__INIT;
+	bool has_sweep = wn_ctl_batch_sweep(b) != NULL;
+	if (has_sweep)
+		sweep = *wn_ctl_batch_sweep(b);
 
 	Whatsnext__V1__SubmitBatchRequest req = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
-	req.jobs = b.jobs;
-	req.n_jobs = b.n;
+	req.jobs = wn_ctl_batch_jobs(b);
+	req.n_jobs = wn_ctl_batch_count(b);
 	if (sweep_name != NULL) {
 		sweep.name = (char *)sweep_name;
 		has_sweep = true;

@@ -9,6 +9,8 @@
 #   fuzz_template           every template of those files, with parameter tables
 #   fuzz_slurm_parse        squeue and sacct -c output of a private SLURM, run as
 #                           the worker runs them, and the slurm example's script
+#   fuzz_batch              the batch files of docs/cli.md's `job batch`, and each
+#                           form of the file and of a dependency
 # Usage: WN_BIN=build/rel/bin bash tests/fuzz/seeds.sh [TARGET...]
 # The SLURM part needs what the SLURM tests need (SLURM, munge, root).
 set -euo pipefail
@@ -207,9 +209,38 @@ slurm_seeds() {
 	printf '\2%s\0%s' "echo '{v}' \"{v}\" # {v}" 'a b' | seed fuzz_slurm_parse script-quotes
 }
 
+# batch_seeds: fuzz_batch's seeds, each a byte (odd: --project and --task given)
+# and a batch file.
+batch_seeds() {
+	fresh fuzz_batch
+	local n=0 f
+	# the ```json examples of the `job batch` section of docs/cli.md
+	while IFS= read -r -d '' f; do
+		n=$((n + 1))
+		printf '\1%s' "$f" | seed fuzz_batch "cli-$n"
+	done < <(python3 - "$root/docs/cli.md" <<'EOF'
+import re, sys
+doc = open(sys.argv[1]).read()
+part = doc.split("### job batch", 1)[1].split("\n### ", 1)[0]
+for block in re.findall(r"```json\n(.*?)```", part, re.S):
+    sys.stdout.write(block + "\0")
+EOF
+	)
+	printf '\0[{"project": "p", "task": "t", "name": "a", "priority": -5, "params": {"s": "x", "i": 1, "r": 0.5, "b": true}, "after": [3, "4:afterany", "b", "b:afternotok", {"ref": "b", "condition": "afterany"}, {"job_id": 9}]}, {"project": "p", "task": "t", "name": "b"}]' |
+		seed fuzz_batch array
+	printf '\1{"name": "a"}\n\n{"name": "b", "after": ["a"]} {"name": "c"}\r\n' | seed fuzz_batch lines
+	printf '\1{"sweep": {"name": "s", "max_running": 3}, "jobs": [{"name": "a"}, {"after": "a"}]}' |
+		seed fuzz_batch wrapped
+	printf '\1{"name": "x"}\n{"name": "x"}\n{"after": ["x", "y:afterok", "1:never"]}\n' |
+		seed fuzz_batch refs
+	printf '\1{"name": "a"}\n{"name": }\n' | seed fuzz_batch bad-line
+	printf '\0{"sweep": {"cap": 1}, "jobs": [{"params": {"": 1, "k": null}}]}' | seed fuzz_batch bad-fields
+	printf '\0prep:afternotok' | seed fuzz_batch dep
+}
+
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] ||
-	targets=(fuzz_envelope fuzz_worker_config fuzz_template fuzz_slurm_parse)
+	targets=(fuzz_envelope fuzz_worker_config fuzz_template fuzz_slurm_parse fuzz_batch)
 # (fuzz_envelope's session also gives the seeds of fuzz_sp and fuzz_check)
 for t in "${targets[@]}"; do
 	case $t in
@@ -217,6 +248,7 @@ for t in "${targets[@]}"; do
 	fuzz_worker_config) config_seeds ;;
 	fuzz_template) template_seeds ;;
 	fuzz_slurm_parse) slurm_seeds ;;
+	fuzz_batch) batch_seeds ;;
 	*) fail "no seeds for $t" ;;
 	esac
 done
