@@ -21,7 +21,7 @@ struct wn_ctl_batch {
 	char *project, *task; /* of the jobs that name none; "" for none */
 	void **blocks;        /* everything allocated for the jobs */
 	size_t nblocks, capblocks;
-	char *err; /* the first error, malloc'd */
+	char *errmsg; /* the first error, malloc'd */
 };
 
 /* ---------------------------------------------------------------- memory, errors */
@@ -71,11 +71,11 @@ __attribute__((format(printf, 2, 3))) static char *batch_printf(wn_ctl_batch *b,
 /* batch_fail records the message of the first error of b; returns WN_EINVAL. */
 __attribute__((format(printf, 2, 3))) static int batch_fail(wn_ctl_batch *b, const char *fmt, ...)
 {
-	if (b->err != NULL)
+	if (b->errmsg != NULL)
 		return WN_EINVAL;
 	va_list ap;
 	va_start(ap, fmt);
-	if (vasprintf(&b->err, fmt, ap) < 0) {
+	if (vasprintf(&b->errmsg, fmt, ap) < 0) {
 		fprintf(stderr, "out of memory\n");
 		abort();
 	}
@@ -98,7 +98,7 @@ static uint64_t batch_dep_id(const char *s, size_t n)
 	return v;
 }
 
-int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d, char **err)
+int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d, char **errmsg)
 {
 	size_t head = strlen(s);
 	int cond = WHATSNEXT__V1__DEP_CONDITION__AFTEROK;
@@ -107,16 +107,16 @@ int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d,
 	    wn_json_enum_parse(&whatsnext__v1__dep_condition__descriptor, colon + 1, &cond) == 0)
 		head = (size_t)(colon - s);
 	else if (colon != NULL && !refs) {
-		*err = wn_xasprintf("unknown condition '%s': must be " WN_CTL_BATCH_CONDITIONS,
-		                    colon + 1);
+		*errmsg = wn_xasprintf("unknown condition '%s': must be " WN_CTL_BATCH_CONDITIONS,
+		                       colon + 1);
 		return WN_EINVAL;
 	}
 	bool digits = head > 0 && strspn(s, "0123456789") >= head;
 	uint64_t id = batch_dep_id(s, head);
 	if (id == 0 && (!refs || head == 0 || digits)) {
-		*err = wn_xstrdup(refs ? "expected a job id, ID:CONDITION, the name of a job of "
-		                         "the batch or NAME:CONDITION"
-		                       : "expected a job id or ID:CONDITION");
+		*errmsg = wn_xstrdup(refs ? "expected a job id, ID:CONDITION, the name of a job of "
+		                            "the batch or NAME:CONDITION"
+		                          : "expected a job id or ID:CONDITION");
 		return WN_EINVAL;
 	}
 	d->job_id = id;
@@ -539,7 +539,7 @@ static int batch_read(wn_ctl_batch *b, const char *buf, size_t len)
 }
 
 int wn_ctl_batch_parse(const char *buf, size_t len, const char *name, const char *project,
-                       const char *task, wn_ctl_batch **out, char **err)
+                       const char *task, wn_ctl_batch **out, char **errmsg)
 {
 	wn_ctl_batch *b = wn_xcalloc(1, sizeof(*b));
 	whatsnext__v1__sweep_spec__init(&b->sweep);
@@ -548,8 +548,8 @@ int wn_ctl_batch_parse(const char *buf, size_t len, const char *name, const char
 	b->task = batch_strdup(b, task != NULL ? task : "");
 	*out = NULL;
 	if (batch_read(b, buf, len) != WN_OK) {
-		*err = b->err;
-		b->err = NULL;
+		*errmsg = b->errmsg;
+		b->errmsg = NULL;
 		wn_ctl_batch_free(b);
 		return WN_EINVAL;
 	}
@@ -581,6 +581,6 @@ void wn_ctl_batch_free(wn_ctl_batch *b)
 	free(b->blocks);
 	free(b->jobs);
 	free(b->where);
-	free(b->err);
+	free(b->errmsg);
 	free(b);
 }

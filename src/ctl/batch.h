@@ -30,9 +30,9 @@ struct wn_ctl_batch_dep {
 };
 
 /* wn_ctl_batch_dep_parse parses "ID[:COND]", or with refs also "NAME[:COND]", into *d (the
- * condition defaults to afterok); returns 0, or WN_EINVAL with a malloc'd *err saying what
+ * condition defaults to afterok); returns 0, or WN_EINVAL with a malloc'd *errmsg saying what
  * was expected when s is neither. */
-int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d, char **err);
+int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d, char **errmsg);
 
 /* The jobs of a batch file, and the sweep it asks for. */
 typedef struct wn_ctl_batch wn_ctl_batch;
@@ -41,9 +41,9 @@ typedef struct wn_ctl_batch wn_ctl_batch;
  * messages call name ("jobs.json", "stdin"); a job with no "project" or "task" gets project
  * or task (NULL: none, an error). Every dependency given by name must name exactly one job of
  * the batch. Returns 0 with the batch in *out (free it with wn_ctl_batch_free), or WN_EINVAL with
- * *out NULL and a malloc'd one-line message in *err. */
+ * *out NULL and a malloc'd one-line message in *errmsg. */
 int wn_ctl_batch_parse(const char *buf, size_t len, const char *name, const char *project,
-                       const char *task, wn_ctl_batch **out, char **err);
+                       const char *task, wn_ctl_batch **out, char **errmsg);
 
 /* wn_ctl_batch_count returns the number of jobs of b (at least one). */
 size_t wn_ctl_batch_count(const wn_ctl_batch *b);
