@@ -342,6 +342,13 @@ int64_t fleet_check(struct call *c, int64_t now);
 /* fleet_flush_seen stores when each worker was last seen, if that changed
  * (at a clean stop). */
 void fleet_flush_seen(wn_engine *e);
+/* fleet_add adds worker rec (the registry takes it) to the registry. */
+struct wrk *fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec);
+/* fleet_save puts w's record into b. */
+void fleet_save(wn_batch *b, struct wrk *w);
+/* fleet_adopt gives a worker joining for the first time the RUNNING jobs
+ * leased to its name before it joined (a start does the same). */
+void fleet_adopt(struct call *c, struct wrk *w);
 /* fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
  * it is draining. A worker back from LOST is ACTIVE again, its record in b. */
 bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b);

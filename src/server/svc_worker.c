@@ -1,0 +1,228 @@
+/* WorkerService: join, leave, get, list, drain. The registry of workers is
+ * fleet.c; this file decodes, validates, calls it and encodes. */
+#include "engine_int.h"
+
+#include "envelope.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WORKER_STATE_ACTIVE WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE
+#define WORKER_STATE_GONE   WHATSNEXT__V1__WORKER_STATE__WORKER_GONE
+
+/* worker_reply fills a Worker message with w's record and what it holds. */
+static Whatsnext__V1__Worker *worker_reply(struct call *c, const struct wrk *w)
+{
+	Whatsnext__V1__Worker *r = wn_arena_alloc(c->arena, sizeof(*r));
+	*r = *w->rec;
+	r->last_seen_ms = w->last_seen_ms;
+	Whatsnext__V1__Resources *u = wn_arena_alloc(c->arena, sizeof(*u));
+	whatsnext__v1__resources__init(u);
+	u->cpu = w->used_cpu;
+	u->gpu = w->used_gpu;
+	u->memory_mb = w->used_mem;
+	r->used = u;
+	r->n_jobs = wn_map_count(w->jobs);
+	r->jobs = wn_arena_alloc(c->arena, (r->n_jobs + 1) * sizeof(uint64_t));
+	size_t pos = 0, i = 0;
+	uint64_t id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(w->jobs, &pos, &id, &sk, &val))
+		r->jobs[i++] = id;
+	return r;
+}
+
+static struct wrk *worker_named(struct call *c, const char *name, int *rv)
+{
+	const char *why = wn_name_check(name);
+	if (why != NULL) {
+		*rv = call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", name, why);
+		return NULL;
+	}
+	struct wrk *w = fleet_get(c->e, name);
+	if (w == NULL)
+		*rv = call_fail(c, WN_ENOTFOUND, "worker \"%s\" not found", name);
+	return w;
+}
+
+/* join_fence refuses a Join under a name that another instance holds while
+ * it is ACTIVE (LOST and GONE ones give the name up). */
+static int join_fence(struct call *c, const Whatsnext__V1__Worker *wk)
+{
+	const struct wrk *w = fleet_get(c->e, wk->name);
+	if (w == NULL || w->rec->state != WORKER_STATE_ACTIVE ||
+	    strcmp(w->rec->instance, wk->instance) == 0)
+		return WN_OK;
+	int64_t ago = engine_now(c->e) - w->last_seen_ms;
+	return call_fail(c, WN_EEXIST,
+	                 "worker name %s is held by another running instance on host %s (last "
+	                 "seen %lld s ago); it is free once that one leaves or is LOST (silent "
+	                 "for %lld s)",
+	                 wk->name, w->rec->host[0] ? w->rec->host : "(unknown)",
+	                 (long long)(ago > 0 ? ago / 1000 : 0),
+	                 (long long)(c->e->cfg.worker_timeout_ms / 1000));
+}
+
+int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
+	const Whatsnext__V1__Worker *wk = rq->worker;
+	if (wk == NULL)
+		return call_fail(c, WN_EINVAL, "worker is missing");
+	const char *why = wn_name_check(wk->name);
+	if (why != NULL)
+		return call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", wk->name, why);
+	if (strlen(wk->host) > 255 || strlen(wk->version) > WN_NAME_MAX)
+		return call_fail(c, WN_EINVAL, "host or version is too long");
+	if (wk->capacity != NULL) {
+		if (wk->capacity->n_gpus > 1024)
+			return call_fail(c, WN_EINVAL, "at most 1024 gpus");
+		for (size_t i = 0; i < wk->capacity->n_gpus; i++)
+			if (strlen(wk->capacity->gpus[i]) == 0 ||
+			    strlen(wk->capacity->gpus[i]) > WN_NAME_MAX)
+				return call_fail(c, WN_EINVAL, "gpu %zu: invalid device id", i);
+		for (size_t i = 0; i < wk->capacity->n_labels; i++)
+			if ((why = wn_name_check(wk->capacity->labels[i]->key)) != NULL)
+				return call_fail(c, WN_EINVAL, "invalid label name \"%.140s\": %s",
+				                 wk->capacity->labels[i]->key, why);
+	}
+	for (size_t i = 0; i < wk->n_projects; i++)
+		if ((why = wn_name_check(wk->projects[i])) != NULL)
+			return call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
+			                 wk->projects[i], why);
+	if (wk->instance[0] != '\0' && (why = wn_name_check(wk->instance)) != NULL)
+		return call_fail(c, WN_EINVAL, "invalid instance id \"%.140s\": %s", wk->instance,
+		                 why);
+	int rv = join_fence(c, wk);
+	if (rv != WN_OK)
+		return rv;
+	/* keep a heap copy of what it announced */
+	Whatsnext__V1__Worker copy = *wk;
+	copy.state = WORKER_STATE_ACTIVE;
+	copy.draining = false;
+	copy.used = NULL;
+	copy.n_jobs = 0;
+	copy.jobs = NULL;
+	int64_t now = engine_now(c->e);
+	struct wrk *w = fleet_get(c->e, wk->name);
+	copy.registered_ms = w ? w->rec->registered_ms : now;
+	copy.last_seen_ms = 0; /* set from last_seen_ms when stored */
+	size_t len;
+	uint8_t *buf = wn_message_pack(&copy.base, &len);
+	Whatsnext__V1__Worker *rec = whatsnext__v1__worker__unpack(NULL, len, buf);
+	free(buf);
+	if (w != NULL) {
+		whatsnext__v1__worker__free_unpacked(w->rec, NULL);
+		w->rec = rec;
+	} else {
+		w = fleet_add(c->e, rec);
+		fleet_adopt(c, w);
+	}
+	w->last_seen_ms = now;
+	w->seen_mono = engine_mono(c->e);
+	wn_batch *b = wn_batch_new();
+	fleet_save(b, w);
+	rv = call_commit(c, b);
+	if (rv != WN_OK)
+		return rv;
+	Whatsnext__V1__JoinResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__join_response__init(r);
+	r->worker = worker_reply(c, w);
+	r->worker_timeout_ms = c->e->cfg.worker_timeout_ms;
+	r->lease_ms = c->e->cfg.lease_ms;
+	/* what the server thinks this name holds: the worker takes it back */
+	r->held = wn_arena_alloc(c->arena, (r->worker->n_jobs + 1) * sizeof(*r->held));
+	for (size_t i = 0; i < r->worker->n_jobs; i++) {
+		Job *j = job_find(c, r->worker->jobs[i]);
+		if (j != NULL && j->status == RUNNING) {
+			job_fill_live(c, j, false);
+			r->held[r->n_held++] = j;
+		}
+	}
+	*out = &r->base;
+	return WN_OK;
+}
+
+int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	if (rq->instance[0] != '\0' && strcmp(rq->instance, w->rec->instance) != 0)
+		return call_fail(
+		    c, WN_ESTATE,
+		    "worker %s has joined again as another instance (on host %s); this "
+		    "one no longer holds the name",
+		    w->rec->name, w->rec->host[0] ? w->rec->host : "(unknown)");
+	w->last_seen_ms = engine_now(c->e);
+	w->rec->state = WORKER_STATE_GONE;
+	w->rec->draining = false;
+	wn_batch *b = wn_batch_new();
+	fleet_save(b, w);
+	rv = call_commit(c, b);
+	if (rv != WN_OK)
+		return rv;
+	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
+
+int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
+
+static int worker_cmp(const void *a, const void *b)
+{
+	const Whatsnext__V1__Worker *x = *(Whatsnext__V1__Worker *const *)a;
+	const Whatsnext__V1__Worker *y = *(Whatsnext__V1__Worker *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__ListWorkersRequest *rq = (const void *)in;
+	if ((int)rq->state < 0 || rq->state > WORKER_STATE_GONE)
+		return call_fail(c, WN_EINVAL, "unknown worker state %d", (int)rq->state);
+	Whatsnext__V1__ListWorkersResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__list_workers_response__init(r);
+	r->workers =
+	    wn_arena_alloc(c->arena, (wn_map_count(c->e->workers) + 1) * sizeof(*r->workers));
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+		struct wrk *w = val;
+		if (rq->state == 0 || w->rec->state == rq->state)
+			r->workers[r->n_workers++] = worker_reply(c, w);
+	}
+	qsort(r->workers, r->n_workers, sizeof(*r->workers), worker_cmp);
+	*out = &r->base;
+	return WN_OK;
+}
+
+int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	w->rec->draining = true;
+	wn_batch *b = wn_batch_new();
+	fleet_save(b, w);
+	rv = call_commit(c, b);
+	if (rv != WN_OK)
+		return rv;
+	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
