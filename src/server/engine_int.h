@@ -349,6 +349,14 @@ void fleet_save(wn_batch *b, struct wrk *w);
 /* fleet_adopt gives a worker joining for the first time the RUNNING jobs
  * leased to its name before it joined (a start does the same). */
 void fleet_adopt(struct call *c, struct wrk *w);
+/* fleet_join records worker wk as joined and ACTIVE (a heap copy of what it
+ * announced; a name new to the registry adopts the jobs leased to it), its
+ * record in b. */
+struct wrk *fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch *b);
+/* fleet_leave records that w left (GONE), its record in b. */
+void fleet_leave(struct call *c, struct wrk *w, wn_batch *b);
+/* fleet_drain marks w draining (it takes no new jobs), its record in b. */
+void fleet_drain(struct wrk *w, wn_batch *b);
 /* fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
  * it is draining. A worker back from LOST is ACTIVE again, its record in b. */
 bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b);

@@ -377,3 +377,47 @@ void fleet_adopt(struct call *c, struct wrk *w)
 	}
 	free(ids);
 }
+
+struct wrk *fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch *b)
+{
+	/* keep a heap copy of what it announced */
+	Whatsnext__V1__Worker copy = *wk;
+	copy.state = WORKER_STATE_ACTIVE;
+	copy.draining = false;
+	copy.used = NULL;
+	copy.n_jobs = 0;
+	copy.jobs = NULL;
+	int64_t now = engine_now(c->e);
+	struct wrk *w = fleet_get(c->e, wk->name);
+	copy.registered_ms = w ? w->rec->registered_ms : now;
+	copy.last_seen_ms = 0; /* set from last_seen_ms when stored */
+	size_t len;
+	uint8_t *buf = wn_message_pack(&copy.base, &len);
+	Whatsnext__V1__Worker *rec = whatsnext__v1__worker__unpack(NULL, len, buf);
+	free(buf);
+	if (w != NULL) {
+		whatsnext__v1__worker__free_unpacked(w->rec, NULL);
+		w->rec = rec;
+	} else {
+		w = fleet_add(c->e, rec);
+		fleet_adopt(c, w);
+	}
+	w->last_seen_ms = now;
+	w->seen_mono = engine_mono(c->e);
+	fleet_save(b, w);
+	return w;
+}
+
+void fleet_leave(struct call *c, struct wrk *w, wn_batch *b)
+{
+	w->last_seen_ms = engine_now(c->e);
+	w->rec->state = WORKER_STATE_GONE;
+	w->rec->draining = false;
+	fleet_save(b, w);
+}
+
+void fleet_drain(struct wrk *w, wn_batch *b)
+{
+	w->rec->draining = true;
+	fleet_save(b, w);
+}

@@ -2,8 +2,6 @@
  * fleet.c; this file decodes, validates, calls it and encodes. */
 #include "engine_int.h"
 
-#include "envelope.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,12 +62,9 @@ static int join_fence(struct call *c, const Whatsnext__V1__Worker *wk)
 	                 (long long)(c->e->cfg.worker_timeout_ms / 1000));
 }
 
-int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+/* join_check validates what a joining worker announces. */
+static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 {
-	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
-	const Whatsnext__V1__Worker *wk = rq->worker;
-	if (wk == NULL)
-		return call_fail(c, WN_EINVAL, "worker is missing");
 	const char *why = wn_name_check(wk->name);
 	if (why != NULL)
 		return call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", wk->name, why);
@@ -94,35 +89,23 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	if (wk->instance[0] != '\0' && (why = wn_name_check(wk->instance)) != NULL)
 		return call_fail(c, WN_EINVAL, "invalid instance id \"%.140s\": %s", wk->instance,
 		                 why);
-	int rv = join_fence(c, wk);
+	return WN_OK;
+}
+
+int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
+	const Whatsnext__V1__Worker *wk = rq->worker;
+	if (wk == NULL)
+		return call_fail(c, WN_EINVAL, "worker is missing");
+	int rv = join_check(c, wk);
 	if (rv != WN_OK)
 		return rv;
-	/* keep a heap copy of what it announced */
-	Whatsnext__V1__Worker copy = *wk;
-	copy.state = WORKER_STATE_ACTIVE;
-	copy.draining = false;
-	copy.used = NULL;
-	copy.n_jobs = 0;
-	copy.jobs = NULL;
-	int64_t now = engine_now(c->e);
-	struct wrk *w = fleet_get(c->e, wk->name);
-	copy.registered_ms = w ? w->rec->registered_ms : now;
-	copy.last_seen_ms = 0; /* set from last_seen_ms when stored */
-	size_t len;
-	uint8_t *buf = wn_message_pack(&copy.base, &len);
-	Whatsnext__V1__Worker *rec = whatsnext__v1__worker__unpack(NULL, len, buf);
-	free(buf);
-	if (w != NULL) {
-		whatsnext__v1__worker__free_unpacked(w->rec, NULL);
-		w->rec = rec;
-	} else {
-		w = fleet_add(c->e, rec);
-		fleet_adopt(c, w);
-	}
-	w->last_seen_ms = now;
-	w->seen_mono = engine_mono(c->e);
+	rv = join_fence(c, wk);
+	if (rv != WN_OK)
+		return rv;
 	wn_batch *b = wn_batch_new();
-	fleet_save(b, w);
+	struct wrk *w = fleet_join(c, wk, b);
 	rv = call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
@@ -157,11 +140,8 @@ int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		    "worker %s has joined again as another instance (on host %s); this "
 		    "one no longer holds the name",
 		    w->rec->name, w->rec->host[0] ? w->rec->host : "(unknown)");
-	w->last_seen_ms = engine_now(c->e);
-	w->rec->state = WORKER_STATE_GONE;
-	w->rec->draining = false;
 	wn_batch *b = wn_batch_new();
-	fleet_save(b, w);
+	fleet_leave(c, w, b);
 	rv = call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
@@ -217,9 +197,8 @@ int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	struct wrk *w = worker_named(c, rq->name, &rv);
 	if (w == NULL)
 		return rv;
-	w->rec->draining = true;
 	wn_batch *b = wn_batch_new();
-	fleet_save(b, w);
+	fleet_drain(w, b);
 	rv = call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
