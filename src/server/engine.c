@@ -285,25 +285,6 @@ static void project_free(wn_engine *e, struct project *p)
 	free(p);
 }
 
-static void waiter_unlink(wn_engine *e, struct waiter *w)
-{
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		e->wait_head = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	else
-		e->wait_tail = w->prev;
-	w->prev = w->next = NULL;
-}
-
-static void waiter_free(struct waiter *w)
-{
-	whatsnext__v1__fetch_request__free_unpacked(w->rq, NULL);
-	free(w);
-}
-
 uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
                               const ProtobufCMessage *body, size_t *len)
 {
@@ -323,44 +304,37 @@ uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
 	return out;
 }
 
-/* waiter_answer detaches w and queues its reply (r may be NULL: no job) on the call. */
-static void waiter_answer(struct call *c, struct waiter *w, const Whatsnext__V1__FetchResponse *r)
+void call_park(struct call *c, struct parked *pk)
 {
-	waiter_unlink(c->e, w);
-	Whatsnext__V1__FetchResponse empty = WHATSNEXT__V1__FETCH_RESPONSE__INIT;
+	pk->slot = c->slot;
+	pk->conn = c->e->cfg.slot_conn ? c->e->cfg.slot_conn(c->slot) : 0;
+	pk->reqid = c->reqid;
+	c->parked = true;
+}
+
+void call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply)
+{
 	struct delivery *d = wn_xcalloc(1, sizeof(*d));
-	d->slot = w->slot;
-	d->buf = engine_pack_response(w->reqid, 0, NULL, r ? &r->base : &empty.base, &d->len);
+	d->slot = pk->slot;
+	d->buf = engine_pack_response(pk->reqid, 0, NULL, reply, &d->len);
 	d->next = c->deliveries;
 	c->deliveries = d;
-	dedupe_finish(c->e->dd, w->reqid, d->buf, d->len);
-	waiter_free(w);
+	dedupe_finish(c->e->dd, pk->reqid, d->buf, d->len);
+}
+
+void call_drop(struct call *c, const struct parked *pk)
+{
+	dedupe_abort(c->e->dd, pk->reqid);
+	struct delivery *d = wn_xcalloc(1, sizeof(*d));
+	d->slot = pk->slot; /* no buf: free the slot without a reply */
+	d->next = c->deliveries;
+	c->deliveries = d;
 }
 
 void engine_project_drop(struct call *c, struct project *p)
 {
 	wn_map_del_str(c->e->projects, p->name);
 	project_free(c->e, p);
-}
-
-/* ------------------------------------------------------------------ parked fetches */
-
-void queue_feed(struct call *c)
-{
-	struct waiter *w = c->e->wait_head;
-	while (w != NULL) {
-		struct waiter *next = w->next;
-		Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
-		whatsnext__v1__fetch_response__init(r);
-		wn_batch *b = wn_batch_new();
-		c->msg = NULL;
-		if (fetch_into(c, b, w->rq, r) == WN_OK && r->job != NULL &&
-		    engine_write(c, b) == WN_OK)
-			waiter_answer(c, w, r);
-		wn_batch_free(b);
-		w = next;
-	}
-	c->msg = NULL;
 }
 
 /* ------------------------------------------------------------------ start-up */
@@ -702,22 +676,7 @@ static void engine_drop_closed(struct call *c)
 	e->closed = NULL;
 	e->nclosed = e->capclosed = 0;
 	pthread_mutex_unlock(&e->closed_mu);
-	for (struct waiter *w = e->wait_head; n > 0 && w != NULL;) {
-		struct waiter *next = w->next;
-		bool gone = false;
-		for (size_t i = 0; i < n && !gone; i++)
-			gone = w->conn != 0 && w->conn == closed[i];
-		if (gone) {
-			waiter_unlink(e, w);
-			dedupe_abort(e->dd, w->reqid);
-			struct delivery *d = wn_xcalloc(1, sizeof(*d));
-			d->slot = w->slot; /* no buf: free the slot without a reply */
-			d->next = c->deliveries;
-			c->deliveries = d;
-			waiter_free(w);
-		}
-		w = next;
-	}
+	queue_waiters_drop(c, closed, n);
 	free(closed);
 }
 
@@ -736,15 +695,7 @@ int64_t wn_engine_tick(wn_engine *e)
 	int64_t next = wn_leases_next_due(e->leases);
 	if (lost_at < next)
 		next = lost_at;
-	struct waiter *w = e->wait_head;
-	while (w != NULL) {
-		struct waiter *n = w->next;
-		if (w->deadline <= now)
-			waiter_answer(&c, w, NULL);
-		else if (w->deadline < next)
-			next = w->deadline;
-		w = n;
-	}
+	next = queue_waiters_due(&c, now, next);
 	pthread_mutex_unlock(&e->mu);
 	call_wait(&c);
 	call_finish(&c);
@@ -915,35 +866,9 @@ void wn_engine_release_parked(wn_engine *e)
 	call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
 	e->no_park = true;
-	while (e->wait_head != NULL)
-		waiter_answer(&c, e->wait_head, NULL);
+	queue_waiters_release(&c);
 	pthread_mutex_unlock(&e->mu);
 	call_wait(&c);
 	call_finish(&c);
 	admin_drain(e);
-}
-
-int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq)
-{
-	struct waiter *w = wn_xcalloc(1, sizeof(*w));
-	w->slot = c->slot;
-	w->conn = c->e->cfg.slot_conn ? c->e->cfg.slot_conn(c->slot) : 0;
-	w->reqid = c->reqid;
-	wn_debug("fetch %llu of worker %s waits up to %u ms", (unsigned long long)c->reqid,
-	         rq->worker, rq->wait_ms);
-	size_t len = 0;
-	uint8_t *buf = wn_message_pack(&rq->base, &len);
-	w->rq = whatsnext__v1__fetch_request__unpack(NULL, len, buf);
-	free(buf);
-	w->deadline = engine_mono(c->e) + rq->wait_ms;
-	w->prev = c->e->wait_tail;
-	if (c->e->wait_tail != NULL)
-		c->e->wait_tail->next = w;
-	else
-		c->e->wait_head = w;
-	c->e->wait_tail = w;
-	c->parked = true;
-	if (c->e->sweep_at == 0 || w->deadline < c->e->sweep_at)
-		pthread_cond_signal(&c->e->sweep_cv);
-	return WN_OK;
 }

@@ -46,6 +46,7 @@ typedef Whatsnext__V1__Project Project;
 #define WN_REPLY_BUDGET (8u << 20)
 
 struct project;
+struct call;
 struct sweep;
 
 /* What one job of a task needs from a worker. */
@@ -113,13 +114,29 @@ struct redges {
 	} v[];
 };
 
-/* A Fetch parked until a job is ready or its deadline passes. */
-struct waiter {
+/* A request parked until its reply is ready: where the reply goes. */
+struct parked {
 	void *slot;
 	uint32_t conn; /* the connection it came on */
 	uint64_t reqid;
-	Whatsnext__V1__FetchRequest *rq; /* a copy, freed with the waiter */
-	int64_t deadline;                /* monotonic */
+};
+
+/* Answers a parked Fetch with the n jobs claimed for it (none: its wait is
+ * over). */
+typedef void (*queue_answer_fn)(struct call *c, const struct parked *pk, Job **got, size_t n);
+
+/* A Fetch parked until a job is ready or its deadline passes: what it asks
+ * for (projects by name: one may be deleted meanwhile). */
+struct waiter {
+	struct parked pk;
+	char *worker;
+	char **projects;
+	size_t nprojects;
+	char **tasks;
+	size_t ntasks;
+	size_t max_jobs;
+	queue_answer_fn answer;
+	int64_t deadline; /* monotonic */
 	struct waiter *prev, *next;
 };
 
@@ -210,6 +227,15 @@ struct wn_engine {
 /* A method implementation: in is the unpacked input; on success *out is the
  * output (allocated from c->arena) or NULL when parked. */
 typedef int (*wn_method_fn)(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
+/* call_park parks the call: its reply comes later, through pk. */
+void call_park(struct call *c, struct parked *pk);
+/* call_answer queues reply as the answer to the parked request pk, sent
+ * once the call's writes are durable. */
+void call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply);
+/* call_drop frees the parked request pk without a reply (its requester is
+ * gone). */
+void call_drop(struct call *c, const struct parked *pk);
 
 /* call_fail records a formatted error message and returns err. */
 int call_fail(struct call *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -409,12 +435,36 @@ bool queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk
 /* queue_take leases the ready job e of p to worker, adding the change to b. */
 int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e, const char *worker,
                Job **out);
-/* fetch_into claims jobs for a Fetch request into r (r->job NULL when none is
- * ready), adding the changes to b. */
-int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
-               Whatsnext__V1__FetchResponse *r);
+/* What a Fetch asks for, checked: the projects to fetch from (each once),
+ * the tasks (none: any), the worker, and how many jobs at most (>= 1). */
+struct fetch_want {
+	struct project **ps;
+	size_t np;
+	char **tasks;
+	size_t ntasks;
+	const char *worker;
+	size_t max_jobs;
+};
+/* queue_claim leases up to want->max_jobs ready jobs to want->worker,
+ * highest priority first (projects of equal priority take turns), as many as
+ * a reply holds; the changes go into b, the jobs into got (max_jobs slots),
+ * their number into *ngot. A draining worker gets none. */
+int queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job **got,
+                size_t *ngot);
+/* queue_park parks the call's Fetch, which wants want, until a job is ready
+ * or wait_ms pass; answer gives it its reply. */
+int queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
+               queue_answer_fn answer);
 /* queue_feed gives ready jobs to parked fetches. */
 void queue_feed(struct call *c);
+/* queue_waiters_due answers the parked fetches whose deadline is past now;
+ * returns the earliest deadline left, or next if that is earlier. */
+int64_t queue_waiters_due(struct call *c, int64_t now, int64_t next);
+/* queue_waiters_drop drops the parked fetches of the n connections closed,
+ * without a reply. */
+void queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n);
+/* queue_waiters_release answers every parked fetch without a job. */
+void queue_waiters_release(struct call *c);
 
 /* Merged walk over a project's dispatch classes in dispatch order. */
 struct qwalk {
@@ -485,9 +535,6 @@ uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
  * drops them from the in-memory queues; jobs of other tasks that depend on
  * them become BLOCKED. Returns how many were removed. */
 uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b);
-
-/* queue_park parks the call's Fetch until a job is ready or wait_ms pass. */
-int queue_park(struct call *c, const Whatsnext__V1__FetchRequest *rq);
 
 /* Lease expiry: the job's lease of attempt ran out (called under the lock). */
 void queue_expire(struct call *c, uint64_t job, uint32_t attempt);

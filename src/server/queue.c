@@ -426,3 +426,211 @@ void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	if (rv == WN_OK)
 		wn_info("job %llu: %s", (unsigned long long)id, j->reason);
 }
+
+/* ------------------------------------------------------------------ claiming */
+
+/* What claiming adds to a job's record in a reply, besides the worker's
+ * name: attempt, times, field tags and lengths. */
+#define FETCH_JOB_SLACK 128
+
+/* claim_fits tells whether job id, claimed by worker, still fits the reply
+ * budget after the *bytes of the got jobs claimed so far (the first always
+ * does), and counts it in. */
+static bool claim_fits(struct call *c, uint64_t id, const char *worker, size_t *bytes, size_t got)
+{
+	Job *j = job_find(c, id);
+	size_t n = FETCH_JOB_SLACK + strlen(worker) +
+	           (j != NULL ? protobuf_c_message_get_packed_size(&j->base) : 0);
+	if (got > 0 && *bytes + n > WN_REPLY_BUDGET)
+		return false;
+	*bytes += n;
+	return true;
+}
+
+int queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job **got, size_t *ngot)
+{
+	struct project **ps = want->ps;
+	size_t n = want->np;
+	*ngot = 0;
+	struct wrk *w = fleet_get(c->e, want->worker);
+	if (w != NULL) {
+		fleet_seen(c->e, want->worker, engine_now(c->e), b);
+		if (w->rec->draining)
+			return WN_OK; /* a draining worker takes no new jobs */
+	}
+	size_t bytes = 0;
+	for (size_t k = 0; k < want->max_jobs; k++) {
+		/* highest priority first; among equals, projects take turns */
+		uint64_t *rr = w ? &w->rr : &c->e->rr;
+		size_t start = (size_t)((*rr)++ % n), best = n;
+		wn_index_entry be, e;
+		for (size_t i = 0; i < n; i++) {
+			size_t at = (start + i) % n;
+			if (queue_peek(ps[at], want->tasks, want->ntasks, w, &e) &&
+			    (best == n || e.priority > be.priority)) {
+				best = at;
+				be = e;
+			}
+		}
+		if (best == n)
+			break;
+		if (want->max_jobs > 1 && !claim_fits(c, be.id, want->worker, &bytes, *ngot))
+			break;
+		Job *j = NULL;
+		int rv = queue_take(c, b, ps[best], be, want->worker, &j);
+		if (rv == WN_ENOTFOUND) {
+			k--; /* a stale entry was dropped: look again */
+			continue;
+		}
+		if (rv != WN_OK)
+			return rv;
+		got[(*ngot)++] = j;
+	}
+	return WN_OK;
+}
+
+/* ------------------------------------------------------------ parked fetches */
+
+static char **strv_dup(char **v, size_t n)
+{
+	char **d = wn_xcalloc(n + 1, sizeof(*d));
+	for (size_t i = 0; i < n; i++)
+		d[i] = wn_xstrdup(v[i]);
+	return d;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void waiter_unlink(wn_engine *e, struct waiter *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		e->wait_head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		e->wait_tail = w->prev;
+	w->prev = w->next = NULL;
+}
+
+static void waiter_free(struct waiter *w)
+{
+	free(w->worker);
+	strv_free(w->projects, w->nprojects);
+	strv_free(w->tasks, w->ntasks);
+	free(w);
+}
+
+/* waiter_answer detaches w and answers it with the n jobs got (none: its
+ * wait is over). */
+static void waiter_answer(struct call *c, struct waiter *w, Job **got, size_t n)
+{
+	waiter_unlink(c->e, w);
+	w->answer(c, &w->pk, got, n);
+	waiter_free(w);
+}
+
+int queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
+               queue_answer_fn answer)
+{
+	struct waiter *w = wn_xcalloc(1, sizeof(*w));
+	call_park(c, &w->pk);
+	wn_debug("fetch %llu of worker %s waits up to %u ms", (unsigned long long)c->reqid,
+	         want->worker, wait_ms);
+	w->worker = wn_xstrdup(want->worker);
+	w->nprojects = want->np;
+	w->projects = wn_xcalloc(want->np + 1, sizeof(*w->projects));
+	for (size_t i = 0; i < want->np; i++)
+		w->projects[i] = wn_xstrdup(want->ps[i]->name);
+	w->ntasks = want->ntasks;
+	w->tasks = strv_dup(want->tasks, want->ntasks);
+	w->max_jobs = want->max_jobs;
+	w->answer = answer;
+	w->deadline = engine_mono(c->e) + wait_ms;
+	w->prev = c->e->wait_tail;
+	if (c->e->wait_tail != NULL)
+		c->e->wait_tail->next = w;
+	else
+		c->e->wait_head = w;
+	c->e->wait_tail = w;
+	if (c->e->sweep_at == 0 || w->deadline < c->e->sweep_at)
+		pthread_cond_signal(&c->e->sweep_cv);
+	return WN_OK;
+}
+
+/* waiter_want finds what w asks for now; false if one of its projects is
+ * gone (it waits on until its deadline). */
+static bool waiter_want(struct call *c, const struct waiter *w, struct fetch_want *want)
+{
+	want->ps = wn_arena_alloc(c->arena, (w->nprojects + 1) * sizeof(*want->ps));
+	want->np = w->nprojects;
+	for (size_t i = 0; i < w->nprojects; i++)
+		if ((want->ps[i] = wn_map_get_str(c->e->projects, w->projects[i])) == NULL)
+			return false;
+	want->tasks = w->tasks;
+	want->ntasks = w->ntasks;
+	want->worker = w->worker;
+	want->max_jobs = w->max_jobs;
+	return true;
+}
+
+void queue_feed(struct call *c)
+{
+	struct waiter *w = c->e->wait_head;
+	while (w != NULL) {
+		struct waiter *next = w->next;
+		struct fetch_want want;
+		Job **got = wn_arena_alloc(c->arena, (w->max_jobs + 1) * sizeof(*got));
+		size_t n = 0;
+		wn_batch *b = wn_batch_new();
+		c->msg = NULL;
+		if (waiter_want(c, w, &want) && queue_claim(c, b, &want, got, &n) == WN_OK &&
+		    n > 0 && engine_write(c, b) == WN_OK)
+			waiter_answer(c, w, got, n);
+		wn_batch_free(b);
+		w = next;
+	}
+	c->msg = NULL;
+}
+
+int64_t queue_waiters_due(struct call *c, int64_t now, int64_t next)
+{
+	struct waiter *w = c->e->wait_head;
+	while (w != NULL) {
+		struct waiter *n = w->next;
+		if (w->deadline <= now)
+			waiter_answer(c, w, NULL, 0);
+		else if (w->deadline < next)
+			next = w->deadline;
+		w = n;
+	}
+	return next;
+}
+
+void queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n)
+{
+	for (struct waiter *w = c->e->wait_head; n > 0 && w != NULL;) {
+		struct waiter *next = w->next;
+		bool gone = false;
+		for (size_t i = 0; i < n && !gone; i++)
+			gone = w->pk.conn != 0 && w->pk.conn == closed[i];
+		if (gone) {
+			waiter_unlink(c->e, w);
+			call_drop(c, &w->pk);
+			waiter_free(w);
+		}
+		w = next;
+	}
+}
+
+void queue_waiters_release(struct call *c)
+{
+	while (c->e->wait_head != NULL)
+		waiter_answer(c, c->e->wait_head, NULL, 0);
+}

@@ -18,32 +18,15 @@ static int worker_name_ok(struct call *c, const char *worker)
 
 #define FETCH_MAX_JOBS     1000
 #define FETCH_MAX_PROJECTS 64
-/* What claiming adds to a job's record in a reply, besides the worker's
- * name: attempt, times, field tags and lengths. */
-#define FETCH_JOB_SLACK 128
 
 /* A reply of up to the budget (and its envelope) reaches every client. */
 _Static_assert(WN_REPLY_BUDGET + 65536 <= WN_REPLY_MAX,
                "a client's receive limit is below the reply budget");
 
-/* fetch_fits tells whether job id, claimed by worker, still fits the reply
- * budget after the *bytes of the got jobs claimed so far (the first always
- * does), and counts it in. */
-static bool fetch_fits(struct call *c, uint64_t id, const char *worker, size_t *bytes, size_t got)
-{
-	Job *j = job_find(c, id);
-	size_t n = FETCH_JOB_SLACK + strlen(worker) +
-	           (j != NULL ? protobuf_c_message_get_packed_size(&j->base) : 0);
-	if (got > 0 && *bytes + n > WN_REPLY_BUDGET)
-		return false;
-	*bytes += n;
-	return true;
-}
-
 /* fetch_check validates a Fetch request and finds its projects, each once,
- * into *ps (n of them), changing nothing. */
-static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq, struct project ***out,
-                       size_t *nout)
+ * into *want, changing nothing. */
+static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq,
+                       struct fetch_want *want)
 {
 	int rv = worker_name_ok(c, rq->worker);
 	if (rv != WN_OK)
@@ -81,59 +64,49 @@ static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq, st
 			return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
 			                 rq->tasks[i], why);
 	}
-	*out = ps;
-	*nout = n;
+	want->ps = ps;
+	want->np = n;
+	want->tasks = rq->tasks;
+	want->ntasks = rq->n_tasks;
+	want->worker = rq->worker;
+	want->max_jobs = rq->max_jobs ? rq->max_jobs : 1;
 	return WN_OK;
 }
 
-int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
-               Whatsnext__V1__FetchResponse *r)
+/* fetch_reply fills r with the n jobs claimed. */
+static void fetch_reply(Whatsnext__V1__FetchResponse *r, Job **got, size_t n)
 {
-	struct project **ps = NULL;
-	size_t n = 0;
-	int rv = fetch_check(c, rq, &ps, &n);
+	if (n > 0)
+		r->job = got[0];
+	if (n > 1) {
+		r->more = got + 1;
+		r->n_more = n - 1;
+	}
+}
+
+/* fetch_into claims jobs for a Fetch request into r (r->job NULL when none
+ * is ready), adding the changes to b; *want gets what it asked for. */
+static int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchRequest *rq,
+                      struct fetch_want *want, Whatsnext__V1__FetchResponse *r)
+{
+	int rv = fetch_check(c, rq, want);
 	if (rv != WN_OK)
 		return rv;
-	struct wrk *w = fleet_get(c->e, rq->worker);
-	if (w != NULL) {
-		fleet_seen(c->e, rq->worker, engine_now(c->e), b);
-		if (w->rec->draining)
-			return WN_OK; /* a draining worker takes no new jobs */
-	}
-	size_t want = rq->max_jobs ? rq->max_jobs : 1, bytes = 0;
-	if (want > 1)
-		r->more = wn_arena_alloc(c->arena, want * sizeof(*r->more));
-	for (size_t got = 0; got < want; got++) {
-		/* highest priority first; among equals, projects take turns */
-		uint64_t *rr = w ? &w->rr : &c->e->rr;
-		size_t start = (size_t)((*rr)++ % n), best = n;
-		wn_index_entry be, e;
-		for (size_t k = 0; k < n; k++) {
-			size_t i = (start + k) % n;
-			if (queue_peek(ps[i], rq->tasks, rq->n_tasks, w, &e) &&
-			    (best == n || e.priority > be.priority)) {
-				best = i;
-				be = e;
-			}
-		}
-		if (best == n)
-			break;
-		if (want > 1 && !fetch_fits(c, be.id, rq->worker, &bytes, got))
-			break;
-		Job *j = NULL;
-		rv = queue_take(c, b, ps[best], be, rq->worker, &j);
-		if (rv == WN_ENOTFOUND) {
-			got--; /* a stale entry was dropped: look again */
-			continue;
-		}
-		if (rv != WN_OK)
-			return rv;
-		if (r->job == NULL)
-			r->job = j;
-		else
-			r->more[r->n_more++] = j;
-	}
-	return WN_OK;
+	Job **got = wn_arena_alloc(c->arena, want->max_jobs * sizeof(*got));
+	size_t n = 0;
+	rv = queue_claim(c, b, want, got, &n);
+	fetch_reply(r, got, n);
+	return rv;
+}
+
+/* fetch_answer answers a parked Fetch with the n jobs claimed for it (none:
+ * its wait is over). */
+static void fetch_answer(struct call *c, const struct parked *pk, Job **got, size_t n)
+{
+	Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__fetch_response__init(r);
+	fetch_reply(r, got, n);
+	call_answer(c, pk, &r->base);
 }
 
 int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
@@ -142,12 +115,13 @@ int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__fetch_response__init(r);
 	wn_batch *b = wn_batch_new();
-	int rv = fetch_into(c, b, rq, r);
+	struct fetch_want want;
+	int rv = fetch_into(c, b, rq, &want, r);
 	if (rv == WN_OK && r->job == NULL && rq->wait_ms > 0 && c->slot != NULL && !c->e->no_park) {
 		/* a worker back from LOST is stored before it waits */
 		if ((rv = call_commit(c, b)) != WN_OK)
 			return rv;
-		return queue_park(c, rq);
+		return queue_park(c, &want, rq->wait_ms, fetch_answer);
 	}
 	if (rv != WN_OK) {
 		wn_batch_free(b);
@@ -349,11 +323,10 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	const Whatsnext__V1__CompleteRequest *rq = (const void *)in;
 	Whatsnext__V1__CompleteResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__complete_response__init(r);
-	struct project **ps;
-	size_t np;
+	struct fetch_want want;
 	/* a bad `next` is refused before the result changes anything */
 	if (rq->next != NULL) {
-		int bad = fetch_check(c, rq->next, &ps, &np);
+		int bad = fetch_check(c, rq->next, &want);
 		if (bad != WN_OK)
 			return bad;
 	}
@@ -366,7 +339,7 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		whatsnext__v1__fetch_response__init(fr);
 		Whatsnext__V1__FetchRequest one = *rq->next;
 		one.max_jobs = 1;
-		rv = fetch_into(c, b, &one, fr);
+		rv = fetch_into(c, b, &one, &want, fr);
 		r->next = fr->job;
 	}
 	if (rv != WN_OK) {
