@@ -691,7 +691,12 @@ int64_t wn_engine_tick(wn_engine *e)
 	uint32_t attempt;
 	while (wn_leases_pop_expired(e->leases, now, &job, &attempt))
 		queue_expire(&c, job, attempt);
-	int64_t lost_at = fleet_check(&c, now);
+	int64_t lost_at = INT64_MAX;
+	size_t pos = 0;
+	struct wrk *w;
+	while ((w = fleet_lose_next(&c, now, &pos, &lost_at)) != NULL)
+		queue_release_worker(&c, w);
+	fleet_save_seen_due(&c);
 	int64_t next = wn_leases_next_due(e->leases);
 	if (lost_at < next)
 		next = lost_at;

@@ -361,10 +361,14 @@ void fleet_retask(struct call *c, const struct project *p, const struct task *t,
 int fleet_load(wn_engine *e, char **errmsg);
 /* fleet_free frees the registry. */
 void fleet_free(wn_engine *e);
-/* fleet_check marks workers that missed their heartbeats LOST, releasing
- * their leases; now and the time returned (when a worker may next become
- * LOST) are monotonic. */
-int64_t fleet_check(struct call *c, int64_t now);
+/* fleet_lose_next marks the next ACTIVE worker from *pos on that missed its
+ * heartbeats LOST, stores it and returns it; NULL when none is left. *next
+ * gets the earliest time another may become LOST (now and *next are
+ * monotonic). */
+struct wrk *fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *next);
+/* fleet_save_seen_due stores when each worker was last seen if its record
+ * says so a minute or more too early. */
+void fleet_save_seen_due(struct call *c);
 /* fleet_flush_seen stores when each worker was last seen, if that changed
  * (at a clean stop). */
 void fleet_flush_seen(wn_engine *e);
@@ -538,5 +542,7 @@ uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task
 
 /* Lease expiry: the job's lease of attempt ran out (called under the lock). */
 void queue_expire(struct call *c, uint64_t job, uint32_t attempt);
+/* queue_release_worker expires every lease w holds, at once (w is LOST). */
+void queue_release_worker(struct call *c, struct wrk *w);
 
 #endif

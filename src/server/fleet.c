@@ -288,40 +288,19 @@ void fleet_flush_seen(wn_engine *e)
 	wn_batch_free(b);
 }
 
-/* fleet_release expires every lease w holds, at once. */
-static void fleet_release(struct call *c, struct wrk *w)
+struct wrk *fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *next)
 {
-	size_t n = wn_map_count(w->jobs), i = 0, pos = 0;
-	uint64_t *ids = wn_xmalloc((n + 1) * sizeof(*ids)), id;
-	const char *sk;
-	void *val;
-	while (wn_map_next(w->jobs, &pos, &id, &sk, &val))
-		ids[i++] = id;
-	for (i = 0; i < n; i++) {
-		uint32_t att;
-		int64_t exp;
-		if (wn_leases_get(c->e->leases, ids[i], &att, &exp) == WN_OK) {
-			wn_leases_remove(c->e->leases, ids[i]);
-			queue_expire(c, ids[i], att);
-		}
-	}
-	free(ids);
-}
-
-int64_t fleet_check(struct call *c, int64_t now)
-{
-	int64_t next = INT64_MAX, timeout = c->e->cfg.worker_timeout_ms;
-	size_t pos = 0;
+	int64_t timeout = c->e->cfg.worker_timeout_ms;
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+	while (wn_map_next(c->e->workers, pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
 		if (w->rec->state != WORKER_STATE_ACTIVE)
 			continue;
 		int64_t due = w->seen_mono + timeout;
 		if (due > now) {
-			next = due < next ? due : next;
+			*next = due < *next ? due : *next;
 			continue;
 		}
 		w->rec->state = WORKER_STATE_LOST;
@@ -331,15 +310,19 @@ int64_t fleet_check(struct call *c, int64_t now)
 		fleet_save(b, w);
 		engine_write(c, b);
 		wn_batch_free(b);
-		fleet_release(c, w);
+		return w;
 	}
+	return NULL;
+}
+
+void fleet_save_seen_due(struct call *c)
+{
 	/* when each worker was last seen, kept now and then (and at a clean
 	 * stop): after a crash it is at most about a minute old */
 	wn_batch *b = wn_batch_new();
 	if (fleet_save_seen(c->e, b, FLEET_SEEN_SAVE_MS) > 0)
 		engine_write(c, b);
 	wn_batch_free(b);
-	return next;
 }
 
 bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b)

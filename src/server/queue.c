@@ -666,3 +666,22 @@ void queue_waiters_release(struct call *c)
 	while (c->e->wait_head != NULL)
 		waiter_answer(c, c->e->wait_head, NULL, 0);
 }
+
+void queue_release_worker(struct call *c, struct wrk *w)
+{
+	size_t n = wn_map_count(w->jobs), i = 0, pos = 0;
+	uint64_t *ids = wn_xmalloc((n + 1) * sizeof(*ids)), id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(w->jobs, &pos, &id, &sk, &val))
+		ids[i++] = id;
+	for (i = 0; i < n; i++) {
+		uint32_t att;
+		int64_t exp;
+		if (wn_leases_get(c->e->leases, ids[i], &att, &exp) == WN_OK) {
+			wn_leases_remove(c->e->leases, ids[i]);
+			queue_expire(c, ids[i], att);
+		}
+	}
+	free(ids);
+}
