@@ -17,34 +17,6 @@
 /* How stale a worker's stored last-seen time may grow before it is written. */
 #define FLEET_SEEN_SAVE_MS 60000
 
-void need_set(struct need *n, const Whatsnext__V1__Resources *r)
-{
-	need_release(n);
-	if (r == NULL)
-		return;
-	n->cpu = r->cpu;
-	n->gpu = r->gpu;
-	n->memory_mb = r->memory_mb;
-	n->nlabels = r->n_labels;
-	n->keys = wn_xcalloc(r->n_labels + 1, sizeof(char *));
-	n->vals = wn_xcalloc(r->n_labels + 1, sizeof(char *));
-	for (size_t i = 0; i < r->n_labels; i++) {
-		n->keys[i] = wn_xstrdup(r->labels[i]->key);
-		n->vals[i] = wn_xstrdup(r->labels[i]->value);
-	}
-}
-
-void need_release(struct need *n)
-{
-	for (size_t i = 0; i < n->nlabels; i++) {
-		free(n->keys[i]);
-		free(n->vals[i]);
-	}
-	free(n->keys);
-	free(n->vals);
-	memset(n, 0, sizeof(*n));
-}
-
 struct wrk *fleet_get(wn_engine *e, const char *name)
 {
 	return name ? wn_map_get_str(e->workers, name) : NULL;

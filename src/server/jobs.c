@@ -1,0 +1,195 @@
+/* jobs: the job status transitions that keep the dispatch classes, the
+ * counts, the fleet's holdings and the dependents in step, and the removal of
+ * jobs. */
+#include "engine_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* job_leave takes j out of the queue state its current status puts it in. */
+static void job_leave(struct call *c, struct project *p, const Job *j)
+{
+	if (j->status != PENDING && j->status != BLOCKED)
+		return;
+	if (!dwait_del(c->e, j->id) && j->status == PENDING)
+		queue_ready_del(p, j);
+}
+
+/* job_enter_pending puts j (status PENDING) in a ready queue, or among the
+ * waiting jobs, or makes it BLOCKED, as its dependencies say. */
+static void job_enter_pending(struct call *c, struct project *p, Job *j)
+{
+	uint32_t unmet = 0, broken = 0;
+	const char *why = NULL;
+	if (j->n_deps > 0)
+		deps_eval(c, j, &unmet, &broken, &why);
+	if (unmet == 0 && broken == 0) {
+		queue_ready_add(c, p, j);
+		return;
+	}
+	dwait_put(c->e, p, j->id, unmet, broken);
+	if (broken > 0) {
+		j->status = BLOCKED;
+		j->reason = (char *)why;
+	}
+}
+
+void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to)
+{
+	int from = j->status;
+	job_leave(c, p, j);
+	if (from == RUNNING || to == RUNNING) {
+		struct task *t = wn_map_get_str(p->tasks, j->task);
+		static const struct need none;
+		const struct need *n = t ? &t->need : &none;
+		if (from == RUNNING)
+			fleet_drop(c->e, j->worker, j->id, n);
+		else if (from != RUNNING)
+			fleet_hold(c->e, j->worker, j->id, n);
+	}
+	j->status = (Whatsnext__V1__JobStatus)to;
+	if (to == PENDING) {
+		job_enter_pending(c, p, j);
+	} else if (to == BLOCKED) {
+		dwait_put(c->e, p, j->id, 0, 1);
+	}
+	queue_count_move(c, p, j, from, (int)j->status);
+	job_put(c, b, j);
+	if (from != (int)j->status)
+		deps_propagate(c, b, j->id, from, (int)j->status);
+}
+
+void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                     bool propagate)
+{
+	int *old = wn_arena_alloc(c->arena, (n + 1) * sizeof(int));
+	for (size_t i = 0; i < n; i++) {
+		Job *j = v[i];
+		old[i] = (int)j->status;
+		job_leave(c, p, j);
+		if (old[i] == RUNNING) { /* its worker no longer holds it */
+			struct task *t = wn_map_get_str(p->tasks, j->task);
+			static const struct need none;
+			fleet_drop(c->e, j->worker, j->id, t ? &t->need : &none);
+		}
+		queue_count_move(c, p, j, old[i], 0);
+		replay_removed(c, b, j, old[i]);
+		job_del(c, b, j->id);
+		wn_leases_remove(c->e->leases, j->id);
+		wn_map_del_u64(c->e->cancelled, j->id);
+		/* status 0 in the call's cache: propagation passes it by */
+		j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (propagate)
+			deps_propagate(c, b, v[i]->id, old[i], 0);
+		deps_del_edges(c->e, v[i]);
+		free(wn_map_del_u64(c->e->rdeps, v[i]->id));
+	}
+}
+
+uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b)
+{
+	Job **v = NULL;
+	size_t n = 0, cap = 0;
+	const char *k, *val;
+	size_t kl, vl;
+	wn_store_iter *it =
+	    wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, NULL, 0);
+	while (wn_store_iter_next(it, &k, &kl, &val, &vl)) {
+		/* a cheap look first: most jobs of a big store are someone else's */
+		Job *j = whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)val);
+		bool mine = j != NULL && strcmp(j->project, p->name) == 0 &&
+		            (task == NULL || strcmp(j->task, task) == 0);
+		uint64_t id = j ? j->id : 0;
+		if (j != NULL)
+			whatsnext__v1__job__free_unpacked(j, NULL);
+		if (!mine)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = wn_xrealloc(v, cap * sizeof(*v));
+		}
+		v[n] = job_find(c, id);
+		if (v[n] != NULL)
+			n++;
+	}
+	wn_store_iter_free(it);
+	job_remove_many(c, b, p, v, n, task != NULL);
+	free(v);
+	return n;
+}
+
+/* job_waiting_reason says why a PENDING job is not ready. */
+static const char *job_waiting_reason(struct call *c, struct project *p, const Job *j)
+{
+	if (p->archived)
+		return wn_arena_printf(c->arena, "project %s is archived", p->name);
+	if (!job_is_ready(p, j)) {
+		for (size_t i = 0; i < j->n_deps; i++) {
+			const Whatsnext__V1__Dependency *d = j->deps[i];
+			Job *x = job_find(c, d->job_id);
+			int st = x ? (int)x->status : 0;
+			if (deps_edge_state(d->condition, st) != EDGE_OK)
+				return wn_arena_printf(
+				    c->arena, "waiting for job %llu (%s; it is %s)",
+				    (unsigned long long)d->job_id, deps_cond_name(d->condition),
+				    x ? job_status_name(st) : "removed");
+		}
+		return "waiting for its dependencies";
+	}
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	const char *never = t ? fleet_never(c, &t->need) : NULL;
+	if (never != NULL)
+		return never;
+	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	if (s != NULL && s->max_running > 0 && s->counts[RUNNING] >= s->max_running)
+		return wn_arena_printf(c->arena, "sweep %llu has %llu running (max_running %u)",
+		                       (unsigned long long)s->id,
+		                       (unsigned long long)s->counts[RUNNING], s->max_running);
+	return NULL;
+}
+
+void job_fill_live(struct call *c, Job *j, bool position)
+{
+	for (size_t i = 0; i < j->n_deps; i++) {
+		Job *x = job_find(c, j->deps[i]->job_id);
+		j->deps[i]->status =
+		    x ? x->status : WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
+	}
+	if (j->status == RUNNING) {
+		uint32_t att;
+		int64_t exp;
+		if (wn_leases_get(c->e->leases, j->id, &att, &exp) == WN_OK && att == j->attempt)
+			j->lease_expires_ms = engine_mono_to_wall(c->e, exp);
+		return;
+	}
+	if (j->status != PENDING)
+		return;
+	struct project *p = job_project(c, j);
+	if (p == NULL)
+		return;
+	const char *why = job_waiting_reason(c, p, j);
+	if (why != NULL) {
+		j->waiting = (char *)why;
+		j->position = -1;
+		return;
+	}
+	if (!position) {
+		j->waiting = "waiting for a worker";
+		return;
+	}
+	struct qwalk w;
+	qwalk_init(c, p, &w);
+	wn_index_entry e;
+	int64_t pos = 0;
+	while (qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
+		if (!queue_capped(w.last))
+			pos++;
+	j->position = pos;
+	j->waiting =
+	    pos == 0
+	        ? "next in line; waiting for a worker to fetch"
+	        : wn_arena_printf(c->arena, "waiting for a worker; %lld job(s) ahead in the queue",
+	                          (long long)pos);
+}

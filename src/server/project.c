@@ -1,0 +1,180 @@
+/* project: a project's state in memory: its dispatch classes (the ready jobs
+ * of one task, or of one task within one sweep, in dispatch order), the jobs
+ * waiting on dependencies, the counts of its jobs and sweeps by status, and
+ * what a task needs of a worker. */
+#include "engine_int.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void need_set(struct need *n, const Whatsnext__V1__Resources *r)
+{
+	need_release(n);
+	if (r == NULL)
+		return;
+	n->cpu = r->cpu;
+	n->gpu = r->gpu;
+	n->memory_mb = r->memory_mb;
+	n->nlabels = r->n_labels;
+	n->keys = wn_xcalloc(r->n_labels + 1, sizeof(char *));
+	n->vals = wn_xcalloc(r->n_labels + 1, sizeof(char *));
+	for (size_t i = 0; i < r->n_labels; i++) {
+		n->keys[i] = wn_xstrdup(r->labels[i]->key);
+		n->vals[i] = wn_xstrdup(r->labels[i]->value);
+	}
+}
+
+void need_release(struct need *n)
+{
+	for (size_t i = 0; i < n->nlabels; i++) {
+		free(n->keys[i]);
+		free(n->vals[i]);
+	}
+	free(n->keys);
+	free(n->vals);
+	memset(n, 0, sizeof(*n));
+}
+
+struct queue *queue_of(struct project *p, struct task *t, struct sweep *s)
+{
+	char key[WN_NAME_MAX + 32];
+	snprintf(key, sizeof(key), "%s#%llu", t->name, (unsigned long long)(s ? s->id : 0));
+	struct queue *q = wn_map_get_str(p->queues, key);
+	if (q != NULL)
+		return q;
+	q = wn_xcalloc(1, sizeof(*q));
+	q->task = t;
+	q->sweep = s;
+	q->ready = wn_index_new();
+	wn_map_put_str(p->queues, key, q);
+	p->qv = wn_xrealloc(p->qv, (p->nq + 1) * sizeof(*p->qv));
+	p->qv[p->nq++] = q;
+	return q;
+}
+
+bool queue_capped(const struct queue *q)
+{
+	return q->sweep != NULL && q->sweep->max_running > 0 &&
+	       q->sweep->counts[RUNNING] >= q->sweep->max_running;
+}
+
+/* queue_find returns the dispatch class of a job, or NULL if its task is gone. */
+static struct queue *queue_find(struct call *c, struct project *p, const Job *j)
+{
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	if (t == NULL)
+		return NULL;
+	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	return queue_of(p, t, s);
+}
+
+void queue_ready_add(struct call *c, struct project *p, const Job *j)
+{
+	struct queue *q = queue_find(c, p, j);
+	if (q == NULL) {
+		wn_error("job %llu names unknown task %s/%s", (unsigned long long)j->id, p->name,
+		         j->task);
+		return;
+	}
+	wn_index_insert(q->ready, j->priority, j->id);
+	p->feed = true;
+}
+
+void queue_ready_del(struct project *p, const Job *j)
+{
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	if (t == NULL)
+		return;
+	char key[WN_NAME_MAX + 32];
+	snprintf(key, sizeof(key), "%s#%llu", t->name, (unsigned long long)j->sweep_id);
+	struct queue *q = wn_map_get_str(p->queues, key);
+	if (q != NULL)
+		wn_index_remove(q->ready, j->priority, j->id);
+}
+
+void queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to)
+{
+	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	if (from > 0 && from < WN_NSTATUS) {
+		if (p->counts[from] > 0)
+			p->counts[from]--;
+		if (s != NULL && s->counts[from] > 0)
+			s->counts[from]--;
+	}
+	if (to > 0 && to < WN_NSTATUS) {
+		p->counts[to]++;
+		if (s != NULL)
+			s->counts[to]++;
+	}
+	/* a job that stops running frees its worker's capacity and maybe a
+	 * capped sweep's turn: parked fetches may get a job now */
+	if (from == RUNNING)
+		p->feed = true;
+}
+
+struct dwait *dwait_get(wn_engine *e, uint64_t id)
+{
+	return wn_map_get_u64(e->waiting, id);
+}
+
+struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
+                        uint32_t broken)
+{
+	struct dwait *w = wn_map_get_u64(e->waiting, id);
+	if (w == NULL) {
+		w = wn_xcalloc(1, sizeof(*w));
+		w->proj = p;
+		wn_map_put_u64(e->waiting, id, w);
+		wn_map_put_u64(p->waiting, id, w);
+	}
+	w->unmet = unmet;
+	w->broken = broken;
+	return w;
+}
+
+bool dwait_del(wn_engine *e, uint64_t id)
+{
+	struct dwait *w = wn_map_del_u64(e->waiting, id);
+	if (w == NULL)
+		return false;
+	wn_map_del_u64(w->proj->waiting, id);
+	free(w);
+	return true;
+}
+
+bool job_is_ready(const struct project *p, const Job *j)
+{
+	return j->status == PENDING && wn_map_get_u64(p->waiting, j->id) == NULL;
+}
+
+void qwalk_init(struct call *c, struct project *p, struct qwalk *w)
+{
+	w->n = p->nq;
+	w->q = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->q));
+	w->it = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->it));
+	w->cur = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->cur));
+	w->have = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->have));
+	w->last = NULL;
+	for (size_t i = 0; i < w->n; i++) {
+		w->q[i] = p->qv[i];
+		wn_index_iter_init(p->qv[i]->ready, &w->it[i]);
+		w->have[i] = wn_index_iter_next(&w->it[i], &w->cur[i]);
+	}
+}
+
+bool qwalk_next(struct qwalk *w, wn_index_entry *e)
+{
+	size_t best = w->n;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->have[i] && (best == w->n || wn_index_before(&w->cur[i], &w->cur[best])))
+			best = i;
+	if (best == w->n)
+		return false;
+	*e = w->cur[best];
+	w->last = w->q[best];
+	w->have[best] = wn_index_iter_next(&w->it[best], &w->cur[best]);
+	return true;
+}
