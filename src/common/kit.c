@@ -96,6 +96,17 @@ int wn_read_all(FILE *f, size_t max, char **out, size_t *len)
 	return WN_OK;
 }
 
+int wn_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* size_unit returns the MiB in one unit of suffix, 0 if it is none. */
 static uint64_t size_unit(const char *suffix)
 {

@@ -33,6 +33,9 @@ char *wn_one_line(const char *text, size_t max);
  * with errno set if reading fails (*out untouched on failure). */
 int wn_read_all(FILE *f, size_t max, char **out, size_t *len);
 
+/* wn_hex_digit returns the value of the hexadecimal digit c (either case), -1 if c is none. */
+int wn_hex_digit(int c);
+
 /* The largest size wn_size_parse accepts, in MiB (2^53: 8 ZiB). */
 #define WN_SIZE_MIB_MAX (UINT64_C(1) << 53)
 

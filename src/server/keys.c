@@ -1,6 +1,8 @@
 /* keys: the key schema of the store (keys.h). */
 #include "keys.h"
 
+#include "kit.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,17 +142,6 @@ void wn_key_id_name(char *buf, size_t cap, enum wn_key_kind kind, uint64_t id)
 	snprintf(buf, cap, "%s%llu", wn_key_prefix(kind), (unsigned long long)id);
 }
 
-static int key_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool wn_key_parse_name(const char *s, char *out, size_t cap, size_t *len)
 {
 	size_t n = strlen(s);
@@ -172,9 +163,10 @@ bool wn_key_parse_name(const char *s, char *out, size_t cap, size_t *len)
 	}
 	size_t o = 0;
 	for (size_t i = 0; i < n && o < cap; i++) {
-		if (s[i] == '\\' && s[i + 1] == 'x' && key_hexval(s[i + 2]) >= 0 &&
-		    key_hexval(s[i + 3]) >= 0) {
-			out[o++] = (char)(key_hexval(s[i + 2]) << 4 | key_hexval(s[i + 3]));
+		if (s[i] == '\\' && s[i + 1] == 'x' && wn_hex_digit((unsigned char)s[i + 2]) >= 0 &&
+		    wn_hex_digit((unsigned char)s[i + 3]) >= 0) {
+			out[o++] = (char)(wn_hex_digit((unsigned char)s[i + 2]) << 4 |
+			                  wn_hex_digit((unsigned char)s[i + 3]));
 			i += 3;
 		} else {
 			out[o++] = s[i];

@@ -14,6 +14,7 @@
  * Exit: 0 every request got a reply, 1 bad reply, 2 usage, 3 no reply. */
 #include "envelope.h"
 #include "err.h"
+#include "kit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -65,17 +66,6 @@ static uint64_t raw_id(const char *opt, const char *s)
 	return (uint64_t)v;
 }
 
-static int raw_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static raw_buf raw_from_hex(const char *s)
 {
 	raw_buf b = {wn_xmalloc(strlen(s) / 2 + 1), 0};
@@ -83,7 +73,7 @@ static raw_buf raw_from_hex(const char *s)
 	for (; *s; s++) {
 		if (*s == ' ' || *s == '\n' || *s == '\t')
 			continue;
-		int v = raw_hexval((unsigned char)*s);
+		int v = wn_hex_digit((unsigned char)*s);
 		if (v < 0)
 			raw_die("--hex", "not a hex string");
 		if (hi < 0) {
@@ -104,18 +94,11 @@ static raw_buf raw_from_file(const char *path)
 	if (f == NULL)
 		raw_die(path, "cannot open");
 	raw_buf b = {NULL, 0};
-	size_t cap = 0;
-	for (;;) {
-		if (b.len == cap) {
-			cap = cap ? cap * 2 : 4096;
-			b.data = wn_xrealloc(b.data, cap);
-		}
-		size_t n = fread(b.data + b.len, 1, cap - b.len, f);
-		if (n == 0)
-			break;
-		b.len += n;
-	}
+	char *text = NULL;
+	if (wn_read_all(f, SIZE_MAX, &text, &b.len) != WN_OK)
+		raw_die(path, "cannot read");
 	fclose(f);
+	b.data = (void *)text;
 	return b;
 }
 

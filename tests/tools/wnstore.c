@@ -14,6 +14,7 @@
  * for writing (fsynced). Exit: 0 done, 1 failed (KEY absent for get), 2 usage. */
 #include "err.h"
 #include "keys.h"
+#include "kit.h"
 #include "store.h"
 #include "util.h"
 
@@ -31,17 +32,6 @@ static void store_usage(void)
 	exit(2);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* parse_hex turns HEX into bytes (a new buffer); false if malformed. */
 static bool parse_hex(const char *s, char **out, size_t *len)
 {
@@ -50,7 +40,8 @@ static bool parse_hex(const char *s, char **out, size_t *len)
 		return false;
 	*out = wn_xmalloc(n / 2 + 1);
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = wn_hex_digit((unsigned char)s[2 * i]),
+		    lo = wn_hex_digit((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(*out);
 			return false;

@@ -7,6 +7,7 @@
 #include "test.h"
 #include "whatsnext.pb-c.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -297,6 +298,18 @@ TEST(a_stream_that_cannot_be_read_is_an_io_error)
 	CHECK_EQ_INT(wn_read_all(f, 100, &text, &len), WN_EIO);
 	CHECK(text == NULL);
 	fclose(f);
+}
+
+TEST(hex_digits_have_their_values)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 16; i++) {
+		CHECK_EQ_INT(wn_hex_digit(digits[i]), i);
+		CHECK_EQ_INT(wn_hex_digit(toupper((unsigned char)digits[i])), i);
+	}
+	for (int c = -1; c < 256; c++)
+		if (strchr("0123456789abcdefABCDEF", c) == NULL || c == 0)
+			CHECK_EQ_INT(wn_hex_digit(c), -1);
 }
 
 TEST(job_statuses_are_named_as_the_proto_names_them)
