@@ -17,6 +17,7 @@
 #include "map.h"
 #include "methods.h"
 #include "rpc.h"
+#include "status.h"
 #include "util.h"
 
 #include <errno.h>
@@ -49,9 +50,7 @@
 typedef PB(Job) Job;
 enum { PENDING = 1, RUNNING, COMPLETED, FAILED };    /* JobStatus numbers */
 static const char *const crash_tasks[] = {"t", "u"}; /* retries 1 and 0 */
-static const char *const crash_status[] = {"unspecified", "pending", "running",  "completed",
-                                           "failed",      "blocked", "cancelled"};
-#define STATUS(s) crash_status[(s) % 7]
+#define STATUS(s) wn_status_name(s)
 
 /* One job a submitter sent; its token "s<submitter>-<seq>" is the job's
  * name and parameter tok. */
@@ -558,7 +557,7 @@ static void verify(wn_rpc *rpc)
 	for (int st = 1; st < 7; st++)
 		if (s1[st] != G.by_status[st])
 			violation("queue stats say %llu jobs %s, List %llu",
-			          (unsigned long long)s1[st], crash_status[st],
+			          (unsigned long long)s1[st], STATUS(st),
 			          (unsigned long long)G.by_status[st]);
 	check_subs();
 	G.backlog = (int64_t)G.by_status[PENDING]; /* the exact count, for the next round */
