@@ -1,8 +1,7 @@
 /* wnctl admin: the server's own upkeep: backup. */
 #include "ctl.h"
+#include "methods.h"
 #include "util.h"
-
-#define ADMIN_METHOD(m) "/whatsnext.v1.AdminService/" m
 
 /* A backup may take a while on a large store (or where the table files must
  * be copied rather than linked): allowed this much beyond --timeout. */
@@ -14,7 +13,7 @@ static int admin_backup(wn_ctl *c)
 	Whatsnext__V1__BackupRequest req = WHATSNEXT__V1__BACKUP_REQUEST__INIT;
 	req.dir = a[0];
 	Whatsnext__V1__BackupResponse *r =
-	    wn_ctl_call(c, ADMIN_METHOD("Backup"), &req.base,
+	    wn_ctl_call(c, WN_PATH_ADMIN_BACKUP, &req.base,
 	                &whatsnext__v1__backup_response__descriptor, ADMIN_BACKUP_EXTRA_MS);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);

@@ -2,7 +2,9 @@
  * (and sweep, in cmd_sweep.c). */
 #include "batch.h"
 #include "ctl.h"
+#include "methods.h"
 #include "err.h"
+#include "kit.h"
 #include "json.h"
 #include "map.h"
 #include "table.h"
@@ -11,8 +13,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define JOB_METHOD(m) "/whatsnext.v1.JobService/" m
 
 /* Lines of a job's output tail `job show` prints; --json has all of it. */
 #define JOB_OUTPUT_LINES 20
@@ -277,7 +277,7 @@ static int job_add(wn_ctl *c)
 	Whatsnext__V1__SubmitRequest req = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
 	req.job = &spec;
 	Whatsnext__V1__SubmitResponse *r = wn_ctl_call(
-	    c, JOB_METHOD("Submit"), &req.base, &whatsnext__v1__submit_response__descriptor, 0);
+	    c, WN_PATH_JOB_SUBMIT, &req.base, &whatsnext__v1__submit_response__descriptor, 0);
 	if (r->job == NULL)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read the new job: the reply holds none");
 	if (wn_ctl_json(c))
@@ -295,28 +295,16 @@ static char *batch_read(wn_ctl *c, const char *path, size_t *len)
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	if (f == NULL)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
-	size_t cap = 65536, n = 0;
-	char *buf = wn_xmalloc(cap);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			buf = wn_xrealloc(buf, cap);
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	int err = ferror(f) ? errno : 0;
+	char *buf = NULL;
+	int rv = wn_read_all(f, SIZE_MAX - 1, &buf, len);
+	int err = errno;
 	if (f != stdin)
 		fclose(f);
-	char *out = wn_ctl_alloc(c, n + 1);
-	memcpy(out, buf, n);
-	free(buf);
-	if (err != 0)
-		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read %s: %s", path, strerror(err));
-	*len = n;
-	return out;
+	if (rv != WN_OK)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read %s: %s", path,
+		           rv == WN_EIO ? strerror(err) : wn_strerror(rv));
+	wn_ctl_defer(c, free, buf);
+	return buf;
 }
 
 static void job_map_free(void *m)
@@ -392,7 +380,7 @@ static int job_batch(wn_ctl *c)
 	}
 	if (has_sweep)
 		req.sweep = &sweep;
-	wn_ctl_batch_done(c, wn_ctl_call(c, JOB_METHOD("SubmitBatch"), &req.base,
+	wn_ctl_batch_done(c, wn_ctl_call(c, WN_PATH_JOB_SUBMIT_BATCH, &req.base,
 	                                 &whatsnext__v1__submit_batch_response__descriptor, 0));
 	return WN_CTL_EXIT_OK;
 }
@@ -403,7 +391,7 @@ static Whatsnext__V1__Job *job_get(wn_ctl *c, uint64_t id)
 {
 	Whatsnext__V1__GetJobRequest req = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
 	req.id = id;
-	return wn_ctl_call(c, JOB_METHOD("Get"), &req.base, &whatsnext__v1__job__descriptor, 0);
+	return wn_ctl_call(c, WN_PATH_JOB_GET, &req.base, &whatsnext__v1__job__descriptor, 0);
 }
 
 static int job_show(wn_ctl *c)
@@ -444,7 +432,7 @@ static int job_deps(wn_ctl *c)
 {
 	Whatsnext__V1__GetJobRequest req = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
 	req.id = wn_ctl_parse_id(c, "job id", wn_ctl_args(c, 1, 1, NULL)[0]);
-	Whatsnext__V1__DepsResponse *r = wn_ctl_call(c, JOB_METHOD("Deps"), &req.base,
+	Whatsnext__V1__DepsResponse *r = wn_ctl_call(c, WN_PATH_JOB_DEPS, &req.base,
 	                                             &whatsnext__v1__deps_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
@@ -527,7 +515,7 @@ static int job_list(wn_ctl *c)
 	size_t cap = 0;
 	for (;;) {
 		Whatsnext__V1__ListJobsResponse *r =
-		    wn_ctl_call(c, JOB_METHOD("List"), &req.base,
+		    wn_ctl_call(c, WN_PATH_JOB_LIST, &req.base,
 		                &whatsnext__v1__list_jobs_response__descriptor, 0);
 		if (merged.n_jobs + r->n_jobs > cap) {
 			cap = (merged.n_jobs + r->n_jobs) * 2;
@@ -605,12 +593,12 @@ static int job_cancel(wn_ctl *c)
 	while ((ch = wn_ctl_getopt(c)) != 0)
 		if (ch == OPT_REASON)
 			reason = optarg;
-	return job_id_call(c, JOB_METHOD("Cancel"), reason, false, NULL);
+	return job_id_call(c, WN_PATH_JOB_CANCEL, reason, false, NULL);
 }
 
 static int job_retry(wn_ctl *c)
 {
-	return job_id_call(c, JOB_METHOD("Retry"), NULL, false, NULL);
+	return job_id_call(c, WN_PATH_JOB_RETRY, NULL, false, NULL);
 }
 
 static int job_remove(wn_ctl *c)
@@ -620,7 +608,7 @@ static int job_remove(wn_ctl *c)
 	while ((ch = wn_ctl_getopt(c)) != 0)
 		if (ch == OPT_FORCE)
 			force = true;
-	return job_id_call(c, JOB_METHOD("Remove"), NULL, force, "removed");
+	return job_id_call(c, WN_PATH_JOB_REMOVE, NULL, force, "removed");
 }
 
 static int job_priority(wn_ctl *c)
@@ -629,8 +617,8 @@ static int job_priority(wn_ctl *c)
 	Whatsnext__V1__SetPriorityRequest req = WHATSNEXT__V1__SET_PRIORITY_REQUEST__INIT;
 	req.id = wn_ctl_parse_id(c, "job id", a[0]);
 	req.priority = (int32_t)wn_ctl_parse_int(c, "priority", a[1], INT32_MIN, INT32_MAX);
-	Whatsnext__V1__Job *j = wn_ctl_call(c, JOB_METHOD("SetPriority"), &req.base,
-	                                    &whatsnext__v1__job__descriptor, 0);
+	Whatsnext__V1__Job *j =
+	    wn_ctl_call(c, WN_PATH_JOB_SET_PRIORITY, &req.base, &whatsnext__v1__job__descriptor, 0);
 	job_done(c, j, wn_ctl_printf(c, "priority %d", j->priority));
 	return WN_CTL_EXIT_OK;
 }

@@ -1,11 +1,10 @@
 /* wnctl project: create, show, list, update, archive, unarchive, delete. */
 #include "ctl.h"
+#include "methods.h"
 #include "table.h"
 #include "util.h"
 
 #include <string.h>
-
-#define PROJECT_METHOD(m) "/whatsnext.v1.ProjectService/" m
 
 enum { OPT_DESCRIPTION = 1, OPT_STATUS, OPT_FORCE };
 
@@ -68,7 +67,7 @@ static int project_create(wn_ctl *c)
 			req.description = optarg;
 	char **a = wn_ctl_args(c, 1, 1, NULL);
 	req.name = a[0];
-	Whatsnext__V1__Project *p = wn_ctl_call(c, PROJECT_METHOD("Create"), &req.base,
+	Whatsnext__V1__Project *p = wn_ctl_call(c, WN_PATH_PROJECT_CREATE, &req.base,
 	                                        &whatsnext__v1__project__descriptor, 0);
 	if (wn_ctl_json(c))
 		project_print(c, p);
@@ -81,8 +80,8 @@ static int project_show(wn_ctl *c)
 {
 	Whatsnext__V1__GetProjectRequest req = WHATSNEXT__V1__GET_PROJECT_REQUEST__INIT;
 	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
-	Whatsnext__V1__Project *p = wn_ctl_call(c, PROJECT_METHOD("Get"), &req.base,
-	                                        &whatsnext__v1__project__descriptor, 0);
+	Whatsnext__V1__Project *p =
+	    wn_ctl_call(c, WN_PATH_PROJECT_GET, &req.base, &whatsnext__v1__project__descriptor, 0);
 	project_print(c, p);
 	return WN_CTL_EXIT_OK;
 }
@@ -97,7 +96,7 @@ static int project_list(wn_ctl *c)
 			    c, "--status", &whatsnext__v1__project_status__descriptor, optarg);
 	wn_ctl_args(c, 0, 0, NULL);
 	Whatsnext__V1__ListProjectsResponse *r =
-	    wn_ctl_call(c, PROJECT_METHOD("List"), &req.base,
+	    wn_ctl_call(c, WN_PATH_PROJECT_LIST, &req.base,
 	                &whatsnext__v1__list_projects_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
@@ -122,7 +121,7 @@ static int project_list(wn_ctl *c)
  * the human confirmation ("archived"), NULL to print the project. */
 static int project_set(wn_ctl *c, Whatsnext__V1__UpdateProjectRequest *req, const char *what)
 {
-	Whatsnext__V1__Project *p = wn_ctl_call(c, PROJECT_METHOD("Update"), &req->base,
+	Whatsnext__V1__Project *p = wn_ctl_call(c, WN_PATH_PROJECT_UPDATE, &req->base,
 	                                        &whatsnext__v1__project__descriptor, 0);
 	if (what != NULL && !wn_ctl_json(c))
 		printf("project %s: %s\n", p->name, what);
@@ -172,7 +171,7 @@ static int project_delete(wn_ctl *c)
 			req.force = 1;
 	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
 	Whatsnext__V1__DeleteProjectResponse *r =
-	    wn_ctl_call(c, PROJECT_METHOD("Delete"), &req.base,
+	    wn_ctl_call(c, WN_PATH_PROJECT_DELETE, &req.base,
 	                &whatsnext__v1__delete_project_response__descriptor, 0);
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&r->base);

@@ -1,13 +1,12 @@
 /* wnctl queue: show, stats, clear, pop, and the worker's side (fetch,
  * heartbeat, complete, release) for scripts and debugging. */
 #include "ctl.h"
+#include "methods.h"
 #include "json.h"
 #include "table.h"
 #include "util.h"
 
 #include <string.h>
-
-#define QUEUE_METHOD(m) "/whatsnext.v1.QueueService/" m
 
 enum {
 	OPT_LIMIT = 1,
@@ -127,7 +126,7 @@ static int queue_show(wn_ctl *c)
 	req.project = wn_ctl_args(c, 1, 1, NULL)[0];
 	req.include_waiting = !ready_only;
 	Whatsnext__V1__QueueListResponse *r = wn_ctl_call(
-	    c, QUEUE_METHOD("List"), &req.base, &whatsnext__v1__queue_list_response__descriptor, 0);
+	    c, WN_PATH_QUEUE_LIST, &req.base, &whatsnext__v1__queue_list_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
 		return WN_CTL_EXIT_OK;
@@ -175,7 +174,7 @@ static int queue_stats(wn_ctl *c)
 	if (n == 1)
 		req.project = a[0];
 	Whatsnext__V1__StatsResponse *r = wn_ctl_call(
-	    c, QUEUE_METHOD("Stats"), &req.base, &whatsnext__v1__stats_response__descriptor, 0);
+	    c, WN_PATH_QUEUE_STATS, &req.base, &whatsnext__v1__stats_response__descriptor, 0);
 	wn_ctl_stats_print(c, r, false);
 	return WN_CTL_EXIT_OK;
 }
@@ -189,7 +188,7 @@ static int queue_clear(wn_ctl *c)
 			req.task = optarg;
 	req.project = wn_ctl_args(c, 1, 1, NULL)[0];
 	Whatsnext__V1__ClearResponse *r = wn_ctl_call(
-	    c, QUEUE_METHOD("Clear"), &req.base, &whatsnext__v1__clear_response__descriptor, 0);
+	    c, WN_PATH_QUEUE_CLEAR, &req.base, &whatsnext__v1__clear_response__descriptor, 0);
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&r->base);
 	else
@@ -206,7 +205,7 @@ static int queue_pop(wn_ctl *c)
 	if (n == 2)
 		req.position = (uint64_t)wn_ctl_parse_int(c, "position", a[1], 0, INT64_MAX);
 	Whatsnext__V1__Job *j =
-	    wn_ctl_call(c, QUEUE_METHOD("Pop"), &req.base, &whatsnext__v1__job__descriptor, 0);
+	    wn_ctl_call(c, WN_PATH_QUEUE_POP, &req.base, &whatsnext__v1__job__descriptor, 0);
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&j->base);
 	else
@@ -242,7 +241,7 @@ static int queue_fetch(wn_ctl *c)
 	if (req.worker[0] == '\0')
 		wn_ctl_usage(c, "missing --worker NAME");
 	Whatsnext__V1__FetchResponse *r =
-	    wn_ctl_call(c, QUEUE_METHOD("Fetch"), &req.base,
+	    wn_ctl_call(c, WN_PATH_QUEUE_FETCH, &req.base,
 	                &whatsnext__v1__fetch_response__descriptor, (int)req.wait_ms);
 	if (wn_ctl_json(c)) {
 		/* {"job": Job or null}: one job is asked for, so `more` is always empty. */
@@ -281,7 +280,7 @@ static int queue_heartbeat(wn_ctl *c)
 		req.leases[req.n_leases++] = l;
 	}
 	Whatsnext__V1__HeartbeatResponse *r =
-	    wn_ctl_call(c, QUEUE_METHOD("Heartbeat"), &req.base,
+	    wn_ctl_call(c, WN_PATH_QUEUE_HEARTBEAT, &req.base,
 	                &whatsnext__v1__heartbeat_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
@@ -350,9 +349,8 @@ static int queue_complete(wn_ctl *c)
 	queue_lease(c, &req.job_id, &req.attempt);
 	if (req.worker[0] == '\0')
 		wn_ctl_usage(c, "missing --worker NAME");
-	Whatsnext__V1__CompleteResponse *r =
-	    wn_ctl_call(c, QUEUE_METHOD("Complete"), &req.base,
-	                &whatsnext__v1__complete_response__descriptor, 0);
+	Whatsnext__V1__CompleteResponse *r = wn_ctl_call(
+	    c, WN_PATH_QUEUE_COMPLETE, &req.base, &whatsnext__v1__complete_response__descriptor, 0);
 	if (r->job == NULL) {
 		if (wn_ctl_json(c))
 			wn_ctl_print_message(&r->base);
@@ -378,7 +376,7 @@ static int queue_release(wn_ctl *c)
 	queue_lease(c, &req.job_id, &req.attempt);
 	if (req.worker[0] == '\0')
 		wn_ctl_usage(c, "missing --worker NAME");
-	queue_done(c, wn_ctl_call(c, QUEUE_METHOD("Release"), &req.base,
+	queue_done(c, wn_ctl_call(c, WN_PATH_QUEUE_RELEASE, &req.base,
 	                          &whatsnext__v1__job__descriptor, 0));
 	return WN_CTL_EXIT_OK;
 }

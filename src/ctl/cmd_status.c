@@ -1,5 +1,6 @@
 /* wnctl status: every project's job counts by state, with totals, and every sweep's. */
 #include "ctl.h"
+#include "methods.h"
 #include "json.h"
 #include "table.h"
 #include "util.h"
@@ -78,7 +79,7 @@ static Whatsnext__V1__ListSweepsResponse *status_sweeps(wn_ctl *c)
 	Whatsnext__V1__ListSweepsRequest req = WHATSNEXT__V1__LIST_SWEEPS_REQUEST__INIT;
 	int code = 0;
 	Whatsnext__V1__ListSweepsResponse *r =
-	    wn_ctl_call_try(c, "/whatsnext.v1.SweepService/List", &req.base,
+	    wn_ctl_call_try(c, WN_PATH_SWEEP_LIST, &req.base,
 	                    &whatsnext__v1__list_sweeps_response__descriptor, 0, &code);
 	if (code == WHATSNEXT__V1__CODE__UNIMPLEMENTED)
 		return NULL;
@@ -91,9 +92,8 @@ static int status_run(wn_ctl *c)
 {
 	wn_ctl_args(c, 0, 0, NULL);
 	Whatsnext__V1__StatsRequest req = WHATSNEXT__V1__STATS_REQUEST__INIT;
-	Whatsnext__V1__StatsResponse *r =
-	    wn_ctl_call(c, "/whatsnext.v1.QueueService/Stats", &req.base,
-	                &whatsnext__v1__stats_response__descriptor, 0);
+	Whatsnext__V1__StatsResponse *r = wn_ctl_call(
+	    c, WN_PATH_QUEUE_STATS, &req.base, &whatsnext__v1__stats_response__descriptor, 0);
 	Whatsnext__V1__ListSweepsResponse *sw = status_sweeps(c);
 	size_t nsweeps = sw != NULL ? sw->n_sweeps : 0;
 	if (wn_ctl_json(c)) {

@@ -1,15 +1,15 @@
 /* wnctl sweep: list, show, priority, cap; and `job sweep`, which submits one. */
 #include "ctl.h"
+#include "methods.h"
 #include "err.h"
 #include "grid.h"
 #include "json.h"
+#include "strbuf.h"
 #include "table.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define SWEEP_METHOD(m) "/whatsnext.v1.SweepService/" m
 
 enum {
 	OPT_GRID = 1,
@@ -80,20 +80,18 @@ static void sweep_dry_run(wn_ctl *c, const Whatsnext__V1__SubmitBatchRequest *re
 	}
 	static const char *const cols[] = {"NAME", ">PRIO", "PARAMS", NULL};
 	wn_table *t = wn_table_new(cols);
+	wn_strbuf params = WN_STRBUF_INIT;
 	for (size_t i = 0; i < req->n_jobs; i++) {
 		const Whatsnext__V1__JobSpec *s = req->jobs[i];
-		size_t len = 1;
+		wn_strbuf_reset(&params);
 		for (size_t k = 0; k < s->n_params; k++)
-			len += strlen(s->params[k]->key) + strlen(s->params[k]->value) + 2;
-		char *params = wn_xcalloc(1, len);
-		for (size_t k = 0, off = 0; k < s->n_params; k++)
-			off += (size_t)sprintf(params + off, "%s%s=%s", k ? " " : "",
-			                       s->params[k]->key, s->params[k]->value);
+			wn_strbuf_addf(&params, "%s%s=%s", k ? " " : "", s->params[k]->key,
+			               s->params[k]->value);
 		wn_table_add(t, "%s", s->name);
 		wn_table_add(t, "%d", s->priority);
-		wn_table_add(t, "%s", params);
-		free(params);
+		wn_table_add(t, "%s", wn_strbuf_str(&params));
 	}
+	wn_strbuf_free(&params);
 	wn_table_print(t, stdout);
 	wn_table_free(t);
 }
@@ -233,7 +231,7 @@ int wn_ctl_job_sweep(wn_ctl *c)
 		return WN_CTL_EXIT_OK;
 	}
 	Whatsnext__V1__SubmitBatchResponse *r =
-	    wn_ctl_call(c, "/whatsnext.v1.JobService/SubmitBatch", &req.base,
+	    wn_ctl_call(c, WN_PATH_JOB_SUBMIT_BATCH, &req.base,
 	                &whatsnext__v1__submit_batch_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
@@ -311,9 +309,8 @@ static int sweep_list(wn_ctl *c)
 	char **a = wn_ctl_args(c, 0, 1, &n);
 	if (n == 1)
 		req.project = a[0];
-	Whatsnext__V1__ListSweepsResponse *r =
-	    wn_ctl_call(c, SWEEP_METHOD("List"), &req.base,
-	                &whatsnext__v1__list_sweeps_response__descriptor, 0);
+	Whatsnext__V1__ListSweepsResponse *r = wn_ctl_call(
+	    c, WN_PATH_SWEEP_LIST, &req.base, &whatsnext__v1__list_sweeps_response__descriptor, 0);
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&r->base);
 	else
@@ -325,8 +322,8 @@ static int sweep_show(wn_ctl *c)
 {
 	Whatsnext__V1__GetSweepRequest req = WHATSNEXT__V1__GET_SWEEP_REQUEST__INIT;
 	req.id = wn_ctl_parse_id(c, "sweep id", wn_ctl_args(c, 1, 1, NULL)[0]);
-	sweep_print(c, wn_ctl_call(c, SWEEP_METHOD("Get"), &req.base,
-	                           &whatsnext__v1__sweep__descriptor, 0));
+	sweep_print(
+	    c, wn_ctl_call(c, WN_PATH_SWEEP_GET, &req.base, &whatsnext__v1__sweep__descriptor, 0));
 	return WN_CTL_EXIT_OK;
 }
 
@@ -338,7 +335,7 @@ static int sweep_priority(wn_ctl *c)
 	req.set_priority = 1;
 	req.priority = (int32_t)wn_ctl_parse_int(c, "priority", a[1], INT32_MIN, INT32_MAX);
 	Whatsnext__V1__Sweep *s =
-	    wn_ctl_call(c, SWEEP_METHOD("Update"), &req.base, &whatsnext__v1__sweep__descriptor, 0);
+	    wn_ctl_call(c, WN_PATH_SWEEP_UPDATE, &req.base, &whatsnext__v1__sweep__descriptor, 0);
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&s->base);
 	else
@@ -354,7 +351,7 @@ static int sweep_cap(wn_ctl *c)
 	req.set_max_running = 1;
 	req.max_running = (uint32_t)wn_ctl_parse_int(c, "max running", a[1], 0, UINT32_MAX);
 	Whatsnext__V1__Sweep *s =
-	    wn_ctl_call(c, SWEEP_METHOD("Update"), &req.base, &whatsnext__v1__sweep__descriptor, 0);
+	    wn_ctl_call(c, WN_PATH_SWEEP_UPDATE, &req.base, &whatsnext__v1__sweep__descriptor, 0);
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&s->base);
 	else if (s->max_running != 0)

@@ -1,11 +1,10 @@
 /* wnctl task: create, show, list, update, delete. */
 #include "ctl.h"
+#include "methods.h"
 #include "table.h"
 #include "util.h"
 
 #include <string.h>
-
-#define TASK_METHOD(m) "/whatsnext.v1.TaskService/" m
 
 enum {
 	OPT_DESCRIPTION = 1,
@@ -225,7 +224,7 @@ static int task_create(wn_ctl *c)
 	Whatsnext__V1__CreateTaskRequest req = WHATSNEXT__V1__CREATE_TASK_REQUEST__INIT;
 	req.task = &task;
 	Whatsnext__V1__Task *t =
-	    wn_ctl_call(c, TASK_METHOD("Create"), &req.base, &whatsnext__v1__task__descriptor, 0);
+	    wn_ctl_call(c, WN_PATH_TASK_CREATE, &req.base, &whatsnext__v1__task__descriptor, 0);
 	if (wn_ctl_json(c))
 		task_print(c, t);
 	else
@@ -238,7 +237,7 @@ static Whatsnext__V1__Task *task_get(wn_ctl *c, char *project, char *name)
 	Whatsnext__V1__GetTaskRequest req = WHATSNEXT__V1__GET_TASK_REQUEST__INIT;
 	req.project = project;
 	req.name = name;
-	return wn_ctl_call(c, TASK_METHOD("Get"), &req.base, &whatsnext__v1__task__descriptor, 0);
+	return wn_ctl_call(c, WN_PATH_TASK_GET, &req.base, &whatsnext__v1__task__descriptor, 0);
 }
 
 static int task_show(wn_ctl *c)
@@ -253,7 +252,7 @@ static int task_list(wn_ctl *c)
 	Whatsnext__V1__ListTasksRequest req = WHATSNEXT__V1__LIST_TASKS_REQUEST__INIT;
 	req.project = wn_ctl_args(c, 1, 1, NULL)[0];
 	Whatsnext__V1__ListTasksResponse *r = wn_ctl_call(
-	    c, TASK_METHOD("List"), &req.base, &whatsnext__v1__list_tasks_response__descriptor, 0);
+	    c, WN_PATH_TASK_LIST, &req.base, &whatsnext__v1__list_tasks_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
 		return WN_CTL_EXIT_OK;
@@ -325,8 +324,8 @@ static int task_update(wn_ctl *c)
 	req.task = &task;
 	req.n_update_mask = nmask;
 	req.update_mask = mask;
-	task_print(c, wn_ctl_call(c, TASK_METHOD("Update"), &req.base,
-	                          &whatsnext__v1__task__descriptor, 0));
+	task_print(
+	    c, wn_ctl_call(c, WN_PATH_TASK_UPDATE, &req.base, &whatsnext__v1__task__descriptor, 0));
 	return WN_CTL_EXIT_OK;
 }
 
@@ -340,9 +339,8 @@ static int task_delete(wn_ctl *c)
 	char **a = wn_ctl_args(c, 2, 2, NULL);
 	req.project = a[0];
 	req.name = a[1];
-	Whatsnext__V1__DeleteTaskResponse *r =
-	    wn_ctl_call(c, TASK_METHOD("Delete"), &req.base,
-	                &whatsnext__v1__delete_task_response__descriptor, 0);
+	Whatsnext__V1__DeleteTaskResponse *r = wn_ctl_call(
+	    c, WN_PATH_TASK_DELETE, &req.base, &whatsnext__v1__delete_task_response__descriptor, 0);
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&r->base);
 	else

@@ -1,11 +1,10 @@
 /* wnctl worker: list, show, drain. The fleet of workers that joined the server. */
 #include "ctl.h"
+#include "methods.h"
 #include "table.h"
 #include "util.h"
 
 #include <string.h>
-
-#define WORKER_METHOD(m) "/whatsnext.v1.WorkerService/" m
 
 enum { OPT_STATE = 1, OPT_ALL };
 
@@ -93,7 +92,7 @@ static int worker_list(wn_ctl *c)
 	}
 	wn_ctl_args(c, 0, 0, NULL);
 	Whatsnext__V1__ListWorkersResponse *r =
-	    wn_ctl_call(c, WORKER_METHOD("List"), &req.base,
+	    wn_ctl_call(c, WN_PATH_WORKER_LIST, &req.base,
 	                &whatsnext__v1__list_workers_response__descriptor, 0);
 	if (!all && req.state == WHATSNEXT__V1__WORKER_STATE__WORKER_STATE_UNSPECIFIED) {
 		/* workers that left stay known to the server; by default, list the others */
@@ -137,7 +136,7 @@ static int worker_show(wn_ctl *c)
 	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
 	Whatsnext__V1__Worker *w =
-	    wn_ctl_call(c, WORKER_METHOD("Get"), &req.base, &whatsnext__v1__worker__descriptor, 0);
+	    wn_ctl_call(c, WN_PATH_WORKER_GET, &req.base, &whatsnext__v1__worker__descriptor, 0);
 	worker_print(c, w);
 	return WN_CTL_EXIT_OK;
 }
@@ -146,8 +145,8 @@ static int worker_drain(wn_ctl *c)
 {
 	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
-	Whatsnext__V1__Worker *w = wn_ctl_call(c, WORKER_METHOD("Drain"), &req.base,
-	                                       &whatsnext__v1__worker__descriptor, 0);
+	Whatsnext__V1__Worker *w =
+	    wn_ctl_call(c, WN_PATH_WORKER_DRAIN, &req.base, &whatsnext__v1__worker__descriptor, 0);
 	if (wn_ctl_json(c))
 		worker_print(c, w);
 	else

@@ -3,14 +3,12 @@
 #include "envelope.h"
 #include "err.h"
 #include "json.h"
+#include "kit.h"
 #include "rpc.h"
 #include "util.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 struct wn_ctl {
@@ -358,35 +356,11 @@ int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo,
 
 uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s)
 {
-	static const struct {
-		const char *suffix;
-		double mb;
-	} units[] = {
-	    {"", 1},
-	    {"m", 1},
-	    {"mb", 1},
-	    {"mib", 1},
-	    {"g", 1024},
-	    {"gb", 1024},
-	    {"gib", 1024},
-	    {"t", 1024 * 1024},
-	    {"tb", 1024 * 1024},
-	    {"tib", 1024 * 1024},
-	};
-	char *end = NULL;
-	errno = 0;
-	double v = (s[0] >= '0' && s[0] <= '9') || s[0] == '.' ? strtod(s, &end) : -1;
-	if (v >= 0 && errno == 0 && isfinite(v)) {
-		for (size_t i = 0; i < WN_ARRAY_LEN(units); i++) {
-			if (strcasecmp(end, units[i].suffix) != 0)
-				continue;
-			double mb = v * units[i].mb + 0.5; /* the cast truncates: rounds */
-			if (mb <= 9007199254740992.0)
-				return (uint64_t)mb;
-		}
-	}
-	wn_ctl_usage(c, "invalid %s '%s': must be a size in MB, or with a suffix M, G or T", what,
-	             s);
+	uint64_t mib = 0;
+	if (wn_size_parse(s, &mib) != WN_OK)
+		wn_ctl_usage(c, "invalid %s '%s': must be a size in MB, or with a suffix M, G or T",
+		             what, s);
+	return mib;
 }
 
 void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value)

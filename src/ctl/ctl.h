@@ -125,7 +125,8 @@ uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s);
 /* wn_ctl_parse_int parses a decimal integer within [lo, hi]; what names it in the error. */
 int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo, int64_t hi);
 
-/* wn_ctl_parse_mb parses a memory size in MB: "512", "512M", "1.5G" or "2T". */
+/* wn_ctl_parse_mb parses a memory size in MiB as wn_size_parse reads it: "512", "512M",
+ * "1.5G" or "2T". */
 uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s);
 
 /* wn_ctl_parse_kv splits "KEY=VALUE" (non-empty key) into context-owned strings. */
@@ -147,7 +148,7 @@ void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char
 
 /* ---------------------------------------------------------------- rpc */
 
-/* wn_ctl_call connects if needed, calls method ("/whatsnext.v1.JobService/Get")
+/* wn_ctl_call connects if needed, calls method (a WN_PATH_* of methods.h)
  * with in and returns the context-owned reply of type out_desc; on failure it
  * prints the error and exits with its code. extra_ms lengthens the timeout. */
 void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,

@@ -1,4 +1,5 @@
 #include "grid.h"
+#include "strbuf.h"
 
 #include "conf.h"
 #include "err.h"
@@ -66,8 +67,8 @@ void wn_grid_free(wn_grid *g)
 	free(g);
 }
 
-/* grid_err stores a malloc'd formatted message in *err and returns WN_EINVAL. */
-__attribute__((format(printf, 2, 3))) static int grid_err(char **err, const char *fmt, ...)
+/* grid_err stores a malloc'd formatted message in *errmsg and returns WN_EINVAL. */
+__attribute__((format(printf, 2, 3))) static int grid_err(char **errmsg, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -75,7 +76,7 @@ __attribute__((format(printf, 2, 3))) static int grid_err(char **err, const char
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
 	va_end(ap);
-	*err = s != NULL ? s : wn_xstrdup(fmt);
+	*errmsg = s != NULL ? s : wn_xstrdup(fmt);
 	return WN_EINVAL;
 }
 
@@ -122,11 +123,11 @@ void wn_grid_axis(wn_grid *g, const char *key, const char *const *values, size_t
 	a->n = n;
 }
 
-int wn_grid_axis_arg(wn_grid *g, const char *arg, char **err)
+int wn_grid_axis_arg(wn_grid *g, const char *arg, char **errmsg)
 {
 	const char *eq = strchr(arg, '=');
 	if (eq == NULL || eq == arg)
-		return grid_err(err, "expected KEY=V1,V2,... with a non-empty key");
+		return grid_err(errmsg, "expected KEY=V1,V2,... with a non-empty key");
 	char *key = wn_xstrdup(arg);
 	key[eq - arg] = '\0';
 	char *list = key + (eq - arg) + 1;
@@ -141,8 +142,8 @@ int wn_grid_axis_arg(wn_grid *g, const char *arg, char **err)
 		if (end != NULL)
 			*end = '\0';
 		if (*p == '\0') {
-			rv = grid_err(err, "empty value for '%s' (values are separated by commas)",
-			              key);
+			rv = grid_err(errmsg,
+			              "empty value for '%s' (values are separated by commas)", key);
 			break;
 		}
 		values[n++] = p;
@@ -209,48 +210,49 @@ static const wn_conf_key grid_keys[] = {
 
 /* grid_scalar checks that node is a non-null scalar without NUL bytes; what names it. */
 static int grid_scalar(const wn_conf_doc *doc, const wn_conf_node *node, const char *what,
-                       char **err)
+                       char **errmsg)
 {
 	if (node->kind != WN_CONF_SCALAR || wn_conf_is_null(node)) {
-		*err = wn_conf_error(doc, node, "expected a value for %s, got %s", what,
-		                     node->kind == WN_CONF_SCALAR ? "null"
-		                                                  : wn_conf_kind_name(node->kind));
+		*errmsg = wn_conf_error(
+		    doc, node, "expected a value for %s, got %s", what,
+		    node->kind == WN_CONF_SCALAR ? "null" : wn_conf_kind_name(node->kind));
 		return WN_EINVAL;
 	}
 	if (strlen(node->str) != node->len) {
-		*err = wn_conf_error(doc, node, "%s holds a NUL byte", what);
+		*errmsg = wn_conf_error(doc, node, "%s holds a NUL byte", what);
 		return WN_EINVAL;
 	}
 	return WN_OK;
 }
 
-static int grid_load_axes(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node *grid, char **err)
+static int grid_load_axes(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node *grid,
+                          char **errmsg)
 {
 	if (grid->kind != WN_CONF_MAP) {
-		*err = wn_conf_error(doc, grid,
-		                     "expected a mapping for 'grid' (key: [values]), got %s",
-		                     wn_conf_kind_name(grid->kind));
+		*errmsg = wn_conf_error(doc, grid,
+		                        "expected a mapping for 'grid' (key: [values]), got %s",
+		                        wn_conf_kind_name(grid->kind));
 		return WN_EINVAL;
 	}
 	for (size_t i = 0; i < grid->n; i++) {
 		const wn_conf_node *k = grid->items[2 * i], *v = grid->items[2 * i + 1];
-		if (grid_scalar(doc, k, "a key of 'grid'", err) != WN_OK)
+		if (grid_scalar(doc, k, "a key of 'grid'", errmsg) != WN_OK)
 			return WN_EINVAL;
 		char *what = wn_xasprintf("'grid.%s'", k->str);
 		size_t n = v->kind == WN_CONF_SEQ ? v->n : 1;
 		const char **values = wn_xcalloc(n ? n : 1, sizeof(char *));
 		int rv = WN_OK;
 		if (v->kind == WN_CONF_MAP) {
-			*err = wn_conf_error(
+			*errmsg = wn_conf_error(
 			    doc, v, "expected a list of values for %s, got a mapping", what);
 			rv = WN_EINVAL;
 		} else if (n == 0) {
-			*err = wn_conf_error(doc, v, "%s is an empty list", what);
+			*errmsg = wn_conf_error(doc, v, "%s is an empty list", what);
 			rv = WN_EINVAL;
 		}
 		for (size_t j = 0; j < n && rv == WN_OK; j++) {
 			const wn_conf_node *it = v->kind == WN_CONF_SEQ ? v->items[j] : v;
-			rv = grid_scalar(doc, it, what, err);
+			rv = grid_scalar(doc, it, what, errmsg);
 			values[j] = it->str;
 		}
 		if (rv == WN_OK)
@@ -263,20 +265,21 @@ static int grid_load_axes(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node
 	return WN_OK;
 }
 
-static int grid_load_rows(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node *list, char **err)
+static int grid_load_rows(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node *list,
+                          char **errmsg)
 {
 	if (list->kind != WN_CONF_SEQ) {
-		*err = wn_conf_error(doc, list,
-		                     "expected a list of rows for 'list' (each key: value), got %s",
-		                     wn_conf_kind_name(list->kind));
+		*errmsg = wn_conf_error(
+		    doc, list, "expected a list of rows for 'list' (each key: value), got %s",
+		    wn_conf_kind_name(list->kind));
 		return WN_EINVAL;
 	}
 	for (size_t i = 0; i < list->n; i++) {
 		const wn_conf_node *row = list->items[i];
 		if (row->kind != WN_CONF_MAP && !wn_conf_is_null(row)) {
-			*err = wn_conf_error(doc, row,
-			                     "expected a mapping for row %zu of 'list', got %s",
-			                     i + 1, wn_conf_kind_name(row->kind));
+			*errmsg = wn_conf_error(doc, row,
+			                        "expected a mapping for row %zu of 'list', got %s",
+			                        i + 1, wn_conf_kind_name(row->kind));
 			return WN_EINVAL;
 		}
 		size_t n = row->kind == WN_CONF_MAP ? row->n : 0;
@@ -286,11 +289,11 @@ static int grid_load_rows(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node
 		for (size_t j = 0; j < n && rv == WN_OK; j++) {
 			const wn_conf_node *k = row->items[2 * j], *v = row->items[2 * j + 1];
 			char *what = wn_xasprintf("row %zu of 'list'", i + 1);
-			rv = grid_scalar(doc, k, what, err);
+			rv = grid_scalar(doc, k, what, errmsg);
 			if (rv == WN_OK) {
 				free(what);
 				what = wn_xasprintf("'%s' in row %zu of 'list'", k->str, i + 1);
-				rv = grid_scalar(doc, v, what, err);
+				rv = grid_scalar(doc, v, what, errmsg);
 			}
 			free(what);
 			keys[j] = k->str;
@@ -306,20 +309,20 @@ static int grid_load_rows(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node
 	return WN_OK;
 }
 
-int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **err)
+int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **errmsg)
 {
 	wn_conf_doc *doc = NULL;
-	*err = NULL;
-	int rv = wn_conf_load_file(path, &doc, err);
+	*errmsg = NULL;
+	int rv = wn_conf_load_file(path, &doc, errmsg);
 	if (rv != WN_OK)
 		return rv;
 	struct grid_doc d = {.priority = INT64_MIN, .max_running = INT64_MIN};
 	const wn_conf_node *root = wn_conf_root(doc);
-	rv = wn_conf_apply(doc, root, grid_keys, WN_ARRAY_LEN(grid_keys), &d, err);
+	rv = wn_conf_apply(doc, root, grid_keys, WN_ARRAY_LEN(grid_keys), &d, errmsg);
 	if (rv == WN_OK && d.grid != NULL)
-		rv = grid_load_axes(g, doc, d.grid, err);
+		rv = grid_load_axes(g, doc, d.grid, errmsg);
 	if (rv == WN_OK && d.list != NULL)
-		rv = grid_load_rows(g, doc, d.list, err);
+		rv = grid_load_rows(g, doc, d.list, errmsg);
 	if (rv == WN_OK) {
 		for (size_t i = 0; i < d.params.n; i++)
 			wn_grid_param(g, d.params.keys[i], d.params.vals[i]);
@@ -367,13 +370,14 @@ static bool grid_has_axis(const wn_grid *g, const char *key)
 	return false;
 }
 
-uint64_t wn_grid_count(const wn_grid *g, char **err)
+uint64_t wn_grid_count(const wn_grid *g, char **errmsg)
 {
-	*err = NULL;
+	*errmsg = NULL;
 	for (size_t r = 0; r < g->nrows; r++) {
 		for (size_t k = 0; k < g->rows[r].n; k++) {
 			if (grid_has_axis(g, g->rows[r].keys[k])) {
-				grid_err(err, "'%s' is both in row %zu of the list and in the grid",
+				grid_err(errmsg,
+				         "'%s' is both in row %zu of the list and in the grid",
 				         g->rows[r].keys[k], r + 1);
 				return UINT64_MAX;
 			}
@@ -382,15 +386,16 @@ uint64_t wn_grid_count(const wn_grid *g, char **err)
 	uint64_t points = grid_points(g);
 	uint64_t rows = g->nrows ? g->nrows : 1;
 	if (points == 0) {
-		grid_err(err, "the grid has a key without values");
+		grid_err(errmsg, "the grid has a key without values");
 		return UINT64_MAX;
 	}
 	if (points > WN_GRID_JOBS_MAX || points * rows > WN_GRID_JOBS_MAX) {
 		if (points == UINT64_MAX || points > UINT64_MAX / rows)
-			grid_err(err, "the sweep makes too many jobs: a request holds at most %d",
+			grid_err(errmsg,
+			         "the sweep makes too many jobs: a request holds at most %d",
 			         WN_GRID_JOBS_MAX);
 		else
-			grid_err(err, "the sweep makes %llu jobs: a request holds at most %d",
+			grid_err(errmsg, "the sweep makes %llu jobs: a request holds at most %d",
 			         (unsigned long long)(points * rows), WN_GRID_JOBS_MAX);
 		return UINT64_MAX;
 	}
@@ -479,10 +484,10 @@ static char *grid_default_name(const wn_grid *g, uint64_t i)
 	return name;
 }
 
-int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, char **err)
+int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, char **errmsg)
 {
 	*out = NULL;
-	*err = NULL;
+	*errmsg = NULL;
 	if (tmpl == NULL) {
 		*out = grid_default_name(g, i);
 		return WN_OK;
@@ -491,8 +496,7 @@ int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, cha
 	const char **keys = wn_xcalloc(cap, sizeof(char *));
 	const char **values = wn_xcalloc(cap, sizeof(char *));
 	size_t n = wn_grid_job(g, i, keys, values);
-	size_t len = 0, size = strlen(tmpl) + 64;
-	char *s = wn_xmalloc(size);
+	wn_strbuf s = WN_STRBUF_INIT;
 	int rv = WN_OK;
 	for (const char *p = tmpl; *p && rv == WN_OK;) {
 		const char *piece = p;
@@ -500,7 +504,7 @@ int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, cha
 		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
 			p += 2;
 		} else if (p[0] == '}') {
-			rv = grid_err(err,
+			rv = grid_err(errmsg,
 			              "name template '%s': unmatched '}' at column %zu (write '}}' "
 			              "for a literal brace)",
 			              tmpl, (size_t)(p - tmpl) + 1);
@@ -508,7 +512,7 @@ int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, cha
 			const char *end = strchr(p + 1, '}');
 			if (end == NULL) {
 				rv = grid_err(
-				    err,
+				    errmsg,
 				    "name template '%s': unclosed '{' at column %zu (write "
 				    "'{{' for a literal brace)",
 				    tmpl, (size_t)(p - tmpl) + 1);
@@ -524,7 +528,7 @@ int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, cha
 			}
 			if (piece == NULL)
 				rv = grid_err(
-				    err, "name template '%s': job %llu has no parameter '%.*s'",
+				    errmsg, "name template '%s': job %llu has no parameter '%.*s'",
 				    tmpl, (unsigned long long)i + 1, (int)klen, p + 1);
 			p = end + 1;
 		} else {
@@ -532,20 +536,14 @@ int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, cha
 		}
 		if (rv != WN_OK)
 			break;
-		if (len + plen + 1 > size) {
-			size = (len + plen + 1) * 2;
-			s = wn_xrealloc(s, size);
-		}
-		memcpy(s + len, piece, plen);
-		len += plen;
+		wn_strbuf_add(&s, piece, plen);
 	}
-	s[len] = '\0';
 	free(keys);
 	free(values);
 	if (rv != WN_OK) {
-		free(s);
+		wn_strbuf_free(&s);
 		return rv;
 	}
-	*out = s;
+	*out = wn_strbuf_take(&s);
 	return WN_OK;
 }

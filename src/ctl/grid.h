@@ -8,7 +8,7 @@
  *
  * Job names come from a template with {key} placeholders ("lr{lr}-bs{bs}";
  * "{{" and "}}" are literal braces), or by default spell out the keys that vary
- * ("lr=0.1,bs=32"). Errors are malloc'd one-line messages in *err. */
+ * ("lr=0.1,bs=32"). Errors are malloc'd one-line messages in *errmsg. */
 #ifndef WN_CTL_GRID_H
 #define WN_CTL_GRID_H
 
@@ -44,7 +44,7 @@ void wn_grid_param(wn_grid *g, const char *key, const char *value);
 void wn_grid_axis(wn_grid *g, const char *key, const char *const *values, size_t n);
 
 /* wn_grid_axis_arg parses "KEY=V1,V2,..." (non-empty key and values) into an axis. */
-int wn_grid_axis_arg(wn_grid *g, const char *arg, char **err);
+int wn_grid_axis_arg(wn_grid *g, const char *arg, char **errmsg);
 
 /* wn_grid_row appends a row of n parameters (keys distinct). */
 void wn_grid_row(wn_grid *g, const char *const *keys, const char *const *values, size_t n);
@@ -55,11 +55,11 @@ bool wn_grid_varies(const wn_grid *g);
 /* wn_grid_load reads a YAML sweep file (keys grid, list, params, name, sweep,
  * priority, max_running) into g and what else it sets into *file; errors name
  * the file, line and column. */
-int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **err);
+int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **errmsg);
 
 /* wn_grid_count returns how many jobs g makes, or UINT64_MAX when a check fails: a key in
- * both a row and the grid, or more than WN_GRID_JOBS_MAX jobs (then *err says which). */
-uint64_t wn_grid_count(const wn_grid *g, char **err);
+ * both a row and the grid, or more than WN_GRID_JOBS_MAX jobs (then *errmsg says which). */
+uint64_t wn_grid_count(const wn_grid *g, char **errmsg);
 
 /* wn_grid_job returns the number of parameters of job i (0 <= i < count) and points
  * keys[k] and values[k] at them (arrays of wn_grid_nparams entries; valid while g lives). */
@@ -72,6 +72,6 @@ size_t wn_grid_nparams(const wn_grid *g);
 /* wn_grid_name returns job i's name, malloc'd: tmpl rendered with the job's parameters,
  * or with tmpl NULL the default name ("" when no key varies). A placeholder the job has
  * no parameter for, or a stray brace, is an error. */
-int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, char **err);
+int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, char **errmsg);
 
 #endif
