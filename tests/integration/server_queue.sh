@@ -4,27 +4,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 
 # fetch_loop PROJECT WORKER OUT MAX: fetch until the queue is empty (at most MAX
 # times), appending each claimed id to OUT; a failed fetch is written to
-# OUT.err and ends the loop.
+# OUT.err and ends the loop. One client (wnclaim) does the fetches, one at a
+# time, on its own connection.
 fetch_loop() {
-	local project=$1 worker=$2 out=$3 max=$4 n=0 reply
-	while [ "$n" -lt "$max" ]; do
-		if ! reply=$("$WN_BIN/wnctl" --json queue fetch "$project" --worker "$worker" 2>&1); then
-			echo "$worker: fetch failed: $reply" >>"$out.err"
-			return 0
-		fi
-		# {"job":null} or {}: the queue is empty.
-		if [[ $reply =~ \"job\"[[:space:]]*:[[:space:]]*null ]] ||
-			[[ $reply =~ ^[[:space:]]*\{[[:space:]]*\}[[:space:]]*$ ]]; then
-			return 0
-		fi
-		if [[ $reply =~ \"id\"[[:space:]]*:[[:space:]]*([0-9]+) ]]; then
-			echo "${BASH_REMATCH[1]}" >>"$out"
-		else
-			echo "$worker: reply without a job id: $reply" >>"$out.err"
-			return 0
-		fi
-		n=$((n + 1))
-	done
+	local project=$1 worker=$2 out=$3 max=$4 rc=0
+	"$WN_BIN/wnclaim" "$WN_SERVER" "$project" "$worker" --max "$max" >".$worker.claims" \
+		2>".$worker.err" || rc=$?
+	cut -d' ' -f1 ".$worker.claims" >>"$out"
+	[ "$rc" -eq 0 ] || echo "$worker: fetch failed: $(cat ".$worker.err")" >>"$out.err"
 }
 
 test_queue_priority_fifo_1000() {

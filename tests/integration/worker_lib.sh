@@ -45,10 +45,17 @@ job_get() {
 
 job_status_is() { [ "$(job_get "$1" "j['status']")" = "$2" ]; }
 
-# wait_status ID STATUS [SECONDS]: wait until job ID has STATUS.
+# wait_status ID STATUS [SECONDS]: wait until job ID has STATUS (on a
+# timeout, the message says what it is instead).
 wait_status() {
-	wait_until "${3:-20}" "job $1 to be $2 (it is $(job_get "$1" "j['status']" 2>/dev/null))" \
-		job_status_is "$1" "$2"
+	local secs=${3:-20} waited=0
+	WN_PAUSE_MS=0
+	until job_status_is "$1" "$2" 2>/dev/null; do
+		[ "$waited" -lt $((secs * 1000)) ] ||
+			fail "timed out after ${secs}s waiting for job $1 to be $2 (it is $(job_get "$1" "j['status']" 2>/dev/null))"
+		wn_poll_pause
+		waited=$((waited + WN_PAUSE_MS))
+	done
 }
 
 # worker_wait PID [SECONDS]: wait until wnworker PID exits and require a
