@@ -98,10 +98,33 @@ test_bad_body_wrong_type() {
 }
 
 # big_submit FILE NAME BYTES: a SubmitRequest body for p/t with about BYTES
-# bytes of parameters (32 KiB values named x0, x1, ...).
+# bytes of parameters (32 KiB values named x0, x1, ...): the bytes pbfile
+# would write, built from one encoded value instead of field by field.
 big_submit() {
-	pbfile "$1" '[(1, [(1, "p"), (2, "t"), (3, A[0])] + [(4, [(1, "x%d" % i), (2, "v" * 32768)])
-		for i in range(int(A[1]) // 32768)])]' "$2" "$3"
+	python3 - "$@" <<'EOF'
+import sys
+path, name, size = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+def field(num, data):
+    return varint(num << 3 | 2) + varint(len(data)) + data
+
+value = field(2, b"v" * 32768)
+entries = [field(1, b"x%d" % i) + value for i in range(size // 32768)]
+head = field(1, b"p") + field(2, b"t") + field(3, name)
+spec_len = len(head) + sum(len(varint(4 << 3 | 2) + varint(len(e))) + len(e) for e in entries)
+with open(path, "wb") as f:
+    f.write(varint(1 << 3 | 2) + varint(spec_len) + head)
+    for e in entries:
+        f.write(varint(4 << 3 | 2) + varint(len(e)) + e)
+EOF
 }
 
 test_bad_oversized_message() {

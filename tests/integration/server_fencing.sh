@@ -193,9 +193,12 @@ EOF
 	worker_wait "$WORKER_PID" 120
 	expect_eq "$(sort -n ran | uniq | wc -l | tr -d ' ')" 40 "jobs that ran"
 	expect_eq "$(wc -l <ran | tr -d ' ')" 40 "runs"
+	# each job as `job show` gives it, from one listing
+	wnctl --json job list --all |
+		jq -r '(.jobs // [])[] | "\(.id) \(.status) \(.attempt) \(.lost // 0)"' >listed
 	local id
 	while read -r id; do
-		expect_eq "$(job_field "$id" '"\(.status) \(.attempt) \(.lost // 0)"')" "completed 1 0" \
+		expect_eq "$(awk -v id="$id" '$1 == id { print $2, $3, $4 }' listed)" "completed 1 0" \
 			"job $id"
 	done <ids
 	expect_not_contains "$(cat w1.log)" "cannot fetch"

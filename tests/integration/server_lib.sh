@@ -142,7 +142,7 @@ job_status() { job_field "$1" '.status // "unspecified"'; }
 all_job_ids() {
 	local out
 	out=$(wnctl --json job list --all "$@") || fail "job list --all $* failed"
-	jq_jobs <<<"$out" | jq -r '.id'
+	jq -r '(if type == "array" then .[] else (.jobs // [])[] end).id' <<<"$out"
 }
 
 # fetch_job PROJECT WORKER [fetch options...]: the fetched job as compact JSON,
