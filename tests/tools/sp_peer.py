@@ -85,15 +85,22 @@ class Peer:
             self.s = socket.create_connection((host.strip("[]"), int(port)))
             self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.s.settimeout(10)
+        self.buf, self.pos = bytearray(), 0
 
     def recv_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.s.recv(n - len(buf))
+        """The next n bytes from the server; what arrives beyond them waits
+        in a buffer for the next call (a flood's replies come in few reads)."""
+        while len(self.buf) - self.pos < n:
+            chunk = self.s.recv(max(n - (len(self.buf) - self.pos), 1 << 20))
             if not chunk:
                 raise EOFError("connection closed by the server")
-            buf += chunk
-        return buf
+            if self.pos > 0:
+                del self.buf[: self.pos]
+                self.pos = 0
+            self.buf += chunk
+        out = bytes(self.buf[self.pos : self.pos + n])
+        self.pos += n
+        return out
 
     def handshake(self, mine=bytes([0, 0x53, 0x50, 0, 0, 48, 0, 0])):
         self.s.sendall(mine)
