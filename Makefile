@@ -136,6 +136,11 @@ $(BIN)/wnmodel: $(call obj,$(MODEL_SRC)) $(COMMON_LIB)
 $(BIN)/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# wncrash has its checks in tests/tools/crash/.
+$(BIN)/wncrash: $(BUILD)/obj/tests/tools/wncrash.o $(call obj,$(wildcard tests/tools/crash/*.c)) \
+                $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 # wnstore reads and writes a data directory's raw keys: it needs the store.
 $(BUILD)/obj/tests/tools/wnstore.o: ALL_CFLAGS += -Isrc/server
 $(BIN)/wnstore: $(BUILD)/obj/tests/tools/wnstore.o $(SERVER_LIB) $(COMMON_LIB)

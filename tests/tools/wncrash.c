@@ -12,6 +12,7 @@
  *
  * A line per round and a total line on stdout; a violation names its job.
  * Exit: 0 no violation, 1 a violation or a failure to run, 2 usage. */
+#include "crash/crash.h"
 #include "envelope.h"
 #include "err.h"
 #include "map.h"
@@ -35,91 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PB(t)        Whatsnext__V1__##t
-#define DESC(t)      (&whatsnext__v1__##t##__descriptor)
-#define CR_PROJECT   "crash"
-#define CR_TIMEOUT   10000     /* ms a client waits for a reply */
-#define CR_QUICK     1000      /* ms a quick client waits: it gives up at a kill */
-#define CR_BACKLOG   3000      /* submitters wait while this many jobs are open */
-#define CR_LEASE_MS  "3600000" /* no lease expires during a run */
-#define CR_HOLD      4         /* leases a fetcher holds at most */
-#define CR_BATCH_MAX 10
-#define CR_CLIENTS   16
-#define CR_SHOW      40 /* violations printed per round */
+crash_shared crash = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-typedef PB(Job) Job;
-enum { PENDING = 1, RUNNING, COMPLETED, FAILED };    /* JobStatus numbers */
-static const char *const crash_tasks[] = {"t", "u"}; /* retries 1 and 0 */
-#define STATUS(s) wn_status_name(s)
-
-/* One job a submitter sent; its token "s<submitter>-<seq>" is the job's
- * name and parameter tok. */
-enum { CALL_OK, CALL_REFUSED, CALL_UNKNOWN }; /* also the states of a submit */
-typedef struct sub {
-	uint64_t id;               /* job id, once acknowledged or seen */
-	uint32_t v;                /* parameter v */
-	uint32_t seen;             /* last round whose listing held the job */
-	uint32_t first;            /* seq of its batch's first job */
-	uint8_t batch;             /* jobs in its batch; 0 = a single Submit */
-	uint8_t state, task, prio; /* state: the outcome of its call */
-} sub;
-
-/* What is known of one lease (job, attempt) a fetcher was given; an ending
- * is sent in L_OP, and its reply makes it DONE, REQUEUED or UNKNOWN. */
-enum { L_HELD, L_OP, L_DONE_OK, L_DONE_FAILED, L_REQUEUED, L_UNKNOWN };
-enum { OP_RELEASE, OP_FAIL, OP_OK };
-static const char *const lease_state[] = {"held (acknowledged claim)", "being ended",
-                                          "completed (acknowledged)",  "failed (acknowledged)",
-                                          "requeued (acknowledged)",   "ended without a reply"};
-/* the lease state a job status after an ending means; the statuses each op
- * ends a lease in (bit per JobStatus) */
-static const uint8_t end_state[] = {0, L_REQUEUED, 0, L_DONE_OK, L_DONE_FAILED};
-static const unsigned op_ends[] = {1 << PENDING, 1 << FAILED | 1 << PENDING, 1 << COMPLETED};
-typedef struct lease {
-	uint32_t att;
-	uint8_t worker, state, op;
-} lease;
-typedef struct cjob {
-	lease *l; /* in claim order */
-	size_t n;
-} cjob;
-
-/* A client thread: a submitter, or a fetcher (named w<k>). */
-typedef struct client {
-	int k;
-	bool quick; /* gives up on a request after CR_QUICK ms */
-	wn_rpc *rpc;
-	uint64_t rng;
-	sub *subs;
-	size_t n, cap;
-	char name[16];
-	uint64_t held[CR_HOLD]; /* a fetcher's leases: job ids, and attempts */
-	uint32_t att[CR_HOLD];
-	int nheld;
-} client;
-
-typedef struct counts {
-	uint64_t submits, completions, claims, unknown, checked, violations;
-} counts;
-
-enum { PH_RUN, PH_PAUSE, PH_STOP };
-static struct {
-	pthread_mutex_t mu; /* guards phase, parked, epoch and jobs */
-	pthread_cond_t cv;
-	int phase, parked, parked_quick;
-	uint64_t epoch;  /* kills so far */
-	int64_t backlog; /* jobs submitted and not ended, roughly */
-	wn_map *jobs;    /* job id -> cjob */
-	counts c;        /* this round, updated atomically */
-	client *cl;      /* the submitters; this and below: the checks, run while all are parked */
-	int ns;
-	uint32_t round;
-	uint64_t by_status[7]; /* jobs listed, by status */
-} G = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-#define COUNT(f, n) __atomic_add_fetch(&G.c.f, (n), __ATOMIC_RELAXED)
-
-__attribute__((format(printf, 1, 2))) static void violation(const char *fmt, ...)
+void violation(const char *fmt, ...)
 {
 	if (COUNT(violations, 1) > CR_SHOW)
 		return;
@@ -142,7 +61,7 @@ static unsigned pick(uint64_t *s, unsigned n)
 	return (unsigned)((*s * 2685821657736338717ULL) % n);
 }
 
-static void done(void *out, char *msg)
+void done(void *out, char *msg)
 {
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
@@ -155,18 +74,18 @@ static void done(void *out, char *msg)
  * are to stop; *epoch gets the number of kills so far. */
 static bool gate_enter(bool quick, uint64_t *epoch)
 {
-	pthread_mutex_lock(&G.mu);
-	while (G.phase == PH_PAUSE) {
-		G.parked++;
-		G.parked_quick += quick;
-		pthread_cond_broadcast(&G.cv);
-		pthread_cond_wait(&G.cv, &G.mu);
-		G.parked--;
-		G.parked_quick -= quick;
+	pthread_mutex_lock(&crash.mu);
+	while (crash.phase == PH_PAUSE) {
+		crash.parked++;
+		crash.parked_quick += quick;
+		pthread_cond_broadcast(&crash.cv);
+		pthread_cond_wait(&crash.cv, &crash.mu);
+		crash.parked--;
+		crash.parked_quick -= quick;
 	}
-	bool go = G.phase == PH_RUN;
-	*epoch = G.epoch;
-	pthread_mutex_unlock(&G.mu);
+	bool go = crash.phase == PH_RUN;
+	*epoch = crash.epoch;
+	pthread_mutex_unlock(&crash.mu);
 	return go;
 }
 
@@ -177,9 +96,9 @@ static int call(client *c, uint64_t epoch, const char *method, const void *in,
                 const ProtobufCMessageDescriptor *od, void *out, char **msg)
 {
 	int rc = wn_rpc_call(c->rpc, method, in, od, out, msg, 0, 200);
-	pthread_mutex_lock(&G.mu);
-	bool spanned = G.epoch != epoch;
-	pthread_mutex_unlock(&G.mu);
+	pthread_mutex_lock(&crash.mu);
+	bool spanned = crash.epoch != epoch;
+	pthread_mutex_unlock(&crash.mu);
 	if (rc == WN_OK)
 		return CALL_OK;
 	if (rc > 0 && !spanned)
@@ -195,7 +114,7 @@ static int call(client *c, uint64_t epoch, const char *method, const void *in,
 /* submit_one sends one Submit, or a SubmitBatch, of new jobs. */
 static void submit_one(client *s, uint64_t epoch)
 {
-	if (__atomic_load_n(&G.backlog, __ATOMIC_RELAXED) > CR_BACKLOG) {
+	if (__atomic_load_n(&crash.backlog, __ATOMIC_RELAXED) > CR_BACKLOG) {
 		usleep(2000); /* let the fetchers catch up */
 		return;
 	}
@@ -248,7 +167,7 @@ static void submit_one(client *s, uint64_t epoch)
 		r[i].state = (uint8_t)rc;
 	if (rc == CALL_OK) {
 		COUNT(submits, n);
-		__atomic_add_fetch(&G.backlog, n, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&crash.backlog, n, __ATOMIC_RELAXED);
 	}
 	done(out, msg);
 }
@@ -263,16 +182,16 @@ static lease *lease_of(cjob *j, uint32_t att)
 	return NULL;
 }
 
-static cjob *cjob_get(uint64_t id)
+cjob *cjob_get(uint64_t id)
 {
-	cjob *j = wn_map_get_u64(G.jobs, id);
+	cjob *j = wn_map_get_u64(crash.jobs, id);
 	if (j == NULL)
-		wn_map_put_u64(G.jobs, id, j = wn_xcalloc(1, sizeof(*j)));
+		wn_map_put_u64(crash.jobs, id, j = wn_xcalloc(1, sizeof(*j)));
 	return j;
 }
 
 /* claim_locked records that fetcher f was given job: a new attempt of a job
- * no fetcher holds and that has not ended. G.mu is held. */
+ * no fetcher holds and that has not ended. crash.mu is held. */
 static void claim_locked(client *f, const Job *job)
 {
 	cjob *j = cjob_get(job->id);
@@ -303,10 +222,10 @@ static void fetch_some(client *f, uint64_t epoch)
 	PB(FetchResponse) *a = NULL;
 	char *msg = NULL;
 	int rc = call(f, epoch, WN_PATH_QUEUE_FETCH, &rq, DESC(fetch_response), &a, &msg);
-	pthread_mutex_lock(&G.mu);
+	pthread_mutex_lock(&crash.mu);
 	for (size_t i = 0; rc == CALL_OK && a->job && i <= a->n_more && i < rq.max_jobs; i++)
 		claim_locked(f, i ? a->more[i - 1] : a->job);
-	pthread_mutex_unlock(&G.mu);
+	pthread_mutex_unlock(&crash.mu);
 	done(a, msg);
 }
 
@@ -340,10 +259,10 @@ static void finish(client *f, uint64_t epoch, int h, int op)
 	uint32_t att = f->att[h];
 	f->held[h] = f->held[--f->nheld];
 	f->att[h] = f->att[f->nheld];
-	pthread_mutex_lock(&G.mu);
+	pthread_mutex_lock(&crash.mu);
 	cjob *j = cjob_get(id);
 	*lease_of(j, att) = (lease){att, (uint8_t)f->k, L_OP, (uint8_t)op}; /* before any reply */
-	pthread_mutex_unlock(&G.mu);
+	pthread_mutex_unlock(&crash.mu);
 	PB(ReleaseRequest) rel = WHATSNEXT__V1__RELEASE_REQUEST__INIT;
 	PB(CompleteRequest) rq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
 	rel.job_id = rq.job_id = id;
@@ -369,14 +288,14 @@ static void finish(client *f, uint64_t epoch, int h, int op)
 		          a ? a->attempt : 0);
 		rc = CALL_UNKNOWN;
 	}
-	pthread_mutex_lock(&G.mu);
+	pthread_mutex_lock(&crash.mu);
 	lease *l = lease_of(j, att);
 	l->state = rc == CALL_OK ? end_state[st] : L_UNKNOWN;
-	pthread_mutex_unlock(&G.mu);
+	pthread_mutex_unlock(&crash.mu);
 	if (rc == CALL_OK && op != OP_RELEASE)
 		COUNT(completions, 1);
 	if (rc == CALL_OK && st != PENDING)
-		__atomic_sub_fetch(&G.backlog, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&crash.backlog, 1, __ATOMIC_RELAXED);
 	done(out, msg);
 }
 
@@ -399,168 +318,6 @@ static void *client_main(void *arg)
 	while (gate_enter(c->quick, &epoch))
 		(c->name[0] ? fetch_one : submit_one)(c, epoch);
 	return NULL;
-}
-
-/* ---------------------------------------------------------------- checks */
-
-/* ask makes a call of the checker; a failure is a violation. */
-static void *ask(wn_rpc *rpc, const char *method, const void *in,
-                 const ProtobufCMessageDescriptor *od)
-{
-	ProtobufCMessage *out = NULL;
-	char *msg = NULL;
-	int rc = wn_rpc_call(rpc, method, in, od, &out, &msg, 0, 0);
-	if (rc == WN_ETIMEDOUT) {
-		/* a read is safe to ask again; say so, the answer still counts */
-		fprintf(stderr, "wncrash: %s: %s; asking again\n", method, msg);
-		free(msg);
-		msg = NULL;
-		rc = wn_rpc_call(rpc, method, in, od, &out, &msg, 0, 0);
-	}
-	if (rc != WN_OK)
-		violation("%s failed: %s", method, msg);
-	free(msg);
-	return out;
-}
-
-static const char *param_of(const Job *job, const char *key)
-{
-	for (size_t i = 0; i < job->n_params; i++)
-		if (strcmp(job->params[i]->key, key) == 0)
-			return job->params[i]->value;
-	return "";
-}
-
-/* check_lease compares a listed job with what its fetchers were told. */
-static void check_lease(cjob *j, const Job *job)
-{
-	lease *l = j->n ? &j->l[j->n - 1] : NULL;
-	uint32_t a = job->attempt, st = job->status < 5 ? job->status : 0;
-	char wk[16] = "nobody";
-	if (l != NULL)
-		snprintf(wk, sizeof(wk), "w%d", l->worker);
-	bool held = l && st == RUNNING && a == l->att && strcmp(job->worker, wk) == 0;
-	bool next = l && st == RUNNING && a == l->att + 1; /* claimed again, reply lost */
-	bool ok = l == NULL                ? (st == PENDING && a == 0) || (st == RUNNING && a == 1)
-	          : l->state == L_HELD     ? held
-	          : l->state == L_REQUEUED ? (st == PENDING && a == l->att) || next
-	          : l->state == L_DONE_OK || l->state == L_DONE_FAILED
-	              ? a == l->att && end_state[st] == l->state
-	              : held || (a == l->att && op_ends[l->op] >> st & 1) ||
-	                    (next && l->op != OP_OK); /* an ending without reply: either */
-	if (ok && l != NULL && (l->state == L_UNKNOWN || l->state == L_OP) && !held)
-		l->state = next ? L_REQUEUED : end_state[st]; /* it survived a kill: it stays */
-	if (!ok)
-		violation(
-		    "job %llu: %s at attempt %u (worker %s); known before: attempt %u %s by %s",
-		    (unsigned long long)job->id, STATUS(job->status), a,
-		    job->worker[0] ? job->worker : "none", l ? l->att : 0,
-		    l ? lease_state[l->state] : "never claimed", wk);
-}
-
-/* check_job checks one listed job: its submit (found by its tok parameter),
- * and its leases. */
-static void check_job(const Job *job)
-{
-	unsigned long long id = (unsigned long long)job->id;
-	unsigned k = 0;
-	size_t seq = 0;
-	int end = 0;
-	const char *tok = param_of(job, "tok");
-	COUNT(checked, 1);
-	G.by_status[job->status % 7]++;
-	cjob *j = cjob_get(job->id);
-	check_lease(j, job);
-	if (sscanf(tok, "s%u-%zu%n", &k, &seq, &end) != 2 || tok[end] != '\0' ||
-	    k >= (unsigned)G.ns || seq >= G.cl[k].n) {
-		violation("job %llu (%s): no client submitted it", id, job->name);
-		return;
-	}
-	sub *r = &G.cl[k].subs[seq];
-	char v[16];
-	snprintf(v, sizeof(v), "%u", r->v);
-	if (r->seen == G.round || (r->state == CALL_OK && r->id != job->id))
-		violation("job %llu: submit %s %s as job %llu", id, tok,
-		          r->seen == G.round ? "listed too" : "acknowledged",
-		          (unsigned long long)r->id);
-	else if (job->n_params != 2 || strcmp(param_of(job, "v"), v) != 0 ||
-	         strcmp(job->name, tok) != 0 || strcmp(job->task, crash_tasks[r->task]) != 0 ||
-	         job->priority != r->prio || strcmp(job->project, CR_PROJECT) != 0)
-		violation("job %llu: submitted as %s (task %s, priority %u, v=%s), stored as %s "
-		          "(task %s, priority %d, v=%s, %zu parameters)",
-		          id, tok, crash_tasks[r->task], r->prio, v, job->name, job->task,
-		          job->priority, param_of(job, "v"), job->n_params);
-	r->seen = G.round;
-	r->state = CALL_OK; /* it survived a kill: it has to stay */
-	r->id = job->id;
-}
-
-/* check_subs: every acknowledged submit was listed, every batch whole. */
-static void check_subs(void)
-{
-	for (int k = 0; k < G.ns; k++) {
-		const client *s = &G.cl[k];
-		for (size_t i = 0; i < s->n; i++) {
-			const sub *r = &s->subs[i];
-			if (r->state == CALL_OK && r->seen != G.round)
-				violation("job %llu: acknowledged submit s%d-%zu lost",
-				          (unsigned long long)r->id, k, i);
-			unsigned stored = 0;
-			for (size_t m = i; r->batch && r->first == i && m < i + r->batch; m++)
-				stored += s->subs[m].seen == G.round;
-			if (stored != 0 && stored != r->batch)
-				violation("job %llu: batch s%d-%zu stored in part (%u of %u jobs)",
-				          (unsigned long long)r->id, k, i, stored, r->batch);
-		}
-	}
-}
-
-static bool check_stats(wn_rpc *rpc, uint64_t out[7])
-{
-	PB(StatsRequest) rq = WHATSNEXT__V1__STATS_REQUEST__INIT;
-	rq.project = (char *)CR_PROJECT;
-	PB(StatsResponse) *a = ask(rpc, WN_PATH_QUEUE_STATS, &rq, DESC(stats_response));
-	const PB(ProjectStats) *p = a && a->n_projects == 1 ? a->projects[0] : NULL;
-	if (p != NULL) {
-		uint64_t v[7] = {0,         p->pending, p->running,  p->completed,
-		                 p->failed, p->blocked, p->cancelled};
-		memcpy(out, v, sizeof(v));
-	}
-	done(a, NULL);
-	return p != NULL;
-}
-
-/* verify reads the whole queue back and checks it; every client is idle. */
-static void verify(wn_rpc *rpc)
-{
-	memset(G.by_status, 0, sizeof(G.by_status));
-	uint64_t s1[7], s2[7], after = 0;
-	bool ok = check_stats(rpc, s1);
-	while (ok) {
-		PB(ListJobsRequest) rq = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
-		rq.project = (char *)CR_PROJECT;
-		rq.page_size = 10000;
-		rq.after_id = after;
-		PB(ListJobsResponse) *a = ask(rpc, WN_PATH_JOB_LIST, &rq, DESC(list_jobs_response));
-		for (size_t i = 0; a != NULL && i < a->n_jobs; i++)
-			check_job(a->jobs[i]);
-		ok = a != NULL;
-		after = a ? a->next_after_id : 0;
-		done(a, NULL);
-		if (after == 0)
-			break;
-	}
-	if (!ok || !check_stats(rpc, s2))
-		return;
-	if (memcmp(s1, s2, sizeof(s1)) != 0)
-		violation("queue stats changed while every client was idle");
-	for (int st = 1; st < 7; st++)
-		if (s1[st] != G.by_status[st])
-			violation("queue stats say %llu jobs %s, List %llu",
-			          (unsigned long long)s1[st], STATUS(st),
-			          (unsigned long long)G.by_status[st]);
-	check_subs();
-	G.backlog = (int64_t)G.by_status[PENDING]; /* the exact count, for the next round */
 }
 
 /* ---------------------------------------------------------------- rounds */
@@ -628,11 +385,11 @@ static bool setup(wn_rpc *rpc)
 
 static void clients_set(int phase)
 {
-	pthread_mutex_lock(&G.mu);
-	G.phase = phase;
-	G.epoch += phase == PH_PAUSE; /* every call begun before may span the kill */
-	pthread_cond_broadcast(&G.cv);
-	pthread_mutex_unlock(&G.mu);
+	pthread_mutex_lock(&crash.mu);
+	crash.phase = phase;
+	crash.epoch += phase == PH_PAUSE; /* every call begun before may span the kill */
+	pthread_cond_broadcast(&crash.cv);
+	pthread_mutex_unlock(&crash.mu);
 }
 
 /* clients_parked waits up to 60 s until n clients (quick ones, or any) are
@@ -642,12 +399,12 @@ static bool clients_parked(int n, bool quick)
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 60;
-	pthread_mutex_lock(&G.mu);
+	pthread_mutex_lock(&crash.mu);
 	int rc = 0;
-	while ((quick ? G.parked_quick : G.parked) < n && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&G.cv, &G.mu, &until);
-	bool all = (quick ? G.parked_quick : G.parked) >= n;
-	pthread_mutex_unlock(&G.mu);
+	while ((quick ? crash.parked_quick : crash.parked) < n && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&crash.cv, &crash.mu, &until);
+	bool all = (quick ? crash.parked_quick : crash.parked) >= n;
+	pthread_mutex_unlock(&crash.mu);
 	return all;
 }
 
@@ -659,8 +416,8 @@ static pid_t round_one(const config *cf, wn_rpc *rpc, pid_t pid, client *cl, uin
 {
 	int64_t t0 = wn_mono_ms();
 	usleep(1000 * (200 + pick(rng, 1300)));
-	while ((__atomic_load_n(&G.c.submits, __ATOMIC_RELAXED) == 0 ||
-	        __atomic_load_n(&G.c.completions, __ATOMIC_RELAXED) == 0) &&
+	while ((__atomic_load_n(&crash.c.submits, __ATOMIC_RELAXED) == 0 ||
+	        __atomic_load_n(&crash.c.completions, __ATOMIC_RELAXED) == 0) &&
 	       wn_mono_ms() - t0 < 30000)
 		usleep(10000);
 	*ran = wn_mono_ms() - t0;
@@ -716,9 +473,9 @@ static int run(const config *cf, client *cl)
 		return 1; /* wnd, if it runs, ends with this program */
 	}
 	pthread_t th[2 * CR_CLIENTS];
-	G.phase = PH_PAUSE;
-	G.cl = cl;
-	G.ns = cf->clients;
+	crash.phase = PH_PAUSE;
+	crash.cl = cl;
+	crash.ns = cf->clients;
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, client_main, &cl[i]);
 	counts total = {0};
@@ -726,16 +483,16 @@ static int run(const config *cf, client *cl)
 	int64_t t0 = wn_mono_ms(), ran = 0;
 	while (pid > 0 && total.violations == 0 && (cf->rounds == 0 || round < cf->rounds) &&
 	       (cf->minutes <= 0 || wn_mono_ms() - t0 < (int64_t)(cf->minutes * 60000))) {
-		memset(&G.c, 0, sizeof(G.c));
+		memset(&crash.c, 0, sizeof(crash.c));
 		clients_set(PH_RUN);
-		G.round = ++round;
+		crash.round = ++round;
 		pid = round_one(cf, rpc, pid, cl, &rng, &ran);
 		char head[32], tail[48];
 		snprintf(head, sizeof(head), "round %u:", round);
 		snprintf(tail, sizeof(tail), " (killed after %lld ms)", (long long)ran);
-		counts_print(head, &G.c, tail);
+		counts_print(head, &crash.c, tail);
 		for (size_t f = 0; f < sizeof(counts) / sizeof(uint64_t); f++)
-			((uint64_t *)&total)[f] += ((uint64_t *)&G.c)[f];
+			((uint64_t *)&total)[f] += ((uint64_t *)&crash.c)[f];
 	}
 	clients_set(PH_STOP);
 	for (int i = 0; i < n; i++)
@@ -823,7 +580,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	printf("wncrash: seed %llu, %d submitters and %d fetchers, %s durability, data in %s\n",
 	       (unsigned long long)cf.seed, cf.clients, cf.clients, cf.durability, abs);
-	G.jobs = wn_map_new_u64();
+	crash.jobs = wn_map_new_u64();
 	client cl[2 * CR_CLIENTS];
 	memset(cl, 0, sizeof(cl));
 	for (int i = 0; i < 2 * cf.clients; i++) {
