@@ -17,6 +17,7 @@
 #include "rpc.h"
 #include "util.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,139 +70,172 @@ static void fetch_fail(const char *what, int rc, char *errmsg)
 	exit(1);
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for: the lanes and the offer of each worker. */
+typedef struct fetch_opts {
+	const char *url;
+	fetch_lane lanes[FETCH_LANES];
+	size_t nworkers, nprojects, nlabels;
+	int64_t count, warmup, cpu, ngpus, memory;
+	Whatsnext__V1__Capacity__LabelsEntry *labels, **lp;
+} fetch_opts;
+
+/* fetch_label adds label K=V to o. */
+static void fetch_label(fetch_opts *o, const char *v)
+{
+	char *kv = wn_xstrdup(v), *eq = strchr(kv, '=');
+	if (eq == NULL || eq == kv)
+		fetch_usage();
+	*eq = '\0';
+	Whatsnext__V1__Capacity__LabelsEntry *l = &o->labels[o->nlabels];
+	whatsnext__v1__capacity__labels_entry__init(l);
+	l->key = kv;
+	l->value = eq + 1;
+	o->lp[o->nlabels++] = l;
+}
+
+/* fetch_option takes option opt with value v into *o; false if unknown. */
+static bool fetch_option(fetch_opts *o, const char *opt, const char *v)
+{
+	if (strcmp(opt, "--worker") == 0 && o->nworkers < FETCH_LANES)
+		o->lanes[o->nworkers++].worker = v;
+	else if (strcmp(opt, "--project") == 0 && o->nprojects < FETCH_LANES)
+		o->lanes[o->nprojects++].project = v;
+	else if (strcmp(opt, "--label") == 0)
+		fetch_label(o, v);
+	else if (strcmp(opt, "--cpu") == 0)
+		o->cpu = fetch_number(opt, v);
+	else if (strcmp(opt, "--gpus") == 0)
+		o->ngpus = fetch_number(opt, v);
+	else if (strcmp(opt, "--memory") == 0)
+		o->memory = fetch_number(opt, v);
+	else if (strcmp(opt, "--count") == 0)
+		o->count = fetch_number(opt, v);
+	else if (strcmp(opt, "--warmup") == 0)
+		o->warmup = fetch_number(opt, v);
+	else
+		return false;
+	return true;
+}
+
+static void fetch_parse(int argc, char **argv, fetch_opts *o)
 {
 	if (argc < 2 || argv[1][0] == '-')
 		fetch_usage();
-	const char *url = argv[1];
-	fetch_lane lanes[FETCH_LANES];
-	memset(lanes, 0, sizeof(lanes));
-	size_t nworkers = 0, nprojects = 0;
-	int64_t count = 1000, warmup = 100, cpu = 0, ngpus = 0, memory = 0;
-	size_t nlabels = 0;
-	Whatsnext__V1__Capacity__LabelsEntry *labels = wn_xcalloc((size_t)argc, sizeof(*labels));
-	Whatsnext__V1__Capacity__LabelsEntry **lp = wn_xcalloc((size_t)argc, sizeof(*lp));
-	for (int i = 2; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (v == NULL)
+	memset(o, 0, sizeof(*o));
+	o->url = argv[1];
+	o->count = 1000;
+	o->warmup = 100;
+	o->labels = wn_xcalloc((size_t)argc, sizeof(*o->labels));
+	o->lp = wn_xcalloc((size_t)argc, sizeof(*o->lp));
+	for (int i = 2; i < argc; i += 2)
+		if (i + 1 >= argc || !fetch_option(o, argv[i], argv[i + 1]))
 			fetch_usage();
-		i++;
-		if (strcmp(o, "--worker") == 0 && nworkers < FETCH_LANES) {
-			lanes[nworkers++].worker = v;
-		} else if (strcmp(o, "--project") == 0 && nprojects < FETCH_LANES) {
-			lanes[nprojects++].project = v;
-		} else if (strcmp(o, "--label") == 0) {
-			char *kv = wn_xstrdup(v), *eq = strchr(kv, '=');
-			if (eq == NULL || eq == kv)
-				fetch_usage();
-			*eq = '\0';
-			whatsnext__v1__capacity__labels_entry__init(&labels[nlabels]);
-			labels[nlabels].key = kv;
-			labels[nlabels].value = eq + 1;
-			lp[nlabels] = &labels[nlabels];
-			nlabels++;
-		} else if (strcmp(o, "--cpu") == 0) {
-			cpu = fetch_number(o, v);
-		} else if (strcmp(o, "--gpus") == 0) {
-			ngpus = fetch_number(o, v);
-		} else if (strcmp(o, "--memory") == 0) {
-			memory = fetch_number(o, v);
-		} else if (strcmp(o, "--count") == 0) {
-			count = fetch_number(o, v);
-		} else if (strcmp(o, "--warmup") == 0) {
-			warmup = fetch_number(o, v);
-		} else {
-			fetch_usage();
-		}
-	}
-	if (nworkers == 0 || nworkers != nprojects || count == 0)
+	if (o->nworkers == 0 || o->nworkers != o->nprojects || o->count == 0)
 		fetch_usage();
+}
 
-	wn_rpc *rpc = NULL;
-	char *errmsg = NULL;
-	int rc = wn_rpc_open(url, getenv("WN_TOKEN"), WN_RPC_BACKGROUND, &rpc, &errmsg);
-	if (rc != WN_OK)
-		fetch_fail(url, rc, errmsg);
-
-	char **gpus = wn_xcalloc((size_t)ngpus + 1, sizeof(char *));
-	for (int64_t i = 0; i < ngpus; i++)
+/* fetch_join has each lane's worker join, offering what o says. */
+static void fetch_join(wn_rpc *rpc, fetch_opts *o)
+{
+	char **gpus = wn_xcalloc((size_t)o->ngpus + 1, sizeof(char *));
+	for (int64_t i = 0; i < o->ngpus; i++)
 		gpus[i] = wn_xasprintf("%lld", (long long)i);
 	Whatsnext__V1__Capacity cap = WHATSNEXT__V1__CAPACITY__INIT;
-	cap.cpu = (uint32_t)cpu;
-	cap.n_gpus = (size_t)ngpus;
+	cap.cpu = (uint32_t)o->cpu;
+	cap.n_gpus = (size_t)o->ngpus;
 	cap.gpus = gpus;
-	cap.memory_mb = (uint64_t)memory;
-	cap.n_labels = nlabels;
-	cap.labels = lp;
+	cap.memory_mb = (uint64_t)o->memory;
+	cap.n_labels = o->nlabels;
+	cap.labels = o->lp;
 	ProtobufCMessage *out = NULL;
-	for (size_t l = 0; l < nworkers; l++) {
+	char *errmsg = NULL;
+	for (size_t l = 0; l < o->nworkers; l++) {
 		Whatsnext__V1__Worker w = WHATSNEXT__V1__WORKER__INIT;
-		w.name = (char *)lanes[l].worker;
+		w.name = (char *)o->lanes[l].worker;
 		w.host = (char *)"wnfetch";
 		w.version = (char *)WN_VERSION;
 		w.capacity = &cap;
 		w.n_projects = 1;
-		w.projects = (char **)&lanes[l].project;
+		w.projects = (char **)&o->lanes[l].project;
 		w.slots = 1;
 		Whatsnext__V1__JoinRequest join = WHATSNEXT__V1__JOIN_REQUEST__INIT;
 		join.worker = &w;
-		rc = wn_rpc_call(rpc, WN_PATH_WORKER_JOIN, &join.base,
-		                 &whatsnext__v1__join_response__descriptor, &out, &errmsg, 0, 0);
+		int rc =
+		    wn_rpc_call(rpc, WN_PATH_WORKER_JOIN, &join.base,
+		                &whatsnext__v1__join_response__descriptor, &out, &errmsg, 0, 0);
 		if (rc != WN_OK)
 			fetch_fail("join", rc, errmsg);
 		protobuf_c_message_free_unpacked(out, NULL);
-		lanes[l].lat = wn_xcalloc((size_t)count, sizeof(int64_t));
+		o->lanes[l].lat = wn_xcalloc((size_t)o->count, sizeof(int64_t));
 	}
-
-	for (int64_t i = -warmup; i < count; i++) {
-		for (size_t l = 0; l < nworkers; l++) {
-			fetch_lane *ln = &lanes[l];
-			Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
-			req.project = (char *)ln->project;
-			req.worker = (char *)ln->worker;
-			int64_t t0 = fetch_now_ns();
-			rc = wn_rpc_call(rpc, WN_PATH_QUEUE_FETCH, &req.base,
-			                 &whatsnext__v1__fetch_response__descriptor, &out, &errmsg,
-			                 0, 0);
-			int64_t t1 = fetch_now_ns();
-			if (rc != WN_OK)
-				fetch_fail("fetch", rc, errmsg);
-			const Whatsnext__V1__FetchResponse *r =
-			    (const Whatsnext__V1__FetchResponse *)out;
-			if (i >= 0) {
-				ln->lat[i] = t1 - t0;
-				ln->sum += t1 - t0;
-				ln->jobs += r->job != NULL;
-			}
-			protobuf_c_message_free_unpacked(out, NULL);
-		}
-	}
-
-	int64_t p99 = (count * 99) / 100 < count ? (count * 99) / 100 : count - 1;
-	for (size_t l = 0; l < nworkers; l++) {
-		fetch_lane *ln = &lanes[l];
-		qsort(ln->lat, (size_t)count, sizeof(int64_t), fetch_cmp);
-		printf("project=%s fetches=%lld jobs=%lld p50_us=%lld p99_us=%lld mean_us=%lld\n",
-		       ln->project, (long long)count, (long long)ln->jobs,
-		       (long long)(ln->lat[count / 2] / 1000), (long long)(ln->lat[p99] / 1000),
-		       (long long)(ln->sum / count / 1000));
-		Whatsnext__V1__WorkerNameRequest leave = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
-		leave.name = (char *)ln->worker;
-		rc = wn_rpc_call(rpc, WN_PATH_WORKER_LEAVE, &leave.base,
-		                 &whatsnext__v1__worker__descriptor, &out, &errmsg, 0, 0);
-		if (rc != WN_OK)
-			fetch_fail("leave", rc, errmsg);
-		protobuf_c_message_free_unpacked(out, NULL);
-		free(ln->lat);
-	}
-
-	for (size_t i = 0; i < nlabels; i++)
-		free(labels[i].key);
-	for (int64_t i = 0; i < ngpus; i++)
+	for (int64_t i = 0; i < o->ngpus; i++)
 		free(gpus[i]);
 	free(gpus);
-	free(labels);
-	free(lp);
+}
+
+/* fetch_lane_once makes one timed fetch of lane ln; round i < 0 is warmup. */
+static void fetch_lane_once(wn_rpc *rpc, fetch_lane *ln, int64_t i)
+{
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+	req.project = (char *)ln->project;
+	req.worker = (char *)ln->worker;
+	int64_t t0 = fetch_now_ns();
+	int rc = wn_rpc_call(rpc, WN_PATH_QUEUE_FETCH, &req.base,
+	                     &whatsnext__v1__fetch_response__descriptor, &out, &errmsg, 0, 0);
+	int64_t t1 = fetch_now_ns();
+	if (rc != WN_OK)
+		fetch_fail("fetch", rc, errmsg);
+	const Whatsnext__V1__FetchResponse *r = (const Whatsnext__V1__FetchResponse *)out;
+	if (i >= 0) {
+		ln->lat[i] = t1 - t0;
+		ln->sum += t1 - t0;
+		ln->jobs += r->job != NULL;
+	}
+	protobuf_c_message_free_unpacked(out, NULL);
+}
+
+/* fetch_report prints lane ln's line, then its worker leaves. */
+static void fetch_report(wn_rpc *rpc, fetch_lane *ln, int64_t count)
+{
+	int64_t p99 = (count * 99) / 100 < count ? (count * 99) / 100 : count - 1;
+	qsort(ln->lat, (size_t)count, sizeof(int64_t), fetch_cmp);
+	printf("project=%s fetches=%lld jobs=%lld p50_us=%lld p99_us=%lld mean_us=%lld\n",
+	       ln->project, (long long)count, (long long)ln->jobs,
+	       (long long)(ln->lat[count / 2] / 1000), (long long)(ln->lat[p99] / 1000),
+	       (long long)(ln->sum / count / 1000));
+	Whatsnext__V1__WorkerNameRequest leave = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	leave.name = (char *)ln->worker;
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int rc = wn_rpc_call(rpc, WN_PATH_WORKER_LEAVE, &leave.base,
+	                     &whatsnext__v1__worker__descriptor, &out, &errmsg, 0, 0);
+	if (rc != WN_OK)
+		fetch_fail("leave", rc, errmsg);
+	protobuf_c_message_free_unpacked(out, NULL);
+	free(ln->lat);
+}
+
+int main(int argc, char **argv)
+{
+	fetch_opts o;
+	fetch_parse(argc, argv, &o);
+	wn_rpc *rpc = NULL;
+	char *errmsg = NULL;
+	int rc = wn_rpc_open(o.url, getenv("WN_TOKEN"), WN_RPC_BACKGROUND, &rpc, &errmsg);
+	if (rc != WN_OK)
+		fetch_fail(o.url, rc, errmsg);
+	fetch_join(rpc, &o);
+	for (int64_t i = -o.warmup; i < o.count; i++)
+		for (size_t l = 0; l < o.nworkers; l++)
+			fetch_lane_once(rpc, &o.lanes[l], i);
+	for (size_t l = 0; l < o.nworkers; l++)
+		fetch_report(rpc, &o.lanes[l], o.count);
+	for (size_t i = 0; i < o.nlabels; i++)
+		free(o.labels[i].key);
+	free(o.labels);
+	free(o.lp);
 	wn_rpc_close(rpc);
 	return 0;
 }

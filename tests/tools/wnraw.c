@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,73 +182,98 @@ out:
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct raw_opts {
+	const char *url, *method, *body_hex, *body_file, *token, *hex, *file;
+	int have_bytes; /* how many of --hex, --file, --garbage were given */
+	uint64_t id, seed, garbage, repeat;
+	int64_t truncate; /* -1: send it whole */
+	int timeout_ms;
+} raw_opts;
+
+/* raw_option takes option o with value v into *r; false if o is unknown. */
+static bool raw_option(raw_opts *r, const char *o, const char *v)
+{
+	if (strcmp(o, "--hex") == 0)
+		r->hex = v, r->have_bytes++;
+	else if (strcmp(o, "--file") == 0)
+		r->file = v, r->have_bytes++;
+	else if (strcmp(o, "--garbage") == 0)
+		r->garbage = raw_number(o, v), r->have_bytes++;
+	else if (strcmp(o, "--seed") == 0)
+		r->seed = raw_number(o, v);
+	else if (strcmp(o, "--method") == 0)
+		r->method = v;
+	else if (strcmp(o, "--body-hex") == 0)
+		r->body_hex = v;
+	else if (strcmp(o, "--body-file") == 0)
+		r->body_file = v;
+	else if (strcmp(o, "--id") == 0)
+		r->id = raw_id(o, v);
+	else if (strcmp(o, "--token") == 0)
+		r->token = v;
+	else if (strcmp(o, "--truncate") == 0)
+		r->truncate = (int64_t)raw_number(o, v);
+	else if (strcmp(o, "--repeat") == 0)
+		r->repeat = raw_number(o, v);
+	else if (strcmp(o, "--timeout") == 0)
+		r->timeout_ms = (int)raw_number(o, v);
+	else
+		return false;
+	return true;
+}
+
+static raw_opts raw_parse(int argc, char **argv)
 {
 	if (argc < 2 || argv[1][0] == '-')
 		raw_usage();
-	const char *url = argv[1];
-	const char *method = NULL, *body_hex = "", *body_file = NULL, *token = "";
-	raw_buf b = {NULL, 0};
-	int have_bytes = 0;
-	uint64_t id = 0, seed = 1, garbage = 0, repeat = 1;
-	int64_t truncate = -1;
-	int timeout_ms = 5000;
-	const char *hex = NULL, *file = NULL;
-
-	for (int i = 2; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (v == NULL)
+	raw_opts r = {.url = argv[1],
+	              .body_hex = "",
+	              .token = "",
+	              .seed = 1,
+	              .repeat = 1,
+	              .truncate = -1,
+	              .timeout_ms = 5000};
+	for (int i = 2; i < argc; i += 2)
+		if (i + 1 >= argc || !raw_option(&r, argv[i], argv[i + 1]))
 			raw_usage();
-		i++;
-		if (strcmp(o, "--hex") == 0)
-			hex = v, have_bytes++;
-		else if (strcmp(o, "--file") == 0)
-			file = v, have_bytes++;
-		else if (strcmp(o, "--garbage") == 0)
-			garbage = raw_number(o, v), have_bytes++;
-		else if (strcmp(o, "--seed") == 0)
-			seed = raw_number(o, v);
-		else if (strcmp(o, "--method") == 0)
-			method = v;
-		else if (strcmp(o, "--body-hex") == 0)
-			body_hex = v;
-		else if (strcmp(o, "--body-file") == 0)
-			body_file = v;
-		else if (strcmp(o, "--id") == 0)
-			id = raw_id(o, v);
-		else if (strcmp(o, "--token") == 0)
-			token = v;
-		else if (strcmp(o, "--truncate") == 0)
-			truncate = (int64_t)raw_number(o, v);
-		else if (strcmp(o, "--repeat") == 0)
-			repeat = raw_number(o, v);
-		else if (strcmp(o, "--timeout") == 0)
-			timeout_ms = (int)raw_number(o, v);
-		else
-			raw_usage();
-	}
-	if (have_bytes + (method != NULL) != 1)
+	if (r.have_bytes + (r.method != NULL) != 1)
 		raw_die("message", "give exactly one of --hex, --file, --garbage, --method");
+	return r;
+}
 
-	if (hex != NULL) {
-		b = raw_from_hex(hex);
-	} else if (file != NULL) {
-		b = raw_from_file(file);
-	} else if (method == NULL) {
-		b = raw_garbage(garbage, seed);
+/* raw_message returns the bytes to send: given, garbage, or a Request. */
+static raw_buf raw_message(const raw_opts *r)
+{
+	raw_buf b = {NULL, 0};
+	if (r->hex != NULL) {
+		b = raw_from_hex(r->hex);
+	} else if (r->file != NULL) {
+		b = raw_from_file(r->file);
+	} else if (r->method == NULL) {
+		b = raw_garbage(r->garbage, r->seed);
 	} else {
-		raw_buf body = body_file ? raw_from_file(body_file) : raw_from_hex(body_hex);
+		raw_buf body =
+		    r->body_file ? raw_from_file(r->body_file) : raw_from_hex(r->body_hex);
 		Whatsnext__V1__Request req = WHATSNEXT__V1__REQUEST__INIT;
-		req.id = id ? id : wn_random_u64() | 1;
-		req.method = (char *)method;
+		req.id = r->id ? r->id : wn_random_u64() | 1;
+		req.method = (char *)r->method;
 		req.body.data = body.data;
 		req.body.len = body.len;
-		req.token = (char *)token;
+		req.token = (char *)r->token;
 		b.data = wn_message_pack(&req.base, &b.len);
 		free(body.data);
 	}
-	if (truncate >= 0 && (size_t)truncate < b.len)
-		b.len = (size_t)truncate;
+	if (r->truncate >= 0 && (size_t)r->truncate < b.len)
+		b.len = (size_t)r->truncate;
+	return b;
+}
+
+int main(int argc, char **argv)
+{
+	raw_opts r = raw_parse(argc, argv);
+	raw_buf b = raw_message(&r);
+	const char *url = r.url;
 
 	nng_socket sock;
 	int rv = nng_req0_open(&sock);
@@ -264,8 +290,8 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	int status = 0;
-	for (uint64_t k = 0; k < repeat; k++)
-		if (raw_send(sock, &b, timeout_ms) != 0)
+	for (uint64_t k = 0; k < r.repeat; k++)
+		if (raw_send(sock, &b, r.timeout_ms) != 0)
 			status = 3;
 	free(b.data);
 	/* No nng_close: with a large request still unsent to a peer that stopped
