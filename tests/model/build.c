@@ -135,10 +135,10 @@ static void batch_names(Whatsnext__V1__JobSpec **v, size_t n, uint64_t *r)
 		v[i]->name = local_next(r) % 4 == 0 ? "" : pool_printf("b%zu", i);
 }
 
-static ProtobufCMessage *build_batch(const driver *d, const op *o)
+/* batch_size: how many jobs batch op o sends (at least what its bad
+ * variant needs). */
+static size_t batch_size(const op *o)
 {
-	Whatsnext__V1__SubmitBatchRequest *rq = pool_alloc(sizeof(*rq));
-	whatsnext__v1__submit_batch_request__init(rq);
 	size_t n = (size_t)(o->a[1] < 0 ? 0 : o->a[1] > 8 ? 8 : o->a[1]);
 	int64_t bad = o->a[5];
 	if (bad == 3 && n < 3)
@@ -147,75 +147,77 @@ static ProtobufCMessage *build_batch(const driver *d, const op *o)
 		n = 2;
 	if (bad == 2 && n < 1)
 		n = 1;
-	uint64_t r = (uint64_t)o->a[2] * 2654435761u + 17;
-	const char *p = model_pname(o->a[0]);
-	rq->jobs = pool_alloc((n + 1) * sizeof(*rq->jobs));
-	rq->n_jobs = n;
-	/* a random order: a job refers only to jobs before it in that order,
-	 * earlier or later in the batch */
-	size_t *perm = pool_alloc((n + 1) * sizeof(size_t)),
-	       *rank = pool_alloc((n + 1) * sizeof(size_t));
+	return n;
+}
+
+/* batch_order fills perm with a random order of n jobs and rank with each
+ * job's place in it. */
+static void batch_order(size_t n, uint64_t *r, size_t *perm, size_t *rank)
+{
 	for (size_t i = 0; i < n; i++)
 		perm[i] = i;
 	for (size_t i = n; i > 1; i--) {
-		size_t k = local_next(&r) % i, t = perm[i - 1];
+		size_t k = local_next(r) % i, t = perm[i - 1];
 		perm[i - 1] = perm[k];
 		perm[k] = t;
 	}
 	for (size_t i = 0; i < n; i++)
 		rank[perm[i]] = i;
-	for (size_t i = 0; i < n; i++) {
-		Whatsnext__V1__JobSpec *s = pool_alloc(sizeof(*s));
-		whatsnext__v1__job_spec__init(s);
-		s->project = (char *)p;
-		/* a task the project has, if any */
-		size_t nt = 0;
-		const char *tasks[16];
-		for (size_t t = 0; t < d->m->ntasks && nt < 16; t++)
-			if (strcmp(d->m->tasks[t]->project, p) == 0)
-				tasks[nt++] = d->m->tasks[t]->name;
-		s->task = pool_strdup(nt ? tasks[local_next(&r) % nt] : "t0");
-		s->params = params((int64_t)(local_next(&r) % 1000), &s->n_params);
-		s->priority = (int32_t)(local_next(&r) % 4) - 1;
-		s->after = pool_alloc(8 * sizeof(*s->after));
-		rq->jobs[i] = s;
+}
+
+/* batch_spec: a job of project p, of a task the project has (if any). */
+static Whatsnext__V1__JobSpec *batch_spec(const driver *d, const char *p, uint64_t *r)
+{
+	Whatsnext__V1__JobSpec *s = pool_alloc(sizeof(*s));
+	whatsnext__v1__job_spec__init(s);
+	s->project = (char *)p;
+	size_t nt = 0;
+	const char *tasks[16];
+	for (size_t t = 0; t < d->m->ntasks && nt < 16; t++)
+		if (strcmp(d->m->tasks[t]->project, p) == 0)
+			tasks[nt++] = d->m->tasks[t]->name;
+	s->task = pool_strdup(nt ? tasks[local_next(r) % nt] : "t0");
+	s->params = params((int64_t)(local_next(r) % 1000), &s->n_params);
+	s->priority = (int32_t)(local_next(r) % 4) - 1;
+	s->after = pool_alloc(8 * sizeof(*s->after));
+	return s;
+}
+
+/* batch_deps gives job i of the batch its dependencies: now and then one by
+ * name on a job before it in the order (rank), one on a job of the project
+ * that exists already. */
+static void batch_deps(const driver *d, Whatsnext__V1__SubmitBatchRequest *rq, size_t i,
+                       const size_t *perm, const size_t *rank, uint64_t *r)
+{
+	Whatsnext__V1__JobSpec *s = rq->jobs[i];
+	if (rank[i] > 0 && local_next(r) % 3 == 0) {
+		size_t k = perm[local_next(r) % rank[i]];
+		if (rq->jobs[k]->name[0] != '\0') {
+			Whatsnext__V1__Dependency *x = dep(d, 0);
+			x->job_id = 0;
+			x->ref = rq->jobs[k]->name;
+			x->condition = (Whatsnext__V1__DepCondition)(local_next(r) % 3);
+			s->after[s->n_after++] = x;
+		}
 	}
-	batch_names(rq->jobs, n, &r);
-	for (size_t i = 0; i < n; i++) {
-		Whatsnext__V1__JobSpec *s = rq->jobs[i];
-		if (rank[i] > 0 && local_next(&r) % 3 == 0) {
-			size_t k = perm[local_next(&r) % rank[i]];
-			if (rq->jobs[k]->name[0] != '\0') {
+	if (d->m->njobs > 0 && local_next(r) % 5 == 0) {
+		for (size_t tries = 0; tries < 8; tries++) {
+			model_job *j = d->m->jobs[local_next(r) % d->m->njobs];
+			if (j->live && strcmp(j->project, s->project) == 0) {
 				Whatsnext__V1__Dependency *x = dep(d, 0);
-				x->job_id = 0;
-				x->ref = rq->jobs[k]->name;
-				x->condition = (Whatsnext__V1__DepCondition)(local_next(&r) % 3);
+				x->job_id = j->id;
+				x->condition = (Whatsnext__V1__DepCondition)(local_next(r) % 3);
 				s->after[s->n_after++] = x;
-			}
-		}
-		if (d->m->njobs > 0 && local_next(&r) % 5 == 0) {
-			/* a job of the project that exists already */
-			for (size_t tries = 0; tries < 8; tries++) {
-				model_job *j = d->m->jobs[local_next(&r) % d->m->njobs];
-				if (j->live && strcmp(j->project, p) == 0) {
-					Whatsnext__V1__Dependency *x = dep(d, 0);
-					x->job_id = j->id;
-					x->condition =
-					    (Whatsnext__V1__DepCondition)(local_next(&r) % 3);
-					s->after[s->n_after++] = x;
-					break;
-				}
+				break;
 			}
 		}
 	}
-	if (o->a[3] != 0 || bad == 5) {
-		rq->sweep = pool_alloc(sizeof(*rq->sweep));
-		whatsnext__v1__sweep_spec__init(rq->sweep);
-		rq->sweep->name = bad == 5       ? "-bad"
-		                  : o->a[3] == 2 ? pool_printf("lr=%lld", (long long)o->a[2])
-		                                 : "";
-		rq->sweep->max_running = (uint32_t)o->a[4];
-	}
+}
+
+/* batch_bad makes the batch of n jobs bad as variant bad says. */
+static void batch_bad(const driver *d, Whatsnext__V1__SubmitBatchRequest *rq, const op *o, size_t n,
+                      int64_t bad)
+{
 	Whatsnext__V1__Dependency *x = dep(d, 0);
 	x->job_id = 0;
 	switch (bad) {
@@ -251,6 +253,37 @@ static ProtobufCMessage *build_batch(const driver *d, const op *o)
 		rq->jobs[0]->after[rq->jobs[0]->n_after++] = x;
 		break;
 	}
+}
+
+static ProtobufCMessage *build_batch(const driver *d, const op *o)
+{
+	Whatsnext__V1__SubmitBatchRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__submit_batch_request__init(rq);
+	size_t n = batch_size(o);
+	int64_t bad = o->a[5];
+	uint64_t r = (uint64_t)o->a[2] * 2654435761u + 17;
+	const char *p = model_pname(o->a[0]);
+	rq->jobs = pool_alloc((n + 1) * sizeof(*rq->jobs));
+	rq->n_jobs = n;
+	/* a random order: a job refers only to jobs before it in that order,
+	 * earlier or later in the batch */
+	size_t *perm = pool_alloc((n + 1) * sizeof(size_t)),
+	       *rank = pool_alloc((n + 1) * sizeof(size_t));
+	batch_order(n, &r, perm, rank);
+	for (size_t i = 0; i < n; i++)
+		rq->jobs[i] = batch_spec(d, p, &r);
+	batch_names(rq->jobs, n, &r);
+	for (size_t i = 0; i < n; i++)
+		batch_deps(d, rq, i, perm, rank, &r);
+	if (o->a[3] != 0 || bad == 5) {
+		rq->sweep = pool_alloc(sizeof(*rq->sweep));
+		whatsnext__v1__sweep_spec__init(rq->sweep);
+		rq->sweep->name = bad == 5       ? "-bad"
+		                  : o->a[3] == 2 ? pool_printf("lr=%lld", (long long)o->a[2])
+		                                 : "";
+		rq->sweep->max_running = (uint32_t)o->a[4];
+	}
+	batch_bad(d, rq, o, n, bad);
 	return &rq->base;
 }
 
@@ -499,36 +532,38 @@ static ProtobufCMessage *build_queue_misc(const driver *d, const op *o)
 	return &rq->base;
 }
 
+/* The method of each kind of operation. */
+static const char *const op_methods[OP_NKINDS] = {
+    [OP_P_CREATE] = "ProjectService/Create",
+    [OP_P_UPDATE] = "ProjectService/Update",
+    [OP_P_DELETE] = "ProjectService/Delete",
+    [OP_T_CREATE] = "TaskService/Create",
+    [OP_T_UPDATE] = "TaskService/Update",
+    [OP_T_DELETE] = "TaskService/Delete",
+    [OP_SUBMIT] = "JobService/Submit",
+    [OP_BATCH] = "JobService/SubmitBatch",
+    [OP_CANCEL] = "JobService/Cancel",
+    [OP_RETRY] = "JobService/Retry",
+    [OP_REMOVE] = "JobService/Remove",
+    [OP_PRIORITY] = "JobService/SetPriority",
+    [OP_FETCH] = "QueueService/Fetch",
+    [OP_HEARTBEAT] = "QueueService/Heartbeat",
+    [OP_COMPLETE] = "QueueService/Complete",
+    [OP_COMPLETE_BATCH] = "QueueService/CompleteBatch",
+    [OP_RELEASE] = "QueueService/Release",
+    [OP_CLEAR] = "QueueService/Clear",
+    [OP_POP] = "QueueService/Pop",
+    [OP_JOIN] = "WorkerService/Join",
+    [OP_LEAVE] = "WorkerService/Leave",
+    [OP_DRAIN] = "WorkerService/Drain",
+    [OP_SWEEP_UPDATE] = "SweepService/Update",
+};
+
 int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg)
 {
-	static const char *const methods[OP_NKINDS] = {
-	    [OP_P_CREATE] = "ProjectService/Create",
-	    [OP_P_UPDATE] = "ProjectService/Update",
-	    [OP_P_DELETE] = "ProjectService/Delete",
-	    [OP_T_CREATE] = "TaskService/Create",
-	    [OP_T_UPDATE] = "TaskService/Update",
-	    [OP_T_DELETE] = "TaskService/Delete",
-	    [OP_SUBMIT] = "JobService/Submit",
-	    [OP_BATCH] = "JobService/SubmitBatch",
-	    [OP_CANCEL] = "JobService/Cancel",
-	    [OP_RETRY] = "JobService/Retry",
-	    [OP_REMOVE] = "JobService/Remove",
-	    [OP_PRIORITY] = "JobService/SetPriority",
-	    [OP_FETCH] = "QueueService/Fetch",
-	    [OP_HEARTBEAT] = "QueueService/Heartbeat",
-	    [OP_COMPLETE] = "QueueService/Complete",
-	    [OP_COMPLETE_BATCH] = "QueueService/CompleteBatch",
-	    [OP_RELEASE] = "QueueService/Release",
-	    [OP_CLEAR] = "QueueService/Clear",
-	    [OP_POP] = "QueueService/Pop",
-	    [OP_JOIN] = "WorkerService/Join",
-	    [OP_LEAVE] = "WorkerService/Leave",
-	    [OP_DRAIN] = "WorkerService/Drain",
-	    [OP_SWEEP_UPDATE] = "SweepService/Update",
-	};
-	if (o->kind < 0 || o->kind >= OP_NKINDS || methods[o->kind] == NULL)
+	if (o->kind < 0 || o->kind >= OP_NKINDS || op_methods[o->kind] == NULL)
 		return -1;
-	*method = methods[o->kind];
+	*method = op_methods[o->kind];
 	switch (o->kind) {
 	case OP_P_CREATE:
 	case OP_P_UPDATE:
