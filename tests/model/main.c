@@ -200,35 +200,97 @@ static uint64_t fresh_seed(void)
 	return wn_random_u64() % 1000000000ULL;
 }
 
+/* find_wnd sets o->wnd from WN_BIN when --wnd was not given; 2 if neither. */
+static int find_wnd(struct opts *o)
+{
+	static char wnd[4096];
+	if (o->wnd != NULL)
+		return 0;
+	const char *bin = getenv("WN_BIN");
+	if (bin == NULL) {
+		fprintf(stderr, "wnmodel: give --wnd PATH or set WN_BIN\n");
+		return 2;
+	}
+	snprintf(wnd, sizeof(wnd), "%s/wnd", bin);
+	o->wnd = wnd;
+	return 0;
+}
+
+/* make_base makes the work directory: --dir, or a new one in TMPDIR. */
+static int make_base(const struct opts *o, char *base, size_t len)
+{
+	if (o->dir != NULL) {
+		snprintf(base, len, "%s", o->dir);
+		mkdir(base, 0700);
+		return 0;
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(base, len, "%s/wnmodel.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	if (mkdtemp(base) == NULL) {
+		fprintf(stderr, "wnmodel: cannot create a work directory in %s\n", base);
+		return 1;
+	}
+	return 0;
+}
+
+/* run_seed runs the operations of seed (or for --minutes) against a new wnd
+ * in dir, adding them to l; a disagreement is left in *res. 1 if wnd
+ * cannot start. */
+static int run_seed(const struct opts *o, uint64_t seed, const char *dir, int64_t start, oplist *l,
+                    run_result *res, driver *d)
+{
+	char *err = NULL;
+	if (driver_open(d, o->wnd, dir, o->verbose, &err) != 0) {
+		fprintf(stderr, "wnmodel: cannot start wnd: %s\n", err);
+		return 1;
+	}
+	running_pid = &d->srv.pid;
+	if (!d->srv.test_clock)
+		fprintf(stderr,
+		        "wnmodel: warning: %s has no --test-clock; leases, worker "
+		        "timeouts and retention are not exercised\n",
+		        o->wnd);
+	if (!d->srv.check)
+		fprintf(stderr,
+		        "wnmodel: warning: %s has no --check; the stopped data "
+		        "directory is not checked\n",
+		        o->wnd);
+	uint64_t rng = seed;
+	d->profile = (int)(seed % 4);
+	int64_t until = o->minutes > 0 ? start + (int64_t)(o->minutes * 60000) : 0;
+	for (long i = 0; until ? wn_mono_ms() < until : i < o->ops; i++) {
+		op x;
+		gen_op(d, &rng, &x);
+		oplist_add(l, &x);
+		if (driver_run(d, &l->v[l->n - 1]) != 0) {
+			res->failed = true;
+			res->at = l->n - 1;
+			break;
+		}
+	}
+	if (!res->failed && driver_finish(d) != 0) {
+		res->failed = true;
+		res->at = l->n;
+	}
+	if (res->failed) {
+		res->why = wn_xstrdup(d->err);
+		run_signature(res, res->at < l->n ? &l->v[res->at] : NULL);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.ops = 400, .shrink_s = 120};
 	int rv = parse(argc, argv, &o);
+	if (rv == 0)
+		rv = find_wnd(&o);
 	if (rv != 0)
 		return rv;
-	static char wnd[4096];
-	if (o.wnd == NULL) {
-		const char *bin = getenv("WN_BIN");
-		if (bin == NULL) {
-			fprintf(stderr, "wnmodel: give --wnd PATH or set WN_BIN\n");
-			return 2;
-		}
-		snprintf(wnd, sizeof(wnd), "%s/wnd", bin);
-		o.wnd = wnd;
-	}
 	uint64_t seed = o.have_seed ? o.seed : fresh_seed();
 	char base[4096];
-	if (o.dir != NULL) {
-		snprintf(base, sizeof(base), "%s", o.dir);
-		mkdir(base, 0700);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(base, sizeof(base), "%s/wnmodel.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-		if (mkdtemp(base) == NULL) {
-			fprintf(stderr, "wnmodel: cannot create a work directory in %s\n", base);
-			return 1;
-		}
-	}
+	if (make_base(&o, base, sizeof(base)) != 0)
+		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (o.replay != NULL)
@@ -250,44 +312,8 @@ int main(int argc, char **argv)
 		}
 		run_list(o.wnd, dir, &l, o.verbose, true, &res, &d);
 		running_pid = &d.srv.pid;
-	} else {
-		char *err = NULL;
-		if (driver_open(&d, o.wnd, dir, o.verbose, &err) != 0) {
-			fprintf(stderr, "wnmodel: cannot start wnd: %s\n", err);
-			return 1;
-		}
-		running_pid = &d.srv.pid;
-		if (!d.srv.test_clock)
-			fprintf(stderr,
-			        "wnmodel: warning: %s has no --test-clock; leases, worker "
-			        "timeouts and retention are not exercised\n",
-			        o.wnd);
-		if (!d.srv.check)
-			fprintf(stderr,
-			        "wnmodel: warning: %s has no --check; the stopped data "
-			        "directory is not checked\n",
-			        o.wnd);
-		uint64_t rng = seed;
-		d.profile = (int)(seed % 4);
-		int64_t until = o.minutes > 0 ? start + (int64_t)(o.minutes * 60000) : 0;
-		for (long i = 0; until ? wn_mono_ms() < until : i < o.ops; i++) {
-			op x;
-			gen_op(&d, &rng, &x);
-			oplist_add(&l, &x);
-			if (driver_run(&d, &l.v[l.n - 1]) != 0) {
-				res.failed = true;
-				res.at = l.n - 1;
-				break;
-			}
-		}
-		if (!res.failed && driver_finish(&d) != 0) {
-			res.failed = true;
-			res.at = l.n;
-		}
-		if (res.failed) {
-			res.why = wn_xstrdup(d.err);
-			run_signature(&res, res.at < l.n ? &l.v[res.at] : NULL);
-		}
+	} else if (run_seed(&o, seed, dir, start, &l, &res, &d) != 0) {
+		return 1;
 	}
 	summary(&d, o.replay != NULL, seed, (double)(wn_mono_ms() - start) / 1000.0);
 	fflush(stdout);
