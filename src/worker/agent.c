@@ -55,11 +55,11 @@ bool wn_agent_unreachable(int rc)
 
 /* wn_agent_call makes one call. A failure to reach the server is logged once
  * per outage, and its end too. Returns wn_rpc_call's value. */
-int wn_agent_call(wn_agent *a, const char *method, const ProtobufCMessage *in,
-                  const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out, uint64_t id,
-                  int extra_ms, char **errmsg)
+int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in,
+                  ProtobufCMessage **out, uint64_t id, int extra_ms, char **errmsg)
 {
-	int rc = wn_rpc_call(a->rpc, method, in, desc, out, errmsg, id, extra_ms);
+	const wn_method *m = &wn_methods[mid];
+	int rc = wn_rpc_call(a->rpc, m->path, in, m->reply, out, errmsg, id, extra_ms);
 	bool unreachable = wn_agent_unreachable(rc);
 	pthread_mutex_lock(&a->mu);
 	if (unreachable && !a->down) {

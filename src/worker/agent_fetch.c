@@ -26,8 +26,7 @@ int wn_agent_project_refresh(wn_agent *a, agent_project *p, char **errmsg)
 	Whatsnext__V1__ListTasksRequest req = WHATSNEXT__V1__LIST_TASKS_REQUEST__INIT;
 	req.project = (char *)p->name;
 	ProtobufCMessage *out = NULL;
-	int rc = wn_agent_call(a, AGENT_M_TASK_LIST, &req.base,
-	                       &whatsnext__v1__list_tasks_response__descriptor, &out, 0, 0, errmsg);
+	int rc = wn_agent_call(a, WN_MID_TASK_LIST, &req.base, &out, 0, 0, errmsg);
 	if (rc != WN_OK)
 		return rc;
 	const Whatsnext__V1__ListTasksResponse *r = (const Whatsnext__V1__ListTasksResponse *)out;
@@ -212,9 +211,8 @@ fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64
 	char *errmsg = NULL;
 	/* a request resent by nng after a reconnect waits wait_ms again on the
 	 * server: leave room for that before giving up on the reply */
-	int rc =
-	    wn_agent_call(a, AGENT_M_FETCH, &req.base, &whatsnext__v1__fetch_response__descriptor,
-	                  &out_msg, id, 2 * (int)wait_ms, &errmsg);
+	int rc = wn_agent_call(a, WN_MID_QUEUE_FETCH, &req.base, &out_msg, id, 2 * (int)wait_ms,
+	                       &errmsg);
 	free(req.projects);
 	free(req.tasks);
 	if (rc != WN_OK) {
@@ -257,8 +255,7 @@ static uint32_t agent_sweep_cap(wn_agent *a, uint64_t sweep_id)
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	uint32_t cap = 0;
-	if (wn_agent_call(a, AGENT_M_SWEEP_GET, &req.base, &whatsnext__v1__sweep__descriptor, &out,
-	                  0, 0, &errmsg) == WN_OK) {
+	if (wn_agent_call(a, WN_MID_SWEEP_GET, &req.base, &out, 0, 0, &errmsg) == WN_OK) {
 		cap = ((const Whatsnext__V1__Sweep *)out)->max_running;
 		protobuf_c_message_free_unpacked(out, NULL);
 	} else {

@@ -69,8 +69,7 @@ static int agent_join_call(wn_agent *a, ProtobufCMessage **out, char **errmsg)
 	w.instance = a->instance;
 	Whatsnext__V1__JoinRequest req = WHATSNEXT__V1__JOIN_REQUEST__INIT;
 	req.worker = &w;
-	int rc = wn_agent_call(a, AGENT_M_JOIN, &req.base,
-	                       &whatsnext__v1__join_response__descriptor, out, 0, 0, errmsg);
+	int rc = wn_agent_call(a, WN_MID_WORKER_JOIN, &req.base, out, 0, 0, errmsg);
 	free(le);
 	free(lp);
 	return rc;
@@ -162,16 +161,14 @@ void wn_agent_leave(wn_agent *a)
 	req.instance = a->instance;
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
-	int rc = wn_agent_call(a, AGENT_M_LEAVE, &req.base, &whatsnext__v1__worker__descriptor,
-	                       &out, 0, 0, &errmsg);
+	int rc = wn_agent_call(a, WN_MID_WORKER_LEAVE, &req.base, &out, 0, 0, &errmsg);
 	if (rc == WHATSNEXT__V1__CODE__INVALID_ARGUMENT && errmsg != NULL &&
 	    strstr(errmsg, "unknown fields") != NULL) {
 		/* a server older than instance ids: leave as a client without one */
 		free(errmsg);
 		errmsg = NULL;
 		req.instance = (char *)"";
-		rc = wn_agent_call(a, AGENT_M_LEAVE, &req.base, &whatsnext__v1__worker__descriptor,
-		                   &out, 0, 0, &errmsg);
+		rc = wn_agent_call(a, WN_MID_WORKER_LEAVE, &req.base, &out, 0, 0, &errmsg);
 	}
 	if (rc == WN_OK) {
 		wn_debug("left the fleet");

@@ -99,8 +99,7 @@ static void hb_send(wn_agent *a, size_t n)
 	req.leases = lp;
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
-	int rc = wn_agent_call(a, AGENT_M_HEARTBEAT, &req.base,
-	                       &whatsnext__v1__heartbeat_response__descriptor, &out, 0, 0, &errmsg);
+	int rc = wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 0, &errmsg);
 	free(leases);
 	free(lp);
 	for (size_t i = 0; i < k; i++)

@@ -10,21 +10,13 @@
 #include "capacity.h"
 #include "envelope.h"
 #include "fmt.h"
+#include "methods.h"
 #include "rpc.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#define AGENT_M_FETCH     "/whatsnext.v1.QueueService/Fetch"
-#define AGENT_M_HEARTBEAT "/whatsnext.v1.QueueService/Heartbeat"
-#define AGENT_M_COMPLETE  "/whatsnext.v1.QueueService/Complete"
-#define AGENT_M_RELEASE   "/whatsnext.v1.QueueService/Release"
-#define AGENT_M_TASK_LIST "/whatsnext.v1.TaskService/List"
-#define AGENT_M_JOIN      "/whatsnext.v1.WorkerService/Join"
-#define AGENT_M_LEAVE     "/whatsnext.v1.WorkerService/Leave"
-#define AGENT_M_SWEEP_GET "/whatsnext.v1.SweepService/Get"
 
 #define AGENT_BACKOFF_MIN_MS   250
 #define AGENT_BACKOFF_MAX_MS   5000
@@ -146,11 +138,11 @@ void wn_agent_wake(agent_job *j);
  * be reached. */
 bool wn_agent_unreachable(int rc);
 
-/* wn_agent_call makes one call; a failure to reach the server is logged once
- * per outage, and its end too. Returns wn_rpc_call's value. */
-int wn_agent_call(wn_agent *a, const char *method, const ProtobufCMessage *in,
-                  const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out, uint64_t id,
-                  int extra_ms, char **errmsg);
+/* wn_agent_call makes one call of method mid (WN_MID_*, its reply type from
+ * the method list); a failure to reach the server is logged once per outage,
+ * and its end too. Returns wn_rpc_call's value. */
+int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in,
+                  ProtobufCMessage **out, uint64_t id, int extra_ms, char **errmsg);
 
 /* ---------------------------------------------------------------- agent_job.c */
 

@@ -71,8 +71,8 @@ agent_job *wn_agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
  * or there is no point any more (the lease is lost; a forced stop and two
  * more tries failed), retrying with backoff and the same request id while
  * the server is unreachable. */
-static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, const char *method,
-                              const ProtobufCMessage *in, const ProtobufCMessageDescriptor *desc)
+static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_method_id mid,
+                              const ProtobufCMessage *in)
 {
 	uint64_t id = wn_random_u64() | 1;
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
@@ -80,7 +80,7 @@ static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, const ch
 	for (;;) {
 		ProtobufCMessage *out = NULL;
 		char *errmsg = NULL;
-		int rc = wn_agent_call(a, method, in, desc, &out, id, 0, &errmsg);
+		int rc = wn_agent_call(a, mid, in, &out, id, 0, &errmsg);
 		if (rc == WN_OK) {
 			protobuf_c_message_free_unpacked(out, NULL);
 			if (end == AGENT_END_RELEASE)
@@ -145,8 +145,7 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 		creq.external_id = res->external_id ? res->external_id : (char *)"";
 		creq.cancelled = cancelled;
 		creq.brief = 1; /* the reply's job would only echo what we sent */
-		agent_report_send(a, j, end, AGENT_M_COMPLETE, &creq.base,
-		                  &whatsnext__v1__complete_response__descriptor);
+		agent_report_send(a, j, end, WN_MID_QUEUE_COMPLETE, &creq.base);
 		return;
 	}
 	char *release_reason = res != NULL && res->reason != NULL
@@ -163,7 +162,7 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 	while (a->fetching && a->stop < AGENT_KILL)
 		pthread_cond_wait(&a->cond, &a->mu);
 	pthread_mutex_unlock(&a->mu);
-	agent_report_send(a, j, end, AGENT_M_RELEASE, &rreq.base, &whatsnext__v1__job__descriptor);
+	agent_report_send(a, j, end, WN_MID_QUEUE_RELEASE, &rreq.base);
 	free(release_reason);
 }
 
