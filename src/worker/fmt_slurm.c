@@ -1,8 +1,10 @@
 #include "fmt_slurm.h"
 
 #include "err.h"
+#include "kit.h"
 #include "log.h"
 #include "proc.h"
+#include "strbuf.h"
 #include "template.h"
 #include "util.h"
 
@@ -172,52 +174,6 @@ struct slurm_run {
 
 /* ---------------------------------------------------------------- text helpers */
 
-typedef struct slurm_buf {
-	char *p;
-	size_t len, cap;
-} slurm_buf;
-
-static void slurm_buf_add(slurm_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = wn_xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void slurm_buf_str(slurm_buf *b, const char *s)
-{
-	slurm_buf_add(b, s, strlen(s));
-}
-
-static void slurm_buf_printf(slurm_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void slurm_buf_printf(slurm_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		fputs("wnworker: out of memory\n", stderr);
-		abort();
-	}
-	slurm_buf_add(b, s, (size_t)n);
-	free(s);
-}
-
-static char *slurm_buf_take(slurm_buf *b)
-{
-	if (b->p == NULL)
-		return wn_xstrdup("");
-	return b->p;
-}
-
 char *wn_slurm_quote(const char *s)
 {
 	if (*s == '\0')
@@ -228,16 +184,16 @@ char *wn_slurm_quote(const char *s)
 		        (*p >= '0' && *p <= '9') || strchr("@%+:,./_-", *p) != NULL;
 	if (plain)
 		return wn_xstrdup(s);
-	slurm_buf b = {0};
-	slurm_buf_str(&b, "'");
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_adds(&b, "'");
 	for (const char *p = s; *p; p++) {
 		if (*p == '\'')
-			slurm_buf_str(&b, "'\\''");
+			wn_strbuf_adds(&b, "'\\''");
 		else
-			slurm_buf_add(&b, p, 1);
+			wn_strbuf_add(&b, p, 1);
 	}
-	slurm_buf_str(&b, "'");
-	return slurm_buf_take(&b);
+	wn_strbuf_adds(&b, "'");
+	return wn_strbuf_take(&b);
 }
 
 char *wn_slurm_directive_word(const char *s)
@@ -247,71 +203,37 @@ char *wn_slurm_directive_word(const char *s)
 		plain = strchr(" \t\"'\\#", *p) == NULL;
 	if (plain)
 		return wn_xstrdup(s);
-	slurm_buf b = {0};
-	slurm_buf_str(&b, "\"");
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_adds(&b, "\"");
 	for (const char *p = s; *p; p++) {
 		if (*p == '"' || *p == '\\')
-			slurm_buf_str(&b, "\\");
-		slurm_buf_add(&b, p, 1);
+			wn_strbuf_adds(&b, "\\");
+		wn_strbuf_add(&b, p, 1);
 	}
-	slurm_buf_str(&b, "\"");
-	return slurm_buf_take(&b);
+	wn_strbuf_adds(&b, "\"");
+	return wn_strbuf_take(&b);
 }
 
 /* slurm_pct doubles every '%' of a file name, so that sbatch reads none of
  * it as a pattern (%j, %A, ...). */
 static char *slurm_pct(const char *s)
 {
-	slurm_buf b = {0};
+	wn_strbuf b = WN_STRBUF_INIT;
 	for (const char *p = s; *p; p++) {
 		if (*p == '%')
-			slurm_buf_str(&b, "%%");
+			wn_strbuf_adds(&b, "%%");
 		else
-			slurm_buf_add(&b, p, 1);
+			wn_strbuf_add(&b, p, 1);
 	}
-	return slurm_buf_take(&b);
+	return wn_strbuf_take(&b);
 }
 
 /* slurm_directive appends "#SBATCH WORD\n" for the argument arg. */
-static void slurm_directive(slurm_buf *b, const char *arg)
+static void slurm_directive(wn_strbuf *b, const char *arg)
 {
 	char *w = wn_slurm_directive_word(arg);
-	slurm_buf_printf(b, "#SBATCH %s\n", w);
+	wn_strbuf_addf(b, "#SBATCH %s\n", w);
 	free(w);
-}
-
-/* slurm_one_line cuts text to its meaningful lines joined by "; ", at most
- * SLURM_REASON_MAX bytes, without a trailing newline (malloc'd). */
-static char *slurm_one_line(const char *text)
-{
-	slurm_buf b = {0};
-	const char *p = text ? text : "";
-	while (*p) {
-		size_t n = strcspn(p, "\n");
-		size_t s = 0;
-		while (s < n && (p[s] == ' ' || p[s] == '\t' || p[s] == '\r'))
-			s++;
-		size_t e = n;
-		while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t' || p[e - 1] == '\r'))
-			e--;
-		if (e > s) {
-			if (b.len > 0)
-				slurm_buf_str(&b, "; ");
-			slurm_buf_add(&b, p + s, e - s);
-		}
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
-	char *s = slurm_buf_take(&b);
-	if (strlen(s) > SLURM_REASON_MAX)
-		strcpy(s + SLURM_REASON_MAX - 3, "...");
-	return s;
-}
-
-static char *slurm_path(const char *base, const char *p)
-{
-	return p[0] == '/' ? wn_xstrdup(p) : wn_xasprintf("%s/%s", base, p);
 }
 
 /* ---------------------------------------------------------------- the script body */
@@ -353,7 +275,7 @@ typedef struct sh_lexer {
 	sh_doc docs[SH_DOCS_MAX]; /* announced; the first one's body is read when active */
 	int ndocs;
 	bool in_doc;         /* the body of docs[0] is being read */
-	slurm_buf line;      /* its current line */
+	wn_strbuf line;      /* its current line */
 	bool line_has_value; /* a value went into that line */
 	bool escape;         /* the previous character was an unquoted backslash */
 	bool escape_bq;      /* ... inside backquotes */
@@ -365,7 +287,7 @@ typedef struct sh_lexer {
 	int kwlen;           /* -1: not a word that could be one */
 	bool word;           /* reading a here-document's delimiter */
 	bool word_started;
-	slurm_buf word_buf;
+	wn_strbuf word_buf;
 	bool word_quoted;
 	bool word_tabs;
 	char word_q; /* the quote the word is inside, or 0 */
@@ -396,19 +318,18 @@ static void sh_word_end(sh_lexer *lx)
 {
 	if (lx->ndocs >= SH_DOCS_MAX) {
 		lx->error = "too many here-documents on one line";
-		free(lx->word_buf.p);
+		wn_strbuf_free(&lx->word_buf);
 	} else {
-		char *d = slurm_buf_take(&lx->word_buf);
+		char *d = wn_strbuf_take(&lx->word_buf);
 		lx->docs[lx->ndocs++] = (sh_doc){d, lx->word_quoted, lx->word_tabs};
 	}
-	lx->word_buf = (slurm_buf){0};
 	lx->word = false;
 }
 
 /* sh_doc_line ends a line of a here-document body: the delimiter ends it. */
 static void sh_doc_line(sh_lexer *lx)
 {
-	const char *l = lx->line.p ? lx->line.p : "";
+	const char *l = wn_strbuf_str(&lx->line);
 	if (lx->docs[0].strip_tabs)
 		while (*l == '\t')
 			l++;
@@ -420,8 +341,7 @@ static void sh_doc_line(sh_lexer *lx)
 		lx->ndocs--;
 		lx->in_doc = lx->ndocs > 0;
 	}
-	free(lx->line.p);
-	lx->line = (slurm_buf){0};
+	wn_strbuf_free(&lx->line);
 	lx->line_has_value = false;
 }
 
@@ -432,7 +352,7 @@ static void sh_char(sh_lexer *lx, char c)
 		if (c == '\n')
 			sh_doc_line(lx);
 		else
-			slurm_buf_add(&lx->line, &c, 1);
+			wn_strbuf_add(&lx->line, &c, 1);
 		return;
 	}
 	if (lx->word) {
@@ -441,12 +361,12 @@ static void sh_char(sh_lexer *lx, char c)
 			if (c == lx->word_q)
 				lx->word_q = 0;
 			else
-				slurm_buf_add(&lx->word_buf, &c, 1);
+				wn_strbuf_add(&lx->word_buf, &c, 1);
 			return;
 		}
 		if (lx->escape) {
 			lx->escape = false;
-			slurm_buf_add(&lx->word_buf, &c, 1);
+			wn_strbuf_add(&lx->word_buf, &c, 1);
 			return;
 		}
 		if (!lx->word_started && c == '<' && lx->lt == 2) {
@@ -473,7 +393,7 @@ static void sh_char(sh_lexer *lx, char c)
 		}
 		if (strchr(" \t\n;&|<>()", c) == NULL) {
 			lx->word_started = true;
-			slurm_buf_add(&lx->word_buf, &c, 1);
+			wn_strbuf_add(&lx->word_buf, &c, 1);
 			lx->prev = c;
 			return;
 		}
@@ -608,12 +528,12 @@ static void sh_release(sh_lexer *lx)
 {
 	for (int i = 0; i < lx->ndocs; i++)
 		free(lx->docs[i].delim);
-	free(lx->line.p);
-	free(lx->word_buf.p);
+	wn_strbuf_free(&lx->line);
+	wn_strbuf_free(&lx->word_buf);
 }
 
 /* sh_value appends value to out, quoted for where the lexer stands. */
-static void sh_value(sh_lexer *lx, slurm_buf *out, const char *value)
+static void sh_value(sh_lexer *lx, wn_strbuf *out, const char *value)
 {
 	if (lx->word) {
 		lx->error = "a here-document's delimiter cannot be a value";
@@ -625,15 +545,15 @@ static void sh_value(sh_lexer *lx, slurm_buf *out, const char *value)
 			return;
 		}
 		lx->line_has_value = true;
-		slurm_buf_str(&lx->line, value);
+		wn_strbuf_adds(&lx->line, value);
 		if (lx->docs[0].quoted) {
-			slurm_buf_str(out, value);
+			wn_strbuf_adds(out, value);
 			return;
 		}
 		for (const char *p = value; *p; p++) {
 			if (*p == '\\' || *p == '$' || *p == '`')
-				slurm_buf_str(out, "\\");
-			slurm_buf_add(out, p, 1);
+				wn_strbuf_adds(out, "\\");
+			wn_strbuf_add(out, p, 1);
 		}
 		lx->prev = 'x';
 		return;
@@ -649,49 +569,49 @@ static void sh_value(sh_lexer *lx, slurm_buf *out, const char *value)
 		lx->error = "a value right after '$' (write ${{NAME}} for a shell variable)";
 		return;
 	}
-	slurm_buf t = {0};
+	wn_strbuf t = WN_STRBUF_INIT;
 	char *q;
 	switch (f->kind) {
 	case SH_DQUOTE:
 		for (const char *p = value; *p; p++) {
 			if (*p == '\\' || *p == '$' || *p == '`' || *p == '"')
-				slurm_buf_str(&t, "\\");
-			slurm_buf_add(&t, p, 1);
+				wn_strbuf_adds(&t, "\\");
+			wn_strbuf_add(&t, p, 1);
 		}
 		break;
 	case SH_SQUOTE:
 	case SH_ANSI:
 		/* leave the quotes, put the value in as a word of its own, go back */
 		q = wn_slurm_quote(value);
-		slurm_buf_printf(&t, "'%s%s", q, f->kind == SH_ANSI ? "$'" : "'");
+		wn_strbuf_addf(&t, "'%s%s", q, f->kind == SH_ANSI ? "$'" : "'");
 		free(q);
 		break;
 	case SH_COMMENT:
 		for (const char *p = value; *p; p++)
-			slurm_buf_add(&t, *p == '\n' || *p == '\r' ? " " : p, 1);
+			wn_strbuf_add(&t, *p == '\n' || *p == '\r' ? " " : p, 1);
 		break;
 	default:
 		q = wn_slurm_quote(value);
-		slurm_buf_str(&t, q);
+		wn_strbuf_adds(&t, q);
 		free(q);
 		break;
 	}
 	/* each backquote around this place takes one level of backslashes
 	 * off '\\', '`' and '$' before the text inside is read */
-	char *text = slurm_buf_take(&t);
+	char *text = wn_strbuf_take(&t);
 	for (int i = lx->depth - 1; i >= 1; i--) {
 		if (lx->st[i].kind != SH_BACKTICK)
 			continue;
-		slurm_buf e = {0};
+		wn_strbuf e = WN_STRBUF_INIT;
 		for (const char *p = text; *p; p++) {
 			if (*p == '\\' || *p == '`' || *p == '$')
-				slurm_buf_str(&e, "\\");
-			slurm_buf_add(&e, p, 1);
+				wn_strbuf_adds(&e, "\\");
+			wn_strbuf_add(&e, p, 1);
 		}
 		free(text);
-		text = slurm_buf_take(&e);
+		text = wn_strbuf_take(&e);
 	}
-	slurm_buf_str(out, text);
+	wn_strbuf_adds(out, text);
 	free(text);
 	lx->prev = 'x'; /* a word character: no '#' comment starts right after it */
 }
@@ -700,17 +620,17 @@ int wn_slurm_body(const char *tmpl, const wn_fmt_job *job, char **out, char **re
 {
 	sh_lexer lx = {.depth = 1, .kwlen = -1};
 	lx.st[0] = (sh_frame){SH_CODE, false, 0, 0};
-	slurm_buf b = {0};
+	wn_strbuf b = WN_STRBUF_INIT;
 	char num[32];
 	for (const char *p = tmpl; *p != '\0' && lx.error == NULL;) {
 		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
-			slurm_buf_add(&b, p, 1);
+			wn_strbuf_add(&b, p, 1);
 			sh_char(&lx, *p);
 			p += 2;
 			continue;
 		}
 		if (*p != '{') {
-			slurm_buf_add(&b, p, 1);
+			wn_strbuf_add(&b, p, 1);
 			sh_char(&lx, *p);
 			p++;
 			continue;
@@ -723,7 +643,7 @@ int wn_slurm_body(const char *tmpl, const wn_fmt_job *job, char **out, char **re
 		if (v == NULL) {
 			*reason = wn_xasprintf("missing parameter '%s'", name);
 			free(name);
-			free(b.p);
+			wn_strbuf_free(&b);
 			sh_release(&lx);
 			return WN_ENOTFOUND;
 		}
@@ -735,12 +655,12 @@ int wn_slurm_body(const char *tmpl, const wn_fmt_job *job, char **out, char **re
 		lx.error = "a here-document without a delimiter";
 	if (lx.error != NULL) {
 		*reason = wn_xasprintf("cannot put a value into the script: %s", lx.error);
-		free(b.p);
+		wn_strbuf_free(&b);
 		sh_release(&lx);
 		return WN_EINVAL;
 	}
 	sh_release(&lx);
-	*out = slurm_buf_take(&b);
+	*out = wn_strbuf_take(&b);
 	return WN_OK;
 }
 
@@ -969,16 +889,16 @@ void wn_slurm_outcome(const wn_slurm_row *row, wn_fmt_result *res)
 	    row->reason && row->reason[0] && strcmp(row->reason, "NonZeroExitCode") != 0
 	        ? row->reason
 	        : NULL;
-	slurm_buf b = {0};
-	slurm_buf_printf(&b, "SLURM job %s %s", row->id, row->state);
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_addf(&b, "SLURM job %s %s", row->id, row->state);
 	if (end == WN_SLURM_CANCELLED)
-		slurm_buf_str(&b, " outside WhatsNext");
+		wn_strbuf_adds(&b, " outside WhatsNext");
 	if (how != NULL && end != WN_SLURM_CANCELLED)
-		slurm_buf_printf(&b, ": %s", how);
+		wn_strbuf_addf(&b, ": %s", how);
 	if (why != NULL)
-		slurm_buf_printf(&b, " (%s)", why);
+		wn_strbuf_addf(&b, " (%s)", why);
 	free(how);
-	res->reason = slurm_buf_take(&b);
+	res->reason = wn_strbuf_take(&b);
 }
 
 /* ---------------------------------------------------------------- the poller */
@@ -1079,12 +999,12 @@ static int slurm_query(const char *prog, const char *const *args, size_t nargs, 
 	int result = WN_OK;
 	for (size_t from = 0; from < nasks; from += SLURM_IDS_PER_CALL) {
 		size_t to = from + SLURM_IDS_PER_CALL < nasks ? from + SLURM_IDS_PER_CALL : nasks;
-		slurm_buf ids = {0};
+		wn_strbuf ids = WN_STRBUF_INIT;
 		for (size_t i = from; i < to; i++) {
 			const char *id = raw && asks[i].raw_id[0] ? asks[i].raw_id : asks[i].id;
 			if (ids.len > 0)
-				slurm_buf_str(&ids, ",");
-			slurm_buf_str(&ids, id);
+				wn_strbuf_adds(&ids, ",");
+			wn_strbuf_adds(&ids, id);
 		}
 		char **argv = wn_xcalloc(nargs + 4, sizeof(char *));
 		size_t an = 0;
@@ -1092,12 +1012,12 @@ static int slurm_query(const char *prog, const char *const *args, size_t nargs, 
 		for (size_t i = 0; i < nargs; i++)
 			argv[an++] = (char *)args[i];
 		argv[an++] = (char *)"-j";
-		argv[an++] = ids.p;
+		argv[an++] = ids.s;
 		int status = 0;
 		char *out = NULL, *err = NULL;
 		int rc = wn_fmt_capture(argv, SLURM_QUERY_MS, &status, &out, &err);
 		free(argv);
-		free(ids.p);
+		wn_strbuf_free(&ids);
 		if (rc == WN_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			wn_slurm_row *v = NULL;
 			size_t n = 0;
@@ -1112,7 +1032,7 @@ static int slurm_query(const char *prog, const char *const *args, size_t nargs, 
 			/* squeue knows none of this chunk: the others may still be known */
 		} else {
 			free(*why);
-			char *line = slurm_one_line(err);
+			char *line = wn_one_line(err, SLURM_REASON_MAX);
 			*why = rc == WN_OK ? wn_xasprintf("%s failed: %s", prog,
 			                                  line[0] ? line : "no message")
 			                   : wn_xstrdup(line);
@@ -1443,10 +1363,10 @@ static void slurm_release(void *p)
 }
 
 /* slurm_export appends "export NAME=value" (value shell-quoted). */
-static void slurm_export(slurm_buf *b, const char *name, const char *value)
+static void slurm_export(wn_strbuf *b, const char *name, const char *value)
 {
 	char *q = wn_slurm_quote(value ? value : "");
-	slurm_buf_printf(b, "export %s=%s\n", name, q);
+	wn_strbuf_addf(b, "export %s=%s\n", name, q);
 	free(q);
 }
 
@@ -1515,8 +1435,8 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	r->project = wn_xstrdup(job->project);
 	r->task = wn_xstrdup(job->task);
 	r->job_name = vals[T_NAME];
-	r->output = slurm_path(c->log_dir, vals[T_OUTPUT]);
-	r->error = c->error ? slurm_path(c->log_dir, vals[T_ERROR]) : NULL;
+	r->output = wn_path_join(c->log_dir, vals[T_OUTPUT]);
+	r->error = c->error ? wn_path_join(c->log_dir, vals[T_ERROR]) : NULL;
 	free(vals[T_OUTPUT]);
 	free(vals[T_ERROR]);
 	rc = slurm_line_ok("job_name", r->job_name, reason);
@@ -1525,7 +1445,7 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	if (rc == WN_OK && r->error)
 		rc = slurm_line_ok("error", r->error, reason);
 	r->opts = wn_xcalloc(SLURM_NOPTS + 4 + c->extra.n, sizeof(char *));
-	slurm_buf key = {0};
+	wn_strbuf key = WN_STRBUF_INIT;
 	for (size_t i = 0; i < SLURM_NOPTS; i++) {
 		char *v = vals[T_OPTS + i];
 		if (slurm_opt(c, i) != NULL) {
@@ -1552,12 +1472,12 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 		r->opts[r->nopts++] = v;
 	}
 	for (size_t i = 0; i < r->nopts; i++) {
-		slurm_buf_str(&key, r->opts[i]);
-		slurm_buf_add(&key, "\n", 1);
+		wn_strbuf_adds(&key, r->opts[i]);
+		wn_strbuf_add(&key, "\n", 1);
 	}
-	r->opts_key = slurm_buf_take(&key);
+	r->opts_key = wn_strbuf_take(&key);
 	r->body = vals[nplain];
-	slurm_buf ex = {0};
+	wn_strbuf ex = WN_STRBUF_INIT;
 	char num[32];
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)job->id);
 	slurm_export(&ex, "WN_JOB_ID", num);
@@ -1569,10 +1489,10 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	slurm_export(&ex, "WN_WORKER", job->worker);
 	slurm_export(&ex, "WN_SERVER", job->server);
 	for (size_t i = 0; i < c->env.n; i++) {
-		slurm_buf_printf(&ex, "export %s=%s\n", c->env.keys[i], vals[nplain + 1 + i]);
+		wn_strbuf_addf(&ex, "export %s=%s\n", c->env.keys[i], vals[nplain + 1 + i]);
 		free(vals[nplain + 1 + i]);
 	}
-	r->exports = slurm_buf_take(&ex);
+	r->exports = wn_strbuf_take(&ex);
 	free(vals);
 	size_t ol = strlen(r->output);
 	if (ol > 4 && strcmp(r->output + ol - 4, ".out") == 0)
@@ -1588,15 +1508,15 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 }
 
 /* slurm_head writes the #! line, the job name and the options of r. */
-static void slurm_head(slurm_buf *b, const slurm_run *r)
+static void slurm_head(wn_strbuf *b, const slurm_run *r)
 {
-	slurm_buf_printf(b, "#!%s\n", r->conf->shell);
+	wn_strbuf_addf(b, "#!%s\n", r->conf->shell);
 	char *arg = wn_xasprintf("--job-name=%s", r->job_name);
 	slurm_directive(b, arg);
 	free(arg);
 }
 
-static void slurm_options(slurm_buf *b, const slurm_run *r)
+static void slurm_options(wn_strbuf *b, const slurm_run *r)
 {
 	for (size_t i = 0; i < r->nopts; i++)
 		slurm_directive(b, r->opts[i]);
@@ -1605,7 +1525,7 @@ static void slurm_options(slurm_buf *b, const slurm_run *r)
 char *wn_slurm_script(const void *p)
 {
 	const slurm_run *r = p;
-	slurm_buf b = {0};
+	wn_strbuf b = WN_STRBUF_INIT;
 	slurm_head(&b, r);
 	char *pct = slurm_pct(r->output);
 	char *arg = wn_xasprintf("--output=%s", pct);
@@ -1620,50 +1540,50 @@ char *wn_slurm_script(const void *p)
 		free(pct);
 	}
 	slurm_options(&b, r);
-	slurm_buf_printf(&b, "# WhatsNext job %llu, attempt %u (project %s, task %s)\n",
-	                 (unsigned long long)r->job_id, (unsigned)r->attempt, r->project, r->task);
-	slurm_buf_str(&b, r->exports);
-	slurm_buf_str(&b, r->body);
-	if (b.len > 0 && b.p[b.len - 1] != '\n')
-		slurm_buf_str(&b, "\n");
-	return slurm_buf_take(&b);
+	wn_strbuf_addf(&b, "# WhatsNext job %llu, attempt %u (project %s, task %s)\n",
+	               (unsigned long long)r->job_id, (unsigned)r->attempt, r->project, r->task);
+	wn_strbuf_adds(&b, r->exports);
+	wn_strbuf_adds(&b, r->body);
+	if (b.len > 0 && b.s[b.len - 1] != '\n')
+		wn_strbuf_adds(&b, "\n");
+	return wn_strbuf_take(&b);
 }
 
 char *wn_slurm_array_script(void *const *runs, size_t n, uint32_t max_running)
 {
 	const slurm_run *first = runs[0];
-	slurm_buf b = {0};
+	wn_strbuf b = WN_STRBUF_INIT;
 	slurm_head(&b, first);
 	if (max_running > 0 && max_running < n)
-		slurm_buf_printf(&b, "#SBATCH --array=0-%zu%%%u\n", n - 1, (unsigned)max_running);
+		wn_strbuf_addf(&b, "#SBATCH --array=0-%zu%%%u\n", n - 1, (unsigned)max_running);
 	else
-		slurm_buf_printf(&b, "#SBATCH --array=0-%zu\n", n - 1);
+		wn_strbuf_addf(&b, "#SBATCH --array=0-%zu\n", n - 1);
 	/* each element sends its output to its job's own files, below */
-	slurm_buf_str(&b, "#SBATCH --output=/dev/null\n");
+	wn_strbuf_adds(&b, "#SBATCH --output=/dev/null\n");
 	slurm_options(&b, first);
-	slurm_buf_printf(&b, "# WhatsNext jobs of project %s, task %s, as one job array:\n",
-	                 first->project, first->task);
-	slurm_buf_str(&b, "# each element runs the script of its job in a shell of its own.\n");
-	slurm_buf_str(&b, "case ${SLURM_ARRAY_TASK_ID:-} in\n");
+	wn_strbuf_addf(&b, "# WhatsNext jobs of project %s, task %s, as one job array:\n",
+	               first->project, first->task);
+	wn_strbuf_adds(&b, "# each element runs the script of its job in a shell of its own.\n");
+	wn_strbuf_adds(&b, "case ${SLURM_ARRAY_TASK_ID:-} in\n");
 	for (size_t i = 0; i < n; i++) {
 		const slurm_run *r = runs[i];
 		char *out = wn_slurm_quote(r->output);
 		char *err = r->error ? wn_slurm_quote(r->error) : NULL;
 		char *body = wn_slurm_quote(r->body);
 		char *shell = wn_slurm_quote(r->conf->shell);
-		slurm_buf_printf(&b, "%zu) # job %llu, attempt %u\n", i,
-		                 (unsigned long long)r->job_id, (unsigned)r->attempt);
-		slurm_buf_printf(&b, "exec >%s 2>%s\n", out, err ? err : "&1");
-		slurm_buf_str(&b, r->exports);
-		slurm_buf_printf(&b, "exec %s -c %s %s\n;;\n", shell, body, shell);
+		wn_strbuf_addf(&b, "%zu) # job %llu, attempt %u\n", i,
+		               (unsigned long long)r->job_id, (unsigned)r->attempt);
+		wn_strbuf_addf(&b, "exec >%s 2>%s\n", out, err ? err : "&1");
+		wn_strbuf_adds(&b, r->exports);
+		wn_strbuf_addf(&b, "exec %s -c %s %s\n;;\n", shell, body, shell);
 		free(out);
 		free(err);
 		free(body);
 		free(shell);
 	}
-	slurm_buf_str(&b, "*)\n\techo \"no WhatsNext job for array index "
-	                  "${SLURM_ARRAY_TASK_ID:-}\" >&2\n\texit 1\n\t;;\nesac\n");
-	return slurm_buf_take(&b);
+	wn_strbuf_adds(&b, "*)\n\techo \"no WhatsNext job for array index "
+	                   "${SLURM_ARRAY_TASK_ID:-}\" >&2\n\texit 1\n\t;;\nesac\n");
+	return wn_strbuf_take(&b);
 }
 
 /* slurm_write writes text to path (creating its directories). */
@@ -1715,7 +1635,7 @@ static int slurm_submit(const slurm_conf *c, const char *script_path, char **id,
 				free(err);
 				return WN_OK;
 			}
-			char *line = slurm_one_line(out);
+			char *line = wn_one_line(out, SLURM_REASON_MAX);
 			*reason = wn_xasprintf("cannot submit to SLURM: sbatch printed no job id "
 			                       "(\"%s\")",
 			                       line);
@@ -1733,7 +1653,7 @@ static int slurm_submit(const slurm_conf *c, const char *script_path, char **id,
 			sleep(1u << attempt);
 			continue;
 		}
-		char *line = slurm_one_line(err && err[0] ? err : out);
+		char *line = wn_one_line(err && err[0] ? err : out, SLURM_REASON_MAX);
 		if (line[0] == '\0') {
 			free(line);
 			line = WIFEXITED(status) ? wn_xasprintf("sbatch exited with status %d",
@@ -1984,7 +1904,7 @@ static void slurm_stop(void *p, bool force)
 	char *out = NULL, *err = NULL;
 	int rc = wn_fmt_capture(argv, SLURM_QUERY_MS, &status, &out, &err);
 	if (rc != WN_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char *line = slurm_one_line(err);
+		char *line = wn_one_line(err, SLURM_REASON_MAX);
 		wn_warn("job %llu: cannot cancel SLURM job %s%s: %s", (unsigned long long)r->job_id,
 		        r->ext_id, force ? " (again)" : "", line[0] ? line : "scancel failed");
 		free(line);
