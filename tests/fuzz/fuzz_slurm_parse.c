@@ -7,6 +7,8 @@
  * build/fuzz/fuzz_slurm_parse -max_total_time=60 */
 #include "err.h"
 #include "fmt.h"
+#include "slurm_parse.h"
+#include "slurm_script.h"
 #include "fmt_slurm.h"
 #include "template.h"
 

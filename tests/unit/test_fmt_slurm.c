@@ -4,6 +4,8 @@
 #include "conf.h"
 #include "err.h"
 #include "fmt.h"
+#include "slurm_parse.h"
+#include "slurm_script.h"
 #include "fmt_slurm.h"
 #include "test.h"
 #include "wconfig.h"

@@ -1,0 +1,77 @@
+/* fmt_slurm_impl: the slurm formatter's own types, shared by its two files
+ * (fmt_slurm.c: the task's settings and a run's life; slurm_submit.c: the
+ * batch script assembled, written and submitted, alone or as a job array).
+ * Private to them: the rest of the worker uses fmt_slurm.h. */
+#ifndef WN_FMT_SLURM_IMPL_H
+#define WN_FMT_SLURM_IMPL_H
+
+#include "fmt_slurm.h"
+#include "slurm_parse.h"
+#include "slurm_poll.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SLURM_OUTPUT_DEFAULT "{project}/{task}/{job.id}.{attempt}.out"
+#define SLURM_NAME_DEFAULT   "{project}.{task}"
+#define SLURM_SUBMIT_MS      120000 /* sbatch may wait on a busy controller */
+
+/* A task's settings (worker.yaml), with the poller that follows its jobs. */
+typedef struct slurm_conf {
+	char *script;
+	char *shell;
+	char *job_name;
+	char *partition, *time, *nodes, *ntasks, *cpus_per_task, *mem, *gres, *gpus, *account, *qos,
+	    *constraint;
+	char *workdir;
+	char *output;
+	char *error;
+	wn_conf_strv extra;
+	wn_conf_strmap env;
+	bool array;
+	int64_t array_max;
+	int64_t poll_ms;
+	char *accounting;
+	char *sbatch, *squeue, *sacct, *scancel;
+	/* from the worker */
+	char *log_dir;
+	size_t tail_bytes;
+	wn_slurm_poll *poll; /* owned: made when the task loads, freed with it */
+} slurm_conf;
+
+/* One attempt of a job as a SLURM batch job. */
+typedef struct slurm_run {
+	slurm_conf *conf;
+	uint64_t job_id;
+	uint32_t attempt;
+	char *project, *task;
+	char *job_name;
+	char **opts; /* "--partition=debug", ... (without job name, output, error) */
+	size_t nopts;
+	char *opts_key; /* the options joined: runs with equal keys may share an array */
+	char *output;   /* absolute */
+	char *error;    /* absolute, or NULL: with the output */
+	char *exports;  /* "export NAME=value" lines */
+	char *body;
+	char *script_path;
+	char *desc;
+	char *ext_id;          /* once submitted: "123" or "123_4" */
+	int efd;               /* signalled by the poller when the job ended */
+	wn_slurm_watch *watch; /* once submitted: the poller follows it */
+	bool cancelling;       /* the worker asked scancel */
+} slurm_run;
+
+/* wn_slurm_submit_started records that r is SLURM job id and has the
+ * task's poller follow it. */
+void wn_slurm_submit_started(slurm_run *r, const char *id);
+
+/* wn_slurm_submit_start writes r's batch script and submits it with sbatch
+ * (the start operation); on failure *reason says why. */
+int wn_slurm_submit_start(void *run, char **reason);
+
+/* wn_slurm_submit_group submits runs[0..n) of one sweep, those with the same
+ * options as one job array (the start_group operation). */
+void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons);
+
+#endif

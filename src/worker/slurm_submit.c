@@ -1,0 +1,314 @@
+#include "fmt_slurm_impl.h"
+
+#include "err.h"
+#include "kit.h"
+#include "log.h"
+#include "proc.h"
+#include "slurm_script.h"
+#include "strbuf.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+
+/* slurm_head writes the #! line, the job name and the options of r. */
+static void slurm_head(wn_strbuf *b, const slurm_run *r)
+{
+	wn_strbuf_addf(b, "#!%s\n", r->conf->shell);
+	char *arg = wn_xasprintf("--job-name=%s", r->job_name);
+	wn_slurm_directive(b, arg);
+	free(arg);
+}
+
+static void slurm_options(wn_strbuf *b, const slurm_run *r)
+{
+	for (size_t i = 0; i < r->nopts; i++)
+		wn_slurm_directive(b, r->opts[i]);
+}
+
+char *wn_slurm_script(const void *p)
+{
+	const slurm_run *r = p;
+	wn_strbuf b = WN_STRBUF_INIT;
+	slurm_head(&b, r);
+	char *pct = wn_slurm_pct(r->output);
+	char *arg = wn_xasprintf("--output=%s", pct);
+	wn_slurm_directive(&b, arg);
+	free(arg);
+	free(pct);
+	if (r->error != NULL) {
+		pct = wn_slurm_pct(r->error);
+		arg = wn_xasprintf("--error=%s", pct);
+		wn_slurm_directive(&b, arg);
+		free(arg);
+		free(pct);
+	}
+	slurm_options(&b, r);
+	wn_strbuf_addf(&b, "# WhatsNext job %llu, attempt %u (project %s, task %s)\n",
+	               (unsigned long long)r->job_id, (unsigned)r->attempt, r->project, r->task);
+	wn_strbuf_adds(&b, r->exports);
+	wn_strbuf_adds(&b, r->body);
+	if (b.len > 0 && b.s[b.len - 1] != '\n')
+		wn_strbuf_adds(&b, "\n");
+	return wn_strbuf_take(&b);
+}
+
+char *wn_slurm_array_script(void *const *runs, size_t n, uint32_t max_running)
+{
+	const slurm_run *first = runs[0];
+	wn_strbuf b = WN_STRBUF_INIT;
+	slurm_head(&b, first);
+	if (max_running > 0 && max_running < n)
+		wn_strbuf_addf(&b, "#SBATCH --array=0-%zu%%%u\n", n - 1, (unsigned)max_running);
+	else
+		wn_strbuf_addf(&b, "#SBATCH --array=0-%zu\n", n - 1);
+	/* each element sends its output to its job's own files, below */
+	wn_strbuf_adds(&b, "#SBATCH --output=/dev/null\n");
+	slurm_options(&b, first);
+	wn_strbuf_addf(&b, "# WhatsNext jobs of project %s, task %s, as one job array:\n",
+	               first->project, first->task);
+	wn_strbuf_adds(&b, "# each element runs the script of its job in a shell of its own.\n");
+	wn_strbuf_adds(&b, "case ${SLURM_ARRAY_TASK_ID:-} in\n");
+	for (size_t i = 0; i < n; i++) {
+		const slurm_run *r = runs[i];
+		char *out = wn_slurm_quote(r->output);
+		char *err = r->error ? wn_slurm_quote(r->error) : NULL;
+		char *body = wn_slurm_quote(r->body);
+		char *shell = wn_slurm_quote(r->conf->shell);
+		wn_strbuf_addf(&b, "%zu) # job %llu, attempt %u\n", i,
+		               (unsigned long long)r->job_id, (unsigned)r->attempt);
+		wn_strbuf_addf(&b, "exec >%s 2>%s\n", out, err ? err : "&1");
+		wn_strbuf_adds(&b, r->exports);
+		wn_strbuf_addf(&b, "exec %s -c %s %s\n;;\n", shell, body, shell);
+		free(out);
+		free(err);
+		free(body);
+		free(shell);
+	}
+	wn_strbuf_adds(&b, "*)\n\techo \"no WhatsNext job for array index "
+	                   "${SLURM_ARRAY_TASK_ID:-}\" >&2\n\texit 1\n\t;;\nesac\n");
+	return wn_strbuf_take(&b);
+}
+
+/* slurm_write writes text to path (creating its directories). */
+static int slurm_write(const char *path, const char *text, char **reason)
+{
+	if (wn_proc_mkdirs(path) != 0) {
+		*reason =
+		    wn_xasprintf("cannot create the directory of %s: %s", path, strerror(errno));
+		return WN_EIO;
+	}
+	FILE *f = fopen(path, "we");
+	if (f == NULL) {
+		*reason = wn_xasprintf("cannot write %s: %s", path, strerror(errno));
+		return WN_EIO;
+	}
+	size_t len = strlen(text);
+	bool ok = fwrite(text, 1, len, f) == len;
+	ok = fclose(f) == 0 && ok;
+	if (!ok) {
+		*reason = wn_xasprintf("cannot write %s: %s", path, strerror(errno));
+		return WN_EIO;
+	}
+	return WN_OK;
+}
+
+/* slurm_submit runs sbatch on script_path and gives the SLURM job id. A
+ * controller that cannot be reached is tried again a few times (the job
+ * was not submitted then); any other failure gives sbatch's message. */
+static int slurm_submit(const slurm_conf *c, const char *script_path, char **id, char **reason)
+{
+	*id = NULL;
+	char *argv[] = {c->sbatch, (char *)"--parsable", (char *)script_path, NULL};
+	for (int attempt = 0;; attempt++) {
+		int status = 0;
+		char *out = NULL, *err = NULL;
+		int rc = wn_fmt_capture(argv, SLURM_SUBMIT_MS, &status, &out, &err);
+		if (rc != WN_OK) {
+			*reason = wn_xasprintf("cannot submit to SLURM: %s", err);
+			free(out);
+			free(err);
+			return rc;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			size_t n = strspn(out, "0123456789");
+			if (n > 0 && n <= 18 &&
+			    (out[n] == ';' || out[n] == '\n' || out[n] == '\0')) {
+				*id = strndup(out, n);
+				free(out);
+				free(err);
+				return WN_OK;
+			}
+			char *line = wn_one_line(out, WN_SLURM_REASON_MAX);
+			*reason = wn_xasprintf("cannot submit to SLURM: sbatch printed no job id "
+			                       "(\"%s\")",
+			                       line);
+			free(line);
+			free(out);
+			free(err);
+			return WN_EPROTO;
+		}
+		bool again = err && strstr(err, "Unable to contact slurm controller") != NULL;
+		if (again && attempt < 3) {
+			wn_warn("sbatch cannot reach the SLURM controller; trying again in %d s",
+			        1 << attempt);
+			free(out);
+			free(err);
+			sleep(1u << attempt);
+			continue;
+		}
+		char *line = wn_one_line(err && err[0] ? err : out, WN_SLURM_REASON_MAX);
+		if (line[0] == '\0') {
+			free(line);
+			line = WIFEXITED(status) ? wn_xasprintf("sbatch exited with status %d",
+			                                        WEXITSTATUS(status))
+			                         : wn_xstrdup("sbatch was killed");
+		}
+		*reason = wn_xasprintf("cannot submit to SLURM: %s", line);
+		free(line);
+		free(out);
+		free(err);
+		return WN_EINVAL;
+	}
+}
+
+/* wn_slurm_submit_started records that r is SLURM job id and starts following it. */
+void wn_slurm_submit_started(slurm_run *r, const char *id)
+{
+	r->ext_id = wn_xstrdup(id);
+	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->efd < 0) {
+		fprintf(stderr, "wnworker: cannot make an eventfd: %s\n", strerror(errno));
+		abort();
+	}
+	free(r->desc);
+	r->desc = wn_xasprintf("SLURM job %s, output %s", id, r->output ? r->output : "unknown");
+	r->watch = wn_slurm_poll_follow(r->conf->poll, id, r->efd);
+}
+
+int wn_slurm_submit_start(void *p, char **reason)
+{
+	slurm_run *r = p;
+	char *script = wn_slurm_script(r);
+	int rc = slurm_write(r->script_path, script, reason);
+	free(script);
+	if (rc == WN_OK && wn_proc_mkdirs(r->output) != 0)
+		wn_warn("job %llu: cannot create the directory of %s: %s",
+		        (unsigned long long)r->job_id, r->output, strerror(errno));
+	if (rc == WN_OK && r->error != NULL)
+		wn_proc_mkdirs(r->error);
+	char *id = NULL;
+	if (rc == WN_OK)
+		rc = slurm_submit(r->conf, r->script_path, &id, reason);
+	if (rc != WN_OK)
+		return rc;
+	wn_slurm_submit_started(r, id);
+	free(id);
+	return WN_OK;
+}
+
+/* slurm_start_array submits runs[0..n) (same options) as one job array. */
+static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, int *rcs,
+                              char **reasons)
+{
+	const slurm_run *first = runs[0];
+	char *dir = wn_xstrdup(first->output);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	char *path = wn_xasprintf("%s/array.%llu.%u.sbatch", dir, (unsigned long long)first->job_id,
+	                          (unsigned)first->attempt);
+	free(dir);
+	char *script = wn_slurm_array_script((void *const *)runs, n, max_running);
+	char *reason = NULL, *id = NULL;
+	int rc = slurm_write(path, script, &reason);
+	free(script);
+	for (size_t i = 0; rc == WN_OK && i < n; i++) {
+		wn_proc_mkdirs(runs[i]->output);
+		if (runs[i]->error)
+			wn_proc_mkdirs(runs[i]->error);
+	}
+	if (rc == WN_OK)
+		rc = slurm_submit(first->conf, path, &id, &reason);
+	if (rc == WN_OK) {
+		wn_info("submitted %zu jobs (%llu to %llu) as SLURM job array %s%s, script %s", n,
+		        (unsigned long long)runs[0]->job_id,
+		        (unsigned long long)runs[n - 1]->job_id, id,
+		        max_running > 0 && max_running < n ? " (capped)" : "", path);
+		for (size_t i = 0; i < n; i++) {
+			char *eid = wn_xasprintf("%s_%zu", id, i);
+			free(runs[i]->script_path);
+			runs[i]->script_path = wn_xstrdup(path);
+			wn_slurm_submit_started(runs[i], eid);
+			free(eid);
+			rcs[i] = WN_OK;
+			reasons[i] = NULL;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			rcs[i] = rc;
+			reasons[i] = wn_xstrdup(reason);
+		}
+	}
+	free(reason);
+	free(id);
+	free(path);
+}
+
+void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons)
+{
+	slurm_run **rs = (slurm_run **)runs;
+	bool *done = wn_xcalloc(n, sizeof(*done));
+	slurm_run **set = wn_xcalloc(n, sizeof(*set));
+	size_t *at = wn_xcalloc(n, sizeof(*at));
+	int *src = wn_xcalloc(n, sizeof(*src));
+	char **srs = wn_xcalloc(n, sizeof(*srs));
+	/* in job id order, so that element i is the i-th job */
+	size_t *order = wn_xcalloc(n, sizeof(*order));
+	for (size_t i = 0; i < n; i++) {
+		size_t k = i;
+		while (k > 0 && rs[order[k - 1]]->job_id > rs[i]->job_id) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	for (size_t oi = 0; oi < n; oi++) {
+		size_t i = order[oi];
+		if (done[i])
+			continue;
+		/* runs with the same options (and config) share an array */
+		size_t ns = 0;
+		for (size_t ok = oi; ok < n && ns < (size_t)rs[i]->conf->array_max; ok++) {
+			size_t k = order[ok];
+			if (!done[k] && rs[k]->conf == rs[i]->conf &&
+			    strcmp(rs[k]->opts_key, rs[i]->opts_key) == 0) {
+				set[ns] = rs[k];
+				at[ns++] = k;
+				done[k] = true;
+			}
+		}
+		if (ns == 1 || !rs[i]->conf->array) {
+			for (size_t k = 0; k < ns; k++) {
+				reasons[at[k]] = NULL;
+				rcs[at[k]] = wn_slurm_submit_start(set[k], &reasons[at[k]]);
+			}
+			continue;
+		}
+		slurm_start_array(set, ns, max_running, src, srs);
+		for (size_t k = 0; k < ns; k++) {
+			rcs[at[k]] = src[k];
+			reasons[at[k]] = srs[k];
+		}
+	}
+	free(order);
+	free(srs);
+	free(src);
+	free(at);
+	free(set);
+	free(done);
+}
