@@ -236,17 +236,17 @@ static int slurm_line_ok(const char *key, const char *v, char **reason)
 	return WN_EINVAL;
 }
 
-static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+enum { T_NAME, T_OUTPUT, T_ERROR, T_OPTS };
+
+/* slurm_render renders the task's templates for job into vals: the plain
+ * ones first ([0, nplain): name, output, error, options, extra), then the
+ * body, quoted for where each value lands, and the env values, quoted as
+ * words ([nplain, nplain + nq)). The first pass renders all of them, so
+ * that a missing parameter anywhere is named; on failure vals holds nothing. */
+static int slurm_render(const slurm_conf *c, const wn_fmt_job *job, size_t nplain, size_t nq,
+                        char **vals, char **reason)
 {
-	slurm_conf *c = (slurm_conf *)conf;
-	*out = NULL;
-	/* The plain templates (options, names, paths), then the quoted ones
-	 * (script, env). The first pass renders all of them, so that a
-	 * missing parameter anywhere is named. */
-	enum { T_NAME, T_OUTPUT, T_ERROR, T_OPTS };
-	size_t nplain = T_OPTS + SLURM_NOPTS + c->extra.n, nq = 1 + c->env.n;
 	const char **tmpls = wn_xcalloc(nplain + nq, sizeof(*tmpls));
-	char **vals = wn_xcalloc(nplain + nq, sizeof(*vals));
 	tmpls[T_NAME] = c->job_name;
 	tmpls[T_OUTPUT] = c->output;
 	tmpls[T_ERROR] = c->error ? c->error : "";
@@ -260,7 +260,6 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	int rc = wn_fmt_expand(job, tmpls, nplain + nq, vals, reason);
 	if (rc != WN_OK) {
 		free(tmpls);
-		free(vals);
 		return rc;
 	}
 	for (size_t i = nplain; i < nplain + nq; i++) {
@@ -277,31 +276,20 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 			free(vals[nplain]);
 	}
 	free(tmpls);
-	if (rc != WN_OK) {
+	if (rc != WN_OK)
 		for (size_t i = 0; i < nplain; i++)
 			free(vals[i]);
-		free(vals);
-		return rc;
-	}
-	slurm_run *r = wn_xcalloc(1, sizeof(*r));
-	r->conf = c;
-	r->efd = -1;
-	r->job_id = job->id;
-	r->attempt = job->attempt;
-	r->project = wn_xstrdup(job->project);
-	r->task = wn_xstrdup(job->task);
-	r->job_name = vals[T_NAME];
-	r->output = wn_path_join(c->log_dir, vals[T_OUTPUT]);
-	r->error = c->error ? wn_path_join(c->log_dir, vals[T_ERROR]) : NULL;
-	free(vals[T_OUTPUT]);
-	free(vals[T_ERROR]);
-	rc = slurm_line_ok("job_name", r->job_name, reason);
-	if (rc == WN_OK)
-		rc = slurm_line_ok("output", r->output, reason);
-	if (rc == WN_OK && r->error)
-		rc = slurm_line_ok("error", r->error, reason);
+	return rc;
+}
+
+/* slurm_run_opts gives r its sbatch options from the rendered values vals
+ * (which it takes): the task's options, what the job asks for where they do
+ * not say, the extra ones; and the key of runs that may share an array.
+ * Returns rc, or the first line break found when rc is WN_OK. */
+static int slurm_run_opts(slurm_run *r, const wn_fmt_job *job, char **vals, int rc, char **reason)
+{
+	const slurm_conf *c = r->conf;
 	r->opts = wn_xcalloc(SLURM_NOPTS + 4 + c->extra.n, sizeof(char *));
-	wn_strbuf key = WN_STRBUF_INIT;
 	for (size_t i = 0; i < SLURM_NOPTS; i++) {
 		char *v = vals[T_OPTS + i];
 		if (slurm_opt(c, i) != NULL) {
@@ -327,12 +315,20 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 			rc = slurm_line_ok("extra", v, reason);
 		r->opts[r->nopts++] = v;
 	}
+	wn_strbuf key = WN_STRBUF_INIT;
 	for (size_t i = 0; i < r->nopts; i++) {
 		wn_strbuf_adds(&key, r->opts[i]);
 		wn_strbuf_add(&key, "\n", 1);
 	}
 	r->opts_key = wn_strbuf_take(&key);
-	r->body = vals[nplain];
+	return rc;
+}
+
+/* slurm_run_exports gives r its export lines: the job's WN_ variables, then
+ * the task's env with its quoted values evals (which it frees). */
+static void slurm_run_exports(slurm_run *r, const wn_fmt_job *job, char **evals)
+{
+	const slurm_conf *c = r->conf;
 	wn_strbuf ex = WN_STRBUF_INIT;
 	char num[32];
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)job->id);
@@ -345,10 +341,43 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	slurm_export(&ex, "WN_WORKER", job->worker);
 	slurm_export(&ex, "WN_SERVER", job->server);
 	for (size_t i = 0; i < c->env.n; i++) {
-		wn_strbuf_addf(&ex, "export %s=%s\n", c->env.keys[i], vals[nplain + 1 + i]);
-		free(vals[nplain + 1 + i]);
+		wn_strbuf_addf(&ex, "export %s=%s\n", c->env.keys[i], evals[i]);
+		free(evals[i]);
 	}
 	r->exports = wn_strbuf_take(&ex);
+}
+
+static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+{
+	slurm_conf *c = (slurm_conf *)conf;
+	*out = NULL;
+	size_t nplain = T_OPTS + SLURM_NOPTS + c->extra.n, nq = 1 + c->env.n;
+	char **vals = wn_xcalloc(nplain + nq, sizeof(*vals));
+	int rc = slurm_render(c, job, nplain, nq, vals, reason);
+	if (rc != WN_OK) {
+		free(vals);
+		return rc;
+	}
+	slurm_run *r = wn_xcalloc(1, sizeof(*r));
+	r->conf = c;
+	r->efd = -1;
+	r->job_id = job->id;
+	r->attempt = job->attempt;
+	r->project = wn_xstrdup(job->project);
+	r->task = wn_xstrdup(job->task);
+	r->job_name = vals[T_NAME];
+	r->output = wn_path_join(c->log_dir, vals[T_OUTPUT]);
+	r->error = c->error ? wn_path_join(c->log_dir, vals[T_ERROR]) : NULL;
+	free(vals[T_OUTPUT]);
+	free(vals[T_ERROR]);
+	rc = slurm_line_ok("job_name", r->job_name, reason);
+	if (rc == WN_OK)
+		rc = slurm_line_ok("output", r->output, reason);
+	if (rc == WN_OK && r->error)
+		rc = slurm_line_ok("error", r->error, reason);
+	rc = slurm_run_opts(r, job, vals, rc, reason);
+	r->body = vals[nplain];
+	slurm_run_exports(r, job, vals + nplain + 1);
 	free(vals);
 	size_t ol = strlen(r->output);
 	if (ol > 4 && strcmp(r->output + ol - 4, ".out") == 0)
