@@ -182,95 +182,78 @@ static void sh_doc_line(sh_lexer *lx)
 	lx->line_has_value = false;
 }
 
-/* sh_char moves the lexer over one character of the template's text. */
-static void sh_char(sh_lexer *lx, char c)
+/* sh_delim_char reads c as part of a here-document's delimiter word; false
+ * when c ends the word and is to be read as code. */
+static bool sh_delim_char(sh_lexer *lx, char c)
 {
-	if (lx->in_doc) {
-		if (c == '\n')
-			sh_doc_line(lx);
+	if (lx->word_q != 0) {
+		if (c == lx->word_q)
+			lx->word_q = 0;
 		else
-			wn_strbuf_add(&lx->line, &c, 1);
-		return;
-	}
-	if (lx->word) {
-		/* the delimiter of a here-document: a word, maybe quoted */
-		if (lx->word_q != 0) {
-			if (c == lx->word_q)
-				lx->word_q = 0;
-			else
-				wn_strbuf_add(&lx->word_buf, &c, 1);
-			return;
-		}
-		if (lx->escape) {
-			lx->escape = false;
 			wn_strbuf_add(&lx->word_buf, &c, 1);
-			return;
-		}
-		if (!lx->word_started && c == '<' && lx->lt == 2) {
-			lx->word = false; /* <<<: a here-string, no document */
-			lx->lt = 3;
-			return;
-		}
-		if (!lx->word_started && (c == ' ' || c == '\t'))
-			return;
-		if (!lx->word_started && c == '-' && !lx->word_tabs && lx->prev == '<') {
-			lx->word_tabs = true;
-			lx->prev = c;
-			return;
-		}
-		if (c == '\'' || c == '"') {
-			lx->word_started = lx->word_quoted = true;
-			lx->word_q = c;
-			return;
-		}
-		if (c == '\\') {
-			lx->word_started = lx->word_quoted = true;
-			lx->escape = true;
-			return;
-		}
-		if (strchr(" \t\n;&|<>()", c) == NULL) {
-			lx->word_started = true;
-			wn_strbuf_add(&lx->word_buf, &c, 1);
-			lx->prev = c;
-			return;
-		}
-		if (!lx->word_started) {
-			lx->error = "a here-document without a delimiter";
-			return;
-		}
-		sh_word_end(lx);
-		/* and c is read as code below */
+		return true;
 	}
-	sh_frame *f = sh_top(lx);
-	char prev = lx->prev;
-	lx->prev = c;
-	if (c != '<')
-		lx->lt = 0;
 	if (lx->escape) {
-		if (lx->escape_bq && strchr("\"'`", c) != NULL)
-			lx->unsure = true;
-		lx->escape = lx->escape_bq = false;
-		lx->prev = 0; /* an escaped character starts nothing */
-		lx->kwlen = -1;
-		return;
+		lx->escape = false;
+		wn_strbuf_add(&lx->word_buf, &c, 1);
+		return true;
 	}
+	if (!lx->word_started && c == '<' && lx->lt == 2) {
+		lx->word = false; /* <<<: a here-string, no document */
+		lx->lt = 3;
+		return true;
+	}
+	if (!lx->word_started && (c == ' ' || c == '\t'))
+		return true;
+	if (!lx->word_started && c == '-' && !lx->word_tabs && lx->prev == '<') {
+		lx->word_tabs = true;
+		lx->prev = c;
+		return true;
+	}
+	if (c == '\'' || c == '"') {
+		lx->word_started = lx->word_quoted = true;
+		lx->word_q = c;
+		return true;
+	}
+	if (c == '\\') {
+		lx->word_started = lx->word_quoted = true;
+		lx->escape = true;
+		return true;
+	}
+	if (strchr(" \t\n;&|<>()", c) == NULL) {
+		lx->word_started = true;
+		wn_strbuf_add(&lx->word_buf, &c, 1);
+		lx->prev = c;
+		return true;
+	}
+	if (!lx->word_started) {
+		lx->error = "a here-document without a delimiter";
+		return true;
+	}
+	sh_word_end(lx);
+	return false;
+}
+
+/* sh_quoted_char reads c inside quotes or a comment (frame f); false when c
+ * is to be read as code (f is code, or c ends the comment). */
+static bool sh_quoted_char(sh_lexer *lx, const sh_frame *f, char c, char prev)
+{
 	switch (f->kind) {
 	case SH_SQUOTE:
 		if (c == '\'')
 			sh_pop(lx);
-		return;
+		return true;
 	case SH_ANSI:
 		if (c == '\\')
 			lx->escape = true;
 		else if (c == '\'')
 			sh_pop(lx);
-		return;
+		return true;
 	case SH_COMMENT:
 		if (c != '\n')
-			return;
+			return true;
 		sh_pop(lx);
-		f = sh_top(lx);
-		break; /* the line's end, as code */
+		return false; /* the line's end, as code */
 	case SH_DQUOTE:
 		if (c == '\\')
 			lx->escape = true;
@@ -280,12 +263,16 @@ static void sh_char(sh_lexer *lx, char c)
 			sh_push(lx, SH_BACKTICK, false);
 		else if (c == '(' && prev == '$')
 			sh_push(lx, SH_CODE, true);
-		return;
+		return true;
 	default:
-		break;
+		return false;
 	}
-	/* code: at the top, in $( ... ) or in backquotes */
-	bool boundary = prev == 0 || strchr(" \t\n;&|()", prev) != NULL;
+}
+
+/* sh_keyword follows the word being read in code (frame f), for case and
+ * esac; true when c is a letter of it. */
+static bool sh_keyword(sh_lexer *lx, sh_frame *f, char c, bool boundary)
+{
 	if (c >= 'a' && c <= 'z') {
 		if (boundary)
 			lx->kwlen = 0;
@@ -293,7 +280,7 @@ static void sh_char(sh_lexer *lx, char c)
 			lx->kw[lx->kwlen++] = c;
 		else
 			lx->kwlen = -1;
-		return;
+		return true;
 	}
 	if (lx->kwlen > 0 && strchr(" \t\n;&|()", c) != NULL) {
 		lx->kw[lx->kwlen] = '\0';
@@ -303,6 +290,13 @@ static void sh_char(sh_lexer *lx, char c)
 			f->cases--;
 	}
 	lx->kwlen = -1;
+	return false;
+}
+
+/* sh_code_char reads c in code: at the top, in $( ... ) or in backquotes
+ * (frame f). */
+static void sh_code_char(sh_lexer *lx, sh_frame *f, char c, char prev, bool boundary)
+{
 	switch (c) {
 	case '\\':
 		lx->escape = true;
@@ -361,12 +355,89 @@ static void sh_char(sh_lexer *lx, char c)
 	}
 }
 
+/* sh_char moves the lexer over one character of the template's text. */
+static void sh_char(sh_lexer *lx, char c)
+{
+	if (lx->in_doc) {
+		if (c == '\n')
+			sh_doc_line(lx);
+		else
+			wn_strbuf_add(&lx->line, &c, 1);
+		return;
+	}
+	/* the delimiter of a here-document: a word, maybe quoted */
+	if (lx->word && sh_delim_char(lx, c))
+		return;
+	sh_frame *f = sh_top(lx);
+	char prev = lx->prev;
+	lx->prev = c;
+	if (c != '<')
+		lx->lt = 0;
+	if (lx->escape) {
+		if (lx->escape_bq && strchr("\"'`", c) != NULL)
+			lx->unsure = true;
+		lx->escape = lx->escape_bq = false;
+		lx->prev = 0; /* an escaped character starts nothing */
+		lx->kwlen = -1;
+		return;
+	}
+	if (sh_quoted_char(lx, f, c, prev))
+		return;
+	f = sh_top(lx);
+	/* code: at the top, in $( ... ) or in backquotes */
+	bool boundary = prev == 0 || strchr(" \t\n;&|()", prev) != NULL;
+	if (sh_keyword(lx, f, c, boundary))
+		return;
+	sh_code_char(lx, f, c, prev, boundary);
+}
+
 static void sh_release(sh_lexer *lx)
 {
 	for (int i = 0; i < lx->ndocs; i++)
 		free(lx->docs[i].delim);
 	wn_strbuf_free(&lx->line);
 	wn_strbuf_free(&lx->word_buf);
+}
+
+/* sh_doc_value appends value to out inside a here-document's body. */
+static void sh_doc_value(sh_lexer *lx, wn_strbuf *out, const char *value)
+{
+	if (strpbrk(value, "\n\r") != NULL) {
+		lx->error = "a value with a line break cannot go into a here-document";
+		return;
+	}
+	lx->line_has_value = true;
+	wn_strbuf_adds(&lx->line, value);
+	if (lx->docs[0].quoted) {
+		wn_strbuf_adds(out, value);
+		return;
+	}
+	for (const char *p = value; *p; p++) {
+		if (*p == '\\' || *p == '$' || *p == '`')
+			wn_strbuf_adds(out, "\\");
+		wn_strbuf_add(out, p, 1);
+	}
+	lx->prev = 'x';
+}
+
+/* sh_backquotes returns text (which it takes) escaped for the backquotes
+ * around where the lexer stands: each takes one level of backslashes off
+ * '\\', '`' and '$' before the text inside is read. */
+static char *sh_backquotes(const sh_lexer *lx, char *text)
+{
+	for (int i = lx->depth - 1; i >= 1; i--) {
+		if (lx->st[i].kind != SH_BACKTICK)
+			continue;
+		wn_strbuf e = WN_STRBUF_INIT;
+		for (const char *p = text; *p; p++) {
+			if (*p == '\\' || *p == '`' || *p == '$')
+				wn_strbuf_adds(&e, "\\");
+			wn_strbuf_add(&e, p, 1);
+		}
+		free(text);
+		text = wn_strbuf_take(&e);
+	}
+	return text;
 }
 
 /* sh_value appends value to out, quoted for where the lexer stands. */
@@ -377,22 +448,7 @@ static void sh_value(sh_lexer *lx, wn_strbuf *out, const char *value)
 		return;
 	}
 	if (lx->in_doc) {
-		if (strpbrk(value, "\n\r") != NULL) {
-			lx->error = "a value with a line break cannot go into a here-document";
-			return;
-		}
-		lx->line_has_value = true;
-		wn_strbuf_adds(&lx->line, value);
-		if (lx->docs[0].quoted) {
-			wn_strbuf_adds(out, value);
-			return;
-		}
-		for (const char *p = value; *p; p++) {
-			if (*p == '\\' || *p == '$' || *p == '`')
-				wn_strbuf_adds(out, "\\");
-			wn_strbuf_add(out, p, 1);
-		}
-		lx->prev = 'x';
+		sh_doc_value(lx, out, value);
 		return;
 	}
 	sh_frame *f = sh_top(lx);
@@ -433,21 +489,7 @@ static void sh_value(sh_lexer *lx, wn_strbuf *out, const char *value)
 		free(q);
 		break;
 	}
-	/* each backquote around this place takes one level of backslashes
-	 * off '\\', '`' and '$' before the text inside is read */
-	char *text = wn_strbuf_take(&t);
-	for (int i = lx->depth - 1; i >= 1; i--) {
-		if (lx->st[i].kind != SH_BACKTICK)
-			continue;
-		wn_strbuf e = WN_STRBUF_INIT;
-		for (const char *p = text; *p; p++) {
-			if (*p == '\\' || *p == '`' || *p == '$')
-				wn_strbuf_adds(&e, "\\");
-			wn_strbuf_add(&e, p, 1);
-		}
-		free(text);
-		text = wn_strbuf_take(&e);
-	}
+	char *text = sh_backquotes(lx, wn_strbuf_take(&t));
 	wn_strbuf_adds(out, text);
 	free(text);
 	lx->prev = 'x'; /* a word character: no '#' comment starts right after it */
