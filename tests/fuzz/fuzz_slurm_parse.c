@@ -9,7 +9,6 @@
 #include "fmt.h"
 #include "slurm_parse.h"
 #include "slurm_script.h"
-#include "fmt_slurm.h"
 #include "template.h"
 
 #include <stdint.h>
