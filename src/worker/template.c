@@ -1,27 +1,12 @@
 #include "template.h"
 
 #include "err.h"
+#include "strbuf.h"
 #include "util.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct template_buf {
-	char *s;
-	size_t len, cap;
-} template_buf;
-
-static void template_put(template_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = wn_xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
 
 static bool template_name_char(char c)
 {
@@ -29,9 +14,47 @@ static bool template_name_char(char c)
 	       c == '_' || c == '.' || c == '-';
 }
 
+/* template_placeholder checks the placeholder opening at p (column col) and
+ * sets *end to its closing '}'; on failure *err says why. */
+static int template_placeholder(const char *p, size_t col, const char **end, char **err)
+{
+	const char *name = p + 1;
+	const char *q = name;
+	while (template_name_char(*q))
+		q++;
+	if (*q != '}') {
+		if (*q == '\0' || strchr(q, '}') == NULL)
+			*err = wn_xasprintf("unclosed '{' at column %zu (write '{{' for a "
+			                    "literal brace)",
+			                    col);
+		else if ((unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f)
+			*err = wn_xasprintf("invalid character '%c' in the placeholder at "
+			                    "column %zu (names use letters, digits, '_', '.' "
+			                    "and '-')",
+			                    *q, col);
+		else
+			*err = wn_xasprintf("invalid byte 0x%02x in the placeholder at column "
+			                    "%zu (names use letters, digits, '_', '.' and '-')",
+			                    (unsigned char)*q, col);
+		return WN_EINVAL;
+	}
+	size_t n = (size_t)(q - name);
+	if (n == 0) {
+		*err = wn_xasprintf("empty placeholder '{}' at column %zu", col);
+		return WN_EINVAL;
+	}
+	if (n > WN_TEMPLATE_NAME_MAX) {
+		*err = wn_xasprintf("placeholder name at column %zu is longer than %d bytes", col,
+		                    WN_TEMPLATE_NAME_MAX);
+		return WN_EINVAL;
+	}
+	*end = q;
+	return WN_OK;
+}
+
 /* template_walk parses src, calling lookup for each placeholder unless it is
  * NULL; b (if not NULL) gets the expansion. */
-static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, template_buf *b,
+static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, wn_strbuf *b,
                          char **err)
 {
 	char *missing = NULL;
@@ -41,7 +64,7 @@ static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, 
 		while (*p != '\0' && *p != '{' && *p != '}')
 			p++;
 		if (b && p > lit)
-			template_put(b, lit, (size_t)(p - lit));
+			wn_strbuf_add(b, lit, (size_t)(p - lit));
 		if (*p == '\0')
 			break;
 		size_t col = (size_t)(p - src) + 1;
@@ -55,52 +78,22 @@ static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, 
 				return WN_EINVAL;
 			}
 			if (b)
-				template_put(b, "}", 1);
+				wn_strbuf_add(b, "}", 1);
 			p += 2;
 			continue;
 		}
 		if (p[1] == '{') {
 			if (b)
-				template_put(b, "{", 1);
+				wn_strbuf_add(b, "{", 1);
 			p += 2;
 			continue;
 		}
-		const char *name = p + 1;
-		const char *q = name;
-		while (template_name_char(*q))
-			q++;
-		if (*q != '}') {
-			if (*q == '\0' || strchr(q, '}') == NULL)
-				*err = wn_xasprintf("unclosed '{' at column %zu (write '{{' for a "
-				                    "literal brace)",
-				                    col);
-			else if ((unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f)
-				*err =
-				    wn_xasprintf("invalid character '%c' in the placeholder at "
-				                 "column %zu (names use letters, digits, '_', '.' "
-				                 "and '-')",
-				                 *q, col);
-			else
-				*err = wn_xasprintf(
-				    "invalid byte 0x%02x in the placeholder at column "
-				    "%zu (names use letters, digits, '_', '.' and '-')",
-				    (unsigned char)*q, col);
+		const char *name = p + 1, *q;
+		if (template_placeholder(p, col, &q, err) != WN_OK) {
 			free(missing);
 			return WN_EINVAL;
 		}
 		size_t n = (size_t)(q - name);
-		if (n == 0) {
-			*err = wn_xasprintf("empty placeholder '{}' at column %zu", col);
-			free(missing);
-			return WN_EINVAL;
-		}
-		if (n > WN_TEMPLATE_NAME_MAX) {
-			*err =
-			    wn_xasprintf("placeholder name at column %zu is longer than %d bytes",
-			                 col, WN_TEMPLATE_NAME_MAX);
-			free(missing);
-			return WN_EINVAL;
-		}
 		if (lookup != NULL) {
 			char key[WN_TEMPLATE_NAME_MAX + 1];
 			memcpy(key, name, n);
@@ -110,7 +103,7 @@ static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, 
 				if (missing == NULL)
 					missing = wn_xstrdup(key);
 			} else if (b) {
-				template_put(b, v, strlen(v));
+				wn_strbuf_add(b, v, strlen(v));
 			}
 		}
 		p = q + 1;
@@ -128,14 +121,13 @@ int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, ch
 {
 	*out = NULL;
 	*err = NULL;
-	template_buf b = {0};
-	template_put(&b, "", 0);
+	wn_strbuf b = WN_STRBUF_INIT;
 	int rc = template_walk(src, lookup, ctx, &b, err);
 	if (rc != WN_OK) {
-		free(b.s);
+		wn_strbuf_free(&b);
 		return rc;
 	}
-	*out = b.s;
+	*out = wn_strbuf_take(&b);
 	return WN_OK;
 }
 
