@@ -1,6 +1,7 @@
 #include "wconfig.h"
 
 #include "err.h"
+#include "kit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -68,6 +69,50 @@ void wn_wconfig_free(wn_wconfig *c)
 	free(c);
 }
 
+/* wconfig_tasks loads the formatter of each task of the mapping tasks into c. */
+static int wconfig_tasks(const wn_conf_doc *doc, const wn_conf_node *tasks, wn_wconfig *c,
+                         char **err)
+{
+	if (wn_conf_is_null(tasks)) {
+		*err = wn_conf_error(doc, tasks,
+		                     "'tasks' is required: say how the jobs of each task run");
+		return WN_EINVAL;
+	}
+	if (tasks->kind != WN_CONF_MAP || tasks->n == 0) {
+		*err = wn_conf_error(
+		    doc, tasks, "expected a mapping of task names for 'tasks', got %s",
+		    tasks->kind == WN_CONF_MAP ? "an empty one" : wn_conf_kind_name(tasks->kind));
+		return WN_EINVAL;
+	}
+	wn_fmt_env env = {.base_dir = c->base_dir,
+	                  .log_dir = c->log_dir,
+	                  .tail_bytes = (size_t)c->tail_bytes,
+	                  .kill_grace_ms = (int)c->kill_grace_s * 1000};
+	c->task_names = wn_xcalloc(tasks->n, sizeof(char *));
+	c->task_fmts = wn_xcalloc(tasks->n, sizeof(wn_fmt *));
+	for (size_t i = 0; i < tasks->n; i++) {
+		const wn_conf_node *kn = tasks->items[2 * i], *vn = tasks->items[2 * i + 1];
+		const char *why = wn_name_check(kn->str);
+		if (why != NULL || strlen(kn->str) != kn->len) {
+			*err = wn_conf_error(doc, kn, "invalid task name '%s': %s", kn->str,
+			                     why ? why : "it holds a NUL byte");
+			return WN_EINVAL;
+		}
+		if (vn->kind != WN_CONF_MAP) {
+			*err = wn_conf_error(
+			    doc, vn, "expected a mapping for task '%s', got %s", kn->str,
+			    wn_conf_is_null(vn) ? "nothing" : wn_conf_kind_name(vn->kind));
+			return WN_EINVAL;
+		}
+		int rc = wn_fmt_load(doc, vn, &env, &c->task_fmts[i], err);
+		if (rc != WN_OK)
+			return rc;
+		c->task_names[i] = wn_xstrdup(kn->str);
+		c->ntasks++;
+	}
+	return WN_OK;
+}
+
 static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wconfig **out,
                             char **err)
 {
@@ -104,54 +149,13 @@ static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wco
 			goto fail;
 		}
 	}
-	if (c->log_dir[0] != '/') {
-		char *abs = wn_xasprintf("%s/%s", base_dir, c->log_dir);
-		free(c->log_dir);
-		c->log_dir = abs;
-	}
+	char *abs = wn_path_join(base_dir, c->log_dir);
+	free(c->log_dir);
+	c->log_dir = abs;
 
-	const wn_conf_node *tasks = wn_conf_get(root, "tasks");
-	if (wn_conf_is_null(tasks)) {
-		*err = wn_conf_error(doc, tasks,
-		                     "'tasks' is required: say how the jobs of each task run");
-		rc = WN_EINVAL;
+	rc = wconfig_tasks(doc, wn_conf_get(root, "tasks"), c, err);
+	if (rc != WN_OK)
 		goto fail;
-	}
-	if (tasks->kind != WN_CONF_MAP || tasks->n == 0) {
-		*err = wn_conf_error(
-		    doc, tasks, "expected a mapping of task names for 'tasks', got %s",
-		    tasks->kind == WN_CONF_MAP ? "an empty one" : wn_conf_kind_name(tasks->kind));
-		rc = WN_EINVAL;
-		goto fail;
-	}
-	wn_fmt_env env = {.base_dir = c->base_dir,
-	                  .log_dir = c->log_dir,
-	                  .tail_bytes = (size_t)c->tail_bytes,
-	                  .kill_grace_ms = (int)c->kill_grace_s * 1000};
-	c->task_names = wn_xcalloc(tasks->n, sizeof(char *));
-	c->task_fmts = wn_xcalloc(tasks->n, sizeof(wn_fmt *));
-	for (size_t i = 0; i < tasks->n; i++) {
-		const wn_conf_node *kn = tasks->items[2 * i], *vn = tasks->items[2 * i + 1];
-		const char *why = wn_name_check(kn->str);
-		if (why != NULL || strlen(kn->str) != kn->len) {
-			*err = wn_conf_error(doc, kn, "invalid task name '%s': %s", kn->str,
-			                     why ? why : "it holds a NUL byte");
-			rc = WN_EINVAL;
-			goto fail;
-		}
-		if (vn->kind != WN_CONF_MAP) {
-			*err = wn_conf_error(
-			    doc, vn, "expected a mapping for task '%s', got %s", kn->str,
-			    wn_conf_is_null(vn) ? "nothing" : wn_conf_kind_name(vn->kind));
-			rc = WN_EINVAL;
-			goto fail;
-		}
-		rc = wn_fmt_load(doc, vn, &env, &c->task_fmts[i], err);
-		if (rc != WN_OK)
-			goto fail;
-		c->task_names[i] = wn_xstrdup(kn->str);
-		c->ntasks++;
-	}
 	*out = c;
 	return WN_OK;
 fail:
