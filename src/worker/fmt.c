@@ -4,6 +4,7 @@
 #include "fmt_cli.h"
 #include "fmt_runai.h"
 #include "fmt_slurm.h"
+#include "strbuf.h"
 #include "template.h"
 #include "util.h"
 
@@ -443,14 +444,9 @@ int wn_fmt_expand_quoted(const wn_fmt_job *job, const char *const *tmpls, size_t
 
 #define FMT_CAPTURE_MAX (16u << 20)
 
-/* A growing capture buffer. */
-typedef struct fmt_buf {
-	char *p;
-	size_t len, cap;
-} fmt_buf;
-
-/* fmt_buf_read appends what fd has to b; returns 0 at end of file. */
-static int fmt_buf_read(fmt_buf *b, int fd)
+/* fmt_read appends what fd has to b (up to FMT_CAPTURE_MAX bytes in all);
+ * returns 0 at end of file. */
+static int fmt_read(wn_strbuf *b, int fd)
 {
 	char chunk[16384];
 	ssize_t r = read(fd, chunk, sizeof(chunk));
@@ -461,14 +457,63 @@ static int fmt_buf_read(fmt_buf *b, int fd)
 	size_t keep = (size_t)r;
 	if (b->len + keep > FMT_CAPTURE_MAX)
 		keep = FMT_CAPTURE_MAX - b->len; /* drain the rest, keep the start */
-	if (b->len + keep + 1 > b->cap) {
-		b->cap = (b->len + keep + 1) * 2;
-		b->p = wn_xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, chunk, keep);
-	b->len += keep;
-	b->p[b->len] = '\0';
+	wn_strbuf_add(b, chunk, keep);
 	return 1;
+}
+
+/* fmt_spawn starts argv with stdin from /dev/null, stdout to out_fd and
+ * stderr to err_fd, every signal at its default and none blocked. */
+static int fmt_spawn(char *const *argv, int out_fd, int err_fd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	posix_spawnattr_t sa;
+	posix_spawnattr_init(&sa);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&sa, &none);
+	posix_spawnattr_setsigdefault(&sa, &all);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int e = posix_spawnp(pid, argv[0], &fa, &sa, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	return e;
+}
+
+/* fmt_drain reads the pipes fds[0] (into bo) and fds[1] (into be) until both
+ * are closed; false when the deadline (monotonic ms, -1: none) came first. */
+static bool fmt_drain(const int fds[2], int64_t deadline, wn_strbuf *bo, wn_strbuf *be)
+{
+	bool open[2] = {true, true};
+	while (open[0] || open[1]) {
+		struct pollfd pf[2];
+		nfds_t np = 0;
+		for (int k = 0; k < 2; k++)
+			if (open[k])
+				pf[np++] = (struct pollfd){.fd = fds[k], .events = POLLIN};
+		int wait = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - wn_mono_ms();
+			if (left <= 0)
+				return false;
+			wait = left > 60000 ? 60000 : (int)left;
+		}
+		int pr = poll(pf, np, wait);
+		if (pr < 0 && errno != EINTR)
+			break;
+		for (nfds_t i = 0; pr > 0 && i < np; i++) {
+			if (pf[i].revents == 0)
+				continue;
+			int k = pf[i].fd == fds[0] ? 0 : 1;
+			if (fmt_read(k == 0 ? bo : be, pf[i].fd) == 0)
+				open[k] = false;
+		}
+	}
+	return true;
 }
 
 int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, char **out_err)
@@ -485,23 +530,8 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 		}
 		return WN_EIO;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-	posix_spawnattr_t sa;
-	posix_spawnattr_init(&sa);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&sa, &none);
-	posix_spawnattr_setsigdefault(&sa, &all);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	pid_t pid;
-	int e = posix_spawnp(&pid, argv[0], &fa, &sa, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&sa);
+	int e = fmt_spawn(argv, po[1], pe[1], &pid);
 	close(po[1]);
 	close(pe[1]);
 	if (e != 0) {
@@ -511,42 +541,10 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 		                        e == ENOENT ? "not found in PATH" : strerror(e));
 		return e == ENOENT ? WN_ENOTFOUND : WN_EIO;
 	}
-	fmt_buf bo = {0}, be = {0};
-	bo.p = wn_xcalloc(1, 1);
-	be.p = wn_xcalloc(1, 1);
+	wn_strbuf bo = WN_STRBUF_INIT, be = WN_STRBUF_INIT;
 	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;
-	bool open_o = true, open_e = true, timed_out = false;
-	while (open_o || open_e) {
-		struct pollfd pf[2];
-		nfds_t np = 0;
-		if (open_o)
-			pf[np++] = (struct pollfd){.fd = po[0], .events = POLLIN};
-		if (open_e)
-			pf[np++] = (struct pollfd){.fd = pe[0], .events = POLLIN};
-		int wait = -1;
-		if (deadline >= 0) {
-			int64_t left = deadline - wn_mono_ms();
-			if (left <= 0) {
-				timed_out = true;
-				break;
-			}
-			wait = left > 60000 ? 60000 : (int)left;
-		}
-		int pr = poll(pf, np, wait);
-		if (pr < 0 && errno != EINTR)
-			break;
-		for (nfds_t i = 0; pr > 0 && i < np; i++) {
-			if (pf[i].revents == 0)
-				continue;
-			bool is_o = pf[i].fd == po[0];
-			if (fmt_buf_read(is_o ? &bo : &be, pf[i].fd) == 0) {
-				if (is_o)
-					open_o = false;
-				else
-					open_e = false;
-			}
-		}
-	}
+	int fds[2] = {po[0], pe[0]};
+	bool timed_out = !fmt_drain(fds, deadline, &bo, &be);
 	close(po[0]);
 	close(pe[0]);
 	if (timed_out)
@@ -555,14 +553,14 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	*status = st;
-	*out = bo.p;
-	*out_err = be.p;
+	*out = wn_strbuf_take(&bo);
 	if (timed_out) {
-		free(be.p);
+		wn_strbuf_free(&be);
 		*out_err =
 		    wn_xasprintf("%s did not finish within %d ms: killed", argv[0], timeout_ms);
 		return WN_ETIMEDOUT;
 	}
+	*out_err = wn_strbuf_take(&be);
 	return WN_OK;
 }
 
