@@ -274,6 +274,65 @@ static void proc_guard(pid_t parent, int deathsig, int grace_ms, int err_fd, int
 	_exit(0);
 }
 
+/* proc_resolve_error says why the command cmd could not be found (err). */
+static int proc_resolve_error(const char *cmd, int err, char **reason)
+{
+	if (err == ENOENT && strchr(cmd, '/') == NULL)
+		*reason = wn_xasprintf("cannot start %s: not found in PATH", cmd);
+	else if (err == EACCES || err == EISDIR)
+		*reason = wn_xasprintf("cannot start %s: not executable (%s)", cmd, strerror(err));
+	else
+		*reason = wn_xasprintf("cannot start %s: %s", cmd, strerror(err));
+	return err == ENOENT ? WN_ENOTFOUND : WN_EPERM;
+}
+
+/* proc_open_log opens (creates, empties) the log file path and returns its
+ * descriptor, or -1 with *reason saying why. */
+static int proc_open_log(const char *path, char **reason)
+{
+	int fd = -1;
+	if (wn_proc_mkdirs(path) != 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
+		*reason = wn_xasprintf("cannot open log file %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* proc_max_fd returns the highest descriptor the guard closes before exec. */
+static int proc_max_fd(void)
+{
+	struct rlimit nofile;
+	return getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+	               nofile.rlim_cur < 65536
+	           ? (int)nofile.rlim_cur - 1
+	           : 65535;
+}
+
+/* proc_signals_default sets every signal but SIGKILL, SIGSTOP and the
+ * real-time ones to its default action (async-signal-safe). */
+static void proc_signals_default(void)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int s = 1; s < SIGRTMIN; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaction(s, &dfl, NULL);
+}
+
+/* proc_exec_error says why the guard could not start the command (f). */
+static int proc_exec_error(const wn_proc_spec *spec, const proc_failure *f, char **reason)
+{
+	if (f->step == PROC_STEP_CHDIR)
+		*reason = wn_xasprintf("cannot change to directory %s: %s", spec->workdir,
+		                       strerror(f->err));
+	else if (f->err == EACCES || f->err == ENOEXEC)
+		*reason = wn_xasprintf("cannot start %s: not executable (%s)", spec->argv[0],
+		                       strerror(f->err));
+	else
+		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(f->err));
+	return f->step == PROC_STEP_CHDIR ? WN_ENOTFOUND : WN_EPERM;
+}
+
 int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 {
 	*out = NULL;
@@ -283,25 +342,11 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	int logfd = -1, nullfd = -1, pipefd[2] = {-1, -1}, statusfd[2] = {-1, -1};
 	int err = 0;
 	char *path = proc_resolve(spec->argv[0], envp, spec->workdir, &err);
-	if (path == NULL) {
-		if (err == ENOENT && strchr(spec->argv[0], '/') == NULL)
-			*reason = wn_xasprintf("cannot start %s: not found in PATH", spec->argv[0]);
-		else if (err == EACCES || err == EISDIR)
-			*reason = wn_xasprintf("cannot start %s: not executable (%s)",
-			                       spec->argv[0], strerror(err));
-		else
-			*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(err));
-		return err == ENOENT ? WN_ENOTFOUND : WN_EPERM;
-	}
-	if (spec->log_path != NULL) {
-		if (wn_proc_mkdirs(spec->log_path) != 0 ||
-		    (logfd = open(spec->log_path,
-		                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644)) < 0) {
-			*reason = wn_xasprintf("cannot open log file %s: %s", spec->log_path,
-			                       strerror(errno));
-			rc = WN_EIO;
-			goto out;
-		}
+	if (path == NULL)
+		return proc_resolve_error(spec->argv[0], err, reason);
+	if (spec->log_path != NULL && (logfd = proc_open_log(spec->log_path, reason)) < 0) {
+		rc = WN_EIO;
+		goto out;
 	}
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nullfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0 ||
@@ -315,11 +360,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 
 	pid_t parent = getpid();
 	int deathsig = SIGRTMIN + 2;
-	struct rlimit nofile;
-	int maxfd = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
-	                    nofile.rlim_cur < 65536
-	                ? (int)nofile.rlim_cur - 1
-	                : 65535;
+	int maxfd = proc_max_fd();
 	pid_t pid = fork();
 	if (pid < 0) {
 		*reason = wn_xasprintf("cannot start %s: fork: %s", spec->argv[0], strerror(errno));
@@ -328,12 +369,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	}
 	if (pid == 0) {
 		/* The guard: only async-signal-safe calls from here on. */
-		struct sigaction dfl;
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		for (int s = 1; s < SIGRTMIN; s++)
-			if (s != SIGKILL && s != SIGSTOP)
-				sigaction(s, &dfl, NULL);
+		proc_signals_default();
 		close(statusfd[0]);
 		close(pipefd[0]);
 		proc_guard(parent, deathsig, spec->orphan_grace_ms, pipefd[1], statusfd[1], path,
@@ -353,16 +389,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		int status;
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		if (f.step == PROC_STEP_CHDIR)
-			*reason = wn_xasprintf("cannot change to directory %s: %s", spec->workdir,
-			                       strerror(f.err));
-		else if (f.err == EACCES || f.err == ENOEXEC)
-			*reason = wn_xasprintf("cannot start %s: not executable (%s)",
-			                       spec->argv[0], strerror(f.err));
-		else
-			*reason =
-			    wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(f.err));
-		rc = f.step == PROC_STEP_CHDIR ? WN_ENOTFOUND : WN_EPERM;
+		rc = proc_exec_error(spec, &f, reason);
 		goto out;
 	}
 	wn_proc *p = wn_xcalloc(1, sizeof(*p));
