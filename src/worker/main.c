@@ -71,7 +71,18 @@ static void worker_replace(char **field, const char *value)
 	*field = wn_xstrdup(value);
 }
 
-int main(int argc, char **argv)
+/* What the command line says. */
+typedef struct worker_args {
+	const char *config, *server, *name;
+	wn_conf_strv projects;
+	wn_agent_opts opts;
+	bool check;
+	int verbose;
+} worker_args;
+
+/* worker_args_parse reads the command line into a; returns -1 to go on, or
+ * the exit status (--help, --version, a usage error). */
+static int worker_args_parse(int argc, char **argv, worker_args *a)
 {
 	enum { OPT_ONCE = 256, OPT_EXIT_WHEN_EMPTY, OPT_CHECK };
 	static const struct option longopts[] = {
@@ -87,92 +98,83 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config = NULL, *server = NULL, *name = NULL;
-	wn_conf_strv projects = {0};
-	wn_agent_opts opts = {0};
-	bool check = false;
-	int verbose = 0;
 	int c;
-	wn_log_set_prefix("wnworker");
-	/* Started with a standard descriptor closed, the first file opened would
-	 * take its place: fill the gaps. */
-	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
-			return 1;
 	while ((c = getopt_long(argc, argv, "c:s:p:n:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			a->config = optarg;
 			break;
 		case 's':
-			server = optarg;
+			a->server = optarg;
 			break;
 		case 'p':
-			projects.v = wn_xrealloc(projects.v, (projects.n + 1) * sizeof(char *));
-			projects.v[projects.n++] = wn_xstrdup(optarg);
+			a->projects.v =
+			    wn_xrealloc(a->projects.v, (a->projects.n + 1) * sizeof(char *));
+			a->projects.v[a->projects.n++] = wn_xstrdup(optarg);
 			break;
 		case 'n':
-			name = optarg;
+			a->name = optarg;
 			break;
 		case OPT_ONCE:
-			opts.once = true;
+			a->opts.once = true;
 			break;
 		case OPT_EXIT_WHEN_EMPTY:
-			opts.exit_when_empty = true;
+			a->opts.exit_when_empty = true;
 			break;
 		case OPT_CHECK:
-			check = true;
+			a->check = true;
 			break;
 		case 'v':
-			verbose++;
+			a->verbose++;
 			break;
 		case 'h':
 			fputs(worker_usage, stdout);
-			wn_conf_strv_free(&projects);
 			return 0;
 		case 'V':
 			printf("wnworker (WhatsNext) protocol %d\n", WN_PROTOCOL_VERSION);
-			wn_conf_strv_free(&projects);
 			return 0;
 		default:
 			fputs("try 'wnworker --help'\n", stderr);
-			wn_conf_strv_free(&projects);
 			return 2;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "wnworker: unexpected argument '%s' (try 'wnworker --help')\n",
 		        argv[optind]);
-		wn_conf_strv_free(&projects);
 		return 2;
 	}
-	if (config == NULL) {
+	return -1;
+}
+
+/* worker_config loads the configuration a names, with the command line's
+ * settings over its own, and checks it; returns -1 to go on (*out set), or
+ * the exit status. */
+static int worker_config(worker_args *a, wn_wconfig **out)
+{
+	if (a->config == NULL) {
 		if (access("worker.yaml", F_OK) != 0) {
 			fprintf(stderr,
 			        "wnworker: no configuration: pass --config FILE (an annotated "
 			        "example is config/worker.yaml)\n");
-			wn_conf_strv_free(&projects);
 			return 2;
 		}
-		config = "worker.yaml";
+		a->config = "worker.yaml";
 	}
-
 	wn_wconfig *cfg = NULL;
 	char *err = NULL;
-	if (wn_wconfig_load(config, &cfg, &err) != WN_OK) {
+	if (wn_wconfig_load(a->config, &cfg, &err) != WN_OK) {
 		fprintf(stderr, "wnworker: %s\n", err);
 		free(err);
-		wn_conf_strv_free(&projects);
 		return 2;
 	}
-	if (server != NULL)
-		worker_replace(&cfg->server, server);
-	if (name != NULL)
-		worker_replace(&cfg->name, name);
-	if (projects.n > 0) {
+	if (a->server != NULL)
+		worker_replace(&cfg->server, a->server);
+	if (a->name != NULL)
+		worker_replace(&cfg->name, a->name);
+	if (a->projects.n > 0) {
 		wn_conf_strv_free(&cfg->projects);
-		cfg->projects = projects;
-		projects = (wn_conf_strv){0};
+		cfg->projects = a->projects;
+		a->projects = (wn_conf_strv){0};
 	}
 	if (wn_wconfig_check(cfg, &err) != WN_OK) {
 		fprintf(stderr, "wnworker: %s\n", err);
@@ -180,17 +182,14 @@ int main(int argc, char **argv)
 		wn_wconfig_free(cfg);
 		return 2;
 	}
-	if (check) {
-		printf("%s: ok (%zu task%s, %zu project%s, %lld slot%s)\n", config, cfg->ntasks,
-		       cfg->ntasks == 1 ? "" : "s", cfg->projects.n,
-		       cfg->projects.n == 1 ? "" : "s", (long long)cfg->slots,
-		       cfg->slots == 1 ? "" : "s");
-		wn_wconfig_free(cfg);
-		return 0;
-	}
-	int level = wn_log_parse_level(cfg->log_level) + verbose;
-	wn_log_set_level(level > WN_LOG_DEBUG ? WN_LOG_DEBUG : level);
+	*out = cfg;
+	return -1;
+}
 
+/* worker_serve runs the agent for cfg until it stops; returns the exit
+ * status. */
+static int worker_serve(const wn_wconfig *cfg, const wn_agent_opts *opts)
+{
 	/* Signals go to the signal thread only; commands get them reset. */
 	worker_signals sigs = {0};
 	sigemptyset(&sigs.set);
@@ -201,10 +200,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	wn_agent *agent = NULL;
-	if (wn_agent_new(cfg, &opts, &agent, &err) != WN_OK) {
+	char *err = NULL;
+	if (wn_agent_new(cfg, opts, &agent, &err) != WN_OK) {
 		fprintf(stderr, "wnworker: %s\n", err);
 		free(err);
-		wn_wconfig_free(cfg);
 		return 1;
 	}
 	sigs.agent = agent;
@@ -213,13 +212,42 @@ int main(int argc, char **argv)
 	if (rv != 0) {
 		fprintf(stderr, "wnworker: cannot start the signal thread: %s\n", strerror(rv));
 		wn_agent_free(agent);
-		wn_wconfig_free(cfg);
 		return 1;
 	}
 	int rc = wn_agent_run(agent);
 	atomic_store(&sigs.quit, true);
 	pthread_join(sig_thread, NULL);
 	wn_agent_free(agent);
-	wn_wconfig_free(cfg);
 	return rc == WN_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	wn_log_set_prefix("wnworker");
+	/* Started with a standard descriptor closed, the first file opened would
+	 * take its place: fill the gaps. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			return 1;
+	worker_args a = {0};
+	wn_wconfig *cfg = NULL;
+	int status = worker_args_parse(argc, argv, &a);
+	if (status < 0)
+		status = worker_config(&a, &cfg);
+	wn_conf_strv_free(&a.projects);
+	if (status >= 0)
+		return status;
+	if (a.check) {
+		printf("%s: ok (%zu task%s, %zu project%s, %lld slot%s)\n", a.config, cfg->ntasks,
+		       cfg->ntasks == 1 ? "" : "s", cfg->projects.n,
+		       cfg->projects.n == 1 ? "" : "s", (long long)cfg->slots,
+		       cfg->slots == 1 ? "" : "s");
+		wn_wconfig_free(cfg);
+		return 0;
+	}
+	int level = wn_log_parse_level(cfg->log_level) + a.verbose;
+	wn_log_set_level(level > WN_LOG_DEBUG ? WN_LOG_DEBUG : level);
+	status = worker_serve(cfg, &a.opts);
+	wn_wconfig_free(cfg);
+	return status;
 }
