@@ -1,8 +1,10 @@
 #include "fmt_runai.h"
 
 #include "err.h"
+#include "kit.h"
 #include "log.h"
 #include "proc.h"
+#include "runai.h"
 #include "template.h"
 #include "util.h"
 
@@ -19,7 +21,6 @@
 #define RUNAI_NAME_DEFAULT "wn-{project}-{job.id}-{attempt}"
 #define RUNAI_LOG_DEFAULT  "{project}/{task}/{job.id}.{attempt}.log"
 #define RUNAI_CALL_MS      120000
-#define RUNAI_NAME_MAX     63
 #define RUNAI_REASON_MAX   1000
 
 static const char *const runai_clis[] = {"training", "legacy", NULL};
@@ -102,194 +103,6 @@ typedef struct runai_run {
 
 /* ---------------------------------------------------------------- helpers */
 
-char *wn_runai_name(const char *s)
-{
-	char *out = wn_xmalloc(RUNAI_NAME_MAX + 4);
-	size_t n = 0;
-	bool dash = false;
-	for (const char *p = s; *p && n < RUNAI_NAME_MAX; p++) {
-		char c = (char)tolower((unsigned char)*p);
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (!ok) {
-			if (n > 0 && !dash)
-				out[n++] = '-';
-			dash = true;
-			continue;
-		}
-		if (n == 0 && !(c >= 'a' && c <= 'z')) {
-			memcpy(out, "wn-", 3);
-			n = 3;
-		}
-		out[n++] = c;
-		dash = false;
-	}
-	while (n > 0 && out[n - 1] == '-')
-		n--;
-	if (n > RUNAI_NAME_MAX)
-		n = RUNAI_NAME_MAX;
-	while (n > 0 && out[n - 1] == '-')
-		n--;
-	if (n == 0) {
-		memcpy(out, "wn", 2);
-		n = 2;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-wn_runai_end wn_runai_status_end(const char *status)
-{
-	static const char *const ok[] = {"succeeded", "completed", "complete", NULL};
-	static const char *const bad[] = {"failed", "fail", NULL};
-	static const char *const gone[] = {"deleted", "stopped", NULL};
-	for (size_t i = 0; ok[i]; i++)
-		if (strcasecmp(status, ok[i]) == 0)
-			return WN_RUNAI_SUCCEEDED;
-	for (size_t i = 0; bad[i]; i++)
-		if (strcasecmp(status, bad[i]) == 0)
-			return WN_RUNAI_FAILED;
-	for (size_t i = 0; gone[i]; i++)
-		if (strcasecmp(status, gone[i]) == 0)
-			return WN_RUNAI_CANCELLED;
-	return WN_RUNAI_ACTIVE;
-}
-
-/* runai_json_status looks for a status string in o (depth-limited). */
-static const char *runai_json_status(const json_t *o, int depth)
-{
-	if (!json_is_object(o) || depth > 4)
-		return NULL;
-	static const char *const keys[] = {"status", "phase", "actualPhase", "Status", NULL};
-	for (size_t i = 0; keys[i]; i++) {
-		const json_t *v = json_object_get(o, keys[i]);
-		if (json_is_string(v) && json_string_length(v) > 0)
-			return json_string_value(v);
-	}
-	static const char *const nests[] = {"status", "general", "workload", "Status", NULL};
-	for (size_t i = 0; nests[i]; i++) {
-		const char *s = runai_json_status(json_object_get(o, nests[i]), depth + 1);
-		if (s != NULL)
-			return s;
-	}
-	return NULL;
-}
-
-/* runai_json_exit finds the first integer "exitCode" in v (depth-limited). */
-static int runai_json_exit(const json_t *v, int depth)
-{
-	if (depth > 8)
-		return -1;
-	if (json_is_object(v)) {
-		const json_t *e = json_object_get(v, "exitCode");
-		if (json_is_integer(e) && json_integer_value(e) >= 0 &&
-		    json_integer_value(e) <= 255)
-			return (int)json_integer_value(e);
-		const char *k;
-		json_t *x;
-		json_object_foreach((json_t *)v, k, x)
-		{
-			int c = runai_json_exit(x, depth + 1);
-			if (c >= 0)
-				return c;
-		}
-	} else if (json_is_array(v)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x)
-		{
-			int c = runai_json_exit(x, depth + 1);
-			if (c >= 0)
-				return c;
-		}
-	}
-	return -1;
-}
-
-static bool runai_word_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
-}
-
-char *wn_runai_parse_describe(const char *text, int *exit_code)
-{
-	*exit_code = -1;
-	if (text == NULL)
-		return NULL;
-	json_error_t jerr;
-	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-	if (root != NULL) {
-		const json_t *o = json_is_array(root) ? json_array_get(root, 0) : root;
-		const char *s = runai_json_status(o, 0);
-		char *out = s && runai_word_ok(s, strlen(s)) ? wn_xstrdup(s) : NULL;
-		*exit_code = runai_json_exit(o, 0);
-		json_decref(root);
-		return out;
-	}
-	/* text: the first "Status: X" line */
-	for (const char *p = text; *p;) {
-		size_t n = strcspn(p, "\n");
-		const char *q = p;
-		while (q < p + n && (*q == ' ' || *q == '\t'))
-			q++;
-		if ((size_t)(p + n - q) > 7 && strncasecmp(q, "status", 6) == 0) {
-			q += 6;
-			while (q < p + n && (*q == ' ' || *q == '\t'))
-				q++;
-			if (q < p + n && *q == ':') {
-				q++;
-				while (q < p + n && (*q == ' ' || *q == '\t'))
-					q++;
-				size_t w = 0;
-				while (q + w < p + n && !isspace((unsigned char)q[w]))
-					w++;
-				if (runai_word_ok(q, w))
-					return strndup(q, w);
-			}
-		}
-		p += n;
-		if (*p == '\n')
-			p++;
-	}
-	return NULL;
-}
-
-/* runai_one_line joins the non-blank lines of text with "; ", cut short. */
-static char *runai_one_line(const char *text)
-{
-	size_t cap = strlen(text ? text : "") + 1;
-	char *out = wn_xmalloc(cap + 2);
-	size_t n = 0;
-	const char *p = text ? text : "";
-	while (*p) {
-		size_t l = strcspn(p, "\n");
-		size_t s = 0, e = l;
-		while (s < e && isspace((unsigned char)p[s]))
-			s++;
-		while (e > s && isspace((unsigned char)p[e - 1]))
-			e--;
-		if (e > s) {
-			if (n > 0) {
-				memcpy(out + n, "; ", 2);
-				n += 2;
-			}
-			memcpy(out + n, p + s, e - s);
-			n += e - s;
-		}
-		p += l;
-		if (*p == '\n')
-			p++;
-	}
-	out[n] = '\0';
-	if (n > RUNAI_REASON_MAX)
-		strcpy(out + RUNAI_REASON_MAX - 3, "...");
-	return out;
-}
-
 /* runai_call runs argv; returns 0 and its stdout in *out when it exits 0,
  * else non-zero with its message in *msg (either may be NULL). */
 static int runai_call(char *const *argv, char **out, char **msg)
@@ -308,7 +121,7 @@ static int runai_call(char *const *argv, char **out, char **msg)
 		return 0;
 	}
 	if (msg) {
-		char *line = runai_one_line(e && e[0] ? e : o);
+		char *line = wn_one_line(e && e[0] ? e : o, RUNAI_REASON_MAX);
 		if (line[0] == '\0') {
 			free(line);
 			line = rc != WN_OK         ? wn_xstrdup(e ? e : "cannot run it")
@@ -399,13 +212,6 @@ fail:
 
 /* ---------------------------------------------------------------- runs */
 
-static void runai_free_argv(char **v)
-{
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void runai_release(void *p)
 {
 	runai_run *r = p;
@@ -413,7 +219,7 @@ static void runai_release(void *p)
 		return;
 	free(r->name);
 	free(r->project);
-	runai_free_argv(r->submit);
+	wn_argv_free(r->submit);
 	free(r->log_path);
 	free(r->desc);
 	free(r->status);
@@ -434,29 +240,15 @@ static char *runai_param_env(const char *key)
 	return s;
 }
 
-/* A growing argv. */
-typedef struct runai_argv {
-	char **v;
-	size_t n;
-} runai_argv;
+enum { T_PROJECT, T_IMAGE, T_NAME, T_GPU, T_CPU, T_MEM, T_LOG, T_LISTS };
 
-static void runai_push(runai_argv *a, char *s)
+/* runai_render renders every template of the task for job into vals (the
+ * fixed ones, then the command or args, extra, env values), so that all
+ * missing parameters are named; on failure vals holds nothing. */
+static int runai_render(const runai_conf *c, const wn_fmt_job *job, const wn_conf_strv *argl,
+                        size_t n, char **vals, char **reason)
 {
-	a->v = wn_xrealloc(a->v, (a->n + 2) * sizeof(char *));
-	a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
-{
-	const runai_conf *c = conf;
-	*out = NULL;
-	/* every template in one go, so that all missing parameters are named */
-	enum { T_PROJECT, T_IMAGE, T_NAME, T_GPU, T_CPU, T_MEM, T_LOG, T_LISTS };
-	const wn_conf_strv *argl = c->command.n > 0 ? &c->command : &c->args;
-	size_t n = T_LISTS + argl->n + c->extra.n + c->env.n;
 	const char **tmpls = wn_xcalloc(n, sizeof(*tmpls));
-	char **vals = wn_xcalloc(n, sizeof(*vals));
 	tmpls[T_PROJECT] = c->project;
 	tmpls[T_IMAGE] = c->image;
 	tmpls[T_NAME] = c->name;
@@ -473,29 +265,14 @@ static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 		tmpls[k++] = c->env.vals[i];
 	int rc = wn_fmt_expand(job, tmpls, n, vals, reason);
 	free(tmpls);
-	if (rc != WN_OK) {
-		free(vals);
-		return rc;
-	}
-	runai_run *r = wn_xcalloc(1, sizeof(*r));
-	r->conf = c;
-	r->job_id = job->id;
-	r->exit_code = -1;
-	r->project = vals[T_PROJECT];
-	r->name = wn_runai_name(vals[T_NAME]);
-	r->log_path = vals[T_LOG][0] == '/' ? wn_xstrdup(vals[T_LOG])
-	                                    : wn_xasprintf("%s/%s", c->log_dir, vals[T_LOG]);
+	return rc;
+}
+
+/* runai_requests adds the GPU, CPU and memory requests to a: the task's
+ * options (rendered in vals, which it takes), else what the job asks for. */
+static void runai_requests(wn_argv *a, const runai_conf *c, const wn_fmt_job *job, char **vals)
+{
 	bool legacy = runai_legacy(c);
-	runai_argv a = {0};
-	runai_push(&a, wn_xstrdup(c->runai));
-	if (!legacy)
-		runai_push(&a, wn_xstrdup("training"));
-	runai_push(&a, wn_xstrdup("submit"));
-	runai_push(&a, wn_xstrdup(r->name));
-	runai_push(&a, wn_xstrdup("-p"));
-	runai_push(&a, wn_xstrdup(r->project));
-	runai_push(&a, wn_xstrdup("-i"));
-	runai_push(&a, vals[T_IMAGE]);
 	char *gpu = c->gpu ? vals[T_GPU] : job->gpu ? wn_xasprintf("%u", job->gpu) : NULL;
 	char *cpu = c->cpu ? vals[T_CPU] : job->cpu ? wn_xasprintf("%u", job->cpu) : NULL;
 	char *mem = c->memory        ? vals[T_MEM]
@@ -508,17 +285,24 @@ static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	if (mem != vals[T_MEM])
 		free(vals[T_MEM]);
 	if (gpu != NULL) {
-		runai_push(&a, wn_xstrdup(legacy ? "--gpu" : "--gpu-devices-request"));
-		runai_push(&a, gpu);
+		wn_argv_push(a, wn_xstrdup(legacy ? "--gpu" : "--gpu-devices-request"));
+		wn_argv_push(a, gpu);
 	}
 	if (cpu != NULL) {
-		runai_push(&a, wn_xstrdup(legacy ? "--cpu" : "--cpu-core-request"));
-		runai_push(&a, cpu);
+		wn_argv_push(a, wn_xstrdup(legacy ? "--cpu" : "--cpu-core-request"));
+		wn_argv_push(a, cpu);
 	}
 	if (mem != NULL) {
-		runai_push(&a, wn_xstrdup(legacy ? "--memory" : "--cpu-memory-request"));
-		runai_push(&a, mem);
+		wn_argv_push(a, wn_xstrdup(legacy ? "--memory" : "--cpu-memory-request"));
+		wn_argv_push(a, mem);
 	}
+}
+
+/* runai_env adds the job's variables to a (-e NAME=value): the WN_ ones, the
+ * parameters when param_env says so, then the task's env with its rendered
+ * values evals (which it frees). */
+static void runai_env(wn_argv *a, const runai_conf *c, const wn_fmt_job *job, char **evals)
+{
 	char num[32];
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)job->id);
 	const char *wn_env[][2] = {{"WN_JOB_ID", num},
@@ -528,32 +312,64 @@ static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	                           {"WN_WORKER", job->worker ? job->worker : ""},
 	                           {"WN_SERVER", job->server ? job->server : ""}};
 	for (size_t i = 0; i < WN_ARRAY_LEN(wn_env); i++) {
-		runai_push(&a, wn_xstrdup("-e"));
-		runai_push(&a, wn_xasprintf("%s=%s", wn_env[i][0], wn_env[i][1]));
+		wn_argv_push(a, wn_xstrdup("-e"));
+		wn_argv_push(a, wn_xasprintf("%s=%s", wn_env[i][0], wn_env[i][1]));
 	}
-	runai_push(&a, wn_xstrdup("-e"));
-	runai_push(&a, wn_xasprintf("WN_ATTEMPT=%u", (unsigned)job->attempt));
+	wn_argv_push(a, wn_xstrdup("-e"));
+	wn_argv_push(a, wn_xasprintf("WN_ATTEMPT=%u", (unsigned)job->attempt));
 	if (c->param_env)
 		for (size_t i = 0; i < job->nparams; i++) {
 			char *name = runai_param_env(job->param_keys[i]);
-			runai_push(&a, wn_xstrdup("-e"));
-			runai_push(&a, wn_xasprintf("%s=%s", name, job->param_vals[i]));
+			wn_argv_push(a, wn_xstrdup("-e"));
+			wn_argv_push(a, wn_xasprintf("%s=%s", name, job->param_vals[i]));
 			free(name);
 		}
-	size_t envat = T_LISTS + argl->n + c->extra.n;
 	for (size_t i = 0; i < c->env.n; i++) {
-		runai_push(&a, wn_xstrdup("-e"));
-		runai_push(&a, wn_xasprintf("%s=%s", c->env.keys[i], vals[envat + i]));
-		free(vals[envat + i]);
+		wn_argv_push(a, wn_xstrdup("-e"));
+		wn_argv_push(a, wn_xasprintf("%s=%s", c->env.keys[i], evals[i]));
+		free(evals[i]);
 	}
+}
+
+static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+{
+	const runai_conf *c = conf;
+	*out = NULL;
+	const wn_conf_strv *argl = c->command.n > 0 ? &c->command : &c->args;
+	size_t n = T_LISTS + argl->n + c->extra.n + c->env.n;
+	char **vals = wn_xcalloc(n, sizeof(*vals));
+	int rc = runai_render(c, job, argl, n, vals, reason);
+	if (rc != WN_OK) {
+		free(vals);
+		return rc;
+	}
+	runai_run *r = wn_xcalloc(1, sizeof(*r));
+	r->conf = c;
+	r->job_id = job->id;
+	r->exit_code = -1;
+	r->project = vals[T_PROJECT];
+	r->name = wn_runai_name(vals[T_NAME]);
+	r->log_path = wn_path_join(c->log_dir, vals[T_LOG]);
+	wn_argv a = {NULL, 0};
+	wn_argv_push(&a, wn_xstrdup(c->runai));
+	if (!runai_legacy(c))
+		wn_argv_push(&a, wn_xstrdup("training"));
+	wn_argv_push(&a, wn_xstrdup("submit"));
+	wn_argv_push(&a, wn_xstrdup(r->name));
+	wn_argv_push(&a, wn_xstrdup("-p"));
+	wn_argv_push(&a, wn_xstrdup(r->project));
+	wn_argv_push(&a, wn_xstrdup("-i"));
+	wn_argv_push(&a, vals[T_IMAGE]);
+	runai_requests(&a, c, job, vals);
+	runai_env(&a, c, job, vals + T_LISTS + argl->n + c->extra.n);
 	for (size_t i = 0; i < c->extra.n; i++)
-		runai_push(&a, vals[T_LISTS + argl->n + i]);
+		wn_argv_push(&a, vals[T_LISTS + argl->n + i]);
 	if (c->command.n > 0)
-		runai_push(&a, wn_xstrdup("--command"));
+		wn_argv_push(&a, wn_xstrdup("--command"));
 	if (argl->n > 0) {
-		runai_push(&a, wn_xstrdup("--"));
+		wn_argv_push(&a, wn_xstrdup("--"));
 		for (size_t i = 0; i < argl->n; i++)
-			runai_push(&a, vals[T_LISTS + i]);
+			wn_argv_push(&a, vals[T_LISTS + i]);
 	}
 	free(vals[T_NAME]);
 	free(vals[T_LOG]);
@@ -626,19 +442,19 @@ static const char *runai_external_id(void *p)
 static char **runai_argv_for(const runai_run *r, const char *verb, bool job_word,
                              const char *const *more)
 {
-	runai_argv a = {0};
+	wn_argv a = {NULL, 0};
 	bool legacy = runai_legacy(r->conf);
-	runai_push(&a, wn_xstrdup(r->conf->runai));
+	wn_argv_push(&a, wn_xstrdup(r->conf->runai));
 	if (!legacy)
-		runai_push(&a, wn_xstrdup("training"));
-	runai_push(&a, wn_xstrdup(verb));
+		wn_argv_push(&a, wn_xstrdup("training"));
+	wn_argv_push(&a, wn_xstrdup(verb));
 	if (legacy && job_word)
-		runai_push(&a, wn_xstrdup("job"));
-	runai_push(&a, wn_xstrdup(r->name));
-	runai_push(&a, wn_xstrdup("-p"));
-	runai_push(&a, wn_xstrdup(r->project));
+		wn_argv_push(&a, wn_xstrdup("job"));
+	wn_argv_push(&a, wn_xstrdup(r->name));
+	wn_argv_push(&a, wn_xstrdup("-p"));
+	wn_argv_push(&a, wn_xstrdup(r->project));
 	for (size_t i = 0; more != NULL && more[i] != NULL; i++)
-		runai_push(&a, wn_xstrdup(more[i]));
+		wn_argv_push(&a, wn_xstrdup(more[i]));
 	return a.v;
 }
 
@@ -656,7 +472,7 @@ static void runai_poll(runai_run *r)
 	char **argv = runai_argv_for(r, "describe", true, json);
 	char *out = NULL, *msg = NULL;
 	int rc = runai_call(argv, &out, &msg);
-	runai_free_argv(argv);
+	wn_argv_free(argv);
 	if (rc == 0) {
 		int code = -1;
 		char *st = wn_runai_parse_describe(out, &code);
@@ -724,7 +540,7 @@ static void runai_stop(void *p, bool force)
 	char **argv = runai_argv_for(r, "delete", true, NULL);
 	char *msg = NULL;
 	int rc = runai_call(argv, NULL, &msg);
-	runai_free_argv(argv);
+	wn_argv_free(argv);
 	if (rc != 0 && !runai_not_found(msg))
 		wn_warn("job %llu: cannot delete RUNAI workload %s%s: %s",
 		        (unsigned long long)r->job_id, r->name, force ? " (again)" : "", msg);
@@ -738,7 +554,7 @@ static void runai_fetch_logs(runai_run *r)
 	char **argv = runai_argv_for(r, "logs", false, NULL);
 	char *out = NULL, *msg = NULL;
 	int rc = runai_call(argv, &out, &msg);
-	runai_free_argv(argv);
+	wn_argv_free(argv);
 	if (rc != 0) {
 		wn_debug("job %llu: cannot fetch the logs of RUNAI workload %s: %s",
 		         (unsigned long long)r->job_id, r->name, msg);
