@@ -1,6 +1,7 @@
 #include "capacity.h"
 
 #include "err.h"
+#include "kit.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -180,8 +181,7 @@ static int capacity_memory(const wn_conf_doc *doc, const capacity_raw *raw, wn_w
 	if (capacity_scalar(doc, raw->memory, "memory", "a size or auto", err) != WN_OK)
 		return WN_EINVAL;
 	uint64_t mb = 0;
-	if (wn_capacity_parse_mb(raw->memory->str, &mb) != WN_OK ||
-	    mb > (uint64_t)CAPACITY_MEMORY_MAX) {
+	if (wn_size_parse(raw->memory->str, &mb) != WN_OK || mb > (uint64_t)CAPACITY_MEMORY_MAX) {
 		*err = wn_conf_error(doc, raw->memory,
 		                     "invalid 'memory' '%s': must be a size in MB, or with a "
 		                     "suffix M, G or T (16G), or auto",
@@ -231,42 +231,6 @@ void wn_capacity_conf_release(wn_wresources *r)
 {
 	wn_conf_strv_free(&r->gpu_ids);
 	wn_conf_strmap_free(&r->labels);
-}
-
-int wn_capacity_parse_mb(const char *s, uint64_t *out)
-{
-	static const struct {
-		const char *suffix;
-		double mb;
-	} units[] = {
-	    {"", 1},
-	    {"m", 1},
-	    {"mb", 1},
-	    {"mib", 1},
-	    {"g", 1024},
-	    {"gb", 1024},
-	    {"gib", 1024},
-	    {"t", 1024 * 1024},
-	    {"tb", 1024 * 1024},
-	    {"tib", 1024 * 1024},
-	};
-	if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '.'))
-		return WN_EINVAL;
-	char *end = NULL;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno != 0 || !isfinite(v) || v < 0)
-		return WN_EINVAL;
-	for (size_t i = 0; i < WN_ARRAY_LEN(units); i++) {
-		if (strcasecmp(end, units[i].suffix) != 0)
-			continue;
-		double mb = v * units[i].mb + 0.5; /* the cast truncates: rounds */
-		if (mb > 9007199254740992.0)
-			return WN_EINVAL;
-		*out = (uint64_t)mb;
-		return WN_OK;
-	}
-	return WN_EINVAL;
 }
 
 /* ---------------------------------------------------------------- detection */

@@ -36,11 +36,6 @@ int wn_capacity_conf_load(const wn_conf_doc *doc, const wn_conf_node *node, wn_w
 /* wn_capacity_conf_release frees what wn_capacity_conf_load stored in r. */
 void wn_capacity_conf_release(wn_wresources *r);
 
-/* wn_capacity_parse_mb parses a memory size in MB: "512", "512M", "1.5G",
- * "2T" (a case-insensitive suffix, B or iB after it allowed); WN_EINVAL if it
- * is not one. */
-int wn_capacity_parse_mb(const char *s, uint64_t *out);
-
 /* wn_capacity_parse_gpus reads nvidia-smi's answer (one device index per
  * line, blanks ignored) into out; WN_EINVAL on a line that is no index. */
 int wn_capacity_parse_gpus(const char *text, wn_conf_strv *out);

@@ -120,17 +120,23 @@ TEST(memory_sizes)
 	    {"512", 512},    {"512M", 512},    {"1.5G", 1536},  {"16g", 16384},
 	    {"16GB", 16384}, {"16GiB", 16384}, {"2T", 2097152}, {"0", 0},
 	};
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		uint64_t mb = 1;
-		CHECK_OK(wn_capacity_parse_mb(ok[i].text, &mb));
-		CHECK_EQ_INT(mb, ok[i].mb);
-	}
-	static const char *const bad[] = {"", "lots", "-1", "16X", "G", "1e400", "16 G"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		uint64_t mb = 0;
-		CHECK_EQ_INT(wn_capacity_parse_mb(bad[i], &mb), WN_EINVAL);
-	}
 	wn_wresources r;
+	char text[128];
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "resources: {memory: '%s'}\n", ok[i].text);
+		CHECK(load(text, &r) == NULL);
+		CHECK_EQ_INT(r.memory_mb, ok[i].mb);
+		wn_capacity_conf_release(&r);
+	}
+	/* the same sizes as wnctl reads (wn_size_parse): no exponents, no hex */
+	static const char *const bad[] = {"lots", "-1",  "16X",  "G",   "1e400",
+	                                  "16 G", "1e3", "0x10", "+512"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "resources: {memory: '%s'}\n", bad[i]);
+		char *err = load_error(text);
+		CHECK_HAS(err, "invalid 'memory'");
+		free(err);
+	}
 	CHECK(load("resources: {memory_mb: 64000}\n", &r) == NULL);
 	CHECK_EQ_INT(r.memory_mb, 64000);
 	wn_capacity_conf_release(&r);
