@@ -1,6 +1,7 @@
 #include "fmt_cli.h"
 
 #include "err.h"
+#include "kit.h"
 #include "proc.h"
 #include "template.h"
 #include "util.h"
@@ -107,23 +108,14 @@ fail:
 	return rc;
 }
 
-static void cli_free_strv(char **v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void cli_release(void *p)
 {
 	cli_run *r = p;
 	if (r == NULL)
 		return;
 	wn_proc_free(r->proc);
-	cli_free_strv(r->argv);
-	cli_free_strv(r->envp);
+	wn_argv_free(r->argv);
+	wn_argv_free(r->envp);
 	free(r->workdir);
 	free(r->log_path);
 	free(r->desc);
@@ -142,11 +134,6 @@ static void cli_env_put(char **envp, size_t *n, char *entry)
 		}
 	}
 	envp[(*n)++] = entry;
-}
-
-static char *cli_path(const char *base, const char *p)
-{
-	return p[0] == '/' ? wn_xstrdup(p) : wn_xasprintf("%s/%s", base, p);
 }
 
 static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
@@ -175,9 +162,9 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	for (size_t i = 0; i < ncmd; i++)
 		r->argv[i] = vals[i];
 	char *wd = vals[ncmd + nenv];
-	r->workdir = c->workdir ? cli_path(c->base_dir, wd) : NULL;
+	r->workdir = c->workdir ? wn_path_join(c->base_dir, wd) : NULL;
 	free(wd);
-	r->log_path = cli_path(c->log_dir, vals[ncmd + nenv + 1]);
+	r->log_path = wn_path_join(c->log_dir, vals[ncmd + nenv + 1]);
 	free(vals[ncmd + nenv + 1]);
 
 	size_t nenviron = 0;

@@ -1,6 +1,7 @@
 #include "proc.h"
 
 #include "err.h"
+#include "kit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -100,9 +101,7 @@ static bool proc_executable(const char *path, int *err)
 static char *proc_resolve(const char *name, char *const *envp, const char *workdir, int *err)
 {
 	if (strchr(name, '/') != NULL) {
-		char *path = (name[0] == '/' || workdir == NULL)
-		                 ? wn_xstrdup(name)
-		                 : wn_xasprintf("%s/%s", workdir, name);
+		char *path = wn_path_join(workdir, name);
 		if (!proc_executable(path, err)) {
 			free(path);
 			return NULL;
@@ -119,7 +118,7 @@ static char *proc_resolve(const char *name, char *const *envp, const char *workd
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		char *cand;
 		if (n == 0)
-			cand = workdir ? wn_xasprintf("%s/%s", workdir, name) : wn_xstrdup(name);
+			cand = wn_path_join(workdir, name);
 		else if (p[0] != '/' && workdir != NULL)
 			cand = wn_xasprintf("%s/%.*s/%s", workdir, (int)n, p, name);
 		else
