@@ -315,10 +315,10 @@ const char *wn_agent_name(const wn_agent *a)
 	return a->name;
 }
 
-int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **out, char **err)
+int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **out, char **errmsg)
 {
 	*out = NULL;
-	*err = NULL;
+	*errmsg = NULL;
 	wn_agent *a = wn_xcalloc(1, sizeof(*a));
 	a->cfg = cfg;
 	a->opts = *opts;
@@ -341,7 +341,7 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 		host[100] = '\0';
 		a->name = wn_xasprintf("%s-%d", host[0] ? host : "worker", (int)getpid());
 	}
-	int rc = wn_rpc_open(a->url, token, WN_RPC_BACKGROUND, &a->rpc, err);
+	int rc = wn_rpc_open(a->url, token, WN_RPC_BACKGROUND, &a->rpc, errmsg);
 	if (rc != WN_OK) {
 		free(a->url);
 		free(a->name);

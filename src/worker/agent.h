@@ -25,8 +25,8 @@ typedef struct wn_agent_opts {
 
 /* wn_agent_new prepares an agent for cfg (which must outlive it) and opens
  * its connection (in the background: the server need not be up yet); on
- * failure *err gets a malloc'd message. */
-int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **out, char **err);
+ * failure *errmsg gets a malloc'd message. */
+int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **out, char **errmsg);
 
 /* wn_agent_run serves jobs until the agent is stopped (or, with once or
  * exit_when_empty, has nothing left to do) and every job it holds has been

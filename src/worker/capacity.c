@@ -55,13 +55,13 @@ static const wn_conf_key capacity_keys[] = {
 
 /* capacity_scalar checks that node is a plain value for key. */
 static int capacity_scalar(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
-                           const char *expected, char **err)
+                           const char *expected, char **errmsg)
 {
 	if (node->kind == WN_CONF_SCALAR && strlen(node->str) == node->len)
 		return WN_OK;
-	*err = wn_conf_error(doc, node, "expected %s for '%s', got %s", expected, key,
-	                     node->kind == WN_CONF_SCALAR ? "a string holding a NUL byte"
-	                                                  : wn_conf_kind_name(node->kind));
+	*errmsg = wn_conf_error(doc, node, "expected %s for '%s', got %s", expected, key,
+	                        node->kind == WN_CONF_SCALAR ? "a string holding a NUL byte"
+	                                                     : wn_conf_kind_name(node->kind));
 	return WN_EINVAL;
 }
 
@@ -73,16 +73,16 @@ static bool capacity_auto(const wn_conf_node *node)
 
 /* capacity_count reads a whole number in [0, max], or auto, for key. */
 static int capacity_count(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
-                          int64_t max, int64_t *out, char **err)
+                          int64_t max, int64_t *out, char **errmsg)
 {
 	if (capacity_auto(node)) {
 		*out = WN_CAPACITY_DETECT;
 		return WN_OK;
 	}
-	if (capacity_scalar(doc, node, key, "a number or auto", err) != WN_OK)
+	if (capacity_scalar(doc, node, key, "a number or auto", errmsg) != WN_OK)
 		return WN_EINVAL;
 	if (wn_parse_i64(node->str, 0, max, out) != WN_OK) {
-		*err = wn_conf_error(
+		*errmsg = wn_conf_error(
 		    doc, node, "'%s' must be a whole number from 0 to %lld, or auto, not '%s'", key,
 		    (long long)max, node->str);
 		return WN_EINVAL;
@@ -104,7 +104,7 @@ static const char *capacity_device_check(const char *id)
 }
 
 static int capacity_gpus(const wn_conf_doc *doc, const wn_conf_node *node, wn_wresources *r,
-                         char **err)
+                         char **errmsg)
 {
 	if (capacity_auto(node)) {
 		r->gpus = WN_CAPACITY_DETECT;
@@ -113,10 +113,11 @@ static int capacity_gpus(const wn_conf_doc *doc, const wn_conf_node *node, wn_wr
 	if (node->kind == WN_CONF_SCALAR) {
 		int64_t n = 0;
 		if (wn_parse_i64(node->str, 0, CAPACITY_GPU_MAX, &n) != WN_OK) {
-			*err = wn_conf_error(doc, node,
-			                     "expected a list of device ids, a count (0 to %d) or "
-			                     "auto for 'gpus', not '%s'",
-			                     CAPACITY_GPU_MAX, node->str);
+			*errmsg =
+			    wn_conf_error(doc, node,
+			                  "expected a list of device ids, a count (0 to %d) or "
+			                  "auto for 'gpus', not '%s'",
+			                  CAPACITY_GPU_MAX, node->str);
 			return WN_EINVAL;
 		}
 		r->gpu_ids.v = wn_xcalloc((size_t)n + 1, sizeof(char *));
@@ -126,35 +127,37 @@ static int capacity_gpus(const wn_conf_doc *doc, const wn_conf_node *node, wn_wr
 		return WN_OK;
 	}
 	if (node->kind != WN_CONF_SEQ) {
-		*err = wn_conf_error(doc, node,
-		                     "expected a list of device ids, a count or auto for 'gpus', "
-		                     "got a mapping");
+		*errmsg =
+		    wn_conf_error(doc, node,
+		                  "expected a list of device ids, a count or auto for 'gpus', "
+		                  "got a mapping");
 		return WN_EINVAL;
 	}
 	if (node->n > CAPACITY_GPU_MAX) {
-		*err = wn_conf_error(doc, node, "at most %d devices in 'gpus'", CAPACITY_GPU_MAX);
+		*errmsg =
+		    wn_conf_error(doc, node, "at most %d devices in 'gpus'", CAPACITY_GPU_MAX);
 		return WN_EINVAL;
 	}
 	r->gpu_ids.v = wn_xcalloc(node->n + 1, sizeof(char *));
 	for (size_t i = 0; i < node->n; i++) {
 		const wn_conf_node *it = node->items[i];
 		if (wn_conf_is_null(it) ||
-		    capacity_scalar(doc, it, "gpus", "a device id", err) != WN_OK) {
-			if (*err == NULL)
-				*err = wn_conf_error(doc, it,
-				                     "expected a device id in 'gpus', got "
-				                     "null");
+		    capacity_scalar(doc, it, "gpus", "a device id", errmsg) != WN_OK) {
+			if (*errmsg == NULL)
+				*errmsg = wn_conf_error(doc, it,
+				                        "expected a device id in 'gpus', got "
+				                        "null");
 			return WN_EINVAL;
 		}
 		const char *why = capacity_device_check(it->str);
 		if (why != NULL) {
-			*err = wn_conf_error(doc, it, "invalid device id '%s' in 'gpus': %s",
-			                     it->str, why);
+			*errmsg = wn_conf_error(doc, it, "invalid device id '%s' in 'gpus': %s",
+			                        it->str, why);
 			return WN_EINVAL;
 		}
 		for (size_t k = 0; k < r->gpu_ids.n; k++)
 			if (strcmp(r->gpu_ids.v[k], it->str) == 0) {
-				*err = wn_conf_error(
+				*errmsg = wn_conf_error(
 				    doc, it, "device '%s' is listed twice in 'gpus'", it->str);
 				return WN_EINVAL;
 			}
@@ -165,27 +168,28 @@ static int capacity_gpus(const wn_conf_doc *doc, const wn_conf_node *node, wn_wr
 }
 
 static int capacity_memory(const wn_conf_doc *doc, const capacity_raw *raw, wn_wresources *r,
-                           char **err)
+                           char **errmsg)
 {
 	if (raw->memory != NULL && raw->memory_mb != NULL) {
-		*err = wn_conf_error(doc, raw->memory_mb, "give 'memory' or 'memory_mb', not both");
+		*errmsg =
+		    wn_conf_error(doc, raw->memory_mb, "give 'memory' or 'memory_mb', not both");
 		return WN_EINVAL;
 	}
 	if (raw->memory_mb != NULL)
 		return capacity_count(doc, raw->memory_mb, "memory_mb", CAPACITY_MEMORY_MAX,
-		                      &r->memory_mb, err);
+		                      &r->memory_mb, errmsg);
 	if (capacity_auto(raw->memory)) {
 		r->memory_mb = WN_CAPACITY_DETECT;
 		return WN_OK;
 	}
-	if (capacity_scalar(doc, raw->memory, "memory", "a size or auto", err) != WN_OK)
+	if (capacity_scalar(doc, raw->memory, "memory", "a size or auto", errmsg) != WN_OK)
 		return WN_EINVAL;
 	uint64_t mb = 0;
 	if (wn_size_parse(raw->memory->str, &mb) != WN_OK || mb > (uint64_t)CAPACITY_MEMORY_MAX) {
-		*err = wn_conf_error(doc, raw->memory,
-		                     "invalid 'memory' '%s': must be a size in MB, or with a "
-		                     "suffix M, G or T (16G), or auto",
-		                     raw->memory->str);
+		*errmsg = wn_conf_error(doc, raw->memory,
+		                        "invalid 'memory' '%s': must be a size in MB, or with a "
+		                        "suffix M, G or T (16G), or auto",
+		                        raw->memory->str);
 		return WN_EINVAL;
 	}
 	r->memory_mb = (int64_t)mb;
@@ -193,29 +197,30 @@ static int capacity_memory(const wn_conf_doc *doc, const capacity_raw *raw, wn_w
 }
 
 int wn_capacity_conf_load(const wn_conf_doc *doc, const wn_conf_node *node, wn_wresources *out,
-                          char **err)
+                          char **errmsg)
 {
-	*err = NULL;
+	*errmsg = NULL;
 	memset(out, 0, sizeof(*out));
 	out->cpu = out->gpus = out->memory_mb = WN_CAPACITY_DETECT;
 	capacity_raw raw;
 	memset(&raw, 0, sizeof(raw));
-	int rc = wn_conf_apply(doc, node, capacity_keys, WN_ARRAY_LEN(capacity_keys), &raw, err);
+	int rc = wn_conf_apply(doc, node, capacity_keys, WN_ARRAY_LEN(capacity_keys), &raw, errmsg);
 	if (rc != WN_OK)
 		goto done;
-	rc = capacity_count(doc, raw.cpu, "cpu", CAPACITY_CPU_MAX, &out->cpu, err);
+	rc = capacity_count(doc, raw.cpu, "cpu", CAPACITY_CPU_MAX, &out->cpu, errmsg);
 	if (rc == WN_OK)
-		rc = capacity_gpus(doc, raw.gpus, out, err);
+		rc = capacity_gpus(doc, raw.gpus, out, errmsg);
 	if (rc == WN_OK)
-		rc = capacity_memory(doc, &raw, out, err);
+		rc = capacity_memory(doc, &raw, out, errmsg);
 	if (rc != WN_OK)
 		goto done;
 	const wn_conf_node *ln = wn_conf_get(node, "labels");
 	for (size_t i = 0; i < raw.labels.n; i++) {
 		const char *why = wn_name_check(raw.labels.keys[i]);
 		if (why != NULL) {
-			*err = wn_conf_error(doc, ln->items[2 * i], "invalid label name '%s': %s",
-			                     raw.labels.keys[i], why);
+			*errmsg =
+			    wn_conf_error(doc, ln->items[2 * i], "invalid label name '%s': %s",
+			                  raw.labels.keys[i], why);
 			rc = WN_EINVAL;
 			goto done;
 		}

@@ -29,9 +29,9 @@ typedef struct wn_wresources {
  * detected) into *out: `cpu` (a count or auto), `gpus` (a list of device ids,
  * a count N for ids 0..N-1, or auto), `memory` (MB, or with a suffix M, G or
  * T; or auto), `memory_mb` (the same in MB) and `labels` (a mapping). On
- * failure *err gets a positioned message; release *out either way. */
+ * failure *errmsg gets a positioned message; release *out either way. */
 int wn_capacity_conf_load(const wn_conf_doc *doc, const wn_conf_node *node, wn_wresources *out,
-                          char **err);
+                          char **errmsg);
 
 /* wn_capacity_conf_release frees what wn_capacity_conf_load stored in r. */
 void wn_capacity_conf_release(wn_wresources *r);

@@ -52,21 +52,22 @@ const char *wn_fmt_names(void)
 }
 
 int wn_fmt_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
-                wn_fmt **out, char **err)
+                wn_fmt **out, char **errmsg)
 {
 	*out = NULL;
-	*err = NULL;
+	*errmsg = NULL;
 	if (task == NULL || task->kind != WN_CONF_MAP) {
-		*err = wn_conf_error(doc, task, "expected a mapping for the task, got %s",
-		                     task ? wn_conf_kind_name(task->kind) : "nothing");
+		*errmsg = wn_conf_error(doc, task, "expected a mapping for the task, got %s",
+		                        task ? wn_conf_kind_name(task->kind) : "nothing");
 		return WN_EINVAL;
 	}
 	const char *name = "cli";
 	const wn_conf_node *fn = wn_conf_get(task, "formatter");
 	if (!wn_conf_is_null(fn)) {
 		if (fn->kind != WN_CONF_SCALAR) {
-			*err = wn_conf_error(doc, fn, "expected a string for 'formatter', got %s",
-			                     wn_conf_kind_name(fn->kind));
+			*errmsg =
+			    wn_conf_error(doc, fn, "expected a string for 'formatter', got %s",
+			                  wn_conf_kind_name(fn->kind));
 			return WN_EINVAL;
 		}
 		name = fn->str;
@@ -76,12 +77,12 @@ int wn_fmt_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_e
 		if (strcmp(fmt_table[i]->name, name) == 0)
 			ops = fmt_table[i];
 	if (ops == NULL) {
-		*err = wn_conf_error(doc, fn, "unknown formatter '%s' (known: %s)", name,
-		                     wn_fmt_names());
+		*errmsg = wn_conf_error(doc, fn, "unknown formatter '%s' (known: %s)", name,
+		                        wn_fmt_names());
 		return WN_EINVAL;
 	}
 	void *conf = NULL;
-	int rc = ops->load(doc, task, env, &conf, err);
+	int rc = ops->load(doc, task, env, &conf, errmsg);
 	if (rc != WN_OK)
 		return rc;
 	wn_fmt *f = wn_xcalloc(1, sizeof(*f));
@@ -565,12 +566,12 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 }
 
 int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
-                          const char *tmpl, char **err)
+                          const char *tmpl, char **errmsg)
 {
 	char *why = NULL;
 	if (wn_template_check(tmpl, &why) == WN_OK)
 		return WN_OK;
-	*err = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
+	*errmsg = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
 	free(why);
 	return WN_EINVAL;
 }
@@ -587,18 +588,18 @@ static bool fmt_env_name_ok(const char *s)
 }
 
 int wn_fmt_check_env(const wn_conf_doc *doc, const wn_conf_node *task, const wn_conf_strmap *env,
-                     char **err)
+                     char **errmsg)
 {
 	const wn_conf_node *envn = wn_conf_get(task, "env");
 	for (size_t i = 0; i < env->n; i++) {
 		if (!fmt_env_name_ok(env->keys[i])) {
-			*err = wn_conf_error(doc, envn->items[2 * i],
-			                     "invalid environment variable name '%s' in 'env'",
-			                     env->keys[i]);
+			*errmsg = wn_conf_error(doc, envn->items[2 * i],
+			                        "invalid environment variable name '%s' in 'env'",
+			                        env->keys[i]);
 			return WN_EINVAL;
 		}
 		int rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], env->keys[i],
-		                               env->vals[i], err);
+		                               env->vals[i], errmsg);
 		if (rc != WN_OK)
 			return rc;
 	}

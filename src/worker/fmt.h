@@ -80,9 +80,9 @@ typedef struct wn_fmt_result {
 typedef struct wn_fmt_ops {
 	const char *name;
 	/* load parses the task's mapping (including the common key "formatter",
-	 * see WN_FMT_KEY_FORMATTER) into *conf; *err gets a positioned message. */
+	 * see WN_FMT_KEY_FORMATTER) into *conf; *errmsg gets a positioned message. */
 	int (*load)(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
-	            void **conf, char **err);
+	            void **conf, char **errmsg);
 	void (*unload)(void *conf);
 	/* prepare builds a run for job; a failure (missing parameter, ...) gives
 	 * a reason and nothing runs. */
@@ -157,7 +157,7 @@ typedef struct wn_fmt_run wn_fmt_run;
 /* wn_fmt_load reads the task mapping: its "formatter" key (default "cli")
  * picks the formatter, which parses the rest. */
 int wn_fmt_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
-                wn_fmt **out, char **err);
+                wn_fmt **out, char **errmsg);
 
 /* wn_fmt_free frees a formatter; NULL is a no-op. */
 void wn_fmt_free(wn_fmt *f);
@@ -233,14 +233,14 @@ void wn_fmt_result_release(wn_fmt_result *res);
 void wn_fmt_run_free(wn_fmt_run *r);
 
 /* wn_fmt_check_template checks a template written at node for config key;
- * on failure *err gets a positioned message. */
+ * on failure *errmsg gets a positioned message. */
 int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
-                          const char *tmpl, char **err);
+                          const char *tmpl, char **errmsg);
 
 /* wn_fmt_check_env checks the 'env' mapping of a task (loaded into env):
  * every name a valid environment variable name, every value a valid
- * template; on failure *err gets a positioned message. */
+ * template; on failure *errmsg gets a positioned message. */
 int wn_fmt_check_env(const wn_conf_doc *doc, const wn_conf_node *task, const wn_conf_strmap *env,
-                     char **err);
+                     char **errmsg);
 
 #endif

@@ -66,35 +66,35 @@ static void cli_unload(void *p)
 }
 
 static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
-                    void **out, char **err)
+                    void **out, char **errmsg)
 {
 	cli_conf *c = wn_xcalloc(1, sizeof(*c));
 	const wn_conf_node *cmd = wn_conf_get(task, "command");
 	if (cmd != NULL && cmd->kind == WN_CONF_SCALAR && !wn_conf_is_null(cmd)) {
-		*err = wn_conf_error(doc, cmd,
-		                     "expected a list for 'command' (one item per argument: "
-		                     "no shell splits it)");
+		*errmsg = wn_conf_error(doc, cmd,
+		                        "expected a list for 'command' (one item per argument: "
+		                        "no shell splits it)");
 		free(c);
 		return WN_EINVAL;
 	}
-	int rc = wn_conf_apply(doc, task, cli_keys, WN_ARRAY_LEN(cli_keys), c, err);
+	int rc = wn_conf_apply(doc, task, cli_keys, WN_ARRAY_LEN(cli_keys), c, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	for (size_t i = 0; i < c->command.n; i++) {
-		rc = wn_fmt_check_template(doc, cmd->items[i], "command", c->command.v[i], err);
+		rc = wn_fmt_check_template(doc, cmd->items[i], "command", c->command.v[i], errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
 	if (c->workdir != NULL) {
 		rc = wn_fmt_check_template(doc, wn_conf_get(task, "workdir"), "workdir", c->workdir,
-		                           err);
+		                           errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
-	if ((rc = wn_fmt_check_env(doc, task, &c->env, err)) != WN_OK)
+	if ((rc = wn_fmt_check_env(doc, task, &c->env, errmsg)) != WN_OK)
 		goto fail;
 	const wn_conf_node *logn = wn_conf_get(task, "log");
-	rc = wn_fmt_check_template(doc, logn ? logn : task, "log", c->log, err);
+	rc = wn_fmt_check_template(doc, logn ? logn : task, "log", c->log, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	c->base_dir = wn_xstrdup(env->base_dir ? env->base_dir : ".");

@@ -151,12 +151,12 @@ static void runai_unload(void *p)
 }
 
 static int runai_check_list(const wn_conf_doc *doc, const wn_conf_node *task, const char *key,
-                            const wn_conf_strv *v, char **err)
+                            const wn_conf_strv *v, char **errmsg)
 {
 	const wn_conf_node *n = wn_conf_get(task, key);
 	for (size_t i = 0; i < v->n; i++) {
 		int rc = wn_fmt_check_template(doc, n && n->kind == WN_CONF_SEQ ? n->items[i] : n,
-		                               key, v->v[i], err);
+		                               key, v->v[i], errmsg);
 		if (rc != WN_OK)
 			return rc;
 	}
@@ -164,23 +164,23 @@ static int runai_check_list(const wn_conf_doc *doc, const wn_conf_node *task, co
 }
 
 static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
-                      void **out, char **err)
+                      void **out, char **errmsg)
 {
 	runai_conf *c = wn_xcalloc(1, sizeof(*c));
 	const wn_conf_node *cmd = wn_conf_get(task, "command");
 	if (cmd != NULL && cmd->kind == WN_CONF_SCALAR && !wn_conf_is_null(cmd)) {
-		*err = wn_conf_error(doc, cmd,
-		                     "expected a list for 'command' (one item per argument: "
-		                     "no shell splits it)");
+		*errmsg = wn_conf_error(doc, cmd,
+		                        "expected a list for 'command' (one item per argument: "
+		                        "no shell splits it)");
 		free(c);
 		return WN_EINVAL;
 	}
-	int rc = wn_conf_apply(doc, task, runai_keys, WN_ARRAY_LEN(runai_keys), c, err);
+	int rc = wn_conf_apply(doc, task, runai_keys, WN_ARRAY_LEN(runai_keys), c, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	if (c->command.n > 0 && c->args.n > 0) {
-		*err = wn_conf_error(doc, wn_conf_get(task, "args"),
-		                     "give 'command' or 'args', not both");
+		*errmsg = wn_conf_error(doc, wn_conf_get(task, "args"),
+		                        "give 'command' or 'args', not both");
 		rc = WN_EINVAL;
 		goto fail;
 	}
@@ -191,15 +191,15 @@ static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		if (tvals[i] == NULL)
 			continue;
 		const wn_conf_node *n = wn_conf_get(task, tkeys[i]);
-		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], err);
+		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
-	if ((rc = runai_check_list(doc, task, "command", &c->command, err)) != WN_OK ||
-	    (rc = runai_check_list(doc, task, "args", &c->args, err)) != WN_OK ||
-	    (rc = runai_check_list(doc, task, "extra", &c->extra, err)) != WN_OK)
+	if ((rc = runai_check_list(doc, task, "command", &c->command, errmsg)) != WN_OK ||
+	    (rc = runai_check_list(doc, task, "args", &c->args, errmsg)) != WN_OK ||
+	    (rc = runai_check_list(doc, task, "extra", &c->extra, errmsg)) != WN_OK)
 		goto fail;
-	if ((rc = wn_fmt_check_env(doc, task, &c->env, err)) != WN_OK)
+	if ((rc = wn_fmt_check_env(doc, task, &c->env, errmsg)) != WN_OK)
 		goto fail;
 	c->log_dir = wn_xstrdup(env->log_dir ? env->log_dir : ".");
 	c->tail_bytes = env->tail_bytes;

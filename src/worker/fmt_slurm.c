@@ -121,10 +121,10 @@ static void slurm_unload(void *p)
 }
 
 static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
-                      void **out, char **err)
+                      void **out, char **errmsg)
 {
 	slurm_conf *c = wn_xcalloc(1, sizeof(*c));
-	int rc = wn_conf_apply(doc, task, slurm_keys, WN_ARRAY_LEN(slurm_keys), c, err);
+	int rc = wn_conf_apply(doc, task, slurm_keys, WN_ARRAY_LEN(slurm_keys), c, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	/* every template is checked now, so that a job never meets a bad one */
@@ -134,14 +134,14 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		if (tvals[i] == NULL)
 			continue;
 		const wn_conf_node *n = wn_conf_get(task, tkeys[i]);
-		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], err);
+		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
 	char *body = NULL, *why = NULL;
 	if (wn_slurm_body(c->script, NULL, &body, &why) != WN_OK) {
 		const wn_conf_node *n = wn_conf_get(task, "script");
-		*err = wn_conf_error(doc, n ? n : task, "%s", why);
+		*errmsg = wn_conf_error(doc, n ? n : task, "%s", why);
 		free(why);
 		rc = WN_EINVAL;
 		goto fail;
@@ -152,7 +152,7 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		if (v == NULL)
 			continue;
 		rc = wn_fmt_check_template(doc, wn_conf_get(task, slurm_opts[i].key),
-		                           slurm_opts[i].key, v, err);
+		                           slurm_opts[i].key, v, errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
@@ -160,22 +160,23 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 	for (size_t i = 0; i < c->extra.n; i++) {
 		const wn_conf_node *n = xn && xn->kind == WN_CONF_SEQ ? xn->items[i] : xn;
 		if (c->extra.v[i][0] != '-') {
-			*err = wn_conf_error(doc, n,
-			                     "'extra' holds sbatch options, one per item; '%s' is "
-			                     "not one (it must start with '-')",
-			                     c->extra.v[i]);
+			*errmsg =
+			    wn_conf_error(doc, n,
+			                  "'extra' holds sbatch options, one per item; '%s' is "
+			                  "not one (it must start with '-')",
+			                  c->extra.v[i]);
 			rc = WN_EINVAL;
 			goto fail;
 		}
-		rc = wn_fmt_check_template(doc, n, "extra", c->extra.v[i], err);
+		rc = wn_fmt_check_template(doc, n, "extra", c->extra.v[i], errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
-	if ((rc = wn_fmt_check_env(doc, task, &c->env, err)) != WN_OK)
+	if ((rc = wn_fmt_check_env(doc, task, &c->env, errmsg)) != WN_OK)
 		goto fail;
 	if (strchr(c->shell, '\n') != NULL || c->shell[0] != '/') {
-		*err = wn_conf_error(doc, wn_conf_get(task, "shell"),
-		                     "'shell' must be an absolute path, such as /bin/bash");
+		*errmsg = wn_conf_error(doc, wn_conf_get(task, "shell"),
+		                        "'shell' must be an absolute path, such as /bin/bash");
 		rc = WN_EINVAL;
 		goto fail;
 	}

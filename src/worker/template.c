@@ -15,8 +15,8 @@ static bool template_name_char(char c)
 }
 
 /* template_placeholder checks the placeholder opening at p (column col) and
- * sets *end to its closing '}'; on failure *err says why. */
-static int template_placeholder(const char *p, size_t col, const char **end, char **err)
+ * sets *end to its closing '}'; on failure *errmsg says why. */
+static int template_placeholder(const char *p, size_t col, const char **end, char **errmsg)
 {
 	const char *name = p + 1;
 	const char *q = name;
@@ -24,28 +24,28 @@ static int template_placeholder(const char *p, size_t col, const char **end, cha
 		q++;
 	if (*q != '}') {
 		if (*q == '\0' || strchr(q, '}') == NULL)
-			*err = wn_xasprintf("unclosed '{' at column %zu (write '{{' for a "
-			                    "literal brace)",
-			                    col);
+			*errmsg = wn_xasprintf("unclosed '{' at column %zu (write '{{' for a "
+			                       "literal brace)",
+			                       col);
 		else if ((unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f)
-			*err = wn_xasprintf("invalid character '%c' in the placeholder at "
-			                    "column %zu (names use letters, digits, '_', '.' "
-			                    "and '-')",
-			                    *q, col);
+			*errmsg = wn_xasprintf("invalid character '%c' in the placeholder at "
+			                       "column %zu (names use letters, digits, '_', '.' "
+			                       "and '-')",
+			                       *q, col);
 		else
-			*err = wn_xasprintf("invalid byte 0x%02x in the placeholder at column "
-			                    "%zu (names use letters, digits, '_', '.' and '-')",
-			                    (unsigned char)*q, col);
+			*errmsg = wn_xasprintf("invalid byte 0x%02x in the placeholder at column "
+			                       "%zu (names use letters, digits, '_', '.' and '-')",
+			                       (unsigned char)*q, col);
 		return WN_EINVAL;
 	}
 	size_t n = (size_t)(q - name);
 	if (n == 0) {
-		*err = wn_xasprintf("empty placeholder '{}' at column %zu", col);
+		*errmsg = wn_xasprintf("empty placeholder '{}' at column %zu", col);
 		return WN_EINVAL;
 	}
 	if (n > WN_TEMPLATE_NAME_MAX) {
-		*err = wn_xasprintf("placeholder name at column %zu is longer than %d bytes", col,
-		                    WN_TEMPLATE_NAME_MAX);
+		*errmsg = wn_xasprintf("placeholder name at column %zu is longer than %d bytes",
+		                       col, WN_TEMPLATE_NAME_MAX);
 		return WN_EINVAL;
 	}
 	*end = q;
@@ -55,7 +55,7 @@ static int template_placeholder(const char *p, size_t col, const char **end, cha
 /* template_walk parses src, calling lookup for each placeholder unless it is
  * NULL; b (if not NULL) gets the expansion. */
 static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, wn_strbuf *b,
-                         char **err)
+                         char **errmsg)
 {
 	char *missing = NULL;
 	const char *p = src;
@@ -70,7 +70,7 @@ static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, 
 		size_t col = (size_t)(p - src) + 1;
 		if (*p == '}') {
 			if (p[1] != '}') {
-				*err =
+				*errmsg =
 				    wn_xasprintf("unexpected '}' at column %zu (write '}}' for a "
 				                 "literal brace)",
 				                 col);
@@ -89,7 +89,7 @@ static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, 
 			continue;
 		}
 		const char *name = p + 1, *q;
-		if (template_placeholder(p, col, &q, err) != WN_OK) {
+		if (template_placeholder(p, col, &q, errmsg) != WN_OK) {
 			free(missing);
 			return WN_EINVAL;
 		}
@@ -109,7 +109,7 @@ static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, 
 		p = q + 1;
 	}
 	if (missing != NULL) {
-		*err = wn_xasprintf("missing parameter '%s'", missing);
+		*errmsg = wn_xasprintf("missing parameter '%s'", missing);
 		free(missing);
 		return WN_ENOTFOUND;
 	}
@@ -117,12 +117,12 @@ static int template_walk(const char *src, wn_template_lookup lookup, void *ctx, 
 }
 
 int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, char **out,
-                       char **err)
+                       char **errmsg)
 {
 	*out = NULL;
-	*err = NULL;
+	*errmsg = NULL;
 	wn_strbuf b = WN_STRBUF_INIT;
-	int rc = template_walk(src, lookup, ctx, &b, err);
+	int rc = template_walk(src, lookup, ctx, &b, errmsg);
 	if (rc != WN_OK) {
 		wn_strbuf_free(&b);
 		return rc;
@@ -131,8 +131,8 @@ int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, ch
 	return WN_OK;
 }
 
-int wn_template_check(const char *src, char **err)
+int wn_template_check(const char *src, char **errmsg)
 {
-	*err = NULL;
-	return template_walk(src, NULL, NULL, NULL, err);
+	*errmsg = NULL;
+	return template_walk(src, NULL, NULL, NULL, errmsg);
 }

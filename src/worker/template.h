@@ -18,12 +18,12 @@ typedef const char *(*wn_template_lookup)(void *ctx, const char *name);
 /* wn_template_render expands src into a malloc'd *out. Returns WN_EINVAL for
  * a malformed template ("unclosed '{' at column 7") or WN_ENOTFOUND for a
  * name the lookup does not know ("missing parameter 'lr'"), with a malloc'd
- * *err and *out NULL; every placeholder is looked up even after a miss. */
+ * *errmsg and *out NULL; every placeholder is looked up even after a miss. */
 int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, char **out,
-                       char **err);
+                       char **errmsg);
 
 /* wn_template_check validates the syntax of src without looking anything up;
- * on WN_EINVAL *err gets a malloc'd message. */
-int wn_template_check(const char *src, char **err);
+ * on WN_EINVAL *errmsg gets a malloc'd message. */
+int wn_template_check(const char *src, char **errmsg);
 
 #endif

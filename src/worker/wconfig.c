@@ -71,15 +71,15 @@ void wn_wconfig_free(wn_wconfig *c)
 
 /* wconfig_tasks loads the formatter of each task of the mapping tasks into c. */
 static int wconfig_tasks(const wn_conf_doc *doc, const wn_conf_node *tasks, wn_wconfig *c,
-                         char **err)
+                         char **errmsg)
 {
 	if (wn_conf_is_null(tasks)) {
-		*err = wn_conf_error(doc, tasks,
-		                     "'tasks' is required: say how the jobs of each task run");
+		*errmsg = wn_conf_error(doc, tasks,
+		                        "'tasks' is required: say how the jobs of each task run");
 		return WN_EINVAL;
 	}
 	if (tasks->kind != WN_CONF_MAP || tasks->n == 0) {
-		*err = wn_conf_error(
+		*errmsg = wn_conf_error(
 		    doc, tasks, "expected a mapping of task names for 'tasks', got %s",
 		    tasks->kind == WN_CONF_MAP ? "an empty one" : wn_conf_kind_name(tasks->kind));
 		return WN_EINVAL;
@@ -94,17 +94,17 @@ static int wconfig_tasks(const wn_conf_doc *doc, const wn_conf_node *tasks, wn_w
 		const wn_conf_node *kn = tasks->items[2 * i], *vn = tasks->items[2 * i + 1];
 		const char *why = wn_name_check(kn->str);
 		if (why != NULL || strlen(kn->str) != kn->len) {
-			*err = wn_conf_error(doc, kn, "invalid task name '%s': %s", kn->str,
-			                     why ? why : "it holds a NUL byte");
+			*errmsg = wn_conf_error(doc, kn, "invalid task name '%s': %s", kn->str,
+			                        why ? why : "it holds a NUL byte");
 			return WN_EINVAL;
 		}
 		if (vn->kind != WN_CONF_MAP) {
-			*err = wn_conf_error(
+			*errmsg = wn_conf_error(
 			    doc, vn, "expected a mapping for task '%s', got %s", kn->str,
 			    wn_conf_is_null(vn) ? "nothing" : wn_conf_kind_name(vn->kind));
 			return WN_EINVAL;
 		}
-		int rc = wn_fmt_load(doc, vn, &env, &c->task_fmts[i], err);
+		int rc = wn_fmt_load(doc, vn, &env, &c->task_fmts[i], errmsg);
 		if (rc != WN_OK)
 			return rc;
 		c->task_names[i] = wn_xstrdup(kn->str);
@@ -114,27 +114,28 @@ static int wconfig_tasks(const wn_conf_doc *doc, const wn_conf_node *tasks, wn_w
 }
 
 static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wconfig **out,
-                            char **err)
+                            char **errmsg)
 {
 	const wn_conf_node *root = wn_conf_root(doc);
 	wn_wconfig *c = wn_xcalloc(1, sizeof(*c));
 	c->base_dir = wn_xstrdup(base_dir);
 	int rc;
 	if (root->kind != WN_CONF_MAP) {
-		*err = wn_conf_error(doc, root, "expected a mapping at the top level, got %s",
-		                     wn_conf_kind_name(root->kind));
+		*errmsg = wn_conf_error(doc, root, "expected a mapping at the top level, got %s",
+		                        wn_conf_kind_name(root->kind));
 		rc = WN_EINVAL;
 		goto fail;
 	}
-	rc = wn_conf_apply(doc, root, wconfig_keys, WN_ARRAY_LEN(wconfig_keys), c, err);
+	rc = wn_conf_apply(doc, root, wconfig_keys, WN_ARRAY_LEN(wconfig_keys), c, errmsg);
 	if (rc != WN_OK)
 		goto fail;
-	rc = wn_capacity_conf_load(doc, wn_conf_get(root, "resources"), &c->resources, err);
+	rc = wn_capacity_conf_load(doc, wn_conf_get(root, "resources"), &c->resources, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	if (c->name != NULL && wn_name_check(c->name) != NULL) {
-		*err = wn_conf_error(doc, wn_conf_get(root, "name"), "invalid worker name '%s': %s",
-		                     c->name, wn_name_check(c->name));
+		*errmsg =
+		    wn_conf_error(doc, wn_conf_get(root, "name"), "invalid worker name '%s': %s",
+		                  c->name, wn_name_check(c->name));
 		rc = WN_EINVAL;
 		goto fail;
 	}
@@ -142,7 +143,7 @@ static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wco
 	for (size_t i = 0; i < c->projects.n; i++) {
 		const char *why = wn_name_check(c->projects.v[i]);
 		if (why != NULL) {
-			*err =
+			*errmsg =
 			    wn_conf_error(doc, pn->kind == WN_CONF_SEQ ? pn->items[i] : pn,
 			                  "invalid project name '%s': %s", c->projects.v[i], why);
 			rc = WN_EINVAL;
@@ -153,7 +154,7 @@ static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wco
 	free(c->log_dir);
 	c->log_dir = abs;
 
-	rc = wconfig_tasks(doc, wn_conf_get(root, "tasks"), c, err);
+	rc = wconfig_tasks(doc, wn_conf_get(root, "tasks"), c, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	*out = c;
@@ -164,61 +165,62 @@ fail:
 }
 
 int wn_wconfig_parse(const char *name, const char *text, size_t len, const char *base_dir,
-                     wn_wconfig **out, char **err)
+                     wn_wconfig **out, char **errmsg)
 {
 	*out = NULL;
-	*err = NULL;
+	*errmsg = NULL;
 	wn_conf_doc *doc = NULL;
-	int rc = wn_conf_load_string(name, text, len, &doc, err);
+	int rc = wn_conf_load_string(name, text, len, &doc, errmsg);
 	if (rc != WN_OK)
 		return rc;
-	rc = wconfig_from_doc(doc, base_dir, out, err);
+	rc = wconfig_from_doc(doc, base_dir, out, errmsg);
 	wn_conf_free(doc);
 	return rc;
 }
 
-int wn_wconfig_load(const char *path, wn_wconfig **out, char **err)
+int wn_wconfig_load(const char *path, wn_wconfig **out, char **errmsg)
 {
 	*out = NULL;
-	*err = NULL;
+	*errmsg = NULL;
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof(cwd)) == NULL) {
-		*err = wn_xasprintf("cannot get the current directory: %s", strerror(errno));
+		*errmsg = wn_xasprintf("cannot get the current directory: %s", strerror(errno));
 		return WN_EIO;
 	}
 	wn_conf_doc *doc = NULL;
-	int rc = wn_conf_load_file(path, &doc, err);
+	int rc = wn_conf_load_file(path, &doc, errmsg);
 	if (rc != WN_OK)
 		return rc;
-	rc = wconfig_from_doc(doc, cwd, out, err);
+	rc = wconfig_from_doc(doc, cwd, out, errmsg);
 	wn_conf_free(doc);
 	if (rc == WN_OK)
 		(*out)->path = wn_xstrdup(path);
 	return rc;
 }
 
-int wn_wconfig_check(const wn_wconfig *c, char **err)
+int wn_wconfig_check(const wn_wconfig *c, char **errmsg)
 {
-	*err = NULL;
+	*errmsg = NULL;
 	if (c->projects.n == 0) {
-		*err = wn_xstrdup("no project to serve: set 'projects' in the config or pass "
-		                  "--project NAME");
+		*errmsg = wn_xstrdup("no project to serve: set 'projects' in the config or pass "
+		                     "--project NAME");
 		return WN_EINVAL;
 	}
 	for (size_t i = 0; i < c->projects.n; i++) {
 		const char *why = wn_name_check(c->projects.v[i]);
 		if (why != NULL) {
-			*err = wn_xasprintf("invalid project name '%s': %s", c->projects.v[i], why);
+			*errmsg =
+			    wn_xasprintf("invalid project name '%s': %s", c->projects.v[i], why);
 			return WN_EINVAL;
 		}
 	}
 	if (c->name != NULL && wn_name_check(c->name) != NULL) {
-		*err =
+		*errmsg =
 		    wn_xasprintf("invalid worker name '%s': %s", c->name, wn_name_check(c->name));
 		return WN_EINVAL;
 	}
 	if (c->ntasks == 0) {
-		*err = wn_xstrdup("no task configured: say in 'tasks' how jobs run");
+		*errmsg = wn_xstrdup("no task configured: say in 'tasks' how jobs run");
 		return WN_EINVAL;
 	}
 	return WN_OK;

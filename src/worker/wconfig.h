@@ -34,21 +34,21 @@ typedef struct wn_wconfig {
 	wn_fmt **task_fmts;
 } wn_wconfig;
 
-/* wn_wconfig_load reads the file at path; on failure *err gets a malloc'd
+/* wn_wconfig_load reads the file at path; on failure *errmsg gets a malloc'd
  * message with the file, line and column. */
-int wn_wconfig_load(const char *path, wn_wconfig **out, char **err);
+int wn_wconfig_load(const char *path, wn_wconfig **out, char **errmsg);
 
 /* wn_wconfig_parse reads a configuration from len bytes of text named name
  * (for messages); relative paths are resolved against base_dir. */
 int wn_wconfig_parse(const char *name, const char *text, size_t len, const char *base_dir,
-                     wn_wconfig **out, char **err);
+                     wn_wconfig **out, char **errmsg);
 
 /* wn_wconfig_free frees a configuration; NULL is a no-op. */
 void wn_wconfig_free(wn_wconfig *c);
 
 /* wn_wconfig_check validates what the file and the command line must give
- * together (at least one project, valid names); *err on failure. */
-int wn_wconfig_check(const wn_wconfig *c, char **err);
+ * together (at least one project, valid names); *errmsg on failure. */
+int wn_wconfig_check(const wn_wconfig *c, char **errmsg);
 
 /* wn_wconfig_task returns the formatter of task name, NULL if not configured. */
 const wn_fmt *wn_wconfig_task(const wn_wconfig *c, const char *name);
