@@ -139,7 +139,7 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 			goto fail;
 	}
 	char *body = NULL, *why = NULL;
-	if (wn_slurm_body(c->script, NULL, &body, &why) != WN_OK) {
+	if (wn_slurm_script_body(c->script, NULL, &body, &why) != WN_OK) {
 		const wn_conf_node *n = wn_conf_get(task, "script");
 		*errmsg = wn_conf_error(doc, n ? n : task, "%s", why);
 		free(why);
@@ -222,7 +222,7 @@ static void slurm_release(void *p)
 /* slurm_export appends "export NAME=value" (value shell-quoted). */
 static void slurm_export(wn_strbuf *b, const char *name, const char *value)
 {
-	char *q = wn_slurm_quote(value ? value : "");
+	char *q = wn_slurm_script_quote(value ? value : "");
 	wn_strbuf_addf(b, "export %s=%s\n", name, q);
 	free(q);
 }
@@ -269,10 +269,10 @@ static int slurm_render(const slurm_conf *c, const wn_fmt_job *job, size_t nplai
 	}
 	/* the body, quoted for where each value lands; env values go after
 	 * "export NAME=", as words */
-	rc = wn_slurm_body(c->script, job, &vals[nplain], reason);
+	rc = wn_slurm_script_body(c->script, job, &vals[nplain], reason);
 	if (rc == WN_OK) {
 		rc = wn_fmt_expand_quoted(job, tmpls + nplain + 1, nq - 1, vals + nplain + 1,
-		                          reason, wn_slurm_quote);
+		                          reason, wn_slurm_script_quote);
 		if (rc != WN_OK)
 			free(vals[nplain]);
 	}

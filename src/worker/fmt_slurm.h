@@ -6,7 +6,8 @@
  * its SLURM jobs with a single `squeue` call per round; a job SLURM no longer
  * lists is looked up with `sacct` (accounting) or `sacct -c` (the job
  * completion log). The batch script's text is slurm_script's, what squeue and
- * sacct print is read by slurm_parse.
+ * sacct print is read by slurm, and slurm_submit assembles and submits the
+ * script.
  *
  * End states: COMPLETED succeeds; FAILED (with its exit code), TIMEOUT,
  * OUT_OF_MEMORY, NODE_FAIL, PREEMPTED, BOOT_FAIL, DEADLINE fail with the
@@ -24,12 +25,5 @@
 
 /* The slurm formatter's operations. */
 extern const wn_fmt_ops wn_fmt_slurm_ops;
-
-/* wn_slurm_script returns the batch script of a prepared run (malloc'd). */
-char *wn_slurm_script(const void *run);
-
-/* wn_slurm_array_script returns the batch script of runs[0..n) submitted as
- * one job array with at most max_running elements at once (0: no cap). */
-char *wn_slurm_array_script(void *const *runs, size_t n, uint32_t max_running);
 
 #endif

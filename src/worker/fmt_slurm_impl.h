@@ -6,8 +6,9 @@
 #define WN_FMT_SLURM_IMPL_H
 
 #include "fmt_slurm.h"
-#include "slurm_parse.h"
+#include "slurm.h"
 #include "slurm_poll.h"
+#include "slurm_submit.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,13 +66,5 @@ typedef struct slurm_run {
 /* wn_slurm_submit_started records that r is SLURM job id and has the
  * task's poller follow it. */
 void wn_slurm_submit_started(slurm_run *r, const char *id);
-
-/* wn_slurm_submit_start writes r's batch script and submits it with sbatch
- * (the start operation); on failure *reason says why. */
-int wn_slurm_submit_start(void *run, char **reason);
-
-/* wn_slurm_submit_group submits runs[0..n) of one sweep, those with the same
- * options as one job array (the start_group operation). */
-void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons);
 
 #endif

@@ -7,7 +7,7 @@
 #ifndef WN_SLURM_POLL_H
 #define WN_SLURM_POLL_H
 
-#include "slurm_parse.h"
+#include "slurm.h"
 
 #include <stdbool.h>
 #include <stdint.h>

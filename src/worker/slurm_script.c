@@ -11,7 +11,7 @@
 
 /* ---------------------------------------------------------------- text helpers */
 
-char *wn_slurm_quote(const char *s)
+char *wn_slurm_script_quote(const char *s)
 {
 	if (*s == '\0')
 		return wn_xstrdup("''");
@@ -33,7 +33,7 @@ char *wn_slurm_quote(const char *s)
 	return wn_strbuf_take(&b);
 }
 
-char *wn_slurm_directive_word(const char *s)
+char *wn_slurm_script_word(const char *s)
 {
 	bool plain = *s != '\0';
 	for (const char *p = s; *p && plain; p++)
@@ -51,9 +51,9 @@ char *wn_slurm_directive_word(const char *s)
 	return wn_strbuf_take(&b);
 }
 
-/* wn_slurm_pct doubles every '%' of a file name, so that sbatch reads none of
+/* wn_slurm_script_pct doubles every '%' of a file name, so that sbatch reads none of
  * it as a pattern (%j, %A, ...). */
-char *wn_slurm_pct(const char *s)
+char *wn_slurm_script_pct(const char *s)
 {
 	wn_strbuf b = WN_STRBUF_INIT;
 	for (const char *p = s; *p; p++) {
@@ -65,10 +65,10 @@ char *wn_slurm_pct(const char *s)
 	return wn_strbuf_take(&b);
 }
 
-/* wn_slurm_directive appends "#SBATCH WORD\n" for the argument arg. */
-void wn_slurm_directive(wn_strbuf *b, const char *arg)
+/* wn_slurm_script_directive appends "#SBATCH WORD\n" for the argument arg. */
+void wn_slurm_script_directive(wn_strbuf *b, const char *arg)
 {
-	char *w = wn_slurm_directive_word(arg);
+	char *w = wn_slurm_script_word(arg);
 	wn_strbuf_addf(b, "#SBATCH %s\n", w);
 	free(w);
 }
@@ -475,7 +475,7 @@ static void sh_value(sh_lexer *lx, wn_strbuf *out, const char *value)
 	case SH_SQUOTE:
 	case SH_ANSI:
 		/* leave the quotes, put the value in as a word of its own, go back */
-		q = wn_slurm_quote(value);
+		q = wn_slurm_script_quote(value);
 		wn_strbuf_addf(&t, "'%s%s", q, f->kind == SH_ANSI ? "$'" : "'");
 		free(q);
 		break;
@@ -484,7 +484,7 @@ static void sh_value(sh_lexer *lx, wn_strbuf *out, const char *value)
 			wn_strbuf_add(&t, *p == '\n' || *p == '\r' ? " " : p, 1);
 		break;
 	default:
-		q = wn_slurm_quote(value);
+		q = wn_slurm_script_quote(value);
 		wn_strbuf_adds(&t, q);
 		free(q);
 		break;
@@ -495,7 +495,7 @@ static void sh_value(sh_lexer *lx, wn_strbuf *out, const char *value)
 	lx->prev = 'x'; /* a word character: no '#' comment starts right after it */
 }
 
-int wn_slurm_body(const char *tmpl, const wn_fmt_job *job, char **out, char **reason)
+int wn_slurm_script_body(const char *tmpl, const wn_fmt_job *job, char **out, char **reason)
 {
 	sh_lexer lx = {.depth = 1, .kwlen = -1};
 	lx.st[0] = (sh_frame){SH_CODE, false, 0, 0};

@@ -20,30 +20,30 @@ static void slurm_head(wn_strbuf *b, const slurm_run *r)
 {
 	wn_strbuf_addf(b, "#!%s\n", r->conf->shell);
 	char *arg = wn_xasprintf("--job-name=%s", r->job_name);
-	wn_slurm_directive(b, arg);
+	wn_slurm_script_directive(b, arg);
 	free(arg);
 }
 
 static void slurm_options(wn_strbuf *b, const slurm_run *r)
 {
 	for (size_t i = 0; i < r->nopts; i++)
-		wn_slurm_directive(b, r->opts[i]);
+		wn_slurm_script_directive(b, r->opts[i]);
 }
 
-char *wn_slurm_script(const void *p)
+char *wn_slurm_submit_script(const void *p)
 {
 	const slurm_run *r = p;
 	wn_strbuf b = WN_STRBUF_INIT;
 	slurm_head(&b, r);
-	char *pct = wn_slurm_pct(r->output);
+	char *pct = wn_slurm_script_pct(r->output);
 	char *arg = wn_xasprintf("--output=%s", pct);
-	wn_slurm_directive(&b, arg);
+	wn_slurm_script_directive(&b, arg);
 	free(arg);
 	free(pct);
 	if (r->error != NULL) {
-		pct = wn_slurm_pct(r->error);
+		pct = wn_slurm_script_pct(r->error);
 		arg = wn_xasprintf("--error=%s", pct);
-		wn_slurm_directive(&b, arg);
+		wn_slurm_script_directive(&b, arg);
 		free(arg);
 		free(pct);
 	}
@@ -57,7 +57,7 @@ char *wn_slurm_script(const void *p)
 	return wn_strbuf_take(&b);
 }
 
-char *wn_slurm_array_script(void *const *runs, size_t n, uint32_t max_running)
+char *wn_slurm_submit_array_script(void *const *runs, size_t n, uint32_t max_running)
 {
 	const slurm_run *first = runs[0];
 	wn_strbuf b = WN_STRBUF_INIT;
@@ -75,10 +75,10 @@ char *wn_slurm_array_script(void *const *runs, size_t n, uint32_t max_running)
 	wn_strbuf_adds(&b, "case ${SLURM_ARRAY_TASK_ID:-} in\n");
 	for (size_t i = 0; i < n; i++) {
 		const slurm_run *r = runs[i];
-		char *out = wn_slurm_quote(r->output);
-		char *err = r->error ? wn_slurm_quote(r->error) : NULL;
-		char *body = wn_slurm_quote(r->body);
-		char *shell = wn_slurm_quote(r->conf->shell);
+		char *out = wn_slurm_script_quote(r->output);
+		char *err = r->error ? wn_slurm_script_quote(r->error) : NULL;
+		char *body = wn_slurm_script_quote(r->body);
+		char *shell = wn_slurm_script_quote(r->conf->shell);
 		wn_strbuf_addf(&b, "%zu) # job %llu, attempt %u\n", i,
 		               (unsigned long long)r->job_id, (unsigned)r->attempt);
 		wn_strbuf_addf(&b, "exec >%s 2>%s\n", out, err ? err : "&1");
@@ -193,7 +193,7 @@ void wn_slurm_submit_started(slurm_run *r, const char *id)
 int wn_slurm_submit_start(void *p, char **reason)
 {
 	slurm_run *r = p;
-	char *script = wn_slurm_script(r);
+	char *script = wn_slurm_submit_script(r);
 	int rc = slurm_write(r->script_path, script, reason);
 	free(script);
 	if (rc == WN_OK && wn_proc_mkdirs(r->output) != 0)
@@ -223,7 +223,7 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 	char *path = wn_xasprintf("%s/array.%llu.%u.sbatch", dir, (unsigned long long)first->job_id,
 	                          (unsigned)first->attempt);
 	free(dir);
-	char *script = wn_slurm_array_script((void *const *)runs, n, max_running);
+	char *script = wn_slurm_submit_array_script((void *const *)runs, n, max_running);
 	char *reason = NULL, *id = NULL;
 	int rc = slurm_write(path, script, &reason);
 	free(script);

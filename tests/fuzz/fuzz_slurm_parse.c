@@ -7,7 +7,7 @@
  * build/fuzz/fuzz_slurm_parse -max_total_time=60 */
 #include "err.h"
 #include "fmt.h"
-#include "slurm_parse.h"
+#include "slurm.h"
 #include "slurm_script.h"
 #include "template.h"
 
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                  .param_keys = keys,
 		                  .param_vals = vals};
 		char *out = NULL, *reason = NULL;
-		int rc = wn_slurm_body(tmpl, &job, &out, &reason);
+		int rc = wn_slurm_script_body(tmpl, &job, &out, &reason);
 		if ((rc == WN_OK) != (out != NULL) || (rc == WN_OK) == (reason != NULL))
 			abort();
 		free(out);

@@ -4,9 +4,10 @@
 #include "conf.h"
 #include "err.h"
 #include "fmt.h"
-#include "slurm_parse.h"
-#include "slurm_script.h"
 #include "fmt_slurm.h"
+#include "slurm.h"
+#include "slurm_script.h"
+#include "slurm_submit.h"
 #include "test.h"
 #include "wconfig.h"
 
@@ -149,7 +150,7 @@ TEST(quote_leaves_plain_words_alone)
 {
 	const char *plain[] = {"0.1", "a-b_c.d/e:f,g@h%i+j", "ABC123"};
 	for (size_t i = 0; i < 3; i++) {
-		char *q = wn_slurm_quote(plain[i]);
+		char *q = wn_slurm_script_quote(plain[i]);
 		CHECK_EQ_STR(q, plain[i]);
 		free(q);
 	}
@@ -171,7 +172,7 @@ TEST(quote_makes_one_word_of_anything)
 	    {"'; rm -rf ~; '", "''\\''; rm -rf ~; '\\'''"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *q = wn_slurm_quote(cases[i].in);
+		char *q = wn_slurm_script_quote(cases[i].in);
 		CHECK_EQ_STR(q, cases[i].out);
 		free(q);
 	}
@@ -185,7 +186,7 @@ TEST(quoted_values_reach_a_program_byte_for_byte)
 	char script[4096] = "printf '[%s]\\n'";
 	char want[4096] = "";
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-		char *q = wn_slurm_quote(vals[i]);
+		char *q = wn_slurm_script_quote(vals[i]);
 		strcat(script, " ");
 		strcat(script, q);
 		free(q);
@@ -213,7 +214,7 @@ TEST(directive_words)
 	    {"", "\"\""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *w = wn_slurm_directive_word(cases[i].in);
+		char *w = wn_slurm_script_word(cases[i].in);
 		CHECK_EQ_STR(w, cases[i].out);
 		free(w);
 	}
@@ -232,7 +233,7 @@ TEST(script_has_options_exports_and_a_quoted_body)
 	                "  python3 train.py --lr {lr} --tag {tag} --evil {evil}\n");
 	wn_fmt_job job = a_job(12);
 	void *run = prepare(&l, &job);
-	char *s = wn_slurm_script(run);
+	char *s = wn_slurm_submit_script(run);
 	CHECK(strncmp(s, "#!/bin/bash\n#SBATCH --job-name=p.t\n", 35) == 0);
 	CHECK_HAS(s, "#SBATCH --output=/logs/p/t/12.2.out\n");
 	CHECK_HAS(s, "#SBATCH --partition=gpu\n");
@@ -269,7 +270,7 @@ TEST(task_requirements_give_the_default_options)
 	job.memory_mb = 16000;
 	job.timeout_s = 3601; /* whole minutes, rounded up */
 	void *run = prepare(&l, &job);
-	char *s = wn_slurm_script(run);
+	char *s = wn_slurm_submit_script(run);
 	CHECK_HAS(s, "#SBATCH --time=61\n");
 	CHECK_HAS(s, "#SBATCH --cpus-per-task=4\n");
 	CHECK_HAS(s, "#SBATCH --mem=16000M\n");
@@ -282,7 +283,7 @@ TEST(task_requirements_give_the_default_options)
 	l = load("formatter: slurm\nscript: hostname\ntime: \"2:00:00\"\ncpus_per_task: 8\n"
 	         "mem: 1G\ngpus: \"a100:1\"\n");
 	run = prepare(&l, &job);
-	s = wn_slurm_script(run);
+	s = wn_slurm_submit_script(run);
 	CHECK_HAS(s, "#SBATCH --time=2:00:00\n");
 	CHECK_HAS(s, "#SBATCH --cpus-per-task=8\n");
 	CHECK_HAS(s, "#SBATCH --mem=1G\n");
@@ -301,7 +302,7 @@ TEST(output_and_error_files_are_literal)
 	                "error: /abs/{job.id}.err\n");
 	wn_fmt_job job = a_job(5);
 	void *run = prepare(&l, &job);
-	char *s = wn_slurm_script(run);
+	char *s = wn_slurm_submit_script(run);
 	/* relative to log_dir, and SLURM's % patterns escaped */
 	CHECK_HAS(s, "#SBATCH \"--output=/logs/runs/two words/%%j-5.txt\"\n");
 	CHECK_HAS(s, "#SBATCH --error=/abs/5.err\n");
@@ -343,7 +344,7 @@ TEST(the_script_runs_with_its_values_literally)
 	                "  printf '[%s]\\n' {evil} {tag} \"$E\" \"$WN_JOB_ID\" \"$WN_ATTEMPT\"\n");
 	wn_fmt_job job = a_job(77);
 	void *run = prepare(&l, &job);
-	char *s = wn_slurm_script(run);
+	char *s = wn_slurm_submit_script(run);
 	CHECK_EQ_INT(run_script(s, NULL), 0);
 	char *out = read_file("out.txt");
 	CHECK_EQ_STR(out, "[$(touch pwned); '\"`id`\\]\n[two words]\n[$(touch pwned); '\"`id`\\]\n"
@@ -381,7 +382,7 @@ static char *body(const char *tmpl, const char *val, char **why)
 	*why = NULL;
 	char *out = NULL;
 	if (wn_fmt_slurm_ops.prepare(l.conf, &job, &run, why) == WN_OK) {
-		char *s = wn_slurm_script(run);
+		char *s = wn_slurm_submit_script(run);
 		run_script(s, NULL);
 		free(s);
 		out = read_file("out.txt");
@@ -477,10 +478,10 @@ TEST(array_script_runs_the_job_of_each_element)
 	j1.param_vals = v1;
 	j2.param_vals = v2;
 	void *runs[2] = {prepare(&l, &j1), prepare(&l, &j2)};
-	char *s = wn_slurm_array_script(runs, 2, 1);
+	char *s = wn_slurm_submit_array_script(runs, 2, 1);
 	CHECK_HAS(s, "#SBATCH --array=0-1%1\n");
 	CHECK_HAS(s, "#SBATCH --output=/dev/null\n");
-	char *s2 = wn_slurm_array_script(runs, 2, 0);
+	char *s2 = wn_slurm_submit_array_script(runs, 2, 0);
 	CHECK_HAS(s2, "#SBATCH --array=0-1\n");
 	free(s2);
 	/* element 1 runs job 41, into its own output file, with its exit code */

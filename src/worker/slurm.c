@@ -1,4 +1,4 @@
-#include "slurm_parse.h"
+#include "slurm.h"
 
 #include "err.h"
 #include "strbuf.h"

@@ -1,8 +1,8 @@
-/* slurm_parse: what squeue and sacct say about SLURM jobs, read into rows,
- * and how a job's end state becomes a result. Pure functions of their input
- * (fuzzed: tests/fuzz/fuzz_slurm_parse.c). */
-#ifndef WN_SLURM_PARSE_H
-#define WN_SLURM_PARSE_H
+/* slurm: what SLURM says of its jobs: job ids, states, the output of squeue
+ * and sacct read into rows, and how a job's end state becomes a result. Pure functions of their
+ * input (fuzzed: tests/fuzz/fuzz_slurm_parse.c). */
+#ifndef WN_SLURM_H
+#define WN_SLURM_H
 
 #include "fmt.h"
 

@@ -1,0 +1,28 @@
+/* slurm_submit: the batch script of a prepared slurm run assembled (the #!
+ * line, #SBATCH options, exports, the body), written beside its output file
+ * and submitted with `sbatch --parsable`; runs of one sweep with the same
+ * options go as one job array. */
+#ifndef WN_SLURM_SUBMIT_H
+#define WN_SLURM_SUBMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* wn_slurm_submit_script returns the batch script of a prepared run (malloc'd). */
+char *wn_slurm_submit_script(const void *run);
+
+/* wn_slurm_submit_array_script returns the batch script of runs[0..n) submitted as
+ * one job array with at most max_running elements at once (0: no cap). */
+char *wn_slurm_submit_array_script(void *const *runs, size_t n, uint32_t max_running);
+
+/* wn_slurm_submit_start writes the batch script of a prepared run and
+ * submits it (the formatter's start); on failure *reason says why. */
+int wn_slurm_submit_start(void *run, char **reason);
+
+/* wn_slurm_submit_group submits the prepared runs[0..n) of one sweep, those
+ * with the same options as one job array of at most max_running elements at
+ * once (the formatter's start_group); rcs[i] and reasons[i] say how runs[i]
+ * fared. */
+void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons);
+
+#endif
