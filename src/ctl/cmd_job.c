@@ -476,77 +476,84 @@ static int job_deps(wn_ctl *c)
 	return WN_CTL_EXIT_OK;
 }
 
-static int job_list(wn_ctl *c)
+/* job_list_options reads the options of `job list` into req; returns whether --all was
+ * given. */
+static bool job_list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req)
 {
-	Whatsnext__V1__ListJobsRequest req = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 	bool all = false;
-	req.page_size = 100;
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		switch (ch) {
 		case OPT_PROJECT:
-			req.project = optarg;
+			req->project = optarg;
 			break;
 		case OPT_TASK:
-			req.task = optarg;
+			req->task = optarg;
 			break;
 		case OPT_STATUS:
-			req.status = wn_ctl_parse_enum(
+			req->status = wn_ctl_parse_enum(
 			    c, "--status", &whatsnext__v1__job_status__descriptor, optarg);
 			break;
 		case OPT_LIMIT:
-			req.page_size = (int32_t)wn_ctl_parse_int(c, "--limit", optarg, 0, 10000);
+			req->page_size = (int32_t)wn_ctl_parse_int(c, "--limit", optarg, 0, 10000);
 			break;
 		case OPT_AFTER:
-			req.after_id =
+			req->after_id =
 			    (uint64_t)wn_ctl_parse_int(c, "--after", optarg, 0, INT64_MAX);
 			break;
 		case OPT_ALL:
 			all = true;
 			break;
 		case OPT_SWEEP:
-			req.sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
+			req->sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
 			break;
 		}
 	}
 	wn_ctl_args(c, 0, 0, NULL);
+	return all;
+}
 
-	Whatsnext__V1__ListJobsResponse merged = WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT;
+/* job_list_pages asks for the page req names, and with all the pages after it to the end,
+ * into merged (context-owned). */
+static void job_list_pages(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, bool all,
+                           Whatsnext__V1__ListJobsResponse *merged)
+{
 	size_t cap = 0;
 	for (;;) {
 		Whatsnext__V1__ListJobsResponse *r =
-		    wn_ctl_call(c, WN_PATH_JOB_LIST, &req.base,
+		    wn_ctl_call(c, WN_PATH_JOB_LIST, &req->base,
 		                &whatsnext__v1__list_jobs_response__descriptor, 0);
-		if (merged.n_jobs + r->n_jobs > cap) {
-			cap = (merged.n_jobs + r->n_jobs) * 2;
+		if (merged->n_jobs + r->n_jobs > cap) {
+			cap = (merged->n_jobs + r->n_jobs) * 2;
 			Whatsnext__V1__Job **jobs = wn_ctl_alloc(c, cap * sizeof(*jobs));
-			if (merged.n_jobs > 0)
-				memcpy(jobs, merged.jobs, merged.n_jobs * sizeof(*jobs));
-			merged.jobs = jobs;
+			if (merged->n_jobs > 0)
+				memcpy(jobs, merged->jobs, merged->n_jobs * sizeof(*jobs));
+			merged->jobs = jobs;
 		}
 		if (r->n_jobs > 0)
-			memcpy(merged.jobs + merged.n_jobs, r->jobs, r->n_jobs * sizeof(*r->jobs));
-		merged.n_jobs += r->n_jobs;
-		merged.next_after_id = r->next_after_id;
+			memcpy(merged->jobs + merged->n_jobs, r->jobs,
+			       r->n_jobs * sizeof(*r->jobs));
+		merged->n_jobs += r->n_jobs;
+		merged->next_after_id = r->next_after_id;
 		if (!all || r->next_after_id == 0)
 			break;
-		if (r->next_after_id <= req.after_id)
+		if (r->next_after_id <= req->after_id)
 			wn_ctl_die(c, WN_CTL_EXIT_ERROR,
 			           "cannot follow the pages: the server went back to id %llu",
 			           (unsigned long long)r->next_after_id);
-		req.after_id = r->next_after_id;
+		req->after_id = r->next_after_id;
 	}
+}
 
-	if (wn_ctl_json(c)) {
-		wn_ctl_print_message(&merged.base);
-		return WN_CTL_EXIT_OK;
-	}
+/* job_list_table prints jobs as a table. */
+static void job_list_table(wn_ctl *c, Whatsnext__V1__Job *const *jobs, size_t n)
+{
 	static const char *const cols[] = {
 	    "ID", "PROJECT", "TASK", "NAME", ">PRIO", "STATUS", ">ATTEMPT", ">EXIT", "WORKER", NULL,
 	};
 	wn_table *t = wn_table_new(cols);
-	for (size_t i = 0; i < merged.n_jobs; i++) {
-		const Whatsnext__V1__Job *j = merged.jobs[i];
+	for (size_t i = 0; i < n; i++) {
+		const Whatsnext__V1__Job *j = jobs[i];
 		wn_table_add(t, "%llu", (unsigned long long)j->id);
 		wn_table_add(t, "%s", j->project);
 		wn_table_add(t, "%s", j->task);
@@ -562,6 +569,20 @@ static int job_list(wn_ctl *c)
 	}
 	wn_table_print(t, stdout);
 	wn_table_free(t);
+}
+
+static int job_list(wn_ctl *c)
+{
+	Whatsnext__V1__ListJobsRequest req = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
+	req.page_size = 100;
+	bool all = job_list_options(c, &req);
+	Whatsnext__V1__ListJobsResponse merged = WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT;
+	job_list_pages(c, &req, all, &merged);
+	if (wn_ctl_json(c)) {
+		wn_ctl_print_message(&merged.base);
+		return WN_CTL_EXIT_OK;
+	}
+	job_list_table(c, merged.jobs, merged.n_jobs);
 	if (merged.next_after_id != 0)
 		fprintf(stderr,
 		        "wnctl: more jobs follow: add --after %llu for the next page, or --all\n",

@@ -96,90 +96,117 @@ static void sweep_dry_run(wn_ctl *c, const Whatsnext__V1__SubmitBatchRequest *re
 	wn_table_free(t);
 }
 
-int wn_ctl_job_sweep(wn_ctl *c)
+/* What `job sweep` was given. */
+struct sweep_args {
+	char **pos; /* PROJECT TASK */
+	struct wn_ctl_kv params;
+	const char **grids;
+	size_t ngrids;
+	const char *tmpl, *sweep_name, *file;
+	int64_t priority;    /* INT64_MIN: not given */
+	int64_t max_running; /* -1: not given */
+	bool dry_run;
+};
+
+/* sweep_options reads the options and arguments of `job sweep` into a. */
+static void sweep_options(wn_ctl *c, struct sweep_args *a)
 {
-	struct wn_ctl_kv params = {0};
-	const char **grids = NULL;
-	size_t ngrids = 0;
-	const char *tmpl = NULL, *sweep_name = NULL, *file = NULL;
-	int64_t priority = INT64_MIN, max_running = -1;
-	bool dry_run = false;
+	a->priority = INT64_MIN;
+	a->max_running = -1;
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		switch (ch) {
 		case OPT_GRID: {
-			const char **v = wn_ctl_alloc(c, (ngrids + 1) * sizeof(*v));
-			if (ngrids > 0)
-				memcpy(v, grids, ngrids * sizeof(*v));
-			v[ngrids++] = optarg;
-			grids = v;
+			const char **v = wn_ctl_alloc(c, (a->ngrids + 1) * sizeof(*v));
+			if (a->ngrids > 0)
+				memcpy(v, a->grids, a->ngrids * sizeof(*v));
+			v[a->ngrids++] = optarg;
+			a->grids = v;
 			break;
 		}
 		case OPT_PARAM:
-			wn_ctl_kv_add(c, &params, "--param", optarg);
+			wn_ctl_kv_add(c, &a->params, "--param", optarg);
 			break;
 		case OPT_NAME:
-			tmpl = optarg;
+			a->tmpl = optarg;
 			break;
 		case OPT_PRIORITY:
-			priority = wn_ctl_parse_int(c, "--priority", optarg, INT32_MIN, INT32_MAX);
+			a->priority =
+			    wn_ctl_parse_int(c, "--priority", optarg, INT32_MIN, INT32_MAX);
 			break;
 		case OPT_MAX_RUNNING:
-			max_running = wn_ctl_parse_int(c, "--max-running", optarg, 0, UINT32_MAX);
+			a->max_running =
+			    wn_ctl_parse_int(c, "--max-running", optarg, 0, UINT32_MAX);
 			break;
 		case OPT_SWEEP:
-			sweep_name = optarg;
+			a->sweep_name = optarg;
 			break;
 		case OPT_FILE:
-			file = optarg;
+			a->file = optarg;
 			break;
 		case OPT_DRY_RUN:
-			dry_run = true;
+			a->dry_run = true;
 			break;
 		}
 	}
-	char **a = wn_ctl_args(c, 2, 2, NULL);
+	a->pos = wn_ctl_args(c, 2, 2, NULL);
+}
 
+/* sweep_usage exits with the grid's message errmsg (freed) as a usage error. */
+__attribute__((noreturn)) static void sweep_usage(wn_ctl *c, char *errmsg)
+{
+	const char *msg = wn_ctl_strdup(c, errmsg);
+	free(errmsg);
+	wn_ctl_usage(c, "%s", msg);
+}
+
+/* sweep_grid builds the grid of a (the --file, then the options) and stores its number of
+ * jobs in *count; what the options leave out the file gives. */
+static wn_grid *sweep_grid(wn_ctl *c, struct sweep_args *a, uint64_t *count)
+{
 	wn_grid *g = wn_grid_new();
 	wn_ctl_defer(c, sweep_grid_free, g);
 	struct wn_grid_file f = {0};
-	char *err = NULL;
-	if (file != NULL) {
-		int rv = wn_grid_load(g, file, &f, &err);
+	char *errmsg = NULL;
+	if (a->file != NULL) {
+		int rv = wn_grid_load(g, a->file, &f, &errmsg);
 		if (rv != WN_OK) {
-			const char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
-			free(err);
+			const char *msg = wn_ctl_strdup(c, errmsg ? errmsg : wn_strerror(rv));
+			free(errmsg);
 			wn_ctl_die(c, rv == WN_EINVAL ? WN_CTL_EXIT_USAGE : WN_CTL_EXIT_ERROR, "%s",
 			           msg);
 		}
 	}
-	for (size_t i = 0; i < params.n; i++)
-		wn_grid_param(g, params.keys[i], params.values[i]);
-	for (size_t i = 0; i < ngrids; i++) {
-		if (wn_grid_axis_arg(g, grids[i], &err) != WN_OK) {
-			const char *msg = wn_ctl_strdup(c, err);
-			free(err);
-			wn_ctl_usage(c, "invalid --grid '%s': %s", grids[i], msg);
+	for (size_t i = 0; i < a->params.n; i++)
+		wn_grid_param(g, a->params.keys[i], a->params.values[i]);
+	for (size_t i = 0; i < a->ngrids; i++) {
+		if (wn_grid_axis_arg(g, a->grids[i], &errmsg) != WN_OK) {
+			const char *msg = wn_ctl_strdup(c, errmsg);
+			free(errmsg);
+			wn_ctl_usage(c, "invalid --grid '%s': %s", a->grids[i], msg);
 		}
 	}
-	uint64_t count = wn_grid_count(g, &err);
-	if (count == UINT64_MAX) {
-		const char *msg = wn_ctl_strdup(c, err);
-		free(err);
-		wn_ctl_usage(c, "%s", msg);
-	}
+	*count = wn_grid_count(g, &errmsg);
+	if (*count == UINT64_MAX)
+		sweep_usage(c, errmsg);
 	if (!wn_grid_varies(g))
 		wn_ctl_usage(c, "nothing to sweep: give --grid K=V1,V2,... or a --file with a grid "
 		                "or a list");
-	if (tmpl == NULL && f.has_name)
-		tmpl = f.name;
-	if (priority == INT64_MIN)
-		priority = f.has_priority ? f.priority : 0;
-	if (max_running < 0)
-		max_running = f.has_max_running ? f.max_running : 0;
-	if (sweep_name == NULL)
-		sweep_name = f.has_sweep ? f.sweep : a[1];
+	if (a->tmpl == NULL && f.has_name)
+		a->tmpl = f.name;
+	if (a->priority == INT64_MIN)
+		a->priority = f.has_priority ? f.priority : 0;
+	if (a->max_running < 0)
+		a->max_running = f.has_max_running ? f.max_running : 0;
+	if (a->sweep_name == NULL)
+		a->sweep_name = f.has_sweep ? f.sweep : a->pos[1];
+	return g;
+}
 
+/* sweep_jobs returns the count jobs of grid g as job specs (context-owned). */
+static Whatsnext__V1__JobSpec **sweep_jobs(wn_ctl *c, const struct sweep_args *a, const wn_grid *g,
+                                           uint64_t count)
+{
 	/* One block per kind of thing: 100000 jobs stay cheap. */
 	size_t np = wn_grid_nparams(g);
 	Whatsnext__V1__JobSpec *specs = wn_ctl_alloc(c, count * sizeof(*specs));
@@ -193,17 +220,15 @@ int wn_ctl_job_sweep(wn_ctl *c)
 	struct sweep_names *names = wn_xcalloc(1, sizeof(*names));
 	names->v = wn_xcalloc(count, sizeof(char *));
 	wn_ctl_defer(c, sweep_names_free, names);
+	char *errmsg = NULL;
 	for (uint64_t i = 0; i < count; i++) {
 		Whatsnext__V1__JobSpec *s = &specs[i];
 		whatsnext__v1__job_spec__init(s);
-		s->project = a[0];
-		s->task = a[1];
-		s->priority = (int32_t)priority;
-		if (wn_grid_name(g, tmpl, i, &names->v[i], &err) != WN_OK) {
-			const char *msg = wn_ctl_strdup(c, err);
-			free(err);
-			wn_ctl_usage(c, "%s", msg);
-		}
+		s->project = a->pos[0];
+		s->task = a->pos[1];
+		s->priority = (int32_t)a->priority;
+		if (wn_grid_name(g, a->tmpl, i, &names->v[i], &errmsg) != WN_OK)
+			sweep_usage(c, errmsg);
 		names->n++;
 		s->name = names->v[i];
 		size_t n = wn_grid_job(g, i, keys, values);
@@ -218,24 +243,18 @@ int wn_ctl_job_sweep(wn_ctl *c)
 		}
 		jobs[i] = s;
 	}
+	return jobs;
+}
 
-	Whatsnext__V1__SweepSpec spec = WHATSNEXT__V1__SWEEP_SPEC__INIT;
-	spec.name = (char *)sweep_name;
-	spec.max_running = (uint32_t)max_running;
-	Whatsnext__V1__SubmitBatchRequest req = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
-	req.jobs = jobs;
-	req.n_jobs = count;
-	req.sweep = &spec;
-	if (dry_run) {
-		sweep_dry_run(c, &req);
-		return WN_CTL_EXIT_OK;
-	}
+/* sweep_submit sends req and prints what it made: "sweep ID: N jobs (ids FIRST-LAST)". */
+static void sweep_submit(wn_ctl *c, const Whatsnext__V1__SubmitBatchRequest *req)
+{
 	Whatsnext__V1__SubmitBatchResponse *r =
-	    wn_ctl_call(c, WN_PATH_JOB_SUBMIT_BATCH, &req.base,
+	    wn_ctl_call(c, WN_PATH_JOB_SUBMIT_BATCH, &req->base,
 	                &whatsnext__v1__submit_batch_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
-		return WN_CTL_EXIT_OK;
+		return;
 	}
 	if (r->n_ids == 0)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read the new jobs: the reply holds none");
@@ -243,6 +262,25 @@ int wn_ctl_job_sweep(wn_ctl *c)
 		printf("sweep %llu: ", (unsigned long long)r->sweep_id);
 	printf("%zu jobs (ids %llu-%llu)\n", r->n_ids, (unsigned long long)r->ids[0],
 	       (unsigned long long)r->ids[r->n_ids - 1]);
+}
+
+int wn_ctl_job_sweep(wn_ctl *c)
+{
+	struct sweep_args a = {0};
+	sweep_options(c, &a);
+	uint64_t count = 0;
+	wn_grid *g = sweep_grid(c, &a, &count);
+	Whatsnext__V1__SweepSpec spec = WHATSNEXT__V1__SWEEP_SPEC__INIT;
+	Whatsnext__V1__SubmitBatchRequest req = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	req.jobs = sweep_jobs(c, &a, g, count);
+	req.n_jobs = count;
+	spec.name = (char *)a.sweep_name;
+	spec.max_running = (uint32_t)a.max_running;
+	req.sweep = &spec;
+	if (a.dry_run)
+		sweep_dry_run(c, &req);
+	else
+		sweep_submit(c, &req);
 	return WN_CTL_EXIT_OK;
 }
 
