@@ -148,7 +148,7 @@ static ProtobufCMessage *record_get(struct writer *w, const struct fix *f,
 
 static void put(struct writer *w, const struct fix *f, const ProtobufCMessage *m)
 {
-	record_put(w->b, f->key, f->klen, m);
+	wn_records_put(w->b, f->key, f->klen, m);
 }
 
 static void said(struct writer *w, const struct fix *f, const char *what)

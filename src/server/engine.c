@@ -99,11 +99,6 @@ int engine_write(struct call *c, wn_batch *b)
 	return WN_OK;
 }
 
-void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg)
-{
-	wn_records_put(b, key, klen, msg);
-}
-
 Job *job_find(struct call *c, uint64_t id)
 {
 	return wn_records_job_find(&c->rec, id);
@@ -733,26 +728,15 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 		call_init(&c, e, NULL);
 		pthread_mutex_lock(&e->mu);
 		int64_t cutoff = engine_now(e) - e->cfg.retention_ms;
-		char start[WN_KEY_MAX];
-		size_t sl = wn_key_job(start, after + 1);
-		const char *k, *v;
-		size_t kl, vl;
-		size_t seen = 0;
 		wn_batch *b = wn_batch_new();
+		Job **v = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*v));
 		Job **gone = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*gone));
 		size_t ngone = 0, ngone_all = 0;
 		struct project *gp = NULL;
-		more = false;
-		wn_store_iter *it = wn_store_iter_new(e->store, wn_key_prefix(WN_KEY_JOB),
-		                                      WN_KEY_PREFIX_LEN, start, sl);
-		while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-			after = wn_key_id(k);
-			if (++seen == EXPIRE_CHUNK) {
-				more = true;
-				break;
-			}
-			Job *j = whatsnext__v1__job__unpack(c.pa, vl, (const uint8_t *)v);
-			if (j == NULL || j->finished_ms == 0 || j->finished_ms > cutoff ||
+		size_t n = wn_records_job_chunk(&c.rec, &after, EXPIRE_CHUNK, v, &more);
+		for (size_t i = 0; i < n; i++) {
+			Job *j = v[i];
+			if (j->finished_ms == 0 || j->finished_ms > cutoff ||
 			    (j->status != COMPLETED && j->status != FAILED &&
 			     j->status != CANCELLED))
 				continue;
@@ -768,7 +752,6 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 			gp = p;
 			gone[ngone++] = j;
 		}
-		wn_store_iter_free(it);
 		if (ngone > 0)
 			job_remove_many(&c, b, gp, gone, ngone, false);
 		ngone_all += ngone;
@@ -781,9 +764,7 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 		call_finish(&c);
 	}
 	if (removed > 0) {
-		char end[WN_KEY_PREFIX_LEN];
-		size_t el = wn_key_prefix_end(end, WN_KEY_JOB);
-		wn_store_compact(e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, end, el);
+		wn_records_compact_jobs(e->rec);
 		wn_info("deleted %llu finished job(s) past the retention time",
 		        (unsigned long long)removed);
 	}

@@ -297,8 +297,6 @@ void replay_removed(struct call *c, wn_batch *b, const Job *j, int status);
  * disk, and learns which i/ keys exist (at start). */
 void replay_forget(wn_engine *e);
 
-/* record_put packs msg into b under key. */
-void record_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg);
 /* job_load reads job id (from the call's cache first); NOT_FOUND fails the call. */
 int job_load(struct call *c, uint64_t id, Job **out);
 /* job_find is job_load without failing the call: NULL if absent. */

@@ -174,37 +174,44 @@ static void fleet_wrk_free(struct wrk *w)
 	free(w);
 }
 
+struct fleet_loader {
+	wn_engine *e;
+	int64_t mono;
+	char **errmsg;
+	int rv;
+};
+
+/* fleet_load_one adds the worker of one stored record. */
+static bool fleet_load_one(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct fleet_loader *l = arg;
+	Whatsnext__V1__Worker *rec = whatsnext__v1__worker__unpack(NULL, vl, (const uint8_t *)v);
+	if (rec == NULL) {
+		*l->errmsg = wn_xasprintf("corrupt worker record %.*s", (int)kl, k);
+		l->rv = WN_EIO;
+		return false;
+	}
+	/* a worker active before the restart gets a full timeout to
+	 * return; when it was last seen is what was stored */
+	struct wrk *w = fleet_add(l->e, rec);
+	w->last_seen_ms = w->saved_seen_ms = rec->last_seen_ms;
+	w->seen_mono = l->mono;
+	return true;
+}
+
 int fleet_load(wn_engine *e, char **errmsg)
 {
-	const char *k, *v;
-	size_t kl, vl;
-	int rv = WN_OK;
-	int64_t mono = engine_mono(e);
-	wn_store_iter *it =
-	    wn_store_iter_new(e->store, wn_key_prefix(WN_KEY_WORKER), WN_KEY_PREFIX_LEN, NULL, 0);
-	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		Whatsnext__V1__Worker *rec =
-		    whatsnext__v1__worker__unpack(NULL, vl, (const uint8_t *)v);
-		if (rec == NULL) {
-			*errmsg = wn_xasprintf("corrupt worker record %.*s", (int)kl, k);
-			rv = WN_EIO;
-			break;
-		}
-		/* a worker active before the restart gets a full timeout to
-		 * return; when it was last seen is what was stored */
-		struct wrk *w = fleet_add(e, rec);
-		w->last_seen_ms = w->saved_seen_ms = rec->last_seen_ms;
-		w->seen_mono = mono;
-	}
-	const char *why = wn_store_iter_error(it);
-	if (rv == WN_OK && why != NULL) {
+	struct fleet_loader l = {e, engine_mono(e), errmsg, WN_OK};
+	char *why = NULL;
+	int rv = wn_records_walk(e->rec, WN_KEY_WORKER, fleet_load_one, &l, &why);
+	if (l.rv == WN_OK && rv != WN_OK) {
 		*errmsg = wn_xasprintf("cannot read every worker record: %s; run 'wnd --check "
 		                       "--data %s'",
 		                       why, e->cfg.data_dir);
-		rv = WN_EIO;
+		l.rv = WN_EIO;
 	}
-	wn_store_iter_free(it);
-	return rv;
+	free(why);
+	return l.rv;
 }
 
 void fleet_free(wn_engine *e)
@@ -221,10 +228,8 @@ void fleet_free(wn_engine *e)
 /* fleet_save puts w's record into b. */
 void fleet_save(wn_batch *b, struct wrk *w)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_worker(key, w->rec->name);
 	w->rec->last_seen_ms = w->last_seen_ms;
-	record_put(b, key, kl, &w->rec->base);
+	wn_records_worker_put(b, w->rec);
 	w->saved_seen_ms = w->last_seen_ms;
 }
 

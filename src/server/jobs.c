@@ -90,31 +90,15 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 
 uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b)
 {
-	Job **v = NULL;
-	size_t n = 0, cap = 0;
-	const char *k, *val;
-	size_t kl, vl;
-	wn_store_iter *it =
-	    wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, NULL, 0);
-	while (wn_store_iter_next(it, &k, &kl, &val, &vl)) {
-		/* a cheap look first: most jobs of a big store are someone else's */
-		Job *j = whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)val);
-		bool mine = j != NULL && strcmp(j->project, p->name) == 0 &&
-		            (task == NULL || strcmp(j->task, task) == 0);
-		uint64_t id = j ? j->id : 0;
-		if (j != NULL)
-			whatsnext__v1__job__free_unpacked(j, NULL);
-		if (!mine)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			v = wn_xrealloc(v, cap * sizeof(*v));
-		}
-		v[n] = job_find(c, id);
+	size_t nids = 0, n = 0;
+	uint64_t *ids = wn_records_job_ids_of(c->e->rec, p->name, task, &nids);
+	Job **v = wn_xmalloc((nids + 1) * sizeof(*v));
+	for (size_t i = 0; i < nids; i++) {
+		v[n] = job_find(c, ids[i]);
 		if (v[n] != NULL)
 			n++;
 	}
-	wn_store_iter_free(it);
+	free(ids);
 	job_remove_many(c, b, p, v, n, task != NULL);
 	free(v);
 	return n;

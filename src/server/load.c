@@ -22,6 +22,8 @@
 struct load {
 	wn_engine *e;
 	char **errmsg;
+	int rv;      /* a walk's callback stops the start with it */
+	int64_t now; /* wall clock, for the request ids of Submits */
 	uint64_t orphans, njobs;
 	wn_map *statuses; /* job id -> status, of every job loaded */
 	Job **withdeps;   /* jobs with dependencies, placed once all are loaded */
@@ -51,101 +53,91 @@ static int load_corrupt(struct load *l, const char *what)
 	return WN_EIO;
 }
 
-/* load_walk_end frees it; a walk that ended early on a read error (a damaged
- * table file) stops the start: going on would serve part of the jobs. */
-static int load_walk_end(struct load *l, wn_store_iter *it, int rv)
+/* load_walk_end stops the start if the walk of kind ended early on a read
+ * error (a damaged table file): going on would serve part of the jobs. */
+static int load_walk_end(struct load *l, int walked, char *why, int rv)
 {
-	const char *why = wn_store_iter_error(it);
-	if (rv == WN_OK && why != NULL) {
+	if (rv == WN_OK && walked != WN_OK) {
 		*l->errmsg = wn_xasprintf("cannot read every record of %s: %s; run 'wnd --check "
 		                          "--data %s' and restore a backup if it cannot be read",
 		                          l->e->cfg.data_dir, why, l->e->cfg.data_dir);
 		rv = WN_EIO;
 	}
-	wn_store_iter_free(it);
+	free(why);
 	return rv;
 }
 
-static int load_projects(struct load *l)
+/* load_walk walks the records of kind with fn, which sets l->rv to stop the
+ * start. */
+static int load_walk(struct load *l, enum wn_key_kind kind, wn_records_fn fn)
 {
-	const char *k, *v;
-	size_t kl, vl;
-	int rv = WN_OK;
-	wn_store_iter *it = wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_PROJECT),
-	                                      WN_KEY_PREFIX_LEN, NULL, 0);
-	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		Project *p = whatsnext__v1__project__unpack(NULL, vl, (const uint8_t *)v);
-		if (p == NULL) {
-			char what[WN_KEY_MAX + 16];
-			snprintf(what, sizeof(what), "project %.*s", (int)kl, k);
-			rv = load_corrupt(l, what);
-			break;
-		}
-		engine_project_new(l->e, p->name,
-		                   p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
-		whatsnext__v1__project__free_unpacked(p, NULL);
-	}
-	return load_walk_end(l, it, rv);
+	char *why = NULL;
+	l->rv = WN_OK;
+	int walked = wn_records_walk(l->e->rec, kind, fn, l, &why);
+	return load_walk_end(l, walked, why, l->rv);
 }
 
-static int load_tasks(struct load *l)
+static bool load_project(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
-	const char *k, *v;
-	size_t kl, vl;
-	int rv = WN_OK;
-	wn_store_iter *it =
-	    wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_TASK), WN_KEY_PREFIX_LEN, NULL, 0);
-	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		Task *t = whatsnext__v1__task__unpack(NULL, vl, (const uint8_t *)v);
-		if (t == NULL) {
-			char what[WN_KEY_MAX + 16];
-			snprintf(what, sizeof(what), "task %.*s", (int)kl, k);
-			rv = load_corrupt(l, what);
-			break;
-		}
-		struct project *p = wn_map_get_str(l->e->projects, t->project);
-		if (p == NULL)
-			load_orphan(l,
-			            "task record %.*s belongs to project \"%s\", which does not "
-			            "exist",
-			            (int)kl, k, t->project);
-		else
-			engine_task_new(p, t);
-		whatsnext__v1__task__free_unpacked(t, NULL);
+	struct load *l = arg;
+	Project *p = whatsnext__v1__project__unpack(NULL, vl, (const uint8_t *)v);
+	if (p == NULL) {
+		char what[WN_KEY_MAX + 16];
+		snprintf(what, sizeof(what), "project %.*s", (int)kl, k);
+		l->rv = load_corrupt(l, what);
+		return false;
 	}
-	return load_walk_end(l, it, rv);
+	engine_project_new(l->e, p->name,
+	                   p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
+	whatsnext__v1__project__free_unpacked(p, NULL);
+	return true;
 }
 
-static int load_sweeps(struct load *l)
+static bool load_task(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
-	const char *k, *v;
-	size_t kl, vl;
-	int rv = WN_OK;
-	wn_store_iter *it =
-	    wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_SWEEP), WN_KEY_PREFIX_LEN, NULL, 0);
-	while (rv == WN_OK && wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		unsigned long long id = kl == WN_KEY_ID_LEN ? (unsigned long long)wn_key_id(k) : 0;
-		Whatsnext__V1__Sweep *w =
-		    whatsnext__v1__sweep__unpack(NULL, vl, (const uint8_t *)v);
-		if (w == NULL || kl != WN_KEY_ID_LEN) {
-			char what[64];
-			snprintf(what, sizeof(what), "sweep %llu", id);
-			rv = load_corrupt(l, what);
-			if (w != NULL)
-				whatsnext__v1__sweep__free_unpacked(w, NULL);
-			break;
-		}
-		struct project *p = wn_map_get_str(l->e->projects, w->project);
-		if (p == NULL)
-			load_orphan(l,
-			            "sweep record %llu belongs to project \"%s\", which does not "
-			            "exist",
-			            id, w->project);
-		else
-			engine_sweep_new(l->e, p, w);
-		whatsnext__v1__sweep__free_unpacked(w, NULL);
+	struct load *l = arg;
+	Task *t = whatsnext__v1__task__unpack(NULL, vl, (const uint8_t *)v);
+	if (t == NULL) {
+		char what[WN_KEY_MAX + 16];
+		snprintf(what, sizeof(what), "task %.*s", (int)kl, k);
+		l->rv = load_corrupt(l, what);
+		return false;
 	}
-	return load_walk_end(l, it, rv);
+	struct project *p = wn_map_get_str(l->e->projects, t->project);
+	if (p == NULL)
+		load_orphan(l,
+		            "task record %.*s belongs to project \"%s\", which does not "
+		            "exist",
+		            (int)kl, k, t->project);
+	else
+		engine_task_new(p, t);
+	whatsnext__v1__task__free_unpacked(t, NULL);
+	return true;
+}
+
+static bool load_sweep(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct load *l = arg;
+	unsigned long long id = kl == WN_KEY_ID_LEN ? (unsigned long long)wn_key_id(k) : 0;
+	Whatsnext__V1__Sweep *w = whatsnext__v1__sweep__unpack(NULL, vl, (const uint8_t *)v);
+	if (w == NULL || kl != WN_KEY_ID_LEN) {
+		char what[64];
+		snprintf(what, sizeof(what), "sweep %llu", id);
+		l->rv = load_corrupt(l, what);
+		if (w != NULL)
+			whatsnext__v1__sweep__free_unpacked(w, NULL);
+		return false;
+	}
+	struct project *p = wn_map_get_str(l->e->projects, w->project);
+	if (p == NULL)
+		load_orphan(l,
+		            "sweep record %llu belongs to project \"%s\", which does not "
+		            "exist",
+		            id, w->project);
+	else
+		engine_sweep_new(l->e, p, w);
+	whatsnext__v1__sweep__free_unpacked(w, NULL);
+	return true;
 }
 
 /* load_job_counts counts j in its project and sweep and restores its lease. */
@@ -260,24 +252,23 @@ static void load_waiting(struct load *l)
 	l->nwith = 0;
 }
 
+/* load_one_job places one job record; an unreadable one stops the start. */
+static bool load_one_job(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct load *l = arg;
+	if (load_job(l, k, kl, v, vl, l->now))
+		return true;
+	char what[64];
+	snprintf(what, sizeof(what), "job %llu",
+	         kl == WN_KEY_ID_LEN ? (unsigned long long)wn_key_id(k) : 0ULL);
+	l->rv = load_corrupt(l, what);
+	return false;
+}
+
 static int load_jobs(struct load *l)
 {
-	const char *k, *v;
-	size_t kl, vl;
-	int rv = WN_OK;
-	int64_t now = engine_now(l->e);
-	wn_store_iter *it =
-	    wn_store_iter_new(l->e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, NULL, 0);
-	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		if (!load_job(l, k, kl, v, vl, now)) {
-			char what[64];
-			snprintf(what, sizeof(what), "job %llu",
-			         kl == WN_KEY_ID_LEN ? (unsigned long long)wn_key_id(k) : 0ULL);
-			rv = load_corrupt(l, what);
-			break;
-		}
-	}
-	rv = load_walk_end(l, it, rv);
+	l->now = engine_now(l->e);
+	int rv = load_walk(l, WN_KEY_JOB, load_one_job);
 	load_waiting(l);
 	return rv;
 }
@@ -285,16 +276,9 @@ static int load_jobs(struct load *l)
 /* load_next_id reads m/next_id: ids below it were handed out already. */
 static void load_next_id(wn_engine *e)
 {
-	char *val = NULL;
-	size_t len = 0;
-	if (wn_store_get(e->store, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, &val, &len) == WN_OK) {
-		char buf[32];
-		snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31), val);
-		uint64_t n = strtoull(buf, NULL, 10);
-		if (n > e->next_id)
-			e->next_id = n;
-		free(val);
-	}
+	uint64_t n = 0;
+	if (wn_records_next_id_get(e->rec, &n) && n > e->next_id)
+		e->next_id = n;
 	if (e->next_id == 0)
 		e->next_id = 1;
 	e->id_limit = e->next_id;
@@ -303,11 +287,11 @@ static void load_next_id(wn_engine *e)
 int engine_load(wn_engine *e, char **errmsg)
 {
 	struct load l = {.e = e, .errmsg = errmsg, .statuses = wn_map_new_u64()};
-	int rv = load_projects(&l);
+	int rv = load_walk(&l, WN_KEY_PROJECT, load_project);
 	if (rv == WN_OK)
-		rv = load_tasks(&l);
+		rv = load_walk(&l, WN_KEY_TASK, load_task);
 	if (rv == WN_OK)
-		rv = load_sweeps(&l);
+		rv = load_walk(&l, WN_KEY_SWEEP, load_sweep);
 	if (rv == WN_OK)
 		rv = fleet_load(e, errmsg);
 	if (rv == WN_OK)

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,4 +265,388 @@ void wn_records_job_del(wn_records_call *rc, wn_batch *b, uint64_t id)
 	size_t kl = wn_key_job(key, id);
 	wn_batch_del(b, key, kl);
 	stage_add(rc, b, id, NULL, 0, false);
+}
+
+/* ------------------------------------------------------------ other records */
+
+/* record_get reads key's record and unpacks it as d into the call's
+ * allocator. */
+static int record_get(wn_records_call *rc, const char *key, size_t kl,
+                      const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+	char *val = NULL;
+	size_t len = 0;
+	int rv = wn_store_get(rc->r->store, key, kl, &val, &len);
+	if (rv != WN_OK)
+		return rv;
+	*out = protobuf_c_message_unpack(d, rc->pa, len, (uint8_t *)val);
+	free(val);
+	return *out != NULL ? WN_OK : WN_EINTERNAL;
+}
+
+int wn_records_project_get(wn_records_call *rc, const char *name, Whatsnext__V1__Project **out)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_project(key, name);
+	return record_get(rc, key, kl, &whatsnext__v1__project__descriptor,
+	                  (ProtobufCMessage **)out);
+}
+
+void wn_records_project_put(wn_batch *b, const Whatsnext__V1__Project *p)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_project(key, p->name);
+	wn_records_put(b, key, kl, &p->base);
+}
+
+void wn_records_project_del(wn_batch *b, const char *name)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_project(key, name);
+	wn_batch_del(b, key, kl);
+}
+
+int wn_records_task_get(wn_records_call *rc, const char *project, const char *name,
+                        Whatsnext__V1__Task **out)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_task(key, project, name);
+	return record_get(rc, key, kl, &whatsnext__v1__task__descriptor, (ProtobufCMessage **)out);
+}
+
+void wn_records_task_put(wn_batch *b, const Whatsnext__V1__Task *t)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_task(key, t->project, t->name);
+	wn_records_put(b, key, kl, &t->base);
+}
+
+void wn_records_task_del(wn_batch *b, const char *project, const char *name)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_task(key, project, name);
+	wn_batch_del(b, key, kl);
+}
+
+void wn_records_sweep_put(wn_batch *b, const Whatsnext__V1__Sweep *s)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_sweep(key, s->id);
+	wn_records_put(b, key, kl, &s->base);
+}
+
+void wn_records_sweep_del(wn_batch *b, uint64_t id)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_sweep(key, id);
+	wn_batch_del(b, key, kl);
+}
+
+void wn_records_worker_put(wn_batch *b, const Whatsnext__V1__Worker *w)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_worker(key, w->name);
+	wn_records_put(b, key, kl, &w->base);
+}
+
+void wn_records_next_id_put(wn_batch *b, uint64_t limit)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)limit);
+	wn_batch_put(b, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, buf, (size_t)n);
+}
+
+bool wn_records_next_id_get(wn_records *r, uint64_t *limit)
+{
+	char *val = NULL;
+	size_t len = 0;
+	if (wn_store_get(r->store, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, &val, &len) != WN_OK)
+		return false;
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31), val);
+	*limit = strtoull(buf, NULL, 10);
+	free(val);
+	return true;
+}
+
+int wn_records_req_get(wn_records *r, uint64_t id, char **val, size_t *len)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_req(key, id);
+	return wn_store_get(r->store, key, kl, val, len);
+}
+
+void wn_records_req_put(wn_batch *b, uint64_t id, const void *val, size_t len)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_req(key, id);
+	wn_batch_put(b, key, kl, val, len);
+}
+
+/* ------------------------------------------------------------ walks */
+
+/* walk_end frees it and says whether a read error ended the walk early. */
+static int walk_end(wn_store_iter *it, char **why)
+{
+	const char *err = wn_store_iter_error(it);
+	int rv = WN_OK;
+	if (err != NULL) {
+		rv = WN_EIO;
+		if (why != NULL)
+			*why = wn_xstrdup(err);
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
+int wn_records_walk(wn_records *r, enum wn_key_kind kind, wn_records_fn fn, void *arg, char **why)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	wn_store_iter *it =
+	    wn_store_iter_new(r->store, wn_key_prefix(kind), WN_KEY_PREFIX_LEN, NULL, 0);
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl))
+		if (!fn(arg, k, kl, v, vl))
+			break;
+	return walk_end(it, why);
+}
+
+/* jobs_from starts a walk over the job records with ids from first on. */
+static wn_store_iter *jobs_from(wn_records *r, uint64_t first)
+{
+	char start[WN_KEY_MAX];
+	size_t sl = wn_key_job(start, first);
+	return wn_store_iter_new(r->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, start, sl);
+}
+
+/* job_key_id returns the id of job key k (0 if it is not one). */
+static uint64_t job_key_id(const char *k, size_t kl)
+{
+	return kl == WN_KEY_ID_LEN ? wn_key_id(k) : 0;
+}
+
+int wn_records_job_walk(wn_records *r, uint64_t first, wn_records_job_fn fn, void *arg, char **why)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	wn_store_iter *it = jobs_from(r, first);
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl))
+		if (!fn(arg, job_key_id(k, kl), v, vl))
+			break;
+	return walk_end(it, why);
+}
+
+size_t wn_records_job_ids(wn_records *r, uint64_t first, uint64_t last, uint64_t *ids, size_t cap)
+{
+	const char *k, *v;
+	size_t kl, vl, n = 0;
+	wn_store_iter *it = jobs_from(r, first);
+	while (n < cap && wn_store_iter_next(it, &k, &kl, &v, &vl) && job_key_id(k, kl) <= last)
+		ids[n++] = job_key_id(k, kl);
+	wn_store_iter_free(it);
+	return n;
+}
+
+/* job_of unpacks a job record (without an allocator: free it) if it is one of
+ * project and, if not NULL, task. */
+static Whatsnext__V1__Job *job_of(const char *v, size_t vl, const char *project, const char *task)
+{
+	Whatsnext__V1__Job *j = whatsnext__v1__job__unpack(NULL, vl, (const uint8_t *)v);
+	if (j != NULL &&
+	    (strcmp(j->project, project) != 0 || (task != NULL && strcmp(j->task, task) != 0))) {
+		whatsnext__v1__job__free_unpacked(j, NULL);
+		j = NULL;
+	}
+	return j;
+}
+
+uint64_t *wn_records_job_ids_of(wn_records *r, const char *project, const char *task, size_t *n)
+{
+	uint64_t *v = NULL;
+	size_t cap = 0;
+	const char *k, *val;
+	size_t kl, vl;
+	*n = 0;
+	wn_store_iter *it = jobs_from(r, 0);
+	while (wn_store_iter_next(it, &k, &kl, &val, &vl)) {
+		/* a cheap look: most jobs of a big store are someone else's */
+		Whatsnext__V1__Job *j = job_of(val, vl, project, task);
+		if (j == NULL)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = wn_xrealloc(v, cap * sizeof(*v));
+		}
+		v[(*n)++] = j->id;
+		whatsnext__v1__job__free_unpacked(j, NULL);
+	}
+	wn_store_iter_free(it);
+	return v;
+}
+
+uint64_t wn_records_job_count(wn_records *r, const char *project, const char *task, int status)
+{
+	uint64_t count = 0;
+	const char *k, *v;
+	size_t kl, vl;
+	wn_store_iter *it = jobs_from(r, 0);
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		Whatsnext__V1__Job *j = job_of(v, vl, project, task);
+		if (j == NULL)
+			continue;
+		count += (int)j->status == status;
+		whatsnext__v1__job__free_unpacked(j, NULL);
+	}
+	wn_store_iter_free(it);
+	return count;
+}
+
+size_t wn_records_job_chunk(wn_records_call *rc, uint64_t *after, size_t max,
+                            Whatsnext__V1__Job **v, bool *more)
+{
+	const char *k, *val;
+	size_t kl, vl, seen = 0, n = 0;
+	*more = false;
+	wn_store_iter *it = jobs_from(rc->r, *after + 1);
+	while (wn_store_iter_next(it, &k, &kl, &val, &vl)) {
+		if (seen == max) {
+			*more = true;
+			break;
+		}
+		seen++;
+		*after = job_key_id(k, kl);
+		Whatsnext__V1__Job *j =
+		    whatsnext__v1__job__unpack(rc->pa, vl, (const uint8_t *)val);
+		if (j != NULL)
+			v[n++] = j;
+	}
+	wn_store_iter_free(it);
+	return n;
+}
+
+void wn_records_compact_jobs(wn_records *r)
+{
+	char end[WN_KEY_PREFIX_LEN];
+	size_t el = wn_key_prefix_end(end, WN_KEY_JOB);
+	wn_store_compact(r->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, end, el);
+}
+
+/* page_match reports whether j belongs on pg's page. */
+static bool page_match(const wn_records_page *pg, const Whatsnext__V1__Job *j)
+{
+	return (pg->project == NULL || !pg->project[0] || strcmp(j->project, pg->project) == 0) &&
+	       (pg->task == NULL || !pg->task[0] || strcmp(j->task, pg->task) == 0) &&
+	       (pg->status == 0 || (int)j->status == pg->status);
+}
+
+void wn_records_job_page(wn_records_call *rc, wn_records_page *pg)
+{
+	const char *k, *v;
+	size_t kl, vl, scanned = 0, bytes = 0;
+	uint64_t last = 0;
+	bool more = false;
+	pg->n = 0;
+	pg->next_after = 0;
+	if (pg->after >= pg->last)
+		return;
+	wn_store_iter *it = jobs_from(rc->r, pg->after + 1);
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		uint64_t id = job_key_id(k, kl);
+		if (id > pg->last)
+			break;
+		if (pg->n == pg->max || scanned == pg->scan_max || bytes > pg->bytes) {
+			more = true;
+			break;
+		}
+		scanned++;
+		last = id;
+		Whatsnext__V1__Job *j = whatsnext__v1__job__unpack(rc->pa, vl, (const uint8_t *)v);
+		if (j == NULL || !page_match(pg, j))
+			continue;
+		wn_records_job_adopt(rc, j);
+		pg->jobs[pg->n++] = j;
+		bytes += vl;
+	}
+	wn_store_iter_free(it);
+	pg->next_after = more ? last : 0;
+}
+
+/* ------------------------------------------------------------ lists */
+
+struct list {
+	wn_records_call *rc;
+	const ProtobufCMessageDescriptor *d;
+	int status; /* projects: 0 any */
+	ProtobufCMessage **v;
+	size_t n, cap;
+};
+
+static bool list_one(void *arg, const char *key, size_t klen, const char *val, size_t vlen)
+{
+	(void)key, (void)klen;
+	struct list *l = arg;
+	if (l->n == l->cap)
+		return false;
+	ProtobufCMessage *m =
+	    protobuf_c_message_unpack(l->d, l->rc->pa, vlen, (const uint8_t *)val);
+	if (m == NULL)
+		return true;
+	if (l->status != 0 && (int)((Whatsnext__V1__Project *)m)->status != l->status)
+		return true;
+	l->v[l->n++] = m;
+	return true;
+}
+
+size_t wn_records_project_list(wn_records_call *rc, int status, Whatsnext__V1__Project **v,
+                               size_t cap)
+{
+	struct list l = {rc, &whatsnext__v1__project__descriptor, status, (ProtobufCMessage **)v, 0,
+	                 cap};
+	wn_records_walk(rc->r, WN_KEY_PROJECT, list_one, &l, NULL);
+	return l.n;
+}
+
+size_t wn_records_task_list(wn_records_call *rc, const char *project, Whatsnext__V1__Task **v,
+                            size_t cap)
+{
+	struct list l = {rc, &whatsnext__v1__task__descriptor, 0, (ProtobufCMessage **)v, 0, cap};
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_task_prefix(key, project);
+	const char *k, *val;
+	size_t tkl, vl;
+	wn_store_iter *it = wn_store_iter_new(rc->r->store, key, kl, NULL, 0);
+	while (wn_store_iter_next(it, &k, &tkl, &val, &vl) && list_one(&l, k, tkl, val, vl))
+		;
+	wn_store_iter_free(it);
+	return l.n;
+}
+
+uint64_t wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_task_prefix(key, project);
+	const char *k, *v;
+	size_t tkl, vl;
+	uint64_t n = 0;
+	wn_store_iter *it = wn_store_iter_new(r->store, key, kl, NULL, 0);
+	while (wn_store_iter_next(it, &k, &tkl, &v, &vl)) {
+		wn_batch_del(b, k, tkl);
+		n++;
+	}
+	wn_store_iter_free(it);
+	return n;
+}
+
+int wn_records_last_job_id(const char *dir, uint64_t *id, char **errmsg)
+{
+	char *key = NULL;
+	size_t klen = 0;
+	int rv = wn_store_last_key(dir, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, &key, &klen,
+	                           errmsg);
+	if (rv == WN_OK && klen == WN_KEY_ID_LEN)
+		*id = wn_key_id(key);
+	else if (rv == WN_OK)
+		rv = WN_ENOTFOUND;
+	free(key);
+	return rv;
 }

@@ -73,4 +73,109 @@ void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
  * cache once b is applied). */
 void wn_records_job_del(wn_records_call *rc, wn_batch *b, uint64_t id);
 
+/* Records of the other kinds. Puts and deletes go into a batch b the caller
+ * writes; reads unpack into the call's allocator and return WN_ENOTFOUND if
+ * the record is absent, WN_EINTERNAL if it does not unpack, or the store's
+ * error. */
+
+/* wn_records_project_get reads project name's record. */
+int wn_records_project_get(wn_records_call *rc, const char *name, Whatsnext__V1__Project **out);
+/* wn_records_project_put adds p's record to b. */
+void wn_records_project_put(wn_batch *b, const Whatsnext__V1__Project *p);
+/* wn_records_project_del deletes project name's record in b. */
+void wn_records_project_del(wn_batch *b, const char *name);
+/* wn_records_project_list returns in v (cap entries) the readable records of
+ * projects with status (0: any), in name order, and how many there are. */
+size_t wn_records_project_list(wn_records_call *rc, int status, Whatsnext__V1__Project **v,
+                               size_t cap);
+
+/* wn_records_task_get reads the record of task name of project. */
+int wn_records_task_get(wn_records_call *rc, const char *project, const char *name,
+                        Whatsnext__V1__Task **out);
+/* wn_records_task_put adds t's record to b. */
+void wn_records_task_put(wn_batch *b, const Whatsnext__V1__Task *t);
+/* wn_records_task_del deletes the record of task name of project in b. */
+void wn_records_task_del(wn_batch *b, const char *project, const char *name);
+/* wn_records_task_list returns in v (cap entries) the readable records of
+ * project's tasks, in name order, and how many there are. */
+size_t wn_records_task_list(wn_records_call *rc, const char *project, Whatsnext__V1__Task **v,
+                            size_t cap);
+/* wn_records_task_del_all deletes the records of every task of project in b
+ * and returns how many there were. */
+uint64_t wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project);
+
+/* wn_records_sweep_put adds s's record to b. */
+void wn_records_sweep_put(wn_batch *b, const Whatsnext__V1__Sweep *s);
+/* wn_records_sweep_del deletes the record of sweep id in b. */
+void wn_records_sweep_del(wn_batch *b, uint64_t id);
+/* wn_records_worker_put adds w's record to b. */
+void wn_records_worker_put(wn_batch *b, const Whatsnext__V1__Worker *w);
+/* wn_records_next_id_put stores limit, a bound above every job id handed out,
+ * in b. */
+void wn_records_next_id_put(wn_batch *b, uint64_t limit);
+/* wn_records_next_id_get reads the bound stored by wn_records_next_id_put;
+ * false if there is none. */
+bool wn_records_next_id_get(wn_records *r, uint64_t *limit);
+
+/* wn_records_req_get reads the reply stored for request id into a new buffer
+ * (*val, *len); WN_ENOTFOUND if there is none. */
+int wn_records_req_get(wn_records *r, uint64_t id, char **val, size_t *len);
+/* wn_records_req_put stores the reply val (len bytes) for request id in b. */
+void wn_records_req_put(wn_batch *b, uint64_t id, const void *val, size_t len);
+
+/* Walks. */
+
+/* wn_records_fn gets one record of a walk: its key and value (valid until it
+ * returns); false stops the walk. */
+typedef bool (*wn_records_fn)(void *arg, const char *key, size_t klen, const char *val,
+                              size_t vlen);
+/* wn_records_walk calls fn for each record of kind in key order, until fn
+ * returns false. WN_OK, or WN_EIO if a read error (a damaged table file)
+ * ended the walk early, with why (if not NULL) set to a malloc'd reason. */
+int wn_records_walk(wn_records *r, enum wn_key_kind kind, wn_records_fn fn, void *arg, char **why);
+/* wn_records_job_walk is wn_records_walk over the job records with ids from
+ * first on, fn getting each job's id as well. */
+typedef bool (*wn_records_job_fn)(void *arg, uint64_t id, const char *val, size_t vlen);
+int wn_records_job_walk(wn_records *r, uint64_t first, wn_records_job_fn fn, void *arg, char **why);
+
+/* wn_records_job_ids returns the ids of the job records with ids in [first,
+ * last], at most cap of them into ids, and how many. */
+size_t wn_records_job_ids(wn_records *r, uint64_t first, uint64_t last, uint64_t *ids, size_t cap);
+/* wn_records_job_ids_of returns the ids of the readable job records of
+ * project (and of task, if not NULL), in id order, in a new array of *n. */
+uint64_t *wn_records_job_ids_of(wn_records *r, const char *project, const char *task, size_t *n);
+/* wn_records_job_count counts the readable job records of project and task
+ * with status. */
+uint64_t wn_records_job_count(wn_records *r, const char *project, const char *task, int status);
+/* wn_records_job_chunk unpacks into the call's allocator (without adopting
+ * them) the readable ones of the next max job records after id *after, puts
+ * them in v and returns how many; *after becomes the last id read, *more
+ * whether records follow. */
+size_t wn_records_job_chunk(wn_records_call *rc, uint64_t *after, size_t max,
+                            Whatsnext__V1__Job **v, bool *more);
+/* wn_records_compact_jobs compacts the job records, so that the space of
+ * those deleted comes back. */
+void wn_records_compact_jobs(wn_records *r);
+
+/* A page of a job list: the jobs with ids in (after, last] that match. */
+typedef struct wn_records_page {
+	const char *project, *task; /* "" or NULL: any */
+	int status;                 /* 0: any */
+	uint64_t after, last;
+	size_t max;      /* jobs on the page */
+	size_t scan_max; /* records looked at */
+	size_t bytes;    /* the page stops past this many bytes of records */
+	/* the page: jobs unpacked into the call's allocator and adopted by it */
+	Whatsnext__V1__Job **jobs; /* max entries, the caller's */
+	size_t n;
+	uint64_t next_after; /* where the next page starts; 0: no more */
+} wn_records_page;
+/* wn_records_job_page fills pg's page, in id order. */
+void wn_records_job_page(wn_records_call *rc, wn_records_page *pg);
+
+/* wn_records_last_job_id reads the largest job id stored in the database in
+ * dir, which no wnd is using (a checkpoint): WN_ENOTFOUND if it holds no
+ * job, else WN_OK or the error with *errmsg malloc'd. */
+int wn_records_last_job_id(const char *dir, uint64_t *id, char **errmsg);
+
 #endif

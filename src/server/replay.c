@@ -80,11 +80,9 @@ static bool stored_answer(struct call *c, const ProtobufCMessageDescriptor *od,
 {
 	if (wn_map_get_u64(c->e->replay.stored, c->reqid) == NULL)
 		return false;
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_req(key, c->reqid);
 	char *val = NULL;
 	size_t len = 0;
-	if (wn_store_get(c->e->store, key, kl, &val, &len) != WN_OK)
+	if (wn_records_req_get(c->e->rec, c->reqid, &val, &len) != WN_OK)
 		return false;
 	/* value: 8-byte time, the method path, NUL, the reply body */
 	const char *m = len > 8 ? memchr(val + 8, '\0', len - 8) : NULL;
@@ -130,15 +128,13 @@ bool replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool br
 static void put_stored(wn_engine *e, wn_batch *b, uint64_t reqid, int64_t at, const char *method,
                        const ProtobufCMessage *reply)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_req(key, reqid);
 	size_t bl = protobuf_c_message_get_packed_size(reply);
 	size_t ml = strlen(method) + 1;
 	uint8_t *buf = wn_xmalloc(8 + ml + bl);
 	memcpy(buf, &at, 8);
 	memcpy(buf + 8, method, ml);
 	protobuf_c_message_pack(reply, buf + 8 + ml);
-	wn_batch_put(b, key, kl, buf, 8 + ml + bl);
+	wn_records_req_put(b, reqid, buf, 8 + ml + bl);
 	free(buf);
 	/* set before the write lands: at worst a read that finds nothing */
 	wn_map_put_u64(e->replay.stored, reqid, (void *)1);
@@ -193,32 +189,40 @@ static void forget_jobs(struct replay *r, int64_t cutoff)
 	r->peak = r->n;
 }
 
+struct forget {
+	wn_engine *e;
+	int64_t cutoff;
+	wn_batch *b;
+};
+
+/* forget_req deletes (in f->b) a stored reply older than the cutoff, and
+ * remembers those kept. */
+static bool forget_req(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct forget *f = arg;
+	int64_t at = 0;
+	if (vl >= 8)
+		memcpy(&at, v, 8);
+	uint64_t id = kl == WN_KEY_ID_LEN ? wn_key_id(k) : 0;
+	if (at < f->cutoff) {
+		wn_batch_del(f->b, k, kl);
+		wn_map_del_u64(f->e->replay.stored, id);
+	} else {
+		wn_map_put_u64(f->e->replay.stored, id, (void *)1);
+	}
+	return true;
+}
+
 void replay_forget(wn_engine *e)
 {
 	pthread_mutex_lock(&e->mu);
 	int64_t cutoff = engine_now(e) - REPLAY_KEEP_MS;
 	forget_jobs(&e->replay, cutoff);
-	wn_batch *b = wn_batch_new();
-	const char *k, *v;
-	size_t kl, vl;
-	wn_store_iter *it =
-	    wn_store_iter_new(e->store, wn_key_prefix(WN_KEY_REQ), WN_KEY_PREFIX_LEN, NULL, 0);
-	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		int64_t at = 0;
-		if (vl >= 8)
-			memcpy(&at, v, 8);
-		uint64_t id = wn_key_id(k);
-		if (at < cutoff) {
-			wn_batch_del(b, k, kl);
-			wn_map_del_u64(e->replay.stored, id);
-		} else {
-			wn_map_put_u64(e->replay.stored, id, (void *)1);
-		}
-	}
-	wn_store_iter_free(it);
+	struct forget f = {e, cutoff, wn_batch_new()};
+	wn_records_walk(e->rec, WN_KEY_REQ, forget_req, &f, NULL);
 	uint64_t seq;
-	if (wn_batch_count(b) > 0)
-		wn_store_write(e->store, b, &seq);
-	wn_batch_free(b);
+	if (wn_batch_count(f.b) > 0)
+		wn_store_write(e->store, f.b, &seq);
+	wn_batch_free(f.b);
 	pthread_mutex_unlock(&e->mu);
 }

@@ -215,15 +215,11 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 	if (e != 0)
 		return admin_errno(c, -e, "cannot list the backup in", data);
 	int64_t t1 = wn_mono_ms();
-	char *key = NULL;
-	size_t klen = 0;
-	rv = wn_store_last_key(data, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, &key, &klen,
-	                       &err);
+	uint64_t last = 0;
+	rv = wn_records_last_job_id(data, &last, &err);
 	wn_debug("backup: checkpoint %lld ms, read back %lld ms", (long long)(t1 - t0),
 	         (long long)(wn_mono_ms() - t1));
-	if (rv == WN_OK && klen == WN_KEY_ID_LEN)
-		r->last_job_id = wn_key_id(key);
-	free(key);
+	r->last_job_id = last;
 	if (rv == WN_ENOTFOUND)
 		rv = WN_OK;
 	if (rv != WN_OK) {

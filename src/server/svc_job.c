@@ -187,9 +187,7 @@ static void put_next_id(struct call *c, wn_batch *b)
 	if (e->next_id <= e->id_limit)
 		return;
 	e->id_limit = e->next_id > UINT64_MAX - ID_BLOCK ? UINT64_MAX : e->next_id + ID_BLOCK;
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)e->id_limit);
-	wn_batch_put(b, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, buf, (size_t)n);
+	wn_records_next_id_put(b, e->id_limit);
 }
 
 /* job_ids_left refuses a request for n new ids beyond the last one: an id
@@ -371,9 +369,7 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		sw->max_running = rq->sweep->max_running;
 		sw->total = rq->n_jobs;
 		sw->created_ms = now;
-		char key[WN_KEY_MAX];
-		size_t kl = wn_key_sweep(key, first);
-		record_put(b, key, kl, &sw->base);
+		wn_records_sweep_put(b, sw);
 		engine_sweep_new(c->e, projs[0], sw);
 		r->sweep_id = first;
 	}
@@ -438,38 +434,20 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 		*out = &r->base;
 		return WN_OK;
 	}
-	char start[WN_KEY_MAX];
-	size_t sl = wn_key_job(start, after + 1);
-	const char *k, *v;
-	size_t kl, vl;
-	size_t scanned = 0, bytes = 0;
-	uint64_t last = 0;
-	bool more = false;
-	wn_store_iter *it =
-	    wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, start, sl);
-	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		if (wn_key_id(k) > last_id)
-			break;
-		if (r->n_jobs == page || scanned == JOB_LIST_SCAN_MAX || bytes > WN_REPLY_BUDGET) {
-			more = true;
-			break;
-		}
-		scanned++;
-		last = wn_key_id(k);
-		Job *j = whatsnext__v1__job__unpack(c->pa, vl, (const uint8_t *)v);
-		if (j == NULL)
-			continue;
-		if ((rq->project[0] && strcmp(j->project, rq->project) != 0) ||
-		    (rq->task[0] && strcmp(j->task, rq->task) != 0) ||
-		    (rq->status != 0 && j->status != rq->status))
-			continue;
-		job_adopt(c, j);
-		job_fill_live(c, j, false);
-		r->jobs[r->n_jobs++] = j;
-		bytes += vl;
-	}
-	wn_store_iter_free(it);
-	r->next_after_id = more ? last : 0;
+	wn_records_page pg = {.project = rq->project,
+	                      .task = rq->task,
+	                      .status = (int)rq->status,
+	                      .after = after,
+	                      .last = last_id,
+	                      .max = page,
+	                      .scan_max = JOB_LIST_SCAN_MAX,
+	                      .bytes = WN_REPLY_BUDGET,
+	                      .jobs = r->jobs};
+	wn_records_job_page(&c->rec, &pg);
+	for (size_t i = 0; i < pg.n; i++)
+		job_fill_live(c, pg.jobs[i], false);
+	r->n_jobs = pg.n;
+	r->next_after_id = pg.next_after;
 	*out = &r->base;
 	return WN_OK;
 }

@@ -15,19 +15,13 @@ static int project_name_ok(struct call *c, const char *name)
 
 static int project_read(struct call *c, const char *name, Project **out)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_project(key, name);
-	char *val = NULL;
-	size_t len = 0;
-	int rv = wn_store_get(c->e->store, key, kl, &val, &len);
+	int rv = wn_records_project_get(&c->rec, name, out);
 	if (rv == WN_ENOTFOUND)
 		return call_fail(c, rv, "project \"%s\" not found", name);
+	if (rv == WN_EINTERNAL)
+		return call_fail(c, rv, "project \"%s\": stored record is corrupt", name);
 	if (rv != WN_OK)
 		return call_fail(c, rv, "cannot read project \"%s\"", name);
-	*out = whatsnext__v1__project__unpack(c->pa, len, (uint8_t *)val);
-	free(val);
-	if (*out == NULL)
-		return call_fail(c, WN_EINTERNAL, "project \"%s\": stored record is corrupt", name);
 	return WN_OK;
 }
 
@@ -47,10 +41,8 @@ int svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	p->description = rq->description;
 	p->status = WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ACTIVE;
 	p->created_ms = p->updated_ms = engine_now(c->e);
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_project(key, p->name);
 	wn_batch *b = wn_batch_new();
-	record_put(b, key, kl, &p->base);
+	wn_records_project_put(b, p);
 	rv = engine_write(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
@@ -82,19 +74,7 @@ int svc_project_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	whatsnext__v1__list_projects_response__init(r);
 	size_t cap = wn_map_count(c->e->projects) + 1;
 	r->projects = wn_arena_alloc(c->arena, cap * sizeof(*r->projects));
-	const char *k, *v;
-	size_t kl, vl;
-	wn_store_iter *it = wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_PROJECT),
-	                                      WN_KEY_PREFIX_LEN, NULL, 0);
-	while (wn_store_iter_next(it, &k, &kl, &v, &vl) && r->n_projects < cap) {
-		Project *p = whatsnext__v1__project__unpack(c->pa, vl, (const uint8_t *)v);
-		if (p == NULL)
-			continue;
-		if (rq->status != 0 && p->status != rq->status)
-			continue;
-		r->projects[r->n_projects++] = p;
-	}
-	wn_store_iter_free(it);
+	r->n_projects = wn_records_project_list(&c->rec, (int)rq->status, r->projects, cap);
 	*out = &r->base;
 	return WN_OK;
 }
@@ -119,10 +99,8 @@ int svc_project_update(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	if (rq->status != 0)
 		p->status = rq->status;
 	p->updated_ms = engine_now(c->e);
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_project(key, p->name);
 	wn_batch *b = wn_batch_new();
-	record_put(b, key, kl, &p->base);
+	wn_records_project_put(b, p);
 	rv = engine_write(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
@@ -154,16 +132,7 @@ int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	Whatsnext__V1__DeleteProjectResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__delete_project_response__init(r);
 	wn_batch *b = wn_batch_new();
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_task_prefix(key, p->name);
-	const char *k, *v;
-	size_t tkl, vl;
-	wn_store_iter *it = wn_store_iter_new(c->e->store, key, kl, NULL, 0);
-	while (wn_store_iter_next(it, &k, &tkl, &v, &vl)) {
-		wn_batch_del(b, k, tkl);
-		r->tasks_removed++;
-	}
-	wn_store_iter_free(it);
+	r->tasks_removed = wn_records_task_del_all(c->e->rec, b, p->name);
 	r->jobs_removed = project_remove_jobs(c, p, NULL, b);
 	/* its sweeps go with it (engine_project_drop forgets them in memory) */
 	size_t pos = 0;
@@ -173,11 +142,9 @@ int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	while (wn_map_next(c->e->sweeps, &pos, &sid, &sk, &sv)) {
 		if (((struct sweep *)sv)->proj != p)
 			continue;
-		kl = wn_key_sweep(key, sid);
-		wn_batch_del(b, key, kl);
+		wn_records_sweep_del(b, sid);
 	}
-	kl = wn_key_project(key, p->name);
-	wn_batch_del(b, key, kl);
+	wn_records_project_del(b, p->name);
 	rv = engine_write(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)

@@ -91,23 +91,13 @@ int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		rec.max_running = rq->max_running;
 		rec.total = w->total;
 		rec.created_ms = w->created_ms;
-		char key[WN_KEY_MAX];
-		size_t kl = wn_key_sweep(key, w->id);
-		record_put(b, key, kl, &rec.base);
+		wn_records_sweep_put(b, &rec);
 	}
 	if (rq->set_priority) {
 		/* the sweep's jobs have consecutive ids: read that range only */
-		char start[WN_KEY_MAX];
-		size_t sl = wn_key_job(start, w->id);
-		const char *k, *v;
-		size_t kl, vl;
-		wn_store_iter *it = wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB),
-		                                      WN_KEY_PREFIX_LEN, start, sl);
 		uint64_t *ids = wn_xmalloc((w->total + 1) * sizeof(*ids));
-		size_t n = 0;
-		while (wn_store_iter_next(it, &k, &kl, &v, &vl) && wn_key_id(k) < w->id + w->total)
-			ids[n++] = wn_key_id(k);
-		wn_store_iter_free(it);
+		size_t n =
+		    wn_records_job_ids(c->e->rec, w->id, w->id + w->total - 1, ids, w->total + 1);
 		for (size_t i = 0; i < n; i++) {
 			Job *j = job_find(c, ids[i]);
 			if (j == NULL || j->status != PENDING || j->priority == rq->priority)

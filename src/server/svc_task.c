@@ -31,28 +31,20 @@ static int task_check(struct call *c, const Task *t)
 
 static int task_read(struct call *c, const char *project, const char *name, Task **out)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_task(key, project, name);
-	char *val = NULL;
-	size_t len = 0;
-	int rv = wn_store_get(c->e->store, key, kl, &val, &len);
+	int rv = wn_records_task_get(&c->rec, project, name, out);
 	if (rv == WN_ENOTFOUND)
 		return call_fail(c, rv, "task \"%s\" not found in project \"%s\"", name, project);
+	if (rv == WN_EINTERNAL)
+		return call_fail(c, rv, "task \"%s\": stored record is corrupt", name);
 	if (rv != WN_OK)
 		return call_fail(c, rv, "cannot read task \"%s\"", name);
-	*out = whatsnext__v1__task__unpack(c->pa, len, (uint8_t *)val);
-	free(val);
-	if (*out == NULL)
-		return call_fail(c, WN_EINTERNAL, "task \"%s\": stored record is corrupt", name);
 	return WN_OK;
 }
 
 static int task_write(struct call *c, Task *t)
 {
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_task(key, t->project, t->name);
 	wn_batch *b = wn_batch_new();
-	record_put(b, key, kl, &t->base);
+	wn_records_task_put(b, t);
 	int rv = engine_write(c, b);
 	wn_batch_free(b);
 	return rv;
@@ -110,17 +102,7 @@ int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	Whatsnext__V1__ListTasksResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_tasks_response__init(r);
 	r->tasks = wn_arena_alloc(c->arena, (wn_map_count(p->tasks) + 1) * sizeof(*r->tasks));
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_task_prefix(key, p->name);
-	const char *k, *v;
-	size_t tkl, vl;
-	wn_store_iter *it = wn_store_iter_new(c->e->store, key, kl, NULL, 0);
-	while (wn_store_iter_next(it, &k, &tkl, &v, &vl) && r->n_tasks < wn_map_count(p->tasks)) {
-		Task *t = whatsnext__v1__task__unpack(c->pa, vl, (const uint8_t *)v);
-		if (t != NULL)
-			r->tasks[r->n_tasks++] = t;
-	}
-	wn_store_iter_free(it);
+	r->n_tasks = wn_records_task_list(&c->rec, p->name, r->tasks, wn_map_count(p->tasks));
 	*out = &r->base;
 	return WN_OK;
 }
@@ -183,21 +165,9 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	if (!rq->force) {
 		/* refuse while any of its jobs runs */
 		uint64_t running = 0;
-		const char *k, *v;
-		size_t kl, vl;
-		wn_arena *scratch = wn_arena_new();
-		wn_store_iter *it = wn_store_iter_new(c->e->store, wn_key_prefix(WN_KEY_JOB),
-		                                      WN_KEY_PREFIX_LEN, NULL, 0);
-		while (p->counts[WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING] > 0 &&
-		       wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-			Job *j = whatsnext__v1__job__unpack(wn_arena_allocator(scratch), vl,
-			                                    (const uint8_t *)v);
-			if (j != NULL && j->status == WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING &&
-			    strcmp(j->project, p->name) == 0 && strcmp(j->task, tq->name) == 0)
-				running++;
-		}
-		wn_store_iter_free(it);
-		wn_arena_free(scratch);
+		if (p->counts[WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING] > 0)
+			running = wn_records_job_count(c->e->rec, p->name, tq->name,
+			                               WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
 		if (running > 0) {
 			wn_batch_free(b);
 			return call_fail(
@@ -210,9 +180,7 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	Whatsnext__V1__DeleteTaskResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__delete_task_response__init(r);
 	r->jobs_removed = project_remove_jobs(c, p, tq->name, b);
-	char key[WN_KEY_MAX];
-	size_t kl = wn_key_task(key, p->name, tq->name);
-	wn_batch_del(b, key, kl);
+	wn_records_task_del(b, p->name, tq->name);
 	rv = engine_write(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
