@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "util.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,10 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DIRECT_HANDSHAKE 8           /* bytes of the SP header each side sends first */
-#define DIRECT_ID_BIT    0x80000000u /* set in every request id (the last hop) */
-#define DIRECT_RBUF      65536       /* receive buffer kept between calls */
-#define DIRECT_RETRY_MIN 50          /* ms before a background connect is tried again, doubling */
+#define DIRECT_RBUF      65536 /* receive buffer kept between calls */
+#define DIRECT_RETRY_MIN 50    /* ms before a background connect is tried again, doubling */
 #define DIRECT_RETRY_MAX 2000
 
 struct wn_rpc_direct {
@@ -31,8 +30,7 @@ struct wn_rpc_direct {
 	char *url;
 	bool ipc;
 	bool background;
-	int family;             /* tcp: AF_UNSPEC, AF_INET or AF_INET6 */
-	char *host, *port;      /* tcp */
+	wn_wire_url addr;
 	struct sockaddr_un sun; /* ipc */
 	int fd;                 /* -1 while not connected */
 	uint32_t counter;       /* low 31 bits of the next request id */
@@ -57,28 +55,6 @@ static int direct_fail(wn_rpc_direct *d, int rv, const char *fmt, ...)
 	return rv;
 }
 
-static void direct_put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static void direct_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint32_t direct_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t direct_get64(const uint8_t *p)
-{
-	return (uint64_t)direct_get32(p) << 32 | direct_get32(p + 4);
-}
-
 /* direct_left returns the ms left until deadline (monotonic ms), at least 0. */
 static int direct_left(int64_t deadline)
 {
@@ -95,43 +71,19 @@ static int64_t direct_deadline(int timeout_ms)
 /* direct_parse fills in the address of url. */
 static int direct_parse(wn_rpc_direct *d, const char *url)
 {
-	static const struct {
-		const char *scheme;
-		int family;
-	} tcp[] = {{"tcp://", AF_UNSPEC}, {"tcp4://", AF_INET}, {"tcp6://", AF_INET6}};
-	if (strncmp(url, "ipc://", 6) == 0) {
-		const char *path = url + 6;
-		if (path[0] == '\0' || strlen(path) >= sizeof(d->sun.sun_path))
-			return direct_fail(d, WN_EINVAL, "bad ipc path (1 to %zu bytes)",
-			                   sizeof(d->sun.sun_path) - 1);
+	int rv = wn_wire_url_parse(url, &d->addr, d->why, sizeof(d->why));
+	if (rv != WN_OK)
+		return rv;
+	if (d->addr.ipc) {
 		d->ipc = true;
 		d->sun.sun_family = AF_UNIX;
-		memcpy(d->sun.sun_path, path, strlen(path) + 1);
-		return WN_OK;
+		_Static_assert(sizeof(d->sun.sun_path) == WN_WIRE_PATH_MAX,
+		               "wire's ipc path length");
+		memcpy(d->sun.sun_path, d->addr.path, sizeof(d->sun.sun_path));
+	} else if (d->addr.host[0] == '\0') {
+		return direct_fail(d, WN_EINVAL, "the address needs a host (tcp://HOST:PORT)");
 	}
-	for (size_t i = 0; i < WN_ARRAY_LEN(tcp); i++) {
-		size_t n = strlen(tcp[i].scheme);
-		if (strncmp(url, tcp[i].scheme, n) != 0)
-			continue;
-		const char *host = url + n, *end, *colon;
-		if (host[0] == '[') {
-			host++;
-			end = strchr(host, ']');
-			colon = end != NULL && end[1] == ':' ? end + 1 : NULL;
-		} else {
-			colon = strrchr(host, ':');
-			end = colon;
-		}
-		if (colon == NULL || end == host || colon[1] == '\0')
-			return direct_fail(d, WN_EINVAL, "expected %sHOST:PORT", tcp[i].scheme);
-		d->host = wn_xmalloc((size_t)(end - host) + 1);
-		memcpy(d->host, host, (size_t)(end - host));
-		d->host[end - host] = '\0';
-		d->port = wn_xstrdup(colon + 1);
-		d->family = tcp[i].family;
-		return WN_OK;
-	}
-	return direct_fail(d, WN_EINVAL, "expected tcp://HOST:PORT or ipc://PATH");
+	return WN_OK;
 }
 
 /* direct_wait waits until fd is ready for events or deadline passes. */
@@ -227,22 +179,19 @@ static int direct_need(wn_rpc_direct *d, size_t n, int64_t deadline)
 /* direct_handshake exchanges SP headers: we are REQ v0, the peer must be REP v0. */
 static int direct_handshake(wn_rpc_direct *d, int64_t deadline)
 {
-	/* 0x00 'S' 'P' version, our protocol number (big endian), 0x00 0x00 */
-	static const uint8_t hs[] = {0, 'S', 'P', WN_SP_VERSION, WN_SP_REQ0 >> 8, WN_SP_REQ0 & 0xff,
-	                             0, 0};
+	uint8_t hs[WN_SP_HANDSHAKE_LEN];
+	wn_wire_handshake(hs, WN_SP_REQ0);
 	int rv = direct_send(d, hs, sizeof(hs), NULL, 0, deadline);
 	if (rv == WN_OK)
-		rv = direct_need(d, DIRECT_HANDSHAKE, deadline);
+		rv = direct_need(d, WN_SP_HANDSHAKE_LEN, deadline);
 	if (rv != WN_OK)
 		return rv;
-	const uint8_t *h = d->rbuf + d->rpos;
-	if (h[0] != 0 || h[1] != 'S' || h[2] != 'P' || h[3] != WN_SP_VERSION || h[6] != 0 ||
-	    h[7] != 0)
+	uint16_t proto = 0;
+	if (!wn_wire_handshake_parse(d->rbuf + d->rpos, &proto))
 		return direct_fail(d, WN_EPROTO, "peer does not speak the SP protocol");
-	unsigned proto = (unsigned)h[4] << 8 | h[5];
 	if (proto != WN_SP_REP0)
 		return direct_fail(d, WN_EPROTO, "peer is not a REP socket (protocol %u)", proto);
-	d->rpos += DIRECT_HANDSHAKE;
+	d->rpos += WN_SP_HANDSHAKE_LEN;
 	return WN_OK;
 }
 
@@ -282,13 +231,13 @@ static int direct_connect(wn_rpc_direct *d, int64_t deadline)
 		rv =
 		    direct_dial(d, (const struct sockaddr *)&d->sun, sizeof(d->sun), deadline, &fd);
 	} else {
-		struct addrinfo hints = {.ai_family = d->family, .ai_socktype = SOCK_STREAM};
+		struct addrinfo hints = {.ai_family = d->addr.family, .ai_socktype = SOCK_STREAM};
 		struct addrinfo *res = NULL;
-		int gai = getaddrinfo(d->host, d->port, &hints, &res);
+		int gai = getaddrinfo(d->addr.host, d->addr.port, &hints, &res);
 		if (gai != 0)
-			return direct_fail(d, WN_EUNAVAIL, "cannot resolve %s: %s", d->host,
+			return direct_fail(d, WN_EUNAVAIL, "cannot resolve %s: %s", d->addr.host,
 			                   gai_strerror(gai));
-		rv = direct_fail(d, WN_EUNAVAIL, "no address for %s", d->host);
+		rv = direct_fail(d, WN_EUNAVAIL, "no address for %s", d->addr.host);
 		for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
 			rv = direct_dial(d, ai->ai_addr, ai->ai_addrlen, deadline, &fd);
 			if (rv == WN_OK || rv == WN_ETIMEDOUT)
@@ -334,33 +283,37 @@ static int direct_reconnect(wn_rpc_direct *d, int64_t deadline)
 static int direct_await(wn_rpc_direct *d, uint32_t id, int64_t deadline, uint8_t **reply,
                         size_t *reply_len)
 {
-	size_t hlen = d->ipc ? 9 : 8;
+	size_t pre = d->ipc ? 9 : 8;
 	for (;;) {
-		int rv = direct_need(d, hlen, deadline);
-		if (rv != WN_OK)
-			return rv;
-		const uint8_t *h = d->rbuf + d->rpos;
-		if (d->ipc && h[0] != 1)
-			return direct_fail(d, WN_EPROTO, "malformed reply (frame type %u)", h[0]);
-		uint64_t plen = direct_get64(h + hlen - 8);
-		if (plen > WN_RPC_DIRECT_MAX)
+		wn_wire_frame f;
+		size_t need = 0;
+		int k = wn_wire_frame_next(d->rbuf + d->rpos, d->rlen - d->rpos, d->ipc,
+		                           WN_RPC_DIRECT_MAX, &f, &need);
+		if (k == WN_EPROTO)
+			return direct_fail(d, WN_EPROTO, "malformed reply (frame type %u)",
+			                   d->rbuf[d->rpos]);
+		if (k == WN_ETOOBIG)
 			return direct_fail(d, WN_ETOOBIG,
-			                   "reply of %llu bytes is over the limit of %u bytes",
-			                   (unsigned long long)plen, WN_RPC_DIRECT_MAX);
-		if (plen < 4)
+			                   "reply of %zu bytes is over the limit of %u bytes",
+			                   f.len, WN_RPC_DIRECT_MAX);
+		if (k == 0 && need != 0 && need < pre + 4)
+			return direct_fail(
+			    d, WN_EPROTO, "malformed reply (%zu bytes, no request id)", need - pre);
+		if (k == 0) {
+			int rv = direct_need(d, need != 0 ? need : pre, deadline);
+			if (rv != WN_OK)
+				return rv;
+			continue;
+		}
+		if (f.len < 4)
 			return direct_fail(d, WN_EPROTO,
-			                   "malformed reply (%u bytes, no request id)",
-			                   (unsigned)plen);
-		rv = direct_need(d, hlen + (size_t)plen, deadline);
-		if (rv != WN_OK)
-			return rv;
-		const uint8_t *p = d->rbuf + d->rpos + hlen;
-		d->rpos += hlen + (size_t)plen;
-		if (direct_get32(p) != id)
+			                   "malformed reply (%zu bytes, no request id)", f.len);
+		d->rpos += f.size;
+		if (wn_wire_get32(f.data) != id)
 			continue; /* the late reply to a request given up on */
-		*reply_len = (size_t)plen - 4;
+		*reply_len = f.len - 4;
 		*reply = wn_xmalloc(*reply_len);
-		memcpy(*reply, p + 4, *reply_len);
+		memcpy(*reply, f.data + 4, *reply_len);
 		if (d->rpos == d->rlen)
 			d->rpos = d->rlen = 0;
 		return WN_OK;
@@ -399,8 +352,6 @@ void wn_rpc_direct_close(wn_rpc_direct *d)
 	direct_drop(d);
 	pthread_mutex_destroy(&d->mu);
 	free(d->rbuf);
-	free(d->host);
-	free(d->port);
 	free(d->url);
 	free(d);
 }
@@ -412,14 +363,11 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, const uint8_t *body, size_t len, in
 	*reply_len = 0;
 	int64_t deadline = direct_deadline(timeout_ms);
 	pthread_mutex_lock(&d->mu);
-	uint32_t id = DIRECT_ID_BIT | (d->counter++ & ~DIRECT_ID_BIT);
-	uint8_t hdr[13]; /* ipc: 0x01; payload length; request id */
-	size_t hlen = 0;
-	if (d->ipc)
-		hdr[hlen++] = 1;
-	direct_put64(hdr + hlen, (uint64_t)len + 4);
-	direct_put32(hdr + hlen + 8, id);
-	hlen += 12;
+	uint32_t id = WN_SP_LAST_HOP | (d->counter++ & ~WN_SP_LAST_HOP);
+	uint8_t hdr[WN_SP_PREFIX_MAX + 4]; /* the framing, then the request id */
+	size_t hlen = wn_wire_frame_prefix(hdr, d->ipc, (uint64_t)len + 4);
+	wn_wire_put32(hdr + hlen, id);
+	hlen += 4;
 	bool resent = false;
 	int rv, step;
 	for (;;) {

@@ -1,6 +1,6 @@
 /* rpc_direct: the client end of nng's request/reply protocol (SP, REQ
  * version 0) over one plain non-blocking socket, without nng: the framing of
- * docs/protocol.md, "Speaking the wire protocol without nng". It carries
+ * docs/protocol.md, "Speaking the wire protocol without nng", from wire.h. It carries
  * opaque request and reply bodies; rpc.c packs the envelopes. One request is
  * in flight per connection: calls from several threads take turns. */
 #ifndef WN_RPC_DIRECT_H
@@ -10,24 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The SP layout is nng's (its sp-tcp and ipc mappings), not ours: its
- * header's version byte is 0 and changes only if nng's protocol does. */
-#define WN_SP_VERSION 0
-#define WN_SP_REQ0    48 /* protocol number of a REQ v0 socket (0x30) */
-#define WN_SP_REP0    49 /* protocol number of a REP v0 socket (0x31) */
-
 /* Longest reply payload accepted, bytes; a longer one closes the connection. */
 #define WN_RPC_DIRECT_MAX (64u * 1024u * 1024u)
 
 typedef struct wn_rpc_direct wn_rpc_direct;
 
 /* wn_rpc_direct_open parses url (tcp://HOST:PORT, tcp4://, tcp6://, or
- * ipc://PATH) and connects within timeout_ms (negative: no limit),
- * handshake included; with
- * background it only parses, and each exchange keeps trying to connect until
- * its own timeout. On failure *errmsg gets a malloc'd one-line message:
- * WN_EINVAL (bad address), WN_EUNAVAIL, WN_ETIMEDOUT or WN_EPROTO (the peer
- * is not a REP socket). */
+ * ipc://PATH; wn_wire_url_parse) and connects within timeout_ms (negative:
+ * no limit), handshake included; with background it only parses, and each exchange keeps trying to
+ * connect until its own timeout. On failure *errmsg gets a malloc'd one-line message: WN_EINVAL
+ * (bad address), WN_EUNAVAIL, WN_ETIMEDOUT or WN_EPROTO (the peer is not a REP socket). */
 int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_direct **out,
                        char **errmsg);
 

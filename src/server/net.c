@@ -3,9 +3,9 @@
 #include "err.h"
 #include "log.h"
 #include "map.h"
-#include "sp.h"
 #include "store.h"
 #include "util.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +53,7 @@ struct outgoing {
 	struct loop *loop;
 	uint32_t conn;
 	uint8_t hlen;
-	uint8_t hdr[SP_HEADER_MAX];
+	uint8_t hdr[WN_SP_HEADER_MAX];
 	uint8_t *buf;
 	size_t len;
 	uint64_t seq;
@@ -71,7 +71,7 @@ struct conn {
 	uint32_t id;
 	bool ipc;
 	bool ready; /* the peer's handshake arrived and is a REQ's */
-	uint8_t hs[SP_HANDSHAKE_LEN];
+	uint8_t hs[WN_SP_HANDSHAKE_LEN];
 	size_t hsgot;
 	uint8_t *rbuf;
 	size_t rlen, rcap;
@@ -245,8 +245,8 @@ static void loop_send(struct loop *lp, struct outgoing *o)
 	if (c != NULL) {
 		if (wn_engine_durable(lp->n->e, o->seq) == WN_EIO)
 			wn_engine_undurable(lp->n->e, &o->buf, &o->len);
-		uint8_t pre[9];
-		size_t plen = sp_frame_prefix(pre, c->ipc, (uint64_t)o->hlen + o->len);
+		uint8_t pre[WN_SP_PREFIX_MAX];
+		size_t plen = wn_wire_frame_prefix(pre, c->ipc, (uint64_t)o->hlen + o->len);
 		bool idle = c->out_head == NULL;
 		conn_queue(c, pre, plen, o->hdr, o->hlen, o->buf, o->len);
 		if (idle)
@@ -295,7 +295,7 @@ static void loop_flush_durable(struct loop *lp)
 /* conn_request runs one request message and queues or sends its reply. */
 static void conn_request(struct loop *lp, struct conn *c, const uint8_t *msg, size_t len)
 {
-	size_t hlen = sp_split_header(msg, len);
+	size_t hlen = wn_wire_split_header(msg, len);
 	if (hlen == 0) {
 		wn_debug("connection %u: message without a request id dropped", c->id);
 		return;
@@ -323,7 +323,7 @@ static bool conn_read(struct loop *lp, struct conn *c)
 {
 	uint32_t id = c->id;
 	if (!c->ready) {
-		ssize_t r = recv(c->fd, c->hs + c->hsgot, SP_HANDSHAKE_LEN - c->hsgot, 0);
+		ssize_t r = recv(c->fd, c->hs + c->hsgot, WN_SP_HANDSHAKE_LEN - c->hsgot, 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return true;
 		if (r <= 0) {
@@ -331,9 +331,10 @@ static bool conn_read(struct loop *lp, struct conn *c)
 			return false;
 		}
 		c->hsgot += (size_t)r;
-		if (c->hsgot < SP_HANDSHAKE_LEN)
+		if (c->hsgot < WN_SP_HANDSHAKE_LEN)
 			return true;
-		if (!sp_handshake_check(c->hs, SP_PROTO_REQ)) {
+		uint16_t proto = 0;
+		if (!wn_wire_handshake_parse(c->hs, &proto) || proto != WN_SP_REQ0) {
 			wn_debug("connection %u: not an SP REQ peer; closed", id);
 			conn_close(lp, c);
 			return false;
@@ -368,11 +369,11 @@ static bool conn_process(struct loop *lp, struct conn *c)
 			conn_events(lp, c);
 			break;
 		}
-		struct sp_frame f;
+		wn_wire_frame f;
 		size_t need = 0;
-		int k = sp_frame_next(c->rbuf + off, c->rlen - off, c->ipc, lp->n->max_frame, &f,
-		                      &need);
-		if (k == SP_NEED_MORE) {
+		int k = wn_wire_frame_next(c->rbuf + off, c->rlen - off, c->ipc, lp->n->max_frame,
+		                           &f, &need);
+		if (k == 0) {
 			if (need > c->rcap) {
 				/* room for the whole message: one copy of what came */
 				memmove(c->rbuf, c->rbuf + off, c->rlen - off);
@@ -383,9 +384,9 @@ static bool conn_process(struct loop *lp, struct conn *c)
 			}
 			break;
 		}
-		if (k != SP_FRAME) {
+		if (k < 0) {
 			wn_warn("connection %u: %s; closed", id,
-			        k == SP_TOO_BIG ? "message over the transport limit"
+			        k == WN_ETOOBIG ? "message over the transport limit"
 			                        : "malformed message framing");
 			conn_close(lp, c);
 			return false;
@@ -429,8 +430,8 @@ static void loop_accept(struct loop *lp, struct listener *ls)
 		do
 			c->id = atomic_fetch_add(&lp->n->next_conn, 1);
 		while (c->id == 0 || wn_map_get_u64(lp->conns, c->id) != NULL);
-		uint8_t hs[SP_HANDSHAKE_LEN];
-		sp_handshake(hs, SP_PROTO_REP);
+		uint8_t hs[WN_SP_HANDSHAKE_LEN];
+		wn_wire_handshake(hs, WN_SP_REP0);
 		wn_map_put_u64(lp->conns, c->id, c);
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = c->id};
 		c->events = EPOLLIN;
@@ -600,38 +601,15 @@ static void net_durable(void *arg)
 
 /* ------------------------------------------------------------ listeners */
 
-static int listen_tcp(struct listener *ls, const char *url, const char *rest, char **errmsg)
+static int listen_tcp(struct listener *ls, const char *url, const wn_wire_url *u, char **errmsg)
 {
-	int family = AF_UNSPEC;
-	if (strncmp(url, "tcp4://", 7) == 0)
-		family = AF_INET;
-	else if (strncmp(url, "tcp6://", 7) == 0)
-		family = AF_INET6;
-	const char *colon = strrchr(rest, ':');
-	if (colon == NULL || colon[1] == '\0') {
-		*errmsg = wn_xasprintf("cannot listen on %s: the address needs a port", url);
-		return WN_EINVAL;
-	}
-	char host[256];
-	size_t hl = (size_t)(colon - rest);
-	if (hl >= sizeof(host)) {
-		*errmsg = wn_xasprintf("cannot listen on %s: host name too long", url);
-		return WN_EINVAL;
-	}
-	memcpy(host, rest, hl);
-	host[hl] = '\0';
-	char *h = host;
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h[hl - 1] = '\0';
-		h++;
-	}
-	if (strcmp(h, "*") == 0)
-		h[0] = '\0';
-	struct addrinfo hints = {.ai_family = family,
+	/* no host, or "*": every address */
+	const char *h = strcmp(u->host, "*") == 0 || u->host[0] == '\0' ? NULL : u->host;
+	struct addrinfo hints = {.ai_family = u->family,
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
-	int g = getaddrinfo(h[0] ? h : NULL, colon + 1, &hints, &res);
+	int g = getaddrinfo(h, u->port, &hints, &res);
 	if (g != 0) {
 		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, gai_strerror(g));
 		return WN_EINVAL;
@@ -662,11 +640,7 @@ static int listen_tcp(struct listener *ls, const char *url, const char *rest, ch
 static int listen_ipc(struct listener *ls, const char *url, const char *path, char **errmsg)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path)) {
-		*errmsg = wn_xasprintf("cannot listen on %s: the path must have 1 to %zu bytes",
-		                       url, sizeof(sa.sun_path) - 1);
-		return WN_EINVAL;
-	}
+	_Static_assert(sizeof(sa.sun_path) == WN_WIRE_PATH_MAX, "wire's ipc path length");
 	strcpy(sa.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -713,19 +687,16 @@ int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **
 	for (size_t i = 0; i < nurls; i++) {
 		struct listener *ls = &n->listens[i];
 		const char *url = urls[i];
-		int rv;
-		if (strncmp(url, "tcp://", 6) == 0)
-			rv = listen_tcp(ls, url, url + 6, errmsg);
-		else if (strncmp(url, "tcp4://", 7) == 0 || strncmp(url, "tcp6://", 7) == 0)
-			rv = listen_tcp(ls, url, url + 7, errmsg);
-		else if (strncmp(url, "ipc://", 6) == 0) {
+		wn_wire_url u;
+		char why[160];
+		int rv = wn_wire_url_parse(url, &u, why, sizeof(why));
+		if (rv != WN_OK) {
+			*errmsg = wn_xasprintf("cannot listen on %s: %s", url, why);
+		} else if (u.ipc) {
 			ls->ipc = true;
-			rv = listen_ipc(ls, url, url + 6, errmsg);
+			rv = listen_ipc(ls, url, u.path, errmsg);
 		} else {
-			*errmsg = wn_xasprintf("cannot listen on %s: unsupported address (use "
-			                       "tcp://HOST:PORT or ipc://PATH)",
-			                       url);
-			rv = WN_EINVAL;
+			rv = listen_tcp(ls, url, &u, errmsg);
 		}
 		if (rv != WN_OK) {
 			wn_net_close(n);

@@ -11,6 +11,8 @@
 #                           the worker runs them, and the slurm example's script
 #   fuzz_batch              the batch files of docs/cli.md's `job batch`, and each
 #                           form of the file and of a dependency
+#   fuzz_url                every server address written in config/, docs/ and
+#                           the integration tests, and the forms wire.h names
 # Usage: WN_BIN=build/rel/bin bash tests/fuzz/seeds.sh [TARGET...]
 # The SLURM part needs what the SLURM tests need (SLURM, munge, root).
 set -euo pipefail
@@ -238,9 +240,21 @@ EOF
 	printf '\0prep:afternotok' | seed fuzz_batch dep
 }
 
+# url_seeds: fuzz_url's seeds, one server address each.
+url_seeds() {
+	fresh fuzz_url
+	local url
+	{
+		grep -rhoE "(tcp[46]?|ipc)://[^ \"'\`),]*" "$root/config" "$root/docs" "$root/tests/integration"
+		printf '%s\n' "tcp6://[::1]:7640" "tcp://*:7640" "tcp://:7640" "udp://127.0.0.1:1"
+	} | sort -u | while IFS= read -r url; do
+		printf '%s' "$url" | seed fuzz_url "$(printf '%s' "$url" | sha1sum | cut -c1-16)"
+	done
+}
+
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] ||
-	targets=(fuzz_envelope fuzz_worker_config fuzz_template fuzz_slurm_parse fuzz_batch)
+	targets=(fuzz_envelope fuzz_worker_config fuzz_template fuzz_slurm_parse fuzz_batch fuzz_url)
 # (fuzz_envelope's session also gives the seeds of fuzz_sp and fuzz_check)
 for t in "${targets[@]}"; do
 	case $t in
@@ -249,6 +263,7 @@ for t in "${targets[@]}"; do
 	fuzz_template) template_seeds ;;
 	fuzz_slurm_parse) slurm_seeds ;;
 	fuzz_batch) batch_seeds ;;
+	fuzz_url) url_seeds ;;
 	*) fail "no seeds for $t" ;;
 	esac
 done

@@ -5,6 +5,7 @@
 #include "rpc_direct.h"
 #include "test.h"
 #include "util.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
