@@ -71,9 +71,13 @@ static int64_t direct_deadline(int timeout_ms)
 /* direct_parse fills in the address of url. */
 static int direct_parse(wn_rpc_direct *d, const char *url)
 {
-	int rv = wn_wire_url_parse(url, &d->addr, d->why, sizeof(d->why));
-	if (rv != WN_OK)
+	char *why = NULL;
+	int rv = wn_wire_url_parse(url, &d->addr, &why);
+	if (rv != WN_OK) {
+		rv = direct_fail(d, rv, "%s", why);
+		free(why);
 		return rv;
+	}
 	if (d->addr.ipc) {
 		d->ipc = true;
 		d->sun.sun_family = AF_UNIX;

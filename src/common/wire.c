@@ -1,6 +1,7 @@
 #include "wire.h"
 
 #include "err.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -100,14 +101,15 @@ static bool url_copy(char *out, size_t n, const char *s, size_t len)
 }
 
 /* url_tcp parses HOST:PORT (rest) of a tcp address into u. */
-static int url_tcp(const char *rest, wn_wire_url *u, char *why, size_t n)
+static int url_tcp(const char *rest, wn_wire_url *u, char **errmsg)
 {
 	const char *host = rest, *end, *colon;
 	if (host[0] == '[') {
 		host++;
 		end = strchr(host, ']');
 		if (end == NULL) {
-			snprintf(why, n, "an IPv6 host needs its closing bracket ([HOST]:PORT)");
+			*errmsg =
+			    wn_xstrdup("an IPv6 host needs its closing bracket ([HOST]:PORT)");
 			return WN_EINVAL;
 		}
 		colon = end[1] == ':' ? end + 1 : NULL;
@@ -116,21 +118,21 @@ static int url_tcp(const char *rest, wn_wire_url *u, char *why, size_t n)
 		end = colon;
 	}
 	if (colon == NULL || colon[1] == '\0') {
-		snprintf(why, n, "the address needs a port (tcp://HOST:PORT)");
+		*errmsg = wn_xstrdup("the address needs a port (tcp://HOST:PORT)");
 		return WN_EINVAL;
 	}
 	if (!url_copy(u->host, sizeof(u->host), host, (size_t)(end - host))) {
-		snprintf(why, n, "host name too long");
+		*errmsg = wn_xstrdup("host name too long");
 		return WN_EINVAL;
 	}
 	if (!url_copy(u->port, sizeof(u->port), colon + 1, strlen(colon + 1))) {
-		snprintf(why, n, "port too long");
+		*errmsg = wn_xstrdup("port too long");
 		return WN_EINVAL;
 	}
 	return WN_OK;
 }
 
-int wn_wire_url_parse(const char *url, wn_wire_url *u, char *why, size_t n)
+int wn_wire_url_parse(const char *url, wn_wire_url *u, char **errmsg)
 {
 	static const struct {
 		const char *scheme;
@@ -141,7 +143,8 @@ int wn_wire_url_parse(const char *url, wn_wire_url *u, char *why, size_t n)
 		const char *path = url + 6;
 		u->ipc = true;
 		if (path[0] == '\0' || !url_copy(u->path, sizeof(u->path), path, strlen(path))) {
-			snprintf(why, n, "the path must have 1 to %zu bytes", sizeof(u->path) - 1);
+			*errmsg =
+			    wn_xasprintf("the path must have 1 to %zu bytes", sizeof(u->path) - 1);
 			return WN_EINVAL;
 		}
 		return WN_OK;
@@ -150,9 +153,9 @@ int wn_wire_url_parse(const char *url, wn_wire_url *u, char *why, size_t n)
 		size_t k = strlen(tcp[i].scheme);
 		if (strncmp(url, tcp[i].scheme, k) == 0) {
 			u->family = tcp[i].family;
-			return url_tcp(url + k, u, why, n);
+			return url_tcp(url + k, u, errmsg);
 		}
 	}
-	snprintf(why, n, "unsupported address (use tcp://HOST:PORT or ipc://PATH)");
+	*errmsg = wn_xstrdup("unsupported address (use tcp://HOST:PORT or ipc://PATH)");
 	return WN_EINVAL;
 }

@@ -2,7 +2,7 @@
  * sockets speak, without nng, for wnd and the direct client alike: the
  * connection handshake, message framing over tcp:// and ipc://, the
  * request-id header a REP side echoes back, and the server addresses both
- * sides parse. Pure functions on bytes and strings, so that the parsers of
+ * sides parse. Functions of bytes and strings only, so that the parsers of
  * untrusted input can be fuzzed alone (fuzz_sp, fuzz_url). */
 #ifndef WN_WIRE_H
 #define WN_WIRE_H
@@ -78,8 +78,8 @@ typedef struct wn_wire_url {
 	char path[WN_WIRE_PATH_MAX]; /* ipc: the socket file, not empty */
 } wn_wire_url;
 
-/* wn_wire_url_parse parses url into *u. Returns WN_OK, or WN_EINVAL with why
- * (n bytes) saying what is wrong with it. */
-int wn_wire_url_parse(const char *url, wn_wire_url *u, char *why, size_t n);
+/* wn_wire_url_parse parses url into *u. Returns WN_OK, or WN_EINVAL with
+ * *errmsg saying what is wrong with it ("the address needs a port ..."). */
+int wn_wire_url_parse(const char *url, wn_wire_url *u, char **errmsg);
 
 #endif

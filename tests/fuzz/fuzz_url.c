@@ -35,14 +35,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(url, data, size);
 	url[size] = '\0';
 	wn_wire_url u;
-	char why[160] = "";
-	int rv = wn_wire_url_parse(url, &u, why, sizeof(why));
+	char *why = NULL;
+	int rv = wn_wire_url_parse(url, &u, &why);
 	if (rv != WN_OK) {
-		if (rv != WN_EINVAL || why[0] == '\0')
+		if (rv != WN_EINVAL || why == NULL || why[0] == '\0')
 			abort();
+		free(why);
 		free(url);
 		return 0;
 	}
+	if (why != NULL)
+		abort(); /* set on failure only */
 	if (u.ipc) {
 		if (u.path[0] == '\0' || strcmp(u.path, url + 6) != 0)
 			abort();
@@ -56,8 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char again[2 * WN_WIRE_HOST_MAX];
 	url_again(&u, again, sizeof(again));
 	wn_wire_url v;
-	if (wn_wire_url_parse(again, &v, why, sizeof(why)) != WN_OK ||
-	    memcmp(&u, &v, sizeof(u)) != 0)
+	if (wn_wire_url_parse(again, &v, &why) != WN_OK || memcmp(&u, &v, sizeof(u)) != 0)
 		abort();
 	free(url);
 	return 0;
