@@ -121,26 +121,29 @@ static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const 
 	return 0;
 }
 
-/* parse_args returns 0 to run, 1 to exit successfully, 2 on a usage error. */
-static int parse_args(int argc, char **argv, struct wnd_opts *o)
+enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_CHECK, O_REPAIR, O_SET };
+
+/* Options that map one-to-one onto a setting carry its key. */
+static const struct {
+	const char *opt, *key, *written;
+} setting_opts[] = {
+    {"data", "data", "--data"},
+    {"durability", "durability", "--durability"},
+    {"relaxed-ms", "relaxed_ms", "--relaxed-ms"},
+    {"lease-ms", "lease_ms", "--lease-ms"},
+    {"worker-timeout-ms", "worker_timeout_ms", "--worker-timeout-ms"},
+    {"retention-ms", "retention_ms", "--retention-ms"},
+    {"threads", "threads", "--threads"},
+    {"token", "token", "--token"},
+    {"backup-dir", "backup_dir", "--backup-dir"},
+    {"log-level", "log_level", "--log-level"},
+};
+
+#define WND_LONGOPTS (WN_ARRAY_LEN(setting_opts) + 9)
+
+/* args_longopts fills longopts (WND_LONGOPTS entries) with wnd's options. */
+static void args_longopts(struct option *longopts)
 {
-	enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_CHECK, O_REPAIR, O_SET };
-	/* options that map one-to-one onto a setting carry its key */
-	static const struct {
-		const char *opt, *key, *written;
-	} setting_opts[] = {
-	    {"data", "data", "--data"},
-	    {"durability", "durability", "--durability"},
-	    {"relaxed-ms", "relaxed_ms", "--relaxed-ms"},
-	    {"lease-ms", "lease_ms", "--lease-ms"},
-	    {"worker-timeout-ms", "worker_timeout_ms", "--worker-timeout-ms"},
-	    {"retention-ms", "retention_ms", "--retention-ms"},
-	    {"threads", "threads", "--threads"},
-	    {"token", "token", "--token"},
-	    {"backup-dir", "backup_dir", "--backup-dir"},
-	    {"log-level", "log_level", "--log-level"},
-	};
-	struct option longopts[WN_ARRAY_LEN(setting_opts) + 9];
 	size_t n = 0;
 	for (size_t i = 0; i < WN_ARRAY_LEN(setting_opts); i++)
 		longopts[n++] =
@@ -154,50 +157,60 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 	longopts[n++] = (struct option){"check", no_argument, NULL, O_CHECK};
 	longopts[n++] = (struct option){"repair", no_argument, NULL, O_REPAIR};
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
-	int c;
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		if (c >= O_SET && c < O_SET + (int)WN_ARRAY_LEN(setting_opts)) {
-			if (opts_set(o, setting_opts[c - O_SET].written,
-			             setting_opts[c - O_SET].key, optarg))
-				return 2;
-			continue;
-		}
-		switch (c) {
-		case O_CONFIG:
-			o->config = optarg;
-			break;
-		case O_TEST_CLOCK:
-			o->test_clock = optarg;
-			break;
-		case O_LISTEN:
-			if (o->nlisten == WND_MAX_LISTEN) {
-				fprintf(stderr, "wnd: at most %d --listen addresses\n",
-				        WND_MAX_LISTEN);
-				return 2;
-			}
-			o->listen[o->nlisten++] = optarg;
-			break;
-		case 'v':
-			if (opts_set(o, "-v", "log_level", "debug"))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		case O_CHECK:
-			o->check = true;
-			break;
-		case O_REPAIR:
-			o->repair = true;
-			break;
-		case O_VERSION:
-			printf("wnd %s (protocol %d, store layout %d)\n", WN_VERSION,
-			       WN_PROTOCOL_VERSION, WN_STORE_VERSION);
-			return 1;
-		default:
-			fprintf(stderr, "wnd: try 'wnd --help'\n");
+}
+
+/* args_take applies option c with its argument arg: 0 to go on, 1 to exit
+ * successfully, 2 on a usage error. */
+static int args_take(struct wnd_opts *o, int c, const char *arg)
+{
+	if (c >= O_SET && c < O_SET + (int)WN_ARRAY_LEN(setting_opts))
+		return opts_set(o, setting_opts[c - O_SET].written, setting_opts[c - O_SET].key,
+		                arg);
+	switch (c) {
+	case O_CONFIG:
+		o->config = arg;
+		return 0;
+	case O_TEST_CLOCK:
+		o->test_clock = arg;
+		return 0;
+	case O_LISTEN:
+		if (o->nlisten == WND_MAX_LISTEN) {
+			fprintf(stderr, "wnd: at most %d --listen addresses\n", WND_MAX_LISTEN);
 			return 2;
 		}
+		o->listen[o->nlisten++] = arg;
+		return 0;
+	case 'v':
+		return opts_set(o, "-v", "log_level", "debug");
+	case 'h':
+		usage(stdout);
+		return 1;
+	case O_CHECK:
+		o->check = true;
+		return 0;
+	case O_REPAIR:
+		o->repair = true;
+		return 0;
+	case O_VERSION:
+		printf("wnd %s (protocol %d, store layout %d)\n", WN_VERSION, WN_PROTOCOL_VERSION,
+		       WN_STORE_VERSION);
+		return 1;
+	default:
+		fprintf(stderr, "wnd: try 'wnd --help'\n");
+		return 2;
+	}
+}
+
+/* parse_args returns 0 to run, 1 to exit successfully, 2 on a usage error. */
+static int parse_args(int argc, char **argv, struct wnd_opts *o)
+{
+	struct option longopts[WND_LONGOPTS];
+	args_longopts(longopts);
+	int c;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		int rv = args_take(o, c, optarg);
+		if (rv != 0)
+			return rv;
 	}
 	if (o->repair && !o->check) {
 		fprintf(stderr, "wnd: --repair goes with --check; try 'wnd --help'\n");
@@ -277,99 +290,99 @@ static const char *sig_name(int sig)
 	return "signal";
 }
 
-int main(int argc, char **argv)
+/* block_signals makes the signals wnd takes wait for sigwait in this thread
+ * (and the threads it starts): SIGTERM, SIGINT and SIGHUP (the terminal of a
+ * foreground wnd went away) stop it cleanly, SIGUSR1 and SIGUSR2 are logged
+ * and ignored; SIGPIPE is ignored. */
+static void block_signals(sigset_t *sigs)
 {
-	struct wnd_opts o;
-	memset(&o, 0, sizeof(o));
-	int rv = parse_args(argc, argv, &o);
-	if (rv != 0)
-		return rv == 1 ? 0 : 2;
-	wn_log_set_prefix("wnd");
-	wn_srvconf conf;
-	if (settings(&o, &conf) != 0)
-		return 2;
-	wn_log_set_level(wn_log_parse_level(conf.log_level));
-	if (store_env() != 0) {
-		wn_srvconf_release(&conf);
-		return 2;
-	}
-	if (o.check) {
-		rv = run_check(&conf, o.repair);
-		wn_srvconf_release(&conf);
-		return rv;
-	}
-	int durability =
-	    strcmp(conf.durability, "relaxed") == 0 ? WN_DURABILITY_RELAXED : WN_DURABILITY_SYNC;
-
-	/* signals are taken by sigwait in this thread only: SIGTERM, SIGINT and
-	 * SIGHUP (the terminal of a foreground wnd went away) stop it cleanly,
-	 * SIGUSR1 and SIGUSR2 are logged and ignored */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	sigaddset(&sigs, SIGUSR2);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGHUP);
+	sigaddset(sigs, SIGUSR1);
+	sigaddset(sigs, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	char *err = NULL;
-	wn_net *net = NULL;
-	wn_engine *e = NULL;
-	wn_engine_config cfg = {
-	    .data_dir = conf.data,
-	    .durability = durability,
-	    .relaxed_ms = (int)conf.relaxed_ms,
-	    .lease_ms = conf.lease_ms,
-	    .worker_timeout_ms = conf.worker_timeout_ms,
-	    .retention_ms = conf.retention_ms,
-	    .backup_dir = conf.backup_dir,
-	    .token = conf.token,
-	    .max_msg = WN_MSG_MAX,
-	    .deliver = wn_net_deliver,
-	    .slot_conn = wn_net_slot_conn,
-	};
-	wn_testclock *tclock = NULL;
-	if (o.test_clock != NULL) {
-		tclock = wn_testclock_new(o.test_clock);
-		cfg.clock = wn_testclock_wall;
-		cfg.mono = wn_testclock_mono;
-		cfg.clock_arg = tclock;
-		cfg.tick_per_request = true;
-		wn_warn("test clock: time is shifted by the milliseconds in %s", o.test_clock);
-	}
-	int status = 1;
-	rv = wn_engine_open(&cfg, &e, &err);
-	if (rv != WN_OK)
-		goto fail;
-	rv = wn_net_open((const char *const *)conf.listen.v, conf.listen.n, WN_MSG_MAX, &net, &err);
-	if (rv != WN_OK)
-		goto fail_engine;
-	if (wn_net_serve(net, e, (int)conf.threads) != WN_OK) {
-		err = wn_xasprintf("cannot start the event loops");
-		goto fail_net;
-	}
-	for (size_t i = 0; i < conf.listen.n; i++)
-		wn_info("listening on %s", conf.listen.v[i]);
-	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf.data,
-	        conf.durability, (long long)conf.lease_ms, (long long)conf.threads,
-	        conf.token[0] ? ", token required" : "");
-
-	/* between signals, twice a second: memory left by large requests goes
-	 * back to the system */
-	int sig;
+/* wait_for_stop waits for a signal that stops wnd and returns it; between
+ * signals, twice a second, memory left by large requests goes back to the
+ * system. */
+static int wait_for_stop(const sigset_t *sigs)
+{
 	for (;;) {
 		struct timespec tick = {0, 500 * 1000 * 1000};
-		sig = sigtimedwait(&sigs, NULL, &tick);
+		int sig = sigtimedwait(sigs, NULL, &tick);
 		if (sig < 0)
 			wn_arena_trim();
 		else if (sig == SIGUSR1 || sig == SIGUSR2)
 			wn_info("%s: ignored (wnd stops on SIGTERM, SIGINT or SIGHUP)",
 			        sig_name(sig));
 		else
-			break;
+			return sig;
 	}
+}
+
+/* engine_config fills cfg from the settings; with --test-clock, *tclock gets
+ * the test clock the engine reads. */
+static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_engine_config *cfg,
+                          wn_testclock **tclock)
+{
+	*cfg = (wn_engine_config){
+	    .data_dir = conf->data,
+	    .durability = strcmp(conf->durability, "relaxed") == 0 ? WN_DURABILITY_RELAXED
+	                                                           : WN_DURABILITY_SYNC,
+	    .relaxed_ms = (int)conf->relaxed_ms,
+	    .lease_ms = conf->lease_ms,
+	    .worker_timeout_ms = conf->worker_timeout_ms,
+	    .retention_ms = conf->retention_ms,
+	    .backup_dir = conf->backup_dir,
+	    .token = conf->token,
+	    .max_msg = WN_MSG_MAX,
+	    .deliver = wn_net_deliver,
+	    .slot_conn = wn_net_slot_conn,
+	};
+	*tclock = NULL;
+	if (o->test_clock != NULL) {
+		*tclock = wn_testclock_new(o->test_clock);
+		cfg->clock = wn_testclock_wall;
+		cfg->mono = wn_testclock_mono;
+		cfg->clock_arg = *tclock;
+		cfg->tick_per_request = true;
+		wn_warn("test clock: time is shifted by the milliseconds in %s", o->test_clock);
+	}
+}
+
+/* serve runs the server until a signal stops it: 0 when it stopped cleanly,
+ * 1 when it could not start. */
+static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
+{
+	sigset_t sigs;
+	block_signals(&sigs);
+	char *err = NULL;
+	wn_net *net = NULL;
+	wn_engine *e = NULL;
+	wn_engine_config cfg;
+	wn_testclock *tclock = NULL;
+	engine_config(conf, o, &cfg, &tclock);
+	int status = 1;
+	if (wn_engine_open(&cfg, &e, &err) != WN_OK)
+		goto fail;
+	if (wn_net_open((const char *const *)conf->listen.v, conf->listen.n, WN_MSG_MAX, &net,
+	                &err) != WN_OK)
+		goto fail_engine;
+	wn_net_on_thread_start(net, wn_store_thread_init);
+	if (wn_net_serve(net, e, (int)conf->threads) != WN_OK) {
+		err = wn_xasprintf("cannot start the event loops");
+		goto fail_net;
+	}
+	for (size_t i = 0; i < conf->listen.n; i++)
+		wn_info("listening on %s", conf->listen.v[i]);
+	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf->data,
+	        conf->durability, (long long)conf->lease_ms, (long long)conf->threads,
+	        conf->token[0] ? ", token required" : "");
+	int sig = wait_for_stop(&sigs);
 	wn_info("%s: finishing requests in flight", sig_name(sig));
 	wn_engine_release_parked(e);
 	wn_net_stop(net);
@@ -385,7 +398,28 @@ fail:
 	}
 	if (status == 0)
 		wn_info("stopped cleanly");
-	wn_srvconf_release(&conf);
 	wn_testclock_free(tclock);
 	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct wnd_opts o;
+	memset(&o, 0, sizeof(o));
+	int rv = parse_args(argc, argv, &o);
+	if (rv != 0)
+		return rv == 1 ? 0 : 2;
+	wn_log_set_prefix("wnd");
+	wn_srvconf conf;
+	if (settings(&o, &conf) != 0)
+		return 2;
+	wn_log_set_level(wn_log_parse_level(conf.log_level));
+	if (store_env() != 0)
+		rv = 2;
+	else if (o.check)
+		rv = run_check(&conf, o.repair);
+	else
+		rv = serve(&conf, &o);
+	wn_srvconf_release(&conf);
+	return rv;
 }

@@ -1,15 +1,13 @@
 #include "net.h"
 
 #include "err.h"
+#include "listen.h"
 #include "log.h"
 #include "map.h"
-#include "store.h"
 #include "util.h"
 #include "wire.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -20,8 +18,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define NET_MAX_LISTEN 16
@@ -36,13 +32,6 @@
 #define NET_OUT_RESUME (1u << 20)
 /* How long a stopping loop may spend sending its last replies. */
 #define NET_STOP_GRACE_MS 2000
-
-struct listener {
-	int fd;
-	bool ipc;
-	char *url;
-	char *path; /* ipc: the socket file, removed on close */
-};
 
 /* A request's reply: where it goes (the loop and connection the request
  * came on, its routing header) and, once made, its bytes and the write that
@@ -108,12 +97,13 @@ struct loop {
 struct wn_net {
 	wn_engine *e;
 	size_t max_frame;
-	struct listener listens[NET_MAX_LISTEN];
+	wn_listener listens[NET_MAX_LISTEN];
 	size_t nlisten;
 	struct loop *loops;
 	int nloops;
 	atomic_bool stopping;
 	atomic_uint next_conn;
+	void (*thread_start)(void); /* run first by each loop thread */
 };
 
 static void list_push(struct list *l, struct outgoing *o)
@@ -409,7 +399,7 @@ static bool conn_process(struct loop *lp, struct conn *c)
 	return true;
 }
 
-static void loop_accept(struct loop *lp, struct listener *ls)
+static void loop_accept(struct loop *lp, wn_listener *ls)
 {
 	for (;;) {
 		int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -503,7 +493,8 @@ static void *loop_run(void *arg)
 {
 	struct loop *lp = arg;
 	struct epoll_event evs[NET_EVENTS];
-	wn_store_thread_init();
+	if (lp->n->thread_start != NULL)
+		lp->n->thread_start();
 	int64_t stop_by = 0;
 	for (;;) {
 		bool stopping = atomic_load(&lp->n->stopping);
@@ -599,80 +590,7 @@ static void net_durable(void *arg)
 	}
 }
 
-/* ------------------------------------------------------------ listeners */
-
-static int listen_tcp(struct listener *ls, const char *url, const wn_wire_url *u, char **errmsg)
-{
-	/* no host, or "*": every address */
-	const char *h = strcmp(u->host, "*") == 0 || u->host[0] == '\0' ? NULL : u->host;
-	struct addrinfo hints = {.ai_family = u->family,
-	                         .ai_socktype = SOCK_STREAM,
-	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-	struct addrinfo *res = NULL;
-	int g = getaddrinfo(h, u->port, &hints, &res);
-	if (g != 0) {
-		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, gai_strerror(g));
-		return WN_EINVAL;
-	}
-	int err = 0;
-	for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
-		int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
-			ls->fd = fd;
-			freeaddrinfo(res);
-			return WN_OK;
-		}
-		err = errno;
-		close(fd);
-	}
-	freeaddrinfo(res);
-	*errmsg = wn_xasprintf("cannot listen on %s: %s", url,
-	                       err == EADDRINUSE ? "address in use" : strerror(err));
-	return err == EADDRINUSE ? WN_EBUSY : WN_EINVAL;
-}
-
-static int listen_ipc(struct listener *ls, const char *url, const char *path, char **errmsg)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	_Static_assert(sizeof(sa.sun_path) == WN_WIRE_PATH_MAX, "wire's ipc path length");
-	strcpy(sa.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, strerror(errno));
-		return WN_EINVAL;
-	}
-	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	if (rc != 0 && errno == EADDRINUSE) {
-		/* a socket file: in use if something answers on it, else left over */
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		struct stat st;
-		if (live || stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-			close(fd);
-			*errmsg = wn_xasprintf("cannot listen on %s: address in use", url);
-			return WN_EBUSY;
-		}
-		unlink(path);
-		rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	}
-	if (rc != 0 || listen(fd, SOMAXCONN) != 0) {
-		int err = errno;
-		close(fd);
-		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, strerror(err));
-		return WN_EINVAL;
-	}
-	ls->fd = fd;
-	ls->path = wn_xstrdup(path);
-	return WN_OK;
-}
+/* ------------------------------------------------------------ start and stop */
 
 int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out, char **errmsg)
 {
@@ -685,28 +603,21 @@ int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **
 		return WN_EINVAL;
 	}
 	for (size_t i = 0; i < nurls; i++) {
-		struct listener *ls = &n->listens[i];
-		const char *url = urls[i];
-		wn_wire_url u;
-		char why[160];
-		int rv = wn_wire_url_parse(url, &u, why, sizeof(why));
-		if (rv != WN_OK) {
-			*errmsg = wn_xasprintf("cannot listen on %s: %s", url, why);
-		} else if (u.ipc) {
-			ls->ipc = true;
-			rv = listen_ipc(ls, url, u.path, errmsg);
-		} else {
-			rv = listen_tcp(ls, url, &u, errmsg);
-		}
+		wn_listener *ls = &n->listens[i];
+		int rv = wn_listener_open(ls, urls[i], errmsg);
 		if (rv != WN_OK) {
 			wn_net_close(n);
 			return rv;
 		}
-		ls->url = wn_xstrdup(url);
 		n->nlisten++;
 	}
 	*out = n;
 	return WN_OK;
+}
+
+void wn_net_on_thread_start(wn_net *n, void (*fn)(void))
+{
+	n->thread_start = fn;
 }
 
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
@@ -792,12 +703,7 @@ void wn_net_close(wn_net *n)
 		pthread_mutex_destroy(&lp->mu);
 	}
 	free(n->loops);
-	for (size_t i = 0; i < n->nlisten; i++) {
-		close(n->listens[i].fd);
-		if (n->listens[i].path != NULL)
-			unlink(n->listens[i].path);
-		free(n->listens[i].path);
-		free(n->listens[i].url);
-	}
+	for (size_t i = 0; i < n->nlisten; i++)
+		wn_listener_close(&n->listens[i]);
 	free(n);
 }

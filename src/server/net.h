@@ -1,5 +1,5 @@
 /* net: the REP side of nng's wire protocol (SP over tcp:// and ipc://, see
- * sp.h), served by event loops. Each loop thread owns the connections it
+ * wire.h), served by event loops. Each loop thread owns the connections it
  * accepted and runs their requests itself, with no hand-off to another
  * thread; a reply whose change must be durable waits in its loop until the
  * store's sync thread says it is, so every request in flight shares one
@@ -18,6 +18,9 @@ typedef struct wn_net wn_net;
  * max_msg bytes reach the engine (which refuses those over max_msg), larger
  * ones are dropped by the transport. On failure *errmsg gets a message. */
 int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out, char **errmsg);
+/* wn_net_on_thread_start sets fn, which each event loop thread runs first
+ * (wnd readies the thread for store calls there); before wn_net_serve. */
+void wn_net_on_thread_start(wn_net *n, void (*fn)(void));
 /* wn_net_serve starts nthreads event loops for engine e. */
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads);
 /* wn_net_stop stops accepting, sends the replies in flight (for at most 2 s)

@@ -1,0 +1,26 @@
+/* listen: the listening sockets of wnd's transport, one per address
+ * (tcp://HOST:PORT, tcp4://, tcp6:// or ipc://PATH, parsed by wire.h),
+ * non-blocking and close-on-exec, for net's event loops to accept on. */
+#ifndef WN_LISTEN_H
+#define WN_LISTEN_H
+
+#include <stdbool.h>
+
+/* One listening socket. */
+typedef struct wn_listener {
+	int fd;
+	bool ipc;
+	char *url;
+	char *path; /* ipc: the socket file, removed on close */
+} wn_listener;
+
+/* wn_listener_open parses url and listens on it into *ls. An ipc socket file
+ * left over by a server that is gone is replaced; one that answers is in
+ * use. On failure *errmsg gets a message "cannot listen on URL: ...":
+ * WN_EINVAL (bad address, cannot bind) or WN_EBUSY (address in use). */
+int wn_listener_open(wn_listener *ls, const char *url, char **errmsg);
+
+/* wn_listener_close closes an open listener and removes its socket file. */
+void wn_listener_close(wn_listener *ls);
+
+#endif
