@@ -60,6 +60,32 @@ int wn_err_to_code(int err)
 	return WHATSNEXT__V1__CODE__UNKNOWN;
 }
 
+/* What each gRPC status code stands for; codes not listed are WN_EINTERNAL. */
+static const struct {
+	int code;
+	int err;
+} code_table[] = {
+    {WHATSNEXT__V1__CODE__OK, WN_OK},
+    {WHATSNEXT__V1__CODE__INVALID_ARGUMENT, WN_EINVAL},
+    {WHATSNEXT__V1__CODE__DEADLINE_EXCEEDED, WN_ETIMEDOUT},
+    {WHATSNEXT__V1__CODE__NOT_FOUND, WN_ENOTFOUND},
+    {WHATSNEXT__V1__CODE__ALREADY_EXISTS, WN_EEXIST},
+    {WHATSNEXT__V1__CODE__PERMISSION_DENIED, WN_EPERM},
+    {WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, WN_ETOOBIG},
+    {WHATSNEXT__V1__CODE__FAILED_PRECONDITION, WN_ESTATE},
+    {WHATSNEXT__V1__CODE__UNIMPLEMENTED, WN_EUNIMPL},
+    {WHATSNEXT__V1__CODE__UNAVAILABLE, WN_EUNAVAIL},
+    {WHATSNEXT__V1__CODE__UNAUTHENTICATED, WN_EPERM},
+};
+
+int wn_code_to_err(int code)
+{
+	for (unsigned i = 0; i < sizeof(code_table) / sizeof(code_table[0]); i++)
+		if (code_table[i].code == code)
+			return code_table[i].err;
+	return WN_EINTERNAL;
+}
+
 const char *wn_code_name(int code)
 {
 	if (code < 0 || code >= (int)(sizeof(code_names) / sizeof(code_names[0])))

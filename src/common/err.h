@@ -26,6 +26,12 @@ const char *wn_strerror(int err);
 /* wn_err_to_code maps err to the gRPC status code sent on the wire. */
 int wn_err_to_code(int err);
 
+/* wn_code_to_err maps a gRPC status code received from the wire to the
+ * WN_E* it stands for: the inverse of wn_err_to_code on the codes wnd sends
+ * (RESOURCE_EXHAUSTED is WN_ETOOBIG, INTERNAL WN_EINTERNAL, PERMISSION_DENIED
+ * WN_EPERM); a code wnd never sends is WN_EINTERNAL. */
+int wn_code_to_err(int code);
+
 /* wn_code_name returns the gRPC name of a status code ("NOT_FOUND"). */
 const char *wn_code_name(int code);
 

@@ -2,9 +2,11 @@
 
 #include "envelope.h"
 #include "err.h"
+#include "methods.h"
 #include "rpc_direct.h"
 #include "util.h"
 
+#include <assert.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdlib.h>
@@ -187,4 +189,16 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 	}
 	whatsnext__v1__response__free_unpacked(resp, NULL);
 	return code;
+}
+
+int wn_rpc_invoke(wn_rpc *r, int method, const ProtobufCMessage *in, ProtobufCMessage **out,
+                  char **errmsg, uint64_t id, int extra_ms)
+{
+	assert(method >= 0 && method < WN_METHOD_COUNT);
+	const wn_method *m = &wn_methods[method];
+	assert(in->descriptor == m->request);
+	int rv = wn_rpc_call(r, m->path, in, m->reply, out, errmsg, id, extra_ms);
+	if (rv == WN_ETOOBIG)
+		return WN_EPROTO; /* a reply over the limit, not the server's RESOURCE_EXHAUSTED */
+	return rv < 0 ? rv : wn_code_to_err(rv);
 }

@@ -31,13 +31,26 @@ void wn_rpc_close(wn_rpc *r);
 /* wn_rpc_set_timeout sets how long a call waits for its reply, ms (default 30000). */
 void wn_rpc_set_timeout(wn_rpc *r, int ms);
 
-/* wn_rpc_call sends in to method ("/whatsnext.v1.JobService/Get") and waits.
- * Returns the response's gRPC code (0 = OK, then *out holds the unpacked
- * output of type out_desc, to free with protobuf_c_message_free_unpacked), or a
- * negative WN_E* for transport failures. On any failure *errmsg gets a
- * malloc'd one-line message. id 0 picks a fresh request id; give the same id
- * again to retry a call whose reply was lost. extra_ms lengthens the timeout
- * (for a Fetch that waits on the server). */
+/* wn_rpc_invoke calls method (WN_MID_*, methods.h) with in, a message of
+ * the method's request type, and waits. Returns WN_OK, then *out holds the
+ * reply, of the method's reply type (free it with
+ * protobuf_c_message_free_unpacked); or a negative WN_E*, then *errmsg gets
+ * a malloc'd one-line message (the server's own when it answered). The codes
+ * are one domain: the server's answer is its gRPC code as wn_code_to_err
+ * reads it (NOT_FOUND is WN_ENOTFOUND, UNAVAILABLE WN_EUNAVAIL, ...); no
+ * answer is WN_EUNAVAIL (cannot connect, connection lost), WN_ETIMEDOUT (no
+ * reply in time) or WN_EPROTO (a malformed or oversized reply), codes the
+ * server never sends but WN_EUNAVAIL. id 0 picks a fresh request id; give
+ * the same id again to retry a call whose reply was lost. extra_ms
+ * lengthens the timeout (for a Fetch that waits on the server). */
+int wn_rpc_invoke(wn_rpc *r, int method, const ProtobufCMessage *in, ProtobufCMessage **out,
+                  char **errmsg, uint64_t id, int extra_ms);
+
+/* wn_rpc_call is wn_rpc_invoke by path ("/whatsnext.v1.JobService/Get",
+ * WN_PATH_JOB_GET) with the reply type out_desc, for callers that still
+ * read the server's answer as its gRPC code: it returns that code (0 = OK),
+ * or a negative WN_E* when no answer came (as wn_rpc_invoke, and WN_ETOOBIG
+ * for a reply over the direct client's limit). */
 int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
                 const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char **errmsg,
                 uint64_t id, int extra_ms);

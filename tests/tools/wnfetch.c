@@ -160,9 +160,7 @@ static void fetch_join(wn_rpc *rpc, fetch_opts *o)
 		w.slots = 1;
 		Whatsnext__V1__JoinRequest join = WHATSNEXT__V1__JOIN_REQUEST__INIT;
 		join.worker = &w;
-		int rc =
-		    wn_rpc_call(rpc, WN_PATH_WORKER_JOIN, &join.base,
-		                &whatsnext__v1__join_response__descriptor, &out, &errmsg, 0, 0);
+		int rc = wn_rpc_invoke(rpc, WN_MID_WORKER_JOIN, &join.base, &out, &errmsg, 0, 0);
 		if (rc != WN_OK)
 			fetch_fail("join", rc, errmsg);
 		protobuf_c_message_free_unpacked(out, NULL);
@@ -182,8 +180,7 @@ static void fetch_lane_once(wn_rpc *rpc, fetch_lane *ln, int64_t i)
 	req.project = (char *)ln->project;
 	req.worker = (char *)ln->worker;
 	int64_t t0 = fetch_now_ns();
-	int rc = wn_rpc_call(rpc, WN_PATH_QUEUE_FETCH, &req.base,
-	                     &whatsnext__v1__fetch_response__descriptor, &out, &errmsg, 0, 0);
+	int rc = wn_rpc_invoke(rpc, WN_MID_QUEUE_FETCH, &req.base, &out, &errmsg, 0, 0);
 	int64_t t1 = fetch_now_ns();
 	if (rc != WN_OK)
 		fetch_fail("fetch", rc, errmsg);
@@ -209,8 +206,7 @@ static void fetch_report(wn_rpc *rpc, fetch_lane *ln, int64_t count)
 	leave.name = (char *)ln->worker;
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
-	int rc = wn_rpc_call(rpc, WN_PATH_WORKER_LEAVE, &leave.base,
-	                     &whatsnext__v1__worker__descriptor, &out, &errmsg, 0, 0);
+	int rc = wn_rpc_invoke(rpc, WN_MID_WORKER_LEAVE, &leave.base, &out, &errmsg, 0, 0);
 	if (rc != WN_OK)
 		fetch_fail("leave", rc, errmsg);
 	protobuf_c_message_free_unpacked(out, NULL);

@@ -1,6 +1,7 @@
 /* The direct client (WN_RPC_DIRECT) against a small REP peer written here,
  * byte by byte from the SP framing, and against nng's own REP socket. */
 #include "envelope.h"
+#include "methods.h"
 #include "rpc.h"
 #include "rpc_direct.h"
 #include "test.h"
@@ -401,6 +402,57 @@ TEST(error_code_and_message)
 	free(err);
 	wn_rpc_close(r);
 	peer_join(p);
+	free(p);
+}
+
+/* invoke calls ProjectService/Get {name} by the method list, as a peer that
+ * echoes answers it with a Project of that name. */
+static int invoke(wn_rpc *r, const char *name, char **err)
+{
+	Whatsnext__V1__GetProjectRequest in = WHATSNEXT__V1__GET_PROJECT_REQUEST__INIT;
+	in.name = (char *)name;
+	ProtobufCMessage *out = NULL;
+	int rv = wn_rpc_invoke(r, WN_MID_PROJECT_GET, &in.base, &out, err, 0, 0);
+	if (rv == WN_OK) {
+		CHECK(out != NULL && out->descriptor == &whatsnext__v1__project__descriptor);
+		CHECK_EQ_STR(((Whatsnext__V1__Project *)out)->name, name);
+		protobuf_c_message_free_unpacked(out, NULL);
+	} else {
+		CHECK(out == NULL);
+		CHECK(*err != NULL && (*err)[0] != '\0');
+	}
+	return rv;
+}
+
+TEST(invoke_answers_in_wn_errors)
+{
+	peer *p = peer_start(false, WN_SP_REP0, PEER_ECHO, 0);
+	wn_rpc *r = open_direct(p->url, 0);
+	char *err = NULL;
+	CHECK_OK(invoke(r, "first", &err));
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_STR(p->method, WN_PATH_PROJECT_GET);
+	free(p);
+
+	p = peer_start(false, WN_SP_REP0, PEER_ERROR, 0); /* NOT_FOUND */
+	r = open_direct(p->url, 0);
+	CHECK_EQ_INT(invoke(r, "x", &err), WN_ENOTFOUND);
+	CHECK_EQ_STR(err, "no such thing");
+	free(err);
+	wn_rpc_close(r);
+	peer_join(p);
+	free(p);
+
+	/* a reply over the limit is no answer from the server, not its
+	 * RESOURCE_EXHAUSTED (WN_ETOOBIG) */
+	p = peer_start(false, WN_SP_REP0, PEER_TOOBIG, 0);
+	r = open_direct(p->url, 0);
+	CHECK_EQ_INT(invoke(r, "x", &err), WN_EPROTO);
+	CHECK(strstr(err, "over the limit") != NULL);
+	free(err);
+	peer_join(p);
+	wn_rpc_close(r);
 	free(p);
 }
 
