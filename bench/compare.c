@@ -180,15 +180,12 @@ static void bench_settle(const bench_target *tgs, int n, int64_t *waited_ms)
 	*waited_ms += (bench_now_ns() - t0) / 1000000;
 }
 
-/* bench_compare runs every comparison row against wnd and beanstalkd. */
-int bench_compare(const bench_opts *o)
+/* bench_compare_warmup runs the warm-up cycle against both targets: connections, caches,
+ * the servers' first compactions. */
+static int bench_compare_warmup(const bench_opts *o, bench_target *tgs)
 {
-	bench_target tgs[2];
-	bench_target_wnd(&tgs[0], o->url, o->wnd_pid, o->client);
-	bench_target_bs(&tgs[1], o->beanstalk, o->bs_pid);
 	int rv = 0;
 	bench_result res;
-	/* warm-up: connections, caches, the server's first compactions */
 	if (o->warmup > 0) {
 		bench_spec w = {.producers = 4,
 		                .consumers = 4,
@@ -200,6 +197,144 @@ int bench_compare(const bench_opts *o)
 		for (int k = 0; k < 2 && rv == 0; k++)
 			rv = bench_run(&tgs[k], &w, NULL, &res, NULL, NULL);
 	}
+	return rv;
+}
+
+/* bench_compare_spec returns what comparison row cr does under the options. */
+static bench_spec bench_compare_spec(const bench_opts *o, const bench_crow *cr)
+{
+	bench_spec sp = {.producers = cr->producers,
+	                 .consumers = cr->consumers,
+	                 .jobs = o->jobs,
+	                 .duration_ms = o->duration_ms,
+	                 .backlog = o->backlog,
+	                 .submit_n = cr->batched ? (size_t)o->batch : 1,
+	                 .claim_n = cr->batched ? (size_t)o->claim : 1,
+	                 .chain = cr->chain,
+	                 .noop = cr->noop,
+	                 .nng = cr->nng};
+	if (cr->batched) {
+		sp.jobs = o->batch_jobs;
+		/* room for every producer's next batch and every consumer's claim */
+		int64_t room =
+		    2 * cr->producers * (int64_t)sp.submit_n + cr->consumers * (int64_t)sp.claim_n;
+		if (sp.backlog < room)
+			sp.backlog = room;
+	}
+	if (cr->kind == ROW_PACED) {
+		sp.rate = o->rate;
+		sp.jobs = o->rate * o->duration_ms / 1000;
+		sp.duration_ms = 2 * o->duration_ms;
+	}
+	return sp;
+}
+
+/* bench_compare_name writes the name row cr is printed with into name. */
+static void bench_compare_name(const bench_opts *o, const bench_crow *cr, char *name, size_t n)
+{
+	if (cr->kind == ROW_PACED)
+		snprintf(name, n, "paced, %" PRId64 " jobs/s offered", o->rate);
+	else if (cr->batched && cr->submit_only)
+		snprintf(name, n, "BATCHED submit x%" PRId64 " (**)", o->batch);
+	else if (cr->batched)
+		snprintf(name, n, "BATCHED cycle x%" PRId64 "/x%" PRId64 " (**)", o->batch,
+		         o->claim);
+	else
+		snprintf(name, n, "%s", cr->name);
+}
+
+/* bench_compare_row runs row cr --runs times against each target, alternating, prints its
+ * medians and stores them in med (wnd, beanstalkd). */
+static int bench_compare_row(const bench_opts *o, bench_target *tgs, const bench_crow *cr,
+                             int64_t *settled_ms, bench_summary *med)
+{
+	bench_spec sp = bench_compare_spec(o, cr);
+	bench_result runs[2][BENCH_RUNS_MAX];
+	int rv = 0;
+	for (int64_t i = 0; i < o->runs && rv == 0; i++) {
+		for (int k = 0; k < 2 && rv == 0; k++) {
+			int which = (int)((k + i) % 2); /* wnd first, then beanstalkd first */
+			bench_result *out = &runs[which][i];
+			bench_settle(tgs, 2, settled_ms);
+			if (cr->kind == ROW_DISPATCH)
+				rv = bench_dispatch_run(&tgs[which], o->samples, out);
+			else
+				rv = bench_run(&tgs[which], &sp, NULL, out, NULL, NULL);
+		}
+	}
+	if (rv != 0)
+		return rv;
+	for (int k = 0; k < 2; k++)
+		med[k] = bench_medians(runs[k], (size_t)o->runs, cr->kind != ROW_DISPATCH);
+	char name[64];
+	bench_compare_name(o, cr, name, sizeof(name));
+	bench_compare_line(name, cr->producers, cr->consumers, &med[0], &med[1],
+	                   cr->kind != ROW_DISPATCH);
+	return 0;
+}
+
+/* bench_compare_notes prints the footnotes of the table. */
+static void bench_compare_notes(const bench_opts *o, int64_t settled_ms)
+{
+	printf("(*)  wnd: Complete with `next` (complete and claim in one call); "
+	       "beanstalkd: delete and\n"
+	       "     reserve-with-timeout 0 sent in one write\n"
+	       "(**) wnd: SubmitBatch of %" PRId64 ", Fetch max_jobs %" PRId64
+	       ", CompleteBatch; beanstalkd: as many\n"
+	       "     commands pipelined in one write (put, reserve-with-timeout 0, "
+	       "delete)\n"
+	       "(***) wnd: a method it does not have (UNIMPLEMENTED); beanstalkd: use; "
+	       "no state touched\n"
+	       "clients: wnd rows use %s, except the \"nng REQ client\"\n"
+	       "     row: nng's REQ socket, a context per call (src/common/rpc.c), as in "
+	       "wnctl and\n"
+	       "     wnworker. The direct client: one plain socket per thread speaking "
+	       "nng's SP\n"
+	       "     protocol (src/common/rpc_direct.c); beanstalkd's: bench/beanstalk.c, "
+	       "the same kind\n"
+	       "dispatch ratio: beanstalkd p50 / wnd p50 (above 1: wnd is faster)\n"
+	       "each run starts when both servers are idle (under 5 %% of a CPU for 50 "
+	       "ms: wnd's\n"
+	       "     flushing and compacting of earlier rows' jobs is not billed to the "
+	       "next run;\n"
+	       "     what a run causes while it runs is); waited %.1f s in all\n",
+	       o->batch, o->claim, bench_client_name(o), (double)settled_ms / 1000);
+}
+
+/* bench_compare_goals prints whether wnd met the goals, from the medians of every row. */
+static void bench_compare_goals(const bench_opts *o, bench_summary (*med)[2])
+{
+	const bench_summary *c4 = med[CROW_CYCLE4], *nx = med[CROW_NEXT], *bc = med[CROW_BCYCLE],
+	                    *dp = med[CROW_DISPATCH];
+	double plain = c4[1].rate > 0 ? c4[0].rate / c4[1].rate : 0;
+	double next = c4[1].rate > 0 ? nx[0].rate / c4[1].rate : 0;
+	double best = plain > next ? plain : next;
+	double batch = c4[1].rate > 0 ? bc[0].rate / c4[1].rate : 0;
+	double batch_pipe = bc[1].rate > 0 ? bc[0].rate / bc[1].rate : 0;
+	printf("goals (%s), ratio = wnd jobs/s / beanstalkd jobs/s in the same run:\n", o->label);
+	if (o->goal_cycle > 0)
+		printf("  one job per call, cycle 4P+4C vs beanstalkd cycle 4P+4C: "
+		       "%.2fx (fetch+complete %.2fx,\n"
+		       "    complete+next %.2fx); goal >= %.1fx: %s\n",
+		       best, plain, next, o->goal_cycle, best >= o->goal_cycle ? "met" : "NOT MET");
+	if (o->goal_batch > 0)
+		printf("  batched cycle vs beanstalkd cycle 4P+4C: %.2fx (vs beanstalkd "
+		       "pipelined %.2fx);\n"
+		       "    goal >= %.1fx: %s\n",
+		       batch, batch_pipe, o->goal_batch,
+		       batch >= o->goal_batch ? "met" : "NOT MET");
+	printf("  dispatch latency p50 %.2f ms (p99 %.2f ms); goal <= 5 ms: %s\n", dp[0].p50,
+	       dp[0].p99, dp[0].p50 <= 5 ? "met" : "NOT MET");
+	fflush(stdout);
+}
+
+/* bench_compare runs every comparison row against wnd and beanstalkd. */
+int bench_compare(const bench_opts *o)
+{
+	bench_target tgs[2];
+	bench_target_wnd(&tgs[0], o->url, o->wnd_pid, o->client);
+	bench_target_bs(&tgs[1], o->beanstalk, o->bs_pid);
+	int rv = bench_compare_warmup(o, tgs);
 	if (o->header)
 		bench_compare_header(o);
 	bench_summary med[WN_ARRAY_LEN(bench_crows)][2];
@@ -208,110 +343,12 @@ int bench_compare(const bench_opts *o)
 	bool all = o->rows == NULL;
 	for (size_t r = 0; r < WN_ARRAY_LEN(bench_crows) && rv == 0; r++) {
 		const bench_crow *cr = &bench_crows[r];
-		if (!all && strstr(cr->name, o->rows) == NULL)
-			continue;
-		bench_spec sp = {.producers = cr->producers,
-		                 .consumers = cr->consumers,
-		                 .jobs = o->jobs,
-		                 .duration_ms = o->duration_ms,
-		                 .backlog = o->backlog,
-		                 .submit_n = cr->batched ? (size_t)o->batch : 1,
-		                 .claim_n = cr->batched ? (size_t)o->claim : 1,
-		                 .chain = cr->chain,
-		                 .noop = cr->noop,
-		                 .nng = cr->nng};
-		if (cr->batched) {
-			sp.jobs = o->batch_jobs;
-			/* room for every producer's next batch and every consumer's claim */
-			int64_t room = 2 * cr->producers * (int64_t)sp.submit_n +
-			               cr->consumers * (int64_t)sp.claim_n;
-			if (sp.backlog < room)
-				sp.backlog = room;
-		}
-		if (cr->kind == ROW_PACED) {
-			sp.rate = o->rate;
-			sp.jobs = o->rate * o->duration_ms / 1000;
-			sp.duration_ms = 2 * o->duration_ms;
-		}
-		bench_result runs[2][BENCH_RUNS_MAX];
-		for (int64_t i = 0; i < o->runs && rv == 0; i++) {
-			for (int k = 0; k < 2 && rv == 0; k++) {
-				int which =
-				    (int)((k + i) % 2); /* wnd first, then beanstalkd first */
-				bench_result *out = &runs[which][i];
-				bench_settle(tgs, 2, &settled_ms);
-				if (cr->kind == ROW_DISPATCH)
-					rv = bench_dispatch_run(&tgs[which], o->samples, out);
-				else
-					rv = bench_run(&tgs[which], &sp, NULL, out, NULL, NULL);
-			}
-		}
-		if (rv != 0)
-			break;
-		for (int k = 0; k < 2; k++)
-			med[r][k] =
-			    bench_medians(runs[k], (size_t)o->runs, cr->kind != ROW_DISPATCH);
-		char name[64];
-		if (cr->kind == ROW_PACED)
-			snprintf(name, sizeof(name), "paced, %" PRId64 " jobs/s offered", o->rate);
-		else if (cr->batched && cr->submit_only)
-			snprintf(name, sizeof(name), "BATCHED submit x%" PRId64 " (**)", o->batch);
-		else if (cr->batched)
-			snprintf(name, sizeof(name), "BATCHED cycle x%" PRId64 "/x%" PRId64 " (**)",
-			         o->batch, o->claim);
-		else
-			snprintf(name, sizeof(name), "%s", cr->name);
-		bench_compare_line(name, cr->producers, cr->consumers, &med[r][0], &med[r][1],
-		                   cr->kind != ROW_DISPATCH);
+		if (all || strstr(cr->name, o->rows) != NULL)
+			rv = bench_compare_row(o, tgs, cr, &settled_ms, med[r]);
 	}
 	if (rv == 0 && all) {
-		printf("(*)  wnd: Complete with `next` (complete and claim in one call); "
-		       "beanstalkd: delete and\n"
-		       "     reserve-with-timeout 0 sent in one write\n"
-		       "(**) wnd: SubmitBatch of %" PRId64 ", Fetch max_jobs %" PRId64
-		       ", CompleteBatch; beanstalkd: as many\n"
-		       "     commands pipelined in one write (put, reserve-with-timeout 0, "
-		       "delete)\n"
-		       "(***) wnd: a method it does not have (UNIMPLEMENTED); beanstalkd: use; "
-		       "no state touched\n"
-		       "clients: wnd rows use %s, except the \"nng REQ client\"\n"
-		       "     row: nng's REQ socket, a context per call (src/common/rpc.c), as in "
-		       "wnctl and\n"
-		       "     wnworker. The direct client: one plain socket per thread speaking "
-		       "nng's SP\n"
-		       "     protocol (src/common/rpc_direct.c); beanstalkd's: bench/beanstalk.c, "
-		       "the same kind\n"
-		       "dispatch ratio: beanstalkd p50 / wnd p50 (above 1: wnd is faster)\n"
-		       "each run starts when both servers are idle (under 5 %% of a CPU for 50 "
-		       "ms: wnd's\n"
-		       "     flushing and compacting of earlier rows' jobs is not billed to the "
-		       "next run;\n"
-		       "     what a run causes while it runs is); waited %.1f s in all\n",
-		       o->batch, o->claim, bench_client_name(o), (double)settled_ms / 1000);
-		const bench_summary *c4 = med[CROW_CYCLE4], *nx = med[CROW_NEXT],
-		                    *bc = med[CROW_BCYCLE], *dp = med[CROW_DISPATCH];
-		double plain = c4[1].rate > 0 ? c4[0].rate / c4[1].rate : 0;
-		double next = c4[1].rate > 0 ? nx[0].rate / c4[1].rate : 0;
-		double best = plain > next ? plain : next;
-		double batch = c4[1].rate > 0 ? bc[0].rate / c4[1].rate : 0;
-		double batch_pipe = bc[1].rate > 0 ? bc[0].rate / bc[1].rate : 0;
-		printf("goals (%s), ratio = wnd jobs/s / beanstalkd jobs/s in the same run:\n",
-		       o->label);
-		if (o->goal_cycle > 0)
-			printf("  one job per call, cycle 4P+4C vs beanstalkd cycle 4P+4C: "
-			       "%.2fx (fetch+complete %.2fx,\n"
-			       "    complete+next %.2fx); goal >= %.1fx: %s\n",
-			       best, plain, next, o->goal_cycle,
-			       best >= o->goal_cycle ? "met" : "NOT MET");
-		if (o->goal_batch > 0)
-			printf("  batched cycle vs beanstalkd cycle 4P+4C: %.2fx (vs beanstalkd "
-			       "pipelined %.2fx);\n"
-			       "    goal >= %.1fx: %s\n",
-			       batch, batch_pipe, o->goal_batch,
-			       batch >= o->goal_batch ? "met" : "NOT MET");
-		printf("  dispatch latency p50 %.2f ms (p99 %.2f ms); goal <= 5 ms: %s\n",
-		       dp[0].p50, dp[0].p99, dp[0].p50 <= 5 ? "met" : "NOT MET");
-		fflush(stdout);
+		bench_compare_notes(o, settled_ms);
+		bench_compare_goals(o, med);
 	}
 	bench_target_release(&tgs[0], o->keep);
 	bench_target_release(&tgs[1], o->keep);

@@ -25,6 +25,7 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,160 +238,149 @@ bad:
 	return -1;
 }
 
+/* Values of the long options without a short one. */
+enum {
+	O_NOHEADER = 256,
+	O_KEEP,
+	O_WAIT,
+	O_BTHREADS,
+	O_BJOBS,
+	O_BACKLOG,
+	O_BEANSTALK,
+	O_RUNS,
+	O_RATE,
+	O_SAMPLES,
+	O_CLAIM,
+	O_WND_PID,
+	O_BS_PID,
+	O_GOALS,
+	O_ROWS,
+	O_SCALE,
+	O_PROJECT,
+	O_LEVEL,
+	O_PROBE,
+	O_CLIENT,
+};
+
+static const struct option bench_longopts[] = {
+    {"server", required_argument, NULL, 's'},
+    {"label", required_argument, NULL, 'l'},
+    {"client", required_argument, NULL, O_CLIENT},
+    {"ops", required_argument, NULL, 'o'},
+    {"threads", required_argument, NULL, 't'},
+    {"jobs", required_argument, NULL, 'n'},
+    {"duration", required_argument, NULL, 'd'},
+    {"batch", required_argument, NULL, 'b'},
+    {"batch-jobs", required_argument, NULL, O_BJOBS},
+    {"batch-threads", required_argument, NULL, O_BTHREADS},
+    {"backlog", required_argument, NULL, O_BACKLOG},
+    {"warmup", required_argument, NULL, 'w'},
+    {"no-header", no_argument, NULL, O_NOHEADER},
+    {"keep", no_argument, NULL, O_KEEP},
+    {"wait-ready", required_argument, NULL, O_WAIT},
+    {"beanstalk", required_argument, NULL, O_BEANSTALK},
+    {"runs", required_argument, NULL, O_RUNS},
+    {"rate", required_argument, NULL, O_RATE},
+    {"samples", required_argument, NULL, O_SAMPLES},
+    {"claim", required_argument, NULL, O_CLAIM},
+    {"wnd-pid", required_argument, NULL, O_WND_PID},
+    {"beanstalkd-pid", required_argument, NULL, O_BS_PID},
+    {"goals", required_argument, NULL, O_GOALS},
+    {"rows", required_argument, NULL, O_ROWS},
+    {"scale", required_argument, NULL, O_SCALE},
+    {"project", required_argument, NULL, O_PROJECT},
+    {"level", required_argument, NULL, O_LEVEL},
+    {"probe", required_argument, NULL, O_PROBE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+#define BENCH_MANY (INT64_C(1) << 40)
+
+/* The options that take an integer: the field of bench_opts each sets and its bounds. */
+static const struct bench_num_opt {
+	int val;
+	const char *name;
+	size_t field; /* offset of an int64_t in bench_opts */
+	int64_t lo, hi;
+} bench_num_opts[] = {
+    {'n', "--jobs", offsetof(bench_opts, jobs), 1, BENCH_MANY},
+    {'b', "--batch", offsetof(bench_opts, batch), 1, 10000},
+    {O_BJOBS, "--batch-jobs", offsetof(bench_opts, batch_jobs), 1, BENCH_MANY},
+    {O_BTHREADS, "--batch-threads", offsetof(bench_opts, batch_threads), 1, BENCH_THREADS_MAX},
+    {O_BACKLOG, "--backlog", offsetof(bench_opts, backlog), 0, BENCH_MANY},
+    {'w', "--warmup", offsetof(bench_opts, warmup), 0, BENCH_MANY},
+    {O_WAIT, "--wait-ready", offsetof(bench_opts, wait_ready_ms), 1, 3600000},
+    {O_RUNS, "--runs", offsetof(bench_opts, runs), 1, BENCH_RUNS_MAX},
+    {O_RATE, "--rate", offsetof(bench_opts, rate), 1, 1000000},
+    {O_SAMPLES, "--samples", offsetof(bench_opts, samples), 1, 1000000},
+    {O_CLAIM, "--claim", offsetof(bench_opts, claim), 1, BENCH_CLAIM_MAX},
+    {O_WND_PID, "--wnd-pid", offsetof(bench_opts, wnd_pid), 1, INT32_MAX},
+    {O_BS_PID, "--beanstalkd-pid", offsetof(bench_opts, bs_pid), 1, INT32_MAX},
+    {O_LEVEL, "--level", offsetof(bench_opts, level), 0, BENCH_MANY},
+    {O_PROBE, "--probe", offsetof(bench_opts, probe), 1, 1000000},
+};
+
+/* bench_parse_opt applies option c (a getopt_long value) with argument arg to o; returns 0,
+ * or -1 after a message. */
+static int bench_parse_opt(int c, char *arg, bench_opts *o)
+{
+	for (size_t i = 0; i < WN_ARRAY_LEN(bench_num_opts); i++) {
+		const struct bench_num_opt *n = &bench_num_opts[i];
+		if (n->val == c)
+			return bench_parse_num(n->name, arg, n->lo, n->hi,
+			                       (int64_t *)((char *)o + n->field));
+	}
+	switch (c) {
+	case 's':
+		o->url = arg;
+		return 0;
+	case 'l':
+		o->label = arg;
+		return 0;
+	case O_CLIENT:
+		return bench_parse_client(arg, o);
+	case 'o':
+		return bench_parse_ops(arg, o);
+	case 't':
+		return bench_parse_threads(arg, o);
+	case 'd':
+		return bench_parse_secs("--duration", arg, &o->duration_ms);
+	case O_NOHEADER:
+		o->header = false;
+		return 0;
+	case O_KEEP:
+		o->keep = true;
+		return 0;
+	case O_BEANSTALK:
+		o->beanstalk = arg;
+		return 0;
+	case O_GOALS:
+		return bench_parse_goals(arg, o);
+	case O_ROWS:
+		o->rows = arg;
+		return 0;
+	case O_SCALE:
+		o->scale = arg;
+		return 0;
+	case O_PROJECT:
+		o->project = arg;
+		return 0;
+	default:
+		bench_usage(stderr);
+		return -1;
+	}
+}
+
 static int bench_parse_args(int argc, char **argv, bench_opts *o)
 {
-	enum {
-		O_NOHEADER = 256,
-		O_KEEP,
-		O_WAIT,
-		O_BTHREADS,
-		O_BJOBS,
-		O_BACKLOG,
-		O_BEANSTALK,
-		O_RUNS,
-		O_RATE,
-		O_SAMPLES,
-		O_CLAIM,
-		O_WND_PID,
-		O_BS_PID,
-		O_GOALS,
-		O_ROWS,
-		O_SCALE,
-		O_PROJECT,
-		O_LEVEL,
-		O_PROBE,
-		O_CLIENT,
-	};
-	static const struct option longopts[] = {
-	    {"server", required_argument, NULL, 's'},
-	    {"label", required_argument, NULL, 'l'},
-	    {"client", required_argument, NULL, O_CLIENT},
-	    {"ops", required_argument, NULL, 'o'},
-	    {"threads", required_argument, NULL, 't'},
-	    {"jobs", required_argument, NULL, 'n'},
-	    {"duration", required_argument, NULL, 'd'},
-	    {"batch", required_argument, NULL, 'b'},
-	    {"batch-jobs", required_argument, NULL, O_BJOBS},
-	    {"batch-threads", required_argument, NULL, O_BTHREADS},
-	    {"backlog", required_argument, NULL, O_BACKLOG},
-	    {"warmup", required_argument, NULL, 'w'},
-	    {"no-header", no_argument, NULL, O_NOHEADER},
-	    {"keep", no_argument, NULL, O_KEEP},
-	    {"wait-ready", required_argument, NULL, O_WAIT},
-	    {"beanstalk", required_argument, NULL, O_BEANSTALK},
-	    {"runs", required_argument, NULL, O_RUNS},
-	    {"rate", required_argument, NULL, O_RATE},
-	    {"samples", required_argument, NULL, O_SAMPLES},
-	    {"claim", required_argument, NULL, O_CLAIM},
-	    {"wnd-pid", required_argument, NULL, O_WND_PID},
-	    {"beanstalkd-pid", required_argument, NULL, O_BS_PID},
-	    {"goals", required_argument, NULL, O_GOALS},
-	    {"rows", required_argument, NULL, O_ROWS},
-	    {"scale", required_argument, NULL, O_SCALE},
-	    {"project", required_argument, NULL, O_PROJECT},
-	    {"level", required_argument, NULL, O_LEVEL},
-	    {"probe", required_argument, NULL, O_PROBE},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	int c;
-	while ((c = getopt_long(argc, argv, "s:l:o:t:n:d:b:w:h", longopts, NULL)) != -1) {
-		int rv = 0;
-		switch (c) {
-		case 's':
-			o->url = optarg;
-			break;
-		case 'l':
-			o->label = optarg;
-			break;
-		case O_CLIENT:
-			rv = bench_parse_client(optarg, o);
-			break;
-		case 'o':
-			rv = bench_parse_ops(optarg, o);
-			break;
-		case 't':
-			rv = bench_parse_threads(optarg, o);
-			break;
-		case 'n':
-			rv = bench_parse_num("--jobs", optarg, 1, INT64_C(1) << 40, &o->jobs);
-			break;
-		case 'd':
-			rv = bench_parse_secs("--duration", optarg, &o->duration_ms);
-			break;
-		case 'b':
-			rv = bench_parse_num("--batch", optarg, 1, 10000, &o->batch);
-			break;
-		case O_BJOBS:
-			rv = bench_parse_num("--batch-jobs", optarg, 1, INT64_C(1) << 40,
-			                     &o->batch_jobs);
-			break;
-		case O_BTHREADS:
-			rv = bench_parse_num("--batch-threads", optarg, 1, BENCH_THREADS_MAX,
-			                     &o->batch_threads);
-			break;
-		case O_BACKLOG:
-			rv = bench_parse_num("--backlog", optarg, 0, INT64_C(1) << 40, &o->backlog);
-			break;
-		case 'w':
-			rv = bench_parse_num("--warmup", optarg, 0, INT64_C(1) << 40, &o->warmup);
-			break;
-		case O_NOHEADER:
-			o->header = false;
-			break;
-		case O_KEEP:
-			o->keep = true;
-			break;
-		case O_WAIT:
-			rv = bench_parse_num("--wait-ready", optarg, 1, 3600000, &o->wait_ready_ms);
-			break;
-		case O_BEANSTALK:
-			o->beanstalk = optarg;
-			break;
-		case O_RUNS:
-			rv = bench_parse_num("--runs", optarg, 1, BENCH_RUNS_MAX, &o->runs);
-			break;
-		case O_RATE:
-			rv = bench_parse_num("--rate", optarg, 1, 1000000, &o->rate);
-			break;
-		case O_SAMPLES:
-			rv = bench_parse_num("--samples", optarg, 1, 1000000, &o->samples);
-			break;
-		case O_CLAIM:
-			rv = bench_parse_num("--claim", optarg, 1, BENCH_CLAIM_MAX, &o->claim);
-			break;
-		case O_WND_PID:
-			rv = bench_parse_num("--wnd-pid", optarg, 1, INT32_MAX, &o->wnd_pid);
-			break;
-		case O_BS_PID:
-			rv = bench_parse_num("--beanstalkd-pid", optarg, 1, INT32_MAX, &o->bs_pid);
-			break;
-		case O_GOALS:
-			rv = bench_parse_goals(optarg, o);
-			break;
-		case O_ROWS:
-			o->rows = optarg;
-			break;
-		case O_SCALE:
-			o->scale = optarg;
-			break;
-		case O_PROJECT:
-			o->project = optarg;
-			break;
-		case O_LEVEL:
-			rv = bench_parse_num("--level", optarg, 0, INT64_C(1) << 40, &o->level);
-			break;
-		case O_PROBE:
-			rv = bench_parse_num("--probe", optarg, 1, 1000000, &o->probe);
-			break;
-		case 'h':
+	while ((c = getopt_long(argc, argv, "s:l:o:t:n:d:b:w:h", bench_longopts, NULL)) != -1) {
+		if (c == 'h') {
 			bench_usage(stdout);
 			exit(0);
-		default:
-			bench_usage(stderr);
-			return -1;
 		}
-		if (rv != 0)
+		if (bench_parse_opt(c, optarg, o) != 0)
 			return -1;
 	}
 	if (optind != argc) {
