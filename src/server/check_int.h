@@ -5,7 +5,9 @@
 #define WN_CHECK_INT_H
 
 #include "check.h"
-#include "engine_int.h"
+#include "call.h"
+#include "deps.h"
+#include "project.h"
 
 /* A project named by a record or by a job. */
 struct cproj {

@@ -2,7 +2,10 @@
  * keeps the reverse edges in memory, so a change of a job's status reaches
  * exactly its direct dependents, and from them on only as far as their own
  * status changes (an explicit work list: no recursion depth limit). */
-#include "engine_int.h"
+#include "deps.h"
+
+#include "engine_state.h"
+#include "project.h"
 
 #include "log.h"
 
@@ -90,23 +93,39 @@ bool deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges
 	return ok;
 }
 
+void deps_init(wn_engine *e)
+{
+	e->deps.rdeps = wn_map_new_u64();
+}
+
+void deps_free(wn_engine *e)
+{
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(e->deps.rdeps, &pos, &uk, &sk, &val))
+		free(val);
+	wn_map_free(e->deps.rdeps);
+}
+
 struct redges *deps_dependents(wn_engine *e, uint64_t id)
 {
-	return wn_map_get_u64(e->rdeps, id);
+	return wn_map_get_u64(e->deps.rdeps, id);
 }
 
 void deps_add_edges(wn_engine *e, const Job *j)
 {
 	for (size_t i = 0; i < j->n_deps; i++) {
 		uint64_t x = j->deps[i]->job_id;
-		struct redges *r = wn_map_get_u64(e->rdeps, x);
+		struct redges *r = wn_map_get_u64(e->deps.rdeps, x);
 		if (r == NULL || r->n == r->cap) {
 			uint32_t cap = r ? r->cap * 2 : 2;
 			r = wn_xrealloc(r, sizeof(*r) + cap * sizeof(r->v[0]));
 			if (cap == 2)
 				r->n = 0;
 			r->cap = cap;
-			wn_map_put_u64(e->rdeps, x, r);
+			wn_map_put_u64(e->deps.rdeps, x, r);
 		}
 		r->v[r->n].job = j->id;
 		r->v[r->n].cond = (uint8_t)j->deps[i]->condition;
@@ -117,7 +136,7 @@ void deps_add_edges(wn_engine *e, const Job *j)
 void deps_del_edges(wn_engine *e, const Job *j)
 {
 	for (size_t i = 0; i < j->n_deps; i++) {
-		struct redges *r = wn_map_get_u64(e->rdeps, j->deps[i]->job_id);
+		struct redges *r = wn_map_get_u64(e->deps.rdeps, j->deps[i]->job_id);
 		if (r == NULL)
 			continue;
 		for (uint32_t k = 0; k < r->n; k++) {
@@ -127,8 +146,9 @@ void deps_del_edges(wn_engine *e, const Job *j)
 			}
 		}
 		if (r->n == 0)
-			free(wn_map_del_u64(e->rdeps, j->deps[i]->job_id));
+			free(wn_map_del_u64(e->deps.rdeps, j->deps[i]->job_id));
 	}
+	free(wn_map_del_u64(e->deps.rdeps, j->id));
 }
 
 int deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why)
@@ -172,7 +192,7 @@ struct dep_stack {
 
 static void dep_push_edges(wn_engine *e, struct dep_stack *st, uint64_t x, int old_st, int new_st)
 {
-	struct redges *r = wn_map_get_u64(e->rdeps, x);
+	struct redges *r = wn_map_get_u64(e->deps.rdeps, x);
 	if (r == NULL)
 		return;
 	for (uint32_t k = 0; k < r->n; k++) {

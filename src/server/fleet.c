@@ -1,7 +1,11 @@
 /* fleet: the workers that joined, what each offers and holds, their
  * heartbeats, LOST detection and draining. Jobs go only to a worker whose
  * free capacity and labels fit their task's requirements. */
-#include "engine_int.h"
+#include "fleet.h"
+
+#include "clock.h"
+#include "engine_state.h"
+#include "jobs.h"
 
 #include "envelope.h"
 #include "log.h"
@@ -17,9 +21,14 @@
 /* How stale a worker's stored last-seen time may grow before it is written. */
 #define FLEET_SEEN_SAVE_MS 60000
 
+void fleet_init(wn_engine *e)
+{
+	e->fleet.workers = wn_map_new_str();
+}
+
 struct wrk *fleet_get(wn_engine *e, const char *name)
 {
-	return name ? wn_map_get_str(e->workers, name) : NULL;
+	return name ? wn_map_get_str(e->fleet.workers, name) : NULL;
 }
 
 /* fleet_label returns worker w's value of label key, or NULL. */
@@ -81,7 +90,7 @@ const char *fleet_never(struct call *c, const struct need *n)
 	char why[256] = "";
 	uint32_t max_gpu = 0, max_cpu = 0;
 	uint64_t max_mem = 0;
-	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+	while (wn_map_next(c->e->fleet.workers, &pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
 		if (w->rec->state != WORKER_STATE_ACTIVE)
 			continue;
@@ -138,7 +147,7 @@ void fleet_retask(struct call *c, const struct project *p, const struct task *t,
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+	while (wn_map_next(c->e->fleet.workers, &pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
 		size_t jp = 0;
 		uint64_t id;
@@ -163,7 +172,7 @@ struct wrk *fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec)
 	struct wrk *w = wn_xcalloc(1, sizeof(*w));
 	w->rec = rec;
 	w->jobs = wn_map_new_u64();
-	wn_map_put_str(e->workers, rec->name, w);
+	wn_map_put_str(e->fleet.workers, rec->name, w);
 	return w;
 }
 
@@ -220,9 +229,9 @@ void fleet_free(wn_engine *e)
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(e->workers, &pos, &uk, &sk, &val))
+	while (wn_map_next(e->fleet.workers, &pos, &uk, &sk, &val))
 		fleet_wrk_free(val);
-	wn_map_free(e->workers);
+	wn_map_free(e->fleet.workers);
 }
 
 /* fleet_save puts w's record into b. */
@@ -241,7 +250,7 @@ static size_t fleet_save_seen(wn_engine *e, wn_batch *b, int64_t min_ms)
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(e->workers, &pos, &uk, &sk, &val)) {
+	while (wn_map_next(e->fleet.workers, &pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
 		if (w->last_seen_ms > w->saved_seen_ms &&
 		    w->last_seen_ms - w->saved_seen_ms >= min_ms) {
@@ -271,7 +280,7 @@ struct wrk *fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *n
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(c->e->workers, pos, &uk, &sk, &val)) {
+	while (wn_map_next(c->e->fleet.workers, pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
 		if (w->rec->state != WORKER_STATE_ACTIVE)
 			continue;

@@ -1,7 +1,13 @@
 /* jobs: the job status transitions that keep the dispatch classes, the
  * counts, the fleet's holdings and the dependents in step, and the removal of
  * jobs. */
-#include "engine_int.h"
+#include "jobs.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +90,6 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 		if (propagate)
 			deps_propagate(c, b, v[i]->id, old[i], 0);
 		deps_del_edges(c->e, v[i]);
-		free(wn_map_del_u64(c->e->rdeps, v[i]->id));
 	}
 }
 
@@ -176,4 +181,9 @@ void job_fill_live(struct call *c, Job *j, bool position)
 	        ? "next in line; waiting for a worker to fetch"
 	        : wn_arena_printf(c->arena, "waiting for a worker; %lld job(s) ahead in the queue",
 	                          (long long)pos);
+}
+
+uint64_t jobs_next_id(wn_engine *e)
+{
+	return e->next_id;
 }

@@ -7,7 +7,14 @@
  * alone: the server starts, and `wnd --check --repair` tidies it. A record
  * that cannot be read stops the start: going on would misread acknowledged
  * data, so the message says what to run. */
-#include "engine_int.h"
+#include "load.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "project.h"
+#include "replay.h"
 
 #include "log.h"
 
@@ -103,7 +110,7 @@ static bool load_task(void *arg, const char *k, size_t kl, const char *v, size_t
 		l->rv = load_corrupt(l, what);
 		return false;
 	}
-	struct project *p = wn_map_get_str(l->e->projects, t->project);
+	struct project *p = wn_map_get_str(l->e->proj.byname, t->project);
 	if (p == NULL)
 		load_orphan(l,
 		            "task record %.*s belongs to project \"%s\", which does not "
@@ -128,7 +135,7 @@ static bool load_sweep(void *arg, const char *k, size_t kl, const char *v, size_
 			whatsnext__v1__sweep__free_unpacked(w, NULL);
 		return false;
 	}
-	struct project *p = wn_map_get_str(l->e->projects, w->project);
+	struct project *p = wn_map_get_str(l->e->proj.byname, w->project);
 	if (p == NULL)
 		load_orphan(l,
 		            "sweep record %llu belongs to project \"%s\", which does not "
@@ -195,7 +202,7 @@ static bool load_job(struct load *l, const char *k, size_t kl, const char *v, si
 		whatsnext__v1__job__free_unpacked(j, NULL);
 		return true;
 	}
-	struct project *p = wn_map_get_str(e->projects, j->project);
+	struct project *p = wn_map_get_str(e->proj.byname, j->project);
 	if (p == NULL) {
 		load_orphan(l, "job record %llu belongs to project \"%s\", which does not exist",
 		            (unsigned long long)wn_key_id(k), j->project);
@@ -227,7 +234,7 @@ static void load_waiting(struct load *l)
 	wn_engine *e = l->e;
 	for (size_t i = 0; i < l->nwith; i++) {
 		Job *j = l->withdeps[i];
-		struct project *p = wn_map_get_str(e->projects, j->project);
+		struct project *p = wn_map_get_str(e->proj.byname, j->project);
 		deps_add_edges(e, j);
 		if (j->status == PENDING || j->status == BLOCKED) {
 			uint32_t unmet = 0, broken = 0;
@@ -305,7 +312,7 @@ int engine_load(wn_engine *e, char **errmsg)
 		        "%s' with the server stopped",
 		        (unsigned long long)l.orphans,
 		        (unsigned long long)(l.orphans - LOAD_REPORT_MAX), e->cfg.data_dir);
-	wn_info("loaded %zu project(s), %llu job(s), %zu running", wn_map_count(e->projects),
+	wn_info("loaded %zu project(s), %llu job(s), %zu running", wn_map_count(e->proj.byname),
 	        (unsigned long long)l.njobs, wn_leases_count(e->leases));
 	return WN_OK;
 }

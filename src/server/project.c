@@ -2,7 +2,10 @@
  * of one task, or of one task within one sweep, in dispatch order), the jobs
  * waiting on dependencies, the counts of its jobs and sweeps by status, and
  * what a task needs of a worker. */
-#include "engine_int.h"
+#include "project.h"
+
+#include "engine_state.h"
+#include "fleet.h"
 
 #include "log.h"
 
@@ -117,17 +120,17 @@ void queue_count_move(struct call *c, struct project *p, const Job *j, int from,
 
 struct dwait *dwait_get(wn_engine *e, uint64_t id)
 {
-	return wn_map_get_u64(e->waiting, id);
+	return wn_map_get_u64(e->proj.waiting, id);
 }
 
 struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
                         uint32_t broken)
 {
-	struct dwait *w = wn_map_get_u64(e->waiting, id);
+	struct dwait *w = wn_map_get_u64(e->proj.waiting, id);
 	if (w == NULL) {
 		w = wn_xcalloc(1, sizeof(*w));
 		w->proj = p;
-		wn_map_put_u64(e->waiting, id, w);
+		wn_map_put_u64(e->proj.waiting, id, w);
 		wn_map_put_u64(p->waiting, id, w);
 	}
 	w->unmet = unmet;
@@ -137,7 +140,7 @@ struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t u
 
 bool dwait_del(wn_engine *e, uint64_t id)
 {
-	struct dwait *w = wn_map_del_u64(e->waiting, id);
+	struct dwait *w = wn_map_del_u64(e->proj.waiting, id);
 	if (w == NULL)
 		return false;
 	wn_map_del_u64(w->proj->waiting, id);
@@ -177,4 +180,178 @@ bool qwalk_next(struct qwalk *w, wn_index_entry *e)
 	w->last = w->q[best];
 	w->have[best] = wn_index_iter_next(&w->it[best], &w->cur[best]);
 	return true;
+}
+
+/* ------------------------------------------------ projects, tasks, sweeps */
+
+struct project *engine_project(struct call *c, const char *name, int *err)
+{
+	const char *why = wn_name_check(name);
+	if (why != NULL) {
+		*err = call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
+		                 name ? name : "", why);
+		return NULL;
+	}
+	struct project *p = wn_map_get_str(c->e->proj.byname, name);
+	if (p == NULL)
+		*err = call_fail(c, WN_ENOTFOUND, "project \"%s\" not found", name ? name : "");
+	return p;
+}
+
+struct task *engine_task(struct call *c, struct project *p, const char *name, int *err)
+{
+	const char *why = wn_name_check(name);
+	if (why != NULL) {
+		*err = call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", name ? name : "",
+		                 why);
+		return NULL;
+	}
+	struct task *t = wn_map_get_str(p->tasks, name);
+	if (t == NULL)
+		*err = call_fail(c, WN_ENOTFOUND, "task \"%s\" not found in project \"%s\"", name,
+		                 p->name);
+	return t;
+}
+
+struct project *engine_project_new(wn_engine *e, const char *name, bool archived)
+{
+	struct project *p = wn_xcalloc(1, sizeof(*p));
+	p->name = wn_xstrdup(name);
+	p->archived = archived;
+	p->tasks = wn_map_new_str();
+	p->queues = wn_map_new_str();
+	p->waiting = wn_map_new_u64();
+	wn_map_put_str(e->proj.byname, name, p);
+	return p;
+}
+
+struct task *engine_task_new(struct project *p, const Task *t)
+{
+	struct task *k = wn_xcalloc(1, sizeof(*k));
+	k->name = wn_xstrdup(t->name);
+	k->max_attempts = t->max_attempts;
+	k->retries = t->retries;
+	need_set(&k->need, t->resources);
+	k->proj = p;
+	wn_map_put_str(p->tasks, t->name, k);
+	return k;
+}
+
+void engine_task_drop(struct project *p, struct task *t)
+{
+	for (size_t i = 0; i < p->nq;) {
+		struct queue *q = p->qv[i];
+		if (q->task != t) {
+			i++;
+			continue;
+		}
+		char key[WN_NAME_MAX + 32];
+		snprintf(key, sizeof(key), "%s#%llu", t->name,
+		         (unsigned long long)(q->sweep ? q->sweep->id : 0));
+		wn_map_del_str(p->queues, key);
+		wn_index_free(q->ready);
+		free(q);
+		p->qv[i] = p->qv[--p->nq];
+	}
+	wn_map_del_str(p->tasks, t->name);
+	need_release(&t->need);
+	free(t->name);
+	free(t);
+}
+
+struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s)
+{
+	struct sweep *w = wn_xcalloc(1, sizeof(*w));
+	w->id = s->id;
+	w->proj = p;
+	w->name = wn_xstrdup(s->name);
+	w->max_running = s->max_running;
+	w->total = s->total;
+	w->created_ms = s->created_ms;
+	wn_map_put_u64(e->proj.sweeps, w->id, w);
+	return w;
+}
+
+struct sweep *engine_sweep(wn_engine *e, uint64_t id)
+{
+	return wn_map_get_u64(e->proj.sweeps, id);
+}
+
+struct project *project_get(wn_engine *e, const char *name)
+{
+	return wn_map_get_str(e->proj.byname, name);
+}
+
+size_t project_count(wn_engine *e)
+{
+	return wn_map_count(e->proj.byname);
+}
+
+struct project *job_project(struct call *c, const Job *j)
+{
+	return wn_map_get_str(c->e->proj.byname, j->project);
+}
+
+/* project_free frees an in-memory project and what hangs off it. */
+static void project_free(wn_engine *e, struct project *p)
+{
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(p->tasks, &pos, &uk, &sk, &val)) {
+		/* engine_task_drop changes the map: restart the walk */
+		engine_task_drop(p, val);
+		pos = 0;
+	}
+	pos = 0;
+	while (wn_map_next(p->waiting, &pos, &uk, &sk, &val)) {
+		wn_map_del_u64(e->proj.waiting, uk);
+		free(val);
+	}
+	pos = 0;
+	while (wn_map_next(e->proj.sweeps, &pos, &uk, &sk, &val)) {
+		struct sweep *w = val;
+		if (w->proj == p) {
+			wn_map_del_u64(e->proj.sweeps, w->id);
+			free(w->name);
+			free(w);
+			pos = 0;
+		}
+	}
+	wn_map_free(p->tasks);
+	wn_map_free(p->queues);
+	wn_map_free(p->waiting);
+	free(p->qv);
+	free(p->name);
+	free(p);
+}
+
+void engine_project_drop(struct call *c, struct project *p)
+{
+	wn_map_del_str(c->e->proj.byname, p->name);
+	project_free(c->e, p);
+}
+
+void projects_init(wn_engine *e)
+{
+	e->proj.byname = wn_map_new_str();
+	e->proj.sweeps = wn_map_new_u64();
+	e->proj.waiting = wn_map_new_u64();
+}
+
+void projects_free(wn_engine *e)
+{
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(e->proj.byname, &pos, &uk, &sk, &val)) {
+		wn_map_del_str(e->proj.byname, ((struct project *)val)->name);
+		project_free(e, val);
+		pos = 0;
+	}
+	wn_map_free(e->proj.waiting);
+	wn_map_free(e->proj.sweeps);
+	wn_map_free(e->proj.byname);
 }

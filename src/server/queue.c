@@ -1,7 +1,11 @@
 /* queue: claiming (leasing the best ready jobs to a worker), the fetches
  * parked until a job is ready, lease expiry, and call_commit, which writes a
  * call's changes and then feeds the parked fetches. */
-#include "engine_int.h"
+#include "queue.h"
+
+#include "clock.h"
+#include "engine_state.h"
+#include "jobs.h"
 
 #include "log.h"
 
@@ -61,8 +65,7 @@ int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
 	job_set_status(c, b, p, j, RUNNING);
 	int64_t due = engine_mono(c->e) + c->e->cfg.lease_ms;
 	wn_leases_put(c->e->leases, j->id, j->attempt, due);
-	if (due < c->e->sweep_at)
-		pthread_cond_signal(&c->e->sweep_cv);
+	engine_wake(c->e, due);
 	*out = j;
 	return WN_OK;
 }
@@ -78,12 +81,12 @@ int call_commit(struct call *c, wn_batch *b)
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(c->e->projects, &pos, &uk, &sk, &val)) {
+	while (wn_map_next(c->e->proj.byname, &pos, &uk, &sk, &val)) {
 		struct project *p = val;
 		feed |= p->feed;
 		p->feed = false;
 	}
-	if (feed && c->e->wait_head != NULL)
+	if (feed && c->e->q.wait_head != NULL)
 		queue_feed(c);
 	return WN_OK;
 }
@@ -164,7 +167,7 @@ int queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job 
 	size_t bytes = 0;
 	for (size_t k = 0; k < want->max_jobs; k++) {
 		/* highest priority first; among equals, projects take turns */
-		uint64_t *rr = w ? &w->rr : &c->e->rr;
+		uint64_t *rr = w ? &w->rr : &c->e->q.rr;
 		size_t start = (size_t)((*rr)++ % n), best = n;
 		wn_index_entry be, e;
 		for (size_t i = 0; i < n; i++) {
@@ -214,11 +217,11 @@ static void waiter_unlink(wn_engine *e, struct waiter *w)
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
-		e->wait_head = w->next;
+		e->q.wait_head = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
 	else
-		e->wait_tail = w->prev;
+		e->q.wait_tail = w->prev;
 	w->prev = w->next = NULL;
 }
 
@@ -256,14 +259,13 @@ int queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
 	w->max_jobs = want->max_jobs;
 	w->answer = answer;
 	w->deadline = engine_mono(c->e) + wait_ms;
-	w->prev = c->e->wait_tail;
-	if (c->e->wait_tail != NULL)
-		c->e->wait_tail->next = w;
+	w->prev = c->e->q.wait_tail;
+	if (c->e->q.wait_tail != NULL)
+		c->e->q.wait_tail->next = w;
 	else
-		c->e->wait_head = w;
-	c->e->wait_tail = w;
-	if (c->e->sweep_at == 0 || w->deadline < c->e->sweep_at)
-		pthread_cond_signal(&c->e->sweep_cv);
+		c->e->q.wait_head = w;
+	c->e->q.wait_tail = w;
+	engine_wake(c->e, w->deadline);
 	return WN_OK;
 }
 
@@ -274,7 +276,7 @@ static bool waiter_want(struct call *c, const struct waiter *w, struct fetch_wan
 	want->ps = wn_arena_alloc(c->arena, (w->nprojects + 1) * sizeof(*want->ps));
 	want->np = w->nprojects;
 	for (size_t i = 0; i < w->nprojects; i++)
-		if ((want->ps[i] = wn_map_get_str(c->e->projects, w->projects[i])) == NULL)
+		if ((want->ps[i] = wn_map_get_str(c->e->proj.byname, w->projects[i])) == NULL)
 			return false;
 	want->tasks = w->tasks;
 	want->ntasks = w->ntasks;
@@ -285,7 +287,7 @@ static bool waiter_want(struct call *c, const struct waiter *w, struct fetch_wan
 
 void queue_feed(struct call *c)
 {
-	struct waiter *w = c->e->wait_head;
+	struct waiter *w = c->e->q.wait_head;
 	while (w != NULL) {
 		struct waiter *next = w->next;
 		struct fetch_want want;
@@ -304,7 +306,7 @@ void queue_feed(struct call *c)
 
 int64_t queue_waiters_due(struct call *c, int64_t now, int64_t next)
 {
-	struct waiter *w = c->e->wait_head;
+	struct waiter *w = c->e->q.wait_head;
 	while (w != NULL) {
 		struct waiter *n = w->next;
 		if (w->deadline <= now)
@@ -318,7 +320,7 @@ int64_t queue_waiters_due(struct call *c, int64_t now, int64_t next)
 
 void queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n)
 {
-	for (struct waiter *w = c->e->wait_head; n > 0 && w != NULL;) {
+	for (struct waiter *w = c->e->q.wait_head; n > 0 && w != NULL;) {
 		struct waiter *next = w->next;
 		bool gone = false;
 		for (size_t i = 0; i < n && !gone; i++)
@@ -334,8 +336,9 @@ void queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n)
 
 void queue_waiters_release(struct call *c)
 {
-	while (c->e->wait_head != NULL)
-		waiter_answer(c, c->e->wait_head, NULL, 0);
+	c->e->q.no_park = true;
+	while (c->e->q.wait_head != NULL)
+		waiter_answer(c, c->e->q.wait_head, NULL, 0);
 }
 
 void queue_release_worker(struct call *c, struct wrk *w)

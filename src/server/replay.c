@@ -8,7 +8,10 @@
  * are kept under i/<request id>: a SubmitBatch's, and a Submit's whose job
  * was removed within the day. The engine knows which request ids have such a
  * key, so a new request costs no read. */
-#include "engine_int.h"
+#include "replay.h"
+
+#include "clock.h"
+#include "engine_state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -225,4 +228,12 @@ void replay_forget(wn_engine *e)
 		wn_store_write(e->store, f.b, &seq);
 	wn_batch_free(f.b);
 	pthread_mutex_unlock(&e->mu);
+}
+
+size_t replay_remembered(wn_engine *e, size_t *ring)
+{
+	const struct replay *r = &e->replay;
+	if (ring != NULL)
+		*ring = r->cap;
+	return wn_map_count(r->jobs) == r->n ? r->n : (size_t)-1;
 }

@@ -6,7 +6,16 @@
  * rebuilt from the records at start, as after a restart. The checkpoint is
  * taken on a thread of its own and answered like a parked request, so neither
  * the lock holders nor the event loop that received it wait for the disk. */
-#include "engine_int.h"
+#include "svc.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+#include "replay.h"
 
 #include "dedupe.h"
 #include "log.h"
@@ -324,7 +333,7 @@ int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		return rv;
 	pthread_mutex_lock(&admin_mu);
 	pthread_mutex_lock(&e->mu);
-	bool stopping = e->no_park;
+	bool stopping = e->q.no_park;
 	pthread_mutex_unlock(&e->mu);
 	if (stopping)
 		rv = call_fail(c, WN_EUNAVAIL, "the server is shutting down");

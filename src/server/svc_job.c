@@ -1,6 +1,15 @@
 /* JobService: submit (one or a batch), get, list, cancel, retry, remove,
  * set priority. */
-#include "engine_int.h"
+#include "svc.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+#include "replay.h"
 
 #include <stdio.h>
 #include <stdlib.h>

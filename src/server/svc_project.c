@@ -1,5 +1,14 @@
 /* ProjectService: create, get, list, update, delete. */
-#include "engine_int.h"
+#include "svc.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +42,7 @@ int svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		return rv;
 	if (strlen(rq->description) > WN_DESC_MAX)
 		return call_fail(c, WN_EINVAL, "description is longer than %d bytes", WN_DESC_MAX);
-	if (wn_map_get_str(c->e->projects, rq->name) != NULL)
+	if (wn_map_get_str(c->e->proj.byname, rq->name) != NULL)
 		return call_fail(c, WN_EEXIST, "project \"%s\" already exists", rq->name);
 	Project *p = wn_arena_alloc(c->arena, sizeof(*p));
 	whatsnext__v1__project__init(p);
@@ -72,7 +81,7 @@ int svc_project_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		return call_fail(c, WN_EINVAL, "unknown project status %d", (int)rq->status);
 	Whatsnext__V1__ListProjectsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_projects_response__init(r);
-	size_t cap = wn_map_count(c->e->projects) + 1;
+	size_t cap = wn_map_count(c->e->proj.byname) + 1;
 	r->projects = wn_arena_alloc(c->arena, cap * sizeof(*r->projects));
 	r->n_projects = wn_records_project_list(&c->rec, (int)rq->status, r->projects, cap);
 	*out = &r->base;
@@ -139,7 +148,7 @@ int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	uint64_t sid;
 	const char *sk;
 	void *sv;
-	while (wn_map_next(c->e->sweeps, &pos, &sid, &sk, &sv)) {
+	while (wn_map_next(c->e->proj.sweeps, &pos, &sid, &sk, &sv)) {
 		if (((struct sweep *)sv)->proj != p)
 			continue;
 		wn_records_sweep_del(b, sid);

@@ -1,6 +1,15 @@
 /* QueueService: the worker's side (fetch, heartbeat, complete, release) and
  * the queue operations (stats, clear, pop, list). */
-#include "engine_int.h"
+#include "svc.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+#include "replay.h"
 
 #include "envelope.h"
 #include "log.h"
@@ -117,7 +126,8 @@ int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	wn_batch *b = wn_batch_new();
 	struct fetch_want want;
 	int rv = fetch_into(c, b, rq, &want, r);
-	if (rv == WN_OK && r->job == NULL && rq->wait_ms > 0 && c->slot != NULL && !c->e->no_park) {
+	if (rv == WN_OK && r->job == NULL && rq->wait_ms > 0 && c->slot != NULL &&
+	    !c->e->q.no_park) {
 		/* a worker back from LOST is stored before it waits */
 		if ((rv = call_commit(c, b)) != WN_OK)
 			return rv;
@@ -451,13 +461,13 @@ int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		r->projects = wn_arena_alloc(c->arena, sizeof(*r->projects));
 		r->projects[r->n_projects++] = stats_of(c, p);
 	} else {
-		r->projects = wn_arena_alloc(c->arena, (wn_map_count(c->e->projects) + 1) *
+		r->projects = wn_arena_alloc(c->arena, (wn_map_count(c->e->proj.byname) + 1) *
 		                                           sizeof(*r->projects));
 		size_t pos = 0;
 		uint64_t uk;
 		const char *sk;
 		void *val;
-		while (wn_map_next(c->e->projects, &pos, &uk, &sk, &val))
+		while (wn_map_next(c->e->proj.byname, &pos, &uk, &sk, &val))
 			r->projects[r->n_projects++] = stats_of(c, val);
 		qsort(r->projects, r->n_projects, sizeof(*r->projects), stats_cmp);
 	}

@@ -1,5 +1,14 @@
 /* SweepService: progress of sweeps, their priority and running cap. */
-#include "engine_int.h"
+#include "svc.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +68,13 @@ int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		return rv;
 	Whatsnext__V1__ListSweepsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_sweeps_response__init(r);
-	r->sweeps = wn_arena_alloc(c->arena, (wn_map_count(c->e->sweeps) + 1) * sizeof(*r->sweeps));
+	r->sweeps =
+	    wn_arena_alloc(c->arena, (wn_map_count(c->e->proj.sweeps) + 1) * sizeof(*r->sweeps));
 	size_t pos = 0;
 	uint64_t id;
 	const char *sk;
 	void *val;
-	while (wn_map_next(c->e->sweeps, &pos, &id, &sk, &val)) {
+	while (wn_map_next(c->e->proj.sweeps, &pos, &id, &sk, &val)) {
 		struct sweep *w = val;
 		if (p == NULL || w->proj == p)
 			r->sweeps[r->n_sweeps++] = sweep_reply(c, w);

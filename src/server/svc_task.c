@@ -1,5 +1,14 @@
 /* TaskService: create, get, list, update, delete. */
-#include "engine_int.h"
+#include "svc.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>

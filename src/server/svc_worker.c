@@ -1,6 +1,15 @@
 /* WorkerService: join, leave, get, list, drain. The registry of workers is
  * fleet.c; this file decodes, validates, calls it and encodes. */
-#include "engine_int.h"
+#include "svc.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "fleet.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+#include "replay.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -175,12 +184,12 @@ int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	Whatsnext__V1__ListWorkersResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_workers_response__init(r);
 	r->workers =
-	    wn_arena_alloc(c->arena, (wn_map_count(c->e->workers) + 1) * sizeof(*r->workers));
+	    wn_arena_alloc(c->arena, (wn_map_count(c->e->fleet.workers) + 1) * sizeof(*r->workers));
 	size_t pos = 0;
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(c->e->workers, &pos, &uk, &sk, &val)) {
+	while (wn_map_next(c->e->fleet.workers, &pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
 		if (rq->state == 0 || w->rec->state == rq->state)
 			r->workers[r->n_workers++] = worker_reply(c, w);

@@ -5,7 +5,8 @@
 #include "fixture.h"
 
 #include "engine.h"
-#include "engine_int.h"
+#include "call.h"
+#include "deps.h"
 #include "envelope.h"
 #include "err.h"
 #include "store.h"

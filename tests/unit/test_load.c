@@ -5,7 +5,9 @@
 #include "fixture.h"
 
 #include "engine.h"
-#include "engine_int.h"
+#include "jobs.h"
+#include "keys.h"
+#include "project.h"
 #include "envelope.h"
 #include "err.h"
 #include "store.h"
@@ -84,9 +86,9 @@ TEST(orphaned_records_do_not_stop_the_start)
 	char *err;
 	CHECK_OK(open_engine(&e, &err));
 	/* the live project's job is there, and no id is handed out twice */
-	CHECK_EQ_INT(wn_map_count(e->projects), 1);
-	CHECK(e->next_id > 42);
-	struct project *p = wn_map_get_str(e->projects, "kept");
+	CHECK_EQ_INT(project_count(e), 1);
+	CHECK(jobs_next_id(e) > 42);
+	struct project *p = project_get(e, "kept");
 	CHECK(p != NULL);
 	CHECK_EQ_INT(p->counts[PENDING], 1);
 	CHECK(engine_sweep(e, 7) == NULL);

@@ -1,0 +1,155 @@
+/* call: one request being executed (call.h). */
+#include "call.h"
+
+#include "dedupe.h"
+#include "engine_state.h"
+#include "envelope.h"
+#include "status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void call_init(struct call *c, wn_engine *e, void *slot)
+{
+	memset(c, 0, sizeof(*c));
+	c->e = e;
+	c->arena = wn_arena_new();
+	c->pa = wn_arena_allocator(c->arena);
+	c->slot = slot;
+	wn_records_call_init(&c->rec, e->rec, c->pa);
+}
+
+int call_wait(struct call *c)
+{
+	return wn_store_wait(c->e->store, c->seq);
+}
+
+void call_finish(struct call *c)
+{
+	struct delivery *d = c->deliveries;
+	while (d != NULL) {
+		struct delivery *next = d->next;
+		if (c->e->cfg.deliver != NULL)
+			c->e->cfg.deliver(c->e->cfg.deliver_arg, d->slot, d->buf, d->len, c->seq);
+		else
+			free(d->buf);
+		free(d);
+		d = next;
+	}
+	c->deliveries = NULL;
+	wn_records_call_release(&c->rec);
+	wn_arena_free(c->arena);
+}
+
+int call_fail(struct call *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[1024];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	c->msg = wn_arena_strdup(c->arena, buf);
+	return err;
+}
+
+uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
+                              const ProtobufCMessage *body, size_t *len)
+{
+	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
+	resp.id = id;
+	resp.code = (Whatsnext__V1__Code)code;
+	resp.message = (char *)(message ? message : "");
+	uint8_t *bbuf = NULL;
+	if (body != NULL) {
+		size_t bl = 0;
+		bbuf = wn_message_pack(body, &bl);
+		resp.body.data = bbuf;
+		resp.body.len = bl;
+	}
+	uint8_t *out = wn_message_pack(&resp.base, len);
+	free(bbuf);
+	return out;
+}
+
+void call_park(struct call *c, struct parked *pk)
+{
+	pk->slot = c->slot;
+	pk->conn = c->e->cfg.slot_conn ? c->e->cfg.slot_conn(c->slot) : 0;
+	pk->reqid = c->reqid;
+	c->parked = true;
+}
+
+void call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply)
+{
+	struct delivery *d = wn_xcalloc(1, sizeof(*d));
+	d->slot = pk->slot;
+	d->buf = engine_pack_response(pk->reqid, 0, NULL, reply, &d->len);
+	d->next = c->deliveries;
+	c->deliveries = d;
+	dedupe_finish(c->e->dd, pk->reqid, d->buf, d->len);
+}
+
+void call_drop(struct call *c, const struct parked *pk)
+{
+	dedupe_abort(c->e->dd, pk->reqid);
+	struct delivery *d = wn_xcalloc(1, sizeof(*d));
+	d->slot = pk->slot; /* no buf: free the slot without a reply */
+	d->next = c->deliveries;
+	c->deliveries = d;
+}
+
+int engine_write(struct call *c, wn_batch *b)
+{
+	int rv = wn_records_write(&c->rec, b, &c->seq);
+	if (rv != WN_OK)
+		return call_fail(c, WN_EUNAVAIL, "cannot store the change: %s", wn_strerror(rv));
+	return WN_OK;
+}
+
+Job *job_find(struct call *c, uint64_t id)
+{
+	return wn_records_job_find(&c->rec, id);
+}
+
+Job *job_brief(struct call *c, const Job *j)
+{
+	if (j == NULL)
+		return NULL;
+	Job *b = wn_arena_alloc(c->arena, sizeof(*b));
+	whatsnext__v1__job__init(b);
+	b->id = j->id;
+	b->status = j->status;
+	b->attempt = j->attempt;
+	return b;
+}
+
+void job_adopt(struct call *c, Job *j)
+{
+	wn_records_job_adopt(&c->rec, j);
+}
+
+int job_load(struct call *c, uint64_t id, Job **out)
+{
+	Job *j = job_find(c, id);
+	if (j == NULL)
+		return call_fail(c, WN_ENOTFOUND, "job %llu not found", (unsigned long long)id);
+	*out = j;
+	return WN_OK;
+}
+
+void job_put(struct call *c, wn_batch *b, const Job *j)
+{
+	wn_records_job_put(&c->rec, b, j);
+}
+
+void job_del(struct call *c, wn_batch *b, uint64_t id)
+{
+	wn_records_job_del(&c->rec, b, id);
+}
+
+const char *job_status_name(int status)
+{
+	return wn_status_name(status);
+}

@@ -1,0 +1,109 @@
+/* call: one request being executed, the context every layer below dispatch
+ * works in: its arena, its error message, the write ticket to wait for
+ * before replying, the job records it loaded and changed (through the records
+ * layer), and the replies it owes to parked requests. dispatch.c opens and
+ * finishes calls; the sweeper opens its own for periodic work. */
+#ifndef WN_CALL_H
+#define WN_CALL_H
+
+#include "arena.h"
+#include "engine.h"
+#include "err.h"
+#include "records.h"
+#include "store.h"
+#include "util.h"
+#include "whatsnext.pb-c.h"
+
+typedef Whatsnext__V1__Job Job;
+typedef Whatsnext__V1__Task Task;
+typedef Whatsnext__V1__Project Project;
+
+/* Short names for the job statuses. */
+#define PENDING   WHATSNEXT__V1__JOB_STATUS__JOB_PENDING
+#define RUNNING   WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING
+#define COMPLETED WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED
+#define FAILED    WHATSNEXT__V1__JOB_STATUS__JOB_FAILED
+#define BLOCKED   WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED
+#define CANCELLED WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED
+
+/* Replies are kept under this size (list methods and Fetch stop early). */
+#define WN_REPLY_BUDGET (8u << 20)
+
+/* A reply to a parked request, sent after this call's writes are durable. */
+struct delivery {
+	void *slot;
+	uint8_t *buf;
+	size_t len;
+	struct delivery *next;
+};
+
+/* One request being executed. */
+struct call {
+	wn_engine *e;
+	wn_arena *arena;
+	ProtobufCAllocator *pa;
+	uint64_t seq;    /* write ticket to wait for before replying */
+	const char *msg; /* error message */
+	void *slot;      /* connection context, for parking */
+	uint64_t reqid;
+	const char *method; /* the request's method path */
+	bool parked;
+	struct delivery *deliveries;
+	wn_records_call rec; /* the job records it loaded, changed and wrote */
+};
+
+/* A request parked until its reply is ready: where the reply goes. */
+struct parked {
+	void *slot;
+	uint32_t conn; /* the connection it came on */
+	uint64_t reqid;
+};
+
+/* call_init starts a call on e for the request that came with slot (NULL:
+ * none, as for periodic work). */
+void call_init(struct call *c, wn_engine *e, void *slot);
+/* call_wait waits until the call's writes are durable. */
+int call_wait(struct call *c);
+/* call_finish sends the replies to parked requests the call answered (after
+ * call_wait) and frees the call. */
+void call_finish(struct call *c);
+
+/* call_fail records a formatted error message and returns err. */
+int call_fail(struct call *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* call_park parks the call: its reply comes later, through pk. */
+void call_park(struct call *c, struct parked *pk);
+/* call_answer queues reply as the answer to the parked request pk, sent
+ * once the call's writes are durable. */
+void call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply);
+/* call_drop frees the parked request pk without a reply (its requester is
+ * gone). */
+void call_drop(struct call *c, const struct parked *pk);
+
+/* engine_pack_response builds a Response envelope around body (may be NULL). */
+uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
+                              const ProtobufCMessage *body, size_t *len);
+
+/* engine_write applies b and records its ticket in the call. */
+int engine_write(struct call *c, wn_batch *b);
+
+/* Job records as the call sees them (records.h does the work). */
+
+/* job_load reads job id (from the call's cache first); NOT_FOUND fails the call. */
+int job_load(struct call *c, uint64_t id, Job **out);
+/* job_find is job_load without failing the call: NULL if absent. */
+Job *job_find(struct call *c, uint64_t id);
+/* job_brief returns j reduced to id, status and attempt (for replies with
+ * `brief`), allocated from the call's arena. */
+Job *job_brief(struct call *c, const Job *j);
+/* job_put adds j's record to b. */
+void job_put(struct call *c, wn_batch *b, const Job *j);
+/* job_del deletes the record of job id in b (and from the record cache once
+ * b is applied). */
+void job_del(struct call *c, wn_batch *b, uint64_t id);
+/* job_adopt puts a job built by this call (a new one) in the call's cache. */
+void job_adopt(struct call *c, Job *j);
+/* job_status_name returns "PENDING" etc. */
+const char *job_status_name(int status);
+
+#endif

@@ -1,0 +1,56 @@
+/* deps: job dependencies. Each job stores the jobs it waits for; the engine
+ * keeps the reverse edges in memory, so a change of a job's status reaches
+ * exactly its direct dependents, and from them on only as far as their own
+ * status changes. */
+#ifndef WN_DEPS_H
+#define WN_DEPS_H
+
+#include "call.h"
+#include "map.h"
+
+/* What a dependency edge makes of its dependent. */
+enum { EDGE_UNDECIDED = 0, EDGE_OK = 1, EDGE_BROKEN = 2 };
+
+/* The jobs that depend on one job, with the condition of each edge. */
+struct redges {
+	uint32_t n, cap;
+	struct redge {
+		uint64_t job;
+		uint8_t cond;
+	} v[];
+};
+
+/* The reverse edges of every job (struct wn_engine composes them). */
+struct deps {
+	wn_map *rdeps; /* job id -> struct redges */
+};
+
+/* deps_init and deps_free set up and free e's reverse edges. */
+void deps_init(wn_engine *e);
+void deps_free(wn_engine *e);
+
+/* deps_edge_state tells what a condition makes of a dependency in status
+ * (0 = the dependency no longer exists). */
+int deps_edge_state(int cond, int status);
+/* deps_cond_name returns "afterok", "afterany" or "afternotok". */
+const char *deps_cond_name(int cond);
+/* deps_toposort orders n nodes with edges from[i] -> to[i] (to depends on
+ * from) so that every node comes after its dependencies; returns false and
+ * sets *cycle to a node on a cycle if there is one. Iterative, O(n + edges). */
+bool deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges, size_t *order,
+                   size_t *cycle);
+/* deps_add_edges records j's dependencies as reverse edges. */
+void deps_add_edges(wn_engine *e, const Job *j);
+/* deps_del_edges forgets j's edges both ways (j is removed): the reverse
+ * edges of its dependencies to it, and the list of its dependents. */
+void deps_del_edges(wn_engine *e, const Job *j);
+/* deps_dependents returns the reverse edges of job id, or NULL. */
+struct redges *deps_dependents(wn_engine *e, uint64_t id);
+/* deps_eval counts j's dependencies not decided yet and those that can no
+ * longer hold; *why names the first of the latter. */
+int deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why);
+/* deps_propagate tells the dependents of job x that it went from status
+ * old_st to new_st (0 = removed), and so on transitively. */
+void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st);
+
+#endif

@@ -1,0 +1,210 @@
+/* dispatch: a request from its bytes to the bytes of its reply
+ * (dispatch.h). */
+#include "dispatch.h"
+
+#include "call.h"
+#include "dedupe.h"
+#include "engine_state.h"
+#include "envelope.h"
+#include "methods.h"
+#include "svc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct method {
+	const char *path;
+	const ProtobufCMessageDescriptor *in, *out;
+	wn_method_fn fn;
+	int flags; /* WN_METHOD_* */
+};
+
+/* The method table: one row per RPC of the method list (methods.def), with
+ * the handler that serves it. */
+static const struct method methods[] = {
+#define WN_METHOD(ID, Service, Method, svc_c, req_c, rep_c, handler, fl)                           \
+	{WN_PATH_##ID, &whatsnext__v1__##req_c##__descriptor,                                      \
+	 &whatsnext__v1__##rep_c##__descriptor, handler, fl},
+#include "methods.def"
+#undef WN_METHOD
+};
+
+static wn_map *method_map;
+static pthread_once_t method_once = PTHREAD_ONCE_INIT;
+
+static void methods_init(void)
+{
+	method_map = wn_map_new_str();
+	for (size_t i = 0; i < WN_ARRAY_LEN(methods); i++)
+		wn_map_put_str(method_map, methods[i].path, (void *)&methods[i]);
+}
+
+void dispatch_init(void)
+{
+	pthread_once(&method_once, methods_init);
+}
+
+void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "request of %zu bytes exceeds the limit of %zu bytes", len,
+	         e->cfg.max_msg);
+	*out = engine_pack_response(0, WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, msg, NULL, outlen);
+}
+
+void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
+{
+	uint8_t **out = &reply->buf;
+	size_t *outlen = &reply->len;
+	*out = NULL;
+	*outlen = 0;
+	reply->seq = 0;
+	if (len > e->cfg.max_msg) {
+		wn_engine_oversize(e, len, out, outlen);
+		return;
+	}
+	Whatsnext__V1__Request *rq = whatsnext__v1__request__unpack(NULL, len, req);
+	if (rq == NULL) {
+		*out = engine_pack_response(0, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                            "malformed request envelope", NULL, outlen);
+		return;
+	}
+	uint64_t id = rq->id;
+	if (rq->base.n_unknown_fields > 0) {
+		*out = engine_pack_response(id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                            "request envelope has unknown fields", NULL, outlen);
+		goto done;
+	}
+	const struct method *m = wn_map_get_str(method_map, rq->method ? rq->method : "");
+	if (m == NULL) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "unknown method \"%.128s\"",
+		         rq->method ? rq->method : "");
+		*out =
+		    engine_pack_response(id, WHATSNEXT__V1__CODE__UNIMPLEMENTED, msg, NULL, outlen);
+		goto done;
+	}
+	if (e->cfg.token != NULL && e->cfg.token[0] != '\0' &&
+	    (rq->token == NULL || strcmp(rq->token, e->cfg.token) != 0)) {
+		*out = engine_pack_response(
+		    id, WHATSNEXT__V1__CODE__UNAUTHENTICATED,
+		    rq->token && rq->token[0] ? "wrong token" : "this server requires a token",
+		    NULL, outlen);
+		goto done;
+	}
+	bool dedupe = (m->flags & WN_METHOD_MUTATES) && id != 0;
+	if (dedupe) {
+		int d = dedupe_begin(e->dd, id, m->path, engine_mono(e), out, outlen);
+		if (d == DEDUPE_DONE) {
+			/* the first answer may still wait for its sync */
+			reply->seq = wn_store_written(e->store);
+			goto done;
+		}
+		if (d == DEDUPE_MISMATCH) {
+			*out = engine_pack_response(
+			    id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+			    "request id was already used for another method", NULL, outlen);
+			goto done;
+		}
+	}
+
+	if (e->cfg.tick_per_request)
+		sweeper_periodic(e);
+	struct call c;
+	call_init(&c, e, slot);
+	c.reqid = id;
+	c.method = m->path;
+	int rv;
+	ProtobufCMessage *result = NULL;
+	ProtobufCMessage *in = protobuf_c_message_unpack(m->in, c.pa, rq->body.len, rq->body.data);
+	if (in == NULL) {
+		rv = call_fail(&c, WN_EINVAL, "body is not a valid %s", m->in->name);
+	} else if (in->n_unknown_fields > 0) {
+		rv = call_fail(&c, WN_EINVAL, "body is not a %s (it has unknown fields)",
+		               m->in->name);
+	} else {
+		bool lock = !(m->flags & WN_METHOD_UNLOCKED);
+		if (lock)
+			pthread_mutex_lock(&e->mu);
+		/* while the store cannot write, changes are refused before they are
+		 * made; reads go on if they see every change made (only a call under
+		 * the lock may get the store to recover) */
+		char why[512];
+		bool down =
+		    lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
+		if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
+		    wn_store_failed(e->store, why, sizeof(why)))
+			rv = call_fail(&c, WN_EUNAVAIL, "%s; retry later", why);
+		else
+			rv = m->fn(&c, in, &result);
+		if (lock)
+			pthread_mutex_unlock(&e->mu);
+	}
+	if (rv == WN_OK && c.parked) {
+		/* the reply comes later through deliver; the dedupe entry stays open */
+		call_finish(&c);
+		goto done;
+	}
+	reply->seq = c.seq;
+	int code = wn_err_to_code(rv);
+	if (rv == WN_EPROTO)
+		code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
+	*out = engine_pack_response(id, code,
+	                            rv == WN_OK ? NULL
+	                            : c.msg     ? c.msg
+	                                        : wn_strerror(rv),
+	                            rv == WN_OK ? result : NULL, outlen);
+	if (dedupe) {
+		if (rv == WN_OK || c.seq != 0)
+			dedupe_finish(e->dd, id, *out, *outlen);
+		else
+			dedupe_abort(e->dd, id);
+	}
+	call_finish(&c);
+done:
+	whatsnext__v1__request__free_unpacked(rq, NULL);
+}
+
+void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, uint8_t **out,
+                      size_t *outlen)
+{
+	wn_reply r;
+	wn_engine_serve(e, req, len, slot, &r);
+	if (r.buf != NULL && wn_store_wait(e->store, r.seq) != WN_OK)
+		wn_engine_undurable(e, &r.buf, &r.len);
+	*out = r.buf;
+	*outlen = r.len;
+}
+
+int wn_engine_durable(wn_engine *e, uint64_t seq)
+{
+	return wn_store_durable(e->store, seq);
+}
+
+int wn_engine_flush(wn_engine *e)
+{
+	return wn_store_flush(e->store);
+}
+
+void wn_engine_on_durable(wn_engine *e, void (*fn)(void *arg), void *arg)
+{
+	wn_store_on_durable(e->store, fn, arg);
+}
+
+void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len)
+{
+	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, *len, *buf);
+	uint64_t id = r != NULL ? r->id : 0;
+	if (r != NULL)
+		whatsnext__v1__response__free_unpacked(r, NULL);
+	char why[512];
+	if (!wn_store_failed(e->store, why, sizeof(why)))
+		snprintf(why, sizeof(why),
+		         "cannot write to the store: it failed before the change was "
+		         "synced");
+	char msg[640];
+	snprintf(msg, sizeof(msg), "%s; the change is not acknowledged, retry later", why);
+	free(*buf);
+	*buf = engine_pack_response(id, WHATSNEXT__V1__CODE__UNAVAILABLE, msg, NULL, len);
+}

@@ -1,0 +1,30 @@
+/* jobs: the job status transitions that keep the dispatch classes, the
+ * counts, the fleet's holdings and the dependents in step; the removal of
+ * jobs; what a reply shows of a job that only memory knows. */
+#ifndef WN_JOBS_H
+#define WN_JOBS_H
+
+#include "call.h"
+#include "project.h"
+
+/* job_set_status moves j to status `to` and keeps everything in step: the
+ * counts of its project and sweep, the ready queues, and its dependents,
+ * transitively (their records go into b too). Moving to PENDING may end in
+ * BLOCKED when a dependency can no longer hold. */
+void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to);
+/* job_remove_many deletes the n jobs v of p (loaded by this call) in b, takes
+ * them out of every queue, and, if propagate, lets their dependents see them
+ * gone (those become BLOCKED). */
+void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                     bool propagate);
+/* project_remove_jobs deletes every job of p (of task, if not NULL) in b and
+ * drops them from the in-memory queues; jobs of other tasks that depend on
+ * them become BLOCKED. Returns how many were removed. */
+uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b);
+/* jobs_next_id returns the id the next job will get. */
+uint64_t jobs_next_id(wn_engine *e);
+/* job_fill_live sets the reply-only fields (lease expiry, waiting, dependency
+ * statuses) of j. */
+void job_fill_live(struct call *c, Job *j, bool position);
+
+#endif

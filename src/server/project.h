@@ -1,0 +1,149 @@
+/* project: the projects, tasks and sweeps in memory, and what a project
+ * holds of its jobs: the dispatch classes (the ready jobs of one task, or of
+ * one task within one sweep, in dispatch order), the jobs waiting on
+ * dependencies, and the counts of its jobs and sweeps by status. */
+#ifndef WN_PROJECT_H
+#define WN_PROJECT_H
+
+#include "call.h"
+#include "index.h"
+#include "map.h"
+
+/* Number of job statuses (index = JobStatus value). */
+#define WN_NSTATUS              7
+#define WN_DEFAULT_MAX_ATTEMPTS 3
+
+struct project;
+struct sweep;
+
+/* What one job of a task needs from a worker. */
+struct need {
+	uint32_t cpu, gpu;
+	uint64_t memory_mb;
+	size_t nlabels;
+	char **keys, **vals;
+};
+
+/* A task's settings the queue needs. */
+struct task {
+	char *name;
+	uint32_t max_attempts;
+	uint32_t retries;
+	struct need need;
+	struct project *proj;
+};
+
+/* A dispatch class: the ready jobs of one task (and of one sweep, if any),
+ * in dispatch order. A fetch looks only at the head of each class. */
+struct queue {
+	struct task *task;
+	struct sweep *sweep; /* NULL: jobs outside any sweep */
+	wn_index *ready;
+};
+
+/* A sweep: the jobs of one SubmitBatch, counted together, with an optional
+ * cap on how many run at once. */
+struct sweep {
+	uint64_t id; /* = its first job's id */
+	struct project *proj;
+	char *name;
+	uint32_t max_running;
+	uint64_t total;
+	int64_t created_ms;
+	uint64_t counts[WN_NSTATUS];
+};
+
+/* A PENDING job whose dependencies do not all hold yet, or a BLOCKED job. */
+struct dwait {
+	uint32_t unmet;  /* dependencies not decided yet */
+	uint32_t broken; /* dependencies that can no longer hold */
+	struct project *proj;
+};
+
+struct project {
+	char *name;
+	bool archived;
+	uint64_t counts[WN_NSTATUS];
+	wn_map *tasks;  /* name -> struct task */
+	wn_map *queues; /* "task#sweep" -> struct queue */
+	struct queue **qv;
+	size_t nq;
+	wn_map *waiting; /* job id -> struct dwait */
+	bool feed;       /* a job became ready during this call */
+};
+
+/* The projects of an engine (struct wn_engine composes it). */
+struct projects {
+	wn_map *byname;  /* name -> struct project */
+	wn_map *sweeps;  /* id -> struct sweep */
+	wn_map *waiting; /* job id -> struct dwait, all projects (see project.waiting) */
+};
+
+/* projects_init and projects_free set up and free e's projects. */
+void projects_init(wn_engine *e);
+void projects_free(wn_engine *e);
+
+/* engine_project finds a project by name, failing the call with NOT_FOUND. */
+struct project *engine_project(struct call *c, const char *name, int *err);
+/* engine_task finds a task by name, failing the call with NOT_FOUND. */
+struct task *engine_task(struct call *c, struct project *p, const char *name, int *err);
+/* engine_project_new adds an in-memory project. */
+struct project *engine_project_new(wn_engine *e, const char *name, bool archived);
+/* engine_project_drop removes an in-memory project, its queues and waiters. */
+void engine_project_drop(struct call *c, struct project *p);
+/* engine_task_new adds an in-memory task to p. */
+struct task *engine_task_new(struct project *p, const Task *t);
+/* engine_task_drop removes a task and its queues from p. */
+void engine_task_drop(struct project *p, struct task *t);
+/* engine_sweep_new adds an in-memory sweep. */
+struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s);
+/* engine_sweep returns the sweep with id, or NULL. */
+struct sweep *engine_sweep(wn_engine *e, uint64_t id);
+/* project_get returns the in-memory project called name, or NULL. */
+struct project *project_get(wn_engine *e, const char *name);
+/* project_count returns how many projects there are. */
+size_t project_count(wn_engine *e);
+/* job_project returns the in-memory project of j, or NULL. */
+struct project *job_project(struct call *c, const Job *j);
+
+/* need_set copies the resource requirements r (may be NULL) into n. */
+void need_set(struct need *n, const Whatsnext__V1__Resources *r);
+/* need_release frees what n holds. */
+void need_release(struct need *n);
+
+/* queue_of returns the dispatch class of (task, sweep) in p, created if needed. */
+struct queue *queue_of(struct project *p, struct task *t, struct sweep *s);
+/* queue_capped reports whether q's sweep is at its running cap. */
+bool queue_capped(const struct queue *q);
+/* queue_ready_add puts a PENDING job into its dispatch class. */
+void queue_ready_add(struct call *c, struct project *p, const Job *j);
+/* queue_ready_del takes a PENDING job out of its dispatch class. */
+void queue_ready_del(struct project *p, const Job *j);
+/* queue_count_move moves one job of p (and of its sweep) between statuses (0 = none). */
+void queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to);
+/* job_is_ready reports whether a PENDING job is in a ready queue. */
+bool job_is_ready(const struct project *p, const Job *j);
+
+/* dwait_get returns the waiting entry of job id (any project), or NULL. */
+struct dwait *dwait_get(wn_engine *e, uint64_t id);
+/* dwait_put records job id of p as waiting (or BLOCKED) with counts w. */
+struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
+                        uint32_t broken);
+/* dwait_del forgets the waiting entry of job id; false if there was none. */
+bool dwait_del(wn_engine *e, uint64_t id);
+
+/* Merged walk over a project's dispatch classes in dispatch order. */
+struct qwalk {
+	size_t n;
+	struct queue **q;
+	wn_index_iter *it;
+	wn_index_entry *cur;
+	bool *have;
+	struct queue *last; /* the class of the entry last returned */
+};
+/* qwalk_init starts a walk over p's ready jobs. */
+void qwalk_init(struct call *c, struct project *p, struct qwalk *w);
+/* qwalk_next returns the next ready job in dispatch order; false at the end. */
+bool qwalk_next(struct qwalk *w, wn_index_entry *e);
+
+#endif

@@ -1,0 +1,70 @@
+/* svc: the services, one file each (svc_project.c svc_task.c svc_job.c
+ * svc_queue.c svc_sweep.c svc_worker.c svc_admin.c): each method decodes its
+ * request, validates it, calls the domain and encodes the reply. A service
+ * never calls another service. The method table (dispatch.c, from
+ * methods.def) names these functions. */
+#ifndef WN_SVC_H
+#define WN_SVC_H
+
+#include "call.h"
+
+/* Limits of what a request may hold. */
+#define WN_LIMIT_MAX       1000
+#define WN_PAGE_DEFAULT    100
+#define WN_PAGE_MAX        10000
+#define WN_DESC_MAX        4096
+#define WN_JOBNAME_MAX     WN_NAME_MAX
+#define WN_PARAM_VALUE_MAX (1 << 20)
+#define WN_TAIL_MAX        65536
+#define WN_REASON_MAX      4096
+#define WN_WAIT_MAX_MS     60000
+#define WN_BATCH_MAX       100000
+
+/* A method implementation: in is the unpacked input; on success *out is the
+ * output (allocated from c->arena) or NULL when parked. */
+typedef int (*wn_method_fn)(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
+int svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_project_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_project_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_project_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* svc_admin_backup runs without the engine lock (WN_METHOD_UNLOCKED) and parks the
+ * call while a thread of its own takes the backup. */
+int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* admin_drain waits for a backup in progress to be answered (at shutdown,
+ * once no_park is set: no new one starts). */
+void admin_drain(wn_engine *e);
+
+#endif

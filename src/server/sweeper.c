@@ -1,0 +1,251 @@
+/* sweeper: the periodic work (sweeper.h). */
+#include "sweeper.h"
+
+#include "call.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "jobs.h"
+#include "log.h"
+#include "queue.h"
+#include "replay.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void wn_engine_conn_closed(wn_engine *e, uint32_t conn)
+{
+	pthread_mutex_lock(&e->sweeper.closed_mu);
+	if (e->sweeper.nclosed == e->sweeper.capclosed) {
+		e->sweeper.capclosed = e->sweeper.capclosed ? e->sweeper.capclosed * 2 : 16;
+		e->sweeper.closed = wn_xrealloc(e->sweeper.closed,
+		                                e->sweeper.capclosed * sizeof(*e->sweeper.closed));
+	}
+	e->sweeper.closed[e->sweeper.nclosed++] = conn;
+	pthread_mutex_unlock(&e->sweeper.closed_mu);
+	pthread_mutex_lock(&e->mu);
+	pthread_cond_signal(&e->clock.cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* engine_drop_closed drops the parked requests of closed connections: their
+ * requester is gone, and a job handed to it would be stuck until its lease
+ * ran out. A resend of the same request (nng's, after reconnecting) then runs
+ * afresh. */
+static void engine_drop_closed(struct call *c)
+{
+	wn_engine *e = c->e;
+	pthread_mutex_lock(&e->sweeper.closed_mu);
+	uint32_t *closed = e->sweeper.closed;
+	size_t n = e->sweeper.nclosed;
+	e->sweeper.closed = NULL;
+	e->sweeper.nclosed = e->sweeper.capclosed = 0;
+	pthread_mutex_unlock(&e->sweeper.closed_mu);
+	queue_waiters_drop(c, closed, n);
+	free(closed);
+}
+
+int64_t wn_engine_tick(wn_engine *e)
+{
+	struct call c;
+	call_init(&c, e, NULL);
+	pthread_mutex_lock(&e->mu);
+	engine_drop_closed(&c);
+	int64_t now = engine_mono(e);
+	uint64_t job;
+	uint32_t attempt;
+	while (wn_leases_pop_expired(e->leases, now, &job, &attempt))
+		queue_expire(&c, job, attempt);
+	int64_t lost_at = INT64_MAX;
+	size_t pos = 0;
+	struct wrk *w;
+	while ((w = fleet_lose_next(&c, now, &pos, &lost_at)) != NULL)
+		queue_release_worker(&c, w);
+	fleet_save_seen_due(&c);
+	int64_t next = wn_leases_next_due(e->leases);
+	if (lost_at < next)
+		next = lost_at;
+	next = queue_waiters_due(&c, now, next);
+	pthread_mutex_unlock(&e->mu);
+	call_wait(&c);
+	call_finish(&c);
+	return next;
+}
+
+/* expired_ok tells whether finished job j may be deleted: nothing waits on it. */
+static bool expired_ok(struct call *c, const Job *j)
+{
+	struct redges *r = deps_dependents(c->e, j->id);
+	for (uint32_t k = 0; r != NULL && k < r->n; k++) {
+		Job *y = job_find(c, r->v[k].job);
+		if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
+			return false;
+	}
+	return true;
+}
+
+#define EXPIRE_CHUNK 4096
+
+uint64_t wn_engine_expire_finished(wn_engine *e)
+{
+	if (e->cfg.retention_ms <= 0)
+		return 0;
+	uint64_t removed = 0, after = 0;
+	bool more = true;
+	while (more) {
+		/* a chunk of keys per lock hold, so requests keep flowing */
+		struct call c;
+		call_init(&c, e, NULL);
+		pthread_mutex_lock(&e->mu);
+		int64_t cutoff = engine_now(e) - e->cfg.retention_ms;
+		wn_batch *b = wn_batch_new();
+		Job **v = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*v));
+		Job **gone = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*gone));
+		size_t ngone = 0, ngone_all = 0;
+		struct project *gp = NULL;
+		size_t n = wn_records_job_chunk(&c.rec, &after, EXPIRE_CHUNK, v, &more);
+		for (size_t i = 0; i < n; i++) {
+			Job *j = v[i];
+			if (j->finished_ms == 0 || j->finished_ms > cutoff ||
+			    (j->status != COMPLETED && j->status != FAILED &&
+			     j->status != CANCELLED))
+				continue;
+			job_adopt(&c, j);
+			struct project *p = job_project(&c, j);
+			if (p == NULL || !expired_ok(&c, j))
+				continue;
+			if (gp != NULL && p != gp) {
+				job_remove_many(&c, b, gp, gone, ngone, false);
+				ngone_all += ngone;
+				ngone = 0;
+			}
+			gp = p;
+			gone[ngone++] = j;
+		}
+		if (ngone > 0)
+			job_remove_many(&c, b, gp, gone, ngone, false);
+		ngone_all += ngone;
+		removed += ngone_all;
+		if (wn_batch_count(b) > 0)
+			engine_write(&c, b);
+		wn_batch_free(b);
+		pthread_mutex_unlock(&e->mu);
+		call_wait(&c);
+		call_finish(&c);
+	}
+	if (removed > 0) {
+		wn_records_compact_jobs(e->rec);
+		wn_info("deleted %llu finished job(s) past the retention time",
+		        (unsigned long long)removed);
+	}
+	return removed;
+}
+
+/* sweeper_periodic: leases, parked requests and worker timeouts (the
+ * tick), forgetting old request ids, and the retention pass. */
+int64_t sweeper_periodic(wn_engine *e)
+{
+	/* the periodic work writes: while the store cannot, it waits, and the
+	 * store is tried again each second (it recovers when the fault clears) */
+	pthread_mutex_lock(&e->mu);
+	bool ok = wn_store_recover(e->store) == WN_OK;
+	pthread_mutex_unlock(&e->mu);
+	if (!ok)
+		return engine_mono(e) + 1000;
+	pthread_mutex_lock(&e->sweeper.periodic_mu);
+	int64_t retain_every = e->cfg.retention_ms / 10;
+	if (retain_every > 60000)
+		retain_every = 60000;
+	if (retain_every < 1000)
+		retain_every = 1000;
+	int64_t next = wn_engine_tick(e);
+	int64_t now = engine_mono(e);
+	if (e->sweeper.forget_at == 0)
+		e->sweeper.forget_at = now + 3600 * 1000;
+	if (e->sweeper.expire_at == 0)
+		e->sweeper.expire_at = now + retain_every;
+	if (now >= e->sweeper.forget_at) {
+		replay_forget(e);
+		e->sweeper.forget_at = now + 3600 * 1000;
+	}
+	if (e->cfg.retention_ms > 0 && now >= e->sweeper.expire_at) {
+		wn_engine_expire_finished(e);
+		e->sweeper.expire_at = engine_mono(e) + retain_every;
+	}
+	if (next > e->sweeper.forget_at)
+		next = e->sweeper.forget_at;
+	if (e->cfg.retention_ms > 0 && next > e->sweeper.expire_at)
+		next = e->sweeper.expire_at;
+	pthread_mutex_unlock(&e->sweeper.periodic_mu);
+	return next;
+}
+
+static void *sweeper_main(void *arg)
+{
+	wn_engine *e = arg;
+	wn_store_thread_init();
+	for (;;) {
+		int64_t next = sweeper_periodic(e);
+		int64_t now = engine_mono(e);
+		pthread_mutex_lock(&e->mu);
+		if (e->sweeper.stopping) {
+			pthread_mutex_unlock(&e->mu);
+			break;
+		}
+		e->clock.wake_at = next;
+		if (next > now) {
+			/* a deadline set while the lock was dropped is caught within a second */
+			int64_t wait = next - now < 1000 ? next - now : 1000;
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&e->clock.cv, &e->mu, &ts);
+		}
+		e->clock.wake_at = 0;
+		bool stop = e->sweeper.stopping;
+		pthread_mutex_unlock(&e->mu);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+void sweeper_init(wn_engine *e)
+{
+	memset(&e->sweeper, 0, sizeof(e->sweeper));
+	pthread_mutex_init(&e->sweeper.closed_mu, NULL);
+	pthread_mutex_init(&e->sweeper.periodic_mu, NULL);
+}
+
+bool sweeper_start(wn_engine *e)
+{
+	if (pthread_create(&e->sweeper.thread, NULL, sweeper_main, e) != 0)
+		return false;
+	e->sweeper.running = true;
+	return true;
+}
+
+void sweeper_stop(wn_engine *e)
+{
+	if (!e->sweeper.running)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->sweeper.stopping = true;
+	pthread_cond_signal(&e->clock.cv);
+	pthread_mutex_unlock(&e->mu);
+	pthread_join(e->sweeper.thread, NULL);
+	e->sweeper.running = false;
+}
+
+void sweeper_release(wn_engine *e)
+{
+	pthread_mutex_destroy(&e->sweeper.closed_mu);
+	pthread_mutex_destroy(&e->sweeper.periodic_mu);
+	free(e->sweeper.closed);
+	e->sweeper.closed = NULL;
+}
