@@ -102,14 +102,16 @@ static bool name_ok(const char *s)
 
 /* ------------------------------------------------------------ reading */
 
-/* key_text copies the part of key after its 2-byte prefix as a C string;
+/* key_text copies the part of key after its prefix as a C string;
  * false if it holds a NUL byte or is too long. */
 static bool key_text(char *buf, const char *key, size_t klen)
 {
-	if (klen < 3 || klen - 2 >= CHECK_NAME_MAX || memchr(key + 2, '\0', klen - 2) != NULL)
+	size_t n = klen - WN_KEY_PREFIX_LEN;
+	if (klen <= WN_KEY_PREFIX_LEN || n >= CHECK_NAME_MAX ||
+	    memchr(key + WN_KEY_PREFIX_LEN, '\0', n) != NULL)
 		return false;
-	memcpy(buf, key + 2, klen - 2);
-	buf[klen - 2] = '\0';
+	memcpy(buf, key + WN_KEY_PREFIX_LEN, n);
+	buf[n] = '\0';
 	return true;
 }
 
@@ -181,7 +183,8 @@ static void scan_sweep(struct check *k, const char *name, const char *key, size_
                        const uint8_t *v, size_t vl)
 {
 	if (kl != WN_KEY_ID_LEN) {
-		check_finding(k, name, "a sweep key holds 8 bytes of id after s/");
+		check_finding(k, name, "a sweep key holds 8 bytes of id after %s",
+		              wn_key_prefix(WN_KEY_SWEEP));
 		check_plan_del(k, key, kl, "not a sweep key");
 		return;
 	}
@@ -282,7 +285,8 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
                      const uint8_t *v, size_t vl)
 {
 	if (kl != WN_KEY_ID_LEN) {
-		check_finding(k, name, "a job key holds 8 bytes of id after j/; not repairable");
+		check_finding(k, name, "a job key holds 8 bytes of id after %s; not repairable",
+		              wn_key_prefix(WN_KEY_JOB));
 		return;
 	}
 	struct cjob c = {.id = wn_key_id(key)};
@@ -363,7 +367,8 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
                      const uint8_t *v, size_t vl)
 {
 	if (kl != WN_KEY_ID_LEN) {
-		check_finding(k, name, "a request-id key holds 8 bytes of id after i/");
+		check_finding(k, name, "a request-id key holds 8 bytes of id after %s",
+		              wn_key_prefix(WN_KEY_REQ));
 		check_plan_del(k, key, kl, "not a request-id key");
 		return;
 	}
@@ -437,14 +442,14 @@ static void scan_meta(struct check *k, const char *name, const char *key, size_t
                       const uint8_t *v, size_t vl)
 {
 	uint64_t n = 0;
-	if (kl == 9 && memcmp(key, WN_KEY_VERSION, WN_KEY_VERSION_LEN) == 0) {
+	if (kl == WN_KEY_VERSION_LEN && memcmp(key, WN_KEY_VERSION, kl) == 0) {
 		/* check_scan read it first and stopped on a layout it does not know */
 		k->have_version = true;
 		k->version_ok =
 		    parse_u64((const char *)v, vl, &n) && n >= 1 && n <= WN_STORE_VERSION;
 		if (!k->version_ok)
 			check_finding(k, name, "not a data layout version this wnd knows");
-	} else if (kl == 9 && memcmp(key, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN) == 0) {
+	} else if (kl == WN_KEY_NEXT_ID_LEN && memcmp(key, WN_KEY_NEXT_ID, kl) == 0) {
 		k->have_next = true;
 		k->next_ok = parse_u64((const char *)v, vl, &n);
 		k->next_id = n;

@@ -234,7 +234,7 @@ static void fix_worker(struct writer *w, const struct fix *f)
 	    (Whatsnext__V1__Worker *)record_get(w, f, &whatsnext__v1__worker__descriptor);
 	if (r == NULL)
 		return;
-	r->name = wn_arena_strdup(w->scratch, f->key + 2);
+	r->name = wn_arena_strdup(w->scratch, f->key + WN_KEY_PREFIX_LEN);
 	r->n_jobs = 0;
 	r->used = NULL;
 	if (r->state < WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE ||
