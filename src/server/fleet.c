@@ -267,7 +267,7 @@ void fleet_flush_seen(wn_engine *e)
 	uint64_t seq = 0;
 	char why[512] = "write failed";
 	if (fleet_save_seen(e, b, 1) > 0 &&
-	    (wn_store_write(e->store, b, &seq) != WN_OK || wn_store_wait(e->store, seq) != WN_OK)) {
+	    (wn_records_apply(e->rec, b, &seq) != WN_OK || wn_store_wait(e->store, seq) != WN_OK)) {
 		wn_store_failed(e->store, why, sizeof(why));
 		wn_warn("cannot store when the workers were last seen: %s", why);
 	}

@@ -192,6 +192,11 @@ int wn_records_write(wn_records_call *rc, wn_batch *b, uint64_t *seq)
 	return WN_OK;
 }
 
+int wn_records_apply(wn_records *r, wn_batch *b, uint64_t *seq)
+{
+	return wn_store_write(r->store, b, seq);
+}
+
 /* ------------------------------------------------------------ records */
 
 void wn_records_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg)
@@ -635,6 +640,11 @@ uint64_t wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project
 	}
 	wn_store_iter_free(it);
 	return n;
+}
+
+int wn_records_checkpoint(wn_records *r, const char *dir, char **errmsg)
+{
+	return wn_store_checkpoint(r->store, dir, errmsg);
 }
 
 int wn_records_last_job_id(const char *dir, uint64_t *id, char **errmsg)

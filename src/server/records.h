@@ -56,6 +56,9 @@ void wn_records_call_release(wn_records_call *rc);
  * brings the record cache up to date with the job records the call wrote to
  * b; the store's error if it refused b. */
 int wn_records_write(wn_records_call *rc, wn_batch *b, uint64_t *seq);
+/* wn_records_apply applies b, a batch that holds no job record of a call
+ * (wn_store_write: its ticket in *seq). */
+int wn_records_apply(wn_records *r, wn_batch *b, uint64_t *seq);
 /* wn_records_put packs msg into b under key. */
 void wn_records_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMessage *msg);
 
@@ -173,6 +176,9 @@ typedef struct wn_records_page {
 /* wn_records_job_page fills pg's page, in id order. */
 void wn_records_job_page(wn_records_call *rc, wn_records_page *pg);
 
+/* wn_records_checkpoint copies every record into the new directory dir, a
+ * database wn_store_open opens (wn_store_checkpoint). */
+int wn_records_checkpoint(wn_records *r, const char *dir, char **errmsg);
 /* wn_records_last_job_id reads the largest job id stored in the database in
  * dir, which no wnd is using (a checkpoint): WN_ENOTFOUND if it holds no
  * job, else WN_OK or the error with *errmsg malloc'd. */

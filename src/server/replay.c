@@ -225,7 +225,7 @@ void replay_forget(wn_engine *e)
 	wn_records_walk(e->rec, WN_KEY_REQ, forget_req, &f, NULL);
 	uint64_t seq;
 	if (wn_batch_count(f.b) > 0)
-		wn_store_write(e->store, f.b, &seq);
+		wn_records_apply(e->rec, f.b, &seq);
 	wn_batch_free(f.b);
 	pthread_mutex_unlock(&e->mu);
 }

@@ -214,7 +214,7 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 	const char *data = wn_arena_printf(c->arena, "%s/data", stage);
 	char *err = NULL;
 	int64_t t0 = wn_mono_ms();
-	int rv = wn_store_checkpoint(c->e->store, data, &err);
+	int rv = wn_records_checkpoint(c->e->rec, data, &err);
 	if (rv != WN_OK) {
 		rv = call_fail(c, rv, "cannot take the checkpoint: %s", err);
 		free(err);
