@@ -1,8 +1,8 @@
 /* wnbench: running a row: producer and consumer threads; the dispatch latency row. */
 #include "bench.h"
-#include "whatsnext.pb-c.h"
 #include "err.h"
 #include "util.h"
+#include "whatsnext.pb-c.h"
 
 #include <stdio.h>
 #include <stdlib.h>

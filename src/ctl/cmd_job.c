@@ -2,11 +2,11 @@
  * (and sweep, in cmd_sweep.c). */
 #include "batch.h"
 #include "ctl.h"
-#include "methods.h"
 #include "err.h"
-#include "kit.h"
 #include "json.h"
+#include "kit.h"
 #include "map.h"
+#include "methods.h"
 #include "table.h"
 #include "util.h"
 

@@ -1,8 +1,8 @@
 /* wnctl queue: show, stats, clear, pop, and the worker's side (fetch,
  * heartbeat, complete, release) for scripts and debugging. */
 #include "ctl.h"
-#include "methods.h"
 #include "json.h"
+#include "methods.h"
 #include "table.h"
 #include "util.h"
 

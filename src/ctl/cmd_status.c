@@ -1,7 +1,7 @@
 /* wnctl status: every project's job counts by state, with totals, and every sweep's. */
 #include "ctl.h"
-#include "methods.h"
 #include "json.h"
+#include "methods.h"
 #include "table.h"
 #include "util.h"
 

@@ -1,9 +1,9 @@
 /* wnctl sweep: list, show, priority, cap; and `job sweep`, which submits one. */
 #include "ctl.h"
-#include "methods.h"
 #include "err.h"
 #include "grid.h"
 #include "json.h"
+#include "methods.h"
 #include "strbuf.h"
 #include "table.h"
 #include "util.h"

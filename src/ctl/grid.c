@@ -1,8 +1,8 @@
 #include "grid.h"
-#include "strbuf.h"
 
 #include "conf.h"
 #include "err.h"
+#include "strbuf.h"
 #include "util.h"
 
 #include <stdarg.h>

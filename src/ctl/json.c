@@ -1,6 +1,7 @@
 #include "json.h"
 
 #include "err.h"
+#include "strbuf.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -169,16 +170,14 @@ int wn_json_enum_parse(const ProtobufCEnumDescriptor *ed, const char *s, int *ou
 char *wn_json_enum_list(const ProtobufCEnumDescriptor *ed)
 {
 	char buf[128];
-	char *list = wn_xstrdup("");
+	wn_strbuf list = WN_STRBUF_INIT;
 	for (unsigned i = 0; i < ed->n_values; i++) {
 		json_enum_short(ed, &ed->values[i], buf, sizeof(buf));
 		if (strcmp(buf, "unspecified") == 0)
 			continue;
-		char *next = wn_xasprintf("%s%s%s", list, list[0] ? ", " : "", buf);
-		free(list);
-		list = next;
+		wn_strbuf_addf(&list, "%s%s", list.len > 0 ? ", " : "", buf);
 	}
-	return list;
+	return wn_strbuf_take(&list);
 }
 
 /* The largest integer that every JSON reader keeps exactly: 2^53 - 1 (readers
