@@ -21,7 +21,8 @@
 # Each test's output is printed in one block when it ends; the failures are
 # listed again at the end; the closing line is "N passed, N failed". Test
 # durations are kept in $WN_TIMES (default: beside WN_BIN) so that the next
-# run starts the longest tests first.
+# run starts the longest tests first (without one, tests/test-times, those of
+# a full run, serves).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/proc.sh"
@@ -98,8 +99,11 @@ collect() {
 order() {
 	local i secs
 	declare -A last=()
-	if [ -f "$times_file" ]; then
-		while read -r secs i; do last[$i]=$secs; done <"$times_file"
+	local from=$times_file
+	# no run yet: the times of a full run kept in the tree
+	[ -f "$from" ] || from=$here/test-times
+	if [ -f "$from" ]; then
+		while read -r secs i; do last[$i]=$secs; done <"$from"
 	fi
 	for i in "${!label[@]}"; do
 		echo "$([ -n "${locks[i]}" ] && echo 1 || echo 0) ${last[${label[i]}]:-0} $i"
