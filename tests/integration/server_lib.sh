@@ -72,11 +72,24 @@ raw_send() {
 	RAW_OUT=$(wnraw "$@") || RAW_RC=$?
 }
 
-# raw_code: the status code name of the first reply in $RAW_OUT.
-raw_code() { sed -n 's/^code=[0-9]* name=\([A-Z_]*\) .*/\1/p' <<<"$RAW_OUT" | head -n 1; }
+# raw_code: the status code name of the first reply in $RAW_OUT (read in the
+# shell: these run for every request of the bad-input tests).
+raw_code() {
+	local line re='^code=[0-9]* name=([A-Z_]*) '
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] && { echo "${BASH_REMATCH[1]}"; return 0; }
+	done <<<"$RAW_OUT"
+	return 0
+}
 
 # raw_message: the message of the first reply in $RAW_OUT.
-raw_message() { sed -n 's/^code=[0-9]* name=[A-Z_]* message=//p' <<<"$RAW_OUT" | head -n 1; }
+raw_message() {
+	local line re='^code=[0-9]* name=[A-Z_]* message=(.*)$'
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] && { echo "${BASH_REMATCH[1]}"; return 0; }
+	done <<<"$RAW_OUT"
+	return 0
+}
 
 # expect_raw CODE_NAME WHAT: the reply in $RAW_OUT has that code and, unless
 # it is OK, a non-empty message.
