@@ -1,6 +1,7 @@
 /* The method list (methods.def) against the protocol: every rpc of every
  * service of proto/whatsnext.proto is listed once, with the types the .proto
- * and protoc-c's service descriptors give it. */
+ * and protoc-c's service descriptors give it; docs/protocol.md's table of
+ * methods lists each once, with the same types. */
 #include "methods.h"
 #include "test.h"
 
@@ -111,6 +112,40 @@ TEST(each_row_matches_the_service_descriptor)
 		CHECK(md->output == m->reply);
 		CHECK(wn_method_find(m->path) == m);
 		CHECK((m->flags & ~(WN_METHOD_MUTATES | WN_METHOD_UNLOCKED)) == 0);
+	}
+}
+
+TEST(docs_protocol_lists_every_method_with_its_types)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/docs/protocol.md",
+	         getenv("WN_SRC") ? getenv("WN_SRC") : SRC_DIR);
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	int seen[WN_METHOD_COUNT] = {0};
+	char line[512];
+	while (fgets(line, sizeof(line), f) != NULL) {
+		/* | `/whatsnext.v1.JobService/Submit` | `SubmitRequest` | `SubmitResponse` | */
+		char mpath[160], req[128], rep[128];
+		if (sscanf(line, "| `%159[^`]` | `%127[^`]` | `%127[^`]` |", mpath, req, rep) !=
+		        3 ||
+		    strncmp(mpath, "/whatsnext.v1.", 14) != 0)
+			continue;
+		const wn_method *m = wn_method_find(mpath);
+		if (m == NULL)
+			wn_test_fail(__FILE__, __LINE__, "docs/protocol.md lists %s, not a method",
+			             mpath);
+		CHECK(m != NULL);
+		CHECK_EQ_STR(m->request->short_name, req);
+		CHECK_EQ_STR(m->reply->short_name, rep);
+		seen[m - wn_methods]++;
+	}
+	fclose(f);
+	for (size_t i = 0; i < WN_METHOD_COUNT; i++) {
+		if (seen[i] != 1)
+			wn_test_fail(__FILE__, __LINE__, "docs/protocol.md lists %s %d times",
+			             wn_methods[i].path, seen[i]);
+		CHECK_EQ_INT(seen[i], 1);
 	}
 }
 
