@@ -53,94 +53,113 @@ void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
 	*out = engine_pack_response(0, WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, msg, NULL, outlen);
 }
 
-void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
+/* serve_admit finds rq's method and lets the request in (its token, its
+ * request id if the method mutates: *dedupe); NULL when it is answered
+ * already, in *reply. */
+static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Request *rq,
+                                        wn_reply *reply, bool *dedupe)
 {
-	uint8_t **out = &reply->buf;
-	size_t *outlen = &reply->len;
-	*out = NULL;
-	*outlen = 0;
-	reply->seq = 0;
-	if (len > e->cfg.max_msg) {
-		wn_engine_oversize(e, len, out, outlen);
-		return;
-	}
-	Whatsnext__V1__Request *rq = whatsnext__v1__request__unpack(NULL, len, req);
-	if (rq == NULL) {
-		*out = engine_pack_response(0, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                            "malformed request envelope", NULL, outlen);
-		return;
-	}
 	uint64_t id = rq->id;
+	*dedupe = false;
 	if (rq->base.n_unknown_fields > 0) {
-		*out = engine_pack_response(id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                            "request envelope has unknown fields", NULL, outlen);
-		goto done;
+		reply->buf =
+		    engine_pack_response(id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                         "request envelope has unknown fields", NULL, &reply->len);
+		return NULL;
 	}
 	const struct method *m = wn_map_get_str(method_map, rq->method ? rq->method : "");
 	if (m == NULL) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "unknown method \"%.128s\"",
 		         rq->method ? rq->method : "");
-		*out =
-		    engine_pack_response(id, WHATSNEXT__V1__CODE__UNIMPLEMENTED, msg, NULL, outlen);
-		goto done;
+		reply->buf = engine_pack_response(id, WHATSNEXT__V1__CODE__UNIMPLEMENTED, msg, NULL,
+		                                  &reply->len);
+		return NULL;
 	}
 	if (e->cfg.token != NULL && e->cfg.token[0] != '\0' &&
 	    (rq->token == NULL || strcmp(rq->token, e->cfg.token) != 0)) {
-		*out = engine_pack_response(
+		reply->buf = engine_pack_response(
 		    id, WHATSNEXT__V1__CODE__UNAUTHENTICATED,
 		    rq->token && rq->token[0] ? "wrong token" : "this server requires a token",
-		    NULL, outlen);
-		goto done;
+		    NULL, &reply->len);
+		return NULL;
 	}
-	bool dedupe = (m->flags & WN_METHOD_MUTATES) && id != 0;
-	if (dedupe) {
-		int d = dedupe_begin(e->dd, id, m->path, engine_mono(e), out, outlen);
-		if (d == DEDUPE_DONE) {
-			/* the first answer may still wait for its sync */
-			reply->seq = wn_store_written(e->store);
-			goto done;
-		}
-		if (d == DEDUPE_MISMATCH) {
-			*out = engine_pack_response(
-			    id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-			    "request id was already used for another method", NULL, outlen);
-			goto done;
-		}
+	if (!(m->flags & WN_METHOD_MUTATES) || id == 0)
+		return m;
+	int d = dedupe_begin(e->dd, id, m->path, engine_mono(e), &reply->buf, &reply->len);
+	if (d == DEDUPE_DONE) {
+		/* the first answer may still wait for its sync */
+		reply->seq = wn_store_written(e->store);
+		return NULL;
 	}
+	if (d == DEDUPE_MISMATCH) {
+		reply->buf = engine_pack_response(id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                                  "request id was already used for another method",
+		                                  NULL, &reply->len);
+		return NULL;
+	}
+	*dedupe = true;
+	return m;
+}
 
+/* serve_run unpacks the body of rq and runs method m on it in call c,
+ * under the engine lock unless m takes what it needs itself. */
+static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1__Request *rq,
+                     ProtobufCMessage **result)
+{
+	wn_engine *e = c->e;
+	ProtobufCMessage *in = protobuf_c_message_unpack(m->in, c->pa, rq->body.len, rq->body.data);
+	if (in == NULL)
+		return call_fail(c, WN_EINVAL, "body is not a valid %s", m->in->name);
+	if (in->n_unknown_fields > 0)
+		return call_fail(c, WN_EINVAL, "body is not a %s (it has unknown fields)",
+		                 m->in->name);
+	int rv;
+	bool lock = !(m->flags & WN_METHOD_UNLOCKED);
+	if (lock)
+		pthread_mutex_lock(&e->mu);
+	/* while the store cannot write, changes are refused before they are
+	 * made; reads go on if they see every change made (only a call under
+	 * the lock may get the store to recover) */
+	char why[512];
+	bool down = lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
+	if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
+	    wn_store_failed(e->store, why, sizeof(why)))
+		rv = call_fail(c, WN_EUNAVAIL, "%s; retry later", why);
+	else
+		rv = m->fn(c, in, result);
+	if (lock)
+		pthread_mutex_unlock(&e->mu);
+	return rv;
+}
+
+void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
+{
+	reply->buf = NULL;
+	reply->len = 0;
+	reply->seq = 0;
+	if (len > e->cfg.max_msg) {
+		wn_engine_oversize(e, len, &reply->buf, &reply->len);
+		return;
+	}
+	Whatsnext__V1__Request *rq = whatsnext__v1__request__unpack(NULL, len, req);
+	if (rq == NULL) {
+		reply->buf = engine_pack_response(0, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                                  "malformed request envelope", NULL, &reply->len);
+		return;
+	}
+	bool dedupe;
+	const struct method *m = serve_admit(e, rq, reply, &dedupe);
+	if (m == NULL)
+		goto done;
 	if (e->cfg.tick_per_request)
 		sweeper_periodic(e);
 	struct call c;
 	call_init(&c, e, slot);
-	c.reqid = id;
+	c.reqid = rq->id;
 	c.method = m->path;
-	int rv;
 	ProtobufCMessage *result = NULL;
-	ProtobufCMessage *in = protobuf_c_message_unpack(m->in, c.pa, rq->body.len, rq->body.data);
-	if (in == NULL) {
-		rv = call_fail(&c, WN_EINVAL, "body is not a valid %s", m->in->name);
-	} else if (in->n_unknown_fields > 0) {
-		rv = call_fail(&c, WN_EINVAL, "body is not a %s (it has unknown fields)",
-		               m->in->name);
-	} else {
-		bool lock = !(m->flags & WN_METHOD_UNLOCKED);
-		if (lock)
-			pthread_mutex_lock(&e->mu);
-		/* while the store cannot write, changes are refused before they are
-		 * made; reads go on if they see every change made (only a call under
-		 * the lock may get the store to recover) */
-		char why[512];
-		bool down =
-		    lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
-		if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
-		    wn_store_failed(e->store, why, sizeof(why)))
-			rv = call_fail(&c, WN_EUNAVAIL, "%s; retry later", why);
-		else
-			rv = m->fn(&c, in, &result);
-		if (lock)
-			pthread_mutex_unlock(&e->mu);
-	}
+	int rv = serve_run(&c, m, rq, &result);
 	if (rv == WN_OK && c.parked) {
 		/* the reply comes later through deliver; the dedupe entry stays open */
 		call_finish(&c);
@@ -150,16 +169,16 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	int code = wn_err_to_code(rv);
 	if (rv == WN_EPROTO)
 		code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
-	*out = engine_pack_response(id, code,
-	                            rv == WN_OK ? NULL
-	                            : c.msg     ? c.msg
-	                                        : wn_strerror(rv),
-	                            rv == WN_OK ? result : NULL, outlen);
+	reply->buf = engine_pack_response(rq->id, code,
+	                                  rv == WN_OK ? NULL
+	                                  : c.msg     ? c.msg
+	                                              : wn_strerror(rv),
+	                                  rv == WN_OK ? result : NULL, &reply->len);
 	if (dedupe) {
 		if (rv == WN_OK || c.seq != 0)
-			dedupe_finish(e->dd, id, *out, *outlen);
+			dedupe_finish(e->dd, rq->id, reply->buf, reply->len);
 		else
-			dedupe_abort(e->dd, id);
+			dedupe_abort(e->dd, rq->id);
 	}
 	call_finish(&c);
 done:

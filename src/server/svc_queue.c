@@ -595,6 +595,63 @@ int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	return WN_OK;
 }
 
+/* list_totals counts p's ready jobs that can run now (r->total) and those
+ * that cannot: in a capped class, or waiting on dependencies. */
+static void list_totals(struct project *p, Whatsnext__V1__QueueListResponse *r)
+{
+	for (size_t i = 0; i < p->nq; i++) {
+		size_t n = wn_index_count(p->qv[i]->ready);
+		if (queue_capped(p->qv[i]))
+			r->waiting_total += n;
+		else
+			r->total += n;
+	}
+	size_t pos_w = 0;
+	uint64_t wid;
+	const char *sk;
+	void *wv;
+	while (wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv))
+		r->waiting_total += ((struct dwait *)wv)->broken == 0;
+}
+
+/* list_waiting adds to the page r every job of p that cannot run now, in
+ * dispatch order, as many as the page holds: the rest of the walk w's capped
+ * classes (capped holds the ncapped seen so far), then the jobs waiting on
+ * dependencies. */
+static void list_waiting(struct call *c, struct project *p, struct qwalk *w, uint64_t *capped,
+                         size_t ncapped, size_t limit, size_t *bytes,
+                         Whatsnext__V1__QueueListResponse *r)
+{
+	wn_index_entry e;
+	/* every job that cannot run now, in dispatch order, then as many
+	 * as the page holds */
+	while (qwalk_next(w, &e))
+		if (queue_capped(w->last) && ncapped <= r->waiting_total)
+			capped[ncapped++] = e.id;
+	Job **more = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(*more));
+	size_t nmore = 0;
+	for (size_t i = 0; i < ncapped && nmore < r->waiting_total; i++) {
+		Job *j = job_find(c, capped[i]);
+		if (j != NULL)
+			more[nmore++] = j;
+	}
+	size_t pos_w = 0;
+	uint64_t wid;
+	const char *sk;
+	void *wv;
+	while (nmore < r->waiting_total && wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv)) {
+		Job *j = ((struct dwait *)wv)->broken == 0 ? job_find(c, wid) : NULL;
+		if (j != NULL && j->status == PENDING)
+			more[nmore++] = j;
+	}
+	qsort(more, nmore, sizeof(*more), job_cmp_dispatch);
+	for (size_t i = 0; i < nmore && r->n_jobs < limit && *bytes <= WN_REPLY_BUDGET; i++) {
+		job_fill_live(c, more[i], false);
+		*bytes += protobuf_c_message_get_packed_size(&more[i]->base);
+		r->jobs[r->n_jobs++] = more[i];
+	}
+}
+
 int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__QueueListRequest *rq = (const void *)in;
@@ -614,20 +671,7 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	Whatsnext__V1__QueueListResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__queue_list_response__init(r);
 	r->jobs = wn_arena_alloc(c->arena, limit * sizeof(*r->jobs));
-	/* jobs that cannot run now: in a capped class, or waiting on dependencies */
-	for (size_t i = 0; i < p->nq; i++) {
-		size_t n = wn_index_count(p->qv[i]->ready);
-		if (queue_capped(p->qv[i]))
-			r->waiting_total += n;
-		else
-			r->total += n;
-	}
-	size_t pos_w = 0;
-	uint64_t wid;
-	const char *sk;
-	void *wv;
-	while (wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv))
-		r->waiting_total += ((struct dwait *)wv)->broken == 0;
+	list_totals(p, r);
 	struct qwalk w;
 	qwalk_init(c, p, &w);
 	wn_index_entry e;
@@ -656,34 +700,8 @@ int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 		bytes += protobuf_c_message_get_packed_size(&j->base);
 		r->jobs[r->n_jobs++] = j;
 	}
-	if (rq->include_waiting) {
-		/* every job that cannot run now, in dispatch order, then as many
-		 * as the page holds */
-		while (qwalk_next(&w, &e))
-			if (queue_capped(w.last) && ncapped <= r->waiting_total)
-				capped[ncapped++] = e.id;
-		Job **more = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(*more));
-		size_t nmore = 0;
-		for (size_t i = 0; i < ncapped && nmore < r->waiting_total; i++) {
-			Job *j = job_find(c, capped[i]);
-			if (j != NULL)
-				more[nmore++] = j;
-		}
-		pos_w = 0;
-		while (nmore < r->waiting_total &&
-		       wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv)) {
-			Job *j = ((struct dwait *)wv)->broken == 0 ? job_find(c, wid) : NULL;
-			if (j != NULL && j->status == PENDING)
-				more[nmore++] = j;
-		}
-		qsort(more, nmore, sizeof(*more), job_cmp_dispatch);
-		for (size_t i = 0; i < nmore && r->n_jobs < limit && bytes <= WN_REPLY_BUDGET;
-		     i++) {
-			job_fill_live(c, more[i], false);
-			bytes += protobuf_c_message_get_packed_size(&more[i]->base);
-			r->jobs[r->n_jobs++] = more[i];
-		}
-	}
+	if (rq->include_waiting)
+		list_waiting(c, p, &w, capped, ncapped, limit, &bytes, r);
 	*out = &r->base;
 	return WN_OK;
 }
