@@ -5,7 +5,6 @@
 
 #include "clock.h"
 #include "engine_state.h"
-#include "jobs.h"
 
 #include "envelope.h"
 #include "log.h"

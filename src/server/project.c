@@ -5,7 +5,6 @@
 #include "project.h"
 
 #include "engine_state.h"
-#include "fleet.h"
 
 #include "log.h"
 
