@@ -1,6 +1,4 @@
-/* jobs: the job status transitions that keep the dispatch classes, the
- * counts, the fleet's holdings and the dependents in step, and the removal of
- * jobs. */
+/* jobs: new jobs, status transitions, removal (jobs.h). */
 #include "jobs.h"
 
 #include "clock.h"
@@ -186,4 +184,57 @@ void job_fill_live(struct call *c, Job *j, bool position)
 uint64_t jobs_next_id(wn_engine *e)
 {
 	return e->next_id;
+}
+
+/* ------------------------------------------------------------------ new jobs */
+
+void job_assign_id(struct call *c, Job *j, int64_t now)
+{
+	j->id = c->e->next_id++;
+	j->created_ms = now;
+	if (j->name == NULL || j->name[0] == '\0') {
+		/* "<task>-<id>", without printf: a batch names many jobs */
+		char digits[24];
+		size_t nd = 0;
+		for (uint64_t v = j->id; nd == 0 || v != 0; v /= 10)
+			digits[nd++] = (char)('0' + v % 10);
+		size_t tl = strlen(j->task);
+		char *name = wn_arena_alloc(c->arena, tl + 1 + nd + 1);
+		memcpy(name, j->task, tl);
+		name[tl] = '-';
+		for (size_t i = 0; i < nd; i++)
+			name[tl + 1 + i] = digits[nd - 1 - i];
+		name[tl + 1 + nd] = '\0';
+		j->name = name;
+	}
+}
+
+void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j)
+{
+	job_adopt(c, j);
+	deps_add_edges(c->e, j);
+	j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
+	job_set_status(c, b, p, j, PENDING);
+}
+
+/* Job ids are reserved on disk this many at a time: m/next_id is a bound
+ * above every id handed out, written only when the ids in use pass it. A
+ * restart goes on from the bound, so ids keep increasing but may skip. */
+#define ID_BLOCK 1024
+
+void job_ids_store(struct call *c, wn_batch *b)
+{
+	wn_engine *e = c->e;
+	if (e->next_id <= e->id_limit)
+		return;
+	e->id_limit = e->next_id > UINT64_MAX - ID_BLOCK ? UINT64_MAX : e->next_id + ID_BLOCK;
+	wn_records_next_id_put(b, e->id_limit);
+}
+
+int job_ids_left(struct call *c, size_t n)
+{
+	if (n <= UINT64_MAX - c->e->next_id)
+		return WN_OK;
+	return call_fail(c, WN_ETOOBIG, "no job ids are left: the next would be %llu",
+	                 (unsigned long long)c->e->next_id);
 }

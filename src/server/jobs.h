@@ -1,6 +1,7 @@
-/* jobs: the job status transitions that keep the dispatch classes, the
- * counts, the fleet's holdings and the dependents in step; the removal of
- * jobs; what a reply shows of a job that only memory knows. */
+/* jobs: new jobs (ids, insertion), the job status transitions that keep the
+ * dispatch classes, the counts, the fleet's holdings and the dependents in
+ * step; the removal of jobs; what a reply shows of a job that only memory
+ * knows. */
 #ifndef WN_JOBS_H
 #define WN_JOBS_H
 
@@ -21,6 +22,18 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
  * drops them from the in-memory queues; jobs of other tasks that depend on
  * them become BLOCKED. Returns how many were removed. */
 uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b);
+/* job_assign_id gives new job j the next id, its creation time now and, if
+ * it has none, its default name ("<task>-<id>"). */
+void job_assign_id(struct call *c, Job *j, int64_t now);
+/* job_insert stores a new job: its record, its reverse edges, its place in
+ * the queue (ready, waiting, or BLOCKED when a dependency already failed). */
+void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j);
+/* job_ids_left refuses a request for n new ids beyond the last one: an id
+ * never wraps round to one in use. */
+int job_ids_left(struct call *c, size_t n);
+/* job_ids_store adds to b the bound above the ids handed out (m/next_id) if
+ * the ids in use passed the one stored. */
+void job_ids_store(struct call *c, wn_batch *b);
 /* jobs_next_id returns the id the next job will get. */
 uint64_t jobs_next_id(wn_engine *e);
 /* job_fill_live sets the reply-only fields (lease expiry, waiting, dependency

@@ -153,62 +153,6 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 	return WN_OK;
 }
 
-/* job_assign_id gives j the next id and its default name. */
-static void job_assign_id(struct call *c, Job *j, int64_t now)
-{
-	j->id = c->e->next_id++;
-	j->created_ms = now;
-	if (j->name == NULL || j->name[0] == '\0') {
-		/* "<task>-<id>", without printf: a batch names many jobs */
-		char digits[24];
-		size_t nd = 0;
-		for (uint64_t v = j->id; nd == 0 || v != 0; v /= 10)
-			digits[nd++] = (char)('0' + v % 10);
-		size_t tl = strlen(j->task);
-		char *name = wn_arena_alloc(c->arena, tl + 1 + nd + 1);
-		memcpy(name, j->task, tl);
-		name[tl] = '-';
-		for (size_t i = 0; i < nd; i++)
-			name[tl + 1 + i] = digits[nd - 1 - i];
-		name[tl + 1 + nd] = '\0';
-		j->name = name;
-	}
-}
-
-/* job_insert stores a new job: its record, its reverse edges, its place in
- * the queue (ready, waiting, or BLOCKED when a dependency already failed). */
-static void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j)
-{
-	job_adopt(c, j);
-	deps_add_edges(c->e, j);
-	j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
-	job_set_status(c, b, p, j, PENDING);
-}
-
-/* Job ids are reserved on disk this many at a time: m/next_id is a bound
- * above every id handed out, written only when the ids in use pass it. A
- * restart goes on from the bound, so ids keep increasing but may skip. */
-#define ID_BLOCK 1024
-
-static void put_next_id(struct call *c, wn_batch *b)
-{
-	wn_engine *e = c->e;
-	if (e->next_id <= e->id_limit)
-		return;
-	e->id_limit = e->next_id > UINT64_MAX - ID_BLOCK ? UINT64_MAX : e->next_id + ID_BLOCK;
-	wn_records_next_id_put(b, e->id_limit);
-}
-
-/* job_ids_left refuses a request for n new ids beyond the last one: an id
- * never wraps round to one in use. */
-static int job_ids_left(struct call *c, size_t n)
-{
-	if (n <= UINT64_MAX - c->e->next_id)
-		return WN_OK;
-	return call_fail(c, WN_ETOOBIG, "no job ids are left: the next would be %llu",
-	                 (unsigned long long)c->e->next_id);
-}
-
 /* job_reply commits b and answers with j as it is now. */
 static int job_reply(struct call *c, wn_batch *b, Job *j, bool position, ProtobufCMessage **out)
 {
@@ -241,7 +185,7 @@ int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	job_insert(c, b, p, j);
 	if (rq->brief)
 		r->job = job_brief(c, j);
-	put_next_id(c, b);
+	job_ids_store(c, b);
 	rv = call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
@@ -389,7 +333,7 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	}
 	for (size_t i = 0; i < rq->n_jobs; i++)
 		job_insert(c, b, projs[order[i]], jobs[order[i]]);
-	put_next_id(c, b);
+	job_ids_store(c, b);
 	replay_persist(c, b, &r->base);
 	rv = call_commit(c, b);
 	if (rv != WN_OK)
