@@ -50,7 +50,7 @@ void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
 	char msg[128];
 	snprintf(msg, sizeof(msg), "request of %zu bytes exceeds the limit of %zu bytes", len,
 	         e->cfg.max_msg);
-	*out = engine_pack_response(0, WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, msg, NULL, outlen);
+	*out = engine_pack_response(0, wn_err_to_code(WN_ETOOBIG), msg, NULL, outlen);
 }
 
 /* serve_admit finds rq's method and lets the request in (its token, its
@@ -63,7 +63,7 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 	*dedupe = false;
 	if (rq->base.n_unknown_fields > 0) {
 		reply->buf =
-		    engine_pack_response(id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		    engine_pack_response(id, wn_err_to_code(WN_EINVAL),
 		                         "request envelope has unknown fields", NULL, &reply->len);
 		return NULL;
 	}
@@ -72,14 +72,14 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 		char msg[256];
 		snprintf(msg, sizeof(msg), "unknown method \"%.128s\"",
 		         rq->method ? rq->method : "");
-		reply->buf = engine_pack_response(id, WHATSNEXT__V1__CODE__UNIMPLEMENTED, msg, NULL,
-		                                  &reply->len);
+		reply->buf =
+		    engine_pack_response(id, wn_err_to_code(WN_EUNIMPL), msg, NULL, &reply->len);
 		return NULL;
 	}
 	if (e->cfg.token != NULL && e->cfg.token[0] != '\0' &&
 	    (rq->token == NULL || strcmp(rq->token, e->cfg.token) != 0)) {
 		reply->buf = engine_pack_response(
-		    id, WHATSNEXT__V1__CODE__UNAUTHENTICATED,
+		    id, wn_err_to_code(WN_EPERM),
 		    rq->token && rq->token[0] ? "wrong token" : "this server requires a token",
 		    NULL, &reply->len);
 		return NULL;
@@ -93,7 +93,7 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 		return NULL;
 	}
 	if (d == DEDUPE_MISMATCH) {
-		reply->buf = engine_pack_response(id, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		reply->buf = engine_pack_response(id, wn_err_to_code(WN_EINVAL),
 		                                  "request id was already used for another method",
 		                                  NULL, &reply->len);
 		return NULL;
@@ -144,7 +144,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	}
 	Whatsnext__V1__Request *rq = whatsnext__v1__request__unpack(NULL, len, req);
 	if (rq == NULL) {
-		reply->buf = engine_pack_response(0, WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		reply->buf = engine_pack_response(0, wn_err_to_code(WN_EINVAL),
 		                                  "malformed request envelope", NULL, &reply->len);
 		return;
 	}
@@ -166,10 +166,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		goto done;
 	}
 	reply->seq = c.seq;
-	int code = wn_err_to_code(rv);
-	if (rv == WN_EPROTO)
-		code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
-	reply->buf = engine_pack_response(rq->id, code,
+	reply->buf = engine_pack_response(rq->id, wn_err_to_code(rv),
 	                                  rv == WN_OK ? NULL
 	                                  : c.msg     ? c.msg
 	                                              : wn_strerror(rv),
@@ -225,5 +222,5 @@ void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len)
 	char msg[640];
 	snprintf(msg, sizeof(msg), "%s; the change is not acknowledged, retry later", why);
 	free(*buf);
-	*buf = engine_pack_response(id, WHATSNEXT__V1__CODE__UNAVAILABLE, msg, NULL, len);
+	*buf = engine_pack_response(id, wn_err_to_code(WN_EUNAVAIL), msg, NULL, len);
 }
