@@ -307,11 +307,6 @@ static char *batch_read(wn_ctl *c, const char *path, size_t *len)
 	return buf;
 }
 
-static void job_map_free(void *m)
-{
-	wn_map_free(m);
-}
-
 /* wn_ctl_batch_done prints what a SubmitBatch did: the ids, one per line, and the sweep. */
 void wn_ctl_batch_done(wn_ctl *c, const Whatsnext__V1__SubmitBatchResponse *r)
 {
@@ -399,6 +394,11 @@ static int job_show(wn_ctl *c)
 	uint64_t id = wn_ctl_parse_id(c, "job id", wn_ctl_args(c, 1, 1, NULL)[0]);
 	job_print(c, job_get(c, id));
 	return WN_CTL_EXIT_OK;
+}
+
+static void job_map_free(void *m)
+{
+	wn_map_free(m);
 }
 
 /* One job of the tree `job deps` prints, with the dependencies still to print. */
