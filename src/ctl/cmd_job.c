@@ -1,5 +1,5 @@
 /* wnctl job: add, batch, show, deps, list, cancel, retry, remove, priority
- * (and sweep, in cmd_sweep.c). */
+ * (and sweep, in cmd_sweep.c); the batch file format is read by batch.c. */
 #include "batch.h"
 #include "ctl.h"
 #include "err.h"
