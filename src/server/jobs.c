@@ -79,8 +79,7 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 		queue_count_move(c, p, j, old[i], 0);
 		replay_removed(c, b, j, old[i]);
 		job_del(c, b, j->id);
-		wn_leases_remove(c->e->leases, j->id);
-		wn_map_del_u64(c->e->cancelled, j->id);
+		job_lease_end(c->e, j->id);
 		/* status 0 in the call's cache: propagation passes it by */
 		j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
 	}
@@ -237,4 +236,35 @@ int job_ids_left(struct call *c, size_t n)
 		return WN_OK;
 	return call_fail(c, WN_ETOOBIG, "no job ids are left: the next would be %llu",
 	                 (unsigned long long)c->e->next_id);
+}
+
+/* ------------------------------------------------------------------ leases */
+
+bool job_lease_held(wn_engine *e, uint64_t id, uint32_t attempt)
+{
+	uint32_t held;
+	int64_t until;
+	return wn_leases_get(e->leases, id, &held, &until) == WN_OK && held == attempt;
+}
+
+bool job_lease_extend(wn_engine *e, uint64_t id, uint32_t attempt, int64_t until)
+{
+	return wn_leases_extend(e->leases, id, attempt, until) == WN_OK;
+}
+
+void job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt)
+{
+	wn_map_put_u64(e->cancelled, id, (void *)(uintptr_t)(attempt + 1ULL));
+}
+
+bool job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt)
+{
+	uintptr_t cv = (uintptr_t)wn_map_get_u64(e->cancelled, id);
+	return cv != 0 && cv == attempt + 1ULL;
+}
+
+void job_lease_end(wn_engine *e, uint64_t id)
+{
+	wn_leases_remove(e->leases, id);
+	wn_map_del_u64(e->cancelled, id);
 }

@@ -34,6 +34,21 @@ int job_ids_left(struct call *c, size_t n);
 /* job_ids_store adds to b the bound above the ids handed out (m/next_id) if
  * the ids in use passed the one stored. */
 void job_ids_store(struct call *c, wn_batch *b);
+/* The lease of a RUNNING job (lease.h keeps the deadlines), and the mark
+ * of a job cancelled while it ran, which its holder learns at its next
+ * heartbeat. */
+
+/* job_lease_held reports whether job id's lease is held at attempt. */
+bool job_lease_held(wn_engine *e, uint64_t id, uint32_t attempt);
+/* job_lease_extend moves the deadline of job id's lease of attempt to until
+ * (monotonic); false if no such lease is held. */
+bool job_lease_extend(wn_engine *e, uint64_t id, uint32_t attempt, int64_t until);
+/* job_lease_cancel marks job id cancelled while attempt ran. */
+void job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt);
+/* job_lease_cancelled reports whether job id was cancelled while attempt ran. */
+bool job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt);
+/* job_lease_end ends job id's lease and forgets its cancel mark. */
+void job_lease_end(wn_engine *e, uint64_t id);
 /* jobs_next_id returns the id the next job will get. */
 uint64_t jobs_next_id(wn_engine *e);
 /* job_fill_live sets the reply-only fields (lease expiry, waiting, dependency

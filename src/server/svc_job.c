@@ -428,7 +428,7 @@ int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	wn_batch *b = wn_batch_new();
 	job_set_status(c, b, p, j, CANCELLED);
 	if (from == RUNNING) /* its holder learns it from the next heartbeat */
-		wn_map_put_u64(c->e->cancelled, j->id, (void *)(uintptr_t)(j->attempt + 1ULL));
+		job_lease_cancel(c->e, j->id, j->attempt);
 	return job_reply(c, b, j, false, out);
 }
 

@@ -167,12 +167,8 @@ static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest
 		const Whatsnext__V1__Lease *l = rq->leases[i];
 		if (w != NULL && wn_map_get_u64(w->jobs, l->job_id) != NULL)
 			continue; /* a job the fleet knows this worker runs */
-		uint32_t held;
-		int64_t until;
-		uintptr_t cv = (uintptr_t)wn_map_get_u64(c->e->cancelled, l->job_id);
-		bool current = (wn_leases_get(c->e->leases, l->job_id, &held, &until) == WN_OK &&
-		                held == l->attempt) ||
-		               (cv != 0 && cv == l->attempt + 1ULL);
+		bool current = job_lease_held(c->e, l->job_id, l->attempt) ||
+		               job_lease_cancelled(c->e, l->job_id, l->attempt);
 		Job *j = current ? job_find(c, l->job_id) : NULL;
 		if (j == NULL || j->attempt != l->attempt)
 			continue; /* not held by anyone at that attempt: reported lost */
@@ -203,10 +199,7 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 		const Whatsnext__V1__Lease *l = rq->leases[i];
 		if (l->external_id[0] != '\0' && strlen(l->external_id) <= WN_NAME_MAX) {
 			/* record where the job runs (a SLURM id, ...) once it is known */
-			uint32_t held;
-			int64_t until;
-			Job *j = wn_leases_get(c->e->leases, l->job_id, &held, &until) == WN_OK &&
-			                 held == l->attempt
+			Job *j = job_lease_held(c->e, l->job_id, l->attempt)
 			             ? job_find(c, l->job_id)
 			             : NULL;
 			if (j != NULL && strcmp(j->external_id, l->external_id) != 0) {
@@ -214,10 +207,9 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 				job_put(c, b, j);
 			}
 		}
-		uintptr_t cv = (uintptr_t)wn_map_get_u64(c->e->cancelled, l->job_id);
-		if (cv != 0 && cv == l->attempt + 1ULL)
+		if (job_lease_cancelled(c->e, l->job_id, l->attempt))
 			r->cancelled[r->n_cancelled++] = l->job_id;
-		else if (wn_leases_extend(c->e->leases, l->job_id, l->attempt, exp) != WN_OK)
+		else if (!job_lease_extend(c->e, l->job_id, l->attempt, exp))
 			r->lost[r->n_lost++] = l->job_id;
 	}
 	r->lease_expires_ms = now + c->e->cfg.lease_ms;
@@ -236,16 +228,12 @@ static int lease_check(struct call *c, uint64_t id, uint32_t attempt, const char
 	int rv = job_load(c, id, &j);
 	if (rv != WN_OK)
 		return rv;
-	uintptr_t cv = (uintptr_t)wn_map_get_u64(c->e->cancelled, id);
-	*cancelled = cv != 0 && cv == attempt + 1ULL && j->status == CANCELLED;
+	*cancelled = job_lease_cancelled(c->e, id, attempt) && j->status == CANCELLED;
 	if (*cancelled) {
 		*out = j;
 		return holder_check(c, j, worker);
 	}
-	uint32_t held;
-	int64_t exp;
-	if (j->status != RUNNING || j->attempt != attempt ||
-	    wn_leases_get(c->e->leases, id, &held, &exp) != WN_OK || held != attempt)
+	if (j->status != RUNNING || j->attempt != attempt || !job_lease_held(c->e, id, attempt))
 		return call_fail(
 		    c, WN_ESTATE,
 		    "job %llu attempt %u no longer holds a lease (the job is %s, attempt "
@@ -291,8 +279,7 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 		j->external_id = rq->external_id;
 	j->finished_ms = engine_now(c->e);
 	j->lease_expires_ms = 0;
-	wn_leases_remove(c->e->leases, j->id);
-	wn_map_del_u64(c->e->cancelled, j->id);
+	job_lease_end(c->e, j->id);
 	if (was_cancelled) {
 		/* already CANCELLED: keep the run's outcome on the record */
 		job_put(c, b, j);
@@ -405,8 +392,7 @@ int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	int rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled);
 	if (rv != WN_OK)
 		return rv;
-	wn_leases_remove(c->e->leases, j->id);
-	wn_map_del_u64(c->e->cancelled, j->id);
+	job_lease_end(c->e, j->id);
 	if (was_cancelled) {
 		*out = &j->base;
 		return WN_OK;
