@@ -181,6 +181,61 @@ bool qwalk_next(struct qwalk *w, wn_index_entry *e)
 	return true;
 }
 
+size_t project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out)
+{
+	size_t cap = 64, n = 0;
+	Job **v = wn_xmalloc(cap * sizeof(*v));
+	for (size_t i = 0; i < p->nq; i++) {
+		struct queue *q = p->qv[i];
+		if (t != NULL && q->task != t)
+			continue;
+		wn_index_iter it;
+		wn_index_entry e;
+		wn_index_iter_init(q->ready, &it);
+		while (wn_index_iter_next(&it, &e)) {
+			Job *j = job_find(c, e.id);
+			if (j == NULL)
+				continue;
+			if (n == cap) {
+				cap *= 2;
+				v = wn_xrealloc(v, cap * sizeof(*v));
+			}
+			v[n++] = j;
+		}
+	}
+	size_t pos = 0;
+	uint64_t id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(p->waiting, &pos, &id, &sk, &val)) {
+		Job *j = job_find(c, id);
+		if (j == NULL || j->status != PENDING ||
+		    (t != NULL && strcmp(j->task, t->name) != 0))
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			v = wn_xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = j;
+	}
+	*out = v;
+	return n;
+}
+
+bool project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e)
+{
+	struct qwalk w;
+	qwalk_init(c, p, &w);
+	uint64_t i = 0;
+	while (qwalk_next(&w, e)) {
+		if (queue_capped(w.last))
+			continue;
+		if (i++ == pos)
+			return true;
+	}
+	return false;
+}
+
 /* ------------------------------------------------ projects, tasks, sweeps */
 
 struct project *engine_project(struct call *c, const char *name, int *err)

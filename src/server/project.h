@@ -146,4 +146,12 @@ void qwalk_init(struct call *c, struct project *p, struct qwalk *w);
 /* qwalk_next returns the next ready job in dispatch order; false at the end. */
 bool qwalk_next(struct qwalk *w, wn_index_entry *e);
 
+/* project_pending_jobs collects the PENDING jobs of p (of task t, if not
+ * NULL): the ready ones and those waiting for dependencies, in a new array
+ * (free it) of the number returned. */
+size_t project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out);
+/* project_job_at finds the ready job at position pos of p's dispatch order
+ * (jobs of capped classes not counted); false if there is none. */
+bool project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e);
+
 #endif

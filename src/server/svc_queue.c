@@ -461,49 +461,6 @@ int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	return WN_OK;
 }
 
-/* pending_jobs collects the PENDING jobs of p (of task t, if not NULL): the
- * ready ones and those waiting for dependencies. */
-static size_t pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out)
-{
-	size_t cap = 64, n = 0;
-	Job **v = wn_xmalloc(cap * sizeof(*v));
-	for (size_t i = 0; i < p->nq; i++) {
-		struct queue *q = p->qv[i];
-		if (t != NULL && q->task != t)
-			continue;
-		wn_index_iter it;
-		wn_index_entry e;
-		wn_index_iter_init(q->ready, &it);
-		while (wn_index_iter_next(&it, &e)) {
-			Job *j = job_find(c, e.id);
-			if (j == NULL)
-				continue;
-			if (n == cap) {
-				cap *= 2;
-				v = wn_xrealloc(v, cap * sizeof(*v));
-			}
-			v[n++] = j;
-		}
-	}
-	size_t pos = 0;
-	uint64_t id;
-	const char *sk;
-	void *val;
-	while (wn_map_next(p->waiting, &pos, &id, &sk, &val)) {
-		Job *j = job_find(c, id);
-		if (j == NULL || j->status != PENDING ||
-		    (t != NULL && strcmp(j->task, t->name) != 0))
-			continue;
-		if (n == cap) {
-			cap *= 2;
-			v = wn_xrealloc(v, cap * sizeof(*v));
-		}
-		v[n++] = j;
-	}
-	*out = v;
-	return n;
-}
-
 int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ClearRequest *rq = (const void *)in;
@@ -517,7 +474,7 @@ int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	Whatsnext__V1__ClearResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__clear_response__init(r);
 	Job **v = NULL;
-	size_t n = pending_jobs(c, p, only, &v);
+	size_t n = project_pending_jobs(c, p, only, &v);
 	wn_batch *b = wn_batch_new();
 	job_remove_many(c, b, p, v, n, true);
 	free(v);
@@ -538,21 +495,6 @@ static int job_cmp_dispatch(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* queue_at finds the entry at position pos of p's dispatch order. */
-static bool queue_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e)
-{
-	struct qwalk w;
-	qwalk_init(c, p, &w);
-	uint64_t i = 0;
-	while (qwalk_next(&w, e)) {
-		if (queue_capped(w.last))
-			continue;
-		if (i++ == pos)
-			return true;
-	}
-	return false;
-}
-
 int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__PopRequest *rq = (const void *)in;
@@ -561,7 +503,7 @@ int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	if (p == NULL)
 		return rv;
 	wn_index_entry e;
-	if (!queue_at(c, p, rq->position, &e))
+	if (!project_job_at(c, p, rq->position, &e))
 		return call_fail(c, WN_ENOTFOUND,
 		                 "project \"%s\" has no pending job at position %llu", p->name,
 		                 (unsigned long long)rq->position);
