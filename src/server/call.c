@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void call_init(struct call *c, wn_engine *e, void *slot)
+void wn_call_init(struct call *c, wn_engine *e, void *slot)
 {
 	memset(c, 0, sizeof(*c));
 	c->e = e;
@@ -21,12 +21,12 @@ void call_init(struct call *c, wn_engine *e, void *slot)
 	wn_records_call_init(&c->rec, e->rec, c->pa);
 }
 
-int call_wait(struct call *c)
+int wn_call_wait(struct call *c)
 {
 	return wn_store_wait(c->e->store, c->seq);
 }
 
-void call_finish(struct call *c)
+void wn_call_finish(struct call *c)
 {
 	struct delivery *d = c->deliveries;
 	while (d != NULL) {
@@ -43,7 +43,7 @@ void call_finish(struct call *c)
 	wn_arena_free(c->arena);
 }
 
-int call_fail(struct call *c, int err, const char *fmt, ...)
+int wn_call_fail(struct call *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -54,8 +54,8 @@ int call_fail(struct call *c, int err, const char *fmt, ...)
 	return err;
 }
 
-uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
-                              const ProtobufCMessage *body, size_t *len)
+uint8_t *wn_engine_pack_response(uint64_t id, int code, const char *message,
+                                 const ProtobufCMessage *body, size_t *len)
 {
 	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
 	resp.id = id;
@@ -73,7 +73,7 @@ uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
 	return out;
 }
 
-void call_park(struct call *c, struct parked *pk)
+void wn_call_park(struct call *c, struct parked *pk)
 {
 	pk->slot = c->slot;
 	pk->conn = c->e->cfg.slot_conn ? c->e->cfg.slot_conn(c->slot) : 0;
@@ -81,39 +81,39 @@ void call_park(struct call *c, struct parked *pk)
 	c->parked = true;
 }
 
-void call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply)
+void wn_call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply)
 {
 	struct delivery *d = wn_xcalloc(1, sizeof(*d));
 	d->slot = pk->slot;
-	d->buf = engine_pack_response(pk->reqid, 0, NULL, reply, &d->len);
+	d->buf = wn_engine_pack_response(pk->reqid, 0, NULL, reply, &d->len);
 	d->next = c->deliveries;
 	c->deliveries = d;
-	dedupe_finish(c->e->dd, pk->reqid, d->buf, d->len);
+	wn_dedupe_finish(c->e->dd, pk->reqid, d->buf, d->len);
 }
 
-void call_drop(struct call *c, const struct parked *pk)
+void wn_call_drop(struct call *c, const struct parked *pk)
 {
-	dedupe_abort(c->e->dd, pk->reqid);
+	wn_dedupe_abort(c->e->dd, pk->reqid);
 	struct delivery *d = wn_xcalloc(1, sizeof(*d));
 	d->slot = pk->slot; /* no buf: free the slot without a reply */
 	d->next = c->deliveries;
 	c->deliveries = d;
 }
 
-int engine_write(struct call *c, wn_batch *b)
+int wn_engine_write(struct call *c, wn_batch *b)
 {
 	int rv = wn_records_write(&c->rec, b, &c->seq);
 	if (rv != WN_OK)
-		return call_fail(c, WN_EUNAVAIL, "cannot store the change: %s", wn_strerror(rv));
+		return wn_call_fail(c, WN_EUNAVAIL, "cannot store the change: %s", wn_strerror(rv));
 	return WN_OK;
 }
 
-Job *job_find(struct call *c, uint64_t id)
+Job *wn_job_find(struct call *c, uint64_t id)
 {
 	return wn_records_job_find(&c->rec, id);
 }
 
-Job *job_brief(struct call *c, const Job *j)
+Job *wn_job_brief(struct call *c, const Job *j)
 {
 	if (j == NULL)
 		return NULL;
@@ -125,31 +125,31 @@ Job *job_brief(struct call *c, const Job *j)
 	return b;
 }
 
-void job_adopt(struct call *c, Job *j)
+void wn_job_adopt(struct call *c, Job *j)
 {
 	wn_records_job_adopt(&c->rec, j);
 }
 
-int job_load(struct call *c, uint64_t id, Job **out)
+int wn_job_load(struct call *c, uint64_t id, Job **out)
 {
-	Job *j = job_find(c, id);
+	Job *j = wn_job_find(c, id);
 	if (j == NULL)
-		return call_fail(c, WN_ENOTFOUND, "job %llu not found", (unsigned long long)id);
+		return wn_call_fail(c, WN_ENOTFOUND, "job %llu not found", (unsigned long long)id);
 	*out = j;
 	return WN_OK;
 }
 
-void job_put(struct call *c, wn_batch *b, const Job *j)
+void wn_job_put(struct call *c, wn_batch *b, const Job *j)
 {
 	wn_records_job_put(&c->rec, b, j);
 }
 
-void job_del(struct call *c, wn_batch *b, uint64_t id)
+void wn_job_del(struct call *c, wn_batch *b, uint64_t id)
 {
 	wn_records_job_del(&c->rec, b, id);
 }
 
-const char *job_status_name(int status)
+const char *wn_job_status_name(int status)
 {
 	return wn_status_name(status);
 }

@@ -59,51 +59,52 @@ struct parked {
 	uint64_t reqid;
 };
 
-/* call_init starts a call on e for the request that came with slot (NULL:
+/* wn_call_init starts a call on e for the request that came with slot (NULL:
  * none, as for periodic work). */
-void call_init(struct call *c, wn_engine *e, void *slot);
-/* call_wait waits until the call's writes are durable. */
-int call_wait(struct call *c);
-/* call_finish sends the replies to parked requests the call answered (after
- * call_wait) and frees the call. */
-void call_finish(struct call *c);
+void wn_call_init(struct call *c, wn_engine *e, void *slot);
+/* wn_call_wait waits until the call's writes are durable. */
+int wn_call_wait(struct call *c);
+/* wn_call_finish sends the replies to parked requests the call answered (after
+ * wn_call_wait) and frees the call. */
+void wn_call_finish(struct call *c);
 
-/* call_fail records a formatted error message and returns err. */
-int call_fail(struct call *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* wn_call_fail records a formatted error message and returns err. */
+int wn_call_fail(struct call *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* call_park parks the call: its reply comes later, through pk. */
-void call_park(struct call *c, struct parked *pk);
-/* call_answer queues reply as the answer to the parked request pk, sent
+/* wn_call_park parks the call: its reply comes later, through pk. */
+void wn_call_park(struct call *c, struct parked *pk);
+/* wn_call_answer queues reply as the answer to the parked request pk, sent
  * once the call's writes are durable. */
-void call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply);
-/* call_drop frees the parked request pk without a reply (its requester is
+void wn_call_answer(struct call *c, const struct parked *pk, const ProtobufCMessage *reply);
+/* wn_call_drop frees the parked request pk without a reply (its requester is
  * gone). */
-void call_drop(struct call *c, const struct parked *pk);
+void wn_call_drop(struct call *c, const struct parked *pk);
 
-/* engine_pack_response builds a Response envelope around body (may be NULL). */
-uint8_t *engine_pack_response(uint64_t id, int code, const char *message,
-                              const ProtobufCMessage *body, size_t *len);
+/* wn_engine_pack_response builds a Response envelope around body (may be NULL). */
+uint8_t *wn_engine_pack_response(uint64_t id, int code, const char *message,
+                                 const ProtobufCMessage *body, size_t *len);
 
-/* engine_write applies b and records its ticket in the call. */
-int engine_write(struct call *c, wn_batch *b);
+/* wn_engine_write applies b and records its ticket in the call. */
+int wn_engine_write(struct call *c, wn_batch *b);
 
 /* Job records as the call sees them (records.h does the work). */
 
-/* job_load reads job id (from the call's cache first); NOT_FOUND fails the call. */
-int job_load(struct call *c, uint64_t id, Job **out);
-/* job_find is job_load without failing the call: NULL if absent. */
-Job *job_find(struct call *c, uint64_t id);
-/* job_brief returns j reduced to id, status and attempt (for replies with
+/* wn_job_load reads job id (from the call's cache first); NOT_FOUND fails the call. */
+int wn_job_load(struct call *c, uint64_t id, Job **out);
+/* wn_job_find is wn_job_load without failing the call: NULL if absent. */
+Job *wn_job_find(struct call *c, uint64_t id);
+/* wn_job_brief returns j reduced to id, status and attempt (for replies with
  * `brief`), allocated from the call's arena. */
-Job *job_brief(struct call *c, const Job *j);
-/* job_put adds j's record to b. */
-void job_put(struct call *c, wn_batch *b, const Job *j);
-/* job_del deletes the record of job id in b (and from the record cache once
+Job *wn_job_brief(struct call *c, const Job *j);
+/* wn_job_put adds j's record to b. */
+void wn_job_put(struct call *c, wn_batch *b, const Job *j);
+/* wn_job_del deletes the record of job id in b (and from the record cache once
  * b is applied). */
-void job_del(struct call *c, wn_batch *b, uint64_t id);
-/* job_adopt puts a job built by this call (a new one) in the call's cache. */
-void job_adopt(struct call *c, Job *j);
-/* job_status_name returns "PENDING" etc. */
-const char *job_status_name(int status);
+void wn_job_del(struct call *c, wn_batch *b, uint64_t id);
+/* wn_job_adopt puts a job built by this call (a new one) in the call's cache. */
+void wn_job_adopt(struct call *c, Job *j);
+/* wn_job_status_name returns "PENDING" etc. */
+const char *wn_job_status_name(int status);
 
 #endif

@@ -11,7 +11,7 @@
 
 #define CHECK_NAME_MAX 1400
 
-void check_finding(struct check *k, const char *name, const char *fmt, ...)
+void wn_check_finding(struct check *k, const char *name, const char *fmt, ...)
 {
 	k->findings++;
 	if (k->quiet)
@@ -73,7 +73,7 @@ static struct cworker *worker_get(struct check *k, const char *name)
 	return w;
 }
 
-struct cjob *check_job(struct check *k, uint64_t id)
+struct cjob *wn_check_job(struct check *k, uint64_t id)
 {
 	size_t lo = 0, hi = k->njobs;
 	while (lo < hi) {
@@ -120,29 +120,30 @@ static void scan_project(struct check *k, const char *name, const char *key, siz
 {
 	char pname[CHECK_NAME_MAX];
 	if (!key_text(pname, key, kl) || !name_ok(pname)) {
-		check_finding(k, name, "key does not name a valid project");
-		check_plan_del(k, key, kl, "not a project key; wnd writes none such");
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "key does not name a valid project");
+		wn_check_plan_del(k, key, kl, "not a project key; wnd writes none such");
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	struct cproj *cp = proj_get(k, pname);
 	cp->exists = true;
 	Project *p = whatsnext__v1__project__unpack(NULL, vl, v);
 	if (p == NULL) {
-		check_finding(k, name, "record does not unpack as a Project");
-		check_plan_project(k, pname);
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "record does not unpack as a Project");
+		wn_check_plan_project(k, pname);
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	cp->readable = true;
 	if (strcmp(p->name, pname) != 0) {
-		check_finding(k, name, "record names project \"%.140s\", not the key's", p->name);
-		check_plan_project(k, pname);
+		wn_check_finding(k, name, "record names project \"%.140s\", not the key's",
+		                 p->name);
+		wn_check_plan_project(k, pname);
 	}
 	if (p->status != WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ACTIVE &&
 	    p->status != WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED) {
-		check_finding(k, name, "unknown project status %d", (int)p->status);
-		check_plan_project(k, pname);
+		wn_check_finding(k, name, "unknown project status %d", (int)p->status);
+		wn_check_plan_project(k, pname);
 	}
 	whatsnext__v1__project__free_unpacked(p, NULL);
 }
@@ -155,9 +156,9 @@ static void scan_task(struct check *k, const char *name, const char *key, size_t
 	if (slash != NULL)
 		*slash = '\0';
 	if (slash == NULL || !name_ok(pname) || !name_ok(slash + 1)) {
-		check_finding(k, name, "key does not name a valid project and task");
-		check_plan_del(k, key, kl, "not a task key; wnd writes none such");
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "key does not name a valid project and task");
+		wn_check_plan_del(k, key, kl, "not a task key; wnd writes none such");
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	const char *tname = slash + 1;
@@ -165,16 +166,16 @@ static void scan_task(struct check *k, const char *name, const char *key, size_t
 	ct->exists = true;
 	Task *t = whatsnext__v1__task__unpack(NULL, vl, v);
 	if (t == NULL) {
-		check_finding(k, name, "record does not unpack as a Task");
-		check_plan_task(k, pname, tname);
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "record does not unpack as a Task");
+		wn_check_plan_task(k, pname, tname);
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	if (strcmp(t->project, pname) != 0 || strcmp(t->name, tname) != 0) {
-		check_finding(k, name,
-		              "record names task \"%.140s\" of project \"%.140s\", not the key's",
-		              t->name, t->project);
-		check_plan_task(k, pname, tname);
+		wn_check_finding(
+		    k, name, "record names task \"%.140s\" of project \"%.140s\", not the key's",
+		    t->name, t->project);
+		wn_check_plan_task(k, pname, tname);
 	}
 	whatsnext__v1__task__free_unpacked(t, NULL);
 }
@@ -183,17 +184,17 @@ static void scan_sweep(struct check *k, const char *name, const char *key, size_
                        const uint8_t *v, size_t vl)
 {
 	if (kl != WN_KEY_ID_LEN) {
-		check_finding(k, name, "a sweep key holds 8 bytes of id after %s",
-		              wn_key_prefix(WN_KEY_SWEEP));
-		check_plan_del(k, key, kl, "not a sweep key");
+		wn_check_finding(k, name, "a sweep key holds 8 bytes of id after %s",
+		                 wn_key_prefix(WN_KEY_SWEEP));
+		wn_check_plan_del(k, key, kl, "not a sweep key");
 		return;
 	}
 	struct csweep *s = sweep_get(k, wn_key_id(key));
 	s->exists = true;
 	Whatsnext__V1__Sweep *r = whatsnext__v1__sweep__unpack(NULL, vl, v);
 	if (r == NULL) {
-		check_finding(k, name, "record does not unpack as a Sweep");
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "record does not unpack as a Sweep");
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	s->readable = true;
@@ -206,9 +207,9 @@ static void scan_sweep(struct check *k, const char *name, const char *key, size_
 		s->has_stored |= st[i] != 0;
 	}
 	if (r->id != s->id) {
-		check_finding(k, name, "record holds id %llu, not the key's",
-		              (unsigned long long)r->id);
-		check_plan_sweep(k, s->id, s->project, 0);
+		wn_check_finding(k, name, "record holds id %llu, not the key's",
+		                 (unsigned long long)r->id);
+		wn_check_plan_sweep(k, s->id, s->project, 0);
 	}
 	if (s->total > 0) /* its last id, or 2^64 - 1 if that is beyond */
 		note_id(k, s->total - 1 > UINT64_MAX - s->id ? UINT64_MAX : s->id + s->total - 1,
@@ -221,27 +222,27 @@ static void scan_worker(struct check *k, const char *name, const char *key, size
 {
 	char wname[CHECK_NAME_MAX];
 	if (!key_text(wname, key, kl) || !name_ok(wname)) {
-		check_finding(k, name, "key does not name a valid worker");
-		check_plan_del(k, key, kl, "not a worker key");
+		wn_check_finding(k, name, "key does not name a valid worker");
+		wn_check_plan_del(k, key, kl, "not a worker key");
 		return;
 	}
 	Whatsnext__V1__Worker *r = whatsnext__v1__worker__unpack(NULL, vl, v);
 	if (r == NULL) {
-		check_finding(k, name, "record does not unpack as a Worker");
-		check_plan_del(k, key, kl, "unreadable; the worker joins again");
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "record does not unpack as a Worker");
+		wn_check_plan_del(k, key, kl, "unreadable; the worker joins again");
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	struct cworker *w = worker_get(k, wname);
 	w->exists = true;
 	if (strcmp(r->name, wname) != 0) {
-		check_finding(k, name, "record names worker \"%.140s\", not the key's", r->name);
-		check_plan(k, FIX_WORKER, key, kl);
+		wn_check_finding(k, name, "record names worker \"%.140s\", not the key's", r->name);
+		wn_check_plan(k, FIX_WORKER, key, kl);
 	}
 	if (r->state < WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE ||
 	    r->state > WHATSNEXT__V1__WORKER_STATE__WORKER_GONE) {
-		check_finding(k, name, "unknown worker state %d", (int)r->state);
-		check_plan(k, FIX_WORKER, key, kl);
+		wn_check_finding(k, name, "unknown worker state %d", (int)r->state);
+		wn_check_plan(k, FIX_WORKER, key, kl);
 	}
 	w->has_stored = r->n_jobs > 0 || r->used != NULL;
 	w->nstored = r->n_jobs;
@@ -285,21 +286,21 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
                      const uint8_t *v, size_t vl)
 {
 	if (kl != WN_KEY_ID_LEN) {
-		check_finding(k, name, "a job key holds 8 bytes of id after %s; not repairable",
-		              wn_key_prefix(WN_KEY_JOB));
+		wn_check_finding(k, name, "a job key holds 8 bytes of id after %s; not repairable",
+		                 wn_key_prefix(WN_KEY_JOB));
 		return;
 	}
 	struct cjob c = {.id = wn_key_id(key)};
 	if (c.id == 0) {
-		check_finding(k, name,
-		              "id 0 is not one wnd hands out: no request can reach the job");
-		check_plan_del(k, key, kl, "not a job id");
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name,
+		                 "id 0 is not one wnd hands out: no request can reach the job");
+		wn_check_plan_del(k, key, kl, "not a job id");
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	if (k->njobs > 0 && k->jobs[k->njobs - 1].id >= c.id) {
-		/* the store gives keys in order: only a caller of check_record can */
-		check_finding(k, name, "job key out of order");
+		/* the store gives keys in order: only a caller of wn_check_record can */
+		wn_check_finding(k, name, "job key out of order");
 		return;
 	}
 	note_id(k, c.id, name);
@@ -307,9 +308,9 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 	if (j == NULL) {
 		c.flags = CJ_CORRUPT;
 		push_job(k, &c);
-		check_finding(k, name, "record does not unpack as a Job");
-		check_plan_job(k, &k->jobs[k->njobs - 1], JF_UNREADABLE, NULL);
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "record does not unpack as a Job");
+		wn_check_plan_job(k, &k->jobs[k->njobs - 1], JF_UNREADABLE, NULL);
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	if (j->id != c.id)
@@ -367,16 +368,16 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
                      const uint8_t *v, size_t vl)
 {
 	if (kl != WN_KEY_ID_LEN) {
-		check_finding(k, name, "a request-id key holds 8 bytes of id after %s",
-		              wn_key_prefix(WN_KEY_REQ));
-		check_plan_del(k, key, kl, "not a request-id key");
+		wn_check_finding(k, name, "a request-id key holds 8 bytes of id after %s",
+		                 wn_key_prefix(WN_KEY_REQ));
+		wn_check_plan_del(k, key, kl, "not a request-id key");
 		return;
 	}
 	const uint8_t *nul = vl > 8 ? memchr(v + 8, '\0', vl - 8) : NULL;
 	if (nul == NULL) {
-		check_finding(k, name, "value is not a time, a method and a reply");
-		check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
-		check_plan_aside(k, key, kl);
+		wn_check_finding(k, name, "value is not a time, a method and a reply");
+		wn_check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
+		wn_check_plan_aside(k, key, kl);
 		return;
 	}
 	const char *method = (const char *)v + 8;
@@ -393,18 +394,20 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
 		if (m != NULL)
 			whatsnext__v1__submit_response__free_unpacked(m, NULL);
 		if (r.job == 0) {
-			check_finding(k, name, "reply is not a SubmitResponse naming a job");
-			check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
-			check_plan_aside(k, key, kl);
+			wn_check_finding(k, name, "reply is not a SubmitResponse naming a job");
+			wn_check_plan_del(k, key, kl,
+			                  "unreadable; it only answered a resent request");
+			wn_check_plan_aside(k, key, kl);
 			return;
 		}
 	} else if (strcmp(method, REQ_BATCH) == 0) {
 		Whatsnext__V1__SubmitBatchResponse *m =
 		    whatsnext__v1__submit_batch_response__unpack(NULL, blen, body);
 		if (m == NULL) {
-			check_finding(k, name, "reply is not a SubmitBatchResponse");
-			check_plan_del(k, key, kl, "unreadable; it only answered a resent request");
-			check_plan_aside(k, key, kl);
+			wn_check_finding(k, name, "reply is not a SubmitBatchResponse");
+			wn_check_plan_del(k, key, kl,
+			                  "unreadable; it only answered a resent request");
+			wn_check_plan_aside(k, key, kl);
 			return;
 		}
 		r.kind = CREQ_BATCH;
@@ -413,10 +416,10 @@ static void scan_req(struct check *k, const char *name, const char *key, size_t 
 			r.maxid = m->ids[i] > r.maxid ? m->ids[i] : r.maxid;
 		whatsnext__v1__submit_batch_response__free_unpacked(m, NULL);
 	} else {
-		check_finding(k, name,
-		              "keeps a reply to \"%.100s\", which is not Submit or SubmitBatch",
-		              method);
-		check_plan_del(k, key, kl, "not a reply the server keeps");
+		wn_check_finding(k, name,
+		                 "keeps a reply to \"%.100s\", which is not Submit or SubmitBatch",
+		                 method);
+		wn_check_plan_del(k, key, kl, "not a reply the server keeps");
 		return;
 	}
 	note_id(k, r.maxid, name);
@@ -443,19 +446,19 @@ static void scan_meta(struct check *k, const char *name, const char *key, size_t
 {
 	uint64_t n = 0;
 	if (kl == WN_KEY_VERSION_LEN && memcmp(key, WN_KEY_VERSION, kl) == 0) {
-		/* check_scan read it first and stopped on a layout it does not know */
+		/* wn_check_scan read it first and stopped on a layout it does not know */
 		k->have_version = true;
 		k->version_ok =
 		    parse_u64((const char *)v, vl, &n) && n >= 1 && n <= WN_STORE_VERSION;
 		if (!k->version_ok)
-			check_finding(k, name, "not a data layout version this wnd knows");
+			wn_check_finding(k, name, "not a data layout version this wnd knows");
 	} else if (kl == WN_KEY_NEXT_ID_LEN && memcmp(key, WN_KEY_NEXT_ID, kl) == 0) {
 		k->have_next = true;
 		k->next_ok = parse_u64((const char *)v, vl, &n);
 		k->next_id = n;
 	} else {
-		check_finding(k, name,
-		              "unknown key; left as it is (a newer wnd may have written it)");
+		wn_check_finding(k, name,
+		                 "unknown key; left as it is (a newer wnd may have written it)");
 	}
 }
 
@@ -473,14 +476,14 @@ static bool check_version(struct check *k)
 	free(val);
 	if (ok && v > WN_STORE_VERSION) {
 		k->version_newer = true;
-		check_finding(k, WN_KEY_VERSION,
-		              "data layout version %llu is newer than this wnd knows (%d); not "
-		              "checked further",
-		              (unsigned long long)v, WN_STORE_VERSION);
+		wn_check_finding(k, WN_KEY_VERSION,
+		                 "data layout version %llu is newer than this wnd knows (%d); not "
+		                 "checked further",
+		                 (unsigned long long)v, WN_STORE_VERSION);
 		return false;
 	}
 	if (!ok || v < 1) {
-		check_finding(k, WN_KEY_VERSION, "not a data layout version; not repairable");
+		wn_check_finding(k, WN_KEY_VERSION, "not a data layout version; not repairable");
 		return false;
 	}
 	k->version_ok = true;
@@ -508,7 +511,7 @@ static const struct {
     {WN_KEY_WORKER, scan_worker, 4},   {WN_KEY_ASIDE, scan_aside, 7},
 };
 
-void check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl)
+void wn_check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl)
 {
 	char name[CHECK_NAME_MAX];
 	wn_key_name(name, sizeof(name), key, kl);
@@ -518,8 +521,8 @@ void check_record(struct check *k, const char *key, size_t kl, const char *val, 
 	while (i < WN_ARRAY_LEN(scan_table) && (int)scan_table[i].kind != kind)
 		i++;
 	if (i == WN_ARRAY_LEN(scan_table)) {
-		check_finding(k, name,
-		              "unknown key; left as it is (a newer wnd may have written it)");
+		wn_check_finding(k, name,
+		                 "unknown key; left as it is (a newer wnd may have written it)");
 		return;
 	}
 	if (kind != WN_KEY_META && kind != WN_KEY_ASIDE)
@@ -528,7 +531,7 @@ void check_record(struct check *k, const char *key, size_t kl, const char *val, 
 	scan_table[i].fn(k, name, key, kl, (const uint8_t *)val, vl);
 }
 
-bool check_scan(struct check *k)
+bool wn_check_scan(struct check *k)
 {
 	if (!check_version(k))
 		return false;
@@ -536,7 +539,7 @@ bool check_scan(struct check *k)
 	size_t kl, vl;
 	wn_store_iter *it = wn_store_iter_new(k->store, "", 0, NULL, 0); /* every key */
 	while (wn_store_iter_next(it, &key, &kl, &val, &vl))
-		check_record(k, key, kl, val, vl);
+		wn_check_record(k, key, kl, val, vl);
 	const char *err = wn_store_iter_error(it);
 	if (err != NULL)
 		k->read_error = wn_arena_strdup(k->arena, err);
@@ -544,7 +547,7 @@ bool check_scan(struct check *k)
 	return err == NULL;
 }
 
-void check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet)
+void wn_check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet)
 {
 	memset(k, 0, sizeof(*k));
 	k->store = store;
@@ -559,7 +562,7 @@ void check_init(struct check *k, wn_store *store, FILE *out, const char *prefix,
 	k->fixmap = wn_map_new_str();
 }
 
-void check_release(struct check *k)
+void wn_check_release(struct check *k)
 {
 	wn_map_free(k->projects);
 	wn_map_free(k->tasks);

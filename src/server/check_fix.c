@@ -19,7 +19,7 @@
 
 /* ------------------------------------------------------------ planning */
 
-struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen)
+struct fix *wn_check_plan(struct check *k, int kind, const char *key, size_t klen)
 {
 	char name[1400];
 	wn_key_name(name, sizeof(name), key, klen);
@@ -44,37 +44,37 @@ struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen)
 	return f;
 }
 
-void check_plan_del(struct check *k, const char *key, size_t klen, const char *why)
+void wn_check_plan_del(struct check *k, const char *key, size_t klen, const char *why)
 {
-	check_plan(k, FIX_DEL, key, klen)->why = why;
+	wn_check_plan(k, FIX_DEL, key, klen)->why = why;
 }
 
-void check_plan_aside(struct check *k, const char *key, size_t klen)
+void wn_check_plan_aside(struct check *k, const char *key, size_t klen)
 {
-	check_plan(k, FIX_NONE, key, klen)->aside = true;
+	wn_check_plan(k, FIX_NONE, key, klen)->aside = true;
 }
 
-void check_plan_project(struct check *k, const char *name)
+void wn_check_plan_project(struct check *k, const char *name)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_project(key, name);
-	check_plan(k, FIX_PROJECT, key, kl)->project = wn_arena_strdup(k->arena, name);
+	wn_check_plan(k, FIX_PROJECT, key, kl)->project = wn_arena_strdup(k->arena, name);
 }
 
-void check_plan_task(struct check *k, const char *project, const char *name)
+void wn_check_plan_task(struct check *k, const char *project, const char *name)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_task(key, project, name);
-	struct fix *f = check_plan(k, FIX_TASK, key, kl);
+	struct fix *f = wn_check_plan(k, FIX_TASK, key, kl);
 	f->project = wn_arena_strdup(k->arena, project);
 	f->task = wn_arena_strdup(k->arena, name);
 }
 
-void check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_t total)
+void wn_check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_t total)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_sweep(key, id);
-	struct fix *f = check_plan(k, FIX_SWEEP, key, kl);
+	struct fix *f = wn_check_plan(k, FIX_SWEEP, key, kl);
 	f->id = id;
 	if (project != NULL)
 		f->project = wn_arena_strdup(k->arena, project);
@@ -82,11 +82,11 @@ void check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_
 		f->total = total;
 }
 
-void check_plan_job(struct check *k, struct cjob *j, unsigned mask, const char *reason)
+void wn_check_plan_job(struct check *k, struct cjob *j, unsigned mask, const char *reason)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_job(key, j->id);
-	struct fix *f = check_plan(k, FIX_JOB, key, kl);
+	struct fix *f = wn_check_plan(k, FIX_JOB, key, kl);
 	f->id = j->id;
 	f->mask |= mask;
 	if (reason != NULL && f->reason == NULL)
@@ -95,9 +95,9 @@ void check_plan_job(struct check *k, struct cjob *j, unsigned mask, const char *
 		j->plan = BLOCKED;
 }
 
-void check_plan_meta(struct check *k, const char *key, const char *value)
+void wn_check_plan_meta(struct check *k, const char *key, const char *value)
 {
-	check_plan(k, FIX_META, key, strlen(key))->value = wn_arena_strdup(k->arena, value);
+	wn_check_plan(k, FIX_META, key, strlen(key))->value = wn_arena_strdup(k->arena, value);
 }
 
 /* ------------------------------------------------------------ writing */
@@ -253,7 +253,7 @@ static void job_drop_deps(struct writer *w, Job *j)
 	size_t n = 0;
 	for (size_t i = 0; i < j->n_deps; i++) {
 		const Whatsnext__V1__Dependency *d = j->deps[i];
-		struct cjob *y = check_job(w->k, d->job_id);
+		struct cjob *y = wn_check_job(w->k, d->job_id);
 		bool bad =
 		    d->job_id == j->id || d->condition > WHATSNEXT__V1__DEP_CONDITION__AFTERNOTOK ||
 		    (y != NULL && y->task != NULL && strcmp(y->task->proj->name, j->project) != 0);
@@ -385,7 +385,7 @@ static void fix_one(struct writer *w, const struct fix *f)
 	}
 }
 
-long long check_apply(struct check *k, char **errmsg)
+long long wn_check_apply(struct check *k, char **errmsg)
 {
 	struct writer w = {.k = k, .b = wn_batch_new(), .scratch = wn_arena_new()};
 	w.pa = wn_arena_allocator(w.scratch);
@@ -422,7 +422,7 @@ static void summary(struct check *k, const char *dir, FILE *out)
  * read to the end (then nothing it found is trusted). */
 static int look(struct check *k, const char *dir, char **errmsg)
 {
-	check_pass(k);
+	wn_check_pass(k);
 	if (k->read_error == NULL)
 		return WN_OK;
 	*errmsg = wn_xasprintf("cannot read every key of %s: %s", dir, k->read_error);
@@ -444,22 +444,22 @@ static int repair(const char *dir, bool no_version, FILE *out, wn_check_result *
 	struct check k;
 	bool clean = false;
 	for (int round = 0; round < CHECK_ROUNDS && rv == WN_OK && !clean; round++) {
-		check_init(&k, s, out, "", true);
+		wn_check_init(&k, s, out, "", true);
 		rv = look(&k, dir, errmsg);
 		clean = k.findings == 0;
 		if (rv != WN_OK || (!clean && k.fix_head == NULL)) {
-			check_release(&k);
+			wn_check_release(&k);
 			break;
 		}
-		long long n = clean ? 0 : check_apply(&k, errmsg);
-		check_release(&k);
+		long long n = clean ? 0 : wn_check_apply(&k, errmsg);
+		wn_check_release(&k);
 		if (n < 0)
 			rv = (int)n;
 		else
 			res->repairs += (unsigned long long)n;
 	}
 	if (rv == WN_OK) {
-		check_init(&k, s, out, "left ", false);
+		wn_check_init(&k, s, out, "left ", false);
 		rv = look(&k, dir, errmsg);
 		res->left = k.findings;
 		if (rv == WN_OK) {
@@ -472,7 +472,7 @@ static int repair(const char *dir, bool no_version, FILE *out, wn_check_result *
 				fprintf(out, "%llu finding(s) left that --repair cannot fix\n",
 				        res->left);
 		}
-		check_release(&k);
+		wn_check_release(&k);
 	}
 	wn_store_close(s);
 	return rv;
@@ -498,10 +498,10 @@ int wn_check_run(const char *dir, bool do_repair, FILE *out, wn_check_result *re
 	if (rv != WN_OK)
 		return rv;
 	struct check k;
-	check_init(&k, s, out, "", false);
+	wn_check_init(&k, s, out, "", false);
 	rv = look(&k, dir, errmsg);
 	if (rv != WN_OK) {
-		check_release(&k);
+		wn_check_release(&k);
 		wn_store_close(s);
 		return rv;
 	}
@@ -515,7 +515,7 @@ int wn_check_run(const char *dir, bool do_repair, FILE *out, wn_check_result *re
 		else
 			fprintf(out, ": %llu finding(s)\n", res->findings);
 	}
-	check_release(&k);
+	wn_check_release(&k);
 	wn_store_close(s);
 	if (!do_repair || res->findings == 0)
 		return WN_OK;

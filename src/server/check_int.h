@@ -157,51 +157,51 @@ struct check {
 	struct fix *fix_head, *fix_tail;
 };
 
-/* check_init readies k to look at store, printing to out (each finding
+/* wn_check_init readies k to look at store, printing to out (each finding
  * after prefix, none if quiet). */
-void check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet);
-/* check_release frees what k holds (not the store). */
-void check_release(struct check *k);
-/* check_scan reads every key of the store into k, with the findings about
+void wn_check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet);
+/* wn_check_release frees what k holds (not the store). */
+void wn_check_release(struct check *k);
+/* wn_check_scan reads every key of the store into k, with the findings about
  * single records; false if the data layout is one this wnd does not know
  * (nothing else is read then) or if a read failed (k->read_error). */
-bool check_scan(struct check *k);
-/* check_record reads one key and its value into k (keys in ascending
+bool wn_check_scan(struct check *k);
+/* wn_check_record reads one key and its value into k (keys in ascending
  * order), with the findings about that record alone. */
-void check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl);
-/* check_rules applies the rules between the records read: findings
+void wn_check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl);
+/* wn_check_rules applies the rules between the records read: findings
  * printed, repairs planned. */
-void check_rules(struct check *k);
-/* check_pass is check_scan and, if the layout is known, check_rules. */
-void check_pass(struct check *k);
-/* check_finding counts a finding about key name and prints it unless quiet. */
-void check_finding(struct check *k, const char *name, const char *fmt, ...)
+void wn_check_rules(struct check *k);
+/* wn_check_pass is wn_check_scan and, if the layout is known, check_rules. */
+void wn_check_pass(struct check *k);
+/* wn_check_finding counts a finding about key name and prints it unless quiet. */
+void wn_check_finding(struct check *k, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* check_job returns the job with id, or NULL. */
-struct cjob *check_job(struct check *k, uint64_t id);
+/* wn_check_job returns the job with id, or NULL. */
+struct cjob *wn_check_job(struct check *k, uint64_t id);
 
-/* Planning repairs (check_fix.c). check_plan returns the planned change of
+/* Planning repairs (check_fix.c). wn_check_plan returns the planned change of
  * a key, new (of kind) if none yet. */
-struct fix *check_plan(struct check *k, int kind, const char *key, size_t klen);
-/* check_plan_del plans deleting key, for the reason why (a static string). */
-void check_plan_del(struct check *k, const char *key, size_t klen, const char *why);
-/* check_plan_aside plans keeping the bytes of key's unreadable record under
+struct fix *wn_check_plan(struct check *k, int kind, const char *key, size_t klen);
+/* wn_check_plan_del plans deleting key, for the reason why (a static string). */
+void wn_check_plan_del(struct check *k, const char *key, size_t klen, const char *why);
+/* wn_check_plan_aside plans keeping the bytes of key's unreadable record under
  * x/KEY before the key is rewritten or deleted. */
-void check_plan_aside(struct check *k, const char *key, size_t klen);
-/* check_plan_project plans (re)writing project name's record. */
-void check_plan_project(struct check *k, const char *name);
-/* check_plan_task plans (re)writing task name of project's record. */
-void check_plan_task(struct check *k, const char *project, const char *name);
-/* check_plan_sweep plans (re)writing sweep id's record: of project if it must
+void wn_check_plan_aside(struct check *k, const char *key, size_t klen);
+/* wn_check_plan_project plans (re)writing project name's record. */
+void wn_check_plan_project(struct check *k, const char *name);
+/* wn_check_plan_task plans (re)writing task name of project's record. */
+void wn_check_plan_task(struct check *k, const char *project, const char *name);
+/* wn_check_plan_sweep plans (re)writing sweep id's record: of project if it must
  * be recreated, covering total jobs if more than it says (0: as it is). */
-void check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_t total);
-/* check_plan_job plans the changes mask (JF_*) of job j's record; reason is
+void wn_check_plan_sweep(struct check *k, uint64_t id, const char *project, uint64_t total);
+/* wn_check_plan_job plans the changes mask (JF_*) of job j's record; reason is
  * the reason text JF_BLOCK gives it. */
-void check_plan_job(struct check *k, struct cjob *j, unsigned mask, const char *reason);
-/* check_plan_meta plans setting the m/ key to value. */
-void check_plan_meta(struct check *k, const char *key, const char *value);
-/* check_apply writes the plan, printing each change; returns how many
+void wn_check_plan_job(struct check *k, struct cjob *j, unsigned mask, const char *reason);
+/* wn_check_plan_meta plans setting the m/ key to value. */
+void wn_check_plan_meta(struct check *k, const char *key, const char *value);
+/* wn_check_apply writes the plan, printing each change; returns how many
  * changes it made, or a negative WN_E* with *errmsg set. */
-long long check_apply(struct check *k, char **errmsg);
+long long wn_check_apply(struct check *k, char **errmsg);
 
 #endif

@@ -1,4 +1,4 @@
-/* check_rules: the invariants between records (check.h), applied once every
+/* wn_check_rules: the invariants between records (check.h), applied once every
  * key has been read: references, counts, leases, dependencies, request ids
  * and m/next_id. */
 #include "check_int.h"
@@ -44,35 +44,35 @@ static bool name_ok(const char *s)
 static void rule_meta(struct check *k)
 {
 	if (!k->have_version && k->has_data) {
-		check_finding(k, WN_KEY_VERSION, "missing");
+		wn_check_finding(k, WN_KEY_VERSION, "missing");
 		char v[16];
 		snprintf(v, sizeof(v), "%d", WN_STORE_VERSION);
-		check_plan_meta(k, WN_KEY_VERSION, v);
+		wn_check_plan_meta(k, WN_KEY_VERSION, v);
 	}
 	char want[32];
 	snprintf(want, sizeof(want), "%llu", (unsigned long long)k->maxid + 1);
 	if (k->maxid == UINT64_MAX) {
 		/* no bound is above it: wnd refuses every submit */
-		check_finding(k, WN_KEY_NEXT_ID,
-		              "%s holds id %llu, the last: no id is left for a new job; not "
-		              "repairable",
-		              k->maxwhere, (unsigned long long)k->maxid);
+		wn_check_finding(k, WN_KEY_NEXT_ID,
+		                 "%s holds id %llu, the last: no id is left for a new job; not "
+		                 "repairable",
+		                 k->maxwhere, (unsigned long long)k->maxid);
 	} else if (!k->have_next) {
 		if (k->maxid > 0) {
-			check_finding(k, WN_KEY_NEXT_ID, "missing, while %s holds id %llu",
-			              k->maxwhere, (unsigned long long)k->maxid);
-			check_plan_meta(k, WN_KEY_NEXT_ID, want);
+			wn_check_finding(k, WN_KEY_NEXT_ID, "missing, while %s holds id %llu",
+			                 k->maxwhere, (unsigned long long)k->maxid);
+			wn_check_plan_meta(k, WN_KEY_NEXT_ID, want);
 		}
 	} else if (!k->next_ok) {
-		check_finding(k, WN_KEY_NEXT_ID, "not a decimal number");
-		check_plan_meta(k, WN_KEY_NEXT_ID, want);
+		wn_check_finding(k, WN_KEY_NEXT_ID, "not a decimal number");
+		wn_check_plan_meta(k, WN_KEY_NEXT_ID, want);
 	} else if (k->next_id <= k->maxid) {
-		check_finding(k, WN_KEY_NEXT_ID,
-		              "%llu is not above id %llu (%s): a new job could take an id "
-		              "already used",
-		              (unsigned long long)k->next_id, (unsigned long long)k->maxid,
-		              k->maxwhere);
-		check_plan_meta(k, WN_KEY_NEXT_ID, want);
+		wn_check_finding(k, WN_KEY_NEXT_ID,
+		                 "%llu is not above id %llu (%s): a new job could take an id "
+		                 "already used",
+		                 (unsigned long long)k->next_id, (unsigned long long)k->maxid,
+		                 k->maxwhere);
+		wn_check_plan_meta(k, WN_KEY_NEXT_ID, want);
 	}
 }
 
@@ -86,10 +86,10 @@ static void rule_tasks(struct check *k)
 			continue;
 		char key[WN_KEY_MAX];
 		size_t kl = wn_key_task(key, t->proj->name, t->name);
-		check_finding(k, key, "project \"%s\" does not exist", t->proj->name);
+		wn_check_finding(k, key, "project \"%s\" does not exist", t->proj->name);
 		/* a project its jobs name is recreated for them (rule_job_refs) */
 		if (t->proj->njobs == 0)
-			check_plan_del(k, key, kl, "its project is gone and no job names it");
+			wn_check_plan_del(k, key, kl, "its project is gone and no job names it");
 	}
 }
 
@@ -124,33 +124,33 @@ static void rule_sweeps(struct check *k)
 		if (!s->exists || !s->readable) {
 			/* an unreadable record was reported when read */
 			if (!s->exists)
-				check_finding(k, name, "missing, while %llu job(s) name sweep %llu",
-				              (unsigned long long)s->njobs,
-				              (unsigned long long)s->id);
+				wn_check_finding(
+				    k, name, "missing, while %llu job(s) name sweep %llu",
+				    (unsigned long long)s->njobs, (unsigned long long)s->id);
 			if (s->njobs == 0)
-				check_plan_del(k, key, kl, "unreadable, and no job names it");
+				wn_check_plan_del(k, key, kl, "unreadable, and no job names it");
 			else
-				check_plan_sweep(k, s->id, s->jobs_project, span);
+				wn_check_plan_sweep(k, s->id, s->jobs_project, span);
 			continue;
 		}
 		struct cproj *p = wn_map_get_str(k->projects, s->project);
 		if (p == NULL || !p->exists) {
-			check_finding(k, name, "project \"%.140s\" does not exist", s->project);
+			wn_check_finding(k, name, "project \"%.140s\" does not exist", s->project);
 			if (s->njobs == 0)
-				check_plan_del(k, key, kl,
-				               "its project is gone and no job names it");
+				wn_check_plan_del(k, key, kl,
+				                  "its project is gone and no job names it");
 		}
 		if (s->total == 0) {
-			check_finding(k, name, "its size (total) is 0");
-			check_plan_sweep(k, s->id, NULL, span);
+			wn_check_finding(k, name, "its size (total) is 0");
+			wn_check_plan_sweep(k, s->id, NULL, span);
 		}
 		if (s->has_stored && memcmp(s->stored, s->counts, sizeof(s->counts)) != 0) {
 			char a[256], b[256];
 			counts_text(a, sizeof(a), s->stored);
 			counts_text(b, sizeof(b), s->counts);
-			check_finding(k, name, "record holds counts (%s), its jobs' records say %s",
-			              a, b);
-			check_plan_sweep(k, s->id, NULL, 0);
+			wn_check_finding(
+			    k, name, "record holds counts (%s), its jobs' records say %s", a, b);
+			wn_check_plan_sweep(k, s->id, NULL, 0);
 		}
 	}
 }
@@ -175,10 +175,10 @@ static void rule_workers(struct check *k)
 			continue;
 		char key[WN_KEY_MAX];
 		size_t kl = wn_key_worker(key, w->name);
-		check_finding(k, key,
-		              "record lists %zu held job(s), while %zu RUNNING job(s) name it",
-		              w->nstored, w->nheld);
-		check_plan(k, FIX_WORKER, key, kl);
+		wn_check_finding(k, key,
+		                 "record lists %zu held job(s), while %zu RUNNING job(s) name it",
+		                 w->nstored, w->nheld);
+		wn_check_plan(k, FIX_WORKER, key, kl);
 	}
 }
 
@@ -190,14 +190,14 @@ static void job_sweep(struct check *k, struct cjob *j, const char *name)
 	const char *sp = recreated ? s->jobs_project : s->project;
 	const char *proj = j->task->proj->name;
 	if (strcmp(sp, proj) != 0) {
-		check_finding(k, name, "names sweep %llu of project \"%.140s\"",
-		              (unsigned long long)s->id, sp);
-		check_plan_job(k, j, JF_SWEEP, NULL);
+		wn_check_finding(k, name, "names sweep %llu of project \"%.140s\"",
+		                 (unsigned long long)s->id, sp);
+		wn_check_plan_job(k, j, JF_SWEEP, NULL);
 	} else if (j->id < s->id || j->id > sweep_end(s)) {
-		check_finding(k, name, "names sweep %llu, whose jobs are %llu to %llu",
-		              (unsigned long long)s->id, (unsigned long long)s->id,
-		              (unsigned long long)sweep_end(s));
-		check_plan_job(k, j, JF_SWEEP, NULL);
+		wn_check_finding(k, name, "names sweep %llu, whose jobs are %llu to %llu",
+		                 (unsigned long long)s->id, (unsigned long long)s->id,
+		                 (unsigned long long)sweep_end(s));
+		wn_check_plan_job(k, j, JF_SWEEP, NULL);
 	}
 }
 
@@ -228,19 +228,19 @@ static void job_deps(struct check *k, struct cjob *j, const char *name)
 	for (uint32_t i = 0; i < j->ndeps; i++) {
 		struct cdep *d = &k->deps[j->dep0 + i];
 		unsigned long long id = (unsigned long long)d->id;
-		struct cjob *y = check_job(k, d->id);
+		struct cjob *y = wn_check_job(k, d->id);
 		d->bad = 1;
 		if (d->id == j->id) {
-			check_finding(k, name, "depends on itself");
+			wn_check_finding(k, name, "depends on itself");
 		} else if (dep_seen(k, j, i, &seen)) {
-			check_finding(k, name, "names dependency job %llu twice", id);
+			wn_check_finding(k, name, "names dependency job %llu twice", id);
 			d->bad = 2;
 		} else if (d->cond > AFTERNOTOK) {
-			check_finding(k, name, "dependency on job %llu has unknown condition %u",
-			              id, d->cond);
+			wn_check_finding(k, name, "dependency on job %llu has unknown condition %u",
+			                 id, d->cond);
 		} else if (y != NULL && y->task != NULL && y->task->proj != j->task->proj) {
-			check_finding(k, name, "depends on job %llu of project \"%.140s\"", id,
-			              y->task->proj->name);
+			wn_check_finding(k, name, "depends on job %llu of project \"%.140s\"", id,
+			                 y->task->proj->name);
 		} else {
 			d->bad = 0;
 		}
@@ -249,9 +249,9 @@ static void job_deps(struct check *k, struct cjob *j, const char *name)
 	}
 	wn_map_free(seen);
 	if (any)
-		check_plan_job(k, j, JF_DEPS | (block && j->status == PENDING ? JF_BLOCK : 0),
-		               "a dependency that could not be valid was dropped by wnd --check "
-		               "--repair; retry the job to run it");
+		wn_check_plan_job(k, j, JF_DEPS | (block && j->status == PENDING ? JF_BLOCK : 0),
+		                  "a dependency that could not be valid was dropped by wnd --check "
+		                  "--repair; retry the job to run it");
 }
 
 /* rule_job_refs: what one job's record names exists and holds. */
@@ -260,32 +260,32 @@ static void rule_job_refs(struct check *k, struct cjob *j)
 	char name[32];
 	wn_key_id_name(name, sizeof(name), WN_KEY_JOB, j->id);
 	if (j->flags & CJ_BADID) {
-		check_finding(k, name, "record holds another id than its key");
-		check_plan_job(k, j, JF_ID, NULL);
+		wn_check_finding(k, name, "record holds another id than its key");
+		wn_check_plan_job(k, j, JF_ID, NULL);
 	}
 	if (j->status == 0 || j->status >= WN_NSTATUS) {
-		check_finding(k, name, "unknown job status %u", j->status);
-		check_plan_job(k, j, JF_STATUS, NULL);
+		wn_check_finding(k, name, "unknown job status %u", j->status);
+		wn_check_plan_job(k, j, JF_STATUS, NULL);
 		j->plan = FAILED;
 	}
 	struct cproj *p = j->task->proj;
 	if (!p->exists) {
-		check_finding(k, name, "project \"%.140s\" does not exist", p->name);
+		wn_check_finding(k, name, "project \"%.140s\" does not exist", p->name);
 		if (name_ok(p->name))
-			check_plan_project(k, p->name);
+			wn_check_plan_project(k, p->name);
 	}
 	if (!j->task->exists) {
-		check_finding(k, name, "task \"%.140s\" does not exist in project \"%.140s\"",
-		              j->task->name, p->name);
+		wn_check_finding(k, name, "task \"%.140s\" does not exist in project \"%.140s\"",
+		                 j->task->name, p->name);
 		if (name_ok(p->name) && name_ok(j->task->name))
-			check_plan_task(k, p->name, j->task->name);
+			wn_check_plan_task(k, p->name, j->task->name);
 	}
 	if (j->sweep != 0)
 		job_sweep(k, j, name);
 	if (j->status == RUNNING && (j->worker == NULL || j->attempt == 0)) {
-		check_finding(k, name, "RUNNING, but %s",
-		              j->worker == NULL ? "no worker holds it" : "its attempt is 0");
-		check_plan_job(k, j, JF_LEASE, NULL);
+		wn_check_finding(k, name, "RUNNING, but %s",
+		                 j->worker == NULL ? "no worker holds it" : "its attempt is 0");
+		wn_check_plan_job(k, j, JF_LEASE, NULL);
 		j->plan = PENDING;
 	}
 	if (j->ndeps > 0)
@@ -300,28 +300,28 @@ static void rule_job_ready(struct check *k, struct cjob *j)
 		return;
 	for (uint32_t i = 0; i < j->ndeps; i++) {
 		const struct cdep *d = &k->deps[j->dep0 + i];
-		struct cjob *y = check_job(k, d->id);
+		struct cjob *y = wn_check_job(k, d->id);
 		if (d->bad || (y != NULL && (y->flags & CJ_CORRUPT)))
 			continue;
 		/* an unknown status is judged as the FAILED the repair makes it */
 		int st = y == NULL ? 0 : y->status < WN_NSTATUS ? y->status : y->plan;
-		if (deps_edge_state((int)d->cond, st) != EDGE_BROKEN)
+		if (wn_deps_edge_state((int)d->cond, st) != EDGE_BROKEN)
 			continue;
 		char *why = y != NULL
 		                ? wn_arena_printf(k->arena, "dependency job %llu is %s (%s)",
-		                                  (unsigned long long)d->id, job_status_name(st),
-		                                  deps_cond_name((int)d->cond))
+		                                  (unsigned long long)d->id, wn_job_status_name(st),
+		                                  wn_deps_cond_name((int)d->cond))
 		                : wn_arena_printf(k->arena, "dependency job %llu was removed",
 		                                  (unsigned long long)d->id);
 		char name[32];
 		wn_key_id_name(name, sizeof(name), WN_KEY_JOB, j->id);
-		check_finding(k, name, "PENDING, but %s: it can never run (it should be BLOCKED)",
-		              y != NULL && y->status >= WN_NSTATUS
-		                  ? wn_arena_printf(k->arena,
-		                                    "dependency job %llu has an unknown status",
-		                                    (unsigned long long)d->id)
-		                  : why);
-		check_plan_job(k, j, JF_BLOCK, why);
+		wn_check_finding(
+		    k, name, "PENDING, but %s: it can never run (it should be BLOCKED)",
+		    y != NULL && y->status >= WN_NSTATUS
+		        ? wn_arena_printf(k->arena, "dependency job %llu has an unknown status",
+		                          (unsigned long long)d->id)
+		        : why);
+		wn_check_plan_job(k, j, JF_BLOCK, why);
 		return;
 	}
 }
@@ -343,7 +343,7 @@ static void redges_build(struct check *k, struct redge_index *r)
 			const struct cjob *j = &k->jobs[i];
 			for (uint32_t q = 0; q < j->ndeps; q++) {
 				const struct cdep *d = &k->deps[j->dep0 + q];
-				struct cjob *y = d->bad ? NULL : check_job(k, d->id);
+				struct cjob *y = d->bad ? NULL : wn_check_job(k, d->id);
 				if (y == NULL)
 					continue;
 				size_t yi = (size_t)(y - k->jobs);
@@ -404,10 +404,10 @@ static void rule_cycles(struct check *k, const struct redge_index *r)
 			continue;
 		char name[32];
 		wn_key_id_name(name, sizeof(name), WN_KEY_JOB, k->jobs[i].id);
-		check_finding(k, name,
-		              "PENDING, and waits on a dependency cycle: it can never run (it "
-		              "should be BLOCKED)");
-		check_plan_job(k, &k->jobs[i], JF_BLOCK, "waits on a dependency cycle");
+		wn_check_finding(k, name,
+		                 "PENDING, and waits on a dependency cycle: it can never run (it "
+		                 "should be BLOCKED)");
+		wn_check_plan_job(k, &k->jobs[i], JF_BLOCK, "waits on a dependency cycle");
 	}
 	free(indeg);
 	free(todo);
@@ -429,11 +429,11 @@ static void plan_propagate(struct check *k, const struct redge_index *r)
 			struct cjob *j = &k->jobs[r->rev[e]];
 			if (!waits(j))
 				continue;
-			check_plan_job(k, j, JF_BLOCK,
-			               wn_arena_printf(k->arena,
-			                               "dependency job %llu is BLOCKED (%s)",
-			                               (unsigned long long)k->jobs[y].id,
-			                               deps_cond_name((int)r->cond[e])));
+			wn_check_plan_job(k, j, JF_BLOCK,
+			                  wn_arena_printf(k->arena,
+			                                  "dependency job %llu is BLOCKED (%s)",
+			                                  (unsigned long long)k->jobs[y].id,
+			                                  wn_deps_cond_name((int)r->cond[e])));
 			todo[n++] = r->rev[e];
 		}
 	}
@@ -459,27 +459,28 @@ static void rule_reqs(struct check *k)
 {
 	for (size_t i = 0; i < k->nreqs; i++) {
 		const struct creq *q = &k->reqs[i];
-		struct cjob *j = q->kind == CREQ_SUBMIT ? check_job(k, q->job) : NULL;
+		struct cjob *j = q->kind == CREQ_SUBMIT ? wn_check_job(k, q->job) : NULL;
 		if (j == NULL || (j->flags & CJ_CORRUPT) || j->reqid != q->reqid)
 			continue;
 		char key[WN_KEY_MAX], name[32];
 		size_t kl = wn_key_req(key, q->reqid);
 		wn_key_id_name(name, sizeof(name), WN_KEY_REQ, q->reqid);
-		check_finding(k, name,
-		              "keeps the reply to the Submit of job %llu as removed, but the job "
-		              "is there",
-		              (unsigned long long)q->job);
-		check_plan_del(k, key, kl, "the job's own record answers a resent Submit");
+		wn_check_finding(
+		    k, name,
+		    "keeps the reply to the Submit of job %llu as removed, but the job "
+		    "is there",
+		    (unsigned long long)q->job);
+		wn_check_plan_del(k, key, kl, "the job's own record answers a resent Submit");
 	}
 }
 
-void check_pass(struct check *k)
+void wn_check_pass(struct check *k)
 {
-	if (check_scan(k))
-		check_rules(k);
+	if (wn_check_scan(k))
+		wn_check_rules(k);
 }
 
-void check_rules(struct check *k)
+void wn_check_rules(struct check *k)
 {
 	rule_meta(k);
 	rule_tasks(k);

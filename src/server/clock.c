@@ -18,7 +18,7 @@ static int64_t engine_real_mono(void *arg)
 	return wn_mono_ms();
 }
 
-void clock_init(struct clock *k, int64_t (*wall)(void *), int64_t (*mono)(void *), void *arg)
+void wn_clock_init(struct clock *k, int64_t (*wall)(void *), int64_t (*mono)(void *), void *arg)
 {
 	k->wall = wall != NULL ? wall : engine_real_clock;
 	k->mono = mono != NULL ? mono : engine_real_mono;
@@ -32,32 +32,32 @@ void clock_init(struct clock *k, int64_t (*wall)(void *), int64_t (*mono)(void *
 	pthread_condattr_destroy(&ca);
 }
 
-void clock_release(struct clock *k)
+void wn_clock_release(struct clock *k)
 {
 	pthread_cond_destroy(&k->cv);
 }
 
-int64_t engine_now(wn_engine *e)
+int64_t wn_engine_now(wn_engine *e)
 {
 	return e->clock.wall(e->clock.arg);
 }
 
-int64_t engine_mono(wn_engine *e)
+int64_t wn_engine_mono(wn_engine *e)
 {
 	return e->clock.mono(e->clock.arg);
 }
 
-int64_t engine_mono_to_wall(wn_engine *e, int64_t mono)
+int64_t wn_engine_mono_to_wall(wn_engine *e, int64_t mono)
 {
 	/* the clocks' distance is kept until the wall clock steps (over a
 	 * second), so the same deadline reads the same on every call */
-	int64_t off = engine_now(e) - engine_mono(e);
+	int64_t off = wn_engine_now(e) - wn_engine_mono(e);
 	if (off - e->clock.wall_off > 1000 || e->clock.wall_off - off > 1000)
 		e->clock.wall_off = off;
 	return mono + e->clock.wall_off;
 }
 
-void engine_wake(wn_engine *e, int64_t at)
+void wn_engine_wake(wn_engine *e, int64_t at)
 {
 	if (e->clock.wake_at == 0 || at < e->clock.wake_at)
 		pthread_cond_signal(&e->clock.cv);

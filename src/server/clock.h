@@ -18,22 +18,22 @@ struct clock {
 	int64_t wake_at;   /* when the sweeper will next wake (monotonic; 0: busy) */
 };
 
-/* clock_init sets up k with the given clocks (NULL: the real ones). */
-void clock_init(struct clock *k, int64_t (*wall)(void *), int64_t (*mono)(void *), void *arg);
-/* clock_release frees what k holds. */
-void clock_release(struct clock *k);
+/* wn_clock_init sets up k with the given clocks (NULL: the real ones). */
+void wn_clock_init(struct clock *k, int64_t (*wall)(void *), int64_t (*mono)(void *), void *arg);
+/* wn_clock_release frees what k holds. */
+void wn_clock_release(struct clock *k);
 
-/* engine_now returns the engine's wall clock in ms (times shown and stored). */
-int64_t engine_now(wn_engine *e);
-/* engine_mono returns the engine's monotonic clock in ms (deadlines: leases,
+/* wn_engine_now returns the engine's wall clock in ms (times shown and stored). */
+int64_t wn_engine_now(wn_engine *e);
+/* wn_engine_mono returns the engine's monotonic clock in ms (deadlines: leases,
  * worker timeouts, waits), which wall-clock steps do not move. */
-int64_t engine_mono(wn_engine *e);
-/* engine_mono_to_wall converts a monotonic deadline to wall-clock ms (the
+int64_t wn_engine_mono(wn_engine *e);
+/* wn_engine_mono_to_wall converts a monotonic deadline to wall-clock ms (the
  * same answer for the same deadline until the wall clock steps; under the
  * lock). */
-int64_t engine_mono_to_wall(wn_engine *e, int64_t mono);
-/* engine_wake wakes the sweeper if deadline at (monotonic) comes before it
+int64_t wn_engine_mono_to_wall(wn_engine *e, int64_t mono);
+/* wn_engine_wake wakes the sweeper if deadline at (monotonic) comes before it
  * would wake (under the lock). */
-void engine_wake(wn_engine *e, int64_t at);
+void wn_engine_wake(wn_engine *e, int64_t at);
 
 #endif

@@ -32,7 +32,7 @@ struct dedupe {
 	size_t max_bytes, bytes;
 };
 
-struct dedupe *dedupe_new(int64_t max_age_ms, size_t max_bytes)
+struct dedupe *wn_dedupe_new(int64_t max_age_ms, size_t max_bytes)
 {
 	struct dedupe *d = wn_xcalloc(1, sizeof(*d));
 	pthread_mutex_init(&d->mu, NULL);
@@ -43,7 +43,7 @@ struct dedupe *dedupe_new(int64_t max_age_ms, size_t max_bytes)
 	return d;
 }
 
-void dedupe_free(struct dedupe *d)
+void wn_dedupe_free(struct dedupe *d)
 {
 	if (d == NULL)
 		return;
@@ -76,8 +76,8 @@ static void dedupe_evict(struct dedupe *d, int64_t now)
 	}
 }
 
-int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms, uint8_t **reply,
-                 size_t *len)
+int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
+                    uint8_t **reply, size_t *len)
 {
 	pthread_mutex_lock(&d->mu);
 	dedupe_evict(d, now_ms);
@@ -109,7 +109,7 @@ int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_
 	return rv;
 }
 
-void dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len)
+void wn_dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len)
 {
 	pthread_mutex_lock(&d->mu);
 	struct dentry *x = wn_map_get_u64(d->byid, id);
@@ -124,7 +124,7 @@ void dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t l
 	pthread_mutex_unlock(&d->mu);
 }
 
-void dedupe_abort(struct dedupe *d, uint64_t id)
+void wn_dedupe_abort(struct dedupe *d, uint64_t id)
 {
 	pthread_mutex_lock(&d->mu);
 	struct dentry *x = wn_map_get_u64(d->byid, id);

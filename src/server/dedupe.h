@@ -12,20 +12,20 @@ struct dedupe;
 
 enum { DEDUPE_NEW = 0, DEDUPE_DONE = 1, DEDUPE_MISMATCH = 2 };
 
-/* dedupe_new creates a cache keeping replies up to max_age_ms and, with its
+/* wn_dedupe_new creates a cache keeping replies up to max_age_ms and, with its
  * own memory per entry, max_bytes. */
-struct dedupe *dedupe_new(int64_t max_age_ms, size_t max_bytes);
-/* dedupe_free frees the cache; NULL is a no-op. */
-void dedupe_free(struct dedupe *d);
-/* dedupe_begin claims id for method: DEDUPE_NEW (the caller executes it and
- * must call dedupe_finish or dedupe_abort), DEDUPE_DONE (*reply is a malloc'd
+struct dedupe *wn_dedupe_new(int64_t max_age_ms, size_t max_bytes);
+/* wn_dedupe_free frees the cache; NULL is a no-op. */
+void wn_dedupe_free(struct dedupe *d);
+/* wn_dedupe_begin claims id for method: DEDUPE_NEW (the caller executes it and
+ * must call wn_dedupe_finish or wn_dedupe_abort), DEDUPE_DONE (*reply is a malloc'd
  * copy of the first reply), DEDUPE_MISMATCH (id seen with another method). A
  * request still executing under the same id is waited for. */
-int dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms, uint8_t **reply,
-                 size_t *len);
-/* dedupe_finish stores the reply of id. */
-void dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len);
-/* dedupe_abort forgets id (the request had no effect and may run again). */
-void dedupe_abort(struct dedupe *d, uint64_t id);
+int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
+                    uint8_t **reply, size_t *len);
+/* wn_dedupe_finish stores the reply of id. */
+void wn_dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len);
+/* wn_dedupe_abort forgets id (the request had no effect and may run again). */
+void wn_dedupe_abort(struct dedupe *d, uint64_t id);
 
 #endif

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int deps_edge_state(int cond, int status)
+int wn_deps_edge_state(int cond, int status)
 {
 	switch (status) {
 	case PENDING:
@@ -28,7 +28,7 @@ int deps_edge_state(int cond, int status)
 	}
 }
 
-const char *deps_cond_name(int cond)
+const char *wn_deps_cond_name(int cond)
 {
 	switch (cond) {
 	case WHATSNEXT__V1__DEP_CONDITION__AFTERANY:
@@ -40,8 +40,8 @@ const char *deps_cond_name(int cond)
 	}
 }
 
-bool deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges, size_t *order,
-                   size_t *cycle)
+bool wn_deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges, size_t *order,
+                      size_t *cycle)
 {
 	/* Kahn's algorithm over a compact adjacency list */
 	size_t *indeg = wn_xcalloc(n + 1, sizeof(size_t));
@@ -93,12 +93,12 @@ bool deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges
 	return ok;
 }
 
-void deps_init(wn_engine *e)
+void wn_deps_init(wn_engine *e)
 {
 	e->deps.rdeps = wn_map_new_u64();
 }
 
-void deps_free(wn_engine *e)
+void wn_deps_free(wn_engine *e)
 {
 	size_t pos = 0;
 	uint64_t uk;
@@ -109,12 +109,12 @@ void deps_free(wn_engine *e)
 	wn_map_free(e->deps.rdeps);
 }
 
-struct redges *deps_dependents(wn_engine *e, uint64_t id)
+struct redges *wn_deps_dependents(wn_engine *e, uint64_t id)
 {
 	return wn_map_get_u64(e->deps.rdeps, id);
 }
 
-void deps_add_edges(wn_engine *e, const Job *j)
+void wn_deps_add_edges(wn_engine *e, const Job *j)
 {
 	for (size_t i = 0; i < j->n_deps; i++) {
 		uint64_t x = j->deps[i]->job_id;
@@ -133,7 +133,7 @@ void deps_add_edges(wn_engine *e, const Job *j)
 	}
 }
 
-void deps_del_edges(wn_engine *e, const Job *j)
+void wn_deps_del_edges(wn_engine *e, const Job *j)
 {
 	for (size_t i = 0; i < j->n_deps; i++) {
 		struct redges *r = wn_map_get_u64(e->deps.rdeps, j->deps[i]->job_id);
@@ -151,26 +151,27 @@ void deps_del_edges(wn_engine *e, const Job *j)
 	free(wn_map_del_u64(e->deps.rdeps, j->id));
 }
 
-int deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why)
+int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why)
 {
 	*unmet = *broken = 0;
 	*why = NULL;
 	for (size_t i = 0; i < j->n_deps; i++) {
 		const Whatsnext__V1__Dependency *d = j->deps[i];
-		Job *x = job_find(c, d->job_id);
+		Job *x = wn_job_find(c, d->job_id);
 		int st = x ? (int)x->status : 0; /* 0: removed, maybe by this call */
-		int es = deps_edge_state(d->condition, st);
+		int es = wn_deps_edge_state(d->condition, st);
 		if (es == EDGE_UNDECIDED) {
 			(*unmet)++;
 		} else if (es == EDGE_BROKEN) {
 			if (*broken == 0)
-				*why = st ? wn_arena_printf(
-				                c->arena, "dependency job %llu is %s (%s)",
-				                (unsigned long long)d->job_id, job_status_name(st),
-				                deps_cond_name(d->condition))
-				          : wn_arena_printf(c->arena,
-				                            "dependency job %llu was removed",
-				                            (unsigned long long)d->job_id);
+				*why =
+				    st ? wn_arena_printf(c->arena, "dependency job %llu is %s (%s)",
+				                         (unsigned long long)d->job_id,
+				                         wn_job_status_name(st),
+				                         wn_deps_cond_name(d->condition))
+				       : wn_arena_printf(c->arena,
+				                         "dependency job %llu was removed",
+				                         (unsigned long long)d->job_id);
 			(*broken)++;
 		}
 	}
@@ -196,7 +197,8 @@ static void dep_push_edges(wn_engine *e, struct dep_stack *st, uint64_t x, int o
 	if (r == NULL)
 		return;
 	for (uint32_t k = 0; k < r->n; k++) {
-		if (deps_edge_state(r->v[k].cond, old_st) == deps_edge_state(r->v[k].cond, new_st))
+		if (wn_deps_edge_state(r->v[k].cond, old_st) ==
+		    wn_deps_edge_state(r->v[k].cond, new_st))
 			continue;
 		if (st->n == st->cap) {
 			st->cap = st->cap ? st->cap * 2 : 64;
@@ -207,24 +209,31 @@ static void dep_push_edges(wn_engine *e, struct dep_stack *st, uint64_t x, int o
 	}
 }
 
-void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st)
+/* dep_recount moves one edge's part of a job's counts from what it was (eo)
+ * to what it is now (en). */
+static void dep_recount(int eo, int en, uint32_t *unmet, uint32_t *broken)
+{
+	if (eo == EDGE_UNDECIDED && *unmet > 0)
+		(*unmet)--;
+	if (eo == EDGE_BROKEN && *broken > 0)
+		(*broken)--;
+	if (en == EDGE_UNDECIDED)
+		(*unmet)++;
+	if (en == EDGE_BROKEN)
+		(*broken)++;
+}
+
+void wn_deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st)
 {
 	struct dep_stack st = {0};
 	dep_push_edges(c->e, &st, x, old_st, new_st);
 	while (st.n > 0) {
 		struct dep_event ev = st.v[--st.n];
-		int eo = deps_edge_state(ev.cond, ev.old_st),
-		    en = deps_edge_state(ev.cond, ev.new_st);
-		struct dwait *w = dwait_get(c->e, ev.job);
+		int eo = wn_deps_edge_state(ev.cond, ev.old_st),
+		    en = wn_deps_edge_state(ev.cond, ev.new_st);
+		struct dwait *w = wn_dwait_get(c->e, ev.job);
 		uint32_t unmet = w ? w->unmet : 0, broken = w ? w->broken : 0;
-		if (eo == EDGE_UNDECIDED && unmet > 0)
-			unmet--;
-		if (eo == EDGE_BROKEN && broken > 0)
-			broken--;
-		if (en == EDGE_UNDECIDED)
-			unmet++;
-		if (en == EDGE_BROKEN)
-			broken++;
+		dep_recount(eo, en, &unmet, &broken);
 		/* a BLOCKED job whose reason may name this dependency, which no
 		 * longer blocks it, is read to name one that does */
 		bool renamed = eo == EDGE_BROKEN && en != EDGE_BROKEN && broken > 0;
@@ -238,10 +247,10 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 			w->broken = broken;
 			continue;
 		}
-		Job *y = job_find(c, ev.job);
+		Job *y = wn_job_find(c, ev.job);
 		if (y == NULL || (y->status != PENDING && y->status != BLOCKED))
 			continue;
-		struct project *p = job_project(c, y);
+		struct project *p = wn_job_project(c, y);
 		if (p == NULL)
 			continue;
 		int y_old = y->status;
@@ -249,21 +258,22 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 		int y_new = broken > 0 ? BLOCKED : PENDING;
 		bool ready = y_new == PENDING && unmet == 0;
 		if (was_ready && !ready)
-			queue_ready_del(p, y);
+			wn_queue_ready_del(p, y);
 		if (ready) {
-			dwait_del(c->e, y->id);
+			wn_dwait_del(c->e, y->id);
 			if (!was_ready)
-				queue_ready_add(c, p, y);
+				wn_queue_ready_add(c, p, y);
 		} else {
-			dwait_put(c->e, p, y->id, unmet, broken);
+			wn_dwait_put(c->e, p, y->id, unmet, broken);
 		}
 		if (y_new == y_old) {
 			const char *why = NULL;
 			uint32_t u = 0, k = 0;
-			if (renamed && y_new == BLOCKED && deps_eval(c, y, &u, &k, &why) == WN_OK &&
-			    why != NULL && strcmp(why, y->reason) != 0) {
+			if (renamed && y_new == BLOCKED &&
+			    wn_deps_eval(c, y, &u, &k, &why) == WN_OK && why != NULL &&
+			    strcmp(why, y->reason) != 0) {
 				y->reason = (char *)why;
-				job_put(c, b, y);
+				wn_job_put(c, b, y);
 			}
 			continue;
 		}
@@ -272,8 +282,8 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 			    en == EDGE_BROKEN && ev.new_st != 0
 			        ? wn_arena_printf(c->arena, "dependency job %llu is %s (%s)",
 			                          (unsigned long long)ev.from,
-			                          job_status_name(ev.new_st),
-			                          deps_cond_name(ev.cond))
+			                          wn_job_status_name(ev.new_st),
+			                          wn_deps_cond_name(ev.cond))
 			    : en == EDGE_BROKEN
 			        ? wn_arena_printf(c->arena, "dependency job %llu was removed",
 			                          (unsigned long long)ev.from)
@@ -282,8 +292,8 @@ void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new
 			y->reason = "";
 		}
 		y->status = (Whatsnext__V1__JobStatus)y_new;
-		queue_count_move(c, p, y, y_old, y_new);
-		job_put(c, b, y);
+		wn_queue_count_move(c, p, y, y_old, y_new);
+		wn_job_put(c, b, y);
 		dep_push_edges(c->e, &st, y->id, y_old, y_new);
 	}
 	free(st.v);

@@ -25,32 +25,32 @@ struct deps {
 	wn_map *rdeps; /* job id -> struct redges */
 };
 
-/* deps_init and deps_free set up and free e's reverse edges. */
-void deps_init(wn_engine *e);
-void deps_free(wn_engine *e);
+/* wn_deps_init and wn_deps_free set up and free e's reverse edges. */
+void wn_deps_init(wn_engine *e);
+void wn_deps_free(wn_engine *e);
 
-/* deps_edge_state tells what a condition makes of a dependency in status
+/* wn_deps_edge_state tells what a condition makes of a dependency in status
  * (0 = the dependency no longer exists). */
-int deps_edge_state(int cond, int status);
-/* deps_cond_name returns "afterok", "afterany" or "afternotok". */
-const char *deps_cond_name(int cond);
-/* deps_toposort orders n nodes with edges from[i] -> to[i] (to depends on
+int wn_deps_edge_state(int cond, int status);
+/* wn_deps_cond_name returns "afterok", "afterany" or "afternotok". */
+const char *wn_deps_cond_name(int cond);
+/* wn_deps_toposort orders n nodes with edges from[i] -> to[i] (to depends on
  * from) so that every node comes after its dependencies; returns false and
  * sets *cycle to a node on a cycle if there is one. Iterative, O(n + edges). */
-bool deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges, size_t *order,
-                   size_t *cycle);
-/* deps_add_edges records j's dependencies as reverse edges. */
-void deps_add_edges(wn_engine *e, const Job *j);
-/* deps_del_edges forgets j's edges both ways (j is removed): the reverse
+bool wn_deps_toposort(size_t n, const size_t *from, const size_t *to, size_t nedges, size_t *order,
+                      size_t *cycle);
+/* wn_deps_add_edges records j's dependencies as reverse edges. */
+void wn_deps_add_edges(wn_engine *e, const Job *j);
+/* wn_deps_del_edges forgets j's edges both ways (j is removed): the reverse
  * edges of its dependencies to it, and the list of its dependents. */
-void deps_del_edges(wn_engine *e, const Job *j);
-/* deps_dependents returns the reverse edges of job id, or NULL. */
-struct redges *deps_dependents(wn_engine *e, uint64_t id);
-/* deps_eval counts j's dependencies not decided yet and those that can no
+void wn_deps_del_edges(wn_engine *e, const Job *j);
+/* wn_deps_dependents returns the reverse edges of job id, or NULL. */
+struct redges *wn_deps_dependents(wn_engine *e, uint64_t id);
+/* wn_deps_eval counts j's dependencies not decided yet and those that can no
  * longer hold; *why names the first of the latter. */
-int deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why);
-/* deps_propagate tells the dependents of job x that it went from status
+int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why);
+/* wn_deps_propagate tells the dependents of job x that it went from status
  * old_st to new_st (0 = removed), and so on transitively. */
-void deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st);
+void wn_deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st);
 
 #endif

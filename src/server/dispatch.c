@@ -40,7 +40,7 @@ static void methods_init(void)
 		wn_map_put_str(method_map, methods[i].path, (void *)&methods[i]);
 }
 
-void dispatch_init(void)
+void wn_dispatch_init(void)
 {
 	pthread_once(&method_once, methods_init);
 }
@@ -50,7 +50,7 @@ void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
 	char msg[128];
 	snprintf(msg, sizeof(msg), "request of %zu bytes exceeds the limit of %zu bytes", len,
 	         e->cfg.max_msg);
-	*out = engine_pack_response(0, wn_err_to_code(WN_ETOOBIG), msg, NULL, outlen);
+	*out = wn_engine_pack_response(0, wn_err_to_code(WN_ETOOBIG), msg, NULL, outlen);
 }
 
 /* serve_admit finds rq's method and lets the request in (its token, its
@@ -62,9 +62,9 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 	uint64_t id = rq->id;
 	*dedupe = false;
 	if (rq->base.n_unknown_fields > 0) {
-		reply->buf =
-		    engine_pack_response(id, wn_err_to_code(WN_EINVAL),
-		                         "request envelope has unknown fields", NULL, &reply->len);
+		reply->buf = wn_engine_pack_response(id, wn_err_to_code(WN_EINVAL),
+		                                     "request envelope has unknown fields", NULL,
+		                                     &reply->len);
 		return NULL;
 	}
 	const struct method *m = wn_map_get_str(method_map, rq->method ? rq->method : "");
@@ -73,12 +73,12 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 		snprintf(msg, sizeof(msg), "unknown method \"%.128s\"",
 		         rq->method ? rq->method : "");
 		reply->buf =
-		    engine_pack_response(id, wn_err_to_code(WN_EUNIMPL), msg, NULL, &reply->len);
+		    wn_engine_pack_response(id, wn_err_to_code(WN_EUNIMPL), msg, NULL, &reply->len);
 		return NULL;
 	}
 	if (e->cfg.token != NULL && e->cfg.token[0] != '\0' &&
 	    (rq->token == NULL || strcmp(rq->token, e->cfg.token) != 0)) {
-		reply->buf = engine_pack_response(
+		reply->buf = wn_engine_pack_response(
 		    id, wn_err_to_code(WN_EPERM),
 		    rq->token && rq->token[0] ? "wrong token" : "this server requires a token",
 		    NULL, &reply->len);
@@ -86,16 +86,16 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 	}
 	if (!(m->flags & WN_METHOD_MUTATES) || id == 0)
 		return m;
-	int d = dedupe_begin(e->dd, id, m->path, engine_mono(e), &reply->buf, &reply->len);
+	int d = wn_dedupe_begin(e->dd, id, m->path, wn_engine_mono(e), &reply->buf, &reply->len);
 	if (d == DEDUPE_DONE) {
 		/* the first answer may still wait for its sync */
 		reply->seq = wn_store_written(e->store);
 		return NULL;
 	}
 	if (d == DEDUPE_MISMATCH) {
-		reply->buf = engine_pack_response(id, wn_err_to_code(WN_EINVAL),
-		                                  "request id was already used for another method",
-		                                  NULL, &reply->len);
+		reply->buf = wn_engine_pack_response(
+		    id, wn_err_to_code(WN_EINVAL), "request id was already used for another method",
+		    NULL, &reply->len);
 		return NULL;
 	}
 	*dedupe = true;
@@ -110,10 +110,10 @@ static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1
 	wn_engine *e = c->e;
 	ProtobufCMessage *in = protobuf_c_message_unpack(m->in, c->pa, rq->body.len, rq->body.data);
 	if (in == NULL)
-		return call_fail(c, WN_EINVAL, "body is not a valid %s", m->in->name);
+		return wn_call_fail(c, WN_EINVAL, "body is not a valid %s", m->in->name);
 	if (in->n_unknown_fields > 0)
-		return call_fail(c, WN_EINVAL, "body is not a %s (it has unknown fields)",
-		                 m->in->name);
+		return wn_call_fail(c, WN_EINVAL, "body is not a %s (it has unknown fields)",
+		                    m->in->name);
 	int rv;
 	bool lock = !(m->flags & WN_METHOD_UNLOCKED);
 	if (lock)
@@ -125,7 +125,7 @@ static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1
 	bool down = lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
 	if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
 	    wn_store_failed(e->store, why, sizeof(why)))
-		rv = call_fail(c, WN_EUNAVAIL, "%s; retry later", why);
+		rv = wn_call_fail(c, WN_EUNAVAIL, "%s; retry later", why);
 	else
 		rv = m->fn(c, in, result);
 	if (lock)
@@ -144,8 +144,8 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	}
 	Whatsnext__V1__Request *rq = whatsnext__v1__request__unpack(NULL, len, req);
 	if (rq == NULL) {
-		reply->buf = engine_pack_response(0, wn_err_to_code(WN_EINVAL),
-		                                  "malformed request envelope", NULL, &reply->len);
+		reply->buf = wn_engine_pack_response(
+		    0, wn_err_to_code(WN_EINVAL), "malformed request envelope", NULL, &reply->len);
 		return;
 	}
 	bool dedupe;
@@ -153,31 +153,31 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	if (m == NULL)
 		goto done;
 	if (e->cfg.tick_per_request)
-		sweeper_periodic(e);
+		wn_sweeper_periodic(e);
 	struct call c;
-	call_init(&c, e, slot);
+	wn_call_init(&c, e, slot);
 	c.reqid = rq->id;
 	c.method = m->path;
 	ProtobufCMessage *result = NULL;
 	int rv = serve_run(&c, m, rq, &result);
 	if (rv == WN_OK && c.parked) {
 		/* the reply comes later through deliver; the dedupe entry stays open */
-		call_finish(&c);
+		wn_call_finish(&c);
 		goto done;
 	}
 	reply->seq = c.seq;
-	reply->buf = engine_pack_response(rq->id, wn_err_to_code(rv),
-	                                  rv == WN_OK ? NULL
-	                                  : c.msg     ? c.msg
-	                                              : wn_strerror(rv),
-	                                  rv == WN_OK ? result : NULL, &reply->len);
+	reply->buf = wn_engine_pack_response(rq->id, wn_err_to_code(rv),
+	                                     rv == WN_OK ? NULL
+	                                     : c.msg     ? c.msg
+	                                                 : wn_strerror(rv),
+	                                     rv == WN_OK ? result : NULL, &reply->len);
 	if (dedupe) {
 		if (rv == WN_OK || c.seq != 0)
-			dedupe_finish(e->dd, rq->id, reply->buf, reply->len);
+			wn_dedupe_finish(e->dd, rq->id, reply->buf, reply->len);
 		else
-			dedupe_abort(e->dd, rq->id);
+			wn_dedupe_abort(e->dd, rq->id);
 	}
-	call_finish(&c);
+	wn_call_finish(&c);
 done:
 	whatsnext__v1__request__free_unpacked(rq, NULL);
 }
@@ -222,5 +222,5 @@ void wn_engine_undurable(wn_engine *e, uint8_t **buf, size_t *len)
 	char msg[640];
 	snprintf(msg, sizeof(msg), "%s; the change is not acknowledged, retry later", why);
 	free(*buf);
-	*buf = engine_pack_response(id, wn_err_to_code(WN_EUNAVAIL), msg, NULL, len);
+	*buf = wn_engine_pack_response(id, wn_err_to_code(WN_EUNAVAIL), msg, NULL, len);
 }

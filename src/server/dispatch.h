@@ -9,7 +9,7 @@
 
 #include "engine.h"
 
-/* dispatch_init builds the method table, once per process. */
-void dispatch_init(void);
+/* wn_dispatch_init builds the method table, once per process. */
+void wn_dispatch_init(void);
 
 #endif

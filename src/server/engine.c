@@ -20,10 +20,10 @@
 
 int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 {
-	dispatch_init();
+	wn_dispatch_init();
 	wn_engine *e = wn_xcalloc(1, sizeof(*e));
 	e->cfg = *cfg;
-	clock_init(&e->clock, cfg->clock, cfg->mono, cfg->clock_arg);
+	wn_clock_init(&e->clock, cfg->clock, cfg->mono, cfg->clock_arg);
 	if (e->cfg.lease_ms <= 0)
 		e->cfg.lease_ms = 60000;
 	if (e->cfg.worker_timeout_ms <= 0)
@@ -31,22 +31,22 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	if (e->cfg.max_msg == 0)
 		e->cfg.max_msg = WN_MSG_MAX;
 	pthread_mutex_init(&e->mu, NULL);
-	sweeper_init(e);
-	projects_init(e);
-	deps_init(e);
-	fleet_init(e);
+	wn_sweeper_init(e);
+	wn_projects_init(e);
+	wn_deps_init(e);
+	wn_fleet_init(e);
 	e->leases = wn_leases_new();
 	e->cancelled = wn_map_new_u64();
-	e->dd = dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
-	replay_init(e);
+	e->dd = wn_dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
+	wn_replay_init(e);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
 	if (rv == WN_OK) {
 		e->rec = wn_records_new(e->store);
-		rv = engine_load(e, errmsg);
+		rv = wn_engine_load(e, errmsg);
 	}
 	if (rv == WN_OK)
-		replay_forget(e);
-	if (rv == WN_OK && !cfg->no_sweeper && !sweeper_start(e)) {
+		wn_replay_forget(e);
+	if (rv == WN_OK && !cfg->no_sweeper && !wn_sweeper_start(e)) {
 		*errmsg = wn_xasprintf("cannot start the lease sweeper");
 		rv = WN_EINTERNAL;
 	}
@@ -63,23 +63,23 @@ void wn_engine_close(wn_engine *e)
 	if (e == NULL)
 		return;
 	wn_engine_release_parked(e);
-	sweeper_stop(e);
+	wn_sweeper_stop(e);
 	if (e->store != NULL) {
 		pthread_mutex_lock(&e->mu);
-		fleet_flush_seen(e);
+		wn_fleet_flush_seen(e);
 		pthread_mutex_unlock(&e->mu);
 	}
 	wn_store_close(e->store);
-	projects_free(e);
-	deps_free(e);
-	fleet_free(e);
+	wn_projects_free(e);
+	wn_deps_free(e);
+	wn_fleet_free(e);
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
 	wn_records_free(e->rec);
-	dedupe_free(e->dd);
-	replay_free(e);
-	sweeper_release(e);
-	clock_release(&e->clock);
+	wn_dedupe_free(e->dd);
+	wn_replay_free(e);
+	wn_sweeper_release(e);
+	wn_clock_release(&e->clock);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
 }
@@ -87,11 +87,11 @@ void wn_engine_close(wn_engine *e)
 void wn_engine_release_parked(wn_engine *e)
 {
 	struct call c;
-	call_init(&c, e, NULL);
+	wn_call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
-	queue_waiters_release(&c);
+	wn_queue_waiters_release(&c);
 	pthread_mutex_unlock(&e->mu);
-	call_wait(&c);
-	call_finish(&c);
-	admin_drain(e);
+	wn_call_wait(&c);
+	wn_call_finish(&c);
+	wn_admin_drain(e);
 }

@@ -20,12 +20,12 @@
 /* How stale a worker's stored last-seen time may grow before it is written. */
 #define FLEET_SEEN_SAVE_MS 60000
 
-void fleet_init(wn_engine *e)
+void wn_fleet_init(wn_engine *e)
 {
 	e->fleet.workers = wn_map_new_str();
 }
 
-struct wrk *fleet_get(wn_engine *e, const char *name)
+struct wrk *wn_fleet_get(wn_engine *e, const char *name)
 {
 	return name ? wn_map_get_str(e->fleet.workers, name) : NULL;
 }
@@ -64,7 +64,7 @@ static bool fleet_could(const struct wrk *w, const struct need *n, char *why, si
 	return true;
 }
 
-bool fleet_fits(const struct wrk *w, const struct need *n)
+bool wn_fleet_fits(const struct wrk *w, const struct need *n)
 {
 	const Whatsnext__V1__Capacity *cap = w->rec->capacity;
 	uint32_t cpu = cap ? cap->cpu : 0, gpu = cap ? (uint32_t)cap->n_gpus : 0;
@@ -78,7 +78,7 @@ bool fleet_fits(const struct wrk *w, const struct need *n)
 	       (n->memory_mb == 0 || w->used_mem + n->memory_mb <= mem);
 }
 
-const char *fleet_never(struct call *c, const struct need *n)
+const char *wn_fleet_never(struct call *c, const struct need *n)
 {
 	if (n->cpu == 0 && n->gpu == 0 && n->memory_mb == 0 && n->nlabels == 0)
 		return NULL;
@@ -118,9 +118,9 @@ const char *fleet_never(struct call *c, const struct need *n)
 	return wn_arena_printf(c->arena, "no active worker can run it (%s)", why);
 }
 
-void fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n)
+void wn_fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n)
 {
-	struct wrk *w = fleet_get(e, name);
+	struct wrk *w = wn_fleet_get(e, name);
 	if (w == NULL || wn_map_get_u64(w->jobs, job) != NULL)
 		return;
 	wn_map_put_u64(w->jobs, job, (void *)1);
@@ -129,9 +129,9 @@ void fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need 
 	w->used_mem += n->memory_mb;
 }
 
-void fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n)
+void wn_fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n)
 {
-	struct wrk *w = fleet_get(e, name);
+	struct wrk *w = wn_fleet_get(e, name);
 	if (w == NULL || wn_map_del_u64(w->jobs, job) == NULL)
 		return;
 	w->used_cpu -= n->cpu <= w->used_cpu ? n->cpu : w->used_cpu;
@@ -139,8 +139,8 @@ void fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need 
 	w->used_mem -= n->memory_mb <= w->used_mem ? n->memory_mb : w->used_mem;
 }
 
-void fleet_retask(struct call *c, const struct project *p, const struct task *t,
-                  const struct need *was)
+void wn_fleet_retask(struct call *c, const struct project *p, const struct task *t,
+                     const struct need *was)
 {
 	size_t pos = 0;
 	uint64_t uk;
@@ -152,7 +152,7 @@ void fleet_retask(struct call *c, const struct project *p, const struct task *t,
 		uint64_t id;
 		void *one;
 		while (wn_map_next(w->jobs, &jp, &id, &sk, &one)) {
-			Job *j = job_find(c, id);
+			Job *j = wn_job_find(c, id);
 			if (j == NULL || strcmp(j->project, p->name) != 0 ||
 			    strcmp(j->task, t->name) != 0)
 				continue;
@@ -166,7 +166,7 @@ void fleet_retask(struct call *c, const struct project *p, const struct task *t,
 	}
 }
 
-struct wrk *fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec)
+struct wrk *wn_fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec)
 {
 	struct wrk *w = wn_xcalloc(1, sizeof(*w));
 	w->rec = rec;
@@ -201,15 +201,15 @@ static bool fleet_load_one(void *arg, const char *k, size_t kl, const char *v, s
 	}
 	/* a worker active before the restart gets a full timeout to
 	 * return; when it was last seen is what was stored */
-	struct wrk *w = fleet_add(l->e, rec);
+	struct wrk *w = wn_fleet_add(l->e, rec);
 	w->last_seen_ms = w->saved_seen_ms = rec->last_seen_ms;
 	w->seen_mono = l->mono;
 	return true;
 }
 
-int fleet_load(wn_engine *e, char **errmsg)
+int wn_fleet_load(wn_engine *e, char **errmsg)
 {
-	struct fleet_loader l = {e, engine_mono(e), errmsg, WN_OK};
+	struct fleet_loader l = {e, wn_engine_mono(e), errmsg, WN_OK};
 	char *why = NULL;
 	int rv = wn_records_walk(e->rec, WN_KEY_WORKER, fleet_load_one, &l, &why);
 	if (l.rv == WN_OK && rv != WN_OK) {
@@ -222,7 +222,7 @@ int fleet_load(wn_engine *e, char **errmsg)
 	return l.rv;
 }
 
-void fleet_free(wn_engine *e)
+void wn_fleet_free(wn_engine *e)
 {
 	size_t pos = 0;
 	uint64_t uk;
@@ -233,8 +233,8 @@ void fleet_free(wn_engine *e)
 	wn_map_free(e->fleet.workers);
 }
 
-/* fleet_save puts w's record into b. */
-void fleet_save(wn_batch *b, struct wrk *w)
+/* wn_fleet_save puts w's record into b. */
+void wn_fleet_save(wn_batch *b, struct wrk *w)
 {
 	w->rec->last_seen_ms = w->last_seen_ms;
 	wn_records_worker_put(b, w->rec);
@@ -253,14 +253,14 @@ static size_t fleet_save_seen(wn_engine *e, wn_batch *b, int64_t min_ms)
 		struct wrk *w = val;
 		if (w->last_seen_ms > w->saved_seen_ms &&
 		    w->last_seen_ms - w->saved_seen_ms >= min_ms) {
-			fleet_save(b, w);
+			wn_fleet_save(b, w);
 			n++;
 		}
 	}
 	return n;
 }
 
-void fleet_flush_seen(wn_engine *e)
+void wn_fleet_flush_seen(wn_engine *e)
 {
 	wn_batch *b = wn_batch_new();
 	uint64_t seq = 0;
@@ -273,7 +273,7 @@ void fleet_flush_seen(wn_engine *e)
 	wn_batch_free(b);
 }
 
-struct wrk *fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *next)
+struct wrk *wn_fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *next)
 {
 	int64_t timeout = c->e->cfg.worker_timeout_ms;
 	uint64_t uk;
@@ -292,61 +292,61 @@ struct wrk *fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *n
 		wn_warn("worker %s missed its heartbeats for %lld ms: LOST; releasing %zu job(s)",
 		        w->rec->name, (long long)(now - w->seen_mono), wn_map_count(w->jobs));
 		wn_batch *b = wn_batch_new();
-		fleet_save(b, w);
-		engine_write(c, b);
+		wn_fleet_save(b, w);
+		wn_engine_write(c, b);
 		wn_batch_free(b);
 		return w;
 	}
 	return NULL;
 }
 
-void fleet_save_seen_due(struct call *c)
+void wn_fleet_save_seen_due(struct call *c)
 {
 	/* when each worker was last seen, kept now and then (and at a clean
 	 * stop): after a crash it is at most about a minute old */
 	wn_batch *b = wn_batch_new();
 	if (fleet_save_seen(c->e, b, FLEET_SEEN_SAVE_MS) > 0)
-		engine_write(c, b);
+		wn_engine_write(c, b);
 	wn_batch_free(b);
 }
 
-bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b)
+bool wn_fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b)
 {
-	struct wrk *w = fleet_get(e, name);
+	struct wrk *w = wn_fleet_get(e, name);
 	if (w == NULL)
 		return false;
 	w->last_seen_ms = now;
-	w->seen_mono = engine_mono(e);
+	w->seen_mono = wn_engine_mono(e);
 	bool back = w->rec->state == WORKER_STATE_LOST;
 	if (back)
 		w->rec->state = WORKER_STATE_ACTIVE;
 	/* back in time, or not stored for a minute: stored with the request, so
 	 * that a crash loses at most a minute of when it was last seen */
 	if (back || now - w->saved_seen_ms >= FLEET_SEEN_SAVE_MS)
-		fleet_save(b, w);
+		wn_fleet_save(b, w);
 	return w->rec->draining;
 }
 
-/* fleet_adopt gives a worker joining for the first time the RUNNING jobs
+/* wn_fleet_adopt gives a worker joining for the first time the RUNNING jobs
  * leased to its name before it joined (a start does the same). */
-void fleet_adopt(struct call *c, struct wrk *w)
+void wn_fleet_adopt(struct call *c, struct wrk *w)
 {
 	size_t n = wn_leases_count(c->e->leases);
 	uint64_t *ids = wn_xmalloc((n + 1) * sizeof(*ids));
 	n = wn_leases_jobs(c->e->leases, ids, n);
 	for (size_t i = 0; i < n; i++) {
-		Job *j = job_find(c, ids[i]);
+		Job *j = wn_job_find(c, ids[i]);
 		if (j == NULL || j->status != RUNNING || strcmp(j->worker, w->rec->name) != 0)
 			continue;
-		struct project *p = job_project(c, j);
+		struct project *p = wn_job_project(c, j);
 		struct task *t = p ? wn_map_get_str(p->tasks, j->task) : NULL;
 		static const struct need none;
-		fleet_hold(c->e, w->rec->name, j->id, t ? &t->need : &none);
+		wn_fleet_hold(c->e, w->rec->name, j->id, t ? &t->need : &none);
 	}
 	free(ids);
 }
 
-struct wrk *fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch *b)
+struct wrk *wn_fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch *b)
 {
 	/* keep a heap copy of what it announced */
 	Whatsnext__V1__Worker copy = *wk;
@@ -355,8 +355,8 @@ struct wrk *fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch
 	copy.used = NULL;
 	copy.n_jobs = 0;
 	copy.jobs = NULL;
-	int64_t now = engine_now(c->e);
-	struct wrk *w = fleet_get(c->e, wk->name);
+	int64_t now = wn_engine_now(c->e);
+	struct wrk *w = wn_fleet_get(c->e, wk->name);
 	copy.registered_ms = w ? w->rec->registered_ms : now;
 	copy.last_seen_ms = 0; /* set from last_seen_ms when stored */
 	size_t len;
@@ -367,25 +367,25 @@ struct wrk *fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch
 		whatsnext__v1__worker__free_unpacked(w->rec, NULL);
 		w->rec = rec;
 	} else {
-		w = fleet_add(c->e, rec);
-		fleet_adopt(c, w);
+		w = wn_fleet_add(c->e, rec);
+		wn_fleet_adopt(c, w);
 	}
 	w->last_seen_ms = now;
-	w->seen_mono = engine_mono(c->e);
-	fleet_save(b, w);
+	w->seen_mono = wn_engine_mono(c->e);
+	wn_fleet_save(b, w);
 	return w;
 }
 
-void fleet_leave(struct call *c, struct wrk *w, wn_batch *b)
+void wn_fleet_leave(struct call *c, struct wrk *w, wn_batch *b)
 {
-	w->last_seen_ms = engine_now(c->e);
+	w->last_seen_ms = wn_engine_now(c->e);
 	w->rec->state = WORKER_STATE_GONE;
 	w->rec->draining = false;
-	fleet_save(b, w);
+	wn_fleet_save(b, w);
 }
 
-void fleet_drain(struct wrk *w, wn_batch *b)
+void wn_fleet_drain(struct wrk *w, wn_batch *b)
 {
 	w->rec->draining = true;
-	fleet_save(b, w);
+	wn_fleet_save(b, w);
 }

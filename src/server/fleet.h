@@ -25,58 +25,58 @@ struct fleet {
 	wn_map *workers; /* name -> struct wrk */
 };
 
-/* fleet_init sets up e's registry, empty. */
-void fleet_init(wn_engine *e);
-/* fleet_load reads the workers from the store. */
-int fleet_load(wn_engine *e, char **errmsg);
-/* fleet_free frees the registry. */
-void fleet_free(wn_engine *e);
+/* wn_fleet_init sets up e's registry, empty. */
+void wn_fleet_init(wn_engine *e);
+/* wn_fleet_load reads the workers from the store. */
+int wn_fleet_load(wn_engine *e, char **errmsg);
+/* wn_fleet_free frees the registry. */
+void wn_fleet_free(wn_engine *e);
 
-/* fleet_get returns the worker called name, or NULL. */
-struct wrk *fleet_get(wn_engine *e, const char *name);
-/* fleet_fits reports whether a job needing n fits what w has free now. */
-bool fleet_fits(const struct wrk *w, const struct need *n);
-/* fleet_never explains why no active worker could ever run a job needing n,
+/* wn_fleet_get returns the worker called name, or NULL. */
+struct wrk *wn_fleet_get(wn_engine *e, const char *name);
+/* wn_fleet_fits reports whether a job needing n fits what w has free now. */
+bool wn_fleet_fits(const struct wrk *w, const struct need *n);
+/* wn_fleet_never explains why no active worker could ever run a job needing n,
  * or returns NULL if one could (or no worker has joined). */
-const char *fleet_never(struct call *c, const struct need *n);
-/* fleet_hold records that worker name holds job j (RUNNING) needing n. */
-void fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n);
-/* fleet_drop records that worker name no longer holds job j. */
-void fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n);
-/* fleet_retask: task t of p needed `was` and now needs t->need; the workers
+const char *wn_fleet_never(struct call *c, const struct need *n);
+/* wn_fleet_hold records that worker name holds job j (RUNNING) needing n. */
+void wn_fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n);
+/* wn_fleet_drop records that worker name no longer holds job j. */
+void wn_fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n);
+/* wn_fleet_retask: task t of p needed `was` and now needs t->need; the workers
  * holding its jobs use what it needs now. */
-void fleet_retask(struct call *c, const struct project *p, const struct task *t,
-                  const struct need *was);
+void wn_fleet_retask(struct call *c, const struct project *p, const struct task *t,
+                     const struct need *was);
 
-/* fleet_add adds worker rec (the registry takes it) to the registry. */
-struct wrk *fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec);
-/* fleet_save puts w's record into b. */
-void fleet_save(wn_batch *b, struct wrk *w);
-/* fleet_adopt gives a worker joining for the first time the RUNNING jobs
+/* wn_fleet_add adds worker rec (the registry takes it) to the registry. */
+struct wrk *wn_fleet_add(wn_engine *e, Whatsnext__V1__Worker *rec);
+/* wn_fleet_save puts w's record into b. */
+void wn_fleet_save(wn_batch *b, struct wrk *w);
+/* wn_fleet_adopt gives a worker joining for the first time the RUNNING jobs
  * leased to its name before it joined (a start does the same). */
-void fleet_adopt(struct call *c, struct wrk *w);
-/* fleet_join records worker wk as joined and ACTIVE (a heap copy of what it
+void wn_fleet_adopt(struct call *c, struct wrk *w);
+/* wn_fleet_join records worker wk as joined and ACTIVE (a heap copy of what it
  * announced; a name new to the registry adopts the jobs leased to it), its
  * record in b. */
-struct wrk *fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch *b);
-/* fleet_leave records that w left (GONE), its record in b. */
-void fleet_leave(struct call *c, struct wrk *w, wn_batch *b);
-/* fleet_drain marks w draining (it takes no new jobs), its record in b. */
-void fleet_drain(struct wrk *w, wn_batch *b);
-/* fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
+struct wrk *wn_fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_batch *b);
+/* wn_fleet_leave records that w left (GONE), its record in b. */
+void wn_fleet_leave(struct call *c, struct wrk *w, wn_batch *b);
+/* wn_fleet_drain marks w draining (it takes no new jobs), its record in b. */
+void wn_fleet_drain(struct wrk *w, wn_batch *b);
+/* wn_fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
  * it is draining. A worker back from LOST is ACTIVE again, its record in b. */
-bool fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b);
+bool wn_fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b);
 
-/* fleet_lose_next marks the next ACTIVE worker from *pos on that missed its
+/* wn_fleet_lose_next marks the next ACTIVE worker from *pos on that missed its
  * heartbeats LOST, stores it and returns it; NULL when none is left. *next
  * gets the earliest time another may become LOST (now and *next are
  * monotonic). */
-struct wrk *fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *next);
-/* fleet_save_seen_due stores when each worker was last seen if its record
+struct wrk *wn_fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *next);
+/* wn_fleet_save_seen_due stores when each worker was last seen if its record
  * says so a minute or more too early. */
-void fleet_save_seen_due(struct call *c);
-/* fleet_flush_seen stores when each worker was last seen, if that changed
+void wn_fleet_save_seen_due(struct call *c);
+/* wn_fleet_flush_seen stores when each worker was last seen, if that changed
  * (at a clean stop). */
-void fleet_flush_seen(wn_engine *e);
+void wn_fleet_flush_seen(wn_engine *e);
 
 #endif

@@ -15,8 +15,8 @@ static void job_leave(struct call *c, struct project *p, const Job *j)
 {
 	if (j->status != PENDING && j->status != BLOCKED)
 		return;
-	if (!dwait_del(c->e, j->id) && j->status == PENDING)
-		queue_ready_del(p, j);
+	if (!wn_dwait_del(c->e, j->id) && j->status == PENDING)
+		wn_queue_ready_del(p, j);
 }
 
 /* job_enter_pending puts j (status PENDING) in a ready queue, or among the
@@ -26,19 +26,19 @@ static void job_enter_pending(struct call *c, struct project *p, Job *j)
 	uint32_t unmet = 0, broken = 0;
 	const char *why = NULL;
 	if (j->n_deps > 0)
-		deps_eval(c, j, &unmet, &broken, &why);
+		wn_deps_eval(c, j, &unmet, &broken, &why);
 	if (unmet == 0 && broken == 0) {
-		queue_ready_add(c, p, j);
+		wn_queue_ready_add(c, p, j);
 		return;
 	}
-	dwait_put(c->e, p, j->id, unmet, broken);
+	wn_dwait_put(c->e, p, j->id, unmet, broken);
 	if (broken > 0) {
 		j->status = BLOCKED;
 		j->reason = (char *)why;
 	}
 }
 
-void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to)
+void wn_job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to)
 {
 	int from = j->status;
 	job_leave(c, p, j);
@@ -47,24 +47,24 @@ void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int 
 		static const struct need none;
 		const struct need *n = t ? &t->need : &none;
 		if (from == RUNNING)
-			fleet_drop(c->e, j->worker, j->id, n);
+			wn_fleet_drop(c->e, j->worker, j->id, n);
 		else if (from != RUNNING)
-			fleet_hold(c->e, j->worker, j->id, n);
+			wn_fleet_hold(c->e, j->worker, j->id, n);
 	}
 	j->status = (Whatsnext__V1__JobStatus)to;
 	if (to == PENDING) {
 		job_enter_pending(c, p, j);
 	} else if (to == BLOCKED) {
-		dwait_put(c->e, p, j->id, 0, 1);
+		wn_dwait_put(c->e, p, j->id, 0, 1);
 	}
-	queue_count_move(c, p, j, from, (int)j->status);
-	job_put(c, b, j);
+	wn_queue_count_move(c, p, j, from, (int)j->status);
+	wn_job_put(c, b, j);
 	if (from != (int)j->status)
-		deps_propagate(c, b, j->id, from, (int)j->status);
+		wn_deps_propagate(c, b, j->id, from, (int)j->status);
 }
 
-void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
-                     bool propagate)
+void wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                        bool propagate)
 {
 	int *old = wn_arena_alloc(c->arena, (n + 1) * sizeof(int));
 	for (size_t i = 0; i < n; i++) {
@@ -74,34 +74,34 @@ void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, si
 		if (old[i] == RUNNING) { /* its worker no longer holds it */
 			struct task *t = wn_map_get_str(p->tasks, j->task);
 			static const struct need none;
-			fleet_drop(c->e, j->worker, j->id, t ? &t->need : &none);
+			wn_fleet_drop(c->e, j->worker, j->id, t ? &t->need : &none);
 		}
-		queue_count_move(c, p, j, old[i], 0);
-		replay_removed(c, b, j, old[i]);
-		job_del(c, b, j->id);
-		job_lease_end(c->e, j->id);
+		wn_queue_count_move(c, p, j, old[i], 0);
+		wn_replay_removed(c, b, j, old[i]);
+		wn_job_del(c, b, j->id);
+		wn_job_lease_end(c->e, j->id);
 		/* status 0 in the call's cache: propagation passes it by */
 		j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (propagate)
-			deps_propagate(c, b, v[i]->id, old[i], 0);
-		deps_del_edges(c->e, v[i]);
+			wn_deps_propagate(c, b, v[i]->id, old[i], 0);
+		wn_deps_del_edges(c->e, v[i]);
 	}
 }
 
-uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b)
+uint64_t wn_project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b)
 {
 	size_t nids = 0, n = 0;
 	uint64_t *ids = wn_records_job_ids_of(c->e->rec, p->name, task, &nids);
 	Job **v = wn_xmalloc((nids + 1) * sizeof(*v));
 	for (size_t i = 0; i < nids; i++) {
-		v[n] = job_find(c, ids[i]);
+		v[n] = wn_job_find(c, ids[i]);
 		if (v[n] != NULL)
 			n++;
 	}
 	free(ids);
-	job_remove_many(c, b, p, v, n, task != NULL);
+	wn_job_remove_many(c, b, p, v, n, task != NULL);
 	free(v);
 	return n;
 }
@@ -111,24 +111,24 @@ static const char *job_waiting_reason(struct call *c, struct project *p, const J
 {
 	if (p->archived)
 		return wn_arena_printf(c->arena, "project %s is archived", p->name);
-	if (!job_is_ready(p, j)) {
+	if (!wn_job_is_ready(p, j)) {
 		for (size_t i = 0; i < j->n_deps; i++) {
 			const Whatsnext__V1__Dependency *d = j->deps[i];
-			Job *x = job_find(c, d->job_id);
+			Job *x = wn_job_find(c, d->job_id);
 			int st = x ? (int)x->status : 0;
-			if (deps_edge_state(d->condition, st) != EDGE_OK)
+			if (wn_deps_edge_state(d->condition, st) != EDGE_OK)
 				return wn_arena_printf(
 				    c->arena, "waiting for job %llu (%s; it is %s)",
-				    (unsigned long long)d->job_id, deps_cond_name(d->condition),
-				    x ? job_status_name(st) : "removed");
+				    (unsigned long long)d->job_id, wn_deps_cond_name(d->condition),
+				    x ? wn_job_status_name(st) : "removed");
 		}
 		return "waiting for its dependencies";
 	}
 	struct task *t = wn_map_get_str(p->tasks, j->task);
-	const char *never = t ? fleet_never(c, &t->need) : NULL;
+	const char *never = t ? wn_fleet_never(c, &t->need) : NULL;
 	if (never != NULL)
 		return never;
-	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	struct sweep *s = j->sweep_id ? wn_engine_sweep(c->e, j->sweep_id) : NULL;
 	if (s != NULL && s->max_running > 0 && s->counts[RUNNING] >= s->max_running)
 		return wn_arena_printf(c->arena, "sweep %llu has %llu running (max_running %u)",
 		                       (unsigned long long)s->id,
@@ -136,10 +136,10 @@ static const char *job_waiting_reason(struct call *c, struct project *p, const J
 	return NULL;
 }
 
-void job_fill_live(struct call *c, Job *j, bool position)
+void wn_job_fill_live(struct call *c, Job *j, bool position)
 {
 	for (size_t i = 0; i < j->n_deps; i++) {
-		Job *x = job_find(c, j->deps[i]->job_id);
+		Job *x = wn_job_find(c, j->deps[i]->job_id);
 		j->deps[i]->status =
 		    x ? x->status : WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
 	}
@@ -147,12 +147,12 @@ void job_fill_live(struct call *c, Job *j, bool position)
 		uint32_t att;
 		int64_t exp;
 		if (wn_leases_get(c->e->leases, j->id, &att, &exp) == WN_OK && att == j->attempt)
-			j->lease_expires_ms = engine_mono_to_wall(c->e, exp);
+			j->lease_expires_ms = wn_engine_mono_to_wall(c->e, exp);
 		return;
 	}
 	if (j->status != PENDING)
 		return;
-	struct project *p = job_project(c, j);
+	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
 		return;
 	const char *why = job_waiting_reason(c, p, j);
@@ -166,11 +166,11 @@ void job_fill_live(struct call *c, Job *j, bool position)
 		return;
 	}
 	struct qwalk w;
-	qwalk_init(c, p, &w);
+	wn_qwalk_init(c, p, &w);
 	wn_index_entry e;
 	int64_t pos = 0;
-	while (qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
-		if (!queue_capped(w.last))
+	while (wn_qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
+		if (!wn_queue_capped(w.last))
 			pos++;
 	j->position = pos;
 	j->waiting =
@@ -180,14 +180,14 @@ void job_fill_live(struct call *c, Job *j, bool position)
 	                          (long long)pos);
 }
 
-uint64_t jobs_next_id(wn_engine *e)
+uint64_t wn_jobs_next_id(wn_engine *e)
 {
 	return e->next_id;
 }
 
 /* ------------------------------------------------------------------ new jobs */
 
-void job_assign_id(struct call *c, Job *j, int64_t now)
+void wn_job_assign_id(struct call *c, Job *j, int64_t now)
 {
 	j->id = c->e->next_id++;
 	j->created_ms = now;
@@ -208,12 +208,12 @@ void job_assign_id(struct call *c, Job *j, int64_t now)
 	}
 }
 
-void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j)
+void wn_job_insert(struct call *c, wn_batch *b, struct project *p, Job *j)
 {
-	job_adopt(c, j);
-	deps_add_edges(c->e, j);
+	wn_job_adopt(c, j);
+	wn_deps_add_edges(c->e, j);
 	j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;
-	job_set_status(c, b, p, j, PENDING);
+	wn_job_set_status(c, b, p, j, PENDING);
 }
 
 /* Job ids are reserved on disk this many at a time: m/next_id is a bound
@@ -221,7 +221,7 @@ void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j)
  * restart goes on from the bound, so ids keep increasing but may skip. */
 #define ID_BLOCK 1024
 
-void job_ids_store(struct call *c, wn_batch *b)
+void wn_job_ids_store(struct call *c, wn_batch *b)
 {
 	wn_engine *e = c->e;
 	if (e->next_id <= e->id_limit)
@@ -230,40 +230,40 @@ void job_ids_store(struct call *c, wn_batch *b)
 	wn_records_next_id_put(b, e->id_limit);
 }
 
-int job_ids_left(struct call *c, size_t n)
+int wn_job_ids_left(struct call *c, size_t n)
 {
 	if (n <= UINT64_MAX - c->e->next_id)
 		return WN_OK;
-	return call_fail(c, WN_ETOOBIG, "no job ids are left: the next would be %llu",
-	                 (unsigned long long)c->e->next_id);
+	return wn_call_fail(c, WN_ETOOBIG, "no job ids are left: the next would be %llu",
+	                    (unsigned long long)c->e->next_id);
 }
 
 /* ------------------------------------------------------------------ leases */
 
-bool job_lease_held(wn_engine *e, uint64_t id, uint32_t attempt)
+bool wn_job_lease_held(wn_engine *e, uint64_t id, uint32_t attempt)
 {
 	uint32_t held;
 	int64_t until;
 	return wn_leases_get(e->leases, id, &held, &until) == WN_OK && held == attempt;
 }
 
-bool job_lease_extend(wn_engine *e, uint64_t id, uint32_t attempt, int64_t until)
+bool wn_job_lease_extend(wn_engine *e, uint64_t id, uint32_t attempt, int64_t until)
 {
 	return wn_leases_extend(e->leases, id, attempt, until) == WN_OK;
 }
 
-void job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt)
+void wn_job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt)
 {
 	wn_map_put_u64(e->cancelled, id, (void *)(uintptr_t)(attempt + 1ULL));
 }
 
-bool job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt)
+bool wn_job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt)
 {
 	uintptr_t cv = (uintptr_t)wn_map_get_u64(e->cancelled, id);
 	return cv != 0 && cv == attempt + 1ULL;
 }
 
-void job_lease_end(wn_engine *e, uint64_t id)
+void wn_job_lease_end(wn_engine *e, uint64_t id)
 {
 	wn_leases_remove(e->leases, id);
 	wn_map_del_u64(e->cancelled, id);

@@ -8,51 +8,51 @@
 #include "call.h"
 #include "project.h"
 
-/* job_set_status moves j to status `to` and keeps everything in step: the
+/* wn_job_set_status moves j to status `to` and keeps everything in step: the
  * counts of its project and sweep, the ready queues, and its dependents,
  * transitively (their records go into b too). Moving to PENDING may end in
  * BLOCKED when a dependency can no longer hold. */
-void job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to);
-/* job_remove_many deletes the n jobs v of p (loaded by this call) in b, takes
+void wn_job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to);
+/* wn_job_remove_many deletes the n jobs v of p (loaded by this call) in b, takes
  * them out of every queue, and, if propagate, lets their dependents see them
  * gone (those become BLOCKED). */
-void job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
-                     bool propagate);
-/* project_remove_jobs deletes every job of p (of task, if not NULL) in b and
+void wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                        bool propagate);
+/* wn_project_remove_jobs deletes every job of p (of task, if not NULL) in b and
  * drops them from the in-memory queues; jobs of other tasks that depend on
  * them become BLOCKED. Returns how many were removed. */
-uint64_t project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b);
-/* job_assign_id gives new job j the next id, its creation time now and, if
+uint64_t wn_project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b);
+/* wn_job_assign_id gives new job j the next id, its creation time now and, if
  * it has none, its default name ("<task>-<id>"). */
-void job_assign_id(struct call *c, Job *j, int64_t now);
-/* job_insert stores a new job: its record, its reverse edges, its place in
+void wn_job_assign_id(struct call *c, Job *j, int64_t now);
+/* wn_job_insert stores a new job: its record, its reverse edges, its place in
  * the queue (ready, waiting, or BLOCKED when a dependency already failed). */
-void job_insert(struct call *c, wn_batch *b, struct project *p, Job *j);
-/* job_ids_left refuses a request for n new ids beyond the last one: an id
+void wn_job_insert(struct call *c, wn_batch *b, struct project *p, Job *j);
+/* wn_job_ids_left refuses a request for n new ids beyond the last one: an id
  * never wraps round to one in use. */
-int job_ids_left(struct call *c, size_t n);
-/* job_ids_store adds to b the bound above the ids handed out (m/next_id) if
+int wn_job_ids_left(struct call *c, size_t n);
+/* wn_job_ids_store adds to b the bound above the ids handed out (m/next_id) if
  * the ids in use passed the one stored. */
-void job_ids_store(struct call *c, wn_batch *b);
+void wn_job_ids_store(struct call *c, wn_batch *b);
 /* The lease of a RUNNING job (lease.h keeps the deadlines), and the mark
  * of a job cancelled while it ran, which its holder learns at its next
  * heartbeat. */
 
-/* job_lease_held reports whether job id's lease is held at attempt. */
-bool job_lease_held(wn_engine *e, uint64_t id, uint32_t attempt);
-/* job_lease_extend moves the deadline of job id's lease of attempt to until
+/* wn_job_lease_held reports whether job id's lease is held at attempt. */
+bool wn_job_lease_held(wn_engine *e, uint64_t id, uint32_t attempt);
+/* wn_job_lease_extend moves the deadline of job id's lease of attempt to until
  * (monotonic); false if no such lease is held. */
-bool job_lease_extend(wn_engine *e, uint64_t id, uint32_t attempt, int64_t until);
-/* job_lease_cancel marks job id cancelled while attempt ran. */
-void job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt);
-/* job_lease_cancelled reports whether job id was cancelled while attempt ran. */
-bool job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt);
-/* job_lease_end ends job id's lease and forgets its cancel mark. */
-void job_lease_end(wn_engine *e, uint64_t id);
-/* jobs_next_id returns the id the next job will get. */
-uint64_t jobs_next_id(wn_engine *e);
-/* job_fill_live sets the reply-only fields (lease expiry, waiting, dependency
+bool wn_job_lease_extend(wn_engine *e, uint64_t id, uint32_t attempt, int64_t until);
+/* wn_job_lease_cancel marks job id cancelled while attempt ran. */
+void wn_job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt);
+/* wn_job_lease_cancelled reports whether job id was cancelled while attempt ran. */
+bool wn_job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt);
+/* wn_job_lease_end ends job id's lease and forgets its cancel mark. */
+void wn_job_lease_end(wn_engine *e, uint64_t id);
+/* wn_jobs_next_id returns the id the next job will get. */
+uint64_t wn_jobs_next_id(wn_engine *e);
+/* wn_job_fill_live sets the reply-only fields (lease expiry, waiting, dependency
  * statuses) of j. */
-void job_fill_live(struct call *c, Job *j, bool position);
+void wn_job_fill_live(struct call *c, Job *j, bool position);
 
 #endif

@@ -94,8 +94,8 @@ static bool load_project(void *arg, const char *k, size_t kl, const char *v, siz
 		l->rv = load_corrupt(l, what);
 		return false;
 	}
-	engine_project_new(l->e, p->name,
-	                   p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
+	wn_engine_project_new(l->e, p->name,
+	                      p->status == WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ARCHIVED);
 	whatsnext__v1__project__free_unpacked(p, NULL);
 	return true;
 }
@@ -117,7 +117,7 @@ static bool load_task(void *arg, const char *k, size_t kl, const char *v, size_t
 		            "exist",
 		            (int)kl, k, t->project);
 	else
-		engine_task_new(p, t);
+		wn_engine_task_new(p, t);
 	whatsnext__v1__task__free_unpacked(t, NULL);
 	return true;
 }
@@ -142,7 +142,7 @@ static bool load_sweep(void *arg, const char *k, size_t kl, const char *v, size_
 		            "exist",
 		            id, w->project);
 	else
-		engine_sweep_new(l->e, p, w);
+		wn_engine_sweep_new(l->e, p, w);
 	whatsnext__v1__sweep__free_unpacked(w, NULL);
 	return true;
 }
@@ -157,7 +157,7 @@ static void load_job_counts(struct load *l, struct project *p, const Job *j)
 		return;
 	}
 	p->counts[st]++;
-	struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
+	struct sweep *w = j->sweep_id ? wn_engine_sweep(e, j->sweep_id) : NULL;
 	if (w != NULL)
 		w->counts[st]++;
 	else if (j->sweep_id != 0)
@@ -168,9 +168,9 @@ static void load_job_counts(struct load *l, struct project *p, const Job *j)
 		load_orphan(l, "job %llu belongs to task %s/%s, which does not exist",
 		            (unsigned long long)j->id, p->name, j->task);
 	if (st == RUNNING) { /* the holder gets a full lease from now on */
-		wn_leases_put(e->leases, j->id, j->attempt, engine_mono(e) + e->cfg.lease_ms);
+		wn_leases_put(e->leases, j->id, j->attempt, wn_engine_mono(e) + e->cfg.lease_ms);
 		if (t != NULL)
-			fleet_hold(e, j->worker, j->id, &t->need);
+			wn_fleet_hold(e, j->worker, j->id, &t->need);
 	}
 }
 
@@ -178,9 +178,9 @@ static void load_job_counts(struct load *l, struct project *p, const Job *j)
 static void load_ready(wn_engine *e, struct project *p, const Job *j)
 {
 	struct task *t = wn_map_get_str(p->tasks, j->task);
-	struct sweep *w = j->sweep_id ? engine_sweep(e, j->sweep_id) : NULL;
+	struct sweep *w = j->sweep_id ? wn_engine_sweep(e, j->sweep_id) : NULL;
 	if (t != NULL)
-		wn_index_insert(queue_of(p, t, w)->ready, j->priority, j->id);
+		wn_index_insert(wn_queue_of(p, t, w)->ready, j->priority, j->id);
 }
 
 /* load_job places one job record; false when it cannot be read. */
@@ -212,7 +212,7 @@ static bool load_job(struct load *l, const char *k, size_t kl, const char *v, si
 	l->njobs++;
 	wn_map_put_u64(l->statuses, j->id, (void *)(uintptr_t)j->status);
 	load_job_counts(l, p, j);
-	replay_load_job(e, j, now);
+	wn_replay_load_job(e, j, now);
 	if (j->n_deps > 0) {
 		if (l->nwith == l->capwith) {
 			l->capwith = l->capwith ? l->capwith * 2 : 256;
@@ -235,13 +235,13 @@ static void load_waiting(struct load *l)
 	for (size_t i = 0; i < l->nwith; i++) {
 		Job *j = l->withdeps[i];
 		struct project *p = wn_map_get_str(e->proj.byname, j->project);
-		deps_add_edges(e, j);
+		wn_deps_add_edges(e, j);
 		if (j->status == PENDING || j->status == BLOCKED) {
 			uint32_t unmet = 0, broken = 0;
 			for (size_t d = 0; d < j->n_deps; d++) {
 				int st =
 				    (int)(uintptr_t)wn_map_get_u64(l->statuses, j->deps[d]->job_id);
-				int es = deps_edge_state(j->deps[d]->condition, st);
+				int es = wn_deps_edge_state(j->deps[d]->condition, st);
 				unmet += es == EDGE_UNDECIDED;
 				broken += es == EDGE_BROKEN;
 			}
@@ -250,7 +250,7 @@ static void load_waiting(struct load *l)
 			if (unmet == 0 && broken == 0)
 				load_ready(e, p, j);
 			else
-				dwait_put(e, p, j->id, unmet, broken);
+				wn_dwait_put(e, p, j->id, unmet, broken);
 		}
 		whatsnext__v1__job__free_unpacked(j, NULL);
 	}
@@ -274,7 +274,7 @@ static bool load_one_job(void *arg, const char *k, size_t kl, const char *v, siz
 
 static int load_jobs(struct load *l)
 {
-	l->now = engine_now(l->e);
+	l->now = wn_engine_now(l->e);
 	int rv = load_walk(l, WN_KEY_JOB, load_one_job);
 	load_waiting(l);
 	return rv;
@@ -291,7 +291,7 @@ static void load_next_id(wn_engine *e)
 	e->id_limit = e->next_id;
 }
 
-int engine_load(wn_engine *e, char **errmsg)
+int wn_engine_load(wn_engine *e, char **errmsg)
 {
 	struct load l = {.e = e, .errmsg = errmsg, .statuses = wn_map_new_u64()};
 	int rv = load_walk(&l, WN_KEY_PROJECT, load_project);
@@ -300,7 +300,7 @@ int engine_load(wn_engine *e, char **errmsg)
 	if (rv == WN_OK)
 		rv = load_walk(&l, WN_KEY_SWEEP, load_sweep);
 	if (rv == WN_OK)
-		rv = fleet_load(e, errmsg);
+		rv = wn_fleet_load(e, errmsg);
 	if (rv == WN_OK)
 		rv = load_jobs(&l);
 	wn_map_free(l.statuses);

@@ -6,8 +6,8 @@
 
 #include "engine.h"
 
-/* engine_load rebuilds the in-memory state from the store; on failure
+/* wn_engine_load rebuilds the in-memory state from the store; on failure
  * *errmsg gets a malloc'd message saying what to run. */
-int engine_load(wn_engine *e, char **errmsg);
+int wn_engine_load(wn_engine *e, char **errmsg);
 
 #endif

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void need_set(struct need *n, const Whatsnext__V1__Resources *r)
+void wn_need_set(struct need *n, const Whatsnext__V1__Resources *r)
 {
-	need_release(n);
+	wn_need_release(n);
 	if (r == NULL)
 		return;
 	n->cpu = r->cpu;
@@ -29,7 +29,7 @@ void need_set(struct need *n, const Whatsnext__V1__Resources *r)
 	}
 }
 
-void need_release(struct need *n)
+void wn_need_release(struct need *n)
 {
 	for (size_t i = 0; i < n->nlabels; i++) {
 		free(n->keys[i]);
@@ -40,7 +40,7 @@ void need_release(struct need *n)
 	memset(n, 0, sizeof(*n));
 }
 
-struct queue *queue_of(struct project *p, struct task *t, struct sweep *s)
+struct queue *wn_queue_of(struct project *p, struct task *t, struct sweep *s)
 {
 	char key[WN_NAME_MAX + 32];
 	snprintf(key, sizeof(key), "%s#%llu", t->name, (unsigned long long)(s ? s->id : 0));
@@ -57,7 +57,7 @@ struct queue *queue_of(struct project *p, struct task *t, struct sweep *s)
 	return q;
 }
 
-bool queue_capped(const struct queue *q)
+bool wn_queue_capped(const struct queue *q)
 {
 	return q->sweep != NULL && q->sweep->max_running > 0 &&
 	       q->sweep->counts[RUNNING] >= q->sweep->max_running;
@@ -69,11 +69,11 @@ static struct queue *queue_find(struct call *c, struct project *p, const Job *j)
 	struct task *t = wn_map_get_str(p->tasks, j->task);
 	if (t == NULL)
 		return NULL;
-	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
-	return queue_of(p, t, s);
+	struct sweep *s = j->sweep_id ? wn_engine_sweep(c->e, j->sweep_id) : NULL;
+	return wn_queue_of(p, t, s);
 }
 
-void queue_ready_add(struct call *c, struct project *p, const Job *j)
+void wn_queue_ready_add(struct call *c, struct project *p, const Job *j)
 {
 	struct queue *q = queue_find(c, p, j);
 	if (q == NULL) {
@@ -85,7 +85,7 @@ void queue_ready_add(struct call *c, struct project *p, const Job *j)
 	p->feed = true;
 }
 
-void queue_ready_del(struct project *p, const Job *j)
+void wn_queue_ready_del(struct project *p, const Job *j)
 {
 	struct task *t = wn_map_get_str(p->tasks, j->task);
 	if (t == NULL)
@@ -97,9 +97,9 @@ void queue_ready_del(struct project *p, const Job *j)
 		wn_index_remove(q->ready, j->priority, j->id);
 }
 
-void queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to)
+void wn_queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to)
 {
-	struct sweep *s = j->sweep_id ? engine_sweep(c->e, j->sweep_id) : NULL;
+	struct sweep *s = j->sweep_id ? wn_engine_sweep(c->e, j->sweep_id) : NULL;
 	if (from > 0 && from < WN_NSTATUS) {
 		if (p->counts[from] > 0)
 			p->counts[from]--;
@@ -117,13 +117,13 @@ void queue_count_move(struct call *c, struct project *p, const Job *j, int from,
 		p->feed = true;
 }
 
-struct dwait *dwait_get(wn_engine *e, uint64_t id)
+struct dwait *wn_dwait_get(wn_engine *e, uint64_t id)
 {
 	return wn_map_get_u64(e->proj.waiting, id);
 }
 
-struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
-                        uint32_t broken)
+struct dwait *wn_dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
+                           uint32_t broken)
 {
 	struct dwait *w = wn_map_get_u64(e->proj.waiting, id);
 	if (w == NULL) {
@@ -137,7 +137,7 @@ struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t u
 	return w;
 }
 
-bool dwait_del(wn_engine *e, uint64_t id)
+bool wn_dwait_del(wn_engine *e, uint64_t id)
 {
 	struct dwait *w = wn_map_del_u64(e->proj.waiting, id);
 	if (w == NULL)
@@ -147,12 +147,12 @@ bool dwait_del(wn_engine *e, uint64_t id)
 	return true;
 }
 
-bool job_is_ready(const struct project *p, const Job *j)
+bool wn_job_is_ready(const struct project *p, const Job *j)
 {
 	return j->status == PENDING && wn_map_get_u64(p->waiting, j->id) == NULL;
 }
 
-void qwalk_init(struct call *c, struct project *p, struct qwalk *w)
+void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w)
 {
 	w->n = p->nq;
 	w->q = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->q));
@@ -167,7 +167,7 @@ void qwalk_init(struct call *c, struct project *p, struct qwalk *w)
 	}
 }
 
-bool qwalk_next(struct qwalk *w, wn_index_entry *e)
+bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e)
 {
 	size_t best = w->n;
 	for (size_t i = 0; i < w->n; i++)
@@ -181,7 +181,7 @@ bool qwalk_next(struct qwalk *w, wn_index_entry *e)
 	return true;
 }
 
-size_t project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out)
+size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out)
 {
 	size_t cap = 64, n = 0;
 	Job **v = wn_xmalloc(cap * sizeof(*v));
@@ -193,7 +193,7 @@ size_t project_pending_jobs(struct call *c, struct project *p, struct task *t, J
 		wn_index_entry e;
 		wn_index_iter_init(q->ready, &it);
 		while (wn_index_iter_next(&it, &e)) {
-			Job *j = job_find(c, e.id);
+			Job *j = wn_job_find(c, e.id);
 			if (j == NULL)
 				continue;
 			if (n == cap) {
@@ -208,7 +208,7 @@ size_t project_pending_jobs(struct call *c, struct project *p, struct task *t, J
 	const char *sk;
 	void *val;
 	while (wn_map_next(p->waiting, &pos, &id, &sk, &val)) {
-		Job *j = job_find(c, id);
+		Job *j = wn_job_find(c, id);
 		if (j == NULL || j->status != PENDING ||
 		    (t != NULL && strcmp(j->task, t->name) != 0))
 			continue;
@@ -222,13 +222,13 @@ size_t project_pending_jobs(struct call *c, struct project *p, struct task *t, J
 	return n;
 }
 
-bool project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e)
+bool wn_project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e)
 {
 	struct qwalk w;
-	qwalk_init(c, p, &w);
+	wn_qwalk_init(c, p, &w);
 	uint64_t i = 0;
-	while (qwalk_next(&w, e)) {
-		if (queue_capped(w.last))
+	while (wn_qwalk_next(&w, e)) {
+		if (wn_queue_capped(w.last))
 			continue;
 		if (i++ == pos)
 			return true;
@@ -238,36 +238,36 @@ bool project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_en
 
 /* ------------------------------------------------ projects, tasks, sweeps */
 
-struct project *engine_project(struct call *c, const char *name, int *err)
+struct project *wn_engine_project(struct call *c, const char *name, int *err)
 {
 	const char *why = wn_name_check(name);
 	if (why != NULL) {
-		*err = call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
-		                 name ? name : "", why);
+		*err = wn_call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
+		                    name ? name : "", why);
 		return NULL;
 	}
 	struct project *p = wn_map_get_str(c->e->proj.byname, name);
 	if (p == NULL)
-		*err = call_fail(c, WN_ENOTFOUND, "project \"%s\" not found", name ? name : "");
+		*err = wn_call_fail(c, WN_ENOTFOUND, "project \"%s\" not found", name ? name : "");
 	return p;
 }
 
-struct task *engine_task(struct call *c, struct project *p, const char *name, int *err)
+struct task *wn_engine_task(struct call *c, struct project *p, const char *name, int *err)
 {
 	const char *why = wn_name_check(name);
 	if (why != NULL) {
-		*err = call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", name ? name : "",
-		                 why);
+		*err = wn_call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
+		                    name ? name : "", why);
 		return NULL;
 	}
 	struct task *t = wn_map_get_str(p->tasks, name);
 	if (t == NULL)
-		*err = call_fail(c, WN_ENOTFOUND, "task \"%s\" not found in project \"%s\"", name,
-		                 p->name);
+		*err = wn_call_fail(c, WN_ENOTFOUND, "task \"%s\" not found in project \"%s\"",
+		                    name, p->name);
 	return t;
 }
 
-struct project *engine_project_new(wn_engine *e, const char *name, bool archived)
+struct project *wn_engine_project_new(wn_engine *e, const char *name, bool archived)
 {
 	struct project *p = wn_xcalloc(1, sizeof(*p));
 	p->name = wn_xstrdup(name);
@@ -279,19 +279,19 @@ struct project *engine_project_new(wn_engine *e, const char *name, bool archived
 	return p;
 }
 
-struct task *engine_task_new(struct project *p, const Task *t)
+struct task *wn_engine_task_new(struct project *p, const Task *t)
 {
 	struct task *k = wn_xcalloc(1, sizeof(*k));
 	k->name = wn_xstrdup(t->name);
 	k->max_attempts = t->max_attempts;
 	k->retries = t->retries;
-	need_set(&k->need, t->resources);
+	wn_need_set(&k->need, t->resources);
 	k->proj = p;
 	wn_map_put_str(p->tasks, t->name, k);
 	return k;
 }
 
-void engine_task_drop(struct project *p, struct task *t)
+void wn_engine_task_drop(struct project *p, struct task *t)
 {
 	for (size_t i = 0; i < p->nq;) {
 		struct queue *q = p->qv[i];
@@ -308,12 +308,12 @@ void engine_task_drop(struct project *p, struct task *t)
 		p->qv[i] = p->qv[--p->nq];
 	}
 	wn_map_del_str(p->tasks, t->name);
-	need_release(&t->need);
+	wn_need_release(&t->need);
 	free(t->name);
 	free(t);
 }
 
-struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s)
+struct sweep *wn_engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s)
 {
 	struct sweep *w = wn_xcalloc(1, sizeof(*w));
 	w->id = s->id;
@@ -326,22 +326,22 @@ struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext_
 	return w;
 }
 
-struct sweep *engine_sweep(wn_engine *e, uint64_t id)
+struct sweep *wn_engine_sweep(wn_engine *e, uint64_t id)
 {
 	return wn_map_get_u64(e->proj.sweeps, id);
 }
 
-struct project *project_get(wn_engine *e, const char *name)
+struct project *wn_project_get(wn_engine *e, const char *name)
 {
 	return wn_map_get_str(e->proj.byname, name);
 }
 
-size_t project_count(wn_engine *e)
+size_t wn_project_count(wn_engine *e)
 {
 	return wn_map_count(e->proj.byname);
 }
 
-struct project *job_project(struct call *c, const Job *j)
+struct project *wn_job_project(struct call *c, const Job *j)
 {
 	return wn_map_get_str(c->e->proj.byname, j->project);
 }
@@ -354,8 +354,8 @@ static void project_free(wn_engine *e, struct project *p)
 	const char *sk;
 	void *val;
 	while (wn_map_next(p->tasks, &pos, &uk, &sk, &val)) {
-		/* engine_task_drop changes the map: restart the walk */
-		engine_task_drop(p, val);
+		/* wn_engine_task_drop changes the map: restart the walk */
+		wn_engine_task_drop(p, val);
 		pos = 0;
 	}
 	pos = 0;
@@ -381,20 +381,20 @@ static void project_free(wn_engine *e, struct project *p)
 	free(p);
 }
 
-void engine_project_drop(struct call *c, struct project *p)
+void wn_engine_project_drop(struct call *c, struct project *p)
 {
 	wn_map_del_str(c->e->proj.byname, p->name);
 	project_free(c->e, p);
 }
 
-void projects_init(wn_engine *e)
+void wn_projects_init(wn_engine *e)
 {
 	e->proj.byname = wn_map_new_str();
 	e->proj.sweeps = wn_map_new_u64();
 	e->proj.waiting = wn_map_new_u64();
 }
 
-void projects_free(wn_engine *e)
+void wn_projects_free(wn_engine *e)
 {
 	size_t pos = 0;
 	uint64_t uk;

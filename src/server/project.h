@@ -79,58 +79,58 @@ struct projects {
 	wn_map *waiting; /* job id -> struct dwait, all projects (see project.waiting) */
 };
 
-/* projects_init and projects_free set up and free e's projects. */
-void projects_init(wn_engine *e);
-void projects_free(wn_engine *e);
+/* wn_projects_init and wn_projects_free set up and free e's projects. */
+void wn_projects_init(wn_engine *e);
+void wn_projects_free(wn_engine *e);
 
-/* engine_project finds a project by name, failing the call with NOT_FOUND. */
-struct project *engine_project(struct call *c, const char *name, int *err);
-/* engine_task finds a task by name, failing the call with NOT_FOUND. */
-struct task *engine_task(struct call *c, struct project *p, const char *name, int *err);
-/* engine_project_new adds an in-memory project. */
-struct project *engine_project_new(wn_engine *e, const char *name, bool archived);
-/* engine_project_drop removes an in-memory project, its queues and waiters. */
-void engine_project_drop(struct call *c, struct project *p);
-/* engine_task_new adds an in-memory task to p. */
-struct task *engine_task_new(struct project *p, const Task *t);
-/* engine_task_drop removes a task and its queues from p. */
-void engine_task_drop(struct project *p, struct task *t);
-/* engine_sweep_new adds an in-memory sweep. */
-struct sweep *engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s);
-/* engine_sweep returns the sweep with id, or NULL. */
-struct sweep *engine_sweep(wn_engine *e, uint64_t id);
-/* project_get returns the in-memory project called name, or NULL. */
-struct project *project_get(wn_engine *e, const char *name);
-/* project_count returns how many projects there are. */
-size_t project_count(wn_engine *e);
-/* job_project returns the in-memory project of j, or NULL. */
-struct project *job_project(struct call *c, const Job *j);
+/* wn_engine_project finds a project by name, failing the call with NOT_FOUND. */
+struct project *wn_engine_project(struct call *c, const char *name, int *err);
+/* wn_engine_task finds a task by name, failing the call with NOT_FOUND. */
+struct task *wn_engine_task(struct call *c, struct project *p, const char *name, int *err);
+/* wn_engine_project_new adds an in-memory project. */
+struct project *wn_engine_project_new(wn_engine *e, const char *name, bool archived);
+/* wn_engine_project_drop removes an in-memory project, its queues and waiters. */
+void wn_engine_project_drop(struct call *c, struct project *p);
+/* wn_engine_task_new adds an in-memory task to p. */
+struct task *wn_engine_task_new(struct project *p, const Task *t);
+/* wn_engine_task_drop removes a task and its queues from p. */
+void wn_engine_task_drop(struct project *p, struct task *t);
+/* wn_engine_sweep_new adds an in-memory sweep. */
+struct sweep *wn_engine_sweep_new(wn_engine *e, struct project *p, const Whatsnext__V1__Sweep *s);
+/* wn_engine_sweep returns the sweep with id, or NULL. */
+struct sweep *wn_engine_sweep(wn_engine *e, uint64_t id);
+/* wn_project_get returns the in-memory project called name, or NULL. */
+struct project *wn_project_get(wn_engine *e, const char *name);
+/* wn_project_count returns how many projects there are. */
+size_t wn_project_count(wn_engine *e);
+/* wn_job_project returns the in-memory project of j, or NULL. */
+struct project *wn_job_project(struct call *c, const Job *j);
 
-/* need_set copies the resource requirements r (may be NULL) into n. */
-void need_set(struct need *n, const Whatsnext__V1__Resources *r);
-/* need_release frees what n holds. */
-void need_release(struct need *n);
+/* wn_need_set copies the resource requirements r (may be NULL) into n. */
+void wn_need_set(struct need *n, const Whatsnext__V1__Resources *r);
+/* wn_need_release frees what n holds. */
+void wn_need_release(struct need *n);
 
-/* queue_of returns the dispatch class of (task, sweep) in p, created if needed. */
-struct queue *queue_of(struct project *p, struct task *t, struct sweep *s);
-/* queue_capped reports whether q's sweep is at its running cap. */
-bool queue_capped(const struct queue *q);
-/* queue_ready_add puts a PENDING job into its dispatch class. */
-void queue_ready_add(struct call *c, struct project *p, const Job *j);
-/* queue_ready_del takes a PENDING job out of its dispatch class. */
-void queue_ready_del(struct project *p, const Job *j);
-/* queue_count_move moves one job of p (and of its sweep) between statuses (0 = none). */
-void queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to);
-/* job_is_ready reports whether a PENDING job is in a ready queue. */
-bool job_is_ready(const struct project *p, const Job *j);
+/* wn_queue_of returns the dispatch class of (task, sweep) in p, created if needed. */
+struct queue *wn_queue_of(struct project *p, struct task *t, struct sweep *s);
+/* wn_queue_capped reports whether q's sweep is at its running cap. */
+bool wn_queue_capped(const struct queue *q);
+/* wn_queue_ready_add puts a PENDING job into its dispatch class. */
+void wn_queue_ready_add(struct call *c, struct project *p, const Job *j);
+/* wn_queue_ready_del takes a PENDING job out of its dispatch class. */
+void wn_queue_ready_del(struct project *p, const Job *j);
+/* wn_queue_count_move moves one job of p (and of its sweep) between statuses (0 = none). */
+void wn_queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to);
+/* wn_job_is_ready reports whether a PENDING job is in a ready queue. */
+bool wn_job_is_ready(const struct project *p, const Job *j);
 
-/* dwait_get returns the waiting entry of job id (any project), or NULL. */
-struct dwait *dwait_get(wn_engine *e, uint64_t id);
-/* dwait_put records job id of p as waiting (or BLOCKED) with counts w. */
-struct dwait *dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
-                        uint32_t broken);
-/* dwait_del forgets the waiting entry of job id; false if there was none. */
-bool dwait_del(wn_engine *e, uint64_t id);
+/* wn_dwait_get returns the waiting entry of job id (any project), or NULL. */
+struct dwait *wn_dwait_get(wn_engine *e, uint64_t id);
+/* wn_dwait_put records job id of p as waiting (or BLOCKED) with counts w. */
+struct dwait *wn_dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_t unmet,
+                           uint32_t broken);
+/* wn_dwait_del forgets the waiting entry of job id; false if there was none. */
+bool wn_dwait_del(wn_engine *e, uint64_t id);
 
 /* Merged walk over a project's dispatch classes in dispatch order. */
 struct qwalk {
@@ -141,17 +141,17 @@ struct qwalk {
 	bool *have;
 	struct queue *last; /* the class of the entry last returned */
 };
-/* qwalk_init starts a walk over p's ready jobs. */
-void qwalk_init(struct call *c, struct project *p, struct qwalk *w);
-/* qwalk_next returns the next ready job in dispatch order; false at the end. */
-bool qwalk_next(struct qwalk *w, wn_index_entry *e);
+/* wn_qwalk_init starts a walk over p's ready jobs. */
+void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w);
+/* wn_qwalk_next returns the next ready job in dispatch order; false at the end. */
+bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e);
 
-/* project_pending_jobs collects the PENDING jobs of p (of task t, if not
+/* wn_project_pending_jobs collects the PENDING jobs of p (of task t, if not
  * NULL): the ready ones and those waiting for dependencies, in a new array
  * (free it) of the number returned. */
-size_t project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out);
-/* project_job_at finds the ready job at position pos of p's dispatch order
+size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out);
+/* wn_project_job_at finds the ready job at position pos of p's dispatch order
  * (jobs of capped classes not counted); false if there is none. */
-bool project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e);
+bool wn_project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e);
 
 #endif

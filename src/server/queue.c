@@ -1,5 +1,5 @@
 /* queue: claiming (leasing the best ready jobs to a worker), the fetches
- * parked until a job is ready, lease expiry, and call_commit, which writes a
+ * parked until a job is ready, lease expiry, and wn_call_commit, which writes a
  * call's changes and then feeds the parked fetches. */
 #include "queue.h"
 
@@ -23,8 +23,8 @@ static bool task_allowed(const char *task, char **tasks, size_t ntasks)
 	return false;
 }
 
-bool queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
-                wn_index_entry *out)
+bool wn_queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
+                   wn_index_entry *out)
 {
 	if (p->archived)
 		return false;
@@ -32,9 +32,9 @@ bool queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk
 	wn_index_entry e;
 	for (size_t i = 0; i < p->nq; i++) {
 		struct queue *q = p->qv[i];
-		if (!wn_index_first(q->ready, &e) || queue_capped(q) ||
+		if (!wn_index_first(q->ready, &e) || wn_queue_capped(q) ||
 		    !task_allowed(q->task->name, tasks, ntasks) ||
-		    (w != NULL && !fleet_fits(w, &q->task->need)))
+		    (w != NULL && !wn_fleet_fits(w, &q->task->need)))
 			continue;
 		if (!found || wn_index_before(&e, out)) {
 			*out = e;
@@ -44,10 +44,10 @@ bool queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk
 	return found;
 }
 
-int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e, const char *worker,
-               Job **out)
+int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
+                  const char *worker, Job **out)
 {
-	Job *j = job_find(c, e.id);
+	Job *j = wn_job_find(c, e.id);
 	if (j == NULL || j->status != PENDING) {
 		/* cannot happen while the queues and the store agree; heal it */
 		for (size_t i = 0; i < p->nq; i++)
@@ -56,23 +56,23 @@ int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
 		         (unsigned long long)e.id);
 		return WN_ENOTFOUND;
 	}
-	int64_t now = engine_now(c->e);
+	int64_t now = wn_engine_now(c->e);
 	j->attempt++;
 	j->worker = wn_arena_strdup(c->arena, worker);
 	j->started_ms = now;
 	j->finished_ms = 0;
 	j->lease_expires_ms = now + c->e->cfg.lease_ms;
-	job_set_status(c, b, p, j, RUNNING);
-	int64_t due = engine_mono(c->e) + c->e->cfg.lease_ms;
+	wn_job_set_status(c, b, p, j, RUNNING);
+	int64_t due = wn_engine_mono(c->e) + c->e->cfg.lease_ms;
 	wn_leases_put(c->e->leases, j->id, j->attempt, due);
-	engine_wake(c->e, due);
+	wn_engine_wake(c->e, due);
 	*out = j;
 	return WN_OK;
 }
 
-int call_commit(struct call *c, wn_batch *b)
+int wn_call_commit(struct call *c, wn_batch *b)
 {
-	int rv = wn_batch_count(b) > 0 ? engine_write(c, b) : WN_OK;
+	int rv = wn_batch_count(b) > 0 ? wn_engine_write(c, b) : WN_OK;
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
@@ -87,11 +87,11 @@ int call_commit(struct call *c, wn_batch *b)
 		p->feed = false;
 	}
 	if (feed && c->e->q.wait_head != NULL)
-		queue_feed(c);
+		wn_queue_feed(c);
 	return WN_OK;
 }
 
-void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
+void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 {
 	wn_engine *e = c->e;
 	/* the lease of a run cancelled while it ran ends quietly; a mark left
@@ -101,10 +101,10 @@ void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	bool cancelled_run = cv != 0 && cv == attempt + 1ULL;
 	if (cancelled_run)
 		wn_map_del_u64(e->cancelled, id);
-	Job *j = job_find(c, id);
+	Job *j = wn_job_find(c, id);
 	if (j == NULL || j->status != RUNNING || j->attempt != attempt || cancelled_run)
 		return;
-	struct project *p = job_project(c, j);
+	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
 		return;
 	struct task *t = wn_map_get_str(p->tasks, j->task);
@@ -118,7 +118,7 @@ void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 		                    "lease expired %u time(s) (max_attempts %u); last held by "
 		                    "worker %s, attempt %u",
 		                    j->lost, max, j->worker, j->attempt);
-		j->finished_ms = engine_now(e);
+		j->finished_ms = wn_engine_now(e);
 	} else {
 		to = PENDING;
 		j->reason = wn_arena_printf(
@@ -127,8 +127,8 @@ void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	}
 	j->lease_expires_ms = 0;
 	wn_batch *b = wn_batch_new();
-	job_set_status(c, b, p, j, to);
-	int rv = call_commit(c, b);
+	wn_job_set_status(c, b, p, j, to);
+	int rv = wn_call_commit(c, b);
 	if (rv == WN_OK)
 		wn_info("job %llu: %s", (unsigned long long)id, j->reason);
 }
@@ -144,7 +144,7 @@ void queue_expire(struct call *c, uint64_t id, uint32_t attempt)
  * does), and counts it in. */
 static bool claim_fits(struct call *c, uint64_t id, const char *worker, size_t *bytes, size_t got)
 {
-	Job *j = job_find(c, id);
+	Job *j = wn_job_find(c, id);
 	size_t n = FETCH_JOB_SLACK + strlen(worker) +
 	           (j != NULL ? protobuf_c_message_get_packed_size(&j->base) : 0);
 	if (got > 0 && *bytes + n > WN_REPLY_BUDGET)
@@ -153,14 +153,15 @@ static bool claim_fits(struct call *c, uint64_t id, const char *worker, size_t *
 	return true;
 }
 
-int queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job **got, size_t *ngot)
+int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job **got,
+                   size_t *ngot)
 {
 	struct project **ps = want->ps;
 	size_t n = want->np;
 	*ngot = 0;
-	struct wrk *w = fleet_get(c->e, want->worker);
+	struct wrk *w = wn_fleet_get(c->e, want->worker);
 	if (w != NULL) {
-		fleet_seen(c->e, want->worker, engine_now(c->e), b);
+		wn_fleet_seen(c->e, want->worker, wn_engine_now(c->e), b);
 		if (w->rec->draining)
 			return WN_OK; /* a draining worker takes no new jobs */
 	}
@@ -172,7 +173,7 @@ int queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job 
 		wn_index_entry be, e;
 		for (size_t i = 0; i < n; i++) {
 			size_t at = (start + i) % n;
-			if (queue_peek(ps[at], want->tasks, want->ntasks, w, &e) &&
+			if (wn_queue_peek(ps[at], want->tasks, want->ntasks, w, &e) &&
 			    (best == n || e.priority > be.priority)) {
 				best = at;
 				be = e;
@@ -183,7 +184,7 @@ int queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job 
 		if (want->max_jobs > 1 && !claim_fits(c, be.id, want->worker, &bytes, *ngot))
 			break;
 		Job *j = NULL;
-		int rv = queue_take(c, b, ps[best], be, want->worker, &j);
+		int rv = wn_queue_take(c, b, ps[best], be, want->worker, &j);
 		if (rv == WN_ENOTFOUND) {
 			k--; /* a stale entry was dropped: look again */
 			continue;
@@ -242,11 +243,11 @@ static void waiter_answer(struct call *c, struct waiter *w, Job **got, size_t n)
 	waiter_free(w);
 }
 
-int queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
-               queue_answer_fn answer)
+int wn_queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
+                  queue_answer_fn answer)
 {
 	struct waiter *w = wn_xcalloc(1, sizeof(*w));
-	call_park(c, &w->pk);
+	wn_call_park(c, &w->pk);
 	wn_debug("fetch %llu of worker %s waits up to %u ms", (unsigned long long)c->reqid,
 	         want->worker, wait_ms);
 	w->worker = wn_xstrdup(want->worker);
@@ -258,14 +259,14 @@ int queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
 	w->tasks = strv_dup(want->tasks, want->ntasks);
 	w->max_jobs = want->max_jobs;
 	w->answer = answer;
-	w->deadline = engine_mono(c->e) + wait_ms;
+	w->deadline = wn_engine_mono(c->e) + wait_ms;
 	w->prev = c->e->q.wait_tail;
 	if (c->e->q.wait_tail != NULL)
 		c->e->q.wait_tail->next = w;
 	else
 		c->e->q.wait_head = w;
 	c->e->q.wait_tail = w;
-	engine_wake(c->e, w->deadline);
+	wn_engine_wake(c->e, w->deadline);
 	return WN_OK;
 }
 
@@ -285,7 +286,7 @@ static bool waiter_want(struct call *c, const struct waiter *w, struct fetch_wan
 	return true;
 }
 
-void queue_feed(struct call *c)
+void wn_queue_feed(struct call *c)
 {
 	struct waiter *w = c->e->q.wait_head;
 	while (w != NULL) {
@@ -295,8 +296,8 @@ void queue_feed(struct call *c)
 		size_t n = 0;
 		wn_batch *b = wn_batch_new();
 		c->msg = NULL;
-		if (waiter_want(c, w, &want) && queue_claim(c, b, &want, got, &n) == WN_OK &&
-		    n > 0 && engine_write(c, b) == WN_OK)
+		if (waiter_want(c, w, &want) && wn_queue_claim(c, b, &want, got, &n) == WN_OK &&
+		    n > 0 && wn_engine_write(c, b) == WN_OK)
 			waiter_answer(c, w, got, n);
 		wn_batch_free(b);
 		w = next;
@@ -304,7 +305,7 @@ void queue_feed(struct call *c)
 	c->msg = NULL;
 }
 
-int64_t queue_waiters_due(struct call *c, int64_t now, int64_t next)
+int64_t wn_queue_waiters_due(struct call *c, int64_t now, int64_t next)
 {
 	struct waiter *w = c->e->q.wait_head;
 	while (w != NULL) {
@@ -318,7 +319,7 @@ int64_t queue_waiters_due(struct call *c, int64_t now, int64_t next)
 	return next;
 }
 
-void queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n)
+void wn_queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n)
 {
 	for (struct waiter *w = c->e->q.wait_head; n > 0 && w != NULL;) {
 		struct waiter *next = w->next;
@@ -327,21 +328,21 @@ void queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n)
 			gone = w->pk.conn != 0 && w->pk.conn == closed[i];
 		if (gone) {
 			waiter_unlink(c->e, w);
-			call_drop(c, &w->pk);
+			wn_call_drop(c, &w->pk);
 			waiter_free(w);
 		}
 		w = next;
 	}
 }
 
-void queue_waiters_release(struct call *c)
+void wn_queue_waiters_release(struct call *c)
 {
 	c->e->q.no_park = true;
 	while (c->e->q.wait_head != NULL)
 		waiter_answer(c, c->e->q.wait_head, NULL, 0);
 }
 
-void queue_release_worker(struct call *c, struct wrk *w)
+void wn_queue_release_worker(struct call *c, struct wrk *w)
 {
 	size_t n = wn_map_count(w->jobs), i = 0, pos = 0;
 	uint64_t *ids = wn_xmalloc((n + 1) * sizeof(*ids)), id;
@@ -354,7 +355,7 @@ void queue_release_worker(struct call *c, struct wrk *w)
 		int64_t exp;
 		if (wn_leases_get(c->e->leases, ids[i], &att, &exp) == WN_OK) {
 			wn_leases_remove(c->e->leases, ids[i]);
-			queue_expire(c, ids[i], att);
+			wn_queue_expire(c, ids[i], att);
 		}
 	}
 	free(ids);

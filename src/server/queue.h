@@ -1,5 +1,5 @@
 /* queue: claiming (leasing the best ready jobs to a worker), the fetches
- * parked until a job is ready, lease expiry, and call_commit, which writes a
+ * parked until a job is ready, lease expiry, and wn_call_commit, which writes a
  * call's changes and then feeds the parked fetches. */
 #ifndef WN_QUEUE_H
 #define WN_QUEUE_H
@@ -45,43 +45,43 @@ struct fetch_want {
 	size_t max_jobs;
 };
 
-/* queue_peek finds the best ready job of p (of tasks, if ntasks) whose class
+/* wn_queue_peek finds the best ready job of p (of tasks, if ntasks) whose class
  * is not capped and, if w is given, fits what w has free; false if none. */
-bool queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
-                wn_index_entry *e);
-/* queue_take leases the ready job e of p to worker, adding the change to b. */
-int queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e, const char *worker,
-               Job **out);
-/* queue_claim leases up to want->max_jobs ready jobs to want->worker,
+bool wn_queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
+                   wn_index_entry *e);
+/* wn_queue_take leases the ready job e of p to worker, adding the change to b. */
+int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
+                  const char *worker, Job **out);
+/* wn_queue_claim leases up to want->max_jobs ready jobs to want->worker,
  * highest priority first (projects of equal priority take turns), as many as
  * a reply holds; the changes go into b, the jobs into got (max_jobs slots),
  * their number into *ngot. A draining worker gets none. */
-int queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job **got,
-                size_t *ngot);
+int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job **got,
+                   size_t *ngot);
 
-/* call_commit writes b (if it holds anything) and frees it, then gives newly
+/* wn_call_commit writes b (if it holds anything) and frees it, then gives newly
  * ready jobs to parked fetches. */
-int call_commit(struct call *c, wn_batch *b);
+int wn_call_commit(struct call *c, wn_batch *b);
 
-/* queue_park parks the call's Fetch, which wants want, until a job is ready
+/* wn_queue_park parks the call's Fetch, which wants want, until a job is ready
  * or wait_ms pass; answer gives it its reply. */
-int queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
-               queue_answer_fn answer);
-/* queue_feed gives ready jobs to parked fetches. */
-void queue_feed(struct call *c);
-/* queue_waiters_due answers the parked fetches whose deadline is past now;
+int wn_queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
+                  queue_answer_fn answer);
+/* wn_queue_feed gives ready jobs to parked fetches. */
+void wn_queue_feed(struct call *c);
+/* wn_queue_waiters_due answers the parked fetches whose deadline is past now;
  * returns the earliest deadline left, or next if that is earlier. */
-int64_t queue_waiters_due(struct call *c, int64_t now, int64_t next);
-/* queue_waiters_drop drops the parked fetches of the n connections closed,
+int64_t wn_queue_waiters_due(struct call *c, int64_t now, int64_t next);
+/* wn_queue_waiters_drop drops the parked fetches of the n connections closed,
  * without a reply. */
-void queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n);
-/* queue_waiters_release answers every parked fetch without a job and parks
+void wn_queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n);
+/* wn_queue_waiters_release answers every parked fetch without a job and parks
  * no more (shutting down). */
-void queue_waiters_release(struct call *c);
+void wn_queue_waiters_release(struct call *c);
 
-/* queue_expire: the job's lease of attempt ran out (called under the lock). */
-void queue_expire(struct call *c, uint64_t job, uint32_t attempt);
-/* queue_release_worker expires every lease w holds, at once (w is LOST). */
-void queue_release_worker(struct call *c, struct wrk *w);
+/* wn_queue_expire: the job's lease of attempt ran out (called under the lock). */
+void wn_queue_expire(struct call *c, uint64_t job, uint32_t attempt);
+/* wn_queue_release_worker expires every lease w holds, at once (w is LOST). */
+void wn_queue_release_worker(struct call *c, struct wrk *w);
 
 #endif

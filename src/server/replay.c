@@ -18,7 +18,7 @@
 
 #define REPLAY_SUBMIT "/whatsnext.v1.JobService/Submit"
 
-void replay_init(wn_engine *e)
+void wn_replay_init(wn_engine *e)
 {
 	struct replay *r = &e->replay;
 	memset(r, 0, sizeof(*r));
@@ -26,7 +26,7 @@ void replay_init(wn_engine *e)
 	r->stored = wn_map_new_u64();
 }
 
-void replay_free(wn_engine *e)
+void wn_replay_free(wn_engine *e)
 {
 	struct replay *r = &e->replay;
 	wn_map_free(r->jobs);
@@ -64,13 +64,13 @@ static void remember(struct replay *r, uint64_t reqid, uint64_t job, int64_t at)
 		r->peak = r->n;
 }
 
-void replay_load_job(wn_engine *e, const Job *j, int64_t now)
+void wn_replay_load_job(wn_engine *e, const Job *j, int64_t now)
 {
 	if (j->submit_request_id != 0 && j->created_ms >= now - REPLAY_KEEP_MS)
 		remember(&e->replay, j->submit_request_id, j->id, j->created_ms);
 }
 
-void replay_submitted(struct call *c, const Job *j)
+void wn_replay_submitted(struct call *c, const Job *j)
 {
 	if (j->submit_request_id != 0)
 		remember(&c->e->replay, j->submit_request_id, j->id, j->created_ms);
@@ -101,8 +101,8 @@ static bool stored_answer(struct call *c, const ProtobufCMessageDescriptor *od,
 	return true;
 }
 
-bool replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
-                   ProtobufCMessage **out)
+bool wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
+                      ProtobufCMessage **out)
 {
 	if (c->reqid == 0)
 		return false;
@@ -110,11 +110,11 @@ bool replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool br
 	uintptr_t id = 0;
 	if (strcmp(c->method, REPLAY_SUBMIT) == 0)
 		id = (uintptr_t)wn_map_get_u64(c->e->replay.jobs, c->reqid);
-	Job *j = id != 0 ? job_find(c, id) : NULL;
+	Job *j = id != 0 ? wn_job_find(c, id) : NULL;
 	if (j != NULL && j->submit_request_id == c->reqid) {
 		Whatsnext__V1__SubmitResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 		whatsnext__v1__submit_response__init(r);
-		r->job = brief ? job_brief(c, j) : j;
+		r->job = brief ? wn_job_brief(c, j) : j;
 		*out = &r->base;
 		answered = true;
 	} else {
@@ -143,13 +143,13 @@ static void put_stored(wn_engine *e, wn_batch *b, uint64_t reqid, int64_t at, co
 	wn_map_put_u64(e->replay.stored, reqid, (void *)1);
 }
 
-void replay_persist(struct call *c, wn_batch *b, const ProtobufCMessage *reply)
+void wn_replay_persist(struct call *c, wn_batch *b, const ProtobufCMessage *reply)
 {
 	if (c->reqid != 0)
-		put_stored(c->e, b, c->reqid, engine_now(c->e), c->method, reply);
+		put_stored(c->e, b, c->reqid, wn_engine_now(c->e), c->method, reply);
 }
 
-void replay_removed(struct call *c, wn_batch *b, const Job *j, int status)
+void wn_replay_removed(struct call *c, wn_batch *b, const Job *j, int status)
 {
 	struct replay *r = &c->e->replay;
 	uint64_t q = j->submit_request_id;
@@ -216,10 +216,10 @@ static bool forget_req(void *arg, const char *k, size_t kl, const char *v, size_
 	return true;
 }
 
-void replay_forget(wn_engine *e)
+void wn_replay_forget(wn_engine *e)
 {
 	pthread_mutex_lock(&e->mu);
-	int64_t cutoff = engine_now(e) - REPLAY_KEEP_MS;
+	int64_t cutoff = wn_engine_now(e) - REPLAY_KEEP_MS;
 	forget_jobs(&e->replay, cutoff);
 	struct forget f = {e, cutoff, wn_batch_new()};
 	wn_records_walk(e->rec, WN_KEY_REQ, forget_req, &f, NULL);
@@ -230,7 +230,7 @@ void replay_forget(wn_engine *e)
 	pthread_mutex_unlock(&e->mu);
 }
 
-size_t replay_remembered(wn_engine *e, size_t *ring)
+size_t wn_replay_remembered(wn_engine *e, size_t *ring)
 {
 	const struct replay *r = &e->replay;
 	if (ring != NULL)

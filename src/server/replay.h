@@ -22,31 +22,31 @@ struct replay {
 	size_t head, n, cap, peak;
 };
 
-/* replay_init and replay_free set up and free e->replay. */
-void replay_init(wn_engine *e);
-void replay_free(wn_engine *e);
-/* replay_load_job remembers, at start, the request id of j's Submit if j was
+/* wn_replay_init and wn_replay_free set up and free e->replay. */
+void wn_replay_init(wn_engine *e);
+void wn_replay_free(wn_engine *e);
+/* wn_replay_load_job remembers, at start, the request id of j's Submit if j was
  * created within the keep time. */
-void replay_load_job(wn_engine *e, const Job *j, int64_t now);
-/* replay_submitted remembers the request id of the Submit that created j
+void wn_replay_load_job(wn_engine *e, const Job *j, int64_t now);
+/* wn_replay_submitted remembers the request id of the Submit that created j
  * (after its write). */
-void replay_submitted(struct call *c, const Job *j);
-/* replay_answer answers c if its request id was already executed (a Submit
+void wn_replay_submitted(struct call *c, const Job *j);
+/* wn_replay_answer answers c if its request id was already executed (a Submit
  * from its job as it is now, brief if asked; else the reply stored, unpacked
  * as od); false if it is new. */
-bool replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
-                   ProtobufCMessage **out);
-/* replay_persist stores reply under c's request id, in b (SubmitBatch). */
-void replay_persist(struct call *c, wn_batch *b, const ProtobufCMessage *reply);
-/* replay_removed keeps the answer to the Submit that created j, which is
+bool wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
+                      ProtobufCMessage **out);
+/* wn_replay_persist stores reply under c's request id, in b (SubmitBatch). */
+void wn_replay_persist(struct call *c, wn_batch *b, const ProtobufCMessage *reply);
+/* wn_replay_removed keeps the answer to the Submit that created j, which is
  * being removed with status as its last, in b. */
-void replay_removed(struct call *c, wn_batch *b, const Job *j, int status);
-/* replay_remembered returns how many Submits' request ids are remembered in
+void wn_replay_removed(struct call *c, wn_batch *b, const Job *j, int status);
+/* wn_replay_remembered returns how many Submits' request ids are remembered in
  * memory (each in the map and the ring, checked to agree) and, if ring is
  * not NULL, the ring's capacity. */
-size_t replay_remembered(wn_engine *e, size_t *ring);
-/* replay_forget drops request ids older than the keep time, from memory and
+size_t wn_replay_remembered(wn_engine *e, size_t *ring);
+/* wn_replay_forget drops request ids older than the keep time, from memory and
  * disk, and learns which i/ keys exist (at start). */
-void replay_forget(wn_engine *e);
+void wn_replay_forget(wn_engine *e);
 
 #endif

@@ -217,11 +217,11 @@ static int store_lock(wn_store *s, char **errmsg)
 	return rv;
 }
 
-void store_open_db(wn_store *s, char **err)
+void wn_store_open_db(wn_store *s, char **err)
 {
 	int e = wn_fault_hit(WN_FAULT_OPEN);
 	if (e != 0) {
-		*err = store_injected(e);
+		*err = wn_store_injected(e);
 		return;
 	}
 	s->db = rocksdb_open(s->opts, s->dir, err);
@@ -271,7 +271,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	s->wopts = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wopts, 0);
 	s->ropts = rocksdb_readoptions_create();
-	char *err = store_room(s, STORE_START_SPACE);
+	char *err = wn_store_room(s, STORE_START_SPACE);
 	if (err != NULL) {
 		*errmsg =
 		    wn_xasprintf("cannot open store %s: %s to start; free some space", dir, err);
@@ -279,7 +279,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 		store_free(s);
 		return WN_EIO;
 	}
-	store_open_db(s, &err);
+	wn_store_open_db(s, &err);
 	if (err != NULL) {
 		rv = WN_EIO;
 		if (strstr(err, "LOCK") != NULL &&
@@ -294,7 +294,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 		store_free(s);
 		return rv;
 	}
-	if (pthread_create(&s->syncer, NULL, store_syncer, s) != 0) {
+	if (pthread_create(&s->syncer, NULL, wn_store_syncer, s) != 0) {
 		*errmsg = wn_xasprintf("cannot start the sync thread");
 		wn_store_close(s);
 		return WN_EINTERNAL;
@@ -327,7 +327,7 @@ static void store_flush_memtable(wn_store *s)
 	    store_int_property(s, "rocksdb.num-immutable-mem-table") == 0)
 		return;
 	uint64_t mem = store_int_property(s, "rocksdb.cur-size-all-mem-tables");
-	char *err = store_room(s, mem + STORE_START_SPACE);
+	char *err = wn_store_room(s, mem + STORE_START_SPACE);
 	if (err != NULL) {
 		wn_info("store: changes left in the write-ahead log for the next start (%s)", err);
 		free(err);
@@ -357,7 +357,7 @@ void wn_store_close(wn_store *s)
 	if (s->readonly) {
 		/* nothing to sync */
 	} else if (s->failed != NULL) {
-		size_t n = store_unstored(s);
+		size_t n = wn_store_unstored(s);
 		if (n > 0)
 			wn_warn(
 			    "store: %zu change(s) made since the store failed may not be stored "
@@ -365,7 +365,7 @@ void wn_store_close(wn_store *s)
 			    n);
 	} else if (s->db != NULL) {
 		char *err = NULL;
-		store_rocks_flush(s, true, &err);
+		wn_store_rocks_flush(s, true, &err);
 		if (err != NULL) {
 			wn_error("cannot sync the write-ahead log at close: %s", err);
 			free(err);

@@ -66,21 +66,21 @@ struct wn_batch {
 	uint64_t serial;
 };
 
-/* store_open_db opens s->db through the fault seam; *err says why not. */
-void store_open_db(wn_store *s, char **err);
-/* store_injected returns RocksDB's way of saying errno err, for a fault of
+/* wn_store_open_db opens s->db through the fault seam; *err says why not. */
+void wn_store_open_db(wn_store *s, char **err);
+/* wn_store_injected returns RocksDB's way of saying errno err, for a fault of
  * the seam (malloc'd). */
-char *store_injected(int err);
-/* store_rocks_flush writes the log buffer to the OS, and syncs it if sync,
+char *wn_store_injected(int err);
+/* wn_store_rocks_flush writes the log buffer to the OS, and syncs it if sync,
  * through the fault seam; *err says why not. */
-void store_rocks_flush(wn_store *s, bool sync, char **err);
-/* store_room returns NULL if the disk of s->dir has need bytes free, else a
+void wn_store_rocks_flush(wn_store *s, bool sync, char **err);
+/* wn_store_room returns NULL if the disk of s->dir has need bytes free, else a
  * malloc'd "only N KiB free ..." message. */
-char *store_room(const wn_store *s, uint64_t need);
-/* store_syncer is the sync thread (arg: the store). */
-void *store_syncer(void *arg);
-/* store_unstored counts the writes lost to the current failure that are
+char *wn_store_room(const wn_store *s, uint64_t need);
+/* wn_store_syncer is the sync thread (arg: the store). */
+void *wn_store_syncer(void *arg);
+/* wn_store_unstored counts the writes lost to the current failure that are
  * not in the database (for the message at close). */
-size_t store_unstored(const wn_store *s);
+size_t wn_store_unstored(const wn_store *s);
 
 #endif

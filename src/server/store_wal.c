@@ -29,7 +29,7 @@
 
 /* ------------------------------------------------------------ failures */
 
-char *store_injected(int err)
+char *wn_store_injected(int err)
 {
 	return wn_xasprintf("IO error: %s (injected fault)", strerror(err));
 }
@@ -53,7 +53,7 @@ static void store_fail_locked(wn_store *s, const char *what, const char *err)
 	if (s->failed == NULL) {
 		/* RocksDB answers a write after a failed one with "Seen error";
 		 * say what the cause most likely is when the disk is full */
-		char *room = strstr(err, "Seen error") ? store_room(s, 1u << 20) : NULL;
+		char *room = strstr(err, "Seen error") ? wn_store_room(s, 1u << 20) : NULL;
 		if (room != NULL)
 			s->failed =
 			    wn_xasprintf("%s: IO error: No space left on device (%s)", what, room);
@@ -86,18 +86,18 @@ static void store_rocks_write(wn_store *s, rocksdb_writebatch_t *wb, char **err)
 {
 	int e = wn_fault_hit(WN_FAULT_WRITE);
 	if (e != 0)
-		*err = store_injected(e);
+		*err = wn_store_injected(e);
 	else if (s->db == NULL)
 		*err = wn_xasprintf("the database is closed after a failed reopen");
 	else
 		rocksdb_write(s->db, s->wopts, wb, err);
 }
 
-void store_rocks_flush(wn_store *s, bool sync, char **err)
+void wn_store_rocks_flush(wn_store *s, bool sync, char **err)
 {
 	int e = wn_fault_hit(sync ? WN_FAULT_SYNC : WN_FAULT_FLUSH);
 	if (e != 0)
-		*err = store_injected(e);
+		*err = wn_store_injected(e);
 	else if (s->db == NULL)
 		*err = wn_xasprintf("the database is closed after a failed reopen");
 	else
@@ -178,7 +178,7 @@ static void syncer_idle(wn_store *s)
 	}
 }
 
-void *store_syncer(void *arg)
+void *wn_store_syncer(void *arg)
 {
 	wn_store *s = arg;
 	wn_store_thread_init();
@@ -192,7 +192,7 @@ void *store_syncer(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		char *err = NULL;
 		pthread_rwlock_rdlock(&s->dblock);
-		store_rocks_flush(s, true, &err);
+		wn_store_rocks_flush(s, true, &err);
 		pthread_rwlock_unlock(&s->dblock);
 		pthread_mutex_lock(&s->mu);
 		if (err != NULL) {
@@ -261,7 +261,7 @@ int wn_store_flush(wn_store *s)
 		return rv;
 	char *err = NULL;
 	pthread_rwlock_rdlock(&s->dblock);
-	store_rocks_flush(s, false, &err);
+	wn_store_rocks_flush(s, false, &err);
 	pthread_rwlock_unlock(&s->dblock);
 	pthread_mutex_lock(&s->mu);
 	if (err != NULL)
@@ -349,7 +349,7 @@ bool wn_store_readable(wn_store *s)
 	return ok;
 }
 
-char *store_room(const wn_store *s, uint64_t need)
+char *wn_store_room(const wn_store *s, uint64_t need)
 {
 	struct statvfs v;
 	if (statvfs(s->dir, &v) != 0)
@@ -366,7 +366,7 @@ char *store_room(const wn_store *s, uint64_t need)
  * reopen (so a failed store is not closed in vain), else why not. */
 static char *store_can_reopen(wn_store *s)
 {
-	char *why = store_room(s, STORE_OPEN_SPACE + s->redo_len);
+	char *why = wn_store_room(s, STORE_OPEN_SPACE + s->redo_len);
 	if (why != NULL)
 		return why;
 	int fds[STORE_OPEN_FDS];
@@ -389,7 +389,7 @@ static void store_reopen(wn_store *s, char **err)
 		rocksdb_close(s->db);
 		s->db = NULL;
 	}
-	store_open_db(s, err);
+	wn_store_open_db(s, err);
 	if (*err != NULL) {
 		char *e = wn_xasprintf("cannot open the store again: %s", *err);
 		free(*err);
@@ -405,7 +405,7 @@ static void store_reopen(wn_store *s, char **err)
 		rocksdb_writebatch_destroy(wb);
 	}
 	if (*err == NULL)
-		store_rocks_flush(s, true, err);
+		wn_store_rocks_flush(s, true, err);
 }
 
 /* store_recovered makes a reopened store healthy again. Called with mu held. */
@@ -485,7 +485,7 @@ int wn_store_recover(wn_store *s)
 	return WN_OK;
 }
 
-size_t store_unstored(const wn_store *s)
+size_t wn_store_unstored(const wn_store *s)
 {
 	size_t off = 0, n = 0, len;
 	uint64_t t;

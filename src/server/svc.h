@@ -24,47 +24,47 @@
  * output (allocated from c->arena) or NULL when parked. */
 typedef int (*wn_method_fn)(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 
-int svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_project_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_project_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_project_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-/* svc_admin_backup runs without the engine lock (WN_METHOD_UNLOCKED) and parks the
+int wn_svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_project_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_project_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_project_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* wn_svc_admin_backup runs without the engine lock (WN_METHOD_UNLOCKED) and parks the
  * call while a thread of its own takes the backup. */
-int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
-/* admin_drain waits for a backup in progress to be answered (at shutdown,
+int wn_svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* wn_admin_drain waits for a backup in progress to be answered (at shutdown,
  * once no_park is set: no new one starts). */
-void admin_drain(wn_engine *e);
+void wn_admin_drain(wn_engine *e);
 
 #endif

@@ -57,7 +57,7 @@ static int admin_errno(struct call *c, int err, const char *what, const char *pa
 		rv = WN_ENOMEM;
 	else if (err == ENOENT || err == ENOTDIR)
 		rv = WN_ENOTFOUND;
-	return call_fail(c, rv, "%s %s: %s", what, path, strerror(err));
+	return wn_call_fail(c, rv, "%s %s: %s", what, path, strerror(err));
 }
 
 /* admin_inside reports whether path is dir or lies under it (both real paths). */
@@ -75,24 +75,26 @@ static int admin_dest_check(struct call *c, const char *dir, struct admin_dest *
 {
 	size_t n = dir != NULL ? strlen(dir) : 0;
 	if (n == 0)
-		return call_fail(c, WN_EINVAL, "missing backup directory");
+		return wn_call_fail(c, WN_EINVAL, "missing backup directory");
 	if (dir[0] != '/')
-		return call_fail(c, WN_EINVAL,
-		                 "backup directory \"%.200s\" is not an absolute path (it is a "
-		                 "path on the server's machine)",
-		                 dir);
+		return wn_call_fail(c, WN_EINVAL,
+		                    "backup directory \"%.200s\" is not an absolute path (it is a "
+		                    "path on the server's machine)",
+		                    dir);
 	if (n >= sizeof(d->dir) - 32)
-		return call_fail(c, WN_EINVAL, "backup directory path is too long (%zu bytes)", n);
+		return wn_call_fail(c, WN_EINVAL, "backup directory path is too long (%zu bytes)",
+		                    n);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)dir[i] < 0x20 || dir[i] == 0x7f)
-			return call_fail(c, WN_EINVAL,
-			                 "backup directory path contains a control character");
+			return wn_call_fail(c, WN_EINVAL,
+			                    "backup directory path contains a control character");
 	memcpy(d->dir, dir, n + 1);
 	while (n > 1 && d->dir[n - 1] == '/')
 		d->dir[--n] = '\0';
 	struct stat st;
 	if (lstat(d->dir, &st) == 0)
-		return call_fail(c, WN_EEXIST, "cannot back up to %s: it already exists", d->dir);
+		return wn_call_fail(c, WN_EEXIST, "cannot back up to %s: it already exists",
+		                    d->dir);
 	if (errno != ENOENT)
 		return admin_errno(c, errno, "cannot back up to", d->dir);
 	char parent[PATH_MAX];
@@ -102,19 +104,20 @@ static int admin_dest_check(struct call *c, const char *dir, struct admin_dest *
 	parent[pl] = '\0';
 	if (realpath(parent, d->parent) == NULL) {
 		if (errno == ENOENT)
-			return call_fail(c, WN_ENOTFOUND,
-			                 "cannot back up to %s: directory %s does not exist",
-			                 d->dir, parent);
+			return wn_call_fail(c, WN_ENOTFOUND,
+			                    "cannot back up to %s: directory %s does not exist",
+			                    d->dir, parent);
 		return admin_errno(c, errno, "cannot back up into directory", parent);
 	}
 	if (stat(d->parent, &st) != 0 || !S_ISDIR(st.st_mode))
-		return call_fail(c, WN_EINVAL, "cannot back up into %s: not a directory", parent);
+		return wn_call_fail(c, WN_EINVAL, "cannot back up into %s: not a directory",
+		                    parent);
 	char data[PATH_MAX];
 	if (realpath(c->e->cfg.data_dir, data) == NULL)
 		return admin_errno(c, errno, "cannot resolve the data directory",
 		                   c->e->cfg.data_dir);
 	if (admin_inside(d->parent, data))
-		return call_fail(
+		return wn_call_fail(
 		    c, WN_EINVAL,
 		    "cannot back up to %s: it is inside the server's data directory %s", d->dir,
 		    data);
@@ -124,7 +127,7 @@ static int admin_dest_check(struct call *c, const char *dir, struct admin_dest *
 		if (realpath(root, rootreal) == NULL)
 			return admin_errno(c, errno, "cannot resolve the backup directory", root);
 		if (!admin_inside(d->parent, rootreal))
-			return call_fail(
+			return wn_call_fail(
 			    c, WN_EINVAL,
 			    "cannot back up to %s: this server keeps backups inside %s "
 			    "(backup_dir)",
@@ -201,7 +204,8 @@ static int admin_install(struct call *c, const char *from, const struct admin_de
 			r = rename(from, d->dir);
 	}
 	if (r != 0 && (errno == EEXIST || errno == ENOTEMPTY))
-		return call_fail(c, WN_EEXIST, "cannot back up to %s: it already exists", d->dir);
+		return wn_call_fail(c, WN_EEXIST, "cannot back up to %s: it already exists",
+		                    d->dir);
 	if (r != 0)
 		return admin_errno(c, errno, "cannot move the backup to", d->dir);
 	admin_sync_dir(d->parent);
@@ -216,7 +220,7 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 	int64_t t0 = wn_mono_ms();
 	int rv = wn_records_checkpoint(c->e->rec, data, &err);
 	if (rv != WN_OK) {
-		rv = call_fail(c, rv, "cannot take the checkpoint: %s", err);
+		rv = wn_call_fail(c, rv, "cannot take the checkpoint: %s", err);
 		free(err);
 		return rv;
 	}
@@ -232,7 +236,7 @@ static int admin_take(struct call *c, const char *stage, BackupResponse *r)
 	if (rv == WN_ENOTFOUND)
 		rv = WN_OK;
 	if (rv != WN_OK) {
-		rv = call_fail(c, rv, "the backup cannot be read back: %s", err);
+		rv = wn_call_fail(c, rv, "the backup cannot be read back: %s", err);
 		free(err);
 	}
 	return rv;
@@ -307,13 +311,13 @@ static void *admin_thread(void *arg)
 	int rv = admin_run(&c, &j->d, &r);
 	size_t len = 0;
 	uint8_t *buf =
-	    engine_pack_response(j->reqid, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg,
-	                         rv == WN_OK ? &r->base : NULL, &len);
+	    wn_engine_pack_response(j->reqid, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg,
+	                            rv == WN_OK ? &r->base : NULL, &len);
 	if (j->reqid != 0) {
 		if (rv == WN_OK)
-			dedupe_finish(e->dd, j->reqid, buf, len);
+			wn_dedupe_finish(e->dd, j->reqid, buf, len);
 		else
-			dedupe_abort(e->dd, j->reqid);
+			wn_dedupe_abort(e->dd, j->reqid);
 	}
 	admin_done();
 	e->cfg.deliver(e->cfg.deliver_arg, j->slot, buf, len, 0);
@@ -323,7 +327,7 @@ static void *admin_thread(void *arg)
 	return NULL;
 }
 
-int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const BackupRequest *rq = (const BackupRequest *)in;
 	wn_engine *e = c->e;
@@ -336,9 +340,9 @@ int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	bool stopping = e->q.no_park;
 	pthread_mutex_unlock(&e->mu);
 	if (stopping)
-		rv = call_fail(c, WN_EUNAVAIL, "the server is shutting down");
+		rv = wn_call_fail(c, WN_EUNAVAIL, "the server is shutting down");
 	else if (admin_busy)
-		rv = call_fail(c, WN_ESTATE, "another backup is in progress");
+		rv = wn_call_fail(c, WN_ESTATE, "another backup is in progress");
 	else
 		admin_busy = true;
 	pthread_mutex_unlock(&admin_mu);
@@ -370,14 +374,14 @@ int svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		free(j);
 		admin_delivered();
 		admin_done();
-		return call_fail(c, WN_EINTERNAL, "cannot start the backup: %s", strerror(err));
+		return wn_call_fail(c, WN_EINTERNAL, "cannot start the backup: %s", strerror(err));
 	}
 	c->parked = true;
 	*out = NULL;
 	return WN_OK;
 }
 
-void admin_drain(wn_engine *e)
+void wn_admin_drain(wn_engine *e)
 {
 	(void)e;
 	pthread_mutex_lock(&admin_mu);

@@ -44,30 +44,32 @@ static int job_deps_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, J
 		const Whatsnext__V1__Dependency *d = s->after[i];
 		if ((int)d->condition < 0 ||
 		    d->condition > WHATSNEXT__V1__DEP_CONDITION__AFTERNOTOK)
-			return call_fail(c, WN_EINVAL, "%sdependency %zu: unknown condition %d",
-			                 where, i + 1, (int)d->condition);
+			return wn_call_fail(c, WN_EINVAL, "%sdependency %zu: unknown condition %d",
+			                    where, i + 1, (int)d->condition);
 		if (d->ref[0] != '\0' && !batch)
-			return call_fail(
+			return wn_call_fail(
 			    c, WN_EINVAL,
 			    "%sdependency %zu: a reference by name (\"%.140s\") is only "
 			    "allowed inside a batch",
 			    where, i + 1, d->ref);
 		if (d->ref[0] != '\0' && d->job_id != 0)
-			return call_fail(c, WN_EINVAL,
-			                 "%sdependency %zu: give a job id or a name, not both",
-			                 where, i + 1);
+			return wn_call_fail(c, WN_EINVAL,
+			                    "%sdependency %zu: give a job id or a name, not both",
+			                    where, i + 1);
 		if (d->ref[0] == '\0') {
 			if (d->job_id == 0)
-				return call_fail(c, WN_EINVAL, "%sdependency %zu: no job id", where,
-				                 i + 1);
-			Job *x = job_find(c, d->job_id);
+				return wn_call_fail(c, WN_EINVAL, "%sdependency %zu: no job id",
+				                    where, i + 1);
+			Job *x = wn_job_find(c, d->job_id);
 			if (x == NULL)
-				return call_fail(c, WN_EINVAL, "%sdependency on unknown job %llu",
-				                 where, (unsigned long long)d->job_id);
+				return wn_call_fail(c, WN_EINVAL,
+				                    "%sdependency on unknown job %llu", where,
+				                    (unsigned long long)d->job_id);
 			if (strcmp(x->project, p->name) != 0)
-				return call_fail(c, WN_EINVAL,
-				                 "%sdependency on job %llu of another project (%s)",
-				                 where, (unsigned long long)d->job_id, x->project);
+				return wn_call_fail(
+				    c, WN_EINVAL,
+				    "%sdependency on job %llu of another project (%s)", where,
+				    (unsigned long long)d->job_id, x->project);
 		}
 		Whatsnext__V1__Dependency *nd = wn_arena_alloc(c->arena, sizeof(*nd));
 		whatsnext__v1__dependency__init(nd);
@@ -89,8 +91,8 @@ static int job_deps_unique(struct call *c, const Job *j, const char *where)
 	for (size_t i = 0; i < j->n_deps && rv == WN_OK; i++) {
 		uint64_t id = j->deps[i]->job_id;
 		if (wn_map_get_u64(seen, id) != NULL)
-			rv = call_fail(c, WN_EINVAL, "%sdependency on job %llu is given twice",
-			               where, (unsigned long long)id);
+			rv = wn_call_fail(c, WN_EINVAL, "%sdependency on job %llu is given twice",
+			                  where, (unsigned long long)id);
 		wn_map_put_u64(seen, id, (void *)1);
 	}
 	wn_map_free(seen);
@@ -106,15 +108,15 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 	if (many)
 		snprintf(where, sizeof(where), "job %zu: ", n + 1);
 	if (s == NULL)
-		return call_fail(c, WN_EINVAL, "%sjob is missing", where);
+		return wn_call_fail(c, WN_EINVAL, "%sjob is missing", where);
 	int rv = WN_OK;
-	struct project *p = engine_project(c, s->project, &rv);
-	if (p == NULL || engine_task(c, p, s->task, &rv) == NULL)
-		return call_fail(c, rv, "%s%s", where, c->msg);
+	struct project *p = wn_engine_project(c, s->project, &rv);
+	if (p == NULL || wn_engine_task(c, p, s->task, &rv) == NULL)
+		return wn_call_fail(c, rv, "%s%s", where, c->msg);
 	const char *why = s->name[0] ? job_name_check(s->name) : NULL;
 	if (why != NULL)
-		return call_fail(c, WN_EINVAL, "%sinvalid job name \"%.140s\": %s", where, s->name,
-		                 why);
+		return wn_call_fail(c, WN_EINVAL, "%sinvalid job name \"%.140s\": %s", where,
+		                    s->name, why);
 	Job *j = wn_arena_alloc(c->arena, sizeof(*j));
 	whatsnext__v1__job__init(j);
 	j->n_params = s->n_params;
@@ -123,16 +125,16 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 		const char *k = s->params[i]->key;
 		const char *bad = wn_name_check(k);
 		if (bad != NULL)
-			return call_fail(c, WN_EINVAL, "%sinvalid parameter name \"%.140s\": %s",
-			                 where, k, bad);
+			return wn_call_fail(c, WN_EINVAL, "%sinvalid parameter name \"%.140s\": %s",
+			                    where, k, bad);
 		if (strlen(s->params[i]->value) > WN_PARAM_VALUE_MAX)
-			return call_fail(c, WN_EINVAL,
-			                 "%sparameter %s: value is longer than %d bytes", where, k,
-			                 WN_PARAM_VALUE_MAX);
+			return wn_call_fail(c, WN_EINVAL,
+			                    "%sparameter %s: value is longer than %d bytes", where,
+			                    k, WN_PARAM_VALUE_MAX);
 		for (size_t q = 0; q < i; q++)
 			if (strcmp(s->params[q]->key, k) == 0)
-				return call_fail(c, WN_EINVAL, "%sparameter %s is given twice",
-				                 where, k);
+				return wn_call_fail(c, WN_EINVAL, "%sparameter %s is given twice",
+				                    where, k);
 		Whatsnext__V1__Job__ParamsEntry *e = wn_arena_alloc(c->arena, sizeof(*e));
 		whatsnext__v1__job__params_entry__init(e);
 		e->key = s->params[i]->key;
@@ -156,40 +158,40 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 /* job_reply commits b and answers with j as it is now. */
 static int job_reply(struct call *c, wn_batch *b, Job *j, bool position, ProtobufCMessage **out)
 {
-	int rv = call_commit(c, b);
+	int rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
-	job_fill_live(c, j, position);
+	wn_job_fill_live(c, j, position);
 	*out = &j->base;
 	return WN_OK;
 }
 
-int svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SubmitRequest *rq = (const void *)in;
-	if (replay_answer(c, &whatsnext__v1__submit_response__descriptor, rq->brief, out))
+	if (wn_replay_answer(c, &whatsnext__v1__submit_response__descriptor, rq->brief, out))
 		return WN_OK;
 	Job *j = NULL;
 	struct project *p = NULL;
 	int rv = job_from_spec(c, rq->job, 0, false, &j, &p);
 	if (rv == WN_OK)
-		rv = job_ids_left(c, 1);
+		rv = wn_job_ids_left(c, 1);
 	if (rv != WN_OK)
 		return rv;
-	job_assign_id(c, j, engine_now(c->e));
+	wn_job_assign_id(c, j, wn_engine_now(c->e));
 	j->submit_request_id = c->reqid;
 	Whatsnext__V1__SubmitResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__submit_response__init(r);
 	r->job = rq->brief ? NULL : j;
 	wn_batch *b = wn_batch_new();
-	job_insert(c, b, p, j);
+	wn_job_insert(c, b, p, j);
 	if (rq->brief)
-		r->job = job_brief(c, j);
-	job_ids_store(c, b);
-	rv = call_commit(c, b);
+		r->job = wn_job_brief(c, j);
+	wn_job_ids_store(c, b);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
-	replay_submitted(c, j);
+	wn_replay_submitted(c, j);
 	*out = &r->base;
 	return WN_OK;
 }
@@ -225,7 +227,7 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 				continue;
 			uintptr_t at = (uintptr_t)wn_map_get_str(byname, ref);
 			if (at == 0) {
-				rv = call_fail(
+				rv = wn_call_fail(
 				    c, WN_EINVAL,
 				    "job %zu: dependency on \"%.140s\", which names no job "
 				    "of the batch",
@@ -233,7 +235,7 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 				break;
 			}
 			if (at == (uintptr_t)SIZE_MAX) {
-				rv = call_fail(
+				rv = wn_call_fail(
 				    c, WN_EINVAL,
 				    "job %zu: dependency on \"%.140s\", a name that several "
 				    "jobs of the batch share",
@@ -241,11 +243,11 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 				break;
 			}
 			if (strcmp(jobs[at - 1]->project, jobs[i]->project) != 0) {
-				rv =
-				    call_fail(c, WN_EINVAL,
-				              "job %zu: dependency on \"%.140s\", a job of another "
-				              "project (%s)",
-				              i + 1, ref, jobs[at - 1]->project);
+				rv = wn_call_fail(
+				    c, WN_EINVAL,
+				    "job %zu: dependency on \"%.140s\", a job of another "
+				    "project (%s)",
+				    i + 1, ref, jobs[at - 1]->project);
 				break;
 			}
 			from[e] = at - 1;
@@ -264,23 +266,23 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 		return rv;
 	*order = wn_arena_alloc(c->arena, (n + 1) * sizeof(size_t));
 	size_t cyc = 0;
-	if (!deps_toposort(n, from, to, nedges, *order, &cyc))
-		return call_fail(c, WN_EINVAL,
-		                 "job %zu (\"%.140s\") is part of a dependency cycle in the batch",
-		                 cyc + 1, rq->jobs[cyc]->name);
+	if (!wn_deps_toposort(n, from, to, nedges, *order, &cyc))
+		return wn_call_fail(
+		    c, WN_EINVAL, "job %zu (\"%.140s\") is part of a dependency cycle in the batch",
+		    cyc + 1, rq->jobs[cyc]->name);
 	return WN_OK;
 }
 
-int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SubmitBatchRequest *rq = (const void *)in;
-	if (replay_answer(c, &whatsnext__v1__submit_batch_response__descriptor, false, out))
+	if (wn_replay_answer(c, &whatsnext__v1__submit_batch_response__descriptor, false, out))
 		return WN_OK;
 	if (rq->n_jobs == 0)
-		return call_fail(c, WN_EINVAL, "batch holds no jobs");
+		return wn_call_fail(c, WN_EINVAL, "batch holds no jobs");
 	if (rq->n_jobs > WN_BATCH_MAX)
-		return call_fail(c, WN_EINVAL, "batch of %zu jobs is over the limit of %d",
-		                 rq->n_jobs, WN_BATCH_MAX);
+		return wn_call_fail(c, WN_EINVAL, "batch of %zu jobs is over the limit of %d",
+		                    rq->n_jobs, WN_BATCH_MAX);
 	Job **jobs = wn_arena_alloc(c->arena, rq->n_jobs * sizeof(*jobs));
 	struct project **projs = wn_arena_alloc(c->arena, rq->n_jobs * sizeof(*projs));
 	for (size_t i = 0; i < rq->n_jobs; i++) {
@@ -288,17 +290,17 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		if (rv != WN_OK)
 			return rv;
 		if (rq->sweep != NULL && projs[i] != projs[0])
-			return call_fail(c, WN_EINVAL,
-			                 "job %zu: a sweep's jobs must all belong to project %s",
-			                 i + 1, projs[0]->name);
+			return wn_call_fail(c, WN_EINVAL,
+			                    "job %zu: a sweep's jobs must all belong to project %s",
+			                    i + 1, projs[0]->name);
 	}
 	if (rq->sweep != NULL && rq->sweep->name[0] != '\0' &&
 	    (strlen(rq->sweep->name) > WN_NAME_MAX || job_name_check(rq->sweep->name) != NULL))
-		return call_fail(c, WN_EINVAL, "invalid sweep name \"%.140s\": %s", rq->sweep->name,
-		                 strlen(rq->sweep->name) > WN_NAME_MAX
-		                     ? "name is longer than 128 bytes"
-		                     : job_name_check(rq->sweep->name));
-	if (job_ids_left(c, rq->n_jobs) != WN_OK)
+		return wn_call_fail(
+		    c, WN_EINVAL, "invalid sweep name \"%.140s\": %s", rq->sweep->name,
+		    strlen(rq->sweep->name) > WN_NAME_MAX ? "name is longer than 128 bytes"
+		                                          : job_name_check(rq->sweep->name));
+	if (wn_job_ids_left(c, rq->n_jobs) != WN_OK)
 		return WN_ETOOBIG;
 	uint64_t first = c->e->next_id;
 	size_t *order = NULL;
@@ -309,7 +311,7 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	whatsnext__v1__submit_batch_response__init(r);
 	r->n_ids = rq->n_jobs;
 	r->ids = wn_arena_alloc(c->arena, rq->n_jobs * sizeof(*r->ids));
-	int64_t now = engine_now(c->e);
+	int64_t now = wn_engine_now(c->e);
 	wn_batch *b = wn_batch_new();
 	if (rq->sweep != NULL) {
 		Whatsnext__V1__Sweep *sw = wn_arena_alloc(c->arena, sizeof(*sw));
@@ -323,58 +325,58 @@ int svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		sw->total = rq->n_jobs;
 		sw->created_ms = now;
 		wn_records_sweep_put(b, sw);
-		engine_sweep_new(c->e, projs[0], sw);
+		wn_engine_sweep_new(c->e, projs[0], sw);
 		r->sweep_id = first;
 	}
 	for (size_t i = 0; i < rq->n_jobs; i++) {
-		job_assign_id(c, jobs[i], now);
+		wn_job_assign_id(c, jobs[i], now);
 		jobs[i]->sweep_id = r->sweep_id;
 		r->ids[i] = jobs[i]->id;
 	}
 	for (size_t i = 0; i < rq->n_jobs; i++)
-		job_insert(c, b, projs[order[i]], jobs[order[i]]);
-	job_ids_store(c, b);
-	replay_persist(c, b, &r->base);
-	rv = call_commit(c, b);
+		wn_job_insert(c, b, projs[order[i]], jobs[order[i]]);
+	wn_job_ids_store(c, b);
+	wn_replay_persist(c, b, &r->base);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
 }
 
-int svc_job_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__GetJobRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = job_load(c, rq->id, &j);
+	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
-	job_fill_live(c, j, true);
+	wn_job_fill_live(c, j, true);
 	*out = &j->base;
 	return WN_OK;
 }
 
-int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ListJobsRequest *rq = (const void *)in;
 	if (rq->page_size < 0)
-		return call_fail(c, WN_EINVAL, "page_size must not be negative (got %d)",
-		                 rq->page_size);
+		return wn_call_fail(c, WN_EINVAL, "page_size must not be negative (got %d)",
+		                    rq->page_size);
 	if (rq->page_size > WN_PAGE_MAX)
-		return call_fail(c, WN_EINVAL, "page_size %d is over the limit of %d",
-		                 rq->page_size, WN_PAGE_MAX);
+		return wn_call_fail(c, WN_EINVAL, "page_size %d is over the limit of %d",
+		                    rq->page_size, WN_PAGE_MAX);
 	if ((int)rq->status < 0 || (int)rq->status >= WN_NSTATUS)
-		return call_fail(c, WN_EINVAL, "unknown job status %d", (int)rq->status);
+		return wn_call_fail(c, WN_EINVAL, "unknown job status %d", (int)rq->status);
 	int rv = WN_OK;
-	if (rq->project[0] != '\0' && engine_project(c, rq->project, &rv) == NULL)
+	if (rq->project[0] != '\0' && wn_engine_project(c, rq->project, &rv) == NULL)
 		return rv;
 	uint64_t after = rq->after_id, last_id = UINT64_MAX;
 	if (rq->sweep_id != 0) {
 		/* a sweep's jobs have consecutive ids: read just that range */
-		struct sweep *sw = engine_sweep(c->e, rq->sweep_id);
+		struct sweep *sw = wn_engine_sweep(c->e, rq->sweep_id);
 		if (sw == NULL)
-			return call_fail(c, WN_ENOTFOUND, "sweep %llu not found",
-			                 (unsigned long long)rq->sweep_id);
+			return wn_call_fail(c, WN_ENOTFOUND, "sweep %llu not found",
+			                    (unsigned long long)rq->sweep_id);
 		if (after < sw->id - 1)
 			after = sw->id - 1;
 		last_id = sw->id + sw->total - 1;
@@ -398,103 +400,103 @@ int svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	                      .jobs = r->jobs};
 	wn_records_job_page(&c->rec, &pg);
 	for (size_t i = 0; i < pg.n; i++)
-		job_fill_live(c, pg.jobs[i], false);
+		wn_job_fill_live(c, pg.jobs[i], false);
 	r->n_jobs = pg.n;
 	r->next_after_id = pg.next_after;
 	*out = &r->base;
 	return WN_OK;
 }
 
-int svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = job_load(c, rq->id, &j);
+	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	int from = j->status;
 	if (from != PENDING && from != RUNNING && from != BLOCKED)
-		return call_fail(c, WN_ESTATE, "job %llu is already %s", (unsigned long long)j->id,
-		                 job_status_name(from));
+		return wn_call_fail(c, WN_ESTATE, "job %llu is already %s",
+		                    (unsigned long long)j->id, wn_job_status_name(from));
 	if (strlen(rq->reason) > WN_REASON_MAX)
-		return call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
-	struct project *p = job_project(c, j);
+		return wn_call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
+	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
-		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
-		                 (unsigned long long)j->id);
+		return wn_call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                    (unsigned long long)j->id);
 	j->reason = rq->reason[0] ? rq->reason : "cancelled by user";
-	j->finished_ms = engine_now(c->e);
+	j->finished_ms = wn_engine_now(c->e);
 	j->lease_expires_ms = 0; /* a RUNNING job's lease ends with it */
 	wn_batch *b = wn_batch_new();
-	job_set_status(c, b, p, j, CANCELLED);
+	wn_job_set_status(c, b, p, j, CANCELLED);
 	if (from == RUNNING) /* its holder learns it from the next heartbeat */
-		job_lease_cancel(c->e, j->id, j->attempt);
+		wn_job_lease_cancel(c->e, j->id, j->attempt);
 	return job_reply(c, b, j, false, out);
 }
 
-int svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = job_load(c, rq->id, &j);
+	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	int from = j->status;
 	if (from != FAILED && from != CANCELLED && from != BLOCKED)
-		return call_fail(c, WN_ESTATE,
-		                 "job %llu is %s; only failed, cancelled or blocked jobs can be "
-		                 "retried",
-		                 (unsigned long long)j->id, job_status_name(from));
-	struct project *p = job_project(c, j);
+		return wn_call_fail(c, WN_ESTATE,
+		                    "job %llu is %s; only failed, cancelled or blocked jobs can be "
+		                    "retried",
+		                    (unsigned long long)j->id, wn_job_status_name(from));
+	struct project *p = wn_job_project(c, j);
 	if (p == NULL || wn_map_get_str(p->tasks, j->task) == NULL)
-		return call_fail(c, WN_ENOTFOUND, "task \"%s\" of job %llu no longer exists",
-		                 j->task, (unsigned long long)j->id);
+		return wn_call_fail(c, WN_ENOTFOUND, "task \"%s\" of job %llu no longer exists",
+		                    j->task, (unsigned long long)j->id);
 	uint32_t unmet = 0, broken = 0;
 	const char *why = NULL;
-	deps_eval(c, j, &unmet, &broken, &why);
+	wn_deps_eval(c, j, &unmet, &broken, &why);
 	if (broken > 0)
-		return call_fail(c, WN_ESTATE, "job %llu cannot run: %s", (unsigned long long)j->id,
-		                 why);
+		return wn_call_fail(c, WN_ESTATE, "job %llu cannot run: %s",
+		                    (unsigned long long)j->id, why);
 	j->lost = 0;
 	j->failures = 0;
 	j->exit_code = 0;
 	j->reason = "";
 	j->finished_ms = 0;
 	wn_batch *b = wn_batch_new();
-	job_set_status(c, b, p, j, PENDING);
+	wn_job_set_status(c, b, p, j, PENDING);
 	return job_reply(c, b, j, false, out);
 }
 
-int svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = job_load(c, rq->id, &j);
+	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	if (j->status == RUNNING && !rq->force)
-		return call_fail(c, WN_ESTATE, "job %llu is running; cancel it first or force",
-		                 (unsigned long long)j->id);
+		return wn_call_fail(c, WN_ESTATE, "job %llu is running; cancel it first or force",
+		                    (unsigned long long)j->id);
 	if (!rq->force) {
-		struct redges *r = deps_dependents(c->e, j->id);
+		struct redges *r = wn_deps_dependents(c->e, j->id);
 		for (uint32_t k = 0; r != NULL && k < r->n; k++) {
-			Job *y = job_find(c, r->v[k].job);
+			Job *y = wn_job_find(c, r->v[k].job);
 			if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
-				return call_fail(
+				return wn_call_fail(
 				    c, WN_ESTATE,
 				    "job %llu has dependents waiting for it (job %llu); "
 				    "force the removal to block them",
 				    (unsigned long long)j->id, (unsigned long long)y->id);
 		}
 	}
-	struct project *p = job_project(c, j);
+	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
-		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
-		                 (unsigned long long)j->id);
+		return wn_call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                    (unsigned long long)j->id);
 	Job copy = *j;
 	wn_batch *b = wn_batch_new();
-	job_remove_many(c, b, p, &j, 1, true);
-	rv = call_commit(c, b);
+	wn_job_remove_many(c, b, p, &j, 1, true);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	Job *reply = wn_arena_alloc(c->arena, sizeof(*reply));
@@ -503,30 +505,30 @@ int svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	return WN_OK;
 }
 
-int svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SetPriorityRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = job_load(c, rq->id, &j);
+	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
-	struct project *p = job_project(c, j);
-	bool ready = p != NULL && job_is_ready(p, j);
+	struct project *p = wn_job_project(c, j);
+	bool ready = p != NULL && wn_job_is_ready(p, j);
 	if (ready)
-		queue_ready_del(p, j);
+		wn_queue_ready_del(p, j);
 	j->priority = rq->priority;
 	if (ready)
-		queue_ready_add(c, p, j);
+		wn_queue_ready_add(c, p, j);
 	wn_batch *b = wn_batch_new();
-	job_put(c, b, j);
+	wn_job_put(c, b, j);
 	return job_reply(c, b, j, true, out);
 }
 
-int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__GetJobRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = job_load(c, rq->id, &j);
+	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	/* breadth-first upstream, each job once */
@@ -537,13 +539,13 @@ int svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	wn_map_put_u64(seen, j->id, j);
 	size_t bytes = 0;
 	for (size_t i = 0; i < n && bytes <= WN_REPLY_BUDGET; i++) {
-		job_fill_live(c, v[i], false);
+		wn_job_fill_live(c, v[i], false);
 		bytes += protobuf_c_message_get_packed_size(&v[i]->base);
 		for (size_t d = 0; d < v[i]->n_deps; d++) {
 			uint64_t x = v[i]->deps[d]->job_id;
 			if (wn_map_get_u64(seen, x) != NULL)
 				continue;
-			Job *xj = job_find(c, x);
+			Job *xj = wn_job_find(c, x);
 			if (xj == NULL)
 				continue;
 			wn_map_put_u64(seen, x, xj);

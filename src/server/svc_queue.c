@@ -21,7 +21,8 @@ static int worker_name_ok(struct call *c, const char *worker)
 {
 	const char *why = wn_name_check(worker);
 	if (why != NULL)
-		return call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", worker, why);
+		return wn_call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", worker,
+		                    why);
 	return WN_OK;
 }
 
@@ -41,23 +42,24 @@ static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq,
 	if (rv != WN_OK)
 		return rv;
 	if (rq->wait_ms > WN_WAIT_MAX_MS)
-		return call_fail(c, WN_EINVAL, "wait_ms %u is over the limit of %d", rq->wait_ms,
-		                 WN_WAIT_MAX_MS);
+		return wn_call_fail(c, WN_EINVAL, "wait_ms %u is over the limit of %d", rq->wait_ms,
+		                    WN_WAIT_MAX_MS);
 	if (rq->max_jobs > FETCH_MAX_JOBS)
-		return call_fail(c, WN_EINVAL, "max_jobs %u is over the limit of %d", rq->max_jobs,
-		                 FETCH_MAX_JOBS);
+		return wn_call_fail(c, WN_EINVAL, "max_jobs %u is over the limit of %d",
+		                    rq->max_jobs, FETCH_MAX_JOBS);
 	size_t np = (rq->project[0] != '\0') + rq->n_projects;
 	if (np == 0)
-		return call_fail(c, WN_EINVAL, "no project to fetch from");
+		return wn_call_fail(c, WN_EINVAL, "no project to fetch from");
 	if (np > FETCH_MAX_PROJECTS)
-		return call_fail(c, WN_EINVAL, "at most %d projects per fetch", FETCH_MAX_PROJECTS);
+		return wn_call_fail(c, WN_EINVAL, "at most %d projects per fetch",
+		                    FETCH_MAX_PROJECTS);
 	struct project **ps = wn_arena_alloc(c->arena, np * sizeof(*ps));
 	size_t n = 0;
 	for (size_t i = 0; i < np; i++) {
 		const char *name = i == 0 && rq->project[0]
 		                       ? rq->project
 		                       : rq->projects[i - (rq->project[0] != 0)];
-		struct project *p = engine_project(c, name, &rv);
+		struct project *p = wn_engine_project(c, name, &rv);
 		if (p == NULL)
 			return rv;
 		bool dup = false;
@@ -70,8 +72,8 @@ static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq,
 	for (size_t i = 0; i < rq->n_tasks; i++) {
 		const char *why = wn_name_check(rq->tasks[i]);
 		if (why != NULL)
-			return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
-			                 rq->tasks[i], why);
+			return wn_call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
+			                    rq->tasks[i], why);
 	}
 	want->ps = ps;
 	want->np = n;
@@ -103,7 +105,7 @@ static int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchReq
 		return rv;
 	Job **got = wn_arena_alloc(c->arena, want->max_jobs * sizeof(*got));
 	size_t n = 0;
-	rv = queue_claim(c, b, want, got, &n);
+	rv = wn_queue_claim(c, b, want, got, &n);
 	fetch_reply(r, got, n);
 	return rv;
 }
@@ -115,10 +117,10 @@ static void fetch_answer(struct call *c, const struct parked *pk, Job **got, siz
 	Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__fetch_response__init(r);
 	fetch_reply(r, got, n);
-	call_answer(c, pk, &r->base);
+	wn_call_answer(c, pk, &r->base);
 }
 
-int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__FetchRequest *rq = (const void *)in;
 	Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
@@ -129,15 +131,15 @@ int svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	if (rv == WN_OK && r->job == NULL && rq->wait_ms > 0 && c->slot != NULL &&
 	    !c->e->q.no_park) {
 		/* a worker back from LOST is stored before it waits */
-		if ((rv = call_commit(c, b)) != WN_OK)
+		if ((rv = wn_call_commit(c, b)) != WN_OK)
 			return rv;
-		return queue_park(c, &want, rq->wait_ms, fetch_answer);
+		return wn_queue_park(c, &want, rq->wait_ms, fetch_answer);
 	}
 	if (rv != WN_OK) {
 		wn_batch_free(b);
 		return rv;
 	}
-	if ((rv = call_commit(c, b)) != WN_OK)
+	if ((rv = wn_call_commit(c, b)) != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
@@ -150,26 +152,27 @@ static int holder_check(struct call *c, const Job *j, const char *worker)
 	if (j->worker[0] == '\0' || strcmp(j->worker, worker) == 0)
 		return WN_OK;
 	if (worker[0] == '\0')
-		return call_fail(c, WN_ESTATE,
-		                 "job %llu attempt %u is held by worker %s; this request names no "
-		                 "worker",
-		                 (unsigned long long)j->id, j->attempt, j->worker);
-	return call_fail(c, WN_ESTATE, "job %llu attempt %u is held by worker %s, not by %.140s",
-	                 (unsigned long long)j->id, j->attempt, j->worker, worker);
+		return wn_call_fail(
+		    c, WN_ESTATE,
+		    "job %llu attempt %u is held by worker %s; this request names no "
+		    "worker",
+		    (unsigned long long)j->id, j->attempt, j->worker);
+	return wn_call_fail(c, WN_ESTATE, "job %llu attempt %u is held by worker %s, not by %.140s",
+	                    (unsigned long long)j->id, j->attempt, j->worker, worker);
 }
 
 /* heartbeat_fence refuses a heartbeat naming a lease that is held (or was,
  * until a cancel) by another worker, before anything changes. */
 static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
 {
-	const struct wrk *w = fleet_get(c->e, rq->worker);
+	const struct wrk *w = wn_fleet_get(c->e, rq->worker);
 	for (size_t i = 0; i < rq->n_leases; i++) {
 		const Whatsnext__V1__Lease *l = rq->leases[i];
 		if (w != NULL && wn_map_get_u64(w->jobs, l->job_id) != NULL)
 			continue; /* a job the fleet knows this worker runs */
-		bool current = job_lease_held(c->e, l->job_id, l->attempt) ||
-		               job_lease_cancelled(c->e, l->job_id, l->attempt);
-		Job *j = current ? job_find(c, l->job_id) : NULL;
+		bool current = wn_job_lease_held(c->e, l->job_id, l->attempt) ||
+		               wn_job_lease_cancelled(c->e, l->job_id, l->attempt);
+		Job *j = current ? wn_job_find(c, l->job_id) : NULL;
 		if (j == NULL || j->attempt != l->attempt)
 			continue; /* not held by anyone at that attempt: reported lost */
 		int rv = holder_check(c, j, rq->worker);
@@ -179,7 +182,7 @@ static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest
 	return WN_OK;
 }
 
-int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__HeartbeatRequest *rq = (const void *)in;
 	int rv = worker_name_ok(c, rq->worker);
@@ -191,29 +194,29 @@ int svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	whatsnext__v1__heartbeat_response__init(r);
 	r->cancelled = wn_arena_alloc(c->arena, (rq->n_leases + 1) * sizeof(uint64_t));
 	r->lost = wn_arena_alloc(c->arena, (rq->n_leases + 1) * sizeof(uint64_t));
-	int64_t now = engine_now(c->e);
-	int64_t exp = engine_mono(c->e) + c->e->cfg.lease_ms;
+	int64_t now = wn_engine_now(c->e);
+	int64_t exp = wn_engine_mono(c->e) + c->e->cfg.lease_ms;
 	wn_batch *b = wn_batch_new();
-	r->drain = fleet_seen(c->e, rq->worker, now, b);
+	r->drain = wn_fleet_seen(c->e, rq->worker, now, b);
 	for (size_t i = 0; i < rq->n_leases; i++) {
 		const Whatsnext__V1__Lease *l = rq->leases[i];
 		if (l->external_id[0] != '\0' && strlen(l->external_id) <= WN_NAME_MAX) {
 			/* record where the job runs (a SLURM id, ...) once it is known */
-			Job *j = job_lease_held(c->e, l->job_id, l->attempt)
-			             ? job_find(c, l->job_id)
+			Job *j = wn_job_lease_held(c->e, l->job_id, l->attempt)
+			             ? wn_job_find(c, l->job_id)
 			             : NULL;
 			if (j != NULL && strcmp(j->external_id, l->external_id) != 0) {
 				j->external_id = l->external_id;
-				job_put(c, b, j);
+				wn_job_put(c, b, j);
 			}
 		}
-		if (job_lease_cancelled(c->e, l->job_id, l->attempt))
+		if (wn_job_lease_cancelled(c->e, l->job_id, l->attempt))
 			r->cancelled[r->n_cancelled++] = l->job_id;
-		else if (!job_lease_extend(c->e, l->job_id, l->attempt, exp))
+		else if (!wn_job_lease_extend(c->e, l->job_id, l->attempt, exp))
 			r->lost[r->n_lost++] = l->job_id;
 	}
 	r->lease_expires_ms = now + c->e->cfg.lease_ms;
-	if ((rv = call_commit(c, b)) != WN_OK)
+	if ((rv = wn_call_commit(c, b)) != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
@@ -225,20 +228,20 @@ static int lease_check(struct call *c, uint64_t id, uint32_t attempt, const char
                        bool *cancelled)
 {
 	Job *j = NULL;
-	int rv = job_load(c, id, &j);
+	int rv = wn_job_load(c, id, &j);
 	if (rv != WN_OK)
 		return rv;
-	*cancelled = job_lease_cancelled(c->e, id, attempt) && j->status == CANCELLED;
+	*cancelled = wn_job_lease_cancelled(c->e, id, attempt) && j->status == CANCELLED;
 	if (*cancelled) {
 		*out = j;
 		return holder_check(c, j, worker);
 	}
-	if (j->status != RUNNING || j->attempt != attempt || !job_lease_held(c->e, id, attempt))
-		return call_fail(
+	if (j->status != RUNNING || j->attempt != attempt || !wn_job_lease_held(c->e, id, attempt))
+		return wn_call_fail(
 		    c, WN_ESTATE,
 		    "job %llu attempt %u no longer holds a lease (the job is %s, attempt "
 		    "%u)",
-		    (unsigned long long)id, attempt, job_status_name(j->status), j->attempt);
+		    (unsigned long long)id, attempt, wn_job_status_name(j->status), j->attempt);
 	*out = j;
 	return holder_check(c, j, worker);
 }
@@ -259,30 +262,31 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
                         Job **out)
 {
 	if (strlen(rq->reason) > WN_REASON_MAX)
-		return call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
+		return wn_call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
 	if (strlen(rq->external_id) > WN_NAME_MAX)
-		return call_fail(c, WN_EINVAL, "external_id is longer than %d bytes", WN_NAME_MAX);
+		return wn_call_fail(c, WN_EINVAL, "external_id is longer than %d bytes",
+		                    WN_NAME_MAX);
 	Job *j = NULL;
 	bool was_cancelled = false;
 	int rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled);
 	if (rv != WN_OK)
 		return rv;
-	struct project *p = job_project(c, j);
+	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
-		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
-		                 (unsigned long long)j->id);
+		return wn_call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                    (unsigned long long)j->id);
 	struct task *t = wn_map_get_str(p->tasks, j->task);
 	j->exit_code = rq->exit_code;
 	j->output_tail = (char *)tail_of(rq->output_tail);
 	j->duration_ms = rq->duration_ms;
 	if (rq->external_id[0])
 		j->external_id = rq->external_id;
-	j->finished_ms = engine_now(c->e);
+	j->finished_ms = wn_engine_now(c->e);
 	j->lease_expires_ms = 0;
-	job_lease_end(c->e, j->id);
+	wn_job_lease_end(c->e, j->id);
 	if (was_cancelled) {
 		/* already CANCELLED: keep the run's outcome on the record */
-		job_put(c, b, j);
+		wn_job_put(c, b, j);
 		*out = j;
 		return WN_OK;
 	}
@@ -310,12 +314,12 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 			j->reason = (char *)why;
 		}
 	}
-	job_set_status(c, b, p, j, to);
+	wn_job_set_status(c, b, p, j, to);
 	*out = j;
 	return WN_OK;
 }
 
-int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__CompleteRequest *rq = (const void *)in;
 	Whatsnext__V1__CompleteResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
@@ -330,7 +334,7 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	wn_batch *b = wn_batch_new();
 	int rv = complete_one(c, b, rq, &r->job);
 	if (rv == WN_OK && rq->brief)
-		r->job = job_brief(c, r->job);
+		r->job = wn_job_brief(c, r->job);
 	if (rv == WN_OK && rq->next != NULL) {
 		Whatsnext__V1__FetchResponse *fr = wn_arena_alloc(c->arena, sizeof(*fr));
 		whatsnext__v1__fetch_response__init(fr);
@@ -343,18 +347,18 @@ int svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		wn_batch_free(b);
 		return rv;
 	}
-	if ((rv = call_commit(c, b)) != WN_OK)
+	if ((rv = wn_call_commit(c, b)) != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
 }
 
-int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__CompleteBatchRequest *rq = (const void *)in;
 	if (rq->n_results > WN_BATCH_MAX)
-		return call_fail(c, WN_EINVAL, "batch of %zu results is over the limit of %d",
-		                 rq->n_results, WN_BATCH_MAX);
+		return wn_call_fail(c, WN_EINVAL, "batch of %zu results is over the limit of %d",
+		                    rq->n_results, WN_BATCH_MAX);
 	Whatsnext__V1__CompleteBatchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__complete_batch_response__init(r);
 	r->results = wn_arena_alloc(c->arena, (rq->n_results + 1) * sizeof(*r->results));
@@ -364,49 +368,49 @@ int svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, Protobu
 		whatsnext__v1__complete_result__init(res);
 		c->msg = NULL;
 		int rv = rq->results[i]->next != NULL
-		             ? call_fail(c, WN_EINVAL, "next is not allowed in a batch")
+		             ? wn_call_fail(c, WN_EINVAL, "next is not allowed in a batch")
 		             : complete_one(c, b, rq->results[i], &res->job);
 		res->code = (Whatsnext__V1__Code)wn_err_to_code(rv);
 		res->message = rv == WN_OK ? "" : (char *)(c->msg ? c->msg : wn_strerror(rv));
 		if (rv != WN_OK)
 			res->job = NULL;
 		else if (rq->results[i]->brief)
-			res->job = job_brief(c, res->job);
+			res->job = wn_job_brief(c, res->job);
 		r->results[r->n_results++] = res;
 	}
 	c->msg = NULL;
-	int rv = call_commit(c, b);
+	int rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
 }
 
-int svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ReleaseRequest *rq = (const void *)in;
 	if (strlen(rq->reason) > WN_REASON_MAX)
-		return call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
+		return wn_call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
 	Job *j = NULL;
 	bool was_cancelled = false;
 	int rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled);
 	if (rv != WN_OK)
 		return rv;
-	job_lease_end(c->e, j->id);
+	wn_job_lease_end(c->e, j->id);
 	if (was_cancelled) {
 		*out = &j->base;
 		return WN_OK;
 	}
-	struct project *p = job_project(c, j);
+	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
-		return call_fail(c, WN_EINTERNAL, "job %llu has no project",
-		                 (unsigned long long)j->id);
+		return wn_call_fail(c, WN_EINTERNAL, "job %llu has no project",
+		                    (unsigned long long)j->id);
 	j->lease_expires_ms = 0;
 	j->reason = wn_arena_printf(c->arena, "attempt %u handed back by worker %s%s%.200s",
 	                            j->attempt, j->worker, rq->reason[0] ? ": " : "", rq->reason);
 	wn_batch *b = wn_batch_new();
-	job_set_status(c, b, p, j, PENDING);
-	rv = call_commit(c, b);
+	wn_job_set_status(c, b, p, j, PENDING);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &j->base;
@@ -434,14 +438,14 @@ static int stats_cmp(const void *a, const void *b)
 	return strcmp(x->project, y->project);
 }
 
-int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__StatsRequest *rq = (const void *)in;
 	Whatsnext__V1__StatsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__stats_response__init(r);
 	if (rq->project[0] != '\0') {
 		int rv = WN_OK;
-		struct project *p = engine_project(c, rq->project, &rv);
+		struct project *p = wn_engine_project(c, rq->project, &rv);
 		if (p == NULL)
 			return rv;
 		r->projects = wn_arena_alloc(c->arena, sizeof(*r->projects));
@@ -461,25 +465,25 @@ int svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	return WN_OK;
 }
 
-int svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ClearRequest *rq = (const void *)in;
 	int rv = WN_OK;
-	struct project *p = engine_project(c, rq->project, &rv);
+	struct project *p = wn_engine_project(c, rq->project, &rv);
 	if (p == NULL)
 		return rv;
 	struct task *only = NULL;
-	if (rq->task[0] != '\0' && (only = engine_task(c, p, rq->task, &rv)) == NULL)
+	if (rq->task[0] != '\0' && (only = wn_engine_task(c, p, rq->task, &rv)) == NULL)
 		return rv;
 	Whatsnext__V1__ClearResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__clear_response__init(r);
 	Job **v = NULL;
-	size_t n = project_pending_jobs(c, p, only, &v);
+	size_t n = wn_project_pending_jobs(c, p, only, &v);
 	wn_batch *b = wn_batch_new();
-	job_remove_many(c, b, p, v, n, true);
+	wn_job_remove_many(c, b, p, v, n, true);
 	free(v);
 	r->removed = n;
-	rv = call_commit(c, b);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &r->base;
@@ -495,25 +499,25 @@ static int job_cmp_dispatch(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__PopRequest *rq = (const void *)in;
 	int rv = WN_OK;
-	struct project *p = engine_project(c, rq->project, &rv);
+	struct project *p = wn_engine_project(c, rq->project, &rv);
 	if (p == NULL)
 		return rv;
 	wn_index_entry e;
-	if (!project_job_at(c, p, rq->position, &e))
-		return call_fail(c, WN_ENOTFOUND,
-		                 "project \"%s\" has no pending job at position %llu", p->name,
-		                 (unsigned long long)rq->position);
+	if (!wn_project_job_at(c, p, rq->position, &e))
+		return wn_call_fail(c, WN_ENOTFOUND,
+		                    "project \"%s\" has no pending job at position %llu", p->name,
+		                    (unsigned long long)rq->position);
 	Job *j = NULL;
-	if ((rv = job_load(c, e.id, &j)) != WN_OK)
+	if ((rv = wn_job_load(c, e.id, &j)) != WN_OK)
 		return rv;
 	Job copy = *j;
 	wn_batch *b = wn_batch_new();
-	job_remove_many(c, b, p, &j, 1, true);
-	rv = call_commit(c, b);
+	wn_job_remove_many(c, b, p, &j, 1, true);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	Job *reply = wn_arena_alloc(c->arena, sizeof(*reply));
@@ -529,7 +533,7 @@ static void list_totals(struct project *p, Whatsnext__V1__QueueListResponse *r)
 {
 	for (size_t i = 0; i < p->nq; i++) {
 		size_t n = wn_index_count(p->qv[i]->ready);
-		if (queue_capped(p->qv[i]))
+		if (wn_queue_capped(p->qv[i]))
 			r->waiting_total += n;
 		else
 			r->total += n;
@@ -553,13 +557,13 @@ static void list_waiting(struct call *c, struct project *p, struct qwalk *w, uin
 	wn_index_entry e;
 	/* every job that cannot run now, in dispatch order, then as many
 	 * as the page holds */
-	while (qwalk_next(w, &e))
-		if (queue_capped(w->last) && ncapped <= r->waiting_total)
+	while (wn_qwalk_next(w, &e))
+		if (wn_queue_capped(w->last) && ncapped <= r->waiting_total)
 			capped[ncapped++] = e.id;
 	Job **more = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(*more));
 	size_t nmore = 0;
 	for (size_t i = 0; i < ncapped && nmore < r->waiting_total; i++) {
-		Job *j = job_find(c, capped[i]);
+		Job *j = wn_job_find(c, capped[i]);
 		if (j != NULL)
 			more[nmore++] = j;
 	}
@@ -568,59 +572,59 @@ static void list_waiting(struct call *c, struct project *p, struct qwalk *w, uin
 	const char *sk;
 	void *wv;
 	while (nmore < r->waiting_total && wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv)) {
-		Job *j = ((struct dwait *)wv)->broken == 0 ? job_find(c, wid) : NULL;
+		Job *j = ((struct dwait *)wv)->broken == 0 ? wn_job_find(c, wid) : NULL;
 		if (j != NULL && j->status == PENDING)
 			more[nmore++] = j;
 	}
 	qsort(more, nmore, sizeof(*more), job_cmp_dispatch);
 	for (size_t i = 0; i < nmore && r->n_jobs < limit && *bytes <= WN_REPLY_BUDGET; i++) {
-		job_fill_live(c, more[i], false);
+		wn_job_fill_live(c, more[i], false);
 		*bytes += protobuf_c_message_get_packed_size(&more[i]->base);
 		r->jobs[r->n_jobs++] = more[i];
 	}
 }
 
-int svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__QueueListRequest *rq = (const void *)in;
 	int rv = WN_OK;
-	struct project *p = engine_project(c, rq->project, &rv);
+	struct project *p = wn_engine_project(c, rq->project, &rv);
 	if (p == NULL)
 		return rv;
 	if (rq->limit < 0)
-		return call_fail(c, WN_EINVAL, "limit must not be negative (got %d)", rq->limit);
+		return wn_call_fail(c, WN_EINVAL, "limit must not be negative (got %d)", rq->limit);
 	if (rq->limit > WN_PAGE_MAX)
-		return call_fail(c, WN_EINVAL, "limit %d is over the limit of %d", rq->limit,
-		                 WN_PAGE_MAX);
+		return wn_call_fail(c, WN_EINVAL, "limit %d is over the limit of %d", rq->limit,
+		                    WN_PAGE_MAX);
 	if (rq->offset < 0)
-		return call_fail(c, WN_EINVAL, "offset must not be negative (got %lld)",
-		                 (long long)rq->offset);
+		return wn_call_fail(c, WN_EINVAL, "offset must not be negative (got %lld)",
+		                    (long long)rq->offset);
 	size_t limit = rq->limit ? (size_t)rq->limit : WN_PAGE_DEFAULT;
 	Whatsnext__V1__QueueListResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__queue_list_response__init(r);
 	r->jobs = wn_arena_alloc(c->arena, limit * sizeof(*r->jobs));
 	list_totals(p, r);
 	struct qwalk w;
-	qwalk_init(c, p, &w);
+	wn_qwalk_init(c, p, &w);
 	wn_index_entry e;
 	int64_t pos = 0;
 	size_t bytes = 0;
 	size_t ncapped = 0;
 	uint64_t *capped = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(uint64_t));
-	while (r->n_jobs < limit && bytes <= WN_REPLY_BUDGET && qwalk_next(&w, &e)) {
-		if (queue_capped(w.last)) {
+	while (r->n_jobs < limit && bytes <= WN_REPLY_BUDGET && wn_qwalk_next(&w, &e)) {
+		if (wn_queue_capped(w.last)) {
 			if (ncapped <= r->waiting_total)
 				capped[ncapped++] = e.id;
 			continue;
 		}
 		if (pos++ < rq->offset)
 			continue;
-		Job *j = job_find(c, e.id);
+		Job *j = wn_job_find(c, e.id);
 		if (j == NULL)
 			continue;
-		job_fill_live(c, j, false); /* its dependencies' statuses */
+		wn_job_fill_live(c, j, false); /* its dependencies' statuses */
 		j->position = p->archived ? -1 : pos - 1;
-		const char *never = fleet_never(c, &w.last->task->need);
+		const char *never = wn_fleet_never(c, &w.last->task->need);
 		j->waiting = p->archived
 		                 ? wn_arena_printf(c->arena, "project %s is archived", p->name)
 		             : never != NULL ? (char *)never

@@ -35,13 +35,13 @@ static Whatsnext__V1__Sweep *sweep_reply(struct call *c, const struct sweep *w)
 
 static struct sweep *sweep_get(struct call *c, uint64_t id, int *rv)
 {
-	struct sweep *w = engine_sweep(c->e, id);
+	struct sweep *w = wn_engine_sweep(c->e, id);
 	if (w == NULL)
-		*rv = call_fail(c, WN_ENOTFOUND, "sweep %llu not found", (unsigned long long)id);
+		*rv = wn_call_fail(c, WN_ENOTFOUND, "sweep %llu not found", (unsigned long long)id);
 	return w;
 }
 
-int svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__GetSweepRequest *rq = (const void *)in;
 	int rv = WN_OK;
@@ -59,12 +59,12 @@ static int sweep_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ListSweepsRequest *rq = (const void *)in;
 	int rv = WN_OK;
 	struct project *p = NULL;
-	if (rq->project[0] != '\0' && (p = engine_project(c, rq->project, &rv)) == NULL)
+	if (rq->project[0] != '\0' && (p = wn_engine_project(c, rq->project, &rv)) == NULL)
 		return rv;
 	Whatsnext__V1__ListSweepsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_sweeps_response__init(r);
@@ -84,7 +84,7 @@ int svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	return WN_OK;
 }
 
-int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__UpdateSweepRequest *rq = (const void *)in;
 	int rv = WN_OK;
@@ -109,20 +109,20 @@ int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		size_t n =
 		    wn_records_job_ids(c->e->rec, w->id, w->id + w->total - 1, ids, w->total + 1);
 		for (size_t i = 0; i < n; i++) {
-			Job *j = job_find(c, ids[i]);
+			Job *j = wn_job_find(c, ids[i]);
 			if (j == NULL || j->status != PENDING || j->priority == rq->priority)
 				continue;
-			bool ready = job_is_ready(p, j);
+			bool ready = wn_job_is_ready(p, j);
 			if (ready)
-				queue_ready_del(p, j);
+				wn_queue_ready_del(p, j);
 			j->priority = rq->priority;
 			if (ready)
-				queue_ready_add(c, p, j);
-			job_put(c, b, j);
+				wn_queue_ready_add(c, p, j);
+			wn_job_put(c, b, j);
 		}
 		free(ids);
 	}
-	rv = call_commit(c, b);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	if (rq->set_max_running) {
@@ -131,7 +131,7 @@ int svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		if (more) {
 			p->feed = true;
 			wn_batch *none = wn_batch_new();
-			call_commit(c, none);
+			wn_call_commit(c, none);
 		}
 	}
 	*out = &sweep_reply(c, w)->base;

@@ -16,23 +16,25 @@
 static int task_check(struct call *c, const Task *t)
 {
 	if (strlen(t->description) > WN_DESC_MAX)
-		return call_fail(c, WN_EINVAL, "description is longer than %d bytes", WN_DESC_MAX);
+		return wn_call_fail(c, WN_EINVAL, "description is longer than %d bytes",
+		                    WN_DESC_MAX);
 	if (t->max_attempts > WN_LIMIT_MAX)
-		return call_fail(c, WN_EINVAL, "max_attempts %u is over the limit of %d",
-		                 t->max_attempts, WN_LIMIT_MAX);
+		return wn_call_fail(c, WN_EINVAL, "max_attempts %u is over the limit of %d",
+		                    t->max_attempts, WN_LIMIT_MAX);
 	if (t->retries > WN_LIMIT_MAX)
-		return call_fail(c, WN_EINVAL, "retries %u is over the limit of %d", t->retries,
-		                 WN_LIMIT_MAX);
+		return wn_call_fail(c, WN_EINVAL, "retries %u is over the limit of %d", t->retries,
+		                    WN_LIMIT_MAX);
 	if (t->resources != NULL) {
 		for (size_t i = 0; i < t->resources->n_labels; i++) {
 			const char *why = wn_name_check(t->resources->labels[i]->key);
 			if (why != NULL)
-				return call_fail(c, WN_EINVAL, "invalid label name \"%.140s\": %s",
-				                 t->resources->labels[i]->key, why);
+				return wn_call_fail(c, WN_EINVAL,
+				                    "invalid label name \"%.140s\": %s",
+				                    t->resources->labels[i]->key, why);
 			if (strlen(t->resources->labels[i]->value) > WN_NAME_MAX)
-				return call_fail(c, WN_EINVAL,
-				                 "label %s: value is longer than %d bytes",
-				                 t->resources->labels[i]->key, WN_NAME_MAX);
+				return wn_call_fail(c, WN_EINVAL,
+				                    "label %s: value is longer than %d bytes",
+				                    t->resources->labels[i]->key, WN_NAME_MAX);
 		}
 	}
 	return WN_OK;
@@ -42,11 +44,12 @@ static int task_read(struct call *c, const char *project, const char *name, Task
 {
 	int rv = wn_records_task_get(&c->rec, project, name, out);
 	if (rv == WN_ENOTFOUND)
-		return call_fail(c, rv, "task \"%s\" not found in project \"%s\"", name, project);
+		return wn_call_fail(c, rv, "task \"%s\" not found in project \"%s\"", name,
+		                    project);
 	if (rv == WN_EINTERNAL)
-		return call_fail(c, rv, "task \"%s\": stored record is corrupt", name);
+		return wn_call_fail(c, rv, "task \"%s\": stored record is corrupt", name);
 	if (rv != WN_OK)
-		return call_fail(c, rv, "cannot read task \"%s\"", name);
+		return wn_call_fail(c, rv, "cannot read task \"%s\"", name);
 	return WN_OK;
 }
 
@@ -54,45 +57,45 @@ static int task_write(struct call *c, Task *t)
 {
 	wn_batch *b = wn_batch_new();
 	wn_records_task_put(b, t);
-	int rv = engine_write(c, b);
+	int rv = wn_engine_write(c, b);
 	wn_batch_free(b);
 	return rv;
 }
 
-int svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__CreateTaskRequest *rq = (const void *)in;
 	Task *t = rq->task;
 	if (t == NULL)
-		return call_fail(c, WN_EINVAL, "task is missing");
+		return wn_call_fail(c, WN_EINVAL, "task is missing");
 	int rv = WN_OK;
-	struct project *p = engine_project(c, t->project, &rv);
+	struct project *p = wn_engine_project(c, t->project, &rv);
 	if (p == NULL)
 		return rv;
 	const char *why = wn_name_check(t->name);
 	if (why != NULL)
-		return call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", t->name, why);
+		return wn_call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s", t->name, why);
 	if ((rv = task_check(c, t)) != WN_OK)
 		return rv;
 	if (wn_map_get_str(p->tasks, t->name) != NULL)
-		return call_fail(c, WN_EEXIST, "task \"%s\" already exists in project \"%s\"",
-		                 t->name, p->name);
+		return wn_call_fail(c, WN_EEXIST, "task \"%s\" already exists in project \"%s\"",
+		                    t->name, p->name);
 	if (t->max_attempts == 0)
 		t->max_attempts = WN_DEFAULT_MAX_ATTEMPTS;
-	t->created_ms = t->updated_ms = engine_now(c->e);
+	t->created_ms = t->updated_ms = wn_engine_now(c->e);
 	if ((rv = task_write(c, t)) != WN_OK)
 		return rv;
-	engine_task_new(p, t);
+	wn_engine_task_new(p, t);
 	*out = &t->base;
 	return WN_OK;
 }
 
-int svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__GetTaskRequest *rq = (const void *)in;
 	int rv = WN_OK;
-	struct project *p = engine_project(c, rq->project, &rv);
-	if (p == NULL || engine_task(c, p, rq->name, &rv) == NULL)
+	struct project *p = wn_engine_project(c, rq->project, &rv);
+	if (p == NULL || wn_engine_task(c, p, rq->name, &rv) == NULL)
 		return rv;
 	Task *t = NULL;
 	rv = task_read(c, rq->project, rq->name, &t);
@@ -101,11 +104,11 @@ int svc_task_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **
 	return rv;
 }
 
-int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ListTasksRequest *rq = (const void *)in;
 	int rv = WN_OK;
-	struct project *p = engine_project(c, rq->project, &rv);
+	struct project *p = wn_engine_project(c, rq->project, &rv);
 	if (p == NULL)
 		return rv;
 	Whatsnext__V1__ListTasksResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
@@ -116,15 +119,15 @@ int svc_task_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage *
 	return WN_OK;
 }
 
-int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__UpdateTaskRequest *rq = (const void *)in;
 	const Task *u = rq->task;
 	if (u == NULL)
-		return call_fail(c, WN_EINVAL, "task is missing");
+		return wn_call_fail(c, WN_EINVAL, "task is missing");
 	int rv = WN_OK;
-	struct project *p = engine_project(c, u->project, &rv);
-	struct task *tq = p ? engine_task(c, p, u->name, &rv) : NULL;
+	struct project *p = wn_engine_project(c, u->project, &rv);
+	struct task *tq = p ? wn_engine_task(c, p, u->name, &rv) : NULL;
 	if (tq == NULL)
 		return rv;
 	if ((rv = task_check(c, u)) != WN_OK)
@@ -146,28 +149,28 @@ int svc_task_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		else if (strcmp(f, "timeout_s") == 0)
 			t->timeout_s = u->timeout_s;
 		else
-			return call_fail(c, WN_EINVAL, "update_mask names unknown field \"%.64s\"",
-			                 f);
+			return wn_call_fail(c, WN_EINVAL,
+			                    "update_mask names unknown field \"%.64s\"", f);
 	}
-	t->updated_ms = engine_now(c->e);
+	t->updated_ms = wn_engine_now(c->e);
 	if ((rv = task_write(c, t)) != WN_OK)
 		return rv;
 	tq->max_attempts = t->max_attempts;
 	tq->retries = t->retries;
 	struct need was = {
 	    .cpu = tq->need.cpu, .gpu = tq->need.gpu, .memory_mb = tq->need.memory_mb};
-	need_set(&tq->need, t->resources);
-	fleet_retask(c, p, tq, &was);
+	wn_need_set(&tq->need, t->resources);
+	wn_fleet_retask(c, p, tq, &was);
 	*out = &t->base;
 	return WN_OK;
 }
 
-int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__DeleteTaskRequest *rq = (const void *)in;
 	int rv = WN_OK;
-	struct project *p = engine_project(c, rq->project, &rv);
-	struct task *tq = p ? engine_task(c, p, rq->name, &rv) : NULL;
+	struct project *p = wn_engine_project(c, rq->project, &rv);
+	struct task *tq = p ? wn_engine_task(c, p, rq->name, &rv) : NULL;
 	if (tq == NULL)
 		return rv;
 	wn_batch *b = wn_batch_new();
@@ -179,7 +182,7 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 			                               WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
 		if (running > 0) {
 			wn_batch_free(b);
-			return call_fail(
+			return wn_call_fail(
 			    c, WN_ESTATE,
 			    "task \"%s\" has %llu running job(s); cancel them or force "
 			    "the delete",
@@ -188,13 +191,13 @@ int svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	}
 	Whatsnext__V1__DeleteTaskResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__delete_task_response__init(r);
-	r->jobs_removed = project_remove_jobs(c, p, tq->name, b);
+	r->jobs_removed = wn_project_remove_jobs(c, p, tq->name, b);
 	wn_records_task_del(b, p->name, tq->name);
-	rv = engine_write(c, b);
+	rv = wn_engine_write(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
-	engine_task_drop(p, tq);
+	wn_engine_task_drop(p, tq);
 	*out = &r->base;
 	return WN_OK;
 }

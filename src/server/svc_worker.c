@@ -44,12 +44,12 @@ static struct wrk *worker_named(struct call *c, const char *name, int *rv)
 {
 	const char *why = wn_name_check(name);
 	if (why != NULL) {
-		*rv = call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", name, why);
+		*rv = wn_call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", name, why);
 		return NULL;
 	}
-	struct wrk *w = fleet_get(c->e, name);
+	struct wrk *w = wn_fleet_get(c->e, name);
 	if (w == NULL)
-		*rv = call_fail(c, WN_ENOTFOUND, "worker \"%s\" not found", name);
+		*rv = wn_call_fail(c, WN_ENOTFOUND, "worker \"%s\" not found", name);
 	return w;
 }
 
@@ -57,18 +57,18 @@ static struct wrk *worker_named(struct call *c, const char *name, int *rv)
  * it is ACTIVE (LOST and GONE ones give the name up). */
 static int join_fence(struct call *c, const Whatsnext__V1__Worker *wk)
 {
-	const struct wrk *w = fleet_get(c->e, wk->name);
+	const struct wrk *w = wn_fleet_get(c->e, wk->name);
 	if (w == NULL || w->rec->state != WORKER_STATE_ACTIVE ||
 	    strcmp(w->rec->instance, wk->instance) == 0)
 		return WN_OK;
-	int64_t ago = engine_now(c->e) - w->last_seen_ms;
-	return call_fail(c, WN_EEXIST,
-	                 "worker name %s is held by another running instance on host %s (last "
-	                 "seen %lld s ago); it is free once that one leaves or is LOST (silent "
-	                 "for %lld s)",
-	                 wk->name, w->rec->host[0] ? w->rec->host : "(unknown)",
-	                 (long long)(ago > 0 ? ago / 1000 : 0),
-	                 (long long)(c->e->cfg.worker_timeout_ms / 1000));
+	int64_t ago = wn_engine_now(c->e) - w->last_seen_ms;
+	return wn_call_fail(c, WN_EEXIST,
+	                    "worker name %s is held by another running instance on host %s (last "
+	                    "seen %lld s ago); it is free once that one leaves or is LOST (silent "
+	                    "for %lld s)",
+	                    wk->name, w->rec->host[0] ? w->rec->host : "(unknown)",
+	                    (long long)(ago > 0 ? ago / 1000 : 0),
+	                    (long long)(c->e->cfg.worker_timeout_ms / 1000));
 }
 
 /* join_check validates what a joining worker announces. */
@@ -76,37 +76,39 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 {
 	const char *why = wn_name_check(wk->name);
 	if (why != NULL)
-		return call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", wk->name, why);
+		return wn_call_fail(c, WN_EINVAL, "invalid worker name \"%.140s\": %s", wk->name,
+		                    why);
 	if (strlen(wk->host) > 255 || strlen(wk->version) > WN_NAME_MAX)
-		return call_fail(c, WN_EINVAL, "host or version is too long");
+		return wn_call_fail(c, WN_EINVAL, "host or version is too long");
 	if (wk->capacity != NULL) {
 		if (wk->capacity->n_gpus > 1024)
-			return call_fail(c, WN_EINVAL, "at most 1024 gpus");
+			return wn_call_fail(c, WN_EINVAL, "at most 1024 gpus");
 		for (size_t i = 0; i < wk->capacity->n_gpus; i++)
 			if (strlen(wk->capacity->gpus[i]) == 0 ||
 			    strlen(wk->capacity->gpus[i]) > WN_NAME_MAX)
-				return call_fail(c, WN_EINVAL, "gpu %zu: invalid device id", i);
+				return wn_call_fail(c, WN_EINVAL, "gpu %zu: invalid device id", i);
 		for (size_t i = 0; i < wk->capacity->n_labels; i++)
 			if ((why = wn_name_check(wk->capacity->labels[i]->key)) != NULL)
-				return call_fail(c, WN_EINVAL, "invalid label name \"%.140s\": %s",
-				                 wk->capacity->labels[i]->key, why);
+				return wn_call_fail(c, WN_EINVAL,
+				                    "invalid label name \"%.140s\": %s",
+				                    wk->capacity->labels[i]->key, why);
 	}
 	for (size_t i = 0; i < wk->n_projects; i++)
 		if ((why = wn_name_check(wk->projects[i])) != NULL)
-			return call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
-			                 wk->projects[i], why);
+			return wn_call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
+			                    wk->projects[i], why);
 	if (wk->instance[0] != '\0' && (why = wn_name_check(wk->instance)) != NULL)
-		return call_fail(c, WN_EINVAL, "invalid instance id \"%.140s\": %s", wk->instance,
-		                 why);
+		return wn_call_fail(c, WN_EINVAL, "invalid instance id \"%.140s\": %s",
+		                    wk->instance, why);
 	return WN_OK;
 }
 
-int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
 	const Whatsnext__V1__Worker *wk = rq->worker;
 	if (wk == NULL)
-		return call_fail(c, WN_EINVAL, "worker is missing");
+		return wn_call_fail(c, WN_EINVAL, "worker is missing");
 	int rv = join_check(c, wk);
 	if (rv != WN_OK)
 		return rv;
@@ -114,8 +116,8 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	if (rv != WN_OK)
 		return rv;
 	wn_batch *b = wn_batch_new();
-	struct wrk *w = fleet_join(c, wk, b);
-	rv = call_commit(c, b);
+	struct wrk *w = wn_fleet_join(c, wk, b);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	Whatsnext__V1__JoinResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
@@ -126,9 +128,9 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	/* what the server thinks this name holds: the worker takes it back */
 	r->held = wn_arena_alloc(c->arena, (r->worker->n_jobs + 1) * sizeof(*r->held));
 	for (size_t i = 0; i < r->worker->n_jobs; i++) {
-		Job *j = job_find(c, r->worker->jobs[i]);
+		Job *j = wn_job_find(c, r->worker->jobs[i]);
 		if (j != NULL && j->status == RUNNING) {
-			job_fill_live(c, j, false);
+			wn_job_fill_live(c, j, false);
 			r->held[r->n_held++] = j;
 		}
 	}
@@ -136,7 +138,7 @@ int svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	return WN_OK;
 }
 
-int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
 	int rv = WN_OK;
@@ -144,21 +146,21 @@ int svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	if (w == NULL)
 		return rv;
 	if (rq->instance[0] != '\0' && strcmp(rq->instance, w->rec->instance) != 0)
-		return call_fail(
+		return wn_call_fail(
 		    c, WN_ESTATE,
 		    "worker %s has joined again as another instance (on host %s); this "
 		    "one no longer holds the name",
 		    w->rec->name, w->rec->host[0] ? w->rec->host : "(unknown)");
 	wn_batch *b = wn_batch_new();
-	fleet_leave(c, w, b);
-	rv = call_commit(c, b);
+	wn_fleet_leave(c, w, b);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &worker_reply(c, w)->base;
 	return WN_OK;
 }
 
-int svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
 	int rv = WN_OK;
@@ -176,11 +178,11 @@ static int worker_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ListWorkersRequest *rq = (const void *)in;
 	if ((int)rq->state < 0 || rq->state > WORKER_STATE_GONE)
-		return call_fail(c, WN_EINVAL, "unknown worker state %d", (int)rq->state);
+		return wn_call_fail(c, WN_EINVAL, "unknown worker state %d", (int)rq->state);
 	Whatsnext__V1__ListWorkersResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_workers_response__init(r);
 	r->workers =
@@ -199,7 +201,7 @@ int svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	return WN_OK;
 }
 
-int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+int wn_svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
 	int rv = WN_OK;
@@ -207,8 +209,8 @@ int svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	if (w == NULL)
 		return rv;
 	wn_batch *b = wn_batch_new();
-	fleet_drain(w, b);
-	rv = call_commit(c, b);
+	wn_fleet_drain(w, b);
+	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
 	*out = &worker_reply(c, w)->base;

@@ -41,43 +41,43 @@ static void engine_drop_closed(struct call *c)
 	e->sweeper.closed = NULL;
 	e->sweeper.nclosed = e->sweeper.capclosed = 0;
 	pthread_mutex_unlock(&e->sweeper.closed_mu);
-	queue_waiters_drop(c, closed, n);
+	wn_queue_waiters_drop(c, closed, n);
 	free(closed);
 }
 
 int64_t wn_engine_tick(wn_engine *e)
 {
 	struct call c;
-	call_init(&c, e, NULL);
+	wn_call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
 	engine_drop_closed(&c);
-	int64_t now = engine_mono(e);
+	int64_t now = wn_engine_mono(e);
 	uint64_t job;
 	uint32_t attempt;
 	while (wn_leases_pop_expired(e->leases, now, &job, &attempt))
-		queue_expire(&c, job, attempt);
+		wn_queue_expire(&c, job, attempt);
 	int64_t lost_at = INT64_MAX;
 	size_t pos = 0;
 	struct wrk *w;
-	while ((w = fleet_lose_next(&c, now, &pos, &lost_at)) != NULL)
-		queue_release_worker(&c, w);
-	fleet_save_seen_due(&c);
+	while ((w = wn_fleet_lose_next(&c, now, &pos, &lost_at)) != NULL)
+		wn_queue_release_worker(&c, w);
+	wn_fleet_save_seen_due(&c);
 	int64_t next = wn_leases_next_due(e->leases);
 	if (lost_at < next)
 		next = lost_at;
-	next = queue_waiters_due(&c, now, next);
+	next = wn_queue_waiters_due(&c, now, next);
 	pthread_mutex_unlock(&e->mu);
-	call_wait(&c);
-	call_finish(&c);
+	wn_call_wait(&c);
+	wn_call_finish(&c);
 	return next;
 }
 
 /* expired_ok tells whether finished job j may be deleted: nothing waits on it. */
 static bool expired_ok(struct call *c, const Job *j)
 {
-	struct redges *r = deps_dependents(c->e, j->id);
+	struct redges *r = wn_deps_dependents(c->e, j->id);
 	for (uint32_t k = 0; r != NULL && k < r->n; k++) {
-		Job *y = job_find(c, r->v[k].job);
+		Job *y = wn_job_find(c, r->v[k].job);
 		if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
 			return false;
 	}
@@ -95,9 +95,9 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 	while (more) {
 		/* a chunk of keys per lock hold, so requests keep flowing */
 		struct call c;
-		call_init(&c, e, NULL);
+		wn_call_init(&c, e, NULL);
 		pthread_mutex_lock(&e->mu);
-		int64_t cutoff = engine_now(e) - e->cfg.retention_ms;
+		int64_t cutoff = wn_engine_now(e) - e->cfg.retention_ms;
 		wn_batch *b = wn_batch_new();
 		Job **v = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*v));
 		Job **gone = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*gone));
@@ -110,12 +110,12 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 			    (j->status != COMPLETED && j->status != FAILED &&
 			     j->status != CANCELLED))
 				continue;
-			job_adopt(&c, j);
-			struct project *p = job_project(&c, j);
+			wn_job_adopt(&c, j);
+			struct project *p = wn_job_project(&c, j);
 			if (p == NULL || !expired_ok(&c, j))
 				continue;
 			if (gp != NULL && p != gp) {
-				job_remove_many(&c, b, gp, gone, ngone, false);
+				wn_job_remove_many(&c, b, gp, gone, ngone, false);
 				ngone_all += ngone;
 				ngone = 0;
 			}
@@ -123,15 +123,15 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 			gone[ngone++] = j;
 		}
 		if (ngone > 0)
-			job_remove_many(&c, b, gp, gone, ngone, false);
+			wn_job_remove_many(&c, b, gp, gone, ngone, false);
 		ngone_all += ngone;
 		removed += ngone_all;
 		if (wn_batch_count(b) > 0)
-			engine_write(&c, b);
+			wn_engine_write(&c, b);
 		wn_batch_free(b);
 		pthread_mutex_unlock(&e->mu);
-		call_wait(&c);
-		call_finish(&c);
+		wn_call_wait(&c);
+		wn_call_finish(&c);
 	}
 	if (removed > 0) {
 		wn_records_compact_jobs(e->rec);
@@ -141,9 +141,9 @@ uint64_t wn_engine_expire_finished(wn_engine *e)
 	return removed;
 }
 
-/* sweeper_periodic: leases, parked requests and worker timeouts (the
+/* wn_sweeper_periodic: leases, parked requests and worker timeouts (the
  * tick), forgetting old request ids, and the retention pass. */
-int64_t sweeper_periodic(wn_engine *e)
+int64_t wn_sweeper_periodic(wn_engine *e)
 {
 	/* the periodic work writes: while the store cannot, it waits, and the
 	 * store is tried again each second (it recovers when the fault clears) */
@@ -151,7 +151,7 @@ int64_t sweeper_periodic(wn_engine *e)
 	bool ok = wn_store_recover(e->store) == WN_OK;
 	pthread_mutex_unlock(&e->mu);
 	if (!ok)
-		return engine_mono(e) + 1000;
+		return wn_engine_mono(e) + 1000;
 	pthread_mutex_lock(&e->sweeper.periodic_mu);
 	int64_t retain_every = e->cfg.retention_ms / 10;
 	if (retain_every > 60000)
@@ -159,18 +159,18 @@ int64_t sweeper_periodic(wn_engine *e)
 	if (retain_every < 1000)
 		retain_every = 1000;
 	int64_t next = wn_engine_tick(e);
-	int64_t now = engine_mono(e);
+	int64_t now = wn_engine_mono(e);
 	if (e->sweeper.forget_at == 0)
 		e->sweeper.forget_at = now + 3600 * 1000;
 	if (e->sweeper.expire_at == 0)
 		e->sweeper.expire_at = now + retain_every;
 	if (now >= e->sweeper.forget_at) {
-		replay_forget(e);
+		wn_replay_forget(e);
 		e->sweeper.forget_at = now + 3600 * 1000;
 	}
 	if (e->cfg.retention_ms > 0 && now >= e->sweeper.expire_at) {
 		wn_engine_expire_finished(e);
-		e->sweeper.expire_at = engine_mono(e) + retain_every;
+		e->sweeper.expire_at = wn_engine_mono(e) + retain_every;
 	}
 	if (next > e->sweeper.forget_at)
 		next = e->sweeper.forget_at;
@@ -185,8 +185,8 @@ static void *sweeper_main(void *arg)
 	wn_engine *e = arg;
 	wn_store_thread_init();
 	for (;;) {
-		int64_t next = sweeper_periodic(e);
-		int64_t now = engine_mono(e);
+		int64_t next = wn_sweeper_periodic(e);
+		int64_t now = wn_engine_mono(e);
 		pthread_mutex_lock(&e->mu);
 		if (e->sweeper.stopping) {
 			pthread_mutex_unlock(&e->mu);
@@ -215,14 +215,14 @@ static void *sweeper_main(void *arg)
 	return NULL;
 }
 
-void sweeper_init(wn_engine *e)
+void wn_sweeper_init(wn_engine *e)
 {
 	memset(&e->sweeper, 0, sizeof(e->sweeper));
 	pthread_mutex_init(&e->sweeper.closed_mu, NULL);
 	pthread_mutex_init(&e->sweeper.periodic_mu, NULL);
 }
 
-bool sweeper_start(wn_engine *e)
+bool wn_sweeper_start(wn_engine *e)
 {
 	if (pthread_create(&e->sweeper.thread, NULL, sweeper_main, e) != 0)
 		return false;
@@ -230,7 +230,7 @@ bool sweeper_start(wn_engine *e)
 	return true;
 }
 
-void sweeper_stop(wn_engine *e)
+void wn_sweeper_stop(wn_engine *e)
 {
 	if (!e->sweeper.running)
 		return;
@@ -242,7 +242,7 @@ void sweeper_stop(wn_engine *e)
 	e->sweeper.running = false;
 }
 
-void sweeper_release(wn_engine *e)
+void wn_sweeper_release(wn_engine *e)
 {
 	pthread_mutex_destroy(&e->sweeper.closed_mu);
 	pthread_mutex_destroy(&e->sweeper.periodic_mu);

@@ -25,16 +25,16 @@ struct sweeper {
 	int64_t forget_at, expire_at; /* next request-id forget, retention pass (monotonic) */
 };
 
-/* sweeper_init sets up e's sweeper, not started. */
-void sweeper_init(wn_engine *e);
-/* sweeper_start starts the sweeper's thread; false if it cannot. */
-bool sweeper_start(wn_engine *e);
-/* sweeper_stop stops the thread, if started, and waits for it. */
-void sweeper_stop(wn_engine *e);
-/* sweeper_release frees what the sweeper holds (stopped). */
-void sweeper_release(wn_engine *e);
-/* sweeper_periodic does the periodic work that is due now; returns the
+/* wn_sweeper_init sets up e's sweeper, not started. */
+void wn_sweeper_init(wn_engine *e);
+/* wn_sweeper_start starts the sweeper's thread; false if it cannot. */
+bool wn_sweeper_start(wn_engine *e);
+/* wn_sweeper_stop stops the thread, if started, and waits for it. */
+void wn_sweeper_stop(wn_engine *e);
+/* wn_sweeper_release frees what the sweeper holds (stopped). */
+void wn_sweeper_release(wn_engine *e);
+/* wn_sweeper_periodic does the periodic work that is due now; returns the
  * monotonic time it is next due. */
-int64_t sweeper_periodic(wn_engine *e);
+int64_t wn_sweeper_periodic(wn_engine *e);
 
 #endif

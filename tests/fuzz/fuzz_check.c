@@ -51,17 +51,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	qsort(v, n, sizeof(*v), rec_cmp);
 	FILE *out = fopen("/dev/null", "w");
 	struct check k;
-	check_init(&k, NULL, out, "", false);
+	wn_check_init(&k, NULL, out, "", false);
 	for (size_t i = 0; i < n; i++) {
 		bool last = i + 1 == n || v[i + 1].kl != v[i].kl ||
 		            memcmp(v[i + 1].key, v[i].key, v[i].kl) != 0;
 		if (last)
-			check_record(&k, v[i].key, v[i].kl, v[i].val, v[i].vl);
+			wn_check_record(&k, v[i].key, v[i].kl, v[i].val, v[i].vl);
 	}
-	check_rules(&k);
+	wn_check_rules(&k);
 	if (k.findings == 0 && k.fix_head != NULL)
 		abort();
-	check_release(&k);
+	wn_check_release(&k);
 	fclose(out);
 	free(v);
 	return 0;

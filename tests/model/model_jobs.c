@@ -274,7 +274,7 @@ static int job_batch(model *m, const model_call *c)
 	return rv;
 }
 
-static int job_find(model *m, const model_call *c, uint64_t id, model_job **out)
+static int wn_job_find(model *m, const model_call *c, uint64_t id, model_job **out)
 {
 	if ((*out = model_job_get(m, id)) == NULL)
 		WANT(C_NOT_FOUND, "no such job");
@@ -285,7 +285,7 @@ static int job_cancel(model *m, const model_call *c)
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)c->rq;
 	model_job *j;
-	int rv = job_find(m, c, rq->id, &j);
+	int rv = wn_job_find(m, c, rq->id, &j);
 	if (j == NULL)
 		return rv;
 	if (j->status != ST_PENDING && j->status != ST_RUNNING && j->status != ST_BLOCKED)
@@ -307,7 +307,7 @@ static int job_retry(model *m, const model_call *c)
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)c->rq;
 	model_job *j;
-	int rv = job_find(m, c, rq->id, &j);
+	int rv = wn_job_find(m, c, rq->id, &j);
 	if (j == NULL)
 		return rv;
 	if (j->status != ST_FAILED && j->status != ST_CANCELLED && j->status != ST_BLOCKED)
@@ -330,7 +330,7 @@ static int job_remove(model *m, const model_call *c)
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)c->rq;
 	model_job *j;
-	int rv = job_find(m, c, rq->id, &j);
+	int rv = wn_job_find(m, c, rq->id, &j);
 	if (j == NULL)
 		return rv;
 	if (j->status == ST_RUNNING && !rq->force)
@@ -355,7 +355,7 @@ static int job_priority(model *m, const model_call *c)
 {
 	const Whatsnext__V1__SetPriorityRequest *rq = (const void *)c->rq;
 	model_job *j;
-	int rv = job_find(m, c, rq->id, &j);
+	int rv = wn_job_find(m, c, rq->id, &j);
 	if (j == NULL)
 		return rv;
 	if (c->code != C_OK)

@@ -101,10 +101,10 @@ static int rec_cmp(const void *a, const void *b)
 static void run(struct recs *r, struct check *k)
 {
 	qsort(r->v, r->n, sizeof(r->v[0]), rec_cmp);
-	check_init(k, NULL, stdout, "# ", false);
+	wn_check_init(k, NULL, stdout, "# ", false);
 	for (size_t i = 0; i < r->n; i++)
-		check_record(k, r->v[i].key, r->v[i].kl, (const char *)r->v[i].val, r->v[i].vl);
-	check_rules(k);
+		wn_check_record(k, r->v[i].key, r->v[i].kl, (const char *)r->v[i].val, r->v[i].vl);
+	wn_check_rules(k);
 	for (size_t i = 0; i < r->n; i++)
 		free(r->v[i].val);
 	r->n = 0;
@@ -144,7 +144,7 @@ TEST(a_consistent_store_has_no_finding)
 	CHECK_EQ_INT(k.findings, 0);
 	CHECK(k.fix_head == NULL);
 	CHECK_EQ_INT(k.counts[2], 5);
-	check_release(&k);
+	wn_check_release(&k);
 }
 
 TEST(a_broken_dependency_blocks_the_chain_behind_it)
@@ -170,7 +170,7 @@ TEST(a_broken_dependency_blocks_the_chain_behind_it)
 	CHECK_EQ_STR(planned(&k, "j/2")->reason, "dependency job 1 is FAILED (afterok)");
 	CHECK_EQ_STR(planned(&k, "j/4")->reason, "dependency job 3 is BLOCKED (afterany)");
 	CHECK(planned(&k, "j/5") == NULL);
-	check_release(&k);
+	wn_check_release(&k);
 }
 
 TEST(an_unknown_status_is_judged_as_the_failed_it_becomes)
@@ -187,7 +187,7 @@ TEST(an_unknown_status_is_judged_as_the_failed_it_becomes)
 	CHECK_EQ_INT(planned(&k, "j/1")->mask, JF_STATUS);
 	CHECK(planned(&k, "j/2") == NULL);
 	CHECK_EQ_INT(planned(&k, "j/3")->mask, JF_BLOCK);
-	check_release(&k);
+	wn_check_release(&k);
 }
 
 TEST(next_id_is_above_every_id_a_record_names)
@@ -218,7 +218,7 @@ TEST(next_id_is_above_every_id_a_record_names)
 	run(&r, &k);
 	CHECK_EQ_INT(k.findings, 1);
 	CHECK_EQ_STR(planned(&k, "m/next_id")->value, "3001");
-	check_release(&k);
+	wn_check_release(&k);
 }
 
 TEST(jobs_on_or_behind_a_cycle_are_blocked)
@@ -236,7 +236,7 @@ TEST(jobs_on_or_behind_a_cycle_are_blocked)
 	CHECK_EQ_INT(k.findings, 4);
 	CHECK(planned(&k, "j/4") != NULL);
 	CHECK(planned(&k, "j/5") == NULL);
-	check_release(&k);
+	wn_check_release(&k);
 }
 
 TEST(a_sweep_is_recreated_over_its_jobs)
@@ -261,7 +261,7 @@ TEST(a_sweep_is_recreated_over_its_jobs)
 	CHECK_EQ_INT(f->kind, FIX_SWEEP);
 	CHECK_EQ_INT(f->total, 3);
 	CHECK_EQ_STR(f->project, "p");
-	check_release(&k);
+	wn_check_release(&k);
 }
 
 TEST(a_worker_record_keeps_a_known_state_and_no_list)
@@ -279,7 +279,7 @@ TEST(a_worker_record_keeps_a_known_state_and_no_list)
 	run(&r, &k);
 	CHECK_EQ_INT(k.findings, 1); /* state 0 */
 	CHECK_EQ_INT(planned(&k, "w/w1")->kind, FIX_WORKER);
-	check_release(&k);
+	wn_check_release(&k);
 }
 
 /* store_put writes one key to the store in dir. */

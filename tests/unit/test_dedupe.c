@@ -11,52 +11,52 @@ static void run_one(struct dedupe *d, uint64_t id, int64_t now, char c, size_t l
 {
 	uint8_t *out = NULL;
 	size_t outlen = 0;
-	CHECK_EQ_INT(dedupe_begin(d, id, submit, now, &out, &outlen), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, id, submit, now, &out, &outlen), DEDUPE_NEW);
 	uint8_t buf[256];
 	memset(buf, c, len);
-	dedupe_finish(d, id, buf, len);
+	wn_dedupe_finish(d, id, buf, len);
 }
 
 TEST(repeat_gets_first_reply)
 {
-	struct dedupe *d = dedupe_new(60000, 1 << 20);
+	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
 	run_one(d, 42, 1000, 'a', 5);
 	uint8_t *out = NULL;
 	size_t len = 0;
-	CHECK_EQ_INT(dedupe_begin(d, 42, submit, 2000, &out, &len), DEDUPE_DONE);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 42, submit, 2000, &out, &len), DEDUPE_DONE);
 	CHECK_EQ_INT(len, 5);
 	CHECK(memcmp(out, "aaaaa", 5) == 0);
 	free(out);
-	CHECK_EQ_INT(dedupe_begin(d, 42, cancel, 2000, &out, &len), DEDUPE_MISMATCH);
-	dedupe_free(d);
-	dedupe_free(NULL);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 42, cancel, 2000, &out, &len), DEDUPE_MISMATCH);
+	wn_dedupe_free(d);
+	wn_dedupe_free(NULL);
 }
 
 TEST(abort_forgets)
 {
-	struct dedupe *d = dedupe_new(60000, 1 << 20);
+	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
 	uint8_t *out = NULL;
 	size_t len = 0;
-	CHECK_EQ_INT(dedupe_begin(d, 7, submit, 1000, &out, &len), DEDUPE_NEW);
-	dedupe_abort(d, 7);
-	CHECK_EQ_INT(dedupe_begin(d, 7, submit, 1000, &out, &len), DEDUPE_NEW);
-	dedupe_finish(d, 7, (const uint8_t *)"ok", 2);
-	dedupe_free(d);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 7, submit, 1000, &out, &len), DEDUPE_NEW);
+	wn_dedupe_abort(d, 7);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 7, submit, 1000, &out, &len), DEDUPE_NEW);
+	wn_dedupe_finish(d, 7, (const uint8_t *)"ok", 2);
+	wn_dedupe_free(d);
 }
 
 TEST(old_replies_expire)
 {
-	struct dedupe *d = dedupe_new(60000, 1 << 20);
+	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
 	run_one(d, 1, 1000, 'a', 10);
 	run_one(d, 2, 50000, 'b', 10);
 	uint8_t *out = NULL;
 	size_t len = 0;
 	/* at 61001, id 1 is over a minute old, id 2 is not */
-	CHECK_EQ_INT(dedupe_begin(d, 2, submit, 61001, &out, &len), DEDUPE_DONE);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 2, submit, 61001, &out, &len), DEDUPE_DONE);
 	free(out);
-	CHECK_EQ_INT(dedupe_begin(d, 1, submit, 61001, &out, &len), DEDUPE_NEW);
-	dedupe_abort(d, 1);
-	dedupe_free(d);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 1, submit, 61001, &out, &len), DEDUPE_NEW);
+	wn_dedupe_abort(d, 1);
+	wn_dedupe_free(d);
 }
 
 /* The byte budget covers the cache's own memory per entry (the entry, the
@@ -65,7 +65,7 @@ TEST(old_replies_expire)
 TEST(budget_counts_entries)
 {
 	const size_t budget = 8192, reply = 8;
-	struct dedupe *d = dedupe_new(60000, budget);
+	struct dedupe *d = wn_dedupe_new(60000, budget);
 	for (uint64_t id = 1; id <= 1000; id++)
 		run_one(d, id, 1000, 'x', reply);
 	/* the newest are kept, back to the first one that went */
@@ -73,9 +73,9 @@ TEST(budget_counts_entries)
 	for (uint64_t id = 1000; id >= 1; id--) {
 		uint8_t *out = NULL;
 		size_t len = 0;
-		int rv = dedupe_begin(d, id, submit, 1000, &out, &len);
+		int rv = wn_dedupe_begin(d, id, submit, 1000, &out, &len);
 		if (rv == DEDUPE_NEW) {
-			dedupe_abort(d, id);
+			wn_dedupe_abort(d, id);
 			break;
 		}
 		CHECK_EQ_INT(rv, DEDUPE_DONE);
@@ -85,7 +85,7 @@ TEST(budget_counts_entries)
 	}
 	CHECK(kept > 0);
 	CHECK(kept * (reply + 64) <= budget);
-	dedupe_free(d);
+	wn_dedupe_free(d);
 }
 
 struct waiter_arg {
@@ -98,27 +98,27 @@ struct waiter_arg {
 static void *waiter_main(void *p)
 {
 	struct waiter_arg *w = p;
-	w->rv = dedupe_begin(w->d, 9, submit, 1000, &w->out, &w->len);
+	w->rv = wn_dedupe_begin(w->d, 9, submit, 1000, &w->out, &w->len);
 	return NULL;
 }
 
 TEST(repeat_waits_for_first)
 {
-	struct dedupe *d = dedupe_new(60000, 1 << 20);
+	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
 	uint8_t *out = NULL;
 	size_t len = 0;
-	CHECK_EQ_INT(dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_NEW);
 	struct waiter_arg w = {.d = d, .rv = -1};
 	pthread_t t;
 	CHECK(pthread_create(&t, NULL, waiter_main, &w) == 0);
 	usleep(20000);
-	dedupe_finish(d, 9, (const uint8_t *)"first", 5);
+	wn_dedupe_finish(d, 9, (const uint8_t *)"first", 5);
 	pthread_join(t, NULL);
 	CHECK_EQ_INT(w.rv, DEDUPE_DONE);
 	CHECK_EQ_INT(w.len, 5);
 	CHECK(w.out != NULL && memcmp(w.out, "first", 5) == 0);
 	free(w.out);
-	dedupe_free(d);
+	wn_dedupe_free(d);
 }
 
 TEST_MAIN()

@@ -25,20 +25,20 @@ enum {
 
 TEST(edge_states_follow_the_conditions)
 {
-	CHECK_EQ_INT(deps_edge_state(OK_, PENDING), EDGE_UNDECIDED);
-	CHECK_EQ_INT(deps_edge_state(OK_, RUNNING), EDGE_UNDECIDED);
-	CHECK_EQ_INT(deps_edge_state(OK_, COMPLETED), EDGE_OK);
-	CHECK_EQ_INT(deps_edge_state(OK_, FAILED), EDGE_BROKEN);
-	CHECK_EQ_INT(deps_edge_state(OK_, CANCELLED), EDGE_BROKEN);
-	CHECK_EQ_INT(deps_edge_state(ANY, COMPLETED), EDGE_OK);
-	CHECK_EQ_INT(deps_edge_state(ANY, FAILED), EDGE_OK);
-	CHECK_EQ_INT(deps_edge_state(ANY, CANCELLED), EDGE_OK);
-	CHECK_EQ_INT(deps_edge_state(NOTOK, COMPLETED), EDGE_BROKEN);
-	CHECK_EQ_INT(deps_edge_state(NOTOK, FAILED), EDGE_OK);
-	CHECK_EQ_INT(deps_edge_state(NOTOK, CANCELLED), EDGE_OK);
+	CHECK_EQ_INT(wn_deps_edge_state(OK_, PENDING), EDGE_UNDECIDED);
+	CHECK_EQ_INT(wn_deps_edge_state(OK_, RUNNING), EDGE_UNDECIDED);
+	CHECK_EQ_INT(wn_deps_edge_state(OK_, COMPLETED), EDGE_OK);
+	CHECK_EQ_INT(wn_deps_edge_state(OK_, FAILED), EDGE_BROKEN);
+	CHECK_EQ_INT(wn_deps_edge_state(OK_, CANCELLED), EDGE_BROKEN);
+	CHECK_EQ_INT(wn_deps_edge_state(ANY, COMPLETED), EDGE_OK);
+	CHECK_EQ_INT(wn_deps_edge_state(ANY, FAILED), EDGE_OK);
+	CHECK_EQ_INT(wn_deps_edge_state(ANY, CANCELLED), EDGE_OK);
+	CHECK_EQ_INT(wn_deps_edge_state(NOTOK, COMPLETED), EDGE_BROKEN);
+	CHECK_EQ_INT(wn_deps_edge_state(NOTOK, FAILED), EDGE_OK);
+	CHECK_EQ_INT(wn_deps_edge_state(NOTOK, CANCELLED), EDGE_OK);
 	for (int c = 0; c < 3; c++) {
-		CHECK_EQ_INT(deps_edge_state(c, BLOCKED), EDGE_BROKEN);
-		CHECK_EQ_INT(deps_edge_state(c, 0), EDGE_BROKEN);
+		CHECK_EQ_INT(wn_deps_edge_state(c, BLOCKED), EDGE_BROKEN);
+		CHECK_EQ_INT(wn_deps_edge_state(c, 0), EDGE_BROKEN);
 	}
 }
 
@@ -59,11 +59,11 @@ TEST(toposort_orders_and_finds_cycles)
 {
 	/* diamond: 0 -> 1, 0 -> 2, 1 -> 3, 2 -> 3, listed backwards */
 	size_t from[] = {2, 1, 0, 0}, to[] = {3, 3, 2, 1}, ord[4], cyc = 99;
-	CHECK(deps_toposort(4, from, to, 4, ord, &cyc));
+	CHECK(wn_deps_toposort(4, from, to, 4, ord, &cyc));
 	CHECK(order_ok(4, from, to, 4, ord));
 	/* self-dependency */
 	size_t f1[] = {1}, t1[] = {1};
-	CHECK(!deps_toposort(3, f1, t1, 1, ord, &cyc));
+	CHECK(!wn_deps_toposort(3, f1, t1, 1, ord, &cyc));
 	CHECK_EQ_INT(cyc, 1);
 	/* a long cycle 0 -> 1 -> ... -> 99 -> 0 and a tail off it */
 	enum { N = 100 };
@@ -74,7 +74,7 @@ TEST(toposort_orders_and_finds_cycles)
 	}
 	fl[N] = 5;
 	tl[N] = N; /* node 100 hangs off the cycle */
-	CHECK(!deps_toposort(N + 1, fl, tl, N + 1, ol, &cyc));
+	CHECK(!wn_deps_toposort(N + 1, fl, tl, N + 1, ol, &cyc));
 	CHECK(cyc < N);
 }
 
@@ -88,7 +88,7 @@ TEST(toposort_is_iterative_on_a_million_node_chain)
 		from[i] = i + 1;
 		to[i] = i;
 	}
-	CHECK(deps_toposort(N, from, to, N - 1, ord, &cyc));
+	CHECK(wn_deps_toposort(N, from, to, N - 1, ord, &cyc));
 	CHECK_EQ_INT(ord[0], N - 1);
 	CHECK_EQ_INT(ord[N - 1], 0);
 	free(from);

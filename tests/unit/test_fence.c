@@ -105,10 +105,10 @@ static uint64_t fetch(wn_engine *e, const char *worker)
 	return id;
 }
 
-/* check_job requires job id to be RUNNING at attempt 1 under worker, with
+/* wn_check_job requires job id to be RUNNING at attempt 1 under worker, with
  * its lease ending at expires (0: return it) and no external id; returns the
  * lease's end. */
-static int64_t check_job(wn_engine *e, uint64_t id, const char *worker, int64_t expires)
+static int64_t wn_check_job(wn_engine *e, uint64_t id, const char *worker, int64_t expires)
 {
 	Whatsnext__V1__Job *j = wn_fixture_job(e, id);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
@@ -162,7 +162,7 @@ TEST(only_the_holder_heartbeats_completes_or_releases)
 	uint64_t a = submit(e, 0), b = submit(e, 0);
 	CHECK_EQ_INT(fetch(e, "w1"), a);
 	CHECK_EQ_INT(fetch(e, "w1"), b);
-	int64_t until = check_job(e, a, "w1", 0);
+	int64_t until = wn_check_job(e, a, "w1", 0);
 	wn_fixture_now += 1000;
 	const char *who[] = {"w2", ""};
 	for (size_t i = 0; i < 2; i++) {
@@ -170,13 +170,13 @@ TEST(only_the_holder_heartbeats_completes_or_releases)
 		CHECK(strstr(wn_fixture_msg(), "held by worker w1") != NULL);
 		CHECK_EQ_INT(release(e, who[i], a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
 		CHECK(strstr(wn_fixture_msg(), "held by worker w1") != NULL);
-		check_job(e, a, "w1", until);
+		wn_check_job(e, a, "w1", until);
 	}
 	/* a heartbeat names a worker; another's is refused whole */
 	CHECK_EQ_INT(heartbeat(e, "", a, 1), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
 	CHECK_EQ_INT(heartbeat(e, "w2", a, 1), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
 	CHECK(strstr(wn_fixture_msg(), "job 1 attempt 1 is held by worker w1, not by w2") != NULL);
-	check_job(e, a, "w1", until);
+	wn_check_job(e, a, "w1", until);
 	/* one result of a batch from another worker is refused on its own */
 	Whatsnext__V1__CompleteRequest c1 = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
 	Whatsnext__V1__CompleteRequest c2 = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
@@ -199,7 +199,7 @@ TEST(only_the_holder_heartbeats_completes_or_releases)
 	CHECK_EQ_INT(br->results[0]->code, WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
 	CHECK_EQ_INT(br->results[1]->code, 0);
 	whatsnext__v1__complete_batch_response__free_unpacked(br, NULL);
-	check_job(e, a, "w1", until);
+	wn_check_job(e, a, "w1", until);
 	/* the holder is heard */
 	CHECK_EQ_INT(heartbeat(e, "w1", a, 1), 0);
 	Whatsnext__V1__Job *j = wn_fixture_job(e, a);
@@ -282,7 +282,7 @@ TEST(a_name_is_held_by_one_live_instance)
 	CHECK_EQ_INT(join(e, "w", "box-a", "a1"), 0);
 	uint64_t id = submit(e, 0);
 	CHECK_EQ_INT(fetch(e, "w"), id);
-	int64_t until = check_job(e, id, "w", 0);
+	int64_t until = wn_check_job(e, id, "w", 0);
 	/* another instance is refused and changes nothing */
 	wn_fixture_now += 2000;
 	CHECK_EQ_INT(join(e, "w", "box-b", "b1"), WHATSNEXT__V1__CODE__ALREADY_EXISTS);
@@ -292,7 +292,7 @@ TEST(a_name_is_held_by_one_live_instance)
 	CHECK_EQ_INT(join(e, "w", "box-b", ""), WHATSNEXT__V1__CODE__ALREADY_EXISTS);
 	CHECK_EQ_INT(join(e, "w", "box-b", "bad id!"), WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
 	check_worker(e, "w", "box-a", "a1", ACTIVE);
-	check_job(e, id, "w", until);
+	wn_check_job(e, id, "w", until);
 	CHECK_EQ_INT(leave(e, "w", "b1"), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
 	check_worker(e, "w", "box-a", "a1", ACTIVE);
 	/* the same instance joins again, also after a restart */

@@ -86,12 +86,12 @@ TEST(orphaned_records_do_not_stop_the_start)
 	char *err;
 	CHECK_OK(open_engine(&e, &err));
 	/* the live project's job is there, and no id is handed out twice */
-	CHECK_EQ_INT(project_count(e), 1);
-	CHECK(jobs_next_id(e) > 42);
-	struct project *p = project_get(e, "kept");
+	CHECK_EQ_INT(wn_project_count(e), 1);
+	CHECK(wn_jobs_next_id(e) > 42);
+	struct project *p = wn_project_get(e, "kept");
 	CHECK(p != NULL);
 	CHECK_EQ_INT(p->counts[PENDING], 1);
-	CHECK(engine_sweep(e, 7) == NULL);
+	CHECK(wn_engine_sweep(e, 7) == NULL);
 	wn_fixture_close(e);
 }
 

@@ -247,12 +247,12 @@ TEST(a_running_server_forgets_request_ids_after_a_day)
 	uint64_t late = submit_id(e, 200001, true);
 	for (uint64_t q = 2; q <= 1000; q++)
 		submit_id(e, 200000 + q, true);
-	CHECK_EQ_INT(replay_remembered(e, NULL), 6000);
+	CHECK_EQ_INT(wn_replay_remembered(e, NULL), 6000);
 	/* the hourly pass, 2 h later: the first 5,000 are past the day */
 	wn_fixture_now += 2LL * 3600 * 1000;
-	replay_forget(e);
+	wn_replay_forget(e);
 	size_t ring = 0;
-	CHECK_EQ_INT(replay_remembered(e, &ring), 1000);
+	CHECK_EQ_INT(wn_replay_remembered(e, &ring), 1000);
 	CHECK(ring <= 2048);
 	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 6000);
 	/* past the ten-minute reply cache too: a kept id is answered, a forgotten

@@ -62,9 +62,9 @@ static void check_lease(cjob *j, const Job *job)
 		    l ? lease_state[l->state] : "never claimed", wk);
 }
 
-/* check_job checks one listed job: its submit (found by its tok parameter),
+/* wn_check_job checks one listed job: its submit (found by its tok parameter),
  * and its leases. */
-static void check_job(const Job *job)
+static void wn_check_job(const Job *job)
 {
 	unsigned long long id = (unsigned long long)job->id;
 	unsigned k = 0;
@@ -146,7 +146,7 @@ void verify(wn_rpc *rpc)
 		rq.after_id = after;
 		PB(ListJobsResponse) *a = ask(rpc, WN_PATH_JOB_LIST, &rq, DESC(list_jobs_response));
 		for (size_t i = 0; a != NULL && i < a->n_jobs; i++)
-			check_job(a->jobs[i]);
+			wn_check_job(a->jobs[i]);
 		ok = a != NULL;
 		after = a ? a->next_after_id : 0;
 		done(a, NULL);
