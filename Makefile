@@ -9,6 +9,11 @@
 #   make SANITIZER=address,undefined test   the same under sanitizers
 #   make format / format-check
 
+# Build in parallel by default, one job a core (-jN on the command line wins).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+
 CC       ?= cc
 SANITIZER ?=
 WERROR   ?= 1
