@@ -10,21 +10,10 @@
 #include "engine.h"
 #include "err.h"
 #include "records.h"
+#include "rules.h"
 #include "store.h"
 #include "util.h"
 #include "whatsnext.pb-c.h"
-
-typedef Whatsnext__V1__Job Job;
-typedef Whatsnext__V1__Task Task;
-typedef Whatsnext__V1__Project Project;
-
-/* Short names for the job statuses. */
-#define PENDING   WHATSNEXT__V1__JOB_STATUS__JOB_PENDING
-#define RUNNING   WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING
-#define COMPLETED WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED
-#define FAILED    WHATSNEXT__V1__JOB_STATUS__JOB_FAILED
-#define BLOCKED   WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED
-#define CANCELLED WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED
 
 /* Replies are kept under this size (list methods and Fetch stop early). */
 #define WN_REPLY_BUDGET (8u << 20)

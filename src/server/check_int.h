@@ -5,9 +5,15 @@
 #define WN_CHECK_INT_H
 
 #include "check.h"
-#include "call.h"
-#include "deps.h"
-#include "project.h"
+#include "arena.h"
+#include "err.h"
+#include "keys.h"
+#include "map.h"
+#include "records.h"
+#include "rules.h"
+#include "status.h"
+#include "store.h"
+#include "util.h"
 
 /* A project named by a record or by a job. */
 struct cproj {

@@ -309,7 +309,7 @@ static void rule_job_ready(struct check *k, struct cjob *j)
 			continue;
 		char *why = y != NULL
 		                ? wn_arena_printf(k->arena, "dependency job %llu is %s (%s)",
-		                                  (unsigned long long)d->id, wn_job_status_name(st),
+		                                  (unsigned long long)d->id, wn_status_name(st),
 		                                  wn_deps_cond_name((int)d->cond))
 		                : wn_arena_printf(k->arena, "dependency job %llu was removed",
 		                                  (unsigned long long)d->id);

@@ -6,10 +6,8 @@
 #define WN_DEPS_H
 
 #include "call.h"
+#include "rules.h"
 #include "map.h"
-
-/* What a dependency edge makes of its dependent. */
-enum { EDGE_UNDECIDED = 0, EDGE_OK = 1, EDGE_BROKEN = 2 };
 
 /* The jobs that depend on one job, with the condition of each edge. */
 struct redges {
@@ -29,11 +27,6 @@ struct deps {
 void wn_deps_init(wn_engine *e);
 void wn_deps_free(wn_engine *e);
 
-/* wn_deps_edge_state tells what a condition makes of a dependency in status
- * (0 = the dependency no longer exists). */
-int wn_deps_edge_state(int cond, int status);
-/* wn_deps_cond_name returns "afterok", "afterany" or "afternotok". */
-const char *wn_deps_cond_name(int cond);
 /* wn_deps_toposort orders n nodes with edges from[i] -> to[i] (to depends on
  * from) so that every node comes after its dependencies; returns false and
  * sets *cycle to a node on a cycle if there is one. Iterative, O(n + edges). */

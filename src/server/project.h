@@ -8,10 +8,7 @@
 #include "call.h"
 #include "index.h"
 #include "map.h"
-
-/* Number of job statuses (index = JobStatus value). */
-#define WN_NSTATUS              7
-#define WN_DEFAULT_MAX_ATTEMPTS 3
+#include "rules.h"
 
 struct project;
 struct sweep;
