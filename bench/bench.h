@@ -272,4 +272,8 @@ int bench_compare(const bench_opts *o);
 /* bench_scale runs one step of bench/scale.sh. */
 int bench_scale(const bench_opts *o);
 
+/* bench_warmup_spec is the warm-up run before a table: 4 producers, 4
+ * consumers, o->warmup jobs one at a time. */
+bench_spec bench_warmup_spec(const bench_opts *o);
+
 #endif

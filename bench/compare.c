@@ -187,13 +187,7 @@ static int bench_compare_warmup(const bench_opts *o, bench_target *tgs)
 	int rv = 0;
 	bench_result res;
 	if (o->warmup > 0) {
-		bench_spec w = {.producers = 4,
-		                .consumers = 4,
-		                .jobs = o->warmup,
-		                .duration_ms = 2000,
-		                .backlog = o->backlog,
-		                .submit_n = 1,
-		                .claim_n = 1};
+		bench_spec w = bench_warmup_spec(o);
 		for (int k = 0; k < 2 && rv == 0; k++)
 			rv = bench_run(&tgs[k], &w, NULL, &res, NULL, NULL);
 	}

@@ -33,13 +33,7 @@ int bench_threads_table(const bench_opts *o)
 	bench_result res;
 	int rv = 0;
 	if (o->warmup > 0) {
-		bench_spec w = {.producers = 4,
-		                .consumers = 4,
-		                .jobs = o->warmup,
-		                .duration_ms = 2000,
-		                .backlog = o->backlog,
-		                .submit_n = 1,
-		                .claim_n = 1};
+		bench_spec w = bench_warmup_spec(o);
 		rv = bench_run(&tg, &w, NULL, &res, NULL, NULL);
 	}
 	if (o->header)

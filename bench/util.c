@@ -173,3 +173,14 @@ void bench_keep_id(bench_thread *t, uint64_t id)
 	}
 	t->ids[t->n_ids++] = id;
 }
+
+bench_spec bench_warmup_spec(const bench_opts *o)
+{
+	return (bench_spec){.producers = 4,
+	                    .consumers = 4,
+	                    .jobs = o->warmup,
+	                    .duration_ms = 2000,
+	                    .backlog = o->backlog,
+	                    .submit_n = 1,
+	                    .claim_n = 1};
+}
