@@ -28,9 +28,11 @@ void wn_slurm_script_directive(wn_strbuf *b, const char *arg);
 /* wn_slurm_script_body renders the script template tmpl (its syntax checked) for
  * job into *out (malloc'd), each value quoted for the place it lands in: a
  * word, a double- or single-quoted string, $'...', backquotes, a comment, a
- * here-document. With job NULL it only checks where the placeholders stand.
- * A value that cannot go where it stands (right after '$', as or into a
- * here-document's delimiter line, ...) fails with *reason saying why. */
+ * here-document (shlex.h finds the place). In code a value is always
+ * single-quoted. With job NULL it only checks where the placeholders stand.
+ * A value that cannot go where it stands (right after '$' or a backslash,
+ * inside ${ ... } or arithmetic, a here-document's delimiter, a place the
+ * lexer is not sure of, ...) fails with *reason saying why. */
 int wn_slurm_script_body(const char *tmpl, const wn_fmt_job *job, char **out, char **reason);
 
 #endif

@@ -244,7 +244,7 @@ TEST(script_has_options_exports_and_a_quoted_body)
 	CHECK_HAS(s, "export WN_ATTEMPT=2\n");
 	CHECK_HAS(s, "export WN_SERVER=ipc:///tmp/wn.sock\n");
 	CHECK_HAS(s, "export SEED=0.1\nexport TAG='two words'\n");
-	CHECK_HAS(s, "python3 train.py --lr 0.1 --tag 'two words' --evil "
+	CHECK_HAS(s, "python3 train.py --lr '0.1' --tag 'two words' --evil "
 	             "'$(touch pwned); '\\''\"`id`\\'\n");
 	/* nothing the task did not ask for */
 	CHECK_LACKS(s, "--time");
@@ -527,7 +527,7 @@ TEST(config_errors_are_positioned)
 	    {"formatter: slurm\nscript: \"cat <<{v}\\nx\\n\"\n",
 	     "a here-document's delimiter cannot be a value"},
 	    {"formatter: slurm\nscript: \"echo \\\"`echo \\\\\\\"{v}\\\\\\\"`\\\"\"\n",
-	     "backquotes with escaped quotes inside (write $( ... ) instead)"},
+	     "a backslash before $, `, \\ or \" inside backquotes (write $( ... ) instead)"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *err = load_error(cases[i].yaml);

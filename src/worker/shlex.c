@@ -1,0 +1,723 @@
+/* shlex: where a value lands in a shell script template (see shlex.h).
+ *
+ * A stack of frames follows the nesting of quotes and substitutions; the
+ * bodies of here-documents are read line by line, as the shell reads them,
+ * the expanded ones through the frames too. Whatever the lexer does not
+ * follow exactly marks the rest of the script uncertain ("unsure"): no value
+ * may go after it. */
+#include "shlex.h"
+
+#include "strbuf.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum {
+	F_CODE,     /* the script, $( ... ) (subst) */
+	F_SQUOTE,   /* '...' */
+	F_DQUOTE,   /* "..." */
+	F_ANSI,     /* $'...' */
+	F_BACKTICK, /* `...` */
+	F_COMMENT,  /* # ... up to the line's end */
+	F_DOC,      /* the body of an expanded here-document */
+	F_BRACE,    /* ${ ... } */
+	F_ARITH,    /* $(( ... )) and (( ... )) */
+} fkind;
+
+/* Where a case statement of a frame stands. */
+enum { CASE_NONE, CASE_WORD, CASE_PATTERN, CASE_BODY };
+
+#define DEPTH_MAX 64
+#define DOCS_MAX  16
+
+typedef struct frame {
+	fkind kind;
+	bool subst;   /* F_CODE of $( ... ): ends at its own ')' */
+	bool fresh;   /* F_CODE of a '$(' just read: a '(' now makes it $(( */
+	bool closing; /* F_ARITH: the first ')' of its '))' read */
+	int parens;   /* '(' open inside it */
+	int cases;    /* CASE_* */
+} frame;
+
+typedef struct doc {
+	char *delim;
+	bool quoted;     /* <<'EOF': nothing in the body is expanded */
+	bool strip_tabs; /* <<-EOF */
+} doc;
+
+struct wn_shlex {
+	frame st[DEPTH_MAX];
+	int depth;
+	doc docs[DOCS_MAX]; /* announced; the first one's body is read when in_doc */
+	int ndocs;
+	int doc_depth;      /* the depth they were announced at */
+	bool in_doc;        /* reading the body of docs[0] */
+	wn_strbuf line;     /* its current line, as the shell will read it */
+	bool line_value;    /* a value went into that line */
+	bool escape;        /* the previous character was a backslash that quotes */
+	char prev;          /* the previous character; 0 at the start of a line */
+	char before_escape; /* prev before that backslash */
+	bool cmdpos;        /* a command word may start here */
+	bool paren_cmd;     /* the previous character was a '(' at a command's start */
+	char kw[8];         /* the word being read in code */
+	int kwlen;          /* -1: not a word that could be a keyword */
+	bool kw_cmd;        /* that word started at a command's start */
+	int lt;             /* '<' in a row */
+	int semis;          /* ';' in a row */
+	bool word;          /* reading a here-document's delimiter */
+	bool word_started;
+	bool word_quoted;
+	bool word_tabs;
+	char word_q; /* the quote the delimiter word is inside, or 0 */
+	wn_strbuf word_buf;
+	const char *unsure; /* why no value may go past here */
+	const char *error;  /* why the script cannot be rendered at all */
+};
+
+wn_shlex *wn_shlex_new(void)
+{
+	wn_shlex *lx = wn_xcalloc(1, sizeof(*lx));
+	lx->depth = 1;
+	lx->st[0] = (frame){.kind = F_CODE};
+	lx->kwlen = -1;
+	lx->cmdpos = true;
+	return lx;
+}
+
+void wn_shlex_free(wn_shlex *lx)
+{
+	if (lx == NULL)
+		return;
+	for (int i = 0; i < lx->ndocs; i++)
+		free(lx->docs[i].delim);
+	wn_strbuf_free(&lx->line);
+	wn_strbuf_free(&lx->word_buf);
+	free(lx);
+}
+
+static void lex_unsure(wn_shlex *lx, const char *why)
+{
+	if (lx->unsure == NULL)
+		lx->unsure = why;
+}
+
+static frame *lex_top(wn_shlex *lx)
+{
+	return &lx->st[lx->depth - 1];
+}
+
+static void lex_push(wn_shlex *lx, fkind kind, bool subst)
+{
+	if (lx->depth >= DEPTH_MAX) {
+		lex_unsure(lx, "the script nests quotes and substitutions too deeply");
+		return;
+	}
+	lx->st[lx->depth++] = (frame){.kind = kind, .subst = subst, .fresh = subst};
+	if (kind == F_CODE || kind == F_BACKTICK) {
+		lx->cmdpos = true; /* a command starts inside */
+		lx->prev = kind == F_BACKTICK ? 0 : '(';
+	}
+}
+
+/* lex_pop ends the top frame: what follows continues the same word. */
+static void lex_pop(wn_shlex *lx)
+{
+	if (lx->depth > 1)
+		lx->depth--;
+	lx->prev = 'x';
+	lx->cmdpos = false;
+}
+
+/* lex_in_backquotes tells whether a backquote frame is open. */
+static bool lex_in_backquotes(const wn_shlex *lx)
+{
+	for (int i = 1; i < lx->depth; i++)
+		if (lx->st[i].kind == F_BACKTICK)
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------- here-documents */
+
+static void doc_word_end(wn_shlex *lx)
+{
+	if (lx->ndocs >= DOCS_MAX) {
+		lex_unsure(lx, "too many here-documents on one line");
+		wn_strbuf_free(&lx->word_buf);
+	} else {
+		if (lx->ndocs == 0)
+			lx->doc_depth = lx->depth;
+		char *d = wn_strbuf_take(&lx->word_buf);
+		lx->docs[lx->ndocs++] = (doc){d, lx->word_quoted, lx->word_tabs};
+	}
+	lx->word = false;
+}
+
+/* doc_delim_char reads c as part of a here-document's delimiter word; false
+ * when c ends the word and is to be read as code. */
+static bool doc_delim_char(wn_shlex *lx, char c)
+{
+	if (lx->word_q != 0) {
+		if (c == lx->word_q)
+			lx->word_q = 0;
+		else
+			wn_strbuf_add(&lx->word_buf, &c, 1);
+		return true;
+	}
+	if (lx->escape) {
+		lx->escape = false;
+		wn_strbuf_add(&lx->word_buf, &c, 1);
+		return true;
+	}
+	if (!lx->word_started && c == '<' && lx->lt == 2) {
+		lx->word = false; /* <<<: a here-string, no document */
+		lx->lt = 3;
+		return true;
+	}
+	if (!lx->word_started && (c == ' ' || c == '\t'))
+		return true;
+	if (!lx->word_started && c == '-' && !lx->word_tabs && lx->prev == '<') {
+		lx->word_tabs = true;
+		lx->prev = c;
+		return true;
+	}
+	if (c == '\'' || c == '"') {
+		lx->word_started = lx->word_quoted = true;
+		lx->word_q = c;
+		return true;
+	}
+	if (c == '\\') {
+		lx->word_started = lx->word_quoted = true;
+		lx->escape = true;
+		return true;
+	}
+	if (c == '$' || c == '`')
+		lex_unsure(lx, "a here-document's delimiter with '$' or '`' in it");
+	if (strchr(" \t\n;&|<>()", c) == NULL) {
+		lx->word_started = true;
+		wn_strbuf_add(&lx->word_buf, &c, 1);
+		lx->prev = c;
+		return true;
+	}
+	if (!lx->word_started) {
+		lex_unsure(lx, "a here-document without a delimiter");
+		lx->word = false;
+		return false;
+	}
+	doc_word_end(lx);
+	return false;
+}
+
+/* doc_start starts reading the body of docs[0]. */
+static void doc_start(wn_shlex *lx)
+{
+	lx->in_doc = true;
+	wn_strbuf_reset(&lx->line);
+	lx->line_value = false;
+	if (!lx->docs[0].quoted)
+		lex_push(lx, F_DOC, false);
+	lx->prev = 0;
+}
+
+/* doc_end ends the body of docs[0]; the next one starts, or code does. */
+static void doc_end(wn_shlex *lx)
+{
+	if (!lx->docs[0].quoted) {
+		if (lex_top(lx)->kind != F_DOC || lx->escape)
+			lex_unsure(lx, "a here-document ends inside a quote or substitution");
+		while (lx->depth > 1 && lex_top(lx)->kind != F_DOC)
+			lx->depth--;
+		if (lx->depth > 1)
+			lx->depth--;
+	}
+	free(lx->docs[0].delim);
+	memmove(lx->docs, lx->docs + 1, (size_t)(lx->ndocs - 1) * sizeof(*lx->docs));
+	lx->ndocs--;
+	lx->escape = false;
+	if (lx->ndocs > 0) {
+		doc_start(lx);
+		return;
+	}
+	/* back to code, at the start of a line */
+	lx->in_doc = false;
+	lx->prev = 0;
+	lx->cmdpos = true;
+	lx->kwlen = -1;
+	lx->lt = lx->semis = 0;
+}
+
+static void lex_frames(wn_shlex *lx, char c);
+
+/* doc_newline ends a line of a here-document's body. */
+static void doc_newline(wn_shlex *lx)
+{
+	const doc *d = &lx->docs[0];
+	if (!d->quoted) {
+		/* a backslash before the line's end joins the next line to it */
+		size_t n = 0, len = lx->line.len;
+		while (n < len && lx->line.s[len - 1 - n] == '\\')
+			n++;
+		if (n % 2 == 1) {
+			lx->line.s[--lx->line.len] = '\0';
+			if (lx->escape) {
+				lx->escape = false;
+				lx->prev = lx->before_escape;
+			} else {
+				lex_unsure(lx,
+				           "a line continuation inside quotes in a here-document");
+			}
+			return;
+		}
+	}
+	const char *l = wn_strbuf_str(&lx->line);
+	if (d->strip_tabs)
+		while (*l == '\t')
+			l++;
+	if (strcmp(l, d->delim) == 0) {
+		if (lx->line_value && lx->error == NULL)
+			lx->error = "a value would end a here-document";
+		doc_end(lx);
+		return;
+	}
+	wn_strbuf_reset(&lx->line);
+	lx->line_value = false;
+	if (!d->quoted)
+		lex_frames(lx, '\n');
+}
+
+static void doc_char(wn_shlex *lx, char c)
+{
+	if (c == '\n') {
+		doc_newline(lx);
+		return;
+	}
+	wn_strbuf_add(&lx->line, &c, 1);
+	if (!lx->docs[0].quoted)
+		lex_frames(lx, c);
+}
+
+/* ---------------------------------------------------------------- code */
+
+/* code_word_end ends a word read in code (frame f): case, esac, in and the
+ * words after which a command starts. */
+static void code_word_end(wn_shlex *lx, frame *f)
+{
+	lx->kw[lx->kwlen] = '\0';
+	const char *w = lx->kw;
+	bool cmd = lx->kw_cmd;
+	lx->kwlen = -1;
+	if (f->cases == CASE_WORD && strcmp(w, "in") == 0) {
+		f->cases = CASE_PATTERN;
+		return;
+	}
+	if (f->cases == CASE_PATTERN && strcmp(w, "esac") == 0) {
+		f->cases = CASE_NONE;
+		return;
+	}
+	if (!cmd)
+		return;
+	if (strcmp(w, "case") == 0) {
+		if (f->cases != CASE_NONE && lx->depth > 1)
+			lex_unsure(lx, "a case inside a case inside $( ... )");
+		f->cases = CASE_WORD;
+	} else if (strcmp(w, "esac") == 0 && f->cases == CASE_BODY) {
+		f->cases = CASE_NONE;
+	} else {
+		static const char *const starts[] = {"if",    "then",  "else", "elif",
+		                                     "while", "until", "do",   "time"};
+		for (size_t i = 0; i < WN_ARRAY_LEN(starts); i++)
+			if (strcmp(w, starts[i]) == 0)
+				lx->cmdpos = true;
+	}
+}
+
+/* code_keyword follows the word being read in code; true when c is a
+ * letter of it. */
+static bool code_keyword(wn_shlex *lx, frame *f, char c, bool boundary)
+{
+	if (c >= 'a' && c <= 'z') {
+		if (boundary) {
+			lx->kwlen = 0;
+			lx->kw_cmd = lx->cmdpos;
+		}
+		if (lx->kwlen >= 0 && lx->kwlen < (int)sizeof(lx->kw) - 1)
+			lx->kw[lx->kwlen++] = c;
+		else
+			lx->kwlen = -1;
+		lx->cmdpos = false;
+		return true;
+	}
+	if (lx->kwlen > 0 && strchr(" \t\n;&|()<>", c) != NULL)
+		code_word_end(lx, f);
+	lx->kwlen = -1;
+	return false;
+}
+
+/* code_paren reads '(' or ')' in code (frame f). */
+static void code_paren(wn_shlex *lx, frame *f, char c, char prev)
+{
+	if (c == '(') {
+		if (prev == '$') {
+			lex_push(lx, F_CODE, true);
+		} else if (f->cases == CASE_PATTERN) {
+			/* the optional '(' before a pattern */
+		} else if (lx->paren_cmd && prev == '(') {
+			if (f->subst) /* (( ... )): arithmetic, not two subshells */
+				f->parens--;
+			lex_push(lx, F_ARITH, false);
+		} else {
+			lx->paren_cmd = lx->cmdpos;
+			if (f->subst)
+				f->parens++;
+			lx->cmdpos = true;
+			return;
+		}
+		lx->paren_cmd = false;
+		return;
+	}
+	lx->paren_cmd = false;
+	if (f->cases == CASE_PATTERN) {
+		f->cases = CASE_BODY;
+		lx->cmdpos = true;
+	} else if (f->subst && f->parens > 0) {
+		f->parens--;
+	} else if (f->subst) {
+		lex_pop(lx);
+	}
+}
+
+/* code_here_doc reads a second '<' in a row: a here-document's delimiter
+ * word follows, unless a third makes it a here-string. */
+static void code_here_doc(wn_shlex *lx)
+{
+	if (lx->in_doc)
+		lex_unsure(lx, "a here-document inside a here-document");
+	lx->word = true;
+	lx->word_started = lx->word_quoted = lx->word_tabs = false;
+	lx->word_q = 0;
+}
+
+/* code_newline reads the end of a line in code: the bodies of the
+ * here-documents announced on it follow. */
+static void code_newline(wn_shlex *lx)
+{
+	lx->cmdpos = true;
+	lx->prev = 0;
+	if (lx->ndocs == 0 || lx->in_doc)
+		return;
+	if (lx->depth != lx->doc_depth)
+		lex_unsure(lx, "a here-document whose line ends inside a substitution");
+	if (lex_in_backquotes(lx))
+		lex_unsure(lx, "a here-document inside backquotes (write $( ... ) instead)");
+	doc_start(lx);
+}
+
+/* code_char reads c in code: at the top, in $( ... ) or in backquotes. */
+static void code_char(wn_shlex *lx, frame *f, char c, char prev)
+{
+	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
+	if (code_keyword(lx, f, c, boundary))
+		return;
+	if (c != '(')
+		lx->paren_cmd = false;
+	if (c != ';' && c != '&')
+		lx->semis = 0;
+	switch (c) {
+	case ' ':
+	case '\t':
+		return;
+	case '\\':
+		lx->escape = true;
+		lx->before_escape = prev;
+		break;
+	case '\'':
+		lex_push(lx, prev == '$' ? F_ANSI : F_SQUOTE, false);
+		break;
+	case '"':
+		lex_push(lx, F_DQUOTE, false);
+		break;
+	case '`':
+		if (f->kind == F_BACKTICK)
+			lex_pop(lx);
+		else
+			lex_push(lx, F_BACKTICK, false);
+		return;
+	case '{':
+		if (prev == '$')
+			lex_push(lx, F_BRACE, false);
+		else if (!(boundary && lx->cmdpos))
+			break;
+		return; /* a group: a command starts after it */
+	case '[':
+		if (prev == '$')
+			lex_unsure(lx, "$[ ... ] arithmetic");
+		break;
+	case '(':
+	case ')':
+		code_paren(lx, f, c, prev);
+		return;
+	case ';':
+	case '&':
+		if (c == ';' && ++lx->semis >= 2 && f->cases == CASE_BODY)
+			f->cases = CASE_PATTERN; /* ;; */
+		else if (c == '&' && lx->semis > 0 && f->cases == CASE_BODY)
+			f->cases = CASE_PATTERN; /* ;& and ;;& */
+		lx->cmdpos = true;
+		return;
+	case '|':
+	case '!':
+		lx->cmdpos = true;
+		return;
+	case '\n':
+		code_newline(lx);
+		return;
+	case '#':
+		if (boundary) {
+			lex_push(lx, F_COMMENT, false);
+			return;
+		}
+		break;
+	case '<':
+		if (++lx->lt == 2)
+			code_here_doc(lx);
+		return;
+	default:
+		break;
+	}
+	lx->cmdpos = false;
+}
+
+/* ---------------------------------------------------------------- quotes and the rest */
+
+/* expand_char reads c inside double quotes or an expanded here-document's
+ * body (frame f): expansions open there, and nothing else. */
+static void expand_char(wn_shlex *lx, const frame *f, char c, char prev)
+{
+	if (c == '\\') {
+		lx->escape = true;
+		lx->before_escape = prev;
+	} else if (c == '"' && f->kind == F_DQUOTE) {
+		lex_pop(lx);
+	} else if (c == '`') {
+		lex_push(lx, F_BACKTICK, false);
+	} else if (c == '(' && prev == '$') {
+		lex_push(lx, F_CODE, true);
+	} else if (c == '{' && prev == '$') {
+		lex_push(lx, F_BRACE, false);
+	} else if (c == '[' && prev == '$') {
+		lex_unsure(lx, "$[ ... ] arithmetic");
+	}
+}
+
+/* inner_char reads c inside ${ ... } or arithmetic (frame f), where values
+ * never go: only its end and what opens inside matter. */
+static void inner_char(wn_shlex *lx, frame *f, char c, char prev)
+{
+	bool in_dq = false;
+	for (int i = 1; i < lx->depth; i++)
+		in_dq = in_dq || lx->st[i].kind == F_DQUOTE || lx->st[i].kind == F_DOC;
+	if (f->closing) {
+		f->closing = false;
+		if (c == ')')
+			lex_pop(lx);
+		else
+			lex_unsure(lx, "an arithmetic expression that does not end with '))'");
+		return;
+	}
+	switch (c) {
+	case '\\':
+		lx->escape = true;
+		lx->before_escape = prev;
+		return;
+	case '\'':
+		if (in_dq)
+			lex_unsure(lx, "single quotes inside ${ ... } inside double quotes");
+		lex_push(lx, prev == '$' ? F_ANSI : F_SQUOTE, false);
+		return;
+	case '"':
+		lex_push(lx, F_DQUOTE, false);
+		return;
+	case '`':
+		lex_push(lx, F_BACKTICK, false);
+		return;
+	case '{':
+		if (prev == '$')
+			lex_push(lx, F_BRACE, false);
+		else if (f->kind == F_BRACE)
+			lex_unsure(lx, "a '{' inside ${ ... }");
+		return;
+	case '}':
+		if (f->kind == F_BRACE)
+			lex_pop(lx);
+		return;
+	case '(':
+		if (prev == '$')
+			lex_push(lx, F_CODE, true);
+		else if (f->kind == F_ARITH)
+			f->parens++;
+		return;
+	case ')':
+		if (f->kind == F_ARITH && f->parens > 0)
+			f->parens--;
+		else if (f->kind == F_ARITH)
+			f->closing = true;
+		return;
+	default:
+		return;
+	}
+}
+
+/* lex_escaped reads the character c after a backslash that quotes it. */
+static void lex_escaped(wn_shlex *lx, const frame *f, char c)
+{
+	lx->escape = false;
+	lx->kwlen = -1;
+	lx->paren_cmd = false;
+	if (c == '\n' && f->kind != F_ANSI) {
+		/* a line continuation: as if neither were there */
+		lx->prev = lx->before_escape;
+		return;
+	}
+	if (strchr("$`\\\"", c) != NULL && lex_in_backquotes(lx))
+		lex_unsure(lx, "a backslash before $, `, \\ or \" inside backquotes "
+		               "(write $( ... ) instead)");
+	lx->prev = 'x'; /* an escaped character is part of a word */
+	lx->cmdpos = false;
+}
+
+/* lex_frames moves the lexer over c of code or quotes (not a here-document's
+ * line as such: doc_char does that and calls it for expanded bodies). */
+static void lex_frames(wn_shlex *lx, char c)
+{
+	if (lx->word && doc_delim_char(lx, c))
+		return;
+	frame *f = lex_top(lx);
+	char prev = lx->prev;
+	if (lx->escape) {
+		lex_escaped(lx, f, c);
+		return;
+	}
+	lx->prev = c;
+	if (c != '<')
+		lx->lt = 0;
+	if (f->fresh) {
+		f->fresh = false;
+		if (c == '(') { /* $(( */
+			f->kind = F_ARITH;
+			f->subst = false;
+			return;
+		}
+	}
+	switch (f->kind) {
+	case F_SQUOTE:
+		if (c == '\'')
+			lex_pop(lx);
+		return;
+	case F_ANSI:
+		if (c == '\\')
+			lx->escape = true;
+		else if (c == '\'')
+			lex_pop(lx);
+		return;
+	case F_COMMENT:
+		if (c != '\n')
+			return;
+		lx->depth--;
+		code_char(lx, lex_top(lx), c, prev); /* the line's end, as code */
+		return;
+	case F_DQUOTE:
+	case F_DOC:
+		expand_char(lx, f, c, prev);
+		return;
+	case F_BRACE:
+	case F_ARITH:
+		inner_char(lx, f, c, prev);
+		return;
+	default:
+		code_char(lx, f, c, prev);
+		return;
+	}
+}
+
+void wn_shlex_char(wn_shlex *lx, char c)
+{
+	if (lx->in_doc)
+		doc_char(lx, c);
+	else
+		lex_frames(lx, c);
+}
+
+/* ---------------------------------------------------------------- values */
+
+int wn_shlex_where(const wn_shlex *lx, int *backquotes, const char **why)
+{
+	*backquotes = 0;
+	*why = lx->error ? lx->error : lx->unsure;
+	if (*why == NULL && lx->word)
+		*why = "a here-document's delimiter cannot be a value";
+	if (*why == NULL && lx->escape)
+		*why = "a value right after a backslash";
+	for (int i = 1; i < lx->depth && *why == NULL; i++) {
+		if (lx->st[i].kind == F_ARITH)
+			*why = "a value inside arithmetic ((( ... )) or $(( ... )))";
+		else if (lx->st[i].kind == F_BRACE)
+			*why = "a value inside ${ ... } (set a variable to it first)";
+		else if (lx->st[i].kind == F_COMMENT && i > 1)
+			*why = "a value in a comment inside a substitution";
+		*backquotes += lx->st[i].kind == F_BACKTICK;
+	}
+	if (*why != NULL)
+		return -1;
+	const frame *f = &lx->st[lx->depth - 1];
+	if (lx->in_doc && lx->docs[0].quoted)
+		return WN_SHLEX_DOC_QUOTED;
+	bool expands =
+	    f->kind == F_CODE || f->kind == F_BACKTICK || f->kind == F_DQUOTE || f->kind == F_DOC;
+	if (expands && lx->prev == '$') {
+		*why = "a value right after '$' (write ${{NAME}} for a shell variable)";
+		return -1;
+	}
+	switch (f->kind) {
+	case F_DQUOTE:
+		return WN_SHLEX_DQUOTE;
+	case F_SQUOTE:
+		return WN_SHLEX_SQUOTE;
+	case F_ANSI:
+		return WN_SHLEX_ANSI;
+	case F_COMMENT:
+		return WN_SHLEX_COMMENT;
+	case F_DOC:
+		return WN_SHLEX_DOC;
+	default:
+		return WN_SHLEX_CODE;
+	}
+}
+
+const char *wn_shlex_value(wn_shlex *lx, wn_shlex_place place, const char *text)
+{
+	if (lx->in_doc) {
+		if (strpbrk(text, "\n\r") != NULL)
+			return "a value with a line break cannot go into a here-document";
+		wn_strbuf_adds(&lx->line, text);
+		lx->line_value = true;
+	}
+	if (place != WN_SHLEX_COMMENT && place != WN_SHLEX_DOC_QUOTED) {
+		lx->prev = 'x'; /* a word character: no '#' comment starts right after it */
+		lx->kwlen = -1;
+		lx->cmdpos = false;
+		lx->paren_cmd = false;
+		lx->lt = lx->semis = 0;
+	}
+	return NULL;
+}
+
+const char *wn_shlex_finish(wn_shlex *lx)
+{
+	if (lx->error != NULL)
+		return lx->error;
+	if (lx->word && !lx->word_started)
+		return "a here-document without a delimiter";
+	return NULL;
+}
