@@ -12,6 +12,7 @@ struct dentry {
 	uint64_t id;
 	const char *method; /* static string from the method table */
 	bool done;
+	bool parked;
 	uint8_t *reply;
 	size_t len;
 	int64_t at;
@@ -25,7 +26,6 @@ struct dentry {
 
 struct dedupe {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	wn_map *byid;
 	struct dentry *oldest, *newest;
 	int64_t max_age;
@@ -36,7 +36,6 @@ struct dedupe *wn_dedupe_new(int64_t max_age_ms, size_t max_bytes)
 {
 	struct dedupe *d = wn_xcalloc(1, sizeof(*d));
 	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
 	d->byid = wn_map_new_u64();
 	d->max_age = max_age_ms;
 	d->max_bytes = max_bytes;
@@ -55,7 +54,6 @@ void wn_dedupe_free(struct dedupe *d)
 		x = n;
 	}
 	wn_map_free(d->byid);
-	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }
@@ -81,12 +79,12 @@ int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t n
 {
 	pthread_mutex_lock(&d->mu);
 	dedupe_evict(d, now_ms);
-	struct dentry *x;
-	while ((x = wn_map_get_u64(d->byid, id)) != NULL && !x->done && x->method == method)
-		pthread_cond_wait(&d->cv, &d->mu);
+	struct dentry *x = wn_map_get_u64(d->byid, id);
 	int rv = DEDUPE_NEW;
 	if (x != NULL && x->method != method) {
 		rv = DEDUPE_MISMATCH;
+	} else if (x != NULL && !x->done) {
+		rv = x->parked ? DEDUPE_PARKED : DEDUPE_RUNNING;
 	} else if (x != NULL) {
 		*reply = wn_xmalloc(x->len);
 		memcpy(*reply, x->reply, x->len);
@@ -109,6 +107,15 @@ int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t n
 	return rv;
 }
 
+void wn_dedupe_park(struct dedupe *d, uint64_t id)
+{
+	pthread_mutex_lock(&d->mu);
+	struct dentry *x = wn_map_get_u64(d->byid, id);
+	if (x != NULL && !x->done)
+		x->parked = true;
+	pthread_mutex_unlock(&d->mu);
+}
+
 void wn_dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len)
 {
 	pthread_mutex_lock(&d->mu);
@@ -120,7 +127,6 @@ void wn_dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_
 		x->done = true;
 		d->bytes += len;
 	}
-	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -134,6 +140,5 @@ void wn_dedupe_abort(struct dedupe *d, uint64_t id)
 		x->done = true;
 		x->id = 0;
 	}
-	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }

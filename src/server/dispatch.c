@@ -53,14 +53,25 @@ void wn_engine_oversize(wn_engine *e, size_t len, uint8_t **out, size_t *outlen)
 	*out = wn_engine_pack_response(0, wn_err_to_code(WN_ETOOBIG), msg, NULL, outlen);
 }
 
+/* serve_busy answers a copy of request id while the first is executing: it
+ * is not waited for, so that no event loop ever blocks on another request. */
+static void serve_busy(uint64_t id, wn_reply *reply)
+{
+	char msg[128];
+	snprintf(msg, sizeof(msg), "request id %llu is still being executed; retry later",
+	         (unsigned long long)id);
+	reply->buf = wn_engine_pack_response(id, wn_err_to_code(WN_EBUSY), msg, NULL, &reply->len);
+}
+
 /* serve_admit finds rq's method and lets the request in (its token, its
- * request id if the method mutates: *dedupe); NULL when it is answered
- * already, in *reply. */
+ * request id if the method mutates: *dedupe DEDUPE_NEW, or DEDUPE_PARKED
+ * when a parked copy of it waits); NULL when it is answered already, in
+ * *reply. */
 static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Request *rq,
-                                        wn_reply *reply, bool *dedupe)
+                                        wn_reply *reply, int *dedupe)
 {
 	uint64_t id = rq->id;
-	*dedupe = false;
+	*dedupe = -1;
 	if (rq->base.n_unknown_fields > 0) {
 		reply->buf = wn_engine_pack_response(id, wn_err_to_code(WN_EINVAL),
 		                                     "request envelope has unknown fields", NULL,
@@ -92,14 +103,36 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 		reply->seq = wn_store_written(e->store);
 		return NULL;
 	}
+	if (d == DEDUPE_RUNNING) {
+		serve_busy(id, reply);
+		return NULL;
+	}
 	if (d == DEDUPE_MISMATCH) {
 		reply->buf = wn_engine_pack_response(
 		    id, wn_err_to_code(WN_EINVAL), "request id was already used for another method",
 		    NULL, &reply->len);
 		return NULL;
 	}
-	*dedupe = true;
+	*dedupe = d;
 	return m;
+}
+
+/* serve_adopt lets a copy of a parked request (a resend after a reconnect)
+ * take its place, so that its answer goes where its client now waits; false
+ * when it is parked no more (answered or dropped meanwhile: admit it again). */
+static bool serve_adopt(wn_engine *e, const Whatsnext__V1__Request *rq, void *slot, wn_reply *reply)
+{
+	struct call c;
+	wn_call_init(&c, e, slot);
+	c.reqid = rq->id;
+	pthread_mutex_lock(&e->mu);
+	int rv = wn_queue_adopt(&c, rq->id);
+	pthread_mutex_unlock(&e->mu);
+	if (rv != WN_OK && rv != WN_ENOTFOUND)
+		reply->buf =
+		    wn_engine_pack_response(rq->id, wn_err_to_code(rv), c.msg, NULL, &reply->len);
+	wn_call_finish(&c);
+	return rv != WN_ENOTFOUND;
 }
 
 /* serve_run unpacks the body of rq and runs method m on it in call c,
@@ -148,8 +181,19 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		    0, wn_err_to_code(WN_EINVAL), "malformed request envelope", NULL, &reply->len);
 		return;
 	}
-	bool dedupe;
-	const struct method *m = serve_admit(e, rq, reply, &dedupe);
+	int dedupe;
+	const struct method *m;
+	for (int tries = 0;; tries++) {
+		m = serve_admit(e, rq, reply, &dedupe);
+		if (m == NULL || dedupe != DEDUPE_PARKED)
+			break;
+		if (slot != NULL && serve_adopt(e, rq, slot, reply))
+			goto done;
+		if (slot == NULL || tries == 2) {
+			serve_busy(rq->id, reply);
+			goto done;
+		}
+	}
 	if (m == NULL)
 		goto done;
 	if (e->cfg.tick_per_request)
@@ -171,7 +215,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	                                     : c.msg     ? c.msg
 	                                                 : wn_strerror(rv),
 	                                     rv == WN_OK ? result : NULL, &reply->len);
-	if (dedupe) {
+	if (dedupe == DEDUPE_NEW) {
 		if (rv == WN_OK || c.seq != 0)
 			wn_dedupe_finish(e->dd, rq->id, reply->buf, reply->len);
 		else

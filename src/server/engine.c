@@ -30,11 +30,16 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 		e->cfg.worker_timeout_ms = 30000;
 	if (e->cfg.max_msg == 0)
 		e->cfg.max_msg = WN_MSG_MAX;
+	if (e->cfg.max_parked == 0)
+		e->cfg.max_parked = WN_PARKED_MAX;
+	if (e->cfg.max_parked_per_conn == 0)
+		e->cfg.max_parked_per_conn = WN_PARKED_PER_CONN;
 	pthread_mutex_init(&e->mu, NULL);
 	wn_sweeper_init(e);
 	wn_projects_init(e);
 	wn_deps_init(e);
 	wn_fleet_init(e);
+	wn_queue_init(e);
 	e->leases = wn_leases_new();
 	e->cancelled = wn_map_new_u64();
 	e->dd = wn_dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
@@ -73,6 +78,7 @@ void wn_engine_close(wn_engine *e)
 	wn_projects_free(e);
 	wn_deps_free(e);
 	wn_fleet_free(e);
+	wn_queue_release(e);
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
 	wn_records_free(e->rec);

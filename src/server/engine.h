@@ -24,17 +24,23 @@ typedef struct wn_reply {
 	uint64_t seq;
 } wn_reply;
 
+/* Default limits on the fetches waiting for a job (parked). */
+#define WN_PARKED_MAX      10000
+#define WN_PARKED_PER_CONN 16
+
 typedef struct wn_engine_config {
 	const char *data_dir;
-	int durability;            /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
-	int relaxed_ms;            /* relaxed: longest time between syncs */
-	int64_t lease_ms;          /* lease length; heartbeats extend by this much */
-	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
-	int64_t retention_ms;      /* finished jobs older than this are deleted; 0 = kept */
-	const char *token;         /* required Request.token, or NULL / "" for none */
-	const char *backup_dir;    /* backups only inside it, or NULL / "" for anywhere */
-	size_t max_msg;            /* largest request body accepted */
-	bool no_sweeper;           /* tests: no background thread; call wn_engine_tick */
+	int durability;             /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
+	int relaxed_ms;             /* relaxed: longest time between syncs */
+	int64_t lease_ms;           /* lease length; heartbeats extend by this much */
+	int64_t worker_timeout_ms;  /* a joined worker silent this long is LOST */
+	int64_t retention_ms;       /* finished jobs older than this are deleted; 0 = kept */
+	const char *token;          /* required Request.token, or NULL / "" for none */
+	const char *backup_dir;     /* backups only inside it, or NULL / "" for anywhere */
+	size_t max_msg;             /* largest request body accepted */
+	size_t max_parked;          /* fetches waiting at once; 0 = WN_PARKED_MAX */
+	size_t max_parked_per_conn; /* ... on one connection; 0 = WN_PARKED_PER_CONN */
+	bool no_sweeper;            /* tests: no background thread; call wn_engine_tick */
 	wn_deliver_fn deliver;
 	void *deliver_arg;
 	/* the connection a slot's request came on (0 = unknown) */

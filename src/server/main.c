@@ -340,6 +340,8 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 	    .backup_dir = conf->backup_dir,
 	    .token = conf->token,
 	    .max_msg = WN_MSG_MAX,
+	    .max_parked = (size_t)conf->max_parked,
+	    .max_parked_per_conn = (size_t)conf->max_parked_per_conn,
 	    .deliver = wn_net_deliver,
 	    .slot_conn = wn_net_slot_conn,
 	};

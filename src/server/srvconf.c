@@ -36,6 +36,10 @@ static const wn_conf_key srvconf_keys[] = {
      "backups only inside this directory; empty: anywhere"},
     {"log_level", WN_CONF_T_STR, OFF(log_level), "info", 0, 0, 0, level_choices,
      "most verbose level logged"},
+    {"max_parked_fetches", WN_CONF_T_INT, OFF(max_parked), "10000", 1, 1000000, 0, NULL,
+     "fetches waiting for a job at once; more are refused"},
+    {"max_parked_per_connection", WN_CONF_T_INT, OFF(max_parked_per_conn), "16", 1, 100000, 0, NULL,
+     "fetches waiting for a job on one connection; more are refused"},
 };
 
 void wn_srvconf_defaults(wn_srvconf *c)

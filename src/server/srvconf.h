@@ -19,6 +19,8 @@ typedef struct wn_srvconf {
 	char *token;          /* required request token, "" for none */
 	char *backup_dir;     /* backups only inside it, "" for anywhere */
 	char *log_level;      /* error, warn, info, debug */
+	int64_t max_parked;   /* fetches waiting for a job at once */
+	int64_t max_parked_per_conn; /* ... on one connection */
 } wn_srvconf;
 
 /* wn_srvconf_defaults fills c with the built-in defaults. */

@@ -88,36 +88,30 @@ TEST(budget_counts_entries)
 	wn_dedupe_free(d);
 }
 
-struct waiter_arg {
-	struct dedupe *d;
-	int rv;
-	uint8_t *out;
-	size_t len;
-};
-
-static void *waiter_main(void *p)
-{
-	struct waiter_arg *w = p;
-	w->rv = wn_dedupe_begin(w->d, 9, submit, 1000, &w->out, &w->len);
-	return NULL;
-}
-
-TEST(repeat_waits_for_first)
+TEST(repeat_in_flight_is_not_waited_for)
 {
 	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
 	uint8_t *out = NULL;
 	size_t len = 0;
 	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_NEW);
-	struct waiter_arg w = {.d = d, .rv = -1};
-	pthread_t t;
-	CHECK(pthread_create(&t, NULL, waiter_main, &w) == 0);
-	usleep(20000);
+	/* executing: a copy learns it at once */
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_RUNNING);
+	/* parked: a copy may take its place */
+	wn_dedupe_park(d, 9);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_PARKED);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, cancel, 1000, &out, &len), DEDUPE_MISMATCH);
+	CHECK(out == NULL);
 	wn_dedupe_finish(d, 9, (const uint8_t *)"first", 5);
-	pthread_join(t, NULL);
-	CHECK_EQ_INT(w.rv, DEDUPE_DONE);
-	CHECK_EQ_INT(w.len, 5);
-	CHECK(w.out != NULL && memcmp(w.out, "first", 5) == 0);
-	free(w.out);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_DONE);
+	CHECK_EQ_INT(len, 5);
+	CHECK(out != NULL && memcmp(out, "first", 5) == 0);
+	free(out);
+	/* a parked request dropped: its id runs afresh */
+	CHECK_EQ_INT(wn_dedupe_begin(d, 10, submit, 1000, &out, &len), DEDUPE_NEW);
+	wn_dedupe_park(d, 10);
+	wn_dedupe_abort(d, 10);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 10, submit, 1000, &out, &len), DEDUPE_NEW);
+	wn_dedupe_abort(d, 10);
 	wn_dedupe_free(d);
 }
 

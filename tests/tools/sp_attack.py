@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""sp_attack: a hostile peer of wnd's transport for the limits tests
+(tests/integration/server_limits.sh): raw SP REQ connections that do what a
+well-behaved client would not. Frames are built by sp_peer.py's Peer.
+
+  sp_attack.py URL repeat N FETCH_HEX SUBMIT_HEX
+        connection A sends a Fetch (body FETCH_HEX, which should wait long)
+        and a List behind it; once the List is answered the Fetch is parked.
+        N more connections each send a copy of the Fetch (the same request
+        id), then a List. Prints "copy I list: ok" (or "timeout", when the
+        copy held the connection's event loop), then "fresh list: ok|timeout"
+        for a List on a new connection, "early fetch replies: K" (Fetch
+        replies before any job exists), then Submits SUBMIT_HEX and prints
+        "fetch reply: copy I code C job J" for the copy that got the Fetch's
+        answer and "other fetch replies: K" for the replies any other copy
+        got within a second.
+  sp_attack.py URL parkmany CONNS N FETCH_HEX
+        CONNS connections, one after the other, each send N Fetches (body
+        FETCH_HEX, distinct request ids) and a List; prints per connection
+        "conn I refused=K" (Fetches answered before the List, that is not
+        parked), then "message: TEXT" of the first refusal, then "fresh
+        list: ok|timeout" with every connection still open.
+
+Options before URL: --token T puts T in every envelope. Exit 0, or 1 on a
+protocol error (a message on stderr)."""
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sp_peer import Peer, field, parse, varint  # noqa: E402
+
+M_FETCH = "/whatsnext.v1.QueueService/Fetch"
+M_SUBMIT = "/whatsnext.v1.JobService/Submit"
+M_LIST = "/whatsnext.v1.ProjectService/List"
+TOKEN = ""
+
+
+def envelope(req_id, method, body):
+    env = varint(1 << 3) + varint(req_id) + field(2, method.encode()) + field(3, body)
+    if TOKEN:
+        env += field(4, TOKEN.encode())
+    return env
+
+
+def new_id():
+    return int.from_bytes(os.urandom(7), "big") | 1
+
+
+class Conn(Peer):
+    """A Peer that reads whole replies as dicts, with a deadline."""
+
+    def __init__(self, url):
+        Peer.__init__(self, url)
+        self.handshake()
+        self.next_sp = 1
+
+    def send(self, method, body, req_id=None):
+        sp = self.next_sp
+        self.next_sp += 1
+        self.s.sendall(self.frame(sp, envelope(req_id or new_id(), method, body)))
+        return sp
+
+    def reply(self, timeout):
+        """The next reply as (sp id, fields), or None when none came in time."""
+        self.s.settimeout(timeout)
+        try:
+            if self.ipc and self.recv_exact(1) != b"\x01":
+                raise ValueError("bad ipc message type")
+            (n,) = struct.unpack(">Q", self.recv_exact(8))
+            self.s.settimeout(10)
+            msg = self.recv_exact(n)
+        except socket.timeout:
+            return None
+        (sp,) = struct.unpack(">I", msg[:4])
+        return sp & 0x7FFFFFFF, parse(msg[4:])
+
+    def pending(self):
+        """True when a reply (or the connection's end) is waiting to be read."""
+        if len(self.buf) > self.pos:
+            return True
+        return bool(select.select([self.s], [], [], 0)[0])
+
+
+def job_of(resp):
+    body = parse(resp.get(4, b""))
+    return parse(body.get(1, b"")).get(1, "-")
+
+
+def list_ok(c, timeout=10):
+    """Sends a List on c and reads replies until its own: "ok" or "timeout";
+    the other replies read on the way are returned too."""
+    sp = c.send(M_LIST, b"")
+    others = []
+    deadline = time.time() + timeout
+    while True:
+        left = deadline - time.time()
+        r = c.reply(max(left, 0.01)) if left > 0 else None
+        if r is None:
+            return "timeout", others
+        if r[0] == sp:
+            return "ok", others
+        others.append(r)
+
+
+def cmd_repeat(url, n, fetch_hex, submit_hex):
+    fetch = bytes.fromhex(fetch_hex)
+    rid = new_id()
+    first = Conn(url)
+    first.send(M_FETCH, fetch, rid)
+    state, early = list_ok(first)
+    if state != "ok" or early:
+        raise ValueError("the first Fetch did not park (list %s, %d replies)" % (state, len(early)))
+    copies = []
+    for i in range(n):
+        c = Conn(url)
+        c.send(M_FETCH, fetch, rid)
+        state, got = list_ok(c)
+        early += got
+        print("copy %d list: %s" % (i + 1, state), flush=True)
+        copies.append(c)
+    state, _ = list_ok(Conn(url))
+    print("fresh list: %s" % state, flush=True)
+    early += [c for c in [first] + copies if c.pending()]
+    print("early fetch replies: %d" % len(early), flush=True)
+    sub = Conn(url)
+    sub.send(M_SUBMIT, bytes.fromhex(submit_hex))
+    r = sub.reply(10)
+    if r is None or r[1].get(2, 0) != 0:
+        raise ValueError("submit failed: %r" % (r,))
+    got, others = None, 0
+    deadline = time.time() + 3
+    while time.time() < deadline and got is None:
+        for i, c in enumerate([first] + copies):
+            if c.pending():
+                rr = c.reply(1)
+                if rr is not None and got is None:
+                    got = (i, rr[1].get(2, 0), job_of(rr[1]))
+                else:
+                    others += 1
+        time.sleep(0.01)
+    if got is not None:
+        print("fetch reply: copy %d code %d job %s" % got, flush=True)
+    time.sleep(1)
+    for i, c in enumerate([first] + copies):
+        while c.pending() and c.reply(1) is not None:
+            others += 1
+    print("other fetch replies: %d" % others, flush=True)
+
+
+def cmd_parkmany(url, conns, n, fetch_hex):
+    fetch = bytes.fromhex(fetch_hex)
+    held, message = [], None
+    for i in range(conns):
+        c = Conn(url)
+        for _ in range(n):
+            c.send(M_FETCH, fetch)
+        state, got = list_ok(c)
+        if state != "ok":
+            raise ValueError("connection %d: no answer to its List" % (i + 1))
+        for _, resp in got:
+            if message is None and resp.get(2, 0) != 0:
+                message = resp.get(3, b"").decode()
+        print("conn %d refused=%d codes=%s" % (i + 1, len(got),
+              ",".join(sorted({str(r.get(2, 0)) for _, r in got})) or "-"), flush=True)
+        held.append(c)
+    print("message: %s" % (message or "-"), flush=True)
+    state, _ = list_ok(Conn(url))
+    print("fresh list: %s" % state, flush=True)
+
+
+def main():
+    global TOKEN
+    args = sys.argv[1:]
+    if len(args) > 1 and args[0] == "--token":
+        TOKEN = args[1]
+        args = args[2:]
+    url, cmd, rest = args[0], args[1], args[2:]
+    if cmd == "repeat":
+        cmd_repeat(url, int(rest[0]), rest[1], rest[2])
+    elif cmd == "parkmany":
+        cmd_parkmany(url, int(rest[0]), int(rest[1]), rest[2])
+    else:
+        raise SystemExit("unknown command " + cmd)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (OSError, ValueError, EOFError) as e:
+        print("sp_attack: %s" % e, file=sys.stderr)
+        sys.exit(1)
