@@ -7,6 +7,7 @@
 #include "engine_state.h"
 #include "envelope.h"
 #include "methods.h"
+#include "pbcheck.h"
 #include "svc.h"
 
 #include <stdio.h>
@@ -141,6 +142,13 @@ static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1
                      ProtobufCMessage **result)
 {
 	wn_engine *e = c->e;
+	/* strings are checked in the raw bytes: unpacked, a NUL would cut them */
+	char *bad = NULL;
+	if (wn_pb_check(m->in, rq->body.data, rq->body.len, &bad) != WN_OK) {
+		int rv = wn_call_fail(c, WN_EINVAL, "%s", bad);
+		free(bad);
+		return rv;
+	}
 	ProtobufCMessage *in = protobuf_c_message_unpack(m->in, c->pa, rq->body.len, rq->body.data);
 	if (in == NULL)
 		return wn_call_fail(c, WN_EINVAL, "body is not a valid %s", m->in->name);
@@ -166,6 +174,21 @@ static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1
 	return rv;
 }
 
+/* serve_strings checks the strings of the envelope rq was unpacked from
+ * (req, len bytes): false when they are not valid UTF-8 or hold a NUL byte,
+ * the refusal in *reply (a method or token cut at a NUL is not the one sent). */
+static bool serve_strings(const Whatsnext__V1__Request *rq, const uint8_t *req, size_t len,
+                          wn_reply *reply)
+{
+	char *bad = NULL;
+	if (wn_pb_check(&whatsnext__v1__request__descriptor, req, len, &bad) == WN_OK)
+		return true;
+	reply->buf =
+	    wn_engine_pack_response(rq->id, wn_err_to_code(WN_EINVAL), bad, NULL, &reply->len);
+	free(bad);
+	return false;
+}
+
 void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
 {
 	reply->buf = NULL;
@@ -181,6 +204,8 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		    0, wn_err_to_code(WN_EINVAL), "malformed request envelope", NULL, &reply->len);
 		return;
 	}
+	if (!serve_strings(rq, req, len, reply))
+		goto done;
 	int dedupe;
 	const struct method *m;
 	for (int tries = 0;; tries++) {

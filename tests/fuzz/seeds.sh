@@ -3,6 +3,7 @@
 # real programs and files (docs/testing.md, "Fuzzing"):
 #   fuzz_envelope, fuzz_sp  what wnctl and wnworker send to a real wnd, recorded
 #                           by tests/fuzz/sp_record.py between them
+#   fuzz_pbcheck            fuzz_envelope's seeds, and each with a string made bad
 #   fuzz_check              the records that session left in wnd's data
 #                           directory (read with wnstore), whole and in parts
 #   fuzz_worker_config      config/worker*.yaml, comments left out
@@ -88,18 +89,94 @@ tasks:
 EOF
 	"$WN_BIN/wnworker" --config w.yaml --name w2 --exit-when-empty >w2.log 2>&1 ||
 		fail "wnworker: $(cat w2.log)"
+	wnctl worker list >/dev/null
+	wnctl worker show w2 >/dev/null
+	wnctl worker drain w2 >/dev/null
+	local sweep
+	sweep=$(wnctl --json sweep list p | jq -r '.sweeps[0].id')
+	wnctl sweep show "$sweep" >/dev/null
+	wnctl sweep cap "$sweep" 3 >/dev/null
+	wnctl admin backup "$WN_TMP/backup" >/dev/null
 	wnctl project create q >/dev/null
 	wnctl task create q t >/dev/null
 	wnctl job add q t >/dev/null
 	wnctl queue clear q >/dev/null
+	wnctl project show q >/dev/null
+	wnctl project update q --description "to go" >/dev/null
+	wnctl task show q t >/dev/null
+	wnctl task delete q t >/dev/null
+	wnctl project delete q >/dev/null
 	kill -TERM "${WN_PIDS[-1]}"
 	wait "${WN_PIDS[-1]}" || true
 	wn_stop
 	fresh fuzz_sp
 	fresh fuzz_envelope
 	python3 "$here/sp_record.py" seeds "$WN_TMP/rec" "$corpus/fuzz_sp" "$corpus/fuzz_envelope" \
-		"$here/fuzz_envelope.c"
+		"$root/src/common/methods.def"
+	# QueueService/CompleteBatch, which neither program sends: two results
+	local i
+	i=$(grep '^WN_METHOD(' "$root/src/common/methods.def" | grep -n '^WN_METHOD(QUEUE_COMPLETE_BATCH,' |
+		cut -d: -f1)
+	{
+		printf "\\x$(printf %02x $((i - 1)))"
+		printf '\x0a\x0a\x08\x05\x10\x01\x1a\x02w1\x20\x01\x0a\x0c\x08\x06\x10\x01\x1a\x02w1\x32\x02ok'
+	} | seed fuzz_envelope complete-batch
 	store_seeds "$WN_TMP/data"
+}
+
+# pbcheck_seeds: fuzz_pbcheck's seeds, read as fuzz_envelope's are (a method's
+# index in methods.def, or 0xff, then the message): fuzz_envelope's, and each
+# with the first byte of its first string made bad (a NUL, a byte never in
+# UTF-8, the lead byte of a surrogate).
+pbcheck_seeds() {
+	fresh fuzz_pbcheck
+	python3 - "$corpus/fuzz_envelope" "$corpus/fuzz_pbcheck" <<'EOF'
+import hashlib, os, sys
+src, out = sys.argv[1:]
+
+def write(data):
+    with open(os.path.join(out, hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
+        f.write(data)
+
+def varint(buf, i):
+    v, shift = 0, 0
+    while i < len(buf):
+        b = buf[i]
+        i += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            break
+    return v, i
+
+def first_string(buf):
+    """Offset of the first length-delimited value that is printable ASCII
+    (a string, most likely), or None."""
+    i = 0
+    while i < len(buf):
+        key, i = varint(buf, i)
+        wt = key & 7
+        if wt == 0:
+            _, i = varint(buf, i)
+        elif wt in (1, 5):
+            i += 8 if wt == 1 else 4
+        elif wt == 2:
+            n, i = varint(buf, i)
+            if n > 0 and all(32 <= c < 127 for c in buf[i:i + n]):
+                return i
+            i += n
+        else:
+            return None
+    return None
+
+for name in sorted(os.listdir(src)):
+    data = open(os.path.join(src, name), "rb").read()
+    write(data)
+    at = first_string(data[1:])
+    if at is not None:
+        for bad in (b"\x00", b"\xff", b"\xed"):
+            write(data[:at + 1] + bad + data[at + 2:])
+EOF
 }
 
 # store_seeds DIR: fuzz_check's seeds from the records of data directory DIR,
@@ -254,11 +331,13 @@ url_seeds() {
 
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] ||
-	targets=(fuzz_envelope fuzz_worker_config fuzz_template fuzz_slurm_parse fuzz_batch fuzz_url)
+	targets=(fuzz_envelope fuzz_pbcheck fuzz_worker_config fuzz_template fuzz_slurm_parse fuzz_batch
+		fuzz_url)
 # (fuzz_envelope's session also gives the seeds of fuzz_sp and fuzz_check)
 for t in "${targets[@]}"; do
 	case $t in
 	fuzz_envelope | fuzz_sp | fuzz_check) [ -n "${wire_done:-}" ] || wire_seeds; wire_done=1 ;;
+	fuzz_pbcheck) pbcheck_seeds ;;
 	fuzz_worker_config) config_seeds ;;
 	fuzz_template) template_seeds ;;
 	fuzz_slurm_parse) slurm_seeds ;;

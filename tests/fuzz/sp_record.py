@@ -5,7 +5,7 @@ from what the real clients send. Used by tests/fuzz/seeds.sh.
   sp_record.py record LISTEN SERVER DIR   forward every connection made to the
         unix socket LISTEN to the unix socket SERVER (wnd's ipc:// path) and
         back, and write what each client sent to DIR/conn-N, until SIGTERM
-  sp_record.py seeds DIR SP_OUT ENV_OUT FUZZ_ENVELOPE_C
+  sp_record.py seeds DIR SP_OUT ENV_OUT METHODS_DEF
         split the recorded streams into nng's ipc frames and write seeds:
         to SP_OUT, streams as fuzz_sp reads them (its first byte chooses ipc
         or tcp framing and whether a handshake comes first); to ENV_OUT, one
@@ -111,15 +111,10 @@ def write(out_dir, data):
         f.write(data)
 
 
-def seeds(rec_dir, sp_out, env_out, fuzz_c):
-    # fuzz_envelope's table names the methods by their WN_PATH_<ID> constants,
-    # src/common/methods.def gives each ID its service and method
-    rows = re.findall(r'^WN_METHOD\((\w+), (\w+), (\w+),',
-                      open(os.path.join(os.path.dirname(fuzz_c), "../../src/common/methods.def")).read(),
-                      re.M)
-    paths = {i: "/whatsnext.v1.%s/%s" % (svc, m) for i, svc, m in rows}
-    table = open(fuzz_c).read().split("methods[] = {", 1)[1].split("};", 1)[0]
-    methods = [paths[i] for i in re.findall(r'WN_PATH_(\w+)', table)]
+def seeds(rec_dir, sp_out, env_out, methods_def):
+    # fuzz_envelope's first byte indexes the methods in methods.def's order
+    rows = re.findall(r'^WN_METHOD\((\w+), (\w+), (\w+),', open(methods_def).read(), re.M)
+    methods = ["/whatsnext.v1.%s/%s" % (svc, m) for _, svc, m in rows]
     os.makedirs(sp_out, exist_ok=True)
     os.makedirs(env_out, exist_ok=True)
     streams = [open(os.path.join(rec_dir, n), "rb").read()
@@ -139,12 +134,11 @@ def seeds(rec_dir, sp_out, env_out, fuzz_c):
             if method in methods:
                 write(env_out, bytes([methods.index(method)]) + body)
             if method not in raw_written and (method not in methods or len(raw_written) < 4):
-                # whole envelopes, token field first: fuzz_envelope reads an
-                # input whose first byte is past its method table as one (the
-                # only way to the methods the table lacks)
+                # whole envelopes, with a token: fuzz_envelope reads what
+                # follows a first byte of 0xff as one
                 raw_written.add(method)
                 token = b"\x22\x05t-123"
-                write(env_out, token + env)
+                write(env_out, b"\xff" + token + env)
     # fuzz_sp: bit 0 ipc framing, bit 1 a handshake first
     picked = sorted(streams, key=len)[:3] + [b"".join(streams[:2])[:4096]]
     for s in picked:
