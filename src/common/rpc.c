@@ -2,17 +2,26 @@
 
 #include "envelope.h"
 #include "err.h"
+#include "kit.h"
 #include "methods.h"
 #include "rpc_direct.h"
 #include "util.h"
+#include "wire.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define RPC_TIMEOUT_MS 30000 /* default wait for a reply */
+#define RPC_DIAG_MS    3000  /* longest look for why TLS failed */
+#define RPC_PEM_MAX    (1 << 20)
+#define RPC_SYSTEM_CA  "/etc/ssl/certs/ca-certificates.crt"
 
 struct wn_rpc {
 	nng_socket sock;
@@ -20,7 +29,146 @@ struct wn_rpc {
 	char *url;
 	char *token;
 	int timeout_ms;
+	bool tls;        /* tls+tcp:// */
+	wn_rpc_tls topt; /* its settings, strings owned */
 };
+
+/* rpc_tls_settings fills r->topt from tls, the environment, and url's host. */
+static void rpc_tls_settings(wn_rpc *r, const char *url, const wn_rpc_tls *tls)
+{
+	const wn_rpc_tls none = {0};
+	if (tls == NULL)
+		tls = &none;
+	const char *given[4] = {tls->ca, tls->cert, tls->key, tls->server_name};
+	static const char *const env[4] = {"WN_TLS_CA", "WN_TLS_CERT", "WN_TLS_KEY",
+	                                   "WN_TLS_SERVER_NAME"};
+	char *v[4];
+	for (int i = 0; i < 4; i++) {
+		const char *s = given[i] != NULL && given[i][0] != '\0' ? given[i] : getenv(env[i]);
+		v[i] = s != NULL && s[0] != '\0' ? wn_xstrdup(s) : NULL;
+	}
+	wn_wire_url u;
+	char *why = NULL;
+	if (v[3] == NULL && wn_wire_url_parse(url, &u, &why) == WN_OK)
+		v[3] = wn_xstrdup(u.host);
+	free(why);
+	if (v[0] == NULL && access(RPC_SYSTEM_CA, R_OK) == 0)
+		v[0] = wn_xstrdup(RPC_SYSTEM_CA);
+	r->topt = (wn_rpc_tls){.ca = v[0], .cert = v[1], .key = v[2], .server_name = v[3]};
+}
+
+static void rpc_tls_release(wn_rpc *r)
+{
+	free((char *)r->topt.ca);
+	free((char *)r->topt.cert);
+	free((char *)r->topt.key);
+	free((char *)r->topt.server_name);
+}
+
+/* rpc_pem reads a PEM file whole. */
+static char *rpc_pem(const char *path, const char *what, char **errmsg)
+{
+	FILE *f = fopen(path, "r");
+	char *pem = NULL;
+	size_t len = 0;
+	if (f == NULL || wn_read_all(f, RPC_PEM_MAX, &pem, &len) != WN_OK)
+		*errmsg = wn_xasprintf("cannot read the %s %s: %s", what, path,
+		                       f == NULL ? strerror(errno) : "unreadable or too large");
+	if (f != NULL)
+		fclose(f);
+	return pem;
+}
+
+/* rpc_tls_client sets cfg's client certificate and key. */
+static int rpc_tls_client(const wn_rpc_tls *t, nng_tls_config *cfg, char **errmsg)
+{
+	if ((t->cert == NULL) != (t->key == NULL)) {
+		*errmsg = wn_xstrdup("a client certificate needs both its certificate and its key "
+		                     "file (--tls-cert and --tls-key)");
+		return WN_EINVAL;
+	}
+	if (t->cert == NULL)
+		return WN_OK;
+	char *cert = rpc_pem(t->cert, "client certificate", errmsg);
+	char *key = cert != NULL ? rpc_pem(t->key, "client key", errmsg) : NULL;
+	int rv = cert != NULL && key != NULL ? nng_tls_config_own_cert(cfg, cert, key, NULL) : -1;
+	free(cert);
+	free(key);
+	if (rv > 0)
+		*errmsg = wn_xasprintf("cannot use the client certificate %s with the key %s: %s",
+		                       t->cert, t->key, nng_strerror(rv));
+	return rv == 0 ? WN_OK : WN_EINVAL;
+}
+
+/* rpc_tls_config makes the nng TLS configuration of r: the server verified
+ * against the CA and by name, the client certificate if any. */
+static int rpc_tls_config(const wn_rpc *r, nng_tls_config **out, char **errmsg)
+{
+	const wn_rpc_tls *t = &r->topt;
+	if (t->ca == NULL) {
+		*errmsg =
+		    wn_xasprintf("cannot connect to %s: TLS needs the CA file that signed the "
+		                 "server's certificate (--tls-ca or WN_TLS_CA)",
+		                 r->url);
+		return WN_EINVAL;
+	}
+	nng_tls_config *cfg = NULL;
+	int rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT);
+	if (rv != 0) {
+		*errmsg = wn_xasprintf("cannot set up TLS: %s", nng_strerror(rv));
+		return WN_EINTERNAL;
+	}
+	nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
+	if ((rv = nng_tls_config_ca_file(cfg, t->ca)) != 0) {
+		*errmsg = wn_xasprintf("cannot read the CA file %s: %s", t->ca,
+		                       access(t->ca, R_OK) != 0 ? strerror(errno)
+		                                                : "not a PEM certificate");
+		rv = WN_EINVAL;
+	} else if (t->server_name != NULL &&
+	           (rv = nng_tls_config_server_name(cfg, t->server_name)) != 0) {
+		*errmsg =
+		    wn_xasprintf("bad TLS server name %s: %s", t->server_name, nng_strerror(rv));
+		rv = WN_EINVAL;
+	} else {
+		rv = rpc_tls_client(t, cfg, errmsg);
+	}
+	if (rv != WN_OK) {
+		nng_tls_config_free(cfg);
+		return rv;
+	}
+	*out = cfg;
+	return WN_OK;
+}
+
+/* rpc_why returns what went wrong talking to r's server: TLS's reason when
+ * it explains the failure nng reported as rv, else nng's words. */
+static char *rpc_why(const wn_rpc *r, int rv)
+{
+	bool maybe = r->tls || rv == NNG_ECONNSHUT || rv == NNG_ECLOSED || rv == NNG_ECONNRESET ||
+	             rv == NNG_ETIMEDOUT || rv == NNG_EPROTO;
+	char *why = maybe ? wn_tlsdiag_run(r->url, &r->topt, RPC_DIAG_MS) : NULL;
+	return why != NULL ? why : wn_xstrdup(nng_strerror(rv));
+}
+
+/* rpc_dial dials r's url on r's socket, through TLS for tls+tcp://. */
+static int rpc_dial(wn_rpc *r, int flags, char **errmsg)
+{
+	int nflags = (flags & WN_RPC_BACKGROUND) ? NNG_FLAG_NONBLOCK : 0;
+	if (!r->tls)
+		return nng_dial(r->sock, r->url, NULL, nflags);
+	nng_tls_config *cfg = NULL;
+	int rv = rpc_tls_config(r, &cfg, errmsg);
+	if (rv != WN_OK)
+		return rv;
+	nng_dialer d;
+	rv = nng_dialer_create(&d, r->sock, r->url);
+	if (rv == 0)
+		rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+	if (rv == 0)
+		rv = nng_dialer_start(d, nflags);
+	nng_tls_config_free(cfg); /* the dialer holds its own reference */
+	return rv;
+}
 
 /* rpc_open_nng opens r's nng REQ socket and dials url. */
 static int rpc_open_nng(wn_rpc *r, const char *url, int flags, char **errmsg)
@@ -36,9 +184,15 @@ static int rpc_open_nng(wn_rpc *r, const char *url, int flags, char **errmsg)
 	nng_socket_set_ms(r->sock, NNG_OPT_REQ_RESENDTIME, 10 * 60 * 1000);
 	nng_socket_set_ms(r->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(r->sock, NNG_OPT_RECONNMAXT, 2000);
-	rv = nng_dial(r->sock, url, NULL, (flags & WN_RPC_BACKGROUND) ? NNG_FLAG_NONBLOCK : 0);
+	rv = rpc_dial(r, flags, errmsg);
+	if (rv < 0) {
+		nng_close(r->sock);
+		return rv; /* the TLS settings are wrong: *errmsg says how */
+	}
 	if (rv != 0) {
-		*errmsg = wn_xasprintf("cannot connect to %s: %s", url, nng_strerror(rv));
+		char *why = rpc_why(r, rv);
+		*errmsg = wn_xasprintf("cannot connect to %s: %s", url, why);
+		free(why);
 		nng_close(r->sock);
 		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? WN_EINVAL : WN_EUNAVAIL;
 	}
@@ -47,15 +201,28 @@ static int rpc_open_nng(wn_rpc *r, const char *url, int flags, char **errmsg)
 
 int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, char **errmsg)
 {
+	return wn_rpc_open_tls(url, token, flags, NULL, out, errmsg);
+}
+
+int wn_rpc_open_tls(const char *url, const char *token, int flags, const wn_rpc_tls *tls,
+                    wn_rpc **out, char **errmsg)
+{
 	wn_rpc *r = wn_xcalloc(1, sizeof(*r));
+	r->url = wn_xstrdup(url);
+	r->tls = strncmp(url, "tls+", 4) == 0;
+	if (r->tls) {
+		flags &= ~WN_RPC_DIRECT; /* the direct client speaks no TLS */
+		rpc_tls_settings(r, url, tls);
+	}
 	int rv = (flags & WN_RPC_DIRECT) ? wn_rpc_direct_open(url, flags & WN_RPC_BACKGROUND,
 	                                                      RPC_TIMEOUT_MS, &r->direct, errmsg)
 	                                 : rpc_open_nng(r, url, flags, errmsg);
 	if (rv != WN_OK) {
+		rpc_tls_release(r);
+		free(r->url);
 		free(r);
 		return rv;
 	}
-	r->url = wn_xstrdup(url);
 	r->token = wn_xstrdup(token ? token : "");
 	r->timeout_ms = RPC_TIMEOUT_MS;
 	*out = r;
@@ -70,6 +237,7 @@ void wn_rpc_close(wn_rpc *r)
 		wn_rpc_direct_close(r->direct);
 	else
 		nng_close(r->sock);
+	rpc_tls_release(r);
 	free(r->url);
 	free(r->token);
 	free(r);
@@ -130,13 +298,17 @@ fail_aio:
 fail_ctx:
 	nng_ctx_close(ctx);
 fail:
-	if (rv == NNG_ETIMEDOUT) {
+	char *why = rpc_why(r, rv);
+	if (rv == NNG_ETIMEDOUT && strcmp(why, nng_strerror(rv)) == 0) {
 		*errmsg = wn_xasprintf("no reply from %s within %d ms (is wnd running?)", r->url,
 		                       timeout_ms);
-		return WN_ETIMEDOUT;
+		rv = WN_ETIMEDOUT;
+	} else {
+		*errmsg = wn_xasprintf("cannot talk to %s: %s", r->url, why);
+		rv = WN_EUNAVAIL;
 	}
-	*errmsg = wn_xasprintf("cannot talk to %s: %s", r->url, nng_strerror(rv));
-	return WN_EUNAVAIL;
+	free(why);
+	return rv;
 }
 
 int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,

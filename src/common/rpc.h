@@ -8,6 +8,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "tlsdiag.h"
+
 typedef struct wn_rpc wn_rpc;
 
 enum {
@@ -21,9 +23,23 @@ enum {
 	WN_RPC_DIRECT = 2,
 };
 
-/* wn_rpc_open connects to url (tcp:// or ipc://); token may be NULL. On failure
- * *errmsg gets a malloc'd one-line message. */
+/* TLS settings of a tls+tcp:// client: the CA file that verifies the
+ * server (default: the system's CA list), the server name its certificate
+ * must hold (default: the URL's host), a client certificate and key for a
+ * server that asks for one. */
+typedef wn_tlsdiag_opts wn_rpc_tls;
+
+/* wn_rpc_open connects to url (tcp://, tls+tcp:// or ipc://); token may be
+ * NULL. A tls+tcp:// url takes its TLS settings from the environment
+ * (WN_TLS_CA, WN_TLS_CERT, WN_TLS_KEY, WN_TLS_SERVER_NAME) and is always
+ * spoken through nng (WN_RPC_DIRECT is ignored). On failure *errmsg gets a
+ * malloc'd one-line message; one caused by TLS says what is wrong. */
 int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, char **errmsg);
+
+/* wn_rpc_open_tls is wn_rpc_open with the TLS settings in tls (a NULL
+ * member: the environment's). */
+int wn_rpc_open_tls(const char *url, const char *token, int flags, const wn_rpc_tls *tls,
+                    wn_rpc **out, char **errmsg);
 
 /* wn_rpc_close closes the connection; NULL is a no-op. */
 void wn_rpc_close(wn_rpc *r);

@@ -78,6 +78,8 @@ static int direct_parse(wn_rpc_direct *d, const char *url)
 		free(why);
 		return rv;
 	}
+	if (d->addr.tls)
+		return direct_fail(d, WN_EINVAL, "the direct client does not speak TLS");
 	if (d->addr.ipc) {
 		d->ipc = true;
 		d->sun.sun_family = AF_UNIX;

@@ -138,6 +138,7 @@ int wn_wire_url_parse(const char *url, wn_wire_url *u, char **errmsg)
 		const char *scheme;
 		int family;
 	} tcp[] = {{"tcp://", AF_UNSPEC}, {"tcp4://", AF_INET}, {"tcp6://", AF_INET6}};
+	const char *tls = "tls+";
 	memset(u, 0, sizeof(*u));
 	if (strncmp(url, "ipc://", 6) == 0) {
 		const char *path = url + 6;
@@ -149,6 +150,10 @@ int wn_wire_url_parse(const char *url, wn_wire_url *u, char **errmsg)
 		}
 		return WN_OK;
 	}
+	if (strncmp(url, tls, strlen(tls)) == 0) {
+		u->tls = true;
+		url += strlen(tls);
+	}
 	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]); i++) {
 		size_t k = strlen(tcp[i].scheme);
 		if (strncmp(url, tcp[i].scheme, k) == 0) {
@@ -156,6 +161,7 @@ int wn_wire_url_parse(const char *url, wn_wire_url *u, char **errmsg)
 			return url_tcp(url + k, u, errmsg);
 		}
 	}
-	*errmsg = wn_xstrdup("unsupported address (use tcp://HOST:PORT or ipc://PATH)");
+	*errmsg = wn_xstrdup(
+	    "unsupported address (use tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)");
 	return WN_EINVAL;
 }

@@ -69,9 +69,11 @@ uint32_t wn_wire_get32(const uint8_t *p);
 #define WN_WIRE_PATH_MAX 108 /* sizeof(sun_path) on Linux, its NUL included */
 
 /* A server address: tcp://HOST:PORT (tcp4:// and tcp6:// for one address
- * family; HOST in brackets for an IPv6 address) or ipc://PATH. */
+ * family; HOST in brackets for an IPv6 address), the same over TLS
+ * (tls+tcp://, tls+tcp4://, tls+tcp6://) or ipc://PATH. */
 typedef struct wn_wire_url {
 	bool ipc;
+	bool tls;                    /* tls+tcp: TLS under the tcp framing */
 	int family;                  /* tcp: AF_UNSPEC, AF_INET (tcp4) or AF_INET6 (tcp6) */
 	char host[WN_WIRE_HOST_MAX]; /* tcp: without brackets; may be "" or "*" (any) */
 	char port[WN_WIRE_PORT_MAX]; /* tcp: not empty */

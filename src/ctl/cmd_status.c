@@ -94,6 +94,8 @@ static int status_run(wn_ctl *c)
 	Whatsnext__V1__StatsRequest req = WHATSNEXT__V1__STATS_REQUEST__INIT;
 	Whatsnext__V1__StatsResponse *r = wn_ctl_call(
 	    c, WN_PATH_QUEUE_STATS, &req.base, &whatsnext__v1__stats_response__descriptor, 0);
+	for (size_t i = 0; i < r->n_warnings; i++)
+		fprintf(stderr, "wnctl: warning: the server says: %s\n", r->warnings[i]);
 	Whatsnext__V1__ListSweepsResponse *sw = status_sweeps(c);
 	size_t nsweeps = sw != NULL ? sw->n_sweeps : 0;
 	if (wn_ctl_json(c)) {
@@ -116,7 +118,7 @@ static int status_run(wn_ctl *c)
 static const struct wn_ctl_verb status_verbs[] = {
     {NULL, status_run, "",
      "Show every project's jobs counted by state, the totals over all projects, and each "
-     "sweep's progress.",
+     "sweep's progress; warnings of the server about its safety (--insecure) go to stderr.",
      NULL, NULL},
 };
 

@@ -14,6 +14,7 @@
 struct wn_ctl {
 	const char *server;
 	const char *token;
+	wn_rpc_tls tls; /* --tls-*: tls+tcp:// settings (NULL: $WN_TLS_*) */
 	bool json;
 	int timeout_ms; /* 0: the client's default */
 	wn_rpc *rpc;
@@ -49,6 +50,10 @@ static const struct option ctl_global_opts[] = {
     {"token", required_argument, NULL, WN_CTL_OPT_TOKEN},
     {"json", no_argument, NULL, WN_CTL_OPT_JSON},
     {"timeout", required_argument, NULL, WN_CTL_OPT_TIMEOUT},
+    {"tls-ca", required_argument, NULL, WN_CTL_OPT_TLS_CA},
+    {"tls-cert", required_argument, NULL, WN_CTL_OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, WN_CTL_OPT_TLS_KEY},
+    {"tls-server-name", required_argument, NULL, WN_CTL_OPT_TLS_SERVER_NAME},
     {"help", no_argument, NULL, WN_CTL_OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -59,6 +64,13 @@ static const struct wn_ctl_opthelp ctl_global_help[] = {
     {"--token T", "shared secret the server requires (default $WN_TOKEN)"},
     {"--json", "print results as JSON (every command that prints a result)"},
     {"--timeout MS", "how long to wait for each reply, ms (default 30000)"},
+    {"--tls-ca FILE", "tls+tcp://: the CA (PEM) that signed the server's certificate "
+                      "(default $WN_TLS_CA, else the system's CA list)"},
+    {"--tls-cert FILE", "tls+tcp://: this client's certificate (PEM), for a server that "
+                        "requires one (default $WN_TLS_CERT)"},
+    {"--tls-key FILE", "the key (PEM) of --tls-cert (default $WN_TLS_KEY)"},
+    {"--tls-server-name NAME", "the name the server's certificate must hold (default "
+                               "$WN_TLS_SERVER_NAME, else the host of --server)"},
     {"-h, --help", "print usage and exit"},
     {NULL, NULL},
 };
@@ -118,6 +130,18 @@ void wn_ctl_global_option(wn_ctl *c, int val, const char *arg)
 		break;
 	case WN_CTL_OPT_TIMEOUT:
 		c->timeout_ms = (int)wn_ctl_parse_int(c, "--timeout", arg, 1, 24 * 3600 * 1000);
+		break;
+	case WN_CTL_OPT_TLS_CA:
+		c->tls.ca = arg;
+		break;
+	case WN_CTL_OPT_TLS_CERT:
+		c->tls.cert = arg;
+		break;
+	case WN_CTL_OPT_TLS_KEY:
+		c->tls.key = arg;
+		break;
+	case WN_CTL_OPT_TLS_SERVER_NAME:
+		c->tls.server_name = arg;
 		break;
 	}
 }
@@ -296,6 +320,10 @@ int wn_ctl_getopt(wn_ctl *c)
 		case WN_CTL_OPT_TOKEN:
 		case WN_CTL_OPT_JSON:
 		case WN_CTL_OPT_TIMEOUT:
+		case WN_CTL_OPT_TLS_CA:
+		case WN_CTL_OPT_TLS_CERT:
+		case WN_CTL_OPT_TLS_KEY:
+		case WN_CTL_OPT_TLS_SERVER_NAME:
 			wn_ctl_global_option(c, ch, optarg);
 			continue;
 		case ':':
@@ -417,7 +445,7 @@ static void ctl_connect(wn_ctl *c)
 	if (c->rpc != NULL)
 		return;
 	char *err = NULL;
-	int rv = wn_rpc_open(c->server, c->token, 0, &c->rpc, &err);
+	int rv = wn_rpc_open_tls(c->server, c->token, 0, &c->tls, &c->rpc, &err);
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);
@@ -673,6 +701,8 @@ void wn_ctl_help_globals(FILE *f)
 	fputs("\nenvironment:\n"
 	      "  WN_SERVER  server address when --server is not given\n"
 	      "  WN_TOKEN   token when --token is not given\n"
+	      "  WN_TLS_CA, WN_TLS_CERT, WN_TLS_KEY, WN_TLS_SERVER_NAME\n"
+	      "             as --tls-ca, --tls-cert, --tls-key, --tls-server-name\n"
 	      "\nexit codes:\n"
 	      "  0  success\n"
 	      "  1  other error\n"

@@ -37,6 +37,7 @@ typedef struct wn_engine_config {
 	int64_t retention_ms;       /* finished jobs older than this are deleted; 0 = kept */
 	const char *token;          /* required Request.token, or NULL / "" for none */
 	const char *backup_dir;     /* backups only inside it, or NULL / "" for anywhere */
+	const char *warning;        /* told to clients in QueueService.Stats, or NULL */
 	size_t max_msg;             /* largest request body accepted */
 	size_t max_parked;          /* fetches waiting at once; 0 = WN_PARKED_MAX */
 	size_t max_parked_per_conn; /* ... on one connection; 0 = WN_PARKED_PER_CONN */

@@ -5,7 +5,9 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -100,11 +102,56 @@ int wn_listener_open(wn_listener *ls, const char *url, char **errmsg)
 		ls->ipc = true;
 		rv = listen_ipc(ls, url, u.path, errmsg);
 	} else {
+		ls->tls = u.tls;
 		rv = listen_tcp(ls, url, &u, errmsg);
 	}
 	if (rv == WN_OK)
 		ls->url = wn_xstrdup(url);
 	return rv;
+}
+
+/* listen_loopback says whether address a is a loopback one (127.0.0.0/8,
+ * ::1, or 127.x as an IPv4-mapped IPv6 address). */
+static bool listen_loopback(const struct sockaddr *a)
+{
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)a;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)a)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(in6))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127;
+	}
+	return false;
+}
+
+bool wn_listener_exposed(const char *url, bool *tls)
+{
+	wn_wire_url u;
+	char *why = NULL;
+	*tls = false;
+	if (wn_wire_url_parse(url, &u, &why) != WN_OK) {
+		free(why);
+		return false;
+	}
+	*tls = u.tls;
+	if (u.ipc)
+		return false;
+	if (u.host[0] == '\0' || strcmp(u.host, "*") == 0)
+		return true;
+	struct addrinfo hints = {.ai_family = u.family,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	if (getaddrinfo(u.host, u.port, &hints, &res) != 0)
+		return true; /* cannot tell: the safe answer */
+	bool exposed = false;
+	for (struct addrinfo *a = res; a != NULL; a = a->ai_next)
+		exposed = exposed || !listen_loopback(a->ai_addr);
+	freeaddrinfo(res);
+	return exposed;
 }
 
 void wn_listener_close(wn_listener *ls)

@@ -1,5 +1,6 @@
 /* listen: the listening sockets of wnd's transport, one per address
- * (tcp://HOST:PORT, tcp4://, tcp6:// or ipc://PATH, parsed by wire.h),
+ * (tcp://HOST:PORT, tcp4://, tcp6://, tls+tcp://... or ipc://PATH, parsed
+ * by wire.h),
  * non-blocking and close-on-exec, for net's event loops to accept on. */
 #ifndef WN_LISTEN_H
 #define WN_LISTEN_H
@@ -10,6 +11,7 @@
 typedef struct wn_listener {
 	int fd;
 	bool ipc;
+	bool tls; /* tls+tcp: connections speak TLS first */
 	char *url;
 	char *path; /* ipc: the socket file, removed on close */
 } wn_listener;
@@ -19,6 +21,13 @@ typedef struct wn_listener {
  * use. On failure *errmsg gets a message "cannot listen on URL: ...":
  * WN_EINVAL (bad address, cannot bind) or WN_EBUSY (address in use). */
 int wn_listener_open(wn_listener *ls, const char *url, char **errmsg);
+
+/* wn_listener_exposed returns true when url (a wnd listen address) would
+ * take connections from other machines: a tcp address whose host is not
+ * loopback (a name counts by every address it resolves to; no host, "*",
+ * 0.0.0.0 and :: are every address). ipc and bad addresses: false. *tls is
+ * set when it is a tls+tcp address. */
+bool wn_listener_exposed(const char *url, bool *tls);
 
 /* wn_listener_close closes an open listener and removes its socket file. */
 void wn_listener_close(wn_listener *ls);

@@ -5,11 +5,13 @@
 #include "envelope.h"
 #include "err.h"
 #include "fault.h"
+#include "listen.h"
 #include "log.h"
 #include "net.h"
 #include "srvconf.h"
 #include "store.h"
 #include "testclock.h"
+#include "tls.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -47,8 +49,9 @@ static void usage(FILE *f)
 	       "options (each overrides the same setting of --config):\n"
 	       "  --config FILE          read settings from a YAML file (see config/wnd.yaml)\n"
 	       "  --data DIR             data directory (default ./wn-data)\n"
-	       "  --listen URL           address to serve, repeatable: tcp://HOST:PORT or\n"
-	       "                         ipc:///path (default " WN_DEFAULT_URL ")\n"
+	       "  --listen URL           address to serve, repeatable: tcp://HOST:PORT,\n"
+	       "                         tls+tcp://HOST:PORT or ipc:///path\n"
+	       "                         (default " WN_DEFAULT_URL ")\n"
 	       "  --durability MODE      sync (default): every acknowledged change is fsynced;\n"
 	       "                         relaxed: fsync at most every --relaxed-ms\n"
 	       "  --relaxed-ms N         longest time between syncs in relaxed mode (default 100)\n"
@@ -60,6 +63,12 @@ static void usage(FILE *f)
 	       "                         give their disk space back (default 0: keep them)\n"
 	       "  --threads N            event loops serving requests (default 2)\n"
 	       "  --token T              require this token on every request (or WN_TOKEN)\n"
+	       "  --tls-cert FILE        certificate chain (PEM) of tls+tcp://HOST:PORT listeners\n"
+	       "  --tls-key FILE         its private key (PEM)\n"
+	       "  --tls-client-ca FILE   CA (PEM) that client certificates must chain to\n"
+	       "  --insecure             serve a network (not loopback) address without TLS or\n"
+	       "                         without tokens; refused otherwise (warned, and shown\n"
+	       "                         by 'wnctl status')\n"
 	       "  --backup-dir DIR       backups (wnctl admin backup) only inside DIR\n"
 	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
 	       "  --test-clock FILE      testing: shift the clock by the milliseconds FILE holds,\n"
@@ -121,7 +130,7 @@ static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const 
 	return 0;
 }
 
-enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_CHECK, O_REPAIR, O_SET };
+enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_CHECK, O_REPAIR, O_INSECURE, O_SET };
 
 /* Options that map one-to-one onto a setting carry its key. */
 static const struct {
@@ -137,9 +146,12 @@ static const struct {
     {"token", "token", "--token"},
     {"backup-dir", "backup_dir", "--backup-dir"},
     {"log-level", "log_level", "--log-level"},
+    {"tls-cert", "tls_cert", "--tls-cert"},
+    {"tls-key", "tls_key", "--tls-key"},
+    {"tls-client-ca", "tls_client_ca", "--tls-client-ca"},
 };
 
-#define WND_LONGOPTS (WN_ARRAY_LEN(setting_opts) + 9)
+#define WND_LONGOPTS (WN_ARRAY_LEN(setting_opts) + 10)
 
 /* args_longopts fills longopts (WND_LONGOPTS entries) with wnd's options. */
 static void args_longopts(struct option *longopts)
@@ -156,6 +168,7 @@ static void args_longopts(struct option *longopts)
 	longopts[n++] = (struct option){"version", no_argument, NULL, O_VERSION};
 	longopts[n++] = (struct option){"check", no_argument, NULL, O_CHECK};
 	longopts[n++] = (struct option){"repair", no_argument, NULL, O_REPAIR};
+	longopts[n++] = (struct option){"insecure", no_argument, NULL, O_INSECURE};
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 }
 
@@ -191,6 +204,8 @@ static int args_take(struct wnd_opts *o, int c, const char *arg)
 	case O_REPAIR:
 		o->repair = true;
 		return 0;
+	case O_INSECURE:
+		return opts_set(o, "--insecure", "insecure", "true");
 	case O_VERSION:
 		printf("wnd %s (protocol %d, store layout %d)\n", WN_VERSION, WN_PROTOCOL_VERSION,
 		       WN_STORE_VERSION);
@@ -356,6 +371,54 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 	}
 }
 
+/* secure_check refuses, unless the settings say insecure, a listener that
+ * other machines can reach without TLS or without tokens (tokens: whether
+ * the server checks them). 0 to go on, with *warning set (malloc'd) when
+ * insecure lets such a listener through; -1 with *err when refused. */
+static int secure_check(const wn_srvconf *conf, bool tokens, char **warning, char **err)
+{
+	for (size_t i = 0; i < conf->listen.n; i++) {
+		const char *url = conf->listen.v[i];
+		bool tls = false;
+		if (!wn_listener_exposed(url, &tls) || (tls && tokens))
+			continue;
+		const char *what = !tls && !tokens ? "without TLS and without tokens"
+		                   : !tls          ? "without TLS"
+		                                   : "without tokens";
+		if (conf->insecure) {
+			*warning = wn_xasprintf("insecure: %s serves the network %s", url, what);
+			return 0;
+		}
+		*err = wn_xasprintf(
+		    "refusing to serve %s %s: anyone who reaches it could read %sand change every "
+		    "job (serve tls+tcp:// with tls_cert and tls_key, and set tokens; or pass "
+		    "--insecure to serve it anyway)",
+		    url, what, tls ? "" : "the traffic ");
+		return -1;
+	}
+	return 0;
+}
+
+/* tls_open makes the TLS configuration of the tls+tcp listeners (*out NULL
+ * when there are none). */
+static int tls_open(const wn_srvconf *conf, wn_tls **out, char **err)
+{
+	*out = NULL;
+	bool any = false;
+	for (size_t i = 0; i < conf->listen.n; i++)
+		any = any || strncmp(conf->listen.v[i], "tls+", 4) == 0;
+	if (!any) {
+		if (conf->tls_cert[0] != '\0')
+			wn_warn("tls_cert is set but no listener is tls+tcp://: TLS unused");
+		return WN_OK;
+	}
+	wn_tls_settings ts = {.cert = conf->tls_cert,
+	                      .key = conf->tls_key,
+	                      .client_ca = conf->tls_client_ca,
+	                      .require_client_cert = conf->tls_require_client_cert};
+	return wn_tls_new(&ts, out, err);
+}
+
 /* serve runs the server until a signal stops it: 0 when it stopped cleanly,
  * 1 when it could not start. */
 static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
@@ -367,20 +430,29 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	wn_engine *e = NULL;
 	wn_engine_config cfg;
 	wn_testclock *tclock = NULL;
+	wn_tls *tls = NULL;
+	char *warning = NULL;
 	engine_config(conf, o, &cfg, &tclock);
 	int status = 1;
+	if (secure_check(conf, conf->token[0] != '\0', &warning, &err) != 0 ||
+	    tls_open(conf, &tls, &err) != WN_OK)
+		goto fail;
+	cfg.warning = warning;
 	if (wn_engine_open(&cfg, &e, &err) != WN_OK)
 		goto fail;
 	if (wn_net_open((const char *const *)conf->listen.v, conf->listen.n, WN_MSG_MAX, &net,
 	                &err) != WN_OK)
 		goto fail_engine;
 	wn_net_on_thread_start(net, wn_store_thread_init);
+	wn_net_use_tls(net, tls);
 	if (wn_net_serve(net, e, (int)conf->threads) != WN_OK) {
 		err = wn_xasprintf("cannot start the event loops");
 		goto fail_net;
 	}
 	for (size_t i = 0; i < conf->listen.n; i++)
 		wn_info("listening on %s", conf->listen.v[i]);
+	if (warning != NULL)
+		wn_warn("%s; anyone who reaches it can read and change every job", warning);
 	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf->data,
 	        conf->durability, (long long)conf->lease_ms, (long long)conf->threads,
 	        conf->token[0] ? ", token required" : "");
@@ -400,6 +472,8 @@ fail:
 	}
 	if (status == 0)
 		wn_info("stopped cleanly");
+	wn_tls_free(tls);
+	free(warning);
 	wn_testclock_free(tclock);
 	return status;
 }

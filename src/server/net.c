@@ -4,6 +4,7 @@
 #include "listen.h"
 #include "log.h"
 #include "map.h"
+#include "tls.h"
 #include "util.h"
 #include "wire.h"
 
@@ -68,6 +69,7 @@ struct conn {
 	size_t out_bytes; /* queued in out_head.. */
 	bool paused;      /* not read from until the peer takes its replies */
 	uint32_t events;  /* registered with epoll */
+	wn_tls_conn *tls; /* tls+tcp: the session the bytes go through */
 };
 
 struct list {
@@ -104,6 +106,7 @@ struct wn_net {
 	atomic_bool stopping;
 	atomic_uint next_conn;
 	void (*thread_start)(void); /* run first by each loop thread */
+	wn_tls *tls;                /* for the tls+tcp listeners */
 };
 
 static void list_push(struct list *l, struct outgoing *o)
@@ -140,6 +143,7 @@ static void loop_wake(struct loop *lp)
 
 static void conn_free(struct conn *c)
 {
+	wn_tls_conn_free(c->tls);
 	close(c->fd);
 	while (c->out_head != NULL) {
 		struct chunk *next = c->out_head->next;
@@ -163,6 +167,9 @@ static void conn_close(struct loop *lp, struct conn *c)
 static void conn_events(struct loop *lp, struct conn *c)
 {
 	uint32_t want = (c->paused ? 0 : EPOLLIN) | (c->out_head != NULL ? EPOLLOUT : 0);
+	uint32_t tls = c->tls != NULL ? wn_tls_want(c->tls) : 0;
+	if (tls != 0)
+		want = tls; /* a TLS handshake first */
 	if (c->events == want)
 		return;
 	struct epoll_event ev = {.events = want, .data.u64 = c->id};
@@ -170,13 +177,47 @@ static void conn_events(struct loop *lp, struct conn *c)
 	c->events = want;
 }
 
+/* conn_recv and conn_send move bytes of c's stream as recv and send do,
+ * through TLS on a tls+tcp connection. */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+	return c->tls != NULL ? wn_tls_recv(c->tls, buf, len) : recv(c->fd, buf, len, 0);
+}
+
+static ssize_t conn_send(struct conn *c, const void *buf, size_t len)
+{
+	return c->tls != NULL ? wn_tls_send(c->tls, buf, len) : send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+/* conn_secure advances a tls+tcp connection's TLS handshake: 1 once it is
+ * complete (at once for other connections), 0 while it waits for the
+ * socket, -1 when it failed and c was closed. Until it completes the SP
+ * handshake has not arrived, so the handshake timeout covers both. */
+static int conn_secure(struct loop *lp, struct conn *c)
+{
+	if (c->tls == NULL)
+		return 1;
+	const char *why = NULL;
+	int rv = wn_tls_handshake(c->tls, &why);
+	if (rv < 0) {
+		wn_debug("connection %u: %s; closed", c->id, why);
+		conn_close(lp, c);
+		return -1;
+	}
+	conn_events(lp, c);
+	return rv;
+}
+
 /* conn_flush writes what is queued; false when the connection broke (and was
  * closed). */
 static bool conn_flush(struct loop *lp, struct conn *c)
 {
+	int hs = conn_secure(lp, c);
+	if (hs <= 0)
+		return hs == 0;
 	while (c->out_head != NULL) {
 		struct chunk *k = c->out_head;
-		ssize_t w = send(c->fd, k->data + k->off, k->len - k->off, MSG_NOSIGNAL);
+		ssize_t w = conn_send(c, k->data + k->off, k->len - k->off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -312,8 +353,11 @@ static bool conn_process(struct loop *lp, struct conn *c);
 static bool conn_read(struct loop *lp, struct conn *c)
 {
 	uint32_t id = c->id;
+	int hs = conn_secure(lp, c);
+	if (hs <= 0)
+		return hs == 0;
 	if (!c->ready) {
-		ssize_t r = recv(c->fd, c->hs + c->hsgot, WN_SP_HANDSHAKE_LEN - c->hsgot, 0);
+		ssize_t r = conn_recv(c, c->hs + c->hsgot, WN_SP_HANDSHAKE_LEN - c->hsgot);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return true;
 		if (r <= 0) {
@@ -331,19 +375,22 @@ static bool conn_read(struct loop *lp, struct conn *c)
 		}
 		c->ready = true;
 	}
-	if (c->rlen == c->rcap) {
-		/* full without a whole message: only while its length is unknown */
-		c->rcap = c->rcap < NET_RBUF_MIN ? NET_RBUF_MIN : c->rcap * 2;
-		c->rbuf = wn_xrealloc(c->rbuf, c->rcap);
-	}
-	ssize_t r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
-	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return true;
-	if (r <= 0) {
-		conn_close(lp, c);
-		return false;
-	}
-	c->rlen += (size_t)r;
+	do {
+		if (c->rlen == c->rcap) {
+			/* full without a whole message: only while its length is unknown */
+			c->rcap = c->rcap < NET_RBUF_MIN ? NET_RBUF_MIN : c->rcap * 2;
+			c->rbuf = wn_xrealloc(c->rbuf, c->rcap);
+		}
+		ssize_t r = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (r <= 0) {
+			conn_close(lp, c);
+			return false;
+		}
+		c->rlen += (size_t)r;
+		/* TLS may hold decrypted bytes the socket will not announce */
+	} while (c->tls != NULL && wn_tls_pending(c->tls) > 0);
 	return conn_process(lp, c);
 }
 
@@ -417,6 +464,8 @@ static void loop_accept(struct loop *lp, wn_listener *ls)
 		struct conn *c = wn_xcalloc(1, sizeof(*c));
 		c->fd = fd;
 		c->ipc = ls->ipc;
+		if (ls->tls)
+			c->tls = wn_tls_conn_new(lp->n->tls, fd);
 		do
 			c->id = atomic_fetch_add(&lp->n->next_conn, 1);
 		while (c->id == 0 || wn_map_get_u64(lp->conns, c->id) != NULL);
@@ -428,8 +477,7 @@ static void loop_accept(struct loop *lp, wn_listener *ls)
 		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			wn_warn("cannot watch a connection: %s", strerror(errno));
 			wn_map_del_u64(lp->conns, c->id);
-			close(fd);
-			free(c);
+			conn_free(c);
 			continue;
 		}
 		conn_queue(c, hs, sizeof(hs), NULL, 0, NULL, 0);
@@ -618,6 +666,11 @@ int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **
 void wn_net_on_thread_start(wn_net *n, void (*fn)(void))
 {
 	n->thread_start = fn;
+}
+
+void wn_net_use_tls(wn_net *n, wn_tls *tls)
+{
+	n->tls = tls;
 }
 
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)

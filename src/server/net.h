@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "tls.h"
 
 typedef struct wn_net wn_net;
 
@@ -21,6 +22,9 @@ int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **
 /* wn_net_on_thread_start sets fn, which each event loop thread runs first
  * (wnd readies the thread for store calls there); before wn_net_serve. */
 void wn_net_on_thread_start(wn_net *n, void (*fn)(void));
+/* wn_net_use_tls gives the tls+tcp listeners their TLS configuration (which
+ * must outlive n); before wn_net_serve. */
+void wn_net_use_tls(wn_net *n, wn_tls *tls);
 /* wn_net_serve starts nthreads event loops for engine e. */
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads);
 /* wn_net_stop stops accepting, sends the replies in flight (for at most 2 s)

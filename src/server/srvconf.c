@@ -40,6 +40,16 @@ static const wn_conf_key srvconf_keys[] = {
      "fetches waiting for a job at once; more are refused"},
     {"max_parked_per_connection", WN_CONF_T_INT, OFF(max_parked_per_conn), "16", 1, 100000, 0, NULL,
      "fetches waiting for a job on one connection; more are refused"},
+    {"tls_cert", WN_CONF_T_STR, OFF(tls_cert), "", 0, 0, 0, NULL,
+     "tls+tcp listeners: the server's certificate chain (PEM)"},
+    {"tls_key", WN_CONF_T_STR, OFF(tls_key), "", 0, 0, 0, NULL,
+     "tls+tcp listeners: the certificate's private key (PEM)"},
+    {"tls_client_ca", WN_CONF_T_STR, OFF(tls_client_ca), "", 0, 0, 0, NULL,
+     "CA (PEM) that client certificates must chain to; a bad one is refused"},
+    {"tls_require_client_cert", WN_CONF_T_BOOL, OFF(tls_require_client_cert), "false", 0, 0, 0,
+     NULL, "refuse tls+tcp clients without a certificate from tls_client_ca"},
+    {"insecure", WN_CONF_T_BOOL, OFF(insecure), "false", 0, 0, 0, NULL,
+     "serve a non-loopback address without TLS or without tokens (warned)"},
 };
 
 void wn_srvconf_defaults(wn_srvconf *c)
@@ -133,6 +143,7 @@ int wn_srvconf_set(wn_srvconf *c, const char *key, const char *value, char **err
 	memcpy((char *)c + k->offset, (char *)&one + k->offset,
 	       k->type == WN_CONF_T_STRLIST ? sizeof(wn_conf_strv)
 	       : k->type == WN_CONF_T_INT   ? sizeof(int64_t)
+	       : k->type == WN_CONF_T_BOOL  ? sizeof(bool)
 	                                    : sizeof(char *));
 	return WN_OK;
 }

@@ -3,6 +3,7 @@
 #ifndef WN_SRVCONF_H
 #define WN_SRVCONF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -20,7 +21,12 @@ typedef struct wn_srvconf {
 	char *backup_dir;     /* backups only inside it, "" for anywhere */
 	char *log_level;      /* error, warn, info, debug */
 	int64_t max_parked;   /* fetches waiting for a job at once */
-	int64_t max_parked_per_conn; /* ... on one connection */
+	int64_t max_parked_per_conn;  /* ... on one connection */
+	char *tls_cert;               /* tls+tcp: the server's certificate (PEM) */
+	char *tls_key;                /* tls+tcp: its private key (PEM) */
+	char *tls_client_ca;          /* CA of client certificates, "" for none */
+	bool tls_require_client_cert; /* refuse clients without a valid certificate */
+	bool insecure;                /* serve a network address without TLS or tokens */
 } wn_srvconf;
 
 /* wn_srvconf_defaults fills c with the built-in defaults. */

@@ -461,6 +461,10 @@ int wn_svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 			r->projects[r->n_projects++] = stats_of(c, val);
 		qsort(r->projects, r->n_projects, sizeof(*r->projects), stats_cmp);
 	}
+	if (c->e->cfg.warning != NULL && c->e->cfg.warning[0] != '\0') {
+		r->warnings = wn_arena_alloc(c->arena, sizeof(*r->warnings));
+		r->warnings[r->n_warnings++] = (char *)c->e->cfg.warning;
+	}
 	*out = &r->base;
 	return WN_OK;
 }

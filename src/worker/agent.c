@@ -341,7 +341,11 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 		host[100] = '\0';
 		a->name = wn_xasprintf("%s-%d", host[0] ? host : "worker", (int)getpid());
 	}
-	int rc = wn_rpc_open(a->url, token, WN_RPC_BACKGROUND, &a->rpc, errmsg);
+	wn_rpc_tls tls = {.ca = cfg->tls.ca,
+	                  .cert = cfg->tls.cert,
+	                  .key = cfg->tls.key,
+	                  .server_name = cfg->tls.server_name};
+	int rc = wn_rpc_open_tls(a->url, token, WN_RPC_BACKGROUND, &tls, &a->rpc, errmsg);
 	if (rc != WN_OK) {
 		free(a->url);
 		free(a->name);

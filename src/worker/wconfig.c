@@ -40,11 +40,45 @@ static const wn_conf_key wconfig_keys[] = {
      "bytes of output sent with each result"},
     {"rpc_timeout_ms", WN_CONF_T_INT, TOP(rpc_timeout_ms), "10000", 100, 600000, 0, NULL,
      "how long one call waits for the server before it is retried"},
+    {"tls", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,
+     "tls+tcp:// servers: ca, cert, key, server_name (see wconfig_tls_keys)"},
     {"resources", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,
      "what the worker offers: cpu, gpus, memory, labels; left out: detected"},
     {"tasks", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,
      "task name -> how its jobs run (formatter and its keys)"},
 };
+
+#define TLS(field) offsetof(wn_wtls, field)
+
+static const wn_conf_key wconfig_tls_keys[] = {
+    {"ca", WN_CONF_T_STR, TLS(ca), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "CA file (PEM) that signed the server's certificate; default $WN_TLS_CA, else the "
+     "system's CA list"},
+    {"cert", WN_CONF_T_STR, TLS(cert), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "the worker's certificate (PEM), for a server that requires one; default $WN_TLS_CERT"},
+    {"key", WN_CONF_T_STR, TLS(key), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "the key (PEM) of cert; default $WN_TLS_KEY"},
+    {"server_name", WN_CONF_T_STR, TLS(server_name), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "the name the server's certificate must hold; default the host of server"},
+};
+
+/* wconfig_tls reads the `tls:` mapping (node, may be NULL) into c->tls, its
+ * files relative to the config's directory. */
+static int wconfig_tls(const wn_conf_doc *doc, const wn_conf_node *node, wn_wconfig *c,
+                       char **errmsg)
+{
+	int rc = wn_conf_apply(doc, wn_conf_is_null(node) ? NULL : node, wconfig_tls_keys,
+	                       WN_ARRAY_LEN(wconfig_tls_keys), &c->tls, errmsg);
+	char **files[3] = {&c->tls.ca, &c->tls.cert, &c->tls.key};
+	for (size_t i = 0; rc == WN_OK && i < 3; i++) {
+		if (*files[i] == NULL)
+			continue;
+		char *abs = wn_path_join(c->base_dir, *files[i]);
+		free(*files[i]);
+		*files[i] = abs;
+	}
+	return rc;
+}
 
 const wn_conf_key *wn_wconfig_keys(size_t *n)
 {
@@ -57,6 +91,7 @@ void wn_wconfig_free(wn_wconfig *c)
 	if (c == NULL)
 		return;
 	wn_conf_release(wconfig_keys, WN_ARRAY_LEN(wconfig_keys), c);
+	wn_conf_release(wconfig_tls_keys, WN_ARRAY_LEN(wconfig_tls_keys), &c->tls);
 	wn_capacity_conf_release(&c->resources);
 	for (size_t i = 0; i < c->ntasks; i++) {
 		free(c->task_names[i]);
@@ -130,6 +165,8 @@ static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wco
 	if (rc != WN_OK)
 		goto fail;
 	rc = wn_capacity_conf_load(doc, wn_conf_get(root, "resources"), &c->resources, errmsg);
+	if (rc == WN_OK)
+		rc = wconfig_tls(doc, wn_conf_get(root, "tls"), c, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	if (c->name != NULL && wn_name_check(c->name) != NULL) {

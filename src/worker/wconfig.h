@@ -11,6 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The `tls:` mapping: how to reach a tls+tcp:// server (NULL: not given;
+ * file names absolute once loaded). */
+typedef struct wn_wtls {
+	char *ca;          /* CA (PEM) that signed the server's certificate */
+	char *cert;        /* the worker's certificate (PEM), for mutual TLS */
+	char *key;         /* its key (PEM) */
+	char *server_name; /* the name the server's certificate must hold */
+} wn_wtls;
+
 /* A loaded configuration. Fields may be overridden by the command line
  * (free the old string, store a malloc'd one) before wn_wconfig_check. */
 typedef struct wn_wconfig {
@@ -29,6 +38,7 @@ typedef struct wn_wconfig {
 	int64_t tail_bytes;
 	int64_t rpc_timeout_ms;
 	wn_wresources resources; /* what the worker offers; the rest is detected */
+	wn_wtls tls;
 	size_t ntasks;
 	char **task_names;
 	wn_fmt **task_fmts;

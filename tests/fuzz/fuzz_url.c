@@ -26,7 +26,8 @@ static void url_again(const wn_wire_url *u, char *out, size_t n)
 	                                             : "tcp://";
 	/* brackets where the last colon would not be the port's */
 	bool brackets = u->host[0] == '[' || strchr(u->port, ':') != NULL;
-	snprintf(out, n, brackets ? "%s[%s]:%s" : "%s%s:%s", scheme, u->host, u->port);
+	snprintf(out, n, brackets ? "%s%s[%s]:%s" : "%s%s%s:%s", u->tls ? "tls+" : "", scheme,
+	         u->host, u->port);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,6 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		if (u.port[0] == '\0' || strlen(u.host) >= sizeof(u.host) ||
 		    strlen(u.port) >= sizeof(u.port) || strchr(url, ':') == NULL)
+			abort();
+		if (u.tls != (strncmp(url, "tls+", 4) == 0))
 			abort();
 		if (u.family != AF_UNSPEC && u.family != AF_INET && u.family != AF_INET6)
 			abort();
