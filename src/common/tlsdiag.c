@@ -253,7 +253,7 @@ static char *diag_tls(const wn_wire_url *u, const wn_tlsdiag_opts *o, int64_t de
 	uint32_t flags = mbedtls_ssl_get_verify_result(&d.ssl);
 	if (*hello && flags != 0 && flags != (uint32_t)-1)
 		why = diag_cert(&d, o, flags);
-	else if (rv == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && *hello)
+	else if (rv != 0 && *hello && d.ssl.client_auth)
 		why = wn_xstrdup(
 		    o->cert == NULL
 		        ? "the server refused the TLS handshake: it requires a client certificate "

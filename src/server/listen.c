@@ -146,7 +146,7 @@ bool wn_listener_exposed(const char *url, bool *tls)
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res = NULL;
 	if (getaddrinfo(u.host, u.port, &hints, &res) != 0)
-		return true; /* cannot tell: the safe answer */
+		return false; /* no address: listening fails and says so */
 	bool exposed = false;
 	for (struct addrinfo *a = res; a != NULL; a = a->ai_next)
 		exposed = exposed || !listen_loopback(a->ai_addr);

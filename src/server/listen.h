@@ -25,7 +25,8 @@ int wn_listener_open(wn_listener *ls, const char *url, char **errmsg);
 /* wn_listener_exposed returns true when url (a wnd listen address) would
  * take connections from other machines: a tcp address whose host is not
  * loopback (a name counts by every address it resolves to; no host, "*",
- * 0.0.0.0 and :: are every address). ipc and bad addresses: false. *tls is
+ * 0.0.0.0 and :: are every address). ipc and bad or unknown addresses (which
+ * cannot be listened on): false. *tls is
  * set when it is a tls+tcp address. */
 bool wn_listener_exposed(const char *url, bool *tls);
 

@@ -245,6 +245,11 @@ int wn_tls_handshake(wn_tls_conn *c, const char **why)
 		c->done = true;
 		return 1;
 	}
+	if (rv == 0 || rv == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE)
+		/* tell the client its certificate is why (mbedTLS would just close) */
+		mbedtls_ssl_send_alert_message(&c->ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+		                               rv == 0 ? MBEDTLS_SSL_ALERT_MSG_BAD_CERT
+		                                       : MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
 	if (rv != 0) {
 		char buf[96];
 		snprintf(c->why, sizeof(c->why), "tls handshake failed: %s",

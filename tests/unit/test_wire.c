@@ -70,6 +70,26 @@ TEST(url_ipc)
 	parse_bad("ipc://", "the path must have 1 to 107 bytes");
 }
 
+TEST(url_tls_forms)
+{
+	wn_wire_url u = parse_ok("tls+tcp://127.0.0.1:7640");
+	CHECK(u.tls && !u.ipc);
+	CHECK_EQ_INT(u.family, AF_UNSPEC);
+	CHECK_EQ_STR(u.host, "127.0.0.1");
+	CHECK_EQ_STR(u.port, "7640");
+	u = parse_ok("tls+tcp6://[::1]:1");
+	CHECK(u.tls);
+	CHECK_EQ_INT(u.family, AF_INET6);
+	CHECK_EQ_STR(u.host, "::1");
+	u = parse_ok("tls+tcp4://localhost:2");
+	CHECK(u.tls);
+	CHECK_EQ_INT(u.family, AF_INET);
+	CHECK(!parse_ok("tcp://h:1").tls);
+	parse_bad("tls+ipc:///tmp/x", "unsupported address");
+	parse_bad("tls+tcp://h", "needs a port");
+	parse_bad("tls+", "unsupported address");
+}
+
 TEST(url_refused)
 {
 	parse_bad("udp://127.0.0.1:1", "unsupported address");
