@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config git ca-certificates
       libnng-dev libprotobuf-c-dev protobuf-c-compiler librocksdb-dev libyaml-dev libjansson-dev
+      libmbedtls-dev openssl util-linux iproute2
       clang python3 jq procps psmisc
       beanstalkd valgrind
       slurmctld slurmd slurm-client munge)

@@ -253,6 +253,22 @@ const char *wn_rpc_url(const wn_rpc *r)
 	return r->url;
 }
 
+/* rpc_failed says why a call got no reply (nng's rv) and returns its WN_E*. */
+static int rpc_failed(const wn_rpc *r, int rv, int timeout_ms, char **errmsg)
+{
+	char *why = rpc_why(r, rv);
+	if (rv == NNG_ETIMEDOUT && strcmp(why, nng_strerror(rv)) == 0) {
+		*errmsg = wn_xasprintf("no reply from %s within %d ms (is wnd running?)", r->url,
+		                       timeout_ms);
+		rv = WN_ETIMEDOUT;
+	} else {
+		*errmsg = wn_xasprintf("cannot talk to %s: %s", r->url, why);
+		rv = WN_EUNAVAIL;
+	}
+	free(why);
+	return rv;
+}
+
 /* rpc_exchange sends req on a fresh context and returns the reply message. */
 static int rpc_exchange(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_ms, nng_msg **reply,
                         char **errmsg)
@@ -298,19 +314,8 @@ fail_aio:
 fail_ctx:
 	nng_ctx_close(ctx);
 fail:
-	char *why = rpc_why(r, rv);
-	if (rv == NNG_ETIMEDOUT && strcmp(why, nng_strerror(rv)) == 0) {
-		*errmsg = wn_xasprintf("no reply from %s within %d ms (is wnd running?)", r->url,
-		                       timeout_ms);
-		rv = WN_ETIMEDOUT;
-	} else {
-		*errmsg = wn_xasprintf("cannot talk to %s: %s", r->url, why);
-		rv = WN_EUNAVAIL;
-	}
-	free(why);
-	return rv;
+	return rpc_failed(r, rv, timeout_ms, errmsg);
 }
-
 int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
                 const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char **errmsg,
                 uint64_t id, int extra_ms)
