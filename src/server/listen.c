@@ -77,7 +77,9 @@ static int listen_ipc(wn_listener *ls, const char *url, const char *path, char *
 		unlink(path);
 		rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	}
-	if (rc != 0 || listen(fd, SOMAXCONN) != 0) {
+	/* connecting takes write permission: the owner's only (created so
+	 * under wnd's umask, 077) */
+	if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, SOMAXCONN) != 0) {
 		int err = errno;
 		close(fd);
 		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, strerror(err));

@@ -480,6 +480,10 @@ fail:
 
 int main(int argc, char **argv)
 {
+	/* What wnd creates is its owner's only: the data directory and every
+	 * file RocksDB makes in it (with modes of its own choosing), backups, ipc
+	 * sockets, logs. */
+	umask(077);
 	struct wnd_opts o;
 	memset(&o, 0, sizeof(o));
 	int rv = parse_args(argc, argv, &o);

@@ -176,18 +176,92 @@ static void store_options(wn_store *s)
 	store_options_string(s, "avoid_flush_during_recovery=true");
 }
 
-/* store_lock takes the data directory (creating it if needed) for this
- * process, before RocksDB touches anything in it. */
+/* store_restrict_at takes group and other permissions off what directory
+ * dfd holds, depth levels down at most, without following symbolic links;
+ * *n counts the entries changed. */
+static void store_restrict_at(int dfd, unsigned *n, int depth)
+{
+	DIR *dp = fdopendir(dfd);
+	if (dp == NULL) {
+		close(dfd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			int sub = openat(dirfd(dp), de->d_name,
+			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				store_restrict_at(sub, n, depth - 1);
+		}
+		if ((S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && (st.st_mode & 077) != 0 &&
+		    fchmodat(dirfd(dp), de->d_name, st.st_mode & 0700, 0) == 0)
+			(*n)++;
+	}
+	closedir(dp);
+}
+
+int wn_store_restrict(const char *dir, unsigned *changed, char **errmsg)
+{
+	*changed = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		*errmsg = wn_xasprintf("cannot open %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return WN_EIO;
+	}
+	if ((st.st_mode & 077) != 0) {
+		if (fchmod(fd, st.st_mode & 0700) != 0) {
+			*errmsg = wn_xasprintf("cannot make %s private: %s", dir, strerror(errno));
+			close(fd);
+			return WN_EIO;
+		}
+		(*changed)++;
+	}
+	store_restrict_at(fd, changed, 4);
+	return WN_OK;
+}
+
+/* store_private makes the data directory and its files the owner's only: a
+ * directory that an older wnd made open to every local user (0755, files
+ * 0644) is tightened, with a warning. */
+static int store_private(wn_store *s, char **errmsg)
+{
+	struct stat st;
+	if (stat(s->dir, &st) != 0) {
+		*errmsg =
+		    wn_xasprintf("cannot read data directory %s: %s", s->dir, strerror(errno));
+		return WN_EIO;
+	}
+	unsigned changed = 0;
+	int rv = wn_store_restrict(s->dir, &changed, errmsg);
+	if (rv == WN_OK && changed > 0)
+		wn_warn("data directory %s was open to other users: %u entries tightened, the "
+		        "directory from %04o to 0700, its files to 0600",
+		        s->dir, changed, (unsigned)(st.st_mode & 07777));
+	return rv;
+}
+
+/* store_lock takes the data directory (creating it if needed, for the owner
+ * only) for this process, before RocksDB touches anything in it. */
 static int store_lock(wn_store *s, char **errmsg)
 {
-	if (mkdir(s->dir, 0755) != 0 && errno != EEXIST) {
+	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
 		*errmsg =
 		    wn_xasprintf("cannot create data directory %s: %s", s->dir, strerror(errno));
 		return WN_EIO;
 	}
+	if (store_private(s, errmsg) != WN_OK)
+		return WN_EIO;
 	char *path = wn_xasprintf("%s/%s", s->dir, STORE_LOCK_FILE);
 	int rv = WN_OK;
-	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lockfd < 0) {
 		*errmsg = wn_xasprintf("cannot open %s: %s", path, strerror(errno));
 		rv = WN_EIO;
@@ -529,7 +603,9 @@ int wn_store_checkpoint(wn_store *s, const char *dir, char **errmsg)
 		free(err);
 		return WN_EIO;
 	}
-	return WN_OK;
+	/* RocksDB copies some files under the process's umask */
+	unsigned changed;
+	return wn_store_restrict(dir, &changed, errmsg);
 }
 
 int wn_store_last_key(const char *dir, const char *prefix, size_t plen, char **key, size_t *klen,

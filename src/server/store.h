@@ -122,11 +122,17 @@ const char *wn_store_iter_error(wn_store_iter *it);
 /* wn_store_iter_free frees the iterator; NULL is a no-op. */
 void wn_store_iter_free(wn_store_iter *it);
 
+/* wn_store_restrict takes group and other permissions off directory dir and
+ * what it holds (directories 0700, files 0600 at most; symbolic links are not
+ * followed); *changed counts the entries changed. */
+int wn_store_restrict(const char *dir, unsigned *changed, char **errmsg);
+
 /* wn_store_checkpoint makes dir, which must not exist (its parent must), a
  * copy of the database as it was at one moment during the call, one that
  * wn_store_open opens: the memtable is flushed first, table files are
  * hard-linked when dir is on the same file system (else copied), the rest
- * copied and synced. Every write made durable before the call is in it;
+ * copied and synced; dir and its files are the owner's only (0700, 0600).
+ * Every write made durable before the call is in it;
  * writers go on meanwhile. On failure *errmsg gets a malloc'd message. */
 int wn_store_checkpoint(wn_store *s, const char *dir, char **errmsg);
 /* wn_store_last_key opens the database in dir read-only (one no wnd is

@@ -1,0 +1,77 @@
+# What wnd keeps on disk is its owner's only: the data directory (0700), every
+# file in it (0600: job parameters and outputs), backups, and ipc sockets
+# (0600: with no token, whoever can connect can delete everything). A data
+# directory an older wnd left open (0755, files 0644) is tightened at start,
+# with a warning in the log.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+# mode PATH: the permission bits of PATH, in octal ("700").
+mode() { stat -c %a "$1"; }
+
+# expect_private DIR WHAT: DIR is 0700 and nothing in it is open to group or
+# others (symbolic links aside).
+expect_private() {
+	expect_eq "$(mode "$1")" 700 "$2: mode of $1"
+	local open
+	open=$(find "$1" ! -type l -perm /077 -printf '%m %p\n')
+	[ -z "$open" ] || fail "$2: open to other users: $open"
+	[ -n "$(find "$1" -type f)" ] || fail "$2: no files in $1"
+}
+
+# some_data: a project, a task, jobs with parameters and an output.
+some_data() {
+	mkproject p
+	mktask p t
+	wnctl job add p t --param secret=hunter2 >/dev/null
+	wnctl queue fetch p --worker w1 >/dev/null
+	wnctl queue complete 1 1 --worker w1 --output "token=abc" >/dev/null
+}
+
+test_data_directory_files_and_socket_are_the_owners_only() {
+	umask 022 # what a user's shell usually has
+	wn_start
+	some_data
+	local sock=${WN_SERVER#ipc://}
+	expect_eq "$(mode "$sock")" 600 "mode of the ipc socket"
+	expect_private "$WN_TMP/data" "running server"
+	wn_stop
+	expect_private "$WN_TMP/data" "after a stop"
+	# files made at the next start (a new log, a new manifest) too
+	wn_start
+	wnctl job add p t >/dev/null
+	wn_stop
+	expect_private "$WN_TMP/data" "after a restart"
+}
+
+test_backups_are_the_owners_only() {
+	umask 022
+	wn_start
+	some_data
+	wnctl admin backup "$WN_TMP/backup" >/dev/null
+	expect_private "$WN_TMP/backup" "backup"
+	# the backup is a data directory a server opens
+	wn_stop
+	"$WN_BIN/wnd" --data "$WN_TMP/backup" --check >/dev/null || fail "the backup does not check"
+}
+
+test_an_open_data_directory_is_tightened_at_start() {
+	umask 022
+	wn_start
+	some_data
+	wn_stop
+	# as an older wnd left it
+	chmod 755 "$WN_TMP/data"
+	find "$WN_TMP/data" -type f -exec chmod 644 {} +
+	[ "$(mode "$WN_TMP/data/wnd.lock")" = 644 ] || fail "the test could not open the files"
+	: >"$WN_TMP/wnd.log"
+	wn_start
+	expect_private "$WN_TMP/data" "tightened directory"
+	expect_contains "$(cat "$WN_TMP/wnd.log")" \
+		"data directory $WN_TMP/data was open to other users" "log at start"
+	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job kept across the tightening"
+	# a directory that is private already is left as it is, without a word
+	wn_stop
+	: >"$WN_TMP/wnd.log"
+	wn_start
+	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "open to other users" "log of a private start"
+}
