@@ -41,10 +41,12 @@ static const char *bench_url_check(const char *url)
 	int64_t port;
 	if (strncmp(url, "ipc://", 6) == 0 && url[6] != '\0')
 		return NULL;
+	if (strncmp(url, "tls+", 4) == 0)
+		url += 4; /* the TLS settings come from WN_TLS_CA and the like */
 	if (strncmp(url, tcp, sizeof(tcp) - 1) == 0 &&
 	    wn_parse_i64(url + sizeof(tcp) - 1, 1, 65535, &port) == 0)
 		return NULL;
-	return "only tcp://127.0.0.1:PORT and ipc://PATH are allowed";
+	return "only tcp://127.0.0.1:PORT, tls+tcp://127.0.0.1:PORT and ipc://PATH are allowed";
 }
 
 /* bench_bs_check returns NULL if addr is 127.0.0.1:PORT. */
@@ -94,7 +96,8 @@ static void bench_usage(FILE *f)
 	fprintf(f,
 	        "usage: wnbench [options]\n"
 	        "  --server URL        tcp://127.0.0.1:PORT or ipc://PATH (default $WN_SERVER,\n"
-	        "                      else " WN_DEFAULT_URL ")\n"
+	        "                      else " WN_DEFAULT_URL "); tls+tcp://127.0.0.1:PORT\n"
+	        "                      with $WN_TLS_CA (nng's client only)\n"
 	        "  --label NAME        first column of the table (default: bench)\n"
 	        "  --client KIND       how the row threads talk to wnd: direct (one plain\n"
 	        "                      socket speaking nng's SP protocol, as lean as the\n"

@@ -28,10 +28,16 @@ struct wn_tls {
 	bool has_ca;
 };
 
+/* Bytes read from the socket ahead of mbedTLS, which asks for a record's
+ * header and then its body: one recv instead of two per request. */
+#define TLS_READ_AHEAD 4096
+
 struct wn_tls_conn {
 	mbedtls_ssl_context ssl;
 	wn_tls *t;
 	int fd;
+	uint16_t ra_off, ra_len; /* unread: ra[ra_off, ra_len) */
+	uint8_t ra[TLS_READ_AHEAD];
 	uint32_t want; /* EPOLLIN or EPOLLOUT: what the handshake waits for */
 	bool done;
 	char why[128];
@@ -176,8 +182,21 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
 	wn_tls_conn *c = ctx;
+	if (c->ra_off < c->ra_len) {
+		size_t left = (size_t)(c->ra_len - c->ra_off);
+		size_t n = len < left ? len : left;
+		memcpy(buf, c->ra + c->ra_off, n);
+		c->ra_off += (uint16_t)n;
+		return (int)n;
+	}
 	for (;;) {
-		ssize_t r = recv(c->fd, buf, len, 0);
+		bool ahead = len < sizeof(c->ra);
+		ssize_t r = recv(c->fd, ahead ? c->ra : buf, ahead ? sizeof(c->ra) : len, 0);
+		if (r > 0 && ahead) {
+			c->ra_off = 0;
+			c->ra_len = (uint16_t)r;
+			return bio_recv(ctx, buf, len);
+		}
 		if (r >= 0)
 			return (int)r;
 		if (errno == EINTR)
@@ -290,5 +309,5 @@ ssize_t wn_tls_send(wn_tls_conn *c, const void *buf, size_t len)
 
 size_t wn_tls_pending(const wn_tls_conn *c)
 {
-	return mbedtls_ssl_get_bytes_avail(&c->ssl);
+	return mbedtls_ssl_get_bytes_avail(&c->ssl) + (size_t)(c->ra_len - c->ra_off);
 }

@@ -59,8 +59,9 @@ ssize_t wn_tls_recv(wn_tls_conn *c, void *buf, size_t len);
  * -1 with errno EAGAIN it must be called again with the same bytes. */
 ssize_t wn_tls_send(wn_tls_conn *c, const void *buf, size_t len);
 
-/* wn_tls_pending returns how many plaintext bytes c has decrypted and not
- * handed out yet (the socket will not say so). */
+/* wn_tls_pending returns how many bytes c holds that the socket will not
+ * announce again: plaintext decrypted and not handed out, and bytes read
+ * ahead and not decrypted yet (0: wait for the socket). */
 size_t wn_tls_pending(const wn_tls_conn *c);
 
 #endif
