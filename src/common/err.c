@@ -18,10 +18,11 @@ static const struct {
     {WN_EUNAVAIL, WHATSNEXT__V1__CODE__UNAVAILABLE, "unavailable"},
     {WN_EPROTO, WHATSNEXT__V1__CODE__INVALID_ARGUMENT, "malformed message"},
     {WN_ETOOBIG, WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED, "too large"},
-    {WN_EPERM, WHATSNEXT__V1__CODE__UNAUTHENTICATED, "bad or missing token"},
+    {WN_EPERM, WHATSNEXT__V1__CODE__PERMISSION_DENIED, "permission denied"},
     {WN_EBUSY, WHATSNEXT__V1__CODE__UNAVAILABLE, "in use"},
     {WN_EUNIMPL, WHATSNEXT__V1__CODE__UNIMPLEMENTED, "unknown method"},
     {WN_EINTERNAL, WHATSNEXT__V1__CODE__INTERNAL, "internal error"},
+    {WN_EAUTH, WHATSNEXT__V1__CODE__UNAUTHENTICATED, "bad, missing or revoked token"},
 };
 
 static const char *const code_names[] = {
@@ -75,7 +76,7 @@ static const struct {
     {WHATSNEXT__V1__CODE__FAILED_PRECONDITION, WN_ESTATE},
     {WHATSNEXT__V1__CODE__UNIMPLEMENTED, WN_EUNIMPL},
     {WHATSNEXT__V1__CODE__UNAVAILABLE, WN_EUNAVAIL},
-    {WHATSNEXT__V1__CODE__UNAUTHENTICATED, WN_EPERM},
+    {WHATSNEXT__V1__CODE__UNAUTHENTICATED, WN_EAUTH},
 };
 
 int wn_code_to_err(int code)

@@ -14,10 +14,11 @@ enum {
 	WN_EUNAVAIL = -8, /* peer unreachable or shutting down */
 	WN_EPROTO = -9,   /* malformed message */
 	WN_ETOOBIG = -10, /* over a size limit */
-	WN_EPERM = -11,   /* bad or missing token */
+	WN_EPERM = -11,   /* the caller's role may not do this */
 	WN_EBUSY = -12,   /* resource in use (data directory locked, ...) */
 	WN_EUNIMPL = -13, /* unknown method */
 	WN_EINTERNAL = -14,
+	WN_EAUTH = -15, /* bad, missing or revoked token */
 };
 
 /* wn_strerror returns a static lowercase description of err. */
@@ -29,7 +30,8 @@ int wn_err_to_code(int err);
 /* wn_code_to_err maps a gRPC status code received from the wire to the
  * WN_E* it stands for: the inverse of wn_err_to_code on the codes wnd sends
  * (RESOURCE_EXHAUSTED is WN_ETOOBIG, INTERNAL WN_EINTERNAL, PERMISSION_DENIED
- * WN_EPERM); a code wnd never sends is WN_EINTERNAL. */
+ * WN_EPERM, UNAUTHENTICATED WN_EAUTH); a code wnd never sends is
+ * WN_EINTERNAL. */
 int wn_code_to_err(int code);
 
 /* wn_code_name returns the gRPC name of a status code ("NOT_FOUND"). */

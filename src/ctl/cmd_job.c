@@ -32,6 +32,7 @@ enum {
 	OPT_SWEEP,
 	OPT_MAX_RUNNING,
 	OPT_FORCE,
+	OPT_SUBMITTER,
 };
 
 static const struct option job_add_opts[] = {
@@ -82,6 +83,7 @@ static const struct option job_list_opts[] = {
     {"after", required_argument, NULL, OPT_AFTER},
     {"all", no_argument, NULL, OPT_ALL},
     {"sweep", required_argument, NULL, OPT_SWEEP},
+    {"submitter", required_argument, NULL, OPT_SUBMITTER},
     {NULL, 0, NULL, 0},
 };
 
@@ -94,6 +96,7 @@ static const struct wn_ctl_opthelp job_list_help[] = {
     {"--after ID", "only jobs with a larger id (the next page)"},
     {"--all", "follow the pages to the end"},
     {"--sweep ID", "only jobs of this sweep"},
+    {"--submitter NAME", "only jobs submitted with token NAME"},
     {NULL, NULL},
 };
 
@@ -161,6 +164,8 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 		wn_ctl_field("reason", "%s", j->reason);
 	if (j->external_id[0] != '\0')
 		wn_ctl_field("external_id", "%s", j->external_id);
+	if (j->submitter[0] != '\0')
+		wn_ctl_field("submitter", "%s", j->submitter);
 	wn_ctl_field("created", "%s", wn_ctl_time(c, j->created_ms));
 	if (j->started_ms != 0)
 		wn_ctl_field("started", "%s", wn_ctl_time(c, j->started_ms));
@@ -507,6 +512,9 @@ static bool job_list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req)
 		case OPT_SWEEP:
 			req->sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
 			break;
+		case OPT_SUBMITTER:
+			req->submitter = optarg;
+			break;
 		}
 	}
 	wn_ctl_args(c, 0, 0, NULL);
@@ -664,7 +672,8 @@ static const struct wn_ctl_verb job_verbs[] = {
     {"deps", job_deps, "ID",
      "Show the jobs a job depends on, directly or not, as a tree with their states.", NULL, NULL},
     {"list", job_list,
-     "[--project P] [--task T] [--status S] [--sweep ID] [--limit N] [--after ID] [--all]",
+     "[--project P] [--task T] [--status S] [--sweep ID] [--submitter NAME] [--limit N] "
+     "[--after ID] [--all]",
      "List jobs in id order, a page at a time.", job_list_opts, job_list_help},
     {"cancel", job_cancel, "ID [--reason T]",
      "Cancel a job; a running job's worker is told to stop it.", job_cancel_opts, job_cancel_help},

@@ -81,6 +81,7 @@ extern const struct wn_ctl_noun wn_ctl_sweep;
 extern const struct wn_ctl_noun wn_ctl_worker;
 extern const struct wn_ctl_noun wn_ctl_status;
 extern const struct wn_ctl_noun wn_ctl_admin;
+extern const struct wn_ctl_noun wn_ctl_token;
 
 /* ---------------------------------------------------------------- context */
 

@@ -36,6 +36,7 @@ struct call {
 	void *slot;      /* connection context, for parking */
 	uint64_t reqid;
 	const char *method; /* the request's method path */
+	const char *caller; /* the caller's token name; NULL when the server has no tokens */
 	bool parked;
 	struct delivery *deliveries;
 	wn_records_call rec; /* the job records it loaded, changed and wrote */

@@ -490,6 +490,34 @@ static bool check_version(struct check *k)
 	return true;
 }
 
+/* scan_token: a token record (a/NAME). One that is not what wnd loads stops
+ * its start; the repair sets it aside and deletes it (the token is revoked:
+ * make it again). */
+static void scan_token(struct check *k, const char *name, const char *key, size_t kl,
+                       const uint8_t *v, size_t vl)
+{
+	char tname[CHECK_NAME_MAX], buf[256];
+	const char *why = NULL;
+	Whatsnext__V1__TokenRecord *r = NULL;
+	if (!key_text(tname, key, kl) || !name_ok(tname))
+		why = "key does not name a valid token";
+	else if ((r = whatsnext__v1__token_record__unpack(NULL, vl, v)) == NULL || r->token == NULL)
+		why = "record does not unpack as a TokenRecord";
+	else if (strcmp(r->token->name, tname) != 0)
+		why = "record names another token than its key";
+	else if (r->sha256.len != 32)
+		why = "record holds no SHA-256 of the token's secret";
+	else
+		why = wn_token_check(r->token, buf, sizeof(buf));
+	if (r != NULL)
+		whatsnext__v1__token_record__free_unpacked(r, NULL);
+	if (why == NULL)
+		return;
+	wn_check_finding(k, name, "%s; wnd does not start with it", why);
+	wn_check_plan_del(k, key, kl, "not a token wnd can use: the token is revoked, make it again");
+	wn_check_plan_aside(k, key, kl);
+}
+
 /* scan_aside: a record an earlier repair set aside (x/KEY); wnd reads none. */
 static void scan_aside(struct check *k, const char *name, const char *key, size_t kl,
                        const uint8_t *v, size_t vl)
@@ -508,7 +536,7 @@ static const struct {
 } scan_table[] = {
     {WN_KEY_REQ, scan_req, 5},         {WN_KEY_JOB, scan_job, 2},     {WN_KEY_META, scan_meta, 6},
     {WN_KEY_PROJECT, scan_project, 0}, {WN_KEY_SWEEP, scan_sweep, 3}, {WN_KEY_TASK, scan_task, 1},
-    {WN_KEY_WORKER, scan_worker, 4},   {WN_KEY_ASIDE, scan_aside, 7},
+    {WN_KEY_WORKER, scan_worker, 4},   {WN_KEY_ASIDE, scan_aside, 7}, {WN_KEY_TOKEN, scan_token, 8},
 };
 
 void wn_check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl)

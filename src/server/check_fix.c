@@ -408,11 +408,11 @@ static void summary(struct check *k, const char *dir, FILE *out)
 {
 	fprintf(out,
 	        "checked %s: %llu key(s) (%llu project(s), %llu task(s), %llu job(s), %llu "
-	        "sweep(s), %llu worker(s), %llu request id(s))",
+	        "sweep(s), %llu worker(s), %llu request id(s), %llu token(s))",
 	        dir, (unsigned long long)k->nkeys, (unsigned long long)k->counts[0],
 	        (unsigned long long)k->counts[1], (unsigned long long)k->counts[2],
 	        (unsigned long long)k->counts[3], (unsigned long long)k->counts[4],
-	        (unsigned long long)k->counts[5]);
+	        (unsigned long long)k->counts[5], (unsigned long long)k->counts[8]);
 	if (k->counts[7] > 0)
 		fprintf(out, ", %llu record(s) set aside by --repair (x/)",
 		        (unsigned long long)k->counts[7]);

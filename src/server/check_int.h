@@ -142,8 +142,8 @@ struct check {
 	unsigned long long findings;
 	uint64_t nkeys;
 	/* records read: projects, tasks, jobs, sweeps, workers, request ids, m/,
-	 * set aside (x/) */
-	uint64_t counts[8];
+	 * set aside (x/), tokens */
+	uint64_t counts[9];
 	wn_map *projects, *tasks, *sweeps, *workers; /* name, "p/t", id -> c* */
 	struct cjob *jobs;                           /* ascending ids */
 	size_t njobs, capjobs;

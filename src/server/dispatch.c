@@ -2,7 +2,11 @@
  * (dispatch.h). */
 #include "dispatch.h"
 
+#include "audit.h"
+#include "auth.h"
+#include "auth_scope.h"
 #include "call.h"
+#include "clock.h"
 #include "dedupe.h"
 #include "engine_state.h"
 #include "envelope.h"
@@ -18,15 +22,20 @@ struct method {
 	const char *path;
 	const ProtobufCMessageDescriptor *in, *out;
 	wn_method_fn fn;
-	int flags; /* WN_METHOD_* */
+	int flags;             /* WN_METHOD_* */
+	const wn_method *desc; /* its row of the method list: roles, scope */
 };
 
 /* The method table: one row per RPC of the method list (methods.def), with
  * the handler that serves it. */
 static const struct method methods[] = {
-#define WN_METHOD(ID, Service, Method, svc_c, req_c, rep_c, handler, fl)                           \
-	{WN_PATH_##ID, &whatsnext__v1__##req_c##__descriptor,                                      \
-	 &whatsnext__v1__##rep_c##__descriptor, handler, fl},
+#define WN_METHOD(ID, Service, Method, svc_c, req_c, rep_c, handler, fl, roles, scope)             \
+	{WN_PATH_##ID,                                                                             \
+	 &whatsnext__v1__##req_c##__descriptor,                                                    \
+	 &whatsnext__v1__##rep_c##__descriptor,                                                    \
+	 handler,                                                                                  \
+	 fl,                                                                                       \
+	 &wn_methods[WN_MID_##ID]},
 #include "methods.def"
 #undef WN_METHOD
 };
@@ -64,12 +73,58 @@ static void serve_busy(uint64_t id, wn_reply *reply)
 	reply->buf = wn_engine_pack_response(id, wn_err_to_code(WN_EBUSY), msg, NULL, &reply->len);
 }
 
-/* serve_admit finds rq's method and lets the request in (its token, its
- * request id if the method mutates: *dedupe DEDUPE_NEW, or DEDUPE_PARKED
- * when a parked copy of it waits); NULL when it is answered already, in
- * *reply. */
+/* serve_auth identifies the caller by the token of the request (req, len
+ * bytes, unpacked as rq) into *who; false when it is refused, answered in
+ * *reply. Nothing is answered before: an unknown method is UNAUTHENTICATED
+ * too without a valid token. */
+static bool serve_auth(wn_engine *e, const uint8_t *req, size_t len,
+                       const Whatsnext__V1__Request *rq, wn_reply *reply,
+                       const struct wn_token **who)
+{
+	const uint8_t *tok = NULL;
+	size_t toklen = 0;
+	wn_auth_raw_token(req, len, &tok, &toklen);
+	const char *why = NULL;
+	if (wn_auth_identify(e, tok, toklen, who, &why) != WN_OK) {
+		reply->buf = wn_engine_pack_response(rq->id, wn_err_to_code(WN_EAUTH), why, NULL,
+		                                     &reply->len);
+		return false;
+	}
+	reply->authed = true;
+	return true;
+}
+
+/* serve_audit appends the audit log's line for a call of m by who that got
+ * code, if m is one it records. */
+static void serve_audit(wn_engine *e, const struct method *m, const struct wn_token *who,
+                        const ProtobufCMessage *in, int code, const char *msg)
+{
+	bool admin_only = m->desc->roles == WN_ROLES_ADMIN;
+	bool admin_change = who != NULL && who->role == WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN &&
+	                    (m->flags & WN_METHOD_MUTATES);
+	if (!admin_only && !admin_change && !(m->flags & WN_METHOD_AUDIT))
+		return;
+	wn_strbuf target = WN_STRBUF_INIT;
+	wn_auth_target(m->desc, in, &target);
+	char method[128];
+	snprintf(method, sizeof(method), "%s/%s", m->desc->service, m->desc->name);
+	wn_audit_entry ent = {.time_ms = wn_engine_now(e),
+	                      .token = who ? who->name : NULL,
+	                      .role = who ? wn_role_name(who->role) : "",
+	                      .method = method,
+	                      .target = wn_strbuf_str(&target),
+	                      .code = code,
+	                      .message = msg};
+	wn_audit_write(e->auth.audit, &ent);
+	wn_strbuf_free(&target);
+}
+
+/* serve_admit finds rq's method and lets the request in (the role of who,
+ * its request id if the method mutates: *dedupe DEDUPE_NEW, or
+ * DEDUPE_PARKED when a parked copy of it waits); NULL when it is answered
+ * already, in *reply. */
 static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Request *rq,
-                                        wn_reply *reply, int *dedupe)
+                                        const struct wn_token *who, wn_reply *reply, int *dedupe)
 {
 	uint64_t id = rq->id;
 	*dedupe = -1;
@@ -88,12 +143,12 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 		    wn_engine_pack_response(id, wn_err_to_code(WN_EUNIMPL), msg, NULL, &reply->len);
 		return NULL;
 	}
-	if (e->cfg.token != NULL && e->cfg.token[0] != '\0' &&
-	    (rq->token == NULL || strcmp(rq->token, e->cfg.token) != 0)) {
-		reply->buf = wn_engine_pack_response(
-		    id, wn_err_to_code(WN_EPERM),
-		    rq->token && rq->token[0] ? "wrong token" : "this server requires a token",
-		    NULL, &reply->len);
+	if (!wn_auth_allows(who, m->desc->roles)) {
+		char msg[512];
+		wn_auth_denied(who, m->desc, msg, sizeof(msg));
+		serve_audit(e, m, who, NULL, wn_err_to_code(WN_EPERM), msg);
+		reply->buf =
+		    wn_engine_pack_response(id, wn_err_to_code(WN_EPERM), msg, NULL, &reply->len);
 		return NULL;
 	}
 	if (!(m->flags & WN_METHOD_MUTATES) || id == 0)
@@ -136,9 +191,11 @@ static bool serve_adopt(wn_engine *e, const Whatsnext__V1__Request *rq, void *sl
 	return rv != WN_ENOTFOUND;
 }
 
-/* serve_run unpacks the body of rq and runs method m on it in call c,
- * under the engine lock unless m takes what it needs itself. */
-static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1__Request *rq,
+/* serve_run unpacks the body of rq (into *inp) and runs method m on it in
+ * call c for who, under the engine lock unless m takes what it needs
+ * itself. */
+static int serve_run(struct call *c, const struct method *m, const struct wn_token *who,
+                     const Whatsnext__V1__Request *rq, ProtobufCMessage **inp,
                      ProtobufCMessage **result)
 {
 	wn_engine *e = c->e;
@@ -155,6 +212,7 @@ static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1
 	if (in->n_unknown_fields > 0)
 		return wn_call_fail(c, WN_EINVAL, "body is not a %s (it has unknown fields)",
 		                    m->in->name);
+	*inp = in;
 	int rv;
 	bool lock = !(m->flags & WN_METHOD_UNLOCKED);
 	if (lock)
@@ -164,8 +222,10 @@ static int serve_run(struct call *c, const struct method *m, const Whatsnext__V1
 	 * the lock may get the store to recover) */
 	char why[512];
 	bool down = lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
-	if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
-	    wn_store_failed(e->store, why, sizeof(why)))
+	if ((rv = wn_auth_scope(c, who, m->desc, in)) != WN_OK)
+		; /* refused before anything changed */
+	else if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
+	         wn_store_failed(e->store, why, sizeof(why)))
 		rv = wn_call_fail(c, WN_EUNAVAIL, "%s; retry later", why);
 	else
 		rv = m->fn(c, in, result);
@@ -194,6 +254,7 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	reply->buf = NULL;
 	reply->len = 0;
 	reply->seq = 0;
+	reply->authed = false;
 	if (len > e->cfg.max_msg) {
 		wn_engine_oversize(e, len, &reply->buf, &reply->len);
 		return;
@@ -204,12 +265,13 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 		    0, wn_err_to_code(WN_EINVAL), "malformed request envelope", NULL, &reply->len);
 		return;
 	}
-	if (!serve_strings(rq, req, len, reply))
+	const struct wn_token *who = NULL;
+	if (!serve_auth(e, req, len, rq, reply, &who) || !serve_strings(rq, req, len, reply))
 		goto done;
 	int dedupe;
 	const struct method *m;
 	for (int tries = 0;; tries++) {
-		m = serve_admit(e, rq, reply, &dedupe);
+		m = serve_admit(e, rq, who, reply, &dedupe);
 		if (m == NULL || dedupe != DEDUPE_PARKED)
 			break;
 		if (slot != NULL && serve_adopt(e, rq, slot, reply))
@@ -227,8 +289,10 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	wn_call_init(&c, e, slot);
 	c.reqid = rq->id;
 	c.method = m->path;
-	ProtobufCMessage *result = NULL;
-	int rv = serve_run(&c, m, rq, &result);
+	c.caller = who != NULL ? who->name : NULL;
+	ProtobufCMessage *in = NULL, *result = NULL;
+	int rv = serve_run(&c, m, who, rq, &in, &result);
+	serve_audit(e, m, who, in, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg);
 	if (rv == WN_OK && c.parked) {
 		/* the reply comes later through deliver; the dedupe entry stays open */
 		wn_call_finish(&c);

@@ -45,6 +45,8 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->dd = wn_dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
 	wn_replay_init(e);
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
+	if (rv == WN_OK)
+		rv = wn_auth_init(e, errmsg);
 	if (rv == WN_OK) {
 		e->rec = wn_records_new(e->store);
 		rv = wn_engine_load(e, errmsg);
@@ -61,6 +63,11 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	}
 	*out = e;
 	return WN_OK;
+}
+
+void wn_engine_warn(wn_engine *e, const char *warning)
+{
+	e->cfg.warning = warning;
 }
 
 void wn_engine_close(wn_engine *e)
@@ -82,6 +89,7 @@ void wn_engine_close(wn_engine *e)
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
 	wn_records_free(e->rec);
+	wn_auth_release(e);
 	wn_dedupe_free(e->dd);
 	wn_replay_free(e);
 	wn_sweeper_release(e);

@@ -22,6 +22,7 @@ typedef struct wn_reply {
 	uint8_t *buf;
 	size_t len;
 	uint64_t seq;
+	bool authed; /* the request's token was accepted, or the server has no tokens */
 } wn_reply;
 
 /* Default limits on the fetches waiting for a job (parked). */
@@ -30,12 +31,17 @@ typedef struct wn_reply {
 
 typedef struct wn_engine_config {
 	const char *data_dir;
-	int durability;             /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
-	int relaxed_ms;             /* relaxed: longest time between syncs */
-	int64_t lease_ms;           /* lease length; heartbeats extend by this much */
-	int64_t worker_timeout_ms;  /* a joined worker silent this long is LOST */
-	int64_t retention_ms;       /* finished jobs older than this are deleted; 0 = kept */
-	const char *token;          /* required Request.token, or NULL / "" for none */
+	int durability;            /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
+	int relaxed_ms;            /* relaxed: longest time between syncs */
+	int64_t lease_ms;          /* lease length; heartbeats extend by this much */
+	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
+	int64_t retention_ms;      /* finished jobs older than this are deleted; 0 = kept */
+	/* the bootstrap admin token: a file holding its secret (refused if group
+	 * or others may read it), or, deprecated, the secret itself; NULL / ""
+	 * for none */
+	const char *admin_token_file;
+	const char *token;
+	const char *audit_log;      /* the audit log; NULL / "": DATA_DIR/audit.log */
 	const char *backup_dir;     /* backups only inside it, or NULL / "" for anywhere */
 	const char *warning;        /* told to clients in QueueService.Stats, or NULL */
 	size_t max_msg;             /* largest request body accepted */
@@ -60,6 +66,10 @@ typedef struct wn_engine_config {
  * (the strings of cfg must outlive the engine). On failure *errmsg gets a
  * malloc'd one-line message. */
 int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg);
+
+/* wn_engine_warn sets the warning told to clients in QueueService.Stats
+ * (NULL: none; the string must outlive the engine); call it before serving. */
+void wn_engine_warn(wn_engine *e, const char *warning);
 
 /* wn_engine_close answers parked requests, stops the sweeper and closes the
  * store; NULL is a no-op. */

@@ -5,6 +5,7 @@
 #ifndef WN_ENGINE_STATE_H
 #define WN_ENGINE_STATE_H
 
+#include "auth.h"
 #include "clock.h"
 #include "deps.h"
 #include "engine.h"
@@ -39,6 +40,7 @@ struct wn_engine {
 	uint64_t id_limit;      /* stored in m/next_id: every id handed out is below it */
 	struct replay replay;   /* replay.h */
 	struct sweeper sweeper; /* sweeper.h */
+	struct auth auth;       /* auth.h: tokens, the audit log */
 };
 
 #endif

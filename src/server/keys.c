@@ -14,6 +14,7 @@ static const struct {
 } key_prefixes[] = {
     {WN_KEY_META, "m/"},  {WN_KEY_PROJECT, "p/"}, {WN_KEY_TASK, "t/"}, {WN_KEY_JOB, "j/"},
     {WN_KEY_SWEEP, "s/"}, {WN_KEY_WORKER, "w/"},  {WN_KEY_REQ, "i/"},  {WN_KEY_ASIDE, "x/"},
+    {WN_KEY_TOKEN, "a/"},
 };
 
 const char *wn_key_prefix(enum wn_key_kind kind)
@@ -67,6 +68,11 @@ size_t wn_key_task_prefix(char *buf, const char *project)
 size_t wn_key_worker(char *buf, const char *name)
 {
 	return key_text(buf, WN_KEY_WORKER, name, NULL);
+}
+
+size_t wn_key_token(char *buf, const char *name)
+{
+	return key_text(buf, WN_KEY_TOKEN, name, NULL);
 }
 
 /* key_of_id writes the key of id of kind. */

@@ -8,6 +8,7 @@
  *   s/ID                 Sweep, under the id of its first job
  *   w/WORKER             Worker
  *   i/ID                 the reply stored for a request id (replay.c)
+ *   a/NAME               TokenRecord: a named token and its secret's SHA-256
  *   x/KEY                the bytes of KEY's unreadable record, set aside by
  *                        `wnd --check --repair`; wnd reads none
  *
@@ -33,6 +34,7 @@ enum wn_key_kind {
 	WN_KEY_WORKER = 'w',
 	WN_KEY_REQ = 'i',
 	WN_KEY_ASIDE = 'x',
+	WN_KEY_TOKEN = 'a',
 };
 
 /* Room for any key the builders write (names are at most WN_NAME_MAX). */
@@ -73,6 +75,8 @@ size_t wn_key_job(char *buf, uint64_t id);
 size_t wn_key_sweep(char *buf, uint64_t id);
 /* wn_key_worker writes the key of worker name. */
 size_t wn_key_worker(char *buf, const char *name);
+/* wn_key_token writes the key of token name. */
+size_t wn_key_token(char *buf, const char *name);
 /* wn_key_req writes the key of the reply stored for request id. */
 size_t wn_key_req(char *buf, uint64_t id);
 /* wn_key_id returns the id of a key of an id (WN_KEY_ID_LEN bytes: j/, s/,

@@ -9,6 +9,7 @@
  * data, so the message says what to run. */
 #include "load.h"
 
+#include "auth.h"
 #include "clock.h"
 #include "deps.h"
 #include "engine_state.h"
@@ -291,10 +292,34 @@ static void load_next_id(wn_engine *e)
 	e->id_limit = e->next_id;
 }
 
+/* load_token adds a token record to the tables of auth.c. One that cannot be
+ * read stops the start: serving without it could leave the server without
+ * tokens, open to anyone. */
+static bool load_token(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct load *l = arg;
+	Whatsnext__V1__TokenRecord *t =
+	    whatsnext__v1__token_record__unpack(NULL, vl, (const uint8_t *)v);
+	char why[256];
+	bool ok = t != NULL && t->token != NULL && t->sha256.len == WN_AUTH_HASH_LEN &&
+	          wn_token_check(t->token, why, sizeof(why)) == NULL &&
+	          wn_auth_add(l->e, wn_auth_token_from(t->token, t->sha256.data));
+	if (t != NULL)
+		whatsnext__v1__token_record__free_unpacked(t, NULL);
+	if (!ok) {
+		char what[WN_KEY_MAX + 16];
+		snprintf(what, sizeof(what), "token %.*s", (int)kl, k);
+		l->rv = load_corrupt(l, what);
+	}
+	return ok;
+}
+
 int wn_engine_load(wn_engine *e, char **errmsg)
 {
 	struct load l = {.e = e, .errmsg = errmsg, .statuses = wn_map_new_u64()};
 	int rv = load_walk(&l, WN_KEY_PROJECT, load_project);
+	if (rv == WN_OK)
+		rv = load_walk(&l, WN_KEY_TOKEN, load_token);
 	if (rv == WN_OK)
 		rv = load_walk(&l, WN_KEY_TASK, load_task);
 	if (rv == WN_OK)

@@ -1,5 +1,6 @@
 /* wnd: the WhatsNext server. */
 #include "arena.h"
+#include "auth.h"
 #include "check.h"
 #include "engine.h"
 #include "envelope.h"
@@ -62,7 +63,9 @@ static void usage(FILE *f)
 	       "  --retention-ms N       delete finished jobs this long after they end, and\n"
 	       "                         give their disk space back (default 0: keep them)\n"
 	       "  --threads N            event loops serving requests (default 2)\n"
-	       "  --token T              require this token on every request (or WN_TOKEN)\n"
+	       "  --admin-token-file FILE  the bootstrap admin token: FILE holds its secret and\n"
+	       "                         may be read by its owner only (docs/server.md, Tokens)\n"
+	       "  --audit-log FILE       audit log of admin operations (default DATA/audit.log)\n"
 	       "  --tls-cert FILE        certificate chain (PEM) of tls+tcp://HOST:PORT listeners\n"
 	       "  --tls-key FILE         its private key (PEM)\n"
 	       "  --tls-client-ca FILE   CA (PEM) that client certificates must chain to\n"
@@ -85,7 +88,9 @@ static void usage(FILE *f)
 	       "                         acknowledged job, print what was done, check again\n"
 	       "\n"
 	       "environment:\n"
-	       "  WN_TOKEN               as --token\n"
+	       "  WN_TOKEN               deprecated: the admin token's secret (use\n"
+	       "                         --admin-token-file); there is no --token: a secret\n"
+	       "                         on the command line is readable in /proc\n"
 	       "  WN_ROCKSDB_LOG=DIR     keep RocksDB's own diagnostic LOG in DIR, which must\n"
 	       "                         not be on the data disk (default: the data\n"
 	       "                         directory, RocksDB's header lines at each open only)\n"
@@ -143,7 +148,8 @@ static const struct {
     {"worker-timeout-ms", "worker_timeout_ms", "--worker-timeout-ms"},
     {"retention-ms", "retention_ms", "--retention-ms"},
     {"threads", "threads", "--threads"},
-    {"token", "token", "--token"},
+    {"admin-token-file", "admin_token_file", "--admin-token-file"},
+    {"audit-log", "audit_log", "--audit-log"},
     {"backup-dir", "backup_dir", "--backup-dir"},
     {"log-level", "log_level", "--log-level"},
     {"tls-cert", "tls_cert", "--tls-cert"},
@@ -354,6 +360,8 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 	    .retention_ms = conf->retention_ms,
 	    .backup_dir = conf->backup_dir,
 	    .token = conf->token,
+	    .admin_token_file = conf->admin_token_file,
+	    .audit_log = conf->audit_log,
 	    .max_msg = WN_MSG_MAX,
 	    .max_parked = (size_t)conf->max_parked,
 	    .max_parked_per_conn = (size_t)conf->max_parked_per_conn,
@@ -434,12 +442,12 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	char *warning = NULL;
 	engine_config(conf, o, &cfg, &tclock);
 	int status = 1;
-	if (secure_check(conf, conf->token[0] != '\0', &warning, &err) != 0 ||
-	    tls_open(conf, &tls, &err) != WN_OK)
+	if (tls_open(conf, &tls, &err) != WN_OK || wn_engine_open(&cfg, &e, &err) != WN_OK)
 		goto fail;
-	cfg.warning = warning;
-	if (wn_engine_open(&cfg, &e, &err) != WN_OK)
-		goto fail;
+	/* the tokens are known once the engine has loaded its records */
+	if (secure_check(conf, wn_auth_enabled(e), &warning, &err) != 0)
+		goto fail_engine;
+	wn_engine_warn(e, warning);
 	if (wn_net_open((const char *const *)conf->listen.v, conf->listen.n, WN_MSG_MAX, &net,
 	                &err) != WN_OK)
 		goto fail_engine;
@@ -455,7 +463,7 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 		wn_warn("%s; anyone who reaches it can read and change every job", warning);
 	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf->data,
 	        conf->durability, (long long)conf->lease_ms, (long long)conf->threads,
-	        conf->token[0] ? ", token required" : "");
+	        wn_auth_enabled(e) ? ", tokens required" : ", no tokens: every caller is admin");
 	int sig = wait_for_stop(&sigs);
 	wn_info("%s: finishing requests in flight", sig_name(sig));
 	wn_engine_release_parked(e);

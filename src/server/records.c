@@ -354,6 +354,20 @@ void wn_records_worker_put(wn_batch *b, const Whatsnext__V1__Worker *w)
 	wn_records_put(b, key, kl, &w->base);
 }
 
+void wn_records_token_put(wn_batch *b, const Whatsnext__V1__TokenRecord *t)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_token(key, t->token->name);
+	wn_records_put(b, key, kl, &t->base);
+}
+
+void wn_records_token_del(wn_batch *b, const char *name)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_token(key, name);
+	wn_batch_del(b, key, kl);
+}
+
 void wn_records_next_id_put(wn_batch *b, uint64_t limit)
 {
 	char buf[32];
@@ -541,6 +555,8 @@ static bool page_match(const wn_records_page *pg, const Whatsnext__V1__Job *j)
 {
 	return (pg->project == NULL || !pg->project[0] || strcmp(j->project, pg->project) == 0) &&
 	       (pg->task == NULL || !pg->task[0] || strcmp(j->task, pg->task) == 0) &&
+	       (pg->submitter == NULL || !pg->submitter[0] ||
+	        strcmp(j->submitter, pg->submitter) == 0) &&
 	       (pg->status == 0 || (int)j->status == pg->status);
 }
 

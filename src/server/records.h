@@ -113,6 +113,10 @@ void wn_records_sweep_put(wn_batch *b, const Whatsnext__V1__Sweep *s);
 void wn_records_sweep_del(wn_batch *b, uint64_t id);
 /* wn_records_worker_put adds w's record to b. */
 void wn_records_worker_put(wn_batch *b, const Whatsnext__V1__Worker *w);
+/* wn_records_token_put adds t's record (a/NAME) to b. */
+void wn_records_token_put(wn_batch *b, const Whatsnext__V1__TokenRecord *t);
+/* wn_records_token_del deletes the record of token name in b. */
+void wn_records_token_del(wn_batch *b, const char *name);
 /* wn_records_next_id_put stores limit, a bound above every job id handed out,
  * in b. */
 void wn_records_next_id_put(wn_batch *b, uint64_t limit);
@@ -163,6 +167,7 @@ void wn_records_compact_jobs(wn_records *r);
 /* A page of a job list: the jobs with ids in (after, last] that match. */
 typedef struct wn_records_page {
 	const char *project, *task; /* "" or NULL: any */
+	const char *submitter;      /* "" or NULL: any */
 	int status;                 /* 0: any */
 	uint64_t after, last;
 	size_t max;      /* jobs on the page */

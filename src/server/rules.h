@@ -34,4 +34,14 @@ int wn_deps_edge_state(int cond, int status);
 /* wn_deps_cond_name returns "afterok", "afterany" or "afternotok". */
 const char *wn_deps_cond_name(int cond);
 
+/* The bootstrap admin token's name, which no token record may take. */
+#define WN_TOKEN_BOOTSTRAP "bootstrap"
+/* wn_role_name returns "admin", "user", "worker" or "reader" for a
+ * TokenRole ("" for none). */
+const char *wn_role_name(int role);
+/* wn_token_check says what is wrong with t as a token record (name, role,
+ * projects, workers), in buf (cap bytes) or a static string; NULL if
+ * nothing. */
+const char *wn_token_check(const Whatsnext__V1__Token *t, char *buf, size_t cap);
+
 #endif

@@ -17,7 +17,9 @@ typedef struct wn_srvconf {
 	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
 	int64_t retention_ms; /* finished jobs are deleted this long after they end; 0 = kept */
 	int64_t threads;      /* serving threads */
-	char *token;          /* required request token, "" for none */
+	char *token;          /* deprecated: the bootstrap admin token's secret, "" for none */
+	char *admin_token_file; /* a file holding the bootstrap admin token's secret */
+	char *audit_log;        /* the audit log; "": DATA/audit.log */
 	char *backup_dir;     /* backups only inside it, "" for anywhere */
 	char *log_level;      /* error, warn, info, debug */
 	int64_t max_parked;   /* fetches waiting for a job at once */

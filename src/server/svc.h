@@ -1,5 +1,5 @@
 /* svc: the services, one file each (svc_project.c svc_task.c svc_job.c
- * svc_queue.c svc_sweep.c svc_worker.c svc_admin.c): each method decodes its
+ * svc_queue.c svc_sweep.c svc_worker.c svc_admin.c svc_token.c): each method decodes its
  * request, validates it, calls the domain and encodes the reply. A service
  * never calls another service. The method table (dispatch.c, from
  * methods.def) names these functions. */
@@ -60,6 +60,9 @@ int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 int wn_svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_token_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_token_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 /* wn_svc_admin_backup runs without the engine lock (WN_METHOD_UNLOCKED) and parks the
  * call while a thread of its own takes the backup. */
 int wn_svc_admin_backup(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);

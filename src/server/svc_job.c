@@ -146,6 +146,7 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 	j->name = s->name;
 	j->priority = s->priority;
 	j->status = PENDING;
+	j->submitter = (char *)(c->caller != NULL ? c->caller : "");
 	if ((rv = job_deps_from_spec(c, s, j, p, many, where)) != WN_OK)
 		return rv;
 	if (!many && (rv = job_deps_unique(c, j, where)) != WN_OK)
@@ -391,6 +392,7 @@ int wn_svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	}
 	wn_records_page pg = {.project = rq->project,
 	                      .task = rq->task,
+	                      .submitter = rq->submitter,
 	                      .status = (int)rq->status,
 	                      .after = after,
 	                      .last = last_id,

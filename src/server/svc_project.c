@@ -51,6 +51,7 @@ int wn_svc_project_create(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	p->description = rq->description;
 	p->status = WHATSNEXT__V1__PROJECT_STATUS__PROJECT_ACTIVE;
 	p->created_ms = p->updated_ms = wn_engine_now(c->e);
+	p->created_by = (char *)(c->caller != NULL ? c->caller : "");
 	wn_batch *b = wn_batch_new();
 	wn_records_project_put(b, p);
 	rv = wn_engine_write(c, b);

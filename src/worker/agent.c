@@ -53,8 +53,26 @@ bool wn_agent_unreachable(int rc)
 	return rc < 0 || rc == WHATSNEXT__V1__CODE__UNAVAILABLE;
 }
 
+/* agent_refused stops the worker (lock held) once the server refused its
+ * token (revoked, wrong, or not allowed to act as this worker): every later
+ * call would be refused too, and results could not be reported. */
+static void agent_refused(wn_agent *a, const wn_method *m, const char *why)
+{
+	if (!a->refused)
+		wn_error("the server at %s refused %s/%s: %s; stopping (check the worker's token)",
+		         a->url, m->service, m->name, why ? why : "token refused");
+	a->refused = true;
+	if (a->stop < AGENT_FORCE)
+		a->stop = AGENT_FORCE;
+	for (agent_job *j = a->jobs; j != NULL; j = j->next)
+		if (!j->done)
+			wn_agent_wake(j);
+	pthread_cond_broadcast(&a->cond);
+}
+
 /* wn_agent_call makes one call. A failure to reach the server is logged once
- * per outage, and its end too. Returns wn_rpc_call's value. */
+ * per outage, and its end too; a refused token stops the worker. Returns
+ * wn_rpc_call's value. */
 int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in,
                   ProtobufCMessage **out, uint64_t id, int extra_ms, char **errmsg)
 {
@@ -73,6 +91,8 @@ int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in
 		a->need_join = !a->unjoinable;
 		pthread_cond_broadcast(&a->cond);
 	}
+	if (rc == WHATSNEXT__V1__CODE__UNAUTHENTICATED || rc == WHATSNEXT__V1__CODE__PERMISSION_DENIED)
+		agent_refused(a, m, *errmsg);
 	pthread_mutex_unlock(&a->mu);
 	return rc;
 }
@@ -278,7 +298,7 @@ int wn_agent_run(wn_agent *a)
 	}
 	loop_finish(a);
 	wn_info("worker %s stopped", a->name);
-	return l.result;
+	return a->refused ? WN_EAUTH : l.result;
 }
 
 /* ---------------------------------------------------------------- lifecycle */

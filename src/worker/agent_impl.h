@@ -111,6 +111,7 @@ struct wn_agent {
 	bool draining;     /* the server asked: no new jobs, exit when idle */
 	bool hb_soon;      /* a run got its external id: heartbeat now to record it */
 	bool signalled;    /* asked to stop (not --once's end): runs on a cluster are left */
+	bool refused;      /* the server refused the worker's token: it stops */
 };
 
 /* How a job ends for the agent: a result, its lease handed back, nothing

@@ -13,6 +13,7 @@ static const struct {
     {WN_ENOMEM, WN_ETOOBIG}, {WN_ETIMEDOUT, WN_ETIMEDOUT}, {WN_EUNAVAIL, WN_EUNAVAIL},
     {WN_EPROTO, WN_EINVAL},  {WN_ETOOBIG, WN_ETOOBIG},     {WN_EPERM, WN_EPERM},
     {WN_EBUSY, WN_EUNAVAIL}, {WN_EUNIMPL, WN_EUNIMPL},     {WN_EINTERNAL, WN_EINTERNAL},
+    {WN_EAUTH, WN_EAUTH},
 };
 
 TEST(every_error_survives_the_wire)
@@ -43,6 +44,7 @@ TEST(codes_wnd_never_sends)
 	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
 		CHECK_EQ_INT(wn_code_to_err(other[i]), WN_EINTERNAL);
 	CHECK_EQ_INT(wn_code_to_err(WHATSNEXT__V1__CODE__PERMISSION_DENIED), WN_EPERM);
+	CHECK_EQ_INT(wn_code_to_err(WHATSNEXT__V1__CODE__UNAUTHENTICATED), WN_EAUTH);
 	CHECK_EQ_STR(wn_code_name(17), "UNKNOWN");
 	CHECK_EQ_STR(wn_strerror(-99), "unknown error");
 }

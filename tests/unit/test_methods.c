@@ -2,6 +2,7 @@
  * service of proto/whatsnext.proto is listed once, with the types the .proto
  * and protoc-c's service descriptors give it; docs/protocol.md's table of
  * methods lists each once, with the same types. */
+#include "auth_scope.h"
 #include "methods.h"
 #include "test.h"
 
@@ -111,8 +112,33 @@ TEST(each_row_matches_the_service_descriptor)
 		CHECK(md->input == m->request);
 		CHECK(md->output == m->reply);
 		CHECK(wn_method_find(m->path) == m);
-		CHECK((m->flags & ~(WN_METHOD_MUTATES | WN_METHOD_UNLOCKED)) == 0);
+		CHECK((m->flags & ~(WN_METHOD_MUTATES | WN_METHOD_UNLOCKED | WN_METHOD_AUDIT)) ==
+		      0);
 	}
+}
+
+/* Every method names who may call it: admin always, and only known roles. */
+TEST(each_row_names_its_roles_and_a_valid_scope)
+{
+	unsigned known = WN_ROLES_TASKS | WN_ROLES_WORKER;
+	for (size_t i = 0; i < WN_METHOD_COUNT; i++) {
+		const wn_method *m = &wn_methods[i];
+		CHECK(m->roles & WN_ROLES_ADMIN);
+		CHECK((m->roles & ~known) == 0);
+		if (!wn_auth_scope_valid(m->scope, m->request))
+			wn_test_fail(__FILE__, __LINE__, "%s: scope \"%s\" does not fit %s", m->path,
+			             m->scope, m->request->name);
+		/* a method that changes anything but names no project is admin-only,
+		 * or a worker's (named by its worker) */
+		if ((m->flags & WN_METHOD_MUTATES) && (m->roles & WN_ROLE_BIT(WHATSNEXT__V1__TOKEN_ROLE__ROLE_USER)))
+			CHECK(strstr(m->scope, "p:") != NULL || strstr(m->scope, "j:") != NULL ||
+			      strstr(m->scope, "s:") != NULL);
+	}
+	/* a scope that does not fit its type is caught */
+	CHECK(!wn_auth_scope_valid("p:nosuch", &whatsnext__v1__submit_request__descriptor));
+	CHECK(!wn_auth_scope_valid("j:job.project", &whatsnext__v1__submit_request__descriptor));
+	CHECK(!wn_auth_scope_valid("q:job.project", &whatsnext__v1__submit_request__descriptor));
+	CHECK(wn_auth_scope_valid("p:job.project", &whatsnext__v1__submit_request__descriptor));
 }
 
 TEST(docs_protocol_lists_every_method_with_its_types)

@@ -1,0 +1,84 @@
+/* TokenService: create, list, revoke (admin only: methods.def). */
+#include "svc.h"
+
+#include "auth.h"
+#include "clock.h"
+#include "engine_state.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int wn_svc_token_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__CreateTokenRequest *rq = (const void *)in;
+	if (rq->token == NULL)
+		return wn_call_fail(c, WN_EINVAL, "the request names no token");
+	char buf[256];
+	const char *why = wn_token_check(rq->token, buf, sizeof(buf));
+	if (why != NULL)
+		return wn_call_fail(c, WN_EINVAL, "%s", why);
+	if (wn_auth_has(c->e, rq->token->name))
+		return wn_call_fail(c, WN_EEXIST, "token \"%s\" already exists", rq->token->name);
+	Whatsnext__V1__Token *t = wn_arena_alloc(c->arena, sizeof(*t));
+	*t = *rq->token;
+	t->created_ms = wn_engine_now(c->e);
+	t->created_by = (char *)(c->caller ? c->caller : "");
+	char *secret = wn_arena_alloc(c->arena, WN_AUTH_SECRET_LEN);
+	wn_auth_secret_new(secret);
+	uint8_t *hash = wn_arena_alloc(c->arena, WN_AUTH_HASH_LEN);
+	wn_auth_hash(secret, strlen(secret), hash);
+	Whatsnext__V1__TokenRecord rec = WHATSNEXT__V1__TOKEN_RECORD__INIT;
+	rec.token = t;
+	rec.sha256.data = hash;
+	rec.sha256.len = WN_AUTH_HASH_LEN;
+	wn_batch *b = wn_batch_new();
+	wn_records_token_put(b, &rec);
+	int rv = wn_engine_write(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	if (!wn_auth_add(c->e, wn_auth_token_from(t, hash)))
+		return wn_call_fail(c, WN_EINTERNAL, "token \"%s\" was made twice", t->name);
+	Whatsnext__V1__CreateTokenResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__create_token_response__init(r);
+	r->token = t;
+	r->secret = secret;
+	*out = &r->base;
+	return WN_OK;
+}
+
+int wn_svc_token_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	(void)in;
+	Whatsnext__V1__ListTokensResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__list_tokens_response__init(r);
+	r->tokens = wn_auth_list(c->e, c->arena, &r->n_tokens);
+	*out = &r->base;
+	return WN_OK;
+}
+
+int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__RevokeTokenRequest *rq = (const void *)in;
+	if (strcmp(rq->name, WN_AUTH_BOOTSTRAP) == 0)
+		return wn_call_fail(c, WN_EINVAL,
+		                    "the bootstrap admin token is not a record: take "
+		                    "admin_token_file out of wnd's config and restart it");
+	Whatsnext__V1__Token *t = NULL;
+	size_t n = 0;
+	Whatsnext__V1__Token **all = wn_auth_list(c->e, c->arena, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(all[i]->name, rq->name) == 0)
+			t = all[i];
+	if (t == NULL)
+		return wn_call_fail(c, WN_ENOTFOUND, "token \"%.140s\" not found", rq->name);
+	wn_batch *b = wn_batch_new();
+	wn_records_token_del(b, rq->name);
+	int rv = wn_engine_write(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	wn_auth_remove(c->e, rq->name);
+	*out = &t->base;
+	return WN_OK;
+}
