@@ -169,5 +169,5 @@ PY
 	j=$(job_json 1)
 	expect_contains "$j" '"submit_request_id": "18446744073709551557"' "job show --json"
 	expect_eq "$(jq -r .submit_request_id <<<"$j")" 18446744073709551557 "jq's reading"
-	expect_contains "$(job_json 4)" $'"submit_request_id": 9007199254740991\n' "job show --json"
+	expect_contains "$(job_json 4)" $'"submit_request_id": 9007199254740991,\n' "job show --json"
 }
