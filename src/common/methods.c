@@ -4,7 +4,7 @@
 #include <string.h>
 
 const wn_method wn_methods[WN_METHOD_COUNT] = {
-#define WN_METHOD(ID, Service, Method, svc_c, req_c, rep_c, handler, mflags, mroles, mscope)      \
+#define WN_METHOD(ID, Service, Method, svc_c, req_c, rep_c, handler, mflags, mroles, mscope)       \
 	[WN_MID_##ID] = {.path = WN_PATH_##ID,                                                     \
 	                 .service = #Service,                                                      \
 	                 .name = #Method,                                                          \

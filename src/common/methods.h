@@ -24,14 +24,14 @@ enum {
 
 /* WN_PATH_<ID>: the method's path, "/whatsnext.v1.<Service>/<Method>", as
  * Request.method carries it (WN_PATH_JOB_SUBMIT). */
-#define WN_METHOD(ID, Service, Method, service, request, reply, handler, flags, roles, scope)     \
+#define WN_METHOD(ID, Service, Method, service, request, reply, handler, flags, roles, scope)      \
 	static const char WN_PATH_##ID[] = "/whatsnext.v1." #Service "/" #Method;
 #include "methods.def"
 #undef WN_METHOD
 
 /* WN_MID_<ID>: the method's index in wn_methods (WN_MID_JOB_SUBMIT). */
 enum wn_method_id {
-#define WN_METHOD(ID, Service, Method, service, request, reply, handler, flags, roles, scope)     \
+#define WN_METHOD(ID, Service, Method, service, request, reply, handler, flags, roles, scope)      \
 	WN_MID_##ID,
 #include "methods.def"
 #undef WN_METHOD

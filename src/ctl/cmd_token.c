@@ -50,8 +50,8 @@ static int token_create(wn_ctl *c)
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		if (ch == OPT_ROLE)
-			t.role = wn_ctl_parse_enum(c, "--role", &whatsnext__v1__token_role__descriptor,
-			                           optarg);
+			t.role = wn_ctl_parse_enum(c, "--role",
+			                           &whatsnext__v1__token_role__descriptor, optarg);
 		else if (ch == OPT_PROJECT)
 			token_strv(c, &t.projects, &t.n_projects, optarg);
 		else if (ch == OPT_WORKER)
@@ -87,20 +87,20 @@ static int token_list(wn_ctl *c)
 		;
 	wn_ctl_args(c, 0, 0, NULL);
 	Whatsnext__V1__ListTokensRequest req = WHATSNEXT__V1__LIST_TOKENS_REQUEST__INIT;
-	Whatsnext__V1__ListTokensResponse *r =
-	    wn_ctl_call(c, WN_PATH_TOKEN_LIST, &req.base,
-	                &whatsnext__v1__list_tokens_response__descriptor, 0);
+	Whatsnext__V1__ListTokensResponse *r = wn_ctl_call(
+	    c, WN_PATH_TOKEN_LIST, &req.base, &whatsnext__v1__list_tokens_response__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
 		return WN_CTL_EXIT_OK;
 	}
-	static const char *const cols[] = {"NAME",    "ROLE",       "PROJECTS",
-	                                   "WORKERS", "CREATED-BY", "CREATED", NULL};
+	static const char *const cols[] = {"NAME",       "ROLE",    "PROJECTS", "WORKERS",
+	                                   "CREATED-BY", "CREATED", NULL};
 	wn_table *t = wn_table_new(cols);
 	for (size_t i = 0; i < r->n_tokens; i++) {
 		const Whatsnext__V1__Token *k = r->tokens[i];
 		wn_table_add(t, "%s", k->name);
-		wn_table_add(t, "%s", wn_ctl_enum(c, &whatsnext__v1__token_role__descriptor, k->role));
+		wn_table_add(t, "%s",
+		             wn_ctl_enum(c, &whatsnext__v1__token_role__descriptor, k->role));
 		wn_table_add(t, "%s", token_join(c, k->projects, k->n_projects));
 		wn_table_add(t, "%s",
 		             k->role == WHATSNEXT__V1__TOKEN_ROLE__ROLE_WORKER && k->n_workers == 0
@@ -121,8 +121,8 @@ static int token_revoke(wn_ctl *c)
 	char **a = wn_ctl_args(c, 1, 1, NULL);
 	Whatsnext__V1__RevokeTokenRequest req = WHATSNEXT__V1__REVOKE_TOKEN_REQUEST__INIT;
 	req.name = a[0];
-	Whatsnext__V1__Token *r = wn_ctl_call(c, WN_PATH_TOKEN_REVOKE, &req.base,
-	                                      &whatsnext__v1__token__descriptor, 0);
+	Whatsnext__V1__Token *r =
+	    wn_ctl_call(c, WN_PATH_TOKEN_REVOKE, &req.base, &whatsnext__v1__token__descriptor, 0);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
 		return WN_CTL_EXIT_OK;
@@ -139,12 +139,12 @@ static const struct wn_ctl_verb token_verbs[] = {
      "if any) and reads; worker joins, fetches, heartbeats, completes and releases under "
      "its worker names and reads tasks; reader reads.",
      token_create_opts, token_create_help},
-    {"list", token_list, "", "List the tokens: name, role, limits, who created them and when "
-                             "(never their secrets).",
+    {"list", token_list, "",
+     "List the tokens: name, role, limits, who created them and when "
+     "(never their secrets).",
      NULL, NULL},
     {"revoke", token_revoke, "NAME",
-     "Revoke token NAME: its next call, even one of a running worker, is refused.", NULL,
-     NULL},
+     "Revoke token NAME: its next call, even one of a running worker, is refused.", NULL, NULL},
 };
 
 const struct wn_ctl_noun wn_ctl_token = {

@@ -10,8 +10,8 @@
 #include <string.h>
 
 static const struct wn_ctl_noun *const main_nouns[] = {
-    &wn_ctl_project, &wn_ctl_task,   &wn_ctl_job,    &wn_ctl_queue,
-    &wn_ctl_sweep,   &wn_ctl_worker, &wn_ctl_status, &wn_ctl_admin, &wn_ctl_token,
+    &wn_ctl_project, &wn_ctl_task,   &wn_ctl_job,   &wn_ctl_queue, &wn_ctl_sweep,
+    &wn_ctl_worker,  &wn_ctl_status, &wn_ctl_admin, &wn_ctl_token,
 };
 
 static const struct option main_opts[] = {

@@ -41,14 +41,16 @@ int wn_audit_open(struct wn_audit **out, const char *path, const char *data_dir,
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		if (fchmod(fd, st.st_mode & 0700) != 0) {
-			*errmsg = wn_xasprintf("audit log %s may be read by other users (mode %04o) "
-			                       "and cannot be changed: %s",
-			                       p, (unsigned)(st.st_mode & 07777), strerror(errno));
+			*errmsg =
+			    wn_xasprintf("audit log %s may be read by other users (mode %04o) "
+			                 "and cannot be changed: %s",
+			                 p, (unsigned)(st.st_mode & 07777), strerror(errno));
 			close(fd);
 			free(p);
 			return WN_EPERM;
 		}
-		wn_warn("audit log %s was mode %04o: made it 0600", p, (unsigned)(st.st_mode & 07777));
+		wn_warn("audit log %s was mode %04o: made it 0600", p,
+		        (unsigned)(st.st_mode & 07777));
 	}
 	struct wn_audit *a = wn_xcalloc(1, sizeof(*a));
 	a->fd = fd;

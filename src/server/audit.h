@@ -16,11 +16,11 @@ struct wn_audit;
 /* One entry of the audit log. */
 typedef struct wn_audit_entry {
 	int64_t time_ms;
-	const char *token;  /* NULL: the server has no tokens */
-	const char *role;   /* "" with token NULL */
-	const char *method; /* "JobService/Submit" */
-	const char *target; /* "" for none */
-	int code;           /* the reply's gRPC code */
+	const char *token;   /* NULL: the server has no tokens */
+	const char *role;    /* "" with token NULL */
+	const char *method;  /* "JobService/Submit" */
+	const char *target;  /* "" for none */
+	int code;            /* the reply's gRPC code */
 	const char *message; /* when code != OK, or NULL */
 } wn_audit_entry;
 

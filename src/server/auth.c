@@ -40,8 +40,7 @@ bool wn_auth_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return diff == 0;
 }
 
-bool wn_auth_secret_matches(const uint8_t *secret, size_t len,
-                            const uint8_t hash[WN_AUTH_HASH_LEN])
+bool wn_auth_secret_matches(const uint8_t *secret, size_t len, const uint8_t hash[WN_AUTH_HASH_LEN])
 {
 	uint8_t h[WN_AUTH_HASH_LEN];
 	wn_auth_hash(secret, len, h);
@@ -129,8 +128,8 @@ bool wn_auth_add(wn_engine *e, struct wn_token *tok)
 	char hex[2 * WN_AUTH_HASH_LEN + 1];
 	hash_hex(tok->hash, hex);
 	pthread_rwlock_wrlock(&a->lock);
-	bool taken = wn_map_get_str(a->byname, tok->name) != NULL ||
-	             wn_map_get_str(a->byhash, hex) != NULL;
+	bool taken =
+	    wn_map_get_str(a->byname, tok->name) != NULL || wn_map_get_str(a->byhash, hex) != NULL;
 	if (!taken) {
 		wn_map_put_str(a->byname, tok->name, tok);
 		wn_map_put_str(a->byhash, hex, tok);
@@ -173,8 +172,8 @@ bool wn_auth_enabled(wn_engine *e)
 	return on;
 }
 
-int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len,
-                     const struct wn_token **who, const char **why)
+int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len, const struct wn_token **who,
+                     const char **why)
 {
 	struct auth *a = &e->auth;
 	*who = NULL;
@@ -197,8 +196,7 @@ int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len,
 	if (!on)
 		return WN_OK;
 	if (tok == NULL) {
-		*why = len == 0 ? "this server requires a token"
-		                : "unknown or revoked token";
+		*why = len == 0 ? "this server requires a token" : "unknown or revoked token";
 		return WN_EAUTH;
 	}
 	*who = tok;
@@ -220,11 +218,13 @@ void wn_auth_denied(const struct wn_token *who, const wn_method *m, char *buf, s
 	char list[64] = "";
 	for (size_t i = 0; i < n; i++) {
 		size_t o = strlen(list);
-		snprintf(list + o, sizeof(list) - o, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		snprintf(list + o, sizeof(list) - o, "%s%s",
+		         i == 0       ? ""
+		         : i + 1 == n ? " or "
+		                      : ", ",
 		         need[i]);
 	}
-	snprintf(buf, cap,
-	         "token \"%s\" has role %s, which may not call %s/%s: it needs role %s",
+	snprintf(buf, cap, "token \"%s\" has role %s, which may not call %s/%s: it needs role %s",
 	         who->name, wn_role_name(who->role), m->service, m->name, list);
 }
 
@@ -310,7 +310,8 @@ static int read_secret_file(const char *path, char **out, char **errmsg)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		*errmsg = wn_xasprintf("cannot open admin_token_file %s: %s", path, strerror(errno));
+		*errmsg =
+		    wn_xasprintf("cannot open admin_token_file %s: %s", path, strerror(errno));
 		return WN_EIO;
 	}
 	struct stat st;
@@ -326,7 +327,8 @@ static int read_secret_file(const char *path, char **out, char **errmsg)
 		                       path, (unsigned)(st.st_mode & 07777), path);
 		rv = WN_EPERM;
 	} else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
-		*errmsg = wn_xasprintf("cannot read admin_token_file %s: %s", path, strerror(errno));
+		*errmsg =
+		    wn_xasprintf("cannot read admin_token_file %s: %s", path, strerror(errno));
 		rv = WN_EIO;
 	}
 	close(fd);

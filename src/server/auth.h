@@ -73,8 +73,8 @@ bool wn_auth_enabled(wn_engine *e);
 /* wn_auth_identify finds the token whose secret is the len bytes at secret:
  * WN_OK with *who (NULL when e has no tokens: anyone may call), or WN_EAUTH
  * with *why a static message. */
-int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len,
-                     const struct wn_token **who, const char **why);
+int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len, const struct wn_token **who,
+                     const char **why);
 
 /* wn_auth_raw_token finds the token field of a Request envelope (req, len
  * bytes, which protobuf-c unpacked already) as sent: its bytes and exact

@@ -11,8 +11,7 @@
 #include <string.h>
 
 /* One value a scope word names. */
-typedef void (*scope_fn)(void *arg, char kind, const ProtobufCFieldDescriptor *f,
-                         const void *val);
+typedef void (*scope_fn)(void *arg, char kind, const ProtobufCFieldDescriptor *f, const void *val);
 
 /* scope_field_size is the size of one value of f in a repeated field. */
 static size_t scope_field_size(const ProtobufCFieldDescriptor *f)
@@ -105,8 +104,8 @@ bool wn_auth_scope_valid(const char *scope, const ProtobufCMessageDescriptor *d)
 			p += n + (p[n] == '.');
 		}
 		bool id = w[0] == 'j' || w[0] == 's';
-		if (f == NULL || (id ? f->type != PROTOBUF_C_TYPE_UINT64
-		                     : f->type != PROTOBUF_C_TYPE_STRING))
+		if (f == NULL ||
+		    (id ? f->type != PROTOBUF_C_TYPE_UINT64 : f->type != PROTOBUF_C_TYPE_STRING))
 			return false;
 		w += len;
 	}
@@ -196,7 +195,8 @@ int wn_auth_scope(struct call *c, const struct wn_token *who, const wn_method *m
 	scope_each(m->scope, in, scope_one, &k);
 	if (k.rv == WN_OK && k.every && !k.named && who->nprojects > 0)
 		k.rv = wn_call_fail(c, WN_EPERM,
-		                    "token \"%s\" is limited to its projects: name one of them", who->name);
+		                    "token \"%s\" is limited to its projects: name one of them",
+		                    who->name);
 	return k.rv;
 }
 

@@ -514,7 +514,8 @@ static void scan_token(struct check *k, const char *name, const char *key, size_
 	if (why == NULL)
 		return;
 	wn_check_finding(k, name, "%s; wnd does not start with it", why);
-	wn_check_plan_del(k, key, kl, "not a token wnd can use: the token is revoked, make it again");
+	wn_check_plan_del(k, key, kl,
+	                  "not a token wnd can use: the token is revoked, make it again");
 	wn_check_plan_aside(k, key, kl);
 }
 

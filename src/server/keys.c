@@ -12,9 +12,9 @@ static const struct {
 	enum wn_key_kind kind;
 	const char *prefix;
 } key_prefixes[] = {
-    {WN_KEY_META, "m/"},  {WN_KEY_PROJECT, "p/"}, {WN_KEY_TASK, "t/"}, {WN_KEY_JOB, "j/"},
-    {WN_KEY_SWEEP, "s/"}, {WN_KEY_WORKER, "w/"},  {WN_KEY_REQ, "i/"},  {WN_KEY_ASIDE, "x/"},
-    {WN_KEY_TOKEN, "a/"},
+    {WN_KEY_META, "m/"}, {WN_KEY_PROJECT, "p/"}, {WN_KEY_TASK, "t/"},
+    {WN_KEY_JOB, "j/"},  {WN_KEY_SWEEP, "s/"},   {WN_KEY_WORKER, "w/"},
+    {WN_KEY_REQ, "i/"},  {WN_KEY_ASIDE, "x/"},   {WN_KEY_TOKEN, "a/"},
 };
 
 const char *wn_key_prefix(enum wn_key_kind kind)

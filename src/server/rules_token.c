@@ -62,4 +62,3 @@ const char *wn_token_check(const Whatsnext__V1__Token *t, char *buf, size_t cap)
 		}
 	return NULL;
 }
-

@@ -15,14 +15,14 @@ typedef struct wn_srvconf {
 	int64_t relaxed_ms;        /* longest time between syncs in relaxed mode */
 	int64_t lease_ms;          /* lease length */
 	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
-	int64_t retention_ms; /* finished jobs are deleted this long after they end; 0 = kept */
-	int64_t threads;      /* serving threads */
-	char *token;          /* deprecated: the bootstrap admin token's secret, "" for none */
+	int64_t retention_ms;   /* finished jobs are deleted this long after they end; 0 = kept */
+	int64_t threads;        /* serving threads */
+	char *token;            /* deprecated: the bootstrap admin token's secret, "" for none */
 	char *admin_token_file; /* a file holding the bootstrap admin token's secret */
 	char *audit_log;        /* the audit log; "": DATA/audit.log */
-	char *backup_dir;     /* backups only inside it, "" for anywhere */
-	char *log_level;      /* error, warn, info, debug */
-	int64_t max_parked;   /* fetches waiting for a job at once */
+	char *backup_dir;       /* backups only inside it, "" for anywhere */
+	char *log_level;        /* error, warn, info, debug */
+	int64_t max_parked;     /* fetches waiting for a job at once */
 	int64_t max_parked_per_conn;  /* ... on one connection */
 	char *tls_cert;               /* tls+tcp: the server's certificate (PEM) */
 	char *tls_key;                /* tls+tcp: its private key (PEM) */

@@ -91,7 +91,8 @@ int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in
 		a->need_join = !a->unjoinable;
 		pthread_cond_broadcast(&a->cond);
 	}
-	if (rc == WHATSNEXT__V1__CODE__UNAUTHENTICATED || rc == WHATSNEXT__V1__CODE__PERMISSION_DENIED)
+	if (rc == WHATSNEXT__V1__CODE__UNAUTHENTICATED ||
+	    rc == WHATSNEXT__V1__CODE__PERMISSION_DENIED)
 		agent_refused(a, m, *errmsg);
 	pthread_mutex_unlock(&a->mu);
 	return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 int64_t wn_fixture_now = 1700000000000LL;
+const char *wn_fixture_token;
 int64_t wn_fixture_wall_step;
 
 /* The settings of each open engine, for a restart. */
@@ -165,6 +166,8 @@ int wn_fixture_call_id(wn_engine *e, const char *method, const ProtobufCMessage 
 	Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
 	rq.id = id;
 	rq.method = (char *)method;
+	if (wn_fixture_token != NULL)
+		rq.token = (char *)wn_fixture_token;
 	size_t bl;
 	rq.body.data = wn_message_pack(in, &bl);
 	rq.body.len = bl;

@@ -37,6 +37,9 @@
 extern int64_t wn_fixture_now;
 extern int64_t wn_fixture_wall_step;
 
+/* The token secret the calls of the fixture carry (NULL: none). */
+extern const char *wn_fixture_token;
+
 /* wn_fixture_config returns the settings a fixture engine starts from: data
  * directory "data" (in the case's directory), sync durability, 60 s leases,
  * no sweeper thread (a test calls wn_engine_tick), the test clock. */

@@ -126,11 +126,12 @@ TEST(each_row_names_its_roles_and_a_valid_scope)
 		CHECK(m->roles & WN_ROLES_ADMIN);
 		CHECK((m->roles & ~known) == 0);
 		if (!wn_auth_scope_valid(m->scope, m->request))
-			wn_test_fail(__FILE__, __LINE__, "%s: scope \"%s\" does not fit %s", m->path,
-			             m->scope, m->request->name);
+			wn_test_fail(__FILE__, __LINE__, "%s: scope \"%s\" does not fit %s",
+			             m->path, m->scope, m->request->name);
 		/* a method that changes anything but names no project is admin-only,
 		 * or a worker's (named by its worker) */
-		if ((m->flags & WN_METHOD_MUTATES) && (m->roles & WN_ROLE_BIT(WHATSNEXT__V1__TOKEN_ROLE__ROLE_USER)))
+		if ((m->flags & WN_METHOD_MUTATES) &&
+		    (m->roles & WN_ROLE_BIT(WHATSNEXT__V1__TOKEN_ROLE__ROLE_USER)))
 			CHECK(strstr(m->scope, "p:") != NULL || strstr(m->scope, "j:") != NULL ||
 			      strstr(m->scope, "s:") != NULL);
 	}
