@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WND_MAX_LISTEN 16
 #define WND_MAX_SET    32
@@ -442,9 +443,16 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	char *warning = NULL;
 	engine_config(conf, o, &cfg, &tclock);
 	int status = 1;
-	if (tls_open(conf, &tls, &err) != WN_OK || wn_engine_open(&cfg, &e, &err) != WN_OK)
+	/* refused before anything is created when the server cannot have tokens
+	 * (no admin token set, no data directory yet to hold token records);
+	 * checked again once the engine has loaded them */
+	bool may_have_tokens = conf->token[0] != '\0' || conf->admin_token_file[0] != '\0' ||
+	                       access(conf->data, F_OK) == 0;
+	if (secure_check(conf, may_have_tokens, &warning, &err) != 0 ||
+	    tls_open(conf, &tls, &err) != WN_OK || wn_engine_open(&cfg, &e, &err) != WN_OK)
 		goto fail;
-	/* the tokens are known once the engine has loaded its records */
+	free(warning);
+	warning = NULL;
 	if (secure_check(conf, wn_auth_enabled(e), &warning, &err) != 0)
 		goto fail_engine;
 	wn_engine_warn(e, warning);

@@ -277,7 +277,9 @@ test_network_listener_without_tls_or_tokens_is_refused_before_binding() {
 	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tls+tcp://0.0.0.0:$port" \
 		--tls-cert pki/server.pem --tls-key pki/server.key
 	expect_contains "$WN_ERR" "refusing to serve tls+tcp://0.0.0.0:$port without tokens"
-	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tcp://0.0.0.0:$port" --token s3cret
+	printf 'a-long-enough-admin-secret\n' >admin.token
+	chmod 600 admin.token
+	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tcp://0.0.0.0:$port" --admin-token-file admin.token
 	expect_contains "$WN_ERR" "refusing to serve tcp://0.0.0.0:$port without TLS:"
 	# the same from the config file
 	printf 'listen: tcp://0.0.0.0:%s\n' "$port" >wnd.yaml
