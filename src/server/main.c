@@ -89,9 +89,10 @@ static void usage(FILE *f)
 	       "                         acknowledged job, print what was done, check again\n"
 	       "\n"
 	       "environment:\n"
-	       "  WN_TOKEN               deprecated: the admin token's secret (use\n"
-	       "                         --admin-token-file); there is no --token: a secret\n"
-	       "                         on the command line is readable in /proc\n"
+	       "  WN_TOKEN               deprecated: the admin token's secret, unless\n"
+	       "                         --admin-token-file is given (use it instead); there\n"
+	       "                         is no --token: a secret on the command line is\n"
+	       "                         readable in /proc\n"
 	       "  WN_ROCKSDB_LOG=DIR     keep RocksDB's own diagnostic LOG in DIR, which must\n"
 	       "                         not be on the data disk (default: the data\n"
 	       "                         directory, RocksDB's header lines at each open only)\n"
@@ -251,9 +252,6 @@ static int settings(const struct wnd_opts *o, wn_srvconf *c)
 {
 	char *err = NULL;
 	wn_srvconf_defaults(c);
-	const char *tok = getenv("WN_TOKEN");
-	if (tok != NULL && wn_srvconf_set(c, "token", tok, &err) != 0)
-		goto fail;
 	if (o->config != NULL && wn_srvconf_load(c, o->config, &err) != 0)
 		goto fail;
 	for (size_t i = 0; i < o->nset; i++) {
@@ -271,6 +269,12 @@ static int settings(const struct wnd_opts *o, wn_srvconf *c)
 			c->listen.v[i] = wn_xstrdup(o->listen[i]);
 		c->listen.n = o->nlisten;
 	}
+	/* deprecated: the admin token's secret, unless a file names it (a shell
+	 * may hold WN_TOKEN for wnctl) */
+	const char *tok = getenv("WN_TOKEN");
+	if (tok != NULL && tok[0] != '\0' && c->admin_token_file[0] == '\0' &&
+	    c->token[0] == '\0' && wn_srvconf_set(c, "token", tok, &err) != 0)
+		goto fail;
 	return 0;
 fail:
 	fprintf(stderr, "wnd: %s\n", err);

@@ -1,0 +1,196 @@
+# Named tokens with roles: every method against every role (wnmatrix), wnctl
+# token create/list/revoke, secrets never stored, logged or listed, the
+# bootstrap admin token file, the audit log, a job's submitter, a revoked
+# token stopping a running worker, wnd --check on token records.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+ADMIN_SECRET=admin-secret-for-the-tests-0123456789
+
+# start_with_admin [wnd args...]: wnd with the bootstrap admin token of
+# admin.token; wnctl calls carry it (WN_TOKEN).
+start_with_admin() {
+	printf '%s\n' "$ADMIN_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$ADMIN_SECRET
+	wn_start --admin-token-file admin.token "$@"
+}
+
+# grep_data SECRET: fail if a file of the data directory or the logs holds
+# SECRET (RocksDB's tables, its write-ahead log, the audit log, wnd's log).
+grep_data() {
+	if grep -rqF -- "$1" data wnd.log; then
+		fail "the secret $1 is stored in clear: $(grep -rlF -- "$1" data wnd.log)"
+	fi
+}
+
+test_every_method_against_every_role() {
+	start_with_admin --durability relaxed
+	mkdir backups
+	"$WN_BIN/wnmatrix" "$WN_SERVER" admin.token "$PWD/backups" >matrix.out 2>matrix.err ||
+		fail "wnmatrix: $(cat matrix.err)"
+	expect_contains "$(cat matrix.out)" " checks, 0 failed"
+	grep_data "$ADMIN_SECRET"
+}
+
+test_token_create_list_revoke_and_roles() {
+	start_with_admin
+	local alice bob
+	alice=$(wnctl token create alice --role user --project pa)
+	[[ $alice =~ ^wn_[a-z2-7]{52}$ ]] || fail "secret: $alice"
+	bob=$(wnctl token create bob --role reader 2>err)
+	expect_contains "$(cat err)" "shown this once"
+	expect_exit 5 wnctl token create bob --role reader
+	expect_exit 7 wnctl token create carol --role reader --project pa
+	expect_exit 2 wnctl token create carol
+	expect_exit 7 wnctl token create bootstrap --role admin
+	# listed, never with a secret
+	local list
+	list=$(wnctl token list)
+	expect_contains "$list" "alice"
+	expect_contains "$(wnctl --json token list)" '"role": "user"'
+	expect_not_contains "$list$(wnctl --json token list)" "$alice"
+	expect_not_contains "$(wnctl --json token list)" "$bob"
+	# a user of pa: pa yes, pb no; a reader reads only
+	wnctl project create pa >/dev/null
+	wnctl project create pb >/dev/null
+	wnctl task create pa t >/dev/null
+	expect_exit 0 env WN_TOKEN="$alice" "$WN_BIN/wnctl" job add pa t
+	expect_exit 8 env WN_TOKEN="$alice" "$WN_BIN/wnctl" project delete pb
+	expect_contains "$WN_ERR" 'token "alice" is limited to its projects'
+	expect_exit 8 env WN_TOKEN="$bob" "$WN_BIN/wnctl" project create x
+	expect_contains "$WN_ERR" "has role reader"
+	expect_exit 0 env WN_TOKEN="$bob" "$WN_BIN/wnctl" project list
+	expect_exit 8 env WN_TOKEN="$bob" "$WN_BIN/wnctl" token list
+	# the submitter: shown, and a filter
+	local id
+	id=$(WN_TOKEN=$alice wnctl job add pa t)
+	expect_contains "$(wnctl job show "$id")" "submitter: alice"
+	wnctl job add pa t >/dev/null
+	expect_eq "$(wnctl --json job list --submitter alice | jq -c '[.jobs[].id] | length')" 2 \
+		"jobs of alice"
+	expect_eq "$(wnctl --json job list --submitter bootstrap | jq -c '[.jobs[].id] | length')" 1 \
+		"jobs of the admin token"
+	# revoked: refused from the next call on, and after a restart
+	expect_contains "$(wnctl token revoke bob)" "revoked token bob"
+	expect_exit 8 env WN_TOKEN="$bob" "$WN_BIN/wnctl" project list
+	expect_contains "$WN_ERR" "unknown or revoked token"
+	expect_exit 4 wnctl token revoke bob
+	wn_stop
+	wn_start --admin-token-file admin.token
+	expect_exit 8 env WN_TOKEN="$bob" "$WN_BIN/wnctl" project list
+	expect_exit 0 env WN_TOKEN="$alice" "$WN_BIN/wnctl" job list --project pa
+	wn_stop
+	grep_data "$alice"
+	grep_data "$bob"
+	grep_data "$ADMIN_SECRET"
+}
+
+test_audit_log_records_admin_operations() {
+	start_with_admin
+	local alice
+	alice=$(wnctl token create alice --role user)
+	wnctl project create p >/dev/null
+	WN_TOKEN=$alice wnctl project create q >/dev/null
+	WN_TOKEN=$alice wnctl project delete q >/dev/null
+	expect_exit 8 env WN_TOKEN="$alice" "$WN_BIN/wnctl" queue clear p
+	wnctl token revoke alice >/dev/null
+	expect_eq "$(stat -c %a data/audit.log)" 600 "audit log mode"
+	local log
+	log=$(cat data/audit.log)
+	expect_not_contains "$log" "$alice"
+	# one JSON object a line, with its fields
+	python3 - data/audit.log <<'EOF' || fail "audit log: $log"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+got = [(l["token"], l["method"], l["target"], l["result"]) for l in lines]
+want = [
+    ("bootstrap", "TokenService/Create", "token=alice", "OK"),
+    ("bootstrap", "ProjectService/Create", "project=p", "OK"),
+    ("alice", "ProjectService/Delete", "project=q", "OK"),
+    ("alice", "QueueService/Clear", "", "PERMISSION_DENIED"),
+    ("bootstrap", "TokenService/Revoke", "token=alice", "OK"),
+]
+assert got == want, got
+assert all(set(l) >= {"time", "token", "role", "method", "target", "result"} for l in lines)
+assert lines[3]["role"] == "user" and "needs role admin" in lines[3]["message"]
+EOF
+}
+
+test_admin_token_file_must_be_private() {
+	printf '%s\n' "$ADMIN_SECRET" >admin.token
+	chmod 644 admin.token
+	expect_exit 1 "$WN_BIN/wnd" --data data --listen "ipc://$WN_TMP/s" --admin-token-file admin.token
+	expect_contains "$WN_ERR" "admin_token_file admin.token may be read or changed by other users (mode 0644): run chmod 600 admin.token"
+	# no secret on the command line: there is no --token
+	expect_exit 2 "$WN_BIN/wnd" --data data --listen "ipc://$WN_TMP/s" --token "$ADMIN_SECRET"
+	expect_not_contains "$("$WN_BIN/wnd" --help)" "--token T"
+	chmod 600 admin.token
+	export WN_TOKEN=$ADMIN_SECRET
+	wn_start --admin-token-file admin.token
+	expect_exit 8 env -u WN_TOKEN "$WN_BIN/wnctl" project list
+	expect_contains "$WN_ERR" "this server requires a token"
+	expect_exit 0 wnctl project list
+}
+
+test_revoked_token_stops_a_running_worker() {
+	start_with_admin
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local secret id
+	secret=$(wnctl token create w1 --role worker)
+	{
+		worker_head p
+		cat <<EOF
+tasks:
+  t:
+    command: [sleep, "30"]
+EOF
+	} >w.yaml
+	id=$(wnctl job add p t)
+	WN_TOKEN=$secret worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_status "$id" running
+	wnctl token revoke w1 >/dev/null
+	# its next call (a heartbeat or a fetch) is refused: it stops and says why
+	wait_until 30 "wnworker to stop" worker_gone "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -ne 0 ] || fail "wnworker exited 0 after its token was revoked"
+	expect_contains "$(cat w1.log)" "unknown or revoked token; stopping (check the worker's token)"
+}
+
+test_worker_token_acts_only_as_its_worker() {
+	start_with_admin
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local secret
+	secret=$(wnctl token create w1 --role worker)
+	{
+		worker_head p
+		echo "tasks: {t: {command: [true]}}"
+	} >w.yaml
+	WN_TOKEN=$secret worker_start w2 w.yaml
+	local pid=$WORKER_PID
+	wait_until 20 "wnworker w2 to stop" worker_gone "$pid"
+	expect_contains "$(cat w2.log)" 'worker token "w1" may not act as worker "w2"'
+	expect_eq "$(wnctl --json worker list --all | jq -c '[.workers[].name]')" "[]" "workers"
+}
+
+test_check_reads_token_records() {
+	start_with_admin
+	wnctl token create alice --role user >/dev/null
+	wn_stop
+	expect_exit 0 "$WN_BIN/wnd" --check --data data
+	expect_contains "$WN_OUT" "1 token(s)"
+	# a token record that is not one: found, and the repair removes it
+	"$WN_BIN/wnstore" data put-text a/mallory "not a token record"
+	expect_exit 1 "$WN_BIN/wnd" --check --data data
+	expect_contains "$WN_OUT" "a/mallory: record does not unpack as a TokenRecord; wnd does not start with it"
+	expect_exit 1 "$WN_BIN/wnd" --data data --listen "ipc://$WN_TMP/s2" --admin-token-file admin.token
+	expect_contains "$WN_ERR" "cannot read the token a/mallory record"
+	expect_exit 0 "$WN_BIN/wnd" --check --repair --data data
+	expect_exit 0 "$WN_BIN/wnd" --check --data data
+	wn_start --admin-token-file admin.token
+	expect_contains "$(wnctl token list)" "alice"
+}
