@@ -99,6 +99,21 @@ static ProtobufCMessage *must(int mid, const ProtobufCMessage *in, int ok2)
 
 /* The request of each method, filled from tg, in static storage. */
 
+/* of_project returns a request of type d with its field "project" (if it
+ * has one) set to tg's project, the rest at its defaults. */
+static ProtobufCMessage *of_project(const ProtobufCMessageDescriptor *d)
+{
+	static _Alignas(16) char pool[4][512];
+	static unsigned next;
+	ProtobufCMessage *m = (ProtobufCMessage *)pool[next++ % 4];
+	protobuf_c_message_init(d, m);
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(d, "project");
+	if (f != NULL)
+		*(const char **)((char *)m + f->offset) = tg.project;
+	return m;
+}
+
 static ProtobufCMessage *rq_project_create(void)
 {
 	static Whatsnext__V1__CreateProjectRequest r;
@@ -117,9 +132,7 @@ static ProtobufCMessage *rq_project_name(void)
 
 static ProtobufCMessage *rq_project_list(void)
 {
-	static Whatsnext__V1__ListProjectsRequest r;
-	whatsnext__v1__list_projects_request__init(&r);
-	return &r.base;
+	return of_project(&whatsnext__v1__list_projects_request__descriptor);
 }
 
 static ProtobufCMessage *rq_project_update(void)
@@ -183,10 +196,7 @@ static ProtobufCMessage *rq_task_get(void)
 
 static ProtobufCMessage *rq_task_list(void)
 {
-	static Whatsnext__V1__ListTasksRequest r;
-	whatsnext__v1__list_tasks_request__init(&r);
-	r.project = (char *)tg.project;
-	return &r.base;
+	return of_project(&whatsnext__v1__list_tasks_request__descriptor);
 }
 
 static ProtobufCMessage *rq_task_delete(void)
@@ -240,10 +250,7 @@ static ProtobufCMessage *rq_job_get(void)
 
 static ProtobufCMessage *rq_job_list(void)
 {
-	static Whatsnext__V1__ListJobsRequest r;
-	whatsnext__v1__list_jobs_request__init(&r);
-	r.project = (char *)tg.project;
-	return &r.base;
+	return of_project(&whatsnext__v1__list_jobs_request__descriptor);
 }
 
 static ProtobufCMessage *rq_job_id(uint64_t id)
@@ -282,10 +289,7 @@ static ProtobufCMessage *rq_sweep_get(void)
 
 static ProtobufCMessage *rq_sweep_list(void)
 {
-	static Whatsnext__V1__ListSweepsRequest r;
-	whatsnext__v1__list_sweeps_request__init(&r);
-	r.project = (char *)tg.project;
-	return &r.base;
+	return of_project(&whatsnext__v1__list_sweeps_request__descriptor);
 }
 
 static ProtobufCMessage *rq_sweep_update(void)
@@ -365,34 +369,22 @@ static ProtobufCMessage *rq_release(void)
 
 static ProtobufCMessage *rq_stats(void)
 {
-	static Whatsnext__V1__StatsRequest r;
-	whatsnext__v1__stats_request__init(&r);
-	r.project = (char *)tg.project;
-	return &r.base;
+	return of_project(&whatsnext__v1__stats_request__descriptor);
 }
 
 static ProtobufCMessage *rq_clear(void)
 {
-	static Whatsnext__V1__ClearRequest r;
-	whatsnext__v1__clear_request__init(&r);
-	r.project = (char *)tg.project;
-	return &r.base;
+	return of_project(&whatsnext__v1__clear_request__descriptor);
 }
 
 static ProtobufCMessage *rq_pop(void)
 {
-	static Whatsnext__V1__PopRequest r;
-	whatsnext__v1__pop_request__init(&r);
-	r.project = (char *)tg.project;
-	return &r.base;
+	return of_project(&whatsnext__v1__pop_request__descriptor);
 }
 
 static ProtobufCMessage *rq_queue_list(void)
 {
-	static Whatsnext__V1__QueueListRequest r;
-	whatsnext__v1__queue_list_request__init(&r);
-	r.project = (char *)tg.project;
-	return &r.base;
+	return of_project(&whatsnext__v1__queue_list_request__descriptor);
 }
 
 static ProtobufCMessage *rq_join(void)
@@ -418,9 +410,7 @@ static ProtobufCMessage *rq_worker_name(void)
 
 static ProtobufCMessage *rq_worker_list(void)
 {
-	static Whatsnext__V1__ListWorkersRequest r;
-	whatsnext__v1__list_workers_request__init(&r);
-	return &r.base;
+	return of_project(&whatsnext__v1__list_workers_request__descriptor);
 }
 
 static ProtobufCMessage *rq_backup(void)
@@ -449,9 +439,7 @@ static ProtobufCMessage *rq_token_create(void)
 
 static ProtobufCMessage *rq_token_list(void)
 {
-	static Whatsnext__V1__ListTokensRequest r;
-	whatsnext__v1__list_tokens_request__init(&r);
-	return &r.base;
+	return of_project(&whatsnext__v1__list_tokens_request__descriptor);
 }
 
 static ProtobufCMessage *rq_token_revoke(void)
@@ -512,6 +500,17 @@ static const struct row {
 
 /* ---------------------------------------------------------------- state */
 
+/* pack_into appends msg, packed, to sb and frees msg. */
+static void pack_into(wn_strbuf *sb, ProtobufCMessage *msg)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = wn_xmalloc(n + 1);
+	protobuf_c_message_pack(msg, buf);
+	wn_strbuf_add(sb, (const char *)buf, n);
+	free(buf);
+	protobuf_c_message_free_unpacked(msg, NULL);
+}
+
 /* snapshot appends the packed reply of every listing to sb. */
 static void snapshot(wn_strbuf *sb)
 {
@@ -524,12 +523,7 @@ static void snapshot(wn_strbuf *sb)
 		protobuf_c_message_init(d, in);
 		ProtobufCMessage *out = must(lists[i], in, 0);
 		free(in);
-		size_t n = protobuf_c_message_get_packed_size(out);
-		uint8_t *buf = wn_xmalloc(n + 1);
-		protobuf_c_message_pack(out, buf);
-		wn_strbuf_add(sb, (const char *)buf, n);
-		free(buf);
-		protobuf_c_message_free_unpacked(out, NULL);
+		pack_into(sb, out);
 	}
 	static const char *const projects[] = {"pa", "pb", "pc"};
 	for (size_t i = 0; i < WN_ARRAY_LEN(projects); i++) {
@@ -539,23 +533,12 @@ static void snapshot(wn_strbuf *sb)
 		int rc = call(rpcs[R_ADMIN], WN_MID_TASK_LIST, &tl.base, &out, NULL);
 		wn_strbuf_addf(sb, "[tasks of %s: %d]", projects[i], rc);
 		if (out != NULL) {
-			size_t n = protobuf_c_message_get_packed_size(out);
-			uint8_t *buf = wn_xmalloc(n + 1);
-			protobuf_c_message_pack(out, buf);
-			wn_strbuf_add(sb, (const char *)buf, n);
-			free(buf);
-			protobuf_c_message_free_unpacked(out, NULL);
+			pack_into(sb, out);
 		}
 	}
 	Whatsnext__V1__ListJobsRequest jl = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 	jl.page_size = 10000;
-	ProtobufCMessage *out = must(WN_MID_JOB_LIST, &jl.base, 0);
-	size_t n = protobuf_c_message_get_packed_size(out);
-	uint8_t *buf = wn_xmalloc(n + 1);
-	protobuf_c_message_pack(out, buf);
-	wn_strbuf_add(sb, (const char *)buf, n);
-	free(buf);
-	protobuf_c_message_free_unpacked(out, NULL);
+	pack_into(sb, must(WN_MID_JOB_LIST, &jl.base, 0));
 }
 
 /* submit_one submits a job of project pa or pb (priority prio) as admin. */
@@ -619,6 +602,15 @@ static void reset(void)
 
 /* ---------------------------------------------------------------- checks */
 
+/* row_of returns the row of method mid, or NULL. */
+static const struct row *row_of(int mid)
+{
+	for (size_t i = 0; i < WN_ARRAY_LEN(rows); i++)
+		if (rows[i].mid == mid)
+			return &rows[i];
+	return NULL;
+}
+
 /* check_call calls row's method as role with r and checks it against want:
  * allowed (OK), or refused with code and the state unchanged. */
 static void check_call(const struct row *row, wn_rpc *r, const char *who, bool allowed, int code)
@@ -650,10 +642,7 @@ static void check_call(const struct row *row, wn_rpc *r, const char *who, bool a
 static void matrix(void)
 {
 	for (int mid = 0; mid < WN_METHOD_COUNT; mid++) {
-		const struct row *row = NULL;
-		for (size_t i = 0; i < WN_ARRAY_LEN(rows); i++)
-			if (rows[i].mid == mid)
-				row = &rows[i];
+		const struct row *row = row_of(mid);
 		if (row == NULL) {
 			bad("%s has no row in wnmatrix's table", wn_methods[mid].path);
 			continue;
@@ -683,10 +672,7 @@ static void scope(void)
 	    WN_MID_JOB_DEPS,    WN_MID_SWEEP_LIST,       WN_MID_QUEUE_STATS,
 	    WN_MID_QUEUE_LIST,  WN_MID_SWEEP_UPDATE,     WN_MID_SWEEP_GET};
 	for (size_t i = 0; i < WN_ARRAY_LEN(user_mids); i++) {
-		const struct row *row = NULL;
-		for (size_t k = 0; k < WN_ARRAY_LEN(rows); k++)
-			if (rows[k].mid == user_mids[i])
-				row = &rows[k];
+		const struct row *row = row_of(user_mids[i]);
 		reset();
 		/* another project: by name, by its job, by a sweep of it */
 		tg.project = "pb";
@@ -708,10 +694,7 @@ static void scope(void)
 	                                  WN_MID_QUEUE_COMPLETE, WN_MID_QUEUE_RELEASE,
 	                                  WN_MID_WORKER_JOIN,    WN_MID_WORKER_LEAVE};
 	for (size_t i = 0; i < WN_ARRAY_LEN(worker_mids); i++) {
-		const struct row *row = NULL;
-		for (size_t k = 0; k < WN_ARRAY_LEN(rows); k++)
-			if (rows[k].mid == worker_mids[i])
-				row = &rows[k];
+		const struct row *row = row_of(worker_mids[i]);
 		reset();
 		tg.worker = "w2";
 		check_call(row, rpcs[R_WORKER], "worker w1 as w2", false, CODE(PERMISSION_DENIED));
