@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
@@ -22,6 +23,10 @@
 #define RPC_DIAG_MS    3000  /* longest look for why TLS failed */
 #define RPC_PEM_MAX    (1 << 20)
 #define RPC_SYSTEM_CA  "/etc/ssl/certs/ca-certificates.crt"
+/* wnd takes a request over its max_unauthenticated_request (at least this)
+ * only on a connection that carried an authenticated one before: a larger
+ * request goes after a small call (docs/protocol.md, section 1). */
+#define RPC_UNAUTH_MAX (64u << 10)
 
 struct wn_rpc {
 	nng_socket sock;
@@ -29,8 +34,9 @@ struct wn_rpc {
 	char *url;
 	char *token;
 	int timeout_ms;
-	bool tls;        /* tls+tcp:// */
-	wn_rpc_tls topt; /* its settings, strings owned */
+	bool tls;           /* tls+tcp:// */
+	wn_rpc_tls topt;    /* its settings, strings owned */
+	atomic_bool authed; /* a call was answered past the token check */
 };
 
 /* rpc_tls_settings fills r->topt from tls, the environment, and url's host. */
@@ -316,31 +322,19 @@ fail_ctx:
 fail:
 	return rpc_failed(r, rv, timeout_ms, errmsg);
 }
-int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
-                const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char **errmsg,
-                uint64_t id, int extra_ms)
-{
-	*out = NULL;
-	*errmsg = NULL;
-	Whatsnext__V1__Request req = WHATSNEXT__V1__REQUEST__INIT;
-	req.id = id ? id : wn_random_u64() | 1;
-	req.method = (char *)method;
-	req.token = r->token;
-	size_t blen = 0;
-	req.body.data = wn_message_pack(in, &blen);
-	req.body.len = blen;
-	size_t len = 0;
-	uint8_t *buf = wn_message_pack(&req.base, &len);
-	free(req.body.data);
 
-	int timeout_ms = r->timeout_ms + (extra_ms > 0 ? extra_ms : 0);
+/* rpc_roundtrip sends the Request envelope buf and reads its Response as
+ * wn_rpc_call answers. */
+static int rpc_roundtrip(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_ms,
+                         const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
+                         char **errmsg)
+{
 	nng_msg *reply = NULL;
 	uint8_t *data = NULL;
 	size_t dlen = 0;
 	int rv = r->direct != NULL
 	             ? wn_rpc_direct_exchange(r->direct, buf, len, timeout_ms, &data, &dlen, errmsg)
 	             : rpc_exchange(r, buf, len, timeout_ms, &reply, errmsg);
-	free(buf);
 	if (rv != WN_OK)
 		return rv;
 
@@ -365,7 +359,78 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 		}
 	}
 	whatsnext__v1__response__free_unpacked(resp, NULL);
+	if (code >= 0 && code != WHATSNEXT__V1__CODE__UNAUTHENTICATED)
+		atomic_store(&r->authed, true);
 	return code;
+}
+
+/* rpc_pack returns the Request envelope of a call of method with in. */
+static uint8_t *rpc_pack(const wn_rpc *r, const char *method, const ProtobufCMessage *in,
+                         uint64_t id, size_t *len)
+{
+	Whatsnext__V1__Request req = WHATSNEXT__V1__REQUEST__INIT;
+	req.id = id ? id : wn_random_u64() | 1;
+	req.method = (char *)method;
+	req.token = r->token;
+	size_t blen = 0;
+	req.body.data = wn_message_pack(in, &blen);
+	req.body.len = blen;
+	uint8_t *buf = wn_message_pack(&req.base, len);
+	free(req.body.data);
+	return buf;
+}
+
+/* rpc_hello authenticates the connection with a small call whose answer
+ * does not matter but for the token (TaskService/Get of nothing: every role
+ * may ask, and it costs the server nothing); its code as wn_rpc_call's. */
+static int rpc_hello(wn_rpc *r, char **errmsg)
+{
+	Whatsnext__V1__GetTaskRequest get = WHATSNEXT__V1__GET_TASK_REQUEST__INIT;
+	size_t len = 0;
+	uint8_t *buf = rpc_pack(r, WN_PATH_TASK_GET, &get.base, 0, &len);
+	ProtobufCMessage *out = NULL;
+	int rv = rpc_roundtrip(r, buf, len, r->timeout_ms, &whatsnext__v1__task__descriptor, &out,
+	                       errmsg);
+	free(buf);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	return rv;
+}
+
+int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
+                const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, char **errmsg,
+                uint64_t id, int extra_ms)
+{
+	*out = NULL;
+	*errmsg = NULL;
+	size_t len = 0;
+	uint8_t *buf = rpc_pack(r, method, in, id, &len);
+	int timeout_ms = r->timeout_ms + (extra_ms > 0 ? extra_ms : 0);
+	bool big = len > RPC_UNAUTH_MAX;
+	char *why = NULL;
+	int hello = big && !atomic_load(&r->authed) ? rpc_hello(r, &why) : WN_OK;
+	int rv = rpc_roundtrip(r, buf, len, timeout_ms, out_desc, out, errmsg);
+	if (big && rv == WHATSNEXT__V1__CODE__UNAUTHENTICATED) {
+		/* a new connection (nng dialed again): authenticate it, once */
+		free(why);
+		why = NULL;
+		hello = rpc_hello(r, &why);
+		if (hello != WHATSNEXT__V1__CODE__UNAUTHENTICATED && hello >= 0) {
+			free(*errmsg);
+			*errmsg = NULL;
+			rv = rpc_roundtrip(r, buf, len, timeout_ms, out_desc, out, errmsg);
+		}
+	}
+	if (rv == WHATSNEXT__V1__CODE__UNAUTHENTICATED &&
+	    (hello == WHATSNEXT__V1__CODE__UNAUTHENTICATED || hello < 0) && why != NULL) {
+		/* the small call says why better: a wrong token, say */
+		free(*errmsg);
+		*errmsg = why;
+		why = NULL;
+	}
+	free(why);
+	free(buf);
+	return rv;
 }
 
 int wn_rpc_invoke(wn_rpc *r, int method, const ProtobufCMessage *in, ProtobufCMessage **out,

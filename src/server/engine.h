@@ -17,7 +17,9 @@ typedef struct wn_engine wn_engine;
  * once write seq is durable (wn_engine_durable). */
 typedef void (*wn_deliver_fn)(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t seq);
 
-/* A reply and the write that must be durable before it is sent (0: none). */
+/* A reply and the write that must be durable before it is sent (0: none);
+ * authed: the request's token was accepted (or the server has no tokens), so
+ * its connection is no longer held to the limits of unauthenticated peers. */
 typedef struct wn_reply {
 	uint8_t *buf;
 	size_t len;

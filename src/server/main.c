@@ -465,6 +465,13 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 		goto fail_engine;
 	wn_net_on_thread_start(net, wn_store_thread_init);
 	wn_net_use_tls(net, tls);
+	wn_net_set_limits(net, &(wn_netlimits){
+	                           .max_connections = (size_t)conf->max_connections,
+	                           .handshake_timeout_ms = conf->handshake_timeout_ms,
+	                           .idle_timeout_ms = conf->idle_timeout_ms,
+	                           .max_unauth_request = (size_t)conf->max_unauth_request,
+	                           .max_unauth_bytes = (size_t)conf->max_unauth_bytes,
+	                       });
 	if (wn_net_serve(net, e, (int)conf->threads) != WN_OK) {
 		err = wn_xasprintf("cannot start the event loops");
 		goto fail_net;
@@ -473,6 +480,8 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 		wn_info("listening on %s", conf->listen.v[i]);
 	if (warning != NULL)
 		wn_warn("%s; anyone who reaches it can read and change every job", warning);
+	wn_info("serving at most %zu connections (max_connections)",
+	        wn_net_limits(net)->max_connections);
 	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf->data,
 	        conf->durability, (long long)conf->lease_ms, (long long)conf->threads,
 	        wn_auth_enabled(e) ? ", tokens required" : ", no tokens: every caller is admin");

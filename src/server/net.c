@@ -1,5 +1,7 @@
 #include "net.h"
 
+#include "net_int.h"
+
 #include "err.h"
 #include "listen.h"
 #include "log.h"
@@ -20,94 +22,6 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define NET_MAX_LISTEN 16
-#define NET_EVENTS     64
-/* Read buffers start here and shrink back after a large message. */
-#define NET_RBUF_MIN  (16 * 1024)
-#define NET_RBUF_KEEP (1024 * 1024)
-/* A connection whose peer leaves this many reply bytes unread is not read
- * from until it has taken most of them: a client that sends without reading
- * cannot make the server buffer without bound. */
-#define NET_OUT_PAUSE  (8u << 20)
-#define NET_OUT_RESUME (1u << 20)
-/* How long a stopping loop may spend sending its last replies. */
-#define NET_STOP_GRACE_MS 2000
-
-/* A request's reply: where it goes (the loop and connection the request
- * came on, its routing header) and, once made, its bytes and the write that
- * must be durable before it leaves. It is also the engine's slot for the
- * request while a Fetch is parked. */
-struct outgoing {
-	struct outgoing *next;
-	struct loop *loop;
-	uint32_t conn;
-	uint8_t hlen;
-	uint8_t hdr[WN_SP_HEADER_MAX];
-	uint8_t *buf;
-	size_t len;
-	uint64_t seq;
-};
-
-/* Bytes queued for a connection that the kernel did not take yet. */
-struct chunk {
-	struct chunk *next;
-	size_t len, off;
-	uint8_t data[];
-};
-
-struct conn {
-	int fd;
-	uint32_t id;
-	bool ipc;
-	bool ready; /* the peer's handshake arrived and is a REQ's */
-	uint8_t hs[WN_SP_HANDSHAKE_LEN];
-	size_t hsgot;
-	uint8_t *rbuf;
-	size_t rlen, rcap;
-	struct chunk *out_head, *out_tail;
-	size_t out_bytes; /* queued in out_head.. */
-	bool paused;      /* not read from until the peer takes its replies */
-	uint32_t events;  /* registered with epoll */
-	wn_tls_conn *tls; /* tls+tcp: the session the bytes go through */
-};
-
-struct list {
-	struct outgoing *head, *tail;
-};
-
-struct loop {
-	wn_net *n;
-	int ep;
-	int evfd;
-	pthread_t thread;
-	bool started;
-	wn_map *conns; /* id -> struct conn */
-	/* replies handed over by other threads */
-	pthread_mutex_t mu;
-	struct list mail;
-	/* replies from this thread, sent after the current event */
-	struct list local;
-	/* replies waiting for their write to be durable */
-	struct list durable;
-	/* connections whose reading resumed, with requests already read */
-	uint32_t *resumed;
-	size_t nresumed, capresumed;
-	atomic_bool waiting; /* durable is not empty: wake on each sync */
-};
-
-struct wn_net {
-	wn_engine *e;
-	size_t max_frame;
-	wn_listener listens[NET_MAX_LISTEN];
-	size_t nlisten;
-	struct loop *loops;
-	int nloops;
-	atomic_bool stopping;
-	atomic_uint next_conn;
-	void (*thread_start)(void); /* run first by each loop thread */
-	wn_tls *tls;                /* for the tls+tcp listeners */
-};
 
 static void list_push(struct list *l, struct outgoing *o)
 {
@@ -154,13 +68,17 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-static void conn_close(struct loop *lp, struct conn *c)
+void wn_net_conn_close(struct loop *lp, struct conn *c)
 {
 	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	wn_map_del_u64(lp->conns, c->id);
 	wn_engine_conn_closed(lp->n->e, c->id);
+	wn_net_rbuf_release(lp, c);
+	wn_netguard_leave(lp->n->guard, c->guard);
 	conn_free(c);
 }
+
+#define conn_close wn_net_conn_close
 
 /* conn_events registers what c waits for: requests unless paused, room to
  * write while replies are queued. */
@@ -182,6 +100,11 @@ static void conn_events(struct loop *lp, struct conn *c)
 static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
 {
 	return c->tls != NULL ? wn_tls_recv(c->tls, buf, len) : recv(c->fd, buf, len, 0);
+}
+
+ssize_t wn_net_conn_recv(struct conn *c, void *buf, size_t len)
+{
+	return conn_recv(c, buf, len);
 }
 
 static ssize_t conn_send(struct conn *c, const void *buf, size_t len)
@@ -236,6 +159,12 @@ static bool conn_flush(struct loop *lp, struct conn *c)
 		c->out_bytes -= k->len;
 		free(k);
 	}
+	if (c->closing && c->out_head == NULL && !c->shut) {
+		/* refused, its answer out: end the stream, then wait for the peer's
+		 * end (closing at once could reset the answer away) */
+		shutdown(c->fd, SHUT_WR);
+		c->shut = true;
+	}
 	if (c->paused && c->out_bytes <= NET_OUT_RESUME) {
 		c->paused = false;
 		if (lp->nresumed == lp->capresumed) {
@@ -269,19 +198,29 @@ static void conn_queue(struct conn *c, const uint8_t *a, size_t alen, const uint
 	c->out_tail = k;
 }
 
-/* loop_send sends a reply whose write is durable (or failed) and frees it. */
+bool wn_net_conn_send(struct loop *lp, struct conn *c, const uint8_t *hdr, size_t hlen,
+                      const uint8_t *buf, size_t len)
+{
+	uint8_t pre[WN_SP_PREFIX_MAX];
+	size_t plen = wn_wire_frame_prefix(pre, c->ipc, (uint64_t)hlen + len);
+	bool idle = c->out_head == NULL;
+	conn_queue(c, pre, plen, hdr, hlen, buf, len);
+	return idle ? conn_flush(lp, c) : true;
+}
+
+/* loop_send sends a reply whose write is durable (or failed) and frees it;
+ * one without bytes (its requester is gone) is only let go. */
 static void loop_send(struct loop *lp, struct outgoing *o)
 {
 	struct conn *c = wn_map_get_u64(lp->conns, o->conn);
 	if (c != NULL) {
+		c->inflight--;
+		c->since_ms = wn_mono_ms();
+	}
+	if (c != NULL && o->buf != NULL) {
 		if (wn_engine_durable(lp->n->e, o->seq) == WN_EIO)
 			wn_engine_undurable(lp->n->e, &o->buf, &o->len);
-		uint8_t pre[WN_SP_PREFIX_MAX];
-		size_t plen = wn_wire_frame_prefix(pre, c->ipc, (uint64_t)o->hlen + o->len);
-		bool idle = c->out_head == NULL;
-		conn_queue(c, pre, plen, o->hdr, o->hlen, o->buf, o->len);
-		if (idle)
-			conn_flush(lp, c);
+		wn_net_conn_send(lp, c, o->hdr, o->hlen, o->buf, o->len);
 	}
 	outgoing_free(o);
 }
@@ -337,7 +276,13 @@ static void conn_request(struct loop *lp, struct conn *c, const uint8_t *msg, si
 	o->hlen = (uint8_t)hlen;
 	memcpy(o->hdr, msg, hlen);
 	wn_reply r;
+	c->inflight++;
+	c->since_ms = wn_mono_ms();
 	wn_engine_serve(lp->n->e, msg + hlen, len - hlen, o, &r);
+	if (r.authed && !c->authed) {
+		c->authed = true; /* the limits of unauthenticated peers are lifted */
+		wn_net_rbuf_release(lp, c);
+	}
 	if (r.buf == NULL)
 		return; /* parked: the engine owns o and answers through wn_net_deliver */
 	o->buf = r.buf;
@@ -375,6 +320,12 @@ static bool conn_read(struct loop *lp, struct conn *c)
 		}
 		c->ready = true;
 	}
+	if (c->skip > 0) {
+		if (!wn_net_skip(lp, c))
+			return false;
+		if (c->skip > 0)
+			return true;
+	}
 	do {
 		if (c->rlen == c->rcap) {
 			/* full without a whole message: only while its length is unknown */
@@ -406,10 +357,26 @@ static bool conn_process(struct loop *lp, struct conn *c)
 			conn_events(lp, c);
 			break;
 		}
+		if (c->closing) {
+			off = c->rlen; /* refused: nothing more is served */
+			break;
+		}
 		wn_wire_frame f;
 		size_t need = 0;
 		int k = wn_wire_frame_next(c->rbuf + off, c->rlen - off, c->ipc, lp->n->max_frame,
 		                           &f, &need);
+		if (k >= 0 && !c->authed) {
+			ssize_t g =
+			    wn_net_frame_guard(lp, c, c->rbuf + off, c->rlen - off, k, &f, need);
+			if (g != 0 && wn_map_get_u64(lp->conns, id) != c)
+				return false;
+			if (g < 0)
+				break;
+			if (g > 0) {
+				off += (size_t)g;
+				continue;
+			}
+		}
 		if (k == 0) {
 			if (need > c->rcap) {
 				/* room for the whole message: one copy of what came */
@@ -438,7 +405,9 @@ static bool conn_process(struct loop *lp, struct conn *c)
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
 	}
-	if (c->rlen == 0 && c->rcap > NET_RBUF_KEEP) {
+	if (c->rlen == 0 && (c->rcap > NET_RBUF_KEEP || !c->authed)) {
+		/* an idle connection that has not authenticated holds no buffer */
+		wn_net_rbuf_release(lp, c);
 		free(c->rbuf);
 		c->rbuf = NULL;
 		c->rcap = 0;
@@ -446,48 +415,37 @@ static bool conn_process(struct loop *lp, struct conn *c)
 	return true;
 }
 
-static void loop_accept(struct loop *lp, wn_listener *ls)
+void wn_net_conn_new(struct loop *lp, const wn_listener *ls, int fd, int guard)
 {
-	for (;;) {
-		int fd = accept4(ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				wn_warn("accept on %s failed: %s", ls->url, strerror(errno));
-			return;
-		}
-		if (!ls->ipc) {
-			int one = 1;
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		}
-		struct conn *c = wn_xcalloc(1, sizeof(*c));
-		c->fd = fd;
-		c->ipc = ls->ipc;
-		if (ls->tls)
-			c->tls = wn_tls_conn_new(lp->n->tls, fd);
-		do
-			c->id = atomic_fetch_add(&lp->n->next_conn, 1);
-		while (c->id == 0 || wn_map_get_u64(lp->conns, c->id) != NULL);
-		uint8_t hs[WN_SP_HANDSHAKE_LEN];
-		wn_wire_handshake(hs, WN_SP_REP0);
-		wn_map_put_u64(lp->conns, c->id, c);
-		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = c->id};
-		c->events = EPOLLIN;
-		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			wn_warn("cannot watch a connection: %s", strerror(errno));
-			wn_map_del_u64(lp->conns, c->id);
-			conn_free(c);
-			continue;
-		}
-		conn_queue(c, hs, sizeof(hs), NULL, 0, NULL, 0);
-		conn_flush(lp, c);
+	if (!ls->ipc) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
+	struct conn *c = wn_xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	c->ipc = ls->ipc;
+	c->guard = guard;
+	c->since_ms = wn_mono_ms();
+	if (ls->tls)
+		c->tls = wn_tls_conn_new(lp->n->tls, fd);
+	do
+		c->id = atomic_fetch_add(&lp->n->next_conn, 1);
+	while (c->id == 0 || wn_map_get_u64(lp->conns, c->id) != NULL);
+	uint8_t hs[WN_SP_HANDSHAKE_LEN];
+	wn_wire_handshake(hs, WN_SP_REP0);
+	wn_map_put_u64(lp->conns, c->id, c);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = c->id};
+	c->events = EPOLLIN;
+	if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		wn_warn("cannot watch a connection: %s", strerror(errno));
+		wn_map_del_u64(lp->conns, c->id);
+		wn_netguard_leave(lp->n->guard, guard);
+		conn_free(c);
+		return;
+	}
+	conn_queue(c, hs, sizeof(hs), NULL, 0, NULL, 0);
+	conn_flush(lp, c);
 }
-
-/* Ids below this in epoll data are listeners and the wake-up eventfd. */
-#define NET_ID_EVFD     ((uint64_t)1 << 40)
-#define NET_ID_LISTENER ((uint64_t)2 << 40)
 
 static void loop_drain_mail(struct loop *lp)
 {
@@ -558,7 +516,8 @@ static void *loop_run(void *arg)
 			if (loop_idle(lp) || wn_mono_ms() >= stop_by)
 				break;
 		}
-		int n = epoll_wait(lp->ep, evs, NET_EVENTS, stopping ? 20 : -1);
+		int wait = wn_net_timers(lp, stopping);
+		int n = epoll_wait(lp->ep, evs, NET_EVENTS, stopping ? 20 : wait);
 		if (n < 0 && errno != EINTR) {
 			wn_error("epoll_wait failed: %s", strerror(errno));
 			break;
@@ -570,7 +529,7 @@ static void *loop_run(void *arg)
 				ssize_t r = read(lp->evfd, &v, sizeof(v));
 				(void)r;
 			} else if (id >= NET_ID_LISTENER) {
-				loop_accept(lp, &lp->n->listens[id - NET_ID_LISTENER]);
+				wn_net_accept(lp, (size_t)(id - NET_ID_LISTENER));
 			} else {
 				struct conn *c = wn_map_get_u64(lp->conns, id);
 				if (c == NULL)
@@ -605,11 +564,11 @@ void wn_net_deliver(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t se
 {
 	(void)arg;
 	struct outgoing *o = slot;
-	if (o == NULL || buf == NULL) {
+	if (o == NULL) {
 		free(buf);
-		free(o);
 		return;
 	}
+	/* no buf: the requester is gone; its loop lets the slot go */
 	o->buf = buf;
 	o->len = len;
 	o->seq = seq;
@@ -673,9 +632,15 @@ void wn_net_use_tls(wn_net *n, wn_tls *tls)
 	n->tls = tls;
 }
 
+void wn_net_set_limits(wn_net *n, const wn_netlimits *l)
+{
+	n->limits = *l;
+}
+
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads)
 {
 	n->e = e;
+	n->guard = wn_netguard_new(&n->limits);
 	n->loops = wn_xcalloc((size_t)nthreads, sizeof(*n->loops));
 	for (int i = 0; i < nthreads; i++) {
 		struct loop *lp = &n->loops[i];
@@ -758,5 +723,11 @@ void wn_net_close(wn_net *n)
 	free(n->loops);
 	for (size_t i = 0; i < n->nlisten; i++)
 		wn_listener_close(&n->listens[i]);
+	wn_netguard_free(n->guard);
 	free(n);
+}
+
+const wn_netlimits *wn_net_limits(const wn_net *n)
+{
+	return wn_netguard_limits(n->guard);
 }

@@ -12,12 +12,15 @@
 
 #include "engine.h"
 #include "tls.h"
+#include "netguard.h"
 
 typedef struct wn_net wn_net;
 
 /* wn_net_open listens on every url (tcp:// or ipc://); requests up to 4 *
  * max_msg bytes reach the engine (which refuses those over max_msg), larger
- * ones are dropped by the transport. On failure *errmsg gets a message. */
+ * ones are dropped by the transport; until a connection has authenticated,
+ * its requests are held to the limits of wn_net_set_limits. On failure
+ * *errmsg gets a message. */
 int wn_net_open(const char *const *urls, size_t nurls, size_t max_msg, wn_net **out, char **errmsg);
 /* wn_net_on_thread_start sets fn, which each event loop thread runs first
  * (wnd readies the thread for store calls there); before wn_net_serve. */
@@ -25,6 +28,11 @@ void wn_net_on_thread_start(wn_net *n, void (*fn)(void));
 /* wn_net_use_tls gives the tls+tcp listeners their TLS configuration (which
  * must outlive n); before wn_net_serve. */
 void wn_net_use_tls(wn_net *n, wn_tls *tls);
+/* wn_net_set_limits sets what peers may make the server hold (netguard.h;
+ * zeros take the defaults); before wn_net_serve. */
+void wn_net_set_limits(wn_net *n, const wn_netlimits *l);
+/* wn_net_limits returns the limits in force once serving. */
+const wn_netlimits *wn_net_limits(const wn_net *n);
 /* wn_net_serve starts nthreads event loops for engine e. */
 int wn_net_serve(wn_net *n, wn_engine *e, int nthreads);
 /* wn_net_stop stops accepting, sends the replies in flight (for at most 2 s)

@@ -55,6 +55,16 @@ static const wn_conf_key srvconf_keys[] = {
      NULL, "refuse tls+tcp clients without a certificate from tls_client_ca"},
     {"insecure", WN_CONF_T_BOOL, OFF(insecure), "false", 0, 0, 0, NULL,
      "serve a non-loopback address without TLS or without tokens (warned)"},
+    {"max_connections", WN_CONF_T_INT, OFF(max_connections), "0", 0, 1000000, 0, NULL,
+     "connections served at once; 0: sized from the descriptor limit (ulimit -n)"},
+    {"handshake_timeout_ms", WN_CONF_T_INT, OFF(handshake_timeout_ms), "10000", 100, 600000, 0,
+     NULL, "a connection's handshake (TLS and SP) must come within this time"},
+    {"idle_timeout_ms", WN_CONF_T_INT, OFF(idle_timeout_ms), "300000", 1000, 7LL * 24 * 3600 * 1000,
+     0, NULL, "a connection with no request in flight or waiting is closed after this long"},
+    {"max_unauthenticated_request", WN_CONF_T_INT, OFF(max_unauth_request), "1048576", 65536,
+     64LL << 20, 0, NULL, "largest request before one of the connection's was authenticated"},
+    {"max_unauthenticated_bytes", WN_CONF_T_INT, OFF(max_unauth_bytes), "67108864", 1048576,
+     1LL << 40, 0, NULL, "bytes all connections not yet authenticated may make wnd hold"},
 };
 
 void wn_srvconf_defaults(wn_srvconf *c)

@@ -29,6 +29,11 @@ typedef struct wn_srvconf {
 	char *tls_client_ca;          /* CA of client certificates, "" for none */
 	bool tls_require_client_cert; /* refuse clients without a valid certificate */
 	bool insecure;                /* serve a network address without TLS or tokens */
+	int64_t max_connections;      /* 0: sized from RLIMIT_NOFILE */
+	int64_t handshake_timeout_ms;
+	int64_t idle_timeout_ms;
+	int64_t max_unauth_request; /* bytes of a request before one authenticated */
+	int64_t max_unauth_bytes;   /* ... of all such connections together */
 } wn_srvconf;
 
 /* wn_srvconf_defaults fills c with the built-in defaults. */

@@ -132,19 +132,19 @@ test_bad_oversized_message() {
 	local mib=$((1024 * 1024))
 	# Control: a 1 MiB request is served.
 	big_submit body "small" "$mib"
-	raw_call $M_JOB/Submit "" --body-file body
+	raw_call $M_JOB/Submit "" --body-file body --hello
 	expect_raw OK "1 MiB submit"
 	local before size
 	before=$(snapshot)
 	for size in 17 40 63; do
 		big_submit body "big$size" $((size * mib))
-		raw_call $M_JOB/Submit "" --body-file body --timeout 20000
+		raw_call $M_JOB/Submit "" --body-file body --timeout 20000 --hello
 		expect_raw RESOURCE_EXHAUSTED "submit of $size MiB"
 	done
 	expect_serving
 	# Far beyond the limit the transport may drop the connection instead.
 	big_submit body huge $((160 * mib))
-	raw_call $M_JOB/Submit "" --body-file body --timeout 5000
+	raw_call $M_JOB/Submit "" --body-file body --timeout 5000 --hello
 	if [ "$RAW_RC" -eq 0 ]; then
 		expect_raw RESOURCE_EXHAUSTED "submit of 160 MiB"
 	else

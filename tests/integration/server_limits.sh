@@ -98,3 +98,166 @@ test_limits_out_of_bounds_stop_wnd() {
 		expect_contains "$out" "'$key' must be between 1 and" "$key 0: the bound"
 	done
 }
+
+# start_nofile N [wnd args...]: wn_start with at most N descriptors for wnd.
+start_nofile() {
+	local n=$1
+	shift
+	export WN_SERVER=ipc://$WN_TMP/wnd.sock
+	bash -c 'ulimit -n "$1"; shift; exec "$@"' _ "$n" "$WN_BIN/wnd" --listen "$WN_SERVER" \
+		--data "$WN_TMP/data" "$@" >>"$WN_TMP/wnd.log" 2>&1 &
+	WND_PID=$!
+	WN_PIDS+=("$WND_PID")
+	wn_wait_ready
+}
+
+# attack_bg OUT ARGS...: sp_attack in the background, its output in OUT, once
+# it says it holds its connections.
+attack_bg() {
+	local out=$1
+	shift
+	python3 -S "$SP_ATTACK" "$@" >"$out" 2>&1 &
+	ATTACK_PID=$!
+	WN_PIDS+=("$ATTACK_PID")
+	wait_for 60 "the attack's connections" grep -q '^holding' "$out"
+}
+
+# log_lines PATTERN: how many lines of wnd's log match.
+log_lines() { grep -c -- "$1" "$WN_TMP/wnd.log" || true; }
+
+test_unauthenticated_connections_cannot_make_wnd_hold_their_requests() {
+	export WN_TOKEN=sekret
+	wn_start
+	mkproject p
+	mktask p t
+	local before out
+	before=$(snapshot)
+	# 12 connections without a token each send all but the last byte of a
+	# 20 MiB request: wnd answers each from its first bytes and drops the
+	# rest as it comes, instead of holding 240 MiB
+	out=$(attack "$WN_SERVER" bigframe 12 $((20 << 20)) "$WND_PID") || fail "attack failed: $out"
+	local growth
+	growth=$(sed -n 's/^rss_growth_kb=//p' <<<"$out")
+	[ "$growth" -lt $((32 << 10)) ] || fail "wnd grew by $growth KiB: $out"
+	expect_eq "$(grep -c '^conn .* code 16 message authenticate first: a request over 1048576 bytes' <<<"$out")" 12 \
+		"connections told to authenticate first ($out)"
+	expect_serving
+	expect_eq "$(snapshot)" "$before" "state after the attack"
+}
+
+test_a_large_first_request_with_a_token_is_served() {
+	export WN_TOKEN=sekret
+	wn_start
+	mkproject p
+	mktask p t
+	# a batch of 3 MB: wnctl's first request is over the limit of a
+	# connection that has not authenticated, so it authenticates first
+	awk 'BEGIN { for (i = 1; i <= 12000; i++)
+		printf "{\"project\":\"p\",\"task\":\"t\",\"name\":\"j%d\",\"params\":{\"x\":\"%0200d\"}}\n", i, i }' >batch.jsonl
+	[ "$(stat -c %s batch.jsonl)" -gt $((2 << 20)) ] || fail "the batch is too small to test"
+	wnctl job batch batch.jsonl >/dev/null
+	expect_eq "$(wnctl --json queue stats | jq '[.projects[]?.pending // 0] | add')" 12000 "jobs submitted"
+	# a raw client sending the same first gets told, and is served after a
+	# small request with the token on the same connection
+	pbfile body '[(1, [(1, "p"), (2, "t"), (3, "big"), (4, [(1, "x"), (2, "y" * 1000000)]),
+		(4, [(1, "z"), (2, "y" * 1000000)])])]'
+	raw_call /whatsnext.v1.JobService/Submit "" --body-file body --token sekret
+	expect_raw UNAUTHENTICATED "a 2 MB first request"
+	expect_contains "$(raw_message)" "authenticate first" "its message"
+	raw_call /whatsnext.v1.JobService/Submit "" --body-file body --token sekret --hello
+	expect_raw OK "the same after a small request"
+	# a wrong token: wnctl says so, not "authenticate first"
+	expect_fail env WN_TOKEN=wrong "$WN_BIN/wnctl" job batch batch.jsonl
+	expect_not_contains "$WN_ERR" "authenticate first" "wnctl's message for a wrong token"
+	expect_contains "$WN_ERR" "token" "wnctl's message for a wrong token"
+}
+
+test_unauthenticated_connections_share_a_byte_budget() {
+	limits_config "$WN_TMP/wnd.yaml" max_unauthenticated_bytes 4194304
+	export WN_TOKEN=sekret
+	wn_start --config "$WN_TMP/wnd.yaml"
+	# 10 connections each send 600 KiB of a 1 MiB request (allowed alone):
+	# wnd holds 4 of them (each 1 MiB less its first 16 KiB) within the 4 MiB
+	# all such connections may make it hold, and refuses the other 6 at once
+	local out
+	out=$(attack "$WN_SERVER" partial 10 $((1 << 20)) $((600 << 10))) || fail "attack failed: $out"
+	expect_contains "$out" "answered=6 codes=14" "requests refused"
+	expect_contains "$out" "message: the server holds too many bytes from connections that have not authenticated (4194304, max_unauthenticated_bytes); retry later" \
+		"refusal"
+	expect_eq "$(log_lines 'max_unauthenticated_bytes 4194304')" 1 "log lines"
+	expect_serving
+}
+
+test_connection_limit_refuses_politely() {
+	limits_config "$WN_TMP/wnd.yaml" max_connections 4
+	wn_start --config "$WN_TMP/wnd.yaml"
+	attack_bg "$WN_TMP/attack.out" "$WN_SERVER" hold 4 request 30
+	expect_contains "$(cat "$WN_TMP/attack.out")" "holding 4" "connections held"
+	expect_fail wnctl --timeout 5000 project list
+	expect_contains "$WN_ERR" "too many connections (4, max_connections); retry later" "wnctl's message"
+	kill "$ATTACK_PID"
+	wait "$ATTACK_PID" 2>/dev/null || true
+	wait_for 10 "wnctl served once the connections are gone" wnctl project list
+	expect_eq "$(log_lines 'connection limit reached (4, max_connections)')" 1 "log lines"
+}
+
+test_descriptor_exhaustion_keeps_the_log_small() {
+	start_nofile 64
+	mkproject p
+	# 200 connections that only send the handshake, held 5 s, against 64
+	# descriptors: wnd serves what its limit allows (sized from them) and
+	# refuses the rest, with a line in its log, not one per try; once they
+	# are gone a real client is served
+	local out
+	out=$(attack "$WN_SERVER" hold 200 handshake 5) || fail "attack failed: $out"
+	expect_contains "$out" "refused=" "the attack ($out)"
+	wait_for 20 "wnctl served once the connections are gone" wnctl --timeout 2000 project list
+	local lines
+	lines=$(wc -l <"$WN_TMP/wnd.log")
+	[ "$lines" -lt 30 ] || fail "wnd logged $lines lines: $(sort "$WN_TMP/wnd.log" | cut -c26- | uniq -c | sort -rn | head -5)"
+	expect_eq "$(log_lines 'connection limit reached (16, max_connections)')" 1 "log lines"
+	expect_serving
+	local lines bytes
+	lines=$(wc -l <"$WN_TMP/wnd.log")
+	bytes=$(wc -c <"$WN_TMP/wnd.log")
+	[ "$lines" -lt 30 ] && [ "$bytes" -lt 8192 ] ||
+		fail "wnd logged $lines lines, $bytes bytes: $(head -c 2000 "$WN_TMP/wnd.log")"
+}
+
+test_running_out_of_descriptors_backs_off() {
+	# a limit above what the descriptors allow: accept runs out of them
+	limits_config "$WN_TMP/wnd.yaml" max_connections 1000 idle_timeout_ms 2000 \
+		handshake_timeout_ms 2000
+	start_nofile 64 --config "$WN_TMP/wnd.yaml"
+	expect_eq "$(log_lines 'max_connections 1000 leaves less than')" 1 "warning at start"
+	mkproject p
+	attack_bg "$WN_TMP/attack.out" "$WN_SERVER" hold 200 handshake 30
+	wait_for 20 "wnctl served once the idle connections are closed" \
+		wnctl --timeout 2000 project list
+	wait "$ATTACK_PID" || fail "attack failed: $(cat "$WN_TMP/attack.out")"
+	local opened
+	opened=$(sed -n 's/^opened=\([0-9]*\) .*/\1/p' "$WN_TMP/attack.out")
+	expect_contains "$(cat "$WN_TMP/attack.out")" "closed_by_server=$opened " \
+		"the attack's connections closed by wnd"
+	expect_serving
+	local n
+	n=$(log_lines 'accept on .* failed: Too many open files')
+	[ "$n" -ge 1 ] && [ "$n" -le 3 ] || fail "accept failures logged $n times: $(head -c 2000 "$WN_TMP/wnd.log")"
+	[ "$(wc -l <"$WN_TMP/wnd.log")" -lt 30 ] || fail "wnd logged $(wc -l <"$WN_TMP/wnd.log") lines"
+}
+
+test_handshake_and_idle_timeouts_close_connections() {
+	limits_config "$WN_TMP/wnd.yaml" handshake_timeout_ms 500 idle_timeout_ms 1500
+	wn_start --config "$WN_TMP/wnd.yaml"
+	mkproject p
+	mktask p t
+	local mode out
+	for mode in none half handshake request; do
+		out=$(attack "$WN_SERVER" hold 3 "$mode" 10) || fail "$mode: $out"
+		expect_contains "$out" "opened=3 refused=0 closed_by_server=3" "connections that sent $mode"
+	done
+	# a Fetch that waits longer than the idle time is not idle: answered
+	out=$(attack "$WN_SERVER" hold 2 "fetch=$(fetch_body p 3000)" 6) || fail "fetch: $out"
+	expect_contains "$out" "answered=2" "waiting fetches answered"
+	expect_serving
+}

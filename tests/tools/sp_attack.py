@@ -21,6 +21,26 @@ well-behaved client would not. Frames are built by sp_peer.py's Peer.
         parked), then "message: TEXT" of the first refusal, then "fresh
         list: ok|timeout" with every connection still open.
 
+  sp_attack.py URL bigframe N SIZE PID
+        N connections each send a Submit of SIZE bytes without a token, all
+        but its last byte, and hold it; then prints "rss_growth_kb=K" (wnd's,
+        process PID, since before the first) and, per connection, "conn I
+        code C message M" for the answer it got within 5 s ("code -" for
+        none).
+  sp_attack.py URL partial N SIZE PART
+        N connections each send the first PART bytes of a SIZE-byte request
+        without a token and hold them; prints "answered=K codes=C,..." for
+        the answers that came within 2 s and "message: M" of the first.
+  sp_attack.py URL hold N MODE SECONDS
+        opens N connections (a connect that fails or takes over 2 s counts as
+        refused), each sends MODE: "none" (nothing), "half" (half the
+        handshake), "handshake" (the handshake only), "request" (the
+        handshake and a List, its answer read) or "fetch=HEX" (the handshake
+        and a Fetch with body HEX); prints "holding K" once they are open,
+        then holds them up to SECONDS (until each is closed) and prints
+        "opened=K refused=R closed_by_server=C answered=A" (closed, answers
+        read while held) and "message: M" of the first answer that was not
+        OK, if any.
 Options before URL: --token T puts T in every envelope. Exit 0, or 1 on a
 protocol error (a message on stderr)."""
 import os
@@ -172,6 +192,137 @@ def cmd_parkmany(url, conns, n, fetch_hex):
     print("fresh list: %s" % state, flush=True)
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise ValueError("no VmRSS for process %d" % pid)
+
+
+def raw_conn(url, timeout=2):
+    """A connected socket (no handshake), or None when the server does not
+    take it in time."""
+    try:
+        p = Peer.__new__(Peer)
+        p.ipc = url.startswith("ipc://")
+        if p.ipc:
+            p.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            p.s.settimeout(timeout)
+            p.s.connect(url[6:])
+        else:
+            host, port = url.split("://", 1)[1].rsplit(":", 1)
+            p.s = socket.create_connection((host.strip("[]"), int(port)), timeout)
+        p.s.settimeout(10)
+        p.buf, p.pos = bytearray(), 0
+        return p
+    except (OSError, socket.timeout):
+        return None
+
+
+def big_request(size):
+    """The bytes of an SP message of size bytes: SP id, then a Submit
+    envelope whose body fills the rest."""
+    head = varint(1 << 3) + varint(new_id()) + field(2, M_SUBMIT.encode())
+    for vl in range(1, 11):
+        fill = size - 4 - len(head) - 1 - vl
+        if len(varint(fill)) == vl:
+            break
+    body = head + varint(3 << 3 | 2) + varint(fill) + b"x" * fill
+    return struct.pack(">I", 0x80000001) + body
+
+
+def cmd_bigframe(url, n, size, pid):
+    before = rss_kb(pid)
+    conns = []
+    for _ in range(n):
+        c = Conn(url)
+        msg = big_request(size)
+        pre = (b"\x01" if c.ipc else b"") + struct.pack(">Q", len(msg))
+        c.s.settimeout(30)
+        c.s.sendall(pre + msg[:-1])
+        conns.append(c)
+    time.sleep(0.5)
+    print("rss_growth_kb=%d" % (rss_kb(pid) - before), flush=True)
+    for i, c in enumerate(conns):
+        r = c.reply(5)
+        if r is None:
+            print("conn %d code - message -" % (i + 1), flush=True)
+        else:
+            print("conn %d code %d message %s" % (i + 1, r[1].get(2, 0),
+                  r[1].get(3, b"").decode()), flush=True)
+
+
+def cmd_partial(url, n, size, part):
+    conns = []
+    for _ in range(n):
+        c = Conn(url)
+        msg = big_request(size)
+        pre = (b"\x01" if c.ipc else b"") + struct.pack(">Q", len(msg))
+        c.s.sendall((pre + msg)[:part])
+        conns.append(c)
+    codes, message = [], None
+    deadline = time.time() + 2
+    for c in conns:
+        r = c.reply(max(deadline - time.time(), 0.01))
+        if r is not None:
+            codes.append(r[1].get(2, 0))
+            if message is None:
+                message = r[1].get(3, b"").decode()
+    print("answered=%d codes=%s" % (len(codes), ",".join(sorted(set(map(str, codes)))) or "-"))
+    print("message: %s" % (message or "-"), flush=True)
+
+
+def cmd_hold(url, n, mode, seconds):
+    held, refused, message = [], 0, None
+    hs = bytes([0, 0x53, 0x50, 0, 0, 48, 0, 0])
+    for _ in range(n):
+        p = raw_conn(url)
+        if p is None:
+            refused += 1
+            continue
+        try:
+            if mode == "half":
+                p.s.sendall(hs[:4])
+            elif mode in ("handshake", "request") or mode.startswith("fetch="):
+                p.s.sendall(hs)
+            if mode.startswith("fetch="):
+                p.recv_exact(8)
+                p.s.sendall(p.frame(1, envelope(new_id(), M_FETCH, bytes.fromhex(mode[6:]))))
+            if mode == "request":
+                p.recv_exact(8)
+                p.s.sendall(p.frame(1, envelope(new_id(), M_LIST, b"")))
+                if p.ipc and p.recv_exact(1) != b"\x01":
+                    raise ValueError("bad ipc message type")
+                (ln,) = struct.unpack(">Q", p.recv_exact(8))
+                resp = parse(p.recv_exact(ln)[4:])
+                if resp.get(2, 0) != 0 and message is None:
+                    message = resp.get(3, b"").decode()
+        except (OSError, EOFError):
+            refused += 1
+            continue
+        held.append(p)
+    print("holding %d" % len(held), flush=True)
+    closed, got = 0, []
+    deadline = time.time() + seconds
+    open_ = list(held)
+    while open_ and time.time() < deadline:
+        ready = select.select([p.s for p in open_], [], [], max(deadline - time.time(), 0))[0]
+        for p in [p for p in open_ if p.s in ready]:
+            try:
+                data = p.s.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                closed += 1
+                open_.remove(p)
+            elif mode.startswith("fetch=") and p not in got:
+                got.append(p)  # the server's handshake came before: its answer
+    print("opened=%d refused=%d closed_by_server=%d answered=%d"
+          % (len(held), refused, closed, len(got)))
+    print("message: %s" % (message or "-"), flush=True)
+
+
 def main():
     global TOKEN
     args = sys.argv[1:]
@@ -183,6 +334,12 @@ def main():
         cmd_repeat(url, int(rest[0]), rest[1], rest[2])
     elif cmd == "parkmany":
         cmd_parkmany(url, int(rest[0]), int(rest[1]), rest[2])
+    elif cmd == "bigframe":
+        cmd_bigframe(url, int(rest[0]), int(rest[1]), int(rest[2]))
+    elif cmd == "partial":
+        cmd_partial(url, int(rest[0]), int(rest[1]), int(rest[2]))
+    elif cmd == "hold":
+        cmd_hold(url, int(rest[0]), rest[1], float(rest[2]))
     else:
         raise SystemExit("unknown command " + cmd)
     return 0

@@ -3,10 +3,13 @@
  *
  *   wnraw URL [--hex HEX | --file F | --garbage N [--seed S]]
  *             [--method M [--body-hex HEX | --body-file F] [--id N] [--token T]]
- *             [--truncate N] [--repeat K] [--timeout MS]
+ *             [--truncate N] [--repeat K] [--timeout MS] [--hello]
  *
  * --method builds Request{id, method, body, token} (id random unless given);
- * otherwise the message is the given bytes. --truncate keeps the first N
+ * otherwise the message is the given bytes. --hello first sends a small
+ * request (ProjectService/List with --token) on the same connection and
+ * prints nothing of it: wnd takes a request over max_unauthenticated_request
+ * only on a connection that has authenticated. --truncate keeps the first N
  * bytes. --repeat sends the same bytes K times, each as a separate request.
  * For every reply it prints
  *   code=N name=CODE_NAME message=TEXT
@@ -36,7 +39,7 @@ static void raw_usage(void)
 	fprintf(stderr,
 	        "usage: wnraw URL [--hex HEX | --file F | --garbage N [--seed S]]\n"
 	        "             [--method M [--body-hex HEX | --body-file F] [--id N] [--token T]]\n"
-	        "             [--truncate N] [--repeat K] [--timeout MS]\n");
+	        "             [--truncate N] [--repeat K] [--timeout MS] [--hello]\n");
 	exit(2);
 }
 
@@ -117,7 +120,7 @@ static raw_buf raw_garbage(size_t n, uint64_t seed)
 	return b;
 }
 
-static void raw_print_reply(nng_msg *reply)
+static void raw_print_reply(nng_msg *reply, bool quiet)
 {
 	size_t len = nng_msg_len(reply);
 	Whatsnext__V1__Response *resp =
@@ -125,6 +128,10 @@ static void raw_print_reply(nng_msg *reply)
 	if (resp == NULL) {
 		printf("undecodable reply len=%zu\n", len);
 		exit(1);
+	}
+	if (quiet) {
+		whatsnext__v1__response__free_unpacked(resp, NULL);
+		return;
 	}
 	printf("code=%d name=%s message=%s\n", (int)resp->code, wn_code_name((int)resp->code),
 	       resp->message ? resp->message : "");
@@ -135,8 +142,9 @@ static void raw_print_reply(nng_msg *reply)
 	whatsnext__v1__response__free_unpacked(resp, NULL);
 }
 
-/* raw_send sends b as one request and prints the reply; returns 0 or 3. */
-static int raw_send(nng_socket sock, const raw_buf *b, int timeout_ms)
+/* raw_send sends b as one request and prints the reply (unless quiet);
+ * returns 0 or 3. */
+static int raw_send(nng_socket sock, const raw_buf *b, int timeout_ms, bool quiet)
 {
 	nng_ctx ctx;
 	nng_aio *aio = NULL;
@@ -167,7 +175,7 @@ static int raw_send(nng_socket sock, const raw_buf *b, int timeout_ms)
 	rv = nng_aio_result(aio);
 	if (rv == 0) {
 		msg = nng_aio_get_msg(aio);
-		raw_print_reply(msg);
+		raw_print_reply(msg, quiet);
 		nng_msg_free(msg);
 	}
 out_aio:
@@ -189,6 +197,7 @@ typedef struct raw_opts {
 	uint64_t id, seed, garbage, repeat;
 	int64_t truncate; /* -1: send it whole */
 	int timeout_ms;
+	bool hello;
 } raw_opts;
 
 /* raw_option takes option o with value v into *r; false if o is unknown. */
@@ -234,9 +243,15 @@ static raw_opts raw_parse(int argc, char **argv)
 	              .repeat = 1,
 	              .truncate = -1,
 	              .timeout_ms = 5000};
-	for (int i = 2; i < argc; i += 2)
+	for (int i = 2; i < argc; i += 2) {
+		if (strcmp(argv[i], "--hello") == 0) {
+			r.hello = true;
+			i--;
+			continue;
+		}
 		if (i + 1 >= argc || !raw_option(&r, argv[i], argv[i + 1]))
 			raw_usage();
+	}
 	if (r.have_bytes + (r.method != NULL) != 1)
 		raw_die("message", "give exactly one of --hex, --file, --garbage, --method");
 	return r;
@@ -290,8 +305,19 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	int status = 0;
-	for (uint64_t k = 0; k < r.repeat; k++)
-		if (raw_send(sock, &b, r.timeout_ms) != 0)
+	if (r.hello) {
+		Whatsnext__V1__Request req = WHATSNEXT__V1__REQUEST__INIT;
+		req.id = wn_random_u64() | 1;
+		req.method = "/whatsnext.v1.ProjectService/List";
+		req.token = (char *)r.token;
+		raw_buf h = {NULL, 0};
+		h.data = wn_message_pack(&req.base, &h.len);
+		if (raw_send(sock, &h, r.timeout_ms, true) != 0)
+			status = 3;
+		free(h.data);
+	}
+	for (uint64_t k = 0; k < r.repeat && status == 0; k++)
+		if (raw_send(sock, &b, r.timeout_ms, false) != 0)
 			status = 3;
 	free(b.data);
 	/* No nng_close: with a large request still unsent to a peer that stopped
