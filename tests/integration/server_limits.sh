@@ -261,3 +261,19 @@ test_handshake_and_idle_timeouts_close_connections() {
 	expect_contains "$out" "answered=2" "waiting fetches answered"
 	expect_serving
 }
+
+# test-lock: tcp-ports
+test_a_tls_handshake_that_never_ends_is_closed() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
+		-out cert.pem -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
+	limits_config "$WN_TMP/wnd.yaml" handshake_timeout_ms 500 tls_cert "$WN_TMP/cert.pem" \
+		tls_key "$WN_TMP/key.pem"
+	local port
+	port=$(free_port)
+	wn_start --config "$WN_TMP/wnd.yaml" --listen "tls+tcp://127.0.0.1:$port"
+	# connections to the TLS port that never start their TLS handshake
+	local out
+	out=$(attack "tcp://127.0.0.1:$port" hold 3 none 10) || fail "attack: $out"
+	expect_contains "$out" "opened=3 refused=0 closed_by_server=3" "silent TLS connections"
+	expect_serving
+}
