@@ -159,7 +159,7 @@ uint8_t *wn_netguard_answer(const wn_netguard *g, int why, size_t *len)
 		         "the server has too many connections (%zu, max_connections); retry later",
 		         g->l.max_connections);
 	else if (why == WN_GUARD_AUTH_FIRST) {
-		err = WN_EPERM;
+		err = WN_EAUTH;
 		snprintf(msg, sizeof(msg),
 		         "authenticate first: a request over %zu bytes "
 		         "(max_unauthenticated_request) must follow one with a valid token "
