@@ -245,6 +245,36 @@ static int resend_other(driver *d, const sent *s)
 	return rv;
 }
 
+int driver_exec_as(driver *d, wn_rpc *r, const char *method, const ProtobufCMessage *msg,
+                   uint64_t reqid, int want)
+{
+	const wn_method *mt = method_get(method);
+	if (want == 0) {
+		wn_rpc *admin = d->srv.rpc;
+		d->srv.rpc = r;
+		int rv = exec_request(d, mt, msg, reqid);
+		d->srv.rpc = admin;
+		return rv;
+	}
+	catch_up(d);
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int code = wn_rpc_call(r, mt->path, msg, mt->reply, &out, &errmsg, reqid, 0);
+	d->last_code = code;
+	int rv =
+	    code == want
+	        ? 0
+	        : fail(d, "%s with a token: expected %s, got %s: %s", method, wn_code_name(want),
+	               code >= 0 ? wn_code_name(code) : "no reply", errmsg ? errmsg : "");
+	if (d->verbose)
+		fprintf(stderr, "    %s -> %s: %s\n", method,
+		        code >= 0 ? wn_code_name(code) : "no reply", errmsg ? errmsg : "");
+	free(errmsg);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	return rv;
+}
+
 /* check_all takes a snapshot and compares it with the model. */
 static int check_all(driver *d, snapshot *s, const char *when)
 {
@@ -257,6 +287,8 @@ static int check_all(driver *d, snapshot *s, const char *when)
 	}
 	if (compare_snapshot(d->m, s) != 0)
 		return fail(d, "%s: %s", when, d->m->err);
+	if (tokens_compare(d) != 0)
+		return fail(d, "%s: %s", when, d->err);
 	return 0;
 }
 
@@ -344,6 +376,10 @@ int driver_run(driver *d, op *o)
 		snapshot_free(&s);
 		return rv;
 	}
+	case OP_TOKEN_CREATE:
+	case OP_TOKEN_REVOKE:
+	case OP_AS:
+		return tokens_run(d, o);
 	case OP_RESEND:
 		if (d->nring == 0)
 			return 0;
@@ -391,5 +427,6 @@ void driver_close(driver *d)
 		free(d->ring[i].reply);
 	}
 	free(d->err);
+	tokens_free(d);
 	memset(d, 0, sizeof(*d));
 }

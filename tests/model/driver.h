@@ -27,6 +27,16 @@ typedef struct sent {
 
 #define DRIVER_RING 24
 
+/* A token of the run (model_tokens.c): made by token-create, used by "as". */
+#define MODEL_NTOKENS 4
+typedef struct mtoken {
+	bool live;    /* made and not revoked */
+	int role;     /* TokenRole */
+	int project;  /* a user's one project (model_pname), -1: every project */
+	int worker;   /* a worker's one name (model_wname), -1: none */
+	char *secret; /* kept after a revoke, to be refused */
+} mtoken;
+
 typedef struct driver {
 	model *m;
 	server srv;
@@ -46,6 +56,7 @@ typedef struct driver {
 	uint64_t restarts_term, restarts_kill;
 	int last_code; /* the code of the last reply (-1: none) */
 	char *err;     /* why the last operation failed, malloc'd */
+	mtoken tokens[MODEL_NTOKENS];
 } driver;
 
 /* driver_open starts wnd (path wnd) in directory dir with an empty model. */
@@ -67,6 +78,19 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 
 /* Generating operations (gen.c): the next operation of a run from rng. */
 void gen_op(driver *d, uint64_t *rng, op *o);
+
+/* Tokens (model_tokens.c). tokens_run runs token-create, token-revoke and
+ * "as" (an operation sent with a token of the run); tokens_compare holds
+ * TokenService/List to the model's tokens; tokens_name names slot k. */
+int tokens_run(driver *d, op *o);
+int tokens_compare(driver *d);
+void tokens_free(driver *d);
+const char *tokens_name(int64_t slot);
+
+/* driver_exec_as sends msg (of method, the model's short name) with r under
+ * reqid: judged by the model when want is 0, else it must answer want. */
+int driver_exec_as(driver *d, wn_rpc *r, const char *method, const ProtobufCMessage *msg,
+                   uint64_t reqid, int want);
 
 /* rng_next returns the next number of a splitmix64 sequence. */
 uint64_t rng_next(uint64_t *s);

@@ -344,16 +344,30 @@ static int64_t resend_pick(const driver *d, uint64_t *r, bool other)
 	return -1;
 }
 
+/* gen_as sends some operations with a token of the run instead of the
+ * admin's ("as"): the operation's own arguments, the token's slot in a[10],
+ * its kind in a[11]. */
+static void gen_as(driver *d, uint64_t *r, op *o)
+{
+	if (!d->srv.tokens || o->kind == OP_SWEEP_UPDATE || o->a[10] != 0 || o->a[11] != 0 ||
+	    !chance(r, 15))
+		return;
+	o->a[10] = pick(r, MODEL_NTOKENS);
+	o->a[11] = o->kind;
+	o->kind = OP_AS;
+}
+
 static const struct {
 	int kind, weight;
 } weights[] = {
-    {OP_P_CREATE, 3}, {OP_P_UPDATE, 3},  {OP_P_DELETE, 1},     {OP_T_CREATE, 4},
-    {OP_T_UPDATE, 2}, {OP_T_DELETE, 1},  {OP_SUBMIT, 16},      {OP_BATCH, 5},
-    {OP_CANCEL, 3},   {OP_RETRY, 3},     {OP_REMOVE, 2},       {OP_PRIORITY, 2},
-    {OP_FETCH, 16},   {OP_HEARTBEAT, 6}, {OP_COMPLETE, 14},    {OP_COMPLETE_BATCH, 3},
-    {OP_RELEASE, 3},  {OP_CLEAR, 1},     {OP_POP, 2},          {OP_JOIN, 3},
-    {OP_LEAVE, 1},    {OP_DRAIN, 1},     {OP_SWEEP_UPDATE, 2}, {OP_RESEND, 4},
-    {OP_ADVANCE, 5},  {OP_RESTART, 2},   {OP_CHECK, 1},
+    {OP_P_CREATE, 3},     {OP_P_UPDATE, 3},  {OP_P_DELETE, 1},     {OP_T_CREATE, 4},
+    {OP_T_UPDATE, 2},     {OP_T_DELETE, 1},  {OP_SUBMIT, 16},      {OP_BATCH, 5},
+    {OP_CANCEL, 3},       {OP_RETRY, 3},     {OP_REMOVE, 2},       {OP_PRIORITY, 2},
+    {OP_FETCH, 16},       {OP_HEARTBEAT, 6}, {OP_COMPLETE, 14},    {OP_COMPLETE_BATCH, 3},
+    {OP_RELEASE, 3},      {OP_CLEAR, 1},     {OP_POP, 2},          {OP_JOIN, 3},
+    {OP_LEAVE, 1},        {OP_DRAIN, 1},     {OP_SWEEP_UPDATE, 2}, {OP_RESEND, 4},
+    {OP_ADVANCE, 5},      {OP_RESTART, 2},   {OP_CHECK, 1},        {OP_TOKEN_CREATE, 2},
+    {OP_TOKEN_REVOKE, 1},
 };
 
 /* weight returns the weight of kind i in the run's profile. */
@@ -369,6 +383,9 @@ static int weight(const driver *d, size_t i)
 	    {3, OP_RESEND, 2}, {3, OP_SWEEP_UPDATE, 2},
 	};
 	int w = weights[i].weight;
+	if ((weights[i].kind == OP_TOKEN_CREATE || weights[i].kind == OP_TOKEN_REVOKE) &&
+	    !d->srv.tokens)
+		return 0;
 	for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++)
 		if (more[k].profile == d->profile && more[k].kind == weights[i].kind)
 			w *= more[k].times;
@@ -426,9 +443,20 @@ void gen_op(driver *d, uint64_t *r, op *o)
 		break;
 	case OP_CHECK:
 		break;
+	case OP_TOKEN_CREATE:
+		/* a slot, a role, for a user one project (or all), for a worker a name */
+		o->a[0] = pick(r, MODEL_NTOKENS);
+		o->a[1] = 1 + pick(r, 4);
+		o->a[2] = chance(r, 50) ? 1 + pick(r, MODEL_NPROJ) : 0;
+		o->a[3] = pick(r, MODEL_NWORKER);
+		break;
+	case OP_TOKEN_REVOKE:
+		o->a[0] = pick(r, MODEL_NTOKENS);
+		break;
 	default:
 		gen_admin_ops(d, r, o);
 		gen_job_ops(d, r, o);
 		gen_queue_ops(d, r, o);
+		gen_as(d, r, o);
 	}
 }

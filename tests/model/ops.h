@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OP_NARGS 10
+#define OP_NARGS 12
 
 /* X(kind, name) for every kind of operation. */
 #define OP_KINDS(X)                                                                                \
@@ -39,7 +39,10 @@
 	X(OP_RESEND, "resend")                                                                     \
 	X(OP_ADVANCE, "advance")                                                                   \
 	X(OP_RESTART, "restart")                                                                   \
-	X(OP_CHECK, "check")
+	X(OP_CHECK, "check")                                                                       \
+	X(OP_TOKEN_CREATE, "token-create")                                                         \
+	X(OP_TOKEN_REVOKE, "token-revoke")                                                         \
+	X(OP_AS, "as")
 
 #define OP_ENUM(k, n) k,
 enum { OP_KINDS(OP_ENUM) OP_NKINDS };

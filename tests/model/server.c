@@ -78,6 +78,17 @@ int server_init(server *s, const char *wnd, const char *dir, char **err)
 	}
 	s->test_clock = strstr(help, "--test-clock") != NULL;
 	s->check = strstr(help, "--check") != NULL;
+	s->tokens = strstr(help, "--admin-token-file") != NULL;
+	s->admin = wn_xasprintf("%s/admin.token", dir);
+	int fd = open(s->admin, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, SERVER_ADMIN_SECRET "\n", sizeof(SERVER_ADMIN_SECRET)) !=
+	                  (ssize_t)sizeof(SERVER_ADMIN_SECRET)) {
+		*err = wn_xasprintf("cannot write %s: %s", s->admin, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -95,6 +106,7 @@ void server_release(server *s)
 	free(s->url);
 	free(s->clock);
 	free(s->log);
+	free(s->admin);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -146,12 +158,22 @@ int server_start(server *s, int64_t offset, char **err)
 	snprintf(lease_arg, sizeof(lease_arg), "%lld", (long long)MODEL_LEASE_MS);
 	snprintf(worker_arg, sizeof(worker_arg), "%lld", (long long)MODEL_WORKER_MS);
 	snprintf(retention_arg, sizeof(retention_arg), "%lld", (long long)MODEL_RETENTION_MS);
-	char *argv[] = {s->wnd,     "--data",         s->data,       "--listen",
-	                s->url,     "--lease-ms",     lease_arg,     "--worker-timeout-ms",
-	                worker_arg, "--retention-ms", retention_arg, "--log-level",
-	                "warn",     "--test-clock",   s->clock,      NULL};
-	if (!s->test_clock)
-		argv[13] = NULL;
+	char *argv[] = {s->wnd,        "--data",
+	                s->data,       "--listen",
+	                s->url,        "--lease-ms",
+	                lease_arg,     "--worker-timeout-ms",
+	                worker_arg,    "--retention-ms",
+	                retention_arg, "--log-level",
+	                "warn",        "--test-clock",
+	                s->clock,      NULL,
+	                NULL,          NULL};
+	int argc = s->test_clock ? 15 : 13;
+	argv[argc] = NULL;
+	if (s->tokens) {
+		argv[argc++] = "--admin-token-file";
+		argv[argc++] = s->admin;
+		argv[argc] = NULL;
+	}
 	server_clock(s, offset);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -181,8 +203,8 @@ int server_start(server *s, int64_t offset, char **err)
 			return -1;
 		}
 		char *msg = NULL;
-		if (s->rpc == NULL &&
-		    wn_rpc_open(s->url, NULL, WN_RPC_DIRECT, &s->rpc, &msg) != 0) {
+		if (s->rpc == NULL && wn_rpc_open(s->url, s->tokens ? SERVER_ADMIN_SECRET : NULL,
+		                                  WN_RPC_DIRECT, &s->rpc, &msg) != 0) {
 			free(msg);
 			sleep_ms(25);
 			continue;

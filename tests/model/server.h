@@ -20,8 +20,13 @@ typedef struct server {
 	pid_t pid;       /* 0: not running */
 	bool test_clock; /* wnd has --test-clock */
 	bool check;      /* wnd has --check */
+	bool tokens;     /* wnd has --admin-token-file: started with dir/admin.token */
+	char *admin;     /* dir/admin.token, which holds the admin secret */
 	wn_rpc *rpc;     /* open while it runs */
 } server;
+
+/* The bootstrap admin token's secret of a run's wnd. */
+#define SERVER_ADMIN_SECRET "wnmodel-admin-secret-0123456789"
 
 /* server_init prepares s for wnd binary wnd in a fresh directory dir (which
  * it creates) and learns which options that wnd has. */
