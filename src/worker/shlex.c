@@ -153,6 +153,7 @@ static void doc_word_end(wn_shlex *lx)
 		lx->docs[lx->ndocs++] = (doc){d, lx->word_quoted, lx->word_tabs};
 	}
 	lx->word = false;
+	lx->lt = 0;
 }
 
 /* doc_delim_char reads c as part of a here-document's delimiter word; false
@@ -173,7 +174,7 @@ static bool doc_delim_char(wn_shlex *lx, char c)
 	}
 	if (!lx->word_started && c == '<' && lx->lt == 2) {
 		lx->word = false; /* <<<: a here-string, no document */
-		lx->lt = 3;
+		lx->lt = 0;       /* the next '<' starts an operator of its own */
 		return true;
 	}
 	if (!lx->word_started && (c == ' ' || c == '\t'))
@@ -431,7 +432,7 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 	case '\\':
 		lx->escape = true;
 		lx->before_escape = prev;
-		break;
+		return; /* a line continuation leaves cmdpos as it is */
 	case '\'':
 		lex_push(lx, prev == '$' ? F_ANSI : F_SQUOTE, false);
 		break;
@@ -482,6 +483,7 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 	case '<':
 		if (++lx->lt == 2)
 			code_here_doc(lx);
+		lx->cmdpos = false; /* no keyword after a redirection */
 		return;
 	default:
 		break;
@@ -602,6 +604,9 @@ static void lex_frames(wn_shlex *lx, char c)
 	lx->prev = c;
 	if (c != '<')
 		lx->lt = 0;
+	if (c == '`' && f->kind != F_BACKTICK && lex_in_backquotes(lx))
+		lex_unsure(lx, "a backquote inside quotes or $( ... ) inside backquotes "
+		               "(write $( ... ) instead)");
 	if (f->fresh) {
 		f->fresh = false;
 		if (c == '(') { /* $(( */
