@@ -98,6 +98,19 @@ const char *wn_name_check(const char *s)
 	return NULL;
 }
 
+const char *wn_job_name_check(const char *s)
+{
+	char tmp[WN_NAME_MAX + 2];
+	size_t n = strlen(s);
+	if (n > WN_NAME_MAX)
+		return "name is longer than 128 bytes";
+	memcpy(tmp, s, n + 1);
+	for (size_t i = 1; i < n; i++)
+		if (strchr("=,:+@", tmp[i]) != NULL)
+			tmp[i] = '_';
+	return wn_name_check(tmp);
+}
+
 uint64_t wn_random_u64(void)
 {
 	uint64_t v = 0;

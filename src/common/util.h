@@ -30,6 +30,11 @@ int64_t wn_mono_ms(void);
  * [A-Za-z0-9._-], starting with a letter or digit), else a static reason. */
 const char *wn_name_check(const char *s);
 
+/* wn_job_name_check returns NULL if s is a valid job name (as wn_name_check,
+ * but '=', ',', ':', '+' and '@' may follow the first character, so that
+ * names can spell out parameters: "lr=0.1,bs=32"), else a static reason. */
+const char *wn_job_name_check(const char *s);
+
 /* wn_random_u64 returns 64 random bits from the kernel. */
 uint64_t wn_random_u64(void);
 

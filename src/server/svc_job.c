@@ -17,22 +17,6 @@
 
 #define JOB_LIST_SCAN_MAX 100000
 
-/* job_name_check returns NULL if s is a valid job name: like other names
- * (wn_name_check) but '=', ',', ':', '+' and '@' are allowed too, so names
- * can spell out parameters ("lr=0.1,bs=32"). */
-static const char *job_name_check(const char *s)
-{
-	char tmp[WN_NAME_MAX + 2];
-	size_t n = strlen(s);
-	if (n > WN_NAME_MAX)
-		return "name is longer than 128 bytes";
-	memcpy(tmp, s, n + 1);
-	for (size_t i = 1; i < n; i++)
-		if (strchr("=,:+@", tmp[i]) != NULL)
-			tmp[i] = '_';
-	return wn_name_check(tmp);
-}
-
 /* job_deps_from_spec copies the dependencies of spec s into j, checking
  * those given by id; refs (batch-local names) are resolved by the caller. */
 static int job_deps_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, Job *j,
@@ -113,7 +97,7 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 	struct project *p = wn_engine_project(c, s->project, &rv);
 	if (p == NULL || wn_engine_task(c, p, s->task, &rv) == NULL)
 		return wn_call_fail(c, rv, "%s%s", where, c->msg);
-	const char *why = s->name[0] ? job_name_check(s->name) : NULL;
+	const char *why = s->name[0] ? wn_job_name_check(s->name) : NULL;
 	if (why != NULL)
 		return wn_call_fail(c, WN_EINVAL, "%sinvalid job name \"%.140s\": %s", where,
 		                    s->name, why);
@@ -296,11 +280,11 @@ int wn_svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, Protobuf
 			                    i + 1, projs[0]->name);
 	}
 	if (rq->sweep != NULL && rq->sweep->name[0] != '\0' &&
-	    (strlen(rq->sweep->name) > WN_NAME_MAX || job_name_check(rq->sweep->name) != NULL))
+	    (strlen(rq->sweep->name) > WN_NAME_MAX || wn_job_name_check(rq->sweep->name) != NULL))
 		return wn_call_fail(
 		    c, WN_EINVAL, "invalid sweep name \"%.140s\": %s", rq->sweep->name,
 		    strlen(rq->sweep->name) > WN_NAME_MAX ? "name is longer than 128 bytes"
-		                                          : job_name_check(rq->sweep->name));
+		                                          : wn_job_name_check(rq->sweep->name));
 	if (wn_job_ids_left(c, rq->n_jobs) != WN_OK)
 		return WN_ETOOBIG;
 	uint64_t first = c->e->next_id;

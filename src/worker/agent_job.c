@@ -475,6 +475,23 @@ static void job_log_end(const wn_agent *a, const agent_job *j, const job_state *
 		wn_debug("job %llu: output tail: %s", id, s->res.output_tail);
 }
 
+/* job_names_check returns NULL when the names the server sent with j are
+ * names the server itself accepts (they go into paths and scripts), else
+ * why the job is refused (malloc'd). */
+static char *job_names_check(const agent_job *j)
+{
+	const char *why = NULL, *what = NULL;
+	if ((why = wn_name_check(j->project)) != NULL)
+		what = "project";
+	else if ((why = wn_name_check(j->task)) != NULL)
+		what = "task";
+	else if (j->name[0] != '\0' && (why = wn_job_name_check(j->name)) != NULL)
+		what = "job";
+	if (why == NULL)
+		return NULL;
+	return wn_xasprintf("refused: the server sent an invalid %s name (%s)", what, why);
+}
+
 /* agent_job_main is a job's runner thread: resources, the run, the report. */
 static void *agent_job_main(void *arg)
 {
@@ -483,7 +500,9 @@ static void *agent_job_main(void *arg)
 	job_state s;
 	job_state_init(&s, a, j);
 	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
-	if (f == NULL) {
+	if ((s.res.reason = job_names_check(j)) != NULL) {
+		/* nothing of it is used */
+	} else if (f == NULL) {
 		s.res.reason =
 		    wn_xasprintf("worker %s has no formatter for task %s", a->name, j->task);
 	} else if (job_take_resources(a, j, f, &s)) {

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "kit.h"
 #include "proc.h"
+#include "safepath.h"
 #include "template.h"
 #include "util.h"
 
@@ -50,6 +51,7 @@ typedef struct cli_run {
 	char **envp;
 	char *workdir;
 	char *log_path;
+	char *log_root; /* the log file stays inside it */
 	wn_proc *proc;
 	char *desc;
 } cli_run;
@@ -118,6 +120,7 @@ static void cli_release(void *p)
 	wn_argv_free(r->envp);
 	free(r->workdir);
 	free(r->log_path);
+	free(r->log_root);
 	free(r->desc);
 	free(r);
 }
@@ -134,6 +137,23 @@ static void cli_env_put(char **envp, size_t *n, char *entry)
 		}
 	}
 	envp[(*n)++] = entry;
+}
+
+/* cli_paths gives r its working directory (from the rendered wd) and log
+ * file (from log), each inside its root: the directory its template starts
+ * in (base_dir, log_dir or below); false with *reason when one is outside. */
+static int cli_paths(const cli_conf *c, cli_run *r, const char *wd, const char *log, char **reason)
+{
+	if (c->workdir != NULL) {
+		char *root = wn_safepath_root(c->base_dir, c->workdir);
+		r->workdir = wn_safepath_inside(root, c->base_dir, wd, "working directory", reason);
+		free(root);
+		if (r->workdir == NULL)
+			return WN_EINVAL;
+	}
+	r->log_root = wn_safepath_root(c->log_dir, c->log);
+	r->log_path = wn_safepath_inside(r->log_root, c->log_dir, log, "log file", reason);
+	return r->log_path ? WN_OK : WN_EINVAL;
 }
 
 static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
@@ -161,11 +181,16 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	r->argv = wn_xcalloc(ncmd + 1, sizeof(char *));
 	for (size_t i = 0; i < ncmd; i++)
 		r->argv[i] = vals[i];
-	char *wd = vals[ncmd + nenv];
-	r->workdir = c->workdir ? wn_path_join(c->base_dir, wd) : NULL;
-	free(wd);
-	r->log_path = wn_path_join(c->log_dir, vals[ncmd + nenv + 1]);
+	rc = cli_paths(c, r, vals[ncmd + nenv], vals[ncmd + nenv + 1], reason);
+	free(vals[ncmd + nenv]);
 	free(vals[ncmd + nenv + 1]);
+	if (rc != WN_OK) {
+		for (size_t i = 0; i < nenv; i++)
+			free(vals[ncmd + i]);
+		free(vals);
+		cli_release(r);
+		return rc;
+	}
 
 	size_t nenviron = 0;
 	if (c->inherit_env)
@@ -202,6 +227,7 @@ static int cli_start(void *p, char **reason)
 	                     .envp = r->envp,
 	                     .workdir = r->workdir,
 	                     .log_path = r->log_path,
+	                     .log_root = r->log_root,
 	                     .orphan_grace_ms = r->conf->kill_grace_ms};
 	int rc = wn_proc_start(&spec, &r->proc, reason);
 	if (rc != WN_OK)

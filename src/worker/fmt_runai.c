@@ -3,6 +3,7 @@
 #include "err.h"
 #include "kit.h"
 #include "log.h"
+#include "safepath.h"
 #include "proc.h"
 #include "runai.h"
 #include "template.h"
@@ -90,6 +91,7 @@ typedef struct runai_run {
 	char *project;
 	char **submit; /* the submit argv, NULL-terminated */
 	char *log_path;
+	char *log_root; /* the log file stays inside it */
 	char *desc;
 	bool started;
 	bool deleting;
@@ -221,6 +223,7 @@ static void runai_release(void *p)
 	free(r->project);
 	wn_argv_free(r->submit);
 	free(r->log_path);
+	free(r->log_root);
 	free(r->desc);
 	free(r->status);
 	free(r);
@@ -349,7 +352,9 @@ static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	r->exit_code = -1;
 	r->project = vals[T_PROJECT];
 	r->name = wn_runai_name(vals[T_NAME]);
-	r->log_path = wn_path_join(c->log_dir, vals[T_LOG]);
+	r->log_root = wn_safepath_root(c->log_dir, c->log);
+	char *why = NULL;
+	r->log_path = wn_safepath_inside(r->log_root, c->log_dir, vals[T_LOG], "log file", &why);
 	wn_argv a = {NULL, 0};
 	wn_argv_push(&a, wn_xstrdup(c->runai));
 	if (!runai_legacy(c))
@@ -376,6 +381,11 @@ static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	free(vals);
 	r->submit = a.v;
 	r->desc = wn_xasprintf("RUNAI workload %s in project %s", r->name, r->project);
+	if (r->log_path == NULL) {
+		runai_release(r);
+		*reason = why;
+		return WN_EINVAL;
+	}
 	*out = r;
 	return WN_OK;
 }
@@ -558,11 +568,18 @@ static void runai_fetch_logs(runai_run *r)
 	if (rc != 0) {
 		wn_debug("job %llu: cannot fetch the logs of RUNAI workload %s: %s",
 		         (unsigned long long)r->job_id, r->name, msg);
-	} else if (wn_proc_mkdirs(r->log_path) == 0) {
-		FILE *f = fopen(r->log_path, "we");
+	} else {
+		int fd = wn_safepath_open(r->log_root, r->log_path, &msg);
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (f != NULL) {
 			fputs(out, f);
 			fclose(f);
+		} else {
+			wn_warn("job %llu: cannot save the logs of RUNAI workload %s: %s",
+			        (unsigned long long)r->job_id, r->name,
+			        msg ? msg : strerror(errno));
+			if (fd >= 0)
+				close(fd);
 		}
 	}
 	free(out);

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "kit.h"
 #include "log.h"
+#include "safepath.h"
 #include "proc.h"
 #include "slurm_script.h"
 #include "strbuf.h"
@@ -211,6 +212,8 @@ static void slurm_release(void *p)
 	free(r->opts_key);
 	free(r->output);
 	free(r->error);
+	free(r->out_root);
+	free(r->err_root);
 	free(r->exports);
 	free(r->body);
 	free(r->script_path);
@@ -238,6 +241,50 @@ static int slurm_line_ok(const char *key, const char *v, char **reason)
 }
 
 enum { T_NAME, T_OUTPUT, T_ERROR, T_OPTS };
+
+/* slurm_path sets *path to the file rendered as v from the template tmpl,
+ * joined to log_dir, and *root to the directory it must stay in; returns
+ * rc, or why it is outside when rc is WN_OK. */
+static int slurm_path(const slurm_conf *c, const char *tmpl, const char *v, const char *what,
+                      char **path, char **root, int rc, char **reason)
+{
+	*root = wn_safepath_root(c->log_dir, tmpl);
+	char *why = NULL;
+	*path = wn_safepath_inside(*root, c->log_dir, v, what, &why);
+	if (*path != NULL)
+		return rc;
+	*path = wn_path_join(c->log_dir, v);
+	if (rc == WN_OK) {
+		*reason = why;
+		return WN_EINVAL;
+	}
+	free(why);
+	return rc;
+}
+
+/* slurm_paths gives r its output and error files (rendered as out and
+ * err), each inside the directory its template starts in. */
+static int slurm_paths(slurm_run *r, const char *out, const char *err, char **reason)
+{
+	const slurm_conf *c = r->conf;
+	int rc =
+	    slurm_path(c, c->output, out, "output file", &r->output, &r->out_root, WN_OK, reason);
+	if (c->error != NULL)
+		rc =
+		    slurm_path(c, c->error, err, "error file", &r->error, &r->err_root, rc, reason);
+	return rc;
+}
+
+/* slurm_workdir_ok checks that the working directory v, rendered from the
+ * template tmpl, stays inside the directory the template starts in. */
+static int slurm_workdir_ok(const char *tmpl, const char *v, char **reason)
+{
+	char *root = wn_safepath_root(NULL, tmpl);
+	char *p = wn_safepath_inside(root, NULL, v, "working directory", reason);
+	free(root);
+	free(p);
+	return p ? WN_OK : WN_EINVAL;
+}
 
 /* slurm_render renders the task's templates for job into vals: the plain
  * ones first ([0, nplain): name, output, error, options, extra), then the
@@ -296,6 +343,8 @@ static int slurm_run_opts(slurm_run *r, const wn_fmt_job *job, char **vals, int 
 		if (slurm_opt(c, i) != NULL) {
 			if (rc == WN_OK)
 				rc = slurm_line_ok(slurm_opts[i].key, v, reason);
+			if (rc == WN_OK && strcmp(slurm_opts[i].key, "workdir") == 0)
+				rc = slurm_workdir_ok(slurm_opt(c, i), v, reason);
 			r->opts[r->nopts++] = wn_xasprintf("%s=%s", slurm_opts[i].flag, v);
 		}
 		free(v);
@@ -367,11 +416,11 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	r->project = wn_xstrdup(job->project);
 	r->task = wn_xstrdup(job->task);
 	r->job_name = vals[T_NAME];
-	r->output = wn_path_join(c->log_dir, vals[T_OUTPUT]);
-	r->error = c->error ? wn_path_join(c->log_dir, vals[T_ERROR]) : NULL;
+	rc = slurm_paths(r, vals[T_OUTPUT], vals[T_ERROR], reason);
 	free(vals[T_OUTPUT]);
 	free(vals[T_ERROR]);
-	rc = slurm_line_ok("job_name", r->job_name, reason);
+	if (rc == WN_OK)
+		rc = slurm_line_ok("job_name", r->job_name, reason);
 	if (rc == WN_OK)
 		rc = slurm_line_ok("output", r->output, reason);
 	if (rc == WN_OK && r->error)

@@ -53,6 +53,8 @@ typedef struct slurm_run {
 	char *opts_key; /* the options joined: runs with equal keys may share an array */
 	char *output;   /* absolute */
 	char *error;    /* absolute, or NULL: with the output */
+	char *out_root; /* the output (and the script beside it) stays inside it */
+	char *err_root; /* the error file stays inside it */
 	char *exports;  /* "export NAME=value" lines */
 	char *body;
 	char *script_path;

@@ -1,4 +1,5 @@
 #include "proc.h"
+#include "safepath.h"
 
 #include "err.h"
 #include "kit.h"
@@ -285,14 +286,27 @@ static int proc_resolve_error(const char *cmd, int err, char **reason)
 	return err == ENOENT ? WN_ENOTFOUND : WN_EPERM;
 }
 
-/* proc_open_log opens (creates, empties) the log file path and returns its
- * descriptor, or -1 with *reason saying why. */
-static int proc_open_log(const char *path, char **reason)
+/* proc_open_log opens (creates, empties) the log file path inside root
+ * (NULL: its directory) and returns its descriptor, or -1 with *reason
+ * saying why. */
+static int proc_open_log(const char *path, const char *root, char **reason)
 {
-	int fd = -1;
-	if (wn_proc_mkdirs(path) != 0 ||
-	    (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
-		*reason = wn_xasprintf("cannot open log file %s: %s", path, strerror(errno));
+	char *dir = NULL;
+	if (root == NULL) {
+		dir = wn_xstrdup(path);
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL)
+			slash[slash == dir] = '\0';
+		else
+			dir[0] = '\0';
+	}
+	char *why = NULL;
+	int fd = wn_safepath_open(root ? root : dir, path, &why);
+	if (fd < 0) {
+		*reason = wn_xasprintf("cannot open log file: %s", why);
+		free(why);
+	}
+	free(dir);
 	return fd;
 }
 
@@ -343,7 +357,8 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	char *path = proc_resolve(spec->argv[0], envp, spec->workdir, &err);
 	if (path == NULL)
 		return proc_resolve_error(spec->argv[0], err, reason);
-	if (spec->log_path != NULL && (logfd = proc_open_log(spec->log_path, reason)) < 0) {
+	if (spec->log_path != NULL &&
+	    (logfd = proc_open_log(spec->log_path, spec->log_root, reason)) < 0) {
 		rc = WN_EIO;
 		goto out;
 	}

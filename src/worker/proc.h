@@ -16,7 +16,9 @@ typedef struct wn_proc_spec {
 	char *const *argv;
 	char *const *envp;    /* the whole environment, NULL-terminated; NULL = the worker's */
 	const char *workdir;  /* NULL = the worker's current directory */
-	const char *log_path; /* created (with its directories) or truncated; NULL = /dev/null */
+	const char *log_path; /* created (with its directories) or emptied; NULL = /dev/null */
+	const char *log_root; /* log_path is inside it: no symbolic link below it is followed
+	                         (wn_safepath_open); NULL = its directory */
 	int orphan_grace_ms;  /* if the worker dies: SIGTERM, then SIGKILL this much later */
 } wn_proc_spec;
 

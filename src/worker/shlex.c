@@ -418,6 +418,12 @@ static void code_newline(wn_shlex *lx)
 /* code_char reads c in code: at the top, in $( ... ) or in backquotes. */
 static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 {
+	if (c == '\\') {
+		/* before anything: a line continuation joins what is around it */
+		lx->escape = true;
+		lx->before_escape = prev;
+		return;
+	}
 	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
 	if (code_keyword(lx, f, c, boundary))
 		return;
@@ -429,10 +435,6 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 	case ' ':
 	case '\t':
 		return;
-	case '\\':
-		lx->escape = true;
-		lx->before_escape = prev;
-		return; /* a line continuation leaves cmdpos as it is */
 	case '\'':
 		lex_push(lx, prev == '$' ? F_ANSI : F_SQUOTE, false);
 		break;
@@ -575,13 +577,14 @@ static void inner_char(wn_shlex *lx, frame *f, char c, char prev)
 static void lex_escaped(wn_shlex *lx, const frame *f, char c)
 {
 	lx->escape = false;
-	lx->kwlen = -1;
-	lx->paren_cmd = false;
 	if (c == '\n' && f->kind != F_ANSI) {
 		/* a line continuation: as if neither were there */
 		lx->prev = lx->before_escape;
 		return;
 	}
+	lx->kwlen = -1;
+	lx->paren_cmd = false;
+	lx->lt = lx->semis = 0;
 	if (strchr("$`\\\"", c) != NULL && lex_in_backquotes(lx))
 		lex_unsure(lx, "a backslash before $, `, \\ or \" inside backquotes "
 		               "(write $( ... ) instead)");
@@ -602,7 +605,7 @@ static void lex_frames(wn_shlex *lx, char c)
 		return;
 	}
 	lx->prev = c;
-	if (c != '<')
+	if (c != '<' && c != '\\')
 		lx->lt = 0;
 	if (c == '`' && f->kind != F_BACKTICK && lex_in_backquotes(lx))
 		lex_unsure(lx, "a backquote inside quotes or $( ... ) inside backquotes "

@@ -4,6 +4,7 @@
 #include "kit.h"
 #include "log.h"
 #include "proc.h"
+#include "safepath.h"
 #include "slurm_script.h"
 #include "strbuf.h"
 #include "util.h"
@@ -94,17 +95,17 @@ char *wn_slurm_submit_array_script(void *const *runs, size_t n, uint32_t max_run
 	return wn_strbuf_take(&b);
 }
 
-/* slurm_write writes text to path (creating its directories). */
-static int slurm_write(const char *path, const char *text, char **reason)
+/* slurm_write writes text to path inside root (creating its directories,
+ * following no symbolic link below root). */
+static int slurm_write(const char *root, const char *path, const char *text, char **reason)
 {
-	if (wn_proc_mkdirs(path) != 0) {
-		*reason =
-		    wn_xasprintf("cannot create the directory of %s: %s", path, strerror(errno));
-		return WN_EIO;
-	}
-	FILE *f = fopen(path, "we");
+	int fd = wn_safepath_open(root, path, reason);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (f == NULL) {
-		*reason = wn_xasprintf("cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0) {
+			*reason = wn_xasprintf("cannot write %s: %s", path, strerror(errno));
+			close(fd);
+		}
 		return WN_EIO;
 	}
 	size_t len = strlen(text);
@@ -115,6 +116,20 @@ static int slurm_write(const char *path, const char *text, char **reason)
 		return WN_EIO;
 	}
 	return WN_OK;
+}
+
+/* slurm_files creates r's output and error files (and their directories)
+ * inside their roots, so that SLURM finds files of this user there and no
+ * symbolic link planted in their place. */
+static int slurm_files(const slurm_run *r, char **reason)
+{
+	int fd = wn_safepath_open(r->out_root, r->output, reason);
+	if (fd >= 0)
+		close(fd);
+	if (fd >= 0 && r->error != NULL &&
+	    (fd = wn_safepath_open(r->err_root, r->error, reason)) >= 0)
+		close(fd);
+	return fd < 0 ? WN_EIO : WN_OK;
 }
 
 /* slurm_submit runs sbatch on script_path and gives the SLURM job id. A
@@ -194,13 +209,10 @@ int wn_slurm_submit_start(void *p, char **reason)
 {
 	slurm_run *r = p;
 	char *script = wn_slurm_submit_script(r);
-	int rc = slurm_write(r->script_path, script, reason);
+	int rc = slurm_write(r->out_root, r->script_path, script, reason);
 	free(script);
-	if (rc == WN_OK && wn_proc_mkdirs(r->output) != 0)
-		wn_warn("job %llu: cannot create the directory of %s: %s",
-		        (unsigned long long)r->job_id, r->output, strerror(errno));
-	if (rc == WN_OK && r->error != NULL)
-		wn_proc_mkdirs(r->error);
+	if (rc == WN_OK)
+		rc = slurm_files(r, reason);
 	char *id = NULL;
 	if (rc == WN_OK)
 		rc = slurm_submit(r->conf, r->script_path, &id, reason);
@@ -225,13 +237,10 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 	free(dir);
 	char *script = wn_slurm_submit_array_script((void *const *)runs, n, max_running);
 	char *reason = NULL, *id = NULL;
-	int rc = slurm_write(path, script, &reason);
+	int rc = slurm_write(first->out_root, path, script, &reason);
 	free(script);
-	for (size_t i = 0; rc == WN_OK && i < n; i++) {
-		wn_proc_mkdirs(runs[i]->output);
-		if (runs[i]->error)
-			wn_proc_mkdirs(runs[i]->error);
-	}
+	for (size_t i = 0; rc == WN_OK && i < n; i++)
+		rc = slurm_files(runs[i], &reason);
 	if (rc == WN_OK)
 		rc = slurm_submit(first->conf, path, &id, &reason);
 	if (rc == WN_OK) {

@@ -38,7 +38,7 @@ typedef struct chk {
 } chk;
 
 typedef struct hdoc {
-	char delim[64];
+	char delim[512];
 	bool quoted, tabs;
 } hdoc;
 
@@ -48,6 +48,15 @@ typedef struct src {
 	hdoc docs[8];
 	int ndocs;
 } src;
+
+/* joins tells whether a line continuation between the characters a and b
+ * may make one token of them: this lexer then gives no verdict. */
+static bool joins(int a, int b)
+{
+	bool wa = a == '_' || (a >= '0' && a <= '9') || ((a | 32) >= 'a' && (a | 32) <= 'z');
+	bool wb = b == '_' || (b >= '0' && b <= '9') || ((b | 32) >= 'a' && (b | 32) <= 'z');
+	return (a > 0 && strchr("$<>;&|(", a) != NULL) || (wa && wb);
+}
 
 static void emit(chk *k, char c, int cls)
 {
@@ -168,6 +177,7 @@ static void lex_expanding(chk *k, src *b, bool dq)
 			return;
 		}
 		if (c == '\\' && at(b, 1) == '\n' && dq) {
+			k->unsure = k->unsure || (b->i > 0 && joins(b->s[b->i - 1], at(b, 2)));
 			b->i += 2;
 		} else if (c == '\\' && at(b, 1) >= 0 && strchr(dq ? "$`\"\\" : "$`\\", at(b, 1))) {
 			emit(k, b->s[b->i + 1], LIT);
@@ -255,7 +265,7 @@ static void lex_doc_word(chk *k, src *b)
 	}
 	d.delim[n] = '\0';
 	emit(k, '<', SYN);
-	if (n == 0 || b->ndocs == 8)
+	if (n == 0 || n >= sizeof(d.delim) - 2 || b->ndocs == 8)
 		k->unsure = true;
 	else
 		b->docs[b->ndocs++] = d;
@@ -392,6 +402,7 @@ static void lex_code(chk *k, src *b, bool subst)
 		int was = prev;
 		prev = 'x';
 		if (c == '\\' && at(b, 1) == '\n') {
+			k->unsure = k->unsure || (b->i > 0 && joins(b->s[b->i - 1], at(b, 2)));
 			b->i += 2;
 			prev = was;
 		} else if (c == '\\') {

@@ -1,0 +1,124 @@
+# wnworker keeps the files a job names inside their roots: a parameter
+# cannot take a log file or working directory above the directory its
+# template starts in, a symbolic link planted where a log goes is not
+# followed, a file of another user is not emptied, and names a server (or
+# something answering as one) sends are checked as the server checks them
+# before they go into any path. Each refusal fails the job with its reason.
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+# paths_setup: wnd, project p, task t running `echo ran` with the log
+# template "{exp}/{job.id}.log" and the working directory "run/{wd}" (a
+# relative workdir is relative to the worker's current directory, $WN_TMP).
+paths_setup() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	mkdir -p "$WN_TMP/cfg" "$WN_TMP/run/a"
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [sh, -c, "echo ran; pwd"]
+    log: "{exp}/{job.id}.log"
+    workdir: "run/{wd}"
+EOF
+	} >"$WN_TMP/cfg/w.yaml"
+}
+
+test_parameters_cannot_leave_the_log_dir_or_workdir() {
+	paths_setup
+	echo "precious" >"$WN_TMP/victim"
+	local up down abs wd ok
+	local out=$(basename "$WN_TMP")-up # ../../$out is beside $WN_TMP
+	up=$(wnctl job add p t --param "exp=../../$out" --param wd=a)
+	down=$(wnctl job add p t --param "exp=a/../../victim-dir" --param wd=a)
+	abs=$(wnctl job add p t --param "exp=$WN_TMP" --param wd=a)
+	wd=$(wnctl job add p t --param exp=e --param "wd=../../..")
+	ok=$(wnctl job add p t --param "exp=a/../b" --param wd=a)
+	worker_start w1 "$WN_TMP/cfg/w.yaml" --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	local id
+	for id in "$up" "$down" "$abs"; do
+		expect_eq "$(job_get "$id" "j['status']")" failed "job $id"
+		expect_contains "$(job_get "$id" "j['reason']")" "is outside $WN_TMP/logs"
+	done
+	expect_eq "$(job_get "$wd" "j['status']")" failed "job $wd"
+	expect_contains "$(job_get "$wd" "j['reason']")" \
+		"the working directory $WN_TMP/run/../../.. is outside $WN_TMP/run"
+	# nothing was written where those would have gone, and the victim is whole
+	local where
+	for where in "$(dirname "$WN_TMP")/$out/$up.log" "$WN_TMP/victim-dir/$down.log" "$WN_TMP/$abs.log"; do
+		[ ! -e "$where" ] || fail "a job wrote $where"
+	done
+	expect_eq "$(cat "$WN_TMP/victim")" precious "the victim file"
+	# a value that stays inside is fine
+	expect_eq "$(job_get "$ok" "j['status']")" completed "job $ok"
+	expect_eq "$(cat "$WN_TMP/logs/b/$ok.log")" "ran
+$WN_TMP/run/a" "its log"
+}
+
+test_a_planted_symbolic_link_is_not_followed() {
+	paths_setup
+	echo "precious" >"$WN_TMP/victim"
+	mkdir -p "$WN_TMP/logs/e" "$WN_TMP/elsewhere"
+	# the job's own log file, and a directory on its way, are links
+	local file dir
+	file=$(wnctl job add p t --param exp=e --param wd=a)
+	ln -s "$WN_TMP/victim" "$WN_TMP/logs/e/$file.log"
+	ln -s "$WN_TMP/elsewhere" "$WN_TMP/logs/d"
+	dir=$(wnctl job add p t --param exp=d --param wd=a)
+	worker_start w1 "$WN_TMP/cfg/w.yaml" --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$file" "j['status']")" failed "job $file"
+	expect_contains "$(job_get "$file" "j['reason']")" \
+		"cannot open log file: cannot open $WN_TMP/logs/e/$file.log: it is a symbolic link"
+	expect_eq "$(job_get "$dir" "j['status']")" failed "job $dir"
+	expect_contains "$(job_get "$dir" "j['reason']")" \
+		"cannot open directory $WN_TMP/logs/d: it is a symbolic link or not a directory"
+	expect_eq "$(cat "$WN_TMP/victim")" precious "the victim file"
+	expect_eq "$(ls -A "$WN_TMP/elsewhere")" "" "the linked directory"
+}
+
+test_a_log_file_of_another_user_is_not_emptied() {
+	id nobody >/dev/null 2>&1 || fail "no user 'nobody' on this machine"
+	[ "$(id -u)" = 0 ] || fail "this test gives a file to another user: it runs as root"
+	paths_setup
+	mkdir -p "$WN_TMP/logs/e"
+	local id
+	id=$(wnctl job add p t --param exp=e --param wd=a)
+	echo "theirs" >"$WN_TMP/logs/e/$id.log"
+	chown nobody "$WN_TMP/logs/e/$id.log"
+	worker_start w1 "$WN_TMP/cfg/w.yaml" --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" failed "job $id"
+	expect_contains "$(job_get "$id" "j['reason']")" "it belongs to another user"
+	expect_eq "$(cat "$WN_TMP/logs/e/$id.log")" theirs "their file"
+}
+
+test_names_from_the_server_are_checked() {
+	# an impostor hands the worker a job of project ../../../../tmp/x
+	local url=ipc://$WN_TMP/impostor.sock name
+	local bad=("../../../../$WN_TMP/x" "ok/../../x" $'p\nq')
+	for name in "${bad[@]}"; do
+		"$WN_BIN/wnimpostor" "$url" "$name" t j1 >"$WN_TMP/impostor.out" 2>&1 &
+		local ipid=$!
+		WN_PIDS+=("$ipid")
+		{
+			worker_head
+			cat <<EOF
+tasks:
+  t:
+    command: [sh, -c, "echo ran"]
+EOF
+		} >w.yaml
+		WN_SERVER=$url worker_start w1 w.yaml --once --server "$url"
+		wait_until 20 "the impostor to hear how the job ended" proc_gone "$ipid"
+		expect_contains "$(cat "$WN_TMP/impostor.out")" \
+			"complete success=0 reason=refused: the server sent an invalid project name"
+		kill "$WORKER_PID" 2>/dev/null
+		wait "$WORKER_PID" 2>/dev/null
+		expect_eq "$(find "$WN_TMP/logs" -type f 2>/dev/null | wc -l)" 0 "log files"
+	done
+	[ ! -e "$WN_TMP/x" ] || fail "the worker wrote at $WN_TMP/x"
+}
