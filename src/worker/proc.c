@@ -352,8 +352,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	*reason = NULL;
 	char *const *envp = spec->envp ? spec->envp : environ;
 	int rc = WN_OK;
-	int logfd = -1, nullfd = -1, pipefd[2] = {-1, -1}, statusfd[2] = {-1, -1};
-	int err = 0;
+	int logfd = -1, nullfd = -1, err = 0, pipefd[2] = {-1, -1}, statusfd[2] = {-1, -1};
 	char *path = proc_resolve(spec->argv[0], envp, spec->workdir, &err);
 	if (path == NULL)
 		return proc_resolve_error(spec->argv[0], err, reason);
