@@ -83,6 +83,24 @@ static int job_deps_unique(struct call *c, const Job *j, const char *where)
 	return rv;
 }
 
+/* job_params_unique refuses a spec that names a parameter twice; linear in
+ * the number of parameters (a request may hold a million). */
+static int job_params_unique(struct call *c, const Whatsnext__V1__JobSpec *s, const char *where)
+{
+	if (s->n_params < 2)
+		return WN_OK;
+	wn_map *seen = wn_map_new_str();
+	int rv = WN_OK;
+	for (size_t i = 0; i < s->n_params && rv == WN_OK; i++) {
+		const char *k = s->params[i]->key;
+		if (wn_map_get_str(seen, k) != NULL)
+			rv = wn_call_fail(c, WN_EINVAL, "%sparameter %s is given twice", where, k);
+		wn_map_put_str(seen, k, (void *)1);
+	}
+	wn_map_free(seen);
+	return rv;
+}
+
 /* job_from_spec validates spec (as job number n of a request, for messages)
  * and builds a PENDING job without an id. */
 static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t n, bool many,
@@ -115,16 +133,14 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 			return wn_call_fail(c, WN_EINVAL,
 			                    "%sparameter %s: value is longer than %d bytes", where,
 			                    k, WN_PARAM_VALUE_MAX);
-		for (size_t q = 0; q < i; q++)
-			if (strcmp(s->params[q]->key, k) == 0)
-				return wn_call_fail(c, WN_EINVAL, "%sparameter %s is given twice",
-				                    where, k);
 		Whatsnext__V1__Job__ParamsEntry *e = wn_arena_alloc(c->arena, sizeof(*e));
 		whatsnext__v1__job__params_entry__init(e);
 		e->key = s->params[i]->key;
 		e->value = s->params[i]->value;
 		j->params[i] = e;
 	}
+	if ((rv = job_params_unique(c, s, where)) != WN_OK)
+		return rv;
 	j->project = p->name;
 	j->task = s->task;
 	j->name = s->name;

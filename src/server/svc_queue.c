@@ -28,6 +28,8 @@ static int worker_name_ok(struct call *c, const char *worker)
 
 #define FETCH_MAX_JOBS     1000
 #define FETCH_MAX_PROJECTS 64
+/* a parked Fetch keeps its task names: a bound on what it holds */
+#define FETCH_MAX_TASKS 1024
 
 /* A reply of up to the budget (and its envelope) reaches every client. */
 _Static_assert(WN_REPLY_BUDGET + 65536 <= WN_REPLY_MAX,
@@ -68,6 +70,8 @@ static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq,
 		if (!dup)
 			ps[n++] = p;
 	}
+	if (rq->n_tasks > FETCH_MAX_TASKS)
+		return wn_call_fail(c, WN_EINVAL, "at most %d tasks per fetch", FETCH_MAX_TASKS);
 	/* a task a project does not have simply matches nothing there */
 	for (size_t i = 0; i < rq->n_tasks; i++) {
 		const char *why = wn_name_check(rq->tasks[i]);

@@ -17,6 +17,10 @@
 #define WORKER_STATE_ACTIVE WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE
 #define WORKER_STATE_GONE   WHATSNEXT__V1__WORKER_STATE__WORKER_GONE
 
+/* What a worker may announce: its record is kept, listed and stored. */
+#define JOIN_MAX_LABELS   256
+#define JOIN_MAX_PROJECTS 1024
+
 /* worker_reply fills a Worker message with w's record and what it holds. */
 static Whatsnext__V1__Worker *worker_reply(struct call *c, const struct wrk *w)
 {
@@ -87,12 +91,21 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 			if (strlen(wk->capacity->gpus[i]) == 0 ||
 			    strlen(wk->capacity->gpus[i]) > WN_NAME_MAX)
 				return wn_call_fail(c, WN_EINVAL, "gpu %zu: invalid device id", i);
-		for (size_t i = 0; i < wk->capacity->n_labels; i++)
-			if ((why = wn_name_check(wk->capacity->labels[i]->key)) != NULL)
+		if (wk->capacity->n_labels > JOIN_MAX_LABELS)
+			return wn_call_fail(c, WN_EINVAL, "at most %d labels", JOIN_MAX_LABELS);
+		for (size_t i = 0; i < wk->capacity->n_labels; i++) {
+			const Whatsnext__V1__Capacity__LabelsEntry *l = wk->capacity->labels[i];
+			if ((why = wn_name_check(l->key)) != NULL)
+				return wn_call_fail(
+				    c, WN_EINVAL, "invalid label name \"%.140s\": %s", l->key, why);
+			if (strlen(l->value) > WN_NAME_MAX)
 				return wn_call_fail(c, WN_EINVAL,
-				                    "invalid label name \"%.140s\": %s",
-				                    wk->capacity->labels[i]->key, why);
+				                    "label %s: value is longer than %d bytes",
+				                    l->key, WN_NAME_MAX);
+		}
 	}
+	if (wk->n_projects > JOIN_MAX_PROJECTS)
+		return wn_call_fail(c, WN_EINVAL, "at most %d projects", JOIN_MAX_PROJECTS);
 	for (size_t i = 0; i < wk->n_projects; i++)
 		if ((why = wn_name_check(wk->projects[i])) != NULL)
 			return wn_call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",

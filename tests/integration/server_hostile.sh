@@ -1,0 +1,115 @@
+# Requests a hostile peer would send (with wnraw), within the size limit, that
+# made wnd work or hold memory out of all proportion: each is refused or
+# served at the cost of an ordinary request of its size, changes nothing when
+# refused, and the server keeps serving.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+M_WORKER=/whatsnext.v1.WorkerService
+
+setup_state() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name base >/dev/null
+}
+
+# A job's parameters given twice were looked for pair by pair, under the
+# server's lock: a Submit of a million parameters held every client for hours.
+# Now one pass: the request (its last parameter repeats the first) is refused
+# in seconds.
+test_hostile_a_million_parameters_are_checked_in_one_pass() {
+	setup_state
+	local before
+	before=$(snapshot)
+	python3 - "$WN_TMP/body" <<'EOF'
+import sys
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+def field(num, data):
+    return varint(num << 3 | 2) + varint(len(data)) + data
+entries = [field(4, field(1, b"k%d" % i) + field(2, b"v")) for i in range(1000000)]
+entries.append(field(4, field(1, b"k0") + field(2, b"again")))
+spec = field(1, b"p") + field(2, b"t") + b"".join(entries)
+open(sys.argv[1], "wb").write(field(1, spec))
+EOF
+	raw_call $M_JOB/Submit "" --body-file "$WN_TMP/body" --timeout 120000
+	expect_raw INVALID_ARGUMENT "submit of a million parameters, one twice"
+	expect_eq "$(raw_message)" "parameter k0 is given twice" "message"
+	expect_serving
+	expect_eq "$(snapshot)" "$before" "state after a million parameters"
+}
+
+# A waiting Fetch keeps its task names until it is answered: a million names
+# (40 MB in memory) per parked Fetch, thousands of them, was memory without
+# bound. At most 1024 tasks per Fetch.
+test_hostile_fetch_task_lists_are_bounded() {
+	setup_state
+	local body
+	body=$(python3 -c 'import sys; print(" ".join("t%d" % i for i in range(int(sys.argv[1]))))' 1025)
+	raw_call $M_QUEUE/Fetch "$(pbhex '[(1, "p"), (2, "w"), (3, 1000)] + [(4, t) for t in A]' $body)"
+	expect_raw INVALID_ARGUMENT "fetch with 1025 tasks"
+	expect_eq "$(raw_message)" "at most 1024 tasks per fetch" "message"
+	expect_eq "$(job_status 1)" pending "the job a refused fetch named"
+	# 1024 are served, the job among them
+	raw_call $M_QUEUE/Fetch "$(pbhex '[(1, "p"), (2, "w")] + [(4, t) for t in A[:1023]] + [(4, "t")]' $body)"
+	expect_raw OK "fetch with 1024 tasks"
+	expect_eq "$(job_status 1)" running "the job fetched"
+}
+
+# What a worker announces in Join is kept in its record, stored, and sent
+# with every worker list: a million labels took 10 s under the server's lock,
+# and values or project lists of megabytes made `worker list` replies larger
+# than any client takes. Labels: at most 256, values 128 bytes (as a task's);
+# projects: at most 1024.
+test_hostile_join_announcements_are_bounded() {
+	setup_state
+	local before
+	before=$(wnctl --json worker list)
+	raw_call $M_WORKER/Join "$(pbhex '[(1, [(1, "w1"), (4, [(4, [(1, "k%d" % i), (2, "v")]) for i in range(257)])])]')"
+	expect_raw INVALID_ARGUMENT "join with 257 labels"
+	expect_eq "$(raw_message)" "at most 256 labels" "message"
+	raw_call $M_WORKER/Join "$(pbhex '[(1, [(1, "w1"), (4, [(4, [(1, "site"), (2, "v" * 129)])])])]')"
+	expect_raw INVALID_ARGUMENT "join with a label value of 129 bytes"
+	expect_eq "$(raw_message)" "label site: value is longer than 128 bytes" "message"
+	raw_call $M_WORKER/Join "$(pbhex '[(1, [(1, "w1")] + [(11, "p")] * 1025)]')"
+	expect_raw INVALID_ARGUMENT "join with 1025 projects"
+	expect_eq "$(raw_message)" "at most 1024 projects" "message"
+	expect_eq "$(wnctl --json worker list)" "$before" "workers after refused joins"
+	# the limits themselves are served
+	raw_call $M_WORKER/Join "$(pbhex '[(1, [(1, "w1"), (4, [(4, [(1, "k%d" % i), (2, "v" * 128)]) for i in range(256)])] + [(11, "p")] * 1024)]')"
+	expect_raw OK "join at the limits"
+	expect_eq "$(wnctl --json worker show w1 | jq '.capacity.labels | length')" 256 "labels kept"
+}
+
+# Ids, numbers and positions at their extremes are answered, never trusted.
+test_hostile_extreme_ids_and_numbers_are_answered() {
+	setup_state
+	local before id m
+	before=$(snapshot)
+	for id in 0 9223372036854775808 18446744073709551615; do
+		for m in Get Cancel Retry Remove Deps; do
+			raw_call $M_JOB/$m "$(pbhex '[(1, int(A[0]))]' "$id")"
+			expect_raw NOT_FOUND "$m of job $id"
+		done
+		raw_call /whatsnext.v1.SweepService/Get "$(pbhex '[(1, int(A[0]))]' "$id")"
+		expect_raw NOT_FOUND "sweep $id"
+		raw_call $M_QUEUE/Complete "$(pbhex '[(1, int(A[0])), (2, 4294967295), (3, "w"), (4, 1)]' "$id")"
+		expect_raw_error "complete of job $id"
+	done
+	raw_call $M_QUEUE/Pop "$(pbhex '[(1, "p"), (2, 2147483647)]')"
+	expect_raw NOT_FOUND "pop at the last position"
+	raw_call $M_QUEUE/List "$(pbhex '[(1, "p"), (2, 10), (3, 2147483647)]')"
+	expect_raw OK "queue list far past the end"
+	expect_eq "$(snapshot)" "$before" "state after extreme ids"
+	raw_call $M_JOB/SetPriority "$(pbhex '[(1, 1), (2, -2147483648)]')"
+	expect_raw OK "lowest priority"
+	raw_call $M_JOB/SetPriority "$(pbhex '[(1, 1), (2, 2147483647)]')"
+	expect_raw OK "highest priority"
+	expect_eq "$(job_field 1 .priority)" 2147483647 "priority"
+	expect_serving
+}
