@@ -409,6 +409,12 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 	bool big = len > RPC_UNAUTH_MAX;
 	char *why = NULL;
 	int hello = big && !atomic_load(&r->authed) ? rpc_hello(r, &why) : WN_OK;
+	if (hello == WHATSNEXT__V1__CODE__UNAUTHENTICATED) {
+		/* a bad token: the large request would only be refused */
+		free(buf);
+		*errmsg = why;
+		return hello;
+	}
 	int rv = rpc_roundtrip(r, buf, len, timeout_ms, out_desc, out, errmsg);
 	if (big && rv == WHATSNEXT__V1__CODE__UNAUTHENTICATED) {
 		/* a new connection (nng dialed again): authenticate it, once */

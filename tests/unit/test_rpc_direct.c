@@ -31,6 +31,11 @@ enum {
 	PEER_TOOBIG,     /* announces a reply one byte over the limit */
 	PEER_SILENT,     /* never answers */
 	PEER_DROP_FIRST, /* closes the first connection after reading its request */
+	/* as wnd: answers a request over 64 KiB "authenticate first" until one
+	 * was answered on the connection */
+	PEER_AUTH_FIRST,
+	PEER_AUTH_AGAIN, /* as PEER_AUTH_FIRST, closing the first connection after
+	                    answering its first request */
 };
 
 typedef struct peer {
@@ -51,6 +56,7 @@ typedef struct peer {
 	uint64_t req_ids[PEER_LOG];
 	char method[128];
 	char token[64];
+	char methods[PEER_LOG][64]; /* of the first requests */
 } peer;
 
 static void peer_put32(uint8_t *p, uint32_t v)
@@ -208,6 +214,8 @@ static void peer_note(peer *p, const uint8_t *m, size_t len)
 	if (p->requests < PEER_LOG) {
 		p->sp_ids[p->requests] = peer_get32(m);
 		p->req_ids[p->requests] = req ? req->id : 0;
+		snprintf(p->methods[p->requests], sizeof(p->methods[0]), "%s",
+		         req && req->method ? req->method : "");
 	}
 	p->requests++;
 	if (req != NULL) {
@@ -222,10 +230,17 @@ static void peer_serve(peer *p, int fd)
 {
 	uint8_t *held = NULL; /* PEER_LATE: the first request, not answered yet */
 	size_t held_len = 0, len = 0;
+	bool authed = false; /* PEER_AUTH_*: a request was answered */
 	uint8_t *m;
 	while ((m = peer_recv(p, fd, &len)) != NULL) {
 		peer_note(p, m, len);
-		if (p->mode == PEER_ECHO || p->mode == PEER_DROP_FIRST) {
+		bool auth = p->mode == PEER_AUTH_FIRST || p->mode == PEER_AUTH_AGAIN;
+		if (auth && !authed && len > (64u << 10)) {
+			ProtobufCBinaryData none = {0, NULL};
+			peer_reply(p, fd, peer_get32(m), 0, WHATSNEXT__V1__CODE__UNAUTHENTICATED,
+			           "authenticate first: a request over 65536 bytes", none);
+		} else if (auth || p->mode == PEER_ECHO || p->mode == PEER_DROP_FIRST) {
+			authed = true;
 			peer_echo(p, fd, m, len);
 		} else if (p->mode == PEER_ERROR) {
 			ProtobufCBinaryData none = {0, NULL};
@@ -272,11 +287,13 @@ static void *peer_main(void *arg)
 	int fd = peer_accept(p);
 	if (fd < 0)
 		return NULL;
-	if (p->mode == PEER_DROP_FIRST) {
+	if (p->mode == PEER_DROP_FIRST || p->mode == PEER_AUTH_AGAIN) {
 		size_t len;
 		uint8_t *m = peer_recv(p, fd, &len);
 		if (m != NULL)
 			peer_note(p, m, len);
+		if (m != NULL && p->mode == PEER_AUTH_AGAIN)
+			peer_echo(p, fd, m, len);
 		free(m);
 		close(fd);
 		fd = peer_accept(p);
@@ -549,6 +566,62 @@ TEST(resends_after_the_connection_drops)
 	CHECK(p->handshake_ok);
 	CHECK_EQ_INT(p->sp_ids[1], p->sp_ids[0]);
 	CHECK_EQ_INT(p->req_ids[1], p->req_ids[0]);
+	free(p);
+}
+
+/* big_call sends Project{name, a description of 100 KiB} and checks the echo. */
+static int big_call(wn_rpc *r, const char *name, char **err)
+{
+	Whatsnext__V1__Project in = WHATSNEXT__V1__PROJECT__INIT;
+	in.name = (char *)name;
+	in.description = wn_xmalloc(100 << 10);
+	memset(in.description, 'd', (100 << 10) - 1);
+	in.description[(100 << 10) - 1] = '\0';
+	ProtobufCMessage *out = NULL;
+	int rv = wn_rpc_call(r, "/whatsnext.v1.ProjectService/Create", &in.base,
+	                     &whatsnext__v1__project__descriptor, &out, err, 0, 0);
+	if (rv == WN_OK)
+		CHECK_EQ_STR(((Whatsnext__V1__Project *)out)->name, name);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	free(in.description);
+	return rv;
+}
+
+TEST(authenticates_a_connection_before_a_large_request)
+{
+	peer *p = peer_start(false, WN_SP_REP0, PEER_AUTH_FIRST, 0);
+	wn_rpc *r = open_direct(p->url, 0);
+	char *err = NULL;
+	CHECK_OK(big_call(r, "big", &err));
+	CHECK_OK(big_call(r, "again", &err)); /* authenticated: no small call */
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->connections, 1);
+	CHECK_EQ_INT(p->requests, 3);
+	CHECK_EQ_STR(p->methods[0], "/whatsnext.v1.TaskService/Get");
+	CHECK_EQ_STR(p->methods[1], "/whatsnext.v1.ProjectService/Create");
+	CHECK_EQ_STR(p->methods[2], "/whatsnext.v1.ProjectService/Create");
+	free(p);
+}
+
+TEST(authenticates_a_new_connection_when_told_to)
+{
+	/* the client authenticated on its first connection; the second (a
+	 * reconnect) has not: told so, it sends the small call, then again */
+	peer *p = peer_start(false, WN_SP_REP0, PEER_AUTH_AGAIN, 0);
+	wn_rpc *r = open_direct(p->url, 0);
+	char *err = NULL;
+	CHECK_OK(call(r, "small", 0, &err));
+	CHECK_OK(big_call(r, "big", &err));
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->connections, 2);
+	CHECK_EQ_INT(p->requests, 4);
+	CHECK_EQ_STR(p->methods[1], "/whatsnext.v1.ProjectService/Create");
+	CHECK_EQ_STR(p->methods[2], "/whatsnext.v1.TaskService/Get");
+	CHECK_EQ_STR(p->methods[3], "/whatsnext.v1.ProjectService/Create");
+	CHECK_EQ_INT(p->req_ids[3], p->req_ids[1]); /* the same request, again */
 	free(p);
 }
 
