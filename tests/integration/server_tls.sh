@@ -156,6 +156,26 @@ test_independent_python_ssl_client_makes_a_call() {
 	expect_contains "$WN_ERR" "CERTIFICATE_VERIFY_FAILED"
 }
 
+test_large_messages_cross_tls_records_both_ways() {
+	pki_make
+	tls_start server
+	mkproject p
+	mktask p say
+	# a 900 KB parameter: about 55 TLS records each way, read by wnd as they
+	# come and in bursts (decrypted bytes mbedTLS holds are drained too)
+	pb_encode big.bin '[(1, [(1, "p"), (2, "say"), (4, [(1, "word"), (2, "%s" % ("0123456789abcdef" * 56250))])])]'
+	local out
+	out=$(python3 "$TLS_PEER" "$WN_SERVER" pki/ca.pem "$M_JOB/Submit" @big.bin) ||
+		fail "python client, large Submit: $out"
+	expect_eq "${out%% *}" 0 "code of the large Submit"
+	local id
+	id=$(wnctl --json job list --project p --all | jq_jobs | jq -r .id)
+	expect_eq "$(wnctl --json job show "$id" | jq -r '.params.word | length')" 900000 \
+		"the parameter read back through wnctl over TLS"
+	expect_eq "$(wnctl --json job show "$id" | jq -r '.params.word' | md5sum)" \
+		"$(python3 -c 'print("0123456789abcdef" * 56250)' | md5sum)" "its bytes"
+}
+
 test_wrong_ca_is_refused_with_a_clear_message() {
 	pki_make
 	tls_start foreign

@@ -7,7 +7,8 @@ handshake and tcp framing by hand): no nng, no code of WhatsNext.
       connect to tls+tcp://HOST:PORT, verify the server's certificate with
       the CA file and by HOST, present CERT and KEY if given, send one
       Request envelope (METHOD, the body given in hex) and print the
-      Response as "<code> <body hex> <message>".
+      Response as "<code> <body hex> <message>". BODYHEX "@FILE": the body
+      is the bytes of FILE.
 Exit 0 when a Response came, 1 on a TLS or protocol failure (the reason on
 stderr)."""
 import os
@@ -66,6 +67,9 @@ def recv_exact(sock, n):
 
 def main():
     url, ca, method, body = sys.argv[1:5]
+    if body.startswith("@"):
+        with open(body[1:], "rb") as f:
+            body = f.read().hex()
     if not url.startswith("tls+tcp://"):
         raise SystemExit("tls_peer: the address must be tls+tcp://HOST:PORT")
     host, port = url[len("tls+tcp://") :].rsplit(":", 1)
