@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void wn_argv_push(wn_argv *a, char *s)
 {
@@ -166,4 +169,58 @@ int wn_size_parse(const char *s, uint64_t *mib)
 		return WN_EINVAL;
 	*mib = (uint64_t)v;
 	return WN_OK;
+}
+
+int wn_file_private_check(const char *path, const char *what, char **errmsg)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		*errmsg = wn_xasprintf("cannot read %s %s: %s", what, path, strerror(errno));
+		return WN_EIO;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return WN_OK;
+	*errmsg = wn_xasprintf("%s %s may be read by other users (mode %04o): run chmod 600 %s",
+	                       what, path, (unsigned)(st.st_mode & 07777), path);
+	return WN_EPERM;
+}
+
+int wn_secret_file_read(const char *path, const char *what, char **out, char **errmsg)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		*errmsg = wn_xasprintf("cannot open %s %s: %s", what, path, strerror(errno));
+		return WN_EIO;
+	}
+	struct stat st;
+	char buf[4098];
+	ssize_t n = -1;
+	int rc = wn_file_private_check(path, what, errmsg);
+	if (rc == WN_OK && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		*errmsg = wn_xasprintf("%s %s is not a regular file", what, path);
+		rc = WN_EINVAL;
+	} else if (rc == WN_OK && (n = read(fd, buf, sizeof(buf) - 1)) < 0) {
+		*errmsg = wn_xasprintf("cannot read %s %s: %s", what, path, strerror(errno));
+		rc = WN_EIO;
+	}
+	close(fd);
+	if (rc != WN_OK)
+		return rc;
+	buf[n] = '\0';
+	const char *nl = memchr(buf, '\n', (size_t)n);
+	size_t len = nl ? (size_t)(nl - buf) : (size_t)n;
+	bool nul = memchr(buf, '\0', len) != NULL;
+	while (len > 0 && strchr(" \t\r", buf[len - 1]) != NULL)
+		len--;
+	if (len == 0 || len > 4096 || nul) {
+		*errmsg = wn_xasprintf(
+		    "%s %s must hold one secret of 1 to 4096 bytes on its first line", what, path);
+		rc = WN_EINVAL;
+	} else {
+		*out = strndup(buf, len);
+		if (*out == NULL)
+			abort();
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
 }

@@ -46,4 +46,16 @@ int wn_hex_digit(int c);
  * else give WN_EINVAL, as does a size over WN_SIZE_MIB_MAX (*mib unchanged). */
 int wn_size_parse(const char *s, uint64_t *mib);
 
+/* wn_file_private_check returns WN_OK when neither group nor others may read,
+ * change or run the file path; else WN_EPERM with *errmsg (what names the
+ * file, such as "token file") giving the chmod to run, or WN_EIO when it
+ * cannot be looked at. */
+int wn_file_private_check(const char *path, const char *what, char **errmsg);
+
+/* wn_secret_file_read reads a secret (a token) from the file path into *out
+ * (malloc'd): its first line without trailing blanks. The file must be a
+ * regular file that only its owner may use (wn_file_private_check) and the
+ * line must hold 1 to 4096 bytes; else a WN_E* with *errmsg (what names it). */
+int wn_secret_file_read(const char *path, const char *what, char **out, char **errmsg);
+
 #endif

@@ -14,7 +14,8 @@
 struct wn_ctl {
 	const char *server;
 	const char *token;
-	wn_rpc_tls tls; /* --tls-*: tls+tcp:// settings (NULL: $WN_TLS_*) */
+	const char *token_file_env; /* $WN_TOKEN_FILE, read when no other token is given */
+	wn_rpc_tls tls;             /* --tls-*: tls+tcp:// settings (NULL: $WN_TLS_*) */
 	bool json;
 	int timeout_ms; /* 0: the client's default */
 	wn_rpc *rpc;
@@ -48,6 +49,7 @@ struct wn_ctl {
 static const struct option ctl_global_opts[] = {
     {"server", required_argument, NULL, WN_CTL_OPT_SERVER},
     {"token", required_argument, NULL, WN_CTL_OPT_TOKEN},
+    {"token-file", required_argument, NULL, WN_CTL_OPT_TOKEN_FILE},
     {"json", no_argument, NULL, WN_CTL_OPT_JSON},
     {"timeout", required_argument, NULL, WN_CTL_OPT_TIMEOUT},
     {"tls-ca", required_argument, NULL, WN_CTL_OPT_TLS_CA},
@@ -61,7 +63,10 @@ static const struct option ctl_global_opts[] = {
 static const struct wn_ctl_opthelp ctl_global_help[] = {
     {"--server URL", "server address: tcp://HOST:PORT, ipc://PATH or tls+tcp://HOST:PORT "
                      "(default: $WN_SERVER, else " WN_DEFAULT_URL ")"},
-    {"--token T", "shared secret the server requires (default $WN_TOKEN)"},
+    {"--token-file FILE", "read the token from FILE's first line (FILE readable by its owner "
+                          "only; default $WN_TOKEN, else $WN_TOKEN_FILE)"},
+    {"--token T", "the token itself: other users of the machine can see it (ps, /proc), "
+                  "prefer --token-file or $WN_TOKEN"},
     {"--json", "print results as JSON (every command that prints a result)"},
     {"--timeout MS", "how long to wait for each reply, ms (default 30000)"},
     {"--tls-ca FILE", "tls+tcp://: the CA (PEM) that signed the server's certificate "
@@ -84,6 +89,8 @@ wn_ctl *wn_ctl_new(void)
 	c->server = s != NULL && s[0] != '\0' ? s : WN_DEFAULT_URL;
 	s = getenv("WN_TOKEN");
 	c->token = s != NULL && s[0] != '\0' ? s : NULL;
+	s = getenv("WN_TOKEN_FILE");
+	c->token_file_env = s != NULL && s[0] != '\0' ? s : NULL;
 	return c;
 }
 
@@ -114,6 +121,33 @@ bool wn_ctl_json(const wn_ctl *c)
 	return c->json;
 }
 
+/* ctl_token_arg takes the token given as --token T and wipes it from the
+ * command line, which other users can read (/proc/PID/cmdline), with a
+ * warning: it was there until now. */
+static void ctl_token_arg(wn_ctl *c, char *arg)
+{
+	c->token = wn_ctl_strdup(c, arg);
+	memset(arg, 'x', strlen(arg));
+	fputs("wnctl: warning: a token given with --token can be seen by other users of this "
+	      "machine (ps, /proc); use --token-file FILE or $WN_TOKEN\n",
+	      stderr);
+}
+
+/* ctl_token_file reads the token from path (only its owner may read it). */
+static void ctl_token_file(wn_ctl *c, const char *path)
+{
+	char *tok = NULL, *err = NULL;
+	int rv = wn_secret_file_read(path, "token file", &tok, &err);
+	if (rv != WN_OK) {
+		char *msg = wn_ctl_strdup(c, err);
+		free(err);
+		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
+	}
+	c->token = wn_ctl_strdup(c, tok);
+	explicit_bzero(tok, strlen(tok));
+	free(tok);
+}
+
 void wn_ctl_global_option(wn_ctl *c, int val, const char *arg)
 {
 	switch (val) {
@@ -123,7 +157,10 @@ void wn_ctl_global_option(wn_ctl *c, int val, const char *arg)
 		c->server = arg;
 		break;
 	case WN_CTL_OPT_TOKEN:
-		c->token = arg;
+		ctl_token_arg(c, (char *)arg);
+		break;
+	case WN_CTL_OPT_TOKEN_FILE:
+		ctl_token_file(c, arg);
 		break;
 	case WN_CTL_OPT_JSON:
 		c->json = true;
@@ -318,6 +355,7 @@ int wn_ctl_getopt(wn_ctl *c)
 			exit(WN_CTL_EXIT_OK);
 		case WN_CTL_OPT_SERVER:
 		case WN_CTL_OPT_TOKEN:
+		case WN_CTL_OPT_TOKEN_FILE:
 		case WN_CTL_OPT_JSON:
 		case WN_CTL_OPT_TIMEOUT:
 		case WN_CTL_OPT_TLS_CA:
@@ -445,6 +483,8 @@ static void ctl_connect(wn_ctl *c)
 	if (c->rpc != NULL)
 		return;
 	char *err = NULL;
+	if (c->token == NULL && c->token_file_env != NULL)
+		ctl_token_file(c, c->token_file_env);
 	int rv = wn_rpc_open_tls(c->server, c->token, 0, &c->tls, &c->rpc, &err);
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
@@ -700,7 +740,8 @@ void wn_ctl_help_globals(FILE *f)
 	fputs("  --version     print the version and exit\n", f);
 	fputs("\nenvironment:\n"
 	      "  WN_SERVER  server address when --server is not given\n"
-	      "  WN_TOKEN   token when --token is not given\n"
+	      "  WN_TOKEN   token when neither --token-file nor --token is given\n"
+	      "  WN_TOKEN_FILE  file of the token when none of those is given\n"
 	      "  WN_TLS_CA, WN_TLS_CERT, WN_TLS_KEY, WN_TLS_SERVER_NAME\n"
 	      "             as --tls-ca, --tls-cert, --tls-key, --tls-server-name\n"
 	      "\nexit codes:\n"

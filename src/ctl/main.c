@@ -17,6 +17,7 @@ static const struct wn_ctl_noun *const main_nouns[] = {
 static const struct option main_opts[] = {
     {"server", required_argument, NULL, WN_CTL_OPT_SERVER},
     {"token", required_argument, NULL, WN_CTL_OPT_TOKEN},
+    {"token-file", required_argument, NULL, WN_CTL_OPT_TOKEN_FILE},
     {"json", no_argument, NULL, WN_CTL_OPT_JSON},
     {"timeout", required_argument, NULL, WN_CTL_OPT_TIMEOUT},
     {"tls-ca", required_argument, NULL, WN_CTL_OPT_TLS_CA},
@@ -38,7 +39,8 @@ static void main_cleanup(void)
 
 static void main_help(FILE *f)
 {
-	fputs("usage: wnctl [--server URL] [--token T] [--json] [--timeout MS] NOUN VERB [ARGS]\n"
+	fputs("usage: wnctl [--server URL] [--token-file FILE] [--json] [--timeout MS] NOUN VERB "
+	      "[ARGS]\n"
 	      "       wnctl help [NOUN [VERB]] | NOUN --help | NOUN VERB --help | --version\n"
 	      "\n"
 	      "Manage the projects, tasks, jobs, queues, sweeps and workers of a WhatsNext\n"

@@ -20,7 +20,10 @@ static const wn_conf_key wconfig_keys[] = {
      "address of wnd (tcp://HOST:PORT, ipc://PATH); default $WN_SERVER or "
      "tcp://127.0.0.1:7640"},
     {"token", WN_CONF_T_STR, TOP(token), NULL, 0, 0, 0, NULL,
-     "shared secret when the server requires one; default $WN_TOKEN"},
+     "the token, when the server requires one (this file must then be readable by its "
+     "owner only); default $WN_TOKEN"},
+    {"token_file", WN_CONF_T_STR, TOP(token_file), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "file holding the token on its first line, readable by its owner only"},
     {"name", WN_CONF_T_STR, TOP(name), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
      "the worker's name, unique in the fleet; default <host>-<pid>"},
     {"projects", WN_CONF_T_STRLIST, TOP(projects), NULL, 0, 0, 0, NULL,
@@ -215,6 +218,31 @@ int wn_wconfig_parse(const char *name, const char *text, size_t len, const char 
 	return rc;
 }
 
+/* wconfig_token reads c's token from its token_file, or checks that the
+ * config file (path) holding a token is private to its owner. */
+static int wconfig_token(wn_wconfig *c, const char *path, char **errmsg)
+{
+	if (c->token != NULL && c->token_file != NULL) {
+		*errmsg = wn_xasprintf("%s: set 'token' or 'token_file', not both", path);
+		return WN_EINVAL;
+	}
+	if (c->token != NULL && wn_file_private_check(path, "worker config", errmsg) != WN_OK) {
+		char *why = *errmsg;
+		*errmsg = wn_xasprintf("%s holds a token: %s (or keep the token in a token_file)",
+		                       path, why);
+		free(why);
+		return WN_EPERM;
+	}
+	if (c->token != NULL)
+		return WN_OK;
+	if (c->token_file == NULL)
+		return WN_OK;
+	char *abs = wn_path_join(c->base_dir, c->token_file);
+	free(c->token_file);
+	c->token_file = abs;
+	return wn_secret_file_read(c->token_file, "token_file", &c->token, errmsg);
+}
+
 int wn_wconfig_load(const char *path, wn_wconfig **out, char **errmsg)
 {
 	*out = NULL;
@@ -232,6 +260,10 @@ int wn_wconfig_load(const char *path, wn_wconfig **out, char **errmsg)
 	wn_conf_free(doc);
 	if (rc == WN_OK)
 		(*out)->path = wn_xstrdup(path);
+	if (rc == WN_OK && (rc = wconfig_token(*out, path, errmsg)) != WN_OK) {
+		wn_wconfig_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 

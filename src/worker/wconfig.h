@@ -23,11 +23,12 @@ typedef struct wn_wtls {
 /* A loaded configuration. Fields may be overridden by the command line
  * (free the old string, store a malloc'd one) before wn_wconfig_check. */
 typedef struct wn_wconfig {
-	char *path;     /* the file it came from, or NULL */
-	char *base_dir; /* relative paths are relative to this: the worker's directory */
-	char *server;   /* NULL: $WN_SERVER or the default address */
-	char *token;    /* NULL: $WN_TOKEN or none */
-	char *name;     /* NULL: <host>-<pid> */
+	char *path;       /* the file it came from, or NULL */
+	char *base_dir;   /* relative paths are relative to this: the worker's directory */
+	char *server;     /* NULL: $WN_SERVER or the default address */
+	char *token;      /* NULL: $WN_TOKEN or none; token_file's once loaded */
+	char *token_file; /* the file holding the token (absolute once loaded) */
+	char *name;       /* NULL: <host>-<pid> */
 	wn_conf_strv projects;
 	int64_t slots;
 	char *log_level;
