@@ -16,14 +16,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int task_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void wn_queue_tasks_sort(char **tasks, size_t ntasks)
+{
+	qsort(tasks, ntasks, sizeof(*tasks), task_cmp);
+}
+
+/* task_allowed: a claim asks it of every class of every project for each
+ * job, so a Fetch's tasks are sorted (wn_queue_tasks_sort) and searched. */
 static bool task_allowed(const char *task, char **tasks, size_t ntasks)
 {
-	if (ntasks == 0)
-		return true;
-	for (size_t i = 0; i < ntasks; i++)
-		if (strcmp(tasks[i], task) == 0)
-			return true;
-	return false;
+	return ntasks == 0 || bsearch(&task, tasks, ntasks, sizeof(*tasks), task_cmp) != NULL;
 }
 
 bool wn_queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,

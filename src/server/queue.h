@@ -38,7 +38,8 @@ struct queue_state {
 };
 
 /* What a Fetch asks for, checked: the projects to fetch from (each once),
- * the tasks (none: any), the worker, and how many jobs at most (>= 1). */
+ * the tasks (none: any; sorted by wn_queue_tasks_sort), the worker, and how
+ * many jobs at most (>= 1). */
 struct fetch_want {
 	struct project **ps;
 	size_t np;
@@ -48,6 +49,8 @@ struct fetch_want {
 	size_t max_jobs;
 };
 
+/* wn_queue_tasks_sort sorts a Fetch's task names as fetch_want needs them. */
+void wn_queue_tasks_sort(char **tasks, size_t ntasks);
 /* wn_queue_peek finds the best ready job of p (of tasks, if ntasks) whose class
  * is not capped and, if w is given, fits what w has free; false if none. */
 bool wn_queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
