@@ -89,8 +89,11 @@ static char *rpc_pem(const char *path, const char *what, char **errmsg)
 static int rpc_tls_client(const wn_rpc_tls *t, nng_tls_config *cfg, char **errmsg)
 {
 	if ((t->cert == NULL) != (t->key == NULL)) {
-		*errmsg = wn_xstrdup("a client certificate needs both its certificate and its key "
-		                     "file (--tls-cert and --tls-key)");
+		*errmsg =
+		    wn_xasprintf("a client certificate needs both its certificate and its key "
+		                 "file (%s given without %s)",
+		                 t->cert != NULL ? "a certificate" : "a key",
+		                 t->cert != NULL ? "a key" : "a certificate");
 		return WN_EINVAL;
 	}
 	if (t->cert == NULL)
