@@ -75,7 +75,7 @@ static int token_create(wn_ctl *c)
 	fflush(stdout);
 	fprintf(stderr,
 	        "wnctl: token %s (%s) created; its secret above is shown this once: keep it in a "
-	        "file only its user can read (chmod 600) and pass it with --token-file\n",
+	        "file only its user can read (chmod 600)\n",
 	        r->token->name,
 	        wn_ctl_enum(c, &whatsnext__v1__token_role__descriptor, r->token->role));
 	return WN_CTL_EXIT_OK;
