@@ -83,6 +83,7 @@ int wn_svc_task_create(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	if (t->max_attempts == 0)
 		t->max_attempts = WN_DEFAULT_MAX_ATTEMPTS;
 	t->created_ms = t->updated_ms = wn_engine_now(c->e);
+	t->created_by = (char *)(c->caller != NULL ? c->caller : "");
 	if ((rv = task_write(c, t)) != WN_OK)
 		return rv;
 	wn_engine_task_new(p, t);

@@ -56,6 +56,10 @@ test_token_create_list_revoke_and_roles() {
 	wnctl project create pb >/dev/null
 	wnctl task create pa t >/dev/null
 	expect_exit 0 env WN_TOKEN="$alice" "$WN_BIN/wnctl" job add pa t
+	# the creator of a task and of a project
+	WN_TOKEN=$alice wnctl task create pa t2 >/dev/null
+	expect_eq "$(wnctl --json task show pa t2 | jq -r .created_by)" alice "task's creator"
+	expect_eq "$(wnctl --json project show pa | jq -r .created_by)" bootstrap "project's creator"
 	expect_exit 8 env WN_TOKEN="$alice" "$WN_BIN/wnctl" project delete pb
 	expect_contains "$WN_ERR" 'token "alice" is limited to its projects'
 	expect_exit 8 env WN_TOKEN="$bob" "$WN_BIN/wnctl" project create x
