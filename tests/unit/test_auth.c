@@ -257,6 +257,63 @@ TEST(a_user_limited_to_a_project_names_only_it)
 	free(alice);
 }
 
+/* heartbeat_as sends a Heartbeat of worker (no leases) and returns its code. */
+static int heartbeat_as(wn_engine *e, const char *worker)
+{
+	Whatsnext__V1__HeartbeatRequest hb = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+	hb.worker = (char *)worker;
+	return call(e, M("QueueService", "Heartbeat"), &hb.base, NULL, NULL);
+}
+
+TEST(a_worker_token_acts_under_its_names_and_patterns)
+{
+	wn_engine *e = wn_fixture_open();
+	char *root = make_token(e, "root", WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN, NULL);
+	wn_fixture_token = root;
+	Whatsnext__V1__Token t = WHATSNEXT__V1__TOKEN__INIT;
+	char *workers[] = {"gpu-*", "lab1"};
+	t.name = "fleet";
+	t.role = WHATSNEXT__V1__TOKEN_ROLE__ROLE_WORKER;
+	t.workers = workers;
+	t.n_workers = 2;
+	Whatsnext__V1__CreateTokenRequest rq = WHATSNEXT__V1__CREATE_TOKEN_REQUEST__INIT;
+	rq.token = &t;
+	Whatsnext__V1__CreateTokenResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("TokenService", "Create"), &rq.base,
+	                  &whatsnext__v1__create_token_response__descriptor, (void **)&r),
+	             0);
+	char *fleet = strdup(r->secret);
+	whatsnext__v1__create_token_response__free_unpacked(r, NULL);
+	char *solo = make_token(e, "solo", WHATSNEXT__V1__TOKEN_ROLE__ROLE_WORKER, NULL);
+	/* a name the token holds is let through */
+	wn_fixture_token = fleet;
+	CHECK_EQ_INT(heartbeat_as(e, "gpu-7"), 0);
+	CHECK_EQ_INT(heartbeat_as(e, "lab1"), 0);
+	CHECK_EQ_INT(heartbeat_as(e, "lab2"), CODE(PERMISSION_DENIED));
+	CHECK(strstr(wn_fixture_msg(), "may not act as worker \"lab2\"") != NULL);
+	CHECK_EQ_INT(heartbeat_as(e, "cpu-gpu-1"), CODE(PERMISSION_DENIED));
+	CHECK_EQ_INT(heartbeat_as(e, ""), CODE(PERMISSION_DENIED));
+	/* without names, the token's own */
+	wn_fixture_token = solo;
+	CHECK_EQ_INT(heartbeat_as(e, "solo"), 0);
+	CHECK_EQ_INT(heartbeat_as(e, "gpu-7"), CODE(PERMISSION_DENIED));
+	/* a pattern is for worker tokens only, and must be a name with * and ? */
+	wn_fixture_token = root;
+	t.name = "bad";
+	t.role = WHATSNEXT__V1__TOKEN_ROLE__ROLE_USER;
+	CHECK_EQ_INT(call(e, M("TokenService", "Create"), &rq.base, NULL, NULL),
+	             CODE(INVALID_ARGUMENT));
+	t.role = WHATSNEXT__V1__TOKEN_ROLE__ROLE_WORKER;
+	workers[0] = "../x";
+	CHECK_EQ_INT(call(e, M("TokenService", "Create"), &rq.base, NULL, NULL),
+	             CODE(INVALID_ARGUMENT));
+	wn_fixture_token = NULL;
+	wn_fixture_close(e);
+	free(root);
+	free(fleet);
+	free(solo);
+}
+
 TEST(admin_token_file_readable_by_others_is_refused)
 {
 	int fd = open("admin.token", O_WRONLY | O_CREAT, 0644);
