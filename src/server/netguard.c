@@ -209,6 +209,8 @@ void wn_netguard_accepted(wn_netguard *g)
 {
 	pthread_mutex_lock(&g->mu);
 	g->pause_ms = GUARD_PAUSE_MIN_MS;
+	if (g->reserve < 0) /* taken back when descriptors ran out: again */
+		g->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	pthread_mutex_unlock(&g->mu);
 }
 
