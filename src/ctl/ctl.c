@@ -5,6 +5,7 @@
 #include "json.h"
 #include "kit.h"
 #include "rpc.h"
+#include "termsafe.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -119,6 +120,11 @@ void wn_ctl_free(wn_ctl *c)
 bool wn_ctl_json(const wn_ctl *c)
 {
 	return c->json;
+}
+
+const bool *wn_ctl_json_flag(const wn_ctl *c)
+{
+	return &c->json;
 }
 
 /* ctl_token_arg takes the token given as --token T and wipes it from the
@@ -615,7 +621,9 @@ void wn_ctl_field(const char *key, const char *fmt, ...)
 	if (vasprintf(&v, fmt, ap) < 0)
 		v = NULL;
 	va_end(ap);
-	printf("%s:%s%s\n", key, v && v[0] ? " " : "", v ? v : "");
+	char *e = v ? wn_termsafe_escape(v, strlen(v), false) : NULL;
+	printf("%s:%s%s\n", key, e && e[0] ? " " : "", e ? e : "");
+	free(e);
 	free(v);
 }
 

@@ -102,6 +102,9 @@ void wn_ctl_set_command(wn_ctl *c, const struct wn_ctl_noun *noun, const struct 
 /* wn_ctl_json returns true when --json was given. */
 bool wn_ctl_json(const wn_ctl *c);
 
+/* wn_ctl_json_flag returns where c keeps whether output is JSON (--json). */
+const bool *wn_ctl_json_flag(const wn_ctl *c);
+
 /* ---------------------------------------------------------------- errors */
 
 /* wn_ctl_die prints "wnctl: <message>" on stderr and exits with code. */
@@ -194,7 +197,8 @@ const char *wn_ctl_time(wn_ctl *c, int64_t ms);
 /* wn_ctl_enum returns the lowercase name of value in ed ("pending"). */
 const char *wn_ctl_enum(wn_ctl *c, const ProtobufCEnumDescriptor *ed, int value);
 
-/* wn_ctl_field prints one "key: value" line on stdout. */
+/* wn_ctl_field prints one "key: value" line on stdout, controls in the value (line
+ * breaks too) as visible escapes. */
 __attribute__((format(printf, 2, 3))) void wn_ctl_field(const char *key, const char *fmt, ...);
 
 /* wn_ctl_field_text prints "key:" and then text, each line indented, at most max_lines of

@@ -1,6 +1,7 @@
 /* wnctl: the WhatsNext admin and user CLI. Global options, the noun table and
  * dispatch; each noun's verbs live in cmd_<noun>.c. */
 #include "ctl.h"
+#include "termsafe.h"
 
 #include "envelope.h"
 #include "util.h"
@@ -109,6 +110,7 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	main_ctl = wn_ctl_new();
+	wn_termsafe_install(wn_ctl_json_flag(main_ctl));
 	atexit(main_cleanup);
 	wn_ctl *c = main_ctl;
 

@@ -1,5 +1,7 @@
 #include "table.h"
 
+#include "termsafe.h"
+
 #include "util.h"
 
 #include <stdarg.h>
@@ -74,10 +76,9 @@ void wn_table_add(wn_table *t, const char *fmt, ...)
 		free(s);
 		s = wn_xstrdup("-");
 	}
-	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	table_push(t, s);
+	char *e = wn_termsafe_escape(s, strlen(s), false);
+	free(s);
+	table_push(t, e);
 }
 
 void wn_table_print(const wn_table *t, FILE *f)

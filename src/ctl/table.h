@@ -14,7 +14,8 @@ wn_table *wn_table_new(const char *const *headers);
 void wn_table_free(wn_table *t);
 
 /* wn_table_add appends one formatted cell; cells fill rows left to right, top to bottom.
- * An empty cell is shown as "-", control characters in a cell as spaces. */
+ * An empty cell is shown as "-", control characters (line breaks too) as visible escapes
+ * (wn_termsafe_escape). */
 void wn_table_add(wn_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* wn_table_print writes the header and every complete row to f, columns separated by

@@ -1,0 +1,23 @@
+/* termsafe: what wnctl prints for people never drives their terminal. The
+ * server's strings (parameters, output tails, names, reasons, messages) may
+ * hold terminal controls: a screen clear, a clipboard write (OSC 52), a
+ * title change. Human output shows them as visible escapes instead. */
+#ifndef WN_CTL_TERMSAFE_H
+#define WN_CTL_TERMSAFE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* wn_termsafe_install replaces stdout and stderr by streams that write to the
+ * same descriptors with every control made visible (wn_termsafe_escape, line
+ * breaks and tabs kept); while *raw_stdout is true (JSON output) stdout
+ * passes everything as it is. Call it once, before any output. */
+void wn_termsafe_install(const bool *raw_stdout);
+
+/* wn_termsafe_escape returns s (n bytes) with what a terminal would act on
+ * written as visible text (malloc'd): C0 controls and DEL as \xNN (but a line
+ * break and a tab when multiline), C1 controls (U+0080 to U+009F) and
+ * bidirectional overrides as \uNNNN, bytes that are not UTF-8 as \xNN. */
+char *wn_termsafe_escape(const char *s, size_t n, bool multiline);
+
+#endif
