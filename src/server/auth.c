@@ -11,6 +11,7 @@
 #include <mbedtls/version.h>
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,27 @@ int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len, const stru
 	}
 	*who = tok;
 	return WN_OK;
+}
+
+bool wn_auth_acts_as(const void *token, const char *worker)
+{
+	const struct wn_token *who = token;
+	if (who->role != WHATSNEXT__V1__TOKEN_ROLE__ROLE_WORKER || worker == NULL)
+		return false;
+	if (who->nworkers == 0)
+		return strcmp(who->name, worker) == 0;
+	for (size_t i = 0; i < who->nworkers; i++)
+		if (fnmatch(who->workers[i], worker, 0) == 0)
+			return true;
+	return false;
+}
+
+const struct wn_token *wn_auth_find(wn_engine *e, const char *name)
+{
+	pthread_rwlock_rdlock(&e->auth.lock);
+	const struct wn_token *tok = wn_map_get_str(e->auth.byname, name);
+	pthread_rwlock_unlock(&e->auth.lock);
+	return tok;
 }
 
 bool wn_auth_allows(const struct wn_token *who, unsigned roles)

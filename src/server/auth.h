@@ -81,6 +81,13 @@ int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len, const stru
  * length (a NUL inside stays). *tok is NULL when there is none. */
 void wn_auth_raw_token(const uint8_t *req, size_t len, const uint8_t **tok, size_t *toklen);
 
+/* wn_auth_acts_as reports whether token (a struct wn_token) is a worker
+ * token that may act as worker: one of its names or patterns, or its own
+ * name when it has none. */
+bool wn_auth_acts_as(const void *token, const char *worker);
+/* wn_auth_find returns the token record named name, or NULL; a token
+ * revoked meanwhile stays readable until e closes. */
+const struct wn_token *wn_auth_find(wn_engine *e, const char *name);
 /* wn_auth_allows reports whether who (NULL: tokens off) may call a method of
  * roles (WN_ROLES_*). */
 bool wn_auth_allows(const struct wn_token *who, unsigned roles);

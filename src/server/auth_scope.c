@@ -6,7 +6,6 @@
 #include "engine_state.h"
 #include "project.h"
 
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,16 +130,6 @@ static bool token_has_project(const struct wn_token *who, const char *project)
 	return false;
 }
 
-static bool token_has_worker(const struct wn_token *who, const char *worker)
-{
-	if (who->nworkers == 0)
-		return strcmp(who->name, worker) == 0;
-	for (size_t i = 0; i < who->nworkers; i++)
-		if (fnmatch(who->workers[i], worker, 0) == 0)
-			return true;
-	return false;
-}
-
 /* scope_project checks project, named by what (a job, a sweep, or NULL:
  * itself). */
 static void scope_project(struct scope_check *k, const char *project, const char *what)
@@ -179,7 +168,7 @@ static void scope_one(void *arg, char kind, const ProtobufCFieldDescriptor *f, c
 			scope_project(k, sw->proj->name, what);
 	} else if (kind == 'w' && k->who->role == WHATSNEXT__V1__TOKEN_ROLE__ROLE_WORKER) {
 		const char *s = *(const char *const *)v;
-		if (k->rv == WN_OK && (s == NULL || !token_has_worker(k->who, s)))
+		if (k->rv == WN_OK && (s == NULL || !wn_auth_acts_as(k->who, s)))
 			k->rv = wn_call_fail(k->c, WN_EPERM,
 			                     "worker token \"%s\" may not act as worker \"%.140s\"",
 			                     k->who->name, s ? s : "");

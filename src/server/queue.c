@@ -436,6 +436,17 @@ void wn_queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n)
 	}
 }
 
+void wn_queue_waiters_of(struct call *c, bool (*match)(const void *arg, const char *worker),
+                         const void *arg)
+{
+	for (struct waiter *w = c->e->q.wait_head; w != NULL;) {
+		struct waiter *next = w->next;
+		if (match(arg, w->worker))
+			waiter_answer(c, w, NULL, 0);
+		w = next;
+	}
+}
+
 void wn_queue_waiters_release(struct call *c)
 {
 	c->e->q.no_park = true;

@@ -92,6 +92,10 @@ int64_t wn_queue_waiters_due(struct call *c, int64_t now, int64_t next);
 /* wn_queue_waiters_drop drops the parked fetches of the n connections closed,
  * without a reply. */
 void wn_queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n);
+/* wn_queue_waiters_of answers without a job the parked fetches of the
+ * workers for which match(arg, worker) is true (a revoked token's). */
+void wn_queue_waiters_of(struct call *c, bool (*match)(const void *arg, const char *worker),
+                         const void *arg);
 /* wn_queue_waiters_release answers every parked fetch without a job and parks
  * no more (shutting down). */
 void wn_queue_waiters_release(struct call *c);

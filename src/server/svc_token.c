@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "engine_state.h"
+#include "queue.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -64,14 +65,10 @@ int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 		return wn_call_fail(c, WN_EINVAL,
 		                    "the bootstrap admin token is not a record: take "
 		                    "admin_token_file out of wnd's config and restart it");
-	Whatsnext__V1__Token *t = NULL;
-	size_t n = 0;
-	Whatsnext__V1__Token **all = wn_auth_list(c->e, c->arena, &n);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(all[i]->name, rq->name) == 0)
-			t = all[i];
-	if (t == NULL)
+	const struct wn_token *tok = wn_auth_find(c->e, rq->name);
+	if (tok == NULL)
 		return wn_call_fail(c, WN_ENOTFOUND, "token \"%.140s\" not found", rq->name);
+	Whatsnext__V1__Token *t = wn_auth_fill(tok, c->arena);
 	wn_batch *b = wn_batch_new();
 	wn_records_token_del(b, rq->name);
 	int rv = wn_engine_write(c, b);
@@ -79,6 +76,9 @@ int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	if (rv != WN_OK)
 		return rv;
 	wn_auth_remove(c->e, rq->name);
+	/* a worker's fetch waiting since before gets no job: its next call is
+	 * refused */
+	wn_queue_waiters_of(c, wn_auth_acts_as, tok);
 	*out = &t->base;
 	return WN_OK;
 }

@@ -164,6 +164,28 @@ EOF
 	expect_contains "$(cat w1.log)" "unknown or revoked token; stopping (check the worker's token)"
 }
 
+test_revoked_worker_waiting_for_a_job_gets_none() {
+	start_with_admin
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local secret
+	secret=$(wnctl token create w1 --role worker)
+	WN_TOKEN=$secret wnctl queue fetch p --worker w1 --wait 30000 >fetch.out 2>fetch.err &
+	local pid=$!
+	bg_track "$pid"
+	sleep 0.5 # most often parked by now; parked or not, it must get no job
+	wnctl token revoke w1 >/dev/null
+	# a job submitted now does not go to the fetch that waited
+	local id rc=0
+	id=$(wnctl job add p t)
+	wait "$pid" || rc=$?
+	expect_eq "$rc" 0 "the waiting fetch's exit (stderr: $(cat fetch.err))"
+	expect_eq "$(cat fetch.out)" "" "the waiting fetch's answer (no job)"
+	expect_eq "$(job_status "$id")" pending "the job after the revoke"
+	expect_exit 8 env WN_TOKEN="$secret" "$WN_BIN/wnctl" queue fetch p --worker w1
+	expect_eq "$(job_status "$id")" pending "the job after a fetch with the revoked token"
+}
+
 test_worker_token_acts_only_as_its_worker() {
 	start_with_admin
 	wnctl project create p >/dev/null
