@@ -82,7 +82,8 @@ static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq,
 	want->ps = ps;
 	want->np = n;
 	want->tasks = wn_arena_alloc(c->arena, (rq->n_tasks + 1) * sizeof(char *));
-	memcpy(want->tasks, rq->tasks, rq->n_tasks * sizeof(char *));
+	if (rq->n_tasks > 0)
+		memcpy(want->tasks, rq->tasks, rq->n_tasks * sizeof(char *));
 	wn_queue_tasks_sort(want->tasks, rq->n_tasks);
 	want->ntasks = rq->n_tasks;
 	want->worker = rq->worker;
