@@ -254,6 +254,15 @@ static int settings(const struct wnd_opts *o, wn_srvconf *c)
 	wn_srvconf_defaults(c);
 	if (o->config != NULL && wn_srvconf_load(c, o->config, &err) != 0)
 		goto fail;
+	struct stat st;
+	if (o->config != NULL && c->token[0] != '\0' && stat(o->config, &st) == 0 &&
+	    (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		err = wn_xasprintf("%s holds a token and may be read or changed by other users "
+		                   "(mode %04o): run chmod 600 %s, or name the admin token with "
+		                   "admin_token_file",
+		                   o->config, (unsigned)(st.st_mode & 07777), o->config);
+		goto fail;
+	}
 	for (size_t i = 0; i < o->nset; i++) {
 		if (wn_srvconf_set(c, o->keys[i], o->vals[i], &err) != 0) {
 			char *e2 = wn_xasprintf("%s: %s", o->opts[i], err);

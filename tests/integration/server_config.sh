@@ -8,6 +8,10 @@ lease_ms: 500
 threads: 2
 token: s3cret
 EOF
+	# a config file holding a token must be its owner's only
+	expect_exit 2 "$WN_BIN/wnd" --config wnd.yaml --data data --listen "ipc://$WN_TMP/s"
+	expect_contains "$WN_ERR" "wnd.yaml holds a token and may be read or changed by other users"
+	chmod 600 wnd.yaml
 	WN_TOKEN=s3cret wn_start --config wnd.yaml
 	export WN_TOKEN=s3cret
 	mkproject p
