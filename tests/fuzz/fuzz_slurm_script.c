@@ -34,6 +34,7 @@ typedef struct chk {
 	ev *evs;
 	size_t nev, cap;
 	int force;   /* inside ${ } or arithmetic: everything is syntax */
+	int depth;   /* nesting of the lexer's own calls */
 	bool unsure; /* met what this lexer does not follow: no verdict */
 } chk;
 
@@ -106,6 +107,11 @@ static void lex_ansi(chk *k, src *b)
 /* lex_inner reads ${ ... } or $(( ... )) (arith), whose text is syntax. */
 static void lex_inner(chk *k, src *b, bool arith)
 {
+	if (k->depth > 48) {
+		k->unsure = true;
+		return;
+	}
+	k->depth++;
 	k->force++;
 	int depth = 0;
 	while (at(b, 0) >= 0 && !k->unsure) {
@@ -142,6 +148,7 @@ static void lex_inner(chk *k, src *b, bool arith)
 		}
 	}
 	k->force--;
+	k->depth--;
 }
 
 /* lex_dollar reads what starts with '$' outside single quotes. */
@@ -391,8 +398,20 @@ static bool lex_op(chk *k, src *b, int c, int *cs, int *parens, bool *cmd, bool 
 	return true;
 }
 
-/* lex_code reads code up to the end of b or, for $( ... ) (subst), its ')'. */
+static void lex_code_in(chk *k, src *b, bool subst);
+
+/* lex_code reads code up to the end of b or, for $( ... ) (subst), its ')';
+ * nested too deeply, it gives no verdict (so does the renderer). */
 static void lex_code(chk *k, src *b, bool subst)
+{
+	if (++k->depth > 48)
+		k->unsure = true;
+	else
+		lex_code_in(k, b, subst);
+	k->depth--;
+}
+
+static void lex_code_in(chk *k, src *b, bool subst)
 {
 	int prev = 0, cs = C_NONE, parens = 0;
 	bool cmd = true;
