@@ -365,13 +365,11 @@ static void code_paren(wn_shlex *lx, frame *f, char c, char prev)
 		} else if (f->cases == CASE_PATTERN) {
 			/* the optional '(' before a pattern */
 		} else if (lx->paren_cmd && prev == '(') {
-			if (f->subst) /* (( ... )): arithmetic, not two subshells */
-				f->parens--;
+			f->parens--; /* (( ... )): arithmetic, not two subshells */
 			lex_push(lx, F_ARITH, false);
 		} else {
 			lx->paren_cmd = lx->cmdpos;
-			if (f->subst)
-				f->parens++;
+			f->parens++;
 			lx->cmdpos = true;
 			return;
 		}
@@ -382,10 +380,13 @@ static void code_paren(wn_shlex *lx, frame *f, char c, char prev)
 	if (f->cases == CASE_PATTERN) {
 		f->cases = CASE_BODY;
 		lx->cmdpos = true;
-	} else if (f->subst && f->parens > 0) {
+	} else if (f->parens > 0) {
 		f->parens--;
+		lx->cmdpos = false; /* after a subshell, no command */
 	} else if (f->subst) {
 		lex_pop(lx);
+	} else {
+		lex_unsure(lx, "an unmatched ')'");
 	}
 }
 

@@ -182,6 +182,7 @@ TEST(values_arrive_intact_wherever_they_stand)
 	     "a V\nb V\n[V]\n", true},
 	    {"x=$(cat <<EOF\nin {v}\nEOF\n); printf '[%s]\\n' \"$x\" {v}", "[in V]\n[V]\n", true},
 	    {"cat <<< {v}", "V\n", false},
+	    {"(printf '[%s]\\n' {v}); (cd . && printf '[%s]\\n' {v})", "[V]\n[V]\n", false},
 	};
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
 		check_place(&places[i]);
@@ -207,6 +208,7 @@ TEST(places_the_renderer_cannot_be_sure_of_are_refused)
 	    {"cat <<EOF\n$(echo 'a\\\nb')\nEOF\necho {v}", "a line continuation inside quotes"},
 	    {"cat <<EOF\n$(echo \nEOF\necho {v}", "a here-document ends inside a quote"},
 	    {"x=\"$(case a in a) case b in b) ;; esac;; esac) {v}\"", "a case inside a case"},
+	    {"echo a) {v}", "an unmatched ')'"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *why = NULL;
