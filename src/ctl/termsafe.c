@@ -123,22 +123,25 @@ static int termsafe_cookie_close(void *cookie)
 		termsafe_write_all(t->fd, e, strlen(e));
 		free(e);
 	}
-	free(t);
+	t->npending = 0;
 	return 0;
 }
 
-/* termsafe_open returns an escaping stream over fd (raw: see termsafe_stream). */
-static FILE *termsafe_open(int fd, const bool *raw)
+/* The streams' state: static, since the streams replace stdout and stderr
+ * for the life of the process (exit flushes them but never closes them). */
+static termsafe_stream termsafe_streams[2];
+
+/* termsafe_open returns an escaping stream over fd (raw: see termsafe_stream)
+ * keeping its state in t. */
+static FILE *termsafe_open(termsafe_stream *t, int fd, const bool *raw)
 {
-	termsafe_stream *t = wn_xcalloc(1, sizeof(*t));
 	t->fd = fd;
 	t->raw = raw;
+	t->npending = 0;
 	cookie_io_functions_t io = {.write = termsafe_cookie_write, .close = termsafe_cookie_close};
 	FILE *f = fopencookie(t, "w", io);
-	if (f == NULL) {
-		free(t);
+	if (f == NULL)
 		return NULL;
-	}
 	setvbuf(f, NULL, isatty(fd) ? _IOLBF : _IOFBF, BUFSIZ);
 	return f;
 }
@@ -147,8 +150,8 @@ void wn_termsafe_install(const bool *raw_stdout)
 {
 	fflush(stdout);
 	fflush(stderr);
-	FILE *out = termsafe_open(STDOUT_FILENO, raw_stdout);
-	FILE *err = termsafe_open(STDERR_FILENO, NULL);
+	FILE *out = termsafe_open(&termsafe_streams[0], STDOUT_FILENO, raw_stdout);
+	FILE *err = termsafe_open(&termsafe_streams[1], STDERR_FILENO, NULL);
 	if (out != NULL)
 		stdout = out;
 	if (err != NULL) {
