@@ -180,8 +180,9 @@ int wn_file_private_check(const char *path, const char *what, char **errmsg)
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
 		return WN_OK;
-	*errmsg = wn_xasprintf("%s %s may be read by other users (mode %04o): run chmod 600 %s",
-	                       what, path, (unsigned)(st.st_mode & 07777), path);
+	*errmsg = wn_xasprintf(
+	    "%s %s may be read or changed by other users (mode %04o): run chmod 600 %s", what, path,
+	    (unsigned)(st.st_mode & 07777), path);
 	return WN_EPERM;
 }
 

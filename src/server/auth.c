@@ -4,6 +4,7 @@
 
 #include "audit.h"
 #include "engine_state.h"
+#include "kit.h"
 #include "log.h"
 #include "util.h"
 
@@ -325,52 +326,24 @@ Whatsnext__V1__Token **wn_auth_list(wn_engine *e, wn_arena *a, size_t *n)
 	return v;
 }
 
-/* read_secret_file reads the admin secret from path: its first line,
- * without trailing blanks; refused if group or others may read or write the
- * file. */
+/* read_secret_file reads the admin secret from path (wn_secret_file_read:
+ * its first line, the file its owner's only), at least 16 characters. */
 static int read_secret_file(const char *path, char **out, char **errmsg)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		*errmsg =
-		    wn_xasprintf("cannot open admin_token_file %s: %s", path, strerror(errno));
-		return WN_EIO;
-	}
-	struct stat st;
-	int rv = WN_OK;
-	char buf[WN_AUTH_SECRET_MAX + 2];
-	ssize_t n = 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		*errmsg = wn_xasprintf("admin_token_file %s is not a regular file", path);
-		rv = WN_EINVAL;
-	} else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		*errmsg = wn_xasprintf("admin_token_file %s may be read or changed by other users "
-		                       "(mode %04o): run chmod 600 %s",
-		                       path, (unsigned)(st.st_mode & 07777), path);
-		rv = WN_EPERM;
-	} else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0) {
-		*errmsg =
-		    wn_xasprintf("cannot read admin_token_file %s: %s", path, strerror(errno));
-		rv = WN_EIO;
-	}
-	close(fd);
+	int rv = wn_secret_file_read(path, "admin_token_file", out, errmsg);
 	if (rv != WN_OK)
 		return rv;
-	buf[n] = '\0';
-	size_t len = strcspn(buf, "\n");
-	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\r'))
-		len--;
-	buf[len] = '\0';
-	if (len < 16 || memchr(buf, '\0', len) != NULL || n > WN_AUTH_SECRET_MAX) {
+	size_t len = strlen(*out);
+	if (len < 16 || len > WN_AUTH_SECRET_MAX) {
 		*errmsg = wn_xasprintf("admin_token_file %s must hold one secret of 16 to %d "
 		                       "characters on its first line",
 		                       path, WN_AUTH_SECRET_MAX);
-		rv = WN_EINVAL;
-	} else {
-		*out = wn_xstrdup(buf);
+		explicit_bzero(*out, len);
+		free(*out);
+		*out = NULL;
+		return WN_EINVAL;
 	}
-	memset(buf, 0, sizeof(buf));
-	return rv;
+	return WN_OK;
 }
 
 /* auth_boot sets the bootstrap admin token from secret. */

@@ -26,7 +26,7 @@ test_wnctl_reads_its_token_from_a_private_file() {
 	local err
 	expect_exit 2 "$WN_BIN/wnctl" --token-file my.token project show p
 	err=$("$WN_BIN/wnctl" --token-file my.token project show p 2>&1) || true
-	expect_eq "$err" "wnctl: token file my.token may be read by other users (mode 0644): run chmod 600 my.token"
+	expect_eq "$err" "wnctl: token file my.token may be read or changed by other users (mode 0644): run chmod 600 my.token"
 	expect_exit 2 env WN_TOKEN_FILE=my.token "$WN_BIN/wnctl" project show p
 	chmod 600 my.token
 	printf '\n' >empty.token
@@ -91,7 +91,7 @@ test_wnworker_token_file_and_private_config() {
 	worker_yaml w.yaml "token_file: worker.token"
 	local err
 	err=$("$WN_BIN/wnworker" --config w.yaml --check 2>&1) || true
-	expect_contains "$err" "token_file $WN_TMP/worker.token may be read by other users (mode 0644): run chmod 600 $WN_TMP/worker.token"
+	expect_contains "$err" "token_file $WN_TMP/worker.token may be read or changed by other users (mode 0644): run chmod 600 $WN_TMP/worker.token"
 	chmod 600 worker.token
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 20
@@ -100,7 +100,7 @@ test_wnworker_token_file_and_private_config() {
 	worker_yaml w2.yaml "token: $SECRET"
 	chmod 644 w2.yaml
 	err=$("$WN_BIN/wnworker" --config w2.yaml --check 2>&1) || true
-	expect_contains "$err" "w2.yaml holds a token: worker config w2.yaml may be read by other users (mode 0644): run chmod 600 w2.yaml"
+	expect_contains "$err" "w2.yaml holds a token: worker config w2.yaml may be read or changed by other users (mode 0644): run chmod 600 w2.yaml"
 	chmod 600 w2.yaml
 	expect_exit 0 "$WN_BIN/wnworker" --config w2.yaml --check
 	worker_yaml w3.yaml "token: $SECRET" "token_file: worker.token"
