@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Test runner: every unit test binary and every integration test function,
 # WN_JOBS at a time (default twice the number of cores: the tests mostly wait
-# on processes). Usage: tests/run.sh [--unit|--integration] [PATTERN]
+# on processes). Usage: tests/run.sh [--unit|--integration] [PATTERN...]
 # Needs WN_BIN (directory of wnd, wnctl, wnworker) and WN_UNIT (unit test
-# binaries). PATTERN matches a unit binary, an integration file or a function.
+# binaries). A PATTERN matches a unit binary, an integration file or a
+# function; with several, a test matching any of them runs.
 #
 # Each test runs in a fresh directory, in a session of its own (setsid). When
 # it ends, every process left in that session, and in each session the test
@@ -31,7 +32,17 @@ case "${1:-}" in
 --unit) only=unit; shift ;;
 --integration) only=integration; shift ;;
 esac
-pattern=${1:-}
+patterns=("$@")
+
+# wanted NAME...: true when no pattern was given or one of them is part of a NAME.
+wanted() {
+	[ ${#patterns[@]} -eq 0 ] && return 0
+	local p n
+	for p in "${patterns[@]}"; do
+		for n in "$@"; do [[ $n == *$p* ]] && return 0; done
+	done
+	return 1
+}
 : "${WN_BIN:?set WN_BIN to the directory holding wnd and wnctl}"
 export WN_BIN
 jobs_max=${WN_JOBS:-$(($(nproc) * 2))}
@@ -78,7 +89,7 @@ collect() {
 		for t in "$WN_UNIT"/test_*; do
 			[ -x "$t" ] || continue
 			name=$(basename "$t")
-			[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+			wanted "$name" || continue
 			kind+=(unit) what+=("$t") label+=("unit $name") locks+=("")
 		done
 	fi
@@ -86,7 +97,7 @@ collect() {
 	for file in "$here"/integration/*.sh; do
 		[[ $(basename "$file") == *lib.sh ]] && continue
 		while read -r fn rest; do
-			[ -n "$pattern" ] && [[ $fn != *$pattern* ]] && [[ $file != *$pattern* ]] && continue
+			wanted "$fn" "$file" || continue
 			kind+=(it) what+=("$file $fn") label+=("$(basename "$file" .sh)/$fn")
 			read -ra lk <<<"$rest"
 			locks+=("${lk[*]:-}")
