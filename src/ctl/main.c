@@ -34,6 +34,10 @@ static wn_ctl *main_ctl;
 
 static void main_cleanup(void)
 {
+	/* stdout's escaping stream reads the --json flag in main_ctl: flush it
+	 * before main_ctl goes (exit flushes streams after atexit handlers) */
+	fflush(stdout);
+	fflush(stderr);
 	wn_ctl_free(main_ctl);
 	main_ctl = NULL;
 }
