@@ -219,10 +219,11 @@ for k in range(3):
 	hard=$(prlimit --pid "$WND_PID" --nofile --output HARD --noheadings | tr -d ' ')
 	# one descriptor left: enough for a client's connection, not for RocksDB;
 	# should RocksDB take it first in the background (a flush opens a file),
-	# the connection itself is closed unserved, and one more is given
-	local extra
-	for extra in 1 2 3 4; do
-		prlimit --pid "$WND_PID" --nofile="$((n + extra)):$hard"
+	# the connection itself is closed unserved: count again and retry
+	local try
+	for try in 1 2 3 4; do
+		n=$(ls "/proc/$WND_PID/fd" | wc -l)
+		prlimit --pid "$WND_PID" --nofile="$((n + 1)):$hard"
 		add_until_refused p t 5
 		[[ $REFUSAL == *"cannot connect"* ]] || break
 	done
