@@ -95,6 +95,14 @@ static ProtobufCMessage *must(int mid, const ProtobufCMessage *in, int ok2)
 	return out;
 }
 
+/* must_do is must for a call whose reply is not needed: it frees it. */
+static void must_do(int mid, const ProtobufCMessage *in, int ok2)
+{
+	ProtobufCMessage *out = must(mid, in, ok2);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+}
+
 /* ---------------------------------------------------------------- requests */
 
 /* The request of each method, filled from tg, in static storage. */
@@ -564,18 +572,18 @@ static void reset(void)
 	const char *all[] = {"pa", "pb", "pc"};
 	for (size_t i = 0; i < 3; i++) {
 		tg.project = all[i];
-		must(WN_MID_PROJECT_DELETE, rq_project_delete(), CODE(NOT_FOUND));
+		must_do(WN_MID_PROJECT_DELETE, rq_project_delete(), CODE(NOT_FOUND));
 	}
 	for (size_t i = 0; i < 2; i++) {
 		tg.project = all[i];
 		Whatsnext__V1__CreateProjectRequest p = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
 		p.name = (char *)all[i];
-		must(WN_MID_PROJECT_CREATE, &p.base, 0);
-		must(WN_MID_TASK_CREATE, rq_task("t", false), 0);
+		must_do(WN_MID_PROJECT_CREATE, &p.base, 0);
+		must_do(WN_MID_TASK_CREATE, rq_task("t", false), 0);
 	}
 	tg.project = "pa";
 	tg.worker = "w1";
-	must(WN_MID_WORKER_JOIN, rq_join(), 0);
+	must_do(WN_MID_WORKER_JOIN, rq_join(), 0);
 	tg.running = submit_one("pa", 9);
 	Whatsnext__V1__FetchResponse *f = (void *)must(WN_MID_QUEUE_FETCH, rq_fetch(), 0);
 	tg.attempt = f->job != NULL ? f->job->attempt : 0;
@@ -584,7 +592,7 @@ static void reset(void)
 	protobuf_c_message_free_unpacked(&f->base, NULL);
 	tg.pending = submit_one("pa", 0);
 	tg.cancelled = submit_one("pa", 0);
-	must(WN_MID_JOB_CANCEL, rq_job_id(tg.cancelled), 0);
+	must_do(WN_MID_JOB_CANCEL, rq_job_id(tg.cancelled), 0);
 	tg.other_job = submit_one("pb", 0);
 	Whatsnext__V1__SubmitBatchResponse *b =
 	    (void *)must(WN_MID_JOB_SUBMIT_BATCH, rq_submit_batch(), 0);
@@ -736,7 +744,7 @@ static void unauthenticated(const char *url)
 	char *gone = create_token("gone", WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN, NULL, 0);
 	Whatsnext__V1__RevokeTokenRequest rv = WHATSNEXT__V1__REVOKE_TOKEN_REQUEST__INIT;
 	rv.name = "gone";
-	must(WN_MID_TOKEN_REVOKE, &rv.base, 0);
+	must_do(WN_MID_TOKEN_REVOKE, &rv.base, 0);
 	const char *tokens[] = {NULL, "wn_notatoken", gone};
 	const char *names[] = {"no token", "a wrong token", "a revoked admin token"};
 	for (size_t t = 0; t < 3; t++) {
