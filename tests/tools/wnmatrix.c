@@ -103,9 +103,8 @@ static void must_do(int mid, const ProtobufCMessage *in, int ok2)
 		protobuf_c_message_free_unpacked(out, NULL);
 }
 
-/* ---------------------------------------------------------------- requests */
-
-/* The request of each method, filled from tg, in static storage. */
+/* ------------------------------------------------------------- requests:
+ * the request of each method, filled from tg, in static storage. */
 
 /* of_project returns a request of type d with its field "project" (if it
  * has one) set to tg's project, the rest at its defaults. */
@@ -507,7 +506,6 @@ static const struct row {
 };
 
 /* ---------------------------------------------------------------- state */
-
 /* pack_into appends msg, packed, to sb and frees msg. */
 static void pack_into(wn_strbuf *sb, ProtobufCMessage *msg)
 {
@@ -540,9 +538,8 @@ static void snapshot(wn_strbuf *sb)
 		ProtobufCMessage *out = NULL;
 		int rc = call(rpcs[R_ADMIN], WN_MID_TASK_LIST, &tl.base, &out, NULL);
 		wn_strbuf_addf(sb, "[tasks of %s: %d]", projects[i], rc);
-		if (out != NULL) {
+		if (out != NULL)
 			pack_into(sb, out);
-		}
 	}
 	Whatsnext__V1__ListJobsRequest jl = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 	jl.page_size = 10000;
