@@ -144,9 +144,9 @@ void wn_job_put(struct call *c, wn_batch *b, const Job *j)
 	wn_records_job_put(&c->rec, b, j);
 }
 
-void wn_job_del(struct call *c, wn_batch *b, uint64_t id)
+void wn_job_del(struct call *c, wn_batch *b, const Job *j)
 {
-	wn_records_job_del(&c->rec, b, id);
+	wn_records_job_del(&c->rec, b, j);
 }
 
 const char *wn_job_status_name(int status)

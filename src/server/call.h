@@ -89,9 +89,9 @@ Job *wn_job_find(struct call *c, uint64_t id);
 Job *wn_job_brief(struct call *c, const Job *j);
 /* wn_job_put adds j's record to b. */
 void wn_job_put(struct call *c, wn_batch *b, const Job *j);
-/* wn_job_del deletes the record of job id in b (and from the record cache once
- * b is applied). */
-void wn_job_del(struct call *c, wn_batch *b, uint64_t id);
+/* wn_job_del deletes the record of job j in b (and from the record cache once
+ * b is applied), with what it reported (wn_records_job_del). */
+void wn_job_del(struct call *c, wn_batch *b, const Job *j);
 /* wn_job_adopt puts a job built by this call (a new one) in the call's cache. */
 void wn_job_adopt(struct call *c, Job *j);
 /* wn_job_status_name returns "PENDING" etc. */

@@ -78,7 +78,7 @@ void wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v,
 		}
 		wn_queue_count_move(c, p, j, old[i], 0);
 		wn_replay_removed(c, b, j, old[i]);
-		wn_job_del(c, b, j->id);
+		wn_job_del(c, b, j);
 		wn_job_lease_end(c->e, j->id);
 		/* status 0 in the call's cache: propagation passes it by */
 		j->status = WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED;

@@ -12,9 +12,9 @@ static const struct {
 	enum wn_key_kind kind;
 	const char *prefix;
 } key_prefixes[] = {
-    {WN_KEY_META, "m/"}, {WN_KEY_PROJECT, "p/"}, {WN_KEY_TASK, "t/"},
-    {WN_KEY_JOB, "j/"},  {WN_KEY_SWEEP, "s/"},   {WN_KEY_WORKER, "w/"},
-    {WN_KEY_REQ, "i/"},  {WN_KEY_ASIDE, "x/"},   {WN_KEY_TOKEN, "a/"},
+    {WN_KEY_META, "m/"},  {WN_KEY_PROJECT, "p/"}, {WN_KEY_TASK, "t/"}, {WN_KEY_JOB, "j/"},
+    {WN_KEY_SWEEP, "s/"}, {WN_KEY_WORKER, "w/"},  {WN_KEY_REQ, "i/"},  {WN_KEY_ASIDE, "x/"},
+    {WN_KEY_TOKEN, "a/"}, {WN_KEY_HISTORY, "r/"}, {WN_KEY_LOG, "o/"},  {WN_KEY_BLOB, "b/"},
 };
 
 const char *wn_key_prefix(enum wn_key_kind kind)
@@ -100,6 +100,11 @@ size_t wn_key_req(char *buf, uint64_t id)
 	return key_of_id(buf, WN_KEY_REQ, id);
 }
 
+size_t wn_key_of_job(char *buf, enum wn_key_kind kind, uint64_t id)
+{
+	return key_of_id(buf, kind, id);
+}
+
 uint64_t wn_key_id(const char *key)
 {
 	uint64_t id = 0;
@@ -116,7 +121,14 @@ bool wn_key_is_id(const char *key, size_t klen, enum wn_key_kind kind)
 /* key_has_id reports whether kind's keys are keys of an id. */
 static bool key_has_id(int kind)
 {
-	return kind == WN_KEY_JOB || kind == WN_KEY_SWEEP || kind == WN_KEY_REQ;
+	return kind == WN_KEY_JOB || kind == WN_KEY_SWEEP || kind == WN_KEY_REQ ||
+	       kind == WN_KEY_HISTORY;
+}
+
+/* key_has_job_prefix reports whether kind's keys are a job's id and more. */
+static bool key_has_job_prefix(int kind)
+{
+	return kind == WN_KEY_LOG || kind == WN_KEY_BLOB;
 }
 
 void wn_key_name(char *buf, size_t cap, const char *key, size_t klen)
@@ -132,8 +144,14 @@ void wn_key_name(char *buf, size_t cap, const char *key, size_t klen)
 		wn_key_id_name(buf, cap, (enum wn_key_kind)kind, wn_key_id(key));
 		return;
 	}
-	size_t o = 0;
-	for (size_t i = 0; i < klen && o + 8 < cap; i++) {
+	size_t o = 0, i = 0;
+	if (klen >= WN_KEY_ID_LEN && key_has_job_prefix(kind)) {
+		/* o/42/ and the rest escaped */
+		int n = snprintf(buf, cap, "%c/%llu/", key[0], (unsigned long long)wn_key_id(key));
+		o = n > 0 && (size_t)n < cap ? (size_t)n : 0;
+		i = WN_KEY_ID_LEN;
+	}
+	for (; i < klen && o + 8 < cap; i++) {
 		unsigned char ch = (unsigned char)key[i];
 		if (ch > 0x20 && ch < 0x7f && ch != '\\')
 			buf[o++] = (char)ch;
@@ -167,8 +185,16 @@ bool wn_key_parse_name(const char *s, char *out, size_t cap, size_t *len)
 		*len = key_of_id(out, (enum wn_key_kind)kind, id);
 		return true;
 	}
-	size_t o = 0;
-	for (size_t i = 0; i < n && o < cap; i++) {
+	size_t o = 0, i = 0;
+	if (n > 2 && key_has_job_prefix(kind) && cap >= WN_KEY_ID_LEN) {
+		char *end = NULL;
+		unsigned long long id = strtoull(s + 2, &end, 10);
+		if (*end != '/' || s[2] == '-')
+			return false;
+		o = key_of_id(out, (enum wn_key_kind)kind, id);
+		i = (size_t)(end + 1 - s);
+	}
+	for (; i < n && o < cap; i++) {
 		if (s[i] == '\\' && s[i + 1] == 'x' && wn_hex_digit((unsigned char)s[i + 2]) >= 0 &&
 		    wn_hex_digit((unsigned char)s[i + 3]) >= 0) {
 			out[o++] = (char)(wn_hex_digit((unsigned char)s[i + 2]) << 4 |

@@ -9,11 +9,17 @@
  *   w/WORKER             Worker
  *   i/ID                 the reply stored for a request id (replay.c)
  *   a/NAME               TokenRecord: a named token and its secret's SHA-256
+ *   r/ID                 the result history of job ID (docs/results.md)
+ *   o/ID...              the live output of job ID: ID and then what the
+ *                        output's module puts after it (offsets)
+ *   b/ID...              the stored artifacts of job ID: ID and then what
+ *                        the artifacts' module puts after it
  *   x/KEY                the bytes of KEY's unreadable record, set aside by
  *                        `wnd --check --repair`; wnd reads none
  *
  * A key's printable name (wnd --check, wnstore) writes the 8-byte ids in
- * decimal: j/42, s/7, i/N, x/j/42. Changing any of this changes the on-disk
+ * decimal: j/42, s/7, i/N, r/42, x/j/42; o/42/ and b/42/ followed by the rest
+ * of the key, escaped. Changing any of this changes the on-disk
  * format: bump WN_STORE_VERSION (store.h). A leaf: it depends on nothing of
  * the server, and the store takes its version key and the job key's grouping
  * from here. */
@@ -35,6 +41,9 @@ enum wn_key_kind {
 	WN_KEY_REQ = 'i',
 	WN_KEY_ASIDE = 'x',
 	WN_KEY_TOKEN = 'a',
+	WN_KEY_HISTORY = 'r',
+	WN_KEY_LOG = 'o',
+	WN_KEY_BLOB = 'b',
 };
 
 /* Room for any key the builders write (names are at most WN_NAME_MAX). */
@@ -79,6 +88,10 @@ size_t wn_key_worker(char *buf, const char *name);
 size_t wn_key_token(char *buf, const char *name);
 /* wn_key_req writes the key of the reply stored for request id. */
 size_t wn_key_req(char *buf, uint64_t id);
+/* wn_key_of_job writes the key of kind for job id (j/, r/), which is also
+ * the prefix of the keys of job id of the kinds that hold several (o/, b/);
+ * the keys of those of job id are [wn_key_of_job(id), wn_key_of_job(id + 1)). */
+size_t wn_key_of_job(char *buf, enum wn_key_kind kind, uint64_t id);
 /* wn_key_id returns the id of a key of an id (WN_KEY_ID_LEN bytes: j/, s/,
  * i/). */
 uint64_t wn_key_id(const char *key);

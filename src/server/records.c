@@ -264,12 +264,33 @@ void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
 	stage_add(rc, b, j->id, buf, n, true);
 }
 
-void wn_records_job_del(wn_records_call *rc, wn_batch *b, uint64_t id)
+/* del_prefix deletes every key that starts with prefix (plen bytes) in b.
+ * (Not a range delete: the memtable's insert hints cannot take those.) */
+static void del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen)
+{
+	wn_store_iter *it = wn_store_iter_new(r->store, prefix, plen, NULL, 0);
+	const char *k, *v;
+	size_t kl, vl;
+	while (wn_store_iter_next(it, &k, &kl, &v, &vl))
+		wn_batch_del(b, k, kl);
+	wn_store_iter_free(it);
+}
+
+void wn_records_job_del(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__Job *j)
 {
 	char key[WN_KEY_MAX];
-	size_t kl = wn_key_job(key, id);
+	size_t kl = wn_key_job(key, j->id);
 	wn_batch_del(b, key, kl);
-	stage_add(rc, b, id, NULL, 0, false);
+	stage_add(rc, b, j->id, NULL, 0, false);
+	if (j->attempt == 0)
+		return; /* never ran: it reported nothing */
+	/* what the job reported goes with it: its history, output, artifacts */
+	kl = wn_key_of_job(key, WN_KEY_HISTORY, j->id);
+	wn_batch_del(b, key, kl);
+	kl = wn_key_of_job(key, WN_KEY_LOG, j->id);
+	del_prefix(rc->r, b, key, kl);
+	kl = wn_key_of_job(key, WN_KEY_BLOB, j->id);
+	del_prefix(rc->r, b, key, kl);
 }
 
 /* ------------------------------------------------------------ other records */

@@ -72,9 +72,11 @@ void wn_records_job_adopt(wn_records_call *rc, Whatsnext__V1__Job *j);
 /* wn_records_job_put adds j's record to b (and to the record cache once b is
  * applied, if PENDING or RUNNING). */
 void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__Job *j);
-/* wn_records_job_del deletes the record of job id in b (and from the record
- * cache once b is applied). */
-void wn_records_job_del(wn_records_call *rc, wn_batch *b, uint64_t id);
+/* wn_records_job_del deletes the record of job j in b (and from the record
+ * cache once b is applied), with what the job reported if it ever ran
+ * (attempt > 0): its result history, output and stored artifacts (r/, o/,
+ * b/). */
+void wn_records_job_del(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__Job *j);
 
 /* Records of the other kinds. Puts and deletes go into a batch b the caller
  * writes; reads unpack into the call's allocator and return WN_ENOTFOUND if

@@ -35,6 +35,30 @@ TEST(keys_have_the_stored_bytes)
 	CHECK_EQ_STR(wn_key_prefix(WN_KEY_ASIDE), "x/");
 }
 
+TEST(keys_of_what_a_job_reported_are_named_by_its_id)
+{
+	char key[WN_KEY_MAX], name[64], back[WN_KEY_MAX];
+	size_t kl = wn_key_of_job(key, WN_KEY_HISTORY, 42), bl = 0;
+	key_is(key, kl, "r/\0\0\0\0\0\0\0\x2a", 10);
+	wn_key_name(name, sizeof(name), key, kl);
+	CHECK_EQ_STR(name, "r/42");
+	kl = wn_key_of_job(key, WN_KEY_LOG, 42);
+	memcpy(key + kl, "\0\0\0\0\0\0\1\0", 8);
+	kl += 8;
+	wn_key_name(name, sizeof(name), key, kl);
+	CHECK_EQ_STR(name, "o/42/\\x00\\x00\\x00\\x00\\x00\\x00\\x01\\x00");
+	CHECK(wn_key_parse_name(name, back, sizeof(back), &bl));
+	key_is(back, bl, key, kl);
+	kl = wn_key_of_job(key, WN_KEY_BLOB, 7);
+	memcpy(key + kl, "a.txt", 5);
+	kl += 5;
+	wn_key_name(name, sizeof(name), key, kl);
+	CHECK_EQ_STR(name, "b/7/a.txt");
+	CHECK(wn_key_parse_name(name, back, sizeof(back), &bl));
+	key_is(back, bl, key, kl);
+	CHECK(!wn_key_parse_name("b/x/a.txt", back, sizeof(back), &bl));
+}
+
 TEST(job_keys_sort_by_id)
 {
 	char a[WN_KEY_MAX], b[WN_KEY_MAX];

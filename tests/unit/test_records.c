@@ -120,10 +120,70 @@ TEST(a_batch_never_applied_leaves_the_cache_alone)
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	/* a delete applied takes it out of the cache too */
 	b = wn_batch_new();
-	wn_records_job_del(&g.rc, b, 7);
+	wn_records_job_del(&g.rc, b, j);
 	rig_write(&g, b);
 	rig_next_call(&g);
 	CHECK(wn_records_job_find(&g.rc, 7) == NULL);
+	rig_close(&g);
+}
+
+/* side_put writes a record of kind for job id, with suffix (sl bytes) after
+ * its id. */
+static void side_put(struct rig *g, enum wn_key_kind kind, uint64_t id, const char *suffix,
+                     size_t sl)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_of_job(key, kind, id);
+	memcpy(key + kl, suffix, sl);
+	kl += sl;
+	wn_batch *b = wn_batch_new();
+	wn_batch_put(b, key, kl, "v", 1);
+	uint64_t seq = 0;
+	CHECK_OK(wn_store_write(g->s, b, &seq));
+	CHECK_OK(wn_store_wait(g->s, seq));
+	wn_batch_free(b);
+}
+
+/* side_count counts the keys of kind of job id. */
+static int side_count(struct rig *g, enum wn_key_kind kind, uint64_t id)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_of_job(key, kind, id);
+	wn_store_iter *it = wn_store_iter_new(g->s, key, kl, NULL, 0);
+	const char *k, *v;
+	size_t klen, vlen;
+	int n = 0;
+	while (wn_store_iter_next(it, &k, &klen, &v, &vlen))
+		n++;
+	wn_store_iter_free(it);
+	return n;
+}
+
+TEST(a_deleted_job_takes_what_it_reported_along)
+{
+	struct rig g;
+	rig_open(&g);
+	for (uint64_t id = 6; id <= 8; id++) {
+		put_job(&g, id, "p", "t", WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+		side_put(&g, WN_KEY_HISTORY, id, "", 0);
+		side_put(&g, WN_KEY_LOG, id, "\0\0\0\0\0\0\0\0", 8);
+		side_put(&g, WN_KEY_LOG, id, "\0\0\0\0\0\0\1\0", 8);
+		side_put(&g, WN_KEY_BLOB, id, "out/model.pt", 12);
+	}
+	Job j = WHATSNEXT__V1__JOB__INIT;
+	j.id = 7;
+	j.attempt = 1;
+	wn_batch *b = wn_batch_new();
+	wn_records_job_del(&g.rc, b, &j);
+	rig_write(&g, b);
+	CHECK_EQ_INT(side_count(&g, WN_KEY_HISTORY, 7), 0);
+	CHECK_EQ_INT(side_count(&g, WN_KEY_LOG, 7), 0);
+	CHECK_EQ_INT(side_count(&g, WN_KEY_BLOB, 7), 0);
+	/* the neighbours' are their own */
+	CHECK_EQ_INT(side_count(&g, WN_KEY_LOG, 6), 2);
+	CHECK_EQ_INT(side_count(&g, WN_KEY_HISTORY, 8), 1);
+	CHECK_EQ_INT(side_count(&g, WN_KEY_LOG, 8), 2);
+	CHECK_EQ_INT(side_count(&g, WN_KEY_BLOB, 8), 1);
 	rig_close(&g);
 }
 
