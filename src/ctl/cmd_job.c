@@ -34,6 +34,7 @@ enum {
 	OPT_MAX_RUNNING,
 	OPT_FORCE,
 	OPT_SUBMITTER,
+	OPT_RESULTS,
 };
 
 static const struct option job_add_opts[] = {
@@ -85,6 +86,7 @@ static const struct option job_list_opts[] = {
     {"all", no_argument, NULL, OPT_ALL},
     {"sweep", required_argument, NULL, OPT_SWEEP},
     {"submitter", required_argument, NULL, OPT_SUBMITTER},
+    {"results", required_argument, NULL, OPT_RESULTS},
     {NULL, 0, NULL, 0},
 };
 
@@ -98,6 +100,7 @@ static const struct wn_ctl_opthelp job_list_help[] = {
     {"--all", "follow the pages to the end"},
     {"--sweep ID", "only jobs of this sweep"},
     {"--submitter NAME", "only jobs submitted with token NAME"},
+    {"--results K,...", "a column for each of these results (empty where a job has none)"},
     {NULL, NULL},
 };
 
@@ -209,6 +212,7 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 			printf("  %s=%s\n", job_line(c, j->params[i]->key),
 			       job_line(c, j->params[i]->value));
 	}
+	wn_ctl_job_results_print(c, j);
 	wn_ctl_field_text("output", j->output_tail, JOB_OUTPUT_LINES);
 }
 
@@ -494,7 +498,8 @@ static int job_deps(wn_ctl *c)
 
 /* job_list_options reads the options of `job list` into req; returns whether --all was
  * given. */
-static bool job_list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req)
+static bool job_list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req,
+                             struct wn_ctl_results_keys *keys)
 {
 	bool all = false;
 	int ch;
@@ -525,6 +530,9 @@ static bool job_list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req)
 			break;
 		case OPT_SUBMITTER:
 			req->submitter = optarg;
+			break;
+		case OPT_RESULTS:
+			wn_ctl_results_keys(c, optarg, keys);
 			break;
 		}
 	}
@@ -564,12 +572,18 @@ static void job_list_pages(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, bool 
 	}
 }
 
-/* job_list_table prints jobs as a table. */
-static void job_list_table(wn_ctl *c, Whatsnext__V1__Job *const *jobs, size_t n)
+/* job_list_table prints jobs as a table, with a column for each result of keys. */
+static void job_list_table(wn_ctl *c, Whatsnext__V1__Job *const *jobs, size_t n,
+                           const struct wn_ctl_results_keys *keys)
 {
-	static const char *const cols[] = {
+	static const char *const base[] = {
 	    "ID", "PROJECT", "TASK", "NAME", ">PRIO", "STATUS", ">ATTEMPT", ">EXIT", "WORKER", NULL,
 	};
+	size_t nbase = WN_ARRAY_LEN(base) - 1;
+	const char **cols = wn_ctl_alloc(c, (nbase + keys->n + 1) * sizeof(*cols));
+	memcpy(cols, base, nbase * sizeof(*cols));
+	for (size_t k = 0; k < keys->n; k++)
+		cols[nbase + k] = wn_ctl_printf(c, ">%s", keys->v[k]);
 	wn_table *t = wn_table_new(cols);
 	for (size_t i = 0; i < n; i++) {
 		const Whatsnext__V1__Job *j = jobs[i];
@@ -585,6 +599,8 @@ static void job_list_table(wn_ctl *c, Whatsnext__V1__Job *const *jobs, size_t n)
 		else
 			wn_table_add(t, "-");
 		wn_table_add(t, "%s", j->worker[0] ? j->worker : "-");
+		for (size_t k = 0; k < keys->n; k++)
+			wn_table_add(t, "%s", wn_ctl_result_text(c, j, keys->v[k]));
 	}
 	wn_table_print(t, stdout);
 	wn_table_free(t);
@@ -594,14 +610,15 @@ static int job_list(wn_ctl *c)
 {
 	Whatsnext__V1__ListJobsRequest req = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 	req.page_size = 100;
-	bool all = job_list_options(c, &req);
+	struct wn_ctl_results_keys keys = {0};
+	bool all = job_list_options(c, &req, &keys);
 	Whatsnext__V1__ListJobsResponse merged = WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT;
 	job_list_pages(c, &req, all, &merged);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&merged.base);
 		return WN_CTL_EXIT_OK;
 	}
-	job_list_table(c, merged.jobs, merged.n_jobs);
+	job_list_table(c, merged.jobs, merged.n_jobs, &keys);
 	if (merged.next_after_id != 0)
 		fprintf(stderr,
 		        "wnctl: more jobs follow: add --after %llu for the next page, or --all\n",
@@ -684,7 +701,7 @@ static const struct wn_ctl_verb job_verbs[] = {
      "Show the jobs a job depends on, directly or not, as a tree with their states.", NULL, NULL},
     {"list", job_list,
      "[--project P] [--task T] [--status S] [--sweep ID] [--submitter NAME] [--limit N] "
-     "[--after ID] [--all]",
+     "[--after ID] [--all] [--results K,...]",
      "List jobs in id order, a page at a time.", job_list_opts, job_list_help},
     {"cancel", job_cancel, "ID [--reason T]",
      "Cancel a job; a running job's worker is told to stop it.", job_cancel_opts, job_cancel_help},

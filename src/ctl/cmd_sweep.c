@@ -417,6 +417,9 @@ static const struct wn_ctl_verb sweep_verbs[] = {
      sweep_priority_help},
     {"cap", sweep_cap, "ID N", "Let at most N jobs of a sweep run at once (0: no cap).", NULL,
      sweep_cap_help},
+    {"results", wn_ctl_sweep_results, "ID [--sort KEY] [--desc] [--best N] [--format F]",
+     "One row per job of a sweep: its id, name, parameters, status and results.",
+     wn_ctl_sweep_results_opts, wn_ctl_sweep_results_help},
 };
 
 const struct wn_ctl_noun wn_ctl_sweep = {

@@ -228,6 +228,28 @@ int wn_ctl_job_sweep(wn_ctl *c);
 extern const struct option wn_ctl_job_sweep_opts[];
 extern const struct wn_ctl_opthelp wn_ctl_job_sweep_help[];
 
+/* `sweep results` (cmd_results.c): one row per job of a sweep with its results. */
+int wn_ctl_sweep_results(wn_ctl *c);
+extern const struct option wn_ctl_sweep_results_opts[];
+extern const struct wn_ctl_opthelp wn_ctl_sweep_results_help[];
+
+/* wn_ctl_job_results_print prints what job j reported, its results and artifacts, as
+ * `job show` does (nothing when it reported none). */
+void wn_ctl_job_results_print(wn_ctl *c, const Whatsnext__V1__Job *j);
+
+/* Result keys named on the command line (`job list --results K,...`), context-owned. */
+struct wn_ctl_results_keys {
+	size_t n;
+	const char **v;
+};
+
+/* wn_ctl_results_keys appends the comma-separated keys of arg to keys; an empty key exits 2. */
+void wn_ctl_results_keys(wn_ctl *c, const char *arg, struct wn_ctl_results_keys *keys);
+
+/* wn_ctl_result_text returns the result key of job j as text (context-owned): a number in
+ * its shortest exact decimal, a text as it is, "" when j has none. */
+const char *wn_ctl_result_text(wn_ctl *c, const Whatsnext__V1__Job *j, const char *key);
+
 /* wn_ctl_sweeps_table prints sweeps as a table whose first column is headed id_header
  * (`sweep list`, `status`). */
 void wn_ctl_sweeps_table(wn_ctl *c, Whatsnext__V1__Sweep *const *sweeps, size_t n,

@@ -1,0 +1,247 @@
+/* wnctl: what jobs reported. `sweep results` (one row per job of a sweep, rtable.c), the
+ * results and artifacts `job show` prints, and the result columns of `job list
+ * --results`. */
+#include "ctl.h"
+#include "err.h"
+#include "methods.h"
+#include "rtable.h"
+#include "table.h"
+#include "termsafe.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Jobs asked for per ListJobs call; the server cuts a page short by its size too. */
+#define RESULTS_PAGE 1000
+
+enum {
+	OPT_SORT = 1,
+	OPT_DESC,
+	OPT_BEST,
+	OPT_FORMAT,
+};
+
+const struct option wn_ctl_sweep_results_opts[] = {
+    {"sort", required_argument, NULL, OPT_SORT},
+    {"desc", no_argument, NULL, OPT_DESC},
+    {"best", required_argument, NULL, OPT_BEST},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {NULL, 0, NULL, 0},
+};
+
+const struct wn_ctl_opthelp wn_ctl_sweep_results_help[] = {
+    {"--sort KEY", "order the jobs by their result KEY, smallest first: numbers, then texts, "
+                   "then the jobs without it (default: by id)"},
+    {"--desc", "largest first (with --sort)"},
+    {"--best N", "only the N first jobs by --sort that have the result"},
+    {"--format F", "table (default), csv (RFC 4180, a header line first) or json (an array of "
+                   "{id, name, status, params, results}); --json is --format json"},
+    {NULL, NULL},
+};
+
+/* What `sweep results` was given. */
+struct results_args {
+	uint64_t sweep;
+	const char *sort;
+	bool desc;
+	int64_t best; /* 0: all */
+	enum wn_rtable_format format;
+};
+
+static enum wn_rtable_format results_format(wn_ctl *c, const char *s)
+{
+	if (strcmp(s, "table") == 0)
+		return WN_RTABLE_TABLE;
+	if (strcmp(s, "csv") == 0)
+		return WN_RTABLE_CSV;
+	if (strcmp(s, "json") == 0)
+		return WN_RTABLE_JSON;
+	wn_ctl_usage(c, "invalid --format '%s': table, csv or json", s);
+}
+
+static void results_options(wn_ctl *c, struct results_args *a)
+{
+	const char *format = NULL;
+	int ch;
+	while ((ch = wn_ctl_getopt(c)) != 0) {
+		switch (ch) {
+		case OPT_SORT:
+			if (optarg[0] == '\0')
+				wn_ctl_usage(c, "--sort needs a result key");
+			a->sort = optarg;
+			break;
+		case OPT_DESC:
+			a->desc = true;
+			break;
+		case OPT_BEST:
+			a->best = wn_ctl_parse_int(c, "--best", optarg, 1, INT64_MAX);
+			break;
+		case OPT_FORMAT:
+			format = optarg;
+			break;
+		}
+	}
+	a->sweep = wn_ctl_parse_id(c, "sweep id", wn_ctl_args(c, 1, 1, NULL)[0]);
+	a->format = format != NULL   ? results_format(c, format)
+	            : wn_ctl_json(c) ? WN_RTABLE_JSON
+	                             : WN_RTABLE_TABLE;
+	if (wn_ctl_json(c) && a->format != WN_RTABLE_JSON)
+		wn_ctl_usage(c, "--json and --format %s disagree", format);
+	if (a->best > 0 && a->sort == NULL)
+		wn_ctl_usage(c, "--best needs --sort KEY: the result the best are chosen by");
+	if (a->desc && a->sort == NULL)
+		wn_ctl_usage(c, "--desc needs --sort KEY");
+}
+
+/* results_jobs returns every job of sweep id (context-owned), in id order, in *n. */
+static Whatsnext__V1__Job **results_jobs(wn_ctl *c, uint64_t id, size_t *n)
+{
+	Whatsnext__V1__ListJobsRequest req = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
+	req.sweep_id = id;
+	req.page_size = RESULTS_PAGE;
+	Whatsnext__V1__Job **jobs = NULL;
+	size_t cap = 0;
+	*n = 0;
+	for (;;) {
+		Whatsnext__V1__ListJobsResponse *r =
+		    wn_ctl_call(c, WN_PATH_JOB_LIST, &req.base,
+		                &whatsnext__v1__list_jobs_response__descriptor, 0);
+		if (*n + r->n_jobs > cap) {
+			cap = (*n + r->n_jobs) * 2;
+			Whatsnext__V1__Job **v = wn_ctl_alloc(c, (cap + 1) * sizeof(*v));
+			if (*n > 0)
+				memcpy(v, jobs, *n * sizeof(*v));
+			jobs = v;
+		}
+		if (r->n_jobs > 0)
+			memcpy(jobs + *n, r->jobs, r->n_jobs * sizeof(*jobs));
+		*n += r->n_jobs;
+		if (r->next_after_id == 0)
+			break;
+		if (r->next_after_id <= req.after_id)
+			wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+			           "cannot follow the pages: the server went back to id %llu",
+			           (unsigned long long)r->next_after_id);
+		req.after_id = r->next_after_id;
+	}
+	return jobs;
+}
+
+static void results_rtable_free(void *t)
+{
+	wn_rtable_free(t);
+}
+
+int wn_ctl_sweep_results(wn_ctl *c)
+{
+	struct results_args a = {0};
+	results_options(c, &a);
+	size_t n = 0;
+	Whatsnext__V1__Job **jobs = results_jobs(c, a.sweep, &n);
+	wn_rtable *t = wn_rtable_new(jobs, n);
+	wn_ctl_defer(c, results_rtable_free, t);
+	if (a.sort != NULL) {
+		if (n > 0 && !wn_rtable_has_result(t, a.sort)) {
+			fflush(stdout);
+			fprintf(stderr, "wnctl: no job of sweep %llu has a result %s\n",
+			        (unsigned long long)a.sweep, a.sort);
+		}
+		wn_rtable_sort(t, a.sort, a.desc);
+		if (a.best > 0)
+			wn_rtable_best(t, a.sort, (size_t)a.best);
+	}
+	/* CSV and JSON are for programs: they go out exactly, as --json output does. */
+	if (a.format != WN_RTABLE_TABLE && !wn_ctl_json(c))
+		wn_ctl_global_option(c, WN_CTL_OPT_JSON, NULL);
+	if (wn_rtable_write(t, a.format, stdout) != WN_OK)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write the results to stdout");
+	return WN_CTL_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------- job show, job list */
+
+/* results_line returns s as one line (context-owned), every control a visible escape. */
+static const char *results_line(wn_ctl *c, const char *s)
+{
+	char *e = wn_termsafe_escape(s, strlen(s), false);
+	const char *kept = wn_ctl_strdup(c, e);
+	free(e);
+	return kept;
+}
+
+static int results_entry_cmp(const void *a, const void *b)
+{
+	const Whatsnext__V1__Job__ResultsEntry *ea =
+	    *(const Whatsnext__V1__Job__ResultsEntry *const *)a;
+	const Whatsnext__V1__Job__ResultsEntry *eb =
+	    *(const Whatsnext__V1__Job__ResultsEntry *const *)b;
+	return strcmp(ea->key, eb->key);
+}
+
+/* results_print prints the results of j, "  KEY=VALUE" in key order, under "results:". */
+static void results_print(wn_ctl *c, const Whatsnext__V1__Job *j)
+{
+	if (j->n_results == 0)
+		return;
+	Whatsnext__V1__Job__ResultsEntry **v = wn_ctl_alloc(c, j->n_results * sizeof(*v));
+	memcpy(v, j->results, j->n_results * sizeof(*v));
+	qsort(v, j->n_results, sizeof(*v), results_entry_cmp);
+	printf("results:\n");
+	char buf[64];
+	for (size_t i = 0; i < j->n_results; i++)
+		printf("  %s=%s\n", results_line(c, v[i]->key),
+		       results_line(c, wn_rtable_value(v[i]->value, buf, sizeof(buf))));
+}
+
+/* artifacts_print prints the artifacts of j under "artifacts:", one line each: "  PATH
+ * (SIZE bytes, sha256 HEX, stored)", or "not stored" and why. */
+static void artifacts_print(wn_ctl *c, const Whatsnext__V1__Job *j)
+{
+	if (j->n_artifacts == 0)
+		return;
+	printf("artifacts:\n");
+	for (size_t i = 0; i < j->n_artifacts; i++) {
+		const Whatsnext__V1__Artifact *a = j->artifacts[i];
+		const char *stored = a->stored            ? "stored"
+		                     : a->note[0] != '\0' ? wn_ctl_printf(c, "not stored: %s",
+		                                                          results_line(c, a->note))
+		                                          : "not stored";
+		printf("  %s (%llu bytes, sha256 %s, %s)\n", results_line(c, a->path),
+		       (unsigned long long)a->size, a->sha256[0] ? results_line(c, a->sha256) : "-",
+		       stored);
+	}
+}
+
+void wn_ctl_job_results_print(wn_ctl *c, const Whatsnext__V1__Job *j)
+{
+	results_print(c, j);
+	artifacts_print(c, j);
+}
+
+void wn_ctl_results_keys(wn_ctl *c, const char *arg, struct wn_ctl_results_keys *keys)
+{
+	const char *p = arg;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0)
+			wn_ctl_usage(c, "invalid --results '%s': an empty key", arg);
+		const char **v = wn_ctl_alloc(c, (keys->n + 2) * sizeof(*v));
+		if (keys->n > 0)
+			memcpy(v, keys->v, keys->n * sizeof(*v));
+		char *k = wn_ctl_alloc(c, len + 1);
+		memcpy(k, p, len);
+		v[keys->n++] = k;
+		keys->v = v;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+}
+
+const char *wn_ctl_result_text(wn_ctl *c, const Whatsnext__V1__Job *j, const char *key)
+{
+	char buf[64];
+	return wn_ctl_strdup(c, wn_rtable_value(wn_rtable_result(j, key), buf, sizeof(buf)));
+}
