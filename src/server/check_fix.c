@@ -413,6 +413,8 @@ static void summary(struct check *k, const char *dir, FILE *out)
 	        (unsigned long long)k->counts[1], (unsigned long long)k->counts[2],
 	        (unsigned long long)k->counts[3], (unsigned long long)k->counts[4],
 	        (unsigned long long)k->counts[5], (unsigned long long)k->counts[8]);
+	if (k->counts[9] > 0)
+		fprintf(out, ", %llu live output record(s) (o/)", (unsigned long long)k->counts[9]);
 	if (k->counts[7] > 0)
 		fprintf(out, ", %llu record(s) set aside by --repair (x/)",
 		        (unsigned long long)k->counts[7]);

@@ -142,8 +142,8 @@ struct check {
 	unsigned long long findings;
 	uint64_t nkeys;
 	/* records read: projects, tasks, jobs, sweeps, workers, request ids, m/,
-	 * set aside (x/), tokens */
-	uint64_t counts[9];
+	 * set aside (x/), tokens, live output (o/) */
+	uint64_t counts[10];
 	wn_map *projects, *tasks, *sweeps, *workers; /* name, "p/t", id -> c* */
 	struct cjob *jobs;                           /* ascending ids */
 	size_t njobs, capjobs;
@@ -189,6 +189,10 @@ struct cjob *wn_check_job(struct check *k, uint64_t id);
 /* Planning repairs (check_fix.c). wn_check_plan returns the planned change of
  * a key, new (of kind) if none yet. */
 struct fix *wn_check_plan(struct check *k, int kind, const char *key, size_t klen);
+/* wn_check_scan_output reads an o/ record (check_output.c): a job's live
+ * output, whose job must exist. */
+void wn_check_scan_output(struct check *k, const char *name, const char *key, size_t kl,
+                          const uint8_t *v, size_t vl);
 /* wn_check_plan_del plans deleting key, for the reason why (a static string). */
 void wn_check_plan_del(struct check *k, const char *key, size_t klen, const char *why);
 /* wn_check_plan_aside plans keeping the bytes of key's unreadable record under

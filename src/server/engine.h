@@ -49,6 +49,7 @@ typedef struct wn_engine_config {
 	size_t max_msg;             /* largest request body accepted */
 	size_t max_parked;          /* fetches waiting at once; 0 = WN_PARKED_MAX */
 	size_t max_parked_per_conn; /* ... on one connection; 0 = WN_PARKED_PER_CONN */
+	uint64_t output_max;        /* live output kept per job; 0 = WN_OUTPUT_MAX_DEFAULT */
 	bool no_sweeper;            /* tests: no background thread; call wn_engine_tick */
 	wn_deliver_fn deliver;
 	void *deliver_arg;

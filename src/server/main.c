@@ -379,6 +379,7 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 	    .max_msg = WN_MSG_MAX,
 	    .max_parked = (size_t)conf->max_parked,
 	    .max_parked_per_conn = (size_t)conf->max_parked_per_conn,
+	    .output_max = (uint64_t)conf->output_max,
 	    .deliver = wn_net_deliver,
 	    .slot_conn = wn_net_slot_conn,
 	};

@@ -45,6 +45,8 @@ static const wn_conf_key srvconf_keys[] = {
      "fetches waiting for a job at once; more are refused"},
     {"max_parked_per_connection", WN_CONF_T_INT, OFF(max_parked_per_conn), "16", 1, 100000, 0, NULL,
      "fetches waiting for a job on one connection; more are refused"},
+    {"output_max_bytes", WN_CONF_T_INT, OFF(output_max), "8388608", 65536, 1LL << 32, 0, NULL,
+     "live output kept per job; the oldest goes first"},
     {"tls_cert", WN_CONF_T_STR, OFF(tls_cert), "", 0, 0, 0, NULL,
      "tls+tcp listeners: the server's certificate chain (PEM)"},
     {"tls_key", WN_CONF_T_STR, OFF(tls_key), "", 0, 0, 0, NULL,

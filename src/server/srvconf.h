@@ -24,6 +24,7 @@ typedef struct wn_srvconf {
 	char *log_level;        /* error, warn, info, debug */
 	int64_t max_parked;     /* fetches waiting for a job at once */
 	int64_t max_parked_per_conn;  /* ... on one connection */
+	int64_t output_max;     /* bytes of live output kept per job */
 	char *tls_cert;               /* tls+tcp: the server's certificate (PEM) */
 	char *tls_key;                /* tls+tcp: its private key (PEM) */
 	char *tls_client_ca;          /* CA of client certificates, "" for none */

@@ -7,6 +7,7 @@
 #include "engine_state.h"
 #include "fleet.h"
 #include "jobs.h"
+#include "output.h"
 #include "project.h"
 #include "queue.h"
 #include "replay.h"
@@ -189,13 +190,52 @@ static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest
 	return WN_OK;
 }
 
+/* progress_check validates the progress a heartbeat carries before anything
+ * changes: each job once, what each part of it carries. */
+static int progress_check(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
+{
+	wn_map *seen = wn_map_new_u64();
+	int rv = WN_OK;
+	for (size_t i = 0; i < rq->n_progress && rv == WN_OK; i++) {
+		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
+		if (wn_map_get_u64(seen, pg->job_id) != NULL)
+			rv = wn_call_fail(c, WN_EINVAL, "job %llu has more than one progress",
+			                  (unsigned long long)pg->job_id);
+		wn_map_put_u64(seen, pg->job_id, (void *)pg);
+		if (rv == WN_OK)
+			rv = wn_output_check(c, pg);
+	}
+	wn_map_free(seen);
+	return rv;
+}
+
+/* progress_apply adds to b the progress of the jobs whose lease worker holds
+ * at the progress's attempt; the others are ignored. */
+static int progress_apply(struct call *c, wn_batch *b, const Whatsnext__V1__HeartbeatRequest *rq)
+{
+	for (size_t i = 0; i < rq->n_progress; i++) {
+		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
+		if (!wn_job_lease_held(c->e, pg->job_id, pg->attempt) &&
+		    !wn_job_lease_cancelled(c->e, pg->job_id, pg->attempt))
+			continue;
+		Job *j = wn_job_find(c, pg->job_id);
+		if (j == NULL || j->attempt != pg->attempt ||
+		    (j->worker[0] != '\0' && strcmp(j->worker, rq->worker) != 0))
+			continue;
+		int rv = wn_output_apply(c, b, j, pg);
+		if (rv != WN_OK)
+			return rv;
+	}
+	return WN_OK;
+}
+
 int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__HeartbeatRequest *rq = (const void *)in;
 	int rv = worker_name_ok(c, rq->worker);
 	if (rv != WN_OK)
 		return rv;
-	if ((rv = heartbeat_fence(c, rq)) != WN_OK)
+	if ((rv = heartbeat_fence(c, rq)) != WN_OK || (rv = progress_check(c, rq)) != WN_OK)
 		return rv;
 	Whatsnext__V1__HeartbeatResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__heartbeat_response__init(r);
@@ -223,6 +263,10 @@ int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufC
 			r->lost[r->n_lost++] = l->job_id;
 	}
 	r->lease_expires_ms = now + c->e->cfg.lease_ms;
+	if ((rv = progress_apply(c, b, rq)) != WN_OK) {
+		wn_batch_free(b);
+		return rv;
+	}
 	if ((rv = wn_call_commit(c, b)) != WN_OK)
 		return rv;
 	*out = &r->base;
@@ -273,10 +317,17 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 	if (strlen(rq->external_id) > WN_NAME_MAX)
 		return wn_call_fail(c, WN_EINVAL, "external_id is longer than %d bytes",
 		                    WN_NAME_MAX);
+	if (rq->progress != NULL && rq->progress->job_id != 0 && rq->progress->job_id != rq->job_id)
+		return wn_call_fail(
+		    c, WN_EINVAL, "progress of job %llu in the completion of job %llu",
+		    (unsigned long long)rq->progress->job_id, (unsigned long long)rq->job_id);
 	Job *j = NULL;
 	bool was_cancelled = false;
-	int rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled);
-	if (rv != WN_OK)
+	int rv = rq->progress != NULL ? wn_output_check(c, rq->progress) : WN_OK;
+	if (rv != WN_OK ||
+	    (rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled)) !=
+	        WN_OK ||
+	    (rv = wn_output_apply(c, b, j, rq->progress)) != WN_OK)
 		return rv;
 	struct project *p = wn_job_project(c, j);
 	if (p == NULL)

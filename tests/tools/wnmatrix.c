@@ -249,8 +249,7 @@ static ProtobufCMessage *rq_submit_batch(void)
 
 static ProtobufCMessage *rq_job_get(void)
 {
-	static Whatsnext__V1__GetJobRequest r;
-	whatsnext__v1__get_job_request__init(&r);
+	static Whatsnext__V1__GetJobRequest r = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
 	r.id = tg.pending;
 	return &r.base;
 }
@@ -482,6 +481,7 @@ static const struct row {
     {WN_MID_JOB_REMOVE, A | U, rq_job_retry},
     {WN_MID_JOB_SET_PRIORITY, A | U, rq_job_priority},
     {WN_MID_JOB_DEPS, A | U | RD, rq_job_get},
+    {WN_MID_JOB_LOG, A | U | RD, rq_job_get}, /* a LogRequest's id is its field 1 too */
     {WN_MID_SWEEP_GET, A | U | RD, rq_sweep_get},
     {WN_MID_SWEEP_LIST, A | U | RD, rq_sweep_list},
     {WN_MID_SWEEP_UPDATE, A | U, rq_sweep_update},
