@@ -40,6 +40,7 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	wn_deps_init(e);
 	wn_fleet_init(e);
 	wn_queue_init(e);
+	wn_watch_init(e);
 	e->leases = wn_leases_new();
 	e->cancelled = wn_map_new_u64();
 	e->dd = wn_dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
@@ -86,6 +87,7 @@ void wn_engine_close(wn_engine *e)
 	wn_deps_free(e);
 	wn_fleet_free(e);
 	wn_queue_release(e);
+	wn_watch_release(e);
 	wn_leases_free(e->leases);
 	wn_map_free(e->cancelled);
 	wn_records_free(e->rec);
@@ -104,6 +106,7 @@ void wn_engine_release_parked(wn_engine *e)
 	wn_call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
 	wn_queue_waiters_release(&c);
+	wn_watch_release_all(&c);
 	pthread_mutex_unlock(&e->mu);
 	wn_call_wait(&c);
 	wn_call_finish(&c);

@@ -18,6 +18,7 @@
 #include "replay.h"
 #include "store.h"
 #include "sweeper.h"
+#include "watch.h"
 
 #include <pthread.h>
 
@@ -34,6 +35,7 @@ struct wn_engine {
 	struct deps deps;       /* deps.h */
 	struct fleet fleet;     /* fleet.h */
 	struct queue_state q;   /* queue.h: parked fetches */
+	struct watch_state w;   /* watch.h: parked watches, parked requests by connection */
 	wn_leases *leases;      /* lease.h: the lease of each RUNNING job */
 	wn_map *cancelled;      /* job id -> attempt + 1 (RUNNING jobs cancelled) */
 	uint64_t next_id;       /* the next job id */

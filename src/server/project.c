@@ -7,6 +7,7 @@
 #include "engine_state.h"
 
 #include "log.h"
+#include "watch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,7 @@ void wn_queue_count_move(struct call *c, struct project *p, const Job *j, int fr
 	 * capped sweep's turn: parked fetches may get a job now */
 	if (from == RUNNING)
 		p->feed = true;
+	wn_watch_status(c, p->name, j, from, to);
 }
 
 struct dwait *wn_dwait_get(wn_engine *e, uint64_t id)

@@ -7,6 +7,7 @@
 #include "dedupe.h"
 #include "engine_state.h"
 #include "jobs.h"
+#include "watch.h"
 
 #include "log.h"
 
@@ -226,57 +227,19 @@ static void strv_free(char **v, size_t n)
 void wn_queue_init(wn_engine *e)
 {
 	e->q.by_reqid = wn_map_new_u64();
-	e->q.by_conn = wn_map_new_u64();
 }
 
 void wn_queue_release(wn_engine *e)
 {
 	wn_map_free(e->q.by_reqid);
-	wn_map_free(e->q.by_conn);
-	e->q.by_reqid = e->q.by_conn = NULL;
-}
-
-/* conn_parked is how many fetches wait on connection conn (0: unknown). */
-static size_t conn_parked(wn_engine *e, uint32_t conn)
-{
-	return conn == 0 ? 0 : (size_t)(uintptr_t)wn_map_get_u64(e->q.by_conn, conn);
-}
-
-/* conn_count adds delta to the fetches waiting on connection conn. */
-static void conn_count(wn_engine *e, uint32_t conn, int delta)
-{
-	if (conn == 0)
-		return;
-	size_t n = conn_parked(e, conn) + (size_t)(ptrdiff_t)delta;
-	if (n == 0)
-		wn_map_del_u64(e->q.by_conn, conn);
-	else
-		wn_map_put_u64(e->q.by_conn, conn, (void *)(uintptr_t)n);
-}
-
-/* park_room refuses one more fetch waiting on connection conn when it, or
- * the server, has as many as allowed. */
-static int park_room(struct call *c, uint32_t conn)
-{
-	const wn_engine_config *cfg = &c->e->cfg;
-	if (conn != 0 && conn_parked(c->e, conn) >= cfg->max_parked_per_conn)
-		return wn_call_fail(c, WN_ETOOBIG,
-		                    "too many fetches wait on this connection (%zu, "
-		                    "max_parked_per_connection); wait for one to return",
-		                    cfg->max_parked_per_conn);
-	if (c->e->q.nwait >= cfg->max_parked)
-		return wn_call_fail(c, WN_ETOOBIG,
-		                    "too many fetches wait on the server (%zu, "
-		                    "max_parked_fetches); retry later",
-		                    cfg->max_parked);
-	return WN_OK;
+	e->q.by_reqid = NULL;
 }
 
 static void waiter_unlink(wn_engine *e, struct waiter *w)
 {
 	if (w->pk.reqid != 0 && wn_map_get_u64(e->q.by_reqid, w->pk.reqid) == w)
 		wn_map_del_u64(e->q.by_reqid, w->pk.reqid);
-	conn_count(e, w->pk.conn, -1);
+	wn_watch_count(e, w->pk.conn, -1);
 	e->q.nwait--;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
@@ -310,7 +273,7 @@ int wn_queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_m
                   queue_answer_fn answer)
 {
 	uint32_t conn = c->e->cfg.slot_conn ? c->e->cfg.slot_conn(c->slot) : 0;
-	int rv = park_room(c, conn);
+	int rv = wn_watch_room(c, conn, "fetches");
 	if (rv != WN_OK)
 		return rv;
 	struct waiter *w = wn_xcalloc(1, sizeof(*w));
@@ -320,7 +283,7 @@ int wn_queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_m
 		wn_dedupe_park(c->e->dd, c->reqid);
 		wn_map_put_u64(c->e->q.by_reqid, c->reqid, w);
 	}
-	conn_count(c->e, w->pk.conn, 1);
+	wn_watch_count(c->e, w->pk.conn, 1);
 	c->e->q.nwait++;
 	wn_debug("fetch %llu of worker %s waits up to %u ms", (unsigned long long)c->reqid,
 	         want->worker, wait_ms);
@@ -352,10 +315,11 @@ int wn_queue_adopt(struct call *c, uint64_t reqid)
 		return WN_ENOTFOUND;
 	uint32_t conn = e->cfg.slot_conn ? e->cfg.slot_conn(c->slot) : 0;
 	if (conn != w->pk.conn) {
-		if (conn != 0 && conn_parked(e, conn) >= e->cfg.max_parked_per_conn)
-			return park_room(c, conn);
-		conn_count(e, w->pk.conn, -1);
-		conn_count(e, conn, 1);
+		if (conn != 0 && wn_watch_parked(e, conn) >= e->cfg.max_parked_per_conn)
+			return wn_watch_room(c, conn, "fetches");
+		/* moved, not one more: the count in all stays */
+		wn_watch_count(e, w->pk.conn, -1);
+		wn_watch_count(e, conn, 1);
 	}
 	/* the earlier copy's slot goes back to its connection without a reply:
 	 * one request id, one answer */

@@ -32,7 +32,6 @@ struct queue_state {
 	struct waiter *wait_head, *wait_tail; /* parked fetches, oldest first */
 	size_t nwait;                         /* how many */
 	wn_map *by_reqid;                     /* request id (not 0) -> struct waiter */
-	wn_map *by_conn;                      /* connection -> parked fetches (uintptr_t) */
 	bool no_park;                         /* shutting down: Fetch answers at once */
 	uint64_t rr; /* round-robin turn among projects of equal priority */
 };
@@ -75,14 +74,16 @@ void wn_queue_init(wn_engine *e);
 void wn_queue_release(wn_engine *e);
 /* wn_queue_park parks the call's Fetch, which wants want, until a job is ready
  * or wait_ms pass; answer gives it its reply. WN_ETOOBIG (the call's message
- * says which) when as many fetches wait on its connection as
- * cfg.max_parked_per_conn allows, or on the server as cfg.max_parked. */
+ * says which) when as many requests wait on its connection as
+ * cfg.max_parked_per_conn allows, or on the server as cfg.max_parked
+ * (wn_watch_room: parked fetches and watches count alike). */
 int wn_queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_ms,
                   queue_answer_fn answer);
 /* wn_queue_adopt gives the parked Fetch of request id reqid to the call's
  * request, a copy of it (a client's resend): its reply will go there, and the
  * earlier copy is let go without one. WN_ENOTFOUND when no Fetch of that id
- * waits, WN_ETOOBIG when the call's connection has as many waiting as allowed. */
+ * waits, WN_ETOOBIG when the call's connection has as many waiting as allowed
+ * (parked requests of every kind: watch.h). */
 int wn_queue_adopt(struct call *c, uint64_t reqid);
 /* wn_queue_feed gives ready jobs to parked fetches. */
 void wn_queue_feed(struct call *c);

@@ -1,5 +1,5 @@
 /* svc: the services, one file each (svc_project.c svc_task.c svc_job.c
- * svc_queue.c svc_sweep.c svc_worker.c svc_admin.c svc_token.c): each method decodes its
+ * svc_queue.c svc_sweep.c svc_worker.c svc_admin.c svc_token.c svc_wait.c): each method decodes its
  * request, validates it, calls the domain and encodes the reply. A service
  * never calls another service. The method table (dispatch.c, from
  * methods.def) names these functions. */
@@ -53,6 +53,7 @@ int wn_svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 int wn_svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_wait(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);

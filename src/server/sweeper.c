@@ -8,6 +8,7 @@
 #include "log.h"
 #include "queue.h"
 #include "replay.h"
+#include "watch.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static void engine_drop_closed(struct call *c)
 	e->sweeper.nclosed = e->sweeper.capclosed = 0;
 	pthread_mutex_unlock(&e->sweeper.closed_mu);
 	wn_queue_waiters_drop(c, closed, n);
+	wn_watch_drop(c, closed, n);
 	free(closed);
 }
 
@@ -66,6 +68,7 @@ int64_t wn_engine_tick(wn_engine *e)
 	if (lost_at < next)
 		next = lost_at;
 	next = wn_queue_waiters_due(&c, now, next);
+	next = wn_watch_due(&c, now, next);
 	pthread_mutex_unlock(&e->mu);
 	wn_call_wait(&c);
 	wn_call_finish(&c);
