@@ -697,6 +697,9 @@ static const struct wn_ctl_verb job_verbs[] = {
      "Show a job: its state, parameters, dependencies, why it is waiting, its result and "
      "output tail.",
      NULL, NULL},
+    {"log", wn_ctl_job_log, "ID [-f]",
+     "Print a job's output as the server keeps it; -f follows it until the job ends.",
+     wn_ctl_job_log_opts, wn_ctl_job_log_help},
     {"deps", job_deps, "ID",
      "Show the jobs a job depends on, directly or not, as a tree with their states.", NULL, NULL},
     {"list", job_list,

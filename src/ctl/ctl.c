@@ -8,6 +8,7 @@
 #include "termsafe.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -347,12 +348,28 @@ static void ctl_parse_start(wn_ctl *c)
 	opterr = 0;
 }
 
+/* ctl_shortopts writes the getopt string of the verb's options: -h and the
+ * options whose value is a letter (`job log -f`). */
+static void ctl_shortopts(const wn_ctl *c, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "+:h");
+	for (const struct option *o = c->verb->opts; o != NULL && o->name != NULL; o++)
+		if (o->val > 0 && o->val < 0x80 && isalpha(o->val) && n + 3 < cap) {
+			buf[n++] = (char)o->val;
+			if (o->has_arg == required_argument)
+				buf[n++] = ':';
+		}
+	buf[n] = '\0';
+}
+
 int wn_ctl_getopt(wn_ctl *c)
 {
 	if (!c->parsing)
 		ctl_parse_start(c);
+	char shortopts[64];
+	ctl_shortopts(c, shortopts, sizeof(shortopts));
 	for (;;) {
-		int ch = getopt_long(c->pargc, c->pargv, "+:h", c->longopts, NULL);
+		int ch = getopt_long(c->pargc, c->pargv, shortopts, c->longopts, NULL);
 		switch (ch) {
 		case -1:
 			return 0;
@@ -535,6 +552,16 @@ void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
 	}
 	c->msgs[c->nmsgs++] = out;
 	return out;
+}
+
+void wn_ctl_release(wn_ctl *c, void *reply)
+{
+	for (size_t i = c->nmsgs; i-- > 0;)
+		if (c->msgs[i] == reply) {
+			protobuf_c_message_free_unpacked(reply, NULL);
+			c->msgs[i] = c->msgs[--c->nmsgs];
+			return;
+		}
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -761,6 +788,7 @@ void wn_ctl_help_globals(FILE *f)
 	      "  5  already exists\n"
 	      "  6  failed precondition: not allowed in the current state\n"
 	      "  7  invalid argument or resource exhausted (refused by the server)\n"
-	      "  8  unauthenticated or permission denied\n",
+	      "  8  unauthenticated or permission denied\n"
+	      "  9  job log -f: the job ended without completing (failed, cancelled, blocked)\n",
 	      f);
 }

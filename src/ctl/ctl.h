@@ -30,6 +30,7 @@ enum wn_ctl_exit {
 	WN_CTL_EXIT_PRECONDITION = 6, /* FAILED_PRECONDITION */
 	WN_CTL_EXIT_INVALID = 7,      /* INVALID_ARGUMENT or RESOURCE_EXHAUSTED */
 	WN_CTL_EXIT_DENIED = 8,       /* UNAUTHENTICATED or PERMISSION_DENIED */
+	WN_CTL_EXIT_JOB_FAILED = 9,   /* job log -f: the job ended without completing */
 };
 
 /* Option values of the global options; verb options use values below these. */
@@ -169,6 +170,10 @@ void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
 void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
                       const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code);
 
+/* wn_ctl_release frees reply, a reply of wn_ctl_call the command is done with
+ * (a command that calls without end, such as `job log -f`, keeps none). */
+void wn_ctl_release(wn_ctl *c, void *reply);
+
 /* wn_ctl_call_error returns the server's message for the last call wn_ctl_call_try let fail. */
 const char *wn_ctl_call_error(const wn_ctl *c);
 
@@ -227,6 +232,11 @@ void wn_ctl_batch_done(wn_ctl *c, const Whatsnext__V1__SubmitBatchResponse *r);
 int wn_ctl_job_sweep(wn_ctl *c);
 extern const struct option wn_ctl_job_sweep_opts[];
 extern const struct wn_ctl_opthelp wn_ctl_job_sweep_help[];
+
+/* `job log` (cmd_log.c): a job's live output, followed with -f. */
+int wn_ctl_job_log(wn_ctl *c);
+extern const struct option wn_ctl_job_log_opts[];
+extern const struct wn_ctl_opthelp wn_ctl_job_log_help[];
 
 /* `sweep results` (cmd_results.c): one row per job of a sweep with its results. */
 int wn_ctl_sweep_results(wn_ctl *c);

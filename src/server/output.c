@@ -7,9 +7,11 @@
 
 #include <string.h>
 
-/* Chunks hold at most this many bytes; a chunk shorter than CHUNK_FILL at
- * the end of the output takes the next bytes in (so that a job printing a
- * line at a time keeps few keys, and rewriting one costs little). */
+/* Chunks hold at most CHUNK_MAX bytes, and an eighth of the bound, so that
+ * the bound drops little more than it must; a chunk shorter than CHUNK_FILL
+ * (or half that) at the end of the output takes the next bytes in (so that a
+ * job printing a line at a time keeps few keys, and rewriting one costs
+ * little). */
 #define CHUNK_MAX  (256u << 10)
 #define CHUNK_FILL (16u << 10)
 /* No offset past this (1 PiB): a bound no real output reaches. */
@@ -34,6 +36,13 @@ int wn_output_check(struct call *c, const Whatsnext__V1__JobProgress *pg)
 static uint64_t output_max(const struct call *c)
 {
 	return c->e->cfg.output_max ? c->e->cfg.output_max : WN_OUTPUT_MAX_DEFAULT;
+}
+
+/* chunk_max is the size of a full chunk under c's bound. */
+static size_t chunk_max(const struct call *c)
+{
+	uint64_t n = output_max(c) / 8;
+	return n < CHUNK_MAX ? (size_t)n : CHUNK_MAX;
 }
 
 /* What a walk over a job's chunks collects. */
@@ -105,8 +114,10 @@ static int output_append(struct call *c, wn_batch *b, uint64_t id, Whatsnext__V1
 		if (rv != WN_OK)
 			return wn_call_fail(c, rv, "cannot read the output of job %llu",
 			                    (unsigned long long)id);
-		if (w.data != NULL && w.len < CHUNK_FILL) {
-			size_t take = len < CHUNK_MAX - w.len ? len : CHUNK_MAX - w.len;
+		size_t full = chunk_max(c);
+		size_t fill = CHUNK_FILL < full / 2 ? CHUNK_FILL : full / 2;
+		if (w.data != NULL && w.len < fill) {
+			size_t take = len < full - w.len ? len : full - w.len;
 			char *joined = wn_arena_alloc(c->arena, w.len + take + 1);
 			memcpy(joined, w.data, w.len);
 			memcpy(joined + w.len, data, take);
@@ -119,7 +130,7 @@ static int output_append(struct call *c, wn_batch *b, uint64_t id, Whatsnext__V1
 		}
 	}
 	while (len > 0) {
-		size_t n = len < CHUNK_MAX ? len : CHUNK_MAX;
+		size_t n = len < chunk_max(c) ? len : chunk_max(c);
 		wn_records_output_chunk_put(b, id, m->end + n, data, n);
 		m->end += n;
 		m->stored += n;

@@ -4,7 +4,11 @@
 #include "svc.h"
 
 #include "output.h"
+#include "watch.h"
 
+#include "util.h"
+
+#include <stdlib.h>
 #include <string.h>
 
 /* log_check validates a Log request, changing nothing. */
@@ -35,6 +39,38 @@ static int log_fill(struct call *c, const Job *j, const Whatsnext__V1__LogReques
 	return WN_OK;
 }
 
+/* log_event answers a parked Log when its job got output or changed status
+ * (or at its deadline): with the output there is now, or NULL to wait on. A
+ * status change comes inside the call that makes it, whose writes (a
+ * completion's last output) are not stored yet: a job that ended then is
+ * answered without `ended`, so that the reader asks once more and gets all. */
+static const ProtobufCMessage *log_event(struct call *c, void *arg, const struct wn_watch_event *ev)
+{
+	const Whatsnext__V1__LogRequest *rq = arg;
+	Job *j = wn_job_find(c, rq->id);
+	Whatsnext__V1__LogResponse *r = NULL;
+	if (j == NULL || log_fill(c, j, rq, &r) != WN_OK) {
+		/* removed while waited on (or unreadable): nothing more comes */
+		r = wn_arena_alloc(c->arena, sizeof(*r));
+		whatsnext__v1__log_response__init(r);
+		r->offset = r->next_offset = rq->offset;
+		r->ended = true;
+		return &r->base;
+	}
+	if (ev->why == WN_WATCH_DEADLINE || ev->why == WN_WATCH_RELEASE)
+		return &r->base;
+	if (ev->why == WN_WATCH_STATUS && wn_output_ended(c, j)) {
+		r->ended = false;
+		return &r->base;
+	}
+	return r->data.len > 0 || r->ended || r->attempt != rq->attempt ? &r->base : NULL;
+}
+
+static void log_arg_free(void *arg)
+{
+	free(arg);
+}
+
 int wn_svc_job_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__LogRequest *rq = (const void *)in;
@@ -47,6 +83,27 @@ int wn_svc_job_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	Whatsnext__V1__LogResponse *r = NULL;
 	if ((rv = log_fill(c, j, rq, &r)) != WN_OK)
 		return rv;
-	*out = &r->base;
-	return WN_OK;
+	if (r->data.len > 0 || r->ended || rq->wait_ms == 0 ||
+	    (rq->attempt != 0 && r->attempt != rq->attempt)) {
+		*out = &r->base;
+		return WN_OK;
+	}
+	Whatsnext__V1__LogRequest *a = wn_xmalloc(sizeof(*a));
+	*a = *rq; /* its fields are numbers only */
+	a->base.n_unknown_fields = 0;
+	a->base.unknown_fields = NULL;
+	struct wn_watch_spec spec = {.ids = &rq->id,
+	                             .nids = 1,
+	                             .events = WN_WATCH_ON_STATUS | WN_WATCH_ON_OUTPUT,
+	                             .wait_ms = rq->wait_ms,
+	                             .fn = log_event,
+	                             .arg = a,
+	                             .arg_free = log_arg_free};
+	rv = wn_watch_park(c, &spec);
+	if (rv == WN_EUNAVAIL) { /* shutting down: what there is now */
+		*out = &r->base;
+		return WN_OK;
+	}
+	*out = NULL;
+	return rv;
 }

@@ -11,6 +11,7 @@
 #include "project.h"
 #include "queue.h"
 #include "replay.h"
+#include "watch.h"
 
 #include "envelope.h"
 #include "log.h"
@@ -210,8 +211,10 @@ static int progress_check(struct call *c, const Whatsnext__V1__HeartbeatRequest 
 }
 
 /* progress_apply adds to b the progress of the jobs whose lease worker holds
- * at the progress's attempt; the others are ignored. */
-static int progress_apply(struct call *c, wn_batch *b, const Whatsnext__V1__HeartbeatRequest *rq)
+ * at the progress's attempt (their ids into woken, *nwoken of them, to wake
+ * the readers of their output once stored); the others are ignored. */
+static int progress_apply(struct call *c, wn_batch *b, const Whatsnext__V1__HeartbeatRequest *rq,
+                          uint64_t *woken, size_t *nwoken)
 {
 	for (size_t i = 0; i < rq->n_progress; i++) {
 		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
@@ -225,6 +228,8 @@ static int progress_apply(struct call *c, wn_batch *b, const Whatsnext__V1__Hear
 		int rv = wn_output_apply(c, b, j, pg);
 		if (rv != WN_OK)
 			return rv;
+		if (pg->output.len > 0)
+			woken[(*nwoken)++] = j->id;
 	}
 	return WN_OK;
 }
@@ -263,12 +268,16 @@ int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufC
 			r->lost[r->n_lost++] = l->job_id;
 	}
 	r->lease_expires_ms = now + c->e->cfg.lease_ms;
-	if ((rv = progress_apply(c, b, rq)) != WN_OK) {
+	uint64_t *woken = wn_arena_alloc(c->arena, (rq->n_progress + 1) * sizeof(uint64_t));
+	size_t nwoken = 0;
+	if ((rv = progress_apply(c, b, rq, woken, &nwoken)) != WN_OK) {
 		wn_batch_free(b);
 		return rv;
 	}
 	if ((rv = wn_call_commit(c, b)) != WN_OK)
 		return rv;
+	for (size_t i = 0; i < nwoken; i++)
+		wn_watch_output(c, woken[i]); /* stored: its readers read it */
 	*out = &r->base;
 	return WN_OK;
 }
@@ -407,6 +416,7 @@ int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	}
 	if ((rv = wn_call_commit(c, b)) != WN_OK)
 		return rv;
+	wn_watch_output(c, rq->job_id); /* its last output stored, its run over */
 	*out = &r->base;
 	return WN_OK;
 }
@@ -440,6 +450,9 @@ int wn_svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, Prot
 	int rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
+	for (size_t i = 0; i < rq->n_results; i++)
+		if (r->results[i]->code == WHATSNEXT__V1__CODE__OK)
+			wn_watch_output(c, rq->results[i]->job_id);
 	*out = &r->base;
 	return WN_OK;
 }

@@ -73,6 +73,60 @@ static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
 	}
 }
 
+/* What a heartbeat carries of its running jobs besides their leases. */
+typedef struct hb_progress {
+	size_t n;
+	Whatsnext__V1__JobProgress *v;
+	Whatsnext__V1__JobProgress **sent; /* those with something to say */
+	wn_outship **outs;                 /* references, or NULL */
+} hb_progress;
+
+/* hb_progress_take notes (lock held) what j's progress is read from. */
+static void hb_progress_take(hb_progress *p, const agent_job *j)
+{
+	Whatsnext__V1__JobProgress *pg = &p->v[p->n];
+	whatsnext__v1__job_progress__init(pg);
+	pg->job_id = j->id;
+	pg->attempt = j->attempt;
+	p->outs[p->n] = j->out ? wn_outship_ref(j->out) : NULL;
+	p->n++;
+}
+
+/* hb_progress_fill reads what the jobs produced since the last heartbeat
+ * into req (lock not held): new output, at most WN_OUTSHIP_JOB_MAX bytes of
+ * a job and WN_OUTSHIP_CALL_MAX in all. */
+static void hb_progress_fill(hb_progress *p, Whatsnext__V1__HeartbeatRequest *req)
+{
+	size_t budget = WN_OUTSHIP_CALL_MAX;
+	for (size_t i = 0; i < p->n; i++) {
+		Whatsnext__V1__JobProgress *pg = &p->v[i];
+		if (p->outs[i] != NULL && budget > 0)
+			budget -= wn_outship_fill(
+			    p->outs[i], pg,
+			    budget < WN_OUTSHIP_JOB_MAX ? budget : WN_OUTSHIP_JOB_MAX, 0);
+		if (pg->output.len > 0)
+			req->progress[req->n_progress++] = pg;
+	}
+}
+
+/* hb_progress_done tells each job's modules whether the server took it,
+ * and frees p; true when a job has output left that did not fit. */
+static bool hb_progress_done(hb_progress *p, bool ok)
+{
+	bool more = false;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->outs[i] != NULL) {
+			if (p->v[i].output.len > 0)
+				wn_outship_done(p->outs[i], &p->v[i], ok);
+			more |= ok && wn_outship_behind(p->outs[i]) >= WN_OUTSHIP_JOB_MAX;
+			wn_outship_unref(p->outs[i]);
+		}
+	free(p->v);
+	free(p->sent);
+	free(p->outs);
+	return more;
+}
+
 /* hb_send sends one heartbeat with the (at most n) leases held and acts on
  * the answer; called with the lock held, it lets go of it during the call. */
 static void hb_send(wn_agent *a, size_t n)
@@ -80,6 +134,9 @@ static void hb_send(wn_agent *a, size_t n)
 	Whatsnext__V1__Lease *leases = wn_xcalloc(n + 1, sizeof(*leases));
 	Whatsnext__V1__Lease **lp = wn_xcalloc(n + 1, sizeof(*lp));
 	char **ext = wn_xcalloc(n + 1, sizeof(*ext)); /* copies: jobs may end meanwhile */
+	hb_progress pr = {.v = wn_xcalloc(n + 1, sizeof(*pr.v)),
+	                  .sent = wn_xcalloc(n + 1, sizeof(*pr.sent)),
+	                  .outs = wn_xcalloc(n + 1, sizeof(*pr.outs))};
 	size_t k = 0;
 	for (agent_job *j = a->jobs; j != NULL && k < n; j = j->next)
 		if (j->holding && !j->lost) {
@@ -89,6 +146,7 @@ static void hb_send(wn_agent *a, size_t n)
 			if (j->external_id != NULL && j->external_id[0] != '\0')
 				leases[k].external_id = ext[k] = wn_xstrdup(j->external_id);
 			lp[k] = &leases[k];
+			hb_progress_take(&pr, j);
 			k++;
 		}
 	pthread_mutex_unlock(&a->mu);
@@ -97,9 +155,12 @@ static void hb_send(wn_agent *a, size_t n)
 	req.worker = a->name;
 	req.n_leases = k;
 	req.leases = lp;
+	req.progress = pr.sent;
+	hb_progress_fill(&pr, &req);
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int rc = wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 0, &errmsg);
+	bool more = hb_progress_done(&pr, rc == WN_OK);
 	free(leases);
 	free(lp);
 	for (size_t i = 0; i < k; i++)
@@ -107,6 +168,8 @@ static void hb_send(wn_agent *a, size_t n)
 	free(ext);
 
 	pthread_mutex_lock(&a->mu);
+	if (more)
+		a->hb_soon = true; /* output left behind: send it soon */
 	if (rc == WN_OK) {
 		wn_debug("heartbeat: %zu lease(s) held", k);
 		hb_apply(a, (const Whatsnext__V1__HeartbeatResponse *)out);

@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "fmt.h"
 #include "methods.h"
+#include "outship.h"
 #include "rpc.h"
 
 #include <pthread.h>
@@ -58,6 +59,8 @@ struct agent_job {
 	wn_fmt_group *group; /* started together with other jobs of its sweep */
 	bool grouped;        /* it came to its group or left it */
 	bool remote;         /* its run lives outside the worker (wn_fmt_can_resume) */
+	wn_outship *out;     /* ships the run's output; set under the lock */
+	Whatsnext__V1__JobProgress *progress; /* the run's last progress, sent with its result */
 	/* under the agent's lock */
 	bool holding;   /* the lease is ours until the result is reported */
 	bool cancelled; /* the server says the job was cancelled */

@@ -26,6 +26,7 @@ void wn_agent_job_free(agent_job *j)
 	free(j->keys);
 	free(j->vals);
 	free(j->external_id);
+	wn_outship_unref(j->out);
 	if (j->group != NULL) {
 		if (!j->grouped)
 			wn_fmt_group_leave(j->group); /* never ran: handed back */
@@ -145,6 +146,7 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 		creq.external_id = res->external_id ? res->external_id : (char *)"";
 		creq.cancelled = cancelled;
 		creq.brief = 1; /* the reply's job would only echo what we sent */
+		creq.progress = j->progress;
 		agent_report_send(a, j, end, WN_MID_QUEUE_COMPLETE, &creq.base);
 		return;
 	}
@@ -277,6 +279,7 @@ typedef struct job_state {
 	char *gpus; /* the devices the job holds, "0,1"; NULL: too few free */
 	char cpus[16], memory[24];
 	const char *env_keys[3], *env_vals[3];
+	Whatsnext__V1__JobProgress progress; /* the last of the run, with its result */
 } job_state;
 
 static void job_state_init(job_state *s, wn_agent *a, agent_job *j)
@@ -296,6 +299,9 @@ static void job_state_init(job_state *s, wn_agent *a, agent_job *j)
 	    .param_vals = (const char *const *)j->vals,
 	};
 	s->res.exit_code = -1;
+	whatsnext__v1__job_progress__init(&s->progress);
+	s->progress.job_id = j->id;
+	s->progress.attempt = j->attempt;
 	s->end = AGENT_END_RESULT;
 	s->cause = AGENT_CAUSE_NONE;
 	s->t0 = wn_mono_ms();
@@ -341,6 +347,55 @@ static bool job_take_resources(wn_agent *a, agent_job *j, const wn_fmt *f, job_s
 	return true;
 }
 
+/* job_output_begin has the output of j's run shipped with the heartbeats
+ * from now on. */
+static void job_output_begin(wn_agent *a, agent_job *j, wn_fmt_run *run)
+{
+	const char *path = wn_fmt_output_path(run);
+	if (path == NULL)
+		return;
+	wn_outship *o = wn_outship_new(path);
+	pthread_mutex_lock(&a->mu);
+	j->out = o;
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* job_output_rest ships the output of j's run the heartbeats have not: more
+ * than one completion carries in heartbeats of its own, then the rest (or,
+ * if those failed, the last part) into the run's last progress. */
+static void job_output_rest(wn_agent *a, agent_job *j, job_state *s)
+{
+	if (j->out == NULL || s->end != AGENT_END_RESULT)
+		return;
+	while (wn_outship_behind(j->out) > WN_OUTSHIP_CALL_MAX) {
+		Whatsnext__V1__JobProgress pg = s->progress;
+		if (wn_outship_fill(j->out, &pg, WN_OUTSHIP_CALL_MAX, WN_OUTSHIP_FINAL) == 0)
+			break;
+		Whatsnext__V1__Lease l = WHATSNEXT__V1__LEASE__INIT;
+		l.job_id = j->id;
+		l.attempt = j->attempt;
+		Whatsnext__V1__Lease *lp = &l;
+		Whatsnext__V1__JobProgress *pp = &pg;
+		Whatsnext__V1__HeartbeatRequest req = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+		req.worker = a->name;
+		req.leases = &lp;
+		req.n_leases = 1;
+		req.progress = &pp;
+		req.n_progress = 1;
+		ProtobufCMessage *out = NULL;
+		char *errmsg = NULL;
+		int rc = wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 0, &errmsg);
+		wn_outship_done(j->out, &pg, rc == WN_OK);
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(out, NULL);
+		free(errmsg);
+		if (rc != WN_OK)
+			break;
+	}
+	wn_outship_fill(j->out, &s->progress, WN_OUTSHIP_CALL_MAX,
+	                WN_OUTSHIP_FINAL | WN_OUTSHIP_TAIL);
+}
+
 /* job_supervise follows a run that has started until it ends. */
 static void job_supervise(wn_agent *a, agent_job *j, job_state *s)
 {
@@ -364,6 +419,7 @@ static void job_resume(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	}
 	wn_info("job %llu: following its run again (%s)", (unsigned long long)j->id,
 	        wn_fmt_describe(s->run));
+	job_output_begin(a, j, s->run);
 	job_supervise(a, j, s);
 }
 
@@ -392,6 +448,8 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		return;
 	}
 	s->cause = job_stopped_early(a, j);
+	if (s->cause == AGENT_CAUSE_NONE)
+		job_output_begin(a, j, s->run);
 	int rc = WN_OK;
 	if (j->group != NULL) {
 		/* with the other jobs of its sweep (a SLURM job array) */
@@ -525,8 +583,13 @@ static void *agent_job_main(void *arg)
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
 
+	job_output_rest(a, j, &s);
+	j->progress = &s.progress;
 	job_log_end(a, j, &s, cancelled, t1);
 	wn_agent_report(a, j, s.end, &s.res, cancelled, t1 - s.t0);
+	if (j->out != NULL && s.progress.output.len > 0)
+		wn_outship_done(j->out, &s.progress, true);
+	j->progress = NULL;
 	wn_fmt_result_release(&s.res);
 	wn_fmt_run_free(s.run);
 	free(s.gpus);

@@ -156,6 +156,11 @@ const char *wn_fmt_external_id(wn_fmt_run *r)
 	return r->ops->external_id ? r->ops->external_id(r->run) : NULL;
 }
 
+const char *wn_fmt_output_path(wn_fmt_run *r)
+{
+	return r->ops->output_path ? r->ops->output_path(r->run) : NULL;
+}
+
 /* ---------------------------------------------------------------- groups */
 
 struct wn_fmt_group {

@@ -113,6 +113,10 @@ typedef struct wn_fmt_ops {
 	 * together (max_running: the sweep's cap, 0 = none); rcs[i] and
 	 * reasons[i] say how runs[i] fared, as start would. NULL op: one by one. */
 	void (*start_group)(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons);
+	/* output_path returns the file a prepared run's output goes to, which
+	 * the worker ships to the server while it runs (outship.h); NULL op or
+	 * NULL: none. */
+	const char *(*output_path)(void *run);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
@@ -187,6 +191,10 @@ int wn_fmt_start(wn_fmt_run *r, char **reason);
 /* wn_fmt_external_id returns what a started run is known by outside the
  * worker (a SLURM job id), or NULL. */
 const char *wn_fmt_external_id(wn_fmt_run *r);
+
+/* wn_fmt_output_path returns the file a prepared run's output goes to, or
+ * NULL when the worker cannot read it while the job runs. */
+const char *wn_fmt_output_path(wn_fmt_run *r);
 
 /* A set of runs of one sweep, started together once every member is
  * prepared or gave up (opaque; shared by the members' threads). */

@@ -236,6 +236,12 @@ static int cli_start(void *p, char **reason)
 	return WN_OK;
 }
 
+static const char *cli_output_path(void *p)
+{
+	cli_run *r = p;
+	return r->log_path;
+}
+
 static const char *cli_describe(void *p)
 {
 	cli_run *r = p;
@@ -285,4 +291,5 @@ const wn_fmt_ops wn_fmt_cli_ops = {
     .stop = cli_stop,
     .result = cli_result,
     .release = cli_release,
+    .output_path = cli_output_path,
 };

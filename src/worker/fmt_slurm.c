@@ -474,6 +474,12 @@ static int slurm_resume(const void *conf, const wn_fmt_job *job, const char *ext
 	return WN_OK;
 }
 
+static const char *slurm_output_path(void *p)
+{
+	slurm_run *r = p;
+	return r->output;
+}
+
 static const char *slurm_describe(void *p)
 {
 	slurm_run *r = p;
@@ -597,4 +603,5 @@ const wn_fmt_ops wn_fmt_slurm_ops = {
     .resume = slurm_resume,
     .external_id = slurm_external_id,
     .start_group = wn_slurm_submit_group,
+    .output_path = slurm_output_path,
 };

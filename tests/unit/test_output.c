@@ -7,6 +7,7 @@
 #include "fixture.h"
 
 #include "check.h"
+#include "envelope.h"
 #include "engine.h"
 #include "keys.h"
 #include "store.h"
@@ -305,6 +306,117 @@ TEST(output_check_and_removal)
 	CHECK_EQ_INT(res.findings, 0);
 	fclose(devnull);
 	free(err);
+}
+
+/* The reply delivered to a parked Log (long-poll), and how many came. */
+static Whatsnext__V1__LogResponse *parked_reply;
+static int parked_n;
+static int parked_slot;
+
+static void capture(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t seq)
+{
+	(void)arg, (void)slot, (void)seq;
+	parked_n++;
+	if (buf == NULL)
+		return;
+	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, len, buf);
+	free(buf);
+	CHECK(r != NULL && r->code == 0);
+	if (parked_reply != NULL)
+		whatsnext__v1__log_response__free_unpacked(parked_reply, NULL);
+	parked_reply = whatsnext__v1__log_response__unpack(NULL, r->body.len, r->body.data);
+	whatsnext__v1__response__free_unpacked(r, NULL);
+}
+
+/* log_wait sends a Log of job id from off waiting up to 10 s; the reply at
+ * once, or NULL when it waits. */
+static Whatsnext__V1__LogResponse *log_wait(wn_engine *e, uint64_t id, uint64_t off, uint32_t att)
+{
+	static uint64_t reqid = 1u << 20;
+	Whatsnext__V1__LogRequest rq = WHATSNEXT__V1__LOG_REQUEST__INIT;
+	rq.id = id;
+	rq.offset = off;
+	rq.attempt = att;
+	rq.wait_ms = 10000;
+	Whatsnext__V1__Request env = WHATSNEXT__V1__REQUEST__INIT;
+	env.id = reqid++;
+	env.method = M("JobService", "Log");
+	size_t bl, len;
+	env.body.data = wn_message_pack(&rq.base, &bl);
+	env.body.len = bl;
+	uint8_t *buf = wn_message_pack(&env.base, &len);
+	free(env.body.data);
+	uint8_t *rb = NULL;
+	size_t rl = 0;
+	wn_engine_handle(e, buf, len, &parked_slot, &rb, &rl);
+	free(buf);
+	if (rb == NULL)
+		return NULL;
+	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, rl, rb);
+	free(rb);
+	CHECK(r != NULL && r->code == 0);
+	Whatsnext__V1__LogResponse *out =
+	    whatsnext__v1__log_response__unpack(NULL, r->body.len, r->body.data);
+	whatsnext__v1__response__free_unpacked(r, NULL);
+	return out;
+}
+
+TEST(output_long_poll)
+{
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.deliver = capture;
+	wn_engine *e = wn_fixture_open_with(&cfg);
+	uint32_t att = 0;
+	uint64_t id = one_job(e, 0, &att);
+	/* nothing yet: it waits, and new output answers it */
+	CHECK(log_wait(e, id, 0, 0) == NULL);
+	CHECK_EQ_INT(parked_n, 0);
+	CHECK_EQ_INT(ship(e, "w1", id, att, 0, "hello\n", 6), 0);
+	CHECK_EQ_INT(parked_n, 1);
+	data_is(parked_reply, "hello\n");
+	CHECK(!parked_reply->ended);
+	/* the completion brings the last bytes: the reader is woken and asks
+	 * again until the reply says the job ended */
+	CHECK(log_wait(e, id, 6, att) == NULL);
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	pg.job_id = id;
+	pg.attempt = att;
+	pg.output_offset = 6;
+	pg.output.data = (uint8_t *)"bye\n";
+	pg.output.len = 4;
+	Whatsnext__V1__CompleteRequest cr = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	cr.job_id = id;
+	cr.attempt = att;
+	cr.worker = "w1";
+	cr.success = true;
+	cr.progress = &pg;
+	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &cr.base, NULL, NULL), 0);
+	CHECK_EQ_INT(parked_n, 2);
+	/* woken by the status change, before the completion's bytes are stored:
+	 * not ended yet, so the reader asks once more */
+	CHECK(!parked_reply->ended);
+	CHECK_EQ_INT(parked_reply->next_offset, 6);
+	Whatsnext__V1__LogResponse *r = log_wait(e, id, 6, att);
+	CHECK(r != NULL);
+	data_is(r, "bye\n");
+	CHECK(r->ended);
+	CHECK_EQ_INT(r->status, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+	whatsnext__v1__log_response__free_unpacked(r, NULL);
+	/* an ended job answers at once */
+	r = log_wait(e, id, 10, att);
+	CHECK(r != NULL && r->ended);
+	whatsnext__v1__log_response__free_unpacked(r, NULL);
+	/* a wait on a job with no output ends at its deadline */
+	uint64_t id2 = wn_fixture_submit(e, "p", "t", 0);
+	CHECK(log_wait(e, id2, 0, 0) == NULL);
+	wn_fixture_now += 11000;
+	wn_engine_tick(e);
+	CHECK_EQ_INT(parked_n, 3);
+	CHECK_EQ_INT(parked_reply->data.len, 0);
+	CHECK(!parked_reply->ended);
+	whatsnext__v1__log_response__free_unpacked(parked_reply, NULL);
+	parked_reply = NULL;
+	wn_fixture_close(e);
 }
 
 TEST_MAIN()

@@ -1,0 +1,169 @@
+/* wnctl job log: a job's live output as the server keeps it (JobService/Log),
+ * followed with -f by long-polls until the job ends. Bytes go to a pipe or a
+ * file as they are; to a terminal with its controls made visible (termsafe). */
+#include "ctl.h"
+#include "err.h"
+#include "methods.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How long one long-poll waits on the server. */
+#define LOG_WAIT_MS 30000
+
+enum { OPT_FOLLOW = 'f' };
+
+const struct option wn_ctl_job_log_opts[] = {
+    {"follow", no_argument, NULL, OPT_FOLLOW},
+    {NULL, 0, NULL, 0},
+};
+
+const struct wn_ctl_opthelp wn_ctl_job_log_help[] = {
+    {"-f, --follow", "print new output as it comes until the job ends; exit 0 if it "
+                     "completed, 9 if it failed, was cancelled or is blocked"},
+    {NULL, NULL},
+};
+
+/* Where the output goes. */
+struct log_out {
+	bool tty;              /* a terminal: through the escaping stream */
+	unsigned char hold[4]; /* tty: the start of a UTF-8 sequence cut by a reply */
+	size_t nhold;
+};
+
+/* utf8_cut returns how many of p's n bytes end on a whole UTF-8 sequence
+ * (a sequence cut at the end is left out, to come with the next bytes). */
+static size_t utf8_cut(const unsigned char *p, size_t n)
+{
+	for (size_t back = 1; back <= 3 && back <= n; back++) {
+		unsigned char b = p[n - back];
+		if ((b & 0xC0) == 0x80)
+			continue; /* a continuation byte: look further back */
+		size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+		return len > back && b >= 0xC0 && b < 0xF8 ? n - back : n;
+	}
+	return n;
+}
+
+/* out_raw writes n bytes to standard output as they are. */
+static void out_raw(wn_ctl *c, const void *p, size_t n)
+{
+	fflush(stdout);
+	const char *s = p;
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write the output: %s",
+			           strerror(errno));
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* out_bytes prints n bytes of the job's output. */
+static void out_bytes(wn_ctl *c, struct log_out *o, const uint8_t *p, size_t n)
+{
+	if (!o->tty) {
+		out_raw(c, p, n);
+		return;
+	}
+	unsigned char *buf = wn_xmalloc(o->nhold + n + 1);
+	memcpy(buf, o->hold, o->nhold);
+	memcpy(buf + o->nhold, p, n);
+	size_t all = o->nhold + n, cut = utf8_cut(buf, all);
+	fwrite(buf, 1, cut, stdout);
+	fflush(stdout);
+	o->nhold = all - cut;
+	memcpy(o->hold, buf + cut, o->nhold);
+	free(buf);
+}
+
+/* log_fallback prints the output tail of job id, for a job that ran before
+ * the server kept live output (or whose output is gone). */
+static void log_fallback(wn_ctl *c, struct log_out *o, uint64_t id)
+{
+	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
+	rq.id = id;
+	const Whatsnext__V1__Job *j =
+	    wn_ctl_call(c, WN_PATH_JOB_GET, &rq.base, &whatsnext__v1__job__descriptor, 0);
+	if (j->output_tail != NULL && j->output_tail[0] != '\0')
+		out_bytes(c, o, (const uint8_t *)j->output_tail, strlen(j->output_tail));
+}
+
+/* log_notes says on stderr what the reply r to a read from offset of attempt
+ * shows: a new attempt, or bytes not kept. */
+static void log_notes(uint64_t id, const Whatsnext__V1__LogRequest *rq,
+                      const Whatsnext__V1__LogResponse *r)
+{
+	if (rq->attempt != 0 && r->attempt != rq->attempt) {
+		fflush(stdout);
+		fprintf(stderr, "wnctl: job %llu: attempt %u\n", (unsigned long long)id,
+		        r->attempt);
+	}
+	uint64_t from = rq->attempt != 0 && r->attempt != rq->attempt ? 0 : rq->offset;
+	if (r->offset > from) {
+		fflush(stdout);
+		fprintf(stderr, "wnctl: job %llu: output bytes %llu to %llu are not kept%s\n",
+		        (unsigned long long)id, (unsigned long long)from,
+		        (unsigned long long)r->offset,
+		        r->offset <= r->start ? " (the server keeps the latest only)" : "");
+	}
+}
+
+/* log_exit is the exit code of a followed job in status st. */
+static int log_exit(int st)
+{
+	return st == WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED ? WN_CTL_EXIT_OK
+	                                                      : WN_CTL_EXIT_JOB_FAILED;
+}
+
+int wn_ctl_job_log(wn_ctl *c)
+{
+	bool follow = false;
+	int opt;
+	while ((opt = wn_ctl_getopt(c)) != 0)
+		if (opt == OPT_FOLLOW)
+			follow = true;
+	int n = 0;
+	char **args = wn_ctl_args(c, 1, 1, &n);
+	Whatsnext__V1__LogRequest rq = WHATSNEXT__V1__LOG_REQUEST__INIT;
+	rq.id = wn_ctl_parse_id(c, "job id", args[0]);
+	rq.wait_ms = follow ? LOG_WAIT_MS : 0;
+	struct log_out o = {.tty = !wn_ctl_json(c) && isatty(STDOUT_FILENO)};
+	for (;;) {
+		Whatsnext__V1__LogResponse *r =
+		    wn_ctl_call(c, WN_PATH_JOB_LOG, &rq.base,
+		                &whatsnext__v1__log_response__descriptor, (int)rq.wait_ms);
+		if (wn_ctl_json(c)) {
+			wn_ctl_print_message(&r->base);
+			fflush(stdout);
+		}
+		bool none = r->attempt == 0 && r->data.len == 0;
+		if (none && (!follow || r->ended)) {
+			if (!wn_ctl_json(c))
+				log_fallback(c, &o, rq.id);
+			return follow ? log_exit(r->status) : WN_CTL_EXIT_OK;
+		}
+		if (!none && !wn_ctl_json(c)) {
+			log_notes(rq.id, &rq, r);
+			out_bytes(c, &o, r->data.data, r->data.len);
+		}
+		bool stuck =
+		    r->data.len == 0 && r->next_offset == rq.offset && r->attempt == rq.attempt;
+		rq.offset = r->next_offset;
+		rq.attempt = r->attempt;
+		int status = r->status;
+		bool ended = r->ended, all = r->next_offset >= r->end;
+		wn_ctl_release(c, r);
+		if (follow ? ended : all || stuck) {
+			if (o.nhold > 0)
+				fwrite(o.hold, 1, o.nhold, stdout);
+			return follow ? log_exit(status) : WN_CTL_EXIT_OK;
+		}
+	}
+}

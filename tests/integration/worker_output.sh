@@ -1,0 +1,88 @@
+# Live output: what jobs print reaches `wnctl job log` while they run, in
+# order and complete, with the real wnd, wnworker and wnctl.
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+# output_setup COMMAND: project p, task t running COMMAND (a YAML flow
+# sequence), a worker config w.yaml that heartbeats every 200 ms.
+output_setup() {
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+heartbeat_ms: 200
+tasks:
+  t:
+    command: $1
+EOF
+	} >w.yaml
+}
+
+test_log_follow_live_in_order_and_complete() {
+	wn_start
+	# 10 lines, then it waits until the test has seen them through the
+	# server (so they were shipped while it ran), then 190 more
+	output_setup "[/bin/sh, -c, 'i=1; while [ \$i -le 10 ]; do echo \"line \$i\"; i=\$((i+1)); done; while [ ! -e $WN_TMP/go ]; do sleep 0.05; done; while [ \$i -le 200 ]; do echo \"line \$i\"; i=\$((i+1)); [ \$((i % 20)) -ne 0 ] || sleep 0.1; done']"
+	local id
+	id=$(wnctl job add p t)
+	# followed from before it starts: the long-poll waits for it
+	wnctl job log -f "$id" >followed.out 2>followed.err &
+	local follower=$!
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "the first lines through the server" grep -qx "line 10" followed.out
+	expect_eq "$(job_get "$id" "j['status']")" running "status while its first lines are read"
+	touch go
+	local rc=0
+	wait "$follower" || rc=$?
+	expect_eq "$rc" 0 "exit code of job log -f for a completed job"
+	seq 1 200 | sed 's/^/line /' >expected
+	cmp expected followed.out || fail "the followed output differs from what the job printed"
+	# what the server keeps is the run's log file, byte for byte
+	cmp logs/p/t/"$id".1.log followed.out || fail "the log file differs"
+	wnctl job log "$id" >again.out
+	cmp expected again.out || fail "job log (not followed) differs"
+	worker_wait "$WORKER_PID"
+}
+
+test_log_raw_bytes_and_failed_exit_code() {
+	wn_start
+	output_setup "[/bin/sh, -c, 'printf \"caf\\\\303\\\\251 \\\\377\\\\376 bell\\\\007 esc\\\\033[2J end\\\\n\"; exit 3']"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" failed "status"
+	local rc=0
+	wnctl job log -f "$id" >raw.out || rc=$?
+	expect_eq "$rc" 9 "exit code of job log -f for a failed job"
+	printf 'caf\303\251 \377\376 bell\007 esc\033[2J end\n' >expected
+	cmp expected raw.out || fail "bytes to a pipe are not the job's bytes: $(od -c raw.out | head -3)"
+	# --json: the reply as it is, the bytes in base64
+	expect_contains "$(wnctl --json job log "$id")" "\"data\": \"$(base64 -w0 expected)\""
+	# a job that never ran has nothing; a job that does not exist is an error
+	local other
+	other=$(wnctl job add p t)
+	expect_eq "$(wnctl job log "$other")" "" "log of a job that never ran"
+	expect_exit 4 wnctl job log 999999
+	expect_exit 2 wnctl job log nope
+}
+
+test_log_beyond_the_bound_keeps_the_end() {
+	printf 'output_max_bytes: 65536\n' >wnd.yaml
+	wn_start --config wnd.yaml
+	# 300,000 bytes of numbered lines, faster than heartbeats ship them
+	output_setup "[/bin/sh, -c, 'seq -f \"%09g\" 1 30000']"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	wnctl job log "$id" >kept.out 2>kept.err
+	local size
+	size=$(wc -c <kept.out)
+	[ "$size" -le 65536 ] && [ "$size" -gt 40000 ] || fail "kept $size bytes, not the last 64 KiB or so"
+	expect_contains "$(cat kept.err)" "are not kept (the server keeps the latest only)"
+	# the end is complete and in order
+	seq -f "%09g" 1 30000 | tail -c "$size" >expected
+	cmp expected kept.out || fail "the kept output is not the end of what the job printed"
+	expect_eq "$(wnctl --json job log "$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["end"], r["ended"])')" "300000 True" "end and ended"
+}
