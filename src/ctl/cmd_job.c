@@ -702,6 +702,9 @@ static const struct wn_ctl_verb job_verbs[] = {
      wn_ctl_job_log_opts, wn_ctl_job_log_help},
     {"deps", job_deps, "ID",
      "Show the jobs a job depends on, directly or not, as a tree with their states.", NULL, NULL},
+    {"history", wn_ctl_job_history, "ID [--key K]...",
+     "Show the numbers a job reported while it ran, one row per report, of its latest attempt.",
+     wn_ctl_job_history_opts, wn_ctl_job_history_help},
     {"list", job_list,
      "[--project P] [--task T] [--status S] [--sweep ID] [--submitter NAME] [--limit N] "
      "[--after ID] [--all] [--results K,...]",

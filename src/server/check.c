@@ -535,10 +535,17 @@ static const struct {
 	scan_fn fn;
 	size_t count_at; /* index into check.counts */
 } scan_table[] = {
-    {WN_KEY_REQ, scan_req, 5},         {WN_KEY_JOB, scan_job, 2},     {WN_KEY_META, scan_meta, 6},
-    {WN_KEY_PROJECT, scan_project, 0}, {WN_KEY_SWEEP, scan_sweep, 3}, {WN_KEY_TASK, scan_task, 1},
-    {WN_KEY_WORKER, scan_worker, 4},   {WN_KEY_ASIDE, scan_aside, 7}, {WN_KEY_TOKEN, scan_token, 8},
+    {WN_KEY_REQ, scan_req, 5},
+    {WN_KEY_JOB, scan_job, 2},
+    {WN_KEY_META, scan_meta, 6},
+    {WN_KEY_PROJECT, scan_project, 0},
+    {WN_KEY_SWEEP, scan_sweep, 3},
+    {WN_KEY_TASK, scan_task, 1},
+    {WN_KEY_WORKER, scan_worker, 4},
+    {WN_KEY_ASIDE, scan_aside, 7},
+    {WN_KEY_TOKEN, scan_token, 8},
     {WN_KEY_LOG, wn_check_scan_output, 9},
+    {WN_KEY_HISTORY, wn_check_history, 10},
 };
 
 void wn_check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl)

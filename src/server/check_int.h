@@ -142,8 +142,8 @@ struct check {
 	unsigned long long findings;
 	uint64_t nkeys;
 	/* records read: projects, tasks, jobs, sweeps, workers, request ids, m/,
-	 * set aside (x/), tokens, live output (o/) */
-	uint64_t counts[10];
+	 * set aside (x/), tokens, live output (o/), result histories (r/) */
+	uint64_t counts[11];
 	wn_map *projects, *tasks, *sweeps, *workers; /* name, "p/t", id -> c* */
 	struct cjob *jobs;                           /* ascending ids */
 	size_t njobs, capjobs;
@@ -185,6 +185,10 @@ void wn_check_finding(struct check *k, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* wn_check_job returns the job with id, or NULL. */
 struct cjob *wn_check_job(struct check *k, uint64_t id);
+/* wn_check_history reads a result history (r/ID, check_results.c): an
+ * unreadable one, or one of a job that does not exist, is deleted. */
+void wn_check_history(struct check *k, const char *name, const char *key, size_t kl,
+                      const uint8_t *v, size_t vl);
 
 /* Planning repairs (check_fix.c). wn_check_plan returns the planned change of
  * a key, new (of kind) if none yet. */

@@ -8,6 +8,7 @@
 #include "engine_state.h"
 #include "jobs.h"
 #include "watch.h"
+#include "results.h"
 
 #include "log.h"
 
@@ -72,6 +73,7 @@ int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry
 	j->worker = wn_arena_strdup(c->arena, worker);
 	j->started_ms = now;
 	j->finished_ms = 0;
+	wn_results_fresh(j); /* a new attempt reports afresh */
 	j->lease_expires_ms = now + c->e->cfg.lease_ms;
 	wn_job_set_status(c, b, p, j, RUNNING);
 	int64_t due = wn_engine_mono(c->e) + c->e->cfg.lease_ms;

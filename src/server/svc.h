@@ -54,6 +54,7 @@ int wn_svc_queue_complete_batch(struct call *c, const ProtobufCMessage *in, Prot
 int wn_svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_wait(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);

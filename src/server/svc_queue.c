@@ -12,6 +12,7 @@
 #include "queue.h"
 #include "replay.h"
 #include "watch.h"
+#include "results.h"
 
 #include "envelope.h"
 #include "log.h"
@@ -195,6 +196,9 @@ static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest
  * changes: each job once, what each part of it carries. */
 static int progress_check(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
 {
+	if (rq->n_progress > rq->n_leases)
+		return wn_call_fail(c, WN_EINVAL, "%zu progress reports for %zu leases",
+		                    rq->n_progress, rq->n_leases);
 	wn_map *seen = wn_map_new_u64();
 	int rv = WN_OK;
 	for (size_t i = 0; i < rq->n_progress && rv == WN_OK; i++) {
@@ -205,6 +209,8 @@ static int progress_check(struct call *c, const Whatsnext__V1__HeartbeatRequest 
 		wn_map_put_u64(seen, pg->job_id, (void *)pg);
 		if (rv == WN_OK)
 			rv = wn_output_check(c, pg);
+		if (rv == WN_OK)
+			rv = wn_results_check(c, pg);
 	}
 	wn_map_free(seen);
 	return rv;
@@ -226,6 +232,8 @@ static int progress_apply(struct call *c, wn_batch *b, const Whatsnext__V1__Hear
 		    (j->worker[0] != '\0' && strcmp(j->worker, rq->worker) != 0))
 			continue;
 		int rv = wn_output_apply(c, b, j, pg);
+		if (rv == WN_OK)
+			rv = wn_results_apply(c, b, j, pg, false);
 		if (rv != WN_OK)
 			return rv;
 		if (pg->output.len > 0)
@@ -326,17 +334,25 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 	if (strlen(rq->external_id) > WN_NAME_MAX)
 		return wn_call_fail(c, WN_EINVAL, "external_id is longer than %d bytes",
 		                    WN_NAME_MAX);
-	if (rq->progress != NULL && rq->progress->job_id != 0 && rq->progress->job_id != rq->job_id)
-		return wn_call_fail(
-		    c, WN_EINVAL, "progress of job %llu in the completion of job %llu",
-		    (unsigned long long)rq->progress->job_id, (unsigned long long)rq->job_id);
+	const Whatsnext__V1__JobProgress *pg = rq->progress;
+	if (pg != NULL && ((pg->job_id != 0 && pg->job_id != rq->job_id) ||
+	                   (pg->attempt != 0 && pg->attempt != rq->attempt)))
+		return wn_call_fail(c, WN_EINVAL,
+		                    "progress of job %llu attempt %u in the completion of job %llu "
+		                    "attempt %u",
+		                    (unsigned long long)pg->job_id, pg->attempt,
+		                    (unsigned long long)rq->job_id, rq->attempt);
 	Job *j = NULL;
 	bool was_cancelled = false;
-	int rv = rq->progress != NULL ? wn_output_check(c, rq->progress) : WN_OK;
+	int rv = pg != NULL ? wn_output_check(c, pg) : WN_OK;
+	if (rv == WN_OK && pg != NULL)
+		rv = wn_results_check(c, pg);
 	if (rv != WN_OK ||
 	    (rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled)) !=
 	        WN_OK ||
-	    (rv = wn_output_apply(c, b, j, rq->progress)) != WN_OK)
+	    (rv = wn_output_apply(c, b, j, pg)) != WN_OK)
+		return rv;
+	if (pg != NULL && (rv = wn_results_apply(c, b, j, pg, true)) != WN_OK)
 		return rv;
 	struct project *p = wn_job_project(c, j);
 	if (p == NULL)

@@ -79,6 +79,7 @@ typedef struct hb_progress {
 	Whatsnext__V1__JobProgress *v;
 	Whatsnext__V1__JobProgress **sent; /* those with something to say */
 	wn_outship **outs;                 /* references, or NULL */
+	wn_resultfile **results;           /* references, or NULL */
 } hb_progress;
 
 /* hb_progress_take notes (lock held) what j's progress is read from. */
@@ -89,12 +90,13 @@ static void hb_progress_take(hb_progress *p, const agent_job *j)
 	pg->job_id = j->id;
 	pg->attempt = j->attempt;
 	p->outs[p->n] = j->out ? wn_outship_ref(j->out) : NULL;
+	p->results[p->n] = j->results ? wn_resultfile_ref(j->results) : NULL;
 	p->n++;
 }
 
 /* hb_progress_fill reads what the jobs produced since the last heartbeat
  * into req (lock not held): new output, at most WN_OUTSHIP_JOB_MAX bytes of
- * a job and WN_OUTSHIP_CALL_MAX in all. */
+ * a job and WN_OUTSHIP_CALL_MAX in all, and what they reported. */
 static void hb_progress_fill(hb_progress *p, Whatsnext__V1__HeartbeatRequest *req)
 {
 	size_t budget = WN_OUTSHIP_CALL_MAX;
@@ -104,7 +106,12 @@ static void hb_progress_fill(hb_progress *p, Whatsnext__V1__HeartbeatRequest *re
 			budget -= wn_outship_fill(
 			    p->outs[i], pg,
 			    budget < WN_OUTSHIP_JOB_MAX ? budget : WN_OUTSHIP_JOB_MAX, 0);
-		if (pg->output.len > 0)
+		if (p->results[i] != NULL) {
+			char *why = NULL; /* the job fails at its end for it */
+			wn_resultfile_fill(p->results[i], pg, false, &why);
+			free(why);
+		}
+		if (pg->output.len > 0 || pg->n_points > 0 || pg->n_results > 0)
 			req->progress[req->n_progress++] = pg;
 	}
 }
@@ -121,9 +128,15 @@ static bool hb_progress_done(hb_progress *p, bool ok)
 			more |= ok && wn_outship_behind(p->outs[i]) >= WN_OUTSHIP_JOB_MAX;
 			wn_outship_unref(p->outs[i]);
 		}
+	for (size_t i = 0; i < p->n; i++)
+		if (p->results[i] != NULL) {
+			wn_resultfile_done(p->results[i], &p->v[i], ok);
+			wn_resultfile_unref(p->results[i]);
+		}
 	free(p->v);
 	free(p->sent);
 	free(p->outs);
+	free(p->results);
 	return more;
 }
 
@@ -136,7 +149,8 @@ static void hb_send(wn_agent *a, size_t n)
 	char **ext = wn_xcalloc(n + 1, sizeof(*ext)); /* copies: jobs may end meanwhile */
 	hb_progress pr = {.v = wn_xcalloc(n + 1, sizeof(*pr.v)),
 	                  .sent = wn_xcalloc(n + 1, sizeof(*pr.sent)),
-	                  .outs = wn_xcalloc(n + 1, sizeof(*pr.outs))};
+	                  .outs = wn_xcalloc(n + 1, sizeof(*pr.outs)),
+	                  .results = wn_xcalloc(n + 1, sizeof(*pr.results))};
 	size_t k = 0;
 	for (agent_job *j = a->jobs; j != NULL && k < n; j = j->next)
 		if (j->holding && !j->lost) {
@@ -160,7 +174,19 @@ static void hb_send(wn_agent *a, size_t n)
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int rc = wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 0, &errmsg);
-	bool more = hb_progress_done(&pr, rc == WN_OK);
+	bool more = false;
+	if (rc == WHATSNEXT__V1__CODE__INVALID_ARGUMENT && req.n_progress > 0) {
+		/* the leases matter more than what the jobs produced */
+		wn_warn("heartbeat refused: %s; sending it again without the jobs' progress",
+		        errmsg);
+		free(errmsg);
+		errmsg = NULL;
+		req.n_progress = 0;
+		rc = wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 0, &errmsg);
+		hb_progress_done(&pr, true); /* refused: not sent again */
+	} else {
+		more = hb_progress_done(&pr, rc == WN_OK);
+	}
 	free(leases);
 	free(lp);
 	for (size_t i = 0; i < k; i++)

@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "methods.h"
 #include "outship.h"
+#include "resultfile.h"
 #include "rpc.h"
 
 #include <pthread.h>
@@ -56,10 +57,11 @@ struct agent_job {
 	bool resume;       /* held before a restart: follow the run, do not start one */
 	char *external_id; /* resume: what the run is known by; then the run's, under the lock */
 	uint64_t sweep_id;
-	wn_fmt_group *group; /* started together with other jobs of its sweep */
-	bool grouped;        /* it came to its group or left it */
-	bool remote;         /* its run lives outside the worker (wn_fmt_can_resume) */
-	wn_outship *out;     /* ships the run's output; set under the lock */
+	wn_fmt_group *group;    /* started together with other jobs of its sweep */
+	bool grouped;           /* it came to its group or left it */
+	bool remote;            /* its run lives outside the worker (wn_fmt_can_resume) */
+	wn_outship *out;        /* ships the run's output; set under the lock */
+	wn_resultfile *results; /* what the run reports ($WN_RESULTS); set under the lock */
 	Whatsnext__V1__JobProgress *progress; /* the run's last progress, sent with its result */
 	/* under the agent's lock */
 	bool holding;   /* the lease is ours until the result is reported */

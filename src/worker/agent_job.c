@@ -5,6 +5,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ void wn_agent_job_free(agent_job *j)
 	free(j->vals);
 	free(j->external_id);
 	wn_outship_unref(j->out);
+	wn_resultfile_unref(j->results);
 	if (j->group != NULL) {
 		if (!j->grouped)
 			wn_fmt_group_leave(j->group); /* never ran: handed back */
@@ -396,6 +398,39 @@ static void job_output_rest(wn_agent *a, agent_job *j, job_state *s)
 	                WN_OUTSHIP_FINAL | WN_OUTSHIP_TAIL);
 }
 
+/* job_results_begin has the worker read what j's run reports (from its
+ * start: the file of an earlier run at that path is removed first). */
+static void job_results_begin(wn_agent *a, agent_job *j, wn_fmt_run *run, bool fresh)
+{
+	const char *path = wn_fmt_results_path(run);
+	if (path == NULL)
+		return;
+	if (fresh && unlink(path) != 0 && errno != ENOENT)
+		wn_warn("job %llu: cannot remove the results file %s: %s",
+		        (unsigned long long)j->id, path, strerror(errno));
+	wn_resultfile *r = wn_resultfile_new(path);
+	pthread_mutex_lock(&a->mu);
+	j->results = r;
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* job_results_final reads the last reports of j's run into its progress; a
+ * malformed or oversized results file fails a run that succeeded. */
+static void job_results_final(agent_job *j, job_state *s)
+{
+	if (j->results == NULL || s->end != AGENT_END_RESULT)
+		return;
+	char *why = NULL;
+	if (wn_resultfile_fill(j->results, &s->progress, true, &why) != WN_OK && s->res.success) {
+		s->res.success = false;
+		free(s->res.reason);
+		s->res.reason = why;
+		why = NULL;
+	}
+	free(why);
+	j->progress = &s->progress;
+}
+
 /* job_supervise follows a run that has started until it ends. */
 static void job_supervise(wn_agent *a, agent_job *j, job_state *s)
 {
@@ -420,6 +455,7 @@ static void job_resume(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	wn_info("job %llu: following its run again (%s)", (unsigned long long)j->id,
 	        wn_fmt_describe(s->run));
 	job_output_begin(a, j, s->run);
+	job_results_begin(a, j, s->run, false);
 	job_supervise(a, j, s);
 }
 
@@ -450,6 +486,7 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	s->cause = job_stopped_early(a, j);
 	if (s->cause == AGENT_CAUSE_NONE)
 		job_output_begin(a, j, s->run);
+	job_results_begin(a, j, s->run, true);
 	int rc = WN_OK;
 	if (j->group != NULL) {
 		/* with the other jobs of its sweep (a SLURM job array) */
@@ -584,11 +621,14 @@ static void *agent_job_main(void *arg)
 	pthread_mutex_unlock(&a->mu);
 
 	job_output_rest(a, j, &s);
+	job_results_final(j, &s);
 	j->progress = &s.progress;
 	job_log_end(a, j, &s, cancelled, t1);
 	wn_agent_report(a, j, s.end, &s.res, cancelled, t1 - s.t0);
 	if (j->out != NULL && s.progress.output.len > 0)
 		wn_outship_done(j->out, &s.progress, true);
+	if (j->results != NULL)
+		wn_resultfile_done(j->results, &s.progress, true);
 	j->progress = NULL;
 	wn_fmt_result_release(&s.res);
 	wn_fmt_run_free(s.run);

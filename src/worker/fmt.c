@@ -161,6 +161,11 @@ const char *wn_fmt_output_path(wn_fmt_run *r)
 	return r->ops->output_path ? r->ops->output_path(r->run) : NULL;
 }
 
+const char *wn_fmt_results_path(wn_fmt_run *r)
+{
+	return r->ops->results_path ? r->ops->results_path(r->run) : NULL;
+}
+
 /* ---------------------------------------------------------------- groups */
 
 struct wn_fmt_group {

@@ -117,6 +117,9 @@ typedef struct wn_fmt_ops {
 	 * the worker ships to the server while it runs (outship.h); NULL op or
 	 * NULL: none. */
 	const char *(*output_path)(void *run);
+	/* results_path returns the file the run's $WN_RESULTS names, where the
+	 * worker reads what the job reports (resultfile.h); NULL op or NULL: none. */
+	const char *(*results_path)(void *run);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
@@ -195,6 +198,9 @@ const char *wn_fmt_external_id(wn_fmt_run *r);
 /* wn_fmt_output_path returns the file a prepared run's output goes to, or
  * NULL when the worker cannot read it while the job runs. */
 const char *wn_fmt_output_path(wn_fmt_run *r);
+/* wn_fmt_results_path returns the file a prepared run's $WN_RESULTS names,
+ * or NULL when the worker cannot read what the job reports. */
+const char *wn_fmt_results_path(wn_fmt_run *r);
 
 /* A set of runs of one sweep, started together once every member is
  * prepared or gave up (opaque; shared by the members' threads). */

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "kit.h"
 #include "proc.h"
+#include "resultfile.h"
 #include "safepath.h"
 #include "template.h"
 #include "util.h"
@@ -51,7 +52,8 @@ typedef struct cli_run {
 	char **envp;
 	char *workdir;
 	char *log_path;
-	char *log_root; /* the log file stays inside it */
+	char *log_root;     /* the log file stays inside it */
+	char *results_path; /* $WN_RESULTS: beside the log */
 	wn_proc *proc;
 	char *desc;
 } cli_run;
@@ -121,6 +123,7 @@ static void cli_release(void *p)
 	free(r->workdir);
 	free(r->log_path);
 	free(r->log_root);
+	free(r->results_path);
 	free(r->desc);
 	free(r);
 }
@@ -196,7 +199,7 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	if (c->inherit_env)
 		while (environ[nenviron] != NULL)
 			nenviron++;
-	r->envp = wn_xcalloc(nenviron + 8 + job->nenv + nenv + 1, sizeof(char *));
+	r->envp = wn_xcalloc(nenviron + 9 + job->nenv + nenv + 1, sizeof(char *));
 	size_t ne = 0;
 	for (size_t i = 0; i < nenviron; i++)
 		cli_env_put(r->envp, &ne, wn_xstrdup(environ[i]));
@@ -208,6 +211,8 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_WORKER=%s", job->worker ? job->worker : ""));
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_SERVER=%s", job->server ? job->server : ""));
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_LOG=%s", r->log_path));
+	r->results_path = wn_resultfile_path_beside(r->log_path);
+	cli_env_put(r->envp, &ne, wn_xasprintf("WN_RESULTS=%s", r->results_path));
 	for (size_t i = 0; i < job->nenv; i++)
 		cli_env_put(r->envp, &ne,
 		            wn_xasprintf("%s=%s", job->env_keys[i], job->env_vals[i]));
@@ -240,6 +245,12 @@ static const char *cli_output_path(void *p)
 {
 	cli_run *r = p;
 	return r->log_path;
+}
+
+static const char *cli_results_path(void *p)
+{
+	cli_run *r = p;
+	return r->results_path;
 }
 
 static const char *cli_describe(void *p)
@@ -292,4 +303,5 @@ const wn_fmt_ops wn_fmt_cli_ops = {
     .result = cli_result,
     .release = cli_release,
     .output_path = cli_output_path,
+    .results_path = cli_results_path,
 };

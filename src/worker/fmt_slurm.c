@@ -5,6 +5,7 @@
 #include "log.h"
 #include "safepath.h"
 #include "proc.h"
+#include "resultfile.h"
 #include "slurm_script.h"
 #include "strbuf.h"
 #include "template.h"
@@ -215,6 +216,7 @@ static void slurm_release(void *p)
 	free(r->out_root);
 	free(r->err_root);
 	free(r->exports);
+	free(r->results_path);
 	free(r->body);
 	free(r->script_path);
 	free(r->desc);
@@ -390,6 +392,11 @@ static void slurm_run_exports(slurm_run *r, const wn_fmt_job *job, char **evals)
 	slurm_export(&ex, "WN_ATTEMPT", num);
 	slurm_export(&ex, "WN_WORKER", job->worker);
 	slurm_export(&ex, "WN_SERVER", job->server);
+	if (r->output != NULL) {
+		/* on the shared filesystem, beside the output */
+		r->results_path = wn_resultfile_path_beside(r->output);
+		slurm_export(&ex, "WN_RESULTS", r->results_path);
+	}
 	for (size_t i = 0; i < c->env.n; i++) {
 		wn_strbuf_addf(&ex, "export %s=%s\n", c->env.keys[i], evals[i]);
 		free(evals[i]);
@@ -478,6 +485,12 @@ static const char *slurm_output_path(void *p)
 {
 	slurm_run *r = p;
 	return r->output;
+}
+
+static const char *slurm_results_path(void *p)
+{
+	slurm_run *r = p;
+	return r->results_path;
 }
 
 static const char *slurm_describe(void *p)
@@ -604,4 +617,5 @@ const wn_fmt_ops wn_fmt_slurm_ops = {
     .external_id = slurm_external_id,
     .start_group = wn_slurm_submit_group,
     .output_path = slurm_output_path,
+    .results_path = slurm_results_path,
 };

@@ -50,12 +50,13 @@ typedef struct slurm_run {
 	char *job_name;
 	char **opts; /* "--partition=debug", ... (without job name, output, error) */
 	size_t nopts;
-	char *opts_key; /* the options joined: runs with equal keys may share an array */
-	char *output;   /* absolute */
-	char *error;    /* absolute, or NULL: with the output */
-	char *out_root; /* the output (and the script beside it) stays inside it */
-	char *err_root; /* the error file stays inside it */
-	char *exports;  /* "export NAME=value" lines */
+	char *opts_key;     /* the options joined: runs with equal keys may share an array */
+	char *output;       /* absolute */
+	char *error;        /* absolute, or NULL: with the output */
+	char *out_root;     /* the output (and the script beside it) stays inside it */
+	char *err_root;     /* the error file stays inside it */
+	char *exports;      /* "export NAME=value" lines */
+	char *results_path; /* $WN_RESULTS: beside the output, absolute */
 	char *body;
 	char *script_path;
 	char *desc;

@@ -107,7 +107,8 @@ static void must_do(int mid, const ProtobufCMessage *in, int ok2)
  * the request of each method, filled from tg, in static storage. */
 
 /* of_project returns a request of type d with its field "project" (if it
- * has one) set to tg's project, the rest at its defaults. */
+ * has one) set to tg's project and its field "id" (if it has one) to tg's
+ * pending job, the rest at its defaults. */
 static ProtobufCMessage *of_project(const ProtobufCMessageDescriptor *d)
 {
 	static _Alignas(16) char pool[4][512];
@@ -118,8 +119,19 @@ static ProtobufCMessage *of_project(const ProtobufCMessageDescriptor *d)
 	    protobuf_c_message_descriptor_get_field_by_name(d, "project");
 	if (f != NULL)
 		*(const char **)((char *)m + f->offset) = tg.project;
+	f = protobuf_c_message_descriptor_get_field_by_name(d, "id");
+	if (f != NULL && f->type == PROTOBUF_C_TYPE_UINT64)
+		*(uint64_t *)((char *)m + f->offset) = tg.pending;
 	return m;
 }
+
+/* OF_PROJECT(name, type) defines name, the request builder of_project gives
+ * for the request type (in protoc-c's spelling). */
+#define OF_PROJECT(name, type)                                                                     \
+	static ProtobufCMessage *name(void)                                                        \
+	{                                                                                          \
+		return of_project(&whatsnext__v1__##type##__descriptor);                           \
+	}
 
 static ProtobufCMessage *rq_project_create(void)
 {
@@ -137,11 +149,7 @@ static ProtobufCMessage *rq_project_name(void)
 	return &r.base;
 }
 
-static ProtobufCMessage *rq_project_list(void)
-{
-	return of_project(&whatsnext__v1__list_projects_request__descriptor);
-}
-
+OF_PROJECT(rq_project_list, list_projects_request)
 static ProtobufCMessage *rq_project_update(void)
 {
 	static Whatsnext__V1__UpdateProjectRequest r;
@@ -201,11 +209,7 @@ static ProtobufCMessage *rq_task_get(void)
 	return &r.base;
 }
 
-static ProtobufCMessage *rq_task_list(void)
-{
-	return of_project(&whatsnext__v1__list_tasks_request__descriptor);
-}
-
+OF_PROJECT(rq_task_list, list_tasks_request)
 static ProtobufCMessage *rq_task_delete(void)
 {
 	static Whatsnext__V1__DeleteTaskRequest r;
@@ -254,11 +258,9 @@ static ProtobufCMessage *rq_job_get(void)
 	return &r.base;
 }
 
-static ProtobufCMessage *rq_job_list(void)
-{
-	return of_project(&whatsnext__v1__list_jobs_request__descriptor);
-}
-
+OF_PROJECT(rq_job_list, list_jobs_request)
+OF_PROJECT(rq_history, history_request)
+OF_PROJECT(rq_wait, wait_request)
 static ProtobufCMessage *rq_job_id(uint64_t id)
 {
 	static Whatsnext__V1__JobIdRequest r;
@@ -293,11 +295,7 @@ static ProtobufCMessage *rq_sweep_get(void)
 	return &r.base;
 }
 
-static ProtobufCMessage *rq_sweep_list(void)
-{
-	return of_project(&whatsnext__v1__list_sweeps_request__descriptor);
-}
-
+OF_PROJECT(rq_sweep_list, list_sweeps_request)
 static ProtobufCMessage *rq_sweep_update(void)
 {
 	static Whatsnext__V1__UpdateSweepRequest r;
@@ -373,26 +371,10 @@ static ProtobufCMessage *rq_release(void)
 	return &r.base;
 }
 
-static ProtobufCMessage *rq_stats(void)
-{
-	return of_project(&whatsnext__v1__stats_request__descriptor);
-}
-
-static ProtobufCMessage *rq_clear(void)
-{
-	return of_project(&whatsnext__v1__clear_request__descriptor);
-}
-
-static ProtobufCMessage *rq_pop(void)
-{
-	return of_project(&whatsnext__v1__pop_request__descriptor);
-}
-
-static ProtobufCMessage *rq_queue_list(void)
-{
-	return of_project(&whatsnext__v1__queue_list_request__descriptor);
-}
-
+OF_PROJECT(rq_stats, stats_request)
+OF_PROJECT(rq_clear, clear_request)
+OF_PROJECT(rq_pop, pop_request)
+OF_PROJECT(rq_queue_list, queue_list_request)
 static ProtobufCMessage *rq_join(void)
 {
 	static Whatsnext__V1__JoinRequest r;
@@ -414,11 +396,7 @@ static ProtobufCMessage *rq_worker_name(void)
 	return &r.base;
 }
 
-static ProtobufCMessage *rq_worker_list(void)
-{
-	return of_project(&whatsnext__v1__list_workers_request__descriptor);
-}
-
+OF_PROJECT(rq_worker_list, list_workers_request)
 static ProtobufCMessage *rq_backup(void)
 {
 	static Whatsnext__V1__BackupRequest r;
@@ -443,11 +421,7 @@ static ProtobufCMessage *rq_token_create(void)
 	return &r.base;
 }
 
-static ProtobufCMessage *rq_token_list(void)
-{
-	return of_project(&whatsnext__v1__list_tokens_request__descriptor);
-}
-
+OF_PROJECT(rq_token_list, list_tokens_request)
 static ProtobufCMessage *rq_token_revoke(void)
 {
 	static Whatsnext__V1__RevokeTokenRequest r;
@@ -482,6 +456,8 @@ static const struct row {
     {WN_MID_JOB_SET_PRIORITY, A | U, rq_job_priority},
     {WN_MID_JOB_DEPS, A | U | RD, rq_job_get},
     {WN_MID_JOB_LOG, A | U | RD, rq_job_get}, /* a LogRequest's id is its field 1 too */
+    {WN_MID_JOB_HISTORY, A | U | RD, rq_history},
+    {WN_MID_JOB_WAIT, A | U | RD, rq_wait},
     {WN_MID_SWEEP_GET, A | U | RD, rq_sweep_get},
     {WN_MID_SWEEP_LIST, A | U | RD, rq_sweep_list},
     {WN_MID_SWEEP_UPDATE, A | U, rq_sweep_update},
@@ -675,7 +651,8 @@ static void scope(void)
 	    WN_MID_JOB_SUBMIT,  WN_MID_JOB_SUBMIT_BATCH, WN_MID_JOB_GET,
 	    WN_MID_JOB_CANCEL,  WN_MID_JOB_LIST,         WN_MID_JOB_SET_PRIORITY,
 	    WN_MID_JOB_DEPS,    WN_MID_SWEEP_LIST,       WN_MID_QUEUE_STATS,
-	    WN_MID_QUEUE_LIST,  WN_MID_SWEEP_UPDATE,     WN_MID_SWEEP_GET};
+	    WN_MID_QUEUE_LIST,  WN_MID_SWEEP_UPDATE,     WN_MID_SWEEP_GET,
+	    WN_MID_JOB_HISTORY};
 	for (size_t i = 0; i < WN_ARRAY_LEN(user_mids); i++) {
 		const struct row *row = row_of(user_mids[i]);
 		reset();

@@ -1,0 +1,651 @@
+#include "resultfile.h"
+
+#include "err.h"
+#include "resultrules.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RESULTS_LINE_MAX 65536 /* bytes of a key=value line */
+#define RESULTS_HEAD     64    /* first bytes kept to notice a rewrite */
+
+typedef struct rval {
+	bool text;
+	double num;
+	char *str;
+} rval;
+
+typedef struct rpoint {
+	uint32_t key;
+	double value;
+	int64_t time_ms;
+	uint64_t seq;
+} rpoint;
+
+/* One report being read: its values, checked before any is kept. */
+typedef struct report {
+	size_t n;
+	const char *keys[WN_RESULT_KEYS_MAX];
+	size_t klens[WN_RESULT_KEYS_MAX];
+	rval vals[WN_RESULT_KEYS_MAX];
+} report;
+
+struct wn_resultfile {
+	pthread_mutex_t mu;
+	int refs;
+	char *path;
+	/* the file as read so far */
+	uint64_t offset; /* bytes parsed */
+	uint64_t line;   /* the line at offset, from 1 */
+	char head[RESULTS_HEAD];
+	size_t nhead; /* the file's first bytes, to notice a rewrite */
+	dev_t dev;
+	ino_t ino;
+	char *buf; /* read past offset, not parsed yet (a report cut short) */
+	size_t len, cap;
+	char *error; /* the first bad report: "line N: ..." */
+	/* what it reported */
+	uint64_t seq; /* reports so far */
+	size_t nkeys;
+	char *keys[WN_RESULT_KEYS_MAX];
+	rval vals[WN_RESULT_KEYS_MAX];
+	uint64_t changed, acked, sending; /* stamps of the latest values */
+	rpoint pts[WN_RESULTFILE_PENDING_MAX];
+	size_t npts;
+};
+
+char *wn_resultfile_path_beside(const char *path)
+{
+	size_t n = strlen(path);
+	const char *slash = strrchr(path, '/');
+	size_t base = slash ? (size_t)(slash - path) + 1 : 0;
+	if (n > base + 4 &&
+	    (strcmp(path + n - 4, ".log") == 0 || strcmp(path + n - 4, ".out") == 0))
+		n -= 4;
+	return wn_xasprintf("%.*s.results", (int)n, path);
+}
+
+wn_resultfile *wn_resultfile_new(const char *path)
+{
+	wn_resultfile *r = wn_xcalloc(1, sizeof(*r));
+	pthread_mutex_init(&r->mu, NULL);
+	r->refs = 1;
+	r->path = wn_xstrdup(path);
+	r->line = 1;
+	return r;
+}
+
+wn_resultfile *wn_resultfile_ref(wn_resultfile *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->refs++;
+	pthread_mutex_unlock(&r->mu);
+	return r;
+}
+
+void wn_resultfile_unref(wn_resultfile *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	bool last = --r->refs == 0;
+	pthread_mutex_unlock(&r->mu);
+	if (!last)
+		return;
+	for (size_t i = 0; i < r->nkeys; i++) {
+		free(r->keys[i]);
+		free(r->vals[i].str);
+	}
+	free(r->buf);
+	free(r->error);
+	free(r->path);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+const char *wn_resultfile_path(const wn_resultfile *r)
+{
+	return r->path;
+}
+
+void wn_resultfile_count(wn_resultfile *r, uint64_t *reports, size_t *keys)
+{
+	pthread_mutex_lock(&r->mu);
+	*reports = r->seq;
+	*keys = r->nkeys;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---------------------------------------------------------------- reports */
+
+static int results_fail(wn_resultfile *r, uint64_t line, char **errmsg, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* results_fail makes "line N: what" r's error and *errmsg's. */
+static int results_fail(wn_resultfile *r, uint64_t line, char **errmsg, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	free(r->error);
+	r->error =
+	    line ? wn_xasprintf("line %llu: %s", (unsigned long long)line, what) : wn_xstrdup(what);
+	*errmsg = wn_xstrdup(r->error);
+	return WN_EINVAL;
+}
+
+/* results_strndup copies the n bytes at s into a new string. */
+static char *results_strndup(const char *s, size_t n)
+{
+	char *d = wn_xmalloc(n + 1);
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static void report_release(report *rp)
+{
+	for (size_t i = 0; i < rp->n; i++)
+		free(rp->vals[i].str);
+	rp->n = 0;
+}
+
+static ssize_t results_key_index(const wn_resultfile *r, const char *key, size_t len)
+{
+	for (size_t i = 0; i < r->nkeys; i++)
+		if (strlen(r->keys[i]) == len && memcmp(r->keys[i], key, len) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* results_thin halves the points waiting for the server by dropping every
+ * other report's, so that a run reporting faster than it heartbeats keeps
+ * the shape of its curves. */
+static void results_thin(wn_resultfile *r)
+{
+	size_t k = 0, nreport = 0;
+	for (size_t i = 0; i < r->npts; i++) {
+		if (i > 0 && r->pts[i].seq != r->pts[i - 1].seq)
+			nreport++;
+		if (nreport % 2 == 1 || i + 1 == r->npts)
+			r->pts[k++] = r->pts[i];
+	}
+	r->npts = k;
+}
+
+/* report_keep checks a report (its keys, how many keys the run then has)
+ * and keeps it: the latest values, a point per number. The report's texts
+ * move to r. */
+static int report_keep(wn_resultfile *r, report *rp, uint64_t line, char **errmsg)
+{
+	size_t fresh = 0;
+	for (size_t i = 0; i < rp->n; i++) {
+		const char *why = wn_result_key_check(rp->keys[i], rp->klens[i]);
+		if (why != NULL)
+			return results_fail(r, line, errmsg, "key \"%.*s\": %s",
+			                    (int)(rp->klens[i] > 80 ? 80 : rp->klens[i]),
+			                    rp->keys[i], why);
+		fresh += results_key_index(r, rp->keys[i], rp->klens[i]) < 0;
+	}
+	if (r->nkeys + fresh > WN_RESULT_KEYS_MAX)
+		return results_fail(r, line, errmsg, "more than %d keys reported",
+		                    WN_RESULT_KEYS_MAX);
+	if (rp->n == 0)
+		return WN_OK;
+	r->seq++;
+	int64_t now = wn_now_ms();
+	for (size_t i = 0; i < rp->n; i++) {
+		ssize_t k = results_key_index(r, rp->keys[i], rp->klens[i]);
+		if (k < 0) {
+			k = (ssize_t)r->nkeys++;
+			r->keys[k] = results_strndup(rp->keys[i], rp->klens[i]);
+		}
+		free(r->vals[k].str);
+		r->vals[k] = rp->vals[i];
+		rp->vals[i].str = NULL;
+		if (r->vals[k].text)
+			continue;
+		if (r->npts == WN_RESULTFILE_PENDING_MAX)
+			results_thin(r);
+		r->pts[r->npts++] = (rpoint){(uint32_t)k, r->vals[k].num, now, r->seq};
+	}
+	r->changed++;
+	rp->n = 0;
+	return WN_OK;
+}
+
+/* report_add adds key (klen bytes) and its value to rp, refusing a key the
+ * report already holds. */
+static int report_add(wn_resultfile *r, report *rp, const char *key, size_t klen, rval v,
+                      uint64_t line, char **errmsg)
+{
+	for (size_t i = 0; i < rp->n; i++)
+		if (rp->klens[i] == klen && memcmp(rp->keys[i], key, klen) == 0) {
+			free(v.str);
+			return results_fail(r, line, errmsg, "key \"%.*s\" twice in one report",
+			                    (int)(klen > 80 ? 80 : klen), key);
+		}
+	if (rp->n == WN_RESULT_KEYS_MAX) {
+		free(v.str);
+		return results_fail(r, line, errmsg, "more than %d keys in one report",
+		                    WN_RESULT_KEYS_MAX);
+	}
+	rp->keys[rp->n] = key;
+	rp->klens[rp->n] = klen;
+	rp->vals[rp->n++] = v;
+	return WN_OK;
+}
+
+/* text_value makes a text value of the len bytes at s, checked. */
+static int text_value(wn_resultfile *r, const char *key, size_t klen, const char *s, size_t len,
+                      uint64_t line, rval *v, char **errmsg)
+{
+	const char *why = wn_result_text_check(s, len);
+	if (why != NULL)
+		return results_fail(r, line, errmsg, "key \"%.*s\": %s",
+		                    (int)(klen > 80 ? 80 : klen), key, why);
+	*v = (rval){.text = true, .str = results_strndup(s, len)};
+	return WN_OK;
+}
+
+/* json_report reads the values of the JSON object o into rp. */
+static int json_report(wn_resultfile *r, json_t *o, report *rp, uint64_t line, char **errmsg)
+{
+	const char *key;
+	json_t *val;
+	json_object_foreach(o, key, val)
+	{
+		size_t klen = strlen(key);
+		int kl = (int)(klen > 80 ? 80 : klen);
+		rval v = {0};
+		int rv = WN_OK;
+		if (json_is_integer(val) || json_is_real(val)) {
+			v.num = json_number_value(val);
+			const char *why = wn_result_number_check(v.num);
+			if (why != NULL)
+				return results_fail(r, line, errmsg, "key \"%.*s\": %s", kl, key,
+				                    why);
+		} else if (json_is_string(val)) {
+			rv = text_value(r, key, klen, json_string_value(val),
+			                json_string_length(val), line, &v, errmsg);
+		} else if (json_is_boolean(val)) {
+			v = (rval){.text = true,
+			           .str = wn_xstrdup(json_is_true(val) ? "true" : "false")};
+		} else {
+			const char *kind = json_is_null(val)    ? "null"
+			                   : json_is_array(val) ? "an array"
+			                                        : "an object";
+			return results_fail(r, line, errmsg,
+			                    "key \"%.*s\": a value is a number or a text, not %s",
+			                    kl, key, kind);
+		}
+		if (rv == WN_OK)
+			rv = report_add(r, rp, key, klen, v, line, errmsg);
+		if (rv != WN_OK)
+			return rv;
+	}
+	return WN_OK;
+}
+
+/* parse_json reads the JSON object at r->buf + pos: *used gets its length,
+ * 0 when it is cut short and more may come. */
+static int parse_json(wn_resultfile *r, size_t pos, bool final, size_t *used, char **errmsg)
+{
+	json_error_t err;
+	json_t *o = json_loadb(r->buf + pos, r->len - pos,
+	                       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
+	if (o == NULL) {
+		if (!final && json_error_code(&err) == json_error_premature_end_of_input) {
+			*used = 0;
+			return WN_OK;
+		}
+		uint64_t at = r->line + (err.line > 0 ? (uint64_t)err.line - 1 : 0);
+		return results_fail(r, at, errmsg, "invalid JSON: %s", err.text);
+	}
+	*used = (size_t)err.position;
+	report rp = {0};
+	int rv = json_report(r, o, &rp, r->line, errmsg);
+	if (rv == WN_OK)
+		rv = report_keep(r, &rp, r->line, errmsg);
+	report_release(&rp);
+	json_decref(o);
+	return rv;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* line_value makes the value of a key=value line of the len bytes at s: a
+ * number when all of it reads as one, else a text ("quotes" around it
+ * dropped). */
+static int line_value(wn_resultfile *r, const char *key, size_t klen, const char *s, size_t len,
+                      rval *v, char **errmsg)
+{
+	int kl = (int)(klen > 80 ? 80 : klen);
+	if (len == 0)
+		return results_fail(r, r->line, errmsg, "key \"%.*s\" has no value", kl, key);
+	char *copy = results_strndup(s, len);
+	char *end = NULL;
+	errno = 0;
+	double d = strtod(copy, &end);
+	bool number = end == copy + len && strlen(copy) == len;
+	free(copy);
+	if (number) {
+		const char *why = wn_result_number_check(d);
+		if (why != NULL)
+			return results_fail(r, r->line, errmsg, "key \"%.*s\": %s", kl, key, why);
+		*v = (rval){.num = d};
+		return WN_OK;
+	}
+	if (len >= 2 && s[0] == '"' && s[len - 1] == '"') {
+		s++;
+		len -= 2;
+	}
+	return text_value(r, key, klen, s, len, r->line, v, errmsg);
+}
+
+/* parse_line reads the key=value line at r->buf + pos: *used gets its
+ * length without its line break, 0 when it is cut short and more may
+ * come. */
+static int parse_line(wn_resultfile *r, size_t pos, bool final, size_t *used, char **errmsg)
+{
+	const char *s = r->buf + pos;
+	const char *nl = memchr(s, '\n', r->len - pos);
+	size_t n = nl ? (size_t)(nl - s) : r->len - pos;
+	if (n > RESULTS_LINE_MAX)
+		return results_fail(r, r->line, errmsg, "a line is longer than %d bytes",
+		                    RESULTS_LINE_MAX);
+	*used = 0;
+	if (nl == NULL && !final)
+		return WN_OK;
+	*used = n;
+	if (s[0] == '#')
+		return WN_OK; /* a comment */
+	while (n > 0 && is_blank(s[n - 1]))
+		n--;
+	const char *eq = memchr(s, '=', n);
+	if (eq == NULL)
+		return results_fail(r, r->line, errmsg, "expected key=value or a JSON object");
+	size_t klen = (size_t)(eq - s);
+	while (klen > 0 && is_blank(s[klen - 1]))
+		klen--;
+	const char *val = eq + 1;
+	size_t vlen = n - (size_t)(val - s);
+	while (vlen > 0 && is_blank(*val)) {
+		val++;
+		vlen--;
+	}
+	report rp = {0};
+	rval v = {0};
+	int rv = line_value(r, s, klen, val, vlen, &v, errmsg);
+	if (rv == WN_OK)
+		rv = report_add(r, &rp, s, klen, v, r->line, errmsg);
+	if (rv == WN_OK)
+		rv = report_keep(r, &rp, r->line, errmsg);
+	report_release(&rp);
+	return rv;
+}
+
+/* results_parse reads the reports in r->buf, keeping what is cut short. */
+static int results_parse(wn_resultfile *r, bool final, char **errmsg)
+{
+	size_t pos = 0;
+	int rv = WN_OK;
+	while (pos < r->len) {
+		char c = r->buf[pos];
+		if (c == '\n' || is_blank(c)) {
+			r->line += c == '\n';
+			pos++;
+			continue;
+		}
+		size_t used = 0;
+		rv = c == '{' ? parse_json(r, pos, final, &used, errmsg)
+		              : parse_line(r, pos, final, &used, errmsg);
+		if (rv != WN_OK || used == 0)
+			break;
+		for (size_t i = pos; i < pos + used; i++)
+			r->line += r->buf[i] == '\n';
+		pos += used;
+	}
+	r->offset += pos;
+	memmove(r->buf, r->buf + pos, r->len - pos);
+	r->len -= pos;
+	return rv;
+}
+
+/* results_feed is wn_resultfile_feed with r's lock held. */
+static int results_feed(wn_resultfile *r, const char *data, size_t len, bool final, char **errmsg)
+{
+	if (r->error != NULL) {
+		*errmsg = wn_xstrdup(r->error);
+		return WN_EINVAL;
+	}
+	if (r->offset + r->len + len > WN_RESULTFILE_MAX)
+		return results_fail(r, 0, errmsg, "larger than %u MiB", WN_RESULTFILE_MAX >> 20);
+	if (r->len + len + 1 > r->cap) {
+		r->cap = (r->len + len + 1) * 2;
+		r->buf = wn_xrealloc(r->buf, r->cap);
+	}
+	if (len > 0)
+		memcpy(r->buf + r->len, data, len);
+	if (r->nhead < RESULTS_HEAD && r->offset == 0) {
+		size_t more = r->len + len < RESULTS_HEAD ? r->len + len : RESULTS_HEAD;
+		if (more > r->nhead) {
+			memcpy(r->head + r->nhead, r->buf + r->nhead, more - r->nhead);
+			r->nhead = more;
+		}
+	}
+	r->len += len;
+	r->buf[r->len] = '\0';
+	return results_parse(r, final, errmsg);
+}
+
+int wn_resultfile_feed(wn_resultfile *r, const char *data, size_t len, bool final, char **errmsg)
+{
+	pthread_mutex_lock(&r->mu);
+	int rv = results_feed(r, data, len, final, errmsg);
+	pthread_mutex_unlock(&r->mu);
+	return rv;
+}
+
+/* ---------------------------------------------------------------- the file */
+
+/* results_restart forgets how far the file was read: it was rewritten. */
+static void results_restart(wn_resultfile *r)
+{
+	r->offset = 0;
+	r->line = 1;
+	r->len = 0;
+	r->nhead = 0;
+}
+
+/* results_rewritten tells whether the file open as fd (st) is no longer the
+ * one read so far: another file, shorter, or other first bytes. */
+static bool results_rewritten(wn_resultfile *r, int fd, const struct stat *st)
+{
+	if (r->offset + r->len == 0)
+		return false;
+	if (st->st_dev != r->dev || st->st_ino != r->ino ||
+	    (uint64_t)st->st_size < r->offset + r->len)
+		return true;
+	char head[RESULTS_HEAD];
+	ssize_t got = pread(fd, head, r->nhead, 0);
+	return got != (ssize_t)r->nhead || memcmp(head, r->head, r->nhead) != 0;
+}
+
+/* results_read_fd reads what fd holds past what was read and parses it. */
+static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return results_fail(r, 0, errmsg, "cannot stat it: %s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return results_fail(r, 0, errmsg, "not a regular file");
+	if (results_rewritten(r, fd, &st))
+		results_restart(r);
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	if ((uint64_t)st.st_size > WN_RESULTFILE_MAX)
+		return results_fail(r, 0, errmsg, "larger than %u MiB (%lld bytes)",
+		                    WN_RESULTFILE_MAX >> 20, (long long)st.st_size);
+	uint64_t from = r->offset + r->len;
+	size_t want = (size_t)((uint64_t)st.st_size - from);
+	char *data = wn_xmalloc(want + 1);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n = pread(fd, data + got, want - got, (off_t)(from + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(data);
+			return results_fail(r, 0, errmsg, "cannot read it: %s", strerror(errno));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	int rv = results_feed(r, data, got, final, errmsg);
+	free(data);
+	return rv;
+}
+
+/* results_read is wn_resultfile_read with r's lock held. */
+static int results_read(wn_resultfile *r, bool final, char **reason)
+{
+	char *err = NULL;
+	int rv = WN_OK;
+	if (r->error != NULL) {
+		rv = WN_EINVAL;
+		err = wn_xstrdup(r->error);
+	} else {
+		int fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 && errno == ENOENT)
+			return WN_OK; /* nothing reported (yet) */
+		if (fd < 0)
+			rv = results_fail(r, 0, &err, "cannot open it: %s",
+			                  errno == ELOOP ? "it is a symbolic link"
+			                                 : strerror(errno));
+		else
+			rv = results_read_fd(r, fd, final, &err);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (rv != WN_OK)
+		*reason = wn_xasprintf("results file %s: %s", r->path, err);
+	free(err);
+	return rv;
+}
+
+int wn_resultfile_read(wn_resultfile *r, bool final, char **reason)
+{
+	pthread_mutex_lock(&r->mu);
+	int rv = results_read(r, final, reason);
+	pthread_mutex_unlock(&r->mu);
+	return rv;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+/* results_fill_values puts the latest value of every key into pg. */
+static void results_fill_values(wn_resultfile *r, Whatsnext__V1__JobProgress *pg)
+{
+	size_t n = r->nkeys;
+	r->sending = r->changed;
+	if (n == 0)
+		return;
+	Whatsnext__V1__JobProgress__ResultsEntry **ev = wn_xcalloc(n + 1, sizeof(*ev));
+	Whatsnext__V1__JobProgress__ResultsEntry *e = wn_xcalloc(n + 1, sizeof(*e));
+	Whatsnext__V1__ResultValue *v = wn_xcalloc(n + 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		whatsnext__v1__job_progress__results_entry__init(&e[i]);
+		whatsnext__v1__result_value__init(&v[i]);
+		e[i].key = r->keys[i]; /* kept until r is freed */
+		if (r->vals[i].text) {
+			v[i].value_case = WHATSNEXT__V1__RESULT_VALUE__VALUE_TEXT;
+			v[i].text = wn_xstrdup(r->vals[i].str);
+		} else {
+			v[i].value_case = WHATSNEXT__V1__RESULT_VALUE__VALUE_NUMBER;
+			v[i].number = r->vals[i].num;
+		}
+		e[i].value = &v[i];
+		ev[i] = &e[i];
+	}
+	pg->results = ev;
+	pg->n_results = n;
+}
+
+/* results_fill_points puts the points the server does not have into pg. */
+static void results_fill_points(wn_resultfile *r, Whatsnext__V1__JobProgress *pg)
+{
+	size_t n = r->npts;
+	if (n == 0)
+		return;
+	Whatsnext__V1__ResultPoint **pv = wn_xcalloc(n + 1, sizeof(*pv));
+	Whatsnext__V1__ResultPoint *p = wn_xcalloc(n + 1, sizeof(*p));
+	for (size_t i = 0; i < n; i++) {
+		whatsnext__v1__result_point__init(&p[i]);
+		p[i].key = r->keys[r->pts[i].key];
+		p[i].value = r->pts[i].value;
+		p[i].time_ms = r->pts[i].time_ms;
+		p[i].seq = r->pts[i].seq;
+		pv[i] = &p[i];
+	}
+	pg->points = pv;
+	pg->n_points = n;
+}
+
+int wn_resultfile_fill(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool final, char **reason)
+{
+	pthread_mutex_lock(&r->mu);
+	int rv = results_read(r, final, reason);
+	results_fill_points(r, pg);
+	if (final || r->changed != r->acked)
+		results_fill_values(r, pg);
+	pthread_mutex_unlock(&r->mu);
+	return rv;
+}
+
+void wn_resultfile_done(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool ok)
+{
+	pthread_mutex_lock(&r->mu);
+	if (ok && pg->n_points > 0) {
+		uint64_t upto = pg->points[pg->n_points - 1]->seq;
+		size_t k = 0;
+		for (size_t i = 0; i < r->npts; i++)
+			if (r->pts[i].seq > upto)
+				r->pts[k++] = r->pts[i];
+		r->npts = k;
+	}
+	if (ok)
+		r->acked = r->sending;
+	pthread_mutex_unlock(&r->mu);
+	if (pg->n_points > 0)
+		free(pg->points[0]); /* the points, one block */
+	free(pg->points);
+	if (pg->n_results > 0) {
+		for (size_t i = 0; i < pg->n_results; i++)
+			if (pg->results[i]->value->value_case ==
+			    WHATSNEXT__V1__RESULT_VALUE__VALUE_TEXT)
+				free(pg->results[i]->value->text);
+		free(pg->results[0]->value); /* the values, one block */
+		free(pg->results[0]);        /* the entries, one block */
+	}
+	free(pg->results);
+	pg->points = NULL;
+	pg->n_points = 0;
+	pg->results = NULL;
+	pg->n_results = 0;
+}

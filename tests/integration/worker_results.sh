@@ -1,0 +1,130 @@
+# Results: what jobs report in $WN_RESULTS, read by the real wnworker and
+# kept by the real wnd (docs/results.md).
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+# results_setup: wnd, project p, task t (with RETRIES retries) and a
+# worker.yaml whose task runs the script w.sh with heartbeats every 100 ms.
+results_setup() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --retries "${RETRIES:-0}" >/dev/null
+	{
+		worker_head
+		cat <<EOF
+heartbeat_ms: 100
+tasks:
+  t:
+    command: [/bin/sh, $WN_TMP/w.sh, "{job.id}", "{attempt}"]
+EOF
+	} >w.yaml
+}
+
+# results_of ID: the job's results as sorted "key=value" words.
+results_of() {
+	job_get "$1" "' '.join('%s=%s' % (k, v) for k, v in sorted(j.get('results', {}).items()))"
+}
+
+# results_are ID WORDS: the job's results are WORDS (results_of).
+results_are() { [ "$(results_of "$1")" = "$2" ]; }
+
+test_final_results_json_and_lines() {
+	results_setup
+	cat >w.sh <<'EOF'
+for i in 1 2 3; do echo "{\"step\": $i, \"loss\": 0.$((9 - i))}" >>"$WN_RESULTS"; done
+printf 'acc = 0.875\n# a comment\nmodel="resnet 50"\nconverged=1e-3\n' >>"$WN_RESULTS"
+echo done
+EOF
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed "status"
+	expect_eq "$(results_of "$id")" \
+		"acc={'number': 0.875} converged={'number': 0.001} loss={'number': 0.6} model={'text': 'resnet 50'} step={'number': 3.0}" \
+		"results"
+	local hist
+	hist=$(jget "$(wnctl --json job history "$id")" \
+		"' '.join('%s:%s' % (s['key'], ','.join(str(p['value']) for p in s['points'])) for s in j['series'])")
+	expect_eq "$hist" "step:1.0,2.0,3.0 loss:0.8,0.7,0.6 acc:0.875 converged:0.001" "history"
+	expect_contains "$(wnctl job history "$id")" "loss"
+	[ -f "$WN_TMP/logs/p/t/$id.1.results" ] || fail "no results file beside the log"
+}
+
+test_results_while_running() {
+	results_setup
+	cat >w.sh <<EOF
+echo '{"step": 1, "loss": 2.5}' >>"\$WN_RESULTS"
+while [ ! -f $WN_TMP/go ]; do sleep 0.05; done
+echo '{"step": 2, "loss": 1.5}' >>"\$WN_RESULTS"
+EOF
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "results of the running job" \
+		results_are "$id" "loss={'number': 2.5} step={'number': 1.0}"
+	expect_eq "$(job_get "$id" "j['status']")" running "status while it reports"
+	expect_eq "$(jget "$(wnctl --json job history "$id")" "[len(s['points']) for s in j['series']]")" \
+		"[1, 1]" "history while running"
+	touch go
+	worker_wait "$WORKER_PID"
+	expect_eq "$(results_of "$id")" "loss={'number': 1.5} step={'number': 2.0}" "final results"
+}
+
+# expect_bad_results SCRIPT WHAT: a job writing SCRIPT's results fails with
+# a reason naming its results file and WHAT; its output tail is kept.
+expect_bad_results() {
+	results_setup
+	printf '%s\necho the-output\n' "$1" >w.sh
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" failed "status"
+	local reason
+	reason=$(job_get "$id" "j['reason']")
+	expect_contains "$reason" "results file $WN_TMP/logs/p/t/$id.1.results: "
+	expect_contains "$reason" "$2"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "the-output"
+}
+
+test_not_finite_fails_the_job() {
+	expect_bad_results "printf 'a=1\nloss=nan\n' >\"\$WN_RESULTS\"" \
+		'line 2: key "loss": a number is not finite'
+}
+
+test_malformed_json_fails_the_job() {
+	expect_bad_results "printf '{\"a\": 1}\n{\"b\": [1, 2]}\n' >\"\$WN_RESULTS\"" \
+		'line 2: key "b": a value is a number or a text, not an array'
+}
+
+test_non_utf8_fails_the_job() {
+	expect_bad_results "printf 'name=caf\\351\n' >\"\$WN_RESULTS\"" \
+		'line 1: key "name": a text is not valid UTF-8'
+}
+
+test_bad_key_fails_the_job() {
+	expect_bad_results "printf '9lives=1\n' >\"\$WN_RESULTS\"" \
+		'line 1: key "9lives": a key starts with a letter'
+}
+
+test_oversized_file_fails_the_job() {
+	expect_bad_results "yes a=1 | head -c 5000000 >\"\$WN_RESULTS\"" \
+		'larger than 4 MiB'
+}
+
+test_retry_starts_fresh() {
+	RETRIES=1 results_setup
+	cat >w.sh <<'EOF'
+if [ "$2" = 1 ]; then echo first=1 >>"$WN_RESULTS"; exit 3; fi
+echo second=2 >>"$WN_RESULTS"
+EOF
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 2" \
+		"status and attempt"
+	expect_eq "$(results_of "$id")" "second={'number': 2.0}" "results of the second attempt"
+	expect_eq "$(jget "$(wnctl --json job history "$id")" "[s['key'] for s in j['series']]")" \
+		'["second"]' "history of the second attempt"
+}

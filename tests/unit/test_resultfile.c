@@ -1,0 +1,258 @@
+/* test_resultfile: the worker's reading of a results file (resultfile.h). */
+#include "test.h"
+
+#include "resultfile.h"
+#include "resultrules.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+/* feed gives r the text s; returns its error message ("" when none). */
+static const char *feed(wn_resultfile *r, const char *s, bool final)
+{
+	static char msg[512];
+	char *err = NULL;
+	int rv = wn_resultfile_feed(r, s, strlen(s), final, &err);
+	snprintf(msg, sizeof(msg), "%s", rv == WN_OK ? "" : err ? err : "?");
+	free(err);
+	return msg;
+}
+
+/* values gives the latest values of r as "k=v k=v" (texts quoted). */
+static const char *values(wn_resultfile *r)
+{
+	static char out[2048];
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	char *why = NULL;
+	r = wn_resultfile_ref(r);
+	/* not final: nothing cut short is an error yet */
+	wn_resultfile_fill(r, &pg, false, &why);
+	free(why);
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < pg.n_results; i++) {
+		const Whatsnext__V1__ResultValue *v = pg.results[i]->value;
+		if (v->value_case == WHATSNEXT__V1__RESULT_VALUE__VALUE_TEXT)
+			n += snprintf(out + n, sizeof(out) - n, "%s%s=\"%s\"", i ? " " : "",
+			              pg.results[i]->key, v->text);
+		else
+			n += snprintf(out + n, sizeof(out) - n, "%s%s=%g", i ? " " : "",
+			              pg.results[i]->key, v->number);
+	}
+	wn_resultfile_done(r, &pg, false);
+	wn_resultfile_unref(r);
+	return out;
+}
+
+TEST(json_lines_and_key_value_lines)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	CHECK_EQ_STR(
+	    feed(r, "{\"step\": 1, \"loss\": 0.5}\nacc=0.25\n# note\n\nname = \"a b\"\n", false),
+	    "");
+	CHECK_EQ_STR(values(r), "step=1 loss=0.5 acc=0.25 name=\"a b\"");
+	uint64_t reports;
+	size_t keys;
+	wn_resultfile_count(r, &reports, &keys);
+	CHECK_EQ_INT(reports, 3);
+	CHECK_EQ_INT(keys, 4);
+	wn_resultfile_unref(r);
+}
+
+TEST(a_report_cut_short_waits_for_the_rest)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	CHECK_EQ_STR(feed(r, "{\"loss\":", false), "");
+	CHECK_EQ_STR(feed(r, " 2,\n", false), "");
+	CHECK_EQ_STR(feed(r, "  \"acc\": 1}\nx=", false), "");
+	CHECK_EQ_STR(values(r), "loss=2 acc=1");
+	CHECK_EQ_STR(feed(r, "3", false), "");
+	CHECK_EQ_STR(values(r), "loss=2 acc=1");
+	CHECK_EQ_STR(feed(r, "", true), "");
+	CHECK_EQ_STR(values(r), "loss=2 acc=1 x=3");
+	wn_resultfile_unref(r);
+}
+
+TEST(a_json_object_over_many_lines_is_one_report)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	CHECK_EQ_STR(feed(r, "{\n  \"a\": 1,\n  \"b\": \"x\",\n  \"ok\": true\n}\n", true), "");
+	CHECK_EQ_STR(values(r), "a=1 b=\"x\" ok=\"true\"");
+	uint64_t reports;
+	size_t keys;
+	wn_resultfile_count(r, &reports, &keys);
+	CHECK_EQ_INT(reports, 1);
+	wn_resultfile_unref(r);
+}
+
+/* bad feeds text (final) to a fresh reader and returns its error. */
+static const char *bad(const char *text)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	const char *m = feed(r, text, true);
+	wn_resultfile_unref(r);
+	return m;
+}
+
+TEST(bad_reports_name_the_line_and_what_is_wrong)
+{
+	CHECK_EQ_STR(bad("a=1\nloss=nan\n"),
+	             "line 2: key \"loss\": a number is not finite (NaN or infinity)");
+	CHECK_EQ_STR(bad("a=1e999\n"),
+	             "line 1: key \"a\": a number is not finite (NaN or infinity)");
+	CHECK_EQ_STR(bad("\n\n{\"a\": null}\n"),
+	             "line 3: key \"a\": a value is a number or a text, not null");
+	CHECK_EQ_STR(bad("{\"a\": {\"b\": 1}}"),
+	             "line 1: key \"a\": a value is a number or a text, not an object");
+	CHECK_EQ_STR(bad("{\"a\": 1,\n \"a\": 2}"),
+	             "line 2: invalid JSON: duplicate object key near '\"a\"'");
+	CHECK_EQ_STR(bad("{\"a\": 1\n"), "line 2: invalid JSON: '}' expected near end of file");
+	CHECK_EQ_STR(bad("no equals sign\n"), "line 1: expected key=value or a JSON object");
+	CHECK_EQ_STR(bad("a=\n"), "line 1: key \"a\" has no value");
+	CHECK_EQ_STR(bad("=1\n"), "line 1: key \"\": a key is empty");
+	CHECK_EQ_STR(bad("1a=1\n"), "line 1: key \"1a\": a key starts with a letter or '_'");
+	CHECK_EQ_STR(bad("a b=1\n"),
+	             "line 1: key \"a b\": a key holds only letters, digits and \"_.-/\"");
+	CHECK_EQ_STR(bad("t=caf\xe9\n"), "line 1: key \"t\": a text is not valid UTF-8");
+	CHECK_EQ_STR(bad("t=a\x01z\n"), "line 1: key \"t\": a text holds a control character");
+	char longtext[400];
+	memset(longtext, 'x', sizeof(longtext));
+	memcpy(longtext, "t=", 2);
+	longtext[sizeof(longtext) - 1] = '\0';
+	CHECK_EQ_STR(bad(longtext), "line 1: key \"t\": a text is longer than 256 bytes");
+	char longkey[80];
+	memset(longkey, 'k', sizeof(longkey));
+	memcpy(longkey + 70, "=1", 3);
+	CHECK(strstr(bad(longkey), "a key is longer than 64 bytes") != NULL);
+}
+
+TEST(an_error_stays_and_what_came_before_is_kept)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	CHECK_EQ_STR(feed(r, "a=1\nb=oops\x02\nc=3\n", false),
+	             "line 2: key \"b\": a text holds a control character");
+	CHECK_EQ_STR(feed(r, "d=4\n", false),
+	             "line 2: key \"b\": a text holds a control character");
+	CHECK_EQ_STR(values(r), "a=1");
+	wn_resultfile_unref(r);
+}
+
+TEST(keys_are_bounded)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	char line[64];
+	for (int i = 0; i < WN_RESULT_KEYS_MAX; i++) {
+		snprintf(line, sizeof(line), "k%d=%d\n", i, i);
+		CHECK_EQ_STR(feed(r, line, false), "");
+	}
+	CHECK_EQ_STR(feed(r, "k0=5\n", false), ""); /* a key seen before */
+	CHECK_EQ_STR(feed(r, "one_more=1\n", false), "line 66: more than 64 keys reported");
+	wn_resultfile_unref(r);
+}
+
+TEST(the_file_is_read_as_it_grows_and_again_when_rewritten)
+{
+	wn_resultfile *r = wn_resultfile_new("res");
+	char *why = NULL;
+	CHECK_EQ_INT(wn_resultfile_read(r, false, &why), WN_OK); /* no file yet */
+	FILE *f = fopen("res", "w");
+	fputs("{\"epoch\": 1, \"loss\": 3}\n{\"epoch\": 2", f);
+	fflush(f);
+	CHECK_EQ_INT(wn_resultfile_read(r, false, &why), WN_OK);
+	CHECK_EQ_STR(values(r), "epoch=1 loss=3");
+	fputs(", \"loss\": 2}\n", f);
+	fclose(f);
+	CHECK_EQ_INT(wn_resultfile_read(r, false, &why), WN_OK);
+	CHECK_EQ_STR(values(r), "epoch=2 loss=2");
+	/* rewritten whole, as a script that dumps its results each epoch does */
+	f = fopen("res", "w");
+	fputs("{\"epoch\": 3, \"loss\": 1.5, \"acc\": 0.5}\n", f);
+	fclose(f);
+	CHECK_EQ_INT(wn_resultfile_read(r, true, &why), WN_OK);
+	CHECK_EQ_STR(values(r), "epoch=3 loss=1.5 acc=0.5");
+	wn_resultfile_unref(r);
+}
+
+TEST(points_go_until_the_server_has_them)
+{
+	wn_resultfile *r = wn_resultfile_new("res");
+	FILE *f = fopen("res", "w");
+	fputs("step=1\n{\"step\": 2, \"loss\": 0.5, \"tag\": \"x\"}\n", f);
+	fclose(f);
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	char *why = NULL;
+	CHECK_EQ_INT(wn_resultfile_fill(r, &pg, false, &why), WN_OK);
+	CHECK_EQ_INT(pg.n_points, 3); /* numbers only */
+	CHECK_EQ_INT(pg.n_results, 3);
+	CHECK_EQ_STR(pg.points[2]->key, "loss");
+	CHECK_EQ_INT(pg.points[2]->seq, 2);
+	wn_resultfile_done(r, &pg, false); /* the call failed: sent again */
+	CHECK_EQ_INT(wn_resultfile_fill(r, &pg, false, &why), WN_OK);
+	CHECK_EQ_INT(pg.n_points, 3);
+	wn_resultfile_done(r, &pg, true);
+	CHECK_EQ_INT(wn_resultfile_fill(r, &pg, false, &why), WN_OK);
+	CHECK_EQ_INT(pg.n_points, 0);
+	CHECK_EQ_INT(pg.n_results, 0); /* unchanged since the server took them */
+	wn_resultfile_done(r, &pg, true);
+	CHECK_EQ_INT(wn_resultfile_fill(r, &pg, true, &why), WN_OK);
+	CHECK_EQ_INT(pg.n_results, 3); /* the final ones go always */
+	wn_resultfile_done(r, &pg, true);
+	wn_resultfile_unref(r);
+}
+
+TEST(points_thin_when_the_server_is_slow)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	char line[64];
+	for (int i = 1; i <= 3000; i++) {
+		snprintf(line, sizeof(line), "{\"step\": %d, \"loss\": %d}\n", i, i);
+		CHECK_EQ_STR(feed(r, line, false), "");
+	}
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	char *why = NULL;
+	wn_resultfile_fill(r, &pg, false, &why);
+	CHECK(pg.n_points <= WN_RESULTFILE_PENDING_MAX);
+	CHECK(pg.n_points >= WN_RESULTFILE_PENDING_MAX / 2);
+	CHECK_EQ_INT(pg.points[pg.n_points - 1]->seq, 3000); /* the latest is kept */
+	/* both keys of each report kept stay together */
+	for (size_t i = 0; i + 1 < pg.n_points; i += 2) {
+		CHECK_EQ_INT(pg.points[i]->seq, pg.points[i + 1]->seq);
+		CHECK_EQ_STR(pg.points[i]->key, "step");
+	}
+	wn_resultfile_done(r, &pg, true);
+	wn_resultfile_unref(r);
+}
+
+TEST(oversized_and_symlinked_files_are_refused)
+{
+	wn_resultfile *r = wn_resultfile_new("big");
+	int fd = open("big", O_WRONLY | O_CREAT, 0600);
+	CHECK(ftruncate(fd, WN_RESULTFILE_MAX + 1) == 0);
+	close(fd);
+	char *why = NULL;
+	CHECK_EQ_INT(wn_resultfile_read(r, true, &why), WN_EINVAL);
+	CHECK_EQ_STR(why, "results file big: larger than 4 MiB (4194305 bytes)");
+	free(why);
+	wn_resultfile_unref(r);
+	CHECK(symlink("big", "link") == 0);
+	r = wn_resultfile_new("link");
+	CHECK_EQ_INT(wn_resultfile_read(r, true, &why), WN_EINVAL);
+	CHECK_EQ_STR(why, "results file link: cannot open it: it is a symbolic link");
+	free(why);
+	wn_resultfile_unref(r);
+}
+
+TEST(the_path_beside_a_log)
+{
+	char *p = wn_resultfile_path_beside("/l/p/t/7.1.log");
+	CHECK_EQ_STR(p, "/l/p/t/7.1.results");
+	free(p);
+	p = wn_resultfile_path_beside("/l/slurm-7.out");
+	CHECK_EQ_STR(p, "/l/slurm-7.results");
+	free(p);
+	p = wn_resultfile_path_beside("/l/.log");
+	CHECK_EQ_STR(p, "/l/.log.results");
+	free(p);
+}
+
+TEST_MAIN()
