@@ -287,6 +287,28 @@ static ProtobufCMessage *build_batch(const driver *d, const op *o)
 	return &rq->base;
 }
 
+/* progress returns the progress of job id at attempt that ships output
+ * variant v (0: none): v % 10000 bytes of what the run printed, from the end
+ * the model keeps (v / 10000 == 0), a few bytes before it (1, a resend and
+ * more) or from the start (2). */
+static Whatsnext__V1__JobProgress *progress(const driver *d, int64_t sym, uint64_t id,
+                                            uint32_t attempt, int64_t v)
+{
+	Whatsnext__V1__JobProgress *pg = pool_alloc(sizeof(*pg));
+	whatsnext__v1__job_progress__init(pg);
+	pg->job_id = id;
+	pg->attempt = attempt;
+	uint64_t end = model_output_end(job_of(d, sym), attempt);
+	uint64_t from = v / 10000 == 0 ? end : v / 10000 == 1 ? (end > 10 ? end - 10 : 0) : 0;
+	size_t n = (size_t)(v % 10000) + (size_t)(end - from);
+	pg->output_offset = from;
+	pg->output.len = v > 0 ? n : 0;
+	pg->output.data = pool_alloc(n + 1);
+	for (size_t i = 0; i < pg->output.len; i++)
+		pg->output.data[i] = model_output_byte(id, attempt, from + i);
+	return pg;
+}
+
 static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
 {
 	Whatsnext__V1__CompleteRequest *rq = pool_alloc(sizeof(*rq));
@@ -304,6 +326,8 @@ static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
 	                  : a[7] == 1 ? pool_printf("slurm-%lld", (long long)a[0])
 	                              : "";
 	rq->brief = a[8] != 0;
+	if (a[10] != 0)
+		rq->progress = progress(d, a[0], rq->job_id, rq->attempt, a[10]);
 	if (a[9] != 0) {
 		model_job *j = job_of(d, a[0]);
 		rq->next = pool_alloc(sizeof(*rq->next));
@@ -378,6 +402,15 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 		                                : "";
 		rq->leases[rq->n_leases++] = l;
 	}
+	/* what the runs printed; a[10]: one job's progress twice (refused) */
+	rq->progress = pool_alloc((n + 2) * sizeof(*rq->progress));
+	for (size_t i = 0; i < n; i++)
+		if (o->a[6 + i] != 0)
+			rq->progress[rq->n_progress++] =
+			    progress(d, o->a[2 + i] / 16, rq->leases[i]->job_id,
+			             rq->leases[i]->attempt, o->a[6 + i]);
+	if (o->a[10] != 0 && rq->n_progress > 0)
+		rq->progress[rq->n_progress++] = rq->progress[0];
 	return &rq->base;
 }
 
@@ -557,6 +590,7 @@ static const char *const op_methods[OP_NKINDS] = {
     [OP_LEAVE] = "WorkerService/Leave",
     [OP_DRAIN] = "WorkerService/Drain",
     [OP_SWEEP_UPDATE] = "SweepService/Update",
+    [OP_LOG] = "JobService/Log",
 };
 
 int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg)
@@ -612,6 +646,18 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 	case OP_JOIN:
 		*msg = build_join(d, o);
 		break;
+	case OP_LOG: {
+		/* a job's output from an offset; a[3]: a bad max_bytes or wait_ms */
+		Whatsnext__V1__LogRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__log_request__init(rq);
+		rq->id = job_id(d, o->a[0]);
+		rq->offset = (uint64_t)o->a[1];
+		rq->max_bytes = o->a[3] == 1 ? (4u << 20) + 1 : (uint32_t)o->a[2];
+		rq->wait_ms = o->a[3] == 2 ? 60001 : 0;
+		rq->attempt = o->a[4] == 0 ? 0 : attempt_of(d, o->a[0], o->a[4] - 1);
+		*msg = &rq->base;
+		break;
+	}
 	default:
 		*msg = build_queue_misc(d, o);
 	}

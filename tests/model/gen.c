@@ -166,6 +166,12 @@ static void gen_fetch(driver *d, uint64_t *r, op *o)
 	o->a[5] = chance(r, 2) ? 1 : chance(r, 5) ? 2 : 0;
 }
 
+/* out_variant: what a progress ships (build.c's progress), mostly nothing. */
+static int64_t out_variant(uint64_t *r)
+{
+	return chance(r, 50) ? 0 : 1 + pick(r, 3000) + 10000 * (chance(r, 80) ? 0 : 1 + pick(r, 2));
+}
+
 static void gen_heartbeat(driver *d, uint64_t *r, op *o)
 {
 	const model *m = d->m;
@@ -183,7 +189,9 @@ static void gen_heartbeat(driver *d, uint64_t *r, op *o)
 		if (s < 0)
 			s = 0;
 		o->a[2 + i] = s * 16 + (chance(r, 85) ? 0 : 1 + pick(r, 2)) * 4 + pick(r, 4);
+		o->a[6 + i] = out_variant(r);
 	}
+	o->a[10] = chance(r, 5);
 }
 
 static void gen_complete(driver *d, uint64_t *r, op *o)
@@ -196,6 +204,7 @@ static void gen_complete(driver *d, uint64_t *r, op *o)
 	o->a[7] = chance(r, 2) ? 2 : pick(r, 2);
 	o->a[8] = chance(r, 30);
 	o->a[9] = chance(r, 70) ? 0 : chance(r, 85) ? 1 : 2;
+	o->a[10] = out_variant(r);
 }
 
 static void gen_job_ops(driver *d, uint64_t *r, op *o)
@@ -226,6 +235,13 @@ static void gen_job_ops(driver *d, uint64_t *r, op *o)
 	case OP_PRIORITY:
 		o->a[0] = sym(d, r, is_live);
 		o->a[1] = pick(r, 9) - 3;
+		break;
+	case OP_LOG:
+		o->a[0] = sym(d, r, is_live);
+		o->a[1] = chance(r, 50) ? 0 : pick(r, 12000);
+		o->a[2] = chance(r, 50) ? 0 : 1 + pick(r, 5000);
+		o->a[3] = chance(r, 90) ? 0 : 1 + pick(r, 2);
+		o->a[4] = chance(r, 70) ? 0 : 1 + pick(r, 3);
 		break;
 	}
 }
@@ -367,7 +383,7 @@ static const struct {
     {OP_RELEASE, 3},      {OP_CLEAR, 1},     {OP_POP, 2},          {OP_JOIN, 3},
     {OP_LEAVE, 1},        {OP_DRAIN, 1},     {OP_SWEEP_UPDATE, 2}, {OP_RESEND, 4},
     {OP_ADVANCE, 5},      {OP_RESTART, 2},   {OP_CHECK, 1},        {OP_TOKEN_CREATE, 2},
-    {OP_TOKEN_REVOKE, 1},
+    {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},
 };
 
 /* weight returns the weight of kind i in the run's profile. */

@@ -59,6 +59,7 @@ static void job_free(model_job *j)
 	free(j->output_tail);
 	free(j->external_id);
 	free(j->deps);
+	free(j->out);
 	free(j);
 }
 
@@ -668,6 +669,8 @@ int model_exec(model *m, const model_call *c)
 		rv = model_exec_project(m, c);
 	else if (strncmp(c->method, "TaskService/", 12) == 0)
 		rv = model_exec_task(m, c);
+	else if (strcmp(c->method, "JobService/Log") == 0)
+		rv = model_exec_log(m, c);
 	else if (strncmp(c->method, "JobService/", 11) == 0 ||
 	         strncmp(c->method, "SweepService/", 13) == 0)
 		rv = model_exec_job(m, c);

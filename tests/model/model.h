@@ -100,6 +100,10 @@ typedef struct model_job {
 	/* retention: when nothing waiting holds it back any more (0: never held) */
 	int64_t ret_free_at;
 	int removed_status; /* the status it had when it was removed */
+	/* its live output: the bytes of attempt out_attempt (0: none kept) */
+	uint32_t out_attempt;
+	uint8_t *out;
+	uint64_t out_len, out_cap;
 } model_job;
 
 typedef struct model_sweep {
@@ -249,6 +253,16 @@ Whatsnext__V1__Capacity *model_cap_variant(int64_t v);
 int model_exec_project(model *m, const model_call *c);
 int model_exec_task(model *m, const model_call *c);
 int model_exec_job(model *m, const model_call *c);
+/* Live output (model_output.c): model_exec_log judges JobService/Log;
+ * model_output_apply keeps what progress pg ships of j (its lease checked),
+ * model_output_completed what a completion of attempt does to it;
+ * model_output_byte is byte off of the output a run of attempt of job id
+ * prints, model_output_end how much of attempt's output j keeps. */
+int model_exec_log(model *m, const model_call *c);
+void model_output_apply(model_job *j, const Whatsnext__V1__JobProgress *pg);
+void model_output_completed(model_job *j, uint32_t attempt);
+uint8_t model_output_byte(uint64_t id, uint32_t attempt, uint64_t off);
+uint64_t model_output_end(const model_job *j, uint32_t attempt);
 int model_exec_queue(model *m, const model_call *c);
 int model_exec_worker(model *m, const model_call *c);
 /* model_settle brings dependents in line after a change: PENDING jobs with a

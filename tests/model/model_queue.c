@@ -135,6 +135,10 @@ static int queue_heartbeat(model *m, const model_call *c)
 		if (current && j->attempt == l->attempt && !model_holder_ok(j, rq->worker))
 			WANT(C_STATE, "a lease held by another worker");
 	}
+	for (size_t i = 0; i < rq->n_progress; i++)
+		for (size_t k = 0; k < i; k++)
+			if (rq->progress[k]->job_id == rq->progress[i]->job_id)
+				WANT(C_INVALID, "two progress of one job");
 	if (c->code != C_OK)
 		WANT(C_OK, "a valid heartbeat");
 	const Whatsnext__V1__HeartbeatResponse *r = (const void *)c->rp;
@@ -158,6 +162,16 @@ static int queue_heartbeat(model *m, const model_call *c)
 			j->lease_exp = m->now + MODEL_LEASE_MS;
 		else
 			lost[nl++] = l->job_id;
+	}
+	for (size_t i = 0; i < rq->n_progress; i++) {
+		/* the output of the jobs the worker holds at that attempt */
+		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
+		model_job *j = model_job_get(m, pg->job_id);
+		if (j != NULL &&
+		    ((j->leased && j->lease_attempt == pg->attempt) ||
+		     (j->cancel_attempt != 0 && j->cancel_attempt == pg->attempt)) &&
+		    j->attempt == pg->attempt && model_holder_ok(j, rq->worker))
+			model_output_apply(j, pg);
 	}
 	if (r->drain != drain)
 		return model_fail(m, "Heartbeat answered drain=%d; the model expected %d", r->drain,
@@ -214,6 +228,9 @@ static void complete_apply(model *m, const Whatsnext__V1__CompleteRequest *rq, m
                            bool cancelled)
 {
 	model_task *t = model_task_get(m, j->project, j->task);
+	model_output_completed(j, rq->attempt);
+	if (rq->progress != NULL)
+		model_output_apply(j, rq->progress);
 	j->exit_code = rq->exit_code;
 	free(j->output_tail);
 	j->output_tail = model_strdup(tail_of(rq->output_tail));

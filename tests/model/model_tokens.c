@@ -28,6 +28,7 @@
 #define R_A (1u << ROLE_ADMIN)
 #define R_U (1u << ROLE_USER)
 #define R_W (1u << ROLE_WORKER)
+#define R_R (1u << ROLE_READER)
 
 #define CODE_DENIED 7
 #define CODE_UNAUTH 16
@@ -48,7 +49,7 @@ static const struct {
     {"QueueService/Release", R_A | R_W},   {"QueueService/CompleteBatch", R_A | R_W},
     {"QueueService/Clear", R_A},           {"QueueService/Pop", R_A},
     {"WorkerService/Join", R_A | R_W},     {"WorkerService/Leave", R_A | R_W},
-    {"WorkerService/Drain", R_A},
+    {"WorkerService/Drain", R_A},          {"JobService/Log", R_A | R_U | R_R},
 };
 
 const char *tokens_name(int64_t slot)
@@ -192,6 +193,8 @@ static bool scope_denied(const driver *d, const mtoken *t, const char *method,
 	}
 	if (strcmp(method, "JobService/SetPriority") == 0)
 		return job_denied(d, t, ((const Whatsnext__V1__SetPriorityRequest *)msg)->id);
+	if (strcmp(method, "JobService/Log") == 0)
+		return job_denied(d, t, ((const Whatsnext__V1__LogRequest *)msg)->id);
 	if (strncmp(method, "JobService/", 11) == 0)
 		return job_denied(d, t, ((const Whatsnext__V1__JobIdRequest *)msg)->id);
 	return false;

@@ -42,6 +42,7 @@
 	X(OP_CHECK, "check")                                                                       \
 	X(OP_TOKEN_CREATE, "token-create")                                                         \
 	X(OP_TOKEN_REVOKE, "token-revoke")                                                         \
+	X(OP_LOG, "log")                                                                           \
 	X(OP_AS, "as")
 
 #define OP_ENUM(k, n) k,
