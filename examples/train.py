@@ -63,6 +63,7 @@ def main():
         print(f"diverged: lr {args.lr} is above {args.fail_above_lr}", file=sys.stderr)
         return 1
     if args.checkpoint:
+        os.makedirs(os.path.dirname(args.checkpoint) or ".", exist_ok=True)
         with open(args.checkpoint, "w") as f:
             json.dump({"lr": args.lr, "epochs": args.epochs, "weights": [loss] * 8}, f)
         report(results, checkpoint=args.checkpoint)

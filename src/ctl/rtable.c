@@ -423,7 +423,8 @@ static void rtable_write_json(const wn_rtable *t, FILE *f)
 	json_t *a = json_array();
 	for (size_t r = 0; r < t->n; r++)
 		json_array_append_new(a, rtable_json_row(t, t->rows[r]));
-	json_dumpf(a, f, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	json_dumpf(a, f,
+	           JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(wn_json_precision(a)));
 	fputc('\n', f);
 	json_decref(a);
 }
