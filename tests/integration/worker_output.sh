@@ -86,3 +86,54 @@ test_log_beyond_the_bound_keeps_the_end() {
 	cmp expected kept.out || fail "the kept output is not the end of what the job printed"
 	expect_eq "$(wnctl --json job log "$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["end"], r["ended"])')" "300000 True" "end and ended"
 }
+
+# log_has_line ID LINE: job ID's output as the server keeps it has LINE.
+log_has_line() { wnctl job log "$1" | grep -qx "$2"; }
+
+# log_end_is ID N: the server has N bytes of job ID's output.
+log_end_is() {
+	[ "$(wnctl --json job log "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("end", 0))')" = "$2" ]
+}
+
+test_log_survives_a_crash_of_wnd() {
+	wn_start
+	# 20 lines; then, once go1 exists (wnd is down), 10 more; then, once go2
+	# exists (wnd is back), 10 more
+	output_setup "[/bin/sh, -c, 'for i in \$(seq 1 20); do echo \"line \$i\"; done; while [ ! -e $WN_TMP/go1 ]; do sleep 0.05; done; for i in \$(seq 21 30); do echo \"line \$i\"; done; while [ ! -e $WN_TMP/go2 ]; do sleep 0.05; done; for i in \$(seq 31 40); do echo \"line \$i\"; done']"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "line 20 on the server" log_has_line "$id" "line 20"
+	wn_kill9
+	touch go1
+	# heartbeats fail while wnd is down: lines 21 to 30 wait on the worker
+	wait_until 20 "the worker to miss the server" grep -q "cannot reach the server" w1.log
+	wn_start
+	wait_until 20 "line 30 on the server, sent again" log_has_line "$id" "line 30"
+	touch go2
+	wait_status "$id" completed
+	seq 1 40 | sed 's/^/line /' >expected
+	wnctl job log "$id" >got
+	cmp expected got || fail "the output kept differs from what the job printed"
+	worker_wait "$WORKER_PID"
+}
+
+test_log_on_a_terminal_escapes_controls_and_keeps_utf8_whole() {
+	wn_start
+	# a character cut in two by a wait: its first byte ships alone
+	output_setup "[/bin/sh, -c, 'printf \"clear\\\\033[2J caf\\\\303\"; while [ ! -e $WN_TMP/go ]; do sleep 0.05; done; printf \"\\\\251 end\\\\n\"']"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "the first 14 bytes on the server" log_end_is "$id" 14
+	# on a terminal (script gives wnctl one)
+	script -qefc "$WN_BIN/wnctl job log -f $id" /dev/null >tty.raw &
+	local follower=$!
+	wait_until 20 "the follower to print the first part" grep -q "clear" tty.raw
+	touch go
+	local rc=0
+	wait "$follower" || rc=$?
+	expect_eq "$rc" 0 "exit code on a terminal"
+	tr -d '\r' <tty.raw >tty.out
+	expect_eq "$(cat tty.out)" 'clear\x1b[2J café end' "what the terminal shows"
+}
