@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The WhatsNext tour, end to end: installs the Debian packages that are
 # missing, builds, starts a private wnd on a temporary data directory, fills a
-# queue, lets jobs be claimed and completed the way workers do, shows the
-# results and stops everything it started.
+# queue, lets jobs be claimed and completed the way workers do, runs a sweep
+# of a training script on two workers, shows its output live and the results
+# the runs reported, and stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -25,7 +26,7 @@ tmp=$(mktemp -d /tmp/whatsnext-demo.XXXXXX)
 wnd_pid=
 cleanup() {
 	[ -n "$wnd_pid" ] && kill "$wnd_pid" 2>/dev/null && wait "$wnd_pid" 2>/dev/null
-	rm -rf "$tmp" "$root/wn-logs"
+	rm -rf "$tmp" "$root/wn-logs" "$root/wn-runs"
 }
 trap cleanup EXIT
 
@@ -70,24 +71,32 @@ done
 say "results of the hand-run jobs"
 run wnctl job list --project demo
 
-say "a real sweep: 12 training runs, two workers"
+say "a real sweep: 12 training runs on two workers, each reporting its results"
 run wnctl project create sweep --description "lr x epochs, run by wnworker"
 run wnctl task create sweep train --retries 1 --timeout 60
-for lr in 0.001 0.01 0.1 1; do
-	for ep in 2 4 6; do
-		wnctl job add sweep train --param lr=$lr --param epochs=$ep --priority $ep >/dev/null
-	done
-done
-echo "12 jobs submitted (the lr=1 runs diverge on purpose)"
+printf '$ wnctl job sweep sweep train --grid lr=0.001,0.01,0.1,1 --grid epochs=2,4,6\n'
+sweep=$(wnctl --json job sweep sweep train --grid lr=0.001,0.01,0.1,1 --grid epochs=2,4,6 |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["sweep_id"])')
+echo "sweep $sweep: 12 jobs (the lr=1 runs diverge on purpose)"
 run wnctl queue show sweep --limit 5
 wnworker --config examples/sweep.yaml --name w1 --exit-when-empty >"$tmp/w1.log" 2>&1 &
 w1=$!
 wnworker --config examples/sweep.yaml --name w2 --exit-when-empty >"$tmp/w2.log" 2>&1 &
 w2=$!
+
+say "the output of the sweep's first job, live, until it ends"
+run wnctl job log -f "$sweep"
 wait "$w1" "$w2"
 echo "both workers ran the queue dry and exited; a few of their log lines:"
 grep -hE "started|finished" "$tmp/w1.log" "$tmp/w2.log" | head -n 6
-wnctl --json job list --project sweep --all | python3 examples/results.py
+
+say "what the runs reported: the three best by loss, then every job as CSV"
+run wnctl sweep results "$sweep" --sort loss --best 3
+run wnctl sweep results "$sweep" --format csv
+best=$(wnctl sweep results "$sweep" --sort loss --best 1 --format json |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+run wnctl job show "$best"
+run wnctl job history "$best"
 
 say "status"
 run wnctl status
