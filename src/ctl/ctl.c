@@ -332,6 +332,10 @@ static void ctl_parse_start(wn_ctl *c)
 			c->pos[c->npos++] = a;
 			continue;
 		}
+		/* a short option: -o F is --output F (F may be "-") */
+		for (const struct option *o = c->longopts; a[2] == '\0' && o->name; o++)
+			if (o->val == a[1] && o->flag == NULL)
+				a = wn_ctl_printf(c, "--%s", o->name);
 		c->pargv[c->pargc++] = a;
 		if (a[1] == '-' && strchr(a, '=') == NULL) {
 			const struct option *o = ctl_find_long(c->longopts, a);

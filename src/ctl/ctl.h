@@ -263,6 +263,11 @@ const char *wn_ctl_result_text(wn_ctl *c, const Whatsnext__V1__Job *j, const cha
 int wn_ctl_job_history(wn_ctl *c);
 extern const struct option wn_ctl_job_history_opts[];
 extern const struct wn_ctl_opthelp wn_ctl_job_history_help[];
+/* `job artifacts` and `job artifact get`, in cmd_artifact.c. */
+int wn_ctl_job_artifacts(wn_ctl *c);
+int wn_ctl_job_artifact(wn_ctl *c);
+extern const struct option wn_ctl_job_artifact_opts[];
+extern const struct wn_ctl_opthelp wn_ctl_job_artifact_help[];
 
 /* wn_ctl_sweeps_table prints sweeps as a table whose first column is headed id_header
  * (`sweep list`, `status`). */

@@ -546,6 +546,7 @@ static const struct {
     {WN_KEY_TOKEN, scan_token, 8},
     {WN_KEY_LOG, wn_check_scan_output, 9},
     {WN_KEY_HISTORY, wn_check_history, 10},
+    {WN_KEY_BLOB, wn_check_scan_blob, 11},
 };
 
 void wn_check_record(struct check *k, const char *key, size_t kl, const char *val, size_t vl)
@@ -609,6 +610,7 @@ void wn_check_release(struct check *k)
 	free(k->jobs);
 	free(k->deps);
 	free(k->reqs);
+	free(k->blob_jobs);
 	wn_arena_free(k->arena);
 	memset(k, 0, sizeof(*k));
 }

@@ -418,6 +418,8 @@ static void summary(struct check *k, const char *dir, FILE *out)
 	if (k->counts[7] > 0)
 		fprintf(out, ", %llu record(s) set aside by --repair (x/)",
 		        (unsigned long long)k->counts[7]);
+	if (k->counts[11] > 0)
+		fprintf(out, ", %llu key(s) of artifacts (b/)", (unsigned long long)k->counts[11]);
 }
 
 /* look runs a pass over k; WN_EIO, with *errmsg, if the store could not be

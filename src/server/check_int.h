@@ -142,8 +142,9 @@ struct check {
 	unsigned long long findings;
 	uint64_t nkeys;
 	/* records read: projects, tasks, jobs, sweeps, workers, request ids, m/,
-	 * set aside (x/), tokens, live output (o/), result histories (r/) */
-	uint64_t counts[11];
+	 * set aside (x/), tokens, live output (o/), result histories (r/),
+	 * artifact keys (b/) */
+	uint64_t counts[12];
 	wn_map *projects, *tasks, *sweeps, *workers; /* name, "p/t", id -> c* */
 	struct cjob *jobs;                           /* ascending ids */
 	size_t njobs, capjobs;
@@ -151,6 +152,8 @@ struct check {
 	size_t ndeps, capdeps;
 	struct creq *reqs;
 	size_t nreqs, capreqs;
+	uint64_t *blob_jobs; /* the jobs of b/ keys, ascending (check_blob.c) */
+	size_t nblob, capblob;
 	bool have_version, version_ok, version_newer;
 	bool have_next, next_ok;
 	uint64_t next_id;
@@ -189,6 +192,12 @@ struct cjob *wn_check_job(struct check *k, uint64_t id);
  * unreadable one, or one of a job that does not exist, is deleted. */
 void wn_check_history(struct check *k, const char *name, const char *key, size_t kl,
                       const uint8_t *v, size_t vl);
+
+/* wn_check_scan_blob reads a b/ key (check_blob.c). */
+void wn_check_scan_blob(struct check *k, const char *name, const char *key, size_t kl,
+                        const uint8_t *v, size_t vl);
+/* wn_check_rule_blob: every b/ key belongs to a job that exists and ran. */
+void wn_check_rule_blob(struct check *k);
 
 /* Planning repairs (check_fix.c). wn_check_plan returns the planned change of
  * a key, new (of kind) if none yet. */

@@ -488,4 +488,5 @@ void wn_check_rules(struct check *k)
 	rule_workers(k);
 	rule_jobs(k);
 	rule_reqs(k);
+	wn_check_rule_blob(k);
 }

@@ -63,6 +63,9 @@ typedef struct wn_engine_config {
 	/* tests that move the clock: before each request, the periodic work due
 	 * at the clock's time is done (leases, worker timeouts, retention) */
 	bool tick_per_request;
+	/* artifacts (docs/server.md): largest file stored, bytes stored per
+	 * project, in MiB; 0: the defaults (artifacts.h) */
+	uint64_t artifact_max_file_mb, artifact_max_project_mb;
 } wn_engine_config;
 
 /* wn_engine_open opens the store and rebuilds the in-memory state from it

@@ -5,6 +5,7 @@
 #ifndef WN_ENGINE_STATE_H
 #define WN_ENGINE_STATE_H
 
+#include "artifacts.h"
 #include "auth.h"
 #include "clock.h"
 #include "deps.h"
@@ -43,6 +44,7 @@ struct wn_engine {
 	struct replay replay;   /* replay.h */
 	struct sweeper sweeper; /* sweeper.h */
 	struct auth auth;       /* auth.h: tokens, the audit log */
+	struct artifacts arts;  /* artifacts.h: bytes stored per project, uploads */
 };
 
 #endif

@@ -1,6 +1,7 @@
 /* jobs: new jobs, status transitions, removal (jobs.h). */
 #include "jobs.h"
 
+#include "artifacts.h"
 #include "clock.h"
 #include "deps.h"
 #include "engine_state.h"
@@ -78,6 +79,7 @@ void wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v,
 		}
 		wn_queue_count_move(c, p, j, old[i], 0);
 		wn_replay_removed(c, b, j, old[i]);
+		wn_artifacts_forget(c, j);
 		wn_job_del(c, b, j);
 		wn_job_lease_end(c->e, j->id);
 		/* status 0 in the call's cache: propagation passes it by */

@@ -380,6 +380,8 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 	    .max_parked = (size_t)conf->max_parked,
 	    .max_parked_per_conn = (size_t)conf->max_parked_per_conn,
 	    .output_max = (uint64_t)conf->output_max,
+	    .artifact_max_file_mb = (uint64_t)conf->artifact_max_file_mb,
+	    .artifact_max_project_mb = (uint64_t)conf->artifact_max_project_mb,
 	    .deliver = wn_net_deliver,
 	    .slot_conn = wn_net_slot_conn,
 	};

@@ -25,6 +25,8 @@ typedef struct wn_srvconf {
 	int64_t max_parked;     /* fetches waiting for a job at once */
 	int64_t max_parked_per_conn;  /* ... on one connection */
 	int64_t output_max;     /* bytes of live output kept per job */
+	int64_t artifact_max_file_mb;    /* largest artifact stored */
+	int64_t artifact_max_project_mb; /* artifact bytes stored per project */
 	char *tls_cert;               /* tls+tcp: the server's certificate (PEM) */
 	char *tls_key;                /* tls+tcp: its private key (PEM) */
 	char *tls_client_ca;          /* CA of client certificates, "" for none */

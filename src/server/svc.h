@@ -55,6 +55,9 @@ int wn_svc_job_deps(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 int wn_svc_job_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_wait(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_history(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* svc_artifact.c */
+int wn_svc_job_get_artifact(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_queue_put_artifact(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);

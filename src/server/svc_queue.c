@@ -2,6 +2,7 @@
  * the queue operations (stats, clear, pop, list). */
 #include "svc.h"
 
+#include "artifacts.h"
 #include "clock.h"
 #include "deps.h"
 #include "engine_state.h"
@@ -354,6 +355,8 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 		return rv;
 	if (pg != NULL && (rv = wn_results_apply(c, b, j, pg, true)) != WN_OK)
 		return rv;
+	if ((rv = wn_artifacts_apply(c, b, j, rq->artifacts, rq->n_artifacts)) != WN_OK)
+		return rv;
 	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
 		return wn_call_fail(c, WN_EINTERNAL, "job %llu has no project",
@@ -515,6 +518,7 @@ static Whatsnext__V1__ProjectStats *stats_of(struct call *c, const struct projec
 	s->failed = p->counts[FAILED];
 	s->blocked = p->counts[WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED];
 	s->cancelled = p->counts[CANCELLED];
+	s->artifact_bytes = wn_artifacts_usage(c, p->name);
 	return s;
 }
 

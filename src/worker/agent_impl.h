@@ -68,6 +68,9 @@ struct agent_job {
 	bool cancelled; /* the server says the job was cancelled */
 	bool lost;      /* the server says the lease is no longer ours */
 	bool done;      /* the runner thread is finishing: join it */
+	/* the files the run produced, for its Complete (artifact_put.c) */
+	Whatsnext__V1__Artifact **arts;
+	size_t narts;
 };
 
 /* What one job of a task needs of the worker's resources. */
@@ -162,6 +165,15 @@ void wn_agent_job_free(agent_job *j);
  * with the same request id while the server is unreachable. */
 void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
                      bool cancelled, int64_t duration_ms);
+
+/* ---------------------------------------------------------------- artifact_put.c */
+
+/* wn_agent_artifacts finds the artifacts of j's ended run (task formatter
+ * f), uploads those its task says to, and keeps the list in j->arts. */
+void wn_agent_artifacts(wn_agent *a, agent_job *j, const wn_fmt *f, wn_fmt_run *run);
+
+/* wn_agent_artifacts_free frees j's list. */
+void wn_agent_artifacts_free(agent_job *j);
 
 /* wn_agent_dispatch starts a runner thread for j (lock held). */
 void wn_agent_dispatch(wn_agent *a, agent_job *j);

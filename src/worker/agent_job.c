@@ -29,6 +29,7 @@ void wn_agent_job_free(agent_job *j)
 	free(j->external_id);
 	wn_outship_unref(j->out);
 	wn_resultfile_unref(j->results);
+	wn_agent_artifacts_free(j);
 	if (j->group != NULL) {
 		if (!j->grouped)
 			wn_fmt_group_leave(j->group); /* never ran: handed back */
@@ -149,6 +150,8 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 		creq.cancelled = cancelled;
 		creq.brief = 1; /* the reply's job would only echo what we sent */
 		creq.progress = j->progress;
+		creq.artifacts = j->arts;
+		creq.n_artifacts = j->narts;
 		agent_report_send(a, j, end, WN_MID_QUEUE_COMPLETE, &creq.base);
 		return;
 	}
@@ -624,6 +627,8 @@ static void *agent_job_main(void *arg)
 	job_results_final(j, &s);
 	j->progress = &s.progress;
 	job_log_end(a, j, &s, cancelled, t1);
+	if (s.end == AGENT_END_RESULT && s.started)
+		wn_agent_artifacts(a, j, f, s.run);
 	wn_agent_report(a, j, s.end, &s.res, cancelled, t1 - s.t0);
 	if (j->out != NULL && s.progress.output.len > 0)
 		wn_outship_done(j->out, &s.progress, true);

@@ -1,5 +1,6 @@
 #include "fmt.h"
 
+#include "artifact_find.h"
 #include "err.h"
 #include "fmt_cli.h"
 #include "fmt_runai.h"
@@ -32,11 +33,14 @@ static const wn_fmt_ops *const fmt_table[] = {
 struct wn_fmt {
 	const wn_fmt_ops *ops;
 	void *conf;
+	wn_artifacts_conf *arts; /* the task's `artifacts:`, NULL if none */
 };
 
 struct wn_fmt_run {
 	const wn_fmt_ops *ops;
 	void *run;
+	char **arts; /* the artifact globs rendered for the job */
+	size_t narts;
 };
 
 const char *wn_fmt_names(void)
@@ -85,9 +89,16 @@ int wn_fmt_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_e
 	int rc = ops->load(doc, task, env, &conf, errmsg);
 	if (rc != WN_OK)
 		return rc;
+	wn_artifacts_conf *arts = NULL;
+	if ((rc = wn_artifacts_conf_load(doc, wn_conf_get(task, "artifacts"), &arts, errmsg)) !=
+	    WN_OK) {
+		ops->unload(conf);
+		return rc;
+	}
 	wn_fmt *f = wn_xcalloc(1, sizeof(*f));
 	f->ops = ops;
 	f->conf = conf;
+	f->arts = arts;
 	*out = f;
 	return WN_OK;
 }
@@ -97,12 +108,53 @@ void wn_fmt_free(wn_fmt *f)
 	if (f == NULL)
 		return;
 	f->ops->unload(f->conf);
+	wn_artifacts_conf_free(f->arts);
 	free(f);
 }
 
 const char *wn_fmt_name(const wn_fmt *f)
 {
 	return f->ops->name;
+}
+
+/* fmt_render_artifacts renders the task's artifact globs for job into r; a
+ * missing parameter fails with *reason. */
+static int fmt_render_artifacts(const wn_fmt *f, const wn_fmt_job *job, wn_fmt_run *r,
+                                char **reason)
+{
+	if (f->arts == NULL || f->arts->paths.n == 0)
+		return WN_OK;
+	size_t n = f->arts->paths.n;
+	char **v = wn_xcalloc(n, sizeof(*v));
+	char *why = NULL;
+	if (wn_fmt_expand(job, (const char *const *)f->arts->paths.v, n, v, &why) != WN_OK) {
+		*reason = wn_xasprintf("artifacts: %s", why);
+		free(why);
+		free(v);
+		return WN_EINVAL;
+	}
+	r->arts = v;
+	r->narts = n;
+	return WN_OK;
+}
+
+const struct wn_artifacts_conf *wn_fmt_artifacts(const wn_fmt *f)
+{
+	return f->arts;
+}
+
+char *const *wn_fmt_run_artifacts(const wn_fmt_run *r, size_t *n)
+{
+	*n = r->narts;
+	return r->arts;
+}
+
+const char *wn_fmt_workdir(wn_fmt_run *r)
+{
+	if (r->ops->workdir == NULL)
+		return NULL;
+	const char *d = r->ops->workdir(r->run);
+	return d ? d : "";
 }
 
 int wn_fmt_prepare(const wn_fmt *f, const wn_fmt_job *job, wn_fmt_run **out, char **reason)
@@ -116,6 +168,10 @@ int wn_fmt_prepare(const wn_fmt *f, const wn_fmt_job *job, wn_fmt_run **out, cha
 	wn_fmt_run *r = wn_xcalloc(1, sizeof(*r));
 	r->ops = f->ops;
 	r->run = run;
+	if ((rc = fmt_render_artifacts(f, job, r, reason)) != WN_OK) {
+		wn_fmt_run_free(r);
+		return rc;
+	}
 	*out = r;
 	return WN_OK;
 }
@@ -141,6 +197,9 @@ int wn_fmt_resume(const wn_fmt *f, const wn_fmt_job *job, const char *external_i
 	wn_fmt_run *r = wn_xcalloc(1, sizeof(*r));
 	r->ops = f->ops;
 	r->run = run;
+	char *why = NULL;
+	if (fmt_render_artifacts(f, job, r, &why) != WN_OK)
+		free(why); /* prepare said so before the restart; nothing to look for */
 	*out = r;
 	return WN_OK;
 }
@@ -316,6 +375,9 @@ void wn_fmt_run_free(wn_fmt_run *r)
 	if (r == NULL)
 		return;
 	r->ops->release(r->run);
+	for (size_t i = 0; i < r->narts; i++)
+		free(r->arts[i]);
+	free(r->arts);
 	free(r);
 }
 

@@ -120,6 +120,10 @@ typedef struct wn_fmt_ops {
 	/* results_path returns the file the run's $WN_RESULTS names, where the
 	 * worker reads what the job reports (resultfile.h); NULL op or NULL: none. */
 	const char *(*results_path)(void *run);
+	/* workdir returns the directory a run works in (relative: to the
+	 * worker's), NULL for the worker's own; NULL op: none the worker can
+	 * read (its artifacts are not looked for). */
+	const char *(*workdir)(void *run);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
@@ -127,6 +131,14 @@ typedef struct wn_fmt_ops {
 	{                                                                                          \
 		"formatter", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,                               \
 		    "how jobs of the task run: cli (default), slurm or runai"                      \
+	}
+
+/* The key of a task's artifacts (artifact_find.h), read by wn_fmt_load for
+ * every formatter. */
+#define WN_FMT_KEY_ARTIFACTS                                                                       \
+	{                                                                                          \
+		"artifacts", WN_CONF_T_SKIP, 0, NULL, 0, 0, 0, NULL,                               \
+		    "files the run produces, recorded after it (docs/worker.md, Artifacts)"        \
 	}
 
 /* wn_fmt_job_value returns the value of template name for job: a built-in
@@ -225,6 +237,17 @@ void wn_fmt_group_leave(wn_fmt_group *g);
 
 /* wn_fmt_group_unref drops one member's reference; the last frees g. */
 void wn_fmt_group_unref(wn_fmt_group *g);
+
+/* wn_fmt_artifacts returns the task's `artifacts:` setting, NULL if none. */
+const struct wn_artifacts_conf *wn_fmt_artifacts(const wn_fmt *f);
+
+/* wn_fmt_run_artifacts returns the run's artifact globs, rendered for its
+ * job; *n gets their number. */
+char *const *wn_fmt_run_artifacts(const wn_fmt_run *r, size_t *n);
+
+/* wn_fmt_workdir returns the directory the run works in ("" for the
+ * worker's own), or NULL when its formatter has none the worker can read. */
+const char *wn_fmt_workdir(wn_fmt_run *r);
 
 /* wn_fmt_describe returns a short description of a started run for the log. */
 const char *wn_fmt_describe(wn_fmt_run *r);

@@ -33,6 +33,7 @@ typedef struct cli_conf {
 
 static const wn_conf_key cli_keys[] = {
     WN_FMT_KEY_FORMATTER,
+    WN_FMT_KEY_ARTIFACTS,
     {"command", WN_CONF_T_STRLIST, offsetof(cli_conf, command), NULL, 0, 0,
      WN_CONF_REQUIRED | WN_CONF_NONEMPTY, NULL,
      "the program and its arguments, one template per argument"},
@@ -291,6 +292,11 @@ static void cli_result(void *p, wn_fmt_result *res)
 	    r->conf->tail_bytes ? wn_proc_tail(r->log_path, r->conf->tail_bytes) : wn_xstrdup("");
 }
 
+static const char *cli_workdir(void *p)
+{
+	return ((cli_run *)p)->workdir;
+}
+
 const wn_fmt_ops wn_fmt_cli_ops = {
     .name = "cli",
     .load = cli_load,
@@ -304,4 +310,5 @@ const wn_fmt_ops wn_fmt_cli_ops = {
     .release = cli_release,
     .output_path = cli_output_path,
     .results_path = cli_results_path,
+    .workdir = cli_workdir,
 };

@@ -50,6 +50,7 @@ typedef struct runai_conf {
 
 static const wn_conf_key runai_keys[] = {
     WN_FMT_KEY_FORMATTER,
+    WN_FMT_KEY_ARTIFACTS,
     {"cli", WN_CONF_T_STR, RC(cli), "training", 0, 0, 0, runai_clis,
      "training: runai training submit|describe|delete; legacy: runai submit, describe job, "
      "delete job"},

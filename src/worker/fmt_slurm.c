@@ -29,6 +29,7 @@ static const char *const slurm_accounting[] = {"auto", "sacct", "jobcomp", "none
 
 static const wn_conf_key slurm_keys[] = {
     WN_FMT_KEY_FORMATTER,
+    WN_FMT_KEY_ARTIFACTS,
     {"script", WN_CONF_T_STR, SC(script), NULL, 0, 0, WN_CONF_REQUIRED | WN_CONF_NONEMPTY, NULL,
      "the body of the batch script (template; every value is shell-quoted)"},
     {"shell", WN_CONF_T_STR, SC(shell), "/bin/bash", 0, 0, WN_CONF_NONEMPTY, NULL,
@@ -449,6 +450,17 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	return WN_OK;
 }
 
+/* slurm_workdir: the job's --chdir, or NULL (sbatch's directory: the
+ * worker's). */
+static const char *slurm_workdir(void *p)
+{
+	const slurm_run *r = p;
+	for (size_t i = 0; i < r->nopts; i++)
+		if (strncmp(r->opts[i], "--chdir=", 8) == 0)
+			return r->opts[i] + 8;
+	return NULL;
+}
+
 static int slurm_resume(const void *conf, const wn_fmt_job *job, const char *external_id,
                         void **out, char **reason)
 {
@@ -614,6 +626,7 @@ const wn_fmt_ops wn_fmt_slurm_ops = {
     .result = slurm_result,
     .release = slurm_release,
     .resume = slurm_resume,
+    .workdir = slurm_workdir,
     .external_id = slurm_external_id,
     .start_group = wn_slurm_submit_group,
     .output_path = slurm_output_path,

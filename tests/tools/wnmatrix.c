@@ -154,9 +154,7 @@ static ProtobufCMessage *rq_project_update(void)
 {
 	static Whatsnext__V1__UpdateProjectRequest r;
 	whatsnext__v1__update_project_request__init(&r);
-	r.name = (char *)tg.project;
-	r.set_description = true;
-	r.description = "changed";
+	r.name = (char *)tg.project, r.set_description = true, r.description = "changed";
 	return &r.base;
 }
 
@@ -164,8 +162,7 @@ static ProtobufCMessage *rq_project_delete(void)
 {
 	static Whatsnext__V1__DeleteProjectRequest r;
 	whatsnext__v1__delete_project_request__init(&r);
-	r.name = (char *)tg.project;
-	r.force = true;
+	r.name = (char *)tg.project, r.force = true;
 	return &r.base;
 }
 
@@ -176,18 +173,14 @@ static ProtobufCMessage *rq_task(const char *name, bool update)
 	static Whatsnext__V1__UpdateTaskRequest u;
 	static char *mask[] = {"description"};
 	whatsnext__v1__task__init(&t);
-	t.project = (char *)tg.project;
-	t.name = (char *)name;
-	t.description = "d";
+	t.project = (char *)tg.project, t.name = (char *)name, t.description = "d";
 	if (!update) {
 		whatsnext__v1__create_task_request__init(&c);
 		c.task = &t;
 		return &c.base;
 	}
 	whatsnext__v1__update_task_request__init(&u);
-	u.task = &t;
-	u.update_mask = mask;
-	u.n_update_mask = 1;
+	u.task = &t, u.update_mask = mask, u.n_update_mask = 1;
 	return &u.base;
 }
 
@@ -214,9 +207,7 @@ static ProtobufCMessage *rq_task_delete(void)
 {
 	static Whatsnext__V1__DeleteTaskRequest r;
 	whatsnext__v1__delete_task_request__init(&r);
-	r.project = (char *)tg.project;
-	r.name = "t";
-	r.force = true;
+	r.project = (char *)tg.project, r.name = "t", r.force = true;
 	return &r.base;
 }
 
@@ -245,9 +236,7 @@ static ProtobufCMessage *rq_submit_batch(void)
 	whatsnext__v1__submit_batch_request__init(&r);
 	whatsnext__v1__sweep_spec__init(&sw);
 	v[0] = v[1] = spec();
-	r.jobs = v;
-	r.n_jobs = 2;
-	r.sweep = &sw;
+	r.jobs = v, r.n_jobs = 2, r.sweep = &sw;
 	return &r.base;
 }
 
@@ -282,8 +271,7 @@ static ProtobufCMessage *rq_job_priority(void)
 {
 	static Whatsnext__V1__SetPriorityRequest r;
 	whatsnext__v1__set_priority_request__init(&r);
-	r.id = tg.pending;
-	r.priority = 5;
+	r.id = tg.pending, r.priority = 5;
 	return &r.base;
 }
 
@@ -300,9 +288,7 @@ static ProtobufCMessage *rq_sweep_update(void)
 {
 	static Whatsnext__V1__UpdateSweepRequest r;
 	whatsnext__v1__update_sweep_request__init(&r);
-	r.id = tg.sweep;
-	r.set_max_running = true;
-	r.max_running = 1;
+	r.id = tg.sweep, r.set_max_running = true, r.max_running = 1;
 	return &r.base;
 }
 
@@ -326,11 +312,8 @@ static ProtobufCMessage *rq_heartbeat(void)
 	static Whatsnext__V1__Lease l, *lp[1] = {&l};
 	whatsnext__v1__heartbeat_request__init(&r);
 	whatsnext__v1__lease__init(&l);
-	l.job_id = tg.running;
-	l.attempt = tg.attempt;
-	r.worker = (char *)tg.worker;
-	r.leases = lp;
-	r.n_leases = 1;
+	l.job_id = tg.running, l.attempt = tg.attempt;
+	r.worker = (char *)tg.worker, r.leases = lp, r.n_leases = 1;
 	return &r.base;
 }
 
@@ -338,9 +321,7 @@ static Whatsnext__V1__CompleteRequest *complete_of(void)
 {
 	static Whatsnext__V1__CompleteRequest r;
 	whatsnext__v1__complete_request__init(&r);
-	r.job_id = tg.running;
-	r.attempt = tg.attempt;
-	r.worker = (char *)tg.worker;
+	r.job_id = tg.running, r.attempt = tg.attempt, r.worker = (char *)tg.worker,
 	r.success = true;
 	return &r;
 }
@@ -365,9 +346,23 @@ static ProtobufCMessage *rq_release(void)
 {
 	static Whatsnext__V1__ReleaseRequest r;
 	whatsnext__v1__release_request__init(&r);
-	r.job_id = tg.running;
-	r.attempt = tg.attempt;
-	r.worker = (char *)tg.worker;
+	r.job_id = tg.running, r.attempt = tg.attempt, r.worker = (char *)tg.worker;
+	return &r.base;
+}
+
+/* a.txt ("x"): the running job's artifact, uploaded at the reset */
+static ProtobufCMessage *rq_put_artifact(void)
+{
+	static Whatsnext__V1__PutArtifactRequest r = WHATSNEXT__V1__PUT_ARTIFACT_REQUEST__INIT;
+	r.worker = (char *)tg.worker, r.job_id = tg.running, r.attempt = tg.attempt;
+	r.path = "a.txt", r.size = 1, r.data = (ProtobufCBinaryData){1, (uint8_t *)"x"};
+	r.sha256 = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
+	return &r.base;
+}
+static ProtobufCMessage *rq_get_artifact(void)
+{
+	static Whatsnext__V1__GetArtifactRequest r = WHATSNEXT__V1__GET_ARTIFACT_REQUEST__INIT;
+	r.job_id = tg.running, r.path = "a.txt";
 	return &r.base;
 }
 
@@ -458,6 +453,7 @@ static const struct row {
     {WN_MID_JOB_LOG, A | U | RD, rq_job_get}, /* a LogRequest's id is its field 1 too */
     {WN_MID_JOB_HISTORY, A | U | RD, rq_history},
     {WN_MID_JOB_WAIT, A | U | RD, rq_wait},
+    {WN_MID_JOB_GET_ARTIFACT, A | U | RD, rq_get_artifact},
     {WN_MID_SWEEP_GET, A | U | RD, rq_sweep_get},
     {WN_MID_SWEEP_LIST, A | U | RD, rq_sweep_list},
     {WN_MID_SWEEP_UPDATE, A | U, rq_sweep_update},
@@ -470,6 +466,7 @@ static const struct row {
     {WN_MID_QUEUE_POP, A, rq_pop},
     {WN_MID_QUEUE_LIST, A | U | RD, rq_queue_list},
     {WN_MID_QUEUE_COMPLETE_BATCH, A | W, rq_complete_batch},
+    {WN_MID_QUEUE_PUT_ARTIFACT, A | W, rq_put_artifact},
     {WN_MID_WORKER_JOIN, A | W, rq_join},
     {WN_MID_WORKER_LEAVE, A | W, rq_worker_name},
     {WN_MID_WORKER_GET, A | U | RD, rq_worker_name},
@@ -563,6 +560,7 @@ static void reset(void)
 	if (f->job == NULL || f->job->id != tg.running)
 		bad("setting up: worker w1 did not get job %llu", (unsigned long long)tg.running);
 	protobuf_c_message_free_unpacked(&f->base, NULL);
+	must_do(WN_MID_QUEUE_PUT_ARTIFACT, rq_put_artifact(), 0);
 	tg.pending = submit_one("pa", 0);
 	tg.cancelled = submit_one("pa", 0);
 	must_do(WN_MID_JOB_CANCEL, rq_job_id(tg.cancelled), 0);

@@ -1,0 +1,206 @@
+/* wnctl job artifacts and job artifact get: the files a job produced, and
+ * the content the server stores of them (docs/server.md, "Artifacts"). */
+#include "ctl.h"
+#include "digest.h"
+#include "json.h"
+#include "methods.h"
+#include "table.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { OPT_OUTPUT = 'o', OPT_FORCE = 1 };
+
+const struct option wn_ctl_job_artifact_opts[] = {
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {NULL, 0, NULL, 0},
+};
+
+const struct wn_ctl_opthelp wn_ctl_job_artifact_help[] = {
+    {"get", "the only action: fetch the stored content of artifact PATH"},
+    {"-o, --output FILE", "where to write it (default: PATH's last part, here); '-' for stdout. "
+                          "The file appears whole once its sha256 matched"},
+    {"--force", "replace FILE if it exists"},
+    {NULL, NULL},
+};
+
+static Whatsnext__V1__Job *artifact_job(wn_ctl *c, uint64_t id)
+{
+	Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
+	rq.id = id;
+	return wn_ctl_call(c, WN_PATH_JOB_GET, &rq.base, &whatsnext__v1__job__descriptor, 0);
+}
+
+int wn_ctl_job_artifacts(wn_ctl *c)
+{
+	uint64_t id = wn_ctl_parse_id(c, "job id", wn_ctl_args(c, 1, 1, NULL)[0]);
+	Whatsnext__V1__Job *j = artifact_job(c, id);
+	if (wn_ctl_json(c)) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < j->n_artifacts; i++)
+			json_array_append_new(a, wn_json_encode(&j->artifacts[i]->base));
+		wn_json_print(a);
+		return WN_CTL_EXIT_OK;
+	}
+	static const char *const headers[] = {"PATH", "SIZE", "SHA256", "STORED", "NOTE", NULL};
+	wn_table *t = wn_table_new(headers);
+	for (size_t i = 0; i < j->n_artifacts; i++) {
+		const Whatsnext__V1__Artifact *a = j->artifacts[i];
+		wn_table_add(t, "%s", a->path);
+		wn_table_add(t, "%llu", (unsigned long long)a->size);
+		wn_table_add(t, "%s", a->sha256[0] ? a->sha256 : "-");
+		wn_table_add(t, "%s", a->stored ? "yes" : "no");
+		wn_table_add(t, "%s", a->note);
+	}
+	wn_table_print(t, stdout);
+	wn_table_free(t);
+	return WN_CTL_EXIT_OK;
+}
+
+/* What a fetch writes to: a descriptor, its temporary name (NULL: stdout). */
+struct fetch_out {
+	int fd;
+	char *tmp;
+};
+
+static void fetch_out_remove(void *p)
+{
+	struct fetch_out *o = p;
+	if (o->tmp != NULL)
+		unlink(o->tmp);
+}
+
+/* fetch_open opens where the content goes: stdout for "-", else a new
+ * temporary file beside file (removed at exit unless renamed). */
+static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out *o)
+{
+	o->tmp = NULL;
+	if (strcmp(file, "-") == 0) {
+		o->fd = STDOUT_FILENO;
+		return;
+	}
+	struct stat st;
+	if (!force && lstat(file, &st) == 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "%s exists; --force replaces it", file);
+	const char *slash = strrchr(file, '/');
+	const char *base = slash ? slash + 1 : file;
+	o->tmp = wn_ctl_printf(c, "%.*s.%s.wnctl-XXXXXX", slash ? (int)(slash - file + 1) : 0, file,
+	                       base);
+	o->fd = mkstemp(o->tmp);
+	if (o->fd < 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot create a file beside %s: %s", file,
+		           strerror(errno));
+	wn_ctl_defer(c, fetch_out_remove, o);
+}
+
+static void fetch_write(wn_ctl *c, const struct fetch_out *o, const uint8_t *p, size_t n,
+                        const char *file)
+{
+	while (n > 0) {
+		ssize_t w = write(o->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s", file,
+			           strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* fetch_finish puts the temporary file in place: it must not replace file
+ * unless force. */
+static void fetch_finish(wn_ctl *c, struct fetch_out *o, const char *file, bool force)
+{
+	if (o->tmp == NULL)
+		return;
+	if (fsync(o->fd) != 0 || close(o->fd) != 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s", file, strerror(errno));
+	int rv = force ? rename(o->tmp, file) : link(o->tmp, file);
+	if (rv != 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s%s", file, strerror(errno),
+		           errno == EEXIST ? "; --force replaces it" : "");
+	if (!force)
+		unlink(o->tmp);
+	o->tmp = NULL;
+}
+
+/* artifact_fetch reads artifact path of job id in chunks into o, checking
+ * its SHA-256; returns what the server lists of it. */
+static const Whatsnext__V1__Artifact *artifact_fetch(wn_ctl *c, uint64_t id, const char *path,
+                                                     struct fetch_out *o, const char *file)
+{
+	Whatsnext__V1__GetArtifactRequest rq = WHATSNEXT__V1__GET_ARTIFACT_REQUEST__INIT;
+	rq.job_id = id;
+	rq.path = (char *)path;
+	wn_digest *d = wn_digest_new();
+	const Whatsnext__V1__Artifact *a = NULL;
+	for (;;) {
+		Whatsnext__V1__GetArtifactResponse *r =
+		    wn_ctl_call(c, WN_PATH_JOB_GET_ARTIFACT, &rq.base,
+		                &whatsnext__v1__get_artifact_response__descriptor, 0);
+		if (r->artifact == NULL || r->offset != rq.offset ||
+		    (a != NULL &&
+		     (a->size != r->artifact->size || strcmp(a->sha256, r->artifact->sha256) != 0)))
+			wn_ctl_die(
+			    c, WN_CTL_EXIT_ERROR,
+			    "artifact %s of job %llu changed while it was read; fetch it again",
+			    path, (unsigned long long)id);
+		a = r->artifact;
+		wn_digest_add(d, r->data.data, r->data.len);
+		fetch_write(c, o, r->data.data, r->data.len, file);
+		rq.offset += r->data.len;
+		if (r->eof || r->data.len == 0)
+			break;
+	}
+	char hex[WN_DIGEST_HEX + 1];
+	wn_digest_end(d, hex);
+	if (rq.offset != a->size || strcmp(hex, a->sha256) != 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+		           "artifact %s of job %llu: the %llu bytes received have sha256 %s, not "
+		           "%s; %s",
+		           path, (unsigned long long)id, (unsigned long long)rq.offset, hex,
+		           a->sha256,
+		           o->tmp ? "nothing written" : "the output is not the artifact");
+	return a;
+}
+
+int wn_ctl_job_artifact(wn_ctl *c)
+{
+	const char *file = NULL;
+	bool force = false;
+	int opt;
+	while ((opt = wn_ctl_getopt(c)) != 0) {
+		if (opt == OPT_OUTPUT)
+			file = optarg;
+		else if (opt == OPT_FORCE)
+			force = true;
+	}
+	char **args = wn_ctl_args(c, 3, 3, NULL);
+	if (strcmp(args[0], "get") != 0)
+		wn_ctl_usage(c, "unknown action '%s' (known: get)", args[0]);
+	uint64_t id = wn_ctl_parse_id(c, "job id", args[1]);
+	const char *path = args[2];
+	if (path[0] == '\0')
+		wn_ctl_usage(c, "the artifact's path is empty");
+	if (file == NULL) {
+		const char *slash = strrchr(path, '/');
+		file = slash ? slash + 1 : path;
+		if (file[0] == '\0' || strcmp(file, ".") == 0 || strcmp(file, "..") == 0)
+			wn_ctl_usage(c, "name the file to write with -o FILE");
+	}
+	struct fetch_out *o = wn_ctl_alloc(c, sizeof(*o));
+	fetch_open(c, file, force, o);
+	const Whatsnext__V1__Artifact *a = artifact_fetch(c, id, path, o, file);
+	fetch_finish(c, o, file, force);
+	if (strcmp(file, "-") != 0)
+		fprintf(stderr, "wrote %s: %llu bytes, sha256 %s\n", file,
+		        (unsigned long long)a->size, a->sha256);
+	return WN_CTL_EXIT_OK;
+}

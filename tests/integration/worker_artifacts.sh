@@ -1,0 +1,161 @@
+# Artifacts: the files a job's run produced, found by the worker after the
+# run, uploaded to wnd, listed and fetched back with wnctl (docs/server.md,
+# "Artifacts"; docs/worker.md, "Artifacts").
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+# art_field ID PATH EXPR: EXPR over the entries `a` of artifact PATH of job
+# ID ("absent" when there is none).
+art_field() {
+	wnctl --json job artifacts "$1" | python3 -c '
+import json, sys
+a = [x for x in json.load(sys.stdin) if x["path"] == sys.argv[1]]
+print(eval(sys.argv[2]) if a else "absent")' "$2" "$3"
+}
+
+# art_count ID: the entries of job ID's artifacts.
+art_count() {
+	wnctl --json job artifacts "$1" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+}
+
+# usage PROJECT: the artifact bytes wnd stores for PROJECT.
+usage() { jget "$(wnctl --json queue stats "$1")" "j['projects'][0]['artifact_bytes']"; }
+
+# check_data WHAT: wnd (stopped) finds the data directory clean; its report
+# is left in check.txt.
+check_data() {
+	"$WN_BIN/wnd" --check --data "$WN_TMP/data" >check.txt 2>&1 ||
+		fail "wnd --check $1: $(cat check.txt)"
+}
+
+test_artifacts_listed_uploaded_fetched_and_freed() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'mkdir -p out/sub && head -c 2500000 /dev/urandom >out/model.bin &&
+              echo hi >out/sub/a.txt && ln -s /etc/passwd out/link && echo 1 >m-\$WN_JOB_ID.json']
+    workdir: "$WN_TMP/wd/{job.id}"
+    artifacts:
+      paths: [out, "m-{job.id}.json", "missing-*.txt"]
+      upload: true
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	mkdir -p "wd/$id"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed "job status"
+	local wd=$WN_TMP/wd/$id sum
+	sum=$(sha256sum "$wd/out/model.bin" | cut -d' ' -f1)
+	expect_eq "$(art_field "$id" out/model.bin "(a[0]['sha256'], a[0]['size'], a[0]['stored'])")" \
+		"('$sum', 2500000, True)" "the model's entry"
+	expect_eq "$(art_field "$id" out/sub/a.txt "a[0]['stored']")" True "a file below a directory"
+	expect_eq "$(art_field "$id" "m-$id.json" "a[0]['stored']")" True "a templated path"
+	expect_contains "$(art_field "$id" out/link "a[0]['note']")" "symbolic link" "the link's note"
+	expect_eq "$(art_field "$id" "missing-*.txt" "a[0]['note']")" "no file matched"
+	local list
+	list=$(wnctl job artifacts "$id")
+	expect_contains "$list" "out/model.bin"
+	expect_contains "$list" "$sum"
+	# fetched whole and checked; a file is replaced only with --force
+	wnctl job artifact get "$id" out/model.bin -o got.bin 2>err.txt
+	cmp got.bin "$wd/out/model.bin" || fail "the fetched model differs"
+	expect_contains "$(cat err.txt)" "sha256 $sum"
+	expect_exit 1 wnctl job artifact get "$id" out/model.bin -o got.bin
+	expect_contains "$WN_ERR" "--force"
+	wnctl job artifact get "$id" out/sub/a.txt -o got.bin --force 2>/dev/null
+	expect_eq "$(cat got.bin)" hi "replaced with --force"
+	expect_eq "$(wnctl job artifact get "$id" out/model.bin -o - | sha256sum | cut -d' ' -f1)" \
+		"$sum" "to stdout"
+	expect_exit 6 wnctl job artifact get "$id" out/link -o x
+	expect_contains "$WN_ERR" "not stored"
+	expect_exit 4 wnctl job artifact get "$id" nothing/here -o x
+	[ ! -e x ] || fail "a failed fetch left a file"
+	expect_eq "$(ls -a | grep -c wnctl-)" 0 "temporary files left"
+	# the bytes stored count for the project, across a restart, until removed
+	local total=$((2500000 + 3 + 2))
+	expect_eq "$(usage p)" "$total" "bytes stored"
+	wn_stop
+	check_data "with artifacts"
+	expect_contains "$(cat check.txt)" "key(s) of artifacts (b/): clean"
+	wn_start
+	expect_eq "$(usage p)" "$total" "bytes stored after a restart"
+	wnctl job remove "$id" >/dev/null
+	expect_eq "$(usage p)" 0 "bytes stored once the job is removed"
+	wn_stop
+	check_data "after the removal"
+	expect_not_contains "$(cat check.txt)" "of artifacts" "keys left after the removal"
+}
+
+test_artifact_bounds_give_notes_and_the_job_completes() {
+	printf 'artifact_max_project_mb: 3\n' >wnd.yaml
+	wn_start --config wnd.yaml
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	cat >gen.py <<'EOF'
+import os
+os.makedirs("many")
+for i in range(10000):
+    open("many/f%05d" % i, "w").write(str(i))
+for name, size in (("big", 2500000), ("mid", 1500000), ("top", 1700000)):
+    open(name, "wb").write(os.urandom(size))
+EOF
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [python3, "$WN_TMP/gen.py"]
+    workdir: "$WN_TMP/wd/{job.id}"
+    artifacts:
+      paths: [big, mid, top, "{escape}", "many/*"]
+      upload: true
+      max_files: 300
+      max_file_size: 2M
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t --param escape=../../etc/passwd)
+	mkdir -p "wd/$id"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(job_get "$id" "j['status']")" completed "job status"
+	expect_eq "$(art_count "$id")" 302 "entries: 3 files, 1 refusal, 297 files, a note on the rest"
+	expect_eq "$(art_field "$id" 'many/*' "a[0]['note']")" \
+		"9703 more files matched: at most 300 are recorded (artifacts max_files)"
+	expect_eq "$(art_field "$id" many/f00296 "a[0]['stored']")" True "the last file recorded"
+	expect_eq "$(art_field "$id" many/f00297 "a")" absent "the first file past the bound"
+	expect_contains "$(art_field "$id" big "a[0]['note']")" "larger than max_file_size (2M)"
+	expect_eq "$(art_field "$id" mid "a[0]['stored']")" True "a file within the project's limit"
+	expect_contains "$(art_field "$id" top "a[0]['note']")" "artifact_max_project_mb" \
+		"a file past the project's limit"
+	expect_eq "$(art_field "$id" top "len(a[0]['sha256'])")" 64 "its sha256 is recorded all the same"
+	expect_eq "$(art_field "$id" ../../etc/passwd "a[0]['note']")" \
+		"refused: the path leaves the working directory"
+	local bytes
+	bytes=$(wnctl --json job artifacts "$id" | python3 -c 'import json, sys
+print(sum(int(a["size"]) for a in json.load(sys.stdin) if a["stored"]))')
+	expect_eq "$(usage p)" "$bytes" "bytes stored: the stored files' sizes"
+	wnctl project delete p --force >/dev/null
+	wn_stop
+	check_data "after the project's delete"
+	expect_not_contains "$(cat check.txt)" "of artifacts" "keys left after the project's delete"
+}
+
+test_artifacts_config_refuses_escaping_paths() {
+	local bad
+	for bad in '["../up"]' '["/abs/*"]' '{paths: [x], max_file_size: lots}' '{paths: [x], upload: maybe}'; do
+		{
+			worker_head
+			printf 'tasks:\n  t:\n    command: [/bin/true]\n    artifacts: %s\n' "$bad"
+		} >w.yaml
+		expect_fail "$WN_BIN/wnworker" --config w.yaml --once
+		expect_contains "$WN_ERR" "w.yaml:" "a positioned message for $bad"
+	done
+	expect_contains "$WN_ERR" "upload"
+}
