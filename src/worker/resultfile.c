@@ -306,12 +306,16 @@ static int parse_json(wn_resultfile *r, size_t pos, bool final, size_t *used, ch
 	json_t *o = json_loadb(r->buf + pos, r->len - pos,
 	                       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
 	if (o == NULL) {
-		if (!final && json_error_code(&err) == json_error_premature_end_of_input) {
+		/* an error with no line break after it may be a report still
+		 * being written (cut short, in a token, in a character) */
+		size_t at =
+		    (size_t)err.position < r->len - pos ? (size_t)err.position : r->len - pos;
+		if (!final && memchr(r->buf + pos + at, '\n', r->len - pos - at) == NULL) {
 			*used = 0;
 			return WN_OK;
 		}
-		uint64_t at = r->line + (err.line > 0 ? (uint64_t)err.line - 1 : 0);
-		return results_fail(r, at, errmsg, "invalid JSON: %s", err.text);
+		uint64_t line = r->line + (err.line > 0 ? (uint64_t)err.line - 1 : 0);
+		return results_fail(r, line, errmsg, "invalid JSON: %s", err.text);
 	}
 	*used = (size_t)err.position;
 	report rp = {0};

@@ -73,6 +73,20 @@ TEST(a_report_cut_short_waits_for_the_rest)
 	wn_resultfile_unref(r);
 }
 
+TEST(a_report_cut_in_a_token_or_a_character_waits_too)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	CHECK_EQ_STR(feed(r, "{\"name\": \"caf\xc3", false), "");
+	CHECK_EQ_STR(feed(r, "\xa9\", \"ok\": tr", false), "");
+	CHECK_EQ_STR(feed(r, "ue, \"x\": 1.", false), "");
+	CHECK_EQ_STR(feed(r, "5}\n", false), "");
+	CHECK_EQ_STR(values(r), "name=\"caf\xc3\xa9\" ok=\"true\" x=1.5");
+	/* a whole line that is wrong is wrong at once */
+	CHECK_EQ_STR(feed(r, "{\"a\": tru}\n", false),
+	             "line 2: invalid JSON: invalid token near 'tru'");
+	wn_resultfile_unref(r);
+}
+
 TEST(a_json_object_over_many_lines_is_one_report)
 {
 	wn_resultfile *r = wn_resultfile_new("none");
