@@ -98,6 +98,12 @@ best=$(wnctl sweep results "$sweep" --sort loss --best 1 --format json |
 run wnctl job show "$best"
 run wnctl job history "$best"
 
+say "the best run's checkpoint, fetched from the server and checked against its sha256"
+run wnctl job artifacts "$best"
+run wnctl job artifact get "$best" "wn-runs/model-$best.json" -o "$tmp/best-model.json"
+run head -c 120 "$tmp/best-model.json"
+echo
+
 say "status"
 run wnctl status
 

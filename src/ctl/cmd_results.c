@@ -195,7 +195,8 @@ static void results_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 }
 
 /* artifacts_print prints the artifacts of j under "artifacts:", one line each: "  PATH
- * (SIZE bytes, sha256 HEX, stored)", or "not stored" and why. */
+ * (SIZE bytes, sha256 HEX, stored)", or "not stored" and why; "  PATH: NOTE" for what the
+ * worker found no file for (a glob that matched nothing, a path refused). */
 static void artifacts_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 {
 	if (j->n_artifacts == 0)
@@ -203,6 +204,10 @@ static void artifacts_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	printf("artifacts:\n");
 	for (size_t i = 0; i < j->n_artifacts; i++) {
 		const Whatsnext__V1__Artifact *a = j->artifacts[i];
+		if (a->sha256[0] == '\0' && a->note[0] != '\0') {
+			printf("  %s: %s\n", results_line(c, a->path), results_line(c, a->note));
+			continue;
+		}
 		const char *stored = a->stored            ? "stored"
 		                     : a->note[0] != '\0' ? wn_ctl_printf(c, "not stored: %s",
 		                                                          results_line(c, a->note))

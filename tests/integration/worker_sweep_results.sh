@@ -21,6 +21,9 @@ tasks:
     command: [python3, $REPO/examples/train.py, --lr, "{lr}", --epochs, "{epochs}",
               --seconds-per-epoch, "0.01", --fail-above-lr, "0.5",
               --checkpoint, "$WN_TMP/model-{job.id}.json"]
+    artifacts:
+      paths: ["model-{job.id}.json"]
+      upload: true
   note:
     command: [/bin/sh, $WN_TMP/note.sh, "{n}"]
 EOF
@@ -126,9 +129,19 @@ for r in csv.DictReader(sys.stdin):
     print(r["id"], r["loss"], "-")')" \
 		"job list --results loss,nosuch"
 
-	# job show: the results in key order.
-	local show
+	# job show: the results in key order, the checkpoint as an artifact.
+	local show sum size
 	show=$(wnctl job show "$sweep")
+	sum=$(sha256sum "$WN_TMP/model-$sweep.json" | cut -d' ' -f1)
+	size=$(wc -c <"$WN_TMP/model-$sweep.json")
+	expect_contains "$show" "artifacts:
+  model-$sweep.json ($size bytes, sha256 $sum, stored)" "job show's artifacts"
+	local failed
+	failed=$(echo "$want" | python3 -c '
+import csv, sys
+print([r["id"] for r in csv.DictReader(sys.stdin) if r["status"] == "failed"][0])')
+	expect_contains "$(wnctl job show "$failed")" "artifacts:
+  model-$failed.json: no file matched" "job show of a job whose checkpoint is missing"
 	expect_contains "$show" "$(echo "$want" | python3 -c '
 import csv, sys
 r = next(csv.DictReader(sys.stdin))
