@@ -225,10 +225,11 @@ bool wn_rtable_has_result(const wn_rtable *t, const char *key)
 
 /* ---------------------------------------------------------------- order */
 
-/* What rows are sorted by. */
-struct rtable_order {
-	const char *key;
-	bool desc;
+/* A row being sorted, with its value of the sort key looked up once. */
+struct rtable_sortrow {
+	const Whatsnext__V1__Job *job;
+	const Whatsnext__V1__ResultValue *v;
+	int class;
 };
 
 /* rtable_class ranks a value for sorting: numbers, texts, NaN, then none. */
@@ -243,31 +244,35 @@ static int rtable_class(const Whatsnext__V1__ResultValue *v)
 
 static int rtable_cmp(const void *a, const void *b, void *arg)
 {
-	const struct rtable_order *o = arg;
-	const Whatsnext__V1__Job *ja = *(const Whatsnext__V1__Job *const *)a;
-	const Whatsnext__V1__Job *jb = *(const Whatsnext__V1__Job *const *)b;
-	const Whatsnext__V1__ResultValue *va = wn_rtable_result(ja, o->key);
-	const Whatsnext__V1__ResultValue *vb = wn_rtable_result(jb, o->key);
-	int ca = rtable_class(va), cb = rtable_class(vb);
-	if (ca != cb)
-		return ca < cb ? -1 : 1;
+	const bool *desc = arg;
+	const struct rtable_sortrow *ra = a, *rb = b;
+	if (ra->class != rb->class)
+		return ra->class < rb->class ? -1 : 1;
 	int r = 0;
-	if (ca == 0)
-		r = (va->number > vb->number) - (va->number < vb->number);
-	else if (ca == 1)
-		r = strcmp(va->text ? va->text : "", vb->text ? vb->text : "");
+	if (ra->class == 0)
+		r = (ra->v->number > rb->v->number) - (ra->v->number < rb->v->number);
+	else if (ra->class == 1)
+		r = strcmp(ra->v->text ? ra->v->text : "", rb->v->text ? rb->v->text : "");
 	r = r < 0 ? -1 : r > 0;
-	if (o->desc)
+	if (*desc)
 		r = -r;
 	if (r != 0)
 		return r;
-	return (ja->id > jb->id) - (ja->id < jb->id);
+	return (ra->job->id > rb->job->id) - (ra->job->id < rb->job->id);
 }
 
 void wn_rtable_sort(wn_rtable *t, const char *key, bool desc)
 {
-	struct rtable_order o = {key, desc};
-	qsort_r(t->rows, t->n, sizeof(*t->rows), rtable_cmp, &o);
+	struct rtable_sortrow *v = wn_xcalloc(t->n + 1, sizeof(*v));
+	for (size_t r = 0; r < t->n; r++) {
+		v[r].job = t->rows[r];
+		v[r].v = wn_rtable_result(t->rows[r], key);
+		v[r].class = rtable_class(v[r].v);
+	}
+	qsort_r(v, t->n, sizeof(*v), rtable_cmp, &desc);
+	for (size_t r = 0; r < t->n; r++)
+		t->rows[r] = v[r].job;
+	free(v);
 }
 
 void wn_rtable_best(wn_rtable *t, const char *key, size_t n)
