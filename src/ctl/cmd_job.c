@@ -722,6 +722,9 @@ static const struct wn_ctl_verb job_verbs[] = {
      "Delete a job that is not running; one that others depend on only with --force.",
      job_remove_opts, job_remove_help},
     {"priority", job_priority, "ID N", "Set a job's priority; higher runs first.", NULL, NULL},
+    {"wait", wn_ctl_job_wait, "ID... | --sweep ID | --project P [--timeout DURATION]",
+     "Wait until the jobs have ended and print how they ended; exit 0 only if all completed.",
+     wn_ctl_job_wait_opts, wn_ctl_job_wait_help},
 };
 
 const struct wn_ctl_noun wn_ctl_job = {

@@ -532,11 +532,18 @@ void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
 void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
                       const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code)
 {
+	return wn_ctl_call_soft(c, method, in, out_desc, extra_ms, code, false);
+}
+
+void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                       const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code,
+                       bool transport)
+{
 	ctl_connect(c);
 	ProtobufCMessage *out = NULL;
 	char *err = NULL;
 	int rv = wn_rpc_call(c->rpc, method, in, out_desc, &out, &err, 0, extra_ms);
-	if (rv > 0 && code != NULL) {
+	if (code != NULL && (rv > 0 || (rv < 0 && transport))) {
 		c->call_error = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);
 		*code = rv;
@@ -793,6 +800,8 @@ void wn_ctl_help_globals(FILE *f)
 	      "  6  failed precondition: not allowed in the current state\n"
 	      "  7  invalid argument or resource exhausted (refused by the server)\n"
 	      "  8  unauthenticated or permission denied\n"
-	      "  9  job log -f: the job ended without completing (failed, cancelled, blocked)\n",
+	      "  9  job log -f, job wait: a job ended without completing (failed, cancelled,\n"
+	      "     blocked, removed)\n"
+	      "  10 job wait: --timeout passed before the jobs ended\n",
 	      f);
 }

@@ -30,7 +30,8 @@ enum wn_ctl_exit {
 	WN_CTL_EXIT_PRECONDITION = 6, /* FAILED_PRECONDITION */
 	WN_CTL_EXIT_INVALID = 7,      /* INVALID_ARGUMENT or RESOURCE_EXHAUSTED */
 	WN_CTL_EXIT_DENIED = 8,       /* UNAUTHENTICATED or PERMISSION_DENIED */
-	WN_CTL_EXIT_JOB_FAILED = 9,   /* job log -f: the job ended without completing */
+	WN_CTL_EXIT_JOB_FAILED = 9,   /* job log -f, job wait: a job ended without completing */
+	WN_CTL_EXIT_TIMEOUT = 10,     /* job wait: --timeout passed first */
 };
 
 /* Option values of the global options; verb options use values below these. */
@@ -174,6 +175,13 @@ void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
  * (a command that calls without end, such as `job log -f`, keeps none). */
 void wn_ctl_release(wn_ctl *c, void *reply);
 
+/* wn_ctl_call_soft is wn_ctl_call_try that, if transport, also returns NULL when no answer
+ * came (server unreachable, no reply in time) with the negative WN_E* in *code and its
+ * message in wn_ctl_call_error, for commands that retry. */
+void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                       const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code,
+                       bool transport);
+
 /* wn_ctl_call_error returns the server's message for the last call wn_ctl_call_try let fail. */
 const char *wn_ctl_call_error(const wn_ctl *c);
 
@@ -237,6 +245,11 @@ extern const struct wn_ctl_opthelp wn_ctl_job_sweep_help[];
 int wn_ctl_job_log(wn_ctl *c);
 extern const struct option wn_ctl_job_log_opts[];
 extern const struct wn_ctl_opthelp wn_ctl_job_log_help[];
+
+/* `job wait` (cmd_wait.c): until jobs, a sweep or a project have ended. */
+int wn_ctl_job_wait(wn_ctl *c);
+extern const struct option wn_ctl_job_wait_opts[];
+extern const struct wn_ctl_opthelp wn_ctl_job_wait_help[];
 
 /* `sweep results` (cmd_results.c): one row per job of a sweep with its results. */
 int wn_ctl_sweep_results(wn_ctl *c);
