@@ -223,10 +223,8 @@ int wn_svc_job_wait(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	                             .arg = a,
 	                             .arg_free = wait_arg_free};
 	rv = wn_watch_park(c, &spec);
-	if (rv == WN_EUNAVAIL) { /* shutting down: the state now */
-		*out = &r->base;
-		return WN_OK;
-	}
+	if (rv == WN_EUNAVAIL) /* a client that waits asks again after a pause */
+		return wn_call_fail(c, WN_EUNAVAIL, "the server is shutting down; retry later");
 	*out = NULL;
 	return rv;
 }
