@@ -565,6 +565,49 @@ static ProtobufCMessage *build_queue_misc(const driver *d, const op *o)
 	return &rq->base;
 }
 
+/* build_wait: a Wait with wait_ms 0 (or, when the model says the jobs have
+ * ended, a long one, answered at once) for a[1] (1-4) jobs a[2..5], sweep
+ * a[6] or project a[7] as a[0] says (0, 1, 2; 3 none, 4 two of them, 5
+ * wait_ms too long, 6 a sweep that does not exist); a[8] long. */
+static ProtobufCMessage *build_wait(const driver *d, const op *o)
+{
+	Whatsnext__V1__WaitRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__wait_request__init(rq);
+	int64_t mode = o->a[0];
+	if (mode == 0 || mode == 4) {
+		rq->n_ids = (size_t)(o->a[1] < 1 || o->a[1] > 4 ? 1 : o->a[1]);
+		rq->ids = pool_alloc(rq->n_ids * sizeof(*rq->ids));
+		for (size_t i = 0; i < rq->n_ids; i++)
+			rq->ids[i] = job_id(d, o->a[2 + i]);
+	}
+	if (mode == 1 || mode == 5)
+		rq->sweep_id = o->a[6] >= 0 && (size_t)o->a[6] < d->m->nsweeps
+		                   ? d->m->sweeps[o->a[6]]->id
+		                   : d->m->max_id + 5000;
+	if (mode == 6)
+		rq->sweep_id = d->m->max_id + 5000;
+	if (mode == 2 || mode == 4)
+		rq->project = (char *)model_pname(o->a[7]);
+	if (mode == 5)
+		rq->wait_ms = 60001;
+	bool ended = true;
+	for (size_t i = 0; i < rq->n_ids; i++) {
+		int st = model_dep_status(d->m, rq->ids[i]);
+		ended &= st != ST_PENDING && st != ST_RUNNING;
+	}
+	if (rq->sweep_id != 0)
+		ended &= model_sweep_count(d->m, rq->sweep_id, ST_PENDING) +
+		             model_sweep_count(d->m, rq->sweep_id, ST_RUNNING) ==
+		         0;
+	if (rq->project != NULL && model_project_get(d->m, rq->project) != NULL)
+		ended &= model_project_count(d->m, rq->project, ST_PENDING) +
+		             model_project_count(d->m, rq->project, ST_RUNNING) ==
+		         0;
+	if (mode != 5 && ended && o->a[8] != 0)
+		rq->wait_ms = 30000;
+	return &rq->base;
+}
+
 /* The method of each kind of operation. */
 static const char *const op_methods[OP_NKINDS] = {
     [OP_P_CREATE] = "ProjectService/Create",
@@ -591,6 +634,7 @@ static const char *const op_methods[OP_NKINDS] = {
     [OP_DRAIN] = "WorkerService/Drain",
     [OP_SWEEP_UPDATE] = "SweepService/Update",
     [OP_LOG] = "JobService/Log",
+    [OP_WAIT] = "JobService/Wait",
 };
 
 int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg)
@@ -658,6 +702,9 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 		*msg = &rq->base;
 		break;
 	}
+	case OP_WAIT:
+		*msg = build_wait(d, o);
+		break;
 	default:
 		*msg = build_queue_misc(d, o);
 	}

@@ -302,6 +302,7 @@ static int restart(driver *d, int mode)
 	bool kill9 = mode != 0;
 	const char *how = mode == 0 ? "SIGTERM" : mode == 1 ? "kill -9" : "kill -9 at once";
 	int rv = mode == 2 ? 0 : check_all(d, &before, "before the restart");
+	driver_longpoll_start(d);
 	if (rv == 0 && server_stop(&d->srv, kill9, &err) != 0)
 		rv = fail(d, "stopping wnd: %s", err);
 	if (rv == 0 && server_check(&d->srv, &err) != 0)
@@ -317,7 +318,10 @@ static int restart(driver *d, int mode)
 	}
 	d->epoch++;
 	model_restart(d->m, kill9);
-	rv = check_all(d, &after, mode == 2 ? "after a kill -9 at once" : "after the restart");
+	rv = driver_longpoll_finish(d, kill9);
+	if (rv == 0)
+		rv = check_all(d, &after,
+		               mode == 2 ? "after a kill -9 at once" : "after the restart");
 	if (rv == 0 && mode != 2) {
 		char *diff = snapshot_diff(&before, &after, kill9);
 		if (diff != NULL)

@@ -92,6 +92,14 @@ const char *tokens_name(int64_t slot);
 int driver_exec_as(driver *d, wn_rpc *r, const char *method, const ProtobufCMessage *msg,
                    uint64_t reqid, int want);
 
+/* A Wait parked across a restart (model_wait.c): driver_longpoll_start sends
+ * one on a connection of its own for a project whose jobs have not all
+ * ended, just before wnd stops; driver_longpoll_finish, once wnd runs again,
+ * holds its answer to the model (the state before a SIGTERM, or an error)
+ * and asks again as a client would. */
+void driver_longpoll_start(driver *d);
+int driver_longpoll_finish(driver *d, bool kill9);
+
 /* rng_next returns the next number of a splitmix64 sequence. */
 uint64_t rng_next(uint64_t *s);
 

@@ -243,6 +243,15 @@ static void gen_job_ops(driver *d, uint64_t *r, op *o)
 		o->a[3] = chance(r, 90) ? 0 : 1 + pick(r, 2);
 		o->a[4] = chance(r, 70) ? 0 : 1 + pick(r, 3);
 		break;
+	case OP_WAIT:
+		o->a[0] = chance(r, 90) ? pick(r, 3) : 3 + pick(r, 4);
+		o->a[1] = 1 + pick(r, 4);
+		for (int i = 2; i < 6; i++)
+			o->a[i] = sym(d, r, is_live);
+		o->a[6] = pick(r, (int64_t)d->m->nsweeps + 1);
+		o->a[7] = proj(d, r);
+		o->a[8] = chance(r, 30);
+		break;
 	}
 }
 
@@ -365,8 +374,8 @@ static int64_t resend_pick(const driver *d, uint64_t *r, bool other)
  * its kind in a[11]. */
 static void gen_as(driver *d, uint64_t *r, op *o)
 {
-	if (!d->srv.tokens || o->kind == OP_SWEEP_UPDATE || o->a[10] != 0 || o->a[11] != 0 ||
-	    !chance(r, 15))
+	if (!d->srv.tokens || o->kind == OP_SWEEP_UPDATE || o->kind == OP_WAIT || o->a[10] != 0 ||
+	    o->a[11] != 0 || !chance(r, 15))
 		return;
 	o->a[10] = pick(r, MODEL_NTOKENS);
 	o->a[11] = o->kind;
@@ -383,7 +392,7 @@ static const struct {
     {OP_RELEASE, 3},      {OP_CLEAR, 1},     {OP_POP, 2},          {OP_JOIN, 3},
     {OP_LEAVE, 1},        {OP_DRAIN, 1},     {OP_SWEEP_UPDATE, 2}, {OP_RESEND, 4},
     {OP_ADVANCE, 5},      {OP_RESTART, 2},   {OP_CHECK, 1},        {OP_TOKEN_CREATE, 2},
-    {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},
+    {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_WAIT, 3},
 };
 
 /* weight returns the weight of kind i in the run's profile. */

@@ -265,6 +265,8 @@ uint8_t model_output_byte(uint64_t id, uint32_t attempt, uint64_t off);
 uint64_t model_output_end(const model_job *j, uint32_t attempt);
 int model_exec_queue(model *m, const model_call *c);
 int model_exec_worker(model *m, const model_call *c);
+/* model_exec_wait judges JobService/Wait (model_wait.c). */
+int model_exec_wait(model *m, const model_call *c);
 /* model_settle brings dependents in line after a change: PENDING jobs with a
  * dependency that can no longer hold become BLOCKED, BLOCKED jobs whose
  * dependencies can all still hold go back to PENDING, transitively. */

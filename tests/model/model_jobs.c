@@ -392,7 +392,7 @@ int model_exec_job(model *m, const model_call *c)
 	    {"JobService/Submit", job_submit},     {"JobService/SubmitBatch", job_batch},
 	    {"JobService/Cancel", job_cancel},     {"JobService/Retry", job_retry},
 	    {"JobService/Remove", job_remove},     {"JobService/SetPriority", job_priority},
-	    {"SweepService/Update", sweep_update},
+	    {"SweepService/Update", sweep_update}, {"JobService/Wait", model_exec_wait},
 	};
 	for (size_t i = 0; i < WN_ARRAY_LEN(tab); i++)
 		if (strcmp(c->method, tab[i].name) == 0)

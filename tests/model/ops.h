@@ -43,6 +43,7 @@
 	X(OP_TOKEN_CREATE, "token-create")                                                         \
 	X(OP_TOKEN_REVOKE, "token-revoke")                                                         \
 	X(OP_LOG, "log")                                                                           \
+	X(OP_WAIT, "wait")                                                                         \
 	X(OP_AS, "as")
 
 #define OP_ENUM(k, n) k,
