@@ -529,12 +529,6 @@ void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
 	return wn_ctl_call_try(c, method, in, out_desc, extra_ms, NULL);
 }
 
-void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
-                      const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code)
-{
-	return wn_ctl_call_soft(c, method, in, out_desc, extra_ms, code, false);
-}
-
 void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in,
                        const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code,
                        bool transport)

@@ -165,22 +165,28 @@ void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char
 void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
                   const ProtobufCMessageDescriptor *out_desc, int extra_ms);
 
-/* wn_ctl_call_try is wn_ctl_call for a reply the command can do without: when the server
- * answers with an error it returns NULL and stores the gRPC code in *code (a transport
- * failure still exits). */
-void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
-                      const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code);
+/* wn_ctl_call_soft is wn_ctl_call for a reply the command can do without: when the server
+ * answers with an error it returns NULL and stores the gRPC code in *code; if transport,
+ * also when no answer came (server unreachable, no reply in time), with the negative WN_E*
+ * in *code and its message in wn_ctl_call_error, for commands that retry; otherwise a
+ * transport failure exits. */
+void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                       const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code,
+                       bool transport);
 
 /* wn_ctl_release frees reply, a reply of wn_ctl_call the command is done with
  * (a command that calls without end, such as `job log -f`, keeps none). */
 void wn_ctl_release(wn_ctl *c, void *reply);
 
-/* wn_ctl_call_soft is wn_ctl_call_try that, if transport, also returns NULL when no answer
- * came (server unreachable, no reply in time) with the negative WN_E* in *code and its
- * message in wn_ctl_call_error, for commands that retry. */
-void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in,
-                       const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code,
-                       bool transport);
+/* wn_ctl_call_try is wn_ctl_call for a reply the command can do without: when the server
+ * answers with an error it returns NULL and stores the gRPC code in *code (a transport
+ * failure still exits). */
+static inline void *wn_ctl_call_try(wn_ctl *c, const char *method, const ProtobufCMessage *in,
+                                    const ProtobufCMessageDescriptor *out_desc, int extra_ms,
+                                    int *code)
+{
+	return wn_ctl_call_soft(c, method, in, out_desc, extra_ms, code, false);
+}
 
 /* wn_ctl_call_error returns the server's message for the last call wn_ctl_call_try let fail. */
 const char *wn_ctl_call_error(const wn_ctl *c);

@@ -534,8 +534,7 @@ static uint64_t submit_one(const char *project, int prio)
 	return id;
 }
 
-/* reset puts the state back as the header says, targets on project pa and
- * worker w1. */
+/* reset puts the state back as the header says, targets on pa and w1. */
 static void reset(void)
 {
 	tg.project = "pb";
@@ -650,7 +649,7 @@ static void scope(void)
 	    WN_MID_JOB_CANCEL,  WN_MID_JOB_LIST,         WN_MID_JOB_SET_PRIORITY,
 	    WN_MID_JOB_DEPS,    WN_MID_SWEEP_LIST,       WN_MID_QUEUE_STATS,
 	    WN_MID_QUEUE_LIST,  WN_MID_SWEEP_UPDATE,     WN_MID_SWEEP_GET,
-	    WN_MID_JOB_HISTORY};
+	    WN_MID_JOB_HISTORY, WN_MID_JOB_WAIT};
 	for (size_t i = 0; i < WN_ARRAY_LEN(user_mids); i++) {
 		const struct row *row = row_of(user_mids[i]);
 		reset();
@@ -681,8 +680,7 @@ static void scope(void)
 	}
 }
 
-/* create_token makes token name of role (limited to projects, if any) and
- * returns its secret. */
+/* create_token makes token name of role (limited to projects, if any): its secret. */
 static char *create_token(const char *name, int role, char **projects, size_t np)
 {
 	Whatsnext__V1__Token t = WHATSNEXT__V1__TOKEN__INIT;
