@@ -794,8 +794,7 @@ void wn_ctl_help_globals(FILE *f)
 	      "  6  failed precondition: not allowed in the current state\n"
 	      "  7  invalid argument or resource exhausted (refused by the server)\n"
 	      "  8  unauthenticated or permission denied\n"
-	      "  9  job log -f, job wait: a job ended without completing (failed, cancelled,\n"
-	      "     blocked, removed)\n"
+	      "  9  job log -f, job wait: a job ended without completing (failed, cancelled, ...)\n"
 	      "  10 job wait: --timeout passed before the jobs ended\n",
 	      f);
 }
