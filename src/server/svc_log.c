@@ -83,7 +83,8 @@ int wn_svc_job_log(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	Whatsnext__V1__LogResponse *r = NULL;
 	if ((rv = log_fill(c, j, rq, &r)) != WN_OK)
 		return rv;
-	if (r->data.len > 0 || r->ended || rq->wait_ms == 0 ||
+	/* no connection to answer later (a call made in process): at once */
+	if (r->data.len > 0 || r->ended || rq->wait_ms == 0 || c->slot == NULL ||
 	    (rq->attempt != 0 && r->attempt != rq->attempt)) {
 		*out = &r->base;
 		return WN_OK;

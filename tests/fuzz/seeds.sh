@@ -91,6 +91,7 @@ EOF
 		fail "wnworker: $(cat w2.log)"
 	wnctl worker list >/dev/null
 	wnctl worker show w2 >/dev/null
+	wnctl job log 2 >/dev/null
 	wnctl worker drain w2 >/dev/null
 	local sweep
 	sweep=$(wnctl --json sweep list p | jq -r '.sweeps[0].id')
