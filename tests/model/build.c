@@ -306,6 +306,7 @@ static Whatsnext__V1__JobProgress *progress(const driver *d, int64_t sym, uint64
 	pg->output.data = pool_alloc(n + 1);
 	for (size_t i = 0; i < pg->output.len; i++)
 		pg->output.data[i] = model_output_byte(id, attempt, from + i);
+	model_results_fill(pg, v, pool_alloc);
 	return pg;
 }
 
@@ -635,6 +636,7 @@ static const char *const op_methods[OP_NKINDS] = {
     [OP_SWEEP_UPDATE] = "SweepService/Update",
     [OP_LOG] = "JobService/Log",
     [OP_WAIT] = "JobService/Wait",
+    [OP_HISTORY] = "JobService/History",
 };
 
 int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg)
@@ -690,6 +692,13 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 	case OP_JOIN:
 		*msg = build_join(d, o);
 		break;
+	case OP_HISTORY: {
+		Whatsnext__V1__HistoryRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__history_request__init(rq);
+		rq->id = job_id(d, o->a[0]);
+		*msg = &rq->base;
+		break;
+	}
 	case OP_LOG: {
 		/* a job's output from an offset; a[3]: a bad max_bytes or wait_ms */
 		Whatsnext__V1__LogRequest *rq = pool_alloc(sizeof(*rq));

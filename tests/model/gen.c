@@ -68,6 +68,10 @@ static bool is_running(const model_job *j)
 {
 	return j->live && (j->status == ST_RUNNING || j->cancel_attempt != 0);
 }
+static bool is_reporting(const model_job *j)
+{
+	return j->live && j->hist_n > 0;
+}
 static bool is_open(const model_job *j)
 {
 	return j->live &&
@@ -236,6 +240,9 @@ static void gen_job_ops(driver *d, uint64_t *r, op *o)
 		o->a[0] = sym(d, r, is_live);
 		o->a[1] = pick(r, 9) - 3;
 		break;
+	case OP_HISTORY:
+		o->a[0] = sym(d, r, chance(r, 70) ? is_reporting : is_live);
+		break;
 	case OP_LOG:
 		o->a[0] = sym(d, r, is_live);
 		o->a[1] = chance(r, 50) ? 0 : pick(r, 12000);
@@ -392,7 +399,7 @@ static const struct {
     {OP_RELEASE, 3},      {OP_CLEAR, 1},     {OP_POP, 2},          {OP_JOIN, 3},
     {OP_LEAVE, 1},        {OP_DRAIN, 1},     {OP_SWEEP_UPDATE, 2}, {OP_RESEND, 4},
     {OP_ADVANCE, 5},      {OP_RESTART, 2},   {OP_CHECK, 1},        {OP_TOKEN_CREATE, 2},
-    {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_WAIT, 3},
+    {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_WAIT, 3},         {OP_HISTORY, 3},
 };
 
 /* weight returns the weight of kind i in the run's profile. */

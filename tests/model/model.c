@@ -60,6 +60,7 @@ static void job_free(model_job *j)
 	free(j->external_id);
 	free(j->deps);
 	free(j->out);
+	model_results_free(j);
 	free(j);
 }
 
@@ -461,6 +462,7 @@ int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whats
 	}
 	j->status = ST_RUNNING;
 	j->attempt++;
+	model_results_fresh(j);
 	free(j->worker);
 	j->worker = model_strdup(rq->worker);
 	j->started = m->now;
@@ -671,6 +673,8 @@ int model_exec(model *m, const model_call *c)
 		rv = model_exec_task(m, c);
 	else if (strcmp(c->method, "JobService/Log") == 0)
 		rv = model_exec_log(m, c);
+	else if (strcmp(c->method, "JobService/History") == 0)
+		rv = model_exec_history(m, c);
 	else if (strncmp(c->method, "JobService/", 11) == 0 ||
 	         strncmp(c->method, "SweepService/", 13) == 0)
 		rv = model_exec_job(m, c);

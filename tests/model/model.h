@@ -28,6 +28,7 @@
 #define MODEL_NPROJ   4
 #define MODEL_NTASK   3
 #define MODEL_NWORKER 5
+#define MODEL_RES_MAX 4 /* results a job keeps in the model */
 #define MODEL_NRES    6 /* task resource variants */
 #define MODEL_NCAP    5 /* worker capacity variants */
 
@@ -104,7 +105,31 @@ typedef struct model_job {
 	uint32_t out_attempt;
 	uint8_t *out;
 	uint64_t out_len, out_cap;
+	/* what it reported (model_results.c): its latest values, and the
+	 * history of attempt hist_attempt */
+	size_t res_n;
+	struct model_res {
+		char key[16];
+		bool text;
+		double num;
+		char str[16];
+	} res[MODEL_RES_MAX];
+	uint32_t hist_attempt;
+	size_t hist_n;
+	struct model_series *hist;
 } model_job;
+
+/* The points of one key of a job's history. */
+typedef struct model_series {
+	char key[16];
+	uint64_t reported, last_seq;
+	size_t npts;
+	struct model_point {
+		uint64_t seq;
+		double value;
+		int64_t time_ms;
+	} * pts;
+} model_series;
 
 typedef struct model_sweep {
 	uint64_t id;
@@ -263,6 +288,19 @@ void model_output_apply(model_job *j, const Whatsnext__V1__JobProgress *pg);
 void model_output_completed(model_job *j, uint32_t attempt);
 uint8_t model_output_byte(uint64_t id, uint32_t attempt, uint64_t off);
 uint64_t model_output_end(const model_job *j, uint32_t attempt);
+/* Results (model_results.c): model_results_fill adds to pg what a run with
+ * variant v reports (allocated with alloc); model_results_bad tells whether
+ * pg breaks a rule; model_results_apply keeps what pg reports of j (final:
+ * a completion's); model_results_fresh empties j's results (a new attempt);
+ * model_results_same compares them with a reply's job g;
+ * model_exec_history judges JobService/History. */
+void model_results_fill(Whatsnext__V1__JobProgress *pg, int64_t v, void *(*alloc)(size_t));
+bool model_results_bad(const Whatsnext__V1__JobProgress *pg);
+void model_results_apply(model_job *j, const Whatsnext__V1__JobProgress *pg, bool final);
+void model_results_fresh(model_job *j);
+void model_results_free(model_job *j);
+bool model_results_same(const model_job *j, const Whatsnext__V1__Job *g);
+int model_exec_history(model *m, const model_call *c);
 int model_exec_queue(model *m, const model_call *c);
 int model_exec_worker(model *m, const model_call *c);
 /* model_exec_wait judges JobService/Wait (model_wait.c). */

@@ -139,6 +139,9 @@ static int queue_heartbeat(model *m, const model_call *c)
 		for (size_t k = 0; k < i; k++)
 			if (rq->progress[k]->job_id == rq->progress[i]->job_id)
 				WANT(C_INVALID, "two progress of one job");
+	for (size_t i = 0; i < rq->n_progress; i++)
+		if (model_results_bad(rq->progress[i]))
+			WANT(C_INVALID, "a result that is not finite");
 	if (c->code != C_OK)
 		WANT(C_OK, "a valid heartbeat");
 	const Whatsnext__V1__HeartbeatResponse *r = (const void *)c->rp;
@@ -170,8 +173,10 @@ static int queue_heartbeat(model *m, const model_call *c)
 		if (j != NULL &&
 		    ((j->leased && j->lease_attempt == pg->attempt) ||
 		     (j->cancel_attempt != 0 && j->cancel_attempt == pg->attempt)) &&
-		    j->attempt == pg->attempt && model_holder_ok(j, rq->worker))
+		    j->attempt == pg->attempt && model_holder_ok(j, rq->worker)) {
 			model_output_apply(j, pg);
+			model_results_apply(j, pg, false);
+		}
 	}
 	if (r->drain != drain)
 		return model_fail(m, "Heartbeat answered drain=%d; the model expected %d", r->drain,
@@ -211,6 +216,8 @@ static int complete_check(const model *m, const Whatsnext__V1__CompleteRequest *
 		return *why = "reason over 4096 bytes", C_INVALID;
 	if (strlen(rq->external_id) > 128)
 		return *why = "external_id over 128 bytes", C_INVALID;
+	if (rq->progress != NULL && model_results_bad(rq->progress))
+		return *why = "a result that is not finite", C_INVALID;
 	if ((*j = model_job_get(m, rq->job_id)) == NULL)
 		return *why = "no such job", C_NOT_FOUND;
 	*cancelled = (*j)->cancel_attempt != 0 && (*j)->cancel_attempt == rq->attempt &&
@@ -229,8 +236,10 @@ static void complete_apply(model *m, const Whatsnext__V1__CompleteRequest *rq, m
 {
 	model_task *t = model_task_get(m, j->project, j->task);
 	model_output_completed(j, rq->attempt);
-	if (rq->progress != NULL)
+	if (rq->progress != NULL) {
 		model_output_apply(j, rq->progress);
+		model_results_apply(j, rq->progress, true);
+	}
 	j->exit_code = rq->exit_code;
 	free(j->output_tail);
 	j->output_tail = model_strdup(tail_of(rq->output_tail));

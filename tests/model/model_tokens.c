@@ -38,18 +38,31 @@ static const struct {
 	const char *method;
 	unsigned roles;
 } roles[] = {
-    {"ProjectService/Create", R_A | R_U},  {"ProjectService/Update", R_A | R_U},
-    {"ProjectService/Delete", R_A | R_U},  {"TaskService/Create", R_A | R_U},
-    {"TaskService/Update", R_A | R_U},     {"TaskService/Delete", R_A | R_U},
-    {"JobService/Submit", R_A | R_U},      {"JobService/SubmitBatch", R_A | R_U},
-    {"JobService/Cancel", R_A | R_U},      {"JobService/Retry", R_A | R_U},
-    {"JobService/Remove", R_A | R_U},      {"JobService/SetPriority", R_A | R_U},
-    {"SweepService/Update", R_A | R_U},    {"QueueService/Fetch", R_A | R_W},
-    {"QueueService/Heartbeat", R_A | R_W}, {"QueueService/Complete", R_A | R_W},
-    {"QueueService/Release", R_A | R_W},   {"QueueService/CompleteBatch", R_A | R_W},
-    {"QueueService/Clear", R_A},           {"QueueService/Pop", R_A},
-    {"WorkerService/Join", R_A | R_W},     {"WorkerService/Leave", R_A | R_W},
-    {"WorkerService/Drain", R_A},          {"JobService/Log", R_A | R_U | R_R},
+    {"ProjectService/Create", R_A | R_U},
+    {"ProjectService/Update", R_A | R_U},
+    {"ProjectService/Delete", R_A | R_U},
+    {"TaskService/Create", R_A | R_U},
+    {"TaskService/Update", R_A | R_U},
+    {"TaskService/Delete", R_A | R_U},
+    {"JobService/Submit", R_A | R_U},
+    {"JobService/SubmitBatch", R_A | R_U},
+    {"JobService/Cancel", R_A | R_U},
+    {"JobService/Retry", R_A | R_U},
+    {"JobService/Remove", R_A | R_U},
+    {"JobService/SetPriority", R_A | R_U},
+    {"SweepService/Update", R_A | R_U},
+    {"QueueService/Fetch", R_A | R_W},
+    {"QueueService/Heartbeat", R_A | R_W},
+    {"QueueService/Complete", R_A | R_W},
+    {"QueueService/Release", R_A | R_W},
+    {"QueueService/CompleteBatch", R_A | R_W},
+    {"QueueService/Clear", R_A},
+    {"QueueService/Pop", R_A},
+    {"WorkerService/Join", R_A | R_W},
+    {"WorkerService/Leave", R_A | R_W},
+    {"WorkerService/Drain", R_A},
+    {"JobService/Log", R_A | R_U | R_R},
+    {"JobService/History", R_A | R_U | R_R},
 };
 
 const char *tokens_name(int64_t slot)
@@ -195,6 +208,8 @@ static bool scope_denied(const driver *d, const mtoken *t, const char *method,
 		return job_denied(d, t, ((const Whatsnext__V1__SetPriorityRequest *)msg)->id);
 	if (strcmp(method, "JobService/Log") == 0)
 		return job_denied(d, t, ((const Whatsnext__V1__LogRequest *)msg)->id);
+	if (strcmp(method, "JobService/History") == 0)
+		return job_denied(d, t, ((const Whatsnext__V1__HistoryRequest *)msg)->id);
 	if (strncmp(method, "JobService/", 11) == 0)
 		return job_denied(d, t, ((const Whatsnext__V1__JobIdRequest *)msg)->id);
 	return false;

@@ -44,6 +44,7 @@
 	X(OP_TOKEN_REVOKE, "token-revoke")                                                         \
 	X(OP_LOG, "log")                                                                           \
 	X(OP_WAIT, "wait")                                                                         \
+	X(OP_HISTORY, "history")                                                                   \
 	X(OP_AS, "as")
 
 #define OP_ENUM(k, n) k,

@@ -466,6 +466,9 @@ static void render_msg(lines *l, const char *path, const ProtobufCMessage *msg)
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		if (restart_skips(msg, f))
 			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)msg + f->quantifier_offset) != f->id)
+			continue; /* a member of a oneof that holds another */
 		char sub[400];
 		const char *base = (const char *)msg + f->offset;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
