@@ -86,6 +86,11 @@ w2=$!
 
 say "the output of the sweep's first job, live, until it ends"
 run wnctl job log -f "$sweep"
+
+say "waiting for the whole sweep (a long poll on the server, no polling loop)"
+rc=0
+run wnctl job wait --sweep "$sweep" || rc=$?
+echo "(exit $rc: 0 when every job completed, 9 when some did not: the lr=1 runs diverge on purpose)"
 wait "$w1" "$w2"
 echo "both workers ran the queue dry and exited; a few of their log lines:"
 grep -hE "started|finished" "$tmp/w1.log" "$tmp/w2.log" | head -n 6
