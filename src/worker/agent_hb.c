@@ -211,6 +211,25 @@ static void hb_send(wn_agent *a, size_t n)
 	free(errmsg);
 }
 
+/* hb_output_due tells (lock held) whether a running job has output the
+ * server has not, and output_ms passed since the last heartbeat (at last);
+ * else *wait_ms is how long until it is worth looking again. */
+static bool hb_output_due(wn_agent *a, int64_t last, int64_t *wait_ms)
+{
+	int64_t every = a->cfg->output_ms, now = wn_mono_ms();
+	if (every <= 0)
+		return false;
+	if (now < last + every) {
+		*wait_ms = last + every - now;
+		return false;
+	}
+	for (agent_job *j = a->jobs; j != NULL; j = j->next)
+		if (j->holding && !j->lost && j->out != NULL && wn_outship_behind(j->out) > 0)
+			return true;
+	*wait_ms = every;
+	return false;
+}
+
 void *wn_agent_hb_main(void *arg)
 {
 	wn_agent *a = arg;
@@ -230,9 +249,11 @@ void *wn_agent_hb_main(void *arg)
 			had = true;
 			last = wn_mono_ms();
 		}
-		int64_t due = last + hb_interval(a, n, lease);
-		if (wn_mono_ms() < due && !a->hb_soon) {
-			wn_agent_timedwait(a, due - wn_mono_ms());
+		int64_t due = last + hb_interval(a, n, lease), look = INT64_MAX;
+		if (wn_mono_ms() < due && !a->hb_soon &&
+		    !(n > 0 && hb_output_due(a, last, &look))) {
+			int64_t wait = due - wn_mono_ms();
+			wn_agent_timedwait(a, n > 0 && look < wait ? look : wait);
 			continue;
 		}
 		a->hb_soon = false;

@@ -37,6 +37,8 @@ static const wn_conf_key wconfig_keys[] = {
      "how long one fetch waits on the server for a job"},
     {"heartbeat_ms", WN_CONF_T_INT, TOP(heartbeat_ms), "0", 0, 600000, 0, NULL,
      "interval of lease heartbeats; 0 = a third of the server's lease"},
+    {"output_ms", WN_CONF_T_INT, TOP(output_ms), "2000", 0, 600000, 0, NULL,
+     "a running job's new output goes to the server within this long; 0 = with heartbeats"},
     {"kill_grace_s", WN_CONF_T_INT, TOP(kill_grace_s), "10", 0, 3600, 0, NULL,
      "seconds between SIGTERM and SIGKILL when a job is stopped"},
     {"tail_bytes", WN_CONF_T_INT, TOP(tail_bytes), "4096", 0, 65536, 0, NULL,

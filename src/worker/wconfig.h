@@ -35,6 +35,7 @@ typedef struct wn_wconfig {
 	char *log_dir; /* absolute once loaded */
 	int64_t fetch_wait_ms;
 	int64_t heartbeat_ms; /* 0: a third of the lease */
+	int64_t output_ms;    /* new output shipped within this long; 0: with heartbeats */
 	int64_t kill_grace_s;
 	int64_t tail_bytes;
 	int64_t rpc_timeout_ms;

@@ -3,14 +3,17 @@
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
 # output_setup COMMAND: project p, task t running COMMAND (a YAML flow
-# sequence), a worker config w.yaml that heartbeats every 200 ms.
+# sequence), a worker config w.yaml that ships new output within 200 ms
+# (output_ms), while its heartbeats are ten minutes apart: what reaches the
+# server sooner came with output_ms.
 output_setup() {
 	wnctl project create p >/dev/null
 	wnctl task create p t >/dev/null
 	{
 		worker_head
 		cat <<EOF
-heartbeat_ms: 200
+heartbeat_ms: 600000
+output_ms: 200
 tasks:
   t:
     command: $1
