@@ -174,4 +174,15 @@ print((f(1,b"q")+f(2,b"w9")+f(3,60000)).hex())')
 	expect_eq "$(cat w1.out.rc) $(cat w2.out.rc)" "0 0" "exits of the waits"
 	expect_exit 0 wnctl job wait "$h" --timeout 10s
 	worker_wait "$WORKER_PID"
+	# more ids than one Wait names (1000): wnctl asks in turn and adds up
+	wnctl project create r >/dev/null
+	wnctl task create r t >/dev/null
+	local ids
+	ids=$(seq 1001 | sed 's/.*/{}/' | wnctl job batch - --project r --task t | tr '\n' ' ')
+	# shellcheck disable=SC2086 # one argument per id
+	expect_exit 10 wnctl job wait $ids --timeout 0
+	expect_eq "$WN_OUT" "1001 jobs: 1001 pending" "1001 ids"
+	wnctl queue clear r >/dev/null
+	# shellcheck disable=SC2086
+	expect_exit 4 wnctl job wait $ids
 }
