@@ -237,6 +237,40 @@ TEST(wait_sweep_and_project)
 	reset();
 }
 
+TEST(wait_removals_keep_what_had_ended)
+{
+	wn_engine *e = open_engine(0, 0);
+	uint64_t ids[2] = {wn_fixture_submit(e, "p", "t", 0), wn_fixture_submit(e, "p", "t", 0)};
+	uint32_t att = 0;
+	uint64_t a = wn_fixture_fetch(e, "p", "w1", &att);
+	CHECK_EQ_INT(a, ids[0]);
+	CHECK_EQ_INT(wn_fixture_complete(e, a, att, true), 0);
+	park_ids(e, 0, ids, 2, 30000);
+	Whatsnext__V1__JobIdRequest jr = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	jr.id = ids[0]; /* completed, then removed: it stays completed for the wait */
+	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &jr.base, NULL, NULL), 0);
+	CHECK_EQ_INT(got[0].n, 0);
+	/* the project deleted with the other job pending: ended, as removed */
+	WaitRq pq = WHATSNEXT__V1__WAIT_REQUEST__INIT;
+	pq.project = "p";
+	pq.wait_ms = 30000;
+	WaitRs *r = NULL;
+	bool parked = false;
+	CHECK_EQ_INT(wait_on(e, 1, &pq, &r, &parked), 0);
+	CHECK(parked);
+	Whatsnext__V1__DeleteProjectRequest dr = WHATSNEXT__V1__DELETE_PROJECT_REQUEST__INIT;
+	dr.name = "p";
+	dr.force = true;
+	CHECK_EQ_INT(call(e, M("ProjectService", "Delete"), &dr.base, NULL, NULL), 0);
+	CHECK(got[0].n == 1 && got[1].n == 1);
+	r = got[0].reply;
+	CHECK(r->done && r->total == 2 && r->completed == 1 && r->removed == 1 && r->pending == 0);
+	r = got[1].reply;
+	CHECK(r->done && r->total == 0 && r->removed == 1);
+	wn_fixture_close(e);
+	reset();
+}
+
 TEST(wait_closed_connection_and_shutdown)
 {
 	wn_engine *e = open_engine(0, 0);
