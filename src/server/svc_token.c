@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "engine_state.h"
 #include "queue.h"
+#include "watch.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -79,6 +80,7 @@ int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	/* a worker's fetch waiting since before gets no job: its next call is
 	 * refused */
 	wn_queue_waiters_of(c, wn_auth_acts_as, tok);
+	wn_watch_revoked(c, rq->name); /* and its waits end, refused */
 	*out = &t->base;
 	return WN_OK;
 }

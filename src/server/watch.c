@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct wn_watch {
 	size_t nids;
 	uint64_t sweep;
 	char *project;
+	char *caller;   /* the token it came with (NULL: the server has none) */
 	uint64_t epoch; /* the last event that reached it */
 	struct wn_watch *prev, *next;
 };
@@ -143,9 +145,11 @@ static void watch_index(wn_engine *e, struct wn_watch *w)
 		list_add(list_of(e->w.by_project, 0, w->project, true), w);
 }
 
-/* watch_end takes w out of every list and frees it; reply NULL: its
- * connection is gone, its slot is freed without a reply. */
-static void watch_end(struct call *c, struct wn_watch *w, const ProtobufCMessage *reply)
+/* watch_end takes w out of every list and frees it, answering reply, or the
+ * error code with msg (code 0 and reply NULL: its connection is gone, its slot
+ * is freed without a reply). */
+static void watch_end(struct call *c, struct wn_watch *w, const ProtobufCMessage *reply, int code,
+                      const char *msg)
 {
 	wn_engine *e = c->e;
 	for (size_t i = 0; i < w->nids; i++)
@@ -168,14 +172,15 @@ static void watch_end(struct call *c, struct wn_watch *w, const ProtobufCMessage
 	 * kept for it (wn_call_answer's), the reply goes to its slot */
 	struct delivery *d = wn_xcalloc(1, sizeof(*d));
 	d->slot = w->pk.slot;
-	if (reply != NULL)
-		d->buf = wn_engine_pack_response(w->pk.reqid, 0, NULL, reply, &d->len);
+	if (reply != NULL || code != 0)
+		d->buf = wn_engine_pack_response(w->pk.reqid, code, msg, reply, &d->len);
 	d->next = c->deliveries;
 	c->deliveries = d;
 	if (w->arg_free != NULL)
 		w->arg_free(w->arg);
 	free(w->ids);
 	free(w->project);
+	free(w->caller);
 	free(w);
 }
 
@@ -212,6 +217,8 @@ int wn_watch_park(struct call *c, const struct wn_watch_spec *spec)
 	w->sweep = spec->sweep;
 	if (spec->project != NULL && spec->project[0] != '\0')
 		w->project = wn_xstrdup(spec->project);
+	if (c->caller != NULL)
+		w->caller = wn_xstrdup(c->caller);
 	w->prev = e->w.tail;
 	if (e->w.tail != NULL)
 		e->w.tail->next = w;
@@ -261,7 +268,7 @@ static void watch_fire(struct call *c, struct watch_list *const *ls, unsigned ev
 	for (size_t i = 0; i < n; i++) {
 		const ProtobufCMessage *reply = v[i]->fn(c, v[i]->arg, ev);
 		if (reply != NULL)
-			watch_end(c, v[i], reply);
+			watch_end(c, v[i], reply, 0, NULL);
 	}
 }
 
@@ -301,7 +308,7 @@ static void watch_final(struct call *c, struct wn_watch *w, enum wn_watch_why wh
 	const ProtobufCMessage *reply = w->fn(c, w->arg, &ev);
 	if (reply == NULL) /* a function that breaks its contract: the request still ends */
 		wn_error("a parked request had no answer at its end; its connection gets none");
-	watch_end(c, w, reply);
+	watch_end(c, w, reply, 0, NULL);
 }
 
 int64_t wn_watch_due(struct call *c, int64_t now, int64_t next)
@@ -326,7 +333,19 @@ void wn_watch_drop(struct call *c, const uint32_t *closed, size_t n)
 		for (size_t i = 0; i < n && !gone; i++)
 			gone = w->pk.conn != 0 && w->pk.conn == closed[i];
 		if (gone)
-			watch_end(c, w, NULL);
+			watch_end(c, w, NULL, 0, NULL);
+		w = next;
+	}
+}
+
+void wn_watch_revoked(struct call *c, const char *token)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), "token %.128s was revoked while this request waited", token);
+	for (struct wn_watch *w = c->e->w.head; w != NULL;) {
+		struct wn_watch *next = w->next;
+		if (w->caller != NULL && strcmp(w->caller, token) == 0)
+			watch_end(c, w, NULL, wn_err_to_code(WN_EAUTH), msg);
 		w = next;
 	}
 }

@@ -91,6 +91,9 @@ int64_t wn_watch_due(struct call *c, int64_t now, int64_t next);
 /* wn_watch_drop drops the watches of the n connections closed, without a
  * reply. */
 void wn_watch_drop(struct call *c, const uint32_t *closed, size_t n);
+/* wn_watch_revoked ends the watches parked under token (revoked just now)
+ * with UNAUTHENTICATED: what they wait for is no longer theirs to learn. */
+void wn_watch_revoked(struct call *c, const char *token);
 /* wn_watch_release_all answers every watch and parks no more (shutting down). */
 void wn_watch_release_all(struct call *c);
 

@@ -23,6 +23,7 @@ typedef Whatsnext__V1__WaitResponse WaitRs;
 static struct {
 	int n;         /* deliveries */
 	bool dropped;  /* freed without a reply */
+	int code;      /* the last reply's code */
 	WaitRs *reply; /* the last one */
 } got[NSLOTS];
 static int slots[NSLOTS]; /* slot i is &slots[i], on connection i + 1 (or conn_of) */
@@ -41,7 +42,11 @@ static void capture(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t se
 	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, len, buf);
 	free(buf);
 	CHECK(r != NULL);
-	CHECK_EQ_INT(r->code, 0);
+	got[i].code = r->code;
+	if (r->code != 0) {
+		whatsnext__v1__response__free_unpacked(r, NULL);
+		return;
+	}
 	if (got[i].reply != NULL)
 		whatsnext__v1__wait_response__free_unpacked(got[i].reply, NULL);
 	got[i].reply = whatsnext__v1__wait_response__unpack(NULL, r->body.len, r->body.data);
@@ -89,6 +94,7 @@ static int wait_on(wn_engine *e, int i, const WaitRq *rq, WaitRs **out, bool *pa
 	Whatsnext__V1__Request env = WHATSNEXT__V1__REQUEST__INIT;
 	env.id = reqid++;
 	env.method = M("JobService", "Wait");
+	env.token = (char *)wn_fixture_token;
 	size_t bl, len;
 	env.body.data = wn_message_pack(&rq->base, &bl);
 	env.body.len = bl;
@@ -267,6 +273,48 @@ TEST(wait_removals_keep_what_had_ended)
 	CHECK(r->done && r->total == 2 && r->completed == 1 && r->removed == 1 && r->pending == 0);
 	r = got[1].reply;
 	CHECK(r->done && r->total == 0 && r->removed == 1);
+	wn_fixture_close(e);
+	reset();
+}
+
+static char *make_token(wn_engine *e, const char *name, int role)
+{
+	Whatsnext__V1__Token t = WHATSNEXT__V1__TOKEN__INIT;
+	t.name = (char *)name;
+	t.role = role;
+	Whatsnext__V1__CreateTokenRequest rq = WHATSNEXT__V1__CREATE_TOKEN_REQUEST__INIT;
+	rq.token = &t;
+	Whatsnext__V1__CreateTokenResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("TokenService", "Create"), &rq.base,
+	                  &whatsnext__v1__create_token_response__descriptor, (void **)&r),
+	             0);
+	char *s = strdup(r->secret);
+	whatsnext__v1__create_token_response__free_unpacked(r, NULL);
+	return s;
+}
+
+TEST(wait_of_a_revoked_token_is_refused)
+{
+	wn_engine *e = open_engine(0, 0);
+	uint64_t id = wn_fixture_submit(e, "p", "t", 0);
+	char *root = make_token(e, "root", WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN);
+	wn_fixture_token = root;
+	char *bob = make_token(e, "bob", WHATSNEXT__V1__TOKEN_ROLE__ROLE_READER);
+	wn_fixture_token = bob;
+	park_ids(e, 0, &id, 1, 30000);
+	wn_fixture_token = root;
+	park_ids(e, 1, &id, 1, 30000);
+	Whatsnext__V1__RevokeTokenRequest rv = WHATSNEXT__V1__REVOKE_TOKEN_REQUEST__INIT;
+	rv.name = "bob";
+	CHECK_EQ_INT(call(e, M("TokenService", "Revoke"), &rv.base, NULL, NULL), 0);
+	CHECK_EQ_INT(got[0].n, 1);
+	CHECK_EQ_INT(got[0].code, WHATSNEXT__V1__CODE__UNAUTHENTICATED);
+	CHECK_EQ_INT(got[1].n, 0); /* root's wait goes on */
+	cancel(e, id);
+	CHECK(got[1].n == 1 && got[1].code == 0 && got[1].reply->done);
+	wn_fixture_token = NULL;
+	free(root);
+	free(bob);
 	wn_fixture_close(e);
 	reset();
 }
