@@ -48,6 +48,20 @@ EOF
 	expect_eq "$hist" "step:1.0,2.0,3.0 loss:0.8,0.7,0.6 acc:0.875 converged:0.001" "history"
 	expect_contains "$(wnctl job history "$id")" "loss"
 	[ -f "$WN_TMP/logs/p/t/$id.1.results" ] || fail "no results file beside the log"
+	# the history record is one wnd --check knows, and removing the job
+	# takes it along
+	wn_stop
+	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/data"
+	expect_contains "$WN_OUT" ": clean" "wnd --check after results"
+	expect_contains "$("$WN_BIN/wnstore" "$WN_TMP/data" list r/ 2>&1)" "r/$id" "the history's key"
+	wn_start
+	wnctl job remove "$id" >/dev/null
+	expect_fail wnctl job history "$id"
+	wn_stop
+	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/data"
+	expect_contains "$WN_OUT" ": clean" "wnd --check after the job's removal"
+	expect_not_contains "$("$WN_BIN/wnstore" "$WN_TMP/data" list 2>&1)" "r/$id" \
+		"keys after the job's removal"
 }
 
 test_results_while_running() {
