@@ -310,6 +310,60 @@ static Whatsnext__V1__JobProgress *progress(const driver *d, int64_t sym, uint64
 	return pg;
 }
 
+/* artifacts_of lists in rq the files of mask, as the worker would (stored:
+ * it uploaded them; the server decides). */
+static void artifacts_of(Whatsnext__V1__CompleteRequest *rq, int64_t mask)
+{
+	rq->artifacts = pool_alloc((MODEL_NART + 1) * sizeof(*rq->artifacts));
+	for (int k = 0; k < MODEL_NART; k++) {
+		if (!(mask & (1 << k)))
+			continue;
+		Whatsnext__V1__Artifact *a = pool_alloc(sizeof(*a));
+		whatsnext__v1__artifact__init(a);
+		a->path = (char *)model_art_path(k);
+		a->size = model_art_size(rq->job_id, rq->attempt, k);
+		a->sha256 = pool_alloc(65);
+		model_art_sha(rq->job_id, rq->attempt, k, a->sha256);
+		a->stored = true;
+		rq->artifacts[rq->n_artifacts++] = a;
+	}
+}
+
+/* build_artifact: an upload of a run's file a[1] in one chunk (a[2]: 1 a
+ * wrong sha256, 2 a path out of the working directory, 3 another attempt)
+ * or a read of it from an offset (a[3]) of at most a[4] bytes. */
+static ProtobufCMessage *build_artifact(const driver *d, const op *o)
+{
+	const int64_t *a = o->a;
+	int idx = (int)(a[1] % MODEL_NART);
+	if (o->kind == OP_AGET) {
+		Whatsnext__V1__GetArtifactRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__get_artifact_request__init(rq);
+		rq->job_id = job_id(d, a[0]);
+		rq->path = (char *)model_art_path(idx);
+		rq->offset = (uint64_t)a[3];
+		rq->max_bytes = (uint32_t)a[4];
+		return &rq->base;
+	}
+	Whatsnext__V1__PutArtifactRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__put_artifact_request__init(rq);
+	rq->worker = (char *)worker_for(d, 100, a[0]);
+	rq->job_id = job_id(d, a[0]);
+	rq->attempt = attempt_of(d, a[0], a[2] == 3 ? 2 : 0);
+	rq->path = a[2] == 2 ? "../escape" : (char *)model_art_path(idx);
+	uint32_t att = attempt_of(d, a[0], 0);
+	rq->size = model_art_size(rq->job_id, att, idx);
+	rq->sha256 = pool_alloc(65);
+	model_art_sha(rq->job_id, att, idx, rq->sha256);
+	if (a[2] == 1)
+		rq->sha256[0] = rq->sha256[0] == 'a' ? 'b' : 'a';
+	rq->data.len = (size_t)rq->size;
+	rq->data.data = pool_alloc(rq->data.len + 1);
+	for (size_t i = 0; i < rq->data.len; i++)
+		rq->data.data[i] = model_art_byte(rq->job_id, att, idx, i);
+	return &rq->base;
+}
+
 static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
 {
 	Whatsnext__V1__CompleteRequest *rq = pool_alloc(sizeof(*rq));
@@ -326,7 +380,9 @@ static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
 	rq->external_id = a[7] == 2   ? text(4, "", 0)
 	                  : a[7] == 1 ? pool_printf("slurm-%lld", (long long)a[0])
 	                              : "";
-	rq->brief = a[8] != 0;
+	rq->brief = (a[8] & 1) != 0;
+	if (a[8] > 1) /* the files of the run listed, a[8] >> 1 a mask of them */
+		artifacts_of(rq, a[8] >> 1);
 	if (a[10] != 0)
 		rq->progress = progress(d, a[0], rq->job_id, rq->attempt, a[10]);
 	if (a[9] != 0) {
@@ -637,6 +693,8 @@ static const char *const op_methods[OP_NKINDS] = {
     [OP_LOG] = "JobService/Log",
     [OP_WAIT] = "JobService/Wait",
     [OP_HISTORY] = "JobService/History",
+    [OP_APUT] = "QueueService/PutArtifact",
+    [OP_AGET] = "JobService/GetArtifact",
 };
 
 int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg)
@@ -699,6 +757,10 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 		*msg = &rq->base;
 		break;
 	}
+	case OP_APUT:
+	case OP_AGET:
+		*msg = build_artifact(d, o);
+		break;
 	case OP_LOG: {
 		/* a job's output from an offset; a[3]: a bad max_bytes or wait_ms */
 		Whatsnext__V1__LogRequest *rq = pool_alloc(sizeof(*rq));

@@ -231,6 +231,9 @@ int compare_job(model *m, const model_job *j, const Whatsnext__V1__Job *g, int w
 	FIELD(str_eq(g->output_tail, j->output_tail), "output of %zu bytes", strlen(g->output_tail),
 	      strlen(j->output_tail));
 	FIELD(model_results_same(j, g), "%zu results", g->n_results, j->res_n);
+	char awhy[96];
+	if (model_art_check(j, g->artifacts, g->n_artifacts, awhy, sizeof(awhy)) != 0)
+		FAIL("%s: job %llu has %s", where, (unsigned long long)j->id, awhy);
 	FIELD(time_field(g->created_ms, j->created), "created_ms %lld", (long long)g->created_ms,
 	      (long long)j->created);
 	FIELD(time_field(g->started_ms, j->started), "started_ms %lld", (long long)g->started_ms,

@@ -194,6 +194,10 @@ static int stats_check(model *m, const snap_entry *e)
 				     s->project, (unsigned long long)v[st - 1],
 				     model_status_name(st),
 				     (unsigned long long)model_project_count(m, s->project, st));
+		if (s->artifact_bytes != model_art_bytes(m, s->project))
+			FAIL("%s: %s stores %llu bytes of artifacts; the model %llu", e->label,
+			     s->project, (unsigned long long)s->artifact_bytes,
+			     (unsigned long long)model_art_bytes(m, s->project));
 	}
 	return 0;
 }

@@ -206,7 +206,7 @@ static void gen_complete(driver *d, uint64_t *r, op *o)
 	o->a[5] = chance(r, 2) ? 2 : pick(r, 2);
 	o->a[6] = chance(r, 3) ? 2 : pick(r, 2);
 	o->a[7] = chance(r, 2) ? 2 : pick(r, 2);
-	o->a[8] = chance(r, 30);
+	o->a[8] = chance(r, 30) + (chance(r, 40) ? 0 : 2 * (1 + pick(r, 15)));
 	o->a[9] = chance(r, 70) ? 0 : chance(r, 85) ? 1 : 2;
 	o->a[10] = out_variant(r);
 }
@@ -243,6 +243,12 @@ static void gen_job_ops(driver *d, uint64_t *r, op *o)
 	case OP_HISTORY:
 		o->a[0] = sym(d, r, chance(r, 70) ? is_reporting : is_live);
 		break;
+	case OP_AGET:
+		o->a[0] = sym(d, r, is_live);
+		o->a[1] = pick(r, MODEL_NART);
+		o->a[3] = chance(r, 50) ? 0 : pick(r, 1400);
+		o->a[4] = chance(r, 50) ? 0 : 1 + pick(r, 600);
+		break;
 	case OP_LOG:
 		o->a[0] = sym(d, r, is_live);
 		o->a[1] = chance(r, 50) ? 0 : pick(r, 12000);
@@ -273,6 +279,11 @@ static void gen_queue_ops(driver *d, uint64_t *r, op *o)
 		break;
 	case OP_COMPLETE:
 		gen_complete(d, r, o);
+		break;
+	case OP_APUT:
+		o->a[0] = sym(d, r, chance(r, 10) ? is_live : is_running);
+		o->a[1] = pick(r, MODEL_NART);
+		o->a[2] = chance(r, 85) ? 0 : 1 + pick(r, 3);
 		break;
 	case OP_COMPLETE_BATCH:
 		o->a[0] = pick(r, 5);
@@ -400,6 +411,7 @@ static const struct {
     {OP_LEAVE, 1},        {OP_DRAIN, 1},     {OP_SWEEP_UPDATE, 2}, {OP_RESEND, 4},
     {OP_ADVANCE, 5},      {OP_RESTART, 2},   {OP_CHECK, 1},        {OP_TOKEN_CREATE, 2},
     {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_WAIT, 3},         {OP_HISTORY, 3},
+    {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_APUT, 6},         {OP_AGET, 4},
 };
 
 /* weight returns the weight of kind i in the run's profile. */

@@ -675,6 +675,10 @@ int model_exec(model *m, const model_call *c)
 		rv = model_exec_log(m, c);
 	else if (strcmp(c->method, "JobService/History") == 0)
 		rv = model_exec_history(m, c);
+	else if (strcmp(c->method, "JobService/GetArtifact") == 0)
+		rv = model_exec_get_artifact(m, c);
+	else if (strcmp(c->method, "QueueService/PutArtifact") == 0)
+		rv = model_exec_put_artifact(m, c);
 	else if (strncmp(c->method, "JobService/", 11) == 0 ||
 	         strncmp(c->method, "SweepService/", 13) == 0)
 		rv = model_exec_job(m, c);

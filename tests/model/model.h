@@ -31,6 +31,7 @@
 #define MODEL_RES_MAX 4 /* results a job keeps in the model */
 #define MODEL_NRES    6 /* task resource variants */
 #define MODEL_NCAP    5 /* worker capacity variants */
+#define MODEL_NART    4 /* files a run makes (model_artifacts.c) */
 
 enum { ST_NONE = 0, ST_PENDING, ST_RUNNING, ST_COMPLETED, ST_FAILED, ST_BLOCKED, ST_CANCELLED };
 enum { W_ACTIVE = 1, W_LOST = 2, W_GONE = 3 };
@@ -117,6 +118,13 @@ typedef struct model_job {
 	uint32_t hist_attempt;
 	size_t hist_n;
 	struct model_series *hist;
+	/* its artifacts: the attempt whose file k the server holds (0: none),
+	 * and the list of the last Complete (files, stored), of art_attempt */
+	uint32_t art_up[MODEL_NART];
+	size_t art_n;
+	int art_list[MODEL_NART];
+	bool art_stored[MODEL_NART];
+	uint32_t art_attempt;
 } model_job;
 
 /* The points of one key of a job's history. */
@@ -284,6 +292,20 @@ int model_exec_job(model *m, const model_call *c);
  * model_output_byte is byte off of the output a run of attempt of job id
  * prints, model_output_end how much of attempt's output j keeps. */
 int model_exec_log(model *m, const model_call *c);
+/* Artifacts (model_artifacts.c): PutArtifact and GetArtifact judged; what a
+ * Complete does to j's; the path, size, bytes and sha256 of file idx a run
+ * of attempt of job id makes; the bytes stored for project; j's list against
+ * a reply's (-1 with why). */
+int model_exec_put_artifact(model *m, const model_call *c);
+int model_exec_get_artifact(model *m, const model_call *c);
+void model_art_completed(model_job *j, const Whatsnext__V1__CompleteRequest *rq);
+const char *model_art_path(int idx);
+uint64_t model_art_size(uint64_t id, uint32_t attempt, int idx);
+uint8_t model_art_byte(uint64_t id, uint32_t attempt, int idx, uint64_t off);
+void model_art_sha(uint64_t id, uint32_t attempt, int idx, char hex[65]);
+uint64_t model_art_bytes(const model *m, const char *project);
+int model_art_check(const model_job *j, Whatsnext__V1__Artifact *const *v, size_t n, char *why,
+                    size_t len);
 void model_output_apply(model_job *j, const Whatsnext__V1__JobProgress *pg);
 void model_output_completed(model_job *j, uint32_t attempt);
 uint8_t model_output_byte(uint64_t id, uint32_t attempt, uint64_t off);

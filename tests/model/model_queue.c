@@ -235,6 +235,7 @@ static void complete_apply(model *m, const Whatsnext__V1__CompleteRequest *rq, m
                            bool cancelled)
 {
 	model_task *t = model_task_get(m, j->project, j->task);
+	model_art_completed(j, rq);
 	model_output_completed(j, rq->attempt);
 	if (rq->progress != NULL) {
 		model_output_apply(j, rq->progress);

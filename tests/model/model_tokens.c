@@ -63,6 +63,8 @@ static const struct {
     {"WorkerService/Drain", R_A},
     {"JobService/Log", R_A | R_U | R_R},
     {"JobService/History", R_A | R_U | R_R},
+    {"JobService/GetArtifact", R_A | R_U | R_R},
+    {"QueueService/PutArtifact", R_A | R_W},
 };
 
 const char *tokens_name(int64_t slot)
@@ -210,6 +212,10 @@ static bool scope_denied(const driver *d, const mtoken *t, const char *method,
 		return job_denied(d, t, ((const Whatsnext__V1__LogRequest *)msg)->id);
 	if (strcmp(method, "JobService/History") == 0)
 		return job_denied(d, t, ((const Whatsnext__V1__HistoryRequest *)msg)->id);
+	if (strcmp(method, "JobService/GetArtifact") == 0)
+		return job_denied(d, t, ((const Whatsnext__V1__GetArtifactRequest *)msg)->job_id);
+	if (strcmp(method, "QueueService/PutArtifact") == 0)
+		return job_denied(d, t, ((const Whatsnext__V1__PutArtifactRequest *)msg)->job_id);
 	if (strncmp(method, "JobService/", 11) == 0)
 		return job_denied(d, t, ((const Whatsnext__V1__JobIdRequest *)msg)->id);
 	return false;
@@ -245,6 +251,8 @@ static bool workers_denied(const mtoken *t, const char *method, const ProtobufCM
 	}
 	if (strcmp(method, "QueueService/Release") == 0)
 		return worker_denied(t, ((const Whatsnext__V1__ReleaseRequest *)msg)->worker);
+	if (strcmp(method, "QueueService/PutArtifact") == 0)
+		return worker_denied(t, ((const Whatsnext__V1__PutArtifactRequest *)msg)->worker);
 	if (strcmp(method, "WorkerService/Join") == 0) {
 		const Whatsnext__V1__Worker *w = ((const Whatsnext__V1__JoinRequest *)msg)->worker;
 		return w != NULL && worker_denied(t, w->name);

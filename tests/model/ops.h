@@ -45,6 +45,8 @@
 	X(OP_LOG, "log")                                                                           \
 	X(OP_WAIT, "wait")                                                                         \
 	X(OP_HISTORY, "history")                                                                   \
+	X(OP_APUT, "artifact-put")                                                                 \
+	X(OP_AGET, "artifact-get")                                                                 \
 	X(OP_AS, "as")
 
 #define OP_ENUM(k, n) k,
