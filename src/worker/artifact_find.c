@@ -142,8 +142,8 @@ struct finder {
 	wn_map *seen; /* paths recorded */
 	size_t visited;
 	size_t nmatched; /* paths recorded (notes of whole globs aside) */
-	uint64_t more; /* files of the current glob past max_files */
-	bool stopped;  /* WN_ARTIFACTS_VISIT_MAX reached */
+	uint64_t more;   /* files of the current glob past max_files */
+	bool stopped;    /* WN_ARTIFACTS_VISIT_MAX reached */
 };
 
 static wn_artifact *list_add(wn_artifact_list *l, const char *path, const char *note)
@@ -377,6 +377,7 @@ static char **glob_split(const char *g, size_t *n)
 		size_t l = strcspn(p, "/");
 		if (l == 2 && p[0] == '.' && p[1] == '.') {
 			names_free(v, *n);
+			*n = 0;
 			return NULL;
 		}
 		if (l > 0 && !(l == 1 && p[0] == '.'))
