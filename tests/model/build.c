@@ -580,6 +580,8 @@ static ProtobufCMessage *build_job_id(const driver *d, const op *o)
 
 static ProtobufCMessage *build_queue_misc(const driver *d, const op *o)
 {
+	if (o->kind == OP_APUT || o->kind == OP_AGET)
+		return build_artifact(d, o);
 	if (o->kind == OP_RELEASE) {
 		Whatsnext__V1__ReleaseRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__release_request__init(rq);
@@ -757,10 +759,6 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 		*msg = &rq->base;
 		break;
 	}
-	case OP_APUT:
-	case OP_AGET:
-		*msg = build_artifact(d, o);
-		break;
 	case OP_LOG: {
 		/* a job's output from an offset; a[3]: a bad max_bytes or wait_ms */
 		Whatsnext__V1__LogRequest *rq = pool_alloc(sizeof(*rq));
