@@ -23,16 +23,16 @@ typedef struct wn_srvconf {
 	char *backup_dir;       /* backups only inside it, "" for anywhere */
 	char *log_level;        /* error, warn, info, debug */
 	int64_t max_parked;     /* fetches waiting for a job at once */
-	int64_t max_parked_per_conn;  /* ... on one connection */
-	int64_t output_max;     /* bytes of live output kept per job */
+	int64_t max_parked_per_conn;     /* ... on one connection */
+	int64_t output_max;              /* bytes of live output kept per job */
 	int64_t artifact_max_file_mb;    /* largest artifact stored */
 	int64_t artifact_max_project_mb; /* artifact bytes stored per project */
-	char *tls_cert;               /* tls+tcp: the server's certificate (PEM) */
-	char *tls_key;                /* tls+tcp: its private key (PEM) */
-	char *tls_client_ca;          /* CA of client certificates, "" for none */
-	bool tls_require_client_cert; /* refuse clients without a valid certificate */
-	bool insecure;                /* serve a network address without TLS or tokens */
-	int64_t max_connections;      /* 0: sized from RLIMIT_NOFILE */
+	char *tls_cert;                  /* tls+tcp: the server's certificate (PEM) */
+	char *tls_key;                   /* tls+tcp: its private key (PEM) */
+	char *tls_client_ca;             /* CA of client certificates, "" for none */
+	bool tls_require_client_cert;    /* refuse clients without a valid certificate */
+	bool insecure;                   /* serve a network address without TLS or tokens */
+	int64_t max_connections;         /* 0: sized from RLIMIT_NOFILE */
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
 	int64_t max_unauth_request; /* bytes of a request before one authenticated */

@@ -187,7 +187,7 @@ static bool find_room(struct finder *f, const char *rel)
 /* find_hash reads fd to its end into a SHA-256; the bytes read, or -1. */
 static int64_t find_hash(int fd, char hex[WN_DIGEST_HEX + 1])
 {
-	static __thread char buf[1 << 16];
+	char buf[1 << 14];
 	wn_digest *d = wn_digest_new();
 	int64_t total = 0;
 	for (;;) {

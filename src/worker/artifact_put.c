@@ -51,9 +51,8 @@ static int put_call(wn_agent *a, agent_job *j, const Whatsnext__V1__PutArtifactR
 
 /* put_file uploads artifact x (open as fd); returns false when the lease is
  * gone and no more uploads are worth trying. */
-static bool put_file(wn_agent *a, agent_job *j, wn_artifact *x, int fd)
+static bool put_file(wn_agent *a, agent_job *j, wn_artifact *x, int fd, uint8_t *buf)
 {
-	static __thread uint8_t buf[PUT_CHUNK];
 	Whatsnext__V1__PutArtifactRequest rq = WHATSNEXT__V1__PUT_ARTIFACT_REQUEST__INIT;
 	rq.worker = a->name;
 	rq.job_id = j->id;
@@ -97,6 +96,7 @@ static void put_all(wn_agent *a, agent_job *j, const char *workdir, wn_artifact_
 {
 	int root = open(workdir[0] ? workdir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	bool go_on = true;
+	uint8_t *buf = wn_xmalloc(PUT_CHUNK);
 	for (size_t i = 0; i < l->n; i++) {
 		wn_artifact *x = &l->v[i];
 		if (!x->upload)
@@ -107,9 +107,10 @@ static void put_all(wn_agent *a, agent_job *j, const char *workdir, wn_artifact_
 			                       !go_on ? "the lease was lost" : strerror(errno));
 			continue;
 		}
-		go_on = put_file(a, j, x, fd);
+		go_on = put_file(a, j, x, fd, buf);
 		close(fd);
 	}
+	free(buf);
 	if (root >= 0)
 		close(root);
 }
