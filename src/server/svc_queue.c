@@ -232,7 +232,8 @@ static int progress_apply(struct call *c, wn_batch *b, const Whatsnext__V1__Hear
 		if (j == NULL || j->attempt != pg->attempt ||
 		    (j->worker[0] != '\0' && strcmp(j->worker, rq->worker) != 0))
 			continue;
-		int rv = wn_output_apply(c, b, j, pg);
+		/* (no bytes: the output kept stays until the run has some) */
+		int rv = pg->output.len > 0 ? wn_output_apply(c, b, j, pg) : WN_OK;
 		if (rv == WN_OK)
 			rv = wn_results_apply(c, b, j, pg, false);
 		if (rv != WN_OK)

@@ -31,6 +31,8 @@ uint64_t model_output_end(const model_job *j, uint32_t attempt)
 
 void model_output_apply(model_job *j, const Whatsnext__V1__JobProgress *pg)
 {
+	if (pg->output.len == 0)
+		return; /* what is kept stays until the run has output */
 	if (j->out_attempt != j->attempt) {
 		j->out_attempt = j->attempt; /* an earlier attempt's goes */
 		j->out_len = 0;
