@@ -140,3 +140,21 @@ test_log_on_a_terminal_escapes_controls_and_keeps_utf8_whole() {
 	tr -d '\r' <tty.raw >tty.out
 	expect_eq "$(cat tty.out)" 'clear\x1b[2J café end' "what the terminal shows"
 }
+
+test_log_of_a_job_without_live_output_shows_its_tail() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id
+	id=$(wnctl job add p t)
+	# a worker that ships no output (as one before live output, or runai):
+	# only the completion's tail
+	wnctl queue fetch p --worker w9 >/dev/null
+	wnctl queue complete "$id" 1 --worker w9 --fail --exit-code 2 \
+		--output $'epoch 1\nloss=nan\n' >/dev/null
+	expect_eq "$(wnctl job log "$id")" $'epoch 1\nloss=nan' "job log"
+	local rc=0
+	wnctl job log -f "$id" >followed || rc=$?
+	expect_eq "$rc" 9 "exit code of job log -f for a failed job"
+	expect_eq "$(cat followed)" $'epoch 1\nloss=nan' "job log -f"
+}
