@@ -96,7 +96,8 @@ static int get(wn_engine *e, uint64_t id, const char *path, uint64_t off, uint32
 	*n = r ? r->data.len : 0;
 	*eof = r ? r->eof : false;
 	if (r != NULL) {
-		memcpy(buf, r->data.data, r->data.len);
+		if (r->data.len > 0)
+			memcpy(buf, r->data.data, r->data.len);
 		whatsnext__v1__get_artifact_response__free_unpacked(r, NULL);
 	}
 	return rc;
@@ -137,7 +138,7 @@ TEST(bad_uploads_change_nothing)
 	uint64_t id, got;
 	uint32_t att;
 	wn_engine *e = start(&cfg, &id, &att);
-	const char *data = "0123456789";
+	const char *data = "0123456789abcdef"; /* a file of its first 10 bytes */
 	/* out of order, past the size, a stale attempt, bad paths */
 	CHECK_EQ_INT(put(e, id, att, "a", data, 10, 4, 2, NULL), CODE(FAILED_PRECONDITION));
 	CHECK_EQ_INT(put(e, id, att, "a", data, 10, 8, 4, NULL), CODE(INVALID_ARGUMENT));
