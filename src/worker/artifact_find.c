@@ -315,7 +315,8 @@ static void find_entry(struct finder *f, int dirfd, const char *rel, const char 
 		}
 	} else if (last && S_ISREG(st.st_mode)) {
 		find_file(f, dirfd, name, path);
-	} else if (last && find_room(f, path)) {
+	} else if ((last || S_ISLNK(st.st_mode)) && find_room(f, path)) {
+		/* a link on the way (a directory elsewhere) is said too */
 		list_add(f->out, path,
 		         S_ISLNK(st.st_mode) ? "refused: a symbolic link (links are not followed)"
 		                             : "refused: not a regular file");

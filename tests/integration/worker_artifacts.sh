@@ -37,10 +37,11 @@ test_artifacts_listed_uploaded_fetched_and_freed() {
 tasks:
   t:
     command: [/bin/sh, -c, 'mkdir -p out/sub && head -c 2500000 /dev/urandom >out/model.bin &&
-              echo hi >out/sub/a.txt && ln -s /etc/passwd out/link && echo 1 >m-\$WN_JOB_ID.json']
+              echo hi >out/sub/a.txt && ln -s /etc/passwd out/link && echo 1 >m-\$WN_JOB_ID.json &&
+              ln -s /etc etc']
     workdir: "$WN_TMP/wd/{job.id}"
     artifacts:
-      paths: [out, "m-{job.id}.json", "missing-*.txt"]
+      paths: [out, "m-{job.id}.json", "missing-*.txt", "etc/*"]
       upload: true
 EOF
 	} >w.yaml
@@ -58,6 +59,8 @@ EOF
 	expect_eq "$(art_field "$id" "m-$id.json" "a[0]['stored']")" True "a templated path"
 	expect_contains "$(art_field "$id" out/link "a[0]['note']")" "symbolic link" "the link's note"
 	expect_eq "$(art_field "$id" "missing-*.txt" "a[0]['note']")" "no file matched"
+	expect_contains "$(art_field "$id" etc "a[0]['note']")" "symbolic link" "a link to a directory"
+	expect_eq "$(art_count "$id")" 6 "entries: 3 files, 2 links, 1 glob with no match"
 	local list
 	list=$(wnctl job artifacts "$id")
 	expect_contains "$list" "out/model.bin"
