@@ -9,10 +9,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How long one long-poll waits on the server. */
 #define LOG_WAIT_MS 30000
+/* -f: how long the server may be gone (restarting) before wnctl gives up. */
+#define LOG_LOST_MAX_MS (10 * 60 * 1000)
 
 enum { OPT_FOLLOW = 'f' };
 
@@ -115,6 +118,51 @@ static void log_notes(uint64_t id, const Whatsnext__V1__LogRequest *rq,
 	}
 }
 
+/* Following through a restart of the server. */
+struct log_lost {
+	int64_t since; /* when the server stopped answering (0: it answers) */
+	int backoff_ms;
+};
+
+/* log_call makes one Log call; with -f (lost not NULL), once the server has
+ * answered, a call that gets no answer (or UNAVAILABLE) is made again after
+ * a pause, for up to LOG_LOST_MAX_MS: reads from an offset can be repeated. */
+static Whatsnext__V1__LogResponse *log_call(wn_ctl *c, const Whatsnext__V1__LogRequest *rq,
+                                            struct log_lost *lost)
+{
+	for (;;) {
+		int code = 0;
+		Whatsnext__V1__LogResponse *r = wn_ctl_call_soft(
+		    c, WN_PATH_JOB_LOG, &rq->base, &whatsnext__v1__log_response__descriptor,
+		    (int)rq->wait_ms, &code, lost != NULL);
+		if (r != NULL) {
+			if (lost != NULL && lost->since != 0)
+				fprintf(stderr, "wnctl: the server answers again\n");
+			if (lost != NULL)
+				lost->since = 0;
+			return r;
+		}
+		if (lost == NULL || (code > 0 && code != WHATSNEXT__V1__CODE__UNAVAILABLE))
+			wn_ctl_die(c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(c));
+		int64_t now = wn_mono_ms();
+		if (lost->since == 0) {
+			lost->since = now;
+			lost->backoff_ms = 100;
+			fflush(stdout);
+			fprintf(stderr, "wnctl: lost the server (%s); still following\n",
+			        wn_ctl_call_error(c));
+		} else if (now - lost->since > LOG_LOST_MAX_MS) {
+			wn_ctl_die(c, WN_CTL_EXIT_UNREACHABLE,
+			           "no answer from the server for %d minutes: %s",
+			           LOG_LOST_MAX_MS / 60000, wn_ctl_call_error(c));
+		}
+		struct timespec ts = {lost->backoff_ms / 1000,
+		                      (long)(lost->backoff_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		lost->backoff_ms = lost->backoff_ms >= 1000 ? 2000 : lost->backoff_ms * 2;
+	}
+}
+
 /* log_exit is the exit code of a followed job in status st. */
 static int log_exit(int st)
 {
@@ -135,10 +183,12 @@ int wn_ctl_job_log(wn_ctl *c)
 	rq.id = wn_ctl_parse_id(c, "job id", args[0]);
 	rq.wait_ms = follow ? LOG_WAIT_MS : 0;
 	struct log_out o = {.tty = !wn_ctl_json(c) && isatty(STDOUT_FILENO)};
+	struct log_lost lost = {0};
+	bool answered = false;
 	for (;;) {
-		Whatsnext__V1__LogResponse *r =
-		    wn_ctl_call(c, WN_PATH_JOB_LOG, &rq.base,
-		                &whatsnext__v1__log_response__descriptor, (int)rq.wait_ms);
+		/* with -f, a server that answered once is waited for through a restart */
+		Whatsnext__V1__LogResponse *r = log_call(c, &rq, follow && answered ? &lost : NULL);
+		answered = true;
 		if (wn_ctl_json(c)) {
 			wn_ctl_print_message(&r->base);
 			fflush(stdout);

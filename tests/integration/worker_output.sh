@@ -107,6 +107,10 @@ test_log_survives_a_crash_of_wnd() {
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml --exit-when-empty
 	wait_until 20 "line 20 on the server" log_has_line "$id" "line 20"
+	# a follower waits through the crash and the restart
+	wnctl job log -f "$id" >followed.out 2>followed.err &
+	local follower=$!
+	wait_until 20 "the follower to print line 20" grep -qx "line 20" followed.out
 	wn_kill9
 	touch go1
 	# heartbeats fail while wnd is down: lines 21 to 30 wait on the worker
@@ -118,6 +122,10 @@ test_log_survives_a_crash_of_wnd() {
 	seq 1 40 | sed 's/^/line /' >expected
 	wnctl job log "$id" >got
 	cmp expected got || fail "the output kept differs from what the job printed"
+	local rc=0
+	wait "$follower" || rc=$?
+	expect_eq "$rc" 0 "exit code of the follower"
+	cmp expected followed.out || fail "the follower's output differs: $(cat followed.err)"
 	worker_wait "$WORKER_PID"
 }
 
