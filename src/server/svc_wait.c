@@ -19,12 +19,14 @@
 #define WAIT_GONE 0
 
 /* What a Wait waits for: the jobs by id (sorted, each once, with the
- * status each had last), or a sweep, or a project; the jobs removed before
- * they ended while it waited. */
+ * status each had last, and how many have each status: an event updates
+ * them in a step, whatever the number of jobs), or a sweep, or a project;
+ * the jobs removed before they ended while it waited. */
 struct wait_arg {
 	uint64_t *ids;
 	uint8_t *st;
 	size_t n;
+	uint64_t by_st[WN_NSTATUS]; /* of ids, by st (WAIT_GONE: removed) */
 	uint64_t sweep;
 	char *project;
 	uint64_t removed;
@@ -74,27 +76,37 @@ static void wait_add(Whatsnext__V1__WaitResponse *r, int st, uint64_t n)
 	r->total += n;
 }
 
+/* wait_counts is how many of the jobs a waits for have each status now
+ * (NULL: none, its sweep or project gone). */
+static const uint64_t *wait_counts(struct call *c, const struct wait_arg *a)
+{
+	if (a->sweep != 0) {
+		struct sweep *s = wn_engine_sweep(c->e, a->sweep);
+		return s != NULL ? s->counts : NULL;
+	}
+	if (a->project != NULL) {
+		struct project *p = wn_map_get_str(c->e->proj.byname, a->project);
+		return p != NULL ? p->counts : NULL;
+	}
+	return a->by_st;
+}
+
+/* wait_done tells whether every job a waits for has ended. */
+static bool wait_done(struct call *c, const struct wait_arg *a)
+{
+	const uint64_t *n = wait_counts(c, a);
+	return n == NULL || (n[PENDING] == 0 && n[RUNNING] == 0);
+}
+
 /* wait_reply counts what a waits for as it is now. */
 static Whatsnext__V1__WaitResponse *wait_reply(struct call *c, const struct wait_arg *a)
 {
 	Whatsnext__V1__WaitResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__wait_response__init(r);
-	const uint64_t *counts = NULL;
-	if (a->sweep != 0) {
-		struct sweep *s = wn_engine_sweep(c->e, a->sweep);
-		counts = s != NULL ? s->counts : NULL;
-	} else if (a->project != NULL) {
-		struct project *p = wn_map_get_str(c->e->proj.byname, a->project);
-		counts = p != NULL ? p->counts : NULL;
-	}
+	const uint64_t *counts = wait_counts(c, a);
 	for (int st = 1; counts != NULL && st < WN_NSTATUS; st++)
 		wait_add(r, st, counts[st]);
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->st[i] == WAIT_GONE)
-			r->total++;
-		else
-			wait_add(r, a->st[i], 1);
-	}
+	r->total += a->by_st[WAIT_GONE];
 	r->removed = a->removed;
 	r->done = r->pending == 0 && r->running == 0;
 	return r;
@@ -118,12 +130,16 @@ static void wait_note(struct wait_arg *a, const struct wn_watch_event *ev)
 	}
 	if (lo == a->n || a->ids[lo] != ev->job || a->st[lo] == WAIT_GONE)
 		return;
+	int to = a->st[lo];
 	if (ev->to != 0) {
-		a->st[lo] = (uint8_t)ev->to;
+		to = ev->to;
 	} else if (!wait_ended(a->st[lo])) {
-		a->st[lo] = WAIT_GONE;
+		to = WAIT_GONE;
 		a->removed++;
 	}
+	a->by_st[a->st[lo]]--;
+	a->by_st[to]++;
+	a->st[lo] = (uint8_t)to;
 }
 
 /* wait_event answers a parked Wait once everything it names has ended, or
@@ -134,10 +150,11 @@ static const ProtobufCMessage *wait_event(struct call *c, void *arg,
 	struct wait_arg *a = arg;
 	if (ev->why == WN_WATCH_STATUS)
 		wait_note(a, ev);
-	Whatsnext__V1__WaitResponse *r = wait_reply(c, a);
-	if (r->done || ev->why == WN_WATCH_DEADLINE || ev->why == WN_WATCH_RELEASE)
-		return &r->base;
-	return NULL;
+	/* the reply is made only to answer: a call that causes many events
+	 * (a queue cleared) reaches each watch many times */
+	if (ev->why != WN_WATCH_DEADLINE && ev->why != WN_WATCH_RELEASE && !wait_done(c, a))
+		return NULL;
+	return &wait_reply(c, a)->base;
 }
 
 static int id_cmp(const void *x, const void *y)
@@ -163,6 +180,7 @@ static int wait_ids(struct call *c, const Whatsnext__V1__WaitRequest *rq, struct
 			return rv;
 		a->ids[a->n] = a->ids[i];
 		a->st[a->n++] = (uint8_t)j->status;
+		a->by_st[j->status]++;
 	}
 	return WN_OK;
 }

@@ -6,6 +6,7 @@
 #include "engine_state.h"
 #include "log.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,9 @@ struct watch_list {
 	struct wn_watch **v;
 };
 
+/* What a list is of. */
+enum list_kind { BY_JOB, BY_SWEEP, BY_PROJECT };
+
 /* One parked request. */
 struct wn_watch {
 	struct parked pk;
@@ -27,6 +31,10 @@ struct wn_watch {
 	void (*arg_free)(void *arg);
 	uint64_t *ids; /* each once */
 	size_t nids;
+	/* its place in each of its lists, so that it leaves each in a step:
+	 * the lists of ids[0..nids), then its sweep's, then its project's
+	 * (a list holds at most max_parked_fetches watches) */
+	uint32_t *pos;
 	uint64_t sweep;
 	char *project;
 	char *caller;   /* the token it came with (NULL: the server has none) */
@@ -89,23 +97,47 @@ int wn_watch_room(struct call *c, uint32_t conn, const char *what)
 
 /* ------------------------------------------------------------------ indexes */
 
-static void list_add(struct watch_list *l, struct wn_watch *w)
+/* list_slot is which of w's lists (w->pos) a list of kind is, for job id
+ * job (w names it). */
+static size_t list_slot(const struct wn_watch *w, enum list_kind kind, uint64_t job)
+{
+	if (kind != BY_JOB)
+		return kind == BY_SWEEP ? w->nids : w->nids + 1;
+	size_t lo = 0, hi = w->nids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->ids[mid] < job)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	assert(lo < w->nids && w->ids[lo] == job);
+	return lo;
+}
+
+/* list_add puts w into l, its list k. */
+static void list_add(struct watch_list *l, struct wn_watch *w, size_t k)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 4;
 		l->v = wn_xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
+	w->pos[k] = (uint32_t)l->n;
 	l->v[l->n++] = w;
 }
 
-/* list_del takes w out of l; true when l is empty then. */
-static bool list_del(struct watch_list *l, const struct wn_watch *w)
+/* list_del takes w out of l (its list k, of kind and job) in a step, the
+ * last entry taking its place; true when l is empty then. */
+static bool list_del(wn_engine *e, struct watch_list *l, const struct wn_watch *w, size_t k,
+                     enum list_kind kind, uint64_t job)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i] == w) {
-			l->v[i] = l->v[--l->n];
-			break;
-		}
+	uint32_t i = w->pos[k];
+	assert(i < l->n && l->v[i] == w);
+	struct wn_watch *last = l->v[--l->n];
+	l->v[i] = last;
+	if (last != w)
+		last->pos[list_slot(last, kind, job)] = i;
+	e->w.steps++;
 	return l->n == 0;
 }
 
@@ -122,10 +154,11 @@ static struct watch_list *list_of(wn_map *m, uint64_t uk, const char *sk, bool m
 	return l;
 }
 
-static void list_unlink(wn_map *m, uint64_t uk, const char *sk, const struct wn_watch *w)
+static void list_unlink(wn_engine *e, wn_map *m, uint64_t uk, const char *sk,
+                        const struct wn_watch *w, size_t k, enum list_kind kind)
 {
 	struct watch_list *l = list_of(m, uk, sk, false);
-	if (l == NULL || !list_del(l, w))
+	if (l == NULL || !list_del(e, l, w, k, kind, uk))
 		return;
 	if (sk != NULL)
 		wn_map_del_str(m, sk);
@@ -138,11 +171,11 @@ static void list_unlink(wn_map *m, uint64_t uk, const char *sk, const struct wn_
 static void watch_index(wn_engine *e, struct wn_watch *w)
 {
 	for (size_t i = 0; i < w->nids; i++)
-		list_add(list_of(e->w.by_job, w->ids[i], NULL, true), w);
+		list_add(list_of(e->w.by_job, w->ids[i], NULL, true), w, i);
 	if (w->sweep != 0)
-		list_add(list_of(e->w.by_sweep, w->sweep, NULL, true), w);
+		list_add(list_of(e->w.by_sweep, w->sweep, NULL, true), w, w->nids);
 	if (w->project != NULL)
-		list_add(list_of(e->w.by_project, 0, w->project, true), w);
+		list_add(list_of(e->w.by_project, 0, w->project, true), w, w->nids + 1);
 }
 
 /* watch_end takes w out of every list and frees it, answering reply, or the
@@ -153,11 +186,11 @@ static void watch_end(struct call *c, struct wn_watch *w, const ProtobufCMessage
 {
 	wn_engine *e = c->e;
 	for (size_t i = 0; i < w->nids; i++)
-		list_unlink(e->w.by_job, w->ids[i], NULL, w);
+		list_unlink(e, e->w.by_job, w->ids[i], NULL, w, i, BY_JOB);
 	if (w->sweep != 0)
-		list_unlink(e->w.by_sweep, w->sweep, NULL, w);
+		list_unlink(e, e->w.by_sweep, w->sweep, NULL, w, w->nids, BY_SWEEP);
 	if (w->project != NULL)
-		list_unlink(e->w.by_project, 0, w->project, w);
+		list_unlink(e, e->w.by_project, 0, w->project, w, w->nids + 1, BY_PROJECT);
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -179,6 +212,7 @@ static void watch_end(struct call *c, struct wn_watch *w, const ProtobufCMessage
 	if (w->arg_free != NULL)
 		w->arg_free(w->arg);
 	free(w->ids);
+	free(w->pos);
 	free(w->project);
 	free(w->caller);
 	free(w);
@@ -214,6 +248,7 @@ int wn_watch_park(struct call *c, const struct wn_watch_spec *spec)
 	for (size_t i = 0; i < spec->nids; i++)
 		if (w->nids == 0 || w->ids[w->nids - 1] != w->ids[i])
 			w->ids[w->nids++] = w->ids[i];
+	w->pos = wn_xmalloc((w->nids + 2) * sizeof(*w->pos));
 	w->sweep = spec->sweep;
 	if (spec->project != NULL && spec->project[0] != '\0')
 		w->project = wn_xstrdup(spec->project);
@@ -242,6 +277,7 @@ static void watch_gather(wn_engine *e, const struct watch_list *l, unsigned even
 {
 	for (size_t i = 0; l != NULL && i < l->n; i++) {
 		struct wn_watch *w = l->v[i];
+		e->w.steps++;
 		if ((w->events & events) == 0 || w->epoch == e->w.epoch)
 			continue;
 		w->epoch = e->w.epoch;
@@ -260,7 +296,9 @@ static void watch_fire(struct call *c, struct watch_list *const *ls, unsigned ev
 		max += ls[i] != NULL ? ls[i]->n : 0;
 	if (max == 0)
 		return;
-	struct wn_watch **v = wn_arena_alloc(c->arena, max * sizeof(*v));
+	/* not from the call's arena: a call may cause many events (a queue
+	 * cleared), each reaching many watches */
+	struct wn_watch **v = wn_xmalloc(max * sizeof(*v));
 	e->w.epoch++;
 	for (int i = 0; i < 3; i++)
 		watch_gather(e, ls[i], events, v, &n);
@@ -270,6 +308,7 @@ static void watch_fire(struct call *c, struct watch_list *const *ls, unsigned ev
 		if (reply != NULL)
 			watch_end(c, v[i], reply, 0, NULL);
 	}
+	free(v);
 }
 
 void wn_watch_status(struct call *c, const char *project, const Job *j, int from, int to)

@@ -65,6 +65,7 @@ struct watch_state {
 	wn_map *by_conn;                        /* connection -> parked requests (uintptr_t) */
 	wn_map *by_job, *by_sweep, *by_project; /* -> struct watch_list */
 	uint64_t epoch;                         /* marks the watches one event reached */
+	uint64_t steps;                         /* list entries looked at (tests bound it) */
 	bool no_park;                           /* shutting down: answer at once */
 };
 

@@ -2,16 +2,19 @@
  * when the jobs have ended, parked until the last one ends (by ids, sweep or
  * project), answered at the deadline, dropped with a closed connection,
  * released at shutdown, counted against the limits of parked requests, and
- * bad input refused. */
+ * bad input refused; many watches of many jobs cost each event and each end
+ * a bounded amount of work. */
 #include "test.h"
 
 #include "fixture.h"
 
 #include "engine.h"
+#include "engine_state.h"
 #include "envelope.h"
 #include "err.h"
 #include "whatsnext.pb-c.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,6 +363,43 @@ TEST(wait_counts_against_parked_limits)
 	CHECK(got[0].n == 1 && got[1].n == 1 && got[10].n == 1);
 	uint64_t id2 = wn_fixture_submit(e, "p", "t", 0);
 	park_ids(e, 2, &id2, 1, 30000);
+	wn_fixture_close(e);
+	reset();
+}
+
+/* Many watches naming many jobs: ending one (its connection closed, or it
+ * answered) and an event of one job look at a bounded number of entries,
+ * not at every watch of each job nor at every job of each watch (10,000
+ * Waits of 1,000 jobs each once held wnd for minutes when they ended). */
+TEST(wait_many_watches_of_many_jobs_stay_cheap)
+{
+	enum { NJOBS = 1000, NW = NSLOTS };
+	wn_engine *e = open_engine(0, 0);
+	uint64_t *ids = calloc(NJOBS, sizeof(*ids));
+	for (int i = 0; i < NJOBS; i++)
+		ids[i] = wn_fixture_submit(e, "p", "t", 0);
+	for (int i = 0; i < NW; i++)
+		park_ids(e, i, ids, NJOBS, 30000);
+	e->w.steps = 0;
+	for (int i = 0; i < NW / 2; i++) /* half of them lose their connection */
+		wn_engine_conn_closed(e, (uint32_t)i + 1);
+	wn_engine_tick(e);
+	for (int i = 0; i < NW / 2; i++)
+		CHECK(got[i].n == 1 && got[i].dropped);
+	for (int i = 0; i < NJOBS; i++) /* the others hear of every job */
+		cancel(e, ids[i]);
+	for (int i = NW / 2; i < NW; i++) {
+		CHECK_EQ_INT(got[i].n, 1);
+		CHECK(got[i].reply != NULL && got[i].reply->done);
+		CHECK_EQ_INT(got[i].reply->total, NJOBS);
+		CHECK_EQ_INT(got[i].reply->cancelled, NJOBS);
+	}
+	/* each watch is in NJOBS lists: ending it and each event it hears of
+	 * cost a few steps each, not NW or NJOBS of them */
+	if (e->w.steps > 4u * NW * NJOBS)
+		fprintf(stderr, "# %llu steps\n", (unsigned long long)e->w.steps);
+	CHECK(e->w.steps <= 4u * NW * NJOBS);
+	free(ids);
 	wn_fixture_close(e);
 	reset();
 }
