@@ -35,8 +35,8 @@ test_log_follow_live_in_order_and_complete() {
 	wait_until 20 "the first lines through the server" grep -qx "line 10" followed.out
 	expect_eq "$(job_get "$id" "j['status']")" running "status while its first lines are read"
 	touch go
-	local rc=0
-	wait "$follower" || rc=$?
+	follower_end "$follower"
+	local rc=$FOLLOWER_RC
 	expect_eq "$rc" 0 "exit code of job log -f for a completed job"
 	seq 1 200 | sed 's/^/line /' >expected
 	cmp expected followed.out || fail "the followed output differs from what the job printed"
@@ -90,6 +90,14 @@ test_log_beyond_the_bound_keeps_the_end() {
 	expect_eq "$(wnctl --json job log "$id" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["end"], r["ended"])')" "300000 True" "end and ended"
 }
 
+# follower_end PID: wait (a minute at most) for the follower PID to end and
+# leave its exit status in FOLLOWER_RC.
+follower_end() {
+	wait_until 60 "wnctl job log -f to end" proc_gone "$1"
+	FOLLOWER_RC=0
+	wait "$1" || FOLLOWER_RC=$?
+}
+
 # log_has_line ID LINE: job ID's output as the server keeps it has LINE.
 log_has_line() { wnctl job log "$1" | grep -qx "$2"; }
 
@@ -122,8 +130,8 @@ test_log_survives_a_crash_of_wnd() {
 	seq 1 40 | sed 's/^/line /' >expected
 	wnctl job log "$id" >got
 	cmp expected got || fail "the output kept differs from what the job printed"
-	local rc=0
-	wait "$follower" || rc=$?
+	follower_end "$follower"
+	local rc=$FOLLOWER_RC
 	expect_eq "$rc" 0 "exit code of the follower"
 	cmp expected followed.out || fail "the follower's output differs: $(cat followed.err)"
 	worker_wait "$WORKER_PID"
@@ -142,8 +150,8 @@ test_log_on_a_terminal_escapes_controls_and_keeps_utf8_whole() {
 	local follower=$!
 	wait_until 20 "the follower to print the first part" grep -q "clear" tty.raw
 	touch go
-	local rc=0
-	wait "$follower" || rc=$?
+	follower_end "$follower"
+	local rc=$FOLLOWER_RC
 	expect_eq "$rc" 0 "exit code on a terminal"
 	tr -d '\r' <tty.raw >tty.out
 	expect_eq "$(cat tty.out)" 'clear\x1b[2J café end' "what the terminal shows"
