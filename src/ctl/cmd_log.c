@@ -12,8 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long one long-poll waits on the server. */
-#define LOG_WAIT_MS 30000
+/* How long one long-poll waits on the server (a request lost with a
+ * connection is noticed after this and the client's timeout). */
+#define LOG_WAIT_MS 10000
 /* -f: how long the server may be gone (restarting) before wnctl gives up. */
 #define LOG_LOST_MAX_MS (10 * 60 * 1000)
 

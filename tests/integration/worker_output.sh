@@ -115,8 +115,9 @@ test_log_survives_a_crash_of_wnd() {
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml --exit-when-empty
 	wait_until 20 "line 20 on the server" log_has_line "$id" "line 20"
-	# a follower waits through the crash and the restart
-	wnctl job log -f "$id" >followed.out 2>followed.err &
+	# a follower waits through the crash and the restart (a request lost with
+	# the connection is sent again after --timeout)
+	wnctl --timeout 2000 job log -f "$id" >followed.out 2>followed.err &
 	local follower=$!
 	wait_until 20 "the follower to print line 20" grep -qx "line 20" followed.out
 	wn_kill9
@@ -124,7 +125,7 @@ test_log_survives_a_crash_of_wnd() {
 	# heartbeats fail while wnd is down: lines 21 to 30 wait on the worker
 	wait_until 20 "the worker to miss the server" grep -q "cannot reach the server" w1.log
 	wn_start
-	wait_until 20 "line 30 on the server, sent again" log_has_line "$id" "line 30"
+	wait_until 60 "line 30 on the server, sent again" log_has_line "$id" "line 30"
 	touch go2
 	wait_status "$id" completed
 	seq 1 40 | sed 's/^/line /' >expected
