@@ -300,6 +300,19 @@ struct wrk *wn_fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t
 	return NULL;
 }
 
+void wn_fleet_grace(wn_engine *e, int64_t now)
+{
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	while (wn_map_next(e->fleet.workers, &pos, &uk, &sk, &val)) {
+		struct wrk *w = val;
+		if (w->rec->state == WORKER_STATE_ACTIVE && w->seen_mono < now)
+			w->seen_mono = now;
+	}
+}
+
 void wn_fleet_save_seen_due(struct call *c)
 {
 	/* when each worker was last seen, kept now and then (and at a clean

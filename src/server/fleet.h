@@ -72,6 +72,9 @@ bool wn_fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b);
  * gets the earliest time another may become LOST (now and *next are
  * monotonic). */
 struct wrk *wn_fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t *next);
+/* wn_fleet_grace counts every ACTIVE worker seen at monotonic time now (its
+ * heartbeats could not be served: the store had failed). */
+void wn_fleet_grace(wn_engine *e, int64_t now);
 /* wn_fleet_save_seen_due stores when each worker was last seen if its record
  * says so a minute or more too early. */
 void wn_fleet_save_seen_due(struct call *c);

@@ -160,6 +160,22 @@ bool wn_leases_pop_expired(wn_leases *l, int64_t now_ms, uint64_t *job, uint32_t
 	return true;
 }
 
+static int lease_cmp(const void *a, const void *b)
+{
+	return lease_before(a, b) ? -1 : lease_before(b, a) ? 1 : 0;
+}
+
+void wn_leases_grace(wn_leases *l, int64_t until)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (l->heap[i].expires_ms < until)
+			l->heap[i].expires_ms = until;
+	/* in order again (ties go by job id): a sorted array is a heap */
+	qsort(l->heap, l->count, sizeof(*l->heap), lease_cmp);
+	for (size_t i = 0; i < l->count; i++)
+		lease_place(l, i, &l->heap[i]);
+}
+
 size_t wn_leases_count(const wn_leases *l)
 {
 	return l->count;

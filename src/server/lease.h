@@ -29,6 +29,9 @@ int64_t wn_leases_next_due(const wn_leases *l);
 /* wn_leases_pop_expired removes one lease with expiry <= now_ms and fills
  * *job and *attempt; false when none is due. */
 bool wn_leases_pop_expired(wn_leases *l, int64_t now_ms, uint64_t *job, uint32_t *attempt);
+/* wn_leases_grace moves every expiry before until to until (after the store
+ * failed, when heartbeats could not be served). */
+void wn_leases_grace(wn_leases *l, int64_t until);
 /* wn_leases_count returns the number of leases. */
 size_t wn_leases_count(const wn_leases *l);
 /* wn_leases_jobs copies the job ids of at most n leases into ids and

@@ -42,6 +42,7 @@ struct wn_store {
 	char *failed;       /* why the store takes no writes now; NULL when healthy */
 	atomic_bool broken; /* failed != NULL, readable without mu */
 	uint64_t gen;       /* failures so far: a sync that saw one complete is void */
+	uint64_t recovered; /* recoveries so far (wn_store_recoveries) */
 	uint64_t kept;      /* while failed: the tickets above this one are lost */
 	struct {
 		uint64_t lo, hi;

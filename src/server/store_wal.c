@@ -341,6 +341,14 @@ bool wn_store_failed(wn_store *s, char *buf, size_t len)
 	return failed;
 }
 
+uint64_t wn_store_recoveries(wn_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	uint64_t n = s->recovered;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 bool wn_store_readable(wn_store *s)
 {
 	pthread_mutex_lock(&s->mu);
@@ -429,6 +437,7 @@ static void store_recovered(wn_store *s)
 	 * told it is */
 	s->written++;
 	wn_info("store recovered from \"%s\"; changes are accepted again", s->failed);
+	s->recovered++;
 	free(s->failed);
 	s->failed = NULL;
 	atomic_store(&s->broken, false);

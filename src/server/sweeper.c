@@ -54,6 +54,15 @@ int64_t wn_engine_tick(wn_engine *e)
 	pthread_mutex_lock(&e->mu);
 	engine_drop_closed(&c);
 	int64_t now = wn_engine_mono(e);
+	uint64_t recoveries = wn_store_recoveries(e->store);
+	if (recoveries != e->sweeper.recoveries) {
+		/* the store failed since the last tick, and heartbeats were
+		 * refused with the reads (after a failed write): the time it
+		 * was down does not count against leases and workers */
+		e->sweeper.recoveries = recoveries;
+		wn_leases_grace(e->leases, now + e->cfg.lease_ms);
+		wn_fleet_grace(e, now);
+	}
 	uint64_t job;
 	uint32_t attempt;
 	while (wn_leases_pop_expired(e->leases, now, &job, &attempt))

@@ -23,6 +23,7 @@ struct sweeper {
 	size_t nclosed, capclosed;
 	pthread_mutex_t periodic_mu;  /* one periodic pass at a time */
 	int64_t forget_at, expire_at; /* next request-id forget, retention pass (monotonic) */
+	uint64_t recoveries;          /* of the store, as the last tick saw them */
 };
 
 /* wn_sweeper_init sets up e's sweeper, not started. */

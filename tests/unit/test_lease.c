@@ -236,4 +236,37 @@ TEST(testclock_offsets)
 	wn_testclock_free(t);
 }
 
+TEST(grace_raises_the_early_ones_and_keeps_the_order)
+{
+	wn_leases *l = wn_leases_new();
+	uint64_t seed = 7;
+	for (uint64_t job = 1; job <= 200; job++)
+		wn_leases_put(l, job, 1, (int64_t)(rng_next(&seed) % 2000));
+	wn_leases_grace(l, 1000);
+	uint32_t attempt;
+	int64_t exp;
+	for (uint64_t job = 1; job <= 200; job++) {
+		CHECK_OK(wn_leases_get(l, job, &attempt, &exp));
+		CHECK(exp >= 1000);
+	}
+	CHECK(wn_leases_next_due(l) == 1000);
+	CHECK_OK(wn_leases_extend(l, 5, 1, 999)); /* the heap still works */
+	CHECK(wn_leases_next_due(l) == 999);
+	/* popped in (expiry, job id) order */
+	uint64_t job, prev = 0;
+	int64_t last = 0;
+	size_t n = 0;
+	for (;;) {
+		int64_t due = wn_leases_next_due(l);
+		if (!wn_leases_pop_expired(l, INT64_MAX, &job, &attempt))
+			break;
+		CHECK(due > last || (due == last && job > prev));
+		last = due;
+		prev = job;
+		n++;
+	}
+	CHECK_EQ_INT(n, 200);
+	wn_leases_free(l);
+}
+
 TEST_MAIN()

@@ -440,6 +440,69 @@ TEST(a_request_answered_unavailable_is_answered_ok_again_after_recovery)
 	wn_fixture_close(e);
 }
 
+/* heartbeat sends worker's heartbeat for the lease (id, att): the code. */
+static int heartbeat(wn_engine *e, const char *worker, uint64_t id, uint32_t att)
+{
+	Whatsnext__V1__Lease l = WHATSNEXT__V1__LEASE__INIT;
+	l.job_id = id;
+	l.attempt = att;
+	Whatsnext__V1__Lease *ls[1] = {&l};
+	Whatsnext__V1__HeartbeatRequest rq = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+	rq.worker = (char *)worker;
+	rq.leases = ls;
+	rq.n_leases = 1;
+	return call(e, M("QueueService", "Heartbeat"), &rq.base, NULL, NULL);
+}
+
+static void join(wn_engine *e, const char *name)
+{
+	Whatsnext__V1__Worker w = WHATSNEXT__V1__WORKER__INIT;
+	w.name = (char *)name;
+	w.host = "box";
+	Whatsnext__V1__JoinRequest rq = WHATSNEXT__V1__JOIN_REQUEST__INIT;
+	rq.worker = &w;
+	CHECK_EQ_INT(call(e, M("WorkerService", "Join"), &rq.base, NULL, NULL), 0);
+}
+
+TEST(an_outage_of_the_store_costs_no_lease_and_no_worker)
+{
+	wn_fault_clear();
+	wn_engine_config cfg = wn_fixture_config(); /* the test clock */
+	cfg.lease_ms = 10000;
+	cfg.worker_timeout_ms = 10000;
+	wn_engine *e = wn_fixture_open_with(&cfg);
+	setup(e);
+	join(e, "w1");
+	CHECK_EQ_INT(submit(e, "a"), 0);
+	uint32_t att = 0;
+	uint64_t id = wn_fixture_fetch(e, "p", "w1", &att);
+	CHECK(id != 0);
+	/* a write fails: the database lacks it, so reads are refused, and the
+	 * worker's heartbeats with them */
+	wn_fault_set(WN_FAULT_WRITE, 0, WN_FAULT_ALWAYS, ENOSPC);
+	CHECK_EQ_INT(submit(e, "b"), WHATSNEXT__V1__CODE__UNAVAILABLE);
+	CHECK_EQ_INT(heartbeat(e, "w1", id, att), WHATSNEXT__V1__CODE__UNAVAILABLE);
+	wn_fixture_now += 60000; /* down a minute: past the lease and the timeout */
+	wn_fault_clear();
+	submit_until_ok(e, "c");
+	wn_engine_tick(e);
+	/* the time it was down is not held against the job or its worker */
+	CHECK_EQ_INT(wn_fixture_job_status(e, id), WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	CHECK_EQ_INT(heartbeat(e, "w1", id, att), 0);
+	wn_fixture_now += 9000;
+	wn_engine_tick(e);
+	CHECK_EQ_INT(wn_fixture_complete(e, id, att, true), 0);
+	CHECK_EQ_INT(wn_fixture_job_status(e, id), WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+	/* and afterwards a lease not renewed runs out as before */
+	CHECK_EQ_INT(submit(e, "d"), 0);
+	uint64_t id2 = wn_fixture_fetch(e, "p", "w1", &att);
+	CHECK(id2 != 0);
+	wn_fixture_now += 11000;
+	wn_engine_tick(e);
+	CHECK_EQ_INT(wn_fixture_job_status(e, id2), WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	wn_fixture_close(e);
+}
+
 TEST(store_is_locked_and_atomic)
 {
 	wn_store *s = NULL, *s2 = NULL;
