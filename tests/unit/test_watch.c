@@ -198,6 +198,24 @@ TEST(wait_deadline_answers_not_done)
 	reset();
 }
 
+TEST(wait_without_a_connection_answers_at_once)
+{
+	wn_engine *e = open_engine(0, 0);
+	uint64_t id = wn_fixture_submit(e, "p", "t", 0);
+	/* a call with no connection to answer later (no slot) cannot park */
+	WaitRq rq = WHATSNEXT__V1__WAIT_REQUEST__INIT;
+	rq.ids = &id;
+	rq.n_ids = 1;
+	rq.wait_ms = 5000;
+	WaitRs *r = NULL;
+	CHECK_OK(call(e, WN_PATH_JOB_WAIT, &rq.base, &whatsnext__v1__wait_response__descriptor,
+	              (void **)&r));
+	CHECK(r != NULL && !r->done && r->pending == 1);
+	whatsnext__v1__wait_response__free_unpacked(r, NULL);
+	wn_fixture_close(e);
+	reset();
+}
+
 TEST(wait_sweep_and_project)
 {
 	wn_engine *e = open_engine(0, 0);
