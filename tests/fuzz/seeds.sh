@@ -86,16 +86,33 @@ tasks:
   t:
     formatter: cli
     command: [/bin/sh, -c, 'echo lr=\$1', sh, "{lr}"]
+  r:
+    formatter: cli
+    command: [/bin/sh, -c, 'echo lr=\$1; echo "loss=\$1" >>"\$WN_RESULTS"; echo \$1 >out.txt',
+              sh, "{lr}"]
+    workdir: runs
+    artifacts: {paths: [out.txt], upload: true}
 EOF
+	# a run that reports results and keeps a file (task r needs no GPU)
+	mkdir -p runs
+	wnctl task create p r >/dev/null
+	local ran
+	ran=$(wnctl job add p r --param lr=0.3)
 	"$WN_BIN/wnworker" --config w.yaml --name w2 --exit-when-empty >w2.log 2>&1 ||
 		fail "wnworker: $(cat w2.log)"
 	wnctl worker list >/dev/null
 	wnctl worker show w2 >/dev/null
 	wnctl job log 2 >/dev/null
+	wnctl job log "$ran" >/dev/null
+	wnctl job wait "$ran" >/dev/null
+	wnctl job history "$ran" >/dev/null
+	wnctl job artifacts "$ran" >/dev/null
+	wnctl job artifact get "$ran" out.txt -o - >/dev/null
 	wnctl worker drain w2 >/dev/null
 	local sweep
 	sweep=$(wnctl --json sweep list p | jq -r '.sweeps[0].id')
 	wnctl sweep show "$sweep" >/dev/null
+	wnctl sweep results "$sweep" >/dev/null
 	wnctl sweep cap "$sweep" 3 >/dev/null
 	wnctl admin backup "$WN_TMP/backup" >/dev/null
 	wnctl project create q >/dev/null
