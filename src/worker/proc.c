@@ -574,7 +574,8 @@ static size_t proc_utf8_len(const unsigned char *s, size_t n)
 
 char *wn_proc_tail(const char *path, size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* not waiting for a writer: a run may have put a FIFO at its log's path */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return wn_xstrdup("");
 	struct stat st;

@@ -53,7 +53,8 @@ void wn_proc_free(wn_proc *p);
 
 /* wn_proc_tail returns the last (at most) max bytes of the file at path as a
  * malloc'd string of valid UTF-8 without NUL bytes (invalid bytes become
- * '?'); a cut first line is dropped. An unreadable file gives "". */
+ * '?'); a cut first line is dropped. An unreadable file, or one that is not
+ * a regular file (a FIFO is not waited on), gives "". */
 char *wn_proc_tail(const char *path, size_t max);
 
 /* wn_proc_mkdirs creates the directories leading to the file path (like
