@@ -610,7 +610,7 @@ void wn_check_release(struct check *k)
 	free(k->jobs);
 	free(k->deps);
 	free(k->reqs);
-	free(k->blob_jobs);
+	free(k->blobs);
 	wn_arena_free(k->arena);
 	memset(k, 0, sizeof(*k));
 }

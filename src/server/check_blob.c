@@ -17,14 +17,13 @@ void wn_check_scan_blob(struct check *k, const char *name, const char *key, size
 		return;
 	}
 	uint64_t id = wn_key_id(key);
-	if (k->nblob == 0 || k->blob_jobs[k->nblob - 1] != id) {
-		if (k->nblob == k->capblob) {
-			k->capblob = k->capblob ? 2 * k->capblob : 64;
-			k->blob_jobs =
-			    wn_xrealloc(k->blob_jobs, k->capblob * sizeof(*k->blob_jobs));
-		}
-		k->blob_jobs[k->nblob++] = id;
+	if (k->nblob == k->capblob) {
+		k->capblob = k->capblob ? 2 * k->capblob : 64;
+		k->blobs = wn_xrealloc(k->blobs, k->capblob * sizeof(*k->blobs));
 	}
+	char *copy = wn_arena_alloc(k->arena, kl);
+	memcpy(copy, key, kl);
+	k->blobs[k->nblob++] = (struct cblob){id, copy, kl};
 	if (part == 'c' && memchr(key + WN_KEY_ID_LEN + 1, '\0', kl - WN_KEY_ID_LEN - 1) == NULL) {
 		wn_check_finding(k, name, "a chunk of an artifact without its offset; it goes");
 		wn_check_plan_del(k, key, kl, "a chunk of an artifact without its offset");
@@ -42,35 +41,24 @@ void wn_check_scan_blob(struct check *k, const char *name, const char *key, size
 	whatsnext__v1__artifact_record__free_unpacked(rec, NULL);
 }
 
-/* blob_plan_job plans deleting every b/ key of job id, for why. */
-static void blob_plan_job(struct check *k, uint64_t id, const char *why)
-{
-	char prefix[WN_KEY_MAX];
-	size_t pl = wn_key_of_job(prefix, WN_KEY_BLOB, id);
-	wn_store_iter *it = wn_store_iter_new(k->store, prefix, pl, NULL, 0);
-	const char *key, *val;
-	size_t kl, vl;
-	while (wn_store_iter_next(it, &key, &kl, &val, &vl))
-		wn_check_plan_del(k, key, kl, why);
-	wn_store_iter_free(it);
-}
-
 void wn_check_rule_blob(struct check *k)
 {
 	for (size_t i = 0; i < k->nblob; i++) {
-		uint64_t id = k->blob_jobs[i];
+		uint64_t id = k->blobs[i].id;
 		const struct cjob *j = wn_check_job(k, id);
-		char name[64];
-		snprintf(name, sizeof(name), "b/%llu/", (unsigned long long)id);
-		if (j == NULL) {
-			wn_check_finding(k, name,
-			                 "artifacts of job %llu, which does not exist; they go",
-			                 (unsigned long long)id);
-			blob_plan_job(k, id, "artifacts of a job that does not exist");
-		} else if (j->attempt == 0 && j->task != NULL) {
-			wn_check_finding(k, name, "artifacts of job %llu, which never ran; they go",
-			                 (unsigned long long)id);
-			blob_plan_job(k, id, "artifacts of a job that never ran");
+		const char *why = j == NULL                            ? "does not exist"
+		                  : j->attempt == 0 && j->task != NULL ? "never ran"
+		                                                       : NULL;
+		if (why == NULL)
+			continue;
+		if (i == 0 || k->blobs[i - 1].id != id) { /* one finding a job */
+			char name[64];
+			snprintf(name, sizeof(name), "b/%llu/", (unsigned long long)id);
+			wn_check_finding(k, name, "artifacts of job %llu, which %s; they go",
+			                 (unsigned long long)id, why);
 		}
+		wn_check_plan_del(k, k->blobs[i].key, k->blobs[i].kl,
+		                  j == NULL ? "artifacts of a job that does not exist"
+		                            : "artifacts of a job that never ran");
 	}
 }

@@ -133,6 +133,13 @@ struct fix {
 };
 
 /* One look at a data directory. */
+/* A b/ key seen by the scan: its job, and the key (in the check's arena). */
+struct cblob {
+	uint64_t id;
+	const char *key;
+	size_t kl;
+};
+
 struct check {
 	wn_store *store;
 	wn_arena *arena;
@@ -152,7 +159,7 @@ struct check {
 	size_t ndeps, capdeps;
 	struct creq *reqs;
 	size_t nreqs, capreqs;
-	uint64_t *blob_jobs; /* the jobs of b/ keys, ascending (check_blob.c) */
+	struct cblob *blobs; /* the b/ keys, ascending (check_blob.c) */
 	size_t nblob, capblob;
 	bool have_version, version_ok, version_newer;
 	bool have_next, next_ok;
