@@ -403,10 +403,18 @@ static int parse_line(wn_resultfile *r, size_t pos, bool final, size_t *used, ch
 	return rv;
 }
 
-/* results_parse reads the reports in r->buf, keeping what is cut short. */
+/* results_parse reads the reports in r->buf, keeping what is cut short. A
+ * NUL byte is never part of a report: the reports before the first one are
+ * read, then the file is refused at its line (so the verdict is the same
+ * however the file was cut into reads). */
 static int results_parse(wn_resultfile *r, bool final, char **errmsg)
 {
-	size_t pos = 0;
+	size_t pos = 0, len = r->len;
+	const char *nul = memchr(r->buf, '\0', len);
+	if (nul != NULL) {
+		r->len = (size_t)(nul - r->buf); /* parse up to it */
+		final = false;
+	}
 	int rv = WN_OK;
 	while (pos < r->len) {
 		char c = r->buf[pos];
@@ -424,6 +432,13 @@ static int results_parse(wn_resultfile *r, bool final, char **errmsg)
 			r->line += r->buf[i] == '\n';
 		pos += used;
 	}
+	if (nul != NULL && rv == WN_OK) {
+		uint64_t line = r->line;
+		for (size_t i = pos; i < r->len; i++)
+			line += r->buf[i] == '\n';
+		rv = results_fail(r, line, errmsg, "a NUL byte");
+	}
+	r->len = len;
 	r->offset += pos;
 	memmove(r->buf, r->buf + pos, r->len - pos);
 	r->len -= pos;

@@ -108,6 +108,34 @@ static const char *bad(const char *text)
 	return m;
 }
 
+/* nul_verdict feeds the n bytes of text (a NUL among them) whole, or a byte
+ * at a time, and returns the error. */
+static const char *nul_verdict(const char *text, size_t n, bool bytewise)
+{
+	static char msg[512];
+	wn_resultfile *r = wn_resultfile_new("none");
+	char *err = NULL;
+	int rv = WN_OK;
+	for (size_t at = 0; at < n && rv == WN_OK; at += bytewise ? 1 : n)
+		rv = wn_resultfile_feed(r, text + at, bytewise ? 1 : n, false, &err);
+	if (rv == WN_OK)
+		rv = wn_resultfile_feed(r, "", 0, true, &err);
+	snprintf(msg, sizeof(msg), "%s", rv == WN_OK ? "" : err ? err : "?");
+	free(err);
+	wn_resultfile_unref(r);
+	return msg;
+}
+
+TEST(a_nul_byte_is_refused_at_its_line_however_the_file_is_read)
+{
+	static const char json[] = "a=1\n{\n \"b\": 1\0,\n \"c\": 2\n}\n";
+	CHECK_EQ_STR(nul_verdict(json, sizeof(json) - 1, false), "line 3: a NUL byte");
+	CHECK_EQ_STR(nul_verdict(json, sizeof(json) - 1, true), "line 3: a NUL byte");
+	static const char line[] = "a=1\nb=2\0\n";
+	CHECK_EQ_STR(nul_verdict(line, sizeof(line) - 1, false), "line 2: a NUL byte");
+	CHECK_EQ_STR(nul_verdict(line, sizeof(line) - 1, true), "line 2: a NUL byte");
+}
+
 TEST(bad_reports_name_the_line_and_what_is_wrong)
 {
 	CHECK_EQ_STR(bad("a=1\nloss=nan\n"),
