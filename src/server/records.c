@@ -264,9 +264,7 @@ void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
 	stage_add(rc, b, j->id, buf, n, true);
 }
 
-/* del_prefix deletes every key that starts with prefix (plen bytes) in b.
- * (Not a range delete: the memtable's insert hints cannot take those.) */
-static void del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen)
+void wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen)
 {
 	wn_store_iter *it = wn_store_iter_new(r->store, prefix, plen, NULL, 0);
 	const char *k, *v;
@@ -288,17 +286,15 @@ void wn_records_job_del(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
 	kl = wn_key_of_job(key, WN_KEY_HISTORY, j->id);
 	wn_batch_del(b, key, kl);
 	kl = wn_key_of_job(key, WN_KEY_LOG, j->id);
-	del_prefix(rc->r, b, key, kl);
+	wn_records_del_prefix(rc->r, b, key, kl);
 	kl = wn_key_of_job(key, WN_KEY_BLOB, j->id);
-	del_prefix(rc->r, b, key, kl);
+	wn_records_del_prefix(rc->r, b, key, kl);
 }
 
 /* ------------------------------------------------------------ other records */
 
-/* record_get reads key's record and unpacks it as d into the call's
- * allocator. */
-static int record_get(wn_records_call *rc, const char *key, size_t kl,
-                      const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+int wn_records_get_msg(wn_records_call *rc, const char *key, size_t kl,
+                       const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
 	char *val = NULL;
 	size_t len = 0;
@@ -314,8 +310,8 @@ int wn_records_project_get(wn_records_call *rc, const char *name, Whatsnext__V1_
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_project(key, name);
-	return record_get(rc, key, kl, &whatsnext__v1__project__descriptor,
-	                  (ProtobufCMessage **)out);
+	return wn_records_get_msg(rc, key, kl, &whatsnext__v1__project__descriptor,
+	                          (ProtobufCMessage **)out);
 }
 
 void wn_records_project_put(wn_batch *b, const Whatsnext__V1__Project *p)
@@ -337,7 +333,8 @@ int wn_records_task_get(wn_records_call *rc, const char *project, const char *na
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_task(key, project, name);
-	return record_get(rc, key, kl, &whatsnext__v1__task__descriptor, (ProtobufCMessage **)out);
+	return wn_records_get_msg(rc, key, kl, &whatsnext__v1__task__descriptor,
+	                          (ProtobufCMessage **)out);
 }
 
 void wn_records_task_put(wn_batch *b, const Whatsnext__V1__Task *t)

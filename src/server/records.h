@@ -44,6 +44,15 @@ wn_records *wn_records_new(wn_store *s);
 void wn_records_free(wn_records *r);
 /* wn_records_store returns the store the layer is on. */
 wn_store *wn_records_store(wn_records *r);
+/* wn_records_get_msg reads key's record (kl bytes) and unpacks it as d into
+ * the call's allocator: WN_ENOTFOUND if absent, WN_EINTERNAL if it does not
+ * unpack. */
+int wn_records_get_msg(wn_records_call *rc, const char *key, size_t kl,
+                       const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
+/* wn_records_del_prefix deletes in b every key that starts with prefix (plen
+ * bytes). (Not a range delete: the store's memtable insert hints cannot take
+ * those.) */
+void wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen);
 
 /* wn_records_call_init readies rc for one call on r, unpacking into pa (an
  * arena that outlives the call's use of the records). */

@@ -82,12 +82,7 @@ void wn_records_blob_del(wn_records *r, wn_batch *b, uint64_t id, const char *pa
 	wn_batch_del(b, key, kl);
 	free(key);
 	key = blob_key(id, BLOB_CHUNK, path, true, &kl);
-	wn_store_iter *it = wn_store_iter_new(wn_records_store(r), key, kl, NULL, 0);
-	const char *k, *v;
-	size_t klen, vl;
-	while (wn_store_iter_next(it, &k, &klen, &v, &vl))
-		wn_batch_del(b, k, klen);
-	wn_store_iter_free(it);
+	wn_records_del_prefix(r, b, key, kl);
 	free(key);
 }
 

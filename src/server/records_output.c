@@ -29,14 +29,8 @@ int wn_records_output_get(wn_records_call *rc, uint64_t id, Whatsnext__V1__Outpu
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_of_job(key, WN_KEY_LOG, id);
-	char *val = NULL;
-	size_t len = 0;
-	int rv = wn_store_get(wn_records_store(rc->r), key, kl, &val, &len);
-	if (rv != WN_OK)
-		return rv;
-	*out = whatsnext__v1__output_record__unpack(rc->pa, len, (uint8_t *)val);
-	free(val);
-	return *out != NULL ? WN_OK : WN_EINTERNAL;
+	return wn_records_get_msg(rc, key, kl, &whatsnext__v1__output_record__descriptor,
+	                          (ProtobufCMessage **)out);
 }
 
 void wn_records_output_put(wn_batch *b, uint64_t id, const Whatsnext__V1__OutputRecord *m)
@@ -65,12 +59,7 @@ void wn_records_output_del_all(wn_records *r, wn_batch *b, uint64_t id)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_of_job(key, WN_KEY_LOG, id);
-	wn_store_iter *it = wn_store_iter_new(wn_records_store(r), key, kl, NULL, 0);
-	const char *k, *v;
-	size_t klen, vl;
-	while (wn_store_iter_next(it, &k, &klen, &v, &vl))
-		wn_batch_del(b, k, klen);
-	wn_store_iter_free(it);
+	wn_records_del_prefix(r, b, key, kl);
 }
 
 int wn_records_output_chunks(wn_records *r, uint64_t id, uint64_t from, wn_records_chunk_fn fn,
