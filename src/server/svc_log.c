@@ -11,6 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Most bytes a parked Log's reply carries when an event wakes it: new output
+ * wakes every Log waiting on its job at once, within one call, so each gets
+ * the start of what is new and asks again for the rest (10,000 readers
+ * woken by a megabyte of output would otherwise take 10 GB). */
+#define LOG_WOKEN_MAX (16u << 10)
+
 /* log_check validates a Log request, changing nothing. */
 static int log_check(struct call *c, const Whatsnext__V1__LogRequest *rq)
 {
@@ -46,7 +52,10 @@ static int log_fill(struct call *c, const Job *j, const Whatsnext__V1__LogReques
  * answered without `ended`, so that the reader asks once more and gets all. */
 static const ProtobufCMessage *log_event(struct call *c, void *arg, const struct wn_watch_event *ev)
 {
-	const Whatsnext__V1__LogRequest *rq = arg;
+	Whatsnext__V1__LogRequest woken = *(const Whatsnext__V1__LogRequest *)arg;
+	const Whatsnext__V1__LogRequest *rq = &woken;
+	if (woken.max_bytes == 0 || woken.max_bytes > LOG_WOKEN_MAX)
+		woken.max_bytes = LOG_WOKEN_MAX;
 	Job *j = wn_job_find(c, rq->id);
 	Whatsnext__V1__LogResponse *r = NULL;
 	if (j == NULL || log_fill(c, j, rq, &r) != WN_OK) {
