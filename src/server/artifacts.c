@@ -424,6 +424,9 @@ static int apply_check(struct call *c, Whatsnext__V1__Artifact *const *v, size_t
 		for (size_t k = 0; why == NULL && k < pl; k++)
 			if ((unsigned char)a->path[k] < 0x20 || a->path[k] == 0x7f)
 				why = "the path holds a control character";
+		for (size_t k = 0; why == NULL && a->sha256[0] != '\0' && k < i; k++)
+			if (v[k]->sha256[0] != '\0' && strcmp(v[k]->path, a->path) == 0)
+				why = "the list names this file twice";
 		if (why != NULL)
 			return wn_call_fail(c, WN_EINVAL, "artifact %zu (%.200s): %s", i + 1,
 			                    a->path, why);

@@ -175,6 +175,11 @@ TEST(bad_uploads_change_nothing)
 	Whatsnext__V1__Artifact *v[] = {art("a", data, 10, NULL), art("x", NULL, 0, "")};
 	CHECK_EQ_INT(complete(e, id, att, true, v, 2), CODE(INVALID_ARGUMENT));
 	CHECK_EQ_INT(wn_fixture_job_status(e, id), WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	/* nor one naming a file twice */
+	Whatsnext__V1__Artifact *twice[] = {art("a", data, 10, NULL), art("a", data, 10, NULL)};
+	CHECK_EQ_INT(complete(e, id, att, true, twice, 2), CODE(INVALID_ARGUMENT));
+	CHECK(strstr(wn_fixture_msg(), "twice") != NULL);
+	CHECK_EQ_INT(wn_fixture_job_status(e, id), WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
 	free(buf);
 	wn_fixture_close(e);
 }
