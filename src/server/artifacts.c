@@ -50,6 +50,7 @@ void wn_artifacts_release(wn_engine *e)
 	wn_map_free(e->arts.usage);
 	uploads_clear(&e->arts);
 	wn_map_free(e->arts.uploads);
+	free(e->arts.freed);
 	memset(&e->arts, 0, sizeof(e->arts));
 }
 
@@ -472,13 +473,42 @@ static bool forget_one(void *arg, uint64_t id, const char *path,
 	return true;
 }
 
+/* The removed jobs kept for compaction at most; past it, every key is. */
+#define FREED_MAX 4096
+
+void wn_artifacts_compact_freed(wn_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	struct artifacts *a = &e->arts;
+	uint64_t *ids = a->freed;
+	size_t n = a->nfreed;
+	bool many = a->freed_many;
+	a->freed = NULL, a->nfreed = a->capfreed = 0, a->freed_many = false;
+	pthread_mutex_unlock(&e->mu);
+	if (many)
+		wn_records_compact_side(e->rec, 0, false);
+	else
+		for (size_t i = 0; i < n; i++)
+			wn_records_compact_side(e->rec, ids[i], true);
+	free(ids);
+}
+
 void wn_artifacts_forget(struct call *c, const Job *j)
 {
 	if (j->attempt == 0)
 		return;
-	/* the keys go with the job (wn_records_job_del): only the count and
-	 * the memory are left to do */
 	struct artifacts *a = &c->e->arts;
+	if (a->nfreed == FREED_MAX) {
+		a->freed_many = true;
+	} else if (!a->freed_many) {
+		if (a->nfreed == a->capfreed) {
+			a->capfreed = a->capfreed ? 2 * a->capfreed : 64;
+			a->freed = wn_xrealloc(a->freed, a->capfreed * sizeof(*a->freed));
+		}
+		a->freed[a->nfreed++] = j->id;
+	}
+	/* the keys go with the job (wn_records_job_del): only the count and
+	 * the memory are left to do, and the disk space (the sweeper) */
 	size_t pos = 0;
 	const char *k;
 	char *pre = wn_xasprintf("%llu/", (unsigned long long)j->id);

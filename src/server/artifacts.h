@@ -26,6 +26,9 @@ struct artifacts {
 	wn_map *usage;   /* project name -> uint64_t *: bytes of its stored files */
 	bool loaded;     /* usage was counted from the records */
 	wn_map *uploads; /* "ID/PATH" -> struct upload: the SHA-256 of a file so far */
+	uint64_t *freed; /* removed jobs that ran: their o/ and b/ keys to compact */
+	size_t nfreed, capfreed;
+	bool freed_many; /* more than the list holds: compact every o/ and b/ key */
 };
 
 /* wn_artifacts_init and wn_artifacts_release set up and free e->arts. */
@@ -46,6 +49,10 @@ int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactReq
 int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
                        Whatsnext__V1__Artifact *const *artifacts, size_t n);
 
+/* wn_artifacts_compact_freed gives the disk space of removed jobs' output
+ * and artifacts back (compacting their keys), for the jobs removed since
+ * its last call; the sweeper calls it without the engine lock. */
+void wn_artifacts_compact_freed(wn_engine *e);
 /* wn_artifacts_forget takes the content of job j, which is being removed
  * (wn_records_job_del deletes its keys), off its project's usage. */
 void wn_artifacts_forget(struct call *c, const Job *j);

@@ -568,6 +568,20 @@ void wn_records_compact_jobs(wn_records *r)
 	wn_store_compact(r->store, wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, end, el);
 }
 
+void wn_records_compact_side(wn_records *r, uint64_t id, bool one)
+{
+	static const enum wn_key_kind kinds[] = {WN_KEY_LOG, WN_KEY_BLOB};
+	for (size_t i = 0; i < WN_ARRAY_LEN(kinds); i++) {
+		char start[WN_KEY_MAX], end[WN_KEY_MAX];
+		size_t sl = one ? wn_key_of_job(start, kinds[i], id)
+		                : (memcpy(start, wn_key_prefix(kinds[i]), WN_KEY_PREFIX_LEN),
+		                   (size_t)WN_KEY_PREFIX_LEN);
+		size_t el =
+		    one ? wn_key_of_job(end, kinds[i], id + 1) : wn_key_prefix_end(end, kinds[i]);
+		wn_store_compact(r->store, start, sl, end, el);
+	}
+}
+
 /* page_match reports whether j belongs on pg's page. */
 static bool page_match(const wn_records_page *pg, const Whatsnext__V1__Job *j)
 {

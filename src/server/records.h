@@ -174,6 +174,10 @@ size_t wn_records_job_chunk(wn_records_call *rc, uint64_t *after, size_t max,
 /* wn_records_compact_jobs compacts the job records, so that the space of
  * those deleted comes back. */
 void wn_records_compact_jobs(wn_records *r);
+/* wn_records_compact_side compacts the output and artifact keys (o/, b/) of
+ * job id, or (one false) of every job, so that the space of those deleted
+ * comes back. */
+void wn_records_compact_side(wn_records *r, uint64_t id, bool one);
 
 /* A page of a job list: the jobs with ids in (after, last] that match. */
 typedef struct wn_records_page {

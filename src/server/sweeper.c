@@ -171,6 +171,7 @@ int64_t wn_sweeper_periodic(wn_engine *e)
 	if (retain_every < 1000)
 		retain_every = 1000;
 	int64_t next = wn_engine_tick(e);
+	wn_artifacts_compact_freed(e);
 	int64_t now = wn_engine_mono(e);
 	if (e->sweeper.forget_at == 0)
 		e->sweeper.forget_at = now + 3600 * 1000;

@@ -88,8 +88,19 @@ EOF
 	expect_contains "$(cat check.txt)" "key(s) of artifacts (b/): clean"
 	wn_start
 	expect_eq "$(usage p)" "$total" "bytes stored after a restart"
+	local before after i
+	before=$(du -sb "$WN_TMP/data" | cut -f1)
 	wnctl job remove "$id" >/dev/null
 	expect_eq "$(usage p)" 0 "bytes stored once the job is removed"
+	# and the disk gets the space back (the model's 2.5 MB do not compress)
+	WN_PAUSE_MS=0
+	for i in $(seq 1 100); do
+		after=$(du -sb "$WN_TMP/data" | cut -f1)
+		[ $((before - after)) -gt 2000000 ] && break
+		wn_poll_pause
+	done
+	[ $((before - after)) -gt 2000000 ] ||
+		fail "the data directory went from $before to $after bytes after the removal"
 	wn_stop
 	check_data "after the removal"
 	expect_not_contains "$(cat check.txt)" "of artifacts" "keys left after the removal"
