@@ -167,6 +167,8 @@ static int lease_cmp(const void *a, const void *b)
 
 void wn_leases_grace(wn_leases *l, int64_t until)
 {
+	if (l->count == 0)
+		return; /* no heap yet, nothing to order */
 	for (size_t i = 0; i < l->count; i++)
 		if (l->heap[i].expires_ms < until)
 			l->heap[i].expires_ms = until;
