@@ -78,7 +78,8 @@ static void out_bytes(wn_ctl *c, struct log_out *o, const uint8_t *p, size_t n)
 	}
 	unsigned char *buf = wn_xmalloc(o->nhold + n + 1);
 	memcpy(buf, o->hold, o->nhold);
-	memcpy(buf + o->nhold, p, n);
+	if (n > 0) /* an empty reply's bytes may be NULL */
+		memcpy(buf + o->nhold, p, n);
 	size_t all = o->nhold + n, cut = utf8_cut(buf, all);
 	fwrite(buf, 1, cut, stdout);
 	fflush(stdout);
