@@ -94,7 +94,16 @@ $(COMMON_LIB): $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SERVER_LIB): $(call obj,$(SERVER_SRC))
+# The dashboard's files (web/), embedded into wnd (src/server/webassets.h).
+WEB_FILES := $(shell find web -type f ! -name '.*' 2>/dev/null)
+$(GEN)/webassets.c: $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(GEN)
+	sh scripts/embed-web.sh $@ web
+$(BUILD)/obj/gen/webassets.o: $(GEN)/webassets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/server -c $< -o $@
+
+$(SERVER_LIB): $(call obj,$(SERVER_SRC)) $(BUILD)/obj/gen/webassets.o
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -179,7 +188,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 fuzz: $(FUZZ_BINS)
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) \
-              $(filter-out src/ctl/main.c,$(CTL_SRC)) $(GEN)/whatsnext.pb-c.c
+              $(filter-out src/ctl/main.c,$(CTL_SRC)) $(GEN)/whatsnext.pb-c.c $(GEN)/webassets.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread \
 	  -Isrc/common -Isrc/server -Isrc/worker -Isrc/ctl -I$(GEN) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)

@@ -7,7 +7,8 @@ pkgs=(build-essential pkg-config git ca-certificates
       libmbedtls-dev openssl util-linux iproute2
       clang python3 jq procps psmisc
       beanstalkd valgrind
-      slurmctld slurmd slurm-client munge)
+      slurmctld slurmd slurm-client munge
+      curl python3-protobuf protobuf-compiler)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -331,6 +331,18 @@ int wn_engine_durable(wn_engine *e, uint64_t seq)
 	return wn_store_durable(e->store, seq);
 }
 
+int wn_engine_wait_durable(wn_engine *e, uint64_t seq)
+{
+	return wn_store_wait(e->store, seq);
+}
+
+int wn_engine_identify(wn_engine *e, const char *token)
+{
+	const struct wn_token *who;
+	const char *why;
+	return wn_auth_identify(e, (const uint8_t *)token, strlen(token), &who, &why);
+}
+
 int wn_engine_flush(wn_engine *e)
 {
 	return wn_store_flush(e->store);

@@ -97,6 +97,14 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
  * not yet, WN_EIO when it never will be (the store failed). */
 int wn_engine_durable(wn_engine *e, uint64_t seq);
 
+/* wn_engine_wait_durable waits until write seq is durable: WN_OK, or WN_EIO
+ * when it never will be. */
+int wn_engine_wait_durable(wn_engine *e, uint64_t seq);
+
+/* wn_engine_identify: WN_OK when token (a secret, "" for none) would be let
+ * in (a valid token, or the server has none), WN_EAUTH when not. */
+int wn_engine_identify(wn_engine *e, const char *token);
+
 /* wn_engine_flush makes every write so far durable as relaxed mode
  * promises (in the OS's hands): one write for all the replies a serving
  * thread has ready; a no-op in sync mode. */

@@ -6,6 +6,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "fault.h"
+#include "http.h"
 #include "listen.h"
 #include "log.h"
 #include "net.h"
@@ -70,6 +71,9 @@ static void usage(FILE *f)
 	       "  --tls-cert FILE        certificate chain (PEM) of tls+tcp://HOST:PORT listeners\n"
 	       "  --tls-key FILE         its private key (PEM)\n"
 	       "  --tls-client-ca FILE   CA (PEM) that client certificates must chain to\n"
+	       "  --http ADDR            also serve HTTP: the JSON API, the dashboard and\n"
+	       "                         /metrics at HOST:PORT or https://HOST:PORT (with\n"
+	       "                         --tls-cert and --tls-key); off by default (docs/http.md)\n"
 	       "  --insecure             serve a network (not loopback) address without TLS or\n"
 	       "                         without tokens; refused otherwise (warned, and shown\n"
 	       "                         by 'wnctl status')\n"
@@ -157,6 +161,7 @@ static const struct {
     {"tls-cert", "tls_cert", "--tls-cert"},
     {"tls-key", "tls_key", "--tls-key"},
     {"tls-client-ca", "tls_client_ca", "--tls-client-ca"},
+    {"http", "http", "--http"},
 };
 
 #define WND_LONGOPTS (WN_ARRAY_LEN(setting_opts) + 10)
@@ -359,6 +364,22 @@ static int wait_for_stop(const sigset_t *sigs)
 	}
 }
 
+/* The HTTP listener, if any: parked requests are answered by their
+ * listener, the SP one (net) or this one. */
+static wn_http *wnd_http;
+
+static void wnd_deliver(void *arg, void *slot, uint8_t *buf, size_t len, uint64_t seq)
+{
+	if (!wn_http_deliver(wnd_http, slot, buf, len, seq))
+		wn_net_deliver(arg, slot, buf, len, seq);
+}
+
+static uint32_t wnd_slot_conn(void *slot)
+{
+	uint32_t conn;
+	return wn_http_slot_conn(wnd_http, slot, &conn) ? conn : wn_net_slot_conn(slot);
+}
+
 /* engine_config fills cfg from the settings; with --test-clock, *tclock gets
  * the test clock the engine reads. */
 static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_engine_config *cfg,
@@ -382,8 +403,8 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 	    .output_max = (uint64_t)conf->output_max,
 	    .artifact_max_file_mb = (uint64_t)conf->artifact_max_file_mb,
 	    .artifact_max_project_mb = (uint64_t)conf->artifact_max_project_mb,
-	    .deliver = wn_net_deliver,
-	    .slot_conn = wn_net_slot_conn,
+	    .deliver = wnd_deliver,
+	    .slot_conn = wnd_slot_conn,
 	};
 	*tclock = NULL;
 	if (o->test_clock != NULL) {
@@ -402,10 +423,12 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
  * insecure lets such a listener through; -1 with *err when refused. */
 static int secure_check(const wn_srvconf *conf, bool tokens, char **warning, char **err)
 {
-	for (size_t i = 0; i < conf->listen.n; i++) {
-		const char *url = conf->listen.v[i];
+	for (size_t i = 0; i <= conf->listen.n; i++) {
+		bool http = i == conf->listen.n;
+		const char *url = http ? conf->http : conf->listen.v[i];
 		bool tls = false;
-		if (!wn_listener_exposed(url, &tls) || (tls && tokens))
+		if (!(http ? wn_http_exposed(url, &tls) : wn_listener_exposed(url, &tls)) ||
+		    (tls && tokens))
 			continue;
 		const char *what = !tls && !tokens ? "without TLS and without tokens"
 		                   : !tls          ? "without TLS"
@@ -444,6 +467,36 @@ static int tls_open(const wn_srvconf *conf, wn_tls **out, char **err)
 	return wn_tls_new(&ts, out, err);
 }
 
+/* net_start starts the SP listeners' event loops with the settings' limits. */
+static int net_start(const wn_srvconf *conf, wn_net *net, wn_engine *e, wn_tls *tls)
+{
+	wn_net_on_thread_start(net, wn_store_thread_init);
+	wn_net_use_tls(net, tls);
+	wn_net_set_limits(net, &(wn_netlimits){
+	                           .max_connections = (size_t)conf->max_connections,
+	                           .handshake_timeout_ms = conf->handshake_timeout_ms,
+	                           .idle_timeout_ms = conf->idle_timeout_ms,
+	                           .max_unauth_request = (size_t)conf->max_unauth_request,
+	                           .max_unauth_bytes = (size_t)conf->max_unauth_bytes,
+	                       });
+	return wn_net_serve(net, e, (int)conf->threads);
+}
+
+/* http_start serves the http setting's address into wnd_http. */
+static int http_start(const wn_srvconf *conf, wn_engine *e, char **err)
+{
+	wn_http_settings hs = {
+	    .addr = conf->http,
+	    .origins = (const char *const *)conf->http_cors_origins.v,
+	    .norigins = conf->http_cors_origins.n,
+	    .tls_cert = conf->tls_cert,
+	    .tls_key = conf->tls_key,
+	    .tls_client_ca = conf->tls_client_ca,
+	    .tls_require_client_cert = conf->tls_require_client_cert,
+	};
+	return wn_http_start(e, &hs, &wnd_http, err);
+}
+
 /* serve runs the server until a signal stops it: 0 when it stopped cleanly,
  * 1 when it could not start. */
 static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
@@ -475,21 +528,17 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	if (wn_net_open((const char *const *)conf->listen.v, conf->listen.n, WN_MSG_MAX, &net,
 	                &err) != WN_OK)
 		goto fail_engine;
-	wn_net_on_thread_start(net, wn_store_thread_init);
-	wn_net_use_tls(net, tls);
-	wn_net_set_limits(net, &(wn_netlimits){
-	                           .max_connections = (size_t)conf->max_connections,
-	                           .handshake_timeout_ms = conf->handshake_timeout_ms,
-	                           .idle_timeout_ms = conf->idle_timeout_ms,
-	                           .max_unauth_request = (size_t)conf->max_unauth_request,
-	                           .max_unauth_bytes = (size_t)conf->max_unauth_bytes,
-	                       });
-	if (wn_net_serve(net, e, (int)conf->threads) != WN_OK) {
+	if (net_start(conf, net, e, tls) != WN_OK) {
 		err = wn_xasprintf("cannot start the event loops");
 		goto fail_net;
 	}
 	for (size_t i = 0; i < conf->listen.n; i++)
 		wn_info("listening on %s", conf->listen.v[i]);
+	if (conf->http[0] != '\0') {
+		if (http_start(conf, e, &err) != WN_OK)
+			goto fail_http;
+		wn_info("serving http on %s/", wn_http_url(wnd_http));
+	}
 	if (warning != NULL)
 		wn_warn("%s; anyone who reaches it can read and change every job", warning);
 	wn_info("serving at most %zu connections (max_connections)",
@@ -500,12 +549,18 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	int sig = wait_for_stop(&sigs);
 	wn_info("%s: finishing requests in flight", sig_name(sig));
 	wn_engine_release_parked(e);
+	wn_http_stop(wnd_http);
 	wn_net_stop(net);
 	status = 0;
+fail_http:
+	wn_http_stop(wnd_http);
+	wn_net_stop(net);
 fail_net:
 	wn_net_close(net);
 fail_engine:
 	wn_engine_close(e);
+	wn_http_free(wnd_http);
+	wnd_http = NULL;
 fail:
 	if (err != NULL) {
 		fprintf(stderr, "wnd: %s\n", err);

@@ -69,6 +69,10 @@ static const wn_conf_key srvconf_keys[] = {
      0, NULL, "a connection with no request in flight or waiting is closed after this long"},
     {"max_unauthenticated_request", WN_CONF_T_INT, OFF(max_unauth_request), "1048576", 65536,
      64LL << 20, 0, NULL, "largest request before one of the connection's was authenticated"},
+    {"http", WN_CONF_T_STR, OFF(http), "", 0, 0, 0, NULL,
+     "HTTP listener (JSON API, dashboard, /metrics): HOST:PORT or https://HOST:PORT; empty: none"},
+    {"http_cors_origins", WN_CONF_T_STRLIST, OFF(http_cors_origins), NULL, 0, 0, 0, NULL,
+     "origins (https://host:port) whose pages may call the HTTP API besides its own; * any"},
     {"max_unauthenticated_bytes", WN_CONF_T_INT, OFF(max_unauth_bytes), "67108864", 1048576,
      1LL << 40, 0, NULL, "bytes all connections not yet authenticated may make wnd hold"},
 };

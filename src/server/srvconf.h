@@ -37,6 +37,8 @@ typedef struct wn_srvconf {
 	int64_t idle_timeout_ms;
 	int64_t max_unauth_request; /* bytes of a request before one authenticated */
 	int64_t max_unauth_bytes;   /* ... of all such connections together */
+	char *http;                 /* the HTTP listener's address, "" for none */
+	wn_conf_strv http_cors_origins; /* origins allowed to call the HTTP API */
 } wn_srvconf;
 
 /* wn_srvconf_defaults fills c with the built-in defaults. */

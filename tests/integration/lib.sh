@@ -111,6 +111,17 @@ wn_wait_ready() {
 	fail "wnd did not answer at $WN_SERVER within 10 s"
 }
 
+# wn_http_url: the address of wnd's HTTP listener (started with --http
+# 127.0.0.1:0, so the port is one the kernel chose), from its log, into
+# WN_HTTP ("http://127.0.0.1:PORT").
+wn_http_url() {
+	local line
+	line=$(grep -o 'serving http on [^ ]*' "$WN_TMP/wnd.log" | tail -1)
+	[ -n "$line" ] || fail "wnd logged no http address: $(cat "$WN_TMP/wnd.log")"
+	WN_HTTP=${line#serving http on }
+	WN_HTTP=${WN_HTTP%/}
+}
+
 # wn_stop: SIGTERM wnd and wait for it to exit; fails if it does not exit cleanly.
 wn_stop() {
 	kill -TERM "$WND_PID"

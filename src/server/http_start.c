@@ -1,0 +1,236 @@
+/* http_start: the HTTP listener's address, TLS, start and stop (http.h). */
+#include "http.h"
+#include "http_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "kit.h"
+#include "listen.h"
+#include "strbuf.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ start and stop */
+
+/* http_url_of writes addr as an nng URL ("http://HOST:PORT") into *url;
+ * false when it is not HOST:PORT, http:// or https://. */
+static bool http_url_of(const char *addr, char **url, bool *tls)
+{
+	*tls = strncmp(addr, "https://", 8) == 0;
+	if (*tls || strncmp(addr, "http://", 7) == 0) {
+		*url = wn_xstrdup(addr);
+	} else if (strstr(addr, "://") == NULL && strchr(addr, ':') != NULL) {
+		*url = wn_xasprintf("http://%s", addr);
+	} else {
+		return false;
+	}
+	size_t n = strlen(*url);
+	if (n > 0 && (*url)[n - 1] == '/')
+		(*url)[n - 1] = '\0';
+	return true;
+}
+
+bool wn_http_exposed(const char *addr, bool *tls)
+{
+	char *url;
+	*tls = false;
+	if (!http_url_of(addr, &url, tls))
+		return false;
+	char *tcp = wn_xasprintf("tcp://%s", strstr(url, "://") + 3);
+	bool ignored;
+	bool exposed = wn_listener_exposed(tcp, &ignored);
+	free(tcp);
+	free(url);
+	return exposed;
+}
+
+static int http_tls(wn_http *h, const wn_http_settings *s, char **err)
+{
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	int rv = WN_EINVAL;
+	if (s->tls_cert == NULL || s->tls_cert[0] == '\0' || s->tls_key == NULL ||
+	    s->tls_key[0] == '\0') {
+		*err = wn_xasprintf("https needs tls_cert and tls_key");
+		return rv;
+	}
+	FILE *f;
+	size_t n;
+	const char *bad = NULL;
+	if ((f = fopen(s->tls_cert, "r")) == NULL || wn_read_all(f, 1 << 20, &cert, &n) != 0)
+		bad = s->tls_cert;
+	if (f != NULL)
+		fclose(f);
+	if (bad == NULL &&
+	    ((f = fopen(s->tls_key, "r")) == NULL || wn_read_all(f, 1 << 20, &key, &n) != 0))
+		bad = s->tls_key;
+	if (bad == NULL && f != NULL)
+		fclose(f);
+	if (bad == NULL && s->tls_client_ca != NULL && s->tls_client_ca[0] != '\0') {
+		if ((f = fopen(s->tls_client_ca, "r")) == NULL ||
+		    wn_read_all(f, 1 << 20, &ca, &n) != 0)
+			bad = s->tls_client_ca;
+		if (f != NULL)
+			fclose(f);
+	}
+	int nrv = 0;
+	if (bad != NULL) {
+		*err = wn_xasprintf("cannot read %s", bad);
+	} else if ((nrv = nng_tls_config_alloc(&h->tls, NNG_TLS_MODE_SERVER)) != 0 ||
+	           (nrv = nng_tls_config_own_cert(h->tls, cert, key, NULL)) != 0 ||
+	           (ca != NULL && (nrv = nng_tls_config_ca_chain(h->tls, ca, NULL)) != 0) ||
+	           (nrv = nng_tls_config_auth_mode(
+	                h->tls, s->tls_require_client_cert ? NNG_TLS_AUTH_MODE_REQUIRED
+	                        : ca != NULL               ? NNG_TLS_AUTH_MODE_OPTIONAL
+	                                                   : NNG_TLS_AUTH_MODE_NONE)) != 0 ||
+	           (nrv = nng_http_server_set_tls(h->srv, h->tls)) != 0) {
+		*err = wn_xasprintf("tls: %s", nng_strerror(nrv));
+	} else {
+		rv = WN_OK;
+	}
+	free(cert);
+	free(key);
+	free(ca);
+	return rv;
+}
+
+/* http_bound names the address served with the port bound into h->url. */
+static void http_bound(wn_http *h)
+{
+	nng_sockaddr sa;
+	if (nng_http_server_get_addr(h->srv, &sa) != 0)
+		return;
+	char host[64];
+	uint16_t port;
+	if (sa.s_family == NNG_AF_INET) {
+		const uint8_t *a = (const uint8_t *)&sa.s_in.sa_addr;
+		snprintf(host, sizeof(host), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+		port = sa.s_in.sa_port;
+	} else if (sa.s_family == NNG_AF_INET6) {
+		wn_strbuf sb = WN_STRBUF_INIT;
+		wn_strbuf_addc(&sb, '[');
+		for (int i = 0; i < 16; i += 2)
+			wn_strbuf_addf(
+			    &sb, "%s%x", i ? ":" : "",
+			    (unsigned)(sa.s_in6.sa_addr[i] << 8 | sa.s_in6.sa_addr[i + 1]));
+		wn_strbuf_addc(&sb, ']');
+		snprintf(host, sizeof(host), "%s", sb.s);
+		wn_strbuf_free(&sb);
+		port = sa.s_in6.sa_port;
+	} else {
+		return;
+	}
+	free(h->url);
+	h->url = wn_xasprintf("%s://%s:%u", h->https ? "https" : "http", host,
+	                      (unsigned)(port >> 8 | (port & 0xff) << 8));
+}
+
+int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char **errmsg)
+{
+	*out = NULL;
+	wn_http *h = wn_xcalloc(1, sizeof(*h));
+	h->e = e;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->calls = wn_map_new_u64();
+	h->origins = wn_xcalloc(s->norigins + 1, sizeof(char *));
+	for (size_t i = 0; i < s->norigins; i++)
+		h->origins[i] = wn_xstrdup(s->origins[i]);
+	h->norigins = s->norigins;
+	char *err = NULL;
+	nng_url *u = NULL;
+	nng_http_handler *hd = NULL;
+	int rv;
+	if (!http_url_of(s->addr, &h->url, &h->https)) {
+		err = wn_xasprintf("the address must be HOST:PORT, http://HOST:PORT or "
+		                   "https://HOST:PORT");
+		goto fail;
+	}
+	if ((rv = nng_url_parse(&u, h->url)) != 0 || (rv = nng_http_server_hold(&h->srv, u)) != 0) {
+		err = wn_xasprintf("%s", nng_strerror(rv));
+		goto fail;
+	}
+	if (h->https && http_tls(h, s, &err) != WN_OK)
+		goto fail;
+	if ((rv = nng_http_handler_alloc(&hd, "/", wn_http_handle)) != 0 ||
+	    (rv = nng_http_handler_set_method(hd, NULL)) != 0 ||
+	    (rv = nng_http_handler_set_tree(hd)) != 0 ||
+	    (rv = nng_http_handler_collect_body(hd, true, HTTP_BODY_MAX)) != 0 ||
+	    (rv = nng_http_handler_set_data(hd, h, NULL)) != 0 ||
+	    (rv = nng_http_server_add_handler(h->srv, hd)) != 0) {
+		err = wn_xasprintf("%s", nng_strerror(rv));
+		if (hd != NULL)
+			nng_http_handler_free(hd);
+		goto fail;
+	}
+	if (pthread_create(&h->waiter, NULL, wn_http_waiter, h) != 0) {
+		err = wn_xasprintf("cannot start a thread");
+		goto fail;
+	}
+	h->waiter_started = true;
+	if ((rv = nng_http_server_start(h->srv)) != 0) {
+		err = wn_xasprintf("%s", nng_strerror(rv));
+		goto fail;
+	}
+	nng_url_free(u);
+	http_bound(h);
+	*out = h;
+	return WN_OK;
+fail:
+	*errmsg = wn_xasprintf("cannot serve http on %s: %s", s->addr, err);
+	free(err);
+	if (u != NULL)
+		nng_url_free(u);
+	wn_http_stop(h);
+	return WN_EINVAL;
+}
+
+const char *wn_http_url(const wn_http *h)
+{
+	return h->url;
+}
+
+void wn_http_stop(wn_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->srv != NULL) {
+		nng_http_server_stop(h->srv);
+		nng_http_server_release(h->srv);
+		h->srv = NULL;
+	}
+	pthread_mutex_lock(&h->mu);
+	h->stopping = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	if (h->waiter_started)
+		pthread_join(h->waiter, NULL);
+	h->waiter_started = false;
+}
+
+void wn_http_free(wn_http *h)
+{
+	if (h == NULL)
+		return;
+	wn_http_stop(h);
+	size_t pos = 0;
+	void *val;
+	while (wn_map_next(h->calls, &pos, NULL, NULL, &val)) { /* parked past the end */
+		struct hcall *hc = val;
+		wn_map_del_u64(h->calls, (uint64_t)(uintptr_t)hc);
+		free(hc->origin);
+		free(hc->buf);
+		free(hc);
+		pos = 0;
+	}
+	wn_map_free(h->calls);
+	if (h->tls != NULL)
+		nng_tls_config_free(h->tls);
+	for (size_t i = 0; i < h->norigins; i++)
+		free(h->origins[i]);
+	free(h->origins);
+	free(h->url);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+	free(h);
+}

@@ -1,0 +1,136 @@
+# Who may call the HTTP listener (docs/http.md): tokens as "Authorization:
+# Bearer", roles as over SP, /metrics behind a token; CORS: preflight and
+# calls from allowed origins, refused ones changing nothing; https with the
+# TLS settings; the secure default for a network address.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+ADMIN_SECRET=admin-secret-for-the-http-tests-012345
+
+# code_of URL [curl args...]: the HTTP status of a POST of {} to URL.
+code_of() {
+	local url=$1
+	shift
+	curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' \
+		"$url" "$@"
+}
+
+test_tokens_and_roles_over_http() {
+	printf '%s\n' "$ADMIN_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$ADMIN_SECRET
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	local reader
+	reader=$(wnctl token create r1 --role reader 2>/dev/null)
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List")" 401 "no token"
+	expect_eq "$(jq -r .code reply)" 16
+	[ -n "$(jq -r .message reply)" ] || fail "a 401 without a message"
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H 'Authorization: Bearer nope')" 401
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H "Authorization: Basic $ADMIN_SECRET")" 401
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H "Authorization: Bearer $ADMIN_SECRET")" 200
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H "Authorization: Bearer $reader")" 200
+	# a reader may not create: 403, and nothing is made
+	local st
+	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H "Authorization: Bearer $reader" -d '{"name":"nope"}' "$WN_HTTP/v1/ProjectService/Create")
+	expect_eq "$st" 403 "a reader creating a project ($(cat reply))"
+	expect_eq "$(jq -r .code reply)" 7
+	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H "Authorization: Bearer $ADMIN_SECRET" -d '{"name":"yes"}' \
+		"$WN_HTTP/v1/ProjectService/Create")
+	expect_eq "$st" 200 "the admin creating a project"
+	expect_eq "$(project_names)" yes
+	# the audit log names the HTTP caller as it does an SP one
+	grep -q '"token":"r1"' data/audit.log 2>/dev/null ||
+		grep -q 'r1' "${WN_TMP}/data/audit.log" || fail "the refused call is not in the audit log"
+	# /metrics wants a token too; the dashboard's files do not (they hold no data)
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$WN_HTTP/metrics")" 401
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $reader" \
+		"$WN_HTTP/metrics")" 200
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$WN_HTTP/")" 200
+	# a revoked token is refused at once
+	wnctl token revoke r1 >/dev/null
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H "Authorization: Bearer $reader")" 401
+}
+
+test_cors_allowed_and_refused() {
+	cat >wnd.yaml <<'EOF'
+http_cors_origins: [https://app.example.org]
+EOF
+	wn_start --config wnd.yaml --http 127.0.0.1:0
+	wn_http_url
+	local url=$WN_HTTP/v1/ProjectService/Create
+	# preflight from an allowed origin
+	curl -s -D hdrs -o /dev/null -X OPTIONS "$url" -H 'Origin: https://app.example.org' \
+		-H 'Access-Control-Request-Method: POST' \
+		-H 'Access-Control-Request-Headers: authorization, content-type'
+	expect_contains "$(head -1 hdrs)" 204
+	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Origin: https://app.example.org"
+	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Methods: POST"
+	expect_contains "$(tr -d '\r' <hdrs | tr A-Z a-z)" "access-control-allow-headers: authorization, content-type"
+	# preflight from another: refused, without the header
+	curl -s -D hdrs -o /dev/null -X OPTIONS "$url" -H 'Origin: https://evil.example.net' \
+		-H 'Access-Control-Request-Method: POST'
+	expect_contains "$(head -1 hdrs)" 403
+	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	# a call from the allowed origin carries the header
+	local st
+	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
+		-H 'Origin: https://app.example.org' -H 'Content-Type: application/json' -d '{"name":"a"}')
+	expect_eq "$st" 200
+	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Origin: https://app.example.org"
+	# a call from another origin is refused and changes nothing, even one a
+	# browser sends without a preflight (a form's text/plain POST)
+	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
+		-H 'Origin: https://evil.example.net' -H 'Content-Type: application/json' -d '{"name":"b"}')
+	expect_eq "$st" 403
+	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	st=$(curl -s -o reply -w '%{http_code}' -X POST "$url" \
+		-H 'Origin: https://evil.example.net' -H 'Content-Type: text/plain' -d '{"name":"c"}')
+	expect_eq "$st" 403
+	# the dashboard's own origin needs no setting
+	st=$(curl -s -o reply -w '%{http_code}' -X POST "$url" -H "Origin: $WN_HTTP" \
+		-H 'Content-Type: application/json' -d '{"name":"d"}')
+	expect_eq "$st" 200 "same origin ($(cat reply))"
+	expect_eq "$(project_names)" a,d
+	wn_stop
+	# no origins set: every other origin is refused
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	st=$(curl -s -D hdrs -o /dev/null -w '%{http_code}' -X OPTIONS "$WN_HTTP/v1/ProjectService/List" \
+		-H 'Origin: https://app.example.org' -H 'Access-Control-Request-Method: POST')
+	expect_eq "$st" 403
+}
+
+test_https_and_the_secure_default() {
+	mkdir pki
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+		-keyout pki/srv.key -out pki/srv.pem 2>/dev/null
+	# a network address without TLS and tokens is refused before anything is made
+	local rc=0
+	"$WN_BIN/wnd" --data d2 --listen "ipc://$WN_TMP/x.sock" --http 0.0.0.0:7 >refused.log 2>&1 || rc=$?
+	expect_eq "$rc" 1 "wnd with --http on every address: $(cat refused.log)"
+	expect_contains "$(cat refused.log)" "refusing to serve"
+	[ ! -e d2 ] || fail "the refused wnd made a data directory"
+	# https with the TLS settings
+	wn_start --http https://127.0.0.1:0 --tls-cert pki/srv.pem --tls-key pki/srv.key
+	wn_http_url
+	[[ $WN_HTTP == https://127.0.0.1:* ]] || fail "the https address: $WN_HTTP"
+	local st
+	st=$(curl -s --cacert pki/srv.pem -o reply -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/json' -d '{"name":"tls"}' "$WN_HTTP/v1/ProjectService/Create")
+	expect_eq "$st" 200 "over https ($(cat reply))"
+	expect_eq "$(project_names)" tls
+	# plain http to it gets no reply; https to it without trusting the CA fails
+	curl -s -m 5 -o /dev/null "http://${WN_HTTP#https://}/" && fail "plain http was served"
+	curl -s -m 5 -o /dev/null "$WN_HTTP/" && fail "an untrusted certificate was accepted"
+	expect_eq "$(curl -s --cacert pki/srv.pem -o /dev/null -w '%{http_code}' "$WN_HTTP/")" 200
+	# a missing key is a clear error at start
+	wn_stop
+	rc=0
+	"$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/y.sock" \
+		--http https://127.0.0.1:0 >nokey.log 2>&1 || rc=$?
+	expect_eq "$rc" 1
+	expect_contains "$(cat nokey.log)" "https needs tls_cert and tls_key"
+}
