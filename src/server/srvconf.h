@@ -35,9 +35,9 @@ typedef struct wn_srvconf {
 	int64_t max_connections;         /* 0: sized from RLIMIT_NOFILE */
 	int64_t handshake_timeout_ms;
 	int64_t idle_timeout_ms;
-	int64_t max_unauth_request; /* bytes of a request before one authenticated */
-	int64_t max_unauth_bytes;   /* ... of all such connections together */
-	char *http;                 /* the HTTP listener's address, "" for none */
+	int64_t max_unauth_request;     /* bytes of a request before one authenticated */
+	int64_t max_unauth_bytes;       /* ... of all such connections together */
+	char *http;                     /* the HTTP listener's address, "" for none */
 	wn_conf_strv http_cors_origins; /* origins allowed to call the HTTP API */
 } wn_srvconf;
 
