@@ -345,16 +345,28 @@ static bool http_token(nng_http_req *req, const char **tok)
 	return true;
 }
 
-/* http_request_id is the request id of the X-Request-Id header (a decimal
- * number, so a client's retry is answered from the first execution), or a
- * random one. */
-static uint64_t http_request_id(nng_http_req *req)
+/* http_request_id reads the request id of the X-Request-Id header (a
+ * decimal number from 1 to 2^64-1, so a client's retry is answered from the
+ * first execution) into *id, or makes a random one; false when the header
+ * is there but not such a number. */
+static bool http_request_id(nng_http_req *req, uint64_t *id)
 {
 	const char *v = nng_http_req_get_header(req, "X-Request-Id");
-	int64_t id;
-	if (v != NULL && wn_parse_i64(v, 1, INT64_MAX, &id) == 0)
-		return (uint64_t)id;
-	return wn_random_u64() | 1;
+	*id = wn_random_u64() | 1;
+	if (v == NULL)
+		return true;
+	uint64_t n = 0;
+	size_t i = 0;
+	for (; v[i] >= '0' && v[i] <= '9' && i < 20; i++) {
+		unsigned d = (unsigned)(v[i] - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	if (i == 0 || v[i] != '\0' || n == 0)
+		return false;
+	*id = n;
+	return true;
 }
 
 static void http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
@@ -378,7 +390,7 @@ static void http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
 /* http_check_call answers a call that cannot go to the engine (a wrong
  * verb, origin, media type or token header): true when it did. */
 static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m,
-                            const char **cors, const char **tok)
+                            const char **cors, const char **tok, uint64_t *id)
 {
 	const char *verb = nng_http_req_get_method(req);
 	const char *why = NULL;
@@ -404,6 +416,8 @@ static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const w
 	} else if (!http_token(req, tok)) {
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
 		why = "the Authorization header must be \"Bearer TOKEN\"";
+	} else if (!http_request_id(req, id)) {
+		why = "X-Request-Id must be a decimal number from 1 to 18446744073709551615";
 	}
 	if (why == NULL)
 		return false;
@@ -432,7 +446,8 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 		m = wn_method_find(full);
 	}
 	const char *cors = NULL, *tok = NULL;
-	if (http_check_call(h, aio, req, m, &cors, &tok))
+	uint64_t id;
+	if (http_check_call(h, aio, req, m, &cors, &tok, &id))
 		return;
 	void *body;
 	size_t len;
@@ -447,7 +462,7 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 		return;
 	}
 	Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
-	rq.id = http_request_id(req);
+	rq.id = id;
 	rq.method = (char *)m->path;
 	rq.body.data = pb;
 	rq.body.len = pblen;

@@ -164,7 +164,17 @@ test_request_ids_make_retries_safe() {
 	expect_http 200 JobService/Submit "$body"
 	c=$(jq -r .job.id <<<"$HBODY")
 	[ "$c" != "$a" ] || fail "a request without an id made no new job"
-	expect_eq "$(wnctl --json job list --all | jq length)" 2
+	# ids up to 2^64-1; anything else in the header is refused
+	expect_http 200 JobService/Submit "$body" -H 'X-Request-Id: 18446744073709551615'
+	a=$(jq -r .job.id <<<"$HBODY")
+	expect_http 200 JobService/Submit "$body" -H 'X-Request-Id: 18446744073709551615'
+	expect_eq "$(jq -r .job.id <<<"$HBODY")" "$a" "a retried request id of 2^64-1"
+	local bad
+	for bad in 0 18446744073709551616 -1 abc '12 3' 1x; do
+		expect_http 400 JobService/Submit "$body" -H "X-Request-Id: $bad"
+		expect_contains "$(jq -r .message <<<"$HBODY")" X-Request-Id
+	done
+	expect_eq "$(wnctl --json job list --all | jq ".jobs | length")" 3
 }
 
 test_waits_park_over_http() {
