@@ -10,7 +10,9 @@
 #include "dedupe.h"
 #include "engine_state.h"
 #include "envelope.h"
+#include "histo.h"
 #include "methods.h"
+#include "metrics.h"
 #include "pbcheck.h"
 #include "svc.h"
 
@@ -249,7 +251,10 @@ static bool serve_strings(const Whatsnext__V1__Request *rq, const uint8_t *req, 
 	return false;
 }
 
-void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
+/* serve answers the request in req into *reply and returns its method (NULL:
+ * none found), for the metrics. */
+static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void *slot,
+                              wn_reply *reply)
 {
 	reply->buf = NULL;
 	reply->len = 0;
@@ -257,19 +262,19 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 	reply->authed = false;
 	if (len > e->cfg.max_msg) {
 		wn_engine_oversize(e, len, &reply->buf, &reply->len);
-		return;
+		return NULL;
 	}
 	Whatsnext__V1__Request *rq = whatsnext__v1__request__unpack(NULL, len, req);
 	if (rq == NULL) {
 		reply->buf = wn_engine_pack_response(
 		    0, wn_err_to_code(WN_EINVAL), "malformed request envelope", NULL, &reply->len);
-		return;
+		return NULL;
 	}
 	const struct wn_token *who = NULL;
+	int dedupe;
+	const struct method *m = NULL;
 	if (!serve_auth(e, req, len, rq, reply, &who) || !serve_strings(rq, req, len, reply))
 		goto done;
-	int dedupe;
-	const struct method *m;
 	for (int tries = 0;; tries++) {
 		m = serve_admit(e, rq, who, reply, &dedupe);
 		if (m == NULL || dedupe != DEDUPE_PARKED)
@@ -311,8 +316,17 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 			wn_dedupe_abort(e->dd, rq->id);
 	}
 	wn_call_finish(&c);
-done:
+done:;
+	const wn_method *md = m != NULL ? m->desc : wn_method_find(rq->method ? rq->method : "");
 	whatsnext__v1__request__free_unpacked(rq, NULL);
+	return md;
+}
+
+void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, wn_reply *reply)
+{
+	int64_t t0 = wn_histo_clock();
+	const wn_method *md = serve(e, req, len, slot, reply);
+	wn_metrics_request(e->metrics, md, reply, t0);
 }
 
 void wn_engine_handle(wn_engine *e, const uint8_t *req, size_t len, void *slot, uint8_t **out,

@@ -10,6 +10,7 @@
 #include "engine_state.h"
 #include "load.h"
 #include "log.h"
+#include "metrics.h"
 #include "svc.h"
 
 #include <stdlib.h>
@@ -46,6 +47,7 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	e->dd = wn_dedupe_new(ENGINE_DEDUPE_AGE_MS, ENGINE_DEDUPE_BYTES);
 	wn_replay_init(e);
 	wn_artifacts_init(e);
+	e->metrics = wn_metrics_new();
 	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
 	if (rv == WN_OK)
 		rv = wn_auth_init(e, errmsg);
@@ -96,6 +98,7 @@ void wn_engine_close(wn_engine *e)
 	wn_dedupe_free(e->dd);
 	wn_replay_free(e);
 	wn_artifacts_release(e);
+	wn_metrics_free(e->metrics);
 	wn_sweeper_release(e);
 	wn_clock_release(&e->clock);
 	pthread_mutex_destroy(&e->mu);

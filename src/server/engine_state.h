@@ -45,6 +45,8 @@ struct wn_engine {
 	struct sweeper sweeper; /* sweeper.h */
 	struct auth auth;       /* auth.h: tokens, the audit log */
 	struct artifacts arts;  /* artifacts.h: bytes stored per project, uploads */
+	/* metrics.h: what is counted for /metrics */
+	struct wn_metrics *metrics;
 };
 
 #endif

@@ -7,6 +7,7 @@
 #include "engine_state.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "watch.h"
 
 #include <stdio.h>
@@ -117,6 +118,7 @@ void wn_queue_count_move(struct call *c, struct project *p, const Job *j, int fr
 	if (from == RUNNING)
 		p->feed = true;
 	wn_watch_status(c, p->name, j, from, to);
+	wn_metrics_job(c->e, p->name, j, from, to);
 }
 
 struct dwait *wn_dwait_get(wn_engine *e, uint64_t id)

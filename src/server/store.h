@@ -107,6 +107,15 @@ bool wn_store_readable(wn_store *s);
  * and wn_store_checkpoint (which may run alongside). */
 int wn_store_recover(wn_store *s);
 
+/* wn_store_sync_histo returns the times of the sync thread's syncs of the
+ * write-ahead log (each the fsync of a group commit), on wn_histo_fast. */
+const struct wn_histo *wn_store_sync_histo(wn_store *s);
+/* wn_store_disk_usage sums the sizes of the database's files in its
+ * directory: table files in *sst, write-ahead logs in *wal, the rest of
+ * RocksDB's (MANIFEST, OPTIONS, CURRENT, its LOG) in *other; WN_EIO if the
+ * directory cannot be read. */
+int wn_store_disk_usage(wn_store *s, uint64_t *sst, uint64_t *wal, uint64_t *other);
+
 /* wn_store_compact compacts the key range [start, end) so that the space of
  * deleted keys comes back. */
 void wn_store_compact(wn_store *s, const void *start, size_t slen, const void *end, size_t elen);

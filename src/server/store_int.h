@@ -4,6 +4,7 @@
 #ifndef WN_STORE_INT_H
 #define WN_STORE_INT_H
 
+#include "histo.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -60,6 +61,7 @@ struct wn_store {
 	bool have_syncer;
 	void (*on_durable)(void *arg); /* called by the syncer after synced advances */
 	void *on_durable_arg;
+	wn_histo sync_hist; /* the syncer's syncs (wn_store_sync_histo) */
 };
 
 struct wn_batch {

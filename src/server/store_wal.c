@@ -192,7 +192,9 @@ void *wn_store_syncer(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		char *err = NULL;
 		pthread_rwlock_rdlock(&s->dblock);
+		int64_t t0 = wn_histo_clock();
 		wn_store_rocks_flush(s, true, &err);
+		wn_histo_observe(&s->sync_hist, &wn_histo_fast, wn_histo_clock() - t0);
 		pthread_rwlock_unlock(&s->dblock);
 		pthread_mutex_lock(&s->mu);
 		if (err != NULL) {

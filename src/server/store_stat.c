@@ -1,0 +1,54 @@
+/* The store's figures for the metrics: its sync times and its size on disk
+ * (store.h). */
+#include "store_int.h"
+
+#include "err.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const struct wn_histo *wn_store_sync_histo(wn_store *s)
+{
+	return &s->sync_hist;
+}
+
+/* stat_kind tells which of RocksDB's files name is: 0 a table file, 1 a
+ * write-ahead log, 2 another of its files, -1 none of them (wnd.lock,
+ * audit.log). */
+static int stat_kind(const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 4 && strcmp(name + n - 4, ".sst") == 0)
+		return 0;
+	if (n > 4 && strcmp(name + n - 4, ".log") == 0 && strspn(name, "0123456789") == n - 4)
+		return 1;
+	static const char *const prefixes[] = {"MANIFEST-", "OPTIONS-", "CURRENT",
+	                                       "IDENTITY",  "LOCK",     "LOG"};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return 2;
+	return -1;
+}
+
+int wn_store_disk_usage(wn_store *s, uint64_t *sst, uint64_t *wal, uint64_t *other)
+{
+	uint64_t sum[3] = {0, 0, 0};
+	DIR *d = opendir(s->dir);
+	if (d == NULL)
+		return WN_EIO;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		int k = stat_kind(de->d_name);
+		struct stat st;
+		if (k >= 0 && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			sum[k] += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	*sst = sum[0];
+	*wal = sum[1];
+	*other = sum[2];
+	return WN_OK;
+}
