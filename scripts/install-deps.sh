@@ -8,7 +8,7 @@ pkgs=(build-essential pkg-config git ca-certificates
       clang python3 jq procps psmisc
       beanstalkd valgrind
       slurmctld slurmd slurm-client munge
-      curl python3-protobuf protobuf-compiler)
+      curl python3-protobuf protobuf-compiler prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
