@@ -106,7 +106,9 @@ static int b64_decode(const char *s, size_t n, ProtobufCBinaryData *out)
 /* ---------------------------------------------------------------- input */
 
 /* One reading of JSON into a message: the path of the field being read (its
- * names as the text gives them, "job.after[0].jobId") and the first failure. */
+ * names as the text gives them, "job.after[0].jobId"), the first failure, and
+ * how deep the message being filled is (0 the top, a map's entry a level too,
+ * as wn_pb_check counts them). */
 struct in {
 	wn_strbuf path;
 	char *err;
@@ -493,6 +495,10 @@ static int in_repeated(struct in *st, const ProtobufCFieldDescriptor *f, json_t 
 	const char *key;
 	json_t *v;
 	size_t i = 0;
+	if (n > 0 && st->depth + 1 > WN_PB_DEPTH_MAX) /* an entry is a message too */
+		return in_fail(st, "messages nest deeper than %d", WN_PB_DEPTH_MAX);
+	st->depth++;
+	int rv = 0;
 	json_object_foreach(j, key, v)
 	{
 		ProtobufCMessage *entry = wn_xmalloc(ed->sizeof_message);
@@ -500,16 +506,17 @@ static int in_repeated(struct in *st, const ProtobufCFieldDescriptor *f, json_t 
 		((ProtobufCMessage **)arr)[i++] = entry;
 		(*count)++;
 		size_t was = in_push(st, key, true);
-		int rv = in_map_key(st, &ed->fields[0], key, (char *)entry + ed->fields[0].offset);
+		rv = in_map_key(st, &ed->fields[0], key, (char *)entry + ed->fields[0].offset);
 		if (rv == 0 && json_is_null(v))
 			rv = in_fail(st, "null as a map value");
 		if (rv == 0)
 			rv = in_value(st, &ed->fields[1], v, (char *)entry + ed->fields[1].offset);
 		in_pop(st, was);
 		if (rv != 0)
-			return rv;
+			break;
 	}
-	return 0;
+	st->depth--;
+	return rv;
 }
 
 /* in_field reads j into field f of the message at base; null leaves it at
@@ -593,7 +600,7 @@ static int in_message(struct in *st, const ProtobufCMessageDescriptor *d, json_t
 {
 	if (!json_is_object(j))
 		return in_fail(st, "expected an object, got %s", in_kind(j));
-	if (st->depth >= WN_PB_DEPTH_MAX)
+	if (st->depth + 1 > WN_PB_DEPTH_MAX)
 		return in_fail(st, "messages nest deeper than %d", WN_PB_DEPTH_MAX);
 	ProtobufCMessage *m = wn_xmalloc(d->sizeof_message);
 	protobuf_c_message_init(d, m);
@@ -633,7 +640,7 @@ int wn_pbjson_to_pb(const ProtobufCMessageDescriptor *d, const char *json, size_
 		json_decref(j);
 		return WN_EINVAL;
 	}
-	struct in st = {WN_STRBUF_INIT, NULL, 0};
+	struct in st = {WN_STRBUF_INIT, NULL, -1};
 	ProtobufCMessage *m = NULL;
 	int rv = in_message(&st, d, j, &m);
 	json_decref(j);

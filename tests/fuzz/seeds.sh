@@ -14,6 +14,7 @@
 #                           form of the file and of a dependency
 #   fuzz_url                every server address written in config/, docs/ and
 #                           the integration tests, and the forms wire.h names
+#   fuzz_pbjson             JSON bodies of real methods' requests and replies
 # Usage: WN_BIN=build/rel/bin bash tests/fuzz/seeds.sh [TARGET...]
 # The SLURM part needs what the SLURM tests need (SLURM, munge, root).
 set -euo pipefail
@@ -347,10 +348,58 @@ url_seeds() {
 	done
 }
 
+# pbjson_seeds: fuzz_pbjson's seeds, JSON bodies of real methods as the HTTP
+# listener gets and sends them; the first byte is the method's index in
+# methods.def times two, plus one for its reply.
+pbjson_seeds() {
+	fresh fuzz_pbjson
+	# pbjson_seed ID req|reply NAME JSON
+	pbjson_seed() {
+		local i
+		i=$(grep -oE '^WN_METHOD\([A-Z_]+' "$root/src/common/methods.def" | cut -c11- |
+			grep -nx "$1" | cut -d: -f1)
+		[ -n "$i" ] || fail "no method $1 in methods.def"
+		i=$(((i - 1) * 2))
+		[ "$2" = req ] || i=$((i + 1))
+		{ printf "\\$(printf '%03o' "$i")"; printf '%s' "$4"; } | seed fuzz_pbjson "$3"
+	}
+	pbjson_seed JOB_SUBMIT req submit '{"job": {"project": "p", "task": "t", "name": "first",
+ "params": {"lr": "0.1", "epochs": "3"}, "priority": -5, "after": [{"jobId": "7",
+ "condition": "AFTERANY"}, {"ref": "prep", "condition": 2}]}, "brief": true}'
+	pbjson_seed JOB_SUBMIT reply submit-reply '{"job":{"id":"42","project":"p","task":"train",
+"params":{"lr":"0.1"},"status":"JOB_RUNNING","attempt":1,"exitCode":-2,"createdMs":"1764950400123",
+"results":{"loss":{"number":0.25},"phase":{"text":"warm\"up\n"},"zero":{"number":0.0}},
+"artifacts":[{"path":"model.pt","size":"18446744073709551615","stored":true},{"path":"log.txt"}]}}'
+	pbjson_seed JOB_SUBMIT_BATCH req batch '{"jobs":[{"project":"p","task":"t","params":{"a":"1"}},
+{"project":"p","task":"t","after":[{"ref":"b1","condition":"AFTEROK"}]}],
+"sweep":{"name":"grid","max_running":2}}'
+	pbjson_seed JOB_LIST reply list '{"jobs":[{"id":"1","status":4,"deps":[{"jobId":"2",
+"status":"JOB_COMPLETED"}]},{"id":"3","waiting":"waiting on job 1","position":"2"}],
+"nextAfterId":"3"}'
+	pbjson_seed JOB_LIST req list-req '{"project":"p","status":"JOB_PENDING","page_size":"10",
+"afterId":5,"sweepId":1e2}'
+	pbjson_seed QUEUE_HEARTBEAT req heartbeat '{"worker":"w1","leases":[{"jobId":"3","attempt":1}],
+"progress":[{"jobId":"3","attempt":1,"outputOffset":"0","output":"bG9zcz0wLjUK",
+"points":[{"key":"loss","value":"NaN","timeMs":"1","seq":"1"},{"key":"acc","value":"-Infinity"}],
+"results":{"loss":{"number":1e-300},"note":{"text":"caf\u00e9"}}}]}'
+	pbjson_seed QUEUE_HEARTBEAT reply heartbeat-reply '{"leaseExpiresMs":"-1","cancelled":["1","2"],
+"lost":[3],"drain":true}'
+	pbjson_seed JOB_GET_ARTIFACT reply artifact '{"offset":"4","data":"AP_-aGk"}'
+	pbjson_seed TASK_CREATE req task '{"task":{"project":"p","name":"t","resources":{"cpu":2,
+"gpu":"1","memory_mb":"4096","labels":{"site":"lab"}},"max_attempts":3,"timeoutS":600}}'
+	pbjson_seed JOB_HISTORY reply history '{"jobId":"9","attempt":2,"series":[{"key":"loss",
+"points":[{"value":0.5,"timeMs":"10","seq":"1"},{"value":0.25,"seq":"2"}],"stride":1,
+"reported":"2","lastSeq":"2"}]}'
+	pbjson_seed QUEUE_COMPLETE req complete '{"job_id":"3","attempt":1,"worker":"w1","success":false,
+"exitCode":2,"reason":"bad lr","outputTail":"loss=nan","durationMs":1200,
+"next":{"project":"p","worker":"w1","tasks":["t"],"maxJobs":2}}'
+	pbjson_seed PROJECT_LIST req empty ''
+}
+
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] ||
 	targets=(fuzz_envelope fuzz_pbcheck fuzz_worker_config fuzz_template fuzz_slurm_parse fuzz_batch
-		fuzz_url)
+		fuzz_url fuzz_pbjson)
 # (fuzz_envelope's session also gives the seeds of fuzz_sp and fuzz_check)
 for t in "${targets[@]}"; do
 	case $t in
@@ -361,6 +410,7 @@ for t in "${targets[@]}"; do
 	fuzz_slurm_parse) slurm_seeds ;;
 	fuzz_batch) batch_seeds ;;
 	fuzz_url) url_seeds ;;
+	fuzz_pbjson) pbjson_seeds ;;
 	*) fail "no seeds for $t" ;;
 	esac
 done

@@ -5,11 +5,14 @@
  * with its message. */
 #include "err.h"
 #include "methods.h"
+#include "pbcheck.h"
 #include "pbjson.h"
 #include "test.h"
 #include "whatsnext.pb-c.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -466,6 +469,156 @@ TEST(field_names)
 	CHECK_EQ_STR(wn_pbjson_name(f, buf, sizeof(buf)), "submitRequestId");
 	CHECK(wn_pbjson_is_map(protobuf_c_message_descriptor_get_field_by_name(job_d, "results")));
 	CHECK(!wn_pbjson_is_map(protobuf_c_message_descriptor_get_field_by_name(job_d, "deps")));
+}
+
+/* A message that holds itself, which the .proto has none of: Node { Node child = 1;
+ * map<string, Node> kids = 2; }, its descriptors written as protoc-c would. */
+typedef struct node {
+	ProtobufCMessage base;
+	struct node *child;
+	size_t n_kids;
+	struct kid **kids;
+} node;
+typedef struct kid {
+	ProtobufCMessage base;
+	char *key;
+	node *value;
+} kid;
+static const ProtobufCMessageDescriptor node_desc, kid_desc;
+static const ProtobufCFieldDescriptor node_fields[] = {
+    {"child", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_MESSAGE, 0, offsetof(node, child),
+     &node_desc, NULL, 0, 0, NULL, NULL},
+    {"kids", 2, PROTOBUF_C_LABEL_REPEATED, PROTOBUF_C_TYPE_MESSAGE, offsetof(node, n_kids),
+     offsetof(node, kids), &kid_desc, NULL, 0, 0, NULL, NULL},
+};
+static const ProtobufCFieldDescriptor kid_fields[] = {
+    {"key", 1, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_STRING, 0, offsetof(kid, key), NULL,
+     &protobuf_c_empty_string, 0, 0, NULL, NULL},
+    {"value", 2, PROTOBUF_C_LABEL_NONE, PROTOBUF_C_TYPE_MESSAGE, 0, offsetof(kid, value),
+     &node_desc, NULL, 0, 0, NULL, NULL},
+};
+static const unsigned by_name[] = {0, 1};
+static const ProtobufCIntRange ranges[] = {{1, 0}, {0, 2}};
+static void node_init(ProtobufCMessage *m)
+{
+	*(node *)m = (node){PROTOBUF_C_MESSAGE_INIT(&node_desc), NULL, 0, NULL};
+}
+static void kid_init(ProtobufCMessage *m)
+{
+	*(kid *)m =
+	    (kid){PROTOBUF_C_MESSAGE_INIT(&kid_desc), (char *)protobuf_c_empty_string, NULL};
+}
+static const ProtobufCMessageDescriptor node_desc = {PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+                                                     "test.Node",
+                                                     "Node",
+                                                     "Node",
+                                                     "test",
+                                                     sizeof(node),
+                                                     2,
+                                                     node_fields,
+                                                     by_name,
+                                                     1,
+                                                     ranges,
+                                                     node_init,
+                                                     NULL,
+                                                     NULL,
+                                                     NULL};
+static const ProtobufCMessageDescriptor kid_desc = {PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+                                                    "test.Node.KidsEntry",
+                                                    "KidsEntry",
+                                                    "Node__KidsEntry",
+                                                    "test",
+                                                    sizeof(kid),
+                                                    2,
+                                                    kid_fields,
+                                                    by_name,
+                                                    1,
+                                                    ranges,
+                                                    kid_init,
+                                                    NULL,
+                                                    NULL,
+                                                    NULL};
+
+/* nest is a Node JSON text with depth messages inside the top one, each in
+ * "child" (or in a map entry, which counts as a message too, with kids). */
+static char *nest(int depth, bool kids)
+{
+	size_t cap = (size_t)depth * 16 + 16, o = 0;
+	char *s = malloc(cap);
+	CHECK(s != NULL);
+	for (int i = 0; i < depth; i++) {
+		if (kids && i % 2 == 0 && i + 1 < depth) {
+			o += (size_t)sprintf(s + o, "{\"kids\":{\"k\":");
+			i++;
+		} else {
+			o += (size_t)sprintf(s + o, "{\"child\":");
+		}
+	}
+	o += (size_t)sprintf(s + o, "{}");
+	for (size_t i = 0, n = o; i < n; i++)
+		if (s[i] == ':')
+			s[o++] = '}';
+	s[o] = '\0';
+	return s;
+}
+
+TEST(messages_nest_as_deep_as_pbcheck_allows)
+{
+	for (int kids = 0; kids < 2; kids++) {
+		char *ok = nest(WN_PB_DEPTH_MAX, kids);
+		struct pb p = to_pb(&node_desc, ok);
+		char *err = NULL;
+		CHECK_OK(wn_pb_check(&node_desc, p.b, p.n, &err));
+		char *out = from_pb(&node_desc, p);
+		CHECK_EQ_STR(out, ok);
+		free(out);
+		free(p.b);
+		free(ok);
+		char *deep = nest(WN_PB_DEPTH_MAX + 1, kids);
+		uint8_t *pb;
+		size_t n;
+		CHECK_EQ_INT(wn_pbjson_to_pb(&node_desc, deep, strlen(deep), &pb, &n, &err),
+		             WN_EINVAL);
+		CHECK(strstr(err, ": messages nest deeper than 32") != NULL);
+		CHECK(strncmp(err, kids ? "field \"kids.k.kids.k." : "field \"child.child.", 19) ==
+		      0);
+		free(err);
+		free(deep);
+	}
+}
+
+/* The fuzzer's seeds (tests/fuzz/corpus/fuzz_pbjson) are real bodies: each is
+ * read, and what it gives is written and read back to the same bytes. */
+TEST(fuzz_seeds_are_accepted)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/fuzz_pbjson", SRC_DIR);
+	DIR *dp = opendir(dir);
+	CHECK(dp != NULL);
+	int seen = 0;
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[8192], buf[65536];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		FILE *f = fopen(path, "rb");
+		CHECK(f != NULL);
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		CHECK(n >= 1);
+		buf[n] = '\0';
+		const wn_method *m = &wn_methods[((uint8_t)buf[0] >> 1) % WN_METHOD_COUNT];
+		const ProtobufCMessageDescriptor *d = (buf[0] & 1) ? m->reply : m->request;
+		struct pb p = to_pb(d, buf + 1);
+		char *out = from_pb(d, p);
+		same_bytes(d, out, p);
+		free(out);
+		free(p.b);
+		seen++;
+	}
+	closedir(dp);
+	CHECK(seen >= 10);
 }
 
 TEST_MAIN()
