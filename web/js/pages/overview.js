@@ -1,0 +1,75 @@
+// Projects: each with its job counts by state, and the server's warnings.
+import { call } from "../api.js";
+import { h, fill, link, putTable, counts, stackBar, stateName, badge, STATES, projectHref, queueHref, num } from "../dom.js";
+
+export function mount(root) {
+  const warnings = h("div");
+  const tiles = h("div", { class: "tiles" });
+  const list = h("div");
+  const hint = h("p", { class: "muted", hidden: true }, "No projects yet: ", h("code", null, "wnctl project create NAME"), ".");
+  root.append(h("h1", null, "Projects"), warnings, tiles, h("section", null, list, hint));
+
+  async function refresh() {
+    const [stats, projects, wk] = await Promise.all([
+      call("QueueService", "Stats", {}),
+      call("ProjectService", "List", {}),
+      call("WorkerService", "List", {}).catch(() => null),
+    ]);
+    const byName = new Map((stats.projects || []).map((p) => [p.project, p]));
+    fill(
+      warnings,
+      (stats.warnings || []).map((w) => h("p", { class: "warning" }, w)),
+    );
+    const total = counts({});
+    for (const p of stats.projects || []) {
+      const c = counts(p);
+      for (const st of STATES) total[st] += c[st];
+    }
+    const active = wk ? (wk.workers || []).filter((w) => w.state === "WORKER_ACTIVE").length : null;
+    fill(
+      tiles,
+      tile("projects", (projects.projects || []).length),
+      tile("running", total.running, "st-running"),
+      tile("pending", total.pending, "st-pending"),
+      tile("failed", total.failed, "st-failed"),
+      active === null ? null : tile("active workers", active, null, "#/workers"),
+    );
+    const rows = (projects.projects || []).map((p) => {
+      const c = counts(byName.get(p.name));
+      const all = STATES.reduce((a, st) => a + c[st], 0);
+      const archived = p.status === "PROJECT_ARCHIVED";
+      return [
+        h("span", null, link(projectHref(p.name), p.name), archived ? badge("archived") : null),
+        h("span", { class: "desc" }, p.description || ""),
+        ...STATES.map((st) => (c[st] ? String(c[st]) : "")),
+        String(all),
+        stackBar(c, all),
+        link(queueHref(p.name), "queue"),
+      ];
+    });
+    putTable(
+      list,
+      [
+          "project",
+          "description",
+          ...STATES.map((st) => ({ label: st, num: true })),
+          { label: "total", num: true },
+          "progress",
+          "",
+      ],
+      rows,
+      { class: "projects" },
+    );
+    hint.hidden = rows.length > 0;
+  }
+  return { title: "Projects", refresh };
+}
+
+function tile(label, value, cls, href) {
+  const text = typeof value === "string" ? value : String(num(value));
+  const v = h("span", { class: `tile-value ${(cls || "").replace(/^st-/, "tv-")}` }, text);
+  const inner = [v, h("span", { class: "tile-label" }, label)];
+  return href ? h("a", { class: "tile", href }, inner) : h("div", { class: "tile" }, inner);
+}
+
+export { tile, stateName };

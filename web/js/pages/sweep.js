@@ -1,0 +1,326 @@
+// A sweep: its progress, its results table (as `wnctl sweep results`), a plot
+// of a result against a parameter, and the reported history of one of its jobs.
+import { call, listJobs, ApiError } from "../api.js";
+import {
+  h, fill, link, fields, counts, stackBar, stateName, badge, when, num, byteCompare,
+  resultValue, sortedKeys, jobHref, projectHref, STATES,
+} from "../dom.js";
+import { plot } from "../chart.js";
+import { tile } from "./overview.js";
+import { historyChart } from "./job.js";
+
+export function mount(root, params) {
+  const id = params.id;
+  const head = h("div");
+  const tiles = h("div", { class: "tiles" });
+  const progress = h("div");
+  const results = h("div", { class: "scroll" });
+  const count = h("p", { class: "muted" });
+  const plotBox = h("div", { class: "plot-box" });
+  const histBox = h("div", { class: "plot-box" });
+  const title = h("h1", null, `Sweep ${id}`);
+  const crumbs = h("p", { class: "crumbs" }, link("#/", "Projects"), " / ");
+
+  // The results table's sort: a column key ("id", "name", "status", "p:NAME", "r:KEY").
+  let sort = { key: "id", desc: false };
+  const ySel = h("select", { "aria-label": "result", onchange: redraw });
+  const xSel = h("select", { "aria-label": "parameter", onchange: redraw });
+  const gSel = h("select", { "aria-label": "series by", onchange: redraw });
+  const logX = h("input", { type: "checkbox", onchange: () => { logXTouched = true; redraw(); } });
+  let logXTouched = false;
+  const jSel = h("select", { "aria-label": "job", onchange: () => { histJob = jSel.value; histCache = null; refreshHistory(); } });
+  const kSel = h("select", { "aria-label": "key", onchange: () => { histKey = kSel.value; drawHistory(); } });
+  let histJob = "";
+  let histKey = "";
+  let histCache = null; // {job, status, history}
+  let jobs = [];
+
+  root.append(
+    crumbs,
+    title,
+    head,
+    progress,
+    tiles,
+    h("section", null, h("h2", null, "Results"), count, results),
+    h(
+      "section",
+      null,
+      h("h2", null, "A result against a parameter"),
+      h(
+        "div",
+        { class: "controls" },
+        h("label", null, "result ", ySel),
+        h("label", null, "against ", xSel),
+        h("label", null, "lines by ", gSel),
+        h("label", null, logX, " log scale"),
+      ),
+      plotBox,
+    ),
+    h(
+      "section",
+      null,
+      h("h2", null, "Reported history of a job"),
+      h("div", { class: "controls" }, h("label", null, "job ", jSel), h("label", null, "key ", kSel)),
+      histBox,
+    ),
+  );
+
+  async function refresh() {
+    let sw;
+    try {
+      sw = await call("SweepService", "Get", { id });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        fill(head, h("p", { class: "error" }, e.message));
+        return;
+      }
+      throw e;
+    }
+    jobs = await listJobs({ sweepId: id });
+    const name = sw.name || `sweep-${sw.id}`;
+    title.textContent = `Sweep ${sw.id} · ${name}`;
+    fill(crumbs, link("#/", "Projects"), " / ", link(projectHref(sw.project), sw.project), " / ");
+    fill(
+      head,
+      fields([
+        ["project", link(projectHref(sw.project), sw.project)],
+        ["jobs", `${num(sw.total)} (ids ${sw.id}–${BigInt(sw.id) + BigInt(sw.total || 0) - 1n})`],
+        ["max running", num(sw.maxRunning) ? String(num(sw.maxRunning)) : "no cap"],
+        ["created", when(sw.createdMs)],
+      ]),
+    );
+    const c = counts(sw);
+    fill(progress, stackBar(c, num(sw.total)));
+    fill(tiles, STATES.map((st) => tile(st, c[st], `st-${st}`)));
+    drawTable();
+    fillSelects();
+    redraw();
+    await refreshHistory();
+  }
+
+  // ------------------------------------------------------------ results table
+
+  function columns() {
+    const pk = sortedKeys(jobs, "params");
+    const rk = sortedKeys(jobs, "results");
+    return [
+      { key: "id", label: "ID", num: true },
+      { key: "name", label: "NAME" },
+      ...pk.map((k) => ({ key: `p:${k}`, label: k, num: jobs.every((j) => isNum((j.params || {})[k])) })),
+      { key: "status", label: "STATUS" },
+      ...rk.map((k) => ({
+        key: `r:${k}`,
+        label: k,
+        num: jobs.every((j) => !(j.results || {})[k] || resultValue(j.results[k]).isNumber),
+      })),
+    ];
+  }
+
+  // cell(j, key): {text, sortNum, sortText, present} of job j in column key.
+  function cell(j, key) {
+    if (key === "id") return { text: j.id, n: Number(j.id), present: true };
+    if (key === "name") return { text: j.name || "", present: true };
+    if (key === "status") return { text: stateName(j.status), present: true };
+    if (key.startsWith("p:")) {
+      const v = (j.params || {})[key.slice(2)];
+      return { text: v === undefined ? "" : v, n: isNum(v) ? Number(v) : NaN, present: v !== undefined };
+    }
+    const rv = resultValue((j.results || {})[key.slice(2)]);
+    return { text: rv.text, n: rv.number, present: rv.present, isNumber: rv.isNumber };
+  }
+
+  function drawTable() {
+    const cols = columns();
+    if (!cols.some((c) => c.key === sort.key)) sort = { key: "id", desc: false };
+    const rows = [...jobs];
+    rows.sort((a, b) => {
+      const x = cell(a, sort.key);
+      const y = cell(b, sort.key);
+      // jobs lacking the key come last, either way
+      if (x.present !== y.present) return x.present ? -1 : 1;
+      let d = 0;
+      if (Number.isFinite(x.n) && Number.isFinite(y.n)) d = x.n - y.n;
+      else d = byteCompare(x.text, y.text);
+      if (sort.desc) d = -d;
+      return d || Number(a.id) - Number(b.id);
+    });
+    const thead = h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        cols.map((c) => {
+          const active = c.key === sort.key;
+          const arrow = active ? (sort.desc ? " ▼" : " ▲") : "";
+          return h(
+            "th",
+            {
+              class: c.num ? "num" : null,
+              scope: "col",
+              "aria-sort": active ? (sort.desc ? "descending" : "ascending") : null,
+            },
+            h(
+              "button",
+              {
+                type: "button",
+                class: "sort",
+                title: `sort by ${c.label}`,
+                onclick: () => {
+                  sort = { key: c.key, desc: sort.key === c.key ? !sort.desc : false };
+                  drawTable();
+                },
+              },
+              c.label + arrow,
+            ),
+          );
+        }),
+      ),
+    );
+    const tbody = h("tbody");
+    for (const j of rows) {
+      const tr = h("tr", { dataset: { job: j.id } });
+      for (const c of cols) {
+        const v = cell(j, c.key);
+        let content = v.text;
+        if (c.key === "id" || c.key === "name") content = link(jobHref(j.id), v.text);
+        else if (c.key === "status") content = badge(v.text);
+        else if (!v.present && c.key.startsWith("r:")) content = "-";
+        tr.append(h("td", { class: c.num ? "num" : null, dataset: { key: c.key } }, content));
+      }
+      tbody.append(tr);
+    }
+    const old = results.querySelector("table");
+    const t = h("table", { class: "results" }, thead, tbody);
+    if (old) old.replaceWith(t);
+    else results.append(t);
+    count.textContent = `${jobs.length} job${jobs.length === 1 ? "" : "s"}; click a column to sort by it (jobs lacking the value last)`;
+  }
+
+  // ------------------------------------------------------------ result plot
+
+  function setOptions(sel, values, keep, first) {
+    const want = [...(first || []), ...values.map((v) => [v, v])];
+    const same =
+      sel.options.length === want.length && [...sel.options].every((o, i) => o.value === want[i][0]);
+    if (!same) {
+      fill(sel, want.map(([v, label]) => h("option", { value: v }, label)));
+    }
+    if (want.some(([v]) => v === keep)) sel.value = keep;
+  }
+
+  function numericResults() {
+    return sortedKeys(jobs, "results").filter((k) =>
+      jobs.some((j) => resultValue((j.results || {})[k]).isNumber),
+    );
+  }
+
+  function fillSelects() {
+    const rk = numericResults();
+    const pk = sortedKeys(jobs, "params");
+    const y = ySel.value || (rk.includes("loss") ? "loss" : rk[0] || "");
+    setOptions(ySel, rk, y);
+    const x = xSel.value || pk.find((k) => jobs.some((j) => isNum((j.params || {})[k]))) || pk[0] || "";
+    setOptions(xSel, pk, x);
+    const g = gSel.value || pk.find((k) => k !== xSel.value) || "";
+    setOptions(gSel, pk, g, [["", "none"]]);
+  }
+
+  function redraw() {
+    const yk = ySel.value;
+    const xk = xSel.value;
+    if (!yk || !xk) {
+      fill(plotBox, h("p", { class: "muted" }, jobs.length ? "No job has reported a number yet." : "No jobs."));
+      return;
+    }
+    const gk = gSel.value && gSel.value !== xk ? gSel.value : "";
+    const numericX = jobs.every((j) => isNum((j.params || {})[xk]));
+    const xs = jobs.map((j) => (j.params || {})[xk]);
+    let kind = "category";
+    let categories = [];
+    if (numericX) {
+      const v = xs.map(Number);
+      const pos = v.every((x) => x > 0);
+      if (!logXTouched) logX.checked = pos && Math.max(...v) / Math.min(...v) >= 100;
+      kind = logX.checked && pos ? "log" : "linear";
+    } else {
+      categories = [...new Set(xs.filter((x) => x !== undefined))].sort(byteCompare);
+    }
+    logX.disabled = !numericX;
+    const groups = new Map();
+    for (const j of jobs) {
+      const rv = resultValue((j.results || {})[yk]);
+      const xv = (j.params || {})[xk];
+      if (!rv.isNumber || xv === undefined) continue;
+      const g = gk ? `${gk}=${(j.params || {})[gk] ?? ""}` : "";
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push({
+        x: numericX ? Number(xv) : xv,
+        y: rv.number,
+        title: `job ${j.id} ${j.name || ""}: ${xk}=${xv}, ${yk}=${rv.text} (${stateName(j.status)})`,
+        href: jobHref(j.id),
+      });
+    }
+    const names = [...groups.keys()].sort((a, b) => {
+      const na = Number(a.slice(gk.length + 1));
+      const nb = Number(b.slice(gk.length + 1));
+      return Number.isFinite(na) && Number.isFinite(nb) ? na - nb : byteCompare(a, b);
+    });
+    if (!names.length) {
+      fill(plotBox, h("p", { class: "muted" }, `No job has reported ${yk} yet.`));
+      return;
+    }
+    fill(
+      plotBox,
+      plot({
+        width: plotBox.clientWidth,
+        series: names.map((n) => ({ name: n, points: groups.get(n), line: !!gk })),
+        x: { label: xk, kind, categories },
+        y: { label: yk, kind: "linear" },
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------ history
+
+  async function refreshHistory() {
+    const withNumbers = jobs.filter(
+      (j) => j.status === "JOB_RUNNING" || Object.values(j.results || {}).some((v) => resultValue(v).isNumber),
+    );
+    const opts = withNumbers.map((j) => [j.id, `${j.id} ${j.name || ""} (${stateName(j.status)})`]);
+    if (!histJob || !jobs.some((j) => j.id === histJob)) {
+      const running = withNumbers.find((j) => j.status === "JOB_RUNNING");
+      histJob = running ? running.id : withNumbers.length ? withNumbers[0].id : "";
+    }
+    const want = opts.map(([v]) => v);
+    const same = jSel.options.length === want.length && [...jSel.options].every((o, i) => o.value === want[i] && o.textContent === opts[i][1]);
+    if (!same) fill(jSel, opts.map(([v, l]) => h("option", { value: v }, l)));
+    jSel.value = histJob;
+    if (!histJob) {
+      fill(histBox, h("p", { class: "muted" }, "No job has reported numbers yet."));
+      return;
+    }
+    const j = jobs.find((x) => x.id === histJob);
+    // a finished job's history no longer changes: ask once
+    if (!histCache || histCache.job !== histJob || histCache.status === "JOB_RUNNING" || histCache.status !== j.status) {
+      const hist = await call("JobService", "History", { id: histJob });
+      histCache = { job: histJob, status: j.status, history: hist };
+    }
+    drawHistory();
+  }
+
+  function drawHistory() {
+    if (!histCache) return;
+    const series = histCache.history.series || [];
+    const keys = series.map((se) => se.key).sort(byteCompare);
+    if (!keys.includes(histKey)) histKey = keys.includes(ySel.value) ? ySel.value : keys[0] || "";
+    setOptions(kSel, keys, histKey);
+    fill(histBox, historyChart(histCache.history, histKey, histBox.clientWidth));
+  }
+
+  return { title: `Sweep ${id}`, refresh };
+}
+
+function isNum(v) {
+  return v !== undefined && v !== "" && Number.isFinite(Number(v));
+}
