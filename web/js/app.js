@@ -91,6 +91,8 @@ async function tick() {
     await mine.refresh(() => g === gen);
     if (g === gen) {
       banner("");
+      // how many times the page has drawn from the server (tests wait on it)
+      document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
       setLive(`live · ${new Date().toLocaleTimeString()}`);
     }
   } catch (e) {
@@ -189,6 +191,14 @@ api.setUnauthenticatedHandler(showLogin);
 $("login-form").addEventListener("submit", submitLogin);
 $("logout").addEventListener("click", logout);
 window.addEventListener("hashchange", route);
+// a new width (a phone turned, a window resized): draw the charts for it now
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (!busy) tick();
+  }, 150);
+});
 document.addEventListener("visibilitychange", () => {
   if (document.hidden) {
     clearTimeout(timer);

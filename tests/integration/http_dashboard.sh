@@ -1,0 +1,89 @@
+# The dashboard wnd serves at / (docs/dashboard.md), in a real headless
+# Chromium (Debian's chromium, driven by puppeteer-core from
+# tests/browser/node_modules: scripts/install-deps.sh installs both): the
+# token login, every page with no console error nor failed request, a
+# sweep's real numbers as `wnctl sweep results` gives them, a job's state
+# followed live. The screenshots are kept in the build directory, beside
+# WN_BIN: $(dirname $WN_BIN)/test-artifacts/http_dashboard/ (the test prints
+# the path).
+# test-lock: tcp-ports
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DASH_SECRET=dashboard-admin-secret-0123456789abcdef
+
+test_dashboard_in_a_browser() {
+	local browser=${CHROMIUM:-/usr/bin/chromium}
+	[ -x "$browser" ] || fail "no $browser: run scripts/install-deps.sh (Debian package chromium)"
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+
+	printf '%s\n' "$DASH_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$DASH_SECRET
+	local port
+	port=$(free_port)
+	wn_start --admin-token-file admin.token --http "127.0.0.1:$port"
+
+	wnctl project create sw --description "a sweep of examples/train.py" >/dev/null
+	wnctl task create sw train >/dev/null
+	wnctl task create sw live >/dev/null
+	wnctl task create sw big --gpu 64 >/dev/null
+	{
+		worker_head sw
+		cat <<EOF
+slots: 4
+heartbeat_ms: 300
+output_ms: 200
+tasks:
+  train:
+    command: [python3, $REPO/examples/train.py, --lr, "{lr}", --epochs, "{epochs}",
+              --seconds-per-epoch, "0.01", --fail-above-lr, "0.5",
+              --checkpoint, "model-{job.id}.json"]
+    artifacts:
+      paths: ["model-{job.id}.json"]
+      upload: true
+  live:
+    command: [/bin/sh, $WN_TMP/live.sh]
+EOF
+	} >w.yaml
+	# The live job prints and reports a step every 0.1 s until the test
+	# creates the file `open`.
+	cat >live.sh <<EOF
+i=0
+while [ ! -e $WN_TMP/open ]; do
+	i=\$((i + 1))
+	echo "step \$i"
+	echo "{\"step\": \$i, \"loss\": \$((1000 / i))}" >>"\$WN_RESULTS"
+	sleep 0.1
+done
+echo done
+EOF
+	local sweep live job
+	sweep=$(wnctl --json job sweep sw train --grid lr=0.001,0.1,1 --grid epochs=1,3 |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["sweep_id"])')
+	live=$(wnctl job add sw live --name live-run)
+	wnctl job add sw big --name needs-gpus >/dev/null
+	worker_start w1 w.yaml
+	# exit 9: the lr=1 runs fail on purpose
+	local rc=0
+	wnctl job wait --sweep "$sweep" --timeout 60s >/dev/null || rc=$?
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 9 ] || fail "wnctl job wait --sweep $sweep: exit $rc"
+	wait_status "$live" running 20
+	wnctl --json sweep results "$sweep" >results.json
+	job=$sweep # lr=0.001, epochs=1: completed, with its checkpoint
+	expect_eq "$(job_get "$job" "j['status']")" completed "status of job $job"
+	wnctl --json job show "$job" >job.json
+
+	local shots=${WN_ARTIFACTS:-$(dirname "$WN_BIN")/test-artifacts}/http_dashboard
+	rm -rf "$shots"
+	echo "screenshots: $shots"
+	WN_URL="http://127.0.0.1:$port/" WN_SECRET=$DASH_SECRET WN_SWEEP=$sweep \
+		WN_RESULTS=$WN_TMP/results.json WN_JOB=$job WN_JOB_JSON=$WN_TMP/job.json \
+		WN_LIVE=$live WN_GATE=$WN_TMP/open WN_SHOTS=$shots CHROMIUM=$browser \
+		node "$REPO/tests/browser/dashboard.js" || fail "the dashboard in Chromium (above)"
+	expect_eq "$(job_get "$live" "j['status']")" completed "the live job's status after the page saw it end"
+	local n
+	n=$(find "$shots" -name '*.png' | wc -l)
+	[ "$n" -ge 13 ] || fail "only $n screenshots in $shots"
+}
