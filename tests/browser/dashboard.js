@@ -35,7 +35,7 @@ const JOB_JSON = JSON.parse(fs.readFileSync(env("WN_JOB_JSON"), "utf8"));
 
 const SIZES = {
   laptop: { width: 1280, height: 800, deviceScaleFactor: 1 },
-  phone: { width: 390, height: 844, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
+  phone: { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true },
 };
 
 function fail(msg) {
@@ -103,14 +103,13 @@ function refreshes(page) {
 }
 
 async function shoot(page, name) {
-  for (const [size, vp] of Object.entries(SIZES)) {
-    // the charts take their width from the page's: a resize draws them again
-    const n = await refreshes(page);
-    await page.setViewport(vp);
-    await page.waitForFunction((k) => Number(document.body.dataset.refreshes || 0) > k, { timeout: 10000, polling: 50 }, n);
-    const file = path.join(SHOTS, `${name}-${size}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-  }
+  // the page was drawn at the laptop's size; the phone's needs a new drawing
+  // (the charts take their width from the page's, at each refresh and resize)
+  await page.screenshot({ path: path.join(SHOTS, `${name}-laptop.png`), fullPage: true });
+  const n = await refreshes(page);
+  await page.setViewport(SIZES.phone);
+  await page.waitForFunction((k) => Number(document.body.dataset.refreshes || 0) > k, { timeout: 10000, polling: 50 }, n);
+  await page.screenshot({ path: path.join(SHOTS, `${name}-phone.png`), fullPage: true });
   await page.setViewport(SIZES.laptop);
 }
 
