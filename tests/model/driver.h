@@ -53,6 +53,8 @@ typedef struct driver {
 	/* counts for the summary */
 	uint64_t ops[OP_NKINDS];
 	uint64_t replies_ok, replies_err;
+	uint64_t http_calls; /* calls made over HTTP with JSON (http.c) */
+	bool no_http;        /* a call as another token: SP only */
 	uint64_t restarts_term, restarts_kill;
 	int last_code; /* the code of the last reply (-1: none) */
 	char *err;     /* why the last operation failed, malloc'd */

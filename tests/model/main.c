@@ -157,9 +157,10 @@ static void summary(const driver *d, bool replay, uint64_t seed, double secs)
 	       (unsigned long long)m->n_retained, (unsigned long long)m->n_blocked,
 	       (unsigned long long)m->n_unblocked);
 	printf("wnmodel: restarts: %llu by SIGTERM, %llu by kill -9; replies: %llu OK, %llu "
-	       "errors\n",
+	       "errors; %llu calls over HTTP\n",
 	       (unsigned long long)d->restarts_term, (unsigned long long)d->restarts_kill,
-	       (unsigned long long)d->replies_ok, (unsigned long long)d->replies_err);
+	       (unsigned long long)d->replies_ok, (unsigned long long)d->replies_err,
+	       (unsigned long long)d->http_calls);
 }
 
 /* report prints a failure, shortens it and says how to replay it. */

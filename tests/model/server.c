@@ -6,13 +6,16 @@
 #include "util.h"
 #include "whatsnext.pb-c.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -79,6 +82,7 @@ int server_init(server *s, const char *wnd, const char *dir, char **err)
 	s->test_clock = strstr(help, "--test-clock") != NULL;
 	s->check = strstr(help, "--check") != NULL;
 	s->tokens = strstr(help, "--admin-token-file") != NULL;
+	s->has_http = strstr(help, "--http ") != NULL;
 	s->admin = wn_xasprintf("%s/admin.token", dir);
 	int fd = open(s->admin, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, SERVER_ADMIN_SECRET "\n", sizeof(SERVER_ADMIN_SECRET)) !=
@@ -106,6 +110,7 @@ void server_release(server *s)
 	free(s->url);
 	free(s->clock);
 	free(s->log);
+	free(s->http);
 	free(s->admin);
 	memset(s, 0, sizeof(*s));
 }
@@ -151,7 +156,22 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static char lease_arg[32], worker_arg[32], retention_arg[32];
+static char lease_arg[32], worker_arg[32], retention_arg[32], http_arg[32];
+
+/* free_port returns a loopback TCP port free right now (0: none found). */
+static unsigned free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	unsigned port = 0;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
 
 int server_start(server *s, int64_t offset, char **err)
 {
@@ -166,6 +186,7 @@ int server_start(server *s, int64_t offset, char **err)
 	                retention_arg, "--log-level",
 	                "warn",        "--test-clock",
 	                s->clock,      NULL,
+	                NULL,          NULL,
 	                NULL,          NULL};
 	int argc = s->test_clock ? 15 : 13;
 	argv[argc] = NULL;
@@ -173,6 +194,16 @@ int server_start(server *s, int64_t offset, char **err)
 		argv[argc++] = "--admin-token-file";
 		argv[argc++] = s->admin;
 		argv[argc] = NULL;
+	}
+	free(s->http);
+	s->http = NULL;
+	unsigned port = s->has_http ? free_port() : 0;
+	if (port != 0) {
+		snprintf(http_arg, sizeof(http_arg), "127.0.0.1:%u", port);
+		argv[argc++] = "--http";
+		argv[argc++] = http_arg;
+		argv[argc] = NULL;
+		s->http = wn_xasprintf("http://%s", http_arg);
 	}
 	server_clock(s, offset);
 	pid_t pid = fork();

@@ -22,6 +22,8 @@ typedef struct server {
 	bool check;      /* wnd has --check */
 	bool tokens;     /* wnd has --admin-token-file: started with dir/admin.token */
 	char *admin;     /* dir/admin.token, which holds the admin secret */
+	bool has_http;   /* wnd has --http: started with an HTTP listener */
+	char *http;      /* its address, "http://127.0.0.1:PORT", while it runs */
 	wn_rpc *rpc;     /* open while it runs */
 } server;
 
