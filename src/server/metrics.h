@@ -43,8 +43,8 @@ void wn_metrics_job(wn_engine *e, const char *project, const Job *j, int from, i
  * the engine lock while it reads the projects and workers. */
 void wn_metrics_render(wn_engine *e, wn_strbuf *out);
 
-/* wn_metrics_label appends s to out as a label value of the text format
- * escapes it (backslash, double quote and newline). */
+/* wn_metrics_label appends s to out escaped as a label value of the text
+ * format wants it (backslash, double quote and newline). */
 void wn_metrics_label(wn_strbuf *out, const char *s);
 
 #endif
