@@ -98,7 +98,7 @@ async function tick() {
   } catch (e) {
     if (g === gen && !(e instanceof api.ApiError && e.status === 401)) {
       banner(e instanceof api.ApiError ? e.message : `error: ${e && e.message ? e.message : e}`);
-      setLive("offline");
+      setLive(e instanceof api.ApiError && e.status === 0 ? "offline" : "error");
     }
   } finally {
     busy = false;
@@ -113,7 +113,7 @@ function setLive(text) {
   if (text === null) return;
   const el = $("live");
   el.textContent = text;
-  el.classList.toggle("paused", text === "paused" || text === "offline");
+  el.classList.toggle("paused", text === "paused" || text === "offline" || text === "error");
 }
 
 function banner(text) {

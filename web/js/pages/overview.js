@@ -1,5 +1,5 @@
 // Projects: each with its job counts by state, and the server's warnings.
-import { call } from "../api.js";
+import { call, ApiError } from "../api.js";
 import { h, fill, link, putTable, counts, stackBar, stateName, badge, STATES, projectHref, queueHref, num } from "../dom.js";
 
 export function mount(root) {
@@ -10,11 +10,11 @@ export function mount(root) {
   root.append(h("h1", null, "Projects"), warnings, tiles, h("section", null, list, hint));
 
   async function refresh() {
-    const [stats, projects, wk] = await Promise.all([
-      call("QueueService", "Stats", {}),
+    const [projects, wk] = await Promise.all([
       call("ProjectService", "List", {}),
       call("WorkerService", "List", {}).catch(() => null),
     ]);
+    const stats = await allStats(projects.projects || []);
     const byName = new Map((stats.projects || []).map((p) => [p.project, p]));
     fill(
       warnings,
@@ -35,6 +35,7 @@ export function mount(root) {
       active === null ? null : tile("active workers", active, null, "#/workers"),
     );
     const rows = (projects.projects || []).map((p) => {
+      const known = byName.has(p.name); // not: the token may not see its counts
       const c = counts(byName.get(p.name));
       const all = STATES.reduce((a, st) => a + c[st], 0);
       const archived = p.status === "PROJECT_ARCHIVED";
@@ -42,8 +43,8 @@ export function mount(root) {
         h("span", null, link(projectHref(p.name), p.name), archived ? badge("archived") : null),
         h("span", { class: "desc" }, p.description || ""),
         ...STATES.map((st) => (c[st] ? String(c[st]) : "")),
-        String(all),
-        stackBar(c, all),
+        known ? String(all) : "",
+        known ? stackBar(c, all) : h("span", { class: "muted" }, "not for this token"),
         link(queueHref(p.name), "queue"),
       ];
     });
@@ -63,6 +64,20 @@ export function mount(root) {
     hint.hidden = rows.length > 0;
   }
   return { title: "Projects", refresh };
+}
+
+// allStats: the counts of every project; for a token limited to some projects
+// (which may not ask for all at once) those of each project it may see.
+async function allStats(projects) {
+  try {
+    return await call("QueueService", "Stats", {});
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 403) throw e;
+  }
+  const each = await Promise.all(
+    projects.map((p) => call("QueueService", "Stats", { project: p.name }).catch(() => ({}))),
+  );
+  return { projects: each.flatMap((r) => r.projects || []), warnings: [...new Set(each.flatMap((r) => r.warnings || []))] };
 }
 
 function tile(label, value, cls, href) {

@@ -23,8 +23,8 @@ export function mount(root, params) {
   );
   let pages = ["0"]; // after_id of each page seen, the last is shown
   let next = "0";
-  const prevBtn = h("button", { type: "button", onclick: () => { if (pages.length > 1) { pages.pop(); refresh(); } } }, "← previous");
-  const nextBtn = h("button", { type: "button", onclick: () => { if (next !== "0") { pages.push(next); refresh(); } } }, "next →");
+  const prevBtn = h("button", { type: "button", disabled: true, onclick: () => { if (pages.length > 1) { pages.pop(); refresh(); } } }, "← previous");
+  const nextBtn = h("button", { type: "button", disabled: true, onclick: () => { if (next !== "0") { pages.push(next); refresh(); } } }, "next →");
   root.append(
     h("p", { class: "crumbs" }, link("#/", "Projects"), " / "),
     h("h1", null, name),

@@ -25,7 +25,13 @@ export function mount(root, params) {
   let sort = { key: "id", desc: false };
   const ySel = h("select", { "aria-label": "result", onchange: redraw });
   const xSel = h("select", { "aria-label": "parameter", onchange: redraw });
-  const gSel = h("select", { "aria-label": "series by", onchange: redraw });
+  const gSel = h("select", {
+    "aria-label": "series by",
+    onchange: () => {
+      gSel.dataset.touched = "1";
+      redraw();
+    },
+  });
   const logX = h("input", { type: "checkbox", onchange: () => { logXTouched = true; redraw(); } });
   let logXTouched = false;
   const jSel = h("select", { "aria-label": "job", onchange: () => { histJob = jSel.value; histCache = null; refreshHistory(); } });
@@ -215,14 +221,33 @@ export function mount(root, params) {
     );
   }
 
+  // the parameters that vary across the sweep, the most varied first (ties:
+  // the widest numeric range, then by name): the first is the default x
+  function varying() {
+    const pk = sortedKeys(jobs, "params");
+    const info = pk.map((k) => {
+      const vals = [...new Set(jobs.map((j) => (j.params || {})[k]).filter((v) => v !== undefined))];
+      const nums = vals.every(isNum) ? vals.map(Number) : [];
+      const pos = nums.length && nums.every((x) => x > 0);
+      const ratio = pos ? Math.max(...nums) / Math.min(...nums) : 1;
+      return { k, n: vals.length, numeric: nums.length > 0, ratio };
+    });
+    return info
+      .filter((i) => i.n > 1)
+      .sort((a, b) => b.numeric - a.numeric || b.n - a.n || b.ratio - a.ratio || byteCompare(a.k, b.k))
+      .map((i) => i.k);
+  }
+
   function fillSelects() {
     const rk = numericResults();
     const pk = sortedKeys(jobs, "params");
+    const vary = varying();
     const y = ySel.value || (rk.includes("loss") ? "loss" : rk[0] || "");
     setOptions(ySel, rk, y);
-    const x = xSel.value || pk.find((k) => jobs.some((j) => isNum((j.params || {})[k]))) || pk[0] || "";
+    const x = xSel.value || vary[0] || pk[0] || "";
     setOptions(xSel, pk, x);
-    const g = gSel.value || pk.find((k) => k !== xSel.value) || "";
+    // lines by the parameter that varies least among the others
+    const g = gSel.dataset.touched ? gSel.value : [...vary].reverse().find((k) => k !== xSel.value) || "";
     setOptions(gSel, pk, g, [["", "none"]]);
   }
 
