@@ -176,7 +176,8 @@ static const char *in_kind(const json_t *j)
 	return "a value";
 }
 
-/* in_number_syntax tells whether the n bytes at s are a JSON number. */
+/* in_number_syntax tells whether the n bytes at s are a JSON number (leading
+ * zeros allowed: "060" in a string reads as 60). */
 static bool in_number_syntax(const char *s, size_t n)
 {
 	size_t i = 0;
@@ -184,11 +185,8 @@ static bool in_number_syntax(const char *s, size_t n)
 		i++;
 	if (i == n || s[i] < '0' || s[i] > '9')
 		return false;
-	if (s[i] == '0')
+	while (i < n && s[i] >= '0' && s[i] <= '9')
 		i++;
-	else
-		while (i < n && s[i] >= '0' && s[i] <= '9')
-			i++;
 	if (i < n && s[i] == '.') {
 		if (++i == n || s[i] < '0' || s[i] > '9')
 			return false;

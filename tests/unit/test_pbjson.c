@@ -244,6 +244,7 @@ TEST(doubles_and_their_special_values)
 	CHECK_VIA(pt, "{\"value\":\"-Infinity\"}", "{\"value\":\"-Infinity\"}");
 	CHECK_VIA(pt, "{\"value\":\"1.5e3\"}", "{\"value\":1.5e3}");
 	CHECK_VIA(pt, "{\"value\":1234.5}", "{\"value\":1234.5}");
+	CHECK_VIA(pt, "{\"value\":\"-060.50E1\"}", "{\"value\":-605.0}");
 	CHECK_VIA(pt, "{\"value\":1.7976931348623157e308}", "{\"value\":1.7976931348623157e308}");
 	/* every number of a text is printed with the digits the longest needs */
 	CHECK_VIA(job_d, "{\"results\":{\"a\":{\"number\":0.5},\"b\":{\"number\":0.125}}}",
