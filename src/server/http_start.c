@@ -168,20 +168,21 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 		goto fail;
 	}
 	h->waiter_started = true;
+	*out = h; /* before the first request: parked ones are delivered to it */
 	if ((rv = nng_http_server_start(h->srv)) != 0) {
+		*out = NULL;
 		err = wn_xasprintf("%s", nng_strerror(rv));
 		goto fail;
 	}
 	nng_url_free(u);
 	http_bound(h);
-	*out = h;
 	return WN_OK;
 fail:
 	*errmsg = wn_xasprintf("cannot serve http on %s: %s", s->addr, err);
 	free(err);
 	if (u != NULL)
 		nng_url_free(u);
-	wn_http_stop(h);
+	wn_http_free(h);
 	return WN_EINVAL;
 }
 

@@ -528,17 +528,17 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	if (wn_net_open((const char *const *)conf->listen.v, conf->listen.n, WN_MSG_MAX, &net,
 	                &err) != WN_OK)
 		goto fail_engine;
+	/* HTTP first: once the SP listeners answer, so does HTTP */
+	if (conf->http[0] != '\0' && http_start(conf, e, &err) != WN_OK)
+		goto fail_http;
 	if (net_start(conf, net, e, tls) != WN_OK) {
 		err = wn_xasprintf("cannot start the event loops");
-		goto fail_net;
+		goto fail_http;
 	}
 	for (size_t i = 0; i < conf->listen.n; i++)
 		wn_info("listening on %s", conf->listen.v[i]);
-	if (conf->http[0] != '\0') {
-		if (http_start(conf, e, &err) != WN_OK)
-			goto fail_http;
+	if (wnd_http != NULL)
 		wn_info("serving http on %s/", wn_http_url(wnd_http));
-	}
 	if (warning != NULL)
 		wn_warn("%s; anyone who reaches it can read and change every job", warning);
 	wn_info("serving at most %zu connections (max_connections)",
@@ -555,7 +555,6 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 fail_http:
 	wn_http_stop(wnd_http);
 	wn_net_stop(net);
-fail_net:
 	wn_net_close(net);
 fail_engine:
 	wn_engine_close(e);

@@ -173,6 +173,48 @@ static unsigned free_port(void)
 	return port;
 }
 
+/* server_wait_ready waits until the wnd just started (pid) answers. */
+static int server_wait_ready(server *s, pid_t pid, char **err)
+{
+	for (int i = 0; i < 400; i++) {
+		int st = 0;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			s->pid = 0;
+			*err =
+			    wn_xasprintf("wnd exited during start (status %d); its log ends:\n%s",
+			                 WIFEXITED(st) ? WEXITSTATUS(st) : -1, log_tail(s));
+			return -1;
+		}
+		char *msg = NULL;
+		if (s->rpc == NULL && wn_rpc_open(s->url, s->tokens ? SERVER_ADMIN_SECRET : NULL,
+		                                  WN_RPC_DIRECT, &s->rpc, &msg) != 0) {
+			free(msg);
+			sleep_ms(25);
+			continue;
+		}
+		free(msg);
+		msg = NULL;
+		wn_rpc_set_timeout(s->rpc, 2000);
+		Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
+		ProtobufCMessage *out = NULL;
+		int code = wn_rpc_call(s->rpc, WN_PATH_PROJECT_LIST, &rq.base,
+		                       &whatsnext__v1__list_projects_response__descriptor, &out,
+		                       &msg, 0, 0);
+		free(msg);
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(out, NULL);
+		if (code == 0) {
+			wn_rpc_set_timeout(s->rpc, 60000);
+			return 0;
+		}
+		wn_rpc_close(s->rpc);
+		s->rpc = NULL;
+		sleep_ms(25);
+	}
+	*err = wn_xasprintf("wnd did not answer at %s within 10 s", s->url);
+	return -1;
+}
+
 int server_start(server *s, int64_t offset, char **err)
 {
 	snprintf(lease_arg, sizeof(lease_arg), "%lld", (long long)MODEL_LEASE_MS);
@@ -224,43 +266,7 @@ int server_start(server *s, int64_t offset, char **err)
 		_exit(127);
 	}
 	s->pid = pid;
-	for (int i = 0; i < 400; i++) {
-		int st = 0;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			s->pid = 0;
-			*err =
-			    wn_xasprintf("wnd exited during start (status %d); its log ends:\n%s",
-			                 WIFEXITED(st) ? WEXITSTATUS(st) : -1, log_tail(s));
-			return -1;
-		}
-		char *msg = NULL;
-		if (s->rpc == NULL && wn_rpc_open(s->url, s->tokens ? SERVER_ADMIN_SECRET : NULL,
-		                                  WN_RPC_DIRECT, &s->rpc, &msg) != 0) {
-			free(msg);
-			sleep_ms(25);
-			continue;
-		}
-		free(msg);
-		msg = NULL;
-		wn_rpc_set_timeout(s->rpc, 2000);
-		Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
-		ProtobufCMessage *out = NULL;
-		int code = wn_rpc_call(s->rpc, WN_PATH_PROJECT_LIST, &rq.base,
-		                       &whatsnext__v1__list_projects_response__descriptor, &out,
-		                       &msg, 0, 0);
-		free(msg);
-		if (out != NULL)
-			protobuf_c_message_free_unpacked(out, NULL);
-		if (code == 0) {
-			wn_rpc_set_timeout(s->rpc, 60000);
-			return 0;
-		}
-		wn_rpc_close(s->rpc);
-		s->rpc = NULL;
-		sleep_ms(25);
-	}
-	*err = wn_xasprintf("wnd did not answer at %s within 10 s", s->url);
-	return -1;
+	return server_wait_ready(s, pid, err);
 }
 
 int server_stop(server *s, bool kill9, char **err)
