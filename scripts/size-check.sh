@@ -18,7 +18,7 @@ if [ "${1:-}" = --allow ]; then
 	[ -r "$allow" ] || { echo "size-check: cannot read $allow" >&2; exit 2; }
 fi
 [ $# -gt 0 ] || set -- src tests bench
-mapfile -t files < <(find "$@" -name '*.c' -o -name '*.h' | sort)
+mapfile -t files < <(find "$@" -name node_modules -prune -o \( -name '*.c' -o -name '*.h' \) -print | sort)
 [ ${#files[@]} -gt 0 ] || { echo "size-check: no C files under $*" >&2; exit 2; }
 # One line per offender: "KEY<TAB>what to print", KEY being PATH or PATH:FUNCTION.
 offenders=$(awk -v maxfile="$MAX_FILE" -v maxfunc="$MAX_FUNC" '
