@@ -32,10 +32,15 @@ trap cleanup EXIT
 
 say "starting wnd on a temporary data directory"
 export WN_SERVER=ipc://$tmp/wnd.sock
-wnd --data "$tmp/data" --listen "$WN_SERVER" --lease-ms 10000 >"$tmp/wnd.log" 2>&1 &
+wnd --data "$tmp/data" --listen "$WN_SERVER" --http 127.0.0.1:0 --lease-ms 10000 \
+	>"$tmp/wnd.log" 2>&1 &
 wnd_pid=$!
 for _ in $(seq 100); do wnctl --timeout 500 status >/dev/null 2>&1 && break; sleep 0.05; done
-head -n 3 "$tmp/wnd.log"
+head -n 4 "$tmp/wnd.log"
+http=$(grep -o 'serving http on [^ ]*' "$tmp/wnd.log" | head -n 1)
+http=${http#serving http on }
+http=${http%/}
+echo "the dashboard is at $http/ while the demo runs"
 
 say "a project and a task"
 run wnctl project create demo --description "learning-rate sweep"
@@ -108,6 +113,13 @@ run wnctl job artifacts "$best"
 run wnctl job artifact get "$best" "wn-runs/model-$best.json" -o "$tmp/best-model.json"
 run head -c 120 "$tmp/best-model.json"
 echo
+
+say "the same server over HTTP: a method as JSON, and Prometheus metrics"
+run curl -s -X POST -H 'Content-Type: application/json' -d "{\"id\":\"$best\"}" \
+	"$http/v1/JobService/Get"
+echo
+printf '$ curl -s %s/metrics | grep whatsnext_jobs{project="sweep"\n' "$http"
+curl -s "$http/metrics" | grep 'whatsnext_jobs{project="sweep"' || true
 
 say "status"
 run wnctl status
