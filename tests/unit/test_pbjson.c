@@ -345,6 +345,10 @@ TEST(refusals_name_the_field)
 	CHECK_REFUSED(submit, "{\"brief\":1}", "field \"brief\": expected a boolean, got a number");
 	CHECK_REFUSED(submit, "{\"job\":{\"name\":\"a\\u0000b\"}}",
 	              "field \"job.name\": the string holds a NUL byte");
+	CHECK_REFUSED(submit, "{\"job\":{\"params\":{\"a\":\"x\\u0000\"}}}",
+	              "field \"job.params.a\": the string holds a NUL byte");
+	CHECK_REFUSED(submit, "{\"job\":{\"params\":{\"a\\u0000b\":\"x\"}}}",
+	              "invalid json at line 1, column 28: NUL byte in object key");
 	CHECK_REFUSED(submit, "{\"job\":{\"name\":7}}",
 	              "field \"job.name\": expected a string, got a number");
 	CHECK_REFUSED(job_d, "{\"createdMs\":\"1\",\"created_ms\":\"2\"}",
