@@ -36,9 +36,10 @@ struct reqshard {
 /* What is counted of the jobs of one task of one project. */
 struct series {
 	char *project, *task;
-	uint64_t submitted;
-	uint64_t finished[3]; /* COMPLETED, FAILED, CANCELLED */
-	wn_histo run;         /* run time of the runs that ended COMPLETED or FAILED */
+	/* changed under the engine lock, read by a scrape without it */
+	_Atomic uint64_t submitted;
+	_Atomic uint64_t finished[3]; /* COMPLETED, FAILED, CANCELLED */
+	wn_histo run;                 /* run time of the runs that ended COMPLETED or FAILED */
 };
 
 struct wn_metrics {
@@ -174,10 +175,14 @@ void wn_metrics_job(wn_engine *e, const char *project, const Job *j, int from, i
 		wn_map_put_u64(m->requeued, j->id, (void *)(uintptr_t)(wn_engine_now(e) + 1));
 	}
 	if (from == 0 && (to == PENDING || to == BLOCKED)) {
-		metrics_series(m, project, j->task)->submitted++;
+		atomic_fetch_add_explicit(&metrics_series(m, project, j->task)->submitted, 1,
+		                          memory_order_relaxed);
 	} else if (to == COMPLETED || to == FAILED || to == CANCELLED) {
 		struct series *s = metrics_series(m, project, j->task);
-		s->finished[to == COMPLETED ? 0 : to == FAILED ? 1 : 2]++;
+		atomic_fetch_add_explicit(&s->finished[to == COMPLETED ? 0
+		                                       : to == FAILED  ? 1
+		                                                       : 2],
+		                          1, memory_order_relaxed);
 		if (from == RUNNING && to != CANCELLED)
 			wn_histo_observe(&s->run, &wn_histo_run,
 			                 (wn_engine_now(e) - j->started_ms) * 1000000LL);
@@ -206,15 +211,26 @@ static void metrics_head(wn_strbuf *out, const char *name, const char *type, con
 	wn_strbuf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* metrics_histo appends the lines of histogram name with labels (text of
- * "k=\"v\"," pairs, each ending with a comma, or ""): one per bucket, the sum
- * and the count. */
-static void metrics_histo(wn_strbuf *out, const char *name, const char *labels,
-                          const wn_histo_scale *sc, const wn_histo_snap *snap)
+/* The le texts of a scale's bounds, made once per page. */
+struct les {
+	char v[WN_HISTO_MAX][24];
+};
+
+static void metrics_les(const wn_histo_scale *sc, struct les *le)
 {
 	for (size_t i = 0; i < sc->n; i++)
-		wn_strbuf_addf(out, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels,
-		               (double)sc->le_ns[i] / 1e9, (unsigned long long)snap->cum[i]);
+		snprintf(le->v[i], sizeof(le->v[i]), "%g", (double)sc->le_ns[i] / 1e9);
+}
+
+/* metrics_histo appends the lines of histogram name with labels (text of
+ * "k=\"v\"," pairs, each ending with a comma, or ""): one per bucket of scale
+ * sc (bounds le), the sum and the count. */
+static void metrics_histo(wn_strbuf *out, const char *name, const char *labels,
+                          const wn_histo_scale *sc, const struct les *le, const wn_histo_snap *snap)
+{
+	for (size_t i = 0; i < sc->n; i++)
+		wn_strbuf_addf(out, "%s_bucket{%sle=\"%s\"} %llu\n", name, labels, le->v[i],
+		               (unsigned long long)snap->cum[i]);
 	wn_strbuf_addf(out, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels,
 	               (unsigned long long)snap->count);
 	size_t n = strlen(labels);
@@ -225,93 +241,121 @@ static void metrics_histo(wn_strbuf *out, const char *name, const char *labels,
 	               (unsigned long long)snap->count);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+/* What a page shows of one project, copied under the engine lock. */
+struct pshot {
+	char *name;
+	uint64_t counts[WN_NSTATUS];
+	size_t ready;
+};
 
-/* metrics_keys returns the keys of string map mp, sorted, in a new array (free
- * it; the keys are the map's) of *n. */
-static const char **metrics_keys(const wn_map *mp, size_t *n)
-{
-	const char **v = wn_xmalloc((wn_map_count(mp) + 1) * sizeof(*v));
-	size_t pos = 0, k = 0;
-	uint64_t uk;
-	const char *sk;
-	void *val;
-	while (wn_map_next(mp, &pos, &uk, &sk, &val))
-		v[k++] = sk;
-	qsort(v, k, sizeof(*v), name_cmp);
-	*n = k;
-	return v;
-}
+/* What a page shows of the engine's state, taken under the engine lock (held
+ * for that moment only) and written out after. */
+struct shot {
+	struct pshot *p; /* the projects, by name */
+	size_t np;
+	uint64_t workers[4]; /* active, draining, lost, gone */
+	struct series **s;   /* the series by project and task (they live as long as e) */
+	size_t ns;
+};
 
-/* metrics_lower appends the name of job status st in lower case. */
-static void metrics_lower(wn_strbuf *out, const char *name)
+/* shot_workers counts e's workers by state into n. Called under the engine lock. */
+static void shot_workers(wn_engine *e, uint64_t n[4])
 {
-	for (; *name; name++)
-		wn_strbuf_addc(out, (char)tolower((unsigned char)*name));
-}
-
-/* metrics_projects appends the jobs of each project by status and its
- * queue depth. Called under the engine lock. */
-static void metrics_projects(wn_engine *e, wn_strbuf *out)
-{
-	size_t n;
-	const char **names = metrics_keys(e->proj.byname, &n);
-	metrics_head(out, "whatsnext_jobs", "gauge",
-	             "Jobs kept by the server, by project and status.");
-	for (size_t i = 0; i < n; i++) {
-		const struct project *p = wn_map_get_str(e->proj.byname, names[i]);
-		for (int st = 1; st < WN_NSTATUS; st++) {
-			wn_strbuf_adds(out, "whatsnext_jobs{project=\"");
-			wn_metrics_label(out, p->name);
-			wn_strbuf_adds(out, "\",state=\"");
-			metrics_lower(out, wn_status_name(st));
-			wn_strbuf_addf(out, "\"} %llu\n", (unsigned long long)p->counts[st]);
-		}
-	}
-	metrics_head(out, "whatsnext_queue_depth", "gauge",
-	             "Jobs ready to be claimed: PENDING with their dependencies met, by project.");
-	for (size_t i = 0; i < n; i++) {
-		const struct project *p = wn_map_get_str(e->proj.byname, names[i]);
-		size_t ready = 0;
-		for (size_t q = 0; q < p->nq; q++)
-			ready += wn_index_count(p->qv[q]->ready);
-		wn_strbuf_adds(out, "whatsnext_queue_depth{project=\"");
-		wn_metrics_label(out, p->name);
-		wn_strbuf_addf(out, "\"} %zu\n", ready);
-	}
-	free(names);
-}
-
-/* metrics_workers appends the workers by state. Called under the engine lock. */
-static void metrics_workers(wn_engine *e, wn_strbuf *out)
-{
-	uint64_t n[4] = {0, 0, 0, 0}; /* active, draining, lost, gone */
 	size_t pos = 0;
 	uint64_t uk;
 	const char *sk;
 	void *val;
 	while (wn_map_next(e->fleet.workers, &pos, &uk, &sk, &val)) {
 		const struct wrk *w = val;
-		switch (w->rec->state) {
-		case WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE:
+		if (w->rec->state == WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE)
 			n[w->rec->draining ? 1 : 0]++;
-			break;
-		case WHATSNEXT__V1__WORKER_STATE__WORKER_LOST:
-			n[2]++;
-			break;
-		default:
-			n[3]++;
+		else
+			n[w->rec->state == WHATSNEXT__V1__WORKER_STATE__WORKER_LOST ? 2 : 3]++;
+	}
+}
+
+static int pshot_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pshot *)a)->name, ((const struct pshot *)b)->name);
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+	const struct series *x = *(struct series *const *)a, *y = *(struct series *const *)b;
+	int c = strcmp(x->project, y->project);
+	return c != 0 ? c : strcmp(x->task, y->task);
+}
+
+/* shot_take fills *sh from e, under the engine lock, and sorts it after. */
+static void shot_take(wn_engine *e, struct shot *sh)
+{
+	memset(sh, 0, sizeof(*sh));
+	size_t pos = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	pthread_mutex_lock(&e->mu);
+	sh->p = wn_xcalloc(wn_map_count(e->proj.byname) + 1, sizeof(*sh->p));
+	while (wn_map_next(e->proj.byname, &pos, &uk, &sk, &val)) {
+		const struct project *p = val;
+		struct pshot *ps = &sh->p[sh->np++];
+		ps->name = wn_xstrdup(p->name);
+		memcpy(ps->counts, p->counts, sizeof(ps->counts));
+		for (size_t q = 0; q < p->nq; q++)
+			ps->ready += wn_index_count(p->qv[q]->ready);
+	}
+	shot_workers(e, sh->workers);
+	const wn_map *series = e->metrics->series;
+	sh->s = wn_xmalloc((wn_map_count(series) + 1) * sizeof(*sh->s));
+	for (pos = 0; wn_map_next(series, &pos, &uk, &sk, &val);)
+		sh->s[sh->ns++] = val;
+	pthread_mutex_unlock(&e->mu);
+	qsort(sh->p, sh->np, sizeof(*sh->p), pshot_cmp);
+	qsort(sh->s, sh->ns, sizeof(*sh->s), series_cmp);
+}
+
+static void shot_free(struct shot *sh)
+{
+	for (size_t i = 0; i < sh->np; i++)
+		free(sh->p[i].name);
+	free(sh->p);
+	free(sh->s);
+}
+
+/* metrics_lower appends name in lower case. */
+static void metrics_lower(wn_strbuf *out, const char *name)
+{
+	for (; *name; name++)
+		wn_strbuf_addc(out, (char)tolower((unsigned char)*name));
+}
+
+/* metrics_projects appends the jobs of each project by status, its queue
+ * depth, and the workers by state. */
+static void metrics_projects(const struct shot *sh, wn_strbuf *out)
+{
+	metrics_head(out, "whatsnext_jobs", "gauge",
+	             "Jobs kept by the server, by project and status.");
+	for (size_t i = 0; i < sh->np; i++)
+		for (int st = 1; st < WN_NSTATUS; st++) {
+			wn_strbuf_adds(out, "whatsnext_jobs{project=\"");
+			wn_metrics_label(out, sh->p[i].name);
+			wn_strbuf_adds(out, "\",state=\"");
+			metrics_lower(out, wn_status_name(st));
+			wn_strbuf_addf(out, "\"} %llu\n", (unsigned long long)sh->p[i].counts[st]);
 		}
+	metrics_head(out, "whatsnext_queue_depth", "gauge",
+	             "Jobs ready to be claimed: PENDING with their dependencies met, by project.");
+	for (size_t i = 0; i < sh->np; i++) {
+		wn_strbuf_adds(out, "whatsnext_queue_depth{project=\"");
+		wn_metrics_label(out, sh->p[i].name);
+		wn_strbuf_addf(out, "\"} %zu\n", sh->p[i].ready);
 	}
 	metrics_head(out, "whatsnext_workers", "gauge",
 	             "Workers that joined, by state (draining: active, taking no new jobs).");
 	static const char *const states[] = {"active", "draining", "lost", "gone"};
 	for (int i = 0; i < 4; i++)
 		wn_strbuf_addf(out, "whatsnext_workers{state=\"%s\"} %llu\n", states[i],
-		               (unsigned long long)n[i]);
+		               (unsigned long long)sh->workers[i]);
 }
 
 /* metrics_series_labels makes the label text of s (project and task). */
@@ -325,53 +369,54 @@ static void metrics_series_labels(wn_strbuf *lb, const struct series *s)
 	wn_strbuf_adds(lb, "\",");
 }
 
-/* metrics_jobs appends what was counted of the jobs of each task and the
- * dispatch latency. Called under the engine lock. */
-static void metrics_jobs(struct wn_metrics *m, wn_strbuf *out)
+static uint64_t load(_Atomic uint64_t *v)
 {
-	size_t n;
-	const char **keys = metrics_keys(m->series, &n);
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* metrics_jobs appends what was counted of the jobs of each task and the
+ * dispatch latency. */
+static void metrics_jobs(struct wn_metrics *m, const struct shot *sh, wn_strbuf *out)
+{
 	wn_strbuf lb = WN_STRBUF_INIT;
 	metrics_head(out, "whatsnext_jobs_submitted_total", "counter",
 	             "Jobs submitted since the server started, by project and task.");
-	for (size_t i = 0; i < n; i++) {
-		const struct series *s = wn_map_get_str(m->series, keys[i]);
-		metrics_series_labels(&lb, s);
+	for (size_t i = 0; i < sh->ns; i++) {
+		metrics_series_labels(&lb, sh->s[i]);
 		wn_strbuf_addf(out, "whatsnext_jobs_submitted_total{%.*s} %llu\n",
 		               (int)strlen(wn_strbuf_str(&lb)) - 1, wn_strbuf_str(&lb),
-		               (unsigned long long)s->submitted);
+		               (unsigned long long)load(&sh->s[i]->submitted));
 	}
 	metrics_head(out, "whatsnext_jobs_finished_total", "counter",
 	             "Jobs that ended since the server started, by project, task and final "
 	             "status (completed, failed, cancelled).");
 	static const char *const ends[] = {"completed", "failed", "cancelled"};
-	for (size_t i = 0; i < n; i++) {
-		const struct series *s = wn_map_get_str(m->series, keys[i]);
-		metrics_series_labels(&lb, s);
+	for (size_t i = 0; i < sh->ns; i++) {
+		metrics_series_labels(&lb, sh->s[i]);
 		for (int k = 0; k < 3; k++)
 			wn_strbuf_addf(out, "whatsnext_jobs_finished_total{%sstate=\"%s\"} %llu\n",
 			               wn_strbuf_str(&lb), ends[k],
-			               (unsigned long long)s->finished[k]);
+			               (unsigned long long)load(&sh->s[i]->finished[k]));
 	}
 	metrics_head(out, "whatsnext_job_run_duration_seconds", "histogram",
 	             "Run time of the jobs that ended COMPLETED or FAILED, from their hand-out "
 	             "to their worker's report, by project and task.");
-	for (size_t i = 0; i < n; i++) {
-		const struct series *s = wn_map_get_str(m->series, keys[i]);
-		metrics_series_labels(&lb, s);
-		wn_histo_snap snap;
-		wn_histo_read(&s->run, &wn_histo_run, &snap);
+	struct les le;
+	metrics_les(&wn_histo_run, &le);
+	wn_histo_snap snap;
+	for (size_t i = 0; i < sh->ns; i++) {
+		metrics_series_labels(&lb, sh->s[i]);
+		wn_histo_read(&sh->s[i]->run, &wn_histo_run, &snap);
 		metrics_histo(out, "whatsnext_job_run_duration_seconds", wn_strbuf_str(&lb),
-		              &wn_histo_run, &snap);
+		              &wn_histo_run, &le, &snap);
 	}
 	wn_strbuf_free(&lb);
-	free(keys);
 	metrics_head(out, "whatsnext_dispatch_latency_seconds", "histogram",
 	             "Time a job waited from becoming PENDING (its submission, or its return "
 	             "to the queue) to its hand-out to a worker.");
-	wn_histo_snap snap;
+	metrics_les(&wn_histo_wait, &le);
 	wn_histo_read(&m->dispatch, &wn_histo_wait, &snap);
-	metrics_histo(out, "whatsnext_dispatch_latency_seconds", "", &wn_histo_wait, &snap);
+	metrics_histo(out, "whatsnext_dispatch_latency_seconds", "", &wn_histo_wait, &le, &snap);
 }
 
 /* metrics_method appends the label text of request row r. */
@@ -409,6 +454,8 @@ static void metrics_requests(struct wn_metrics *m, wn_strbuf *out)
 	metrics_head(out, "whatsnext_request_duration_seconds", "histogram",
 	             "Time a request took in the server, from its bytes to its reply's, not "
 	             "counting the wait for its write to be synced, by method.");
+	struct les le;
+	metrics_les(&wn_histo_fast, &le);
 	for (size_t r = 0; r < METRICS_ROWS; r++) {
 		wn_histo_snap snap = {0}, one;
 		for (int k = 0; k < METRICS_SHARDS; k++) {
@@ -419,7 +466,7 @@ static void metrics_requests(struct wn_metrics *m, wn_strbuf *out)
 			continue;
 		metrics_method(&lb, r);
 		metrics_histo(out, "whatsnext_request_duration_seconds", wn_strbuf_str(&lb),
-		              &wn_histo_fast, &snap);
+		              &wn_histo_fast, &le, &snap);
 	}
 	wn_strbuf_free(&lb);
 }
@@ -430,8 +477,11 @@ static void metrics_store(wn_engine *e, wn_strbuf *out)
 	metrics_head(out, "whatsnext_store_fsync_duration_seconds", "histogram",
 	             "Time of each sync of the store's write-ahead log (one per group commit).");
 	wn_histo_snap snap;
+	struct les le;
+	metrics_les(&wn_histo_fast, &le);
 	wn_histo_read(wn_store_sync_histo(e->store), &wn_histo_fast, &snap);
-	metrics_histo(out, "whatsnext_store_fsync_duration_seconds", "", &wn_histo_fast, &snap);
+	metrics_histo(out, "whatsnext_store_fsync_duration_seconds", "", &wn_histo_fast, &le,
+	              &snap);
 	uint64_t sz[3];
 	if (wn_store_disk_usage(e->store, &sz[0], &sz[1], &sz[2]) != WN_OK)
 		return;
@@ -489,12 +539,12 @@ static void metrics_process(struct wn_metrics *m, wn_strbuf *out)
 
 void wn_metrics_render(wn_engine *e, wn_strbuf *out)
 {
+	struct shot sh;
+	shot_take(e, &sh);
 	metrics_process(e->metrics, out);
-	pthread_mutex_lock(&e->mu);
-	metrics_projects(e, out);
-	metrics_workers(e, out);
-	metrics_jobs(e->metrics, out);
-	pthread_mutex_unlock(&e->mu);
+	metrics_projects(&sh, out);
+	metrics_jobs(e->metrics, &sh, out);
 	metrics_requests(e->metrics, out);
 	metrics_store(e, out);
+	shot_free(&sh);
 }
