@@ -254,6 +254,7 @@ struct shot {
 	struct pshot *p; /* the projects, by name */
 	size_t np;
 	uint64_t workers[4]; /* active, draining, lost, gone */
+	uint64_t parked;     /* requests waiting: fetches, waits, logs */
 	struct series **s;   /* the series by project and task (they live as long as e) */
 	size_t ns;
 };
@@ -305,6 +306,7 @@ static void shot_take(wn_engine *e, struct shot *sh)
 			ps->ready += wn_index_count(p->qv[q]->ready);
 	}
 	shot_workers(e, sh->workers);
+	sh->parked = e->w.nparked;
 	const wn_map *series = e->metrics->series;
 	sh->s = wn_xmalloc((wn_map_count(series) + 1) * sizeof(*sh->s));
 	for (pos = 0; wn_map_next(series, &pos, &uk, &sk, &val);)
@@ -356,6 +358,10 @@ static void metrics_projects(const struct shot *sh, wn_strbuf *out)
 	for (int i = 0; i < 4; i++)
 		wn_strbuf_addf(out, "whatsnext_workers{state=\"%s\"} %llu\n", states[i],
 		               (unsigned long long)sh->workers[i]);
+	metrics_head(out, "whatsnext_waiting_requests", "gauge",
+	             "Requests waiting for an event: fetches waiting for a job, waits, log follows "
+	             "(max_parked_fetches bounds them).");
+	wn_strbuf_addf(out, "whatsnext_waiting_requests %llu\n", (unsigned long long)sh->parked);
 }
 
 /* metrics_series_labels makes the label text of s (project and task). */

@@ -177,6 +177,18 @@ test_request_ids_make_retries_safe() {
 	expect_eq "$(wnctl --json job list --all | jq ".jobs | length")" 3
 }
 
+# waiting N: wnd has N requests waiting (/metrics).
+waiting() {
+	[ "$(curl -s "$WN_HTTP/metrics" | sed -n 's/^whatsnext_waiting_requests //p')" = "$1" ]
+}
+
+# fifth_taken ID: a wait of 1 ms for job ID is answered (200), not refused
+# for want of a parking place.
+fifth_taken() {
+	hcall JobService/Wait "{\"ids\":[\"$1\"],\"waitMs\":1}"
+	[ "$HSTATUS" = 200 ]
+}
+
 test_waits_park_over_http() {
 	printf 'max_parked_fetches: 4\n' >wnd.yaml
 	wn_start --http 127.0.0.1:0 --config wnd.yaml
@@ -199,22 +211,22 @@ test_waits_park_over_http() {
 	# waits whose clients went away hold their parking places until their
 	# deadline (docs/http.md), then wnd takes waits again
 	id=$(wnctl job add p t)
-	local i
+	local i pids=()
 	for i in 1 2 3 4; do
-		curl -s -m 0.3 -X POST -H 'Content-Type: application/json' \
-			-d "{\"ids\":[\"$id\"],\"waitMs\":4000}" "$WN_HTTP/v1/JobService/Wait" >/dev/null &&
-			fail "a wait of a pending job returned"
+		curl -s -m 2 -X POST -H 'Content-Type: application/json' \
+			-d "{\"ids\":[\"$id\"],\"waitMs\":9000}" "$WN_HTTP/v1/JobService/Wait" \
+			>"gone.$i" &
+		pids+=($!)
+		WN_PIDS+=($!)
 	done
-	hcall JobService/Wait "{\"ids\":[\"$id\"],\"waitMs\":1000}"
+	wait_until 20 "four waits parked" waiting 4
+	hcall JobService/Wait "{\"ids\":[\"$id\"],\"waitMs\":1}"
 	expect_eq "$HSTATUS" 429 "a fifth wait ($HBODY)"
 	expect_eq "$(jq -r .code <<<"$HBODY")" 8
-	WN_PAUSE_MS=0
-	for i in $(seq 1 40); do
-		hcall JobService/Wait "{\"ids\":[\"$id\"],\"waitMs\":1}"
-		[ "$HSTATUS" = 200 ] && break
-		wn_poll_pause
-	done
-	expect_eq "$HSTATUS" 200 "a wait after dropped ones ($HBODY)"
+	for i in "${pids[@]}"; do wait "$i" && fail "a wait of a pending job returned: $(cat gone.*)"; done
+	waiting 4 || fail "the waits of clients gone left before their deadline"
+	wait_until 30 "the places of waits whose clients left" fifth_taken "$id"
+	expect_eq "$(jq -r .pending <<<"$HBODY")" 1
 	# a wait parked at shutdown is answered, and wnd stops cleanly
 	curl -s -o shut.out -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-d "{\"ids\":[\"$id\"],\"waitMs\":60000}" "$WN_HTTP/v1/JobService/Wait" >shut.code &
