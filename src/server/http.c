@@ -1,10 +1,13 @@
 /* http: wnd's HTTP listener (http.h). One nng handler takes every request;
- * a method call becomes a Request envelope for wn_engine_serve, and its
- * reply goes back once durable: at once when it is, else through the
- * waiter thread, which also sends the replies of parked requests (Wait, Log,
- * Fetch) that the engine delivers later. A call (struct hcall) is held by
- * the handler, the engine while parked, and the waiter's queue while queued:
- * it is freed when the last lets go. */
+ * a method call's headers are checked (origin, verb, type, length, token)
+ * before its body is read, by wnd itself within HTTP_BODIES_MAX and
+ * HTTP_BODY_MS (nng would read any body first); the body becomes a Request
+ * envelope for wn_engine_serve, and its reply goes back once durable: at
+ * once when it is, else through the waiter thread, which also sends the
+ * replies of parked requests (Wait, Log, Fetch) that the engine delivers
+ * later. A call (struct hcall) is held by the handler or the body's read,
+ * the engine while parked, and the waiter's queue while queued: it is freed
+ * when the last lets go. */
 #include "http.h"
 #include "http_int.h"
 
@@ -56,8 +59,12 @@ static const char *http_reason(uint16_t status)
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
 	case 409:
 		return "Conflict";
+	case 411:
+		return "Length Required";
 	case 413:
 		return "Payload Too Large";
 	case 415:
@@ -131,6 +138,25 @@ static void http_finish(nng_aio *aio, nng_http_res *res)
 	nng_aio_finish(aio, res != NULL ? 0 : NNG_ENOMEM);
 }
 
+/* http_finish_close completes aio with res and closes the connection after
+ * it: a body left unread must not be taken for the next request. */
+static void http_finish_close(nng_aio *aio, nng_http_res *res)
+{
+	if (res != NULL)
+		nng_http_res_set_header(res, "Connection", "close");
+	http_finish(aio, res);
+}
+
+/* http_thread_ready readies the calling thread (one of nng's) for the store. */
+static void http_thread_ready(void)
+{
+	static __thread bool ready;
+	if (!ready) {
+		wn_store_thread_init();
+		ready = true;
+	}
+}
+
 /* ------------------------------------------------------------ calls */
 
 static struct hcall *hcall_new(wn_http *h, nng_aio *aio, const wn_method *m, const char *origin)
@@ -154,7 +180,11 @@ static void hcall_unref(struct hcall *hc)
 	if (--hc->refs > 0)
 		return;
 	wn_map_del_u64(hc->h->calls, (uint64_t)(uintptr_t)hc);
+	if (hc->body != NULL)
+		hc->h->body_bytes -= hc->bodylen;
+	free(hc->body);
 	free(hc->origin);
+	free(hc->tok);
 	free(hc->buf);
 	free(hc);
 }
@@ -191,11 +221,15 @@ static void hcall_cancel(nng_aio *aio, void *arg, int rv)
 	if (mine)
 		hc->aio = NULL;
 	uint32_t conn = hc->conn;
+	nng_aio *rd = hc->reading ? hc->rd : NULL;
 	pthread_mutex_unlock(&h->mu);
 	if (!mine)
 		return;
 	nng_aio_finish(aio, rv);
-	wn_engine_conn_closed(h->e, conn); /* a parked request is dropped */
+	if (rd != NULL)
+		nng_aio_abort(rd, rv); /* http_body_done lets go of hc */
+	else
+		wn_engine_conn_closed(h->e, conn); /* a parked request is dropped */
 }
 
 /* hcall_reply turns the Response in buf (len bytes) into hc's HTTP reply. */
@@ -390,16 +424,13 @@ static void http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
 /* http_check_call answers a call that cannot go to the engine (a wrong
  * verb, origin, media type or token header): true when it did. */
 static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m,
-                            const char **cors, const char **tok, uint64_t *id)
+                            size_t len, const char **cors, const char **tok, uint64_t *id)
 {
 	const char *verb = nng_http_req_get_method(req);
 	const char *why = NULL;
 	int code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
 	uint16_t status = 0;
 	const char *type = nng_http_req_get_header(req, "Content-Type");
-	void *body;
-	size_t len;
-	nng_http_req_get_data(req, &body, &len);
 	if (!http_origin_ok(h, req, cors)) {
 		code = WHATSNEXT__V1__CODE__PERMISSION_DENIED;
 		why = "origin not allowed (http_cors_origins)";
@@ -418,6 +449,11 @@ static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const w
 		why = "the Authorization header must be \"Bearer TOKEN\"";
 	} else if (!http_request_id(req, id)) {
 		why = "X-Request-Id must be a decimal number from 1 to 18446744073709551615";
+	} else if (wn_engine_identify(h->e, *tok) != WN_OK) {
+		/* before the body is read: a caller without a token makes wnd
+		 * hold nothing */
+		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
+		why = "a valid token is required (Authorization: Bearer TOKEN)";
 	}
 	if (why == NULL)
 		return false;
@@ -428,51 +464,80 @@ static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const w
 		if (status == 405)
 			nng_http_res_set_header(res, "Allow", "POST, OPTIONS");
 	}
-	http_finish(aio, res);
+	if (len > 0)
+		http_finish_close(aio, res);
+	else
+		http_finish(aio, res);
 	return true;
 }
 
-/* http_call runs POST /v1/<Service>/<Method> (path without "/v1/"). */
-static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
+/* http_body_len reads the length of req's body into *len: false, answered,
+ * when it cannot be read (a chunked body, a bad or too long length). */
+static bool http_body_len(nng_aio *aio, nng_http_req *req, size_t *len)
 {
-	if (strcmp(nng_http_req_get_method(req), "OPTIONS") == 0) {
-		http_preflight(h, aio, req);
-		return;
+	const char *te = nng_http_req_get_header(req, "Transfer-Encoding");
+	const char *cl = nng_http_req_get_header(req, "Content-Length");
+	int64_t n = 0;
+	const char *why = NULL;
+	uint16_t status = 400;
+	*len = 0;
+	if (te != NULL) {
+		status = 411;
+		why = "the body must be sent with Content-Length (not chunked)";
+	} else if (cl != NULL && wn_parse_i64(cl, 0, INT64_MAX, &n) != 0) {
+		why = "Content-Length must be one decimal number";
+	} else if ((uint64_t)n > HTTP_BODY_MAX) {
+		status = 413;
+		why = "the body is too large (at most 22 MiB)";
 	}
-	char full[160];
-	const wn_method *m = NULL;
-	if (strlen(path) < sizeof(full) - 16) {
-		snprintf(full, sizeof(full), "/whatsnext.v1.%s", path);
-		m = wn_method_find(full);
+	if (why == NULL) {
+		*len = (size_t)n;
+		return true;
 	}
-	const char *cors = NULL, *tok = NULL;
-	uint64_t id;
-	if (http_check_call(h, aio, req, m, &cors, &tok, &id))
-		return;
-	void *body;
-	size_t len;
-	nng_http_req_get_data(req, &body, &len);
+	nng_http_res *res = http_error_res(status == 413 ? WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED
+	                                                 : WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+	                                   why, NULL);
+	if (res != NULL) {
+		nng_http_res_set_status(res, status);
+		nng_http_res_set_reason(res, http_reason(status));
+	}
+	http_finish_close(aio, res);
+	return false;
+}
+
+/* http_run sends hc's call with its body (len bytes of JSON) to the engine;
+ * the caller's hold on hc passes on. */
+static void http_run(struct hcall *hc, const uint8_t *body, size_t len)
+{
+	wn_http *h = hc->h;
 	uint8_t *pb = NULL;
 	size_t pblen = 0;
 	char *err = NULL;
-	if (wn_pbjson_to_pb(m->request, body, len, &pb, &pblen, &err) != WN_OK) {
-		http_finish(aio, http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                                err ? err : "bad JSON", cors));
+	int rv = wn_pbjson_to_pb(hc->m->request, (const char *)body, len, &pb, &pblen, &err);
+	pthread_mutex_lock(&h->mu);
+	if (hc->body != NULL) { /* the room it took is given back */
+		h->body_bytes -= hc->bodylen;
+		free(hc->body);
+		hc->body = NULL;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (rv != WN_OK) {
+		hcall_answer(hc, http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                                err ? err : "bad JSON", hc->origin));
 		free(err);
+		hcall_release(hc);
 		return;
 	}
 	Whatsnext__V1__Request rq = WHATSNEXT__V1__REQUEST__INIT;
-	rq.id = id;
-	rq.method = (char *)m->path;
+	rq.id = hc->reqid;
+	rq.method = (char *)hc->m->path;
 	rq.body.data = pb;
 	rq.body.len = pblen;
-	rq.token = (char *)tok;
+	rq.token = hc->tok;
 	size_t envlen;
 	uint8_t *env = wn_message_pack(&rq.base, &envlen);
 	free(pb);
 
-	struct hcall *hc = hcall_new(h, aio, m, cors);
-	nng_aio_defer(aio, hcall_cancel, hc);
 	pthread_mutex_lock(&h->mu);
 	hc->refs++; /* the engine's, should it park the call */
 	pthread_mutex_unlock(&h->mu);
@@ -489,7 +554,7 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 		hc->buf = r.buf;
 		hc->len = r.len;
 		hc->seq = r.seq;
-		http_enqueue(h, hc); /* the handler's hold passes to the queue */
+		http_enqueue(h, hc); /* the hold passes to the queue */
 		pthread_mutex_unlock(&h->mu);
 		return;
 	}
@@ -497,6 +562,101 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	hcall_answer(hc, hcall_reply(hc, r.buf, r.len));
 	free(r.buf);
 	hcall_release(hc);
+}
+
+/* http_body_done: hc's body has arrived, or not (a timeout, the connection
+ * closed, the call cancelled). */
+static void http_body_done(void *arg)
+{
+	struct hcall *hc = arg;
+	wn_http *h = hc->h;
+	http_thread_ready();
+	int rv = nng_aio_result(hc->rd);
+	pthread_mutex_lock(&h->mu);
+	hc->reading = false;
+	nng_aio *aio = rv != 0 ? hc->aio : NULL;
+	if (aio != NULL)
+		hc->aio = NULL;
+	bool cancelled = hc->aio == NULL && aio == NULL;
+	pthread_mutex_unlock(&h->mu);
+	nng_aio_reap(hc->rd);
+	hc->rd = NULL;
+	if (rv != 0 || cancelled) {
+		if (aio != NULL) {
+			nng_http_res *res = NULL;
+			if (rv == NNG_ETIMEDOUT) {
+				res = http_error_res(WHATSNEXT__V1__CODE__DEADLINE_EXCEEDED,
+				                     "the body did not arrive in time", hc->origin);
+				if (res != NULL) {
+					nng_http_res_set_status(res, 408);
+					nng_http_res_set_reason(res, http_reason(408));
+				}
+			}
+			http_finish_close(aio, res);
+		}
+		hcall_release(hc);
+		return;
+	}
+	http_run(hc, hc->body, hc->bodylen);
+}
+
+/* http_call runs POST /v1/<Service>/<Method> (path without "/v1/"). */
+static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
+{
+	if (strcmp(nng_http_req_get_method(req), "OPTIONS") == 0) {
+		http_preflight(h, aio, req);
+		return;
+	}
+	char full[160];
+	const wn_method *m = NULL;
+	if (strlen(path) < sizeof(full) - 16) {
+		snprintf(full, sizeof(full), "/whatsnext.v1.%s", path);
+		m = wn_method_find(full);
+	}
+	const char *cors = NULL, *tok = NULL;
+	size_t len;
+	uint64_t id;
+	if (!http_body_len(aio, req, &len) ||
+	    http_check_call(h, aio, req, m, len, &cors, &tok, &id))
+		return;
+	if (len > 0) {
+		pthread_mutex_lock(&h->mu);
+		bool room = h->body_bytes + len <= HTTP_BODIES_MAX;
+		if (room)
+			h->body_bytes += len; /* given back with hc->body */
+		pthread_mutex_unlock(&h->mu);
+		if (!room) {
+			nng_http_res *res =
+			    http_error_res(WHATSNEXT__V1__CODE__UNAVAILABLE,
+			                   "too many request bodies arriving at once; retry", cors);
+			if (res != NULL)
+				nng_http_res_set_header(res, "Retry-After", "1");
+			http_finish_close(aio, res);
+			return;
+		}
+	}
+	struct hcall *hc = hcall_new(h, aio, m, cors);
+	hc->tok = wn_xstrdup(tok);
+	hc->reqid = id;
+	if (len == 0) {
+		nng_aio_defer(aio, hcall_cancel, hc);
+		http_run(hc, (const uint8_t *)"", 0);
+		return;
+	}
+	hc->body = wn_xmalloc(len);
+	hc->bodylen = len;
+	if (nng_aio_alloc(&hc->rd, http_body_done, hc) != 0) {
+		hcall_answer(hc, NULL); /* drops the connection */
+		hcall_release(hc);
+		return;
+	}
+	hc->reading = true;
+	nng_iov iov = {.iov_buf = hc->body, .iov_len = len};
+	nng_aio_set_iov(hc->rd, 1, &iov);
+	nng_aio_set_timeout(hc->rd, HTTP_BODY_MS);
+	nng_aio_defer(aio, hcall_cancel, hc);
+	/* the handler's hold on hc passes to http_body_done */
+	nng_http_conn_read_all(nng_aio_get_input(aio, 2), hc->rd);
 }
 
 /* http_metrics serves GET /metrics: any valid token once wnd has tokens. */
@@ -560,17 +720,56 @@ static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 	http_finish(aio, res);
 }
 
+void wn_http_quiesce(wn_http *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->closing = true;
+	while (h->active > 0)
+		pthread_cond_wait(&h->idle, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req);
+
 void wn_http_handle(nng_aio *aio)
 {
-	static __thread bool ready;
-	if (!ready) {
-		wn_store_thread_init();
-		ready = true;
-	}
+	http_thread_ready();
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	nng_http_handler *hd = nng_aio_get_input(aio, 1);
 	wn_http *h = nng_http_handler_get_data(hd);
+	pthread_mutex_lock(&h->mu);
+	bool closing = h->closing;
+	if (!closing)
+		h->active++;
+	pthread_mutex_unlock(&h->mu);
+	if (closing) {
+		http_finish_close(aio, http_error_res(WHATSNEXT__V1__CODE__UNAVAILABLE,
+		                                      "wnd is shutting down", NULL));
+		return;
+	}
+	http_serve(h, aio, req);
+	pthread_mutex_lock(&h->mu);
+	if (--h->active == 0 && h->closing)
+		pthread_cond_broadcast(&h->idle);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* http_serve answers req by its path. */
+static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
+{
 	const char *uri = nng_http_req_get_uri(req);
+	const char *cl = nng_http_req_get_header(req, "Content-Length");
+	bool body = nng_http_req_get_header(req, "Transfer-Encoding") != NULL ||
+	            (cl != NULL && strcmp(cl, "0") != 0);
+	if (body && (strncmp(uri, "/v1/", 4) != 0 ||
+	             strcmp(nng_http_req_get_method(req), "OPTIONS") == 0)) {
+		/* only a call's body is read: another would be taken for the
+		 * next request */
+		http_finish_close(aio,
+		                  http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                                 "a body is sent only with POST /v1/...", NULL));
+		return;
+	}
 	char path[256];
 	size_t n = strcspn(uri, "?#");
 	if (n >= sizeof(path)) {

@@ -16,13 +16,26 @@
 /* The largest request body taken: a request at the protocol's limit, its
  * bytes in base64. */
 #define HTTP_BODY_MAX ((size_t)WN_MSG_MAX / 3 * 4 + 65536)
+/* The bodies being received at once, in bytes: wnd reads a body itself
+ * (nng would take any number at once, before the token is checked), once
+ * the headers passed every check; a body past this is refused (503). */
+#define HTTP_BODIES_MAX (4 * HTTP_BODY_MAX)
+/* How long a body may take to arrive once its headers have. */
+#define HTTP_BODY_MS 60000
+
 struct hcall {
 	wn_http *h;
 	nng_aio *aio; /* the HTTP side, until answered or cancelled */
 	const wn_method *m;
 	char *origin; /* the CORS origin to allow in the reply, or NULL */
+	char *tok;    /* the bearer token, "" for none */
+	uint64_t reqid;
 	uint32_t conn;
 	int refs;
+	nng_aio *rd;   /* reading the body, while reading */
+	uint8_t *body; /* the body, until it is turned into the request */
+	size_t bodylen;
+	bool reading;
 	uint8_t *buf; /* the Response, once the engine has it */
 	size_t len;
 	uint64_t seq;
@@ -42,6 +55,10 @@ struct wn_http {
 	struct hcall *head, *tail; /* replies for the waiter */
 	wn_map *calls;             /* the calls alive, by address */
 	uint32_t next_conn;
+	size_t body_bytes;   /* of the bodies held (HTTP_BODIES_MAX) */
+	int active;          /* handlers running (wn_http_stop waits for them) */
+	pthread_cond_t idle; /* active fell to 0 */
+	bool closing;        /* wn_http_stop has begun: handlers answer 503 */
 	bool stopping;
 	pthread_t waiter;
 	bool waiter_started;
@@ -49,6 +66,11 @@ struct wn_http {
 
 /* wn_http_waiter is the thread that sends replies once durable (http.c). */
 void *wn_http_waiter(void *arg);
+
+/* wn_http_quiesce refuses new requests and waits until no handler runs,
+ * so that none is left between nng's start of a request and its own hold
+ * on it when nng's server stops (http.c). */
+void wn_http_quiesce(wn_http *h);
 
 /* wn_http_handle is the nng handler of every request (http.c). */
 void wn_http_handle(nng_aio *aio);

@@ -132,6 +132,7 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 	h->e = e;
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv, NULL);
+	pthread_cond_init(&h->idle, NULL);
 	h->calls = wn_map_new_u64();
 	h->origins = wn_xcalloc(s->norigins + 1, sizeof(char *));
 	for (size_t i = 0; i < s->norigins; i++)
@@ -155,7 +156,7 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 	if ((rv = nng_http_handler_alloc(&hd, "/", wn_http_handle)) != 0 ||
 	    (rv = nng_http_handler_set_method(hd, NULL)) != 0 ||
 	    (rv = nng_http_handler_set_tree(hd)) != 0 ||
-	    (rv = nng_http_handler_collect_body(hd, true, HTTP_BODY_MAX)) != 0 ||
+	    (rv = nng_http_handler_collect_body(hd, false, 0)) != 0 || /* http_call reads it */
 	    (rv = nng_http_handler_set_data(hd, h, NULL)) != 0 ||
 	    (rv = nng_http_server_add_handler(h->srv, hd)) != 0) {
 		err = wn_xasprintf("%s", nng_strerror(rv));
@@ -196,6 +197,7 @@ void wn_http_stop(wn_http *h)
 	if (h == NULL)
 		return;
 	if (h->srv != NULL) {
+		wn_http_quiesce(h);
 		nng_http_server_stop(h->srv);
 		nng_http_server_release(h->srv);
 		h->srv = NULL;
@@ -233,5 +235,6 @@ void wn_http_free(wn_http *h)
 	free(h->url);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv);
+	pthread_cond_destroy(&h->idle);
 	free(h);
 }
