@@ -15,6 +15,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/tls/tls.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,63 @@ static bool http_origin_ok(const wn_http *h, nng_http_req *req, const char **cor
 			*cors = origin;
 			return true;
 		}
+	}
+	return false;
+}
+
+/* http_host_loopback reports whether host (of a Host header, its port cut
+ * off) names this machine: localhost, 127.x.x.x or ::1. */
+static bool http_host_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* http_host_of copies the host of authority a ("HOST", "HOST:PORT",
+ * "[V6]:PORT") into out (n bytes); false when it does not fit. */
+static bool http_host_of(const char *a, char *out, size_t n)
+{
+	size_t len;
+	if (a[0] == '[') {
+		a++;
+		len = strcspn(a, "]");
+	} else {
+		len = strcspn(a, ":/");
+	}
+	if (len == 0 || len >= n)
+		return false;
+	memcpy(out, a, len);
+	out[len] = '\0';
+	return true;
+}
+
+/* http_host_ok decides a request's Host header on a loopback listener: a
+ * browser tricked by DNS rebinding sends the attacker's name, so only this
+ * machine's names are taken, and the hosts of http_cors_origins (a reverse
+ * proxy's name). No Host (HTTP/1.0) is no browser's. */
+static bool http_host_ok(const wn_http *h, nng_http_req *req)
+{
+	const char *hdr = nng_http_req_get_header(req, "Host");
+	char host[256], other[256];
+	if (!h->loopback || hdr == NULL)
+		return true;
+	if (!http_host_of(hdr, host, sizeof(host)))
+		return false;
+	if (http_host_loopback(host))
+		return true;
+	for (size_t i = 0; i < h->norigins; i++) {
+		const char *o = h->origins[i];
+		const char *sep = strstr(o, "://");
+		if (strcmp(o, "*") == 0)
+			return true;
+		if (sep != NULL && http_host_of(sep + 3, other, sizeof(other)) &&
+		    strcasecmp(other, host) == 0)
+			return true;
 	}
 	return false;
 }
@@ -759,6 +817,15 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
 	const char *uri = nng_http_req_get_uri(req);
 	const char *cl = nng_http_req_get_header(req, "Content-Length");
+	if (!http_host_ok(h, req)) {
+		http_finish_close(aio,
+		                  http_error_res(WHATSNEXT__V1__CODE__PERMISSION_DENIED,
+		                                 "the Host header names another machine than "
+		                                 "this loopback listener: list its origin in "
+		                                 "http_cors_origins to serve it (docs/http.md)",
+		                                 NULL));
+		return;
+	}
 	bool body = nng_http_req_get_header(req, "Transfer-Encoding") != NULL ||
 	            (cl != NULL && strcmp(cl, "0") != 0);
 	if (body && (strncmp(uri, "/v1/", 4) != 0 ||

@@ -50,6 +50,7 @@ struct wn_http {
 	char **origins;
 	size_t norigins;
 	bool https;
+	bool loopback; /* served on this machine only: the Host is checked */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct hcall *head, *tail; /* replies for the waiter */

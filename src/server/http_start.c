@@ -147,6 +147,8 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 		                   "https://HOST:PORT");
 		goto fail;
 	}
+	bool tls;
+	h->loopback = !wn_http_exposed(s->addr, &tls);
 	if ((rv = nng_url_parse(&u, h->url)) != 0 || (rv = nng_http_server_hold(&h->srv, u)) != 0) {
 		err = wn_xasprintf("%s", nng_strerror(rv));
 		goto fail;
