@@ -1,0 +1,193 @@
+# The HTTP listener against hostile or unlucky clients (docs/http.md,
+# "Limits"): bodies that lie about their length or come chunked change
+# nothing; a body is not held before its token is checked, nor past the room
+# for bodies; a page that rebinds its DNS name to 127.0.0.1 is refused by its
+# Host; SIGTERM with bodies half sent. Raw HTTP from python3 sockets.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+# hraw: send stdin (bytes, "\r\n" written as such) to wnd's HTTP port and
+# print what comes back until the connection closes (or 10 s pass: then
+# "<timeout>").
+hraw() {
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    out += b"<timeout>"
+except ConnectionResetError:
+    out += b"<reset>"
+sys.stdout.write(out.decode("latin-1"))
+' "${WN_HTTP##*:}"
+}
+
+# status_of REPLY: the status code of a raw reply's first line.
+status_of() { head -1 <<<"$1" | cut -d' ' -f2; }
+
+# json_of REPLY: the body of a raw reply.
+json_of() { sed '1,/^\r$/d' <<<"$1"; }
+
+test_chunked_and_lying_bodies_change_nothing() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local r
+	# a chunked body is refused (nng ignored it: the call ran with {})
+	r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\ne\r\n{"name":"chk"}\r\n0\r\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 411 "a chunked body: $r"
+	expect_eq "$(json_of "$r" | jq -r .code)" 3
+	expect_contains "$r" "Connection: close"
+	# a length past the limit: 413 in JSON, before any byte of the body
+	r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 413 "a body of 99999999 bytes: $r"
+	expect_eq "$(json_of "$r" | jq -r .code)" 8
+	for cl in -1 '2, 2' 0x10 ''; do
+		r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n{}' "$cl" | hraw)
+		expect_eq "$(status_of "$r")" 400 "Content-Length '$cl': $r"
+	done
+	# a body with GET is not read as the next request
+	local inner='POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"name":"smug"}\n'
+	r=$(printf "GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 115\r\n\r\n$inner" | hraw)
+	expect_eq "$(status_of "$r")" 400 "GET with a body: $r"
+	expect_not_contains "$r" '"smug"'
+	# a body shorter than its length: bad JSON, nothing made
+	r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{"name":"lie"}' | hraw)
+	expect_eq "$(status_of "$r")" 400 "a length shorter than the body: $r"
+	expect_eq "$(project_names)" "" "projects after the bad bodies"
+	# pipelined calls are each answered, in order
+	r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"name":"a"}POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"name":"b"}GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
+	expect_eq "$(grep -o 'HTTP/1.1 200' <<<"$r" | wc -l)" 3 "pipelined replies: $r"
+	expect_eq "$(project_names)" a,b
+}
+
+test_bodies_are_held_only_for_a_token_and_within_room() {
+	local admin=admin-secret-for-the-hostile-tests-0123456789
+	printf '%s\n' "$admin" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$admin
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	# no valid token: 401 as soon as the headers are in, the body unsent
+	local r
+	r=$(printf 'POST /v1/ProjectService/List HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer wrong\r\nContent-Length: 20000000\r\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 401 "a body without a valid token: $r"
+	expect_contains "$r" "Connection: close"
+	# with a token, bodies of 20 MB that never come fill the room for
+	# bodies (88 MiB): the fifth is refused 503 at once, the SP listener
+	# and small calls still answer, and the room comes back when they go
+	python3 - "${WN_HTTP##*:}" "$admin" "$WN_BIN/wnctl" <<'EOF' || fail "the room for bodies: see above"
+import socket, subprocess, sys, time
+port, tok = int(sys.argv[1]), sys.argv[2]
+head = ("POST /v1/ProjectService/List HTTP/1.1\r\nHost: localhost\r\n"
+        "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n" % tok)
+def reply(s):
+    s.settimeout(10)
+    out = b""
+    while b"\r\n\r\n" not in out:
+        b = s.recv(4096)
+        if not b:
+            break
+        out += b
+    return out.decode("latin-1")
+held = []
+for i in range(4):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall((head + "Content-Length: 20000000\r\n\r\n{").encode())
+    held.append(s)
+time.sleep(0.2)
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall((head + "Content-Length: 20000000\r\n\r\n{").encode())
+r = reply(s)
+assert r.startswith("HTTP/1.1 503"), "the fifth body: " + r
+assert "Retry-After" in r, r
+subprocess.run([sys.argv[3], "--timeout", "5000", "project", "list"], check=True, capture_output=True)
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall((head + "Content-Length: 2\r\n\r\n{}").encode())
+r = reply(s)
+assert r.startswith("HTTP/1.1 200"), "a small call: " + r
+for s in held:
+    s.close()
+for i in range(50):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall((head + "Content-Length: 20000000\r\n\r\n").encode())
+    s.settimeout(0.2)
+    try:
+        r = s.recv(100).decode("latin-1")
+    except socket.timeout:
+        r = ""  # reading its body: the room is back
+    s.close()
+    if r == "":
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit("the room for bodies did not come back: " + r)
+EOF
+}
+
+test_a_rebound_dns_name_is_refused_by_its_host() {
+	printf 'http_cors_origins: [https://lab.example.org]\n' >wnd.yaml
+	wn_start --http 127.0.0.1:0 --config wnd.yaml
+	wn_http_url
+	local port=${WN_HTTP##*:} st
+	# a page of evil.example whose name now points at 127.0.0.1: its Origin
+	# and Host agree, as for wnd's own dashboard
+	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H "Host: evil.example:$port" -H "Origin: http://evil.example:$port" \
+		-d '{"name":"rebound"}' "$WN_HTTP/v1/ProjectService/Create")
+	expect_eq "$st" 403 "a rebound name: $(cat reply)"
+	expect_eq "$(jq -r .code reply)" 7
+	st=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example:$port" "$WN_HTTP/metrics")
+	expect_eq "$st" 403 "/metrics by a rebound name"
+	expect_eq "$(project_names)" ""
+	# this machine's names, and a proxy's name listed in http_cors_origins
+	local h
+	for h in "localhost:$port" "127.0.0.1:$port" "[::1]:$port" lab.example.org; do
+		st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+			-H "Host: $h" -d '{}' "$WN_HTTP/v1/ProjectService/List")
+		expect_eq "$st" 200 "Host $h: $(cat reply)"
+	done
+}
+
+test_sigterm_with_bodies_half_sent_and_calls_parked() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl project create empty >/dev/null
+	wnctl task create p t >/dev/null
+	local id
+	id=$(wnctl job add p t)
+	# a Wait and a Fetch that park, three bodies that never end; whether
+	# wnd has parked them or still reads when SIGTERM comes, it stops at
+	# once and cleanly
+	python3 - "${WN_HTTP##*:}" "$id" >sent.out <<'EOF' &
+import socket, sys, time
+port, jid = int(sys.argv[1]), sys.argv[2]
+held = []
+calls = [("JobService/Wait", '{"ids":["%s"],"waitMs":60000}' % jid),
+         ("QueueService/Fetch", '{"project":"empty","worker":"w","waitMs":60000}')]
+for path, body in calls:
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(("POST /v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\n\r\n%s" % (path, len(body), body)).encode())
+    held.append(s)
+for i in range(3):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /v1/ProjectService/List HTTP/1.1\r\nHost: localhost\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+    held.append(s)
+print("sent", flush=True)
+time.sleep(30)
+EOF
+	local cpid=$!
+	WN_PIDS+=("$cpid")
+	WN_PAUSE_MS=0
+	until grep -q sent sent.out; do wn_poll_pause; done
+	wn_stop
+	kill "$cpid" 2>/dev/null || true
+	grep -q "stopped cleanly" wnd.log || fail "wnd did not stop cleanly: $(tail -5 wnd.log)"
+}
