@@ -256,10 +256,30 @@ async function checkJob(page) {
     if (!text.includes(a.path) || !text.includes(a.sha256)) fail(`the job page lacks artifact ${a.path} ${a.sha256}`);
   }
   if (!(JOB_JSON.artifacts || []).length) fail(`job ${JOB} has no artifact to show`);
+  // its download: the content read from wnd in chunks, checked against its
+  // sha256 in the page, saved as a file with the same bytes
+  const a = JOB_JSON.artifacts.find((x) => x.stored);
+  if (!a) fail(`job ${JOB} has no stored artifact`);
+  const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "wn-dl-"));
+  try {
+    const cdp = await page.createCDPSession();
+    await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: dir });
+    await page.click("main button");
+    await waitText(page, "main", /sha256 checked/, "the artifact's download");
+    const file = path.join(dir, path.basename(a.path));
+    const deadline = Date.now() + 10000;
+    while (!fs.existsSync(file) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!fs.existsSync(file)) fail(`the download of ${a.path} left no file ${file}`);
+    const sum = require("crypto").createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    if (sum !== a.sha256) fail(`the downloaded ${a.path} has sha256 ${sum}, not ${a.sha256}`);
+    await cdp.detach();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   for (const [k, v] of Object.entries(JOB_JSON.params || {})) {
     if (!text.includes(k) || !text.includes(v)) fail(`the job page lacks parameter ${k}=${v}`);
   }
-  step(`the job page shows job ${JOB}'s parameters and artifacts`);
+  step(`the job page shows job ${JOB}'s parameters and artifacts, and downloads ${a.path} whole`);
 }
 
 main().catch((e) => fail(e && e.stack ? e.stack : String(e)));

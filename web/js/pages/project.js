@@ -35,6 +35,7 @@ export function mount(root, params) {
       "section",
       null,
       h("div", { class: "section-head" }, h("h2", null, "Jobs"), h("div", { class: "controls" }, filter, prevBtn, nextBtn)),
+      h("p", { class: "muted" }, `In id order, ${PAGE} a page.`),
       jobs,
     ),
     h("section", null, h("h2", null, "Tasks"), tasks),
