@@ -511,7 +511,8 @@ static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const w
 		/* before the body is read: a caller without a token makes wnd
 		 * hold nothing */
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
-		why = "a valid token is required (Authorization: Bearer TOKEN)";
+		why = (*tok)[0] == '\0' ? "this server requires a token" /* as dispatch says */
+		                        : "unknown or revoked token";
 	}
 	if (why == NULL)
 		return false;
@@ -640,18 +641,10 @@ static void http_body_done(void *arg)
 	nng_aio_reap(hc->rd);
 	hc->rd = NULL;
 	if (rv != 0 || cancelled) {
-		if (aio != NULL) {
-			nng_http_res *res = NULL;
-			if (rv == NNG_ETIMEDOUT) {
-				res = http_error_res(WHATSNEXT__V1__CODE__DEADLINE_EXCEEDED,
-				                     "the body did not arrive in time", hc->origin);
-				if (res != NULL) {
-					nng_http_res_set_status(res, 408);
-					nng_http_res_set_reason(res, http_reason(408));
-				}
-			}
-			http_finish_close(aio, res);
-		}
+		/* a timeout or a read error has closed the connection (nng's
+		 * reader does): no reply can go */
+		if (aio != NULL)
+			http_finish(aio, NULL);
 		hcall_release(hc);
 		return;
 	}
