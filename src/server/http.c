@@ -651,6 +651,38 @@ static void http_body_done(void *arg)
 	http_run(hc, hc->body, hc->bodylen);
 }
 
+/* An interim reply sent on its own: "100 Continue". */
+struct hinterim {
+	nng_aio *aio;
+};
+
+static void http_interim_done(void *arg)
+{
+	struct hinterim *hi = arg;
+	nng_aio_reap(hi->aio);
+	free(hi);
+}
+
+/* http_continue answers "Expect: 100-continue" on conn: the client sends
+ * its body only then (curl waits a second for it with a body past 1 MiB),
+ * and a call refused by its headers never has its body sent. */
+static void http_continue(nng_http_req *req, nng_http_conn *conn)
+{
+	static char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *ex = nng_http_req_get_header(req, "Expect");
+	if (ex == NULL || strcasecmp(ex, "100-continue") != 0 ||
+	    strcmp(nng_http_req_get_version(req), "HTTP/1.1") != 0)
+		return;
+	struct hinterim *hi = wn_xcalloc(1, sizeof(*hi));
+	if (nng_aio_alloc(&hi->aio, http_interim_done, hi) != 0) {
+		free(hi);
+		return; /* the client sends its body after its own wait */
+	}
+	nng_iov iov = {.iov_buf = line, .iov_len = sizeof(line) - 1};
+	nng_aio_set_iov(hi->aio, 1, &iov);
+	nng_http_conn_write_all(conn, hi->aio);
+}
+
 /* http_call runs POST /v1/<Service>/<Method> (path without "/v1/"). */
 static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
 {
@@ -706,8 +738,10 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	nng_aio_set_iov(hc->rd, 1, &iov);
 	nng_aio_set_timeout(hc->rd, HTTP_BODY_MS);
 	nng_aio_defer(aio, hcall_cancel, hc);
+	nng_http_conn *conn = nng_aio_get_input(aio, 2);
+	http_continue(req, conn);
 	/* the handler's hold on hc passes to http_body_done */
-	nng_http_conn_read_all(nng_aio_get_input(aio, 2), hc->rd);
+	nng_http_conn_read_all(conn, hc->rd);
 }
 
 /* http_metrics serves GET /metrics: any valid token once wnd has tokens. */

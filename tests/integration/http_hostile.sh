@@ -1,7 +1,7 @@
 # The HTTP listener against hostile or unlucky clients (docs/http.md,
 # "Limits"): bodies that lie about their length or come chunked change
 # nothing; a body is not held before its token is checked, nor past the room
-# for bodies; a page that rebinds its DNS name to 127.0.0.1 is refused by its
+# for bodies; "Expect: 100-continue"; a page that rebinds its DNS name to 127.0.0.1 is refused by its
 # Host; SIGTERM with bodies half sent. Raw HTTP from python3 sockets.
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 
@@ -78,6 +78,27 @@ test_bodies_are_held_only_for_a_token_and_within_room() {
 	r=$(printf 'POST /v1/ProjectService/List HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAuthorization: Bearer wrong\r\nContent-Length: 20000000\r\n\r\n' | hraw)
 	expect_eq "$(status_of "$r")" 401 "a body without a valid token: $r"
 	expect_contains "$r" "Connection: close"
+	# "Expect: 100-continue": 100 once the headers pass, then the reply to
+	# the body; none for a call its headers refuse
+	python3 - "${WN_HTTP##*:}" "$admin" <<'EOF' || fail "Expect: 100-continue: see above"
+import socket, sys
+port, tok = int(sys.argv[1]), sys.argv[2]
+def call(tok, body):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\n"
+               "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n"
+               "Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % (tok, len(body))).encode())
+    first = s.recv(4096).decode("latin-1")
+    if first.startswith("HTTP/1.1 100"):
+        s.sendall(body.encode())
+        first += s.recv(4096).decode("latin-1")
+    return first
+r = call(tok, '{"name":"continued"}')
+assert r.startswith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200"), r
+r = call("wrong", '{"name":"refused"}')
+assert r.startswith("HTTP/1.1 401"), r
+EOF
+	expect_eq "$(project_names)" continued
 	# with a token, bodies of 20 MB that never come fill the room for
 	# bodies (88 MiB): the fifth is refused 503 at once, the SP listener
 	# and small calls still answer, and the room comes back when they go
