@@ -212,24 +212,35 @@ static void hcall_answer(struct hcall *hc, nng_http_res *res)
 		nng_http_res_free(res);
 }
 
-/* hcall_cancel: the connection of hc closed while it waited. */
+/* hcall_cancel: the connection of a call closed while it waited (wnd's
+ * HTTP server stops). arg is h, not the call: an answer may be finishing
+ * aio and letting go of its call meanwhile, so the call is looked up by
+ * aio among those alive, under h->mu. */
 static void hcall_cancel(nng_aio *aio, void *arg, int rv)
 {
-	struct hcall *hc = arg;
-	wn_http *h = hc->h;
+	wn_http *h = arg;
+	struct hcall *hc = NULL;
+	size_t pos = 0;
+	void *val;
 	pthread_mutex_lock(&h->mu);
-	bool mine = hc->aio == aio;
-	if (mine)
-		hc->aio = NULL;
-	uint32_t conn = hc->conn;
-	nng_aio *rd = hc->reading ? hc->rd : NULL;
-	pthread_mutex_unlock(&h->mu);
-	if (!mine)
+	while (wn_map_next(h->calls, &pos, NULL, NULL, &val)) {
+		if (((struct hcall *)val)->aio == aio) {
+			hc = val;
+			break;
+		}
+	}
+	if (hc == NULL) { /* answered: the answer completes aio */
+		pthread_mutex_unlock(&h->mu);
 		return;
+	}
+	hc->aio = NULL;
+	uint32_t conn = hc->conn;
+	bool reading = hc->reading;
+	if (reading) /* under h->mu: http_body_done frees rd once it has it */
+		nng_aio_abort(hc->rd, rv);
+	pthread_mutex_unlock(&h->mu);
 	nng_aio_finish(aio, rv);
-	if (rd != NULL)
-		nng_aio_abort(rd, rv); /* http_body_done lets go of hc */
-	else
+	if (!reading)
 		wn_engine_conn_closed(h->e, conn); /* a parked request is dropped */
 }
 
@@ -722,7 +733,7 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	hc->tok = wn_xstrdup(tok);
 	hc->reqid = id;
 	if (len == 0) {
-		nng_aio_defer(aio, hcall_cancel, hc);
+		nng_aio_defer(aio, hcall_cancel, h);
 		http_run(hc, (const uint8_t *)"", 0);
 		return;
 	}
@@ -737,7 +748,7 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	nng_iov iov = {.iov_buf = hc->body, .iov_len = len};
 	nng_aio_set_iov(hc->rd, 1, &iov);
 	nng_aio_set_timeout(hc->rd, HTTP_BODY_MS);
-	nng_aio_defer(aio, hcall_cancel, hc);
+	nng_aio_defer(aio, hcall_cancel, h);
 	nng_http_conn *conn = nng_aio_get_input(aio, 2);
 	http_continue(req, conn);
 	/* the handler's hold on hc passes to http_body_done */
