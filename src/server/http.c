@@ -541,6 +541,8 @@ static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const w
 	return true;
 }
 
+_Static_assert(HTTP_BODY_MAX == 22435156, "http_body_len's message names HTTP_BODY_MAX");
+
 /* http_body_len reads the length of req's body into *len: false, answered,
  * when it cannot be read (a chunked body, a bad or too long length). */
 static bool http_body_len(nng_aio *aio, nng_http_req *req, size_t *len)
@@ -558,7 +560,7 @@ static bool http_body_len(nng_aio *aio, nng_http_req *req, size_t *len)
 		why = "Content-Length must be one decimal number";
 	} else if ((uint64_t)n > HTTP_BODY_MAX) {
 		status = 413;
-		why = "the body is too large (at most 22 MiB)";
+		why = "the body is too large (at most 22435156 bytes)";
 	}
 	if (why == NULL) {
 		*len = (size_t)n;

@@ -100,7 +100,7 @@ assert r.startswith("HTTP/1.1 401"), r
 EOF
 	expect_eq "$(project_names)" continued
 	# with a token, bodies of 20 MB that never come fill the room for
-	# bodies (88 MiB): the fifth is refused 503 at once, the SP listener
+	# bodies (89.7 MB): the fifth is refused 503 at once, the SP listener
 	# and small calls still answer, and the room comes back when they go
 	python3 - "${WN_HTTP##*:}" "$admin" "$WN_BIN/wnctl" <<'EOF' || fail "the room for bodies: see above"
 import socket, subprocess, sys, time
