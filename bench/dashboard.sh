@@ -9,10 +9,13 @@
 # sweep with its results table and plots, the queue), each polling every
 # 2 s as a person's tab does; each kind runs WN_BENCH_DASH_RUNS times and
 # the last lines give the median jobs/s of each row, open against closed.
+# Then wnd's cpu time with no client, with and without the pages open: what
+# one call of the dashboard costs it.
 #
 # Needs WN_BIN (wnd, wnctl, wnbench), chromium and tests/browser/node_modules
 # (scripts/install-deps.sh). Knobs: WN_BENCH_DASH_SECONDS per row (default
-# 3), WN_BENCH_DASH_RUNS (default 2), WN_BENCH_DASH_THREADS (default 1,4).
+# 3), WN_BENCH_DASH_RUNS (default 2), WN_BENCH_DASH_THREADS (default 1,4),
+# WN_BENCH_DASH_IDLE seconds of the cpu measure (default 10).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
@@ -62,7 +65,7 @@ sweep=$("$WN_BIN/wnctl" --json job sweep dash train --grid lr=0.0001,0.0003,0.00
 
 # hold_open: start the browser on the three pages and wait until they drew.
 hold_open() {
-	node "$browser_dir/hold-open.js" "$web" "${web}#/sweeps/$sweep" "${web}#/queue/dash" \
+	nice -n 19 node "$browser_dir/hold-open.js" "$web" "${web}#/sweeps/$sweep" "${web}#/queue/dash" \
 		>"$tmp/hold.out" 2>&1 </dev/null &
 	hold_pid=$!
 	for _ in $(seq 1 600); do
@@ -87,6 +90,27 @@ hold_close() {
 	grep '^dashboard:' "$tmp/hold.out" >>"$tmp/holds"
 }
 
+# What the pages alone cost wnd: its cpu time over WN_BENCH_DASH_IDLE seconds
+# with no client, closed then open (first, before the rows leave RocksDB
+# compactions to do).
+idle=${WN_BENCH_DASH_IDLE:-10}
+wnd_cpu_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$wnd_pid/stat"
+}
+c0=$(wnd_cpu_ms)
+sleep "$idle"
+c1=$(wnd_cpu_ms)
+hold_open
+c2=$(wnd_cpu_ms)
+sleep "$idle"
+c3=$(wnd_cpu_ms)
+hold_close
+calls=$(tail -n 1 "$tmp/holds" | sed -n 's/.* \([0-9][0-9]*\) calls .*/\1/p')
+idle_line=$(awk -v a=$((c1 - c0)) -v b=$((c3 - c2)) -v s="$idle" -v n="${calls:-0}" 'BEGIN {
+	printf "wnd cpu with no client: closed %.1f ms/s, open %.1f ms/s (%d dashboard calls, %.1f/s): %.0f us a call\n",
+		a / s, b / s, n, n / s, n ? (b - a) * 1000 / n : 0
+}')
+
 echo
 echo "The RPC path with the dashboard open: wnd (relaxed) on tcp:// and --http;" \
 	"closed = no browser, open = headless Chromium polling 3 dashboard pages every 2 s;" \
@@ -103,6 +127,7 @@ for _ in $(seq 1 "$runs"); do
 	done
 done
 cat "$tmp/holds"
+echo "$idle_line"
 # the median jobs/s and wnd cpu per job of each row (op, threads) of each
 # kind, and open / closed ("server cpu N us/job" is 6th from a row's end)
 awk '

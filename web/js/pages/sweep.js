@@ -40,6 +40,8 @@ export function mount(root, params) {
   let histKey = "";
   let histCache = null; // {job, status, history}
   let jobs = [];
+  let listedKey = "";
+  let listedAt = 0;
 
   root.append(
     crumbs,
@@ -82,7 +84,15 @@ export function mount(root, params) {
       }
       throw e;
     }
-    jobs = await listJobs({ sweepId: id });
+    // Its jobs change only while some run (they report results) or when the
+    // counts move (a job ended, was retried or removed): a sweep at rest is
+    // not listed again at every refresh (a List of its jobs costs wnd most).
+    const key = JSON.stringify([sw.total, ...STATES.map((st) => sw[st] || 0)]);
+    if (key !== listedKey || num(sw.running) > 0 || Date.now() - listedAt > 30000) {
+      jobs = await listJobs({ sweepId: id });
+      listedKey = key;
+      listedAt = Date.now();
+    }
     const name = sw.name || `sweep-${sw.id}`;
     title.textContent = `Sweep ${sw.id} · ${name}`;
     fill(crumbs, link("#/", "Projects"), " / ", link(projectHref(sw.project), sw.project), " / ");
