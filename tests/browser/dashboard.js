@@ -7,6 +7,7 @@
 //   WN_SECRET    the admin token's secret
 //   WN_SWEEP     a finished sweep's id; WN_RESULTS its `wnctl --json sweep results`
 //   WN_JOB       a finished job of it with an artifact; WN_JOB_JSON its `wnctl --json job show`
+//   WN_BIG       a job no worker can run (64 GPUs); WN_AFTER one waiting for it (afterany)
 //   WN_LIVE      a RUNNING job that prints and reports until the file WN_GATE exists
 //   WN_SHOTS     where the screenshots go
 //   CHROMIUM     the browser (default /usr/bin/chromium)
@@ -28,6 +29,8 @@ const SECRET = env("WN_SECRET");
 const SWEEP = env("WN_SWEEP");
 const JOB = env("WN_JOB");
 const LIVE = env("WN_LIVE");
+const BIG = env("WN_BIG");
+const AFTER = env("WN_AFTER");
 const GATE = env("WN_GATE");
 const SHOTS = env("WN_SHOTS");
 const RESULTS = JSON.parse(fs.readFileSync(env("WN_RESULTS"), "utf8"));
@@ -177,7 +180,11 @@ async function main() {
     await shoot(page, "workers");
     await open(page, "#/queue", () => waitText(page, "main table", /needs-gpus/, "the queue"));
     await waitText(page, "main", /needs 64 gpu/, "why the job that needs GPUs waits");
+    await waitText(page, "main", new RegExp(`waiting for job ${BIG} \\(afterany`), "why the job after it waits");
     await shoot(page, "queue");
+    await open(page, `#/jobs/${AFTER}`, () => waitText(page, "ul.tree", new RegExp(`job ${BIG}[\\s\\S]*pending[\\s\\S]*afterany`), "the job's dependency"));
+    await waitText(page, ".reason-box", new RegExp(`waiting for job ${BIG}`), "why the job waits, on its page");
+    await shoot(page, "job-waiting");
     noProblems("the pages");
     step("every page loads with no console error and no failed request");
 
@@ -199,6 +206,21 @@ async function main() {
     await waitText(page, "#main", /ended\./, "the end of the live output");
     noProblems("the live job's page");
     step(`a running job's page showed it completed ${secs.toFixed(1)} s after wnd had it so, without a reload`);
+
+    // ---- a hidden page stops asking, and starts again when shown
+    const other = await browser.newPage(); // a tab in front: this one is hidden
+    await waitText(page, "#live", /paused/, "a hidden page");
+    await new Promise((r) => setTimeout(r, 1500)); // a refresh under way ends
+    const n = await refreshes(page);
+    await new Promise((r) => setTimeout(r, 4000));
+    const m = await refreshes(page);
+    if (m > n) fail(`a hidden page refreshed ${m - n} times in 4 s`);
+    await other.close();
+    await page.bringToFront();
+    await page
+      .waitForFunction((k) => Number(document.body.dataset.refreshes || 0) > k, { timeout: 10000, polling: 50 }, m)
+      .catch(() => fail("the page did not refresh again once shown"));
+    step("a hidden page stops polling and starts again when shown");
 
     // ---- log out: the form comes back
     await page.click("#logout");

@@ -63,7 +63,9 @@ EOF
 	sweep=$(wnctl --json job sweep sw train --grid lr=0.001,0.1,1 --grid epochs=1,3 |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["sweep_id"])')
 	live=$(wnctl job add sw live --name live-run)
-	wnctl job add sw big --name needs-gpus >/dev/null
+	local big after
+	big=$(wnctl job add sw big --name needs-gpus)
+	after=$(wnctl job add sw train --name after-big --param lr=0.01 --param epochs=1 --after "$big:afterany")
 	worker_start w1 w.yaml
 	# exit 9: the lr=1 runs fail on purpose
 	local rc=0
@@ -80,7 +82,7 @@ EOF
 	echo "screenshots: $shots"
 	WN_URL="http://127.0.0.1:$port/" WN_SECRET=$DASH_SECRET WN_SWEEP=$sweep \
 		WN_RESULTS=$WN_TMP/results.json WN_JOB=$job WN_JOB_JSON=$WN_TMP/job.json \
-		WN_LIVE=$live WN_GATE=$WN_TMP/open WN_SHOTS=$shots CHROMIUM=$browser \
+		WN_AFTER=$after WN_BIG=$big WN_LIVE=$live WN_GATE=$WN_TMP/open WN_SHOTS=$shots CHROMIUM=$browser \
 		node "$REPO/tests/browser/dashboard.js" || fail "the dashboard in Chromium (above)"
 	expect_eq "$(job_get "$live" "j['status']")" completed "the live job's status after the page saw it end"
 	local n

@@ -93,7 +93,7 @@ async function tick() {
       banner("");
       // how many times the page has drawn from the server (tests wait on it)
       document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
-      setLive(`live · ${new Date().toLocaleTimeString()}`);
+      setLive(document.hidden ? "paused" : `live · ${new Date().toLocaleTimeString()}`);
     }
   } catch (e) {
     if (g === gen && !(e instanceof api.ApiError && e.status === 401)) {

@@ -241,6 +241,7 @@ export function mount(root, params) {
   function showLog(grew) {
     const atEnd = logPre.scrollTop + logPre.clientHeight >= logPre.scrollHeight - 4;
     if (logPre.textContent !== log.text) logPre.textContent = log.text;
+    logPre.hidden = log.text === "";
     if (grew && atEnd) logPre.scrollTop = logPre.scrollHeight;
   }
 
