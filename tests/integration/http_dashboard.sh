@@ -6,7 +6,6 @@
 # followed live. The screenshots are kept in the build directory, beside
 # WN_BIN: $(dirname $WN_BIN)/test-artifacts/http_dashboard/ (the test prints
 # the path).
-# test-lock: tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -21,9 +20,8 @@ test_dashboard_in_a_browser() {
 	printf '%s\n' "$DASH_SECRET" >admin.token
 	chmod 600 admin.token
 	export WN_TOKEN=$DASH_SECRET
-	local port
-	port=$(free_port)
-	wn_start --admin-token-file admin.token --http "127.0.0.1:$port"
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
 
 	wnctl project create sw --description "a sweep of examples/train.py" >/dev/null
 	wnctl task create sw train >/dev/null
@@ -80,7 +78,7 @@ EOF
 	local shots=${WN_ARTIFACTS:-$(dirname "$WN_BIN")/test-artifacts}/http_dashboard
 	rm -rf "$shots"
 	echo "screenshots: $shots"
-	WN_URL="http://127.0.0.1:$port/" WN_SECRET=$DASH_SECRET WN_SWEEP=$sweep \
+	WN_URL="$WN_HTTP/" WN_SECRET=$DASH_SECRET WN_SWEEP=$sweep \
 		WN_RESULTS=$WN_TMP/results.json WN_JOB=$job WN_JOB_JSON=$WN_TMP/job.json \
 		WN_AFTER=$after WN_BIG=$big WN_LIVE=$live WN_GATE=$WN_TMP/open WN_SHOTS=$shots CHROMIUM=$browser \
 		node "$REPO/tests/browser/dashboard.js" || fail "the dashboard in Chromium (above)"
