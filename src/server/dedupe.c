@@ -11,6 +11,7 @@
 struct dentry {
 	uint64_t id;
 	const char *method; /* static string from the method table */
+	uint64_t caller;    /* who sent it (wn_dedupe_begin) */
 	bool done;
 	bool parked;
 	uint8_t *reply;
@@ -74,14 +75,16 @@ static void dedupe_evict(struct dedupe *d, int64_t now)
 	}
 }
 
-int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
-                    uint8_t **reply, size_t *len)
+int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, uint64_t caller,
+                    int64_t now_ms, uint8_t **reply, size_t *len)
 {
 	pthread_mutex_lock(&d->mu);
 	dedupe_evict(d, now_ms);
 	struct dentry *x = wn_map_get_u64(d->byid, id);
 	int rv = DEDUPE_NEW;
-	if (x != NULL && x->method != method) {
+	if (x != NULL && x->caller != caller) {
+		rv = DEDUPE_CALLER;
+	} else if (x != NULL && x->method != method) {
 		rv = DEDUPE_MISMATCH;
 	} else if (x != NULL && !x->done) {
 		rv = x->parked ? DEDUPE_PARKED : DEDUPE_RUNNING;
@@ -94,6 +97,7 @@ int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t n
 		x = wn_xcalloc(1, sizeof(*x));
 		x->id = id;
 		x->method = method;
+		x->caller = caller;
 		x->at = now_ms;
 		wn_map_put_u64(d->byid, id, x);
 		if (d->newest != NULL)

@@ -19,6 +19,7 @@ enum {
 	DEDUPE_MISMATCH = 2,
 	DEDUPE_RUNNING = 3, /* the first is executing (or a backup runs) */
 	DEDUPE_PARKED = 4,  /* the first is a parked request (wn_dedupe_park) */
+	DEDUPE_CALLER = 5,  /* id seen from another caller (another token) */
 };
 
 /* wn_dedupe_new creates a cache keeping replies up to max_age_ms and, with its
@@ -26,13 +27,15 @@ enum {
 struct dedupe *wn_dedupe_new(int64_t max_age_ms, size_t max_bytes);
 /* wn_dedupe_free frees the cache; NULL is a no-op. */
 void wn_dedupe_free(struct dedupe *d);
-/* wn_dedupe_begin claims id for method: DEDUPE_NEW (the caller executes it and
+/* wn_dedupe_begin claims id for method from caller (a number that names the
+ * caller's token, 0 for none): DEDUPE_NEW (the caller executes it and
  * must call wn_dedupe_finish or wn_dedupe_abort), DEDUPE_DONE (*reply is a malloc'd
  * copy of the first reply), DEDUPE_MISMATCH (id seen with another method),
+ * DEDUPE_CALLER (id seen from another caller: its reply is not theirs),
  * DEDUPE_RUNNING or DEDUPE_PARKED (the first is still in flight); it never
  * waits. */
-int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, int64_t now_ms,
-                    uint8_t **reply, size_t *len);
+int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, uint64_t caller,
+                    int64_t now_ms, uint8_t **reply, size_t *len);
 /* wn_dedupe_park notes that the request under id is parked (its reply comes
  * later): a duplicate gets DEDUPE_PARKED until it finishes or aborts. */
 void wn_dedupe_park(struct dedupe *d, uint64_t id);

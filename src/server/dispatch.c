@@ -121,6 +121,18 @@ static void serve_audit(wn_engine *e, const struct method *m, const struct wn_to
 	wn_strbuf_free(&target);
 }
 
+/* serve_caller names who for the request-id cache: a hash of its token's
+ * name (FNV-1a), 0 for none (a server without tokens). */
+static uint64_t serve_caller(const struct wn_token *who)
+{
+	if (who == NULL)
+		return 0;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *p = who->name; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	return h | 1;
+}
+
 /* serve_admit finds rq's method and lets the request in (the role of who,
  * its request id if the method mutates: *dedupe DEDUPE_NEW, or
  * DEDUPE_PARKED when a parked copy of it waits); NULL when it is answered
@@ -155,7 +167,8 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 	}
 	if (!(m->flags & WN_METHOD_MUTATES) || id == 0)
 		return m;
-	int d = wn_dedupe_begin(e->dd, id, m->path, wn_engine_mono(e), &reply->buf, &reply->len);
+	int d = wn_dedupe_begin(e->dd, id, m->path, serve_caller(who), wn_engine_mono(e),
+	                        &reply->buf, &reply->len);
 	if (d == DEDUPE_DONE) {
 		/* the first answer may still wait for its sync */
 		reply->seq = wn_store_written(e->store);
@@ -165,9 +178,12 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 		serve_busy(id, reply);
 		return NULL;
 	}
-	if (d == DEDUPE_MISMATCH) {
+	if (d == DEDUPE_MISMATCH || d == DEDUPE_CALLER) {
 		reply->buf = wn_engine_pack_response(
-		    id, wn_err_to_code(WN_EINVAL), "request id was already used for another method",
+		    id, wn_err_to_code(WN_EINVAL),
+		    d == DEDUPE_MISMATCH ? "request id was already used for another method"
+		                         : "request id was already used by another caller (use a "
+		                           "random 64-bit request id)",
 		    NULL, &reply->len);
 		return NULL;
 	}

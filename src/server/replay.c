@@ -101,13 +101,24 @@ static bool stored_answer(struct call *c, const ProtobufCMessageDescriptor *od,
 	return true;
 }
 
-bool wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
-                      ProtobufCMessage **out)
+/* replay_caller_differs reports whether the job a replay would answer with
+ * (job id) was submitted by another caller than c's: its reply is not
+ * theirs. A job gone since is no one's. */
+static bool replay_caller_differs(struct call *c, uint64_t id)
+{
+	Job *j = wn_job_find(c, id);
+	const char *mine = c->caller != NULL ? c->caller : "";
+	return j != NULL && strcmp(j->submitter != NULL ? j->submitter : "", mine) != 0;
+}
+
+int wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
+                     ProtobufCMessage **out)
 {
 	if (c->reqid == 0)
-		return false;
+		return 0;
 	bool answered = false;
 	uintptr_t id = 0;
+	uint64_t first = 0; /* the first job of the reply */
 	if (strcmp(c->method, REPLAY_SUBMIT) == 0)
 		id = (uintptr_t)wn_map_get_u64(c->e->replay.jobs, c->reqid);
 	Job *j = id != 0 ? wn_job_find(c, id) : NULL;
@@ -117,14 +128,25 @@ bool wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool
 		r->job = brief ? wn_job_brief(c, j) : j;
 		*out = &r->base;
 		answered = true;
-	} else {
-		answered = stored_answer(c, od, out);
+		first = j->id;
+	} else if (stored_answer(c, od, out)) {
+		answered = true;
+		if (od == &whatsnext__v1__submit_batch_response__descriptor) {
+			const Whatsnext__V1__SubmitBatchResponse *r = (const void *)*out;
+			first = r->n_ids > 0 ? r->ids[0] : 0;
+		}
+	}
+	if (answered && first != 0 && replay_caller_differs(c, first)) {
+		*out = NULL;
+		return wn_call_fail(c, WN_EINVAL,
+		                    "request id was already used by another caller (use a random "
+		                    "64-bit request id)");
 	}
 	if (answered) {
 		/* the first reply may still wait for its sync */
 		c->seq = wn_store_written(c->e->store);
 	}
-	return answered;
+	return answered ? 1 : 0;
 }
 
 /* put_stored writes reply to method under request id reqid (an i/ key, dated at). */

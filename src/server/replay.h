@@ -33,9 +33,10 @@ void wn_replay_load_job(wn_engine *e, const Job *j, int64_t now);
 void wn_replay_submitted(struct call *c, const Job *j);
 /* wn_replay_answer answers c if its request id was already executed (a Submit
  * from its job as it is now, brief if asked; else the reply stored, unpacked
- * as od); false if it is new. */
-bool wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
-                      ProtobufCMessage **out);
+ * as od): 1. 0 if it is new; a negative WN_E* (c failed) when it was executed
+ * for another caller (another token), whose reply is not c's. */
+int wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,
+                     ProtobufCMessage **out);
 /* wn_replay_persist stores reply under c's request id, in b (SubmitBatch). */
 void wn_replay_persist(struct call *c, wn_batch *b, const ProtobufCMessage *reply);
 /* wn_replay_removed keeps the answer to the Submit that created j, which is

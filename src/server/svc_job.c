@@ -170,8 +170,10 @@ static int job_reply(struct call *c, wn_batch *b, Job *j, bool position, Protobu
 int wn_svc_job_submit(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SubmitRequest *rq = (const void *)in;
-	if (wn_replay_answer(c, &whatsnext__v1__submit_response__descriptor, rq->brief, out))
-		return WN_OK;
+	int replayed =
+	    wn_replay_answer(c, &whatsnext__v1__submit_response__descriptor, rq->brief, out);
+	if (replayed != 0)
+		return replayed > 0 ? WN_OK : replayed;
 	Job *j = NULL;
 	struct project *p = NULL;
 	int rv = job_from_spec(c, rq->job, 0, false, &j, &p);
@@ -277,8 +279,10 @@ static int batch_resolve(struct call *c, const Whatsnext__V1__SubmitBatchRequest
 int wn_svc_job_submit_batch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__SubmitBatchRequest *rq = (const void *)in;
-	if (wn_replay_answer(c, &whatsnext__v1__submit_batch_response__descriptor, false, out))
-		return WN_OK;
+	int replayed =
+	    wn_replay_answer(c, &whatsnext__v1__submit_batch_response__descriptor, false, out);
+	if (replayed != 0)
+		return replayed > 0 ? WN_OK : replayed;
 	if (rq->n_jobs == 0)
 		return wn_call_fail(c, WN_EINVAL, "batch holds no jobs");
 	if (rq->n_jobs > WN_BATCH_MAX)

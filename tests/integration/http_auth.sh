@@ -53,6 +53,55 @@ test_tokens_and_roles_over_http() {
 	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H "Authorization: Bearer $reader")" 401
 }
 
+test_a_request_id_answers_only_its_own_caller() {
+	printf '%s\n' "$ADMIN_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$ADMIN_SECRET
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create a >/dev/null
+	wnctl project create b >/dev/null
+	wnctl task create a t >/dev/null
+	wnctl task create b t >/dev/null
+	local user st
+	user=$(wnctl token create u1 --role user --project a 2>/dev/null)
+	submit() { # TOKEN PROJECT ID [SECRET-PARAM]
+		curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+			-H "Authorization: Bearer $1" -H "X-Request-Id: $3" \
+			-d "{\"job\":{\"project\":\"$2\",\"task\":\"t\",\"params\":{\"k\":\"${4:-v}\"}}}" \
+			"$WN_HTTP/v1/JobService/Submit"
+	}
+	batch() { # TOKEN PROJECT ID
+		curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+			-H "Authorization: Bearer $1" -H "X-Request-Id: $3" \
+			-d "{\"jobs\":[{\"project\":\"$2\",\"task\":\"t\"}]}" \
+			"$WN_HTTP/v1/JobService/SubmitBatch"
+	}
+	expect_eq "$(submit "$ADMIN_SECRET" b 77 admin-only-secret)" 200
+	local first
+	first=$(jq -r .job.id reply)
+	# another token with the same id gets neither the reply nor a job
+	st=$(submit "$user" a 77)
+	expect_eq "$st" 400 "the same id from another token ($(cat reply))"
+	expect_contains "$(jq -r .message reply)" "another caller"
+	expect_not_contains "$(cat reply)" admin-only-secret
+	# the first caller's retry is still answered from the first execution
+	expect_eq "$(submit "$ADMIN_SECRET" b 77 admin-only-secret)" 200
+	expect_eq "$(jq -r .job.id reply)" "$first"
+	expect_eq "$(batch "$ADMIN_SECRET" b 78)" 200
+	expect_eq "$(batch "$user" a 78)" 400
+	# and after a restart, from the stored replies
+	wn_stop
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	expect_eq "$(submit "$user" a 77)" 400 "after a restart ($(cat reply))"
+	expect_not_contains "$(cat reply)" admin-only-secret
+	expect_eq "$(batch "$user" a 78)" 400 "a batch's id after a restart ($(cat reply))"
+	expect_eq "$(submit "$ADMIN_SECRET" b 77 admin-only-secret)" 200
+	expect_eq "$(jq -r .job.id reply)" "$first"
+	expect_eq "$(wnctl --json job list --all | jq '.jobs | length')" 2
+}
+
 test_cors_allowed_and_refused() {
 	cat >wnd.yaml <<'EOF'
 http_cors_origins: [https://app.example.org]

@@ -80,6 +80,7 @@ static void remember(driver *d, const wn_method *mt, uint64_t reqid, const uint8
 	s->rlen = 0;
 	s->method = method_name(mt);
 	s->reqid = reqid;
+	s->other = d->no_http;
 	s->at = d->m->now;
 	s->epoch = d->epoch;
 	s->code = code;
@@ -173,6 +174,47 @@ static int resend_fate(const driver *d, const sent *s)
 	return FATE_FRESH;
 }
 
+/* resend_theirs: s, which another token sent, sent again by the admin while
+ * its id is remembered: refused (another caller's reply is not the admin's),
+ * unless it is a Submit or SubmitBatch whose (first) job is gone, which is no
+ * one's. 1 when judged here, 0 to judge as the admin's own. */
+static int resend_theirs(driver *d, const sent *s, const wn_method *mt, int fate, int *rv)
+{
+	if (!s->other || (fate != FATE_DEDUPE && fate != FATE_SUBMIT && fate != FATE_BATCH))
+		return 0;
+	uint64_t first = 0;
+	if (fate == FATE_SUBMIT) {
+		Whatsnext__V1__SubmitResponse *r =
+		    whatsnext__v1__submit_response__unpack(NULL, s->rlen, s->reply);
+		first = r && r->job ? r->job->id : 0;
+		whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	} else if (fate == FATE_BATCH) {
+		Whatsnext__V1__SubmitBatchResponse *r =
+		    whatsnext__v1__submit_batch_response__unpack(NULL, s->rlen, s->reply);
+		first = r && r->n_ids > 0 ? r->ids[0] : 0;
+		whatsnext__v1__submit_batch_response__free_unpacked(r, NULL);
+	}
+	model_job *j = first != 0 ? wn_map_get_u64(d->m->byid, first) : NULL;
+	if (fate != FATE_DEDUPE && (j == NULL || !j->live))
+		return 0;
+	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->request, NULL, s->blen, s->body);
+	ProtobufCMessage *out = NULL;
+	char *errmsg = NULL;
+	int code = send_call(d, mt, msg, s->reqid, &out, &errmsg);
+	*rv = code == 3 && errmsg != NULL && strstr(errmsg, "another caller") != NULL
+	          ? 0
+	          : fail(d,
+	                 "resent %s of another token: expected INVALID_ARGUMENT (another caller), "
+	                 "got %s: %s",
+	                 s->method, code >= 0 ? wn_code_name(code) : "no reply",
+	                 errmsg ? errmsg : "");
+	free(errmsg);
+	if (out != NULL)
+		protobuf_c_message_free_unpacked(out, NULL);
+	protobuf_c_message_free_unpacked(msg, NULL);
+	return 1;
+}
+
 /* resend_same sends remembered request s again with its id. */
 static int resend_same(driver *d, const sent *s)
 {
@@ -180,6 +222,9 @@ static int resend_same(driver *d, const sent *s)
 	int fate = resend_fate(d, s);
 	if (fate == FATE_SKIP)
 		return 0;
+	int theirs = 0;
+	if (resend_theirs(d, s, mt, fate, &theirs))
+		return theirs;
 	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->request, NULL, s->blen, s->body);
 	bool remembered = fate == FATE_DEDUPE, batch = fate == FATE_BATCH;
 	int rv;

@@ -23,6 +23,7 @@ typedef struct sent {
 	int code;
 	uint8_t *reply; /* packed output (code OK) */
 	size_t rlen;
+	bool other; /* sent as another token than the admin's ("as") */
 } sent;
 
 #define DRIVER_RING 24

@@ -11,7 +11,7 @@ static void run_one(struct dedupe *d, uint64_t id, int64_t now, char c, size_t l
 {
 	uint8_t *out = NULL;
 	size_t outlen = 0;
-	CHECK_EQ_INT(wn_dedupe_begin(d, id, submit, now, &out, &outlen), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, id, submit, 0, now, &out, &outlen), DEDUPE_NEW);
 	uint8_t buf[256];
 	memset(buf, c, len);
 	wn_dedupe_finish(d, id, buf, len);
@@ -23,11 +23,18 @@ TEST(repeat_gets_first_reply)
 	run_one(d, 42, 1000, 'a', 5);
 	uint8_t *out = NULL;
 	size_t len = 0;
-	CHECK_EQ_INT(wn_dedupe_begin(d, 42, submit, 2000, &out, &len), DEDUPE_DONE);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 42, submit, 0, 2000, &out, &len), DEDUPE_DONE);
 	CHECK_EQ_INT(len, 5);
 	CHECK(memcmp(out, "aaaaa", 5) == 0);
 	free(out);
-	CHECK_EQ_INT(wn_dedupe_begin(d, 42, cancel, 2000, &out, &len), DEDUPE_MISMATCH);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 42, cancel, 0, 2000, &out, &len), DEDUPE_MISMATCH);
+	/* another caller's id: not its reply, for the same method or another */
+	out = NULL;
+	CHECK_EQ_INT(wn_dedupe_begin(d, 42, submit, 7, 2000, &out, &len), DEDUPE_CALLER);
+	CHECK(out == NULL);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 42, cancel, 7, 2000, &out, &len), DEDUPE_CALLER);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 42, submit, 0, 2000, &out, &len), DEDUPE_DONE);
+	free(out);
 	wn_dedupe_free(d);
 	wn_dedupe_free(NULL);
 }
@@ -37,9 +44,9 @@ TEST(abort_forgets)
 	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
 	uint8_t *out = NULL;
 	size_t len = 0;
-	CHECK_EQ_INT(wn_dedupe_begin(d, 7, submit, 1000, &out, &len), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 7, submit, 0, 1000, &out, &len), DEDUPE_NEW);
 	wn_dedupe_abort(d, 7);
-	CHECK_EQ_INT(wn_dedupe_begin(d, 7, submit, 1000, &out, &len), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 7, submit, 0, 1000, &out, &len), DEDUPE_NEW);
 	wn_dedupe_finish(d, 7, (const uint8_t *)"ok", 2);
 	wn_dedupe_free(d);
 }
@@ -52,9 +59,9 @@ TEST(old_replies_expire)
 	uint8_t *out = NULL;
 	size_t len = 0;
 	/* at 61001, id 1 is over a minute old, id 2 is not */
-	CHECK_EQ_INT(wn_dedupe_begin(d, 2, submit, 61001, &out, &len), DEDUPE_DONE);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 2, submit, 0, 61001, &out, &len), DEDUPE_DONE);
 	free(out);
-	CHECK_EQ_INT(wn_dedupe_begin(d, 1, submit, 61001, &out, &len), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 1, submit, 0, 61001, &out, &len), DEDUPE_NEW);
 	wn_dedupe_abort(d, 1);
 	wn_dedupe_free(d);
 }
@@ -73,7 +80,7 @@ TEST(budget_counts_entries)
 	for (uint64_t id = 1000; id >= 1; id--) {
 		uint8_t *out = NULL;
 		size_t len = 0;
-		int rv = wn_dedupe_begin(d, id, submit, 1000, &out, &len);
+		int rv = wn_dedupe_begin(d, id, submit, 0, 1000, &out, &len);
 		if (rv == DEDUPE_NEW) {
 			wn_dedupe_abort(d, id);
 			break;
@@ -93,24 +100,24 @@ TEST(repeat_in_flight_is_not_waited_for)
 	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
 	uint8_t *out = NULL;
 	size_t len = 0;
-	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1000, &out, &len), DEDUPE_NEW);
 	/* executing: a copy learns it at once */
-	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_RUNNING);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1000, &out, &len), DEDUPE_RUNNING);
 	/* parked: a copy may take its place */
 	wn_dedupe_park(d, 9);
-	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_PARKED);
-	CHECK_EQ_INT(wn_dedupe_begin(d, 9, cancel, 1000, &out, &len), DEDUPE_MISMATCH);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1000, &out, &len), DEDUPE_PARKED);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, cancel, 0, 1000, &out, &len), DEDUPE_MISMATCH);
 	CHECK(out == NULL);
 	wn_dedupe_finish(d, 9, (const uint8_t *)"first", 5);
-	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 1000, &out, &len), DEDUPE_DONE);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1000, &out, &len), DEDUPE_DONE);
 	CHECK_EQ_INT(len, 5);
 	CHECK(out != NULL && memcmp(out, "first", 5) == 0);
 	free(out);
 	/* a parked request dropped: its id runs afresh */
-	CHECK_EQ_INT(wn_dedupe_begin(d, 10, submit, 1000, &out, &len), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 10, submit, 0, 1000, &out, &len), DEDUPE_NEW);
 	wn_dedupe_park(d, 10);
 	wn_dedupe_abort(d, 10);
-	CHECK_EQ_INT(wn_dedupe_begin(d, 10, submit, 1000, &out, &len), DEDUPE_NEW);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 10, submit, 0, 1000, &out, &len), DEDUPE_NEW);
 	wn_dedupe_abort(d, 10);
 	wn_dedupe_free(d);
 }
