@@ -32,7 +32,11 @@ function logTicks(lo, hi) {
     ticks.push(Math.pow(10, e));
     if (b - a <= 2) ticks.push(2 * Math.pow(10, e), 5 * Math.pow(10, e));
   }
-  return ticks.map((t) => Number(t.toPrecision(12))).sort((x, y) => x - y);
+  const top = Math.pow(10, b) * 1.0000001;
+  return ticks
+    .filter((t) => t <= top)
+    .map((t) => Number(t.toPrecision(12)))
+    .sort((x, y) => x - y);
 }
 
 // axis(values, kind, px0, px1): {map, ticks, label} for kind "linear", "log" or "category".

@@ -42,6 +42,7 @@ export function mount(root, params) {
   let jobs = [];
   let listedKey = "";
   let listedAt = 0;
+  let drawnWidth = -1;
 
   root.append(
     crumbs,
@@ -87,11 +88,16 @@ export function mount(root, params) {
     // Its jobs change only while some run (they report results) or when the
     // counts move (a job ended, was retried or removed): a sweep at rest is
     // not listed again at every refresh (a List of its jobs costs wnd most).
+    // A large sweep that runs is listed every 10 s (its counts every 2 s).
     const key = JSON.stringify([sw.total, ...STATES.map((st) => sw[st] || 0)]);
-    if (key !== listedKey || num(sw.running) > 0 || Date.now() - listedAt > 30000) {
+    const age = Date.now() - listedAt;
+    const every = num(sw.total) > 1000 ? 10000 : 0;
+    let listed = false;
+    if ((key !== listedKey && age >= every) || (num(sw.running) > 0 && age >= every) || age > 30000) {
       jobs = await listJobs({ sweepId: id });
       listedKey = key;
       listedAt = Date.now();
+      listed = true;
     }
     const name = sw.name || `sweep-${sw.id}`;
     title.textContent = `Sweep ${sw.id} · ${name}`;
@@ -108,9 +114,13 @@ export function mount(root, params) {
     const c = counts(sw);
     fill(progress, stackBar(c, num(sw.total)));
     fill(tiles, STATES.map((st) => tile(st, c[st], `st-${st}`)));
-    drawTable();
-    fillSelects();
-    redraw();
+    // the table and the plot again only when the jobs or the page's width changed
+    if (listed || plotBox.clientWidth !== drawnWidth) {
+      if (listed) drawTable();
+      fillSelects();
+      redraw();
+      drawnWidth = plotBox.clientWidth;
+    }
     await refreshHistory();
   }
 
