@@ -11,21 +11,15 @@
 #include "http.h"
 #include "http_int.h"
 
-#include <jansson.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
-#include <nng/supplemental/tls/tls.h>
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "envelope.h"
 #include "err.h"
 #include "kit.h"
-#include "listen.h"
-#include "log.h"
 #include "map.h"
 #include "methods.h"
 #include "metrics.h"
@@ -38,115 +32,6 @@
 /* Connection numbers of HTTP calls, apart from the SP listeners' (net.c
  * counts up from 1). */
 #define HTTP_CONN_BASE 0x80000000u
-
-/* ------------------------------------------------------------ replies */
-
-static const char *http_reason(uint16_t status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 204:
-		return "No Content";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 411:
-		return "Length Required";
-	case 413:
-		return "Payload Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 429:
-		return "Too Many Requests";
-	case 499:
-		return "Client Closed Request";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	default:
-		return status < 500 ? "Bad Request" : "Internal Server Error";
-	}
-}
-
-/* http_status is the HTTP status of gRPC code code, as gRPC-HTTP gateways
- * map them. */
-static uint16_t http_status(int code)
-{
-	static const uint16_t map[] = {200, 499, 500, 400, 504, 404, 409, 403, 429,
-	                               400, 409, 400, 501, 500, 503, 500, 401};
-	return code >= 0 && (size_t)code < sizeof(map) / sizeof(map[0]) ? map[code] : 500;
-}
-
-/* http_res makes a reply of status with body (len bytes, of type; NULL for
- * none) and the CORS header for origin (NULL: none). */
-static nng_http_res *http_res(uint16_t status, const char *type, const void *body, size_t len,
-                              const char *origin)
-{
-	nng_http_res *res;
-	if (nng_http_res_alloc(&res) != 0)
-		return NULL;
-	nng_http_res_set_status(res, status);
-	nng_http_res_set_reason(res, http_reason(status));
-	if (type != NULL)
-		nng_http_res_set_header(res, "Content-Type", type);
-	nng_http_res_set_header(res, "Cache-Control", "no-store");
-	nng_http_res_set_header(res, "X-Content-Type-Options", "nosniff");
-	if (origin != NULL) {
-		nng_http_res_set_header(res, "Access-Control-Allow-Origin", origin);
-		nng_http_res_set_header(res, "Vary", "Origin");
-	}
-	if (body != NULL && nng_http_res_copy_data(res, body, len) != 0) {
-		nng_http_res_free(res);
-		return NULL;
-	}
-	return res;
-}
-
-/* http_error_res is the JSON error reply {"code", "message"} of gRPC code code. */
-static nng_http_res *http_error_res(int code, const char *msg, const char *origin)
-{
-	json_t *j = json_pack("{s:i,s:s,s:[]}", "code", code, "message", msg, "details");
-	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	nng_http_res *res =
-	    http_res(http_status(code), "application/json", text != NULL ? text : "{}",
-	             text != NULL ? strlen(text) : 2, origin);
-	free(text);
-	return res;
-}
-
-/* http_finish completes aio with res (NULL: the connection is dropped). */
-static void http_finish(nng_aio *aio, nng_http_res *res)
-{
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, res != NULL ? 0 : NNG_ENOMEM);
-}
-
-/* http_finish_close completes aio with res and closes the connection after
- * it: a body left unread must not be taken for the next request. */
-static void http_finish_close(nng_aio *aio, nng_http_res *res)
-{
-	if (res != NULL)
-		nng_http_res_set_header(res, "Connection", "close");
-	http_finish(aio, res);
-}
 
 /* http_thread_ready readies the calling thread (one of nng's) for the store. */
 static void http_thread_ready(void)
@@ -207,7 +92,7 @@ static void hcall_answer(struct hcall *hc, nng_http_res *res)
 	hc->aio = NULL;
 	pthread_mutex_unlock(&hc->h->mu);
 	if (aio != NULL)
-		http_finish(aio, res);
+		wn_http_finish(aio, res);
 	else if (res != NULL)
 		nng_http_res_free(res);
 }
@@ -248,24 +133,24 @@ static void hcall_cancel(nng_aio *aio, void *arg, int rv)
 static nng_http_res *hcall_reply(struct hcall *hc, const uint8_t *buf, size_t len)
 {
 	if (buf == NULL)
-		return http_error_res(WHATSNEXT__V1__CODE__UNAVAILABLE, "wnd is shutting down",
-		                      hc->origin);
+		return wn_http_error_res(WHATSNEXT__V1__CODE__UNAVAILABLE, "wnd is shutting down",
+		                         hc->origin);
 	Whatsnext__V1__Response *r = whatsnext__v1__response__unpack(NULL, len, buf);
 	if (r == NULL)
-		return http_error_res(WHATSNEXT__V1__CODE__INTERNAL, "cannot read the reply",
-		                      hc->origin);
+		return wn_http_error_res(WHATSNEXT__V1__CODE__INTERNAL, "cannot read the reply",
+		                         hc->origin);
 	nng_http_res *res;
 	if (r->code != WHATSNEXT__V1__CODE__OK) {
-		res = http_error_res(r->code, r->message, hc->origin);
+		res = wn_http_error_res(r->code, r->message, hc->origin);
 	} else {
 		char *json = NULL, *err = NULL;
 		size_t jlen = 0;
 		if (wn_pbjson_from_pb(hc->m->reply, r->body.data, r->body.len, &json, &jlen,
 		                      &err) == WN_OK) {
-			res = http_res(200, "application/json", json, jlen, hc->origin);
+			res = wn_http_res(200, "application/json", json, jlen, hc->origin);
 		} else {
-			res = http_error_res(WHATSNEXT__V1__CODE__INTERNAL,
-			                     err ? err : "cannot encode", hc->origin);
+			res = wn_http_error_res(WHATSNEXT__V1__CODE__INTERNAL,
+			                        err ? err : "cannot encode", hc->origin);
 		}
 		free(json);
 		free(err);
@@ -348,199 +233,6 @@ bool wn_http_slot_conn(wn_http *h, void *slot, uint32_t *conn)
 	return hc != NULL;
 }
 
-/* ------------------------------------------------------------ requests */
-
-/* http_origin_ok decides a request's Origin (NULL: none, as from curl): its
- * own origin (the dashboard) or one of the settings' is allowed; *cors gets
- * the origin to name in Access-Control-Allow-Origin (NULL for none). */
-static bool http_origin_ok(const wn_http *h, nng_http_req *req, const char **cors)
-{
-	const char *origin = nng_http_req_get_header(req, "Origin");
-	*cors = NULL;
-	if (origin == NULL)
-		return true;
-	const char *host = nng_http_req_get_header(req, "Host");
-	const char *scheme = h->https ? "https://" : "http://";
-	size_t sl = strlen(scheme);
-	if (host != NULL && strncasecmp(origin, scheme, sl) == 0 &&
-	    strcasecmp(origin + sl, host) == 0)
-		return true;
-	for (size_t i = 0; i < h->norigins; i++) {
-		if (strcmp(h->origins[i], "*") == 0 || strcmp(h->origins[i], origin) == 0) {
-			*cors = origin;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* http_host_loopback reports whether host (of a Host header, its port cut
- * off) names this machine: localhost, 127.x.x.x or ::1. */
-static bool http_host_loopback(const char *host)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	if (strcasecmp(host, "localhost") == 0)
-		return true;
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
-/* http_host_of copies the host of authority a ("HOST", "HOST:PORT",
- * "[V6]:PORT") into out (n bytes); false when it does not fit. */
-static bool http_host_of(const char *a, char *out, size_t n)
-{
-	size_t len;
-	if (a[0] == '[') {
-		a++;
-		len = strcspn(a, "]");
-	} else {
-		len = strcspn(a, ":/");
-	}
-	if (len == 0 || len >= n)
-		return false;
-	memcpy(out, a, len);
-	out[len] = '\0';
-	return true;
-}
-
-/* http_host_ok decides a request's Host header on a loopback listener: a
- * browser tricked by DNS rebinding sends the attacker's name, so only this
- * machine's names are taken, and the hosts of http_cors_origins (a reverse
- * proxy's name). No Host (HTTP/1.0) is no browser's. */
-static bool http_host_ok(const wn_http *h, nng_http_req *req)
-{
-	const char *hdr = nng_http_req_get_header(req, "Host");
-	char host[256], other[256];
-	if (!h->loopback || hdr == NULL)
-		return true;
-	if (!http_host_of(hdr, host, sizeof(host)))
-		return false;
-	if (http_host_loopback(host))
-		return true;
-	for (size_t i = 0; i < h->norigins; i++) {
-		const char *o = h->origins[i];
-		const char *sep = strstr(o, "://");
-		if (strcmp(o, "*") == 0)
-			return true;
-		if (sep != NULL && http_host_of(sep + 3, other, sizeof(other)) &&
-		    strcasecmp(other, host) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* http_token finds the token of "Authorization: Bearer T" into *tok ("" for
- * none); false when the header is there but not a bearer token. */
-static bool http_token(nng_http_req *req, const char **tok)
-{
-	const char *a = nng_http_req_get_header(req, "Authorization");
-	*tok = "";
-	if (a == NULL)
-		return true;
-	if (strncasecmp(a, "Bearer ", 7) != 0)
-		return false;
-	a += 7;
-	while (*a == ' ')
-		a++;
-	*tok = a;
-	return true;
-}
-
-/* http_request_id reads the request id of the X-Request-Id header (a
- * decimal number from 1 to 2^64-1, so a client's retry is answered from the
- * first execution) into *id, or makes a random one; false when the header
- * is there but not such a number. */
-static bool http_request_id(nng_http_req *req, uint64_t *id)
-{
-	const char *v = nng_http_req_get_header(req, "X-Request-Id");
-	*id = wn_random_u64() | 1;
-	if (v == NULL)
-		return true;
-	uint64_t n = 0;
-	size_t i = 0;
-	for (; v[i] >= '0' && v[i] <= '9' && i < 20; i++) {
-		unsigned d = (unsigned)(v[i] - '0');
-		if (n > (UINT64_MAX - d) / 10)
-			return false;
-		n = n * 10 + d;
-	}
-	if (i == 0 || v[i] != '\0' || n == 0)
-		return false;
-	*id = n;
-	return true;
-}
-
-static void http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
-{
-	const char *cors;
-	if (nng_http_req_get_header(req, "Origin") == NULL || !http_origin_ok(h, req, &cors)) {
-		http_finish(aio, http_error_res(WHATSNEXT__V1__CODE__PERMISSION_DENIED,
-		                                "origin not allowed (http_cors_origins)", NULL));
-		return;
-	}
-	nng_http_res *res = http_res(204, NULL, NULL, 0, cors);
-	if (res != NULL) {
-		nng_http_res_set_header(res, "Access-Control-Allow-Methods", "POST, OPTIONS");
-		nng_http_res_set_header(res, "Access-Control-Allow-Headers",
-		                        "Authorization, Content-Type, X-Request-Id");
-		nng_http_res_set_header(res, "Access-Control-Max-Age", "600");
-	}
-	http_finish(aio, res);
-}
-
-/* http_check_call answers a call that cannot go to the engine (a wrong
- * verb, origin, media type or token header): true when it did. */
-static bool http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m,
-                            size_t len, const char **cors, const char **tok, uint64_t *id)
-{
-	const char *verb = nng_http_req_get_method(req);
-	const char *why = NULL;
-	int code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
-	uint16_t status = 0;
-	const char *type = nng_http_req_get_header(req, "Content-Type");
-	if (!http_origin_ok(h, req, cors)) {
-		code = WHATSNEXT__V1__CODE__PERMISSION_DENIED;
-		why = "origin not allowed (http_cors_origins)";
-	} else if (m == NULL) {
-		code = WHATSNEXT__V1__CODE__NOT_FOUND;
-		why = "no such method: POST /v1/<Service>/<Method>, as in docs/protocol.md";
-	} else if (strcmp(verb, "POST") != 0) {
-		status = 405;
-		why = "a method is called with POST";
-	} else if (len > 0 && (type == NULL || strncasecmp(type, "application/json", 16) != 0 ||
-	                       (type[16] != '\0' && type[16] != ';' && type[16] != ' '))) {
-		status = 415;
-		why = "the body must be Content-Type: application/json";
-	} else if (!http_token(req, tok)) {
-		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
-		why = "the Authorization header must be \"Bearer TOKEN\"";
-	} else if (!http_request_id(req, id)) {
-		why = "X-Request-Id must be a decimal number from 1 to 18446744073709551615";
-	} else if (wn_engine_identify(h->e, *tok) != WN_OK) {
-		/* before the body is read: a caller without a token makes wnd
-		 * hold nothing */
-		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
-		why = (*tok)[0] == '\0' ? "this server requires a token" /* as dispatch says */
-		                        : "unknown or revoked token";
-	}
-	if (why == NULL)
-		return false;
-	nng_http_res *res = http_error_res(code, why, *cors);
-	if (res != NULL && status != 0) {
-		nng_http_res_set_status(res, status);
-		nng_http_res_set_reason(res, http_reason(status));
-		if (status == 405)
-			nng_http_res_set_header(res, "Allow", "POST, OPTIONS");
-	}
-	if (len > 0)
-		http_finish_close(aio, res);
-	else
-		http_finish(aio, res);
-	return true;
-}
-
 _Static_assert(HTTP_BODY_MAX == 22435156, "http_body_len's message names HTTP_BODY_MAX");
 
 /* http_body_len reads the length of req's body into *len: false, answered,
@@ -566,14 +258,15 @@ static bool http_body_len(nng_aio *aio, nng_http_req *req, size_t *len)
 		*len = (size_t)n;
 		return true;
 	}
-	nng_http_res *res = http_error_res(status == 413 ? WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED
-	                                                 : WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-	                                   why, NULL);
+	nng_http_res *res =
+	    wn_http_error_res(status == 413 ? WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED
+	                                    : WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+	                      why, NULL);
 	if (res != NULL) {
 		nng_http_res_set_status(res, status);
-		nng_http_res_set_reason(res, http_reason(status));
+		nng_http_res_set_reason(res, wn_http_reason(status));
 	}
-	http_finish_close(aio, res);
+	wn_http_finish_close(aio, res);
 	return false;
 }
 
@@ -594,8 +287,8 @@ static void http_run(struct hcall *hc, const uint8_t *body, size_t len)
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (rv != WN_OK) {
-		hcall_answer(hc, http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                                err ? err : "bad JSON", hc->origin));
+		hcall_answer(hc, wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                                   err ? err : "bad JSON", hc->origin));
 		free(err);
 		hcall_release(hc);
 		return;
@@ -657,7 +350,7 @@ static void http_body_done(void *arg)
 		/* a timeout or a read error has closed the connection (nng's
 		 * reader does): no reply can go */
 		if (aio != NULL)
-			http_finish(aio, NULL);
+			wn_http_finish(aio, NULL);
 		hcall_release(hc);
 		return;
 	}
@@ -700,7 +393,7 @@ static void http_continue(nng_http_req *req, nng_http_conn *conn)
 static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
 {
 	if (strcmp(nng_http_req_get_method(req), "OPTIONS") == 0) {
-		http_preflight(h, aio, req);
+		wn_http_preflight(h, aio, req);
 		return;
 	}
 	char full[160];
@@ -713,7 +406,7 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	size_t len;
 	uint64_t id;
 	if (!http_body_len(aio, req, &len) ||
-	    http_check_call(h, aio, req, m, len, &cors, &tok, &id))
+	    wn_http_check_call(h, aio, req, m, len, &cors, &tok, &id))
 		return;
 	if (len > 0) {
 		pthread_mutex_lock(&h->mu);
@@ -722,12 +415,12 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 			h->body_bytes += len; /* given back with hc->body */
 		pthread_mutex_unlock(&h->mu);
 		if (!room) {
-			nng_http_res *res =
-			    http_error_res(WHATSNEXT__V1__CODE__UNAVAILABLE,
-			                   "too many request bodies arriving at once; retry", cors);
+			nng_http_res *res = wn_http_error_res(
+			    WHATSNEXT__V1__CODE__UNAVAILABLE,
+			    "too many request bodies arriving at once; retry", cors);
 			if (res != NULL)
 				nng_http_res_set_header(res, "Retry-After", "1");
-			http_finish_close(aio, res);
+			wn_http_finish_close(aio, res);
 			return;
 		}
 	}
@@ -761,21 +454,21 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
 	const char *tok;
-	if (!http_token(req, &tok) || wn_engine_identify(h->e, tok) != WN_OK) {
+	if (!wn_http_token(req, &tok) || wn_engine_identify(h->e, tok) != WN_OK) {
 		nng_http_res *res =
-		    http_error_res(WHATSNEXT__V1__CODE__UNAUTHENTICATED,
-		                   "a valid token is required (Authorization: Bearer "
-		                   "TOKEN)",
-		                   NULL);
+		    wn_http_error_res(WHATSNEXT__V1__CODE__UNAUTHENTICATED,
+		                      "a valid token is required (Authorization: Bearer "
+		                      "TOKEN)",
+		                      NULL);
 		if (res != NULL)
 			nng_http_res_set_header(res, "WWW-Authenticate", "Bearer");
-		http_finish(aio, res);
+		wn_http_finish(aio, res);
 		return;
 	}
 	wn_strbuf sb = WN_STRBUF_INIT;
 	wn_metrics_render(h->e, &sb);
-	http_finish(aio, http_res(200, "text/plain; version=0.0.4; charset=utf-8", sb.s ? sb.s : "",
-	                          sb.len, NULL));
+	wn_http_finish(aio, wn_http_res(200, "text/plain; version=0.0.4; charset=utf-8",
+	                                sb.s ? sb.s : "", sb.len, NULL));
 	wn_strbuf_free(&sb);
 }
 
@@ -786,25 +479,25 @@ static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 	const wn_webasset *a = wn_webasset_find(path);
 	if (strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0) {
 		nng_http_res *res =
-		    http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                   "only GET is served here; methods are POST /v1/...", NULL);
+		    wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                      "only GET is served here; methods are POST /v1/...", NULL);
 		if (res != NULL) {
 			nng_http_res_set_status(res, 405);
-			nng_http_res_set_reason(res, http_reason(405));
+			nng_http_res_set_reason(res, wn_http_reason(405));
 			nng_http_res_set_header(res, "Allow", "GET, HEAD");
 		}
-		http_finish(aio, res);
+		wn_http_finish(aio, res);
 		return;
 	}
 	if (a == NULL) {
-		http_finish(aio,
-		            http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
+		wn_http_finish(
+		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
 		return;
 	}
 	const char *inm = nng_http_req_get_header(req, "If-None-Match");
 	bool same = inm != NULL && strcmp(inm, a->etag) == 0;
-	nng_http_res *res = same ? http_res(304, NULL, NULL, 0, NULL)
-	                         : http_res(200, a->type, a->data, a->len, NULL);
+	nng_http_res *res = same ? wn_http_res(304, NULL, NULL, 0, NULL)
+	                         : wn_http_res(200, a->type, a->data, a->len, NULL);
 	if (res != NULL) {
 		nng_http_res_set_header(res, "Cache-Control", "no-cache");
 		nng_http_res_set_header(res, "ETag", a->etag);
@@ -815,7 +508,7 @@ static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 		nng_http_res_set_header(res, "X-Frame-Options", "DENY");
 		nng_http_res_set_header(res, "Referrer-Policy", "no-referrer");
 	}
-	http_finish(aio, res);
+	wn_http_finish(aio, res);
 }
 
 void wn_http_quiesce(wn_http *h)
@@ -841,8 +534,8 @@ void wn_http_handle(nng_aio *aio)
 		h->active++;
 	pthread_mutex_unlock(&h->mu);
 	if (closing) {
-		http_finish_close(aio, http_error_res(WHATSNEXT__V1__CODE__UNAVAILABLE,
-		                                      "wnd is shutting down", NULL));
+		wn_http_finish_close(aio, wn_http_error_res(WHATSNEXT__V1__CODE__UNAVAILABLE,
+		                                            "wnd is shutting down", NULL));
 		return;
 	}
 	http_serve(h, aio, req);
@@ -857,13 +550,13 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
 	const char *uri = nng_http_req_get_uri(req);
 	const char *cl = nng_http_req_get_header(req, "Content-Length");
-	if (!http_host_ok(h, req)) {
-		http_finish_close(aio,
-		                  http_error_res(WHATSNEXT__V1__CODE__PERMISSION_DENIED,
-		                                 "the Host header names another machine than "
-		                                 "this loopback listener: list its origin in "
-		                                 "http_cors_origins to serve it (docs/http.md)",
-		                                 NULL));
+	if (!wn_http_host_ok(h, req)) {
+		wn_http_finish_close(
+		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__PERMISSION_DENIED,
+		                           "the Host header names another machine than "
+		                           "this loopback listener: list its origin in "
+		                           "http_cors_origins to serve it (docs/http.md)",
+		                           NULL));
 		return;
 	}
 	bool body = nng_http_req_get_header(req, "Transfer-Encoding") != NULL ||
@@ -872,16 +565,16 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 	             strcmp(nng_http_req_get_method(req), "OPTIONS") == 0)) {
 		/* only a call's body is read: another would be taken for the
 		 * next request */
-		http_finish_close(aio,
-		                  http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                                 "a body is sent only with POST /v1/...", NULL));
+		wn_http_finish_close(aio, wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                                            "a body is sent only with POST /v1/...",
+		                                            NULL));
 		return;
 	}
 	char path[256];
 	size_t n = strcspn(uri, "?#");
 	if (n >= sizeof(path)) {
-		http_finish(aio,
-		            http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
+		wn_http_finish(
+		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
 		return;
 	}
 	memcpy(path, uri, n);

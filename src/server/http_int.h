@@ -76,4 +76,37 @@ void wn_http_quiesce(wn_http *h);
 /* wn_http_handle is the nng handler of every request (http.c). */
 void wn_http_handle(nng_aio *aio);
 
+/* http_gate.c: replies and the checks of a call before its body. */
+
+/* wn_http_reason is the reason phrase of HTTP status status. */
+const char *wn_http_reason(uint16_t status);
+/* wn_http_res makes a reply of status with body (len bytes, of type; NULL for
+ * none) and the CORS header for origin (NULL: none); NULL when out of memory. */
+nng_http_res *wn_http_res(uint16_t status, const char *type, const void *body, size_t len,
+                          const char *origin);
+/* wn_http_error_res is the JSON error reply {"code", "message"} of gRPC code
+ * code, with the status gRPC-HTTP gateways give it. */
+nng_http_res *wn_http_error_res(int code, const char *msg, const char *origin);
+/* wn_http_finish completes aio with res (NULL: the connection is dropped). */
+void wn_http_finish(nng_aio *aio, nng_http_res *res);
+/* wn_http_finish_close completes aio with res and closes the connection after
+ * it: a body left unread must not be taken for the next request. */
+void wn_http_finish_close(nng_aio *aio, nng_http_res *res);
+/* wn_http_token finds the token of "Authorization: Bearer T" into *tok ("" for
+ * none); false when the header is there but not a bearer token. */
+bool wn_http_token(nng_http_req *req, const char **tok);
+/* wn_http_preflight answers a CORS preflight (OPTIONS). */
+void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req);
+
+/* wn_http_check_call answers a call that cannot go to the engine (a wrong
+ * verb, origin, Host, media type, token header or request id; len is its
+ * body's length): true when it did; else *cors, *tok and *id are set. */
+bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m, size_t len,
+                        const char **cors, const char **tok, uint64_t *id);
+
+/* wn_http_host_ok decides a request's Host header on a loopback listener:
+ * this machine's names and the hosts of http_cors_origins only (DNS
+ * rebinding). */
+bool wn_http_host_ok(const wn_http *h, nng_http_req *req);
+
 #endif
