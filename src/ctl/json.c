@@ -1,5 +1,7 @@
 #include "json.h"
 
+#include "pbjson.h"
+
 #include "err.h"
 #include "strbuf.h"
 #include "util.h"
@@ -245,48 +247,6 @@ static json_t *json_value(const ProtobufCFieldDescriptor *f, const void *p)
 	return json_null();
 }
 
-static size_t json_elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_ENUM:
-		return 4;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	}
-	return 0;
-}
-
-/* json_is_map tells whether repeated field f is a map (its element is a
- * generated "...Entry" message with fields key = 1 and value = 2). */
-static int json_is_map(const ProtobufCFieldDescriptor *f)
-{
-	if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-		return 0;
-	const ProtobufCMessageDescriptor *d = f->descriptor;
-	size_t nl = strlen(d->name);
-	return d->n_fields == 2 && nl > 5 && strcmp(d->name + nl - 5, "Entry") == 0 &&
-	       strcmp(d->fields[0].name, "key") == 0 && d->fields[0].id == 1 &&
-	       strcmp(d->fields[1].name, "value") == 0 && d->fields[1].id == 2;
-}
-
 /* json_map_key returns the text of a map entry's key. */
 static char *json_map_key(const ProtobufCFieldDescriptor *kf, const void *p)
 {
@@ -312,8 +272,8 @@ static json_t *json_repeated(const ProtobufCFieldDescriptor *f, const void *base
 {
 	size_t count = *(const size_t *)((const char *)base + f->quantifier_offset);
 	const char *arr = *(const char *const *)((const char *)base + f->offset);
-	size_t sz = json_elem_size(f);
-	if (json_is_map(f)) {
+	size_t sz = wn_pbjson_elem_size(f->type);
+	if (wn_pbjson_is_map(f)) {
 		const ProtobufCMessageDescriptor *d = f->descriptor;
 		json_t *obj = json_object();
 		for (size_t i = 0; i < count; i++) {

@@ -2,6 +2,8 @@
  * comparison across a restart. */
 #include "snapshot.h"
 
+#include "pbjson.h"
+
 #include "err.h"
 #include "methods.h"
 
@@ -435,30 +437,6 @@ static void render_value(lines *l, const char *path, const ProtobufCFieldDescrip
 	}
 }
 
-static size_t type_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
-	default:
-		return 4;
-	}
-}
-
 static void render_msg(lines *l, const char *path, const ProtobufCMessage *msg)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
@@ -476,7 +454,7 @@ static void render_msg(lines *l, const char *path, const ProtobufCMessage *msg)
 			const char *arr = *(char *const *)base;
 			for (size_t k = 0; k < n; k++) {
 				snprintf(sub, sizeof(sub), "%s.%s[%zu]", path, f->name, k);
-				render_value(l, sub, f, arr + k * type_size(f->type));
+				render_value(l, sub, f, arr + k * wn_pbjson_elem_size(f->type));
 			}
 		} else {
 			snprintf(sub, sizeof(sub), "%s.%s", path, f->name);
