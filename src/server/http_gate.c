@@ -127,10 +127,10 @@ void wn_http_finish_close(nng_aio *aio, nng_http_res *res)
 
 /* ------------------------------------------------------------ requests */
 
-/* http_origin_ok decides a request's Origin (NULL: none, as from curl): its
+/* wn_http_origin_ok decides a request's Origin (NULL: none, as from curl): its
  * own origin (the dashboard) or one of the settings' is allowed; *cors gets
  * the origin to name in Access-Control-Allow-Origin (NULL for none). */
-static bool http_origin_ok(const wn_http *h, nng_http_req *req, const char **cors)
+bool wn_http_origin_ok(const wn_http *h, nng_http_req *req, const char **cors)
 {
 	const char *origin = nng_http_req_get_header(req, "Origin");
 	*cors = NULL;
@@ -225,11 +225,11 @@ bool wn_http_token(nng_http_req *req, const char **tok)
 	return true;
 }
 
-/* http_request_id reads the request id of the X-Request-Id header (a
+/* wn_http_request_id reads the request id of the X-Request-Id header (a
  * decimal number from 1 to 2^64-1, so a client's retry is answered from the
  * first execution) into *id, or makes a random one; false when the header
  * is there but not such a number. */
-static bool http_request_id(nng_http_req *req, uint64_t *id)
+bool wn_http_request_id(nng_http_req *req, uint64_t *id)
 {
 	const char *v = nng_http_req_get_header(req, "X-Request-Id");
 	*id = wn_random_u64() | 1;
@@ -252,7 +252,7 @@ static bool http_request_id(nng_http_req *req, uint64_t *id)
 void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
 	const char *cors;
-	if (nng_http_req_get_header(req, "Origin") == NULL || !http_origin_ok(h, req, &cors)) {
+	if (nng_http_req_get_header(req, "Origin") == NULL || !wn_http_origin_ok(h, req, &cors)) {
 		wn_http_finish(aio,
 		               wn_http_error_res(WHATSNEXT__V1__CODE__PERMISSION_DENIED,
 		                                 "origin not allowed (http_cors_origins)", NULL));
@@ -278,7 +278,7 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 	int code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
 	uint16_t status = 0;
 	const char *type = nng_http_req_get_header(req, "Content-Type");
-	if (!http_origin_ok(h, req, cors)) {
+	if (!wn_http_origin_ok(h, req, cors)) {
 		code = WHATSNEXT__V1__CODE__PERMISSION_DENIED;
 		why = "origin not allowed (http_cors_origins)";
 	} else if (m == NULL) {
@@ -294,7 +294,7 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 	} else if (!wn_http_token(req, tok)) {
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
 		why = "the Authorization header must be \"Bearer TOKEN\"";
-	} else if (!http_request_id(req, id)) {
+	} else if (!wn_http_request_id(req, id)) {
 		why = "X-Request-Id must be a decimal number from 1 to 18446744073709551615";
 	} else if (wn_engine_identify(h->e, *tok) != WN_OK) {
 		/* before the body is read: a caller without a token makes wnd

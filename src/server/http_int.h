@@ -109,4 +109,12 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
  * rebinding). */
 bool wn_http_host_ok(const wn_http *h, nng_http_req *req);
 
+/* wn_http_origin_ok decides a request's Origin (none: not a browser's): its
+ * own origin or one of http_cors_origins; *cors gets the origin to name in
+ * Access-Control-Allow-Origin (NULL for none). */
+bool wn_http_origin_ok(const wn_http *h, nng_http_req *req, const char **cors);
+/* wn_http_request_id reads X-Request-Id (1 to 2^64-1 in decimal) into *id,
+ * or a random id without the header; false when it is not such a number. */
+bool wn_http_request_id(nng_http_req *req, uint64_t *id);
+
 #endif
