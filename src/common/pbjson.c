@@ -301,25 +301,22 @@ static int out_digits(double x)
 	return 17;
 }
 
-/* out_precision returns the digits that print every number in j so that it
- * reads back as the same double: the most any one of them needs (jansson
- * prints all with one precision; 17 would print 0.1 as 0.10000000000000001). */
-static int out_precision(json_t *j)
+int wn_pbjson_precision(const json_t *j)
 {
 	int p = 1;
 	if (json_is_real(j)) {
 		p = out_digits(json_real_value(j));
 	} else if (json_is_array(j)) {
 		for (size_t i = 0; i < json_array_size(j) && p < 17; i++) {
-			int q = out_precision(json_array_get(j, i));
+			int q = wn_pbjson_precision(json_array_get(j, i));
 			p = q > p ? q : p;
 		}
 	} else if (json_is_object(j)) {
 		const char *k;
 		json_t *v;
-		json_object_foreach(j, k, v)
+		json_object_foreach((json_t *)j, k, v)
 		{
-			int q = out_precision(v);
+			int q = wn_pbjson_precision(v);
 			p = q > p ? q : p;
 		}
 	}
@@ -339,7 +336,7 @@ int wn_pbjson_from_pb(const ProtobufCMessageDescriptor *d, const uint8_t *pb, si
 	}
 	json_t *j = out_message(m);
 	protobuf_c_message_free_unpacked(m, NULL);
-	char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(out_precision(j)));
+	char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(wn_pbjson_precision(j)));
 	json_decref(j);
 	if (text == NULL)
 		pbjson_new(NULL);

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
 /* wn_pbjson_to_pb reads the len bytes of JSON text at json as a message of type
@@ -55,5 +56,11 @@ bool wn_pbjson_is_map(const ProtobufCFieldDescriptor *f);
 /* wn_pbjson_elem_size returns the size of one element of a repeated field of
  * type t in a protobuf-c message. */
 size_t wn_pbjson_elem_size(ProtobufCType t);
+
+/* wn_pbjson_precision returns the digits that print every number in j so that
+ * it reads back as the same double: the most any one of them needs (jansson
+ * prints all with one precision; 17 would print 0.1 as 0.10000000000000001).
+ * For JSON_REAL_PRECISION: wnd's JSON and wnctl's --json print numbers so. */
+int wn_pbjson_precision(const json_t *j);
 
 #endif

@@ -322,44 +322,10 @@ json_t *wn_json_encode(const ProtobufCMessage *m)
 	return obj;
 }
 
-/* json_digits returns the significant digits x needs to read back as itself (1 to 17). */
-static int json_digits(double x)
-{
-	char buf[40];
-	for (int p = 1; p < 17; p++) {
-		snprintf(buf, sizeof(buf), "%.*g", p, x);
-		if (strtod(buf, NULL) == x)
-			return p;
-	}
-	return 17;
-}
-
-int wn_json_precision(const json_t *j)
-{
-	int p = 1;
-	if (json_is_real(j)) {
-		p = json_digits(json_real_value(j));
-	} else if (json_is_array(j)) {
-		for (size_t i = 0; i < json_array_size(j) && p < 17; i++) {
-			int q = wn_json_precision(json_array_get(j, i));
-			p = q > p ? q : p;
-		}
-	} else if (json_is_object(j)) {
-		const char *k;
-		json_t *v;
-		json_object_foreach((json_t *)j, k, v)
-		{
-			int q = wn_json_precision(v);
-			p = q > p ? q : p;
-		}
-	}
-	return p;
-}
-
 void wn_json_print(json_t *j)
 {
 	json_dumpf(j, stdout,
-	           JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(wn_json_precision(j)));
+	           JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(wn_pbjson_precision(j)));
 	fputc('\n', stdout);
 	json_decref(j);
 }

@@ -16,13 +16,8 @@
 /* wn_json_encode returns a new JSON value for m (json null for NULL). */
 json_t *wn_json_encode(const ProtobufCMessage *m);
 
-/* wn_json_precision returns the significant digits that print every number in j so that
- * it reads back as the same double (1 to 17): the most any one of them needs, so 0.1
- * prints as 0.1, not 0.10000000000000001. */
-int wn_json_precision(const json_t *j);
-
-/* wn_json_print writes j to stdout (numbers with wn_json_precision's digits) followed by a newline
- * and releases the caller's reference. */
+/* wn_json_print writes j to stdout (numbers with wn_pbjson_precision's digits) followed by a
+ * newline and releases the caller's reference. */
 void wn_json_print(json_t *j);
 
 /* wn_json_enum_name writes the lowercase name of value in ed into buf (size n) and returns

@@ -1,5 +1,7 @@
 #include "rtable.h"
 
+#include "pbjson.h"
+
 #include "err.h"
 #include "json.h"
 #include "map.h"
@@ -429,7 +431,7 @@ static void rtable_write_json(const wn_rtable *t, FILE *f)
 	for (size_t r = 0; r < t->n; r++)
 		json_array_append_new(a, rtable_json_row(t, t->rows[r]));
 	json_dumpf(a, f,
-	           JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(wn_json_precision(a)));
+	           JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(wn_pbjson_precision(a)));
 	fputc('\n', f);
 	json_decref(a);
 }
