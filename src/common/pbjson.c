@@ -91,7 +91,7 @@ static json_t *pbjson_new(json_t *j)
 
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static json_t *b64_encode(const ProtobufCBinaryData *b)
+json_t *wn_pbjson_base64(const ProtobufCBinaryData *b)
 {
 	char *out = wn_xmalloc((b->len + 2) / 3 * 4 + 1);
 	size_t o = 0;
@@ -178,7 +178,7 @@ static json_t *out_value(const ProtobufCFieldDescriptor *f, const void *p)
 		return pbjson_new(json_string(s != NULL ? s : ""));
 	}
 	case PROTOBUF_C_TYPE_BYTES:
-		return b64_encode(p);
+		return wn_pbjson_base64(p);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
 		return sub != NULL ? out_message(sub) : pbjson_new(json_object());

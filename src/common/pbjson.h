@@ -63,4 +63,8 @@ size_t wn_pbjson_elem_size(ProtobufCType t);
  * For JSON_REAL_PRECISION: wnd's JSON and wnctl's --json print numbers so. */
 int wn_pbjson_precision(const json_t *j);
 
+/* wn_pbjson_base64 returns b as a JSON string in standard base64 with padding
+ * (how the mapping writes bytes; wnctl's --json too). */
+json_t *wn_pbjson_base64(const ProtobufCBinaryData *b);
+
 #endif

@@ -72,28 +72,6 @@ json_t *wn_json_string(const char *s, size_t n)
 	return j != NULL ? j : json_string("");
 }
 
-static json_t *json_base64(const ProtobufCBinaryData *b)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = wn_xmalloc((b->len + 2) / 3 * 4 + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < b->len; i += 3) {
-		uint32_t v = (uint32_t)b->data[i] << 16;
-		if (i + 1 < b->len)
-			v |= (uint32_t)b->data[i + 1] << 8;
-		if (i + 2 < b->len)
-			v |= b->data[i + 2];
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < b->len ? tab[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < b->len ? tab[v & 63] : '=';
-	}
-	json_t *j = json_stringn(out, o);
-	free(out);
-	return j;
-}
-
 /* json_enum_prefix returns the length of the '_'-terminated prefix that the
  * names of ed's values share (unspecified values aside), 0 if none. */
 static size_t json_enum_prefix(const ProtobufCEnumDescriptor *ed)
@@ -240,7 +218,7 @@ static json_t *json_value(const ProtobufCFieldDescriptor *f, const void *p)
 		return s != NULL ? wn_json_string(s, strlen(s)) : json_string("");
 	}
 	case PROTOBUF_C_TYPE_BYTES:
-		return json_base64(p);
+		return wn_pbjson_base64(p);
 	case PROTOBUF_C_TYPE_MESSAGE:
 		return wn_json_encode(*(ProtobufCMessage *const *)p);
 	}
