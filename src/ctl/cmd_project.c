@@ -35,11 +35,13 @@ static const struct wn_ctl_opthelp project_list_help[] = {
 
 static const struct option project_delete_opts[] = {
     {"force", no_argument, NULL, OPT_FORCE},
+    WN_CTL_YES_OPT,
     {NULL, 0, NULL, 0},
 };
 
 static const struct wn_ctl_opthelp project_delete_help[] = {
     {"--force", "delete even while jobs of the project are running"},
+    WN_CTL_YES_HELP,
     {NULL, NULL},
 };
 
@@ -170,6 +172,7 @@ static int project_delete(wn_ctl *c)
 		if (ch == OPT_FORCE)
 			req.force = 1;
 	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
+	wn_ctl_confirm(c, "delete project %s with all its tasks and jobs", req.name);
 	Whatsnext__V1__DeleteProjectResponse *r =
 	    wn_ctl_call(c, WN_PATH_PROJECT_DELETE, &req.base,
 	                &whatsnext__v1__delete_project_response__descriptor, 0);
@@ -192,8 +195,9 @@ static const struct wn_ctl_verb project_verbs[] = {
     {"archive", project_archive, "NAME",
      "Archive a project: its jobs stay, but none is handed out.", NULL, NULL},
     {"unarchive", project_unarchive, "NAME", "Make an archived project active again.", NULL, NULL},
-    {"delete", project_delete, "NAME [--force]",
-     "Delete a project with its tasks and jobs; refused while jobs run unless --force.",
+    {"delete", project_delete, "NAME [--force] [--yes]",
+     "Delete a project with its tasks and jobs; refused while jobs run unless --force; asks first "
+     "on a terminal unless --yes.",
      project_delete_opts, project_delete_help},
 };
 

@@ -39,11 +39,13 @@ static const struct wn_ctl_opthelp queue_show_help[] = {
 
 static const struct option queue_clear_opts[] = {
     {"task", required_argument, NULL, OPT_TASK},
+    WN_CTL_YES_OPT,
     {NULL, 0, NULL, 0},
 };
 
 static const struct wn_ctl_opthelp queue_clear_help[] = {
     {"--task T", "only the pending jobs of this task"},
+    WN_CTL_YES_HELP,
     {NULL, NULL},
 };
 
@@ -187,6 +189,10 @@ static int queue_clear(wn_ctl *c)
 		if (ch == OPT_TASK)
 			req.task = optarg;
 	req.project = wn_ctl_args(c, 1, 1, NULL)[0];
+	if (req.task != NULL && req.task[0] != '\0')
+		wn_ctl_confirm(c, "remove the pending jobs of task %s/%s", req.project, req.task);
+	else
+		wn_ctl_confirm(c, "remove every pending job of project %s", req.project);
 	Whatsnext__V1__ClearResponse *r = wn_ctl_call(
 	    c, WN_PATH_QUEUE_CLEAR, &req.base, &whatsnext__v1__clear_response__descriptor, 0);
 	if (wn_ctl_json(c))
@@ -388,8 +394,9 @@ static const struct wn_ctl_verb queue_verbs[] = {
      queue_show_opts, queue_show_help},
     {"stats", queue_stats, "[PROJECT]",
      "Count a project's jobs (every project's without PROJECT) by state.", NULL, NULL},
-    {"clear", queue_clear, "PROJECT [--task T]", "Remove a project's pending jobs.",
-     queue_clear_opts, queue_clear_help},
+    {"clear", queue_clear, "PROJECT [--task T] [--yes]",
+     "Remove a project's pending jobs; asks first on a terminal unless --yes.", queue_clear_opts,
+     queue_clear_help},
     {"pop", queue_pop, "PROJECT [POSITION]",
      "Remove one pending job from the queue and print its id.", NULL, queue_pop_help},
     {"fetch", queue_fetch, "PROJECT --worker NAME [--wait MS] [--task T]...",

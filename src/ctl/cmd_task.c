@@ -69,11 +69,13 @@ static const struct wn_ctl_opthelp task_update_help[] = {
 
 static const struct option task_delete_opts[] = {
     {"force", no_argument, NULL, OPT_FORCE},
+    WN_CTL_YES_OPT,
     {NULL, 0, NULL, 0},
 };
 
 static const struct wn_ctl_opthelp task_delete_help[] = {
     {"--force", "delete even while jobs of the task are running"},
+    WN_CTL_YES_HELP,
     {NULL, NULL},
 };
 
@@ -339,6 +341,7 @@ static int task_delete(wn_ctl *c)
 	char **a = wn_ctl_args(c, 2, 2, NULL);
 	req.project = a[0];
 	req.name = a[1];
+	wn_ctl_confirm(c, "delete task %s/%s with all its jobs", req.project, req.name);
 	Whatsnext__V1__DeleteTaskResponse *r = wn_ctl_call(
 	    c, WN_PATH_TASK_DELETE, &req.base, &whatsnext__v1__delete_task_response__descriptor, 0);
 	if (wn_ctl_json(c))
@@ -360,9 +363,10 @@ static const struct wn_ctl_verb task_verbs[] = {
      "PROJECT NAME [--description T] [--cpu N] [--gpu N] [--memory SIZE] [--label K=V]... "
      "[--clear-labels] [--max-attempts N] [--retries N] [--timeout SECONDS]",
      "Change a task; only the options given change.", task_update_opts, task_update_help},
-    {"delete", task_delete, "PROJECT NAME [--force]",
-     "Delete a task and its jobs; refused while its jobs run unless --force.", task_delete_opts,
-     task_delete_help},
+    {"delete", task_delete, "PROJECT NAME [--force] [--yes]",
+     "Delete a task and its jobs; refused while its jobs run unless --force; asks first on a "
+     "terminal unless --yes.",
+     task_delete_opts, task_delete_help},
 };
 
 const struct wn_ctl_noun wn_ctl_task = {

@@ -19,6 +19,7 @@ struct wn_ctl {
 	const char *token_file_env; /* $WN_TOKEN_FILE, read when no other token is given */
 	wn_rpc_tls tls;             /* --tls-*: tls+tcp:// settings (NULL: $WN_TLS_*) */
 	bool json;
+	bool yes;       /* --yes: a command's confirmation is not asked */
 	int timeout_ms; /* 0: the client's default */
 	wn_rpc *rpc;
 
@@ -101,6 +102,11 @@ void wn_ctl_free(wn_ctl *c)
 bool wn_ctl_json(const wn_ctl *c)
 {
 	return c->json;
+}
+
+bool wn_ctl_yes(const wn_ctl *c)
+{
+	return c->yes;
 }
 
 const bool *wn_ctl_json_flag(const wn_ctl *c)
@@ -312,9 +318,10 @@ static void ctl_parse_start(wn_ctl *c)
 			c->pos[c->npos++] = a;
 			continue;
 		}
-		/* a short option: -o F is --output F (F may be "-") */
+		/* a short option: -o F is --output F (F may be "-"), -y is --yes */
 		for (const struct option *o = c->longopts; a[2] == '\0' && o->name; o++)
-			if (o->val == a[1] && o->flag == NULL)
+			if ((o->val == a[1] || (o->val == WN_CTL_OPT_YES && a[1] == 'y')) &&
+			    o->flag == NULL)
 				a = wn_ctl_printf(c, "--%s", o->name);
 		c->pargv[c->pargc++] = a;
 		if (a[1] == '-' && strchr(a, '=') == NULL) {
@@ -370,6 +377,9 @@ int wn_ctl_getopt(wn_ctl *c)
 		case WN_CTL_OPT_TLS_KEY:
 		case WN_CTL_OPT_TLS_SERVER_NAME:
 			wn_ctl_global_option(c, ch, optarg);
+			continue;
+		case WN_CTL_OPT_YES:
+			c->yes = true;
 			continue;
 		case ':':
 			wn_ctl_usage(c, "option '%s' needs a value", c->pargv[optind - 1]);

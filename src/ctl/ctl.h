@@ -46,6 +46,7 @@ enum {
 	WN_CTL_OPT_TLS_KEY,
 	WN_CTL_OPT_TLS_SERVER_NAME,
 	WN_CTL_OPT_TOKEN_FILE,
+	WN_CTL_OPT_YES,
 	WN_CTL_OPT_HELP = 'h',
 };
 
@@ -106,6 +107,24 @@ bool wn_ctl_json(const wn_ctl *c);
 
 /* wn_ctl_json_flag returns where c keeps whether output is JSON (--json). */
 const bool *wn_ctl_json_flag(const wn_ctl *c);
+
+/* The option of a command that asks before it changes something (wn_ctl_confirm): put
+ * WN_CTL_YES_OPT in its options and WN_CTL_YES_HELP in its help; wn_ctl_getopt takes
+ * --yes (or -y) itself. */
+/* clang-format off */
+#define WN_CTL_YES_OPT {"yes", no_argument, NULL, WN_CTL_OPT_YES}
+#define WN_CTL_YES_HELP {"-y, --yes", "do not ask for confirmation on a terminal"}
+/* clang-format on */
+
+/* wn_ctl_yes returns true when the command was given --yes. */
+bool wn_ctl_yes(const wn_ctl *c);
+
+/* wn_ctl_confirm asks the question fmt ("delete project ml") on a terminal and
+ * exits 1 ("not confirmed: nothing changed") unless the answer is y or yes; it
+ * returns at once, asking nothing, when --yes was given or stdin is not a
+ * terminal (scripts, pipes). Call it after the arguments are checked, before
+ * the change. */
+__attribute__((format(printf, 2, 3))) void wn_ctl_confirm(wn_ctl *c, const char *fmt, ...);
 
 /* ---------------------------------------------------------------- errors */
 
