@@ -7,6 +7,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,14 +583,22 @@ void wn_records_compact_side(wn_records *r, uint64_t id, bool one)
 	}
 }
 
-/* page_match reports whether j belongs on pg's page. */
-static bool page_match(const wn_records_page *pg, const Whatsnext__V1__Job *j)
+bool wn_records_job_match(const wn_job_filter *f, const Whatsnext__V1__Job *j)
 {
-	return (pg->project == NULL || !pg->project[0] || strcmp(j->project, pg->project) == 0) &&
-	       (pg->task == NULL || !pg->task[0] || strcmp(j->task, pg->task) == 0) &&
-	       (pg->submitter == NULL || !pg->submitter[0] ||
-	        strcmp(j->submitter, pg->submitter) == 0) &&
-	       (pg->status == 0 || (int)j->status == pg->status);
+	if (f->task != NULL && f->task[0] && strcmp(j->task, f->task) != 0)
+		return false;
+	if (f->submitter != NULL && f->submitter[0] && strcmp(j->submitter, f->submitter) != 0)
+		return false;
+	if (f->statuses != 0 && ((unsigned)j->status >= 32 || !(f->statuses & (1u << j->status))))
+		return false;
+	if (f->name_glob != NULL && f->name_glob[0] && fnmatch(f->name_glob, j->name, 0) != 0)
+		return false;
+	if (f->n_projects == 0)
+		return true;
+	for (size_t i = 0; i < f->n_projects; i++)
+		if (strcmp(j->project, f->projects[i]) == 0)
+			return true;
+	return false;
 }
 
 void wn_records_job_page(wn_records_call *rc, wn_records_page *pg)
@@ -602,10 +611,18 @@ void wn_records_job_page(wn_records_call *rc, wn_records_page *pg)
 	pg->next_after = 0;
 	if (pg->after >= pg->last)
 		return;
-	wn_store_iter *it = jobs_from(rc->r, pg->after + 1);
+	wn_store_iter *it;
+	if (pg->desc) {
+		char start[WN_KEY_MAX];
+		size_t sl = pg->last == UINT64_MAX ? 0 : wn_key_job(start, pg->last);
+		it = wn_store_iter_new_rev(rc->r->store, wn_key_prefix(WN_KEY_JOB),
+		                           WN_KEY_PREFIX_LEN, sl ? start : NULL, sl);
+	} else {
+		it = jobs_from(rc->r, pg->after + 1);
+	}
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		uint64_t id = job_key_id(k, kl);
-		if (id > pg->last)
+		if (pg->desc ? id <= pg->after : id > pg->last)
 			break;
 		if (pg->n == pg->max || scanned == pg->scan_max || bytes > pg->bytes) {
 			more = true;
@@ -614,7 +631,7 @@ void wn_records_job_page(wn_records_call *rc, wn_records_page *pg)
 		scanned++;
 		last = id;
 		Whatsnext__V1__Job *j = whatsnext__v1__job__unpack(rc->pa, vl, (const uint8_t *)v);
-		if (j == NULL || !page_match(pg, j))
+		if (j == NULL || !wn_records_job_match(&pg->f, j))
 			continue;
 		wn_records_job_adopt(rc, j);
 		pg->jobs[pg->n++] = j;

@@ -179,21 +179,35 @@ void wn_records_compact_jobs(wn_records *r);
  * comes back. */
 void wn_records_compact_side(wn_records *r, uint64_t id, bool one);
 
+/* Which jobs a job list or a bulk change selects: every condition given
+ * must hold (ListJobsRequest, BulkRequest). */
+typedef struct wn_job_filter {
+	const char *const *projects; /* any of these; none: any project */
+	size_t n_projects;
+	const char *task;      /* "" or NULL: any */
+	const char *submitter; /* "" or NULL: any */
+	unsigned statuses;     /* any status whose bit (1u << status) is set; 0: any */
+	const char *name_glob; /* fnmatch(3) pattern the name matches; "" or NULL: any */
+} wn_job_filter;
+/* wn_records_job_match reports whether job j passes filter f. */
+bool wn_records_job_match(const wn_job_filter *f, const Whatsnext__V1__Job *j);
+
 /* A page of a job list: the jobs with ids in (after, last] that match. */
 typedef struct wn_records_page {
-	const char *project, *task; /* "" or NULL: any */
-	const char *submitter;      /* "" or NULL: any */
-	int status;                 /* 0: any */
+	wn_job_filter f;
 	uint64_t after, last;
+	bool desc;       /* newest first: from last down */
 	size_t max;      /* jobs on the page */
 	size_t scan_max; /* records looked at */
 	size_t bytes;    /* the page stops past this many bytes of records */
 	/* the page: jobs unpacked into the call's allocator and adopted by it */
 	Whatsnext__V1__Job **jobs; /* max entries, the caller's */
 	size_t n;
-	uint64_t next_after; /* where the next page starts; 0: no more */
+	/* the last id looked at when the page was cut short (the next page goes
+	 * on past it, in the page's order); 0: no more */
+	uint64_t next_after;
 } wn_records_page;
-/* wn_records_job_page fills pg's page, in id order. */
+/* wn_records_job_page fills pg's page, in id order (desc: reversed). */
 void wn_records_job_page(wn_records_call *rc, wn_records_page *pg);
 
 /* wn_records_checkpoint copies every record into the new directory dir, a

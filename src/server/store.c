@@ -30,6 +30,7 @@ struct wn_store_iter {
 	char *prefix;
 	size_t plen;
 	bool started;
+	bool rev;  /* wn_store_iter_new_rev: downward */
 	char *err; /* wn_store_iter_error */
 };
 
@@ -542,12 +543,47 @@ wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, c
 	return it;
 }
 
+wn_store_iter *wn_store_iter_new_rev(wn_store *s, const void *prefix, size_t plen,
+                                     const void *start, size_t slen)
+{
+	wn_store_iter *it = wn_store_iter_new(s, prefix, plen, NULL, 0);
+	it->rev = true;
+	if (it->it == NULL)
+		return it;
+	if (start != NULL) {
+		rocksdb_iter_seek_for_prev(it->it, start, slen);
+	} else {
+		/* the last key of the prefix: before the prefix's next value */
+		char *end = wn_xmalloc(plen);
+		memcpy(end, prefix, plen);
+		size_t el = plen;
+		while (el > 0 && (unsigned char)end[el - 1] == 0xff)
+			el--;
+		if (el == 0) {
+			rocksdb_iter_seek_to_last(it->it);
+		} else {
+			end[el - 1]++;
+			rocksdb_iter_seek_for_prev(it->it, end, el);
+			if (rocksdb_iter_valid(it->it)) {
+				size_t kl;
+				const char *k = rocksdb_iter_key(it->it, &kl);
+				if (kl == el && memcmp(k, end, el) == 0)
+					rocksdb_iter_prev(it->it);
+			}
+		}
+		free(end);
+	}
+	return it;
+}
+
 bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const char **val,
                         size_t *vlen)
 {
 	if (it->it == NULL)
 		return false;
-	if (it->started)
+	if (it->started && it->rev)
+		rocksdb_iter_prev(it->it);
+	else if (it->started)
 		rocksdb_iter_next(it->it);
 	it->started = true;
 	if (!rocksdb_iter_valid(it->it))

@@ -124,6 +124,10 @@ void wn_store_compact(wn_store *s, const void *start, size_t slen, const void *e
  * the prefix itself). */
 wn_store_iter *wn_store_iter_new(wn_store *s, const void *prefix, size_t plen, const void *start,
                                  size_t slen);
+/* wn_store_iter_new_rev walks keys starting with prefix downward, from start
+ * (<= start; NULL = the prefix's last key). */
+wn_store_iter *wn_store_iter_new_rev(wn_store *s, const void *prefix, size_t plen,
+                                     const void *start, size_t slen);
 /* wn_store_iter_next moves to the next key; false at the end of the prefix. */
 bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const char **val,
                         size_t *vlen);

@@ -42,6 +42,20 @@ int wn_svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 int wn_svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
+/* What a request names to select jobs (ListJobsRequest, BulkRequest). */
+struct wn_svc_select {
+	const char *project; /* "": any */
+	char **projects;     /* and these */
+	size_t n_projects;
+	const char *task, *submitter, *name_glob; /* "": any */
+	int status;                               /* 0: any */
+	const Whatsnext__V1__JobStatus *statuses; /* and these */
+	size_t n_statuses;
+};
+/* wn_svc_job_filter checks what s names (statuses known, projects existing,
+ * the glob's length) and fills f from it, pointing into s. */
+int wn_svc_job_filter(struct call *c, const struct wn_svc_select *s, wn_job_filter *f);
 int wn_svc_queue_fetch(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);

@@ -361,6 +361,64 @@ int wn_svc_job_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	return WN_OK;
 }
 
+#define JOB_GLOB_MAX 1024
+
+int wn_svc_job_filter(struct call *c, const struct wn_svc_select *s, wn_job_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (s->n_projects > WN_LIMIT_MAX || s->n_statuses > WN_LIMIT_MAX)
+		return wn_call_fail(c, WN_EINVAL, "more than %d projects or statuses",
+		                    WN_LIMIT_MAX);
+	if (strlen(s->name_glob) > JOB_GLOB_MAX)
+		return wn_call_fail(c, WN_EINVAL, "name glob is longer than %d bytes",
+		                    JOB_GLOB_MAX);
+	for (size_t i = 0; i <= s->n_statuses; i++) {
+		int st = i < s->n_statuses ? (int)s->statuses[i] : s->status;
+		if (st < 0 || st >= WN_NSTATUS)
+			return wn_call_fail(c, WN_EINVAL, "unknown job status %d", st);
+		if (st != 0)
+			f->statuses |= 1u << st;
+	}
+	const char **pv = wn_arena_alloc(c->arena, (s->n_projects + 1) * sizeof(*pv));
+	for (size_t i = 0; i <= s->n_projects; i++) {
+		const char *name = i < s->n_projects ? s->projects[i] : s->project;
+		int rv = WN_OK;
+		if (name[0] == '\0' && i == s->n_projects)
+			continue;
+		if (wn_engine_project(c, name, &rv) == NULL)
+			return rv;
+		pv[f->n_projects++] = name;
+	}
+	f->projects = pv;
+	f->task = s->task;
+	f->submitter = s->submitter;
+	f->name_glob = s->name_glob;
+	return WN_OK;
+}
+
+/* job_list_range narrows the ids a listing walks, (*after, *last], to rq's
+ * sweep and cursor. */
+static int job_list_range(struct call *c, const Whatsnext__V1__ListJobsRequest *rq, uint64_t *after,
+                          uint64_t *last)
+{
+	*after = 0;
+	*last = UINT64_MAX;
+	if (rq->sweep_id != 0) {
+		/* a sweep's jobs have consecutive ids: read just that range */
+		struct sweep *sw = wn_engine_sweep(c->e, rq->sweep_id);
+		if (sw == NULL)
+			return wn_call_fail(c, WN_ENOTFOUND, "sweep %llu not found",
+			                    (unsigned long long)rq->sweep_id);
+		*after = sw->id - 1;
+		*last = sw->id + sw->total - 1;
+	}
+	if (rq->newest_first && rq->after_id != 0 && rq->after_id - 1 < *last)
+		*last = rq->after_id - 1;
+	else if (!rq->newest_first && rq->after_id > *after)
+		*after = rq->after_id;
+	return WN_OK;
+}
+
 int wn_svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__ListJobsRequest *rq = (const void *)in;
@@ -370,40 +428,27 @@ int wn_svc_job_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	if (rq->page_size > WN_PAGE_MAX)
 		return wn_call_fail(c, WN_EINVAL, "page_size %d is over the limit of %d",
 		                    rq->page_size, WN_PAGE_MAX);
-	if ((int)rq->status < 0 || (int)rq->status >= WN_NSTATUS)
-		return wn_call_fail(c, WN_EINVAL, "unknown job status %d", (int)rq->status);
-	int rv = WN_OK;
-	if (rq->project[0] != '\0' && wn_engine_project(c, rq->project, &rv) == NULL)
+	struct wn_svc_select sel = {.project = rq->project,
+	                            .projects = rq->projects,
+	                            .n_projects = rq->n_projects,
+	                            .task = rq->task,
+	                            .submitter = rq->submitter,
+	                            .name_glob = rq->name_glob,
+	                            .status = (int)rq->status,
+	                            .statuses = rq->statuses,
+	                            .n_statuses = rq->n_statuses};
+	wn_records_page pg = {
+	    .desc = rq->newest_first, .scan_max = JOB_LIST_SCAN_MAX, .bytes = WN_REPLY_BUDGET};
+	int rv = wn_svc_job_filter(c, &sel, &pg.f);
+	if (rv == WN_OK)
+		rv = job_list_range(c, rq, &pg.after, &pg.last);
+	if (rv != WN_OK)
 		return rv;
-	uint64_t after = rq->after_id, last_id = UINT64_MAX;
-	if (rq->sweep_id != 0) {
-		/* a sweep's jobs have consecutive ids: read just that range */
-		struct sweep *sw = wn_engine_sweep(c->e, rq->sweep_id);
-		if (sw == NULL)
-			return wn_call_fail(c, WN_ENOTFOUND, "sweep %llu not found",
-			                    (unsigned long long)rq->sweep_id);
-		if (after < sw->id - 1)
-			after = sw->id - 1;
-		last_id = sw->id + sw->total - 1;
-	}
-	size_t page = rq->page_size ? (size_t)rq->page_size : WN_PAGE_DEFAULT;
+	pg.max = rq->page_size ? (size_t)rq->page_size : WN_PAGE_DEFAULT;
 	Whatsnext__V1__ListJobsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__list_jobs_response__init(r);
-	r->jobs = wn_arena_alloc(c->arena, page * sizeof(*r->jobs));
-	if (after >= last_id) {
-		*out = &r->base;
-		return WN_OK;
-	}
-	wn_records_page pg = {.project = rq->project,
-	                      .task = rq->task,
-	                      .submitter = rq->submitter,
-	                      .status = (int)rq->status,
-	                      .after = after,
-	                      .last = last_id,
-	                      .max = page,
-	                      .scan_max = JOB_LIST_SCAN_MAX,
-	                      .bytes = WN_REPLY_BUDGET,
-	                      .jobs = r->jobs};
+	r->jobs = wn_arena_alloc(c->arena, pg.max * sizeof(*r->jobs));
+	pg.jobs = r->jobs;
 	wn_records_job_page(&c->rec, &pg);
 	for (size_t i = 0; i < pg.n; i++)
 		wn_job_fill_live(c, pg.jobs[i], false);

@@ -360,7 +360,8 @@ TEST(pages_filter_and_say_where_to_go_on)
 	rig_open(&g);
 	ten_jobs(&g);
 	Job *jobs[3];
-	wn_records_page pg = {.project = "a",
+	wn_records_page pg = {.f.projects = (const char *[]){"a"},
+	                      .f.n_projects = 1,
 	                      .last = UINT64_MAX,
 	                      .max = 3,
 	                      .scan_max = 100,
@@ -376,7 +377,7 @@ TEST(pages_filter_and_say_where_to_go_on)
 	CHECK_EQ_INT(pg.n, 2);
 	CHECK_EQ_INT(pg.next_after, 0);
 	/* a status, a range, and a scan cut short */
-	wn_records_page st = {.status = WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING,
+	wn_records_page st = {.f.statuses = 1u << WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING,
 	                      .after = 4,
 	                      .last = 6,
 	                      .max = 3,
@@ -386,7 +387,7 @@ TEST(pages_filter_and_say_where_to_go_on)
 	wn_records_job_page(&g.rc, &st);
 	CHECK_EQ_INT(st.n, 2);
 	CHECK_EQ_INT(st.next_after, 0);
-	wn_records_page sc = {.task = "y",
+	wn_records_page sc = {.f.task = "y",
 	                      .last = UINT64_MAX,
 	                      .max = 3,
 	                      .scan_max = 5,
@@ -395,6 +396,23 @@ TEST(pages_filter_and_say_where_to_go_on)
 	wn_records_job_page(&g.rc, &sc);
 	CHECK_EQ_INT(sc.n, 1);
 	CHECK_EQ_INT(sc.next_after, 5);
+	/* newest first: from the top down, then on below the cursor */
+	wn_records_page ds = {.desc = true,
+	                      .last = UINT64_MAX,
+	                      .max = 3,
+	                      .scan_max = 100,
+	                      .bytes = 1 << 20,
+	                      .jobs = jobs};
+	wn_records_job_page(&g.rc, &ds);
+	CHECK_EQ_INT(ds.n, 3);
+	CHECK_EQ_INT(jobs[0]->id, 10);
+	CHECK_EQ_INT(jobs[2]->id, 8);
+	CHECK_EQ_INT(ds.next_after, 8);
+	ds.last = 1;
+	wn_records_job_page(&g.rc, &ds);
+	CHECK_EQ_INT(ds.n, 1);
+	CHECK_EQ_INT(jobs[0]->id, 1);
+	CHECK_EQ_INT(ds.next_after, 0);
 	rig_close(&g);
 }
 
