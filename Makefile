@@ -39,7 +39,7 @@ endif
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(SANFLAGS) -pthread -D_GNU_SOURCE \
               -Isrc/common -I$(GEN) $(PKG_CFLAGS) -MMD -MP
-LDLIBS   := $(PKG_LIBS) -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
+LDLIBS   := $(PKG_LIBS) -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lpthread -lm
 LDFLAGS  += $(SANFLAGS) -pthread
 
 COMMON_SRC := $(wildcard src/common/*.c)

@@ -278,7 +278,7 @@ static int job_add(wn_ctl *c)
 			spec.name = optarg;
 			break;
 		case OPT_PARAM:
-			wn_ctl_kv_add(c, &params, "--param", optarg);
+			wn_ctl_param_add(c, &params, optarg);
 			break;
 		case OPT_PRIORITY:
 			spec.priority = (int32_t)wn_ctl_parse_int(c, "--priority", optarg,

@@ -35,8 +35,11 @@ const struct option wn_ctl_job_sweep_opts[] = {
 };
 
 const struct wn_ctl_opthelp wn_ctl_job_sweep_help[] = {
-    {"--grid K=V1,V2,...", "a parameter and the values it takes; repeat for more: every "
-                           "combination becomes a job (the last --grid varies fastest)"},
+    {"--grid K=V1,V2,...",
+     "a parameter and the values it takes; repeat for more: every "
+     "combination becomes a job (the last --grid varies fastest); a value may be a "
+     "range: 1..10 (integers), 0..1:5 (5 evenly spaced), "
+     "log:1e-4..1e-1:4 (4 on a log scale)"},
     {"--param K=V", "a parameter every job gets; repeat for more"},
     {"--name TEMPLATE", "job names, with {K} for the value of parameter K ('lr{lr}-bs{bs}'); "
                         "default: the grid's keys and values ('lr=0.1,bs=32')"},
@@ -125,7 +128,7 @@ static void sweep_options(wn_ctl *c, struct sweep_args *a)
 			break;
 		}
 		case OPT_PARAM:
-			wn_ctl_kv_add(c, &a->params, "--param", optarg);
+			wn_ctl_param_add(c, &a->params, optarg);
 			break;
 		case OPT_NAME:
 			a->tmpl = optarg;

@@ -481,6 +481,15 @@ void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char
 	kv->n++;
 }
 
+void wn_ctl_param_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (eq != NULL && eq != arg && eq[1] == '\0')
+		wn_ctl_usage(c, "invalid --param '%s': empty value (a parameter needs a value)",
+		             arg);
+	wn_ctl_kv_add(c, kv, "--param", arg);
+}
+
 int wn_ctl_parse_enum(wn_ctl *c, const char *what, const ProtobufCEnumDescriptor *ed, const char *s)
 {
 	int v = 0;

@@ -176,6 +176,10 @@ struct wn_ctl_kv {
 /* wn_ctl_kv_add parses arg as KEY=VALUE into kv; a key given again replaces its value. */
 void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char *arg);
 
+/* wn_ctl_param_add is wn_ctl_kv_add for --param, which refuses an empty value (as --grid
+ * does). */
+void wn_ctl_param_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *arg);
+
 /* ---------------------------------------------------------------- rpc */
 
 /* wn_ctl_call connects if needed, calls method (a WN_PATH_* of methods.h)

@@ -1,4 +1,5 @@
 #include "grid.h"
+#include "gridrange.h"
 
 #include "conf.h"
 #include "err.h"
@@ -123,38 +124,96 @@ void wn_grid_axis(wn_grid *g, const char *key, const char *const *values, size_t
 	a->n = n;
 }
 
+/* grid_values collects an axis's values, a range (gridrange.h) giving many. */
+struct grid_values {
+	char **v;
+	size_t n, cap;
+};
+
+static void grid_values_add(struct grid_values *gv, char *value)
+{
+	if (gv->n == gv->cap) {
+		gv->cap = gv->cap ? gv->cap * 2 : 8;
+		gv->v = wn_xrealloc(gv->v, gv->cap * sizeof(char *));
+	}
+	gv->v[gv->n++] = value;
+}
+
+/* grid_values_item adds item, a value or a range, to gv. */
+static int grid_values_item(struct grid_values *gv, const char *item, char **errmsg)
+{
+	char **r = NULL;
+	size_t n = 0;
+	int rv = wn_gridrange_parse(item, WN_GRID_JOBS_MAX, &r, &n, errmsg);
+	if (rv < 0)
+		return rv;
+	if (rv == 0)
+		grid_values_add(gv, wn_xstrdup(item));
+	for (size_t i = 0; i < n; i++) {
+		if (gv->n >= WN_GRID_JOBS_MAX) {
+			while (i < n)
+				free(r[i++]);
+			free(r);
+			return grid_err(errmsg, "more than %d values", WN_GRID_JOBS_MAX);
+		}
+		grid_values_add(gv, r[i]);
+	}
+	free(r);
+	return WN_OK;
+}
+
+/* grid_values_axis makes gv the values of key and frees them. */
+static void grid_values_axis(wn_grid *g, const char *key, struct grid_values *gv)
+{
+	wn_grid_axis(g, key, (const char *const *)gv->v, gv->n);
+	grid_strv_free(gv->v, gv->n);
+	*gv = (struct grid_values){0};
+}
+
+/* grid_trim cuts the blanks around s in place and returns its start. */
+static char *grid_trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}
+
 int wn_grid_axis_arg(wn_grid *g, const char *arg, char **errmsg)
 {
 	const char *eq = strchr(arg, '=');
-	if (eq == NULL || eq == arg)
+	char *copy = wn_xstrdup(arg);
+	char *key = copy;
+	if (eq != NULL) {
+		copy[eq - arg] = '\0';
+		key = grid_trim(copy);
+	}
+	if (eq == NULL || key[0] == '\0') {
+		free(copy);
 		return grid_err(errmsg, "expected KEY=V1,V2,... with a non-empty key");
-	char *key = wn_xstrdup(arg);
-	key[eq - arg] = '\0';
-	char *list = key + (eq - arg) + 1;
-	size_t cap = 1;
-	for (const char *p = list; *p; p++)
-		cap += *p == ',';
-	const char **values = wn_xcalloc(cap, sizeof(char *));
-	size_t n = 0;
+	}
+	struct grid_values gv = {0};
 	int rv = WN_OK;
-	for (char *p = list;; p++) {
+	for (char *p = copy + (eq - arg) + 1; rv == WN_OK; p++) {
 		char *end = strchr(p, ',');
 		if (end != NULL)
 			*end = '\0';
-		if (*p == '\0') {
+		char *item = grid_trim(p);
+		if (*item == '\0')
 			rv = grid_err(errmsg,
 			              "empty value for '%s' (values are separated by commas)", key);
-			break;
-		}
-		values[n++] = p;
+		else
+			rv = grid_values_item(&gv, item, errmsg);
 		if (end == NULL)
 			break;
 		p = end;
 	}
 	if (rv == WN_OK)
-		wn_grid_axis(g, key, values, n);
-	free(values);
-	free(key);
+		grid_values_axis(g, key, &gv);
+	grid_strv_free(gv.v, gv.n);
+	free(copy);
 	return rv;
 }
 
@@ -240,7 +299,7 @@ static int grid_load_axes(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node
 			return WN_EINVAL;
 		char *what = wn_xasprintf("'grid.%s'", k->str);
 		size_t n = v->kind == WN_CONF_SEQ ? v->n : 1;
-		const char **values = wn_xcalloc(n ? n : 1, sizeof(char *));
+		struct grid_values gv = {0};
 		int rv = WN_OK;
 		if (v->kind == WN_CONF_MAP) {
 			*errmsg = wn_conf_error(
@@ -253,11 +312,15 @@ static int grid_load_axes(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node
 		for (size_t j = 0; j < n && rv == WN_OK; j++) {
 			const wn_conf_node *it = v->kind == WN_CONF_SEQ ? v->items[j] : v;
 			rv = grid_scalar(doc, it, what, errmsg);
-			values[j] = it->str;
+			char *msg = NULL;
+			if (rv == WN_OK && (rv = grid_values_item(&gv, it->str, &msg)) != WN_OK) {
+				*errmsg = wn_conf_error(doc, it, "%s: %s", what, msg);
+				free(msg);
+			}
 		}
 		if (rv == WN_OK)
-			wn_grid_axis(g, k->str, values, n);
-		free(values);
+			grid_values_axis(g, k->str, &gv);
+		grid_strv_free(gv.v, gv.n);
 		free(what);
 		if (rv != WN_OK)
 			return rv;

@@ -57,3 +57,54 @@ test_ctl_confirm() {
 	# --yes belongs to the commands that ask.
 	expect_exit 2 wnctl project list --yes
 }
+
+# sweep_params PROJECT SWEEP: the parameters of the sweep's jobs, one job a
+# line, "k=v k=v" in the job's order.
+sweep_params() {
+	wnctl --json job list --project "$1" --sweep "$2" --all | python3 -c '
+import json, sys
+for j in json.load(sys.stdin)["jobs"]:
+    print(" ".join(k + "=" + v for k, v in sorted(j.get("params", {}).items())))'
+}
+
+test_ctl_grid_ranges() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	expect_exit 0 wnctl job sweep p t --grid seed=1..3 --grid 'lr=log:1e-4..1e-1:4'
+	expect_contains "$WN_OUT" "12 jobs"
+	local got
+	got=$(sweep_params p 1 | tr '\n' ';')
+	expect_eq "$got" "lr=0.0001 seed=1;lr=0.001 seed=1;lr=0.01 seed=1;lr=0.1 seed=1;lr=0.0001 seed=2;lr=0.001 seed=2;lr=0.01 seed=2;lr=0.1 seed=2;lr=0.0001 seed=3;lr=0.001 seed=3;lr=0.01 seed=3;lr=0.1 seed=3;" "seed x log lr"
+
+	# Ranges among values, counting down, linear with a count, blanks trimmed,
+	# and what only looks like a range is a value.
+	expect_exit 0 wnctl job sweep p t --grid ' x = 3..1, 7 ' --grid 'y=0..1:5,../d,a..b'
+	got=$(sweep_params p 13 | awk '{print $1}' | uniq | tr '\n' ' ')
+	expect_eq "$got" "x=3 x=2 x=1 x=7 " "x values"
+	got=$(sweep_params p 13 | awk 'NR <= 7 {print $2}' | tr '\n' ' ')
+	expect_eq "$got" "y=0 y=0.25 y=0.5 y=0.75 y=1 y=../d y=a..b " "y values"
+
+	# In a sweep file: a scalar range and a range in a list.
+	printf 'grid:\n  seed: 1..2\n  lr: [0.5, "log:1e-3..1e-1:3"]\n' >s.yaml
+	expect_exit 0 wnctl job sweep p t --file s.yaml --dry-run
+	expect_eq "$(echo "$WN_OUT" | awk 'NR>1 {print $1}' | tr '\n' ' ')" \
+		"seed=1,lr=0.5 seed=1,lr=0.001 seed=1,lr=0.01 seed=1,lr=0.1 seed=2,lr=0.5 seed=2,lr=0.001 seed=2,lr=0.01 seed=2,lr=0.1 " "file ranges"
+
+	# Bad ranges, empty values and empty parameters: usage errors, nothing sent.
+	local g
+	for g in 'x=1..1O' 'x=log:1..2' 'x=log:0..1:3' 'x=1..2:1' 'x=1..1000000' 'x=1.5..3' \
+		'x=1, ,2' ' =1' 'x=log:a..b:3'; do
+		expect_exit 2 wnctl job sweep p t --grid "$g"
+		expect_contains "$WN_ERR" "wnctl: invalid --grid" "--grid '$g'"
+	done
+	expect_contains "$(wnctl job sweep p t --grid x=1..1O 2>&1 || true)" "invalid range '1..1O': A..B without a count takes integers"
+	printf 'grid:\n  seed: 1..x\n' >b.yaml
+	expect_exit 2 wnctl job sweep p t --file b.yaml
+	expect_contains "$WN_ERR" "b.yaml:2:9: 'grid.seed': invalid range '1..x'"
+	expect_exit 2 wnctl job add p t --param lr=
+	expect_contains "$WN_ERR" "invalid --param 'lr=': empty value"
+	expect_exit 2 wnctl job sweep p t --grid x=1,2 --param lr=
+	expect_exit 0 wnctl --json job list --project p --all
+	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 40 "no job added by the refusals"
+}
