@@ -200,7 +200,7 @@ int wn_ctl_job_artifact(wn_ctl *c)
 	const Whatsnext__V1__Artifact *a = artifact_fetch(c, id, path, o, file);
 	fetch_finish(c, o, file, force);
 	if (strcmp(file, "-") != 0)
-		fprintf(stderr, "wrote %s: %llu bytes, sha256 %s\n", file,
-		        (unsigned long long)a->size, a->sha256);
+		printf("wrote %s: %s, sha256 %s\n", file, wn_ctl_count(c, a->size, "byte", NULL),
+		       a->sha256);
 	return WN_CTL_EXIT_OK;
 }

@@ -87,8 +87,8 @@ int wn_ctl_job_history(wn_ctl *c)
 		return WN_CTL_EXIT_OK;
 	}
 	if (h->n_series == 0) {
-		fprintf(stderr, "job %llu attempt %u reported no numbers\n",
-		        (unsigned long long)h->job_id, h->attempt);
+		printf("job %llu attempt %u reported no numbers\n", (unsigned long long)h->job_id,
+		       h->attempt);
 		return WN_CTL_EXIT_OK;
 	}
 	const char **heads = wn_ctl_alloc(c, (h->n_series + 3) * sizeof(*heads));

@@ -338,8 +338,8 @@ void wn_ctl_batch_done(wn_ctl *c, const Whatsnext__V1__SubmitBatchResponse *r)
 		printf("%llu\n", (unsigned long long)r->ids[i]);
 	if (r->sweep_id != 0) {
 		fflush(stdout);
-		fprintf(stderr, "wnctl: sweep %llu: %zu jobs\n", (unsigned long long)r->sweep_id,
-		        r->n_ids);
+		fprintf(stderr, "wnctl: sweep %llu: %s\n", (unsigned long long)r->sweep_id,
+		        wn_ctl_count(c, r->n_ids, "job", NULL));
 	}
 }
 

@@ -179,8 +179,9 @@ static int project_delete(wn_ctl *c)
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&r->base);
 	else
-		printf("deleted project %s (%u tasks, %llu jobs removed)\n", req.name,
-		       r->tasks_removed, (unsigned long long)r->jobs_removed);
+		printf("deleted project %s (%s, %s removed)\n", req.name,
+		       wn_ctl_count(c, r->tasks_removed, "task", NULL),
+		       wn_ctl_count(c, r->jobs_removed, "job", NULL));
 	return WN_CTL_EXIT_OK;
 }
 

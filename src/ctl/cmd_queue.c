@@ -159,12 +159,13 @@ static int queue_show(wn_ctl *c)
 	wn_table_free(t);
 	uint64_t shown_to = (uint64_t)req.offset + ready;
 	if (ready > 0 && (req.offset > 0 || shown_to < r->total))
-		fprintf(stderr, "wnctl: showing %llu to %llu of %llu pending jobs\n",
+		fprintf(stderr, "wnctl: showing %llu to %llu of %s\n",
 		        (unsigned long long)req.offset, (unsigned long long)shown_to - 1,
-		        (unsigned long long)r->total);
+		        wn_ctl_count(c, r->total, "pending job", NULL));
 	if (waiting < r->waiting_total)
-		fprintf(stderr, "wnctl: showing %llu of %llu jobs that cannot run now\n",
-		        (unsigned long long)waiting, (unsigned long long)r->waiting_total);
+		fprintf(stderr, "wnctl: showing %llu of %s that cannot run now\n",
+		        (unsigned long long)waiting,
+		        wn_ctl_count(c, r->waiting_total, "job", NULL));
 	return WN_CTL_EXIT_OK;
 }
 
@@ -198,7 +199,7 @@ static int queue_clear(wn_ctl *c)
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&r->base);
 	else
-		printf("removed %llu pending jobs\n", (unsigned long long)r->removed);
+		printf("removed %s\n", wn_ctl_count(c, r->removed, "pending job", NULL));
 	return WN_CTL_EXIT_OK;
 }
 

@@ -263,8 +263,11 @@ static void sweep_submit(wn_ctl *c, const Whatsnext__V1__SubmitBatchRequest *req
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read the new jobs: the reply holds none");
 	if (r->sweep_id != 0)
 		printf("sweep %llu: ", (unsigned long long)r->sweep_id);
-	printf("%zu jobs (ids %llu-%llu)\n", r->n_ids, (unsigned long long)r->ids[0],
-	       (unsigned long long)r->ids[r->n_ids - 1]);
+	if (r->n_ids == 1)
+		printf("1 job (id %llu)\n", (unsigned long long)r->ids[0]);
+	else
+		printf("%zu jobs (ids %llu-%llu)\n", r->n_ids, (unsigned long long)r->ids[0],
+		       (unsigned long long)r->ids[r->n_ids - 1]);
 }
 
 int wn_ctl_job_sweep(wn_ctl *c)

@@ -347,8 +347,8 @@ static int task_delete(wn_ctl *c)
 	if (wn_ctl_json(c))
 		wn_ctl_print_message(&r->base);
 	else
-		printf("deleted task %s/%s (%llu jobs removed)\n", req.project, req.name,
-		       (unsigned long long)r->jobs_removed);
+		printf("deleted task %s/%s (%s removed)\n", req.project, req.name,
+		       wn_ctl_count(c, r->jobs_removed, "job", NULL));
 	return WN_CTL_EXIT_OK;
 }
 

@@ -642,6 +642,15 @@ const char *wn_ctl_time(wn_ctl *c, int64_t ms)
 	return wn_ctl_printf(c, "%s%.3s:%.2s", buf, off, off + 3);
 }
 
+const char *wn_ctl_count(wn_ctl *c, unsigned long long n, const char *noun, const char *plural)
+{
+	if (n == 1)
+		return wn_ctl_printf(c, "1 %s", noun);
+	if (plural != NULL)
+		return wn_ctl_printf(c, "%llu %s", n, plural);
+	return wn_ctl_printf(c, "%llu %ss", n, noun);
+}
+
 const char *wn_ctl_enum(wn_ctl *c, const ProtobufCEnumDescriptor *ed, int value)
 {
 	char buf[128];

@@ -236,6 +236,10 @@ void wn_ctl_print_message(const ProtobufCMessage *m);
 /* wn_ctl_time formats epoch ms as local ISO-8601 ("2024-05-01T12:00:00+02:00"), "-" for 0. */
 const char *wn_ctl_time(wn_ctl *c, int64_t ms);
 
+/* wn_ctl_count returns n and the noun, in the plural unless n is 1 ("1 job", "2 jobs");
+ * context-owned. plural NULL adds an s. */
+const char *wn_ctl_count(wn_ctl *c, unsigned long long n, const char *noun, const char *plural);
+
 /* wn_ctl_enum returns the lowercase name of value in ed ("pending"). */
 const char *wn_ctl_enum(wn_ctl *c, const ProtobufCEnumDescriptor *ed, int value);
 

@@ -108,3 +108,33 @@ test_ctl_grid_ranges() {
 	expect_exit 0 wnctl --json job list --project p --all
 	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 40 "no job added by the refusals"
 }
+
+test_ctl_plurals_and_streams() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job add p t >/dev/null
+	expect_exit 0 wnctl job sweep p t --grid x=1
+	expect_eq "$WN_OUT" "sweep 2: 1 job (id 2)"
+	expect_exit 0 wnctl job sweep p t --grid x=1,2
+	expect_eq "$WN_OUT" "sweep 3: 2 jobs (ids 3-4)"
+	printf '{"name": "a"}\n' >one.json
+	expect_exit 0 wnctl job batch one.json --project p --task t --sweep s
+	expect_eq "$WN_OUT" 5 "batch ids on stdout"
+	expect_eq "$WN_ERR" "wnctl: sweep 5: 1 job" "batch sweep note"
+	# A job that reported nothing: the answer is on stdout, stderr stays empty.
+	expect_exit 0 wnctl job history 1
+	expect_eq "$WN_OUT" "job 1 attempt 0 reported no numbers"
+	expect_eq "$WN_ERR" ""
+	expect_exit 0 wnctl queue clear p --task t --yes
+	expect_eq "$WN_OUT" "removed 5 pending jobs"
+	wnctl job add p t >/dev/null
+	expect_exit 0 wnctl queue clear p --yes
+	expect_eq "$WN_OUT" "removed 1 pending job"
+	wnctl task create p u >/dev/null
+	wnctl job add p u >/dev/null
+	expect_exit 0 wnctl task delete p u --yes
+	expect_eq "$WN_OUT" "deleted task p/u (1 job removed)"
+	expect_exit 0 wnctl project delete p --yes
+	expect_eq "$WN_OUT" "deleted project p (1 task, 0 jobs removed)"
+}

@@ -89,7 +89,7 @@ test_queue_pop_remove_clear_mixed() {
 	expect_eq "$(sweep_count "$S" pending)" 1 "pending jobs of the sweep after a removal"
 	# clear --task takes every pending job of the task, waiting or not.
 	expect_exit 0 wnctl queue clear p --task u
-	expect_eq "$WN_OUT" "removed 1 pending jobs"
+	expect_eq "$WN_OUT" "removed 1 pending job"
 	expect_exit 4 wnctl job show "$E"
 	expect_eq "$(ready_ids)" "$C" "ready after clear --task"
 	expect_eq "$(waiting_ids)" "$D $S2" "waiting after clear --task"

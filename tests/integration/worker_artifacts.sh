@@ -66,9 +66,9 @@ EOF
 	expect_contains "$list" "out/model.bin"
 	expect_contains "$list" "$sum"
 	# fetched whole and checked; a file is replaced only with --force
-	wnctl job artifact get "$id" out/model.bin -o got.bin 2>err.txt
+	wnctl job artifact get "$id" out/model.bin -o got.bin >out.txt
 	cmp got.bin "$wd/out/model.bin" || fail "the fetched model differs"
-	expect_contains "$(cat err.txt)" "sha256 $sum"
+	expect_contains "$(cat out.txt)" "sha256 $sum"
 	expect_exit 1 wnctl job artifact get "$id" out/model.bin -o got.bin
 	expect_contains "$WN_ERR" "--force"
 	wnctl job artifact get "$id" out/sub/a.txt -o got.bin --force 2>/dev/null
