@@ -424,9 +424,12 @@ static void job_map_free(void *m)
 /* One job of the tree `job deps` prints, with the dependencies still to print. */
 struct deps_frame {
 	const Whatsnext__V1__Job *job;
-	size_t next;        /* index of the next dependency to print */
-	const char *indent; /* what the lines of its dependencies start with */
+	size_t next; /* index of the next dependency to print */
 };
+
+/* Levels of the tree drawn with indentation; a line deeper than this starts with its depth
+ * as a number instead, so that a long chain prints in space linear in its length. */
+#define DEPS_INDENT_MAX 32
 
 /* deps_label returns "ID NAME: STATUS" for job j (NULL: unknown) of dependency id, and the
  * reason of a blocked job. */
@@ -442,6 +445,19 @@ static const char *deps_label(wn_ctl *c, uint64_t id, const Whatsnext__V1__Job *
 	if (j->status == WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED && j->reason[0] != '\0')
 		label = wn_ctl_printf(c, "%s (%s)", label, j->reason);
 	return label;
+}
+
+/* deps_line prints the line of dependency d of the job at stack level depth - 1: the
+ * indentation drawn from indent (or, past DEPS_INDENT_MAX, "[depth N] "), the edge, the job. */
+static void deps_line(wn_ctl *c, const char *indent, size_t depth, bool last,
+                      const Whatsnext__V1__Dependency *d, const Whatsnext__V1__Job *dj, bool again)
+{
+	if (depth > DEPS_INDENT_MAX)
+		printf("[depth %zu] ", depth);
+	else
+		printf("%.*s", (int)(4 * (depth - 1)), indent);
+	printf("%s%s %s%s\n", last ? "`-- " : "|-- ", job_condition(c, d->condition),
+	       deps_label(c, d->job_id, dj, d->status), again ? " (see above)" : "");
 }
 
 /* job_deps prints the upstream graph of a job as a tree: each dependency with its condition
@@ -468,12 +484,14 @@ static int job_deps(wn_ctl *c)
 	for (size_t i = 0; i < r->n_jobs; i++)
 		wn_map_put_u64(byid, r->jobs[i]->id, r->jobs[i]);
 
+	/* indent[4 * k ..] is what the lines under the job at stack level k + 1 draw for it */
+	char indent[4 * DEPS_INDENT_MAX + 1] = "";
 	struct deps_frame *stack = wn_ctl_alloc(c, (r->n_jobs + 1) * sizeof(*stack));
 	size_t depth = 0;
 	const Whatsnext__V1__Job *root = r->jobs[0];
 	printf("%s\n", deps_label(c, root->id, root, 0));
 	wn_map_put_u64(shown, root->id, (void *)root);
-	stack[depth++] = (struct deps_frame){root, 0, ""};
+	stack[depth++] = (struct deps_frame){root, 0};
 	while (depth > 0) {
 		struct deps_frame *f = &stack[depth - 1];
 		if (f->next == f->job->n_deps) {
@@ -484,14 +502,13 @@ static int job_deps(wn_ctl *c)
 		bool last = f->next == f->job->n_deps;
 		const Whatsnext__V1__Job *dj = wn_map_get_u64(byid, d->job_id);
 		bool again = dj != NULL && wn_map_get_u64(shown, dj->id) != NULL;
-		printf("%s%s%s %s%s\n", f->indent, last ? "`-- " : "|-- ",
-		       job_condition(c, d->condition), deps_label(c, d->job_id, dj, d->status),
-		       again ? " (see above)" : "");
+		deps_line(c, indent, depth, last, d, dj, again);
 		if (dj == NULL || again || depth > r->n_jobs)
 			continue;
 		wn_map_put_u64(shown, dj->id, (void *)dj);
-		const char *indent = wn_ctl_printf(c, "%s%s", f->indent, last ? "    " : "|   ");
-		stack[depth++] = (struct deps_frame){dj, 0, indent};
+		if (depth < DEPS_INDENT_MAX)
+			memcpy(indent + 4 * (depth - 1), last ? "    " : "|   ", 4);
+		stack[depth++] = (struct deps_frame){dj, 0};
 	}
 	return WN_CTL_EXIT_OK;
 }

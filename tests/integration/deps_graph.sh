@@ -76,6 +76,17 @@ test_deps_cycles() {
 	expect_eq "$(jq '.jobs | length' <<<"$j")" 10000 "jobs upstream of the last link"
 	expect_eq "$(jq '.jobs[0].id' <<<"$j")" "$last" "job deps starts with the job"
 	expect_eq "$(jq '[.jobs[].id] | unique | length' <<<"$j")" 10000 "each job once"
+	# The tree is drawn 32 levels deep; deeper lines give their depth as a number.
+	wnctl job deps "$last" >tree
+	expect_eq "$(wc -l <tree | tr -d ' ')" 10000 "lines of the tree"
+	expect_eq "$(sed -n 33p tree)" "$(printf '%124s' '')\`-- afterok $((last - 32)) c9968: pending" \
+		"the deepest indented line"
+	expect_eq "$(sed -n 34p tree)" "[depth 33] \`-- afterok $((last - 33)) c9967: pending" \
+		"the first line past the indentation"
+	expect_eq "$(tail -n 1 tree)" "[depth 9999] \`-- afterok $first c1: pending" "the last line"
+	local size
+	size=$(wc -c <tree | tr -d ' ')
+	((size < 600000)) || fail "a tree of 10000 lines takes $size bytes"
 }
 
 test_deps_batch_refs() {
