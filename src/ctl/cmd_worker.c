@@ -1,4 +1,4 @@
-/* wnctl worker: list, show, drain. The fleet of workers that joined the server. */
+/* wnctl worker: list, show, drain, resume, remove. The fleet of workers that joined the server. */
 #include "ctl.h"
 #include "methods.h"
 #include "table.h"
@@ -155,6 +155,33 @@ static int worker_drain(wn_ctl *c)
 	return WN_CTL_EXIT_OK;
 }
 
+static int worker_resume(wn_ctl *c)
+{
+	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
+	Whatsnext__V1__Worker *w =
+	    wn_ctl_call(c, WN_PATH_WORKER_RESUME, &req.base, &whatsnext__v1__worker__descriptor, 0);
+	if (wn_ctl_json(c))
+		worker_print(c, w);
+	else
+		printf("worker %s: %s, taking new jobs (%zu job%s held)\n", w->name,
+		       worker_state(c, w), w->n_jobs, w->n_jobs == 1 ? "" : "s");
+	return WN_CTL_EXIT_OK;
+}
+
+static int worker_remove(wn_ctl *c)
+{
+	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
+	Whatsnext__V1__Worker *w =
+	    wn_ctl_call(c, WN_PATH_WORKER_REMOVE, &req.base, &whatsnext__v1__worker__descriptor, 0);
+	if (wn_ctl_json(c))
+		worker_print(c, w);
+	else
+		printf("worker %s: removed\n", w->name);
+	return WN_CTL_EXIT_OK;
+}
+
 static const struct wn_ctl_verb worker_verbs[] = {
     {"list", worker_list, "[--state active|lost|gone] [--all]",
      "List the workers that joined, but those that left (GONE): state, what they offer and "
@@ -164,6 +191,12 @@ static const struct wn_ctl_verb worker_verbs[] = {
      NULL},
     {"drain", worker_drain, "NAME",
      "Tell a worker to take no new jobs and to exit once its running jobs end.", NULL, NULL},
+    {"resume", worker_resume, "NAME",
+     "End a drain: the worker takes new jobs again (a worker that left is started again "
+     "instead).",
+     NULL, NULL},
+    {"remove", worker_remove, "NAME",
+     "Forget a worker that left (GONE) and holds no job; the name is free.", NULL, NULL},
 };
 
 const struct wn_ctl_noun wn_ctl_worker = {

@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "log.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,4 +402,24 @@ void wn_fleet_drain(struct wrk *w, wn_batch *b)
 {
 	w->rec->draining = true;
 	wn_fleet_save(b, w);
+}
+
+void wn_fleet_resume(struct wrk *w, wn_batch *b)
+{
+	w->rec->draining = false;
+	wn_fleet_save(b, w);
+}
+
+int wn_fleet_remove(struct call *c, struct wrk *w)
+{
+	assert(w->rec->state == WORKER_STATE_GONE && wn_map_count(w->jobs) == 0);
+	wn_batch *b = wn_batch_new();
+	wn_records_worker_del(b, w->rec->name);
+	int rv = wn_engine_write(c, b);
+	wn_batch_free(b);
+	if (rv != WN_OK)
+		return rv;
+	wn_map_del_str(c->e->fleet.workers, w->rec->name);
+	fleet_wrk_free(w);
+	return WN_OK;
 }

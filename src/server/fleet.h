@@ -63,6 +63,11 @@ struct wrk *wn_fleet_join(struct call *c, const Whatsnext__V1__Worker *wk, wn_ba
 void wn_fleet_leave(struct call *c, struct wrk *w, wn_batch *b);
 /* wn_fleet_drain marks w draining (it takes no new jobs), its record in b. */
 void wn_fleet_drain(struct wrk *w, wn_batch *b);
+/* wn_fleet_resume ends w's drain, its record in b. */
+void wn_fleet_resume(struct wrk *w, wn_batch *b);
+/* wn_fleet_remove deletes the record of w (GONE, holding nothing) and, once
+ * that is written, frees w and forgets it. */
+int wn_fleet_remove(struct call *c, struct wrk *w);
 /* wn_fleet_seen notes a heartbeat of worker name at wall-clock time now; true if
  * it is draining. A worker back from LOST is ACTIVE again, its record in b. */
 bool wn_fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b);

@@ -373,6 +373,13 @@ void wn_records_worker_put(wn_batch *b, const Whatsnext__V1__Worker *w)
 	wn_records_put(b, key, kl, &w->base);
 }
 
+void wn_records_worker_del(wn_batch *b, const char *name)
+{
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_worker(key, name);
+	wn_batch_del(b, key, kl);
+}
+
 void wn_records_token_put(wn_batch *b, const Whatsnext__V1__TokenRecord *t)
 {
 	char key[WN_KEY_MAX];

@@ -124,6 +124,8 @@ void wn_records_sweep_put(wn_batch *b, const Whatsnext__V1__Sweep *s);
 void wn_records_sweep_del(wn_batch *b, uint64_t id);
 /* wn_records_worker_put adds w's record to b. */
 void wn_records_worker_put(wn_batch *b, const Whatsnext__V1__Worker *w);
+/* wn_records_worker_del deletes the record of worker name in b. */
+void wn_records_worker_del(wn_batch *b, const char *name);
 /* wn_records_token_put adds t's record (a/NAME) to b. */
 void wn_records_token_put(wn_batch *b, const Whatsnext__V1__TokenRecord *t);
 /* wn_records_token_del deletes the record of token name in b. */

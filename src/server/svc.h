@@ -80,6 +80,8 @@ int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 int wn_svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_worker_resume(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_worker_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_token_create(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_token_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);

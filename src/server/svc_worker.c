@@ -1,21 +1,24 @@
-/* WorkerService: join, leave, get, list, drain. The registry of workers is
+/* WorkerService: join, leave, get, list, drain, resume, remove. The registry of workers is
  * fleet.c; this file decodes, validates, calls it and encodes. */
 #include "svc.h"
 
 #include "clock.h"
 #include "deps.h"
 #include "engine_state.h"
+#include "envelope.h"
 #include "fleet.h"
 #include "jobs.h"
 #include "project.h"
 #include "queue.h"
 #include "replay.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define WORKER_STATE_ACTIVE WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE
 #define WORKER_STATE_GONE   WHATSNEXT__V1__WORKER_STATE__WORKER_GONE
+#define WORKER_STATE_LOST   WHATSNEXT__V1__WORKER_STATE__WORKER_LOST
 
 /* What a worker may announce: its record is kept, listed and stored. */
 #define JOIN_MAX_LABELS   256
@@ -227,5 +230,73 @@ int wn_svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	if (rv != WN_OK)
 		return rv;
 	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
+
+int wn_svc_worker_resume(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	if (w->rec->state == WORKER_STATE_GONE)
+		return wn_call_fail(c, WN_ESTATE,
+		                    "worker %s is GONE: it left; started again, it joins and takes "
+		                    "jobs",
+		                    w->rec->name);
+	if (w->rec->draining) {
+		wn_batch *b = wn_batch_new();
+		wn_fleet_resume(w, b);
+		rv = wn_call_commit(c, b);
+		if (rv != WN_OK)
+			return rv;
+	}
+	*out = &worker_reply(c, w)->base;
+	return WN_OK;
+}
+
+/* worker_copy is worker_reply with every string copied into c's arena, for a
+ * reply that outlives w. */
+static Whatsnext__V1__Worker *worker_copy(struct call *c, const struct wrk *w)
+{
+	Whatsnext__V1__Worker *r = worker_reply(c, w);
+	size_t len;
+	uint8_t *buf = wn_message_pack(&r->base, &len);
+	r = whatsnext__v1__worker__unpack(wn_arena_allocator(c->arena), len, buf);
+	free(buf);
+	assert(r != NULL);
+	return r;
+}
+
+int wn_svc_worker_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
+	int rv = WN_OK;
+	struct wrk *w = worker_named(c, rq->name, &rv);
+	if (w == NULL)
+		return rv;
+	if (w->rec->state != WORKER_STATE_GONE)
+		return wn_call_fail(
+		    c, WN_ESTATE,
+		    "worker %s is %s: only a GONE worker (one that left) can be "
+		    "removed%s",
+		    w->rec->name, w->rec->state == WORKER_STATE_LOST ? "LOST" : "ACTIVE",
+		    w->rec->state == WORKER_STATE_LOST ? ""
+		                                       : "; drain it first (wnctl worker drain)");
+	size_t held = wn_map_count(w->jobs);
+	if (held > 0)
+		return wn_call_fail(
+		    c, WN_ESTATE,
+		    "worker %s still holds %zu running job%s; it can be removed once "
+		    "%s",
+		    w->rec->name, held, held == 1 ? "" : "s",
+		    held == 1 ? "it ends or its lease runs out"
+		              : "they end or their leases run out");
+	Whatsnext__V1__Worker *r = worker_copy(c, w);
+	rv = wn_fleet_remove(c, w);
+	if (rv != WN_OK)
+		return rv;
+	*out = &r->base;
 	return WN_OK;
 }

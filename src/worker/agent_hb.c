@@ -42,7 +42,8 @@ static int64_t hb_interval(const wn_agent *a, size_t n, int64_t lease)
 }
 
 /* hb_apply acts on the server's answer (lock held): runs it says were
- * cancelled or lost are stopped, and a drain begins when it asks. */
+ * cancelled or lost are stopped, and a drain begins when it asks (and ends
+ * when it no longer does: wnctl worker resume). */
 static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
 {
 	for (agent_job *j = a->jobs; j != NULL; j = j->next) {
@@ -70,6 +71,9 @@ static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
 			        "running job%s %s",
 			        held, held == 1 ? "" : "s", held == 1 ? "ends" : "end");
 		a->draining = true;
+	} else if (!r->drain && a->draining && a->stop == AGENT_RUN) {
+		wn_info("drain ended (resumed by the server): taking new jobs again");
+		a->draining = false;
 	}
 }
 

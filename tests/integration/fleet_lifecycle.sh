@@ -136,6 +136,56 @@ test_drain_takes_no_new_jobs_and_exits_when_idle() {
 	wait_status "$b" completed
 }
 
+test_resume_ends_a_drain_and_remove_forgets_a_gone_worker() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g >/dev/null
+	{
+		fleet_head p "{cpu: 2, gpus: [], memory: 2G}" 2
+		echo "tasks:"
+		fleet_gated g
+	} >w.yaml
+	local a b
+	a=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_until 10 "the job to start" test -e "started-$a"
+	expect_exit 0 wnctl worker drain w1
+	wait_until 10 "the worker to drain" log_has w1.log "draining (asked by the server)"
+	expect_exit 0 wnctl worker resume w1
+	expect_eq "$WN_OUT" "worker w1: active, taking new jobs (1 job held)"
+	wait_until 10 "the drain to end" log_has w1.log "drain ended (resumed by the server)"
+	# Resumed, the worker takes a new job in its free slot and keeps running.
+	b=$(wnctl job add p g)
+	wait_until 10 "the second job to start" test -e "started-$b"
+	expect_exit 0 wnctl worker resume w1
+	expect_eq "$WN_OUT" "worker w1: active, taking new jobs (2 jobs held)" "resume, not draining"
+	# Only a worker that left can be removed; the refusal changes nothing.
+	expect_exit 6 wnctl worker remove w1
+	expect_contains "$WN_ERR" "worker w1 is ACTIVE: only a GONE worker"
+	expect_eq "$(worker_get w1 "(j['state'], len(j['jobs']))")" "('active', 2)"
+	touch "release-$a" "release-$b"
+	wait_status "$b" completed
+	kill -TERM "$pid"
+	worker_wait "$pid" 20
+	expect_eq "$(worker_get w1 "j['state']")" gone
+	expect_exit 6 wnctl worker resume w1
+	expect_contains "$WN_ERR" "worker w1 is GONE"
+	expect_exit 0 wnctl --json worker remove w1
+	expect_eq "$(jget "$WN_OUT" "(j['name'], j['state'])")" "('w1', 'gone')" "--json"
+	expect_exit 4 wnctl worker show w1
+	expect_exit 0 wnctl worker list --all
+	expect_not_contains "$WN_OUT" "w1"
+	expect_exit 4 wnctl worker remove w1
+	expect_exit 4 wnctl worker resume nobody
+	expect_exit 7 wnctl worker remove "bad name"
+	# The name is free: the worker joins again as new.
+	worker_start w1 w.yaml
+	wait_joined w1
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 20
+}
+
 test_worker_list_and_show() {
 	wn_start
 	wnctl project create p >/dev/null

@@ -360,6 +360,8 @@ static void gen_admin_ops(driver *d, uint64_t *r, op *o)
 		break;
 	case OP_LEAVE:
 	case OP_DRAIN:
+	case OP_RESUME:
+	case OP_WREMOVE:
 		o->a[0] = chance(r, 5) ? bad(r) : pick(r, MODEL_NWORKER + 1);
 		o->a[1] = chance(r, 50) ? 0 : 1 + pick(r, 2);
 		break;
@@ -412,6 +414,7 @@ static const struct {
     {OP_ADVANCE, 5},      {OP_RESTART, 2},   {OP_CHECK, 1},        {OP_TOKEN_CREATE, 2},
     {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_WAIT, 3},         {OP_HISTORY, 3},
     {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_APUT, 6},         {OP_AGET, 4},
+    {OP_RESUME, 1},       {OP_WREMOVE, 1},
 };
 
 /* weight returns the weight of kind i in the run's profile. */
@@ -424,7 +427,7 @@ static int weight(const driver *d, size_t i)
 	    {2, OP_JOIN, 4},   {2, OP_HEARTBEAT, 3},    {2, OP_ADVANCE, 3},  {2, OP_DRAIN, 3},
 	    {2, OP_LEAVE, 3},  {2, OP_T_UPDATE, 3},     {3, OP_P_DELETE, 5}, {3, OP_T_DELETE, 5},
 	    {3, OP_CLEAR, 5},  {3, OP_POP, 3},          {3, OP_RESTART, 2},  {3, OP_REMOVE, 3},
-	    {3, OP_RESEND, 2}, {3, OP_SWEEP_UPDATE, 2},
+	    {3, OP_RESEND, 2}, {3, OP_SWEEP_UPDATE, 2}, {2, OP_RESUME, 3},   {2, OP_WREMOVE, 3},
 	};
 	int w = weights[i].weight;
 	if ((weights[i].kind == OP_TOKEN_CREATE || weights[i].kind == OP_TOKEN_REVOKE) &&

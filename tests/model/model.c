@@ -180,6 +180,16 @@ model_worker *model_worker_get(const model *m, const char *name)
 	return NULL;
 }
 
+void model_worker_forget(model *m, model_worker *w)
+{
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i] == w) {
+			m->workers[i] = m->workers[--m->nworkers];
+			worker_free(w);
+			return;
+		}
+}
+
 const char *model_status_name(int st)
 {
 	return wn_status_name(st);

@@ -238,6 +238,8 @@ model_task *model_task_get(const model *m, const char *project, const char *name
 model_job *model_job_get(const model *m, uint64_t id); /* live jobs only */
 model_sweep *model_sweep_get(const model *m, uint64_t id);
 model_worker *model_worker_get(const model *m, const char *name);
+/* model_worker_forget removes worker w from the model and frees it. */
+void model_worker_forget(model *m, model_worker *w);
 
 /* Derived state, as the documentation defines it. */
 /* model_edge tells whether a dependency condition holds (1), may still

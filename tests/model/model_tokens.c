@@ -61,6 +61,8 @@ static const struct {
     {"WorkerService/Join", R_A | R_W},
     {"WorkerService/Leave", R_A | R_W},
     {"WorkerService/Drain", R_A},
+    {"WorkerService/Resume", R_A},
+    {"WorkerService/Remove", R_A},
     {"JobService/Log", R_A | R_U | R_R},
     {"JobService/History", R_A | R_U | R_R},
     {"JobService/GetArtifact", R_A | R_U | R_R},

@@ -1,4 +1,4 @@
-/* model_worker: WorkerService (join, leave, drain) as docs/protocol.md 7.6
+/* model_worker: WorkerService (join, leave, drain, resume, remove) as docs/protocol.md 7.6
  * describes it. */
 #include "compare.h"
 #include "model.h"
@@ -131,10 +131,28 @@ static int worker_join(model *m, const model_call *c)
 	return rv;
 }
 
+/* worker_remove: Remove forgets a GONE worker that holds no job. */
+static int worker_remove(model *m, const model_call *c, model_worker *w)
+{
+	size_t n = 0;
+	free(model_held(m, w->name, &n));
+	if (w->state != W_GONE)
+		WANT(C_STATE, "only a GONE worker can be removed");
+	if (n > 0)
+		WANT(C_STATE, "the worker still holds jobs");
+	if (c->code != C_OK)
+		WANT(C_OK, "a GONE worker holding nothing");
+	int rv = compare_worker(m, w, (const void *)c->rp, "reply");
+	model_worker_forget(m, w);
+	return rv;
+}
+
 int model_exec_worker(model *m, const model_call *c)
 {
 	bool leave = strcmp(c->method, "WorkerService/Leave") == 0;
-	if (!leave && strcmp(c->method, "WorkerService/Drain") != 0) {
+	bool resume = strcmp(c->method, "WorkerService/Resume") == 0;
+	bool remove = strcmp(c->method, "WorkerService/Remove") == 0;
+	if (!leave && !resume && !remove && strcmp(c->method, "WorkerService/Drain") != 0) {
 		if (strcmp(c->method, "WorkerService/Join") == 0)
 			return worker_join(m, c);
 		return model_fail(m, "the model has no method %s", c->method);
@@ -147,6 +165,10 @@ int model_exec_worker(model *m, const model_call *c)
 		WANT(C_NOT_FOUND, "no such worker");
 	if (leave && rq->instance[0] != '\0' && strcmp(rq->instance, w->instance) != 0)
 		WANT(C_STATE, "another instance holds the name");
+	if (remove)
+		return worker_remove(m, c, w);
+	if (resume && w->state == W_GONE)
+		WANT(C_STATE, "a GONE worker cannot resume");
 	if (c->code != C_OK)
 		WANT(C_OK, "a known worker");
 	if (leave) {
@@ -154,7 +176,7 @@ int model_exec_worker(model *m, const model_call *c)
 		w->state = W_GONE;
 		w->draining = false;
 	} else {
-		w->draining = true;
+		w->draining = !resume;
 	}
 	return compare_worker(m, w, (const void *)c->rp, "reply");
 }

@@ -35,6 +35,8 @@
 	X(OP_JOIN, "join")                                                                         \
 	X(OP_LEAVE, "leave")                                                                       \
 	X(OP_DRAIN, "drain")                                                                       \
+	X(OP_RESUME, "resume")                                                                     \
+	X(OP_WREMOVE, "worker-remove")                                                             \
 	X(OP_SWEEP_UPDATE, "sweep-update")                                                         \
 	X(OP_RESEND, "resend")                                                                     \
 	X(OP_ADVANCE, "advance")                                                                   \
