@@ -131,7 +131,7 @@ static int worker_args_parse(int argc, char **argv, worker_args *a)
 			fputs(worker_usage, stdout);
 			return 0;
 		case 'V':
-			printf("wnworker (WhatsNext) protocol %d\n", WN_PROTOCOL_VERSION);
+			printf("wnworker %s (protocol %d)\n", WN_VERSION, WN_PROTOCOL_VERSION);
 			return 0;
 		default:
 			fputs("try 'wnworker --help'\n", stderr);

@@ -351,7 +351,13 @@ test_usage_and_config_errors() {
 	expect_contains "$WN_OUT" "usage: wnworker"
 	expect_contains "$WN_OUT" "--exit-when-empty"
 	expect_exit 0 "$WN_BIN/wnworker" --version
-	expect_contains "$WN_OUT" "wnworker"
+	# the same version as wnd and wnctl, and as the worker announces when it joins
+	local v
+	v=$("$WN_BIN/wnd" --version | awk '{print $2}')
+	[[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || fail "wnd --version: no version number in '$v'"
+	expect_eq "$WN_OUT" "wnworker $v (protocol 1)"
+	expect_exit 0 wnctl --version
+	expect_eq "$WN_OUT" "wnctl $v (protocol 1)"
 	expect_exit 2 "$WN_BIN/wnworker" --bogus
 	expect_exit 2 "$WN_BIN/wnworker"
 	expect_contains "$WN_ERR" "no configuration: pass --config FILE"
