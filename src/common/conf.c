@@ -358,33 +358,6 @@ const char *wn_conf_strmap_get(const wn_conf_strmap *m, const char *key)
 	return NULL;
 }
 
-/* conf_distance is the edit distance of a and b, capped for long names. */
-static size_t conf_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	size_t row[65];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t best = prev + cost;
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
 /* conf_scalar_text checks that node is a scalar without NUL bytes. */
 static int conf_scalar_text(const wn_conf_doc *doc, const wn_conf_node *node, const char *what,
                             const char *key, char **errmsg)
@@ -595,24 +568,12 @@ static int conf_store(const wn_conf_doc *doc, const wn_conf_key *k, const wn_con
 static int conf_unknown_key(const wn_conf_doc *doc, const wn_conf_node *kn, const wn_conf_key *keys,
                             size_t nkeys, char **errmsg)
 {
-	const char *best = NULL;
-	size_t bestd = SIZE_MAX;
-	for (size_t j = 0; j < nkeys; j++) {
-		size_t dist = conf_distance(kn->str, keys[j].name);
-		size_t kl = strlen(kn->str), nl = strlen(keys[j].name);
-		size_t common = kl < nl ? kl : nl;
-		/* On a tie, a key that extends the word (gpu -> gpus) wins. */
-		if (dist != SIZE_MAX) {
-			dist *= 2;
-			if (strncmp(kn->str, keys[j].name, common) != 0)
-				dist++;
-		}
-		if (dist < bestd) {
-			bestd = dist;
-			best = keys[j].name;
-		}
-	}
-	if (best != NULL && bestd <= 5 && bestd / 2 < strlen(kn->str))
+	struct wn_nearest near;
+	wn_nearest_init(&near, kn->str);
+	for (size_t j = 0; j < nkeys; j++)
+		wn_nearest_add(&near, keys[j].name);
+	const char *best = wn_nearest_best(&near);
+	if (best != NULL)
 		*errmsg =
 		    wn_conf_error(doc, kn, "unknown key '%s' (did you mean '%s'?)", kn->str, best);
 	else

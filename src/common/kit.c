@@ -99,6 +99,61 @@ int wn_read_all(FILE *f, size_t max, char **out, size_t *len)
 	return WN_OK;
 }
 
+/* kit_distance is the edit distance of a and b, capped for long names. */
+static size_t kit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	size_t row[65];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = prev + cost;
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+void wn_nearest_init(struct wn_nearest *n, const char *word)
+{
+	*n = (struct wn_nearest){.word = word, .best = NULL, .score = SIZE_MAX};
+}
+
+void wn_nearest_add(struct wn_nearest *n, const char *name)
+{
+	if (name == NULL)
+		return;
+	size_t dist = kit_distance(n->word, name);
+	if (dist == SIZE_MAX)
+		return;
+	size_t kl = strlen(n->word), nl = strlen(name);
+	/* on a tie, a name that extends the word (gpu -> gpus) wins */
+	dist = dist * 2 + (strncmp(n->word, name, kl < nl ? kl : nl) != 0);
+	if (dist < n->score) {
+		n->score = dist;
+		n->best = name;
+	}
+}
+
+const char *wn_nearest_best(const struct wn_nearest *n)
+{
+	if (n->best == NULL || n->score > 5 || n->score / 2 >= strlen(n->word))
+		return NULL;
+	return n->best;
+}
+
 int wn_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -33,6 +33,24 @@ char *wn_one_line(const char *text, size_t max);
  * with errno set if reading fails (*out untouched on failure). */
 int wn_read_all(FILE *f, size_t max, char **out, size_t *len);
 
+/* A search for the known name nearest a mistyped word, for "did you mean" hints: the
+ * fewest edits, a name that extends the word (gpu, gpus) winning a tie. */
+struct wn_nearest {
+	const char *word;
+	const char *best;
+	size_t score;
+};
+
+/* wn_nearest_init starts a search for the name nearest word. */
+void wn_nearest_init(struct wn_nearest *n, const char *word);
+
+/* wn_nearest_add weighs name (NULL is skipped). */
+void wn_nearest_add(struct wn_nearest *n, const char *name);
+
+/* wn_nearest_best returns the nearest name added, or NULL when none is near enough to be
+ * what was meant (at most 2 edits, fewer than the word's length). */
+const char *wn_nearest_best(const struct wn_nearest *n);
+
 /* wn_hex_digit returns the value of the hexadecimal digit c (either case), -1 if c is none. */
 int wn_hex_digit(int c);
 

@@ -2,6 +2,7 @@
 #include "batch.h"
 #include "err.h"
 #include "json.h"
+#include "kit.h"
 #include "map.h"
 #include "util.h"
 
@@ -81,6 +82,22 @@ __attribute__((format(printf, 2, 3))) static int batch_fail(wn_ctl_batch *b, con
 	}
 	va_end(ap);
 	return WN_EINVAL;
+}
+
+/* batch_unknown fails on the unknown field key of an object at where (what: "" or
+ * "\"after\": "), with the nearest of the known fields (NULL-terminated) as a hint. */
+static int batch_unknown(wn_ctl_batch *b, const char *where, const char *what, const char *key,
+                         const char *const *known)
+{
+	struct wn_nearest near;
+	wn_nearest_init(&near, key);
+	for (const char *const *k = known; *k != NULL; k++)
+		wn_nearest_add(&near, *k);
+	const char *best = wn_nearest_best(&near);
+	if (best != NULL)
+		return batch_fail(b, "%s: %sunknown field \"%s\" (did you mean \"%s\"?)", where,
+		                  what, key, best);
+	return batch_fail(b, "%s: %sunknown field \"%s\"", where, what, key);
 }
 
 /* ---------------------------------------------------------------- dependencies */
@@ -179,7 +196,8 @@ static int batch_dep_field(wn_ctl_batch *b, const char *key, json_t *v, const ch
 			    where);
 		d->condition = cond;
 	} else {
-		return batch_fail(b, "%s: \"after\": unknown field \"%s\"", where, key);
+		static const char *const known[] = {"job_id", "ref", "condition", NULL};
+		return batch_unknown(b, where, "\"after\": ", key, known);
 	}
 	return WN_OK;
 }
@@ -309,7 +327,9 @@ static int batch_field(wn_ctl_batch *b, const char *key, json_t *v, const char *
 	} else if (strcmp(key, "after") == 0) {
 		return batch_after(b, v, where, s);
 	} else {
-		return batch_fail(b, "%s: unknown field \"%s\"", where, key);
+		static const char *const known[] = {"project", "task",  "name", "priority",
+		                                    "params",  "after", NULL};
+		return batch_unknown(b, where, "", key, known);
 	}
 	return WN_OK;
 }
@@ -407,7 +427,8 @@ static int batch_sweep(wn_ctl_batch *b, json_t *o)
 				    b->name, UINT32_MAX);
 			b->sweep.max_running = (uint32_t)m;
 		} else {
-			return batch_fail(b, "%s: \"sweep\": unknown field \"%s\"", b->name, key);
+			static const char *const known[] = {"name", "max_running", NULL};
+			return batch_unknown(b, b->name, "\"sweep\": ", key, known);
 		}
 	}
 	return WN_OK;
@@ -428,10 +449,17 @@ static int batch_wrapper_fields(wn_ctl_batch *b, json_t *o)
 		} else if (strcmp(key, "sweep") == 0) {
 			rv = batch_sweep(b, v);
 		} else {
-			rv = batch_fail(b,
-			                "%s: unknown field \"%s\" (a batch object holds \"jobs\" "
-			                "and \"sweep\")",
-			                b->name, key);
+			struct wn_nearest near;
+			wn_nearest_init(&near, key);
+			wn_nearest_add(&near, "jobs");
+			wn_nearest_add(&near, "sweep");
+			const char *best = wn_nearest_best(&near);
+			rv = batch_fail(
+			    b,
+			    "%s: unknown field \"%s\" (%s%s%sa batch object holds \"jobs\" "
+			    "and \"sweep\")",
+			    b->name, key, best ? "did you mean \"" : "", best ? best : "",
+			    best ? "\"? " : "");
 		}
 		if (rv != WN_OK)
 			return rv;

@@ -386,11 +386,28 @@ int wn_ctl_getopt(wn_ctl *c)
 		case '?':
 			if (optopt != 0 && optopt < 0x100)
 				wn_ctl_usage(c, "unknown option '-%c'", optopt);
-			wn_ctl_usage(c, "unknown option '%s'", c->pargv[optind - 1]);
+			wn_ctl_unknown_option(c, c->longopts, c->pargv[optind - 1]);
 		default:
 			return ch;
 		}
 	}
+}
+
+void wn_ctl_unknown_option(wn_ctl *c, const struct option *opts, const char *arg)
+{
+	const char *hint = "";
+	if (strncmp(arg, "--", 2) == 0) {
+		char *word = wn_ctl_strdup(c, arg + 2);
+		word[strcspn(word, "=")] = '\0';
+		struct wn_nearest near;
+		wn_nearest_init(&near, word);
+		for (const struct option *o = opts; o->name != NULL; o++)
+			wn_nearest_add(&near, o->name);
+		const char *best = wn_nearest_best(&near);
+		if (best != NULL)
+			hint = wn_ctl_printf(c, " (did you mean '--%s'?)", best);
+	}
+	wn_ctl_usage(c, "unknown option '%s'%s", arg, hint);
 }
 
 char **wn_ctl_args(wn_ctl *c, int min, int max, int *n)

@@ -145,6 +145,11 @@ int wn_ctl_exit_code(int rv);
  * command's help and exits 0, a bad option exits 2. */
 int wn_ctl_getopt(wn_ctl *c);
 
+/* wn_ctl_unknown_option exits 2 on the unknown option arg ("--stauts"), naming the
+ * nearest long option of opts ({0}-terminated) when one is near. */
+__attribute__((noreturn)) void wn_ctl_unknown_option(wn_ctl *c, const struct option *opts,
+                                                     const char *arg);
+
 /* wn_ctl_args returns the positional arguments and stores their count in *n;
  * exits 2 unless there are min to max of them (max -1: no limit). */
 char **wn_ctl_args(wn_ctl *c, int min, int max, int *n);

@@ -4,6 +4,7 @@
 #include "termsafe.h"
 
 #include "envelope.h"
+#include "kit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -68,6 +69,39 @@ static void main_help(FILE *f)
 	fputs("\nRun 'wnctl NOUN --help' or 'wnctl NOUN VERB --help' for details.\n", f);
 }
 
+/* main_hint returns " (did you mean 'X'?)" for the nearest of names to word, or "". */
+static const char *main_hint(wn_ctl *c, const char *word, const char *const *names, size_t n)
+{
+	struct wn_nearest near;
+	wn_nearest_init(&near, word);
+	for (size_t i = 0; i < n; i++)
+		wn_nearest_add(&near, names[i]);
+	const char *best = wn_nearest_best(&near);
+	return best != NULL ? wn_ctl_printf(c, " (did you mean '%s'?)", best) : "";
+}
+
+/* main_unknown_noun exits 2 on the unknown command name, with the nearest noun. */
+__attribute__((noreturn)) static void main_unknown_noun(wn_ctl *c, const char *name)
+{
+	const char *names[WN_ARRAY_LEN(main_nouns) + 1];
+	for (size_t i = 0; i < WN_ARRAY_LEN(main_nouns); i++)
+		names[i] = main_nouns[i]->name;
+	names[WN_ARRAY_LEN(main_nouns)] = "help";
+	wn_ctl_usage(c, "unknown command '%s'%s", name,
+	             main_hint(c, name, names, WN_ARRAY_LEN(names)));
+}
+
+/* main_unknown_verb exits 2 on the unknown verb name of noun n, with the nearest verb. */
+__attribute__((noreturn)) static void main_unknown_verb(wn_ctl *c, const struct wn_ctl_noun *n,
+                                                        const char *name)
+{
+	const char **names = wn_ctl_alloc(c, (n->nverbs + 1) * sizeof(*names));
+	for (size_t i = 0; i < n->nverbs; i++)
+		names[i] = n->verbs[i].name;
+	wn_ctl_die(c, WN_CTL_EXIT_USAGE, "unknown %s command '%s'%s (see 'wnctl %s --help')",
+	           n->name, name, main_hint(c, name, names, n->nverbs), n->name);
+}
+
 static const struct wn_ctl_noun *main_find_noun(const char *name)
 {
 	for (size_t i = 0; i < WN_ARRAY_LEN(main_nouns); i++)
@@ -98,15 +132,14 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 	}
 	const struct wn_ctl_noun *n = main_find_noun(argv[0]);
 	if (n == NULL)
-		wn_ctl_usage(c, "unknown command '%s'", argv[0]);
+		main_unknown_noun(c, argv[0]);
 	if (argc == 1 || n->verbs[0].name == NULL) {
 		wn_ctl_help_noun(stdout, n);
 		return WN_CTL_EXIT_OK;
 	}
 	const struct wn_ctl_verb *v = main_find_verb(n, argv[1]);
 	if (v == NULL)
-		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "unknown %s command '%s' (see 'wnctl %s --help')",
-		           n->name, argv[1], n->name);
+		main_unknown_verb(c, n, argv[1]);
 	wn_ctl_help_verb(stdout, n, v);
 	return WN_CTL_EXIT_OK;
 }
@@ -133,7 +166,7 @@ int main(int argc, char **argv)
 		case '?':
 			if (optopt != 0 && optopt < 0x100)
 				wn_ctl_usage(c, "unknown option '-%c'", optopt);
-			wn_ctl_usage(c, "unknown option '%s'", argv[optind - 1]);
+			wn_ctl_unknown_option(c, main_opts, argv[optind - 1]);
 		default:
 			wn_ctl_global_option(c, ch, optarg);
 		}
@@ -146,7 +179,7 @@ int main(int argc, char **argv)
 		return main_help_command(c, argc - optind - 1, argv + optind + 1);
 	const struct wn_ctl_noun *n = main_find_noun(name);
 	if (n == NULL)
-		wn_ctl_usage(c, "unknown command '%s'", name);
+		main_unknown_noun(c, name);
 
 	const struct wn_ctl_verb *v;
 	int first; /* index of the command's own argv[0] */
@@ -163,9 +196,7 @@ int main(int argc, char **argv)
 		}
 		v = main_find_verb(n, argv[optind + 1]);
 		if (v == NULL)
-			wn_ctl_die(c, WN_CTL_EXIT_USAGE,
-			           "unknown %s command '%s' (see 'wnctl %s --help')", n->name,
-			           argv[optind + 1], n->name);
+			main_unknown_verb(c, n, argv[optind + 1]);
 		first = optind + 1;
 	}
 	wn_ctl_set_command(c, n, v, argc - first, argv + first);

@@ -138,3 +138,41 @@ test_ctl_plurals_and_streams() {
 	expect_exit 0 wnctl project delete p --yes
 	expect_eq "$WN_OUT" "deleted project p (1 task, 0 jobs removed)"
 }
+
+test_ctl_did_you_mean() {
+	# Usage errors: found before any connection, so no server is needed.
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	expect_exit 2 wnctl jbo list
+	expect_eq "$WN_ERR" "wnctl: unknown command 'jbo' (did you mean 'job'?) (see 'wnctl --help')"
+	expect_exit 2 wnctl help porject
+	expect_contains "$WN_ERR" "(did you mean 'project'?)"
+	expect_exit 2 wnctl job lsit
+	expect_eq "$WN_ERR" "wnctl: unknown job command 'lsit' (did you mean 'list'?) (see 'wnctl job --help')"
+	expect_exit 2 wnctl help sweep reslts
+	expect_contains "$WN_ERR" "(did you mean 'results'?)"
+	expect_exit 2 wnctl job list --stauts failed
+	expect_contains "$WN_ERR" "unknown option '--stauts' (did you mean '--status'?)"
+	expect_exit 2 wnctl job list --lmit=3
+	expect_contains "$WN_ERR" "(did you mean '--limit'?)"
+	expect_exit 2 wnctl --sever x status
+	expect_contains "$WN_ERR" "(did you mean '--server'?)"
+	# Nothing near: no guess.
+	expect_exit 2 wnctl frobnicate
+	expect_eq "$WN_ERR" "wnctl: unknown command 'frobnicate' (see 'wnctl --help')"
+	expect_exit 2 wnctl job list --zzzzzzzz
+	expect_not_contains "$WN_ERR" "did you mean"
+
+	# Batch files: a mistyped field names the field meant.
+	printf '{"name": "a", "prioity": 3}\n' >b1.json
+	expect_exit 2 wnctl job batch b1.json --project p --task t
+	expect_contains "$WN_ERR" 'unknown field "prioity" (did you mean "priority"?)'
+	printf '{"name": "a", "after": [{"jbo_id": 1}]}\n' >b2.json
+	expect_exit 2 wnctl job batch b2.json --project p --task t
+	expect_contains "$WN_ERR" '"after": unknown field "jbo_id" (did you mean "job_id"?)'
+	printf '{"sweep": {"max_runing": 2}, "jobs": [{"name": "a"}]}\n' >b3.json
+	expect_exit 2 wnctl job batch b3.json --project p --task t
+	expect_contains "$WN_ERR" '"sweep": unknown field "max_runing" (did you mean "max_running"?)'
+	printf '{"jobs": [{"name": "a"}], "swep": {}}\n' >b4.json
+	expect_exit 2 wnctl job batch b4.json --project p --task t
+	expect_contains "$WN_ERR" 'unknown field "swep" (did you mean "sweep"?'
+}

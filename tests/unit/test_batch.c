@@ -295,7 +295,7 @@ static const struct {
      "jobs.json line 1: \"priority\" must be an integer from -2147483648 to 2147483647"},
     {"{\"project\":5}", true, "jobs.json line 1: \"project\" must be a string"},
     {"{\"task\":null}", true, "jobs.json line 1: \"task\" must be a string"},
-    {"{\"nme\":\"x\"}", true, "jobs.json line 1: unknown field \"nme\""},
+    {"{\"nme\":\"x\"}", true, "jobs.json line 1: unknown field \"nme\" (did you mean \"name\"?)"},
     {"hello", true, "cannot parse jobs.json line 1: '[' or '{' expected near 'hello'"},
     {"{\"name\":\"a\"}\n[1]\n", false, "jobs.json line 1: no \"project\" (give one, or --project)"},
     {"{\"name\":\"a\"}\n[1]\n", true, "jobs.json line 2: a job must be a JSON object"},
