@@ -558,35 +558,58 @@ static bool job_list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req,
 }
 
 /* job_list_pages asks for the page req names, and with all the pages after it to the end,
- * into merged (context-owned). */
-static void job_list_pages(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, bool all,
-                           Whatsnext__V1__ListJobsResponse *merged)
+ * handing each to page as it comes; returns the next_after_id of the last one. */
+static uint64_t job_list_pages(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, bool all,
+                               void (*page)(wn_ctl *, Whatsnext__V1__ListJobsResponse *, void *),
+                               void *arg)
 {
-	size_t cap = 0;
 	for (;;) {
 		Whatsnext__V1__ListJobsResponse *r =
 		    wn_ctl_call(c, WN_PATH_JOB_LIST, &req->base,
 		                &whatsnext__v1__list_jobs_response__descriptor, 0);
-		if (merged->n_jobs + r->n_jobs > cap) {
-			cap = (merged->n_jobs + r->n_jobs) * 2;
-			Whatsnext__V1__Job **jobs = wn_ctl_alloc(c, cap * sizeof(*jobs));
-			if (merged->n_jobs > 0)
-				memcpy(jobs, merged->jobs, merged->n_jobs * sizeof(*jobs));
-			merged->jobs = jobs;
-		}
-		if (r->n_jobs > 0)
-			memcpy(merged->jobs + merged->n_jobs, r->jobs,
-			       r->n_jobs * sizeof(*r->jobs));
-		merged->n_jobs += r->n_jobs;
-		merged->next_after_id = r->next_after_id;
-		if (!all || r->next_after_id == 0)
-			break;
-		if (r->next_after_id <= req->after_id)
+		uint64_t next = r->next_after_id;
+		page(c, r, arg);
+		if (!all || next == 0)
+			return next;
+		if (next <= req->after_id)
 			wn_ctl_die(c, WN_CTL_EXIT_ERROR,
 			           "cannot follow the pages: the server went back to id %llu",
-			           (unsigned long long)r->next_after_id);
-		req->after_id = r->next_after_id;
+			           (unsigned long long)next);
+		req->after_id = next;
 	}
+}
+
+/* The jobs of every page, for the table. */
+struct job_list_all {
+	Whatsnext__V1__ListJobsResponse merged;
+	size_t cap;
+};
+
+/* job_list_merge appends the jobs of page r to the job_list_all at arg (context-owned memory,
+ * r kept). */
+static void job_list_merge(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
+{
+	struct job_list_all *a = arg;
+	Whatsnext__V1__ListJobsResponse *merged = &a->merged;
+	if (merged->n_jobs + r->n_jobs > a->cap) {
+		a->cap = (merged->n_jobs + r->n_jobs) * 2;
+		Whatsnext__V1__Job **jobs = wn_ctl_alloc(c, a->cap * sizeof(*jobs));
+		if (merged->n_jobs > 0)
+			memcpy(jobs, merged->jobs, merged->n_jobs * sizeof(*jobs));
+		merged->jobs = jobs;
+	}
+	if (r->n_jobs > 0)
+		memcpy(merged->jobs + merged->n_jobs, r->jobs, r->n_jobs * sizeof(*r->jobs));
+	merged->n_jobs += r->n_jobs;
+}
+
+/* job_list_print writes the jobs of page r into the JSON list at arg and frees r: `--json job
+ * list --all` holds one page at a time, however many jobs there are. */
+static void job_list_print(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
+{
+	for (size_t i = 0; i < r->n_jobs; i++)
+		wn_json_list_add(arg, &r->jobs[i]->base);
+	wn_ctl_release(c, r);
 }
 
 /* job_list_table prints jobs as a table, with a column for each result of keys. */
@@ -629,17 +652,20 @@ static int job_list(wn_ctl *c)
 	req.page_size = 100;
 	struct wn_ctl_results_keys keys = {0};
 	bool all = job_list_options(c, &req, &keys);
-	Whatsnext__V1__ListJobsResponse merged = WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT;
-	job_list_pages(c, &req, all, &merged);
-	if (wn_ctl_json(c)) {
-		wn_ctl_print_message(&merged.base);
+	struct job_list_all a = {WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT, 0};
+	if (wn_ctl_json(c)) { /* {"jobs": [...], "next_after_id": N}, page by page */
+		struct wn_json_list l;
+		wn_json_list_begin(&l, "jobs");
+		a.merged.next_after_id = job_list_pages(c, &req, all, job_list_print, &l);
+		wn_json_list_end(&l, wn_json_encode(&a.merged.base));
 		return WN_CTL_EXIT_OK;
 	}
-	job_list_table(c, merged.jobs, merged.n_jobs, &keys);
-	if (merged.next_after_id != 0)
+	a.merged.next_after_id = job_list_pages(c, &req, all, job_list_merge, &a);
+	job_list_table(c, a.merged.jobs, a.merged.n_jobs, &keys);
+	if (a.merged.next_after_id != 0)
 		fprintf(stderr,
 		        "wnctl: more jobs follow: add --after %llu for the next page, or --all\n",
-		        (unsigned long long)merged.next_after_id);
+		        (unsigned long long)a.merged.next_after_id);
 	return WN_CTL_EXIT_OK;
 }
 

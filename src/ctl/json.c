@@ -307,3 +307,63 @@ void wn_json_print(json_t *j)
 	fputc('\n', stdout);
 	json_decref(j);
 }
+
+/* json_indented prints j as wn_json_print does, without the newline, each line after the first
+ * indented by pad spaces (strings hold no raw newline). */
+static void json_indented(json_t *j, int pad)
+{
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY |
+	                               JSON_REAL_PRECISION(wn_pbjson_precision(j)));
+	if (text == NULL) {
+		fprintf(stderr, "wnctl: out of memory\n");
+		abort();
+	}
+	for (const char *s = text, *nl; *s != '\0'; s = nl + 1) {
+		nl = strchr(s, '\n');
+		if (nl == NULL) {
+			fputs(s, stdout);
+			break;
+		}
+		printf("%.*s%*s", (int)(nl - s + 1), s, pad, "");
+	}
+	free(text);
+}
+
+void wn_json_list_begin(struct wn_json_list *l, const char *name)
+{
+	l->name = name;
+	l->n = 0;
+	json_t *key = json_string(name);
+	printf("{\n  ");
+	json_indented(key, 2);
+	printf(": [");
+	json_decref(key);
+}
+
+void wn_json_list_add(struct wn_json_list *l, const ProtobufCMessage *m)
+{
+	json_t *j = wn_json_encode(m);
+	printf("%s\n    ", l->n++ > 0 ? "," : "");
+	json_indented(j, 4);
+	json_decref(j);
+}
+
+void wn_json_list_end(struct wn_json_list *l, json_t *rest)
+{
+	printf(l->n > 0 ? "\n  ]" : "]");
+	const char *k;
+	json_t *v;
+	json_object_foreach(rest, k, v)
+	{
+		if (strcmp(k, l->name) == 0)
+			continue;
+		json_t *key = json_string(k);
+		printf(",\n  ");
+		json_indented(key, 2);
+		printf(": ");
+		json_indented(v, 2);
+		json_decref(key);
+	}
+	printf("\n}\n");
+	json_decref(rest);
+}

@@ -35,4 +35,22 @@ char *wn_json_enum_list(const ProtobufCEnumDescriptor *ed);
 /* wn_json_string returns a JSON string of the n bytes at s, invalid UTF-8 replaced by U+FFFD. */
 json_t *wn_json_string(const char *s, size_t n);
 
+/* A JSON object printed to stdout as it is made: its first field an array given item by
+ * item, so that a long list is never held whole. */
+struct wn_json_list {
+	const char *name; /* the array's field */
+	size_t n;         /* items printed */
+};
+
+/* wn_json_list_begin prints the start of an object whose first field, name, is an array. */
+void wn_json_list_begin(struct wn_json_list *l, const char *name);
+
+/* wn_json_list_add prints m as the next item of l's array. */
+void wn_json_list_add(struct wn_json_list *l, const ProtobufCMessage *m);
+
+/* wn_json_list_end closes l's array, prints the fields of the object rest but l's array (its
+ * reference taken), and ends the object: the text wn_json_print would have made of the object
+ * with every item in its array, numbers with the digits each item needs. */
+void wn_json_list_end(struct wn_json_list *l, json_t *rest);
+
 #endif

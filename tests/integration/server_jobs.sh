@@ -144,6 +144,15 @@ test_job_list_filters_paging() {
 	expect_eq "$page" "$(sed -n 4,7p <<<"$all")" "second page"
 	page=$(wnctl --json job list --after "$(tail -n 1 <<<"$all")" | jq_jobs | jq -r .id)
 	expect_eq "$page" "" "page after the last job"
+	# --json prints one object however many pages it took, page by page.
+	local j
+	j=$(wnctl --json job list --all --limit 3)
+	expect_eq "$(jq -r '.jobs[].id' <<<"$j")" "$all" "--all --json over pages of 3"
+	expect_eq "$(jq -r .next_after_id <<<"$j")" 0 "no page follows --all"
+	expect_eq "$(wnctl --json job list --limit 3 | jq -r .next_after_id)" "$(sed -n 3p <<<"$all")" \
+		"a page with more after it"
+	expect_eq "$(wnctl --json job list --status completed | jq -c .)" '{"jobs":[],"next_after_id":0}' \
+		"an empty list"
 	expect_exit 0 wnctl job list --project q
 	expect_contains "$WN_OUT" "$(head -n 1 <<<"$qa")"
 
