@@ -52,7 +52,7 @@ static const struct wn_ctl_opthelp job_add_help[] = {
     {"--priority N", "higher runs first; equal priorities in submission order (default 0)"},
     {"--after ID[:COND]", "run only once job ID (of the same project) has ended as COND says: "
                           "afterok (default: completed), afterany (ended in any way) or "
-                          "afternotok (failed or cancelled); repeat for more"},
+                          "afternotok (failed, cancelled or blocked); repeat for more"},
     {NULL, NULL},
 };
 
@@ -201,8 +201,11 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 			const Whatsnext__V1__Dependency *d = j->deps[i];
 			printf("  %s %llu", job_condition(c, d->condition),
 			       (unsigned long long)d->job_id);
-			if (d->status != WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED)
-				printf(": %s", job_status(c, d->status));
+			/* the server names every dependency's status; none: removed */
+			printf(": %s",
+			       d->status != WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED
+			           ? job_status(c, d->status)
+			           : "removed");
 			putchar('\n');
 		}
 	}

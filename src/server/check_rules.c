@@ -413,8 +413,8 @@ static void rule_cycles(struct check *k, const struct redge_index *r)
 	free(todo);
 }
 
-/* plan_propagate blocks, as wnd would, the PENDING jobs that depend on a job
- * the repair makes BLOCKED, transitively. These are not findings: their
+/* plan_propagate blocks, as wnd would, the PENDING jobs whose condition a job
+ * the repair makes BLOCKED breaks (afterok), transitively. These are not findings: their
  * records are right until the repair changes their dependencies. */
 static void plan_propagate(struct check *k, const struct redge_index *r)
 {
@@ -427,7 +427,8 @@ static void plan_propagate(struct check *k, const struct redge_index *r)
 		size_t y = todo[--n];
 		for (size_t e = r->start[y]; e < r->start[y + 1]; e++) {
 			struct cjob *j = &k->jobs[r->rev[e]];
-			if (!waits(j))
+			if (!waits(j) ||
+			    wn_deps_edge_state((int)r->cond[e], BLOCKED) != EDGE_BROKEN)
 				continue;
 			wn_check_plan_job(k, j, JF_BLOCK,
 			                  wn_arena_printf(k->arena,

@@ -3,6 +3,7 @@
 
 int wn_deps_edge_state(int cond, int status)
 {
+	/* docs/dependencies.md, "What each end means": the table this follows */
 	switch (status) {
 	case PENDING:
 	case RUNNING:
@@ -11,9 +12,10 @@ int wn_deps_edge_state(int cond, int status)
 		return cond == WHATSNEXT__V1__DEP_CONDITION__AFTERNOTOK ? EDGE_BROKEN : EDGE_OK;
 	case FAILED:
 	case CANCELLED:
+	case BLOCKED: /* it will not run unless someone retries: an end without success */
 		return cond == WHATSNEXT__V1__DEP_CONDITION__AFTEROK ? EDGE_BROKEN : EDGE_OK;
-	default: /* BLOCKED: cannot end without someone's help; 0: removed */
-		return EDGE_BROKEN;
+	default: /* 0: removed, its outcome unknown; only afterany asks for none */
+		return cond == WHATSNEXT__V1__DEP_CONDITION__AFTERANY ? EDGE_OK : EDGE_BROKEN;
 	}
 }
 

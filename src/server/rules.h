@@ -29,7 +29,8 @@ typedef Whatsnext__V1__Project Project;
 enum { EDGE_UNDECIDED = 0, EDGE_OK = 1, EDGE_BROKEN = 2 };
 
 /* wn_deps_edge_state tells what a condition makes of a dependency in status
- * (0 = the dependency no longer exists). */
+ * (0 = the dependency no longer exists): FAILED, CANCELLED and BLOCKED are
+ * ends without success, a removed job an end of unknown outcome. */
 int wn_deps_edge_state(int cond, int status);
 /* wn_deps_cond_name returns "afterok", "afterany" or "afternotok". */
 const char *wn_deps_cond_name(int cond);

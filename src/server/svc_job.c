@@ -536,7 +536,8 @@ int wn_svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 				return wn_call_fail(
 				    c, WN_ESTATE,
 				    "job %llu has dependents waiting for it (job %llu); "
-				    "force the removal to block them",
+				    "force the removal to block those that wait afterok or "
+				    "afternotok (afterany ones may run)",
 				    (unsigned long long)j->id, (unsigned long long)y->id);
 		}
 	}

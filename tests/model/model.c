@@ -214,9 +214,10 @@ int model_edge(int cond, int status)
 		return cond == COND_AFTERNOTOK ? -1 : 1;
 	case ST_FAILED:
 	case ST_CANCELLED:
+	case ST_BLOCKED: /* an end without success until someone retries */
 		return cond == COND_AFTEROK ? -1 : 1;
-	default: /* BLOCKED cannot end by itself; 0 is a removed job */
-		return -1;
+	default: /* 0 is a removed job: its outcome is unknown */
+		return cond == COND_AFTERANY ? 1 : -1;
 	}
 }
 

@@ -155,8 +155,9 @@ TEST(a_broken_dependency_blocks_the_chain_behind_it)
 	add_job(&r, 1, FAILED, NULL, 0, 0);
 	add_job(&r, 2, PENDING, &d1, 1, 0);        /* can never run */
 	add_job(&r, 3, PENDING, &d2, 1, 0);        /* waits on 2, fine as stored */
-	add_job(&r, 4, PENDING, &d3, 1, AFTERANY); /* waits on 3 */
+	add_job(&r, 4, PENDING, &d3, 1, 0);        /* waits on 3 */
 	add_job(&r, 5, COMPLETED, &d2, 1, 0);      /* finished: left alone */
+	add_job(&r, 6, PENDING, &d3, 1, AFTERANY); /* 3 blocked is an end: may run */
 	struct check k;
 	run(&r, &k);
 	CHECK_EQ_INT(k.findings, 1);
@@ -168,8 +169,9 @@ TEST(a_broken_dependency_blocks_the_chain_behind_it)
 		CHECK_EQ_INT(f->mask, JF_BLOCK);
 	}
 	CHECK_EQ_STR(planned(&k, "j/2")->reason, "dependency job 1 is FAILED (afterok)");
-	CHECK_EQ_STR(planned(&k, "j/4")->reason, "dependency job 3 is BLOCKED (afterany)");
+	CHECK_EQ_STR(planned(&k, "j/4")->reason, "dependency job 3 is BLOCKED (afterok)");
 	CHECK(planned(&k, "j/5") == NULL);
+	CHECK(planned(&k, "j/6") == NULL);
 	wn_check_release(&k);
 }
 
