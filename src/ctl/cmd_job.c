@@ -77,33 +77,6 @@ static const struct wn_ctl_opthelp job_batch_help[] = {
     {NULL, NULL},
 };
 
-static const struct option job_list_opts[] = {
-    {"project", required_argument, NULL, OPT_PROJECT},
-    {"task", required_argument, NULL, OPT_TASK},
-    {"status", required_argument, NULL, OPT_STATUS},
-    {"limit", required_argument, NULL, OPT_LIMIT},
-    {"after", required_argument, NULL, OPT_AFTER},
-    {"all", no_argument, NULL, OPT_ALL},
-    {"sweep", required_argument, NULL, OPT_SWEEP},
-    {"submitter", required_argument, NULL, OPT_SUBMITTER},
-    {"results", required_argument, NULL, OPT_RESULTS},
-    {NULL, 0, NULL, 0},
-};
-
-static const struct wn_ctl_opthelp job_list_help[] = {
-    {"--project P", "only jobs of this project"},
-    {"--task T", "only jobs of this task"},
-    {"--status S", "only jobs in this state: pending, running, completed, failed, blocked or "
-                   "cancelled"},
-    {"--limit N", "jobs per page, at most 10000 (default 100)"},
-    {"--after ID", "only jobs with a larger id (the next page)"},
-    {"--all", "follow the pages to the end"},
-    {"--sweep ID", "only jobs of this sweep"},
-    {"--submitter NAME", "only jobs submitted with token NAME"},
-    {"--results K,...", "a column for each of these results (empty where a job has none)"},
-    {NULL, NULL},
-};
-
 static const struct option job_cancel_opts[] = {
     {"reason", required_argument, NULL, OPT_REASON},
     {NULL, 0, NULL, 0},
@@ -516,162 +489,6 @@ static int job_deps(wn_ctl *c)
 	return WN_CTL_EXIT_OK;
 }
 
-/* job_list_options reads the options of `job list` into req; returns whether --all was
- * given. */
-static bool job_list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req,
-                             struct wn_ctl_results_keys *keys)
-{
-	bool all = false;
-	int ch;
-	while ((ch = wn_ctl_getopt(c)) != 0) {
-		switch (ch) {
-		case OPT_PROJECT:
-			req->project = optarg;
-			break;
-		case OPT_TASK:
-			req->task = optarg;
-			break;
-		case OPT_STATUS:
-			req->status = wn_ctl_parse_enum(
-			    c, "--status", &whatsnext__v1__job_status__descriptor, optarg);
-			break;
-		case OPT_LIMIT:
-			req->page_size = (int32_t)wn_ctl_parse_int(c, "--limit", optarg, 0, 10000);
-			break;
-		case OPT_AFTER:
-			req->after_id =
-			    (uint64_t)wn_ctl_parse_int(c, "--after", optarg, 0, INT64_MAX);
-			break;
-		case OPT_ALL:
-			all = true;
-			break;
-		case OPT_SWEEP:
-			req->sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
-			break;
-		case OPT_SUBMITTER:
-			req->submitter = optarg;
-			break;
-		case OPT_RESULTS:
-			wn_ctl_results_keys(c, optarg, keys);
-			break;
-		}
-	}
-	wn_ctl_args(c, 0, 0, NULL);
-	return all;
-}
-
-/* job_list_pages asks for the page req names, and with all the pages after it to the end,
- * handing each to page as it comes; returns the next_after_id of the last one. */
-static uint64_t job_list_pages(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, bool all,
-                               void (*page)(wn_ctl *, Whatsnext__V1__ListJobsResponse *, void *),
-                               void *arg)
-{
-	for (;;) {
-		Whatsnext__V1__ListJobsResponse *r =
-		    wn_ctl_call(c, WN_PATH_JOB_LIST, &req->base,
-		                &whatsnext__v1__list_jobs_response__descriptor, 0);
-		uint64_t next = r->next_after_id;
-		page(c, r, arg);
-		if (!all || next == 0)
-			return next;
-		if (next <= req->after_id)
-			wn_ctl_die(c, WN_CTL_EXIT_ERROR,
-			           "cannot follow the pages: the server went back to id %llu",
-			           (unsigned long long)next);
-		req->after_id = next;
-	}
-}
-
-/* The jobs of every page, for the table. */
-struct job_list_all {
-	Whatsnext__V1__ListJobsResponse merged;
-	size_t cap;
-};
-
-/* job_list_merge appends the jobs of page r to the job_list_all at arg (context-owned memory,
- * r kept). */
-static void job_list_merge(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
-{
-	struct job_list_all *a = arg;
-	Whatsnext__V1__ListJobsResponse *merged = &a->merged;
-	if (merged->n_jobs + r->n_jobs > a->cap) {
-		a->cap = (merged->n_jobs + r->n_jobs) * 2;
-		Whatsnext__V1__Job **jobs = wn_ctl_alloc(c, a->cap * sizeof(*jobs));
-		if (merged->n_jobs > 0)
-			memcpy(jobs, merged->jobs, merged->n_jobs * sizeof(*jobs));
-		merged->jobs = jobs;
-	}
-	if (r->n_jobs > 0)
-		memcpy(merged->jobs + merged->n_jobs, r->jobs, r->n_jobs * sizeof(*r->jobs));
-	merged->n_jobs += r->n_jobs;
-}
-
-/* job_list_print writes the jobs of page r into the JSON list at arg and frees r: `--json job
- * list --all` holds one page at a time, however many jobs there are. */
-static void job_list_print(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
-{
-	for (size_t i = 0; i < r->n_jobs; i++)
-		wn_json_list_add(arg, &r->jobs[i]->base);
-	wn_ctl_release(c, r);
-}
-
-/* job_list_table prints jobs as a table, with a column for each result of keys. */
-static void job_list_table(wn_ctl *c, Whatsnext__V1__Job *const *jobs, size_t n,
-                           const struct wn_ctl_results_keys *keys)
-{
-	static const char *const base[] = {
-	    "ID", "PROJECT", "TASK", "NAME", ">PRIO", "STATUS", ">ATTEMPT", ">EXIT", "WORKER", NULL,
-	};
-	size_t nbase = WN_ARRAY_LEN(base) - 1;
-	const char **cols = wn_ctl_alloc(c, (nbase + keys->n + 1) * sizeof(*cols));
-	memcpy(cols, base, nbase * sizeof(*cols));
-	for (size_t k = 0; k < keys->n; k++)
-		cols[nbase + k] = wn_ctl_printf(c, ">%s", keys->v[k]);
-	wn_table *t = wn_table_new(cols);
-	for (size_t i = 0; i < n; i++) {
-		const Whatsnext__V1__Job *j = jobs[i];
-		wn_table_add(t, "%llu", (unsigned long long)j->id);
-		wn_table_add(t, "%s", j->project);
-		wn_table_add(t, "%s", j->task);
-		wn_table_add(t, "%s", j->name);
-		wn_table_add(t, "%d", j->priority);
-		wn_table_add(t, "%s", job_status(c, j->status));
-		wn_table_add(t, "%u", j->attempt);
-		if (job_finished(j))
-			wn_table_add(t, "%d", j->exit_code);
-		else
-			wn_table_add(t, "-");
-		wn_table_add(t, "%s", j->worker[0] ? j->worker : "-");
-		for (size_t k = 0; k < keys->n; k++)
-			wn_table_add(t, "%s", wn_ctl_result_text(c, j, keys->v[k]));
-	}
-	wn_table_print(t, stdout);
-	wn_table_free(t);
-}
-
-static int job_list(wn_ctl *c)
-{
-	Whatsnext__V1__ListJobsRequest req = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
-	req.page_size = 100;
-	struct wn_ctl_results_keys keys = {0};
-	bool all = job_list_options(c, &req, &keys);
-	struct job_list_all a = {WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT, 0};
-	if (wn_ctl_json(c)) { /* {"jobs": [...], "next_after_id": N}, page by page */
-		struct wn_json_list l;
-		wn_json_list_begin(&l, "jobs");
-		a.merged.next_after_id = job_list_pages(c, &req, all, job_list_print, &l);
-		wn_json_list_end(&l, wn_json_encode(&a.merged.base));
-		return WN_CTL_EXIT_OK;
-	}
-	a.merged.next_after_id = job_list_pages(c, &req, all, job_list_merge, &a);
-	job_list_table(c, a.merged.jobs, a.merged.n_jobs, &keys);
-	if (a.merged.next_after_id != 0)
-		fprintf(stderr,
-		        "wnctl: more jobs follow: add --after %llu for the next page, or --all\n",
-		        (unsigned long long)a.merged.next_after_id);
-	return WN_CTL_EXIT_OK;
-}
-
 /* ---------------------------------------------------------------- changes */
 
 /* job_id_call sends a JobIdRequest to method and prints the job it returns. */
@@ -757,10 +574,12 @@ static const struct wn_ctl_verb job_verbs[] = {
     {"history", wn_ctl_job_history, "ID [--key K]...",
      "Show the numbers a job reported while it ran, one row per report, of its latest attempt.",
      wn_ctl_job_history_opts, wn_ctl_job_history_help},
-    {"list", job_list,
-     "[--project P] [--task T] [--status S] [--sweep ID] [--submitter NAME] [--limit N] "
-     "[--after ID] [--all] [--results K,...]",
-     "List jobs in id order, a page at a time.", job_list_opts, job_list_help},
+    {"list", wn_ctl_job_list,
+     "[--project P,...] [--task T] [--status S,...] [--name GLOB] [--sweep ID] "
+     "[--submitter NAME] [--limit N] [--after ID] [--all] [--last N] [--results K,...] "
+     "[--format COLS]",
+     "List jobs in id order, a page at a time, or the newest first with --last N.",
+     wn_ctl_job_list_opts, wn_ctl_job_list_help},
     {"cancel", job_cancel, "ID [--reason T]",
      "Cancel a job; a running job's worker is told to stop it.", job_cancel_opts, job_cancel_help},
     {"retry", job_retry, "ID", "Queue a failed, cancelled or blocked job again.", NULL, NULL},

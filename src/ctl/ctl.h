@@ -310,6 +310,10 @@ void wn_ctl_results_keys(wn_ctl *c, const char *arg, struct wn_ctl_results_keys 
 /* wn_ctl_result_text returns the result key of job j as text (context-owned): a number in
  * its shortest exact decimal, a text as it is, "" when j has none. */
 const char *wn_ctl_result_text(wn_ctl *c, const Whatsnext__V1__Job *j, const char *key);
+/* `job list`, in cmd_joblist.c. */
+int wn_ctl_job_list(wn_ctl *c);
+extern const struct option wn_ctl_job_list_opts[];
+extern const struct wn_ctl_opthelp wn_ctl_job_list_help[];
 /* `job history`, in cmd_history.c. */
 int wn_ctl_job_history(wn_ctl *c);
 extern const struct option wn_ctl_job_history_opts[];

@@ -176,3 +176,56 @@ test_ctl_did_you_mean() {
 	expect_exit 2 wnctl job batch b4.json --project p --task t
 	expect_contains "$WN_ERR" 'unknown field "swep" (did you mean "sweep"?'
 }
+
+test_ctl_job_list() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl project create q >/dev/null
+	wnctl project create r >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl task create q t >/dev/null
+	wnctl task create r t >/dev/null
+	wnctl job sweep p t --grid seed=1..3 --grid lr=0.1,0.2 >/dev/null # ids 1-6
+	wnctl job add q t --name other --param x=1 >/dev/null            # id 7
+	wnctl job add r t --name elsewhere >/dev/null                    # id 8
+	wnctl job cancel 3 >/dev/null
+	wnctl job cancel 7 >/dev/null
+
+	# --last N: the newest first, of what the filters select; no "more" note.
+	expect_exit 0 wnctl job list --last 3
+	expect_eq "$(awk 'NR>1 {print $1}' <<<"$WN_OUT" | tr '\n' ' ')" "8 7 6 " "--last 3"
+	expect_eq "$WN_ERR" "" "--last: no note"
+	expect_exit 0 wnctl job list --last 2 --project p
+	expect_eq "$(awk 'NR>1 {print $1}' <<<"$WN_OUT" | tr '\n' ' ')" "6 5 " "--last 2 --project p"
+	expect_exit 0 wnctl --json job list --last 1
+	expect_eq "$(jget "$WN_OUT" '[x["id"] for x in j["jobs"]]')" '[8]' "--json --last 1"
+
+	# Several states and projects, repeated or with commas, and a name glob.
+	expect_exit 0 wnctl job list --status cancelled,failed
+	expect_eq "$(awk 'NR>1 {print $1}' <<<"$WN_OUT" | tr '\n' ' ')" "3 7 " "two states"
+	expect_exit 0 wnctl job list --status cancelled --status pending --project q --project r
+	expect_eq "$(awk 'NR>1 {print $1}' <<<"$WN_OUT" | tr '\n' ' ')" "7 8 " "states x projects"
+	expect_exit 0 wnctl job list --project p,q --name 'seed=2*'
+	expect_eq "$(awk 'NR>1 {print $1}' <<<"$WN_OUT" | tr '\n' ' ')" "3 4 " "name glob"
+
+	# --format: chosen columns, parameters, times.
+	expect_exit 0 wnctl job list --project p,q --format 'id, param.lr,params,status' --status cancelled
+	expect_eq "$WN_OUT" "ID  lr   PARAMS         STATUS
+3   0.1  seed=2 lr=0.1  cancelled
+7   -    x=1            cancelled" "--format"
+	expect_exit 0 wnctl job list --last 1 --format id,created,started,wait,duration
+	expect_contains "$WN_OUT" "ID  CREATED"
+	[[ $(tail -1 <<<"$WN_OUT") =~ ^8\ +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[-+][0-9:]{5}\ +-\ +[0-9]+s\ +-$ ]] ||
+		fail "times: $WN_OUT"
+
+	# Bad input: usage errors, before anything is sent.
+	expect_exit 2 wnctl job list --format id,stauts
+	expect_contains "$WN_ERR" "unknown column 'stauts' (did you mean 'status'?)"
+	expect_exit 2 wnctl job list --format 'id,,name'
+	expect_exit 2 wnctl job list --last 2 --all
+	expect_contains "$WN_ERR" "--last N goes alone"
+	expect_exit 2 wnctl job list --last 0
+	expect_exit 2 wnctl job list --status pending,nope
+	expect_contains "$WN_ERR" "invalid --status 'nope'"
+	expect_exit 2 wnctl job list --project p,
+}
