@@ -8,6 +8,8 @@
 #   make fuzz-run   run each for FUZZ_SECONDS (default 20) on its corpus
 #   make SANITIZER=address,undefined test   the same under sanitizers
 #   make format / format-check
+#   make install    wnd, wnctl, wnworker and wnctl's bash completion under PREFIX
+#                   (default /usr/local; DESTDIR for staging); make uninstall
 
 # Build in parallel by default, one job a core (-jN on the command line wins).
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
@@ -68,7 +70,8 @@ ifneq ($(BENCH_SRC),)
 PROGS      += $(BIN)/wnbench
 endif
 
-.PHONY: all test unit integration stress bench bench-scale fuzz format format-check clean deps
+.PHONY: all test unit integration stress bench bench-scale fuzz format format-check clean deps \
+        install uninstall
 all: $(PROGS)
 
 $(GEN)/whatsnext.pb-c.c $(GEN)/whatsnext.pb-c.h: proto/whatsnext.proto
@@ -208,6 +211,18 @@ format-check:
 
 deps:
 	bash scripts/install-deps.sh
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL_PROGS := $(filter-out $(BIN)/wnbench,$(PROGS))
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(BASHCOMPDIR)
+	install -m 755 $(INSTALL_PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 644 completion/wnctl.bash $(DESTDIR)$(BASHCOMPDIR)/wnctl
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_PROGS)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/wnctl
 
 clean:
 	rm -rf build

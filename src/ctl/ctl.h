@@ -256,6 +256,13 @@ __attribute__((format(printf, 2, 3))) void wn_ctl_field(const char *key, const c
  * its last lines (0: all); nothing when text is empty. */
 void wn_ctl_field_text(const char *key, const char *text, int max_lines);
 
+/* wn_ctl_complete answers `wnctl __complete WORD...` for the shell's completion: argv holds
+ * the words after "wnctl", the last the one being completed; prints the words that may
+ * stand there (nouns of nouns, their verbs, options of the command and globals, values of
+ * --status), one per line. */
+int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *nouns, size_t n,
+                    const struct option *globals);
+
 /* wn_ctl_help_verb prints the usage of one command, with every option, to f. */
 void wn_ctl_help_verb(FILE *f, const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb);
 

@@ -175,6 +175,9 @@ int main(int argc, char **argv)
 		wn_ctl_usage(c, "missing command");
 
 	const char *name = argv[optind];
+	if (strcmp(name, "__complete") == 0)
+		return wn_ctl_complete(argc - optind - 1, argv + optind + 1, main_nouns,
+		                       WN_ARRAY_LEN(main_nouns), main_opts);
 	if (strcmp(name, "help") == 0)
 		return main_help_command(c, argc - optind - 1, argv + optind + 1);
 	const struct wn_ctl_noun *n = main_find_noun(name);

@@ -229,3 +229,37 @@ test_ctl_job_list() {
 	expect_contains "$WN_ERR" "invalid --status 'nope'"
 	expect_exit 2 wnctl job list --project p,
 }
+
+# complete WORD...: what bash offers after `wnctl WORD...` (the last word being
+# completed) with completion/wnctl.bash loaded, one a line, sorted.
+complete_words() {
+	local script
+	script=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/completion/wnctl.bash
+	PATH=$WN_BIN:$PATH bash -c 'source "$1"; shift
+		COMP_WORDS=(wnctl "$@"); COMP_CWORD=$#; _wnctl
+		printf "%s\n" "${COMPREPLY[@]}" | sort' complete "$script" "$@"
+}
+
+test_ctl_completion() {
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock # completion needs no server
+	expect_eq "$(complete_words jo)" "job"
+	expect_eq "$(complete_words job li)" "list"
+	expect_eq "$(complete_words job l | tr '\n' ' ')" "list log "
+	expect_eq "$(complete_words --server tcp://127.0.0.1:1 job list --la)" "--last"
+	expect_eq "$(complete_words job list --status fa)" "failed"
+	expect_eq "$(complete_words job list --status pending --fo)" "--format"
+	expect_eq "$(complete_words project delete --y)" "--yes"
+	expect_eq "$(complete_words status --js)" "--json"
+	expect_eq "$(complete_words help sw)" "sweep"
+	# every noun, and help, at the start
+	expect_eq "$(complete_words '' | tr '\n' ' ')" "admin help job project queue status sweep task token worker "
+	# every command of `wnctl --help` completes: each noun's verbs
+	local noun want help
+	help=$(wnctl --help)
+	for noun in project task job queue sweep worker admin token; do
+		want=$(awk -v n="$noun" '$1 == "wnctl" && $2 == n {print $3}' <<<"$help" | sort -u)
+		expect_eq "$(wnctl __complete "$noun" '' | sort)" "$want" "verbs of $noun"
+	done
+	# nothing known: bash falls back to file names (no candidates from wnctl)
+	expect_eq "$(wnctl __complete nope '')" ""
+}

@@ -1,0 +1,108 @@
+/* ctl_complete: `wnctl __complete WORD...`, what the bash completion script
+ * (completion/wnctl.bash) asks: the words that may come next, from the same
+ * command tables wnctl parses with (ctl.h). */
+#include "ctl.h"
+
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* complete_put prints name when it starts with the word being completed. */
+static void complete_put(const char *prefix, const char *name)
+{
+	if (name != NULL && strncmp(name, prefix, strlen(prefix)) == 0)
+		printf("%s\n", name);
+}
+
+/* complete_long prints "--NAME" for each option of opts that prefix begins. */
+static void complete_long(const char *prefix, const struct option *opts)
+{
+	for (const struct option *o = opts; o != NULL && o->name != NULL; o++) {
+		char buf[128];
+		snprintf(buf, sizeof(buf), "--%s", o->name);
+		complete_put(prefix, buf);
+	}
+}
+
+/* complete_takes_value tells whether word is a long option of opts that takes a value
+ * in the next word ("--server", but not "--server=URL" nor "--json"). */
+static const struct option *complete_takes_value(const char *word, const struct option *opts)
+{
+	if (strncmp(word, "--", 2) != 0 || strchr(word, '=') != NULL)
+		return NULL;
+	for (const struct option *o = opts; o != NULL && o->name != NULL; o++)
+		if (strcmp(word + 2, o->name) == 0)
+			return o->has_arg == required_argument ? o : NULL;
+	return NULL;
+}
+
+/* complete_value prints the values an option takes when they are a fixed set. */
+static void complete_value(const char *prefix, const char *opt)
+{
+	static const char *const states[] = {"pending", "running", "completed",
+	                                     "failed",  "blocked", "cancelled"};
+	if (strcmp(opt, "status") == 0)
+		for (size_t i = 0; i < WN_ARRAY_LEN(states); i++)
+			complete_put(prefix, states[i]);
+}
+
+int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *nouns, size_t n,
+                    const struct option *globals)
+{
+	/* argv: the words after "wnctl", the last the one being completed (maybe "") */
+	if (argc == 0)
+		return WN_CTL_EXIT_OK;
+	const char *cur = argv[argc - 1];
+	const struct wn_ctl_noun *noun = NULL;
+	const struct wn_ctl_verb *verb = NULL;
+	const struct option *pending = NULL; /* the option whose value cur is */
+	for (int i = 0; i < argc - 1; i++) {
+		const char *w = argv[i];
+		const struct option *opts = verb != NULL ? verb->opts : NULL;
+		if (pending != NULL) {
+			pending = NULL;
+			continue;
+		}
+		if (w[0] == '-') {
+			pending = complete_takes_value(w, globals);
+			if (pending == NULL && opts != NULL)
+				pending = complete_takes_value(w, opts);
+			continue;
+		}
+		if (noun == NULL) {
+			for (size_t k = 0; k < n && noun == NULL; k++)
+				if (strcmp(nouns[k]->name, w) == 0)
+					noun = nouns[k];
+			if (noun == NULL && strcmp(w, "help") != 0)
+				return WN_CTL_EXIT_OK;
+			if (noun != NULL && noun->verbs[0].name == NULL)
+				verb = &noun->verbs[0];
+		} else if (verb == NULL) {
+			for (size_t k = 0; k < noun->nverbs && verb == NULL; k++)
+				if (strcmp(noun->verbs[k].name, w) == 0)
+					verb = &noun->verbs[k];
+			if (verb == NULL)
+				return WN_CTL_EXIT_OK;
+		}
+	}
+	if (pending != NULL) {
+		complete_value(cur, pending->name);
+		return WN_CTL_EXIT_OK;
+	}
+	if (cur[0] == '-') {
+		if (verb != NULL)
+			complete_long(cur, verb->opts);
+		complete_long(cur, globals);
+		return WN_CTL_EXIT_OK;
+	}
+	if (noun == NULL) {
+		for (size_t k = 0; k < n; k++)
+			complete_put(cur, nouns[k]->name);
+		complete_put(cur, "help");
+	} else if (verb == NULL) {
+		for (size_t k = 0; k < noun->nverbs; k++)
+			complete_put(cur, noun->verbs[k].name);
+	}
+	return WN_CTL_EXIT_OK;
+}
