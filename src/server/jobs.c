@@ -111,6 +111,9 @@ uint64_t wn_project_remove_jobs(struct call *c, struct project *p, const char *t
 /* job_waiting_reason says why a PENDING job is not ready. */
 static const char *job_waiting_reason(struct call *c, struct project *p, const Job *j)
 {
+	if (j->held)
+		return wn_arena_printf(c->arena, "held; wnctl job release %llu lets it run",
+		                       (unsigned long long)j->id);
 	if (p->archived)
 		return wn_arena_printf(c->arena, "project %s is archived", p->name);
 	if (!wn_job_is_ready(p, j)) {

@@ -180,7 +180,7 @@ static void load_ready(wn_engine *e, struct project *p, const Job *j)
 {
 	struct task *t = wn_map_get_str(p->tasks, j->task);
 	struct sweep *w = j->sweep_id ? wn_engine_sweep(e, j->sweep_id) : NULL;
-	if (t != NULL)
+	if (t != NULL && !j->held)
 		wn_index_insert(wn_queue_of(p, t, w)->ready, j->priority, j->id);
 }
 

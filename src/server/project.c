@@ -77,6 +77,8 @@ static struct queue *queue_find(struct call *c, struct project *p, const Job *j)
 
 void wn_queue_ready_add(struct call *c, struct project *p, const Job *j)
 {
+	if (j->held) /* not handed out: out of every class until released */
+		return;
 	struct queue *q = queue_find(c, p, j);
 	if (q == NULL) {
 		wn_error("job %llu names unknown task %s/%s", (unsigned long long)j->id, p->name,
@@ -153,7 +155,7 @@ bool wn_dwait_del(wn_engine *e, uint64_t id)
 
 bool wn_job_is_ready(const struct project *p, const Job *j)
 {
-	return j->status == PENDING && wn_map_get_u64(p->waiting, j->id) == NULL;
+	return j->status == PENDING && !j->held && wn_map_get_u64(p->waiting, j->id) == NULL;
 }
 
 void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w)

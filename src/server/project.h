@@ -112,13 +112,15 @@ void wn_need_release(struct need *n);
 struct queue *wn_queue_of(struct project *p, struct task *t, struct sweep *s);
 /* wn_queue_capped reports whether q's sweep is at its running cap. */
 bool wn_queue_capped(const struct queue *q);
-/* wn_queue_ready_add puts a PENDING job into its dispatch class. */
+/* wn_queue_ready_add puts a PENDING job into its dispatch class (a held one
+ * stays out). */
 void wn_queue_ready_add(struct call *c, struct project *p, const Job *j);
 /* wn_queue_ready_del takes a PENDING job out of its dispatch class. */
 void wn_queue_ready_del(struct project *p, const Job *j);
 /* wn_queue_count_move moves one job of p (and of its sweep) between statuses (0 = none). */
 void wn_queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to);
-/* wn_job_is_ready reports whether a PENDING job is in a ready queue. */
+/* wn_job_is_ready reports whether a PENDING job is in a ready queue (not held,
+ * not waiting). */
 bool wn_job_is_ready(const struct project *p, const Job *j);
 
 /* wn_dwait_get returns the waiting entry of job id (any project), or NULL. */

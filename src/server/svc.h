@@ -43,6 +43,10 @@ int wn_svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 int wn_svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_job_set_priority(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 
+/* svc_bulk.c */
+int wn_svc_job_bulk(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+int wn_svc_job_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+
 /* What a request names to select jobs (ListJobsRequest, BulkRequest). */
 struct wn_svc_select {
 	const char *project; /* "": any */

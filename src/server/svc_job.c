@@ -2,6 +2,7 @@
  * set priority. */
 #include "svc.h"
 
+#include "bulk.h"
 #include "clock.h"
 #include "deps.h"
 #include "engine_state.h"
@@ -465,23 +466,16 @@ int wn_svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
-	int from = j->status;
-	if (from != PENDING && from != RUNNING && from != BLOCKED)
-		return wn_call_fail(c, WN_ESTATE, "job %llu is already %s",
-		                    (unsigned long long)j->id, wn_job_status_name(from));
-	if (strlen(rq->reason) > WN_REASON_MAX)
-		return wn_call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
-	struct project *p = wn_job_project(c, j);
-	if (p == NULL)
-		return wn_call_fail(c, WN_EINTERNAL, "job %llu has no project",
-		                    (unsigned long long)j->id);
-	j->reason = rq->reason[0] ? rq->reason : "cancelled by user";
-	j->finished_ms = wn_engine_now(c->e);
-	j->lease_expires_ms = 0; /* a RUNNING job's lease ends with it */
+	if (j->status == PENDING || j->status == RUNNING || j->status == BLOCKED)
+		if (strlen(rq->reason) > WN_REASON_MAX)
+			return wn_call_fail(c, WN_EINVAL, "reason is longer than %d bytes",
+			                    WN_REASON_MAX);
+	const char *why = NULL;
 	wn_batch *b = wn_batch_new();
-	wn_job_set_status(c, b, p, j, CANCELLED);
-	if (from == RUNNING) /* its holder learns it from the next heartbeat */
-		wn_job_lease_cancel(c->e, j->id, j->attempt);
+	if ((rv = wn_bulk_cancel(c, b, j, rq->reason, &why)) != WN_OK) {
+		wn_batch_free(b);
+		return wn_call_fail(c, rv, "%s", why);
+	}
 	return job_reply(c, b, j, false, out);
 }
 
@@ -492,29 +486,12 @@ int wn_svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
-	int from = j->status;
-	if (from != FAILED && from != CANCELLED && from != BLOCKED)
-		return wn_call_fail(c, WN_ESTATE,
-		                    "job %llu is %s; only failed, cancelled or blocked jobs can be "
-		                    "retried",
-		                    (unsigned long long)j->id, wn_job_status_name(from));
-	struct project *p = wn_job_project(c, j);
-	if (p == NULL || wn_map_get_str(p->tasks, j->task) == NULL)
-		return wn_call_fail(c, WN_ENOTFOUND, "task \"%s\" of job %llu no longer exists",
-		                    j->task, (unsigned long long)j->id);
-	uint32_t unmet = 0, broken = 0;
 	const char *why = NULL;
-	wn_deps_eval(c, j, &unmet, &broken, &why);
-	if (broken > 0)
-		return wn_call_fail(c, WN_ESTATE, "job %llu cannot run: %s",
-		                    (unsigned long long)j->id, why);
-	j->lost = 0;
-	j->failures = 0;
-	j->exit_code = 0;
-	j->reason = "";
-	j->finished_ms = 0;
 	wn_batch *b = wn_batch_new();
-	wn_job_set_status(c, b, p, j, PENDING);
+	if ((rv = wn_bulk_retry(c, b, j, &why)) != WN_OK) {
+		wn_batch_free(b);
+		return wn_call_fail(c, rv, "%s", why);
+	}
 	return job_reply(c, b, j, false, out);
 }
 
@@ -525,29 +502,13 @@ int wn_svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
-	if (j->status == RUNNING && !rq->force)
-		return wn_call_fail(c, WN_ESTATE, "job %llu is running; cancel it first or force",
-		                    (unsigned long long)j->id);
-	if (!rq->force) {
-		struct redges *r = wn_deps_dependents(c->e, j->id);
-		for (uint32_t k = 0; r != NULL && k < r->n; k++) {
-			Job *y = wn_job_find(c, r->v[k].job);
-			if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
-				return wn_call_fail(
-				    c, WN_ESTATE,
-				    "job %llu has dependents waiting for it (job %llu); "
-				    "force the removal to block those that wait afterok or "
-				    "afternotok (afterany ones may run)",
-				    (unsigned long long)j->id, (unsigned long long)y->id);
-		}
-	}
-	struct project *p = wn_job_project(c, j);
-	if (p == NULL)
-		return wn_call_fail(c, WN_EINTERNAL, "job %llu has no project",
-		                    (unsigned long long)j->id);
 	Job copy = *j;
+	const char *why = NULL;
 	wn_batch *b = wn_batch_new();
-	wn_job_remove_many(c, b, p, &j, 1, true);
+	if ((rv = wn_bulk_remove(c, b, j, rq->force, &why)) != WN_OK) {
+		wn_batch_free(b);
+		return wn_call_fail(c, rv, "%s", why);
+	}
 	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
@@ -564,15 +525,9 @@ int wn_svc_job_set_priority(struct call *c, const ProtobufCMessage *in, Protobuf
 	int rv = wn_job_load(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
-	struct project *p = wn_job_project(c, j);
-	bool ready = p != NULL && wn_job_is_ready(p, j);
-	if (ready)
-		wn_queue_ready_del(p, j);
-	j->priority = rq->priority;
-	if (ready)
-		wn_queue_ready_add(c, p, j);
+	const char *why = NULL;
 	wn_batch *b = wn_batch_new();
-	wn_job_put(c, b, j);
+	wn_bulk_priority(c, b, j, rq->priority, &why);
 	return job_reply(c, b, j, true, out);
 }
 

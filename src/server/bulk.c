@@ -1,0 +1,188 @@
+/* bulk: a user's changes to one job (bulk.h). */
+#include "bulk.h"
+
+#include "clock.h"
+#include "deps.h"
+#include "engine_state.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* bulk_refuse sets *why to the message and returns code. */
+static int bulk_refuse(struct call *c, int code, const char **why, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int bulk_refuse(struct call *c, int code, const char **why, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*why = wn_arena_strdup(c->arena, buf);
+	return code;
+}
+
+/* bulk_project returns j's project, or refuses (a broken record). */
+static struct project *bulk_project(struct call *c, const Job *j, int *rv, const char **why)
+{
+	struct project *p = wn_job_project(c, j);
+	if (p == NULL)
+		*rv = bulk_refuse(c, WN_EINTERNAL, why, "job %llu has no project",
+		                  (unsigned long long)j->id);
+	return p;
+}
+
+int wn_bulk_cancel(struct call *c, wn_batch *b, Job *j, const char *reason, const char **why)
+{
+	int from = j->status, rv = WN_OK;
+	if (from != PENDING && from != RUNNING && from != BLOCKED)
+		return bulk_refuse(c, WN_ESTATE, why, "job %llu is already %s",
+		                   (unsigned long long)j->id, wn_job_status_name(from));
+	struct project *p = bulk_project(c, j, &rv, why);
+	if (p == NULL)
+		return rv;
+	j->reason = (char *)(reason != NULL && reason[0] ? reason : "cancelled by user");
+	j->finished_ms = wn_engine_now(c->e);
+	j->lease_expires_ms = 0; /* a RUNNING job's lease ends with it */
+	j->held = false;
+	wn_job_set_status(c, b, p, j, CANCELLED);
+	if (from == RUNNING) /* its holder learns it from the next heartbeat */
+		wn_job_lease_cancel(c->e, j->id, j->attempt);
+	return WN_OK;
+}
+
+int wn_bulk_retry(struct call *c, wn_batch *b, Job *j, const char **why)
+{
+	int from = j->status;
+	if (from != FAILED && from != CANCELLED && from != BLOCKED)
+		return bulk_refuse(c, WN_ESTATE, why,
+		                   "job %llu is %s; only failed, cancelled or blocked jobs can "
+		                   "be retried",
+		                   (unsigned long long)j->id, wn_job_status_name(from));
+	struct project *p = wn_job_project(c, j);
+	if (p == NULL || wn_map_get_str(p->tasks, j->task) == NULL)
+		return bulk_refuse(c, WN_ENOTFOUND, why, "task \"%s\" of job %llu no longer exists",
+		                   j->task, (unsigned long long)j->id);
+	uint32_t unmet = 0, broken = 0;
+	const char *dep = NULL;
+	wn_deps_eval(c, j, &unmet, &broken, &dep);
+	if (broken > 0)
+		return bulk_refuse(c, WN_ESTATE, why, "job %llu cannot run: %s",
+		                   (unsigned long long)j->id, dep);
+	j->lost = 0;
+	j->failures = 0;
+	j->exit_code = 0;
+	j->reason = "";
+	j->finished_ms = 0;
+	wn_job_set_status(c, b, p, j, PENDING);
+	return WN_OK;
+}
+
+int wn_bulk_remove(struct call *c, wn_batch *b, Job *j, bool force, const char **why)
+{
+	int rv = WN_OK;
+	if (j->status == RUNNING && !force)
+		return bulk_refuse(c, WN_ESTATE, why, "job %llu is running; cancel it first or force",
+		                   (unsigned long long)j->id);
+	if (!force) {
+		struct redges *r = wn_deps_dependents(c->e, j->id);
+		for (uint32_t k = 0; r != NULL && k < r->n; k++) {
+			Job *y = wn_job_find(c, r->v[k].job);
+			if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
+				return bulk_refuse(
+				    c, WN_ESTATE, why,
+				    "job %llu has dependents waiting for it (job %llu); "
+				    "force the removal to block those that wait afterok or "
+				    "afternotok (afterany ones may run)",
+				    (unsigned long long)j->id, (unsigned long long)y->id);
+		}
+	}
+	struct project *p = bulk_project(c, j, &rv, why);
+	if (p == NULL)
+		return rv;
+	wn_job_remove_many(c, b, p, &j, 1, true);
+	return WN_OK;
+}
+
+int wn_bulk_priority(struct call *c, wn_batch *b, Job *j, int32_t prio, const char **why)
+{
+	(void)why;
+	struct project *p = wn_job_project(c, j);
+	bool ready = p != NULL && wn_job_is_ready(p, j);
+	if (ready)
+		wn_queue_ready_del(p, j);
+	j->priority = prio;
+	if (ready)
+		wn_queue_ready_add(c, p, j);
+	wn_job_put(c, b, j);
+	return WN_OK;
+}
+
+int wn_bulk_hold(struct call *c, wn_batch *b, Job *j, const char **why)
+{
+	int rv = WN_OK;
+	if (j->status != PENDING && j->status != BLOCKED)
+		return bulk_refuse(c, WN_ESTATE, why,
+		                   "job %llu is %s; only pending or blocked jobs can be held",
+		                   (unsigned long long)j->id, wn_job_status_name(j->status));
+	if (j->held)
+		return bulk_refuse(c, WN_ESTATE, why, "job %llu is already held",
+		                   (unsigned long long)j->id);
+	struct project *p = bulk_project(c, j, &rv, why);
+	if (p == NULL)
+		return rv;
+	if (wn_job_is_ready(p, j))
+		wn_queue_ready_del(p, j);
+	j->held = true;
+	wn_job_put(c, b, j);
+	return WN_OK;
+}
+
+int wn_bulk_release(struct call *c, wn_batch *b, Job *j, const char **why)
+{
+	int rv = WN_OK;
+	if (!j->held)
+		return bulk_refuse(c, WN_ESTATE, why, "job %llu is not held",
+		                   (unsigned long long)j->id);
+	struct project *p = bulk_project(c, j, &rv, why);
+	if (p == NULL)
+		return rv;
+	j->held = false;
+	if (wn_job_is_ready(p, j))
+		wn_queue_ready_add(c, p, j);
+	wn_job_put(c, b, j);
+	return WN_OK;
+}
+
+int wn_bulk_params(struct call *c, wn_batch *b, Job *j, char **keys, char **vals, size_t n,
+                   const char **why)
+{
+	if (j->status != PENDING && j->status != BLOCKED)
+		return bulk_refuse(c, WN_ESTATE, why,
+		                   "job %llu is %s; only pending or blocked jobs can be updated",
+		                   (unsigned long long)j->id, wn_job_status_name(j->status));
+	Whatsnext__V1__Job__ParamsEntry **v =
+	    wn_arena_alloc(c->arena, (j->n_params + n + 1) * sizeof(*v));
+	memcpy(v, j->params, j->n_params * sizeof(*v));
+	size_t m = j->n_params;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < m && strcmp(v[k]->key, keys[i]) != 0)
+			k++;
+		Whatsnext__V1__Job__ParamsEntry *e = wn_arena_alloc(c->arena, sizeof(*e));
+		whatsnext__v1__job__params_entry__init(e);
+		e->key = wn_arena_strdup(c->arena, keys[i]);
+		e->value = wn_arena_strdup(c->arena, vals[i]);
+		v[k] = e;
+		if (k == m)
+			m++;
+	}
+	j->params = v;
+	j->n_params = m;
+	wn_job_put(c, b, j);
+	return WN_OK;
+}

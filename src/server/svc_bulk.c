@@ -1,0 +1,225 @@
+/* JobService/Bulk and JobService/Update: one change to many jobs in one
+ * write, and a job's parameters changed before it runs. */
+#include "svc.h"
+
+#include "bulk.h"
+#include "engine_state.h"
+#include "jobs.h"
+#include "project.h"
+#include "queue.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BULK_SKIPS_MAX 1000
+
+typedef Whatsnext__V1__BulkRequest BulkRequest;
+
+static int bulk_id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* bulk_by_ids loads the jobs rq names by id, each once, in id order. */
+static int bulk_by_ids(struct call *c, const BulkRequest *rq, const wn_job_filter *f, Job **v,
+                       size_t *n)
+{
+	uint64_t *ids = wn_arena_alloc(c->arena, rq->n_ids * sizeof(*ids));
+	memcpy(ids, rq->ids, rq->n_ids * sizeof(*ids));
+	qsort(ids, rq->n_ids, sizeof(*ids), bulk_id_cmp);
+	*n = 0;
+	for (size_t i = 0; i < rq->n_ids; i++) {
+		if (i > 0 && ids[i] == ids[i - 1])
+			continue;
+		Job *j = NULL;
+		int rv = wn_job_load(c, ids[i], &j);
+		if (rv != WN_OK)
+			return rv;
+		if (wn_records_job_match(f, j))
+			v[(*n)++] = j;
+	}
+	return WN_OK;
+}
+
+/* bulk_select finds the jobs rq selects into *v (in id order). */
+static int bulk_select(struct call *c, const BulkRequest *rq, Job ***v, size_t *n)
+{
+	struct wn_svc_select sel = {.project = rq->project,
+	                            .projects = rq->projects,
+	                            .n_projects = rq->n_projects,
+	                            .task = rq->task,
+	                            .submitter = "",
+	                            .name_glob = rq->name_glob,
+	                            .statuses = rq->statuses,
+	                            .n_statuses = rq->n_statuses};
+	wn_records_page pg = {.last = UINT64_MAX,
+	                      .max = WN_BATCH_MAX + 1,
+	                      .scan_max = SIZE_MAX,
+	                      .bytes = SIZE_MAX};
+	int rv = wn_svc_job_filter(c, &sel, &pg.f);
+	if (rv != WN_OK)
+		return rv;
+	bool filtered = pg.f.n_projects > 0 || pg.f.statuses != 0 || rq->task[0] != '\0' ||
+	                rq->name_glob[0] != '\0';
+	if (rq->n_ids == 0 && rq->sweep_id == 0 && !filtered)
+		return wn_call_fail(c, WN_EINVAL,
+		                    "name the jobs: by ids, a sweep, or a filter (status, project, "
+		                    "task, name)");
+	if (rq->n_ids > 0 && rq->sweep_id != 0)
+		return wn_call_fail(c, WN_EINVAL, "name the jobs by ids or by a sweep, not both");
+	if (rq->n_ids > WN_BATCH_MAX)
+		return wn_call_fail(c, WN_EINVAL, "%zu ids are over the limit of %d", rq->n_ids,
+		                    WN_BATCH_MAX);
+	*v = wn_arena_alloc(c->arena, (WN_BATCH_MAX + 1) * sizeof(**v));
+	if (rq->n_ids > 0)
+		return bulk_by_ids(c, rq, &pg.f, *v, n);
+	if (rq->sweep_id != 0) {
+		struct sweep *sw = wn_engine_sweep(c->e, rq->sweep_id);
+		if (sw == NULL)
+			return wn_call_fail(c, WN_ENOTFOUND, "sweep %llu not found",
+			                    (unsigned long long)rq->sweep_id);
+		pg.after = sw->id - 1;
+		pg.last = sw->id + sw->total - 1;
+	}
+	pg.jobs = *v;
+	wn_records_job_page(&c->rec, &pg);
+	if (pg.n > WN_BATCH_MAX)
+		return wn_call_fail(c, WN_EINVAL, "the filter selects over %d jobs; narrow it",
+		                    WN_BATCH_MAX);
+	*n = pg.n;
+	return WN_OK;
+}
+
+/* bulk_one applies rq's action to j: WN_OK, or why not in *why. */
+static int bulk_one(struct call *c, wn_batch *b, const BulkRequest *rq, Job *j, const char **why)
+{
+	switch (rq->action) {
+	case WHATSNEXT__V1__BULK_ACTION__BULK_CANCEL:
+		return wn_bulk_cancel(c, b, j, rq->reason, why);
+	case WHATSNEXT__V1__BULK_ACTION__BULK_RETRY:
+		return wn_bulk_retry(c, b, j, why);
+	case WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE:
+		return wn_bulk_remove(c, b, j, rq->force, why);
+	case WHATSNEXT__V1__BULK_ACTION__BULK_PRIORITY:
+		return wn_bulk_priority(c, b, j, rq->priority, why);
+	case WHATSNEXT__V1__BULK_ACTION__BULK_HOLD:
+		return wn_bulk_hold(c, b, j, why);
+	default:
+		return wn_bulk_release(c, b, j, why);
+	}
+}
+
+/* bulk_pass applies the action to the jobs of v not done yet, in id order
+ * (downward for a removal: dependents before what they depend on); returns
+ * how many it changed. */
+static size_t bulk_pass(struct call *c, wn_batch *b, const BulkRequest *rq, Job **v, size_t n,
+                        bool *done, const char **why)
+{
+	bool down = rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE;
+	size_t changed = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = down ? n - 1 - k : k;
+		if (done[i])
+			continue;
+		why[i] = NULL;
+		if (bulk_one(c, b, rq, v[i], &why[i]) == WN_OK) {
+			done[i] = true;
+			changed++;
+		}
+	}
+	return changed;
+}
+
+int wn_svc_job_bulk(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const BulkRequest *rq = (const void *)in;
+	if (rq->action <= 0 || rq->action > WHATSNEXT__V1__BULK_ACTION__BULK_RELEASE)
+		return wn_call_fail(c, WN_EINVAL, "unknown bulk action %d", (int)rq->action);
+	if (strlen(rq->reason) > WN_REASON_MAX)
+		return wn_call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
+	Job **v = NULL;
+	size_t n = 0;
+	int rv = bulk_select(c, rq, &v, &n);
+	if (rv != WN_OK)
+		return rv;
+	bool *done = wn_arena_alloc(c->arena, n + 1);
+	memset(done, 0, n + 1);
+	const char **why = wn_arena_alloc(c->arena, (n + 1) * sizeof(*why));
+	uint64_t *ids = wn_arena_alloc(c->arena, (n + 1) * sizeof(*ids));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = v[i]->id; /* a removal leaves the job's record behind */
+	wn_batch *b = wn_batch_new();
+	size_t changed = 0, more;
+	/* again while a pass changes something: a retried job may let a
+	 * blocked one after it run, a removed one free what it depended on */
+	while ((more = bulk_pass(c, b, rq, v, n, done, why)) > 0) {
+		changed += more;
+		if (rq->action != WHATSNEXT__V1__BULK_ACTION__BULK_RETRY &&
+		    rq->action != WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE)
+			break;
+	}
+	if ((rv = wn_call_commit(c, b)) != WN_OK)
+		return rv;
+	Whatsnext__V1__BulkResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
+	whatsnext__v1__bulk_response__init(r);
+	r->changed = wn_arena_alloc(c->arena, (changed + 1) * sizeof(*r->changed));
+	r->skips = wn_arena_alloc(c->arena, (BULK_SKIPS_MAX + 1) * sizeof(*r->skips));
+	for (size_t i = 0; i < n; i++) {
+		if (done[i]) {
+			r->changed[r->n_changed++] = ids[i];
+			continue;
+		}
+		r->skipped++;
+		if (r->n_skips == BULK_SKIPS_MAX)
+			continue;
+		Whatsnext__V1__BulkSkip *s = wn_arena_alloc(c->arena, sizeof(*s));
+		whatsnext__v1__bulk_skip__init(s);
+		s->id = ids[i];
+		s->reason = (char *)(why[i] ? why[i] : "");
+		r->skips[r->n_skips++] = s;
+	}
+	*out = &r->base;
+	return WN_OK;
+}
+
+int wn_svc_job_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
+{
+	const Whatsnext__V1__UpdateJobRequest *rq = (const void *)in;
+	Job *j = NULL;
+	int rv = wn_job_load(c, rq->id, &j);
+	if (rv != WN_OK)
+		return rv;
+	if (rq->n_params == 0)
+		return wn_call_fail(c, WN_EINVAL, "no parameter to set");
+	if (rq->n_params > WN_LIMIT_MAX)
+		return wn_call_fail(c, WN_EINVAL, "more than %d parameters", WN_LIMIT_MAX);
+	char **keys = wn_arena_alloc(c->arena, rq->n_params * sizeof(*keys));
+	char **vals = wn_arena_alloc(c->arena, rq->n_params * sizeof(*vals));
+	for (size_t i = 0; i < rq->n_params; i++) {
+		const char *k = rq->params[i]->key, *bad = wn_name_check(k);
+		if (bad != NULL)
+			return wn_call_fail(c, WN_EINVAL, "invalid parameter name \"%.140s\": %s", k,
+			                    bad);
+		if (strlen(rq->params[i]->value) > WN_PARAM_VALUE_MAX)
+			return wn_call_fail(c, WN_EINVAL, "parameter %s: value is longer than %d bytes",
+			                    k, WN_PARAM_VALUE_MAX);
+		for (size_t m = 0; m < i; m++)
+			if (strcmp(keys[m], k) == 0)
+				return wn_call_fail(c, WN_EINVAL, "parameter %s is given twice", k);
+		keys[i] = rq->params[i]->key;
+		vals[i] = rq->params[i]->value;
+	}
+	const char *why = NULL;
+	wn_batch *b = wn_batch_new();
+	if ((rv = wn_bulk_params(c, b, j, keys, vals, rq->n_params, &why)) != WN_OK) {
+		wn_batch_free(b);
+		return wn_call_fail(c, rv, "%s", why);
+	}
+	if ((rv = wn_call_commit(c, b)) != WN_OK)
+		return rv;
+	wn_job_fill_live(c, j, true);
+	*out = &j->base;
+	return WN_OK;
+}
