@@ -1,5 +1,6 @@
-/* wnctl job: add, batch, show, deps, list, cancel, retry, remove, priority
- * (and sweep, in cmd_sweep.c); the batch file format is read by batch.c. */
+/* wnctl job: add, batch, show, deps, list (and sweep, in cmd_sweep.c; the
+ * changes cancel, retry, remove, priority, hold, release, update in cmd_bulk.c); the batch file
+ * format is read by batch.c. */
 #include "batch.h"
 #include "ctl.h"
 #include "termsafe.h"
@@ -74,26 +75,6 @@ static const struct wn_ctl_opthelp job_batch_help[] = {
     {"--sweep NAME", "make the batch a sweep of this name: progress is counted per sweep"},
     {"--max-running N", "run at most N of the batch's jobs at once (makes it a sweep; 0 = no "
                         "cap)"},
-    {NULL, NULL},
-};
-
-static const struct option job_cancel_opts[] = {
-    {"reason", required_argument, NULL, OPT_REASON},
-    {NULL, 0, NULL, 0},
-};
-
-static const struct wn_ctl_opthelp job_cancel_help[] = {
-    {"--reason T", "why, recorded on the job"},
-    {NULL, NULL},
-};
-
-static const struct option job_remove_opts[] = {
-    {"force", no_argument, NULL, OPT_FORCE},
-    {NULL, 0, NULL, 0},
-};
-
-static const struct wn_ctl_opthelp job_remove_help[] = {
-    {"--force", "remove it even though other jobs depend on it: they become blocked"},
     {NULL, NULL},
 };
 
@@ -190,16 +171,6 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	}
 	wn_ctl_job_results_print(c, j);
 	wn_ctl_field_text("output", j->output_tail, JOB_OUTPUT_LINES);
-}
-
-/* job_done prints what a command that changed job j did: "job 7: cancelled". */
-static void job_done(wn_ctl *c, const Whatsnext__V1__Job *j, const char *what)
-{
-	if (wn_ctl_json(c))
-		wn_ctl_print_message(&j->base);
-	else
-		printf("job %llu: %s\n", (unsigned long long)j->id,
-		       what != NULL ? what : job_status(c, j->status));
 }
 
 /* job_params turns the --param pairs into map entries. */
@@ -489,60 +460,6 @@ static int job_deps(wn_ctl *c)
 	return WN_CTL_EXIT_OK;
 }
 
-/* ---------------------------------------------------------------- changes */
-
-/* job_id_call sends a JobIdRequest to method and prints the job it returns. */
-static int job_id_call(wn_ctl *c, const char *method, const char *reason, bool force,
-                       const char *what)
-{
-	Whatsnext__V1__JobIdRequest req = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
-	req.id = wn_ctl_parse_id(c, "job id", wn_ctl_args(c, 1, 1, NULL)[0]);
-	if (reason != NULL)
-		req.reason = (char *)reason;
-	req.force = force;
-	Whatsnext__V1__Job *j =
-	    wn_ctl_call(c, method, &req.base, &whatsnext__v1__job__descriptor, 0);
-	job_done(c, j, what);
-	return WN_CTL_EXIT_OK;
-}
-
-static int job_cancel(wn_ctl *c)
-{
-	const char *reason = NULL;
-	int ch;
-	while ((ch = wn_ctl_getopt(c)) != 0)
-		if (ch == OPT_REASON)
-			reason = optarg;
-	return job_id_call(c, WN_PATH_JOB_CANCEL, reason, false, NULL);
-}
-
-static int job_retry(wn_ctl *c)
-{
-	return job_id_call(c, WN_PATH_JOB_RETRY, NULL, false, NULL);
-}
-
-static int job_remove(wn_ctl *c)
-{
-	bool force = false;
-	int ch;
-	while ((ch = wn_ctl_getopt(c)) != 0)
-		if (ch == OPT_FORCE)
-			force = true;
-	return job_id_call(c, WN_PATH_JOB_REMOVE, NULL, force, "removed");
-}
-
-static int job_priority(wn_ctl *c)
-{
-	char **a = wn_ctl_args(c, 2, 2, NULL);
-	Whatsnext__V1__SetPriorityRequest req = WHATSNEXT__V1__SET_PRIORITY_REQUEST__INIT;
-	req.id = wn_ctl_parse_id(c, "job id", a[0]);
-	req.priority = (int32_t)wn_ctl_parse_int(c, "priority", a[1], INT32_MIN, INT32_MAX);
-	Whatsnext__V1__Job *j =
-	    wn_ctl_call(c, WN_PATH_JOB_SET_PRIORITY, &req.base, &whatsnext__v1__job__descriptor, 0);
-	job_done(c, j, wn_ctl_printf(c, "priority %d", j->priority));
-	return WN_CTL_EXIT_OK;
-}
-
 static const struct wn_ctl_verb job_verbs[] = {
     {"add", job_add,
      "PROJECT TASK [--name N] [--param K=V]... [--priority N] [--after ID[:COND]]...",
@@ -580,13 +497,25 @@ static const struct wn_ctl_verb job_verbs[] = {
      "[--format COLS]",
      "List jobs in id order, a page at a time, or the newest first with --last N.",
      wn_ctl_job_list_opts, wn_ctl_job_list_help},
-    {"cancel", job_cancel, "ID [--reason T]",
-     "Cancel a job; a running job's worker is told to stop it.", job_cancel_opts, job_cancel_help},
-    {"retry", job_retry, "ID", "Queue a failed, cancelled or blocked job again.", NULL, NULL},
-    {"remove", job_remove, "ID [--force]",
-     "Delete a job that is not running; one that others depend on only with --force.",
-     job_remove_opts, job_remove_help},
-    {"priority", job_priority, "ID N", "Set a job's priority; higher runs first.", NULL, NULL},
+    {"cancel", wn_ctl_job_cancel, "ID... | --sweep ID | FILTERS [--reason T]",
+     "Cancel jobs; a running job's worker is told to stop it.", wn_ctl_job_cancel_opts,
+     wn_ctl_job_cancel_help},
+    {"retry", wn_ctl_job_retry, "ID... | --sweep ID | FILTERS",
+     "Queue failed, cancelled or blocked jobs again.", wn_ctl_job_bulk_opts, wn_ctl_job_bulk_help},
+    {"remove", wn_ctl_job_remove, "ID... | --sweep ID | FILTERS [--force]",
+     "Delete jobs that are not running; those others depend on only with --force.",
+     wn_ctl_job_remove_opts, wn_ctl_job_remove_help},
+    {"priority", wn_ctl_job_priority, "ID... N | --sweep ID N | FILTERS N",
+     "Set jobs' priority; higher runs first.", wn_ctl_job_bulk_opts, wn_ctl_job_bulk_help},
+    {"hold", wn_ctl_job_hold, "ID... | --sweep ID | FILTERS",
+     "Hold pending or blocked jobs: they stay pending and are not handed out until released.",
+     wn_ctl_job_bulk_opts, wn_ctl_job_bulk_help},
+    {"release", wn_ctl_job_release, "ID... | --sweep ID | FILTERS",
+     "Release held jobs: they run again when their turn comes.", wn_ctl_job_bulk_opts,
+     wn_ctl_job_bulk_help},
+    {"update", wn_ctl_job_update, "ID --param K=V...",
+     "Set parameters of a pending or blocked job; the others are kept.", wn_ctl_job_update_opts,
+     wn_ctl_job_update_help},
     {"wait", wn_ctl_job_wait, "ID... | --sweep ID | --project P [--timeout DURATION]",
      "Wait until the jobs have ended and print how they ended; exit 0 only if all completed.",
      wn_ctl_job_wait_opts, wn_ctl_job_wait_help},

@@ -296,6 +296,23 @@ int wn_ctl_job_wait(wn_ctl *c);
 extern const struct option wn_ctl_job_wait_opts[];
 extern const struct wn_ctl_opthelp wn_ctl_job_wait_help[];
 
+/* The changes to jobs (cmd_bulk.c): job cancel|retry|remove|priority|hold|release on ids, a
+ * sweep or filters, job update, sweep cancel|retry. */
+int wn_ctl_job_cancel(wn_ctl *c);
+int wn_ctl_job_retry(wn_ctl *c);
+int wn_ctl_job_remove(wn_ctl *c);
+int wn_ctl_job_priority(wn_ctl *c);
+int wn_ctl_job_hold(wn_ctl *c);
+int wn_ctl_job_release(wn_ctl *c);
+int wn_ctl_job_update(wn_ctl *c);
+int wn_ctl_sweep_cancel(wn_ctl *c);
+int wn_ctl_sweep_retry(wn_ctl *c);
+extern const struct option wn_ctl_job_cancel_opts[], wn_ctl_job_remove_opts[],
+    wn_ctl_job_bulk_opts[], wn_ctl_job_update_opts[], wn_ctl_sweep_cancel_opts[],
+    wn_ctl_sweep_retry_opts[];
+extern const struct wn_ctl_opthelp wn_ctl_job_cancel_help[], wn_ctl_job_remove_help[],
+    wn_ctl_job_bulk_help[], wn_ctl_job_update_help[], wn_ctl_sweep_cancel_help[],
+    wn_ctl_sweep_retry_help[];
 /* `sweep results` (cmd_results.c): one row per job of a sweep with its results. */
 int wn_ctl_sweep_results(wn_ctl *c);
 extern const struct option wn_ctl_sweep_results_opts[];

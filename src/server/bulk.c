@@ -86,7 +86,8 @@ int wn_bulk_remove(struct call *c, wn_batch *b, Job *j, bool force, const char *
 {
 	int rv = WN_OK;
 	if (j->status == RUNNING && !force)
-		return bulk_refuse(c, WN_ESTATE, why, "job %llu is running; cancel it first or force",
+		return bulk_refuse(c, WN_ESTATE, why,
+		                   "job %llu is running; cancel it first or force",
 		                   (unsigned long long)j->id);
 	if (!force) {
 		struct redges *r = wn_deps_dependents(c->e, j->id);

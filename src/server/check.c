@@ -323,6 +323,10 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 	c.task = task_get(k, j->project, j->task);
 	c.task->njobs++;
 	c.task->proj->njobs++;
+	bool bad_hold = j->held && j->status != PENDING && j->status != BLOCKED;
+	if (bad_hold)
+		wn_check_finding(k, name, "held, but %s: only a PENDING or BLOCKED job is held",
+		                 wn_status_name(j->status));
 	if (j->status == RUNNING && j->worker[0] != '\0') {
 		c.worker = worker_get(k, j->worker);
 		worker_hold(k, c.worker, c.id);
@@ -347,6 +351,8 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 		note_id(k, c.sweep, name);
 	}
 	push_job(k, &c);
+	if (bad_hold)
+		wn_check_plan_job(k, &k->jobs[k->njobs - 1], JF_HELD, NULL);
 	whatsnext__v1__job__free_unpacked(j, NULL);
 }
 

@@ -324,6 +324,10 @@ static void fix_job(struct writer *w, const struct fix *f)
 		j->sweep_id = 0;
 		SAY("%staken out of the sweep it named", o ? "; " : "");
 	}
+	if (f->mask & JF_HELD) {
+		j->held = false;
+		SAY("%sno longer held", o ? "; " : "");
+	}
 	if ((f->mask & JF_BLOCK) && j->status == PENDING) {
 		j->status = BLOCKED;
 		j->reason = f->reason;

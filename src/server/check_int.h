@@ -98,6 +98,7 @@ enum {
 	JF_SWEEP = 16,      /* sweep_id := 0 */
 	JF_BLOCK = 32,      /* PENDING that can never run := BLOCKED */
 	JF_UNREADABLE = 64, /* set aside; a FAILED job of lost-and-found in its place */
+	JF_HELD = 128,      /* held, but not PENDING or BLOCKED := not held */
 };
 
 /* Where the repair puts the jobs whose records cannot be read. */

@@ -43,6 +43,22 @@ static int bulk_by_ids(struct call *c, const BulkRequest *rq, const wn_job_filte
 	return WN_OK;
 }
 
+/* bulk_statuses returns the statuses (a bit each) action applies to. */
+static unsigned bulk_statuses(int action)
+{
+	switch (action) {
+	case WHATSNEXT__V1__BULK_ACTION__BULK_CANCEL:
+		return 1u << PENDING | 1u << RUNNING | 1u << BLOCKED;
+	case WHATSNEXT__V1__BULK_ACTION__BULK_RETRY:
+		return 1u << FAILED | 1u << CANCELLED | 1u << BLOCKED;
+	case WHATSNEXT__V1__BULK_ACTION__BULK_HOLD:
+	case WHATSNEXT__V1__BULK_ACTION__BULK_RELEASE:
+		return 1u << PENDING | 1u << BLOCKED;
+	default:
+		return 0;
+	}
+}
+
 /* bulk_select finds the jobs rq selects into *v (in id order). */
 static int bulk_select(struct call *c, const BulkRequest *rq, Job ***v, size_t *n)
 {
@@ -54,10 +70,8 @@ static int bulk_select(struct call *c, const BulkRequest *rq, Job ***v, size_t *
 	                            .name_glob = rq->name_glob,
 	                            .statuses = rq->statuses,
 	                            .n_statuses = rq->n_statuses};
-	wn_records_page pg = {.last = UINT64_MAX,
-	                      .max = WN_BATCH_MAX + 1,
-	                      .scan_max = SIZE_MAX,
-	                      .bytes = SIZE_MAX};
+	wn_records_page pg = {
+	    .last = UINT64_MAX, .max = WN_BATCH_MAX + 1, .scan_max = SIZE_MAX, .bytes = SIZE_MAX};
 	int rv = wn_svc_job_filter(c, &sel, &pg.f);
 	if (rv != WN_OK)
 		return rv;
@@ -83,12 +97,17 @@ static int bulk_select(struct call *c, const BulkRequest *rq, Job ***v, size_t *
 		pg.after = sw->id - 1;
 		pg.last = sw->id + sw->total - 1;
 	}
+	if (pg.f.statuses == 0) /* only the jobs the action applies to */
+		pg.f.statuses = bulk_statuses(rq->action);
 	pg.jobs = *v;
 	wn_records_job_page(&c->rec, &pg);
+	*n = 0;
+	for (size_t i = 0; i < pg.n; i++)
+		if (rq->action != WHATSNEXT__V1__BULK_ACTION__BULK_RELEASE || pg.jobs[i]->held)
+			(*v)[(*n)++] = pg.jobs[i];
 	if (pg.n > WN_BATCH_MAX)
-		return wn_call_fail(c, WN_EINVAL, "the filter selects over %d jobs; narrow it",
+		return wn_call_fail(c, WN_EINVAL, "the selection holds over %d jobs; narrow it",
 		                    WN_BATCH_MAX);
-	*n = pg.n;
 	return WN_OK;
 }
 
@@ -200,11 +219,12 @@ int wn_svc_job_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	for (size_t i = 0; i < rq->n_params; i++) {
 		const char *k = rq->params[i]->key, *bad = wn_name_check(k);
 		if (bad != NULL)
-			return wn_call_fail(c, WN_EINVAL, "invalid parameter name \"%.140s\": %s", k,
-			                    bad);
+			return wn_call_fail(c, WN_EINVAL, "invalid parameter name \"%.140s\": %s",
+			                    k, bad);
 		if (strlen(rq->params[i]->value) > WN_PARAM_VALUE_MAX)
-			return wn_call_fail(c, WN_EINVAL, "parameter %s: value is longer than %d bytes",
-			                    k, WN_PARAM_VALUE_MAX);
+			return wn_call_fail(c, WN_EINVAL,
+			                    "parameter %s: value is longer than %d bytes", k,
+			                    WN_PARAM_VALUE_MAX);
 		for (size_t m = 0; m < i; m++)
 			if (strcmp(keys[m], k) == 0)
 				return wn_call_fail(c, WN_EINVAL, "parameter %s is given twice", k);

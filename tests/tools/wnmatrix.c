@@ -275,6 +275,29 @@ static ProtobufCMessage *rq_job_priority(void)
 	return &r.base;
 }
 
+static ProtobufCMessage *rq_job_bulk(void)
+{
+	static Whatsnext__V1__BulkRequest r;
+	static uint64_t id;
+	whatsnext__v1__bulk_request__init(&r);
+	id = tg.pending;
+	r.action = WHATSNEXT__V1__BULK_ACTION__BULK_PRIORITY, r.priority = 3;
+	r.ids = &id, r.n_ids = 1;
+	return &r.base;
+}
+
+static ProtobufCMessage *rq_job_update(void)
+{
+	static Whatsnext__V1__UpdateJobRequest r;
+	static Whatsnext__V1__UpdateJobRequest__ParamsEntry e;
+	static Whatsnext__V1__UpdateJobRequest__ParamsEntry *pe = &e;
+	whatsnext__v1__update_job_request__init(&r);
+	whatsnext__v1__update_job_request__params_entry__init(&e);
+	e.key = "lr", e.value = "1";
+	r.id = tg.pending, r.params = &pe, r.n_params = 1;
+	return &r.base;
+}
+
 static ProtobufCMessage *rq_sweep_get(void)
 {
 	static Whatsnext__V1__GetSweepRequest r;
@@ -454,6 +477,8 @@ static const struct row {
     {WN_MID_JOB_HISTORY, A | U | RD, rq_history},
     {WN_MID_JOB_WAIT, A | U | RD, rq_wait},
     {WN_MID_JOB_GET_ARTIFACT, A | U | RD, rq_get_artifact},
+    {WN_MID_JOB_BULK, A | U, rq_job_bulk},
+    {WN_MID_JOB_UPDATE, A | U, rq_job_update},
     {WN_MID_SWEEP_GET, A | U | RD, rq_sweep_get},
     {WN_MID_SWEEP_LIST, A | U | RD, rq_sweep_list},
     {WN_MID_SWEEP_UPDATE, A | U, rq_sweep_update},
@@ -649,7 +674,8 @@ static void scope(void)
 	    WN_MID_JOB_CANCEL,  WN_MID_JOB_LIST,         WN_MID_JOB_SET_PRIORITY,
 	    WN_MID_JOB_DEPS,    WN_MID_SWEEP_LIST,       WN_MID_QUEUE_STATS,
 	    WN_MID_QUEUE_LIST,  WN_MID_SWEEP_UPDATE,     WN_MID_SWEEP_GET,
-	    WN_MID_JOB_HISTORY, WN_MID_JOB_WAIT};
+	    WN_MID_JOB_HISTORY, WN_MID_JOB_WAIT,         WN_MID_JOB_BULK,
+	    WN_MID_JOB_UPDATE};
 	for (size_t i = 0; i < WN_ARRAY_LEN(user_mids); i++) {
 		const struct row *row = row_of(user_mids[i]);
 		reset();
