@@ -114,6 +114,16 @@ static int token_list(wn_ctl *c)
 	return WN_CTL_EXIT_OK;
 }
 
+static const struct option token_revoke_opts[] = {
+    WN_CTL_YES_OPT,
+    {NULL, 0, NULL, 0},
+};
+
+static const struct wn_ctl_opthelp token_revoke_help[] = {
+    WN_CTL_YES_HELP,
+    {NULL, NULL},
+};
+
 static int token_revoke(wn_ctl *c)
 {
 	while (wn_ctl_getopt(c) != 0)
@@ -121,6 +131,7 @@ static int token_revoke(wn_ctl *c)
 	char **a = wn_ctl_args(c, 1, 1, NULL);
 	Whatsnext__V1__RevokeTokenRequest req = WHATSNEXT__V1__REVOKE_TOKEN_REQUEST__INIT;
 	req.name = a[0];
+	wn_ctl_confirm(c, "revoke token %s: every call with it is refused from now on", req.name);
 	Whatsnext__V1__Token *r =
 	    wn_ctl_call(c, WN_PATH_TOKEN_REVOKE, &req.base, &whatsnext__v1__token__descriptor, 0);
 	if (wn_ctl_json(c)) {
@@ -143,8 +154,10 @@ static const struct wn_ctl_verb token_verbs[] = {
      "List the tokens: name, role, limits, who created them and when "
      "(never their secrets).",
      NULL, NULL},
-    {"revoke", token_revoke, "NAME",
-     "Revoke token NAME: its next call, even one of a running worker, is refused.", NULL, NULL},
+    {"revoke", token_revoke, "NAME [--yes]",
+     "Revoke token NAME: its next call, even one of a running worker, is refused; asks first "
+     "on a terminal unless --yes.",
+     token_revoke_opts, token_revoke_help},
 };
 
 const struct wn_ctl_noun wn_ctl_token = {

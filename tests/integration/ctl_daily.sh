@@ -36,6 +36,8 @@ test_ctl_confirm() {
 	expect_contains "$WN_ERR" "remove the pending jobs of task p1/t? [y/N]"
 	expect_exit 1 on_tty n "$WN_BIN/wnctl" task delete p1 t
 	expect_contains "$WN_ERR" "delete task p1/t with all its jobs? [y/N]"
+	expect_exit 1 on_tty n "$WN_BIN/wnctl" token revoke someone
+	expect_contains "$WN_ERR" "revoke token someone: every call with it is refused from now on? [y/N]"
 	expect_exit 0 wnctl job show 1
 
 	# y (or yes) goes ahead; --yes and -y ask nothing.
