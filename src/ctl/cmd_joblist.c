@@ -59,7 +59,7 @@ const struct wn_ctl_opthelp wn_ctl_job_list_help[] = {
     {"--format COLS", "the columns, separated by commas: id, project, task, name, prio, status, "
                       "attempt, exit, worker, sweep, submitter, params, param.K (parameter K), "
                       "result.K, created, started, finished, wait, duration, failures, lost, "
-                      "reason, waiting, external (default: id,project,task,name,prio,status,"
+                      "reason, waiting, external, held (default: id,project,task,name,prio,status,"
                       "attempt,exit,worker)"},
     {NULL, NULL},
 };
@@ -266,6 +266,13 @@ static const char *col_waiting(wn_ctl *c, const Whatsnext__V1__Job *j, const cha
 	return list_line(c, j->waiting);
 }
 
+static const char *col_held(wn_ctl *c, const Whatsnext__V1__Job *j, const char *k)
+{
+	(void)c;
+	(void)k;
+	return j->held ? "held" : "-";
+}
+
 static const char *col_external(wn_ctl *c, const Whatsnext__V1__Job *j, const char *k)
 {
 	(void)k;
@@ -297,6 +304,7 @@ static const struct list_col list_cols[] = {
     {"reason", "REASON", col_reason},
     {"waiting", "WAITING", col_waiting},
     {"external", "EXTERNAL", col_external},
+    {"held", "HELD", col_held},
 };
 
 #define LIST_DEFAULT_FORMAT "id,project,task,name,prio,status,attempt,exit,worker"

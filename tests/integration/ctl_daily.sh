@@ -215,6 +215,9 @@ test_ctl_job_list() {
 	expect_eq "$WN_OUT" "ID  lr   PARAMS         STATUS
 3   0.1  seed=2 lr=0.1  cancelled
 7   -    x=1            cancelled" "--format"
+	wnctl job hold 2 >/dev/null
+	expect_exit 0 wnctl job list --project p --status pending --format id,held --last 5
+	expect_eq "$(awk 'NR>1' <<<"$WN_OUT" | tr -s " " | tr "\n" ";")" "6 -;5 -;4 -;2 held;1 -;" "held column"
 	expect_exit 0 wnctl job list --last 1 --format id,created,started,wait,duration
 	expect_contains "$WN_OUT" "ID  CREATED"
 	[[ $(tail -1 <<<"$WN_OUT") =~ ^8\ +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[-+][0-9:]{5}\ +-\ +[0-9]+s\ +-$ ]] ||
