@@ -163,10 +163,10 @@ static const Whatsnext__V1__Artifact *artifact_fetch(wn_ctl *c, uint64_t id, con
 	wn_digest_end(d, hex);
 	if (rq.offset != a->size || strcmp(hex, a->sha256) != 0)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR,
-		           "artifact %s of job %llu: the %llu bytes received have sha256 %s, not "
+		           "artifact %s of job %llu: the %s received have sha256 %s, not "
 		           "%s; %s",
-		           path, (unsigned long long)id, (unsigned long long)rq.offset, hex,
-		           a->sha256,
+		           path, (unsigned long long)id, wn_ctl_count(c, rq.offset, "byte", NULL),
+		           hex, a->sha256,
 		           o->tmp ? "nothing written" : "the output is not the artifact");
 	return a;
 }

@@ -212,9 +212,9 @@ static void artifacts_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 		                     : a->note[0] != '\0' ? wn_ctl_printf(c, "not stored: %s",
 		                                                          results_line(c, a->note))
 		                                          : "not stored";
-		printf("  %s (%llu bytes, sha256 %s, %s)\n", results_line(c, a->path),
-		       (unsigned long long)a->size, a->sha256[0] ? results_line(c, a->sha256) : "-",
-		       stored);
+		printf("  %s (%s, sha256 %s, %s)\n", results_line(c, a->path),
+		       wn_ctl_count(c, a->size, "byte", NULL),
+		       a->sha256[0] ? results_line(c, a->sha256) : "-", stored);
 	}
 }
 
