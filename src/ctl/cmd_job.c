@@ -144,9 +144,9 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	if (running && j->lease_expires_ms != 0)
 		wn_ctl_field("lease_expires", "%s", wn_ctl_time(c, j->lease_expires_ms));
 	if (j->lost != 0)
-		wn_ctl_field("lost", "%u", j->lost);
+		wn_ctl_field("lost", "%u (since submission or the last retry)", j->lost);
 	if (j->failures != 0)
-		wn_ctl_field("failures", "%u", j->failures);
+		wn_ctl_field("failures", "%u (since submission or the last retry)", j->failures);
 	if (j->sweep_id != 0)
 		wn_ctl_field("sweep", "%llu", (unsigned long long)j->sweep_id);
 	if (j->n_deps > 0) {

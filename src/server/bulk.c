@@ -78,6 +78,11 @@ int wn_bulk_retry(struct call *c, wn_batch *b, Job *j, const char **why)
 	j->exit_code = 0;
 	j->reason = "";
 	j->finished_ms = 0;
+	/* what the last attempt's run was is not the retried job's: gone until it runs again */
+	j->worker = "";
+	j->started_ms = 0;
+	j->duration_ms = 0;
+	j->external_id = "";
 	wn_job_set_status(c, b, p, j, PENDING);
 	return WN_OK;
 }

@@ -116,6 +116,11 @@ static int job_from_spec(struct call *c, const Whatsnext__V1__JobSpec *s, size_t
 	struct project *p = wn_engine_project(c, s->project, &rv);
 	if (p == NULL || wn_engine_task(c, p, s->task, &rv) == NULL)
 		return wn_call_fail(c, rv, "%s%s", where, c->msg);
+	if (p->archived)
+		return wn_call_fail(c, WN_ESTATE,
+		                    "%sproject %s is archived: it takes no new jobs (unarchive it "
+		                    "first)",
+		                    where, p->name);
 	const char *why = s->name[0] ? wn_job_name_check(s->name) : NULL;
 	if (why != NULL)
 		return wn_call_fail(c, WN_EINVAL, "%sinvalid job name \"%.140s\": %s", where,

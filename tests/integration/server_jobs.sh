@@ -214,6 +214,29 @@ test_job_cancel_retry_remove() {
 	expect_eq "$(job_status "$a")" completed "completed job after refused cancel"
 	expect_exit 0 wnctl job remove "$a"
 	expect_exit 4 wnctl job show "$a"
+
+	# A retry clears what the last run was; the attempts go on counting, the
+	# failures count again from the retry.
+	local d
+	d=$(wnctl job add p t --name d)
+	expect_eq "$(fetch_job p w2 | jq -r .id)" "$d" "fetch of d"
+	wnctl queue complete "$d" 1 --worker w2 --fail --exit-code 3 --duration-ms 1500 >/dev/null
+	expect_exit 0 wnctl job show "$d"
+	expect_contains "$WN_OUT" $'worker: w2\n' "the failed run's worker"
+	expect_contains "$WN_OUT" $'duration: 1.500 s\n' "the failed run's duration"
+	expect_contains "$WN_OUT" 'failures: 1 (since submission or the last retry)' "failures"
+	expect_exit 0 wnctl job retry "$d"
+	expect_eq "$WN_OUT" "job $d: pending" "job retry's line"
+	expect_eq "$(job_field "$d" '[.status, .attempt, .worker, .started_ms, .duration_ms,
+		.finished_ms, .exit_code, .failures] | map(tostring) | join(" ")')" "pending 1  0 0 0 0 0" \
+		"the job after its retry"
+	expect_exit 0 wnctl job show "$d"
+	expect_not_contains "$WN_OUT" "worker:" "job show after the retry"
+	expect_not_contains "$WN_OUT" "started:" "job show after the retry"
+	expect_not_contains "$WN_OUT" "duration:" "job show after the retry"
+	expect_contains "$WN_OUT" $'attempt: 1\n' "job show after the retry"
+	expect_eq "$(fetch_job p w1 | jq -r '"\(.id) \(.attempt) \(.worker)"')" "$d 2 w1" \
+		"the next run of the retried job"
 }
 
 test_job_priority() {

@@ -42,10 +42,19 @@ test_project_update_archive() {
 	expect_eq "$(project_names --status archived)" p1 "archived list"
 	expect_eq "$(project_names --status active)" p2 "active list"
 
-	# An archived project hands out no jobs; unarchived, it does.
+	# An archived project takes no new jobs, alone or in a batch, and hands out
+	# none of those it has; unarchived, it does.
 	mktask p1 t
+	expect_exit 6 wnctl job add p1 t
+	expect_eq "$WN_ERR" "wnctl: project p1 is archived: it takes no new jobs (unarchive it first)" \
+		"job add to an archived project"
+	expect_exit 6 wnctl job sweep p1 t --grid a=1,2
+	expect_contains "$WN_ERR" "job 1: project p1 is archived" "a sweep into an archived project"
+	expect_eq "$(wnctl --json job list --project p1 | jq '.jobs | length')" 0 "jobs refused"
 	local id
+	wnctl project unarchive p1 >/dev/null
 	id=$(wnctl job add p1 t)
+	wnctl project archive p1 >/dev/null
 	expect_eq "$(fetch_job p1 w1)" "" "fetch from an archived project"
 	expect_eq "$(job_status "$id")" pending "job of an archived project"
 	expect_exit 0 wnctl project unarchive p1

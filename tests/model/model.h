@@ -333,6 +333,9 @@ int model_exec_wait(model *m, const model_call *c);
  * dependency that can no longer hold become BLOCKED, BLOCKED jobs whose
  * dependencies can all still hold go back to PENDING, transitively. */
 void model_settle(model *m);
+/* model_job_retry makes j PENDING as JobService/Retry does: the lost and failures counts,
+ * exit code, reason and the last run's worker, times and external id cleared. */
+void model_job_retry(model_job *j);
 /* model_job_remove deletes job j (its lease too). */
 void model_job_remove(model *m, model_job *j);
 /* model_set_reason sets j's expected reason and how it is compared. */

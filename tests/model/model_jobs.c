@@ -31,6 +31,8 @@ static int spec_check(const model *m, const Whatsnext__V1__JobSpec *s, bool batc
 		return *why = "invalid task name", C_INVALID;
 	if (model_task_get(m, s->project, s->task) == NULL)
 		return *why = "no such task", C_NOT_FOUND;
+	if (model_project_get(m, s->project)->status == 2)
+		return *why = "an archived project takes no new jobs", C_STATE;
 	if (s->name[0] != '\0' && !model_jobname_ok(s->name))
 		return *why = "invalid job name", C_INVALID;
 	for (size_t i = 0; i < s->n_params; i++) {
@@ -317,11 +319,7 @@ static int job_retry(model *m, const model_call *c)
 			WANT(C_STATE, "a dependency can no longer hold");
 	if (c->code != C_OK)
 		WANT(C_OK, "a valid retry");
-	j->status = ST_PENDING;
-	j->lost = j->failures = 0;
-	j->exit_code = 0;
-	j->finished = 0;
-	model_set_reason(j, RK_EXACT, "%s", "");
+	model_job_retry(j);
 	model_settle(m);
 	return compare_job(m, j, (const void *)c->rp, CJ_DEPS | CJ_WAITING, "reply");
 }
