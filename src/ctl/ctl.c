@@ -7,6 +7,7 @@
 #include "rpc.h"
 #include "termsafe.h"
 #include "util.h"
+#include "wire.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -528,6 +529,12 @@ static void ctl_connect(wn_ctl *c)
 	char *err = NULL;
 	if (c->token == NULL && c->token_file_env != NULL)
 		ctl_token_file(c, c->token_file_env);
+	wn_wire_url u; /* not an address at all: a usage error, not an unreachable server */
+	if (wn_wire_url_parse(c->server, &u, &err) != WN_OK) {
+		char *msg = wn_ctl_printf(c, "bad server address %s: %s", c->server, err);
+		free(err);
+		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
+	}
 	int rv = wn_rpc_open_tls(c->server, c->token, 0, &c->tls, &c->rpc, &err);
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));

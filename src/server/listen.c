@@ -90,6 +90,18 @@ static int listen_ipc(wn_listener *ls, const char *url, const char *path, char *
 	return WN_OK;
 }
 
+int wn_listener_check(const char *url, char **errmsg)
+{
+	wn_wire_url u;
+	char *why = NULL;
+	int rv = wn_wire_url_parse(url, &u, &why);
+	if (rv != WN_OK) {
+		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, why);
+		free(why);
+	}
+	return rv;
+}
+
 int wn_listener_open(wn_listener *ls, const char *url, char **errmsg)
 {
 	memset(ls, 0, sizeof(*ls));

@@ -22,6 +22,11 @@ typedef struct wn_listener {
  * WN_EINVAL (bad address, cannot bind) or WN_EBUSY (address in use). */
 int wn_listener_open(wn_listener *ls, const char *url, char **errmsg);
 
+/* wn_listener_check refuses, as wn_listener_open would, an address url that is not one
+ * (WN_EINVAL with *errmsg), opening nothing: wnd checks its addresses before it creates
+ * anything. */
+int wn_listener_check(const char *url, char **errmsg);
+
 /* wn_listener_exposed returns true when url (a wnd listen address) would
  * take connections from other machines: a tcp address whose host is not
  * loopback (a name counts by every address it resolves to; no host, "*",

@@ -517,6 +517,9 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	 * checked again once the engine has loaded them */
 	bool may_have_tokens = conf->token[0] != '\0' || conf->admin_token_file[0] != '\0' ||
 	                       access(conf->data, F_OK) == 0;
+	for (size_t i = 0; i < conf->listen.n; i++)
+		if (wn_listener_check(conf->listen.v[i], &err) != WN_OK)
+			goto fail;
 	if (secure_check(conf, may_have_tokens, &warning, &err) != 0 ||
 	    tls_open(conf, &tls, &err) != WN_OK || wn_engine_open(&cfg, &e, &err) != WN_OK)
 		goto fail;

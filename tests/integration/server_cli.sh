@@ -53,6 +53,11 @@ test_cli_unreachable() {
 	expect_exit 3 wnctl --timeout 500 --server "tcp://127.0.0.1:$(free_port)" job show 1
 	expect_one_line_error "unreachable tcp"
 	expect_exit 3 wnctl --timeout 500 status
+	# What is not an address at all is a usage error, as documented.
+	expect_exit 2 wnctl --server 127.0.0.1:7805 status
+	expect_one_line_error "not an address"
+	expect_contains "$WN_ERR" "bad server address 127.0.0.1:7805: " "not an address"
+	expect_exit 2 env WN_SERVER=http://127.0.0.1:7805 "$WN_BIN/wnctl" status
 
 	# A server that accepts but does not answer: no reply is exit 3 too.
 	wn_start

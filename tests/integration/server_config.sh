@@ -66,3 +66,10 @@ test_config_mistakes_stop_wnd() {
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd accepted --lease-ms soon (exit $rc)"
 	[ -s opt.log ] || fail "bad --lease-ms refused without a message"
 }
+
+# An address wnd cannot listen on stops it before it creates its data directory.
+test_listen_bad_address_creates_nothing() {
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen 127.0.0.1:7804
+	expect_contains "$WN_ERR" "wnd: cannot listen on 127.0.0.1:7804: " "message"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory before refusing the address"
+}
