@@ -108,7 +108,11 @@ const char *wn_job_name_check(const char *s)
 	for (size_t i = 1; i < n; i++)
 		if (strchr("=,:+@", tmp[i]) != NULL)
 			tmp[i] = '_';
-	return wn_name_check(tmp);
+	const char *why = wn_name_check(tmp);
+	if (why != NULL && strncmp(why, "name may hold only", 18) == 0)
+		return "a job name may hold only letters, digits, '.', '_', '-' and, after its first "
+		       "character, '=', ',', ':', '+' and '@'";
+	return why;
 }
 
 uint64_t wn_random_u64(void)

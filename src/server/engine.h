@@ -34,7 +34,7 @@ typedef struct wn_reply {
 typedef struct wn_engine_config {
 	const char *data_dir;
 	int durability;            /* WN_DURABILITY_SYNC or WN_DURABILITY_RELAXED */
-	int relaxed_ms;            /* relaxed: longest time between syncs */
+	int relaxed_ms;            /* relaxed: time from one sync to the next */
 	int64_t lease_ms;          /* lease length; heartbeats extend by this much */
 	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
 	int64_t retention_ms;      /* finished jobs older than this are deleted; 0 = kept */

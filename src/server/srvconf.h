@@ -12,7 +12,7 @@ typedef struct wn_srvconf {
 	char *data;                /* data directory */
 	wn_conf_strv listen;       /* addresses to serve */
 	char *durability;          /* "sync" or "relaxed" */
-	int64_t relaxed_ms;        /* longest time between syncs in relaxed mode */
+	int64_t relaxed_ms;        /* relaxed mode: time from one sync to the next */
 	int64_t lease_ms;          /* lease length */
 	int64_t worker_timeout_ms; /* a joined worker silent this long is LOST */
 	int64_t retention_ms;   /* finished jobs are deleted this long after they end; 0 = kept */

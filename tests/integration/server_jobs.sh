@@ -22,6 +22,13 @@ test_job_add_show() {
 
 	id2=$(wnctl job add p t)
 	[ "$id2" -gt "$id" ] || fail "second id $id2 not above $id"
+	# What a job name may hold, as docs/server.md says.
+	expect_exit 7 wnctl job add p t --name 'a b'
+	expect_contains "$WN_ERR" "a job name may hold only letters, digits, '.', '_', '-' and, after its first character, '=', ',', ':', '+' and '@'" \
+		"message for a bad job name"
+	expect_exit 7 wnctl job add p t --name '=a'
+	expect_exit 0 wnctl --json job add p t --name 'lr=0.1,bs=32:a+b@c'
+	expect_exit 0 wnctl job remove "$(jq -r .id <<<"$WN_OUT")"
 	expect_eq "$(job_field "$id2" .name)" "t-$id2" "default name"
 
 	expect_exit 0 wnctl job show "$id"
