@@ -110,7 +110,8 @@ const char *wn_job_name_check(const char *s)
 			tmp[i] = '_';
 	const char *why = wn_name_check(tmp);
 	if (why != NULL && strncmp(why, "name may hold only", 18) == 0)
-		return "a job name may hold only letters, digits, '.', '_', '-' and, after its first "
+		return "a job name may hold only letters, digits, '.', '_', '-' and, after its "
+		       "first "
 		       "character, '=', ',', ':', '+' and '@'";
 	return why;
 }

@@ -58,7 +58,7 @@ static void usage(FILE *f)
 	       "  --durability MODE      sync (default): every acknowledged change is fsynced;\n"
 	       "                         relaxed: changes are acknowledged before their fsync,\n"
 	       "                         one fsync at most every --relaxed-ms covering them all\n"
-	       "  --relaxed-ms N         relaxed mode: time from one fsync to the next (default 100)\n"
+	       "  --relaxed-ms N         relaxed: time from one fsync to the next (default 100)\n"
 	       "  --lease-ms N           job lease length; a lease not heartbeated for this long\n"
 	       "                         expires (default 60000)\n"
 	       "  --worker-timeout-ms N  a worker that joined and sends no heartbeat for this\n"

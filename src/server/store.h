@@ -30,8 +30,9 @@ enum wn_durability { WN_DURABILITY_SYNC = 0, WN_DURABILITY_RELAXED = 1 };
 
 /* wn_store_open opens (creating if needed) the database in dir, after taking
  * an exclusive lock on dir/wnd.lock. relaxed_ms is the time from one sync to the
- * next in relaxed mode (one sync at most every relaxed_ms). On failure *errmsg gets a malloc'd message; WN_EBUSY
- * means another process holds the directory (and nothing in it was touched). */
+ * next in relaxed mode (one sync at most every relaxed_ms). On failure *errmsg
+ * gets a malloc'd message; WN_EBUSY means another process holds the directory
+ * (and nothing in it was touched). */
 int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **out, char **errmsg);
 /* wn_store_open_readonly opens the database in dir for reading: it writes
  * nothing there (not even RocksDB's info log) and every write fails;
