@@ -55,7 +55,7 @@ const struct wn_ctl_opthelp wn_ctl_job_list_help[] = {
     {"--last N", "the N newest jobs (of those the filters select), newest first; at most 10000"},
     {"--sweep ID", "only jobs of this sweep"},
     {"--submitter NAME", "only jobs submitted with token NAME"},
-    {"--results K,...", "a column for each of these results (empty where a job has none)"},
+    {"--results K,...", "a column for each of these results (- where a job has none)"},
     {"--format COLS", "the columns, separated by commas: id, project, task, name, prio, status, "
                       "attempt, exit, worker, sweep, submitter, params, param.K (parameter K), "
                       "result.K, created, started, finished, wait, duration, failures, lost, "
