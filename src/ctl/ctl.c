@@ -400,6 +400,17 @@ void wn_ctl_unknown_option(wn_ctl *c, const struct option *opts, const char *arg
 	if (strncmp(arg, "--", 2) == 0) {
 		char *word = wn_ctl_strdup(c, arg + 2);
 		word[strcspn(word, "=")] = '\0';
+		const char *starts = NULL; /* the options word begins, when several */
+		size_t nstarts = 0;
+		for (const struct option *o = opts; o->name != NULL && word[0]; o++) {
+			if (strncmp(o->name, word, strlen(word)) != 0)
+				continue;
+			starts = wn_ctl_printf(c, "%s%s--%s", starts ? starts : "",
+			                       starts ? ", " : "", o->name);
+			nstarts++;
+		}
+		if (nstarts > 1)
+			wn_ctl_usage(c, "ambiguous option '%s': %s", arg, starts);
 		struct wn_nearest near;
 		wn_nearest_init(&near, word);
 		for (const struct option *o = opts; o->name != NULL; o++)

@@ -158,6 +158,8 @@ test_ctl_did_you_mean() {
 	expect_contains "$WN_ERR" "(did you mean '--limit'?)"
 	expect_exit 2 wnctl --sever x status
 	expect_contains "$WN_ERR" "(did you mean '--server'?)"
+	expect_exit 2 wnctl job list --a
+	expect_contains "$WN_ERR" "ambiguous option '--a': --after, --all"
 	# Nothing near: no guess.
 	expect_exit 2 wnctl frobnicate
 	expect_eq "$WN_ERR" "wnctl: unknown command 'frobnicate' (see 'wnctl --help')"
