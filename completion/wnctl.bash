@@ -6,8 +6,8 @@
 #
 # The candidates come from wnctl itself (`wnctl __complete WORD...`), out of
 # the command tables it parses with, so they follow the installed version:
-# nouns, verbs, each command's options, the values of --status. Anything
-# else (a file, a name) falls back to bash's file names.
+# nouns, verbs, each command's options, the values of --status and --state.
+# Anything else (a file, a name) falls back to bash's file names.
 
 _wnctl() {
 	local cur=${COMP_WORDS[COMP_CWORD]}

@@ -259,7 +259,7 @@ void wn_ctl_field_text(const char *key, const char *text, int max_lines);
 /* wn_ctl_complete answers `wnctl __complete WORD...` for the shell's completion: argv holds
  * the words after "wnctl", the last the one being completed; prints the words that may
  * stand there (nouns of nouns, their verbs, options of the command and globals, values of
- * --status), one per line. */
+ * --status and --state), one per line. */
 int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *nouns, size_t n,
                     const struct option *globals);
 

@@ -3,6 +3,7 @@
  * command tables wnctl parses with (ctl.h). */
 #include "ctl.h"
 
+#include "json.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -37,14 +38,23 @@ static const struct option *complete_takes_value(const char *word, const struct 
 	return NULL;
 }
 
-/* complete_value prints the values an option takes when they are a fixed set. */
-static void complete_value(const char *prefix, const char *opt)
+/* complete_value prints the values option opt of noun takes when they are a fixed set:
+ * the states of --status (a project's for `project`, else a job's) and --state. */
+static void complete_value(const char *prefix, const struct wn_ctl_noun *noun, const char *opt)
 {
-	static const char *const states[] = {"pending", "running", "completed",
-	                                     "failed",  "blocked", "cancelled"};
+	const ProtobufCEnumDescriptor *ed = NULL;
 	if (strcmp(opt, "status") == 0)
-		for (size_t i = 0; i < WN_ARRAY_LEN(states); i++)
-			complete_put(prefix, states[i]);
+		ed = noun != NULL && strcmp(noun->name, "project") == 0
+		         ? &whatsnext__v1__project_status__descriptor
+		         : &whatsnext__v1__job_status__descriptor;
+	else if (strcmp(opt, "state") == 0)
+		ed = &whatsnext__v1__worker_state__descriptor;
+	for (unsigned i = 0; ed != NULL && i < ed->n_values; i++) {
+		char buf[64];
+		if (ed->values[i].value != 0) /* not the UNSPECIFIED one */
+			complete_put(prefix,
+			             wn_json_enum_name(ed, ed->values[i].value, buf, sizeof(buf)));
+	}
 }
 
 int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *nouns, size_t n,
@@ -87,7 +97,7 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 		}
 	}
 	if (pending != NULL) {
-		complete_value(cur, pending->name);
+		complete_value(cur, noun, pending->name);
 		return WN_CTL_EXIT_OK;
 	}
 	if (cur[0] == '-') {

@@ -254,6 +254,8 @@ test_ctl_completion() {
 	expect_eq "$(complete_words job l | tr '\n' ' ')" "list log "
 	expect_eq "$(complete_words --server tcp://127.0.0.1:1 job list --la)" "--last"
 	expect_eq "$(complete_words job list --status fa)" "failed"
+	expect_eq "$(complete_words project list --status '' | tr '\n' ' ')" "active archived "
+	expect_eq "$(complete_words worker list --state '' | tr '\n' ' ')" "active gone lost "
 	expect_eq "$(complete_words job list --status pending --fo)" "--format"
 	expect_eq "$(complete_words project delete --y)" "--yes"
 	expect_eq "$(complete_words status --js)" "--json"
