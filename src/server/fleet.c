@@ -79,44 +79,89 @@ bool wn_fleet_fits(const struct wrk *w, const struct need *n)
 	       (n->memory_mb == 0 || w->used_mem + n->memory_mb <= mem);
 }
 
-const char *wn_fleet_never(struct call *c, const struct need *n)
+/* fleet_names_have tells whether a worker's list names name (an empty list
+ * names everything). */
+static bool fleet_names_have(char **v, size_t n, const char *name)
 {
-	if (n->cpu == 0 && n->gpu == 0 && n->memory_mb == 0 && n->nlabels == 0)
-		return NULL;
-	size_t pos = 0, active = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return true;
+	return n == 0;
+}
+
+/* What the workers that take jobs (ACTIVE, not draining) make of a job of
+ * one task: how many there are, serve its project, run its task, could run
+ * it, have room for it now; the largest of those that run the task, and the
+ * shortfall of the last one that could not. */
+struct fleet_scan {
+	size_t avail, serve, run, could, room;
+	uint32_t max_gpu, max_cpu;
+	uint64_t max_mem;
+	char why[256];
+};
+
+static void fleet_scan(struct call *c, const struct project *p, const struct task *t,
+                       struct fleet_scan *f)
+{
+	memset(f, 0, sizeof(*f));
+	size_t pos = 0;
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	char why[256] = "";
-	uint32_t max_gpu = 0, max_cpu = 0;
-	uint64_t max_mem = 0;
 	while (wn_map_next(c->e->fleet.workers, &pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
-		if (w->rec->state != WORKER_STATE_ACTIVE)
+		if (w->rec->state != WORKER_STATE_ACTIVE || w->rec->draining)
 			continue;
-		active++;
-		if (fleet_could(w, n, why, sizeof(why)))
-			return NULL;
+		f->avail++;
+		if (!fleet_names_have(w->rec->projects, w->rec->n_projects, p->name))
+			continue;
+		f->serve++;
+		if (!fleet_names_have(w->rec->tasks, w->rec->n_tasks, t->name))
+			continue;
+		f->run++;
 		const Whatsnext__V1__Capacity *cap = w->rec->capacity;
 		if (cap != NULL) {
-			max_gpu = cap->n_gpus > max_gpu ? (uint32_t)cap->n_gpus : max_gpu;
-			max_cpu = cap->cpu > max_cpu ? cap->cpu : max_cpu;
-			max_mem = cap->memory_mb > max_mem ? cap->memory_mb : max_mem;
+			f->max_gpu = cap->n_gpus > f->max_gpu ? (uint32_t)cap->n_gpus : f->max_gpu;
+			f->max_cpu = cap->cpu > f->max_cpu ? cap->cpu : f->max_cpu;
+			f->max_mem = cap->memory_mb > f->max_mem ? cap->memory_mb : f->max_mem;
 		}
+		if (!fleet_could(w, &t->need, f->why, sizeof(f->why)))
+			continue;
+		f->could++;
+		f->room += wn_fleet_fits(w, &t->need) &&
+		           (w->rec->slots == 0 || wn_map_count(w->jobs) < w->rec->slots);
 	}
-	if (active == 0)
+}
+
+const char *wn_fleet_never(struct call *c, const struct project *p, const struct task *t)
+{
+	struct fleet_scan f;
+	fleet_scan(c, p, t, &f);
+	if (f.avail == 0 || f.could > 0)
 		return NULL;
-	if (n->gpu > max_gpu)
+	const struct need *n = &t->need;
+	if (f.serve == 0)
+		return wn_arena_printf(c->arena, "no active worker serves project %s", p->name);
+	if (f.run == 0)
+		return wn_arena_printf(c->arena, "no active worker runs task %s", t->name);
+	if (n->gpu > f.max_gpu)
 		return wn_arena_printf(c->arena, "needs %u gpu; largest worker offers %u", n->gpu,
-		                       max_gpu);
-	if (n->cpu > max_cpu)
+		                       f.max_gpu);
+	if (n->cpu > f.max_cpu)
 		return wn_arena_printf(c->arena, "needs %u cpu; largest worker offers %u", n->cpu,
-		                       max_cpu);
-	if (n->memory_mb > max_mem)
+		                       f.max_cpu);
+	if (n->memory_mb > f.max_mem)
 		return wn_arena_printf(c->arena, "needs %llu MB; largest worker offers %llu MB",
 		                       (unsigned long long)n->memory_mb,
-		                       (unsigned long long)max_mem);
-	return wn_arena_printf(c->arena, "no active worker can run it (%s)", why);
+		                       (unsigned long long)f.max_mem);
+	return wn_arena_printf(c->arena, "no active worker can run it (%s)", f.why);
+}
+
+bool wn_fleet_busy(struct call *c, const struct project *p, const struct task *t)
+{
+	struct fleet_scan f;
+	fleet_scan(c, p, t, &f);
+	return f.could > 0 && f.room == 0;
 }
 
 void wn_fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n)

@@ -36,9 +36,14 @@ void wn_fleet_free(wn_engine *e);
 struct wrk *wn_fleet_get(wn_engine *e, const char *name);
 /* wn_fleet_fits reports whether a job needing n fits what w has free now. */
 bool wn_fleet_fits(const struct wrk *w, const struct need *n);
-/* wn_fleet_never explains why no active worker could ever run a job needing n,
- * or returns NULL if one could (or no worker has joined). */
-const char *wn_fleet_never(struct call *c, const struct need *n);
+/* wn_fleet_never explains why none of the workers that take jobs (ACTIVE, not
+ * draining) could ever run a job of task t of p: none serves p, none runs t
+ * (as they joined), none is large enough or has its labels; NULL if one
+ * could, or if no worker takes jobs. */
+const char *wn_fleet_never(struct call *c, const struct project *p, const struct task *t);
+/* wn_fleet_busy tells whether some worker could run a job of task t of p but
+ * every such worker is busy now: its free capacity or its slots taken. */
+bool wn_fleet_busy(struct call *c, const struct project *p, const struct task *t);
 /* wn_fleet_hold records that worker name holds job j (RUNNING) needing n. */
 void wn_fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct need *n);
 /* wn_fleet_drop records that worker name no longer holds job j. */

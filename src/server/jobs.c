@@ -130,7 +130,7 @@ static const char *job_waiting_reason(struct call *c, struct project *p, const J
 		return "waiting for its dependencies";
 	}
 	struct task *t = wn_map_get_str(p->tasks, j->task);
-	const char *never = t ? wn_fleet_never(c, &t->need) : NULL;
+	const char *never = t ? wn_fleet_never(c, p, t) : NULL;
 	if (never != NULL)
 		return never;
 	struct sweep *s = j->sweep_id ? wn_engine_sweep(c->e, j->sweep_id) : NULL;
@@ -166,23 +166,33 @@ void wn_job_fill_live(struct call *c, Job *j, bool position)
 		j->position = -1;
 		return;
 	}
+	struct task *t = wn_map_get_str(p->tasks, j->task);
+	bool busy = t != NULL && wn_fleet_busy(c, p, t);
 	if (!position) {
-		j->waiting = "waiting for a worker";
+		j->waiting = busy ? WN_JOB_BUSY : "waiting for a worker";
 		return;
 	}
 	struct qwalk w;
-	wn_qwalk_init(c, p, &w);
+	wn_job_walk_init(c, p, &w);
 	wn_index_entry e;
 	int64_t pos = 0;
 	while (wn_qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
-		if (!wn_queue_capped(w.last))
+		if (!wn_qwalk_out(&w))
 			pos++;
 	j->position = pos;
 	j->waiting =
-	    pos == 0
-	        ? "next in line; waiting for a worker to fetch"
-	        : wn_arena_printf(c->arena, "waiting for a worker; %lld job(s) ahead in the queue",
-	                          (long long)pos);
+	    pos == 0 ? busy ? "next in line; " WN_JOB_BUSY
+	                    : "next in line; waiting for a worker to fetch"
+	             : wn_arena_printf(c->arena, "%s; %lld job(s) ahead in the queue",
+	                               busy ? WN_JOB_BUSY : "waiting for a worker", (long long)pos);
+}
+
+void wn_job_walk_init(struct call *c, struct project *p, struct qwalk *w)
+{
+	wn_qwalk_init(c, p, w);
+	for (size_t i = 0; i < w->n; i++)
+		if (!w->out[i] && wn_fleet_never(c, p, w->q[i]->task) != NULL)
+			w->out[i] = true;
 }
 
 uint64_t wn_jobs_next_id(wn_engine *e)

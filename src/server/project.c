@@ -165,9 +165,12 @@ void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w)
 	w->it = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->it));
 	w->cur = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->cur));
 	w->have = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->have));
+	w->out = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->out));
 	w->last = NULL;
+	w->lasti = 0;
 	for (size_t i = 0; i < w->n; i++) {
 		w->q[i] = p->qv[i];
+		w->out[i] = wn_queue_capped(p->qv[i]);
 		wn_index_iter_init(p->qv[i]->ready, &w->it[i]);
 		w->have[i] = wn_index_iter_next(&w->it[i], &w->cur[i]);
 	}
@@ -183,6 +186,7 @@ bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e)
 		return false;
 	*e = w->cur[best];
 	w->last = w->q[best];
+	w->lasti = best;
 	w->have[best] = wn_index_iter_next(&w->it[best], &w->cur[best]);
 	return true;
 }
@@ -228,13 +232,16 @@ size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t
 	return n;
 }
 
-bool wn_project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e)
+bool wn_qwalk_out(const struct qwalk *w)
 {
-	struct qwalk w;
-	wn_qwalk_init(c, p, &w);
+	return w->last != NULL && w->out[w->lasti];
+}
+
+bool wn_project_job_at(struct qwalk *w, uint64_t pos, wn_index_entry *e)
+{
 	uint64_t i = 0;
-	while (wn_qwalk_next(&w, e)) {
-		if (wn_queue_capped(w.last))
+	while (wn_qwalk_next(w, e)) {
+		if (wn_qwalk_out(w))
 			continue;
 		if (i++ == pos)
 			return true;

@@ -138,19 +138,24 @@ struct qwalk {
 	wn_index_iter *it;
 	wn_index_entry *cur;
 	bool *have;
+	bool *out;          /* per class: its jobs take no place in line */
 	struct queue *last; /* the class of the entry last returned */
+	size_t lasti;       /* its index */
 };
-/* wn_qwalk_init starts a walk over p's ready jobs. */
+/* wn_qwalk_init starts a walk over p's ready jobs; the classes at their
+ * sweep's cap are out of line. */
 void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w);
 /* wn_qwalk_next returns the next ready job in dispatch order; false at the end. */
 bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e);
+/* wn_qwalk_out tells whether the job last returned takes no place in line. */
+bool wn_qwalk_out(const struct qwalk *w);
 
 /* wn_project_pending_jobs collects the PENDING jobs of p (of task t, if not
  * NULL): the ready ones and those waiting for dependencies, in a new array
  * (free it) of the number returned. */
 size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out);
-/* wn_project_job_at finds the ready job at position pos of p's dispatch order
- * (jobs of capped classes not counted); false if there is none. */
-bool wn_project_job_at(struct call *c, struct project *p, uint64_t pos, wn_index_entry *e);
+/* wn_project_job_at finds the ready job at position pos of walk w's dispatch
+ * order (jobs out of line not counted); false if there is none. */
+bool wn_project_job_at(struct qwalk *w, uint64_t pos, wn_index_entry *e);
 
 #endif

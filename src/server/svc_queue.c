@@ -603,7 +603,9 @@ int wn_svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	if (p == NULL)
 		return rv;
 	wn_index_entry e;
-	if (!wn_project_job_at(c, p, rq->position, &e))
+	struct qwalk w;
+	wn_job_walk_init(c, p, &w);
+	if (!wn_project_job_at(&w, rq->position, &e))
 		return wn_call_fail(c, WN_ENOTFOUND,
 		                    "project \"%s\" has no pending job at position %llu", p->name,
 		                    (unsigned long long)rq->position);
@@ -623,13 +625,15 @@ int wn_svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 	return WN_OK;
 }
 
-/* list_totals counts p's ready jobs that can run now (r->total) and those
- * that cannot: in a capped class, or waiting on dependencies. */
-static void list_totals(struct project *p, Whatsnext__V1__QueueListResponse *r)
+/* list_totals counts p's ready jobs that take a place in line (r->total) and
+ * those that do not: out of line in walk w (a capped class, a task no worker
+ * could run), or waiting on dependencies. */
+static void list_totals(struct project *p, const struct qwalk *w,
+                        Whatsnext__V1__QueueListResponse *r)
 {
-	for (size_t i = 0; i < p->nq; i++) {
-		size_t n = wn_index_count(p->qv[i]->ready);
-		if (wn_queue_capped(p->qv[i]))
+	for (size_t i = 0; i < w->n; i++) {
+		size_t n = wn_index_count(w->q[i]->ready);
+		if (w->out[i])
 			r->waiting_total += n;
 		else
 			r->total += n;
@@ -654,7 +658,7 @@ static void list_waiting(struct call *c, struct project *p, struct qwalk *w, uin
 	/* every job that cannot run now, in dispatch order, then as many
 	 * as the page holds */
 	while (wn_qwalk_next(w, &e))
-		if (wn_queue_capped(w->last) && ncapped <= r->waiting_total)
+		if (wn_qwalk_out(w) && ncapped <= r->waiting_total)
 			capped[ncapped++] = e.id;
 	Job **more = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(*more));
 	size_t nmore = 0;
@@ -699,16 +703,19 @@ int wn_svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 	Whatsnext__V1__QueueListResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__queue_list_response__init(r);
 	r->jobs = wn_arena_alloc(c->arena, limit * sizeof(*r->jobs));
-	list_totals(p, r);
 	struct qwalk w;
-	wn_qwalk_init(c, p, &w);
+	wn_job_walk_init(c, p, &w);
+	list_totals(p, &w, r);
+	/* per class: 0 not known yet, 1 a worker has room, 2 all are busy */
+	uint8_t *busy = wn_arena_alloc(c->arena, w.n + 1);
+	memset(busy, 0, w.n + 1);
 	wn_index_entry e;
 	int64_t pos = 0;
 	size_t bytes = 0;
 	size_t ncapped = 0;
 	uint64_t *capped = wn_arena_alloc(c->arena, (r->waiting_total + 1) * sizeof(uint64_t));
 	while (r->n_jobs < limit && bytes <= WN_REPLY_BUDGET && wn_qwalk_next(&w, &e)) {
-		if (wn_queue_capped(w.last)) {
+		if (wn_qwalk_out(&w)) {
 			if (ncapped <= r->waiting_total)
 				capped[ncapped++] = e.id;
 			continue;
@@ -720,11 +727,12 @@ int wn_svc_queue_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 			continue;
 		wn_job_fill_live(c, j, false); /* its dependencies' statuses */
 		j->position = p->archived ? -1 : pos - 1;
-		const char *never = wn_fleet_never(c, &w.last->task->need);
+		if (busy[w.lasti] == 0)
+			busy[w.lasti] = wn_fleet_busy(c, p, w.last->task) ? 2 : 1;
 		j->waiting = p->archived
 		                 ? wn_arena_printf(c->arena, "project %s is archived", p->name)
-		             : never != NULL ? (char *)never
-		                             : "waiting for a worker";
+		             : busy[w.lasti] == 2 ? WN_JOB_BUSY
+		                                  : "waiting for a worker";
 		bytes += protobuf_c_message_get_packed_size(&j->base);
 		r->jobs[r->n_jobs++] = j;
 	}

@@ -113,6 +113,12 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 		if ((why = wn_name_check(wk->projects[i])) != NULL)
 			return wn_call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
 			                    wk->projects[i], why);
+	if (wk->n_tasks > JOIN_MAX_PROJECTS)
+		return wn_call_fail(c, WN_EINVAL, "at most %d tasks", JOIN_MAX_PROJECTS);
+	for (size_t i = 0; i < wk->n_tasks; i++)
+		if ((why = wn_name_check(wk->tasks[i])) != NULL)
+			return wn_call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
+			                    wk->tasks[i], why);
 	if (wk->instance[0] != '\0' && (why = wn_name_check(wk->instance)) != NULL)
 		return wn_call_fail(c, WN_EINVAL, "invalid instance id \"%.140s\": %s",
 		                    wk->instance, why);

@@ -496,6 +496,12 @@ static ProtobufCMessage *build_join(const driver *d, const op *o)
 			w->projects[w->n_projects++] = (char *)model_pname(i);
 	if (o->a[4] == 2)
 		w->projects[w->n_projects++] = "bad project";
+	w->tasks = pool_alloc(8 * sizeof(char *));
+	for (int i = 0; i < 3; i++)
+		if (o->a[6] & (1 << i))
+			w->tasks[w->n_tasks++] = (char *)model_tname(i);
+	if (o->a[4] == 3)
+		w->tasks[w->n_tasks++] = "bad task";
 	w->slots = (uint32_t)o->a[3];
 	w->instance = (char *)instance_of(o->a[5]);
 	rq->worker = w;

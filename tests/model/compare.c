@@ -87,7 +87,7 @@ static const char *waiting_expect(const model *m, const model_job *j, int64_t *p
 			}
 		}
 	}
-	if (t != NULL && model_never(m, &t->need) != NULL)
+	if (t != NULL && model_never(m, j->project, j->task, &t->need) != NULL)
 		return "never";
 	if (model_capped(m, j)) {
 		model_sweep *s = model_sweep_get(m, j->sweep_id);
@@ -130,24 +130,28 @@ static int waiting_check(model *m, const model_job *j, const Whatsnext__V1__Job 
 			     (unsigned long long)j->id, (long long)g->position, want);
 		return 0;
 	}
+	model_task *t = model_task_get(m, j->project, j->task);
+	const char *wait = t != NULL && model_busy(m, j->project, j->task, &t->need)
+	                       ? "every worker that can run it is busy"
+	                       : "waiting for a worker";
 	if (!(what & CJ_POSITION)) {
-		if (strcmp(w, "waiting for a worker") != 0 || g->position != 0)
-			FAIL("%s: job %llu waiting \"%s\" position %lld; the model expected "
-			     "\"waiting for a worker\"",
-			     where, (unsigned long long)j->id, w, (long long)g->position);
+		if (strcmp(w, wait) != 0 || g->position != 0)
+			FAIL("%s: job %llu waiting \"%s\" position %lld; the model expected \"%s\"",
+			     where, (unsigned long long)j->id, w, (long long)g->position, wait);
 		return 0;
 	}
 	size_t n = 0;
-	model_job **q = model_queue(m, j->project, &n);
+	model_job **q = model_line(m, j->project, &n);
 	int64_t at = -1;
 	for (size_t i = 0; i < n; i++)
 		if (q[i] == j)
 			at = (int64_t)i;
 	free(q);
 	if (at == 0)
-		snprintf(buf, sizeof(buf), "next in line; waiting for a worker to fetch");
+		snprintf(buf, sizeof(buf), "next in line; %s",
+		         wait[0] == 'e' ? wait : "waiting for a worker to fetch");
 	else
-		snprintf(buf, sizeof(buf), "waiting for a worker; %lld job(s) ahead in the queue",
+		snprintf(buf, sizeof(buf), "%s; %lld job(s) ahead in the queue", wait,
 		         (long long)at);
 	if (g->position != at || strcmp(w, buf) != 0)
 		FAIL("%s: job %llu at position %lld (\"%s\"); the model expected %lld (\"%s\")",
@@ -287,9 +291,11 @@ int compare_worker(model *m, const model_worker *w, const Whatsnext__V1__Worker 
 			same = str_eq(c->labels[i]->key, w->labels[i].k) &&
 			       str_eq(c->labels[i]->value, w->labels[i].v);
 	}
-	same = same && g->n_projects == w->nprojects;
+	same = same && g->n_projects == w->nprojects && g->n_tasks == w->ntasks;
 	for (size_t i = 0; same && i < w->nprojects; i++)
 		same = str_eq(g->projects[i], w->projects[i]);
+	for (size_t i = 0; same && i < w->ntasks; i++)
+		same = str_eq(g->tasks[i], w->tasks[i]);
 	if (!same)
 		FAIL("%s: worker %s capacity or projects differ from what it announced", where,
 		     w->name);

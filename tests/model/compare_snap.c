@@ -221,12 +221,11 @@ static int qlist_ready(model *m, const snap_entry *e, model_job **q, size_t nq, 
 			     (unsigned long long)q[i]->id, i);
 		Whatsnext__V1__Job g = *r->jobs[*k];
 		model_task *t = model_task_get(m, q[i]->project, q[i]->task);
-		const char *never = t ? model_never(m, &t->need) : NULL;
+		bool busy = t != NULL && model_busy(m, q[i]->project, q[i]->task, &t->need);
 		int64_t pos = p->status == 2 ? -1 : (int64_t)i;
 		bool text = p->status == 2 ? strstr(g.waiting, "archived") != NULL
-		            : never        ? strncmp(g.waiting, "needs ", 6) == 0 ||
-		                          strncmp(g.waiting, "no active worker", 16) == 0
-		                    : strcmp(g.waiting, "waiting for a worker") == 0;
+		            : busy ? strcmp(g.waiting, "every worker that can run it is busy") == 0
+		                   : strcmp(g.waiting, "waiting for a worker") == 0;
 		if (g.id != q[i]->id || g.position != pos || !text)
 			FAIL(
 			    "%s: at %zu job %llu position %lld \"%s\"; the model expected job %llu "
@@ -245,12 +244,14 @@ static int qlist_check(model *m, const snap_entry *e)
 {
 	const Whatsnext__V1__QueueListResponse *r = (const void *)e->msg;
 	size_t nq = 0, nw = 0, k = 0;
-	model_job **q = model_queue(m, e->project, &nq);
+	model_job **q = model_line(m, e->project, &nq);
 	model_job **w = wn_xcalloc(m->njobs + 1, sizeof(*w));
 	for (size_t i = 0; i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
+		model_task *t = model_task_get(m, j->project, j->task);
 		if (j->live && j->status == ST_PENDING && strcmp(j->project, e->project) == 0 &&
-		    (!model_ready(m, j) || model_capped(m, j)))
+		    (!model_ready(m, j) || model_capped(m, j) ||
+		     (t != NULL && model_never(m, j->project, j->task, &t->need) != NULL)))
 			w[nw++] = j;
 	}
 	qsort(w, nw, sizeof(*w), dispatch_cmp);

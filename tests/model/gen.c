@@ -355,8 +355,9 @@ static void gen_admin_ops(driver *d, uint64_t *r, op *o)
 		o->a[1] = chance(r, 4) ? -1 - pick(r, 2) : pick(r, MODEL_NCAP);
 		o->a[2] = pick(r, 16);
 		o->a[3] = pick(r, 5);
-		o->a[4] = chance(r, 2) ? 1 + pick(r, 2) : 0;
+		o->a[4] = chance(r, 3) ? 1 + pick(r, 3) : 0;
 		o->a[5] = chance(r, 2) ? -1 : chance(r, 40) ? 0 : 1 + pick(r, 2);
+		o->a[6] = chance(r, 50) ? 0 : pick(r, 8); /* the tasks it runs (0: any) */
 		break;
 	case OP_LEAVE:
 	case OP_DRAIN:

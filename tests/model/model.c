@@ -304,6 +304,19 @@ model_job **model_queue(const model *m, const char *p, size_t *n)
 	return v;
 }
 
+model_job **model_line(const model *m, const char *p, size_t *n)
+{
+	model_job **v = model_queue(m, p, n);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		model_task *t = model_task_get(m, v[i]->project, v[i]->task);
+		if (t == NULL || model_never(m, p, t->name, &t->need) == NULL)
+			v[k++] = v[i];
+	}
+	*n = k;
+	return v;
+}
+
 uint64_t model_sweep_count(const model *m, uint64_t s, int st)
 {
 	uint64_t n = 0;
@@ -376,21 +389,6 @@ static bool could(const model_worker *w, const model_need *n)
 	return true;
 }
 
-const char *model_never(const model *m, const model_need *n)
-{
-	if (n->cpu == 0 && n->gpu == 0 && n->mem == 0 && n->nlabels == 0)
-		return NULL;
-	size_t active = 0;
-	for (size_t i = 0; i < m->nworkers; i++) {
-		if (m->workers[i]->state != W_ACTIVE)
-			continue;
-		active++;
-		if (could(m->workers[i], n))
-			return NULL;
-	}
-	return active ? "no worker" : NULL;
-}
-
 /* fits: worker w has n free now. */
 static bool fits(const model *m, const model_worker *w, const model_need *n)
 {
@@ -412,6 +410,53 @@ static bool task_listed(const Whatsnext__V1__FetchRequest *rq, const char *task)
 		if (strcmp(rq->tasks[i], task) == 0)
 			return true;
 	return false;
+}
+
+/* names_have: a worker's list names name (an empty list names everything). */
+static bool names_have(char *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return true;
+	return n == 0;
+}
+
+/* takes: w takes jobs (ACTIVE, not draining) of task t of project p that it
+ * could run. */
+static bool takes(const model_worker *w, const char *p, const char *t, const model_need *n)
+{
+	return names_have(w->projects, w->nprojects, p) && names_have(w->tasks, w->ntasks, t) &&
+	       could(w, n);
+}
+
+const char *model_never(const model *m, const char *p, const char *t, const model_need *n)
+{
+	size_t avail = 0;
+	for (size_t i = 0; i < m->nworkers; i++) {
+		const model_worker *w = m->workers[i];
+		if (w->state != W_ACTIVE || w->draining)
+			continue;
+		avail++;
+		if (takes(w, p, t, n))
+			return NULL;
+	}
+	return avail ? "no worker" : NULL;
+}
+
+bool model_busy(const model *m, const char *p, const char *t, const model_need *n)
+{
+	bool some = false;
+	for (size_t i = 0; i < m->nworkers; i++) {
+		const model_worker *w = m->workers[i];
+		if (w->state != W_ACTIVE || w->draining || !takes(w, p, t, n))
+			continue;
+		some = true;
+		size_t held = 0;
+		free(model_held(m, w->name, &held));
+		if (fits(m, w, n) && (w->slots == 0 || held < w->slots))
+			return false;
+	}
+	return some;
 }
 
 /* best_of returns the job Fetch rq would get from project p, or NULL. */

@@ -159,6 +159,8 @@ typedef struct model_worker {
 	model_kv labels[4];
 	size_t nprojects;
 	char *projects[4];
+	size_t ntasks; /* the tasks it runs (none: any) */
+	char *tasks[4];
 	uint32_t slots;
 	char *instance;
 	int state;
@@ -252,8 +254,11 @@ bool model_ready(const model *m, const model_job *j);
 /* model_capped: j's sweep is at its running cap. */
 bool model_capped(const model *m, const model_job *j);
 /* model_queue returns the ready, uncapped PENDING jobs of project p in
- * dispatch order (malloc'd, *n of them). */
+ * dispatch order (malloc'd, *n of them): what a Fetch chooses from. */
 model_job **model_queue(const model *m, const char *p, size_t *n);
+/* model_line returns those of them that take a place in line: not those that
+ * no worker taking jobs could run (model_never). */
+model_job **model_line(const model *m, const char *p, size_t *n);
 /* model_sweep_count counts the live jobs of sweep s in status st. */
 uint64_t model_sweep_count(const model *m, uint64_t s, int st);
 /* model_project_count counts the live jobs of project p in status st. */
@@ -262,9 +267,13 @@ uint64_t model_project_count(const model *m, const char *p, int st);
 model_job **model_held(const model *m, const char *name, size_t *n);
 /* model_used sums what the jobs worker name holds need. */
 void model_used(const model *m, const char *name, uint32_t *cpu, uint32_t *gpu, uint64_t *mem);
-/* model_never says why no active worker could ever run a job needing n,
- * or NULL. */
-const char *model_never(const model *m, const model_need *n);
+/* model_never says why no worker taking jobs (ACTIVE, not draining) could
+ * ever run a job of task t of project p needing n (not serving p, not
+ * running t, too small), or NULL (one could, or none takes jobs). */
+const char *model_never(const model *m, const char *p, const char *t, const model_need *n);
+/* model_busy: some worker taking jobs could run such a job, but none has
+ * room for it now (free capacity, a free slot). */
+bool model_busy(const model *m, const char *p, const char *t, const model_need *n);
 
 /* model_fail records a mismatch and returns -1. */
 int model_fail(model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -416,7 +416,7 @@ static int queue_pop(model *m, const model_call *c)
 	if (model_project_get(m, rq->project) == NULL)
 		WANT(C_NOT_FOUND, "no such project");
 	size_t n = 0;
-	model_job **q = model_queue(m, rq->project, &n);
+	model_job **q = model_line(m, rq->project, &n);
 	model_job *j = rq->position < n ? q[rq->position] : NULL;
 	free(q);
 	if (j == NULL)

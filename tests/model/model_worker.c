@@ -36,6 +36,9 @@ static int join_check(const Whatsnext__V1__Worker *w, const char **why)
 	for (size_t i = 0; i < w->n_projects; i++)
 		if (!model_name_ok(w->projects[i]))
 			return *why = "invalid project name", C_INVALID;
+	for (size_t i = 0; i < w->n_tasks; i++)
+		if (!model_name_ok(w->tasks[i]))
+			return *why = "invalid task name", C_INVALID;
 	if (w->instance[0] != '\0' && !model_name_ok(w->instance))
 		return *why = "invalid instance id", C_INVALID;
 	return C_OK;
@@ -53,7 +56,9 @@ static void worker_clear(model_worker *w)
 	}
 	for (size_t i = 0; i < w->nprojects; i++)
 		free(w->projects[i]);
-	w->ngpus = w->nlabels = w->nprojects = 0;
+	for (size_t i = 0; i < w->ntasks; i++)
+		free(w->tasks[i]);
+	w->ngpus = w->nlabels = w->nprojects = w->ntasks = 0;
 }
 
 static void worker_set(model_worker *w, const Whatsnext__V1__Worker *g)
@@ -74,6 +79,8 @@ static void worker_set(model_worker *w, const Whatsnext__V1__Worker *g)
 	}
 	for (size_t i = 0; i < g->n_projects && i < 4; i++)
 		w->projects[w->nprojects++] = model_strdup(g->projects[i]);
+	for (size_t i = 0; i < g->n_tasks && i < 4; i++)
+		w->tasks[w->ntasks++] = model_strdup(g->tasks[i]);
 	w->slots = g->slots;
 }
 
