@@ -57,6 +57,10 @@ static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
 	for (size_t i = 0; i < w->n_projects; i++)
 		projects = wn_ctl_printf(c, "%s%s%s", projects, i ? ", " : "", w->projects[i]);
 	wn_ctl_field("projects", "%s", projects);
+	char *tasks = wn_ctl_strdup(c, w->n_tasks == 0 ? "any" : "");
+	for (size_t i = 0; i < w->n_tasks; i++)
+		tasks = wn_ctl_printf(c, "%s%s%s", tasks, i ? ", " : "", w->tasks[i]);
+	wn_ctl_field("tasks", "%s", tasks);
 	wn_ctl_field("slots", "%u", w->slots);
 	wn_ctl_field("cpu", "%u", cap ? cap->cpu : 0);
 	wn_ctl_field("gpus", "%s", worker_gpus(c, w));

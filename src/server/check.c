@@ -100,6 +100,14 @@ static bool name_ok(const char *s)
 	return wn_name_check(s) == NULL;
 }
 
+bool wn_check_worker_tasks_ok(const Whatsnext__V1__Worker *r)
+{
+	for (size_t i = 0; i < r->n_tasks; i++)
+		if (!name_ok(r->tasks[i]))
+			return false;
+	return r->n_tasks <= WN_CHECK_WORKER_TASKS;
+}
+
 /* ------------------------------------------------------------ reading */
 
 /* key_text copies the part of key after its prefix as a C string;
@@ -242,6 +250,11 @@ static void scan_worker(struct check *k, const char *name, const char *key, size
 	if (r->state < WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE ||
 	    r->state > WHATSNEXT__V1__WORKER_STATE__WORKER_GONE) {
 		wn_check_finding(k, name, "unknown worker state %d", (int)r->state);
+		wn_check_plan(k, FIX_WORKER, key, kl);
+	}
+	if (!wn_check_worker_tasks_ok(r)) {
+		wn_check_finding(k, name, "its task list has an invalid name or more than %d",
+		                 WN_CHECK_WORKER_TASKS);
 		wn_check_plan(k, FIX_WORKER, key, kl);
 	}
 	w->has_stored = r->n_jobs > 0 || r->used != NULL;

@@ -240,10 +240,18 @@ static void fix_worker(struct writer *w, const struct fix *f)
 	if (r->state < WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE ||
 	    r->state > WHATSNEXT__V1__WORKER_STATE__WORKER_GONE)
 		r->state = WHATSNEXT__V1__WORKER_STATE__WORKER_LOST; /* it joins again */
+	bool tasks = !wn_check_worker_tasks_ok(r);
+	if (tasks) { /* any task, until it joins again and names its own */
+		r->n_tasks = 0;
+		r->tasks = NULL;
+	}
 	put(w, f, &r->base);
 	said(w, f,
-	     "record rewritten with the key's name, a known state and no held-job list (wnd "
-	     "derives it from the jobs)");
+	     tasks ? "record rewritten with the key's name, a known state, no held-job list (wnd "
+	             "derives it from the jobs) and no task list (it names its tasks when it "
+	             "joins again)"
+	           : "record rewritten with the key's name, a known state and no held-job list "
+	             "(wnd derives it from the jobs)");
 }
 
 /* job_drop_deps drops the dependencies of j that job_deps found invalid

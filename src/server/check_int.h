@@ -174,6 +174,11 @@ struct check {
 	struct fix *fix_head, *fix_tail;
 };
 
+/* A worker record's tasks: at most this many valid names (Join's bound). */
+#define WN_CHECK_WORKER_TASKS 1024
+/* wn_check_worker_tasks_ok tells whether worker record r's tasks are at most
+ * WN_CHECK_WORKER_TASKS valid names. */
+bool wn_check_worker_tasks_ok(const Whatsnext__V1__Worker *r);
 /* wn_check_init readies k to look at store, printing to out (each finding
  * after prefix, none if quiet). */
 void wn_check_init(struct check *k, wn_store *store, FILE *out, const char *prefix, bool quiet);

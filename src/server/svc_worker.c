@@ -23,6 +23,7 @@
 /* What a worker may announce: its record is kept, listed and stored. */
 #define JOIN_MAX_LABELS   256
 #define JOIN_MAX_PROJECTS 1024
+#define JOIN_MAX_TASKS    1024 /* wnd --check holds stored records to it too */
 
 /* worker_reply fills a Worker message with w's record and what it holds. */
 static Whatsnext__V1__Worker *worker_reply(struct call *c, const struct wrk *w)
@@ -113,8 +114,8 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 		if ((why = wn_name_check(wk->projects[i])) != NULL)
 			return wn_call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
 			                    wk->projects[i], why);
-	if (wk->n_tasks > JOIN_MAX_PROJECTS)
-		return wn_call_fail(c, WN_EINVAL, "at most %d tasks", JOIN_MAX_PROJECTS);
+	if (wk->n_tasks > JOIN_MAX_TASKS)
+		return wn_call_fail(c, WN_EINVAL, "at most %d tasks", JOIN_MAX_TASKS);
 	for (size_t i = 0; i < wk->n_tasks; i++)
 		if ((why = wn_name_check(wk->tasks[i])) != NULL)
 			return wn_call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",

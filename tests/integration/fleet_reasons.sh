@@ -41,6 +41,7 @@ test_reasons_name_what_a_user_can_act_on() {
 	worker_start w1 w.yaml
 	wait_joined w1
 	expect_eq "$(worker_get w1 "','.join(j['tasks'])")" "train,big" "the tasks w1 announced"
+	expect_contains "$(wnctl worker show w1)" "tasks: train, big" "worker show"
 	wait_until 10 "job $t1 to start" test -e "started-$t1"
 
 	# What no worker could run says why and takes no place in line; what one

@@ -517,3 +517,21 @@ test_repair_invalid_project_and_task_keys() {
 	wn_start
 	expect_eq "$(job_status "$id")" pending "job after repair"
 }
+
+# A worker record whose task list could not have come from a Join: the
+# repair drops the list (the worker names its tasks when it joins again).
+test_repair_worker_tasks() {
+	wn_start
+	wn_stop
+	wnstore put w/w1 "$(pbhex '[(1, "w1"), (6, 2), (14, "train"), (14, "bad task")]')"
+	wnstore put w/w2 "$(pbhex '[(1, "w2"), (6, 2), (14, "train")]')"
+	expect_exit 1 check_data
+	expect_finding w/w1 "its task list has an invalid name or more than 1024"
+	expect_not_contains "$WN_OUT" "w/w2" "a worker record with valid tasks"
+	expect_exit 0 check_data --repair
+	expect_contains "$WN_OUT" "repaired w/w1: record rewritten"
+	expect_clean
+	wn_start
+	expect_eq "$(wnctl --json worker show w1 | jq -c '.tasks // []')" "[]" "w1's tasks"
+	expect_eq "$(wnctl --json worker show w2 | jq -c '.tasks')" '["train"]' "w2's tasks"
+}

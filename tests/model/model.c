@@ -304,19 +304,6 @@ model_job **model_queue(const model *m, const char *p, size_t *n)
 	return v;
 }
 
-model_job **model_line(const model *m, const char *p, size_t *n)
-{
-	model_job **v = model_queue(m, p, n);
-	size_t k = 0;
-	for (size_t i = 0; i < *n; i++) {
-		model_task *t = model_task_get(m, v[i]->project, v[i]->task);
-		if (t == NULL || model_never(m, p, t->name, &t->need) == NULL)
-			v[k++] = v[i];
-	}
-	*n = k;
-	return v;
-}
-
 uint64_t model_sweep_count(const model *m, uint64_t s, int st)
 {
 	uint64_t n = 0;

@@ -408,6 +408,19 @@ static int queue_clear(model *m, const model_call *c)
 	return 0;
 }
 
+model_job **model_line(const model *m, const char *p, size_t *n)
+{
+	model_job **v = model_queue(m, p, n);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		model_task *t = model_task_get(m, v[i]->project, v[i]->task);
+		if (t == NULL || model_never(m, p, t->name, &t->need) == NULL)
+			v[k++] = v[i];
+	}
+	*n = k;
+	return v;
+}
+
 static int queue_pop(model *m, const model_call *c)
 {
 	const Whatsnext__V1__PopRequest *rq = (const void *)c->rq;
