@@ -336,8 +336,14 @@ static void sweep_print(wn_ctl *c, const Whatsnext__V1__Sweep *s)
 	else
 		wn_ctl_field("max_running", "none");
 	wn_ctl_field("created", "%s", wn_ctl_time(c, s->created_ms));
-	wn_ctl_field("jobs", "%llu (ids %llu-%llu)", (unsigned long long)s->total,
-	             (unsigned long long)s->id, (unsigned long long)(s->id + s->total - 1));
+	/* the counts are of the jobs still stored: retention and job remove take some away */
+	uint64_t left =
+	    s->pending + s->running + s->completed + s->failed + s->blocked + s->cancelled;
+	const char *gone = left < s->total ? wn_ctl_printf(c, "; %llu removed",
+	                                                   (unsigned long long)(s->total - left))
+	                                   : "";
+	wn_ctl_field("jobs", "%llu (ids %llu-%llu%s)", (unsigned long long)s->total,
+	             (unsigned long long)s->id, (unsigned long long)(s->id + s->total - 1), gone);
 	wn_ctl_field("pending", "%llu", (unsigned long long)s->pending);
 	wn_ctl_field("running", "%llu", (unsigned long long)s->running);
 	wn_ctl_field("completed", "%llu", (unsigned long long)s->completed);

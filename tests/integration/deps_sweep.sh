@@ -149,6 +149,13 @@ test_sweep_progress() {
 	grep -E "^$s +p +t +- +1 +1 +2 +1 +0 +1 +6$" <<<"$WN_OUT" >/dev/null ||
 		fail "sweep list row of sweep $s: $WN_OUT"
 	expect_eq "$(all_job_ids --sweep "$s" --status failed)" "$((FIRST + 2))" "job list --sweep --status"
+	expect_contains "$(wnctl sweep show "$s")" "jobs: 6 (ids $FIRST-$((FIRST + 5)))"$'\n' "nothing removed"
+	# Jobs removed (as retention removes them) leave the counts and are named.
+	wnctl job remove "$FIRST" "$((FIRST + 5))" >/dev/null
+	expect_exit 0 wnctl sweep show "$s"
+	expect_contains "$WN_OUT" "jobs: 6 (ids $FIRST-$((FIRST + 5)); 2 removed)"$'\n' "sweep show after removals"
+	expect_contains "$WN_OUT" "completed: 1"$'\n' "completed after removals"
+	expect_contains "$WN_OUT" "cancelled: 0" "cancelled after removals"
 	expect_exit 4 wnctl sweep show 999999
 	expect_exit 2 wnctl sweep show abc
 }
