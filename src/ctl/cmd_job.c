@@ -487,7 +487,9 @@ static const struct wn_ctl_verb job_verbs[] = {
      "Fetch the stored content of a job's artifact, check its sha256 and write it whole.",
      wn_ctl_job_artifact_opts, wn_ctl_job_artifact_help},
     {"deps", job_deps, "ID",
-     "Show the jobs a job depends on, directly or not, as a tree with their states.", NULL, NULL},
+     "Show the jobs a job depends on, directly or not, as a tree with their states (past 32 "
+     "levels, each line starts with its depth).",
+     NULL, NULL},
     {"history", wn_ctl_job_history, "ID [--key K]...",
      "Show the numbers a job reported while it ran, one row per report, of its latest attempt.",
      wn_ctl_job_history_opts, wn_ctl_job_history_help},

@@ -424,7 +424,8 @@ static const struct wn_ctl_opthelp sweep_priority_help[] = {
 static const struct wn_ctl_verb sweep_verbs[] = {
     {"list", sweep_list, "[PROJECT]",
      "List the sweeps (of one project) with their jobs counted by state.", NULL, NULL},
-    {"show", sweep_show, "ID", "Show a sweep: its cap and its jobs counted by state.", NULL, NULL},
+    {"show", sweep_show, "ID",
+     "Show a sweep: its cap and its jobs counted by state, and how many were removed.", NULL, NULL},
     {"priority", sweep_priority, "ID N", "Set the priority of every pending job of a sweep.", NULL,
      sweep_priority_help},
     {"cap", sweep_cap, "ID N", "Let at most N jobs of a sweep run at once (0: no cap).", NULL,
