@@ -9,7 +9,7 @@
  * to projects pa and pc), worker w1, reader bob. Then, for each method of
  * methods.def and each role, it puts the state back (projects pa and pb with
  * a task each, a pending, a running and a cancelled job in pa, a pending job
- * in pb, a sweep, worker w1 holding the running job, a token to revoke),
+ * in pb, a sweep, worker w1 holding the running job, w9 gone, a token to revoke),
  * calls, and checks against its own table of who may call what (not
  * methods.def's: a method missing from the table fails). Then alice naming
  * project pb, w1 acting as worker w2, and calls with no token, a wrong one
@@ -414,6 +414,15 @@ static ProtobufCMessage *rq_worker_name(void)
 	return &r.base;
 }
 
+/* rq_worker_gone names w9, a worker that joined and left (reset). */
+static ProtobufCMessage *rq_worker_gone(void)
+{
+	static Whatsnext__V1__WorkerNameRequest r;
+	whatsnext__v1__worker_name_request__init(&r);
+	r.name = "w9";
+	return &r.base;
+}
+
 OF_PROJECT(rq_worker_list, list_workers_request)
 static ProtobufCMessage *rq_backup(void)
 {
@@ -497,6 +506,8 @@ static const struct row {
     {WN_MID_WORKER_GET, A | U | RD, rq_worker_name},
     {WN_MID_WORKER_LIST, A | U | RD, rq_worker_list},
     {WN_MID_WORKER_DRAIN, A, rq_worker_name},
+    {WN_MID_WORKER_RESUME, A, rq_worker_name},
+    {WN_MID_WORKER_REMOVE, A, rq_worker_gone},
     {WN_MID_ADMIN_BACKUP, A, rq_backup},
     {WN_MID_TOKEN_CREATE, A, rq_token_create},
     {WN_MID_TOKEN_LIST, A, rq_token_list},
@@ -576,6 +587,9 @@ static void reset(void)
 		must_do(WN_MID_TASK_CREATE, rq_task("t", false), 0);
 	}
 	tg.project = "pa";
+	tg.worker = "w9"; /* GONE: what WorkerService/Remove takes */
+	must_do(WN_MID_WORKER_JOIN, rq_join(), 0);
+	must_do(WN_MID_WORKER_LEAVE, rq_worker_name(), 0);
 	tg.worker = "w1";
 	must_do(WN_MID_WORKER_JOIN, rq_join(), 0);
 	tg.running = submit_one("pa", 9);
