@@ -71,6 +71,8 @@ test_two_gpu_jobs_share_a_two_gpu_worker_and_a_third_waits() {
 	touch "release-$cpu_job"
 	wait_status "$cpu_job" completed
 	expect_eq "$(job_get "$c" "j['status']")" pending "the third GPU job"
+	# A free slot but no free GPU: the GPUs are busy, not too few.
+	expect_eq "$(job_get "$c" "j['waiting']")" "next in line; every worker that can run it is busy"
 	[ ! -e "started-$c" ] || fail "a third GPU job ran on a worker with two GPUs"
 	expect_eq "$(worker_get w1 "(j['used']['gpu'], sorted(j['jobs']))")" "(2, [$a, $b])" \
 		"what w1 holds"
