@@ -530,21 +530,6 @@ bool model_holder_ok(const model_job *j, const char *worker)
 
 /* --------------------------------------------------------------- job states */
 
-void model_job_retry(model_job *j)
-{
-	j->status = ST_PENDING;
-	j->lost = j->failures = 0;
-	j->exit_code = 0;
-	j->finished = 0;
-	j->started = 0;
-	j->duration = 0;
-	free(j->worker);
-	j->worker = model_strdup("");
-	free(j->external_id);
-	j->external_id = model_strdup("");
-	model_set_reason(j, RK_EXACT, "%s", "");
-}
-
 void model_job_remove(model *m, model_job *j)
 {
 	j->removed_status = j->status;

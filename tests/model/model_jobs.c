@@ -305,6 +305,21 @@ static int job_cancel(model *m, const model_call *c)
 	return compare_job(m, j, (const void *)c->rp, CJ_DEPS | CJ_WAITING, "reply");
 }
 
+void model_job_retry(model_job *j)
+{
+	j->status = ST_PENDING;
+	j->lost = j->failures = 0;
+	j->exit_code = 0;
+	j->finished = 0;
+	j->started = 0;
+	j->duration = 0;
+	free(j->worker);
+	j->worker = model_strdup("");
+	free(j->external_id);
+	j->external_id = model_strdup("");
+	model_set_reason(j, RK_EXACT, "%s", "");
+}
+
 static int job_retry(model *m, const model_call *c)
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)c->rq;
