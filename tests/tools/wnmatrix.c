@@ -135,16 +135,14 @@ static ProtobufCMessage *of_project(const ProtobufCMessageDescriptor *d)
 
 static ProtobufCMessage *rq_project_create(void)
 {
-	static Whatsnext__V1__CreateProjectRequest r;
-	whatsnext__v1__create_project_request__init(&r);
+	static Whatsnext__V1__CreateProjectRequest r = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
 	r.name = strcmp(tg.project, "pa") == 0 ? "pc" : "pb2";
 	return &r.base;
 }
 
 static ProtobufCMessage *rq_project_name(void)
 {
-	static Whatsnext__V1__GetProjectRequest r;
-	whatsnext__v1__get_project_request__init(&r);
+	static Whatsnext__V1__GetProjectRequest r = WHATSNEXT__V1__GET_PROJECT_REQUEST__INIT;
 	r.name = (char *)tg.project;
 	return &r.base;
 }
@@ -152,16 +150,14 @@ static ProtobufCMessage *rq_project_name(void)
 OF_PROJECT(rq_project_list, list_projects_request)
 static ProtobufCMessage *rq_project_update(void)
 {
-	static Whatsnext__V1__UpdateProjectRequest r;
-	whatsnext__v1__update_project_request__init(&r);
+	static Whatsnext__V1__UpdateProjectRequest r = WHATSNEXT__V1__UPDATE_PROJECT_REQUEST__INIT;
 	r.name = (char *)tg.project, r.set_description = true, r.description = "changed";
 	return &r.base;
 }
 
 static ProtobufCMessage *rq_project_delete(void)
 {
-	static Whatsnext__V1__DeleteProjectRequest r;
-	whatsnext__v1__delete_project_request__init(&r);
+	static Whatsnext__V1__DeleteProjectRequest r = WHATSNEXT__V1__DELETE_PROJECT_REQUEST__INIT;
 	r.name = (char *)tg.project, r.force = true;
 	return &r.base;
 }
@@ -195,18 +191,15 @@ static ProtobufCMessage *rq_task_update(void)
 
 static ProtobufCMessage *rq_task_get(void)
 {
-	static Whatsnext__V1__GetTaskRequest r;
-	whatsnext__v1__get_task_request__init(&r);
-	r.project = (char *)tg.project;
-	r.name = "t";
+	static Whatsnext__V1__GetTaskRequest r = WHATSNEXT__V1__GET_TASK_REQUEST__INIT;
+	r.project = (char *)tg.project, r.name = "t";
 	return &r.base;
 }
 
 OF_PROJECT(rq_task_list, list_tasks_request)
 static ProtobufCMessage *rq_task_delete(void)
 {
-	static Whatsnext__V1__DeleteTaskRequest r;
-	whatsnext__v1__delete_task_request__init(&r);
+	static Whatsnext__V1__DeleteTaskRequest r = WHATSNEXT__V1__DELETE_TASK_REQUEST__INIT;
 	r.project = (char *)tg.project, r.name = "t", r.force = true;
 	return &r.base;
 }
@@ -222,8 +215,7 @@ static Whatsnext__V1__JobSpec *spec(void)
 
 static ProtobufCMessage *rq_submit(void)
 {
-	static Whatsnext__V1__SubmitRequest r;
-	whatsnext__v1__submit_request__init(&r);
+	static Whatsnext__V1__SubmitRequest r = WHATSNEXT__V1__SUBMIT_REQUEST__INIT;
 	r.job = spec();
 	return &r.base;
 }
@@ -252,8 +244,7 @@ OF_PROJECT(rq_history, history_request)
 OF_PROJECT(rq_wait, wait_request)
 static ProtobufCMessage *rq_job_id(uint64_t id)
 {
-	static Whatsnext__V1__JobIdRequest r;
-	whatsnext__v1__job_id_request__init(&r);
+	static Whatsnext__V1__JobIdRequest r = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
 	r.id = id;
 	return &r.base;
 }
@@ -269,8 +260,7 @@ static ProtobufCMessage *rq_job_retry(void)
 
 static ProtobufCMessage *rq_job_priority(void)
 {
-	static Whatsnext__V1__SetPriorityRequest r;
-	whatsnext__v1__set_priority_request__init(&r);
+	static Whatsnext__V1__SetPriorityRequest r = WHATSNEXT__V1__SET_PRIORITY_REQUEST__INIT;
 	r.id = tg.pending, r.priority = 5;
 	return &r.base;
 }
@@ -300,8 +290,7 @@ static ProtobufCMessage *rq_job_update(void)
 
 static ProtobufCMessage *rq_sweep_get(void)
 {
-	static Whatsnext__V1__GetSweepRequest r;
-	whatsnext__v1__get_sweep_request__init(&r);
+	static Whatsnext__V1__GetSweepRequest r = WHATSNEXT__V1__GET_SWEEP_REQUEST__INIT;
 	r.id = tg.sweep;
 	return &r.base;
 }
@@ -309,16 +298,14 @@ static ProtobufCMessage *rq_sweep_get(void)
 OF_PROJECT(rq_sweep_list, list_sweeps_request)
 static ProtobufCMessage *rq_sweep_update(void)
 {
-	static Whatsnext__V1__UpdateSweepRequest r;
-	whatsnext__v1__update_sweep_request__init(&r);
+	static Whatsnext__V1__UpdateSweepRequest r = WHATSNEXT__V1__UPDATE_SWEEP_REQUEST__INIT;
 	r.id = tg.sweep, r.set_max_running = true, r.max_running = 1;
 	return &r.base;
 }
 
 static Whatsnext__V1__FetchRequest *fetch_of(void)
 {
-	static Whatsnext__V1__FetchRequest r;
-	whatsnext__v1__fetch_request__init(&r);
+	static Whatsnext__V1__FetchRequest r = WHATSNEXT__V1__FETCH_REQUEST__INIT;
 	r.project = (char *)tg.project;
 	r.worker = (char *)tg.worker;
 	return &r;
@@ -342,8 +329,7 @@ static ProtobufCMessage *rq_heartbeat(void)
 
 static Whatsnext__V1__CompleteRequest *complete_of(void)
 {
-	static Whatsnext__V1__CompleteRequest r;
-	whatsnext__v1__complete_request__init(&r);
+	static Whatsnext__V1__CompleteRequest r = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
 	r.job_id = tg.running, r.attempt = tg.attempt, r.worker = (char *)tg.worker,
 	r.success = true;
 	return &r;
@@ -367,8 +353,7 @@ static ProtobufCMessage *rq_complete_batch(void)
 
 static ProtobufCMessage *rq_release(void)
 {
-	static Whatsnext__V1__ReleaseRequest r;
-	whatsnext__v1__release_request__init(&r);
+	static Whatsnext__V1__ReleaseRequest r = WHATSNEXT__V1__RELEASE_REQUEST__INIT;
 	r.job_id = tg.running, r.attempt = tg.attempt, r.worker = (char *)tg.worker;
 	return &r.base;
 }
@@ -408,8 +393,7 @@ static ProtobufCMessage *rq_join(void)
 
 static ProtobufCMessage *rq_worker_name(void)
 {
-	static Whatsnext__V1__WorkerNameRequest r;
-	whatsnext__v1__worker_name_request__init(&r);
+	static Whatsnext__V1__WorkerNameRequest r = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	r.name = (char *)tg.worker;
 	return &r.base;
 }
@@ -417,8 +401,7 @@ static ProtobufCMessage *rq_worker_name(void)
 /* rq_worker_gone names w9, a worker that joined and left (reset). */
 static ProtobufCMessage *rq_worker_gone(void)
 {
-	static Whatsnext__V1__WorkerNameRequest r;
-	whatsnext__v1__worker_name_request__init(&r);
+	static Whatsnext__V1__WorkerNameRequest r = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	r.name = "w9";
 	return &r.base;
 }
@@ -451,8 +434,7 @@ static ProtobufCMessage *rq_token_create(void)
 OF_PROJECT(rq_token_list, list_tokens_request)
 static ProtobufCMessage *rq_token_revoke(void)
 {
-	static Whatsnext__V1__RevokeTokenRequest r;
-	whatsnext__v1__revoke_token_request__init(&r);
+	static Whatsnext__V1__RevokeTokenRequest r = WHATSNEXT__V1__REVOKE_TOKEN_REQUEST__INIT;
 	r.name = "victim";
 	return &r.base;
 }
