@@ -83,6 +83,10 @@ int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* wn_svc_heartbeat_wait answers heartbeat rq with r, at once or, asked to
+ * wait (its wait_ms), once there is news for its worker (svc_heartbeat.c). */
+int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq,
+                          Whatsnext__V1__HeartbeatResponse *r, ProtobufCMessage **out);
 int wn_svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_resume(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);

@@ -96,13 +96,26 @@ static int fetch_check(struct call *c, const Whatsnext__V1__FetchRequest *rq,
 }
 
 /* fetch_reply fills r with the n jobs claimed. */
-static void fetch_reply(Whatsnext__V1__FetchResponse *r, Job **got, size_t n)
+static void fetch_reply(struct call *c, Whatsnext__V1__FetchResponse *r, Job **got, size_t n)
 {
 	if (n > 0)
 		r->job = got[0];
 	if (n > 1) {
 		r->more = got + 1;
 		r->n_more = n - 1;
+	}
+	/* the tasks as they are now: a worker applies a task's settings of the
+	 * moment to each run it starts */
+	r->tasks = wn_arena_alloc(c->arena, (n + 1) * sizeof(*r->tasks));
+	for (size_t i = 0; i < n; i++) {
+		bool known = false;
+		for (size_t k = 0; k < r->n_tasks && !known; k++)
+			known = strcmp(r->tasks[k]->project, got[i]->project) == 0 &&
+			        strcmp(r->tasks[k]->name, got[i]->task) == 0;
+		Task *t = NULL;
+		if (!known &&
+		    wn_records_task_get(&c->rec, got[i]->project, got[i]->task, &t) == WN_OK)
+			r->tasks[r->n_tasks++] = t;
 	}
 }
 
@@ -117,7 +130,7 @@ static int fetch_into(struct call *c, wn_batch *b, const Whatsnext__V1__FetchReq
 	Job **got = wn_arena_alloc(c->arena, want->max_jobs * sizeof(*got));
 	size_t n = 0;
 	rv = wn_queue_claim(c, b, want, got, &n);
-	fetch_reply(r, got, n);
+	fetch_reply(c, r, got, n);
 	return rv;
 }
 
@@ -127,7 +140,7 @@ static void fetch_answer(struct call *c, const struct parked *pk, Job **got, siz
 {
 	Whatsnext__V1__FetchResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__fetch_response__init(r);
-	fetch_reply(r, got, n);
+	fetch_reply(c, r, got, n);
 	wn_call_answer(c, pk, &r->base);
 }
 
@@ -250,6 +263,9 @@ int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufC
 	int rv = worker_name_ok(c, rq->worker);
 	if (rv != WN_OK)
 		return rv;
+	if (rq->wait_ms > WN_WAIT_MAX_MS)
+		return wn_call_fail(c, WN_EINVAL, "wait_ms %u is over the limit of %d", rq->wait_ms,
+		                    WN_WAIT_MAX_MS);
 	if ((rv = heartbeat_fence(c, rq)) != WN_OK || (rv = progress_check(c, rq)) != WN_OK)
 		return rv;
 	Whatsnext__V1__HeartbeatResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
@@ -288,8 +304,7 @@ int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufC
 		return rv;
 	for (size_t i = 0; i < nwoken; i++)
 		wn_watch_output(c, woken[i]); /* stored: its readers read it */
-	*out = &r->base;
-	return WN_OK;
+	return wn_svc_heartbeat_wait(c, rq, r, out);
 }
 
 /* lease_check loads the job of a lease and verifies the lease is current and

@@ -11,6 +11,7 @@
 #include "project.h"
 #include "queue.h"
 #include "replay.h"
+#include "watch.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -161,6 +162,12 @@ int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	return WN_OK;
 }
 
+/* worker_is matches the parked fetches of worker name. */
+static bool worker_is(const void *name, const char *worker)
+{
+	return strcmp(name, worker) == 0;
+}
+
 int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__WorkerNameRequest *rq = (const void *)in;
@@ -179,6 +186,9 @@ int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
+	/* what it still waits for ends now: it is leaving */
+	wn_queue_waiters_of(c, worker_is, w->rec->name);
+	wn_watch_worker(c, w->rec->name);
 	*out = &worker_reply(c, w)->base;
 	return WN_OK;
 }
@@ -236,6 +246,7 @@ int wn_svc_worker_drain(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)
 		return rv;
+	wn_watch_worker(c, w->rec->name); /* its waiting heartbeat tells it */
 	*out = &worker_reply(c, w)->base;
 	return WN_OK;
 }
@@ -258,6 +269,7 @@ int wn_svc_worker_resume(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 		rv = wn_call_commit(c, b);
 		if (rv != WN_OK)
 			return rv;
+		wn_watch_worker(c, w->rec->name);
 	}
 	*out = &worker_reply(c, w)->base;
 	return WN_OK;

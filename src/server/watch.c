@@ -19,7 +19,7 @@ struct watch_list {
 };
 
 /* What a list is of. */
-enum list_kind { BY_JOB, BY_SWEEP, BY_PROJECT };
+enum list_kind { BY_JOB, BY_SWEEP, BY_PROJECT, BY_WORKER };
 
 /* One parked request. */
 struct wn_watch {
@@ -32,11 +32,12 @@ struct wn_watch {
 	uint64_t *ids; /* each once */
 	size_t nids;
 	/* its place in each of its lists, so that it leaves each in a step:
-	 * the lists of ids[0..nids), then its sweep's, then its project's
-	 * (a list holds at most max_parked_fetches watches) */
+	 * the lists of ids[0..nids), then its sweep's, its project's, its
+	 * worker's (a list holds at most max_parked_fetches watches) */
 	uint32_t *pos;
 	uint64_t sweep;
 	char *project;
+	char *worker;   /* the worker it waits for (NULL: none) */
 	char *caller;   /* the token it came with (NULL: the server has none) */
 	uint64_t epoch; /* the last event that reached it */
 	struct wn_watch *prev, *next;
@@ -49,6 +50,7 @@ void wn_watch_init(wn_engine *e)
 	e->w.by_job = wn_map_new_u64();
 	e->w.by_sweep = wn_map_new_u64();
 	e->w.by_project = wn_map_new_str();
+	e->w.by_worker = wn_map_new_str();
 }
 
 void wn_watch_release(wn_engine *e)
@@ -57,6 +59,7 @@ void wn_watch_release(wn_engine *e)
 	wn_map_free(e->w.by_job);
 	wn_map_free(e->w.by_sweep);
 	wn_map_free(e->w.by_project);
+	wn_map_free(e->w.by_worker);
 	memset(&e->w, 0, sizeof(e->w));
 }
 
@@ -102,7 +105,7 @@ int wn_watch_room(struct call *c, uint32_t conn, const char *what)
 static size_t list_slot(const struct wn_watch *w, enum list_kind kind, uint64_t job)
 {
 	if (kind != BY_JOB)
-		return kind == BY_SWEEP ? w->nids : w->nids + 1;
+		return w->nids + (size_t)(kind - BY_SWEEP);
 	size_t lo = 0, hi = w->nids;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -176,6 +179,8 @@ static void watch_index(wn_engine *e, struct wn_watch *w)
 		list_add(list_of(e->w.by_sweep, w->sweep, NULL, true), w, w->nids);
 	if (w->project != NULL)
 		list_add(list_of(e->w.by_project, 0, w->project, true), w, w->nids + 1);
+	if (w->worker != NULL)
+		list_add(list_of(e->w.by_worker, 0, w->worker, true), w, w->nids + 2);
 }
 
 /* watch_end takes w out of every list and frees it, answering reply, or the
@@ -191,6 +196,8 @@ static void watch_end(struct call *c, struct wn_watch *w, const ProtobufCMessage
 		list_unlink(e, e->w.by_sweep, w->sweep, NULL, w, w->nids, BY_SWEEP);
 	if (w->project != NULL)
 		list_unlink(e, e->w.by_project, 0, w->project, w, w->nids + 1, BY_PROJECT);
+	if (w->worker != NULL)
+		list_unlink(e, e->w.by_worker, 0, w->worker, w, w->nids + 2, BY_WORKER);
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -214,6 +221,7 @@ static void watch_end(struct call *c, struct wn_watch *w, const ProtobufCMessage
 	free(w->ids);
 	free(w->pos);
 	free(w->project);
+	free(w->worker);
 	free(w->caller);
 	free(w);
 }
@@ -248,10 +256,12 @@ int wn_watch_park(struct call *c, const struct wn_watch_spec *spec)
 	for (size_t i = 0; i < spec->nids; i++)
 		if (w->nids == 0 || w->ids[w->nids - 1] != w->ids[i])
 			w->ids[w->nids++] = w->ids[i];
-	w->pos = wn_xmalloc((w->nids + 2) * sizeof(*w->pos));
+	w->pos = wn_xmalloc((w->nids + 3) * sizeof(*w->pos));
 	w->sweep = spec->sweep;
 	if (spec->project != NULL && spec->project[0] != '\0')
 		w->project = wn_xstrdup(spec->project);
+	if (spec->worker != NULL && spec->worker[0] != '\0')
+		w->worker = wn_xstrdup(spec->worker);
 	if (c->caller != NULL)
 		w->caller = wn_xstrdup(c->caller);
 	w->prev = e->w.tail;
@@ -328,6 +338,8 @@ void wn_watch_status(struct call *c, const char *project, const Job *j, int from
 	                            .from = from,
 	                            .to = to};
 	watch_fire(c, ls, WN_WATCH_ON_STATUS, &ev);
+	if (to == RUNNING && j->worker[0] != '\0')
+		wn_watch_worker(c, j->worker); /* a job of its own: it heartbeats for it */
 }
 
 void wn_watch_output(struct call *c, uint64_t job_id)
@@ -338,6 +350,16 @@ void wn_watch_output(struct call *c, uint64_t job_id)
 	struct watch_list *ls[3] = {list_of(e->w.by_job, job_id, NULL, false), NULL, NULL};
 	struct wn_watch_event ev = {.why = WN_WATCH_OUTPUT, .job = job_id};
 	watch_fire(c, ls, WN_WATCH_ON_OUTPUT, &ev);
+}
+
+void wn_watch_worker(struct call *c, const char *worker)
+{
+	wn_engine *e = c->e;
+	if (e->w.nwatch == 0)
+		return;
+	struct watch_list *ls[3] = {list_of(e->w.by_worker, 0, worker, false), NULL, NULL};
+	struct wn_watch_event ev = {.why = WN_WATCH_WORKER};
+	watch_fire(c, ls, WN_WATCH_ON_WORKER, &ev);
 }
 
 /* watch_final calls w's function for an event it must answer, and ends it. */

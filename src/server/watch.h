@@ -20,6 +20,7 @@
 /* What a watch hears of (wn_watch_spec.events). */
 #define WN_WATCH_ON_STATUS 1u /* a job it names changed status or was removed */
 #define WN_WATCH_ON_OUTPUT 2u /* a job it names got new output */
+#define WN_WATCH_ON_WORKER 4u /* the worker it names: drained, resumed, left, leased a job */
 
 /* Why a watch's function is called. */
 enum wn_watch_why {
@@ -27,6 +28,7 @@ enum wn_watch_why {
 	WN_WATCH_OUTPUT,     /* job got new output */
 	WN_WATCH_DEADLINE,   /* wait_ms passed: answer */
 	WN_WATCH_RELEASE,    /* the server shuts down: answer */
+	WN_WATCH_WORKER,     /* the worker it names: drained, resumed, left or leased a job */
 };
 
 /* One event, as a watch's function sees it. */
@@ -50,6 +52,7 @@ struct wn_watch_spec {
 	size_t nids;
 	uint64_t sweep;      /* 0: none */
 	const char *project; /* NULL or "": none */
+	const char *worker;  /* NULL or "": none (WN_WATCH_ON_WORKER hears of it) */
 	unsigned events;     /* WN_WATCH_ON_* */
 	uint32_t wait_ms;    /* the deadline, from now */
 	wn_watch_fn fn;
@@ -64,6 +67,7 @@ struct watch_state {
 	size_t nparked;                         /* parked requests in all: watches and fetches */
 	wn_map *by_conn;                        /* connection -> parked requests (uintptr_t) */
 	wn_map *by_job, *by_sweep, *by_project; /* -> struct watch_list */
+	wn_map *by_worker;                      /* -> struct watch_list */
 	uint64_t epoch;                         /* marks the watches one event reached */
 	uint64_t steps;                         /* list entries looked at (tests bound it) */
 	bool no_park;                           /* shutting down: answer at once */
@@ -85,6 +89,9 @@ int wn_watch_park(struct call *c, const struct wn_watch_spec *spec);
 void wn_watch_status(struct call *c, const char *project, const Job *j, int from, int to);
 /* wn_watch_output tells the watches of job_id that it got new output. */
 void wn_watch_output(struct call *c, uint64_t job_id);
+/* wn_watch_worker tells the watches naming worker that it was drained,
+ * resumed or left, or (from wn_watch_status) was leased a job. */
+void wn_watch_worker(struct call *c, const char *worker);
 
 /* wn_watch_due answers the watches whose deadline is past now; returns the
  * earliest deadline left, or next if that is earlier. */

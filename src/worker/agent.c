@@ -244,12 +244,15 @@ static void loop_finish(wn_agent *a)
 			pthread_cond_wait(&a->cond, &a->mu);
 	}
 	a->hb_quit = true;
-	bool leave = a->joined;
+	bool leave = a->joined && !a->left, intr = a->intr_started;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
-	pthread_join(a->hb_thread, NULL);
+	if (intr)
+		pthread_join(a->intr_thread, NULL);
+	/* leaving first answers the heartbeat the server holds */
 	if (leave)
 		wn_agent_leave(a);
+	pthread_join(a->hb_thread, NULL);
 }
 
 int wn_agent_run(wn_agent *a)
@@ -304,6 +307,27 @@ int wn_agent_run(wn_agent *a)
 
 /* ---------------------------------------------------------------- lifecycle */
 
+/* agent_interrupt_main ends the fetch an idle worker waits on when it is
+ * asked to stop: the worker leaves the fleet, and the server answers the
+ * fetches of a worker that leaves at once. A fetch that reached the server
+ * after the Leave waits on: leave again until the fetch is back. */
+static void *agent_interrupt_main(void *arg)
+{
+	wn_agent *a = arg;
+	pthread_mutex_lock(&a->mu);
+	for (int i = 0; i < 20 && a->fetching && a->threads == 0 && !a->hb_quit; i++) {
+		a->left = true;
+		pthread_mutex_unlock(&a->mu);
+		wn_agent_leave(a);
+		pthread_mutex_lock(&a->mu);
+		int64_t until = wn_mono_ms() + 250;
+		while (a->fetching && wn_mono_ms() < until)
+			wn_agent_timedwait(a, until - wn_mono_ms());
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
 void wn_agent_stop(wn_agent *a)
 {
 	pthread_mutex_lock(&a->mu);
@@ -327,6 +351,10 @@ void wn_agent_stop(wn_agent *a)
 		        n, n == 1 ? "" : "s", n == 1 ? "its lease" : "their leases");
 	else
 		wn_info("stopping now: killing %zu job%s", n, n == 1 ? "" : "s");
+	if (a->stop == AGENT_DRAIN && a->threads == 0 && a->fetching && a->joined &&
+	    !a->intr_started)
+		a->intr_started =
+		    pthread_create(&a->intr_thread, NULL, agent_interrupt_main, a) == 0;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
 }

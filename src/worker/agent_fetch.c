@@ -85,6 +85,12 @@ void wn_agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeout_s
 	agent_project *p = agent_project_of(a, j->project);
 	if (p == NULL)
 		return;
+	if (j->has_task) {
+		/* as the task was when the job was handed out */
+		*timeout_s = j->task_timeout_s;
+		*need = (agent_need){j->need_cpu, j->need_gpu, j->need_mem};
+		return;
+	}
 	pthread_mutex_lock(&a->mu);
 	bool stale = wn_agent_project_stale(p) || agent_project_task(p, j->task) < 0;
 	pthread_mutex_unlock(&a->mu);
@@ -107,6 +113,25 @@ void wn_agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeout_s
 }
 
 /* ---------------------------------------------------------------- fetching */
+
+/* fetch_task_of gives j the settings of its task if the fetch's answer r
+ * carries them. */
+static void fetch_task_of(agent_job *j, const Whatsnext__V1__FetchResponse *r)
+{
+	for (size_t i = 0; i < r->n_tasks; i++) {
+		const Whatsnext__V1__Task *t = r->tasks[i];
+		if (strcmp(t->project, j->project) != 0 || strcmp(t->name, j->task) != 0)
+			continue;
+		j->has_task = true;
+		j->task_timeout_s = t->timeout_s;
+		if (t->resources != NULL) {
+			j->need_cpu = t->resources->cpu;
+			j->need_gpu = t->resources->gpu;
+			j->need_mem = t->resources->memory_mb;
+		}
+		return;
+	}
+}
 
 /* agent_fetch_error logs a fetch error (from project, or NULL for the whole
  * fetch); a repeat of the last one quietly. */
@@ -241,6 +266,8 @@ fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64
 		for (size_t i = 0; i < resp->n_more; i++)
 			if (resp->more[i] != NULL && resp->more[i]->id != 0)
 				(*out)[(*nout)++] = wn_agent_job_from(a, resp->more[i]);
+		for (size_t i = 0; i < *nout; i++)
+			fetch_task_of((*out)[i], resp);
 		fr = AGENT_FETCH_JOB;
 	}
 	protobuf_c_message_free_unpacked(out_msg, NULL);

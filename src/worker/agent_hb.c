@@ -46,6 +46,8 @@ static int64_t hb_interval(const wn_agent *a, size_t n, int64_t lease)
  * when it no longer does: wnctl worker resume). */
 static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
 {
+	a->hb_news = r->n_cancelled > 0 || r->n_lost > 0 || r->drain != a->draining;
+	a->hb_held = r->held;
 	for (agent_job *j = a->jobs; j != NULL; j = j->next) {
 		for (size_t i = 0; i < r->n_cancelled; i++)
 			if (r->cancelled[i] == j->id && !j->cancelled && j->holding) {
@@ -144,9 +146,11 @@ static bool hb_progress_done(hb_progress *p, bool ok)
 	return more;
 }
 
-/* hb_send sends one heartbeat with the (at most n) leases held and acts on
- * the answer; called with the lock held, it lets go of it during the call. */
-static void hb_send(wn_agent *a, size_t n)
+/* hb_send sends one heartbeat with the (at most n) leases held, which the
+ * server may hold up to wait_ms until it has news, and acts on the answer;
+ * called with the lock held, it lets go of it during the call. True when
+ * the server answered. */
+static bool hb_send(wn_agent *a, size_t n, uint32_t wait_ms)
 {
 	Whatsnext__V1__Lease *leases = wn_xcalloc(n + 1, sizeof(*leases));
 	Whatsnext__V1__Lease **lp = wn_xcalloc(n + 1, sizeof(*lp));
@@ -171,13 +175,17 @@ static void hb_send(wn_agent *a, size_t n)
 
 	Whatsnext__V1__HeartbeatRequest req = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
 	req.worker = a->name;
+	req.wait_ms = wait_ms;
+	req.draining = a->draining;
 	req.n_leases = k;
 	req.leases = lp;
 	req.progress = pr.sent;
 	hb_progress_fill(&pr, &req);
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
-	int rc = wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 0, &errmsg);
+	int64_t t0 = wn_mono_ms();
+	int rc =
+	    wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 2 * (int)wait_ms, &errmsg);
 	bool more = false;
 	if (rc == WHATSNEXT__V1__CODE__INVALID_ARGUMENT && req.n_progress > 0) {
 		/* the leases matter more than what the jobs produced */
@@ -201,7 +209,8 @@ static void hb_send(wn_agent *a, size_t n)
 	if (more)
 		a->hb_soon = true; /* output left behind: send it soon */
 	if (rc == WN_OK) {
-		wn_debug("heartbeat: %zu lease(s) held", k);
+		wn_debug("heartbeat: %zu lease(s) held, answered in %lld ms of %u", k,
+		         (long long)(wn_mono_ms() - t0), wait_ms);
 		hb_apply(a, (const Whatsnext__V1__HeartbeatResponse *)out);
 		pthread_cond_broadcast(&a->cond);
 		protobuf_c_message_free_unpacked(out, NULL);
@@ -213,6 +222,7 @@ static void hb_send(wn_agent *a, size_t n)
 		wn_warn("heartbeat refused: %s", errmsg);
 	}
 	free(errmsg);
+	return rc == WN_OK;
 }
 
 /* hb_output_due tells (lock held) whether a running job has output the
@@ -234,11 +244,26 @@ static bool hb_output_due(wn_agent *a, int64_t last, int64_t *wait_ms)
 	return false;
 }
 
+/* hb_wait_ms is how long the server may hold a heartbeat sent now: the
+ * interval, and while jobs run at most output_ms, so that their output still
+ * ships that often. */
+static uint32_t hb_wait_ms(const wn_agent *a, size_t n, int64_t interval)
+{
+	int64_t w = interval;
+	if (n > 0 && a->cfg->output_ms > 0 && a->cfg->output_ms < w)
+		w = a->cfg->output_ms;
+	return (uint32_t)(w < AGENT_HB_WAIT_MAX_MS ? w : AGENT_HB_WAIT_MAX_MS);
+}
+
+/* The heartbeat thread. The server holds each heartbeat until it has news
+ * for the worker (a cancel, a lost lease, a drain) or the interval is over:
+ * then the next goes at once, and news arrives as it happens. A server that
+ * answers at once is heartbeated every interval instead. */
 void *wn_agent_hb_main(void *arg)
 {
 	wn_agent *a = arg;
 	pthread_mutex_lock(&a->mu);
-	int64_t last = wn_mono_ms();
+	int64_t last = wn_mono_ms(), next = last;
 	bool had = false;
 	while (!a->hb_quit) {
 		int64_t lease;
@@ -249,20 +274,43 @@ void *wn_agent_hb_main(void *arg)
 			continue;
 		}
 		if (!had) {
-			/* A fresh lease: its first heartbeat is due an interval from now. */
+			/* Joined, or a fresh lease: the first heartbeat goes now, for
+			 * the server to hold until it has news. */
 			had = true;
-			last = wn_mono_ms();
+			last = next = wn_mono_ms();
 		}
-		int64_t due = last + hb_interval(a, n, lease), look = INT64_MAX;
-		if (wn_mono_ms() < due && !a->hb_soon &&
+		int64_t interval = hb_interval(a, n, lease), look = INT64_MAX;
+		if (next > last + interval)
+			next = last + interval;
+		if (wn_mono_ms() < next && !a->hb_soon &&
 		    !(n > 0 && hb_output_due(a, last, &look))) {
-			int64_t wait = due - wn_mono_ms();
+			int64_t wait = next - wn_mono_ms();
 			wn_agent_timedwait(a, n > 0 && look < wait ? look : wait);
 			continue;
 		}
 		a->hb_soon = false;
+		a->hb_news = false;
 		last = wn_mono_ms();
-		hb_send(a, n);
+		uint32_t wait_ms = hb_wait_ms(a, n, interval);
+		a->hb_held = false;
+		bool ok = hb_send(a, n, wait_ms);
+		/* Held by the server until news or the end of its wait: the next
+		 * goes at once. Answered at once with news (a run being stopped
+		 * stays news until it reports): again soon. Else (a server that
+		 * does not wait, an error): an interval from this one. */
+		if (ok && a->hb_held && wn_mono_ms() - last < wait_ms) {
+			/* early: perhaps a job was leased to the worker, whose
+			 * fetch is on its way back; the next heartbeat names it */
+			int64_t until = wn_mono_ms() + AGENT_HB_FETCH_MS;
+			while (a->fetching && !a->hb_quit && wn_mono_ms() < until)
+				wn_agent_timedwait(a, until - wn_mono_ms());
+			next = wn_mono_ms();
+		} else if (ok && a->hb_held)
+			next = wn_mono_ms();
+		else if (ok && a->hb_news)
+			next = wn_mono_ms() + AGENT_HB_AGAIN_MS;
+		else
+			next = last + interval;
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;

@@ -27,6 +27,9 @@
 #define AGENT_ERROR_MAX_MS     30000
 #define AGENT_ALIVE_MS         10000 /* longest heartbeat interval: stay ACTIVE */
 #define AGENT_BUSY_WAIT_MS     1000  /* longest fetch wait while jobs run */
+#define AGENT_HB_WAIT_MAX_MS   60000 /* longest a heartbeat asks the server to wait */
+#define AGENT_HB_AGAIN_MS      250   /* after news, the next heartbeat */
+#define AGENT_HB_FETCH_MS      500   /* a heartbeat answered early waits for a fetch this long */
 
 /* Stop levels, raised by wn_agent_stop. */
 enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };
@@ -57,6 +60,10 @@ struct agent_job {
 	bool resume;       /* held before a restart: follow the run, do not start one */
 	char *external_id; /* resume: what the run is known by; then the run's, under the lock */
 	uint64_t sweep_id;
+	bool has_task; /* its task's settings came with it (the fetch) */
+	uint32_t task_timeout_s;
+	uint32_t need_cpu, need_gpu;
+	uint64_t need_mem;
 	wn_fmt_group *group;    /* started together with other jobs of its sweep */
 	bool grouped;           /* it came to its group or left it */
 	bool remote;            /* its run lives outside the worker (wn_fmt_can_resume) */
@@ -118,8 +125,13 @@ struct wn_agent {
 	bool name_taken;   /* a Join was refused: another instance holds the name */
 	bool draining;     /* the server asked: no new jobs, exit when idle */
 	bool hb_soon;      /* a run got its external id: heartbeat now to record it */
+	bool hb_news;      /* the last heartbeat's answer had news (cancel, lost, drain) */
+	bool hb_held;      /* the server held the last heartbeat until news or its wait */
 	bool signalled;    /* asked to stop (not --once's end): runs on a cluster are left */
 	bool refused;      /* the server refused the worker's token: it stops */
+	bool left;         /* it told the server it leaves (GONE) */
+	bool intr_started; /* intr_thread runs: it ends an idle worker's waiting fetch */
+	pthread_t intr_thread;
 };
 
 /* How a job ends for the agent: a result, its lease handed back, nothing

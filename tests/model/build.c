@@ -468,6 +468,13 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 			             rq->leases[i]->attempt, o->a[6 + i]);
 	if (o->a[10] != 0 && rq->n_progress > 0)
 		rq->progress[rq->n_progress++] = rq->progress[0];
+	if (o->a[11] != 0) {
+		/* the server holds a heartbeat only while it has no news: a
+		 * worker that believes the opposite of its drain has some */
+		const model_worker *w = model_worker_get(d->m, rq->worker);
+		rq->wait_ms = o->a[11] == 2 ? 60001 : 30000;
+		rq->draining = !(w != NULL && w->draining);
+	}
 	return &rq->base;
 }
 

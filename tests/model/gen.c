@@ -196,6 +196,9 @@ static void gen_heartbeat(driver *d, uint64_t *r, op *o)
 		o->a[6 + i] = out_variant(r);
 	}
 	o->a[10] = chance(r, 5);
+	/* a[11]: a long poll that must be answered at once (1), or wait_ms over
+	 * the limit (2) */
+	o->a[11] = chance(r, 4) ? 1 : chance(r, 30) ? 2 : 0;
 }
 
 static void gen_complete(driver *d, uint64_t *r, op *o)

@@ -92,6 +92,35 @@ static int fetch_apply(model *m, const Whatsnext__V1__FetchRequest *rq, size_t w
 	return 0;
 }
 
+/* fetch_tasks: a Fetch answers the task of each job it hands out, once
+ * each, with its settings as they are now. */
+static int fetch_tasks(model *m, const Whatsnext__V1__FetchResponse *r,
+                       Whatsnext__V1__Job *const *got, size_t n)
+{
+	size_t distinct = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = strcmp(got[k]->project, got[i]->project) == 0 &&
+			       strcmp(got[k]->task, got[i]->task) == 0;
+		distinct += !seen;
+		const model_task *t = model_task_get(m, got[i]->project, got[i]->task);
+		const Whatsnext__V1__Task *rt = NULL;
+		for (size_t k = 0; k < r->n_tasks && rt == NULL; k++)
+			if (strcmp(r->tasks[k]->project, got[i]->project) == 0 &&
+			    strcmp(r->tasks[k]->name, got[i]->task) == 0)
+				rt = r->tasks[k];
+		if (t != NULL && (rt == NULL || rt->timeout_s != t->timeout_s))
+			return model_fail(
+			    m, "Fetch answered job %llu without its task %s/%s as it is",
+			    (unsigned long long)got[i]->id, got[i]->project, got[i]->task);
+	}
+	if (r->n_tasks != distinct)
+		return model_fail(m, "Fetch answered %zu tasks for %zu distinct ones", r->n_tasks,
+		                  distinct);
+	return 0;
+}
+
 static int queue_fetch(model *m, const model_call *c)
 {
 	const Whatsnext__V1__FetchRequest *rq = (const void *)c->rq;
@@ -110,6 +139,8 @@ static int queue_fetch(model *m, const model_call *c)
 		return model_fail(m, "Fetch answered more jobs but no first job");
 	for (size_t i = 0; i < r->n_more && n < 1024; i++)
 		got[n++] = r->more[i];
+	if (fetch_tasks(m, r, got, n) != 0)
+		return -1;
 	return fetch_apply(m, rq, rq->max_jobs ? rq->max_jobs : 1, got, n);
 }
 
@@ -126,6 +157,8 @@ static int queue_heartbeat(model *m, const model_call *c)
 	const Whatsnext__V1__HeartbeatRequest *rq = (const void *)c->rq;
 	if (!model_name_ok(rq->worker))
 		WANT(C_INVALID, "invalid worker name");
+	if (rq->wait_ms > 60000)
+		WANT(C_INVALID, "wait_ms over the limit");
 	for (size_t i = 0; i < rq->n_leases; i++) {
 		/* a lease held by another worker at that attempt refuses it all */
 		const Whatsnext__V1__Lease *l = rq->leases[i];
@@ -178,9 +211,9 @@ static int queue_heartbeat(model *m, const model_call *c)
 			model_results_apply(j, pg, false);
 		}
 	}
-	if (r->drain != drain)
-		return model_fail(m, "Heartbeat answered drain=%d; the model expected %d", r->drain,
-		                  drain);
+	if (r->drain != drain || r->held) /* held: a heartbeat with news waited */
+		return model_fail(m, "Heartbeat answered drain=%d held=%d; the model expected %d 0",
+		                  r->drain, r->held, drain);
 	if (!model_time_ok(r->lease_expires_ms, m->now + MODEL_LEASE_MS))
 		return model_fail(m,
 		                  "Heartbeat answered lease_expires_ms %lld; the model expected "

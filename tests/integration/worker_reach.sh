@@ -1,0 +1,81 @@
+# How soon a running wnworker hears of changes: a cancel, a task's new
+# timeout, a stop. The worker here heartbeats only every 30 s and waits 60 s
+# on a fetch, so each change must reach it without waiting for either (the
+# server answers its waiting heartbeat or fetch at once): the bounds below
+# are far below those intervals. Real wnd, wnworker and wnctl.
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+# slow_yaml: a worker with long intervals whose task `gated` writes its pid
+# to pid-ID, says started-ID and waits until release-ID exists.
+slow_yaml() {
+	cat <<EOF
+projects: p
+fetch_wait_ms: 60000
+heartbeat_ms: 30000
+output_ms: 0
+kill_grace_s: 1
+log_dir: $WN_TMP/logs
+tasks:
+  gated:
+    command: [/bin/sh, -c, 'echo \$\$ > pid-\$1; touch started-\$1; while [ ! -e release-\$1 ]; do sleep 0.05; done',
+              sh, "{job.id}"]
+    workdir: $WN_TMP
+EOF
+}
+
+reach_setup() {
+	wn_start --lease-ms 120000
+	wnctl project create p >/dev/null
+	wnctl task create p gated >/dev/null
+	slow_yaml >w.yaml
+}
+
+test_a_cancel_stops_the_run_before_the_next_heartbeat() {
+	reach_setup
+	worker_start w1 w.yaml
+	local a b
+	a=$(wnctl job add p gated)
+	wait_until 10 "job $a to start" test -e "started-$a"
+	wnctl job cancel "$a" >/dev/null
+	# the worker's next heartbeat is 30 s away: the server tells it now
+	wait_until 8 "the cancelled run to stop" pid_gone "pid-$a"
+	expect_contains "$(cat w1.log)" "job $a: cancelled on the server; stopping it"
+	expect_eq "$(job_get "$a" "j['status']")" cancelled
+	# the same for a job fetched while the worker already waited
+	b=$(wnctl job add p gated)
+	wait_until 10 "job $b to start" test -e "started-$b"
+	wnctl job cancel "$b" >/dev/null
+	wait_until 8 "the second cancelled run to stop" pid_gone "pid-$b"
+	expect_eq "$(job_get "$b" "j['status']")" cancelled
+}
+
+test_a_task_update_applies_to_the_next_run() {
+	reach_setup
+	worker_start w1 w.yaml
+	local a b
+	a=$(wnctl job add p gated)
+	wait_until 10 "job $a to start" test -e "started-$a"
+	touch "release-$a"
+	wait_status "$a" completed
+	# the worker just read the task (no timeout); a timeout set now holds
+	# for the next run
+	wnctl task update p gated --timeout 1 >/dev/null
+	b=$(wnctl job add p gated)
+	wait_status "$b" failed 8
+	expect_eq "$(job_get "$b" "j['reason']")" "timed out after 1 s"
+}
+
+test_an_idle_worker_stops_at_once_on_sigint() {
+	reach_setup
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_until 10 "the worker to join" log_has w1.log "joined the fleet as w1"
+	# its fetch waits on the server for up to 60 s
+	kill -INT "$pid"
+	worker_wait "$pid" 8
+	expect_eq "$(jget "$(wnctl --json worker show w1)" "j['state']")" gone
+	# nothing it fetched on the way out is lost: a job added now is pending
+	local id
+	id=$(wnctl job add p gated)
+	expect_eq "$(job_get "$id" "j['status']")" pending
+}
