@@ -115,6 +115,18 @@ static void agent_backoff(int64_t *backoff, int64_t max)
 	*backoff = *backoff * 2 > max ? max : *backoff * 2;
 }
 
+/* loop_give_up tells (lock held) whether a worker that cannot reach the
+ * server is to exit: with --exit-when-empty and no job of its own left, as
+ * it cannot tell whether anything is left to do. */
+static bool loop_give_up(wn_agent *a, agent_loop *l)
+{
+	if (!a->opts.exit_when_empty || a->threads > 0)
+		return false;
+	wn_error("cannot reach the server at %s; exiting (--exit-when-empty)", a->url);
+	l->result = WN_EUNAVAIL;
+	return true;
+}
+
 /* loop_join joins the fleet (lock held, let go during the call); false when
  * the server refuses for good. */
 static bool loop_join(wn_agent *a, agent_loop *l)
@@ -126,6 +138,8 @@ static bool loop_join(wn_agent *a, agent_loop *l)
 		l->result = WN_EINVAL;
 		return false;
 	}
+	if (jr == AGENT_JOIN_DOWN && loop_give_up(a, l))
+		return false;
 	if (jr == AGENT_JOIN_DOWN || jr == AGENT_JOIN_TAKEN) {
 		wn_agent_sleep(a, l->backoff, AGENT_RUN);
 		agent_backoff(&l->backoff, AGENT_BACKOFF_MAX_MS);
@@ -217,6 +231,8 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 		}
 		if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && a->threads == 0)
 			return false;
+		if (fr == AGENT_FETCH_DOWN && loop_give_up(a, l))
+			return false;
 		wn_agent_sleep(a, l->backoff, AGENT_RUN);
 		agent_backoff(&l->backoff,
 		              fr == AGENT_FETCH_DOWN ? AGENT_BACKOFF_MAX_MS : AGENT_ERROR_MAX_MS);
@@ -255,6 +271,35 @@ static void loop_finish(wn_agent *a)
 	pthread_join(a->hb_thread, NULL);
 }
 
+/* agent_probe connects to the server once, at once, so that a wrong address
+ * or port is reported now rather than after a call's timeout; false when it
+ * cannot. */
+static bool agent_probe(wn_agent *a)
+{
+	const wn_wconfig *cfg = a->cfg;
+	wn_rpc_tls tls = {.ca = cfg->tls.ca,
+	                  .cert = cfg->tls.cert,
+	                  .key = cfg->tls.key,
+	                  .server_name = cfg->tls.server_name};
+	wn_rpc *r = NULL;
+	char *err = NULL;
+	int rc = wn_rpc_open_tls(a->url, NULL, 0, &tls, &r, &err);
+	wn_rpc_close(r);
+	if (rc == WN_OK)
+		return true;
+	pthread_mutex_lock(&a->mu);
+	a->down = true; /* its end is logged */
+	pthread_mutex_unlock(&a->mu);
+	if (a->opts.exit_when_empty)
+		wn_error("cannot reach the server at %s: %s; exiting (--exit-when-empty)", a->url,
+		         err ? err : wn_strerror(rc));
+	else
+		wn_warn("cannot reach the server at %s: %s; retrying with backoff", a->url,
+		        err ? err : wn_strerror(rc));
+	free(err);
+	return false;
+}
+
 int wn_agent_run(wn_agent *a)
 {
 	const wn_wconfig *cfg = a->cfg;
@@ -266,6 +311,8 @@ int wn_agent_run(wn_agent *a)
 	char *offer = wn_capacity_describe(&a->cap);
 	wn_info("worker %s offers %s", a->name, offer);
 	free(offer);
+	if (!agent_probe(a) && a->opts.exit_when_empty)
+		return WN_EUNAVAIL;
 	int rv = pthread_create(&a->hb_thread, NULL, wn_agent_hb_main, a);
 	if (rv != 0) {
 		wn_error("cannot start the heartbeat thread: %s", strerror(rv));

@@ -167,8 +167,12 @@ static int worker_config(worker_args *a, wn_wconfig **out)
 		free(err);
 		return 2;
 	}
+	/* the address: --server, else WN_SERVER, else the file's server: */
+	const char *env = getenv("WN_SERVER");
 	if (a->server != NULL)
 		worker_replace(&cfg->server, a->server);
+	else if (env != NULL && env[0] != '\0')
+		worker_replace(&cfg->server, env);
 	if (a->name != NULL)
 		worker_replace(&cfg->name, a->name);
 	if (a->projects.n > 0) {

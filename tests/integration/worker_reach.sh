@@ -14,6 +14,7 @@ fetch_wait_ms: 60000
 heartbeat_ms: 30000
 output_ms: 0
 kill_grace_s: 1
+rpc_timeout_ms: 2000
 log_dir: $WN_TMP/logs
 tasks:
   gated:
@@ -78,4 +79,36 @@ test_an_idle_worker_stops_at_once_on_sigint() {
 	local id
 	id=$(wnctl job add p gated)
 	expect_eq "$(job_get "$id" "j['status']")" pending
+}
+
+test_a_wrong_address_is_reported_at_once() {
+	local port
+	port=$(free_port)
+	slow_yaml >w.yaml
+	# --exit-when-empty cannot tell whether anything is left: it exits
+	expect_exit 1 timeout 8 "$WN_BIN/wnworker" --config w.yaml --name w1 \
+		--server "tcp://127.0.0.1:$port" --exit-when-empty
+	expect_contains "$WN_ERR" "cannot reach the server at tcp://127.0.0.1:$port"
+	expect_contains "$WN_ERR" "exiting (--exit-when-empty)"
+	# without it, the worker says so at once and keeps trying
+	worker_start w2 w.yaml --server "tcp://127.0.0.1:$port"
+	wait_until 5 "the worker to report the address" log_has w2.log \
+		"cannot reach the server at tcp://127.0.0.1:$port"
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 20
+}
+
+test_wn_server_overrides_the_files_server() {
+	reach_setup
+	local port id
+	port=$(free_port)
+	{
+		echo "server: tcp://127.0.0.1:$port"
+		slow_yaml
+	} >w.yaml
+	id=$(wnctl job add p gated)
+	touch "release-$id"
+	# WN_SERVER is wn_start's address; the file names a port nobody serves
+	expect_exit 0 timeout 20 "$WN_BIN/wnworker" --config w.yaml --name w1 --once
+	expect_eq "$(job_get "$id" "j['status']")" completed
 }
