@@ -637,14 +637,36 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	return WN_OK;
 }
 
+/* fmt_unknown_field notes in ctx (a char *, the first one) a placeholder
+ * job.X that is none of the job's fields: a typo, never a parameter. */
+static const char *fmt_unknown_field(void *ctx, const char *name)
+{
+	char **first = ctx;
+	if (strncmp(name, "job.", 4) == 0 && strcmp(name, "job.id") != 0 &&
+	    strcmp(name, "job.name") != 0 && strcmp(name, "job.priority") != 0 && *first == NULL)
+		*first = wn_xstrdup(name);
+	return "";
+}
+
 int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
                           const char *tmpl, char **errmsg)
 {
-	char *why = NULL;
-	if (wn_template_check(tmpl, &why) == WN_OK)
-		return WN_OK;
-	*errmsg = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
+	char *why = NULL, *out = NULL, *unknown = NULL;
+	if (wn_template_check(tmpl, &why) != WN_OK) {
+		*errmsg = wn_conf_error(doc, node, "bad template in '%s': %s", key, why);
+		free(why);
+		return WN_EINVAL;
+	}
+	wn_template_render(tmpl, fmt_unknown_field, &unknown, &out, &why);
+	free(out);
 	free(why);
+	if (unknown == NULL)
+		return WN_OK;
+	*errmsg = wn_conf_error(doc, node,
+	                        "bad template in '%s': unknown field {%s} (a job's fields are "
+	                        "{job.id}, {job.name} and {job.priority})",
+	                        key, unknown);
+	free(unknown);
 	return WN_EINVAL;
 }
 

@@ -366,6 +366,9 @@ test_usage_and_config_errors() {
 	printf 'projects: p\ntasks:\n  t:\n    command: [echo, "{x"]\n' >bad.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config bad.yaml
 	expect_eq "$WN_ERR" "wnworker: bad.yaml:4:21: bad template in 'command': unclosed '{' at column 1 (write '{{' for a literal brace)"
+	printf 'projects: p\ntasks:\n  t:\n    command: [echo, "{job.idd}"]\n' >field.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config field.yaml --check
+	expect_eq "$WN_ERR" "wnworker: field.yaml:4:21: bad template in 'command': unknown field {job.idd} (a job's fields are {job.id}, {job.name} and {job.priority})"
 	printf 'projects: p\ntasks:\n  t:\n    command: [echo\n' >bad2.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config bad2.yaml
 	expect_contains "$WN_ERR" "wnworker: bad2.yaml:5:1:"
