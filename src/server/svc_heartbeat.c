@@ -133,6 +133,7 @@ int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest 
 	    .nids = h->n,
 	    .worker = rq->worker,
 	    .events = WN_WATCH_ON_STATUS | WN_WATCH_ON_WORKER,
+	    .what = "heartbeat",
 	    .wait_ms = (uint32_t)(rq->wait_ms < most ? rq->wait_ms : most),
 	    .fn = hb_answer,
 	    .arg = h,

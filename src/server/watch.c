@@ -274,7 +274,8 @@ int wn_watch_park(struct call *c, const struct wn_watch_spec *spec)
 	wn_watch_count(e, w->pk.conn, 1);
 	watch_index(e, w);
 	wn_engine_wake(e, w->deadline);
-	wn_debug("request %llu waits up to %u ms", (unsigned long long)c->reqid, spec->wait_ms);
+	wn_debug("%s %llu waits up to %u ms", spec->what ? spec->what : "request",
+	         (unsigned long long)c->reqid, spec->wait_ms);
 	return WN_OK;
 }
 

@@ -54,6 +54,7 @@ struct wn_watch_spec {
 	const char *project; /* NULL or "": none */
 	const char *worker;  /* NULL or "": none (WN_WATCH_ON_WORKER hears of it) */
 	unsigned events;     /* WN_WATCH_ON_* */
+	const char *what;    /* what waits, for the log (NULL: "request") */
 	uint32_t wait_ms;    /* the deadline, from now */
 	wn_watch_fn fn;
 	void *arg;                   /* passed to fn; the watch owns it */

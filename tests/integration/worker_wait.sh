@@ -42,7 +42,7 @@ wait_bg() {
 
 # parked N: wnd (log_level debug) has parked N requests in all so far
 # (fetches and waits); watches N: N waits.
-parked() { [ "$(grep -c 'waits up to' "$WN_TMP/wnd.log")" -ge "$1" ]; }
+parked() { [ "$(grep 'waits up to' "$WN_TMP/wnd.log" | grep -vc 'heartbeat [0-9]* waits')" -ge "$1" ]; }
 watches() { [ "$(grep -c 'request [0-9]* waits up to' "$WN_TMP/wnd.log")" -ge "$1" ]; }
 
 debug_config() { printf 'log_level: debug\n' >"$WN_TMP/wnd.yaml"; }
