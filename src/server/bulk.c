@@ -48,7 +48,6 @@ int wn_bulk_cancel(struct call *c, wn_batch *b, Job *j, const char *reason, cons
 	j->reason = (char *)(reason != NULL && reason[0] ? reason : "cancelled by user");
 	j->finished_ms = wn_engine_now(c->e);
 	j->lease_expires_ms = 0; /* a RUNNING job's lease ends with it */
-	j->held = false;
 	wn_job_set_status(c, b, p, j, CANCELLED);
 	if (from == RUNNING) /* its holder learns it from the next heartbeat */
 		wn_job_lease_cancel(c->e, j->id, j->attempt);
@@ -144,6 +143,7 @@ int wn_bulk_hold(struct call *c, wn_batch *b, Job *j, const char **why)
 	if (wn_job_is_ready(p, j))
 		wn_queue_ready_del(p, j);
 	j->held = true;
+	wn_map_put_u64(p->held, j->id, (void *)1);
 	wn_job_put(c, b, j);
 	return WN_OK;
 }
@@ -158,6 +158,7 @@ int wn_bulk_release(struct call *c, wn_batch *b, Job *j, const char **why)
 	if (p == NULL)
 		return rv;
 	j->held = false;
+	wn_map_del_u64(p->held, j->id);
 	if (wn_job_is_ready(p, j))
 		wn_queue_ready_add(c, p, j);
 	wn_job_put(c, b, j);

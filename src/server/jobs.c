@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* job_leave takes j out of the queue state its current status puts it in. */
+/* job_leave takes j out of the queue state its current status puts it in
+ * (its hold too: a status it moves to next keeps it only by job_hold). */
 static void job_leave(struct call *c, struct project *p, const Job *j)
 {
 	if (j->status != PENDING && j->status != BLOCKED)
 		return;
+	if (j->held)
+		wn_map_del_u64(p->held, j->id);
 	if (!wn_dwait_del(c->e, j->id) && j->status == PENDING)
 		wn_queue_ready_del(p, j);
 }
@@ -53,11 +56,15 @@ void wn_job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, i
 			wn_fleet_hold(c->e, j->worker, j->id, n);
 	}
 	j->status = (Whatsnext__V1__JobStatus)to;
+	if (j->held && (to == PENDING || to == BLOCKED))
+		wn_map_put_u64(p->held, j->id, (void *)1);
 	if (to == PENDING) {
 		job_enter_pending(c, p, j);
 	} else if (to == BLOCKED) {
 		wn_dwait_put(c->e, p, j->id, 0, 1);
 	}
+	if (j->held && j->status != PENDING && j->status != BLOCKED)
+		j->held = false; /* a hold ends with the wait (Cancel) */
 	wn_queue_count_move(c, p, j, from, (int)j->status);
 	wn_job_put(c, b, j);
 	if (from != (int)j->status)

@@ -212,6 +212,8 @@ static bool load_job(struct load *l, const char *k, size_t kl, const char *v, si
 	}
 	l->njobs++;
 	wn_map_put_u64(l->statuses, j->id, (void *)(uintptr_t)j->status);
+	if (j->held && (j->status == PENDING || j->status == BLOCKED))
+		wn_map_put_u64(p->held, j->id, (void *)1);
 	load_job_counts(l, p, j);
 	wn_replay_load_job(e, j, now);
 	if (j->n_deps > 0) {

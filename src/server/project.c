@@ -191,6 +191,16 @@ bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e)
 	return true;
 }
 
+/* pending_add appends j to the *n jobs at *v (room for *cap, grown). */
+static void pending_add(Job ***v, size_t *n, size_t *cap, Job *j)
+{
+	if (*n == *cap) {
+		*cap *= 2;
+		*v = wn_xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = j;
+}
+
 size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out)
 {
 	size_t cap = 64, n = 0;
@@ -204,29 +214,25 @@ size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t
 		wn_index_iter_init(q->ready, &it);
 		while (wn_index_iter_next(&it, &e)) {
 			Job *j = wn_job_find(c, e.id);
-			if (j == NULL)
-				continue;
-			if (n == cap) {
-				cap *= 2;
-				v = wn_xrealloc(v, cap * sizeof(*v));
-			}
-			v[n++] = j;
+			if (j != NULL)
+				pending_add(&v, &n, &cap, j);
 		}
 	}
-	size_t pos = 0;
-	uint64_t id;
-	const char *sk;
-	void *val;
-	while (wn_map_next(p->waiting, &pos, &id, &sk, &val)) {
-		Job *j = wn_job_find(c, id);
-		if (j == NULL || j->status != PENDING ||
-		    (t != NULL && strcmp(j->task, t->name) != 0))
-			continue;
-		if (n == cap) {
-			cap *= 2;
-			v = wn_xrealloc(v, cap * sizeof(*v));
+	/* then those that wait on dependencies, and the held ones that do not */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t pos = 0;
+		uint64_t id;
+		const char *sk;
+		void *val;
+		wn_map *m = pass == 0 ? p->waiting : p->held;
+		while (wn_map_next(m, &pos, &id, &sk, &val)) {
+			Job *j = wn_job_find(c, id);
+			if (j == NULL || j->status != PENDING ||
+			    (t != NULL && strcmp(j->task, t->name) != 0) ||
+			    (pass == 1 && wn_map_get_u64(p->waiting, id) != NULL))
+				continue;
+			pending_add(&v, &n, &cap, j);
 		}
-		v[n++] = j;
 	}
 	*out = v;
 	return n;
@@ -288,6 +294,7 @@ struct project *wn_engine_project_new(wn_engine *e, const char *name, bool archi
 	p->tasks = wn_map_new_str();
 	p->queues = wn_map_new_str();
 	p->waiting = wn_map_new_u64();
+	p->held = wn_map_new_u64();
 	wn_map_put_str(e->proj.byname, name, p);
 	return p;
 }
@@ -389,6 +396,7 @@ static void project_free(wn_engine *e, struct project *p)
 	wn_map_free(p->tasks);
 	wn_map_free(p->queues);
 	wn_map_free(p->waiting);
+	wn_map_free(p->held);
 	free(p->qv);
 	free(p->name);
 	free(p);

@@ -66,6 +66,7 @@ struct project {
 	struct queue **qv;
 	size_t nq;
 	wn_map *waiting; /* job id -> struct dwait */
+	wn_map *held;    /* job id -> 1: the held jobs (bulk.h), out of every class */
 	bool feed;       /* a job became ready during this call */
 };
 
@@ -151,8 +152,8 @@ bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e);
 bool wn_qwalk_out(const struct qwalk *w);
 
 /* wn_project_pending_jobs collects the PENDING jobs of p (of task t, if not
- * NULL): the ready ones and those waiting for dependencies, in a new array
- * (free it) of the number returned. */
+ * NULL): the ready ones, those waiting for dependencies and the held ones, in
+ * a new array (free it) of the number returned. */
 size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out);
 /* wn_project_job_at finds the ready job at position pos of walk w's dispatch
  * order (jobs out of line not counted); false if there is none. */

@@ -658,7 +658,8 @@ static void list_totals(struct project *p, const struct qwalk *w,
 	const char *sk;
 	void *wv;
 	while (wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv))
-		r->waiting_total += ((struct dwait *)wv)->broken == 0;
+		r->waiting_total += ((struct dwait *)wv)->broken == 0 &&
+		                    wn_map_get_u64(p->held, wid) == NULL; /* held: left out */
 }
 
 /* list_waiting adds to the page r every job of p that cannot run now, in
@@ -688,7 +689,7 @@ static void list_waiting(struct call *c, struct project *p, struct qwalk *w, uin
 	void *wv;
 	while (nmore < r->waiting_total && wn_map_next(p->waiting, &pos_w, &wid, &sk, &wv)) {
 		Job *j = ((struct dwait *)wv)->broken == 0 ? wn_job_find(c, wid) : NULL;
-		if (j != NULL && j->status == PENDING)
+		if (j != NULL && j->status == PENDING && !j->held)
 			more[nmore++] = j;
 	}
 	qsort(more, nmore, sizeof(*more), job_cmp_dispatch);

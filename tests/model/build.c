@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* job_id resolves job number sym (creation order): an id never used when
+/* build_id_of resolves job number sym (creation order): an id never used when
  * there is no such job, 0 for sym < 0. */
-static uint64_t job_id(const driver *d, int64_t sym)
+uint64_t build_id_of(const driver *d, int64_t sym)
 {
 	if (sym < 0)
 		return 0;
@@ -87,7 +87,7 @@ static Whatsnext__V1__Dependency *dep(const driver *d, int64_t enc)
 {
 	Whatsnext__V1__Dependency *x = pool_alloc(sizeof(*x));
 	whatsnext__v1__dependency__init(x);
-	x->job_id = job_id(d, enc / 4);
+	x->job_id = build_id_of(d, enc / 4);
 	x->condition = (Whatsnext__V1__DepCondition)(enc % 4 == 3 ? 7 : enc % 4);
 	return x;
 }
@@ -339,7 +339,7 @@ static ProtobufCMessage *build_artifact(const driver *d, const op *o)
 	if (o->kind == OP_AGET) {
 		Whatsnext__V1__GetArtifactRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__get_artifact_request__init(rq);
-		rq->job_id = job_id(d, a[0]);
+		rq->job_id = build_id_of(d, a[0]);
 		rq->path = (char *)model_art_path(idx);
 		rq->offset = (uint64_t)a[3];
 		rq->max_bytes = (uint32_t)a[4];
@@ -348,7 +348,7 @@ static ProtobufCMessage *build_artifact(const driver *d, const op *o)
 	Whatsnext__V1__PutArtifactRequest *rq = pool_alloc(sizeof(*rq));
 	whatsnext__v1__put_artifact_request__init(rq);
 	rq->worker = (char *)worker_for(d, 100, a[0]);
-	rq->job_id = job_id(d, a[0]);
+	rq->job_id = build_id_of(d, a[0]);
 	rq->attempt = attempt_of(d, a[0], a[2] == 3 ? 2 : 0);
 	rq->path = a[2] == 2 ? "../escape" : (char *)model_art_path(idx);
 	uint32_t att = attempt_of(d, a[0], 0);
@@ -368,7 +368,7 @@ static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
 {
 	Whatsnext__V1__CompleteRequest *rq = pool_alloc(sizeof(*rq));
 	whatsnext__v1__complete_request__init(rq);
-	rq->job_id = job_id(d, a[0]);
+	rq->job_id = build_id_of(d, a[0]);
 	rq->attempt = attempt_of(d, a[0], a[1]);
 	rq->worker = (char *)worker_for(d, a[2], a[0]);
 	rq->success = a[3] == 0;
@@ -451,7 +451,7 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 		int64_t enc = o->a[2 + i];
 		Whatsnext__V1__Lease *l = pool_alloc(sizeof(*l));
 		whatsnext__v1__lease__init(l);
-		l->job_id = job_id(d, enc / 16);
+		l->job_id = build_id_of(d, enc / 16);
 		l->attempt = attempt_of(d, enc / 16, (enc / 4) % 4);
 		l->external_id = enc % 4 == 1   ? pool_printf("ext-%lld", (long long)(enc / 16))
 		                 : enc % 4 == 2 ? "ext-b"
@@ -577,13 +577,13 @@ static ProtobufCMessage *build_job_id(const driver *d, const op *o)
 	if (o->kind == OP_PRIORITY) {
 		Whatsnext__V1__SetPriorityRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__set_priority_request__init(rq);
-		rq->id = job_id(d, o->a[0]);
+		rq->id = build_id_of(d, o->a[0]);
 		rq->priority = (int32_t)o->a[1];
 		return &rq->base;
 	}
 	Whatsnext__V1__JobIdRequest *rq = pool_alloc(sizeof(*rq));
 	whatsnext__v1__job_id_request__init(rq);
-	rq->id = job_id(d, o->a[0]);
+	rq->id = build_id_of(d, o->a[0]);
 	if (o->kind == OP_CANCEL)
 		rq->reason = text(o->a[1], "stop", o->a[0]);
 	if (o->kind == OP_REMOVE)
@@ -593,12 +593,16 @@ static ProtobufCMessage *build_job_id(const driver *d, const op *o)
 
 static ProtobufCMessage *build_queue_misc(const driver *d, const op *o)
 {
+	if (o->kind == OP_BULK)
+		return build_bulk(d, o);
+	if (o->kind == OP_UPDATE)
+		return build_update(d, o);
 	if (o->kind == OP_APUT || o->kind == OP_AGET)
 		return build_artifact(d, o);
 	if (o->kind == OP_RELEASE) {
 		Whatsnext__V1__ReleaseRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__release_request__init(rq);
-		rq->job_id = job_id(d, o->a[0]);
+		rq->job_id = build_id_of(d, o->a[0]);
 		rq->attempt = attempt_of(d, o->a[0], o->a[1]);
 		rq->worker = (char *)worker_for(d, o->a[2], o->a[0]);
 		rq->reason = text(o->a[3], "busy", o->a[0]);
@@ -650,7 +654,7 @@ static ProtobufCMessage *build_wait(const driver *d, const op *o)
 		rq->n_ids = (size_t)(o->a[1] < 1 || o->a[1] > 4 ? 1 : o->a[1]);
 		rq->ids = pool_alloc(rq->n_ids * sizeof(*rq->ids));
 		for (size_t i = 0; i < rq->n_ids; i++)
-			rq->ids[i] = job_id(d, o->a[2 + i]);
+			rq->ids[i] = build_id_of(d, o->a[2 + i]);
 	}
 	if (mode == 1 || mode == 5)
 		rq->sweep_id = o->a[6] >= 0 && (size_t)o->a[6] < d->m->nsweeps
@@ -712,6 +716,8 @@ static const char *const op_methods[OP_NKINDS] = {
     [OP_HISTORY] = "JobService/History",
     [OP_APUT] = "QueueService/PutArtifact",
     [OP_AGET] = "JobService/GetArtifact",
+    [OP_BULK] = "JobService/Bulk",
+    [OP_UPDATE] = "JobService/Update",
 };
 
 int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg)
@@ -770,7 +776,7 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 	case OP_HISTORY: {
 		Whatsnext__V1__HistoryRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__history_request__init(rq);
-		rq->id = job_id(d, o->a[0]);
+		rq->id = build_id_of(d, o->a[0]);
 		*msg = &rq->base;
 		break;
 	}
@@ -778,7 +784,7 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 		/* a job's output from an offset; a[3]: a bad max_bytes or wait_ms */
 		Whatsnext__V1__LogRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__log_request__init(rq);
-		rq->id = job_id(d, o->a[0]);
+		rq->id = build_id_of(d, o->a[0]);
 		rq->offset = (uint64_t)o->a[1];
 		rq->max_bytes = o->a[3] == 1 ? (4u << 20) + 1 : (uint32_t)o->a[2];
 		rq->wait_ms = o->a[3] == 2 ? 60001 : 0;

@@ -71,6 +71,11 @@ static const char *waiting_expect(const model *m, const model_job *j, int64_t *p
 	model_project *p = model_project_get(m, j->project);
 	model_task *t = model_task_get(m, j->project, j->task);
 	*pos = -1;
+	if (j->held) {
+		snprintf(buf, len, "held; wnctl job release %llu lets it run",
+		         (unsigned long long)j->id);
+		return buf;
+	}
 	if (p != NULL && p->status == 2) {
 		snprintf(buf, len, "project %s is archived", p->name);
 		return buf;
@@ -219,6 +224,7 @@ int compare_job(model *m, const model_job *j, const Whatsnext__V1__Job *g, int w
 	FIELD((int)g->status == j->status, "status %s", model_status_name((int)g->status),
 	      model_status_name(j->status));
 	FIELD(g->priority == j->priority, "priority %d", g->priority, j->priority);
+	FIELD(g->held == j->held, "held %d", (int)g->held, (int)j->held);
 	FIELD(g->attempt == j->attempt, "attempt %u", g->attempt, j->attempt);
 	FIELD(str_eq(g->worker, j->worker), "worker \"%s\"", g->worker, j->worker);
 	FIELD(g->exit_code == j->exit_code, "exit code %d", g->exit_code, j->exit_code);

@@ -249,7 +249,8 @@ static int qlist_check(model *m, const snap_entry *e)
 	for (size_t i = 0; i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
 		model_task *t = model_task_get(m, j->project, j->task);
-		if (j->live && j->status == ST_PENDING && strcmp(j->project, e->project) == 0 &&
+		if (j->live && j->status == ST_PENDING && !j->held &&
+		    strcmp(j->project, e->project) == 0 &&
 		    (!model_ready(m, j) || model_capped(m, j) ||
 		     (t != NULL && model_never(m, j->project, j->task, &t->need) != NULL)))
 			w[nw++] = j;

@@ -75,6 +75,13 @@ int driver_run(driver *d, op *o);
 /* driver_finish ends a run: a full comparison, a clean restart, another. */
 int driver_finish(driver *d);
 
+/* build_id_of resolves job number sym (creation order) to its id: an id
+ * never used when there is no such job, 0 for sym < 0 (build.c). */
+uint64_t build_id_of(const driver *d, int64_t sym);
+/* build_bulk and build_update: the requests of OP_BULK and OP_UPDATE
+ * (build_bulk.c). */
+ProtobufCMessage *build_bulk(const driver *d, const op *o);
+ProtobufCMessage *build_update(const driver *d, const op *o);
 /* Building requests (build.c): the request of o, from the model's state,
  * as a message in the pool and its method's short name. */
 int build_request(driver *d, const op *o, const char **method, ProtobufCMessage **msg);

@@ -214,6 +214,24 @@ static void gen_complete(driver *d, uint64_t *r, op *o)
 	o->a[10] = out_variant(r);
 }
 
+/* gen_bulk: an action (0 or 7: unknown), how the jobs are named (0 ids, 1 a
+ * sweep, 2 filters only, 3 nothing), up to three jobs, a sweep (by index;
+ * past the end: none such), statuses (a bit each), a project (-1: none), a
+ * priority, force (bit 0) and a name glob (bits 1-2: a task's "tN-*"). */
+static void gen_bulk(driver *d, uint64_t *r, op *o)
+{
+	o->a[0] = chance(r, 4) ? 7 * pick(r, 2) : 1 + pick(r, 6);
+	o->a[1] = chance(r, 3) ? 3 : pick(r, 3);
+	o->a[2] = sym(d, r, is_live);
+	o->a[3] = chance(r, 50) ? sym(d, r, is_live) : -1;
+	o->a[4] = chance(r, 50) ? sym(d, r, is_live) : -1;
+	o->a[5] = pick(r, (int64_t)d->m->nsweeps + 1);
+	o->a[6] = chance(r, 60) ? 0 : 1 + pick(r, 126);
+	o->a[7] = chance(r, 50) ? -1 : pick(r, MODEL_NPROJ);
+	o->a[8] = pick(r, 9) - 3;
+	o->a[9] = chance(r, 30) | (chance(r, 70) ? 0 : 1 + pick(r, MODEL_NTASK)) << 1;
+}
+
 static void gen_job_ops(driver *d, uint64_t *r, op *o)
 {
 	switch (o->kind) {
@@ -245,6 +263,16 @@ static void gen_job_ops(driver *d, uint64_t *r, op *o)
 		break;
 	case OP_HISTORY:
 		o->a[0] = sym(d, r, chance(r, 70) ? is_reporting : is_live);
+		break;
+	case OP_BULK:
+		gen_bulk(d, r, o);
+		break;
+	case OP_UPDATE:
+		/* a job, how many parameters (0: none), a name (2: invalid), a value */
+		o->a[0] = sym(d, r, chance(r, 80) ? is_open : is_live);
+		o->a[1] = chance(r, 5) ? 0 : 1 + pick(r, 2);
+		o->a[2] = chance(r, 5) ? 2 : pick(r, 2);
+		o->a[3] = pick(r, 5);
 		break;
 	case OP_AGET:
 		o->a[0] = sym(d, r, is_live);
@@ -418,7 +446,7 @@ static const struct {
     {OP_ADVANCE, 5},      {OP_RESTART, 2},   {OP_CHECK, 1},        {OP_TOKEN_CREATE, 2},
     {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_WAIT, 3},         {OP_HISTORY, 3},
     {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_APUT, 6},         {OP_AGET, 4},
-    {OP_RESUME, 1},       {OP_WREMOVE, 1},
+    {OP_RESUME, 1},       {OP_WREMOVE, 1},   {OP_BULK, 4},         {OP_UPDATE, 2},
 };
 
 /* weight returns the weight of kind i in the run's profile. */
@@ -427,11 +455,12 @@ static int weight(const driver *d, size_t i)
 	static const struct {
 		int profile, kind, times;
 	} more[] = {
-	    {1, OP_SUBMIT, 2}, {1, OP_RETRY, 4},        {1, OP_CANCEL, 3},   {1, OP_BATCH, 2},
-	    {2, OP_JOIN, 4},   {2, OP_HEARTBEAT, 3},    {2, OP_ADVANCE, 3},  {2, OP_DRAIN, 3},
-	    {2, OP_LEAVE, 3},  {2, OP_T_UPDATE, 3},     {3, OP_P_DELETE, 5}, {3, OP_T_DELETE, 5},
-	    {3, OP_CLEAR, 5},  {3, OP_POP, 3},          {3, OP_RESTART, 2},  {3, OP_REMOVE, 3},
-	    {3, OP_RESEND, 2}, {3, OP_SWEEP_UPDATE, 2}, {2, OP_RESUME, 3},   {2, OP_WREMOVE, 3},
+	    {1, OP_SUBMIT, 2},  {1, OP_RETRY, 4},        {1, OP_CANCEL, 3},   {1, OP_BATCH, 2},
+	    {2, OP_JOIN, 4},    {2, OP_HEARTBEAT, 3},    {2, OP_ADVANCE, 3},  {2, OP_DRAIN, 3},
+	    {2, OP_LEAVE, 3},   {2, OP_T_UPDATE, 3},     {3, OP_P_DELETE, 5}, {3, OP_T_DELETE, 5},
+	    {3, OP_CLEAR, 5},   {3, OP_POP, 3},          {3, OP_RESTART, 2},  {3, OP_REMOVE, 3},
+	    {3, OP_RESEND, 2},  {3, OP_SWEEP_UPDATE, 2}, {1, OP_BULK, 3},     {2, OP_RESUME, 3},
+	    {2, OP_WREMOVE, 3},
 	};
 	int w = weights[i].weight;
 	if ((weights[i].kind == OP_TOKEN_CREATE || weights[i].kind == OP_TOKEN_REVOKE) &&

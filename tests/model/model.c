@@ -238,7 +238,7 @@ static const model_dep *broken_dep(const model *m, const model_job *j)
 
 bool model_ready(const model *m, const model_job *j)
 {
-	if (j->status != ST_PENDING)
+	if (j->status != ST_PENDING || j->held)
 		return false;
 	for (size_t i = 0; i < j->ndeps; i++)
 		if (model_edge(j->deps[i].cond, model_dep_status(m, j->deps[i].id)) != 1)

@@ -92,6 +92,7 @@ typedef struct model_job {
 	size_t ndeps;
 	model_dep *deps;
 	uint64_t sweep_id, submit_reqid;
+	bool held; /* held by Bulk's HOLD: not handed out until released */
 	/* the lease: held while leased (RUNNING, or cancelled while running) */
 	bool leased;
 	uint32_t lease_attempt;
@@ -249,7 +250,7 @@ void model_worker_forget(model *m, model_worker *w);
 int model_edge(int cond, int status);
 /* model_dep_status returns the status of job id, 0 if it is gone. */
 int model_dep_status(const model *m, uint64_t id);
-/* model_ready: a PENDING job whose every dependency holds. */
+/* model_ready: a PENDING job, not held, whose every dependency holds. */
 bool model_ready(const model *m, const model_job *j);
 /* model_capped: j's sweep is at its running cap. */
 bool model_capped(const model *m, const model_job *j);
@@ -336,6 +337,10 @@ bool model_results_same(const model_job *j, const Whatsnext__V1__Job *g);
 int model_exec_history(model *m, const model_call *c);
 int model_exec_queue(model *m, const model_call *c);
 int model_exec_worker(model *m, const model_call *c);
+/* model_exec_bulk and model_exec_update judge JobService/Bulk and
+ * JobService/Update (model_bulk.c). */
+int model_exec_bulk(model *m, const model_call *c);
+int model_exec_update(model *m, const model_call *c);
 /* model_exec_wait judges JobService/Wait (model_wait.c). */
 int model_exec_wait(model *m, const model_call *c);
 /* model_settle brings dependents in line after a change: PENDING jobs with a

@@ -298,6 +298,7 @@ static int job_cancel(model *m, const model_call *c)
 		WANT(C_OK, "a valid cancel");
 	if (j->status == ST_RUNNING)
 		j->cancel_attempt = j->attempt;
+	j->held = false;
 	j->status = ST_CANCELLED;
 	model_set_reason(j, RK_EXACT, "%s", rq->reason[0] ? rq->reason : "cancelled by user");
 	j->finished = m->now;
@@ -406,6 +407,7 @@ int model_exec_job(model *m, const model_call *c)
 	    {"JobService/Cancel", job_cancel},     {"JobService/Retry", job_retry},
 	    {"JobService/Remove", job_remove},     {"JobService/SetPriority", job_priority},
 	    {"SweepService/Update", sweep_update}, {"JobService/Wait", model_exec_wait},
+	    {"JobService/Bulk", model_exec_bulk},  {"JobService/Update", model_exec_update},
 	};
 	for (size_t i = 0; i < WN_ARRAY_LEN(tab); i++)
 		if (strcmp(c->method, tab[i].name) == 0)

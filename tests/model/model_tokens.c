@@ -50,6 +50,8 @@ static const struct {
     {"JobService/Retry", R_A | R_U},
     {"JobService/Remove", R_A | R_U},
     {"JobService/SetPriority", R_A | R_U},
+    {"JobService/Bulk", R_A | R_U},
+    {"JobService/Update", R_A | R_U},
     {"SweepService/Update", R_A | R_U},
     {"QueueService/Fetch", R_A | R_W},
     {"QueueService/Heartbeat", R_A | R_W},
@@ -177,6 +179,28 @@ static bool job_denied(const driver *d, const mtoken *t, uint64_t id)
 	return j != NULL && project_denied(t, j->project);
 }
 
+/* bulk_denied: a Bulk names a job, sweep or project outside t, or, with t
+ * limited to projects, names none of them. */
+static bool bulk_denied(const driver *d, const mtoken *t, const Whatsnext__V1__BulkRequest *rq)
+{
+	bool named = rq->project[0] != '\0' || rq->n_projects > 0;
+	for (size_t i = 0; i < rq->n_ids; i++) {
+		named |= model_job_get(d->m, rq->ids[i]) != NULL;
+		if (job_denied(d, t, rq->ids[i]))
+			return true;
+	}
+	const model_sweep *s = rq->sweep_id ? model_sweep_get(d->m, rq->sweep_id) : NULL;
+	if (s != NULL && project_denied(t, s->project))
+		return true;
+	named |= s != NULL;
+	if (rq->project[0] != '\0' && project_denied(t, rq->project))
+		return true;
+	for (size_t i = 0; i < rq->n_projects; i++)
+		if (project_denied(t, rq->projects[i]))
+			return true;
+	return !named && t->role == ROLE_USER && t->project >= 0;
+}
+
 /* scope_denied says whether what msg (of method) names is outside t. */
 static bool scope_denied(const driver *d, const mtoken *t, const char *method,
                          const ProtobufCMessage *msg)
@@ -208,6 +232,10 @@ static bool scope_denied(const driver *d, const mtoken *t, const char *method,
 				return true;
 		return false;
 	}
+	if (strcmp(method, "JobService/Bulk") == 0)
+		return bulk_denied(d, t, (const void *)msg);
+	if (strcmp(method, "JobService/Update") == 0)
+		return job_denied(d, t, ((const Whatsnext__V1__UpdateJobRequest *)msg)->id);
 	if (strcmp(method, "JobService/SetPriority") == 0)
 		return job_denied(d, t, ((const Whatsnext__V1__SetPriorityRequest *)msg)->id);
 	if (strcmp(method, "JobService/Log") == 0)

@@ -49,7 +49,9 @@
 	X(OP_HISTORY, "history")                                                                   \
 	X(OP_APUT, "artifact-put")                                                                 \
 	X(OP_AGET, "artifact-get")                                                                 \
-	X(OP_AS, "as")
+	X(OP_AS, "as")                                                                             \
+	X(OP_BULK, "bulk")                                                                         \
+	X(OP_UPDATE, "job-update")
 
 #define OP_ENUM(k, n) k,
 enum { OP_KINDS(OP_ENUM) OP_NKINDS };

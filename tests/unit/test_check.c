@@ -192,6 +192,37 @@ TEST(an_unknown_status_is_judged_as_the_failed_it_becomes)
 	wn_check_release(&k);
 }
 
+/* add_held adds job id of p/t in status st, held. */
+static void add_held(struct recs *r, uint64_t id, int st)
+{
+	Job j = WHATSNEXT__V1__JOB__INIT;
+	j.id = id;
+	j.project = "p";
+	j.task = "t";
+	j.status = st;
+	j.held = true;
+	char key[WN_KEY_MAX];
+	add_msg(r, key, wn_key_job(key, id), &j.base);
+}
+
+TEST(only_a_pending_or_blocked_job_is_held)
+{
+	struct recs r = {0};
+	base(&r);
+	add_held(&r, 1, PENDING);
+	add_held(&r, 2, BLOCKED);
+	add_held(&r, 3, COMPLETED);
+	add_held(&r, 4, CANCELLED);
+	struct check k;
+	run(&r, &k);
+	CHECK_EQ_INT(k.findings, 2);
+	CHECK(planned(&k, "j/1") == NULL);
+	CHECK(planned(&k, "j/2") == NULL);
+	CHECK_EQ_INT(planned(&k, "j/3")->mask, JF_HELD);
+	CHECK_EQ_INT(planned(&k, "j/4")->mask, JF_HELD);
+	wn_check_release(&k);
+}
+
 TEST(next_id_is_above_every_id_a_record_names)
 {
 	struct recs r = {0};
