@@ -99,11 +99,7 @@ static void bulk_apply(model *m, const BulkRequest *rq, model_job *j)
 		j->finished = m->now;
 		break;
 	case B_RETRY:
-		j->status = ST_PENDING;
-		j->lost = j->failures = 0;
-		j->exit_code = 0;
-		j->finished = 0;
-		model_set_reason(j, RK_EXACT, "%s", "");
+		model_job_retry(j);
 		break;
 	case B_REMOVE:
 		model_job_remove(m, j);
