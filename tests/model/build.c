@@ -34,9 +34,9 @@ static uint32_t attempt_of(const driver *d, int64_t sym, int64_t delta)
 	return delta == 1 ? a - 1 : delta == 2 ? a + 1 : a;
 }
 
-/* text returns text variant v: 0 empty, 1 short, 2 over 4096 bytes, 3 over
+/* build_text returns text variant v: 0 empty, 1 short, 2 over 4096 bytes, 3 over
  * 64 KiB, 4 over 128 bytes. */
-static char *text(int64_t v, const char *what, int64_t seed)
+char *build_text(int64_t v, const char *what, int64_t seed)
 {
 	size_t n = v == 2 ? 4097 : v == 3 ? 70000 + (size_t)(seed % 100) : v == 4 ? 129 : 0;
 	if (v <= 0)
@@ -374,10 +374,10 @@ static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
 	rq->success = a[3] == 0;
 	rq->cancelled = a[3] == 2;
 	rq->exit_code = a[3] == 0 ? 0 : (int32_t)a[4] + 1;
-	rq->reason = text(a[5], "reason", a[0]);
-	rq->output_tail = text(a[6] == 2 ? 3 : a[6], "output", a[0]);
+	rq->reason = build_text(a[5], "reason", a[0]);
+	rq->output_tail = build_text(a[6] == 2 ? 3 : a[6], "output", a[0]);
 	rq->duration_ms = a[0] * 10;
-	rq->external_id = a[7] == 2   ? text(4, "", 0)
+	rq->external_id = a[7] == 2   ? build_text(4, "", 0)
 	                  : a[7] == 1 ? pool_printf("slurm-%lld", (long long)a[0])
 	                              : "";
 	rq->brief = (a[8] & 1) != 0;
@@ -455,7 +455,7 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 		l->attempt = attempt_of(d, enc / 16, (enc / 4) % 4);
 		l->external_id = enc % 4 == 1   ? pool_printf("ext-%lld", (long long)(enc / 16))
 		                 : enc % 4 == 2 ? "ext-b"
-		                 : enc % 4 == 3 ? text(4, "", 1)
+		                 : enc % 4 == 3 ? build_text(4, "", 1)
 		                                : "";
 		rq->leases[rq->n_leases++] = l;
 	}
@@ -526,7 +526,7 @@ static ProtobufCMessage *build_task(const op *o, bool update)
 	t->max_attempts = (uint32_t)o->a[base + 1];
 	t->retries = (uint32_t)o->a[base + 2];
 	t->timeout_s = (uint32_t)o->a[base + 3];
-	t->description = text(o->a[base + 4], "task", o->a[1]);
+	t->description = build_text(o->a[base + 4], "task", o->a[1]);
 	if (!update) {
 		Whatsnext__V1__CreateTaskRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__create_task_request__init(rq);
@@ -553,7 +553,7 @@ static ProtobufCMessage *build_project(const op *o)
 		Whatsnext__V1__CreateProjectRequest *rq = pool_alloc(sizeof(*rq));
 		whatsnext__v1__create_project_request__init(rq);
 		rq->name = (char *)name;
-		rq->description = text(o->a[1], "project", o->a[0]);
+		rq->description = build_text(o->a[1], "project", o->a[0]);
 		return &rq->base;
 	}
 	if (o->kind == OP_P_UPDATE) {
@@ -561,7 +561,7 @@ static ProtobufCMessage *build_project(const op *o)
 		whatsnext__v1__update_project_request__init(rq);
 		rq->name = (char *)name;
 		rq->set_description = o->a[1] != 0;
-		rq->description = text(o->a[2], "changed", o->a[0]);
+		rq->description = build_text(o->a[2], "changed", o->a[0]);
 		rq->status = (Whatsnext__V1__ProjectStatus)o->a[3];
 		return &rq->base;
 	}
@@ -569,25 +569,6 @@ static ProtobufCMessage *build_project(const op *o)
 	whatsnext__v1__delete_project_request__init(rq);
 	rq->name = (char *)name;
 	rq->force = o->a[1] != 0;
-	return &rq->base;
-}
-
-static ProtobufCMessage *build_job_id(const driver *d, const op *o)
-{
-	if (o->kind == OP_PRIORITY) {
-		Whatsnext__V1__SetPriorityRequest *rq = pool_alloc(sizeof(*rq));
-		whatsnext__v1__set_priority_request__init(rq);
-		rq->id = build_id_of(d, o->a[0]);
-		rq->priority = (int32_t)o->a[1];
-		return &rq->base;
-	}
-	Whatsnext__V1__JobIdRequest *rq = pool_alloc(sizeof(*rq));
-	whatsnext__v1__job_id_request__init(rq);
-	rq->id = build_id_of(d, o->a[0]);
-	if (o->kind == OP_CANCEL)
-		rq->reason = text(o->a[1], "stop", o->a[0]);
-	if (o->kind == OP_REMOVE)
-		rq->force = o->a[1] != 0;
 	return &rq->base;
 }
 
@@ -605,7 +586,7 @@ static ProtobufCMessage *build_queue_misc(const driver *d, const op *o)
 		rq->job_id = build_id_of(d, o->a[0]);
 		rq->attempt = attempt_of(d, o->a[0], o->a[1]);
 		rq->worker = (char *)worker_for(d, o->a[2], o->a[0]);
-		rq->reason = text(o->a[3], "busy", o->a[0]);
+		rq->reason = build_text(o->a[3], "busy", o->a[0]);
 		return &rq->base;
 	}
 	if (o->kind == OP_CLEAR) {
@@ -756,7 +737,7 @@ int build_request(driver *d, const op *o, const char **method, ProtobufCMessage 
 	case OP_RETRY:
 	case OP_REMOVE:
 	case OP_PRIORITY:
-		*msg = build_job_id(d, o);
+		*msg = build_job_change(d, o);
 		break;
 	case OP_FETCH:
 		*msg = build_fetch(d, o);

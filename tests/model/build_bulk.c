@@ -1,9 +1,29 @@
-/* build_bulk: the requests of the bulk operations (JobService/Bulk and
- * JobService/Update), resolved against the model as build.c does. */
+/* build_bulk: the requests of the changes to jobs (Cancel, Retry, Remove,
+ * SetPriority, Bulk, Update), resolved against the model as build.c does. */
 #include "driver.h"
 #include "pool.h"
 
 #include <stdio.h>
+
+/* build_job_change: Cancel, Retry, Remove or SetPriority of job a[0]. */
+ProtobufCMessage *build_job_change(const driver *d, const op *o)
+{
+	if (o->kind == OP_PRIORITY) {
+		Whatsnext__V1__SetPriorityRequest *rq = pool_alloc(sizeof(*rq));
+		whatsnext__v1__set_priority_request__init(rq);
+		rq->id = build_id_of(d, o->a[0]);
+		rq->priority = (int32_t)o->a[1];
+		return &rq->base;
+	}
+	Whatsnext__V1__JobIdRequest *rq = pool_alloc(sizeof(*rq));
+	whatsnext__v1__job_id_request__init(rq);
+	rq->id = build_id_of(d, o->a[0]);
+	if (o->kind == OP_CANCEL)
+		rq->reason = build_text(o->a[1], "stop", o->a[0]);
+	if (o->kind == OP_REMOVE)
+		rq->force = o->a[1] != 0;
+	return &rq->base;
+}
 
 /* build_bulk: JobService/Bulk of gen_bulk's arguments. */
 ProtobufCMessage *build_bulk(const driver *d, const op *o)

@@ -78,8 +78,12 @@ int driver_finish(driver *d);
 /* build_id_of resolves job number sym (creation order) to its id: an id
  * never used when there is no such job, 0 for sym < 0 (build.c). */
 uint64_t build_id_of(const driver *d, int64_t sym);
-/* build_bulk and build_update: the requests of OP_BULK and OP_UPDATE
- * (build_bulk.c). */
+/* build_text returns text variant v (build.c): 0 empty, 1 short, 2 over
+ * 4096 bytes, 3 over 64 KiB, 4 over 128 bytes. */
+char *build_text(int64_t v, const char *what, int64_t seed);
+/* build_job_change, build_bulk and build_update: the requests of OP_CANCEL,
+ * OP_RETRY, OP_REMOVE, OP_PRIORITY, OP_BULK and OP_UPDATE (build_bulk.c). */
+ProtobufCMessage *build_job_change(const driver *d, const op *o);
 ProtobufCMessage *build_bulk(const driver *d, const op *o);
 ProtobufCMessage *build_update(const driver *d, const op *o);
 /* Building requests (build.c): the request of o, from the model's state,
