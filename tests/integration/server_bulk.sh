@@ -146,6 +146,12 @@ test_job_bulk_filters_and_sweeps() {
 	expect_eq "$WN_OUT" "removed 1 job: $s3"
 	expect_exit 0 wnctl job cancel --name 'nomatch*'
 	expect_eq "$WN_OUT" "no job matched: nothing cancelled"
+	mktask q u
+	local u
+	u=$(wnctl job add q u --name seed-y)
+	expect_exit 0 wnctl job cancel --task u
+	expect_eq "$WN_OUT" "cancelled 1 job: $u" "cancel by task"
+	expect_eq "$(job_status "$other")" pending "a job of another task"
 	expect_exit 4 wnctl job cancel --project nosuch
 	expect_exit 4 wnctl sweep cancel 999999
 	expect_exit 2 wnctl job cancel 5 --sweep "$sw"
