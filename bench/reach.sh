@@ -17,7 +17,7 @@ pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]:-}"; do
-		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+		[ -n "$p" ] && { kill -9 "$p" && wait "$p"; } 2>/dev/null || true
 	done
 	if [ -n "${WN_BENCH_REACH_KEEP:-}" ]; then
 		echo "bench: files kept in $tmp" >&2
@@ -46,7 +46,7 @@ tasks:
 EOF
 
 start_worker() {
-	"$WN_BIN/wnworker" --config "$tmp/w.yaml" --name bench --server "$WN_SERVER" -v -v \
+	"$WN_BIN/wnworker" --config "$tmp/w.yaml" --name bench --server "$WN_SERVER" \
 		>>"$tmp/worker.log" 2>&1 &
 	wpid=$!
 	pids+=("$wpid")

@@ -77,6 +77,26 @@ static int agent_join_call(wn_agent *a, ProtobufCMessage **out, char **errmsg)
 	return rc;
 }
 
+/* join_timings warns when the configured heartbeat_ms is too long for the
+ * server's timings: leases would run out, or the worker be marked LOST,
+ * between two heartbeats. */
+static void join_timings(const wn_agent *a, const Whatsnext__V1__JoinResponse *r)
+{
+	int64_t hb = a->cfg->heartbeat_ms;
+	if (hb <= 0)
+		return; /* a third of the lease, at most 10 s */
+	if (r->lease_ms > 0 && hb * 2 > r->lease_ms)
+		wn_warn("heartbeat_ms %lld is too long for the server's lease of %lld ms: leases "
+		        "will be lost between heartbeats; use at most a third of it (%lld)",
+		        (long long)hb, (long long)r->lease_ms, (long long)(r->lease_ms / 3));
+	else if (r->worker_timeout_ms > 0 && hb * 2 > r->worker_timeout_ms)
+		wn_warn("heartbeat_ms %lld is too long for the server's worker timeout of %lld ms: "
+		        "the worker will be marked LOST between heartbeats; use at most a third of "
+		        "it (%lld)",
+		        (long long)hb, (long long)r->worker_timeout_ms,
+		        (long long)(r->worker_timeout_ms / 3));
+}
+
 /* wn_agent_join announces the worker to the server: name, host, version, what
  * it offers, its projects and slots. On the first join since the worker
  * started, the jobs the server says it holds (leased to its name before a
@@ -131,6 +151,8 @@ join_rc wn_agent_join(wn_agent *a, bool first)
 	       a->name, r->n_held, r->n_held == 1 ? "" : "s");
 	if (!first)
 		wn_info("joined the fleet again");
+	else
+		join_timings(a, r);
 	/* what to take back: jobs the agent does not run already */
 	agent_job **back = wn_xcalloc(r->n_held + 1, sizeof(*back));
 	size_t nback = 0;

@@ -117,6 +117,46 @@ const char *wn_fmt_name(const wn_fmt *f)
 	return f->ops->name;
 }
 
+/* fmt_program_found tells whether prog (a name or a path) is an executable
+ * file, a name looked up on PATH. */
+static bool fmt_program_found(const char *prog)
+{
+	if (strchr(prog, '/') != NULL)
+		return access(prog, X_OK) == 0;
+	const char *path = getenv("PATH");
+	if (path == NULL || path[0] == '\0')
+		path = "/usr/bin:/bin";
+	for (const char *p = path;;) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char *full = wn_xasprintf("%.*s/%s", (int)n, n ? p : ".", prog);
+		bool ok = access(full, X_OK) == 0;
+		free(full);
+		if (ok)
+			return true;
+		if (e == NULL)
+			return false;
+		p = e + 1;
+	}
+}
+
+int wn_fmt_programs_check(const wn_fmt *f, char **errmsg)
+{
+	for (size_t i = 0; f->ops->program != NULL; i++) {
+		const char *prog = f->ops->program(f->conf, i);
+		if (prog == NULL)
+			return WN_OK;
+		/* a program named by a placeholder is known only per job */
+		if (strchr(prog, '{') != NULL || fmt_program_found(prog))
+			continue;
+		*errmsg = wn_xasprintf(strchr(prog, '/') ? "program %s is not an executable file"
+		                                         : "program %s is not on PATH",
+		                       prog);
+		return WN_ENOTFOUND;
+	}
+	return WN_OK;
+}
+
 /* fmt_render_artifacts renders the task's artifact globs for job into r; a
  * missing parameter fails with *reason. */
 static int fmt_render_artifacts(const wn_fmt *f, const wn_fmt_job *job, wn_fmt_run *r,

@@ -124,6 +124,9 @@ typedef struct wn_fmt_ops {
 	 * worker's), NULL for the worker's own; NULL op: none the worker can
 	 * read (its artifacts are not looked for). */
 	const char *(*workdir)(void *run);
+	/* program returns the i-th program the task's runs need (a name looked
+	 * up on PATH, or a path), NULL past the last; NULL op: none. */
+	const char *(*program)(const void *conf, size_t i);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
@@ -183,6 +186,11 @@ void wn_fmt_free(wn_fmt *f);
 
 /* wn_fmt_name returns the formatter's name ("cli"). */
 const char *wn_fmt_name(const wn_fmt *f);
+
+/* wn_fmt_programs_check finds the programs f's runs need (wn_fmt_ops'
+ * program): 0, or WN_ENOTFOUND with *errmsg naming the first one that is
+ * not on PATH or not executable. */
+int wn_fmt_programs_check(const wn_fmt *f, char **errmsg);
 
 /* wn_fmt_names returns the known formatter names, comma-separated. */
 const char *wn_fmt_names(void);

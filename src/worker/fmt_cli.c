@@ -297,6 +297,12 @@ static const char *cli_workdir(void *p)
 	return ((cli_run *)p)->workdir;
 }
 
+static const char *cli_program(const void *conf, size_t i)
+{
+	const cli_conf *c = conf;
+	return i == 0 && c->command.n > 0 ? c->command.v[0] : NULL;
+}
+
 const wn_fmt_ops wn_fmt_cli_ops = {
     .name = "cli",
     .load = cli_load,
@@ -311,4 +317,5 @@ const wn_fmt_ops wn_fmt_cli_ops = {
     .output_path = cli_output_path,
     .results_path = cli_results_path,
     .workdir = cli_workdir,
+    .program = cli_program,
 };

@@ -626,6 +626,11 @@ static void runai_result(void *p, wn_fmt_result *res)
 	}
 }
 
+static const char *runai_program(const void *conf, size_t i)
+{
+	return i == 0 ? ((const runai_conf *)conf)->runai : NULL;
+}
+
 const wn_fmt_ops wn_fmt_runai_ops = {
     .name = "runai",
     .load = runai_load,
@@ -639,4 +644,5 @@ const wn_fmt_ops wn_fmt_runai_ops = {
     .release = runai_release,
     .resume = runai_resume,
     .external_id = runai_external_id,
+    .program = runai_program,
 };

@@ -614,6 +614,13 @@ static void slurm_result(void *p, wn_fmt_result *res)
 	res->output_tail = slurm_tail(r);
 }
 
+static const char *slurm_program(const void *conf, size_t i)
+{
+	const slurm_conf *c = conf;
+	const char *v[] = {c->sbatch, c->squeue, c->sacct, c->scancel};
+	return i < 4 ? v[i] : NULL;
+}
+
 const wn_fmt_ops wn_fmt_slurm_ops = {
     .name = "slurm",
     .load = slurm_load,
@@ -631,4 +638,5 @@ const wn_fmt_ops wn_fmt_slurm_ops = {
     .start_group = wn_slurm_submit_group,
     .output_path = slurm_output_path,
     .results_path = slurm_results_path,
+    .program = slurm_program,
 };

@@ -225,6 +225,27 @@ static int worker_serve(const wn_wconfig *cfg, const wn_agent_opts *opts)
 	return rc == WN_OK ? 0 : 1;
 }
 
+/* worker_programs checks that the programs of every task's runs are there
+ * (not on PATH: python4, sbatch on a machine without SLURM); false and a
+ * message for each missing one (an error with --check, else a warning). */
+static bool worker_programs(const char *config, const wn_wconfig *cfg, bool check)
+{
+	bool ok = true;
+	for (size_t i = 0; i < cfg->ntasks; i++) {
+		char *why = NULL;
+		if (wn_fmt_programs_check(cfg->task_fmts[i], &why) == WN_OK)
+			continue;
+		if (check)
+			fprintf(stderr, "wnworker: %s: task %s: %s\n", config, cfg->task_names[i],
+			        why);
+		else
+			wn_warn("task %s: %s: its jobs will fail", cfg->task_names[i], why);
+		free(why);
+		ok = false;
+	}
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	wn_log_set_prefix("wnworker");
@@ -241,6 +262,10 @@ int main(int argc, char **argv)
 	wn_conf_strv_free(&a.projects);
 	if (status >= 0)
 		return status;
+	if (a.check && !worker_programs(a.config, cfg, true)) {
+		wn_wconfig_free(cfg);
+		return 2;
+	}
 	if (a.check) {
 		printf("%s: ok (%zu task%s, %zu project%s, %lld slot%s)\n", a.config, cfg->ntasks,
 		       cfg->ntasks == 1 ? "" : "s", cfg->projects.n,
@@ -251,6 +276,7 @@ int main(int argc, char **argv)
 	}
 	int level = wn_log_parse_level(cfg->log_level) + a.verbose;
 	wn_log_set_level(level > WN_LOG_DEBUG ? WN_LOG_DEBUG : level);
+	worker_programs(a.config, cfg, false);
 	status = worker_serve(cfg, &a.opts);
 	wn_wconfig_free(cfg);
 	return status;

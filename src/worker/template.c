@@ -22,6 +22,10 @@ static int template_placeholder(const char *p, size_t col, const char **end, cha
 	const char *q = name;
 	while (template_name_char(*q))
 		q++;
+	/* a shell's ${VAR} or ${VAR:-x} is no placeholder: say how to write it */
+	const char *shell = col > 1 && p[-1] == '$'
+	                        ? "; a shell's ${...} is written ${{...}}, its braces doubled"
+	                        : "";
 	if (*q != '}') {
 		if (*q == '\0' || strchr(q, '}') == NULL)
 			*errmsg = wn_xasprintf("unclosed '{' at column %zu (write '{{' for a "
@@ -30,8 +34,8 @@ static int template_placeholder(const char *p, size_t col, const char **end, cha
 		else if ((unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f)
 			*errmsg = wn_xasprintf("invalid character '%c' in the placeholder at "
 			                       "column %zu (names use letters, digits, '_', '.' "
-			                       "and '-')",
-			                       *q, col);
+			                       "and '-'%s)",
+			                       *q, col, shell);
 		else
 			*errmsg = wn_xasprintf("invalid byte 0x%02x in the placeholder at column "
 			                       "%zu (names use letters, digits, '_', '.' and '-')",

@@ -369,6 +369,12 @@ test_usage_and_config_errors() {
 	printf 'projects: p\ntasks:\n  t:\n    command: [echo, "{job.idd}"]\n' >field.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config field.yaml --check
 	expect_eq "$WN_ERR" "wnworker: field.yaml:4:21: bad template in 'command': unknown field {job.idd} (a job's fields are {job.id}, {job.name} and {job.priority})"
+	printf 'projects: p\ntasks:\n  t:\n    command: [python4, x.py]\n' >prog.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config prog.yaml --check
+	expect_eq "$WN_ERR" "wnworker: prog.yaml: task t: program python4 is not on PATH"
+	printf 'projects: p\ntasks:\n  t:\n    command: [sh, -c, "echo ${N:-0}"]\n' >shell.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config shell.yaml --check
+	expect_contains "$WN_ERR" "a shell's \${...} is written \${{...}}, its braces doubled"
 	printf 'projects: p\ntasks:\n  t:\n    command: [echo\n' >bad2.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config bad2.yaml
 	expect_contains "$WN_ERR" "wnworker: bad2.yaml:5:1:"

@@ -112,3 +112,15 @@ test_wn_server_overrides_the_files_server() {
 	expect_exit 0 timeout 20 "$WN_BIN/wnworker" --config w.yaml --name w1 --once
 	expect_eq "$(job_get "$id" "j['status']")" completed
 }
+
+test_a_heartbeat_too_long_for_the_lease_is_warned() {
+	wn_start --lease-ms 3000
+	wnctl project create p >/dev/null
+	slow_yaml | sed 's/^heartbeat_ms: 30000$/heartbeat_ms: 2000/' >w.yaml
+	worker_start w1 w.yaml
+	wait_until 10 "the worker to join" log_has w1.log "joined the fleet as w1"
+	wait_until 5 "the warning" log_has w1.log \
+		"heartbeat_ms 2000 is too long for the server's lease of 3000 ms: leases will be lost between heartbeats; use at most a third of it (1000)"
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 10
+}
