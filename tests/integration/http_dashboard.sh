@@ -43,6 +43,8 @@ tasks:
       upload: true
   live:
     command: [/bin/sh, $WN_TMP/live.sh]
+  big:
+    command: [/bin/true]
 EOF
 	} >w.yaml
 	# The live job prints and reports a step every 0.1 s until the test

@@ -45,7 +45,7 @@ print("ARGV=" + json.dumps(sys.argv[1:]))
 EOF
 	add_task args "python3 $WN_TMP/show.py {a} {b} {c} {d} --e={e}"
 	local a='$(touch /tmp/wn-pwned-$$)' b="'; rm -rf ~; '" c='two words  and	tab'
-	local d='`id`;$HOME"\' e=''
+	local d='`id`;$HOME"\' e='*'
 	local ok bad args
 	ok=$(wnctl job add p ok --param msg=world)
 	bad=$(wnctl job add p bad --param code=3)
