@@ -127,7 +127,10 @@ int wn_gridrange_parse(const char *item, size_t max, char ***values, size_t *n, 
 	for (long long i = 0; i < count; i++) {
 		double x = i == 0 ? da : i == count - 1 ? db : 0;
 		if (i > 0 && i < count - 1) {
-			double t = la + (lb - la) * (double)i / (double)(count - 1);
+			/* weights, not la + (lb - la) * f: lb - la overflows for
+			 * -1e308..1e308 */
+			double f = (double)i / (double)(count - 1);
+			double t = la * (1 - f) + lb * f;
 			x = lg ? pow(10, t) : t;
 		}
 		if (x == 0)
