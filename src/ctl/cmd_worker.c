@@ -135,22 +135,25 @@ static int worker_list(wn_ctl *c)
 	return WN_CTL_EXIT_OK;
 }
 
-static int worker_show(wn_ctl *c)
+/* worker_call calls path (a WorkerService method that takes a worker's
+ * name) with the name argument, and returns the worker it answers. */
+static Whatsnext__V1__Worker *worker_call(wn_ctl *c, const char *path)
 {
 	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
 	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
-	Whatsnext__V1__Worker *w =
-	    wn_ctl_call(c, WN_PATH_WORKER_GET, &req.base, &whatsnext__v1__worker__descriptor, 0);
+	return wn_ctl_call(c, path, &req.base, &whatsnext__v1__worker__descriptor, 0);
+}
+
+static int worker_show(wn_ctl *c)
+{
+	Whatsnext__V1__Worker *w = worker_call(c, WN_PATH_WORKER_GET);
 	worker_print(c, w);
 	return WN_CTL_EXIT_OK;
 }
 
 static int worker_drain(wn_ctl *c)
 {
-	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
-	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
-	Whatsnext__V1__Worker *w =
-	    wn_ctl_call(c, WN_PATH_WORKER_DRAIN, &req.base, &whatsnext__v1__worker__descriptor, 0);
+	Whatsnext__V1__Worker *w = worker_call(c, WN_PATH_WORKER_DRAIN);
 	if (wn_ctl_json(c))
 		worker_print(c, w);
 	else
@@ -161,10 +164,7 @@ static int worker_drain(wn_ctl *c)
 
 static int worker_resume(wn_ctl *c)
 {
-	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
-	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
-	Whatsnext__V1__Worker *w =
-	    wn_ctl_call(c, WN_PATH_WORKER_RESUME, &req.base, &whatsnext__v1__worker__descriptor, 0);
+	Whatsnext__V1__Worker *w = worker_call(c, WN_PATH_WORKER_RESUME);
 	if (wn_ctl_json(c))
 		worker_print(c, w);
 	else
@@ -175,10 +175,7 @@ static int worker_resume(wn_ctl *c)
 
 static int worker_remove(wn_ctl *c)
 {
-	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
-	req.name = wn_ctl_args(c, 1, 1, NULL)[0];
-	Whatsnext__V1__Worker *w =
-	    wn_ctl_call(c, WN_PATH_WORKER_REMOVE, &req.base, &whatsnext__v1__worker__descriptor, 0);
+	Whatsnext__V1__Worker *w = worker_call(c, WN_PATH_WORKER_REMOVE);
 	if (wn_ctl_json(c))
 		worker_print(c, w);
 	else

@@ -556,8 +556,8 @@ void model_lease_lost(model *m, model_job *j)
 	}
 }
 
-/* waiting_holds: a PENDING or BLOCKED job depends on j. */
-static bool waiting_holds(const model *m, const model_job *j)
+/* model_waited_on: a PENDING or BLOCKED job depends on j. */
+bool model_waited_on(const model *m, const model_job *j)
 {
 	for (size_t i = 0; i < m->njobs; i++) {
 		const model_job *y = m->jobs[i];
@@ -582,7 +582,7 @@ void model_retention_mark(model *m)
 		model_job *j = m->jobs[i];
 		if (!finished(j))
 			continue;
-		bool held = waiting_holds(m, j);
+		bool held = model_waited_on(m, j);
 		if (held) {
 			j->ret_free_at = -1; /* held now */
 		} else if (j->ret_free_at == -1) {
@@ -677,7 +677,7 @@ void model_advance(model *m, int64_t t)
 		/* a retention pass comes up to a minute late: until then the job
 		 * may be there or not, and time only jumps past that window */
 		if (finished(j) && retention_due(j) <= t - MODEL_RET_LATE_MS &&
-		    !waiting_holds(m, j)) {
+		    !model_waited_on(m, j)) {
 			model_job_remove(m, j);
 			m->n_retained++;
 		}

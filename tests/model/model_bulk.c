@@ -65,17 +65,7 @@ static bool bulk_can(const model *m, const BulkRequest *rq, const model_job *j)
 	case B_REMOVE:
 		if (rq->force)
 			return true;
-		if (j->status == ST_RUNNING)
-			return false;
-		for (size_t i = 0; i < m->njobs; i++) {
-			const model_job *y = m->jobs[i];
-			if (!y->live || (y->status != ST_PENDING && y->status != ST_BLOCKED))
-				continue;
-			for (size_t d = 0; d < y->ndeps; d++)
-				if (y->deps[d].id == j->id)
-					return false;
-		}
-		return true;
+		return j->status != ST_RUNNING && !model_waited_on(m, j);
 	case B_PRIORITY:
 		return true;
 	case B_HOLD:
