@@ -126,8 +126,11 @@ int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest 
 	struct hb_wait *h = hb_wait_new(c, rq);
 	h->draining = rq->draining;
 	h->expires_ms = r->lease_expires_ms;
-	/* the leases it extended must not run out while it waits */
+	/* the leases it extended must not run out while it waits, nor the
+	 * worker be marked LOST (wnd --worker-timeout-ms) */
 	int64_t most = c->e->cfg.lease_ms / 3;
+	if (c->e->cfg.worker_timeout_ms / 3 < most)
+		most = c->e->cfg.worker_timeout_ms / 3;
 	struct wn_watch_spec spec = {
 	    .ids = h->ids,
 	    .nids = h->n,

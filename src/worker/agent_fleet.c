@@ -158,6 +158,7 @@ join_rc wn_agent_join(wn_agent *a, bool first)
 	size_t nback = 0;
 	pthread_mutex_lock(&a->mu);
 	a->joined = true;
+	a->alive_ms = r->worker_timeout_ms / 3;
 	a->need_join = false;
 	a->name_taken = false;
 	pthread_cond_broadcast(&a->cond); /* the heartbeat thread: heartbeat when idle */

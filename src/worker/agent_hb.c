@@ -36,6 +36,9 @@ static int64_t hb_interval(const wn_agent *a, size_t n, int64_t lease)
 	int64_t interval = a->cfg->heartbeat_ms > 0 ? a->cfg->heartbeat_ms : lease / 3;
 	if (a->cfg->heartbeat_ms <= 0 && interval > AGENT_ALIVE_MS)
 		interval = AGENT_ALIVE_MS;
+	/* and within the server's worker timeout, shorter than that */
+	if (a->cfg->heartbeat_ms <= 0 && a->alive_ms > 0 && interval > a->alive_ms)
+		interval = a->alive_ms;
 	if (interval < 50)
 		interval = 50;
 	return interval;

@@ -119,6 +119,7 @@ struct wn_agent {
 	wn_capacity cap;   /* what the worker offers; GPU holders under the lock */
 	char *host;        /* announced when joining */
 	char instance[33]; /* this process among those that may use its name */
+	int64_t alive_ms;  /* the server's worker timeout / 3 (0: not heard yet) */
 	bool need_join;    /* join (again): at start, after an outage, when unknown */
 	bool joined;       /* the server knows this worker: heartbeat even when idle */
 	bool unjoinable;   /* the server has no fleet: run without joining */
