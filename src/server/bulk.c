@@ -188,8 +188,21 @@ int wn_bulk_params(struct call *c, wn_batch *b, Job *j, char **keys, char **vals
 		if (k == m)
 			m++;
 	}
+	/* a job must stay readable in one reply: updates may not grow it past that */
+	size_t before = protobuf_c_message_get_packed_size(&j->base);
+	Whatsnext__V1__Job__ParamsEntry **old = j->params;
+	size_t n_old = j->n_params;
 	j->params = v;
 	j->n_params = m;
+	size_t after = protobuf_c_message_get_packed_size(&j->base);
+	if (after > WN_REPLY_BUDGET && after > before) {
+		j->params = old;
+		j->n_params = n_old;
+		return bulk_refuse(c, WN_EINVAL, why,
+		                   "job %llu would come to %zu bytes with these parameters, over "
+		                   "the limit of %u",
+		                   (unsigned long long)j->id, after, WN_REPLY_BUDGET);
+	}
 	wn_job_put(c, b, j);
 	return WN_OK;
 }

@@ -29,7 +29,8 @@ int wn_bulk_hold(struct call *c, wn_batch *b, Job *j, const char **why);
 int wn_bulk_release(struct call *c, wn_batch *b, Job *j, const char **why);
 /* wn_bulk_params sets the n parameters keys[i] = vals[i] of a PENDING or
  * BLOCKED job (others kept), the strings copied into the call's arena; the
- * names and values must have been checked. */
+ * names and values must have been checked; refused when the job would grow
+ * past WN_REPLY_BUDGET. */
 int wn_bulk_params(struct call *c, wn_batch *b, Job *j, char **keys, char **vals, size_t n,
                    const char **why);
 

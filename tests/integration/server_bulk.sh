@@ -215,3 +215,30 @@ test_job_update_params() {
 	expect_eq "$(job_field "$a" .params.lr)" 0.01 "a refused update changes nothing"
 	expect_exit 4 wnctl job update 999999 --param lr=1
 }
+
+# A job's parameters grow by updates only up to what a reply can carry: past
+# that the update is refused and the job can still be read and listed.
+test_job_update_size_bound() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	mkproject p
+	mktask p t
+	local a big body i code refused=0
+	a=$(wnctl job add p t --param lr=0.1)
+	big=$(head -c 1000000 /dev/zero | tr '\0' x)
+	for i in 1 2 3 4; do
+		body=$(printf '{"id":"%s","params":{"a%s":"%s","b%s":"%s","c%s":"%s"}}' \
+			"$a" "$i" "$big" "$i" "$big" "$i" "$big")
+		code=$(curl -sS -o "$WN_TMP/upd.out" -w '%{http_code}' -X POST \
+			"$WN_HTTP/v1/JobService/Update" -H 'Content-Type: application/json' \
+			--data-binary @- <<<"$body") || fail "curl Update: no reply"
+		[[ $code == 200 ]] && continue
+		refused=$i
+		grep -q "over the limit" "$WN_TMP/upd.out" || fail "update $i: $(head -c 300 "$WN_TMP/upd.out")"
+		break
+	done
+	expect_eq "$refused" 3 "the update that passes 8 MiB of parameters is refused"
+	expect_eq "$(job_field "$a" .params.lr)" 0.1 "the job can still be read"
+	expect_eq "$(job_field "$a" '.params | length')" 7 "the refused update changed nothing"
+	expect_contains "$(wnctl job list --project p)" "$a" "the job is listed"
+}
