@@ -600,6 +600,8 @@ bool wn_records_job_match(const wn_job_filter *f, const Whatsnext__V1__Job *j)
 		return false;
 	if (f->name_glob != NULL && f->name_glob[0] && fnmatch(f->name_glob, j->name, 0) != 0)
 		return false;
+	if (f->held && !j->held)
+		return false;
 	if (f->n_projects == 0)
 		return true;
 	for (size_t i = 0; i < f->n_projects; i++)

@@ -190,6 +190,7 @@ typedef struct wn_job_filter {
 	const char *submitter; /* "" or NULL: any */
 	unsigned statuses;     /* any status whose bit (1u << status) is set; 0: any */
 	const char *name_glob; /* fnmatch(3) pattern the name matches; "" or NULL: any */
+	bool held;             /* only held jobs */
 } wn_job_filter;
 /* wn_records_job_match reports whether job j passes filter f. */
 bool wn_records_job_match(const wn_job_filter *f, const Whatsnext__V1__Job *j);

@@ -99,12 +99,11 @@ static int bulk_select(struct call *c, const BulkRequest *rq, Job ***v, size_t *
 	}
 	if (pg.f.statuses == 0) /* only the jobs the action applies to */
 		pg.f.statuses = bulk_statuses(rq->action);
+	/* held ones only, before the cap: the many others are not in the selection */
+	pg.f.held = rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_RELEASE;
 	pg.jobs = *v;
 	wn_records_job_page(&c->rec, &pg);
-	*n = 0;
-	for (size_t i = 0; i < pg.n; i++)
-		if (rq->action != WHATSNEXT__V1__BULK_ACTION__BULK_RELEASE || pg.jobs[i]->held)
-			(*v)[(*n)++] = pg.jobs[i];
+	*n = pg.n;
 	if (pg.n > WN_BATCH_MAX)
 		return wn_call_fail(c, WN_EINVAL, "the selection holds over %d jobs; narrow it",
 		                    WN_BATCH_MAX);

@@ -242,3 +242,17 @@ test_job_update_size_bound() {
 	expect_eq "$(job_field "$a" '.params | length')" 7 "the refused update changed nothing"
 	expect_contains "$(wnctl job list --project p)" "$a" "the job is listed"
 }
+
+# job release by a filter selects the held jobs only: many waiting jobs that
+# are not held do not make the selection too large.
+test_job_release_among_many_waiting() {
+	wn_start --durability relaxed
+	mkproject p
+	mktask p t
+	local a
+	wnctl job sweep p t --grid 'x=1..100000' >/dev/null
+	a=$(wnctl job add p t)
+	wnctl job hold "$a" >/dev/null
+	expect_eq "$(wnctl job release --project p)" "released 1 job: $a" "release by a filter"
+	expect_eq "$(job_field "$a" ".held // false")" false "the job is no longer held"
+}
