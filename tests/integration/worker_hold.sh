@@ -37,3 +37,97 @@ test_a_worker_whose_heartbeat_is_held_is_not_lost() {
 	wait_status "$id" completed
 	expect_eq "$(job_get "$id" "j['attempt']")" 1
 }
+
+# hold_setup [wnd args...]: wnd, project p with task gated, w.yaml whose
+# worker heartbeats rarely (the server holds its heartbeats).
+hold_setup() {
+	wn_start "$@"
+	wnctl project create p >/dev/null
+	wnctl task create p gated >/dev/null
+	hold_yaml | sed 's/^output_ms: 0$/output_ms: 0\nheartbeat_ms: 14000\nslots: 3/' >w.yaml
+}
+
+# restart_with SIGNAL: stop wnd with SIGNAL and start it again on its data.
+restart_with() {
+	kill "-$1" "$WND_PID"
+	wait "$WND_PID" 2>/dev/null || true
+	wn_start
+}
+
+test_a_held_heartbeat_rides_out_restarts() {
+	hold_setup
+	worker_start w1 w.yaml
+	local a b sig
+	a=$(wnctl job add p gated)
+	wait_until 10 "job $a to start" test -e "started-$a"
+	for sig in KILL TERM; do
+		restart_with $sig
+		# the worker heartbeats again at once: a cancel still reaches
+		# it well before its 20 s interval
+		b=$(wnctl job add p gated)
+		wait_until 10 "job $b to start ($sig)" test -e "started-$b"
+		wnctl job cancel "$b" >/dev/null
+		wait_until 8 "the worker to stop job $b ($sig)" log_has w1.log \
+			"job $b: cancelled on the server; stopping it"
+	done
+	expect_eq "$(job_get "$a" "j['status']")" running
+	touch "release-$a"
+	wait_status "$a" completed
+	expect_eq "$(job_get "$a" "j['attempt']")" 1
+}
+
+test_heartbeats_work_when_no_place_is_left_to_hold_them() {
+	echo "max_parked_fetches: 1" >wnd.yaml
+	wn_start --config wnd.yaml --worker-timeout-ms 1500
+	wnctl project create p >/dev/null
+	wnctl task create p gated >/dev/null
+	hold_yaml >w.yaml
+	worker_start w1 w.yaml
+	worker_start w2 w.yaml
+	local a b
+	a=$(wnctl job add p gated)
+	b=$(wnctl job add p gated)
+	wait_until 10 "job $a to start" test -e "started-$a"
+	wait_until 10 "job $b to start" test -e "started-$b"
+	# one heartbeat is held, the other answered at once: both workers
+	# stay ACTIVE and keep their leases
+	# (more than a worker timeout)
+	sleep 2
+	touch "release-$a" "release-$b"
+	wait_status "$a" completed
+	wait_status "$b" completed
+	expect_eq "$(job_get "$a" "j['attempt']"),$(job_get "$b" "j['attempt']")" 1,1
+	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "LOST"
+}
+
+log_says() { [[ "$(wnctl job log "$1")" == *"$2"* ]]; }
+
+test_fifty_runs_ship_output_and_hear_cancels() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p chat >/dev/null
+	worker_head >w.yaml
+	cat >>w.yaml <<EOF
+slots: 50
+output_ms: 300
+heartbeat_ms: 14000
+tasks:
+  chat:
+    command: [/bin/sh, -c, 'i=0; while :; do i=\$((i+1)); echo "tick \$i"; sleep 0.5; done']
+EOF
+	local ids i
+	wnctl job sweep p chat --grid "n=$(seq -s, 1 50)" >/dev/null
+	mapfile -t ids < <(jget "$(wnctl --json job list)" "'\\n'.join(str(x['id']) for x in j['jobs'])")
+	expect_eq "${#ids[@]}" 50
+	worker_start w1 w.yaml
+	wait_until 20 "50 runs" eval "[ \$(wnctl job list --status running | grep -c chat) = 50 ]"
+	# every run's output reaches the server well within its heartbeat
+	# interval (output_ms bounds how long a heartbeat is held)
+	for i in 0 24 49; do
+		wait_until 5 "output of job ${ids[$i]}" log_says "${ids[$i]}" "tick 3"
+	done
+	wnctl job cancel "${ids[7]}" >/dev/null
+	wait_until 5 "the cancel to reach the worker" log_has w1.log \
+		"job ${ids[7]}: cancelled on the server; stopping it"
+	expect_eq "$(wnctl job list --status running | grep -c chat)" 49
+}
