@@ -58,7 +58,7 @@ static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
 				wn_agent_wake(j);
 			}
 		for (size_t i = 0; i < r->n_lost; i++)
-			if (r->lost[i] == j->id && !j->lost && j->holding) {
+			if (r->lost[i] == j->id && !j->lost && j->holding && !j->reporting) {
 				wn_warn("job %llu: the server says the lease of attempt %u is lost",
 				        (unsigned long long)j->id, (unsigned)j->attempt);
 				j->lost = true;

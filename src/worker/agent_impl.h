@@ -74,6 +74,7 @@ struct agent_job {
 	bool holding;   /* the lease is ours until the result is reported */
 	bool cancelled; /* the server says the job was cancelled */
 	bool lost;      /* the server says the lease is no longer ours */
+	bool reporting; /* its result (or release) is on its way to the server */
 	bool done;      /* the runner thread is finishing: join it */
 	/* the files the run produced, for its Complete (artifact_put.c) */
 	Whatsnext__V1__Artifact **arts;

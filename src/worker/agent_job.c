@@ -81,6 +81,9 @@ static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_
 	uint64_t id = wn_random_u64() | 1;
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
 	int forced_tries = 0;
+	pthread_mutex_lock(&a->mu);
+	j->reporting = true; /* a heartbeat's answer may see the lease gone */
+	pthread_mutex_unlock(&a->mu);
 	for (;;) {
 		ProtobufCMessage *out = NULL;
 		char *errmsg = NULL;

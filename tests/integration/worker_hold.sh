@@ -131,3 +131,24 @@ EOF
 		"job ${ids[7]}: cancelled on the server; stopping it"
 	expect_eq "$(wnctl job list --status running | grep -c chat)" 49
 }
+
+test_a_run_that_ends_is_not_called_lost() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p quick >/dev/null
+	worker_head >w.yaml
+	cat >>w.yaml <<EOF
+slots: 4
+heartbeat_ms: 14000
+tasks:
+  quick:
+    command: [/bin/sh, -c, 'sleep 0.3']
+EOF
+	wnctl job sweep p quick --grid "n=$(seq -s, 1 12)" >/dev/null
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 20
+	expect_eq "$(wnctl job list --status completed | grep -c quick)" 12
+	# each completion answers the held heartbeat: the run it names ended,
+	# its lease was not lost
+	expect_not_contains "$(cat w1.log)" "is lost"
+}
