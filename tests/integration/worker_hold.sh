@@ -17,7 +17,7 @@ EOF
 worker_state() { jget "$(wnctl --json worker show "$1")" "j['state']"; }
 
 test_a_worker_whose_heartbeat_is_held_is_not_lost() {
-	wn_start --worker-timeout-ms 1500
+	wn_start --worker-timeout-ms 1500 --lease-ms 1500
 	wnctl project create p >/dev/null
 	wnctl task create p gated >/dev/null
 	hold_yaml >w.yaml
