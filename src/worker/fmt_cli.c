@@ -297,10 +297,21 @@ static const char *cli_workdir(void *p)
 	return ((cli_run *)p)->workdir;
 }
 
+/* cli_program is the command's program; NULL (nothing to check) when it is
+ * found only as a run starts: a relative path in the task's workdir, a name
+ * on a PATH the task's env sets. */
 static const char *cli_program(const void *conf, size_t i)
 {
 	const cli_conf *c = conf;
-	return i == 0 && c->command.n > 0 ? c->command.v[0] : NULL;
+	if (i > 0 || c->command.n == 0)
+		return NULL;
+	const char *prog = c->command.v[0];
+	if (prog[0] != '/' && strchr(prog, '/') != NULL && c->workdir != NULL)
+		return NULL;
+	for (size_t k = 0; k < c->env.n && strchr(prog, '/') == NULL; k++)
+		if (strcmp(c->env.keys[k], "PATH") == 0)
+			return NULL;
+	return prog;
 }
 
 const wn_fmt_ops wn_fmt_cli_ops = {

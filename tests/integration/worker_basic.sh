@@ -372,6 +372,11 @@ test_usage_and_config_errors() {
 	printf 'projects: p\ntasks:\n  t:\n    command: [python4, x.py]\n' >prog.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config prog.yaml --check
 	expect_eq "$WN_ERR" "wnworker: prog.yaml: task t: program python4 is not on PATH"
+	# programs found as the run starts: in the task's workdir, on its PATH
+	mkdir -p proj && printf '#!/bin/sh\n' >proj/run.sh && chmod +x proj/run.sh
+	cp proj/run.sh proj/mytool
+	printf 'projects: p\ntasks:\n  t:\n    command: [./run.sh]\n    workdir: %s/proj\n  u:\n    command: [mytool]\n    env:\n      PATH: "%s/proj:/usr/bin:/bin"\n' "$PWD" "$PWD" >found.yaml
+	expect_exit 0 "$WN_BIN/wnworker" --config found.yaml --check
 	printf 'projects: p\ntasks:\n  t:\n    command: [sh, -c, "echo ${N:-0}"]\n' >shell.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config shell.yaml --check
 	expect_contains "$WN_ERR" "a shell's \${...} is written \${{...}}, its braces doubled"
