@@ -152,3 +152,17 @@ EOF
 	# its lease was not lost
 	expect_not_contains "$(cat w1.log)" "is lost"
 }
+
+test_a_busy_worker_stops_at_once_while_its_heartbeat_is_held() {
+	hold_setup
+	worker_start w1 w.yaml
+	local a
+	a=$(wnctl job add p gated)
+	wait_until 10 "job $a to start" test -e "started-$a"
+	kill -TERM "$WORKER_PID"
+	wait_until 5 "the worker to begin stopping" log_has w1.log "signal again to stop them"
+	kill -TERM "$WORKER_PID"
+	# kill_grace_s is 1: far below the 14 s the heartbeat may be held
+	worker_wait "$WORKER_PID" 5
+	expect_eq "$(job_get "$a" "j['status']")" pending
+}
