@@ -167,6 +167,10 @@ static int worker_resume(wn_ctl *c)
 	Whatsnext__V1__Worker *w = worker_call(c, WN_PATH_WORKER_RESUME);
 	if (wn_ctl_json(c))
 		worker_print(c, w);
+	else if (w->state == WHATSNEXT__V1__WORKER_STATE__WORKER_LOST)
+		printf("worker %s: lost, no longer draining: it takes new jobs once it heartbeats "
+		       "again (%zu job%s held)\n",
+		       w->name, w->n_jobs, w->n_jobs == 1 ? "" : "s");
 	else
 		printf("worker %s: %s, taking new jobs (%zu job%s held)\n", w->name,
 		       worker_state(c, w), w->n_jobs, w->n_jobs == 1 ? "" : "s");
