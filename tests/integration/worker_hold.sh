@@ -181,3 +181,17 @@ test_resuming_a_lost_worker_says_it_takes_jobs_when_back() {
 	expect_eq "$WN_OUT" "worker w1: lost, no longer draining: it takes new jobs once it heartbeats again (0 jobs held)"
 	expect_eq "$(jget "$(wnctl --json worker show w1)" "j.get('draining', False)")" False
 }
+
+test_an_exit_when_empty_worker_rides_out_a_restart() {
+	hold_setup
+	local pid a
+	a=$(wnctl job add p gated)
+	worker_start w1 w.yaml --exit-when-empty
+	pid=$WORKER_PID
+	wait_until 10 "job $a to start" test -e "started-$a"
+	restart_with TERM
+	touch "release-$a"
+	wait_status "$a" completed
+	worker_wait "$pid" 10
+	expect_eq "$(job_get "$a" "j['attempt']")" 1
+}
