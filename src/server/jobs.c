@@ -279,6 +279,13 @@ void wn_job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt)
 	wn_map_put_u64(e->cancelled, id, (void *)(uintptr_t)(attempt + 1ULL));
 }
 
+bool wn_job_rerun_by(struct call *c, uint64_t id, uint32_t attempt, const char *worker)
+{
+	const Job *j = wn_job_find(c, id);
+	return j != NULL && j->status == RUNNING && j->attempt > attempt &&
+	       strcmp(j->worker, worker) == 0;
+}
+
 bool wn_job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt)
 {
 	uintptr_t cv = (uintptr_t)wn_map_get_u64(e->cancelled, id);

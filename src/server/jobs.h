@@ -45,6 +45,13 @@ bool wn_job_lease_held(wn_engine *e, uint64_t id, uint32_t attempt);
 bool wn_job_lease_extend(wn_engine *e, uint64_t id, uint32_t attempt, int64_t until);
 /* wn_job_lease_cancel marks job id cancelled while attempt ran. */
 void wn_job_lease_cancel(wn_engine *e, uint64_t id, uint32_t attempt);
+/* wn_job_rerun_by reports whether job id, whose lease at attempt ended, runs
+ * again at a later attempt leased to worker itself: the run of attempt ended
+ * (Complete, a retry) and the fetch of the later one may reach the worker
+ * before the answer to a heartbeat that named both. Heartbeats do not call
+ * that lease lost: their answer names jobs, not attempts, and the worker
+ * would stop the later run. */
+bool wn_job_rerun_by(struct call *c, uint64_t id, uint32_t attempt, const char *worker);
 /* wn_job_lease_cancelled reports whether job id was cancelled while attempt ran. */
 bool wn_job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt);
 /* wn_job_lease_end ends job id's lease and forgets its cancel mark. */

@@ -57,7 +57,8 @@ static Whatsnext__V1__HeartbeatResponse *hb_reply(struct call *c, const struct h
 		              ev->from == RUNNING && ev->to == CANCELLED;
 		if (cancel || wn_job_lease_cancelled(c->e, h->ids[i], h->attempts[i]))
 			r->cancelled[r->n_cancelled++] = h->ids[i];
-		else if (!wn_job_lease_held(c->e, h->ids[i], h->attempts[i]))
+		else if (!wn_job_lease_held(c->e, h->ids[i], h->attempts[i]) &&
+		         !wn_job_rerun_by(c, h->ids[i], h->attempts[i], h->worker))
 			r->lost[r->n_lost++] = h->ids[i];
 	}
 	bool drain;

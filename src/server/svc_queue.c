@@ -290,7 +290,8 @@ int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufC
 		}
 		if (wn_job_lease_cancelled(c->e, l->job_id, l->attempt))
 			r->cancelled[r->n_cancelled++] = l->job_id;
-		else if (!wn_job_lease_extend(c->e, l->job_id, l->attempt, exp))
+		else if (!wn_job_lease_extend(c->e, l->job_id, l->attempt, exp) &&
+		         !wn_job_rerun_by(c, l->job_id, l->attempt, rq->worker))
 			r->lost[r->n_lost++] = l->job_id;
 	}
 	r->lease_expires_ms = now + c->e->cfg.lease_ms;

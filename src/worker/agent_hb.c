@@ -44,10 +44,28 @@ static int64_t hb_interval(const wn_agent *a, size_t n, int64_t lease)
 	return interval;
 }
 
-/* hb_apply acts on the server's answer (lock held): runs it says were
+/* hb_named tells whether heartbeat rq named run j: its job at its attempt.
+ * Only such a run can hear that its lease is lost: an answer naming the job
+ * may speak of an earlier attempt (it ended, and j, its retry, was fetched
+ * while the heartbeat was on its way or held), and a run the heartbeat did
+ * not name alone hears the truth from the next one. */
+static bool hb_named(const Whatsnext__V1__HeartbeatRequest *rq, const agent_job *j)
+{
+	bool named = false;
+	for (size_t i = 0; i < rq->n_leases; i++)
+		if (rq->leases[i]->job_id == j->id) {
+			if (rq->leases[i]->attempt != j->attempt)
+				return false; /* two attempts named: which one is lost? */
+			named = true;
+		}
+	return named;
+}
+
+/* hb_apply acts on the server's answer to rq (lock held): runs it says were
  * cancelled or lost are stopped, and a drain begins when it asks (and ends
  * when it no longer does: wnctl worker resume). */
-static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
+static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatRequest *rq,
+                     const Whatsnext__V1__HeartbeatResponse *r)
 {
 	a->hb_news = r->n_cancelled > 0 || r->n_lost > 0 || r->drain != a->draining;
 	a->hb_held = r->held;
@@ -58,7 +76,8 @@ static void hb_apply(wn_agent *a, const Whatsnext__V1__HeartbeatResponse *r)
 				wn_agent_wake(j);
 			}
 		for (size_t i = 0; i < r->n_lost; i++)
-			if (r->lost[i] == j->id && !j->lost && j->holding && !j->reporting) {
+			if (r->lost[i] == j->id && !j->lost && j->holding && !j->reporting &&
+			    hb_named(rq, j)) {
 				wn_warn("job %llu: the server says the lease of attempt %u is lost",
 				        (unsigned long long)j->id, (unsigned)j->attempt);
 				j->lost = true;
@@ -202,19 +221,13 @@ static bool hb_send(wn_agent *a, size_t n, uint32_t wait_ms)
 	} else {
 		more = hb_progress_done(&pr, rc == WN_OK);
 	}
-	free(leases);
-	free(lp);
-	for (size_t i = 0; i < k; i++)
-		free(ext[i]);
-	free(ext);
-
 	pthread_mutex_lock(&a->mu);
 	if (more)
 		a->hb_soon = true; /* output left behind: send it soon */
 	if (rc == WN_OK) {
 		wn_debug("heartbeat: %zu lease(s) held, answered in %lld ms of %u", k,
 		         (long long)(wn_mono_ms() - t0), wait_ms);
-		hb_apply(a, (const Whatsnext__V1__HeartbeatResponse *)out);
+		hb_apply(a, &req, (const Whatsnext__V1__HeartbeatResponse *)out);
 		pthread_cond_broadcast(&a->cond);
 		protobuf_c_message_free_unpacked(out, NULL);
 	} else if (rc == WHATSNEXT__V1__CODE__NOT_FOUND && !a->unjoinable) {
@@ -225,6 +238,11 @@ static bool hb_send(wn_agent *a, size_t n, uint32_t wait_ms)
 		wn_warn("heartbeat refused: %s", errmsg);
 	}
 	free(errmsg);
+	free(leases);
+	free(lp);
+	for (size_t i = 0; i < k; i++)
+		free(ext[i]);
+	free(ext);
 	return rc == WN_OK;
 }
 

@@ -195,3 +195,32 @@ test_an_exit_when_empty_worker_rides_out_a_restart() {
 	worker_wait "$pid" 10
 	expect_eq "$(job_get "$a" "j['attempt']")" 1
 }
+
+test_a_retry_fetched_while_the_heartbeat_is_held_runs() {
+	# Runs that fail are retried and the same worker fetches each retry at
+	# once, while the server holds the heartbeat that named the attempt
+	# before: its answer must not stop the retry as if its lease were lost.
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p flaky --retries 2 >/dev/null
+	{
+		worker_head
+		cat <<EOF2
+slots: 2
+tasks:
+  flaky:
+    command: [/bin/sh, -c, 'sleep 0.\$1; exit 1', sh, "{job.id}"]
+EOF2
+	} >w.yaml
+	local ids i
+	for i in 1 2 3 4 5 6; do
+		ids+=" $(wnctl job add p flaky)"
+	done
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	for i in $ids; do
+		expect_eq "$(job_get "$i" "j['status']") $(job_get "$i" "j['attempt']")" "failed 3" \
+			"job $i"
+	done
+	expect_not_contains "$(cat w1.log)" "lost"
+}

@@ -196,8 +196,9 @@ static int queue_heartbeat(model *m, const model_call *c)
 			cancelled[nc++] = l->job_id;
 		else if (held)
 			j->lease_exp = m->now + MODEL_LEASE_MS;
-		else
-			lost[nl++] = l->job_id;
+		else if (!(j != NULL && j->status == ST_RUNNING && j->attempt > l->attempt &&
+		           j->worker != NULL && strcmp(j->worker, rq->worker) == 0))
+			lost[nl++] = l->job_id; /* not a later run on this worker */
 	}
 	for (size_t i = 0; i < rq->n_progress; i++) {
 		/* the output of the jobs the worker holds at that attempt */
