@@ -174,7 +174,8 @@ int wn_bulk_params(struct call *c, wn_batch *b, Job *j, char **keys, char **vals
 		                   (unsigned long long)j->id, wn_job_status_name(j->status));
 	Whatsnext__V1__Job__ParamsEntry **v =
 	    wn_arena_alloc(c->arena, (j->n_params + n + 1) * sizeof(*v));
-	memcpy(v, j->params, j->n_params * sizeof(*v));
+	if (j->n_params > 0) /* params is NULL when there are none */
+		memcpy(v, j->params, j->n_params * sizeof(*v));
 	size_t m = j->n_params;
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;

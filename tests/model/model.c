@@ -67,16 +67,7 @@ static void job_free(model_job *j)
 static void worker_free(model_worker *w)
 {
 	free(w->name);
-	free(w->host);
-	free(w->version);
-	for (size_t i = 0; i < w->ngpus; i++)
-		free(w->gpus[i]);
-	for (size_t i = 0; i < w->nlabels; i++) {
-		free(w->labels[i].k);
-		free(w->labels[i].v);
-	}
-	for (size_t i = 0; i < w->nprojects; i++)
-		free(w->projects[i]);
+	model_worker_clear(w);
 	free(w->instance);
 	free(w);
 }

@@ -350,6 +350,9 @@ void model_settle(model *m);
 /* model_job_retry makes j PENDING as JobService/Retry does: the lost and failures counts,
  * exit code, reason and the last run's worker, times and external id cleared. */
 void model_job_retry(model_job *j);
+/* model_worker_clear frees what a worker announced at Join (host, version,
+ * capacity, projects, tasks). */
+void model_worker_clear(model_worker *w);
 /* model_waited_on: a PENDING or BLOCKED job depends on j (Remove without force
  * refuses it). */
 bool model_waited_on(const model *m, const model_job *j);

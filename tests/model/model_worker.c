@@ -44,7 +44,7 @@ static int join_check(const Whatsnext__V1__Worker *w, const char **why)
 	return C_OK;
 }
 
-static void worker_clear(model_worker *w)
+void model_worker_clear(model_worker *w)
 {
 	free(w->host);
 	free(w->version);
@@ -63,7 +63,7 @@ static void worker_clear(model_worker *w)
 
 static void worker_set(model_worker *w, const Whatsnext__V1__Worker *g)
 {
-	worker_clear(w);
+	model_worker_clear(w);
 	w->host = model_strdup(g->host);
 	w->version = model_strdup(g->version);
 	const Whatsnext__V1__Capacity *cap = g->capacity;
