@@ -168,15 +168,16 @@ test_a_busy_worker_stops_at_once_while_its_heartbeat_is_held() {
 }
 
 test_resuming_a_lost_worker_says_it_takes_jobs_when_back() {
-	wn_start --worker-timeout-ms 600
+	wn_start --worker-timeout-ms 2000
 	wnctl project create p >/dev/null
 	hold_yaml >w.yaml
 	worker_start w1 w.yaml
 	wait_until 10 "the worker to join" log_has w1.log "joined the fleet as w1"
-	wnctl worker drain w1 >/dev/null
+	# killed first: a live worker hears the drain at once and leaves (GONE)
 	kill -9 "$WORKER_PID"
 	wait "$WORKER_PID" 2>/dev/null || true
-	wait_until 5 "w1 to be lost" eval '[ "$(worker_state w1)" = lost ]'
+	wnctl worker drain w1 >/dev/null
+	wait_until 15 "w1 to be lost" eval '[ "$(worker_state w1)" = lost ]'
 	expect_exit 0 wnctl worker resume w1
 	expect_eq "$WN_OUT" "worker w1: lost, no longer draining: it takes new jobs once it heartbeats again (0 jobs held)"
 	expect_eq "$(jget "$(wnctl --json worker show w1)" "j.get('draining', False)")" False
