@@ -24,15 +24,23 @@ static bool gridrange_is_range(const char *item)
 	return isdigit((unsigned char)*p) && strstr(item, "..") != NULL;
 }
 
-/* gridrange_num parses all of the n bytes at s as a finite number. */
-static bool gridrange_num(const char *s, size_t n, double *out)
+/* gridrange_copy copies the n bytes at s into buf (size bytes) as a string;
+ * false when they are none, too many, or start with a blank. */
+static bool gridrange_copy(const char *s, size_t n, char *buf, size_t size)
 {
-	char buf[64];
-	if (n == 0 || n >= sizeof(buf) || isspace((unsigned char)s[0]))
+	if (n == 0 || n >= size || isspace((unsigned char)s[0]))
 		return false;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	char *end = NULL;
+	return true;
+}
+
+/* gridrange_num parses all of the n bytes at s as a finite number. */
+static bool gridrange_num(const char *s, size_t n, double *out)
+{
+	char buf[64], *end = NULL;
+	if (!gridrange_copy(s, n, buf, sizeof(buf)))
+		return false;
 	errno = 0;
 	double v = strtod(buf, &end);
 	if (errno != 0 || *end != '\0' || !isfinite(v))
@@ -45,14 +53,9 @@ static bool gridrange_num(const char *s, size_t n, double *out)
 static bool gridrange_int(const char *s, size_t n, long long *out)
 {
 	char buf[32];
-	if (n == 0 || n >= sizeof(buf) || isspace((unsigned char)s[0]))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(buf, &end, 10);
-	if (errno != 0 || *end != '\0')
+	int64_t v;
+	if (!gridrange_copy(s, n, buf, sizeof(buf)) ||
+	    wn_parse_i64(buf, INT64_MIN, INT64_MAX, &v) != WN_OK)
 		return false;
 	*out = v;
 	return true;
