@@ -445,6 +445,8 @@ int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 		one.max_jobs = 1;
 		rv = fetch_into(c, b, &one, &want, fr);
 		r->next = fr->job;
+		r->next_tasks = fr->tasks;
+		r->n_next_tasks = fr->n_tasks;
 	}
 	if (rv != WN_OK) {
 		wn_batch_free(b);

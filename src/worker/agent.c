@@ -212,7 +212,7 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 		wait_ms = l->retry_wait;
 		max_jobs = l->retry_max;
 	}
-	a->fetching = true;
+	a->fetching++;
 	pthread_mutex_unlock(&a->mu);
 	agent_job **jobs = NULL;
 	size_t njobs = 0;
@@ -220,7 +220,7 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 	if (fr == AGENT_FETCH_JOB && njobs > 1)
 		wn_agent_group(a, jobs, njobs);
 	pthread_mutex_lock(&a->mu);
-	a->fetching = false;
+	a->fetching--;
 	pthread_cond_broadcast(&a->cond);
 	l->retry_id = 0;
 	if (fr == AGENT_FETCH_DOWN || fr == AGENT_FETCH_ERROR) {
@@ -362,13 +362,13 @@ static void *agent_interrupt_main(void *arg)
 {
 	wn_agent *a = arg;
 	pthread_mutex_lock(&a->mu);
-	for (int i = 0; i < 20 && a->fetching && a->threads == 0 && !a->hb_quit; i++) {
+	for (int i = 0; i < 20 && a->fetching > 0 && a->threads == 0 && !a->hb_quit; i++) {
 		a->left = true;
 		pthread_mutex_unlock(&a->mu);
 		wn_agent_leave(a);
 		pthread_mutex_lock(&a->mu);
 		int64_t until = wn_mono_ms() + 250;
-		while (a->fetching && wn_mono_ms() < until)
+		while (a->fetching > 0 && wn_mono_ms() < until)
 			wn_agent_timedwait(a, until - wn_mono_ms());
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -398,7 +398,7 @@ void wn_agent_stop(wn_agent *a)
 		        n, n == 1 ? "" : "s", n == 1 ? "its lease" : "their leases");
 	else
 		wn_info("stopping now: killing %zu job%s", n, n == 1 ? "" : "s");
-	if (a->stop == AGENT_DRAIN && a->threads == 0 && a->fetching && a->joined &&
+	if (a->stop == AGENT_DRAIN && a->threads == 0 && a->fetching > 0 && a->joined &&
 	    !a->intr_started)
 		a->intr_started =
 		    pthread_create(&a->intr_thread, NULL, agent_interrupt_main, a) == 0;

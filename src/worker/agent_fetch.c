@@ -114,12 +114,12 @@ void wn_agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeout_s
 
 /* ---------------------------------------------------------------- fetching */
 
-/* fetch_task_of gives j the settings of its task if the fetch's answer r
- * carries them. */
-static void fetch_task_of(agent_job *j, const Whatsnext__V1__FetchResponse *r)
+/* fetch_task_of gives j the settings of its task if tasks[0..n), from the
+ * answer that brought j, carry them. */
+static void fetch_task_of(agent_job *j, Whatsnext__V1__Task *const *tasks, size_t n)
 {
-	for (size_t i = 0; i < r->n_tasks; i++) {
-		const Whatsnext__V1__Task *t = r->tasks[i];
+	for (size_t i = 0; i < n; i++) {
+		const Whatsnext__V1__Task *t = tasks[i];
 		if (strcmp(t->project, j->project) != 0 || strcmp(t->name, j->task) != 0)
 			continue;
 		j->has_task = true;
@@ -190,6 +190,63 @@ static fetch_rc agent_projects_refresh(wn_agent *a)
 	return AGENT_FETCH_EMPTY;
 }
 
+/* fetch_request_fill names in rq (lock held) the worker, the projects it
+ * serves that have tasks of its own, and those tasks. */
+static void fetch_request_fill(wn_agent *a, Whatsnext__V1__FetchRequest *rq)
+{
+	const wn_wconfig *cfg = a->cfg;
+	rq->worker = a->name;
+	rq->projects = wn_xcalloc(cfg->projects.n + 1, sizeof(char *));
+	rq->tasks = wn_xcalloc(cfg->ntasks + 1, sizeof(char *));
+	for (size_t i = 0; i < cfg->projects.n; i++) {
+		const agent_project *p = &a->projects[i];
+		if (p->n == 0)
+			continue;
+		rq->projects[rq->n_projects++] = (char *)p->name;
+		for (size_t k = 0; k < p->n; k++) {
+			bool seen = false;
+			for (size_t m = 0; m < rq->n_tasks && !seen; m++)
+				seen = strcmp(rq->tasks[m], p->tasks[k]) == 0;
+			if (!seen)
+				rq->tasks[rq->n_tasks++] = (char *)p->tasks[k];
+		}
+	}
+}
+
+/* wn_agent_next_request fills rq, a Complete's `next`, to claim one job as
+ * a fetch would (lock not held). */
+bool wn_agent_next_request(wn_agent *a, Whatsnext__V1__FetchRequest *rq)
+{
+	pthread_mutex_lock(&a->mu);
+	bool take = a->stop == AGENT_RUN && !a->draining && !a->opts.once && !a->refused &&
+	            a->releasing == 0 && !a->need_join;
+	/* what the worker knows of a project grows old: the fetch loop learns
+	 * it again before it fetches */
+	for (size_t i = 0; take && i < a->cfg->projects.n; i++)
+		take = !wn_agent_project_stale(&a->projects[i]);
+	if (take)
+		fetch_request_fill(a, rq);
+	pthread_mutex_unlock(&a->mu);
+	if (take && rq->n_projects > 0)
+		return true;
+	free(rq->projects);
+	free(rq->tasks);
+	rq->projects = NULL;
+	rq->tasks = NULL;
+	rq->n_projects = rq->n_tasks = 0;
+	return false;
+}
+
+/* wn_agent_next_job copies the job a Complete's reply claimed. */
+agent_job *wn_agent_next_job(wn_agent *a, const Whatsnext__V1__CompleteResponse *r)
+{
+	if (r->next == NULL || r->next->id == 0)
+		return NULL;
+	agent_job *j = wn_agent_job_from(a, r->next);
+	fetch_task_of(j, r->next_tasks, r->n_next_tasks);
+	return j;
+}
+
 /* wn_agent_fetch asks the server for up to max_jobs jobs of the worker's tasks
  * in every project it serves (one request: the server picks the highest
  * priority, taking turns across projects among equals), waiting up to
@@ -206,25 +263,10 @@ fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64
 		return fr;
 	const wn_wconfig *cfg = a->cfg;
 	Whatsnext__V1__FetchRequest req = WHATSNEXT__V1__FETCH_REQUEST__INIT;
-	req.worker = a->name;
 	req.wait_ms = wait_ms;
 	req.max_jobs = max_jobs > 1 ? max_jobs : 0;
-	req.projects = wn_xcalloc(cfg->projects.n + 1, sizeof(char *));
-	req.tasks = wn_xcalloc(cfg->ntasks + 1, sizeof(char *));
 	pthread_mutex_lock(&a->mu);
-	for (size_t i = 0; i < cfg->projects.n; i++) {
-		const agent_project *p = &a->projects[i];
-		if (p->n == 0)
-			continue;
-		req.projects[req.n_projects++] = (char *)p->name;
-		for (size_t k = 0; k < p->n; k++) {
-			bool seen = false;
-			for (size_t m = 0; m < req.n_tasks && !seen; m++)
-				seen = strcmp(req.tasks[m], p->tasks[k]) == 0;
-			if (!seen)
-				req.tasks[req.n_tasks++] = (char *)p->tasks[k];
-		}
-	}
+	fetch_request_fill(a, &req);
 	pthread_mutex_unlock(&a->mu);
 	if (req.n_projects == 0) {
 		/* every project was logged as unusable */
@@ -267,7 +309,7 @@ fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64
 			if (resp->more[i] != NULL && resp->more[i]->id != 0)
 				(*out)[(*nout)++] = wn_agent_job_from(a, resp->more[i]);
 		for (size_t i = 0; i < *nout; i++)
-			fetch_task_of((*out)[i], resp);
+			fetch_task_of((*out)[i], resp->tasks, resp->n_tasks);
 		fr = AGENT_FETCH_JOB;
 	}
 	protobuf_c_message_free_unpacked(out_msg, NULL);

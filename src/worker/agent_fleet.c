@@ -32,7 +32,7 @@ static void agent_take_back(wn_agent *a, agent_job *j)
 	wn_fmt_result res;
 	memset(&res, 0, sizeof(res));
 	res.reason = wn_xasprintf("worker %s restarted", a->name);
-	wn_agent_report(a, j, AGENT_END_RELEASE, &res, false, 0);
+	wn_agent_report(a, j, AGENT_END_RELEASE, &res, false, 0, NULL);
 	wn_fmt_result_release(&res);
 	wn_agent_job_free(j);
 }

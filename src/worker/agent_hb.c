@@ -321,11 +321,14 @@ void *wn_agent_hb_main(void *arg)
 		 * does not wait, an error): an interval from this one. */
 		if (ok && a->hb_held && wn_mono_ms() - last < wait_ms) {
 			/* early: perhaps a job was leased to the worker, whose
-			 * fetch is on its way back; the next heartbeat names it */
+			 * fetch is on its way back; the next heartbeat names it.
+			 * While short jobs come and go, every lease and every end
+			 * answers early: AGENT_HB_AGAIN_MS apart at the most, the
+			 * news being acted on at once all the same. */
 			int64_t until = wn_mono_ms() + AGENT_HB_FETCH_MS;
-			while (a->fetching && !a->hb_quit && wn_mono_ms() < until)
+			while (a->fetching > 0 && !a->hb_quit && wn_mono_ms() < until)
 				wn_agent_timedwait(a, until - wn_mono_ms());
-			next = wn_mono_ms();
+			next = last + AGENT_HB_AGAIN_MS;
 		} else if (ok && a->hb_held)
 			next = wn_mono_ms();
 		else if (ok && a->hb_news)

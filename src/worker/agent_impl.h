@@ -109,10 +109,12 @@ struct wn_agent {
 	pthread_cond_t cond; /* broadcast on every change of the fields below */
 	int stop;
 	bool hb_quit;
-	bool down;      /* the last call could not reach the server */
-	bool fetching;  /* a fetch is on its way */
-	size_t running; /* slots in use */
-	size_t threads; /* runner threads not yet joined */
+	bool down; /* the last call could not reach the server */
+	size_t
+	    fetching; /* calls on their way that may claim jobs: the fetch, Completes with next */
+	size_t releasing; /* leases being handed back: no Complete asks for a next job */
+	size_t running;   /* slots in use */
+	size_t threads;   /* runner threads not yet joined */
 	agent_job *jobs;
 	agent_project *projects; /* one per configured project */
 	char *last_error;        /* the last fetch error logged, to log repeats quietly */
@@ -176,9 +178,11 @@ agent_job *wn_agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj);
 void wn_agent_job_free(agent_job *j);
 
 /* wn_agent_report delivers j's result (or hands its lease back), retrying
- * with the same request id while the server is unreachable. */
+ * with the same request id while the server is unreachable. With next
+ * non-NULL a result asks for the worker's next job in the same call (when
+ * the worker takes new jobs): *next gets it, or NULL. */
 void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
-                     bool cancelled, int64_t duration_ms);
+                     bool cancelled, int64_t duration_ms, agent_job **next);
 
 /* ---------------------------------------------------------------- artifact_put.c */
 
@@ -222,6 +226,16 @@ void wn_agent_task_settings(wn_agent *a, const agent_job *j, uint32_t *timeout_s
  * wait_ms; on AGENT_FETCH_JOB, *out holds *nout malloc'd jobs. */
 fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64_t id,
                         agent_job ***out, size_t *nout);
+
+/* wn_agent_next_request fills rq, a Complete's `next`, to claim one job as a
+ * fetch would (without waiting, without learning the projects again);
+ * false when the worker takes no new job now or knows no project to serve.
+ * Free rq->projects and rq->tasks after the call. */
+bool wn_agent_next_request(wn_agent *a, Whatsnext__V1__FetchRequest *rq);
+
+/* wn_agent_next_job copies the job a Complete's reply r claimed, with its
+ * task's settings; NULL when none. */
+agent_job *wn_agent_next_job(wn_agent *a, const Whatsnext__V1__CompleteResponse *r);
 
 /* wn_agent_group makes the jobs of one sweep among jobs[0..n) a group when
  * their formatter starts such runs together. */

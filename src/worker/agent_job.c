@@ -76,7 +76,7 @@ agent_job *wn_agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
  * more tries failed), retrying with backoff and the same request id while
  * the server is unreachable. */
 static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_method_id mid,
-                              const ProtobufCMessage *in)
+                              const ProtobufCMessage *in, ProtobufCMessage **reply)
 {
 	uint64_t id = wn_random_u64() | 1;
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
@@ -89,7 +89,10 @@ static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_
 		char *errmsg = NULL;
 		int rc = wn_agent_call(a, mid, in, &out, id, 0, &errmsg);
 		if (rc == WN_OK) {
-			protobuf_c_message_free_unpacked(out, NULL);
+			if (reply != NULL)
+				*reply = out;
+			else
+				protobuf_c_message_free_unpacked(out, NULL);
 			if (end == AGENT_END_RELEASE)
 				wn_info("job %llu: lease handed back", (unsigned long long)j->id);
 			else
@@ -130,8 +133,10 @@ static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_
  * the same request id while the server is unreachable; the server answers
  * a repeated id from its first execution, so a result counts once. */
 void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_result *res,
-                     bool cancelled, int64_t duration_ms)
+                     bool cancelled, int64_t duration_ms, agent_job **next)
 {
+	if (next != NULL)
+		*next = NULL;
 	if (end == AGENT_END_DETACH)
 		return;
 	if (end == AGENT_END_DROP) {
@@ -155,7 +160,31 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 		creq.progress = j->progress;
 		creq.artifacts = j->arts;
 		creq.n_artifacts = j->narts;
-		agent_report_send(a, j, end, WN_MID_QUEUE_COMPLETE, &creq.base);
+		/* the next job in the same call: one round trip per job */
+		Whatsnext__V1__FetchRequest nreq = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+		bool ask = next != NULL && wn_agent_next_request(a, &nreq);
+		if (ask) {
+			creq.next = &nreq;
+			pthread_mutex_lock(&a->mu);
+			a->fetching++;
+			pthread_mutex_unlock(&a->mu);
+		}
+		ProtobufCMessage *reply = NULL;
+		agent_report_send(a, j, end, WN_MID_QUEUE_COMPLETE, &creq.base,
+		                  ask ? &reply : NULL);
+		if (ask) {
+			if (reply != NULL)
+				*next = wn_agent_next_job(
+				    a, (const Whatsnext__V1__CompleteResponse *)reply);
+			if (reply != NULL)
+				protobuf_c_message_free_unpacked(reply, NULL);
+			free(nreq.projects);
+			free(nreq.tasks);
+			pthread_mutex_lock(&a->mu);
+			a->fetching--;
+			pthread_cond_broadcast(&a->cond);
+			pthread_mutex_unlock(&a->mu);
+		}
 		return;
 	}
 	char *release_reason = res != NULL && res->reason != NULL
@@ -167,12 +196,17 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 	rreq.worker = a->name;
 	rreq.reason = release_reason;
 	/* A fetch on its way would take the job straight back: let it come
-	 * home first (it does within fetch_wait_ms). */
+	 * home first (it does within fetch_wait_ms); meanwhile no Complete
+	 * asks for a next job. */
 	pthread_mutex_lock(&a->mu);
-	while (a->fetching && a->stop < AGENT_KILL)
+	a->releasing++;
+	while (a->fetching > 0 && a->stop < AGENT_KILL)
 		pthread_cond_wait(&a->cond, &a->mu);
 	pthread_mutex_unlock(&a->mu);
-	agent_report_send(a, j, end, WN_MID_QUEUE_RELEASE, &rreq.base);
+	agent_report_send(a, j, end, WN_MID_QUEUE_RELEASE, &rreq.base, NULL);
+	pthread_mutex_lock(&a->mu);
+	a->releasing--;
+	pthread_mutex_unlock(&a->mu);
 	free(release_reason);
 }
 
@@ -593,6 +627,24 @@ static char *job_names_check(const agent_job *j)
 	return wn_xasprintf("refused: the server sent an invalid %s name (%s)", what, why);
 }
 
+/* job_pass_slot gives the slot of a run that ended to next, the job its
+ * Complete claimed (NULL: none; the slot is free). */
+static void job_pass_slot(wn_agent *a, agent_job *next)
+{
+	pthread_mutex_lock(&a->mu);
+	a->running--;
+	if (next != NULL && (a->stop >= AGENT_DRAIN || a->draining)) {
+		pthread_mutex_unlock(&a->mu);
+		wn_agent_release_unused(a, next);
+		wn_agent_job_free(next);
+		pthread_mutex_lock(&a->mu);
+	} else if (next != NULL) {
+		wn_agent_dispatch(a, next);
+	}
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->mu);
+}
+
 /* agent_job_main is a job's runner thread: resources, the run, the report. */
 static void *agent_job_main(void *arg)
 {
@@ -619,10 +671,14 @@ static void *agent_job_main(void *arg)
 	}
 	int64_t t1 = wn_mono_ms();
 	bool cancelled = job_outcome(&s);
-	/* The slot is free as soon as the command is over. */
+	/* The slot is free as soon as the command is over; a result keeps it
+	 * for the next job its Complete claims, unless artifacts are to be
+	 * uploaded first (that may take long: another job runs meanwhile). */
+	bool keep = s.end == AGENT_END_RESULT && (f == NULL || wn_fmt_artifacts(f) == NULL);
 	pthread_mutex_lock(&a->mu);
 	wn_capacity_give_back(&a->cap, j->id);
-	a->running--;
+	if (!keep)
+		a->running--;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->mu);
 
@@ -632,7 +688,10 @@ static void *agent_job_main(void *arg)
 	job_log_end(a, j, &s, cancelled, t1);
 	if (s.end == AGENT_END_RESULT && s.started)
 		wn_agent_artifacts(a, j, f, s.run);
-	wn_agent_report(a, j, s.end, &s.res, cancelled, t1 - s.t0);
+	agent_job *next = NULL;
+	wn_agent_report(a, j, s.end, &s.res, cancelled, t1 - s.t0, keep ? &next : NULL);
+	if (keep)
+		job_pass_slot(a, next);
 	if (j->out != NULL && s.progress.output.len > 0)
 		wn_outship_done(j->out, &s.progress, true);
 	if (j->results != NULL)
@@ -677,7 +736,7 @@ void wn_agent_release_unused(wn_agent *a, agent_job *j)
 	        draining ? "draining" : "stopping");
 	wn_fmt_result res;
 	memset(&res, 0, sizeof(res));
-	wn_agent_report(a, j, AGENT_END_RELEASE, &res, false, 0);
+	wn_agent_report(a, j, AGENT_END_RELEASE, &res, false, 0, NULL);
 }
 
 /* wn_agent_dispatch starts a runner thread for j (lock held). */
