@@ -4,6 +4,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "proc_guard.h"
 #include "util.h"
 #include "wconfig.h"
 
@@ -277,6 +278,7 @@ int main(int argc, char **argv)
 	int level = wn_log_parse_level(cfg->log_level) + a.verbose;
 	wn_log_set_level(level > WN_LOG_DEBUG ? WN_LOG_DEBUG : level);
 	worker_programs(a.config, cfg, false);
+	wn_proc_guard_start(NULL); /* while the worker is small; a command start retries */
 	status = worker_serve(cfg, &a.opts);
 	wn_wconfig_free(cfg);
 	return status;

@@ -1,4 +1,5 @@
 #include "proc.h"
+#include "proc_guard.h"
 #include "safepath.h"
 
 #include "err.h"
@@ -14,7 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,20 +27,28 @@
 extern char **environ;
 
 struct wn_proc {
-	pid_t pid;    /* the guard: leader of the command's process group */
-	int pidfd;    /* -1 when the kernel has no pidfd_open: then waitpid is polled */
-	int statusfd; /* the guard writes the command's wait status here */
+	pid_t pid; /* the command: leader of its process group */
+	int pidfd; /* -1 when the kernel has no pidfd_open: then waitpid is polled */
 	bool reaped;
 	int status; /* the command's wait status, once reaped */
 };
 
-/* Where a child that could not exec says why: the step and its errno. */
-enum { PROC_STEP_CHDIR = 1, PROC_STEP_EXEC = 2, PROC_STEP_SETUP = 3 };
+/* The step at which a starting command failed, before it could exec. */
+enum { PROC_STEP_CHDIR = 1, PROC_STEP_EXEC = 2, PROC_STEP_SETUP = 3, PROC_STEP_GUARD = 4 };
 
-typedef struct proc_failure {
-	int step;
-	int err;
-} proc_failure;
+/* What a starting command needs until it execs. It shares the worker's
+ * memory until then (vfork-style), so it also says here why it failed. */
+typedef struct proc_child {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	const char *workdir;
+	int nullfd, logfd, guardfd;
+	int grace_ms;
+	int maxfd;
+	int step; /* set by the child when it fails: PROC_STEP_* */
+	int err;  /* and the errno of that step */
+} proc_child;
 
 int wn_proc_mkdirs(const char *path)
 {
@@ -138,140 +147,74 @@ static char *proc_resolve(const char *name, char *const *envp, const char *workd
 	return NULL;
 }
 
-static void proc_child_fail(int fd, int step)
+/* ---- the starting command: it runs on the worker's memory, its thread
+ * suspended, until it execs. Raw system calls only: no lock, no allocation,
+ * no signal handler of the worker's. ---- */
+
+static int proc_child_fail(proc_child *c, int step)
 {
-	proc_failure f = {step, errno};
-	ssize_t w = write(fd, &f, sizeof(f));
-	(void)w;
-	_exit(127);
+	c->err = errno;
+	c->step = step;
+	return 127;
 }
 
-/* proc_close_others closes every descriptor from 3 to maxfd but the four in
- * keep: another thread may be starting a command at the same time, and its
- * pipes must not stay open in this guard. Async-signal-safe. */
-static void proc_close_others(const int keep[4], int maxfd)
+/* proc_child_close closes (at exec) every descriptor from 3 up: nothing of
+ * the worker's reaches the command, whatever another thread opened meanwhile. */
+static void proc_child_close(int maxfd)
 {
-	int k[4];
-	for (int i = 0; i < 4; i++)
-		k[i] = keep[i];
-	for (int i = 1; i < 4; i++) /* sort the four */
-		for (int j = i; j > 0 && k[j - 1] > k[j]; j--) {
-			int t = k[j];
-			k[j] = k[j - 1];
-			k[j - 1] = t;
-		}
-	int from = 3;
-	for (int i = 0; i <= 4; i++) {
-		int to = i < 4 ? k[i] - 1 : maxfd;
-		if (to >= from) {
 #ifdef SYS_close_range
-			if (syscall(SYS_close_range, (unsigned)from, (unsigned)to, 0U) == 0) {
-				from = i < 4 ? k[i] + 1 : from;
-				continue;
-			}
+	if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) == 0)
+		return;
 #endif
-			for (int fd = from; fd <= to; fd++)
-				close(fd);
-		}
-		if (i < 4 && k[i] + 1 > from)
-			from = k[i] + 1;
-	}
+	for (int fd = 3; fd <= maxfd; fd++)
+		syscall(SYS_close, fd);
 }
 
-/* Set in the guard when the worker is gone. */
-static volatile sig_atomic_t proc_orphaned;
-
-static void proc_on_parent_death(int sig)
+static int proc_child_main(void *arg)
 {
-	(void)sig;
-	proc_orphaned = 1;
+	proc_child *c = arg;
+	/* Every signal is blocked (the worker blocked them all for the clone):
+	 * each gets its default action back before any is let through. */
+	unsigned long dfl[8] = {0}; /* the kernel's sigaction: SIG_DFL, no flags, empty mask */
+	for (int s = 1; s < _NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			syscall(SYS_rt_sigaction, s, dfl, NULL, _NSIG / 8);
+	pid_t self = (pid_t)syscall(SYS_getpid);
+	if (syscall(SYS_setpgid, 0, 0) != 0)
+		return proc_child_fail(c, PROC_STEP_SETUP);
+	/* The guard learns the group before the command runs: a worker killed
+	 * from here on does not leave it behind. */
+	if (wn_proc_guard_announce(c->guardfd, self, c->grace_ms) != 0)
+		return proc_child_fail(c, PROC_STEP_GUARD);
+	if (syscall(SYS_dup3, c->nullfd, 0, 0) < 0 || syscall(SYS_dup3, c->logfd, 1, 0) < 0 ||
+	    syscall(SYS_dup3, c->logfd, 2, 0) < 0)
+		return proc_child_fail(c, PROC_STEP_SETUP);
+	if (c->workdir != NULL && syscall(SYS_chdir, c->workdir) != 0)
+		return proc_child_fail(c, PROC_STEP_CHDIR);
+	proc_child_close(c->maxfd);
+	unsigned long none[8] = {0};
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, none, NULL, _NSIG / 8);
+	syscall(SYS_execve, c->path, c->argv, c->envp);
+	return proc_child_fail(c, PROC_STEP_EXEC);
 }
 
-/* proc_guard_reap waits for the command (in the guard), until it ends or the
- * worker is gone; returns true if it ended, with its status. */
-static bool proc_guard_reap(pid_t cmd, int *status, bool block)
+/* proc_clone starts the child c (CLONE_VM | CLONE_VFORK: no copy of the
+ * worker's memory; this thread waits until the child has exec'd or exited).
+ * Returns its pid, or -1 with errno. */
+static pid_t proc_clone(proc_child *c)
 {
-	for (;;) {
-		pid_t r = waitpid(cmd, status, block ? 0 : WNOHANG);
-		if (r == cmd)
-			return true;
-		if (r == 0 || (r < 0 && errno != EINTR))
-			return false;
-		if (proc_orphaned)
-			return false;
-	}
-}
-
-/* proc_guard is the process between the worker and the command: the leader of
- * the command's process group. It ignores the polite signals the worker sends
- * to the group, passes the command's wait status up through status_fd, and,
- * should the worker die, ends the whole group (SIGTERM, SIGKILL after
- * grace_ms), so that nothing outlives a killed worker. Async-signal-safe
- * calls only: it is a fork of a threaded program. */
-static void proc_guard(pid_t parent, int deathsig, int grace_ms, int err_fd, int status_fd,
-                       const char *path, char *const *argv, char *const *envp, const char *workdir,
-                       int nullfd, int logfd, int maxfd)
-{
-	const int keep[4] = {err_fd, status_fd, nullfd, logfd};
-	proc_close_others(keep, maxfd);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = proc_on_parent_death; /* no SA_RESTART: waitpid returns */
-	sigaction(deathsig, &sa, NULL);
-	if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, deathsig) != 0)
-		proc_child_fail(err_fd, PROC_STEP_SETUP);
-	if (getppid() != parent)
-		_exit(127); /* the worker is already gone */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
-	pid_t cmd = fork();
-	if (cmd < 0)
-		proc_child_fail(err_fd, PROC_STEP_SETUP);
-	if (cmd == 0) {
-		/* The command: default signal handling, then exec. */
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigaction(deathsig, &sa, NULL);
-		if (dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-			proc_child_fail(err_fd, PROC_STEP_SETUP);
-		if (workdir != NULL && chdir(workdir) != 0)
-			proc_child_fail(err_fd, PROC_STEP_CHDIR);
-#ifdef SYS_close_range
-		/* Nothing else of the worker's reaches the command. */
-		syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
-#endif
-		execve(path, argv, envp);
-		proc_child_fail(err_fd, PROC_STEP_EXEC);
-	}
-	close(err_fd); /* the worker reads until the command has exec'd */
-	close(nullfd);
-	close(logfd);
-	int status = 0;
-	if (!proc_guard_reap(cmd, &status, true)) {
-		/* The worker died: end the job as it would have. */
-		kill(0, SIGTERM);
-		struct timespec tick = {0, 50 * 1000 * 1000};
-		for (int waited = 0; waited < grace_ms; waited += 50) {
-			if (proc_guard_reap(cmd, &status, false))
-				break;
-			nanosleep(&tick, NULL);
-		}
-		kill(0, SIGKILL);
-	}
-	ssize_t w = write(status_fd, &status, sizeof(status));
-	(void)w;
-	if (proc_orphaned || getppid() != parent)
-		kill(0, SIGKILL); /* leftovers, and the guard itself */
-	_exit(0);
+	/* The child's stack: this thread's, which waits meanwhile. Room for the
+	 * few frames it has, and for the dynamic linker should it bind a call. */
+	char stack[32768] __attribute__((aligned(64)));
+	sigset_t all, old;
+	memset(&all, 0xff, sizeof(all)); /* the C library's own signals too */
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, _NSIG / 8);
+	pid_t pid =
+	    clone(proc_child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+	int e = errno;
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, _NSIG / 8);
+	errno = e;
+	return pid;
 }
 
 /* proc_resolve_error says why the command cmd could not be found (err). */
@@ -310,7 +253,8 @@ static int proc_open_log(const char *path, const char *root, char **reason)
 	return fd;
 }
 
-/* proc_max_fd returns the highest descriptor the guard closes before exec. */
+/* proc_max_fd returns the highest descriptor a starting command closes
+ * before exec when the kernel has no close_range. */
 static int proc_max_fd(void)
 {
 	struct rlimit nofile;
@@ -320,30 +264,73 @@ static int proc_max_fd(void)
 	           : 65535;
 }
 
-/* proc_signals_default sets every signal but SIGKILL, SIGSTOP and the
- * real-time ones to its default action (async-signal-safe). */
-static void proc_signals_default(void)
+/* proc_exec_error says why the command could not start (the child c's
+ * failure). */
+static int proc_exec_error(const wn_proc_spec *spec, const proc_child *c, char **reason)
 {
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (int s = 1; s < SIGRTMIN; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &dfl, NULL);
+	if (c->step == PROC_STEP_CHDIR)
+		*reason = wn_xasprintf("cannot change to directory %s: %s", spec->workdir,
+		                       strerror(c->err));
+	else if (c->step == PROC_STEP_GUARD)
+		*reason = wn_xasprintf("cannot start %s: the guard process is gone (%s)",
+		                       spec->argv[0], strerror(c->err));
+	else if (c->step == PROC_STEP_EXEC && (c->err == EACCES || c->err == ENOEXEC))
+		*reason = wn_xasprintf("cannot start %s: not executable (%s)", spec->argv[0],
+		                       strerror(c->err));
+	else
+		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(c->err));
+	return c->step == PROC_STEP_CHDIR ? WN_ENOTFOUND : WN_EPERM;
 }
 
-/* proc_exec_error says why the guard could not start the command (f). */
-static int proc_exec_error(const wn_proc_spec *spec, const proc_failure *f, char **reason)
+/* proc_fd_high moves fd above the standard descriptors (a worker started
+ * with one closed), so that the child's dup3 onto 0, 1 and 2 cannot clobber
+ * it; -1 stays -1. */
+static int proc_fd_high(int fd)
 {
-	if (f->step == PROC_STEP_CHDIR)
-		*reason = wn_xasprintf("cannot change to directory %s: %s", spec->workdir,
-		                       strerror(f->err));
-	else if (f->err == EACCES || f->err == ENOEXEC)
-		*reason = wn_xasprintf("cannot start %s: not executable (%s)", spec->argv[0],
-		                       strerror(f->err));
-	else
-		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(f->err));
-	return f->step == PROC_STEP_CHDIR ? WN_ENOTFOUND : WN_EPERM;
+	if (fd < 0 || fd > 2)
+		return fd;
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return high;
+}
+
+/* proc_spawn starts c under the guard; returns its pid, or -1 with
+ * *reason and *rc set (the child, if any, reaped). */
+static pid_t proc_spawn(const wn_proc_spec *spec, proc_child *c, int *rc, char **reason)
+{
+	for (int attempt = 0;; attempt++) {
+		char *why = NULL;
+		*rc = wn_proc_guard_enter(&c->guardfd, &why);
+		if (*rc != WN_OK) {
+			*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], why);
+			free(why);
+			return -1;
+		}
+		c->step = 0;
+		pid_t pid = proc_clone(c);
+		if (pid > 0 && c->step == 0) {
+			wn_proc_guard_leave(pid, c->grace_ms);
+			return pid;
+		}
+		int e = errno;
+		wn_proc_guard_leave(0, 0);
+		if (pid < 0) {
+			*reason =
+			    wn_xasprintf("cannot start %s: clone: %s", spec->argv[0], strerror(e));
+			*rc = WN_EIO;
+			return -1;
+		}
+		/* The child exited without exec'ing: reap it (the guard may know its group). */
+		wn_proc_guard_forget(pid);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (c->step == PROC_STEP_GUARD && attempt == 0) {
+			wn_proc_guard_check(); /* the guard died: once more with another */
+			continue;
+		}
+		*rc = proc_exec_error(spec, c, reason);
+		return -1;
+	}
 }
 
 int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
@@ -352,7 +339,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	*reason = NULL;
 	char *const *envp = spec->envp ? spec->envp : environ;
 	int rc = WN_OK;
-	int logfd = -1, nullfd = -1, err = 0, pipefd[2] = {-1, -1}, statusfd[2] = {-1, -1};
+	int logfd = -1, nullfd = -1, err = 0;
 	char *path = proc_resolve(spec->argv[0], envp, spec->workdir, &err);
 	if (path == NULL)
 		return proc_resolve_error(spec->argv[0], err, reason);
@@ -361,55 +348,29 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		rc = WN_EIO;
 		goto out;
 	}
-	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0 || pipe2(pipefd, O_CLOEXEC) != 0 ||
-	    pipe2(statusfd, O_CLOEXEC | O_NONBLOCK) != 0) {
+	nullfd = proc_fd_high(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (nullfd >= 0 && logfd < 0)
+		logfd = fcntl(nullfd, F_DUPFD_CLOEXEC, 3);
+	logfd = proc_fd_high(logfd);
+	if (nullfd < 0 || logfd < 0) {
 		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(errno));
 		rc = WN_EIO;
 		goto out;
 	}
-	if (logfd < 0)
-		logfd = dup(nullfd);
-
-	pid_t parent = getpid();
-	int deathsig = SIGRTMIN + 2;
-	int maxfd = proc_max_fd();
-	pid_t pid = fork();
-	if (pid < 0) {
-		*reason = wn_xasprintf("cannot start %s: fork: %s", spec->argv[0], strerror(errno));
-		rc = WN_EIO;
+	proc_child c = {.path = path,
+	                .argv = spec->argv,
+	                .envp = envp,
+	                .workdir = spec->workdir,
+	                .nullfd = nullfd,
+	                .logfd = logfd,
+	                .grace_ms = spec->orphan_grace_ms,
+	                .maxfd = proc_max_fd()};
+	pid_t pid = proc_spawn(spec, &c, &rc, reason);
+	if (pid < 0)
 		goto out;
-	}
-	if (pid == 0) {
-		/* The guard: only async-signal-safe calls from here on. */
-		proc_signals_default();
-		close(statusfd[0]);
-		close(pipefd[0]);
-		proc_guard(parent, deathsig, spec->orphan_grace_ms, pipefd[1], statusfd[1], path,
-		           spec->argv, envp, spec->workdir, nullfd, logfd, maxfd);
-	}
-	setpgid(pid, pid); /* also here, so that signals sent at once reach the group */
-	close(pipefd[1]);
-	pipefd[1] = -1;
-	close(statusfd[1]);
-	statusfd[1] = -1;
-	proc_failure f = {0, 0};
-	ssize_t got;
-	do
-		got = read(pipefd[0], &f, sizeof(f));
-	while (got < 0 && errno == EINTR);
-	if (got == (ssize_t)sizeof(f)) {
-		int status;
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		rc = proc_exec_error(spec, &f, reason);
-		goto out;
-	}
 	wn_proc *p = wn_xcalloc(1, sizeof(*p));
 	p->pid = pid;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	p->statusfd = statusfd[0];
-	statusfd[0] = -1;
 	*out = p;
 out:
 	free(path);
@@ -417,31 +378,20 @@ out:
 		close(logfd);
 	if (nullfd >= 0)
 		close(nullfd);
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (statusfd[0] >= 0)
-		close(statusfd[0]);
-	if (statusfd[1] >= 0)
-		close(statusfd[1]);
 	return rc;
 }
 
-/* proc_reap cleans up after the leader exited: the rest of its group is
- * killed before the leader is reaped, so the group id cannot be reused yet. */
+/* proc_reap cleans up after the command exited: the rest of its group is
+ * killed before it is reaped, so the group id cannot be reused yet, and the
+ * guard forgets the group before that too. */
 static void proc_reap(wn_proc *p)
 {
 	kill(-p->pid, SIGKILL);
-	int guard = 0, cmd = 0;
-	while (waitpid(p->pid, &guard, 0) < 0 && errno == EINTR)
+	wn_proc_guard_forget(p->pid);
+	int status = 0;
+	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	/* The command's own status, if the guard lived to pass it on. */
-	ssize_t got;
-	do
-		got = read(p->statusfd, &cmd, sizeof(cmd));
-	while (got < 0 && errno == EINTR);
-	p->status = got == (ssize_t)sizeof(cmd) ? cmd : guard;
+	p->status = status;
 	p->reaped = true;
 	if (p->pidfd >= 0) {
 		close(p->pidfd);
@@ -465,9 +415,10 @@ int wn_proc_wait(wn_proc *p, int wake_fd, int timeout_ms)
 		return 1;
 	int64_t deadline = timeout_ms < 0 ? -1 : wn_mono_ms() + timeout_ms;
 	for (;;) {
-		struct pollfd fds[2];
+		struct pollfd fds[3];
 		nfds_t n = 0;
-		int slice = -1;
+		int slice = -1, guard_slice;
+		int guard_fd = wn_proc_guard_watch(&guard_slice);
 		if (p->pidfd >= 0) {
 			fds[n].fd = p->pidfd;
 			fds[n].events = POLLIN;
@@ -478,6 +429,17 @@ int wn_proc_wait(wn_proc *p, int wake_fd, int timeout_ms)
 				return 1;
 			}
 			slice = 20; /* no pidfd: look again shortly */
+		}
+		if (guard_fd < 0) {
+			wn_proc_guard_check();
+			if (slice < 0 || guard_slice < slice)
+				slice = guard_slice;
+		}
+		nfds_t guard_at = n;
+		if (guard_fd >= 0) {
+			fds[n].fd = guard_fd;
+			fds[n].events = POLLIN;
+			n++;
 		}
 		if (wake_fd >= 0) {
 			fds[n].fd = wake_fd;
@@ -497,6 +459,8 @@ int wn_proc_wait(wn_proc *p, int wake_fd, int timeout_ms)
 			proc_reap(p);
 			return 1;
 		}
+		if (guard_fd >= 0 && r > 0 && fds[guard_at].revents != 0)
+			wn_proc_guard_check(); /* the guard died: another learns this group */
 		if (r > 0 && wake_fd >= 0 && (fds[n - 1].revents & POLLIN))
 			return 0;
 		if (deadline >= 0 && wn_mono_ms() >= deadline)
@@ -538,7 +502,6 @@ void wn_proc_free(wn_proc *p)
 		return;
 	if (!p->reaped)
 		proc_reap(p);
-	close(p->statusfd);
 	free(p);
 }
 

@@ -1,9 +1,11 @@
-/* proc: one local command, run with no shell. The command gets its own
- * process group, stdin from /dev/null, stdout and stderr in a log file. A
- * small guard process leads the group: it passes the command's exit status
- * up and, if the worker dies (even by SIGKILL), ends the whole group. When
- * the command ends, whatever it left running in its process group is killed
- * too. */
+/* proc: one local command, run with no shell. The command is started
+ * vfork-style (no copy of the worker's memory) and leads its own process
+ * group, stdin from /dev/null, stdout and stderr in a log file, default
+ * signal handling, no descriptor of the worker's. Before it execs it tells
+ * the worker's one guard process (proc_guard) its group, so that, if the
+ * worker dies (even by SIGKILL), the guard ends the whole group. When the
+ * command ends, whatever it left running in its process group is killed
+ * too, before the command is reaped (its group id is not reused meanwhile). */
 #ifndef WN_PROC_H
 #define WN_PROC_H
 

@@ -1,13 +1,23 @@
-/* Unit tests of the worker's reading of a run's log for its output tail
- * (wn_proc_tail): the last bytes of a regular file, and nothing, at once, of
- * anything else a run may have put at its log's path. */
+/* Unit tests of proc: starting a command (its status, group, descriptors,
+ * signals, and why it could not start), the guard that ends the command's
+ * group when the worker is killed (even when the guard itself was killed
+ * before), and the reading of a run's log for its output tail (wn_proc_tail):
+ * the last bytes of a regular file, and nothing, at once, of anything else a
+ * run may have put at its log's path. */
 #include "proc.h"
+#include "proc_guard.h"
 #include "test.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void write_file(const char *path, const char *text)
@@ -47,6 +57,306 @@ TEST(a_log_replaced_by_a_fifo_or_a_directory_has_no_tail)
 	t = wn_proc_tail("dir.log", 100);
 	CHECK_EQ_STR(t, "");
 	free(t);
+}
+
+/* ---- starting a command ---- */
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	char *buf = calloc(1, 4096);
+	size_t n = fread(buf, 1, 4095, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* read_pid waits (up to 10 s) for the file path to hold a pid. */
+static pid_t read_pid(const char *path)
+{
+	for (int i = 0; i < 1000; i++) {
+		char *t = read_file(path);
+		long pid = t != NULL ? strtol(t, NULL, 10) : 0;
+		size_t len = t != NULL ? strlen(t) : 0;
+		free(t);
+		if (pid > 0 && len > 0)
+			return (pid_t)pid;
+		pause_ms(10);
+	}
+	return -1;
+}
+
+/* gone: process pid has ended (a zombie no one reaped yet counts as ended). */
+static bool gone(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char *t = read_file(path);
+	if (t == NULL)
+		return true;
+	const char *end = strrchr(t, ')');
+	bool zombie = end != NULL && end[1] == ' ' && end[2] == 'Z';
+	free(t);
+	return zombie;
+}
+
+static bool wait_gone(pid_t pid, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (gone(pid))
+			return true;
+		pause_ms(10);
+	}
+	return gone(pid);
+}
+
+static int start(char *const *argv, const char *workdir, const char *log, wn_proc **p,
+                 char **reason)
+{
+	wn_proc_spec spec = {
+	    .argv = argv, .workdir = workdir, .log_path = log, .orphan_grace_ms = 300};
+	return wn_proc_start(&spec, p, reason);
+}
+
+static void run_to_end(wn_proc *p, int *code, int *sig)
+{
+	CHECK_EQ_INT(wn_proc_wait(p, -1, 20000), 1);
+	wn_proc_status(p, code, sig);
+}
+
+TEST(a_command_ends_with_its_exit_status_or_signal)
+{
+	char *const exit3[] = {"sh", "-c", "exit 3", NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	CHECK_OK(start(exit3, NULL, NULL, &p, &reason));
+	int code, sig;
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 3);
+	CHECK_EQ_INT(sig, 0);
+	wn_proc_free(p);
+
+	char *const sleeper[] = {"sleep", "600", NULL};
+	CHECK_OK(start(sleeper, NULL, NULL, &p, &reason));
+	CHECK_EQ_INT(getpgid(wn_proc_pid(p)), wn_proc_pid(p)); /* it leads its own group */
+	CHECK_EQ_INT(wn_proc_wait(p, -1, 50), 0);
+	wn_proc_signal(p, SIGTERM);
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 128 + SIGTERM);
+	CHECK_EQ_INT(sig, SIGTERM);
+	wn_proc_free(p);
+}
+
+TEST(a_command_that_cannot_start_says_why)
+{
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	char *const missing[] = {"no-such-program-here", NULL};
+	CHECK_EQ_INT(start(missing, NULL, NULL, &p, &reason), WN_ENOTFOUND);
+	CHECK_EQ_STR(reason, "cannot start no-such-program-here: not found in PATH");
+	CHECK(p == NULL);
+	free(reason);
+
+	write_file("plain.txt", "not a program\n");
+	CHECK(chmod("plain.txt", 0644) == 0);
+	char *const plain[] = {"./plain.txt", NULL};
+	CHECK_EQ_INT(start(plain, NULL, NULL, &p, &reason), WN_EPERM);
+	CHECK(strstr(reason, "cannot start ./plain.txt: not executable") == reason);
+	free(reason);
+
+	/* executable, but no program the kernel knows: found only at exec */
+	CHECK(chmod("plain.txt", 0755) == 0);
+	CHECK_EQ_INT(start(plain, NULL, NULL, &p, &reason), WN_EPERM);
+	CHECK_EQ_STR(reason, "cannot start ./plain.txt: not executable (Exec format error)");
+	free(reason);
+
+	char *const t[] = {"/bin/true", NULL};
+	CHECK_EQ_INT(start(t, "no-such-dir", NULL, &p, &reason), WN_ENOTFOUND);
+	CHECK_EQ_STR(reason, "cannot change to directory no-such-dir: No such file or directory");
+	free(reason);
+}
+
+/* The command gets /dev/null for stdin, the log for stdout and stderr, no
+ * other descriptor of the worker's, no ignored or blocked signal. */
+TEST(a_command_gets_the_log_and_nothing_else_of_the_worker)
+{
+	int leak = open("/dev/null", O_RDONLY); /* not close-on-exec */
+	CHECK(leak >= 0);
+	sigset_t usr1, old;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &old);
+	void (*prev)(int) = signal(SIGPIPE, SIG_IGN);
+	char *const argv[] = {"sh", "-c",
+	                      "cat; ls /proc/self/fd; grep -E '^Sig(Blk|Ign)' /proc/self/status; "
+	                      "echo to stderr >&2",
+	                      NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	int rc = start(argv, NULL, "logs/run.log", &p, &reason);
+	signal(SIGPIPE, prev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(leak);
+	CHECK_OK(rc);
+	int code, sig;
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 0);
+	wn_proc_free(p);
+	char *log = read_file("logs/run.log");
+	CHECK_EQ_STR(log, "0\n1\n2\n3\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+	                  "to stderr\n");
+	free(log);
+}
+
+TEST(what_a_command_leaves_in_its_group_is_killed_when_it_ends)
+{
+	char *const argv[] = {"sh", "-c", "sleep 600 & echo $! > bg.pid", NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	CHECK_OK(start(argv, NULL, NULL, &p, &reason));
+	int code, sig;
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 0);
+	pid_t bg = read_pid("bg.pid");
+	CHECK(bg > 0);
+	CHECK(wait_gone(bg, 5000));
+	wn_proc_free(p);
+}
+
+/* ---- the guard: a worker killed at any moment leaves nothing running ---- */
+
+/* as_worker runs body in a forked "worker" that then waits to be killed;
+ * returns its pid once body has written ready. */
+static pid_t as_worker(void (*body)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		body();
+		write_file("ready", "1\n");
+		for (;;)
+			pause();
+	}
+	CHECK(pid > 0);
+	CHECK(read_pid("ready") == 1);
+	return pid;
+}
+
+static void kill_worker(pid_t pid)
+{
+	CHECK(kill(pid, SIGKILL) == 0);
+	CHECK(waitpid(pid, NULL, 0) == pid);
+}
+
+/* Two commands, each with a background child: one ends on SIGTERM, one
+ * ignores it (and so does its child: the guard's SIGKILL ends them). */
+static void worker_two_commands(void)
+{
+	char *const polite[] = {"sh", "-c",
+	                        "sleep 600 & echo $! > bg1.pid; echo $$ > cmd1.pid; wait", NULL};
+	char *const stubborn[] = {
+	    "sh", "-c", "trap '' TERM; sleep 600 & echo $! > bg2.pid; echo $$ > cmd2.pid; wait",
+	    NULL};
+	wn_proc *p1 = NULL, *p2 = NULL;
+	char *reason = NULL;
+	if (start(polite, NULL, NULL, &p1, &reason) != WN_OK ||
+	    start(stubborn, NULL, NULL, &p2, &reason) != WN_OK)
+		_exit(1);
+	read_pid("bg1.pid");
+	read_pid("bg2.pid");
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d\n", (int)wn_proc_guard_pid());
+	write_file("guard.pid", pid);
+}
+
+TEST(the_guard_ends_every_group_of_a_killed_worker)
+{
+	pid_t w = as_worker(worker_two_commands);
+	pid_t guard = read_pid("guard.pid");
+	CHECK(guard > 0);
+	CHECK_EQ_INT(getpgid(guard), guard); /* a kill of the worker's group spares it */
+	pid_t pids[] = {read_pid("cmd1.pid"), read_pid("bg1.pid"), read_pid("cmd2.pid"),
+	                read_pid("bg2.pid")};
+	for (int i = 0; i < 4; i++)
+		CHECK(pids[i] > 0 && !gone(pids[i]));
+	kill_worker(w);
+	for (int i = 0; i < 4; i++)
+		CHECK(wait_gone(pids[i], 10000));
+	CHECK(wait_gone(guard, 10000));
+}
+
+/* The guard is killed while a command runs: the worker starts another, which
+ * ends the command when the worker is killed in turn. */
+static void worker_loses_its_guard(void)
+{
+	char *const argv[] = {"sh", "-c", "sleep 600 & echo $! > bg.pid; echo $$ > cmd.pid; wait",
+	                      NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	if (start(argv, NULL, NULL, &p, &reason) != WN_OK)
+		_exit(1);
+	read_pid("bg.pid");
+	pid_t first = wn_proc_guard_pid();
+	kill(first, SIGKILL);
+	/* The command's waiter notices, as the agent's would. */
+	for (int i = 0; i < 500 && (wn_proc_guard_pid() == first || wn_proc_guard_pid() < 0); i++)
+		wn_proc_wait(p, -1, 20);
+	char pids[64];
+	snprintf(pids, sizeof(pids), "%d\n", (int)first);
+	write_file("guard1.pid", pids);
+	snprintf(pids, sizeof(pids), "%d\n", (int)wn_proc_guard_pid());
+	write_file("guard2.pid", pids);
+}
+
+TEST(a_killed_guard_is_replaced_and_still_ends_the_groups)
+{
+	pid_t w = as_worker(worker_loses_its_guard);
+	pid_t first = read_pid("guard1.pid"), second = read_pid("guard2.pid");
+	CHECK(first > 0 && second > 0 && first != second);
+	pid_t cmd = read_pid("cmd.pid"), bg = read_pid("bg.pid");
+	CHECK(!gone(cmd) && !gone(bg));
+	kill_worker(w);
+	CHECK(wait_gone(cmd, 10000));
+	CHECK(wait_gone(bg, 10000));
+	CHECK(wait_gone(second, 10000));
+}
+
+/* Out of descriptors: a clear reason, nothing left behind, and the next
+ * start works once descriptors are free again. */
+TEST(out_of_descriptors_a_command_is_refused_with_the_reason)
+{
+	char *const t[] = {"/bin/true", NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	CHECK_OK(start(t, NULL, NULL, &p, &reason)); /* the guard runs */
+	wn_proc_free(p);
+	struct rlimit old, low;
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = 64;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	int fds[64], n = 0;
+	while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	int rc = start(t, NULL, NULL, &p, &reason);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	CHECK_EQ_INT(rc, WN_EIO);
+	CHECK_EQ_STR(reason, "cannot start /bin/true: Too many open files");
+	free(reason);
+	CHECK_OK(start(t, NULL, NULL, &p, &reason));
+	int code, sig;
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 0);
+	wn_proc_free(p);
 }
 
 TEST_MAIN()
