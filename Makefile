@@ -142,6 +142,8 @@ UNIT_FIXTURE := $(BUILD)/obj/tests/unit/fixture.o
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_FIXTURE) $(UNIT_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The direct client's tests share a REP peer (tests/unit/rpcpeer.c).
+$(BUILD)/tests/test_rpc_direct $(BUILD)/tests/test_rpc_pool: $(BUILD)/obj/tests/unit/rpcpeer.o
 $(BUILD)/obj/tests/unit/%.o: ALL_CFLAGS += -Itests/unit -Isrc/server -Isrc/worker -Isrc/ctl -DSRC_DIR=\"$(CURDIR)\"
 
 # The model-based random test (tests/model, docs/testing.md).

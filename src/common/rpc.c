@@ -326,18 +326,19 @@ fail:
 	return rpc_failed(r, rv, timeout_ms, errmsg);
 }
 
-/* rpc_roundtrip sends the Request envelope buf and reads its Response as
- * wn_rpc_call answers. */
-static int rpc_roundtrip(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_ms,
-                         const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
-                         char **errmsg)
+/* rpc_roundtrip sends the Request envelope buf, on connection c of the
+ * direct client (NULL: nng's socket), and reads its Response as wn_rpc_call
+ * answers. */
+static int rpc_roundtrip(wn_rpc *r, wn_rpc_direct_conn *c, const uint8_t *buf, size_t len,
+                         int timeout_ms, const ProtobufCMessageDescriptor *out_desc,
+                         ProtobufCMessage **out, char **errmsg)
 {
 	nng_msg *reply = NULL;
 	uint8_t *data = NULL;
 	size_t dlen = 0;
-	int rv = r->direct != NULL
-	             ? wn_rpc_direct_exchange(r->direct, buf, len, timeout_ms, &data, &dlen, errmsg)
-	             : rpc_exchange(r, buf, len, timeout_ms, &reply, errmsg);
+	int rv = c != NULL ? wn_rpc_direct_exchange(r->direct, c, buf, len, timeout_ms, &data,
+	                                            &dlen, errmsg)
+	                   : rpc_exchange(r, buf, len, timeout_ms, &reply, errmsg);
 	if (rv != WN_OK)
 		return rv;
 
@@ -362,8 +363,12 @@ static int rpc_roundtrip(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_
 		}
 	}
 	whatsnext__v1__response__free_unpacked(resp, NULL);
-	if (code >= 0 && code != WHATSNEXT__V1__CODE__UNAUTHENTICATED)
-		atomic_store(&r->authed, true);
+	if (code >= 0 && code != WHATSNEXT__V1__CODE__UNAUTHENTICATED) {
+		if (c != NULL)
+			wn_rpc_direct_set_authed(c);
+		else
+			atomic_store(&r->authed, true);
+	}
 	return code;
 }
 
@@ -386,14 +391,14 @@ static uint8_t *rpc_pack(const wn_rpc *r, const char *method, const ProtobufCMes
 /* rpc_hello authenticates the connection with a small call whose answer
  * does not matter but for the token (TaskService/Get of nothing: every role
  * may ask, and it costs the server nothing); its code as wn_rpc_call's. */
-static int rpc_hello(wn_rpc *r, char **errmsg)
+static int rpc_hello(wn_rpc *r, wn_rpc_direct_conn *c, char **errmsg)
 {
 	Whatsnext__V1__GetTaskRequest get = WHATSNEXT__V1__GET_TASK_REQUEST__INIT;
 	size_t len = 0;
 	uint8_t *buf = rpc_pack(r, WN_PATH_TASK_GET, &get.base, 0, &len);
 	ProtobufCMessage *out = NULL;
-	int rv = rpc_roundtrip(r, buf, len, r->timeout_ms, &whatsnext__v1__task__descriptor, &out,
-	                       errmsg);
+	int rv = rpc_roundtrip(r, c, buf, len, r->timeout_ms, &whatsnext__v1__task__descriptor,
+	                       &out, errmsg);
 	free(buf);
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
@@ -409,25 +414,30 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 	size_t len = 0;
 	uint8_t *buf = rpc_pack(r, method, in, id, &len);
 	int timeout_ms = r->timeout_ms + (extra_ms > 0 ? extra_ms : 0);
+	/* the direct client's connection for this call, the small call too:
+	 * wnd counts a connection authenticated, not a client */
+	wn_rpc_direct_conn *c = r->direct != NULL ? wn_rpc_direct_take(r->direct) : NULL;
+	bool authed = c != NULL ? wn_rpc_direct_authed(c) : atomic_load(&r->authed);
 	bool big = len > RPC_UNAUTH_MAX;
 	char *why = NULL;
-	int hello = big && !atomic_load(&r->authed) ? rpc_hello(r, &why) : WN_OK;
+	int hello = big && !authed ? rpc_hello(r, c, &why) : WN_OK;
+	int rv = hello;
 	if (hello == WHATSNEXT__V1__CODE__UNAUTHENTICATED) {
 		/* a bad token: the large request would only be refused */
-		free(buf);
 		*errmsg = why;
-		return hello;
+		why = NULL;
+		goto done;
 	}
-	int rv = rpc_roundtrip(r, buf, len, timeout_ms, out_desc, out, errmsg);
+	rv = rpc_roundtrip(r, c, buf, len, timeout_ms, out_desc, out, errmsg);
 	if (big && rv == WHATSNEXT__V1__CODE__UNAUTHENTICATED) {
-		/* a new connection (nng dialed again): authenticate it, once */
+		/* a new connection (dialed again): authenticate it, once */
 		free(why);
 		why = NULL;
-		hello = rpc_hello(r, &why);
+		hello = rpc_hello(r, c, &why);
 		if (hello != WHATSNEXT__V1__CODE__UNAUTHENTICATED && hello >= 0) {
 			free(*errmsg);
 			*errmsg = NULL;
-			rv = rpc_roundtrip(r, buf, len, timeout_ms, out_desc, out, errmsg);
+			rv = rpc_roundtrip(r, c, buf, len, timeout_ms, out_desc, out, errmsg);
 		}
 	}
 	if (rv == WHATSNEXT__V1__CODE__UNAUTHENTICATED &&
@@ -437,6 +447,9 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 		*errmsg = why;
 		why = NULL;
 	}
+done:
+	if (c != NULL)
+		wn_rpc_direct_give(r->direct, c);
 	free(why);
 	free(buf);
 	return rv;

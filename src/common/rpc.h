@@ -1,6 +1,7 @@
 /* rpc: the client side of the protocol; one call sends a Request and waits
  * for its Response. A wn_rpc may be used by several threads at once (with
- * WN_RPC_DIRECT their calls take turns on its one connection). */
+ * WN_RPC_DIRECT each call in flight has a connection of its own, from a
+ * small pool). */
 #ifndef WN_RPC_H
 #define WN_RPC_H
 
@@ -16,9 +17,10 @@ enum {
 	/* Connect in the background and keep reconnecting: calls wait (up to
 	 * their timeout) for the server instead of failing at once. */
 	WN_RPC_BACKGROUND = 1,
-	/* Speak nng's SP wire protocol over one plain socket (rpc_direct.h)
+	/* Speak nng's SP wire protocol over plain sockets (rpc_direct.h)
 	 * instead of an nng REQ socket: no threads behind the call, a fraction
-	 * of the client CPU per request, one request in flight at a time. A
+	 * of the client CPU per request; calls in flight at once each take a
+	 * connection of a small pool (a long wait holds up no other call). A
 	 * broken connection is opened again once per call, which resends. */
 	WN_RPC_DIRECT = 2,
 };

@@ -1,6 +1,7 @@
 #include "rpc_direct.h"
 
 #include "err.h"
+#include "tlsdiag.h"
 #include "util.h"
 #include "wire.h"
 
@@ -12,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +26,41 @@
 #define DIRECT_RBUF      65536 /* receive buffer kept between calls */
 #define DIRECT_RETRY_MIN 50    /* ms before a background connect is tried again, doubling */
 #define DIRECT_RETRY_MAX 2000
+#define DIRECT_DIAG_MS   3000 /* longest look for TLS behind a failed handshake */
+
+struct wn_rpc_direct_conn {
+	wn_rpc_direct_conn *next; /* in the idle list */
+	int fd;                   /* -1 while not connected */
+	bool authed;              /* wn_rpc_direct_set_authed since connected */
+	uint8_t *rbuf;            /* received, not yet consumed: rbuf[rpos..rlen) */
+	size_t rpos, rlen, rcap;
+	char why[256]; /* reason of the last failure */
+};
 
 struct wn_rpc_direct {
-	pthread_mutex_t mu; /* one exchange at a time */
 	char *url;
 	bool ipc;
-	bool background;
+	atomic_bool background; /* connect retries until the deadline */
 	wn_wire_url addr;
 	struct sockaddr_un sun; /* ipc */
-	int fd;                 /* -1 while not connected */
-	uint32_t counter;       /* low 31 bits of the next request id */
-	uint8_t *rbuf;          /* received, not yet consumed: rbuf[rpos..rlen) */
-	size_t rpos, rlen, rcap;
-	char why[160]; /* reason of the last failure */
+	atomic_uint counter;    /* low 31 bits of the next request id */
+	pthread_mutex_t mu;     /* guards the idle list */
+	wn_rpc_direct_conn *idle;
+	size_t nidle;
 };
 
 /* Where an exchange failed, for its message. */
 enum { STEP_CONNECT, STEP_SEND, STEP_AWAIT };
 
-static int direct_fail(wn_rpc_direct *d, int rv, const char *fmt, ...)
+static int direct_fail(wn_rpc_direct_conn *c, int rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* direct_fail records why something failed and returns rv. */
-static int direct_fail(wn_rpc_direct *d, int rv, const char *fmt, ...)
+/* direct_fail records why something failed on c and returns rv. */
+static int direct_fail(wn_rpc_direct_conn *c, int rv, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(d->why, sizeof(d->why), fmt, ap);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
 	return rv;
 }
@@ -68,18 +78,18 @@ static int64_t direct_deadline(int timeout_ms)
 	return timeout_ms < 0 ? INT64_MAX : wn_mono_ms() + timeout_ms;
 }
 
-/* direct_parse fills in the address of url. */
-static int direct_parse(wn_rpc_direct *d, const char *url)
+/* direct_parse fills in the address of url; on failure c->why says why. */
+static int direct_parse(wn_rpc_direct *d, wn_rpc_direct_conn *c, const char *url)
 {
 	char *why = NULL;
 	int rv = wn_wire_url_parse(url, &d->addr, &why);
 	if (rv != WN_OK) {
-		rv = direct_fail(d, rv, "%s", why);
+		rv = direct_fail(c, rv, "%s", why);
 		free(why);
 		return rv;
 	}
 	if (d->addr.tls)
-		return direct_fail(d, WN_EINVAL, "the direct client does not speak TLS");
+		return direct_fail(c, WN_EINVAL, "the direct client does not speak TLS");
 	if (d->addr.ipc) {
 		d->ipc = true;
 		d->sun.sun_family = AF_UNIX;
@@ -87,13 +97,13 @@ static int direct_parse(wn_rpc_direct *d, const char *url)
 		               "wire's ipc path length");
 		memcpy(d->sun.sun_path, d->addr.path, sizeof(d->sun.sun_path));
 	} else if (d->addr.host[0] == '\0') {
-		return direct_fail(d, WN_EINVAL, "the address needs a host (tcp://HOST:PORT)");
+		return direct_fail(c, WN_EINVAL, "the address needs a host (tcp://HOST:PORT)");
 	}
 	return WN_OK;
 }
 
 /* direct_wait waits until fd is ready for events or deadline passes. */
-static int direct_wait(wn_rpc_direct *d, int fd, short events, int64_t deadline)
+static int direct_wait(wn_rpc_direct_conn *c, int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = events};
@@ -101,44 +111,52 @@ static int direct_wait(wn_rpc_direct *d, int fd, short events, int64_t deadline)
 		if (n > 0)
 			return WN_OK; /* readable, writable, or an error the next call reports */
 		if (n == 0)
-			return direct_fail(d, WN_ETIMEDOUT, "timed out");
+			return direct_fail(c, WN_ETIMEDOUT, "timed out");
 		if (errno != EINTR)
-			return direct_fail(d, WN_EUNAVAIL, "poll: %s", strerror(errno));
+			return direct_fail(c, WN_EUNAVAIL, "poll: %s", strerror(errno));
 	}
 }
 
-/* direct_drop closes the connection and forgets what it received. */
-static void direct_drop(wn_rpc_direct *d)
+/* direct_drop closes c's socket and forgets what it received. */
+static void direct_drop(wn_rpc_direct_conn *c)
 {
-	if (d->fd >= 0)
-		close(d->fd);
-	d->fd = -1;
-	d->rpos = d->rlen = 0;
-	if (d->rcap > DIRECT_RBUF) {
-		free(d->rbuf);
-		d->rbuf = NULL;
-		d->rcap = 0;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->authed = false;
+	c->rpos = c->rlen = 0;
+	if (c->rcap > DIRECT_RBUF) {
+		free(c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
 	}
+}
+
+static void direct_free(wn_rpc_direct_conn *c)
+{
+	direct_drop(c);
+	free(c->rbuf);
+	free(c);
 }
 
 /* direct_send writes hdr then body, whole, before deadline. */
-static int direct_send(wn_rpc_direct *d, const uint8_t *hdr, size_t hlen, const uint8_t *body,
-                       size_t len, int64_t deadline)
+static int direct_send(wn_rpc_direct_conn *c, const uint8_t *hdr, size_t hlen,
+                       const uint8_t *body, size_t len, int64_t deadline)
 {
 	struct iovec iov[2] = {{(void *)hdr, hlen}, {(void *)body, len}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1};
 	while (mh.msg_iovlen > 0) {
-		ssize_t n = sendmsg(d->fd, &mh, MSG_NOSIGNAL);
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rv = direct_wait(d, d->fd, POLLOUT, deadline);
+			int rv = direct_wait(c, c->fd, POLLOUT, deadline);
 			if (rv != WN_OK)
 				return rv;
 			continue;
 		}
 		if (n < 0)
-			return direct_fail(d, WN_EUNAVAIL, "cannot send: %s", strerror(errno));
+			return direct_fail(c, WN_EUNAVAIL, "cannot send: %s", strerror(errno));
 		size_t k = (size_t)n;
 		while (mh.msg_iovlen > 0 && k >= mh.msg_iov->iov_len) {
 			k -= mh.msg_iov->iov_len;
@@ -154,71 +172,74 @@ static int direct_send(wn_rpc_direct *d, const uint8_t *hdr, size_t hlen, const 
 }
 
 /* direct_need reads until at least n unconsumed bytes are buffered. */
-static int direct_need(wn_rpc_direct *d, size_t n, int64_t deadline)
+static int direct_need(wn_rpc_direct_conn *c, size_t n, int64_t deadline)
 {
-	while (d->rlen - d->rpos < n) {
-		if (d->rpos > 0) {
-			memmove(d->rbuf, d->rbuf + d->rpos, d->rlen - d->rpos);
-			d->rlen -= d->rpos;
-			d->rpos = 0;
+	while (c->rlen - c->rpos < n) {
+		if (c->rpos > 0) {
+			memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+			c->rlen -= c->rpos;
+			c->rpos = 0;
 		}
-		if (d->rcap < n || d->rcap < DIRECT_RBUF) {
-			d->rcap = n > DIRECT_RBUF ? n : DIRECT_RBUF;
-			d->rbuf = wn_xrealloc(d->rbuf, d->rcap);
+		if (c->rcap < n || c->rcap < DIRECT_RBUF) {
+			c->rcap = n > DIRECT_RBUF ? n : DIRECT_RBUF;
+			c->rbuf = wn_xrealloc(c->rbuf, c->rcap);
 		}
-		ssize_t got = recv(d->fd, d->rbuf + d->rlen, d->rcap - d->rlen, 0);
+		ssize_t got = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
 		if (got > 0) {
-			d->rlen += (size_t)got;
+			c->rlen += (size_t)got;
 		} else if (got == 0) {
-			return direct_fail(d, WN_EUNAVAIL, "connection closed by the server");
+			return direct_fail(c, WN_EUNAVAIL, "connection closed by the server");
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int rv = direct_wait(d, d->fd, POLLIN, deadline);
+			int rv = direct_wait(c, c->fd, POLLIN, deadline);
 			if (rv != WN_OK)
 				return rv;
 		} else if (errno != EINTR) {
-			return direct_fail(d, WN_EUNAVAIL, "cannot receive: %s", strerror(errno));
+			return direct_fail(c, WN_EUNAVAIL, "cannot receive: %s", strerror(errno));
 		}
 	}
 	return WN_OK;
 }
 
-/* direct_handshake exchanges SP headers: we are REQ v0, the peer must be REP v0. */
-static int direct_handshake(wn_rpc_direct *d, int64_t deadline)
+/* direct_handshake exchanges SP headers: we are REQ v0, the peer must be REP
+ * v0; *sp tells whether the peer sent an SP header at all. */
+static int direct_handshake(wn_rpc_direct_conn *c, int64_t deadline, bool *sp)
 {
+	*sp = false;
 	uint8_t hs[WN_SP_HANDSHAKE_LEN];
 	wn_wire_handshake(hs, WN_SP_REQ0);
-	int rv = direct_send(d, hs, sizeof(hs), NULL, 0, deadline);
+	int rv = direct_send(c, hs, sizeof(hs), NULL, 0, deadline);
 	if (rv == WN_OK)
-		rv = direct_need(d, WN_SP_HANDSHAKE_LEN, deadline);
+		rv = direct_need(c, WN_SP_HANDSHAKE_LEN, deadline);
 	if (rv != WN_OK)
 		return rv;
 	uint16_t proto = 0;
-	if (!wn_wire_handshake_parse(d->rbuf + d->rpos, &proto))
-		return direct_fail(d, WN_EPROTO, "peer does not speak the SP protocol");
+	if (!wn_wire_handshake_parse(c->rbuf + c->rpos, &proto))
+		return direct_fail(c, WN_EPROTO, "peer does not speak the SP protocol");
+	*sp = true;
 	if (proto != WN_SP_REP0)
-		return direct_fail(d, WN_EPROTO, "peer is not a REP socket (protocol %u)", proto);
-	d->rpos += WN_SP_HANDSHAKE_LEN;
+		return direct_fail(c, WN_EPROTO, "peer is not a REP socket (protocol %u)", proto);
+	c->rpos += WN_SP_HANDSHAKE_LEN;
 	return WN_OK;
 }
 
 /* direct_dial opens a socket to sa and waits for the connection. */
-static int direct_dial(wn_rpc_direct *d, const struct sockaddr *sa, socklen_t salen,
+static int direct_dial(wn_rpc_direct_conn *c, const struct sockaddr *sa, socklen_t salen,
                        int64_t deadline, int *out)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return direct_fail(d, WN_EUNAVAIL, "cannot open socket: %s", strerror(errno));
+		return direct_fail(c, WN_EUNAVAIL, "cannot open socket: %s", strerror(errno));
 	int rv = WN_OK;
 	if (connect(fd, sa, salen) != 0) {
 		if (errno != EINPROGRESS) {
-			rv = direct_fail(d, WN_EUNAVAIL, "%s", strerror(errno));
-		} else if ((rv = direct_wait(d, fd, POLLOUT, deadline)) == WN_OK) {
+			rv = direct_fail(c, WN_EUNAVAIL, "%s", strerror(errno));
+		} else if ((rv = direct_wait(c, fd, POLLOUT, deadline)) == WN_OK) {
 			int err = 0;
 			socklen_t elen = sizeof(err);
 			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
 				err = errno;
 			if (err != 0)
-				rv = direct_fail(d, WN_EUNAVAIL, "%s", strerror(err));
+				rv = direct_fail(c, WN_EUNAVAIL, "%s", strerror(err));
 		}
 	}
 	if (rv != WN_OK) {
@@ -229,54 +250,72 @@ static int direct_dial(wn_rpc_direct *d, const struct sockaddr *sa, socklen_t sa
 	return WN_OK;
 }
 
-/* direct_connect connects once, handshake included. */
-static int direct_connect(wn_rpc_direct *d, int64_t deadline)
+/* direct_dial_tcp connects to the first of the host's addresses that answers. */
+static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline,
+                           int *fd)
 {
-	int fd = -1, rv;
-	if (d->ipc) {
-		rv =
-		    direct_dial(d, (const struct sockaddr *)&d->sun, sizeof(d->sun), deadline, &fd);
-	} else {
-		struct addrinfo hints = {.ai_family = d->addr.family, .ai_socktype = SOCK_STREAM};
-		struct addrinfo *res = NULL;
-		int gai = getaddrinfo(d->addr.host, d->addr.port, &hints, &res);
-		if (gai != 0)
-			return direct_fail(d, WN_EUNAVAIL, "cannot resolve %s: %s", d->addr.host,
-			                   gai_strerror(gai));
-		rv = direct_fail(d, WN_EUNAVAIL, "no address for %s", d->addr.host);
-		for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-			rv = direct_dial(d, ai->ai_addr, ai->ai_addrlen, deadline, &fd);
-			if (rv == WN_OK || rv == WN_ETIMEDOUT)
-				break;
-		}
-		freeaddrinfo(res);
-		if (rv == WN_OK) {
-			int one = 1;
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		}
+	struct addrinfo hints = {.ai_family = d->addr.family, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(d->addr.host, d->addr.port, &hints, &res);
+	if (gai != 0)
+		return direct_fail(c, WN_EUNAVAIL, "cannot resolve %s: %s", d->addr.host,
+		                   gai_strerror(gai));
+	int rv = direct_fail(c, WN_EUNAVAIL, "no address for %s", d->addr.host);
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		rv = direct_dial(c, ai->ai_addr, ai->ai_addrlen, deadline, fd);
+		if (rv == WN_OK || rv == WN_ETIMEDOUT)
+			break;
 	}
-	if (rv != WN_OK)
-		return rv;
-	d->fd = fd;
-	d->rpos = d->rlen = 0;
-	rv = direct_handshake(d, deadline);
-	if (rv != WN_OK)
-		direct_drop(d);
+	freeaddrinfo(res);
+	if (rv == WN_OK) {
+		int one = 1;
+		setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	return rv;
 }
 
-/* direct_reconnect connects; in the background it keeps trying until
+/* direct_connect connects c once, handshake included. A tcp peer that takes
+ * the connection but fails the handshake may speak TLS: asked, it says so. */
+static int direct_connect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline)
+{
+	int fd = -1;
+	int rv = d->ipc ? direct_dial(c, (const struct sockaddr *)&d->sun, sizeof(d->sun),
+	                              deadline, &fd)
+	                : direct_dial_tcp(d, c, deadline, &fd);
+	if (rv != WN_OK)
+		return rv;
+	c->fd = fd;
+	c->rpos = c->rlen = 0;
+	c->authed = false;
+	bool sp = false;
+	rv = direct_handshake(c, deadline, &sp);
+	if (rv == WN_OK) {
+		atomic_store(&d->background, true); /* reconnect in the background from now on */
+		return WN_OK;
+	}
+	direct_drop(c);
+	if (!d->ipc && !sp) {
+		const wn_tlsdiag_opts none = {0};
+		char *tls = wn_tlsdiag_run(d->url, &none, DIRECT_DIAG_MS);
+		if (tls != NULL)
+			rv = direct_fail(c, WN_EPROTO, "%s", tls);
+		free(tls);
+	}
+	return rv;
+}
+
+/* direct_reconnect connects c; in the background it keeps trying until
  * deadline, then fails with WN_ETIMEDOUT. */
-static int direct_reconnect(wn_rpc_direct *d, int64_t deadline)
+static int direct_reconnect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline)
 {
 	int pause = DIRECT_RETRY_MIN;
 	for (;;) {
-		int rv = direct_connect(d, deadline);
-		if (rv != WN_EUNAVAIL || !d->background)
+		int rv = direct_connect(d, c, deadline);
+		if (rv != WN_EUNAVAIL || !atomic_load(&d->background))
 			return rv;
 		int left = direct_left(deadline);
 		if (left == 0)
-			return WN_ETIMEDOUT; /* d->why keeps the last attempt's reason */
+			return WN_ETIMEDOUT; /* c->why keeps the last attempt's reason */
 		int ms = pause < left ? pause : left;
 		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 		nanosleep(&ts, NULL);
@@ -285,45 +324,52 @@ static int direct_reconnect(wn_rpc_direct *d, int64_t deadline)
 }
 
 /* direct_await reads replies until the one to request id, which it copies
- * out; replies to earlier requests are skipped. */
-static int direct_await(wn_rpc_direct *d, uint32_t id, int64_t deadline, uint8_t **reply,
-                        size_t *reply_len)
+ * out; replies to other requests are skipped. */
+static int direct_await(wn_rpc_direct *d, wn_rpc_direct_conn *c, uint32_t id, int64_t deadline,
+                        uint8_t **reply, size_t *reply_len)
 {
 	size_t pre = d->ipc ? 9 : 8;
 	for (;;) {
 		wn_wire_frame f;
 		size_t need = 0;
-		int k = wn_wire_frame_next(d->rbuf + d->rpos, d->rlen - d->rpos, d->ipc,
+		int k = wn_wire_frame_next(c->rbuf + c->rpos, c->rlen - c->rpos, d->ipc,
 		                           WN_RPC_DIRECT_MAX, &f, &need);
 		if (k == WN_EPROTO)
-			return direct_fail(d, WN_EPROTO, "malformed reply (frame type %u)",
-			                   d->rbuf[d->rpos]);
+			return direct_fail(c, WN_EPROTO, "malformed reply (frame type %u)",
+			                   c->rbuf[c->rpos]);
 		if (k == WN_ETOOBIG)
-			return direct_fail(d, WN_ETOOBIG,
+			return direct_fail(c, WN_ETOOBIG,
 			                   "reply of %zu bytes is over the limit of %u bytes",
 			                   f.len, WN_RPC_DIRECT_MAX);
 		if (k == 0 && need != 0 && need < pre + 4)
 			return direct_fail(
-			    d, WN_EPROTO, "malformed reply (%zu bytes, no request id)", need - pre);
+			    c, WN_EPROTO, "malformed reply (%zu bytes, no request id)", need - pre);
 		if (k == 0) {
-			int rv = direct_need(d, need != 0 ? need : pre, deadline);
+			int rv = direct_need(c, need != 0 ? need : pre, deadline);
 			if (rv != WN_OK)
 				return rv;
 			continue;
 		}
 		if (f.len < 4)
-			return direct_fail(d, WN_EPROTO,
+			return direct_fail(c, WN_EPROTO,
 			                   "malformed reply (%zu bytes, no request id)", f.len);
-		d->rpos += f.size;
+		c->rpos += f.size;
 		if (wn_wire_get32(f.data) != id)
-			continue; /* the late reply to a request given up on */
+			continue; /* a reply to another request */
 		*reply_len = f.len - 4;
 		*reply = wn_xmalloc(*reply_len);
 		memcpy(*reply, f.data + 4, *reply_len);
-		if (d->rpos == d->rlen)
-			d->rpos = d->rlen = 0;
+		if (c->rpos == c->rlen)
+			c->rpos = c->rlen = 0;
 		return WN_OK;
 	}
+}
+
+static wn_rpc_direct_conn *direct_conn_new(void)
+{
+	wn_rpc_direct_conn *c = wn_xcalloc(1, sizeof(*c));
+	c->fd = -1;
+	return c;
 }
 
 int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_direct **out,
@@ -332,17 +378,18 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 	wn_rpc_direct *d = wn_xcalloc(1, sizeof(*d));
 	pthread_mutex_init(&d->mu, NULL);
 	d->url = wn_xstrdup(url);
-	d->background = background;
-	d->fd = -1;
-	d->counter = (uint32_t)wn_random_u64();
-	int rv = direct_parse(d, url);
+	atomic_init(&d->background, background);
+	atomic_init(&d->counter, (unsigned)wn_random_u64());
+	wn_rpc_direct_conn *c = direct_conn_new();
+	int rv = direct_parse(d, c, url);
 	if (rv != WN_OK) {
-		*errmsg = wn_xasprintf("bad address %s: %s", url, d->why);
+		*errmsg = wn_xasprintf("bad address %s: %s", url, c->why);
 	} else if (!background) {
-		rv = direct_connect(d, direct_deadline(timeout_ms));
+		rv = direct_connect(d, c, direct_deadline(timeout_ms));
 		if (rv != WN_OK)
-			*errmsg = wn_xasprintf("cannot connect to %s: %s", url, d->why);
+			*errmsg = wn_xasprintf("cannot connect to %s: %s", url, c->why);
 	}
+	wn_rpc_direct_give(d, c); /* the first call's connection, if made */
 	if (rv != WN_OK) {
 		wn_rpc_direct_close(d);
 		return rv;
@@ -355,21 +402,96 @@ void wn_rpc_direct_close(wn_rpc_direct *d)
 {
 	if (d == NULL)
 		return;
-	direct_drop(d);
+	while (d->idle != NULL) {
+		wn_rpc_direct_conn *c = d->idle;
+		d->idle = c->next;
+		direct_free(c);
+	}
 	pthread_mutex_destroy(&d->mu);
-	free(d->rbuf);
 	free(d->url);
 	free(d);
 }
 
-int wn_rpc_direct_exchange(wn_rpc_direct *d, const uint8_t *body, size_t len, int timeout_ms,
-                           uint8_t **reply, size_t *reply_len, char **errmsg)
+/* direct_usable tells whether idle connection c can carry a call: it is
+ * open and has nothing to read (a server that closed it, or restarted, made
+ * it readable). */
+static bool direct_usable(const wn_rpc_direct_conn *c)
+{
+	if (c->fd < 0)
+		return false;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+	return poll(&p, 1, 0) == 0;
+}
+
+wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d)
+{
+	pthread_mutex_lock(&d->mu);
+	wn_rpc_direct_conn *c = d->idle;
+	if (c != NULL) {
+		d->idle = c->next;
+		d->nidle--;
+	}
+	pthread_mutex_unlock(&d->mu);
+	if (c == NULL)
+		return direct_conn_new();
+	c->next = NULL;
+	if (!direct_usable(c))
+		direct_drop(c); /* the exchange connects again */
+	return c;
+}
+
+void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0) {
+		pthread_mutex_lock(&d->mu);
+		bool keep = d->nidle < WN_RPC_DIRECT_IDLE;
+		if (keep) {
+			c->next = d->idle;
+			d->idle = c;
+			d->nidle++;
+		}
+		pthread_mutex_unlock(&d->mu);
+		if (keep)
+			return;
+	}
+	direct_free(c);
+}
+
+bool wn_rpc_direct_authed(const wn_rpc_direct_conn *c)
+{
+	return c->authed;
+}
+
+void wn_rpc_direct_set_authed(wn_rpc_direct_conn *c)
+{
+	c->authed = true;
+}
+
+/* direct_message returns the message of an exchange that failed with rv at step. */
+static char *direct_message(const wn_rpc_direct *d, const wn_rpc_direct_conn *c, int rv,
+                            int step, int timeout_ms)
+{
+	if (rv == WN_ETIMEDOUT && step != STEP_CONNECT)
+		return wn_xasprintf("no reply from %s within %d ms (is wnd running?)", d->url,
+		                    timeout_ms);
+	if (rv == WN_ETIMEDOUT)
+		return wn_xasprintf("cannot connect to %s within %d ms: %s", d->url, timeout_ms,
+		                    c->why);
+	return wn_xasprintf("cannot %s %s: %s", step == STEP_CONNECT ? "connect to" : "talk to",
+	                    d->url, c->why);
+}
+
+int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_t *body,
+                           size_t len, int timeout_ms, uint8_t **reply, size_t *reply_len,
+                           char **errmsg)
 {
 	*reply = NULL;
 	*reply_len = 0;
+	*errmsg = NULL;
 	int64_t deadline = direct_deadline(timeout_ms);
-	pthread_mutex_lock(&d->mu);
-	uint32_t id = WN_SP_LAST_HOP | (d->counter++ & ~WN_SP_LAST_HOP);
+	uint32_t id = WN_SP_LAST_HOP | (atomic_fetch_add(&d->counter, 1) & ~WN_SP_LAST_HOP);
 	uint8_t hdr[WN_SP_PREFIX_MAX + 4]; /* the framing, then the request id */
 	size_t hlen = wn_wire_frame_prefix(hdr, d->ipc, (uint64_t)len + 4);
 	wn_wire_put32(hdr + hlen, id);
@@ -378,39 +500,26 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, const uint8_t *body, size_t len, in
 	int rv, step;
 	for (;;) {
 		step = STEP_CONNECT;
-		rv = d->fd >= 0 ? WN_OK : direct_reconnect(d, deadline);
+		rv = c->fd >= 0 ? WN_OK : direct_reconnect(d, c, deadline);
 		if (rv == WN_OK) {
 			step = STEP_SEND;
-			rv = direct_send(d, hdr, hlen, body, len, deadline);
+			rv = direct_send(c, hdr, hlen, body, len, deadline);
 		}
 		if (rv == WN_OK) {
 			step = STEP_AWAIT;
-			rv = direct_await(d, id, deadline, reply, reply_len);
+			rv = direct_await(d, c, id, deadline, reply, reply_len);
 		}
 		if (rv == WN_OK)
-			break;
-		/* A reply still on its way is skipped by the next exchange; any
-		 * other failure leaves the stream in an unknown state. */
-		if (rv != WN_ETIMEDOUT || step != STEP_AWAIT)
-			direct_drop(d);
+			return WN_OK;
+		/* the stream is in an unknown state, or owes a reply that would
+		 * hold up the next call on it */
+		direct_drop(c);
 		if (rv == WN_EUNAVAIL && step != STEP_CONNECT && !resent) {
 			resent = true; /* the same request, under the same id */
 			continue;
 		}
 		break;
 	}
-	if (rv == WN_OK)
-		*errmsg = NULL;
-	else if (rv == WN_ETIMEDOUT && step != STEP_CONNECT)
-		*errmsg = wn_xasprintf("no reply from %s within %d ms (is wnd running?)", d->url,
-		                       timeout_ms);
-	else if (rv == WN_ETIMEDOUT)
-		*errmsg = wn_xasprintf("cannot connect to %s within %d ms: %s", d->url, timeout_ms,
-		                       d->why);
-	else
-		*errmsg =
-		    wn_xasprintf("cannot %s %s: %s",
-		                 step == STEP_CONNECT ? "connect to" : "talk to", d->url, d->why);
-	pthread_mutex_unlock(&d->mu);
+	*errmsg = direct_message(d, c, rv, step, timeout_ms);
 	return rv;
 }

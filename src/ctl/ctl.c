@@ -546,7 +546,7 @@ static void ctl_connect(wn_ctl *c)
 		free(err);
 		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
 	}
-	int rv = wn_rpc_open_tls(c->server, c->token, 0, &c->tls, &c->rpc, &err);
+	int rv = wn_rpc_open_tls(c->server, c->token, WN_RPC_DIRECT, &c->tls, &c->rpc, &err);
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);

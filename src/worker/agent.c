@@ -283,7 +283,7 @@ static bool agent_probe(wn_agent *a)
 	                  .server_name = cfg->tls.server_name};
 	wn_rpc *r = NULL;
 	char *err = NULL;
-	int rc = wn_rpc_open_tls(a->url, NULL, 0, &tls, &r, &err);
+	int rc = wn_rpc_open_tls(a->url, NULL, WN_RPC_DIRECT, &tls, &r, &err);
 	wn_rpc_close(r);
 	if (rc == WN_OK)
 		return true;
@@ -441,7 +441,8 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 	                  .cert = cfg->tls.cert,
 	                  .key = cfg->tls.key,
 	                  .server_name = cfg->tls.server_name};
-	int rc = wn_rpc_open_tls(a->url, token, WN_RPC_BACKGROUND, &tls, &a->rpc, errmsg);
+	int rc = wn_rpc_open_tls(a->url, token, WN_RPC_BACKGROUND | WN_RPC_DIRECT, &tls, &a->rpc,
+	                         errmsg);
 	if (rc != WN_OK) {
 		free(a->url);
 		free(a->name);

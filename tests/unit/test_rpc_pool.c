@@ -1,0 +1,237 @@
+/* The direct client's pool of connections (WN_RPC_DIRECT): calls from
+ * several threads at once, a call the server holds, a server that restarts
+ * or dies under a call, one unreachable, one closing halfway through a
+ * reply; against the REP peer of rpcpeer.h. */
+#include "envelope.h"
+#include "rpc.h"
+#include "rpc_direct.h"
+#include "rpcpeer.h"
+#include "test.h"
+#include "util.h"
+#include "wire.h"
+
+#include <time.h>
+
+/* open_direct opens a direct client of url with flags; fails the case on error. */
+static wn_rpc *open_direct(const char *url, int flags)
+{
+	wn_rpc *r = NULL;
+	char *err = NULL;
+	int rv = wn_rpc_open(url, "sekret", WN_RPC_DIRECT | flags, &r, &err);
+	if (rv != WN_OK)
+		printf("# %s\n", err);
+	free(err);
+	CHECK_OK(rv);
+	return r;
+}
+
+/* call sends Project{name} with request id id; on success the echo must
+ * carry the name back. Returns wn_rpc_call's value; *err as it sets it. */
+static int call(wn_rpc *r, const char *name, uint64_t id, char **err)
+{
+	Whatsnext__V1__Project in = WHATSNEXT__V1__PROJECT__INIT;
+	in.name = (char *)name;
+	ProtobufCMessage *out = NULL;
+	int rv = wn_rpc_call(r, "/whatsnext.v1.ProjectService/Get", &in.base,
+	                     &whatsnext__v1__project__descriptor, &out, err, id, 0);
+	if (rv == WN_OK) {
+		CHECK_EQ_STR(((Whatsnext__V1__Project *)out)->name, name);
+		protobuf_c_message_free_unpacked(out, NULL);
+	}
+	return rv;
+}
+
+/* A thread making calls named name, n times. */
+typedef struct caller {
+	wn_rpc *r;
+	const char *name;
+	int n;
+	int ok;
+	int last; /* the last call's value */
+	char *err;
+	pthread_t tid;
+} caller;
+
+static void *caller_main(void *arg)
+{
+	caller *c = arg;
+	for (int i = 0; i < c->n; i++) {
+		free(c->err);
+		c->err = NULL;
+		c->last = call(c->r, c->name, 0, &c->err);
+		c->ok += c->last == WN_OK;
+	}
+	return NULL;
+}
+
+static void caller_start(caller *c, wn_rpc *r, const char *name, int n)
+{
+	*c = (caller){.r = r, .name = name, .n = n};
+	pthread_create(&c->tid, NULL, caller_main, c);
+}
+
+static void caller_join(caller *c)
+{
+	pthread_join(c->tid, NULL);
+	if (c->err != NULL)
+		printf("# %s: %s\n", c->name, c->err);
+	free(c->err);
+	c->err = NULL;
+}
+
+TEST(a_held_call_holds_up_no_other)
+{
+	peer *p = peer_start(false, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
+	wn_rpc *r = open_direct(p->url, 0);
+	caller held;
+	caller_start(&held, r, "hold", 1); /* as a Fetch the server keeps waiting */
+	CHECK(peer_wait_held(p, 1));
+	char *err = NULL;
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(call(r, "quick", 0, &err)); /* while it waits */
+	peer_release(p);
+	caller_join(&held);
+	CHECK_EQ_INT(held.ok, 1);
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->connections, 2);
+	CHECK_EQ_INT(p->requests, 4);
+	free(p);
+}
+
+/* open_count waits until p has n connections open; false after PEER_WAIT_MS. */
+static bool open_count(peer *p, int n)
+{
+	for (int64_t end = wn_mono_ms() + PEER_WAIT_MS; wn_mono_ms() < end;) {
+		pthread_mutex_lock(&p->mu);
+		int open = p->open;
+		pthread_mutex_unlock(&p->mu);
+		if (open == n)
+			return true;
+		struct timespec ts = {0, 5 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+TEST(many_threads_at_once_keep_a_bounded_pool)
+{
+	enum { N = WN_RPC_DIRECT_IDLE + 4 };
+	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
+	wn_rpc *r = open_direct(p->url, 0);
+	caller c[N];
+	for (int i = 0; i < N; i++)
+		caller_start(&c[i], r, "hold", 1);
+	CHECK(peer_wait_held(p, N)); /* each on a connection of its own */
+	peer_release(p);
+	for (int i = 0; i < N; i++) {
+		caller_join(&c[i]);
+		CHECK_EQ_INT(c[i].ok, 1);
+	}
+	CHECK_EQ_INT(p->connections, N);
+	/* the idle ones kept are bounded, the rest closed */
+	CHECK(open_count(p, WN_RPC_DIRECT_IDLE));
+	/* and reused: more calls, from as many threads, open none */
+	for (int i = 0; i < WN_RPC_DIRECT_IDLE; i++)
+		caller_start(&c[i], r, "again", 50);
+	for (int i = 0; i < WN_RPC_DIRECT_IDLE; i++) {
+		caller_join(&c[i]);
+		CHECK_EQ_INT(c[i].ok, 50);
+	}
+	CHECK_EQ_INT(p->connections, N);
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->requests, N + 50 * WN_RPC_DIRECT_IDLE);
+	free(p);
+}
+
+/* restart_under_call: a call the server holds when it dies; it comes back
+ * 300 ms later at the same address and answers the same request, resent. */
+static void restart_under_call(int flags)
+{
+	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
+	wn_rpc *r = open_direct(p->url, flags);
+	wn_rpc_set_timeout(r, PEER_WAIT_MS);
+	caller held, idle;
+	char *err = NULL;
+	CHECK_OK(call(r, "before", 0, &err)); /* an idle connection to be */
+	caller_start(&held, r, "hold", 1);
+	CHECK(peer_wait_held(p, 1));
+	peer_kill(p);
+	peer *back = peer_start(true, WN_SP_REP0, PEER_ECHO, 300, wn_test_tmpdir());
+	caller_start(&idle, r, "after", 1); /* takes the idle connection, now dead */
+	caller_join(&held);
+	caller_join(&idle);
+	CHECK_EQ_INT(held.ok, 1);
+	CHECK_EQ_INT(idle.ok, 1);
+	wn_rpc_close(r);
+	peer_join(back);
+	CHECK_EQ_INT(back->requests, 2);
+	uint64_t id = p->req_ids[1]; /* the held call's */
+	CHECK(back->req_ids[0] == id || back->req_ids[1] == id);
+	free(back);
+	free(p);
+}
+
+TEST(a_server_restarted_under_a_waiting_call)
+{
+	restart_under_call(WN_RPC_BACKGROUND);
+}
+
+TEST(a_server_restarted_under_a_waiting_call_opened_at_once)
+{
+	restart_under_call(0); /* connected at open: later connections wait too */
+}
+
+TEST(a_server_that_closes_halfway_through_a_reply)
+{
+	peer *p = peer_start(false, WN_SP_REP0, PEER_HALF, 0, wn_test_tmpdir());
+	wn_rpc *r = open_direct(p->url, 0);
+	char *err = NULL;
+	CHECK_OK(call(r, "x", 0, &err));
+	CHECK_OK(call(r, "y", 0, &err));
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->connections, 2);
+	CHECK_EQ_INT(p->requests, 3);
+	CHECK_EQ_INT(p->req_ids[1], p->req_ids[0]); /* resent under its id */
+	CHECK_EQ_INT(p->sp_ids[1], p->sp_ids[0]);
+	free(p);
+}
+
+TEST(an_unreachable_server_fails_every_thread_in_time)
+{
+	char url[160];
+	snprintf(url, sizeof(url), "ipc://%s/nobody.sock", wn_test_tmpdir());
+	wn_rpc *r = open_direct(url, WN_RPC_BACKGROUND);
+	wn_rpc_set_timeout(r, 300);
+	caller c[4];
+	for (int i = 0; i < 4; i++)
+		caller_start(&c[i], r, "x", 2);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(c[i].tid, NULL);
+		CHECK_EQ_INT(c[i].last, WN_ETIMEDOUT);
+		CHECK(c[i].err != NULL && strstr(c[i].err, "cannot connect to ipc://") != NULL);
+		CHECK(c[i].err != NULL && strstr(c[i].err, "within 300 ms") != NULL);
+		free(c[i].err);
+	}
+	wn_rpc_close(r);
+}
+
+TEST(a_server_gone_for_good_fails_the_call)
+{
+	peer *p = peer_start(false, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
+	wn_rpc *r = open_direct(p->url, 0);
+	char *err = NULL;
+	CHECK_OK(call(r, "x", 0, &err));
+	peer_kill(p);
+	wn_rpc_set_timeout(r, 300);
+	CHECK_EQ_INT(call(r, "y", 0, &err), WN_ETIMEDOUT);
+	CHECK(strstr(err, "cannot connect to tcp://127.0.0.1:") != NULL);
+	CHECK(strstr(err, "Connection refused") != NULL);
+	free(err);
+	wn_rpc_close(r);
+	free(p);
+}
+
+TEST_MAIN()
