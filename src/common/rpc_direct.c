@@ -140,8 +140,8 @@ static void direct_free(wn_rpc_direct_conn *c)
 }
 
 /* direct_send writes hdr then body, whole, before deadline. */
-static int direct_send(wn_rpc_direct_conn *c, const uint8_t *hdr, size_t hlen,
-                       const uint8_t *body, size_t len, int64_t deadline)
+static int direct_send(wn_rpc_direct_conn *c, const uint8_t *hdr, size_t hlen, const uint8_t *body,
+                       size_t len, int64_t deadline)
 {
 	struct iovec iov[2] = {{(void *)hdr, hlen}, {(void *)body, len}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1};
@@ -251,8 +251,7 @@ static int direct_dial(wn_rpc_direct_conn *c, const struct sockaddr *sa, socklen
 }
 
 /* direct_dial_tcp connects to the first of the host's addresses that answers. */
-static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline,
-                           int *fd)
+static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline, int *fd)
 {
 	struct addrinfo hints = {.ai_family = d->addr.family, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
@@ -279,9 +278,9 @@ static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t dead
 static int direct_connect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline)
 {
 	int fd = -1;
-	int rv = d->ipc ? direct_dial(c, (const struct sockaddr *)&d->sun, sizeof(d->sun),
-	                              deadline, &fd)
-	                : direct_dial_tcp(d, c, deadline, &fd);
+	int rv =
+	    d->ipc ? direct_dial(c, (const struct sockaddr *)&d->sun, sizeof(d->sun), deadline, &fd)
+	           : direct_dial_tcp(d, c, deadline, &fd);
 	if (rv != WN_OK)
 		return rv;
 	c->fd = fd;
@@ -470,8 +469,8 @@ void wn_rpc_direct_set_authed(wn_rpc_direct_conn *c)
 }
 
 /* direct_message returns the message of an exchange that failed with rv at step. */
-static char *direct_message(const wn_rpc_direct *d, const wn_rpc_direct_conn *c, int rv,
-                            int step, int timeout_ms)
+static char *direct_message(const wn_rpc_direct *d, const wn_rpc_direct_conn *c, int rv, int step,
+                            int timeout_ms)
 {
 	if (rv == WN_ETIMEDOUT && step != STEP_CONNECT)
 		return wn_xasprintf("no reply from %s within %d ms (is wnd running?)", d->url,
@@ -483,9 +482,8 @@ static char *direct_message(const wn_rpc_direct *d, const wn_rpc_direct_conn *c,
 	                    d->url, c->why);
 }
 
-int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_t *body,
-                           size_t len, int timeout_ms, uint8_t **reply, size_t *reply_len,
-                           char **errmsg)
+int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_t *body, size_t len,
+                           int timeout_ms, uint8_t **reply, size_t *reply_len, char **errmsg)
 {
 	*reply = NULL;
 	*reply_len = 0;

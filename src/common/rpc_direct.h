@@ -55,9 +55,8 @@ void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c);
  * bytes. On failure *errmsg gets a malloc'd one-line message: WN_ETIMEDOUT,
  * WN_EUNAVAIL (cannot connect, connection lost), WN_EPROTO (malformed frame,
  * peer not REP or speaking TLS) or WN_ETOOBIG (reply over WN_RPC_DIRECT_MAX). */
-int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_t *body,
-                           size_t len, int timeout_ms, uint8_t **reply, size_t *reply_len,
-                           char **errmsg);
+int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_t *body, size_t len,
+                           int timeout_ms, uint8_t **reply, size_t *reply_len, char **errmsg);
 
 /* wn_rpc_direct_authed tells whether c carried a call the server answered
  * past its token check since c was last (re)connected. */
