@@ -23,14 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DIRECT_RBUF      65536 /* receive buffer kept between calls */
-#define DIRECT_RETRY_MIN 50    /* ms before a background connect is tried again, doubling */
-#define DIRECT_RETRY_MAX 2000
-#define DIRECT_DIAG_MS   3000 /* longest look for TLS behind a failed handshake */
+#define DIRECT_RBUF          65536 /* receive buffer kept between calls */
+#define DIRECT_RETRY_MIN     50    /* ms before a background connect is tried again, doubling */
+#define DIRECT_RETRY_MAX     2000
+#define DIRECT_DIAG_MS       3000 /* longest look for TLS behind a failed handshake */
+#define DIRECT_OPEN_GREET_MS 500  /* how long opening waits for the server's SP header */
 
 struct wn_rpc_direct_conn {
 	wn_rpc_direct_conn *next; /* in the idle list */
 	int fd;                   /* -1 while not connected */
+	bool greeted;             /* the peer's SP header came */
 	bool authed;              /* wn_rpc_direct_set_authed since connected */
 	uint8_t *rbuf;            /* received, not yet consumed: rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap;
@@ -200,26 +202,47 @@ static int direct_need(wn_rpc_direct_conn *c, size_t n, int64_t deadline)
 	return WN_OK;
 }
 
-/* direct_handshake exchanges SP headers: we are REQ v0, the peer must be REP
- * v0; *sp tells whether the peer sent an SP header at all. */
-static int direct_handshake(wn_rpc_direct_conn *c, int64_t deadline, bool *sp)
+/* direct_parse_greeting reads the peer's SP header, buffered: it must be
+ * REP v0's; *sp tells whether it is an SP header at all. */
+static int direct_parse_greeting(wn_rpc_direct_conn *c, bool *sp)
 {
-	*sp = false;
-	uint8_t hs[WN_SP_HANDSHAKE_LEN];
-	wn_wire_handshake(hs, WN_SP_REQ0);
-	int rv = direct_send(c, hs, sizeof(hs), NULL, 0, deadline);
-	if (rv == WN_OK)
-		rv = direct_need(c, WN_SP_HANDSHAKE_LEN, deadline);
-	if (rv != WN_OK)
-		return rv;
 	uint16_t proto = 0;
-	if (!wn_wire_handshake_parse(c->rbuf + c->rpos, &proto))
+	*sp = wn_wire_handshake_parse(c->rbuf + c->rpos, &proto);
+	if (!*sp)
 		return direct_fail(c, WN_EPROTO, "peer does not speak the SP protocol");
-	*sp = true;
 	if (proto != WN_SP_REP0)
 		return direct_fail(c, WN_EPROTO, "peer is not a REP socket (protocol %u)", proto);
 	c->rpos += WN_SP_HANDSHAKE_LEN;
 	return WN_OK;
+}
+
+/* direct_greet waits until deadline for the SP header of c's peer (ours
+ * went out when it connected). On failure c is closed, unless the header is
+ * only late and pending is set: then it stays open for the next exchange
+ * to wait on. A tcp peer that takes the connection but fails the handshake
+ * may speak TLS: asked, it says so. */
+static int direct_greet(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline, bool pending)
+{
+	bool sp = false;
+	int rv = direct_need(c, WN_SP_HANDSHAKE_LEN, deadline);
+	if (rv == WN_ETIMEDOUT && pending)
+		return WN_OK;
+	if (rv == WN_OK)
+		rv = direct_parse_greeting(c, &sp);
+	if (rv == WN_OK) {
+		c->greeted = true;
+		atomic_store(&d->background, true); /* reconnect in the background from now on */
+		return WN_OK;
+	}
+	direct_drop(c);
+	if (!d->ipc && !sp && rv != WN_ETIMEDOUT) { /* a TLS server answers, then closes */
+		const wn_tlsdiag_opts none = {0};
+		char *tls = wn_tlsdiag_run(d->url, &none, DIRECT_DIAG_MS);
+		if (tls != NULL)
+			rv = direct_fail(c, WN_EPROTO, "%s", tls);
+		free(tls);
+	}
+	return rv;
 }
 
 /* direct_dial opens a socket to sa and waits for the connection. */
@@ -273,9 +296,11 @@ static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t dead
 	return rv;
 }
 
-/* direct_connect connects c once, handshake included. A tcp peer that takes
- * the connection but fails the handshake may speak TLS: asked, it says so. */
-static int direct_connect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline)
+/* direct_connect connects c once, handshake included, all before deadline;
+ * a peer that takes the connection but has not greeted by greet_by (before
+ * deadline) is waited for by the exchange. */
+static int direct_connect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline,
+                          int64_t greet_by)
 {
 	int fd = -1;
 	int rv =
@@ -286,21 +311,16 @@ static int direct_connect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadl
 	c->fd = fd;
 	c->rpos = c->rlen = 0;
 	c->authed = false;
-	bool sp = false;
-	rv = direct_handshake(c, deadline, &sp);
-	if (rv == WN_OK) {
-		atomic_store(&d->background, true); /* reconnect in the background from now on */
-		return WN_OK;
+	c->greeted = false;
+	uint8_t hs[WN_SP_HANDSHAKE_LEN];
+	wn_wire_handshake(hs, WN_SP_REQ0);
+	rv = direct_send(c, hs, sizeof(hs), NULL, 0, deadline);
+	if (rv != WN_OK) {
+		direct_drop(c);
+		return rv;
 	}
-	direct_drop(c);
-	if (!d->ipc && !sp) {
-		const wn_tlsdiag_opts none = {0};
-		char *tls = wn_tlsdiag_run(d->url, &none, DIRECT_DIAG_MS);
-		if (tls != NULL)
-			rv = direct_fail(c, WN_EPROTO, "%s", tls);
-		free(tls);
-	}
-	return rv;
+	return greet_by < deadline ? direct_greet(d, c, greet_by, true)
+	                           : direct_greet(d, c, deadline, false);
 }
 
 /* direct_reconnect connects c; in the background it keeps trying until
@@ -309,7 +329,7 @@ static int direct_reconnect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t dea
 {
 	int pause = DIRECT_RETRY_MIN;
 	for (;;) {
-		int rv = direct_connect(d, c, deadline);
+		int rv = direct_connect(d, c, deadline, deadline);
 		if (rv != WN_EUNAVAIL || !atomic_load(&d->background))
 			return rv;
 		int left = direct_left(deadline);
@@ -384,7 +404,11 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 	if (rv != WN_OK) {
 		*errmsg = wn_xasprintf("bad address %s: %s", url, c->why);
 	} else if (!background) {
-		rv = direct_connect(d, c, direct_deadline(timeout_ms));
+		/* a wrong address or peer is reported now; a server slow to
+		 * greet (stopped, say) is waited for by the first call, within
+		 * that call's timeout */
+		int64_t by = direct_deadline(DIRECT_OPEN_GREET_MS);
+		rv = direct_connect(d, c, direct_deadline(timeout_ms), by);
 		if (rv != WN_OK)
 			*errmsg = wn_xasprintf("cannot connect to %s: %s", url, c->why);
 	}
@@ -418,6 +442,8 @@ static bool direct_usable(const wn_rpc_direct_conn *c)
 {
 	if (c->fd < 0)
 		return false;
+	if (!c->greeted)
+		return true; /* the exchange reads the greeting first */
 	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
 	return poll(&p, 1, 0) == 0;
 }
@@ -498,7 +524,9 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_
 	int rv, step;
 	for (;;) {
 		step = STEP_CONNECT;
-		rv = c->fd >= 0 ? WN_OK : direct_reconnect(d, c, deadline);
+		rv = c->fd < 0     ? direct_reconnect(d, c, deadline)
+		     : !c->greeted ? direct_greet(d, c, deadline, false)
+		                   : WN_OK;
 		if (rv == WN_OK) {
 			step = STEP_SEND;
 			rv = direct_send(c, hdr, hlen, body, len, deadline);
