@@ -79,8 +79,12 @@ void wn_auth_secret_new(char out[WN_AUTH_SECRET_LEN])
 /* hash_hex writes the hex of hash into out (65 bytes). */
 static void hash_hex(const uint8_t hash[WN_AUTH_HASH_LEN], char out[2 * WN_AUTH_HASH_LEN + 1])
 {
-	for (size_t i = 0; i < WN_AUTH_HASH_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", hash[i]);
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < WN_AUTH_HASH_LEN; i++) {
+		out[2 * i] = digits[hash[i] >> 4];
+		out[2 * i + 1] = digits[hash[i] & 15];
+	}
+	out[2 * WN_AUTH_HASH_LEN] = '\0';
 }
 
 static char **strv_dup(char **v, size_t n)
@@ -179,12 +183,17 @@ int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len, const stru
 {
 	struct auth *a = &e->auth;
 	*who = NULL;
+	pthread_rwlock_rdlock(&a->lock);
+	bool on = a->boot != NULL || wn_map_count(a->byname) > 0;
+	pthread_rwlock_unlock(&a->lock);
+	if (!on) /* no tokens: nothing to hash a secret against */
+		return WN_OK;
 	uint8_t h[WN_AUTH_HASH_LEN];
 	wn_auth_hash(secret != NULL ? secret : (const uint8_t *)"", len, h);
 	char hex[2 * WN_AUTH_HASH_LEN + 1];
 	hash_hex(h, hex);
 	pthread_rwlock_rdlock(&a->lock);
-	bool on = a->boot != NULL || wn_map_count(a->byname) > 0;
+	on = a->boot != NULL || wn_map_count(a->byname) > 0; /* the last token may be gone */
 	const struct wn_token *tok = NULL;
 	if (on && len > 0 && len <= WN_AUTH_SECRET_MAX) {
 		tok = wn_map_get_str(a->byhash, hex);
