@@ -165,6 +165,10 @@ static int output_meta(struct call *c, wn_batch *b, const Job *j, Whatsnext__V1_
 
 int wn_output_apply(struct call *c, wn_batch *b, const Job *j, const Whatsnext__V1__JobProgress *pg)
 {
+	/* no bytes in a first attempt: no earlier attempt's output to end, and
+	 * what this run sent stays (most Completes: no reads of the store) */
+	if ((pg == NULL || pg->output.len == 0) && j->attempt <= 1)
+		return WN_OK;
 	Whatsnext__V1__OutputRecord *m = NULL;
 	int rv = output_meta(c, b, j, &m);
 	bool changed = rv == WN_OK && m->stored == 0 && m->end == 0; /* a new attempt's */

@@ -32,7 +32,8 @@ int wn_output_check(struct call *c, const Whatsnext__V1__JobProgress *pg);
  * the caller checked), to b: the bytes not kept yet, the oldest dropped past
  * the bound; the output of an earlier attempt goes first. With pg NULL or no
  * bytes it only drops an earlier attempt's output (a completion does that; a
- * heartbeat calls it only with bytes). */
+ * heartbeat calls it only with bytes), and in a first attempt it does
+ * nothing at all. */
 int wn_output_apply(struct call *c, wn_batch *b, const Job *j,
                     const Whatsnext__V1__JobProgress *pg);
 
