@@ -34,11 +34,23 @@ struct wn_records_stage {
 	bool keep; /* a record worth caching (PENDING or RUNNING) */
 };
 
+/* Task records read lately, packed, by key: tasks are few and change
+ * rarely, and every Fetch reply carries the tasks of its jobs. A task write
+ * empties the cache, which stays off until the batch of the last task write
+ * went to the store (tstale: its serial; 0: the cache is on). */
+#define TCACHE_MAX 1024
+struct tcache_entry {
+	size_t len;
+	uint8_t buf[];
+};
+
 struct wn_records {
 	wn_store *store;
 	wn_map *jcache; /* job id -> struct jcache_entry */
 	struct jcache_entry *jc_head, *jc_tail;
 	size_t jc_bytes;
+	wn_map *tcache; /* task key -> struct tcache_entry */
+	uint64_t tstale;
 };
 
 wn_records *wn_records_new(wn_store *s)
@@ -46,6 +58,7 @@ wn_records *wn_records_new(wn_store *s)
 	wn_records *r = wn_xcalloc(1, sizeof(*r));
 	r->store = s;
 	r->jcache = wn_map_new_u64();
+	r->tcache = wn_map_new_str();
 	return r;
 }
 
@@ -101,6 +114,33 @@ static void jcache_put(wn_records *r, uint64_t id, uint8_t *buf, size_t len)
 		jcache_unlink(r, r->jc_head);
 }
 
+/* tcache_clear empties the task cache. */
+static void tcache_clear(wn_records *r)
+{
+	size_t pos = 0;
+	void *val;
+	while (wn_map_next(r->tcache, &pos, NULL, NULL, &val))
+		free(val);
+	wn_map_free(r->tcache);
+	r->tcache = wn_map_new_str();
+}
+
+/* tcache_stale empties the task cache for a task write in b. */
+static void tcache_stale(wn_records *r, const wn_batch *b)
+{
+	tcache_clear(r);
+	if (wn_batch_serial(b) > r->tstale)
+		r->tstale = wn_batch_serial(b);
+}
+
+/* tcache_written turns the task cache back on once b, the batch of the last
+ * task write, went to the store. */
+static void tcache_written(wn_records *r, const wn_batch *b)
+{
+	if (r->tstale != 0 && wn_batch_serial(b) == r->tstale)
+		r->tstale = 0;
+}
+
 void wn_records_free(wn_records *r)
 {
 	if (r == NULL)
@@ -108,6 +148,8 @@ void wn_records_free(wn_records *r)
 	while (r->jc_head != NULL)
 		jcache_unlink(r, r->jc_head);
 	wn_map_free(r->jcache);
+	tcache_clear(r);
+	wn_map_free(r->tcache);
 	free(r);
 }
 
@@ -184,6 +226,7 @@ int wn_records_write(wn_records_call *rc, wn_batch *b, uint64_t *seq)
 {
 	uint64_t ticket = 0;
 	int rv = wn_store_write(rc->r->store, b, &ticket);
+	tcache_written(rc->r, b);
 	if (rv != WN_OK)
 		return rv;
 	if (ticket > *seq)
@@ -195,7 +238,9 @@ int wn_records_write(wn_records_call *rc, wn_batch *b, uint64_t *seq)
 
 int wn_records_apply(wn_records *r, wn_batch *b, uint64_t *seq)
 {
-	return wn_store_write(r->store, b, seq);
+	int rv = wn_store_write(r->store, b, seq);
+	tcache_written(r, b);
+	return rv;
 }
 
 /* ------------------------------------------------------------ records */
@@ -334,22 +379,44 @@ int wn_records_task_get(wn_records_call *rc, const char *project, const char *na
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_task(key, project, name);
-	return wn_records_get_msg(rc, key, kl, &whatsnext__v1__task__descriptor,
-	                          (ProtobufCMessage **)out);
+	wn_records *r = rc->r;
+	struct tcache_entry *x = wn_map_get_str(r->tcache, key);
+	bool keep = x != NULL;
+	if (x == NULL) {
+		char *val = NULL;
+		size_t len = 0;
+		int rv = wn_store_get(r->store, key, kl, &val, &len);
+		if (rv != WN_OK)
+			return rv;
+		x = wn_xmalloc(sizeof(*x) + len);
+		x->len = len;
+		memcpy(x->buf, val, len);
+		free(val);
+		if (r->tstale == 0 && wn_map_count(r->tcache) < TCACHE_MAX) {
+			wn_map_put_str(r->tcache, key, x);
+			keep = true;
+		}
+	}
+	*out = whatsnext__v1__task__unpack(rc->pa, x->len, x->buf);
+	if (!keep)
+		free(x);
+	return *out != NULL ? WN_OK : WN_EINTERNAL;
 }
 
-void wn_records_task_put(wn_batch *b, const Whatsnext__V1__Task *t)
+void wn_records_task_put(wn_records *r, wn_batch *b, const Whatsnext__V1__Task *t)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_task(key, t->project, t->name);
 	wn_records_put(b, key, kl, &t->base);
+	tcache_stale(r, b);
 }
 
-void wn_records_task_del(wn_batch *b, const char *project, const char *name)
+void wn_records_task_del(wn_records *r, wn_batch *b, const char *project, const char *name)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_task(key, project, name);
 	wn_batch_del(b, key, kl);
+	tcache_stale(r, b);
 }
 
 void wn_records_sweep_put(wn_batch *b, const Whatsnext__V1__Sweep *s)
@@ -713,6 +780,7 @@ uint64_t wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project
 		n++;
 	}
 	wn_store_iter_free(it);
+	tcache_stale(r, b);
 	return n;
 }
 

@@ -106,10 +106,12 @@ size_t wn_records_project_list(wn_records_call *rc, int status, Whatsnext__V1__P
 /* wn_records_task_get reads the record of task name of project. */
 int wn_records_task_get(wn_records_call *rc, const char *project, const char *name,
                         Whatsnext__V1__Task **out);
-/* wn_records_task_put adds t's record to b. */
-void wn_records_task_put(wn_batch *b, const Whatsnext__V1__Task *t);
-/* wn_records_task_del deletes the record of task name of project in b. */
-void wn_records_task_del(wn_batch *b, const char *project, const char *name);
+/* wn_records_task_put adds t's record to b (r's task records read lately are
+ * not used again until b is written). */
+void wn_records_task_put(wn_records *r, wn_batch *b, const Whatsnext__V1__Task *t);
+/* wn_records_task_del deletes the record of task name of project in b (as
+ * wn_records_task_put for r's task records read lately). */
+void wn_records_task_del(wn_records *r, wn_batch *b, const char *project, const char *name);
 /* wn_records_task_list returns in v (cap entries) the readable records of
  * project's tasks, in name order, and how many there are. */
 size_t wn_records_task_list(wn_records_call *rc, const char *project, Whatsnext__V1__Task **v,

@@ -56,7 +56,7 @@ static int task_read(struct call *c, const char *project, const char *name, Task
 static int task_write(struct call *c, Task *t)
 {
 	wn_batch *b = wn_batch_new();
-	wn_records_task_put(b, t);
+	wn_records_task_put(c->e->rec, b, t);
 	int rv = wn_engine_write(c, b);
 	wn_batch_free(b);
 	return rv;
@@ -193,7 +193,7 @@ int wn_svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	Whatsnext__V1__DeleteTaskResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__delete_task_response__init(r);
 	r->jobs_removed = wn_project_remove_jobs(c, p, tq->name, b);
-	wn_records_task_del(b, p->name, tq->name);
+	wn_records_task_del(c->e->rec, b, p->name, tq->name);
 	rv = wn_engine_write(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)

@@ -221,7 +221,7 @@ TEST(projects_and_tasks_round_trip)
 		t.project = (char *)"a";
 		t.name = (char *)names[i];
 		t.description = (char *)"";
-		wn_records_task_put(b, &t);
+		wn_records_task_put(g.r, b, &t);
 	}
 	rig_write(&g, b);
 	Whatsnext__V1__Project *v[4];
@@ -250,6 +250,54 @@ TEST(projects_and_tasks_round_trip)
 	rig_write(&g, b);
 	CHECK_EQ_INT(wn_records_task_list(&g.rc, "a", t, 4), 0);
 	CHECK_EQ_INT(wn_records_project_get(&g.rc, "b", &p), WN_ENOTFOUND);
+	CHECK_EQ_INT(wn_records_task_get(&g.rc, "a", "c", &tk), WN_ENOTFOUND); /* not cached */
+	rig_close(&g);
+}
+
+/* put_task writes task name of project p with timeout, in batch b. */
+static void put_task(struct rig *g, wn_batch *b, const char *name, uint32_t timeout)
+{
+	Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT;
+	t.project = (char *)"p";
+	t.name = (char *)name;
+	t.description = (char *)"";
+	t.timeout_s = timeout;
+	wn_records_task_put(g->r, b, &t);
+}
+
+TEST(a_task_read_again_is_as_written_last)
+{
+	struct rig g;
+	rig_open(&g);
+	wn_batch *b = wn_batch_new();
+	put_task(&g, b, "t", 1);
+	rig_write(&g, b);
+	Whatsnext__V1__Task *tk = NULL;
+	CHECK_OK(wn_records_task_get(&g.rc, "p", "t", &tk)); /* read, and kept */
+	CHECK_EQ_INT(tk->timeout_s, 1);
+	/* a change staged, read before its batch is written, then written */
+	b = wn_batch_new();
+	put_task(&g, b, "t", 2);
+	CHECK_OK(wn_records_task_get(&g.rc, "p", "t", &tk));
+	CHECK_EQ_INT(tk->timeout_s, 1);
+	rig_write(&g, b);
+	rig_next_call(&g);
+	CHECK_OK(wn_records_task_get(&g.rc, "p", "t", &tk));
+	CHECK_EQ_INT(tk->timeout_s, 2);
+	/* a batch never written changes nothing */
+	b = wn_batch_new();
+	put_task(&g, b, "t", 3);
+	wn_batch_free(b);
+	CHECK_OK(wn_records_task_get(&g.rc, "p", "t", &tk));
+	CHECK_EQ_INT(tk->timeout_s, 2);
+	/* an older batch written first does not bring back what a newer one changes */
+	wn_batch *older = wn_batch_new();
+	b = wn_batch_new();
+	wn_records_task_del(g.r, b, "p", "t");
+	rig_write(&g, older);
+	CHECK_OK(wn_records_task_get(&g.rc, "p", "t", &tk));
+	rig_write(&g, b);
+	CHECK_EQ_INT(wn_records_task_get(&g.rc, "p", "t", &tk), WN_ENOTFOUND);
 	rig_close(&g);
 }
 
