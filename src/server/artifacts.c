@@ -26,6 +26,7 @@ void wn_artifacts_init(wn_engine *e)
 	e->arts.usage = wn_map_new_str();
 	e->arts.uploads = wn_map_new_str();
 	e->arts.loaded = false;
+	e->arts.holders = wn_map_new_u64();
 }
 
 static void uploads_clear(struct artifacts *a)
@@ -50,6 +51,7 @@ void wn_artifacts_release(wn_engine *e)
 	wn_map_free(e->arts.usage);
 	uploads_clear(&e->arts);
 	wn_map_free(e->arts.uploads);
+	wn_map_free(e->arts.holders);
 	free(e->arts.freed);
 	memset(&e->arts, 0, sizeof(e->arts));
 }
@@ -73,22 +75,33 @@ static void usage_add(struct artifacts *a, const char *name, int64_t delta)
 static bool usage_count(void *arg, uint64_t id, const char *path,
                         const Whatsnext__V1__ArtifactRecord *rec)
 {
-	(void)id, (void)path;
+	(void)path;
+	struct artifacts *a = arg;
+	wn_map_put_u64(a->holders, id, a);
 	if (rec != NULL)
-		usage_add(arg, rec->project, (int64_t)rec->size);
+		usage_add(a, rec->project, (int64_t)rec->size);
 	return true;
 }
 
-/* usage_load counts the bytes of every project once, from the records. */
+/* usage_load counts the bytes of every project once, from the records, and
+ * notes the jobs that hold files. */
 static void usage_load(struct call *c)
 {
 	struct artifacts *a = &c->e->arts;
 	if (a->loaded)
 		return;
-	if (wn_records_blob_walk(c->e->rec, 0, usage_count, a) != WN_OK)
+	if (wn_records_blob_walk(c->e->rec, 0, usage_count, a) != WN_OK) {
 		wn_warn("cannot read the artifact records: the bytes stored per project may "
 		        "be counted short");
+		a->holders_unknown = true;
+	}
 	a->loaded = true;
+}
+
+/* may_hold tells whether job id may hold stored files (after usage_load). */
+static bool may_hold(const struct artifacts *a, uint64_t id)
+{
+	return a->holders_unknown || wn_map_get_u64(a->holders, id) != NULL;
 }
 
 uint64_t wn_artifacts_usage(struct call *c, const char *name)
@@ -395,6 +408,7 @@ int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactReq
 		return rv;
 	}
 	wn_records_blob_put(b, j->id, rq->path, rec);
+	wn_map_put_u64(c->e->arts.holders, j->id, &c->e->arts);
 	*received = rec->received;
 	*stored = rec->stored;
 	return wn_call_commit(c, b);
@@ -442,7 +456,11 @@ int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
 	if (rv != WN_OK)
 		return rv;
 	usage_load(c);
-	struct purge p = {.c = c, .b = b, .keep_attempt = j->attempt, .keep = wn_map_new_str()};
+	/* files stored for this job: those not listed go (a job that never
+	 * stored any has none to look for) */
+	bool walk = j->attempt > 0 && may_hold(&c->e->arts, j->id);
+	struct purge p = {.c = c, .b = b, .keep_attempt = j->attempt,
+	                  .keep = walk ? wn_map_new_str() : NULL};
 	Whatsnext__V1__Artifact **list = wn_arena_alloc(c->arena, (n + 1) * sizeof(*list));
 	for (size_t i = 0; i < n; i++) {
 		list[i] = wn_arena_alloc(c->arena, sizeof(*list[i]));
@@ -452,10 +470,10 @@ int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
 			                    ? list[i]->note
 			                    : (char *)"its content did not reach the server";
 		list[i]->stored = false; /* what the server holds decides */
-		if (list[i]->sha256[0] != '\0')
+		if (walk && list[i]->sha256[0] != '\0')
 			wn_map_put_str(p.keep, list[i]->path, list[i]);
 	}
-	if (j->attempt > 0)
+	if (walk)
 		wn_records_blob_walk(c->e->rec, j->id, purge_one, &p);
 	wn_map_free(p.keep);
 	j->artifacts = list;
@@ -519,8 +537,9 @@ void wn_artifacts_forget(struct call *c, const Job *j)
 			pos = 0;
 		}
 	free(pre);
-	if (a->loaded)
+	if (a->loaded && may_hold(a, j->id))
 		wn_records_blob_walk(c->e->rec, j->id, forget_one, c);
+	wn_map_del_u64(a->holders, j->id);
 }
 
 /* ------------------------------------------------------------ reading */

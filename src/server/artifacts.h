@@ -25,6 +25,8 @@
 struct artifacts {
 	wn_map *usage;   /* project name -> uint64_t *: bytes of its stored files */
 	bool loaded;     /* usage was counted from the records */
+	wn_map *holders; /* job id -> non-NULL: jobs that may hold stored files (once loaded) */
+	bool holders_unknown; /* the count failed: any job may */
 	wn_map *uploads; /* "ID/PATH" -> struct upload: the SHA-256 of a file so far */
 	uint64_t *freed; /* removed jobs that ran: their o/ and b/ keys to compact */
 	size_t nfreed, capfreed;

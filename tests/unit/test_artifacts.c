@@ -286,4 +286,29 @@ TEST(a_new_attempt_retention_and_a_delete_free_the_bytes)
 	wn_fixture_close(e);
 }
 
+TEST(files_stored_before_a_restart_go_when_the_complete_leaves_them_out)
+{
+	wn_engine_config cfg = wn_fixture_config();
+	uint64_t id;
+	uint32_t att;
+	wn_engine *e = start(&cfg, &id, &att);
+	put_all(e, id, att, "kept", "abc", 3);
+	put_all(e, id, att, "left", "de", 2);
+	e = wn_fixture_restart(e);
+	Whatsnext__V1__Artifact *v[] = {art("kept", "abc", 3, NULL)};
+	CHECK_EQ_INT(complete(e, id, att, true, v, 1), 0);
+	CHECK_EQ_INT(stored(e, "p"), 3);
+	char back[8];
+	size_t n;
+	bool eof;
+	CHECK_EQ_INT(get(e, id, "left", 0, 0, back, &n, &eof), CODE(NOT_FOUND));
+	CHECK_EQ_INT(get(e, id, "kept", 0, 0, back, &n, &eof), 0);
+	/* a job that stored nothing completes with nothing to free */
+	uint64_t other = wn_fixture_submit(e, "p", "t", 0);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", W, &att), other);
+	CHECK_EQ_INT(complete(e, other, att, true, NULL, 0), 0);
+	CHECK_EQ_INT(stored(e, "p"), 3);
+	wn_fixture_close(e);
+}
+
 TEST_MAIN()
