@@ -2,7 +2,8 @@
  * target (the server under test behind a few operations), the result of a row, and the
  * functions one part calls in another. The parts: wnbench.c the options and main, row.c
  * a row's threads, target_wnd.c and target_bs.c the two servers, table.c and compare.c
- * the two tables, scale.c the scale steps, util.c clocks, latencies and payloads. */
+ * the two tables, scale.c the scale steps, util.c clocks, latencies and payloads,
+ * spawn.c and worker_lat.c the parts of the worker benchmark. */
 #ifndef WN_BENCH_H
 #define WN_BENCH_H
 
@@ -43,6 +44,7 @@ typedef struct bench_opts {
 	int64_t wait_ready_ms; /* --wait-ready: wait for the server, then exit */
 	int threads[BENCH_ROWS_MAX];
 	size_t n_threads;
+	bool threads_set; /* --threads was given */
 	unsigned ops;
 	bool header;
 	bool keep;
@@ -60,6 +62,10 @@ typedef struct bench_opts {
 	const char *project;
 	int64_t level;
 	int64_t probe;
+	/* the worker benchmark (bench/worker.sh) */
+	int64_t spawn;         /* --spawn: spawns of /bin/true per spawn-loop row */
+	int64_t worker_jobs;   /* --worker-latency: jobs through a waiting wnworker */
+	const char *stamp_cmd; /* --stamp: a command printing the wall clock, ns */
 } bench_opts;
 
 /* Latencies of one thread, microseconds. */
@@ -275,5 +281,18 @@ int bench_scale(const bench_opts *o);
 /* bench_warmup_spec is the warm-up run before a table: 4 producers, 4
  * consumers, o->warmup jobs one at a time. */
 bench_spec bench_warmup_spec(const bench_opts *o);
+
+/* ------------------------------------------------------------------ spawn.c */
+
+/* bench_spawn prints the spawn loop's rates (1 and 2 threads, or --threads) and, with
+ * o->stamp_cmd, how long that command takes from its spawn to its stamp. */
+int bench_spawn(const bench_opts *o);
+
+/* ------------------------------------------------------------------ worker_lat.c */
+
+/* bench_worker_latency submits o->worker_jobs jobs one at a time to a waiting
+ * wnworker that runs a command printing the wall clock in ns for them, and
+ * prints submit -> command start. */
+int bench_worker_latency(const bench_opts *o);
 
 #endif

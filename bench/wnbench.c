@@ -138,7 +138,16 @@ static void bench_usage(FILE *f)
 	        "                      stats: print the pending and completed counts\n"
 	        "  --project NAME      the project (created if missing; default: scale)\n"
 	        "  --level N           pending jobs (default: 1000)\n"
-	        "  --probe N           Fetch calls per probe round (default: 2000)\n");
+	        "  --probe N           Fetch calls per probe round (default: 2000)\n"
+	        "the worker benchmark (bench/worker.sh):\n"
+	        "  --spawn N           the spawn loop: N spawns of /bin/true on 1, then 2\n"
+	        "                      threads (or each of --threads, at most 16); needs no\n"
+	        "                      server\n"
+	        "  --stamp PATH        with --spawn: also time PATH (a command printing the\n"
+	        "                      wall clock in ns) from its spawn to its stamp\n"
+	        "  --worker-latency N  N jobs of --project's task bench, one at a time, to a\n"
+	        "                      waiting wnworker that runs such a command for it:\n"
+	        "                      submit -> command start\n");
 }
 
 static int bench_parse_num(const char *opt, const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -183,6 +192,7 @@ static int bench_parse_threads(const char *s, bench_opts *o)
 	free(copy);
 	if (rv == 0 && o->n_threads == 0)
 		rv = -1;
+	o->threads_set = true;
 	return rv;
 }
 
@@ -263,6 +273,9 @@ enum {
 	O_LEVEL,
 	O_PROBE,
 	O_CLIENT,
+	O_SPAWN,
+	O_WLAT,
+	O_STAMP,
 };
 
 static const struct option bench_longopts[] = {
@@ -294,6 +307,9 @@ static const struct option bench_longopts[] = {
     {"project", required_argument, NULL, O_PROJECT},
     {"level", required_argument, NULL, O_LEVEL},
     {"probe", required_argument, NULL, O_PROBE},
+    {"spawn", required_argument, NULL, O_SPAWN},
+    {"worker-latency", required_argument, NULL, O_WLAT},
+    {"stamp", required_argument, NULL, O_STAMP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -322,6 +338,8 @@ static const struct bench_num_opt {
     {O_BS_PID, "--beanstalkd-pid", offsetof(bench_opts, bs_pid), 1, INT32_MAX},
     {O_LEVEL, "--level", offsetof(bench_opts, level), 0, BENCH_MANY},
     {O_PROBE, "--probe", offsetof(bench_opts, probe), 1, 1000000},
+    {O_SPAWN, "--spawn", offsetof(bench_opts, spawn), 1, 10000000},
+    {O_WLAT, "--worker-latency", offsetof(bench_opts, worker_jobs), 1, 1000000},
 };
 
 /* bench_parse_opt applies option c (a getopt_long value) with argument arg to o; returns 0,
@@ -368,6 +386,9 @@ static int bench_parse_opt(int c, char *arg, bench_opts *o)
 		return 0;
 	case O_PROJECT:
 		o->project = arg;
+		return 0;
+	case O_STAMP:
+		o->stamp_cmd = arg;
 		return 0;
 	default:
 		bench_usage(stderr);
@@ -431,6 +452,10 @@ int main(int argc, char **argv)
 	}
 	if (o.wait_ready_ms > 0)
 		return bench_wait_ready(o.url, o.wait_ready_ms);
+	if (o.spawn > 0)
+		return bench_spawn(&o) == 0 ? 0 : 1;
+	if (o.worker_jobs > 0)
+		return bench_worker_latency(&o) == 0 ? 0 : 1;
 
 	int rv;
 	if (o.scale != NULL)

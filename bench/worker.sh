@@ -1,140 +1,358 @@
 #!/usr/bin/env bash
-# Worker benchmark: the overhead of wnworker itself. Against a private wnd:
-#   - throughput: N jobs running /bin/true through one worker with slots 1
-#     and slots 4 (--exit-when-empty; jobs/s from start to exit);
-#   - dispatch latency: from the server accepting a submit (the job's
-#     created_ms) to the command's first instruction (the command is
-#     `date +%s%N`), jobs submitted one at a time to an idle worker; p50/p99.
-# A worker waits on the server (long poll), so an idle queue's job should start
-# in milliseconds, not after a poll interval.
+# Worker benchmark: what wnworker adds on top of the machine's own limit, in
+# one run against a private wnd (ipc://, relaxed durability, metrics on a
+# loopback HTTP port):
+#   - the spawn loop: posix_spawn + waitpid of /bin/true in a plain C loop
+#     (wnbench --spawn), on 1 and 2 threads: the yardstick;
+#   - throughput: N jobs of /bin/true through one worker (--exit-when-empty)
+#     at slots 1, 2, 4 and 8; jobs/s from its start to its exit, as a ratio of
+#     a 1-thread spawn loop run just before it (the machine's rate moves with
+#     its load), and the CPU time per job of the worker and what it started
+#     (its children: commands, and any helper process);
+#   - dispatch latency: jobs submitted one at a time to an idle worker, from
+#     just before the Submit call to the command's start, both stamps the wall
+#     clock in ns on this machine (wnbench --worker-latency; the command is
+#     bench/cmd/wnstamp.c, a static program that prints the clock first thing);
+#     the spawn loop times that command's own start beside it;
+#   - idle: a joined worker with nothing to do: its CPU time (the worker and
+#     its child processes, from /proc/PID/task/*/schedstat, ns) and its calls
+#     (wnd's /metrics, whatsnext_requests_total) over a few seconds;
+#   - 100 running jobs (sleep): Heartbeat calls per heartbeat interval, the
+#     leases the server saw renewed lately (each job's lease_expires_ms), and
+#     the worker's CPU;
+#   - goal lines (issue 18): met / not met.
 #
-# Needs WN_BIN (wnd, wnctl, wnworker). Knobs:
+# Needs WN_BIN (wnd, wnctl, wnworker, wnbench; and wnstamp, which make bench
+# builds: else it is compiled here with cc) and curl. Knobs:
+#   WN_BENCH_WORKER_BIN         the wnworker to measure (default $WN_BIN/wnworker):
+#                               two builds compared with the same tools
 #   WN_BENCH_WORKER_JOBS        jobs per throughput run (default 1000)
+#   WN_BENCH_WORKER_SLOTS       slot counts of the throughput runs (default "1 2 4 8")
+#   WN_BENCH_WORKER_SPAWNS      spawns per spawn-loop row (default 2000)
 #   WN_BENCH_WORKER_LATENCY     jobs in the latency run (default 100)
+#   WN_BENCH_WORKER_WINDOW      seconds of the idle and the running windows (default 10)
+#   WN_BENCH_WORKER_RUNNING     jobs of the running window (default 100)
 #   WN_BENCH_WORKER_DURABILITY  wnd durability mode (default relaxed: the worker's
 #                               cost, not the disk's; "sync" to include fsync)
+#   WN_BENCH_WORKER_LOG         the workers' log_level (default warn)
+#   WN_BENCH_WORKER_KEEP        1: keep the scratch directory (logs, configs) and
+#                               print where it is
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 : "${WN_BIN:?set WN_BIN to the directory holding wnd, wnctl and wnworker}"
 jobs=${WN_BENCH_WORKER_JOBS:-1000}
+slot_list=${WN_BENCH_WORKER_SLOTS:-1 2 4 8}
+spawns=${WN_BENCH_WORKER_SPAWNS:-2000}
 nlat=${WN_BENCH_WORKER_LATENCY:-100}
+window=${WN_BENCH_WORKER_WINDOW:-10}
+nrun=${WN_BENCH_WORKER_RUNNING:-100}
 mode=${WN_BENCH_WORKER_DURABILITY:-relaxed}
-for b in wnd wnctl wnworker; do
-	if [ ! -x "$WN_BIN/$b" ]; then
-		echo "bench: $WN_BIN/$b is missing (run make first)" >&2
+log_level=${WN_BENCH_WORKER_LOG:-warn}
+keep=${WN_BENCH_WORKER_KEEP:-0}
+hb_ms=2000     # the running window's heartbeat interval
+lease_ms=60000 # wnd's lease (its default)
+worker=${WN_BENCH_WORKER_BIN:-$WN_BIN/wnworker}
+for b in "$WN_BIN/wnd" "$WN_BIN/wnctl" "$WN_BIN/wnbench" "$worker"; do
+	if [ ! -x "$b" ]; then
+		echo "bench: $b is missing (run make first)" >&2
 		exit 1
 	fi
 done
+command -v curl >/dev/null || {
+	echo "bench: curl is missing (it reads wnd's /metrics)" >&2
+	exit 1
+}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-bench-worker.XXXXXX")
-pids=()
+wnd_pid=
+wpid=
 # shellcheck disable=SC2317 # called through the trap
 cleanup() {
 	local p
-	for p in "${pids[@]:-}"; do
-		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+	for p in $wpid $wnd_pid; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
 	done
-	rm -rf "$tmp"
+	if [ "$keep" = 1 ]; then
+		echo "bench: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+stamp=$WN_BIN/wnstamp
+if [ ! -x "$stamp" ]; then
+	stamp=$tmp/wnstamp
+	cc -O2 -static -o "$stamp" "$here/cmd/wnstamp.c"
+fi
+
 export WN_SERVER=ipc://$tmp/wnd.sock
-"$WN_BIN/wnd" --data "$tmp/data" --listen "$WN_SERVER" --durability "$mode" \
-	>"$tmp/wnd.log" 2>&1 &
-pids+=($!)
-ready=0
-for _ in $(seq 1 200); do
-	if "$WN_BIN/wnctl" --timeout 500 project list >/dev/null 2>&1; then
-		ready=1
-		break
-	fi
-	sleep 0.05
-done
-if [ "$ready" != 1 ]; then
+http=127.0.0.1:$(free_port)
+"$WN_BIN/wnd" --data "$tmp/data" --listen "$WN_SERVER" --http "$http" \
+	--durability "$mode" --lease-ms "$lease_ms" >"$tmp/wnd.log" 2>&1 &
+wnd_pid=$!
+if ! "$WN_BIN/wnbench" --server "$WN_SERVER" --wait-ready 10000; then
 	cat "$tmp/wnd.log" >&2
-	echo "bench: wnd did not start" >&2
 	exit 1
 fi
 wnctl() { "$WN_BIN/wnctl" "$@"; }
 wnctl project create bench >/dev/null
-wnctl task create bench noop >/dev/null
-wnctl task create bench stamp >/dev/null
+for t in noop bench hold; do
+	wnctl task create bench "$t" >/dev/null
+done
 
-config() { # config SLOTS
+# config SLOTS NAME [HEARTBEAT_MS]: a worker config serving the project's
+# three tasks (default heartbeat interval: the worker's own).
+config() {
 	cat <<EOF
 projects: bench
-name: bench-worker
+name: $2
 slots: $1
-log_level: warn
+log_level: $log_level
 log_dir: $tmp/logs
 tail_bytes: 64
+heartbeat_ms: ${3:-0}
 tasks:
   noop:
     command: [/bin/true]
-  stamp:
-    command: [/bin/date, "+%s%N"]
+  bench:
+    command: [$stamp]
+  hold:
+    command: [/bin/sleep, "60"]
 EOF
 }
 
-now() { date +%s.%N; }
+# empties N: N empty job objects, one a line (wnctl job batch -).
+empties() {
+	# shellcheck disable=SC2046 # one word per job
+	printf '{}\n%.0s' $(seq 1 "$1")
+}
+
+# calls METHOD: how many METHOD calls (QueueService/Heartbeat) wnd answered.
+calls() {
+	curl -sf "http://$http/metrics" | awk -v m="method=\"$1\"" '
+		/^whatsnext_requests_total\{/ && index($0, m) { n += $NF }
+		END { printf "%.0f\n", n }'
+}
+
+# tree PID: PID and its descendants, one a line.
+tree() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END { todo = root; while (todo != "") {
+			split(todo, a, " "); todo = ""
+			for (i in a) { print a[i]; todo = todo " " kids[a[i]] } } }'
+}
+
+# tree_cpu_ns PID: CPU time of PID's process and its descendants, ns (the
+# threads alive now; /proc/*/task/*/schedstat's first field).
+tree_cpu_ns() {
+	local p files=()
+	for p in $(tree "$1"); do
+		files+=(/proc/"$p"/task/*/schedstat)
+	done
+	cat "${files[@]}" 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'
+}
+
+# observe PID SECONDS: what the worker PID does in SECONDS: sets cpu_ms and
+# cpu_pct (its and its descendants' CPU time, and as a share of one core),
+# fetches and beats (the Fetch and Heartbeat calls wnd answered), secs (the
+# time between the two readings of the counters).
+observe() {
+	local t0 t1 c0 c1 u0 u1 f0 f1 h0 h1
+	t0=$(date +%s%N)
+	f0=$(calls QueueService/Fetch)
+	h0=$(calls QueueService/Heartbeat)
+	c0=$(date +%s%N)
+	u0=$(tree_cpu_ns "$1")
+	sleep "$2"
+	u1=$(tree_cpu_ns "$1")
+	c1=$(date +%s%N)
+	f1=$(calls QueueService/Fetch)
+	h1=$(calls QueueService/Heartbeat)
+	t1=$(date +%s%N)
+	fetches=$((f1 - f0))
+	beats=$((h1 - h0))
+	secs=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }')
+	cpu_ms=$(awk -v u=$((u1 - u0)) 'BEGIN { printf "%.1f", u / 1e6 }')
+	cpu_pct=$(awk -v u=$((u1 - u0)) -v d=$((c1 - c0)) 'BEGIN { printf "%.3f", 100 * u / d }')
+}
+
+# wait_started PID N: until N sleep commands run under the worker PID (60 s).
+wait_started() {
+	local n=0 p
+	for _ in $(seq 1 600); do
+		n=0
+		for p in $(tree "$1"); do
+			[ "$(cat /proc/"$p"/comm 2>/dev/null)" = sleep ] && n=$((n + 1))
+		done
+		[ "$n" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "bench: $n of $2 commands started after 60 s" >&2
+	exit 1
+}
+
+# wait_running N: until N jobs of the project run (at most 60 s).
+wait_running() {
+	local r=
+	for _ in $(seq 1 600); do
+		r=$(running)
+		[ "$r" = "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "bench: $r of $1 jobs running after 60 s" >&2
+	exit 1
+}
+running() {
+	wnctl --json queue stats bench | python3 -c 'import json, sys
+print(json.load(sys.stdin)["projects"][0].get("running", 0))'
+}
+
+# renewed MS: how many running jobs of the project had their lease renewed
+# in the last MS ms (the server's lease_expires_ms: renewal + its lease).
+renewed() {
+	wnctl --json job list --project bench --status running --limit 10000 |
+		python3 -c 'import json, sys, time
+now, lease, ms = time.time() * 1000, int(sys.argv[1]), int(sys.argv[2])
+jobs = json.load(sys.stdin)["jobs"]
+print(sum(1 for j in jobs if int(j.get("lease_expires_ms", 0)) - lease >= now - ms))' \
+			"$lease_ms" "$1"
+}
+
+# wait_joined NAME: until the worker NAME is in the fleet (at most 10 s).
+wait_joined() {
+	for _ in $(seq 1 100); do
+		wnctl worker show "$1" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "bench: worker $1 did not join" >&2
+	exit 1
+}
+
+# stop_worker: two SIGTERMs (the second stops its running jobs), then wait.
+stop_worker() {
+	kill -TERM "$wpid" 2>/dev/null || true
+	sleep 0.2
+	kill -TERM "$wpid" 2>/dev/null || true
+	wait "$wpid" 2>/dev/null || true
+	wpid=
+}
+
+# goal TEXT OK: a goal line.
+goal() {
+	if [ "$2" = 1 ]; then
+		echo "goal: $1: met"
+	else
+		echo "goal: $1: not met"
+	fi
+}
+# fcmp 'EXPR': 1 if the awk expression holds, else 0.
+fcmp() { awk "BEGIN { print ($1) ? 1 : 0 }"; }
 
 echo
-echo "wnworker: $jobs jobs of /bin/true per run, wnd --durability $mode, $(nproc) cpus"
-printf '%-28s %10s %10s\n' "run" "jobs/s" "seconds"
-for slots in 1 4; do
-	config "$slots" >"$tmp/w$slots.yaml"
-	python3 -c 'import sys
-for i in range(int(sys.argv[1])):
-    print("{\"project\": \"bench\", \"task\": \"noop\"}")' "$jobs" | wnctl job batch - >/dev/null
-	t0=$(now)
-	"$WN_BIN/wnworker" --config "$tmp/w$slots.yaml" --exit-when-empty 2>>"$tmp/worker.log"
-	t1=$(now)
+echo "wnworker: wnd --durability $mode over ipc://, $(nproc) cpus, load average" \
+	"$(cut -d' ' -f1-3 /proc/loadavg) at start"
+"$WN_BIN/wnbench" --spawn "$spawns" --stamp "$stamp" | tee "$tmp/spawn.txt"
+stamp_p50=$(awk '/^spawn -> stamp/ { for (i = 1; i < NF; i++) if ($i == "p50") print $(i + 1) }' \
+	"$tmp/spawn.txt")
+
+echo "throughput: $jobs jobs of /bin/true per run, from the worker's start to its exit;" \
+	"each beside a 1-thread spawn loop of $((spawns / 4)) run just before it"
+printf '%-20s %8s %8s %12s %9s %12s\n' "run" "jobs/s" "seconds" "spawn loop/s" "of spawn" \
+	"cpu ms/job"
+best_multi=0
+done_total=0
+for slots in $slot_list; do
+	config "$slots" "bench-s$slots" >"$tmp/w$slots.yaml"
+	empties "$jobs" | wnctl job batch - --project bench --task noop >/dev/null
+	spawn1=$("$WN_BIN/wnbench" --spawn $((spawns / 4)) --threads 1 | awk '{ print $(NF - 4) }')
+	t0=$(date +%s.%N)
+	# bash's times (its second line): the CPU of the children reaped so far,
+	# the worker's own reaped children included
+	times >"$tmp/times"
+	c0=$(tail -n 1 "$tmp/times")
+	"$worker" --config "$tmp/w$slots.yaml" --exit-when-empty 2>>"$tmp/worker.log"
+	t1=$(date +%s.%N)
+	times >"$tmp/times"
+	c1=$(tail -n 1 "$tmp/times")
+	done_total=$((done_total + jobs))
 	done_n=$(wnctl --json queue stats bench | python3 -c 'import json, sys
-p = json.load(sys.stdin)["projects"][0]
-print(p["completed"])')
-	python3 -c 'import sys
-n, t0, t1, slots = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-print("%-28s %10.0f %10.2f" % ("slots %s (/bin/true)" % slots, n / (t1 - t0), t1 - t0))' \
-		"$jobs" "$t0" "$t1" "$slots"
-	expect=$(((slots == 1 ? 1 : 2) * jobs))
-	if [ "$done_n" != "$expect" ]; then
-		echo "bench: expected $expect completed jobs, the server has $done_n" >&2
+print(json.load(sys.stdin)["projects"][0].get("completed", 0))')
+	if [ "$done_n" != "$done_total" ]; then
+		echo "bench: expected $done_total completed jobs, the server has $done_n" >&2
 		exit 1
+	fi
+	line=$(python3 -c 'import re, sys
+n, t0, t1, slots, spawn = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+def cpu(s):  # "0m1.234s 0m0.567s": user, system of the children
+    return sum(int(m) * 60 + float(x) for m, x in re.findall(r"(\d+)m([\d.]+)s", s))
+c = (cpu(sys.argv[7]) - cpu(sys.argv[6])) * 1000 / n
+r = n / (t1 - t0)
+print("%-20s %8.0f %8.2f %12.0f %8.2fx %12.2f %.4f" % ("slots %s" % slots, r, t1 - t0, spawn, r / spawn, c, r / spawn))' \
+		"$jobs" "$t0" "$t1" "$slots" "$spawn1" "$c0" "$c1")
+	echo "${line% *}"
+	if [ "$slots" -ge 2 ]; then
+		best_multi=$(awk -v a="$best_multi" -v b="${line##* }" 'BEGIN { print (b > a) ? b : a }')
 	fi
 done
 
-# Dispatch latency: an idle worker waiting on the server, one job at a time.
-config 1 >"$tmp/lat.yaml"
-"$WN_BIN/wnworker" --config "$tmp/lat.yaml" 2>>"$tmp/worker.log" &
+# Dispatch latency, then the same worker idle.
+config 1 bench-idle >"$tmp/idle.yaml"
+"$worker" --config "$tmp/idle.yaml" 2>>"$tmp/worker.log" &
 wpid=$!
-pids+=("$wpid")
-sleep 0.5 # let it settle into its long poll
-ids=()
-for _ in $(seq 1 "$nlat"); do
-	id=$(wnctl job add bench stamp)
-	ids+=("$id")
-	for _ in $(seq 1 400); do
-		st=$(wnctl --json job show "$id" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
-		[ "$st" = completed ] && break
-		sleep 0.005
-	done
-	[ "$st" = completed ] || {
-		echo "bench: job $id did not complete" >&2
-		exit 1
-	}
-done
-kill -TERM "$wpid"
-wait "$wpid" || true
-pids=("${pids[0]}")
-wnctl --json job list --project bench --task stamp --all | python3 -c '
-import json, sys
-jobs = json.load(sys.stdin)["jobs"]
-lat = sorted(int(j["output_tail"].strip()) / 1e6 - j["created_ms"] for j in jobs)
-def pct(p):
-    return lat[min(len(lat) - 1, int(round(p / 100.0 * (len(lat) - 1))))]
-print("%-28s p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d jobs)" %
-      ("dispatch latency", pct(50), pct(99), lat[-1], len(lat)))'
+wait_joined bench-idle
+echo "dispatch: $nlat jobs one at a time to an idle worker (slots 1), 20 ms apart;" \
+	"stamps: the wall clock in ns (the client's, the command's)"
+"$WN_BIN/wnbench" --server "$WN_SERVER" --project bench --worker-latency "$nlat" |
+	tee "$tmp/lat.txt"
+read -r lat_p50 lat_p99 < <(awk '/^submit called/ {
+	for (i = 1; i < NF; i++) { if ($i == "p50") a = $(i + 1); if ($i == "p99") b = $(i + 1) }
+	print a, b }' "$tmp/lat.txt")
 
-kill -TERM "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
-pids=()
+sleep 1 # its last Complete and the Fetch that follows are not idle time
+observe "$wpid" "$window"
+idle_pct=$cpu_pct
+printf 'idle worker, %s s: %s ms cpu (%s %% of a core), %d Fetch and %d Heartbeat calls\n' \
+	"$secs" "$cpu_ms" "$cpu_pct" "$fetches" "$beats"
+stop_worker
+
+# A worker with many running jobs.
+config "$nrun" bench-hold "$hb_ms" >"$tmp/hold.yaml"
+empties "$nrun" | wnctl job batch - --project bench --task hold >/dev/null
+"$worker" --config "$tmp/hold.yaml" 2>>"$tmp/worker.log" &
+wpid=$!
+wait_running "$nrun"
+wait_started "$wpid" "$nrun"
+sleep "$(awk -v h=$hb_ms 'BEGIN { print h / 1000 }')" # past the first heartbeat with them all
+observe "$wpid" "$window"
+run_pct=$cpu_pct
+kept=$(renewed $((2 * hb_ms + 1000)))
+per=$(awk -v n="$beats" -v s="$secs" -v h=$hb_ms 'BEGIN { printf "%.2f", n / (s * 1000 / h) }')
+printf '%d running jobs, %s s: %d Heartbeat calls (%s per %d ms interval), %d leases' \
+	"$nrun" "$secs" "$beats" "$per" "$hb_ms" "$kept"
+printf ' renewed in the last %d ms, %s ms cpu (%s %% of a core)\n' $((2 * hb_ms + 1000)) \
+	"$cpu_ms" "$cpu_pct"
+stop_worker
+
+if [ "$best_multi" = 0 ]; then
+	echo "goal: wnworker with slots >= 2 at >= 0.5x the spawn loop: not measured"
+else
+	goal "wnworker with slots >= 2 at >= 0.5x the spawn loop (best $(printf %.2f "$best_multi")x)" \
+		"$(fcmp "$best_multi >= 0.5")"
+fi
+goal "submit -> command start through an idle worker, p50 <= 3 ms ($lat_p50; the command's own start: $stamp_p50)" \
+	"$(fcmp "$lat_p50 <= 3")"
+goal "the same, p99 <= 10 ms ($lat_p99)" "$(fcmp "$lat_p99 <= 10")"
+goal "$nrun running jobs heartbeated in one call per interval ($per calls, $kept of $nrun leases renewed)" \
+	"$(fcmp "$per <= 1.25 && $kept == $nrun")"
+goal "idle worker cpu near zero, < 0.1 % of a core ($idle_pct %)" "$(fcmp "$idle_pct < 0.1")"
+goal "with $nrun running jobs, < 1 % of a core ($run_pct %)" "$(fcmp "$run_pct < 1")"
+
+kill -TERM "$wnd_pid"
+wait "$wnd_pid" 2>/dev/null || true
+wnd_pid=
