@@ -1,0 +1,104 @@
+# wnworker's guard process: nothing a cli job started outlives a worker
+# killed by SIGKILL, even a command that ignores SIGTERM and its background
+# child, even when the guard itself was killed before; and the guard goes
+# with its worker. Real wnd, wnworker and wnctl.
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+# stubborn_yaml: a worker.yaml whose task `stubborn` ignores SIGTERM (and so
+# does its background child), writes the pids to cmd-ID.pid and bg-ID.pid,
+# and runs until killed.
+stubborn_yaml() {
+	worker_head
+	cat <<EOF
+tasks:
+  stubborn:
+    command: [/bin/sh, -c, 'trap "" TERM; sleep 600 & echo \$! > bg-\$1.pid; echo \$\$ > cmd-\$1.pid; while :; do sleep 0.05; done',
+              sh, "{job.id}"]
+    workdir: $WN_TMP
+EOF
+}
+
+# guard_of PID: the guard process of wnworker PID (its child that is a
+# wnworker too, not a command).
+guard_of() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		[ "$(cat /proc/"$c"/comm 2>/dev/null)" = wnworker ] && echo "$c"
+	done
+	return 0
+}
+
+has_guard() { [ -n "$(guard_of "$1")" ]; }
+
+# guard_replaced PID OLD: wnworker PID has a guard other than OLD.
+guard_replaced() {
+	local g
+	g=$(guard_of "$1")
+	[ -n "$g" ] && [ "$g" != "$2" ]
+}
+
+# running_stubborn: start wnd, a worker (WORKER_PID) and a stubborn job
+# (JOB_ID) and wait until its command and background child run.
+running_stubborn() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p stubborn >/dev/null
+	stubborn_yaml >w.yaml
+	JOB_ID=$(wnctl job add p stubborn)
+	worker_start w1 w.yaml
+	wait_until 10 "the job's command to start" test -s "bg-$JOB_ID.pid"
+	wait_until 5 "the job's command to write its pid" test -s "cmd-$JOB_ID.pid"
+}
+
+test_sigkill_of_the_worker_ends_a_command_that_ignores_sigterm() {
+	running_stubborn
+	local guard
+	guard=$(guard_of "$WORKER_PID")
+	[ -n "$guard" ] || fail "wnworker $WORKER_PID has no guard process"
+	expect_eq "$(awk '{print $5}' /proc/"$guard"/stat)" "$guard" "the guard's process group"
+	kill -KILL "$WORKER_PID"
+	wait "$WORKER_PID" 2>/dev/null || true
+	# SIGTERM is ignored: SIGKILL after kill_grace_s (1 s) ends both.
+	wait_until 10 "the command to be killed" pid_gone "cmd-$JOB_ID.pid"
+	wait_until 5 "its background child to be killed" pid_gone "bg-$JOB_ID.pid"
+	wait_until 5 "the guard to exit" proc_gone "$guard"
+}
+
+test_a_killed_guard_is_replaced_before_the_worker_is_killed() {
+	running_stubborn
+	local first
+	first=$(guard_of "$WORKER_PID")
+	[ -n "$first" ] || fail "wnworker $WORKER_PID has no guard process"
+	kill -KILL "$first"
+	wait_until 5 "another guard to start" guard_replaced "$WORKER_PID" "$first"
+	expect_contains "$(cat w1.log)" "the guard process died: started another"
+	local second
+	second=$(guard_of "$WORKER_PID")
+	kill -KILL "$WORKER_PID"
+	wait "$WORKER_PID" 2>/dev/null || true
+	wait_until 10 "the command to be killed" pid_gone "cmd-$JOB_ID.pid"
+	wait_until 5 "its background child to be killed" pid_gone "bg-$JOB_ID.pid"
+	wait_until 5 "the second guard to exit" proc_gone "$second"
+}
+
+test_the_guard_leaves_with_a_worker_that_exits() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p hello >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  hello:
+    command: [/bin/echo, hello]
+EOF
+	} >w.yaml
+	worker_start w1 w.yaml --once # it waits for a job
+	local pid=$WORKER_PID guard id
+	wait_until 10 "the worker's guard to start" has_guard "$pid"
+	guard=$(guard_of "$pid")
+	id=$(wnctl job add p hello)
+	worker_wait "$pid"
+	expect_eq "$(job_get "$id" "j['status']")" completed
+	wait_until 5 "the guard to exit" proc_gone "$guard"
+}
