@@ -149,7 +149,9 @@ static char *proc_resolve(const char *name, char *const *envp, const char *workd
 
 /* ---- the starting command: it runs on the worker's memory, its thread
  * suspended, until it execs. Raw system calls only: no lock, no allocation,
- * no signal handler of the worker's. ---- */
+ * no signal handler of the worker's. The only C library functions it calls,
+ * syscall() and errno's, are bound by then (the guard's start calls both),
+ * so the dynamic linker does not run here. ---- */
 
 static int proc_child_fail(proc_child *c, int step)
 {

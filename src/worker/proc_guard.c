@@ -181,6 +181,10 @@ static void __attribute__((noreturn)) guard_main(int fd, int nullfd, pid_t paren
 	sigaction(deathsig, &sa, NULL);
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, deathsig);
+	if (getppid() != parent)
+		guard_orphaned = 1; /* the worker died before the signal was armed */
+	int cwd = chdir("/");       /* not holding the worker's directory */
+	(void)cwd;
 	if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(nullfd, 2) < 0)
 		_exit(1);
 	if (fd != 3 && dup2(fd, 3) < 0)

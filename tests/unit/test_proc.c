@@ -10,12 +10,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -318,6 +323,52 @@ static void worker_loses_its_guard(void)
 TEST(a_killed_guard_is_replaced_and_still_ends_the_groups)
 {
 	pid_t w = as_worker(worker_loses_its_guard);
+	pid_t first = read_pid("guard1.pid"), second = read_pid("guard2.pid");
+	CHECK(first > 0 && second > 0 && first != second);
+	pid_t cmd = read_pid("cmd.pid"), bg = read_pid("bg.pid");
+	CHECK(!gone(cmd) && !gone(bg));
+	kill_worker(w);
+	CHECK(wait_gone(cmd, 10000));
+	CHECK(wait_gone(bg, 10000));
+	CHECK(wait_gone(second, 10000));
+}
+
+/* no_pidfd makes pidfd_open fail with ENOSYS in this process and its
+ * children, as on a kernel without it (before 5.3). */
+static int no_pidfd(void)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_open, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static void worker_without_pidfd(void)
+{
+	if (no_pidfd() != 0 || syscall(SYS_pidfd_open, getpid(), 0) >= 0 || errno != ENOSYS)
+		_exit(2);
+	char *const exit5[] = {"sh", "-c", "exit 5", NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	int code = -1, sig = -1;
+	if (start(exit5, NULL, NULL, &p, &reason) != WN_OK || wn_proc_wait(p, -1, 20000) != 1)
+		_exit(3);
+	wn_proc_status(p, &code, &sig);
+	wn_proc_free(p);
+	if (code != 5 || sig != 0)
+		_exit(4);
+	worker_loses_its_guard();
+}
+
+TEST(without_pidfd_open_commands_and_the_guard_are_watched_all_the_same)
+{
+	pid_t w = as_worker(worker_without_pidfd);
 	pid_t first = read_pid("guard1.pid"), second = read_pid("guard2.pid");
 	CHECK(first > 0 && second > 0 && first != second);
 	pid_t cmd = read_pid("cmd.pid"), bg = read_pid("bg.pid");
