@@ -153,7 +153,7 @@ static char *proc_resolve(const char *name, char *const *envp, const char *workd
  * syscall() and errno's, are bound by then (the guard's start calls both),
  * so the dynamic linker does not run here. ---- */
 
-static int proc_child_fail(proc_child *c, int step)
+WN_PROC_RAW static int proc_child_fail(proc_child *c, int step)
 {
 	c->err = errno;
 	c->step = step;
@@ -162,7 +162,7 @@ static int proc_child_fail(proc_child *c, int step)
 
 /* proc_child_close closes (at exec) every descriptor from 3 up: nothing of
  * the worker's reaches the command, whatever another thread opened meanwhile. */
-static void proc_child_close(int maxfd)
+WN_PROC_RAW static void proc_child_close(int maxfd)
 {
 #ifdef SYS_close_range
 	if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) == 0)
@@ -172,7 +172,7 @@ static void proc_child_close(int maxfd)
 		syscall(SYS_close, fd);
 }
 
-static int proc_child_main(void *arg)
+WN_PROC_RAW static int proc_child_main(void *arg)
 {
 	proc_child *c = arg;
 	/* Every signal is blocked (the worker blocked them all for the clone):

@@ -371,7 +371,7 @@ void wn_proc_guard_leave(pid_t pgid, int grace_ms)
 	pthread_rwlock_unlock(&guard_lock);
 }
 
-int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms)
+WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms)
 {
 	guard_msg m = {GUARD_ADD, (int32_t)pgid, grace_ms};
 	long w;

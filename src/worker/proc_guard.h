@@ -12,6 +12,11 @@
 
 #include <sys/types.h>
 
+/* WN_PROC_RAW marks the functions a starting command runs before it execs,
+ * on the worker's memory and a borrowed stack: no sanitizer bookkeeping
+ * (shadow memory) there, which would outlive the command's frames. */
+#define WN_PROC_RAW __attribute__((no_sanitize("address", "undefined")))
+
 /* wn_proc_guard_start starts the guard now, if it does not run yet: call it
  * early, before the worker starts threads or grows (a command start starts it
  * otherwise). Returns 0, or a negative WN_E* with *why (malloc'd; may be NULL
@@ -32,7 +37,7 @@ void wn_proc_guard_leave(pid_t pgid, int grace_ms);
 /* wn_proc_guard_announce is called in a starting command (a vfork-style
  * child: raw system calls only) with its own process group: it writes the
  * announcement to fd and returns 0, or -1 with errno set. */
-int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms);
+WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms);
 
 /* wn_proc_guard_forget tells the guard that group pgid is over (its leader
  * is about to be reaped, the rest of the group is killed): the guard will
