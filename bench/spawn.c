@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,12 +61,24 @@ static void *spawn_loop(void *p)
 	return NULL;
 }
 
-/* spawn_rate runs n spawns of /bin/true over threads threads; spawns/s, or -1. */
-static double spawn_rate(int64_t n, int threads)
+/* spawn_cpu_us returns the CPU time of this program and of its children it
+ * waited for, microseconds. */
+static int64_t spawn_cpu_us(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+		return -1;
+	return bench_self_us() + (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+/* spawn_rate runs n spawns of /bin/true over threads threads; spawns/s, or -1;
+ * *cpu_ms gets the CPU time per spawn, the children's included. */
+static double spawn_rate(int64_t n, int threads, double *cpu_ms)
 {
 	pthread_t tid[SPAWN_THREADS_MAX];
 	spawn_arg arg[SPAWN_THREADS_MAX];
-	int64_t t0 = bench_now_ns();
+	int64_t c0 = spawn_cpu_us(), t0 = bench_now_ns();
 	for (int i = 0; i < threads; i++) {
 		arg[i] = (spawn_arg){.n = n / threads + (i < n % threads), .failed = 0};
 		if (pthread_create(&tid[i], NULL, spawn_loop, &arg[i]) != 0) {
@@ -80,6 +93,7 @@ static double spawn_rate(int64_t n, int threads)
 			failed = arg[i].failed;
 	}
 	double secs = (double)(bench_now_ns() - t0) / 1e9;
+	*cpu_ms = (double)(spawn_cpu_us() - c0) / 1e3 / (double)n;
 	if (failed != 0) {
 		fprintf(stderr, "wnbench: cannot run /bin/true: %s\n",
 		        failed > 0 ? strerror(failed) : "it did not exit 0");
@@ -128,11 +142,13 @@ int bench_spawn(const bench_opts *o)
 	size_t n = o->threads_set ? o->n_threads : WN_ARRAY_LEN(two);
 	for (size_t i = 0; i < n; i++) {
 		int threads = list[i] < SPAWN_THREADS_MAX ? list[i] : SPAWN_THREADS_MAX;
-		double rate = spawn_rate(o->spawn, threads);
+		double cpu_ms = 0;
+		double rate = spawn_rate(o->spawn, threads, &cpu_ms);
 		if (rate < 0)
 			return -1;
-		printf("spawn loop, %2d thread%s %10.0f spawns/s (%" PRId64 " of /bin/true)\n",
-		       threads, threads == 1 ? ": " : "s:", rate, o->spawn);
+		printf("spawn loop, %2d thread%s %8.0f spawns/s, %5.2f ms cpu each (%" PRId64
+		       " of /bin/true)\n",
+		       threads, threads == 1 ? ": " : "s:", rate, cpu_ms, o->spawn);
 	}
 	if (o->stamp_cmd == NULL)
 		return 0;
