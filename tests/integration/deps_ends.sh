@@ -59,56 +59,69 @@ ready_want() {
 	done | sort -n | tr '\n' ' ' | sed 's/ $//'
 }
 
-test_deps_every_condition_against_every_end() {
+# ends_scenario END: every condition against an upstream job that ends as
+# END (its own server: the five ends run side by side). Dependents that wait
+# while it ends (w) and dependents submitted after it ended (s: a removed job
+# cannot be named, it no longer exists) are judged as the table says, shown
+# by wnctl, read the same after a restart, and those that may run are handed
+# out, each once, and no other.
+ends_scenario() {
+	local end=$1 cond x0= id
 	deps_start
-	declare -gA UP DEP
-	local x0 end cond
-	UP[completed]=$(add up-completed)
-	UP[failed]=$(add up-failed)
-	UP[cancelled]=$(add up-cancelled)
-	x0=$(add x0)
-	UP[blocked]=$(add up-blocked --after "$x0")
-	UP[removed]=$(add up-removed)
-	# Dependents that wait while their upstream job ends.
-	for end in completed failed cancelled blocked removed; do
-		for cond in $CONDS; do
-			DEP[w:$end:$cond]=$(add "w-$cond-$end" --after "${UP[$end]}:$cond")
-		done
+	declare -gA UP=() DEP=()
+	if [ "$end" = blocked ]; then
+		x0=$(add x0)
+		UP[blocked]=$(add up-blocked --after "$x0")
+	else
+		UP[$end]=$(add "up-$end")
+	fi
+	for cond in $CONDS; do
+		DEP[w:$end:$cond]=$(add "w-$cond-$end" --after "${UP[$end]}:$cond")
 	done
-	expect_eq "$(ready_ids)" "${UP[completed]} ${UP[failed]} ${UP[cancelled]} $x0 ${UP[removed]}" \
-		"ready before any end"
+	expect_eq "$(ready_ids)" "${x0:-${UP[$end]}}" "ready before the end"
 
-	run_next "${UP[completed]}"
-	run_next "${UP[failed]}" --fail --exit-code 1
-	expect_exit 0 wnctl job cancel "${UP[cancelled]}"
-	run_next "$x0" --fail --exit-code 1
-	expect_status "${UP[blocked]}" blocked
-	# A removal with dependents waiting says what forcing it would do.
-	expect_exit 6 wnctl job remove "${UP[removed]}"
-	expect_contains "$WN_ERR" "afterok or afternotok" "refused removal"
-	expect_status "${UP[removed]}" pending "a refused removal changes nothing"
-	expect_exit 0 wnctl job remove "${UP[removed]}" --force
+	case $end in
+	completed) run_next "${UP[completed]}" ;;
+	failed) run_next "${UP[failed]}" --fail --exit-code 1 ;;
+	cancelled) expect_exit 0 wnctl job cancel "${UP[cancelled]}" ;;
+	blocked)
+		run_next "$x0" --fail --exit-code 1
+		expect_status "${UP[blocked]}" blocked
+		;;
+	removed)
+		# A removal with dependents waiting says what forcing it would do.
+		expect_exit 6 wnctl job remove "${UP[removed]}"
+		expect_contains "$WN_ERR" "afterok or afternotok" "refused removal"
+		expect_status "${UP[removed]}" pending "a refused removal changes nothing"
+		expect_exit 0 wnctl job remove "${UP[removed]}" --force
+		;;
+	esac
 	check_cells w
 
-	# Dependents submitted after their upstream ended (a removed job cannot be
-	# named: it no longer exists) are judged the same way at once.
-	for end in completed failed cancelled blocked; do
+	if [ "$end" = removed ]; then
+		expect_exit 7 wnctl job add p t --after "${UP[removed]}:afterany"
+	else
 		for cond in $CONDS; do
 			DEP[s:$end:$cond]=$(add "s-$cond-$end" --after "${UP[$end]}:$cond")
 		done
-	done
-	expect_exit 7 wnctl job add p t --after "${UP[removed]}:afterany"
+	fi
 	check_cells s
 	expect_eq "$(ready_ids)" "$(ready_want w s)" "ready: the cells that run"
 
 	# What wnctl shows of a blocked dependent and of one that may run.
-	expect_exit 0 wnctl job show "${DEP[w:blocked:afterok]}"
-	expect_contains "$WN_OUT" "status: blocked"
-	expect_contains "$WN_OUT" "reason: dependency job ${UP[blocked]} is BLOCKED (afterok)"
-	expect_contains "$WN_OUT" "  afterok ${UP[blocked]}: blocked"
-	expect_exit 0 wnctl job show "${DEP[w:removed:afterany]}"
-	expect_contains "$WN_OUT" "status: pending"
-	expect_contains "$WN_OUT" "  afterany ${UP[removed]}: removed"
+	case $end in
+	blocked)
+		expect_exit 0 wnctl job show "${DEP[w:blocked:afterok]}"
+		expect_contains "$WN_OUT" "status: blocked"
+		expect_contains "$WN_OUT" "reason: dependency job ${UP[blocked]} is BLOCKED (afterok)"
+		expect_contains "$WN_OUT" "  afterok ${UP[blocked]}: blocked"
+		;;
+	removed)
+		expect_exit 0 wnctl job show "${DEP[w:removed:afterany]}"
+		expect_contains "$WN_OUT" "status: pending"
+		expect_contains "$WN_OUT" "  afterany ${UP[removed]}: removed"
+		;;
+	esac
 
 	# A restart reads the same from the records.
 	wn_stop
@@ -118,12 +131,17 @@ test_deps_every_condition_against_every_end() {
 	expect_eq "$(ready_ids)" "$(ready_want w s)" "ready after a restart"
 
 	# Those that may run are handed out, each once, and no other.
-	local id
 	for id in $(ready_want w s); do
 		run_next "$id"
 	done
 	run_next none
 }
+
+test_deps_every_condition_against_a_completed_job() { ends_scenario completed; }
+test_deps_every_condition_against_a_failed_job() { ends_scenario failed; }
+test_deps_every_condition_against_a_cancelled_job() { ends_scenario cancelled; }
+test_deps_every_condition_against_a_blocked_job() { ends_scenario blocked; }
+test_deps_every_condition_against_a_removed_job() { ends_scenario removed; }
 
 # The pipeline of the issue that made the table: an alert that watches an
 # evaluation fires when a training run before it fails, and a report after
