@@ -160,8 +160,10 @@ static void __attribute__((noreturn)) guard_end(int fd, guard_table *t, bool eof
 	}
 }
 
-/* guard_main is the guard: it keeps the table of running groups from the
- * announcements on fd until the worker is gone, then ends them. */
+/* guard_main is the guard: it keeps the table of running groups, from the
+ * worker's registry as it was at the fork (a guard that replaces another knows
+ * them from its first instant) and the announcements on fd, until the worker
+ * is gone, then ends them. */
 static void __attribute__((noreturn)) guard_main(int fd, int nullfd, pid_t parent, int deathsig)
 {
 	struct sigaction sa;
@@ -180,6 +182,7 @@ static void __attribute__((noreturn)) guard_main(int fd, int nullfd, pid_t paren
 	sa.sa_handler = guard_on_parent_death; /* no SA_RESTART: recv returns */
 	sigaction(deathsig, &sa, NULL);
 	setpgid(0, 0);
+	prctl(PR_SET_NAME, "wnworker-guard"); /* what ps -o comm and top show */
 	prctl(PR_SET_PDEATHSIG, deathsig);
 	if (getppid() != parent)
 		guard_orphaned = 1; /* the worker died before the signal was armed */
@@ -200,6 +203,8 @@ static void __attribute__((noreturn)) guard_main(int fd, int nullfd, pid_t paren
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	guard_table t = {0};
+	for (size_t i = 0; i < guard_reg_n; i++) /* no one changes it: the write lock is held */
+		guard_table_apply(&t, &guard_reg[i], 0);
 	bool eof = false;
 	for (;;) {
 		if (guard_orphaned) {
@@ -266,7 +271,7 @@ static void guard_drop(void)
 	guard_fd = guard_pidfd = -1;
 }
 
-/* guard_fork starts a guard (write lock held) and tells it every group in
+/* guard_fork starts a guard (write lock held), which knows every group in
  * the registry; 0, or a negative WN_E* with *why. */
 static int guard_fork(char **why)
 {
@@ -302,10 +307,6 @@ static int guard_fork(char **why)
 	guard_owner = parent;
 	guard_fd = sv[0];
 	guard_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	pthread_mutex_lock(&guard_reg_lock);
-	for (size_t i = 0; i < guard_reg_n; i++)
-		guard_send(guard_fd, &guard_reg[i]);
-	pthread_mutex_unlock(&guard_reg_lock);
 	atomic_store(&guard_watch_fd, guard_pidfd);
 	return WN_OK;
 }

@@ -18,12 +18,12 @@ tasks:
 EOF
 }
 
-# guard_of PID: the guard process of wnworker PID (its child that is a
-# wnworker too, not a command).
+# guard_of PID: the guard process of wnworker PID (its child named
+# wnworker-guard).
 guard_of() {
 	local c
 	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		[ "$(cat /proc/"$c"/comm 2>/dev/null)" = wnworker ] && echo "$c"
+		[ "$(cat /proc/"$c"/comm 2>/dev/null)" = wnworker-guard ] && echo "$c"
 	done
 	return 0
 }
