@@ -188,9 +188,11 @@ static void __attribute__((noreturn)) guard_main(int fd, int nullfd, pid_t paren
 		guard_orphaned = 1; /* the worker died before the signal was armed */
 	int cwd = chdir("/");       /* not holding the worker's directory */
 	(void)cwd;
-	if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(nullfd, 2) < 0)
-		_exit(1);
-	if (fd != 3 && dup2(fd, 3) < 0)
+	/* The socket ends up as 3, stdin, stdout and stderr on /dev/null (not
+	 * holding the worker's pipes open), whatever numbers they had. */
+	int high = fcntl(fd, F_DUPFD, 10);
+	if (high < 0 || dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(nullfd, 2) < 0 ||
+	    dup2(high, 3) < 0)
 		_exit(1);
 	fd = 3;
 #ifdef SYS_close_range
