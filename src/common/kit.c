@@ -165,6 +165,32 @@ int wn_hex_digit(int c)
 	return -1;
 }
 
+size_t wn_join(char *buf, size_t cap, const char *a, char sep, const char *b)
+{
+	size_t n = 0;
+	for (; *a != '\0' && n + 1 < cap; a++)
+		buf[n++] = *a;
+	if (sep != '\0' && n + 1 < cap)
+		buf[n++] = sep;
+	for (; *b != '\0' && n + 1 < cap; b++)
+		buf[n++] = *b;
+	buf[n] = '\0';
+	return n;
+}
+
+size_t wn_u64_text(char *buf, uint64_t v)
+{
+	char rev[20];
+	size_t n = 0;
+	do
+		rev[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = rev[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
 /* size_unit returns the MiB in one unit of suffix, 0 if it is none. */
 static uint64_t size_unit(const char *suffix)
 {

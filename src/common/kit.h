@@ -54,6 +54,14 @@ const char *wn_nearest_best(const struct wn_nearest *n);
 /* wn_hex_digit returns the value of the hexadecimal digit c (either case), -1 if c is none. */
 int wn_hex_digit(int c);
 
+/* wn_join writes a, then sep (none if '\0'), then b into buf (cap > 0 bytes), cut short
+ * to fit with its NUL, and returns its length: names joined into keys without printf. */
+size_t wn_join(char *buf, size_t cap, const char *a, char sep, const char *b);
+
+/* wn_u64_text writes v in decimal and a NUL into buf (21 bytes or more) and returns its
+ * length. */
+size_t wn_u64_text(char *buf, uint64_t v);
+
 /* The largest size wn_size_parse accepts, in MiB (2^53: 8 ZiB). */
 #define WN_SIZE_MIB_MAX (UINT64_C(1) << 53)
 

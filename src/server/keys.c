@@ -45,9 +45,8 @@ int wn_key_kind(const char *key, size_t klen)
 /* key_text writes the prefix of kind and then a and, if b, '/' and b. */
 static size_t key_text(char *buf, enum wn_key_kind kind, const char *a, const char *b)
 {
-	int n = b != NULL ? snprintf(buf, WN_KEY_MAX, "%s%s/%s", wn_key_prefix(kind), a, b)
-	                  : snprintf(buf, WN_KEY_MAX, "%s%s", wn_key_prefix(kind), a);
-	return (size_t)n < WN_KEY_MAX ? (size_t)n : WN_KEY_MAX - 1;
+	size_t n = wn_join(buf, WN_KEY_MAX, wn_key_prefix(kind), '\0', a);
+	return b != NULL ? n + wn_join(buf + n, WN_KEY_MAX - n, "", '/', b) : n;
 }
 
 size_t wn_key_project(char *buf, const char *name)

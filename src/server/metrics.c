@@ -5,6 +5,7 @@
 #include "engine_state.h"
 #include "envelope.h"
 #include "histo.h"
+#include "kit.h"
 #include "map.h"
 #include "status.h"
 #include "util.h"
@@ -140,7 +141,7 @@ void wn_metrics_request(struct wn_metrics *m, const wn_method *md, const wn_repl
 static struct series *metrics_series(struct wn_metrics *m, const char *project, const char *task)
 {
 	char key[2 * WN_NAME_MAX + 8];
-	snprintf(key, sizeof(key), "%s/%s", project, task);
+	wn_join(key, sizeof(key), project, '/', task);
 	struct series *s = wn_map_get_str(m->series, key);
 	if (s == NULL) {
 		s = wn_xcalloc(1, sizeof(*s));

@@ -323,4 +323,24 @@ TEST(job_statuses_are_named_as_the_proto_names_them)
 	CHECK_EQ_STR(wn_status_name(-1), "UNKNOWN");
 }
 
+TEST(names_join_and_numbers_print_without_printf)
+{
+	char buf[8];
+	CHECK_EQ_INT(wn_join(buf, sizeof(buf), "ab", '/', "cd"), 5);
+	CHECK_EQ_STR(buf, "ab/cd");
+	CHECK_EQ_INT(wn_join(buf, sizeof(buf), "ab", '\0', "cd"), 4);
+	CHECK_EQ_STR(buf, "abcd");
+	CHECK_EQ_INT(wn_join(buf, sizeof(buf), "abcde", '#', "fghij"), 7); /* cut short */
+	CHECK_EQ_STR(buf, "abcde#f");
+	CHECK_EQ_INT(wn_join(buf, 1, "a", '/', "b"), 0);
+	CHECK_EQ_STR(buf, "");
+	char num[21];
+	CHECK_EQ_INT(wn_u64_text(num, 0), 1);
+	CHECK_EQ_STR(num, "0");
+	CHECK_EQ_INT(wn_u64_text(num, 1024), 4);
+	CHECK_EQ_STR(num, "1024");
+	CHECK_EQ_INT(wn_u64_text(num, UINT64_MAX), 20);
+	CHECK_EQ_STR(num, "18446744073709551615");
+}
+
 TEST_MAIN()
