@@ -5,6 +5,7 @@
 #include "project.h"
 
 #include "engine_state.h"
+#include "kit.h"
 
 #include "log.h"
 #include "metrics.h"
@@ -42,10 +43,18 @@ void wn_need_release(struct need *n)
 	memset(n, 0, sizeof(*n));
 }
 
+/* QKEY_MAX and queue_key: the key of a queue in its project's map, "TASK#SWEEP". */
+#define QKEY_MAX (WN_NAME_MAX + 32)
+static void queue_key(char key[QKEY_MAX], const struct task *t, uint64_t sweep)
+{
+	size_t n = wn_join(key, QKEY_MAX - 21, t->name, '#', "");
+	wn_u64_text(key + n, sweep);
+}
+
 struct queue *wn_queue_of(struct project *p, struct task *t, struct sweep *s)
 {
-	char key[WN_NAME_MAX + 32];
-	snprintf(key, sizeof(key), "%s#%llu", t->name, (unsigned long long)(s ? s->id : 0));
+	char key[QKEY_MAX];
+	queue_key(key, t, s ? s->id : 0);
 	struct queue *q = wn_map_get_str(p->queues, key);
 	if (q != NULL)
 		return q;
@@ -94,8 +103,8 @@ void wn_queue_ready_del(struct project *p, const Job *j)
 	struct task *t = wn_map_get_str(p->tasks, j->task);
 	if (t == NULL)
 		return;
-	char key[WN_NAME_MAX + 32];
-	snprintf(key, sizeof(key), "%s#%llu", t->name, (unsigned long long)j->sweep_id);
+	char key[QKEY_MAX];
+	queue_key(key, t, j->sweep_id);
 	struct queue *q = wn_map_get_str(p->queues, key);
 	if (q != NULL)
 		wn_index_remove(q->ready, j->priority, j->id);
@@ -259,6 +268,10 @@ bool wn_project_job_at(struct qwalk *w, uint64_t pos, wn_index_entry *e)
 
 struct project *wn_engine_project(struct call *c, const char *name, int *err)
 {
+	/* a name in the map was checked when it was made */
+	struct project *found = name != NULL ? wn_map_get_str(c->e->proj.byname, name) : NULL;
+	if (found != NULL)
+		return found;
 	const char *why = wn_name_check(name);
 	if (why != NULL) {
 		*err = wn_call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
@@ -273,6 +286,9 @@ struct project *wn_engine_project(struct call *c, const char *name, int *err)
 
 struct task *wn_engine_task(struct call *c, struct project *p, const char *name, int *err)
 {
+	struct task *found = name != NULL ? wn_map_get_str(p->tasks, name) : NULL;
+	if (found != NULL)
+		return found;
 	const char *why = wn_name_check(name);
 	if (why != NULL) {
 		*err = wn_call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",
@@ -319,9 +335,8 @@ void wn_engine_task_drop(struct project *p, struct task *t)
 			i++;
 			continue;
 		}
-		char key[WN_NAME_MAX + 32];
-		snprintf(key, sizeof(key), "%s#%llu", t->name,
-		         (unsigned long long)(q->sweep ? q->sweep->id : 0));
+		char key[QKEY_MAX];
+		queue_key(key, t, q->sweep ? q->sweep->id : 0);
 		wn_map_del_str(p->queues, key);
 		wn_index_free(q->ready);
 		free(q);
