@@ -54,22 +54,46 @@ int wn_call_fail(struct call *c, int err, const char *fmt, ...)
 	return err;
 }
 
+/* varint writes v as a protobuf varint at p (10 bytes at most) and returns its length. */
+static size_t varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	for (; v >= 0x80; v >>= 7)
+		p[n++] = (uint8_t)(v | 0x80);
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
 uint8_t *wn_engine_pack_response(uint64_t id, int code, const char *message,
                                  const ProtobufCMessage *body, size_t *len)
 {
-	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
-	resp.id = id;
-	resp.code = (Whatsnext__V1__Code)code;
-	resp.message = (char *)(message ? message : "");
-	uint8_t *bbuf = NULL;
-	if (body != NULL) {
-		size_t bl = 0;
-		bbuf = wn_message_pack(body, &bl);
-		resp.body.data = bbuf;
-		resp.body.len = bl;
+	/* the envelope written around the body packed in place: the Response
+	 * protobuf-c would pack (fields in order, proto3 defaults left out),
+	 * without packing and copying the body twice */
+	size_t ml = message != NULL ? strlen(message) : 0;
+	size_t bl = body != NULL ? protobuf_c_message_get_packed_size(body) : 0;
+	uint8_t *out = wn_xmalloc(4 * 11 + ml + bl);
+	size_t n = 0;
+	if (id != 0) {
+		out[n++] = 1 << 3;
+		n += varint(out + n, id);
 	}
-	uint8_t *out = wn_message_pack(&resp.base, len);
-	free(bbuf);
+	if (code != 0) {
+		out[n++] = 2 << 3;
+		n += varint(out + n, (uint64_t)(int64_t)code); /* an enum: int32 as a varint */
+	}
+	if (ml > 0) {
+		out[n++] = 3 << 3 | 2;
+		n += varint(out + n, ml);
+		memcpy(out + n, message, ml);
+		n += ml;
+	}
+	if (bl > 0) {
+		out[n++] = 4 << 3 | 2;
+		n += varint(out + n, bl);
+		n += protobuf_c_message_pack(body, out + n);
+	}
+	*len = n;
 	return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include "fixture.h"
 
+#include "call.h"
 #include "engine.h"
 #include "envelope.h"
 #include "err.h"
@@ -88,6 +89,45 @@ TEST(method_paths_follow_the_descriptors)
 	CHECK_EQ_STR(back->method, "/x/y");
 	whatsnext__v1__request__free_unpacked(back, NULL);
 	free(p);
+}
+
+/* packs_as_protobuf_c: the response wnd writes is the one protobuf-c packs. */
+static void packs_as_protobuf_c(uint64_t id, int code, const char *msg, const ProtobufCMessage *body)
+{
+	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
+	resp.id = id;
+	resp.code = (Whatsnext__V1__Code)code;
+	resp.message = (char *)(msg ? msg : "");
+	size_t bl = 0;
+	uint8_t *b = body ? wn_message_pack(body, &bl) : NULL;
+	resp.body.data = b;
+	resp.body.len = bl;
+	size_t wl, gl;
+	uint8_t *want = wn_message_pack(&resp.base, &wl);
+	uint8_t *got = wn_engine_pack_response(id, code, msg, body, &gl);
+	CHECK_EQ_INT(gl, wl);
+	CHECK(memcmp(got, want, wl) == 0);
+	free(b);
+	free(want);
+	free(got);
+}
+
+TEST(responses_pack_as_protobuf_c_packs_them)
+{
+	Whatsnext__V1__Job j = WHATSNEXT__V1__JOB__INIT;
+	j.id = 300;
+	j.project = "p";
+	j.name = "a name long enough to take a length of two bytes once repeated: "
+	         "0123456789012345678901234567890123456789012345678901234567890123456789";
+	Whatsnext__V1__FetchResponse fr = WHATSNEXT__V1__FETCH_RESPONSE__INIT;
+	fr.job = &j;
+	packs_as_protobuf_c(0, 0, NULL, NULL);
+	packs_as_protobuf_c(1, 0, NULL, &fr.base);
+	packs_as_protobuf_c(UINT64_MAX, 0, "", &fr.base);
+	packs_as_protobuf_c(77, 5, "job 7 not found", NULL);
+	packs_as_protobuf_c(1ull << 40, 16, "this server requires a token", NULL);
+	Whatsnext__V1__FetchResponse empty = WHATSNEXT__V1__FETCH_RESPONSE__INIT;
+	packs_as_protobuf_c(9, 0, NULL, &empty.base); /* an empty body: no field at all */
 }
 
 TEST_MAIN()
