@@ -459,8 +459,8 @@ int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
 	/* files stored for this job: those not listed go (a job that never
 	 * stored any has none to look for) */
 	bool walk = j->attempt > 0 && may_hold(&c->e->arts, j->id);
-	struct purge p = {.c = c, .b = b, .keep_attempt = j->attempt,
-	                  .keep = walk ? wn_map_new_str() : NULL};
+	struct purge p = {
+	    .c = c, .b = b, .keep_attempt = j->attempt, .keep = walk ? wn_map_new_str() : NULL};
 	Whatsnext__V1__Artifact **list = wn_arena_alloc(c->arena, (n + 1) * sizeof(*list));
 	for (size_t i = 0; i < n; i++) {
 		list[i] = wn_arena_alloc(c->arena, sizeof(*list[i]));

@@ -27,8 +27,8 @@ struct artifacts {
 	bool loaded;     /* usage was counted from the records */
 	wn_map *holders; /* job id -> non-NULL: jobs that may hold stored files (once loaded) */
 	bool holders_unknown; /* the count failed: any job may */
-	wn_map *uploads; /* "ID/PATH" -> struct upload: the SHA-256 of a file so far */
-	uint64_t *freed; /* removed jobs that ran: their o/ and b/ keys to compact */
+	wn_map *uploads;      /* "ID/PATH" -> struct upload: the SHA-256 of a file so far */
+	uint64_t *freed;      /* removed jobs that ran: their o/ and b/ keys to compact */
 	size_t nfreed, capfreed;
 	bool freed_many; /* more than the list holds: compact every o/ and b/ key */
 };

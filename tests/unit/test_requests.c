@@ -92,7 +92,8 @@ TEST(method_paths_follow_the_descriptors)
 }
 
 /* packs_as_protobuf_c: the response wnd writes is the one protobuf-c packs. */
-static void packs_as_protobuf_c(uint64_t id, int code, const char *msg, const ProtobufCMessage *body)
+static void packs_as_protobuf_c(uint64_t id, int code, const char *msg,
+                                const ProtobufCMessage *body)
 {
 	Whatsnext__V1__Response resp = WHATSNEXT__V1__RESPONSE__INIT;
 	resp.id = id;
