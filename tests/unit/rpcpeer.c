@@ -95,6 +95,19 @@ static void peer_handshake(peer *p, int fd)
 	static const uint8_t req0[8] = {0, 'S', 'P', 0, 0, 48, 0, 0};
 	uint8_t hs[8] = {0, 'S', 'P', 0, (uint8_t)(p->proto >> 8), (uint8_t)p->proto, 0, 0};
 	uint8_t got[8];
+	pthread_mutex_lock(&p->mu);
+	int greet_ms = p->greet_ms;
+	pthread_mutex_unlock(&p->mu);
+	if (greet_ms != 0) {
+		struct timespec ts = {greet_ms / 1000, (long)(greet_ms % 1000) * 1000000};
+		if (greet_ms > 0) {
+			nanosleep(&ts, NULL);
+		} else {
+			while (peer_read(p, fd, got, 1)) /* until the client gives up */
+				;
+			return;
+		}
+	}
 	peer_write(fd, hs, sizeof(hs));
 	bool ok = peer_read(p, fd, got, sizeof(got)) && memcmp(got, req0, sizeof(got)) == 0;
 	pthread_mutex_lock(&p->mu);

@@ -46,6 +46,7 @@ typedef struct peer {
 	pthread_cond_t cond;
 	bool released; /* PEER_HOLD: held requests may be answered */
 	bool stopping;
+	int greet_ms; /* waits this long before its SP header (negative: never) */
 	int nconns;
 	int fds[PEER_CONNS];
 	pthread_t conn_tids[PEER_CONNS];

@@ -234,4 +234,50 @@ TEST(a_server_gone_for_good_fails_the_call)
 	free(p);
 }
 
+/* greet starts a tcp peer that sends its SP header after greet_ms (negative:
+ * never) and opens a client of it, which must not wait for that header
+ * for longer than about half a second. */
+static wn_rpc *greet(int greet_ms, peer **out)
+{
+	peer *p = peer_start(false, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
+	pthread_mutex_lock(&p->mu);
+	p->greet_ms = greet_ms; /* before any client connects */
+	pthread_mutex_unlock(&p->mu);
+	wn_rpc *r = open_direct(p->url, 0);
+	*out = p;
+	return r;
+}
+
+TEST(a_server_that_takes_the_connection_but_never_answers)
+{
+	/* as a stopped wnd: the kernel accepts, nobody greets; the call's own
+	 * timeout, not the client's default, bounds the wait */
+	peer *p = NULL;
+	wn_rpc *r = greet(-1, &p);
+	wn_rpc_set_timeout(r, 300);
+	char *err = NULL;
+	CHECK_EQ_INT(call(r, "x", 0, &err), WN_ETIMEDOUT);
+	CHECK(strstr(err, "cannot connect to tcp://127.0.0.1:") != NULL);
+	CHECK(strstr(err, "within 300 ms") != NULL);
+	free(err);
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->requests, 0);
+	free(p);
+}
+
+TEST(a_server_slow_to_greet_is_waited_for_by_the_first_call)
+{
+	peer *p = NULL;
+	wn_rpc *r = greet(1200, &p);
+	char *err = NULL;
+	CHECK_OK(call(r, "x", 0, &err));
+	CHECK_OK(call(r, "y", 0, &err));
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->connections, 1); /* the one opened first */
+	CHECK_EQ_INT(p->requests, 2);
+	free(p);
+}
+
 TEST_MAIN()
