@@ -469,6 +469,11 @@ void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->fd >= 0 && c->rpos == c->rlen && c->rcap > DIRECT_RBUF) {
+		free(c->rbuf); /* a large reply's room: not kept while idle */
+		c->rbuf = NULL;
+		c->rpos = c->rlen = c->rcap = 0;
+	}
 	if (c->fd >= 0) {
 		pthread_mutex_lock(&d->mu);
 		bool keep = d->nidle < WN_RPC_DIRECT_IDLE;

@@ -16,7 +16,7 @@
 #define WN_RPC_DIRECT_MAX (64u * 1024u * 1024u)
 /* Idle connections a client keeps open for later calls; more are closed
  * when their call ends (busy ones are not bounded: one per calling thread). */
-#define WN_RPC_DIRECT_IDLE 8
+#define WN_RPC_DIRECT_IDLE 16
 
 typedef struct wn_rpc_direct wn_rpc_direct;
 /* One connection of the pool, held by one call at a time. */
