@@ -379,6 +379,26 @@ TEST(without_pidfd_open_commands_and_the_guard_are_watched_all_the_same)
 	CHECK(wait_gone(second, 10000));
 }
 
+TEST(a_start_after_the_guard_died_starts_another_guard_first)
+{
+	char *const t[] = {"/bin/true", NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	CHECK_OK(start(t, NULL, NULL, &p, &reason));
+	wn_proc_free(p);
+	pid_t first = wn_proc_guard_pid();
+	CHECK(first > 0);
+	CHECK(kill(first, SIGKILL) == 0);
+	CHECK(wait_gone(first, 5000));
+	CHECK_OK(start(t, NULL, NULL, &p, &reason));
+	pid_t second = wn_proc_guard_pid();
+	CHECK(second > 0 && second != first);
+	int code, sig;
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 0);
+	wn_proc_free(p);
+}
+
 /* Out of descriptors: a clear reason, nothing left behind, and the next
  * start works once descriptors are free again. */
 TEST(out_of_descriptors_a_command_is_refused_with_the_reason)
