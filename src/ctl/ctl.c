@@ -533,10 +533,13 @@ int wn_ctl_parse_enum(wn_ctl *c, const char *what, const ProtobufCEnumDescriptor
 
 /* ---------------------------------------------------------------- rpc */
 
-static void ctl_connect(wn_ctl *c)
+/* ctl_connect_soft opens the client unless it is open; a server that cannot be
+ * reached ends wnctl, unless soft: then its error is returned (the message in
+ * c->call_error). */
+static int ctl_connect_soft(wn_ctl *c, bool soft)
 {
 	if (c->rpc != NULL)
-		return;
+		return WN_OK;
 	char *err = NULL;
 	if (c->token == NULL && c->token_file_env != NULL)
 		ctl_token_file(c, c->token_file_env);
@@ -550,11 +553,16 @@ static void ctl_connect(wn_ctl *c)
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);
+		if (soft && rv != WN_EINVAL) {
+			c->call_error = msg;
+			return rv;
+		}
 		wn_ctl_die(c, rv == WN_EINVAL ? WN_CTL_EXIT_USAGE : WN_CTL_EXIT_UNREACHABLE, "%s",
 		           msg);
 	}
 	if (c->timeout_ms > 0)
 		wn_rpc_set_timeout(c->rpc, c->timeout_ms);
+	return WN_OK;
 }
 
 void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,
@@ -567,7 +575,13 @@ void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in
                        const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code,
                        bool transport)
 {
-	ctl_connect(c);
+	/* a waiting command rides out a restart of the server: a connection
+	 * refused meanwhile is one more call without an answer */
+	int open = ctl_connect_soft(c, code != NULL && transport);
+	if (open != WN_OK) {
+		*code = open;
+		return NULL;
+	}
 	ProtobufCMessage *out = NULL;
 	char *err = NULL;
 	int rv = wn_rpc_call(c->rpc, method, in, out_desc, &out, &err, 0, extra_ms);
