@@ -39,9 +39,11 @@ typedef struct guard_group {
 } guard_group;
 
 /* The worker's side. The lock is held for reading while the socket is used
- * (a command starting, a group forgotten) and for writing while the guard is
- * replaced; the registry lists the groups announced and not yet forgotten. */
-static pthread_rwlock_t guard_lock = PTHREAD_RWLOCK_INITIALIZER;
+ * (a command starting, a group forgotten; never twice by one thread) and for
+ * writing while the guard is replaced, which goes first: steady starts on
+ * many slots do not keep a dead guard from being replaced. The registry lists
+ * the groups announced and not yet forgotten. */
+static pthread_rwlock_t guard_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static pid_t guard_pid = -1;
 static pid_t guard_owner; /* the process that started it: a fork of the worker has none */
 static int guard_fd = -1;
