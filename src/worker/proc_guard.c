@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -202,9 +203,13 @@ static void __attribute__((noreturn)) guard_main(int fd, int nullfd, pid_t paren
 #endif
 		for (int i = 4; i < 1024; i++)
 			close(i);
-	sigset_t none;
+	/* The parent-death signal is let through only while the guard waits
+	 * (ppoll): it cannot slip in between the check and the wait. */
+	sigset_t none, death;
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&death);
+	sigaddset(&death, deathsig);
+	sigprocmask(SIG_SETMASK, &death, NULL);
 
 	guard_table t = {0};
 	for (size_t i = 0; i < guard_reg_n; i++) /* no one changes it: the write lock is held */
@@ -216,14 +221,20 @@ static void __attribute__((noreturn)) guard_main(int fd, int nullfd, pid_t paren
 				break;
 			guard_orphaned = 0; /* a thread of the worker ended, not the worker */
 		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (ppoll(&pfd, 1, NULL, &none) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
 		guard_msg m;
-		ssize_t r = recv(fd, &m, sizeof(m), 0);
+		ssize_t r = recv(fd, &m, sizeof(m), MSG_DONTWAIT);
 		if (r == (ssize_t)sizeof(m)) {
 			guard_table_apply(&t, &m, 0);
 		} else if (r == 0) {
 			eof = true;
 			break;
-		} else if (r < 0 && errno != EINTR) {
+		} else if (r < 0 && errno != EINTR && errno != EAGAIN) {
 			break;
 		}
 	}

@@ -297,6 +297,41 @@ TEST(the_guard_ends_every_group_of_a_killed_worker)
 	CHECK(wait_gone(guard, 10000));
 }
 
+/* A process that holds a copy of the worker's descriptors (a fork that did
+ * not exec) keeps the guard's socket open: the parent-death signal still
+ * tells the guard that the worker is gone. */
+static void worker_with_a_fork_holding_its_socket(void)
+{
+	char *const argv[] = {"sh", "-c", "sleep 600 & echo $! > bg.pid; echo $$ > cmd.pid; wait",
+	                      NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	if (start(argv, NULL, NULL, &p, &reason) != WN_OK)
+		_exit(1);
+	read_pid("bg.pid");
+	pid_t holder = fork();
+	if (holder == 0)
+		for (;;)
+			pause();
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d\n", (int)holder);
+	write_file("holder.pid", pid);
+	snprintf(pid, sizeof(pid), "%d\n", (int)wn_proc_guard_pid());
+	write_file("guard.pid", pid);
+}
+
+TEST(the_guard_hears_of_a_killed_worker_whose_socket_another_process_holds)
+{
+	pid_t w = as_worker(worker_with_a_fork_holding_its_socket);
+	pid_t holder = read_pid("holder.pid"), guard = read_pid("guard.pid");
+	pid_t cmd = read_pid("cmd.pid"), bg = read_pid("bg.pid");
+	CHECK(holder > 0 && guard > 0 && cmd > 0 && bg > 0);
+	kill_worker(w);
+	bool ended = wait_gone(cmd, 10000) && wait_gone(bg, 10000) && wait_gone(guard, 10000);
+	kill(holder, SIGKILL);
+	CHECK(ended);
+}
+
 /* The guard is killed while a command runs: the worker starts another, which
  * ends the command when the worker is killed in turn. */
 static void worker_loses_its_guard(void)
