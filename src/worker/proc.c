@@ -296,6 +296,55 @@ static int proc_fd_high(int fd)
 	return high;
 }
 
+/* proc_short_of_fds tells whether an open failed (err, or the reason it gave)
+ * because the worker has all the descriptors its limit allows, for now:
+ * the other slots' calls and starts give theirs back within moments. */
+static bool proc_short_of_fds(int err, const char *reason)
+{
+	if (reason == NULL)
+		return err == EMFILE || err == ENFILE;
+	return strstr(reason, strerror(EMFILE)) != NULL || strstr(reason, strerror(ENFILE)) != NULL;
+}
+
+/* proc_open_fds opens the command's log (*logfd; /dev/null without one) and
+ * /dev/null for its stdin (*nullfd), both above the standard descriptors.
+ * Short of descriptors (ulimit -n), it waits for some, up to 10 s, rather
+ * than fail the job. */
+static int proc_open_fds(const wn_proc_spec *spec, int *logfd, int *nullfd, char **reason)
+{
+	for (int waited = 0;; waited += 20) {
+		*logfd = *nullfd = -1;
+		int err = 0;
+		if (spec->log_path != NULL &&
+		    (*logfd = proc_open_log(spec->log_path, spec->log_root, reason)) < 0) {
+			if (waited >= 10000 || !proc_short_of_fds(0, *reason))
+				return WN_EIO;
+			free(*reason);
+			*reason = NULL;
+		} else {
+			*nullfd = proc_fd_high(open("/dev/null", O_RDWR | O_CLOEXEC));
+			if (*nullfd >= 0 && *logfd < 0)
+				*logfd = fcntl(*nullfd, F_DUPFD_CLOEXEC, 3);
+			*logfd = proc_fd_high(*logfd);
+			if (*nullfd >= 0 && *logfd >= 0)
+				return WN_OK;
+			err = errno;
+			if (*logfd >= 0)
+				close(*logfd);
+			if (*nullfd >= 0)
+				close(*nullfd);
+			*logfd = *nullfd = -1;
+			if (waited >= 10000 || !proc_short_of_fds(err, NULL)) {
+				*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0],
+				                       strerror(err));
+				return WN_EIO;
+			}
+		}
+		struct timespec pause = {0, 20 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
 /* proc_spawn starts c under the guard; returns its pid, or -1 with
  * *reason and *rc set (the child, if any, reaped). */
 static pid_t proc_spawn(const wn_proc_spec *spec, proc_child *c, int *rc, char **reason)
@@ -345,20 +394,8 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	char *path = proc_resolve(spec->argv[0], envp, spec->workdir, &err);
 	if (path == NULL)
 		return proc_resolve_error(spec->argv[0], err, reason);
-	if (spec->log_path != NULL &&
-	    (logfd = proc_open_log(spec->log_path, spec->log_root, reason)) < 0) {
-		rc = WN_EIO;
+	if ((rc = proc_open_fds(spec, &logfd, &nullfd, reason)) != WN_OK)
 		goto out;
-	}
-	nullfd = proc_fd_high(open("/dev/null", O_RDWR | O_CLOEXEC));
-	if (nullfd >= 0 && logfd < 0)
-		logfd = fcntl(nullfd, F_DUPFD_CLOEXEC, 3);
-	logfd = proc_fd_high(logfd);
-	if (nullfd < 0 || logfd < 0) {
-		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(errno));
-		rc = WN_EIO;
-		goto out;
-	}
 	proc_child c = {.path = path,
 	                .argv = spec->argv,
 	                .envp = envp,

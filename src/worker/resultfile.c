@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RESULTS_LINE_MAX 65536 /* bytes of a key=value line */
@@ -551,6 +552,18 @@ static int results_read(wn_resultfile *r, bool final, char **reason)
 		err = wn_xstrdup(r->error);
 	} else {
 		int fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		/* The worker out of descriptors (ulimit -n) is no fault of the
+		 * run's: read it next time, or for the last read, once the other
+		 * slots have given some back (within 10 s). */
+		for (int waited = 0;
+		     fd < 0 && (errno == EMFILE || errno == ENFILE) && waited < 10000;
+		     waited += 20) {
+			if (!final)
+				return WN_OK;
+			struct timespec pause = {0, 20 * 1000 * 1000};
+			nanosleep(&pause, NULL);
+			fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		}
 		if (fd < 0 && errno == ENOENT)
 			return WN_OK; /* nothing reported (yet) */
 		if (fd < 0)
