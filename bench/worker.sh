@@ -100,6 +100,10 @@ if ! "$WN_BIN/wnbench" --server "$WN_SERVER" --wait-ready 10000; then
 	exit 1
 fi
 wnctl() { "$WN_BIN/wnctl" "$@"; }
+# py: python3, looked up once (a python3 on PATH may be a wrapper that costs
+# a good part of a second at each call), with the standard library alone
+python=$(python3 -c 'import sys; print(sys.executable)')
+py() { "$python" -S "$@"; }
 wnctl project create bench >/dev/null
 for t in noop bench hold; do
 	wnctl task create bench "$t" >/dev/null
@@ -209,7 +213,7 @@ wait_running() {
 	exit 1
 }
 running() {
-	wnctl --json queue stats bench | python3 -c 'import json, sys
+	wnctl --json queue stats bench | py -c 'import json, sys
 print(json.load(sys.stdin)["projects"][0].get("running", 0))'
 }
 
@@ -217,7 +221,7 @@ print(json.load(sys.stdin)["projects"][0].get("running", 0))'
 # in the last MS ms (the server's lease_expires_ms: renewal + its lease).
 renewed() {
 	wnctl --json job list --project bench --status running --limit 10000 |
-		python3 -c 'import json, sys, time
+		py -c 'import json, sys, time
 now, lease, ms = time.time() * 1000, int(sys.argv[1]), int(sys.argv[2])
 jobs = json.load(sys.stdin)["jobs"]
 print(sum(1 for j in jobs if int(j.get("lease_expires_ms", 0)) - lease >= now - ms))' \
@@ -255,7 +259,7 @@ goal() {
 fcmp() { awk "BEGIN { print ($1) ? 1 : 0 }"; }
 
 echo
-echo "wnworker: wnd --durability $mode over ipc://, $(nproc) cpus, load average" \
+echo "wnworker ($worker): wnd --durability $mode over ipc://, $(nproc) cpus, load average" \
 	"$(cut -d' ' -f1-3 /proc/loadavg) at start"
 "$WN_BIN/wnbench" --spawn "$spawns" --stamp "$stamp" | tee "$tmp/spawn.txt"
 stamp_p50=$(awk '/^spawn -> stamp/ { for (i = 1; i < NF; i++) if ($i == "p50") print $(i + 1) }' \
@@ -285,7 +289,7 @@ for slots in $slot_list; do
 	times >"$tmp/times"
 	c1=$(tail -n 1 "$tmp/times")
 	line=$(wnctl --json job list --project bench --task noop --status completed --all \
-		--limit 10000 | python3 -c 'import json, re, sys
+		--limit 10000 | py -c 'import json, re, sys
 n, t0, t1, slots, spawn = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 mine = [j for j in json.load(sys.stdin)["jobs"] if j.get("worker") == sys.argv[8]]
 if len(mine) != n:
