@@ -65,6 +65,7 @@ command -v curl >/dev/null || {
 	exit 1
 }
 
+began=$(date +%s)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-bench-worker.XXXXXX")
 wnd_pid=
 wpid=
@@ -273,8 +274,11 @@ echo "  spawn: the same figure for a bare posix_spawn + waitpid, steadier than r
 printf '%-8s %7s %7s %7s %8s %9s %11s %10s\n' "run" "jobs/s" "span s" "wall s" "spawn/s" \
 	"of spawn" "cpu ms/job" "spawn cpu"
 best_multi=0
+lags=()
+run=0
 for slots in $slot_list; do
-	config "$slots" "bench-s$slots" >"$tmp/w$slots.yaml"
+	run=$((run + 1))
+	config "$slots" "bench-$run-s$slots" >"$tmp/w$run.yaml"
 	empties "$jobs" | wnctl job batch - --project bench --task noop >/dev/null
 	read -r spawn1 spawn_cpu < <("$WN_BIN/wnbench" --spawn $((spawns / 4)) --threads 1 |
 		awk '{ for (i = 2; i <= NF; i++) { if ($i == "spawns/s,") r = $(i - 1); if ($i == "cpu") c = $(i - 2) }
@@ -284,7 +288,7 @@ for slots in $slot_list; do
 	# the worker's own reaped children included
 	times >"$tmp/times"
 	c0=$(tail -n 1 "$tmp/times")
-	"$worker" --config "$tmp/w$slots.yaml" --exit-when-empty 2>>"$tmp/worker.log"
+	"$worker" --config "$tmp/w$run.yaml" --exit-when-empty 2>>"$tmp/worker.log"
 	t1=$(date +%s.%N)
 	times >"$tmp/times"
 	c1=$(tail -n 1 "$tmp/times")
@@ -301,11 +305,18 @@ def cpu(s):  # "0m1.234s 0m0.567s": user, system of the children
 c = (cpu(sys.argv[7]) - cpu(sys.argv[6])) * 1000 / n
 r = n / max(span, 0.001)
 print("%-8s %7.0f %7.2f %7.2f %8.0f %8.2fx %11.2f %10.2f %.4f" % ("slots %s" % slots, r, span, t1 - t0, spawn, r / spawn, c, float(sys.argv[9]), r / spawn))' \
-		"$jobs" "$t0" "$t1" "$slots" "$spawn1" "$c0" "$c1" "bench-s$slots" "$spawn_cpu")
+		"$jobs" "$t0" "$t1" "$slots" "$spawn1" "$c0" "$c1" "bench-$run-s$slots" "$spawn_cpu")
 	echo "${line% *}"
+	# shellcheck disable=SC2086 # the row's fields
+	lag=$(set -- $line && awk -v w="$5" -v s="$4" 'BEGIN { if (w - s > 1) printf "%.1f", w - s }')
+	[ -z "$lag" ] || lags+=("slots $slots: wall is $lag s longer than the span")
 	if [ "$slots" -ge 2 ]; then
 		best_multi=$(awk -v a="$best_multi" -v b="${line##* }" 'BEGIN { print (b > a) ? b : a }')
 	fi
+done
+for l in "${lags[@]:-}"; do
+	[ -z "$l" ] || echo "note: $l: the worker's start before its first job and its exit" \
+		"after its last (--exit-when-empty), left out of jobs/s"
 done
 
 # Dispatch latency, then the same worker idle.
@@ -363,3 +374,5 @@ goal "with $nrun running jobs, < 1 % of a core ($run_pct %)" "$(fcmp "$run_pct <
 kill -TERM "$wnd_pid"
 wait "$wnd_pid" 2>/dev/null || true
 wnd_pid=
+echo "worker benchmark: $(($(date +%s) - began)) s in all, load average" \
+	"$(cut -d' ' -f1-3 /proc/loadavg) at the end"
