@@ -248,6 +248,13 @@ stop_worker() {
 	wpid=
 }
 
+# spawn_loop: a 1-thread spawn loop of a quarter of $spawns: "SPAWNS/S CPU_MS".
+spawn_loop() {
+	"$WN_BIN/wnbench" --spawn $((spawns / 4)) --threads 1 |
+		awk '{ for (i = 2; i <= NF; i++) { if ($i == "spawns/s,") r = $(i - 1); if ($i == "cpu") c = $(i - 2) }
+			print r, c }'
+}
+
 # goal TEXT OK: a goal line.
 goal() {
 	if [ "$2" = 1 ]; then
@@ -268,9 +275,10 @@ stamp_p50=$(awk '/^spawn -> stamp/ { for (i = 1; i < NF; i++) if ($i == "p50") p
 
 echo "throughput: $jobs jobs of /bin/true per run; jobs/s over the span from the first hand-out"
 echo "  to the last completion (wnd's ms stamps); wall: the worker's start to its exit; of spawn:"
-echo "  against a 1-thread spawn loop of $((spawns / 4)) run just before; cpu: the worker's and its"
-echo "  children's (commands, helper), per job; spawn cpu: the loop's (its children's included), per"
-echo "  spawn: the same figure for a bare posix_spawn + waitpid, steadier than rates on a busy machine"
+echo "  against 1-thread spawn loops of $((spawns / 4)) run just before and just after (their mean);"
+echo "  cpu: the worker's and its children's (commands, helper), per job; spawn cpu: the loops',"
+echo "  per spawn: the same figure for a bare posix_spawn + waitpid, steadier than rates on a busy"
+echo "  machine"
 printf '%-8s %7s %7s %7s %8s %9s %11s %10s\n' "run" "jobs/s" "span s" "wall s" "spawn/s" \
 	"of spawn" "cpu ms/job" "spawn cpu"
 best_multi=0
@@ -280,9 +288,7 @@ for slots in $slot_list; do
 	run=$((run + 1))
 	config "$slots" "bench-$run-s$slots" >"$tmp/w$run.yaml"
 	empties "$jobs" | wnctl job batch - --project bench --task noop >/dev/null
-	read -r spawn1 spawn_cpu < <("$WN_BIN/wnbench" --spawn $((spawns / 4)) --threads 1 |
-		awk '{ for (i = 2; i <= NF; i++) { if ($i == "spawns/s,") r = $(i - 1); if ($i == "cpu") c = $(i - 2) }
-			print r, c }')
+	before=$(spawn_loop)
 	t0=$(date +%s.%N)
 	# bash's times (its second line): the CPU of the children reaped so far,
 	# the worker's own reaped children included
@@ -292,6 +298,9 @@ for slots in $slot_list; do
 	t1=$(date +%s.%N)
 	times >"$tmp/times"
 	c1=$(tail -n 1 "$tmp/times")
+	after=$(spawn_loop)
+	read -r spawn1 spawn_cpu <<<"$(echo "$before $after" |
+		awk '{ printf "%.1f %.3f\n", ($1 + $3) / 2, ($2 + $4) / 2 }')"
 	line=$(wnctl --json job list --project bench --task noop --status completed --all \
 		--limit 10000 | py -c 'import json, re, sys
 n, t0, t1, slots, spawn = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
