@@ -21,9 +21,12 @@ EOF
 # guard_of PID: the guard process of wnworker PID (its child named
 # wnworker-guard).
 guard_of() {
-	local c
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		[ "$(cat /proc/"$c"/comm 2>/dev/null)" = wnworker-guard ] && echo "$c"
+	local want=$1 f line
+	for f in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$f" || continue
+		case $line in *" (wnworker-guard) "*) ;; *) continue ;; esac
+		set -- ${line##*) } # state ppid pgrp ...
+		[ "$2" = "$want" ] && echo "${line%% *}"
 	done
 	return 0
 }
