@@ -337,7 +337,7 @@ echo "dispatch: $nlat jobs one at a time to an idle worker (slots 1), 20 ms apar
 	"stamps: the wall clock in ns (the client's, the command's)"
 "$WN_BIN/wnbench" --server "$WN_SERVER" --project bench --worker-latency "$nlat" |
 	tee "$tmp/lat.txt"
-read -r lat_p50 lat_p99 < <(awk '/^submit called/ {
+read -r lat_p50 lat_p99 < <(awk '/^submit called -> command start/ {
 	for (i = 1; i < NF; i++) { if ($i == "p50") a = $(i + 1); if ($i == "p99") b = $(i + 1) }
 	print a, b }' "$tmp/lat.txt")
 

@@ -4,7 +4,10 @@
  * job's output is the wall-clock time its command started, in nanoseconds. The latency of a job is
  * from just before its Submit call (and, apart, from the call's return) to
  * that stamp: both are CLOCK_REALTIME read on this machine, so the figures
- * have the clock's resolution (ns), not the server's millisecond stamps. */
+ * have the clock's resolution (ns), not the server's millisecond stamps. A third
+ * line splits off the part until wnd handed the job out (its started_ms, a
+ * millisecond stamp: coarse, but it says on which side of the hand-out the
+ * time goes). */
 #include "bench.h"
 #include "methods.h"
 #include "util.h"
@@ -58,8 +61,9 @@ static int wlat_submit(wn_rpc *r, const char *project, uint64_t *id)
 	return *id != 0 ? 0 : -1;
 }
 
-/* wlat_stamp waits for job id to end and reads the stamp its command printed. */
-static int wlat_stamp(wn_rpc *r, uint64_t id, int64_t *stamp)
+/* wlat_stamp waits for job id to end and reads the stamp its command printed,
+ * and when wnd handed it out (*handed, ns, from its millisecond stamp). */
+static int wlat_stamp(wn_rpc *r, uint64_t id, int64_t *stamp, int64_t *handed)
 {
 	Whatsnext__V1__WaitRequest wreq = WHATSNEXT__V1__WAIT_REQUEST__INIT;
 	wreq.n_ids = 1;
@@ -83,6 +87,7 @@ static int wlat_stamp(wn_rpc *r, uint64_t id, int64_t *stamp)
 	if (rv != 0)
 		return rv;
 	Whatsnext__V1__Job *job = (Whatsnext__V1__Job *)out;
+	*handed = job->started_ms * INT64_C(1000000);
 	char buf[32] = "";
 	snprintf(buf, sizeof(buf), "%s", job->output_tail ? job->output_tail : "");
 	buf[strcspn(buf, "\n")] = '\0';
@@ -115,27 +120,31 @@ int bench_worker_latency(const bench_opts *o)
 		return -1;
 	}
 	int rv = wnd_project(r, o->project, true);
-	bench_lat from_call = {0}, from_return = {0};
+	bench_lat from_call = {0}, from_return = {0}, to_handout = {0};
 	for (int64_t i = 0; rv == 0 && i < o->worker_jobs; i++) {
 		uint64_t id = 0;
-		int64_t stamp = 0;
+		int64_t stamp = 0, handed = 0;
 		bench_sleep_until(bench_now_ns() + WLAT_IDLE_MS * INT64_C(1000000));
 		int64_t t0 = wlat_realtime_ns();
 		rv = wlat_submit(r, o->project, &id);
 		int64_t t1 = wlat_realtime_ns();
 		if (rv == 0)
-			rv = wlat_stamp(r, id, &stamp);
+			rv = wlat_stamp(r, id, &stamp, &handed);
 		if (rv == 0) {
 			bench_lat_add(&from_call, stamp - t0);
 			bench_lat_add(&from_return, stamp - t1);
+			bench_lat_add(&to_handout, handed - t0);
 		}
 	}
 	if (rv == 0) {
 		wlat_print("submit called -> command start", &from_call);
 		wlat_print("submit returned -> command start", &from_return);
+		wlat_print("submit called -> wnd's hand-out", &to_handout);
+		printf("(the hand-out: wnd's started_ms, a millisecond stamp: up to 1 ms early)\n");
 	}
 	free(from_call.us);
 	free(from_return.us);
+	free(to_handout.us);
 	wn_rpc_close(r);
 	return rv;
 }
