@@ -358,6 +358,7 @@ wait_started "$wpid" "$nrun"
 sleep "$(awk -v h=$hb_ms 'BEGIN { print h / 1000 }')" # past the first heartbeat with them all
 observe "$wpid" "$window"
 run_pct=$cpu_pct
+run_beats=$beats
 kept=$(renewed $((2 * hb_ms + 1000)))
 per=$(awk -v n="$beats" -v s="$secs" -v h=$hb_ms 'BEGIN { printf "%.2f", n / (s * 1000 / h) }')
 printf '%d running jobs, %s s: %d Heartbeat calls (%s per %d ms interval), %d leases' \
@@ -366,6 +367,11 @@ printf ' renewed in the last %d ms, %s ms cpu (%s %% of a core)\n' $((2 * hb_ms 
 	"$cpu_ms" "$cpu_pct"
 stop_worker
 
+load=$(cut -d' ' -f1 /proc/loadavg)
+if [ "$(fcmp "$load > $(nproc)")" = 1 ]; then
+	echo "warning: load average $load on $(nproc) cpus: rates and latencies are the machine's" \
+		"load as much as the worker's; compare the cpu figures, or runs alternated in one minute"
+fi
 if [ "$best_multi" = 0 ]; then
 	echo "goal: wnworker with slots >= 2 at >= 0.5x the spawn loop: not measured"
 else
@@ -376,7 +382,7 @@ goal "submit -> command start through an idle worker, p50 <= 3 ms ($lat_p50; the
 	"$(fcmp "$lat_p50 <= 3")"
 goal "the same, p99 <= 10 ms ($lat_p99)" "$(fcmp "$lat_p99 <= 10")"
 goal "$nrun running jobs heartbeated in one call per interval ($per calls, $kept of $nrun leases renewed)" \
-	"$(fcmp "$per <= 1.25 && $kept == $nrun")"
+	"$(fcmp "$run_beats > 0 && $per <= 1.25 && $kept == $nrun")"
 goal "idle worker cpu near zero, < 0.1 % of a core ($idle_pct %)" "$(fcmp "$idle_pct < 0.1")"
 goal "with $nrun running jobs, < 1 % of a core ($run_pct %)" "$(fcmp "$run_pct < 1")"
 
