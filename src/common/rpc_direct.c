@@ -42,7 +42,7 @@ struct wn_rpc_direct_conn {
 struct wn_rpc_direct {
 	char *url;
 	bool ipc;
-	atomic_bool background; /* connect retries until the deadline */
+	bool background; /* connect retries until the deadline */
 	wn_wire_url addr;
 	struct sockaddr_un sun; /* ipc */
 	atomic_uint counter;    /* low 31 bits of the next request id */
@@ -231,7 +231,6 @@ static int direct_greet(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadlin
 		rv = direct_parse_greeting(c, &sp);
 	if (rv == WN_OK) {
 		c->greeted = true;
-		atomic_store(&d->background, true); /* reconnect in the background from now on */
 		return WN_OK;
 	}
 	direct_drop(c);
@@ -330,7 +329,7 @@ static int direct_reconnect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t dea
 	int pause = DIRECT_RETRY_MIN;
 	for (;;) {
 		int rv = direct_connect(d, c, deadline, deadline);
-		if (rv != WN_EUNAVAIL || !atomic_load(&d->background))
+		if (rv != WN_EUNAVAIL || !d->background)
 			return rv;
 		int left = direct_left(deadline);
 		if (left == 0)
@@ -397,7 +396,7 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 	wn_rpc_direct *d = wn_xcalloc(1, sizeof(*d));
 	pthread_mutex_init(&d->mu, NULL);
 	d->url = wn_xstrdup(url);
-	atomic_init(&d->background, background);
+	d->background = background;
 	atomic_init(&d->counter, (unsigned)wn_random_u64());
 	wn_rpc_direct_conn *c = direct_conn_new();
 	int rv = direct_parse(d, c, url);

@@ -24,12 +24,12 @@ typedef struct wn_rpc_direct_conn wn_rpc_direct_conn;
 
 /* wn_rpc_direct_open parses url (tcp://HOST:PORT, tcp4://, tcp6://, or
  * ipc://PATH; wn_wire_url_parse) and connects within timeout_ms (negative:
- * no limit), handshake included, keeping that connection for the first
- * call; with background it only parses. Once a connection was made (or with
- * background from the start) each exchange keeps trying to connect until
- * its own timeout. On failure *errmsg gets a malloc'd one-line message:
- * WN_EINVAL (bad address), WN_EUNAVAIL, WN_ETIMEDOUT or WN_EPROTO (the peer
- * is not a REP socket, or speaks TLS: the message says so). */
+ * no limit), keeping that connection for the first call (a server that
+ * takes it but is slow to send its SP header is waited for by that call);
+ * with background it only parses, and each exchange keeps trying to connect
+ * until its own timeout (without, an exchange connects once). On failure *errmsg gets a malloc'd
+ * one-line message: WN_EINVAL (bad address), WN_EUNAVAIL, WN_ETIMEDOUT or WN_EPROTO (the peer is
+ * not a REP socket, or speaks TLS: the message says so). */
 int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_direct **out,
                        char **errmsg);
 
