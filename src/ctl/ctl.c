@@ -23,6 +23,7 @@ struct wn_ctl {
 	bool yes;       /* --yes: a command's confirmation is not asked */
 	int timeout_ms; /* 0: the client's default */
 	wn_rpc *rpc;
+	bool lost; /* a call got no answer: the next client waits for the server */
 
 	const struct wn_ctl_noun *noun;
 	const struct wn_ctl_verb *verb;
@@ -549,7 +550,8 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 		free(err);
 		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
 	}
-	int rv = wn_rpc_open_tls(c->server, c->token, WN_RPC_DIRECT, &c->tls, &c->rpc, &err);
+	int flags = WN_RPC_DIRECT | (c->lost ? WN_RPC_BACKGROUND : 0);
+	int rv = wn_rpc_open_tls(c->server, c->token, flags, &c->tls, &c->rpc, &err);
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);
@@ -589,6 +591,7 @@ void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in
 		if (rv < 0) { /* no answer: the next try on a fresh socket */
 			wn_rpc_close(c->rpc);
 			c->rpc = NULL;
+			c->lost = true;
 		}
 		c->call_error = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);
