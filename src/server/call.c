@@ -64,6 +64,56 @@ static size_t varint(uint8_t *p, uint64_t v)
 	return n;
 }
 
+/* varint_len is the length of v as a protobuf varint. */
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	for (; v >= 0x80; v >>= 7)
+		n++;
+	return n;
+}
+
+void wn_call_splice(struct call *c, const ProtobufCMessage *body, ProtobufCMessage **field,
+                    unsigned number, const Whatsnext__V1__Job *j)
+{
+	c->splice.body = NULL;
+	if (number < 16 && wn_records_job_packed(&c->rec, j, &c->splice.buf, &c->splice.len)) {
+		c->splice.body = body;
+		c->splice.field = field;
+		c->splice.job = j;
+		c->splice.number = number;
+	}
+}
+
+uint8_t *wn_call_pack_reply(struct call *c, uint64_t id, const ProtobufCMessage *body, size_t *len)
+{
+	if (body == NULL || c->splice.body != body || (void *)*c->splice.field != c->splice.job)
+		return wn_engine_pack_response(id, 0, NULL, body, len);
+	c->splice.body = NULL;
+	/* the job's field first (a field may come in any order), then the rest */
+	ProtobufCMessage *job = *c->splice.field;
+	*c->splice.field = NULL;
+	size_t jl = c->splice.len;
+	size_t rest = protobuf_c_message_get_packed_size(body);
+	size_t bl = 1 + varint_len(jl) + jl + rest;
+	uint8_t *out = wn_xmalloc(2 * 11 + bl);
+	size_t n = 0;
+	if (id != 0) {
+		out[n++] = 1 << 3;
+		n += varint(out + n, id);
+	}
+	out[n++] = 4 << 3 | 2;
+	n += varint(out + n, bl);
+	out[n++] = (uint8_t)(c->splice.number << 3 | 2);
+	n += varint(out + n, jl);
+	memcpy(out + n, c->splice.buf, jl);
+	n += jl;
+	n += protobuf_c_message_pack(body, out + n);
+	*c->splice.field = job;
+	*len = n;
+	return out;
+}
+
 uint8_t *wn_engine_pack_response(uint64_t id, int code, const char *message,
                                  const ProtobufCMessage *body, size_t *len)
 {
@@ -109,7 +159,7 @@ void wn_call_answer(struct call *c, const struct parked *pk, const ProtobufCMess
 {
 	struct delivery *d = wn_xcalloc(1, sizeof(*d));
 	d->slot = pk->slot;
-	d->buf = wn_engine_pack_response(pk->reqid, 0, NULL, reply, &d->len);
+	d->buf = wn_call_pack_reply(c, pk->reqid, reply, &d->len);
 	d->next = c->deliveries;
 	c->deliveries = d;
 	wn_dedupe_finish(c->e->dd, pk->reqid, d->buf, d->len);

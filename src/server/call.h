@@ -40,6 +40,16 @@ struct call {
 	bool parked;
 	struct delivery *deliveries;
 	wn_records_call rec; /* the job records it loaded, changed and wrote */
+	/* a reply whose job field is written from the job's record as packed
+	 * (wn_call_splice) */
+	struct {
+		const ProtobufCMessage *body;
+		ProtobufCMessage **field;
+		const void *job;
+		unsigned number;
+		const uint8_t *buf;
+		size_t len;
+	} splice;
 };
 
 /* A request parked until its reply is ready: where the reply goes. */
@@ -71,6 +81,14 @@ void wn_call_answer(struct call *c, const struct parked *pk, const ProtobufCMess
  * gone). */
 void wn_call_drop(struct call *c, const struct parked *pk);
 
+/* wn_call_splice notes that field (number, of reply body) holds job j as this
+ * call last wrote its record, if it did: wn_call_pack_reply then writes those
+ * bytes instead of packing j again. j must not change before the reply. */
+void wn_call_splice(struct call *c, const ProtobufCMessage *body, ProtobufCMessage **field,
+                    unsigned number, const Whatsnext__V1__Job *j);
+/* wn_call_pack_reply builds the OK Response to request id around body, as
+ * wn_engine_pack_response does, with the job noted by wn_call_splice. */
+uint8_t *wn_call_pack_reply(struct call *c, uint64_t id, const ProtobufCMessage *body, size_t *len);
 /* wn_engine_pack_response builds a Response envelope around body (may be NULL). */
 uint8_t *wn_engine_pack_response(uint64_t id, int code, const char *message,
                                  const ProtobufCMessage *body, size_t *len);

@@ -320,11 +320,11 @@ static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void
 		goto done;
 	}
 	reply->seq = c.seq;
-	reply->buf = wn_engine_pack_response(rq->id, wn_err_to_code(rv),
-	                                     rv == WN_OK ? NULL
-	                                     : c.msg     ? c.msg
-	                                                 : wn_strerror(rv),
-	                                     rv == WN_OK ? result : NULL, &reply->len);
+	if (rv == WN_OK)
+		reply->buf = wn_call_pack_reply(&c, rq->id, result, &reply->len);
+	else
+		reply->buf = wn_engine_pack_response(
+		    rq->id, wn_err_to_code(rv), c.msg ? c.msg : wn_strerror(rv), NULL, &reply->len);
 	if (dedupe == DEDUPE_NEW) {
 		if (rv == WN_OK || c.seq != 0)
 			wn_dedupe_finish(e->dd, rq->id, reply->buf, reply->len);

@@ -301,6 +301,7 @@ void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
 		/* finished or blocked: not worth a place in the record cache */
 		wn_records_put(b, key, kl, &j->base);
 		stage_add(rc, b, j->id, NULL, 0, false);
+		rc->last = NULL;
 		return;
 	}
 	size_t n = protobuf_c_message_get_packed_size(&j->base);
@@ -308,6 +309,21 @@ void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
 	protobuf_c_message_pack(&j->base, buf);
 	wn_batch_put(b, key, kl, buf, n);
 	stage_add(rc, b, j->id, buf, n, true);
+	/* kept for a reply that carries the job as written (a claim) */
+	rc->last = j;
+	rc->last_buf = rc->pa->alloc(rc->pa->allocator_data, n ? n : 1);
+	memcpy(rc->last_buf, buf, n);
+	rc->last_len = n;
+}
+
+bool wn_records_job_packed(const wn_records_call *rc, const Whatsnext__V1__Job *j,
+                           const uint8_t **buf, size_t *len)
+{
+	if (j == NULL || rc->last != j)
+		return false;
+	*buf = rc->last_buf;
+	*len = rc->last_len;
+	return true;
 }
 
 void wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen)

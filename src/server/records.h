@@ -35,6 +35,10 @@ typedef struct wn_records_call {
 	wn_map *jobs;           /* job records loaded (and changed) by this call */
 	/* job records written to batches not applied yet, for the record cache */
 	struct wn_records_stage *staged, *staged_tail;
+	/* the job record this call wrote last, packed (in pa's memory) */
+	const Whatsnext__V1__Job *last;
+	uint8_t *last_buf;
+	size_t last_len;
 } wn_records_call;
 
 /* wn_records_new starts the records layer on store s (which the caller keeps
@@ -81,6 +85,11 @@ void wn_records_job_adopt(wn_records_call *rc, Whatsnext__V1__Job *j);
 /* wn_records_job_put adds j's record to b (and to the record cache once b is
  * applied, if PENDING or RUNNING). */
 void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__Job *j);
+/* wn_records_job_packed gives the record of j as packed when this call last
+ * wrote a job record, if that was j's (the bytes are the call's): false
+ * otherwise. */
+bool wn_records_job_packed(const wn_records_call *rc, const Whatsnext__V1__Job *j,
+                           const uint8_t **buf, size_t *len);
 /* wn_records_job_del deletes the record of job j in b (and from the record
  * cache once b is applied), with what the job reported if it ever ran
  * (attempt > 0): its result history, output and stored artifacts (r/, o/,

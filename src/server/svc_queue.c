@@ -100,6 +100,8 @@ static void fetch_reply(struct call *c, Whatsnext__V1__FetchResponse *r, Job **g
 {
 	if (n > 0)
 		r->job = got[0];
+	if (n == 1) /* the reply carries the job as its record was just packed */
+		wn_call_splice(c, &r->base, (ProtobufCMessage **)&r->job, 1, got[0]);
 	if (n > 1) {
 		r->more = got + 1;
 		r->n_more = n - 1;
@@ -445,6 +447,7 @@ int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 		one.max_jobs = 1;
 		rv = fetch_into(c, b, &one, &want, fr);
 		r->next = fr->job;
+		wn_call_splice(c, &r->base, (ProtobufCMessage **)&r->next, 2, fr->job);
 		r->next_tasks = fr->tasks;
 		r->n_next_tasks = fr->n_tasks;
 	}
