@@ -56,7 +56,8 @@ typedef struct bench_opts {
 	int64_t claim;   /* jobs per claim call in the batched cycle row */
 	int64_t wnd_pid, bs_pid;
 	double goal_cycle, goal_batch;
-	const char *rows; /* run only the comparison rows whose name holds this */
+	double goal_plain, goal_next; /* each way one job per call on its own; 0: none */
+	const char *rows;             /* run only the comparison rows whose name holds this */
 	/* scale */
 	const char *scale;
 	const char *project;

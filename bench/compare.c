@@ -311,6 +311,11 @@ static void bench_compare_goals(const bench_opts *o, bench_summary (*med)[2])
 		       "%.2fx (fetch+complete %.2fx,\n"
 		       "    complete+next %.2fx); goal >= %.1fx: %s\n",
 		       best, plain, next, o->goal_cycle, best >= o->goal_cycle ? "met" : "NOT MET");
+	if (o->goal_plain > 0)
+		printf("  one job per call, each way: fetch+complete %.2fx, goal >= %.1fx: %s;\n"
+		       "    complete+next %.2fx, goal >= %.1fx: %s\n",
+		       plain, o->goal_plain, plain >= o->goal_plain ? "met" : "NOT MET", next,
+		       o->goal_next, next >= o->goal_next ? "met" : "NOT MET");
 	if (o->goal_batch > 0)
 		printf("  batched cycle vs beanstalkd cycle 4P+4C: %.2fx (vs beanstalkd "
 		       "pipelined %.2fx);\n"

@@ -130,7 +130,7 @@ case " $suite " in
 	for mode in $modes; do
 		case $mode in
 		sync) goals=2,10 rate=500 ;;
-		*) goals=0.7,2 rate=1000 ;;
+		*) goals=0.7,2,1.0,1.3 rate=1000 ;;
 		esac
 		start_wnd "$mode"
 		start_beanstalkd "$mode"

@@ -128,8 +128,9 @@ static void bench_usage(FILE *f)
 	        "  --rate N            offered jobs/s of the paced row (default: 500)\n"
 	        "  --samples N         jobs per run of the dispatch latency row (default: 100)\n"
 	        "  --claim N           jobs per claim in the batched cycle row (default: 100)\n"
-	        "  --goals X,Y         print whether wnd reaches X times beanstalkd's cycle\n"
-	        "                      rate one job per call, and Y times with batches\n"
+	        "  --goals X,Y[,F,N]   print whether wnd reaches X times beanstalkd's cycle\n"
+	        "                      rate one job per call, and Y times with batches (and\n"
+	        "                      F times with Fetch + Complete, N with complete+next)\n"
 	        "  --rows TEXT         run only the rows whose name contains TEXT (e.g. cycle,\n"
 	        "                      BATCHED, paced, dispatch, no-op); no goals printed\n"
 	        "scale steps (bench/scale.sh), against a given project:\n"
@@ -243,11 +244,21 @@ static int bench_parse_goals(const char *s, bench_opts *o)
 		goto bad;
 	const char *y = end + 1;
 	o->goal_batch = strtod(y, &end);
-	if (end == y || *end != '\0' || o->goal_batch < 0)
+	if (end == y || (*end != '\0' && *end != ',') || o->goal_batch < 0)
 		goto bad;
+	if (*end == ',') { /* F,N: fetch+complete and complete+next, each on its own */
+		const char *f = end + 1;
+		o->goal_plain = strtod(f, &end);
+		if (end == f || *end != ',' || o->goal_plain <= 0)
+			goto bad;
+		const char *nx = end + 1;
+		o->goal_next = strtod(nx, &end);
+		if (end == nx || *end != '\0' || o->goal_next <= 0)
+			goto bad;
+	}
 	return 0;
 bad:
-	fprintf(stderr, "wnbench: --goals: expected X,Y (two numbers): %s\n", s);
+	fprintf(stderr, "wnbench: --goals: expected X,Y or X,Y,F,N (numbers): %s\n", s);
 	return -1;
 }
 
