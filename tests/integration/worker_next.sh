@@ -70,3 +70,49 @@ EOF
 	expect_eq "$(job_get "$b" "j['status']")" pending "the other job"
 	expect_not_contains "$(cat w1.log)" "job $b: started"
 }
+
+# runs_at_least N: the commands have run N times or more.
+runs_at_least() { [ -f runs ] && [ "$(wc -l <runs)" -ge "$1" ]; }
+
+all_completed() {
+	[ "$(jobs_table p "j['status']" | grep -c completed)" -eq "$1" ]
+}
+
+test_wnd_killed_while_results_claim_the_next_jobs_loses_none_and_runs_none_twice() {
+	# a short lease: a job whose Complete claimed it just before the kill,
+	# its answer lost, comes back when that lease runs out
+	wn_start --lease-ms 2000
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF2
+slots: 4
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo "\$1" >> $WN_TMP/runs; echo "out-\$1-\$2"', sh, "{job.id}", "{attempt}"]
+EOF2
+	} >w.yaml
+	local i
+	for i in $(seq 1 120); do echo '{"project": "p", "task": "t"}'; done | wnctl job batch - >/dev/null
+	worker_start w1 w.yaml
+	for i in 20 60; do
+		wait_until 30 "$i runs" runs_at_least "$i"
+		wn_kill9
+		wn_start --lease-ms 2000
+	done
+	wait_until 60 "every job to complete" all_completed 120
+	# each command ran once: a result that reached the store before the
+	# kill is not run again, and its claimed next job ran once, elsewhere
+	# in time
+	expect_eq "$(sort -n runs | uniq -d | wc -l)" 0 "jobs run twice"
+	expect_eq "$(wc -l <runs)" 120 "runs"
+	local id at
+	while read -r id at; do
+		expect_eq "$(wnctl job log "$id")" "out-$id-$at" "job $id's output"
+	done < <(jobs_table p "'%d %d' % (j['id'], j['attempt'])" | awk 'NR % 10 == 0')
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID"
+	wn_stop
+	expect_contains "$("$WN_BIN/wnd" --check --data "$WN_TMP/data" 2>&1)" "clean" "wnd --check"
+}
