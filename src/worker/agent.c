@@ -180,8 +180,12 @@ static bool loop_empty(wn_agent *a)
 	}
 	/* Nothing ready, but a job of ours is still running or being
 	 * reported (a failed one may come back): look again once one of
-	 * them is done. */
+	 * them is done, at once if one was done during the fetch (its
+	 * broadcast is gone). */
 	size_t before = a->threads;
+	wn_agent_reap(a);
+	if (a->threads < before)
+		return true;
 	while (a->threads >= before && a->stop == AGENT_RUN && !a->draining) {
 		pthread_cond_wait(&a->cond, &a->mu);
 		wn_agent_reap(a);

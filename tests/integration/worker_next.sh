@@ -116,3 +116,33 @@ EOF2
 	wn_stop
 	expect_contains "$("$WN_BIN/wnd" --check --data "$WN_TMP/data" 2>&1)" "clean" "wnd --check"
 }
+
+test_exit_when_empty_exits_once_the_last_jobs_are_done() {
+	# Runs that end while the worker's last fetch is on its way must not
+	# leave it waiting for news that already came: it would wait for its
+	# held heartbeat (up to 10 s, with output_ms 0), longer than the 9 s
+	# the test gives a worker to run 24 jobs of /bin/true and exit.
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+slots: 8
+heartbeat_ms: 60000
+output_ms: 0
+tasks:
+  t:
+    command: [/bin/true]
+EOF
+	} >w.yaml
+	local round i
+	for round in 1 2 3 4; do
+		for i in $(seq 1 24); do echo '{"project": "p", "task": "t"}'; done |
+			wnctl job batch - >/dev/null
+		worker_start "w$round" w.yaml --exit-when-empty
+		worker_wait "$WORKER_PID" 9
+		expect_contains "$(cat "w$round.log")" "no job ready: exiting"
+	done
+	expect_eq "$(jobs_table p "j['status']" | sort | uniq -c | sed 's/^ *//')" "96 completed" "jobs"
+}
