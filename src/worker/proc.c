@@ -376,6 +376,8 @@ static pid_t proc_spawn(const wn_proc_spec *spec, proc_child *c, int *rc, char *
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (c->step == PROC_STEP_GUARD && attempt == 0) {
+			if (c->err == EAGAIN)
+				wn_proc_guard_unstick(); /* it reads nothing */
 			wn_proc_guard_check(); /* the guard died: once more with another */
 			continue;
 		}

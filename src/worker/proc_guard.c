@@ -26,6 +26,9 @@
 /* One announcement: a group starts (with its grace period) or is over. */
 enum { GUARD_ADD = 1, GUARD_DEL = 2 };
 
+/* A guard whose socket stays full this long reads nothing (stopped, say). */
+#define GUARD_STUCK_MS 1000
+
 typedef struct guard_msg {
 	int32_t op;
 	int32_t pgid;
@@ -255,13 +258,26 @@ static bool guard_alive(pid_t pid)
 	return si.si_pid != pid;
 }
 
+/* guard_send sends m without waiting: a guard whose socket is full reads
+ * nothing (wn_proc_guard_unstick). 0, or -1 with errno. */
 static int guard_send(int fd, const guard_msg *m)
 {
 	ssize_t w;
 	do
-		w = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+		w = send(fd, m, sizeof(*m), MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (w < 0 && errno == EINTR);
 	return w == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
+/* guard_writable tells whether the guard's socket takes a message within ms. */
+static bool guard_writable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int r;
+	do
+		r = poll(&p, 1, ms);
+	while (r < 0 && errno == EINTR);
+	return r > 0 && (p.revents & POLLOUT) != 0;
 }
 
 /* guard_drop reaps a dead guard and closes its descriptors (write lock held);
@@ -392,7 +408,7 @@ WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms)
 	guard_msg m = {GUARD_ADD, (int32_t)pgid, grace_ms};
 	long w;
 #ifdef SYS_sendto
-	w = syscall(SYS_sendto, fd, &m, sizeof(m), MSG_NOSIGNAL, NULL, 0);
+	w = syscall(SYS_sendto, fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
 #else
 	w = syscall(SYS_write, fd, &m, sizeof(m));
 #endif
@@ -402,10 +418,6 @@ WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms)
 void wn_proc_guard_forget(pid_t pgid)
 {
 	pthread_rwlock_rdlock(&guard_lock);
-	if (guard_fd >= 0) {
-		guard_msg m = {GUARD_DEL, (int32_t)pgid, 0};
-		guard_send(guard_fd, &m);
-	}
 	pthread_mutex_lock(&guard_reg_lock);
 	for (size_t i = 0; i < guard_reg_n; i++)
 		if (guard_reg[i].pgid == pgid) {
@@ -413,7 +425,34 @@ void wn_proc_guard_forget(pid_t pgid)
 			break;
 		}
 	pthread_mutex_unlock(&guard_reg_lock);
+	bool full = false;
+	if (guard_fd >= 0) {
+		guard_msg m = {GUARD_DEL, (int32_t)pgid, 0};
+		full = guard_send(guard_fd, &m) != 0 && errno == EAGAIN;
+	}
 	pthread_rwlock_unlock(&guard_lock);
+	if (full)
+		wn_proc_guard_unstick(); /* another, which never knew the group */
+}
+
+void wn_proc_guard_unstick(void)
+{
+	pthread_rwlock_rdlock(&guard_lock);
+	pid_t pid = guard_pid;
+	bool stuck = guard_fd >= 0 && !guard_writable(guard_fd, GUARD_STUCK_MS);
+	pthread_rwlock_unlock(&guard_lock);
+	if (!stuck)
+		return;
+	char *why = NULL;
+	pthread_rwlock_wrlock(&guard_lock);
+	if (guard_pid == pid && guard_owner == getpid() && !guard_writable(guard_fd, 0)) {
+		wn_warn("the guard process (pid %d) reads nothing: started another", (int)pid);
+		guard_drop(); /* killed: it guards nothing */
+		if (guard_fork(&why) != WN_OK)
+			wn_warn("%s (retrying)", why);
+	}
+	pthread_rwlock_unlock(&guard_lock);
+	free(why);
 }
 
 int wn_proc_guard_watch(int *slice_ms)

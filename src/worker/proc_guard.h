@@ -44,6 +44,11 @@ WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms);
  * not signal it. */
 void wn_proc_guard_forget(pid_t pgid);
 
+/* wn_proc_guard_unstick replaces a guard that reads nothing (its socket
+ * full for a second: stopped, say) with another, which knows every group
+ * of the worker's registry. */
+void wn_proc_guard_unstick(void);
+
 /* wn_proc_guard_watch returns a descriptor that becomes readable if the
  * guard dies (-1 when there is none to watch: then call wn_proc_guard_check
  * every *slice_ms); a waiter adds it to what it polls. */

@@ -105,3 +105,31 @@ EOF
 	expect_eq "$(job_get "$id" "j['status']")" completed
 	wait_until 5 "the guard to exit" proc_gone "$guard"
 }
+
+test_a_stopped_guard_is_replaced_and_jobs_go_on() {
+	# a guard that reads nothing (SIGSTOP) guards nothing: the commands'
+	# announcements fill its socket; the worker must not hang on it
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF2
+slots: 2
+tasks:
+  t:
+    command: [/bin/true]
+EOF2
+	} >w.yaml
+	local i
+	for i in $(seq 1 400); do echo '{"project": "p", "task": "t"}'; done | wnctl job batch - >/dev/null
+	worker_start w1 w.yaml --exit-when-empty
+	local pid=$WORKER_PID stopped
+	wait_until 10 "the worker's guard to start" has_guard "$pid"
+	stopped=$(guard_of "$pid")
+	kill -STOP "$stopped"
+	worker_wait "$pid" 60
+	expect_eq "$(jobs_table p "j['status']" | sort | uniq -c | sed 's/^ *//')" "400 completed" "jobs"
+	expect_contains "$(cat w1.log)" "the guard process (pid $stopped) reads nothing: started another"
+	wait_until 5 "the stopped guard to be gone" proc_gone "$stopped"
+}
