@@ -44,6 +44,8 @@ void wn_agent_sleep(wn_agent *a, int64_t ms, int level)
 void wn_agent_wake(agent_job *j)
 {
 	uint64_t one = 1;
+	if (j->wake_fd < 0)
+		return; /* its runner looks for news every AGENT_NOWAKE_MS */
 	ssize_t w = write(j->wake_fd, &one, sizeof(one));
 	(void)w;
 }

@@ -30,6 +30,7 @@
 #define AGENT_HB_WAIT_MAX_MS   60000 /* longest a heartbeat asks the server to wait */
 #define AGENT_HB_AGAIN_MS      250   /* after news, the next heartbeat */
 #define AGENT_HB_FETCH_MS      500   /* a heartbeat answered early waits for a fetch this long */
+#define AGENT_NOWAKE_MS        200   /* a run with no wake descriptor looks for news this often */
 
 /* Stop levels, raised by wn_agent_stop. */
 enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };

@@ -300,11 +300,17 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 		else if (cause != AGENT_CAUSE_NONE && !killed)
 			next = kill_at;
 		int wait_ms = next < 0 ? -1 : next - now > 0 ? (int)(next - now) : 0;
+		/* no wake descriptor (none was free when the job came): a cancel
+		 * or a stop is looked for every AGENT_NOWAKE_MS instead */
+		if (j->wake_fd < 0 && (wait_ms < 0 || wait_ms > AGENT_NOWAKE_MS))
+			wait_ms = AGENT_NOWAKE_MS;
 		if (wn_fmt_wait(run, j->wake_fd, wait_ms) == 1)
 			return cause;
 		uint64_t v;
-		ssize_t r = read(j->wake_fd, &v, sizeof(v));
-		(void)r;
+		if (j->wake_fd >= 0) {
+			ssize_t r = read(j->wake_fd, &v, sizeof(v));
+			(void)r;
+		}
 	}
 }
 
