@@ -16,7 +16,8 @@ void wn_records_compact_jobs(wn_records *r)
 {
 	char end[WN_KEY_PREFIX_LEN];
 	size_t el = wn_key_prefix_end(end, WN_KEY_JOB);
-	wn_store_compact(wn_records_store(r), wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, end, el);
+	wn_store_compact(wn_records_store(r), wn_key_prefix(WN_KEY_JOB), WN_KEY_PREFIX_LEN, end,
+	                 el);
 }
 
 void wn_records_compact_side(wn_records *r, uint64_t id, bool one)

@@ -439,3 +439,15 @@ void peer_join(peer *p)
 	peer_stop_accepting(p);
 	peer_join_conns(p);
 }
+
+wn_rpc *peer_open_direct(const char *url, int flags)
+{
+	wn_rpc *r = NULL;
+	char *err = NULL;
+	int rv = wn_rpc_open(url, "sekret", WN_RPC_DIRECT | flags, &r, &err);
+	if (rv != WN_OK)
+		printf("# %s\n", err);
+	free(err);
+	CHECK_OK(rv);
+	return r;
+}

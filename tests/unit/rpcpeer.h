@@ -5,6 +5,8 @@
 #ifndef WN_RPCPEER_H
 #define WN_RPCPEER_H
 
+#include "rpc.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +69,10 @@ typedef struct peer {
 /* peer_start starts a peer announcing proto and acting as mode; an ipc peer
  * listens on peer.sock in dir, after delay_ms (tcp: at once, on a free port
  * of 127.0.0.1). */
+/* peer_open_direct opens a direct client of url (token "sekret") with
+ * flags besides WN_RPC_DIRECT; fails the case on error. */
+wn_rpc *peer_open_direct(const char *url, int flags);
+
 peer *peer_start(bool ipc, int proto, int mode, int delay_ms, const char *dir);
 
 /* peer_release lets a PEER_HOLD peer answer the requests it holds, and those

@@ -20,20 +20,6 @@
 #include <sys/un.h>
 #include <time.h>
 
-/* open_direct opens a direct client of p with token "sekret"; fails the case
- * on error. */
-static wn_rpc *open_direct(const char *url, int flags)
-{
-	wn_rpc *r = NULL;
-	char *err = NULL;
-	int rv = wn_rpc_open(url, "sekret", WN_RPC_DIRECT | flags, &r, &err);
-	if (rv != WN_OK)
-		printf("# %s\n", err);
-	free(err);
-	CHECK_OK(rv);
-	return r;
-}
-
 /* call sends Project{name} to a peer that echoes it and checks the reply. */
 static int call(wn_rpc *r, const char *name, uint64_t id, char **err)
 {
@@ -58,7 +44,7 @@ static int call(wn_rpc *r, const char *name, uint64_t id, char **err)
 static void round_trip(bool ipc)
 {
 	peer *p = peer_start(ipc, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(call(r, "first", 12345, &err));
 	CHECK_OK(call(r, "second", 0, &err));
@@ -91,7 +77,7 @@ TEST(round_trip_ipc)
 TEST(error_code_and_message)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_ERROR, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_EQ_INT(call(r, "x", 0, &err), WHATSNEXT__V1__CODE__NOT_FOUND);
 	CHECK_EQ_STR(err, "no such thing");
@@ -123,7 +109,7 @@ static int invoke(wn_rpc *r, const char *name, char **err)
 TEST(invoke_answers_in_wn_errors)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(invoke(r, "first", &err));
 	wn_rpc_close(r);
@@ -132,7 +118,7 @@ TEST(invoke_answers_in_wn_errors)
 	free(p);
 
 	p = peer_start(false, WN_SP_REP0, PEER_ERROR, 0, wn_test_tmpdir()); /* NOT_FOUND */
-	r = open_direct(p->url, 0);
+	r = peer_open_direct(p->url, 0);
 	CHECK_EQ_INT(invoke(r, "x", &err), WN_ENOTFOUND);
 	CHECK_EQ_STR(err, "no such thing");
 	free(err);
@@ -143,7 +129,7 @@ TEST(invoke_answers_in_wn_errors)
 	/* a reply over the limit is no answer from the server, not its
 	 * RESOURCE_EXHAUSTED (WN_ETOOBIG) */
 	p = peer_start(false, WN_SP_REP0, PEER_TOOBIG, 0, wn_test_tmpdir());
-	r = open_direct(p->url, 0);
+	r = peer_open_direct(p->url, 0);
 	CHECK_EQ_INT(invoke(r, "x", &err), WN_EPROTO);
 	CHECK(strstr(err, "over the limit") != NULL);
 	free(err);
@@ -171,7 +157,7 @@ TEST(refuses_a_peer_that_is_not_rep)
 TEST(skips_a_reply_with_another_id)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_STALE, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(call(r, "mine", 0, &err)); /* not "stale" */
 	CHECK_OK(call(r, "again", 0, &err));
@@ -184,7 +170,7 @@ TEST(skips_a_reply_with_another_id)
 TEST(times_out_then_calls_on_a_new_connection)
 {
 	peer *p = peer_start(true, WN_SP_REP0, PEER_LATE, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	wn_rpc_set_timeout(r, 200);
 	CHECK_EQ_INT(call(r, "late", 0, &err), WN_ETIMEDOUT);
@@ -205,7 +191,7 @@ TEST(times_out_then_calls_on_a_new_connection)
 TEST(times_out_on_a_silent_peer)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_SILENT, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	wn_rpc_set_timeout(r, 300);
 	int64_t t0 = wn_mono_ms();
@@ -222,7 +208,7 @@ TEST(times_out_on_a_silent_peer)
 TEST(refuses_a_reply_over_the_limit)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_TOOBIG, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_EQ_INT(call(r, "x", 0, &err), WN_ETOOBIG);
 	CHECK(strstr(err, "over the limit") != NULL);
@@ -236,7 +222,7 @@ TEST(refuses_a_reply_over_the_limit)
 TEST(resends_after_the_connection_drops)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_DROP_FIRST, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(call(r, "x", 0, &err));
 	wn_rpc_close(r);
@@ -271,7 +257,7 @@ static int big_call(wn_rpc *r, const char *name, char **err)
 TEST(authenticates_a_connection_before_a_large_request)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_AUTH_FIRST, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(big_call(r, "big", &err));
 	CHECK_OK(big_call(r, "again", &err)); /* authenticated: no small call */
@@ -291,7 +277,7 @@ TEST(authenticates_a_new_connection_when_told_to)
 	 * the large request; the second has not: told so, the client sends the
 	 * small call, then the large one again */
 	peer *p = peer_start(false, WN_SP_REP0, PEER_AUTH_AGAIN, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(call(r, "small", 0, &err));
 	CHECK_OK(big_call(r, "big", &err));
@@ -313,7 +299,7 @@ TEST(authenticates_a_connection_opened_again)
 	/* the idle connection was authenticated, then the server restarted:
 	 * the new connection is authenticated before the large request */
 	peer *p = peer_start(true, WN_SP_REP0, PEER_AUTH_FIRST, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(call(r, "small", 0, &err));
 	peer_kill(p);
@@ -332,7 +318,7 @@ TEST(authenticates_a_connection_opened_again)
 TEST(background_waits_for_the_server)
 {
 	peer *p = peer_start(true, WN_SP_REP0, PEER_ECHO, 300, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, WN_RPC_BACKGROUND); /* nobody listens yet */
+	wn_rpc *r = peer_open_direct(p->url, WN_RPC_BACKGROUND); /* nobody listens yet */
 	char *err = NULL;
 	wn_rpc_set_timeout(r, PEER_WAIT_MS);
 	CHECK_OK(call(r, "x", 0, &err));
@@ -385,7 +371,7 @@ static void *caller_main(void *arg)
 TEST(threads_share_a_pool_of_connections)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	caller c[4];
 	for (int i = 0; i < 4; i++) {
 		c[i] = (caller){.r = r, .index = i};
@@ -454,7 +440,7 @@ static void against_nng(bool ipc)
 		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
 	}
 	pthread_create(&np.tid, NULL, nng_peer_main, &np);
-	wn_rpc *r = open_direct(url, 0);
+	wn_rpc *r = peer_open_direct(url, 0);
 	char *err = NULL;
 	int ok = 0;
 	for (int i = 0; i < 3; i++) {

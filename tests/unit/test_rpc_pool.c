@@ -12,19 +12,6 @@
 
 #include <time.h>
 
-/* open_direct opens a direct client of url with flags; fails the case on error. */
-static wn_rpc *open_direct(const char *url, int flags)
-{
-	wn_rpc *r = NULL;
-	char *err = NULL;
-	int rv = wn_rpc_open(url, "sekret", WN_RPC_DIRECT | flags, &r, &err);
-	if (rv != WN_OK)
-		printf("# %s\n", err);
-	free(err);
-	CHECK_OK(rv);
-	return r;
-}
-
 /* call sends Project{name} with request id id; on success the echo must
  * carry the name back. Returns wn_rpc_call's value; *err as it sets it. */
 static int call(wn_rpc *r, const char *name, uint64_t id, char **err)
@@ -82,7 +69,7 @@ static void caller_join(caller *c)
 TEST(a_held_call_holds_up_no_other)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	caller held;
 	caller_start(&held, r, "hold", 1); /* as a Fetch the server keeps waiting */
 	CHECK(peer_wait_held(p, 1));
@@ -118,7 +105,7 @@ TEST(many_threads_at_once_keep_a_bounded_pool)
 {
 	enum { N = WN_RPC_DIRECT_IDLE + 4 };
 	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	caller c[N];
 	for (int i = 0; i < N; i++)
 		caller_start(&c[i], r, "hold", 1);
@@ -151,7 +138,7 @@ TEST(a_server_restarted_under_a_waiting_call)
 	 * the same address: a client that connects in the background resends
 	 * the same request there */
 	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, WN_RPC_BACKGROUND);
+	wn_rpc *r = peer_open_direct(p->url, WN_RPC_BACKGROUND);
 	wn_rpc_set_timeout(r, PEER_WAIT_MS);
 	caller held, idle;
 	char *err = NULL;
@@ -180,7 +167,7 @@ TEST(a_server_restarted_under_a_call_opened_at_once)
 	 * back yet, the call fails at once (its caller decides); the next call
 	 * finds the new server */
 	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	wn_rpc_set_timeout(r, PEER_WAIT_MS);
 	caller held;
 	caller_start(&held, r, "hold", 1);
@@ -203,7 +190,7 @@ TEST(a_server_restarted_under_a_call_opened_at_once)
 TEST(a_server_that_closes_halfway_through_a_reply)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_HALF, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(call(r, "x", 0, &err));
 	CHECK_OK(call(r, "y", 0, &err));
@@ -220,7 +207,7 @@ TEST(an_unreachable_server_fails_every_thread_in_time)
 {
 	char url[160];
 	snprintf(url, sizeof(url), "ipc://%s/nobody.sock", wn_test_tmpdir());
-	wn_rpc *r = open_direct(url, WN_RPC_BACKGROUND);
+	wn_rpc *r = peer_open_direct(url, WN_RPC_BACKGROUND);
 	wn_rpc_set_timeout(r, 300);
 	caller c[4];
 	for (int i = 0; i < 4; i++)
@@ -238,7 +225,7 @@ TEST(an_unreachable_server_fails_every_thread_in_time)
 TEST(a_server_gone_for_good_fails_the_call)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	char *err = NULL;
 	CHECK_OK(call(r, "x", 0, &err));
 	peer_kill(p);
@@ -259,7 +246,7 @@ static wn_rpc *greet(int greet_ms, peer **out)
 	pthread_mutex_lock(&p->mu);
 	p->greet_ms = greet_ms; /* before any client connects */
 	pthread_mutex_unlock(&p->mu);
-	wn_rpc *r = open_direct(p->url, 0);
+	wn_rpc *r = peer_open_direct(p->url, 0);
 	*out = p;
 	return r;
 }
