@@ -33,6 +33,14 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+/* write_pid writes pid, a line, into path. */
+static void write_pid(const char *path, pid_t pid)
+{
+	char line[32];
+	snprintf(line, sizeof(line), "%d\n", (int)pid);
+	write_file(path, line);
+}
+
 TEST(the_tail_of_a_log_is_its_last_lines)
 {
 	write_file("run.log", "first line\nsecond line\nthird\n");
@@ -276,9 +284,7 @@ static void worker_two_commands(void)
 		_exit(1);
 	read_pid("bg1.pid");
 	read_pid("bg2.pid");
-	char pid[32];
-	snprintf(pid, sizeof(pid), "%d\n", (int)wn_proc_guard_pid());
-	write_file("guard.pid", pid);
+	write_pid("guard.pid", wn_proc_guard_pid());
 }
 
 TEST(the_guard_ends_every_group_of_a_killed_worker)
@@ -313,11 +319,8 @@ static void worker_with_a_fork_holding_its_socket(void)
 	if (holder == 0)
 		for (;;)
 			pause();
-	char pid[32];
-	snprintf(pid, sizeof(pid), "%d\n", (int)holder);
-	write_file("holder.pid", pid);
-	snprintf(pid, sizeof(pid), "%d\n", (int)wn_proc_guard_pid());
-	write_file("guard.pid", pid);
+	write_pid("holder.pid", holder);
+	write_pid("guard.pid", wn_proc_guard_pid());
 }
 
 TEST(the_guard_hears_of_a_killed_worker_whose_socket_another_process_holds)
@@ -348,11 +351,8 @@ static void worker_loses_its_guard(void)
 	/* The command's waiter notices, as the agent's would. */
 	for (int i = 0; i < 500 && (wn_proc_guard_pid() == first || wn_proc_guard_pid() < 0); i++)
 		wn_proc_wait(p, -1, 20);
-	char pids[64];
-	snprintf(pids, sizeof(pids), "%d\n", (int)first);
-	write_file("guard1.pid", pids);
-	snprintf(pids, sizeof(pids), "%d\n", (int)wn_proc_guard_pid());
-	write_file("guard2.pid", pids);
+	write_pid("guard1.pid", first);
+	write_pid("guard2.pid", wn_proc_guard_pid());
 }
 
 TEST(a_killed_guard_is_replaced_and_still_ends_the_groups)
