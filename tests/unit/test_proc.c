@@ -355,9 +355,11 @@ static void worker_loses_its_guard(void)
 	write_pid("guard2.pid", wn_proc_guard_pid());
 }
 
-TEST(a_killed_guard_is_replaced_and_still_ends_the_groups)
+/* second_guard_ends_the_groups checks, after worker_loses_its_guard ran in
+ * worker w, that a second guard took over, and that killing w ends the
+ * command, its background child and that guard. */
+static void second_guard_ends_the_groups(pid_t w)
 {
-	pid_t w = as_worker(worker_loses_its_guard);
 	pid_t first = read_pid("guard1.pid"), second = read_pid("guard2.pid");
 	CHECK(first > 0 && second > 0 && first != second);
 	pid_t cmd = read_pid("cmd.pid"), bg = read_pid("bg.pid");
@@ -366,6 +368,11 @@ TEST(a_killed_guard_is_replaced_and_still_ends_the_groups)
 	CHECK(wait_gone(cmd, 10000));
 	CHECK(wait_gone(bg, 10000));
 	CHECK(wait_gone(second, 10000));
+}
+
+TEST(a_killed_guard_is_replaced_and_still_ends_the_groups)
+{
+	second_guard_ends_the_groups(as_worker(worker_loses_its_guard));
 }
 
 /* no_pidfd makes pidfd_open fail with ENOSYS in this process and its
@@ -403,15 +410,7 @@ static void worker_without_pidfd(void)
 
 TEST(without_pidfd_open_commands_and_the_guard_are_watched_all_the_same)
 {
-	pid_t w = as_worker(worker_without_pidfd);
-	pid_t first = read_pid("guard1.pid"), second = read_pid("guard2.pid");
-	CHECK(first > 0 && second > 0 && first != second);
-	pid_t cmd = read_pid("cmd.pid"), bg = read_pid("bg.pid");
-	CHECK(!gone(cmd) && !gone(bg));
-	kill_worker(w);
-	CHECK(wait_gone(cmd, 10000));
-	CHECK(wait_gone(bg, 10000));
-	CHECK(wait_gone(second, 10000));
+	second_guard_ends_the_groups(as_worker(worker_without_pidfd));
 }
 
 TEST(a_start_after_the_guard_died_starts_another_guard_first)
