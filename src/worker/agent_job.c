@@ -173,11 +173,11 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 		agent_report_send(a, j, end, WN_MID_QUEUE_COMPLETE, &creq.base,
 		                  ask ? &reply : NULL);
 		if (ask) {
-			if (reply != NULL)
+			if (reply != NULL) {
 				*next = wn_agent_next_job(
 				    a, (const Whatsnext__V1__CompleteResponse *)reply);
-			if (reply != NULL)
 				protobuf_c_message_free_unpacked(reply, NULL);
+			}
 			free(nreq.projects);
 			free(nreq.tasks);
 			pthread_mutex_lock(&a->mu);
