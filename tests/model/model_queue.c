@@ -92,9 +92,10 @@ static int fetch_apply(model *m, const Whatsnext__V1__FetchRequest *rq, size_t w
 	return 0;
 }
 
-/* fetch_tasks: a Fetch answers the task of each job it hands out, once
- * each, with its settings as they are now. */
-static int fetch_tasks(model *m, const Whatsnext__V1__FetchResponse *r,
+/* fetch_tasks: a Fetch (or a Complete's next, what) answers the task of
+ * each job it hands out, once each, with its settings as they are now: the
+ * tasks[0..ntasks) of its reply. */
+static int fetch_tasks(model *m, const char *what, Whatsnext__V1__Task *const *tasks, size_t ntasks,
                        Whatsnext__V1__Job *const *got, size_t n)
 {
 	size_t distinct = 0;
@@ -106,17 +107,17 @@ static int fetch_tasks(model *m, const Whatsnext__V1__FetchResponse *r,
 		distinct += !seen;
 		const model_task *t = model_task_get(m, got[i]->project, got[i]->task);
 		const Whatsnext__V1__Task *rt = NULL;
-		for (size_t k = 0; k < r->n_tasks && rt == NULL; k++)
-			if (strcmp(r->tasks[k]->project, got[i]->project) == 0 &&
-			    strcmp(r->tasks[k]->name, got[i]->task) == 0)
-				rt = r->tasks[k];
+		for (size_t k = 0; k < ntasks && rt == NULL; k++)
+			if (strcmp(tasks[k]->project, got[i]->project) == 0 &&
+			    strcmp(tasks[k]->name, got[i]->task) == 0)
+				rt = tasks[k];
 		if (t != NULL && (rt == NULL || rt->timeout_s != t->timeout_s))
-			return model_fail(
-			    m, "Fetch answered job %llu without its task %s/%s as it is",
-			    (unsigned long long)got[i]->id, got[i]->project, got[i]->task);
+			return model_fail(m, "%s answered job %llu without its task %s/%s as it is",
+			                  what, (unsigned long long)got[i]->id, got[i]->project,
+			                  got[i]->task);
 	}
-	if (r->n_tasks != distinct)
-		return model_fail(m, "Fetch answered %zu tasks for %zu distinct ones", r->n_tasks,
+	if (ntasks != distinct)
+		return model_fail(m, "%s answered %zu tasks for %zu distinct ones", what, ntasks,
 		                  distinct);
 	return 0;
 }
@@ -139,7 +140,7 @@ static int queue_fetch(model *m, const model_call *c)
 		return model_fail(m, "Fetch answered more jobs but no first job");
 	for (size_t i = 0; i < r->n_more && n < 1024; i++)
 		got[n++] = r->more[i];
-	if (fetch_tasks(m, r, got, n) != 0)
+	if (fetch_tasks(m, "Fetch", r->tasks, r->n_tasks, got, n) != 0)
 		return -1;
 	return fetch_apply(m, rq, rq->max_jobs ? rq->max_jobs : 1, got, n);
 }
@@ -342,9 +343,12 @@ static int queue_complete(model *m, const model_call *c)
 		rv = compare_job(m, j, r->job, CJ_BRIEF, "reply");
 	if (rv == 0 && rq->next != NULL) {
 		Whatsnext__V1__Job *got[1] = {r->next};
-		rv = fetch_apply(m, &next, 1, got, r->next != NULL);
-	} else if (rv == 0 && r->next != NULL) {
-		rv = model_fail(m, "Complete without next answered a next job");
+		rv = fetch_tasks(m, "Complete's next", r->next_tasks, r->n_next_tasks, got,
+		                 r->next != NULL);
+		if (rv == 0)
+			rv = fetch_apply(m, &next, 1, got, r->next != NULL);
+	} else if (rv == 0 && (r->next != NULL || r->n_next_tasks > 0)) {
+		rv = model_fail(m, "Complete without next answered a next job or its task");
 	}
 	if (rv == 0 && !rq->brief)
 		rv = compare_job(m, j, r->job, CJ_RECORD, "reply");
