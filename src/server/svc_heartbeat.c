@@ -86,7 +86,8 @@ static const ProtobufCMessage *hb_answer(struct call *c, void *arg, const struct
 
 /* hb_wait_new is what heartbeat rq waits for: the leases it names, and those
  * the worker holds that it does not name yet (a job leased to it while the
- * heartbeat was on its way: the fetch that brings it is not back yet). */
+ * heartbeat was on its way: the fetch that brings it is not back yet; the
+ * caller answers such a heartbeat at once). */
 static struct hb_wait *hb_wait_new(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
 {
 	const struct wrk *w = wn_fleet_get(c->e, rq->worker);
@@ -125,6 +126,14 @@ int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest 
 	    r->drain != rq->draining || !hb_worker_active(c->e, rq->worker, &drain))
 		return WN_OK;
 	struct hb_wait *h = hb_wait_new(c, rq);
+	if (h->n > rq->n_leases) {
+		/* a job was leased to the worker before this heartbeat came (its
+		 * fetch raced ahead): that is news already, and the next
+		 * heartbeat, which names it, ships its output */
+		hb_wait_free(h);
+		r->held = true;
+		return WN_OK;
+	}
 	h->draining = rq->draining;
 	h->expires_ms = r->lease_expires_ms;
 	/* the leases it extended must not run out while it waits, nor the

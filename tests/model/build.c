@@ -468,12 +468,17 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 			             rq->leases[i]->attempt, o->a[6 + i]);
 	if (o->a[10] != 0 && rq->n_progress > 0)
 		rq->progress[rq->n_progress++] = rq->progress[0];
-	if (o->a[11] != 0) {
+	const model_worker *w = model_worker_get(d->m, rq->worker);
+	if (o->a[11] == 1 || o->a[11] == 2) {
 		/* the server holds a heartbeat only while it has no news: a
 		 * worker that believes the opposite of its drain has some */
-		const model_worker *w = model_worker_get(d->m, rq->worker);
 		rq->wait_ms = o->a[11] == 2 ? 60001 : 30000;
 		rq->draining = !(w != NULL && w->draining);
+	} else if (o->a[11] == 3 && model_unnamed_held(d->m, rq)) {
+		/* so has a worker leased a job its heartbeat does not name (its
+		 * fetch raced ahead of the heartbeat) */
+		rq->wait_ms = 30000;
+		rq->draining = w != NULL && w->draining;
 	}
 	return &rq->base;
 }

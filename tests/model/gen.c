@@ -180,7 +180,9 @@ static void gen_heartbeat(driver *d, uint64_t *r, op *o)
 {
 	const model *m = d->m;
 	o->a[0] = chance(r, 3) ? bad(r) : pick(r, MODEL_NWORKER);
-	o->a[1] = pick(r, 4);
+	/* a long poll naming few leases: the worker may hold others (3) */
+	bool few = chance(r, 15);
+	o->a[1] = pick(r, few ? 2 : 4);
 	const char *w = model_wname(o->a[0]);
 	for (int i = 0; i < o->a[1]; i++) {
 		int64_t s = sym(d, r, is_running);
@@ -196,9 +198,10 @@ static void gen_heartbeat(driver *d, uint64_t *r, op *o)
 		o->a[6 + i] = out_variant(r);
 	}
 	o->a[10] = chance(r, 5);
-	/* a[11]: a long poll that must be answered at once (1), or wait_ms over
-	 * the limit (2) */
-	o->a[11] = chance(r, 4) ? 1 : chance(r, 30) ? 2 : 0;
+	/* a[11]: a long poll that must be answered at once (1), wait_ms over
+	 * the limit (2), a long poll of a worker that holds a lease it does not
+	 * name (3: answered at once too, see build.c) */
+	o->a[11] = few ? 3 : chance(r, 4) ? 1 : chance(r, 30) ? 2 : 0;
 }
 
 static void gen_complete(driver *d, uint64_t *r, op *o)

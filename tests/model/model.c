@@ -329,6 +329,20 @@ model_job **model_held(const model *m, const char *name, size_t *n)
 	return v;
 }
 
+bool model_unnamed_held(const model *m, const Whatsnext__V1__HeartbeatRequest *rq)
+{
+	size_t n = 0;
+	model_job **v = model_held(m, rq->worker, &n);
+	bool unnamed = false;
+	for (size_t i = 0; i < n && !unnamed; i++) {
+		unnamed = true;
+		for (size_t k = 0; k < rq->n_leases && unnamed; k++)
+			unnamed = rq->leases[k]->job_id != v[i]->id;
+	}
+	free(v);
+	return unnamed;
+}
+
 void model_used(const model *m, const char *name, uint32_t *cpu, uint32_t *gpu, uint64_t *mem)
 {
 	size_t n = 0;

@@ -213,9 +213,14 @@ static int queue_heartbeat(model *m, const model_call *c)
 			model_results_apply(j, pg, false);
 		}
 	}
-	if (r->drain != drain || r->held) /* held: a heartbeat with news waited */
-		return model_fail(m, "Heartbeat answered drain=%d held=%d; the model expected %d 0",
-		                  r->drain, r->held, drain);
+	/* a long poll with no news from the leases or the drain is answered at
+	 * once, held, when the worker holds a lease the request does not name
+	 * (the driver sends no other: the model cannot wait) */
+	bool held = rq->wait_ms > 0 && nc == 0 && nl == 0 && rq->draining == drain &&
+	            w != NULL && w->state == W_ACTIVE && model_unnamed_held(m, rq);
+	if (r->drain != drain || r->held != held)
+		return model_fail(m, "Heartbeat answered drain=%d held=%d; the model expected %d %d",
+		                  r->drain, r->held, drain, held);
 	if (!model_time_ok(r->lease_expires_ms, m->now + MODEL_LEASE_MS))
 		return model_fail(m,
 		                  "Heartbeat answered lease_expires_ms %lld; the model expected "
