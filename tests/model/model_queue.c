@@ -216,10 +216,11 @@ static int queue_heartbeat(model *m, const model_call *c)
 	/* a long poll with no news from the leases or the drain is answered at
 	 * once, held, when the worker holds a lease the request does not name
 	 * (the driver sends no other: the model cannot wait) */
-	bool held = rq->wait_ms > 0 && nc == 0 && nl == 0 && rq->draining == drain &&
-	            w != NULL && w->state == W_ACTIVE && model_unnamed_held(m, rq);
+	bool held = rq->wait_ms > 0 && nc == 0 && nl == 0 && rq->draining == drain && w != NULL &&
+	            w->state == W_ACTIVE && model_unnamed_held(m, rq);
 	if (r->drain != drain || r->held != held)
-		return model_fail(m, "Heartbeat answered drain=%d held=%d; the model expected %d %d",
+		return model_fail(m,
+		                  "Heartbeat answered drain=%d held=%d; the model expected %d %d",
 		                  r->drain, r->held, drain, held);
 	if (!model_time_ok(r->lease_expires_ms, m->now + MODEL_LEASE_MS))
 		return model_fail(m,
