@@ -153,6 +153,23 @@ static bool id_in(uint64_t id, const uint64_t *v, size_t n)
 	return false;
 }
 
+/* heartbeat_progress applies what rq carries of the jobs its worker holds
+ * at that attempt: their output and results. */
+static void heartbeat_progress(model *m, const Whatsnext__V1__HeartbeatRequest *rq)
+{
+	for (size_t i = 0; i < rq->n_progress; i++) {
+		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
+		model_job *j = model_job_get(m, pg->job_id);
+		if (j != NULL &&
+		    ((j->leased && j->lease_attempt == pg->attempt) ||
+		     (j->cancel_attempt != 0 && j->cancel_attempt == pg->attempt)) &&
+		    j->attempt == pg->attempt && model_holder_ok(j, rq->worker)) {
+			model_output_apply(j, pg);
+			model_results_apply(j, pg, false);
+		}
+	}
+}
+
 static int queue_heartbeat(model *m, const model_call *c)
 {
 	const Whatsnext__V1__HeartbeatRequest *rq = (const void *)c->rq;
@@ -201,18 +218,7 @@ static int queue_heartbeat(model *m, const model_call *c)
 		           j->worker != NULL && strcmp(j->worker, rq->worker) == 0))
 			lost[nl++] = l->job_id; /* not a later run on this worker */
 	}
-	for (size_t i = 0; i < rq->n_progress; i++) {
-		/* the output of the jobs the worker holds at that attempt */
-		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
-		model_job *j = model_job_get(m, pg->job_id);
-		if (j != NULL &&
-		    ((j->leased && j->lease_attempt == pg->attempt) ||
-		     (j->cancel_attempt != 0 && j->cancel_attempt == pg->attempt)) &&
-		    j->attempt == pg->attempt && model_holder_ok(j, rq->worker)) {
-			model_output_apply(j, pg);
-			model_results_apply(j, pg, false);
-		}
-	}
+	heartbeat_progress(m, rq);
 	/* a long poll with no news from the leases or the drain is answered at
 	 * once, held, when the worker holds a lease the request does not name
 	 * (the driver sends no other: the model cannot wait) */
