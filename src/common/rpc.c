@@ -377,7 +377,7 @@ static uint8_t *rpc_pack(const wn_rpc *r, const char *method, const ProtobufCMes
                          uint64_t id, size_t *len)
 {
 	Whatsnext__V1__Request req = WHATSNEXT__V1__REQUEST__INIT;
-	req.id = id ? id : wn_random_u64() | 1;
+	req.id = id ? id : wn_request_id();
 	req.method = (char *)method;
 	req.token = r->token;
 	size_t blen = 0;
@@ -415,10 +415,12 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 	uint8_t *buf = rpc_pack(r, method, in, id, &len);
 	int timeout_ms = r->timeout_ms + (extra_ms > 0 ? extra_ms : 0);
 	/* the direct client's connection for this call, the small call too:
-	 * wnd counts a connection authenticated, not a client */
-	wn_rpc_direct_conn *c = r->direct != NULL ? wn_rpc_direct_take(r->direct) : NULL;
-	bool authed = c != NULL ? wn_rpc_direct_authed(c) : atomic_load(&r->authed);
+	 * wnd counts a connection authenticated, not a client (so a large
+	 * call looks whether its connection is still open: a new one is
+	 * authenticated first) */
 	bool big = len > RPC_UNAUTH_MAX;
+	wn_rpc_direct_conn *c = r->direct != NULL ? wn_rpc_direct_take(r->direct, big) : NULL;
+	bool authed = c != NULL ? wn_rpc_direct_authed(c) : atomic_load(&r->authed);
 	char *why = NULL;
 	int hello = big && !authed ? rpc_hello(r, c, &why) : WN_OK;
 	int rv = hello;

@@ -6,6 +6,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -28,12 +29,15 @@
 #define DIRECT_RETRY_MAX     2000
 #define DIRECT_DIAG_MS       3000 /* longest look for TLS behind a failed handshake */
 #define DIRECT_OPEN_GREET_MS 500  /* how long opening waits for the server's SP header */
+#define DIRECT_FRESH_MS      1000 /* an idle connection given back this lately is not probed */
 
 struct wn_rpc_direct_conn {
 	wn_rpc_direct_conn *next; /* in the idle list */
 	int fd;                   /* -1 while not connected */
 	bool greeted;             /* the peer's SP header came */
 	bool authed;              /* wn_rpc_direct_set_authed since connected */
+	int rcvtimeo;             /* ms of its SO_RCVTIMEO (0: none set, waits for ever) */
+	int64_t idle_since;       /* monotonic ms it was given back */
 	uint8_t *rbuf;            /* received, not yet consumed: rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap;
 	char why[256]; /* reason of the last failure */
@@ -126,6 +130,7 @@ static void direct_drop(wn_rpc_direct_conn *c)
 		close(c->fd);
 	c->fd = -1;
 	c->authed = false;
+	c->rcvtimeo = 0;
 	c->rpos = c->rlen = 0;
 	if (c->rcap > DIRECT_RBUF) {
 		free(c->rbuf);
@@ -148,7 +153,7 @@ static int direct_send(wn_rpc_direct_conn *c, const uint8_t *hdr, size_t hlen, c
 	struct iovec iov[2] = {{(void *)hdr, hlen}, {(void *)body, len}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len > 0 ? 2 : 1};
 	while (mh.msg_iovlen > 0) {
-		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -173,7 +178,27 @@ static int direct_send(wn_rpc_direct_conn *c, const uint8_t *hdr, size_t hlen, c
 	return WN_OK;
 }
 
-/* direct_need reads until at least n unconsumed bytes are buffered. */
+/* direct_set_rcvtimeo bounds c's blocking receives to at most left ms (> 0):
+ * a receive waits in the kernel, with no poll before it. The bound is set a
+ * little short of left and stays while it is no longer than the time left
+ * and not much shorter, so calls with one timeout set it once; a receive
+ * that ends early for it is made again with the time then left. */
+static int direct_set_rcvtimeo(wn_rpc_direct_conn *c, int left)
+{
+	if (c->rcvtimeo > 0 && c->rcvtimeo <= left && c->rcvtimeo >= left - left / 8 - 20)
+		return WN_OK;
+	int ms = left - left / 16;
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
+		return direct_fail(c, WN_EUNAVAIL, "cannot set a receive timeout: %s",
+		                   strerror(errno));
+	c->rcvtimeo = ms;
+	return WN_OK;
+}
+
+/* direct_need reads until at least n unconsumed bytes are buffered; the
+ * socket blocks (its sends do not: MSG_DONTWAIT), each receive bounded by
+ * the time left. */
 static int direct_need(wn_rpc_direct_conn *c, size_t n, int64_t deadline)
 {
 	while (c->rlen - c->rpos < n) {
@@ -186,15 +211,18 @@ static int direct_need(wn_rpc_direct_conn *c, size_t n, int64_t deadline)
 			c->rcap = n > DIRECT_RBUF ? n : DIRECT_RBUF;
 			c->rbuf = wn_xrealloc(c->rbuf, c->rcap);
 		}
-		ssize_t got = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		int left = direct_left(deadline);
+		if (left > 0 && direct_set_rcvtimeo(c, left) != WN_OK)
+			return WN_EUNAVAIL;
+		ssize_t got =
+		    recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, left > 0 ? 0 : MSG_DONTWAIT);
 		if (got > 0) {
 			c->rlen += (size_t)got;
 		} else if (got == 0) {
 			return direct_fail(c, WN_EUNAVAIL, "connection closed by the server");
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int rv = direct_wait(c, c->fd, POLLIN, deadline);
-			if (rv != WN_OK)
-				return rv;
+			if (left == 0)
+				return direct_fail(c, WN_ETIMEDOUT, "timed out");
 		} else if (errno != EINTR) {
 			return direct_fail(c, WN_EUNAVAIL, "cannot receive: %s", strerror(errno));
 		}
@@ -264,6 +292,9 @@ static int direct_dial(wn_rpc_direct_conn *c, const struct sockaddr *sa, socklen
 				rv = direct_fail(c, WN_EUNAVAIL, "%s", strerror(err));
 		}
 	}
+	if (rv == WN_OK && fcntl(fd, F_SETFL, 0) != 0) /* receives block, see direct_need */
+		rv = direct_fail(c, WN_EUNAVAIL, "cannot make the socket blocking: %s",
+		                 strerror(errno));
 	if (rv != WN_OK) {
 		close(fd);
 		return rv;
@@ -436,18 +467,22 @@ void wn_rpc_direct_close(wn_rpc_direct *d)
 
 /* direct_usable tells whether idle connection c can carry a call: it is
  * open and has nothing to read (a server that closed it, or restarted, made
- * it readable). */
-static bool direct_usable(const wn_rpc_direct_conn *c)
+ * it readable). Without probe, one given back within DIRECT_FRESH_MS is
+ * taken as it is: if the server closed it meanwhile, the exchange sends
+ * again on a new one, as after any broken connection. */
+static bool direct_usable(const wn_rpc_direct_conn *c, bool probe)
 {
 	if (c->fd < 0)
 		return false;
 	if (!c->greeted)
 		return true; /* the exchange reads the greeting first */
+	if (!probe && wn_mono_ms() - c->idle_since < DIRECT_FRESH_MS)
+		return true;
 	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
 	return poll(&p, 1, 0) == 0;
 }
 
-wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d)
+wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d, bool probe)
 {
 	pthread_mutex_lock(&d->mu);
 	wn_rpc_direct_conn *c = d->idle;
@@ -459,7 +494,7 @@ wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d)
 	if (c == NULL)
 		return direct_conn_new();
 	c->next = NULL;
-	if (!direct_usable(c))
+	if (!direct_usable(c, probe))
 		direct_drop(c); /* the exchange connects again */
 	return c;
 }
@@ -477,6 +512,7 @@ void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c)
 		pthread_mutex_lock(&d->mu);
 		bool keep = d->nidle < WN_RPC_DIRECT_IDLE;
 		if (keep) {
+			c->idle_since = wn_mono_ms();
 			c->next = d->idle;
 			d->idle = c;
 			d->nidle++;

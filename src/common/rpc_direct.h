@@ -39,8 +39,12 @@ void wn_rpc_direct_close(wn_rpc_direct *d);
 
 /* wn_rpc_direct_take returns a connection for one call: an idle one of the
  * pool (the most recently used that the server has not closed) or a new one,
- * connected by the first exchange. Give it back with wn_rpc_direct_give. */
-wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d);
+ * connected by the first exchange. Whether the server closed an idle
+ * connection is looked at (a system call) only when it was given back over
+ * a second ago, or when probe is set; otherwise a closed one fails the
+ * exchange's first send, which sends again on a new connection. Give it back
+ * with wn_rpc_direct_give. */
+wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d, bool probe);
 
 /* wn_rpc_direct_give returns c to the pool: it is kept for later calls while
  * it is open and fewer than WN_RPC_DIRECT_IDLE are idle, else closed. */

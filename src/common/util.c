@@ -3,7 +3,9 @@
 #include "err.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +124,35 @@ uint64_t wn_random_u64(void)
 	while (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
 		;
 	return v;
+}
+
+/* The request id stream of a thread: splitmix64 from a random seed. A
+ * fork's child starts a new one (its parent's would repeat). */
+static _Thread_local uint64_t id_state;
+static _Thread_local bool id_seeded;
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static void id_forget(void)
+{
+	id_seeded = false;
+}
+
+static void id_register(void)
+{
+	pthread_atfork(NULL, NULL, id_forget);
+}
+
+uint64_t wn_request_id(void)
+{
+	if (!id_seeded) {
+		pthread_once(&id_once, id_register);
+		id_state = wn_random_u64();
+		id_seeded = true;
+	}
+	uint64_t z = (id_state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31)) | 1;
 }
 
 int wn_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)

@@ -38,6 +38,12 @@ const char *wn_job_name_check(const char *s);
 /* wn_random_u64 returns 64 random bits from the kernel. */
 uint64_t wn_random_u64(void);
 
+/* wn_request_id returns an odd 64-bit request id, as unlikely to repeat as
+ * a random one (a stream seeded from the kernel once per thread, and again
+ * in the child of a fork) without a system call each time. Not for
+ * secrets. */
+uint64_t wn_request_id(void);
+
 /* wn_parse_i64 parses a whole decimal string into *out within [lo, hi]. */
 int wn_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 

@@ -212,7 +212,7 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 	/* A fetch whose reply was lost is sent again as the same request
 	 * (same id, same arguments): if the server already handed it a job,
 	 * the repeat gets that job instead of leaving it leased to nobody. */
-	uint64_t id = wn_random_u64() | 1;
+	uint64_t id = wn_request_id();
 	if (l->retry_id != 0 && l->retry_max <= max_jobs) {
 		id = l->retry_id;
 		wait_ms = l->retry_wait;

@@ -78,7 +78,7 @@ agent_job *wn_agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
 static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_method_id mid,
                               const ProtobufCMessage *in, ProtobufCMessage **reply)
 {
-	uint64_t id = wn_random_u64() | 1;
+	uint64_t id = wn_request_id();
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
 	int forced_tries = 0;
 	pthread_mutex_lock(&a->mu);

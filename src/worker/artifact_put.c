@@ -26,7 +26,7 @@
 static int put_call(wn_agent *a, agent_job *j, const Whatsnext__V1__PutArtifactRequest *rq,
                     Whatsnext__V1__PutArtifactResponse **out, char **errmsg)
 {
-	uint64_t id = wn_random_u64() | 1;
+	uint64_t id = wn_request_id();
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
 	for (int tries = 1;; tries++) {
 		ProtobufCMessage *reply = NULL;

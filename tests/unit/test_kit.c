@@ -7,9 +7,14 @@
 #include "test.h"
 #include "whatsnext.pb-c.h"
 
+#include "util.h"
+
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 TEST(a_string_buffer_grows_and_hands_over_its_text)
 {
@@ -341,6 +346,60 @@ TEST(names_join_and_numbers_print_without_printf)
 	CHECK_EQ_STR(num, "1024");
 	CHECK_EQ_INT(wn_u64_text(num, UINT64_MAX), 20);
 	CHECK_EQ_STR(num, "18446744073709551615");
+}
+
+/* ids_of fills v with n request ids of this thread. */
+static void ids_of(uint64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = wn_request_id();
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void *ids_thread(void *arg)
+{
+	ids_of(arg, 1000);
+	return NULL;
+}
+
+TEST(request_ids_are_odd_and_do_not_repeat_across_threads_and_forks)
+{
+	/* 1000 of this thread, 1000 of another, 1000 of a forked child (whose
+	 * parent's stream would repeat) and 1000 more here */
+	uint64_t *v = wn_xcalloc(4000, sizeof(*v));
+	ids_of(v, 1000);
+	pthread_t t;
+	CHECK_EQ_INT(pthread_create(&t, NULL, ids_thread, v + 1000), 0);
+	pthread_join(t, NULL);
+	int fds[2];
+	CHECK_EQ_INT(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		uint64_t w[1000];
+		ids_of(w, 1000);
+		_exit(write(fds[1], w, sizeof(w)) == (ssize_t)sizeof(w) ? 0 : 1);
+	}
+	close(fds[1]);
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(fds[0], (uint8_t *)(v + 2000) + got, 8000 - got)) > 0)
+		got += (size_t)n;
+	close(fds[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK_EQ_INT(got, 8000);
+	ids_of(v + 3000, 1000);
+	qsort(v, 4000, sizeof(*v), cmp_u64);
+	for (size_t i = 0; i < 4000; i++) {
+		CHECK(v[i] & 1);
+		CHECK(i == 0 || v[i] != v[i - 1]);
+	}
+	free(v);
 }
 
 TEST_MAIN()

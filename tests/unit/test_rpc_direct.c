@@ -315,6 +315,26 @@ TEST(authenticates_a_connection_opened_again)
 	free(p);
 }
 
+TEST(a_server_restarted_between_calls_gets_the_next_call_once)
+{
+	/* the idle connection was given back a moment ago, so it is taken
+	 * without a look: its send fails, and the call goes on a new one */
+	peer *p = peer_start(true, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
+	wn_rpc *r = peer_open_direct(p->url, 0);
+	char *err = NULL;
+	CHECK_OK(call(r, "before", 0, &err));
+	peer_kill(p);
+	free(p);
+	p = peer_start(true, WN_SP_REP0, PEER_ECHO, 0, wn_test_tmpdir());
+	CHECK_OK(call(r, "after", 0, &err));
+	CHECK(err == NULL);
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->connections, 1);
+	CHECK_EQ_INT(p->requests, 1);
+	free(p);
+}
+
 TEST(background_waits_for_the_server)
 {
 	peer *p = peer_start(true, WN_SP_REP0, PEER_ECHO, 300, wn_test_tmpdir());
