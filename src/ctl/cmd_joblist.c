@@ -537,9 +537,13 @@ static void list_rows(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
 }
 
 /* list_print writes the jobs of page r into the JSON list at arg and frees r: `--json job
- * list --all` holds one page at a time, however many jobs there are. */
+ * list --all` holds one page at a time, however many jobs there are. The list begins
+ * with the first page: a server that cannot be reached leaves stdout empty. */
 static void list_print(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
 {
+	struct wn_json_list *l = arg;
+	if (l->name == NULL)
+		wn_json_list_begin(l, "jobs");
 	for (size_t i = 0; i < r->n_jobs; i++)
 		wn_json_list_add(arg, &r->jobs[i]->base);
 	wn_ctl_release(c, r);
@@ -559,8 +563,7 @@ int wn_ctl_job_list(wn_ctl *c)
 
 	if (wn_ctl_json(c)) { /* {"jobs": [...], "next_after_id": N}, page by page */
 		Whatsnext__V1__ListJobsResponse rest = WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT;
-		struct wn_json_list l;
-		wn_json_list_begin(&l, "jobs");
+		struct wn_json_list l = {0};
 		rest.next_after_id = list_pages(c, &req, a.all, list_print, &l);
 		wn_json_list_end(&l, wn_json_encode(&rest.base));
 		return WN_CTL_EXIT_OK;

@@ -53,6 +53,10 @@ test_cli_unreachable() {
 	expect_exit 3 wnctl --timeout 500 --server "tcp://127.0.0.1:$(free_port)" job show 1
 	expect_one_line_error "unreachable tcp"
 	expect_exit 3 wnctl --timeout 500 status
+	# a list in JSON begins with the first page: nothing on stdout
+	expect_exit 3 wnctl --timeout 500 --json job list --all
+	expect_eq "$WN_OUT" "" "stdout of --json job list with no server"
+	expect_one_line_error "unreachable, json list"
 	# What is not an address at all is a usage error, as documented.
 	expect_exit 2 wnctl --server 127.0.0.1:7805 status
 	expect_one_line_error "not an address"
