@@ -257,6 +257,12 @@ void wn_rpc_set_timeout(wn_rpc *r, int ms)
 	r->timeout_ms = ms;
 }
 
+void wn_rpc_set_threads(wn_rpc *r, size_t n)
+{
+	if (r->direct != NULL)
+		wn_rpc_direct_set_idle(r->direct, n > WN_RPC_DIRECT_IDLE ? n : WN_RPC_DIRECT_IDLE);
+}
+
 const char *wn_rpc_url(const wn_rpc *r)
 {
 	return r->url;

@@ -49,6 +49,11 @@ void wn_rpc_close(wn_rpc *r);
 /* wn_rpc_set_timeout sets how long a call waits for its reply, ms (default 30000). */
 void wn_rpc_set_timeout(wn_rpc *r, int ms);
 
+/* wn_rpc_set_threads tells the direct client (WN_RPC_DIRECT) that up to n
+ * threads call at once, so that it keeps as many connections open between
+ * calls (at least WN_RPC_DIRECT_IDLE); no effect on nng's socket. */
+void wn_rpc_set_threads(wn_rpc *r, size_t n);
+
 /* wn_rpc_invoke calls method (WN_MID_*, methods.h) with in, a message of
  * the method's request type, and waits. Returns WN_OK, then *out holds the
  * reply, of the method's reply type (free it with

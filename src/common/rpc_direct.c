@@ -52,7 +52,7 @@ struct wn_rpc_direct {
 	atomic_uint counter;    /* low 31 bits of the next request id */
 	pthread_mutex_t mu;     /* guards the idle list */
 	wn_rpc_direct_conn *idle;
-	size_t nidle;
+	size_t nidle, idle_max;
 };
 
 /* Where an exchange failed, for its message. */
@@ -429,6 +429,7 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 	d->url = wn_xstrdup(url);
 	d->background = background;
 	atomic_init(&d->counter, (unsigned)wn_random_u64());
+	d->idle_max = WN_RPC_DIRECT_IDLE;
 	wn_rpc_direct_conn *c = direct_conn_new();
 	int rv = direct_parse(d, c, url);
 	if (rv != WN_OK) {
@@ -499,6 +500,13 @@ wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d, bool probe)
 	return c;
 }
 
+void wn_rpc_direct_set_idle(wn_rpc_direct *d, size_t n)
+{
+	pthread_mutex_lock(&d->mu);
+	d->idle_max = n > 0 ? n : 1;
+	pthread_mutex_unlock(&d->mu);
+}
+
 void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c)
 {
 	if (c == NULL)
@@ -510,7 +518,7 @@ void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c)
 	}
 	if (c->fd >= 0) {
 		pthread_mutex_lock(&d->mu);
-		bool keep = d->nidle < WN_RPC_DIRECT_IDLE;
+		bool keep = d->nidle < d->idle_max;
 		if (keep) {
 			c->idle_since = wn_mono_ms();
 			c->next = d->idle;

@@ -14,8 +14,9 @@
 
 /* Longest reply payload accepted, bytes; a longer one closes the connection. */
 #define WN_RPC_DIRECT_MAX (64u * 1024u * 1024u)
-/* Idle connections a client keeps open for later calls; more are closed
- * when their call ends (busy ones are not bounded: one per calling thread). */
+/* Idle connections a client keeps open for later calls by default; more are
+ * closed when their call ends (busy ones are not bounded: one per calling
+ * thread). wn_rpc_direct_set_idle changes it. */
 #define WN_RPC_DIRECT_IDLE 16
 
 typedef struct wn_rpc_direct wn_rpc_direct;
@@ -46,8 +47,13 @@ void wn_rpc_direct_close(wn_rpc_direct *d);
  * with wn_rpc_direct_give. */
 wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d, bool probe);
 
+/* wn_rpc_direct_set_idle sets how many idle connections d keeps (at least
+ * 1): a client with n threads calling at once keeps n. */
+void wn_rpc_direct_set_idle(wn_rpc_direct *d, size_t n);
+
 /* wn_rpc_direct_give returns c to the pool: it is kept for later calls while
- * it is open and fewer than WN_RPC_DIRECT_IDLE are idle, else closed. */
+ * it is open and fewer than d's limit (WN_RPC_DIRECT_IDLE unless set) are
+ * idle, else closed. */
 void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c);
 
 /* wn_rpc_direct_exchange sends body (len bytes) on c as one request under a

@@ -456,6 +456,8 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 		return rc;
 	}
 	wn_rpc_set_timeout(a->rpc, (int)cfg->rpc_timeout_ms);
+	/* each run reports on its own thread, beside the fetch and the heartbeat */
+	wn_rpc_set_threads(a->rpc, (size_t)cfg->slots + 2);
 	char host[256];
 	if (gethostname(host, sizeof(host)) != 0)
 		host[0] = '\0';

@@ -132,6 +132,36 @@ TEST(many_threads_at_once_keep_a_bounded_pool)
 	free(p);
 }
 
+TEST(a_client_told_its_threads_keeps_a_connection_for_each)
+{
+	enum { N = WN_RPC_DIRECT_IDLE + 8 };
+	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
+	wn_rpc *r = peer_open_direct(p->url, 0);
+	wn_rpc_set_threads(r, N);
+	caller c[N];
+	for (int i = 0; i < N; i++)
+		caller_start(&c[i], r, "hold", 1);
+	CHECK(peer_wait_held(p, N));
+	peer_release(p);
+	for (int i = 0; i < N; i++) {
+		caller_join(&c[i]);
+		CHECK_EQ_INT(c[i].ok, 1);
+	}
+	/* all N kept: as many threads calling again open none */
+	CHECK(open_count(p, N));
+	for (int i = 0; i < N; i++)
+		caller_start(&c[i], r, "again", 20);
+	for (int i = 0; i < N; i++) {
+		caller_join(&c[i]);
+		CHECK_EQ_INT(c[i].ok, 20);
+	}
+	CHECK_EQ_INT(p->connections, N);
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->requests, N + 20 * N);
+	free(p);
+}
+
 TEST(a_server_restarted_under_a_waiting_call)
 {
 	/* a call the server holds when it dies; it comes back 300 ms later at
