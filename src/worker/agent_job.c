@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,13 +446,16 @@ static void job_output_rest(wn_agent *a, agent_job *j, job_state *s)
 }
 
 /* job_results_begin has the worker read what j's run reports (from its
- * start: the file of an earlier run at that path is removed first). */
+ * start: the file of an earlier run at that path is removed first; looked
+ * for before, as an unlink locks the directory, which the runs starting
+ * beside it create their files in, even when there is nothing to remove). */
 static void job_results_begin(wn_agent *a, agent_job *j, wn_fmt_run *run, bool fresh)
 {
 	const char *path = wn_fmt_results_path(run);
 	if (path == NULL)
 		return;
-	if (fresh && unlink(path) != 0 && errno != ENOENT)
+	if (fresh && faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    unlink(path) != 0 && errno != ENOENT)
 		wn_warn("job %llu: cannot remove the results file %s: %s",
 		        (unsigned long long)j->id, path, strerror(errno));
 	wn_resultfile *r = wn_resultfile_new(path);

@@ -142,3 +142,18 @@ EOF
 	expect_eq "$(jget "$(wnctl --json job history "$id")" "[s['key'] for s in j['series']]")" \
 		'["second"]' "history of the second attempt"
 }
+
+test_a_stale_results_file_at_the_path_is_removed_first() {
+	# a file left at the run's results path (an earlier worker's, say)
+	# is not read as this run's: it is removed before the run starts
+	results_setup
+	echo 'echo only=1 >>"$WN_RESULTS"' >w.sh
+	local id
+	id=$(wnctl job add p t)
+	mkdir -p "$WN_TMP/logs/p/t"
+	echo 'stale=7' >"$WN_TMP/logs/p/t/$id.1.results"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed "status"
+	expect_eq "$(results_of "$id")" "only={'number': 1.0}" "results without the stale file's"
+}
