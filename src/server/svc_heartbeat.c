@@ -14,12 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A lease this recent that a heartbeat does not name was handed out while
+ * the heartbeat was on its way (its Fetch raced ahead): news, answered at
+ * once. An older one is waited on as the rest (a client that heartbeats
+ * some of its leases at a time is not answered at once again and again). */
+#define HB_FRESH_LEASE_MS 1000
+
 /* What a parked heartbeat waits for: the leases it named, what it was told. */
 struct hb_wait {
 	char *worker;
 	size_t n;
 	uint64_t *ids;
 	uint32_t *attempts;
+	bool fresh;         /* an unnamed lease handed out lately (HB_FRESH_LEASE_MS) */
 	bool draining;      /* what the worker believes */
 	int64_t expires_ms; /* the leases' expiry as the heartbeat set it */
 };
@@ -86,8 +93,8 @@ static const ProtobufCMessage *hb_answer(struct call *c, void *arg, const struct
 
 /* hb_wait_new is what heartbeat rq waits for: the leases it names, and those
  * the worker holds that it does not name yet (a job leased to it while the
- * heartbeat was on its way: the fetch that brings it is not back yet; the
- * caller answers such a heartbeat at once). */
+ * heartbeat was on its way: the fetch that brings it is not back yet; when
+ * it was lately, the caller answers at once). */
 static struct hb_wait *hb_wait_new(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
 {
 	const struct wrk *w = wn_fleet_get(c->e, rq->worker);
@@ -112,6 +119,8 @@ static struct hb_wait *hb_wait_new(struct call *c, const Whatsnext__V1__Heartbea
 		if (j != NULL && j->status == RUNNING) {
 			h->ids[h->n] = id;
 			h->attempts[h->n++] = j->attempt;
+			int64_t age = wn_engine_now(c->e) - j->started_ms;
+			h->fresh |= age >= 0 && age < HB_FRESH_LEASE_MS;
 		}
 	}
 	return h;
@@ -126,9 +135,9 @@ int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest 
 	    r->drain != rq->draining || !hb_worker_active(c->e, rq->worker, &drain))
 		return WN_OK;
 	struct hb_wait *h = hb_wait_new(c, rq);
-	if (h->n > rq->n_leases) {
-		/* a job was leased to the worker before this heartbeat came (its
-		 * fetch raced ahead): that is news already, and the next
+	if (h->fresh) {
+		/* a job was leased to the worker just before this heartbeat came
+		 * (its fetch raced ahead): that is news already, and the next
 		 * heartbeat, which names it, ships its output */
 		hb_wait_free(h);
 		r->held = true;

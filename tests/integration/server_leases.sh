@@ -103,3 +103,35 @@ test_lease_heartbeat_keeps_job() {
 		"$WN_BIN/wnctl" "$a" "$b"
 	expect_eq "$(job_status "$a")" running "heartbeated job"
 }
+
+# set_clock MS: shift wnd's clocks (--test-clock clock) by MS.
+set_clock() { echo "$1" >clock.new && mv clock.new clock; }
+
+test_a_heartbeat_not_naming_a_fresh_lease_is_answered_at_once() {
+	set_clock 0
+	wn_start --lease-ms 600000 --test-clock clock
+	mkproject p
+	mktask p t
+	raw_call /whatsnext.v1.WorkerService/Join "$(pbhex '[(1, [(1, "w1")])]')"
+	expect_raw OK "join"
+	local a
+	a=$(wnctl job add p t)
+	expect_eq "$(fetch_job p w1 | jq -r .id)" "$a" "fetched by w1"
+	# a long poll naming no lease, sent as the Fetch came back: the job
+	# handed out is news already, answered at once and held (field 5)
+	raw_call "$M_QUEUE"/Heartbeat "$(pbhex '[(1, "w1"), (4, 30000)]')" --timeout 10000
+	expect_raw OK "heartbeat just after the hand-out"
+	[[ $(raw_bodies) == *2801 ]] || fail "heartbeat just after the hand-out not held: $RAW_OUT"
+	# 5 s on, that lease is old: a heartbeat that leaves it out waits, as a
+	# client heartbeating some of its leases at a time is not answered at
+	# once again and again
+	set_clock 5000
+	local t0
+	t0=$(date +%s%N)
+	raw_call "$M_QUEUE"/Heartbeat "$(pbhex '[(1, "w1"), (4, 1500)]')" --timeout 10000
+	expect_raw OK "heartbeat leaving out an old lease"
+	[ $(($(date +%s%N) - t0)) -ge 1000000000 ] ||
+		fail "a heartbeat leaving out an old lease was answered before its wait"
+	# and the one naming it renews it
+	expect_exit 0 wnctl queue heartbeat --worker w1 "$a:1"
+}

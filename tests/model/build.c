@@ -474,9 +474,11 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 		 * worker that believes the opposite of its drain has some */
 		rq->wait_ms = o->a[11] == 2 ? 60001 : 30000;
 		rq->draining = !(w != NULL && w->draining);
-	} else if (o->a[11] == 3 && model_unnamed_held(d->m, rq)) {
-		/* so has a worker leased a job its heartbeat does not name (its
-		 * fetch raced ahead of the heartbeat) */
+	} else if (o->a[11] == 3 && model_unnamed_held(d->m, rq, MODEL_FRESH_LEASE_MS / 2)) {
+		/* so has a worker leased a job just now that its heartbeat does
+		 * not name (its fetch raced ahead of the heartbeat); well within
+		 * the server's bound, as time runs on between the calls (with an
+		 * older lease the server would hold the heartbeat) */
 		rq->wait_ms = 30000;
 		rq->draining = w != NULL && w->draining;
 	}

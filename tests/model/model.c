@@ -329,18 +329,19 @@ model_job **model_held(const model *m, const char *name, size_t *n)
 	return v;
 }
 
-bool model_unnamed_held(const model *m, const Whatsnext__V1__HeartbeatRequest *rq)
+bool model_unnamed_held(const model *m, const Whatsnext__V1__HeartbeatRequest *rq, int64_t age)
 {
 	size_t n = 0;
 	model_job **v = model_held(m, rq->worker, &n);
-	bool unnamed = false;
-	for (size_t i = 0; i < n && !unnamed; i++) {
-		unnamed = true;
+	bool found = false;
+	for (size_t i = 0; i < n && !found; i++) {
+		bool unnamed = m->now - v[i]->started >= 0 && m->now - v[i]->started < age;
 		for (size_t k = 0; k < rq->n_leases && unnamed; k++)
 			unnamed = rq->leases[k]->job_id != v[i]->id;
+		found = unnamed;
 	}
 	free(v);
-	return unnamed;
+	return found;
 }
 
 void model_used(const model *m, const char *name, uint32_t *cpu, uint32_t *gpu, uint64_t *mem)

@@ -23,6 +23,8 @@
 #define MODEL_TOL_MS       (20 * 1000LL)
 #define MODEL_MARGIN_MS    (30 * 1000LL)
 #define MODEL_RET_LATE_MS  (90 * 1000LL)
+/* a lease a heartbeat does not name is news this long (svc_heartbeat.c) */
+#define MODEL_FRESH_LEASE_MS 1000LL
 
 /* The pools of names the test draws from. */
 #define MODEL_NPROJ   4
@@ -266,9 +268,10 @@ uint64_t model_sweep_count(const model *m, uint64_t s, int st);
 uint64_t model_project_count(const model *m, const char *p, int st);
 /* model_held lists the RUNNING jobs leased to worker name (malloc'd). */
 model_job **model_held(const model *m, const char *name, size_t *n);
-/* model_unnamed_held: whether a job RUNNING on rq's worker is named by none
- * of rq's leases (its heartbeat is answered at once). */
-bool model_unnamed_held(const model *m, const Whatsnext__V1__HeartbeatRequest *rq);
+/* model_unnamed_held: whether a job RUNNING on rq's worker, handed out less
+ * than age ms ago, is named by none of rq's leases (such a heartbeat is
+ * answered at once when the lease is under MODEL_FRESH_LEASE_MS old). */
+bool model_unnamed_held(const model *m, const Whatsnext__V1__HeartbeatRequest *rq, int64_t age);
 /* model_used sums what the jobs worker name holds need. */
 void model_used(const model *m, const char *name, uint32_t *cpu, uint32_t *gpu, uint64_t *mem);
 /* model_never says why no worker taking jobs (ACTIVE, not draining) could

@@ -223,7 +223,7 @@ static int queue_heartbeat(model *m, const model_call *c)
 	 * once, held, when the worker holds a lease the request does not name
 	 * (the driver sends no other: the model cannot wait) */
 	bool held = rq->wait_ms > 0 && nc == 0 && nl == 0 && rq->draining == drain && w != NULL &&
-	            w->state == W_ACTIVE && model_unnamed_held(m, rq);
+	            w->state == W_ACTIVE && model_unnamed_held(m, rq, MODEL_FRESH_LEASE_MS);
 	if (r->drain != drain || r->held != held)
 		return model_fail(m,
 		                  "Heartbeat answered drain=%d held=%d; the model expected %d %d",
