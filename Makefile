@@ -194,15 +194,26 @@ $(BIN)/wnstamp: bench/cmd/wnstamp.c
 bench-scale: all
 	WN_BIN=$(abspath $(BIN)) bash bench/scale.sh
 
-# libFuzzer targets: build/fuzz/<name>; run e.g. build/fuzz/fuzz_envelope -max_total_time=60
+# libFuzzer targets: build/fuzz/<name>; run e.g. build/fuzz/fuzz_envelope -max_total_time=60.
+# The sources are compiled once, instrumented (fuzzer-no-link), into one
+# archive that every target links what it needs from.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIB_SRC := $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) \
+                $(filter-out src/ctl/main.c,$(CTL_SRC)) $(GEN)/whatsnext.pb-c.c $(GEN)/webassets.c
+FUZZ_LIB := build/fuzz/libwnfuzz.a
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -pthread -Isrc/common -Isrc/server -Isrc/worker \
+               -Isrc/ctl -I$(GEN) $(PKG_CFLAGS)
 fuzz: $(FUZZ_BINS)
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(SERVER_SRC) $(filter-out src/worker/main.c,$(WORKER_SRC)) \
-              $(filter-out src/ctl/main.c,$(CTL_SRC)) $(GEN)/whatsnext.pb-c.c $(GEN)/webassets.c
+build/fuzz/obj/%.o: %.c $(GEN)/whatsnext.pb-c.h
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread \
-	  -Isrc/common -Isrc/server -Isrc/worker -Isrc/ctl -I$(GEN) $(PKG_CFLAGS) -o $@ $^ $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+$(FUZZ_LIB): $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 # Each target for FUZZ_SECONDS on a copy of tests/fuzz/corpus/<target>/; fails
 # on a crash (tests/fuzz/run.sh).
@@ -235,7 +246,7 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
 
 # Objects of chained rules (tests, tools) are kept, not rebuilt at every run.
 .SECONDARY:
