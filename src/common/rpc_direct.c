@@ -30,6 +30,7 @@
 #define DIRECT_DIAG_MS       3000 /* longest look for TLS behind a failed handshake */
 #define DIRECT_OPEN_GREET_MS 500  /* how long opening waits for the server's SP header */
 #define DIRECT_FRESH_MS      1000 /* an idle connection given back this lately is not probed */
+#define DIRECT_COARSE_MS     100  /* below this many ms left, a receive waits in poll */
 
 struct wn_rpc_direct_conn {
 	wn_rpc_direct_conn *next; /* in the idle list */
@@ -178,22 +179,60 @@ static int direct_send(wn_rpc_direct_conn *c, const uint8_t *hdr, size_t hlen, c
 	return WN_OK;
 }
 
-/* direct_set_rcvtimeo bounds c's blocking receives to at most left ms (> 0):
- * a receive waits in the kernel, with no poll before it. The bound is set a
- * little short of left and stays while it is no longer than the time left
- * and not much shorter, so calls with one timeout set it once; a receive
- * that ends early for it is made again with the time then left. */
+/* direct_rcvtimeo_safe is the longest SO_RCVTIMEO that cannot run past left
+ * ms: the kernel keeps such a timeout on its timer wheel, which rounds it up
+ * by as much as an eighth of it, and to a whole tick (4 ms at 250 Hz). */
+static int direct_rcvtimeo_safe(int left)
+{
+	return left - left / 8 - 8;
+}
+
+/* direct_set_rcvtimeo bounds c's blocking receives to a timeout that ends
+ * before left ms (> DIRECT_COARSE_MS): a receive waits in the kernel, with
+ * no poll before it. Set short of the safe bound, it stays while no longer
+ * than the time left allows and not much shorter, so calls with one timeout
+ * set it once; a receive that ends early for it is made again with the time
+ * then left. */
 static int direct_set_rcvtimeo(wn_rpc_direct_conn *c, int left)
 {
-	if (c->rcvtimeo > 0 && c->rcvtimeo <= left && c->rcvtimeo >= left - left / 8 - 20)
+	int safe = direct_rcvtimeo_safe(left);
+	if (c->rcvtimeo > 0 && c->rcvtimeo <= safe && c->rcvtimeo >= safe - left / 8)
 		return WN_OK;
-	int ms = left - left / 16;
+	int ms = safe - left / 16;
 	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
 		return direct_fail(c, WN_EUNAVAIL, "cannot set a receive timeout: %s",
 		                   strerror(errno));
 	c->rcvtimeo = ms;
 	return WN_OK;
+}
+
+/* direct_recv receives what c's peer sent into its buffer, waiting at most
+ * left ms: while much time is left, in a blocking receive under a receive
+ * timeout that ends early (direct_set_rcvtimeo: one system call per call
+ * that waits); for the last stretch, in poll, whose timeout is exact. Like
+ * recv, but -1 with errno EAGAIN when nothing came in time. */
+static ssize_t direct_recv(wn_rpc_direct_conn *c, int left)
+{
+	void *at = c->rbuf + c->rlen;
+	size_t room = c->rcap - c->rlen;
+	if (left > DIRECT_COARSE_MS) {
+		if (direct_set_rcvtimeo(c, left) != WN_OK)
+			return -2;
+		return recv(c->fd, at, room, 0);
+	}
+	ssize_t got = recv(c->fd, at, room, MSG_DONTWAIT);
+	if (got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || left == 0)
+		return got;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	int n = poll(&p, 1, left);
+	if (n < 0)
+		return -1; /* EINTR: the caller looks again */
+	if (n == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return recv(c->fd, at, room, MSG_DONTWAIT);
 }
 
 /* direct_need reads until at least n unconsumed bytes are buffered; the
@@ -212,14 +251,13 @@ static int direct_need(wn_rpc_direct_conn *c, size_t n, int64_t deadline)
 			c->rbuf = wn_xrealloc(c->rbuf, c->rcap);
 		}
 		int left = direct_left(deadline);
-		if (left > 0 && direct_set_rcvtimeo(c, left) != WN_OK)
-			return WN_EUNAVAIL;
-		ssize_t got =
-		    recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, left > 0 ? 0 : MSG_DONTWAIT);
+		ssize_t got = direct_recv(c, left);
 		if (got > 0) {
 			c->rlen += (size_t)got;
 		} else if (got == 0) {
 			return direct_fail(c, WN_EUNAVAIL, "connection closed by the server");
+		} else if (got == -2) {
+			return WN_EUNAVAIL; /* c->why says why */
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			if (left == 0)
 				return direct_fail(c, WN_ETIMEDOUT, "timed out");
