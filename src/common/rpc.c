@@ -216,6 +216,14 @@ int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, cha
 int wn_rpc_open_tls(const char *url, const char *token, int flags, const wn_rpc_tls *tls,
                     wn_rpc **out, char **errmsg)
 {
+	return wn_rpc_open_within(url, token, flags, tls, RPC_TIMEOUT_MS, out, errmsg);
+}
+
+int wn_rpc_open_within(const char *url, const char *token, int flags, const wn_rpc_tls *tls,
+                       int timeout_ms, wn_rpc **out, char **errmsg)
+{
+	if (timeout_ms <= 0)
+		timeout_ms = RPC_TIMEOUT_MS;
 	wn_rpc *r = wn_xcalloc(1, sizeof(*r));
 	r->url = wn_xstrdup(url);
 	r->tls = strncmp(url, "tls+", 4) == 0;
@@ -224,7 +232,7 @@ int wn_rpc_open_tls(const char *url, const char *token, int flags, const wn_rpc_
 		rpc_tls_settings(r, url, tls);
 	}
 	int rv = (flags & WN_RPC_DIRECT) ? wn_rpc_direct_open(url, flags & WN_RPC_BACKGROUND,
-	                                                      RPC_TIMEOUT_MS, &r->direct, errmsg)
+	                                                      timeout_ms, &r->direct, errmsg)
 	                                 : rpc_open_nng(r, url, flags, errmsg);
 	if (rv != WN_OK) {
 		rpc_tls_release(r);
@@ -233,7 +241,7 @@ int wn_rpc_open_tls(const char *url, const char *token, int flags, const wn_rpc_
 		return rv;
 	}
 	r->token = wn_xstrdup(token ? token : "");
-	r->timeout_ms = RPC_TIMEOUT_MS;
+	r->timeout_ms = timeout_ms;
 	*out = r;
 	return WN_OK;
 }

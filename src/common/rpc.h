@@ -43,6 +43,13 @@ int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, cha
 int wn_rpc_open_tls(const char *url, const char *token, int flags, const wn_rpc_tls *tls,
                     wn_rpc **out, char **errmsg);
 
+/* wn_rpc_open_within is wn_rpc_open_tls with the calls' timeout, ms, set at
+ * once (0 or less: the default): opening waits no longer than it for the
+ * server, and the first call, if it still waits for the server's greeting,
+ * ends by that time counted from the opening. */
+int wn_rpc_open_within(const char *url, const char *token, int flags, const wn_rpc_tls *tls,
+                       int timeout_ms, wn_rpc **out, char **errmsg);
+
 /* wn_rpc_close closes the connection; NULL is a no-op. */
 void wn_rpc_close(wn_rpc *r);
 

@@ -39,6 +39,7 @@ struct wn_rpc_direct_conn {
 	bool authed;              /* wn_rpc_direct_set_authed since connected */
 	int rcvtimeo;             /* ms of its SO_RCVTIMEO (0: none set, waits for ever) */
 	int64_t idle_since;       /* monotonic ms it was given back */
+	int64_t open_by;          /* not greeted when opened: the first call ends by then */
 	uint8_t *rbuf;            /* received, not yet consumed: rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap;
 	char why[256]; /* reason of the last failure */
@@ -132,6 +133,7 @@ static void direct_drop(wn_rpc_direct_conn *c)
 	c->fd = -1;
 	c->authed = false;
 	c->rcvtimeo = 0;
+	c->open_by = 0;
 	c->rpos = c->rlen = 0;
 	if (c->rcap > DIRECT_RBUF) {
 		free(c->rbuf);
@@ -476,10 +478,16 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 		/* a wrong address or peer is reported now; a server slow to
 		 * greet (stopped, say) is waited for by the first call, within
 		 * that call's timeout */
+		int64_t end = direct_deadline(timeout_ms);
 		int64_t by = direct_deadline(DIRECT_OPEN_GREET_MS);
-		rv = direct_connect(d, c, direct_deadline(timeout_ms), by);
-		if (rv != WN_OK)
+		rv = direct_connect(d, c, end, by < end ? by : end);
+		if (rv == WN_ETIMEDOUT)
+			*errmsg = wn_xasprintf("cannot connect to %s within %d ms: %s", url,
+			                       timeout_ms, c->why);
+		else if (rv != WN_OK)
 			*errmsg = wn_xasprintf("cannot connect to %s: %s", url, c->why);
+		else if (!c->greeted)
+			c->open_by = end; /* the opening's wait counts */
 	}
 	wn_rpc_direct_give(d, c); /* the first call's connection, if made */
 	if (rv != WN_OK) {
@@ -606,6 +614,9 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_
 	size_t hlen = wn_wire_frame_prefix(hdr, d->ipc, (uint64_t)len + 4);
 	wn_wire_put32(hdr + hlen, id);
 	hlen += 4;
+	if (c->open_by != 0 && c->open_by < deadline)
+		deadline = c->open_by;
+	c->open_by = 0;
 	bool resent = false;
 	int rv, step;
 	for (;;) {

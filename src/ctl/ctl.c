@@ -551,7 +551,8 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
 	}
 	int flags = WN_RPC_DIRECT | (c->lost ? WN_RPC_BACKGROUND : 0);
-	int rv = wn_rpc_open_tls(c->server, c->token, flags, &c->tls, &c->rpc, &err);
+	int rv =
+	    wn_rpc_open_within(c->server, c->token, flags, &c->tls, c->timeout_ms, &c->rpc, &err);
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
 		free(err);
@@ -562,8 +563,6 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 		wn_ctl_die(c, rv == WN_EINVAL ? WN_CTL_EXIT_USAGE : WN_CTL_EXIT_UNREACHABLE, "%s",
 		           msg);
 	}
-	if (c->timeout_ms > 0)
-		wn_rpc_set_timeout(c->rpc, c->timeout_ms);
 	return WN_OK;
 }
 

@@ -66,10 +66,16 @@ test_cli_unreachable() {
 	# A server that accepts but does not answer: no reply is exit 3 too.
 	wn_start
 	kill -STOP "$WND_PID"
-	local rc=0
+	local rc=0 rc300=0
 	timeout 30 "$WN_BIN/wnctl" --timeout 1000 project list >/dev/null 2>stopped.err || rc=$?
+	timeout 30 "$WN_BIN/wnctl" --timeout 300 project list >/dev/null 2>stopped300.err || rc300=$?
 	kill -CONT "$WND_PID"
 	expect_eq "$rc" 3 "exit status with a server that does not answer ($(cat stopped.err))"
+	expect_eq "$rc300" 3 "the same with --timeout 300 ($(cat stopped300.err))"
+	# opening counts against --timeout: the message names the timeout given
+	expect_contains "$(cat stopped.err)" "within 1000 ms" "a server that does not answer"
+	expect_contains "$(cat stopped300.err)" "cannot connect to $WN_SERVER within 300 ms" \
+		"a server that does not answer, --timeout 300"
 	expect_serving
 }
 
