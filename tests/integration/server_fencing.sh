@@ -27,9 +27,6 @@ lease_view() {
 # lease_end ID: when the lease of job ID ends, in seconds.
 lease_end() { job_field "$1" '(.lease_expires_ms // 0) / 1000 | round'; }
 
-# set_clock MS: shift wnd's clocks (--test-clock clock) by MS.
-set_clock() { echo "$1" >clock.new && mv clock.new clock; }
-
 test_only_the_holder_heartbeats_completes_or_releases() {
 	set_clock 0
 	wn_start --lease-ms 600000 --test-clock clock

@@ -104,9 +104,6 @@ test_lease_heartbeat_keeps_job() {
 	expect_eq "$(job_status "$a")" running "heartbeated job"
 }
 
-# set_clock MS: shift wnd's clocks (--test-clock clock) by MS.
-set_clock() { echo "$1" >clock.new && mv clock.new clock; }
-
 test_a_heartbeat_not_naming_a_fresh_lease_is_answered_at_once() {
 	set_clock 0
 	wn_start --lease-ms 600000 --test-clock clock

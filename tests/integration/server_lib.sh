@@ -119,6 +119,9 @@ expect_serving() {
 	"$WN_BIN/wnctl" --timeout 5000 project list >/dev/null || fail "wnd no longer answers"
 }
 
+# set_clock MS: shift wnd's clocks (--test-clock clock) by MS.
+set_clock() { echo "$1" >clock.new && mv clock.new clock; }
+
 # mkproject NAME; mktask PROJECT NAME [task create options...]
 mkproject() { wnctl project create "$1" >/dev/null; }
 mktask() { wnctl task create "$@" >/dev/null; }

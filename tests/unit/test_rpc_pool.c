@@ -101,30 +101,35 @@ static bool open_count(peer *p, int n)
 	return false;
 }
 
+/* calls_at_once has n threads (n <= 64) make k calls each, all at once, on
+ * r: with hold, each first call is held by the peer until all n are held,
+ * each then on a connection of its own. */
+static void calls_at_once(peer *p, wn_rpc *r, int n, int k, bool hold)
+{
+	caller c[64];
+	for (int i = 0; i < n; i++)
+		caller_start(&c[i], r, hold ? "hold" : "again", k);
+	if (hold) {
+		CHECK(peer_wait_held(p, n));
+		peer_release(p);
+	}
+	for (int i = 0; i < n; i++) {
+		caller_join(&c[i]);
+		CHECK_EQ_INT(c[i].ok, k);
+	}
+}
+
 TEST(many_threads_at_once_keep_a_bounded_pool)
 {
 	enum { N = WN_RPC_DIRECT_IDLE + 4 };
 	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
 	wn_rpc *r = peer_open_direct(p->url, 0);
-	caller c[N];
-	for (int i = 0; i < N; i++)
-		caller_start(&c[i], r, "hold", 1);
-	CHECK(peer_wait_held(p, N)); /* each on a connection of its own */
-	peer_release(p);
-	for (int i = 0; i < N; i++) {
-		caller_join(&c[i]);
-		CHECK_EQ_INT(c[i].ok, 1);
-	}
+	calls_at_once(p, r, N, 1, true);
 	CHECK_EQ_INT(p->connections, N);
 	/* the idle ones kept are bounded, the rest closed */
 	CHECK(open_count(p, WN_RPC_DIRECT_IDLE));
 	/* and reused: more calls, from as many threads, open none */
-	for (int i = 0; i < WN_RPC_DIRECT_IDLE; i++)
-		caller_start(&c[i], r, "again", 50);
-	for (int i = 0; i < WN_RPC_DIRECT_IDLE; i++) {
-		caller_join(&c[i]);
-		CHECK_EQ_INT(c[i].ok, 50);
-	}
+	calls_at_once(p, r, WN_RPC_DIRECT_IDLE, 50, false);
 	CHECK_EQ_INT(p->connections, N);
 	wn_rpc_close(r);
 	peer_join(p);
@@ -138,23 +143,10 @@ TEST(a_client_told_its_threads_keeps_a_connection_for_each)
 	peer *p = peer_start(true, WN_SP_REP0, PEER_HOLD, 0, wn_test_tmpdir());
 	wn_rpc *r = peer_open_direct(p->url, 0);
 	wn_rpc_set_threads(r, N);
-	caller c[N];
-	for (int i = 0; i < N; i++)
-		caller_start(&c[i], r, "hold", 1);
-	CHECK(peer_wait_held(p, N));
-	peer_release(p);
-	for (int i = 0; i < N; i++) {
-		caller_join(&c[i]);
-		CHECK_EQ_INT(c[i].ok, 1);
-	}
+	calls_at_once(p, r, N, 1, true);
 	/* all N kept: as many threads calling again open none */
 	CHECK(open_count(p, N));
-	for (int i = 0; i < N; i++)
-		caller_start(&c[i], r, "again", 20);
-	for (int i = 0; i < N; i++) {
-		caller_join(&c[i]);
-		CHECK_EQ_INT(c[i].ok, 20);
-	}
+	calls_at_once(p, r, N, 20, false);
 	CHECK_EQ_INT(p->connections, N);
 	wn_rpc_close(r);
 	peer_join(p);
