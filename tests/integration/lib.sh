@@ -172,6 +172,28 @@ expect_fail() {
 	[ -n "$WN_ERR" ] || fail "'$*': failed without a message on stderr"
 }
 
+# wait_stopped PID: wait up to 10 s until every thread of process PID is
+# stopped (kill -STOP takes effect as each thread next runs).
+wait_stopped() {
+	local i t all
+	for i in $(seq 1 200); do
+		all=1
+		for t in /proc/"$1"/task/*/stat; do
+			[[ $(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1) == [Tt] ]] || all=0
+		done
+		[ "$all" = 1 ] && return 0
+		sleep 0.05
+	done
+	fail "process $1 did not stop"
+}
+
+# missing_from LIST HAVE: the lines of file LIST that file HAVE does not hold,
+# in LIST's order (process substitutions serve as files). Unlike comm, it
+# needs no sorting: ids sorted as numbers are not in comm's order.
+missing_from() {
+	awk -v have="$2" 'FILENAME == have { held[$0] = 1; next } !($0 in held)' "$2" "$1"
+}
+
 # jq_get JSON EXPR: evaluate a python expression over the parsed JSON `j`.
 jget() {
 	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"

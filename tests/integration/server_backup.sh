@@ -111,13 +111,13 @@ backup_under_load() {
 	start_restored "$WN_TMP/restored" "$WN_TMP/restored.sock"
 	statuses >restored_status
 	local missing
-	missing=$(comm -23 <(sort -n acked_before) <(awk '{print $1}' restored_status) | head -n 5)
+	missing=$(missing_from <(sort -n acked_before) <(awk '{print $1}' restored_status) | head -n 5)
 	expect_eq "$missing" "" "jobs acknowledged before the backup missing from it"
-	missing=$(comm -23 <(sort -n completed_before) <(ids_with restored_status completed) |
+	missing=$(missing_from <(sort -n completed_before) <(ids_with restored_status completed) |
 		head -n 5)
 	expect_eq "$missing" "" "completions acknowledged before the backup not completed in it"
-	missing=$(comm -23 <(sort -n fetched_before) <(ids_with restored_status 'running|completed') |
-		head -n 5)
+	missing=$(missing_from <(sort -n fetched_before) \
+		<(ids_with restored_status 'running|completed') | head -n 5)
 	expect_eq "$missing" "" "jobs leased before the backup neither running nor completed in it"
 	expect_eq "$(ids_with restored_status 'pending|running|completed' | wc -l)" \
 		"$(wc -l <restored_status)" "jobs in the backup with another status"

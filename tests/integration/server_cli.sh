@@ -66,6 +66,7 @@ test_cli_unreachable() {
 	# A server that accepts but does not answer: no reply is exit 3 too.
 	wn_start
 	kill -STOP "$WND_PID"
+	wait_stopped "$WND_PID"
 	local rc=0 rc300=0
 	timeout 30 "$WN_BIN/wnctl" --timeout 1000 project list >/dev/null 2>stopped.err || rc=$?
 	timeout 30 "$WN_BIN/wnctl" --timeout 300 project list >/dev/null 2>stopped300.err || rc300=$?

@@ -59,7 +59,7 @@ test_kill9_keeps_acknowledged_jobs() {
 	local ids
 	ids=$(all_job_ids --project p)
 	local missing
-	missing=$(cat acked acked_batch | sort -n | comm -23 - <(sort -n <<<"$ids") | head -n 5 |
+	missing=$(missing_from <(cat acked acked_batch | sort -n) <(echo "$ids") | head -n 5 |
 		tr '\n' ' ')
 	expect_eq "$missing" "" "acknowledged jobs missing after kill -9 (of $n)"
 	expect_eq "$(sort -n <<<"$ids" | uniq -d)" "" "duplicate ids after restart"
@@ -140,7 +140,7 @@ test_sigterm_drains_and_exits_cleanly() {
 
 	wn_start
 	local missing
-	missing=$(sort -n acked | comm -23 - <(all_job_ids --project p | sort -n) | head -n 5 | tr '\n' ' ')
+	missing=$(missing_from <(sort -n acked) <(all_job_ids --project p) | head -n 5 | tr '\n' ' ')
 	expect_eq "$missing" "" "acknowledged jobs missing after SIGTERM"
 	wn_stop
 }

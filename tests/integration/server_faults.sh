@@ -41,7 +41,7 @@ add_until_taken() {
 # expect_acked_present IDS: every id in `acked` is among IDS.
 expect_acked_present() {
 	local missing
-	missing=$(sort -n acked | comm -23 - <(sort -n <<<"$1") | head -n 5 | tr '\n' ' ')
+	missing=$(missing_from <(sort -n acked) <(echo "$1") | head -n 5 | tr '\n' ' ')
 	expect_eq "$missing" "" "acknowledged jobs missing (of $(wc -l <acked))"
 }
 
