@@ -575,14 +575,16 @@ static void inner_char(wn_shlex *lx, frame *f, char c, char prev)
 }
 
 /* lex_escaped reads the character c after a backslash that quotes it. */
-static void lex_escaped(wn_shlex *lx, const frame *f, char c)
+static void lex_escaped(wn_shlex *lx, frame *f, char c)
 {
 	lx->escape = false;
 	if (c == '\n' && f->kind != F_ANSI) {
-		/* a line continuation: as if neither were there */
+		/* a line continuation: as if neither were there ('$(' and '(' on
+		 * the next line still make '$((') */
 		lx->prev = lx->before_escape;
 		return;
 	}
+	f->fresh = false;
 	lx->kwlen = -1;
 	lx->paren_cmd = false;
 	lx->lt = lx->semis = 0;
@@ -611,7 +613,7 @@ static void lex_frames(wn_shlex *lx, char c)
 	if (c == '`' && f->kind != F_BACKTICK && lex_in_backquotes(lx))
 		lex_unsure(lx, "a backquote inside quotes or $( ... ) inside backquotes "
 		               "(write $( ... ) instead)");
-	if (f->fresh) {
+	if (f->fresh && c != '\\') { /* a backslash may start a line continuation */
 		f->fresh = false;
 		if (c == '(') { /* $(( */
 			f->kind = F_ARITH;

@@ -199,6 +199,9 @@ TEST(places_the_renderer_cannot_be_sure_of_are_refused)
 	    {"echo \"${{x:-{v}}}\"", "a value inside ${ ... }"},
 	    {"echo $(( {v} + 1 ))", "a value inside arithmetic"},
 	    {"(( x = {v} ))", "a value inside arithmetic"},
+	    /* a line continuation between '$(' and '(' still makes '$((' */
+	    {"echo $(\\\n( {v} + 1 ))", "a value inside arithmetic"},
+	    {"cat <<EOF\n$(\\\n( {v} ))\nEOF\n", "a value inside arithmetic"},
 	    {"echo $[ 1 ] {v}", "$[ ... ] arithmetic"},
 	    {"x=$(echo # {v}\n)", "a value in a comment inside a substitution"},
 	    {"echo `echo \\`echo {v}\\``", "inside backquotes"},
