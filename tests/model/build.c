@@ -478,8 +478,10 @@ static ProtobufCMessage *build_heartbeat(const driver *d, const op *o)
 		/* so has a worker leased a job just now that its heartbeat does
 		 * not name (its fetch raced ahead of the heartbeat); well within
 		 * the server's bound, as time runs on between the calls (with an
-		 * older lease the server would hold the heartbeat) */
-		rq->wait_ms = 30000;
+		 * older lease the server would hold the heartbeat, and answer it
+		 * held all the same when its wait is over: kept short, a call
+		 * slower than expected costs the run 2 s, not its timeout) */
+		rq->wait_ms = 2000;
 		rq->draining = w != NULL && w->draining;
 	}
 	return &rq->base;

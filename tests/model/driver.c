@@ -451,6 +451,7 @@ int driver_run(driver *d, op *o)
 	}
 	const char *name = NULL;
 	ProtobufCMessage *msg = NULL;
+	catch_up(d); /* built as things are now: a lease's age, say */
 	if (build_request(d, o, &name, &msg) != 0)
 		return fail(d, "cannot build operation %s", op_name(o->kind));
 	rv = exec_request(d, method_get(name), msg, o->reqid);
