@@ -39,7 +39,7 @@ struct wn_rpc_direct_conn {
 	bool authed;              /* wn_rpc_direct_set_authed since connected */
 	int rcvtimeo;             /* ms of its SO_RCVTIMEO (0: none set, waits for ever) */
 	int64_t idle_since;       /* monotonic ms it was given back */
-	int64_t open_by;          /* not greeted when opened: the first call ends by then */
+	int64_t open_by;          /* not greeted when opened: its greeting is due by then */
 	uint8_t *rbuf;            /* received, not yet consumed: rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap;
 	char why[256]; /* reason of the last failure */
@@ -614,15 +614,16 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_
 	size_t hlen = wn_wire_frame_prefix(hdr, d->ipc, (uint64_t)len + 4);
 	wn_wire_put32(hdr + hlen, id);
 	hlen += 4;
-	if (c->open_by != 0 && c->open_by < deadline)
-		deadline = c->open_by;
+	/* a greeting the opening waited for already is due by the opening's
+	 * deadline; the call itself then has its own time */
+	int64_t greet_by = c->open_by != 0 && c->open_by < deadline ? c->open_by : deadline;
 	c->open_by = 0;
 	bool resent = false;
 	int rv, step;
 	for (;;) {
 		step = STEP_CONNECT;
 		rv = c->fd < 0     ? direct_reconnect(d, c, deadline)
-		     : !c->greeted ? direct_greet(d, c, deadline, false)
+		     : !c->greeted ? direct_greet(d, c, greet_by, false)
 		                   : WN_OK;
 		if (rv == WN_OK) {
 			step = STEP_SEND;
