@@ -73,6 +73,35 @@ static size_t varint_len(uint64_t v)
 	return n;
 }
 
+/* envelope_head writes at out the Response fields before its body, as
+ * protobuf-c would pack them (in order, proto3 defaults left out): id, code,
+ * message (ml bytes), and the body's tag and length (bl bytes, none when 0);
+ * returns the bytes written (at most 4 * 11 + ml). */
+static size_t envelope_head(uint8_t *out, uint64_t id, int code, const char *message, size_t ml,
+                            size_t bl)
+{
+	size_t n = 0;
+	if (id != 0) {
+		out[n++] = 1 << 3;
+		n += varint(out + n, id);
+	}
+	if (code != 0) {
+		out[n++] = 2 << 3;
+		n += varint(out + n, (uint64_t)(int64_t)code); /* an enum: int32 as a varint */
+	}
+	if (ml > 0) {
+		out[n++] = 3 << 3 | 2;
+		n += varint(out + n, ml);
+		memcpy(out + n, message, ml);
+		n += ml;
+	}
+	if (bl > 0) {
+		out[n++] = 4 << 3 | 2;
+		n += varint(out + n, bl);
+	}
+	return n;
+}
+
 void wn_call_splice(struct call *c, const ProtobufCMessage *body, ProtobufCMessage **field,
                     unsigned number, const Whatsnext__V1__Job *j)
 {
@@ -96,14 +125,8 @@ uint8_t *wn_call_pack_reply(struct call *c, uint64_t id, const ProtobufCMessage 
 	size_t jl = c->splice.len;
 	size_t rest = protobuf_c_message_get_packed_size(body);
 	size_t bl = 1 + varint_len(jl) + jl + rest;
-	uint8_t *out = wn_xmalloc(2 * 11 + bl);
-	size_t n = 0;
-	if (id != 0) {
-		out[n++] = 1 << 3;
-		n += varint(out + n, id);
-	}
-	out[n++] = 4 << 3 | 2;
-	n += varint(out + n, bl);
+	uint8_t *out = wn_xmalloc(4 * 11 + bl);
+	size_t n = envelope_head(out, id, 0, NULL, 0, bl);
 	out[n++] = (uint8_t)(c->splice.number << 3 | 2);
 	n += varint(out + n, jl);
 	memcpy(out + n, c->splice.buf, jl);
@@ -123,26 +146,9 @@ uint8_t *wn_engine_pack_response(uint64_t id, int code, const char *message,
 	size_t ml = message != NULL ? strlen(message) : 0;
 	size_t bl = body != NULL ? protobuf_c_message_get_packed_size(body) : 0;
 	uint8_t *out = wn_xmalloc(4 * 11 + ml + bl);
-	size_t n = 0;
-	if (id != 0) {
-		out[n++] = 1 << 3;
-		n += varint(out + n, id);
-	}
-	if (code != 0) {
-		out[n++] = 2 << 3;
-		n += varint(out + n, (uint64_t)(int64_t)code); /* an enum: int32 as a varint */
-	}
-	if (ml > 0) {
-		out[n++] = 3 << 3 | 2;
-		n += varint(out + n, ml);
-		memcpy(out + n, message, ml);
-		n += ml;
-	}
-	if (bl > 0) {
-		out[n++] = 4 << 3 | 2;
-		n += varint(out + n, bl);
+	size_t n = envelope_head(out, id, code, message, ml, bl);
+	if (bl > 0)
 		n += protobuf_c_message_pack(body, out + n);
-	}
 	*len = n;
 	return out;
 }

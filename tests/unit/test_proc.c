@@ -303,10 +303,10 @@ TEST(the_guard_ends_every_group_of_a_killed_worker)
 	CHECK(wait_gone(guard, 10000));
 }
 
-/* A process that holds a copy of the worker's descriptors (a fork that did
- * not exec) keeps the guard's socket open: the parent-death signal still
- * tells the guard that the worker is gone. */
-static void worker_with_a_fork_holding_its_socket(void)
+/* start_command_with_a_child (in a worker made by as_worker) starts a shell
+ * that backgrounds a sleep and waits, and returns it once its pid is in
+ * cmd.pid and the sleep's in bg.pid; exits the worker if it cannot start. */
+static wn_proc *start_command_with_a_child(void)
 {
 	char *const argv[] = {"sh", "-c", "sleep 600 & echo $! > bg.pid; echo $$ > cmd.pid; wait",
 	                      NULL};
@@ -315,6 +315,16 @@ static void worker_with_a_fork_holding_its_socket(void)
 	if (start(argv, NULL, NULL, &p, &reason) != WN_OK)
 		_exit(1);
 	read_pid("bg.pid");
+	read_pid("cmd.pid");
+	return p;
+}
+
+/* A process that holds a copy of the worker's descriptors (a fork that did
+ * not exec) keeps the guard's socket open: the parent-death signal still
+ * tells the guard that the worker is gone. */
+static void worker_with_a_fork_holding_its_socket(void)
+{
+	start_command_with_a_child();
 	pid_t holder = fork();
 	if (holder == 0)
 		for (;;)
@@ -339,13 +349,7 @@ TEST(the_guard_hears_of_a_killed_worker_whose_socket_another_process_holds)
  * ends the command when the worker is killed in turn. */
 static void worker_loses_its_guard(void)
 {
-	char *const argv[] = {"sh", "-c", "sleep 600 & echo $! > bg.pid; echo $$ > cmd.pid; wait",
-	                      NULL};
-	wn_proc *p = NULL;
-	char *reason = NULL;
-	if (start(argv, NULL, NULL, &p, &reason) != WN_OK)
-		_exit(1);
-	read_pid("bg.pid");
+	wn_proc *p = start_command_with_a_child();
 	pid_t first = wn_proc_guard_pid();
 	kill(first, SIGKILL);
 	/* The command's waiter notices, as the agent's would. */
