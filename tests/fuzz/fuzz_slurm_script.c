@@ -118,8 +118,10 @@ static void lex_inner(chk *k, src *b, bool arith)
 		int c = at(b, 0);
 		if (c == '\\' && at(b, 1) >= 0) {
 			b->i += 2;
-		} else if (c == '\'' && !arith) {
+		} else if (c == '\'') { /* quotes even in $(( )), as bash parses it */
 			lex_squote(k, b);
+		} else if (c == '$' && at(b, 1) == '\'') {
+			lex_ansi(k, b);
 		} else if (c == '"') {
 			lex_dquote(k, b);
 		} else if (c == '`') {
