@@ -233,7 +233,7 @@ static int proc_resolve_error(const char *cmd, int err, char **reason)
 
 /* proc_open_log opens (creates, empties) the log file path inside root
  * (NULL: its directory) and returns its descriptor, or -1 with *reason
- * saying why. */
+ * saying why and errno that of the failed call (wn_safepath_open). */
 static int proc_open_log(const char *path, const char *root, char **reason)
 {
 	char *dir = NULL;
@@ -247,11 +247,13 @@ static int proc_open_log(const char *path, const char *root, char **reason)
 	}
 	char *why = NULL;
 	int fd = wn_safepath_open(root ? root : dir, path, &why);
+	int err = errno;
 	if (fd < 0) {
 		*reason = wn_xasprintf("cannot open log file: %s", why);
 		free(why);
 	}
 	free(dir);
+	errno = err;
 	return fd;
 }
 
@@ -296,14 +298,12 @@ static int proc_fd_high(int fd)
 	return high;
 }
 
-/* proc_short_of_fds tells whether an open failed (err, or the reason it gave)
- * because the worker has all the descriptors its limit allows, for now:
- * the other slots' calls and starts give theirs back within moments. */
-static bool proc_short_of_fds(int err, const char *reason)
+/* proc_short_of_fds tells whether an open failed with err because the
+ * worker has all the descriptors its limit allows, for now: the other
+ * slots' calls and starts give theirs back within moments. */
+static bool proc_short_of_fds(int err)
 {
-	if (reason == NULL)
-		return err == EMFILE || err == ENFILE;
-	return strstr(reason, strerror(EMFILE)) != NULL || strstr(reason, strerror(ENFILE)) != NULL;
+	return err == EMFILE || err == ENFILE;
 }
 
 /* proc_open_fds opens the command's log (*logfd; /dev/null without one) and
@@ -317,7 +317,7 @@ static int proc_open_fds(const wn_proc_spec *spec, int *logfd, int *nullfd, char
 		int err = 0;
 		if (spec->log_path != NULL &&
 		    (*logfd = proc_open_log(spec->log_path, spec->log_root, reason)) < 0) {
-			if (waited >= 10000 || !proc_short_of_fds(0, *reason))
+			if (waited >= 10000 || !proc_short_of_fds(errno))
 				return WN_EIO;
 			free(*reason);
 			*reason = NULL;
@@ -334,7 +334,7 @@ static int proc_open_fds(const wn_proc_spec *spec, int *logfd, int *nullfd, char
 			if (*nullfd >= 0)
 				close(*nullfd);
 			*logfd = *nullfd = -1;
-			if (waited >= 10000 || !proc_short_of_fds(err, NULL)) {
+			if (waited >= 10000 || !proc_short_of_fds(err)) {
 				*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0],
 				                       strerror(err));
 				return WN_EIO;

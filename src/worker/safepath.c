@@ -97,7 +97,7 @@ static int safepath_walk(const char *root, const char *path, char **name, char *
 {
 	char *r = safepath_norm(root), *p = safepath_norm(path);
 	char *why = NULL;
-	int fd = -1;
+	int fd = -1, err = 0;
 	if (!safepath_under(r, p) || strcmp(r, p) == 0) {
 		*reason = wn_xasprintf("%s is not a file inside %s", path, r);
 		goto out;
@@ -105,14 +105,16 @@ static int safepath_walk(const char *root, const char *path, char **name, char *
 	const char *rest = p + strlen(r) + (r[0] != '\0' && strcmp(r, "/") != 0);
 	char *dir = r[0] ? wn_xasprintf("%s/.", r) : wn_xstrdup(".");
 	if (r[0] != '\0' && wn_proc_mkdirs(dir) != 0) {
-		*reason = wn_xasprintf("cannot create directory %s: %s", r, strerror(errno));
+		err = errno;
+		*reason = wn_xasprintf("cannot create directory %s: %s", r, strerror(err));
 		free(dir);
 		goto out;
 	}
 	free(dir);
 	fd = open(r[0] ? r : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		*reason = wn_xasprintf("cannot open directory %s: %s", r, strerror(errno));
+		err = errno;
+		*reason = wn_xasprintf("cannot open directory %s: %s", r, strerror(err));
 		goto out;
 	}
 	for (;;) {
@@ -123,17 +125,19 @@ static int safepath_walk(const char *root, const char *path, char **name, char *
 		if (comp == NULL)
 			abort();
 		if (mkdirat(fd, comp, 0755) != 0 && errno != EEXIST) {
+			err = errno;
 			why = wn_xasprintf("cannot create directory %.*s: %s", (int)(rest + n - p),
-			                   p, strerror(errno));
+			                   p, strerror(err));
 		} else {
 			int next =
 			    openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			err = next < 0 ? errno : 0;
 			if (next < 0)
 				why = wn_xasprintf("cannot open directory %.*s: %s",
 				                   (int)(rest + n - p), p,
-				                   errno == ELOOP || errno == ENOTDIR
+				                   err == ELOOP || err == ENOTDIR
 				                       ? "it is a symbolic link or not a directory"
-				                       : strerror(errno));
+				                       : strerror(err));
 			close(fd);
 			fd = next;
 		}
@@ -151,6 +155,7 @@ static int safepath_walk(const char *root, const char *path, char **name, char *
 out:
 	free(r);
 	free(p);
+	errno = err;
 	return fd;
 }
 
@@ -174,7 +179,7 @@ int wn_safepath_open(const char *root, const char *path, char **reason)
 	/* O_NONBLOCK: a FIFO planted there must not hang the worker */
 	int fd = openat(dfd, name,
 	                O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
-	int err = errno;
+	int err = fd < 0 ? errno : 0;
 	close(dfd);
 	free(name);
 	struct stat st;
@@ -182,7 +187,7 @@ int wn_safepath_open(const char *root, const char *path, char **reason)
 	if (fd < 0)
 		why = err == ELOOP ? "it is a symbolic link" : strerror(err);
 	else if (fstat(fd, &st) != 0)
-		why = strerror(errno);
+		why = strerror(err = errno);
 	else if (!S_ISREG(st.st_mode))
 		why = "it is not a regular file";
 	else if (st.st_uid != geteuid())
@@ -190,11 +195,12 @@ int wn_safepath_open(const char *root, const char *path, char **reason)
 	else if (st.st_nlink > 1)
 		why = "it has other hard links";
 	else if (ftruncate(fd, 0) != 0 || fcntl(fd, F_SETFL, O_WRONLY) != 0)
-		why = strerror(errno);
+		why = strerror(err = errno);
 	if (why == NULL)
 		return fd;
 	*reason = wn_xasprintf("cannot open %s: %s", path, why);
 	if (fd >= 0)
 		close(fd);
+	errno = err;
 	return -1;
 }

@@ -21,7 +21,8 @@ char *wn_safepath_inside(const char *root, const char *base, const char *path, c
 
 /* wn_safepath_mkdirs creates the directories of the file path (inside root)
  * below root, 0755, following no symbolic link below root (root itself is
- * created as any path); 0, or -1 with *reason. */
+ * created as any path); 0, or -1 with *reason and errno set to the failed
+ * call's error (0 for a refusal, such as a path outside root). */
 int wn_safepath_mkdirs(const char *root, const char *path, char **reason);
 
 /* wn_safepath_open opens the file path (inside root) for writing, creating
@@ -29,7 +30,8 @@ int wn_safepath_mkdirs(const char *root, const char *path, char **reason);
  * link, something else than a regular file, a file of another user or one
  * with other links is refused, and the file is emptied only once it is
  * known to be ours. Returns the descriptor (close-on-exec), or -1 with
- * *reason. */
+ * *reason and errno as wn_safepath_mkdirs sets it (EMFILE: short of
+ * descriptors, which may pass). */
 int wn_safepath_open(const char *root, const char *path, char **reason);
 
 #endif

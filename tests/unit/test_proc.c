@@ -484,4 +484,31 @@ TEST(short_of_descriptors_a_start_waits_for_some)
 	free(log);
 }
 
+/* A log file that is refused fails the start at once, whatever its path
+ * says: only the error of the open (EMFILE, ENFILE) makes a start wait for
+ * descriptors, not words in the reason such as a directory named after it. */
+TEST(a_refused_log_file_fails_the_start_at_once)
+{
+	const char *dir = "Too many open files";
+	CHECK(mkdir("real", 0755) == 0);
+	CHECK(symlink("real", dir) == 0);
+	char *const t[] = {"/bin/true", NULL};
+	char root[2048], log[4096];
+	CHECK(getcwd(root, sizeof(root)) != NULL);
+	snprintf(log, sizeof(log), "%s/%s/run.log", root, dir);
+	wn_proc_spec spec = {.argv = t, .log_path = log, .log_root = root};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ_INT(wn_proc_start(&spec, &p, &reason), WN_EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(p == NULL);
+	CHECK(strstr(reason, "it is a symbolic link") != NULL);
+	/* the wait for descriptors lasts 10 s; a refusal does not wait */
+	CHECK(t1.tv_sec - t0.tv_sec < 5);
+	free(reason);
+	CHECK(access("real/run.log", F_OK) != 0);
+}
+
 TEST_MAIN()
