@@ -19,6 +19,10 @@
  * once. An older one is waited on as the rest (a client that heartbeats
  * some of its leases at a time is not answered at once again and again). */
 #define HB_FRESH_LEASE_MS 1000
+/* With an older lease left out, the heartbeat waits this long at most: its
+ * worker may still be waiting for the Fetch that brings the job (a slow or
+ * lost reply), and until it names the job its output does not ship. */
+#define HB_UNNAMED_WAIT_MS 2000
 
 /* What a parked heartbeat waits for: the leases it named, what it was told. */
 struct hb_wait {
@@ -27,6 +31,7 @@ struct hb_wait {
 	uint64_t *ids;
 	uint32_t *attempts;
 	bool fresh;         /* an unnamed lease handed out lately (HB_FRESH_LEASE_MS) */
+	bool unnamed;       /* an unnamed lease at all */
 	bool draining;      /* what the worker believes */
 	int64_t expires_ms; /* the leases' expiry as the heartbeat set it */
 };
@@ -121,6 +126,7 @@ static struct hb_wait *hb_wait_new(struct call *c, const Whatsnext__V1__Heartbea
 			h->attempts[h->n++] = j->attempt;
 			int64_t age = wn_engine_now(c->e) - j->started_ms;
 			h->fresh |= age >= 0 && age < HB_FRESH_LEASE_MS;
+			h->unnamed = true;
 		}
 	}
 	return h;
@@ -150,6 +156,8 @@ int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest 
 	int64_t most = c->e->cfg.lease_ms / 3;
 	if (c->e->cfg.worker_timeout_ms / 3 < most)
 		most = c->e->cfg.worker_timeout_ms / 3;
+	if (h->unnamed && most > HB_UNNAMED_WAIT_MS)
+		most = HB_UNNAMED_WAIT_MS;
 	struct wn_watch_spec spec = {
 	    .ids = h->ids,
 	    .nids = h->n,

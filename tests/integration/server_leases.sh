@@ -106,7 +106,7 @@ test_lease_heartbeat_keeps_job() {
 
 test_a_heartbeat_not_naming_a_fresh_lease_is_answered_at_once() {
 	set_clock 0
-	wn_start --lease-ms 600000 --test-clock clock
+	wn_start --lease-ms 600000 --worker-timeout-ms 600000 --test-clock clock
 	mkproject p
 	mktask p t
 	raw_call /whatsnext.v1.WorkerService/Join "$(pbhex '[(1, [(1, "w1")])]')"
@@ -129,6 +129,13 @@ test_a_heartbeat_not_naming_a_fresh_lease_is_answered_at_once() {
 	expect_raw OK "heartbeat leaving out an old lease"
 	[ $(($(date +%s%N) - t0)) -ge 1000000000 ] ||
 		fail "a heartbeat leaving out an old lease was answered before its wait"
+	# but not for longer than 2 s, held: its worker may be waiting for the
+	# Fetch that brings the job, and ships the job's output only once its
+	# heartbeat names it (the call's own timeout, 10 s, is well within the
+	# 30 s asked for)
+	raw_call "$M_QUEUE"/Heartbeat "$(pbhex '[(1, "w1"), (4, 30000)]')" --timeout 10000
+	expect_raw OK "long poll leaving out an old lease"
+	[[ $(raw_bodies) == *2801 ]] || fail "long poll leaving out an old lease not held: $RAW_OUT"
 	# and the one naming it renews it
 	expect_exit 0 wnctl queue heartbeat --worker w1 "$a:1"
 }
