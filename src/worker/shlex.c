@@ -37,6 +37,7 @@ typedef struct frame {
 	bool subst;   /* F_CODE of $( ... ): ends at its own ')' */
 	bool fresh;   /* F_CODE of a '$(' just read: a '(' now makes it $(( */
 	bool closing; /* F_ARITH: the first ')' of its '))' read */
+	bool command; /* F_ARITH: (( ... )), a command; not $(( ... )), a word */
 	int parens;   /* '(' open inside it */
 	int cases;    /* CASE_* */
 } frame;
@@ -367,6 +368,7 @@ static void code_paren(wn_shlex *lx, frame *f, char c, char prev)
 		} else if (lx->paren_cmd && prev == '(') {
 			f->parens--; /* (( ... )): arithmetic, not two subshells */
 			lex_push(lx, F_ARITH, false);
+			lex_top(lx)->command = true;
 		} else {
 			lx->paren_cmd = lx->cmdpos;
 			f->parens++;
@@ -525,10 +527,14 @@ static void inner_char(wn_shlex *lx, frame *f, char c, char prev)
 		in_dq = in_dq || lx->st[i].kind == F_DQUOTE || lx->st[i].kind == F_DOC;
 	if (f->closing) {
 		f->closing = false;
-		if (c == ')')
-			lex_pop(lx);
-		else
+		bool command = f->command;
+		if (c != ')') {
 			lex_unsure(lx, "an arithmetic expression that does not end with '))'");
+			return;
+		}
+		lex_pop(lx);
+		if (command)
+			lx->prev = ')'; /* a command ended: a '#' after it starts a comment */
 		return;
 	}
 	switch (c) {

@@ -171,6 +171,9 @@ TEST(values_arrive_intact_wherever_they_stand)
 	    {"f() {{ printf '[%s]\\n' \"$1\"; }}; f {v}", "[V]\n", false},
 	    {"printf '[%s]\\n' $(( 1 << 2 )) {v}", "[4]\n[V]\n", false},
 	    {"(( x = 1 << 2 )); printf '[%s]\\n' \"$x\" {v}", "[4]\n[V]\n", false},
+	    /* after an arithmetic command, as after a subshell, '#' starts a comment */
+	    {"(( x = 1 ))# {v}\nprintf 'after\\n'", "after\n", false},
+	    {"(true)#{v}\nprintf 'after\\n'", "after\n", false},
 	    {"x=`printf '<%s>' {v}`; printf '[%s]\\n' \"$x\"", "[<V>]\n", false},
 	    {"x=\"`printf '<%s>' \"{v}\"`\"; printf '[%s]\\n' \"$x\"", "[<V>]\n", false},
 	    {"printf '%s\\n' {v} # and {v} in a comment\nprintf 'after\\n'", "V\nafter\n", false},
