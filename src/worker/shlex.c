@@ -62,7 +62,8 @@ struct wn_shlex {
 	char before_escape; /* prev before that backslash */
 	bool cmdpos;        /* a command word may start here */
 	bool paren_cmd;     /* the previous character was a '(' at a command's start */
-	char kw[8];         /* the word being read in code */
+	bool fn_parens;     /* only blanks since a '(' after a word: f() */
+	char kw[16];        /* the word being read in code */
 	int kwlen;          /* -1: not a word that could be a keyword */
 	bool kw_cmd;        /* that word started at a command's start */
 	int lt;             /* '<' in a row */
@@ -327,8 +328,10 @@ static void code_word_end(wn_shlex *lx, frame *f)
 	} else if (strcmp(w, "esac") == 0 && f->cases == CASE_BODY) {
 		f->cases = CASE_NONE;
 	} else {
-		static const char *const starts[] = {"if",    "then",  "else", "elif",
-		                                     "while", "until", "do",   "time"};
+		static const char *const starts[] = {"if",    "then", "else", "elif",  "while",
+		                                     "until", "do",   "time", "coproc"};
+		if (strcmp(w, "function") == 0)
+			lex_unsure(lx, "function NAME (write NAME() { ... } instead)");
 		for (size_t i = 0; i < WN_ARRAY_LEN(starts); i++)
 			if (strcmp(w, starts[i]) == 0)
 				lx->cmdpos = true;
@@ -363,14 +366,24 @@ static void code_paren(wn_shlex *lx, frame *f, char c, char prev)
 	if (c == '(') {
 		if (prev == '$') {
 			lex_push(lx, F_CODE, true);
+		} else if (prev != 0 && strchr("<>=@!+*?", prev) != NULL) {
+			/* <( ... ), a=( ... ), @( ... ): one word with what follows */
+			lex_unsure(lx, prev == '<' || prev == '>'
+			                   ? "a process substitution <( ... ) or >( ... )"
+			               : prev == '=' ? "an array assignment =( ... )"
+			                             : "an extended glob pattern such as @( ... )");
 		} else if (f->cases == CASE_PATTERN) {
 			/* the optional '(' before a pattern */
 		} else if (lx->paren_cmd && prev == '(') {
 			f->parens--; /* (( ... )): arithmetic, not two subshells */
 			lex_push(lx, F_ARITH, false);
 			lex_top(lx)->command = true;
+		} else if (prev == '(') {
+			lex_unsure(lx,
+			           "'((' where no command starts (for (( ... )), time (( ... )))");
 		} else {
 			lx->paren_cmd = lx->cmdpos;
+			lx->fn_parens = !lx->cmdpos; /* f(): a function's body follows */
 			f->parens++;
 			lx->cmdpos = true;
 			return;
@@ -384,7 +397,7 @@ static void code_paren(wn_shlex *lx, frame *f, char c, char prev)
 		lx->cmdpos = true;
 	} else if (f->parens > 0) {
 		f->parens--;
-		lx->cmdpos = false; /* after a subshell, no command */
+		lx->cmdpos = lx->fn_parens; /* after a subshell, no command */
 	} else if (f->subst) {
 		lex_pop(lx);
 	} else {
@@ -428,6 +441,8 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 		return;
 	}
 	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
+	if (c != ' ' && c != '\t' && c != ')')
+		lx->fn_parens = false;
 	if (code_keyword(lx, f, c, boundary))
 		return;
 	if (c != '(')
@@ -464,8 +479,14 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 	case ')':
 		code_paren(lx, f, c, prev);
 		return;
+	case '~':
+		if (prev == '=')
+			lex_unsure(lx, "a regular expression after =~");
+		break;
 	case ';':
 	case '&':
+		if (c == '&' && (prev == '>' || prev == '<'))
+			break; /* >&, <&: a redirection, no command follows */
 		if (c == ';' && ++lx->semis >= 2 && f->cases == CASE_BODY)
 			f->cases = CASE_PATTERN; /* ;; */
 		else if (c == '&' && lx->semis > 0 && f->cases == CASE_BODY)
@@ -473,9 +494,10 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 		lx->cmdpos = true;
 		return;
 	case '|':
-	case '!':
 		lx->cmdpos = true;
 		return;
+	case '!':
+		return; /* ! cmd: a command still starts; elsewhere a word */
 	case '\n':
 		code_newline(lx);
 		return;
@@ -717,6 +739,10 @@ const char *wn_shlex_value(wn_shlex *lx, wn_shlex_place place, const char *text)
 	if (lx->in_doc) {
 		if (strpbrk(text, "\n\r") != NULL)
 			return "a value with a line break cannot go into a here-document";
+		if (text[0] == '\t' && lx->docs[0].strip_tabs &&
+		    strspn(wn_strbuf_str(&lx->line), "\t") == lx->line.len)
+			return "a value starting with a tab at the start of a line of a <<- "
+			       "here-document would lose its tabs";
 		wn_strbuf_adds(&lx->line, text);
 		lx->line_value = true;
 	}
@@ -736,5 +762,8 @@ const char *wn_shlex_finish(wn_shlex *lx)
 		return lx->error;
 	if (lx->word && !lx->word_started)
 		return "a here-document without a delimiter";
+	for (int i = 1; i < lx->depth && !lx->in_doc; i++)
+		if (lx->st[i].kind != F_COMMENT)
+			return "the script ends inside a quote, a substitution or arithmetic";
 	return NULL;
 }

@@ -357,7 +357,8 @@ static bool lex_keyword(chk *k, src *b, int *cs, bool cmd)
 		*cs = C_WORD;
 		return false;
 	}
-	static const char *const starts[] = {"if", "then", "else", "elif", "while", "until", "do"};
+	static const char *const starts[] = {"if",    "then", "else", "elif",  "while",
+	                                     "until", "do",   "time", "coproc"};
 	for (size_t j = 0; cmd && j < sizeof(starts) / sizeof(starts[0]); j++)
 		if (strcmp(w, starts[j]) == 0)
 			return true;
@@ -381,7 +382,10 @@ static bool lex_op(chk *k, src *b, int c, int *cs, int *parens, bool *cmd, bool 
 		}
 		(*parens)++;
 	} else if (c == ')') {
-		*cmd = *cs == C_PATTERN; /* after a subshell, no command */
+		size_t j = b->i - 1; /* at the ')': f() is a function, its body follows */
+		while (j > 0 && (b->s[j - 1] == ' ' || b->s[j - 1] == '\t'))
+			j--;
+		*cmd = *cs == C_PATTERN || (j > 0 && b->s[j - 1] == '(');
 		if (*cs == C_PATTERN)
 			*cs = C_BODY;
 		else if (*parens > 0)
@@ -466,6 +470,11 @@ static void lex_code_in(chk *k, src *b, bool subst)
 			prev = at(b, 2) == '<' ? '<' : 'x'; /* <<<: a word starts after it */
 			lex_doc_word(k, b);
 			cmd = false; /* no keyword after a redirection */
+		} else if (c == '&' && (was == '>' || was == '<')) {
+			emit(k, '&', SYN); /* >&, <&: a redirection */
+			b->i++;
+			prev = c;
+			cmd = false;
 		} else if (strchr("()|&;", c)) {
 			prev = c;
 			if (!lex_op(k, b, c, &cs, &parens, &cmd, subst))

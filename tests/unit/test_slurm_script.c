@@ -186,6 +186,14 @@ TEST(values_arrive_intact_wherever_they_stand)
 	    {"x=$(cat <<EOF\nin {v}\nEOF\n); printf '[%s]\\n' \"$x\" {v}", "[in V]\n[V]\n", true},
 	    {"cat <<< {v}", "V\n", false},
 	    {"(printf '[%s]\\n' {v}); (cd . && printf '[%s]\\n' {v})", "[V]\n[V]\n", false},
+	    /* no case starts after a '!' or '>&' inside a command, but in a
+	     * function's body it does */
+	    {"x=\"$(echo ! case a in a) {v}\"; printf '[%s]\\n' \"$x\"", "[! case a in a V]\n", false},
+	    {"x=\"$(echo >&case a in a) {v}\"; printf '[%s]\\n' \"$x\"", "[ V]\n", false},
+	    {"x=\"$(f() case a in a) printf '<%s>' {v};; esac; f)\"; printf '[%s]\\n' \"$x\"",
+	     "[<V>]\n", false},
+	    {"x=\"$(f ( ) case a in a) printf '<%s>' {v};; esac; f)\"; printf '[%s]\\n' \"$x\"",
+	     "[<V>]\n", false},
 	};
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
 		check_place(&places[i]);
@@ -215,6 +223,20 @@ TEST(places_the_renderer_cannot_be_sure_of_are_refused)
 	    {"cat <<EOF\n$(echo \nEOF\necho {v}", "a here-document ends inside a quote"},
 	    {"x=\"$(case a in a) case b in b) ;; esac;; esac) {v}\"", "a case inside a case"},
 	    {"echo a) {v}", "an unmatched ')'"},
+	    /* where a '(' or '|' is part of a word, so a '#' after it is no comment */
+	    {"echo <(:)#{v}", "a process substitution"},
+	    {"a=(x)#{v}\necho done", "an array assignment"},
+	    {"x=\"$(a=(case x in y))\"; echo {v}", "an array assignment"},
+	    {"[[ x =~ (#) ]]; echo {v}", "a regular expression after =~"},
+	    {"[[ x =~ x|# ]]; echo {v}", "a regular expression after =~"},
+	    {"[[ a == @(#) ]]; printf '[%s]\\n' {v}", "an extended glob pattern"},
+	    {"shopt -s extglob\necho @(#) {v}", "an extended glob pattern"},
+	    {"x=\"$(case a in @(a|b)) printf '<%s>' {v};; esac)\"", "an extended glob pattern"},
+	    /* arithmetic where no command starts: its '<<' is no here-document */
+	    {"for ((;0<<1;)); do :; done\necho {v}\n1\n", "'((' where no command starts"},
+	    {"time -p ((x<<1))\nprintf '[%s]\\n' {v}\n1\n", "'((' where no command starts"},
+	    {"function f {{ echo {v}; }}", "function NAME"},
+	    {"echo {v} \"", "the script ends inside a quote"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *why = NULL;
@@ -235,10 +257,15 @@ TEST(a_value_that_would_end_its_here_document_is_refused)
 	CHECK(s == NULL);
 	CHECK_EQ_STR(why, "cannot put a value into the script: a value would end a here-document");
 	free(why);
-	s = render("cat <<-EOF\n{v}\nEOF\necho after", "\t\tEOF", &why);
+	s = render("cat <<-EOF\n x{v}\n{v}\nEOF\necho after", "\t\tEOF", &why);
 	CHECK(s == NULL);
-	CHECK_EQ_STR(why, "cannot put a value into the script: a value would end a here-document");
+	CHECK_EQ_STR(why, "cannot put a value into the script: a value starting with a tab at "
+	                  "the start of a line of a <<- here-document would lose its tabs");
 	free(why);
+	/* where the shell strips no tab, a value keeps them */
+	s = render("cat <<-EOF\nx{v}\nEOF\ncat <<EOF\n{v}\nEOF", "\tv", &why);
+	CHECK_EQ_STR(s, "cat <<-EOF\nx\tv\nEOF\ncat <<EOF\n\tv\nEOF");
+	free(s);
 	s = render("cat <<EOF\n$(echo {v})\nEOF", "a\nEOF", &why);
 	CHECK(s == NULL);
 	CHECK_EQ_STR(why, "cannot put a value into the script: a value with a line break cannot "
