@@ -431,6 +431,20 @@ static void code_newline(wn_shlex *lx)
 	doc_start(lx);
 }
 
+/* code_separator reads ';' or '&' in code (frame f); false when it is part
+ * of a redirection (>&, <&), after which no command starts. */
+static bool code_separator(wn_shlex *lx, frame *f, char c, char prev)
+{
+	if (c == '&' && (prev == '>' || prev == '<'))
+		return false;
+	if (c == ';' && ++lx->semis >= 2 && f->cases == CASE_BODY)
+		f->cases = CASE_PATTERN; /* ;; */
+	else if (c == '&' && lx->semis > 0 && f->cases == CASE_BODY)
+		f->cases = CASE_PATTERN; /* ;& and ;;& */
+	lx->cmdpos = true;
+	return true;
+}
+
 /* code_char reads c in code: at the top, in $( ... ) or in backquotes. */
 static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 {
@@ -485,14 +499,9 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 		break;
 	case ';':
 	case '&':
-		if (c == '&' && (prev == '>' || prev == '<'))
-			break; /* >&, <&: a redirection, no command follows */
-		if (c == ';' && ++lx->semis >= 2 && f->cases == CASE_BODY)
-			f->cases = CASE_PATTERN; /* ;; */
-		else if (c == '&' && lx->semis > 0 && f->cases == CASE_BODY)
-			f->cases = CASE_PATTERN; /* ;& and ;;& */
-		lx->cmdpos = true;
-		return;
+		if (code_separator(lx, f, c, prev))
+			return;
+		break;
 	case '|':
 		lx->cmdpos = true;
 		return;

@@ -188,7 +188,8 @@ TEST(values_arrive_intact_wherever_they_stand)
 	    {"(printf '[%s]\\n' {v}); (cd . && printf '[%s]\\n' {v})", "[V]\n[V]\n", false},
 	    /* no case starts after a '!' or '>&' inside a command, but in a
 	     * function's body it does */
-	    {"x=\"$(echo ! case a in a) {v}\"; printf '[%s]\\n' \"$x\"", "[! case a in a V]\n", false},
+	    {"x=\"$(echo ! case a in a) {v}\"; printf '[%s]\\n' \"$x\"", "[! case a in a V]\n",
+	     false},
 	    {"x=\"$(echo >&case a in a) {v}\"; printf '[%s]\\n' \"$x\"", "[ V]\n", false},
 	    {"x=\"$(f() case a in a) printf '<%s>' {v};; esac; f)\"; printf '[%s]\\n' \"$x\"",
 	     "[<V>]\n", false},
