@@ -771,8 +771,8 @@ const char *wn_shlex_finish(wn_shlex *lx)
 		return lx->error;
 	if (lx->word && !lx->word_started)
 		return "a here-document without a delimiter";
-	for (int i = 1; i < lx->depth && !lx->in_doc; i++)
-		if (lx->st[i].kind != F_COMMENT)
+	for (int i = 1; i < lx->depth; i++)
+		if (lx->st[i].kind != F_COMMENT && lx->st[i].kind != F_DOC)
 			return "the script ends inside a quote, a substitution or arithmetic";
 	return NULL;
 }
