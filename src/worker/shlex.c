@@ -66,6 +66,7 @@ struct wn_shlex {
 	char kw[16];        /* the word being read in code */
 	int kwlen;          /* -1: not a word that could be a keyword */
 	bool kw_cmd;        /* that word started at a command's start */
+	bool kw_bar;        /* that word started right after a '|' */
 	int lt;             /* '<' in a row */
 	int semis;          /* ';' in a row */
 	bool word;          /* reading a here-document's delimiter */
@@ -167,11 +168,17 @@ static bool doc_delim_char(wn_shlex *lx, char c)
 			lx->word_q = 0;
 		else
 			wn_strbuf_add(&lx->word_buf, &c, 1);
+		if ((c == '\\' && lx->word_q == '"') || c == '\n')
+			lex_unsure(lx,
+			           "a here-document's delimiter with a backslash in double quotes "
+			           "or a line break");
 		return true;
 	}
 	if (lx->escape) {
 		lx->escape = false;
 		wn_strbuf_add(&lx->word_buf, &c, 1);
+		if (c == '\n')
+			lex_unsure(lx, "a line continuation in a here-document's delimiter");
 		return true;
 	}
 	if (!lx->word_started && c == '<' && lx->lt == 2) {
@@ -179,8 +186,10 @@ static bool doc_delim_char(wn_shlex *lx, char c)
 		lx->lt = 0;       /* the next '<' starts an operator of its own */
 		return true;
 	}
-	if (!lx->word_started && (c == ' ' || c == '\t'))
+	if (!lx->word_started && (c == ' ' || c == '\t')) {
+		lx->prev = c; /* << -E: the delimiter is -E, no <<- */
 		return true;
+	}
 	if (!lx->word_started && c == '-' && !lx->word_tabs && lx->prev == '<') {
 		lx->word_tabs = true;
 		lx->prev = c;
@@ -316,6 +325,8 @@ static void code_word_end(wn_shlex *lx, frame *f)
 		return;
 	}
 	if (f->cases == CASE_PATTERN && strcmp(w, "esac") == 0) {
+		if (lx->kw_bar) /* a|esac) is a pattern */
+			lex_unsure(lx, "esac as a pattern");
 		f->cases = CASE_NONE;
 		return;
 	}
@@ -328,10 +339,12 @@ static void code_word_end(wn_shlex *lx, frame *f)
 	} else if (strcmp(w, "esac") == 0 && f->cases == CASE_BODY) {
 		f->cases = CASE_NONE;
 	} else {
-		static const char *const starts[] = {"if",    "then", "else", "elif",  "while",
-		                                     "until", "do",   "time", "coproc"};
+		static const char *const starts[] = {"if",    "then",  "else", "elif",
+		                                     "while", "until", "do",   "time"};
 		if (strcmp(w, "function") == 0)
 			lex_unsure(lx, "function NAME (write NAME() { ... } instead)");
+		if (strcmp(w, "coproc") == 0)
+			lex_unsure(lx, "coproc");
 		for (size_t i = 0; i < WN_ARRAY_LEN(starts); i++)
 			if (strcmp(w, starts[i]) == 0)
 				lx->cmdpos = true;
@@ -340,12 +353,14 @@ static void code_word_end(wn_shlex *lx, frame *f)
 
 /* code_keyword follows the word being read in code; true when c is a
  * letter of it. */
-static bool code_keyword(wn_shlex *lx, frame *f, char c, bool boundary)
+static bool code_keyword(wn_shlex *lx, frame *f, char c, char prev)
 {
+	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
 	if (c >= 'a' && c <= 'z') {
 		if (boundary) {
 			lx->kwlen = 0;
 			lx->kw_cmd = lx->cmdpos;
+			lx->kw_bar = prev == '|';
 		}
 		if (lx->kwlen >= 0 && lx->kwlen < (int)sizeof(lx->kw) - 1)
 			lx->kw[lx->kwlen++] = c;
@@ -457,7 +472,7 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
 	if (c != ' ' && c != '\t' && c != ')')
 		lx->fn_parens = false;
-	if (code_keyword(lx, f, c, boundary))
+	if (code_keyword(lx, f, c, prev))
 		return;
 	if (c != '(')
 		lx->paren_cmd = false;

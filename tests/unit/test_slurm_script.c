@@ -195,6 +195,8 @@ TEST(values_arrive_intact_wherever_they_stand)
 	     "[<V>]\n", false},
 	    {"x=\"$(f ( ) case a in a) printf '<%s>' {v};; esac; f)\"; printf '[%s]\\n' \"$x\"",
 	     "[<V>]\n", false},
+	    /* << -E: the delimiter is -E, and tabs stay */
+	    {"cat << -E\nE\nprintf '[%s]\\n' {v}\n-E\n", "E\nprintf '[%s]\\n' V\n", true},
 	};
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
 		check_place(&places[i]);
@@ -238,6 +240,14 @@ TEST(places_the_renderer_cannot_be_sure_of_are_refused)
 	    {"time -p ((x<<1))\nprintf '[%s]\\n' {v}\n1\n", "'((' where no command starts"},
 	    {"function f {{ echo {v}; }}", "function NAME"},
 	    {"echo {v} \"", "the script ends inside a quote"},
+	    /* here-document delimiters the shell reads otherwise than as written */
+	    {"cat <<\"E\\\"x\"\nE\"x\necho {v}\n", "a backslash in double quotes"},
+	    {"cat <<\"E\\$\"\nE$\necho {v}\n", "a backslash in double quotes"},
+	    {"cat <<E\\\n\n{v}\nE\n", "a line continuation in a here-document's delimiter"},
+	    {"cat <<E\\\nF\nEF\necho {v}\n", "a line continuation in a here-document's delimiter"},
+	    /* esac after '|' is a pattern; coproc NAME takes a compound command */
+	    {"x=\"$(case a in x|esac) :;; esac; printf '%s' {v})\"", "esac as a pattern"},
+	    {"x=\"$(coproc C {{ case a in x) :;; esac; }}; printf '%s' {v})\"", "coproc"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *why = NULL;
