@@ -5,7 +5,7 @@
  * the expanded ones through the frames too. Whatever the lexer does not
  * follow exactly marks the rest of the script uncertain ("unsure"): no value
  * may go after it. */
-#include "shlex.h"
+#include "shlex_int.h"
 
 #include "strbuf.h"
 #include "util.h"
@@ -13,71 +13,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef enum {
-	F_CODE,     /* the script, $( ... ) (subst) */
-	F_SQUOTE,   /* '...' */
-	F_DQUOTE,   /* "..." */
-	F_ANSI,     /* $'...' */
-	F_BACKTICK, /* `...` */
-	F_COMMENT,  /* # ... up to the line's end */
-	F_DOC,      /* the body of an expanded here-document */
-	F_BRACE,    /* ${ ... } */
-	F_ARITH,    /* $(( ... )) and (( ... )) */
-} fkind;
-
-/* Where a case statement of a frame stands. */
-enum { CASE_NONE, CASE_WORD, CASE_PATTERN, CASE_BODY };
-
-#define DEPTH_MAX 64
-#define DOCS_MAX  16
-
-typedef struct frame {
-	fkind kind;
-	bool subst;   /* F_CODE of $( ... ): ends at its own ')' */
-	bool fresh;   /* F_CODE of a '$(' just read: a '(' now makes it $(( */
-	bool closing; /* F_ARITH: the first ')' of its '))' read */
-	bool command; /* F_ARITH: (( ... )), a command; not $(( ... )), a word */
-	int parens;   /* '(' open inside it */
-	int cases;    /* CASE_* */
-} frame;
-
-typedef struct doc {
-	char *delim;
-	bool quoted;     /* <<'EOF': nothing in the body is expanded */
-	bool strip_tabs; /* <<-EOF */
-} doc;
-
-struct wn_shlex {
-	frame st[DEPTH_MAX];
-	int depth;
-	doc docs[DOCS_MAX]; /* announced; the first one's body is read when in_doc */
-	int ndocs;
-	int doc_depth;      /* the depth they were announced at */
-	bool in_doc;        /* reading the body of docs[0] */
-	wn_strbuf line;     /* its current line, as the shell will read it */
-	bool line_value;    /* a value went into that line */
-	bool escape;        /* the previous character was a backslash that quotes */
-	char prev;          /* the previous character; 0 at the start of a line */
-	char before_escape; /* prev before that backslash */
-	bool cmdpos;        /* a command word may start here */
-	bool paren_cmd;     /* the previous character was a '(' at a command's start */
-	bool fn_parens;     /* only blanks since a '(' after a word: f() */
-	char kw[16];        /* the word being read in code */
-	int kwlen;          /* -1: not a word that could be a keyword */
-	bool kw_cmd;        /* that word started at a command's start */
-	bool kw_bar;        /* that word started right after a '|' */
-	int lt;             /* '<' in a row */
-	int semis;          /* ';' in a row */
-	bool word;          /* reading a here-document's delimiter */
-	bool word_started;
-	bool word_quoted;
-	bool word_tabs;
-	char word_q; /* the quote the delimiter word is inside, or 0 */
-	wn_strbuf word_buf;
-	const char *unsure; /* why no value may go past here */
-	const char *error;  /* why the script cannot be rendered at all */
-};
 
 wn_shlex *wn_shlex_new(void)
 {
@@ -293,6 +228,14 @@ static void doc_newline(wn_shlex *lx)
 		doc_end(lx);
 		return;
 	}
+	if (lx->doc_depth > 1 && strncmp(l, d->delim, strlen(d->delim)) == 0) {
+		/* inside $( ... ), bash may end the document at such a line */
+		if (lx->line_value && lx->error == NULL)
+			lx->error = "a value on a line of a here-document inside $( ... ) that "
+			            "starts with its delimiter";
+		lex_unsure(lx, "a line of a here-document inside $( ... ) that starts with its "
+		               "delimiter");
+	}
 	wn_strbuf_reset(&lx->line);
 	lx->line_value = false;
 	if (!d->quoted)
@@ -320,6 +263,8 @@ static void code_word_end(wn_shlex *lx, frame *f)
 	const char *w = lx->kw;
 	bool cmd = lx->kw_cmd;
 	lx->kwlen = -1;
+	if (lx->dbracket)
+		return; /* [[ case == in ]]: words */
 	if (f->cases == CASE_WORD && strcmp(w, "in") == 0) {
 		f->cases = CASE_PATTERN;
 		return;
@@ -343,11 +288,17 @@ static void code_word_end(wn_shlex *lx, frame *f)
 		                                     "while", "until", "do",   "time"};
 		if (strcmp(w, "function") == 0)
 			lex_unsure(lx, "function NAME (write NAME() { ... } instead)");
+		static const char *const arith[] = {"let", "declare", "typeset", "local"};
 		if (strcmp(w, "coproc") == 0)
 			lex_unsure(lx, "coproc");
+		for (size_t i = 0; i < WN_ARRAY_LEN(arith); i++)
+			if (strcmp(w, arith[i]) == 0)
+				lex_unsure(lx,
+				           "let, declare, typeset or local (bash may evaluate a "
+				           "value given to them as arithmetic)");
 		for (size_t i = 0; i < WN_ARRAY_LEN(starts); i++)
-			if (strcmp(w, starts[i]) == 0)
-				lx->cmdpos = true;
+			if (strcmp(w, starts[i]) == 0 && !(lx->kw_pipe && strcmp(w, "time") == 0))
+				lx->cmdpos = true; /* | time: a command, not the keyword */
 	}
 }
 
@@ -460,6 +411,27 @@ static bool code_separator(wn_shlex *lx, frame *f, char c, char prev)
 	return true;
 }
 
+/* code_track follows, for c in code after prev, what the characters before
+ * make of it: f(), a pipe before a word, [[ ... ]] and name[ ... ]. */
+static void code_track(wn_shlex *lx, char c, char prev, bool boundary)
+{
+	bool blank = c == ' ' || c == '\t' || c == '\n', bracket_cmd = lx->bracket_cmd;
+	if (!blank && c != ')')
+		lx->fn_parens = false;
+	if (boundary && c >= 'a' && c <= 'z')
+		lx->kw_pipe = lx->pipe;
+	lx->pipe = c == '|' ? prev != '|' : lx->pipe && (blank || (c == '&' && prev == '|'));
+	lx->bracket_cmd = c == '[' && boundary && lx->cmdpos;
+	if (c == '[' && prev == '[' && bracket_cmd)
+		lx->dbracket = true;
+	else if (c == '[' && !boundary && prev != '$')
+		lx->subscript = true;
+	else if (c == ']' && prev == ']')
+		lx->dbracket = false;
+	if (c == ']' || blank)
+		lx->subscript = false;
+}
+
 /* code_char reads c in code: at the top, in $( ... ) or in backquotes. */
 static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 {
@@ -470,8 +442,7 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 		return;
 	}
 	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
-	if (c != ' ' && c != '\t' && c != ')')
-		lx->fn_parens = false;
+	code_track(lx, c, prev, boundary);
 	if (code_keyword(lx, f, c, prev))
 		return;
 	if (c != '(')
@@ -645,6 +616,7 @@ static void lex_escaped(wn_shlex *lx, frame *f, char c)
 		               "(write $( ... ) instead)");
 	lx->prev = 'x'; /* an escaped character is part of a word */
 	lx->cmdpos = false;
+	lx->pipe = false;
 }
 
 /* lex_frames moves the lexer over c of code or quotes (not a here-document's
@@ -710,84 +682,4 @@ void wn_shlex_char(wn_shlex *lx, char c)
 		doc_char(lx, c);
 	else
 		lex_frames(lx, c);
-}
-
-/* ---------------------------------------------------------------- values */
-
-int wn_shlex_where(const wn_shlex *lx, int *backquotes, const char **why)
-{
-	*backquotes = 0;
-	*why = lx->error ? lx->error : lx->unsure;
-	if (*why == NULL && lx->word)
-		*why = "a here-document's delimiter cannot be a value";
-	if (*why == NULL && lx->escape)
-		*why = "a value right after a backslash";
-	for (int i = 1; i < lx->depth && *why == NULL; i++) {
-		if (lx->st[i].kind == F_ARITH)
-			*why = "a value inside arithmetic ((( ... )) or $(( ... )))";
-		else if (lx->st[i].kind == F_BRACE)
-			*why = "a value inside ${ ... } (set a variable to it first)";
-		else if (lx->st[i].kind == F_COMMENT && i > 1)
-			*why = "a value in a comment inside a substitution";
-		*backquotes += lx->st[i].kind == F_BACKTICK;
-	}
-	if (*why != NULL)
-		return -1;
-	const frame *f = &lx->st[lx->depth - 1];
-	if (lx->in_doc && lx->docs[0].quoted)
-		return WN_SHLEX_DOC_QUOTED;
-	bool expands =
-	    f->kind == F_CODE || f->kind == F_BACKTICK || f->kind == F_DQUOTE || f->kind == F_DOC;
-	if (expands && lx->prev == '$') {
-		*why = "a value right after '$' (write ${{NAME}} for a shell variable)";
-		return -1;
-	}
-	switch (f->kind) {
-	case F_DQUOTE:
-		return WN_SHLEX_DQUOTE;
-	case F_SQUOTE:
-		return WN_SHLEX_SQUOTE;
-	case F_ANSI:
-		return WN_SHLEX_ANSI;
-	case F_COMMENT:
-		return WN_SHLEX_COMMENT;
-	case F_DOC:
-		return WN_SHLEX_DOC;
-	default:
-		return WN_SHLEX_CODE;
-	}
-}
-
-const char *wn_shlex_value(wn_shlex *lx, wn_shlex_place place, const char *text)
-{
-	if (lx->in_doc) {
-		if (strpbrk(text, "\n\r") != NULL)
-			return "a value with a line break cannot go into a here-document";
-		if (text[0] == '\t' && lx->docs[0].strip_tabs &&
-		    strspn(wn_strbuf_str(&lx->line), "\t") == lx->line.len)
-			return "a value starting with a tab at the start of a line of a <<- "
-			       "here-document would lose its tabs";
-		wn_strbuf_adds(&lx->line, text);
-		lx->line_value = true;
-	}
-	if (place != WN_SHLEX_COMMENT && place != WN_SHLEX_DOC_QUOTED) {
-		lx->prev = 'x'; /* a word character: no '#' comment starts right after it */
-		lx->kwlen = -1;
-		lx->cmdpos = false;
-		lx->paren_cmd = false;
-		lx->lt = lx->semis = 0;
-	}
-	return NULL;
-}
-
-const char *wn_shlex_finish(wn_shlex *lx)
-{
-	if (lx->error != NULL)
-		return lx->error;
-	if (lx->word && !lx->word_started)
-		return "a here-document without a delimiter";
-	for (int i = 1; i < lx->depth; i++)
-		if (lx->st[i].kind != F_COMMENT && lx->st[i].kind != F_DOC)
-			return "the script ends inside a quote, a substitution or arithmetic";
-	return NULL;
 }

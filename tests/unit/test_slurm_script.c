@@ -195,6 +195,12 @@ TEST(values_arrive_intact_wherever_they_stand)
 	     "[<V>]\n", false},
 	    {"x=\"$(f ( ) case a in a) printf '<%s>' {v};; esac; f)\"; printf '[%s]\\n' \"$x\"",
 	     "[<V>]\n", false},
+	    /* after a pipe, time is a command and case its argument; inside
+	     * [[ ... ]] case and in are words */
+	    {"x=\"$(: | time case in 2>/dev/null) {v} \"; printf '[%s]\\n' \"$x\"", "[ V ]\n",
+	     false},
+	    {"x=\"$([[ a && case && in ]]) {v} \"; printf '[%s]\\n' \"$x\"", "[ V ]\n", false},
+	    {"[ {v}x = y ] || printf '[%s]\\n' {v}", "[V]\n", false},
 	    /* << -E: the delimiter is -E, and tabs stay */
 	    {"cat << -E\nE\nprintf '[%s]\\n' {v}\n-E\n", "E\nprintf '[%s]\\n' V\n", true},
 	};
@@ -248,6 +254,15 @@ TEST(places_the_renderer_cannot_be_sure_of_are_refused)
 	    /* esac after '|' is a pattern; coproc NAME takes a compound command */
 	    {"x=\"$(case a in x|esac) :;; esac; printf '%s' {v})\"", "esac as a pattern"},
 	    {"x=\"$(coproc C {{ case a in x) :;; esac; }}; printf '%s' {v})\"", "coproc"},
+	    /* inside $( ... ), bash ends a here-document at a line like EOF) */
+	    {"x=\"$(cat <<'EOF'\na\nEOF)\"; echo {v}\nEOF\n)\"\n", "starts with its delimiter"},
+	    {"x=$(cat <<EOF\nEOF{v}\nEOF\n)\n", "a value on a line of a here-document inside"},
+	    /* where bash evaluates a value as arithmetic */
+	    {"a[{v}]=1\n", "a value inside an array subscript"},
+	    {"[[ {v} -eq 1 ]]\n", "a value inside [[ ... ]]"},
+	    {"[[ \"{v}\" == x ]]\n", "a value inside [[ ... ]]"},
+	    {"declare -i n={v}\n", "let, declare, typeset or local"},
+	    {"let n={v}\n", "let, declare, typeset or local"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *why = NULL;
