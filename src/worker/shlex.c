@@ -291,6 +291,7 @@ static void code_word_end(wn_shlex *lx, frame *f)
 		static const char *const arith[] = {"let", "declare", "typeset", "local"};
 		if (strcmp(w, "coproc") == 0)
 			lex_unsure(lx, "coproc");
+		lx->for_var = strcmp(w, "for") == 0;
 		for (size_t i = 0; i < WN_ARRAY_LEN(arith); i++)
 			if (strcmp(w, arith[i]) == 0)
 				lex_unsure(lx,
@@ -324,6 +325,16 @@ static bool code_keyword(wn_shlex *lx, frame *f, char c, char prev)
 		code_word_end(lx, f);
 	lx->kwlen = -1;
 	return false;
+}
+
+/* code_close_docs: a substitution closes with here-documents announced on
+ * its line: bash reads the bodies of those inside it first, whatever the
+ * order of their '<<'. */
+static void code_close_docs(wn_shlex *lx)
+{
+	if (lx->ndocs > 0 && !lx->in_doc)
+		lex_unsure(lx,
+		           "a here-document inside $( ... ) or backquotes that close on its line");
 }
 
 /* code_paren reads '(' or ')' in code (frame f). */
@@ -365,6 +376,7 @@ static void code_paren(wn_shlex *lx, frame *f, char c, char prev)
 		f->parens--;
 		lx->cmdpos = lx->fn_parens; /* after a subshell, no command */
 	} else if (f->subst) {
+		code_close_docs(lx);
 		lex_pop(lx);
 	} else {
 		lex_unsure(lx, "an unmatched ')'");
@@ -411,6 +423,38 @@ static bool code_separator(wn_shlex *lx, frame *f, char c, char prev)
 	return true;
 }
 
+/* code_assign follows c of a word in code up to a '=': an assignment to a
+ * variable bash holds as an integer evaluates its value as arithmetic. */
+static void code_assign(wn_shlex *lx, char c, bool boundary)
+{
+	static const char *const vars[] = {
+	    "RANDOM", "SRANDOM", "OPTIND", "HISTCMD", "BASHPID", "EUID", "PPID",          "UID",
+	    "PS0",    "PS1",     "PS2",    "PS3",     "PS4",     "ENV",  "PROMPT_COMMAND"};
+	bool end = strchr(" \t\n;&|", c) != NULL, hit = false;
+	if ((c == '=' || (end && lx->for_var)) && lx->awlen > 0) {
+		lx->aword[lx->awlen] = '\0';
+		for (size_t i = 0; i < WN_ARRAY_LEN(vars); i++)
+			hit |= strcmp(lx->aword, vars[i]) == 0;
+	}
+	if (hit && c != '=')
+		lex_unsure(lx, "a for loop over RANDOM or another variable bash evaluates");
+	lx->int_assign |= hit && c == '=';
+	lx->for_var &= !end || lx->awlen <= 0;
+	if (boundary)
+		lx->awlen = 0;
+	if (c == '=') {
+		lx->awlen = -1;
+	} else if (lx->awlen >= 0 && lx->awlen < (int)sizeof(lx->aword) - 1 &&
+	           (c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	            (lx->awlen > 0 && c >= '0' && c <= '9'))) {
+		lx->aword[lx->awlen++] = c;
+	} else if (c != '+') { /* RANDOM+= */
+		lx->awlen = -1;
+	}
+	if (end)
+		lx->int_assign = false;
+}
+
 /* code_track follows, for c in code after prev, what the characters before
  * make of it: f(), a pipe before a word, [[ ... ]] and name[ ... ]. */
 static void code_track(wn_shlex *lx, char c, char prev, bool boundary)
@@ -430,6 +474,7 @@ static void code_track(wn_shlex *lx, char c, char prev, bool boundary)
 		lx->dbracket = false;
 	if (c == ']' || blank)
 		lx->subscript = false;
+	code_assign(lx, c, boundary);
 }
 
 /* code_char reads c in code: at the top, in $( ... ) or in backquotes. */
@@ -443,12 +488,12 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 	}
 	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
 	code_track(lx, c, prev, boundary);
-	if (code_keyword(lx, f, c, prev))
-		return;
 	if (c != '(')
 		lx->paren_cmd = false;
 	if (c != ';' && c != '&')
-		lx->semis = 0;
+		lx->semis = 0; /* ;x; is no ;; */
+	if (code_keyword(lx, f, c, prev))
+		return;
 	switch (c) {
 	case ' ':
 	case '\t':
@@ -460,6 +505,8 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 		lex_push(lx, F_DQUOTE, false);
 		break;
 	case '`':
+		if (f->kind == F_BACKTICK)
+			code_close_docs(lx);
 		if (f->kind == F_BACKTICK)
 			lex_pop(lx);
 		else

@@ -62,6 +62,10 @@ struct wn_shlex {
 	bool bracket_cmd;   /* the previous character was a '[' at a command's start */
 	bool dbracket;      /* inside [[ ... ]]: no keywords; operands may be arithmetic */
 	bool subscript;     /* inside name[ ... ] in code: arithmetic */
+	char aword[12];     /* the word being read in code, up to a '=' */
+	int awlen;          /* -1: not a name */
+	bool int_assign;    /* after NAME= of an integer variable (RANDOM=) */
+	bool for_var;       /* after the keyword for: its variable's name */
 	char kw[16];        /* the word being read in code */
 	int kwlen;          /* -1: not a word that could be a keyword */
 	bool kw_cmd;        /* that word started at a command's start */

@@ -15,6 +15,10 @@ int wn_shlex_where(const wn_shlex *lx, int *backquotes, const char **why)
 	if (*why == NULL && lx->dbracket)
 		*why = "a value inside [[ ... ]] (bash evaluates operands of -eq, -lt, ... as "
 		       "arithmetic; compare with [ ... ] instead)";
+	if (*why == NULL && lx->int_assign)
+		*why =
+		    "a value assigned to a variable bash evaluates (RANDOM, OPTIND and its other "
+		    "integers: as arithmetic; PS4, PROMPT_COMMAND: as code)";
 	if (*why == NULL && lx->subscript)
 		*why =
 		    "a value inside an array subscript [ ... ] (bash evaluates it as arithmetic)";
@@ -73,6 +77,7 @@ const char *wn_shlex_value(wn_shlex *lx, wn_shlex_place place, const char *text)
 		lx->paren_cmd = false;
 		lx->lt = lx->semis = 0;
 		lx->pipe = false;
+		lx->awlen = -1;
 	}
 	return NULL;
 }

@@ -201,6 +201,7 @@ TEST(values_arrive_intact_wherever_they_stand)
 	     false},
 	    {"x=\"$([[ a && case && in ]]) {v} \"; printf '[%s]\\n' \"$x\"", "[ V ]\n", false},
 	    {"[ {v}x = y ] || printf '[%s]\\n' {v}", "[V]\n", false},
+	    {"RANDOMX={v}; printf '[%s]\\n' \"$RANDOMX\"", "[V]\n", false},
 	    /* << -E: the delimiter is -E, and tabs stay */
 	    {"cat << -E\nE\nprintf '[%s]\\n' {v}\n-E\n", "E\nprintf '[%s]\\n' V\n", true},
 	};
@@ -263,6 +264,18 @@ TEST(places_the_renderer_cannot_be_sure_of_are_refused)
 	    {"[[ \"{v}\" == x ]]\n", "a value inside [[ ... ]]"},
 	    {"declare -i n={v}\n", "let, declare, typeset or local"},
 	    {"let n={v}\n", "let, declare, typeset or local"},
+	    {"RANDOM={v}\necho $RANDOM\n", "a value assigned to a variable bash evaluates"},
+	    {"export OPTIND=\"{v}\"\n", "a value assigned to a variable bash evaluates"},
+	    {"SRANDOM+={v}\n", "a value assigned to a variable bash evaluates"},
+	    {"PS4={v}\nset -x\n", "a value assigned to a variable bash evaluates"},
+	    {"for RANDOM in {v}; do :; done\n", "a for loop over RANDOM"},
+	    /* bash reads the bodies of the here-documents inside a $( ... ) that
+	     * closes on their line first */
+	    {"cat <<A $(cat <<B)\nB\nA\n{v}\nB\n", "a here-document inside $( ... )"},
+	    {"cat <<A $(cat <<B)\nx\nA\ny\nB\necho {v}\nA\n", "a here-document inside $( ... )"},
+	    {"cat <<A `cat <<B`\nB\nA\n{v}\nB\n", "a here-document"},
+	    /* ;x; is no ;; (a case body's command, then arithmetic) */
+	    {"case b in a);x;(( {v} ));; esac\n", "a value inside arithmetic"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *why = NULL;
