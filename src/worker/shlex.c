@@ -678,7 +678,11 @@ static void lex_frames(wn_shlex *lx, char c)
 		lex_escaped(lx, f, c);
 		return;
 	}
-	lx->prev = c;
+	lx->prev = c == '$' && prev == '$' ? 'x' : c; /* $$: a word; no $' $( ${ */
+	bool quoted = f->kind == F_SQUOTE || f->kind == F_ANSI || f->kind == F_COMMENT;
+	if (lx->pid && !quoted && strchr("({'\"", c) != NULL)
+		lex_unsure(lx, "'$$' right before '(', '{' or a quote (bash parses $( there)");
+	lx->pid = c == '$' && prev == '$' && !quoted;
 	if (c != '<' && c != '\\')
 		lx->lt = 0;
 	if (c == '`' && f->kind != F_BACKTICK && lex_in_backquotes(lx))

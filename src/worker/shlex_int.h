@@ -66,6 +66,7 @@ struct wn_shlex {
 	int awlen;          /* -1: not a name */
 	bool int_assign;    /* after NAME= of an integer variable (RANDOM=) */
 	bool for_var;       /* after the keyword for: its variable's name */
+	bool pid;           /* the previous two characters were $$ */
 	char kw[16];        /* the word being read in code */
 	int kwlen;          /* -1: not a word that could be a keyword */
 	bool kw_cmd;        /* that word started at a command's start */

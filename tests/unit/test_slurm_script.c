@@ -137,6 +137,42 @@ static void check_place(const place *pl)
 	}
 }
 
+/* check_inert renders tmpl with every payload and runs what it accepts:
+ * whatever the script prints, no payload may start a command. */
+static void check_inert(const char *tmpl)
+{
+	for (size_t i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+		char *why = NULL;
+		char *s = render(tmpl, payloads[i], &why);
+		free(why);
+		if (s == NULL)
+			continue;
+		free(run(s));
+		if (access("pwned", F_OK) == 0)
+			wn_test_fail(__FILE__, __LINE__,
+			             "template:\n%s\nvalue [%s]\nscript:\n%s\nran a command", tmpl,
+			             payloads[i], s);
+		free(s);
+	}
+}
+
+/* $$ is the shell's pid: a quote, '(' or '{' after it opens no $'...',
+ * $( ... ) or ${ ... } */
+TEST(a_value_after_the_pid_parameter_starts_no_command)
+{
+	check_inert("echo $$'\\'{v}' #'\n");
+	check_inert("echo \"$$({v})\"\n");
+	check_inert("cat <<EOF\n$$({v})\nEOF\n");
+	check_inert("echo $${{ x #}}'\n{v}' #'\n");
+	char *why = NULL;
+	CHECK(render("echo \"$$(\"{v}\")\"\n", "x", &why) == NULL);
+	CHECK(strstr(why, "'$$' right before '('") != NULL);
+	free(why);
+	place pl = {"x=\"$$$(printf '<%s>' {v})\"; printf '[%s]\\n' \"${{x#*<}}\"", "[V>]\n",
+	            false};
+	check_place(&pl);
+}
+
 TEST(a_comment_after_a_here_document_keeps_its_value)
 {
 	/* the value of a comment after a here-document holding a value */
