@@ -270,7 +270,7 @@ static void code_word_end(wn_shlex *lx, frame *f)
 		return;
 	}
 	if (f->cases == CASE_PATTERN && strcmp(w, "esac") == 0) {
-		if (lx->kw_bar) /* a|esac) is a pattern */
+		if (lx->kw_pipe) /* a|esac) is a pattern */
 			lex_unsure(lx, "esac as a pattern");
 		f->cases = CASE_NONE;
 		return;
@@ -286,17 +286,20 @@ static void code_word_end(wn_shlex *lx, frame *f)
 	} else {
 		static const char *const starts[] = {"if",    "then",  "else", "elif",
 		                                     "while", "until", "do",   "time"};
-		if (strcmp(w, "function") == 0)
-			lex_unsure(lx, "function NAME (write NAME() { ... } instead)");
-		static const char *const arith[] = {"let", "declare", "typeset", "local"};
-		if (strcmp(w, "coproc") == 0)
-			lex_unsure(lx, "coproc");
+		static const char arith[] =
+		    "let, declare, typeset or local (bash may evaluate a value given to them as "
+		    "arithmetic)";
+		static const char *const unsure[][2] = {
+		    {"function", "function NAME (write NAME() { ... } instead)"},
+		    {"coproc", "coproc"},
+		    {"let", arith},
+		    {"declare", arith},
+		    {"typeset", arith},
+		    {"local", arith}};
+		for (size_t i = 0; i < WN_ARRAY_LEN(unsure); i++)
+			if (strcmp(w, unsure[i][0]) == 0)
+				lex_unsure(lx, unsure[i][1]);
 		lx->for_var = strcmp(w, "for") == 0;
-		for (size_t i = 0; i < WN_ARRAY_LEN(arith); i++)
-			if (strcmp(w, arith[i]) == 0)
-				lex_unsure(lx,
-				           "let, declare, typeset or local (bash may evaluate a "
-				           "value given to them as arithmetic)");
 		for (size_t i = 0; i < WN_ARRAY_LEN(starts); i++)
 			if (strcmp(w, starts[i]) == 0 && !(lx->kw_pipe && strcmp(w, "time") == 0))
 				lx->cmdpos = true; /* | time: a command, not the keyword */
@@ -305,14 +308,12 @@ static void code_word_end(wn_shlex *lx, frame *f)
 
 /* code_keyword follows the word being read in code; true when c is a
  * letter of it. */
-static bool code_keyword(wn_shlex *lx, frame *f, char c, char prev)
+static bool code_keyword(wn_shlex *lx, frame *f, char c, bool boundary)
 {
-	bool boundary = prev == 0 || strchr(" \t\n;&|()<>", prev) != NULL;
 	if (c >= 'a' && c <= 'z') {
 		if (boundary) {
 			lx->kwlen = 0;
 			lx->kw_cmd = lx->cmdpos;
-			lx->kw_bar = prev == '|';
 		}
 		if (lx->kwlen >= 0 && lx->kwlen < (int)sizeof(lx->kw) - 1)
 			lx->kw[lx->kwlen++] = c;
@@ -492,7 +493,7 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 		lx->paren_cmd = false;
 	if (c != ';' && c != '&')
 		lx->semis = 0; /* ;x; is no ;; */
-	if (code_keyword(lx, f, c, prev))
+	if (code_keyword(lx, f, c, boundary))
 		return;
 	switch (c) {
 	case ' ':
@@ -505,12 +506,12 @@ static void code_char(wn_shlex *lx, frame *f, char c, char prev)
 		lex_push(lx, F_DQUOTE, false);
 		break;
 	case '`':
-		if (f->kind == F_BACKTICK)
+		if (f->kind == F_BACKTICK) {
 			code_close_docs(lx);
-		if (f->kind == F_BACKTICK)
 			lex_pop(lx);
-		else
+		} else {
 			lex_push(lx, F_BACKTICK, false);
+		}
 		return;
 	case '{':
 		if (prev == '$')

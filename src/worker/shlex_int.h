@@ -70,7 +70,6 @@ struct wn_shlex {
 	char kw[16];        /* the word being read in code */
 	int kwlen;          /* -1: not a word that could be a keyword */
 	bool kw_cmd;        /* that word started at a command's start */
-	bool kw_bar;        /* that word started right after a '|' */
 	int lt;             /* '<' in a row */
 	int semis;          /* ';' in a row */
 	bool word;          /* reading a here-document's delimiter */
