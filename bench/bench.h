@@ -167,8 +167,10 @@ typedef struct bench_result {
 	double secs;
 	double p50_ms;
 	double p99_ms;
-	double cpu_us; /* server CPU per job; < 0 = unknown */
-	double cli_us; /* CPU of this client program per job; < 0 = unknown */
+	double cpu_us;     /* server CPU per job; < 0 = unknown */
+	double cli_us;     /* CPU of this client program per job; < 0 = unknown */
+	double sys_us;     /* the system (kernel) part of cpu_us; < 0 = unknown */
+	double cli_sys_us; /* the system part of cli_us; < 0 = unknown */
 } bench_result;
 
 /* ------------------------------------------------------------------ util.c */
@@ -192,11 +194,12 @@ double bench_pct(const uint32_t *v, size_t n, double p);
 double bench_median(double *v, size_t n);
 
 /* bench_cpu_ticks returns the user + system CPU time of process pid in clock
- * ticks, or -1. */
-int64_t bench_cpu_ticks(int64_t pid);
+ * ticks, or -1; the system part in *sys unless sys is NULL. */
+int64_t bench_cpu_ticks(int64_t pid, int64_t *sys);
 
-/* bench_self_us returns the CPU time this program has used, microseconds. */
-int64_t bench_self_us(void);
+/* bench_self_us returns the CPU time this program has used, microseconds;
+ * the system part in *sys unless sys is NULL. */
+int64_t bench_self_us(int64_t *sys);
 
 /* bench_fail records the row's first failure and prints it, unless the row
  * is over and the failure is a woken call. */

@@ -14,31 +14,37 @@ enum { ROW_PLAIN, ROW_PACED, ROW_DISPATCH };
 /* The medians of one target's runs of a row. */
 typedef struct bench_summary {
 	double rate, p50, p99, cpu, cli;
+	double sys, cli_sys; /* the system parts of cpu and cli */
 	bool ok;
 } bench_summary;
 
 /* bench_medians reduces n runs to their medians. */
 static bench_summary bench_medians(const bench_result *r, size_t n, bool have_rate)
 {
-	double rate[BENCH_RUNS_MAX], p50[BENCH_RUNS_MAX], p99[BENCH_RUNS_MAX], cpu[BENCH_RUNS_MAX],
-	    cli[BENCH_RUNS_MAX];
-	size_t ncpu = 0, ncli = 0;
+	double rate[BENCH_RUNS_MAX], p50[BENCH_RUNS_MAX], p99[BENCH_RUNS_MAX];
+	double cpu[4][BENCH_RUNS_MAX]; /* server, client, their system parts */
+	size_t ncpu[4] = {0, 0, 0, 0};
 	for (size_t i = 0; i < n; i++) {
 		rate[i] = have_rate && r[i].secs > 0 ? (double)r[i].jobs / r[i].secs : 0;
 		p50[i] = r[i].p50_ms;
 		p99[i] = r[i].p99_ms;
-		if (r[i].cpu_us >= 0)
-			cpu[ncpu++] = r[i].cpu_us;
-		if (r[i].cli_us >= 0)
-			cli[ncli++] = r[i].cli_us;
+		const double v[4] = {r[i].cpu_us, r[i].cli_us, r[i].sys_us, r[i].cli_sys_us};
+		for (int k = 0; k < 4; k++)
+			if (v[k] >= 0)
+				cpu[k][ncpu[k]++] = v[k];
 	}
-	bench_summary m = {bench_median(rate, n),
+	double m[4];
+	for (int k = 0; k < 4; k++)
+		m[k] = ncpu[k] ? bench_median(cpu[k], ncpu[k]) : -1;
+	bench_summary s = {bench_median(rate, n),
 	                   bench_median(p50, n),
 	                   bench_median(p99, n),
-	                   ncpu ? bench_median(cpu, ncpu) : -1,
-	                   ncli ? bench_median(cli, ncli) : -1,
+	                   m[0],
+	                   m[1],
+	                   m[2],
+	                   m[3],
 	                   n > 0};
-	return m;
+	return s;
 }
 
 /* bench_client_name describes how the row threads talk to wnd. */
@@ -327,6 +333,48 @@ static void bench_compare_goals(const bench_opts *o, bench_summary (*med)[2])
 	fflush(stdout);
 }
 
+/* bench_split_line prints one row's CPU per job as user/system, server and
+ * client; false when any part is unknown. */
+static bool bench_split_line(const char *what, const bench_summary *m)
+{
+	if (m->cpu < 0 || m->cli < 0 || m->sys < 0 || m->cli_sys < 0)
+		return false;
+	printf("  %-26s %5.0f/%-5.0f %5.0f/%-5.0f %7.0f\n", what, m->cpu - m->sys, m->sys,
+	       m->cli - m->cli_sys, m->cli_sys, m->cpu + m->cli);
+	return true;
+}
+
+/* bench_compare_split prints where the one-job rows' CPU goes, and what wnd's
+ * ratios would be with no user time in its server at all: on cores the
+ * client shares, a rate goes as the inverse of the CPU per job (the line
+ * before it shows how closely it did in this run). */
+static void bench_compare_split(const bench_summary (*med)[2])
+{
+	const bench_summary *c4 = med[CROW_CYCLE4], *nx = med[CROW_NEXT];
+	printf("CPU per job, us, user/system (cycle 4P+4C):  server       client    total\n");
+	bool ok = bench_split_line("wnd, fetch+complete", &c4[0]);
+	ok = bench_split_line("wnd, complete+next", &nx[0]) && ok;
+	ok = bench_split_line("beanstalkd", &c4[1]) && ok;
+	if (!ok || c4[1].rate <= 0) {
+		printf("  (not known for every row)\n");
+		return;
+	}
+	double bs = c4[1].cpu + c4[1].cli;
+	double wp = c4[0].cpu + c4[0].cli, wn = nx[0].cpu + nx[0].cli;
+	printf("  beanstalkd's CPU per job / wnd's: fetch+complete %.2fx, complete+next %.2fx\n"
+	       "    (the rates: %.2fx and %.2fx)\n",
+	       bs / wp, bs / wn, c4[0].rate / c4[1].rate, nx[0].rate / c4[1].rate);
+	double up = c4[0].cpu - c4[0].sys, un = nx[0].cpu - nx[0].sys;
+	if (wp - up > 0 && wn - un > 0)
+		printf("  with no user time in wnd's server at all: fetch+complete about %.2fx,\n"
+		       "    complete+next about %.2fx\n",
+		       c4[0].rate / c4[1].rate * wp / (wp - up),
+		       nx[0].rate / c4[1].rate * wn / (wn - un));
+	printf("  system time alone, server and client: wnd fetch+complete %.0f us per job,\n"
+	       "    complete+next %.0f; beanstalkd's CPU in all %.0f\n",
+	       c4[0].sys + c4[0].cli_sys, nx[0].sys + nx[0].cli_sys, bs);
+}
+
 /* bench_compare runs every comparison row against wnd and beanstalkd. */
 int bench_compare(const bench_opts *o)
 {
@@ -348,6 +396,7 @@ int bench_compare(const bench_opts *o)
 	if (rv == 0 && all) {
 		bench_compare_notes(o, settled_ms);
 		bench_compare_goals(o, med);
+		bench_compare_split(med);
 	}
 	bench_target_release(&tgs[0], o->keep);
 	bench_target_release(&tgs[1], o->keep);

@@ -212,6 +212,37 @@ int bench_row_init(bench_row *row, const bench_spec *spec, bench_target *tg, con
 /* bench_run runs one row of spec against tg and fills *res; ids (may be NULL)
  * gets the submitted ids of a keep_ids row, to free. Returns 0 or a failure
  * code. */
+/* CPU times read at the start or the end of a run: the server's (clock
+ * ticks, -1 = unknown) and this program's (microseconds), each with its
+ * system part. */
+typedef struct bench_cpu {
+	int64_t srv, srv_sys, self, self_sys;
+} bench_cpu;
+
+static void bench_cpu_now(int64_t pid, bench_cpu *c)
+{
+	c->srv = bench_cpu_ticks(pid, &c->srv_sys);
+	c->self = bench_self_us(&c->self_sys);
+}
+
+/* bench_cpu_per_job fills res's CPU times per job from the readings a and b
+ * around its run (-1 where unknown). */
+static void bench_cpu_per_job(const bench_cpu *a, const bench_cpu *b, bench_result *res)
+{
+	res->cpu_us = res->cli_us = res->sys_us = res->cli_sys_us = -1;
+	if (res->jobs <= 0)
+		return;
+	double jobs = (double)res->jobs, tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
+	if (a->srv >= 0 && b->srv >= 0) {
+		res->cpu_us = (double)(b->srv - a->srv) * tick_us / jobs;
+		res->sys_us = (double)(b->srv_sys - a->srv_sys) * tick_us / jobs;
+	}
+	if (a->self >= 0 && b->self >= 0) {
+		res->cli_us = (double)(b->self - a->self) / jobs;
+		res->cli_sys_us = (double)(b->self_sys - a->self_sys) / jobs;
+	}
+}
+
 int bench_run(bench_target *tg, const bench_spec *spec, const char *queue, bench_result *res,
               uint64_t **ids, size_t *n_ids)
 {
@@ -229,7 +260,8 @@ int bench_run(bench_target *tg, const bench_spec *spec, const char *queue, bench
 			exit(1);
 		}
 	}
-	int64_t cpu0 = bench_cpu_ticks(tg->pid), self0 = bench_self_us();
+	bench_cpu at0, at1;
+	bench_cpu_now(tg->pid, &at0);
 	int64_t t0 = bench_now_ns();
 	row.start_ns = t0;
 	row.deadline_ns = t0 + spec->duration_ms * 1000000;
@@ -240,7 +272,7 @@ int bench_run(bench_target *tg, const bench_spec *spec, const char *queue, bench
 	const struct timespec pause = {0, 1000000};
 	while (n > producers && !bench_drained(&row) && !atomic_load(&row.failed))
 		nanosleep(&pause, NULL);
-	int64_t cpu1 = bench_cpu_ticks(tg->pid), self1 = bench_self_us();
+	bench_cpu_now(tg->pid, &at1);
 	atomic_store(&row.stopping, true);
 	for (int i = producers; i < n; i++)
 		tg->wake(&th[i]);
@@ -248,13 +280,7 @@ int bench_run(bench_target *tg, const bench_spec *spec, const char *queue, bench
 		pthread_join(th[i].tid, NULL);
 
 	bench_collect(th, n, t0, res);
-	res->cpu_us = -1;
-	if (cpu0 >= 0 && cpu1 >= 0 && res->jobs > 0)
-		res->cpu_us =
-		    (double)(cpu1 - cpu0) * 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)res->jobs;
-	res->cli_us = self0 >= 0 && self1 >= 0 && res->jobs > 0
-	                  ? (double)(self1 - self0) / (double)res->jobs
-	                  : -1;
+	bench_cpu_per_job(&at0, &at1, res);
 	if (ids != NULL) {
 		*ids = NULL;
 		*n_ids = 0;
@@ -354,8 +380,7 @@ int bench_dispatch_run(bench_target *tg, int64_t samples, bench_result *res)
 	}
 	pthread_join(d.th[1].tid, NULL);
 	bench_collect(d.th, 2, t0, res);
-	res->cpu_us = -1;
-	res->cli_us = -1;
+	res->cpu_us = res->cli_us = res->sys_us = res->cli_sys_us = -1;
 	bench_threads_close(&row, d.th, 2);
 	pthread_barrier_destroy(&row.start);
 	return atomic_load(&row.failed) ? WN_EINTERNAL : 0;

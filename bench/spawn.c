@@ -68,7 +68,7 @@ static int64_t spawn_cpu_us(void)
 	struct rusage ru;
 	if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
 		return -1;
-	return bench_self_us() + (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	return bench_self_us(NULL) + (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
 	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 

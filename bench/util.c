@@ -74,8 +74,8 @@ double bench_median(double *v, size_t n)
 }
 
 /* bench_cpu_ticks returns the user + system CPU time of process pid in clock
- * ticks, or -1. */
-int64_t bench_cpu_ticks(int64_t pid)
+ * ticks, or -1; the system part in *sys unless sys is NULL. */
+int64_t bench_cpu_ticks(int64_t pid, int64_t *sys)
 {
 	if (pid <= 0)
 		return -1;
@@ -93,15 +93,20 @@ int64_t bench_cpu_ticks(int64_t pid)
 	if (p == NULL ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
+	if (sys != NULL)
+		*sys = (int64_t)st;
 	return (int64_t)(ut + st);
 }
 
-/* bench_self_us returns the CPU time this program has used, microseconds. */
-int64_t bench_self_us(void)
+/* bench_self_us returns the CPU time this program has used, microseconds;
+ * the system part in *sys unless sys is NULL. */
+int64_t bench_self_us(int64_t *sys)
 {
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
 		return -1;
+	if (sys != NULL)
+		*sys = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
 	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
 	       ru.ru_stime.tv_usec;
 }
