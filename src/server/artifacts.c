@@ -416,8 +416,7 @@ int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactReq
 
 /* ------------------------------------------------------------ the list */
 
-/* apply_check validates the list of a Complete. */
-static int apply_check(struct call *c, Whatsnext__V1__Artifact *const *v, size_t n)
+int wn_artifacts_check(struct call *c, Whatsnext__V1__Artifact *const *v, size_t n)
 {
 	if (n > WN_ARTIFACTS_MAX)
 		return wn_call_fail(c, WN_EINVAL, "%zu artifacts are over the limit of %d", n,
@@ -452,7 +451,7 @@ static int apply_check(struct call *c, Whatsnext__V1__Artifact *const *v, size_t
 int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
                        Whatsnext__V1__Artifact *const *artifacts, size_t n)
 {
-	int rv = apply_check(c, artifacts, n);
+	int rv = wn_artifacts_check(c, artifacts, n);
 	if (rv != WN_OK)
 		return rv;
 	usage_load(c);

@@ -44,6 +44,10 @@ void wn_artifacts_release(wn_engine *e);
 int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactRequest *rq,
                      uint64_t *received, bool *stored);
 
+/* wn_artifacts_check validates the n artifacts a Complete lists, changing
+ * nothing: WN_EINVAL with the call's message for a bad list. */
+int wn_artifacts_check(struct call *c, Whatsnext__V1__Artifact *const *artifacts, size_t n);
+
 /* wn_artifacts_apply makes the n artifacts a Complete lists job j's
  * Job.artifacts (stored: whether the server holds that content), adding to b
  * the deletes of content the list does not keep. They are checked first: a

@@ -82,6 +82,10 @@ int wn_bulk_retry(struct call *c, wn_batch *b, Job *j, const char **why)
 	j->started_ms = 0;
 	j->duration_ms = 0;
 	j->external_id = "";
+	/* a run cancelled while it ran may still be going: from now on its
+	 * worker holds nothing, and its reports are refused or ignored */
+	if (from == CANCELLED)
+		wn_job_lease_end(c->e, j->id);
 	wn_job_set_status(c, b, p, j, PENDING);
 	return WN_OK;
 }

@@ -240,11 +240,11 @@ static int progress_apply(struct call *c, wn_batch *b, const Whatsnext__V1__Hear
 {
 	for (size_t i = 0; i < rq->n_progress; i++) {
 		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
-		if (!wn_job_lease_held(c->e, pg->job_id, pg->attempt) &&
-		    !wn_job_lease_cancelled(c->e, pg->job_id, pg->attempt))
+		bool held = wn_job_lease_held(c->e, pg->job_id, pg->attempt);
+		if (!held && !wn_job_lease_cancelled(c->e, pg->job_id, pg->attempt))
 			continue;
 		Job *j = wn_job_find(c, pg->job_id);
-		if (j == NULL || j->attempt != pg->attempt ||
+		if (j == NULL || j->attempt != pg->attempt || (!held && j->status != CANCELLED) ||
 		    (j->worker[0] != '\0' && strcmp(j->worker, rq->worker) != 0))
 			continue;
 		/* (no bytes: the output kept stays until the run has some) */
@@ -364,9 +364,13 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 		                    (unsigned long long)rq->job_id, rq->attempt);
 	Job *j = NULL;
 	bool was_cancelled = false;
+	/* everything a bad request can fail is checked before anything changes:
+	 * in a CompleteBatch the other results' writes go out in any case */
 	int rv = pg != NULL ? wn_output_check(c, pg) : WN_OK;
 	if (rv == WN_OK && pg != NULL)
 		rv = wn_results_check(c, pg);
+	if (rv == WN_OK)
+		rv = wn_artifacts_check(c, rq->artifacts, rq->n_artifacts);
 	if (rv != WN_OK ||
 	    (rv = lease_check(c, rq->job_id, rq->attempt, rq->worker, &j, &was_cancelled)) !=
 	        WN_OK ||
@@ -430,21 +434,29 @@ int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	Whatsnext__V1__CompleteResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__complete_response__init(r);
 	struct fetch_want want;
-	/* a bad `next` is refused before the result changes anything */
+	/* `next` claims one job whatever its max_jobs says; a bad `next` is
+	 * refused before the result changes anything */
+	Whatsnext__V1__FetchRequest one;
 	if (rq->next != NULL) {
-		int bad = fetch_check(c, rq->next, &want);
+		one = *rq->next;
+		one.max_jobs = 1;
+		int bad = fetch_check(c, &one, &want);
 		if (bad != WN_OK)
 			return bad;
 	}
 	wn_batch *b = wn_batch_new();
 	int rv = complete_one(c, b, rq, &r->job);
-	if (rv == WN_OK && rq->brief)
+	if (rv == WN_OK && rq->brief) {
 		r->job = wn_job_brief(c, r->job);
+	} else if (rv == WN_OK && rq->next != NULL) {
+		/* the job as this result left it, even if `next` claims it again */
+		Job *was = wn_arena_alloc(c->arena, sizeof(*was));
+		*was = *r->job;
+		r->job = was;
+	}
 	if (rv == WN_OK && rq->next != NULL) {
 		Whatsnext__V1__FetchResponse *fr = wn_arena_alloc(c->arena, sizeof(*fr));
 		whatsnext__v1__fetch_response__init(fr);
-		Whatsnext__V1__FetchRequest one = *rq->next;
-		one.max_jobs = 1;
 		rv = fetch_into(c, b, &one, &want, fr);
 		r->next = fr->job;
 		wn_call_splice(c, &r->base, (ProtobufCMessage **)&r->next, 2, fr->job);

@@ -311,16 +311,16 @@ static Whatsnext__V1__JobProgress *progress(const driver *d, int64_t sym, uint64
 }
 
 /* artifacts_of lists in rq the files of mask, as the worker would (stored:
- * it uploaded them; the server decides). */
+ * it uploaded them; the server decides); bit MODEL_NART: one without a path. */
 static void artifacts_of(Whatsnext__V1__CompleteRequest *rq, int64_t mask)
 {
-	rq->artifacts = pool_alloc((MODEL_NART + 1) * sizeof(*rq->artifacts));
-	for (int k = 0; k < MODEL_NART; k++) {
+	rq->artifacts = pool_alloc((MODEL_NART + 2) * sizeof(*rq->artifacts));
+	for (int k = 0; k <= MODEL_NART; k++) {
 		if (!(mask & (1 << k)))
 			continue;
 		Whatsnext__V1__Artifact *a = pool_alloc(sizeof(*a));
 		whatsnext__v1__artifact__init(a);
-		a->path = (char *)model_art_path(k);
+		a->path = k < MODEL_NART ? (char *)model_art_path(k) : "";
 		a->size = model_art_size(rq->job_id, rq->attempt, k);
 		a->sha256 = pool_alloc(65);
 		model_art_sha(rq->job_id, rq->attempt, k, a->sha256);
@@ -391,6 +391,7 @@ static ProtobufCMessage *build_complete_one(const driver *d, const int64_t *a)
 		whatsnext__v1__fetch_request__init(rq->next);
 		rq->next->worker = rq->worker;
 		rq->next->project = a[9] == 2 ? "p5" : j ? j->project : "p0";
+		rq->next->max_jobs = a[9] == 3 ? 1000000 : 0; /* ignored: one job */
 	}
 	return &rq->base;
 }
@@ -412,7 +413,11 @@ static ProtobufCMessage *build_complete_batch(const driver *d, const op *o)
 		a[5] = (int64_t)(local_next(&r) % 2);
 		a[6] = (int64_t)(local_next(&r) % 2);
 		a[8] = (int64_t)(local_next(&r) % 2);
+		if (local_next(&r) % 6 == 0) /* one file, or one refused */
+			a[8] += local_next(&r) % 2 ? 2 : 2 * (1 + (1 << MODEL_NART));
 		a[9] = local_next(&r) % 20 == 0 ? 1 : 0;
+		if (local_next(&r) % 4 == 0) /* some output and results */
+			a[10] = 1 + (int64_t)(local_next(&r) % 3000);
 		rq->results[rq->n_results++] = (void *)build_complete_one(d, a);
 	}
 	return &rq->base;

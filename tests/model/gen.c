@@ -212,8 +212,10 @@ static void gen_complete(driver *d, uint64_t *r, op *o)
 	o->a[5] = chance(r, 2) ? 2 : pick(r, 2);
 	o->a[6] = chance(r, 3) ? 2 : pick(r, 2);
 	o->a[7] = chance(r, 2) ? 2 : pick(r, 2);
-	o->a[8] = chance(r, 30) + (chance(r, 40) ? 0 : 2 * (1 + pick(r, 15)));
-	o->a[9] = chance(r, 70) ? 0 : chance(r, 85) ? 1 : 2;
+	/* brief (bit 0); the files listed (a mask above it; 16: one refused) */
+	o->a[8] = chance(r, 30) + (chance(r, 40) ? 0 : 2 * (1 + pick(r, 15) + 16 * chance(r, 8)));
+	/* next: 1 of the job's project, 2 of p5, 3 with a max_jobs it ignores */
+	o->a[9] = chance(r, 70) ? 0 : chance(r, 85) ? 1 + 2 * chance(r, 20) : 2;
 	o->a[10] = out_variant(r);
 }
 

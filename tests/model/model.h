@@ -310,6 +310,9 @@ int model_exec_job(model *m, const model_call *c);
  * model_output_byte is byte off of the output a run of attempt of job id
  * prints, model_output_end how much of attempt's output j keeps. */
 int model_exec_log(model *m, const model_call *c);
+/* model_art_bad reports whether a Complete lists a file the server refuses
+ * (the only kind the runs send: one without a path). */
+bool model_art_bad(const Whatsnext__V1__CompleteRequest *rq);
 /* Artifacts (model_artifacts.c): PutArtifact and GetArtifact judged; what a
  * Complete does to j's; the path, size, bytes and sha256 of file idx a run
  * of attempt of job id makes; the bytes stored for project; j's list against

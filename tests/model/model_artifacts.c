@@ -115,6 +115,14 @@ int model_exec_put_artifact(model *m, const model_call *c)
 	return 0;
 }
 
+bool model_art_bad(const Whatsnext__V1__CompleteRequest *rq)
+{
+	for (size_t i = 0; i < rq->n_artifacts; i++)
+		if (rq->artifacts[i]->path[0] == '\0')
+			return true;
+	return false;
+}
+
 void model_art_completed(model_job *j, const Whatsnext__V1__CompleteRequest *rq)
 {
 	j->art_n = 0;

@@ -308,6 +308,9 @@ static int job_cancel(model *m, const model_call *c)
 
 void model_job_retry(model_job *j)
 {
+	/* a run cancelled while it ran holds nothing from now on */
+	j->cancel_attempt = 0;
+	j->leased = false;
 	j->status = ST_PENDING;
 	j->lost = j->failures = 0;
 	j->exit_code = 0;

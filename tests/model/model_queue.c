@@ -162,7 +162,8 @@ static void heartbeat_progress(model *m, const Whatsnext__V1__HeartbeatRequest *
 		model_job *j = model_job_get(m, pg->job_id);
 		if (j != NULL &&
 		    ((j->leased && j->lease_attempt == pg->attempt) ||
-		     (j->cancel_attempt != 0 && j->cancel_attempt == pg->attempt)) &&
+		     (j->cancel_attempt != 0 && j->cancel_attempt == pg->attempt &&
+		      j->status == ST_CANCELLED)) &&
 		    j->attempt == pg->attempt && model_holder_ok(j, rq->worker)) {
 			model_output_apply(j, pg);
 			model_results_apply(j, pg, false);
@@ -265,6 +266,8 @@ static int complete_check(const model *m, const Whatsnext__V1__CompleteRequest *
 		return *why = "external_id over 128 bytes", C_INVALID;
 	if (rq->progress != NULL && model_results_bad(rq->progress))
 		return *why = "a result that is not finite", C_INVALID;
+	if (model_art_bad(rq))
+		return *why = "an artifact without a path", C_INVALID;
 	if ((*j = model_job_get(m, rq->job_id)) == NULL)
 		return *why = "no such job", C_NOT_FOUND;
 	*cancelled = (*j)->cancel_attempt != 0 && (*j)->cancel_attempt == rq->attempt &&
@@ -333,13 +336,14 @@ static int queue_complete(model *m, const model_call *c)
 	model_job *j;
 	bool cancelled;
 	const char *why = NULL;
-	/* a bad `next` is refused first: the result changes nothing then */
-	int code = rq->next != NULL ? fetch_check(m, rq->next, &why) : C_OK;
+	/* `next` claims one job whatever its max_jobs; a bad one is refused
+	 * first: the result changes nothing then */
 	Whatsnext__V1__FetchRequest next;
 	if (rq->next != NULL) {
 		next = *rq->next;
 		next.max_jobs = 1;
 	}
+	int code = rq->next != NULL ? fetch_check(m, &next, &why) : C_OK;
 	if (code == C_OK)
 		code = complete_check(m, rq, &j, &cancelled, &why);
 	if (code != C_OK)
@@ -348,11 +352,10 @@ static int queue_complete(model *m, const model_call *c)
 		WANT(C_OK, "a valid result");
 	const Whatsnext__V1__CompleteResponse *r = (const void *)c->rp;
 	complete_apply(m, rq, j, cancelled);
-	int rv = 0;
 	if (r->job == NULL)
 		return model_fail(m, "Complete answered no job");
-	if (rq->brief)
-		rv = compare_job(m, j, r->job, CJ_BRIEF, "reply");
+	/* the job as the result left it, before `next` claims (maybe it) */
+	int rv = compare_job(m, j, r->job, rq->brief ? CJ_BRIEF : CJ_RECORD, "reply");
 	if (rv == 0 && rq->next != NULL) {
 		Whatsnext__V1__Job *got[1] = {r->next};
 		rv = fetch_tasks(m, "Complete's next", r->next_tasks, r->n_next_tasks, got,
@@ -362,8 +365,6 @@ static int queue_complete(model *m, const model_call *c)
 	} else if (rv == 0 && (r->next != NULL || r->n_next_tasks > 0)) {
 		rv = model_fail(m, "Complete without next answered a next job or its task");
 	}
-	if (rv == 0 && !rq->brief)
-		rv = compare_job(m, j, r->job, CJ_RECORD, "reply");
 	return rv;
 }
 

@@ -231,6 +231,96 @@ TEST(a_cancelled_job_is_reported_only_by_its_holder)
 	wn_fixture_close(e);
 }
 
+/* job_call calls the JobService method at path on job id. */
+static int job_call(wn_engine *e, const char *path, uint64_t id)
+{
+	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rq.id = id;
+	return call(e, path, &rq.base, NULL, NULL);
+}
+
+/* heartbeat_output heartbeats job id at attempt from worker with output
+ * text; the reply in *out. */
+static int heartbeat_output(wn_engine *e, const char *worker, uint64_t id, uint32_t attempt,
+                            const char *text, Whatsnext__V1__HeartbeatResponse **out)
+{
+	Whatsnext__V1__Lease l = WHATSNEXT__V1__LEASE__INIT;
+	l.job_id = id;
+	l.attempt = attempt;
+	Whatsnext__V1__Lease *lv[1] = {&l};
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	pg.job_id = id;
+	pg.attempt = attempt;
+	pg.output.data = (uint8_t *)text;
+	pg.output.len = strlen(text);
+	Whatsnext__V1__JobProgress *pv[1] = {&pg};
+	Whatsnext__V1__HeartbeatRequest hb = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+	hb.worker = (char *)worker;
+	hb.leases = lv;
+	hb.n_leases = 1;
+	hb.progress = pv;
+	hb.n_progress = 1;
+	return call(e, M("QueueService", "Heartbeat"), &hb.base,
+	            &whatsnext__v1__heartbeat_response__descriptor, (void **)out);
+}
+
+/* output_of returns how many bytes of output job id keeps (of any attempt). */
+static size_t output_of(wn_engine *e, uint64_t id)
+{
+	Whatsnext__V1__LogRequest rq = WHATSNEXT__V1__LOG_REQUEST__INIT;
+	rq.id = id;
+	Whatsnext__V1__LogResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "Log"), &rq.base,
+	                  &whatsnext__v1__log_response__descriptor, (void **)&r),
+	             0);
+	size_t n = r->data.len;
+	whatsnext__v1__log_response__free_unpacked(r, NULL);
+	return n;
+}
+
+TEST(a_cancelled_run_holds_nothing_once_its_job_is_retried)
+{
+	wn_engine *e = open_engine();
+	setup(e);
+	uint64_t a = submit(e, 0);
+	CHECK_EQ_INT(fetch(e, "w1"), a);
+	CHECK_EQ_INT(job_call(e, M("JobService", "Cancel"), a), 0);
+	/* while cancelled, its holder hears so and may still report */
+	Whatsnext__V1__HeartbeatResponse *r = NULL;
+	CHECK_EQ_INT(heartbeat_output(e, "w1", a, 1, "before", &r), 0);
+	CHECK_EQ_INT(r->n_cancelled, 1);
+	whatsnext__v1__heartbeat_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(output_of(e, a), 6);
+	/* retried: the old run's reports no longer land on the job */
+	CHECK_EQ_INT(job_call(e, M("JobService", "Retry"), a), 0);
+	CHECK_EQ_INT(heartbeat_output(e, "w1", a, 1, "zombie", &r), 0);
+	CHECK_EQ_INT(r->n_cancelled, 0);
+	CHECK_EQ_INT(r->n_lost, 1);
+	CHECK_EQ_INT(r->lost[0], a);
+	whatsnext__v1__heartbeat_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(output_of(e, a), 6);
+	CHECK_EQ_INT(complete(e, "w1", a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
+	/* cancelled again before it ran: still no report of the old run */
+	CHECK_EQ_INT(job_call(e, M("JobService", "Cancel"), a), 0);
+	CHECK_EQ_INT(complete(e, "w1", a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
+	CHECK_EQ_INT(heartbeat_output(e, "w1", a, 1, "zombie", &r), 0);
+	CHECK_EQ_INT(r->n_lost, 1);
+	whatsnext__v1__heartbeat_response__free_unpacked(r, NULL);
+	Whatsnext__V1__Job *j = wn_fixture_job(e, a);
+	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED);
+	CHECK_EQ_STR(j->reason, "cancelled by user");
+	whatsnext__v1__job__free_unpacked(j, NULL);
+	/* retried and run by another worker: the old run adds nothing to what
+	 * is kept (the cancelled run's own output, until the new run has some) */
+	CHECK_EQ_INT(job_call(e, M("JobService", "Retry"), a), 0);
+	CHECK_EQ_INT(fetch(e, "w2"), a);
+	CHECK_EQ_INT(heartbeat_output(e, "w1", a, 1, "zombie", &r), 0);
+	CHECK_EQ_INT(r->n_lost, 1);
+	whatsnext__v1__heartbeat_response__free_unpacked(r, NULL);
+	CHECK_EQ_INT(output_of(e, a), 6);
+	wn_fixture_close(e);
+}
+
 /* join announces worker name from host with instance id inst. */
 static int join(wn_engine *e, const char *name, const char *host, const char *inst)
 {

@@ -1,6 +1,7 @@
 /* Unit tests of the queue through the engine (wn_engine_handle, no
- * sockets): priority order, retries, batches, job names, brief replies, Pop,
- * Clear and project Delete. */
+ * sockets): priority order, retries, batches, job names, brief replies,
+ * Complete with `next`, a refused result of a CompleteBatch, Pop, Clear and
+ * project Delete. */
 #include "test.h"
 
 #include "fixture.h"
@@ -263,6 +264,112 @@ TEST(brief_replies_leave_the_job_whole)
 	CHECK_EQ_INT(j->exit_code, 3);
 	CHECK_EQ_INT(j->status, WHATSNEXT__V1__JOB_STATUS__JOB_FAILED);
 	whatsnext__v1__job__free_unpacked(j, NULL);
+	wn_fixture_close(e);
+}
+
+/* A failed run completed with `next`: the reply's job is the job as the
+ * failure left it (PENDING for a retry), even when `next` claims that very
+ * job again; `next` claims one job whatever its max_jobs says. */
+TEST(a_failure_completed_with_next_replies_the_job_it_left)
+{
+	wn_engine *e = wn_fixture_open();
+	wn_fixture_project(e, "p");
+	wn_fixture_task(e, "p", "t", 0, 1);
+	uint64_t a = wn_fixture_submit(e, "p", "t", 0);
+	uint32_t att = 0;
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), a);
+	Whatsnext__V1__FetchRequest next = WHATSNEXT__V1__FETCH_REQUEST__INIT;
+	next.project = "p";
+	next.worker = "w1";
+	next.max_jobs = 1000000;
+	Whatsnext__V1__CompleteRequest cq = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	cq.job_id = a;
+	cq.attempt = att;
+	cq.worker = "w1";
+	cq.exit_code = 1;
+	cq.next = &next;
+	Whatsnext__V1__CompleteResponse *cr = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "Complete"), &cq.base,
+	                  &whatsnext__v1__complete_response__descriptor, (void **)&cr),
+	             0);
+	CHECK_EQ_INT(cr->job->id, a);
+	CHECK_EQ_INT(cr->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	CHECK_EQ_INT(cr->job->attempt, att);
+	CHECK(strncmp(cr->job->reason, "attempt 1 failed: exit code 1", 29) == 0);
+	CHECK(cr->next != NULL);
+	CHECK_EQ_INT(cr->next->id, a);
+	CHECK_EQ_INT(cr->next->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	CHECK_EQ_INT(cr->next->attempt, att + 1);
+	whatsnext__v1__complete_response__free_unpacked(cr, NULL);
+	CHECK_EQ_INT(wn_fixture_job_status(e, a), WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	wn_fixture_close(e);
+}
+
+/* One result of a CompleteBatch refused for its artifact list stores none of
+ * what it carried (output, result points); the other result goes through. */
+TEST(a_refused_result_of_a_batch_stores_nothing)
+{
+	wn_engine *e = wn_fixture_open();
+	wn_fixture_project(e, "p");
+	wn_fixture_task(e, "p", "t", 0, 0);
+	uint64_t a = wn_fixture_submit(e, "p", "t", 0), b = wn_fixture_submit(e, "p", "t", 0);
+	uint32_t aatt = 0, batt = 0;
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &aatt), a);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &batt), b);
+	Whatsnext__V1__CompleteRequest ra = WHATSNEXT__V1__COMPLETE_REQUEST__INIT;
+	ra.job_id = a;
+	ra.attempt = aatt;
+	ra.worker = "w1";
+	ra.success = true;
+	Whatsnext__V1__CompleteRequest rb = ra;
+	rb.job_id = b;
+	rb.attempt = batt;
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	pg.output.data = (uint8_t *)"leaked";
+	pg.output.len = 6;
+	Whatsnext__V1__ResultPoint pt = WHATSNEXT__V1__RESULT_POINT__INIT;
+	pt.key = "loss";
+	pt.value = 0.5;
+	pt.seq = 1;
+	Whatsnext__V1__ResultPoint *pts[1] = {&pt};
+	pg.points = pts;
+	pg.n_points = 1;
+	rb.progress = &pg;
+	Whatsnext__V1__Artifact art = WHATSNEXT__V1__ARTIFACT__INIT;
+	art.path = ""; /* refused: no path */
+	Whatsnext__V1__Artifact *arts[1] = {&art};
+	rb.artifacts = arts;
+	rb.n_artifacts = 1;
+	Whatsnext__V1__CompleteRequest *rs[2] = {&ra, &rb};
+	Whatsnext__V1__CompleteBatchRequest bq = WHATSNEXT__V1__COMPLETE_BATCH_REQUEST__INIT;
+	bq.results = rs;
+	bq.n_results = 2;
+	Whatsnext__V1__CompleteBatchResponse *br = NULL;
+	CHECK_EQ_INT(call(e, M("QueueService", "CompleteBatch"), &bq.base,
+	                  &whatsnext__v1__complete_batch_response__descriptor, (void **)&br),
+	             0);
+	CHECK_EQ_INT(br->results[0]->code, 0);
+	CHECK_EQ_INT(br->results[1]->code, WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
+	CHECK(strstr(br->results[1]->message, "artifact 1") != NULL);
+	whatsnext__v1__complete_batch_response__free_unpacked(br, NULL);
+	CHECK_EQ_INT(wn_fixture_job_status(e, a), WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
+	CHECK_EQ_INT(wn_fixture_job_status(e, b), WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	Whatsnext__V1__LogRequest lq = WHATSNEXT__V1__LOG_REQUEST__INIT;
+	lq.id = b;
+	Whatsnext__V1__LogResponse *lr = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "Log"), &lq.base,
+	                  &whatsnext__v1__log_response__descriptor, (void **)&lr),
+	             0);
+	CHECK_EQ_INT(lr->data.len, 0);
+	whatsnext__v1__log_response__free_unpacked(lr, NULL);
+	Whatsnext__V1__HistoryRequest hq = WHATSNEXT__V1__HISTORY_REQUEST__INIT;
+	hq.id = b;
+	Whatsnext__V1__ResultHistory *hr = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "History"), &hq.base,
+	                  &whatsnext__v1__result_history__descriptor, (void **)&hr),
+	             0);
+	CHECK_EQ_INT(hr->n_series, 0);
+	whatsnext__v1__result_history__free_unpacked(hr, NULL);
 	wn_fixture_close(e);
 }
 
