@@ -366,6 +366,8 @@ static int rpc_roundtrip(wn_rpc *r, wn_rpc_direct_conn *c, const uint8_t *buf, s
 		return WN_EPROTO;
 	}
 	int code = (int)resp->code;
+	if (code < 0) /* no code of the protocol: not to be taken for a local failure */
+		code = WHATSNEXT__V1__CODE__UNKNOWN;
 	if (code != WHATSNEXT__V1__CODE__OK) {
 		*errmsg = wn_xstrdup(resp->message && resp->message[0] ? resp->message
 		                                                       : wn_code_name(code));

@@ -108,6 +108,7 @@ typedef struct agent_loop {
 	int64_t backoff;
 	uint64_t retry_id; /* request id of a fetch that did not reach the server */
 	uint32_t retry_wait, retry_max;
+	int64_t quick; /* pause after a fetch answered empty at once (0: none yet) */
 	bool joined_once;
 	int result;
 } agent_loop;
@@ -159,7 +160,7 @@ static void loop_take(wn_agent *a, agent_loop *l, agent_job **jobs, size_t njobs
 	for (size_t i = 0; i < njobs; i++) {
 		if (a->stop >= AGENT_DRAIN || a->draining) {
 			pthread_mutex_unlock(&a->mu);
-			wn_agent_release_unused(a, jobs[i]);
+			wn_agent_release_unused(a, jobs[i], NULL);
 			wn_agent_job_free(jobs[i]);
 			pthread_mutex_lock(&a->mu);
 			continue;
@@ -170,10 +171,34 @@ static void loop_take(wn_agent *a, agent_loop *l, agent_job **jobs, size_t njobs
 	free(jobs);
 }
 
-/* loop_empty follows a fetch that found nothing ready (lock held): false
- * when the worker is to exit (--exit-when-empty and nothing left). */
-static bool loop_empty(wn_agent *a)
+/* loop_back hands back the jobs fetched that the worker does not run
+ * (lock held, let go meanwhile), and frees them. */
+static void loop_back(wn_agent *a, agent_job **back, const char **whys, size_t n)
 {
+	pthread_mutex_unlock(&a->mu);
+	for (size_t i = 0; i < n; i++) {
+		wn_agent_release_unused(a, back[i], whys[i]);
+		wn_agent_job_free(back[i]);
+	}
+	free(back);
+	free(whys);
+	pthread_mutex_lock(&a->mu);
+}
+
+/* loop_empty follows a fetch that found nothing ready after waiting waited
+ * of the wait_ms asked (lock held): false when the worker is to exit
+ * (--exit-when-empty and nothing left). A server that answers at once
+ * although asked to wait is not asked again at once, again and again: the
+ * worker pauses, longer each time, up to AGENT_BACKOFF_MAX_MS. */
+static bool loop_empty(wn_agent *a, agent_loop *l, uint32_t wait_ms, int64_t waited)
+{
+	if (wait_ms >= 4 * AGENT_QUICK_MS && waited < AGENT_QUICK_MS) {
+		l->quick = l->quick ? l->quick : AGENT_BACKOFF_MIN_MS;
+		wn_agent_sleep(a, l->quick, AGENT_RUN);
+		agent_backoff(&l->quick, AGENT_BACKOFF_MAX_MS);
+	} else {
+		l->quick = 0;
+	}
 	if (!a->opts.exit_when_empty)
 		return true;
 	if (a->threads == 0) {
@@ -220,9 +245,14 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 	}
 	a->fetching++;
 	pthread_mutex_unlock(&a->mu);
-	agent_job **jobs = NULL;
-	size_t njobs = 0;
+	agent_job **jobs = NULL, **back = NULL;
+	const char **whys = NULL;
+	size_t njobs = 0, nback = 0;
+	int64_t t0 = wn_mono_ms();
 	fetch_rc fr = wn_agent_fetch(a, wait_ms, max_jobs, id, &jobs, &njobs);
+	int64_t waited = wn_mono_ms() - t0;
+	if (fr == AGENT_FETCH_JOB)
+		wn_agent_admit_all(a, jobs, &njobs, max_jobs ? max_jobs : 1, &back, &whys, &nback);
 	if (fr == AGENT_FETCH_JOB && njobs > 1)
 		wn_agent_group(a, jobs, njobs);
 	pthread_mutex_lock(&a->mu);
@@ -246,10 +276,12 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 	}
 	l->backoff = AGENT_BACKOFF_MIN_MS;
 	if (fr == AGENT_FETCH_JOB) {
+		l->quick = 0;
+		loop_back(a, back, whys, nback);
 		loop_take(a, l, jobs, njobs);
 		return true;
 	}
-	return loop_empty(a);
+	return loop_empty(a, l, wait_ms, waited);
 }
 
 /* loop_finish waits for the jobs still held, stops the heartbeat thread and

@@ -237,6 +237,60 @@ bool wn_agent_next_request(wn_agent *a, Whatsnext__V1__FetchRequest *rq)
 	return false;
 }
 
+agent_admit wn_agent_admit(wn_agent *a, const agent_job *j, size_t room, const char **why)
+{
+	for (const agent_job *h = a->jobs; h != NULL; h = h->next) {
+		if (h == j || h->id != j->id)
+			continue;
+		if (h->attempt == j->attempt)
+			return AGENT_ADMIT_DROP;
+		if (!h->reporting && !h->done) {
+			*why = "an older attempt of the job still runs on this worker";
+			return AGENT_ADMIT_BACK;
+		}
+	}
+	if (agent_project_of(a, j->project) == NULL) {
+		*why = "the worker does not serve the job's project";
+		return AGENT_ADMIT_BACK;
+	}
+	if (room == 0) {
+		*why = "more jobs than the worker asked for";
+		return AGENT_ADMIT_BACK;
+	}
+	return AGENT_ADMIT_RUN;
+}
+
+void wn_agent_admit_all(wn_agent *a, agent_job **jobs, size_t *n, size_t max_jobs,
+                        agent_job ***back, const char ***whys, size_t *nback)
+{
+	*back = wn_xcalloc(*n, sizeof(**back));
+	*whys = wn_xcalloc(*n, sizeof(**whys));
+	*nback = 0;
+	size_t kept = 0;
+	pthread_mutex_lock(&a->mu);
+	for (size_t i = 0; i < *n; i++) {
+		agent_job *j = jobs[i];
+		const char *why = NULL;
+		bool twice = false; /* the jobs kept are not in a->jobs yet */
+		for (size_t k = 0; k < kept; k++)
+			twice |= jobs[k]->id == j->id;
+		agent_admit ad =
+		    twice ? AGENT_ADMIT_DROP : wn_agent_admit(a, j, max_jobs - kept, &why);
+		if (ad == AGENT_ADMIT_RUN) {
+			jobs[kept++] = j;
+		} else if (ad == AGENT_ADMIT_BACK) {
+			(*back)[*nback] = j;
+			(*whys)[(*nback)++] = why;
+		} else {
+			wn_warn("job %llu attempt %u: the server handed it out twice; it runs once",
+			        (unsigned long long)j->id, (unsigned)j->attempt);
+			wn_agent_job_free(j);
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	*n = kept;
+}
+
 /* wn_agent_next_job copies the job a Complete's reply claimed. */
 agent_job *wn_agent_next_job(wn_agent *a, const Whatsnext__V1__CompleteResponse *r)
 {

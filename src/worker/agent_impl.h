@@ -31,6 +31,7 @@
 #define AGENT_HB_AGAIN_MS      250   /* after news, the next heartbeat */
 #define AGENT_HB_FETCH_MS      500   /* a heartbeat answered early waits for a fetch this long */
 #define AGENT_NOWAKE_MS        200   /* a run with no wake descriptor looks for news this often */
+#define AGENT_QUICK_MS         50    /* an empty fetch answered sooner than this was not held */
 
 /* Stop levels, raised by wn_agent_stop. */
 enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };
@@ -200,8 +201,9 @@ void wn_agent_dispatch(wn_agent *a, agent_job *j);
 /* wn_agent_reap joins the runner threads that have finished (lock held). */
 void wn_agent_reap(wn_agent *a);
 
-/* wn_agent_release_unused hands back a job fetched while stopping or draining. */
-void wn_agent_release_unused(wn_agent *a, agent_job *j);
+/* wn_agent_release_unused hands back a job fetched while stopping or
+ * draining (why NULL), or one the worker does not run for reason why. */
+void wn_agent_release_unused(wn_agent *a, agent_job *j, const char *why);
 
 /* ---------------------------------------------------------------- agent_hb.c */
 
@@ -233,6 +235,26 @@ fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64
  * false when the worker takes no new job now or knows no project to serve.
  * Free rq->projects and rq->tasks after the call. */
 bool wn_agent_next_request(wn_agent *a, Whatsnext__V1__FetchRequest *rq);
+
+/* What becomes of a job the server handed out (wn_agent_admit). */
+typedef enum {
+	AGENT_ADMIT_RUN,  /* run it */
+	AGENT_ADMIT_DROP, /* the same lease again: the run of it goes on */
+	AGENT_ADMIT_BACK  /* hand it back to the server */
+} agent_admit;
+
+/* wn_agent_admit says what becomes of job j the server handed out, with
+ * room for `room` more jobs (lock held); *why says why for
+ * AGENT_ADMIT_BACK. The worker trusts no server to hand out only the jobs
+ * it asked for. */
+agent_admit wn_agent_admit(wn_agent *a, const agent_job *j, size_t room, const char **why);
+
+/* wn_agent_admit_all keeps in jobs[0..*n) those of the jobs fetched that
+ * the worker runs (at most max_jobs), in order; the rest are freed or, if
+ * to be handed back, moved to *back (*nback of them, with their reasons in
+ * *whys; both malloc'd). Takes the lock. */
+void wn_agent_admit_all(wn_agent *a, agent_job **jobs, size_t *n, size_t max_jobs,
+                        agent_job ***back, const char ***whys, size_t *nback);
 
 /* wn_agent_next_job copies the job a Complete's reply r claimed, with its
  * task's settings; NULL when none. */

@@ -643,11 +643,17 @@ static void job_pass_slot(wn_agent *a, agent_job *next)
 {
 	pthread_mutex_lock(&a->mu);
 	a->running--;
-	if (next != NULL && (a->stop >= AGENT_DRAIN || a->draining)) {
+	const char *why = NULL;
+	agent_admit ad = next != NULL ? wn_agent_admit(a, next, 1, &why) : AGENT_ADMIT_RUN;
+	if (next != NULL && (ad == AGENT_ADMIT_BACK || a->stop >= AGENT_DRAIN || a->draining)) {
 		pthread_mutex_unlock(&a->mu);
-		wn_agent_release_unused(a, next);
+		wn_agent_release_unused(a, next, why);
 		wn_agent_job_free(next);
 		pthread_mutex_lock(&a->mu);
+	} else if (next != NULL && ad == AGENT_ADMIT_DROP) {
+		wn_warn("job %llu attempt %u: the server handed it out twice; it runs once",
+		        (unsigned long long)next->id, (unsigned)next->attempt);
+		wn_agent_job_free(next);
 	} else if (next != NULL) {
 		wn_agent_dispatch(a, next);
 	}
@@ -736,17 +742,22 @@ void wn_agent_reap(wn_agent *a)
 	}
 }
 
-/* agent_release hands back a job fetched while stopping or draining. */
-void wn_agent_release_unused(wn_agent *a, agent_job *j)
+void wn_agent_release_unused(wn_agent *a, agent_job *j, const char *why)
 {
 	pthread_mutex_lock(&a->mu);
 	bool draining = a->draining && a->stop == AGENT_RUN;
 	pthread_mutex_unlock(&a->mu);
-	wn_info("job %llu: fetched while %s; handing it back", (unsigned long long)j->id,
-	        draining ? "draining" : "stopping");
 	wn_fmt_result res;
 	memset(&res, 0, sizeof(res));
+	if (why != NULL) {
+		wn_warn("job %llu: handing it back: %s", (unsigned long long)j->id, why);
+		res.reason = wn_xasprintf("worker %s: %s", a->name, why);
+	} else {
+		wn_info("job %llu: fetched while %s; handing it back", (unsigned long long)j->id,
+		        draining ? "draining" : "stopping");
+	}
 	wn_agent_report(a, j, AGENT_END_RELEASE, &res, false, 0, NULL);
+	wn_fmt_result_release(&res);
 }
 
 /* wn_agent_dispatch starts a runner thread for j (lock held). */

@@ -97,28 +97,39 @@ test_a_log_file_of_another_user_is_not_emptied() {
 }
 
 test_names_from_the_server_are_checked() {
-	# an impostor hands the worker a job of project ../../../../tmp/x
-	local url=ipc://$WN_TMP/impostor.sock name
+	# an impostor hands the worker a job whose project or job name the server
+	# would never accept: a project it does not serve goes back, a job name
+	# fails the job before it goes into any path
+	local url=ipc://$WN_TMP/impostor.sock name where
 	local bad=("../../../../$WN_TMP/x" "ok/../../x" $'p\nq')
-	for name in "${bad[@]}"; do
-		"$WN_BIN/wnimpostor" "$url" "$name" t j1 >"$WN_TMP/impostor.out" 2>&1 &
-		local ipid=$!
-		WN_PIDS+=("$ipid")
-		{
-			worker_head
-			cat <<EOF
+	{
+		worker_head
+		cat <<EOF
 tasks:
   t:
     command: [sh, -c, "echo ran"]
 EOF
-		} >w.yaml
-		WN_SERVER=$url worker_start w1 w.yaml --once --server "$url"
-		wait_until 20 "the impostor to hear how the job ended" proc_gone "$ipid"
-		expect_contains "$(cat "$WN_TMP/impostor.out")" \
-			"complete success=0 reason=refused: the server sent an invalid project name"
-		kill "$WORKER_PID" 2>/dev/null
-		wait "$WORKER_PID" 2>/dev/null
-		expect_eq "$(find "$WN_TMP/logs" -type f 2>/dev/null | wc -l)" 0 "log files"
+	} >w.yaml
+	for where in project job; do
+		for name in "${bad[@]}"; do
+			local p=p j=j1 want
+			case $where in
+			project)
+				p=$name
+				want="release reason=worker w1: the worker does not serve the job's project"
+				;;
+			job) j=$name want="complete success=0 reason=refused: the server sent an invalid job name" ;;
+			esac
+			"$WN_BIN/wnimpostor" "$url" "$p" t "$j" >"$WN_TMP/impostor.out" 2>&1 &
+			local ipid=$!
+			WN_PIDS+=("$ipid")
+			WN_SERVER=$url worker_start w1 w.yaml --once --server "$url"
+			wait_until 20 "the impostor to hear how the job ended" proc_gone "$ipid"
+			expect_contains "$(cat "$WN_TMP/impostor.out")" "$want"
+			kill "$WORKER_PID" 2>/dev/null
+			wait "$WORKER_PID" 2>/dev/null
+			expect_eq "$(find "$WN_TMP/logs" -type f 2>/dev/null | wc -l)" 0 "log files"
+		done
 	done
 	[ ! -e "$WN_TMP/x" ] || fail "the worker wrote at $WN_TMP/x"
 }
