@@ -38,6 +38,10 @@ struct call {
 	const char *method; /* the request's method path */
 	const char *caller; /* the caller's token name; NULL when the server has no tokens */
 	bool parked;
+	/* the reply was built again for a request id seen before a restart (a
+	 * Submit's job as it is now): not the first execution's, so not
+	 * remembered as it */
+	bool replayed;
 	struct delivery *deliveries;
 	wn_records_call rec; /* the job records it loaded, changed and wrote */
 	/* a reply whose job field is written from the job's record as packed

@@ -14,6 +14,7 @@ struct dentry {
 	uint64_t caller;    /* who sent it (wn_dedupe_begin) */
 	bool done;
 	bool parked;
+	bool again; /* done without a reply kept: a repeat executes again */
 	uint8_t *reply;
 	size_t len;
 	int64_t at;
@@ -88,6 +89,8 @@ int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, uint64_t 
 		rv = DEDUPE_MISMATCH;
 	} else if (x != NULL && !x->done) {
 		rv = x->parked ? DEDUPE_PARKED : DEDUPE_RUNNING;
+	} else if (x != NULL && x->again) {
+		x->done = x->again = false; /* in flight again, answered again */
 	} else if (x != NULL) {
 		*reply = wn_xmalloc(x->len);
 		memcpy(*reply, x->reply, x->len);
@@ -124,7 +127,9 @@ void wn_dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_
 {
 	pthread_mutex_lock(&d->mu);
 	struct dentry *x = wn_map_get_u64(d->byid, id);
-	if (x != NULL && !x->done) {
+	if (x != NULL && !x->done && reply == NULL) {
+		x->done = x->again = true;
+	} else if (x != NULL && !x->done) {
 		x->reply = wn_xmalloc(len);
 		memcpy(x->reply, reply, len);
 		x->len = len;

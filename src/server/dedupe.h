@@ -39,7 +39,9 @@ int wn_dedupe_begin(struct dedupe *d, uint64_t id, const char *method, uint64_t 
 /* wn_dedupe_park notes that the request under id is parked (its reply comes
  * later): a duplicate gets DEDUPE_PARKED until it finishes or aborts. */
 void wn_dedupe_park(struct dedupe *d, uint64_t id);
-/* wn_dedupe_finish stores the reply of id. */
+/* wn_dedupe_finish stores the reply of id; with reply NULL none is kept:
+ * the id stays taken (by its method and caller), and a repeat is
+ * DEDUPE_NEW again, to be answered afresh. */
 void wn_dedupe_finish(struct dedupe *d, uint64_t id, const uint8_t *reply, size_t len);
 /* wn_dedupe_abort forgets id (the request had no effect and may run again). */
 void wn_dedupe_abort(struct dedupe *d, uint64_t id);

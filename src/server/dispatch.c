@@ -326,8 +326,9 @@ static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void
 		reply->buf = wn_engine_pack_response(
 		    rq->id, wn_err_to_code(rv), c.msg ? c.msg : wn_strerror(rv), NULL, &reply->len);
 	if (dedupe == DEDUPE_NEW) {
-		if (rv == WN_OK || c.seq != 0)
-			wn_dedupe_finish(e->dd, rq->id, reply->buf, reply->len);
+		if (rv == WN_OK || c.seq != 0) /* a reply built again is built again next time */
+			wn_dedupe_finish(e->dd, rq->id, c.replayed ? NULL : reply->buf,
+			                 c.replayed ? 0 : reply->len);
 		else
 			wn_dedupe_abort(e->dd, rq->id);
 	}

@@ -145,6 +145,7 @@ int wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool 
 	if (answered) {
 		/* the first reply may still wait for its sync */
 		c->seq = wn_store_written(c->e->store);
+		c->replayed = true;
 	}
 	return answered ? 1 : 0;
 }

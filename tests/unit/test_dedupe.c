@@ -39,6 +39,25 @@ TEST(repeat_gets_first_reply)
 	wn_dedupe_free(NULL);
 }
 
+/* finished without a reply: the id stays taken, and a repeat runs again */
+TEST(a_reply_not_kept_is_answered_again)
+{
+	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);
+	uint8_t *out = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1000, &out, &len), DEDUPE_NEW);
+	wn_dedupe_finish(d, 9, NULL, 0);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, cancel, 0, 1100, &out, &len), DEDUPE_MISMATCH);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 3, 1100, &out, &len), DEDUPE_CALLER);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1200, &out, &len), DEDUPE_NEW);
+	CHECK(out == NULL);
+	/* in flight again until it finishes */
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1300, &out, &len), DEDUPE_RUNNING);
+	wn_dedupe_finish(d, 9, NULL, 0);
+	CHECK_EQ_INT(wn_dedupe_begin(d, 9, submit, 0, 1400, &out, &len), DEDUPE_NEW);
+	wn_dedupe_free(d);
+}
+
 TEST(abort_forgets)
 {
 	struct dedupe *d = wn_dedupe_new(60000, 1 << 20);

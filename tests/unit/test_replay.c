@@ -139,11 +139,22 @@ TEST(resent_submit_after_restart_gets_its_job_as_it_is_now)
 		CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 1);
 		CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED), 1);
 	}
+	/* built again each time, not remembered as first built: the brief
+	 * job, claimed since the last resend, is RUNNING now */
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w1", &att), brief_id);
+	CHECK_EQ_INT(submit_as(e, 92, true, &r), 0);
+	CHECK_EQ_INT(r->job->status, WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+	whatsnext__v1__submit_response__free_unpacked(r, NULL);
+	/* the id stays a Submit's: another method under it is refused */
+	Whatsnext__V1__CreateProjectRequest cp = WHATSNEXT__V1__CREATE_PROJECT_REQUEST__INIT;
+	cp.name = "q";
+	CHECK_EQ_INT(call_id(e, M("ProjectService", "Create"), &cp.base, 92, NULL, NULL),
+	             WHATSNEXT__V1__CODE__INVALID_ARGUMENT);
 	/* a new request id is a new job */
 	CHECK_EQ_INT(submit_as(e, 93, false, &r), 0);
 	CHECK(r->job->id > brief_id);
 	whatsnext__v1__submit_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 2);
+	CHECK_EQ_INT(count_of(e, WHATSNEXT__V1__JOB_STATUS__JOB_PENDING), 1);
 	wn_fixture_close(e);
 }
 
