@@ -356,15 +356,21 @@ fetch_rc wn_agent_fetch(wn_agent *a, uint32_t wait_ms, uint32_t max_jobs, uint64
 	pthread_mutex_unlock(&a->mu);
 	const Whatsnext__V1__FetchResponse *resp = (const Whatsnext__V1__FetchResponse *)out_msg;
 	fr = AGENT_FETCH_EMPTY;
-	if (resp->job != NULL && resp->job->id != 0) {
-		*out = wn_xcalloc(resp->n_more + 1, sizeof(agent_job *));
-		(*out)[(*nout)++] = wn_agent_job_from(a, resp->job);
-		for (size_t i = 0; i < resp->n_more; i++)
-			if (resp->more[i] != NULL && resp->more[i]->id != 0)
-				(*out)[(*nout)++] = wn_agent_job_from(a, resp->more[i]);
-		for (size_t i = 0; i < *nout; i++)
-			fetch_task_of((*out)[i], resp->tasks, resp->n_tasks);
+	/* every job it names (`more` without `job` too: leased to this worker
+	 * all the same), for wn_agent_admit_all to sort out */
+	*out = wn_xcalloc(resp->n_more + 1, sizeof(agent_job *));
+	for (size_t i = 0; i <= resp->n_more; i++) {
+		const Whatsnext__V1__Job *pj = i == 0 ? resp->job : resp->more[i - 1];
+		if (pj != NULL && pj->id != 0) {
+			(*out)[*nout] = wn_agent_job_from(a, pj);
+			fetch_task_of((*out)[(*nout)++], resp->tasks, resp->n_tasks);
+		}
+	}
+	if (*nout > 0) {
 		fr = AGENT_FETCH_JOB;
+	} else {
+		free(*out);
+		*out = NULL;
 	}
 	protobuf_c_message_free_unpacked(out_msg, NULL);
 	return fr;

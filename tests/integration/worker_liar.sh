@@ -1,7 +1,8 @@
 # wnworker does not take a server at its word (tests/tools/wnimpostor.c
 # plays one that lies): a job handed out twice runs once, jobs beyond what
 # the worker asked for and jobs of a project it does not serve are handed
-# back, a next job that runs already is not started again, an empty Fetch
+# back, a job leased in a reply's further jobs without a first one is run,
+# a next job that runs already is not started again, an empty Fetch
 # answered at once is not sent again at once, again and again, and a reply
 # code no server sends is a refusal, not a server out of reach.
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
@@ -49,6 +50,12 @@ test_jobs_beyond_what_the_worker_asked_for_are_handed_back() {
 	expect_contains "$out" "release 2.1 reason=worker w1: more jobs than the worker asked for"
 	expect_contains "$out" "release 3.1 reason=worker w1: more jobs than the worker asked for"
 	expect_contains "$out" "complete 1.1 success=1"
+}
+
+test_a_job_among_the_further_ones_of_a_reply_without_a_first_runs() {
+	liar_run orphan 3 1
+	expect_eq "$(cat "$WN_TMP/runs")" "start 1" "the runs"
+	expect_contains "$(cat "$WN_TMP/impostor.out")" "complete 1.1 success=1"
 }
 
 test_a_next_job_that_runs_already_is_not_started_again() {

@@ -18,6 +18,7 @@
  * ID.ATTEMPT success=0|1 reason=TEXT") and Release ("release ID.ATTEMPT
  * reason=TEXT"), and exits 0 after SECONDS. The first Fetch hands out:
  *   twice    job 1, and job 1 again among the further jobs
+ *   orphan   job 1 among the further jobs, and no first job
  *   more     jobs 1, 2 and 3, whatever max_jobs asked
  *   next     jobs 1 and 2; the Complete of job 1 claims job 2 again (next)
  *   badcode  job 1; its Complete is answered with code -3, no such code
@@ -91,7 +92,10 @@ static uint8_t *impostor_fetch(size_t *len)
 	impostor_job(&v[0], 1);
 	r.job = &v[0].j;
 	r.more = more;
-	if (is_mode("twice")) {
+	if (is_mode("orphan")) { /* job 1 in `more`, with no `job` */
+		r.job = NULL;
+		more[r.n_more++] = &v[0].j;
+	} else if (is_mode("twice")) {
 		more[r.n_more++] = &v[0].j;
 	} else if (is_mode("more") || is_mode("next")) {
 		for (uint64_t id = 2; id <= (is_mode("more") ? 3u : 2u); id++) {
