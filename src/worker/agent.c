@@ -275,12 +275,14 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 		return true;
 	}
 	l->backoff = AGENT_BACKOFF_MIN_MS;
-	if (fr == AGENT_FETCH_JOB) {
-		l->quick = 0;
+	if (fr == AGENT_FETCH_JOB)
 		loop_back(a, back, whys, nback);
+	if (fr == AGENT_FETCH_JOB && njobs > 0) {
+		l->quick = 0;
 		loop_take(a, l, jobs, njobs);
 		return true;
 	}
+	free(jobs); /* none, or none to run: as good as empty */
 	return loop_empty(a, l, wait_ms, waited);
 }
 
