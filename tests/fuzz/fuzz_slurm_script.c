@@ -169,6 +169,10 @@ static void lex_dollar(chk *k, src *b)
 	} else if (c == '[') {
 		k->unsure = true;
 		b->i++;
+	} else if (c == '$') { /* $$, the shell's pid: what follows opens nothing with it */
+		emit(k, '$', SYN);
+		emit(k, '$', SYN);
+		b->i += 2;
 	} else {
 		emit(k, '$', SYN);
 		b->i++;
