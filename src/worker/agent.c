@@ -173,15 +173,14 @@ static void loop_take(wn_agent *a, agent_loop *l, agent_job **jobs, size_t njobs
 
 /* loop_back hands back the jobs fetched that the worker does not run
  * (lock held, let go meanwhile), and frees them. */
-static void loop_back(wn_agent *a, agent_job **back, const char **whys, size_t n)
+static void loop_back(wn_agent *a, agent_job **back, size_t n)
 {
 	pthread_mutex_unlock(&a->mu);
 	for (size_t i = 0; i < n; i++) {
-		wn_agent_release_unused(a, back[i], whys[i]);
+		wn_agent_release_unused(a, back[i], back[i]->back_why);
 		wn_agent_job_free(back[i]);
 	}
 	free(back);
-	free(whys);
 	pthread_mutex_lock(&a->mu);
 }
 
@@ -246,13 +245,12 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 	a->fetching++;
 	pthread_mutex_unlock(&a->mu);
 	agent_job **jobs = NULL, **back = NULL;
-	const char **whys = NULL;
 	size_t njobs = 0, nback = 0;
 	int64_t t0 = wn_mono_ms();
 	fetch_rc fr = wn_agent_fetch(a, wait_ms, max_jobs, id, &jobs, &njobs);
 	int64_t waited = wn_mono_ms() - t0;
 	if (fr == AGENT_FETCH_JOB)
-		wn_agent_admit_all(a, jobs, &njobs, max_jobs ? max_jobs : 1, &back, &whys, &nback);
+		wn_agent_admit_all(a, jobs, &njobs, max_jobs ? max_jobs : 1, &back, &nback);
 	if (fr == AGENT_FETCH_JOB && njobs > 1)
 		wn_agent_group(a, jobs, njobs);
 	pthread_mutex_lock(&a->mu);
@@ -276,7 +274,7 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 	}
 	l->backoff = AGENT_BACKOFF_MIN_MS;
 	if (fr == AGENT_FETCH_JOB)
-		loop_back(a, back, whys, nback);
+		loop_back(a, back, nback);
 	if (fr == AGENT_FETCH_JOB && njobs > 0) {
 		l->quick = 0;
 		loop_take(a, l, jobs, njobs);

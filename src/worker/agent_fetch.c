@@ -260,32 +260,33 @@ agent_admit wn_agent_admit(wn_agent *a, const agent_job *j, size_t room, const c
 	return AGENT_ADMIT_RUN;
 }
 
+void wn_agent_drop_twice(agent_job *j)
+{
+	wn_warn("job %llu attempt %u: the server handed it out twice; it runs once",
+	        (unsigned long long)j->id, (unsigned)j->attempt);
+	wn_agent_job_free(j);
+}
+
 void wn_agent_admit_all(wn_agent *a, agent_job **jobs, size_t *n, size_t max_jobs,
-                        agent_job ***back, const char ***whys, size_t *nback)
+                        agent_job ***back, size_t *nback)
 {
 	*back = wn_xcalloc(*n, sizeof(**back));
-	*whys = wn_xcalloc(*n, sizeof(**whys));
 	*nback = 0;
 	size_t kept = 0;
 	pthread_mutex_lock(&a->mu);
 	for (size_t i = 0; i < *n; i++) {
 		agent_job *j = jobs[i];
-		const char *why = NULL;
 		bool twice = false; /* the jobs kept are not in a->jobs yet */
 		for (size_t k = 0; k < kept; k++)
 			twice |= jobs[k]->id == j->id;
 		agent_admit ad =
-		    twice ? AGENT_ADMIT_DROP : wn_agent_admit(a, j, max_jobs - kept, &why);
-		if (ad == AGENT_ADMIT_RUN) {
+		    twice ? AGENT_ADMIT_DROP : wn_agent_admit(a, j, max_jobs - kept, &j->back_why);
+		if (ad == AGENT_ADMIT_RUN)
 			jobs[kept++] = j;
-		} else if (ad == AGENT_ADMIT_BACK) {
-			(*back)[*nback] = j;
-			(*whys)[(*nback)++] = why;
-		} else {
-			wn_warn("job %llu attempt %u: the server handed it out twice; it runs once",
-			        (unsigned long long)j->id, (unsigned)j->attempt);
-			wn_agent_job_free(j);
-		}
+		else if (ad == AGENT_ADMIT_BACK)
+			(*back)[(*nback)++] = j;
+		else
+			wn_agent_drop_twice(j);
 	}
 	pthread_mutex_unlock(&a->mu);
 	*n = kept;

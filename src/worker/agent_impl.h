@@ -62,7 +62,8 @@ struct agent_job {
 	bool resume;       /* held before a restart: follow the run, do not start one */
 	char *external_id; /* resume: what the run is known by; then the run's, under the lock */
 	uint64_t sweep_id;
-	bool has_task; /* its task's settings came with it (the fetch) */
+	bool has_task;        /* its task's settings came with it (the fetch) */
+	const char *back_why; /* why it goes back unrun (wn_agent_admit_all) */
 	uint32_t task_timeout_s;
 	uint32_t need_cpu, need_gpu;
 	uint64_t need_mem;
@@ -250,11 +251,15 @@ typedef enum {
 agent_admit wn_agent_admit(wn_agent *a, const agent_job *j, size_t room, const char **why);
 
 /* wn_agent_admit_all keeps in jobs[0..*n) those of the jobs fetched that
- * the worker runs (at most max_jobs), in order; the rest are freed or, if
- * to be handed back, moved to *back (*nback of them, with their reasons in
- * *whys; both malloc'd). Takes the lock. */
+ * the worker runs (at most max_jobs), in order; the rest are dropped
+ * (wn_agent_drop_twice) or, if to be handed back, moved to *back (*nback of
+ * them, malloc'd; each with its back_why). Takes the lock. */
 void wn_agent_admit_all(wn_agent *a, agent_job **jobs, size_t *n, size_t max_jobs,
-                        agent_job ***back, const char ***whys, size_t *nback);
+                        agent_job ***back, size_t *nback);
+
+/* wn_agent_drop_twice frees j, a job the server handed out again while the
+ * worker holds it (AGENT_ADMIT_DROP), saying so. */
+void wn_agent_drop_twice(agent_job *j);
 
 /* wn_agent_next_job copies the job a Complete's reply r claimed, with its
  * task's settings; NULL when none. */

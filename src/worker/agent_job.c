@@ -643,17 +643,15 @@ static void job_pass_slot(wn_agent *a, agent_job *next)
 {
 	pthread_mutex_lock(&a->mu);
 	a->running--;
-	const char *why = NULL;
-	agent_admit ad = next != NULL ? wn_agent_admit(a, next, 1, &why) : AGENT_ADMIT_RUN;
+	agent_admit ad =
+	    next != NULL ? wn_agent_admit(a, next, 1, &next->back_why) : AGENT_ADMIT_RUN;
 	if (next != NULL && (ad == AGENT_ADMIT_BACK || a->stop >= AGENT_DRAIN || a->draining)) {
 		pthread_mutex_unlock(&a->mu);
-		wn_agent_release_unused(a, next, why);
+		wn_agent_release_unused(a, next, next->back_why);
 		wn_agent_job_free(next);
 		pthread_mutex_lock(&a->mu);
 	} else if (next != NULL && ad == AGENT_ADMIT_DROP) {
-		wn_warn("job %llu attempt %u: the server handed it out twice; it runs once",
-		        (unsigned long long)next->id, (unsigned)next->attempt);
-		wn_agent_job_free(next);
+		wn_agent_drop_twice(next);
 	} else if (next != NULL) {
 		wn_agent_dispatch(a, next);
 	}

@@ -45,6 +45,11 @@ struct ijob {
 	char x[24];
 };
 
+static bool is_mode(const char *m)
+{
+	return mode != NULL && strcmp(mode, m) == 0;
+}
+
 /* impostor_job fills ij with job id (attempt 1). */
 static void impostor_job(struct ijob *ij, uint64_t id)
 {
@@ -58,8 +63,7 @@ static void impostor_job(struct ijob *ij, uint64_t id)
 	ij->pe[0].key = (char *)"x";
 	ij->pe[0].value = ij->x;
 	ij->pe[1].key = (char *)"s";
-	ij->pe[1].value =
-	    (char *)(mode != NULL && strcmp(mode, "next") == 0 && id == 2 ? "2" : "0");
+	ij->pe[1].value = (char *)(is_mode("next") && id == 2 ? "2" : "0");
 	j->id = id;
 	j->attempt = 1;
 	j->project = (char *)project;
@@ -68,11 +72,6 @@ static void impostor_job(struct ijob *ij, uint64_t id)
 	j->n_params = 2;
 	j->params = ij->pes;
 	j->status = WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING;
-}
-
-static bool is_mode(const char *m)
-{
-	return mode != NULL && strcmp(mode, m) == 0;
 }
 
 /* impostor_fetch packs the reply to a Fetch. */

@@ -274,6 +274,19 @@ Whatsnext__V1__Job *wn_fixture_job(wn_engine *e, uint64_t id)
 	return j;
 }
 
+size_t wn_fixture_log_len(wn_engine *e, uint64_t id)
+{
+	Whatsnext__V1__LogRequest rq = WHATSNEXT__V1__LOG_REQUEST__INIT;
+	rq.id = id;
+	Whatsnext__V1__LogResponse *r = NULL;
+	CHECK_EQ_INT(wn_fixture_call(e, M("JobService", "Log"), &rq.base,
+	                             &whatsnext__v1__log_response__descriptor, (void **)&r),
+	             0);
+	size_t n = r->data.len;
+	whatsnext__v1__log_response__free_unpacked(r, NULL);
+	return n;
+}
+
 int wn_fixture_job_status(wn_engine *e, uint64_t id)
 {
 	Whatsnext__V1__Job *j = wn_fixture_job(e, id);

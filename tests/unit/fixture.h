@@ -108,6 +108,10 @@ Whatsnext__V1__Job *wn_fixture_job(wn_engine *e, uint64_t id);
 /* wn_fixture_job_status returns the status of job id. */
 int wn_fixture_job_status(wn_engine *e, uint64_t id);
 
+/* wn_fixture_log_len returns how many bytes of output job id keeps (of any
+ * attempt), expecting OK. */
+size_t wn_fixture_log_len(wn_engine *e, uint64_t id);
+
 /* call is wn_fixture_call, the short name the tests use. */
 static inline int call(wn_engine *e, const char *method, const ProtobufCMessage *in,
                        const ProtobufCMessageDescriptor *od, void **out)

@@ -264,20 +264,6 @@ static int heartbeat_output(wn_engine *e, const char *worker, uint64_t id, uint3
 	            &whatsnext__v1__heartbeat_response__descriptor, (void **)out);
 }
 
-/* output_of returns how many bytes of output job id keeps (of any attempt). */
-static size_t output_of(wn_engine *e, uint64_t id)
-{
-	Whatsnext__V1__LogRequest rq = WHATSNEXT__V1__LOG_REQUEST__INIT;
-	rq.id = id;
-	Whatsnext__V1__LogResponse *r = NULL;
-	CHECK_EQ_INT(call(e, M("JobService", "Log"), &rq.base,
-	                  &whatsnext__v1__log_response__descriptor, (void **)&r),
-	             0);
-	size_t n = r->data.len;
-	whatsnext__v1__log_response__free_unpacked(r, NULL);
-	return n;
-}
-
 TEST(a_cancelled_run_holds_nothing_once_its_job_is_retried)
 {
 	wn_engine *e = open_engine();
@@ -290,7 +276,7 @@ TEST(a_cancelled_run_holds_nothing_once_its_job_is_retried)
 	CHECK_EQ_INT(heartbeat_output(e, "w1", a, 1, "before", &r), 0);
 	CHECK_EQ_INT(r->n_cancelled, 1);
 	whatsnext__v1__heartbeat_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(output_of(e, a), 6);
+	CHECK_EQ_INT(wn_fixture_log_len(e, a), 6);
 	/* retried: the old run's reports no longer land on the job */
 	CHECK_EQ_INT(job_call(e, M("JobService", "Retry"), a), 0);
 	CHECK_EQ_INT(heartbeat_output(e, "w1", a, 1, "zombie", &r), 0);
@@ -298,7 +284,7 @@ TEST(a_cancelled_run_holds_nothing_once_its_job_is_retried)
 	CHECK_EQ_INT(r->n_lost, 1);
 	CHECK_EQ_INT(r->lost[0], a);
 	whatsnext__v1__heartbeat_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(output_of(e, a), 6);
+	CHECK_EQ_INT(wn_fixture_log_len(e, a), 6);
 	CHECK_EQ_INT(complete(e, "w1", a), WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
 	/* cancelled again before it ran: still no report of the old run */
 	CHECK_EQ_INT(job_call(e, M("JobService", "Cancel"), a), 0);
@@ -317,7 +303,7 @@ TEST(a_cancelled_run_holds_nothing_once_its_job_is_retried)
 	CHECK_EQ_INT(heartbeat_output(e, "w1", a, 1, "zombie", &r), 0);
 	CHECK_EQ_INT(r->n_lost, 1);
 	whatsnext__v1__heartbeat_response__free_unpacked(r, NULL);
-	CHECK_EQ_INT(output_of(e, a), 6);
+	CHECK_EQ_INT(wn_fixture_log_len(e, a), 6);
 	wn_fixture_close(e);
 }
 

@@ -354,14 +354,7 @@ TEST(a_refused_result_of_a_batch_stores_nothing)
 	whatsnext__v1__complete_batch_response__free_unpacked(br, NULL);
 	CHECK_EQ_INT(wn_fixture_job_status(e, a), WHATSNEXT__V1__JOB_STATUS__JOB_COMPLETED);
 	CHECK_EQ_INT(wn_fixture_job_status(e, b), WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
-	Whatsnext__V1__LogRequest lq = WHATSNEXT__V1__LOG_REQUEST__INIT;
-	lq.id = b;
-	Whatsnext__V1__LogResponse *lr = NULL;
-	CHECK_EQ_INT(call(e, M("JobService", "Log"), &lq.base,
-	                  &whatsnext__v1__log_response__descriptor, (void **)&lr),
-	             0);
-	CHECK_EQ_INT(lr->data.len, 0);
-	whatsnext__v1__log_response__free_unpacked(lr, NULL);
+	CHECK_EQ_INT(wn_fixture_log_len(e, b), 0);
 	Whatsnext__V1__HistoryRequest hq = WHATSNEXT__V1__HISTORY_REQUEST__INIT;
 	hq.id = b;
 	Whatsnext__V1__ResultHistory *hr = NULL;
