@@ -106,6 +106,11 @@ typedef struct bench_row {
 	atomic_bool stopping; /* the row is over: a woken call is no failure */
 	atomic_bool failed;
 	pthread_barrier_t start;
+	/* producers past the backlog sleep here until consumers bring it down
+	 * to half, so that waiting costs the machine no CPU */
+	pthread_mutex_t backlog_mu;
+	pthread_cond_t backlog_cv;
+	atomic_int backlog_waiting;
 } bench_row;
 
 typedef struct bench_job {

@@ -10,17 +10,55 @@
 #include <time.h>
 #include <unistd.h>
 
+/* bench_outstanding returns how many submitted jobs are not completed yet. */
+static int64_t bench_outstanding(bench_row *row)
+{
+	return atomic_load(&row->submitted) - atomic_load(&row->completed);
+}
+
+/* bench_backlog_wait blocks a producer while the backlog is full: until the
+ * consumers bring it down to half of it, the row fails or its time is up.
+ * A blocked producer takes no CPU from the server under test, as a polling
+ * one would. */
+static void bench_backlog_wait(bench_row *row, int64_t backlog)
+{
+	if (backlog <= 0 || bench_outstanding(row) < backlog)
+		return;
+	pthread_mutex_lock(&row->backlog_mu);
+	atomic_fetch_add(&row->backlog_waiting, 1);
+	while (!atomic_load(&row->failed) && bench_outstanding(row) > backlog / 2 &&
+	       bench_now_ns() < row->deadline_ns) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 10000000; /* 10 ms: the deadline is checked that often */
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&row->backlog_cv, &row->backlog_mu, &until);
+	}
+	atomic_fetch_sub(&row->backlog_waiting, 1);
+	pthread_mutex_unlock(&row->backlog_mu);
+}
+
+/* bench_backlog_done is a consumer's part: it wakes the producers waiting
+ * for the backlog once it is down to half. */
+static void bench_backlog_done(bench_row *row)
+{
+	if (atomic_load(&row->backlog_waiting) == 0 ||
+	    bench_outstanding(row) > row->spec->backlog / 2)
+		return;
+	pthread_mutex_lock(&row->backlog_mu);
+	pthread_cond_broadcast(&row->backlog_cv);
+	pthread_mutex_unlock(&row->backlog_mu);
+}
+
 /* bench_claim takes up to want jobs of the row's budget, storing the index of
  * the first in *first; 0 when the budget is spent. It first waits until the
  * backlog of uncompleted jobs allows more. */
 static int64_t bench_claim(bench_row *row, int64_t want, int64_t *first)
 {
-	const struct timespec pause = {0, 100000};
-	int64_t backlog = row->spec->consumers > 0 ? row->spec->backlog : 0;
-	while (backlog > 0 && !atomic_load(&row->failed) &&
-	       atomic_load(&row->submitted) - atomic_load(&row->completed) >= backlog &&
-	       bench_now_ns() < row->deadline_ns)
-		nanosleep(&pause, NULL);
+	bench_backlog_wait(row, row->spec->consumers > 0 ? row->spec->backlog : 0);
 	if (atomic_load(&row->failed) || bench_now_ns() >= row->deadline_ns)
 		return 0;
 	int64_t n = atomic_fetch_add(&row->claimed, want);
@@ -120,6 +158,7 @@ void *bench_consume(void *arg)
 		t->done += (int64_t)have;
 		t->last_ns = t2;
 		atomic_fetch_add(&row->completed, (int64_t)have);
+		bench_backlog_done(row);
 		have = 0;
 		if (have_next) {
 			jobs[0] = next;
@@ -204,6 +243,9 @@ int bench_row_init(bench_row *row, const bench_spec *spec, bench_target *tg, con
 	atomic_init(&row->producers_done, false);
 	atomic_init(&row->stopping, false);
 	atomic_init(&row->failed, false);
+	atomic_init(&row->backlog_waiting, 0);
+	pthread_mutex_init(&row->backlog_mu, NULL);
+	pthread_cond_init(&row->backlog_cv, NULL);
 	if (queue != NULL)
 		snprintf(row->queue, sizeof(row->queue), "%s", queue);
 	return tg->setup(tg, row);
@@ -293,6 +335,8 @@ int bench_run(bench_target *tg, const bench_spec *spec, const char *queue, bench
 	}
 	bench_threads_close(&row, th, n);
 	pthread_barrier_destroy(&row.start);
+	pthread_cond_destroy(&row.backlog_cv);
+	pthread_mutex_destroy(&row.backlog_mu);
 	return atomic_load(&row.failed) ? WN_EINTERNAL : 0;
 }
 
@@ -383,5 +427,7 @@ int bench_dispatch_run(bench_target *tg, int64_t samples, bench_result *res)
 	res->cpu_us = res->cli_us = res->sys_us = res->cli_sys_us = -1;
 	bench_threads_close(&row, d.th, 2);
 	pthread_barrier_destroy(&row.start);
+	pthread_cond_destroy(&row.backlog_cv);
+	pthread_mutex_destroy(&row.backlog_mu);
 	return atomic_load(&row.failed) ? WN_EINTERNAL : 0;
 }

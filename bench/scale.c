@@ -178,6 +178,8 @@ static int bench_scale_drain(const bench_opts *o, bench_target *tg)
 	bench_collect(th, 2, t0, &res);
 	bench_threads_close(&row, th, 2);
 	pthread_barrier_destroy(&row.start);
+	pthread_cond_destroy(&row.backlog_cv);
+	pthread_mutex_destroy(&row.backlog_mu);
 	printf("drained %" PRId64 " jobs in %.2f s: %.0f jobs/s (Fetch max_jobs 1000 + "
 	       "CompleteBatch, 2 clients)\n",
 	       res.jobs, res.secs, res.secs > 0 ? (double)res.jobs / res.secs : 0);
