@@ -72,6 +72,25 @@ ptrdiff_t wn_pb_utf8_check(const uint8_t *s, size_t n)
 	return -1;
 }
 
+void wn_utf8_scrub(char *s)
+{
+	size_t n = strlen(s), i = 0;
+	ptrdiff_t off;
+	while (i < n && (off = wn_pb_utf8_check((const uint8_t *)s + i, n - i)) >= 0) {
+		i += (size_t)off;
+		/* a character cut at the end (a "%.40s" of a longer text) goes */
+		size_t want = (uint8_t)s[i] >= 0xf0 ? 4 : (uint8_t)s[i] >= 0xe0 ? 3 : 2;
+		size_t k = 1;
+		while (i + k < n && ((uint8_t)s[i + k] & 0xc0) == 0x80)
+			k++;
+		if ((uint8_t)s[i] >= 0xc2 && (uint8_t)s[i] <= 0xf4 && i + k == n && k < want) {
+			s[i] = '\0';
+			return;
+		}
+		s[i++] = '?';
+	}
+}
+
 /* One walk: the message checked, where it starts, and the fields from it
  * down to the one being read (for the message naming a bad field). */
 struct walk {

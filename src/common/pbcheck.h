@@ -31,4 +31,9 @@ int wn_pb_check(const ProtobufCMessageDescriptor *desc, const uint8_t *data, siz
  * else the offset of the first byte of the first character that is not. */
 ptrdiff_t wn_pb_utf8_check(const uint8_t *s, size_t n);
 
+/* wn_utf8_scrub makes the string s valid UTF-8 in place, for a message that
+ * quotes user text: a character cut at its end is dropped, and every other
+ * byte that starts no valid character becomes '?'. */
+void wn_utf8_scrub(char *s);
+
 #endif

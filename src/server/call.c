@@ -4,6 +4,7 @@
 #include "dedupe.h"
 #include "engine_state.h"
 #include "envelope.h"
+#include "pbcheck.h"
 #include "status.h"
 
 #include <stdarg.h>
@@ -50,6 +51,9 @@ int wn_call_fail(struct call *c, int err, const char *fmt, ...)
 	char buf[1024];
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* a Response's message is a protobuf string: valid UTF-8, also where a
+	 * "%.64s" cut a user's text inside a character */
+	wn_utf8_scrub(buf);
 	c->msg = wn_arena_strdup(c->arena, buf);
 	return err;
 }
@@ -144,9 +148,17 @@ uint8_t *wn_engine_pack_response(uint64_t id, int code, const char *message,
 	 * protobuf-c would pack (fields in order, proto3 defaults left out),
 	 * without packing and copying the body twice */
 	size_t ml = message != NULL ? strlen(message) : 0;
+	char *valid = NULL; /* the message made valid UTF-8, if it was not */
+	if (ml > 0 && wn_pb_utf8_check((const uint8_t *)message, ml) >= 0) {
+		valid = wn_xstrdup(message);
+		wn_utf8_scrub(valid);
+		message = valid;
+		ml = strlen(valid);
+	}
 	size_t bl = body != NULL ? protobuf_c_message_get_packed_size(body) : 0;
 	uint8_t *out = wn_xmalloc(4 * 11 + ml + bl);
 	size_t n = envelope_head(out, id, code, message, ml, bl);
+	free(valid);
 	if (bl > 0)
 		n += protobuf_c_message_pack(body, out + n);
 	*len = n;

@@ -121,15 +121,16 @@ static void serve_audit(wn_engine *e, const struct method *m, const struct wn_to
 	wn_strbuf_free(&target);
 }
 
-/* serve_caller names who for the request-id cache: a hash of its token's
- * name (FNV-1a), 0 for none (a server without tokens). */
+/* serve_caller names who for the request-id cache: a hash (FNV-1a) of its
+ * token's secret's hash, not of its name: a token made later under the name
+ * of a revoked one is another caller. 0 for none (a server without tokens). */
 static uint64_t serve_caller(const struct wn_token *who)
 {
 	if (who == NULL)
 		return 0;
 	uint64_t h = 0xcbf29ce484222325ull;
-	for (const char *p = who->name; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (size_t i = 0; i < sizeof(who->hash); i++)
+		h = (h ^ who->hash[i]) * 0x100000001b3ull;
 	return h | 1;
 }
 
@@ -311,6 +312,7 @@ static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void
 	c.reqid = rq->id;
 	c.method = m->path;
 	c.caller = who != NULL ? who->name : NULL;
+	c.caller_since = who != NULL ? who->created_ms : 0;
 	ProtobufCMessage *in = NULL, *result = NULL;
 	int rv = serve_run(&c, m, who, rq, &in, &result);
 	serve_audit(e, m, who, in, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg);
@@ -372,6 +374,18 @@ int wn_engine_identify(wn_engine *e, const char *token)
 	const struct wn_token *who;
 	const char *why;
 	return wn_auth_identify(e, (const uint8_t *)token, strlen(token), &who, &why);
+}
+
+int wn_engine_identify_all(wn_engine *e, const char *token)
+{
+	const struct wn_token *who;
+	const char *why;
+	int rv = wn_auth_identify(e, (const uint8_t *)token, strlen(token), &who, &why);
+	if (rv != WN_OK || who == NULL)
+		return rv;
+	return who->nprojects == 0 && who->role != WHATSNEXT__V1__TOKEN_ROLE__ROLE_WORKER
+	           ? WN_OK
+	           : WN_EPERM;
 }
 
 int wn_engine_flush(wn_engine *e)

@@ -105,6 +105,11 @@ int wn_engine_wait_durable(wn_engine *e, uint64_t seq);
  * in (a valid token, or the server has none), WN_EAUTH when not. */
 int wn_engine_identify(wn_engine *e, const char *token);
 
+/* wn_engine_identify_all: as wn_engine_identify, and WN_EPERM for a valid
+ * token that may not read every project (limited to some, or a worker's):
+ * what reports on all of them (/metrics) wants. */
+int wn_engine_identify_all(wn_engine *e, const char *token);
+
 /* wn_engine_flush makes every write so far durable as relaxed mode
  * promises (in the OS's hands): one write for all the replies a serving
  * thread has ready; a no-op in sync mode. */

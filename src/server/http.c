@@ -209,14 +209,29 @@ bool wn_http_deliver(wn_http *h, void *slot, uint8_t *buf, size_t len, uint64_t 
 		pthread_mutex_unlock(&h->mu);
 		return false;
 	}
-	if (buf == NULL) { /* the requester is gone */
+	if (buf == NULL) {
+		/* no answer for this slot: its requester is gone (aio is NULL), or
+		 * a retry with the same request id took its place. An HTTP request
+		 * is answered all the same: its connection waits for it, and nng's
+		 * server cannot stop while it does. */
+		nng_aio *aio = hc->aio;
+		hc->aio = NULL;
+		nng_http_res *res =
+		    aio != NULL ? wn_http_error_res(WHATSNEXT__V1__CODE__ABORTED,
+		                                    "a retry with the same X-Request-Id took this "
+		                                    "call's place: the retry gets its answer",
+		                                    hc->origin)
+		                : NULL;
 		hcall_unref(hc);
-	} else {
-		hc->buf = buf;
-		hc->len = len;
-		hc->seq = seq;
-		http_enqueue(h, hc); /* the engine's hold passes to the queue */
+		pthread_mutex_unlock(&h->mu);
+		if (aio != NULL)
+			wn_http_finish(aio, res);
+		return true;
 	}
+	hc->buf = buf;
+	hc->len = len;
+	hc->seq = seq;
+	http_enqueue(h, hc); /* the engine's hold passes to the queue */
 	pthread_mutex_unlock(&h->mu);
 	return true;
 }
@@ -450,11 +465,22 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	nng_http_conn_read_all(conn, hc->rd);
 }
 
-/* http_metrics serves GET /metrics: any valid token once wnd has tokens. */
+/* http_metrics serves GET /metrics: once wnd has tokens, to a token that may
+ * read every project (the metrics name them all). */
 static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
 	const char *tok;
-	if (!wn_http_token(req, &tok) || wn_engine_identify(h->e, tok) != WN_OK) {
+	int rv = wn_http_token(req, &tok) ? wn_engine_identify_all(h->e, tok) : WN_EAUTH;
+	if (rv == WN_EPERM) {
+		wn_http_finish(aio,
+		               wn_http_error_res(WHATSNEXT__V1__CODE__PERMISSION_DENIED,
+		                                 "the metrics cover every project: they want a "
+		                                 "token of role reader, user or admin that is "
+		                                 "not limited to some projects",
+		                                 NULL));
+		return;
+	}
+	if (rv != WN_OK) {
 		nng_http_res *res =
 		    wn_http_error_res(WHATSNEXT__V1__CODE__UNAUTHENTICATED,
 		                      "a valid token is required (Authorization: Bearer "

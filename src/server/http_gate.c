@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "pbcheck.h"
 #include "util.h"
 
 /* ------------------------------------------------------------ replies */
@@ -99,7 +100,10 @@ nng_http_res *wn_http_res(uint16_t status, const char *type, const void *body, s
 /* wn_http_error_res is the JSON error reply {"code", "message"} of gRPC code code. */
 nng_http_res *wn_http_error_res(int code, const char *msg, const char *origin)
 {
-	json_t *j = json_pack("{s:i,s:s,s:[]}", "code", code, "message", msg, "details");
+	char *valid = wn_xstrdup(msg != NULL ? msg : ""); /* JSON takes UTF-8 alone */
+	wn_utf8_scrub(valid);
+	json_t *j = json_pack("{s:i,s:s,s:[]}", "code", code, "message", valid, "details");
+	free(valid);
 	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	nng_http_res *res =

@@ -131,6 +131,13 @@ test_bad_requests_get_4xx_and_change_nothing() {
 	expect_eq "$(jq -r .code <<<"$HBODY")" 5
 	expect_http 409 ProjectService/Create '{"name":"p"}'
 	expect_eq "$(jq -r .code <<<"$HBODY")" 6
+	# a message that quotes a name cut inside a character is still JSON
+	# with its code and message (the cut character left out)
+	local long
+	long=$(printf 'a%.0s' {1..139})é
+	expect_http 400 ProjectService/Create "{\"name\":\"$long\"}"
+	expect_eq "$(jq -r .code <<<"$HBODY")" 3
+	expect_contains "$(jq -r .message <<<"$HBODY")" aaaaaaaa
 	# verbs, media types, paths
 	expect_http 415 ProjectService/Create '{"name":"y"}' -H 'Content-Type: text/plain'
 	expect_http 415 ProjectService/Create '{"name":"y"}' -H 'Content-Type: application/x-www-form-urlencoded'
@@ -180,6 +187,42 @@ test_request_ids_make_retries_safe() {
 # waiting N: wnd has N requests waiting (/metrics).
 waiting() {
 	[ "$(curl -s "$WN_HTTP/metrics" | sed -n 's/^whatsnext_waiting_requests //p')" = "$1" ]
+}
+
+# A Fetch sent again with its X-Request-Id while the first copy still waits
+# (a client that timed out and retried): the retry takes the first one's
+# place, and the first is answered at once, not left waiting for ever (its
+# connection held, and wnd unable to stop).
+test_a_fetch_retried_while_it_waits_answers_both_calls() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	expect_http 200 WorkerService/Join '{"worker":{"name":"w1","projects":["p"]}}'
+	local fetch='{"project":"p","worker":"w1","waitMs":20000}' first second
+	curl -s -m 25 -o first.out -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H 'X-Request-Id: 777001' -d "$fetch" "$WN_HTTP/v1/QueueService/Fetch" >first.code &
+	first=$!
+	WN_PIDS+=("$first")
+	wait_until 20 "the first fetch parked" waiting 1
+	curl -s -m 25 -o second.out -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H 'X-Request-Id: 777001' -d "$fetch" "$WN_HTTP/v1/QueueService/Fetch" >second.code &
+	second=$!
+	WN_PIDS+=("$second")
+	wait "$first" || fail "the first fetch got no answer ($(cat first.code))"
+	expect_eq "$(cat first.code)" 409 "the first copy ($(cat first.out))"
+	expect_eq "$(jq -r .code first.out)" 10
+	expect_contains "$(jq -r .message first.out)" "X-Request-Id"
+	waiting 1 || fail "the retry does not wait in the first one's place"
+	# the retry gets the job submitted meanwhile, once
+	local id
+	id=$(wnctl job add p t)
+	wait "$second" || fail "the retry got no answer"
+	expect_eq "$(cat second.code)" 200 "the retry ($(cat second.out))"
+	expect_eq "$(jq -r .job.id second.out)" "$id"
+	expect_eq "$(wnctl --json job show "$id" | jq -r .status)" running
+	# no call is left behind: wnd stops cleanly
+	wn_stop
 }
 
 # fifth_taken ID: a wait of 1 ms for job ID is answered (200), not refused

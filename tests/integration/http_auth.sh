@@ -48,6 +48,19 @@ test_tokens_and_roles_over_http() {
 	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $reader" \
 		"$WN_HTTP/metrics")" 200
 	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$WN_HTTP/")" 200
+	# the metrics name every project: a token limited to some, or a
+	# worker's, is refused them
+	local limited worker
+	limited=$(wnctl token create u2 --role user --project yes 2>/dev/null)
+	worker=$(wnctl token create w2 --role worker 2>/dev/null)
+	expect_eq "$(curl -s -o reply -w '%{http_code}' -H "Authorization: Bearer $limited" \
+		"$WN_HTTP/metrics")" 403 "a project-limited token's metrics"
+	expect_eq "$(jq -r .code reply)" 7
+	expect_not_contains "$(cat reply)" 'project="yes"'
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $worker" \
+		"$WN_HTTP/metrics")" 403 "a worker token's metrics"
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_SECRET" \
+		"$WN_HTTP/metrics")" 200
 	# a revoked token is refused at once
 	wnctl token revoke r1 >/dev/null
 	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H "Authorization: Bearer $reader")" 401
@@ -100,6 +113,21 @@ test_a_request_id_answers_only_its_own_caller() {
 	expect_eq "$(submit "$ADMIN_SECRET" b 77 admin-only-secret)" 200
 	expect_eq "$(jq -r .job.id reply)" "$first"
 	expect_eq "$(wnctl --json job list --all | jq '.jobs | length')" 2
+	# a token made later under a revoked token's name is another caller
+	expect_eq "$(submit "$user" a 79 user-only-secret)" 200
+	wnctl token revoke u1 >/dev/null
+	local again
+	again=$(wnctl token create u1 --role user --project b 2>/dev/null)
+	st=$(submit "$again" b 79)
+	expect_eq "$st" 400 "the id of a revoked token of the same name ($(cat reply))"
+	expect_contains "$(jq -r .message reply)" "another caller"
+	expect_not_contains "$(cat reply)" user-only-secret
+	wn_stop
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	expect_eq "$(submit "$again" b 79)" 400 "a revoked name's id after a restart ($(cat reply))"
+	expect_not_contains "$(cat reply)" user-only-secret
+	expect_eq "$(wnctl --json job list --all | jq '.jobs | length')" 3
 }
 
 test_cors_allowed_and_refused() {

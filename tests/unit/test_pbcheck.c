@@ -288,4 +288,31 @@ TEST(nesting_is_walked_to_its_limit_and_no_further)
 	free(e);
 }
 
+/* scrub returns wn_utf8_scrub of s (a static copy). */
+static const char *scrub(const char *s)
+{
+	static char buf[64];
+	snprintf(buf, sizeof(buf), "%s", s);
+	wn_utf8_scrub(buf);
+	return buf;
+}
+
+TEST(a_message_cut_inside_a_character_is_made_valid_utf8)
+{
+	CHECK_EQ_STR(scrub("plain"), "plain");
+	CHECK_EQ_STR(scrub("caf\xc3\xa9"), "caf\xc3\xa9");
+	/* "%.4s" of "café": the cut character goes */
+	CHECK_EQ_STR(scrub("caf\xc3"), "caf");
+	CHECK_EQ_STR(scrub("\xf0\x9f\x98"), "");
+	CHECK_EQ_STR(scrub("x\xe2\x82"), "x");
+	/* bytes that start no character elsewhere become '?' */
+	CHECK_EQ_STR(scrub("a\xff" "b"), "a?b");
+	CHECK_EQ_STR(scrub("\xc3(x"), "?(x");
+	CHECK_EQ_STR(scrub("\xc0\x80z"), "??z");
+	CHECK_EQ_STR(scrub("\xed\xa0\x80"), "???");
+	CHECK_EQ_STR(scrub("a\x80"), "a?");
+	CHECK_EQ_STR(scrub(""), "");
+	CHECK_EQ_STR(scrub("x\xc3\xa9\xff\xe2\x82"), "x\xc3\xa9?");
+}
+
 TEST_MAIN()
