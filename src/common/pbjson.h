@@ -29,10 +29,16 @@
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 
+/* What reading one JSON text may take in memory, estimated from the text
+ * before anything is allocated (a SubmitBatch of 100,000 jobs, the most one
+ * may hold, with three parameters each takes about 130 MiB). */
+#define WN_PBJSON_COST_MAX ((size_t)256 << 20)
+
 /* wn_pbjson_to_pb reads the len bytes of JSON text at json as a message of type
  * d and stores its packed protobuf in *pb (malloc'd, the caller frees it) and
- * its length in *pblen. Returns 0, or WN_EINVAL with *errmsg (malloc'd) saying
- * what is wrong with the text; nothing is stored on failure. */
+ * its length in *pblen. Returns 0, WN_ETOOBIG when reading it would take more
+ * than WN_PBJSON_COST_MAX, or WN_EINVAL; with *errmsg (malloc'd) saying what
+ * is wrong with the text; nothing is stored on failure. */
 int wn_pbjson_to_pb(const ProtobufCMessageDescriptor *d, const char *json, size_t len, uint8_t **pb,
                     size_t *pblen, char **errmsg);
 

@@ -234,6 +234,64 @@ static int in_digits(const char *s, size_t n, struct in_int *out)
 	return 0;
 }
 
+/* in_decimal reads s (n bytes, a JSON number: in_number_syntax) exactly, as
+ * decimal digits, never through a double: returns 0 when it is an integer
+ * that fits 64 bits (into *out), 1 when it is an integer beyond them, -1
+ * when it has a fraction (2051.0000000000001 is not 2051). */
+static int in_decimal(const char *s, size_t n, struct in_int *out)
+{
+	size_t i = 0, k = 0, intlen = 0;
+	out->neg = s[0] == '-';
+	i = out->neg ? 1 : 0;
+	size_t start = i;
+	long first = -1, last = -1; /* indexes of the first and last nonzero digit */
+	bool point = false;
+	for (; i < n && s[i] != 'e' && s[i] != 'E'; i++) {
+		if (s[i] == '.') {
+			intlen = k;
+			point = true;
+			continue;
+		}
+		if (s[i] != '0') {
+			if (first < 0)
+				first = (long)k;
+			last = (long)k;
+		}
+		k++;
+	}
+	if (!point)
+		intlen = k;
+	long exp = 0;
+	if (i < n) { /* e, an optional sign, digits */
+		bool eneg = s[++i] == '-';
+		if (s[i] == '-' || s[i] == '+')
+			i++;
+		for (; i < n; i++)
+			if (exp < 1000000)
+				exp = exp * 10 + (s[i] - '0');
+		exp = eneg ? -exp : exp;
+	}
+	out->mag = 0;
+	if (first < 0)
+		return 0; /* zero, however written */
+	/* the power of ten of digit d is intlen - 1 - d + exp */
+	if ((long)intlen - 1 - last + exp < 0)
+		return -1;
+	if ((long)intlen - first + exp > 20)
+		return 1;
+	for (long d = first; (long)intlen - 1 - d + exp >= 0; d++) {
+		unsigned dg = 0;
+		if (d < (long)k) { /* the d-th digit, the point skipped */
+			size_t at = start + (size_t)d + (point && (size_t)d >= intlen ? 1 : 0);
+			dg = (unsigned)(s[at] - '0');
+		}
+		if (out->mag > (UINT64_MAX - dg) / 10)
+			return 1;
+		out->mag = out->mag * 10 + dg;
+	}
+	return 0;
+}
+
 /* in_integer reads j, a JSON integer, a real or a string, as an integer
  * (not yet range-checked) into *out; returns 0, 1 when it is beyond 64 bits,
  * or WN_EINVAL after in_fail. */
@@ -255,9 +313,19 @@ static int in_integer(struct in *st, const json_t *j, struct in_int *out)
 			return r;
 		if (!in_number_syntax(s, n))
 			return in_fail(st, "expected an integer, got a string that is not one");
-		d = strtod(s, NULL);
+		r = in_decimal(s, n, out);
+		if (r < 0)
+			return in_fail(st, "%.40s%s is not an integer", s, n > 40 ? "..." : "");
+		return r;
 	} else if (json_is_real(j)) {
 		d = json_real_value(j);
+		/* a number with a point or an exponent is a double by the time it
+		 * is read: past 2^53 it may have been rounded */
+		if (fabs(d) >= 9007199254740992.0 && fabs(d) < 18446744073709551616.0)
+			return in_fail(st,
+			               "%g is not exact as a number: write an integer this large "
+			               "as a string of its digits",
+			               d);
 	} else {
 		return in_fail(st, "expected an integer, got %s", in_kind(j));
 	}
@@ -618,11 +686,48 @@ static bool in_blank(const char *s, size_t n)
 	return true;
 }
 
+/* in_cost estimates the bytes that parsing the len bytes of JSON at s takes,
+ * as jansson holds it: the text, 232 for each object or array (the value and
+ * its table), 48 for each string and 40 for each value after a comma. A body
+ * of empty objects takes 77 times its size; this is known before any of it
+ * is allocated. */
+static size_t in_cost(const char *s, size_t len)
+{
+	size_t cost = len;
+	bool str = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				str = false;
+			continue;
+		}
+		if (c == '"') {
+			str = true;
+			cost += 48;
+		} else if (c == '{' || c == '[') {
+			cost += 232;
+		} else if (c == ',') {
+			cost += 40;
+		}
+	}
+	return cost;
+}
+
 int wn_pbjson_to_pb(const ProtobufCMessageDescriptor *d, const char *json, size_t len, uint8_t **pb,
                     size_t *pblen, char **errmsg)
 {
 	json_error_t jerr;
 	json_t *j;
+	size_t cost = in_cost(json, len);
+	if (cost > WN_PBJSON_COST_MAX) {
+		*errmsg = wn_xasprintf("the JSON holds too many values to read: about %zu MiB in "
+		                       "memory, at most %u MiB; send fewer jobs or values per call",
+		                       cost >> 20, (unsigned)(WN_PBJSON_COST_MAX >> 20));
+		return WN_ETOOBIG;
+	}
 	if (in_blank(json, len))
 		j = pbjson_new(json_object());
 	else

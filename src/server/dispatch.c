@@ -376,6 +376,20 @@ int wn_engine_identify(wn_engine *e, const char *token)
 	return wn_auth_identify(e, (const uint8_t *)token, strlen(token), &who, &why);
 }
 
+int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, char *why,
+                       size_t n)
+{
+	const struct wn_token *who;
+	const char *w;
+	int rv = wn_auth_identify(e, (const uint8_t *)token, strlen(token), &who, &w);
+	if (rv != WN_OK || wn_auth_allows(who, desc->roles))
+		return rv;
+	wn_auth_denied(who, desc, why, n);
+	pthread_once(&method_once, methods_init);
+	serve_audit(e, &methods[desc - wn_methods], who, NULL, wn_err_to_code(WN_EPERM), why);
+	return WN_EPERM;
+}
+
 int wn_engine_identify_all(wn_engine *e, const char *token)
 {
 	const struct wn_token *who;

@@ -105,6 +105,14 @@ int wn_engine_wait_durable(wn_engine *e, uint64_t seq);
  * in (a valid token, or the server has none), WN_EAUTH when not. */
 int wn_engine_identify(wn_engine *e, const char *token);
 
+struct wn_method;
+
+/* wn_engine_may_call: as wn_engine_identify, and WN_EPERM, with why (n
+ * bytes) saying so and the refusal audited, when the token's role may not
+ * call method desc: known before a request's body is read. */
+int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, char *why,
+                       size_t n);
+
 /* wn_engine_identify_all: as wn_engine_identify, and WN_EPERM for a valid
  * token that may not read every project (limited to some, or a worker's):
  * what reports on all of them (/metrics) wants. */

@@ -263,7 +263,10 @@ static bool http_body_len(nng_aio *aio, nng_http_req *req, size_t *len)
 	if (te != NULL) {
 		status = 411;
 		why = "the body must be sent with Content-Length (not chunked)";
-	} else if (cl != NULL && wn_parse_i64(cl, 0, INT64_MAX, &n) != 0) {
+	} else if (cl != NULL && (cl[strspn(cl, "0123456789")] != '\0' || cl[0] == '\0' ||
+	                          wn_parse_i64(cl, 0, INT64_MAX, &n) != 0)) {
+		/* digits only (RFC 9110): "+2", "-0" or " 2" could be read
+		 * otherwise by a proxy in front */
 		why = "Content-Length must be one decimal number";
 	} else if ((uint64_t)n > HTTP_BODY_MAX) {
 		status = 413;
@@ -302,8 +305,15 @@ static void http_run(struct hcall *hc, const uint8_t *body, size_t len)
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (rv != WN_OK) {
-		hcall_answer(hc, wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                                   err ? err : "bad JSON", hc->origin));
+		nng_http_res *res =
+		    wn_http_error_res(rv == WN_ETOOBIG ? WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED
+		                                       : WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		                      err ? err : "bad JSON", hc->origin);
+		if (res != NULL && rv == WN_ETOOBIG) {
+			nng_http_res_set_status(res, 413);
+			nng_http_res_set_reason(res, wn_http_reason(413));
+		}
+		hcall_answer(hc, res);
 		free(err);
 		hcall_release(hc);
 		return;

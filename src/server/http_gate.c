@@ -169,18 +169,31 @@ static bool http_host_loopback(const char *host)
 }
 
 /* http_host_of copies the host of authority a ("HOST", "HOST:PORT",
- * "[V6]:PORT") into out (n bytes); false when it does not fit. */
-static bool http_host_of(const char *a, char *out, size_t n)
+ * "[V6]:PORT") into out (n bytes); false when it does not fit. With strict
+ * (a Host header), what follows the host must be nothing or ":PORT", digits
+ * only: "localhost:80@evil.example" and "[::1]x.evil.example" are no
+ * loopback names. */
+static bool http_host_of(const char *a, char *out, size_t n, bool strict)
 {
 	size_t len;
+	const char *rest;
 	if (a[0] == '[') {
 		a++;
 		len = strcspn(a, "]");
+		rest = a[len] == ']' ? a + len + 1 : a + len;
+		if (strict && a[len] != ']')
+			return false;
 	} else {
 		len = strcspn(a, ":/");
+		rest = a + len;
 	}
 	if (len == 0 || len >= n)
 		return false;
+	if (strict && *rest != '\0') {
+		size_t digits = *rest == ':' ? strspn(rest + 1, "0123456789") : 0;
+		if (digits == 0 || digits > 5 || rest[1 + digits] != '\0')
+			return false;
+	}
 	memcpy(out, a, len);
 	out[len] = '\0';
 	return true;
@@ -196,7 +209,7 @@ bool wn_http_host_ok(const wn_http *h, nng_http_req *req)
 	char host[256], other[256];
 	if (!h->loopback || hdr == NULL)
 		return true;
-	if (!http_host_of(hdr, host, sizeof(host)))
+	if (!http_host_of(hdr, host, sizeof(host), true))
 		return false;
 	if (http_host_loopback(host))
 		return true;
@@ -205,7 +218,7 @@ bool wn_http_host_ok(const wn_http *h, nng_http_req *req)
 		const char *sep = strstr(o, "://");
 		if (strcmp(o, "*") == 0)
 			return true;
-		if (sep != NULL && http_host_of(sep + 3, other, sizeof(other)) &&
+		if (sep != NULL && http_host_of(sep + 3, other, sizeof(other), false) &&
 		    strcasecmp(other, host) == 0)
 			return true;
 	}
@@ -279,7 +292,8 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 {
 	const char *verb = nng_http_req_get_method(req);
 	const char *why = NULL;
-	int code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
+	char denied[512];
+	int rv, code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
 	uint16_t status = 0;
 	const char *type = nng_http_req_get_header(req, "Content-Type");
 	if (!wn_http_origin_ok(h, req, cors)) {
@@ -300,9 +314,12 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 		why = "the Authorization header must be \"Bearer TOKEN\"";
 	} else if (!wn_http_request_id(req, id)) {
 		why = "X-Request-Id must be a decimal number from 1 to 18446744073709551615";
-	} else if (wn_engine_identify(h->e, *tok) != WN_OK) {
-		/* before the body is read: a caller without a token makes wnd
-		 * hold nothing */
+	} else if ((rv = wn_engine_may_call(h->e, *tok, m, denied, sizeof(denied))) == WN_EPERM) {
+		/* before the body is read: a caller that may not call the
+		 * method makes wnd read nothing of it */
+		code = WHATSNEXT__V1__CODE__PERMISSION_DENIED;
+		why = denied;
+	} else if (rv != WN_OK) {
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
 		why = (*tok)[0] == '\0' ? "this server requires a token" /* as dispatch says */
 		                        : "unknown or revoked token";

@@ -150,11 +150,48 @@ sys.exit("the room for bodies did not come back: " + r)
 EOF
 }
 
+# A body is read only for a caller that may call the method, and a JSON text
+# too costly to hold (an array of a million empty objects takes 77 times its
+# size in memory) is refused before it is read; a Content-Length must be
+# digits alone.
+test_bodies_are_read_only_within_role_and_cost() {
+	printf '%s\n' "admin-secret-for-the-http-tests-012345" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=admin-secret-for-the-http-tests-012345
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	local reader st
+	reader=$(wnctl token create r1 --role reader 2>/dev/null)
+	python3 -c "import sys; sys.stdout.write('{\"x\":[' + ','.join(['{}'] * 1200000) + ']}')" >many.json
+	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H "Authorization: Bearer $reader" --data-binary @many.json \
+		"$WN_HTTP/v1/ProjectService/Create")
+	expect_eq "$st" 403 "a reader's body to Create ($(cat reply))"
+	expect_eq "$(jq -r .code reply)" 7
+	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H "Authorization: Bearer $WN_TOKEN" --data-binary @many.json \
+		"$WN_HTTP/v1/JobService/SubmitBatch")
+	expect_eq "$st" 413 "a million empty objects ($(cat reply))"
+	expect_eq "$(jq -r .code reply)" 8
+	expect_contains "$(jq -r .message reply)" "too many values"
+	local rss
+	rss=$(awk '/^VmHWM/ {print $2}' "/proc/$WND_PID/status")
+	[ "$rss" -lt 400000 ] || fail "wnd grew to $rss kB reading a refused body"
+	# Content-Length: digits alone
+	local cl r
+	for cl in +2 -0 ' 2x'; do
+		r=$(printf 'POST /v1/ProjectService/List HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n{}' \
+			"$WN_TOKEN" "$cl" | hraw)
+		expect_eq "$(status_of "$r")" 400 "Content-Length '$cl': $r"
+	done
+	expect_eq "$(project_names)" ""
+}
+
 test_a_rebound_dns_name_is_refused_by_its_host() {
 	printf 'http_cors_origins: [https://lab.example.org]\n' >wnd.yaml
 	wn_start --http 127.0.0.1:0 --config wnd.yaml
 	wn_http_url
-	local port=${WN_HTTP##*:} st
+	local port=${WN_HTTP##*:} st h
 	# a page of evil.example whose name now points at 127.0.0.1: its Origin
 	# and Host agree, as for wnd's own dashboard
 	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
@@ -164,9 +201,15 @@ test_a_rebound_dns_name_is_refused_by_its_host() {
 	expect_eq "$(jq -r .code reply)" 7
 	st=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example:$port" "$WN_HTTP/metrics")
 	expect_eq "$st" 403 "/metrics by a rebound name"
+	# a Host that only starts with a loopback name
+	for h in "localhost:$port@evil.example" "[::1]x.evil.example" "127.0.0.1:80x" "[::1"; do
+		st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+			-H "Host: $h" -d '{"name":"rebound"}' \
+			"$WN_HTTP/v1/ProjectService/Create")
+		expect_eq "$st" 403 "Host $h: $(cat reply)"
+	done
 	expect_eq "$(project_names)" ""
 	# this machine's names, and a proxy's name listed in http_cors_origins
-	local h
 	for h in "localhost:$port" "127.0.0.1:$port" "[::1]:$port" lab.example.org; do
 		st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 			-H "Host: $h" -d '{}' "$WN_HTTP/v1/ProjectService/List")

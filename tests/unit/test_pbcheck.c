@@ -306,7 +306,9 @@ TEST(a_message_cut_inside_a_character_is_made_valid_utf8)
 	CHECK_EQ_STR(scrub("\xf0\x9f\x98"), "");
 	CHECK_EQ_STR(scrub("x\xe2\x82"), "x");
 	/* bytes that start no character elsewhere become '?' */
-	CHECK_EQ_STR(scrub("a\xff" "b"), "a?b");
+	CHECK_EQ_STR(scrub("a\xff"
+	                   "b"),
+	             "a?b");
 	CHECK_EQ_STR(scrub("\xc3(x"), "?(x");
 	CHECK_EQ_STR(scrub("\xc0\x80z"), "??z");
 	CHECK_EQ_STR(scrub("\xed\xa0\x80"), "???");

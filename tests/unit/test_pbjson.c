@@ -7,12 +7,15 @@
 #include "methods.h"
 #include "pbcheck.h"
 #include "pbjson.h"
+#include "strbuf.h"
 #include "test.h"
+#include "util.h"
 #include "whatsnext.pb-c.h"
 
 #include <dirent.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,6 +272,16 @@ TEST(integers_as_numbers_or_strings)
 	CHECK_VIA(job_d, "{\"priority\":\"-2147483648\",\"attempt\":\"4294967295\"}",
 	          "{\"priority\":-2147483648,\"attempt\":4294967295}");
 	CHECK_VIA(wait_d, "{\"ids\":[1,\"2\",3e0]}", "{\"ids\":[\"1\",\"2\",\"3\"]}");
+	/* a string is read exactly, as decimal digits */
+	CHECK_VIA(get_job, "{\"id\":\"2051.000\"}", "{\"id\":\"2051\"}");
+	CHECK_VIA(get_job, "{\"id\":\"1.5e1\"}", "{\"id\":\"15\"}");
+	CHECK_VIA(get_job, "{\"id\":\"120e-1\"}", "{\"id\":\"12\"}");
+	CHECK_VIA(get_job, "{\"id\":\"0.0e5\"}", "{}");
+	CHECK_VIA(get_job, "{\"id\":\"18446744073709551615.0\"}",
+	          "{\"id\":\"18446744073709551615\"}");
+	CHECK_VIA(get_job, "{\"id\":\"1.8446744073709551615e19\"}",
+	          "{\"id\":\"18446744073709551615\"}");
+	CHECK_VIA(job_d, "{\"createdMs\":\"-12.50e1\"}", "{\"createdMs\":\"-125\"}");
 }
 
 TEST(names_enums_bytes_and_null)
@@ -397,6 +410,18 @@ TEST(numbers_out_of_range_or_not_integral_are_refused)
 	CHECK_REFUSED(get_job, "{\"id\":\"18446744073709551616\"}",
 	              "field \"id\": 18446744073709551616 is out of range for uint64");
 	CHECK_REFUSED(get_job, "{\"id\":1e20}", "field \"id\": 1e+20 is out of range for uint64");
+	/* never rounded to the nearest integer */
+	CHECK_REFUSED(get_job, "{\"id\":\"2051.0000000000001\"}",
+	              "field \"id\": 2051.0000000000001 is not an integer");
+	CHECK_REFUSED(get_job, "{\"id\":\"1e-400\"}", "field \"id\": 1e-400 is not an integer");
+	CHECK_REFUSED(get_job, "{\"id\":\"1.8446744073709551616e19\"}",
+	              "field \"id\": 1.8446744073709551616e19 is out of range for uint64");
+	CHECK_REFUSED(get_job, "{\"id\":\"1e400\"}",
+	              "field \"id\": 1e400 is out of range for uint64");
+	/* a number with a point or an exponent past 2^53 may have been rounded */
+	CHECK_REFUSED(get_job, "{\"id\":9007199254740993.0}",
+	              "field \"id\": 9.0072e+15 is not exact as a number: write an integer this "
+	              "large as a string of its digits");
 	CHECK_REFUSED(get_job, "{\"id\":[]}", "field \"id\": expected an integer, got an array");
 	CHECK_REFUSED(job_d, "{\"createdMs\":\"9223372036854775808\"}",
 	              "field \"createdMs\": 9223372036854775808 is out of range for int64");
@@ -413,6 +438,57 @@ TEST(numbers_out_of_range_or_not_integral_are_refused)
 	              "field \"value\": expected a number, got a string that is not one");
 	CHECK_REFUSED(pt, "{\"value\":true}", "field \"value\": expected a number, got a boolean");
 	CHECK_REFUSED(pt, "{\"value\":1e999}", "invalid json at line 1, column ");
+}
+
+/* batch_of writes a SubmitBatchRequest of n jobs, each with three
+ * parameters (malloc'd). */
+static char *batch_of(size_t n)
+{
+	wn_strbuf sb = WN_STRBUF_INIT;
+	wn_strbuf_adds(&sb, "{\"jobs\":[");
+	for (size_t i = 0; i < n; i++)
+		wn_strbuf_addf(&sb,
+		               "%s{\"project\":\"p\",\"task\":\"t\",\"params\":{\"lr\":"
+		               "\"0.001\",\"bs\":\"32\",\"seed\":\"%zu\"}}",
+		               i ? "," : "", i);
+	wn_strbuf_adds(&sb, "]}");
+	return sb.s;
+}
+
+TEST(a_text_too_costly_to_hold_is_refused_before_it_is_read)
+{
+	/* 1.2 million empty objects: 3.6 MB of text, 270 MB in memory */
+	size_t n = 1200000, len = 0;
+	char *json = wn_xmalloc(3 * n + 16);
+	len += (size_t)sprintf(json, "{\"jobs\":[");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(json + len, i ? ",{}" : "{}", i ? 3 : 2);
+		len += i ? 3 : 2;
+	}
+	memcpy(json + len, "]}", 2);
+	len += 2;
+	uint8_t *pb = NULL;
+	size_t pblen = 0;
+	char *err = NULL;
+	CHECK_EQ_INT(wn_pbjson_to_pb(&whatsnext__v1__submit_batch_request__descriptor, json, len,
+	                             &pb, &pblen, &err),
+	             WN_ETOOBIG);
+	CHECK(pb == NULL && err != NULL);
+	CHECK(strstr(err, "too many values") != NULL && strstr(err, "at most 256 MiB") != NULL);
+	free(err);
+	free(json);
+	/* the largest batch the protocol takes, 100,000 jobs, is read */
+	json = batch_of(100000);
+	err = NULL;
+	CHECK_EQ_INT(wn_pbjson_to_pb(&whatsnext__v1__submit_batch_request__descriptor, json,
+	                             strlen(json), &pb, &pblen, &err),
+	             WN_OK);
+	Whatsnext__V1__SubmitBatchRequest *r =
+	    whatsnext__v1__submit_batch_request__unpack(NULL, pblen, pb);
+	CHECK(r != NULL && r->n_jobs == 100000);
+	whatsnext__v1__submit_batch_request__free_unpacked(r, NULL);
+	free(pb);
+	free(json);
 }
 
 TEST(bad_json_text_is_refused)
