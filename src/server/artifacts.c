@@ -134,6 +134,7 @@ struct purge {
 	struct call *c;
 	wn_batch *b;
 	uint32_t keep_attempt; /* 0: delete all; else the files of other attempts */
+	uint32_t only_attempt; /* not 0: the files of other attempts are let be */
 	wn_map *keep;          /* path -> listed artifact (NULL: none kept) */
 	bool any;
 };
@@ -159,7 +160,8 @@ static bool purge_one(void *arg, uint64_t id, const char *path,
                       const Whatsnext__V1__ArtifactRecord *rec)
 {
 	struct purge *p = arg;
-	if (purge_keep(p, path, rec))
+	if (purge_keep(p, path, rec) ||
+	    (p->only_attempt != 0 && rec != NULL && rec->attempt != p->only_attempt))
 		return true;
 	wn_records_blob_del(p->c->e->rec, p->b, id, path);
 	if (rec != NULL && p->c->e->arts.loaded)
@@ -478,6 +480,15 @@ int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
 	j->artifacts = list;
 	j->n_artifacts = n;
 	return WN_OK;
+}
+
+void wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32_t attempt)
+{
+	if (attempt == 0 || !may_hold(&c->e->arts, j->id))
+		return;
+	usage_load(c);
+	struct purge p = {.c = c, .b = b, .only_attempt = attempt};
+	wn_records_blob_walk(c->e->rec, j->id, purge_one, &p);
 }
 
 static bool forget_one(void *arg, uint64_t id, const char *path,

@@ -59,6 +59,12 @@ int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
  * and artifacts back (compacting their keys), for the jobs removed since
  * its last call; the sweeper calls it without the engine lock. */
 void wn_artifacts_compact_freed(wn_engine *e);
+/* wn_artifacts_drop_attempt deletes (into b) the files job j's attempt
+ * uploaded, when that attempt ended without a Complete (its lease expired):
+ * no Complete may list them any more, and they would count against the
+ * project's room for good. */
+void wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32_t attempt);
+
 /* wn_artifacts_forget takes the content of job j, which is being removed
  * (wn_records_job_del deletes its keys), off its project's usage. */
 void wn_artifacts_forget(struct call *c, const Job *j);

@@ -3,6 +3,7 @@
  * call's changes and then feeds the parked fetches. */
 #include "queue.h"
 
+#include "artifacts.h"
 #include "clock.h"
 #include "dedupe.h"
 #include "engine_state.h"
@@ -115,6 +116,13 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	if (cancelled_run)
 		wn_map_del_u64(e->cancelled, id);
 	Job *j = wn_job_find(c, id);
+	if (cancelled_run && j != NULL && j->attempt == attempt) {
+		/* what the cancelled run uploaded no Complete will list now */
+		wn_batch *b = wn_batch_new();
+		wn_artifacts_drop_attempt(c, b, j, attempt);
+		wn_call_commit(c, b);
+		return;
+	}
 	if (j == NULL || j->status != RUNNING || j->attempt != attempt || cancelled_run)
 		return;
 	struct project *p = wn_job_project(c, j);
@@ -140,6 +148,7 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	}
 	j->lease_expires_ms = 0;
 	wn_batch *b = wn_batch_new();
+	wn_artifacts_drop_attempt(c, b, j, attempt);
 	wn_job_set_status(c, b, p, j, to);
 	int rv = wn_call_commit(c, b);
 	if (rv == WN_OK)

@@ -552,6 +552,7 @@ void model_lease_lost(model *m, model_job *j)
 	j->leased = false;
 	j->lost++;
 	m->n_lost++;
+	model_art_drop(j, j->attempt); /* no Complete will list them now */
 	if (j->lost >= max) {
 		j->status = ST_FAILED;
 		j->finished = m->now;
@@ -654,6 +655,8 @@ void model_advance(model *m, int64_t t)
 			/* a cancelled run's lease ends quietly; a marker of an
 			 * older attempt stays with that attempt */
 			if (j->cancel_attempt == j->lease_attempt) {
+				if (j->attempt == j->lease_attempt)
+					model_art_drop(j, j->attempt);
 				j->leased = false;
 				j->cancel_attempt = 0;
 				continue;

@@ -71,6 +71,13 @@ uint64_t model_art_bytes(const model *m, const char *project)
 	return n;
 }
 
+void model_art_drop(model_job *j, uint32_t attempt)
+{
+	for (int k = 0; k < MODEL_NART; k++)
+		if (j->art_up[k] == attempt)
+			j->art_up[k] = 0;
+}
+
 /* put_code returns what a PutArtifact deserves before its bytes count. */
 static int put_code(const model *m, const Whatsnext__V1__PutArtifactRequest *rq, model_job **jp,
                     const char **why)

@@ -311,4 +311,54 @@ TEST(files_stored_before_a_restart_go_when_the_complete_leaves_them_out)
 	wn_fixture_close(e);
 }
 
+/* cancel asks for job id's cancel. */
+static void cancel(wn_engine *e, uint64_t id)
+{
+	Whatsnext__V1__JobIdRequest rq = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rq.id = id;
+	CHECK_EQ_INT(call(e, M("JobService", "Cancel"), &rq.base, NULL, NULL), 0);
+}
+
+/* An attempt that ends without a Complete (its worker died: the lease
+ * expired, with the job run again or failed, or a cancelled run's lease
+ * ended) leaves no bytes behind: no Complete may list them any more. */
+TEST(an_attempt_that_ends_without_a_complete_frees_its_uploads)
+{
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.lease_ms = 1000;
+	wn_engine *e = wn_fixture_open_with(&cfg);
+	wn_fixture_project(e, "p");
+	wn_fixture_task(e, "p", "t", 2, 0);
+	uint64_t id = wn_fixture_submit(e, "p", "t", 0);
+	uint32_t att;
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", W, &att), id);
+	uint64_t got = 0;
+	CHECK_EQ_INT(put(e, id, att, "half", "abcdef", 6, 0, 3, &got), 0);
+	CHECK_EQ_INT(stored(e, "p"), 6);
+	wn_fixture_now += 1001; /* lost: run again */
+	wn_engine_tick(e);
+	CHECK_EQ_INT(wn_fixture_job_status(e, id), WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
+	CHECK_EQ_INT(stored(e, "p"), 0);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", W, &att), id);
+	put_all(e, id, att, "whole", "xyz", 3);
+	CHECK_EQ_INT(stored(e, "p"), 3);
+	wn_fixture_now += 1001; /* lost again: max_attempts 2, failed */
+	wn_engine_tick(e);
+	CHECK_EQ_INT(wn_fixture_job_status(e, id), WHATSNEXT__V1__JOB_STATUS__JOB_FAILED);
+	CHECK_EQ_INT(stored(e, "p"), 0);
+	/* a cancelled run whose worker never reports */
+	uint64_t other = wn_fixture_submit(e, "p", "t", 0);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", W, &att), other);
+	put_all(e, other, att, "c", "1234", 4);
+	cancel(e, other);
+	CHECK_EQ_INT(stored(e, "p"), 4);
+	wn_fixture_now += 1001;
+	wn_engine_tick(e);
+	CHECK_EQ_INT(wn_fixture_job_status(e, other), WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED);
+	CHECK_EQ_INT(stored(e, "p"), 0);
+	e = wn_fixture_restart(e);
+	CHECK_EQ_INT(stored(e, "p"), 0);
+	wn_fixture_close(e);
+}
+
 TEST_MAIN()
