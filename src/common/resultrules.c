@@ -32,7 +32,9 @@ const char *wn_result_text_check(const char *s, size_t len)
 		return "a text is not valid UTF-8";
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
+		/* C0, DEL, and C1 (U+0080 to U+009F: 0xc2 0x80 to 0xc2 0x9f) */
+		if (c < 0x20 || c == 0x7f ||
+		    (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f))
 			return "a text holds a control character";
 	}
 	return NULL;

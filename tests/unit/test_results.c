@@ -225,6 +225,9 @@ TEST(a_lying_peer_is_refused_and_changes_nothing)
 	prog_init(&p, id, 1);
 	prog_text(&p, "t", "bad\ttab");
 	refused(e, &p, "a text holds a control character");
+	prog_init(&p, id, 1);
+	prog_text(&p, "t", "c1 \xc2\x9b control"); /* U+009B, a terminal's CSI */
+	refused(e, &p, "a text holds a control character");
 	char big[300];
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
