@@ -6,6 +6,7 @@
 #include "err.h"
 #include "log.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- checks */
@@ -78,6 +79,8 @@ int wn_results_check(struct call *c, const Whatsnext__V1__JobProgress *pg)
 			why = "its report (seq) is 0";
 		if (why == NULL && p->time_ms < 0)
 			why = "its time is negative";
+		if (why == NULL && (p->stride & (p->stride - 1)) != 0)
+			why = "its stride is not a power of two";
 		if (why != NULL)
 			return wn_call_fail(c, WN_EINVAL, "job %llu: point of \"%.64s\": %s",
 			                    (unsigned long long)id, p->key, why);
@@ -118,9 +121,42 @@ static Whatsnext__V1__ResultSeries *series_of(struct call *c, Whatsnext__V1__Res
 	return s;
 }
 
-/* series_add adds point p to s unless s had it (a report sent again) or
- * its stride skips it; a series past WN_HISTORY_POINTS keeps every second
- * point and doubles its stride. */
+/* on_stride tells whether q, the nth number of its key, is one that a
+ * stride keeps (the first always is). */
+static bool on_stride(const Whatsnext__V1__ResultPoint *q, uint32_t stride)
+{
+	return (q->nth - 1) % stride == 0;
+}
+
+/* series_keep drops the points of s off its stride, but the latest. */
+static void series_keep(Whatsnext__V1__ResultSeries *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n_points; i++)
+		if (on_stride(s->points[i], s->stride) || i + 1 == s->n_points)
+			s->points[k++] = s->points[i];
+	s->n_points = k;
+}
+
+/* series_thin raises the stride of s to at least `stride` (the one its
+ * worker sent with) and doubles it while s holds more than
+ * WN_HISTORY_POINTS points. */
+static void series_thin(Whatsnext__V1__ResultSeries *s, uint32_t stride)
+{
+	if (stride > s->stride) {
+		s->stride = stride;
+		series_keep(s);
+	}
+	while (s->n_points > WN_HISTORY_POINTS && s->stride <= UINT32_MAX / 2) {
+		s->stride *= 2;
+		series_keep(s);
+	}
+}
+
+/* series_add adds point p to s unless s had it (a report sent again). The
+ * series keeps the points whose nth - 1 is a multiple of its stride, and
+ * its latest point until a later one comes; a point with no nth is the one
+ * after the last reported. */
 static void series_add(struct call *c, Whatsnext__V1__ResultSeries *s,
                        const Whatsnext__V1__ResultPoint *p)
 {
@@ -129,21 +165,30 @@ static void series_add(struct call *c, Whatsnext__V1__ResultSeries *s,
 	s->last_seq = p->seq;
 	if (s->stride == 0)
 		s->stride = 1;
-	if (s->reported++ % s->stride != 0)
-		return;
+	s->reported = p->nth > s->reported ? p->nth : s->reported + 1;
+	if (s->n_points > 0 && !on_stride(s->points[s->n_points - 1], s->stride))
+		s->n_points--; /* kept only as the latest */
 	Whatsnext__V1__ResultPoint *q = wn_arena_alloc(c->arena, sizeof(*q));
 	whatsnext__v1__result_point__init(q);
 	q->value = p->value;
 	q->time_ms = p->time_ms;
 	q->seq = p->seq;
+	q->nth = s->reported;
 	s->points[s->n_points++] = q;
-	if (s->n_points <= WN_HISTORY_POINTS)
-		return;
-	size_t k = 0;
-	for (size_t i = 0; i < s->n_points; i += 2)
-		s->points[k++] = s->points[i];
-	s->n_points = k;
-	s->stride *= 2;
+	series_thin(s, p->stride);
+}
+
+/* history_number gives the points of h stored without their nth theirs:
+ * such a series kept one point of every `stride` from the first. */
+static void history_number(Whatsnext__V1__ResultHistory *h)
+{
+	for (size_t i = 0; i < h->n_series; i++) {
+		Whatsnext__V1__ResultSeries *s = h->series[i];
+		uint64_t stride = s->stride > 0 ? s->stride : 1;
+		for (size_t k = 0; k < s->n_points; k++)
+			if (s->points[k]->nth == 0)
+				s->points[k]->nth = k * stride + 1;
+	}
 }
 
 /* history_load reads j's history of its current attempt, or starts one. */
@@ -157,6 +202,8 @@ static int history_load(struct call *c, const Job *j, Whatsnext__V1__ResultHisto
 	else if (rv != WN_OK && rv != WN_ENOTFOUND)
 		return wn_call_fail(c, rv, "cannot read the result history of job %llu",
 		                    (unsigned long long)j->id);
+	if (rv == WN_OK)
+		history_number(h);
 	if (rv != WN_OK || h->attempt != j->attempt) {
 		h = wn_arena_alloc(c->arena, sizeof(*h));
 		whatsnext__v1__result_history__init(h);

@@ -270,10 +270,65 @@ TEST(a_long_run_keeps_the_shape_of_its_history)
 	CHECK_EQ_INT(s->reported, 5000);
 	CHECK(s->n_points <= 512 && s->n_points > 256);
 	CHECK_EQ_INT(s->stride, 16);
-	/* evenly spaced from the first report on: one of every stride */
-	for (size_t i = 0; i < s->n_points; i++)
+	/* evenly spaced from the first report on: one of every stride, and the
+	 * latest */
+	for (size_t i = 0; i + 1 < s->n_points; i++)
 		CHECK_EQ_INT(s->points[i]->seq, 1 + i * s->stride);
+	CHECK_EQ_INT(s->points[s->n_points - 1]->seq, 5000);
 	whatsnext__v1__result_history__free_unpacked(h, NULL);
+	wn_fixture_close(e);
+}
+
+TEST(a_history_thinned_by_its_worker_counts_every_report_and_stays_even)
+{
+	uint64_t id;
+	wn_engine *e = started(&id, 0);
+	struct prog p;
+	/* 300 reports sent one by one, then a burst the worker thinned to one
+	 * of every 4 (nth - 1 a multiple of 4) and its latest */
+	prog_init(&p, id, 1);
+	for (uint64_t n = 1; n <= 300; n++)
+		prog_point(&p, "x", (double)n, n);
+	CHECK_EQ_INT(heartbeat(e, &p), CODE_OK);
+	prog_init(&p, id, 1);
+	for (uint64_t n = 301; n <= 3000; n++) {
+		if ((n - 1) % 4 != 0 && n != 3000)
+			continue;
+		prog_point(&p, "x", (double)n, n);
+		p.p[p.pg.n_points - 1].nth = n;
+		p.p[p.pg.n_points - 1].stride = 4;
+	}
+	CHECK_EQ_INT(heartbeat(e, &p), CODE_OK);
+	e = wn_fixture_restart(e);
+	Whatsnext__V1__ResultHistory *h = history(e, id);
+	const Whatsnext__V1__ResultSeries *s = h->series[0];
+	CHECK_EQ_INT(s->reported, 3000);
+	CHECK(s->n_points <= 512 && s->n_points > 256);
+	CHECK_EQ_INT(s->stride, 8);
+	/* the reports sent one by one are thinned like the burst */
+	for (size_t i = 0; i + 1 < s->n_points; i++) {
+		CHECK_EQ_INT(s->points[i]->seq, 1 + i * s->stride);
+		CHECK_EQ_INT(s->points[i]->nth, 1 + i * s->stride);
+	}
+	CHECK_EQ_INT(s->points[s->n_points - 1]->seq, 3000);
+	CHECK(s->points[s->n_points - 1]->value == 3000);
+	whatsnext__v1__result_history__free_unpacked(h, NULL);
+	/* a later point replaces the latest, which the stride does not keep */
+	prog_init(&p, id, 1);
+	prog_point(&p, "x", 3001, 3001);
+	CHECK_EQ_INT(heartbeat(e, &p), CODE_OK);
+	h = history(e, id);
+	s = h->series[0];
+	CHECK_EQ_INT(s->reported, 3001);
+	CHECK_EQ_INT(s->points[s->n_points - 1]->seq, 3001);
+	CHECK_EQ_INT(s->points[s->n_points - 2]->seq, 2993);
+	whatsnext__v1__result_history__free_unpacked(h, NULL);
+	/* a stride that is not a power of two is refused */
+	prog_init(&p, id, 1);
+	prog_point(&p, "x", 1, 3002);
+	p.p[0].stride = 3;
+	CHECK_EQ_INT(heartbeat(e, &p), CODE_INVALID);
+	CHECK(strstr(wn_fixture_msg(), "its stride is not a power of two") != NULL);
 	wn_fixture_close(e);
 }
 
