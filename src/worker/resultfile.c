@@ -30,6 +30,7 @@ typedef struct rpoint {
 	double value;
 	int64_t time_ms;
 	uint64_t seq;
+	uint64_t nth; /* its number among its key's: 1, 2, ... */
 } rpoint;
 
 /* One report being read: its values, checked before any is kept. */
@@ -60,6 +61,12 @@ struct wn_resultfile {
 	char *keys[WN_RESULT_KEYS_MAX];
 	rval vals[WN_RESULT_KEYS_MAX];
 	uint64_t changed, acked, sending; /* stamps of the latest values */
+	/* the numbers reported of each key; the points of one of every
+	 * stride[k] of key k wait for the server (held[k] of them), and its
+	 * latest */
+	uint64_t nth[WN_RESULT_KEYS_MAX];
+	uint32_t stride[WN_RESULT_KEYS_MAX];
+	size_t held[WN_RESULT_KEYS_MAX];
 	rpoint pts[WN_RESULTFILE_PENDING_MAX];
 	size_t npts;
 };
@@ -170,19 +177,58 @@ static ssize_t results_key_index(const wn_resultfile *r, const char *key, size_t
 	return -1;
 }
 
-/* results_thin halves the points waiting for the server by dropping every
- * other report's, so that a run reporting faster than it heartbeats keeps
- * the shape of its curves. */
-static void results_thin(wn_resultfile *r)
+/* on_stride tells whether p is a point its key's stride keeps (the key's
+ * first always is). */
+static bool on_stride(const wn_resultfile *r, const rpoint *p)
 {
-	size_t k = 0, nreport = 0;
-	for (size_t i = 0; i < r->npts; i++) {
-		if (i > 0 && r->pts[i].seq != r->pts[i - 1].seq)
-			nreport++;
-		if (nreport % 2 == 1 || i + 1 == r->npts)
-			r->pts[k++] = r->pts[i];
+	return (p->nth - 1) % r->stride[p->key] == 0;
+}
+
+/* results_thin doubles the stride of key k and drops the points of k off
+ * it but its latest, so that the points waiting for the server stay evenly
+ * spread over each key's reports, from its first to its latest, however
+ * much faster than it heartbeats a run reports. */
+static void results_thin(wn_resultfile *r, uint32_t k)
+{
+	r->stride[k] *= 2;
+	size_t last = 0;
+	for (size_t i = 0; i < r->npts; i++)
+		if (r->pts[i].key == k)
+			last = i;
+	size_t n = 0;
+	for (size_t i = 0; i < r->npts; i++)
+		if (r->pts[i].key != k || i == last || on_stride(r, &r->pts[i]))
+			r->pts[n++] = r->pts[i];
+		else
+			r->held[k]--;
+	r->npts = n;
+}
+
+/* results_point keeps number v of key k as a point of report r->seq. When
+ * no room is left, the key holding the most points is thinned; the point of
+ * k before this one goes if k's stride does not keep it (it was kept as the
+ * key's latest). */
+static void results_point(wn_resultfile *r, uint32_t k, double v, int64_t now)
+{
+	while (r->npts == WN_RESULTFILE_PENDING_MAX) {
+		uint32_t most = 0;
+		for (uint32_t i = 1; i < r->nkeys; i++)
+			if (r->held[i] > r->held[most])
+				most = i;
+		results_thin(r, most);
 	}
-	r->npts = k;
+	if (r->held[k] > 0) {
+		size_t i = r->npts - 1;
+		while (r->pts[i].key != k)
+			i--;
+		if (!on_stride(r, &r->pts[i])) {
+			memmove(r->pts + i, r->pts + i + 1, (r->npts - i - 1) * sizeof(*r->pts));
+			r->npts--;
+			r->held[k]--;
+		}
+	}
+	r->pts[r->npts++] = (rpoint){k, v, now, r->seq, ++r->nth[k]};
+	r->held[k]++;
 }
 
 /* report_keep checks a report (its keys, how many keys the run then has)
@@ -211,15 +257,14 @@ static int report_keep(wn_resultfile *r, report *rp, uint64_t line, char **errms
 		if (k < 0) {
 			k = (ssize_t)r->nkeys++;
 			r->keys[k] = results_strndup(rp->keys[i], rp->klens[i]);
+			r->stride[k] = 1;
 		}
 		free(r->vals[k].str);
 		r->vals[k] = rp->vals[i];
 		rp->vals[i].str = NULL;
 		if (r->vals[k].text)
 			continue;
-		if (r->npts == WN_RESULTFILE_PENDING_MAX)
-			results_thin(r);
-		r->pts[r->npts++] = (rpoint){(uint32_t)k, r->vals[k].num, now, r->seq};
+		results_point(r, (uint32_t)k, r->vals[k].num, now);
 	}
 	r->changed++;
 	rp->n = 0;
@@ -633,6 +678,8 @@ static void results_fill_points(wn_resultfile *r, Whatsnext__V1__JobProgress *pg
 		p[i].value = r->pts[i].value;
 		p[i].time_ms = r->pts[i].time_ms;
 		p[i].seq = r->pts[i].seq;
+		p[i].nth = r->pts[i].nth;
+		p[i].stride = r->stride[r->pts[i].key];
 		pv[i] = &p[i];
 	}
 	pg->points = pv;
@@ -659,6 +706,8 @@ void wn_resultfile_done(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool o
 		for (size_t i = 0; i < r->npts; i++)
 			if (r->pts[i].seq > upto)
 				r->pts[k++] = r->pts[i];
+			else
+				r->held[r->pts[i].key]--;
 		r->npts = k;
 	}
 	if (ok)

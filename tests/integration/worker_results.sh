@@ -84,6 +84,30 @@ EOF
 	expect_eq "$(results_of "$id")" "loss={'number': 1.5} step={'number': 2.0}" "final results"
 }
 
+test_a_long_run_keeps_its_shape() {
+	# more reports than the worker holds between two heartbeats, a key a
+	# line (keys taking turns): each key keeps its first report, its last
+	# and an even spread in between, and counts every report
+	results_setup
+	cat >w.sh <<'EOF'
+for i in $(seq 1 1500); do echo epoch=$i; echo loss=$i; done >>"$WN_RESULTS"
+EOF
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed "status"
+	local shape
+	shape=$(jget "$(wnctl --json job history "$id")" "' '.join(
+		'%s:%s:%g:%g:%d:%s' % (s['key'], s['reported'], v[0], v[-1],
+		                        len(set(int((x - 1) * 10 // 1500) for x in v)),
+		                        len(set(b - a for a, b in zip(v, v[1:-1]))) == 1)
+		for s in j['series'] for v in [[p['value'] for p in s['points']]])")
+	expect_eq "$shape" "epoch:1500:1:1500:10:True loss:1500:1:1500:10:True" \
+		"key:reported:first:last:tenths:evenly spaced"
+	expect_contains "$(wnctl job history "$id")" "epoch: 1500 reported, every "
+}
+
 # expect_bad_results SCRIPT WHAT: a job writing SCRIPT's results fails with
 # a reason naming its results file and WHAT; its output tail is kept.
 expect_bad_results() {

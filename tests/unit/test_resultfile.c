@@ -242,7 +242,97 @@ TEST(points_go_until_the_server_has_them)
 	wn_resultfile_unref(r);
 }
 
-TEST(points_thin_when_the_server_is_slow)
+/* key_points copies the points of key in pg into pts (at most max). */
+static size_t key_points(const Whatsnext__V1__JobProgress *pg, const char *key,
+                         const Whatsnext__V1__ResultPoint **pts, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pg->n_points && n < max; i++)
+		if (strcmp(pg->points[i]->key, key) == 0)
+			pts[n++] = pg->points[i];
+	return n;
+}
+
+/* check_even checks that the points of key in pg, a key whose value was
+ * its number 1..reported, are its first, its latest and one of every
+ * `stride` in between: as many in every tenth of the run. */
+static void check_even(const Whatsnext__V1__JobProgress *pg, const char *key, int reported)
+{
+	static const Whatsnext__V1__ResultPoint *pts[WN_RESULTFILE_PENDING_MAX];
+	size_t n = key_points(pg, key, pts, WN_RESULTFILE_PENDING_MAX);
+	CHECK(n >= 32);
+	CHECK(pts[0]->value == 1);            /* the key's first report */
+	CHECK(pts[n - 1]->value == reported); /* and its latest */
+	CHECK_EQ_INT(pts[n - 1]->nth, reported);
+	uint32_t stride = pts[0]->stride;
+	CHECK(stride >= 2);
+	int tenths[10] = {0};
+	for (size_t i = 0; i < n; i++) {
+		CHECK(pts[i]->stride == stride);
+		CHECK_EQ_INT(pts[i]->nth, (uint64_t)pts[i]->value);
+		if (i + 1 < n)
+			CHECK_EQ_INT(pts[i]->nth, 1 + i * stride);
+		tenths[(int)(pts[i]->value - 1) * 10 / reported]++;
+	}
+	for (int t = 0; t < 10; t++) {
+		CHECK(tenths[t] >= reported / 10 / (int)stride - 1);
+		CHECK(tenths[t] <= reported / 10 / (int)stride + 2);
+	}
+}
+
+TEST(points_thin_evenly_when_the_server_is_slow)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	char line[64];
+	for (int i = 1; i <= 3000; i++) {
+		snprintf(line, sizeof(line), "x=%d\n", i);
+		CHECK_EQ_STR(feed(r, line, false), "");
+	}
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	char *why = NULL;
+	wn_resultfile_fill(r, &pg, false, &why);
+	CHECK(pg.n_points <= WN_RESULTFILE_PENDING_MAX);
+	CHECK(pg.n_points >= WN_RESULTFILE_PENDING_MAX / 4);
+	check_even(&pg, "x", 3000);
+	wn_resultfile_done(r, &pg, true);
+	/* the stride holds for what comes next: the run stays even */
+	for (int i = 3001; i <= 3100; i++) {
+		snprintf(line, sizeof(line), "x=%d\n", i);
+		CHECK_EQ_STR(feed(r, line, false), "");
+	}
+	uint32_t stride = 0;
+	wn_resultfile_fill(r, &pg, false, &why);
+	CHECK(pg.n_points > 0);
+	for (size_t i = 0; i + 1 < pg.n_points; i++) {
+		stride = pg.points[i]->stride;
+		CHECK_EQ_INT((pg.points[i]->nth - 1) % stride, 0);
+	}
+	CHECK(pg.points[pg.n_points - 1]->value == 3100);
+	wn_resultfile_done(r, &pg, true);
+	wn_resultfile_unref(r);
+}
+
+TEST(alternating_keys_thin_evenly_each)
+{
+	/* the shell style: a key a line, keys taking turns */
+	wn_resultfile *r = wn_resultfile_new("none");
+	char line[64];
+	for (int i = 1; i <= 1500; i++) {
+		snprintf(line, sizeof(line), "epoch=%d\nloss=%d\n", i, i);
+		CHECK_EQ_STR(feed(r, line, false), "");
+	}
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	char *why = NULL;
+	wn_resultfile_fill(r, &pg, false, &why);
+	CHECK(pg.n_points <= WN_RESULTFILE_PENDING_MAX);
+	CHECK(pg.n_points >= WN_RESULTFILE_PENDING_MAX / 4);
+	check_even(&pg, "epoch", 1500);
+	check_even(&pg, "loss", 1500);
+	wn_resultfile_done(r, &pg, true);
+	wn_resultfile_unref(r);
+}
+
+TEST(json_reports_thin_evenly_too)
 {
 	wn_resultfile *r = wn_resultfile_new("none");
 	char line[64];
@@ -254,13 +344,9 @@ TEST(points_thin_when_the_server_is_slow)
 	char *why = NULL;
 	wn_resultfile_fill(r, &pg, false, &why);
 	CHECK(pg.n_points <= WN_RESULTFILE_PENDING_MAX);
-	CHECK(pg.n_points >= WN_RESULTFILE_PENDING_MAX / 2);
 	CHECK_EQ_INT(pg.points[pg.n_points - 1]->seq, 3000); /* the latest is kept */
-	/* both keys of each report kept stay together */
-	for (size_t i = 0; i + 1 < pg.n_points; i += 2) {
-		CHECK_EQ_INT(pg.points[i]->seq, pg.points[i + 1]->seq);
-		CHECK_EQ_STR(pg.points[i]->key, "step");
-	}
+	check_even(&pg, "step", 3000);
+	check_even(&pg, "loss", 3000);
 	wn_resultfile_done(r, &pg, true);
 	wn_resultfile_unref(r);
 }
