@@ -126,9 +126,10 @@ struct log_lost {
 	int backoff_ms;
 };
 
-/* log_call makes one Log call; with -f (lost not NULL), once the server has
- * answered, a call that gets no answer (or UNAVAILABLE) is made again after
- * a pause, for up to LOG_LOST_MAX_MS: reads from an offset can be repeated. */
+/* log_call makes one Log call; with -f (lost not NULL), once wnctl has reached
+ * the server (the first call too, once connected), a call that gets no answer
+ * (or UNAVAILABLE) is made again after a pause, for up to LOG_LOST_MAX_MS:
+ * reads from an offset can be repeated. A server never reached exits. */
 static Whatsnext__V1__LogResponse *log_call(wn_ctl *c, const Whatsnext__V1__LogRequest *rq,
                                             struct log_lost *lost)
 {
@@ -144,7 +145,8 @@ static Whatsnext__V1__LogResponse *log_call(wn_ctl *c, const Whatsnext__V1__LogR
 				lost->since = 0;
 			return r;
 		}
-		if (lost == NULL || (code > 0 && code != WHATSNEXT__V1__CODE__UNAVAILABLE))
+		if (lost == NULL || !wn_ctl_reached(c) ||
+		    (code > 0 && code != WHATSNEXT__V1__CODE__UNAVAILABLE))
 			wn_ctl_die(c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(c));
 		int64_t now = wn_mono_ms();
 		if (lost->since == 0) {
@@ -186,11 +188,9 @@ int wn_ctl_job_log(wn_ctl *c)
 	rq.wait_ms = follow ? LOG_WAIT_MS : 0;
 	struct log_out o = {.tty = !wn_ctl_json(c) && isatty(STDOUT_FILENO)};
 	struct log_lost lost = {0};
-	bool answered = false;
 	for (;;) {
-		/* with -f, a server that answered once is waited for through a restart */
-		Whatsnext__V1__LogResponse *r = log_call(c, &rq, follow && answered ? &lost : NULL);
-		answered = true;
+		/* with -f, a server reached once is waited for through a restart */
+		Whatsnext__V1__LogResponse *r = log_call(c, &rq, follow ? &lost : NULL);
 		if (wn_ctl_json(c)) {
 			wn_ctl_print_message(&r->base);
 			fflush(stdout);

@@ -46,12 +46,11 @@ const struct wn_ctl_opthelp wn_ctl_job_wait_help[] = {
     {NULL, NULL},
 };
 
-/* A wait in progress: its deadline (monotonic ms, INT64_MAX: none), whether
- * the server answered once, and since when it has not answered (0: it does). */
+/* A wait in progress: its deadline (monotonic ms, INT64_MAX: none) and since
+ * when the server has not answered (0: it does). */
 struct waiting {
 	wn_ctl *c;
 	int64_t deadline;
-	bool answered;
 	int64_t lost_since;
 	int backoff_ms;
 };
@@ -102,13 +101,14 @@ static void wait_sleep(int ms)
 }
 
 /* wait_lost notes a call that got no answer (or UNAVAILABLE) and sleeps a
- * little before the next; it exits when the server was never reached or, with
- * no deadline, has not answered for WAIT_LOST_MAX_MS. */
+ * little before the next; it exits when the server was never reached (no
+ * connection was ever made) or, with no deadline, has not answered for
+ * WAIT_LOST_MAX_MS. A server lost during the first call is waited for too. */
 static void wait_lost(struct waiting *w, int code)
 {
 	wn_ctl *c = w->c;
 	int64_t now = wn_mono_ms();
-	if (!w->answered)
+	if (!wn_ctl_reached(c))
 		wn_ctl_die(c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(c));
 	if (w->lost_since == 0) {
 		w->lost_since = now;
@@ -138,11 +138,10 @@ static WaitRs *wait_one(struct waiting *w, WaitRq *rq)
 		int code = 0;
 		WaitRs *r = wn_ctl_call_soft(w->c, WN_PATH_JOB_WAIT, &rq->base,
 		                             &whatsnext__v1__wait_response__descriptor,
-		                             (int)rq->wait_ms, &code, w->answered);
+		                             (int)rq->wait_ms, &code, true);
 		if (r != NULL) {
 			if (w->lost_since != 0)
 				fprintf(stderr, "wnctl: the server answers again\n");
-			w->answered = true;
 			w->lost_since = 0;
 			if (last != NULL) /* a wait of hours keeps one reply, not one a poll */
 				wn_ctl_release(w->c, last);

@@ -23,7 +23,8 @@ struct wn_ctl {
 	bool yes;       /* --yes: a command's confirmation is not asked */
 	int timeout_ms; /* 0: the client's default */
 	wn_rpc *rpc;
-	bool lost; /* a call got no answer: the next client waits for the server */
+	bool lost;    /* a call got no answer: the next client waits for the server */
+	bool reached; /* a connection to the server was made once */
 
 	const struct wn_ctl_noun *noun;
 	const struct wn_ctl_verb *verb;
@@ -563,7 +564,13 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 		wn_ctl_die(c, rv == WN_EINVAL ? WN_CTL_EXIT_USAGE : WN_CTL_EXIT_UNREACHABLE, "%s",
 		           msg);
 	}
+	c->reached = true; /* connected (a background open only follows a lost call) */
 	return WN_OK;
+}
+
+bool wn_ctl_reached(const wn_ctl *c)
+{
+	return c->reached;
 }
 
 void *wn_ctl_call(wn_ctl *c, const char *method, const ProtobufCMessage *in,

@@ -202,6 +202,10 @@ void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in
                        const ProtobufCMessageDescriptor *out_desc, int extra_ms, int *code,
                        bool transport);
 
+/* wn_ctl_reached tells whether wnctl connected to the server once (a server that was
+ * there and is gone now is waited for by the commands that ride out a restart). */
+bool wn_ctl_reached(const wn_ctl *c);
+
 /* wn_ctl_release frees reply, a reply of wn_ctl_call the command is done with
  * (a command that calls without end, such as `job log -f`, keeps none). */
 void wn_ctl_release(wn_ctl *c, void *reply);

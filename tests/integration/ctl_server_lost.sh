@@ -1,0 +1,82 @@
+# wnctl's waiting commands (job wait, job log -f) ride out a server killed
+# with kill -9 and started again while their first long poll is parked, as
+# they do later ones; a server that was never reached still fails at once
+# (exit 3).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+
+# lost_setup: wnd (log_level debug, so that parked calls are logged) with
+# project p and task t, and no worker: its jobs stay pending.
+lost_setup() {
+	printf 'log_level: debug\n' >"$WN_TMP/wnd.yaml"
+	wn_start --config "$WN_TMP/wnd.yaml"
+	mkproject p
+	mktask p t
+}
+
+# parked N: wnd has parked N long polls of JobService/Wait or Log so far.
+parked() { [ "$(grep -c 'request [0-9]* waits up to' "$WN_TMP/wnd.log")" -ge "$1" ]; }
+
+# ctl_bg OUT ARGS...: run `wnctl ARGS` in the background, its stdout in OUT,
+# stderr in OUT.err and exit status in OUT.rc.
+ctl_bg() {
+	local out=$1
+	shift
+	(
+		rc=0
+		"$WN_BIN/wnctl" "$@" >"$out" 2>"$out.err" || rc=$?
+		echo "$rc" >"$out.rc"
+	) &
+	bg_track $!
+}
+
+# kill9_during_first_poll OUT ARGS...: `wnctl ARGS` parks its first call;
+# wnd is killed with kill -9 and started again; the call must be made again
+# to the new wnd rather than give up.
+kill9_during_first_poll() {
+	local out=$1
+	shift
+	ctl_bg "$out" "$@"
+	wait_for 20 "the first call to park" parked 1
+	wn_kill9
+	wn_start --config "$WN_TMP/wnd.yaml"
+	[ ! -e "$out.rc" ] || fail "wnctl $* gave up: exit $(cat "$out.rc"): $(cat "$out.err")"
+	wait_for 20 "the call to park on the new wnd" parked 2
+}
+
+test_ctl_wait_rides_out_kill9_during_first_poll() {
+	lost_setup
+	local id
+	id=$(wnctl job add p t)
+	kill9_during_first_poll w.out job wait "$id"
+	wnctl job cancel "$id" >/dev/null
+	wait_for 20 "the wait to end" test -e w.out.rc
+	expect_eq "$(cat w.out.rc)" 9 "exit of the wait (stderr: $(cat w.out.err))"
+	expect_contains "$(cat w.out)" "1 job: 1 cancelled" "summary"
+	expect_contains "$(cat w.out.err)" "lost the server" "stderr"
+	expect_contains "$(cat w.out.err)" "still waiting" "stderr"
+	expect_contains "$(cat w.out.err)" "the server answers again" "stderr"
+
+	# a server that was never there: exit 3 at once, nothing waited for
+	wn_kill9
+	expect_exit 3 wnctl job wait "$id"
+	expect_contains "$WN_ERR" "cannot connect"
+	expect_not_contains "$WN_ERR" "still waiting"
+}
+
+test_ctl_log_follow_rides_out_kill9_during_first_poll() {
+	lost_setup
+	local id
+	id=$(wnctl job add p t)
+	kill9_during_first_poll l.out job log -f "$id"
+	wnctl job cancel "$id" >/dev/null
+	wait_for 20 "the follow to end" test -e l.out.rc
+	expect_eq "$(cat l.out.rc)" 9 "exit of job log -f (stderr: $(cat l.out.err))"
+	expect_contains "$(cat l.out.err)" "still following" "stderr"
+	expect_contains "$(cat l.out.err)" "the server answers again" "stderr"
+
+	wn_kill9
+	expect_exit 3 wnctl job log -f "$id"
+	expect_contains "$WN_ERR" "cannot connect"
+	expect_not_contains "$WN_ERR" "still following"
+}
