@@ -3,7 +3,6 @@
  * format is read by batch.c. */
 #include "batch.h"
 #include "ctl.h"
-#include "termsafe.h"
 #include "err.h"
 #include "json.h"
 #include "kit.h"
@@ -88,15 +87,6 @@ static const char *job_condition(wn_ctl *c, int condition)
 	return wn_ctl_enum(c, &whatsnext__v1__dep_condition__descriptor, condition);
 }
 
-/* job_line returns s as one line of text (context-owned), every control a visible escape. */
-static const char *job_line(wn_ctl *c, const char *s)
-{
-	char *e = wn_termsafe_escape(s, strlen(s), false);
-	const char *kept = wn_ctl_strdup(c, e);
-	free(e);
-	return kept;
-}
-
 /* job_finished tells whether j ran to an end, so its exit code means something. */
 static bool job_finished(const Whatsnext__V1__Job *j)
 {
@@ -166,8 +156,8 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	if (j->n_params > 0) {
 		printf("params:\n");
 		for (size_t i = 0; i < j->n_params; i++)
-			printf("  %s=%s\n", job_line(c, j->params[i]->key),
-			       job_line(c, j->params[i]->value));
+			printf("  %s=%s\n", wn_ctl_line(c, j->params[i]->key),
+			       wn_ctl_line(c, j->params[i]->value));
 	}
 	wn_ctl_job_results_print(c, j);
 	wn_ctl_field_text("output", j->output_tail, JOB_OUTPUT_LINES);

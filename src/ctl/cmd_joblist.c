@@ -6,7 +6,6 @@
 #include "kit.h"
 #include "methods.h"
 #include "table.h"
-#include "termsafe.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -80,10 +79,7 @@ static const char *list_line(wn_ctl *c, const char *s)
 {
 	if (s == NULL || s[0] == '\0')
 		return "-";
-	char *e = wn_termsafe_escape(s, strlen(s), false);
-	const char *kept = wn_ctl_strdup(c, e);
-	free(e);
-	return kept;
+	return wn_ctl_line(c, s);
 }
 
 /* list_span returns a length of time in ms as "45s", "2m05s", "1h02m03s", "3d04h05m". */

@@ -6,7 +6,6 @@
 #include "methods.h"
 #include "rtable.h"
 #include "table.h"
-#include "termsafe.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -161,15 +160,6 @@ int wn_ctl_sweep_results(wn_ctl *c)
 
 /* ---------------------------------------------------------------- job show, job list */
 
-/* results_line returns s as one line (context-owned), every control a visible escape. */
-static const char *results_line(wn_ctl *c, const char *s)
-{
-	char *e = wn_termsafe_escape(s, strlen(s), false);
-	const char *kept = wn_ctl_strdup(c, e);
-	free(e);
-	return kept;
-}
-
 static int results_entry_cmp(const void *a, const void *b)
 {
 	const Whatsnext__V1__Job__ResultsEntry *ea =
@@ -190,8 +180,8 @@ static void results_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	printf("results:\n");
 	char buf[64];
 	for (size_t i = 0; i < j->n_results; i++)
-		printf("  %s=%s\n", results_line(c, v[i]->key),
-		       results_line(c, wn_rtable_value(v[i]->value, buf, sizeof(buf))));
+		printf("  %s=%s\n", wn_ctl_line(c, v[i]->key),
+		       wn_ctl_line(c, wn_rtable_value(v[i]->value, buf, sizeof(buf))));
 }
 
 /* artifacts_print prints the artifacts of j under "artifacts:", one line each: "  PATH
@@ -205,16 +195,16 @@ static void artifacts_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	for (size_t i = 0; i < j->n_artifacts; i++) {
 		const Whatsnext__V1__Artifact *a = j->artifacts[i];
 		if (a->sha256[0] == '\0' && a->note[0] != '\0') {
-			printf("  %s: %s\n", results_line(c, a->path), results_line(c, a->note));
+			printf("  %s: %s\n", wn_ctl_line(c, a->path), wn_ctl_line(c, a->note));
 			continue;
 		}
 		const char *stored = a->stored            ? "stored"
 		                     : a->note[0] != '\0' ? wn_ctl_printf(c, "not stored: %s",
-		                                                          results_line(c, a->note))
+		                                                          wn_ctl_line(c, a->note))
 		                                          : "not stored";
-		printf("  %s (%s, sha256 %s, %s)\n", results_line(c, a->path),
+		printf("  %s (%s, sha256 %s, %s)\n", wn_ctl_line(c, a->path),
 		       wn_ctl_count(c, a->size, "byte", NULL),
-		       a->sha256[0] ? results_line(c, a->sha256) : "-", stored);
+		       a->sha256[0] ? wn_ctl_line(c, a->sha256) : "-", stored);
 	}
 }
 

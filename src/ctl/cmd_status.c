@@ -95,7 +95,8 @@ static int status_run(wn_ctl *c)
 	Whatsnext__V1__StatsResponse *r = wn_ctl_call(
 	    c, WN_PATH_QUEUE_STATS, &req.base, &whatsnext__v1__stats_response__descriptor, 0);
 	for (size_t i = 0; i < r->n_warnings; i++)
-		fprintf(stderr, "wnctl: warning: the server says: %s\n", r->warnings[i]);
+		fprintf(stderr, "wnctl: warning: the server says: %s\n",
+		        wn_ctl_line(c, r->warnings[i]));
 	Whatsnext__V1__ListSweepsResponse *sw = status_sweeps(c);
 	size_t nsweeps = sw != NULL ? sw->n_sweeps : 0;
 	if (wn_ctl_json(c)) {

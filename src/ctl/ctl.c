@@ -209,10 +209,13 @@ __attribute__((noreturn)) static void ctl_vdie(int code, bool usage, const char 
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	fprintf(stderr, "wnctl: %s", msg ? msg : fmt);
+	/* one line: a line break in the server's message or an argument is escaped */
+	char *line = msg ? wn_termsafe_escape(msg, strlen(msg), false) : NULL;
+	fprintf(stderr, "wnctl: %s", line ? line : fmt);
 	if (usage)
 		fprintf(stderr, " (see 'wnctl %s%s--help')", cmd ? cmd : "", cmd ? " " : "");
 	fputc('\n', stderr);
+	free(line);
 	free(msg);
 	exit(code);
 }
@@ -555,7 +558,7 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 	int rv =
 	    wn_rpc_open_within(c->server, c->token, flags, &c->tls, c->timeout_ms, &c->rpc, &err);
 	if (rv != WN_OK) {
-		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
+		const char *msg = wn_ctl_line(c, err ? err : wn_strerror(rv));
 		free(err);
 		if (soft && rv != WN_EINVAL) {
 			c->call_error = msg;
@@ -599,7 +602,7 @@ void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in
 			c->rpc = NULL;
 			c->lost = true;
 		}
-		c->call_error = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
+		c->call_error = wn_ctl_line(c, err ? err : wn_strerror(rv));
 		free(err);
 		*code = rv;
 		return NULL;
@@ -663,6 +666,14 @@ char *wn_ctl_printf(wn_ctl *c, const char *fmt, ...)
 	}
 	va_end(ap);
 	return ctl_keep(c, s);
+}
+
+const char *wn_ctl_line(wn_ctl *c, const char *s)
+{
+	char *e = wn_termsafe_escape(s, strlen(s), false);
+	const char *kept = wn_ctl_strdup(c, e);
+	free(e);
+	return kept;
 }
 
 const char *wn_ctl_call_error(const wn_ctl *c)

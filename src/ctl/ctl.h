@@ -128,7 +128,8 @@ __attribute__((format(printf, 2, 3))) void wn_ctl_confirm(wn_ctl *c, const char 
 
 /* ---------------------------------------------------------------- errors */
 
-/* wn_ctl_die prints "wnctl: <message>" on stderr and exits with code. */
+/* wn_ctl_die prints "wnctl: <message>" on stderr, one line (controls and line breaks in
+ * the message as visible escapes, as wn_ctl_line), and exits with code. */
 __attribute__((noreturn, format(printf, 3, 4))) void wn_ctl_die(wn_ctl *c, int code,
                                                                 const char *fmt, ...);
 
@@ -220,7 +221,8 @@ static inline void *wn_ctl_call_try(wn_ctl *c, const char *method, const Protobu
 	return wn_ctl_call_soft(c, method, in, out_desc, extra_ms, code, false);
 }
 
-/* wn_ctl_call_error returns the server's message for the last call wn_ctl_call_try let fail. */
+/* wn_ctl_call_error returns the server's message for the last call wn_ctl_call_try let fail,
+ * as one line (wn_ctl_line). */
 const char *wn_ctl_call_error(const wn_ctl *c);
 
 /* ---------------------------------------------------------------- memory */
@@ -241,6 +243,10 @@ void wn_ctl_defer(wn_ctl *c, void (*fn)(void *), void *p);
 
 /* wn_ctl_print_message prints m (NULL: null) as JSON on stdout. */
 void wn_ctl_print_message(const ProtobufCMessage *m);
+
+/* wn_ctl_line returns s as one line of text (context-owned), every control (line breaks
+ * and tabs too) a visible escape (wn_termsafe_escape): for the server's strings. */
+const char *wn_ctl_line(wn_ctl *c, const char *s);
 
 /* wn_ctl_time formats epoch ms as local ISO-8601 ("2024-05-01T12:00:00+02:00"), "-" for 0. */
 const char *wn_ctl_time(wn_ctl *c, int64_t ms);

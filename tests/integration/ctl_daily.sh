@@ -141,6 +141,35 @@ test_ctl_plurals_and_streams() {
 	expect_eq "$WN_OUT" "deleted project p (1 task, 0 jobs removed)"
 }
 
+# one_line WHAT: $WN_ERR is exactly one line (no line break inside it).
+one_line() {
+	[ "$(printf '%s\n' "$WN_ERR" | wc -l)" -eq 1 ] || fail "$1: not one line: $WN_ERR"
+}
+
+test_ctl_error_messages_are_one_line() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# the server's message quotes the name: its line break, tab and CR are escaped
+	expect_exit 7 wnctl project create $'a\nb'
+	one_line "project create"
+	expect_contains "$WN_ERR" 'wnctl: invalid project name "a\x0ab"'
+	expect_exit 7 wnctl job add p t --name $'n\nm\t\r'
+	one_line "job add --name"
+	expect_contains "$WN_ERR" 'invalid job name "n\x0am\x09\x0d"'
+	expect_exit 7 wnctl job add p $'t\n\e[2J'
+	one_line "job add TASK"
+	expect_contains "$WN_ERR" '"t\x0a\x1b[2J"'
+	# with --json too: the message is on stderr, not JSON
+	expect_exit 7 wnctl --json project create $'a\nb'
+	one_line "--json project create"
+	expect_contains "$WN_ERR" '"a\x0ab"'
+	# an argument quoted in a usage error
+	expect_exit 2 wnctl job show $'1\n2'
+	one_line "job show"
+	expect_contains "$WN_ERR" "invalid job id '1\x0a2'"
+}
+
 test_ctl_did_you_mean() {
 	# Usage errors: found before any connection, so no server is needed.
 	export WN_SERVER=ipc://$WN_TMP/nobody.sock
