@@ -77,7 +77,8 @@ static void fetch_out_remove(void *p)
 }
 
 /* fetch_open opens where the content goes: stdout for "-", else a new
- * temporary file beside file (removed at exit unless renamed). */
+ * temporary file beside file (removed at exit unless renamed), with the mode
+ * a file the user creates gets (0666 less the umask), not mkstemp's 0600. */
 static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out *o)
 {
 	o->tmp = NULL;
@@ -97,6 +98,10 @@ static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot create a file beside %s: %s", file,
 		           strerror(errno));
 	wn_ctl_defer(c, fetch_out_remove, o);
+	mode_t mask = umask(0);
+	umask(mask);
+	if (fchmod(o->fd, 0666 & ~mask) != 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s", file, strerror(errno));
 }
 
 static void fetch_write(wn_ctl *c, const struct fetch_out *o, const uint8_t *p, size_t n,
@@ -177,7 +182,10 @@ int wn_ctl_job_artifact(wn_ctl *c)
 	bool force = false;
 	int opt;
 	while ((opt = wn_ctl_getopt(c)) != 0) {
-		if (opt == OPT_OUTPUT)
+		if (opt == OPT_OUTPUT && optarg[0] == '\0')
+			wn_ctl_usage(c, "invalid -o/--output '': name the file to write, or - for "
+			                "stdout");
+		else if (opt == OPT_OUTPUT)
 			file = optarg;
 		else if (opt == OPT_FORCE)
 			force = true;

@@ -161,6 +161,43 @@ print(sum(int(a["size"]) for a in json.load(sys.stdin) if a["stored"]))')
 	expect_not_contains "$(cat check.txt)" "of artifacts" "keys left after the project's delete"
 }
 
+test_artifact_get_mode_and_bad_output() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo hi >a.txt']
+    workdir: "$WN_TMP/wd/{job.id}"
+    artifacts:
+      paths: [a.txt]
+      upload: true
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	mkdir -p "wd/$id"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	# the file gets the mode of a file the user creates: 0666 less the umask
+	local mask
+	for mask in 022 002 077; do
+		(umask "$mask" && wnctl job artifact get "$id" a.txt -o "m$mask" >/dev/null)
+		expect_eq "$(cat "m$mask")" hi "the content (umask $mask)"
+	done
+	expect_eq "$(stat -c %a m022 m002 m077 | tr '\n' ' ')" "644 664 600 " "the modes"
+	(umask 002 && wnctl job artifact get "$id" a.txt -o m022 --force >/dev/null)
+	expect_eq "$(stat -c %a m022)" 664 "a file replaced with --force"
+	# -o with no file: a usage error naming the option, nothing asked or written
+	expect_exit 2 wnctl job artifact get "$id" a.txt -o ''
+	expect_contains "$WN_ERR" "-o/--output ''"
+	expect_exit 2 wnctl job artifact get "$id" a.txt --output=
+	expect_eq "$(find . -maxdepth 1 -name '*wnctl-*')" "" "temporary files left"
+}
+
 test_artifacts_config_refuses_escaping_paths() {
 	local bad
 	for bad in '["../up"]' '["/abs/*"]' '{paths: [x], max_file_size: lots}' '{paths: [x], upload: maybe}'; do
