@@ -185,7 +185,7 @@ static int rpc_open_nng(wn_rpc *r, const char *url, int flags, char **errmsg)
 	int rv = nng_req0_open(&r->sock);
 	if (rv != 0) {
 		*errmsg = wn_xasprintf("cannot open socket: %s", nng_strerror(rv));
-		return WN_EUNAVAIL;
+		return WN_EIO; /* this machine's failure, not the server's */
 	}
 	nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, WN_REPLY_MAX);
 	/* Requests are resent when their connection drops; a slow answer (a
@@ -203,7 +203,9 @@ static int rpc_open_nng(wn_rpc *r, const char *url, int flags, char **errmsg)
 		*errmsg = wn_xasprintf("cannot connect to %s: %s", url, why);
 		free(why);
 		nng_close(r->sock);
-		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? WN_EINVAL : WN_EUNAVAIL;
+		return rv == NNG_EADDRINVAL || rv == NNG_ENOTSUP ? WN_EINVAL
+		       : rv == NNG_ENOFILES || rv == NNG_ENOMEM  ? WN_EIO
+		                                                 : WN_EUNAVAIL;
 	}
 	return WN_OK;
 }

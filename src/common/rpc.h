@@ -35,7 +35,8 @@ typedef wn_tlsdiag_opts wn_rpc_tls;
  * NULL. A tls+tcp:// url takes its TLS settings from the environment
  * (WN_TLS_CA, WN_TLS_CERT, WN_TLS_KEY, WN_TLS_SERVER_NAME) and is always
  * spoken through nng (WN_RPC_DIRECT is ignored). On failure *errmsg gets a
- * malloc'd one-line message; one caused by TLS says what is wrong. */
+ * malloc'd one-line message; one caused by TLS says what is wrong. WN_EIO is
+ * this machine's failure (no socket could be opened), not the server's. */
 int wn_rpc_open(const char *url, const char *token, int flags, wn_rpc **out, char **errmsg);
 
 /* wn_rpc_open_tls is wn_rpc_open with the TLS settings in tls (a NULL
@@ -69,7 +70,8 @@ void wn_rpc_set_threads(wn_rpc *r, size_t n);
  * are one domain: the server's answer is its gRPC code as wn_code_to_err
  * reads it (NOT_FOUND is WN_ENOTFOUND, UNAVAILABLE WN_EUNAVAIL, ...); no
  * answer is WN_EUNAVAIL (cannot connect, connection lost), WN_ETIMEDOUT (no
- * reply in time) or WN_EPROTO (a malformed or oversized reply), codes the
+ * reply in time), WN_EPROTO (a malformed or oversized reply) or WN_EIO (this
+ * machine could not open a socket: out of descriptors, say), codes the
  * server never sends but WN_EUNAVAIL. id 0 picks a fresh request id; give
  * the same id again to retry a call whose reply was lost. extra_ms
  * lengthens the timeout (for a Fetch that waits on the server). */

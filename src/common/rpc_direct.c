@@ -317,8 +317,8 @@ static int direct_dial(wn_rpc_direct_conn *c, const struct sockaddr *sa, socklen
                        int64_t deadline, int *out)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return direct_fail(c, WN_EUNAVAIL, "cannot open socket: %s", strerror(errno));
+	if (fd < 0) /* this machine's failure (out of descriptors, say), not the server's */
+		return direct_fail(c, WN_EIO, "cannot open socket: %s", strerror(errno));
 	int rv = WN_OK;
 	if (connect(fd, sa, salen) != 0) {
 		if (errno != EINPROGRESS) {

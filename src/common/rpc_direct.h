@@ -29,8 +29,9 @@ typedef struct wn_rpc_direct_conn wn_rpc_direct_conn;
  * takes it but is slow to send its SP header is waited for by that call);
  * with background it only parses, and each exchange keeps trying to connect
  * until its own timeout (without, an exchange connects once). On failure *errmsg gets a malloc'd
- * one-line message: WN_EINVAL (bad address), WN_EUNAVAIL, WN_ETIMEDOUT or WN_EPROTO (the peer is
- * not a REP socket, or speaks TLS: the message says so). */
+ * one-line message: WN_EINVAL (bad address), WN_EUNAVAIL, WN_ETIMEDOUT, WN_EPROTO (the peer is
+ * not a REP socket, or speaks TLS: the message says so) or WN_EIO (no socket could be opened
+ * here: out of descriptors, say). */
 int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_direct **out,
                        char **errmsg);
 
@@ -64,7 +65,8 @@ void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c);
  * *reply (malloc'd, the caller frees it) holds the reply body, *reply_len
  * bytes. On failure *errmsg gets a malloc'd one-line message: WN_ETIMEDOUT,
  * WN_EUNAVAIL (cannot connect, connection lost), WN_EPROTO (malformed frame,
- * peer not REP or speaking TLS) or WN_ETOOBIG (reply over WN_RPC_DIRECT_MAX). */
+ * peer not REP or speaking TLS), WN_ETOOBIG (reply over WN_RPC_DIRECT_MAX)
+ * or WN_EIO (no socket could be opened here). */
 int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_t *body, size_t len,
                            int timeout_ms, uint8_t **reply, size_t *reply_len, char **errmsg);
 

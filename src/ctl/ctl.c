@@ -253,6 +253,8 @@ static const struct {
 
 int wn_ctl_exit_code(int rv)
 {
+	if (rv == WN_EIO) /* no socket could be opened here: this machine's failure */
+		return WN_CTL_EXIT_ERROR;
 	if (rv < 0)
 		return WN_CTL_EXIT_UNREACHABLE;
 	for (size_t i = 0; i < WN_ARRAY_LEN(ctl_exit_map); i++)
@@ -538,6 +540,17 @@ int wn_ctl_parse_enum(wn_ctl *c, const char *what, const ProtobufCEnumDescriptor
 
 /* ---------------------------------------------------------------- rpc */
 
+/* ctl_fail exits on rv, a call's failure with message msg; a local one
+ * (WN_EIO: no socket could be opened, out of descriptors say) is said to be
+ * one, exit 1: the server is not unreachable. */
+__attribute__((noreturn)) static void ctl_fail(wn_ctl *c, int rv, const char *msg)
+{
+	if (rv == WN_EIO)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+		           "%s (a local failure on this machine, not the server's)", msg);
+	wn_ctl_die(c, wn_ctl_exit_code(rv), "%s", msg);
+}
+
 /* ctl_connect_soft opens the client unless it is open; a server that cannot be
  * reached ends wnctl, unless soft: then its error is returned (the message in
  * c->call_error). */
@@ -560,12 +573,13 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 	if (rv != WN_OK) {
 		const char *msg = wn_ctl_line(c, err ? err : wn_strerror(rv));
 		free(err);
-		if (soft && rv != WN_EINVAL) {
+		if (soft && rv != WN_EINVAL && rv != WN_EIO) {
 			c->call_error = msg;
 			return rv;
 		}
-		wn_ctl_die(c, rv == WN_EINVAL ? WN_CTL_EXIT_USAGE : WN_CTL_EXIT_UNREACHABLE, "%s",
-		           msg);
+		if (rv == WN_EINVAL)
+			wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
+		ctl_fail(c, rv, msg);
 	}
 	c->reached = true; /* connected (a background open only follows a lost call) */
 	return WN_OK;
@@ -596,7 +610,7 @@ void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in
 	ProtobufCMessage *out = NULL;
 	char *err = NULL;
 	int rv = wn_rpc_call(c->rpc, method, in, out_desc, &out, &err, 0, extra_ms);
-	if (code != NULL && (rv > 0 || (rv < 0 && transport))) {
+	if (code != NULL && (rv > 0 || (rv < 0 && transport && rv != WN_EIO))) {
 		if (rv < 0) { /* no answer: the next try on a fresh socket */
 			wn_rpc_close(c->rpc);
 			c->rpc = NULL;
@@ -608,9 +622,9 @@ void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in
 		return NULL;
 	}
 	if (rv != 0) {
-		char *msg = wn_ctl_strdup(c, err ? err : wn_strerror(rv));
+		const char *msg = wn_ctl_line(c, err ? err : wn_strerror(rv));
 		free(err);
-		wn_ctl_die(c, wn_ctl_exit_code(rv), "%s", msg);
+		ctl_fail(c, rv, msg);
 	}
 	free(err);
 	if (code != NULL)

@@ -161,6 +161,13 @@ print(sum(int(a["size"]) for a in json.load(sys.stdin) if a["stored"]))')
 	expect_not_contains "$(cat check.txt)" "of artifacts" "keys left after the project's delete"
 }
 
+# few_fds ARGS...: wnctl ARGS with descriptors 0 to 3 only (ulimit -n 4), every
+# descriptor past stderr that the test inherited closed.
+few_fds() {
+	bash -c 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -le 2 ] || eval "exec $n>&-"; done
+		ulimit -n 4 && exec "$0" "$@"' "$WN_BIN/wnctl" "$@"
+}
+
 test_artifact_get_mode_and_bad_output() {
 	wn_start
 	wnctl project create p >/dev/null
@@ -195,6 +202,11 @@ EOF
 	expect_exit 2 wnctl job artifact get "$id" a.txt -o ''
 	expect_contains "$WN_ERR" "-o/--output ''"
 	expect_exit 2 wnctl job artifact get "$id" a.txt --output=
+	# out of descriptors here: a local failure (exit 1), not an unreachable server
+	expect_exit 1 few_fds job artifact get "$id" a.txt -o fd.txt
+	expect_contains "$WN_ERR" "Too many open files (a local failure on this machine"
+	[ "$(printf '%s\n' "$WN_ERR" | wc -l)" -eq 1 ] || fail "not one line: $WN_ERR"
+	[ ! -e fd.txt ] || fail "fd.txt written"
 	expect_eq "$(find . -maxdepth 1 -name '*wnctl-*')" "" "temporary files left"
 }
 
