@@ -155,7 +155,8 @@ __attribute__((noreturn)) void wn_ctl_unknown_option(wn_ctl *c, const struct opt
  * exits 2 unless there are min to max of them (max -1: no limit). */
 char **wn_ctl_args(wn_ctl *c, int min, int max, int *n);
 
-/* wn_ctl_parse_id parses a positive integer id; what names it in the error. */
+/* wn_ctl_parse_id parses a positive integer id, at most UINT64_MAX; what names it in the
+ * error (one past the largest says so, with the largest). */
 uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s);
 
 /* wn_ctl_parse_int parses a decimal integer within [lo, hi]; what names it in the error. */

@@ -170,6 +170,27 @@ test_ctl_error_messages_are_one_line() {
 	expect_contains "$WN_ERR" "invalid job id '1\x0a2'"
 }
 
+test_ctl_id_out_of_range() {
+	# Every command's ids: one past the largest is said to be out of range.
+	local big=18446744073709551616 max=18446744073709551615
+	expect_exit 2 wnctl job show "$big"
+	expect_contains "$WN_ERR" "invalid job id '$big': out of range (at most $max)"
+	expect_not_contains "$WN_ERR" "positive integer"
+	expect_exit 2 wnctl job cancel 1 "99$big"
+	expect_contains "$WN_ERR" "out of range (at most $max)"
+	expect_exit 2 wnctl job wait --sweep "$big"
+	expect_contains "$WN_ERR" "invalid sweep id '$big': out of range"
+	expect_exit 2 wnctl sweep show "$big"
+	expect_contains "$WN_ERR" "out of range"
+	# what is not a number still says so
+	expect_exit 2 wnctl job show "${big}x"
+	expect_contains "$WN_ERR" "must be a positive integer"
+	# the largest id is one: the server is asked
+	wn_start
+	expect_exit 4 wnctl job show "$max"
+	expect_contains "$WN_ERR" "$max"
+}
+
 test_ctl_did_you_mean() {
 	# Usage errors: found before any connection, so no server is needed.
 	export WN_SERVER=ipc://$WN_TMP/nobody.sock
