@@ -134,9 +134,10 @@ typedef struct model_job {
 typedef struct model_series {
 	char key[16];
 	uint64_t reported, last_seq;
+	uint32_t stride; /* the points kept: nth - 1 a multiple of it, and the latest */
 	size_t npts;
 	struct model_point {
-		uint64_t seq;
+		uint64_t seq, nth;
 		double value;
 		int64_t time_ms;
 	} * pts;

@@ -4,8 +4,10 @@
  * values (a completion's are its results, even none) and adds its points to
  * the history of its latest attempt, a point not above the last report of
  * its key dropped; a new attempt starts with none; a progress that breaks a
- * rule is refused. The runs report few points: no series is thinned here
- * (test_results covers that). */
+ * rule is refused. A point's number within its key (nth) and the stride
+ * its worker thinned to decide which points a series keeps. The runs report
+ * few points: no series is thinned for its count (test_results covers
+ * that). */
 #include "model.h"
 
 #include "util.h"
@@ -54,6 +56,13 @@ void model_results_fill(Whatsnext__V1__JobProgress *pg, int64_t v, void *(*alloc
 		pv[i]->value = (double)(v % 1000) / 8 + (double)i;
 		pv[i]->seq = (uint64_t)((v / 7) % 50) + 1 + i;
 		pv[i]->time_ms = 1000 + (int64_t)i;
+		/* its number within the key: none (the next), or one that
+		 * skips some; the stride the worker thinned to: every one, 2,
+		 * 4, or (rarely) 3, refused */
+		int64_t nk = (v / 17) % 3;
+		pv[i]->nth = nk == 0 ? 0 : nk == 1 ? pv[i]->seq : 3 * pv[i]->seq;
+		int64_t sk = (v / 19) % 4;
+		pv[i]->stride = (v / 23) % 29 == 0 ? 3 : sk == 2 ? 2 : sk == 3 ? 4 : 0;
 	}
 	pg->points = pv;
 	pg->n_points = n;
@@ -61,6 +70,9 @@ void model_results_fill(Whatsnext__V1__JobProgress *pg, int64_t v, void *(*alloc
 
 bool model_results_bad(const Whatsnext__V1__JobProgress *pg)
 {
+	for (size_t i = 0; i < pg->n_points; i++)
+		if ((pg->points[i]->stride & (pg->points[i]->stride - 1)) != 0)
+			return true;
 	for (size_t i = 0; i < pg->n_results; i++) {
 		const Whatsnext__V1__ResultValue *v = pg->results[i]->value;
 		if (v->value_case == WHATSNEXT__V1__RESULT_VALUE__VALUE_NUMBER &&
@@ -88,6 +100,44 @@ static model_series *series_of(model_job *j, const char *key)
 	return s;
 }
 
+/* on_stride: the point numbered nth is one a stride keeps. */
+static bool on_stride(uint64_t nth, uint32_t stride)
+{
+	return (nth - 1) % stride == 0;
+}
+
+/* series_keep keeps the points of s on its stride, and its latest. */
+static void series_keep(model_series *s)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->npts; i++)
+		if (on_stride(s->pts[i].nth, s->stride) || i + 1 == s->npts)
+			s->pts[k++] = s->pts[i];
+	s->npts = k;
+}
+
+/* series_add adds point p to s: numbered p->nth when it is past the last,
+ * else the one after; the latest point is kept until the next comes, and
+ * a worker's larger stride becomes the series'. The runs hold far fewer
+ * than 512 points: no thinning by count. */
+static void series_add(model_series *s, const Whatsnext__V1__ResultPoint *p)
+{
+	if (s->stride == 0)
+		s->stride = 1;
+	s->reported = p->nth > s->reported ? p->nth : s->reported + 1;
+	if (s->npts > 0 && !on_stride(s->pts[s->npts - 1].nth, s->stride))
+		s->npts--;
+	s->pts = wn_xrealloc(s->pts, (s->npts + 1) * sizeof(*s->pts));
+	s->pts[s->npts].seq = p->seq;
+	s->pts[s->npts].nth = s->reported;
+	s->pts[s->npts].value = p->value;
+	s->pts[s->npts++].time_ms = p->time_ms;
+	if (p->stride > s->stride) {
+		s->stride = p->stride;
+		series_keep(s);
+	}
+}
+
 void model_results_apply(model_job *j, const Whatsnext__V1__JobProgress *pg, bool final)
 {
 	if (pg->n_points > 0 && j->hist_attempt != j->attempt) {
@@ -102,11 +152,7 @@ void model_results_apply(model_job *j, const Whatsnext__V1__JobProgress *pg, boo
 		if (p->seq <= s->last_seq)
 			continue;
 		s->last_seq = p->seq;
-		s->reported++;
-		s->pts = wn_xrealloc(s->pts, (s->npts + 1) * sizeof(*s->pts));
-		s->pts[s->npts].seq = p->seq;
-		s->pts[s->npts].value = p->value;
-		s->pts[s->npts++].time_ms = p->time_ms;
+		series_add(s, p);
 	}
 	if (pg->n_results == 0 && !final)
 		return;
@@ -162,9 +208,10 @@ int model_exec_history(model *m, const model_call *c)
 		const model_series *ms = &j->hist[i];
 		bool same = strcmp(s->key, ms->key) == 0 && s->n_points == ms->npts &&
 		            s->reported == ms->reported && s->last_seq == ms->last_seq &&
-		            s->stride == 1;
+		            s->stride == ms->stride;
 		for (size_t k = 0; same && k < ms->npts; k++)
 			same = s->points[k]->seq == ms->pts[k].seq &&
+			       s->points[k]->nth == ms->pts[k].nth &&
 			       s->points[k]->value == ms->pts[k].value &&
 			       s->points[k]->time_ms == ms->pts[k].time_ms;
 		if (!same)
