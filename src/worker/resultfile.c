@@ -361,7 +361,11 @@ static int parse_json(wn_resultfile *r, size_t pos, bool final, size_t *used, ch
 			return WN_OK;
 		}
 		uint64_t line = r->line + (err.line > 0 ? (uint64_t)err.line - 1 : 0);
-		return results_fail(r, line, errmsg, "invalid JSON: %s", err.text);
+		/* jansson names its own option for a NUL: say what is wrong */
+		const char *why = strstr(err.text, "JSON_ALLOW_NUL") != NULL
+		                      ? "a string holds \\u0000 (a NUL character)"
+		                      : err.text;
+		return results_fail(r, line, errmsg, "invalid JSON: %s", why);
 	}
 	*used = (size_t)err.position;
 	report rp = {0};

@@ -149,6 +149,8 @@ TEST(bad_reports_name_the_line_and_what_is_wrong)
 	CHECK_EQ_STR(bad("{\"a\": 1,\n \"a\": 2}"),
 	             "line 2: invalid JSON: duplicate object key near '\"a\"'");
 	CHECK_EQ_STR(bad("{\"a\": 1\n"), "line 2: invalid JSON: '}' expected near end of file");
+	CHECK_EQ_STR(bad("{\"t\": \"a\\u0000b\"}\n"),
+	             "line 1: invalid JSON: a string holds \\u0000 (a NUL character)");
 	CHECK_EQ_STR(bad("no equals sign\n"), "line 1: expected key=value or a JSON object");
 	CHECK_EQ_STR(bad("a=\n"), "line 1: key \"a\" has no value");
 	CHECK_EQ_STR(bad("=1\n"), "line 1: key \"\": a key is empty");
