@@ -553,14 +553,10 @@ void model_lease_lost(model *m, model_job *j)
 	j->lost++;
 	m->n_lost++;
 	model_art_drop(j, j->attempt); /* no Complete will list them now */
-	if (j->lost >= max) {
-		j->status = ST_FAILED;
+	j->status = j->lost >= max ? ST_FAILED : ST_PENDING;
+	if (j->status == ST_FAILED)
 		j->finished = m->now;
-		model_set_reason(j, RK_CONTAINS, "%s", j->worker);
-	} else {
-		j->status = ST_PENDING;
-		model_set_reason(j, RK_CONTAINS, "%s", j->worker);
-	}
+	model_set_reason(j, RK_CONTAINS, "%s", j->worker);
 }
 
 /* model_waited_on: a PENDING or BLOCKED job depends on j. */
@@ -655,8 +651,7 @@ void model_advance(model *m, int64_t t)
 			/* a cancelled run's lease ends quietly; a marker of an
 			 * older attempt stays with that attempt */
 			if (j->cancel_attempt == j->lease_attempt) {
-				if (j->attempt == j->lease_attempt)
-					model_art_drop(j, j->attempt);
+				model_art_drop(j, j->attempt == j->lease_attempt ? j->attempt : 0);
 				j->leased = false;
 				j->cancel_attempt = 0;
 				continue;

@@ -327,7 +327,8 @@ uint8_t model_art_byte(uint64_t id, uint32_t attempt, int idx, uint64_t off);
 void model_art_sha(uint64_t id, uint32_t attempt, int idx, char hex[65]);
 uint64_t model_art_bytes(const model *m, const char *project);
 /* model_art_drop forgets the files job j's attempt uploaded: the attempt
- * ended without a Complete (its lease expired, or a cancelled run's). */
+ * ended without a Complete (its lease expired, or a cancelled run's); 0:
+ * none. */
 void model_art_drop(model_job *j, uint32_t attempt);
 int model_art_check(const model_job *j, Whatsnext__V1__Artifact *const *v, size_t n, char *why,
                     size_t len);
