@@ -91,6 +91,39 @@ void wn_utf8_scrub(char *s)
 	}
 }
 
+/* escape_unit returns the bytes of the character at s (n > 0 bytes left)
+ * when it may be shown as it is, 0 when it is to be escaped. */
+static size_t escape_unit(const char *s, size_t n)
+{
+	uint8_t c = (uint8_t)s[0];
+	if (c < 0x80)
+		return c < 0x20 || c == 0x7f ? 0 : 1;
+	return utf8_tail((const uint8_t *)s, n);
+}
+
+char *wn_utf8_escape(const char *s, size_t max)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_add(&b, "", 0);
+	size_t n = strlen(s), keep = 0;
+	for (size_t i = 0; i < n;) {
+		size_t len = escape_unit(s + i, n - i);
+		if (len > 0)
+			wn_strbuf_add(&b, s + i, len);
+		else
+			wn_strbuf_addf(&b, "\\x%02x", (uint8_t)s[i]);
+		i += len > 0 ? len : 1;
+		if (b.len + 3 <= max)
+			keep = b.len; /* with room for "..." after it */
+	}
+	if (b.len > max) {
+		b.len = keep;
+		b.s[keep] = '\0';
+		wn_strbuf_adds(&b, "...");
+	}
+	return wn_strbuf_take(&b);
+}
+
 /* One walk: the message checked, where it starts, and the fields from it
  * down to the one being read (for the message naming a bad field). */
 struct walk {

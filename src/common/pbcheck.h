@@ -36,4 +36,11 @@ ptrdiff_t wn_pb_utf8_check(const uint8_t *s, size_t n);
  * byte that starts no valid character becomes '?'. */
 void wn_utf8_scrub(char *s);
 
+/* wn_utf8_escape returns s as it may be shown and sent as a string
+ * (malloc'd): each control character (below 0x20, and 0x7f) and each byte
+ * that starts no valid UTF-8 character becomes \xHH; when that is longer
+ * than max (>= 3) bytes, it is cut after a whole character or escape and
+ * ends with "...", max bytes at most. */
+char *wn_utf8_escape(const char *s, size_t max);
+
 #endif

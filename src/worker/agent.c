@@ -3,9 +3,11 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "pbcheck.h"
 #include "util.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +76,18 @@ static void agent_refused(wn_agent *a, const wn_method *m, const char *why)
 
 /* wn_agent_call makes one call. A failure to reach the server is logged once
  * per outage, and its end too; a refused token stops the worker. Returns
- * wn_rpc_call's value. */
+ * wn_rpc_call's value; *errmsg shows control characters escaped (a
+ * server's message may quote what a job named). */
 int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in,
                   ProtobufCMessage **out, uint64_t id, int extra_ms, char **errmsg)
 {
 	const wn_method *m = &wn_methods[mid];
 	int rc = wn_rpc_call(a->rpc, m->path, in, m->reply, out, errmsg, id, extra_ms);
+	if (rc != WN_OK && *errmsg != NULL) {
+		char *shown = wn_utf8_escape(*errmsg, SIZE_MAX);
+		free(*errmsg);
+		*errmsg = shown;
+	}
 	bool unreachable = wn_agent_unreachable(rc);
 	pthread_mutex_lock(&a->mu);
 	if (unreachable && !a->down) {

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "kit.h"
 #include "map.h"
+#include "pbcheck.h"
 #include "template.h"
 #include "util.h"
 
@@ -146,6 +147,24 @@ struct finder {
 	bool stopped;    /* WN_ARTIFACTS_VISIT_MAX reached */
 };
 
+/* path_why tells why the server would refuse path in a job's list of
+ * artifacts (its bounds, a control character, a string that is not UTF-8),
+ * as a note's words; NULL when it would not. */
+static const char *path_why(const char *path)
+{
+	size_t n = strlen(path);
+	if (n > WN_ARTIFACT_PATH_BYTES)
+		return "the path is longer than 1024 bytes (shown cut)";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return "the name holds a control character (shown escaped)";
+	if (wn_pb_utf8_check((const uint8_t *)path, n) >= 0)
+		return "the name is not valid UTF-8 (shown escaped)";
+	return NULL;
+}
+
+/* list_add appends path to l, escaped and cut as it is shown (wn_utf8_escape)
+ * when the server would refuse it. */
 static wn_artifact *list_add(wn_artifact_list *l, const char *path, const char *note)
 {
 	if (l->n == l->cap) {
@@ -154,7 +173,8 @@ static wn_artifact *list_add(wn_artifact_list *l, const char *path, const char *
 	}
 	wn_artifact *a = &l->v[l->n++];
 	memset(a, 0, sizeof(*a));
-	a->path = wn_xstrdup(path);
+	a->path = path_why(path) == NULL ? wn_xstrdup(path)
+	                                 : wn_utf8_escape(path, WN_ARTIFACT_PATH_BYTES);
 	a->note = note ? wn_xstrdup(note) : NULL;
 	return a;
 }
@@ -184,6 +204,17 @@ static bool find_room(struct finder *f, const char *rel)
 	return true;
 }
 
+/* find_refuse lists path with the note "refused: WHY" in place of what it
+ * names, when there is room for it. */
+static void find_refuse(struct finder *f, const char *path, const char *why)
+{
+	if (!find_room(f, path))
+		return;
+	char *note = wn_xasprintf("refused: %s", why);
+	list_add(f->out, path, note);
+	free(note);
+}
+
 /* find_hash reads fd to its end into a SHA-256; the bytes read, or -1. */
 static int64_t find_hash(int fd, char hex[WN_DIGEST_HEX + 1])
 {
@@ -210,6 +241,11 @@ static int64_t find_hash(int fd, char hex[WN_DIGEST_HEX + 1])
 /* find_file records the file name of directory dirfd (rel its path). */
 static void find_file(struct finder *f, int dirfd, const char *name, const char *rel)
 {
+	const char *bad = path_why(rel);
+	if (bad != NULL) {
+		find_refuse(f, rel, bad);
+		return;
+	}
 	if (!find_room(f, rel))
 		return;
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -302,7 +338,10 @@ static void find_entry(struct finder *f, int dirfd, const char *rel, const char 
 		return;
 	char *path = rel_join(rel, name);
 	bool last = i + 1 >= n;
-	if (S_ISDIR(st.st_mode)) {
+	const char *bad = path_why(path);
+	if (S_ISDIR(st.st_mode) && bad != NULL) {
+		find_refuse(f, path, bad); /* and nothing below it */
+	} else if (S_ISDIR(st.st_mode)) {
 		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub >= 0) {
 			/* a directory matched: every file below it */
@@ -315,11 +354,12 @@ static void find_entry(struct finder *f, int dirfd, const char *rel, const char 
 		}
 	} else if (last && S_ISREG(st.st_mode)) {
 		find_file(f, dirfd, name, path);
-	} else if ((last || S_ISLNK(st.st_mode)) && find_room(f, path)) {
+	} else if (last || S_ISLNK(st.st_mode)) {
 		/* a link on the way (a directory elsewhere) is said too */
-		list_add(f->out, path,
-		         S_ISLNK(st.st_mode) ? "refused: a symbolic link (links are not followed)"
-		                             : "refused: not a regular file");
+		find_refuse(f, path,
+		            bad                   ? bad
+		            : S_ISLNK(st.st_mode) ? "a symbolic link (links are not followed)"
+		                                  : "not a regular file");
 	}
 	free(path);
 }
@@ -351,14 +391,19 @@ static void find_walk(struct finder *f, int dirfd, const char *rel, char **comps
 			if (fstatat(dirfd, names[k], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 			    !S_ISDIR(st.st_mode))
 				continue;
-			int sub = openat(dirfd, names[k],
-			                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				continue;
 			char *path = rel_join(rel, names[k]);
-			find_walk(f, sub, path, comps, n, i);
+			const char *bad = path_why(path);
+			int sub = -1;
+			if (bad != NULL)
+				find_refuse(f, path, bad); /* and nothing below it */
+			else
+				sub = openat(dirfd, names[k],
+				             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				find_walk(f, sub, path, comps, n, i);
+				close(sub);
+			}
 			free(path);
-			close(sub);
 		} else if (fnmatch(comp, names[k], FNM_PERIOD) == 0) {
 			find_entry(f, dirfd, rel, names[k], comps, n, i);
 		}
@@ -392,9 +437,13 @@ static char **glob_split(const char *g, size_t *n)
 static void find_glob(struct finder *f, int root, const char *g)
 {
 	size_t n = 0, before = f->out->n;
-	char **comps = glob_split(g, &n);
+	const char *bad = path_why(g);
+	char **comps = bad == NULL ? glob_split(g, &n) : NULL;
 	if (comps == NULL) {
-		list_add(f->out, g, "refused: the path leaves the working directory");
+		char *note = wn_xasprintf("refused: %s",
+		                          bad ? bad : "the path leaves the working directory");
+		list_add(f->out, g, note);
+		free(note);
 		return;
 	}
 	f->more = 0;

@@ -20,6 +20,8 @@
 #define WN_ARTIFACTS_GLOBS_MAX 16
 /* A search looks at this many directory entries at most. */
 #define WN_ARTIFACTS_VISIT_MAX 200000
+/* The longest path the server takes (its WN_ARTIFACT_PATH_MAX). */
+#define WN_ARTIFACT_PATH_BYTES 1024
 
 /* A task's `artifacts:` setting: a list of globs, or a mapping with `paths`
  * and the settings below. */
@@ -58,7 +60,10 @@ typedef struct wn_artifact_list {
 /* wn_artifacts_find looks in workdir (NULL: the worker's directory) for the
  * n rendered globs of c and fills out; each file is hashed, and marked to
  * upload when c says so and it fits the sizes. Never fails: what cannot be
- * searched becomes a note. */
+ * searched becomes a note, and so does a file or directory whose path the
+ * server would refuse (a control character, bytes that are not UTF-8, more
+ * than WN_ARTIFACT_PATH_BYTES), listed under its path as wn_utf8_escape
+ * shows it. */
 void wn_artifacts_find(const wn_artifacts_conf *c, const char *workdir, char *const *globs,
                        size_t n, wn_artifact_list *out);
 

@@ -222,3 +222,53 @@ test_artifacts_config_refuses_escaping_paths() {
 	done
 	expect_contains "$WN_ERR" "upload"
 }
+
+test_names_the_server_refuses_are_notes_and_the_job_completes() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# a control character, bytes that are not UTF-8, a directory so named,
+	# and a path past the server's 1024 bytes
+	python3 -c 'print("/".join(["l" * 250] * 5))' >long.txt
+	cat >gen.sh <<'EOF'
+mkdir -p out/ok "out/$(printf 'd\033')" "out/$(cat "$1")"
+echo a >out/ok/a.txt
+echo b >"out/$(printf 'e\033[2Jx')"
+echo c >"out/$(printf '\377bad')"
+echo d >"out/$(printf 'd\033')/f"
+echo e >"out/$(cat "$1")/f"
+echo done
+exit 3
+EOF
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [sh, "$WN_TMP/gen.sh", "$WN_TMP/long.txt"]
+    workdir: "$WN_TMP/wd/{job.id}"
+    artifacts:
+      paths: [out]
+      upload: true
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	mkdir -p "wd/$id"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "(j['status'], j['exit_code'], j['reason'], j['output_tail'].strip())")" \
+		"('failed', 3, 'exit status 3', 'done')" "the run's end"
+	expect_eq "$(art_field "$id" out/ok/a.txt "a[0]['stored']")" True "the other file"
+	expect_eq "$(art_field "$id" 'out/e\x1b[2Jx' "(a[0]['sha256'], a[0]['note'])")" \
+		"('', 'refused: the name holds a control character (shown escaped)')" "the ESC"
+	expect_eq "$(art_field "$id" 'out/\xffbad' "a[0]['note']")" \
+		"refused: the name is not valid UTF-8 (shown escaped)" "the bytes not UTF-8"
+	expect_eq "$(art_field "$id" 'out/d\x1b' "a[0]['note']")" \
+		"refused: the name holds a control character (shown escaped)" "the directory"
+	expect_eq "$(wnctl --json job artifacts "$id" | python3 -c 'import json, sys
+print([(len(a["path"]), a["path"][-8:], a["note"]) for a in json.load(sys.stdin) if a["path"].startswith("out/l")])')" \
+		"[(1024, 'lllll...', 'refused: the path is longer than 1024 bytes (shown cut)')]" "the long path"
+	expect_eq "$(art_count "$id")" 5 "entries: 1 file, 4 refused"
+	expect_eq "$(tr -d -c '\033' <w1.log | wc -c)" 0 "ESC bytes in the worker's log"
+}

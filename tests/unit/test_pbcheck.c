@@ -317,4 +317,29 @@ TEST(a_message_cut_inside_a_character_is_made_valid_utf8)
 	CHECK_EQ_STR(scrub("x\xc3\xa9\xff\xe2\x82"), "x\xc3\xa9?");
 }
 
+/* escape returns wn_utf8_escape of s within max bytes (a static copy). */
+static const char *escape(const char *s, size_t max)
+{
+	static char buf[128];
+	char *e = wn_utf8_escape(s, max);
+	snprintf(buf, sizeof(buf), "%s", e);
+	free(e);
+	return buf;
+}
+
+TEST(control_characters_and_bytes_not_utf8_are_shown_escaped_and_cut)
+{
+	CHECK_EQ_STR(escape("out/caf\xc3\xa9", 100), "out/caf\xc3\xa9");
+	CHECK_EQ_STR(escape("e\033[2Jx", 100), "e\\x1b[2Jx");
+	CHECK_EQ_STR(escape("\377bad\x7f\n", 100), "\\xffbad\\x7f\\x0a");
+	CHECK_EQ_STR(escape("\xc0\x80\xed\xa0\x80", 100), "\\xc0\\x80\\xed\\xa0\\x80");
+	CHECK_EQ_STR(escape("caf\xc3", 100), "caf\\xc3");
+	/* cut after a whole character or escape, "..." within max */
+	CHECK_EQ_STR(escape("abcdefgh", 8), "abcdefgh");
+	CHECK_EQ_STR(escape("abcdefghi", 8), "abcde...");
+	CHECK_EQ_STR(escape("ab\033cdef", 8), "ab...");
+	CHECK_EQ_STR(escape("abcd\xc3\xa9xyz", 8), "abcd...");
+	CHECK_EQ_STR(escape("", 8), "");
+}
+
 TEST_MAIN()
