@@ -30,6 +30,7 @@
 #define AGENT_HB_WAIT_MAX_MS   60000 /* longest a heartbeat asks the server to wait */
 #define AGENT_HB_AGAIN_MS      250   /* after news, the next heartbeat */
 #define AGENT_HB_FETCH_MS      500   /* a heartbeat answered early waits for a fetch this long */
+#define AGENT_QUOTE_MAX        900   /* bytes of a server's message quoted in a note or the log */
 #define AGENT_NOWAKE_MS        200   /* a run with no wake descriptor looks for news this often */
 #define AGENT_QUICK_MS         50    /* an empty fetch answered sooner than this was not held */
 
@@ -192,6 +193,11 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 /* wn_agent_artifacts finds the artifacts of j's ended run (task formatter
  * f), uploads those its task says to, and keeps the list in j->arts. */
 void wn_agent_artifacts(wn_agent *a, agent_job *j, const wn_fmt *f, wn_fmt_run *run);
+
+/* wn_agent_artifacts_refused replaces j's list, which the server refused
+ * in its Complete with message refused, by one note saying so (path "."),
+ * and logs it. */
+void wn_agent_artifacts_refused(agent_job *j, const char *refused);
 
 /* wn_agent_artifacts_free frees j's list. */
 void wn_agent_artifacts_free(agent_job *j);

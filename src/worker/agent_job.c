@@ -75,9 +75,10 @@ agent_job *wn_agent_job_from(wn_agent *a, const Whatsnext__V1__Job *pj)
 /* agent_report_send sends a report until the server has it or refuses it,
  * or there is no point any more (the lease is lost; a forced stop and two
  * more tries failed), retrying with backoff and the same request id while
- * the server is unreachable. */
+ * the server is unreachable. A refusal for bad input goes to *refused
+ * (malloc'd) unlogged when refused is not NULL. */
 static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_method_id mid,
-                              const ProtobufCMessage *in, ProtobufCMessage **reply)
+                              const ProtobufCMessage *in, ProtobufCMessage **reply, char **refused)
 {
 	uint64_t id = wn_request_id();
 	int64_t backoff = AGENT_BACKOFF_MIN_MS;
@@ -98,6 +99,10 @@ static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_
 				wn_info("job %llu: lease handed back", (unsigned long long)j->id);
 			else
 				wn_debug("job %llu: result recorded", (unsigned long long)j->id);
+			break;
+		}
+		if (refused != NULL && rc == WHATSNEXT__V1__CODE__INVALID_ARGUMENT) {
+			*refused = errmsg ? errmsg : wn_xstrdup("");
 			break;
 		}
 		if (!wn_agent_unreachable(rc)) {
@@ -128,6 +133,24 @@ static void agent_report_send(wn_agent *a, agent_job *j, agent_end end, enum wn_
 		free(errmsg);
 		backoff = backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : backoff * 2;
 	}
+}
+
+/* agent_complete_send sends Complete creq; refused as invalid with a list
+ * of artifacts, again with a note in its place: a file the server will not
+ * take must not cost the job its end. */
+static void agent_complete_send(wn_agent *a, agent_job *j, Whatsnext__V1__CompleteRequest *creq,
+                                ProtobufCMessage **reply)
+{
+	char *refused = NULL;
+	agent_report_send(a, j, AGENT_END_RESULT, WN_MID_QUEUE_COMPLETE, &creq->base, reply,
+	                  j->narts > 0 ? &refused : NULL);
+	if (refused == NULL)
+		return;
+	wn_agent_artifacts_refused(j, refused);
+	free(refused);
+	creq->artifacts = j->arts;
+	creq->n_artifacts = j->narts;
+	agent_report_send(a, j, AGENT_END_RESULT, WN_MID_QUEUE_COMPLETE, &creq->base, reply, NULL);
 }
 
 /* wn_agent_report delivers the result (or hands the lease back), retrying with
@@ -171,8 +194,7 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 			pthread_mutex_unlock(&a->mu);
 		}
 		ProtobufCMessage *reply = NULL;
-		agent_report_send(a, j, end, WN_MID_QUEUE_COMPLETE, &creq.base,
-		                  ask ? &reply : NULL);
+		agent_complete_send(a, j, &creq, ask ? &reply : NULL);
 		if (ask) {
 			if (reply != NULL) {
 				*next = wn_agent_next_job(
@@ -204,7 +226,7 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 	while (a->fetching > 0 && a->stop < AGENT_KILL)
 		pthread_cond_wait(&a->cond, &a->mu);
 	pthread_mutex_unlock(&a->mu);
-	agent_report_send(a, j, end, WN_MID_QUEUE_RELEASE, &rreq.base, NULL);
+	agent_report_send(a, j, end, WN_MID_QUEUE_RELEASE, &rreq.base, NULL, NULL);
 	pthread_mutex_lock(&a->mu);
 	a->releasing--;
 	pthread_mutex_unlock(&a->mu);

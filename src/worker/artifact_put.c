@@ -6,6 +6,7 @@
 #include "artifact_find.h"
 
 #include "err.h"
+#include "pbcheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -167,6 +168,23 @@ void wn_agent_artifacts(wn_agent *a, agent_job *j, const wn_fmt *f, wn_fmt_run *
 	wn_info("job %llu: %zu artifact(s) recorded, %zu stored on the server",
 	        (unsigned long long)j->id, l.n, stored);
 	put_list(j, &l);
+}
+
+void wn_agent_artifacts_refused(agent_job *j, const char *refused)
+{
+	char *shown = wn_utf8_escape(refused, AGENT_QUOTE_MAX);
+	wn_warn("job %llu: the server refused the result with its artifacts: %s; reporting it "
+	        "again without them",
+	        (unsigned long long)j->id, shown);
+	wn_agent_artifacts_free(j);
+	Whatsnext__V1__Artifact *p = wn_xcalloc(1, sizeof(*p));
+	whatsnext__v1__artifact__init(p);
+	p->path = wn_xstrdup(".");
+	p->sha256 = wn_xstrdup("");
+	p->note = wn_xasprintf("not recorded: the server refused the list: %s", shown);
+	j->arts = wn_xcalloc(1, sizeof(*j->arts));
+	j->arts[j->narts++] = p;
+	free(shown);
 }
 
 void wn_agent_artifacts_free(agent_job *j)

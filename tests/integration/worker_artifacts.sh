@@ -272,3 +272,33 @@ print([(len(a["path"]), a["path"][-8:], a["note"]) for a in json.load(sys.stdin)
 	expect_eq "$(art_count "$id")" 5 "entries: 1 file, 4 refused"
 	expect_eq "$(tr -d -c '\033' <w1.log | wc -c)" 0 "ESC bytes in the worker's log"
 }
+
+test_a_list_the_server_refuses_leaves_a_note_and_the_job_ends() {
+	# a server that takes no file of the list: the worker reports the job's
+	# end again without them
+	local url=ipc://$WN_TMP/impostor.sock
+	"$WN_BIN/wnimpostor" "$url" p t j artlist 4 >impostor.out 2>&1 &
+	local ipid=$!
+	WN_PIDS+=("$ipid")
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [sh, -c, 'mkdir -p out && echo 1 >out/a']
+    workdir: "$WN_TMP/wd"
+    artifacts: [out]
+EOF
+	} >w.yaml
+	mkdir wd
+	worker_start w1 w.yaml --server "$url"
+	wait_until 14 "the impostor to end" proc_gone "$ipid"
+	kill "$WORKER_PID" 2>/dev/null
+	wait "$WORKER_PID" 2>/dev/null || true
+	expect_eq "$(grep '^complete' impostor.out)" \
+		"complete 1.1 success=1 reason= artifact=out/a:
+complete 1.1 success=1 reason= artifact=.:not recorded: the server refused the list: artifact 1 (e\x1bx): refused by this server" \
+		"the Completes"
+	expect_contains "$(cat w1.log)" "reporting it again without them"
+	expect_eq "$(tr -d -c '\033' <w1.log | wc -c)" 0 "ESC bytes in the worker's log"
+}

@@ -23,6 +23,10 @@
  *   next     jobs 1 and 2; the Complete of job 1 claims job 2 again (next)
  *   badcode  job 1; its Complete is answered with code -3, no such code
  *   quick    nothing, and every Fetch is answered at once, not held
+ *   artlist  job 1; a Complete that lists a file (an artifact with a
+ *            sha256) is refused as invalid, the message quoting a name
+ *            with an ESC; each Complete's line ends with its artifacts,
+ *            " artifact=PATH:NOTE" each
  * Later Fetches hand out nothing, after 200 ms (but in mode quick).
  * Exit 1 on a socket error, 2 on usage. */
 #include "envelope.h"
@@ -37,6 +41,8 @@
 #include <unistd.h>
 
 static const char *project, *task, *jobname, *mode;
+/* The message of a reply whose code is not 0. */
+static const char *refusal = "a code no server sends";
 
 /* A job handed out, with its parameters. */
 struct ijob {
@@ -106,7 +112,8 @@ static uint8_t *impostor_fetch(size_t *len)
 }
 
 /* impostor_complete packs the reply to a Complete (body in); *code is -3
- * in mode badcode. */
+ * in mode badcode, and INVALID_ARGUMENT (no reply) in mode artlist for a
+ * Complete that lists a file. */
 static uint8_t *impostor_complete(const ProtobufCBinaryData *in, size_t *len, int *done, int *code)
 {
 	Whatsnext__V1__CompleteRequest *c =
@@ -117,8 +124,19 @@ static uint8_t *impostor_complete(const ProtobufCBinaryData *in, size_t *len, in
 		printf("complete");
 		if (mode != NULL)
 			printf(" %llu.%u", (unsigned long long)c->job_id, c->attempt);
-		printf(" success=%d reason=%s\n", c->success, c->reason);
+		printf(" success=%d reason=%s", c->success, c->reason);
+		bool files = false;
+		for (size_t i = 0; is_mode("artlist") && i < c->n_artifacts; i++) {
+			printf(" artifact=%s:%s", c->artifacts[i]->path, c->artifacts[i]->note);
+			files = files || c->artifacts[i]->sha256[0] != '\0';
+		}
+		printf("\n");
 		whatsnext__v1__complete_request__free_unpacked(c, NULL);
+		if (files) {
+			refusal = "artifact 1 (e\033x): refused by this server";
+			*code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
+			return NULL;
+		}
 	}
 	*done = mode == NULL;
 	*code = is_mode("badcode") ? -3 : 0;
@@ -132,8 +150,9 @@ static uint8_t *impostor_complete(const ProtobufCBinaryData *in, size_t *len, in
 }
 
 /* impostor_answer packs the reply to a request for method path (body in);
- * NULL (code UNIMPLEMENTED) for a method it does not play; *done when the
- * job's end was reported (without MODE); *code the reply's code. */
+ * NULL for a method it does not play (code UNIMPLEMENTED, unless *code says
+ * another); *done when the job's end was reported (without MODE); *code
+ * the reply's code. */
 static uint8_t *impostor_answer(const char *path, const ProtobufCBinaryData *in, size_t *len,
                                 int *done, int *code)
 {
@@ -204,12 +223,12 @@ static int impostor_serve(nng_socket s, int *done)
 	size_t blen = 0;
 	int code = 0;
 	uint8_t *body = impostor_answer(rq->method, &rq->body, &blen, done, &code);
-	if (body == NULL) {
+	if (code != 0) {
+		rs.code = code;
+		rs.message = (char *)refusal;
+	} else if (body == NULL) {
 		rs.code = WHATSNEXT__V1__CODE__UNIMPLEMENTED;
 		rs.message = (char *)"not played by the impostor";
-	} else if (code != 0) {
-		rs.code = code;
-		rs.message = (char *)"a code no server sends";
 	} else {
 		rs.body.data = body;
 		rs.body.len = blen;
