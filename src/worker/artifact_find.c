@@ -140,7 +140,9 @@ int wn_artifacts_conf_load(const wn_conf_doc *doc, const wn_conf_node *node,
 struct finder {
 	const wn_artifacts_conf *c;
 	wn_artifact_list *out;
-	wn_map *seen; /* paths recorded */
+	wn_map *seen;     /* paths recorded */
+	wn_map *walked;   /* "PART/DIR": the glob's parts matched below a directory */
+	const char *glob; /* the glob searched */
 	size_t visited;
 	size_t nmatched; /* paths recorded (notes of whole globs aside) */
 	uint64_t more;   /* files of the current glob past max_files */
@@ -204,14 +206,29 @@ static bool find_room(struct finder *f, const char *rel)
 	return true;
 }
 
+/* find_note lists path (rel, or the glob for the working directory) with
+ * note, in place of a file, when there is room for it. */
+static void find_note(struct finder *f, const char *rel, const char *note)
+{
+	const char *path = rel[0] ? rel : f->glob;
+	if (find_room(f, path))
+		list_add(f->out, path, note);
+}
+
 /* find_refuse lists path with the note "refused: WHY" in place of what it
  * names, when there is room for it. */
-static void find_refuse(struct finder *f, const char *path, const char *why)
+static void find_refuse(struct finder *f, const char *rel, const char *why)
 {
-	if (!find_room(f, path))
-		return;
 	char *note = wn_xasprintf("refused: %s", why);
-	list_add(f->out, path, note);
+	find_note(f, rel, note);
+	free(note);
+}
+
+/* find_note_errno lists path with the note "WHAT: the error errno says". */
+static void find_note_errno(struct finder *f, const char *rel, const char *what)
+{
+	char *note = wn_xasprintf("%s: %s", what, strerror(errno));
+	find_note(f, rel, note);
 	free(note);
 }
 
@@ -278,14 +295,16 @@ static void find_file(struct finder *f, int dirfd, const char *name, const char 
 
 static int names_cmp(const void *a, const void *b);
 
-/* find_names returns the sorted entries of directory dirfd (NULL on error),
- * counting them against the bound of the search. */
-static char **find_names(struct finder *f, int dirfd, size_t *n)
+/* find_names returns the sorted entries of directory dirfd (rel its path),
+ * counting them against the bound of the search; a directory that cannot be
+ * read gets a note. */
+static char **find_names(struct finder *f, int dirfd, const char *rel, size_t *n)
 {
 	*n = 0;
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d == NULL) {
+		find_note_errno(f, rel, "cannot read the directory");
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -293,7 +312,7 @@ static char **find_names(struct finder *f, int dirfd, size_t *n)
 	size_t cap = 16;
 	char **v = wn_xcalloc(cap, sizeof(*v));
 	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
+	while ((errno = 0, e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (++f->visited > WN_ARTIFACTS_VISIT_MAX) {
@@ -304,6 +323,8 @@ static char **find_names(struct finder *f, int dirfd, size_t *n)
 			v = wn_xrealloc(v, (cap *= 2) * sizeof(*v));
 		v[(*n)++] = wn_xstrdup(e->d_name);
 	}
+	if (e == NULL && errno != 0)
+		find_note_errno(f, rel, "cannot read the whole directory");
 	closedir(d);
 	qsort(v, *n, sizeof(*v), names_cmp);
 	return v;
@@ -316,7 +337,7 @@ static int names_cmp(const void *a, const void *b)
 
 static void names_free(char **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; v != NULL && i < n; i++)
 		free(v[i]);
 	free(v);
 }
@@ -324,6 +345,36 @@ static void names_free(char **v, size_t n)
 static char *rel_join(const char *rel, const char *name)
 {
 	return rel[0] ? wn_xasprintf("%s/%s", rel, name) : wn_xstrdup(name);
+}
+
+/* A matched directory stands for every file below it. */
+static char *walk_all[] = {"**", "*"};
+
+/* find_first tells whether comps[i] is matched below directory rel for the
+ * first time in this glob: a walk done before would find nothing new. */
+static bool find_first(struct finder *f, const char *rel, char **comps, size_t i)
+{
+	char *key = wn_xasprintf("%c%zu/%s", comps == walk_all ? 'a' : 'g', i, rel);
+	bool first = wn_map_get_str(f->walked, key) == NULL;
+	if (first)
+		wn_map_put_str(f->walked, key, (void *)1);
+	free(key);
+	return first;
+}
+
+/* find_enter opens directory name of dirfd (path its path) to search it;
+ * -1 and a note when it cannot be searched. */
+static int find_enter(struct finder *f, int dirfd, const char *name, const char *path)
+{
+	const char *bad = path_why(path);
+	if (bad != NULL) {
+		find_refuse(f, path, bad);
+		return -1;
+	}
+	int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		find_note_errno(f, path, "cannot read the directory");
+	return sub;
 }
 
 static void find_walk(struct finder *f, int dirfd, const char *rel, char **comps, size_t n,
@@ -334,28 +385,24 @@ static void find_entry(struct finder *f, int dirfd, const char *rel, const char 
                        size_t n, size_t i)
 {
 	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return;
 	char *path = rel_join(rel, name);
 	bool last = i + 1 >= n;
-	const char *bad = path_why(path);
-	if (S_ISDIR(st.st_mode) && bad != NULL) {
-		find_refuse(f, path, bad); /* and nothing below it */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG)
+			find_note_errno(f, path, "cannot read it");
 	} else if (S_ISDIR(st.st_mode)) {
-		int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub >= 0) {
-			/* a directory matched: every file below it */
-			static char *all[] = {"**", "*"};
-			if (last)
-				find_walk(f, sub, path, all, 2, 0);
-			else
-				find_walk(f, sub, path, comps, n, i + 1);
+		int sub = find_enter(f, dirfd, name, path);
+		if (sub >= 0 && last)
+			find_walk(f, sub, path, walk_all, 2, 0);
+		else if (sub >= 0)
+			find_walk(f, sub, path, comps, n, i + 1);
+		if (sub >= 0)
 			close(sub);
-		}
 	} else if (last && S_ISREG(st.st_mode)) {
 		find_file(f, dirfd, name, path);
 	} else if (last || S_ISLNK(st.st_mode)) {
 		/* a link on the way (a directory elsewhere) is said too */
+		const char *bad = path_why(path);
 		find_refuse(f, path,
 		            bad                   ? bad
 		            : S_ISLNK(st.st_mode) ? "a symbolic link (links are not followed)"
@@ -369,45 +416,54 @@ static bool glob_magic(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-/* find_walk matches comps[i..n) below directory dirfd (rel its path). */
+/* find_match matches comps[i] (a part with a wildcard) against names, the
+ * nn entries of directory dirfd (rel its path). */
+static void find_match(struct finder *f, int dirfd, const char *rel, char **comps, size_t n,
+                       size_t i, char **names, size_t nn)
+{
+	if (f->stopped)
+		return;
+	if (strcmp(comps[i], "**") != 0) {
+		for (size_t k = 0; k < nn && !f->stopped; k++)
+			if (fnmatch(comps[i], names[k], FNM_PERIOD) == 0)
+				find_entry(f, dirfd, rel, names[k], comps, n, i);
+		return;
+	}
+	/* zero directories: the next part here, from the names read */
+	if (i + 1 < n && !glob_magic(comps[i + 1]))
+		find_entry(f, dirfd, rel, comps[i + 1], comps, n, i + 1);
+	else if (i + 1 < n && find_first(f, rel, comps, i + 1))
+		find_match(f, dirfd, rel, comps, n, i + 1, names, nn);
+	for (size_t k = 0; k < nn && !f->stopped; k++) {
+		struct stat st;
+		if (fstatat(dirfd, names[k], &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+			continue;
+		char *path = rel_join(rel, names[k]);
+		int sub = find_enter(f, dirfd, names[k], path);
+		if (sub >= 0) {
+			find_walk(f, sub, path, comps, n, i);
+			close(sub);
+		}
+		free(path);
+	}
+}
+
+/* find_walk matches comps[i..n) below directory dirfd (rel its path),
+ * reading it once for each part it is matched with. */
 static void find_walk(struct finder *f, int dirfd, const char *rel, char **comps, size_t n,
                       size_t i)
 {
 	if (f->stopped || i >= n)
 		return;
-	const char *comp = comps[i];
-	if (!glob_magic(comp)) {
-		find_entry(f, dirfd, rel, comp, comps, n, i);
+	if (!glob_magic(comps[i])) {
+		find_entry(f, dirfd, rel, comps[i], comps, n, i);
 		return;
 	}
+	if (!find_first(f, rel, comps, i))
+		return;
 	size_t nn = 0;
-	char **names = find_names(f, dirfd, &nn);
-	bool star2 = strcmp(comp, "**") == 0;
-	if (star2) /* zero directories */
-		find_walk(f, dirfd, rel, comps, n, i + 1);
-	for (size_t k = 0; k < nn && !f->stopped; k++) {
-		if (star2) {
-			struct stat st;
-			if (fstatat(dirfd, names[k], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-			    !S_ISDIR(st.st_mode))
-				continue;
-			char *path = rel_join(rel, names[k]);
-			const char *bad = path_why(path);
-			int sub = -1;
-			if (bad != NULL)
-				find_refuse(f, path, bad); /* and nothing below it */
-			else
-				sub = openat(dirfd, names[k],
-				             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0) {
-				find_walk(f, sub, path, comps, n, i);
-				close(sub);
-			}
-			free(path);
-		} else if (fnmatch(comp, names[k], FNM_PERIOD) == 0) {
-			find_entry(f, dirfd, rel, names[k], comps, n, i);
-		}
-	}
+	char **names = find_names(f, dirfd, rel, &nn);
+	find_match(f, dirfd, rel, comps, n, i, names, nn);
 	names_free(names, nn);
 }
 
@@ -447,7 +503,10 @@ static void find_glob(struct finder *f, int root, const char *g)
 		return;
 	}
 	f->more = 0;
+	f->glob = g;
+	f->walked = wn_map_new_str();
 	find_walk(f, root, "", comps, n, 0);
+	wn_map_free(f->walked);
 	names_free(comps, n);
 	char *note = NULL;
 	if (f->more > 0)

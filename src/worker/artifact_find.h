@@ -60,10 +60,11 @@ typedef struct wn_artifact_list {
 /* wn_artifacts_find looks in workdir (NULL: the worker's directory) for the
  * n rendered globs of c and fills out; each file is hashed, and marked to
  * upload when c says so and it fits the sizes. Never fails: what cannot be
- * searched becomes a note, and so does a file or directory whose path the
- * server would refuse (a control character, bytes that are not UTF-8, more
- * than WN_ARTIFACT_PATH_BYTES), listed under its path as wn_utf8_escape
- * shows it. */
+ * searched (a directory that cannot be read) becomes a note, and so does a
+ * file or directory whose path the server would refuse (a control
+ * character, bytes that are not UTF-8, more than WN_ARTIFACT_PATH_BYTES),
+ * listed under its path as wn_utf8_escape shows it. Each directory is
+ * read once for each part of a glob it is matched with. */
 void wn_artifacts_find(const wn_artifacts_conf *c, const char *workdir, char *const *globs,
                        size_t n, wn_artifact_list *out);
 

@@ -273,6 +273,68 @@ print([(len(a["path"]), a["path"][-8:], a["note"]) for a in json.load(sys.stdin)
 	expect_eq "$(tr -d -c '\033' <w1.log | wc -c)" 0 "ESC bytes in the worker's log"
 }
 
+# art_lines ID: job ID's artifacts, PATH:NOTE each, on one line.
+art_lines() {
+	wnctl --json job artifacts "$1" | python3 -c 'import json, sys
+print(" ".join(a["path"] + ":" + a["note"] for a in json.load(sys.stdin)))'
+}
+
+test_the_walk_reads_each_directory_once() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# read once for each level above it, d18 would be read 2^18 times
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [sh, -c, 'p=out; for i in \$(seq 1 18); do p=\$p/d\$i; done;
+              mkdir -p \$p; echo 1 >out/top; echo 2 >\$p/x']
+    workdir: "$WN_TMP/wd/{job.id}"
+    artifacts: [out]
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	mkdir -p "wd/$id"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed "job status"
+	expect_eq "$(art_lines "$id")" "out/$(seq -f 'd%g' -s / 1 18)/x: out/top:" "the entries"
+}
+
+test_a_directory_that_cannot_be_read_gets_a_note() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [sh, -c, 'mkdir -p out/locked locked && echo 1 >out/a && echo 2 >out/locked/b &&
+              chmod 000 out/locked locked']
+    workdir: "$WN_TMP/wd/{job.id}"
+    artifacts: [out, locked]
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	mkdir -p "wd/$id"
+	# root reads any directory: its worker runs without that power
+	local drop=()
+	[ "$(id -u)" != 0 ] || drop=(setpriv --bounding-set -dac_override,-dac_read_search)
+	"${drop[@]}" "$WN_BIN/wnworker" --config w.yaml --name w1 --exit-when-empty >>w1.log 2>&1 &
+	WORKER_PID=$!
+	WN_PIDS+=("$WORKER_PID")
+	worker_wait "$WORKER_PID" 30
+	chmod 755 "wd/$id/out/locked" "wd/$id/locked"
+	expect_eq "$(job_get "$id" "j['status']")" completed "job status"
+	local no="cannot read the directory: Permission denied"
+	expect_eq "$(art_lines "$id")" "out/a: out/locked:$no locked:$no" "the entries"
+}
+
 test_a_list_the_server_refuses_leaves_a_note_and_the_job_ends() {
 	# a server that takes no file of the list: the worker reports the job's
 	# end again without them
