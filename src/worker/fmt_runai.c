@@ -469,9 +469,14 @@ static char **runai_argv_for(const runai_run *r, const char *verb, bool job_word
 	return a.v;
 }
 
-static bool runai_not_found(const char *msg)
+/* runai_not_found tells whether msg, the error of a runai call that ran
+ * (rc 1, not a runai that could not be started), says that workload name
+ * does not exist: it names the workload and says so. Any other failure (a
+ * token "not found" in the kubeconfig, the cluster out of reach) is not
+ * taken for the workload gone. */
+static bool runai_not_found(int rc, const char *msg, const char *name)
 {
-	return msg != NULL &&
+	return rc == 1 && msg != NULL && strstr(msg, name) != NULL &&
 	       (strcasestr(msg, "not found") != NULL || strcasestr(msg, "does not exist") != NULL ||
 	        strcasestr(msg, "notfound") != NULL);
 }
@@ -504,7 +509,7 @@ static void runai_poll(runai_run *r)
 			        (unsigned long long)r->job_id, r->name);
 			r->down = true;
 		}
-	} else if (runai_not_found(msg)) {
+	} else if (runai_not_found(rc, msg, r->name)) {
 		r->gone = true;
 		r->ended = true;
 	} else if (!r->down) {
@@ -552,7 +557,7 @@ static void runai_stop(void *p, bool force)
 	char *msg = NULL;
 	int rc = runai_call(argv, NULL, &msg);
 	wn_argv_free(argv);
-	if (rc != 0 && !runai_not_found(msg))
+	if (rc != 0 && !runai_not_found(rc, msg, r->name))
 		wn_warn("job %llu: cannot delete RUNAI workload %s%s: %s",
 		        (unsigned long long)r->job_id, r->name, force ? " (again)" : "", msg);
 	free(msg);

@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,10 +15,10 @@
 
 char *wn_runai_name(const char *s)
 {
-	char *out = wn_xmalloc(RUNAI_NAME_MAX + 4);
+	char *out = wn_xmalloc(strlen(s) + 4);
 	size_t n = 0;
 	bool dash = false;
-	for (const char *p = s; *p && n < RUNAI_NAME_MAX; p++) {
+	for (const char *p = s; *p; p++) {
 		char c = (char)tolower((unsigned char)*p);
 		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 		if (!ok) {
@@ -34,10 +36,18 @@ char *wn_runai_name(const char *s)
 	}
 	while (n > 0 && out[n - 1] == '-')
 		n--;
-	if (n > RUNAI_NAME_MAX)
-		n = RUNAI_NAME_MAX;
-	while (n > 0 && out[n - 1] == '-')
-		n--;
+	if (n > RUNAI_NAME_MAX) {
+		/* cut, and a hash of the whole name after it: two names that
+		 * differ past the cut (the job id and attempt at the end of a
+		 * long project's) stay two names */
+		uint32_t h = 2166136261u;
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ (uint8_t)out[i]) * 16777619u;
+		n = RUNAI_NAME_MAX - 9;
+		while (n > 0 && out[n - 1] == '-')
+			n--;
+		n += (size_t)snprintf(out + n, 10, "-%08x", h);
+	}
 	if (n == 0) {
 		memcpy(out, "wn", 2);
 		n = 2;

@@ -4,7 +4,9 @@
 #define WN_RUNAI_H
 
 /* wn_runai_name makes a workload name out of s (malloc'd): lowercase
- * letters, digits and '-', starting with a letter, at most 63 bytes. */
+ * letters, digits and '-', starting with a letter, at most 63 bytes; a
+ * longer one is cut to 54 and ends in '-' and 8 hex digits of a hash of the
+ * whole, so names that differ only past the cut stay apart. */
 char *wn_runai_name(const char *s);
 
 /* How a RUNAI status ends a run. */

@@ -128,6 +128,50 @@ test_workload_deleted_outside_cancels_the_job() {
 		"RUNAI workload wn-p-$id-1 was deleted outside WhatsNext" "reason"
 }
 
+# A describe that fails for another reason than the workload being gone (a
+# login expired: "refresh token not found in kubeconfig") is tried again;
+# only a reply that names the workload as not found ends the run.
+test_a_failed_describe_is_not_the_workload_gone() {
+	runai_setup 'command: [sh, -c, "sleep 3; echo done"]'
+	local id n
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	echo "failed to refresh token: refresh token not found in kubeconfig" \
+		>"$RUNAI_STANDIN_DIR/describe-error"
+	n=$(calls describe | wc -l)
+	wait_until 20 "describes that fail" eval "[ \"\$(calls describe | wc -l)\" -ge $((n + 3)) ]"
+	rm "$RUNAI_STANDIN_DIR/describe-error"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed "status ($(job_get "$id" "j['reason']"))"
+	expect_contains "$(job_get "$id" "j['output_tail']")" done
+	expect_contains "$(cat w1.log)" "cannot describe RUNAI workload wn-p-$id-1"
+	expect_eq "$(calls delete | wc -l)" 0 "deletes"
+}
+
+# A workload name past 63 characters is cut with a hash of the whole after
+# it: the jobs of a long project's name keep workloads of their own.
+test_long_names_keep_their_workloads_apart() {
+	local long=proj$(printf 'x%.0s' {1..55})
+	runai_setup 'command: [sh, -c, "echo run $0; exit $1", "{v}", "{code}"]'
+	sed -i "s/^projects: p$/projects: $long/" w.yaml
+	wnctl project create "$long" >/dev/null
+	wnctl task create "$long" t --gpu 1 >/dev/null
+	local a b
+	a=$(wnctl job add "$long" t --param v=a --param code=3)
+	b=$(wnctl job add "$long" t --param v=b --param code=0)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$a" "j['status']") $(job_get "$a" "j['exit_code']")" "failed 3"
+	expect_eq "$(job_get "$b" "j['status']")" completed "job b ($(job_get "$b" "j['reason']"))"
+	local na nb
+	na=$(job_get "$a" "j['external_id']")
+	nb=$(job_get "$b" "j['external_id']")
+	[ "$na" != "$nb" ] || fail "two jobs share the workload $na"
+	expect_eq "${#na}" 63 "the cut name's length ($na)"
+	[[ $na =~ ^proj?x*-[0-9a-f]{8}$|^wn-projx*-[0-9a-f]{8}$ ]] || fail "a cut name: $na"
+}
+
 test_submission_error_fails_with_runais_message() {
 	runai_setup 'command: [echo, never]'
 	local id
