@@ -433,12 +433,15 @@ static void job_output_begin(wn_agent *a, agent_job *j, wn_fmt_run *run)
 
 /* job_output_rest ships the output of j's run the heartbeats have not: more
  * than one completion carries in heartbeats of its own, then the rest (or,
- * if those failed, the last part) into the run's last progress. */
+ * if those failed, the last part) into the run's last progress. It ships
+ * what was behind when the run ended, not more: a process that left the
+ * command's group and writes on cannot hold the result back. */
 static void job_output_rest(wn_agent *a, agent_job *j, job_state *s)
 {
 	if (j->out == NULL || s->end != AGENT_END_RESULT)
 		return;
-	while (wn_outship_behind(j->out) > WN_OUTSHIP_CALL_MAX) {
+	uint64_t rounds = wn_outship_behind(j->out) / WN_OUTSHIP_CALL_MAX + 1;
+	while (rounds-- > 0 && wn_outship_behind(j->out) > WN_OUTSHIP_CALL_MAX) {
 		Whatsnext__V1__JobProgress pg = s->progress;
 		if (wn_outship_fill(j->out, &pg, WN_OUTSHIP_CALL_MAX, WN_OUTSHIP_FINAL) == 0)
 			break;

@@ -106,6 +106,38 @@ log_end_is() {
 	[ "$(wnctl --json job log "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("end", 0))')" = "$2" ]
 }
 
+# A process that left the command's group (setsid) and writes on, fast,
+# does not hold the result back: the job completes while it still runs.
+# test-lock: tcp-ports
+test_an_escaped_writer_does_not_hold_the_result() {
+	# over TCP: a 1 MiB heartbeat takes longer than the writer takes to
+	# write 1 MiB more
+	export WN_SERVER=tcp://127.0.0.1:$(free_port)
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# the default rpc_timeout_ms: each heartbeat of output is answered
+	cat >w.yaml <<EOF
+projects: p
+fetch_wait_ms: 500
+kill_grace_s: 1
+log_dir: $WN_TMP/logs
+tasks:
+  t:
+    command: [/bin/sh, -c, 'setsid sh -c "echo \\\$\\\$ >$WN_TMP/writer.pid; exec timeout 6 yes escaped-writer-output" & sleep 0.5; echo leader done']
+EOF
+	local id pid
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 20 "the writer's pid" test -s writer.pid
+	pid=$(cat writer.pid)
+	WN_PIDS+=("$pid")
+	wait_until 30 "job $id to complete" eval "[ \"\$(job_get $id \"j['status']\")\" = completed ]"
+	kill -0 "$pid" 2>/dev/null || fail "the writer ended before the job completed"
+	kill "$pid"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "escaped-writer-output"
+}
+
 test_log_survives_a_crash_of_wnd() {
 	wn_start
 	# 20 lines; then, once go1 exists (wnd is down), 10 more; then, once go2
