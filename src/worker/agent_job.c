@@ -431,11 +431,9 @@ static void job_output_begin(wn_agent *a, agent_job *j, wn_fmt_run *run)
 	pthread_mutex_unlock(&a->mu);
 }
 
-/* job_output_rest ships the output of j's run the heartbeats have not: more
- * than one completion carries in heartbeats of its own, then the rest (or,
- * if those failed, the last part) into the run's last progress. It ships
- * what was behind when the run ended, not more: a process that left the
- * command's group and writes on cannot hold the result back. */
+/* job_output_rest ships what of j's output was behind when its run ended
+ * (an escaped writer cannot hold the result back): past a completion's share
+ * in heartbeats, the rest (or the last part) in the run's last progress. */
 static void job_output_rest(wn_agent *a, agent_job *j, job_state *s)
 {
 	if (j->out == NULL || s->end != AGENT_END_RESULT)
