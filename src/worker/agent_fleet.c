@@ -78,8 +78,9 @@ static int agent_join_call(wn_agent *a, ProtobufCMessage **out, char **errmsg)
 }
 
 /* join_timings warns when the configured heartbeat_ms is too long for the
- * server's timings: leases would run out, or the worker be marked LOST,
- * between two heartbeats. */
+ * server's timings (leases would run out, or the worker be marked LOST,
+ * between two heartbeats), and when kill_grace_s outlasts its worker
+ * timeout. */
 static void join_timings(const wn_agent *a, const Whatsnext__V1__JoinResponse *r)
 {
 	int64_t hb = a->cfg->heartbeat_ms;
@@ -95,6 +96,18 @@ static void join_timings(const wn_agent *a, const Whatsnext__V1__JoinResponse *r
 		        "it (%lld)",
 		        (long long)hb, (long long)r->worker_timeout_ms,
 		        (long long)(r->worker_timeout_ms / 3));
+	/* after a crash of this worker its guard ends the jobs' processes
+	 * within kill_grace_s; the server hands the jobs out again after its
+	 * worker timeout, and a worker restarted here meanwhile could start
+	 * one on a GPU that an ending process still holds */
+	int64_t grace = a->cfg->kill_grace_s * 1000;
+	if (r->worker_timeout_ms > 0 && grace >= r->worker_timeout_ms)
+		wn_warn("kill_grace_s %lld is not shorter than the server's worker timeout of %lld "
+		        "ms: if this worker dies, its jobs may run again (here, on the same GPUs, "
+		        "once restarted) while their first runs still end; keep kill_grace_s under "
+		        "%lld",
+		        (long long)a->cfg->kill_grace_s, (long long)r->worker_timeout_ms,
+		        (long long)(r->worker_timeout_ms / 1000));
 }
 
 /* wn_agent_join announces the worker to the server: name, host, version, what

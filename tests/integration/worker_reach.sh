@@ -113,6 +113,21 @@ test_wn_server_overrides_the_files_server() {
 	expect_eq "$(job_get "$id" "j['status']")" completed
 }
 
+# A kill grace as long as the server's worker timeout is warned of: after a
+# crash of the worker, its jobs could run again while their first runs end.
+test_a_kill_grace_past_the_worker_timeout_is_warned() {
+	wn_start --worker-timeout-ms 8000
+	wnctl project create p >/dev/null
+	slow_yaml | sed 's/^kill_grace_s: 1$/kill_grace_s: 20/' >w.yaml
+	grep -q '^kill_grace_s: 20$' w.yaml || fail "w.yaml: no kill_grace_s to set"
+	worker_start w1 w.yaml
+	wait_until 10 "the worker to join" log_has w1.log "joined the fleet as w1"
+	wait_until 5 "the warning" log_has w1.log \
+		"kill_grace_s 20 is not shorter than the server's worker timeout of 8000 ms"
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 10
+}
+
 test_a_heartbeat_too_long_for_the_lease_is_warned() {
 	wn_start --lease-ms 3000
 	wnctl project create p >/dev/null
