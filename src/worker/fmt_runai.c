@@ -611,7 +611,7 @@ static void runai_result(void *p, wn_fmt_result *res)
 	switch (end) {
 	case WN_RUNAI_SUCCEEDED:
 		res->success = true;
-		res->exit_code = r->exit_code > 0 ? r->exit_code : 0;
+		res->exit_code = 0; /* an exitCode elsewhere is an earlier restart's */
 		break;
 	case WN_RUNAI_FAILED:
 		res->exit_code = r->exit_code;

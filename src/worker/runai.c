@@ -93,21 +93,22 @@ static const char *runai_json_status(const json_t *o, int depth)
 	return NULL;
 }
 
-/* runai_json_exit finds the first integer "exitCode" in v (depth-limited). */
-static int runai_json_exit(const json_t *v, int depth)
+/* runai_json_exit finds the first integer "exitCode" in v, with nonzero the
+ * first above 0 (depth-limited); -1 for none. */
+static int runai_json_exit(const json_t *v, int depth, bool nonzero)
 {
 	if (depth > 8)
 		return -1;
 	if (json_is_object(v)) {
 		const json_t *e = json_object_get(v, "exitCode");
-		if (json_is_integer(e) && json_integer_value(e) >= 0 &&
+		if (json_is_integer(e) && json_integer_value(e) >= (nonzero ? 1 : 0) &&
 		    json_integer_value(e) <= 255)
 			return (int)json_integer_value(e);
 		const char *k;
 		json_t *x;
 		json_object_foreach((json_t *)v, k, x)
 		{
-			int c = runai_json_exit(x, depth + 1);
+			int c = runai_json_exit(x, depth + 1, nonzero);
 			if (c >= 0)
 				return c;
 		}
@@ -116,7 +117,7 @@ static int runai_json_exit(const json_t *v, int depth)
 		json_t *x;
 		json_array_foreach(v, i, x)
 		{
-			int c = runai_json_exit(x, depth + 1);
+			int c = runai_json_exit(x, depth + 1, nonzero);
 			if (c >= 0)
 				return c;
 		}
@@ -141,11 +142,18 @@ char *wn_runai_parse_describe(const char *text, int *exit_code)
 		return NULL;
 	json_error_t jerr;
 	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	/* a line of text before the JSON (a warning of the CLI's) */
+	const char *brace = root == NULL ? strstr(text, "\n{") : NULL;
+	if (brace != NULL)
+		root = json_loads(brace + 1, JSON_REJECT_DUPLICATES, &jerr);
 	if (root != NULL) {
 		const json_t *o = json_is_array(root) ? json_array_get(root, 0) : root;
 		const char *s = runai_json_status(o, 0);
 		char *out = s && runai_word_ok(s, strlen(s)) ? wn_xstrdup(s) : NULL;
-		*exit_code = runai_json_exit(o, 0);
+		/* the container that failed, not a sidecar that exited 0 */
+		*exit_code = runai_json_exit(o, 0, true);
+		if (*exit_code < 0)
+			*exit_code = runai_json_exit(o, 0, false);
 		json_decref(root);
 		return out;
 	}

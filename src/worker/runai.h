@@ -22,7 +22,8 @@ wn_runai_end wn_runai_status_end(const char *status);
 
 /* wn_runai_parse_describe finds the status ("Running") and, when given, the
  * exit code in the output of describe: JSON (a "status" or "phase" string at
- * the top, or in "status", "general" or "workload") or text ("Status:
+ * the top, or in "status", "general" or "workload"; lines of text before it
+ * skipped; the first "exitCode" above 0, else the first) or text ("Status:
  * Running"). Returns the malloc'd status, or NULL; *exit_code is -1 when
  * none is given. */
 char *wn_runai_parse_describe(const char *text, int *exit_code);
