@@ -576,7 +576,7 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		return; /* stopped before it started */
 	if (rc != WN_OK) {
 		s->res.reason = reason;
-		s->res.exit_code = j->remote ? -1 : rc == WN_ENOTFOUND ? 127 : 126;
+		s->res.exit_code = j->remote ? -1 : wn_fmt_start_exit(rc);
 		return;
 	}
 	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));

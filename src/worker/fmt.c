@@ -244,6 +244,11 @@ int wn_fmt_resume(const wn_fmt *f, const wn_fmt_job *job, const char *external_i
 	return WN_OK;
 }
 
+int wn_fmt_start_exit(int rc)
+{
+	return rc == WN_ENOTFOUND ? 127 : rc == WN_EPERM ? 126 : -1;
+}
+
 int wn_fmt_start(wn_fmt_run *r, char **reason)
 {
 	*reason = NULL;

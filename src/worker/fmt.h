@@ -211,6 +211,12 @@ int wn_fmt_resume(const wn_fmt *f, const wn_fmt_job *job, const char *external_i
 /* wn_fmt_start launches the run; on failure *reason says why. */
 int wn_fmt_start(wn_fmt_run *r, char **reason);
 
+/* wn_fmt_start_exit is the exit code reported for a local run that could not
+ * start (rc, wn_fmt_start's): 127 when its program is not there, 126 when it
+ * is and cannot be run, as a shell says; -1 when nothing ran (no working
+ * directory, a missing parameter). */
+int wn_fmt_start_exit(int rc);
+
 /* wn_fmt_external_id returns what a started run is known by outside the
  * worker (a SLURM job id), or NULL. */
 const char *wn_fmt_external_id(wn_fmt_run *r);

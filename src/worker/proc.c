@@ -283,7 +283,12 @@ static int proc_exec_error(const wn_proc_spec *spec, const proc_child *c, char *
 		                       strerror(c->err));
 	else
 		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(c->err));
-	return c->step == PROC_STEP_CHDIR ? WN_ENOTFOUND : WN_EPERM;
+	/* 127 and 126 as a shell gives them: the program not there, or there
+	 * and not to be run; nothing ran at all (no directory, no guard):
+	 * WN_EIO, reported -1 */
+	if (c->step == PROC_STEP_CHDIR || c->step == PROC_STEP_GUARD)
+		return WN_EIO;
+	return c->err == ENOENT ? WN_ENOTFOUND : WN_EPERM;
 }
 
 /* proc_fd_high moves fd above the standard descriptors (a worker started

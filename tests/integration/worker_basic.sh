@@ -230,11 +230,16 @@ tasks:
     command: [no-such-program-for-wn, x]
   noexec:
     command: [$WN_TMP/script.sh]
+  nodir:
+    command: [/bin/true]
+    workdir: $WN_TMP/no-such-dir
 EOF
 	} >w.yaml
-	local a b
+	wnctl task create p nodir >/dev/null
+	local a b c
 	a=$(wnctl job add p missing)
 	b=$(wnctl job add p noexec)
+	c=$(wnctl job add p nodir)
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID"
 	expect_eq "$(job_get "$a" "j['status']")" failed
@@ -243,6 +248,10 @@ EOF
 	expect_eq "$(job_get "$b" "j['status']")" failed
 	expect_contains "$(job_get "$b" "j['reason']")" "cannot start $WN_TMP/script.sh: not executable"
 	expect_eq "$(job_get "$b" "j['exit_code']")" 126
+	# nothing ran: -1, not a shell's code
+	expect_eq "$(job_get "$c" "j['status']")" failed
+	expect_contains "$(job_get "$c" "j['reason']")" "cannot change to directory $WN_TMP/no-such-dir"
+	expect_eq "$(job_get "$c" "j['exit_code']")" -1
 }
 
 test_once_runs_one_job() {

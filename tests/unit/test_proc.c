@@ -192,7 +192,7 @@ TEST(a_command_that_cannot_start_says_why)
 	free(reason);
 
 	char *const t[] = {"/bin/true", NULL};
-	CHECK_EQ_INT(start(t, "no-such-dir", NULL, &p, &reason), WN_ENOTFOUND);
+	CHECK_EQ_INT(start(t, "no-such-dir", NULL, &p, &reason), WN_EIO);
 	CHECK_EQ_STR(reason, "cannot change to directory no-such-dir: No such file or directory");
 	free(reason);
 }
