@@ -1,6 +1,6 @@
-/* store_int: the store's state, shared by store.c (open, close, reads) and
+/* store_int: the store's state, shared by store.c (open, close, reads),
  * store_wal.c (the write path: group commit, the redo log, failures and
- * recovery). Not for use outside the store. */
+ * recovery) and store_copy.c (checkpoints). Not for use outside the store. */
 #ifndef WN_STORE_INT_H
 #define WN_STORE_INT_H
 
@@ -10,6 +10,12 @@
 #include <pthread.h>
 #include <rocksdb/c.h>
 #include <stdatomic.h>
+
+/* RocksDB's kTolerateCorruptedTailRecords: a log's torn tail (a write cut by
+ * a crash or a full disk) is let be; damage anywhere else refuses the open,
+ * as a damaged table file does, rather than drop every acknowledged write
+ * after it (RocksDB's default). */
+#define STORE_WAL_RECOVERY 0
 
 /* Free space an open needs: RocksDB's LOG header lines, a new MANIFEST,
  * OPTIONS and CURRENT file and a new log (measured, docs/server.md), with

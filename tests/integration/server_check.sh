@@ -442,6 +442,36 @@ os.replace(p + ".new", p)' "$sst"
 	expect_contains "$WN_OUT" "200 job(s)"
 }
 
+# A log damaged in its middle (not a torn tail): the check and the start
+# refuse it, as they do a damaged table file, rather than replay up to the
+# damage and drop every acknowledged job after it, the later logs' too.
+test_check_reports_a_log_damaged_in_its_middle() {
+	wn_start
+	mkproject p
+	mktask p t
+	gen_batch jobs.json p t 200
+	wnctl job batch jobs.json >/dev/null
+	wn_kill9
+	wn_start
+	wnctl job batch jobs.json >/dev/null
+	wn_kill9
+	expect_clean
+	expect_contains "$WN_OUT" "400 job(s)"
+	local logs
+	logs=$(ls "$WN_TMP"/data/*.log | sort)
+	[ "$(wc -l <<<"$logs")" -ge 2 ] || fail "one log only: $logs"
+	python3 -c 'import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+for i in range(len(b) // 2, len(b) // 2 + 4):
+    b[i] ^= 0xff
+open(p, "wb").write(b)' "$(head -n 1 <<<"$logs")"
+	expect_exit 2 check_data
+	expect_contains "$WN_ERR" "Corruption"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/other.sock"
+	expect_contains "$WN_ERR" "Corruption"
+}
+
 # A job at id 2^64 - 1 leaves no id to hand out: the check says so and
 # --repair does not wrap m/next_id round to 0; wnd starts, refuses new jobs
 # rather than give out the ids of jobs it holds, and keeps them all.
