@@ -144,7 +144,7 @@ static void store_options(wn_store *s)
 	/* Every change of a job is a memtable insert; 32 MiB holds the
 	 * successive records of about 30,000 jobs, so most of a job's older
 	 * records are dropped before they reach a table file. */
-	rocksdb_options_set_write_buffer_size(s->opts, 32u << 20);
+	rocksdb_options_set_write_buffer_size(s->opts, STORE_MEMTABLE);
 	/* Table files straight from the memtable (level 0) are not compressed,
 	 * to spare the CPU while jobs flow; the levels below are (Snappy), where
 	 * compaction has dropped the older records of each job. */
@@ -349,7 +349,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 	s->wopts = rocksdb_writeoptions_create();
 	rocksdb_writeoptions_set_sync(s->wopts, 0);
 	s->ropts = rocksdb_readoptions_create();
-	char *err = wn_store_room(s, STORE_START_SPACE);
+	char *err = wn_store_room(s, STORE_START_SPACE + wn_store_replay_room(s));
 	if (err != NULL) {
 		*errmsg =
 		    wn_xasprintf("cannot open store %s: %s to start; free some space", dir, err);

@@ -17,6 +17,9 @@
  * after it (RocksDB's default). */
 #define STORE_WAL_RECOVERY 0
 
+/* The memtable's size (write_buffer_size). */
+#define STORE_MEMTABLE (32u << 20)
+
 /* Free space an open needs: RocksDB's LOG header lines, a new MANIFEST,
  * OPTIONS and CURRENT file and a new log (measured, docs/server.md), with
  * room to spare. Below it a start is refused rather than let RocksDB's LOG
@@ -86,6 +89,12 @@ void wn_store_rocks_flush(wn_store *s, bool sync, char **err);
 /* wn_store_room returns NULL if the disk of s->dir has need bytes free, else a
  * malloc'd "only N KiB free ..." message. */
 char *wn_store_room(const wn_store *s, uint64_t need);
+
+/* wn_store_replay_room is the room an open needs besides STORE_START_SPACE
+ * to replay the logs of s's directory: none while they fit one memtable,
+ * else about their size, which RocksDB writes out as table files while it
+ * replays them, avoid_flush_during_recovery or not. */
+uint64_t wn_store_replay_room(const wn_store *s);
 /* wn_store_syncer is the sync thread (arg: the store). */
 void *wn_store_syncer(void *arg);
 /* wn_store_unstored counts the writes lost to the current failure that are

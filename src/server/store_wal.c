@@ -7,11 +7,13 @@
 #include "log.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,11 +374,29 @@ char *wn_store_room(const wn_store *s, uint64_t need)
 	                    (unsigned long long)((need + 1023) >> 10));
 }
 
+uint64_t wn_store_replay_room(const wn_store *s)
+{
+	DIR *d = opendir(s->dir);
+	if (d == NULL)
+		return 0; /* the open that follows says what is wrong */
+	uint64_t logs = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		struct stat st;
+		if (n > 4 && strcmp(de->d_name + n - 4, ".log") == 0 &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			logs += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return logs > STORE_MEMTABLE ? logs : 0;
+}
+
 /* store_can_reopen returns NULL if the disk and the process have room for a
  * reopen (so a failed store is not closed in vain), else why not. */
 static char *store_can_reopen(wn_store *s)
 {
-	char *why = wn_store_room(s, STORE_OPEN_SPACE + s->redo_len);
+	char *why = wn_store_room(s, STORE_OPEN_SPACE + s->redo_len + wn_store_replay_room(s));
 	if (why != NULL)
 		return why;
 	int fds[STORE_OPEN_FDS];

@@ -415,7 +415,7 @@ test_check_reports_a_damaged_table_file() {
 	mktask p t
 	gen_batch jobs.json p t 200
 	wnctl job batch jobs.json >/dev/null
-	# a backup flushes what the log holds into table files
+	# the backup, then the clean stop, which flushes the memtable into table files
 	expect_exit 0 wnctl admin backup "$WN_TMP/backups/b1"
 	wn_stop
 	expect_clean
