@@ -91,9 +91,9 @@ void wn_store_rocks_flush(wn_store *s, bool sync, char **err);
 char *wn_store_room(const wn_store *s, uint64_t need);
 
 /* wn_store_replay_room is the room an open needs besides STORE_START_SPACE
- * to replay the logs of s's directory: none while they fit one memtable,
- * else about their size, which RocksDB writes out as table files while it
- * replays them, avoid_flush_during_recovery or not. */
+ * to replay the logs of s's directory: none while they fit well inside one
+ * memtable, else about their size, which RocksDB writes out as table files
+ * while it replays them, avoid_flush_during_recovery or not. */
 uint64_t wn_store_replay_room(const wn_store *s);
 /* wn_store_syncer is the sync thread (arg: the store). */
 void *wn_store_syncer(void *arg);

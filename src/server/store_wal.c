@@ -385,11 +385,14 @@ uint64_t wn_store_replay_room(const wn_store *s)
 		size_t n = strlen(de->d_name);
 		struct stat st;
 		if (n > 4 && strcmp(de->d_name + n - 4, ".log") == 0 &&
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
 			logs += (uint64_t)st.st_size;
 	}
 	closedir(d);
-	return logs > STORE_MEMTABLE ? logs : 0;
+	/* RocksDB writes a memtable out once its arena is within one block (an
+	 * eighth) of full: past three quarters, count on it */
+	return logs > STORE_MEMTABLE / 4 * 3 ? logs : 0;
 }
 
 /* store_can_reopen returns NULL if the disk and the process have room for a

@@ -198,6 +198,32 @@ test_a_start_on_a_nearly_full_disk() {
 	wn_stop
 }
 
+# Logs past one memtable (the memtable's write to a table file failed on a
+# full disk) are written out as table files while a start replays them: with
+# less room than that, the start says how much it needs instead of failing on
+# RocksDB's own error, and with the room it starts with every job.
+test_a_start_with_more_than_a_memtable_of_logs_says_the_room_it_needs() {
+	mount_disk 80m
+	wn_start --data "$WN_TMP/disk/data"
+	mkproject p
+	mktask p t
+	printf '%0100000d' 7 >param
+	local i
+	for i in $(seq 1 290); do wnctl job add p t --param "v=$(cat param)" >>acked; done
+	fill_disk 6000
+	add_until_refused p t 300 param
+	wn_kill9
+	rm -f "$WN_TMP/disk"/ballast*
+	fill_disk 3500
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/disk/data" --listen "ipc://$WN_TMP/x.sock"
+	expect_contains "$WN_ERR" "KiB free on the disk of $WN_TMP/disk/data, "
+	expect_contains "$WN_ERR" "KiB needed to start; free some space"
+	expect_not_contains "$WN_ERR" "While appending"
+	rm -f "$WN_TMP/disk"/ballast*
+	wn_start --data "$WN_TMP/disk/data"
+	expect_acked_present "$(job_names | cut -d' ' -f1)"
+}
+
 test_descriptor_exhaustion_recovers_when_descriptors_return() {
 	wn_start
 	mkproject p
