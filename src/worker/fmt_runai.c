@@ -3,6 +3,7 @@
 #include "err.h"
 #include "kit.h"
 #include "log.h"
+#include "map.h"
 #include "safepath.h"
 #include "proc.h"
 #include "runai.h"
@@ -244,6 +245,32 @@ static char *runai_param_env(const char *key)
 	return s;
 }
 
+/* runai_param_clash says (into *reason) whether two parameters of job give
+ * one variable under param_env ("a-b" and "a.b" are both WN_PARAM_A_B):
+ * one would silently stand for both. */
+static bool runai_param_clash(const wn_fmt_job *job, char **reason)
+{
+	wn_map *seen = wn_map_new_str();
+	char **names = wn_xcalloc(job->nparams + 1, sizeof(*names));
+	bool clash = false;
+	for (size_t i = 0; i < job->nparams && !clash; i++) {
+		names[i] = runai_param_env(job->param_keys[i]);
+		const char *other = wn_map_get_str(seen, names[i]);
+		if (other != NULL) {
+			*reason = wn_xasprintf("parameters %s and %s both give the variable %s "
+			                       "(param_env): rename one",
+			                       other, job->param_keys[i], names[i]);
+			clash = true;
+		}
+		wn_map_put_str(seen, names[i], (void *)job->param_keys[i]);
+	}
+	for (size_t i = 0; i < job->nparams; i++)
+		free(names[i]);
+	free(names);
+	wn_map_free(seen);
+	return clash;
+}
+
 enum { T_PROJECT, T_IMAGE, T_NAME, T_GPU, T_CPU, T_MEM, T_LOG, T_LISTS };
 
 /* runai_render renders every template of the task for job into vals (the
@@ -339,6 +366,8 @@ static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 {
 	const runai_conf *c = conf;
 	*out = NULL;
+	if (c->param_env && runai_param_clash(job, reason))
+		return WN_EINVAL;
 	const wn_conf_strv *argl = c->command.n > 0 ? &c->command : &c->args;
 	size_t n = T_LISTS + argl->n + c->extra.n + c->env.n;
 	char **vals = wn_xcalloc(n, sizeof(*vals));

@@ -172,6 +172,20 @@ test_long_names_keep_their_workloads_apart() {
 	[[ $na =~ ^proj?x*-[0-9a-f]{8}$|^wn-projx*-[0-9a-f]{8}$ ]] || fail "a cut name: $na"
 }
 
+# With param_env, two parameters that give one variable ("a-b" and "a.b":
+# WN_PARAM_A_B) fail the job with both names, rather than one silently
+# standing for both; nothing is submitted.
+test_parameters_that_give_one_variable_fail_the_job() {
+	runai_setup 'param_env: true' 'command: [sh, -c, "echo $WN_PARAM_A_B"]'
+	local id
+	id=$(wnctl job add p t --param a-b=1 --param a.b=2)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" failed "status"
+	expect_contains "$(job_get "$id" "j['reason']")" "both give the variable WN_PARAM_A_B"
+	expect_eq "$(calls submit | wc -l)" 0 "submissions"
+}
+
 test_submission_error_fails_with_runais_message() {
 	runai_setup 'command: [echo, never]'
 	local id
