@@ -58,7 +58,8 @@ static const ProtobufCMessage *log_event(struct call *c, void *arg, const struct
 		woken.max_bytes = LOG_WOKEN_MAX;
 	Job *j = wn_job_find(c, rq->id);
 	Whatsnext__V1__LogResponse *r = NULL;
-	if (j == NULL || log_fill(c, j, rq, &r) != WN_OK) {
+	bool removed = ev->why == WN_WATCH_STATUS && ev->to == 0; /* being removed now */
+	if (j == NULL || removed || log_fill(c, j, rq, &r) != WN_OK) {
 		/* removed while waited on (or unreadable): nothing more comes */
 		r = wn_arena_alloc(c->arena, sizeof(*r));
 		whatsnext__v1__log_response__init(r);

@@ -414,6 +414,15 @@ TEST(output_long_poll)
 	CHECK_EQ_INT(parked_n, 3);
 	CHECK_EQ_INT(parked_reply->data.len, 0);
 	CHECK(!parked_reply->ended);
+	/* a wait on a job removed meanwhile (its project deleted) is answered
+	 * at once: nothing more comes */
+	CHECK(log_wait(e, id2, 0, 0) == NULL);
+	Whatsnext__V1__DeleteProjectRequest dp = WHATSNEXT__V1__DELETE_PROJECT_REQUEST__INIT;
+	dp.name = "p";
+	dp.force = true;
+	CHECK_EQ_INT(call(e, M("ProjectService", "Delete"), &dp.base, NULL, NULL), 0);
+	CHECK_EQ_INT(parked_n, 4);
+	CHECK(parked_reply->ended);
 	whatsnext__v1__log_response__free_unpacked(parked_reply, NULL);
 	parked_reply = NULL;
 	wn_fixture_close(e);
