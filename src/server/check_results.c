@@ -1,7 +1,29 @@
-/* wnd --check: the rule on result histories (r/ID, records_results.h). */
+/* wnd --check: the rules on result histories (r/ID, records_results.h). */
 #include "check_int.h"
 
 #include "keys.h"
+
+/* history_why tells what of h breaks the rules results.c keeps: every
+ * series' stride a power of two (0: none yet), its points numbered in
+ * increasing order and none past what was reported (points stored before
+ * they were numbered, nth 0, aside); NULL when none. */
+static const char *history_why(const Whatsnext__V1__ResultHistory *h)
+{
+	for (size_t i = 0; i < h->n_series; i++) {
+		const Whatsnext__V1__ResultSeries *s = h->series[i];
+		if ((s->stride & (s->stride - 1)) != 0)
+			return "a series' stride is not a power of two";
+		uint64_t last = 0;
+		for (size_t k = 0; k < s->n_points; k++) {
+			uint64_t nth = s->points[k]->nth;
+			if (nth != 0 && (nth <= last || nth > s->reported))
+				return "a series' points are out of order or past what was "
+				       "reported";
+			last = nth != 0 ? nth : last;
+		}
+	}
+	return NULL;
+}
 
 void wn_check_history(struct check *k, const char *name, const char *key, size_t kl,
                       const uint8_t *v, size_t vl)
@@ -18,6 +40,8 @@ void wn_check_history(struct check *k, const char *name, const char *key, size_t
 		why = "record does not unpack as a ResultHistory";
 	else if (h->job_id != id)
 		why = "record names another job than its key";
+	else
+		why = history_why(h);
 	if (h != NULL)
 		whatsnext__v1__result_history__free_unpacked(h, NULL);
 	if (why == NULL)

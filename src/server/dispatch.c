@@ -121,16 +121,15 @@ static void serve_audit(wn_engine *e, const struct method *m, const struct wn_to
 	wn_strbuf_free(&target);
 }
 
-/* serve_caller names who for the request-id cache: a hash (FNV-1a) of its
- * token's secret's hash, not of its name: a token made later under the name
+/* serve_caller names who for the request-id cache: the first 8 bytes of its
+ * secret's hash (SHA-256), not its name: a token made later under the name
  * of a revoked one is another caller. 0 for none (a server without tokens). */
 static uint64_t serve_caller(const struct wn_token *who)
 {
 	if (who == NULL)
 		return 0;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < sizeof(who->hash); i++)
-		h = (h ^ who->hash[i]) * 0x100000001b3ull;
+	uint64_t h;
+	memcpy(&h, who->hash, sizeof(h));
 	return h | 1;
 }
 
@@ -367,13 +366,6 @@ int wn_engine_durable(wn_engine *e, uint64_t seq)
 int wn_engine_wait_durable(wn_engine *e, uint64_t seq)
 {
 	return wn_store_wait(e->store, seq);
-}
-
-int wn_engine_identify(wn_engine *e, const char *token)
-{
-	const struct wn_token *who;
-	const char *why;
-	return wn_auth_identify(e, (const uint8_t *)token, strlen(token), &who, &why);
 }
 
 int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, char *why,

@@ -101,21 +101,20 @@ int wn_engine_durable(wn_engine *e, uint64_t seq);
  * when it never will be. */
 int wn_engine_wait_durable(wn_engine *e, uint64_t seq);
 
-/* wn_engine_identify: WN_OK when token (a secret, "" for none) would be let
- * in (a valid token, or the server has none), WN_EAUTH when not. */
-int wn_engine_identify(wn_engine *e, const char *token);
-
 struct wn_method;
 
-/* wn_engine_may_call: as wn_engine_identify, and WN_EPERM, with why (n
+/* wn_engine_may_call: WN_OK when token (a secret, "" for none) would be
+ * let in (a valid token, or the server has none) to call method desc,
+ * WN_EAUTH when it would not be let in at all, and WN_EPERM, with why (n
  * bytes) saying so and the refusal audited, when the token's role may not
  * call method desc: known before a request's body is read. */
 int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, char *why,
                        size_t n);
 
-/* wn_engine_identify_all: as wn_engine_identify, and WN_EPERM for a valid
- * token that may not read every project (limited to some, or a worker's):
- * what reports on all of them (/metrics) wants. */
+/* wn_engine_identify_all: WN_OK when token would be let in, WN_EAUTH when
+ * not, and WN_EPERM for a valid token that may not read every project
+ * (limited to some, or a worker's): what reports on all of them (/metrics)
+ * wants. */
 int wn_engine_identify_all(wn_engine *e, const char *token);
 
 /* wn_engine_flush makes every write so far durable as relaxed mode

@@ -315,6 +315,55 @@ TEST(a_worker_record_keeps_a_known_state_and_no_list)
 	wn_check_release(&k);
 }
 
+/* add_history adds the history of job 1: one series "loss" with stride
+ * and points numbered nth[0..n), reported as the last. */
+static void add_history(struct recs *r, uint32_t stride, const uint64_t *nth, size_t n)
+{
+	Whatsnext__V1__ResultPoint pts[8], *pp[8];
+	for (size_t i = 0; i < n; i++) {
+		whatsnext__v1__result_point__init(&pts[i]);
+		pts[i].seq = i + 1;
+		pts[i].nth = nth[i];
+		pp[i] = &pts[i];
+	}
+	Whatsnext__V1__ResultSeries s = WHATSNEXT__V1__RESULT_SERIES__INIT, *sp = &s;
+	s.key = "loss";
+	s.points = pp;
+	s.n_points = n;
+	s.stride = stride;
+	s.reported = n > 0 ? nth[n - 1] : 0;
+	s.last_seq = n;
+	Whatsnext__V1__ResultHistory h = WHATSNEXT__V1__RESULT_HISTORY__INIT;
+	h.job_id = 1;
+	h.attempt = 1;
+	h.series = &sp;
+	h.n_series = 1;
+	char key[WN_KEY_MAX];
+	add_msg(r, key, wn_key_of_job(key, WN_KEY_HISTORY, 1), &h.base);
+}
+
+TEST(a_result_history_keeps_its_stride_and_order)
+{
+	static const uint64_t good[] = {1, 5, 9, 11}, old[] = {0, 0, 0}, bad[] = {1, 9, 5};
+	struct check k;
+	const struct {
+		uint32_t stride;
+		const uint64_t *nth;
+		size_t n;
+		int findings;
+	} cases[] = {{4, good, 4, 0}, {2, old, 3, 0}, {3, good, 4, 1}, {4, bad, 3, 1}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct recs r = {0};
+		base(&r);
+		add_job(&r, 1, RUNNING, NULL, 0, 0);
+		add_history(&r, cases[i].stride, cases[i].nth, cases[i].n);
+		run(&r, &k);
+		CHECK_EQ_INT(k.findings, cases[i].findings);
+		CHECK_EQ_INT(planned(&k, "r/1") != NULL, cases[i].findings);
+		wn_check_release(&k);
+	}
+}
+
 /* store_put writes one key to the store in dir. */
 static void store_put(const char *dir, const char *key, size_t kl, const void *val, size_t vl)
 {
