@@ -116,7 +116,10 @@ static void lex_inner(chk *k, src *b, bool arith)
 	int depth = 0;
 	while (at(b, 0) >= 0 && !k->unsure) {
 		int c = at(b, 0);
-		if (c == '\\' && at(b, 1) >= 0) {
+		if (c == '\\' && at(b, 1) == '\n') { /* a line continuation: $\<nl>' is $' */
+			k->unsure = k->unsure || (b->i > 0 && joins(b->s[b->i - 1], at(b, 2)));
+			b->i += 2;
+		} else if (c == '\\' && at(b, 1) >= 0) {
 			b->i += 2;
 		} else if (c == '\'') { /* quotes even in $(( )), as bash parses it */
 			lex_squote(k, b);
