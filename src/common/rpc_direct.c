@@ -40,6 +40,7 @@ struct wn_rpc_direct_conn {
 	int rcvtimeo;             /* ms of its SO_RCVTIMEO (0: none set, waits for ever) */
 	int64_t idle_since;       /* monotonic ms it was given back */
 	int64_t open_by;          /* not greeted when opened: its greeting is due by then */
+	int open_ms;              /* the opening's timeout, ms, that set open_by */
 	uint8_t *rbuf;            /* received, not yet consumed: rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap;
 	char why[256]; /* reason of the last failure */
@@ -487,7 +488,7 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 		else if (rv != WN_OK)
 			*errmsg = wn_xasprintf("cannot connect to %s: %s", url, c->why);
 		else if (!c->greeted)
-			c->open_by = end; /* the opening's wait counts */
+			c->open_by = end, c->open_ms = timeout_ms; /* the opening's wait counts */
 	}
 	wn_rpc_direct_give(d, c); /* the first call's connection, if made */
 	if (rv != WN_OK) {
@@ -616,7 +617,9 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_
 	hlen += 4;
 	/* a greeting the opening waited for already is due by the opening's
 	 * deadline; the call itself then has its own time */
-	int64_t greet_by = c->open_by != 0 && c->open_by < deadline ? c->open_by : deadline;
+	bool opening = c->open_by != 0 && c->open_by < deadline;
+	int64_t greet_by = opening ? c->open_by : deadline;
+	int connect_ms = opening ? c->open_ms : timeout_ms; /* what a connect's timeout names */
 	c->open_by = 0;
 	bool resent = false;
 	int rv, step;
@@ -640,10 +643,11 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_
 		direct_drop(c);
 		if (rv == WN_EUNAVAIL && step != STEP_CONNECT && !resent) {
 			resent = true; /* the same request, under the same id */
+			connect_ms = timeout_ms;
 			continue;
 		}
 		break;
 	}
-	*errmsg = direct_message(d, c, rv, step, timeout_ms);
+	*errmsg = direct_message(d, c, rv, step, step == STEP_CONNECT ? connect_ms : timeout_ms);
 	return rv;
 }

@@ -70,7 +70,14 @@ test_cli_unreachable() {
 	local rc=0 rc300=0
 	timeout 30 "$WN_BIN/wnctl" --timeout 1000 project list >/dev/null 2>stopped.err || rc=$?
 	timeout 30 "$WN_BIN/wnctl" --timeout 300 project list >/dev/null 2>stopped300.err || rc300=$?
+	# a call allowed longer than --timeout (a backup) still connects within it
+	local rcb=0
+	timeout 30 "$WN_BIN/wnctl" --timeout 300 admin backup "$PWD/bk" >/dev/null 2>backup.err ||
+		rcb=$?
 	kill -CONT "$WND_PID"
+	expect_eq "$rcb" 3 "admin backup with a server that does not answer ($(cat backup.err))"
+	expect_contains "$(cat backup.err)" "cannot connect to $WN_SERVER within 300 ms" \
+		"admin backup, a server that does not answer"
 	expect_eq "$rc" 3 "exit status with a server that does not answer ($(cat stopped.err))"
 	expect_eq "$rc300" 3 "the same with --timeout 300 ($(cat stopped300.err))"
 	# opening counts against --timeout: the message names the timeout given
