@@ -155,6 +155,25 @@ uint64_t wn_request_id(void)
 	return (z ^ (z >> 31)) | 1;
 }
 
+int wn_parse_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	bool big = false;
+	if (n == 0)
+		return WN_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return WN_EINVAL;
+		unsigned d = (unsigned)(s[i] - '0');
+		big |= v > (UINT64_MAX - d) / 10;
+		v = big ? v : v * 10 + d;
+	}
+	if (big)
+		return WN_ETOOBIG;
+	*out = v;
+	return WN_OK;
+}
+
 int wn_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
 	if (s == NULL || *s == '\0')

@@ -47,4 +47,9 @@ uint64_t wn_request_id(void);
 /* wn_parse_i64 parses a whole decimal string into *out within [lo, hi]. */
 int wn_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
 
+/* wn_parse_u64 parses the n bytes at s, decimal digits alone (no sign, no
+ * blank), into *out: WN_ETOOBIG when they are digits but past UINT64_MAX,
+ * WN_EINVAL when they are not all digits or n is 0. */
+int wn_parse_u64(const char *s, size_t n, uint64_t *out);
+
 #endif

@@ -102,19 +102,6 @@ static int batch_unknown(wn_ctl_batch *b, const char *where, const char *what, c
 
 /* ---------------------------------------------------------------- dependencies */
 
-/* batch_dep_id parses the n bytes at s as a positive decimal job id; 0 when they are not
- * one. */
-static uint64_t batch_dep_id(const char *s, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
-			return 0;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	return v;
-}
-
 int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d, char **errmsg)
 {
 	size_t head = strlen(s);
@@ -129,7 +116,12 @@ int wn_ctl_batch_dep_parse(const char *s, bool refs, struct wn_ctl_batch_dep *d,
 		return WN_EINVAL;
 	}
 	bool digits = head > 0 && strspn(s, "0123456789") >= head;
-	uint64_t id = batch_dep_id(s, head);
+	uint64_t id = 0;
+	if (wn_parse_u64(s, head, &id) == WN_ETOOBIG) {
+		*errmsg = wn_xasprintf("job id out of range (at most %llu)",
+		                       (unsigned long long)UINT64_MAX);
+		return WN_EINVAL;
+	}
 	if (id == 0 && (!refs || head == 0 || digits)) {
 		*errmsg = wn_xstrdup(refs ? "expected a job id, ID:CONDITION, the name of a job of "
 		                            "the batch or NAME:CONDITION"

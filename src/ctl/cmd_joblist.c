@@ -459,8 +459,7 @@ static void list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, struct 
 			a->limit = true;
 			break;
 		case OPT_AFTER:
-			req->after_id =
-			    (uint64_t)wn_ctl_parse_int(c, "--after", optarg, 0, INT64_MAX);
+			req->after_id = wn_ctl_parse_u64(c, "--after", optarg, 0);
 			a->after = true;
 			break;
 		case OPT_ALL:

@@ -450,19 +450,19 @@ char **wn_ctl_args(wn_ctl *c, int min, int max, int *n)
 
 uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s)
 {
+	return wn_ctl_parse_u64(c, what, s, 1);
+}
+
+uint64_t wn_ctl_parse_u64(wn_ctl *c, const char *what, const char *s, uint64_t lo)
+{
 	uint64_t v = 0;
-	bool ok = s[0] != '\0', big = false;
-	for (const char *p = s; *p && ok; p++) {
-		ok = *p >= '0' && *p <= '9';
-		unsigned d = ok ? (unsigned)(*p - '0') : 0;
-		big |= ok && v > (UINT64_MAX - d) / 10;
-		v = big ? v : v * 10 + d;
-	}
-	if (ok && big) /* digits all, but more than an id holds */
+	int rv = wn_parse_u64(s, strlen(s), &v);
+	if (rv == WN_ETOOBIG) /* digits all, but more than an id holds */
 		wn_ctl_usage(c, "invalid %s '%s': out of range (at most %llu)", what, s,
 		             (unsigned long long)UINT64_MAX);
-	if (!ok || v == 0)
-		wn_ctl_usage(c, "invalid %s '%s': must be a positive integer", what, s);
+	if (rv != WN_OK || v < lo)
+		wn_ctl_usage(c, "invalid %s '%s': must be %s integer", what, s,
+		             lo > 0 ? "a positive" : "a non-negative");
 	return v;
 }
 

@@ -159,6 +159,10 @@ char **wn_ctl_args(wn_ctl *c, int min, int max, int *n);
  * error (one past the largest says so, with the largest). */
 uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s);
 
+/* wn_ctl_parse_u64 parses an unsigned integer from lo (0 or 1) to UINT64_MAX, as
+ * wn_ctl_parse_id does. */
+uint64_t wn_ctl_parse_u64(wn_ctl *c, const char *what, const char *s, uint64_t lo);
+
 /* wn_ctl_parse_int parses a decimal integer within [lo, hi]; what names it in the error. */
 int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo, int64_t hi);
 

@@ -182,13 +182,30 @@ test_ctl_id_out_of_range() {
 	expect_contains "$WN_ERR" "invalid sweep id '$big': out of range"
 	expect_exit 2 wnctl sweep show "$big"
 	expect_contains "$WN_ERR" "out of range"
+	expect_exit 2 wnctl job add p t --after "$big:afterany"
+	expect_contains "$WN_ERR" "invalid --after '$big:afterany': job id out of range (at most $max)"
+	expect_exit 2 wnctl job list --after "$big"
+	expect_contains "$WN_ERR" "invalid --after '$big': out of range (at most $max)"
 	# what is not a number still says so
 	expect_exit 2 wnctl job show "${big}x"
 	expect_contains "$WN_ERR" "must be a positive integer"
+	expect_exit 2 wnctl job list --after -1
+	expect_contains "$WN_ERR" "invalid --after '-1': must be a non-negative integer"
 	# the largest id is one: the server is asked
 	wn_start
 	expect_exit 4 wnctl job show "$max"
 	expect_contains "$WN_ERR" "$max"
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id
+	id=$(wnctl job add p t)
+	expect_exit 7 wnctl job add p t --after "$max"
+	expect_contains "$WN_ERR" "dependency on unknown job $max"
+	# past every id, a page is empty; from 0, it holds the job
+	expect_eq "$(jget "$(wnctl --json job list --after "$max")" 'len(j["jobs"])')" 0 \
+		"a page after the largest id"
+	expect_eq "$(jget "$(wnctl --json job list --after 0)" 'j["jobs"][0]["id"]')" "$id" \
+		"a page from 0"
 }
 
 test_ctl_did_you_mean() {

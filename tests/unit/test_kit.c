@@ -170,6 +170,24 @@ TEST(one_line_never_cuts_a_character_in_two)
 	free(s);
 }
 
+TEST(unsigned_integers_are_digits_alone_up_to_the_largest)
+{
+	uint64_t v = 7;
+	CHECK_OK(wn_parse_u64("0", 1, &v));
+	CHECK(v == 0);
+	CHECK_OK(wn_parse_u64("18446744073709551615", 20, &v));
+	CHECK(v == UINT64_MAX);
+	CHECK_OK(wn_parse_u64("42:afterok", 2, &v)); /* only the n bytes given */
+	CHECK(v == 42);
+	CHECK_EQ_INT(wn_parse_u64("18446744073709551616", 20, &v), WN_ETOOBIG);
+	CHECK_EQ_INT(wn_parse_u64("99999999999999999999999", 23, &v), WN_ETOOBIG);
+	CHECK(v == 42); /* untouched on failure */
+	const char *bad[] = {"", "-1", "+1", " 1", "1 ", "0x10", "1e3", "١"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_EQ_INT(wn_parse_u64(bad[i], strlen(bad[i]), &v), WN_EINVAL);
+	CHECK(v == 42);
+}
+
 TEST(sizes_in_mib)
 {
 	static const struct {
