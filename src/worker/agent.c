@@ -1,4 +1,5 @@
 #include "agent_impl.h"
+#include "devlock.h"
 
 #include "envelope.h"
 #include "err.h"
@@ -521,6 +522,11 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	/* a lock file that cannot be used would fail every job of a GPU */
+	if (wn_devlock_check(cfg->lock_dir, a->cap.gpus, a->cap.ngpus, errmsg) != WN_OK) {
+		wn_agent_free(a);
+		return WN_EIO;
+	}
 	*out = a;
 	return WN_OK;
 }

@@ -98,14 +98,13 @@ static void join_timings(const wn_agent *a, const Whatsnext__V1__JoinResponse *r
 		        (long long)(r->worker_timeout_ms / 3));
 	/* after a crash of this worker its guard ends the jobs' processes
 	 * within kill_grace_s; the server hands the jobs out again after its
-	 * worker timeout, and a worker restarted here meanwhile could start
-	 * one on a GPU that an ending process still holds */
+	 * worker timeout, and a job could run again elsewhere while its first
+	 * run still ends (here, it waits for the GPUs that run holds: devlock) */
 	int64_t grace = a->cfg->kill_grace_s * 1000;
 	if (r->worker_timeout_ms > 0 && grace >= r->worker_timeout_ms)
 		wn_warn("kill_grace_s %lld is not shorter than the server's worker timeout of %lld "
-		        "ms: if this worker dies, its jobs may run again (here, on the same GPUs, "
-		        "once restarted) while their first runs still end; keep kill_grace_s under "
-		        "%lld",
+		        "ms: if this worker dies, its jobs may run again on other machines while "
+		        "their first runs still end; keep kill_grace_s under %lld",
 		        (long long)a->cfg->kill_grace_s, (long long)r->worker_timeout_ms,
 		        (long long)(r->worker_timeout_ms / 1000));
 }

@@ -284,4 +284,16 @@ join_rc wn_agent_join(wn_agent *a, bool first);
 /* wn_agent_leave tells the server the worker shuts down cleanly (GONE). */
 void wn_agent_leave(wn_agent *a);
 
+/* wn_agent_stopped_early returns why j must not start after all, if it must
+ * not (agent_dev.c). */
+agent_cause wn_agent_stopped_early(wn_agent *a, const agent_job *j);
+
+/* wn_agent_devices_take takes the locks of j's GPU devices gpus ("0,1"; ""
+ * none) into *out, waiting while a run of an earlier worker process holds
+ * one (devlock.h): 0, WN_ESTATE when j was stopped meanwhile, or WN_EIO with
+ * *reason. */
+struct wn_devlock;
+int wn_agent_devices_take(wn_agent *a, const agent_job *j, const char *gpus,
+                          struct wn_devlock **out, char **reason);
+
 #endif

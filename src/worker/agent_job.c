@@ -1,4 +1,5 @@
 #include "agent_impl.h"
+#include "devlock.h"
 
 #include "envelope.h"
 #include "err.h"
@@ -347,7 +348,8 @@ typedef struct job_state {
 	int64_t t0;
 	uint32_t timeout_s;
 	bool started;
-	char *gpus; /* the devices the job holds, "0,1"; NULL: too few free */
+	char *gpus;             /* the devices the job holds, "0,1"; NULL: too few free */
+	struct wn_devlock *dev; /* their locks, held while the run lasts */
 	char cpus[16], memory[24];
 	const char *env_keys[3], *env_vals[3];
 	Whatsnext__V1__JobProgress progress; /* the last of the run, with its result */
@@ -532,21 +534,6 @@ static void job_resume(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	job_supervise(a, j, s);
 }
 
-/* job_stopped_early returns why j must not start after all, if it must not. */
-static agent_cause job_stopped_early(wn_agent *a, const agent_job *j)
-{
-	agent_cause cause = AGENT_CAUSE_NONE;
-	pthread_mutex_lock(&a->mu);
-	if (j->lost)
-		cause = AGENT_CAUSE_LOST;
-	else if (j->cancelled)
-		cause = AGENT_CAUSE_CANCEL;
-	else if (a->stop >= AGENT_FORCE)
-		cause = AGENT_CAUSE_STOP;
-	pthread_mutex_unlock(&a->mu);
-	return cause;
-}
-
 /* job_start prepares j's run and starts it (with the other jobs of its
  * sweep when it belongs to a group), then follows it to its end. */
 static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
@@ -556,11 +543,18 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		s->res.reason = reason;
 		return;
 	}
-	s->cause = job_stopped_early(a, j);
+	s->cause = wn_agent_stopped_early(a, j);
+	int rc = WN_OK;
+	if (s->cause == AGENT_CAUSE_NONE && !j->remote) /* on this machine: its GPUs are free */
+		rc = wn_agent_devices_take(a, j, s->gpus, &s->dev, &reason);
+	if (rc != WN_OK) {
+		s->res.reason = reason; /* NULL when stopped meanwhile */
+		s->cause = wn_agent_stopped_early(a, j);
+		return;
+	}
 	if (s->cause == AGENT_CAUSE_NONE)
 		job_output_begin(a, j, s->run);
 	job_results_begin(a, j, s->run, true);
-	int rc = WN_OK;
 	if (j->group != NULL) {
 		/* with the other jobs of its sweep (a SLURM job array) */
 		j->grouped = true;
@@ -580,6 +574,7 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		return;
 	}
 	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
+	wn_devlock_record(s->dev, wn_fmt_pgid(s->run));
 	job_supervise(a, j, s);
 }
 
@@ -712,6 +707,7 @@ static void *agent_job_main(void *arg)
 	 * for the next job its Complete claims, unless artifacts are to be
 	 * uploaded first (that may take long: another job runs meanwhile). */
 	bool keep = s.end == AGENT_END_RESULT && (f == NULL || wn_fmt_artifacts(f) == NULL);
+	wn_devlock_release(s.dev); /* the run and its group are over */
 	pthread_mutex_lock(&a->mu);
 	wn_capacity_give_back(&a->cap, j->id);
 	if (!keep)

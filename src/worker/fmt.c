@@ -391,6 +391,11 @@ const char *wn_fmt_describe(wn_fmt_run *r)
 	return r->ops->describe(r->run);
 }
 
+pid_t wn_fmt_pgid(wn_fmt_run *r)
+{
+	return r->ops->pgid != NULL ? r->ops->pgid(r->run) : 0;
+}
+
 int wn_fmt_wait(wn_fmt_run *r, int wake_fd, int timeout_ms)
 {
 	return r->ops->wait(r->run, wake_fd, timeout_ms);

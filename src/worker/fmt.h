@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The job as a formatter sees it: plain values, owned by the caller. */
 typedef struct wn_fmt_job {
@@ -127,6 +128,9 @@ typedef struct wn_fmt_ops {
 	/* program returns the i-th program the task's runs need (a name looked
 	 * up on PATH, or a path), NULL past the last; NULL op: none. */
 	const char *(*program)(const void *conf, size_t i);
+	/* pgid returns the process group of a started run on this machine, 0
+	 * when it has none; NULL op: none (it runs elsewhere). */
+	pid_t (*pgid)(void *run);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
@@ -265,6 +269,10 @@ const char *wn_fmt_workdir(wn_fmt_run *r);
 
 /* wn_fmt_describe returns a short description of a started run for the log. */
 const char *wn_fmt_describe(wn_fmt_run *r);
+
+/* wn_fmt_pgid returns the process group of a started run on this machine, 0
+ * when it has none. */
+pid_t wn_fmt_pgid(wn_fmt_run *r);
 
 /* wn_fmt_wait returns 1 once the run ended, 0 when wake_fd became readable
  * or timeout_ms (-1: no limit) passed. */

@@ -292,6 +292,12 @@ static void cli_result(void *p, wn_fmt_result *res)
 	    r->conf->tail_bytes ? wn_proc_tail(r->log_path, r->conf->tail_bytes) : wn_xstrdup("");
 }
 
+static pid_t cli_pgid(void *p)
+{
+	cli_run *r = p;
+	return r->proc ? (pid_t)wn_proc_pid(r->proc) : 0;
+}
+
 static const char *cli_workdir(void *p)
 {
 	return ((cli_run *)p)->workdir;
@@ -328,5 +334,6 @@ const wn_fmt_ops wn_fmt_cli_ops = {
     .output_path = cli_output_path,
     .results_path = cli_results_path,
     .workdir = cli_workdir,
+    .pgid = cli_pgid,
     .program = cli_program,
 };

@@ -33,6 +33,9 @@ static const wn_conf_key wconfig_keys[] = {
      "error, warn, info or debug (-v raises it)"},
     {"log_dir", WN_CONF_T_STR, TOP(log_dir), "wn-logs", 0, 0, WN_CONF_NONEMPTY, NULL,
      "directory of the job log files"},
+    {"lock_dir", WN_CONF_T_STR, TOP(lock_dir), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
+     "directory of the GPU devices' lock files, shared by the workers of one machine; "
+     "default log_dir"},
     {"fetch_wait_ms", WN_CONF_T_INT, TOP(fetch_wait_ms), "10000", 100, 60000, 0, NULL,
      "how long one fetch waits on the server for a job"},
     {"heartbeat_ms", WN_CONF_T_INT, TOP(heartbeat_ms), "0", 0, 600000, 0, NULL,
@@ -195,6 +198,9 @@ static int wconfig_from_doc(const wn_conf_doc *doc, const char *base_dir, wn_wco
 	char *abs = wn_path_join(base_dir, c->log_dir);
 	free(c->log_dir);
 	c->log_dir = abs;
+	abs = wn_path_join(base_dir, c->lock_dir != NULL ? c->lock_dir : c->log_dir);
+	free(c->lock_dir);
+	c->lock_dir = abs;
 
 	rc = wconfig_tasks(doc, wn_conf_get(root, "tasks"), c, errmsg);
 	if (rc != WN_OK)

@@ -32,7 +32,8 @@ typedef struct wn_wconfig {
 	wn_conf_strv projects;
 	int64_t slots;
 	char *log_level;
-	char *log_dir; /* absolute once loaded */
+	char *log_dir;  /* absolute once loaded */
+	char *lock_dir; /* the GPU devices' lock files (devlock.h); absolute, default log_dir */
 	int64_t fetch_wait_ms;
 	int64_t heartbeat_ms; /* 0: a third of the lease */
 	int64_t output_ms;    /* new output shipped within this long; 0: with heartbeats */

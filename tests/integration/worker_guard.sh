@@ -133,3 +133,69 @@ EOF2
 	expect_contains "$(cat w1.log)" "the guard process (pid $stopped) reads nothing: started another"
 	wait_until 5 "the stopped guard to be gone" proc_gone "$stopped"
 }
+
+# gpu_yaml: a worker.yaml offering GPU 0 whose task `g` (one GPU) appends
+# "start JOB" to gpu0.trace, and on SIGTERM waits 2 s (a checkpoint, say)
+# before it appends "end JOB" and exits.
+gpu_yaml() {
+	worker_head | sed "s/^kill_grace_s: .*/kill_grace_s: 5/"
+	cat <<EOF
+resources:
+  gpus: [0]
+tasks:
+  g:
+    command: [/bin/sh, -c, 'trap "sleep 2; echo end \$WN_JOB_ID >> gpu0.trace; exit 0" TERM; echo start \$WN_JOB_ID >> gpu0.trace; while :; do sleep 0.05; done']
+    workdir: $WN_TMP
+EOF
+}
+
+# traced N: gpu0.trace has N lines.
+traced() { [ "$(wc -l <gpu0.trace)" -ge "$1" ]; }
+
+test_another_worker_waits_for_the_gpu_a_killed_worker_s_run_holds() {
+	# The worker is killed; its guard ends the run, which takes 2 s. Another
+	# worker on this machine (a worker started again gets another name by
+	# default) takes another job that needs GPU 0 meanwhile: it must not
+	# start it before the first run has ended.
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g --gpu 1 >/dev/null
+	gpu_yaml >w.yaml
+	local id1 id2 id3
+	id1=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	wait_until 10 "the first run to start" traced 1
+	kill -KILL "$WORKER_PID"
+	wait "$WORKER_PID" 2>/dev/null || true
+	id2=$(wnctl job add p g)
+	worker_start w2 w.yaml
+	wait_until 20 "the other job to start" traced 3
+	expect_eq "$(cat gpu0.trace)" "$(printf 'start %s\nend %s\nstart %s' "$id1" "$id1" "$id2")" \
+		"the runs on GPU 0"
+	expect_contains "$(cat w2.log)" \
+		"job $id2: waiting for GPU 0: a run of an earlier worker process"
+	# a run that ends here clears its record: the next one does not wait
+	wnctl job cancel "$id2" >/dev/null
+	wait_until 10 "the cancelled run to end" traced 4
+	id3=$(wnctl job add p g)
+	wait_until 10 "the next job to start" traced 5
+	expect_eq "$(tail -n 1 gpu0.trace)" "start $id3" "the last run on GPU 0"
+	expect_not_contains "$(cat w2.log)" "job $id3: waiting"
+}
+
+test_the_gpu_lock_files_are_checked_at_start() {
+	wn_start
+	wnctl project create p >/dev/null
+	gpu_yaml >w.yaml
+	# lock_dir, shared by the workers of a machine, holds one file per GPU
+	{ gpu_yaml; echo "lock_dir: locks"; } >shared.yaml
+	"$WN_BIN/wnworker" --config shared.yaml --name w1 --once >w1.log 2>&1 &
+	WN_PIDS+=("$!")
+	wait_until 10 "the lock file of GPU 0" test -f locks/.wnworker-gpu-0.lock
+	# one that cannot be used would fail every job of its GPU: no start
+	mkdir -p logs
+	ln -s /etc/passwd logs/.wnworker-gpu-0.lock
+	expect_exit 1 "$WN_BIN/wnworker" --config w.yaml --name w2
+	expect_contains "$WN_ERR" \
+		"wnworker: cannot open the lock file of GPU 0, $WN_TMP/logs/.wnworker-gpu-0.lock: "
+}

@@ -1,0 +1,219 @@
+#include "devlock.h"
+
+#include "err.h"
+#include "proc.h"
+#include "strbuf.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEVLOCK_POLL_MS 50 /* how often a wait looks again */
+
+struct wn_devlock {
+	size_t n;
+	int fd[];
+};
+
+char *wn_devlock_path(const char *dir, const char *id)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_addf(&b, "%s/.wnworker-gpu-", dir);
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		if ((*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z') ||
+		    *p == '-' || *p == '_')
+			wn_strbuf_addc(&b, (char)*p);
+		else
+			wn_strbuf_addf(&b, "%%%02X", *p); /* a '/', a '.' or any other byte */
+	}
+	wn_strbuf_adds(&b, ".lock");
+	return wn_strbuf_take(&b);
+}
+
+/* devlock_started reads when process pid started (clock ticks since boot,
+ * /proc/PID/stat's 22nd field) into *ticks; false when no such process. */
+static bool devlock_started(pid_t pid, unsigned long long *ticks)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the command's name may hold anything */
+	if (p == NULL)
+		return false;
+	/* after the name: state (3rd field), then fields 4..21, then 22 */
+	unsigned long long v = 0;
+	int field = 2;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22 || sscanf(p, "%llu", &v) != 1)
+		return false;
+	*ticks = v;
+	return true;
+}
+
+/* devlock_holder reads fd's record: the process group of a run that may still
+ * hold the device, or 0 when none does (no record, or one that is stale). */
+static pid_t devlock_holder(int fd)
+{
+	char buf[64];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	long long pgid = 0;
+	unsigned long long start = 0, now = 0;
+	if (sscanf(buf, "%lld %llu", &pgid, &start) != 2 || pgid <= 1 || pgid > INT32_MAX)
+		return 0;
+	if (devlock_started((pid_t)pgid, &now))
+		return now == start ? (pid_t)pgid
+		                    : 0; /* its leader still runs, or the pid is another's */
+	/* the leader is gone: members of its group may still run */
+	return kill(-(pid_t)pgid, 0) == 0 || errno == EPERM ? (pid_t)pgid : 0;
+}
+
+static void devlock_pause(void)
+{
+	struct timespec ts = {0, DEVLOCK_POLL_MS * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* devlock_open opens the lock file of device id in dir into *fd, creating it
+ * and dir as needed. */
+static int devlock_open(const char *dir, const char *id, int *fd, char **why)
+{
+	char *path = wn_devlock_path(dir, id);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd < 0 && errno == ENOENT && wn_proc_mkdirs(path) == 0) /* made as logs are */
+		*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd < 0)
+		*why = wn_xasprintf("cannot open the lock file of GPU %s, %s: %s", id, path,
+		                    strerror(errno));
+	free(path);
+	return *fd < 0 ? WN_EIO : WN_OK;
+}
+
+int wn_devlock_check(const char *dir, char *const *ids, size_t n, char **why)
+{
+	*why = NULL;
+	for (size_t i = 0; i < n; i++) {
+		int fd = -1;
+		if (devlock_open(dir, ids[i], &fd, why) != WN_OK)
+			return WN_EIO;
+		close(fd);
+	}
+	return WN_OK;
+}
+
+/* devlock_one takes the lock of device id into *fd, waiting as wn_devlock_take says. */
+static int devlock_one(const char *dir, const char *id, const wn_devlock_wait *w, int *fd,
+                       char **why)
+{
+	if (devlock_open(dir, id, fd, why) != WN_OK)
+		return WN_EIO;
+	bool told = false;
+	for (;;) {
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0) {
+			pid_t holder = devlock_holder(*fd);
+			if (holder == 0)
+				return WN_OK;
+			flock(*fd, LOCK_UN); /* another worker may end it sooner: let it look */
+			if (!told && w->waiting != NULL) {
+				char *what = wn_xasprintf(
+				    "GPU %s: a run of an earlier worker process (process group %d) "
+				    "still holds it",
+				    id, (int)holder);
+				w->waiting(w->arg, what);
+				free(what);
+			}
+			told = true;
+		} else if (errno != EWOULDBLOCK && errno != EINTR) {
+			*why = wn_xasprintf("cannot lock GPU %s: %s", id, strerror(errno));
+			break;
+		} else if (!told && w->waiting != NULL) {
+			char *what = wn_xasprintf(
+			    "GPU %s: another worker process on this machine holds it", id);
+			w->waiting(w->arg, what);
+			free(what);
+			told = true;
+		}
+		if (w->stop != NULL && w->stop(w->arg)) {
+			close(*fd);
+			*fd = -1;
+			return WN_ESTATE;
+		}
+		devlock_pause();
+	}
+	close(*fd);
+	*fd = -1;
+	return WN_EIO;
+}
+
+int wn_devlock_take(const char *dir, const char *gpus, const wn_devlock_wait *w, wn_devlock **out,
+                    char **why)
+{
+	*out = NULL;
+	*why = NULL;
+	if (gpus == NULL || gpus[0] == '\0')
+		return WN_OK;
+	size_t n = 1;
+	for (const char *p = gpus; *p; p++)
+		n += *p == ',';
+	wn_devlock *l = wn_xcalloc(1, sizeof(*l) + n * sizeof(int));
+	char *ids = wn_xstrdup(gpus), *save = NULL;
+	int rv = WN_OK;
+	for (char *id = strtok_r(ids, ",", &save); id != NULL && rv == WN_OK;
+	     id = strtok_r(NULL, ",", &save)) {
+		rv = devlock_one(dir, id, w, &l->fd[l->n], why);
+		if (rv == WN_OK)
+			l->n++;
+	}
+	free(ids);
+	if (rv != WN_OK) {
+		for (size_t i = 0; i < l->n; i++)
+			close(l->fd[i]); /* unrecorded: nothing ran on them */
+		free(l);
+		return rv;
+	}
+	*out = l;
+	return WN_OK;
+}
+
+void wn_devlock_record(wn_devlock *l, pid_t pgid)
+{
+	unsigned long long start = 0;
+	if (l == NULL || pgid <= 1 || !devlock_started(pgid, &start))
+		return; /* already over: nothing holds the devices */
+	char rec[64];
+	int len = snprintf(rec, sizeof(rec), "%d %llu\n", (int)pgid, start);
+	for (size_t i = 0; i < l->n; i++)
+		if (ftruncate(l->fd[i], 0) != 0 || pwrite(l->fd[i], rec, (size_t)len, 0) != len)
+			continue; /* a full disk: a later worker does not wait on this run */
+}
+
+void wn_devlock_release(wn_devlock *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		if (ftruncate(l->fd[i], 0) != 0)
+			(void)0; /* the record names a group that is gone: a later worker finds so
+			          */
+		close(l->fd[i]);
+	}
+	free(l);
+}

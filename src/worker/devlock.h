@@ -1,0 +1,52 @@
+/* devlock: one lock file per GPU device, in the worker's lock_dir, that keeps
+ * a new run off a device a run of an earlier worker process still holds.
+ *
+ * A worker holds the lock (flock) of each device while a job of its holds the
+ * device, and records in it the process group of the run and when its leader
+ * started. A worker that dies lets go of its locks at once, while its guard
+ * may still be ending the run for up to kill_grace_s: the next worker process
+ * to take a lock reads the record and waits until that group is gone. A
+ * record whose leader's pid now names another process is stale (a pid is
+ * not given again while its group lives). */
+#ifndef WN_DEVLOCK_H
+#define WN_DEVLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct wn_devlock wn_devlock;
+
+/* What a wait on a device is told: stop tells whether to give up (the job
+ * was cancelled or the worker stops), waiting is called once per device with
+ * what is waited for. */
+typedef struct wn_devlock_wait {
+	bool (*stop)(void *arg);
+	void (*waiting)(void *arg, const char *what);
+	void *arg;
+} wn_devlock_wait;
+
+/* wn_devlock_take takes the lock of each device of gpus ("0,1") in dir,
+ * waiting while another worker process holds one or the run its record names
+ * still runs. Returns 0 with *out (NULL for gpus ""), WN_ESTATE when w->stop
+ * said to give up, or WN_EIO with *why (malloc'd) when a lock file cannot be
+ * used. */
+int wn_devlock_take(const char *dir, const char *gpus, const wn_devlock_wait *w, wn_devlock **out,
+                    char **why);
+
+/* wn_devlock_record records the run in process group pgid as the holder of
+ * l's devices. */
+void wn_devlock_record(wn_devlock *l, pid_t pgid);
+
+/* wn_devlock_release clears l's records (the run ended here, its group
+ * killed) and lets go of its locks; NULL: nothing. */
+void wn_devlock_release(wn_devlock *l);
+
+/* wn_devlock_check opens (creating them) the lock files of the n devices
+ * ids in dir: WN_EIO with *why (malloc'd) when one cannot be used. */
+int wn_devlock_check(const char *dir, char *const *ids, size_t n, char **why);
+
+/* wn_devlock_path returns the lock file of device id in dir (malloc'd). */
+char *wn_devlock_path(const char *dir, const char *id);
+
+#endif

@@ -1,0 +1,206 @@
+/* Unit tests of devlock: the lock files of GPU devices that keep a new run
+ * off a device that a run of a dead worker still holds. A "worker" is a
+ * forked process that takes the locks, records a run and dies without
+ * letting go; its "run" is a process group of its own that the test ends. */
+#include "devlock.h"
+#include "err.h"
+#include "test.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct waits {
+	int polls, stop_after, told;
+	char what[256];
+} waits;
+
+static bool stop_after(void *arg)
+{
+	waits *w = arg;
+	return ++w->polls >= w->stop_after;
+}
+
+static void waiting(void *arg, const char *what)
+{
+	waits *w = arg;
+	w->told++;
+	snprintf(w->what, sizeof(w->what), "%s", what);
+}
+
+/* take tries to take the locks of gpus, giving up after polls looks. */
+static int take(const char *gpus, int polls, waits *w, wn_devlock **l)
+{
+	*w = (waits){.stop_after = polls};
+	wn_devlock_wait dw = {.stop = stop_after, .waiting = waiting, .arg = w};
+	char *why = NULL;
+	int rv = wn_devlock_take("locks", gpus, &dw, l, &why);
+	free(why);
+	return rv;
+}
+
+/* start_run starts a process group whose leader waits for a signal (with
+ * member, beside a second process that outlives it); returns its pgid. */
+static pid_t start_run(bool member)
+{
+	int ready[2];
+	CHECK(pipe(ready) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		if (member && fork() == 0) {
+			sleep(60);
+			_exit(0);
+		}
+		if (write(ready[1], "", 1) != 1) /* set up: its member runs */
+			_exit(1);
+		pause(); /* SIGUSR1 ends it */
+		_exit(0);
+	}
+	setpgid(pid, pid);
+	char c;
+	CHECK(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+/* dead_worker forks a worker that takes the locks of gpus, records run as
+ * their holder and dies without letting go. */
+static void dead_worker(const char *gpus, pid_t run)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		waits w;
+		wn_devlock *l = NULL;
+		if (take(gpus, 1, &w, &l) != WN_OK)
+			_exit(1);
+		wn_devlock_record(l, run);
+		_exit(0);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void end_run(pid_t pgid)
+{
+	kill(-pgid, SIGKILL);
+	waitpid(pgid, NULL, 0);
+}
+
+TEST(a_device_id_makes_one_file_name)
+{
+	char *p = wn_devlock_path("/d", "0");
+	CHECK_EQ_STR(p, "/d/.wnworker-gpu-0.lock");
+	free(p);
+	p = wn_devlock_path("/d", "GPU-a/../b.c%");
+	CHECK_EQ_STR(p, "/d/.wnworker-gpu-GPU-a%2F%2E%2E%2Fb%2Ec%25.lock");
+	free(p);
+}
+
+TEST(a_device_free_of_records_is_taken_at_once_and_given_back)
+{
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_OK(take("0,1", 1, &w, &l));
+	CHECK(l != NULL);
+	CHECK_EQ_INT(w.told, 0);
+	CHECK(access("locks/.wnworker-gpu-1.lock", F_OK) == 0); /* made with its directory */
+	wn_devlock *other = NULL;
+	/* held: another taker waits, and is told why */
+	CHECK_EQ_INT(take("1", 3, &w, &other), WN_ESTATE);
+	CHECK_EQ_INT(w.told, 1);
+	CHECK(strstr(w.what, "GPU 1: another worker process on this machine holds it") != NULL);
+	wn_devlock_release(l);
+	CHECK_OK(take("1", 1, &w, &other));
+	wn_devlock_release(other);
+	/* no devices: nothing to take */
+	CHECK_OK(take("", 1, &w, &l));
+	CHECK(l == NULL);
+}
+
+TEST(a_dead_worker_s_run_keeps_its_devices_until_it_ends)
+{
+	pid_t run = start_run(false);
+	dead_worker("0", run);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
+	CHECK_EQ_INT(w.told, 1);
+	char want[128];
+	snprintf(want, sizeof(want),
+	         "GPU 0: a run of an earlier worker process (process group %d) still holds it",
+	         (int)run);
+	CHECK_EQ_STR(w.what, want);
+	end_run(run);
+	CHECK_OK(take("0", 1, &w, &l));
+	CHECK_EQ_INT(w.told, 0);
+	wn_devlock_release(l);
+}
+
+TEST(a_group_whose_leader_left_still_holds_its_devices)
+{
+	pid_t run = start_run(true);
+	/* the record is made while the leader runs; then it leaves */
+	dead_worker("0", run);
+	kill(run, SIGUSR1);
+	CHECK_EQ_INT(waitpid(run, NULL, 0), run);
+	CHECK(kill(-run, 0) == 0); /* its member still runs */
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
+	kill(-run, SIGKILL);
+	for (int i = 0; i < 200 && kill(-run, 0) == 0; i++)
+		usleep(10000); /* the member, reaped by init */
+	CHECK_OK(take("0", 1, &w, &l));
+	wn_devlock_release(l);
+}
+
+TEST(a_stale_or_unreadable_record_does_not_hold_a_device)
+{
+	mkdir("locks", 0755);
+	/* this very process, but not started when the record says: its pid
+	 * was given again, so the recorded group is gone */
+	char rec[64];
+	snprintf(rec, sizeof(rec), "%d 1\n", (int)getpid());
+	const char *texts[] = {rec, "junk", "1 5\n", "-7 5\n", "99999999999 5\n", ""};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		FILE *f = fopen("locks/.wnworker-gpu-0.lock", "w");
+		CHECK(f != NULL);
+		fputs(texts[i], f);
+		fclose(f);
+		waits w;
+		wn_devlock *l = NULL;
+		CHECK_OK(take("0", 1, &w, &l));
+		CHECK_EQ_INT(w.told, 0);
+		wn_devlock_release(l);
+	}
+}
+
+TEST(a_lock_file_that_is_a_link_is_refused)
+{
+	mkdir("locks", 0755);
+	CHECK(symlink("/etc/passwd", "locks/.wnworker-gpu-0.lock") == 0);
+	char *why = NULL;
+	char *ids[] = {"1", "0"};
+	CHECK_EQ_INT(wn_devlock_check("locks", ids, 2, &why), WN_EIO);
+	CHECK(why != NULL && strstr(why, "cannot open the lock file of GPU 0") != NULL);
+	free(why);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_EQ_INT(take("1,0", 1, &w, &l), WN_EIO);
+	CHECK(l == NULL);
+	/* GPU 1, taken first, was let go */
+	CHECK_OK(take("1", 1, &w, &l));
+	wn_devlock_release(l);
+}
+
+TEST_MAIN()
