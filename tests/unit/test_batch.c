@@ -228,8 +228,8 @@ static const struct {
     {"{\"after\":[\"1:never\"]}", true,
      "jobs.json line 1: \"after\": no job of the batch is named '1:never'"},
     {"{\"after\":[\"99999999999999999999\"]}", true,
-     "jobs.json line 1: \"after\": invalid '99999999999999999999': expected a job id, "
-     "ID:CONDITION, the name of a job of the batch or NAME:CONDITION"},
+     "jobs.json line 1: \"after\": invalid '99999999999999999999': job id out of range (at "
+     "most 18446744073709551615)"},
     {"{\"after\":[\":afterok\"]}", true,
      "jobs.json line 1: \"after\": invalid ':afterok': expected a job id, ID:CONDITION, the name "
      "of a job of the batch or NAME:CONDITION"},
@@ -445,7 +445,9 @@ TEST(dependency_text)
 	    {"0", false, "expected a job id or ID:CONDITION"},
 	    {"", false, "expected a job id or ID:CONDITION"},
 	    {"-1", false, "expected a job id or ID:CONDITION"},
-	    {"18446744073709551616", false, "expected a job id or ID:CONDITION"},
+	    {"18446744073709551616", false, "job id out of range (at most 18446744073709551615)"},
+	    {"18446744073709551616:afterany", true,
+	     "job id out of range (at most 18446744073709551615)"},
 	    {"0", true,
 	     "expected a job id, ID:CONDITION, the name of a job of the batch or NAME:CONDITION"},
 	    {":afterok", true,
