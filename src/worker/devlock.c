@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,17 +93,41 @@ static void devlock_pause(void)
 	nanosleep(&ts, NULL);
 }
 
+/* devlock_usable tells why the open lock file fd is not one to trust, NULL
+ * when it is: a lock another user can take (a read is enough for flock) or
+ * whose record another user can write would let that user keep the device
+ * from every worker; one that is not a regular file keeps no record. */
+static const char *devlock_usable(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (st.st_uid != geteuid())
+		return "owned by another user";
+	if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0)
+		return "others may use it, and its mode cannot be changed";
+	return NULL;
+}
+
 /* devlock_open opens the lock file of device id in dir into *fd, creating it
- * and dir as needed. */
+ * (only its owner may use it) and dir as needed. */
 static int devlock_open(const char *dir, const char *id, int *fd, char **why)
 {
 	char *path = wn_devlock_path(dir, id);
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (*fd < 0 && errno == ENOENT && wn_proc_mkdirs(path) == 0) /* made as logs are */
-		*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	const char *bad = NULL;
 	if (*fd < 0)
-		*why = wn_xasprintf("cannot open the lock file of GPU %s, %s: %s", id, path,
-		                    strerror(errno));
+		bad = strerror(errno);
+	else if ((bad = devlock_usable(*fd)) != NULL) {
+		close(*fd);
+		*fd = -1;
+	}
+	if (bad != NULL)
+		*why = wn_xasprintf("cannot open the lock file of GPU %s, %s: %s", id, path, bad);
 	free(path);
 	return *fd < 0 ? WN_EIO : WN_OK;
 }
@@ -163,6 +188,11 @@ static int devlock_one(const char *dir, const char *id, const wn_devlock_wait *w
 	return WN_EIO;
 }
 
+static int devlock_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 int wn_devlock_take(const char *dir, const char *gpus, const wn_devlock_wait *w, wn_devlock **out,
                     char **why)
 {
@@ -175,13 +205,20 @@ int wn_devlock_take(const char *dir, const char *gpus, const wn_devlock_wait *w,
 		n += *p == ',';
 	wn_devlock *l = wn_xcalloc(1, sizeof(*l) + n * sizeof(int));
 	char *ids = wn_xstrdup(gpus), *save = NULL;
+	char **order = wn_xcalloc(n, sizeof(char *));
+	size_t k = 0;
+	for (char *id = strtok_r(ids, ",", &save); id != NULL; id = strtok_r(NULL, ",", &save))
+		order[k++] = id;
+	/* in one order, the same in every worker: a worker holding one device
+	 * while it waits for another never waits on one that waits on it */
+	qsort(order, k, sizeof(char *), devlock_cmp);
 	int rv = WN_OK;
-	for (char *id = strtok_r(ids, ",", &save); id != NULL && rv == WN_OK;
-	     id = strtok_r(NULL, ",", &save)) {
-		rv = devlock_one(dir, id, w, &l->fd[l->n], why);
+	for (size_t i = 0; i < k && rv == WN_OK; i++) {
+		rv = devlock_one(dir, order[i], w, &l->fd[l->n], why);
 		if (rv == WN_OK)
 			l->n++;
 	}
+	free(order);
 	free(ids);
 	if (rv != WN_OK) {
 		for (size_t i = 0; i < l->n; i++)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -196,11 +197,84 @@ TEST(a_lock_file_that_is_a_link_is_refused)
 	free(why);
 	waits w;
 	wn_devlock *l = NULL;
-	CHECK_EQ_INT(take("1,0", 1, &w, &l), WN_EIO);
+	CHECK(symlink("/etc/passwd", "locks/.wnworker-gpu-9.lock") == 0);
+	CHECK_EQ_INT(take("9,1", 1, &w, &l), WN_EIO);
 	CHECK(l == NULL);
 	/* GPU 1, taken first, was let go */
 	CHECK_OK(take("1", 1, &w, &l));
 	wn_devlock_release(l);
+}
+
+/* lock1_free_when_polled: a stop callback that notes whether the lock of GPU
+ * 1 could be taken by another worker at each look. */
+typedef struct lock1_probe {
+	int polls, held;
+} lock1_probe;
+
+static bool lock1_free_when_polled(void *arg)
+{
+	lock1_probe *p = arg;
+	int fd = open("locks/.wnworker-gpu-1.lock", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0)
+		p->held++;
+	if (fd >= 0)
+		close(fd);
+	return ++p->polls >= 3;
+}
+
+TEST(devices_are_taken_in_one_order_whatever_order_a_job_lists_them)
+{
+	/* A worker that lists its devices as 1,0 and one that lists them as
+	 * 0,1 must not each hold one while waiting for the other's. */
+	waits w;
+	wn_devlock *l0 = NULL, *l = NULL;
+	CHECK_OK(take("0", 1, &w, &l0));
+	lock1_probe p = {0};
+	wn_devlock_wait dw = {.stop = lock1_free_when_polled, .arg = &p};
+	char *why = NULL;
+	CHECK_EQ_INT(wn_devlock_take("locks", "1,0", &dw, &l, &why), WN_ESTATE);
+	free(why);
+	CHECK_EQ_INT(p.polls, 3);
+	CHECK_EQ_INT(p.held, 0); /* it waited for 0 before it took 1 */
+	wn_devlock_release(l0);
+	CHECK_OK(take("1,0", 1, &w, &l));
+	wn_devlock_release(l);
+}
+
+TEST(only_the_worker_s_user_may_use_a_lock_file)
+{
+	mkdir("locks", 0755);
+	struct stat st;
+	waits w;
+	wn_devlock *l = NULL;
+	/* made for its owner alone: a read is enough to take a lock */
+	CHECK_OK(take("0", 1, &w, &l));
+	wn_devlock_release(l);
+	CHECK(stat("locks/.wnworker-gpu-0.lock", &st) == 0);
+	CHECK_EQ_INT(st.st_mode & 0777, 0600);
+	/* one others could use is made the owner's alone */
+	CHECK(chmod("locks/.wnworker-gpu-0.lock", 0666) == 0);
+	CHECK_OK(take("0", 1, &w, &l));
+	wn_devlock_release(l);
+	CHECK(stat("locks/.wnworker-gpu-0.lock", &st) == 0);
+	CHECK_EQ_INT(st.st_mode & 0777, 0600);
+	/* a FIFO keeps no record */
+	CHECK(mkfifo("locks/.wnworker-gpu-1.lock", 0600) == 0);
+	char *why = NULL;
+	char *ids[] = {"1"};
+	CHECK_EQ_INT(wn_devlock_check("locks", ids, 1, &why), WN_EIO);
+	CHECK(why != NULL && strstr(why, "not a regular file") != NULL);
+	free(why);
+	if (geteuid() != 0)
+		return; /* a file of another user can be made by root only */
+	int fd = open("locks/.wnworker-gpu-2.lock", O_CREAT | O_WRONLY, 0666);
+	CHECK(fd >= 0);
+	CHECK(fchown(fd, 65534, 65534) == 0 && fchmod(fd, 0666) == 0);
+	close(fd);
+	ids[0] = "2";
+	CHECK_EQ_INT(wn_devlock_check("locks", ids, 1, &why), WN_EIO);
+	CHECK(why != NULL && strstr(why, "owned by another user") != NULL);
+	free(why);
 }
 
 TEST_MAIN()
