@@ -27,10 +27,18 @@ typedef struct dev_wait {
 	const agent_job *j;
 } dev_wait;
 
+/* dev_stop: a job that waits for its devices has not started: a worker
+ * that drains (a first signal, wnctl worker drain; not the end of --once)
+ * hands it back rather than start it once they are free. */
 static bool dev_stop(void *arg)
 {
 	dev_wait *w = arg;
-	return wn_agent_stopped_early(w->a, w->j) != AGENT_CAUSE_NONE;
+	if (wn_agent_stopped_early(w->a, w->j) != AGENT_CAUSE_NONE)
+		return true;
+	pthread_mutex_lock(&w->a->mu);
+	bool drain = (w->a->signalled && w->a->stop >= AGENT_DRAIN) || w->a->draining;
+	pthread_mutex_unlock(&w->a->mu);
+	return drain;
 }
 
 static void dev_waiting(void *arg, const char *what)

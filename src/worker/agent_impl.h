@@ -290,8 +290,8 @@ agent_cause wn_agent_stopped_early(wn_agent *a, const agent_job *j);
 
 /* wn_agent_devices_take takes the locks of j's GPU devices gpus ("0,1"; ""
  * none) into *out, waiting while a run of an earlier worker process holds
- * one (devlock.h): 0, WN_ESTATE when j was stopped meanwhile, or WN_EIO with
- * *reason. */
+ * one (devlock.h): 0, WN_ESTATE when j was stopped meanwhile or the worker
+ * drains, or WN_EIO with *reason. */
 struct wn_devlock;
 int wn_agent_devices_take(wn_agent *a, const agent_job *j, const char *gpus,
                           struct wn_devlock **out, char **reason);

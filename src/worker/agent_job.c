@@ -550,6 +550,8 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	if (rc != WN_OK) {
 		s->res.reason = reason; /* NULL when stopped meanwhile */
 		s->cause = wn_agent_stopped_early(a, j);
+		if (rc == WN_ESTATE && s->cause == AGENT_CAUSE_NONE)
+			s->cause = AGENT_CAUSE_STOP; /* the worker drains: handed back */
 		return;
 	}
 	if (s->cause == AGENT_CAUSE_NONE)

@@ -199,3 +199,64 @@ test_the_gpu_lock_files_are_checked_at_start() {
 	expect_contains "$WN_ERR" \
 		"wnworker: cannot open the lock file of GPU 0, $WN_TMP/logs/.wnworker-gpu-0.lock: "
 }
+
+# held_by_a_dead_run: start a process group of its own (HOLDER, its leader)
+# and record it in GPU 0's lock file (in logs/) as a run of a dead worker
+# would have been: "PGID STARTTIME".
+held_by_a_dead_run() {
+	python3 -c 'import os; os.setpgid(0, 0); os.execvp("sleep", ["sleep", "600"])' &
+	HOLDER=$!
+	WN_PIDS+=("$HOLDER")
+	local stat
+	wait_until 5 "the holder to lead its group" holder_leads
+	stat=$(cat "/proc/$HOLDER/stat")
+	set -- ${stat##*) }
+	mkdir -p logs
+	echo "$HOLDER ${20}" >logs/.wnworker-gpu-0.lock
+}
+
+holder_leads() {
+	local stat
+	stat=$(cat "/proc/$HOLDER/stat") || return 1
+	set -- ${stat##*) }
+	[ "$3" = "$HOLDER" ] && [ "$(cat "/proc/$HOLDER/comm")" = sleep ]
+}
+
+test_a_job_waiting_for_a_gpu_is_handed_back_when_the_worker_stops() {
+	# A job that waits for its GPU has not started: a worker asked to stop
+	# (a first SIGTERM: finish the running jobs) hands it back rather than
+	# start it once the device is free, however long that takes.
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g --gpu 1 >/dev/null
+	gpu_yaml >w.yaml
+	held_by_a_dead_run
+	local id
+	id=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	wait_until 10 "the job to wait" log_has w1.log "job $id: waiting for GPU 0"
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 10
+	wait_status "$id" pending 5
+	expect_contains "$(cat w1.log)" "job $id: stopped (worker stopping)"
+	[ ! -e gpu0.trace ] || fail "the job started: $(cat gpu0.trace)"
+	kill -KILL "$HOLDER"
+}
+
+test_a_once_worker_runs_the_job_it_waited_a_gpu_for() {
+	# --once ends the fetching after one job, which is not a stop: the job
+	# waits for its GPU, then runs.
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g --gpu 1 >/dev/null
+	{ gpu_yaml | sed 's/while :; do sleep 0.05; done/exit 0/'; } >w.yaml
+	held_by_a_dead_run
+	local id
+	id=$(wnctl job add p g)
+	worker_start w1 w.yaml --once
+	wait_until 10 "the job to wait" log_has w1.log "job $id: waiting for GPU 0"
+	kill -KILL "$HOLDER"
+	worker_wait "$WORKER_PID" 10
+	wait_status "$id" completed 5
+	expect_eq "$(cat gpu0.trace)" "start $id" "the run on GPU 0"
+}
