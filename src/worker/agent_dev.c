@@ -3,6 +3,7 @@
  * (devlock.h). */
 #include "agent_impl.h"
 #include "devlock.h"
+#include "err.h"
 #include "log.h"
 #include "util.h"
 
@@ -53,4 +54,15 @@ int wn_agent_devices_take(wn_agent *a, const agent_job *j, const char *gpus, wn_
 	dev_wait dw = {a, j};
 	wn_devlock_wait w = {.stop = dev_stop, .waiting = dev_waiting, .arg = &dw};
 	return wn_devlock_take(a->cfg->lock_dir, gpus, &w, out, reason);
+}
+
+void wn_agent_devices_record(const agent_job *j, struct wn_devlock *dev, pid_t pgid)
+{
+	char *why = NULL;
+	if (wn_devlock_record(dev, pgid, &why) == WN_OK)
+		return;
+	wn_warn("job %llu: %s: if this worker dies, a worker started meanwhile does not wait "
+	        "for the run",
+	        (unsigned long long)j->id, why);
+	free(why);
 }

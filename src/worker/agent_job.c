@@ -576,7 +576,7 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		return;
 	}
 	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
-	wn_devlock_record(s->dev, wn_fmt_pgid(s->run));
+	wn_agent_devices_record(j, s->dev, wn_fmt_pgid(s->run));
 	job_supervise(a, j, s);
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define DEVLOCK_POLL_MS 50 /* how often a wait looks again */
+#define DEVLOCK_REC     64 /* a record's bytes: written in place, its room kept */
 
 struct wn_devlock {
 	size_t n;
@@ -122,7 +123,11 @@ static int devlock_open(const char *dir, const char *id, int *fd, char **why)
 	const char *bad = NULL;
 	if (*fd < 0)
 		bad = strerror(errno);
-	else if ((bad = devlock_usable(*fd)) != NULL) {
+	else if ((bad = devlock_usable(*fd)) == NULL &&
+	         fallocate(*fd, FALLOC_FL_KEEP_SIZE, 0, DEVLOCK_REC) != 0 &&
+	         (errno == ENOSPC || errno == EDQUOT))
+		bad = "no room for its record: the disk is full"; /* else none is needed */
+	if (bad != NULL && *fd >= 0) {
 		close(*fd);
 		*fd = -1;
 	}
@@ -230,27 +235,44 @@ int wn_devlock_take(const char *dir, const char *gpus, const wn_devlock_wait *w,
 	return WN_OK;
 }
 
-void wn_devlock_record(wn_devlock *l, pid_t pgid)
+/* devlock_write writes rec (DEVLOCK_REC bytes) over the record of each of
+ * l's devices, in the room kept for it (no truncation: a full disk does not
+ * keep it out); false when one cannot be written. */
+static bool devlock_write(const wn_devlock *l, const char *rec)
 {
+	bool ok = true;
+	for (size_t i = 0; i < l->n; i++)
+		if (pwrite(l->fd[i], rec, DEVLOCK_REC, 0) != DEVLOCK_REC)
+			ok = false;
+	return ok;
+}
+
+int wn_devlock_record(wn_devlock *l, pid_t pgid, char **why)
+{
+	*why = NULL;
 	unsigned long long start = 0;
 	if (l == NULL || pgid <= 1 || !devlock_started(pgid, &start))
-		return; /* already over: nothing holds the devices */
-	char rec[64];
-	int len = snprintf(rec, sizeof(rec), "%d %llu\n", (int)pgid, start);
-	for (size_t i = 0; i < l->n; i++)
-		if (ftruncate(l->fd[i], 0) != 0 || pwrite(l->fd[i], rec, (size_t)len, 0) != len)
-			continue; /* a full disk: a later worker does not wait on this run */
+		return WN_OK; /* already over: nothing holds the devices */
+	char rec[DEVLOCK_REC + 1];
+	int len = snprintf(rec, sizeof(rec), "%d %llu", (int)pgid, start);
+	memset(rec + len, ' ', (size_t)(DEVLOCK_REC - len));
+	rec[DEVLOCK_REC - 1] = '\n';
+	if (devlock_write(l, rec))
+		return WN_OK;
+	*why =
+	    wn_xasprintf("cannot record the run in the lock file of its GPUs: %s", strerror(errno));
+	return WN_EIO;
 }
 
 void wn_devlock_release(wn_devlock *l)
 {
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->n; i++) {
-		if (ftruncate(l->fd[i], 0) != 0)
-			(void)0; /* the record names a group that is gone: a later worker finds so
-			          */
+	char rec[DEVLOCK_REC];
+	memset(rec, ' ', sizeof(rec));
+	rec[DEVLOCK_REC - 1] = '\n';
+	(void)devlock_write(l, rec); /* else the record names a group that is gone */
+	for (size_t i = 0; i < l->n; i++)
 		close(l->fd[i]);
-	}
 	free(l);
 }

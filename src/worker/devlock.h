@@ -35,10 +35,12 @@ int wn_devlock_take(const char *dir, const char *gpus, const wn_devlock_wait *w,
                     char **why);
 
 /* wn_devlock_record records the run in process group pgid as the holder of
- * l's devices. */
-void wn_devlock_record(wn_devlock *l, pid_t pgid);
+ * l's devices, in place (the room for a record is kept from the lock file's
+ * opening, when a full disk refuses it); WN_EIO with *why (malloc'd) when a
+ * record cannot be written. */
+int wn_devlock_record(wn_devlock *l, pid_t pgid, char **why);
 
-/* wn_devlock_release clears l's records (the run ended here, its group
+/* wn_devlock_release blanks l's records (the run ended here, its group
  * killed) and lets go of its locks; NULL: nothing. */
 void wn_devlock_release(wn_devlock *l);
 

@@ -83,7 +83,9 @@ static void dead_worker(const char *gpus, pid_t run)
 		wn_devlock *l = NULL;
 		if (take(gpus, 1, &w, &l) != WN_OK)
 			_exit(1);
-		wn_devlock_record(l, run);
+		char *why = NULL;
+		if (wn_devlock_record(l, run, &why) != WN_OK)
+			_exit(1);
 		_exit(0);
 	}
 	int status = 0;
@@ -275,6 +277,31 @@ TEST(only_the_worker_s_user_may_use_a_lock_file)
 	CHECK_EQ_INT(wn_devlock_check("locks", ids, 1, &why), WN_EIO);
 	CHECK(why != NULL && strstr(why, "owned by another user") != NULL);
 	free(why);
+}
+
+TEST(a_lock_file_keeps_room_for_its_record)
+{
+	/* The record is written once the run started, maybe on a disk full by
+	 * then: its room is taken when the lock file is opened (at the start of
+	 * the worker), and neither a record nor its clearing gives it back. */
+	char *why = NULL;
+	char *ids[] = {"0"};
+	CHECK_OK(wn_devlock_check("locks", ids, 1, &why));
+	struct stat st;
+	CHECK(stat("locks/.wnworker-gpu-0.lock", &st) == 0);
+	CHECK(st.st_blocks > 0);
+	pid_t run = start_run(false);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_OK(take("0", 1, &w, &l));
+	CHECK_OK(wn_devlock_record(l, run, &why));
+	wn_devlock_release(l);
+	end_run(run);
+	CHECK(stat("locks/.wnworker-gpu-0.lock", &st) == 0);
+	CHECK(st.st_blocks > 0);
+	CHECK_OK(take("0", 1, &w, &l)); /* a blank record holds nothing */
+	CHECK_EQ_INT(w.told, 0);
+	wn_devlock_release(l);
 }
 
 TEST_MAIN()
