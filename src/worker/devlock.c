@@ -5,6 +5,7 @@
 #include "strbuf.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,12 +40,19 @@ char *wn_devlock_path(const char *dir, const char *id)
 	return wn_strbuf_take(&b);
 }
 
-/* devlock_started reads when process pid started (clock ticks since boot,
- * /proc/PID/stat's 22nd field) into *ticks; false when no such process. */
-static bool devlock_started(pid_t pid, unsigned long long *ticks)
+/* What /proc/PID/stat says of a process. */
+typedef struct devlock_proc {
+	char state;               /* 'Z': a zombie, gone but for its exit status */
+	long long pgrp;           /* its process group */
+	unsigned long long start; /* when it started, clock ticks since boot */
+} devlock_proc;
+
+/* devlock_stat reads /proc/PID/stat (fields 3, 5 and 22) into *pr; false
+ * when no such process. */
+static bool devlock_stat(const char *pid, devlock_proc *pr)
 {
 	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -54,38 +62,65 @@ static bool devlock_started(pid_t pid, unsigned long long *ticks)
 		return false;
 	buf[n] = '\0';
 	const char *p = strrchr(buf, ')'); /* the command's name may hold anything */
-	if (p == NULL)
+	if (p == NULL || sscanf(p + 1, " %c %*d %lld", &pr->state, &pr->pgrp) != 2)
 		return false;
-	/* after the name: state (3rd field), then fields 4..21, then 22 */
-	unsigned long long v = 0;
-	int field = 2;
+	int field = 2; /* after the name: the state is the 3rd field */
 	for (p++; *p && field < 22; p++)
 		if (*p == ' ')
 			field++;
-	if (field != 22 || sscanf(p, "%llu", &v) != 1)
+	return field == 22 && sscanf(p, "%llu", &pr->start) == 1;
+}
+
+static bool devlock_started(pid_t pid, unsigned long long *ticks)
+{
+	char name[24];
+	devlock_proc pr;
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	if (!devlock_stat(name, &pr) || pr.state == 'Z' || pr.state == 'X')
 		return false;
-	*ticks = v;
+	*ticks = pr.start;
 	return true;
+}
+
+/* devlock_members tells whether a process other than a zombie is in group
+ * pgid (kill would count a zombie that nothing reaps). */
+static bool devlock_members(long long pgid)
+{
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d)) != NULL) {
+		devlock_proc pr;
+		found = e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+		        devlock_stat(e->d_name, &pr) && pr.pgrp == pgid && pr.state != 'Z' &&
+		        pr.state != 'X';
+	}
+	closedir(d);
+	return found;
 }
 
 /* devlock_holder reads fd's record: the process group of a run that may still
  * hold the device, or 0 when none does (no record, or one that is stale). */
 static pid_t devlock_holder(int fd)
 {
-	char buf[64];
+	char buf[DEVLOCK_REC + 1];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
 	long long pgid = 0;
-	unsigned long long start = 0, now = 0;
+	unsigned long long start = 0;
 	if (sscanf(buf, "%lld %llu", &pgid, &start) != 2 || pgid <= 1 || pgid > INT32_MAX)
 		return 0;
-	if (devlock_started((pid_t)pgid, &now))
-		return now == start ? (pid_t)pgid
-		                    : 0; /* its leader still runs, or the pid is another's */
-	/* the leader is gone: members of its group may still run */
-	return kill(-(pid_t)pgid, 0) == 0 || errno == EPERM ? (pid_t)pgid : 0;
+	char name[24];
+	devlock_proc pr;
+	snprintf(name, sizeof(name), "%lld", pgid);
+	if (devlock_stat(name, &pr) && pr.start != start)
+		return 0; /* the pid is another's: not given again while its group lived */
+	/* its leader still runs, or members of its group do */
+	return devlock_members(pgid) ? (pid_t)pgid : 0;
 }
 
 static void devlock_pause(void)

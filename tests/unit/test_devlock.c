@@ -167,6 +167,23 @@ TEST(a_group_whose_leader_left_still_holds_its_devices)
 	wn_devlock_release(l);
 }
 
+TEST(a_run_whose_leader_is_a_zombie_holds_nothing)
+{
+	/* a leader that ended alone, not reaped yet (as under an init that
+	 * does not reap): its group holds no device */
+	pid_t run = start_run(false);
+	dead_worker("0", run);
+	kill(run, SIGUSR1);
+	siginfo_t si;
+	CHECK(waitid(P_PID, (id_t)run, &si, WEXITED | WNOWAIT) == 0); /* a zombie now */
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_OK(take("0", 1, &w, &l));
+	CHECK_EQ_INT(w.told, 0);
+	wn_devlock_release(l);
+	waitpid(run, NULL, 0);
+}
+
 TEST(a_stale_or_unreadable_record_does_not_hold_a_device)
 {
 	mkdir("locks", 0755);
