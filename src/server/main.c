@@ -10,6 +10,7 @@
 #include "listen.h"
 #include "log.h"
 #include "net.h"
+#include "netguard.h"
 #include "srvconf.h"
 #include "store.h"
 #include "testclock.h"
@@ -501,6 +502,27 @@ static int http_start(const wn_srvconf *conf, wn_engine *e, char **err)
 
 /* serve runs the server until a signal stops it: 0 when it stopped cleanly,
  * 1 when it could not start. */
+/* serve_banner logs what wnd serves, once it does; nofile: the descriptor
+ * limit raised from [0] (0: not raised) to [1]. */
+static void serve_banner(const wn_srvconf *conf, wn_net *net, wn_engine *e, const char *warning,
+                         const uint64_t nofile[2])
+{
+	for (size_t i = 0; i < conf->listen.n; i++)
+		wn_info("listening on %s", conf->listen.v[i]);
+	if (wnd_http != NULL)
+		wn_info("serving http on %s/", wn_http_url(wnd_http));
+	if (warning != NULL)
+		wn_warn("%s; anyone who reaches it can read and change every job", warning);
+	if (nofile[0] != 0)
+		wn_info("descriptor limit raised from %llu to %llu (ulimit -n's hard limit)",
+		        (unsigned long long)nofile[0], (unsigned long long)nofile[1]);
+	wn_info("serving at most %zu connections (max_connections)",
+	        wn_net_limits(net)->max_connections);
+	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf->data,
+	        conf->durability, (long long)conf->lease_ms, (long long)conf->threads,
+	        wn_auth_enabled(e) ? ", tokens required" : ", no tokens: every caller is admin");
+}
+
 static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 {
 	sigset_t sigs;
@@ -514,6 +536,9 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	char *warning = NULL;
 	engine_config(conf, o, &cfg, &tclock);
 	int status = 1;
+	uint64_t nofile[2] = {0, 0}; /* from, to */
+	if (!wn_netguard_raise_nofile(&nofile[0], &nofile[1]))
+		nofile[0] = 0;
 	/* refused before anything is created when the server cannot have tokens
 	 * (no admin token set, no data directory yet to hold token records);
 	 * checked again once the engine has loaded them */
@@ -540,17 +565,7 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 		err = wn_xasprintf("cannot start the event loops");
 		goto fail_http;
 	}
-	for (size_t i = 0; i < conf->listen.n; i++)
-		wn_info("listening on %s", conf->listen.v[i]);
-	if (wnd_http != NULL)
-		wn_info("serving http on %s/", wn_http_url(wnd_http));
-	if (warning != NULL)
-		wn_warn("%s; anyone who reaches it can read and change every job", warning);
-	wn_info("serving at most %zu connections (max_connections)",
-	        wn_net_limits(net)->max_connections);
-	wn_info("serving data in %s, durability %s, lease %lld ms, %lld event loops%s", conf->data,
-	        conf->durability, (long long)conf->lease_ms, (long long)conf->threads,
-	        wn_auth_enabled(e) ? ", tokens required" : ", no tokens: every caller is admin");
+	serve_banner(conf, net, e, warning, nofile);
 	int sig = wait_for_stop(&sigs);
 	wn_info("%s: finishing requests in flight", sig_name(sig));
 	wn_engine_release_parked(e);

@@ -77,6 +77,24 @@ static uint64_t guard_nofile(void)
 	return (uint64_t)rl.rlim_cur;
 }
 
+bool wn_netguard_raise_nofile(uint64_t *from, uint64_t *to)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > WN_NET_NOFILE_MAX
+	                  ? (rlim_t)WN_NET_NOFILE_MAX
+	                  : rl.rlim_max;
+	if (want <= rl.rlim_cur)
+		return false;
+	*from = (uint64_t)rl.rlim_cur;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return false; /* past fs.nr_open, say: the limit stays */
+	*to = (uint64_t)want;
+	return true;
+}
+
 size_t wn_netguard_default_connections(uint64_t nofile)
 {
 	uint64_t n = nofile > 2 * WN_NET_FD_RESERVE ? nofile - WN_NET_FD_RESERVE : nofile / 4;

@@ -44,6 +44,17 @@ const wn_netlimits *wn_netguard_limits(const wn_netguard *g);
  * descriptor limit of nofile. */
 size_t wn_netguard_default_connections(uint64_t nofile);
 
+/* The most descriptors wn_netguard_raise_nofile asks for (the kernel's
+ * usual fs.nr_open). */
+#define WN_NET_NOFILE_MAX (1u << 20)
+
+/* wn_netguard_raise_nofile raises the soft descriptor limit (ulimit -Sn) to
+ * the hard one, at most WN_NET_NOFILE_MAX: wnd waits on epoll, never on
+ * select, so a soft limit below the hard one only makes descriptors run out
+ * sooner (for nng's HTTP server, which has no limit of its own, first).
+ * Returns whether it raised it, from *from to *to. */
+bool wn_netguard_raise_nofile(uint64_t *from, uint64_t *to);
+
 /* What becomes of a connection just accepted. */
 enum {
 	WN_GUARD_SERVE = 0,  /* under the limit: served */

@@ -277,3 +277,25 @@ test_a_tls_handshake_that_never_ends_is_closed() {
 	expect_contains "$out" "opened=3 refused=0 closed_by_server=3" "silent TLS connections"
 	expect_serving
 }
+
+test_the_soft_descriptor_limit_is_raised_to_the_hard_one() {
+	# a soft limit under the hard one (1024 under systemd's 524288, say)
+	# would only make descriptors run out sooner: wnd raises it at start,
+	# and sizes max_connections from what it got
+	export WN_SERVER=ipc://$WN_TMP/wnd.sock
+	bash -c 'ulimit -S -n 256 && ulimit -H -n 4096 && exec "$@"' _ "$WN_BIN/wnd" \
+		--listen "$WN_SERVER" --data "$WN_TMP/data" >>"$WN_TMP/wnd.log" 2>&1 &
+	WND_PID=$!
+	WN_PIDS+=("$WND_PID")
+	wn_wait_ready
+	expect_eq "$(awk '/^Max open files/ {print $4, $5}' "/proc/$WND_PID/limits")" "4096 4096" \
+		"wnd's descriptor limits"
+	expect_eq "$(log_lines 'descriptor limit raised from 256 to 4096')" 1 "the log's line"
+	expect_eq "$(log_lines 'serving at most 3520 connections')" 1 "max_connections"
+	# one already at its hard limit is left alone, and not logged
+	wn_stop
+	start_nofile 300
+	expect_eq "$(awk '/^Max open files/ {print $4, $5}' "/proc/$WND_PID/limits")" "300 300" \
+		"wnd's descriptor limits, soft and hard alike"
+	expect_eq "$(log_lines 'descriptor limit raised')" 1 "the log's lines"
+}
