@@ -17,8 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEVLOCK_POLL_MS 50 /* how often a wait looks again */
-#define DEVLOCK_REC     64 /* a record's bytes: written in place, its room kept */
+#define DEVLOCK_POLL_MS   50     /* how often a wait looks again */
+#define DEVLOCK_RETELL_MS 300000 /* a wait is told of again this often */
+#define DEVLOCK_REC       64     /* a record's bytes: written in place, its room kept */
 
 struct wn_devlock {
 	size_t n;
@@ -184,37 +185,50 @@ int wn_devlock_check(const char *dir, char *const *ids, size_t n, char **why)
 	return WN_OK;
 }
 
+/* devlock_tell tells w what a wait on device id since start is for (holder:
+ * the group of an earlier worker's run; 0: another worker holds the lock), at
+ * once and again every retell_ms; *next is when (0: not told yet). */
+static void devlock_tell(const wn_devlock_wait *w, const char *id, pid_t holder, int64_t start,
+                         int64_t *next)
+{
+	int64_t now = wn_mono_ms();
+	if (w->waiting == NULL || (*next != 0 && now < *next))
+		return;
+	char since[48] = "";
+	if (*next != 0)
+		snprintf(since, sizeof(since), " (waiting %lld s)",
+		         (long long)((now - start) / 1000));
+	char *what =
+	    holder != 0 ? wn_xasprintf(
+	                      "GPU %s: a run of an earlier worker process (process group %d) still "
+	                      "holds it%s",
+	                      id, (int)holder, since)
+	                : wn_xasprintf("GPU %s: another worker process on this machine holds it%s",
+	                               id, since);
+	w->waiting(w->arg, what);
+	free(what);
+	*next = now + (w->retell_ms > 0 ? w->retell_ms : DEVLOCK_RETELL_MS);
+}
+
 /* devlock_one takes the lock of device id into *fd, waiting as wn_devlock_take says. */
 static int devlock_one(const char *dir, const char *id, const wn_devlock_wait *w, int *fd,
                        char **why)
 {
 	if (devlock_open(dir, id, fd, why) != WN_OK)
 		return WN_EIO;
-	bool told = false;
+	int64_t start = wn_mono_ms(), next = 0;
 	for (;;) {
 		if (flock(*fd, LOCK_EX | LOCK_NB) == 0) {
 			pid_t holder = devlock_holder(*fd);
 			if (holder == 0)
 				return WN_OK;
 			flock(*fd, LOCK_UN); /* another worker may end it sooner: let it look */
-			if (!told && w->waiting != NULL) {
-				char *what = wn_xasprintf(
-				    "GPU %s: a run of an earlier worker process (process group %d) "
-				    "still holds it",
-				    id, (int)holder);
-				w->waiting(w->arg, what);
-				free(what);
-			}
-			told = true;
+			devlock_tell(w, id, holder, start, &next);
 		} else if (errno != EWOULDBLOCK && errno != EINTR) {
 			*why = wn_xasprintf("cannot lock GPU %s: %s", id, strerror(errno));
 			break;
-		} else if (!told && w->waiting != NULL) {
-			char *what = wn_xasprintf(
-			    "GPU %s: another worker process on this machine holds it", id);
-			w->waiting(w->arg, what);
-			free(what);
-			told = true;
+		} else {
+			devlock_tell(w, id, 0, start, &next);
 		}
 		if (w->stop != NULL && w->stop(w->arg)) {
 			close(*fd);

@@ -18,12 +18,14 @@
 typedef struct wn_devlock wn_devlock;
 
 /* What a wait on a device is told: stop tells whether to give up (the job
- * was cancelled or the worker stops), waiting is called once per device with
- * what is waited for. */
+ * was cancelled or the worker stops), waiting is called with what is waited
+ * for when a wait on a device begins and again every retell_ms (0: five
+ * minutes) while it lasts. */
 typedef struct wn_devlock_wait {
 	bool (*stop)(void *arg);
 	void (*waiting)(void *arg, const char *what);
 	void *arg;
+	int retell_ms;
 } wn_devlock_wait;
 
 /* wn_devlock_take takes the lock of each device of gpus ("0,1") in dir,

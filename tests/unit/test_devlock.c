@@ -167,6 +167,25 @@ TEST(a_group_whose_leader_left_still_holds_its_devices)
 	wn_devlock_release(l);
 }
 
+TEST(a_long_wait_is_told_again)
+{
+	pid_t run = start_run(false);
+	dead_worker("0", run);
+	waits w = {.stop_after = 12}; /* 12 looks, 50 ms apart */
+	wn_devlock_wait dw = {.stop = stop_after, .waiting = waiting, .arg = &w, .retell_ms = 200};
+	wn_devlock *l = NULL;
+	char *why = NULL;
+	CHECK_EQ_INT(wn_devlock_take("locks", "0", &dw, &l, &why), WN_ESTATE);
+	CHECK(w.told >= 2); /* 550 ms at least: told at once, and again after 200 ms */
+	char want[128];
+	snprintf(want, sizeof(want),
+	         "GPU 0: a run of an earlier worker process (process group %d) still holds it "
+	         "(waiting ",
+	         (int)run);
+	CHECK(strncmp(w.what, want, strlen(want)) == 0);
+	end_run(run);
+}
+
 TEST(a_run_whose_leader_is_a_zombie_holds_nothing)
 {
 	/* a leader that ended alone, not reaped yet (as under an init that
