@@ -5,7 +5,9 @@
 #   - the spawn loop: posix_spawn + waitpid of /bin/true in a plain C loop
 #     (wnbench --spawn), on 1 and 2 threads: the yardstick;
 #   - throughput: N jobs of /bin/true through one worker (--exit-when-empty)
-#     at slots 1, 2, 4 and 8; jobs/s from its start to its exit, as a ratio of
+#     at slots 1, 2, 4 and 8, and at slots 8 with a GPU each (8g: the worker
+#     offers 8 device ids, each job takes one and its lock file, docs/resources.md);
+#     jobs/s from its start to its exit, as a ratio of
 #     a 1-thread spawn loop run just before it (the machine's rate moves with
 #     its load), and the CPU time per job of the worker and what it started
 #     (its children: commands, and any helper process);
@@ -27,7 +29,8 @@
 #   WN_BENCH_WORKER_BIN         the wnworker to measure (default $WN_BIN/wnworker):
 #                               two builds compared with the same tools
 #   WN_BENCH_WORKER_JOBS        jobs per throughput run (default 1000)
-#   WN_BENCH_WORKER_SLOTS       slot counts of the throughput runs (default "1 2 4 8")
+#   WN_BENCH_WORKER_SLOTS       slot counts of the throughput runs, N or Ng (jobs
+#                               that take a GPU each; default "1 2 4 8 8g")
 #   WN_BENCH_WORKER_SPAWNS      spawns per spawn-loop row (default 2000)
 #   WN_BENCH_WORKER_LATENCY     jobs in the latency run (default 100)
 #   WN_BENCH_WORKER_WINDOW      seconds of the idle and the running windows (default 10)
@@ -43,7 +46,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 : "${WN_BIN:?set WN_BIN to the directory holding wnd, wnctl and wnworker}"
 jobs=${WN_BENCH_WORKER_JOBS:-1000}
-slot_list=${WN_BENCH_WORKER_SLOTS:-1 2 4 8}
+slot_list=${WN_BENCH_WORKER_SLOTS:-1 2 4 8 8g}
 spawns=${WN_BENCH_WORKER_SPAWNS:-2000}
 nlat=${WN_BENCH_WORKER_LATENCY:-100}
 window=${WN_BENCH_WORKER_WINDOW:-10}
@@ -109,9 +112,11 @@ wnctl project create bench >/dev/null
 for t in noop bench hold; do
 	wnctl task create bench "$t" >/dev/null
 done
+wnctl task create bench gnoop --gpu 1 >/dev/null
 
-# config SLOTS NAME [HEARTBEAT_MS]: a worker config serving the project's
-# three tasks (default heartbeat interval: the worker's own).
+# config SLOTS NAME [HEARTBEAT_MS] [GPUS]: a worker config serving the
+# project's four tasks (default heartbeat interval: the worker's own),
+# offering GPUS device ids (default none; the jobs of gnoop take one each).
 config() {
 	cat <<EOF
 projects: bench
@@ -121,8 +126,12 @@ log_level: $log_level
 log_dir: $tmp/logs
 tail_bytes: 64
 heartbeat_ms: ${3:-0}
+resources:
+  gpus: ${4:-0}
 tasks:
   noop:
+    command: [/bin/true]
+  gnoop:
     command: [/bin/true]
   bench:
     command: [$stamp]
@@ -284,10 +293,14 @@ printf '%-8s %7s %7s %7s %8s %9s %11s %10s\n' "run" "jobs/s" "span s" "wall s" "
 best_multi=0
 lags=()
 run=0
-for slots in $slot_list; do
+for entry in $slot_list; do
 	run=$((run + 1))
-	config "$slots" "bench-$run-s$slots" >"$tmp/w$run.yaml"
-	empties "$jobs" | wnctl job batch - --project bench --task noop >/dev/null
+	slots=${entry%g}
+	task=noop
+	[ "$entry" = "$slots" ] || task=gnoop
+	config "$slots" "bench-$run-s$entry" 0 "$([ "$task" = noop ] && echo 0 || echo "$slots")" \
+		>"$tmp/w$run.yaml"
+	empties "$jobs" | wnctl job batch - --project bench --task "$task" >/dev/null
 	before=$(spawn_loop)
 	t0=$(date +%s.%N)
 	# bash's times (its second line): the CPU of the children reaped so far,
@@ -301,7 +314,7 @@ for slots in $slot_list; do
 	after=$(spawn_loop)
 	read -r spawn1 spawn_cpu <<<"$(echo "$before $after" |
 		awk '{ printf "%.1f %.3f\n", ($1 + $3) / 2, ($2 + $4) / 2 }')"
-	line=$(wnctl --json job list --project bench --task noop --status completed --all \
+	line=$(wnctl --json job list --project bench --task "$task" --status completed --all \
 		--limit 10000 | py -c 'import json, re, sys
 n, t0, t1, slots, spawn = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 mine = [j for j in json.load(sys.stdin)["jobs"] if j.get("worker") == sys.argv[8]]
@@ -314,12 +327,12 @@ def cpu(s):  # "0m1.234s 0m0.567s": user, system of the children
 c = (cpu(sys.argv[7]) - cpu(sys.argv[6])) * 1000 / n
 r = n / max(span, 0.001)
 print("%-8s %7.0f %7.2f %7.2f %8.0f %8.2fx %11.2f %10.2f %.4f" % ("slots %s" % slots, r, span, t1 - t0, spawn, r / spawn, c, float(sys.argv[9]), r / spawn))' \
-		"$jobs" "$t0" "$t1" "$slots" "$spawn1" "$c0" "$c1" "bench-$run-s$slots" "$spawn_cpu")
+		"$jobs" "$t0" "$t1" "$entry" "$spawn1" "$c0" "$c1" "bench-$run-s$entry" "$spawn_cpu")
 	echo "${line% *}"
 	# shellcheck disable=SC2086 # the row's fields
 	lag=$(set -- $line && awk -v w="$5" -v s="$4" 'BEGIN { if (w - s > 1) printf "%.1f", w - s }')
-	[ -z "$lag" ] || lags+=("slots $slots: wall is $lag s longer than the span")
-	if [ "$slots" -ge 2 ]; then
+	[ -z "$lag" ] || lags+=("slots $entry: wall is $lag s longer than the span")
+	if [ "$slots" -ge 2 ] && [ "$task" = noop ]; then
 		best_multi=$(awk -v a="$best_multi" -v b="${line##* }" 'BEGIN { print (b > a) ? b : a }')
 	fi
 done
