@@ -487,8 +487,10 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 			                       timeout_ms, c->why);
 		else if (rv != WN_OK)
 			*errmsg = wn_xasprintf("cannot connect to %s: %s", url, c->why);
-		else if (!c->greeted)
-			c->open_by = end, c->open_ms = timeout_ms; /* the opening's wait counts */
+		else if (!c->greeted) { /* the opening's wait counts */
+			c->open_by = end;
+			c->open_ms = timeout_ms;
+		}
 	}
 	wn_rpc_direct_give(d, c); /* the first call's connection, if made */
 	if (rv != WN_OK) {

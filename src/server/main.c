@@ -500,8 +500,6 @@ static int http_start(const wn_srvconf *conf, wn_engine *e, char **err)
 	return wn_http_start(e, &hs, &wnd_http, err);
 }
 
-/* serve runs the server until a signal stops it: 0 when it stopped cleanly,
- * 1 when it could not start. */
 /* serve_banner logs what wnd serves, once it does; nofile: the descriptor
  * limit raised from [0] (0: not raised) to [1]. */
 static void serve_banner(const wn_srvconf *conf, wn_net *net, wn_engine *e, const char *warning,
@@ -523,6 +521,8 @@ static void serve_banner(const wn_srvconf *conf, wn_net *net, wn_engine *e, cons
 	        wn_auth_enabled(e) ? ", tokens required" : ", no tokens: every caller is admin");
 }
 
+/* serve runs the server until a signal stops it: 0 when it stopped cleanly,
+ * 1 when it could not start. */
 static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 {
 	sigset_t sigs;
@@ -536,9 +536,8 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	char *warning = NULL;
 	engine_config(conf, o, &cfg, &tclock);
 	int status = 1;
-	uint64_t nofile[2] = {0, 0}; /* from, to */
-	if (!wn_netguard_raise_nofile(&nofile[0], &nofile[1]))
-		nofile[0] = 0;
+	uint64_t nofile[2] = {0, 0}; /* from, to; both stay 0 when not raised */
+	wn_netguard_raise_nofile(&nofile[0], &nofile[1]);
 	/* refused before anything is created when the server cannot have tokens
 	 * (no admin token set, no data directory yet to hold token records);
 	 * checked again once the engine has loaded them */

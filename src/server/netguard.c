@@ -85,12 +85,11 @@ bool wn_netguard_raise_nofile(uint64_t *from, uint64_t *to)
 	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > WN_NET_NOFILE_MAX
 	                  ? (rlim_t)WN_NET_NOFILE_MAX
 	                  : rl.rlim_max;
-	if (want <= rl.rlim_cur)
-		return false;
-	*from = (uint64_t)rl.rlim_cur;
+	rlim_t was = rl.rlim_cur;
 	rl.rlim_cur = want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+	if (want <= was || setrlimit(RLIMIT_NOFILE, &rl) != 0)
 		return false; /* past fs.nr_open, say: the limit stays */
+	*from = (uint64_t)was;
 	*to = (uint64_t)want;
 	return true;
 }

@@ -52,7 +52,7 @@ size_t wn_netguard_default_connections(uint64_t nofile);
  * the hard one, at most WN_NET_NOFILE_MAX: wnd waits on epoll, never on
  * select, so a soft limit below the hard one only makes descriptors run out
  * sooner (for nng's HTTP server, which has no limit of its own, first).
- * Returns whether it raised it, from *from to *to. */
+ * Returns whether it raised it, from *from to *to (untouched otherwise). */
 bool wn_netguard_raise_nofile(uint64_t *from, uint64_t *to);
 
 /* What becomes of a connection just accepted. */

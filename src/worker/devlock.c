@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,9 +117,13 @@ static pid_t devlock_holder(int fd)
 	char name[24];
 	devlock_proc pr;
 	snprintf(name, sizeof(name), "%lld", pgid);
-	if (devlock_stat(name, &pr) && pr.start != start)
-		return 0; /* the pid is another's: not given again while its group lived */
-	/* its leader still runs, or members of its group do */
+	if (devlock_stat(name, &pr)) {
+		if (pr.start != start)
+			return 0; /* the pid is another's: not given again while its group lived */
+		if (pr.pgrp == pgid && pr.state != 'Z' && pr.state != 'X')
+			return (pid_t)pgid; /* its leader still runs: no need to look further */
+	}
+	/* the leader is gone or a zombie: members of its group may still run */
 	return devlock_members(pgid) ? (pid_t)pgid : 0;
 }
 
