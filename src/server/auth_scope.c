@@ -138,9 +138,10 @@ static void scope_project(struct scope_check *k, const char *project, const char
 	if (k->rv != WN_OK || token_has_project(k->who, project))
 		return;
 	k->rv = wn_call_fail(k->c, WN_EPERM,
-	                     "token \"%s\" is limited to its projects: %s%sproject \"%.140s\" is "
+	                     "token \"%s\" is limited to its projects: %s%sproject \"%.140s\"%s "
 	                     "not one of them",
-	                     k->who->name, what ? what : "", what ? " belongs to " : "", project);
+	                     k->who->name, what ? what : "", what ? " belongs to " : "", project,
+	                     what ? ", which is" : " is");
 }
 
 static void scope_one(void *arg, char kind, const ProtobufCFieldDescriptor *f, const void *v)
