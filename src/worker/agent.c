@@ -425,9 +425,15 @@ static void *agent_interrupt_main(void *arg)
 void wn_agent_stop(wn_agent *a)
 {
 	pthread_mutex_lock(&a->mu);
+	/* The first signal drains, each further one goes a step further: a
+	 * worker already draining on its own (the end of --once) keeps its
+	 * running jobs until a second signal. */
+	int level = a->signalled ? a->stop + 1 : AGENT_DRAIN;
 	a->signalled = true;
-	if (a->stop < AGENT_KILL)
-		a->stop++;
+	if (level > AGENT_KILL)
+		level = AGENT_KILL;
+	if (a->stop < level)
+		a->stop = level;
 	size_t n = 0;
 	for (agent_job *j = a->jobs; j != NULL; j = j->next)
 		if (!j->done) {

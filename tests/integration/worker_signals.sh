@@ -106,6 +106,29 @@ test_sigterm_drains_running_jobs() {
 	expect_contains "$(cat w1.log)" "worker w1 stopped"
 }
 
+# --once: the first signal lets the one job it runs finish, as any drain does;
+# only a second one stops it.
+test_once_first_signal_lets_the_job_finish() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p gated >/dev/null
+	gated_yaml >w.yaml
+	local id
+	id=$(wnctl job add p gated)
+	worker_start w1 w.yaml --once
+	local pid=$WORKER_PID
+	wait_until 10 "the job to start" test -e "started-$id-1"
+	kill -TERM "$pid"
+	wait_until 10 "the worker to drain" log_has w1.log "waiting for 1 running job"
+	expect_eq "$(job_get "$id" "j['status']")" running
+	kill -0 "$pid" || fail "the worker exited before its job finished"
+	touch "release-$id-1"
+	worker_wait "$pid"
+	expect_eq "$(job_get "$id" "j['status']")" completed
+	expect_eq "$(job_get "$id" "j['attempt']")" 1
+	expect_not_contains "$(cat w1.log)" "lease handed back"
+}
+
 test_second_signal_hands_leases_back() {
 	wn_start
 	wnctl project create p >/dev/null
