@@ -3,6 +3,7 @@
 #include "err.h"
 #include "kit.h"
 #include "util.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -298,6 +299,13 @@ int wn_wconfig_check(const wn_wconfig *c, char **errmsg)
 	}
 	if (c->ntasks == 0) {
 		*errmsg = wn_xstrdup("no task configured: say in 'tasks' how jobs run");
+		return WN_EINVAL;
+	}
+	wn_wire_url url;
+	char *why = NULL;
+	if (c->server != NULL && wn_wire_url_parse(c->server, &url, &why) != WN_OK) {
+		*errmsg = wn_xasprintf("bad server address %s: %s", c->server, why);
+		free(why);
 		return WN_EINVAL;
 	}
 	return WN_OK;

@@ -60,7 +60,8 @@ int wn_wconfig_parse(const char *name, const char *text, size_t len, const char 
 void wn_wconfig_free(wn_wconfig *c);
 
 /* wn_wconfig_check validates what the file and the command line must give
- * together (at least one project, valid names); *errmsg on failure. */
+ * together (at least one project, valid names, a server address that is
+ * one); *errmsg on failure. */
 int wn_wconfig_check(const wn_wconfig *c, char **errmsg);
 
 /* wn_wconfig_task returns the formatter of task name, NULL if not configured. */

@@ -399,6 +399,15 @@ test_usage_and_config_errors() {
 	expect_eq "$WN_OUT" "noproj.yaml: ok (1 task, 1 project, 1 slot)"
 	expect_exit 2 "$WN_BIN/wnworker" --config noproj.yaml --project 'bad name'
 	expect_contains "$WN_ERR" "invalid project name 'bad name'"
+	# A server address that is none is a configuration error, from the file,
+	# --server or $WN_SERVER alike, and --check finds it.
+	printf 'server: 127.0.0.1:7640\nprojects: p\ntasks:\n  t:\n    command: [echo]\n' >addr.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config addr.yaml --check
+	expect_eq "$WN_ERR" "wnworker: bad server address 127.0.0.1:7640: unsupported address (use tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)"
+	expect_exit 2 "$WN_BIN/wnworker" --config addr.yaml --name w1
+	expect_exit 2 "$WN_BIN/wnworker" --config noproj.yaml --project p --server tcp://localhost
+	expect_contains "$WN_ERR" "bad server address tcp://localhost: the address needs a port"
+	WN_SERVER=localhost:7640 expect_exit 2 "$WN_BIN/wnworker" --config noproj.yaml --project p --check
 	# The shipped examples are valid.
 	expect_exit 0 "$WN_BIN/wnworker" --config "$REPO/config/worker.yaml" --check
 	expect_exit 0 "$WN_BIN/wnworker" --config "$REPO/examples/sweep.yaml" --check
