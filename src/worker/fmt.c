@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,12 +118,22 @@ const char *wn_fmt_name(const wn_fmt *f)
 	return f->ops->name;
 }
 
+/* fmt_executable tells whether path is a file (not a directory) that may
+ * be executed, as the run's start wants it. */
+static bool fmt_executable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode) && access(path, X_OK) == 0;
+}
+
 /* fmt_program_found tells whether prog (a name or a path) is an executable
  * file, a name looked up on PATH. */
 static bool fmt_program_found(const char *prog)
 {
+	if (prog[0] == '\0')
+		return false;
 	if (strchr(prog, '/') != NULL)
-		return access(prog, X_OK) == 0;
+		return fmt_executable(prog);
 	const char *path = getenv("PATH");
 	if (path == NULL || path[0] == '\0')
 		path = "/usr/bin:/bin";
@@ -130,7 +141,7 @@ static bool fmt_program_found(const char *prog)
 		const char *e = strchr(p, ':');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 		char *full = wn_xasprintf("%.*s/%s", (int)n, n ? p : ".", prog);
-		bool ok = access(full, X_OK) == 0;
+		bool ok = fmt_executable(full);
 		free(full);
 		if (ok)
 			return true;

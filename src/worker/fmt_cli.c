@@ -85,6 +85,13 @@ static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_f
 	int rc = wn_conf_apply(doc, task, cli_keys, WN_ARRAY_LEN(cli_keys), c, errmsg);
 	if (rc != WN_OK)
 		goto fail;
+	if (c->command.v[0][0] == '\0') {
+		*errmsg = wn_conf_error(doc, cmd->items[0],
+		                        "the program (the first item of "
+		                        "'command') must not be empty");
+		rc = WN_EINVAL;
+		goto fail;
+	}
 	for (size_t i = 0; i < c->command.n; i++) {
 		rc = wn_fmt_check_template(doc, cmd->items[i], "command", c->command.v[i], errmsg);
 		if (rc != WN_OK)

@@ -386,6 +386,13 @@ test_usage_and_config_errors() {
 	cp proj/run.sh proj/mytool
 	printf 'projects: p\ntasks:\n  t:\n    command: [./run.sh]\n    workdir: %s/proj\n  u:\n    command: [mytool]\n    env:\n      PATH: "%s/proj:/usr/bin:/bin"\n' "$PWD" "$PWD" >found.yaml
 	expect_exit 0 "$WN_BIN/wnworker" --config found.yaml --check
+	# a directory is no program, nor is an empty name
+	printf 'projects: p\ntasks:\n  t:\n    command: [%s]\n' "$PWD/proj" >dir.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config dir.yaml --check
+	expect_eq "$WN_ERR" "wnworker: dir.yaml: task t: program $PWD/proj is not an executable file"
+	printf 'projects: p\ntasks:\n  t:\n    command: ["", x]\n' >empty.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config empty.yaml
+	expect_eq "$WN_ERR" "wnworker: empty.yaml:4:15: the program (the first item of 'command') must not be empty"
 	printf 'projects: p\ntasks:\n  t:\n    command: [sh, -c, "echo ${N:-0}"]\n' >shell.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config shell.yaml --check
 	expect_contains "$WN_ERR" "a shell's \${...} is written \${{...}}, its braces doubled"
