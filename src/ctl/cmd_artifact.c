@@ -26,7 +26,7 @@ const struct wn_ctl_opthelp wn_ctl_job_artifact_help[] = {
     {"get", "the only action: fetch the stored content of artifact PATH"},
     {"-o, --output FILE", "where to write it (default: PATH's last part, here); '-' for stdout. "
                           "The file appears whole once its sha256 matched"},
-    {"--force", "replace FILE if it exists"},
+    {"--force", "replace FILE if it exists (a file: never a directory, device or FIFO)"},
     {NULL, NULL},
 };
 
@@ -87,7 +87,18 @@ static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out
 		return;
 	}
 	struct stat st;
-	if (!force && lstat(file, &st) == 0)
+	bool exists = lstat(file, &st) == 0;
+	if (exists && S_ISDIR(st.st_mode))
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+		           "%s is a directory: name the file with -o DIR/FILE", file);
+	/* a device, a FIFO or a socket is not replaced by a file: -o /dev/null
+	 * --force run as root must not take /dev/null away */
+	if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+		           "%s is not a regular file: --force replaces only a file (write to it "
+		           "with -o - > %s)",
+		           file, file);
+	if (!force && exists)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "%s exists; --force replaces it", file);
 	const char *slash = strrchr(file, '/');
 	const char *base = slash ? slash + 1 : file;

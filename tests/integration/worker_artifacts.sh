@@ -203,6 +203,15 @@ EOF
 	expect_exit 2 wnctl job artifact get "$id" a.txt -o ''
 	expect_contains "$WN_ERR" "-o/--output ''"
 	expect_exit 2 wnctl job artifact get "$id" a.txt --output=
+	# --force replaces a file, never a FIFO or a device (-o /dev/null run as
+	# root), nor a directory: refused before anything is fetched
+	mkfifo fifo
+	mkdir dir
+	expect_exit 1 wnctl job artifact get "$id" a.txt -o fifo --force
+	expect_eq "$WN_ERR" "wnctl: fifo is not a regular file: --force replaces only a file (write to it with -o - > fifo)"
+	[ -p fifo ] || fail "the FIFO was replaced"
+	expect_exit 1 wnctl job artifact get "$id" a.txt -o dir --force
+	expect_eq "$WN_ERR" "wnctl: dir is a directory: name the file with -o DIR/FILE"
 	# out of descriptors here: a local failure (exit 1), not an unreachable server
 	expect_exit 1 few_fds job artifact get "$id" a.txt -o fd.txt
 	expect_contains "$WN_ERR" "Too many open files (a local failure on this machine"
