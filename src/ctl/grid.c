@@ -267,14 +267,20 @@ static const wn_conf_key grid_keys[] = {
      NULL, "most jobs of the sweep running at once; 0 = no cap"},
 };
 
-/* grid_scalar checks that node is a non-null scalar without NUL bytes; what names it. */
+/* grid_scalar checks that node is a non-null, non-empty scalar without NUL
+ * bytes (a parameter's name or value); what names it. */
 static int grid_scalar(const wn_conf_doc *doc, const wn_conf_node *node, const char *what,
                        char **errmsg)
 {
-	if (node->kind != WN_CONF_SCALAR || wn_conf_is_null(node)) {
-		*errmsg = wn_conf_error(
-		    doc, node, "expected a value for %s, got %s", what,
-		    node->kind == WN_CONF_SCALAR ? "null" : wn_conf_kind_name(node->kind));
+	const char *got = NULL;
+	if (node->kind != WN_CONF_SCALAR)
+		got = wn_conf_kind_name(node->kind);
+	else if (wn_conf_is_null(node))
+		got = "null";
+	else if (node->len == 0)
+		got = "an empty string";
+	if (got != NULL) {
+		*errmsg = wn_conf_error(doc, node, "expected a value for %s, got %s", what, got);
 		return WN_EINVAL;
 	}
 	if (strlen(node->str) != node->len) {
@@ -372,6 +378,23 @@ static int grid_load_rows(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node
 	return WN_OK;
 }
 
+/* grid_load_params checks the names and values of 'params' as those of
+ * the grid (the key table took them as text). */
+static int grid_load_params(const wn_conf_doc *doc, const wn_conf_node *params, char **errmsg)
+{
+	for (size_t i = 0; i < params->n; i++) {
+		const wn_conf_node *k = params->items[2 * i], *v = params->items[2 * i + 1];
+		if (grid_scalar(doc, k, "a key of 'params'", errmsg) != WN_OK)
+			return WN_EINVAL;
+		char *what = wn_xasprintf("'params.%s'", k->str);
+		int rv = grid_scalar(doc, v, what, errmsg);
+		free(what);
+		if (rv != WN_OK)
+			return rv;
+	}
+	return WN_OK;
+}
+
 int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **errmsg)
 {
 	wn_conf_doc *doc = NULL;
@@ -386,6 +409,8 @@ int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char *
 		rv = grid_load_axes(g, doc, d.grid, errmsg);
 	if (rv == WN_OK && d.list != NULL)
 		rv = grid_load_rows(g, doc, d.list, errmsg);
+	if (rv == WN_OK && d.params.n > 0)
+		rv = grid_load_params(doc, wn_conf_get(root, "params"), errmsg);
 	if (rv == WN_OK) {
 		for (size_t i = 0; i < d.params.n; i++)
 			wn_grid_param(g, d.params.keys[i], d.params.vals[i]);

@@ -111,6 +111,19 @@ EOF
 	printf 'grid:\n  lr: []\n' >empty.yaml
 	expect_exit 2 wnctl job sweep p t --file empty.yaml
 	expect_contains "$WN_ERR" "empty.yaml:2:"
+	# an empty name or value, as with --grid and --param
+	printf 'grid:\n  lr: [0.1, ""]\n' >emptyv.yaml
+	expect_exit 2 wnctl job sweep p t --file emptyv.yaml
+	expect_contains "$WN_ERR" "emptyv.yaml:2:13: expected a value for 'grid.lr', got an empty string"
+	printf 'grid:\n  "": [1]\n' >emptyk.yaml
+	expect_exit 2 wnctl job sweep p t --file emptyk.yaml --dry-run
+	expect_contains "$WN_ERR" "emptyk.yaml:2:3: expected a value for a key of 'grid'"
+	printf 'list:\n  - {lr: ""}\n' >emptyr.yaml
+	expect_exit 2 wnctl job sweep p t --file emptyr.yaml
+	expect_contains "$WN_ERR" "emptyr.yaml:2:10:"
+	printf 'params:\n  epochs: ""\ngrid:\n  lr: [1]\n' >emptyp.yaml
+	expect_exit 2 wnctl job sweep p t --file emptyp.yaml
+	expect_contains "$WN_ERR" "emptyp.yaml:2:11: expected a value for 'params.epochs', got an empty string"
 	printf 'grid: {lr: [1]}\nlist: [{lr: 2}]\n' >both.yaml
 	expect_exit 2 wnctl job sweep p t --file both.yaml
 	expect_contains "$WN_ERR" "'lr'"
