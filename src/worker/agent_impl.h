@@ -30,6 +30,7 @@
 #define AGENT_HB_WAIT_MAX_MS   60000 /* longest a heartbeat asks the server to wait */
 #define AGENT_HB_AGAIN_MS      250   /* after news, the next heartbeat */
 #define AGENT_HB_FETCH_MS      500   /* a heartbeat answered early waits for a fetch this long */
+#define AGENT_REASON_MAX       4096  /* the longest reason the server takes (docs/protocol.md) */
 #define AGENT_QUOTE_MAX        900   /* bytes of a server's message quoted in a note or the log */
 #define AGENT_NOWAKE_MS        200   /* a run with no wake descriptor looks for news this often */
 #define AGENT_QUICK_MS         50    /* an empty fetch answered sooner than this was not held */

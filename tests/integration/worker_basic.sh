@@ -254,6 +254,32 @@ EOF
 	expect_eq "$(job_get "$c" "j['exit_code']")" -1
 }
 
+# A reason longer than the server takes (a long value in it) is cut, so that
+# the job still fails with it rather than running on until its lease ends.
+test_a_long_reason_is_cut_and_the_job_fails() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: ["{prog}"]
+EOF
+	} >w.yaml
+	local long id reason
+	long=$(printf 'x%.0s' $(seq 1 5000))
+	id=$(wnctl job add p t --param "prog=$long")
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" failed
+	reason=$(job_get "$id" "j['reason']")
+	expect_contains "$reason" "cannot start xxxx"
+	expect_eq "${#reason}" 4096 "the reason's length"
+	expect_eq "${reason: -3}" "..." "the reason's end"
+}
+
 test_once_runs_one_job() {
 	wn_start
 	wnctl project create p >/dev/null
