@@ -49,6 +49,12 @@ static int conf_glob_check(const wn_conf_doc *doc, const wn_conf_node *node, con
                            char **errmsg)
 {
 	const char *why = NULL;
+	if (g[0] == '\0') {
+		*errmsg = wn_conf_error(doc, node,
+		                        "artifacts path is empty (write '.' for every file of "
+		                        "the job's working directory)");
+		return WN_EINVAL;
+	}
 	if (g[0] == '/')
 		why = "is absolute";
 	for (const char *p = g; why == NULL && *p;) {
@@ -505,7 +511,11 @@ static void find_glob(struct finder *f, int root, const char *g)
 	f->more = 0;
 	f->glob = g;
 	f->walked = wn_map_new_str();
-	find_walk(f, root, "", comps, n, 0);
+	/* "." is the working directory: every file below it */
+	if (n == 0 && g[0] != '\0')
+		find_walk(f, root, "", walk_all, 2, 0);
+	else
+		find_walk(f, root, "", comps, n, 0);
 	wn_map_free(f->walked);
 	names_free(comps, n);
 	char *note = NULL;

@@ -222,7 +222,7 @@ EOF
 
 test_artifacts_config_refuses_escaping_paths() {
 	local bad
-	for bad in '["../up"]' '["/abs/*"]' '{paths: [x], max_file_size: lots}' '{paths: [x], upload: maybe}'; do
+	for bad in '["../up"]' '["/abs/*"]' '[""]' '{paths: [x], max_file_size: lots}' '{paths: [x], upload: maybe}'; do
 		{
 			worker_head
 			printf 'tasks:\n  t:\n    command: [/bin/true]\n    artifacts: %s\n' "$bad"
@@ -231,6 +231,33 @@ test_artifacts_config_refuses_escaping_paths() {
 		expect_contains "$WN_ERR" "w.yaml:" "a positioned message for $bad"
 	done
 	expect_contains "$WN_ERR" "upload"
+}
+
+# "." is the working directory, which stands for every file below it, as
+# any directory does ("./out" is "out").
+test_dot_records_every_file_of_the_working_directory() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'mkdir -p sub && echo a >a.txt && echo b >sub/b.txt']
+    workdir: "$WN_TMP/wd"
+    artifacts: [".", ./sub]
+EOF
+	} >w.yaml
+	mkdir wd
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed
+	expect_eq "$(art_field "$id" a.txt "a[0]['size']")" 2 "a.txt"
+	expect_eq "$(art_field "$id" sub/b.txt "a[0]['size']")" 2 "sub/b.txt"
+	expect_eq "$(art_field "$id" . "a[0]['note']")" absent "a note for '.'"
 }
 
 test_names_the_server_refuses_are_notes_and_the_job_completes() {
