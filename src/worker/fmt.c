@@ -699,12 +699,17 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 }
 
 /* fmt_unknown_field notes in ctx (a char *, the first one) a placeholder
- * job.X that is none of the job's fields: a typo, never a parameter. */
+ * job.X that is none of the job's fields (a typo, never a parameter), or
+ * one naming a parameter no job can have ({.}, {param.}). */
 static const char *fmt_unknown_field(void *ctx, const char *name)
 {
 	char **first = ctx;
-	if (strncmp(name, "job.", 4) == 0 && strcmp(name, "job.id") != 0 &&
-	    strcmp(name, "job.name") != 0 && strcmp(name, "job.priority") != 0 && *first == NULL)
+	const char *param = strncmp(name, "param.", 6) == 0 ? name + 6 : name;
+	bool bad = strncmp(name, "job.", 4) == 0
+	               ? strcmp(name, "job.id") != 0 && strcmp(name, "job.name") != 0 &&
+	                     strcmp(name, "job.priority") != 0
+	               : wn_name_check(param) != NULL;
+	if (bad && *first == NULL)
 		*first = wn_xstrdup(name);
 	return "";
 }
@@ -723,10 +728,17 @@ int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, cons
 	free(why);
 	if (unknown == NULL)
 		return WN_OK;
-	*errmsg = wn_conf_error(doc, node,
-	                        "bad template in '%s': unknown field {%s} (a job's fields are "
-	                        "{job.id}, {job.name} and {job.priority})",
-	                        key, unknown);
+	const char *param = strncmp(unknown, "param.", 6) == 0 ? unknown + 6 : unknown;
+	if (strncmp(unknown, "job.", 4) != 0)
+		*errmsg = wn_conf_error(doc, node,
+		                        "bad template in '%s': {%s} names no parameter a job can "
+		                        "have (a parameter's %s)",
+		                        key, unknown, wn_name_check(param));
+	else
+		*errmsg = wn_conf_error(doc, node,
+		                        "bad template in '%s': unknown field {%s} (a job's fields "
+		                        "are {job.id}, {job.name} and {job.priority})",
+		                        key, unknown);
 	free(unknown);
 	return WN_EINVAL;
 }

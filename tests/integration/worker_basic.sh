@@ -404,6 +404,14 @@ test_usage_and_config_errors() {
 	printf 'projects: p\ntasks:\n  t:\n    command: [echo, "{job.idd}"]\n' >field.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config field.yaml --check
 	expect_eq "$WN_ERR" "wnworker: field.yaml:4:21: bad template in 'command': unknown field {job.idd} (a job's fields are {job.id}, {job.name} and {job.priority})"
+	# a placeholder naming a parameter no job can have (names start with a
+	# letter or digit): every job would fail, missing it
+	printf 'projects: p\ntasks:\n  t:\n    command: [echo, "{_seed}"]\n' >pname.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config pname.yaml --check
+	expect_eq "$WN_ERR" "wnworker: pname.yaml:4:21: bad template in 'command': {_seed} names no parameter a job can have (a parameter's name must start with a letter or digit)"
+	printf 'projects: p\ntasks:\n  t:\n    command: [echo, "{param.}"]\n' >pname.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config pname.yaml --check
+	expect_contains "$WN_ERR" "{param.} names no parameter a job can have (a parameter's name is empty)"
 	printf 'projects: p\ntasks:\n  t:\n    command: [python4, x.py]\n' >prog.yaml
 	expect_exit 2 "$WN_BIN/wnworker" --config prog.yaml --check
 	expect_eq "$WN_ERR" "wnworker: prog.yaml: task t: program python4 is not on PATH"
