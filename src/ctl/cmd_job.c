@@ -3,6 +3,7 @@
  * format is read by batch.c. */
 #include "batch.h"
 #include "ctl.h"
+#include "envelope.h"
 #include "err.h"
 #include "json.h"
 #include "kit.h"
@@ -246,6 +247,11 @@ static int job_add(wn_ctl *c)
 
 /* ---------------------------------------------------------------- batch */
 
+/* The largest batch file read: a batch goes in one request of at most
+ * WN_MSG_MAX bytes, and its JSON (names, escapes, blanks) is larger. An
+ * endless input (a device, a pipe that never ends) stops here. */
+#define BATCH_FILE_MAX (16u * WN_MSG_MAX)
+
 /* batch_read returns the whole of path ("-": stdin), context-owned. */
 static char *batch_read(wn_ctl *c, const char *path, size_t *len)
 {
@@ -253,10 +259,15 @@ static char *batch_read(wn_ctl *c, const char *path, size_t *len)
 	if (f == NULL)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
 	char *buf = NULL;
-	int rv = wn_read_all(f, SIZE_MAX - 1, &buf, len);
+	int rv = wn_read_all(f, BATCH_FILE_MAX, &buf, len);
 	int err = errno;
 	if (f != stdin)
 		fclose(f);
+	if (rv == WN_ETOOBIG)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+		           "cannot read %s: larger than %u bytes (a batch is sent in one request "
+		           "of at most %u bytes)",
+		           path, BATCH_FILE_MAX, WN_MSG_MAX);
 	if (rv != WN_OK)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read %s: %s", path,
 		           rv == WN_EIO ? strerror(err) : wn_strerror(rv));

@@ -141,6 +141,20 @@ test_ctl_plurals_and_streams() {
 	expect_eq "$WN_OUT" "deleted project p (1 task, 0 jobs removed)"
 }
 
+# A batch file is read up to a bound: an input that does not end (a device,
+# a pipe) is refused rather than read until memory runs out.
+test_ctl_batch_input_is_bounded() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local rc=0
+	head -c 300000000 /dev/zero | tr '\0' ' ' | wnctl job batch - --project p --task t \
+		2>err.txt || rc=$?
+	expect_eq "$rc" 1 "exit status"
+	expect_eq "$(cat err.txt)" "wnctl: cannot read -: larger than 268435456 bytes (a batch is sent in one request of at most 16777216 bytes)"
+	expect_eq "$(wnctl job list --format id)" "ID" "jobs"
+}
+
 # one_line WHAT: $WN_ERR is exactly one line (no line break inside it).
 one_line() {
 	[ "$(printf '%s\n' "$WN_ERR" | wc -l)" -eq 1 ] || fail "$1: not one line: $WN_ERR"
