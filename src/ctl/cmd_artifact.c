@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,6 +77,31 @@ static void fetch_out_remove(void *p)
 		unlink(o->tmp);
 }
 
+/* The temporary file being written, for a signal that ends wnctl. */
+static const char *volatile fetch_tmp;
+
+static void fetch_on_signal(int sig)
+{
+	if (fetch_tmp != NULL)
+		unlink(fetch_tmp);
+	raise(sig); /* delivered on return, with the default action back */
+}
+
+/* fetch_catch_signals removes tmp should SIGINT, SIGTERM, SIGHUP or SIGPIPE
+ * end wnctl before it is renamed (a signal ignored stays so). */
+static void fetch_catch_signals(const char *tmp)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	struct sigaction sa = {.sa_handler = fetch_on_signal, .sa_flags = SA_RESETHAND};
+	sigemptyset(&sa.sa_mask);
+	fetch_tmp = tmp;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 /* fetch_open opens where the content goes: stdout for "-", else a new
  * temporary file beside file (removed at exit unless renamed), with the mode
  * a file the user creates gets (0666 less the umask), not mkstemp's 0600. */
@@ -109,6 +135,7 @@ static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot create a file beside %s: %s", file,
 		           strerror(errno));
 	wn_ctl_defer(c, fetch_out_remove, o);
+	fetch_catch_signals(o->tmp);
 	mode_t mask = umask(0);
 	umask(mask);
 	if (fchmod(o->fd, 0666 & ~mask) != 0)

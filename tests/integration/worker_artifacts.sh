@@ -212,6 +212,21 @@ EOF
 	[ -p fifo ] || fail "the FIFO was replaced"
 	expect_exit 1 wnctl job artifact get "$id" a.txt -o dir --force
 	expect_eq "$WN_ERR" "wnctl: dir is a directory: name the file with -o DIR/FILE"
+	# a fetch ended by a signal leaves no temporary file behind
+	local sig pid rc
+	kill -STOP "$WND_PID"
+	for sig in TERM HUP; do
+		"$WN_BIN/wnctl" --timeout 60000 job artifact get "$id" a.txt -o sig.txt 2>/dev/null &
+		pid=$!
+		wait_until 10 "the temporary file" compgen -G '.sig.txt.wnctl-*'
+		kill -"$sig" "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" -gt 128 ] || fail "wnctl after SIG$sig: exit $rc"
+		expect_eq "$(find . -maxdepth 1 -name '*wnctl-*')" "" "temporary files left after SIG$sig"
+	done
+	kill -CONT "$WND_PID"
+	[ ! -e sig.txt ] || fail "sig.txt written"
 	# out of descriptors here: a local failure (exit 1), not an unreachable server
 	expect_exit 1 few_fds job artifact get "$id" a.txt -o fd.txt
 	expect_contains "$WN_ERR" "Too many open files (a local failure on this machine"
