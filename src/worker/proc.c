@@ -268,16 +268,40 @@ static int proc_max_fd(void)
 	           : 65535;
 }
 
+/* proc_interpreter reads the program path names on its "#!" line into buf
+ * (n bytes); NULL when path has none. */
+static const char *proc_interpreter(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	ssize_t got = fd >= 0 ? read(fd, buf, n - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (got < 3 || buf[0] != '#' || buf[1] != '!')
+		return NULL;
+	buf[got] = '\0';
+	char *p = buf + 2 + strspn(buf + 2, " \t");
+	p[strcspn(p, " \t\r\n")] = '\0';
+	return p[0] != '\0' ? p : NULL;
+}
+
 /* proc_exec_error says why the command could not start (the child c's
  * failure). */
 static int proc_exec_error(const wn_proc_spec *spec, const proc_child *c, char **reason)
 {
+	char line[256];
+	const char *interp = c->step == PROC_STEP_EXEC && c->err == ENOENT
+	                         ? proc_interpreter(c->path, line, sizeof(line))
+	                         : NULL;
 	if (c->step == PROC_STEP_CHDIR)
 		*reason = wn_xasprintf("cannot change to directory %s: %s", spec->workdir,
 		                       strerror(c->err));
 	else if (c->step == PROC_STEP_GUARD)
 		*reason = wn_xasprintf("cannot start %s: the guard process is gone (%s)",
 		                       spec->argv[0], strerror(c->err));
+	else if (interp != NULL)
+		*reason = wn_xasprintf("cannot start %s: its interpreter %s (its #! line) is not "
+		                       "found",
+		                       spec->argv[0], interp);
 	else if (c->step == PROC_STEP_EXEC && (c->err == EACCES || c->err == ENOEXEC))
 		*reason = wn_xasprintf("cannot start %s: not executable (%s)", spec->argv[0],
 		                       strerror(c->err));

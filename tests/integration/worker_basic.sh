@@ -233,13 +233,19 @@ tasks:
   nodir:
     command: [/bin/true]
     workdir: $WN_TMP/no-such-dir
+  interp:
+    command: [$WN_TMP/interp.sh]
 EOF
 	} >w.yaml
+	printf '#!/no/such/python9 -u\nprint(1)\n' >interp.sh
+	chmod +x interp.sh
 	wnctl task create p nodir >/dev/null
-	local a b c
+	wnctl task create p interp >/dev/null
+	local a b c d
 	a=$(wnctl job add p missing)
 	b=$(wnctl job add p noexec)
 	c=$(wnctl job add p nodir)
+	d=$(wnctl job add p interp)
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID"
 	expect_eq "$(job_get "$a" "j['status']")" failed
@@ -252,6 +258,9 @@ EOF
 	expect_eq "$(job_get "$c" "j['status']")" failed
 	expect_contains "$(job_get "$c" "j['reason']")" "cannot change to directory $WN_TMP/no-such-dir"
 	expect_eq "$(job_get "$c" "j['exit_code']")" -1
+	# the script is there, the program of its #! line is not
+	expect_eq "$(job_get "$d" "j['status']")" failed
+	expect_eq "$(job_get "$d" "j['reason']")" "cannot start $WN_TMP/interp.sh: its interpreter /no/such/python9 (its #! line) is not found"
 }
 
 # A reason longer than the server takes (a long value in it) is cut, so that
