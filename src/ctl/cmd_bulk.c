@@ -104,10 +104,10 @@ static bool bulk_option(wn_ctl *c, struct bulk *b, int ch)
 		rq->projects[rq->n_projects++] = optarg;
 		break;
 	case OPT_TASK:
-		rq->task = optarg;
+		rq->task = (char *)wn_ctl_filter(c, "--task", optarg);
 		break;
 	case OPT_NAME:
-		rq->name_glob = optarg;
+		rq->name_glob = (char *)wn_ctl_filter(c, "--name", optarg);
 		break;
 	default:
 		return false;

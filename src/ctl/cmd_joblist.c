@@ -444,7 +444,7 @@ static void list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, struct 
 			list_split(c, req, "--project", optarg, list_add_project);
 			break;
 		case OPT_TASK:
-			req->task = optarg;
+			req->task = (char *)wn_ctl_filter(c, "--task", optarg);
 			break;
 		case OPT_STATUS:
 			list_split(c, req, "--status", optarg, list_add_status);
@@ -472,7 +472,7 @@ static void list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, struct 
 			req->sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
 			break;
 		case OPT_SUBMITTER:
-			req->submitter = optarg;
+			req->submitter = (char *)wn_ctl_filter(c, "--submitter", optarg);
 			break;
 		case OPT_RESULTS:
 			wn_ctl_results_keys(c, optarg, &a->keys);

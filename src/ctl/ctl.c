@@ -448,6 +448,14 @@ char **wn_ctl_args(wn_ctl *c, int min, int max, int *n)
 	return c->pos;
 }
 
+const char *wn_ctl_filter(wn_ctl *c, const char *what, const char *s)
+{
+	if (s[0] == '\0')
+		wn_ctl_usage(c, "invalid %s '': an empty value (leave %s out to match every job)",
+		             what, what);
+	return s;
+}
+
 uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s)
 {
 	return wn_ctl_parse_u64(c, what, s, 1);

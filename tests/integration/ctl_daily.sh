@@ -155,6 +155,26 @@ test_ctl_batch_input_is_bounded() {
 	expect_eq "$(wnctl job list --format id)" "ID" "jobs"
 }
 
+# An empty filter (a script's unset variable) is a usage error, never "every
+# job": the command it narrows changes nothing.
+test_ctl_empty_filter_is_refused() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p a >/dev/null
+	wnctl task create p b >/dev/null
+	wnctl job add p a >/dev/null
+	wnctl job add p b >/dev/null
+	expect_exit 2 wnctl queue clear p --task '' --yes
+	expect_eq "$WN_ERR" "wnctl: invalid --task '': an empty value (leave --task out to match every job) (see 'wnctl queue clear --help')"
+	expect_exit 2 wnctl job cancel --project p --task '' --yes
+	expect_exit 2 wnctl job hold --project p --name ''
+	expect_exit 2 wnctl job list --task ''
+	expect_exit 2 wnctl job list --submitter ''
+	expect_eq "$(wnctl job list --format id,status | tr -s ' ' | tr '\n' ';')" \
+		"ID STATUS;1 pending;2 pending;" "the jobs"
+	expect_eq "$(wnctl job show 1 | grep -c held)" 0 "job 1 held"
+}
+
 # one_line WHAT: $WN_ERR is exactly one line (no line break inside it).
 one_line() {
 	[ "$(printf '%s\n' "$WN_ERR" | wc -l)" -eq 1 ] || fail "$1: not one line: $WN_ERR"
