@@ -431,6 +431,14 @@ int wn_rpc_call(wn_rpc *r, const char *method, const ProtobufCMessage *in,
 	*errmsg = NULL;
 	size_t len = 0;
 	uint8_t *buf = rpc_pack(r, method, in, id, &len);
+	if (len > WN_MSG_MAX) {
+		/* the server would refuse it, or past 4 times the limit drop the
+		 * connection, which would read as a server out of reach: not sent */
+		*errmsg = wn_xasprintf("request of %zu bytes exceeds the limit of %u bytes", len,
+		                       WN_MSG_MAX);
+		free(buf);
+		return WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED;
+	}
 	int timeout_ms = r->timeout_ms + (extra_ms > 0 ? extra_ms : 0);
 	/* the direct client's connection for this call, the small call too:
 	 * wnd counts a connection authenticated, not a client (so a large

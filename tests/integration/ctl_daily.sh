@@ -155,6 +155,24 @@ test_ctl_batch_input_is_bounded() {
 	expect_eq "$(wnctl job list --format id)" "ID" "jobs"
 }
 
+# A request larger than the server takes is refused before it is sent, the
+# same way whatever its size (past 64 MiB the server would drop the
+# connection, which looks like a server out of reach).
+test_ctl_oversized_request_is_not_sent() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	python3 -c '
+import json
+v = "x" * 900000
+for i in range(80):
+    print(json.dumps({"name": "b%d" % i, "params": {"v": v}}))' >big.json
+	expect_exit 7 wnctl job batch big.json --project p --task t
+	expect_contains "$WN_ERR" "wnctl: request of 720"
+	expect_contains "$WN_ERR" "bytes exceeds the limit of 16777216 bytes"
+	expect_eq "$(wnctl job list --format id)" "ID" "jobs"
+}
+
 # An empty filter (a script's unset variable) is a usage error, never "every
 # job": the command it narrows changes nothing.
 test_ctl_empty_filter_is_refused() {
