@@ -440,7 +440,9 @@ void wn_agent_stop(wn_agent *a)
 			n++;
 			wn_agent_wake(j);
 		}
-	if (a->stop == AGENT_DRAIN)
+	if (a->stop == AGENT_DRAIN && n == 0)
+		wn_info("stopping: no new jobs, none running");
+	else if (a->stop == AGENT_DRAIN)
 		wn_info(
 		    "stopping: no new jobs; waiting for %zu running job%s (signal again to stop "
 		    "them)",

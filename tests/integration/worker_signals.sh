@@ -171,6 +171,8 @@ test_idle_worker_stops_at_once_on_sigterm() {
 	wait_until 10 "the worker to start" log_has w1.log "serving project p"
 	kill -TERM "$pid"
 	worker_wait "$pid" 10
+	expect_contains "$(cat w1.log)" "stopping: no new jobs, none running"
+	expect_not_contains "$(cat w1.log)" "waiting for 0 running jobs"
 	# Nothing it fetched on the way out is lost: a job added now is pending.
 	local id
 	id=$(wnctl job add p gated)
