@@ -633,5 +633,13 @@ int wn_grid_name(const wn_grid *g, const char *tmpl, uint64_t i, char **out, cha
 		return rv;
 	}
 	*out = wn_strbuf_take(&s);
-	return WN_OK;
+	/* a name the server refuses is a mistake of the template, --dry-run too */
+	const char *why = (*out)[0] != '\0' ? wn_job_name_check(*out) : NULL;
+	if (why == NULL)
+		return WN_OK;
+	rv = grid_err(errmsg, "name template '%s': job %llu's name '%s' is invalid: %s", tmpl,
+	              (unsigned long long)i + 1, *out, why);
+	free(*out);
+	*out = NULL;
+	return rv;
 }

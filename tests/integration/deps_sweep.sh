@@ -129,6 +129,10 @@ EOF
 	expect_contains "$WN_ERR" "'lr'"
 	expect_exit 2 wnctl job sweep p t --grid lr=1,2 --name '{nope}'
 	expect_contains "$WN_ERR" "nope"
+	# a name the server would refuse, --dry-run included
+	expect_exit 2 wnctl job sweep p t --grid lr=1,2 --name 'runs/{lr}' --dry-run
+	expect_contains "$WN_ERR" "name template 'runs/{lr}': job 1's name 'runs/1' is invalid"
+	expect_exit 2 wnctl job sweep p t --grid lr=1,2 --name '-{lr}'
 	expect_exit 2 wnctl job sweep p t --grid lr=1,,2
 	expect_exit 2 wnctl job sweep p t --grid =1
 	expect_exit 2 wnctl job sweep p t --param a=1
