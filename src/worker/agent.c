@@ -391,6 +391,11 @@ int wn_agent_run(wn_agent *a)
 			pthread_cond_wait(&a->cond, &a->mu);
 			continue;
 		}
+		if (wn_agent_paused(a)) {
+			/* this machine could not start a command: no job meanwhile */
+			wn_agent_timedwait(a, a->pause_until - wn_mono_ms());
+			continue;
+		}
 		if (!loop_fetch(a, &l))
 			break;
 	}

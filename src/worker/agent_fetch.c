@@ -219,7 +219,7 @@ bool wn_agent_next_request(wn_agent *a, Whatsnext__V1__FetchRequest *rq)
 {
 	pthread_mutex_lock(&a->mu);
 	bool take = a->stop == AGENT_RUN && !a->draining && !a->opts.once && !a->refused &&
-	            a->releasing == 0 && !a->need_join;
+	            a->releasing == 0 && !a->need_join && !wn_agent_paused(a);
 	/* what the worker knows of a project grows old: the fetch loop learns
 	 * it again before it fetches */
 	for (size_t i = 0; take && i < a->cfg->projects.n; i++)

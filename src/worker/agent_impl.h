@@ -31,6 +31,8 @@
 #define AGENT_HB_AGAIN_MS      250   /* after news, the next heartbeat */
 #define AGENT_HB_FETCH_MS      500   /* a heartbeat answered early waits for a fetch this long */
 #define AGENT_REASON_MAX       4096  /* the longest reason the server takes (docs/protocol.md) */
+#define AGENT_PAUSE_MIN_MS     1000  /* no job taken this long after a start this machine failed */
+#define AGENT_PAUSE_MAX_MS     60000 /* ... longer each time in a row, up to this */
 #define AGENT_QUOTE_MAX        900   /* bytes of a server's message quoted in a note or the log */
 #define AGENT_NOWAKE_MS        200   /* a run with no wake descriptor looks for news this often */
 #define AGENT_QUICK_MS         50    /* an empty fetch answered sooner than this was not held */
@@ -141,6 +143,8 @@ struct wn_agent {
 	bool left;         /* it told the server it leaves (GONE) */
 	bool intr_started; /* intr_thread runs: it ends an idle worker's waiting fetch */
 	pthread_t intr_thread;
+	int64_t pause_until; /* monotonic: no job is taken before (wn_agent_pause) */
+	int64_t pause_ms;    /* the last pause; 0 once a command started since */
 };
 
 /* How a job ends for the agent: a result, its lease handed back, nothing
@@ -208,6 +212,16 @@ void wn_agent_dispatch(wn_agent *a, agent_job *j);
 
 /* wn_agent_reap joins the runner threads that have finished (lock held). */
 void wn_agent_reap(wn_agent *a);
+
+/* wn_agent_pause keeps the worker from taking jobs for a while after this
+ * machine could not start a command (why: wn_proc_short_here, a full disk,
+ * no descriptors), longer each time in a row, AGENT_PAUSE_MIN_MS up to
+ * AGENT_PAUSE_MAX_MS; wn_agent_started ends the series. */
+void wn_agent_pause(wn_agent *a, const char *why);
+void wn_agent_started(wn_agent *a);
+
+/* wn_agent_paused tells (lock held) whether the worker takes no job now. */
+bool wn_agent_paused(const wn_agent *a);
 
 /* wn_agent_release_unused hands back a job fetched while stopping or
  * draining (why NULL), or one the worker does not run for reason why. */

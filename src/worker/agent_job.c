@@ -371,6 +371,36 @@ static void job_resume(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	job_supervise(a, j, s);
 }
 
+void wn_agent_pause(wn_agent *a, const char *why)
+{
+	pthread_mutex_lock(&a->mu);
+	int64_t now = wn_mono_ms();
+	bool told = now < a->pause_until; /* another slot's start failed with it */
+	if (!told) {
+		a->pause_ms = a->pause_ms == 0 ? AGENT_PAUSE_MIN_MS : 2 * a->pause_ms;
+		if (a->pause_ms > AGENT_PAUSE_MAX_MS)
+			a->pause_ms = AGENT_PAUSE_MAX_MS;
+		a->pause_until = now + a->pause_ms;
+	}
+	int64_t ms = a->pause_ms;
+	pthread_mutex_unlock(&a->mu);
+	if (!told)
+		wn_warn("this machine cannot start commands now (%s): no new job for %.0f s", why,
+		        (double)ms / 1000.0);
+}
+
+void wn_agent_started(wn_agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->pause_ms = 0;
+	pthread_mutex_unlock(&a->mu);
+}
+
+bool wn_agent_paused(const wn_agent *a)
+{
+	return a->pause_until > wn_mono_ms();
+}
+
 /* job_start prepares j's run and starts it (with the other jobs of its
  * sweep when it belongs to a group), then follows it to its end. */
 static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
@@ -410,8 +440,15 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	if (rc != WN_OK) {
 		s->res.reason = reason;
 		s->res.exit_code = j->remote ? -1 : wn_fmt_start_exit(rc);
+		if (rc == WN_EUNAVAIL && !j->remote) {
+			/* not the job's doing: another worker, or this one later, runs it */
+			s->end = AGENT_END_RELEASE;
+			wn_agent_pause(a, reason ? reason : "unknown reason");
+		}
 		return;
 	}
+	if (!j->remote)
+		wn_agent_started(a);
 	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
 	wn_agent_devices_record(j, s->dev, wn_fmt_pgid(s->run));
 	job_supervise(a, j, s);

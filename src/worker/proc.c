@@ -335,6 +335,12 @@ static bool proc_short_of_fds(int err)
 	return err == EMFILE || err == ENFILE;
 }
 
+bool wn_proc_short_here(int err)
+{
+	return err == ENOSPC || err == EDQUOT || err == EROFS || err == EMFILE || err == ENFILE ||
+	       err == ENOMEM || err == EAGAIN;
+}
+
 /* proc_open_fds opens the command's log (*logfd; /dev/null without one) and
  * /dev/null for its stdin (*nullfd), both above the standard descriptors.
  * Short of descriptors (ulimit -n), it waits for some, up to 10 s, rather
@@ -347,7 +353,7 @@ static int proc_open_fds(const wn_proc_spec *spec, int *logfd, int *nullfd, char
 		if (spec->log_path != NULL &&
 		    (*logfd = proc_open_log(spec->log_path, spec->log_root, reason)) < 0) {
 			if (waited >= 10000 || !proc_short_of_fds(errno))
-				return WN_EIO;
+				return wn_proc_short_here(errno) ? WN_EUNAVAIL : WN_EIO;
 			free(*reason);
 			*reason = NULL;
 		} else {
@@ -366,7 +372,7 @@ static int proc_open_fds(const wn_proc_spec *spec, int *logfd, int *nullfd, char
 			if (waited >= 10000 || !proc_short_of_fds(err)) {
 				*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0],
 				                       strerror(err));
-				return WN_EIO;
+				return wn_proc_short_here(err) ? WN_EUNAVAIL : WN_EIO;
 			}
 		}
 		struct timespec pause = {0, 20 * 1000 * 1000};
@@ -397,7 +403,7 @@ static pid_t proc_spawn(const wn_proc_spec *spec, proc_child *c, int *rc, char *
 		if (pid < 0) {
 			*reason =
 			    wn_xasprintf("cannot start %s: clone: %s", spec->argv[0], strerror(e));
-			*rc = WN_EIO;
+			*rc = wn_proc_short_here(e) ? WN_EUNAVAIL : WN_EIO;
 			return -1;
 		}
 		/* The child exited without exec'ing: reap it (the guard may know its group). */

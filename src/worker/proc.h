@@ -10,6 +10,7 @@
 #define WN_PROC_H
 
 #include <stddef.h>
+#include <stdbool.h>
 
 /* What to run. */
 typedef struct wn_proc_spec {
@@ -29,8 +30,16 @@ typedef struct wn_proc wn_proc;
 
 /* wn_proc_start starts spec. When the command cannot be started (program not
  * found or not executable, workdir or log file unusable) it returns a negative
- * WN_E* and *reason gets a malloc'd one-line message naming the cause. */
+ * WN_E* and *reason gets a malloc'd one-line message naming the cause:
+ * WN_EUNAVAIL when this machine lacks what it takes for now
+ * (wn_proc_short_here: a full disk, no descriptors, no memory), which says
+ * nothing of the job. */
 int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason);
+
+/* wn_proc_short_here tells whether a call that failed with errno err failed
+ * for want of something on this machine (ENOSPC, EDQUOT, EROFS, EMFILE,
+ * ENFILE, ENOMEM, EAGAIN) rather than for what a job asked. */
+bool wn_proc_short_here(int err);
 
 /* wn_proc_wait waits until the command exits (then kills what is left of
  * its process group, reaps it and returns 1), wake_fd (if >= 0) becomes

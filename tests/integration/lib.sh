@@ -198,3 +198,23 @@ missing_from() {
 jget() {
 	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1" "$2"
 }
+
+# mount_disk SIZE [OPTIONS]: a tmpfs of SIZE (and tmpfs OPTIONS, such as
+# nr_inodes=N: that many files at most) at $WN_TMP/disk, unmounted when the
+# test ends (after the processes it started are gone).
+mount_disk() {
+	mkdir -p "$WN_TMP/disk"
+	mount -t tmpfs -o "size=$1${2:+,$2}" tmpfs "$WN_TMP/disk" ||
+		fail "cannot mount a tmpfs at $WN_TMP/disk (the test needs root)"
+	trap disk_cleanup EXIT
+}
+
+disk_cleanup() {
+	local p
+	for p in "${WN_PIDS[@]:-}"; do
+		[ -n "$p" ] || continue
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	umount "$WN_TMP/disk" 2>/dev/null || umount -l "$WN_TMP/disk"
+}

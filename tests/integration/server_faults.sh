@@ -52,25 +52,6 @@ job_names() {
 	awk 'NR > 1 { print $1, $4, $6 }' <<<"$out"
 }
 
-# mount_disk SIZE: a tmpfs of SIZE at $WN_TMP/disk, unmounted when the test
-# ends (after the processes it started are gone).
-mount_disk() {
-	mkdir -p "$WN_TMP/disk"
-	mount -t tmpfs -o "size=$1" tmpfs "$WN_TMP/disk" ||
-		fail "cannot mount a tmpfs at $WN_TMP/disk (the test needs root)"
-	trap disk_cleanup EXIT
-}
-
-disk_cleanup() {
-	local p
-	for p in "${WN_PIDS[@]:-}"; do
-		[ -n "$p" ] || continue
-		kill -9 "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	umount "$WN_TMP/disk" 2>/dev/null || umount -l "$WN_TMP/disk"
-}
-
 # fill_disk KIB: a ballast file that leaves about KIB KiB of the disk free.
 fill_disk() {
 	local avail

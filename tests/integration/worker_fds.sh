@@ -1,7 +1,8 @@
-# A worker under a small descriptor limit (ulimit -n) runs every job: a
-# command that finds the worker out of descriptors for a moment waits for
-# the other slots to give theirs back instead of failing. Real wnd, wnworker
-# and wnctl.
+# A worker short of something on its own machine fails no job for it: under
+# a small descriptor limit (ulimit -n) a command that finds the worker out of
+# descriptors for a moment waits for the other slots to give theirs back; on
+# a disk too full for a command's log the job is handed back, unharmed, and
+# the worker takes no job for a while. Real wnd, wnworker and wnctl.
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
 test_a_worker_with_few_descriptors_runs_every_job() {
@@ -32,4 +33,43 @@ EOF2
 		"48 completed 1" "jobs"
 	expect_eq "$(sort -n runs | uniq | wc -l)" 48 "commands run"
 	expect_eq "$(wc -l <runs)" 48 "runs"
+}
+
+test_a_full_log_disk_hands_jobs_back_and_fails_none() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --retries 1 >/dev/null
+	# a disk with room for a few files only: the logs' directories, then none
+	mount_disk 1m nr_inodes=8
+	local i=0
+	while touch "$WN_TMP/disk/ballast$i" 2>/dev/null; do i=$((i + 1)); done
+	{
+		worker_head | sed "s|^log_dir: .*|log_dir: $WN_TMP/disk|"
+		cat <<EOF2
+slots: 2
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo ran "\$1"', sh, "{job.id}"]
+    log: "{job.id}.log"
+EOF2
+	} >w.yaml
+	local a b c
+	a=$(wnctl job add p t)
+	b=$(wnctl job add p t)
+	c=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 20 "the worker to hand a job back" log_has w1.log "handing it back"
+	expect_contains "$(cat w1.log)" "this machine cannot start commands now" "the worker's log"
+	expect_contains "$(cat w1.log)" "No space left on device" "the worker's log"
+	local id
+	for id in "$a" "$b" "$c"; do
+		expect_eq "$(job_get "$id" "j['status']")" pending "job $id on a full disk"
+		expect_eq "$(job_get "$id" "j.get('failures', 0)")" 0 "failures of job $id"
+	done
+	rm -f "$WN_TMP"/disk/ballast*
+	for id in "$a" "$b" "$c"; do
+		wait_status "$id" completed 90
+		expect_eq "$(job_get "$id" "j.get('failures', 0)")" 0 "failures of job $id"
+		expect_eq "$(cat "$WN_TMP/disk/$id.log")" "ran $id" "the log of job $id"
+	done
 }

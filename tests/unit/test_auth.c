@@ -237,7 +237,8 @@ TEST(a_user_limited_to_a_project_names_only_it)
 	cancel.id = jb;
 	CHECK_EQ_INT(call(e, M("JobService", "Cancel"), &cancel.base, NULL, NULL),
 	             CODE(PERMISSION_DENIED));
-	CHECK(strstr(wn_fixture_msg(), "belongs to project \"b\", which is not one of them") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "belongs to project \"b\", which is not one of them") !=
+	      NULL);
 	Whatsnext__V1__ListJobsRequest lj = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 	CHECK_EQ_INT(call(e, M("JobService", "List"), &lj.base, NULL, NULL),
 	             CODE(PERMISSION_DENIED));
