@@ -175,7 +175,7 @@ static int queue_stats(wn_ctl *c)
 	int n = 0;
 	char **a = wn_ctl_args(c, 0, 1, &n);
 	if (n == 1)
-		req.project = a[0];
+		req.project = (char *)wn_ctl_filter(c, "PROJECT", a[0]);
 	Whatsnext__V1__StatsResponse *r = wn_ctl_call(
 	    c, WN_PATH_QUEUE_STATS, &req.base, &whatsnext__v1__stats_response__descriptor, 0);
 	wn_ctl_stats_print(c, r, false);

@@ -358,7 +358,7 @@ static int sweep_list(wn_ctl *c)
 	int n = 0;
 	char **a = wn_ctl_args(c, 0, 1, &n);
 	if (n == 1)
-		req.project = a[0];
+		req.project = (char *)wn_ctl_filter(c, "PROJECT", a[0]);
 	Whatsnext__V1__ListSweepsResponse *r = wn_ctl_call(
 	    c, WN_PATH_SWEEP_LIST, &req.base, &whatsnext__v1__list_sweeps_response__descriptor, 0);
 	if (wn_ctl_json(c))

@@ -120,7 +120,7 @@ static void task_parse_opts(wn_ctl *c, struct task_args *ta)
 			break;
 		case OPT_MAX_ATTEMPTS:
 			ta->max_attempts =
-			    wn_ctl_parse_int(c, "--max-attempts", optarg, 0, UINT32_MAX);
+			    wn_ctl_parse_int(c, "--max-attempts", optarg, 1, UINT32_MAX);
 			ta->has_max_attempts = true;
 			break;
 		case OPT_RETRIES:

@@ -275,7 +275,7 @@ int wn_ctl_job_wait(wn_ctl *c)
 		if (ch == OPT_SWEEP)
 			sweep = wn_ctl_parse_id(c, "sweep id", optarg);
 		else if (ch == OPT_PROJECT)
-			project = optarg;
+			project = wn_ctl_filter(c, "--project", optarg);
 		else if (ch == OPT_TIMEOUT)
 			timeout = wait_duration(c, optarg);
 	}

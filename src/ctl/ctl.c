@@ -451,8 +451,7 @@ char **wn_ctl_args(wn_ctl *c, int min, int max, int *n)
 const char *wn_ctl_filter(wn_ctl *c, const char *what, const char *s)
 {
 	if (s[0] == '\0')
-		wn_ctl_usage(c, "invalid %s '': an empty value (leave %s out to match every job)",
-		             what, what);
+		wn_ctl_usage(c, "invalid %s '': an empty value (leave %s out for all)", what, what);
 	return s;
 }
 

@@ -163,8 +163,9 @@ uint64_t wn_ctl_parse_id(wn_ctl *c, const char *what, const char *s);
  * wn_ctl_parse_id does. */
 uint64_t wn_ctl_parse_u64(wn_ctl *c, const char *what, const char *s, uint64_t lo);
 
-/* wn_ctl_filter returns s, the value of filter option what (--task, --name), and exits 2
- * when it is empty: "" is no value to match, not "every job". */
+/* wn_ctl_filter returns s, the value of filter what (--task, --name, a
+ * PROJECT argument), and exits 2 when it is empty: "" is no value to match,
+ * not "all of them". */
 const char *wn_ctl_filter(wn_ctl *c, const char *what, const char *s);
 
 /* wn_ctl_parse_int parses a decimal integer within [lo, hi]; what names it in the error. */

@@ -100,6 +100,9 @@ static const char *capacity_device_check(const char *id)
 	for (const char *p = id; *p; p++)
 		if (*p == ',' || isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
 			return "it holds a comma, a blank or a control character";
+	/* CUDA reads "01" as device 1: two spellings would be two devices here */
+	if (id[0] == '0' && id[1] != '\0' && strspn(id, "0123456789") == strlen(id))
+		return "a device number has no leading zero (CUDA reads 01 as 1)";
 	return NULL;
 }
 

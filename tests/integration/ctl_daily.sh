@@ -183,11 +183,14 @@ test_ctl_empty_filter_is_refused() {
 	wnctl job add p a >/dev/null
 	wnctl job add p b >/dev/null
 	expect_exit 2 wnctl queue clear p --task '' --yes
-	expect_eq "$WN_ERR" "wnctl: invalid --task '': an empty value (leave --task out to match every job) (see 'wnctl queue clear --help')"
+	expect_eq "$WN_ERR" "wnctl: invalid --task '': an empty value (leave --task out for all) (see 'wnctl queue clear --help')"
 	expect_exit 2 wnctl job cancel --project p --task '' --yes
 	expect_exit 2 wnctl job hold --project p --name ''
 	expect_exit 2 wnctl job list --task ''
 	expect_exit 2 wnctl job list --submitter ''
+	expect_exit 2 wnctl sweep list ''
+	expect_exit 2 wnctl queue stats ''
+	expect_exit 2 wnctl job wait --project ''
 	expect_eq "$(wnctl job list --format id,status | tr -s ' ' | tr '\n' ';')" \
 		"ID STATUS;1 pending;2 pending;" "the jobs"
 	expect_eq "$(wnctl job show 1 | grep -c held)" 0 "job 1 held"

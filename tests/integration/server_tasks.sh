@@ -43,6 +43,11 @@ test_task_unique_per_project() {
 	expect_eq "$(wnctl --json task show p t | jq -r '.max_attempts // 0')" 4 \
 		"max_attempts after duplicate create"
 	expect_exit 4 wnctl task create nosuch t
+	# no attempt at all is no task to run: refused, not read as the default
+	expect_exit 2 wnctl task create p u --max-attempts 0
+	expect_contains "$WN_ERR" "invalid --max-attempts '0': must be an integer from 1"
+	expect_exit 2 wnctl task update p t --max-attempts 0
+	expect_exit 4 wnctl task show p u
 	expect_exit 4 wnctl task show p nosuch
 	expect_exit 4 wnctl task show nosuch t
 	expect_exit 4 wnctl task list nosuch

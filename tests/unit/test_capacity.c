@@ -144,6 +144,7 @@ TEST(memory_sizes)
 
 TEST(mistakes_are_reported_with_their_position)
 {
+	wn_wresources r;
 	char *err = load_error("resources:\n  gpus: [\"0\", \"0\"]\n");
 	CHECK_HAS(err, "worker.yaml:2:");
 	CHECK_HAS(err, "device '0' is listed twice in 'gpus'");
@@ -151,6 +152,13 @@ TEST(mistakes_are_reported_with_their_position)
 	err = load_error("resources: {gpus: [\"0,1\"]}\n");
 	CHECK_HAS(err, "invalid device id '0,1'");
 	free(err);
+	/* "01" and "1" would be two devices here and one to CUDA */
+	err = load_error("resources: {gpus: [\"1\", \"01\"]}\n");
+	CHECK_HAS(err, "invalid device id '01' in 'gpus': a device number has no leading zero");
+	free(err);
+	CHECK(load("resources: {gpus: [\"0\", \"10\", \"GPU-0a1b\"]}\n", &r) == NULL);
+	CHECK_EQ_INT(r.gpus, 3);
+	wn_capacity_conf_release(&r);
 	err = load_error("resources: {gpus: lots}\n");
 	CHECK_HAS(err, "expected a list of device ids, a count (0 to 1024) or auto for 'gpus'");
 	free(err);
