@@ -84,13 +84,17 @@ int64_t wn_engine_tick(wn_engine *e)
 	return next;
 }
 
-/* expired_ok tells whether finished job j may be deleted: nothing waits on it. */
+/* expired_ok tells whether finished job j may be deleted: nothing waits on
+ * it, nor runs and may wait on it again (a lost lease, a release, a failure
+ * with retries left put a RUNNING job back to PENDING, its dependencies
+ * evaluated again). */
 static bool expired_ok(struct call *c, const Job *j)
 {
 	struct redges *r = wn_deps_dependents(c->e, j->id);
 	for (uint32_t k = 0; r != NULL && k < r->n; k++) {
 		Job *y = wn_job_find(c, r->v[k].job);
-		if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
+		if (y != NULL &&
+		    (y->status == PENDING || y->status == BLOCKED || y->status == RUNNING))
 			return false;
 	}
 	return true;

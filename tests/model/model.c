@@ -559,12 +559,14 @@ void model_lease_lost(model *m, model_job *j)
 	model_set_reason(j, RK_CONTAINS, "%s", j->worker);
 }
 
-/* model_waited_on: a PENDING or BLOCKED job depends on j. */
-bool model_waited_on(const model *m, const model_job *j)
+/* model_waited_on: a PENDING or BLOCKED job depends on j, or (running) a
+ * RUNNING one, which may come back to wait on it: retention keeps j then. */
+bool model_waited_on(const model *m, const model_job *j, bool running)
 {
 	for (size_t i = 0; i < m->njobs; i++) {
 		const model_job *y = m->jobs[i];
-		if (!y->live || (y->status != ST_PENDING && y->status != ST_BLOCKED))
+		if (!y->live || (y->status != ST_PENDING && y->status != ST_BLOCKED &&
+		                 (!running || y->status != ST_RUNNING)))
 			continue;
 		for (size_t d = 0; d < y->ndeps; d++)
 			if (y->deps[d].id == j->id)
@@ -585,7 +587,7 @@ void model_retention_mark(model *m)
 		model_job *j = m->jobs[i];
 		if (!finished(j))
 			continue;
-		bool held = model_waited_on(m, j);
+		bool held = model_waited_on(m, j, true);
 		if (held) {
 			j->ret_free_at = -1; /* held now */
 		} else if (j->ret_free_at == -1) {
@@ -642,6 +644,7 @@ int64_t model_safe_time(const model *m, int64_t t)
 void model_advance(model *m, int64_t t)
 {
 	m->now = t;
+	m->settle = false; /* asked for by a retention due at once; set again below */
 	/* leases first, then workers that went silent, as one pass */
 	for (size_t i = 0; i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
@@ -681,12 +684,11 @@ void model_advance(model *m, int64_t t)
 		/* a retention pass comes up to a minute late: until then the job
 		 * may be there or not, and time only jumps past that window */
 		if (finished(j) && retention_due(j) <= t - MODEL_RET_LATE_MS &&
-		    !model_waited_on(m, j)) {
+		    !model_waited_on(m, j, true)) {
 			model_job_remove(m, j);
 			m->n_retained++;
 		}
 	}
-	m->settle = false;
 }
 
 void model_restart(model *m, bool kill9)

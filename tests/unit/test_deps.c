@@ -383,4 +383,32 @@ TEST(dependency_state_survives_restart)
 	wn_fixture_close(e);
 }
 
+TEST(a_finished_job_is_kept_while_a_running_dependent_may_return)
+{
+	wn_engine_config cfg = wn_fixture_config();
+	cfg.lease_ms = 100000;
+	cfg.retention_ms = 10000;
+	wn_engine *e = wn_fixture_open_with(&cfg);
+	setup(e);
+	uint64_t a = submit(e, "p", 0, 0, 0, 0);
+	uint64_t b = submit(e, "p", a, OK_, 0, 0);
+	uint32_t att;
+	CHECK_EQ_INT(fetch(e, &att), a);
+	finish(e, a, att, true);
+	CHECK_EQ_INT(fetch(e, NULL), b);
+	/* a is past its retention time while b runs: b's lease may still run
+	 * out, and b then waits for a again */
+	wn_fixture_now += 20000;
+	CHECK_EQ_INT(wn_engine_expire_finished(e), 0);
+	CHECK_EQ_INT(wn_fixture_job_status(e, a), COMPLETED);
+	wn_fixture_now += 100001;
+	wn_engine_tick(e);
+	CHECK_EQ_INT(wn_fixture_job_status(e, b), PENDING);
+	CHECK_EQ_INT(fetch(e, &att), b);
+	finish(e, b, att, true);
+	/* nothing waits on a any more */
+	CHECK_EQ_INT(wn_engine_expire_finished(e), 1);
+	wn_fixture_close(e);
+}
+
 TEST_MAIN()
