@@ -113,7 +113,8 @@ static void token_free(struct wn_token *t)
 	free(t);
 }
 
-struct wn_token *wn_auth_token_from(const Whatsnext__V1__Token *t, const uint8_t *hash)
+struct wn_token *wn_auth_token_from(const Whatsnext__V1__Token *t, const uint8_t *hash,
+                                    uint64_t first_job)
 {
 	struct wn_token *tok = wn_xcalloc(1, sizeof(*tok));
 	tok->name = wn_xstrdup(t->name);
@@ -123,6 +124,7 @@ struct wn_token *wn_auth_token_from(const Whatsnext__V1__Token *t, const uint8_t
 	tok->workers = strv_dup(t->workers, t->n_workers);
 	tok->nworkers = t->n_workers;
 	tok->created_ms = t->created_ms;
+	tok->first_job = first_job;
 	tok->created_by = wn_xstrdup(t->created_by ? t->created_by : "");
 	memcpy(tok->hash, hash, WN_AUTH_HASH_LEN);
 	return tok;
@@ -363,7 +365,7 @@ static void auth_boot(struct auth *a, const char *secret)
 	t.role = WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN;
 	uint8_t h[WN_AUTH_HASH_LEN];
 	wn_auth_hash(secret, strlen(secret), h);
-	a->boot = wn_auth_token_from(&t, h);
+	a->boot = wn_auth_token_from(&t, h, 0);
 }
 
 int wn_auth_init(wn_engine *e, char **errmsg)

@@ -44,6 +44,7 @@ struct wn_token {
 	char **workers;
 	size_t nworkers; /* worker: 0 means its own name */
 	int64_t created_ms;
+	uint64_t first_job; /* the next job id when it was made (0: not known) */
 	char *created_by;
 	uint8_t hash[WN_AUTH_HASH_LEN];
 	struct wn_token *retired; /* next on the list of revoked tokens */
@@ -108,8 +109,10 @@ bool wn_auth_secret_matches(const uint8_t *secret, size_t len,
  * random bytes in base32 (WN_AUTH_SECRET_LEN bytes with the NUL). */
 void wn_auth_secret_new(char out[WN_AUTH_SECRET_LEN]);
 
-/* wn_auth_token_from builds a token from a record's fields and hash. */
-struct wn_token *wn_auth_token_from(const Whatsnext__V1__Token *t, const uint8_t *hash);
+/* wn_auth_token_from builds a token from a record's fields, hash and first
+ * job id (TokenRecord.first_job). */
+struct wn_token *wn_auth_token_from(const Whatsnext__V1__Token *t, const uint8_t *hash,
+                                    uint64_t first_job);
 /* wn_auth_add makes tok a token of e (e takes it); false if its name or hash
  * is taken (tok is then freed). */
 bool wn_auth_add(wn_engine *e, struct wn_token *tok);

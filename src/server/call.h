@@ -35,9 +35,10 @@ struct call {
 	const char *msg; /* error message */
 	void *slot;      /* connection context, for parking */
 	uint64_t reqid;
-	const char *method;   /* the request's method path */
-	const char *caller;   /* the caller's token name; NULL when the server has no tokens */
-	int64_t caller_since; /* when the caller's token was made (ms); 0 without tokens */
+	const char *method;        /* the request's method path */
+	const char *caller;        /* the caller's token name; NULL when the server has no tokens */
+	int64_t caller_since;      /* when the caller's token was made (ms); 0 without tokens */
+	uint64_t caller_first_job; /* the next job id then (0: not known) */
 	bool parked;
 	/* the reply was built again for a request id seen before a restart (a
 	 * Submit's job as it is now): not the first execution's, so not

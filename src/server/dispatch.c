@@ -312,6 +312,7 @@ static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void
 	c.method = m->path;
 	c.caller = who != NULL ? who->name : NULL;
 	c.caller_since = who != NULL ? who->created_ms : 0;
+	c.caller_first_job = who != NULL ? who->first_job : 0;
 	ProtobufCMessage *in = NULL, *result = NULL;
 	int rv = serve_run(&c, m, who, rq, &in, &result);
 	serve_audit(e, m, who, in, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg);

@@ -305,7 +305,7 @@ static bool load_token(void *arg, const char *k, size_t kl, const char *v, size_
 	char why[256];
 	bool ok = t != NULL && t->token != NULL && t->sha256.len == WN_AUTH_HASH_LEN &&
 	          wn_token_check(t->token, why, sizeof(why)) == NULL &&
-	          wn_auth_add(l->e, wn_auth_token_from(t->token, t->sha256.data));
+	          wn_auth_add(l->e, wn_auth_token_from(t->token, t->sha256.data, t->first_job));
 	if (t != NULL)
 		whatsnext__v1__token_record__free_unpacked(t, NULL);
 	if (!ok) {

@@ -104,13 +104,20 @@ static bool stored_answer(struct call *c, const ProtobufCMessageDescriptor *od,
 /* replay_caller_differs reports whether the job a replay would answer with
  * (job id) was submitted by another caller than c's: its reply is not
  * theirs. A job gone since is no one's. A job older than c's token was
- * submitted by another token, revoked since, that had the same name. */
+ * submitted by another token, revoked since, that had the same name: older
+ * by its id, which a step of the wall clock does not move (by its time for a
+ * token record that does not say the id). */
 static bool replay_caller_differs(struct call *c, uint64_t id)
 {
 	Job *j = wn_job_find(c, id);
+	if (j == NULL)
+		return false;
 	const char *mine = c->caller != NULL ? c->caller : "";
-	return j != NULL && (strcmp(j->submitter != NULL ? j->submitter : "", mine) != 0 ||
-	                     (c->caller_since > 0 && j->created_ms < c->caller_since));
+	if (strcmp(j->submitter != NULL ? j->submitter : "", mine) != 0)
+		return true;
+	if (c->caller_first_job > 0)
+		return j->id < c->caller_first_job;
+	return c->caller_since > 0 && j->created_ms < c->caller_since;
 }
 
 int wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool brief,

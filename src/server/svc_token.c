@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "clock.h"
 #include "engine_state.h"
+#include "jobs.h"
 #include "queue.h"
 #include "watch.h"
 
@@ -33,13 +34,14 @@ int wn_svc_token_create(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	rec.token = t;
 	rec.sha256.data = hash;
 	rec.sha256.len = WN_AUTH_HASH_LEN;
+	rec.first_job = wn_jobs_next_id(c->e);
 	wn_batch *b = wn_batch_new();
 	wn_records_token_put(b, &rec);
 	int rv = wn_engine_write(c, b);
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
-	if (!wn_auth_add(c->e, wn_auth_token_from(t, hash)))
+	if (!wn_auth_add(c->e, wn_auth_token_from(t, hash, rec.first_job)))
 		return wn_call_fail(c, WN_EINTERNAL, "token \"%s\" was made twice", t->name);
 	Whatsnext__V1__CreateTokenResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__create_token_response__init(r);

@@ -1,7 +1,8 @@
 # Named tokens with roles: every method against every role (wnmatrix), wnctl
 # token create/list/revoke, secrets never stored, logged or listed, the
 # bootstrap admin token file, the audit log, a job's submitter, a revoked
-# token stopping a running worker, wnd --check on token records.
+# token stopping a running worker, wnd --check on token records, a token's
+# resent Submit after a step back of the wall clock.
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
@@ -220,4 +221,24 @@ test_check_reads_token_records() {
 	expect_exit 0 "$WN_BIN/wnd" --check --data data
 	wn_start --admin-token-file admin.token
 	expect_contains "$(wnctl token list)" "alice"
+}
+
+test_resent_submit_after_a_wall_clock_step_back_gets_its_job() {
+	start_with_admin --test-clock clock
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local alice body first
+	alice=$(wnctl token create alice --role user 2>/dev/null)
+	# the wall clock steps back (an NTP correction): alice's job is dated
+	# before alice's token, and is hers all the same
+	set_clock -600000
+	body=$(pbhex '[(1, [(1, "p"), (2, "t")])]')
+	raw_call "$M_JOB/Submit" "$body" --id 4242 --token "$alice"
+	expect_raw OK "the submit"
+	first=$(wnctl --json job list --all | jq -r '.jobs[0].id')
+	wn_stop
+	wn_start --admin-token-file admin.token --test-clock clock
+	raw_call "$M_JOB/Submit" "$body" --id 4242 --token "$alice"
+	expect_raw OK "the submit resent after a restart"
+	expect_eq "$(wnctl --json job list --all | jq -c '[.jobs[].id]')" "[$first]" "jobs"
 }
