@@ -287,8 +287,17 @@ void wn_fleet_save(wn_batch *b, struct wrk *w)
 	w->saved_seen_ms = w->last_seen_ms;
 }
 
-/* fleet_save_seen adds to b the record of every worker seen since its record
- * was written at least min_ms before; returns how many. */
+/* fleet_seen_due tells whether w's record is to be written again for when it
+ * was last seen: at least min_ms after what the record holds, or before it
+ * (the wall clock stepped back). */
+static bool fleet_seen_due(const struct wrk *w, int64_t min_ms)
+{
+	int64_t d = w->last_seen_ms - w->saved_seen_ms;
+	return d < 0 || (d > 0 && d >= min_ms);
+}
+
+/* fleet_save_seen adds to b the record of every worker whose record is due
+ * (fleet_seen_due); returns how many. */
 static size_t fleet_save_seen(wn_engine *e, wn_batch *b, int64_t min_ms)
 {
 	size_t pos = 0, n = 0;
@@ -297,8 +306,7 @@ static size_t fleet_save_seen(wn_engine *e, wn_batch *b, int64_t min_ms)
 	void *val;
 	while (wn_map_next(e->fleet.workers, &pos, &uk, &sk, &val)) {
 		struct wrk *w = val;
-		if (w->last_seen_ms > w->saved_seen_ms &&
-		    w->last_seen_ms - w->saved_seen_ms >= min_ms) {
+		if (fleet_seen_due(w, min_ms)) {
 			wn_fleet_save(b, w);
 			n++;
 		}
@@ -379,9 +387,10 @@ bool wn_fleet_seen(wn_engine *e, const char *name, int64_t now, wn_batch *b)
 	bool back = w->rec->state == WORKER_STATE_LOST;
 	if (back)
 		w->rec->state = WORKER_STATE_ACTIVE;
-	/* back in time, or not stored for a minute: stored with the request, so
-	 * that a crash loses at most a minute of when it was last seen */
-	if (back || now - w->saved_seen_ms >= FLEET_SEEN_SAVE_MS)
+	/* back from LOST, or not stored for a minute (or the wall clock stepped
+	 * back): stored with the request, so that a crash loses at most a
+	 * minute of when it was last seen */
+	if (back || fleet_seen_due(w, FLEET_SEEN_SAVE_MS))
 		wn_fleet_save(b, w);
 	return w->rec->draining;
 }

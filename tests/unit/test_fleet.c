@@ -256,4 +256,37 @@ TEST(drain_stops_new_work_and_join_takes_identity_back)
 	wn_fixture_close(e);
 }
 
+/* last_seen returns when worker name was last seen, as Get answers. */
+static int64_t last_seen(wn_engine *e, const char *name)
+{
+	Whatsnext__V1__WorkerNameRequest wr = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	wr.name = (char *)name;
+	Whatsnext__V1__Worker *w = NULL;
+	CHECK_EQ_INT(call(e, M("WorkerService", "Get"), &wr.base,
+	                  &whatsnext__v1__worker__descriptor, (void **)&w),
+	             0);
+	int64_t seen = w ? w->last_seen_ms : -1;
+	whatsnext__v1__worker__free_unpacked(w, NULL);
+	return seen;
+}
+
+TEST(last_seen_survives_a_restart_after_a_wall_clock_step_back)
+{
+	wn_engine *e = open_engine();
+	join(e, "w", 4, 0, NULL, NULL);
+	/* the wall clock steps back an hour (an NTP correction), then the
+	 * worker heartbeats: seen an hour before what was stored */
+	wn_fixture_wall_step = -3600 * 1000LL;
+	wn_fixture_now += 1000;
+	Whatsnext__V1__HeartbeatRequest hb = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+	hb.worker = "w";
+	CHECK_EQ_INT(call(e, M("QueueService", "Heartbeat"), &hb.base, NULL, NULL), 0);
+	int64_t seen = last_seen(e, "w");
+	CHECK_EQ_INT(seen, wn_fixture_now + wn_fixture_wall_step);
+	e = wn_fixture_restart(e);
+	CHECK_EQ_INT(last_seen(e, "w"), seen);
+	wn_fixture_wall_step = 0;
+	wn_fixture_close(e);
+}
+
 TEST_MAIN()
