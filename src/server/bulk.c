@@ -101,13 +101,18 @@ int wn_bulk_remove(struct call *c, wn_batch *b, Job *j, bool force, const char *
 		struct redges *r = wn_deps_dependents(c->e, j->id);
 		for (uint32_t k = 0; r != NULL && k < r->n; k++) {
 			Job *y = wn_job_find(c, r->v[k].job);
-			if (y != NULL && (y->status == PENDING || y->status == BLOCKED))
+			/* a RUNNING one waits again if its run ends without a result */
+			if (y != NULL &&
+			    (y->status == PENDING || y->status == BLOCKED || y->status == RUNNING))
 				return bulk_refuse(
 				    c, WN_ESTATE, why,
-				    "job %llu has dependents waiting for it (job %llu); "
+				    "job %llu has dependents waiting for it (job %llu%s); "
 				    "force the removal to block those that wait afterok or "
 				    "afternotok (afterany ones may run)",
-				    (unsigned long long)j->id, (unsigned long long)y->id);
+				    (unsigned long long)j->id, (unsigned long long)y->id,
+				    y->status == RUNNING
+				        ? ", running: it waits again if it is retried"
+				        : "");
 		}
 	}
 	struct project *p = bulk_project(c, j, &rv, why);

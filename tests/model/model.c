@@ -559,14 +559,15 @@ void model_lease_lost(model *m, model_job *j)
 	model_set_reason(j, RK_CONTAINS, "%s", j->worker);
 }
 
-/* model_waited_on: a PENDING or BLOCKED job depends on j, or (running) a
- * RUNNING one, which may come back to wait on it: retention keeps j then. */
-bool model_waited_on(const model *m, const model_job *j, bool running)
+/* model_waited_on: a PENDING, BLOCKED or RUNNING job depends on j (a
+ * RUNNING one may come back to wait on it): retention keeps j, and Remove
+ * refuses it without force. */
+bool model_waited_on(const model *m, const model_job *j)
 {
 	for (size_t i = 0; i < m->njobs; i++) {
 		const model_job *y = m->jobs[i];
-		if (!y->live || (y->status != ST_PENDING && y->status != ST_BLOCKED &&
-		                 (!running || y->status != ST_RUNNING)))
+		if (!y->live ||
+		    (y->status != ST_PENDING && y->status != ST_BLOCKED && y->status != ST_RUNNING))
 			continue;
 		for (size_t d = 0; d < y->ndeps; d++)
 			if (y->deps[d].id == j->id)
@@ -587,7 +588,7 @@ void model_retention_mark(model *m)
 		model_job *j = m->jobs[i];
 		if (!finished(j))
 			continue;
-		bool held = model_waited_on(m, j, true);
+		bool held = model_waited_on(m, j);
 		if (held) {
 			j->ret_free_at = -1; /* held now */
 		} else if (j->ret_free_at == -1) {
@@ -684,7 +685,7 @@ void model_advance(model *m, int64_t t)
 		/* a retention pass comes up to a minute late: until then the job
 		 * may be there or not, and time only jumps past that window */
 		if (finished(j) && retention_due(j) <= t - MODEL_RET_LATE_MS &&
-		    !model_waited_on(m, j, true)) {
+		    !model_waited_on(m, j)) {
 			model_job_remove(m, j);
 			m->n_retained++;
 		}

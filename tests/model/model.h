@@ -367,9 +367,9 @@ void model_job_retry(model_job *j);
 /* model_worker_clear frees what a worker announced at Join (host, version,
  * capacity, projects, tasks). */
 void model_worker_clear(model_worker *w);
-/* model_waited_on: a PENDING or BLOCKED job depends on j (Remove without force
- * refuses it), or (running) a RUNNING one (retention keeps it). */
-bool model_waited_on(const model *m, const model_job *j, bool running);
+/* model_waited_on: a PENDING, BLOCKED or RUNNING job depends on j (Remove
+ * without force refuses it, retention keeps it). */
+bool model_waited_on(const model *m, const model_job *j);
 /* model_job_remove deletes job j (its lease too). */
 void model_job_remove(model *m, model_job *j);
 /* model_set_reason sets j's expected reason and how it is compared. */

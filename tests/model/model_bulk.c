@@ -65,7 +65,7 @@ static bool bulk_can(const model *m, const BulkRequest *rq, const model_job *j)
 	case B_REMOVE:
 		if (rq->force)
 			return true;
-		return j->status != ST_RUNNING && !model_waited_on(m, j, false);
+		return j->status != ST_RUNNING && !model_waited_on(m, j);
 	case B_PRIORITY:
 		return true;
 	case B_HOLD:

@@ -352,15 +352,8 @@ static int job_remove(model *m, const model_call *c)
 		return rv;
 	if (j->status == ST_RUNNING && !rq->force)
 		WANT(C_STATE, "the job is RUNNING and no force");
-	for (size_t i = 0; !rq->force && i < m->njobs; i++) {
-		model_job *y = m->jobs[i];
-		if (!y->live || (y->status != ST_PENDING && y->status != ST_BLOCKED))
-			continue;
-		for (size_t d = 0; d < y->ndeps; d++)
-			if (y->deps[d].id == j->id)
-				WANT(C_STATE,
-				     "a PENDING or BLOCKED job depends on it and no force");
-	}
+	if (!rq->force && model_waited_on(m, j))
+		WANT(C_STATE, "a PENDING, BLOCKED or RUNNING job depends on it and no force");
 	if (c->code != C_OK)
 		WANT(C_OK, "a valid remove");
 	rv = compare_job(m, j, (const void *)c->rp, CJ_RECORD, "reply (the job as it was)");

@@ -383,7 +383,7 @@ TEST(dependency_state_survives_restart)
 	wn_fixture_close(e);
 }
 
-TEST(a_finished_job_is_kept_while_a_running_dependent_may_return)
+TEST(a_finished_job_is_kept_while_a_running_dependent_may_return_to_it)
 {
 	wn_engine_config cfg = wn_fixture_config();
 	cfg.lease_ms = 100000;
@@ -396,6 +396,13 @@ TEST(a_finished_job_is_kept_while_a_running_dependent_may_return)
 	CHECK_EQ_INT(fetch(e, &att), a);
 	finish(e, a, att, true);
 	CHECK_EQ_INT(fetch(e, NULL), b);
+	/* nor is a removed without force while b runs */
+	Whatsnext__V1__JobIdRequest rm = WHATSNEXT__V1__JOB_ID_REQUEST__INIT;
+	rm.id = a;
+	CHECK_EQ_INT(call(e, M("JobService", "Remove"), &rm.base, NULL, NULL),
+	             WHATSNEXT__V1__CODE__FAILED_PRECONDITION);
+	CHECK(strstr(wn_fixture_msg(), "has dependents waiting for it (job") != NULL);
+	CHECK(strstr(wn_fixture_msg(), "running: it waits again if it is retried") != NULL);
 	/* a is past its retention time while b runs: b's lease may still run
 	 * out, and b then waits for a again */
 	wn_fixture_now += 20000;
