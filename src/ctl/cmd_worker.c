@@ -201,7 +201,8 @@ static const struct wn_ctl_verb worker_verbs[] = {
      "instead).",
      NULL, NULL},
     {"remove", worker_remove, "NAME",
-     "Forget a worker that left (GONE) and holds no job; the name is free.", NULL, NULL},
+     "Forget a worker that left (GONE) or was lost (LOST) and holds no job; the name is free.",
+     NULL, NULL},
 };
 
 const struct wn_ctl_noun wn_ctl_worker = {

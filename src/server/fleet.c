@@ -466,7 +466,7 @@ void wn_fleet_resume(struct wrk *w, wn_batch *b)
 
 int wn_fleet_remove(struct call *c, struct wrk *w)
 {
-	assert(w->rec->state == WORKER_STATE_GONE && wn_map_count(w->jobs) == 0);
+	assert(w->rec->state != WORKER_STATE_ACTIVE && wn_map_count(w->jobs) == 0);
 	wn_batch *b = wn_batch_new();
 	wn_records_worker_del(b, w->rec->name);
 	int rv = wn_engine_write(c, b);

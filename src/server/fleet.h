@@ -70,7 +70,7 @@ void wn_fleet_leave(struct call *c, struct wrk *w, wn_batch *b);
 void wn_fleet_drain(struct wrk *w, wn_batch *b);
 /* wn_fleet_resume ends w's drain, its record in b. */
 void wn_fleet_resume(struct wrk *w, wn_batch *b);
-/* wn_fleet_remove deletes the record of w (GONE, holding nothing) and, once
+/* wn_fleet_remove deletes the record of w (GONE or LOST, holding nothing) and, once
  * that is written, frees w and forgets it. */
 int wn_fleet_remove(struct call *c, struct wrk *w);
 /* wn_fleet_seen notes a heartbeat of worker name at wall-clock time now; true if

@@ -295,14 +295,13 @@ int wn_svc_worker_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	struct wrk *w = worker_named(c, rq->name, &rv);
 	if (w == NULL)
 		return rv;
-	if (w->rec->state != WORKER_STATE_GONE)
-		return wn_call_fail(
-		    c, WN_ESTATE,
-		    "worker %s is %s: only a GONE worker (one that left) can be "
-		    "removed%s",
-		    w->rec->name, w->rec->state == WORKER_STATE_LOST ? "LOST" : "ACTIVE",
-		    w->rec->state == WORKER_STATE_LOST ? ""
-		                                       : "; drain it first (wnctl worker drain)");
+	/* a LOST one (a machine that died) gave its jobs back when it was lost;
+	 * should it come back, it joins again */
+	if (w->rec->state == WORKER_STATE_ACTIVE)
+		return wn_call_fail(c, WN_ESTATE,
+		                    "worker %s is ACTIVE: only a GONE worker (one that left) or a "
+		                    "LOST one can be removed; drain it first (wnctl worker drain)",
+		                    w->rec->name);
 	size_t held = wn_map_count(w->jobs);
 	if (held > 0)
 		return wn_call_fail(

@@ -40,6 +40,10 @@ test_a_lost_worker_gives_its_jobs_back_at_once() {
 	touch "release-$id"
 	wait_status "$id" completed
 	expect_eq "$(job_get "$id" "j['lost']")" 1 "lost leases"
+	# a machine that died for good is forgotten as one that left
+	expect_exit 0 wnctl worker remove w1
+	expect_eq "$WN_OUT" "worker w1: removed"
+	expect_exit 4 wnctl worker show w1
 }
 
 test_a_worker_that_stops_cleanly_is_gone() {

@@ -559,9 +559,8 @@ void model_lease_lost(model *m, model_job *j)
 	model_set_reason(j, RK_CONTAINS, "%s", j->worker);
 }
 
-/* model_waited_on: a PENDING, BLOCKED or RUNNING job depends on j (a
- * RUNNING one may come back to wait on it): retention keeps j, and Remove
- * refuses it without force. */
+/* model_waited_on: a PENDING, BLOCKED or RUNNING job (which may come back
+ * to wait) depends on j: retention keeps j, Remove without force refuses it. */
 bool model_waited_on(const model *m, const model_job *j)
 {
 	for (size_t i = 0; i < m->njobs; i++) {

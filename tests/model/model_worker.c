@@ -138,17 +138,17 @@ static int worker_join(model *m, const model_call *c)
 	return rv;
 }
 
-/* worker_remove: Remove forgets a GONE worker that holds no job. */
+/* worker_remove: Remove forgets a GONE or LOST worker that holds no job. */
 static int worker_remove(model *m, const model_call *c, model_worker *w)
 {
 	size_t n = 0;
 	free(model_held(m, w->name, &n));
-	if (w->state != W_GONE)
-		WANT(C_STATE, "only a GONE worker can be removed");
+	if (w->state == W_ACTIVE)
+		WANT(C_STATE, "only a GONE or LOST worker can be removed");
 	if (n > 0)
 		WANT(C_STATE, "the worker still holds jobs");
 	if (c->code != C_OK)
-		WANT(C_OK, "a GONE worker holding nothing");
+		WANT(C_OK, "a GONE or LOST worker holding nothing");
 	int rv = compare_worker(m, w, (const void *)c->rp, "reply");
 	model_worker_forget(m, w);
 	return rv;
