@@ -272,8 +272,13 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 			l->retry_wait = wait_ms;
 			l->retry_max = max_jobs;
 		}
-		if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && a->threads == 0)
+		if (fr == AGENT_FETCH_ERROR && a->opts.exit_when_empty && a->threads == 0) {
+			/* the server refused the fetch (a project it does not know,
+			 * none of the worker's tasks): nothing ran, say so by the status */
+			wn_error("cannot fetch (logged above); exiting (--exit-when-empty)");
+			l->result = WN_EINVAL;
 			return false;
+		}
 		if (fr == AGENT_FETCH_DOWN && loop_give_up(a, l))
 			return false;
 		wn_agent_sleep(a, l->backoff, AGENT_RUN);

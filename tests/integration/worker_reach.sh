@@ -98,6 +98,17 @@ test_a_wrong_address_is_reported_at_once() {
 	worker_wait "$WORKER_PID" 20
 }
 
+test_a_fetch_refused_ends_an_exit_when_empty_worker_with_status_1() {
+	wn_start
+	wnctl project create p >/dev/null
+	slow_yaml | sed 's/^projects: .*/projects: nosuch/' >w.yaml
+	grep -q '^projects: nosuch$' w.yaml || fail "the config names no project nosuch"
+	# a project the server does not know: nothing can run, and the status says so
+	expect_exit 1 timeout 20 "$WN_BIN/wnworker" --config w.yaml --name w1 --exit-when-empty
+	expect_contains "$WN_ERR" 'cannot fetch from project nosuch: project "nosuch" not found'
+	expect_contains "$WN_ERR" "exiting (--exit-when-empty)"
+}
+
 test_wn_server_overrides_the_files_server() {
 	reach_setup
 	local port id
