@@ -278,6 +278,7 @@ int wn_svc_queue_heartbeat(struct call *c, const ProtobufCMessage *in, ProtobufC
 	int64_t exp = wn_engine_mono(c->e) + c->e->cfg.lease_ms;
 	wn_batch *b = wn_batch_new();
 	r->drain = wn_fleet_seen(c->e, rq->worker, now, b);
+	r->unknown_worker = wn_fleet_get(c->e, rq->worker) == NULL;
 	for (size_t i = 0; i < rq->n_leases; i++) {
 		const Whatsnext__V1__Lease *l = rq->leases[i];
 		if (l->external_id[0] != '\0' && strlen(l->external_id) <= WN_NAME_MAX) {

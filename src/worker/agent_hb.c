@@ -227,7 +227,14 @@ static bool hb_send(wn_agent *a, size_t n, uint32_t wait_ms)
 	if (rc == WN_OK) {
 		wn_debug("heartbeat: %zu lease(s) held, answered in %lld ms of %u", k,
 		         (long long)(wn_mono_ms() - t0), wait_ms);
-		hb_apply(a, &req, (const Whatsnext__V1__HeartbeatResponse *)out);
+		const Whatsnext__V1__HeartbeatResponse *hr =
+		    (const Whatsnext__V1__HeartbeatResponse *)out;
+		hb_apply(a, &req, hr);
+		if (hr->unknown_worker && a->joined && !a->need_join && !a->unjoinable) {
+			/* removed while it was LOST (a partition that healed) */
+			wn_warn("the server no longer knows worker %s: joining again", a->name);
+			a->need_join = true;
+		}
 		pthread_cond_broadcast(&a->cond);
 		protobuf_c_message_free_unpacked(out, NULL);
 	} else if (rc == WHATSNEXT__V1__CODE__NOT_FOUND && !a->unjoinable) {

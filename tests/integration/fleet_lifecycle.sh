@@ -46,6 +46,35 @@ test_a_lost_worker_gives_its_jobs_back_at_once() {
 	expect_exit 4 wnctl worker show w1
 }
 
+test_a_removed_lost_worker_that_comes_back_joins_again() {
+	# A worker silent for 3 s is LOST; removed, then heard from again (a
+	# partition that healed), it is one of the fleet again.
+	wn_start --worker-timeout-ms 3000 --lease-ms 60000
+	wnctl project create p >/dev/null
+	wnctl task create p g >/dev/null
+	lifecycle_yaml >w.yaml
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_joined w1
+	kill -STOP "$pid"
+	wait_worker_state w1 lost 20
+	expect_exit 0 wnctl worker remove w1
+	kill -CONT "$pid"
+	wait_until 20 "the worker to join again" log_has w1.log "joining again"
+	wait_worker_state w1 active 20
+	# it takes jobs as one of the fleet: they are counted as its own
+	local id
+	id=$(wnctl job add p g)
+	wait_until 10 "the job to start" test -e "started-$id"
+	expect_eq "$(worker_get w1 "(j['state'], j['jobs'])")" "('active', [$id])" "w1 running"
+	touch "release-$id"
+	wait_status "$id" completed
+	expect_eq "$(job_get "$id" "j['attempt']")" 1 "attempts"
+	kill -TERM "$pid"
+	worker_wait "$pid" 20
+	expect_eq "$(worker_get w1 "j['state']")" gone
+}
+
 test_a_worker_that_stops_cleanly_is_gone() {
 	wn_start
 	wnctl project create p >/dev/null

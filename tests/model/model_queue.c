@@ -229,6 +229,9 @@ static int queue_heartbeat(model *m, const model_call *c)
 		return model_fail(m,
 		                  "Heartbeat answered drain=%d held=%d; the model expected %d %d",
 		                  r->drain, r->held, drain, held);
+	if (r->unknown_worker != (w == NULL))
+		return model_fail(m, "Heartbeat answered unknown_worker=%d; the model expected %d",
+		                  r->unknown_worker, w == NULL);
 	if (!model_time_ok(r->lease_expires_ms, m->now + MODEL_LEASE_MS))
 		return model_fail(m,
 		                  "Heartbeat answered lease_expires_ms %lld; the model expected "
