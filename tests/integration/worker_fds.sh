@@ -63,8 +63,9 @@ EOF2
 	expect_contains "$(cat w1.log)" "No space left on device" "the worker's log"
 	local id
 	for id in "$a" "$b" "$c"; do
-		expect_eq "$(job_get "$id" "j['status']")" pending "job $id on a full disk"
-		expect_eq "$(job_get "$id" "j.get('failures', 0)")" 0 "failures of job $id"
+		wait_status "$id" pending 20 # the hand-back may still be on its way
+		expect_eq "$(job_get "$id" "(j.get('failures', 0), j.get('lost', 0))")" "(0, 0)" \
+			"failures and lost leases of job $id on a full disk"
 	done
 	rm -f "$WN_TMP"/disk/ballast*
 	for id in "$a" "$b" "$c"; do
