@@ -405,6 +405,13 @@ int wn_agent_run(wn_agent *a)
 			break;
 	}
 	loop_finish(a);
+	pthread_mutex_lock(&a->mu);
+	bool handed_back = a->opts.once && a->pause_ms > 0; /* this machine could not start it */
+	pthread_mutex_unlock(&a->mu);
+	if (handed_back && l.result == WN_OK) {
+		wn_error("the job was handed back unrun (logged above): exiting with status 1");
+		l.result = WN_EUNAVAIL;
+	}
 	wn_info("worker %s stopped", a->name);
 	return a->refused ? WN_EAUTH : l.result;
 }

@@ -210,6 +210,8 @@ void wn_agent_leave(wn_agent *a)
 	if (rc == WN_OK) {
 		wn_debug("left the fleet");
 		protobuf_c_message_free_unpacked(out, NULL);
+	} else if (rc == WHATSNEXT__V1__CODE__NOT_FOUND) {
+		wn_debug("the server no longer knows this worker: nothing to leave");
 	} else {
 		wn_warn("cannot tell the server this worker leaves: %s; it will be marked lost",
 		        errmsg ? errmsg : wn_strerror(rc));

@@ -57,6 +57,9 @@ EOF2
 	a=$(wnctl job add p t)
 	b=$(wnctl job add p t)
 	c=$(wnctl job add p t)
+	# --once: the one job taken goes back unrun, and the status says so
+	expect_exit 1 timeout 30 "$WN_BIN/wnworker" --config w.yaml --name w0 --once
+	expect_contains "$WN_ERR" "the job was handed back unrun"
 	worker_start w1 w.yaml
 	wait_until 20 "the worker to hand a job back" log_has w1.log "handing it back"
 	expect_contains "$(cat w1.log)" "this machine cannot start commands now" "the worker's log"
