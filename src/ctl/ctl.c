@@ -488,6 +488,8 @@ uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s)
 	if (wn_size_parse(s, &mib) != WN_OK)
 		wn_ctl_usage(c, "invalid %s '%s': must be a size in MB, or with a suffix M, G or T",
 		             what, s);
+	if (mib == 0 && strpbrk(s, "123456789") != NULL) /* "0.4": no need at all */
+		wn_ctl_usage(c, "invalid %s '%s': less than 1 MB (0 is no need)", what, s);
 	return mib;
 }
 

@@ -47,6 +47,10 @@ test_task_unique_per_project() {
 	expect_exit 2 wnctl task create p u --max-attempts 0
 	expect_contains "$WN_ERR" "invalid --max-attempts '0': must be an integer from 1"
 	expect_exit 2 wnctl task update p t --max-attempts 0
+	# nor is a memory need that rounds to none
+	expect_exit 2 wnctl task update p t --memory 0.4
+	expect_contains "$WN_ERR" "invalid --memory '0.4': less than 1 MB (0 is no need)"
+	expect_exit 0 wnctl task update p t --memory 0
 	expect_exit 4 wnctl task show p u
 	expect_exit 4 wnctl task show p nosuch
 	expect_exit 4 wnctl task show nosuch t
