@@ -25,7 +25,8 @@ ctl_bg() {
 	(
 		rc=0
 		"$WN_BIN/wnctl" "$@" >"$out" 2>"$out.err" || rc=$?
-		echo "$rc" >"$out.rc"
+		# whole when it appears: a reader waits for the file, then reads it
+		echo "$rc" >"$out.rc.tmp" && mv "$out.rc.tmp" "$out.rc"
 	) &
 	bg_track $!
 }

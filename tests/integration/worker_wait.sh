@@ -34,7 +34,8 @@ wait_bg() {
 	(
 		rc=0
 		"$WN_BIN/wnctl" job wait "$@" >"$out" 2>"$out.err" || rc=$?
-		echo "$rc" >"$out.rc"
+		# whole when it appears: a reader waits for the file, then reads it
+		echo "$rc" >"$out.rc.tmp" && mv "$out.rc.tmp" "$out.rc"
 	) &
 	WAIT_PID=$!
 	WN_PIDS+=("$WAIT_PID")
