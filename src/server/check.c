@@ -528,6 +528,9 @@ static void scan_token(struct check *k, const char *name, const char *key, size_
 		why = "record holds no SHA-256 of the token's secret";
 	else
 		why = wn_token_check(r->token, buf, sizeof(buf));
+	/* made when first_job was the next id: every later one is above it */
+	if (why == NULL && r->first_job > 0)
+		note_id(k, r->first_job - 1, name);
 	if (r != NULL)
 		whatsnext__v1__token_record__free_unpacked(r, NULL);
 	if (why == NULL)

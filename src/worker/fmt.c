@@ -336,6 +336,13 @@ static void fmt_group_launch(wn_fmt_group *g)
 	free(runs);
 }
 
+/* fmt_param_of returns the parameter a placeholder name names ({param.lr}
+ * and {lr} both name lr). */
+static const char *fmt_param_of(const char *name)
+{
+	return strncmp(name, "param.", 6) == 0 ? name + 6 : name;
+}
+
 /* fmt_group_arrive records one member coming (r) or leaving (NULL) and
  * starts the group when it is the last; returns r's index, or -1. */
 static ssize_t fmt_group_arrive(wn_fmt_group *g, wn_fmt_run *r)
@@ -464,7 +471,7 @@ const char *wn_fmt_job_value(const wn_fmt_job *job, const char *name, char *buf,
 	}
 	if (strcmp(name, "worker") == 0)
 		return job->worker;
-	const char *param = strncmp(name, "param.", 6) == 0 ? name + 6 : name;
+	const char *param = fmt_param_of(name);
 	for (size_t i = 0; i < job->nparams; i++)
 		if (strcmp(job->param_keys[i], param) == 0)
 			return job->param_vals[i];
@@ -704,11 +711,10 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 static const char *fmt_unknown_field(void *ctx, const char *name)
 {
 	char **first = ctx;
-	const char *param = strncmp(name, "param.", 6) == 0 ? name + 6 : name;
 	bool bad = strncmp(name, "job.", 4) == 0
 	               ? strcmp(name, "job.id") != 0 && strcmp(name, "job.name") != 0 &&
 	                     strcmp(name, "job.priority") != 0
-	               : wn_name_check(param) != NULL;
+	               : wn_name_check(fmt_param_of(name)) != NULL;
 	if (bad && *first == NULL)
 		*first = wn_xstrdup(name);
 	return "";
@@ -728,12 +734,11 @@ int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, cons
 	free(why);
 	if (unknown == NULL)
 		return WN_OK;
-	const char *param = strncmp(unknown, "param.", 6) == 0 ? unknown + 6 : unknown;
 	if (strncmp(unknown, "job.", 4) != 0)
 		*errmsg = wn_conf_error(doc, node,
 		                        "bad template in '%s': {%s} names no parameter a job can "
 		                        "have (a parameter's %s)",
-		                        key, unknown, wn_name_check(param));
+		                        key, unknown, wn_name_check(fmt_param_of(unknown)));
 	else
 		*errmsg = wn_conf_error(doc, node,
 		                        "bad template in '%s': unknown field {%s} (a job's fields "

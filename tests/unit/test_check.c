@@ -254,6 +254,41 @@ TEST(next_id_is_above_every_id_a_record_names)
 	wn_check_release(&k);
 }
 
+/* add_token adds token name (a reader), made when first_job was the next id. */
+static void add_token(struct recs *r, const char *name, uint64_t first_job)
+{
+	Whatsnext__V1__Token t = WHATSNEXT__V1__TOKEN__INIT;
+	t.name = (char *)name;
+	t.role = WHATSNEXT__V1__TOKEN_ROLE__ROLE_READER;
+	t.created_ms = 1;
+	uint8_t hash[32] = {1};
+	Whatsnext__V1__TokenRecord rec = WHATSNEXT__V1__TOKEN_RECORD__INIT;
+	rec.token = &t;
+	rec.sha256.data = hash;
+	rec.sha256.len = sizeof(hash);
+	rec.first_job = first_job;
+	char key[WN_KEY_MAX];
+	add_msg(r, key, wn_key_token(key, name), &rec.base);
+}
+
+TEST(next_id_is_not_below_a_token_s_first_job)
+{
+	struct recs r = {0};
+	base(&r); /* next id 1025 */
+	add_token(&r, "early", 1025);
+	struct check k;
+	run(&r, &k);
+	CHECK_EQ_INT(k.findings, 0);
+	wn_check_release(&k);
+	/* a token made when the next id was 5000: ids below it are not its jobs */
+	base(&r);
+	add_token(&r, "late", 5000);
+	run(&r, &k);
+	CHECK_EQ_INT(k.findings, 1);
+	CHECK_EQ_STR(planned(&k, "m/next_id")->value, "5000");
+	wn_check_release(&k);
+}
+
 TEST(jobs_on_or_behind_a_cycle_are_blocked)
 {
 	struct recs r = {0};
