@@ -11,12 +11,18 @@ lifecycle_yaml() {
 	fleet_gated g
 }
 
-test_a_lost_worker_gives_its_jobs_back_at_once() {
-	# Leases last a minute; a worker silent for 3 s is LOST.
-	wn_start --worker-timeout-ms 3000 --lease-ms 60000
+# lifecycle_setup [WND-ARGS...]: wnd, project p, task g and w.yaml
+# (lifecycle_yaml).
+lifecycle_setup() {
+	wn_start "$@"
 	wnctl project create p >/dev/null
 	wnctl task create p g >/dev/null
 	lifecycle_yaml >w.yaml
+}
+
+test_a_lost_worker_gives_its_jobs_back_at_once() {
+	# Leases last a minute; a worker silent for 3 s is LOST.
+	lifecycle_setup --worker-timeout-ms 3000 --lease-ms 60000
 	local id
 	id=$(wnctl job add p g)
 	worker_start w1 w.yaml
@@ -49,10 +55,7 @@ test_a_lost_worker_gives_its_jobs_back_at_once() {
 test_a_removed_lost_worker_that_comes_back_joins_again() {
 	# A worker silent for 3 s is LOST; removed, then heard from again (a
 	# partition that healed), it is one of the fleet again.
-	wn_start --worker-timeout-ms 3000 --lease-ms 60000
-	wnctl project create p >/dev/null
-	wnctl task create p g >/dev/null
-	lifecycle_yaml >w.yaml
+	lifecycle_setup --worker-timeout-ms 3000 --lease-ms 60000
 	worker_start w1 w.yaml
 	local pid=$WORKER_PID
 	wait_joined w1
@@ -76,10 +79,7 @@ test_a_removed_lost_worker_that_comes_back_joins_again() {
 }
 
 test_a_worker_that_stops_cleanly_is_gone() {
-	wn_start
-	wnctl project create p >/dev/null
-	wnctl task create p g >/dev/null
-	lifecycle_yaml >w.yaml
+	lifecycle_setup
 	worker_start w1 w.yaml
 	local pid=$WORKER_PID
 	wait_joined w1
@@ -93,10 +93,7 @@ test_a_worker_that_stops_cleanly_is_gone() {
 }
 
 test_a_restarted_worker_waits_for_its_name() {
-	wn_start --worker-timeout-ms 3000 --lease-ms 60000
-	wnctl project create p >/dev/null
-	wnctl task create p g >/dev/null
-	lifecycle_yaml >w.yaml
+	lifecycle_setup --worker-timeout-ms 3000 --lease-ms 60000
 	local id
 	id=$(wnctl job add p g)
 	worker_start w1 w.yaml
