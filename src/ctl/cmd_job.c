@@ -114,8 +114,11 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 		wn_ctl_field("position", "%lld", (long long)j->position);
 	wn_ctl_field("priority", "%d", j->priority);
 	wn_ctl_field("attempt", "%u", j->attempt);
+	/* a job handed back (lease lost, released, refused) keeps the worker of
+	 * its last run, which no longer holds it */
 	if (j->worker[0] != '\0')
-		wn_ctl_field("worker", "%s", j->worker);
+		wn_ctl_field(running || job_finished(j) ? "worker" : "last_worker", "%s",
+		             j->worker);
 	if (job_finished(j))
 		wn_ctl_field("exit_code", "%d", j->exit_code);
 	if (j->reason[0] != '\0')

@@ -15,6 +15,10 @@ test_lease_expires_and_is_reissued() {
 	# No heartbeat: the lease expires and the job is PENDING again.
 	wait_for 30 "the lease of job $a to expire" status_is "$a" pending
 	expect_eq "$(job_field "$a" '.lost // 0')" 1 "lost leases"
+	# w1 no longer holds it: it is named as the worker of the last run
+	expect_exit 0 wnctl job show "$a"
+	expect_contains "$WN_OUT" $'last_worker: w1\n' "the pending job's last worker"
+	expect_not_contains "$WN_OUT" $'\nworker: ' "the pending job's worker"
 
 	# The second hand-out gets a lease long enough for the steps below on a
 	# busy machine: the lease is the server's setting when a job is fetched.
