@@ -88,8 +88,58 @@ static Whatsnext__V1__ListSweepsResponse *status_sweeps(wn_ctl *c)
 	return r;
 }
 
+/* The finished sweeps status shows, the newest, when not given --all. */
+#define STATUS_FINISHED_SWEEPS 5
+
+enum { OPT_ALL = 1 };
+
+static const struct option status_opts[] = {
+    {"all", no_argument, NULL, OPT_ALL},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct wn_ctl_opthelp status_help[] = {
+    {"--all", "every sweep, not only those still going and the newest finished ones"},
+    {NULL, NULL},
+};
+
+/* sweep_going tells whether a job of s may still run or waits for a user's
+ * say (pending, running or blocked). */
+static bool sweep_going(const Whatsnext__V1__Sweep *s)
+{
+	return s->pending + s->running + s->blocked > 0;
+}
+
+/* status_sweeps_print prints the table of sweeps: those still going and the
+ * newest STATUS_FINISHED_SWEEPS finished ones (all with --all), then how many
+ * it left out. */
+static void status_sweeps_print(wn_ctl *c, Whatsnext__V1__Sweep *const *sw, size_t n, bool all)
+{
+	Whatsnext__V1__Sweep **shown = wn_ctl_alloc(c, (n + 1) * sizeof(*shown));
+	size_t nshown = 0, finished = 0;
+	for (size_t i = n; i-- > 0;) /* newest first, to pick the newest finished */
+		if (sweep_going(sw[i]) || all || finished++ < STATUS_FINISHED_SWEEPS)
+			shown[nshown++] = sw[i];
+	for (size_t i = 0; i < nshown / 2; i++) { /* back to the server's order */
+		Whatsnext__V1__Sweep *t = shown[i];
+		shown[i] = shown[nshown - 1 - i];
+		shown[nshown - 1 - i] = t;
+	}
+	putchar('\n');
+	wn_ctl_sweeps_table(c, shown, nshown, "SWEEP");
+	if (nshown < n)
+		printf("(%zu older finished sweep%s not shown: wnctl status --all, or wnctl sweep "
+		       "list)\n",
+		       n - nshown, n - nshown == 1 ? "" : "s");
+}
+
 static int status_run(wn_ctl *c)
 {
+	bool all = false;
+	int ch;
+	while ((ch = wn_ctl_getopt(c)) != 0)
+		if (ch == OPT_ALL)
+			all = true;
 	wn_ctl_args(c, 0, 0, NULL);
 	Whatsnext__V1__StatsRequest req = WHATSNEXT__V1__STATS_REQUEST__INIT;
 	Whatsnext__V1__StatsResponse *r = wn_ctl_call(
@@ -109,18 +159,17 @@ static int status_run(wn_ctl *c)
 		return WN_CTL_EXIT_OK;
 	}
 	wn_ctl_stats_print(c, r, true);
-	if (nsweeps > 0) {
-		putchar('\n');
-		wn_ctl_sweeps_table(c, sw->sweeps, nsweeps, "SWEEP");
-	}
+	if (nsweeps > 0)
+		status_sweeps_print(c, sw->sweeps, nsweeps, all);
 	return WN_CTL_EXIT_OK;
 }
 
 static const struct wn_ctl_verb status_verbs[] = {
-    {NULL, status_run, "",
-     "Show every project's jobs counted by state, the totals over all projects, and each "
-     "sweep's progress; warnings of the server about its safety (--insecure) go to stderr.",
-     NULL, NULL},
+    {NULL, status_run, "[--all]",
+     "Show every project's jobs counted by state, the totals over all projects, and the "
+     "progress of each sweep still going and of the newest finished ones; warnings of the "
+     "server about its safety (--insecure) go to stderr.",
+     status_opts, status_help},
 };
 
 const struct wn_ctl_noun wn_ctl_status = {

@@ -394,3 +394,33 @@ test_ctl_completion() {
 	# nothing known: bash falls back to file names (no candidates from wnctl)
 	expect_eq "$(wnctl __complete nope '')" ""
 }
+
+# status shows the sweeps still going and the newest finished ones; --all and
+# --json every one.
+test_ctl_status_sweeps() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local i id attempt
+	for i in 1 2 3 4 5 6 7; do
+		wnctl job sweep p t --grid a="$i" >/dev/null
+		read -r id attempt < <(wnctl queue fetch p --worker w)
+		wnctl queue complete "$id" "$attempt" --worker w --fail >/dev/null
+	done
+	wnctl job sweep p t --grid a=1,2 >/dev/null # sweep 8, pending
+	# sweep 1 goes on: one of its jobs is retried
+	wnctl job retry 1 >/dev/null
+	expect_exit 0 wnctl status
+	expect_eq "$(awk '/^SWEEP/ {on = 1; next} on && /^[0-9]/ {printf "%s ", $1}' <<<"$WN_OUT")" \
+		"1 3 4 5 6 7 8 " "the sweeps shown"
+	expect_eq "$(tail -n 1 <<<"$WN_OUT")" \
+		"(1 older finished sweep not shown: wnctl status --all, or wnctl sweep list)" "the last line"
+
+	expect_exit 0 wnctl status --all
+	expect_eq "$(awk '/^SWEEP/ {on = 1; next} on && /^[0-9]/ {printf "%s ", $1}' <<<"$WN_OUT")" \
+		"1 2 3 4 5 6 7 8 " "the sweeps shown with --all"
+	expect_not_contains "$WN_OUT" "not shown" "status --all"
+	expect_eq "$(wnctl --json status | jq -c '[.sweeps[].id | tonumber]')" "[1,2,3,4,5,6,7,8]" \
+		"status --json"
+	expect_exit 2 wnctl status --al1
+}
