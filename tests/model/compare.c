@@ -251,8 +251,9 @@ int compare_job(model *m, const model_job *j, const Whatsnext__V1__Job *g, int w
 	FIELD(time_field(g->finished_ms, j->finished), "finished_ms %lld",
 	      (long long)g->finished_ms, (long long)j->finished);
 	if ((what & CJ_LEASE) && j->status == ST_RUNNING)
-		FIELD(model_time_ok(g->lease_expires_ms, j->lease_exp), "lease_expires_ms %lld",
-		      (long long)g->lease_expires_ms, (long long)j->lease_exp);
+		FIELD(model_time_ok(g->lease_expires_ms, j->lease_exp + m->wall_off),
+		      "lease_expires_ms %lld", (long long)g->lease_expires_ms,
+		      (long long)(j->lease_exp + m->wall_off));
 #undef FIELD
 	if (g->n_params != j->nparams)
 		FAIL("%s: job %llu has %zu parameters; the model has %zu", where,

@@ -81,6 +81,8 @@ static void remember(driver *d, const wn_method *mt, uint64_t reqid, const uint8
 	s->method = method_name(mt);
 	s->reqid = reqid;
 	s->other = d->no_http;
+	free(s->secret);
+	s->secret = d->no_http && d->as_secret != NULL ? wn_xstrdup(d->as_secret) : NULL;
 	s->at = d->m->now;
 	s->epoch = d->epoch;
 	s->code = code;
@@ -215,16 +217,55 @@ static int resend_theirs(driver *d, const sent *s, const wn_method *mt, int fate
 	return 1;
 }
 
-/* resend_same sends remembered request s again with its id. */
-static int resend_same(driver *d, const sent *s)
+static int resend_answer(driver *d, const sent *s, int fate);
+
+/* resend_mine: s, which another token sent, sent again with that token
+ * (still live, with the same secret): answered as a resend of the admin's
+ * own, even after a step back of the wall clock dated its job before the
+ * token. 1 when judged here, 0 when the token is gone or the request would
+ * run afresh (as the admin's then). */
+static int resend_mine(driver *d, const sent *s, int fate, int *rv)
+{
+	if (!s->other || s->secret == NULL || fate == FATE_FRESH)
+		return 0;
+	bool live = false;
+	for (int i = 0; i < MODEL_NTOKENS; i++)
+		live |= d->tokens[i].live && d->tokens[i].secret != NULL &&
+		        strcmp(d->tokens[i].secret, s->secret) == 0;
+	wn_rpc *r = NULL;
+	char *err = NULL;
+	if (!live || wn_rpc_open(d->srv.url, s->secret, WN_RPC_DIRECT, &r, &err) != 0) {
+		free(err);
+		return 0;
+	}
+	wn_rpc *admin = d->srv.rpc;
+	d->srv.rpc = r;
+	d->no_http = true;
+	*rv = resend_answer(d, s, fate);
+	d->no_http = false;
+	d->srv.rpc = admin;
+	wn_rpc_close(r);
+	return 1;
+}
+
+/* resend_same sends remembered request s again with its id: by the admin,
+ * or, mine set, by the token that sent it. */
+static int resend_same(driver *d, const sent *s, bool mine)
 {
 	const wn_method *mt = method_get(s->method);
 	int fate = resend_fate(d, s);
 	if (fate == FATE_SKIP)
 		return 0;
-	int theirs = 0;
-	if (resend_theirs(d, s, mt, fate, &theirs))
-		return theirs;
+	int rv = 0;
+	if ((mine && resend_mine(d, s, fate, &rv)) || resend_theirs(d, s, mt, fate, &rv))
+		return rv;
+	return resend_answer(d, s, fate);
+}
+
+/* resend_answer sends s again as it was and judges the answer by its fate. */
+static int resend_answer(driver *d, const sent *s, int fate)
+{
+	const wn_method *mt = method_get(s->method);
 	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->request, NULL, s->blen, s->body);
 	bool remembered = fate == FATE_DEDUPE, batch = fate == FATE_BATCH;
 	int rv;
@@ -416,6 +457,30 @@ static int advance(driver *d, int64_t delta)
 	return rv;
 }
 
+/* The wall clock's steps stay within this either way in all, so that a
+ * Submit's request id, remembered for a day of wall-clock time, is still
+ * remembered 23 hours of the test clock later (the driver resends only
+ * those). */
+#define WALL_MAX_MS (25 * 60000LL)
+
+/* wall_step steps wnd's wall clock alone by delta ms (less where it would
+ * pass WALL_MAX_MS), as a correction of the system's clock does: times shown
+ * move, deadlines do not. */
+static int wall_step(driver *d, int64_t delta)
+{
+	if (!d->srv.test_clock)
+		return 0;
+	catch_up(d);
+	int64_t to = d->m->wall_off + delta;
+	to = to > WALL_MAX_MS ? WALL_MAX_MS : to < -WALL_MAX_MS ? -WALL_MAX_MS : to;
+	if (to == d->m->wall_off)
+		return 0;
+	model_wall_step(d->m, to - d->m->wall_off);
+	d->srv.wall_off = to;
+	server_clock(&d->srv, d->offset);
+	return 0;
+}
+
 int driver_run(driver *d, op *o)
 {
 	o->code = -1;
@@ -431,6 +496,8 @@ int driver_run(driver *d, op *o)
 	switch (o->kind) {
 	case OP_ADVANCE:
 		return advance(d, o->a[0]);
+	case OP_WALL_STEP:
+		return wall_step(d, o->a[0]);
 	case OP_RESTART:
 		return restart(d, (int)(o->a[0] < 0 || o->a[0] > 2 ? 1 : o->a[0]));
 	case OP_CHECK: {
@@ -447,7 +514,7 @@ int driver_run(driver *d, op *o)
 		if (d->nring == 0)
 			return 0;
 		return o->a[1] ? resend_other(d, driver_sent(d, o->a[0]))
-		               : resend_same(d, driver_sent(d, o->a[0]));
+		               : resend_same(d, driver_sent(d, o->a[0]), o->a[2] != 0);
 	}
 	const char *name = NULL;
 	ProtobufCMessage *msg = NULL;
@@ -487,6 +554,7 @@ void driver_close(driver *d)
 	server_release(&d->srv);
 	model_free(d->m);
 	for (size_t i = 0; i < DRIVER_RING; i++) {
+		free(d->ring[i].secret);
 		free(d->ring[i].body);
 		free(d->ring[i].reply);
 	}

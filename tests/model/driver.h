@@ -23,7 +23,8 @@ typedef struct sent {
 	int code;
 	uint8_t *reply; /* packed output (code OK) */
 	size_t rlen;
-	bool other; /* sent as another token than the admin's ("as") */
+	bool other;   /* sent as another token than the admin's ("as") */
+	char *secret; /* that token's secret (malloc'd; NULL: the admin's) */
 } sent;
 
 #define DRIVER_RING 24
@@ -54,8 +55,9 @@ typedef struct driver {
 	/* counts for the summary */
 	uint64_t ops[OP_NKINDS];
 	uint64_t replies_ok, replies_err;
-	uint64_t http_calls; /* calls made over HTTP with JSON (http.c) */
-	bool no_http;        /* a call as another token: SP only */
+	uint64_t http_calls;   /* calls made over HTTP with JSON (http.c) */
+	bool no_http;          /* a call as another token: SP only */
+	const char *as_secret; /* that token's secret, while its call runs */
 	uint64_t restarts_term, restarts_kill;
 	int last_code; /* the code of the last reply (-1: none) */
 	char *err;     /* why the last operation failed, malloc'd */

@@ -405,8 +405,31 @@ static void gen_admin_ops(driver *d, uint64_t *r, op *o)
 	}
 }
 
-/* resend_pick finds a remembered request to send again whose fate is clear:
- * well inside or well outside the time ids are remembered; -1 if none. */
+/* resend_age_ok: the fate of s sent again now is clear: well inside or well
+ * outside the time ids are remembered. */
+static bool resend_age_ok(const driver *d, const sent *s)
+{
+	int64_t age = d->m->now - s->at;
+	return age <= 23LL * 3600 * 1000 && (age <= MODEL_DEDUPE_MS - MODEL_MARGIN_MS ||
+	                                     age >= MODEL_DEDUPE_MS + MODEL_MARGIN_MS);
+}
+
+/* resend_pick_mine finds a remembered request another token sent with
+ * success, to send again with that token; -1 if none. */
+static int64_t resend_pick_mine(const driver *d, uint64_t *r)
+{
+	int64_t n = d->nring < DRIVER_RING ? (int64_t)d->nring : DRIVER_RING, v[DRIVER_RING];
+	int64_t nv = 0;
+	for (int64_t k = 0; k < n; k++) {
+		const sent *s = driver_sent(d, k);
+		if (s->other && s->secret != NULL && s->code == 0 && resend_age_ok(d, s))
+			v[nv++] = k;
+	}
+	return nv > 0 ? v[pick(r, nv)] : -1;
+}
+
+/* resend_pick finds a remembered request to send again whose fate is clear;
+ * -1 if none. */
 static int64_t resend_pick(const driver *d, uint64_t *r, bool other)
 {
 	int64_t n = d->nring < DRIVER_RING ? (int64_t)d->nring : DRIVER_RING;
@@ -418,8 +441,7 @@ static int64_t resend_pick(const driver *d, uint64_t *r, bool other)
 		    s->epoch == d->epoch && s->code == 0 && age < MODEL_DEDUPE_MS - MODEL_MARGIN_MS;
 		if (other && !fresh)
 			continue;
-		if (age > 23LL * 3600 * 1000 || (age > MODEL_DEDUPE_MS - MODEL_MARGIN_MS &&
-		                                 age < MODEL_DEDUPE_MS + MODEL_MARGIN_MS))
+		if (!resend_age_ok(d, s))
 			continue;
 		return k;
 	}
@@ -452,6 +474,7 @@ static const struct {
     {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_WAIT, 3},         {OP_HISTORY, 3},
     {OP_TOKEN_REVOKE, 1}, {OP_LOG, 4},       {OP_APUT, 6},         {OP_AGET, 4},
     {OP_RESUME, 1},       {OP_WREMOVE, 1},   {OP_BULK, 4},         {OP_UPDATE, 2},
+    {OP_WALL_STEP, 2},
 };
 
 /* weight returns the weight of kind i in the run's profile. */
@@ -475,6 +498,23 @@ static int weight(const driver *d, size_t i)
 		if (more[k].profile == d->profile && more[k].kind == weights[i].kind)
 			w *= more[k].times;
 	return w;
+}
+
+/* gen_resend picks a remembered request to send again: as it was, or (a[1])
+ * another method under its id, or (a[2]) another token's by that token;
+ * a check when there is none. */
+static void gen_resend(driver *d, uint64_t *r, op *o)
+{
+	o->a[1] = chance(r, 15);
+	/* half the time another token's request by that token */
+	o->a[2] = o->a[1] == 0 && chance(r, 50);
+	o->a[0] = o->a[2] ? resend_pick_mine(d, r) : -1;
+	if (o->a[0] < 0) {
+		o->a[2] = 0;
+		o->a[0] = resend_pick(d, r, o->a[1] != 0);
+	}
+	if (o->a[0] < 0)
+		o->kind = OP_CHECK;
 }
 
 void gen_op(driver *d, uint64_t *r, op *o)
@@ -512,14 +552,19 @@ void gen_op(driver *d, uint64_t *r, op *o)
 		o->kind = OP_T_CREATE;
 	switch (o->kind) {
 	case OP_RESEND:
-		o->a[1] = chance(r, 15);
-		o->a[0] = resend_pick(d, r, o->a[1] != 0);
-		if (o->a[0] < 0)
-			o->kind = OP_CHECK;
+		gen_resend(d, r, o);
 		break;
 	case OP_ADVANCE: {
 		static const int64_t steps[] = {5000,      60000,      3 * 60000,  5 * 60000,
 		                                9 * 60000, 11 * 60000, 45 * 60000, 2 * 3600000};
+		o->a[0] = steps[pick(r, 8)];
+		break;
+	}
+	case OP_WALL_STEP: {
+		/* the system's clock stepped (an NTP correction), either way; the
+		 * driver keeps its steps within WALL_MAX_MS in all */
+		static const int64_t steps[] = {-20 * 60000, -3 * 60000, -45000,    -2000,
+		                                2000,        45000,      3 * 60000, 20 * 60000};
 		o->a[0] = steps[pick(r, 8)];
 		break;
 	}

@@ -1,5 +1,6 @@
 /* model: state, lookups, the rules derived from the documentation
- * (dependencies, dispatch order, fleet fit), time and restarts. */
+ * (dependencies, dispatch order, fleet fit); time and restarts are in
+ * model_time.c. */
 #include "model.h"
 
 #include "err.h"
@@ -335,7 +336,8 @@ bool model_unnamed_held(const model *m, const Whatsnext__V1__HeartbeatRequest *r
 	model_job **v = model_held(m, rq->worker, &n);
 	bool found = false;
 	for (size_t i = 0; i < n && !found; i++) {
-		bool unnamed = m->now - v[i]->started >= 0 && m->now - v[i]->started < age;
+		int64_t since = m->now - v[i]->started_mono;
+		bool unnamed = since >= 0 && since < age;
 		for (size_t k = 0; k < rq->n_leases && unnamed; k++)
 			unnamed = rq->leases[k]->job_id != v[i]->id;
 		found = unnamed;
@@ -514,7 +516,8 @@ int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whats
 	model_results_fresh(j);
 	free(j->worker);
 	j->worker = model_strdup(rq->worker);
-	j->started = m->now;
+	j->started = model_wall(m);
+	j->started_mono = m->now;
 	j->finished = 0;
 	j->leased = true;
 	j->lease_attempt = j->attempt;
@@ -524,7 +527,8 @@ int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whats
 
 void model_heard(model *m, model_worker *w)
 {
-	w->last_seen = w->seen_min = w->heard = m->now;
+	w->last_seen = w->seen_min = model_wall(m);
+	w->heard = m->now;
 	if (w->state == W_LOST)
 		w->state = W_ACTIVE;
 }
@@ -555,7 +559,7 @@ void model_lease_lost(model *m, model_job *j)
 	model_art_drop(j, j->attempt); /* no Complete will list them now */
 	j->status = j->lost >= max ? ST_FAILED : ST_PENDING;
 	if (j->status == ST_FAILED)
-		j->finished = m->now;
+		j->finished = model_wall(m);
 	model_set_reason(j, RK_CONTAINS, "%s", j->worker);
 }
 
@@ -573,142 +577,6 @@ bool model_waited_on(const model *m, const model_job *j)
 				return true;
 	}
 	return false;
-}
-
-static bool finished(const model_job *j)
-{
-	return j->live && j->finished != 0 &&
-	       (j->status == ST_COMPLETED || j->status == ST_FAILED || j->status == ST_CANCELLED);
-}
-
-void model_retention_mark(model *m)
-{
-	for (size_t i = 0; i < m->njobs; i++) {
-		model_job *j = m->jobs[i];
-		if (!finished(j))
-			continue;
-		bool held = model_waited_on(m, j);
-		if (held) {
-			j->ret_free_at = -1; /* held now */
-		} else if (j->ret_free_at == -1) {
-			/* free from now on; if its time has passed it goes at once */
-			j->ret_free_at = m->now;
-			if (j->finished + MODEL_RETENTION_MS <= m->now)
-				m->settle = true;
-		}
-	}
-}
-
-/* retention_due returns when j may be deleted, or INT64_MAX while held. */
-static int64_t retention_due(const model_job *j)
-{
-	if (j->ret_free_at == -1)
-		return INT64_MAX;
-	int64_t d = j->finished + MODEL_RETENTION_MS;
-	return j->ret_free_at > d ? j->ret_free_at : d;
-}
-
-/* --------------------------------------------------------------------- time */
-
-int64_t model_safe_time(const model *m, int64_t t)
-{
-	for (bool again = true; again;) {
-		again = false;
-		for (size_t i = 0; i < m->njobs; i++) {
-			const model_job *j = m->jobs[i];
-			int64_t d = INT64_MAX, late = MODEL_MARGIN_MS;
-			if (j->live && j->leased) {
-				d = j->lease_exp;
-			} else if (finished(j)) {
-				d = retention_due(j);
-				late = MODEL_RET_LATE_MS;
-			}
-			if (d != INT64_MAX && t >= d - MODEL_MARGIN_MS && t <= d + late) {
-				t = d + late + 1;
-				again = true;
-			}
-		}
-		for (size_t i = 0; i < m->nworkers; i++) {
-			const model_worker *w = m->workers[i];
-			int64_t d = w->heard + MODEL_WORKER_MS;
-			if (w->state == W_ACTIVE && t >= d - MODEL_MARGIN_MS &&
-			    t <= d + MODEL_MARGIN_MS) {
-				t = d + MODEL_MARGIN_MS + 1;
-				again = true;
-			}
-		}
-	}
-	return t;
-}
-
-void model_advance(model *m, int64_t t)
-{
-	m->now = t;
-	m->settle = false; /* asked for by a retention due at once; set again below */
-	/* leases first, then workers that went silent, as one pass */
-	for (size_t i = 0; i < m->njobs; i++) {
-		model_job *j = m->jobs[i];
-		if (!j->live || !j->leased || j->lease_exp > t)
-			continue;
-		if (j->cancel_attempt != 0) {
-			/* a cancelled run's lease ends quietly; a marker of an
-			 * older attempt stays with that attempt */
-			if (j->cancel_attempt == j->lease_attempt) {
-				model_art_drop(j, j->attempt == j->lease_attempt ? j->attempt : 0);
-				j->leased = false;
-				j->cancel_attempt = 0;
-				continue;
-			}
-		}
-		if (j->status != ST_RUNNING || j->lease_attempt != j->attempt) {
-			j->leased = false;
-			continue;
-		}
-		model_lease_lost(m, j);
-	}
-	for (size_t i = 0; i < m->nworkers; i++) {
-		model_worker *w = m->workers[i];
-		if (w->state != W_ACTIVE || w->heard + MODEL_WORKER_MS > t)
-			continue;
-		w->state = W_LOST;
-		m->n_workers_lost++;
-		size_t n = 0;
-		model_job **v = model_held(m, w->name, &n);
-		for (size_t k = 0; k < n; k++)
-			model_lease_lost(m, v[k]);
-		free(v);
-	}
-	model_settle(m);
-	for (size_t i = 0; i < m->njobs; i++) {
-		model_job *j = m->jobs[i];
-		/* a retention pass comes up to a minute late: until then the job
-		 * may be there or not, and time only jumps past that window */
-		if (finished(j) && retention_due(j) <= t - MODEL_RET_LATE_MS &&
-		    !model_waited_on(m, j)) {
-			model_job_remove(m, j);
-			m->n_retained++;
-		}
-	}
-}
-
-void model_restart(model *m, bool kill9)
-{
-	for (size_t i = 0; i < m->njobs; i++) {
-		model_job *j = m->jobs[i];
-		j->cancel_attempt = 0;
-		j->leased = j->live && j->status == ST_RUNNING;
-		if (j->leased) {
-			j->lease_attempt = j->attempt;
-			j->lease_exp = m->now + MODEL_LEASE_MS;
-		}
-	}
-	for (size_t i = 0; i < m->nworkers; i++) {
-		model_worker *w = m->workers[i];
-		w->heard = m->now;
-		if (kill9) /* stored at least once a minute while heard from */
-			w->seen_min = w->last_seen - 61000;
-	}
-	m->restarted = true;
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -791,7 +659,7 @@ model_job *model_job_new(model *m, uint64_t id)
 	j->reason = model_strdup("");
 	j->output_tail = model_strdup("");
 	j->external_id = model_strdup("");
-	j->created = m->now;
+	j->created = model_wall(m);
 	m->jobs[m->njobs++] = j;
 	wn_map_put_u64(m->byid, id, j);
 	if (id > m->max_id)

@@ -87,7 +87,9 @@ typedef struct model_job {
 	int32_t exit_code;
 	char *reason;
 	int reason_kind;
+	/* as the server shows them: wall-clock times (model_wall) */
 	int64_t created, started, finished;
+	int64_t started_mono; /* when its latest run started, on the test clock */
 	char *output_tail, *external_id;
 	uint32_t lost, failures;
 	int64_t duration;
@@ -178,6 +180,10 @@ typedef struct model_worker {
 
 typedef struct model {
 	int64_t now; /* the test clock's time, ms */
+	/* the wall clock's own steps, added to now (model_wall), and when it
+	 * last stepped forward (0: never): a job whose retention that made due
+	 * goes at the next retention pass */
+	int64_t wall_off, fwd_step_at;
 	bool restarted;
 	/* live objects; deleted ones are dropped (jobs stay, live = false) */
 	model_project *projects[16];
@@ -384,6 +390,11 @@ int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whats
 /* model_fetch_any: whether a job could be handed out to rq now. */
 bool model_fetch_any(const model *m, const Whatsnext__V1__FetchRequest *rq, const char *const *ps,
                      size_t np);
+/* model_wall: the server's wall clock now (the test clock plus its steps). */
+int64_t model_wall(const model *m);
+/* model_wall_step steps the wall clock by delta ms; a forward step may make
+ * retention due at once (settle). */
+void model_wall_step(model *m, int64_t delta);
 /* model_time_ok: v is time t as the server recorded it (within TOL). */
 bool model_time_ok(int64_t v, int64_t t);
 /* model_retention_mark notes jobs whose retention became due just now. */

@@ -86,7 +86,7 @@ static void bulk_apply(model *m, const BulkRequest *rq, model_job *j)
 		j->status = ST_CANCELLED;
 		model_set_reason(j, RK_EXACT, "%s",
 		                 rq->reason[0] ? rq->reason : "cancelled by user");
-		j->finished = m->now;
+		j->finished = model_wall(m);
 		break;
 	case B_RETRY:
 		model_job_retry(j);

@@ -34,7 +34,7 @@ static int project_create(model *m, const model_call *c)
 	p->name = model_strdup(rq->name);
 	p->desc = model_strdup(rq->description);
 	p->status = 1;
-	p->created = p->updated = m->now;
+	p->created = p->updated = model_wall(m);
 	m->projects[m->nprojects++] = p;
 	return compare_project(m, p, (const void *)c->rp, "reply");
 }
@@ -69,7 +69,7 @@ static int project_update(model *m, const model_call *c)
 	}
 	if (rq->status != 0)
 		p->status = (int)rq->status;
-	p->updated = m->now;
+	p->updated = model_wall(m);
 	return compare_project(m, p, (const void *)c->rp, "reply");
 }
 
@@ -236,7 +236,7 @@ static int task_create(model *m, const model_call *c)
 	k->max_attempts = t->max_attempts ? t->max_attempts : 3;
 	k->retries = t->retries;
 	k->timeout_s = t->timeout_s;
-	k->created = k->updated = m->now;
+	k->created = k->updated = model_wall(m);
 	m->tasks[m->ntasks++] = k;
 	return compare_task(m, k, (const void *)c->rp, "reply");
 }
@@ -279,7 +279,7 @@ static int task_update(model *m, const model_call *c)
 			t->timeout_s = u->timeout_s;
 		}
 	}
-	t->updated = m->now;
+	t->updated = model_wall(m);
 	return compare_task(m, t, (const void *)c->rp, "reply");
 }
 

@@ -267,7 +267,7 @@ static int job_batch(model *m, const model_call *c)
 			snprintf(dflt, sizeof(dflt), "sweep-%llu", (unsigned long long)first);
 			s->name = model_strdup(rq->sweep->name[0] ? rq->sweep->name : dflt);
 			s->max_running = rq->sweep->max_running;
-			s->created = m->now;
+			s->created = model_wall(m);
 			s->total = rq->n_jobs;
 			m->sweeps[m->nsweeps++] = s;
 		}
@@ -301,7 +301,7 @@ static int job_cancel(model *m, const model_call *c)
 	j->held = false;
 	j->status = ST_CANCELLED;
 	model_set_reason(j, RK_EXACT, "%s", rq->reason[0] ? rq->reason : "cancelled by user");
-	j->finished = m->now;
+	j->finished = model_wall(m);
 	model_settle(m);
 	return compare_job(m, j, (const void *)c->rp, CJ_DEPS | CJ_WAITING, "reply");
 }

@@ -232,12 +232,12 @@ static int queue_heartbeat(model *m, const model_call *c)
 	if (r->unknown_worker != (w == NULL))
 		return model_fail(m, "Heartbeat answered unknown_worker=%d; the model expected %d",
 		                  r->unknown_worker, w == NULL);
-	if (!model_time_ok(r->lease_expires_ms, m->now + MODEL_LEASE_MS))
+	if (!model_time_ok(r->lease_expires_ms, model_wall(m) + MODEL_LEASE_MS))
 		return model_fail(m,
 		                  "Heartbeat answered lease_expires_ms %lld; the model expected "
 		                  "about %lld",
 		                  (long long)r->lease_expires_ms,
-		                  (long long)(m->now + MODEL_LEASE_MS));
+		                  (long long)(model_wall(m) + MODEL_LEASE_MS));
 	bool same = r->n_cancelled == nc && r->n_lost == nl;
 	for (size_t i = 0; same && i < nc; i++)
 		same = id_in(cancelled[i], r->cancelled, r->n_cancelled);
@@ -302,7 +302,7 @@ static void complete_apply(model *m, const Whatsnext__V1__CompleteRequest *rq, m
 		free(j->external_id);
 		j->external_id = model_strdup(rq->external_id);
 	}
-	j->finished = m->now;
+	j->finished = model_wall(m);
 	j->leased = false;
 	j->cancel_attempt = 0;
 	if (cancelled)

@@ -331,7 +331,9 @@ static int token_as(driver *d, op *o)
 		pool_reset();
 		return rv;
 	}
+	d->as_secret = secret;
 	int rv = driver_exec_as(d, r, method, msg, o->reqid, want);
+	d->as_secret = NULL;
 	o->code = d->last_code;
 	wn_rpc_close(r);
 	pool_reset();

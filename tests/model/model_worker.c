@@ -99,7 +99,7 @@ static int worker_join(model *m, const model_call *c)
 	if (w == NULL) {
 		w = wn_xcalloc(1, sizeof(*w));
 		w->name = model_strdup(rq->worker->name);
-		w->registered = m->now;
+		w->registered = model_wall(m);
 		m->workers[m->nworkers++] = w;
 	}
 	worker_set(w, rq->worker);

@@ -40,6 +40,7 @@
 	X(OP_SWEEP_UPDATE, "sweep-update")                                                         \
 	X(OP_RESEND, "resend")                                                                     \
 	X(OP_ADVANCE, "advance")                                                                   \
+	X(OP_WALL_STEP, "wall-step")                                                               \
 	X(OP_RESTART, "restart")                                                                   \
 	X(OP_CHECK, "check")                                                                       \
 	X(OP_TOKEN_CREATE, "token-create")                                                         \

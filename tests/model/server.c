@@ -121,7 +121,8 @@ void server_clock(server *s, int64_t offset)
 		return;
 	char tmp[4200], buf[64];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->clock);
-	int n = snprintf(buf, sizeof(buf), "%lld\n", (long long)offset);
+	int n =
+	    snprintf(buf, sizeof(buf), "%lld %lld\n", (long long)offset, (long long)s->wall_off);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		return;

@@ -11,20 +11,21 @@
 #include <sys/types.h>
 
 typedef struct server {
-	char *wnd;       /* the wnd binary */
-	char *dir;       /* the run's directory: data/, wnd.sock, clock, wnd.log */
-	char *data;      /* dir/data */
-	char *url;       /* ipc://dir/wnd.sock */
-	char *clock;     /* dir/clock */
-	char *log;       /* dir/wnd.log */
-	pid_t pid;       /* 0: not running */
-	bool test_clock; /* wnd has --test-clock */
-	bool check;      /* wnd has --check */
-	bool tokens;     /* wnd has --admin-token-file: started with dir/admin.token */
-	char *admin;     /* dir/admin.token, which holds the admin secret */
-	bool has_http;   /* wnd has --http: started with an HTTP listener */
-	char *http;      /* its address, "http://127.0.0.1:PORT", while it runs */
-	wn_rpc *rpc;     /* open while it runs */
+	char *wnd;        /* the wnd binary */
+	char *dir;        /* the run's directory: data/, wnd.sock, clock, wnd.log */
+	char *data;       /* dir/data */
+	char *url;        /* ipc://dir/wnd.sock */
+	char *clock;      /* dir/clock */
+	char *log;        /* dir/wnd.log */
+	pid_t pid;        /* 0: not running */
+	bool test_clock;  /* wnd has --test-clock */
+	bool check;       /* wnd has --check */
+	bool tokens;      /* wnd has --admin-token-file: started with dir/admin.token */
+	char *admin;      /* dir/admin.token, which holds the admin secret */
+	bool has_http;    /* wnd has --http: started with an HTTP listener */
+	char *http;       /* its address, "http://127.0.0.1:PORT", while it runs */
+	wn_rpc *rpc;      /* open while it runs */
+	int64_t wall_off; /* the wall clock's own offset in the clock file */
 } server;
 
 /* The bootstrap admin token's secret of a run's wnd. */
@@ -49,8 +50,9 @@ int server_stop(server *s, bool kill9, char **err);
  * exit 0. A no-op when wnd has no --check. */
 int server_check(server *s, char **err);
 
-/* server_clock shifts wnd's clock (the test clock) by offset ms from the
- * machine's; a no-op for a wnd without --test-clock. */
+/* server_clock shifts wnd's clocks (the test clock) by offset ms from the
+ * machine's, and its wall clock by s->wall_off more; a no-op for a wnd
+ * without --test-clock. */
 void server_clock(server *s, int64_t offset);
 
 #endif

@@ -1,5 +1,6 @@
 #include "lease.h"
 #include "testclock.h"
+#include "util.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -222,14 +223,23 @@ TEST(testclock_offsets)
 	                    "9223372036854775807",
 	                    "-9223372036854775808",
 	                    "10000000000000",
-	                    "10000000000001"};
-	const int64_t want[] = {0, 6000, -2500, 0, 0, 0, 0, 10000000000000LL, 0};
+	                    "10000000000001",
+	                    "6000 -500\n",
+	                    "0 3600000",
+	                    "6000 x",
+	                    "6000 10000000000001",
+	                    "6000 -500 7"};
+	/* the offset of both clocks, then the wall clock's own */
+	const int64_t want[] = {0, 6000, -2500, 0, 0, 0, 0, 10000000000000LL, 0, 6000, 0, 0, 0, 0};
+	const int64_t wall[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, -500, 3600000, 0, 0, 0};
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
 		FILE *f = fopen(path, "w");
 		CHECK(f != NULL);
 		fputs(in[i], f);
 		fclose(f);
 		CHECK(wn_testclock_offset(t) == want[i]);
+		int64_t lo = wn_now_ms(), w = wn_testclock_wall(t), hi = wn_now_ms();
+		CHECK(w >= lo + want[i] + wall[i] && w <= hi + want[i] + wall[i]);
 	}
 	unlink(path);
 	CHECK(wn_testclock_offset(t) == 0);
