@@ -75,6 +75,9 @@ int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry
 	j->started_ms = now;
 	j->finished_ms = 0;
 	wn_results_fresh(j); /* a new attempt reports afresh */
+	/* and runs somewhere new: an earlier attempt's SLURM job id would be
+	 * followed by a worker that restarts before this one reports its own */
+	j->external_id = (char *)"";
 	j->lease_expires_ms = now + c->e->cfg.lease_ms;
 	wn_job_set_status(c, b, p, j, RUNNING);
 	int64_t due = wn_engine_mono(c->e) + c->e->cfg.lease_ms;

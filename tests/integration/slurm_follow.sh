@@ -99,3 +99,61 @@ test_restarted_worker_takes_its_slurm_jobs_back() {
 	# each submitted once
 	expect_eq "$(grep -c "JobId=" "$SLURM_DIR/log/jobcomp.log")" 2 "SLURM jobs submitted"
 }
+
+
+# held_sbatch_setup SCRIPT [TASK ARGS...]: SLURM, wnd, project p with task t
+# (created with TASK ARGS), and w.yaml whose task t runs SCRIPT through an
+# sbatch that, while $WN_TMP/hold-sbatch exists, creates $WN_TMP/in-sbatch
+# and waits: the test holds a submission there.
+held_sbatch_setup() {
+	local script=$1
+	shift
+	cat >"$WN_TMP/sbatch-held" <<EOF
+#!/bin/bash
+if [ -e $WN_TMP/hold-sbatch ]; then
+	touch $WN_TMP/in-sbatch
+	while [ -e $WN_TMP/hold-sbatch ]; do sleep 0.1; done
+fi
+exec sbatch "\$@"
+EOF
+	chmod 755 "$WN_TMP/sbatch-held"
+	slurm_start
+	wn_start "${WND_ARGS[@]}"
+	wnctl project create p >/dev/null
+	wnctl task create p t "$@" >/dev/null
+	slurm_worker_yaml w.yaml
+	cat >>w.yaml <<EOF
+  t:
+    formatter: slurm
+    poll_ms: 300
+    sbatch: $WN_TMP/sbatch-held
+    script: |
+      $script
+EOF
+}
+
+test_a_retry_does_not_show_the_last_attempts_slurm_job() {
+	# Attempt 1 fails and the job is queued again; while attempt 2 waits
+	# for sbatch, the job names no SLURM job: attempt 1's is not its run.
+	held_sbatch_setup "echo attempt {attempt}; while [ ! -e $WN_TMP/release-{attempt} ]; do sleep 0.1; done
+      [ {attempt} = 1 ] && exit 3; echo done" --retries 1
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	local first
+	first=$(job_ext "$id")
+	touch "$WN_TMP/hold-sbatch" "$WN_TMP/release-1"
+	wait_until 30 "attempt 2 to be submitted" test -e "$WN_TMP/in-sbatch"
+	expect_eq "$(job_get "$id" "j['attempt']") $(job_get "$id" "j['status']")" "2 running"
+	expect_eq "$(job_ext "$id")" "" "external id while attempt 2 is being submitted"
+	rm "$WN_TMP/hold-sbatch"
+	wait_until 20 "attempt 2 to get its SLURM job id" job_has_ext "$id"
+	local second
+	second=$(job_ext "$id")
+	[ "$second" != "$first" ] || fail "attempt 2 names attempt 1's SLURM job $first"
+	touch "$WN_TMP/release-2"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 2"
+	expect_eq "$(job_ext "$id")" "$second" "SLURM job id"
+}

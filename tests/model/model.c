@@ -164,14 +164,6 @@ model_sweep *model_sweep_get(const model *m, uint64_t id)
 	return NULL;
 }
 
-model_worker *model_worker_get(const model *m, const char *name)
-{
-	for (size_t i = 0; i < m->nworkers; i++)
-		if (strcmp(m->workers[i]->name, name) == 0)
-			return m->workers[i];
-	return NULL;
-}
-
 void model_worker_forget(model *m, model_worker *w)
 {
 	for (size_t i = 0; i < m->nworkers; i++)
@@ -514,6 +506,8 @@ int model_fetch_one(model *m, const Whatsnext__V1__FetchRequest *rq, const Whats
 	j->status = ST_RUNNING;
 	j->attempt++;
 	model_results_fresh(j);
+	free(j->external_id);
+	j->external_id = model_strdup(""); /* the new attempt's is not known yet */
 	free(j->worker);
 	j->worker = model_strdup(rq->worker);
 	j->started = model_wall(m);

@@ -17,6 +17,14 @@
 
 #define WANT(code, why) return model_want(m, c, code, why)
 
+model_worker *model_worker_get(const model *m, const char *name)
+{
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (strcmp(m->workers[i]->name, name) == 0)
+			return m->workers[i];
+	return NULL;
+}
+
 /* join_check returns the code a Worker announcement deserves (0: valid). */
 static int join_check(const Whatsnext__V1__Worker *w, const char **why)
 {
