@@ -102,6 +102,56 @@ static char *agent_reason(const char *reason)
 	return wn_one_line(reason, AGENT_REASON_MAX);
 }
 
+/* agent_detach_send makes sure the server has the external id of j's run,
+ * which goes on without the worker: the heartbeat that was to carry it may
+ * not have gone when the worker stops, and a worker started again under its
+ * name finds the run only by it. Tried again while the server cannot be
+ * reached, until a forced stop. */
+static void agent_detach_send(wn_agent *a, agent_job *j)
+{
+	pthread_mutex_lock(&a->mu);
+	char *ext = j->external_id && j->external_id[0] ? wn_xstrdup(j->external_id) : NULL;
+	pthread_mutex_unlock(&a->mu);
+	if (ext == NULL)
+		return;
+	Whatsnext__V1__Lease l = WHATSNEXT__V1__LEASE__INIT;
+	l.job_id = j->id;
+	l.attempt = j->attempt;
+	l.external_id = ext;
+	Whatsnext__V1__Lease *lp = &l;
+	Whatsnext__V1__HeartbeatRequest req = WHATSNEXT__V1__HEARTBEAT_REQUEST__INIT;
+	req.worker = a->name;
+	req.leases = &lp;
+	req.n_leases = 1;
+	int64_t backoff = AGENT_BACKOFF_MIN_MS;
+	for (int tries = 0;; tries++) {
+		ProtobufCMessage *out = NULL;
+		char *errmsg = NULL;
+		int rc = wn_agent_call(a, WN_MID_QUEUE_HEARTBEAT, &req.base, &out, 0, 0, &errmsg);
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(out, NULL);
+		pthread_mutex_lock(&a->mu);
+		int level = a->stop;
+		bool again = wn_agent_unreachable(rc) && (level < AGENT_FORCE || tries < 2);
+		if (again)
+			wn_agent_sleep(a, backoff, level);
+		pthread_mutex_unlock(&a->mu);
+		if (!again) {
+			if (rc != WN_OK)
+				wn_warn(
+				    "job %llu: cannot tell the server that it runs on as %s: %s; "
+				    "a worker started again will not find it",
+				    (unsigned long long)j->id, ext,
+				    errmsg ? errmsg : wn_strerror(rc));
+			free(errmsg);
+			break;
+		}
+		free(errmsg);
+		backoff = backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : backoff * 2;
+	}
+	free(ext);
+}
+
 /* wn_agent_report delivers the result (or hands the lease back), retrying with
  * the same request id while the server is unreachable; the server answers
  * a repeated id from its first execution, so a result counts once. */
@@ -110,8 +160,10 @@ void wn_agent_report(wn_agent *a, agent_job *j, agent_end end, const wn_fmt_resu
 {
 	if (next != NULL)
 		*next = NULL;
-	if (end == AGENT_END_DETACH)
+	if (end == AGENT_END_DETACH) {
+		agent_detach_send(a, j);
 		return;
+	}
 	if (end == AGENT_END_DROP) {
 		wn_warn("job %llu: lease lost (the server took the job back): result dropped",
 		        (unsigned long long)j->id);

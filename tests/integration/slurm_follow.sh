@@ -157,3 +157,33 @@ test_a_retry_does_not_show_the_last_attempts_slurm_job() {
 	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 2"
 	expect_eq "$(job_ext "$id")" "$second" "SLURM job id"
 }
+
+test_a_worker_stopped_while_it_submits_follows_that_job_again() {
+	# SIGTERM reaches the worker while sbatch runs: the job is submitted
+	# all the same and left running, and the server learns its SLURM job
+	# id before the worker exits, so that the worker started again follows
+	# that job instead of submitting the job a second time.
+	held_sbatch_setup "echo run {attempt}; while [ ! -e $WN_TMP/release ]; do sleep 0.1; done; echo done"
+	local id
+	touch "$WN_TMP/hold-sbatch"
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to be submitted" test -e "$WN_TMP/in-sbatch"
+	kill -TERM "$first"
+	wait_until 20 "the worker to stop taking jobs" log_has w1.log "received SIGTERM"
+	rm "$WN_TMP/hold-sbatch"
+	worker_wait "$first" 30
+	expect_contains "$(cat w1.log)" "job $id: left running as SLURM job"
+	local sid
+	sid=$(job_ext "$id")
+	[[ $sid =~ ^[0-9]+$ ]] || fail "the server has no SLURM job id for job $id: '$sid'"
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "the restarted worker to follow job $id" \
+		log_has w1.log "job $id: following its run again (SLURM job $sid"
+	touch "$WN_TMP/release"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 1"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
+	expect_eq "$(squeue -h -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
+}
