@@ -343,7 +343,7 @@ struct wrk *wn_fleet_lose_next(struct call *c, int64_t now, size_t *pos, int64_t
 			continue;
 		}
 		w->rec->state = WORKER_STATE_LOST;
-		wn_warn("worker %s missed its heartbeats for %lld ms: LOST; releasing %zu job(s)",
+		wn_warn("worker %s missed its heartbeats for %lld ms: LOST; it held %zu job(s)",
 		        w->rec->name, (long long)(now - w->seen_mono), wn_map_count(w->jobs));
 		wn_batch *b = wn_batch_new();
 		wn_fleet_save(b, w);

@@ -443,6 +443,15 @@ void wn_queue_release_worker(struct call *c, struct wrk *w)
 	for (i = 0; i < n; i++) {
 		uint32_t att;
 		int64_t exp;
+		/* a run with an external id (a SLURM job) goes on without its
+		 * worker: it keeps its lease, for a worker started again under
+		 * the name to follow, rather than run a second time at once */
+		Job *j = wn_job_find(c, ids[i]);
+		if (j != NULL && j->status == RUNNING && j->external_id[0] != '\0') {
+			wn_info("job %llu: runs on as %s without worker %s; its lease is kept",
+			        (unsigned long long)j->id, j->external_id, w->rec->name);
+			continue;
+		}
 		if (wn_leases_get(c->e->leases, ids[i], &att, &exp) == WN_OK) {
 			wn_leases_remove(c->e->leases, ids[i]);
 			wn_queue_expire(c, ids[i], att);

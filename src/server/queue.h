@@ -103,7 +103,8 @@ void wn_queue_waiters_release(struct call *c);
 
 /* wn_queue_expire: the job's lease of attempt ran out (called under the lock). */
 void wn_queue_expire(struct call *c, uint64_t job, uint32_t attempt);
-/* wn_queue_release_worker expires every lease w holds, at once (w is LOST). */
+/* wn_queue_release_worker expires every lease w holds, at once (w is LOST),
+ * but those of runs with an external id, which run on without it. */
 void wn_queue_release_worker(struct call *c, struct wrk *w);
 
 #endif

@@ -187,3 +187,30 @@ test_a_worker_stopped_while_it_submits_follows_that_job_again() {
 	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
 	expect_eq "$(squeue -h -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
 }
+
+test_a_worker_killed_and_started_again_follows_its_slurm_jobs() {
+	# kill -9 leaves the worker in the fleet until the server marks it LOST
+	# (here after 2 s); the worker started again under its name joins then.
+	# The SLURM job has kept its lease through the LOST (it runs on without
+	# the worker): the new worker follows it, nothing is submitted twice.
+	WND_ARGS=(--worker-timeout-ms 2000 --lease-ms 600000)
+	follow_setup "echo run {attempt}; while [ ! -e $WN_TMP/release ]; do sleep 0.1; done; echo done"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	local sid
+	sid=$(job_ext "$id")
+	kill -KILL "$first"
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 30 "the restarted worker to follow job $id" \
+		log_has w1.log "job $id: following its run again (SLURM job $sid"
+	expect_contains "$(cat wnd.log)" "job $id: runs on as $sid without worker w1; its lease is kept"
+	touch "$WN_TMP/release"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 1"
+	expect_eq "$(job_ext "$id")" "$sid" "SLURM job id"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
+	expect_eq "$(squeue -h -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
+}

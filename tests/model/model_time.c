@@ -124,7 +124,8 @@ void model_advance(model *m, int64_t t)
 		size_t n = 0;
 		model_job **v = model_held(m, w->name, &n);
 		for (size_t k = 0; k < n; k++)
-			model_lease_lost(m, v[k]);
+			if (v[k]->external_id[0] == '\0') /* else it runs on, its lease too */
+				model_lease_lost(m, v[k]);
 		free(v);
 	}
 	model_settle(m);
