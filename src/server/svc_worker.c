@@ -127,6 +127,26 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 	return WN_OK;
 }
 
+/* join_cancelled_held adds to r's held jobs those cancelled while worker
+ * name ran them outside itself (an external id: a SLURM job) and whose run
+ * has not reported since: the worker joining under the name stops them. */
+static void join_cancelled_held(struct call *c, const char *name, Whatsnext__V1__JoinResponse *r)
+{
+	size_t pos = 0;
+	uint64_t id;
+	const char *sk;
+	void *val;
+	while (wn_map_next(c->e->cancelled, &pos, &id, &sk, &val)) {
+		uint32_t attempt = (uint32_t)((uintptr_t)val - 1), att;
+		int64_t exp;
+		Job *j = wn_job_find(c, id);
+		if (j != NULL && j->status == CANCELLED && j->attempt == attempt &&
+		    j->external_id[0] != '\0' && strcmp(j->worker, name) == 0 &&
+		    wn_leases_get(c->e->leases, id, &att, &exp) == WN_OK && att == attempt)
+			r->held[r->n_held++] = j;
+	}
+}
+
 int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
@@ -150,7 +170,8 @@ int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	r->worker_timeout_ms = c->e->cfg.worker_timeout_ms;
 	r->lease_ms = c->e->cfg.lease_ms;
 	/* what the server thinks this name holds: the worker takes it back */
-	r->held = wn_arena_alloc(c->arena, (r->worker->n_jobs + 1) * sizeof(*r->held));
+	size_t nc = wn_map_count(c->e->cancelled);
+	r->held = wn_arena_alloc(c->arena, (r->worker->n_jobs + nc + 1) * sizeof(*r->held));
 	for (size_t i = 0; i < r->worker->n_jobs; i++) {
 		Job *j = wn_job_find(c, r->worker->jobs[i]);
 		if (j != NULL && j->status == RUNNING) {
@@ -158,6 +179,7 @@ int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 			r->held[r->n_held++] = j;
 		}
 	}
+	join_cancelled_held(c, w->rec->name, r);
 	*out = &r->base;
 	return WN_OK;
 }

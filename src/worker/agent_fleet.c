@@ -18,12 +18,18 @@ static void agent_take_back(wn_agent *a, agent_job *j)
 	const wn_fmt *f = wn_wconfig_task(a->cfg, j->task);
 	if (f != NULL && wn_fmt_can_resume(f)) {
 		wn_info("job %llu: held before a restart (project %s, task %s, attempt %u); "
-		        "following it again",
-		        (unsigned long long)j->id, j->project, j->task, (unsigned)j->attempt);
+		        "%s",
+		        (unsigned long long)j->id, j->project, j->task, (unsigned)j->attempt,
+		        j->cancelled ? "cancelled on the server meanwhile: stopping its run"
+		                     : "following it again");
 		j->resume = true;
 		pthread_mutex_lock(&a->mu);
 		wn_agent_dispatch(a, j);
 		pthread_mutex_unlock(&a->mu);
+		return;
+	}
+	if (j->cancelled) { /* its run did not survive the restart: nothing to stop */
+		wn_agent_job_free(j);
 		return;
 	}
 	wn_info("job %llu: held before a restart; its run did not survive it: handing it "
@@ -179,8 +185,12 @@ join_rc wn_agent_join(wn_agent *a, bool first)
 		bool known = false;
 		for (agent_job *j = a->jobs; j != NULL && !known; j = j->next)
 			known = j->id == hj->id && !j->done;
-		if (!known && hj->id != 0)
-			back[nback++] = wn_agent_job_from(a, hj);
+		if (!known && hj->id != 0) {
+			back[nback] = wn_agent_job_from(a, hj);
+			/* cancelled while the worker was away: stopped once followed */
+			back[nback++]->cancelled =
+			    hj->status == WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED;
+		}
 	}
 	pthread_mutex_unlock(&a->mu);
 	protobuf_c_message_free_unpacked(out, NULL);

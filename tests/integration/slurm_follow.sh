@@ -214,3 +214,27 @@ test_a_worker_killed_and_started_again_follows_its_slurm_jobs() {
 	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
 	expect_eq "$(squeue -h -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
 }
+
+test_a_job_cancelled_while_its_worker_is_away_is_stopped_in_slurm() {
+	# The worker stops, leaving its SLURM job running; the job is cancelled
+	# meanwhile. The worker started again under its name scancels it.
+	WND_ARGS=(--lease-ms 600000)
+	follow_setup 'echo started; sleep 300'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	local sid
+	sid=$(job_ext "$id")
+	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
+	kill -TERM "$first"
+	worker_wait "$first" 10
+	wnctl job cancel "$id" --reason "not needed" >/dev/null
+	expect_eq "$(slurm_state "$sid")" RUNNING "SLURM's state before the worker is back"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_contains "$(cat w1.log)" "job $id: held before a restart (project p, task t, attempt 1); cancelled on the server meanwhile: stopping its run"
+	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['reason']")" "cancelled not needed"
+}

@@ -25,6 +25,23 @@ model_worker *model_worker_get(const model *m, const char *name)
 	return NULL;
 }
 
+/* join_held lists the jobs a Join under name answers as held: the RUNNING
+ * jobs leased to it, and those cancelled while it ran them with an external
+ * id, whose lease is not over (malloc'd). */
+static model_job **join_held(const model *m, const char *name, size_t *n)
+{
+	model_job **v = model_held(m, name, n);
+	v = wn_xrealloc(v, (*n + m->njobs + 1) * sizeof(*v));
+	for (size_t i = 0; i < m->njobs; i++) {
+		model_job *j = m->jobs[i];
+		if (j->live && j->status == ST_CANCELLED && j->leased && j->cancel_attempt != 0 &&
+		    j->cancel_attempt == j->lease_attempt && j->attempt == j->lease_attempt &&
+		    j->external_id[0] != '\0' && strcmp(j->worker, name) == 0)
+			v[(*n)++] = j;
+	}
+	return v;
+}
+
 /* join_check returns the code a Worker announcement deserves (0: valid). */
 static int join_check(const Whatsnext__V1__Worker *w, const char **why)
 {
@@ -126,7 +143,7 @@ static int worker_join(model *m, const model_call *c)
 		                  (long long)r->worker_timeout_ms, (long long)r->lease_ms,
 		                  (long long)MODEL_WORKER_MS, (long long)MODEL_LEASE_MS);
 	size_t n = 0;
-	model_job **held = model_held(m, w->name, &n);
+	model_job **held = join_held(m, w->name, &n);
 	int rv = 0;
 	if (r->n_held != n)
 		rv =
