@@ -678,8 +678,9 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	if (e != 0) {
 		close(po[0]);
 		close(pe[0]);
+		bool path = e == ENOENT && strchr(argv[0], '/') == NULL; /* looked up */
 		*out_err = wn_xasprintf("cannot run %s: %s", argv[0],
-		                        e == ENOENT ? "not found in PATH" : strerror(e));
+		                        path ? "not found in PATH" : strerror(e));
 		return e == ENOENT ? WN_ENOTFOUND : WN_EIO;
 	}
 	wn_strbuf bo = WN_STRBUF_INIT, be = WN_STRBUF_INIT;

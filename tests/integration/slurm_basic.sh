@@ -97,9 +97,11 @@ test_submission_errors_fail_with_sbatchs_message() {
 	add_task gpus 'echo never'
 	TASK_ARGS=()
 	add_task part 'echo never' 'partition: "{part}"'
-	local gpus part
+	add_task prog 'echo never' "sbatch: $WN_TMP/no/sbatch"
+	local gpus part prog
 	gpus=$(wnctl job add p gpus)
 	part=$(wnctl job add p part --param part=nosuchpartition)
+	prog=$(wnctl job add p prog)
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$gpus" "j['status']")" failed "status"
@@ -111,6 +113,10 @@ test_submission_errors_fail_with_sbatchs_message() {
 	expect_eq "$(job_get "$part" "j['status']")" failed "status"
 	expect_contains "$(job_get "$part" "j['reason']")" \
 		"invalid partition specified: nosuchpartition"
+	# a program given by its path is not looked for in PATH: the reason
+	# says the file is missing
+	expect_eq "$(job_get "$prog" "j['status']") $(job_get "$prog" "j['reason']")" \
+		"failed cannot submit to SLURM: cannot run $WN_TMP/no/sbatch: No such file or directory"
 	# nothing ran
 	expect_eq "$(squeue -h -t all -o %T | grep -vx FAILED | wc -l)" 0 "SLURM jobs that ran"
 }
