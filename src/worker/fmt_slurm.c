@@ -517,6 +517,33 @@ static const char *slurm_external_id(void *p)
 	return r->ext_id;
 }
 
+/* slurm_scancel asks SLURM to cancel r's job; one that fails (the
+ * controller cannot be reached) is tried again every poll_ms while the job
+ * runs (slurm_wait), the failures after the first logged quietly. */
+static void slurm_scancel(slurm_run *r, bool again)
+{
+	char *argv[] = {r->conf->scancel, r->ext_id, NULL};
+	int status = 0;
+	char *out = NULL, *err = NULL;
+	int rc = wn_fmt_capture(argv, WN_SLURM_QUERY_MS, &status, &out, &err);
+	if (rc != WN_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char *line = wn_one_line(err, WN_SLURM_REASON_MAX);
+		wn_log(r->rescancel_at > 0 ? WN_LOG_DEBUG : WN_LOG_WARN,
+		       "job %llu: cannot cancel SLURM job %s%s: %s; trying again every %lld ms",
+		       (unsigned long long)r->job_id, r->ext_id, again ? " (again)" : "",
+		       line[0] ? line : "scancel failed", (long long)r->conf->poll_ms);
+		free(line);
+		r->rescancel_at = wn_mono_ms() + r->conf->poll_ms;
+	} else {
+		wn_debug("job %llu: scancel %s", (unsigned long long)r->job_id, r->ext_id);
+		r->rescancel_at = 0;
+	}
+	free(out);
+	free(err);
+	/* look again soon rather than at the next round */
+	wn_slurm_poll_kick(r->conf->poll);
+}
+
 static int slurm_wait(void *p, int wake_fd, int timeout_ms)
 {
 	slurm_run *r = p;
@@ -526,12 +553,17 @@ static int slurm_wait(void *p, int wake_fd, int timeout_ms)
 	for (;;) {
 		if (wn_slurm_poll_ended(r->conf->poll, r->watch))
 			return 1;
+		if (r->rescancel_at > 0 && wn_mono_ms() >= r->rescancel_at)
+			slurm_scancel(r, true);
+		int64_t until = deadline;
+		if (r->rescancel_at > 0 && (until < 0 || r->rescancel_at < until))
+			until = r->rescancel_at;
 		int left = -1;
-		if (deadline >= 0) {
-			int64_t l = deadline - wn_mono_ms();
-			if (l <= 0)
+		if (until >= 0) {
+			int64_t l = until - wn_mono_ms();
+			if (l <= 0 && until == deadline)
 				return 0;
-			left = l > INT32_MAX ? INT32_MAX : (int)l;
+			left = l <= 0 ? 0 : l > INT32_MAX ? INT32_MAX : (int)l;
 		}
 		struct pollfd pf[2] = {{.fd = r->efd, .events = POLLIN},
 		                       {.fd = wake_fd, .events = POLLIN}};
@@ -555,24 +587,8 @@ static void slurm_stop(void *p, bool force)
 	if (r->ext_id == NULL)
 		return;
 	r->cancelling = true;
-	if (wn_slurm_poll_ended(r->conf->poll, r->watch))
-		return;
-	char *argv[] = {r->conf->scancel, r->ext_id, NULL};
-	int status = 0;
-	char *out = NULL, *err = NULL;
-	int rc = wn_fmt_capture(argv, WN_SLURM_QUERY_MS, &status, &out, &err);
-	if (rc != WN_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char *line = wn_one_line(err, WN_SLURM_REASON_MAX);
-		wn_warn("job %llu: cannot cancel SLURM job %s%s: %s", (unsigned long long)r->job_id,
-		        r->ext_id, force ? " (again)" : "", line[0] ? line : "scancel failed");
-		free(line);
-	} else {
-		wn_debug("job %llu: scancel %s", (unsigned long long)r->job_id, r->ext_id);
-	}
-	free(out);
-	free(err);
-	/* look again soon rather than at the next round */
-	wn_slurm_poll_kick(r->conf->poll);
+	if (!wn_slurm_poll_ended(r->conf->poll, r->watch))
+		slurm_scancel(r, force);
 }
 
 /* slurm_tail returns the end of the job's output (and error) file. */

@@ -64,6 +64,7 @@ typedef struct slurm_run {
 	int efd;               /* signalled by the poller when the job ended */
 	wn_slurm_watch *watch; /* once submitted: the poller follows it */
 	bool cancelling;       /* the worker asked scancel */
+	int64_t rescancel_at;  /* monotonic ms: scancel failed, try it again then; 0: no */
 } slurm_run;
 
 /* wn_slurm_submit_started records that r is SLURM job id and has the

@@ -238,3 +238,39 @@ test_a_job_cancelled_while_its_worker_is_away_is_stopped_in_slurm() {
 	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
 	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['reason']")" "cancelled not needed"
 }
+
+test_a_cancel_while_the_controller_is_down_reaches_slurm_once_it_is_back() {
+	# scancel fails while the controller cannot be reached (here a wrapper
+	# says so while $WN_TMP/down exists); the worker tries again until it
+	# reaches SLURM, however long that takes, rather than give up after two.
+	follow_setup 'echo started; sleep 300'
+	cat >"$WN_TMP/scancel-down" <<EOF
+#!/bin/bash
+echo "\$*" >>$WN_TMP/scancel-calls
+if [ -e $WN_TMP/down ]; then
+	echo "scancel: error: Unable to contact slurm controller (connect failure)" >&2
+	exit 1
+fi
+exec scancel "\$@"
+EOF
+	chmod 755 "$WN_TMP/scancel-down"
+	echo "    scancel: $WN_TMP/scancel-down" >>w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	local sid
+	sid=$(job_ext "$id")
+	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
+	touch "$WN_TMP/down"
+	wnctl job cancel "$id" >/dev/null
+	# kill_grace_s is 1: the first try and the one after the grace period
+	wait_until 20 "three tries of scancel" \
+		eval '[ "$(wc -l <"$WN_TMP/scancel-calls" 2>/dev/null)" -ge 3 ]'
+	expect_eq "$(slurm_state "$sid")" RUNNING "SLURM's state while scancel fails"
+	rm "$WN_TMP/down"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	expect_contains "$(cat w1.log)" "job $id: cannot cancel SLURM job $sid: scancel: error: Unable to contact slurm controller (connect failure); trying again every 300 ms"
+}
