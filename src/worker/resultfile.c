@@ -1,5 +1,6 @@
 #include "resultfile.h"
 
+#include "digest.h"
 #include "err.h"
 #include "resultrules.h"
 #include "util.h"
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #define RESULTS_LINE_MAX 65536 /* bytes of a key=value line */
-#define RESULTS_HEAD     64    /* first bytes kept to notice a rewrite */
 
 typedef struct rval {
 	bool text;
@@ -46,10 +46,9 @@ struct wn_resultfile {
 	int refs;
 	char *path;
 	/* the file as read so far */
-	uint64_t offset; /* bytes parsed */
-	uint64_t line;   /* the line at offset, from 1 */
-	char head[RESULTS_HEAD];
-	size_t nhead; /* the file's first bytes, to notice a rewrite */
+	uint64_t offset;             /* bytes parsed */
+	uint64_t line;               /* the line at offset, from 1 */
+	char sum[WN_DIGEST_HEX + 1]; /* SHA-256 of the bytes read, to notice a rewrite */
 	dev_t dev;
 	ino_t ino;
 	char *buf; /* read past offset, not parsed yet (a report cut short) */
@@ -510,13 +509,6 @@ static int results_feed(wn_resultfile *r, const char *data, size_t len, bool fin
 	}
 	if (len > 0)
 		memcpy(r->buf + r->len, data, len);
-	if (r->nhead < RESULTS_HEAD && r->offset == 0) {
-		size_t more = r->len + len < RESULTS_HEAD ? r->len + len : RESULTS_HEAD;
-		if (more > r->nhead) {
-			memcpy(r->head + r->nhead, r->buf + r->nhead, more - r->nhead);
-			r->nhead = more;
-		}
-	}
 	r->len += len;
 	r->buf[r->len] = '\0';
 	return results_parse(r, final, errmsg);
@@ -538,24 +530,56 @@ static void results_restart(wn_resultfile *r)
 	r->offset = 0;
 	r->line = 1;
 	r->len = 0;
-	r->nhead = 0;
 }
 
-/* results_rewritten tells whether the file open as fd (st) is no longer the
- * one read so far: another file, shorter, or other first bytes. */
-static bool results_rewritten(wn_resultfile *r, int fd, const struct stat *st)
+/* results_sum writes the SHA-256 of the len bytes at data into hex. */
+static void results_sum(const char *data, size_t len, char hex[WN_DIGEST_HEX + 1])
 {
-	if (r->offset + r->len == 0)
-		return false;
-	if (st->st_dev != r->dev || st->st_ino != r->ino ||
-	    (uint64_t)st->st_size < r->offset + r->len)
-		return true;
-	char head[RESULTS_HEAD];
-	ssize_t got = pread(fd, head, r->nhead, 0);
-	return got != (ssize_t)r->nhead || memcmp(head, r->head, r->nhead) != 0;
+	wn_digest *d = wn_digest_new();
+	wn_digest_add(d, data, len);
+	wn_digest_end(d, hex);
 }
 
-/* results_read_fd reads what fd holds past what was read and parses it. */
+/* results_rewritten tells whether the file (st, its first got bytes at data)
+ * no longer begins with the bytes read so far: another file, shorter, or
+ * other bytes anywhere in what was read (a script that writes its whole
+ * results again each epoch may keep the same first lines and size). */
+static bool results_rewritten(const wn_resultfile *r, const struct stat *st, const char *data,
+                              size_t got)
+{
+	uint64_t had = r->offset + r->len;
+	if (had == 0)
+		return false;
+	if (st->st_dev != r->dev || st->st_ino != r->ino || got < had)
+		return true;
+	char sum[WN_DIGEST_HEX + 1];
+	results_sum(data, (size_t)had, sum);
+	return strcmp(sum, r->sum) != 0;
+}
+
+/* results_load reads the size bytes of fd into a new buffer; *got gets how
+ * many came, NULL on an error (errno says). */
+static char *results_load(int fd, size_t size, size_t *got)
+{
+	char *data = wn_xmalloc(size + 1);
+	*got = 0;
+	while (*got < size) {
+		ssize_t n = pread(fd, data + *got, size - *got, (off_t)*got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(data);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return data;
+}
+
+/* results_read_fd reads the file open as fd and parses what it holds past
+ * what was read; all of it again when it was rewritten. */
 static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
 {
 	struct stat st;
@@ -563,30 +587,20 @@ static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
 		return results_fail(r, 0, errmsg, "cannot stat it: %s", strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return results_fail(r, 0, errmsg, "not a regular file");
-	if (results_rewritten(r, fd, &st))
-		results_restart(r);
-	r->dev = st.st_dev;
-	r->ino = st.st_ino;
 	if ((uint64_t)st.st_size > WN_RESULTFILE_MAX)
 		return results_fail(r, 0, errmsg, "larger than %u MiB (%lld bytes)",
 		                    WN_RESULTFILE_MAX >> 20, (long long)st.st_size);
-	uint64_t from = r->offset + r->len;
-	size_t want = (size_t)((uint64_t)st.st_size - from);
-	char *data = wn_xmalloc(want + 1);
 	size_t got = 0;
-	while (got < want) {
-		ssize_t n = pread(fd, data + got, want - got, (off_t)(from + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(data);
-			return results_fail(r, 0, errmsg, "cannot read it: %s", strerror(errno));
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	int rv = results_feed(r, data, got, final, errmsg);
+	char *data = results_load(fd, (size_t)st.st_size, &got);
+	if (data == NULL)
+		return results_fail(r, 0, errmsg, "cannot read it: %s", strerror(errno));
+	if (results_rewritten(r, &st, data, got))
+		results_restart(r);
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	results_sum(data, got, r->sum);
+	size_t had = (size_t)(r->offset + r->len);
+	int rv = results_feed(r, data + had, got - had, final, errmsg);
 	free(data);
 	return rv;
 }

@@ -84,6 +84,32 @@ EOF
 	expect_eq "$(results_of "$id")" "loss={'number': 1.5} step={'number': 2.0}" "final results"
 }
 
+test_a_rewrite_keeping_the_first_lines_and_size_is_read_again() {
+	# a script that writes its whole results again each epoch, a header
+	# longer than 64 bytes first and values of the same length: the file
+	# keeps its size and its first bytes, and is read again all the same
+	results_setup
+	local head="# resnet50, batch size 32, learning rate 0.001, optimizer adam, seed 7"
+	cat >w.sh <<EOF
+printf '%s\nepoch=1\nloss=0.9\n' "$head" >"\$WN_RESULTS"
+while [ ! -f $WN_TMP/go ]; do sleep 0.05; done
+printf '%s\nepoch=2\nloss=0.5\n' "$head" >"\$WN_RESULTS"
+EOF
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "the first results" \
+		results_are "$id" "epoch={'number': 1.0} loss={'number': 0.9}"
+	touch go
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed "status"
+	expect_eq "$(results_of "$id")" "epoch={'number': 2.0} loss={'number': 0.5}" \
+		"results after the rewrite"
+	expect_eq "$(jget "$(wnctl --json job history "$id")" \
+		"' '.join('%s:%s' % (s['key'], ','.join(str(p['value']) for p in s['points'])) for s in j['series'])")" \
+		"epoch:1.0,2.0 loss:0.9,0.5" "history across the rewrite"
+}
+
 test_a_long_run_keeps_its_shape() {
 	# more reports than the worker holds between two heartbeats, a key a
 	# line (keys taking turns): each key keeps its first report, its last
