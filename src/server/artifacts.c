@@ -284,6 +284,27 @@ static int put_check(struct call *c, const Whatsnext__V1__PutArtifactRequest *rq
 	return WN_OK;
 }
 
+/* Room an upload leaves free on the disk of wnd's data, besides twice the
+ * bytes it has still to send (the store writes them to its log, then to a
+ * table file): a full disk would stop every change, not only this upload. */
+#define PUT_DISK_SPARE (64u << 20)
+
+/* put_room refuses a chunk whose file the disk of wnd's data has no room
+ * left for. */
+static int put_room(struct call *c, const Whatsnext__V1__PutArtifactRequest *rq)
+{
+	uint64_t left = rq->size - rq->offset;
+	uint64_t room = wn_store_disk_free(c->e->store);
+	if (room == UINT64_MAX || room / 2 >= left + PUT_DISK_SPARE / 2)
+		return WN_OK;
+	return wn_call_fail(c, WN_ETOOBIG,
+	                    "artifact %.200s (%llu bytes): the server's disk has only %llu MiB "
+	                    "free; storing it needs twice the bytes still to come plus %u MiB "
+	                    "to spare",
+	                    rq->path, (unsigned long long)rq->size,
+	                    (unsigned long long)(room >> 20), PUT_DISK_SPARE >> 20);
+}
+
 /* put_start begins (or begins again) file rq->path in b: the content of
  * other attempts and an earlier upload of it go, its size counts against
  * the project's limit. */
@@ -392,9 +413,10 @@ int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactReq
 		wn_batch_free(b);
 		return WN_OK;
 	}
-	if (rq->offset == 0)
+	rv = put_room(c, rq);
+	if (rv == WN_OK && rq->offset == 0)
 		rv = put_start(c, b, j, rq, &rec);
-	else if (!put_same(j, rec, rq) || rq->offset != rec->received)
+	else if (rv == WN_OK && (!put_same(j, rec, rq) || rq->offset != rec->received))
 		rv = wn_call_fail(
 		    c, WN_ESTATE,
 		    "artifact %.200s: a chunk at offset %llu, but the server holds %llu "

@@ -93,6 +93,10 @@ void wn_store_thread_init(void);
 /* wn_store_failed reports whether the store has failed and takes no writes
  * now, copying why ("cannot write to the store: ...") into buf (may be NULL). */
 bool wn_store_failed(wn_store *s, char *buf, size_t len);
+/* wn_store_disk_free returns the bytes free on the disk of s's directory
+ * (for root, the blocks reserved for it too), UINT64_MAX when it cannot be
+ * told. */
+uint64_t wn_store_disk_free(const wn_store *s);
 /* wn_store_recoveries is how many times the store recovered from a failure
  * (wn_store_recover) since it was opened. */
 uint64_t wn_store_recoveries(wn_store *s);

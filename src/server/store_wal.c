@@ -361,14 +361,19 @@ bool wn_store_readable(wn_store *s)
 	return ok;
 }
 
-char *wn_store_room(const wn_store *s, uint64_t need)
+uint64_t wn_store_disk_free(const wn_store *s)
 {
 	struct statvfs v;
 	if (statvfs(s->dir, &v) != 0)
-		return NULL; /* the open that follows says what is wrong */
-	uint64_t avail = (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+		return UINT64_MAX;
+	return (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+}
+
+char *wn_store_room(const wn_store *s, uint64_t need)
+{
+	uint64_t avail = wn_store_disk_free(s);
 	if (avail >= need)
-		return NULL;
+		return NULL; /* an unknown room: the open that follows says what is wrong */
 	return wn_xasprintf("only %llu KiB free on the disk of %s, %llu KiB needed",
 	                    (unsigned long long)(avail >> 10), s->dir,
 	                    (unsigned long long)((need + 1023) >> 10));

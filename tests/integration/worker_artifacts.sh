@@ -169,6 +169,50 @@ few_fds() {
 		ulimit -n 4 && exec "$0" "$@"' "$WN_BIN/wnctl" "$@"
 }
 
+test_an_upload_the_servers_disk_has_no_room_for_is_refused() {
+	# a file larger than the room on wnd's disk is refused with a note, a
+	# small one beside it is stored, and wnd goes on taking changes (it
+	# used to take the upload until the disk was full, then refuse every
+	# change, and the job's end with it)
+	mount_disk 80m
+	wn_start --data "$WN_TMP/disk/data"
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'mkdir -p out && head -c 60000000 /dev/zero >out/big &&
+              head -c 100000 /dev/zero >out/small']
+    workdir: "$WN_TMP/wd"
+    artifacts:
+      paths: [out]
+      upload: true
+EOF
+	} >w.yaml
+	mkdir -p wd
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(job_get "$id" "j['status']")" completed "job status"
+	expect_eq "$(art_field "$id" out/big "(a[0]['size'], a[0]['stored'])")" "(60000000, False)" \
+		"the big file's entry"
+	expect_contains "$(art_field "$id" out/big "a[0]['note']")" \
+		"not uploaded: artifact out/big (60000000 bytes): the server's disk has only "
+	expect_contains "$(art_field "$id" out/big "a[0]['note']")" \
+		"MiB free; storing it needs twice the bytes still to come plus 64 MiB to spare"
+	expect_eq "$(art_field "$id" out/small "a[0]['stored']")" True "the small file stored"
+	expect_exit 6 wnctl job artifact get "$id" out/big -o big
+	expect_contains "$WN_ERR" "is not stored on the server: not uploaded: artifact out/big"
+	wnctl job add p t --name after >/dev/null
+	wn_stop
+	"$WN_BIN/wnd" --check --data "$WN_TMP/disk/data" >check.txt 2>&1 ||
+		fail "wnd --check: $(cat check.txt)"
+	expect_contains "$(cat check.txt)" ": clean"
+}
+
 test_artifact_get_mode_and_bad_output() {
 	wn_start
 	wnctl project create p >/dev/null
