@@ -140,7 +140,9 @@ static void series_keep(Whatsnext__V1__ResultSeries *s)
 
 /* series_thin raises the stride of s to at least `stride` (the one its
  * worker sent with) and doubles it while s holds more than
- * WN_HISTORY_POINTS points. */
+ * WN_HISTORY_POINTS points. Numbers so far apart that the largest stride
+ * keeps them all (a worker's nth beyond any real run) lose the points
+ * after the first that are oldest. */
 static void series_thin(Whatsnext__V1__ResultSeries *s, uint32_t stride)
 {
 	if (stride > s->stride) {
@@ -150,6 +152,12 @@ static void series_thin(Whatsnext__V1__ResultSeries *s, uint32_t stride)
 	while (s->n_points > WN_HISTORY_POINTS && s->stride <= UINT32_MAX / 2) {
 		s->stride *= 2;
 		series_keep(s);
+	}
+	if (s->n_points > WN_HISTORY_POINTS) {
+		size_t drop = s->n_points - WN_HISTORY_POINTS;
+		memmove(s->points + 1, s->points + 1 + drop,
+		        (s->n_points - 1 - drop) * sizeof(*s->points));
+		s->n_points = WN_HISTORY_POINTS;
 	}
 }
 

@@ -332,6 +332,33 @@ TEST(a_history_thinned_by_its_worker_counts_every_report_and_stays_even)
 	wn_fixture_close(e);
 }
 
+TEST(a_lying_worker_cannot_grow_a_history_past_its_bound)
+{
+	/* numbers so far apart that every stride keeps them all: the history
+	 * still holds at most 512 points, the first and the latest among them */
+	uint64_t id;
+	wn_engine *e = started(&id, 0);
+	struct prog p;
+	uint64_t seq = 0;
+	for (int round = 0; round < 3; round++) {
+		prog_init(&p, id, 1);
+		for (int i = 0; i < 1000; i++) {
+			seq++;
+			prog_point(&p, "x", (double)seq, seq);
+			p.p[p.pg.n_points - 1].nth = 1 + (seq - 1) * (UINT64_C(1) << 32);
+			p.p[p.pg.n_points - 1].stride = UINT32_C(1) << 31;
+		}
+		CHECK_EQ_INT(heartbeat(e, &p), CODE_OK);
+	}
+	Whatsnext__V1__ResultHistory *h = history(e, id);
+	const Whatsnext__V1__ResultSeries *s = h->series[0];
+	CHECK(s->n_points <= 512);
+	CHECK(s->points[0]->value == 1);
+	CHECK(s->points[s->n_points - 1]->value == 3000);
+	whatsnext__v1__result_history__free_unpacked(h, NULL);
+	wn_fixture_close(e);
+}
+
 TEST(a_new_attempt_starts_fresh)
 {
 	uint64_t id;
