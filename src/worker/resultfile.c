@@ -381,9 +381,17 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
+/* is_hex tells whether the len bytes at s start as a hexadecimal number
+ * (0x..., signed or not), which strtod reads but a decimal reader does not. */
+static bool is_hex(const char *s, size_t len)
+{
+	size_t i = len > 0 && (s[0] == '+' || s[0] == '-');
+	return len >= i + 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X');
+}
+
 /* line_value makes the value of a key=value line of the len bytes at s: a
- * number when all of it reads as one, else a text ("quotes" around it
- * dropped). */
+ * number when all of it reads as a decimal one, else a text ("quotes"
+ * around it dropped): 0x10 is a text, as in JSON. */
 static int line_value(wn_resultfile *r, const char *key, size_t klen, const char *s, size_t len,
                       rval *v, char **errmsg)
 {
@@ -394,7 +402,7 @@ static int line_value(wn_resultfile *r, const char *key, size_t klen, const char
 	char *end = NULL;
 	errno = 0;
 	double d = strtod(copy, &end);
-	bool number = end == copy + len && strlen(copy) == len;
+	bool number = end == copy + len && strlen(copy) == len && !is_hex(s, len);
 	free(copy);
 	if (number) {
 		const char *why = wn_result_number_check(d);

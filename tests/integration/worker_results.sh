@@ -31,7 +31,7 @@ test_final_results_json_and_lines() {
 	results_setup
 	cat >w.sh <<'EOF'
 for i in 1 2 3; do echo "{\"step\": $i, \"loss\": 0.$((9 - i))}" >>"$WN_RESULTS"; done
-printf 'acc = 0.875\n# a comment\nmodel="resnet 50"\nconverged=1e-3\n' >>"$WN_RESULTS"
+printf 'acc = 0.875\n# a comment\nmodel="resnet 50"\nconverged=1e-3\nseed=0x1f\n' >>"$WN_RESULTS"
 echo done
 EOF
 	local id
@@ -40,7 +40,7 @@ EOF
 	worker_wait "$WORKER_PID"
 	expect_eq "$(job_get "$id" "j['status']")" completed "status"
 	expect_eq "$(results_of "$id")" \
-		"acc={'number': 0.875} converged={'number': 0.001} loss={'number': 0.6} model={'text': 'resnet 50'} step={'number': 3.0}" \
+		"acc={'number': 0.875} converged={'number': 0.001} loss={'number': 0.6} model={'text': 'resnet 50'} seed={'text': '0x1f'} step={'number': 3.0}" \
 		"results"
 	local hist
 	hist=$(jget "$(wnctl --json job history "$id")" \

@@ -59,6 +59,14 @@ TEST(json_lines_and_key_value_lines)
 	wn_resultfile_unref(r);
 }
 
+TEST(a_hexadecimal_value_is_a_text)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	CHECK_EQ_STR(feed(r, "seed=0x1f\nmask=-0X10\nn=+12\ne=1e3\n", false), "");
+	CHECK_EQ_STR(values(r), "seed=\"0x1f\" mask=\"-0X10\" n=12 e=1000");
+	wn_resultfile_unref(r);
+}
+
 TEST(a_report_cut_short_waits_for_the_rest)
 {
 	wn_resultfile *r = wn_resultfile_new("none");
