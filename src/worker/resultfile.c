@@ -51,7 +51,9 @@ struct wn_resultfile {
 	char sum[WN_DIGEST_HEX + 1]; /* SHA-256 of the bytes read, to notice a rewrite */
 	dev_t dev;
 	ino_t ino;
-	char *buf; /* read past offset, not parsed yet (a report cut short) */
+	off_t size;            /* the file's size and change time when last read: */
+	struct timespec ctime; /* unchanged, it is not read again before the end */
+	char *buf;             /* read past offset, not parsed yet (a report cut short) */
 	size_t len, cap;
 	char *error; /* the first bad report: "line N: ..." */
 	/* what it reported */
@@ -467,6 +469,13 @@ static int parse_line(wn_resultfile *r, size_t pos, bool final, size_t *used, ch
 static int results_parse(wn_resultfile *r, bool final, char **errmsg)
 {
 	size_t pos = 0, len = r->len;
+	/* a byte order mark some editors and Windows programs begin a UTF-8
+	 * file with is no part of the first key */
+	static const char bom[] = "\xef\xbb\xbf";
+	if (r->offset == 0 && len > 0 && len < 3 && !final && memcmp(r->buf, bom, len) == 0)
+		return WN_OK; /* the rest of it may come */
+	if (r->offset == 0 && len >= 3 && memcmp(r->buf, bom, 3) == 0)
+		pos = 3;
 	const char *nul = memchr(r->buf, '\0', len);
 	if (nul != NULL) {
 		r->len = (size_t)(nul - r->buf); /* parse up to it */
@@ -598,6 +607,10 @@ static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
 	if ((uint64_t)st.st_size > WN_RESULTFILE_MAX)
 		return results_fail(r, 0, errmsg, "larger than %u MiB (%lld bytes)",
 		                    WN_RESULTFILE_MAX >> 20, (long long)st.st_size);
+	if (!final && r->offset + r->len > 0 && st.st_dev == r->dev && st.st_ino == r->ino &&
+	    st.st_size == r->size && st.st_ctim.tv_sec == r->ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == r->ctime.tv_nsec)
+		return WN_OK; /* not written since: nothing to read, nor to sum again */
 	size_t got = 0;
 	char *data = results_load(fd, (size_t)st.st_size, &got);
 	if (data == NULL)
@@ -606,6 +619,8 @@ static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
 		results_restart(r);
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
+	r->size = st.st_size;
+	r->ctime = st.st_ctim;
 	results_sum(data, got, r->sum);
 	size_t had = (size_t)(r->offset + r->len);
 	int rv = results_feed(r, data + had, got - had, final, errmsg);

@@ -67,6 +67,28 @@ TEST(a_hexadecimal_value_is_a_text)
 	wn_resultfile_unref(r);
 }
 
+/* a UTF-8 byte order mark at the start of the file is skipped, also when it
+ * comes in pieces; anywhere else it is part of a key, which is refused */
+TEST(a_byte_order_mark_at_the_start_is_skipped)
+{
+	wn_resultfile *r = wn_resultfile_new("none");
+	CHECK_EQ_STR(feed(r, "\xef\xbb\xbfk=1\n", false), "");
+	CHECK_EQ_STR(values(r), "k=1");
+	wn_resultfile_unref(r);
+	r = wn_resultfile_new("none");
+	CHECK_EQ_STR(feed(r, "\xef", false), "");
+	CHECK_EQ_STR(feed(r, "\xbb", false), "");
+	CHECK_EQ_STR(feed(r, "\xbf{\"a\": 2}\n", false), "");
+	CHECK_EQ_STR(values(r), "a=2");
+	CHECK_EQ_STR(feed(r,
+	                  "\xef\xbb\xbf"
+	                  "b=3\n",
+	                  false),
+	             "line 2: key \"\xef\xbb\xbf"
+	             "b\": a key starts with a letter or '_'");
+	wn_resultfile_unref(r);
+}
+
 TEST(a_report_cut_short_waits_for_the_rest)
 {
 	wn_resultfile *r = wn_resultfile_new("none");
