@@ -16,14 +16,41 @@ static void complete_put(const char *prefix, const char *name)
 		printf("%s\n", name);
 }
 
-/* complete_long prints "--NAME" for each option of opts that prefix begins. */
-static void complete_long(const char *prefix, const struct option *opts)
+/* complete_has tells whether opts has an option of this name. */
+static bool complete_has(const struct option *opts, const char *name)
+{
+	for (const struct option *o = opts; o != NULL && o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* complete_long prints "--NAME" for each option of opts that prefix begins, but those
+ * of skip (the command's own, printed already) and, after a command, --version (which
+ * only `wnctl --version` takes). */
+static void complete_long(const char *prefix, const struct option *opts, const struct option *skip,
+                          bool command)
 {
 	for (const struct option *o = opts; o != NULL && o->name != NULL; o++) {
+		if (complete_has(skip, o->name) || (command && strcmp(o->name, "version") == 0))
+			continue;
 		char buf[128];
 		snprintf(buf, sizeof(buf), "--%s", o->name);
 		complete_put(prefix, buf);
 	}
+}
+
+/* complete_word prints the literal word verb's synopsis begins with, if any (the "get"
+ * of `job artifact get ID PATH`), which stands before the command's arguments. */
+static void complete_word(const char *prefix, const struct wn_ctl_verb *verb)
+{
+	const char *s = verb->synopsis;
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+	if (n == 0 || (s[n] != ' ' && s[n] != '\0'))
+		return;
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, s);
+	complete_put(prefix, buf);
 }
 
 /* complete_takes_value tells whether word is a long option of opts that takes a value
@@ -67,6 +94,7 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 	const struct wn_ctl_noun *noun = NULL;
 	const struct wn_ctl_verb *verb = NULL;
 	const struct option *pending = NULL; /* the option whose value cur is */
+	int args = 0;                        /* the command's arguments before cur */
 	for (int i = 0; i < argc - 1; i++) {
 		const char *w = argv[i];
 		const struct option *opts = verb != NULL ? verb->opts : NULL;
@@ -94,6 +122,8 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 					verb = &noun->verbs[k];
 			if (verb == NULL)
 				return WN_CTL_EXIT_OK;
+		} else {
+			args++;
 		}
 	}
 	if (pending != NULL) {
@@ -101,9 +131,9 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 		return WN_CTL_EXIT_OK;
 	}
 	if (cur[0] == '-') {
-		if (verb != NULL)
-			complete_long(cur, verb->opts);
-		complete_long(cur, globals);
+		const struct option *own = verb != NULL ? verb->opts : NULL;
+		complete_long(cur, own, NULL, false);
+		complete_long(cur, globals, own, noun != NULL);
 		return WN_CTL_EXIT_OK;
 	}
 	if (noun == NULL) {
@@ -113,6 +143,8 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 	} else if (verb == NULL) {
 		for (size_t k = 0; k < noun->nverbs; k++)
 			complete_put(cur, noun->verbs[k].name);
+	} else if (args == 0) {
+		complete_word(cur, verb);
 	}
 	return WN_CTL_EXIT_OK;
 }

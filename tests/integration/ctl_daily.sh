@@ -382,6 +382,12 @@ test_ctl_completion() {
 	expect_eq "$(complete_words project delete --y)" "--yes"
 	expect_eq "$(complete_words status --js)" "--json"
 	expect_eq "$(complete_words help sw)" "sweep"
+	# the word before a command's arguments, and no option the command refuses
+	expect_eq "$(complete_words job artifact '')" "get"
+	expect_eq "$(complete_words job artifact get '')" ""
+	expect_eq "$(complete_words --v)" "--version"
+	expect_eq "$(complete_words job list --v)" ""
+	expect_eq "$(wnctl __complete task create --ti)" "--timeout"
 	# every noun, and help, at the start
 	expect_eq "$(complete_words '' | tr '\n' ' ')" "admin help job project queue status sweep task token worker "
 	# every command of `wnctl --help` completes: each noun's verbs
