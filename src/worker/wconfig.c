@@ -18,8 +18,8 @@ static const char *const wconfig_levels[] = {"error", "warn", "info", "debug", N
 
 static const wn_conf_key wconfig_keys[] = {
     {"server", WN_CONF_T_STR, TOP(server), NULL, 0, 0, WN_CONF_NONEMPTY, NULL,
-     "address of wnd (tcp://HOST:PORT, ipc://PATH); default $WN_SERVER or "
-     "tcp://127.0.0.1:7640"},
+     "address of wnd (tcp://HOST:PORT, ipc://PATH, tls+tcp://HOST:PORT); --server and "
+     "$WN_SERVER override it; default tcp://127.0.0.1:7640"},
     {"token", WN_CONF_T_STR, TOP(token), NULL, 0, 0, 0, NULL,
      "the token, when the server requires one (this file must then be readable by its "
      "owner only); default $WN_TOKEN"},

@@ -394,6 +394,9 @@ test_usage_and_config_errors() {
 	expect_exit 0 "$WN_BIN/wnworker" --help
 	expect_contains "$WN_OUT" "usage: wnworker"
 	expect_contains "$WN_OUT" "--exit-when-empty"
+	# the order the address is taken in: --server, $WN_SERVER, the config's
+	expect_contains "$(tr -s ' \n' ' ' <<<"$WN_OUT")" \
+		"(default: \$WN_SERVER, then the config's 'server', then tcp://127.0.0.1:7640)"
 	expect_exit 0 "$WN_BIN/wnworker" --version
 	# the same version as wnd and wnctl, and as the worker announces when it joins
 	local v
@@ -455,6 +458,9 @@ test_usage_and_config_errors() {
 	expect_exit 2 "$WN_BIN/wnworker" --config addr.yaml --check
 	expect_eq "$WN_ERR" "wnworker: bad server address 127.0.0.1:7640: unsupported address (use tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)"
 	expect_exit 2 "$WN_BIN/wnworker" --config addr.yaml --name w1
+	# $WN_SERVER and --server replace the file's address, as --help says
+	WN_SERVER=ipc://$PWD/w.sock expect_exit 0 "$WN_BIN/wnworker" --config addr.yaml --check
+	expect_exit 0 "$WN_BIN/wnworker" --config addr.yaml --server ipc://w.sock --check
 	expect_exit 2 "$WN_BIN/wnworker" --config noproj.yaml --project p --server tcp://localhost
 	expect_contains "$WN_ERR" "bad server address tcp://localhost: the address needs a port"
 	WN_SERVER=localhost:7640 expect_exit 2 "$WN_BIN/wnworker" --config noproj.yaml --project p --check
