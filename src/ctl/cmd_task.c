@@ -260,7 +260,7 @@ static int task_list(wn_ctl *c)
 		return WN_CTL_EXIT_OK;
 	}
 	static const char *const cols[] = {
-	    "NAME",     "CPU",      "GPU",    "MEMORY",      "ATTEMPTS",
+	    "NAME",     ">CPU",     ">GPU",   ">MEMORY",     ">ATTEMPTS",
 	    ">RETRIES", ">TIMEOUT", "LABELS", "DESCRIPTION", NULL,
 	};
 	wn_table *t = wn_table_new(cols);

@@ -30,6 +30,12 @@ test_task_create_defaults_and_options() {
 	expect_exit 0 wnctl task show p train
 	expect_contains "$WN_OUT" train
 	expect_eq "$(task_names p)" "plain,train" "task list"
+	# the numbers of the table line up on the right, as in every other table
+	expect_exit 0 wnctl task list p
+	expect_eq "$(sed 's/  [^ ]*  *[^ ]*$//' <<<"$WN_OUT")" \
+		"NAME   CPU  GPU  MEMORY  ATTEMPTS  RETRIES  TIMEOUT
+plain    0    0       -         3        0        -
+train    4    2   2048M         5        2     600s" "task list, but its labels and description"
 }
 
 test_task_unique_per_project() {
