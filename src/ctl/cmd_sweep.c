@@ -433,7 +433,7 @@ static const struct wn_ctl_verb sweep_verbs[] = {
     {"results", wn_ctl_sweep_results, "ID [--sort KEY] [--desc] [--best N] [--format F]",
      "One row per job of a sweep: its id, name, parameters, status and results.",
      wn_ctl_sweep_results_opts, wn_ctl_sweep_results_help},
-    {"cancel", wn_ctl_sweep_cancel, "ID [--reason T]",
+    {"cancel", wn_ctl_sweep_cancel, "ID [--reason T] [--yes]",
      "Cancel every pending, running or blocked job of a sweep, in one change.",
      wn_ctl_sweep_cancel_opts, wn_ctl_sweep_cancel_help},
     {"retry", wn_ctl_sweep_retry, "ID [--failed]",

@@ -56,8 +56,14 @@ test_ctl_confirm() {
 	wnctl project create p2 >/dev/null
 	expect_exit 0 wnctl project delete p2 </dev/null
 	expect_eq "$WN_ERR" "" "stderr off a terminal"
-	# --yes belongs to the commands that ask.
+	# --yes belongs to the commands that ask, and their usage names it.
 	expect_exit 2 wnctl project list --yes
+	local cmd
+	for cmd in "project delete" "task delete" "queue clear" "sweep cancel" "token revoke"; do
+		# shellcheck disable=SC2086
+		expect_exit 0 wnctl $cmd --help
+		expect_contains "$(head -n 1 <<<"$WN_OUT")" "[--yes]" "usage of $cmd"
+	done
 }
 
 # sweep_params PROJECT SWEEP: the parameters of the sweep's jobs, one job a
