@@ -37,22 +37,26 @@ enum {
 	{"--status S", "only jobs in this state (repeat for more)"},                               \
 	{"--project P", "only jobs of this project (repeat for more)"},                            \
 	{"--task T", "only jobs of this task"},                                                    \
-	{"--name GLOB", "only jobs whose name matches GLOB (*, ?, [...]; quote it)"},              \
-	WN_CTL_YES_HELP
+	{"--name GLOB", "only jobs whose name matches GLOB (*, ?, [...]; quote it)"}
+/* --yes of the commands that ask nothing: taken, so that a script may pass it to each one */
+#define BULK_YES_ACCEPTED_HELP                                                                     \
+	{"-y, --yes", "accepted, as by cancel and remove; this command asks nothing"}
 /* clang-format on */
 
 const struct option wn_ctl_job_cancel_opts[] = {
     {"reason", required_argument, NULL, OPT_REASON}, BULK_SELECT_OPTS, {NULL, 0, NULL, 0}};
 const struct wn_ctl_opthelp wn_ctl_job_cancel_help[] = {
-    {"--reason T", "why, recorded on the jobs"}, BULK_SELECT_HELP, {NULL, NULL}};
+    {"--reason T", "why, recorded on the jobs"}, BULK_SELECT_HELP, WN_CTL_YES_HELP, {NULL, NULL}};
 const struct option wn_ctl_job_remove_opts[] = {
     {"force", no_argument, NULL, OPT_FORCE}, BULK_SELECT_OPTS, {NULL, 0, NULL, 0}};
 const struct wn_ctl_opthelp wn_ctl_job_remove_help[] = {
     {"--force", "remove even running jobs and jobs others depend on: those become blocked"},
     BULK_SELECT_HELP,
+    WN_CTL_YES_HELP,
     {NULL, NULL}};
 const struct option wn_ctl_job_bulk_opts[] = {BULK_SELECT_OPTS, {NULL, 0, NULL, 0}};
-const struct wn_ctl_opthelp wn_ctl_job_bulk_help[] = {BULK_SELECT_HELP, {NULL, NULL}};
+const struct wn_ctl_opthelp wn_ctl_job_bulk_help[] = {
+    BULK_SELECT_HELP, BULK_YES_ACCEPTED_HELP, {NULL, NULL}};
 const struct option wn_ctl_job_update_opts[] = {{"param", required_argument, NULL, OPT_PARAM},
                                                 {NULL, 0, NULL, 0}};
 const struct wn_ctl_opthelp wn_ctl_job_update_help[] = {

@@ -64,6 +64,19 @@ test_ctl_confirm() {
 		expect_exit 0 wnctl $cmd --help
 		expect_contains "$(head -n 1 <<<"$WN_OUT")" "[--yes]" "usage of $cmd"
 	done
+	# the commands that never ask take --yes, and their help says they ask nothing
+	wnctl project create p3 >/dev/null
+	wnctl task create p3 t >/dev/null
+	wnctl job add p3 t >/dev/null
+	for cmd in retry priority hold release; do
+		expect_exit 0 wnctl job "$cmd" --help
+		expect_contains "$WN_OUT" "this command asks nothing" "help of job $cmd"
+		expect_not_contains "$WN_OUT" "do not ask for confirmation" "help of job $cmd"
+	done
+	expect_exit 0 on_tty "" "$WN_BIN/wnctl" job hold --project p3 --yes
+	expect_not_contains "$WN_ERR" "[y/N]" "job hold"
+	expect_exit 0 wnctl job cancel --help
+	expect_contains "$WN_OUT" "do not ask for confirmation on a terminal" "help of job cancel"
 }
 
 # sweep_params PROJECT SWEEP: the parameters of the sweep's jobs, one job a
