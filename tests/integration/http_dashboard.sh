@@ -89,3 +89,40 @@ EOF
 	n=$(find "$shots" -name '*.png' | wc -l)
 	[ "$n" -ge 13 ] || fail "only $n screenshots in $shots"
 }
+
+# page_text HASH [SELECTOR]: what the dashboard shows at #HASH (the text of
+# SELECTOR, default the page's main part), read in Chromium by
+# tests/browser/page-text.js, which fails on any error the page logs and on a
+# dialog a script injected through the data would open.
+page_text() {
+	CHROMIUM=${CHROMIUM:-/usr/bin/chromium} node "$REPO/tests/browser/page-text.js" \
+		"$WN_HTTP/#$1" "${2:-main}" || fail "the dashboard at #$1 (above)"
+}
+
+test_dashboard_sweep_keys_named_like_javascript_properties() {
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# parameters that only some jobs of the sweep have, named as properties
+	# every JavaScript object has
+	cat >b.json <<'JSON'
+{"sweep": {"name": "props"}, "jobs": [
+ {"project": "p", "task": "t", "params": {"lr": "0.1", "toString": "a"}},
+ {"project": "p", "task": "t", "params": {"lr": "0.2", "constructor": "b"}},
+ {"project": "p", "task": "t", "params": {"lr": "0.3"}}]}
+JSON
+	local ids first text
+	ids=$(wnctl job batch b.json)
+	first=$(head -1 <<<"$ids")
+	text=$(page_text "/sweeps/$first" "table.results")
+	expect_not_contains "$text" "native code"
+	# ID, NAME, constructor, lr, toString, STATUS: an empty cell where a job
+	# lacks the parameter
+	expect_contains "$text" "$first	t-$first		0.1	a	pending"
+	expect_contains "$text" "$((first + 1))	t-$((first + 1))	b	0.2		pending"
+	expect_contains "$text" "$((first + 2))	t-$((first + 2))		0.3		pending"
+	wn_stop
+}

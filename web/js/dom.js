@@ -243,6 +243,12 @@ export function sortedKeys(objects, field) {
   return [...set].sort(byteCompare);
 }
 
+// own(o, k): o's own property k, else undefined: a parameter or result a job
+// lacks is not one that Object's prototype has ("toString", "constructor").
+export function own(o, k) {
+  return o && Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
+}
+
 export function byteCompare(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }

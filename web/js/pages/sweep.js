@@ -3,7 +3,7 @@
 import { call, listJobs, ApiError } from "../api.js";
 import {
   h, fill, link, fields, counts, stackBar, stateName, badge, when, num, byteCompare,
-  resultValue, sortedKeys, jobHref, projectHref, STATES,
+  resultValue, sortedKeys, own, jobHref, projectHref, STATES,
 } from "../dom.js";
 import { plot } from "../chart.js";
 import { tile } from "./overview.js";
@@ -132,12 +132,12 @@ export function mount(root, params) {
     return [
       { key: "id", label: "ID", num: true },
       { key: "name", label: "NAME" },
-      ...pk.map((k) => ({ key: `p:${k}`, label: k, num: jobs.every((j) => isNum((j.params || {})[k])) })),
+      ...pk.map((k) => ({ key: `p:${k}`, label: k, num: jobs.every((j) => isNum(own(j.params, k))) })),
       { key: "status", label: "STATUS" },
       ...rk.map((k) => ({
         key: `r:${k}`,
         label: k,
-        num: jobs.every((j) => !(j.results || {})[k] || resultValue(j.results[k]).isNumber),
+        num: jobs.every((j) => !own(j.results, k) || resultValue(own(j.results, k)).isNumber),
       })),
     ];
   }
@@ -148,10 +148,10 @@ export function mount(root, params) {
     if (key === "name") return { text: j.name || "", present: true };
     if (key === "status") return { text: stateName(j.status), present: true };
     if (key.startsWith("p:")) {
-      const v = (j.params || {})[key.slice(2)];
+      const v = own(j.params, key.slice(2));
       return { text: v === undefined ? "" : v, n: isNum(v) ? Number(v) : NaN, present: v !== undefined };
     }
-    const rv = resultValue((j.results || {})[key.slice(2)]);
+    const rv = resultValue(own(j.results, key.slice(2)));
     return { text: rv.text, n: rv.number, present: rv.present, isNumber: rv.isNumber };
   }
 
@@ -237,7 +237,7 @@ export function mount(root, params) {
 
   function numericResults() {
     return sortedKeys(jobs, "results").filter((k) =>
-      jobs.some((j) => resultValue((j.results || {})[k]).isNumber),
+      jobs.some((j) => resultValue(own(j.results, k)).isNumber),
     );
   }
 
@@ -246,7 +246,7 @@ export function mount(root, params) {
   function varying() {
     const pk = sortedKeys(jobs, "params");
     const info = pk.map((k) => {
-      const vals = [...new Set(jobs.map((j) => (j.params || {})[k]).filter((v) => v !== undefined))];
+      const vals = [...new Set(jobs.map((j) => own(j.params, k)).filter((v) => v !== undefined))];
       const nums = vals.every(isNum) ? vals.map(Number) : [];
       const pos = nums.length && nums.every((x) => x > 0);
       const ratio = pos ? Math.max(...nums) / Math.min(...nums) : 1;
@@ -279,8 +279,8 @@ export function mount(root, params) {
       return;
     }
     const gk = gSel.value && gSel.value !== xk ? gSel.value : "";
-    const numericX = jobs.every((j) => isNum((j.params || {})[xk]));
-    const xs = jobs.map((j) => (j.params || {})[xk]);
+    const numericX = jobs.every((j) => isNum(own(j.params, xk)));
+    const xs = jobs.map((j) => own(j.params, xk));
     let kind = "category";
     let categories = [];
     if (numericX) {
@@ -294,10 +294,10 @@ export function mount(root, params) {
     logX.disabled = !numericX;
     const groups = new Map();
     for (const j of jobs) {
-      const rv = resultValue((j.results || {})[yk]);
-      const xv = (j.params || {})[xk];
+      const rv = resultValue(own(j.results, yk));
+      const xv = own(j.params, xk);
       if (!rv.isNumber || xv === undefined) continue;
-      const g = gk ? `${gk}=${(j.params || {})[gk] ?? ""}` : "";
+      const g = gk ? `${gk}=${own(j.params, gk) ?? ""}` : "";
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g).push({
         x: numericX ? Number(xv) : xv,

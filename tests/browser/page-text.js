@@ -1,0 +1,47 @@
+// Prints what a person reads on one dashboard page, in the system's headless
+// Chromium: the text of the element SELECTOR (default main) once the page has
+// drawn from the server, table cells apart by tabs. Exits 1, saying why, when
+// the page does not draw within 15 s or throws, logs an error or warning, or
+// opens a dialog (alert: a script injected through the server's data ran).
+//
+//   node page-text.js URL [SELECTOR]   (CHROMIUM: the browser, default /usr/bin/chromium)
+"use strict";
+const puppeteer = require("puppeteer-core");
+
+async function main() {
+  const [url, selector = "main"] = process.argv.slice(2);
+  if (!url) throw new Error("usage: node page-text.js URL [SELECTOR]");
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"],
+  });
+  const problems = [];
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warn") problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
+    page.on("dialog", async (d) => {
+      problems.push(`a dialog opened: ${d.type()} ${JSON.stringify(d.message())}`);
+      await d.dismiss();
+    });
+    await page.goto(url, { waitUntil: "load" });
+    await page
+      .waitForFunction(() => Number(document.body.dataset.refreshes || 0) > 0, { timeout: 15000, polling: 50 })
+      .catch(() => problems.push("the page did not draw from the server within 15 s"));
+    const text = await page.$eval(selector, (e) => e.innerText).catch(() => null);
+    if (text === null) problems.push(`no element ${selector}`);
+    else process.stdout.write(text + "\n");
+  } finally {
+    await browser.close();
+  }
+  if (problems.length) throw new Error(problems.join("\n  "));
+}
+
+main().catch((e) => {
+  console.error(`page-text: ${e && e.message ? e.message : e}`);
+  process.exit(1);
+});
