@@ -303,8 +303,11 @@ static void shot_take(wn_engine *e, struct shot *sh)
 		struct pshot *ps = &sh->p[sh->np++];
 		ps->name = wn_xstrdup(p->name);
 		memcpy(ps->counts, p->counts, sizeof(ps->counts));
-		for (size_t q = 0; q < p->nq; q++)
-			ps->ready += wn_index_count(p->qv[q]->ready);
+		/* what a worker could claim now: not an archived project's
+		 * jobs, nor those of a sweep at its running cap */
+		for (size_t q = 0; q < p->nq && !p->archived; q++)
+			if (!wn_queue_capped(p->qv[q]))
+				ps->ready += wn_index_count(p->qv[q]->ready);
 	}
 	shot_workers(e, sh->workers);
 	sh->parked = e->w.nparked;
@@ -347,7 +350,8 @@ static void metrics_projects(const struct shot *sh, wn_strbuf *out)
 			wn_strbuf_addf(out, "\"} %llu\n", (unsigned long long)sh->p[i].counts[st]);
 		}
 	metrics_head(out, "whatsnext_queue_depth", "gauge",
-	             "Jobs ready to be claimed: PENDING with their dependencies met, by project.");
+	             "Jobs a worker could claim now: PENDING with their dependencies met, not "
+	             "held back by an archived project or a sweep at its cap, by project.");
 	for (size_t i = 0; i < sh->np; i++) {
 		wn_strbuf_adds(out, "whatsnext_queue_depth{project=\"");
 		wn_metrics_label(out, sh->p[i].name);

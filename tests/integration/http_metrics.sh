@@ -79,3 +79,28 @@ EOF
 		fail "promtool check metrics: $(cat "$WN_TMP/promtool.out")"
 	wn_stop
 }
+
+test_queue_depth_counts_only_what_a_worker_could_claim() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job sweep p t --grid a=1,2,3 --max-running 1 >/dev/null 2>&1
+	wnctl job add p t >/dev/null
+	scrape
+	expect_eq "$(metric 'whatsnext_queue_depth{project="p"}')" 4 "p's queue depth, nothing running"
+	# the sweep's first job runs: the sweep is at its cap, its two others
+	# wait for its turn and no worker could claim them
+	[ -n "$(wnctl queue fetch p --worker w1)" ] || fail "no job fetched"
+	expect_eq "$(wnctl queue show p --ready | grep -c 'waiting for a worker')" 1 "jobs wnctl shows ready"
+	scrape
+	expect_eq "$(metric 'whatsnext_queue_depth{project="p"}')" 1 "p's queue depth, the sweep at its cap"
+	wnctl project archive p >/dev/null
+	scrape
+	expect_eq "$(metric 'whatsnext_queue_depth{project="p"}')" 0 "an archived project's queue depth"
+	expect_eq "$(metric 'whatsnext_jobs{project="p",state="pending"}')" 3 "an archived project's pending jobs"
+	wnctl project unarchive p >/dev/null
+	scrape
+	expect_eq "$(metric 'whatsnext_queue_depth{project="p"}')" 1 "p's queue depth, unarchived"
+	wn_stop
+}
