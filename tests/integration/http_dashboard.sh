@@ -126,3 +126,29 @@ JSON
 	expect_contains "$text" "$((first + 2))	t-$((first + 2))		0.3		pending"
 	wn_stop
 }
+
+test_dashboard_queue_of_a_token_limited_to_some_projects() {
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	printf '%s\n' "$DASH_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$DASH_SECRET
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	local p id secret text
+	for p in mine theirs; do
+		wnctl project create "$p" >/dev/null
+		wnctl task create "$p" t >/dev/null
+	done
+	id=$(wnctl job add mine t --name mine-job)
+	wnctl job add theirs t --name their-job >/dev/null
+	secret=$(wnctl token create limited --role user --project mine 2>/dev/null)
+	# the token lists both projects but may read the queue of one: the
+	# queue of every project shows that one, and says the other is not its
+	text=$(WN_SECRET=$secret WN_ALLOW=403 page_text /queue body)
+	expect_not_contains "$text" "is not one of them"
+	expect_contains "$text" "0	$id	mine-job	t	0	waiting for a worker"
+	expect_contains "$text" "theirs not for this token"
+	expect_not_contains "$text" "their-job"
+	wn_stop
+}

@@ -1,6 +1,6 @@
 // The queue: each project's PENDING jobs in dispatch order, then those that
 // cannot run now with the reason why (as `wnctl queue show`).
-import { call } from "../api.js";
+import { call, ApiError } from "../api.js";
 import { h, fill, putTable, link, num, jobHref, projectHref, queueHref } from "../dom.js";
 
 const LIMIT = 200;
@@ -31,8 +31,15 @@ export function mount(root, params) {
     }
     pick.value = only;
     const shown = only ? [only] : names;
+    // null: a project the token may not see (one limited to some projects
+    // lists them all), said in its section rather than hiding the others
     const lists = await Promise.all(
-      shown.map((p) => call("QueueService", "List", { project: p, limit: LIMIT, includeWaiting: true })),
+      shown.map((p) =>
+        call("QueueService", "List", { project: p, limit: LIMIT, includeWaiting: true }).catch((e) => {
+          if (e instanceof ApiError && e.status === 403) return null;
+          throw e;
+        }),
+      ),
     );
     for (const [p, s] of sections) if (!shown.includes(p)) { s.section.remove(); sections.delete(p); }
     shown.forEach((p, i) => {
@@ -44,6 +51,11 @@ export function mount(root, params) {
       }
       box.append(s.section); // keeps the order of `shown`
       const r = lists[i];
+      if (r === null) {
+        s.info.textContent = "not for this token";
+        s.table.replaceChildren();
+        return;
+      }
       const jobs = r.jobs || [];
       const ready = num(r.total);
       const waiting = num(r.waitingTotal);
