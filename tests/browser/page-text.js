@@ -1,8 +1,9 @@
 // Prints what a person reads on one dashboard page, in the system's headless
 // Chromium: the text of the element SELECTOR (default main) once the page has
 // drawn from the server, table cells apart by tabs. Exits 1, saying why, when
-// the page does not draw within 15 s or throws, logs an error or warning, or
-// opens a dialog (alert: a script injected through the server's data ran).
+// the page does not draw within 15 s or answer within 60 s, throws, logs an
+// error or warning, or opens a dialog (alert: a script injected through the
+// server's data ran).
 //
 //   node page-text.js URL [SELECTOR]
 //
@@ -50,6 +51,12 @@ async function main() {
   }
   if (problems.length) throw new Error(problems.join("\n  "));
 }
+
+// a page stuck in a loop of its own answers no evaluation: give up on it
+setTimeout(() => {
+  console.error("page-text: the page did not answer within 60 s (a script stuck in a loop?)");
+  process.exit(1);
+}, 60000).unref();
 
 main().catch((e) => {
   console.error(`page-text: ${e && e.message ? e.message : e}`);

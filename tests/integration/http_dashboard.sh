@@ -152,3 +152,42 @@ test_dashboard_queue_of_a_token_limited_to_some_projects() {
 	expect_not_contains "$text" "their-job"
 	wn_stop
 }
+
+test_dashboard_plots_results_that_differ_in_the_last_digit() {
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# each job reports 0.3 and 0.1 + 0.2 (0.30000000000000004), in an order
+	# that leaves the two jobs' last values apart by that last digit
+	cat >report.sh <<'SH'
+if [ "$1" = 1 ]; then first=0.30000000000000004 last=0.3; else first=0.3 last=0.30000000000000004; fi
+printf '{"loss": %s}\n' "$first" >>"$WN_RESULTS"
+sleep 0.3
+printf '{"loss": %s}\n' "$last" >>"$WN_RESULTS"
+SH
+	{
+		worker_head p
+		cat <<EOF
+heartbeat_ms: 100
+tasks:
+  t:
+    command: [/bin/sh, $WN_TMP/report.sh, "{a}"]
+EOF
+	} >w.yaml
+	local sweep text
+	sweep=$(wnctl --json job sweep p t --grid a=1,2 |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["sweep_id"])')
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(wnctl --json job history "$sweep" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["series"][0]["points"]))')" 2 "points reported"
+	# the pages draw (a chart's scale once looped for good on such values)
+	# with one tick for the one value
+	text=$(page_text "/jobs/$sweep" "section:has(> .plot-box)")
+	expect_eq "$(grep -cx '0.3' <<<"$text")" 1 "ticks of 0.3 on the job's history chart"
+	text=$(page_text "/sweeps/$sweep" ".plot-box")
+	expect_eq "$(grep -cx '0.3' <<<"$text")" 1 "ticks of 0.3 on the sweep's plot"
+	wn_stop
+}

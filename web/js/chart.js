@@ -8,8 +8,13 @@ let H = 300;
 const M = { l: 60, r: 14, t: 12, b: 42 };
 
 // niceTicks(lo, hi, n): about n round values covering [lo, hi].
+// Values apart by less than this share of their size (0.3 and 0.1 + 0.2) are
+// drawn as one: ticks between them could not be told apart in 12 digits, and
+// a step below the values' precision would not move from one to the next.
+const FLAT = 1e-9;
+
 function niceTicks(lo, hi, n = 5, integer = false) {
-  if (!(hi > lo)) {
+  if (!(hi - lo > Math.max(Math.abs(lo), Math.abs(hi)) * FLAT)) {
     const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
     lo -= d;
     hi += d;
@@ -20,7 +25,10 @@ function niceTicks(lo, hi, n = 5, integer = false) {
   if (integer) step = Math.max(1, Math.round(step));
   const start = Math.floor(lo / step) * step;
   const ticks = [];
-  for (let v = start; v <= hi + step * 0.5; v += step) ticks.push(Number(v.toPrecision(12)));
+  // by count, not by adding up: at most n + 2 of them whatever the rounding
+  for (let i = 0; i <= n + 2 && start + i * step <= hi + step * 0.5; i++) {
+    ticks.push(Number((start + i * step).toPrecision(12)));
+  }
   return ticks;
 }
 
