@@ -475,10 +475,31 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	nng_http_conn_read_all(conn, hc->rd);
 }
 
+/* http_read_only answers 405 to another verb than GET or HEAD (true when it
+ * did): the dashboard's files and /metrics are only read. */
+static bool http_read_only(nng_aio *aio, nng_http_req *req)
+{
+	const char *verb = nng_http_req_get_method(req);
+	if (strcmp(verb, "GET") == 0 || strcmp(verb, "HEAD") == 0)
+		return false;
+	nng_http_res *res =
+	    wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+	                      "only GET is served here; methods are POST /v1/...", NULL);
+	if (res != NULL) {
+		nng_http_res_set_status(res, 405);
+		nng_http_res_set_reason(res, wn_http_reason(405));
+		nng_http_res_set_header(res, "Allow", "GET, HEAD");
+	}
+	wn_http_finish(aio, res);
+	return true;
+}
+
 /* http_metrics serves GET /metrics: once wnd has tokens, to a token that may
  * read every project (the metrics name them all). */
 static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
+	if (http_read_only(aio, req))
+		return;
 	const char *tok;
 	int rv = wn_http_token(req, &tok) ? wn_engine_identify_all(h->e, tok) : WN_EAUTH;
 	if (rv == WN_EPERM) {
@@ -511,20 +532,9 @@ static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 /* http_file serves a dashboard file. */
 static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 {
-	const char *verb = nng_http_req_get_method(req);
 	const wn_webasset *a = wn_webasset_find(path);
-	if (strcmp(verb, "GET") != 0 && strcmp(verb, "HEAD") != 0) {
-		nng_http_res *res =
-		    wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-		                      "only GET is served here; methods are POST /v1/...", NULL);
-		if (res != NULL) {
-			nng_http_res_set_status(res, 405);
-			nng_http_res_set_reason(res, wn_http_reason(405));
-			nng_http_res_set_header(res, "Allow", "GET, HEAD");
-		}
-		wn_http_finish(aio, res);
+	if (http_read_only(aio, req))
 		return;
-	}
 	if (a == NULL) {
 		wn_http_finish(
 		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));

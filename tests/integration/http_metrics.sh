@@ -104,3 +104,19 @@ test_queue_depth_counts_only_what_a_worker_could_claim() {
 	expect_eq "$(metric 'whatsnext_queue_depth{project="p"}')" 1 "p's queue depth, unarchived"
 	wn_stop
 }
+
+test_metrics_are_only_read() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local verb code
+	for verb in POST PUT DELETE OPTIONS; do
+		code=$(curl -sS -o "$WN_TMP/body" -D "$WN_TMP/headers" -w '%{http_code}' --max-time 10 \
+			-X "$verb" "$WN_HTTP/metrics")
+		expect_eq "$code" 405 "HTTP status of $verb /metrics"
+		expect_contains "$(tr -d '\r' <"$WN_TMP/headers")" "Allow: GET, HEAD"
+		expect_not_contains "$(cat "$WN_TMP/body")" "whatsnext_"
+	done
+	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -I "$WN_HTTP/metrics")
+	expect_eq "$code" 200 "HTTP status of HEAD /metrics"
+	wn_stop
+}
