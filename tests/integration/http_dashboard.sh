@@ -191,3 +191,17 @@ EOF
 	expect_eq "$(grep -cx '0.3' <<<"$text")" 1 "ticks of 0.3 on the sweep's plot"
 	wn_stop
 }
+
+test_dashboard_sweep_says_how_many_jobs_were_removed() {
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job sweep p t --grid a=1,2,3 >/dev/null 2>&1
+	wnctl job remove 1 2 >/dev/null
+	expect_contains "$(wnctl sweep show 1)" "jobs: 3 (ids 1-3; 2 removed)"
+	expect_contains "$(page_text /sweeps/1 dl.fields)" "3 (ids 1–3; 2 removed)"
+	wn_stop
+}

@@ -102,16 +102,22 @@ export function mount(root, params) {
     const name = sw.name || `sweep-${sw.id}`;
     title.textContent = `Sweep ${sw.id} · ${name}`;
     fill(crumbs, link("#/", "Projects"), " / ", link(projectHref(sw.project), sw.project), " / ");
+    const c = counts(sw);
+    // the counts are of the jobs still stored: retention and job remove take some away
+    const gone = num(sw.total) - STATES.reduce((a, st) => a + c[st], 0);
     fill(
       head,
       fields([
         ["project", link(projectHref(sw.project), sw.project)],
-        ["jobs", `${num(sw.total)} (ids ${sw.id}–${BigInt(sw.id) + BigInt(sw.total || 0) - 1n})`],
+        [
+          "jobs",
+          `${num(sw.total)} (ids ${sw.id}–${BigInt(sw.id) + BigInt(sw.total || 0) - 1n}` +
+            (gone > 0 ? `; ${gone} removed)` : ")"),
+        ],
         ["max running", num(sw.maxRunning) ? String(num(sw.maxRunning)) : "no cap"],
         ["created", when(sw.createdMs)],
       ]),
     );
-    const c = counts(sw);
     fill(progress, stackBar(c, num(sw.total)));
     fill(tiles, STATES.map((st) => tile(st, c[st], `st-${st}`)));
     // the table and the plot again only when the jobs or the page's width changed
