@@ -205,3 +205,14 @@ test_dashboard_sweep_says_how_many_jobs_were_removed() {
 	expect_contains "$(page_text /sweeps/1 dl.fields)" "3 (ids 1–3; 2 removed)"
 	wn_stop
 }
+
+test_dashboard_job_or_sweep_named_by_other_than_a_number() {
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	# a mistyped address says what is wrong, and asks wnd nothing it would refuse
+	expect_contains "$(page_text /jobs/abc)" "no job abc: a job is named by its number"
+	expect_contains "$(page_text /sweeps/1x)" "no sweep 1x: a sweep is named by its number"
+	wn_stop
+}

@@ -59,6 +59,10 @@ export function mount(root, params) {
   let log = { attempt: 0, next: "0", text: "", ended: false, decoder: null, status: "" };
 
   async function refresh() {
+    if (!/^[0-9]+$/.test(id)) {
+      fill(why, h("p", { class: "error" }, `no job ${id}: a job is named by its number`));
+      return;
+    }
     try {
       job = await call("JobService", "Get", { id });
     } catch (e) {

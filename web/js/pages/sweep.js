@@ -75,6 +75,10 @@ export function mount(root, params) {
   );
 
   async function refresh() {
+    if (!/^[0-9]+$/.test(id)) {
+      fill(head, h("p", { class: "error" }, `no sweep ${id}: a sweep is named by its number`));
+      return;
+    }
     let sw;
     try {
       sw = await call("SweepService", "Get", { id });
