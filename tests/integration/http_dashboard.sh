@@ -216,3 +216,33 @@ test_dashboard_job_or_sweep_named_by_other_than_a_number() {
 	expect_contains "$(page_text /sweeps/1x)" "no sweep 1x: a sweep is named by its number"
 	wn_stop
 }
+
+test_dashboard_plot_labels_its_zero_tick_0() {
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	printf '%s\n' 'echo "{\"loss\": 1}" >>"$WN_RESULTS"' >report.sh
+	{
+		worker_head p
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, $WN_TMP/report.sh]
+EOF
+	} >w.yaml
+	local sweep text
+	# a parameter from -0.25 to 0.35: the plot's scale runs from -0.3 to 0.3
+	# by 0.1, through 0
+	sweep=$(wnctl --json job sweep p t --grid a=-0.25,0.35 |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["sweep_id"])')
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(job_get "$sweep" "j['results']['loss']['number']")" 1.0 "the loss reported"
+	text=$(page_text "/sweeps/$sweep" ".plot-box")
+	expect_eq "$(grep -cx -- '0' <<<"$text")" 1 "ticks labeled 0 on the sweep's plot"
+	expect_not_contains "$text" "e-17"
+	wn_stop
+}
