@@ -250,9 +250,10 @@ bool wn_http_slot_conn(wn_http *h, void *slot, uint32_t *conn)
 
 _Static_assert(HTTP_BODY_MAX == 22435156, "http_body_len's message names HTTP_BODY_MAX");
 
-/* http_body_len reads the length of req's body into *len: false, answered,
- * when it cannot be read (a chunked body, a bad or too long length). */
-static bool http_body_len(nng_aio *aio, nng_http_req *req, size_t *len)
+/* http_body_len reads the length of req's body into *len: false, answered
+ * (with the CORS header for cors, NULL for none), when it cannot be read (a
+ * chunked body, a bad or too long length). */
+static bool http_body_len(nng_aio *aio, nng_http_req *req, const char *cors, size_t *len)
 {
 	const char *te = nng_http_req_get_header(req, "Transfer-Encoding");
 	const char *cl = nng_http_req_get_header(req, "Content-Length");
@@ -279,7 +280,7 @@ static bool http_body_len(nng_aio *aio, nng_http_req *req, size_t *len)
 	nng_http_res *res =
 	    wn_http_error_res(status == 413 ? WHATSNEXT__V1__CODE__RESOURCE_EXHAUSTED
 	                                    : WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-	                      why, NULL);
+	                      why, cors);
 	if (res != NULL) {
 		nng_http_res_set_status(res, status);
 		nng_http_res_set_reason(res, wn_http_reason(status));
@@ -430,7 +431,10 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	const char *cors = NULL, *tok = NULL;
 	size_t len;
 	uint64_t id;
-	if (!http_body_len(aio, req, &len) ||
+	/* an allowed origin's page may read why its body was refused */
+	if (!wn_http_origin_ok(h, req, &cors))
+		cors = NULL;
+	if (!http_body_len(aio, req, cors, &len) ||
 	    wn_http_check_call(h, aio, req, m, len, &cors, &tok, &id))
 		return;
 	if (len > 0) {

@@ -211,3 +211,33 @@ test_https_and_the_secure_default() {
 	expect_eq "$rc" 1
 	expect_contains "$(cat nokey.log)" "https needs tls_cert and tls_key"
 }
+
+test_cors_origin_reads_why_its_body_was_refused() {
+	cat >wnd.yaml <<'EOF'
+http_cors_origins: [https://app.example.org]
+EOF
+	wn_start --config wnd.yaml --http 127.0.0.1:0
+	wn_http_url
+	local url=$WN_HTTP/v1/ProjectService/Create st
+	# refused by its length before its body is read: the allowed origin's
+	# page still gets the header, so the browser lets it read the reason
+	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
+		-H 'Origin: https://app.example.org' -H 'Content-Type: application/json' \
+		-H 'Content-Length: 99999999')
+	expect_eq "$st" 413
+	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Origin: https://app.example.org"
+	expect_contains "$(cat reply)" "the body is too large"
+	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
+		-H 'Origin: https://app.example.org' -H 'Content-Type: application/json' \
+		-H 'Transfer-Encoding: chunked' -d '{"name":"a"}')
+	expect_eq "$st" 411
+	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Origin: https://app.example.org"
+	# another origin gets no header
+	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
+		-H 'Origin: https://evil.example.net' -H 'Content-Type: application/json' \
+		-H 'Content-Length: 99999999')
+	expect_eq "$st" 413
+	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	expect_eq "$(wnctl --json project list | jq ".projects | length")" 0 "projects made"
+	wn_stop
+}
