@@ -269,6 +269,7 @@ static void waiter_unlink(wn_engine *e, struct waiter *w)
 static void waiter_free(struct waiter *w)
 {
 	free(w->worker);
+	free(w->caller);
 	strv_free(w->projects, w->nprojects);
 	strv_free(w->tasks, w->ntasks);
 	free(w);
@@ -302,6 +303,8 @@ int wn_queue_park(struct call *c, const struct fetch_want *want, uint32_t wait_m
 	wn_debug("fetch %llu of worker %s waits up to %u ms", (unsigned long long)c->reqid,
 	         want->worker, wait_ms);
 	w->worker = wn_xstrdup(want->worker);
+	if (c->caller != NULL)
+		w->caller = wn_xstrdup(c->caller);
 	w->nprojects = want->np;
 	w->projects = wn_xcalloc(want->np + 1, sizeof(*w->projects));
 	for (size_t i = 0; i < want->np; i++)
@@ -420,6 +423,16 @@ void wn_queue_waiters_of(struct call *c, bool (*match)(const void *arg, const ch
 	for (struct waiter *w = c->e->q.wait_head; w != NULL;) {
 		struct waiter *next = w->next;
 		if (match(arg, w->worker))
+			waiter_answer(c, w, NULL, 0);
+		w = next;
+	}
+}
+
+void wn_queue_waiters_revoked(struct call *c, const char *token)
+{
+	for (struct waiter *w = c->e->q.wait_head; w != NULL;) {
+		struct waiter *next = w->next;
+		if (w->caller != NULL && strcmp(w->caller, token) == 0)
 			waiter_answer(c, w, NULL, 0);
 		w = next;
 	}

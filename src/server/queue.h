@@ -17,6 +17,7 @@ typedef void (*queue_answer_fn)(struct call *c, const struct parked *pk, Job **g
 struct waiter {
 	struct parked pk;
 	char *worker;
+	char *caller; /* the token it came with (NULL: the server has none) */
 	char **projects;
 	size_t nprojects;
 	char **tasks;
@@ -94,9 +95,12 @@ int64_t wn_queue_waiters_due(struct call *c, int64_t now, int64_t next);
  * without a reply. */
 void wn_queue_waiters_drop(struct call *c, const uint32_t *closed, size_t n);
 /* wn_queue_waiters_of answers without a job the parked fetches of the
- * workers for which match(arg, worker) is true (a revoked token's). */
+ * workers for which match(arg, worker) is true. */
 void wn_queue_waiters_of(struct call *c, bool (*match)(const void *arg, const char *worker),
                          const void *arg);
+/* wn_queue_waiters_revoked answers without a job the parked fetches that came
+ * with token, whatever its role and the worker they name. */
+void wn_queue_waiters_revoked(struct call *c, const char *token);
 /* wn_queue_waiters_release answers every parked fetch without a job and parks
  * no more (shutting down). */
 void wn_queue_waiters_release(struct call *c);

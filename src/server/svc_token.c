@@ -79,9 +79,9 @@ int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	if (rv != WN_OK)
 		return rv;
 	wn_auth_remove(c->e, rq->name);
-	/* a worker's fetch waiting since before gets no job: its next call is
-	 * refused */
-	wn_queue_waiters_of(c, wn_auth_acts_as, tok);
+	/* a fetch waiting under it since before gets no job, whatever the
+	 * token's role: its next call is refused */
+	wn_queue_waiters_revoked(c, rq->name);
 	wn_watch_revoked(c, rq->name); /* and its waits end, refused */
 	*out = &t->base;
 	return WN_OK;

@@ -188,6 +188,26 @@ test_revoked_worker_waiting_for_a_job_gets_none() {
 	expect_eq "$(job_status "$id")" pending "the job after a fetch with the revoked token"
 }
 
+test_revoked_admin_token_waiting_for_a_job_gets_none() {
+	start_with_admin --log-level debug
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local secret
+	secret=$(wnctl token create ops --role admin 2>/dev/null)
+	WN_TOKEN=$secret wnctl queue fetch p --worker any --wait 30000 >fetch.out 2>fetch.err &
+	local pid=$!
+	bg_track "$pid"
+	wait_until 20 "the fetch to wait" log_has wnd.log "of worker any waits up to"
+	wnctl token revoke ops --yes >/dev/null
+	# a job submitted now does not go to the fetch parked under the token
+	local id rc=0
+	id=$(wnctl job add p t)
+	wait "$pid" || rc=$?
+	expect_eq "$rc" 0 "the waiting fetch's exit (stderr: $(cat fetch.err))"
+	expect_eq "$(cat fetch.out)" "" "the waiting fetch's answer (no job)"
+	expect_eq "$(job_status "$id")" pending "the job after the revoke"
+}
+
 test_worker_token_acts_only_as_its_worker() {
 	start_with_admin
 	wnctl project create p >/dev/null
