@@ -267,6 +267,21 @@ int wn_file_private_check(const char *path, const char *what, char **errmsg)
 	return WN_EPERM;
 }
 
+int wn_key_file_check(const char *path, const char *what, char **errmsg)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		*errmsg = wn_xasprintf("cannot read %s %s: %s", what, path, strerror(errno));
+		return WN_EIO;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) == 0)
+		return WN_OK;
+	*errmsg = wn_xasprintf("%s %s is a private key that other users may read or change "
+	                       "(mode %04o): run chmod 600 %s",
+	                       what, path, (unsigned)(st.st_mode & 07777), path);
+	return WN_EPERM;
+}
+
 int wn_secret_file_read(const char *path, const char *what, char **out, char **errmsg)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

@@ -78,6 +78,12 @@ int wn_size_parse(const char *s, uint64_t *mib);
  * cannot be looked at. */
 int wn_file_private_check(const char *path, const char *what, char **errmsg);
 
+/* wn_key_file_check returns WN_OK when others may not read, change or run the
+ * private key file path and its group may at most read it (a group such as
+ * Debian's ssl-cert); else WN_EPERM with *errmsg (what names the file, such as
+ * "tls_key") giving the chmod to run, or WN_EIO when it cannot be looked at. */
+int wn_key_file_check(const char *path, const char *what, char **errmsg);
+
 /* wn_secret_file_read reads a secret (a token) from the file path into *out
  * (malloc'd): its first line without trailing blanks. The file must be a
  * regular file that only its owner may use (wn_file_private_check) and the

@@ -98,6 +98,8 @@ static int rpc_tls_client(const wn_rpc_tls *t, nng_tls_config *cfg, char **errms
 	}
 	if (t->cert == NULL)
 		return WN_OK;
+	if (wn_key_file_check(t->key, "client key", errmsg) != WN_OK)
+		return WN_EINVAL;
 	char *cert = rpc_pem(t->cert, "client certificate", errmsg);
 	char *key = cert != NULL ? rpc_pem(t->key, "client key", errmsg) : NULL;
 	int rv = cert != NULL && key != NULL ? nng_tls_config_own_cert(cfg, cert, key, NULL) : -1;

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "fault.h"
 #include "http.h"
+#include "kit.h"
 #include "listen.h"
 #include "log.h"
 #include "net.h"
@@ -450,6 +451,18 @@ static int secure_check(const wn_srvconf *conf, bool tokens, char **warning, cha
 	return 0;
 }
 
+/* tls_key_check refuses a tls_key that other users may read or change, when
+ * a listener (tls+tcp:// or https://) uses it. */
+static int tls_key_check(const wn_srvconf *conf, char **err)
+{
+	bool used = strncmp(conf->http, "https://", 8) == 0;
+	for (size_t i = 0; i < conf->listen.n; i++)
+		used = used || strncmp(conf->listen.v[i], "tls+", 4) == 0;
+	if (!used || conf->tls_key[0] == '\0')
+		return WN_OK;
+	return wn_key_file_check(conf->tls_key, "tls_key", err);
+}
+
 /* tls_open makes the TLS configuration of the tls+tcp listeners (*out NULL
  * when there are none). */
 static int tls_open(const wn_srvconf *conf, wn_tls **out, char **err)
@@ -547,7 +560,8 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 		if (wn_listener_check(conf->listen.v[i], &err) != WN_OK)
 			goto fail;
 	if (secure_check(conf, may_have_tokens, &warning, &err) != 0 ||
-	    tls_open(conf, &tls, &err) != WN_OK || wn_engine_open(&cfg, &e, &err) != WN_OK)
+	    tls_key_check(conf, &err) != WN_OK || tls_open(conf, &tls, &err) != WN_OK ||
+	    wn_engine_open(&cfg, &e, &err) != WN_OK)
 		goto fail;
 	free(warning);
 	warning = NULL;

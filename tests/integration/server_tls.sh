@@ -241,6 +241,25 @@ test_tls_settings_that_cannot_work_are_refused() {
 	expect_exit 2 wnctl --server "tls+tcp://127.0.0.1:$port" --tls-ca pki/ca.pem \
 		--tls-cert pki/client.pem project list
 	expect_contains "$WN_ERR" "needs both its certificate and its key"
+	# a private key other users may read: refused by wnd and by wnctl
+	cp pki/server.key open.key
+	chmod 644 open.key
+	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tls+tcp://127.0.0.1:$port" \
+		--tls-cert pki/server.pem --tls-key open.key
+	expect_contains "$WN_ERR" \
+		"tls_key open.key is a private key that other users may read or change (mode 0644): run chmod 600 open.key"
+	cp pki/client.key client-open.key
+	chmod 604 client-open.key
+	expect_exit 2 wnctl --server "tls+tcp://127.0.0.1:$port" --tls-ca pki/ca.pem \
+		--tls-cert pki/client.pem --tls-key client-open.key project list
+	expect_contains "$WN_ERR" "client key client-open.key is a private key that other users may"
+}
+
+test_a_group_readable_server_key_is_taken() {
+	pki_make
+	chmod 640 pki/server.key
+	tls_start server --insecure
+	expect_exit 0 wnctl project list
 }
 
 test_mutual_tls_refuses_workers_without_a_good_certificate() {
