@@ -493,7 +493,7 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 	const char *url = cfg->server ? cfg->server : getenv("WN_SERVER");
 	if (url == NULL || url[0] == '\0')
 		url = WN_DEFAULT_URL;
-	const char *token = cfg->token ? cfg->token : getenv("WN_TOKEN");
+	const char *token = cfg->token;
 	a->url = wn_xstrdup(url);
 	if (cfg->name != NULL) {
 		a->name = wn_xstrdup(cfg->name);

@@ -187,6 +187,12 @@ static int worker_config(worker_args *a, wn_wconfig **out)
 		wn_wconfig_free(cfg);
 		return 2;
 	}
+	/* the token: the file's, else WN_TOKEN, which leaves the environment
+	 * every run inherits (a run printing it would show it to readers) */
+	const char *tok = getenv("WN_TOKEN");
+	if (cfg->token == NULL && tok != NULL && tok[0] != '\0')
+		cfg->token = wn_xstrdup(tok);
+	unsetenv("WN_TOKEN");
 	*out = cfg;
 	return -1;
 }

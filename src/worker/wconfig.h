@@ -26,7 +26,7 @@ typedef struct wn_wconfig {
 	char *path;       /* the file it came from, or NULL */
 	char *base_dir;   /* relative paths are relative to this: the worker's directory */
 	char *server;     /* NULL: $WN_SERVER or the default address */
-	char *token;      /* NULL: $WN_TOKEN or none; token_file's once loaded */
+	char *token;      /* NULL: none; token_file's once loaded, or $WN_TOKEN's */
 	char *token_file; /* the file holding the token (absolute once loaded) */
 	char *name;       /* NULL: <host>-<pid> */
 	wn_conf_strv projects;

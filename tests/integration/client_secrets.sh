@@ -108,3 +108,26 @@ test_wnworker_token_file_and_private_config() {
 	err=$("$WN_BIN/wnworker" --config w3.yaml --check 2>&1) || true
 	expect_contains "$err" "set 'token' or 'token_file', not both"
 }
+
+test_wnworker_keeps_its_token_from_the_runs_environment() {
+	start_with_token
+	export WN_TOKEN=$SECRET
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id
+	id=$(wnctl job add p t)
+	{
+		worker_head
+		cat <<'YAML'
+tasks:
+  t:
+    command: [sh, -c, 'echo "token=[$WN_TOKEN] job=$WN_JOB_ID"']
+YAML
+	} >w.yaml
+	# the token from the environment authenticates the worker, and its runs
+	# (which may print their environment, shown to every reader) lack it
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 20
+	expect_eq "$(job_get "$id" "j['status']")" completed "the job"
+	expect_eq "$(job_get "$id" "j['output_tail'].strip()")" "token=[] job=$id" "the run's environment"
+}
