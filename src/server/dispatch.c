@@ -121,6 +121,22 @@ static void serve_audit(wn_engine *e, const struct method *m, const struct wn_to
 	wn_strbuf_free(&target);
 }
 
+/* serve_audit_denied appends the audit log's line for a call of m that the
+ * role of who may not make, naming what its body (of rq) names when it is a
+ * valid one. */
+static void serve_audit_denied(wn_engine *e, const struct method *m, const struct wn_token *who,
+                               const Whatsnext__V1__Request *rq, const char *msg)
+{
+	ProtobufCMessage *in = NULL;
+	char *bad = NULL;
+	if (wn_pb_check(m->in, rq->body.data, rq->body.len, &bad) == WN_OK)
+		in = protobuf_c_message_unpack(m->in, NULL, rq->body.len, rq->body.data);
+	free(bad);
+	serve_audit(e, m, who, in, wn_err_to_code(WN_EPERM), msg);
+	if (in != NULL)
+		protobuf_c_message_free_unpacked(in, NULL);
+}
+
 /* serve_caller names who for the request-id cache: the first 8 bytes of its
  * secret's hash (SHA-256), not its name: a token made later under the name
  * of a revoked one is another caller. 0 for none (a server without tokens). */
@@ -160,7 +176,7 @@ static const struct method *serve_admit(wn_engine *e, const Whatsnext__V1__Reque
 	if (!wn_auth_allows(who, m->desc->roles)) {
 		char msg[512];
 		wn_auth_denied(who, m->desc, msg, sizeof(msg));
-		serve_audit(e, m, who, NULL, wn_err_to_code(WN_EPERM), msg);
+		serve_audit_denied(e, m, who, rq, msg);
 		reply->buf =
 		    wn_engine_pack_response(id, wn_err_to_code(WN_EPERM), msg, NULL, &reply->len);
 		return NULL;

@@ -99,6 +99,7 @@ test_audit_log_records_admin_operations() {
 	WN_TOKEN=$alice wnctl project create q >/dev/null
 	WN_TOKEN=$alice wnctl project delete q >/dev/null
 	expect_exit 8 env WN_TOKEN="$alice" "$WN_BIN/wnctl" queue clear p
+	expect_exit 8 env WN_TOKEN="$alice" "$WN_BIN/wnctl" token revoke bootstrap --yes
 	wnctl token revoke alice >/dev/null
 	expect_eq "$(stat -c %a data/audit.log)" 600 "audit log mode"
 	local log
@@ -113,7 +114,8 @@ want = [
     ("bootstrap", "TokenService/Create", "token=alice", "OK"),
     ("bootstrap", "ProjectService/Create", "project=p", "OK"),
     ("alice", "ProjectService/Delete", "project=q", "OK"),
-    ("alice", "QueueService/Clear", "", "PERMISSION_DENIED"),
+    ("alice", "QueueService/Clear", "project=p", "PERMISSION_DENIED"),
+    ("alice", "TokenService/Revoke", "token=bootstrap", "PERMISSION_DENIED"),
     ("bootstrap", "TokenService/Revoke", "token=alice", "OK"),
 ]
 assert got == want, got
