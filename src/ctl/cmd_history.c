@@ -87,8 +87,14 @@ int wn_ctl_job_history(wn_ctl *c)
 		return WN_CTL_EXIT_OK;
 	}
 	if (h->n_series == 0) {
-		printf("job %llu attempt %u reported no numbers\n", (unsigned long long)h->job_id,
+		/* under the keys asked for, when it was asked for some */
+		printf("job %llu attempt %u reported no numbers", (unsigned long long)h->job_id,
 		       h->attempt);
+		for (size_t i = 0; i < req.n_keys; i++)
+			printf("%s%s",
+			       i == 0 ? (req.n_keys == 1 ? " under key " : " under keys ") : ", ",
+			       wn_ctl_line(c, keys[i]));
+		putchar('\n');
 		return WN_CTL_EXIT_OK;
 	}
 	const char **heads = wn_ctl_alloc(c, (h->n_series + 3) * sizeof(*heads));

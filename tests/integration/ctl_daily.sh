@@ -147,6 +147,8 @@ test_ctl_plurals_and_streams() {
 	expect_exit 0 wnctl job history 1
 	expect_eq "$WN_OUT" "job 1 attempt 0 reported no numbers"
 	expect_eq "$WN_ERR" ""
+	expect_exit 0 wnctl job history 1 --key loss --key acc
+	expect_eq "$WN_OUT" "job 1 attempt 0 reported no numbers under keys loss, acc"
 	expect_exit 0 wnctl queue clear p --task t --yes
 	expect_eq "$WN_OUT" "removed 5 pending jobs"
 	wnctl job add p t >/dev/null
