@@ -58,12 +58,11 @@ static inline uint64_t map_mum(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* map_hash_str hashes s eight bytes at a time with 64x64->128 multiply
- * folds (in the manner of wyhash); its length goes in first. */
-static uint64_t map_hash_str(const char *s)
+/* wn_hash_bytes hashes eight bytes at a time with 64x64->128 multiply
+ * folds (in the manner of wyhash); the length goes in first. */
+uint64_t wn_hash_bytes(const void *data, size_t len)
 {
-	size_t len = strlen(s);
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = data;
 	uint64_t h = map_mum(len ^ 0xa0761d6478bd642fULL, 0xe7037ed1a0b428dbULL);
 	while (len >= 8) {
 		uint64_t w;
@@ -78,6 +77,11 @@ static uint64_t map_hash_str(const char *s)
 		h = map_mum(h ^ w, 0x589965cc75374cc3ULL);
 	}
 	return map_mix64(h);
+}
+
+static uint64_t map_hash_str(const char *s)
+{
+	return wn_hash_bytes(s, strlen(s));
 }
 
 static wn_map *map_new(bool str)

@@ -9,6 +9,10 @@
 typedef struct wn_map wn_map;
 
 /* wn_map_new_u64 creates a map keyed by uint64_t. */
+/* wn_hash_bytes hashes len bytes at p to 64 bits (fast, not for secrets:
+ * what the maps use, and what tells a changed buffer from its last look). */
+uint64_t wn_hash_bytes(const void *p, size_t len);
+
 wn_map *wn_map_new_u64(void);
 /* wn_map_new_str creates a map keyed by NUL-terminated strings; the map keeps
  * its own copy of each key. */

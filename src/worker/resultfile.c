@@ -1,7 +1,7 @@
 #include "resultfile.h"
 
-#include "digest.h"
 #include "err.h"
+#include "map.h"
 #include "resultrules.h"
 #include "util.h"
 
@@ -46,9 +46,9 @@ struct wn_resultfile {
 	int refs;
 	char *path;
 	/* the file as read so far */
-	uint64_t offset;             /* bytes parsed */
-	uint64_t line;               /* the line at offset, from 1 */
-	char sum[WN_DIGEST_HEX + 1]; /* SHA-256 of the bytes read, to notice a rewrite */
+	uint64_t offset; /* bytes parsed */
+	uint64_t line;   /* the line at offset, from 1 */
+	uint64_t sum;    /* wn_hash_bytes of the bytes read, to notice a rewrite */
 	dev_t dev;
 	ino_t ino;
 	off_t size;            /* the file's size and change time when last read: */
@@ -549,14 +549,6 @@ static void results_restart(wn_resultfile *r)
 	r->len = 0;
 }
 
-/* results_sum writes the SHA-256 of the len bytes at data into hex. */
-static void results_sum(const char *data, size_t len, char hex[WN_DIGEST_HEX + 1])
-{
-	wn_digest *d = wn_digest_new();
-	wn_digest_add(d, data, len);
-	wn_digest_end(d, hex);
-}
-
 /* results_rewritten tells whether the file (st, its first got bytes at data)
  * no longer begins with the bytes read so far: another file, shorter, or
  * other bytes anywhere in what was read (a script that writes its whole
@@ -569,9 +561,7 @@ static bool results_rewritten(const wn_resultfile *r, const struct stat *st, con
 		return false;
 	if (st->st_dev != r->dev || st->st_ino != r->ino || got < had)
 		return true;
-	char sum[WN_DIGEST_HEX + 1];
-	results_sum(data, (size_t)had, sum);
-	return strcmp(sum, r->sum) != 0;
+	return wn_hash_bytes(data, (size_t)had) != r->sum;
 }
 
 /* results_load reads the size bytes of fd into a new buffer; *got gets how
@@ -621,7 +611,7 @@ static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
 	r->ino = st.st_ino;
 	r->size = st.st_size;
 	r->ctime = st.st_ctim;
-	results_sum(data, got, r->sum);
+	r->sum = wn_hash_bytes(data, got);
 	size_t had = (size_t)(r->offset + r->len);
 	int rv = results_feed(r, data + had, got - had, final, errmsg);
 	free(data);
