@@ -501,6 +501,15 @@ int wn_check_run(const char *dir, bool do_repair, FILE *out, wn_check_result *re
 	char *current = wn_xasprintf("%s/CURRENT", dir);
 	bool have = stat(current, &st) == 0;
 	free(current);
+	char *lost = have ? NULL : wn_store_lost_current(dir);
+	if (lost != NULL) {
+		*errmsg = wn_xasprintf("cannot check %s: its CURRENT file is missing, while %s "
+		                       "and maybe more of the database's files are there; a file "
+		                       "of it is damaged: restore a backup",
+		                       dir, lost);
+		free(lost);
+		return WN_EIO;
+	}
 	if (!have) {
 		*errmsg =
 		    stat(dir, &st) == 0

@@ -302,6 +302,17 @@ void wn_store_open_db(wn_store *s, char **err)
 		*err = wn_store_injected(e);
 		return;
 	}
+	char *lost = wn_store_lost_current(s->dir);
+	if (lost != NULL) {
+		/* RocksDB would create an empty database and delete the old one's
+		 * files as obsolete: every job gone at the next start */
+		*err = wn_xasprintf("Corruption: its CURRENT file is missing, while %s and "
+		                    "maybe more of the database's files are there (an empty "
+		                    "database would replace them)",
+		                    lost);
+		free(lost);
+		return;
+	}
 	s->db = rocksdb_open(s->opts, s->dir, err);
 	if (*err != NULL)
 		s->db = NULL;

@@ -115,6 +115,11 @@ int wn_store_recover(wn_store *s);
 /* wn_store_sync_histo returns the times of the sync thread's syncs of the
  * write-ahead log (each the fsync of a group commit), on wn_histo_fast. */
 const struct wn_histo *wn_store_sync_histo(wn_store *s);
+/* wn_store_lost_current returns the name of a table file, log or manifest
+ * in dir when dir has no CURRENT file (malloc'd; NULL when CURRENT is there
+ * or dir holds none): a database whose CURRENT is lost, which RocksDB would
+ * take for none and replace with an empty one, deleting those files. */
+char *wn_store_lost_current(const char *dir);
 /* wn_store_disk_usage sums the sizes of the database's files in its
  * directory: table files in *sst, write-ahead logs in *wal, the rest of
  * RocksDB's (MANIFEST, OPTIONS, CURRENT, its LOG) in *other; WN_EIO if the

@@ -3,9 +3,12 @@
 #include "store_int.h"
 
 #include "err.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -30,6 +33,25 @@ static int stat_kind(const char *name)
 		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
 			return 2;
 	return -1;
+}
+
+char *wn_store_lost_current(const char *dir)
+{
+	char *current = wn_xasprintf("%s/CURRENT", dir);
+	struct stat st;
+	bool have = lstat(current, &st) == 0;
+	free(current);
+	DIR *d = have ? NULL : opendir(dir);
+	if (d == NULL)
+		return NULL;
+	char *found = NULL;
+	struct dirent *de;
+	while (found == NULL && (de = readdir(d)) != NULL)
+		if (stat_kind(de->d_name) == 0 || stat_kind(de->d_name) == 1 ||
+		    strncmp(de->d_name, "MANIFEST-", 9) == 0)
+			found = wn_xstrdup(de->d_name);
+	closedir(d);
+	return found;
 }
 
 int wn_store_disk_usage(wn_store *s, uint64_t *sst, uint64_t *wal, uint64_t *other)

@@ -472,6 +472,36 @@ open(p, "wb").write(b)' "$(head -n 1 <<<"$logs")"
 	expect_contains "$WN_ERR" "Corruption"
 }
 
+# A data directory whose CURRENT file is lost (a careless copy, a damaged
+# file system) still holds the database's table files and manifest: the check
+# and the start refuse it, rather than take it for no database, start empty
+# and delete those files. Written again, CURRENT brings every job back.
+test_check_and_start_refuse_a_lost_current_file() {
+	wn_start
+	mkproject p
+	mktask p t
+	gen_batch jobs.json p t 50
+	wnctl job batch jobs.json >/dev/null
+	wn_stop
+	local manifest
+	manifest=$(cd "$WN_TMP/data" && ls MANIFEST-*)
+	rm "$WN_TMP/data/CURRENT" "$WN_TMP"/data/*.log
+	ls "$WN_TMP"/data/*.sst >/dev/null || fail "no table file after a clean stop"
+	expect_exit 2 check_data
+	expect_contains "$WN_ERR" "its CURRENT file is missing, while"
+	expect_exit 2 check_data --repair
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/other.sock"
+	expect_contains "$WN_ERR" "cannot open store $WN_TMP/data: Corruption: its CURRENT file is missing"
+	expect_contains "$WN_ERR" "restore a backup"
+	echo "$manifest" >"$WN_TMP/data/CURRENT"
+	expect_clean
+	expect_contains "$WN_OUT" "50 job(s)"
+	# an empty directory is still a new data directory
+	mkdir "$WN_TMP/empty"
+	expect_exit 2 "$WN_BIN/wnd" --check --data "$WN_TMP/empty"
+	expect_contains "$WN_ERR" "not a data directory (no database in it)"
+}
+
 # A job at id 2^64 - 1 leaves no id to hand out: the check says so and
 # --repair does not wrap m/next_id round to 0; wnd starts, refuses new jobs
 # rather than give out the ids of jobs it holds, and keeps them all.
