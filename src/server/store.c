@@ -243,8 +243,12 @@ static int store_private(wn_store *s, char **errmsg)
 		    wn_xasprintf("cannot read data directory %s: %s", s->dir, strerror(errno));
 		return WN_EIO;
 	}
+	/* a data directory given as a symbolic link (/var/lib/wnd -> /srv/wnd) is
+	 * the directory it names; only the links inside it are not followed */
+	char *real = realpath(s->dir, NULL);
 	unsigned changed = 0;
-	int rv = wn_store_restrict(s->dir, &changed, errmsg);
+	int rv = wn_store_restrict(real != NULL ? real : s->dir, &changed, errmsg);
+	free(real);
 	if (rv == WN_OK && changed > 0)
 		wn_warn("data directory %s was open to other users: %u entries tightened, the "
 		        "directory from %04o to 0700, its files to 0600",

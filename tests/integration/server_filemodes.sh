@@ -75,3 +75,25 @@ test_an_open_data_directory_is_tightened_at_start() {
 	wn_start
 	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "open to other users" "log of a private start"
 }
+
+# A data directory given as a symbolic link to it (/var/lib/wnd -> /srv/wnd)
+# is served, and the directory it names is tightened; the links inside it are
+# left as they are.
+test_a_data_directory_reached_by_a_symbolic_link() {
+	umask 022
+	wn_start
+	some_data
+	wn_stop
+	mv "$WN_TMP/data" "$WN_TMP/real"
+	ln -s real "$WN_TMP/data"
+	chmod 755 "$WN_TMP/real"
+	ln -s /etc/hostname "$WN_TMP/real/a-link"
+	wn_start
+	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job served through the link"
+	wnctl job add p t >/dev/null
+	expect_private "$WN_TMP/real" "the directory the link names"
+	[ -L "$WN_TMP/data" ] || fail "the link to the data directory was replaced"
+	wn_stop
+	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/data"
+	expect_contains "$WN_OUT" "2 job(s)"
+}
