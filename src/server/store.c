@@ -249,10 +249,17 @@ static int store_private(wn_store *s, char **errmsg)
 	unsigned changed = 0;
 	int rv = wn_store_restrict(real != NULL ? real : s->dir, &changed, errmsg);
 	free(real);
+	bool dir_open = (st.st_mode & 077) != 0;
+	unsigned inside = changed - (dir_open ? 1 : 0);
+	char what[96] = "";
+	if (dir_open)
+		snprintf(what, sizeof(what), "the directory from %04o to 0700%s",
+		         (unsigned)(st.st_mode & 07777), inside > 0 ? ", " : "");
+	if (inside > 0)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+		         "%u of its files to 0600 (directories 0700)", inside);
 	if (rv == WN_OK && changed > 0)
-		wn_warn("data directory %s was open to other users: %u entries tightened, the "
-		        "directory from %04o to 0700, its files to 0600",
-		        s->dir, changed, (unsigned)(st.st_mode & 07777));
+		wn_warn("data directory %s was open to other users: %s", s->dir, what);
 	return rv;
 }
 

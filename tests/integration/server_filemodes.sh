@@ -67,8 +67,19 @@ test_an_open_data_directory_is_tightened_at_start() {
 	wn_start
 	expect_private "$WN_TMP/data" "tightened directory"
 	expect_contains "$(cat "$WN_TMP/wnd.log")" \
-		"data directory $WN_TMP/data was open to other users" "log at start"
+		"data directory $WN_TMP/data was open to other users: the directory from 0755 to 0700, " \
+		"log at start"
 	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job kept across the tightening"
+	# open files in a private directory: the log names only what changed
+	wn_stop
+	chmod 644 "$WN_TMP/data/wnd.lock" "$WN_TMP/data/CURRENT"
+	: >"$WN_TMP/wnd.log"
+	wn_start
+	expect_private "$WN_TMP/data" "tightened files"
+	expect_contains "$(cat "$WN_TMP/wnd.log")" \
+		"data directory $WN_TMP/data was open to other users: 2 of its files to 0600" \
+		"log of files tightened"
+	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "from 0700 to 0700" "log of files tightened"
 	# a directory that is private already is left as it is, without a word
 	wn_stop
 	: >"$WN_TMP/wnd.log"
