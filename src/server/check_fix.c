@@ -510,6 +510,14 @@ int wn_check_run(const char *dir, bool do_repair, FILE *out, wn_check_result *re
 		free(lost);
 		return WN_EIO;
 	}
+	char *foreign = have ? wn_store_foreign_log(dir) : NULL;
+	if (foreign != NULL) {
+		*errmsg = wn_xasprintf("cannot check %s: %s; restore the backup into a new, "
+		                       "empty directory",
+		                       dir, foreign);
+		free(foreign);
+		return WN_EIO;
+	}
 	if (!have) {
 		*errmsg =
 		    stat(dir, &st) == 0

@@ -324,6 +324,12 @@ void wn_store_open_db(wn_store *s, char **err)
 		free(lost);
 		return;
 	}
+	char *foreign = wn_store_foreign_log(s->dir);
+	if (foreign != NULL) {
+		*err = wn_xasprintf("%s; restore the backup into a new, empty directory", foreign);
+		free(foreign);
+		return;
+	}
 	s->db = rocksdb_open(s->opts, s->dir, err);
 	if (*err != NULL)
 		s->db = NULL;

@@ -120,6 +120,12 @@ const struct wn_histo *wn_store_sync_histo(wn_store *s);
  * or dir holds none): a database whose CURRENT is lost, which RocksDB would
  * take for none and replace with an empty one, deleting those files. */
 char *wn_store_lost_current(const char *dir);
+/* wn_store_foreign_log returns why a write-ahead log of dir cannot be this
+ * database's (malloc'd; NULL when every log follows on from the one before):
+ * its first change is not the one after the last change of the logs before
+ * it, as when a backup's files are copied over a data directory that holds
+ * newer logs, which RocksDB would replay on top of the backup. */
+char *wn_store_foreign_log(const char *dir);
 /* wn_store_disk_usage sums the sizes of the database's files in its
  * directory: table files in *sst, write-ahead logs in *wal, the rest of
  * RocksDB's (MANIFEST, OPTIONS, CURRENT, its LOG) in *other; WN_EIO if the

@@ -235,3 +235,43 @@ test_backup_dir_confines_backups() {
 	expect_exit 0 wnctl admin backup "$WN_TMP/vault/b1"
 	[ -f vault/b1/CURRENT ] || fail "no backup in vault/b1"
 }
+
+# A backup's files copied over a data directory that holds newer logs (not
+# into a new directory, as the restore steps say): RocksDB would replay those
+# logs on top of the backup and serve a mix of both states (here a job of a
+# project that the mix does not have). The check and the start refuse it and
+# change nothing; the backup restored into a new directory serves its state.
+test_a_backup_copied_over_newer_data_is_refused() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name before >/dev/null
+	wnctl admin backup "$WN_TMP/b1" >/dev/null
+	wn_stop
+	# newer changes: one written out as a table file, then one left in a log
+	wn_start
+	mkproject q
+	mktask q t
+	wn_stop
+	wn_start
+	wnctl job add q t --name after-q >/dev/null
+	wnctl job add p t --name after-p >/dev/null
+	wn_kill9
+	cp -a "$WN_TMP/b1/." "$WN_TMP/data/"
+	local before
+	before=$(cd "$WN_TMP/data" && ls -l --time-style=+%s.%N -- *.log *.sst CURRENT MANIFEST-*)
+	expect_exit 2 "$WN_BIN/wnd" --check --data "$WN_TMP/data"
+	expect_contains "$WN_ERR" "does not follow on from log"
+	expect_contains "$WN_ERR" "restore the backup into a new, empty directory"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/other.sock"
+	expect_contains "$WN_ERR" "cannot open store $WN_TMP/data: log "
+	expect_eq "$(cd "$WN_TMP/data" && ls -l --time-style=+%s.%N -- *.log *.sst CURRENT MANIFEST-*)" \
+		"$before" "the database's files after the refusals"
+	# the documented restore
+	cp -a "$WN_TMP/b1" "$WN_TMP/restored"
+	expect_check_clean "$WN_TMP/restored"
+	start_restored "$WN_TMP/restored" "$WN_TMP/restored.sock"
+	expect_eq "$(project_names)" p "projects of the restored backup"
+	expect_eq "$(wnctl --json job list --all | jq_jobs | jq -r .name | tr '\n' ' ')" "before " \
+		"jobs of the restored backup"
+}
