@@ -463,7 +463,11 @@ static int run(const config *cf, client *cl)
 	int n = 2 * cf->clients;
 	wn_rpc *rpc = NULL;
 	char *msg = NULL;
-	if (wn_rpc_open(cf->url, NULL, WN_RPC_BACKGROUND, &rpc, &msg) != WN_OK) {
+	/* the checks ask as wnctl does, over the SP client without nng, which
+	 * dials again at once after each kill (nng's REQ socket once waited past
+	 * two 30 s timeouts for its dialer to come back to the restarted wnd,
+	 * while every client connection had) */
+	if (wn_rpc_open(cf->url, NULL, WN_RPC_BACKGROUND | WN_RPC_DIRECT, &rpc, &msg) != WN_OK) {
 		fprintf(stderr, "wncrash: %s\n", msg);
 		return 1;
 	}
