@@ -18,6 +18,7 @@
 #include "tls.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -419,6 +420,13 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 		cfg->tick_per_request = true;
 		wn_warn("test clock: time is shifted by the milliseconds in %s", o->test_clock);
 	}
+	struct stat st;
+	if (conf->backup_dir[0] != '\0' && stat(conf->backup_dir, &st) != 0)
+		wn_warn("backup_dir %s: %s: every wnctl admin backup is refused until it exists",
+		        conf->backup_dir, strerror(errno));
+	else if (conf->backup_dir[0] != '\0' && !S_ISDIR(st.st_mode))
+		wn_warn("backup_dir %s is not a directory: every wnctl admin backup is refused",
+		        conf->backup_dir);
 }
 
 /* secure_check refuses, unless the settings say insecure, a listener that

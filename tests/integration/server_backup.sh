@@ -234,6 +234,13 @@ test_backup_dir_confines_backups() {
 	[ ! -e elsewhere ] || fail "a refused backup left $WN_TMP/elsewhere"
 	expect_exit 0 wnctl admin backup "$WN_TMP/vault/b1"
 	[ -f vault/b1/CURRENT ] || fail "no backup in vault/b1"
+	expect_not_contains "$(cat wnd.log)" "backup_dir" "a start with a backup_dir that exists"
+	# a backup_dir mistyped is said at start, not only at the first backup
+	wn_stop
+	wn_start --backup-dir "$WN_TMP/valut"
+	expect_contains "$(cat wnd.log)" \
+		"backup_dir $WN_TMP/valut: No such file or directory: every wnctl admin backup is refused until it exists"
+	expect_exit 4 wnctl admin backup "$WN_TMP/valut/b2"
 }
 
 # A backup's files copied over a data directory that holds newer logs (not
