@@ -45,6 +45,7 @@ struct hcall {
 struct wn_http {
 	wn_engine *e;
 	nng_http_server *srv;
+	struct wn_http_guard *guard; /* http://: what clients reach, in front of srv */
 	nng_tls_config *tls;
 	char *url;
 	char **origins;

@@ -6,10 +6,14 @@
 #include <string.h>
 
 #include "err.h"
+#include "http_guard.h"
 #include "kit.h"
 #include "listen.h"
 #include "strbuf.h"
 #include "util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 /* ------------------------------------------------------------ start and stop */
 
@@ -94,6 +98,54 @@ static int http_tls(wn_http *h, const wn_http_settings *s, char **err)
 	return rv;
 }
 
+/* http_guard_bound names the address the guard listens on into h->url. */
+static void http_guard_bound(wn_http *h)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	wn_http_guard_addr(h->guard, &ss, &len);
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+	if (len != 0 && ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+	} else if (len != 0 && ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		port = ntohs(a->sin6_port);
+	} else {
+		return;
+	}
+	free(h->url);
+	h->url =
+	    wn_xasprintf(ss.ss_family == AF_INET6 ? "http://[%s]:%u" : "http://%s:%u", host, port);
+}
+
+/* http_guard_start puts the guard on u's address in front of h's server,
+ * which serves a loopback port of its own (http:// only: the guard reads
+ * the requests). */
+static int http_guard_start(wn_http *h, const nng_url *u, char **err)
+{
+	nng_sockaddr sa;
+	if (nng_http_server_get_addr(h->srv, &sa) != 0 || sa.s_family != NNG_AF_INET) {
+		*err = wn_xasprintf("cannot tell the port of the server behind it");
+		return WN_EIO;
+	}
+	uint16_t up = (uint16_t)(sa.s_in.sa_port >> 8 | (sa.s_in.sa_port & 0xff) << 8);
+	const char *host = u->u_hostname;
+	char h6[64];
+	size_t hl = strlen(host);
+	if (hl > 2 && host[0] == '[' && host[hl - 1] == ']' && hl - 2 < sizeof(h6)) {
+		snprintf(h6, sizeof(h6), "%.*s", (int)(hl - 2), host + 1);
+		host = h6;
+	}
+	if (wn_http_guard_start(host, u->u_port, up, &h->guard, err) != 0)
+		return WN_EIO;
+	http_guard_bound(h);
+	return WN_OK;
+}
+
 /* http_bound names the address served with the port bound into h->url. */
 static void http_bound(wn_http *h)
 {
@@ -149,10 +201,17 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 	}
 	bool tls;
 	h->loopback = !wn_http_exposed(s->addr, &tls);
-	if ((rv = nng_url_parse(&u, h->url)) != 0 || (rv = nng_http_server_hold(&h->srv, u)) != 0) {
+	nng_url *inner = NULL; /* http://: nng serves a loopback port behind the guard */
+	if ((rv = nng_url_parse(&u, h->url)) != 0 ||
+	    (!h->https && (rv = nng_url_parse(&inner, "http://127.0.0.1:0")) != 0) ||
+	    (rv = nng_http_server_hold(&h->srv, h->https ? u : inner)) != 0) {
+		if (inner != NULL)
+			nng_url_free(inner);
 		err = wn_xasprintf("%s", nng_strerror(rv));
 		goto fail;
 	}
+	if (inner != NULL)
+		nng_url_free(inner);
 	if (h->https && http_tls(h, s, &err) != WN_OK)
 		goto fail;
 	if ((rv = nng_http_handler_alloc(&hd, "/", wn_http_handle)) != 0 ||
@@ -177,8 +236,13 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 		err = wn_xasprintf("%s", nng_strerror(rv));
 		goto fail;
 	}
+	if (!h->https && http_guard_start(h, u, &err) != WN_OK) {
+		*out = NULL;
+		goto fail;
+	}
 	nng_url_free(u);
-	http_bound(h);
+	if (h->https)
+		http_bound(h);
 	return WN_OK;
 fail:
 	*errmsg = wn_xasprintf("cannot serve http on %s: %s", s->addr, err);
@@ -199,11 +263,13 @@ void wn_http_stop(wn_http *h)
 	if (h == NULL)
 		return;
 	if (h->srv != NULL) {
-		wn_http_quiesce(h);
+		wn_http_quiesce(h); /* the answers in flight go out through the guard */
 		nng_http_server_stop(h->srv);
 		nng_http_server_release(h->srv);
 		h->srv = NULL;
 	}
+	wn_http_guard_stop(h->guard);
+	h->guard = NULL;
 	pthread_mutex_lock(&h->mu);
 	h->stopping = true;
 	pthread_cond_signal(&h->cv);

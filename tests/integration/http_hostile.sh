@@ -255,3 +255,77 @@ EOF
 	kill "$cpid" 2>/dev/null || true
 	grep -q "stopped cleanly" wnd.log || fail "wnd did not stop cleanly: $(tail -5 wnd.log)"
 }
+
+# A path ending in a percent-escape made nng 1.5.2's HTTP server write past
+# its copy of the path (a few thousand such requests crashed wnd): the
+# listener refuses any percent-escape in a path before that server reads
+# the request. A query may hold them.
+test_a_percent_escape_in_a_path_is_refused_and_wnd_lives() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local r
+	r=$(printf 'GET /v1/JobService/Get%%41 HTTP/1.1\r\nHost: localhost\r\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 400 "a path ending in an escape: $r"
+	expect_eq "$(json_of "$r" | jq -r .message)" \
+		"a percent-escape in the path is not served (no path of this server needs one)"
+	python3 - "${WN_HTTP##*:}" <<'PY' >hammer.out
+import socket, sys
+port, codes = int(sys.argv[1]), {}
+for path in [b"/v1/JobService/Get%41", b"/%41", b"/index.html%2", b"http://localhost/x%41"] * 1000:
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    line = s.recv(4096).split(b"\r\n")[0].decode()
+    codes[line] = codes.get(line, 0) + 1
+    s.close()
+print(codes)
+PY
+	expect_eq "$(cat hammer.out)" "{'HTTP/1.1 400 Bad Request': 4000}" "4000 escaped paths"
+	kill -0 "$WND_PID" || fail "wnd died"
+	r=$(printf 'GET /metrics?x=%%41 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 200 "an escape in the query: $r"
+	wnctl project create p >/dev/null
+	expect_eq "$(curl -s -X POST -H 'Content-Type: application/json' -d '{}' \
+		"$WN_HTTP/v1/ProjectService/List" | jq -r '.projects[0].name')" p "a call after them"
+}
+
+# A head that never ends is closed (nng's server waited for it for ever); one
+# over 64 KiB is refused with 431.
+test_a_head_that_does_not_end_is_closed() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	python3 - "${WN_HTTP##*:}" <<'PY' >slow.out
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=40)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1")
+try:
+    print("closed" if s.recv(4096) == b"" else "answered")
+except socket.timeout:
+    print("still open after 40 s")
+PY
+	expect_eq "$(cat slow.out)" closed "a head not ended"
+	local r
+	r=$(python3 -c 'import sys; sys.stdout.write("GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "a" * 70000 + "\r\n\r\n")' | hraw)
+	expect_eq "$(status_of "$r")" 431 "a head of 70 KB: ${r:0:200}"
+}
+
+# Connections past the limit wait to be accepted until one closes: the
+# listener keeps its descriptors for the connections it serves.
+test_connections_past_the_limit_wait_for_room() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	python3 - "${WN_HTTP##*:}" <<'PY' >limit.out
+import socket, sys
+port = int(sys.argv[1])
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(256)]
+late = socket.create_connection(("127.0.0.1", port), timeout=3)
+late.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+try:
+    late.recv(16)
+    print("answered while 256 were open")
+except socket.timeout:
+    idle.pop().close()
+    late.settimeout(20)
+    print("waited; then", late.recv(64).decode().split("\r\n")[0])
+PY
+	expect_eq "$(cat limit.out)" "waited; then HTTP/1.1 200 OK" "the 257th connection"
+}

@@ -1,0 +1,435 @@
+/* http_guard: requests checked before nng's HTTP server reads them
+ * (http_guard.h). */
+#include "http_guard.h"
+
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define GUARD_OUT 65536 /* bytes of a reply read from nng at a time */
+
+/* One client's connection and its own connection to nng's server. */
+struct gconn {
+	int cfd, ufd;
+	/* from the client: in[0, fwd) is checked and goes on, [fwd, len) not yet */
+	char *in;
+	size_t len, fwd;
+	uint64_t body;   /* bytes of the current request's body still to pass on */
+	bool opaque;     /* a head with a body of no known length went on: nothing more */
+	int64_t head_at; /* when the head being read began (0: none) */
+	int64_t seen;    /* the last bytes either way */
+	char *out;       /* from nng, to the client: out[ooff, olen) */
+	size_t olen, ooff;
+	int refuse; /* a reply of ours to send before closing (REFUSE_NONE: none) */
+	bool ceof, ueof, ushut;
+};
+
+struct wn_http_guard {
+	int lfd, wake;
+	uint16_t upstream;
+	pthread_t th;
+	struct gconn *c[HTTP_GUARD_CONNS];
+	size_t n;
+	int64_t accept_at; /* out of descriptors: no accept before then */
+};
+
+/* The requests refused here, and their replies: JSON as wnd's own errors. */
+enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG };
+
+static void refuse_send(int fd, int why)
+{
+	const char *status =
+	    why == REFUSE_ESCAPE ? "400 Bad Request" : "431 Request Header Fields Too Large";
+	const char *msg = why == REFUSE_ESCAPE
+	                      ? "a percent-escape in the path is not served (no path of this "
+	                        "server needs one)"
+	                      : "the request's head is over 65536 bytes";
+	char body[256], head[256];
+	int bn =
+	    snprintf(body, sizeof(body), "{\"code\":3,\"message\":\"%s\",\"details\":[]}", msg);
+	int hn = snprintf(head, sizeof(head),
+	                  "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+	                  "Content-Length: %d\r\n\r\n",
+	                  status, bn);
+	struct iovec v[2] = {{head, (size_t)hn}, {body, (size_t)bn}};
+	if (writev(fd, v, 2) < 0)
+		return; /* the client is gone: nothing more to tell it */
+}
+
+static void conn_close(struct gconn *c)
+{
+	close(c->cfd);
+	if (c->ufd >= 0)
+		close(c->ufd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* head_find returns the length of the head at p (len bytes) with its empty
+ * line, 0 while it has not ended. */
+static size_t head_find(const char *p, size_t len)
+{
+	for (size_t i = 0; i + 3 < len; i++)
+		if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n')
+			return i + 4;
+	return 0;
+}
+
+/* head_escaped tells whether the path of the request line of head (up to
+ * its query) holds a '%'. */
+static bool head_escaped(const char *head, size_t len)
+{
+	const char *end = memchr(head, '\r', len);
+	const char *sp = memchr(head, ' ', (size_t)(end - head));
+	if (sp == NULL)
+		return false; /* nng refuses a request line it cannot read */
+	for (const char *p = sp + 1; p < end && *p != ' ' && *p != '?' && *p != '#'; p++)
+		if (*p == '%')
+			return true;
+	return false;
+}
+
+/* head_body reads the length of the body that follows head: false when it
+ * has no known length (wn_http_guard_scan). */
+static bool head_body(const char *head, size_t len, uint64_t *body)
+{
+	*body = 0;
+	bool seen = false;
+	const char *p = memchr(head, '\n', len) + 1, *end = head + len - 2;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p + 2));
+		size_t n = (size_t)(eol - p);
+		if (*p == ' ' || *p == '\t')
+			return false;
+		if (n >= 18 && strncasecmp(p, "transfer-encoding:", 18) == 0)
+			return false;
+		if (n >= 15 && strncasecmp(p, "content-length:", 15) == 0) {
+			const char *v = p + 15, *ve = eol;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			uint64_t x = 0;
+			if (seen || v == ve || ve - v > 15)
+				return false;
+			for (const char *d = v; d < ve; d++) {
+				if (*d < '0' || *d > '9')
+					return false;
+				x = x * 10 + (uint64_t)(*d - '0');
+			}
+			*body = x;
+			seen = true;
+		}
+		p = eol + 1;
+	}
+	return true;
+}
+
+int wn_http_guard_scan(const char *p, size_t len, size_t *head, uint64_t *body, bool *opaque)
+{
+	*head = head_find(p, len);
+	*body = 0;
+	*opaque = false;
+	if (*head == 0)
+		return len >= HTTP_GUARD_HEAD_MAX ? WN_GUARD_BIG : WN_GUARD_MORE;
+	if (head_escaped(p, *head))
+		return WN_GUARD_ESCAPE;
+	*opaque = !head_body(p, *head, body);
+	return WN_GUARD_HEAD;
+}
+
+/* conn_parse clears for nng what came from the client, request by request;
+ * a request it refuses leaves c->refuse set. */
+static void conn_parse(struct gconn *c, int64_t now)
+{
+	while (c->refuse == REFUSE_NONE) {
+		if (c->opaque) {
+			c->len = c->fwd; /* nng closes the connection after its answer */
+			return;
+		}
+		if (c->body > 0) {
+			size_t k = c->len - c->fwd < c->body ? c->len - c->fwd : (size_t)c->body;
+			c->fwd += k;
+			c->body -= k;
+			if (c->body > 0)
+				return;
+			continue;
+		}
+		if (c->fwd == c->len) {
+			c->head_at = 0;
+			return;
+		}
+		if (c->head_at == 0)
+			c->head_at = now;
+		size_t h;
+		int k =
+		    wn_http_guard_scan(c->in + c->fwd, c->len - c->fwd, &h, &c->body, &c->opaque);
+		if (k == WN_GUARD_MORE)
+			return;
+		if (k != WN_GUARD_HEAD) {
+			c->refuse = k == WN_GUARD_BIG ? REFUSE_BIG : REFUSE_ESCAPE;
+			return;
+		}
+		c->fwd += h;
+		c->head_at = 0;
+	}
+}
+
+static void nodelay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* guard_accept takes a connection and opens its own to nng's server. */
+static void guard_accept(wn_http_guard *g, int64_t now)
+{
+	int cfd = accept4(g->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			g->accept_at = now + 100; /* the connection waits in the backlog */
+		return;
+	}
+	int ufd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in up = {.sin_family = AF_INET,
+	                         .sin_port = htons(g->upstream),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (ufd < 0 || connect(ufd, (struct sockaddr *)&up, sizeof(up)) != 0) {
+		wn_warn("http: cannot pass a connection on: %s", strerror(errno));
+		if (ufd >= 0)
+			close(ufd);
+		close(cfd);
+		return;
+	}
+	fcntl(ufd, F_SETFL, fcntl(ufd, F_GETFL) | O_NONBLOCK);
+	nodelay(cfd);
+	nodelay(ufd);
+	struct gconn *c = wn_xcalloc(1, sizeof(*c));
+	c->cfd = cfd;
+	c->ufd = ufd;
+	c->in = wn_xmalloc(HTTP_GUARD_HEAD_MAX);
+	c->out = wn_xmalloc(GUARD_OUT);
+	c->seen = now;
+	g->c[g->n++] = c;
+}
+
+static bool gone(ssize_t n)
+{
+	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* conn_client handles the client's side of c (poll's revents re); false
+ * when c is done with. */
+static bool conn_client(struct gconn *c, short re, int64_t now)
+{
+	if ((re & POLLIN) && !c->ceof && c->refuse == REFUSE_NONE) {
+		ssize_t n = read(c->cfd, c->in + c->len, HTTP_GUARD_HEAD_MAX - c->len);
+		if (gone(n))
+			return false;
+		if (n == 0)
+			c->ceof = true;
+		if (n > 0) {
+			c->len += (size_t)n;
+			c->seen = now;
+			conn_parse(c, now);
+		}
+	}
+	if ((re & POLLOUT) && c->olen > c->ooff) {
+		ssize_t n = write(c->cfd, c->out + c->ooff, c->olen - c->ooff);
+		if (gone(n))
+			return false;
+		if (n > 0) {
+			c->ooff += (size_t)n;
+			c->seen = now;
+		}
+		if (c->ooff == c->olen)
+			c->olen = c->ooff = 0;
+	}
+	if (c->refuse != REFUSE_NONE && c->olen == 0) {
+		/* what nng still owes for requests passed on is dropped */
+		refuse_send(c->cfd, c->refuse);
+		return false;
+	}
+	if ((re & (POLLERR | POLLHUP)) && !(re & POLLIN))
+		return false;
+	return true;
+}
+
+/* conn_upstream handles nng's side of c; false when c is done with. */
+static bool conn_upstream(struct gconn *c, short re, int64_t now)
+{
+	if ((re & POLLOUT) && c->fwd > 0) {
+		ssize_t n = write(c->ufd, c->in, c->fwd);
+		if (gone(n))
+			return false;
+		if (n > 0) {
+			memmove(c->in, c->in + n, c->len - (size_t)n);
+			c->len -= (size_t)n;
+			c->fwd -= (size_t)n;
+		}
+	}
+	if (c->ceof && c->fwd == 0 && !c->ushut) {
+		shutdown(c->ufd, SHUT_WR);
+		c->ushut = true;
+	}
+	if ((re & (POLLIN | POLLHUP | POLLERR)) && c->olen == 0 && !c->ueof) {
+		ssize_t n = read(c->ufd, c->out, GUARD_OUT);
+		if (gone(n))
+			return false;
+		if (n == 0)
+			c->ueof = true;
+		if (n > 0) {
+			c->olen = (size_t)n;
+			c->seen = now;
+		}
+	}
+	/* nng closed it: once its last bytes are out, the client's goes too */
+	return !(c->ueof && c->olen == 0);
+}
+
+/* conn_due tells whether c ran out of time: a head not ended in time, or
+ * nothing under way for long. */
+static bool conn_due(const struct gconn *c, int64_t now)
+{
+	if (c->head_at != 0 && now - c->head_at > HTTP_GUARD_HEAD_MS)
+		return true;
+	return c->body == 0 && c->olen == 0 && c->fwd == 0 && now - c->seen > HTTP_GUARD_IDLE_MS;
+}
+
+/* guard_events sets the poll entries of c at p[0] (client) and p[1] (nng). */
+static void guard_events(const struct gconn *c, struct pollfd *p)
+{
+	p[0].fd = c->cfd;
+	p[0].events = 0;
+	if (!c->ceof && c->refuse == REFUSE_NONE && c->len < HTTP_GUARD_HEAD_MAX)
+		p[0].events |= POLLIN;
+	if (c->olen > c->ooff || c->refuse != REFUSE_NONE)
+		p[0].events |= POLLOUT;
+	p[1].fd = c->ufd;
+	p[1].events = (c->fwd > 0 ? POLLOUT : 0) | (c->olen == 0 && !c->ueof ? POLLIN : 0);
+}
+
+static void *guard_main(void *arg)
+{
+	wn_http_guard *g = arg;
+	struct pollfd *p = wn_xcalloc(2 + 2 * HTTP_GUARD_CONNS, sizeof(*p));
+	for (;;) {
+		int64_t now = wn_mono_ms();
+		p[0] = (struct pollfd){.fd = g->wake, .events = POLLIN};
+		bool take = g->n < HTTP_GUARD_CONNS && now >= g->accept_at;
+		p[1] = (struct pollfd){.fd = take ? g->lfd : -1, .events = POLLIN};
+		for (size_t i = 0; i < g->n; i++)
+			guard_events(g->c[i], &p[2 + 2 * i]);
+		int r = poll(p, 2 + 2 * g->n, 1000);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN)
+			break;
+		now = wn_mono_ms();
+		size_t n = g->n; /* the connections polled */
+		for (size_t i = n; i-- > 0;) {
+			struct gconn *c = g->c[i];
+			short cre = r > 0 ? p[2 + 2 * i].revents : 0;
+			short ure = r > 0 ? p[3 + 2 * i].revents : 0;
+			if (!conn_upstream(c, ure, now) || !conn_client(c, cre, now) ||
+			    conn_due(c, now)) {
+				conn_close(c);
+				g->c[i] = g->c[--g->n];
+			}
+		}
+		if (r > 0 && (p[1].revents & POLLIN))
+			guard_accept(g, now);
+	}
+	free(p);
+	return NULL;
+}
+
+/* guard_listen opens the listening socket of host:port. */
+static int guard_listen(const char *host, const char *port, char **err)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	int rv = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &res);
+	if (rv != 0) {
+		*err = wn_xasprintf("%s", gai_strerror(rv));
+		return -1;
+	}
+	int fd = -1, e = 0;
+	for (struct addrinfo *a = res; a != NULL && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int one = 1;
+		if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+		                bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0)) {
+			e = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		*err = wn_xasprintf("%s", strerror(e ? e : EADDRNOTAVAIL));
+	return fd;
+}
+
+int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_http_guard **out,
+                        char **err)
+{
+	*out = NULL;
+	int lfd = guard_listen(host, port, err);
+	if (lfd < 0)
+		return -1;
+	wn_http_guard *g = wn_xcalloc(1, sizeof(*g));
+	g->lfd = lfd;
+	g->upstream = upstream;
+	g->wake = eventfd(0, EFD_CLOEXEC);
+	if (g->wake < 0 || pthread_create(&g->th, NULL, guard_main, g) != 0) {
+		*err = wn_xasprintf("cannot start its thread");
+		if (g->wake >= 0)
+			close(g->wake);
+		close(lfd);
+		free(g);
+		return -1;
+	}
+	*out = g;
+	return 0;
+}
+
+void wn_http_guard_addr(const wn_http_guard *g, struct sockaddr_storage *sa, socklen_t *len)
+{
+	*len = sizeof(*sa);
+	if (getsockname(g->lfd, (struct sockaddr *)sa, len) != 0)
+		*len = 0;
+}
+
+void wn_http_guard_stop(wn_http_guard *g)
+{
+	if (g == NULL)
+		return;
+	uint64_t one = 1;
+	if (write(g->wake, &one, sizeof(one)) < 0)
+		wn_warn("http: cannot stop its listener: %s", strerror(errno));
+	pthread_join(g->th, NULL);
+	for (size_t i = 0; i < g->n; i++)
+		conn_close(g->c[i]);
+	close(g->lfd);
+	close(g->wake);
+	free(g);
+}

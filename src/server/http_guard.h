@@ -1,0 +1,52 @@
+/* http_guard: the listening socket of the plain HTTP listener, in front of
+ * nng's HTTP server, which then serves a loopback port of its own. Each
+ * request is passed on whole once its head has been read and checked for
+ * what nng 1.5.2's server gets wrong or does not bound: a path holding a
+ * percent-escape (that server decodes it past the end of its copy of the
+ * path, and a few thousand such requests crash the process), a head that
+ * does not end within HTTP_GUARD_HEAD_MS or HTTP_GUARD_HEAD_MAX bytes, more
+ * than HTTP_GUARD_CONNS connections at once. Replies go back as they come.
+ * One thread, poll(2). */
+#ifndef WN_HTTP_GUARD_H
+#define WN_HTTP_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define HTTP_GUARD_HEAD_MS  10000  /* time a request's head may take to arrive */
+#define HTTP_GUARD_IDLE_MS  300000 /* a connection with nothing under way closes */
+#define HTTP_GUARD_HEAD_MAX 65536  /* bytes of a request's head */
+#define HTTP_GUARD_CONNS    256    /* connections served at once */
+
+typedef struct wn_http_guard wn_http_guard;
+
+/* What wn_http_guard_scan finds at the start of bytes from a client. */
+enum {
+	WN_GUARD_MORE,   /* the head has not ended yet */
+	WN_GUARD_HEAD,   /* a head, *head bytes, that goes on */
+	WN_GUARD_ESCAPE, /* a head whose path holds a percent-escape: refused */
+	WN_GUARD_BIG,    /* no head within HTTP_GUARD_HEAD_MAX bytes: refused */
+};
+
+/* wn_http_guard_scan reads the request head at p (len bytes). For a head
+ * that goes on, *head is its length with its empty line and *body the
+ * length of the body that follows it, or *opaque set when that is not
+ * known (Transfer-Encoding, a Content-Length that is not one decimal
+ * number, or given twice, a folded line): nng's server answers such a
+ * request and closes the connection, so nothing after it goes on. */
+int wn_http_guard_scan(const char *p, size_t len, size_t *head, uint64_t *body, bool *opaque);
+
+/* wn_http_guard_start listens on host:port (port "0": one the system picks)
+ * and passes the requests it accepts to 127.0.0.1:upstream; *err
+ * (malloc'd) on failure. */
+int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_http_guard **out,
+                        char **err);
+/* wn_http_guard_addr copies the address listened on into sa (its size in *len). */
+void wn_http_guard_addr(const wn_http_guard *g, struct sockaddr_storage *sa, socklen_t *len);
+/* wn_http_guard_stop closes every connection and the listening socket and
+ * frees g; NULL is a no-op. */
+void wn_http_guard_stop(wn_http_guard *g);
+
+#endif

@@ -1,0 +1,53 @@
+/* libFuzzer target: the check of a request's head before nng's HTTP server
+ * reads it (http_guard.c): the bytes of a client, as they come. Nothing may
+ * crash; a head that goes on ends with its empty line and has no '%' in
+ * its path; one refused for an escape has one. Run:
+ * build/fuzz/fuzz_http_guard -max_total_time=60 */
+#include "http_guard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* path_escaped tells whether the target of the request line at p holds a
+ * '%' before its query, as the guard must judge it. */
+static int path_escaped(const char *p, size_t head)
+{
+	const char *eol = memchr(p, '\r', head);
+	const char *sp = memchr(p, ' ', (size_t)(eol - p));
+	if (sp == NULL)
+		return 0;
+	for (const char *q = sp + 1; q < eol && *q != ' ' && *q != '?' && *q != '#'; q++)
+		if (*q == '%')
+			return 1;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 2 * HTTP_GUARD_HEAD_MAX)
+		return 0;
+	/* copied to a buffer of its own size: a read past it is found */
+	char *p = malloc(size ? size : 1);
+	memcpy(p, data, size);
+	size_t off = 0;
+	while (off < size) {
+		size_t head;
+		uint64_t body;
+		bool opaque;
+		int k = wn_http_guard_scan(p + off, size - off, &head, &body, &opaque);
+		if (k == WN_GUARD_MORE || k == WN_GUARD_BIG)
+			break;
+		if (head < 4 || head > size - off || memcmp(p + off + head - 4, "\r\n\r\n", 4) != 0)
+			abort();
+		if ((k == WN_GUARD_ESCAPE) != path_escaped(p + off, head))
+			abort();
+		if (k == WN_GUARD_ESCAPE || opaque || body > size - off - head)
+			break;
+		off += head + (size_t)body;
+	}
+	free(p);
+	return 0;
+}
