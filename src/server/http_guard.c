@@ -226,6 +226,7 @@ static void guard_accept(wn_http_guard *g, int64_t now)
 	c->in = wn_xmalloc(HTTP_GUARD_HEAD_MAX);
 	c->out = wn_xmalloc(GUARD_OUT);
 	c->seen = now;
+	c->head_at = now; /* a connection that sends nothing has its head's time too */
 	g->c[g->n++] = c;
 }
 
