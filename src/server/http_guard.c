@@ -82,12 +82,18 @@ static void conn_close(struct gconn *c)
 }
 
 /* head_find returns the length of the head at p (len bytes) with its empty
- * line, 0 while it has not ended. */
+ * line, 0 while it has not ended. Lines end as nng's server reads them: at
+ * a LF, with or without a CR before it, so "\n\n" ends a head too. */
 static size_t head_find(const char *p, size_t len)
 {
-	for (size_t i = 0; i + 3 < len; i++)
-		if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n')
-			return i + 4;
+	size_t line = 0; /* where the line being read began */
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (i == line || (i == line + 1 && p[line] == '\r'))
+			return i + 1;
+		line = i + 1;
+	}
 	return 0;
 }
 
@@ -95,7 +101,9 @@ static size_t head_find(const char *p, size_t len)
  * its query) holds a '%'. */
 static bool head_escaped(const char *head, size_t len)
 {
-	const char *end = memchr(head, '\r', len);
+	const char *end = head;
+	while (end < head + len && *end != '\r' && *end != '\n')
+		end++;
 	const char *sp = memchr(head, ' ', (size_t)(end - head));
 	if (sp == NULL)
 		return false; /* nng refuses a request line it cannot read */
@@ -111,9 +119,9 @@ static bool head_body(const char *head, size_t len, uint64_t *body)
 {
 	*body = 0;
 	bool seen = false;
-	const char *p = memchr(head, '\n', len) + 1, *end = head + len - 2;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p + 2));
+	const char *p = memchr(head, '\n', len) + 1, *end = head + len;
+	while (p < end) { /* each line ends with a LF, the empty one last */
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)(eol - p);
 		if (*p == ' ' || *p == '\t')
 			return false;

@@ -288,6 +288,20 @@ PY
 		"$WN_HTTP/v1/ProjectService/List" | jq -r '.projects[0].name')" p "a call after them"
 }
 
+# nng's server ends a line at a LF with or without a CR before it: a head
+# ended by bare LFs is one head, and a request after it has its path checked
+# too (it went on unchecked, inside what was taken for the first head).
+test_a_head_ended_by_bare_line_feeds_is_one_head() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local r
+	r=$(printf 'GET /metrics HTTP/1.1\nHost: localhost\n\nGET /v1/JobService/Get%%41 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
+	expect_contains "$r" "a percent-escape in the path is not served" "the second request"
+	expect_not_contains "$r" "no such method" "the second request"
+	r=$(printf 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 200 "a head ended by LF CR LF: ${r:0:200}"
+}
+
 # A head that never ends is closed (nng's server waited for it for ever); one
 # over 64 KiB is refused with 431.
 test_a_head_that_does_not_end_is_closed() {
