@@ -97,8 +97,9 @@ static size_t head_find(const char *p, size_t len)
 	return 0;
 }
 
-/* head_escaped tells whether the path of the request line of head (up to
- * its query) holds a '%'. */
+/* head_escaped tells whether the target of the request line of head holds
+ * a '%' before its query: nng's server decodes all of it up to a '?', a '#'
+ * and what follows it included. */
 static bool head_escaped(const char *head, size_t len)
 {
 	const char *end = head;
@@ -107,7 +108,7 @@ static bool head_escaped(const char *head, size_t len)
 	const char *sp = memchr(head, ' ', (size_t)(end - head));
 	if (sp == NULL)
 		return false; /* nng refuses a request line it cannot read */
-	for (const char *p = sp + 1; p < end && *p != ' ' && *p != '?' && *p != '#'; p++)
+	for (const char *p = sp + 1; p < end && *p != ' ' && *p != '?'; p++)
 		if (*p == '%')
 			return true;
 	return false;

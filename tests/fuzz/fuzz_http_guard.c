@@ -29,7 +29,8 @@ static size_t nng_head(const char *p, size_t len)
 }
 
 /* path_escaped tells whether the target of the request line at p holds a
- * '%' before its query, as the guard must judge it. */
+ * '%' before its query ('?'; nng's server decodes past a '#'), as the guard
+ * must judge it. */
 static int path_escaped(const char *p)
 {
 	const char *eol = p;
@@ -38,7 +39,7 @@ static int path_escaped(const char *p)
 	const char *sp = memchr(p, ' ', (size_t)(eol - p));
 	if (sp == NULL)
 		return 0;
-	for (const char *q = sp + 1; q < eol && *q != ' ' && *q != '?' && *q != '#'; q++)
+	for (const char *q = sp + 1; q < eol && *q != ' ' && *q != '?'; q++)
 		if (*q == '%')
 			return 1;
 	return 0;
