@@ -29,6 +29,7 @@ struct gconn {
 	/* from the client: in[0, fwd) is checked and goes on, [fwd, len) not yet */
 	char *in;
 	size_t len, fwd;
+	size_t scan;     /* in[fwd, fwd + scan) ends no head: its scan resumes there */
 	uint64_t body;   /* bytes of the current request's body still to pass on */
 	bool opaque;     /* a head with a body of no known length went on: nothing more */
 	int64_t head_at; /* when the head being read began (0: none) */
@@ -82,18 +83,21 @@ static void conn_close(struct gconn *c)
 }
 
 /* head_find returns the length of the head at p (len bytes) with its empty
- * line, 0 while it has not ended. Lines end as nng's server reads them: at
- * a LF, with or without a CR before it, so "\n\n" ends a head too. */
-static size_t head_find(const char *p, size_t len)
+ * line, 0 while it has not ended; the scan begins at *from, the start of a
+ * line, and 0 leaves there the start of the line not ended. Lines end as
+ * nng's server reads them: at a LF, with or without a CR before it, so
+ * "\n\n" ends a head too. */
+static size_t head_find(const char *p, size_t len, size_t *from)
 {
-	size_t line = 0; /* where the line being read began */
-	for (size_t i = 0; i < len; i++) {
+	size_t line = *from; /* where the line being read began */
+	for (size_t i = line; i < len; i++) {
 		if (p[i] != '\n')
 			continue;
 		if (i == line || (i == line + 1 && p[line] == '\r'))
 			return i + 1;
 		line = i + 1;
 	}
+	*from = line;
 	return 0;
 }
 
@@ -150,9 +154,10 @@ static bool head_body(const char *head, size_t len, uint64_t *body)
 	return true;
 }
 
-int wn_http_guard_scan(const char *p, size_t len, size_t *head, uint64_t *body, bool *opaque)
+int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, uint64_t *body,
+                       bool *opaque)
 {
-	*head = head_find(p, len);
+	*head = head_find(p, len, from);
 	*body = 0;
 	*opaque = false;
 	if (*head == 0)
@@ -187,8 +192,8 @@ static void conn_parse(struct gconn *c, int64_t now)
 		if (c->head_at == 0)
 			c->head_at = now;
 		size_t h;
-		int k =
-		    wn_http_guard_scan(c->in + c->fwd, c->len - c->fwd, &h, &c->body, &c->opaque);
+		int k = wn_http_guard_scan(c->in + c->fwd, c->len - c->fwd, &c->scan, &h, &c->body,
+		                           &c->opaque);
 		if (k == WN_GUARD_MORE)
 			return;
 		if (k != WN_GUARD_HEAD) {
@@ -196,6 +201,7 @@ static void conn_parse(struct gconn *c, int64_t now)
 			return;
 		}
 		c->fwd += h;
+		c->scan = 0;
 		c->head_at = 0;
 	}
 }

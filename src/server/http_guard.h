@@ -30,13 +30,17 @@ enum {
 	WN_GUARD_BIG,    /* no head within HTTP_GUARD_HEAD_MAX bytes: refused */
 };
 
-/* wn_http_guard_scan reads the request head at p (len bytes). For a head
+/* wn_http_guard_scan reads the request head at p (len bytes), from *from
+ * on: 0 at first, then left by a scan that found no end (WN_GUARD_MORE) at
+ * the start of the line not ended, so that bytes that come one by one are
+ * each read once, not the whole head again for each. For a head
  * that goes on, *head is its length with its empty line and *body the
  * length of the body that follows it, or *opaque set when that is not
  * known (Transfer-Encoding, a Content-Length that is not one decimal
  * number, or given twice, a folded line): nng's server answers such a
  * request and closes the connection, so nothing after it goes on. */
-int wn_http_guard_scan(const char *p, size_t len, size_t *head, uint64_t *body, bool *opaque);
+int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, uint64_t *body,
+                       bool *opaque);
 
 /* wn_http_guard_start listens on host:port (port "0": one the system picks)
  * and passes the requests it accepts to 127.0.0.1:upstream; *err

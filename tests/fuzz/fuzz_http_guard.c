@@ -2,7 +2,8 @@
  * reads it (http_guard.c): the bytes of a client, as they come. Nothing may
  * crash; a head that goes on ends where nng's server ends it (its first
  * empty line, lines ending at a LF with or without a CR) and has no '%' in
- * its path; one refused for an escape has one. Run:
+ * its path; one refused for an escape has one. The bytes come a few at a
+ * time, as a client may send them. Run:
  * build/fuzz/fuzz_http_guard -max_total_time=60 */
 #include "http_guard.h"
 
@@ -52,12 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* copied to a buffer of its own size: a read past it is found */
 	char *p = malloc(size ? size : 1);
 	memcpy(p, data, size);
-	size_t off = 0;
+	size_t off = 0, step = size > 0 ? (size_t)data[0] % 7 + 1 : 1;
 	while (off < size) {
-		size_t head;
+		size_t head, from = 0, n = 0;
 		uint64_t body;
 		bool opaque;
-		int k = wn_http_guard_scan(p + off, size - off, &head, &body, &opaque);
+		int k;
+		do { /* the bytes come step by step, each scan resuming the last */
+			n = n + step < size - off ? n + step : size - off;
+			k = wn_http_guard_scan(p + off, n, &from, &head, &body, &opaque);
+		} while (k == WN_GUARD_MORE && n < size - off);
 		if (k == WN_GUARD_MORE || k == WN_GUARD_BIG)
 			break;
 		if (head == 0 || head != nng_head(p + off, size - off))
