@@ -12,6 +12,7 @@
 #include "http_int.h"
 
 #include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
 #include <nng/supplemental/http/http.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -568,6 +569,19 @@ void wn_http_quiesce(wn_http *h)
 	while (h->active > 0)
 		pthread_cond_wait(&h->idle, &h->mu);
 	pthread_mutex_unlock(&h->mu);
+}
+
+void wn_http_settle(wn_http *h)
+{
+	int64_t until = wn_mono_ms() + HTTP_SETTLE_MS;
+	pthread_mutex_lock(&h->mu);
+	while (wn_map_count(h->calls) > 0 && wn_mono_ms() < until) {
+		pthread_mutex_unlock(&h->mu);
+		nng_msleep(10);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	nng_msleep(HTTP_SETTLE_WRITE_MS);
 }
 
 static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req);

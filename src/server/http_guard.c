@@ -47,6 +47,7 @@ struct wn_http_guard {
 	struct gconn *c[HTTP_GUARD_CONNS];
 	size_t n;
 	int64_t accept_at; /* out of descriptors: no accept before then */
+	int64_t drain_by;  /* stopping: the replies under way pass until then (0: not) */
 };
 
 /* The requests refused here, and their replies: JSON as wnd's own errors. */
@@ -347,17 +348,19 @@ static void *guard_main(void *arg)
 	struct pollfd *p = wn_xcalloc(2 + 2 * HTTP_GUARD_CONNS, sizeof(*p));
 	for (;;) {
 		int64_t now = wn_mono_ms();
-		p[0] = (struct pollfd){.fd = g->wake, .events = POLLIN};
-		bool take = g->n < HTTP_GUARD_CONNS && now >= g->accept_at;
+		if (g->drain_by != 0 && (g->n == 0 || now >= g->drain_by))
+			break;
+		p[0] = (struct pollfd){.fd = g->drain_by ? -1 : g->wake, .events = POLLIN};
+		bool take = g->n < HTTP_GUARD_CONNS && now >= g->accept_at && g->drain_by == 0;
 		p[1] = (struct pollfd){.fd = take ? g->lfd : -1, .events = POLLIN};
 		for (size_t i = 0; i < g->n; i++)
 			guard_events(g->c[i], &p[2 + 2 * i]);
-		int r = poll(p, 2 + 2 * g->n, 1000);
+		int r = poll(p, 2 + 2 * g->n, g->drain_by ? 50 : 1000);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (p[0].revents & POLLIN)
-			break;
 		now = wn_mono_ms();
+		if (r > 0 && (p[0].revents & POLLIN)) /* stopping: no more connections */
+			g->drain_by = now + HTTP_GUARD_DRAIN_MS;
 		size_t n = g->n; /* the connections polled */
 		for (size_t i = n; i-- > 0;) {
 			struct gconn *c = g->c[i];

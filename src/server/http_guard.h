@@ -19,6 +19,7 @@
 #define HTTP_GUARD_IDLE_MS  300000 /* a connection with nothing under way closes */
 #define HTTP_GUARD_HEAD_MAX 65536  /* bytes of a request's head */
 #define HTTP_GUARD_CONNS    256    /* connections served at once */
+#define HTTP_GUARD_DRAIN_MS 2000   /* at a stop, time the replies under way have to pass */
 
 typedef struct wn_http_guard wn_http_guard;
 
@@ -49,8 +50,9 @@ int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, w
                         char **err);
 /* wn_http_guard_addr copies the address listened on into sa (its size in *len). */
 void wn_http_guard_addr(const wn_http_guard *g, struct sockaddr_storage *sa, socklen_t *len);
-/* wn_http_guard_stop closes every connection and the listening socket and
- * frees g; NULL is a no-op. */
+/* wn_http_guard_stop takes no more connections, lets the replies under way
+ * pass until nng's server has closed its side (at most HTTP_GUARD_DRAIN_MS),
+ * closes what is left and frees g; NULL is a no-op. */
 void wn_http_guard_stop(wn_http_guard *g);
 
 #endif

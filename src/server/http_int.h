@@ -22,6 +22,10 @@
 #define HTTP_BODIES_MAX (4 * HTTP_BODY_MAX)
 /* How long a body may take to arrive once its headers have. */
 #define HTTP_BODY_MS 60000
+/* At a stop: time the calls in flight have to be answered, and then for
+ * nng's server to write the answers out before it closes the connections. */
+#define HTTP_SETTLE_MS       2000
+#define HTTP_SETTLE_WRITE_MS 100
 
 struct hcall {
 	wn_http *h;
@@ -73,6 +77,10 @@ void *wn_http_waiter(void *arg);
  * so that none is left between nng's start of a request and its own hold
  * on it when nng's server stops (http.c). */
 void wn_http_quiesce(wn_http *h);
+/* wn_http_settle waits until every call is answered (parked ones were
+ * released before; at most HTTP_SETTLE_MS), then as long again as nng's
+ * server takes to write the last answers out: its stop would drop them. */
+void wn_http_settle(wn_http *h);
 
 /* wn_http_handle is the nng handler of every request (http.c). */
 void wn_http_handle(nng_aio *aio);

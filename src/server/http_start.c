@@ -264,6 +264,7 @@ void wn_http_stop(wn_http *h)
 		return;
 	if (h->srv != NULL) {
 		wn_http_quiesce(h); /* the answers in flight go out through the guard */
+		wn_http_settle(h);
 		nng_http_server_stop(h->srv);
 		nng_http_server_release(h->srv);
 		h->srv = NULL;

@@ -347,3 +347,45 @@ except socket.timeout:
 PY
 	expect_eq "$(cat limit.out)" "waited; then HTTP/1.1 200 OK" "the 257th connection"
 }
+
+# At SIGTERM every call parked over HTTP gets its answer (a Fetch: no job)
+# before the connections close: nng's server dropped half of them, closing
+# connections whose answers it had not written yet.
+test_sigterm_answers_every_parked_call() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create empty >/dev/null
+	python3 - "${WN_HTTP##*:}" >parked.out <<'PY' &
+import socket, sys, time
+port, held = int(sys.argv[1]), []
+body = b'{"project":"empty","worker":"w","waitMs":60000}'
+for i in range(20):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"POST /v1/QueueService/Fetch HTTP/1.1\r\nHost: localhost\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    held.append(s)
+print("sent", flush=True)
+answered = 0
+for s in held:
+    data = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+    except (socket.timeout, ConnectionResetError):
+        pass
+    answered += data.startswith(b"HTTP/1.1 200")
+print("answered", answered)
+PY
+	local cpid=$!
+	WN_PIDS+=("$cpid")
+	WN_PAUSE_MS=0
+	until grep -q sent parked.out; do wn_poll_pause; done
+	parked20() { curl -s "$WN_HTTP/metrics" | grep -qx 'whatsnext_waiting_requests 20'; }
+	wait_for 20 "the 20 fetches to wait" parked20
+	wn_stop
+	wait "$cpid"
+	expect_eq "$(tail -n 1 parked.out)" "answered 20" "parked fetches answered at SIGTERM"
+}
