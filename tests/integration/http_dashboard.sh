@@ -14,8 +14,7 @@ DASH_SECRET=dashboard-admin-secret-0123456789abcdef
 test_dashboard_in_a_browser() {
 	local browser=${CHROMIUM:-/usr/bin/chromium}
 	[ -x "$browser" ] || fail "no $browser: run scripts/install-deps.sh (Debian package chromium)"
-	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
-		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	browser_need
 
 	printf '%s\n' "$DASH_SECRET" >admin.token
 	chmod 600 admin.token
@@ -90,6 +89,19 @@ EOF
 	[ "$n" -ge 13 ] || fail "only $n screenshots in $shots"
 }
 
+# browser_need: the browser tests need puppeteer-core (scripts/install-deps.sh).
+browser_need() {
+	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
+		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+}
+
+# browser_setup: browser_need, then wnd with an HTTP listener ($WN_HTTP).
+browser_setup() {
+	browser_need
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+}
+
 # page_text HASH [SELECTOR]: what the dashboard shows at #HASH (the text of
 # SELECTOR, default the page's main part), read in Chromium by
 # tests/browser/page-text.js, which fails on any error the page logs and on a
@@ -100,10 +112,7 @@ page_text() {
 }
 
 test_dashboard_sweep_keys_named_like_javascript_properties() {
-	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
-		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
-	wn_start --http 127.0.0.1:0
-	wn_http_url
+	browser_setup
 	wnctl project create p >/dev/null
 	wnctl task create p t >/dev/null
 	# parameters that only some jobs of the sweep have, named as properties
@@ -128,8 +137,7 @@ JSON
 }
 
 test_dashboard_queue_of_a_token_limited_to_some_projects() {
-	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
-		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
+	browser_need
 	printf '%s\n' "$DASH_SECRET" >admin.token
 	chmod 600 admin.token
 	export WN_TOKEN=$DASH_SECRET
@@ -154,10 +162,7 @@ test_dashboard_queue_of_a_token_limited_to_some_projects() {
 }
 
 test_dashboard_plots_results_that_differ_in_the_last_digit() {
-	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
-		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
-	wn_start --http 127.0.0.1:0
-	wn_http_url
+	browser_setup
 	wnctl project create p >/dev/null
 	wnctl task create p t >/dev/null
 	# each job reports 0.3 and 0.1 + 0.2 (0.30000000000000004), in an order
@@ -193,10 +198,7 @@ EOF
 }
 
 test_dashboard_sweep_says_how_many_jobs_were_removed() {
-	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
-		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
-	wn_start --http 127.0.0.1:0
-	wn_http_url
+	browser_setup
 	wnctl project create p >/dev/null
 	wnctl task create p t >/dev/null
 	wnctl job sweep p t --grid a=1,2,3 >/dev/null 2>&1
@@ -207,10 +209,7 @@ test_dashboard_sweep_says_how_many_jobs_were_removed() {
 }
 
 test_dashboard_job_or_sweep_named_by_other_than_a_number() {
-	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
-		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
-	wn_start --http 127.0.0.1:0
-	wn_http_url
+	browser_setup
 	# a mistyped address says what is wrong, and asks wnd nothing it would refuse
 	expect_contains "$(page_text /jobs/abc)" "no job abc: a job is named by its number"
 	expect_contains "$(page_text /sweeps/1x)" "no sweep 1x: a sweep is named by its number"
@@ -218,10 +217,7 @@ test_dashboard_job_or_sweep_named_by_other_than_a_number() {
 }
 
 test_dashboard_plot_labels_its_zero_tick_0() {
-	[ -d "$REPO/tests/browser/node_modules/puppeteer-core" ] ||
-		fail "no puppeteer-core in tests/browser/node_modules: run scripts/install-deps.sh"
-	wn_start --http 127.0.0.1:0
-	wn_http_url
+	browser_setup
 	wnctl project create p >/dev/null
 	wnctl task create p t >/dev/null
 	printf '%s\n' 'echo "{\"loss\": 1}" >>"$WN_RESULTS"' >report.sh
