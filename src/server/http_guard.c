@@ -321,12 +321,13 @@ static bool conn_upstream(struct gconn *c, short re, int64_t now)
 }
 
 /* conn_due tells whether c ran out of time: a head not ended in time, or
- * nothing under way for long. */
+ * nothing moving either way for long. */
 static bool conn_due(const struct gconn *c, int64_t now)
 {
 	if (c->head_at != 0 && now - c->head_at > HTTP_GUARD_HEAD_MS)
 		return true;
-	return c->body == 0 && c->olen == 0 && c->fwd == 0 && now - c->seen > HTTP_GUARD_IDLE_MS;
+	/* a reply the client does not read counts as nothing under way */
+	return c->body == 0 && c->fwd == 0 && now - c->seen > HTTP_GUARD_IDLE_MS;
 }
 
 /* guard_events sets the poll entries of c at p[0] (client) and p[1] (nng). */
@@ -338,8 +339,10 @@ static void guard_events(const struct gconn *c, struct pollfd *p)
 		p[0].events |= POLLIN;
 	if (c->olen > c->ooff || c->refuse != REFUSE_NONE)
 		p[0].events |= POLLOUT;
-	p[1].fd = c->ufd;
 	p[1].events = (c->fwd > 0 ? POLLOUT : 0) | (c->olen == 0 && !c->ueof ? POLLIN : 0);
+	/* nothing to do with nng's side until the client has read: its hang-up
+	 * would be reported at once, again and again */
+	p[1].fd = p[1].events != 0 ? c->ufd : -1;
 }
 
 static void *guard_main(void *arg)
