@@ -389,3 +389,55 @@ PY
 	wait "$cpid"
 	expect_eq "$(tail -n 1 parked.out)" "answered 20" "parked fetches answered at SIGTERM"
 }
+
+# A client that sends its request, closes its side for writing and reads
+# slowly: once nng has answered and closed its own connection, the guard
+# waits for the client without spinning (it took a whole core) and the reply
+# still comes whole. Replies of 1 to 4 MB, so that one of them is left in
+# the guard when nng is done, whatever the sizes of the kernel's buffers.
+test_a_half_closed_slow_reader_costs_no_cpu() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create wide >/dev/null
+	wnctl task create wide t >/dev/null
+	python3 - "${WN_HTTP##*:}" "$WND_PID" <<'PY' >halfslow.out
+import json, os, socket, sys, time, urllib.request
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+url = "http://127.0.0.1:%d/v1/JobService/" % port
+for _ in range(40):  # jobs of about 100 KB
+    job = {"project": "wide", "task": "t", "params": {"k%05d" % i: "v" * 20 for i in range(3000)}}
+    req = urllib.request.Request(url + "Submit", data=json.dumps({"job": job}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+def cpu():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+held = []
+for n in range(10, 41, 2):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    body = b'{"project":"wide","pageSize":%d}' % n
+    s.sendall(b"POST /v1/JobService/List HTTP/1.1\r\nHost: localhost\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    s.shutdown(socket.SHUT_WR)
+    held.append(s)
+time.sleep(3)
+c0 = cpu()
+time.sleep(5)
+print("busy" if cpu() - c0 > 1 else "idle")
+whole = 0
+for s in held:
+    s.settimeout(30)
+    data = b""
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        data += b
+    whole += data.startswith(b"HTTP/1.1 200") and data.endswith(b"}")
+print("whole", whole)
+PY
+	expect_eq "$(head -1 halfslow.out)" idle "wnd while 16 half-closed clients read nothing"
+	expect_eq "$(tail -1 halfslow.out)" "whole 16" "the replies"
+}
