@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ struct wn_http_guard {
 	uint16_t upstream;
 	pthread_t th;
 	struct gconn *c[HTTP_GUARD_CONNS];
-	size_t n;
+	size_t n, max;     /* connections served, and at most */
 	int64_t accept_at; /* out of descriptors: no accept before then */
 	int64_t drain_by;  /* stopping: the replies under way pass until then (0: not) */
 };
@@ -354,7 +355,7 @@ static void *guard_main(void *arg)
 		if (g->drain_by != 0 && (g->n == 0 || now >= g->drain_by))
 			break;
 		p[0] = (struct pollfd){.fd = g->drain_by ? -1 : g->wake, .events = POLLIN};
-		bool take = g->n < HTTP_GUARD_CONNS && now >= g->accept_at && g->drain_by == 0;
+		bool take = g->n < g->max && now >= g->accept_at && g->drain_by == 0;
 		p[1] = (struct pollfd){.fd = take ? g->lfd : -1, .events = POLLIN};
 		for (size_t i = 0; i < g->n; i++)
 			guard_events(g->c[i], &p[2 + 2 * i]);
@@ -380,6 +381,19 @@ static void *guard_main(void *arg)
 	}
 	free(p);
 	return NULL;
+}
+
+/* guard_max returns how many connections the guard serves at once: each
+ * takes three descriptors (the client's, its own to nng, nng's), and they may
+ * take a quarter of those wnd may open; past them nng's server, out of
+ * descriptors, spun on its accept and answered nothing. */
+static size_t guard_max(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return HTTP_GUARD_CONNS;
+	uint64_t n = (uint64_t)rl.rlim_cur / 12;
+	return n < 1 ? 1 : n > HTTP_GUARD_CONNS ? HTTP_GUARD_CONNS : (size_t)n;
 }
 
 /* guard_listen opens the listening socket of host:port. */
@@ -421,6 +435,7 @@ int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, w
 	wn_http_guard *g = wn_xcalloc(1, sizeof(*g));
 	g->lfd = lfd;
 	g->upstream = upstream;
+	g->max = guard_max();
 	g->wake = eventfd(0, EFD_CLOEXEC);
 	if (g->wake < 0 || pthread_create(&g->th, NULL, guard_main, g) != 0) {
 		*err = wn_xasprintf("cannot start its thread");

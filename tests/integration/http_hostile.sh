@@ -441,3 +441,41 @@ PY
 	expect_eq "$(head -1 halfslow.out)" idle "wnd while 16 half-closed clients read nothing"
 	expect_eq "$(tail -1 halfslow.out)" "whole 16" "the replies"
 }
+
+# Out of descriptors (ulimit -n 64), 100 connections at once: the guard
+# serves what the descriptors leave room for and the others wait, wnd does
+# not spin (nng's server, out of descriptors, spun on its accept and answered
+# nothing), and once they close a new connection is answered.
+test_connections_past_the_descriptors_wait_without_spinning() {
+	mkdir bin
+	printf '#!/usr/bin/env bash\nulimit -n 64\nexec %q/wnd "$@"\n' "$WN_BIN" >bin/wnd
+	chmod +x bin/wnd
+	ln -s "$WN_BIN/wnctl" bin/wnctl
+	WN_BIN=$PWD/bin wn_start --http 127.0.0.1:0
+	wn_http_url
+	python3 - "${WN_HTTP##*:}" "$WND_PID" <<'PY' >nofile.out
+import os, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+def cpu():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+for s in held:
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+time.sleep(1)
+c0 = cpu()
+time.sleep(4)
+print("busy" if cpu() - c0 > 1 else "idle")
+s = held[0]
+s.settimeout(10)
+print("first:", s.recv(64).decode().split("\r\n")[0])
+for s in held:
+    s.close()
+s = socket.create_connection(("127.0.0.1", port), timeout=20)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+print("after:", s.recv(64).decode().split("\r\n")[0])
+PY
+	expect_eq "$(sed -n 1p nofile.out)" idle "wnd while 100 connections wait for descriptors"
+	expect_eq "$(sed -n 2p nofile.out)" "first: HTTP/1.1 200 OK" "the first connection"
+	expect_eq "$(sed -n 3p nofile.out)" "after: HTTP/1.1 200 OK" "a connection once they closed"
+}
