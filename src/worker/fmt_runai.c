@@ -102,7 +102,8 @@ typedef struct runai_run {
 	int exit_code;
 	bool gone; /* describe says it no longer exists */
 	int64_t next_poll;
-	bool down; /* describe failed: logged once */
+	int64_t redelete_at; /* monotonic ms: delete failed, try it again then; 0: no */
+	bool down;           /* describe failed: logged once */
 } runai_run;
 
 /* ---------------------------------------------------------------- helpers */
@@ -551,6 +552,30 @@ static void runai_poll(runai_run *r)
 	free(msg);
 }
 
+/* runai_delete asks RUNAI to delete r's workload; a delete that fails (the
+ * cluster cannot be reached, a login expired) is tried again every poll_ms
+ * while the workload runs (runai_wait), the failures after the first logged
+ * quietly. */
+static void runai_delete(runai_run *r, bool again)
+{
+	char **argv = runai_argv_for(r, "delete", true, NULL);
+	char *msg = NULL;
+	int rc = runai_call(argv, NULL, &msg);
+	wn_argv_free(argv);
+	if (rc != 0 && !runai_not_found(rc, msg, r->name)) {
+		wn_log(
+		    r->redelete_at > 0 ? WN_LOG_DEBUG : WN_LOG_WARN,
+		    "job %llu: cannot delete RUNAI workload %s%s: %s; trying again every %lld ms",
+		    (unsigned long long)r->job_id, r->name, again ? " (again)" : "", msg,
+		    (long long)r->conf->poll_ms);
+		r->redelete_at = wn_mono_ms() + r->conf->poll_ms;
+	} else {
+		r->redelete_at = 0;
+	}
+	free(msg);
+	r->next_poll = wn_mono_ms() + 200; /* see it go soon */
+}
+
 static int runai_wait(void *p, int wake_fd, int timeout_ms)
 {
 	runai_run *r = p;
@@ -561,6 +586,10 @@ static int runai_wait(void *p, int wake_fd, int timeout_ms)
 		if (r->ended)
 			return 1;
 		int64_t now = wn_mono_ms();
+		if (r->redelete_at > 0 && now >= r->redelete_at) {
+			runai_delete(r, true);
+			continue;
+		}
 		if (now >= r->next_poll) {
 			runai_poll(r);
 			r->next_poll = wn_mono_ms() + r->conf->poll_ms;
@@ -569,6 +598,8 @@ static int runai_wait(void *p, int wake_fd, int timeout_ms)
 		if (deadline >= 0 && now >= deadline)
 			return 0;
 		int64_t until = deadline >= 0 && deadline < r->next_poll ? deadline : r->next_poll;
+		if (r->redelete_at > 0 && r->redelete_at < until)
+			until = r->redelete_at;
 		struct pollfd pf = {.fd = wake_fd, .events = POLLIN};
 		int n = poll(&pf, wake_fd >= 0 ? 1 : 0, (int)(until - now));
 		if (n > 0)
@@ -582,15 +613,7 @@ static void runai_stop(void *p, bool force)
 	if (!r->started || r->ended)
 		return;
 	r->deleting = true;
-	char **argv = runai_argv_for(r, "delete", true, NULL);
-	char *msg = NULL;
-	int rc = runai_call(argv, NULL, &msg);
-	wn_argv_free(argv);
-	if (rc != 0 && !runai_not_found(rc, msg, r->name))
-		wn_warn("job %llu: cannot delete RUNAI workload %s%s: %s",
-		        (unsigned long long)r->job_id, r->name, force ? " (again)" : "", msg);
-	free(msg);
-	r->next_poll = wn_mono_ms() + 200; /* see it go soon */
+	runai_delete(r, force);
 }
 
 /* runai_fetch_logs saves the workload's logs to its log file. */

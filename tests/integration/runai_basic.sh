@@ -115,6 +115,29 @@ test_cancel_deletes_the_workload() {
 	expect_contains "$(cat w1.log)" "job $id: cancelled on the server; stopping it"
 }
 
+# A delete that fails (the cluster cannot be reached) is asked again every
+# poll_ms while the workload runs, not twice and given up: once RUNAI answers
+# again, the workload is deleted and the job cancelled.
+test_a_failed_delete_is_tried_again_until_runai_takes_it() {
+	runai_setup 'command: [sleep, "300"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	echo "failed to connect to the cluster: connection refused" \
+		>"$RUNAI_STANDIN_DIR/delete-error"
+	wnctl job cancel "$id" >/dev/null
+	wait_until 20 "deletes that fail" eval "[ \"\$(calls delete | wc -l)\" -ge 4 ]"
+	expect_contains "$("$STANDIN" training describe "wn-p-$id-1" -p team-a)" "Status: Running" \
+		"the workload while its delete fails"
+	rm "$RUNAI_STANDIN_DIR/delete-error"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	expect_contains "$(cat w1.log)" "cannot delete RUNAI workload wn-p-$id-1"
+	expect_contains "$("$STANDIN" training describe "wn-p-$id-1" -p team-a 2>&1)" \
+		"\"wn-p-$id-1\" not found" "the workload at the end"
+}
+
 test_workload_deleted_outside_cancels_the_job() {
 	runai_setup 'command: [sleep, "300"]'
 	local id
