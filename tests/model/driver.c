@@ -52,11 +52,16 @@ static int fail(driver *d, const char *fmt, ...)
 	return -1;
 }
 
-const sent *driver_sent(const driver *d, int64_t k)
+/* ring_index: where the k-th newest remembered request is in d->ring. */
+static size_t ring_index(const driver *d, int64_t k)
 {
 	size_t n = d->nring < DRIVER_RING ? d->nring : DRIVER_RING;
-	size_t i = (d->nring - 1 - (size_t)k % n) % DRIVER_RING;
-	return &d->ring[i];
+	return (d->nring - 1 - (size_t)k % n) % DRIVER_RING;
+}
+
+const sent *driver_sent(const driver *d, int64_t k)
+{
+	return &d->ring[ring_index(d, k)];
 }
 
 /* remember keeps a mutating request (or updates the entry of its id). */
@@ -85,6 +90,8 @@ static void remember(driver *d, const wn_method *mt, uint64_t reqid, const uint8
 	s->secret = d->no_http && d->as_secret != NULL ? wn_xstrdup(d->as_secret) : NULL;
 	s->at = d->m->now;
 	s->epoch = d->epoch;
+	s->mine_at = 0;
+	s->mine_epoch = 0;
 	s->code = code;
 	if (code == 0 && out != NULL)
 		s->reply = wn_message_pack(out, &s->rlen);
@@ -197,7 +204,14 @@ static int resend_theirs(driver *d, const sent *s, const wn_method *mt, int fate
 		whatsnext__v1__submit_batch_response__free_unpacked(r, NULL);
 	}
 	model_job *j = first != 0 ? wn_map_get_u64(d->m->byid, first) : NULL;
-	if (fate != FATE_DEDUPE && (j == NULL || !j->live))
+	/* the token sent it again since this start: the id is its in memory */
+	int64_t since = d->m->now - s->mine_at;
+	bool mine = s->mine_epoch == d->epoch && s->mine_at > 0;
+	if (mine && since > MODEL_DEDUPE_MS - MODEL_MARGIN_MS &&
+	    since < MODEL_DEDUPE_MS + MODEL_MARGIN_MS)
+		return 1; /* too close to the end of that memory to tell */
+	mine = mine && since < MODEL_DEDUPE_MS;
+	if (fate != FATE_DEDUPE && !mine && (j == NULL || !j->live))
 		return 0;
 	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->request, NULL, s->blen, s->body);
 	ProtobufCMessage *out = NULL;
@@ -224,7 +238,7 @@ static int resend_answer(driver *d, const sent *s, int fate);
  * own, even after a step back of the wall clock dated its job before the
  * token. 1 when judged here, 0 when the token is gone or the request would
  * run afresh (as the admin's then). */
-static int resend_mine(driver *d, const sent *s, int fate, int *rv)
+static int resend_mine(driver *d, sent *s, int fate, int *rv)
 {
 	if (!s->other || s->secret == NULL || fate == FATE_FRESH)
 		return 0;
@@ -242,6 +256,10 @@ static int resend_mine(driver *d, const sent *s, int fate, int *rv)
 	d->srv.rpc = r;
 	d->no_http = true;
 	*rv = resend_answer(d, s, fate);
+	if (d->last_code == 0 && fate != FATE_DEDUPE) {
+		s->mine_at = d->m->now;
+		s->mine_epoch = d->epoch;
+	}
 	d->no_http = false;
 	d->srv.rpc = admin;
 	wn_rpc_close(r);
@@ -250,7 +268,7 @@ static int resend_mine(driver *d, const sent *s, int fate, int *rv)
 
 /* resend_same sends remembered request s again with its id: by the admin,
  * or, mine set, by the token that sent it. */
-static int resend_same(driver *d, const sent *s, bool mine)
+static int resend_same(driver *d, sent *s, bool mine)
 {
 	const wn_method *mt = method_get(s->method);
 	int fate = resend_fate(d, s);
@@ -514,7 +532,7 @@ int driver_run(driver *d, op *o)
 		if (d->nring == 0)
 			return 0;
 		return o->a[1] ? resend_other(d, driver_sent(d, o->a[0]))
-		               : resend_same(d, driver_sent(d, o->a[0]), o->a[2] != 0);
+		               : resend_same(d, &d->ring[ring_index(d, o->a[0])], o->a[2] != 0);
 	}
 	const char *name = NULL;
 	ProtobufCMessage *msg = NULL;

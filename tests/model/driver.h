@@ -25,6 +25,10 @@ typedef struct sent {
 	size_t rlen;
 	bool other;   /* sent as another token than the admin's ("as") */
 	char *secret; /* that token's secret (malloc'd; NULL: the admin's) */
+	/* sent again by that token and answered in server start mine_epoch, at
+	 * mine_at: the id is that caller's in wnd's memory for a while again */
+	int64_t mine_at;
+	int mine_epoch;
 } sent;
 
 #define DRIVER_RING 24
@@ -62,6 +66,8 @@ typedef struct driver {
 	int last_code; /* the code of the last reply (-1: none) */
 	char *err;     /* why the last operation failed, malloc'd */
 	mtoken tokens[MODEL_NTOKENS];
+	/* a scene under way (gen.c): its next step (0: none), its token's slot */
+	int scene, scene_slot;
 } driver;
 
 /* driver_open starts wnd (path wnd) in directory dir with an empty model. */

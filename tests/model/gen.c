@@ -415,15 +415,19 @@ static bool resend_age_ok(const driver *d, const sent *s)
 }
 
 /* resend_pick_mine finds a remembered request another token sent with
- * success, to send again with that token; -1 if none. */
-static int64_t resend_pick_mine(const driver *d, uint64_t *r)
+ * success, to send again with that token: the newest one, or any; -1 if
+ * none. */
+static int64_t resend_pick_mine(const driver *d, uint64_t *r, bool newest)
 {
 	int64_t n = d->nring < DRIVER_RING ? (int64_t)d->nring : DRIVER_RING, v[DRIVER_RING];
 	int64_t nv = 0;
 	for (int64_t k = 0; k < n; k++) {
 		const sent *s = driver_sent(d, k);
-		if (s->other && s->secret != NULL && s->code == 0 && resend_age_ok(d, s))
+		if (s->other && s->secret != NULL && s->code == 0 && resend_age_ok(d, s)) {
+			if (newest)
+				return k;
 			v[nv++] = k;
+		}
 	}
 	return nv > 0 ? v[pick(r, nv)] : -1;
 }
@@ -508,13 +512,51 @@ static void gen_resend(driver *d, uint64_t *r, op *o)
 	o->a[1] = chance(r, 15);
 	/* half the time another token's request by that token */
 	o->a[2] = o->a[1] == 0 && chance(r, 50);
-	o->a[0] = o->a[2] ? resend_pick_mine(d, r) : -1;
+	o->a[0] = o->a[2] ? resend_pick_mine(d, r, false) : -1;
 	if (o->a[0] < 0) {
 		o->a[2] = 0;
 		o->a[0] = resend_pick(d, r, o->a[1] != 0);
 	}
 	if (o->a[0] < 0)
 		o->kind = OP_CHECK;
+}
+
+/* gen_scene plays, one step per operation, the order of things that
+ * random ones reach too seldom: a token made, the wall clock stepped back
+ * past its making, a Submit with it, a restart, and the Submit resent by
+ * that token: the resend must get its job, though the job is dated before
+ * the token (the job's id, not its time, says the token made it). */
+static void gen_scene(driver *d, uint64_t *r, op *o)
+{
+	switch (d->scene++) {
+	case 1:
+		o->kind = OP_TOKEN_CREATE;
+		o->a[0] = d->scene_slot;
+		o->a[1] = chance(r, 50) ? 1 : 2; /* an admin, or a user of every project */
+		break;
+	case 2:
+		o->kind = OP_WALL_STEP;
+		o->a[0] = -3 * 60000;
+		break;
+	case 3:
+		o->kind = OP_SUBMIT;
+		gen_job_ops(d, r, o);
+		o->a[10] = d->scene_slot;
+		o->a[11] = OP_SUBMIT;
+		o->kind = OP_AS;
+		break;
+	case 4:
+		o->kind = OP_RESTART;
+		o->a[0] = pick(r, 3);
+		break;
+	default:
+		d->scene = 0;
+		o->kind = OP_RESEND;
+		o->a[2] = 1;
+		o->a[0] = resend_pick_mine(d, r, true);
+		if (o->a[0] < 0)
+			o->kind = OP_CHECK;
+	}
 }
 
 void gen_op(driver *d, uint64_t *r, op *o)
@@ -525,6 +567,14 @@ void gen_op(driver *d, uint64_t *r, op *o)
 	if (d->m->settle) {
 		/* retention became due at once: let time pass before anything else */
 		o->kind = OP_ADVANCE;
+		return;
+	}
+	if (d->scene == 0 && d->srv.tokens && chance(r, 1) && chance(r, 25)) {
+		d->scene = 1;
+		d->scene_slot = (int)pick(r, MODEL_NTOKENS);
+	}
+	if (d->scene > 0) {
+		gen_scene(d, r, o);
 		return;
 	}
 	int total = 0;
