@@ -330,6 +330,9 @@ void wn_store_open_db(wn_store *s, char **err)
 		free(foreign);
 		return;
 	}
+	int dropped = wn_store_drop_empty_logs(s->dir);
+	if (dropped > 0)
+		wn_debug("store: %d empty write-ahead log(s) deleted", dropped);
 	s->db = rocksdb_open(s->opts, s->dir, err);
 	if (*err != NULL)
 		s->db = NULL;

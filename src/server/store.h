@@ -126,6 +126,14 @@ char *wn_store_lost_current(const char *dir);
  * it, as when a backup's files are copied over a data directory that holds
  * newer logs, which RocksDB would replay on top of the backup. */
 char *wn_store_foreign_log(const char *dir);
+/* wn_store_drop_empty_logs deletes the write-ahead logs of dir that hold
+ * nothing (zero bytes), but the newest, and returns how many it deleted.
+ * RocksDB opens a new log at each open and keeps the ones before it while
+ * the memtable has not been written out, which an open that replays nothing
+ * and a close with nothing to write never do: without this every idle start
+ * would leave one more empty log, each read at every start after it. Call
+ * it with the directory locked, before RocksDB opens it. */
+int wn_store_drop_empty_logs(const char *dir);
 /* wn_store_disk_usage sums the sizes of the database's files in its
  * directory: table files in *sst, write-ahead logs in *wal, the rest of
  * RocksDB's (MANIFEST, OPTIONS, CURRENT, its LOG) in *other; WN_EIO if the

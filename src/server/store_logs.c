@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* RocksDB's log format: 32 KiB blocks of records, each a 7-byte header
@@ -126,6 +127,26 @@ static struct log_file *log_list(const char *dir, size_t *n)
 	if (*n > 0)
 		qsort(v, *n, sizeof(*v), log_cmp);
 	return v;
+}
+
+int wn_store_drop_empty_logs(const char *dir)
+{
+	size_t n;
+	struct log_file *v = log_list(dir, &n);
+	int fd = n > 1 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int dropped = 0;
+	for (size_t i = 0; i + 1 < n && fd >= 0; i++) {
+		struct stat st;
+		if (fstatat(fd, v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size == 0 && unlinkat(fd, v[i].name, 0) == 0)
+			dropped++;
+	}
+	if (fd >= 0)
+		close(fd);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	return dropped;
 }
 
 char *wn_store_foreign_log(const char *dir)
