@@ -141,6 +141,7 @@ bool wn_auth_add(wn_engine *e, struct wn_token *tok)
 	if (!taken) {
 		wn_map_put_str(a->byname, tok->name, tok);
 		wn_map_put_str(a->byhash, hex, tok);
+		atomic_fetch_add(&a->gen, 1);
 	}
 	pthread_rwlock_unlock(&a->lock);
 	if (taken)
@@ -159,6 +160,8 @@ bool wn_auth_remove(wn_engine *e, const char *name)
 		wn_map_del_str(a->byhash, hex);
 		tok->retired = a->retired;
 		a->retired = tok;
+		tok->revoked = true;
+		atomic_fetch_add(&a->gen, 1);
 	}
 	pthread_rwlock_unlock(&a->lock);
 	return tok != NULL;
@@ -214,6 +217,21 @@ int wn_auth_identify(wn_engine *e, const uint8_t *secret, size_t len, const stru
 	}
 	*who = tok;
 	return WN_OK;
+}
+
+bool wn_engine_auth_holds(wn_engine *e, const void *who, uint64_t *gen)
+{
+	struct auth *a = &e->auth;
+	uint64_t now = atomic_load(&a->gen);
+	if (now == *gen)
+		return true;
+	const struct wn_token *tok = who;
+	pthread_rwlock_rdlock(&a->lock);
+	bool holds = tok != NULL ? !tok->revoked : a->boot == NULL && wn_map_count(a->byname) == 0;
+	pthread_rwlock_unlock(&a->lock);
+	if (holds)
+		*gen = now;
+	return holds;
 }
 
 bool wn_auth_acts_as(const void *token, const char *worker)
@@ -372,6 +390,7 @@ int wn_auth_init(wn_engine *e, char **errmsg)
 {
 	struct auth *a = &e->auth;
 	pthread_rwlock_init(&a->lock, NULL);
+	atomic_store(&a->gen, 1); /* 0: never checked (wn_engine_auth_holds) */
 	a->byhash = wn_map_new_str();
 	a->byname = wn_map_new_str();
 	const char *file = e->cfg.admin_token_file;

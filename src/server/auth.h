@@ -21,6 +21,7 @@
 #include "whatsnext.pb-c.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,7 @@ struct wn_token {
 	char *created_by;
 	uint8_t hash[WN_AUTH_HASH_LEN];
 	struct wn_token *retired; /* next on the list of revoked tokens */
+	bool revoked;             /* removed (under the lock of struct auth) */
 };
 
 /* The engine's part (engine_state.h). */
@@ -58,6 +60,7 @@ struct auth {
 	struct wn_token *boot; /* the bootstrap admin token, or NULL */
 	struct wn_token *retired;
 	struct wn_audit *audit;
+	_Atomic uint64_t gen; /* one more at each token added or revoked */
 };
 
 /* wn_auth_init readies e's tables and the bootstrap admin token from

@@ -93,6 +93,7 @@ static bool serve_auth(wn_engine *e, const uint8_t *req, size_t len,
 		return false;
 	}
 	reply->authed = true;
+	reply->who = *who;
 	return true;
 }
 
@@ -292,6 +293,7 @@ static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void
 	reply->len = 0;
 	reply->seq = 0;
 	reply->authed = false;
+	reply->who = NULL;
 	if (len > e->cfg.max_msg) {
 		wn_engine_oversize(e, len, &reply->buf, &reply->len);
 		return NULL;

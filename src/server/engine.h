@@ -24,7 +24,8 @@ typedef struct wn_reply {
 	uint8_t *buf;
 	size_t len;
 	uint64_t seq;
-	bool authed; /* the request's token was accepted, or the server has no tokens */
+	bool authed;     /* the request's token was accepted, or the server has no tokens */
+	const void *who; /* authed: that token (NULL: the server has no tokens) */
 } wn_reply;
 
 /* Default limits on the fetches waiting for a job (parked). */
@@ -96,6 +97,12 @@ void wn_engine_serve(wn_engine *e, const uint8_t *req, size_t len, void *slot, w
 /* wn_engine_durable: WN_OK when write seq is durable, WN_EBUSY while it is
  * not yet, WN_EIO when it never will be (the store failed). */
 int wn_engine_durable(wn_engine *e, uint64_t seq);
+/* wn_engine_auth_holds reports whether a connection that a request of token
+ * who authenticated (wn_reply.who) still is: false once that token is
+ * revoked, or (who NULL: the server had no tokens) once the server has one.
+ * *gen (0 at first) keeps the state of the tokens it was last true at: while
+ * no token is added or revoked the answer costs one atomic load. */
+bool wn_engine_auth_holds(wn_engine *e, const void *who, uint64_t *gen);
 
 /* wn_engine_wait_durable waits until write seq is durable: WN_OK, or WN_EIO
  * when it never will be. */

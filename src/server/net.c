@@ -279,8 +279,10 @@ static void conn_request(struct loop *lp, struct conn *c, const uint8_t *msg, si
 	c->inflight++;
 	c->since_ms = wn_mono_ms();
 	wn_engine_serve(lp->n->e, msg + hlen, len - hlen, o, &r);
-	if (r.authed && !c->authed) {
+	if (r.authed && (!c->authed || r.who != c->who)) {
 		c->authed = true; /* the limits of unauthenticated peers are lifted */
+		c->who = r.who;
+		c->auth_gen = 0; /* checked again at its next request */
 		wn_net_rbuf_release(lp, c);
 	}
 	if (r.buf == NULL)
@@ -365,6 +367,11 @@ static bool conn_process(struct loop *lp, struct conn *c)
 		size_t need = 0;
 		int k = wn_wire_frame_next(c->rbuf + off, c->rlen - off, c->ipc, lp->n->max_frame,
 		                           &f, &need);
+		if (c->authed && !wn_engine_auth_holds(lp->n->e, c->who, &c->auth_gen)) {
+			/* its token is revoked: the limits come back at once */
+			wn_debug("connection %u: its token was revoked", id);
+			c->authed = false;
+		}
 		if (k >= 0 && !c->authed) {
 			ssize_t g =
 			    wn_net_frame_guard(lp, c, c->rbuf + off, c->rlen - off, k, &f, need);

@@ -69,6 +69,8 @@ struct conn {
 	/* the limits (net_limits.c) */
 	int guard;         /* WN_GUARD_SERVE, or _REFUSE: over max_connections */
 	bool authed;       /* a request of it was authenticated (wn_reply.authed) */
+	const void *who;   /* authed: by this token (wn_reply.who) */
+	uint64_t auth_gen; /* authed: wn_engine_auth_holds's state */
 	bool closing;      /* refused: no more requests; ends once its reply is out */
 	bool shut;         /* closing, its reply out: our side of the stream ended */
 	int64_t since_ms;  /* accepted, then its last request or reply (monotonic) */

@@ -172,6 +172,30 @@ test_a_large_first_request_with_a_token_is_served() {
 	expect_contains "$WN_ERR" "token" "wnctl's message for a wrong token"
 }
 
+test_a_revoked_tokens_connection_is_held_to_the_unauthenticated_limit() {
+	printf 'admin-secret-for-the-limits-tests\n' >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=admin-secret-for-the-limits-tests
+	wn_start --admin-token-file admin.token
+	local alice
+	alice=$(wnctl token create alice --role user)
+	# alice's connection authenticates with a List; then alice is revoked
+	# and it sends all but the last byte of a 2 MiB request: wnd answers
+	# from its first bytes at once, as on a connection that never
+	# authenticated, rather than wait for and hold the rest
+	python3 -S "$SP_ATTACK" --token "$alice" "$WN_SERVER" revoked $((2 << 20)) revoked.flag \
+		>attack.out 2>&1 &
+	ATTACK_PID=$!
+	WN_PIDS+=("$ATTACK_PID")
+	wait_for 60 "alice's List" grep -q '^list: ok' attack.out
+	wnctl token revoke alice --yes >/dev/null
+	touch revoked.flag
+	wait "$ATTACK_PID" || fail "attack failed: $(cat attack.out)"
+	expect_contains "$(cat attack.out)" "code 16 message authenticate first: a request over 1048576 bytes" \
+		"the answer to the revoked token's large request"
+	expect_serving
+}
+
 test_unauthenticated_connections_share_a_byte_budget() {
 	limits_config "$WN_TMP/wnd.yaml" max_unauthenticated_bytes 4194304
 	export WN_TOKEN=sekret

@@ -41,6 +41,12 @@ well-behaved client would not. Frames are built by sp_peer.py's Peer.
         "opened=K refused=R closed_by_server=C answered=A" (closed, answers
         read while held) and "message: M" of the first answer that was not
         OK, if any.
+  sp_attack.py URL revoked SIZE FLAG
+        one connection sends a List (with --token, it authenticates) and
+        prints "list: ok|timeout"; once the file FLAG exists (the test
+        revokes the token meanwhile) it sends a Submit of SIZE bytes, all but
+        its last byte, and prints "code C message M" for the answer that
+        came within 5 s ("code - message -" for none).
 Options before URL: --token T puts T in every envelope. Exit 0, or 1 on a
 protocol error (a message on stderr)."""
 import os
@@ -273,6 +279,23 @@ def cmd_partial(url, n, size, part):
     print("message: %s" % (message or "-"), flush=True)
 
 
+def cmd_revoked(url, size, flag):
+    c = Conn(url)
+    print("list: %s" % list_ok(c)[0], flush=True)
+    deadline = time.time() + 60
+    while not os.path.exists(flag) and time.time() < deadline:
+        time.sleep(0.05)
+    msg = big_request(size)
+    pre = (b"\x01" if c.ipc else b"") + struct.pack(">Q", len(msg))
+    c.s.settimeout(30)
+    c.s.sendall(pre + msg[:-1])
+    r = c.reply(5)
+    if r is None:
+        print("code - message -", flush=True)
+    else:
+        print("code %d message %s" % (r[1].get(2, 0), r[1].get(3, b"").decode()), flush=True)
+
+
 def cmd_hold(url, n, mode, seconds):
     held, refused, message = [], 0, None
     hs = bytes([0, 0x53, 0x50, 0, 0, 48, 0, 0])
@@ -338,6 +361,8 @@ def main():
         cmd_bigframe(url, int(rest[0]), int(rest[1]), int(rest[2]))
     elif cmd == "partial":
         cmd_partial(url, int(rest[0]), int(rest[1]), int(rest[2]))
+    elif cmd == "revoked":
+        cmd_revoked(url, int(rest[0]), rest[1])
     elif cmd == "hold":
         cmd_hold(url, int(rest[0]), rest[1], float(rest[2]))
     else:
