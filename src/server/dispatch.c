@@ -387,8 +387,8 @@ int wn_engine_wait_durable(wn_engine *e, uint64_t seq)
 	return wn_store_wait(e->store, seq);
 }
 
-int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, char *why,
-                       size_t n)
+int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, bool audit,
+                       char *why, size_t n)
 {
 	const struct wn_token *who;
 	const char *w;
@@ -396,6 +396,8 @@ int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *
 	if (rv != WN_OK || wn_auth_allows(who, desc->roles))
 		return rv;
 	wn_auth_denied(who, desc, why, n);
+	if (!audit)
+		return WN_EPERM;
 	pthread_once(&method_once, methods_init);
 	serve_audit(e, &methods[desc - wn_methods], who, NULL, wn_err_to_code(WN_EPERM), why);
 	return WN_EPERM;

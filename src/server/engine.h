@@ -113,10 +113,13 @@ struct wn_method;
 /* wn_engine_may_call: WN_OK when token (a secret, "" for none) would be
  * let in (a valid token, or the server has none) to call method desc,
  * WN_EAUTH when it would not be let in at all, and WN_EPERM, with why (n
- * bytes) saying so and the refusal audited, when the token's role may not
- * call method desc: known before a request's body is read. */
-int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, char *why,
-                       size_t n);
+ * bytes) saying so, when the token's role may not call method desc: known
+ * before a request's body is read. With audit the refusal is written to the
+ * audit log (without a target: there is no body); without, the caller sends
+ * the request to wn_engine_serve, which refuses it again and audits it with
+ * what its body names. */
+int wn_engine_may_call(wn_engine *e, const char *token, const struct wn_method *desc, bool audit,
+                       char *why, size_t n);
 
 /* wn_engine_identify_all: WN_OK when token would be let in, WN_EAUTH when
  * not, and WN_EPERM for a valid token that may not read every project

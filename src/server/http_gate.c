@@ -288,11 +288,12 @@ void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
 /* wn_http_check_call answers a call that cannot go to the engine (a wrong
  * verb, origin, media type or token header): true when it did. */
 bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m, size_t len,
-                        const char **cors, const char **tok, uint64_t *id)
+                        const char **cors, const char **tok, uint64_t *id, bool *denied)
 {
+	bool audit = len > HTTP_DENIED_BODY_MAX;
 	const char *verb = nng_http_req_get_method(req);
 	const char *why = NULL;
-	char denied[512];
+	char refusal[512];
 	int rv, code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
 	uint16_t status = 0;
 	const char *type = nng_http_req_get_header(req, "Content-Type");
@@ -314,11 +315,15 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 		why = "the Authorization header must be \"Bearer TOKEN\"";
 	} else if (!wn_http_request_id(req, id)) {
 		why = "X-Request-Id must be a decimal number from 1 to 18446744073709551615";
-	} else if ((rv = wn_engine_may_call(h->e, *tok, m, denied, sizeof(denied))) == WN_EPERM) {
-		/* before the body is read: a caller that may not call the
+	} else if ((rv = wn_engine_may_call(h->e, *tok, m, audit, refusal, sizeof(refusal))) ==
+	           WN_EPERM) {
+		/* before a large body is read: a caller that may not call the
 		 * method makes wnd read nothing of it */
+		*denied = true;
+		if (!audit)
+			return false;
 		code = WHATSNEXT__V1__CODE__PERMISSION_DENIED;
-		why = denied;
+		why = refusal;
 	} else if (rv != WN_OK) {
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
 		why = (*tok)[0] == '\0' ? "this server requires a token" /* as dispatch says */

@@ -40,6 +40,7 @@ struct hcall {
 	uint8_t *body; /* the body, until it is turned into the request */
 	size_t bodylen;
 	bool reading;
+	bool denied;  /* its token's role may not make it (wn_http_check_call) */
 	uint8_t *buf; /* the Response, once the engine has it */
 	size_t len;
 	uint64_t seq;
@@ -107,11 +108,19 @@ bool wn_http_token(nng_http_req *req, const char **tok);
 /* wn_http_preflight answers a CORS preflight (OPTIONS). */
 void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req);
 
+/* A call its token's role may not make has its body read when it is at most
+ * this long, so that the engine refuses it as it does over SP and the audit
+ * log's line names what the body names; a longer one is refused before its
+ * body is read, its line without a target. */
+#define HTTP_DENIED_BODY_MAX 65536
+
 /* wn_http_check_call answers a call that cannot go to the engine (a wrong
  * verb, origin, Host, media type, token header or request id; len is its
- * body's length): true when it did; else *cors, *tok and *id are set. */
+ * body's length): true when it did; else *cors, *tok and *id are set, and
+ * *denied when the token's role may not make the call (the engine refuses
+ * it, HTTP_DENIED_BODY_MAX). */
 bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m, size_t len,
-                        const char **cors, const char **tok, uint64_t *id);
+                        const char **cors, const char **tok, uint64_t *id, bool *denied);
 
 /* wn_http_host_ok decides a request's Host header on a loopback listener:
  * this machine's names and the hosts of http_cors_origins only (DNS

@@ -14,6 +14,53 @@ code_of() {
 		"$url" "$@"
 }
 
+# denied_call METHOD BODY: POST BODY to METHOD with $READER's token; fails
+# unless it is refused 403, code 7.
+denied_call() {
+	local st
+	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-H "Authorization: Bearer $READER" --data-binary "$2" "$WN_HTTP/v1/$1")
+	expect_eq "$st" 403 "$1 by a reader ($(cat reply))"
+	expect_eq "$(jq -r .code reply)" 7 "$1's code"
+}
+
+test_audit_line_of_a_call_refused_for_its_role_names_its_target() {
+	printf '%s\n' "$ADMIN_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$ADMIN_SECRET
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	READER=$(wnctl token create r1 --role reader 2>/dev/null)
+	# over HTTP as over SP: the refused call's line says what it named
+	denied_call TokenService/Revoke '{"name":"bootstrap"}'
+	wnctl project create p >/dev/null
+	denied_call ProjectService/Delete '{"name":"p"}'
+	expect_exit 8 env WN_TOKEN="$READER" "$WN_BIN/wnctl" token revoke bootstrap --yes
+	# a body that is not JSON is refused for the role all the same, with no target
+	denied_call ProjectService/Delete '{"name":'
+	# a body past 64 KiB is refused before it is read
+	printf '{"name":"bootstrap","pad":"%070000d"}' 0 >big.json
+	denied_call TokenService/Revoke @big.json
+	expect_eq "$(project_names)" "p" "projects"
+	python3 - data/audit.log <<'EOF' || fail "audit log: $(cat data/audit.log)"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+got = [(l["token"], l["method"], l["target"], l["result"]) for l in lines]
+want = [
+    ("bootstrap", "TokenService/Create", "token=r1", "OK"),
+    ("r1", "TokenService/Revoke", "token=bootstrap", "PERMISSION_DENIED"),
+    ("bootstrap", "ProjectService/Create", "project=p", "OK"),
+    ("r1", "ProjectService/Delete", "project=p", "PERMISSION_DENIED"),
+    ("r1", "TokenService/Revoke", "token=bootstrap", "PERMISSION_DENIED"),
+    ("r1", "ProjectService/Delete", "", "PERMISSION_DENIED"),
+    ("r1", "TokenService/Revoke", "", "PERMISSION_DENIED"),
+]
+assert got == want, got
+assert lines[1]["role"] == "reader" and "needs role admin" in lines[1]["message"]
+assert lines[1]["message"] == lines[4]["message"], (lines[1], lines[4])
+EOF
+}
+
 test_tokens_and_roles_over_http() {
 	printf '%s\n' "$ADMIN_SECRET" >admin.token
 	chmod 600 admin.token
