@@ -36,6 +36,11 @@ const char *wn_http_url(const wn_http *h);
  * from other machines, as wn_listener_exposed does for SP addresses; *tls is
  * set for https. */
 bool wn_http_exposed(const char *addr, bool *tls);
+/* wn_http_check refuses, before wnd creates anything, an http setting addr
+ * that cannot be listened on now (in use, a port not allowed): WN_EBUSY or
+ * WN_EINVAL with *errmsg "cannot serve http on ADDR: why". An address that
+ * is not one is left to wn_http_start. */
+int wn_http_check(const char *addr, char **errmsg);
 
 /* wn_http_deliver answers a parked request if slot is one of h's (the
  * engine's deliver callback, wn_deliver_fn); false when slot is not h's. */

@@ -11,6 +11,7 @@
 #include "listen.h"
 #include "strbuf.h"
 #include "util.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -47,6 +48,29 @@ bool wn_http_exposed(const char *addr, bool *tls)
 	free(tcp);
 	free(url);
 	return exposed;
+}
+
+int wn_http_check(const char *addr, char **errmsg)
+{
+	char *url;
+	bool tls;
+	if (!http_url_of(addr, &url, &tls))
+		return WN_OK; /* wn_http_start says what is wrong with it */
+	char *tcp = wn_xasprintf("tcp://%s", strstr(url, "://") + 3);
+	free(url);
+	wn_wire_url u;
+	char *why = NULL;
+	int rv = WN_OK;
+	if (wn_wire_url_parse(tcp, &u, &why) == WN_OK &&
+	    (rv = wn_listener_check(tcp, &why)) != WN_OK) {
+		/* "cannot listen on tcp://HOST:PORT: why" */
+		const char *cause = strstr(why, tcp);
+		cause = cause != NULL && cause[strlen(tcp)] == ':' ? cause + strlen(tcp) + 2 : why;
+		*errmsg = wn_xasprintf("cannot serve http on %s: %s", addr, cause);
+	}
+	free(why);
+	free(tcp);
+	return rv;
 }
 
 static int http_tls(wn_http *h, const wn_http_settings *s, char **err)

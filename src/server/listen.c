@@ -92,13 +92,10 @@ static int listen_ipc(wn_listener *ls, const char *url, const char *path, char *
 
 int wn_listener_check(const char *url, char **errmsg)
 {
-	wn_wire_url u;
-	char *why = NULL;
-	int rv = wn_wire_url_parse(url, &u, &why);
-	if (rv != WN_OK) {
-		*errmsg = wn_xasprintf("cannot listen on %s: %s", url, why);
-		free(why);
-	}
+	wn_listener ls;
+	int rv = wn_listener_open(&ls, url, errmsg);
+	if (rv == WN_OK)
+		wn_listener_close(&ls);
 	return rv;
 }
 

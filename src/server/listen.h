@@ -22,9 +22,10 @@ typedef struct wn_listener {
  * WN_EINVAL (bad address, cannot bind) or WN_EBUSY (address in use). */
 int wn_listener_open(wn_listener *ls, const char *url, char **errmsg);
 
-/* wn_listener_check refuses, as wn_listener_open would, an address url that is not one
- * (WN_EINVAL with *errmsg), opening nothing: wnd checks its addresses before it creates
- * anything. */
+/* wn_listener_check refuses, as wn_listener_open would, an address url that
+ * is not one or cannot be listened on now (in use, a port not allowed):
+ * WN_EINVAL or WN_EBUSY with *errmsg. It listens on url and closes it at
+ * once: wnd checks its addresses before it creates anything. */
 int wn_listener_check(const char *url, char **errmsg);
 
 /* wn_listener_exposed returns true when url (a wnd listen address) would

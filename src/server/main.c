@@ -567,6 +567,8 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	for (size_t i = 0; i < conf->listen.n; i++)
 		if (wn_listener_check(conf->listen.v[i], &err) != WN_OK)
 			goto fail;
+	if (conf->http[0] != '\0' && wn_http_check(conf->http, &err) != WN_OK)
+		goto fail;
 	if (secure_check(conf, may_have_tokens, &warning, &err) != 0 ||
 	    tls_key_check(conf, &err) != WN_OK || tls_open(conf, &tls, &err) != WN_OK ||
 	    wn_engine_open(&cfg, &e, &err) != WN_OK)

@@ -73,3 +73,21 @@ test_listen_bad_address_creates_nothing() {
 	expect_contains "$WN_ERR" "wnd: cannot listen on 127.0.0.1:7804: " "message"
 	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory before refusing the address"
 }
+
+# An address in use (another wnd's socket, a port taken) stops wnd the same
+# way, before it creates its data directory.
+test_listen_address_in_use_creates_nothing() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local port=${WN_HTTP##*:}
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "$WN_SERVER"
+	expect_eq "$WN_ERR" "wnd: cannot listen on $WN_SERVER: address in use" "an ipc socket in use"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "tcp://127.0.0.1:$port"
+	expect_eq "$WN_ERR" "wnd: cannot listen on tcp://127.0.0.1:$port: address in use" "a port in use"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/other.sock" \
+		--http "127.0.0.1:$port"
+	expect_eq "$WN_ERR" "wnd: cannot serve http on 127.0.0.1:$port: address in use" "an http port in use"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory: $(ls "$WN_TMP/never")"
+	[ ! -e "$WN_TMP/other.sock" ] || fail "wnd left its socket file behind"
+	expect_serving
+}
