@@ -60,6 +60,36 @@ int wn_audit_open(struct wn_audit **out, const char *path, const char *data_dir,
 	return WN_OK;
 }
 
+int wn_audit_check(const char *path, const char *data_dir, char **errmsg)
+{
+	if (path == NULL || path[0] == '\0')
+		return WN_OK; /* in the data directory */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	int e = fd >= 0 ? 0 : errno;
+	if (fd >= 0)
+		close(fd);
+	if (e == ENOENT) {
+		/* not there yet: its directory must take it */
+		const char *slash = strrchr(path, '/');
+		char *dir =
+		    slash == NULL
+		        ? wn_xstrdup(".")
+		        : wn_xasprintf("%.*s", (int)(slash == path ? 1 : slash - path), path);
+		struct stat st;
+		if (stat(dir, &st) == 0)
+			e = !S_ISDIR(st.st_mode)            ? ENOTDIR
+			    : access(dir, W_OK | X_OK) == 0 ? 0
+			                                    : errno;
+		else
+			e = data_dir != NULL && strcmp(dir, data_dir) == 0 ? 0 : errno;
+		free(dir);
+	}
+	if (e == 0)
+		return WN_OK;
+	*errmsg = wn_xasprintf("cannot open the audit log %s: %s", path, strerror(e));
+	return WN_EIO;
+}
+
 void wn_audit_close(struct wn_audit *a)
 {
 	if (a == NULL)

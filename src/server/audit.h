@@ -28,6 +28,11 @@ typedef struct wn_audit_entry {
  * data_dir/audit.log when path is NULL or empty, for appending; *errmsg on
  * failure (a log readable by others is refused). */
 int wn_audit_open(struct wn_audit **out, const char *path, const char *data_dir, char **errmsg);
+/* wn_audit_check refuses, as wn_audit_open would and before anything is
+ * created, an audit log path (not empty) that cannot be opened for writing:
+ * a file not writable, or a directory that is not there (but data_dir, made
+ * at start) or not writable. WN_EIO with *errmsg. */
+int wn_audit_check(const char *path, const char *data_dir, char **errmsg);
 /* wn_audit_close closes the log; NULL is a no-op. */
 void wn_audit_close(struct wn_audit *a);
 /* wn_audit_write appends one line for ent; a failed write is logged, once a

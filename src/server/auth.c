@@ -414,7 +414,12 @@ int wn_auth_init(wn_engine *e, char **errmsg)
 		        "use admin_token_file");
 		auth_boot(a, legacy);
 	}
-	return wn_audit_open(&a->audit, e->cfg.audit_log, e->cfg.data_dir, errmsg);
+	return wn_audit_check(e->cfg.audit_log, e->cfg.data_dir, errmsg);
+}
+
+int wn_auth_open_audit(wn_engine *e, char **errmsg)
+{
+	return wn_audit_open(&e->auth.audit, e->cfg.audit_log, e->cfg.data_dir, errmsg);
 }
 
 void wn_auth_release(wn_engine *e)

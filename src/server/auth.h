@@ -67,6 +67,9 @@ struct auth {
  * e->cfg.admin_token_file (refused if group or others may read or write it)
  * or e->cfg.token, and opens the audit log; *errmsg on failure. */
 int wn_auth_init(wn_engine *e, char **errmsg);
+/* wn_auth_open_audit opens the audit log (wn_audit_open), once the data
+ * directory, where it is by default, exists. */
+int wn_auth_open_audit(wn_engine *e, char **errmsg);
 /* wn_auth_release frees every token and closes the audit log. */
 void wn_auth_release(wn_engine *e);
 

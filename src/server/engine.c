@@ -48,9 +48,14 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	wn_replay_init(e);
 	wn_artifacts_init(e);
 	e->metrics = wn_metrics_new();
-	int rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store, errmsg);
+	/* the settings read before the data directory is created or opened: a
+	 * mistake in them changes nothing there */
+	int rv = wn_auth_init(e, errmsg);
 	if (rv == WN_OK)
-		rv = wn_auth_init(e, errmsg);
+		rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store,
+		                   errmsg);
+	if (rv == WN_OK)
+		rv = wn_auth_open_audit(e, errmsg);
 	if (rv == WN_OK) {
 		e->rec = wn_records_new(e->store);
 		rv = wn_engine_load(e, errmsg);

@@ -91,3 +91,31 @@ test_listen_address_in_use_creates_nothing() {
 	[ ! -e "$WN_TMP/other.sock" ] || fail "wnd left its socket file behind"
 	expect_serving
 }
+
+# A setting read at start that cannot be used (an admin token file or an
+# audit log directory that is not there, as after a config file changed
+# between two starts) stops wnd before it creates or opens its data
+# directory.
+test_a_missing_token_file_or_audit_log_directory_changes_nothing() {
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" \
+		--admin-token-file "$WN_TMP/no/admin.token"
+	expect_eq "$WN_ERR" "wnd: cannot open admin_token_file $WN_TMP/no/admin.token: No such file or directory"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" \
+		--audit-log "$WN_TMP/no/audit.log"
+	expect_eq "$WN_ERR" "wnd: cannot open the audit log $WN_TMP/no/audit.log: No such file or directory"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory: $(ls "$WN_TMP/never")"
+	wn_start
+	mkproject p
+	wn_stop
+	local before
+	before=$(ls -l --time-style=full-iso data)
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/n.sock" \
+		--admin-token-file "$WN_TMP/no/admin.token"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/n.sock" \
+		--audit-log "$WN_TMP/no/audit.log"
+	expect_eq "$(ls -l --time-style=full-iso data)" "$before" "the data directory after the refused starts"
+	# an audit log of the data directory's own is fine, even before it exists
+	wn_start --data "$WN_TMP/fresh" --audit-log "$WN_TMP/fresh/admin-audit.log"
+	mkproject q
+	[ -f fresh/admin-audit.log ] || fail "no audit log in the new data directory"
+}
