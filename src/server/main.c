@@ -559,6 +559,8 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	int status = 1;
 	uint64_t nofile[2] = {0, 0}; /* from, to; both stay 0 when not raised */
 	wn_netguard_raise_nofile(&nofile[0], &nofile[1]);
+	if (wn_netguard_nofile_check(&err) != WN_OK)
+		goto fail;
 	/* refused before anything is created when the server cannot have tokens
 	 * (no admin token set, no data directory yet to hold token records);
 	 * checked again once the engine has loaded them */

@@ -94,6 +94,17 @@ bool wn_netguard_raise_nofile(uint64_t *from, uint64_t *to)
 	return true;
 }
 
+int wn_netguard_nofile_check(char **errmsg)
+{
+	uint64_t n = guard_nofile();
+	if (n >= WN_NET_NOFILE_MIN)
+		return WN_OK;
+	*errmsg = wn_xasprintf("too few file descriptors: the limit (ulimit -n) is %llu, and "
+	                       "a start needs at least %d; raise it",
+	                       (unsigned long long)n, WN_NET_NOFILE_MIN);
+	return WN_EINVAL;
+}
+
 size_t wn_netguard_default_connections(uint64_t nofile)
 {
 	uint64_t n = nofile > 2 * WN_NET_FD_RESERVE ? nofile - WN_NET_FD_RESERVE : nofile / 4;

@@ -55,6 +55,17 @@ size_t wn_netguard_default_connections(uint64_t nofile);
  * Returns whether it raised it, from *from to *to (untouched otherwise). */
 bool wn_netguard_raise_nofile(uint64_t *from, uint64_t *to);
 
+/* The fewest descriptors wnd starts with: its store, listeners, event loops
+ * and threads take about 20, and the store's recovery after a failed write
+ * wants 32 free. */
+#define WN_NET_NOFILE_MIN 64
+
+/* wn_netguard_nofile_check refuses a descriptor limit (ulimit -n, once
+ * raised) under WN_NET_NOFILE_MIN: WN_EINVAL with *errmsg, before wnd
+ * creates anything (below it a start fails part way, on whatever file it
+ * opens then). */
+int wn_netguard_nofile_check(char **errmsg);
+
 /* What becomes of a connection just accepted. */
 enum {
 	WN_GUARD_SERVE = 0,  /* under the limit: served */

@@ -323,3 +323,27 @@ test_the_soft_descriptor_limit_is_raised_to_the_hard_one() {
 		"wnd's descriptor limits, soft and hard alike"
 	expect_eq "$(log_lines 'descriptor limit raised')" 1 "the log's lines"
 }
+
+# A descriptor limit too low to start (ulimit -n under 64, the hard limit
+# too) stops wnd at once, before it creates or opens its data directory,
+# rather than part way through a start on whatever file it opens then.
+test_a_start_with_too_few_descriptors_changes_nothing() {
+	local n
+	for n in 12 16 63; do
+		expect_exit 1 bash -c 'ulimit -n "$1"; shift; exec "$@"' _ "$n" "$WN_BIN/wnd" \
+			--listen "ipc://$WN_TMP/few.sock" --data "$WN_TMP/never"
+		expect_eq "$WN_ERR" "wnd: too few file descriptors: the limit (ulimit -n) is $n, and a start needs at least 64; raise it" \
+			"message with ulimit -n $n"
+	done
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory: $(ls "$WN_TMP/never")"
+	wn_start
+	mkproject p
+	wn_stop
+	local before
+	before=$(ls -l --time-style=full-iso data)
+	expect_exit 1 bash -c 'ulimit -n 16; exec "$@"' _ "$WN_BIN/wnd" \
+		--listen "ipc://$WN_TMP/few.sock" --data "$WN_TMP/data"
+	expect_eq "$(ls -l --time-style=full-iso data)" "$before" "the data directory after the refused start"
+	start_nofile 64
+	expect_eq "$(project_names)" p "projects"
+}
