@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <rocksdb/c.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,7 +287,15 @@ static int store_lock(wn_store *s, char **errmsg)
 		ssize_t n = pread(s->lockfd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		if (e == EWOULDBLOCK) {
+		long holder = atol(pid);
+		if (e == EWOULDBLOCK && holder > 0 && kill((pid_t)holder, 0) != 0 &&
+		    errno == ESRCH) {
+			/* the pid of a wnd gone since: a reader holds the lock */
+			*errmsg = wn_xasprintf("data directory %s is in use by another process "
+			                       "(a wnd --check, say)",
+			                       s->dir);
+			rv = WN_EBUSY;
+		} else if (e == EWOULDBLOCK) {
 			*errmsg =
 			    wn_xasprintf("data directory %s is in use by another wnd%s%s%s", s->dir,
 			                 pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "");
@@ -700,17 +709,20 @@ int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg)
 		return WN_EBUSY;
 	}
 	/* a wnd holds wnd.lock from before it opens RocksDB until after it has
-	 * closed it, also while it reopens the database to recover */
+	 * closed it, also while it reopens the database to recover; a reader
+	 * holds it shared while it reads, so that no wnd starts meanwhile and
+	 * deletes files under it (its empty logs, RocksDB's obsolete files) */
 	char *lockpath = wn_xasprintf("%s/%s", dir, STORE_LOCK_FILE);
 	int lfd = open(lockpath, O_RDONLY | O_CLOEXEC);
 	free(lockpath);
-	if (lfd >= 0) {
-		bool held = flock(lfd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	if (lfd >= 0 && flock(lfd, LOCK_SH | LOCK_NB) != 0) {
+		int e = errno;
 		close(lfd);
-		if (held) {
-			*errmsg = wn_xasprintf("data directory %s is in use by another wnd", dir);
-			return WN_EBUSY;
-		}
+		*errmsg =
+		    e == EWOULDBLOCK
+		        ? wn_xasprintf("data directory %s is in use by another wnd", dir)
+		        : wn_xasprintf("cannot lock %s/%s: %s", dir, STORE_LOCK_FILE, strerror(e));
+		return e == EWOULDBLOCK ? WN_EBUSY : WN_EIO;
 	}
 	/* RocksDB's info log would replace the LOG file of the directory: it
 	 * goes to a temporary directory, removed once the database is open */
@@ -720,11 +732,13 @@ int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg)
 		*errmsg = wn_xasprintf("cannot create a temporary directory %s: %s", logdir,
 		                       strerror(errno));
 		free(logdir);
+		if (lfd >= 0)
+			close(lfd);
 		return WN_EIO;
 	}
 	wn_store *s = wn_xcalloc(1, sizeof(*s));
 	s->readonly = true;
-	s->lockfd = -1;
+	s->lockfd = lfd; /* closed with the store: the lock goes with it */
 	pthread_rwlock_init(&s->dblock, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_work, NULL);

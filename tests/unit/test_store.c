@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -501,6 +502,34 @@ TEST(an_outage_of_the_store_costs_no_lease_and_no_worker)
 	wn_engine_tick(e);
 	CHECK_EQ_INT(wn_fixture_job_status(e, id2), WHATSNEXT__V1__JOB_STATUS__JOB_PENDING);
 	wn_fixture_close(e);
+}
+
+/* wnd --check reads with the store open for reading: no wnd may start and
+ * delete files under it meanwhile (its empty logs, RocksDB's obsolete ones),
+ * and the wnd refused says who holds the directory: not the wnd whose pid
+ * the lock file still names, which is gone. */
+TEST(a_store_open_for_reading_keeps_a_wnd_out_until_it_closes)
+{
+	wn_store_close(open_store("db", WN_DURABILITY_SYNC));
+	pid_t gone = fork();
+	if (gone == 0)
+		_exit(0);
+	CHECK(gone > 0);
+	CHECK(waitpid(gone, NULL, 0) == gone);
+	FILE *f = fopen("db/wnd.lock", "w");
+	CHECK(f != NULL);
+	fprintf(f, "%ld\n", (long)gone);
+	fclose(f);
+	wn_store *r = NULL, *s = NULL;
+	char *err = NULL;
+	CHECK_OK(wn_store_open_readonly("db", &r, &err));
+	CHECK_EQ_INT(wn_store_open("db", WN_DURABILITY_SYNC, 0, &s, &err), WN_EBUSY);
+	CHECK_EQ_STR(err, "data directory db is in use by another process (a wnd --check, say)");
+	free(err);
+	err = NULL;
+	wn_store_close(r);
+	CHECK_OK(wn_store_open("db", WN_DURABILITY_SYNC, 0, &s, &err));
+	wn_store_close(s);
 }
 
 TEST(store_is_locked_and_atomic)
