@@ -215,7 +215,8 @@ void wn_agent_reap(wn_agent *a);
 
 /* wn_agent_pause keeps the worker from taking jobs for a while after this
  * machine could not start a command (why: wn_proc_short_here, a full disk,
- * no descriptors), longer each time in a row, AGENT_PAUSE_MIN_MS up to
+ * no descriptors; squeue failing before a SLURM job is submitted), longer
+ * each time in a row, AGENT_PAUSE_MIN_MS up to
  * AGENT_PAUSE_MAX_MS; wn_agent_started ends the series. */
 void wn_agent_pause(wn_agent *a, const char *why);
 void wn_agent_started(wn_agent *a);

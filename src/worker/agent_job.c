@@ -406,12 +406,18 @@ bool wn_agent_paused(const wn_agent *a)
 static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 {
 	char *reason = NULL;
-	if (wn_fmt_prepare(f, &s->fj, &s->run, &reason) != WN_OK) {
+	int rc = wn_fmt_prepare(f, &s->fj, &s->run, &reason);
+	if (rc != WN_OK) {
 		s->res.reason = reason;
+		if (rc == WN_EUNAVAIL) {
+			/* it cannot be told whether the job runs already (squeue
+			 * fails): not submitted, handed back, tried again later */
+			s->end = AGENT_END_RELEASE;
+			wn_agent_pause(a, reason ? reason : "unknown reason");
+		}
 		return;
 	}
 	s->cause = wn_agent_stopped_early(a, j);
-	int rc = WN_OK;
 	if (s->cause == AGENT_CAUSE_NONE && !j->remote) /* on this machine: its GPUs are free */
 		rc = wn_agent_devices_take(a, j, s->gpus, &s->dev, &reason);
 	if (rc != WN_OK) {
@@ -423,7 +429,8 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	}
 	if (s->cause == AGENT_CAUSE_NONE)
 		job_output_begin(a, j, s->run);
-	job_results_begin(a, j, s->run, true);
+	/* a run found submitted before goes on: what it reported stays */
+	job_results_begin(a, j, s->run, wn_fmt_external_id(s->run) == NULL);
 	if (j->group != NULL) {
 		/* with the other jobs of its sweep (a SLURM job array) */
 		j->grouped = true;
@@ -447,8 +454,7 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		}
 		return;
 	}
-	if (!j->remote)
-		wn_agent_started(a);
+	wn_agent_started(a); /* a pause after failed starts ends (sbatch ran, too) */
 	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
 	wn_agent_devices_record(j, s->dev, wn_fmt_pgid(s->run));
 	job_supervise(a, j, s);

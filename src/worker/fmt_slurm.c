@@ -123,6 +123,30 @@ static void slurm_unload(void *p)
 	free(c);
 }
 
+/* slurm_extra_ok checks the task's extra sbatch options: options, valid
+ * templates. */
+static int slurm_extra_ok(const wn_conf_doc *doc, const wn_conf_node *task, const slurm_conf *c,
+                          char **errmsg)
+{
+	const wn_conf_node *xn = wn_conf_get(task, "extra");
+	for (size_t i = 0; i < c->extra.n; i++) {
+		const wn_conf_node *n = xn && xn->kind == WN_CONF_SEQ ? xn->items[i] : xn;
+		const char *v = c->extra.v[i];
+		if (v[0] != '-') {
+			*errmsg =
+			    wn_conf_error(doc, n,
+			                  "'extra' holds sbatch options, one per item; '%s' is "
+			                  "not one (it must start with '-')",
+			                  v);
+			return WN_EINVAL;
+		}
+		int rc = wn_fmt_check_template(doc, n, "extra", v, errmsg);
+		if (rc != WN_OK)
+			return rc;
+	}
+	return WN_OK;
+}
+
 static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
                       void **out, char **errmsg)
 {
@@ -159,22 +183,8 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		if (rc != WN_OK)
 			goto fail;
 	}
-	const wn_conf_node *xn = wn_conf_get(task, "extra");
-	for (size_t i = 0; i < c->extra.n; i++) {
-		const wn_conf_node *n = xn && xn->kind == WN_CONF_SEQ ? xn->items[i] : xn;
-		if (c->extra.v[i][0] != '-') {
-			*errmsg =
-			    wn_conf_error(doc, n,
-			                  "'extra' holds sbatch options, one per item; '%s' is "
-			                  "not one (it must start with '-')",
-			                  c->extra.v[i]);
-			rc = WN_EINVAL;
-			goto fail;
-		}
-		rc = wn_fmt_check_template(doc, n, "extra", c->extra.v[i], errmsg);
-		if (rc != WN_OK)
-			goto fail;
-	}
+	if ((rc = slurm_extra_ok(doc, task, c, errmsg)) != WN_OK)
+		goto fail;
 	if ((rc = wn_fmt_check_env(doc, task, &c->env, errmsg)) != WN_OK)
 		goto fail;
 	if (strchr(c->shell, '\n') != NULL || c->shell[0] != '/') {
@@ -207,6 +217,8 @@ static void slurm_release(void *p)
 		close(r->efd);
 	free(r->project);
 	free(r->task);
+	free(r->owner);
+	free(r->comment);
 	free(r->job_name);
 	for (size_t i = 0; i < r->nopts; i++)
 		free(r->opts[i]);
@@ -367,6 +379,13 @@ static int slurm_run_opts(slurm_run *r, const wn_fmt_job *job, char **vals, int 
 		if (rc == WN_OK)
 			rc = slurm_line_ok("extra", v, reason);
 		r->opts[r->nopts++] = v;
+		/* --comment (or a prefix sbatch takes for it): kept after the tag */
+		size_t name = strcspn(v, "=");
+		if (name >= 6 && name <= 9 && strncmp(v, "--comment", name) == 0 &&
+		    v[name] == '=') {
+			free(r->comment);
+			r->comment = wn_xstrdup(v + name + 1);
+		}
 	}
 	wn_strbuf key = WN_STRBUF_INIT;
 	for (size_t i = 0; i < r->nopts; i++) {
@@ -405,7 +424,8 @@ static void slurm_run_exports(slurm_run *r, const wn_fmt_job *job, char **evals)
 	r->exports = wn_strbuf_take(&ex);
 }
 
-static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+/* slurm_build makes the run of job: its script's parts, its paths. */
+static int slurm_build(const void *conf, const wn_fmt_job *job, void **out, char **reason)
 {
 	slurm_conf *c = (slurm_conf *)conf;
 	*out = NULL;
@@ -423,6 +443,7 @@ static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 	r->attempt = job->attempt;
 	r->project = wn_xstrdup(job->project);
 	r->task = wn_xstrdup(job->task);
+	r->owner = wn_slurm_owner(job->worker, job->server);
 	r->job_name = vals[T_NAME];
 	rc = slurm_paths(r, vals[T_OUTPUT], vals[T_ERROR], reason);
 	free(vals[T_OUTPUT]);
@@ -461,21 +482,16 @@ static const char *slurm_workdir(void *p)
 	return NULL;
 }
 
-static int slurm_resume(const void *conf, const wn_fmt_job *job, const char *external_id,
-                        void **out, char **reason)
+/* slurm_follow makes the run of job at attempt (its output where that
+ * attempt wrote it) that follows SLURM job id instead of submitting one. */
+static void *slurm_follow(const slurm_conf *conf, const wn_fmt_job *job, uint32_t attempt,
+                          const char *id)
 {
-	*out = NULL;
-	if (external_id == NULL || external_id[0] == '\0') {
-		*reason = wn_xstrdup("no SLURM job id was recorded for it");
-		return WN_ENOTFOUND;
-	}
-	if (!wn_slurm_id_ok(external_id)) {
-		*reason = wn_xasprintf("'%s' is not a SLURM job id", external_id);
-		return WN_EINVAL;
-	}
+	wn_fmt_job at = *job;
+	at.attempt = attempt;
 	void *p = NULL;
 	char *why = NULL;
-	if (slurm_prepare(conf, job, &p, &why) != WN_OK) {
+	if (slurm_build(conf, &at, &p, &why) != WN_OK) {
 		/* the output file stays unknown; the job is followed all the same */
 		wn_debug("job %llu: %s", (unsigned long long)job->id, why);
 		free(why);
@@ -483,13 +499,74 @@ static int slurm_resume(const void *conf, const wn_fmt_job *job, const char *ext
 		r->conf = (slurm_conf *)conf;
 		r->efd = -1;
 		r->job_id = job->id;
-		r->attempt = job->attempt;
+		r->attempt = attempt;
 		r->project = wn_xstrdup(job->project);
 		r->task = wn_xstrdup(job->task);
 		p = r;
 	}
-	wn_slurm_submit_started(p, external_id);
-	*out = p;
+	wn_slurm_submit_started(p, id);
+	return p;
+}
+
+/* slurm_adopt looks in squeue for a SLURM job submitted for job before (an
+ * attempt whose SLURM job id the server never learnt: the worker was killed
+ * between sbatch and its next heartbeat) and, if there is one to follow,
+ * makes the run that follows it (*out); else *out stays NULL. */
+static int slurm_adopt(const slurm_conf *c, const wn_fmt_job *job, void **out, char **reason)
+{
+	*out = NULL;
+	wn_slurm_found found;
+	char *owner = wn_slurm_owner(job->worker, job->server);
+	int rc = wn_slurm_find(c, owner, job->id, job->attempt, &found, reason);
+	free(owner);
+	if (rc != WN_OK || found.id == NULL)
+		return rc;
+	bool ended = wn_slurm_state_end(found.state) != WN_SLURM_ACTIVE;
+	wn_info("job %llu: attempt %u of it %s as SLURM job %s (%s), submitted by worker %s "
+	        "before the server learnt its id: following it instead of submitting "
+	        "attempt %u",
+	        (unsigned long long)job->id, (unsigned)found.attempt,
+	        ended ? "ended" : "still runs", found.id, found.state, job->worker,
+	        (unsigned)job->attempt);
+	*out = slurm_follow(c, job, found.attempt, found.id);
+	wn_slurm_found_release(&found);
+	return WN_OK;
+}
+
+/* slurm_prepare makes the run of job; an attempt after the first may have
+ * been submitted before: one found in squeue by its tag is followed
+ * (started already) instead. */
+static int slurm_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+{
+	*out = NULL;
+	if (job->attempt > 1) {
+		int rc = slurm_adopt(conf, job, out, reason);
+		if (rc != WN_OK || *out != NULL)
+			return rc;
+	}
+	return slurm_build(conf, job, out, reason);
+}
+
+static int slurm_resume(const void *conf, const wn_fmt_job *job, const char *external_id,
+                        void **out, char **reason)
+{
+	*out = NULL;
+	if (external_id == NULL || external_id[0] == '\0') {
+		/* sbatch may have answered just before the worker stopped */
+		int rc = slurm_adopt(conf, job, out, reason);
+		if (rc == WN_OK && *out == NULL) {
+			*reason =
+			    wn_xstrdup("no SLURM job id was recorded for it, and squeue lists "
+			               "no SLURM job submitted for it");
+			rc = WN_ENOTFOUND;
+		}
+		return rc;
+	}
+	if (!wn_slurm_id_ok(external_id)) {
+		*reason = wn_xasprintf("'%s' is not a SLURM job id", external_id);
+		return WN_EINVAL;
+	}
+	*out = slurm_follow(conf, job, job->attempt, external_id);
 	return WN_OK;
 }
 

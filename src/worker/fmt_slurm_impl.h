@@ -1,6 +1,7 @@
-/* fmt_slurm_impl: the slurm formatter's own types, shared by its two files
+/* fmt_slurm_impl: the slurm formatter's own types, shared by its files
  * (fmt_slurm.c: the task's settings and a run's life; slurm_submit.c: the
- * batch script assembled, written and submitted, alone or as a job array).
+ * batch script assembled, written and submitted, alone or as a job array;
+ * slurm_find.c: a job submitted before looked for in squeue by its tag).
  * Private to them: the rest of the worker uses fmt_slurm.h. */
 #ifndef WN_FMT_SLURM_IMPL_H
 #define WN_FMT_SLURM_IMPL_H
@@ -47,6 +48,8 @@ typedef struct slurm_run {
 	uint64_t job_id;
 	uint32_t attempt;
 	char *project, *task;
+	char *owner;   /* in the tag of its submission: wn_slurm_owner */
+	char *comment; /* the task's own --comment (extra), after the tag; or NULL */
 	char *job_name;
 	char **opts; /* "--partition=debug", ... (without job name, output, error) */
 	size_t nopts;
@@ -70,5 +73,24 @@ typedef struct slurm_run {
 /* wn_slurm_submit_started records that r is SLURM job id and has the
  * task's poller follow it. */
 void wn_slurm_submit_started(slurm_run *r, const char *id);
+
+/* A SLURM job found by the tag of its submission. */
+typedef struct wn_slurm_found {
+	char *id;         /* "123" or "123_4"; NULL: none found */
+	char *state;      /* as squeue says */
+	uint32_t attempt; /* the attempt it runs */
+} wn_slurm_found;
+
+/* wn_slurm_find asks squeue (one call, the worker's user's jobs) for a SLURM job
+ * submitted by owner (wn_slurm_owner) for job, now at attempt, that is to be followed rather
+ * than submitted again: tagged with that attempt, or with an earlier one
+ * still running or completed and followed by no run of this worker (the
+ * latest such attempt). Found or not: WN_OK; squeue failed: WN_EUNAVAIL,
+ * with *reason. */
+int wn_slurm_find(const slurm_conf *c, const char *owner, uint64_t job, uint32_t attempt,
+                  wn_slurm_found *found, char **reason);
+
+/* wn_slurm_found_release frees what found holds. */
+void wn_slurm_found_release(wn_slurm_found *found);
 
 #endif

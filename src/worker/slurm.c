@@ -1,12 +1,17 @@
 #include "slurm.h"
 
 #include "err.h"
+#include "map.h"
 #include "strbuf.h"
 #include "util.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The most runs one tag may name (a job array is at most 100000 elements). */
+#define WN_SLURM_TAG_LIMIT 1000000
 
 /* ---------------------------------------------------------------- states and parsing */
 
@@ -238,4 +243,90 @@ void wn_slurm_outcome(const wn_slurm_row *row, wn_fmt_result *res)
 		wn_strbuf_addf(&b, " (%s)", why);
 	free(how);
 	res->reason = wn_strbuf_take(&b);
+}
+
+/* ---------------------------------------------------------------- the tag of a submission */
+
+char *wn_slurm_owner(const char *worker, const char *server)
+{
+	const char *s = server ? server : "";
+	return wn_xasprintf("%s.%016llx", worker ? worker : "",
+	                    (unsigned long long)wn_hash_bytes(s, strlen(s)));
+}
+
+char *wn_slurm_tag(const char *owner, const uint64_t *ids, const uint32_t *attempts, size_t n,
+                   const char *note)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_addf(&b, "%s%s:", WN_SLURM_TAG_PREFIX, owner);
+	for (size_t i = 0; i < n && b.len <= WN_SLURM_TAG_MAX;) {
+		size_t k = i;
+		while (k + 1 < n && attempts[k + 1] == attempts[i] && ids[k + 1] == ids[k] + 1)
+			k++;
+		wn_strbuf_addf(&b, "%s%llu", i > 0 ? "," : "", (unsigned long long)ids[i]);
+		if (k > i)
+			wn_strbuf_addf(&b, "-%llu", (unsigned long long)ids[k]);
+		wn_strbuf_addf(&b, ".%u", (unsigned)attempts[i]);
+		i = k + 1;
+	}
+	if (note != NULL && b.len <= WN_SLURM_TAG_MAX)
+		wn_strbuf_addf(&b, " %s", note);
+	if (b.len > WN_SLURM_TAG_MAX) {
+		wn_strbuf_free(&b);
+		return NULL;
+	}
+	return wn_strbuf_take(&b);
+}
+
+/* tag_num reads the decimal number at *p (at most 20 digits) and moves *p
+ * past it; false when there is none or it is past UINT64_MAX. */
+static bool tag_num(const char **p, uint64_t *out)
+{
+	size_t n = strspn(*p, "0123456789");
+	if (n == 0 || n > 20 || wn_parse_u64(*p, n, out) != WN_OK)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* tag_item reads one "J.A" or "J-K.A" at *p (moving past it): the ids
+ * [*first, *last] at attempt *att. */
+static bool tag_item(const char **p, uint64_t *first, uint64_t *last, uint64_t *att)
+{
+	if (!tag_num(p, first))
+		return false;
+	*last = *first;
+	if (**p == '-' && (++*p, !tag_num(p, last) || *last < *first))
+		return false;
+	return **p == '.' && (++*p, tag_num(p, att)) && *att >= 1 && *att <= UINT32_MAX;
+}
+
+bool wn_slurm_tag_find(const char *comment, const char *owner, uint64_t job, uint32_t *attempt,
+                       size_t *index, size_t *count)
+{
+	size_t pl = strlen(WN_SLURM_TAG_PREFIX), wl = strlen(owner);
+	if (comment == NULL || strncmp(comment, WN_SLURM_TAG_PREFIX, pl) != 0 ||
+	    strncmp(comment + pl, owner, wl) != 0 || comment[pl + wl] != ':')
+		return false;
+	const char *p = comment + pl + wl + 1;
+	bool found = false;
+	uint64_t total = 0;
+	for (;;) {
+		uint64_t first, last, att;
+		if (!tag_item(&p, &first, &last, &att) ||
+		    last - first >= WN_SLURM_TAG_LIMIT - total)
+			return false;
+		if (!found && job >= first && job <= last) {
+			found = true;
+			*attempt = (uint32_t)att;
+			*index = (size_t)(total + (job - first));
+		}
+		total += last - first + 1;
+		if (*p == '\0' || *p == ' ')
+			break;
+		if (*p++ != ',')
+			return false;
+	}
+	*count = (size_t)total;
+	return found;
 }

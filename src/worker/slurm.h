@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The longest reason text taken from what SLURM says. */
 #define WN_SLURM_REASON_MAX 1000
@@ -64,6 +65,37 @@ void wn_slurm_rows_free(wn_slurm_row *rows, size_t n);
 /* wn_slurm_id_ok tells whether s is a SLURM job id ("123") or array
  * element ("123_4"). */
 bool wn_slurm_id_ok(const char *s);
+
+/* The comment (sbatch --comment) the worker gives each SLURM job it submits
+ * starts with this; slurmctld takes comments of up to 1024 bytes. */
+#define WN_SLURM_TAG_PREFIX "whatsnext:"
+#define WN_SLURM_TAG_MAX    1000
+
+/* wn_slurm_tag returns the comment that names the runs of one submission,
+ * made by owner (a text without ':' or ',', e.g. the worker's name and its
+ * server, see wn_slurm_owner): "whatsnext:OWNER:J.A" for job J at attempt A,
+ * and for a job array its elements in order, each run of consecutive job ids
+ * at one attempt written as a range: "whatsnext:w1.5e1f…:12-15.1,19.2"
+ * (elements 0 to 3: jobs 12 to 15, attempt 1; element 4: job 19, attempt
+ * 2). The task's own comment, note (NULL: none), follows after a blank.
+ * NULL when longer than WN_SLURM_TAG_MAX (malloc'd). */
+char *wn_slurm_tag(const char *owner, const uint64_t *ids, const uint32_t *attempts, size_t n,
+                   const char *note);
+
+/* wn_slurm_owner returns the owner of the submissions of worker for the
+ * server at address server: "WORKER.HASH", HASH 16 hex digits of the
+ * address, so that the same job id of two servers sharing a cluster is not
+ * taken for one (malloc'd). */
+char *wn_slurm_owner(const char *worker, const char *server);
+
+/* wn_slurm_tag_find reads comment as wn_slurm_tag writes it: true when it
+ * was made by owner and names job, with *attempt the attempt it names,
+ * *index the job's place among the runs and *count their number (1: a
+ * plain SLURM job; more: the elements of a job array). The tag ends at the
+ * end or at a blank (the task's own comment follows). Anything else, or a
+ * malformed tag, is false. Fuzzed (fuzz_slurm_parse). */
+bool wn_slurm_tag_find(const char *comment, const char *owner, uint64_t job, uint32_t *attempt,
+                       size_t *index, size_t *count);
 
 /* wn_slurm_outcome fills res (success, exit_code, reason, cancelled) for a
  * job that ended as row says. */

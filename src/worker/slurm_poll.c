@@ -429,6 +429,16 @@ bool wn_slurm_poll_end(wn_slurm_poll *p, const wn_slurm_watch *w, wn_slurm_row *
 	return ended;
 }
 
+bool wn_slurm_poll_follows(wn_slurm_poll *p, const char *id)
+{
+	pthread_mutex_lock(&p->mu);
+	bool found = false;
+	for (const wn_slurm_watch *w = p->watches; w != NULL && !found; w = w->next)
+		found = strcmp(w->id, id) == 0;
+	pthread_mutex_unlock(&p->mu);
+	return found;
+}
+
 void wn_slurm_poll_kick(wn_slurm_poll *p)
 {
 	pthread_mutex_lock(&p->mu);

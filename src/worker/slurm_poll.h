@@ -49,6 +49,10 @@ bool wn_slurm_poll_ended(wn_slurm_poll *p, const wn_slurm_watch *w);
  * *row with how (a copy: wn_slurm_row_release frees it). */
 bool wn_slurm_poll_end(wn_slurm_poll *p, const wn_slurm_watch *w, wn_slurm_row *row);
 
+/* wn_slurm_poll_follows tells whether p follows SLURM job id now (a run of
+ * this worker waits for its end). */
+bool wn_slurm_poll_follows(wn_slurm_poll *p, const char *id);
+
 /* wn_slurm_poll_kick has the poller ask SLURM again soon (after a cancel)
  * rather than at its next round. */
 void wn_slurm_poll_kick(wn_slurm_poll *p);

@@ -132,13 +132,9 @@ static int slurm_files(const slurm_run *r, char **reason)
 	return fd < 0 ? WN_EIO : WN_OK;
 }
 
-/* slurm_submit runs sbatch on script_path and gives the SLURM job id. A
- * controller that cannot be reached is tried again a few times (the job
- * was not submitted then); any other failure gives sbatch's message. */
-static int slurm_submit(const slurm_conf *c, const char *script_path, char **id, char **reason)
+/* slurm_sbatch runs argv, sbatch, and gives the SLURM job id it prints. */
+static int slurm_sbatch(char *const *argv, char **id, char **reason)
 {
-	*id = NULL;
-	char *argv[] = {c->sbatch, (char *)"--parsable", (char *)script_path, NULL};
 	for (int attempt = 0;; attempt++) {
 		int status = 0;
 		char *out = NULL, *err = NULL;
@@ -191,6 +187,22 @@ static int slurm_submit(const slurm_conf *c, const char *script_path, char **id,
 	}
 }
 
+/* slurm_submit runs sbatch on script_path, tagged with tag (its comment,
+ * given on the command line: it wins over the script's #SBATCH lines and
+ * SBATCH_COMMENT), and gives the SLURM job id. A controller that cannot be
+ * reached is tried again a few times (the job was not submitted then); any
+ * other failure gives sbatch's message. */
+static int slurm_submit(const slurm_conf *c, const char *script_path, const char *tag, char **id,
+                        char **reason)
+{
+	*id = NULL;
+	char *comment = wn_xasprintf("--comment=%s", tag);
+	char *argv[] = {c->sbatch, (char *)"--parsable", comment, (char *)script_path, NULL};
+	int rc = slurm_sbatch(argv, id, reason);
+	free(comment);
+	return rc;
+}
+
 /* wn_slurm_submit_started records that r is SLURM job id and starts following it. */
 void wn_slurm_submit_started(slurm_run *r, const char *id)
 {
@@ -208,14 +220,24 @@ void wn_slurm_submit_started(slurm_run *r, const char *id)
 int wn_slurm_submit_start(void *p, char **reason)
 {
 	slurm_run *r = p;
+	if (r->ext_id != NULL)
+		return WN_OK; /* submitted before: found by its tag and followed */
 	char *script = wn_slurm_submit_script(r);
 	int rc = slurm_write(r->out_root, r->script_path, script, reason);
 	free(script);
 	if (rc == WN_OK)
 		rc = slurm_files(r, reason);
 	char *id = NULL;
+	char *tag = wn_slurm_tag(r->owner, &r->job_id, &r->attempt, 1, r->comment);
+	if (rc == WN_OK && tag == NULL) {
+		*reason = wn_xasprintf("the task's --comment is too long: with the worker's tag "
+		                       "before it, a SLURM job's comment holds %d bytes at most",
+		                       WN_SLURM_TAG_MAX);
+		rc = WN_EINVAL;
+	}
 	if (rc == WN_OK)
-		rc = slurm_submit(r->conf, r->script_path, &id, reason);
+		rc = slurm_submit(r->conf, r->script_path, tag, &id, reason);
+	free(tag);
 	if (rc != WN_OK)
 		return rc;
 	wn_slurm_submit_started(r, id);
@@ -228,6 +250,27 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
                               char **reasons)
 {
 	const slurm_run *first = runs[0];
+	uint64_t *ids = wn_xcalloc(n, sizeof(*ids));
+	uint32_t *atts = wn_xcalloc(n, sizeof(*atts));
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = runs[i]->job_id;
+		atts[i] = runs[i]->attempt;
+	}
+	char *tag = wn_slurm_tag(first->owner, ids, atts, n, first->comment);
+	free(ids);
+	free(atts);
+	if (tag == NULL && n == 1) {
+		rcs[0] = wn_slurm_submit_start(runs[0], &reasons[0]); /* says why */
+		return;
+	}
+	if (tag == NULL) {
+		/* too many runs for one comment: two arrays, sharing the cap */
+		size_t h = n / 2;
+		uint32_t m1 = max_running / 2, m2 = max_running - m1;
+		slurm_start_array(runs, h, max_running > 0 && m1 == 0 ? 1 : m1, rcs, reasons);
+		slurm_start_array(runs + h, n - h, m2, rcs + h, reasons + h);
+		return;
+	}
 	char *dir = wn_xstrdup(first->output);
 	char *slash = strrchr(dir, '/');
 	if (slash != NULL)
@@ -242,7 +285,8 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 	for (size_t i = 0; rc == WN_OK && i < n; i++)
 		rc = slurm_files(runs[i], &reason);
 	if (rc == WN_OK)
-		rc = slurm_submit(first->conf, path, &id, &reason);
+		rc = slurm_submit(first->conf, path, tag, &id, &reason);
+	free(tag);
 	if (rc == WN_OK) {
 		wn_info("submitted %zu jobs (%llu to %llu) as SLURM job array %s%s, script %s", n,
 		        (unsigned long long)runs[0]->job_id,
@@ -285,6 +329,13 @@ void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs
 			k--;
 		}
 		order[k] = i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rs[i]->ext_id != NULL) { /* submitted before: found by its tag */
+			done[i] = true;
+			rcs[i] = WN_OK;
+			reasons[i] = NULL;
+		}
 	}
 	for (size_t oi = 0; oi < n; oi++) {
 		size_t i = order[oi];

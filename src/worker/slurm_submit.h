@@ -1,7 +1,9 @@
 /* slurm_submit: the batch script of a prepared slurm run assembled (the #!
  * line, #SBATCH options, exports, the body), written beside its output file
- * and submitted with `sbatch --parsable`; runs of one sweep with the same
- * options go as one job array. */
+ * and submitted with `sbatch --parsable --comment=TAG` (wn_slurm_tag: the
+ * jobs and attempts it runs, by which a worker started again finds it); runs
+ * of one sweep with the same options go as one job array. A run found
+ * submitted before (slurm_find) is not submitted again. */
 #ifndef WN_SLURM_SUBMIT_H
 #define WN_SLURM_SUBMIT_H
 

@@ -1,9 +1,12 @@
 /* libFuzzer target: what the slurm formatter reads from SLURM and writes
  * for it. The first byte picks the part: 0 parses the input as squeue
  * output, 1 as sacct output, 2 renders a script body (the input split at
- * its first NUL into a template and a parameter value). Parsing must never
- * crash and must give only rows that make sense; rendering must never crash
- * and must agree with the template check. Run:
+ * its first NUL into a template and a parameter value), 3 reads the input as
+ * a SLURM job's comment, for the tag of a submission (wn_slurm_tag_find).
+ * Parsing must never crash and must give only rows that make sense (a tag:
+ * a place among the runs it names, an attempt, and a job found again in the
+ * tag made of what was found); rendering must never crash and must agree
+ * with the template check. Run:
  * build/fuzz/fuzz_slurm_parse -max_total_time=60 */
 #include "err.h"
 #include "fmt.h"
@@ -36,6 +39,27 @@ static void fuzz_rows(const wn_slurm_row *rows, size_t n)
 	}
 }
 
+/* fuzz_tag looks in comment for the jobs it may name (the owner "w"). */
+static void fuzz_tag(const char *comment)
+{
+	static const uint64_t jobs[] = {0, 1, 5, 12, 1000, UINT64_MAX};
+	for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+		uint32_t att = 0;
+		size_t index = 0, count = 0;
+		if (!wn_slurm_tag_find(comment, "w", jobs[i], &att, &index, &count))
+			continue;
+		if (att == 0 || count == 0 || index >= count)
+			abort();
+		char *tag = wn_slurm_tag("w", &jobs[i], &att, 1, NULL);
+		uint32_t att2 = 0;
+		size_t index2 = 0, count2 = 0;
+		if (tag == NULL || !wn_slurm_tag_find(tag, "w", jobs[i], &att2, &index2, &count2) ||
+		    att2 != att || index2 != 0 || count2 != 1)
+			abort();
+		free(tag);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -50,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf[size] = '\0';
 	wn_slurm_row *rows = NULL;
 	size_t n = 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		wn_slurm_parse_squeue(buf, &rows, &n);
 		fuzz_rows(rows, n);
@@ -60,6 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wn_slurm_parse_sacct(buf, &rows, &n);
 		fuzz_rows(rows, n);
 		wn_slurm_rows_free(rows, n);
+		break;
+	case 3:
+		fuzz_tag(buf);
 		break;
 	default: {
 		const char *tmpl = buf;

@@ -9,7 +9,8 @@
 #   fuzz_worker_config      config/worker*.yaml, comments left out
 #   fuzz_template           every template of those files, with parameter tables
 #   fuzz_slurm_parse        squeue and sacct -c output of a private SLURM, run as
-#                           the worker runs them, and the slurm example's script
+#                           the worker runs them, the slurm example's script and
+#                           the tag of a submission
 #   fuzz_batch              the batch files of docs/cli.md's `job batch`, and each
 #                           form of the file and of a dependency
 #   fuzz_url                every server address written in config/, docs/ and
@@ -305,6 +306,9 @@ slurm_seeds() {
 		"$root/config/worker-slurm.yaml")
 	printf '\2%s\0%s' "$body" "it's \"\$(id)\"" | seed fuzz_slurm_parse script
 	printf '\2%s\0%s' "echo '{v}' \"{v}\" # {v}" 'a b' | seed fuzz_slurm_parse script-quotes
+	# the tag of a submission, as the worker writes it (docs/formatters.md)
+	printf '\3%s' 'whatsnext:w.0123456789abcdef:5.1,12-15.1,19.2 lr 0.1' |
+		seed fuzz_slurm_parse tag
 }
 
 # batch_seeds: fuzz_batch's seeds, each a byte (odd: --project and --task given)

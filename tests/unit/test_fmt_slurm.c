@@ -9,6 +9,7 @@
 #include "slurm_script.h"
 #include "slurm_submit.h"
 #include "test.h"
+#include "util.h"
 #include "wconfig.h"
 
 #include <stdio.h>
@@ -44,7 +45,12 @@ static loaded load(const char *yaml)
 {
 	loaded l = {0};
 	char *err = NULL;
-	CHECK_OK(wn_conf_load_string("worker.yaml", yaml, strlen(yaml), &l.doc, &err));
+	/* a job after its first attempt is looked for in squeue (wn_slurm_find)
+	 * before it is submitted: here a squeue that lists nothing */
+	char *y =
+	    strstr(yaml, "squeue:") ? wn_xstrdup(yaml) : wn_xasprintf("%ssqueue: true\n", yaml);
+	CHECK_OK(wn_conf_load_string("worker.yaml", y, strlen(y), &l.doc, &err));
+	free(y);
 	wn_fmt_env env = {.base_dir = "/base", .log_dir = "/logs", .tail_bytes = 1000};
 	int rc = wn_fmt_slurm_ops.load(l.doc, wn_conf_root(l.doc), &env, &l.conf, &err);
 	if (rc != WN_OK)
@@ -558,12 +564,14 @@ TEST(worker_yaml_selects_the_formatter)
 
 TEST(resume_takes_a_slurm_job_id)
 {
-	loaded l = load("formatter: slurm\nscript: x\n");
+	/* no id: squeue (here one that lists nothing) is asked for the job's tag */
+	loaded l = load("formatter: slurm\nscript: x\nsqueue: true\n");
 	wn_fmt_job job = a_job(1);
 	void *run = NULL;
 	char *reason = NULL;
 	CHECK_EQ_INT(wn_fmt_slurm_ops.resume(l.conf, &job, "", &run, &reason), WN_ENOTFOUND);
-	CHECK_EQ_STR(reason, "no SLURM job id was recorded for it");
+	CHECK_EQ_STR(reason, "no SLURM job id was recorded for it, and squeue lists no SLURM job "
+	                     "submitted for it");
 	free(reason);
 	reason = NULL;
 	CHECK_EQ_INT(wn_fmt_slurm_ops.resume(l.conf, &job, "12;rm", &run, &reason), WN_EINVAL);
