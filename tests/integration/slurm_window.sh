@@ -1,6 +1,7 @@
 # The slurm formatter against a real SLURM (see slurm_lib.sh): a worker
 # killed after sbatch took a job but before the server learnt its SLURM job
-# id. The worker tags each submission (sbatch --comment) and, before it
+# id, or not back before a lease ran out, gets the job again at its next
+# attempt. The worker tags each submission (sbatch --comment) and, before it
 # submits a job that may have been submitted already, looks in squeue for
 # that tag: the job is followed again instead of running twice.
 # test-lock: slurm tcp-ports
@@ -8,7 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 
 # window_setup SCRIPT [TASK ARGS...]: SLURM, wnd (a silent worker is LOST
-# after 2 s), project p with task t (created with TASK ARGS), and w.yaml
+# after 2 s; wnd's other arguments: WND_ARGS, default a 10 minutes lease),
+# project p with task t (created with TASK ARGS), and w.yaml
 # whose task t runs SCRIPT through an sbatch that, while $WN_TMP/hold
 # exists, lets the real sbatch submit the job, writes its id to
 # $WN_TMP/submitted and waits before it answers: the worker does not know
@@ -28,7 +30,7 @@ echo "\$out"
 EOF
 	chmod 755 "$WN_TMP/sbatch-late"
 	slurm_start
-	wn_start --worker-timeout-ms 2000 --lease-ms 600000
+	wn_start --worker-timeout-ms 2000 "${WND_ARGS[@]}"
 	wnctl project create p >/dev/null
 	wnctl task create p t "$@" >/dev/null
 	slurm_worker_yaml w.yaml
@@ -41,6 +43,8 @@ EOF
       $script
 EOF
 }
+
+WND_ARGS=(--lease-ms 600000)
 
 # slurm_jobs: how many SLURM jobs were submitted.
 slurm_jobs() { squeue -h -r -t all -o %i | wc -l; }
@@ -202,4 +206,31 @@ test_the_elements_of_a_job_array_are_found_again() {
 		i=$((i + 1))
 	done
 	expect_eq "$(grep -c . "$WN_TMP/sbatch-calls")" 1 "sbatch calls"
+}
+
+test_a_job_whose_lease_ran_out_while_the_worker_was_away_is_followed() {
+	# the worker stops, leaving its SLURM job running, and is not back
+	# before the lease runs out: the server hands the job out again
+	# (attempt 2) and the worker started again under its name follows the
+	# SLURM job of attempt 1 instead of submitting it again
+	WND_ARGS=(--lease-ms 2000)
+	window_setup "echo run {attempt}; while [ ! -e $WN_TMP/release ]; do sleep 0.1; done; echo done"
+	local id sid
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	sid=$(job_ext "$id")
+	kill -TERM "$first"
+	worker_wait "$first" 10
+	wait_until 30 "the lease of job $id to run out" job_status_is "$id" pending
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 30 "the restarted worker to follow SLURM job $sid" \
+		log_has w1.log "job $id: attempt 1 of it still runs as SLURM job $sid"
+	touch "$WN_TMP/release"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 2"
+	expect_eq "$(job_ext "$id")" "$sid" "SLURM job id"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"
+	expect_eq "$(slurm_jobs)" 1 "SLURM jobs submitted"
 }
