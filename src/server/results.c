@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- checks */
@@ -90,18 +91,42 @@ int wn_results_check(struct call *c, const Whatsnext__V1__JobProgress *pg)
 
 /* ---------------------------------------------------------------- history */
 
-/* series_of returns h's series of key, added when new and room is left
- * (NULL: none); its points array gets room for more points. */
+/* series_stale gives the index in h of a series whose key is none of pg's
+ * values (a key its results file no longer holds, after a rewrite), -1 when
+ * there is none or pg has no values. */
+static ssize_t series_stale(const Whatsnext__V1__ResultHistory *h,
+                            const Whatsnext__V1__JobProgress *pg)
+{
+	for (size_t i = 0; i < h->n_series && pg->n_results > 0; i++) {
+		size_t k = 0;
+		while (k < pg->n_results && strcmp(pg->results[k]->key, h->series[i]->key) != 0)
+			k++;
+		if (k == pg->n_results)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/* series_of returns h's series of key, added when new and room is left (or
+ * in the place of a series of a key pg's values no longer hold; NULL:
+ * none); its points array gets room for more points. */
 static Whatsnext__V1__ResultSeries *series_of(struct call *c, Whatsnext__V1__ResultHistory *h,
-                                              const char *key, size_t more)
+                                              const Whatsnext__V1__JobProgress *pg, const char *key,
+                                              size_t more)
 {
 	Whatsnext__V1__ResultSeries *s = NULL;
 	for (size_t i = 0; i < h->n_series && s == NULL; i++)
 		if (strcmp(h->series[i]->key, key) == 0)
 			s = h->series[i];
-	if (s == NULL) {
-		if (h->n_series >= WN_RESULT_KEYS_MAX)
+	if (s == NULL && h->n_series >= WN_RESULT_KEYS_MAX) {
+		ssize_t old = series_stale(h, pg);
+		if (old < 0)
 			return NULL;
+		memmove(h->series + old, h->series + old + 1,
+		        (h->n_series - (size_t)old - 1) * sizeof(*h->series));
+		h->n_series--;
+	}
+	if (s == NULL) {
 		Whatsnext__V1__ResultSeries **v =
 		    wn_arena_alloc(c->arena, (h->n_series + 1) * sizeof(*v));
 		if (h->n_series > 0)
@@ -245,7 +270,7 @@ static int history_apply(struct call *c, wn_batch *b, const Job *j,
 			counts[k]++;
 	}
 	for (size_t k = 0; k < nk; k++)
-		ser[k] = series_of(c, h, keys[k], counts[k]);
+		ser[k] = series_of(c, h, pg, keys[k], counts[k]);
 	for (size_t i = 0; i < pg->n_points; i++)
 		if (at[i] >= 0 && ser[at[i]] != NULL)
 			series_add(c, ser[at[i]], pg->points[i]);

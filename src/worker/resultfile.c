@@ -1,10 +1,11 @@
-#include "resultfile.h"
+#include "resultfile_int.h"
 
 #include "err.h"
 #include "map.h"
 #include "resultrules.h"
 #include "util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,20 +20,6 @@
 
 #define RESULTS_LINE_MAX 65536 /* bytes of a key=value line */
 
-typedef struct rval {
-	bool text;
-	double num;
-	char *str;
-} rval;
-
-typedef struct rpoint {
-	uint32_t key;
-	double value;
-	int64_t time_ms;
-	uint64_t seq;
-	uint64_t nth; /* its number among its key's: 1, 2, ... */
-} rpoint;
-
 /* One report being read: its values, checked before any is kept. */
 typedef struct report {
 	size_t n;
@@ -40,37 +27,6 @@ typedef struct report {
 	size_t klens[WN_RESULT_KEYS_MAX];
 	rval vals[WN_RESULT_KEYS_MAX];
 } report;
-
-struct wn_resultfile {
-	pthread_mutex_t mu;
-	int refs;
-	char *path;
-	/* the file as read so far */
-	uint64_t offset; /* bytes parsed */
-	uint64_t line;   /* the line at offset, from 1 */
-	uint64_t sum;    /* wn_hash_bytes of the bytes read, to notice a rewrite */
-	dev_t dev;
-	ino_t ino;
-	off_t size;            /* the file's size and change time when last read: */
-	struct timespec ctime; /* unchanged, it is not read again before the end */
-	char *buf;             /* read past offset, not parsed yet (a report cut short) */
-	size_t len, cap;
-	char *error; /* the first bad report: "line N: ..." */
-	/* what it reported */
-	uint64_t seq; /* reports so far */
-	size_t nkeys;
-	char *keys[WN_RESULT_KEYS_MAX];
-	rval vals[WN_RESULT_KEYS_MAX];
-	uint64_t changed, acked, sending; /* stamps of the latest values */
-	/* the numbers reported of each key; the points of one of every
-	 * stride[k] of key k wait for the server (held[k] of them), and its
-	 * latest */
-	uint64_t nth[WN_RESULT_KEYS_MAX];
-	uint32_t stride[WN_RESULT_KEYS_MAX];
-	size_t held[WN_RESULT_KEYS_MAX];
-	rpoint pts[WN_RESULTFILE_PENDING_MAX];
-	size_t npts;
-};
 
 char *wn_resultfile_path_beside(const char *path)
 {
@@ -130,7 +86,7 @@ void wn_resultfile_count(wn_resultfile *r, uint64_t *reports, size_t *keys)
 {
 	pthread_mutex_lock(&r->mu);
 	*reports = r->seq;
-	*keys = r->nkeys;
+	*keys = r->nlive;
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -232,9 +188,35 @@ static void results_point(wn_resultfile *r, uint32_t k, double v, int64_t now)
 	r->held[k]++;
 }
 
-/* report_keep checks a report (its keys, how many keys the run then has)
- * and keeps it: the latest values, a point per number. The report's texts
- * move to r. */
+/* results_slot gives a slot for a new key: a free one, else that of a key
+ * the file no longer reports, preferring one none of whose points wait for
+ * the server (those of the key it held are dropped). -1: none is left. */
+static ssize_t results_slot(wn_resultfile *r)
+{
+	if (r->nkeys < WN_RESULT_KEYS_MAX)
+		return (ssize_t)r->nkeys++;
+	ssize_t k = -1;
+	for (size_t i = 0; i < r->nkeys; i++)
+		if (!r->live[i] && (k < 0 || r->held[i] == 0))
+			k = (ssize_t)i;
+	if (k < 0)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < r->npts; i++)
+		if (r->pts[i].key != (uint32_t)k)
+			r->pts[n++] = r->pts[i];
+	r->npts = n;
+	free(r->keys[k]);
+	free(r->vals[k].str);
+	r->vals[k] = (rval){0};
+	r->held[k] = 0;
+	r->nth[k] = 0;
+	return k;
+}
+
+/* report_keep checks a report (its keys, how many keys the file as it now
+ * stands then has) and keeps it: the latest values, a point per number. The
+ * report's texts move to r. */
 static int report_keep(wn_resultfile *r, report *rp, uint64_t line, char **errmsg)
 {
 	size_t fresh = 0;
@@ -244,9 +226,10 @@ static int report_keep(wn_resultfile *r, report *rp, uint64_t line, char **errms
 			return results_fail(r, line, errmsg, "key \"%.*s\": %s",
 			                    (int)(rp->klens[i] > 80 ? 80 : rp->klens[i]),
 			                    rp->keys[i], why);
-		fresh += results_key_index(r, rp->keys[i], rp->klens[i]) < 0;
+		ssize_t k = results_key_index(r, rp->keys[i], rp->klens[i]);
+		fresh += k < 0 || !r->live[k];
 	}
-	if (r->nkeys + fresh > WN_RESULT_KEYS_MAX)
+	if (r->nlive + fresh > WN_RESULT_KEYS_MAX)
 		return results_fail(r, line, errmsg, "more than %d keys reported",
 		                    WN_RESULT_KEYS_MAX);
 	if (rp->n == 0)
@@ -256,10 +239,13 @@ static int report_keep(wn_resultfile *r, report *rp, uint64_t line, char **errms
 	for (size_t i = 0; i < rp->n; i++) {
 		ssize_t k = results_key_index(r, rp->keys[i], rp->klens[i]);
 		if (k < 0) {
-			k = (ssize_t)r->nkeys++;
+			k = results_slot(r);
+			assert(k >= 0); /* the count above leaves room */
 			r->keys[k] = results_strndup(rp->keys[i], rp->klens[i]);
 			r->stride[k] = 1;
 		}
+		r->nlive += !r->live[k];
+		r->live[k] = true;
 		free(r->vals[k].str);
 		r->vals[k] = rp->vals[i];
 		rp->vals[i].str = NULL;
@@ -541,12 +527,16 @@ int wn_resultfile_feed(wn_resultfile *r, const char *data, size_t len, bool fina
 
 /* ---------------------------------------------------------------- the file */
 
-/* results_restart forgets how far the file was read: it was rewritten. */
+/* results_restart forgets how far the file was read, and the keys it
+ * reported: it was rewritten, and only what it now holds counts. */
 static void results_restart(wn_resultfile *r)
 {
 	r->offset = 0;
 	r->line = 1;
 	r->len = 0;
+	memset(r->live, 0, sizeof(r->live));
+	r->nlive = 0;
+	r->changed++;
 }
 
 /* results_rewritten tells whether the file (st, its first got bytes at data)
@@ -618,8 +608,7 @@ static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
 	return rv;
 }
 
-/* results_read is wn_resultfile_read with r's lock held. */
-static int results_read(wn_resultfile *r, bool final, char **reason)
+int wn_resultfile_read_locked(wn_resultfile *r, bool final, char **reason)
 {
 	char *err = NULL;
 	int rv = WN_OK;
@@ -660,104 +649,7 @@ static int results_read(wn_resultfile *r, bool final, char **reason)
 int wn_resultfile_read(wn_resultfile *r, bool final, char **reason)
 {
 	pthread_mutex_lock(&r->mu);
-	int rv = results_read(r, final, reason);
+	int rv = wn_resultfile_read_locked(r, final, reason);
 	pthread_mutex_unlock(&r->mu);
 	return rv;
-}
-
-/* ---------------------------------------------------------------- progress */
-
-/* results_fill_values puts the latest value of every key into pg. */
-static void results_fill_values(wn_resultfile *r, Whatsnext__V1__JobProgress *pg)
-{
-	size_t n = r->nkeys;
-	r->sending = r->changed;
-	if (n == 0)
-		return;
-	Whatsnext__V1__JobProgress__ResultsEntry **ev = wn_xcalloc(n + 1, sizeof(*ev));
-	Whatsnext__V1__JobProgress__ResultsEntry *e = wn_xcalloc(n + 1, sizeof(*e));
-	Whatsnext__V1__ResultValue *v = wn_xcalloc(n + 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++) {
-		whatsnext__v1__job_progress__results_entry__init(&e[i]);
-		whatsnext__v1__result_value__init(&v[i]);
-		e[i].key = r->keys[i]; /* kept until r is freed */
-		if (r->vals[i].text) {
-			v[i].value_case = WHATSNEXT__V1__RESULT_VALUE__VALUE_TEXT;
-			v[i].text = wn_xstrdup(r->vals[i].str);
-		} else {
-			v[i].value_case = WHATSNEXT__V1__RESULT_VALUE__VALUE_NUMBER;
-			v[i].number = r->vals[i].num;
-		}
-		e[i].value = &v[i];
-		ev[i] = &e[i];
-	}
-	pg->results = ev;
-	pg->n_results = n;
-}
-
-/* results_fill_points puts the points the server does not have into pg. */
-static void results_fill_points(wn_resultfile *r, Whatsnext__V1__JobProgress *pg)
-{
-	size_t n = r->npts;
-	if (n == 0)
-		return;
-	Whatsnext__V1__ResultPoint **pv = wn_xcalloc(n + 1, sizeof(*pv));
-	Whatsnext__V1__ResultPoint *p = wn_xcalloc(n + 1, sizeof(*p));
-	for (size_t i = 0; i < n; i++) {
-		whatsnext__v1__result_point__init(&p[i]);
-		p[i].key = r->keys[r->pts[i].key];
-		p[i].value = r->pts[i].value;
-		p[i].time_ms = r->pts[i].time_ms;
-		p[i].seq = r->pts[i].seq;
-		p[i].nth = r->pts[i].nth;
-		p[i].stride = r->stride[r->pts[i].key];
-		pv[i] = &p[i];
-	}
-	pg->points = pv;
-	pg->n_points = n;
-}
-
-int wn_resultfile_fill(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool final, char **reason)
-{
-	pthread_mutex_lock(&r->mu);
-	int rv = results_read(r, final, reason);
-	results_fill_points(r, pg);
-	if (final || r->changed != r->acked)
-		results_fill_values(r, pg);
-	pthread_mutex_unlock(&r->mu);
-	return rv;
-}
-
-void wn_resultfile_done(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool ok)
-{
-	pthread_mutex_lock(&r->mu);
-	if (ok && pg->n_points > 0) {
-		uint64_t upto = pg->points[pg->n_points - 1]->seq;
-		size_t k = 0;
-		for (size_t i = 0; i < r->npts; i++)
-			if (r->pts[i].seq > upto)
-				r->pts[k++] = r->pts[i];
-			else
-				r->held[r->pts[i].key]--;
-		r->npts = k;
-	}
-	if (ok)
-		r->acked = r->sending;
-	pthread_mutex_unlock(&r->mu);
-	if (pg->n_points > 0)
-		free(pg->points[0]); /* the points, one block */
-	free(pg->points);
-	if (pg->n_results > 0) {
-		for (size_t i = 0; i < pg->n_results; i++)
-			if (pg->results[i]->value->value_case ==
-			    WHATSNEXT__V1__RESULT_VALUE__VALUE_TEXT)
-				free(pg->results[i]->value->text);
-		free(pg->results[0]->value); /* the values, one block */
-		free(pg->results[0]);        /* the entries, one block */
-	}
-	free(pg->results);
-	pg->points = NULL;
-	pg->n_points = 0;
-	pg->results = NULL;
-	pg->n_results = 0;
 }

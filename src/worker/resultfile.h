@@ -10,7 +10,8 @@
  * Values are numbers (finite) or texts (valid UTF-8, no control
  * characters); true and false are the texts "true" and "false". A file
  * rewritten from its start (a script that writes its results again at each
- * epoch) is read again from its start. */
+ * epoch) is read again from its start, and only the keys it then holds are
+ * the run's values and count toward the limit of keys. */
 #ifndef WN_RESULTFILE_H
 #define WN_RESULTFILE_H
 
@@ -71,7 +72,8 @@ int wn_resultfile_fill(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool fi
  * Frees pg's arrays. */
 void wn_resultfile_done(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool ok);
 
-/* wn_resultfile_count gives the number of reports read and of keys seen. */
+/* wn_resultfile_count gives the number of reports read and of keys the file
+ * as it now stands holds. */
 void wn_resultfile_count(wn_resultfile *r, uint64_t *reports, size_t *keys);
 
 #endif

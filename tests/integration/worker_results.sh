@@ -207,3 +207,39 @@ test_a_stale_results_file_at_the_path_is_removed_first() {
 	expect_eq "$(job_get "$id" "j['status']")" completed "status"
 	expect_eq "$(results_of "$id")" "only={'number': 1.0}" "results without the stale file's"
 }
+
+test_a_rewrite_with_new_keys_counts_only_the_current_keys() {
+	# a script that rewrites its whole file with other keys each round:
+	# 40 keys a round, five rounds (200 keys in all, 64 allowed per run).
+	# Only the keys of the file as it now stands count; the job completes
+	# with the last round's keys alone as its results.
+	results_setup
+	cat >w.sh <<EOF
+for r in 1 2 3 4 5; do
+	for k in \$(seq 1 40); do echo "r\${r}k\$k=\$k"; done >"\$WN_RESULTS.tmp"
+	mv "\$WN_RESULTS.tmp" "\$WN_RESULTS"
+	while [ ! -f $WN_TMP/go\$r ]; do sleep 0.05; done
+done
+EOF
+	local id r
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	for r in 1 2 3 4 5; do
+		wait_until 20 "the keys of round $r" results_are_only "$id" "r${r}k" 40
+		touch "go$r"
+	done
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed "status"
+	expect_eq "$(job_get "$id" "' '.join(sorted(set(k[:2] for k in j.get('results', {}))))")" \
+		"r5" "the rounds of the final results"
+	expect_eq "$(job_get "$id" "len(j.get('results', {}))")" 40 "final results"
+	# the history has room for the current keys: the series of keys no
+	# longer reported gave way to them
+	expect_eq "$(jget "$(wnctl --json job history "$id")" \
+		"sum(1 for s in j['series'] if s['key'].startswith('r5k'))")" 40 "series of the last round"
+}
+
+# results_are_only ID PREFIX N: the job's results are N keys, all starting with PREFIX.
+results_are_only() {
+	[ "$(job_get "$1" "'%d %d' % (sum(1 for k in j.get('results', {}) if k.startswith('$2')), len(j.get('results', {})))")" = "$3 $3" ]
+}

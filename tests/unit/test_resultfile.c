@@ -247,6 +247,54 @@ TEST(the_file_is_read_as_it_grows_and_again_when_rewritten)
 	wn_resultfile_unref(r);
 }
 
+/* rewrite_with writes keys PREFIX1..PREFIXn=I to res, whole. */
+static void rewrite_with(const char *prefix, int n)
+{
+	FILE *f = fopen("res.tmp", "w");
+	for (int i = 1; i <= n; i++)
+		fprintf(f, "%s%d=%d\n", prefix, i, i);
+	fclose(f);
+	rename("res.tmp", "res");
+}
+
+TEST(a_rewrite_with_other_keys_counts_only_its_own)
+{
+	wn_resultfile *r = wn_resultfile_new("res");
+	char *why = NULL;
+	uint64_t reports = 0;
+	size_t keys = 0;
+	/* five versions of 40 keys each, the server taking nothing meanwhile:
+	 * the keys of an earlier version give their slots to new ones, and the
+	 * points of theirs still waiting go with them (those of the first
+	 * version's keys, whose slots were all taken again) */
+	static const char *const prefix[] = {"a", "b", "c", "d", "e"};
+	for (int v = 0; v < 5; v++) {
+		rewrite_with(prefix[v], 40);
+		CHECK_EQ_INT(wn_resultfile_read(r, false, &why), WN_OK);
+		wn_resultfile_count(r, &reports, &keys);
+		CHECK_EQ_INT(keys, 40);
+	}
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	CHECK_EQ_INT(wn_resultfile_fill(r, &pg, true, &why), WN_OK);
+	CHECK_EQ_INT(pg.n_results, 40);
+	for (size_t i = 0; i < pg.n_results; i++)
+		CHECK(pg.results[i]->key[0] == 'e');
+	size_t first = 0, last = 0; /* points of the first version and of the last */
+	for (size_t i = 0; i < pg.n_points; i++) {
+		first += pg.points[i]->key[0] == 'a';
+		last += pg.points[i]->key[0] == 'e';
+	}
+	CHECK_EQ_INT(first, 0);
+	CHECK_EQ_INT(last, 40);
+	wn_resultfile_done(r, &pg, true);
+	/* a version past 64 keys of its own is still refused */
+	rewrite_with("f", WN_RESULT_KEYS_MAX + 1);
+	CHECK_EQ_INT(wn_resultfile_read(r, true, &why), WN_EINVAL);
+	CHECK(strstr(why, "more than 64 keys") != NULL);
+	free(why);
+	wn_resultfile_unref(r);
+}
+
 TEST(points_go_until_the_server_has_them)
 {
 	wn_resultfile *r = wn_resultfile_new("res");
