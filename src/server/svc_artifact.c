@@ -15,6 +15,8 @@ int wn_svc_queue_put_artifact(struct call *c, const ProtobufCMessage *in, Protob
 	if (rv != WN_OK)
 		return rv;
 	unsigned long long id = (unsigned long long)rq->job_id;
+	if (j->status == CANCELLED && j->attempt == rq->attempt)
+		return wn_call_fail(c, WN_ESTATE, "job %llu was cancelled", id);
 	if (j->status != RUNNING || j->attempt != rq->attempt ||
 	    !wn_job_lease_held(c->e, rq->job_id, rq->attempt))
 		return wn_call_fail(c, WN_ESTATE,

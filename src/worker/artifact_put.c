@@ -50,8 +50,9 @@ static int put_call(wn_agent *a, agent_job *j, const Whatsnext__V1__PutArtifactR
 	}
 }
 
-/* put_file uploads artifact x (open as fd); returns false when the lease is
- * gone and no more uploads are worth trying. */
+/* put_file uploads artifact x (open as fd); returns false when the server
+ * takes no more uploads of the job (cancelled, the lease gone): x's note
+ * says why, and so will those of the files not sent. */
 static bool put_file(wn_agent *a, agent_job *j, wn_artifact *x, int fd, uint8_t *buf)
 {
 	Whatsnext__V1__PutArtifactRequest rq = WHATSNEXT__V1__PUT_ARTIFACT_REQUEST__INIT;
@@ -96,19 +97,23 @@ static bool put_file(wn_agent *a, agent_job *j, wn_artifact *x, int fd, uint8_t 
 static void put_all(wn_agent *a, agent_job *j, const char *workdir, wn_artifact_list *l)
 {
 	int root = open(workdir[0] ? workdir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool go_on = true;
+	const char *refused = NULL; /* the note of the upload the server refused */
 	uint8_t *buf = wn_xmalloc(PUT_CHUNK);
 	for (size_t i = 0; i < l->n; i++) {
 		wn_artifact *x = &l->v[i];
 		if (!x->upload)
 			continue;
-		int fd = root >= 0 && go_on ? wn_artifacts_open(root, x->path) : -1;
-		if (fd < 0) {
-			x->note = wn_xasprintf("not uploaded: %s",
-			                       !go_on ? "the lease was lost" : strerror(errno));
+		if (refused != NULL) {
+			x->note = wn_xstrdup(refused);
 			continue;
 		}
-		go_on = put_file(a, j, x, fd, buf);
+		int fd = root >= 0 ? wn_artifacts_open(root, x->path) : -1;
+		if (fd < 0) {
+			x->note = wn_xasprintf("not uploaded: %s", strerror(errno));
+			continue;
+		}
+		if (!put_file(a, j, x, fd, buf))
+			refused = x->note;
 		close(fd);
 	}
 	free(buf);

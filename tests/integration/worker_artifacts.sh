@@ -460,3 +460,37 @@ complete 1.1 success=1 reason= artifact=.:not recorded: the server refused the l
 	expect_contains "$(cat w1.log)" "reporting it again without them"
 	expect_eq "$(tr -d -c '\033' <w1.log | wc -c)" 0 "ESC bytes in the worker's log"
 }
+
+test_a_cancel_during_the_uploads_says_the_job_was_cancelled() {
+	# the job is cancelled while it runs: its worker stops the run, finds
+	# its files and the server takes none of them. Each file's note says the
+	# job was cancelled, not that a lease was lost.
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo 1 >a.txt && echo 2 >b.txt && echo 3 >c.txt && touch ready && sleep 600']
+    workdir: "$WN_TMP/wd"
+    artifacts:
+      paths: [a.txt, b.txt, c.txt]
+      upload: true
+EOF
+	} >w.yaml
+	mkdir -p wd
+	local id p
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "the run's files" test -f wd/ready
+	wnctl job cancel "$id" >/dev/null
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "job status"
+	expect_eq "$(art_count "$id")" 3 "the files listed"
+	for p in a.txt b.txt c.txt; do
+		expect_eq "$(art_field "$id" "$p" "(a[0]['stored'], a[0]['note'])")" \
+			"(False, 'not uploaded: job $id was cancelled')" "the note of $p"
+	done
+}
