@@ -241,7 +241,7 @@ static char *batch_number(wn_ctl_batch *b, double v)
 }
 
 /* batch_param turns one parameter value into its text: strings as they are, numbers and
- * booleans as JSON writes them. */
+ * booleans as JSON writes them; an empty string is refused, as by job add's --param. */
 static int batch_param(wn_ctl_batch *b, const char *key, json_t *v, const char *where, char **out)
 {
 	if (json_is_string(v))
@@ -255,6 +255,10 @@ static int batch_param(wn_ctl_batch *b, const char *key, json_t *v, const char *
 	else
 		return batch_fail(b, "%s: parameter \"%s\" must be a string, number or boolean",
 		                  where, key);
+	if ((*out)[0] == '\0')
+		return batch_fail(
+		    b, "%s: parameter \"%s\" has an empty value (a parameter needs a value)", where,
+		    key);
 	return WN_OK;
 }
 

@@ -67,7 +67,8 @@ static const struct option job_batch_opts[] = {
 
 static const struct wn_ctl_opthelp job_batch_help[] = {
     {"FILE", "JSON jobs, '-' for stdin: an array of objects or one object per line, each "
-             "{\"project\", \"task\", \"name\", \"params\": {K: V}, \"priority\", "
+             "{\"project\", \"task\", \"name\", \"params\": {K: V} (V a string, number or "
+             "boolean, not \"\"), \"priority\", "
              "\"after\": [ID, \"ID:COND\", \"NAME\", {\"ref\": NAME, \"condition\": COND}]}; "
              "or an object {\"sweep\": {\"name\", \"max_running\"}, \"jobs\": [...]}"},
     {"--project P", "project of the jobs that name none"},

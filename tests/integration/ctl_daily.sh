@@ -451,3 +451,25 @@ test_ctl_status_sweeps() {
 		"status --json"
 	expect_exit 2 wnctl status --al1
 }
+
+# An empty parameter value is refused alike by job add, job update, job
+# sweep and job batch (a template would put an empty word where the value
+# goes); nothing is stored.
+test_ctl_empty_parameter_value_is_refused_everywhere() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	expect_exit 2 wnctl job add p t --param lr=
+	expect_exit 2 wnctl job sweep p t --grid lr=0.1, --grid seed=1
+	echo '{"params": {"lr": 0.1}}
+{"params": {"lr": ""}}' >b.json
+	expect_exit 2 wnctl job batch b.json --project p --task t
+	expect_eq "$WN_ERR" "wnctl: b.json line 2: parameter \"lr\" has an empty value (a parameter needs a value) (see 'wnctl job batch --help')"
+	echo '[{"params": {"seed": 1, "tag": ""}}]' >a.json
+	expect_exit 2 wnctl job batch a.json --project p --task t
+	expect_contains "$WN_ERR" "parameter \"tag\" has an empty value"
+	expect_eq "$(wnctl job list --format id)" "ID" "jobs"
+	# a value of blanks is a value
+	expect_exit 0 wnctl job batch - --project p --task t <<<'{"params": {"lr": " "}}'
+	expect_eq "$WN_OUT" 1 "the id"
+}
