@@ -242,3 +242,27 @@ EOF
 	expect_not_contains "$text" "e-17"
 	wn_stop
 }
+
+test_dashboard_with_a_worker_token_says_what_it_may_see() {
+	browser_need
+	printf '%s\n' "$DASH_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$DASH_SECRET
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	local secret text
+	secret=$(wnctl token create runner --role worker 2>/dev/null)
+	# a worker token runs jobs and reads no project: the Projects page says
+	# so, rather than staying empty
+	text=$(WN_SECRET=$secret WN_ALLOW=403 page_text / main)
+	expect_contains "$text" "This token cannot list projects"
+	expect_contains "$text" "a reader, user or admin token"
+	expect_not_contains "$text" "No projects yet"
+	# so do the Workers and Queue pages
+	text=$(WN_SECRET=$secret WN_ALLOW=403 page_text /workers main)
+	expect_contains "$text" "This token cannot list workers"
+	text=$(WN_SECRET=$secret WN_ALLOW=403 page_text /queue main)
+	expect_contains "$text" "This token cannot list projects"
+	wn_stop
+}

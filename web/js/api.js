@@ -72,6 +72,18 @@ export async function call(service, method, body = {}, opts = {}) {
   return data || {};
 }
 
+// denied tells whether e is the server's refusal of the token (403): a token
+// whose role may not call the method, such as a worker token reading projects.
+export const denied = (e) => e instanceof ApiError && e.status === 403;
+
+// orDenied resolves to what promise p resolves to, or to {denied: e} when it
+// rejects with a refusal of the token.
+export const orDenied = (p) =>
+  p.catch((e) => {
+    if (denied(e)) return { denied: e };
+    throw e;
+  });
+
 // listAll pages through a List method that answers `next_after_id`.
 export async function listJobs(filter, max = 100000) {
   const jobs = [];

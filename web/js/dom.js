@@ -276,3 +276,21 @@ export function putTable(holder, headers, rows, opts = {}) {
   t.dataset.key = key;
   fill(holder, t);
 }
+
+// deniedNote(what, e): what a page says when the token may not list `what`
+// (projects, workers), e the server's refusal: which tokens may.
+export function deniedNote(what, e) {
+  return h(
+    "div",
+    { class: "denied" },
+    h("p", { class: "warning" }, `This token cannot list ${what}: ${e.message}.`),
+    h(
+      "p",
+      { class: "muted" },
+      "A worker token runs jobs (it fetches and reports them) and reads nothing on these pages. " +
+        "To see them, log out and log in with a reader, user or admin token (",
+      h("code", null, "wnctl token create dashboard --role reader"),
+      ").",
+    ),
+  );
+}

@@ -1,6 +1,6 @@
 // Projects: each with its job counts by state, and the server's warnings.
-import { call, ApiError } from "../api.js";
-import { h, fill, link, putTable, counts, stackBar, stateName, badge, STATES, projectHref, queueHref, num } from "../dom.js";
+import { call, ApiError, orDenied } from "../api.js";
+import { h, fill, link, putTable, counts, stackBar, stateName, badge, STATES, projectHref, queueHref, num, deniedNote } from "../dom.js";
 
 export function mount(root) {
   const warnings = h("div");
@@ -11,9 +11,16 @@ export function mount(root) {
 
   async function refresh() {
     const [projects, wk] = await Promise.all([
-      call("ProjectService", "List", {}),
+      orDenied(call("ProjectService", "List", {})),
       call("WorkerService", "List", {}).catch(() => null),
     ]);
+    if (projects.denied) {
+      fill(warnings);
+      fill(tiles);
+      fill(list, deniedNote("projects", projects.denied));
+      hint.hidden = true;
+      return;
+    }
     const stats = await allStats(projects.projects || []);
     const byName = new Map((stats.projects || []).map((p) => [p.project, p]));
     fill(

@@ -1,7 +1,7 @@
 // The queue: each project's PENDING jobs in dispatch order, then those that
 // cannot run now with the reason why (as `wnctl queue show`).
-import { call, ApiError } from "../api.js";
-import { h, fill, putTable, link, num, jobHref, projectHref, queueHref } from "../dom.js";
+import { call, ApiError, orDenied } from "../api.js";
+import { h, fill, putTable, link, num, jobHref, projectHref, queueHref, deniedNote } from "../dom.js";
 
 const LIMIT = 200;
 
@@ -23,7 +23,14 @@ export function mount(root, params) {
   const sections = new Map(); // project -> {section, info, table}
 
   async function refresh() {
-    const pl = await call("ProjectService", "List", {});
+    const pl = await orDenied(call("ProjectService", "List", {}));
+    if (pl.denied) {
+      for (const x of sections.values()) x.section.remove();
+      sections.clear();
+      fill(box, deniedNote("projects", pl.denied));
+      return;
+    }
+    box.querySelector(":scope > .denied")?.remove();
     const names = (pl.projects || []).map((p) => p.name);
     const want = ["", ...names];
     if (pick.options.length !== want.length || [...pick.options].some((o, i) => o.value !== want[i])) {

@@ -1,6 +1,6 @@
 // Workers: what each offers, what its jobs use, its state, the jobs it holds.
-import { call } from "../api.js";
-import { h, putTable, link, stateName, badge, ago, mib, num, jobHref } from "../dom.js";
+import { call, orDenied } from "../api.js";
+import { h, fill, putTable, link, stateName, badge, ago, mib, num, jobHref, deniedNote } from "../dom.js";
 import { tile } from "./overview.js";
 
 export function mount(root) {
@@ -15,7 +15,12 @@ export function mount(root) {
   );
 
   async function refresh() {
-    const r = await call("WorkerService", "List", {});
+    const r = await orDenied(call("WorkerService", "List", {}));
+    if (r.denied) {
+      tiles.replaceChildren();
+      fill(list, deniedNote("workers", r.denied));
+      return;
+    }
     const all = r.workers || [];
     const by = (s) => all.filter((w) => w.state === s).length;
     tiles.replaceChildren(
