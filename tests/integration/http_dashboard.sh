@@ -266,3 +266,45 @@ test_dashboard_with_a_worker_token_says_what_it_may_see() {
 	expect_contains "$text" "This token cannot list projects"
 	wn_stop
 }
+
+test_dashboard_plots_results_near_the_largest_numbers() {
+	browser_setup
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# results from -1.7e308 to 1.7e308 (their difference is past the
+	# largest double), and a job whose two numbers are both 1.7e308
+	cat >report.sh <<'SH'
+case $1 in
+1) printf 'loss=-1.7e308\nloss=1.7e308\n' ;;
+2) printf 'loss=1.7e308\nloss=1.7e308\n' ;;
+3) printf 'loss=1e308\n' ;;
+esac >>"$WN_RESULTS"
+SH
+	{
+		worker_head p
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, $WN_TMP/report.sh, "{a}"]
+EOF
+	} >w.yaml
+	local sweep text j
+	sweep=$(wnctl --json job sweep p t --grid a=1,2,3 |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["sweep_id"])')
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(job_get "$sweep" "j['results']['loss']['number']")" 1.7e+308 "the loss reported"
+	# every tick is a finite number, and the points are drawn (page_text
+	# fails on the console's error for a point placed at NaN)
+	text=$(page_text "/sweeps/$sweep" ".plot-box")
+	expect_not_contains "$text" "inf"
+	expect_not_contains "$text" "nan"
+	expect_contains "$text" "e+308"
+	for j in "$sweep" $((sweep + 1)); do
+		text=$(page_text "/jobs/$j" "section:has(> .plot-box)")
+		expect_not_contains "$text" "inf"
+		expect_not_contains "$text" "nan"
+		expect_contains "$text" "e+308"
+	done
+	wn_stop
+}

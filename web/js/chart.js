@@ -13,23 +13,35 @@ const M = { l: 60, r: 14, t: 12, b: 42 };
 // a step below the values' precision would not move from one to the next.
 const FLAT = 1e-9;
 
+const MAX = Number.MAX_VALUE;
+
+// clamp(x): x within the finite doubles (a margin added to a value near
+// ±1.8e308 is past them).
+const clamp = (x) => Math.min(MAX, Math.max(-MAX, x));
+
+// half(a, b): (b - a) / 2, which does not overflow for any finite a and b.
+const half = (a, b) => b / 2 - a / 2;
+
 function niceTicks(lo, hi, n = 5, integer = false) {
-  if (!(hi - lo > Math.max(Math.abs(lo), Math.abs(hi)) * FLAT)) {
+  if (!(half(lo, hi) > Math.max(Math.abs(lo), Math.abs(hi)) * (FLAT / 2))) {
     const d = Math.abs(lo) > 0 ? Math.abs(lo) * 0.1 : 1;
-    lo -= d;
-    hi += d;
+    lo = clamp(lo - d);
+    hi = clamp(hi + d);
   }
-  const raw = (hi - lo) / n;
+  const raw = (half(lo, hi) / n) * 2;
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
+  if (!(mag > 0 && Number.isFinite(mag))) return lo === hi ? [lo] : [lo, hi];
   let step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((st) => st >= raw) || 10 * mag;
   if (integer) step = Math.max(1, Math.round(step));
   const start = Math.floor(lo / step) * step;
   const ticks = [];
-  // by count, not by adding up: at most n + 2 of them whatever the rounding
+  // by count, not by adding up: at most n + 2 of them whatever the rounding;
+  // none past the finite doubles
   for (let i = 0; i <= n + 2 && start + i * step <= hi + step * 0.5; i++) {
-    ticks.push(Number((start + i * step).toPrecision(12)));
+    const t = Number((start + i * step).toPrecision(12));
+    if (Number.isFinite(t)) ticks.push(t);
   }
-  return ticks;
+  return ticks.length ? ticks : [lo, hi];
 }
 
 function logTicks(lo, hi) {
@@ -41,9 +53,11 @@ function logTicks(lo, hi) {
     if (b - a <= 2) ticks.push(2 * Math.pow(10, e), 5 * Math.pow(10, e));
   }
   const top = Math.pow(10, b) * 1.0000001;
+  // 10^309 is past the doubles and 10^-324 below them: no tick there
   return ticks
     .filter((t) => t <= top)
     .map((t) => Number(t.toPrecision(12)))
+    .filter((t) => t > 0 && Number.isFinite(t))
     .sort((x, y) => x - y);
 }
 
@@ -64,6 +78,7 @@ function axis(values, kind, px0, px1, categories, integer) {
   }
   if (kind === "log") {
     const ticks = logTicks(lo, hi);
+    if (!ticks.length) ticks.push(lo);
     const l0 = Math.log10(Math.min(lo, ticks[0]));
     const l1 = Math.log10(Math.max(hi, ticks[ticks.length - 1]));
     const span = l1 - l0 || 1;
@@ -73,8 +88,9 @@ function axis(values, kind, px0, px1, categories, integer) {
   const ticks = niceTicks(lo, hi, W < 480 ? 4 : 6, integer);
   const t0 = Math.min(ticks[0], lo);
   const t1 = Math.max(ticks[ticks.length - 1], hi);
-  const span = t1 - t0 || 1;
-  const map = (v) => px0 + ((v - t0) / span) * (px1 - px0);
+  // in halves: the span of values near ±1.8e308 is past the doubles
+  const span = half(t0, t1);
+  const map = span > 0 ? (v) => px0 + (half(t0, v) / span) * (px1 - px0) : () => (px0 + px1) / 2;
   return { map, ticks: ticks.map((t) => ({ v: t, p: map(t), text: numberText(t) })) };
 }
 
