@@ -4,10 +4,12 @@
 
 #include "util.h"
 
+#include <locale.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 struct wn_table {
 	size_t ncols;
@@ -26,13 +28,39 @@ static void table_push(wn_table *t, char *cell)
 	t->cells[t->ncells++] = cell;
 }
 
-/* table_width returns how many columns s takes: its UTF-8 code points. */
+/* table_width returns how many columns s takes on a terminal: the width of
+ * each character (2 for a wide one such as 日, 0 for a combining accent, 1
+ * for a byte that starts none), read in C.UTF-8 whatever the user's locale;
+ * without that locale, its code points. */
 static size_t table_width(const char *s)
 {
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
+	static locale_t utf8 = (locale_t)0;
+	static bool tried;
+	if (!tried) {
+		tried = true;
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	size_t w = 0, n = strlen(s);
+	locale_t old = utf8 != (locale_t)0 ? uselocale(utf8) : (locale_t)0;
+	mbstate_t st;
+	memset(&st, 0, sizeof(st));
+	while (n > 0) {
+		wchar_t wc;
+		size_t k = utf8 != (locale_t)0 ? mbrtowc(&wc, s, n, &st) : (size_t)-1;
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			memset(&st, 0, sizeof(st));
+			w += ((unsigned char)*s & 0xc0) != 0x80 || utf8 != (locale_t)0;
+			s++;
+			n--;
+			continue;
+		}
+		int cw = wcwidth(wc);
+		w += cw >= 0 ? (size_t)cw : 1;
+		s += k;
+		n -= k;
+	}
+	if (old != (locale_t)0)
+		uselocale(old);
 	return w;
 }
 

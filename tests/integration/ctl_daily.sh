@@ -473,3 +473,29 @@ test_ctl_empty_parameter_value_is_refused_everywhere() {
 	expect_exit 0 wnctl job batch - --project p --task t <<<'{"params": {"lr": " "}}'
 	expect_eq "$WN_OUT" 1 "the id"
 }
+
+# col_starts LINE...: the display column where each line's last word starts
+# (wide characters such as 日 take two columns, combining marks none).
+col_starts() {
+	python3 -c '
+import sys, unicodedata
+def width(s):
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+for line in sys.stdin.read().splitlines():
+    print(width(line[:line.rstrip().rfind(" ") + 1]))'
+}
+
+# Tables line up on a terminal whatever the values: a wide character (CJK)
+# takes two columns, a combining accent none.
+test_ctl_tables_align_wide_and_combining_characters() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job add p t --param k=日本語 --param e=$'e\xcc\x81x' >/dev/null
+	wnctl job add p t --param k=abc --param e=x >/dev/null
+	local out
+	out=$(wnctl job list --format id,param.k,param.e,status)
+	expect_eq "$(col_starts <<<"$out" | sort -u | wc -l)" 1 "where the last column starts: $out"
+	out=$(wnctl job list --format id,params,status)
+	expect_eq "$(col_starts <<<"$out" | sort -u | wc -l)" 1 "where the last column starts: $out"
+}
