@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -125,8 +126,12 @@ static int url_tcp(const char *rest, wn_wire_url *u, char **errmsg)
 		*errmsg = wn_xstrdup("host name too long");
 		return WN_EINVAL;
 	}
-	if (!url_copy(u->port, sizeof(u->port), colon + 1, strlen(colon + 1))) {
-		*errmsg = wn_xstrdup("port too long");
+	/* the resolver would take 99999 as 34463, another port, and a name
+	 * (http) as a service's: a port is written in digits, 0 to 65535 */
+	size_t digits = strspn(colon + 1, "0123456789");
+	if (colon[1 + digits] != '\0' || digits > 5 || strtoul(colon + 1, NULL, 10) > 65535 ||
+	    !url_copy(u->port, sizeof(u->port), colon + 1, digits)) {
+		*errmsg = wn_xstrdup("the port must be a number from 0 to 65535");
 		return WN_EINVAL;
 	}
 	return WN_OK;

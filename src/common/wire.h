@@ -68,9 +68,9 @@ uint32_t wn_wire_get32(const uint8_t *p);
 #define WN_WIRE_PORT_MAX 32
 #define WN_WIRE_PATH_MAX 108 /* sizeof(sun_path) on Linux, its NUL included */
 
-/* A server address: tcp://HOST:PORT (tcp4:// and tcp6:// for one address
- * family; HOST in brackets for an IPv6 address), the same over TLS
- * (tls+tcp://, tls+tcp4://, tls+tcp6://) or ipc://PATH. */
+/* A server address: tcp://HOST:PORT (PORT in digits, 0 to 65535; tcp4:// and
+ * tcp6:// for one address family; HOST in brackets for an IPv6 address), the
+ * same over TLS (tls+tcp://, tls+tcp4://, tls+tcp6://) or ipc://PATH. */
 typedef struct wn_wire_url {
 	bool ipc;
 	bool tls;                    /* tls+tcp: TLS under the tcp framing */

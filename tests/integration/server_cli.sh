@@ -127,6 +127,27 @@ test_cli_addresses() {
 		--server "ipc://$WN_TMP/nobody.sock" project show viatcp
 }
 
+# A port past 65535 (a mistyped 76400 for 7640) is refused, never wrapped
+# around to another port where another server may be listening: wnd on
+# port P is not reached by P + 65536.
+# test-lock: tcp-ports
+test_cli_port_out_of_range_is_refused() {
+	local port
+	port=$(free_port)
+	wn_start --listen "tcp://127.0.0.1:$port"
+	expect_exit 0 wnctl --server "tcp://127.0.0.1:$port" project create reached
+	expect_exit 2 wnctl --server "tcp://127.0.0.1:$((port + 65536))" project create wrapped
+	expect_eq "$WN_ERR" "wnctl: bad server address tcp://127.0.0.1:$((port + 65536)): the port must be a number from 0 to 65535"
+	expect_exit 2 wnctl --server "tcp://127.0.0.1:${port}x" project list
+	expect_contains "$WN_ERR" "the port must be a number from 0 to 65535"
+	expect_exit 2 env WN_SERVER="tcp://[::1]:99999" "$WN_BIN/wnctl" status
+	expect_contains "$WN_ERR" "the port must be a number from 0 to 65535"
+	expect_exit 4 wnctl project show wrapped
+	# and wnd refuses to listen on one
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/d2" --listen "tcp://127.0.0.1:$((port + 65536))"
+	expect_contains "$WN_ERR" "the port must be a number from 0 to 65535"
+}
+
 test_cli_json_shapes() {
 	wn_start
 	expect_exit 0 wnctl --json project create p --description d

@@ -90,6 +90,18 @@ TEST(url_tls_forms)
 	parse_bad("tls+", "unsupported address");
 }
 
+TEST(url_port_is_digits_up_to_65535)
+{
+	CHECK_EQ_STR(parse_ok("tcp://h:65535").port, "65535");
+	CHECK_EQ_STR(parse_ok("tcp://h:0").port, "0");
+	parse_bad("tcp://h:65536", "the port must be a number from 0 to 65535");
+	parse_bad("tcp://h:99999", "the port must be a number from 0 to 65535");
+	parse_bad("tcp://h:http", "the port must be a number from 0 to 65535");
+	parse_bad("tcp://h:7640/x", "the port must be a number from 0 to 65535");
+	parse_bad("tcp://[::1]:-1", "the port must be a number from 0 to 65535");
+	parse_bad("tcp://h:0000000000007640", "the port must be a number from 0 to 65535");
+}
+
 TEST(url_refused)
 {
 	parse_bad("udp://127.0.0.1:1", "unsupported address");
@@ -104,7 +116,8 @@ TEST(url_refused)
 	memset(url + 6, 'h', 300);
 	strcpy(url + 306, ":80");
 	parse_bad(url, "host name too long");
-	parse_bad("tcp://h:0123456789012345678901234567890123456789", "port too long");
+	parse_bad("tcp://h:0123456789012345678901234567890123456789",
+	          "the port must be a number from 0 to 65535");
 }
 
 TEST(handshake)
