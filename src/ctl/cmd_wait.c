@@ -2,6 +2,7 @@
  * long polls of JobService/Wait (the server answers when the last one ends),
  * riding out a restart of the server; prints how they ended. */
 #include "ctl.h"
+#include "map.h"
 #include "err.h"
 #include "methods.h"
 #include "strbuf.h"
@@ -264,6 +265,23 @@ static void wait_unended(wn_ctl *c, const uint64_t *ids, size_t n, uint64_t swee
 	wn_table_free(t);
 }
 
+/* wait_parse_ids parses the n ids of a into ids, each once (a job named
+ * twice counts once, whichever requests its ids go in); returns how many. */
+static size_t wait_parse_ids(wn_ctl *c, char **a, size_t n, uint64_t *ids)
+{
+	wn_map *seen = wn_map_new_u64();
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t id = wn_ctl_parse_id(c, "job id", a[i]);
+		if (wn_map_get_u64(seen, id) != NULL)
+			continue;
+		wn_map_put_u64(seen, id, seen);
+		ids[k++] = id;
+	}
+	wn_map_free(seen);
+	return k;
+}
+
 int wn_ctl_job_wait(wn_ctl *c)
 {
 	struct waiting w = {.c = c, .deadline = INT64_MAX};
@@ -286,8 +304,7 @@ int wn_ctl_job_wait(wn_ctl *c)
 		             "name the jobs to wait for: job ids, --sweep ID or --project P (one "
 		             "of them)");
 	uint64_t *ids = wn_ctl_alloc(c, ((size_t)n + 1) * sizeof(*ids));
-	for (int i = 0; i < n; i++)
-		ids[i] = wn_ctl_parse_id(c, "job id", a[i]);
+	n = (int)wait_parse_ids(c, a, (size_t)n, ids);
 	if (timeout >= 0)
 		w.deadline = wn_mono_ms() + timeout;
 	WaitRs sum = WHATSNEXT__V1__WAIT_RESPONSE__INIT;

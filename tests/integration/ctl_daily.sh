@@ -499,3 +499,21 @@ test_ctl_tables_align_wide_and_combining_characters() {
 	out=$(wnctl job list --format id,params,status)
 	expect_eq "$(col_starts <<<"$out" | sort -u | wc -l)" 1 "where the last column starts: $out"
 }
+
+# A job named twice to job wait counts once, in the summary and in the
+# list of those that did not complete, however many ids there are.
+test_ctl_wait_counts_a_job_named_twice_once() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job sweep p t --grid k=1..1001 >/dev/null
+	wnctl job cancel --sweep 1 --yes >/dev/null
+	expect_exit 9 wnctl job wait 2 1 2
+	expect_eq "$WN_OUT" "2 jobs: 2 cancelled
+ID  NAME  STATE      REASON
+2   k=2   cancelled  cancelled by user
+1   k=1   cancelled  cancelled by user" "job wait 2 1 2"
+	# past the ids one request takes (1000), the same
+	expect_exit 9 wnctl job wait $(seq 1 1001) 1
+	expect_eq "$(head -1 <<<"$WN_OUT")" "1001 jobs: 1001 cancelled" "job wait 1..1001 1"
+}
