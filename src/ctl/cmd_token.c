@@ -44,6 +44,27 @@ static const char *token_join(wn_ctl *c, char **v, size_t n)
 	return s;
 }
 
+/* token_first_check refuses a first token that is not an admin's: on a
+ * server without tokens (a call without a token lists none) it would turn
+ * them on with no one able to manage them. */
+static void token_first_check(wn_ctl *c, int role)
+{
+	if (role == WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN || wn_ctl_has_token(c))
+		return; /* a caller with a token: tokens are on */
+	Whatsnext__V1__ListTokensRequest req = WHATSNEXT__V1__LIST_TOKENS_REQUEST__INIT;
+	int code = 0;
+	Whatsnext__V1__ListTokensResponse *r =
+	    wn_ctl_call_try(c, WN_PATH_TOKEN_LIST, &req.base,
+	                    &whatsnext__v1__list_tokens_response__descriptor, 0, &code);
+	if (r == NULL || r->n_tokens > 0 || wn_ctl_has_token(c))
+		return; /* tokens are on ($WN_TOKEN_FILE was read), or Create says why not */
+	wn_ctl_die(c, WN_CTL_EXIT_PRECONDITION,
+	           "the server has no tokens yet: the first one turns them on, and with only a %s "
+	           "token no one could manage tokens; create an admin token first (wnctl token "
+	           "create NAME --role admin)",
+	           wn_ctl_enum(c, &whatsnext__v1__token_role__descriptor, role));
+}
+
 static int token_create(wn_ctl *c)
 {
 	Whatsnext__V1__Token t = WHATSNEXT__V1__TOKEN__INIT;
@@ -61,6 +82,7 @@ static int token_create(wn_ctl *c)
 	if (t.role == WHATSNEXT__V1__TOKEN_ROLE__TOKEN_ROLE_UNSPECIFIED)
 		wn_ctl_usage(c, "a token needs --role admin, user, worker or reader");
 	t.name = a[0];
+	token_first_check(c, t.role);
 	Whatsnext__V1__CreateTokenRequest req = WHATSNEXT__V1__CREATE_TOKEN_REQUEST__INIT;
 	req.token = &t;
 	Whatsnext__V1__CreateTokenResponse *r =

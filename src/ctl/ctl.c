@@ -107,6 +107,11 @@ bool wn_ctl_json(const wn_ctl *c)
 	return c->json;
 }
 
+bool wn_ctl_has_token(const wn_ctl *c)
+{
+	return c->token != NULL;
+}
+
 bool wn_ctl_yes(const wn_ctl *c)
 {
 	return c->yes;

@@ -105,6 +105,10 @@ void wn_ctl_set_command(wn_ctl *c, const struct wn_ctl_noun *noun, const struct 
 /* wn_ctl_json returns true when --json was given. */
 bool wn_ctl_json(const wn_ctl *c);
 
+/* wn_ctl_has_token returns true when c's calls carry a token (known once a
+ * call was made: a token file is read when the first call connects). */
+bool wn_ctl_has_token(const wn_ctl *c);
+
 /* wn_ctl_json_flag returns where c keeps whether output is JSON (--json). */
 const bool *wn_ctl_json_flag(const wn_ctl *c);
 

@@ -264,3 +264,26 @@ test_resent_submit_after_a_wall_clock_step_back_gets_its_job() {
 	expect_raw OK "the submit resent after a restart"
 	expect_eq "$(wnctl --json job list --all | jq -c '[.jobs[].id]')" "[$first]" "jobs"
 }
+
+# On a server without tokens the first token turns them on: a first token
+# that is not an admin's would leave no one able to manage tokens (nor, with
+# a worker or reader token, to change anything). wnctl refuses it and
+# changes nothing; an admin token first, then the others, work.
+test_first_token_must_be_an_admins() {
+	wn_start
+	wnctl project create p >/dev/null
+	local role
+	for role in user worker reader; do
+		expect_exit 6 wnctl token create first --role "$role"
+		expect_eq "$WN_ERR" "wnctl: the server has no tokens yet: the first one turns them on, and with only a $role token no one could manage tokens; create an admin token first (wnctl token create NAME --role admin)"
+		expect_eq "$WN_OUT" "" "stdout of token create --role $role"
+	done
+	# nothing changed: the server still serves without a token
+	expect_exit 0 wnctl token list
+	expect_eq "$WN_OUT" "NAME  ROLE  PROJECTS  WORKERS  CREATED-BY  CREATED" "tokens"
+	expect_exit 0 wnctl project show p
+	local admin
+	admin=$(wnctl token create boss --role admin 2>/dev/null)
+	expect_exit 0 env WN_TOKEN="$admin" "$WN_BIN/wnctl" token create alice --role user
+	expect_contains "$(WN_TOKEN=$admin wnctl token list)" "alice"
+}
