@@ -34,8 +34,8 @@ enum {
 	WN_CTL_YES_OPT
 #define BULK_SELECT_HELP                                                                           \
 	{"--sweep ID", "the jobs of this sweep"},                                                  \
-	{"--status S", "only jobs in this state (repeat for more)"},                               \
-	{"--project P", "only jobs of this project (repeat for more)"},                            \
+	{"--status S,...", "only jobs in these states; repeat or separate by commas for more"},    \
+	{"--project P,...", "only jobs of these projects; repeat or separate by commas for more"}, \
 	{"--task T", "only jobs of this task"},                                                    \
 	{"--name GLOB", "only jobs whose name matches GLOB (*, ?, [...]; quote it)"}
 /* --yes of the commands that ask nothing: taken, so that a script may pass it to each one */
@@ -94,18 +94,28 @@ static void *bulk_grow(wn_ctl *c, void *vp, size_t n, size_t size)
 static bool bulk_option(wn_ctl *c, struct bulk *b, int ch)
 {
 	BulkRequest *rq = &b->rq;
+	char **v = NULL;
+	size_t n = 0;
 	switch (ch) {
 	case OPT_SWEEP:
 		rq->sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
 		break;
 	case OPT_STATUS:
-		rq->statuses = bulk_grow(c, rq->statuses, rq->n_statuses, sizeof(*rq->statuses));
-		rq->statuses[rq->n_statuses++] = wn_ctl_parse_enum(
-		    c, "--status", &whatsnext__v1__job_status__descriptor, optarg);
+		v = wn_ctl_split(c, "--status", optarg, &n);
+		for (size_t i = 0; i < n; i++) {
+			rq->statuses =
+			    bulk_grow(c, rq->statuses, rq->n_statuses, sizeof(*rq->statuses));
+			rq->statuses[rq->n_statuses++] = wn_ctl_parse_enum(
+			    c, "--status", &whatsnext__v1__job_status__descriptor, v[i]);
+		}
 		break;
 	case OPT_PROJECT:
-		rq->projects = bulk_grow(c, rq->projects, rq->n_projects, sizeof(*rq->projects));
-		rq->projects[rq->n_projects++] = optarg;
+		v = wn_ctl_split(c, "--project", optarg, &n);
+		for (size_t i = 0; i < n; i++) {
+			rq->projects =
+			    bulk_grow(c, rq->projects, rq->n_projects, sizeof(*rq->projects));
+			rq->projects[rq->n_projects++] = v[i];
+		}
 		break;
 	case OPT_TASK:
 		rq->task = (char *)wn_ctl_filter(c, "--task", optarg);

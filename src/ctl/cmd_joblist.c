@@ -389,24 +389,15 @@ struct list_args {
 	struct wn_ctl_results_keys keys;
 };
 
-/* list_split calls add(c, req, item) for each comma-separated item of arg; an empty one
- * exits 2. */
+/* list_split calls add(c, req, item) for each comma-separated item of arg. */
 static void list_split(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, const char *opt,
                        const char *arg,
                        void (*add)(wn_ctl *, Whatsnext__V1__ListJobsRequest *, const char *))
 {
-	char *s = wn_ctl_strdup(c, arg);
-	for (char *p = s;;) {
-		char *end = strchr(p, ',');
-		if (end != NULL)
-			*end = '\0';
-		if (*p == '\0')
-			wn_ctl_usage(c, "invalid %s '%s': an empty item", opt, arg);
-		add(c, req, p);
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
+	size_t n = 0;
+	char **v = wn_ctl_split(c, opt, arg, &n);
+	for (size_t i = 0; i < n; i++)
+		add(c, req, v[i]);
 }
 
 static void list_add_status(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, const char *s)

@@ -172,6 +172,11 @@ uint64_t wn_ctl_parse_u64(wn_ctl *c, const char *what, const char *s, uint64_t l
  * not "all of them". */
 const char *wn_ctl_filter(wn_ctl *c, const char *what, const char *s);
 
+/* wn_ctl_split returns the comma-separated items of arg, the value of option
+ * opt (--status, --project), as a NULL-terminated array owned by c; *n gets
+ * their number. An empty item exits 2 (ctl_split.c). */
+char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n);
+
 /* wn_ctl_parse_int parses a decimal integer within [lo, hi]; what names it in the error. */
 int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo, int64_t hi);
 

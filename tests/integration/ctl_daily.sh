@@ -517,3 +517,33 @@ ID  NAME  STATE      REASON
 	expect_exit 9 wnctl job wait $(seq 1 1001) 1
 	expect_eq "$(head -1 <<<"$WN_OUT")" "1001 jobs: 1001 cancelled" "job wait 1..1001 1"
 }
+
+# The filters of job list select the same jobs in job cancel, retry, hold,
+# release and remove: --status and --project take lists separated by commas
+# there too, so that a list previewed is the list acted on.
+test_ctl_bulk_filters_take_lists_as_job_list_does() {
+	wn_start
+	local p
+	for p in p q r; do
+		wnctl project create "$p" >/dev/null
+		wnctl task create "$p" t >/dev/null
+		wnctl job add "$p" t >/dev/null
+		wnctl job add "$p" t >/dev/null
+	done
+	# jobs 1-6: p 1 2, q 3 4, r 5 6
+	wnctl job cancel 1 3 5 --yes >/dev/null
+	expect_eq "$(wnctl job list --project p,q --status cancelled,pending --format id | tr '\n' ' ')" \
+		"ID 1 2 3 4 " "job list"
+	expect_exit 0 wnctl job hold --project p,q --status pending,blocked
+	expect_eq "$WN_OUT" "held 2 jobs: 2, 4"
+	expect_exit 0 wnctl job retry --project p,q --status failed,cancelled
+	expect_eq "$WN_OUT" "retried 2 jobs: 1, 3"
+	expect_exit 0 wnctl job cancel --project p,q --status pending --yes
+	expect_eq "$WN_OUT" "cancelled 4 jobs: 1, 2, 3, 4"
+	expect_eq "$(wnctl job list --status pending --format id | tr '\n' ' ')" "ID 6 " "pending after"
+	# an empty item is a usage error, as in job list
+	expect_exit 2 wnctl job remove --project p, --yes
+	expect_eq "$WN_ERR" "wnctl: invalid --project 'p,': an empty item (see 'wnctl job remove --help')"
+	expect_exit 2 wnctl job retry --status ,failed
+	expect_eq "$(wnctl job list --format id | wc -l)" 7 "jobs after the refused ones"
+}
