@@ -458,9 +458,28 @@ static bool grid_has_axis(const wn_grid *g, const char *key)
 	return false;
 }
 
+/* grid_keys_check refuses a parameter name the server would refuse (as
+ * wn_name_check), wherever the sweep names it; false with *errmsg. */
+static bool grid_keys_check(const wn_grid *g, char **errmsg)
+{
+	const char *bad = NULL, *why = NULL;
+	for (size_t i = 0; i < g->nparams && why == NULL; i++)
+		why = wn_name_check(bad = g->pkeys[i]);
+	for (size_t i = 0; i < g->naxes && why == NULL; i++)
+		why = wn_name_check(bad = g->axes[i].key);
+	for (size_t r = 0; r < g->nrows && why == NULL; r++)
+		for (size_t k = 0; k < g->rows[r].n && why == NULL; k++)
+			why = wn_name_check(bad = g->rows[r].keys[k]);
+	if (why != NULL)
+		grid_err(errmsg, "invalid parameter name '%s': %s", bad, why);
+	return why == NULL;
+}
+
 uint64_t wn_grid_count(const wn_grid *g, char **errmsg)
 {
 	*errmsg = NULL;
+	if (!grid_keys_check(g, errmsg))
+		return UINT64_MAX;
 	for (size_t r = 0; r < g->nrows; r++) {
 		for (size_t k = 0; k < g->rows[r].n; k++) {
 			if (grid_has_axis(g, g->rows[r].keys[k])) {

@@ -57,8 +57,9 @@ bool wn_grid_varies(const wn_grid *g);
  * the file, line and column. */
 int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **errmsg);
 
-/* wn_grid_count returns how many jobs g makes, or UINT64_MAX when a check fails: a key in
- * both a row and the grid, or more than WN_GRID_JOBS_MAX jobs (then *errmsg says which). */
+/* wn_grid_count returns how many jobs g makes, or UINT64_MAX when a check fails: a
+ * parameter name the server refuses (wn_name_check), a key in both a row and the grid, or
+ * more than WN_GRID_JOBS_MAX jobs (then *errmsg says which). */
 uint64_t wn_grid_count(const wn_grid *g, char **errmsg);
 
 /* wn_grid_job returns the number of parameters of job i (0 <= i < count) and points

@@ -547,3 +547,23 @@ test_ctl_bulk_filters_take_lists_as_job_list_does() {
 	expect_exit 2 wnctl job retry --status ,failed
 	expect_eq "$(wnctl job list --format id | wc -l)" 7 "jobs after the refused ones"
 }
+
+# A parameter name the server refuses (_x, 日本) is a usage error of job
+# sweep before anything is sent, --dry-run included: a preview that passes
+# is a sweep the server takes.
+test_ctl_sweep_refuses_parameter_names_the_server_refuses() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	expect_exit 2 wnctl job sweep p t --grid _x=1,2 --dry-run
+	expect_eq "$WN_ERR" "wnctl: invalid parameter name '_x': name must start with a letter or digit (see 'wnctl job sweep --help')"
+	expect_exit 2 wnctl job sweep p t --grid x=1,2 --param 日本=1
+	expect_contains "$WN_ERR" "invalid parameter name '日本'"
+	printf 'list:\n  - {"a b": 1}\n  - {"a b": 2}\n' >s.yaml
+	expect_exit 2 wnctl job sweep p t --file s.yaml --dry-run
+	expect_contains "$WN_ERR" "invalid parameter name 'a b'"
+	expect_eq "$(wnctl job list --format id)" "ID" "jobs"
+	# names the server takes still pass
+	expect_exit 0 wnctl job sweep p t --grid x.y-z=1,2 --param 9lives=1
+	expect_eq "$WN_OUT" "sweep 1: 2 jobs (ids 1-2)"
+}
