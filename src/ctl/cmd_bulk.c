@@ -303,6 +303,12 @@ int wn_ctl_job_priority(wn_ctl *c)
 		bulk_option(c, &b, ch);
 	int n = 0;
 	char **a = wn_ctl_args(c, 1, -1, &n);
+	if (n == 1 && !b.filtered && b.rq.sweep_id == 0)
+		wn_ctl_usage(
+		    c,
+		    "missing the jobs or the priority: job priority ID... N takes the jobs, "
+		    "then the new priority ('%s' alone is the priority of no job)",
+		    a[0]);
 	b.rq.priority = (int32_t)wn_ctl_parse_int(c, "priority", a[n - 1], INT32_MIN, INT32_MAX);
 	bulk_ids(c, &b, a, n - 1);
 	if (b.one)

@@ -567,3 +567,18 @@ test_ctl_sweep_refuses_parameter_names_the_server_refuses() {
 	expect_exit 0 wnctl job sweep p t --grid x.y-z=1,2 --param 9lives=1
 	expect_eq "$WN_OUT" "sweep 1: 2 jobs (ids 1-2)"
 }
+
+# job priority takes the jobs, then the priority: a lone argument is said
+# to be a priority with no job, and changes nothing.
+test_ctl_priority_with_one_argument_says_what_is_missing() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job add p t >/dev/null
+	expect_exit 2 wnctl job priority 1
+	expect_eq "$WN_ERR" "wnctl: missing the jobs or the priority: job priority ID... N takes the jobs, then the new priority ('1' alone is the priority of no job) (see 'wnctl job priority --help')"
+	expect_eq "$(wnctl job list --format prio)" "PRIO
+   0" "priority"
+	expect_exit 0 wnctl job priority 1 5
+	expect_eq "$WN_OUT" "job 1: priority 5"
+}
