@@ -3,6 +3,7 @@
 #include "http_guard.h"
 
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define GUARD_OUT 65536 /* bytes of a reply read from nng at a time */
@@ -27,6 +28,7 @@
 /* One client's connection and its own connection to nng's server. */
 struct gconn {
 	int cfd, ufd;
+	wn_tls_conn *tls; /* https: the client's TLS session (NULL: plain) */
 	/* from the client: in[0, fwd) is checked and goes on, [fwd, len) not yet */
 	char *in;
 	size_t len, fwd;
@@ -39,11 +41,13 @@ struct gconn {
 	size_t olen, ooff;
 	int refuse; /* a reply of ours to send before closing (REFUSE_NONE: none) */
 	bool ceof, ueof, ushut;
+	bool held; /* TLS holds bytes to read that poll will not announce */
 };
 
 struct wn_http_guard {
 	int lfd, wake;
 	uint16_t upstream;
+	wn_tls *tls; /* https: TLS ended here (NULL: http) */
 	pthread_t th;
 	struct gconn *c[HTTP_GUARD_CONNS];
 	size_t n, max;     /* connections served, and at most */
@@ -54,7 +58,20 @@ struct wn_http_guard {
 /* The requests refused here, and their replies: JSON as wnd's own errors. */
 enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG };
 
-static void refuse_send(int fd, int why)
+/* client_read and client_write move bytes of c's client as read and write
+ * do, through TLS on https. */
+static ssize_t client_read(struct gconn *c, void *buf, size_t len)
+{
+	return c->tls != NULL ? wn_tls_recv(c->tls, buf, len) : read(c->cfd, buf, len);
+}
+
+static ssize_t client_write(struct gconn *c, const void *buf, size_t len)
+{
+	return c->tls != NULL ? wn_tls_send(c->tls, buf, len)
+	                      : send(c->cfd, buf, len, MSG_NOSIGNAL);
+}
+
+static void refuse_send(struct gconn *c, int why)
 {
 	const char *status =
 	    why == REFUSE_ESCAPE ? "400 Bad Request" : "431 Request Header Fields Too Large";
@@ -62,20 +79,20 @@ static void refuse_send(int fd, int why)
 	                      ? "a percent-escape in the path is not served (no path of this "
 	                        "server needs one)"
 	                      : "the request's head is over 65536 bytes";
-	char body[256], head[256];
+	char body[256], reply[512];
 	int bn =
 	    snprintf(body, sizeof(body), "{\"code\":3,\"message\":\"%s\",\"details\":[]}", msg);
-	int hn = snprintf(head, sizeof(head),
-	                  "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
-	                  "Content-Length: %d\r\n\r\n",
-	                  status, bn);
-	struct iovec v[2] = {{head, (size_t)hn}, {body, (size_t)bn}};
-	if (writev(fd, v, 2) < 0)
-		return; /* the client is gone: nothing more to tell it */
+	int n = snprintf(reply, sizeof(reply),
+	                 "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+	                 "Content-Length: %d\r\n\r\n%s",
+	                 status, bn, body);
+	if (client_write(c, reply, (size_t)n) < 0)
+		return; /* the client is gone or not reading: nothing more to tell it */
 }
 
 static void conn_close(struct gconn *c)
 {
+	wn_tls_conn_free(c->tls);
 	close(c->cfd);
 	if (c->ufd >= 0)
 		close(c->ufd);
@@ -240,6 +257,8 @@ static void guard_accept(wn_http_guard *g, int64_t now)
 	struct gconn *c = wn_xcalloc(1, sizeof(*c));
 	c->cfd = cfd;
 	c->ufd = ufd;
+	if (g->tls != NULL)
+		c->tls = wn_tls_conn_new(g->tls, cfd);
 	c->in = wn_xmalloc(HTTP_GUARD_HEAD_MAX);
 	c->out = wn_xmalloc(GUARD_OUT);
 	c->seen = now;
@@ -252,12 +271,33 @@ static bool gone(ssize_t n)
 	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
 
+/* conn_secure advances c's TLS handshake (re: what poll saw): true while
+ * it goes on or once it is complete, false when it failed. It runs as the
+ * socket allows, never waiting: the head's time covers it. */
+static bool conn_secure(struct gconn *c, short re)
+{
+	if (c->tls == NULL || wn_tls_want(c->tls) == 0)
+		return true;
+	if (re == 0)
+		return true;
+	const char *why = NULL;
+	if (wn_tls_handshake(c->tls, &why) < 0) {
+		wn_debug("http: %s; closed", why);
+		return false;
+	}
+	return true;
+}
+
 /* conn_client handles the client's side of c (poll's revents re); false
  * when c is done with. */
 static bool conn_client(struct gconn *c, short re, int64_t now)
 {
+	if (!conn_secure(c, re))
+		return false;
+	if (c->tls != NULL && wn_tls_want(c->tls) != 0)
+		return true; /* the handshake waits for the socket */
 	if ((re & POLLIN) && !c->ceof && c->refuse == REFUSE_NONE) {
-		ssize_t n = read(c->cfd, c->in + c->len, HTTP_GUARD_HEAD_MAX - c->len);
+		ssize_t n = client_read(c, c->in + c->len, HTTP_GUARD_HEAD_MAX - c->len);
 		if (gone(n))
 			return false;
 		if (n == 0)
@@ -268,20 +308,20 @@ static bool conn_client(struct gconn *c, short re, int64_t now)
 			conn_parse(c, now);
 		}
 	}
-	if ((re & POLLOUT) && c->olen > c->ooff) {
-		ssize_t n = write(c->cfd, c->out + c->ooff, c->olen - c->ooff);
+	while ((re & POLLOUT) && c->olen > c->ooff) {
+		ssize_t n = client_write(c, c->out + c->ooff, c->olen - c->ooff);
 		if (gone(n))
 			return false;
-		if (n > 0) {
-			c->ooff += (size_t)n;
-			c->seen = now;
-		}
-		if (c->ooff == c->olen)
-			c->olen = c->ooff = 0;
+		if (n <= 0)
+			break;
+		c->ooff += (size_t)n;
+		c->seen = now;
 	}
+	if (c->ooff == c->olen)
+		c->olen = c->ooff = 0;
 	if (c->refuse != REFUSE_NONE && c->olen == 0) {
 		/* what nng still owes for requests passed on is dropped */
-		refuse_send(c->cfd, c->refuse);
+		refuse_send(c, c->refuse);
 		return false;
 	}
 	if ((re & (POLLERR | POLLHUP)) && !(re & POLLIN))
@@ -331,11 +371,19 @@ static bool conn_due(const struct gconn *c, int64_t now)
 	return c->body == 0 && c->fwd == 0 && now - c->seen > HTTP_GUARD_IDLE_MS;
 }
 
-/* guard_events sets the poll entries of c at p[0] (client) and p[1] (nng). */
-static void guard_events(const struct gconn *c, struct pollfd *p)
+/* guard_events sets the poll entries of c at p[0] (client) and p[1] (nng);
+ * true when c's TLS holds bytes to read that poll will not announce. */
+static bool guard_events(const struct gconn *c, struct pollfd *p)
 {
 	p[0].fd = c->cfd;
 	p[0].events = 0;
+	uint32_t hs = c->tls != NULL ? wn_tls_want(c->tls) : 0;
+	if (hs != 0) { /* the TLS handshake first */
+		p[0].events = (hs & EPOLLOUT) ? POLLOUT : POLLIN;
+		p[1].fd = -1;
+		p[1].events = 0;
+		return false;
+	}
 	if (!c->ceof && c->refuse == REFUSE_NONE && c->len < HTTP_GUARD_HEAD_MAX)
 		p[0].events |= POLLIN;
 	if (c->olen > c->ooff || c->refuse != REFUSE_NONE)
@@ -344,6 +392,7 @@ static void guard_events(const struct gconn *c, struct pollfd *p)
 	/* nothing to do with nng's side until the client has read: its hang-up
 	 * would be reported at once, again and again */
 	p[1].fd = p[1].events != 0 ? c->ufd : -1;
+	return (p[0].events & POLLIN) && c->tls != NULL && wn_tls_pending(c->tls) > 0;
 }
 
 static void *guard_main(void *arg)
@@ -357,9 +406,12 @@ static void *guard_main(void *arg)
 		p[0] = (struct pollfd){.fd = g->drain_by ? -1 : g->wake, .events = POLLIN};
 		bool take = g->n < g->max && now >= g->accept_at && g->drain_by == 0;
 		p[1] = (struct pollfd){.fd = take ? g->lfd : -1, .events = POLLIN};
-		for (size_t i = 0; i < g->n; i++)
-			guard_events(g->c[i], &p[2 + 2 * i]);
-		int r = poll(p, 2 + 2 * g->n, g->drain_by ? 50 : 1000);
+		bool held = false; /* TLS holds bytes for a connection: no waiting */
+		for (size_t i = 0; i < g->n; i++) {
+			g->c[i]->held = guard_events(g->c[i], &p[2 + 2 * i]);
+			held = held || g->c[i]->held;
+		}
+		int r = poll(p, 2 + 2 * g->n, held ? 0 : g->drain_by ? 50 : 1000);
 		if (r < 0 && errno != EINTR)
 			break;
 		now = wn_mono_ms();
@@ -368,7 +420,8 @@ static void *guard_main(void *arg)
 		size_t n = g->n; /* the connections polled */
 		for (size_t i = n; i-- > 0;) {
 			struct gconn *c = g->c[i];
-			short cre = r > 0 ? p[2 + 2 * i].revents : 0;
+			short cre =
+			    (short)((r > 0 ? p[2 + 2 * i].revents : 0) | (c->held ? POLLIN : 0));
 			short ure = r > 0 ? p[3 + 2 * i].revents : 0;
 			if (!conn_upstream(c, ure, now) || !conn_client(c, cre, now) ||
 			    conn_due(c, now)) {
@@ -425,8 +478,8 @@ static int guard_listen(const char *host, const char *port, char **err)
 	return fd;
 }
 
-int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_http_guard **out,
-                        char **err)
+int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_tls *tls,
+                        wn_http_guard **out, char **err)
 {
 	*out = NULL;
 	int lfd = guard_listen(host, port, err);
@@ -435,6 +488,7 @@ int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, w
 	wn_http_guard *g = wn_xcalloc(1, sizeof(*g));
 	g->lfd = lfd;
 	g->upstream = upstream;
+	g->tls = tls;
 	g->max = guard_max();
 	g->wake = eventfd(0, EFD_CLOEXEC);
 	if (g->wake < 0 || pthread_create(&g->th, NULL, guard_main, g) != 0) {

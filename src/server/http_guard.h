@@ -1,5 +1,7 @@
-/* http_guard: the listening socket of the plain HTTP listener, in front of
- * nng's HTTP server, which then serves a loopback port of its own. Each
+/* http_guard: the listening socket of the HTTP listener, in front of nng's
+ * HTTP server, which then serves a loopback port of its own, in plain HTTP:
+ * on https the guard ends TLS itself (tls.h), its handshake driven by poll
+ * like the rest and bounded by the head's time. Each
  * request is passed on whole once its head has been read and checked for
  * what nng 1.5.2's server gets wrong or does not bound: a path holding a
  * percent-escape (that server decodes it past the end of its copy of the
@@ -14,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+
+#include "tls.h"
 
 #define HTTP_GUARD_HEAD_MS  10000  /* time a request's head may take to arrive */
 #define HTTP_GUARD_IDLE_MS  300000 /* a connection with nothing under way closes */
@@ -44,10 +48,11 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, ui
                        bool *opaque);
 
 /* wn_http_guard_start listens on host:port (port "0": one the system picks)
- * and passes the requests it accepts to 127.0.0.1:upstream; *err
+ * and passes the requests it accepts to 127.0.0.1:upstream; with tls (not
+ * NULL: https, which must outlive the guard) it ends TLS first. *err
  * (malloc'd) on failure. */
-int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_http_guard **out,
-                        char **err);
+int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_tls *tls,
+                        wn_http_guard **out, char **err);
 /* wn_http_guard_addr copies the address listened on into sa (its size in *len). */
 void wn_http_guard_addr(const wn_http_guard *g, struct sockaddr_storage *sa, socklen_t *len);
 /* wn_http_guard_stop takes no more connections, lets the replies under way

@@ -4,7 +4,6 @@
 #define WN_HTTP_INT_H
 
 #include <nng/nng.h>
-#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/http/http.h>
 #include <pthread.h>
 
@@ -50,8 +49,8 @@ struct hcall {
 struct wn_http {
 	wn_engine *e;
 	nng_http_server *srv;
-	struct wn_http_guard *guard; /* http://: what clients reach, in front of srv */
-	nng_tls_config *tls;
+	struct wn_http_guard *guard; /* what clients reach, in front of srv */
+	struct wn_tls *tls;          /* https: the TLS the guard ends */
 	char *url;
 	char **origins;
 	size_t norigins;

@@ -2,14 +2,13 @@
 #include "http.h"
 #include "http_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "http_guard.h"
-#include "kit.h"
 #include "listen.h"
-#include "strbuf.h"
 #include "util.h"
 #include "wire.h"
 
@@ -73,53 +72,19 @@ int wn_http_check(const char *addr, char **errmsg)
 	return rv;
 }
 
+/* http_tls loads the TLS settings that the guard ends https with. */
 static int http_tls(wn_http *h, const wn_http_settings *s, char **err)
 {
-	char *cert = NULL, *key = NULL, *ca = NULL;
-	int rv = WN_EINVAL;
 	if (s->tls_cert == NULL || s->tls_cert[0] == '\0' || s->tls_key == NULL ||
 	    s->tls_key[0] == '\0') {
 		*err = wn_xasprintf("https needs tls_cert and tls_key");
-		return rv;
+		return WN_EINVAL;
 	}
-	FILE *f;
-	size_t n;
-	const char *bad = NULL;
-	if ((f = fopen(s->tls_cert, "r")) == NULL || wn_read_all(f, 1 << 20, &cert, &n) != 0)
-		bad = s->tls_cert;
-	if (f != NULL)
-		fclose(f);
-	if (bad == NULL &&
-	    ((f = fopen(s->tls_key, "r")) == NULL || wn_read_all(f, 1 << 20, &key, &n) != 0))
-		bad = s->tls_key;
-	if (bad == NULL && f != NULL)
-		fclose(f);
-	if (bad == NULL && s->tls_client_ca != NULL && s->tls_client_ca[0] != '\0') {
-		if ((f = fopen(s->tls_client_ca, "r")) == NULL ||
-		    wn_read_all(f, 1 << 20, &ca, &n) != 0)
-			bad = s->tls_client_ca;
-		if (f != NULL)
-			fclose(f);
-	}
-	int nrv = 0;
-	if (bad != NULL) {
-		*err = wn_xasprintf("cannot read %s", bad);
-	} else if ((nrv = nng_tls_config_alloc(&h->tls, NNG_TLS_MODE_SERVER)) != 0 ||
-	           (nrv = nng_tls_config_own_cert(h->tls, cert, key, NULL)) != 0 ||
-	           (ca != NULL && (nrv = nng_tls_config_ca_chain(h->tls, ca, NULL)) != 0) ||
-	           (nrv = nng_tls_config_auth_mode(
-	                h->tls, s->tls_require_client_cert ? NNG_TLS_AUTH_MODE_REQUIRED
-	                        : ca != NULL               ? NNG_TLS_AUTH_MODE_OPTIONAL
-	                                                   : NNG_TLS_AUTH_MODE_NONE)) != 0 ||
-	           (nrv = nng_http_server_set_tls(h->srv, h->tls)) != 0) {
-		*err = wn_xasprintf("tls: %s", nng_strerror(nrv));
-	} else {
-		rv = WN_OK;
-	}
-	free(cert);
-	free(key);
-	free(ca);
-	return rv;
+	wn_tls_settings ts = {.cert = s->tls_cert,
+	                      .key = s->tls_key,
+	                      .client_ca = s->tls_client_ca,
+	                      .require_client_cert = s->tls_require_client_cert};
+	return wn_tls_new(&ts, &h->tls, err);
 }
 
 /* http_guard_bound names the address the guard listens on into h->url. */
@@ -142,13 +107,12 @@ static void http_guard_bound(wn_http *h)
 		return;
 	}
 	free(h->url);
-	h->url =
-	    wn_xasprintf(ss.ss_family == AF_INET6 ? "http://[%s]:%u" : "http://%s:%u", host, port);
+	h->url = wn_xasprintf(ss.ss_family == AF_INET6 ? "%s://[%s]:%u" : "%s://%s:%u",
+	                      h->https ? "https" : "http", host, port);
 }
 
 /* http_guard_start puts the guard on u's address in front of h's server,
- * which serves a loopback port of its own (http:// only: the guard reads
- * the requests). */
+ * which serves a loopback port of its own (on https the guard ends TLS). */
 static int http_guard_start(wn_http *h, const nng_url *u, char **err)
 {
 	nng_sockaddr sa;
@@ -164,41 +128,10 @@ static int http_guard_start(wn_http *h, const nng_url *u, char **err)
 		snprintf(h6, sizeof(h6), "%.*s", (int)(hl - 2), host + 1);
 		host = h6;
 	}
-	if (wn_http_guard_start(host, u->u_port, up, &h->guard, err) != 0)
+	if (wn_http_guard_start(host, u->u_port, up, h->tls, &h->guard, err) != 0)
 		return WN_EIO;
 	http_guard_bound(h);
 	return WN_OK;
-}
-
-/* http_bound names the address served with the port bound into h->url. */
-static void http_bound(wn_http *h)
-{
-	nng_sockaddr sa;
-	if (nng_http_server_get_addr(h->srv, &sa) != 0)
-		return;
-	char host[64];
-	uint16_t port;
-	if (sa.s_family == NNG_AF_INET) {
-		const uint8_t *a = (const uint8_t *)&sa.s_in.sa_addr;
-		snprintf(host, sizeof(host), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-		port = sa.s_in.sa_port;
-	} else if (sa.s_family == NNG_AF_INET6) {
-		wn_strbuf sb = WN_STRBUF_INIT;
-		wn_strbuf_addc(&sb, '[');
-		for (int i = 0; i < 16; i += 2)
-			wn_strbuf_addf(
-			    &sb, "%s%x", i ? ":" : "",
-			    (unsigned)(sa.s_in6.sa_addr[i] << 8 | sa.s_in6.sa_addr[i + 1]));
-		wn_strbuf_addc(&sb, ']');
-		snprintf(host, sizeof(host), "%s", sb.s);
-		wn_strbuf_free(&sb);
-		port = sa.s_in6.sa_port;
-	} else {
-		return;
-	}
-	free(h->url);
-	h->url = wn_xasprintf("%s://%s:%u", h->https ? "https" : "http", host,
-	                      (unsigned)(port >> 8 | (port & 0xff) << 8));
 }
 
 int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char **errmsg)
@@ -225,10 +158,10 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 	}
 	bool tls;
 	h->loopback = !wn_http_exposed(s->addr, &tls);
-	nng_url *inner = NULL; /* http://: nng serves a loopback port behind the guard */
+	nng_url *inner = NULL; /* nng serves a loopback port behind the guard */
 	if ((rv = nng_url_parse(&u, h->url)) != 0 ||
-	    (!h->https && (rv = nng_url_parse(&inner, "http://127.0.0.1:0")) != 0) ||
-	    (rv = nng_http_server_hold(&h->srv, h->https ? u : inner)) != 0) {
+	    (rv = nng_url_parse(&inner, "http://127.0.0.1:0")) != 0 ||
+	    (rv = nng_http_server_hold(&h->srv, inner)) != 0) {
 		if (inner != NULL)
 			nng_url_free(inner);
 		err = wn_xasprintf("%s", nng_strerror(rv));
@@ -260,13 +193,11 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 		err = wn_xasprintf("%s", nng_strerror(rv));
 		goto fail;
 	}
-	if (!h->https && http_guard_start(h, u, &err) != WN_OK) {
+	if (http_guard_start(h, u, &err) != WN_OK) {
 		*out = NULL;
 		goto fail;
 	}
 	nng_url_free(u);
-	if (h->https)
-		http_bound(h);
 	return WN_OK;
 fail:
 	*errmsg = wn_xasprintf("cannot serve http on %s: %s", s->addr, err);
@@ -320,8 +251,7 @@ void wn_http_free(wn_http *h)
 		pos = 0;
 	}
 	wn_map_free(h->calls);
-	if (h->tls != NULL)
-		nng_tls_config_free(h->tls);
+	wn_tls_free(h->tls); /* after the guard, which used it */
 	for (size_t i = 0; i < h->norigins; i++)
 		free(h->origins[i]);
 	free(h->origins);

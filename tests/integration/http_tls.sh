@@ -1,0 +1,276 @@
+# The HTTP listener on https:// (docs/http.md, "HTTPS" and "Limits"): wnd's
+# guard ends TLS itself, so what holds on http:// holds here too: a
+# percent-escape in a path is refused (thousands of them crashed nng 1.5.2's
+# server), a head or a TLS handshake that does not end is closed, connections
+# past the limit wait; client certificates are asked for and checked as the
+# settings say; and hostile TLS clients (garbage for a ClientHello, a
+# renegotiation, handshakes cut short, many at once) leave wnd serving.
+# Certificates from openssl, clients from python3's ssl, curl and openssl.
+source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/pki_lib.sh"
+
+# https_start [wnd args...]: wnd on https://127.0.0.1:0 with a certificate of
+# the test's CA (pki/ca.pem, which signs the client certificate pki/client.pem
+# too; pki/stranger.pem is of another CA); WN_HTTP its address.
+https_start() {
+	mkdir -p pki
+	pki_ca ca
+	pki_ca otherca
+	pki_cert server ca "DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1"
+	pki_cert client ca "DNS:worker1"
+	pki_cert stranger otherca "DNS:worker2"
+	wn_start --http https://127.0.0.1:0 --tls-cert pki/server.pem --tls-key pki/server.key "$@"
+	wn_http_url
+	[[ $WN_HTTP == https://127.0.0.1:* ]] || fail "the https address: $WN_HTTP"
+}
+
+# hcurl ARGS...: curl trusting the test's CA.
+hcurl() { curl -s -m 20 --cacert pki/ca.pem "$@"; }
+
+# sraw: send stdin over TLS to wnd's HTTP port and print what comes back
+# until the connection closes (or 10 s pass: then "<timeout>").
+sraw() {
+	python3 -c '
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile="pki/ca.pem")
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10),
+                    server_hostname="127.0.0.1")
+s.sendall(sys.stdin.buffer.read())
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    out += b"<timeout>"
+except (ConnectionResetError, ssl.SSLError):
+    out += b"<reset>"
+sys.stdout.write(out.decode("latin-1"))
+' "${WN_HTTP##*:}"
+}
+
+# A path ending in a percent-escape is refused over https too, and thousands
+# of them leave wnd serving (nng's server, which served https itself,
+# decoded them past the end of its copy of the path).
+test_https_refuses_escaped_paths_and_wnd_lives() {
+	https_start
+	local r
+	r=$(printf 'GET /v1/JobService/Get%%41 HTTP/1.1\r\nHost: localhost\r\n\r\n' | sraw)
+	expect_eq "$(head -1 <<<"$r" | cut -d' ' -f2)" 400 "a path ending in an escape: $r"
+	expect_contains "$r" "a percent-escape in the path is not served"
+	# two clients, 2000 connections each
+	local i
+	for i in 1 2; do
+		python3 - "${WN_HTTP##*:}" <<'PY' >"hammer$i.out" &
+import socket, ssl, sys
+port, codes = int(sys.argv[1]), {}
+ctx = ssl.create_default_context(cafile="pki/ca.pem")
+for path in [b"/v1/JobService/Get%41", b"/%41", b"/index.html#%2", b"http://localhost/x%41"] * 500:
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                        server_hostname="127.0.0.1")
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    line = s.recv(4096).split(b"\r\n")[0].decode()
+    codes[line] = codes.get(line, 0) + 1
+    s.close()
+print(codes)
+PY
+		WN_PIDS+=("$!")
+	done
+	wait "${WN_PIDS[-1]}" "${WN_PIDS[-2]}"
+	for i in 1 2; do
+		expect_eq "$(cat "hammer$i.out")" "{'HTTP/1.1 400 Bad Request': 2000}" "client $i"
+	done
+	kill -0 "$WND_PID" || fail "wnd died"
+	expect_eq "$(hcurl -X POST -H 'Content-Type: application/json' -d '{"name":"p"}' \
+		"$WN_HTTP/v1/ProjectService/Create" | jq -r .name)" p "a call after them"
+	expect_eq "$(project_names)" p
+}
+
+# A head that never ends, a connection that never starts its handshake, half
+# a ClientHello, and one sent a byte a second: each is closed (nng's server
+# held them for ever).
+test_https_heads_and_handshakes_that_do_not_end_are_closed() {
+	https_start
+	python3 - "${WN_HTTP##*:}" <<'PY' >slow.out
+import socket, ssl, sys, threading, time
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(cafile="pki/ca.pem")
+def hello():
+    o, i = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(i, o, server_hostname="127.0.0.1")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return o.read()
+def closed(s):
+    try:
+        while True:
+            b = s.recv(4096)
+            if not b:
+                return "closed"
+    except socket.timeout:
+        return "still open after 40 s"
+    except (ConnectionResetError, ssl.SSLError):
+        return "closed"
+def head(out):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=40),
+                        server_hostname="127.0.0.1")
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1")
+    out["head"] = closed(s)
+def silent(out):
+    out["silent"] = closed(socket.create_connection(("127.0.0.1", port), timeout=40))
+def half(out):
+    s = socket.create_connection(("127.0.0.1", port), timeout=40)
+    h = hello()
+    s.sendall(h[:len(h) // 2])
+    out["half"] = closed(s)
+def trickle(out):
+    s, t0 = socket.create_connection(("127.0.0.1", port), timeout=40), time.time()
+    try:
+        for b in hello():
+            s.sendall(bytes([b]))
+            time.sleep(1)
+            if time.time() - t0 > 40:
+                out["trickle"] = "still open after 40 s"
+                return
+        out["trickle"] = "sent whole"
+    except OSError:
+        s.settimeout(5)
+        out["trickle"] = closed(s)
+out = {}
+ts = [threading.Thread(target=f, args=(out,)) for f in (head, silent, half, trickle)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+for k in ("head", "silent", "half", "trickle"):
+    print(k, out.get(k))
+PY
+	expect_eq "$(cat slow.out)" "$(printf 'head closed\nsilent closed\nhalf closed\ntrickle closed')" \
+		"connections that do not end their head or handshake"
+	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "$WN_HTTP/metrics")" 200 "then /metrics"
+}
+
+# Connections past the limit wait to be accepted until one closes, their
+# handshake too.
+test_https_connections_past_the_limit_wait_for_room() {
+	https_start
+	python3 - "${WN_HTTP##*:}" <<'PY' >limit.out
+import socket, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(cafile="pki/ca.pem")
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(256)]
+late = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=3),
+                       server_hostname="127.0.0.1", do_handshake_on_connect=False)
+try:
+    late.do_handshake()
+    print("handshake done while 256 were open")
+except (socket.timeout, TimeoutError):
+    idle.pop().close()
+    late.settimeout(20)
+    late.do_handshake()
+    late.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    print("waited; then", late.recv(64).decode().split("\r\n")[0])
+PY
+	expect_eq "$(cat limit.out)" "waited; then HTTP/1.1 200 OK" "the 257th connection"
+}
+
+# tls_client_ca with tls_require_client_cert: a client without a
+# certificate of that CA is refused; without the requirement a certificate is
+# optional, but one that does not verify is refused.
+test_https_client_certificates() {
+	printf 'tls_client_ca: %s\ntls_require_client_cert: true\n' "$WN_TMP/pki/ca.pem" >wnd.yaml
+	https_start --config wnd.yaml
+	local url=$WN_HTTP/v1/ProjectService/List mine=(--cert pki/client.pem --key pki/client.key)
+	local theirs=(--cert pki/stranger.pem --key pki/stranger.key)
+	hcurl -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "$url" &&
+		fail "served a client without a certificate"
+	hcurl -o /dev/null "${theirs[@]}" "$url" && fail "served a certificate of another CA"
+	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "${mine[@]}" -X POST \
+		-H 'Content-Type: application/json' -d '{}' "$url")" 200 "a client certificate of the CA"
+	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "${mine[@]}" "$WN_HTTP/")" 200 \
+		"the dashboard with a client certificate"
+	wn_stop
+	printf 'tls_client_ca: %s\n' "$WN_TMP/pki/ca.pem" >wnd.yaml
+	wn_start --http https://127.0.0.1:0 --tls-cert pki/server.pem --tls-key pki/server.key \
+		--config wnd.yaml
+	wn_http_url
+	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "$WN_HTTP/metrics")" 200 "no certificate"
+	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "${mine[@]}" "$WN_HTTP/metrics")" 200 \
+		"a certificate of the CA"
+	hcurl -o /dev/null "${theirs[@]}" "$WN_HTTP/metrics" &&
+		fail "served an optional certificate that does not verify"
+	return 0
+}
+
+# Hostile TLS clients: garbage or plain HTTP for a ClientHello, a
+# renegotiation, 200 handshakes cut off halfway, 100 handshakes at once;
+# each bad one is closed without a reply, and wnd answers everyone else.
+test_https_hostile_tls_clients_leave_wnd_serving() {
+	https_start
+	python3 - "${WN_HTTP##*:}" <<'PY' >hostile.out
+import os, socket, ssl, sys, threading
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(cafile="pki/ca.pem")
+def answer(s):
+    out = b""
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+    except (ConnectionResetError, ssl.SSLError):
+        return out + b"<reset>"
+def raw(data):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(data)
+    return answer(s)
+def get(path="/metrics"):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                        server_hostname="127.0.0.1")
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    return answer(s).split(b"\r\n")[0].decode()
+r = raw(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+print("plain http:", "no reply" if b"HTTP" not in r else r[:40])
+r = raw(os.urandom(2048))
+print("garbage:", "no reply" if b"HTTP" not in r else r[:40])
+r = raw(b"\x16\x03\x01\xff\xff" + os.urandom(300))
+print("a record too long:", "no reply" if b"HTTP" not in r else r[:40])
+o, i = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(i, o, server_hostname="127.0.0.1")
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = o.read()
+for n in range(200):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(hello[: 1 + n % (len(hello) - 1)])
+    s.close()
+codes = {}
+def one():
+    line = get()
+    codes[line] = codes.get(line, 0) + 1
+ts = [threading.Thread(target=one) for _ in range(100)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print("at once:", codes)
+PY
+	expect_eq "$(cat hostile.out)" "$(printf '%s\n' 'plain http: no reply' 'garbage: no reply' \
+		'a record too long: no reply' "at once: {'HTTP/1.1 200 OK': 100}")" "hostile clients"
+	# a renegotiation is refused: the connection closes, nothing is served on it
+	local r
+	r=$( (echo R; sleep 1; printf 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'; sleep 1) |
+		timeout 20 openssl s_client -tls1_2 -connect "${WN_HTTP#https://}" -CAfile pki/ca.pem \
+			-ign_eof 2>&1)
+	expect_contains "$r" "Verify return code: 0 (ok)" "openssl s_client"
+	expect_not_contains "$r" "HTTP/1.1 200" "a request after a renegotiation"
+	kill -0 "$WND_PID" || fail "wnd died"
+	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "$WN_HTTP/")" 200 "the dashboard after them"
+}
