@@ -73,7 +73,8 @@ static void usage(FILE *f)
 	       "  --admin-token-file FILE  the bootstrap admin token: FILE holds its secret and\n"
 	       "                         may be read by its owner only (docs/server.md, Tokens)\n"
 	       "  --audit-log FILE       audit log of admin operations (default DATA/audit.log)\n"
-	       "  --tls-cert FILE        certificate chain (PEM) of tls+tcp://HOST:PORT listeners\n"
+	       "  --tls-cert FILE        certificate chain (PEM) of tls+tcp:// and https:// "
+	       "listeners\n"
 	       "  --tls-key FILE         its private key (PEM)\n"
 	       "  --tls-client-ca FILE   CA (PEM) that client certificates must chain to\n"
 	       "  --http ADDR            also serve HTTP: the JSON API, the dashboard and\n"
@@ -480,8 +481,9 @@ static int tls_open(const wn_srvconf *conf, wn_tls **out, char **err)
 	for (size_t i = 0; i < conf->listen.n; i++)
 		any = any || strncmp(conf->listen.v[i], "tls+", 4) == 0;
 	if (!any) {
-		if (conf->tls_cert[0] != '\0')
-			wn_warn("tls_cert is set but no listener is tls+tcp://: TLS unused");
+		if (conf->tls_cert[0] != '\0' && strncmp(conf->http, "https://", 8) != 0)
+			wn_warn("tls_cert is set but no listener is tls+tcp:// or https://: TLS "
+			        "unused");
 		return WN_OK;
 	}
 	wn_tls_settings ts = {.cert = conf->tls_cert,

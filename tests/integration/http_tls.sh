@@ -274,3 +274,14 @@ PY
 	kill -0 "$WND_PID" || fail "wnd died"
 	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "$WN_HTTP/")" 200 "the dashboard after them"
 }
+
+# tls_cert used by https:// alone is not "unused" (wnd warned that it was);
+# with neither https:// nor tls+tcp:// it is.
+test_https_uses_tls_cert_without_a_warning() {
+	https_start
+	expect_not_contains "$(cat wnd.log)" "TLS unused" "wnd's log with https://"
+	wn_stop
+	wn_start --http 127.0.0.1:0 --tls-cert pki/server.pem --tls-key pki/server.key
+	expect_contains "$(cat wnd.log)" \
+		"tls_cert is set but no listener is tls+tcp:// or https://: TLS unused" "with http://"
+}
