@@ -20,9 +20,8 @@ typedef struct wn_http_settings {
 	const char *addr;           /* HOST:PORT, http://HOST:PORT or https://HOST:PORT */
 	const char *const *origins; /* CORS: origins allowed besides wnd's own; "*" any */
 	size_t norigins;
-	const char *tls_cert, *tls_key; /* https: the certificate chain and key (PEM files) */
-	const char *tls_client_ca;      /* https: CA of client certificates, "" for none */
-	bool tls_require_client_cert;
+	struct wn_tls
+	    *tls; /* https: the TLS to end (tls.h), the caller's, outliving the listener */
 } wn_http_settings;
 
 /* wn_http_start serves s->addr for e until wn_http_stop; *errmsg on failure

@@ -50,7 +50,7 @@ struct wn_http {
 	wn_engine *e;
 	nng_http_server *srv;
 	struct wn_http_guard *guard; /* what clients reach, in front of srv */
-	struct wn_tls *tls;          /* https: the TLS the guard ends */
+	struct wn_tls *tls;          /* https: the TLS the guard ends (the caller's) */
 	char *url;
 	char **origins;
 	size_t norigins;

@@ -72,21 +72,6 @@ int wn_http_check(const char *addr, char **errmsg)
 	return rv;
 }
 
-/* http_tls loads the TLS settings that the guard ends https with. */
-static int http_tls(wn_http *h, const wn_http_settings *s, char **err)
-{
-	if (s->tls_cert == NULL || s->tls_cert[0] == '\0' || s->tls_key == NULL ||
-	    s->tls_key[0] == '\0') {
-		*err = wn_xasprintf("https needs tls_cert and tls_key");
-		return WN_EINVAL;
-	}
-	wn_tls_settings ts = {.cert = s->tls_cert,
-	                      .key = s->tls_key,
-	                      .client_ca = s->tls_client_ca,
-	                      .require_client_cert = s->tls_require_client_cert};
-	return wn_tls_new(&ts, &h->tls, err);
-}
-
 /* http_guard_bound names the address the guard listens on into h->url. */
 static void http_guard_bound(wn_http *h)
 {
@@ -169,8 +154,11 @@ int wn_http_start(wn_engine *e, const wn_http_settings *s, wn_http **out, char *
 	}
 	if (inner != NULL)
 		nng_url_free(inner);
-	if (h->https && http_tls(h, s, &err) != WN_OK)
+	h->tls = s->tls;
+	if (h->https && h->tls == NULL) {
+		err = wn_xasprintf("https needs tls_cert and tls_key");
 		goto fail;
+	}
 	if ((rv = nng_http_handler_alloc(&hd, "/", wn_http_handle)) != 0 ||
 	    (rv = nng_http_handler_set_method(hd, NULL)) != 0 ||
 	    (rv = nng_http_handler_set_tree(hd)) != 0 ||
@@ -251,7 +239,6 @@ void wn_http_free(wn_http *h)
 		pos = 0;
 	}
 	wn_map_free(h->calls);
-	wn_tls_free(h->tls); /* after the guard, which used it */
 	for (size_t i = 0; i < h->norigins; i++)
 		free(h->origins[i]);
 	free(h->origins);

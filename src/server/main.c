@@ -472,19 +472,25 @@ static int tls_key_check(const wn_srvconf *conf, char **err)
 	return wn_key_file_check(conf->tls_key, "tls_key", err);
 }
 
-/* tls_open makes the TLS configuration of the tls+tcp listeners (*out NULL
- * when there are none). */
+/* tls_open makes the TLS configuration of the tls+tcp listeners and of an
+ * https HTTP listener (*out NULL when there are none), before anything is
+ * made: settings that cannot work stop wnd with nothing created. */
 static int tls_open(const wn_srvconf *conf, wn_tls **out, char **err)
 {
 	*out = NULL;
-	bool any = false;
+	bool any = false, https = strncmp(conf->http, "https://", 8) == 0;
 	for (size_t i = 0; i < conf->listen.n; i++)
 		any = any || strncmp(conf->listen.v[i], "tls+", 4) == 0;
-	if (!any) {
-		if (conf->tls_cert[0] != '\0' && strncmp(conf->http, "https://", 8) != 0)
+	if (!any && !https) {
+		if (conf->tls_cert[0] != '\0')
 			wn_warn("tls_cert is set but no listener is tls+tcp:// or https://: TLS "
 			        "unused");
 		return WN_OK;
+	}
+	if (https && (conf->tls_cert[0] == '\0' || conf->tls_key[0] == '\0')) {
+		*err = wn_xasprintf("cannot serve http on %s: https needs tls_cert and tls_key",
+		                    conf->http);
+		return WN_EINVAL;
 	}
 	wn_tls_settings ts = {.cert = conf->tls_cert,
 	                      .key = conf->tls_key,
@@ -508,17 +514,15 @@ static int net_start(const wn_srvconf *conf, wn_net *net, wn_engine *e, wn_tls *
 	return wn_net_serve(net, e, (int)conf->threads);
 }
 
-/* http_start serves the http setting's address into wnd_http. */
-static int http_start(const wn_srvconf *conf, wn_engine *e, char **err)
+/* http_start serves the http setting's address into wnd_http (https with
+ * tls, from tls_open). */
+static int http_start(const wn_srvconf *conf, wn_engine *e, wn_tls *tls, char **err)
 {
 	wn_http_settings hs = {
 	    .addr = conf->http,
 	    .origins = (const char *const *)conf->http_cors_origins.v,
 	    .norigins = conf->http_cors_origins.n,
-	    .tls_cert = conf->tls_cert,
-	    .tls_key = conf->tls_key,
-	    .tls_client_ca = conf->tls_client_ca,
-	    .tls_require_client_cert = conf->tls_require_client_cert,
+	    .tls = tls,
 	};
 	return wn_http_start(e, &hs, &wnd_http, err);
 }
@@ -586,7 +590,7 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	                &err) != WN_OK)
 		goto fail_engine;
 	/* HTTP first: once the SP listeners answer, so does HTTP */
-	if (conf->http[0] != '\0' && http_start(conf, e, &err) != WN_OK)
+	if (conf->http[0] != '\0' && http_start(conf, e, tls, &err) != WN_OK)
 		goto fail_http;
 	if (net_start(conf, net, e, tls) != WN_OK) {
 		err = wn_xasprintf("cannot start the event loops");

@@ -285,3 +285,28 @@ test_https_uses_tls_cert_without_a_warning() {
 	expect_contains "$(cat wnd.log)" \
 		"tls_cert is set but no listener is tls+tcp:// or https://: TLS unused" "with http://"
 }
+
+# The TLS settings are checked at start as for tls+tcp://: a key other users
+# may read, a key that is not the certificate's, a file that cannot be read,
+# a client certificate required without a CA; nothing is served.
+test_https_settings_that_cannot_work_are_refused() {
+	https_start
+	wn_stop
+	local https=(--data d --listen "ipc://$WN_TMP/x.sock" --http https://127.0.0.1:0)
+	cp pki/server.key open.key
+	chmod 644 open.key
+	expect_exit 1 "$WN_BIN/wnd" "${https[@]}" --tls-cert pki/server.pem --tls-key open.key
+	expect_contains "$WN_ERR" "tls_key open.key is a private key that other users may read"
+	expect_exit 1 "$WN_BIN/wnd" "${https[@]}" --tls-cert pki/server.pem --tls-key pki/client.key
+	expect_contains "$WN_ERR" "tls_key pki/client.key is not the key of tls_cert pki/server.pem"
+	expect_exit 1 "$WN_BIN/wnd" "${https[@]}" --tls-cert pki/missing.pem --tls-key pki/server.key
+	expect_contains "$WN_ERR" "cannot read tls_cert pki/missing.pem"
+	expect_exit 1 "$WN_BIN/wnd" "${https[@]}" --tls-cert pki/server.pem --tls-key pki/server.key \
+		--tls-client-ca pki/missing.pem
+	expect_contains "$WN_ERR" "cannot read tls_client_ca pki/missing.pem"
+	printf 'tls_require_client_cert: true\n' >req.yaml
+	expect_exit 1 "$WN_BIN/wnd" "${https[@]}" --tls-cert pki/server.pem --tls-key pki/server.key \
+		--config req.yaml
+	expect_contains "$WN_ERR" "tls_require_client_cert needs tls_client_ca"
+	[ ! -e d ] || fail "a refused wnd made a data directory"
+}
