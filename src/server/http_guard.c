@@ -24,6 +24,10 @@
 #include <unistd.h>
 
 #define GUARD_OUT 65536 /* bytes of a reply read from nng at a time */
+/* TLS handshake steps made in one turn of the loop (a step may cost a few
+ * milliseconds of CPU: a signature, a key exchange), the oldest connections'
+ * first; the others wait for the next turn, after the rest of the work. */
+#define GUARD_HS_TURN 4
 
 /* One client's connection and its own connection to nng's server. */
 struct gconn {
@@ -42,6 +46,7 @@ struct gconn {
 	int refuse; /* a reply of ours to send before closing (REFUSE_NONE: none) */
 	bool ceof, ueof, ushut;
 	bool held; /* TLS holds bytes to read that poll will not announce */
+	bool turn; /* its handshake may take a step in this turn of the loop */
 };
 
 struct wn_http_guard {
@@ -395,6 +400,30 @@ static bool guard_events(const struct gconn *c, struct pollfd *p)
 	return (p[0].events & POLLIN) && c->tls != NULL && wn_tls_pending(c->tls) > 0;
 }
 
+/* guard_turns picks the connections whose TLS handshake takes a step in
+ * this turn (poll's entries p): at most GUARD_HS_TURN that poll found ready,
+ * those opened first. A burst of handshakes took turns of a second and more,
+ * while the connections already open waited. */
+static void guard_turns(wn_http_guard *g, const struct pollfd *p)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct gconn *c = g->c[i];
+		c->turn = c->tls == NULL || wn_tls_want(c->tls) == 0;
+	}
+	for (int k = 0; k < GUARD_HS_TURN; k++) {
+		struct gconn *first = NULL;
+		for (size_t i = 0; i < g->n; i++) {
+			struct gconn *c = g->c[i];
+			if (!c->turn && p[2 + 2 * i].revents != 0 &&
+			    (first == NULL || c->head_at < first->head_at))
+				first = c;
+		}
+		if (first == NULL)
+			return;
+		first->turn = true;
+	}
+}
+
 static void *guard_main(void *arg)
 {
 	wn_http_guard *g = arg;
@@ -418,10 +447,13 @@ static void *guard_main(void *arg)
 		if (r > 0 && (p[0].revents & POLLIN)) /* stopping: no more connections */
 			g->drain_by = now + HTTP_GUARD_DRAIN_MS;
 		size_t n = g->n; /* the connections polled */
+		if (r > 0)
+			guard_turns(g, p);
 		for (size_t i = n; i-- > 0;) {
 			struct gconn *c = g->c[i];
-			short cre =
-			    (short)((r > 0 ? p[2 + 2 * i].revents : 0) | (c->held ? POLLIN : 0));
+			/* a handshake without its turn is polled again: ready at once */
+			short cre = (short)((r > 0 && c->turn ? p[2 + 2 * i].revents : 0) |
+			                    (c->held ? POLLIN : 0));
 			short ure = r > 0 ? p[3 + 2 * i].revents : 0;
 			if (!conn_upstream(c, ure, now) || !conn_client(c, cre, now) ||
 			    conn_due(c, now)) {

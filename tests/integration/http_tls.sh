@@ -310,3 +310,46 @@ test_https_settings_that_cannot_work_are_refused() {
 	expect_contains "$WN_ERR" "tls_require_client_cert needs tls_client_ca"
 	[ ! -e d ] || fail "a refused wnd made a data directory"
 }
+
+# 200 clients that send the second flight of their handshake at once (each
+# costs wnd a key exchange) do not hold up a call on a kept-alive connection
+# until all of them are done: the guard makes a few handshake steps at a
+# time, the oldest first, between its other connections' work (it made all
+# of them first, a second or more).
+test_https_a_burst_of_handshakes_does_not_hold_up_open_connections() {
+	https_start
+	python3 - "${WN_HTTP##*:}" <<'PY' >burst.out
+import http.client, select, socket, ssl, sys
+port, n = int(sys.argv[1]), 200
+ctx = ssl.create_default_context(cafile="pki/ca.pem")
+conns = []
+for _ in range(n):
+    o, i = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(i, o, server_hostname="127.0.0.1")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(o.read())
+    conns.append((s, obj, i, o))
+for s, obj, i, o in conns:  # the server's flight, until the client's second one is ready
+    while not o.pending:
+        i.write(s.recv(65536))
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+c.request("GET", "/metrics")
+c.getresponse().read()
+flights = [(s, o.read()) for s, obj, i, o in conns]
+for s, f in flights:
+    s.sendall(f)
+c.request("GET", "/metrics")
+status = c.getresponse().status
+ready, _, _ = select.select([s for s, f in flights], [], [], 0)
+print(status, "with", "every" if len(ready) == n else "not every", "handshake done")
+PY
+	expect_eq "$(cat burst.out)" "200 with not every handshake done" "a kept-alive call in the burst"
+}
