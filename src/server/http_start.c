@@ -60,8 +60,11 @@ int wn_http_check(const char *addr, char **errmsg)
 	wn_wire_url u;
 	char *why = NULL;
 	int rv = WN_OK;
-	if (wn_wire_url_parse(tcp, &u, &why) == WN_OK &&
-	    (rv = wn_listener_check(tcp, &why)) != WN_OK) {
+	if (wn_wire_url_parse(tcp, &u, &why) != WN_OK) {
+		/* a port past 65535 would wrap to another one */
+		*errmsg = wn_xasprintf("cannot serve http on %s: %s", addr, why);
+		rv = WN_EINVAL;
+	} else if ((rv = wn_listener_check(tcp, &why)) != WN_OK) {
 		/* "cannot listen on tcp://HOST:PORT: why" */
 		const char *cause = strstr(why, tcp);
 		cause = cause != NULL && cause[strlen(tcp)] == ':' ? cause + strlen(tcp) + 2 : why;

@@ -146,6 +146,14 @@ test_cli_port_out_of_range_is_refused() {
 	# and wnd refuses to listen on one
 	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/d2" --listen "tcp://127.0.0.1:$((port + 65536))"
 	expect_contains "$WN_ERR" "the port must be a number from 0 to 65535"
+	# nor serve HTTP on one (it served on another port, the number modulo 65536)
+	local url
+	for url in "127.0.0.1:$((port + 65536))" "http://127.0.0.1:99999"; do
+		expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/d2" --listen "ipc://$WN_TMP/d2.sock" \
+			--http "$url"
+		expect_eq "$WN_ERR" "wnd: cannot serve http on $url: the port must be a number from 0 to 65535"
+	done
+	[ ! -e "$WN_TMP/d2" ] || fail "a refused wnd made a data directory"
 }
 
 test_cli_json_shapes() {
