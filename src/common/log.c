@@ -33,6 +33,30 @@ void wn_log_set_prefix(const char *prefix)
 	log_prefix = prefix;
 }
 
+/* log_escape copies line to out (room for 4 bytes per byte of line), each
+ * control character written as \n, \r or \xNN: a value a line quotes (a
+ * job's parameter, a name) cannot start another line nor reach a terminal
+ * as an escape sequence. */
+static void log_escape(const char *line, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (const unsigned char *p = (const unsigned char *)line; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			*out++ = (char)*p;
+			continue;
+		}
+		*out++ = '\\';
+		if (*p == '\n' || *p == '\r') {
+			*out++ = *p == '\n' ? 'n' : 'r';
+			continue;
+		}
+		*out++ = 'x';
+		*out++ = hex[*p >> 4];
+		*out++ = hex[*p & 15];
+	}
+	*out = '\0';
+}
+
 void wn_log(int level, const char *fmt, ...)
 {
 	if (level > log_level)
@@ -54,5 +78,7 @@ void wn_log(int level, const char *fmt, ...)
 	if (n > 0 && (size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s\n", line);
+	char out[4 * sizeof(line)];
+	log_escape(line, out);
+	fprintf(stderr, "%s\n", out);
 }

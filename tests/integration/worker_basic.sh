@@ -289,6 +289,32 @@ EOF
 	expect_eq "${reason: -3}" "..." "the reason's end"
 }
 
+# A parameter with a line break and a terminal escape in it, named in the
+# worker's log (a program that is not found), stays on its one line there,
+# its control characters written out: no line of the log can be forged.
+test_control_characters_of_a_parameter_stay_on_one_log_line() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: ["{prog}"]
+EOF
+	} >w.yaml
+	local prog id
+	prog=$(printf 'nope\n2026-01-01T00:00:00.000Z wnworker info: job 99: forged\033[31m')
+	id=$(wnctl job add p t --param "prog=$prog")
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" failed
+	expect_contains "$(cat w1.log)" 'cannot start nope\n2026-01-01T00:00:00.000Z wnworker info: job 99: forged\x1b[31m: not found in PATH'
+	if grep -q '^2026-01-01T' w1.log; then fail "a log line was forged: $(cat w1.log)"; fi
+	if grep -q "$(printf '\033')" w1.log; then fail "an escape reached the log"; fi
+}
+
 test_once_runs_one_job() {
 	wn_start
 	wnctl project create p >/dev/null
