@@ -1,9 +1,11 @@
 #include "proc.h"
 #include "proc_guard.h"
+#include "proc_stray.h"
 #include "safepath.h"
 
 #include "err.h"
 #include "kit.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -31,7 +33,13 @@ struct wn_proc {
 	int pidfd; /* -1 when the kernel has no pidfd_open: then waitpid is polled */
 	bool reaped;
 	int status; /* the command's wait status, once reaped */
+	char *mark; /* in its environment: WN_RUN=... (proc_stray.h) */
 };
+
+/* How long a command's processes that left its group may take to die once
+ * killed (a process in the kernel's uninterruptible sleep) before the
+ * command counts as ended all the same. */
+#define PROC_STRAY_WAIT_MS 10000
 
 /* The step at which a starting command failed, before it could exec. */
 enum { PROC_STEP_CHDIR = 1, PROC_STEP_EXEC = 2, PROC_STEP_SETUP = 3, PROC_STEP_GUARD = 4 };
@@ -421,6 +429,23 @@ static pid_t proc_spawn(const wn_proc_spec *spec, proc_child *c, int *rc, char *
 	}
 }
 
+/* proc_marked_env returns envp with mark in place of its WN_RUN (a command
+ * of a worker run by a job of another one), the strings shared (free the
+ * array alone). */
+static char **proc_marked_env(char *const *envp, char *mark)
+{
+	size_t n = 0;
+	while (envp[n] != NULL)
+		n++;
+	char **env = wn_xcalloc(n + 2, sizeof(*env));
+	size_t k = 0, vl = strlen(WN_PROC_STRAY_VAR);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], WN_PROC_STRAY_VAR, vl) != 0 || envp[i][vl] != '=')
+			env[k++] = envp[i];
+	env[k] = mark;
+	return env;
+}
+
 int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 {
 	*out = NULL;
@@ -433,20 +458,26 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		return proc_resolve_error(spec->argv[0], err, reason);
 	if ((rc = proc_open_fds(spec, &logfd, &nullfd, reason)) != WN_OK)
 		goto out;
+	char *mark = wn_proc_stray_mark();
+	char **marked = proc_marked_env(envp, mark);
 	proc_child c = {.path = path,
 	                .argv = spec->argv,
-	                .envp = envp,
+	                .envp = marked,
 	                .workdir = spec->workdir,
 	                .nullfd = nullfd,
 	                .logfd = logfd,
 	                .grace_ms = spec->orphan_grace_ms,
 	                .maxfd = proc_max_fd()};
 	pid_t pid = proc_spawn(spec, &c, &rc, reason);
-	if (pid < 0)
+	free(marked);
+	if (pid < 0) {
+		free(mark);
 		goto out;
+	}
 	wn_proc *p = wn_xcalloc(1, sizeof(*p));
 	p->pid = pid;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->mark = mark;
 	*out = p;
 out:
 	free(path);
@@ -463,6 +494,12 @@ out:
 static void proc_reap(wn_proc *p)
 {
 	kill(-p->pid, SIGKILL);
+	/* and what left the group: gone before the command counts as ended */
+	int left = wn_proc_stray_end(p->mark, PROC_STRAY_WAIT_MS);
+	if (left > 0)
+		wn_warn("process group %d: %d of its processes that left it outlived SIGKILL "
+		        "for %d s",
+		        (int)p->pid, left, PROC_STRAY_WAIT_MS / 1000);
 	wn_proc_guard_forget(p->pid);
 	int status = 0;
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
@@ -546,8 +583,10 @@ int wn_proc_wait(wn_proc *p, int wake_fd, int timeout_ms)
 
 void wn_proc_signal(wn_proc *p, int sig)
 {
-	if (!p->reaped)
-		kill(-p->pid, sig);
+	if (p->reaped)
+		return;
+	kill(-p->pid, sig);
+	wn_proc_stray_signal(p->mark, sig);
 }
 
 int wn_proc_pid(const wn_proc *p)
@@ -578,6 +617,7 @@ void wn_proc_free(wn_proc *p)
 		return;
 	if (!p->reaped)
 		proc_reap(p);
+	free(p->mark);
 	free(p);
 }
 

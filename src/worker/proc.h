@@ -5,7 +5,9 @@
  * the worker's one guard process (proc_guard) its group, so that, if the
  * worker dies (even by SIGKILL), the guard ends the whole group. When the
  * command ends, whatever it left running in its process group is killed
- * too, before the command is reaped (its group id is not reused meanwhile). */
+ * too, before the command is reaped (its group id is not reused meanwhile),
+ * and so are its processes that left the group but carry the mark of its
+ * environment (proc_stray.h), which are waited for. */
 #ifndef WN_PROC_H
 #define WN_PROC_H
 
@@ -46,8 +48,8 @@ bool wn_proc_short_here(int err);
  * readable, or timeout_ms (-1: no limit) passes; those two return 0. */
 int wn_proc_wait(wn_proc *p, int wake_fd, int timeout_ms);
 
-/* wn_proc_signal sends sig to the command's whole process group, unless it
- * has already been reaped. */
+/* wn_proc_signal sends sig to the command's whole process group and to its
+ * processes that left it (proc_stray.h), unless it has already been reaped. */
 void wn_proc_signal(wn_proc *p, int sig);
 
 /* wn_proc_pid returns the command's process group id. */

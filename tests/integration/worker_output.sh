@@ -106,7 +106,8 @@ log_end_is() {
 	[ "$(wnctl --json job log "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("end", 0))')" = "$2" ]
 }
 
-# A process that left the command's group (setsid) and writes on, fast,
+# A process that left the command's group (setsid) and dropped the run's
+# mark (WN_RUN: else it is ended with the command) and writes on, fast,
 # does not hold the result back: the job completes while it still runs.
 # test-lock: tcp-ports
 test_an_escaped_writer_does_not_hold_the_result() {
@@ -124,7 +125,7 @@ kill_grace_s: 1
 log_dir: $WN_TMP/logs
 tasks:
   t:
-    command: [/bin/sh, -c, 'setsid sh -c "echo \\\$\\\$ >$WN_TMP/writer.pid; exec timeout 6 yes escaped-writer-output" & sleep 0.5; echo leader done']
+    command: [/bin/sh, -c, 'setsid sh -c "echo \\\$\\\$ >$WN_TMP/writer.pid; exec env -u WN_RUN timeout 6 yes escaped-writer-output" & sleep 0.5; echo leader done']
 EOF
 	local id pid
 	id=$(wnctl job add p t)

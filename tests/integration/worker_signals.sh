@@ -296,3 +296,71 @@ test_slots_run_jobs_side_by_side() {
 		wait_status "$i" completed
 	done
 }
+
+# daemon_yaml: a worker.yaml offering GPU 0 whose task `g` (one GPU) starts a
+# daemon in a session of its own (it writes its pid to d.pid, and "got TERM"
+# to daemon.trace on SIGTERM) and runs until stopped (on SIGTERM, until the
+# daemon has written that); a later run of `g` that
+# finds d.pid writes overlap-ID if that daemon still runs (not a zombie), and
+# ends.
+daemon_yaml() {
+	worker_head
+	cat <<EOF
+resources:
+  gpus: [0]
+tasks:
+  g:
+    command: [/bin/sh, -c, 'if [ -e d.pid ]; then case \$(cut -d" " -f3 /proc/\$(cat d.pid)/stat) in [RSDT]*) touch overlap-\$1;; esac; exit 0; fi;
+              (setsid sh -c "trap \"echo got TERM >> daemon.trace; exit 0\" TERM; echo \\\$\\\$ > d.tmp; mv d.tmp d.pid; while :; do sleep 0.05; done" </dev/null >/dev/null 2>&1 &);
+              trap "while [ ! -s daemon.trace ]; do sleep 0.05; done; exit 0" TERM; while :; do sleep 0.05; done', sh, "{job.id}"]
+    workdir: $WN_TMP
+EOF
+}
+
+# A process that left the run's process group and session is stopped with
+# the run (SIGTERM first), and the GPU the run held goes to the next job only
+# once that process is gone.
+test_cancel_ends_a_daemon_that_left_the_session() {
+	wn_start --lease-ms 1500
+	wnctl project create p >/dev/null
+	wnctl task create p g --gpu 1 >/dev/null
+	daemon_yaml >w.yaml
+	local a b
+	a=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	wait_until 10 "the daemon to start" test -s d.pid
+	wn_track_session "$(cat d.pid)"
+	b=$(wnctl job add p g)
+	wnctl job cancel "$a" >/dev/null
+	wait_status "$b" completed
+	expect_eq "$(job_get "$a" "j['status']")" cancelled
+	expect_eq "$(cat daemon.trace 2>/dev/null)" "got TERM" "what the daemon got"
+	proc_gone "$(cat d.pid)" || fail "the daemon of job $a outlived it"
+	[ ! -e "overlap-$b" ] || fail "job $b ran on GPU 0 while the daemon of job $a still ran"
+}
+
+# A command that ends leaving a daemon behind in a session of its own, one
+# that ignores SIGTERM: the daemon is gone by the time the job is reported.
+test_a_daemon_left_behind_is_ended_with_its_command() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, '(setsid sh -c "trap \"\" TERM; echo \\\$\\\$ > d.tmp; mv d.tmp d.pid; exec sleep 600" </dev/null >/dev/null 2>&1 &);
+              while [ ! -s d.pid ]; do sleep 0.05; done; echo left it']
+    workdir: $WN_TMP
+EOF
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 10 "the daemon to start" test -s d.pid
+	wn_track_session "$(cat d.pid)"
+	wait_status "$id" completed
+	proc_gone "$(cat d.pid)" || fail "the daemon outlived the job it was left by"
+	worker_wait "$WORKER_PID"
+}
