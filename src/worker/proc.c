@@ -446,10 +446,27 @@ static char **proc_marked_env(char *const *envp, char *mark)
 	return env;
 }
 
+/* proc_cwd_removed tells whether the worker's working directory, where a
+ * command without a workdir (or with a relative one) starts, has been
+ * removed: nothing started there could create a file in it. */
+static bool proc_cwd_removed(const char *workdir)
+{
+	struct stat st;
+	if (workdir != NULL && workdir[0] == '/')
+		return false;
+	return stat(".", &st) == 0 && st.st_nlink == 0;
+}
+
 int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 {
 	*out = NULL;
 	*reason = NULL;
+	if (proc_cwd_removed(spec->workdir)) {
+		*reason = wn_xasprintf("cannot start %s: the worker's working directory was "
+		                       "removed (start the worker again in one that exists)",
+		                       spec->argv[0]);
+		return WN_EUNAVAIL;
+	}
 	char *const *envp = spec->envp ? spec->envp : environ;
 	int rc = WN_OK;
 	int logfd = -1, nullfd = -1, err = 0;

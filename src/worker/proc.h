@@ -34,8 +34,9 @@ typedef struct wn_proc wn_proc;
  * found or not executable, workdir or log file unusable) it returns a negative
  * WN_E* and *reason gets a malloc'd one-line message naming the cause:
  * WN_EUNAVAIL when this machine lacks what it takes for now
- * (wn_proc_short_here: a full disk, no descriptors, no memory), which says
- * nothing of the job. */
+ * (wn_proc_short_here: a full disk, no descriptors, no memory; or the
+ * worker's working directory, where a command without an absolute workdir
+ * starts, removed), which says nothing of the job. */
 int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason);
 
 /* wn_proc_short_here tells whether a call that failed with errno err failed

@@ -133,3 +133,35 @@ EOF
 	done
 	[ ! -e "$WN_TMP/x" ] || fail "the worker wrote at $WN_TMP/x"
 }
+
+# The worker's own working directory, where a command without a workdir
+# runs, removed while the worker runs: the job is not failed for it (its
+# command would find no directory to write in) but handed back, and another
+# worker runs it.
+test_a_removed_working_directory_of_the_worker_hands_the_job_back() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -c, 'echo ran > made-by-\$WN_JOB_ID && echo made']
+EOF
+	} >w.yaml
+	mkdir wd
+	(cd wd && exec "$WN_BIN/wnworker" --config "$WN_TMP/w.yaml" --name w1 >>"$WN_TMP/w1.log" 2>&1) &
+	local w1=$!
+	WN_PIDS+=("$w1")
+	local a b
+	a=$(wnctl job add p t)
+	wait_status "$a" completed
+	rm -rf wd
+	b=$(wnctl job add p t)
+	wait_until 10 "the job to be handed back" log_has w1.log "job $b: not run: cannot start /bin/sh: the worker's working directory was removed"
+	worker_start w2 w.yaml
+	wait_status "$b" completed
+	expect_eq "$(job_get "$b" "j['worker']")" w2
+	expect_eq "$(cat "made-by-$b")" ran
+}
