@@ -5,6 +5,7 @@
 #include "fmt_cli.h"
 #include "fmt_runai.h"
 #include "fmt_slurm.h"
+#include "proc_stray.h"
 #include "strbuf.h"
 #include "template.h"
 #include "util.h"
@@ -672,7 +673,9 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 		return WN_EIO;
 	}
 	pid_t pid;
+	wn_proc_stray_starting(); /* ours to reap, not an orphan's */
 	int e = fmt_spawn(argv, po[1], pe[1], &pid);
+	wn_proc_stray_started(e == 0 ? pid : 0);
 	close(po[1]);
 	close(pe[1]);
 	if (e != 0) {
@@ -694,6 +697,7 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	wn_proc_stray_gone(pid);
 	*status = st;
 	*out = wn_strbuf_take(&bo);
 	if (timed_out) {

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "log.h"
 #include "proc_guard.h"
+#include "proc_stray.h"
 #include "util.h"
 #include "wconfig.h"
 
@@ -55,10 +56,18 @@ static void *worker_signal_main(void *arg)
 {
 	worker_signals *s = arg;
 	struct timespec tick = {0, 200 * 1000 * 1000};
+	bool orphans = false; /* a child exited since the last reaping */
+	int64_t reaped_at = 0;
 	while (!atomic_load(&s->quit)) {
 		siginfo_t si;
 		int sig = sigtimedwait(&s->set, &si, &tick);
-		if (sig <= 0)
+		orphans = orphans || sig == SIGCHLD;
+		/* orphans of commands are handed to the worker: reaped within a second */
+		if (orphans && wn_mono_ms() - reaped_at >= 1000) {
+			orphans = wn_proc_stray_reap() > 0;
+			reaped_at = wn_mono_ms();
+		}
+		if (sig <= 0 || sig == SIGCHLD)
 			continue;
 		wn_info("received SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		wn_agent_stop(s->agent);
@@ -207,7 +216,9 @@ static int worker_serve(const wn_wconfig *cfg, const wn_agent_opts *opts)
 	sigaddset(&sigs.set, SIGTERM);
 	sigaddset(&sigs.set, SIGINT);
 	sigaddset(&sigs.set, SIGHUP);
+	sigaddset(&sigs.set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &sigs.set, NULL);
+	wn_proc_stray_adopt(); /* what commands leave behind is handed to the worker */
 	signal(SIGPIPE, SIG_IGN);
 
 	wn_agent *agent = NULL;

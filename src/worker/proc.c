@@ -36,8 +36,8 @@ struct wn_proc {
 	char *mark; /* in its environment: WN_RUN=... (proc_stray.h) */
 };
 
-/* How long a command's processes that left its group may take to die once
- * killed (a process in the kernel's uninterruptible sleep) before the
+/* How long a command's processes (its group, those that left it) may take
+ * to die once killed (a process in the kernel's uninterruptible sleep) before the
  * command counts as ended all the same. */
 #define PROC_STRAY_WAIT_MS 10000
 
@@ -475,6 +475,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		return proc_resolve_error(spec->argv[0], err, reason);
 	if ((rc = proc_open_fds(spec, &logfd, &nullfd, reason)) != WN_OK)
 		goto out;
+	wn_proc_stray_adopt();
 	char *mark = wn_proc_stray_mark();
 	char **marked = proc_marked_env(envp, mark);
 	proc_child c = {.path = path,
@@ -485,7 +486,9 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	                .logfd = logfd,
 	                .grace_ms = spec->orphan_grace_ms,
 	                .maxfd = proc_max_fd()};
+	wn_proc_stray_starting(); /* not an orphan to reap, should it end at once */
 	pid_t pid = proc_spawn(spec, &c, &rc, reason);
+	wn_proc_stray_started(pid);
 	free(marked);
 	if (pid < 0) {
 		free(mark);
@@ -505,22 +508,21 @@ out:
 	return rc;
 }
 
-/* proc_reap cleans up after the command exited: the rest of its group is
- * killed before it is reaped, so the group id cannot be reused yet, and the
- * guard forgets the group before that too. */
+/* proc_reap cleans up after the command exited: the rest of its group, and
+ * its processes that left it, are killed and waited for before it is
+ * reaped, so the group id cannot be reused yet, and the guard forgets the
+ * group before that too. */
 static void proc_reap(wn_proc *p)
 {
-	kill(-p->pid, SIGKILL);
-	/* and what left the group: gone before the command counts as ended */
-	int left = wn_proc_stray_end(p->mark, PROC_STRAY_WAIT_MS);
+	int left = wn_proc_stray_end(p->pid, p->mark, PROC_STRAY_WAIT_MS);
 	if (left > 0)
-		wn_warn("process group %d: %d of its processes that left it outlived SIGKILL "
-		        "for %d s",
+		wn_warn("process group %d: %d of its processes outlived SIGKILL for %d s",
 		        (int)p->pid, left, PROC_STRAY_WAIT_MS / 1000);
 	wn_proc_guard_forget(p->pid);
 	int status = 0;
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	wn_proc_stray_gone(p->pid);
 	p->status = status;
 	p->reaped = true;
 	if (p->pidfd >= 0) {
@@ -603,7 +605,7 @@ void wn_proc_signal(wn_proc *p, int sig)
 	if (p->reaped)
 		return;
 	kill(-p->pid, sig);
-	wn_proc_stray_signal(p->mark, sig);
+	wn_proc_stray_signal(p->pid, p->mark, sig);
 }
 
 int wn_proc_pid(const wn_proc *p)

@@ -1,4 +1,5 @@
 #include "proc_guard.h"
+#include "proc_stray.h"
 
 #include "err.h"
 #include "kit.h"
@@ -293,6 +294,7 @@ static void guard_drop(void)
 		kill(guard_pid, SIGKILL);
 		while (waitpid(guard_pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		wn_proc_stray_gone(guard_pid);
 	}
 	if (guard_fd >= 0)
 		close(guard_fd);
@@ -322,10 +324,12 @@ static int guard_fork(char **why)
 	}
 	pid_t parent = getpid();
 	int deathsig = SIGRTMIN + 2;
+	wn_proc_stray_starting(); /* ours to reap, not an orphan's */
 	pid_t pid = fork();
 	if (pid == 0)
 		guard_main(sv[1], nullfd, parent, deathsig);
 	int e = errno;
+	wn_proc_stray_started(pid);
 	close(sv[1]);
 	close(nullfd);
 	if (pid < 0) {

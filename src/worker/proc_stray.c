@@ -6,19 +6,258 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+/* The children this process started and has not reaped yet, and how many
+ * are being started: those are never reaped here. */
+static pthread_mutex_t stray_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t *stray_own;
+static size_t stray_own_n, stray_own_cap;
+static int stray_starting;
+
+static pthread_once_t stray_once = PTHREAD_ONCE_INIT;
+
+static void stray_adopt_once(void)
+{
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+void wn_proc_stray_adopt(void)
+{
+	pthread_once(&stray_once, stray_adopt_once);
+}
+
+/* Marks: a random key of this process's, and a count mixed with it
+ * (splitmix64), so that no two runs of a worker share one. */
+static pthread_once_t stray_key_once = PTHREAD_ONCE_INIT;
+static uint64_t stray_key;
+static _Atomic uint64_t stray_count;
+
+static void stray_key_make(void)
+{
+	stray_key = wn_random_u64();
+}
+
 char *wn_proc_stray_mark(void)
 {
-	return wn_xasprintf("%s=%016llx", WN_PROC_STRAY_VAR, (unsigned long long)wn_random_u64());
+	pthread_once(&stray_key_once, stray_key_make);
+	uint64_t z = stray_key + 0x9e3779b97f4a7c15ULL * (atomic_fetch_add(&stray_count, 1) + 1);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return wn_xasprintf("%s=%016llx", WN_PROC_STRAY_VAR, (unsigned long long)z);
+}
+
+void wn_proc_stray_starting(void)
+{
+	pthread_mutex_lock(&stray_lock);
+	stray_starting++;
+	pthread_mutex_unlock(&stray_lock);
+}
+
+void wn_proc_stray_started(pid_t pid)
+{
+	pthread_mutex_lock(&stray_lock);
+	if (pid > 0) {
+		if (stray_own_n == stray_own_cap) {
+			stray_own_cap = stray_own_cap ? stray_own_cap * 2 : 16;
+			stray_own = wn_xrealloc(stray_own, stray_own_cap * sizeof(*stray_own));
+		}
+		stray_own[stray_own_n++] = pid;
+	}
+	stray_starting--;
+	pthread_mutex_unlock(&stray_lock);
+}
+
+void wn_proc_stray_gone(pid_t pid)
+{
+	pthread_mutex_lock(&stray_lock);
+	for (size_t i = 0; i < stray_own_n; i++)
+		if (stray_own[i] == pid) {
+			stray_own[i] = stray_own[--stray_own_n];
+			break;
+		}
+	pthread_mutex_unlock(&stray_lock);
+}
+
+/* stray_own_locked tells whether pid is a child this process started
+ * (stray_lock held). */
+static bool stray_own_locked(pid_t pid)
+{
+	for (size_t i = 0; i < stray_own_n; i++)
+		if (stray_own[i] == pid)
+			return true;
+	return false;
+}
+
+static bool stray_is_own(pid_t pid)
+{
+	pthread_mutex_lock(&stray_lock);
+	bool own = stray_own_locked(pid);
+	pthread_mutex_unlock(&stray_lock);
+	return own;
+}
+
+/* stray_reap reaps pid, a child of this process that has exited, unless
+ * this process started it (its owner reaps it) or is starting one (then
+ * false: it is left for later). */
+static bool stray_reap(pid_t pid)
+{
+	pthread_mutex_lock(&stray_lock);
+	bool now = stray_starting == 0;
+	if (now && !stray_own_locked(pid)) {
+		siginfo_t si;
+		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) < 0 && errno == EINTR)
+			;
+	}
+	pthread_mutex_unlock(&stray_lock);
+	return now;
+}
+
+/* A list of pids. */
+typedef struct stray_pids {
+	pid_t *v;
+	size_t n, cap;
+} stray_pids;
+
+static void stray_pids_add(stray_pids *s, long pid)
+{
+	if (pid <= 0)
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 32;
+		s->v = wn_xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = (pid_t)pid;
+}
+
+/* stray_read_children appends the pids of the children file path (numbers
+ * separated by spaces) to out; false when it cannot be opened. */
+static bool stray_read_children(const char *path, stray_pids *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[4096];
+	long cur = -1;
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+			} else {
+				stray_pids_add(out, cur);
+				cur = -1;
+			}
+		}
+	}
+	stray_pids_add(out, cur);
+	close(fd);
+	return true;
+}
+
+/* stray_stat reads the state, parent and process group of pid. */
+static bool stray_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return false;
+	buf[r] = '\0';
+	char *paren = strrchr(buf, ')'); /* after the command's name, whatever it holds */
+	int pp, pg;
+	if (paren == NULL || sscanf(paren + 1, " %c %d %d", state, &pp, &pg) != 3)
+		return false;
+	*ppid = (pid_t)pp;
+	*pgid = (pid_t)pg;
+	return true;
+}
+
+/* stray_scan_children appends to out the processes whose parent is pid, from
+ * every /proc/N/stat (a kernel without the children files). */
+static void stray_scan_children(pid_t pid, stray_pids *out)
+{
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char *end, state;
+		long n = strtol(e->d_name, &end, 10);
+		pid_t ppid, pgid;
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && *end == '\0' &&
+		    stray_stat((pid_t)n, &state, &ppid, &pgid) && ppid == pid)
+			stray_pids_add(out, n);
+	}
+	closedir(d);
+}
+
+/* stray_children_files tells whether the kernel has the children files
+ * (/proc/PID/task/TID/children), looked at once. */
+static pthread_once_t stray_files_once = PTHREAD_ONCE_INIT;
+static bool stray_files;
+
+static void stray_files_check(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+	stray_files = access(path, R_OK) == 0;
+}
+
+static bool stray_children_files(void)
+{
+	pthread_once(&stray_files_once, stray_files_check);
+	return stray_files;
+}
+
+/* stray_children appends the children of pid to out: those of each of its
+ * threads, or, for this process (self), of its main thread only (where the
+ * kernel hands the orphans; the others hold only what they started). */
+static void stray_children(pid_t pid, bool self, stray_pids *out)
+{
+	char path[96];
+	if (!stray_children_files()) {
+		stray_scan_children(pid, out);
+		return;
+	}
+	if (self) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+		stray_read_children(path, out);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/children", (int)pid, e->d_name);
+		stray_read_children(path, out);
+	}
+	closedir(d);
 }
 
 /* stray_entries looks for the entry mark (n bytes) among the whole entries
@@ -82,59 +321,116 @@ static bool stray_has(long pid, const char *mark, size_t n, char *buf, size_t ca
 	return found;
 }
 
-/* stray_walk signals (sig) every process but this one whose environment
- * holds mark; returns how many. The process is held by a pidfd before its
- * environment is read, so that a pid given to another process meanwhile is
- * never signalled. */
-static int stray_walk(const char *mark, int sig)
+/* One look below this process for a command's processes: those of its
+ * group pgid and those that carry its mark (n bytes). */
+typedef struct stray_walk {
+	pid_t pgid, self;
+	const char *mark;
+	size_t n;
+	int sig; /* sent to each of those outside the group */
+	char *buf;
+	size_t cap;
+	int alive; /* how many of those are alive */
+} stray_walk;
+
+/* stray_visit looks at pid, adds its children to todo when it is alive, and
+ * reaps it when it is an orphan that exited. The process is held by a pidfd
+ * before it is looked at, so that a pid given to another process meanwhile
+ * is never signalled. */
+static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 {
-	DIR *d = opendir("/proc");
-	if (d == NULL)
-		return 0;
-	size_t n = strlen(mark), cap = 65536;
-	char *buf = wn_xmalloc(cap);
-	pid_t self = getpid();
-	int count = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (e->d_name[0] < '1' || e->d_name[0] > '9' || *end != '\0' || pid == self)
-			continue;
-		int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-		if (pidfd < 0 && errno == ESRCH)
-			continue; /* gone */
-		if (stray_has(pid, mark, n, buf, cap)) {
-			count++;
-			if (pidfd >= 0)
-				syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-			else
-				kill((pid_t)pid, sig); /* no pidfd here */
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno == ESRCH)
+		return; /* gone */
+	char state;
+	pid_t ppid, pgid;
+	if (!stray_stat(pid, &state, &ppid, &pgid)) {
+		/* gone */
+	} else if (state == 'Z' || state == 'X') {
+		if (ppid == w->self)
+			stray_reap(pid);
+	} else {
+		bool group = pgid == w->pgid;
+		if (!group && w->buf == NULL)
+			w->buf = wn_xmalloc(w->cap);
+		if (group || stray_has(pid, w->mark, w->n, w->buf, w->cap)) {
+			w->alive++;
+			if (!group && pidfd >= 0)
+				syscall(SYS_pidfd_send_signal, pidfd, w->sig, NULL, 0);
+			else if (!group)
+				kill(pid, w->sig); /* no pidfd here */
 		}
-		if (pidfd >= 0)
-			close(pidfd);
+		stray_children(pid, false, todo);
 	}
-	closedir(d);
-	free(buf);
-	return count;
+	if (pidfd >= 0)
+		close(pidfd);
 }
 
-int wn_proc_stray_signal(const char *mark, int sig)
+/* stray_look goes once through the group's leader (pgid), unless it has
+ * exited (it has handed its children over to this process then), and
+ * through this process's children but those it started, and through their
+ * descendants. The leader is a child of the thread that started it, not
+ * of the main thread (stray_children). */
+static int stray_look(pid_t pgid, const char *mark, int sig)
 {
-	return stray_walk(mark, sig);
+	stray_walk w = {.pgid = pgid,
+	                .self = getpid(),
+	                .mark = mark,
+	                .n = strlen(mark),
+	                .sig = sig,
+	                .cap = 65536};
+	stray_pids todo = {0};
+	siginfo_t si = {0};
+	if (waitid(P_PID, (id_t)pgid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != pgid)
+		stray_pids_add(&todo, pgid);
+	size_t roots = todo.n;
+	stray_children(w.self, true, &todo);
+	for (size_t i = roots; i < todo.n; i++)
+		if (todo.v[i] == pgid || stray_is_own(todo.v[i]))
+			todo.v[i] = 0;
+	for (size_t i = 0; i < todo.n; i++) /* todo grows as it goes down */
+		if (todo.v[i] > 0)
+			stray_visit(&w, todo.v[i], &todo);
+	free(w.buf);
+	free(todo.v);
+	return w.alive;
 }
 
-int wn_proc_stray_end(const char *mark, int timeout_ms)
+int wn_proc_stray_signal(pid_t pgid, const char *mark, int sig)
+{
+	return stray_look(pgid, mark, sig);
+}
+
+int wn_proc_stray_end(pid_t pgid, const char *mark, int timeout_ms)
 {
 	int64_t deadline = wn_mono_ms() + timeout_ms;
-	long pause_ms = 5;
+	long pause_us = 500;
 	for (;;) {
-		int left = stray_walk(mark, SIGKILL);
+		/* A process of the group that dies hands its children, which may
+		 * have left the group, to this one: the group is waited for. */
+		kill(-pgid, SIGKILL);
+		int left = stray_look(pgid, mark, SIGKILL);
 		if (left == 0 || wn_mono_ms() >= deadline)
 			return left;
-		struct timespec ts = {0, pause_ms * 1000 * 1000};
+		struct timespec ts = {0, pause_us * 1000};
 		nanosleep(&ts, NULL);
-		if (pause_ms < 100)
-			pause_ms *= 2;
+		if (pause_us < 100000)
+			pause_us *= 2;
 	}
+}
+
+int wn_proc_stray_reap(void)
+{
+	stray_pids kids = {0};
+	stray_children(getpid(), true, &kids);
+	int left = 0;
+	for (size_t i = 0; i < kids.n; i++) {
+		char state;
+		pid_t ppid, pgid;
+		if (!stray_is_own(kids.v[i]) && stray_stat(kids.v[i], &state, &ppid, &pgid) &&
+		    (state == 'Z' || state == 'X') && !stray_reap(kids.v[i]))
+			left++;
+	}
+	free(kids.v);
+	return left;
 }

@@ -1,25 +1,58 @@
 /* proc_stray: the processes of a local command that left its process group
- * (setsid, setpgid, a daemon that double-forks). Each command's environment
- * carries a mark of its own, WN_RUN=<random>, that its descendants inherit
- * wherever they move; a stray is a process whose environment still holds it.
- * Stopping a command signals its strays with its group, and ending it ends
- * them before the command counts as gone (its devices are let go). */
+ * (setsid, setpgid, a daemon that double-forks). The worker is the child
+ * subreaper of what it starts (PR_SET_CHILD_SUBREAPER): a process whose
+ * parent dies is handed to the worker instead of init, so every process a
+ * command started is below the worker in the process tree, as long as it
+ * does not ask another program (a system service) to start it. Each
+ * command's environment carries a mark of its own, WN_RUN=<random>, that
+ * its descendants inherit: a stray of a command is a process below the
+ * worker, outside the command's group, whose environment still holds the
+ * mark. Stopping a command signals its strays with its group, and ending it
+ * ends them, and waits for its group, before the command counts as gone (its
+ * devices are let go). Nothing else is looked at: the worker's own children
+ * (a few reads of /proc) and what is below those it did not start itself.
+ *
+ * The worker reaps the children it did not start (orphans handed to it once
+ * they exit), never one it started: those are announced here (starting,
+ * started, gone), and another thread's reaping waits for none of them. */
 #ifndef WN_PROC_STRAY_H
 #define WN_PROC_STRAY_H
+
+#include <sys/types.h>
 
 /* The variable that holds the mark. */
 #define WN_PROC_STRAY_VAR "WN_RUN"
 
+/* wn_proc_stray_adopt makes this process the subreaper of its descendants
+ * (once; later calls do nothing). */
+void wn_proc_stray_adopt(void);
+
 /* wn_proc_stray_mark returns a new mark, "WN_RUN=<16 hex digits>" (malloc'd). */
 char *wn_proc_stray_mark(void);
 
-/* wn_proc_stray_signal sends sig to every process (but this one) whose
- * environment holds the entry mark, and returns how many it found. */
-int wn_proc_stray_signal(const char *mark, int sig);
+/* wn_proc_stray_starting says a child of the worker is being started: no
+ * orphan is reaped until wn_proc_stray_started, which records its pid (<= 0:
+ * none was started). wn_proc_stray_gone forgets it once it has been reaped
+ * by its owner. */
+void wn_proc_stray_starting(void);
+void wn_proc_stray_started(pid_t pid);
+void wn_proc_stray_gone(pid_t pid);
 
-/* wn_proc_stray_end kills (SIGKILL) every process whose environment holds
- * mark and waits until none is left, at most timeout_ms; returns how many
- * are left then (0: all gone). */
-int wn_proc_stray_end(const char *mark, int timeout_ms);
+/* wn_proc_stray_signal sends sig to the processes below the worker that
+ * carry the entry mark and are outside the process group pgid (which the
+ * caller signals), and returns how many it found. */
+int wn_proc_stray_signal(pid_t pgid, const char *mark, int sig);
+
+/* wn_proc_stray_end kills (SIGKILL) the process group pgid and the
+ * processes below the worker that carry the entry mark, again, until none
+ * of them is left alive (the group's leader stays a zombie, unreaped), at
+ * most timeout_ms; the orphans among them are reaped. Returns how many are
+ * left alive then (0: all gone). */
+int wn_proc_stray_end(pid_t pgid, const char *mark, int timeout_ms);
+
+/* wn_proc_stray_reap reaps the worker's children that exited and that it
+ * did not start (orphans handed to it); returns how many it had to leave
+ * for later (a command was being started). */
+int wn_proc_stray_reap(void);
 
 #endif

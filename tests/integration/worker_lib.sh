@@ -84,6 +84,23 @@ proc_gone() {
 # pid_gone PIDFILE: the process whose id is in PIDFILE no longer runs.
 pid_gone() { proc_gone "$(cat "$1")"; }
 
+# zombies_of PID: the children of process PID that have exited and that it
+# has not reaped (zombies), one pid a line.
+zombies_of() {
+	local t c st
+	for t in /proc/"$1"/task/*/children; do
+		for c in $(cat "$t" 2>/dev/null); do
+			st=$(sed 's/.*) //' "/proc/$c/stat" 2>/dev/null | cut -d' ' -f1)
+			[ "$st" != Z ] || echo "$c"
+		done
+	done
+	return 0
+}
+
+# proc_reaped PID: process PID has exited and has been reaped (not even a
+# zombie is left of it).
+proc_reaped() { [ ! -e "/proc/$1" ]; }
+
 # jobs_table PROJECT EXPR: one line per job of PROJECT (in id order), the
 # Python expression EXPR over the job `j`; one wnctl call for all jobs.
 jobs_table() {

@@ -364,3 +364,89 @@ EOF
 	proc_gone "$(cat d.pid)" || fail "the daemon outlived the job it was left by"
 	worker_wait "$WORKER_PID"
 }
+
+# script_task NAME: a worker.yaml whose task `t` runs the shell script NAME
+# (written by the test in $WN_TMP) there.
+script_task() {
+	worker_head
+	cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, $WN_TMP/$1]
+    workdir: $WN_TMP
+EOF
+}
+
+# A command that ends leaving a process in its group, which itself started
+# a daemon in a session of its own: both are gone once the job is reported,
+# and neither is left behind as a zombie of the worker.
+test_a_daemon_of_a_process_left_in_the_group_is_ended() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	cat >job.sh <<'EOF'
+sh -c 'setsid sh -c "echo \$\$ > d.tmp; mv d.tmp d.pid; exec sleep 600" </dev/null >/dev/null 2>&1 &
+       exec sleep 600' </dev/null >/dev/null 2>&1 &
+echo $! > m.pid
+while [ ! -s d.pid ]; do sleep 0.05; done
+echo left them
+EOF
+	script_task job.sh >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 10 "the daemon to start" test -s d.pid
+	wn_track_session "$(cat d.pid)"
+	wait_status "$id" completed
+	proc_gone "$(cat m.pid)" || fail "the process left in the group outlived the job"
+	proc_gone "$(cat d.pid)" || fail "the daemon of the process left in the group outlived the job"
+	expect_eq "$(zombies_of "$WORKER_PID")" "" "zombies of the worker"
+}
+
+# A process that a command left behind in a session of its own and that
+# then exits while the command runs is reaped by the worker, to which it was
+# handed: no zombie piles up while the job goes on.
+test_an_orphan_that_exits_is_reaped_while_the_job_runs() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	cat >job.sh <<'EOF'
+(setsid sh -c 'echo $$ > o.tmp; mv o.tmp o.pid' </dev/null >/dev/null 2>&1 &)
+while [ ! -e release ]; do sleep 0.05; done
+EOF
+	script_task job.sh >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 10 "the orphan to start" test -s o.pid
+	wait_until 10 "the worker to reap the orphan" proc_reaped "$(cat o.pid)"
+	expect_eq "$(job_get "$id" "j['status']")" running
+	touch release
+	wait_status "$id" completed
+	expect_eq "$(zombies_of "$WORKER_PID")" "" "zombies of the worker"
+}
+
+# A command that runs on with a daemon it started in a session of its own
+# (its direct child): a timeout stops the daemon with the command (SIGTERM
+# first), and it is gone by the time the job is reported.
+test_a_timeout_stops_the_daemon_of_a_running_command() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --timeout 1 >/dev/null
+	cat >job.sh <<'EOF'
+setsid sh -c 'trap "echo got TERM >> daemon.trace; exit 0" TERM; echo $$ > d.tmp; mv d.tmp d.pid
+              while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 &
+trap 'while [ ! -s daemon.trace ]; do sleep 0.05; done; exit 0' TERM
+while :; do sleep 0.05; done
+EOF
+	script_task job.sh >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 10 "the daemon to start" test -s d.pid
+	wn_track_session "$(cat d.pid)"
+	wait_status "$id" failed
+	expect_eq "$(job_get "$id" "j['reason']")" "timed out after 1 s"
+	expect_eq "$(cat daemon.trace 2>/dev/null)" "got TERM" "what the daemon got"
+	proc_gone "$(cat d.pid)" || fail "the daemon outlived the job"
+}
