@@ -1,4 +1,4 @@
-#include "fmt_runai.h"
+#include "fmt_runai_impl.h"
 
 #include "err.h"
 #include "kit.h"
@@ -20,32 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define RUNAI_NAME_DEFAULT "wn-{project}-{job.id}-{attempt}"
-#define RUNAI_LOG_DEFAULT  "{project}/{task}/{job.id}.{attempt}.log"
-#define RUNAI_CALL_MS      120000
-#define RUNAI_REASON_MAX   1000
+#define RUNAI_LOG_DEFAULT "{project}/{task}/{job.id}.{attempt}.log"
 
 static const char *const runai_clis[] = {"training", "legacy", NULL};
-
-typedef struct runai_conf {
-	char *cli;
-	char *runai;
-	char *project;
-	char *image;
-	char *name;
-	wn_conf_strv command;
-	wn_conf_strv args;
-	char *gpu, *cpu, *memory;
-	wn_conf_strmap env;
-	bool param_env;
-	wn_conf_strv extra;
-	int64_t poll_ms;
-	bool logs;
-	char *log;
-	/* from the worker */
-	char *log_dir;
-	size_t tail_bytes;
-} runai_conf;
 
 #define RC(field) offsetof(runai_conf, field)
 
@@ -86,31 +63,9 @@ static const wn_conf_key runai_keys[] = {
      "where the fetched logs go (template), relative to log_dir"},
 };
 
-typedef struct runai_run {
-	const runai_conf *conf;
-	uint64_t job_id;
-	char *name;
-	char *project;
-	char **submit; /* the submit argv, NULL-terminated */
-	char *log_path;
-	char *log_root; /* the log file stays inside it */
-	char *desc;
-	bool started;
-	bool deleting;
-	bool ended;
-	char *status;
-	int exit_code;
-	bool gone; /* describe says it no longer exists */
-	int64_t next_poll;
-	int64_t redelete_at; /* monotonic ms: delete failed, try it again then; 0: no */
-	bool down;           /* describe failed: logged once */
-} runai_run;
-
 /* ---------------------------------------------------------------- helpers */
 
-/* runai_call runs argv; returns 0 and its stdout in *out when it exits 0,
- * else non-zero with its message in *msg (either may be NULL). */
-static int runai_call(char *const *argv, char **out, char **msg)
+int wn_runai_call(char *const *argv, char **out, char **msg)
 {
 	int status = 0;
 	char *o = NULL, *e = NULL;
@@ -363,7 +318,8 @@ static void runai_env(wn_argv *a, const runai_conf *c, const wn_fmt_job *job, ch
 	}
 }
 
-static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+/* runai_build makes the run of job: its submit argv, its log file. */
+static int runai_build(const void *conf, const wn_fmt_job *job, void **out, char **reason)
 {
 	const runai_conf *c = conf;
 	*out = NULL;
@@ -424,8 +380,10 @@ static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, ch
 static int runai_start(void *p, char **reason)
 {
 	runai_run *r = p;
+	if (r->started)
+		return WN_OK; /* submitted before: found by its name and followed */
 	char *msg = NULL;
-	int rc = runai_call(r->submit, NULL, &msg);
+	int rc = wn_runai_call(r->submit, NULL, &msg);
 	if (rc != 0) {
 		*reason = wn_xasprintf("cannot submit to RUNAI: %s", msg);
 		free(msg);
@@ -436,13 +394,115 @@ static int runai_start(void *p, char **reason)
 	return WN_OK;
 }
 
+/* runai_follow makes the run of job at attempt (its log where that attempt
+ * writes it) that follows workload name instead of submitting one. */
+static int runai_follow(const runai_conf *c, const wn_fmt_job *job, uint32_t attempt,
+                        const char *name, void **out, char **reason)
+{
+	wn_fmt_job at = *job;
+	at.attempt = attempt;
+	int rc = runai_build(c, &at, out, reason);
+	if (rc != WN_OK)
+		return rc;
+	runai_run *r = *out;
+	free(r->name);
+	r->name = wn_xstrdup(name);
+	free(r->desc);
+	r->desc = wn_xasprintf("RUNAI workload %s in project %s", r->name, r->project);
+	r->started = true;
+	r->next_poll = wn_mono_ms();
+	return WN_OK;
+}
+
+/* runai_replace deletes found's workload, which ended badly under the name
+ * the new attempt takes (a name template without {attempt}). */
+static int runai_replace(const runai_conf *c, const wn_fmt_job *job, const wn_runai_found *found,
+                         char **reason)
+{
+	char *project = NULL;
+	const char *tmpl = c->project;
+	int rc = wn_fmt_expand(job, &tmpl, 1, &project, reason);
+	if (rc != WN_OK)
+		return rc;
+	char **argv = wn_runai_argv(c, "delete", true, found->name, project, NULL);
+	char *msg = NULL;
+	rc = wn_runai_call(argv, NULL, &msg);
+	wn_argv_free(argv);
+	if (rc != 0 && !wn_runai_not_found(rc, msg, found->name)) {
+		*reason = wn_xasprintf("cannot delete RUNAI workload %s (%s, attempt %u) to submit "
+		                       "attempt %u under its name: %s",
+		                       found->name, found->status, (unsigned)found->attempt,
+		                       (unsigned)job->attempt, msg);
+		rc = WN_EUNAVAIL;
+	} else {
+		wn_info("job %llu: RUNAI workload %s of attempt %u %s; deleted to submit attempt "
+		        "%u under its name",
+		        (unsigned long long)job->id, found->name, (unsigned)found->attempt,
+		        found->status, (unsigned)job->attempt);
+		rc = WN_OK;
+	}
+	free(msg);
+	free(project);
+	return rc;
+}
+
+/* runai_adopt describes the workloads of job's earlier attempts (this one
+ * too with same) and, if one is to be followed (submitted before the server
+ * learnt its name: the worker was killed between submit and its next
+ * heartbeat), makes the run that follows it (*out); else *out stays NULL. */
+static int runai_adopt(const runai_conf *c, const wn_fmt_job *job, bool same, void **out,
+                       char **reason)
+{
+	*out = NULL;
+	wn_runai_found found;
+	int rc = wn_runai_find(c, job, same, &found, reason);
+	if (rc != WN_OK || found.name == NULL)
+		return rc;
+	if (found.replace) {
+		rc = runai_replace(c, job, &found, reason);
+	} else {
+		bool ended = wn_runai_status_end(found.status) != WN_RUNAI_ACTIVE;
+		wn_info("job %llu: attempt %u of it %s as RUNAI workload %s (%s), submitted before "
+		        "the server learnt its name: following it instead of submitting attempt %u",
+		        (unsigned long long)job->id, (unsigned)found.attempt,
+		        ended ? "ended" : "still runs", found.name, found.status,
+		        (unsigned)job->attempt);
+		rc = runai_follow(c, job, found.attempt, found.name, out, reason);
+		if (rc == WN_OK)
+			((runai_run *)*out)->adopted = found.attempt != job->attempt;
+	}
+	wn_runai_found_release(&found);
+	return rc;
+}
+
+/* runai_prepare makes the run of job; an attempt after the first may have
+ * been submitted before: a workload of an earlier attempt that still runs
+ * or succeeded is followed (started already) instead. */
+static int runai_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
+{
+	*out = NULL;
+	if (job->attempt > 1) {
+		int rc = runai_adopt(conf, job, false, out, reason);
+		if (rc != WN_OK || *out != NULL)
+			return rc;
+	}
+	return runai_build(conf, job, out, reason);
+}
+
 static int runai_resume(const void *conf, const wn_fmt_job *job, const char *external_id,
                         void **out, char **reason)
 {
 	*out = NULL;
 	if (external_id == NULL || external_id[0] == '\0') {
-		*reason = wn_xstrdup("no RUNAI workload name was recorded for it");
-		return WN_ENOTFOUND;
+		/* submit may have answered just before the worker stopped */
+		int rc = runai_adopt(conf, job, true, out, reason);
+		if (rc == WN_OK && *out == NULL) {
+			*reason =
+			    wn_xstrdup("no RUNAI workload name was recorded for it, and RUNAI "
+			               "has no workload of it to follow");
+			rc = WN_ENOTFOUND;
+		}
+		return rc;
 	}
 	char *clean = wn_runai_name(external_id);
 	bool ok = strcmp(clean, external_id) == 0;
@@ -451,19 +511,7 @@ static int runai_resume(const void *conf, const wn_fmt_job *job, const char *ext
 		*reason = wn_xasprintf("'%s' is not a RUNAI workload name", external_id);
 		return WN_EINVAL;
 	}
-	void *p = NULL;
-	int rc = runai_prepare(conf, job, &p, reason);
-	if (rc != WN_OK)
-		return rc;
-	runai_run *r = p;
-	free(r->name);
-	r->name = wn_xstrdup(external_id);
-	free(r->desc);
-	r->desc = wn_xasprintf("RUNAI workload %s in project %s", r->name, r->project);
-	r->started = true;
-	r->next_poll = wn_mono_ms();
-	*out = r;
-	return WN_OK;
+	return runai_follow(conf, job, job->attempt, external_id, out, reason);
 }
 
 static const char *runai_describe_text(void *p)
@@ -478,25 +526,30 @@ static const char *runai_external_id(void *p)
 	return r->started ? r->name : NULL;
 }
 
-/* runai_argv_for builds `runai [training] VERB NAME -p PROJECT` (legacy:
- * `runai VERB [job] NAME -p PROJECT`) plus more (NULL-terminated). */
-static char **runai_argv_for(const runai_run *r, const char *verb, bool job_word,
-                             const char *const *more)
+char **wn_runai_argv(const runai_conf *c, const char *verb, bool job_word, const char *name,
+                     const char *project, const char *const *more)
 {
 	wn_argv a = {NULL, 0};
-	bool legacy = runai_legacy(r->conf);
-	wn_argv_push(&a, wn_xstrdup(r->conf->runai));
+	bool legacy = runai_legacy(c);
+	wn_argv_push(&a, wn_xstrdup(c->runai));
 	if (!legacy)
 		wn_argv_push(&a, wn_xstrdup("training"));
 	wn_argv_push(&a, wn_xstrdup(verb));
 	if (legacy && job_word)
 		wn_argv_push(&a, wn_xstrdup("job"));
-	wn_argv_push(&a, wn_xstrdup(r->name));
+	wn_argv_push(&a, wn_xstrdup(name));
 	wn_argv_push(&a, wn_xstrdup("-p"));
-	wn_argv_push(&a, wn_xstrdup(r->project));
+	wn_argv_push(&a, wn_xstrdup(project));
 	for (size_t i = 0; more != NULL && more[i] != NULL; i++)
 		wn_argv_push(&a, wn_xstrdup(more[i]));
 	return a.v;
+}
+
+/* runai_argv_for is wn_runai_argv for r's workload. */
+static char **runai_argv_for(const runai_run *r, const char *verb, bool job_word,
+                             const char *const *more)
+{
+	return wn_runai_argv(r->conf, verb, job_word, r->name, r->project, more);
 }
 
 /* runai_not_found tells whether msg, the error of a runai call that ran
@@ -504,7 +557,7 @@ static char **runai_argv_for(const runai_run *r, const char *verb, bool job_word
  * does not exist: it names the workload and says so. Any other failure (a
  * token "not found" in the kubeconfig, the cluster out of reach) is not
  * taken for the workload gone. */
-static bool runai_not_found(int rc, const char *msg, const char *name)
+bool wn_runai_not_found(int rc, const char *msg, const char *name)
 {
 	return rc == 1 && msg != NULL && strstr(msg, name) != NULL &&
 	       (strcasestr(msg, "not found") != NULL || strcasestr(msg, "does not exist") != NULL ||
@@ -517,7 +570,7 @@ static void runai_poll(runai_run *r)
 	static const char *const json[] = {"-o", "json", NULL};
 	char **argv = runai_argv_for(r, "describe", true, json);
 	char *out = NULL, *msg = NULL;
-	int rc = runai_call(argv, &out, &msg);
+	int rc = wn_runai_call(argv, &out, &msg);
 	wn_argv_free(argv);
 	if (rc == 0) {
 		int code = -1;
@@ -539,7 +592,7 @@ static void runai_poll(runai_run *r)
 			        (unsigned long long)r->job_id, r->name);
 			r->down = true;
 		}
-	} else if (runai_not_found(rc, msg, r->name)) {
+	} else if (wn_runai_not_found(rc, msg, r->name)) {
 		r->gone = true;
 		r->ended = true;
 	} else if (!r->down) {
@@ -560,9 +613,9 @@ static void runai_delete(runai_run *r, bool again)
 {
 	char **argv = runai_argv_for(r, "delete", true, NULL);
 	char *msg = NULL;
-	int rc = runai_call(argv, NULL, &msg);
+	int rc = wn_runai_call(argv, NULL, &msg);
 	wn_argv_free(argv);
-	if (rc != 0 && !runai_not_found(rc, msg, r->name)) {
+	if (rc != 0 && !wn_runai_not_found(rc, msg, r->name)) {
 		wn_log(
 		    r->redelete_at > 0 ? WN_LOG_DEBUG : WN_LOG_WARN,
 		    "job %llu: cannot delete RUNAI workload %s%s: %s; trying again every %lld ms",
@@ -621,7 +674,7 @@ static void runai_fetch_logs(runai_run *r)
 {
 	char **argv = runai_argv_for(r, "logs", false, NULL);
 	char *out = NULL, *msg = NULL;
-	int rc = runai_call(argv, &out, &msg);
+	int rc = wn_runai_call(argv, &out, &msg);
 	wn_argv_free(argv);
 	if (rc != 0) {
 		wn_debug("job %llu: cannot fetch the logs of RUNAI workload %s: %s",
@@ -673,7 +726,9 @@ static void runai_result(void *p, wn_fmt_result *res)
 		                  : wn_xasprintf("RUNAI workload %s %s", r->name, r->status);
 		break;
 	default:
-		res->cancelled = !r->deleting;
+		/* a workload followed for an earlier attempt may be deleted by the
+		 * worker that submitted it, alive after all: the attempt fails */
+		res->cancelled = !r->deleting && !r->adopted;
 		res->reason = r->gone ? wn_xasprintf("RUNAI workload %s was deleted outside "
 		                                     "WhatsNext",
 		                                     r->name)

@@ -10,7 +10,11 @@
  * End states: Succeeded or Completed succeed; Failed fails; a workload that
  * is Deleted, Stopped or gone (deleted outside WhatsNext) cancels the job.
  * The workload name is the run's external id; a restarted worker follows
- * the workload again from it. docs/formatters.md describes every option. */
+ * the workload again from it. Before an attempt after the first is
+ * submitted, the workloads of the earlier attempts are described
+ * (runai_find.c): one the server never learnt of that still runs or
+ * succeeded is followed instead. docs/formatters.md describes every
+ * option. */
 #ifndef WN_FMT_RUNAI_H
 #define WN_FMT_RUNAI_H
 
