@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,41 +25,54 @@ static bool gridrange_is_range(const char *item)
 	return isdigit((unsigned char)*p) && strstr(item, "..") != NULL;
 }
 
-/* gridrange_copy copies the n bytes at s into buf (size bytes) as a string;
- * false when they are none, too many, or start with a blank. */
-static bool gridrange_copy(const char *s, size_t n, char *buf, size_t size)
+/* gridrange_copy returns the n bytes at s as a string (malloc'd); NULL when
+ * they are none or start with a blank. */
+static char *gridrange_copy(const char *s, size_t n)
 {
-	if (n == 0 || n >= size || isspace((unsigned char)s[0]))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return true;
+	if (n == 0 || n > INT32_MAX || isspace((unsigned char)s[0]))
+		return NULL;
+	return wn_xasprintf("%.*s", (int)n, s);
 }
 
-/* gridrange_num parses all of the n bytes at s as a finite number. */
-static bool gridrange_num(const char *s, size_t n, double *out)
+/* What gridrange_num and gridrange_int found in the bytes they parse. */
+enum { GR_NUM = 0, GR_NOT_NUM = -1, GR_OUT_OF_RANGE = -2 };
+
+/* gridrange_num parses all of the n bytes at s as a finite number: GR_NUM,
+ * GR_NOT_NUM, or GR_OUT_OF_RANGE for a number too large or too small (other
+ * than 0) for a double. */
+static int gridrange_num(const char *s, size_t n, double *out)
 {
-	char buf[64], *end = NULL;
-	if (!gridrange_copy(s, n, buf, sizeof(buf)))
-		return false;
+	char *buf = gridrange_copy(s, n), *end = NULL;
+	if (buf == NULL)
+		return GR_NOT_NUM;
 	errno = 0;
 	double v = strtod(buf, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
+	int rv = end == buf || *end != '\0'   ? GR_NOT_NUM
+	         : errno == ERANGE            ? GR_OUT_OF_RANGE
+	         : errno != 0 || !isfinite(v) ? GR_NOT_NUM
+	                                      : GR_NUM;
+	free(buf);
+	if (rv == GR_NUM)
+		*out = v;
+	return rv;
 }
 
-/* gridrange_int parses all of the n bytes at s as a decimal integer. */
-static bool gridrange_int(const char *s, size_t n, long long *out)
+/* gridrange_int parses all of the n bytes at s as a decimal integer: GR_NUM,
+ * GR_NOT_NUM, or GR_OUT_OF_RANGE for digits past a 64-bit integer. */
+static int gridrange_int(const char *s, size_t n, long long *out)
 {
-	char buf[32];
+	char *buf = gridrange_copy(s, n);
+	if (buf == NULL)
+		return GR_NOT_NUM;
 	int64_t v;
-	if (!gridrange_copy(s, n, buf, sizeof(buf)) ||
-	    wn_parse_i64(buf, INT64_MIN, INT64_MAX, &v) != WN_OK)
-		return false;
-	*out = v;
-	return true;
+	const char *p = buf + (buf[0] == '-' || buf[0] == '+');
+	int rv = wn_parse_i64(buf, INT64_MIN, INT64_MAX, &v) == WN_OK ? GR_NUM
+	         : *p != '\0' && strspn(p, "0123456789") == strlen(p) ? GR_OUT_OF_RANGE
+	                                                              : GR_NOT_NUM;
+	free(buf);
+	if (rv == GR_NUM)
+		*out = v;
+	return rv;
 }
 
 /* gridrange_bad stores "invalid range 'ITEM': WHY" in *errmsg and returns WN_EINVAL. */
@@ -111,15 +125,29 @@ int wn_gridrange_parse(const char *item, size_t max, char ***values, size_t *n, 
 		if (lg)
 			return gridrange_bad(item, errmsg,
 			                     "a log range needs a count (log:A..B:N)");
-		if (!gridrange_int(s, (size_t)(dots - s), &ia) || !gridrange_int(b, blen, &ib))
+		int ra = gridrange_int(s, (size_t)(dots - s), &ia);
+		int rb = ra == GR_NUM ? gridrange_int(b, blen, &ib) : GR_NUM;
+		if (ra == GR_OUT_OF_RANGE || rb == GR_OUT_OF_RANGE)
+			return gridrange_bad(item, errmsg,
+			                     "%s is out of range: integers go from %lld to %lld",
+			                     ra == GR_OUT_OF_RANGE ? "A" : "B",
+			                     (long long)INT64_MIN, (long long)INT64_MAX);
+		if (ra != GR_NUM || rb != GR_NUM)
 			return gridrange_bad(item, errmsg, "A..B without a count takes integers");
 		return gridrange_ints(item, ia, ib, max, values, n, errmsg);
 	}
 	double da, db;
 	long long count;
-	if (!gridrange_num(s, (size_t)(dots - s), &da) || !gridrange_num(b, blen, &db))
+	int ra = gridrange_num(s, (size_t)(dots - s), &da);
+	int rb = ra == GR_NUM ? gridrange_num(b, blen, &db) : GR_NUM;
+	if (ra == GR_OUT_OF_RANGE || rb == GR_OUT_OF_RANGE)
+		return gridrange_bad(item, errmsg,
+		                     "%s is out of range: a number other than 0 must be from "
+		                     "%.1e to %.1e in size",
+		                     ra == GR_OUT_OF_RANGE ? "A" : "B", DBL_MIN, DBL_MAX);
+	if (ra != GR_NUM || rb != GR_NUM)
 		return gridrange_bad(item, errmsg, "A and B must be numbers");
-	if (!gridrange_int(colon + 1, strlen(colon + 1), &count) || count < 2 ||
+	if (gridrange_int(colon + 1, strlen(colon + 1), &count) != GR_NUM || count < 2 ||
 	    (unsigned long long)count > max)
 		return gridrange_bad(item, errmsg, "the count N must be an integer from 2 to %zu",
 		                     max);

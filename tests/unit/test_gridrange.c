@@ -94,6 +94,18 @@ TEST(refused)
 	check("0..1:1001",
 	      "error: invalid range '0..1:1001': the count N must be an integer from 2 to 1000");
 	check("1..inf:3", "error: invalid range '1..inf:3': A and B must be numbers");
+	check("1..1e400:3", "error: invalid range '1..1e400:3': B is out of range: a number other "
+	                    "than 0 must be from 2.2e-308 to 1.8e+308 in size");
+	check("0..1e-320:3", "error: invalid range '0..1e-320:3': B is out of range: a number "
+	                     "other than 0 must be from 2.2e-308 to 1.8e+308 in size");
+	check("log:1e-400..1:3", "error: invalid range 'log:1e-400..1:3': A is out of range: a "
+	                         "number other than 0 must be from 2.2e-308 to 1.8e+308 in size");
+	check("1..99999999999999999999",
+	      "error: invalid range '1..99999999999999999999': B is out of range: integers go "
+	      "from -9223372036854775808 to 9223372036854775807");
+	check("-99999999999999999999999999999999999999999..1",
+	      "error: invalid range '-99999999999999999999999999999999999999999..1': A is out of "
+	      "range: integers go from -9223372036854775808 to 9223372036854775807");
 	check("1..", "error: invalid range '1..': A..B without a count takes integers");
 	check("log:x", "error: invalid range 'log:x': expected A..B");
 	check("1..9223372036854775807",
