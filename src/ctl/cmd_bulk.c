@@ -188,7 +188,7 @@ static int bulk_send(wn_ctl *c, struct bulk *b)
 		return WN_CTL_EXIT_OK;
 	printf("left %s as they were:\n", wn_ctl_count(c, r->skipped, "job", NULL));
 	for (size_t i = 0; i < r->n_skips && i < BULK_SHOW_SKIPS; i++)
-		printf("  %s\n", r->skips[i]->reason);
+		printf("  %s\n", wn_ctl_states(c, r->skips[i]->reason));
 	if (r->skipped > BULK_SHOW_SKIPS)
 		printf("  and %llu more (--json lists %zu)\n",
 		       (unsigned long long)(r->skipped - BULK_SHOW_SKIPS), r->n_skips);

@@ -110,7 +110,7 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	wn_ctl_field("name", "%s", j->name);
 	wn_ctl_field("status", "%s", job_status(c, j->status));
 	if (pending && j->waiting[0] != '\0')
-		wn_ctl_field("waiting", "%s", j->waiting);
+		wn_ctl_field("waiting", "%s", wn_ctl_states(c, j->waiting));
 	if (pending && j->position >= 0) /* -1: it cannot run now, `waiting` says why */
 		wn_ctl_field("position", "%lld", (long long)j->position);
 	wn_ctl_field("priority", "%d", j->priority);
@@ -123,7 +123,7 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	if (job_finished(j))
 		wn_ctl_field("exit_code", "%d", j->exit_code);
 	if (j->reason[0] != '\0')
-		wn_ctl_field("reason", "%s", j->reason);
+		wn_ctl_field("reason", "%s", wn_ctl_states(c, j->reason));
 	if (j->external_id[0] != '\0')
 		wn_ctl_field("external_id", "%s", j->external_id);
 	if (j->submitter[0] != '\0')
@@ -395,7 +395,7 @@ static const char *deps_label(wn_ctl *c, uint64_t id, const Whatsnext__V1__Job *
 	const char *label = wn_ctl_printf(c, "%llu %s: %s", (unsigned long long)j->id, j->name,
 	                                  job_status(c, j->status));
 	if (j->status == WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED && j->reason[0] != '\0')
-		label = wn_ctl_printf(c, "%s (%s)", label, j->reason);
+		label = wn_ctl_printf(c, "%s (%s)", label, wn_ctl_states(c, j->reason));
 	return label;
 }
 

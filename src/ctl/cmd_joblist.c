@@ -253,13 +253,13 @@ static const char *col_lost(wn_ctl *c, const Whatsnext__V1__Job *j, const char *
 static const char *col_reason(wn_ctl *c, const Whatsnext__V1__Job *j, const char *k)
 {
 	(void)k;
-	return list_line(c, j->reason);
+	return list_line(c, wn_ctl_states(c, j->reason));
 }
 
 static const char *col_waiting(wn_ctl *c, const Whatsnext__V1__Job *j, const char *k)
 {
 	(void)k;
-	return list_line(c, j->waiting);
+	return list_line(c, wn_ctl_states(c, j->waiting));
 }
 
 static const char *col_held(wn_ctl *c, const Whatsnext__V1__Job *j, const char *k)

@@ -153,7 +153,7 @@ static int queue_show(wn_ctl *c)
 		wn_table_add(t, "%s", j->name);
 		wn_table_add(t, "%d", j->priority);
 		wn_table_add(t, "%u", j->attempt);
-		wn_table_add(t, "%s", j->waiting[0] ? j->waiting : "-");
+		wn_table_add(t, "%s", j->waiting[0] ? wn_ctl_states(c, j->waiting) : "-");
 	}
 	wn_table_print(t, stdout);
 	wn_table_free(t);

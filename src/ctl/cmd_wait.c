@@ -221,7 +221,7 @@ static void wait_row(wn_ctl *c, wn_table *t, const Whatsnext__V1__Job *j)
 	wn_table_add(t, "%llu", (unsigned long long)j->id);
 	wn_table_add(t, "%s", j->name ? j->name : "");
 	wn_table_add(t, "%s", wn_ctl_enum(c, &whatsnext__v1__job_status__descriptor, j->status));
-	wn_table_add(t, "%s", j->reason ? j->reason : "");
+	wn_table_add(t, "%s", j->reason ? wn_ctl_states(c, j->reason) : "");
 }
 
 /* wait_unended lists the jobs that ended without completing: by ids, each

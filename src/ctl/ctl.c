@@ -632,13 +632,13 @@ void *wn_ctl_call_soft(wn_ctl *c, const char *method, const ProtobufCMessage *in
 			c->rpc = NULL;
 			c->lost = true;
 		}
-		c->call_error = wn_ctl_line(c, err ? err : wn_strerror(rv));
+		c->call_error = wn_ctl_call_message(c, rv, err);
 		free(err);
 		*code = rv;
 		return NULL;
 	}
 	if (rv != 0) {
-		const char *msg = wn_ctl_line(c, err ? err : wn_strerror(rv));
+		const char *msg = wn_ctl_call_message(c, rv, err);
 		free(err);
 		ctl_fail(c, rv, msg);
 	}

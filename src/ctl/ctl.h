@@ -267,6 +267,16 @@ void wn_ctl_print_message(const ProtobufCMessage *m);
  * and tabs too) a visible escape (wn_termsafe_escape): for the server's strings. */
 const char *wn_ctl_line(wn_ctl *c, const char *s);
 
+/* wn_ctl_states returns s, a message or reason from wnd (context-owned), with
+ * each job state it names after "is " or "is already " in lower case ("job 5
+ * is already cancelled"), as wnctl prints states everywhere else; other upper
+ * case ("SLURM job 12 CANCELLED outside WhatsNext") stays. NULL for NULL. */
+const char *wn_ctl_states(wn_ctl *c, const char *s);
+
+/* wn_ctl_call_message returns the message of a failed call (context-owned, one
+ * line): err, else what rv means; the server's (rv > 0) through wn_ctl_states. */
+const char *wn_ctl_call_message(wn_ctl *c, int rv, const char *err);
+
 /* wn_ctl_time formats epoch ms as local ISO-8601 ("2024-05-01T12:00:00+02:00"), "-" for 0. */
 const char *wn_ctl_time(wn_ctl *c, int64_t ms);
 

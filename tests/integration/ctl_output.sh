@@ -19,3 +19,42 @@ test_ctl_grid_number_out_of_range() {
 	expect_exit 0 wnctl --json job list --project p --all
 	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 0 "no job added by the refusals"
 }
+
+test_ctl_server_messages_name_states_in_lower_case() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local a b c
+	a=$(wnctl job add p t)
+	b=$(wnctl job add p t)
+	c=$(wnctl job add p t --after "$b")
+	wnctl job cancel "$a" >/dev/null
+
+	# an error from wnd, as wnctl prints it
+	expect_exit 6 wnctl job cancel "$a"
+	expect_eq "$WN_ERR" "wnctl: job $a is already cancelled" "cancel twice"
+	# a job left as it was
+	expect_exit 6 wnctl job retry "$b" "$a"
+	expect_contains "$WN_OUT" "  job $b is pending; only failed, cancelled or blocked jobs can be retried"
+	# why a job waits, in job show, job list and queue show
+	expect_exit 0 wnctl job show "$c"
+	expect_contains "$WN_OUT" "waiting: waiting for job $b (afterok; it is pending)"
+	expect_exit 0 wnctl job list --format id,waiting
+	expect_contains "$WN_OUT" "waiting for job $b (afterok; it is pending)" "job list"
+	expect_exit 0 wnctl queue show p
+	expect_contains "$WN_OUT" "waiting for job $b (afterok; it is pending)" "queue show"
+	# a blocked job's reason, in job show, job deps, job list and job wait
+	wnctl job cancel "$b" >/dev/null
+	expect_exit 0 wnctl job show "$c"
+	expect_contains "$WN_OUT" "reason: dependency job $b is cancelled (afterok)"
+	expect_exit 0 wnctl job deps "$c"
+	expect_contains "$WN_OUT" "blocked (dependency job $b is cancelled (afterok))" "job deps"
+	expect_exit 0 wnctl job list --format id,reason
+	expect_contains "$WN_OUT" "dependency job $b is cancelled (afterok)" "job list"
+	expect_exit 9 wnctl job wait "$c"
+	expect_contains "$WN_OUT" "dependency job $b is cancelled (afterok)" "job wait"
+	expect_not_contains "$WN_OUT$WN_ERR" "CANCELLED" "job wait"
+	# --json keeps wnd's words, as every other client reads them
+	expect_exit 0 wnctl --json job show "$c"
+	expect_eq "$(jget "$WN_OUT" 'j["reason"]')" "dependency job $b is CANCELLED (afterok)" "--json"
+}

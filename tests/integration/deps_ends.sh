@@ -113,7 +113,7 @@ ends_scenario() {
 	blocked)
 		expect_exit 0 wnctl job show "${DEP[w:blocked:afterok]}"
 		expect_contains "$WN_OUT" "status: blocked"
-		expect_contains "$WN_OUT" "reason: dependency job ${UP[blocked]} is BLOCKED (afterok)"
+		expect_contains "$WN_OUT" "reason: dependency job ${UP[blocked]} is blocked (afterok)"
 		expect_contains "$WN_OUT" "  afterok ${UP[blocked]}: blocked"
 		;;
 	removed)
@@ -165,7 +165,7 @@ test_deps_blocked_upstream_is_an_end() {
 	expect_statuses "$eval pending" "$alert running" "$report pending" "$ok pending"
 	expect_eq "$(waiting_ids)" "$eval $report $ok" "waiting again after the retry"
 	expect_exit 0 wnctl job show "$report"
-	expect_contains "$WN_OUT" "waiting: waiting for job $eval (afterany; it is PENDING)"
+	expect_contains "$WN_OUT" "waiting: waiting for job $eval (afterany; it is pending)"
 	run_next "$train"
 	run_next "$eval"
 	expect_statuses "$report pending" "$ok pending"

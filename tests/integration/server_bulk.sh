@@ -82,7 +82,7 @@ test_job_bulk_by_ids() {
 	expect_exit 6 wnctl job retry "$a" "$d" "$b"
 	expect_contains "$WN_OUT" "retried 2 jobs: $a, $b"
 	expect_contains "$WN_OUT" "left 1 job as they were:"
-	expect_contains "$WN_OUT" "job $d is PENDING; only failed, cancelled or blocked jobs"
+	expect_contains "$WN_OUT" "job $d is pending; only failed, cancelled or blocked jobs"
 	expect_eq "$(statuses "$a" "$b" "$c" "$d")" "pending pending cancelled pending"
 	# priority: the last argument
 	expect_exit 0 wnctl job priority "$a" "$d" 7
@@ -174,7 +174,7 @@ test_job_hold_release() {
 	expect_eq "$(wnctl queue fetch p --worker w)" "" "nothing else to hand out"
 	expect_exit 6 wnctl job hold "$a" "$b"
 	expect_contains "$WN_OUT" "job $a is already held"
-	expect_contains "$WN_OUT" "job $b is RUNNING; only pending or blocked jobs can be held"
+	expect_contains "$WN_OUT" "job $b is running; only pending or blocked jobs can be held"
 	# held across a restart
 	wn_stop
 	wn_start
