@@ -54,12 +54,13 @@ const struct wn_ctl_opthelp wn_ctl_job_list_help[] = {
     {"--last N", "the N newest jobs (of those the filters select), newest first; at most 10000"},
     {"--sweep ID", "only jobs of this sweep"},
     {"--submitter NAME", "only jobs submitted with token NAME"},
-    {"--results K,...", "a column for each of these results (- where a job has none)"},
+    {"--results K,...", "a column for each of these results (- where a job has none); each "
+                        "key at most once"},
     {"--format COLS", "the columns, separated by commas: id, project, task, name, prio, status, "
                       "attempt, exit, worker, sweep, submitter, params, param.K (parameter K), "
                       "result.K, created, started, finished, wait, duration, failures, lost, "
                       "reason, waiting, external, held (default: id,project,task,name,prio,status,"
-                      "attempt,exit,worker)"},
+                      "attempt,exit,worker); each at most once"},
     {NULL, NULL},
 };
 
@@ -313,8 +314,9 @@ struct list_format {
 	const char **head; /* NULL-terminated, for wn_table_new */
 };
 
-/* list_format_add appends column word ("status", "param.lr") to f; an unknown one exits 2. */
-static void list_format_add(wn_ctl *c, struct list_format *f, const char *word)
+/* list_format_add appends column word ("status", "param.lr") of option opt to f; an
+ * unknown one, or one f holds already, exits 2. */
+static void list_format_add(wn_ctl *c, struct list_format *f, const char *word, const char *opt)
 {
 	const struct list_col *col = NULL;
 	const char *key = NULL;
@@ -337,6 +339,12 @@ static void list_format_add(wn_ctl *c, struct list_format *f, const char *word)
 		wn_ctl_usage(c, "invalid --format: unknown column '%s'%s%s%s", word,
 		             best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
 	}
+	for (size_t i = 0; i < f->n; i++)
+		if (f->text[i] == col->text &&
+		    (key == NULL ? f->key[i] == NULL : f->key[i] && strcmp(f->key[i], key) == 0))
+			wn_ctl_usage(
+			    c, "invalid %s: column '%s' is named twice (each column comes once)",
+			    opt, word);
 	f->text = wn_xrealloc(f->text, (f->n + 1) * sizeof(*f->text));
 	f->key = wn_xrealloc(f->key, (f->n + 1) * sizeof(*f->key));
 	f->head = wn_xrealloc(f->head, (f->n + 2) * sizeof(*f->head));
@@ -371,7 +379,7 @@ static void list_format_parse(wn_ctl *c, struct list_format *f, const char *spec
 			p[--len] = '\0';
 		if (*p == '\0')
 			wn_ctl_usage(c, "invalid --format '%s': an empty column", spec);
-		list_format_add(c, f, p);
+		list_format_add(c, f, p, "--format");
 		if (end == NULL)
 			break;
 		p = end + 1;
@@ -545,7 +553,7 @@ int wn_ctl_job_list(wn_ctl *c)
 	wn_ctl_defer(c, list_format_free, f);
 	list_format_parse(c, f, a.format != NULL ? a.format : LIST_DEFAULT_FORMAT);
 	for (size_t k = 0; k < a.keys.n; k++)
-		list_format_add(c, f, wn_ctl_printf(c, "result.%s", a.keys.v[k]));
+		list_format_add(c, f, wn_ctl_printf(c, "result.%s", a.keys.v[k]), "--results");
 
 	if (wn_ctl_json(c)) { /* {"jobs": [...], "next_after_id": N}, page by page */
 		Whatsnext__V1__ListJobsResponse rest = WHATSNEXT__V1__LIST_JOBS_RESPONSE__INIT;

@@ -222,6 +222,12 @@ void wn_ctl_results_keys(wn_ctl *c, const char *arg, struct wn_ctl_results_keys 
 		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (len == 0)
 			wn_ctl_usage(c, "invalid --results '%s': an empty key", arg);
+		for (size_t i = 0; i < keys->n; i++)
+			if (strlen(keys->v[i]) == len && memcmp(keys->v[i], p, len) == 0)
+				wn_ctl_usage(c,
+				             "invalid --results: key '%s' is named twice (each "
+				             "column comes once)",
+				             keys->v[i]);
 		const char **v = wn_ctl_alloc(c, (keys->n + 2) * sizeof(*v));
 		if (keys->n > 0)
 			memcpy(v, keys->v, keys->n * sizeof(*v));

@@ -367,7 +367,8 @@ struct wn_ctl_results_keys {
 	const char **v;
 };
 
-/* wn_ctl_results_keys appends the comma-separated keys of arg to keys; an empty key exits 2. */
+/* wn_ctl_results_keys appends the comma-separated keys of arg to keys; an empty key, or one
+ * keys holds already, exits 2. */
 void wn_ctl_results_keys(wn_ctl *c, const char *arg, struct wn_ctl_results_keys *keys);
 
 /* wn_ctl_result_text returns the result key of job j as text (context-owned): a number in

@@ -58,3 +58,28 @@ test_ctl_server_messages_name_states_in_lower_case() {
 	expect_exit 0 wnctl --json job show "$c"
 	expect_eq "$(jget "$WN_OUT" 'j["reason"]')" "dependency job $b is CANCELLED (afterok)" "--json"
 }
+
+test_ctl_job_list_refuses_a_column_named_twice() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job add p t >/dev/null
+	local a
+	for a in "--format id,id" "--format id,status,id" "--format param.lr,param.lr" \
+		"--results loss,loss" "--results loss --results loss" "--format id,result.loss --results loss"; do
+		# shellcheck disable=SC2086
+		expect_exit 2 wnctl job list $a
+		expect_contains "$WN_ERR" "is named twice (each column comes once)" "job list $a"
+		expect_eq "$WN_OUT" "" "stdout of job list $a"
+	done
+	expect_exit 2 wnctl job list --format id,id
+	expect_eq "$WN_ERR" "wnctl: invalid --format: column 'id' is named twice (each column comes once) (see 'wnctl job list --help')"
+	expect_exit 2 wnctl job list --results loss,loss
+	expect_contains "$WN_ERR" "invalid --results: key 'loss' is named twice"
+	# columns alike but not the same are fine
+	expect_exit 0 wnctl job list --format id,param.a,param.b,params --results loss,acc
+	expect_eq "$(head -n 1 <<<"$WN_OUT" | tr -s ' ')" "ID a b PARAMS loss acc" "header"
+	expect_exit 0 wnctl job list --help
+	expect_contains "$(tr -s ' \n' '  ' <<<"$WN_OUT")" "exit,worker); each at most once" "help of --format"
+	expect_contains "$(tr -s ' \n' '  ' <<<"$WN_OUT")" "has none); each key at most once" "help of --results"
+}
