@@ -27,7 +27,7 @@ const struct option wn_ctl_job_log_opts[] = {
 
 const struct wn_ctl_opthelp wn_ctl_job_log_help[] = {
     {"-f, --follow", "print new output as it comes until the job ends; exit 0 if it "
-                     "completed, 9 if it failed, was cancelled or is blocked"},
+                     "completed, 9 if it failed, was cancelled, is blocked or was removed"},
     {NULL, NULL},
 };
 
@@ -120,10 +120,21 @@ static void log_notes(uint64_t id, const Whatsnext__V1__LogRequest *rq,
 	}
 }
 
+/* log_removed exits for a followed job that was removed meanwhile. */
+__attribute__((noreturn)) static void log_removed(wn_ctl *c, uint64_t id)
+{
+	fflush(stdout);
+	wn_ctl_die(c, WN_CTL_EXIT_JOB_FAILED,
+	           "job %llu was removed while it was followed (or its task or project was "
+	           "deleted)",
+	           (unsigned long long)id);
+}
+
 /* Following through a restart of the server. */
 struct log_lost {
 	int64_t since; /* when the server stopped answering (0: it answers) */
 	int backoff_ms;
+	bool answered; /* the server has answered a call for the job */
 };
 
 /* log_call makes one Log call; with -f (lost not NULL), once wnctl has reached
@@ -141,10 +152,15 @@ static Whatsnext__V1__LogResponse *log_call(wn_ctl *c, const Whatsnext__V1__LogR
 		if (r != NULL) {
 			if (lost != NULL && lost->since != 0)
 				fprintf(stderr, "wnctl: the server answers again\n");
-			if (lost != NULL)
+			if (lost != NULL) {
 				lost->since = 0;
+				lost->answered = true;
+			}
 			return r;
 		}
+		/* the job was there at the last answer: it has been removed since */
+		if (lost != NULL && lost->answered && code == WHATSNEXT__V1__CODE__NOT_FOUND)
+			log_removed(c, rq->id);
 		if (lost == NULL || !wn_ctl_reached(c) ||
 		    (code > 0 && code != WHATSNEXT__V1__CODE__UNAVAILABLE))
 			wn_ctl_die(c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(c));
@@ -196,6 +212,10 @@ int wn_ctl_job_log(wn_ctl *c)
 			fflush(stdout);
 		}
 		bool none = r->attempt == 0 && r->data.len == 0;
+		/* a parked call is answered `ended` with no status when its job is removed */
+		if (none && follow && r->ended &&
+		    r->status == WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED)
+			log_removed(c, rq.id);
 		if (none && (!follow || r->ended)) {
 			if (!wn_ctl_json(c))
 				log_fallback(c, &o, rq.id);

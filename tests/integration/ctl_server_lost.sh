@@ -1,7 +1,7 @@
 # wnctl's waiting commands (job wait, job log -f) ride out a server killed
 # with kill -9 and started again while their first long poll is parked, as
 # they do later ones; a server that was never reached still fails at once
-# (exit 3).
+# (exit 3); a followed job removed meanwhile is said to be removed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 
@@ -80,4 +80,22 @@ test_ctl_log_follow_rides_out_kill9_during_first_poll() {
 	expect_exit 3 wnctl job log -f "$id"
 	expect_contains "$WN_ERR" "cannot connect"
 	expect_not_contains "$WN_ERR" "still following"
+}
+
+# A followed job removed meanwhile: wnctl says so (exit 9, the job ended
+# without completing), not that there is no such job.
+test_ctl_log_follow_of_a_job_removed_meanwhile() {
+	lost_setup
+	local id
+	id=$(wnctl job add p t)
+	ctl_bg r.out job log -f "$id"
+	wait_for 20 "the follow to park" parked 1
+	wnctl job remove "$id" >/dev/null
+	wait_for 20 "the follow to end" test -e r.out.rc
+	expect_eq "$(cat r.out.rc)" 9 "exit of job log -f (stderr: $(cat r.out.err))"
+	expect_eq "$(cat r.out.err)" "wnctl: job $id was removed while it was followed (or its task or project was deleted)"
+	expect_eq "$(cat r.out)" "" "stdout"
+	# a job that is not there at the start: not found
+	expect_exit 4 wnctl job log -f "$id"
+	expect_eq "$WN_ERR" "wnctl: job $id not found"
 }
