@@ -3,8 +3,10 @@
 #include "ctl.h"
 
 #include "envelope.h"
+#include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct wn_ctl_opthelp ctl_global_help[] = {
@@ -50,10 +52,24 @@ static void ctl_help_text(FILE *f, const char *text, int col, int indent)
 	fputc('\n', f);
 }
 
-/* ctl_help_options prints option help lines aligned; an option the verb
- * shadows (verb has one of the same name) is marked. */
+/* ctl_help_shadowed tells whether global option o ("--timeout MS") has a
+ * namesake among the options of verb, which then wins after the command. */
+static bool ctl_help_shadowed(const char *o, const struct wn_ctl_verb *verb)
+{
+	for (const struct option *vo = verb ? verb->opts : NULL; vo && vo->name; vo++) {
+		size_t n = strlen(vo->name);
+		if (strncmp(o, "--", 2) == 0 && strncmp(o + 2, vo->name, n) == 0 &&
+		    (o[2 + n] == ' ' || o[2 + n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* ctl_help_options prints the options h, each with its text; with verb, h are the
+ * global options, and one that verb has a namesake of says it goes before the
+ * command ("wnctl --timeout MS job wait ..."). */
 static void ctl_help_options(FILE *f, const struct wn_ctl_opthelp *h,
-                             const struct wn_ctl_verb *verb)
+                             const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb)
 {
 	int w = 0;
 	for (const struct wn_ctl_opthelp *o = h; o->opt != NULL; o++)
@@ -61,16 +77,15 @@ static void ctl_help_options(FILE *f, const struct wn_ctl_opthelp *h,
 			w = (int)strlen(o->opt);
 	for (const struct wn_ctl_opthelp *o = h; o->opt != NULL; o++) {
 		fprintf(f, "  %-*s  ", w, o->opt);
-		const char *text = o->text;
-		for (const struct option *vo = verb ? verb->opts : NULL; vo && vo->name; vo++) {
-			size_t n = strlen(vo->name);
-			if (strncmp(o->opt, "--", 2) == 0 &&
-			    strncmp(o->opt + 2, vo->name, n) == 0 &&
-			    (o->opt[2 + n] == ' ' || o->opt[2 + n] == '\0'))
-				text = "(only before the command here: after it, the command's own "
-				       "option of this name applies)";
-		}
-		ctl_help_text(f, text, w + 4, w + 4);
+		char *text = NULL;
+		if (ctl_help_shadowed(o->opt, verb))
+			text = wn_xasprintf("%s; only before the command (wnctl %s %s%s%s ...): "
+			                    "after it, %.*s is this command's own option above",
+			                    o->text, o->opt, noun->name, verb->name ? " " : "",
+			                    verb->name ? verb->name : "", (int)strcspn(o->opt, " "),
+			                    o->opt);
+		ctl_help_text(f, text ? text : o->text, w + 4, w + 4);
+		free(text);
 	}
 }
 
@@ -88,10 +103,12 @@ void wn_ctl_help_verb(FILE *f, const struct wn_ctl_noun *noun, const struct wn_c
 	ctl_help_text(f, verb->summary, 0, 0);
 	if (verb->help != NULL && verb->help[0].opt != NULL) {
 		fputs("\noptions:\n", f);
-		ctl_help_options(f, verb->help, NULL);
+		ctl_help_options(f, verb->help, NULL, NULL);
 	}
-	fputs("\nglobal options (before the command or among its options):\n", f);
-	ctl_help_options(f, ctl_global_help, verb);
+	fputs("\nglobal options (before the command or among its options, unless said "
+	      "otherwise):\n",
+	      f);
+	ctl_help_options(f, ctl_global_help, noun, verb);
 }
 
 void wn_ctl_help_noun(FILE *f, const struct wn_ctl_noun *noun)
@@ -110,13 +127,13 @@ void wn_ctl_help_noun(FILE *f, const struct wn_ctl_noun *noun)
 	}
 	fprintf(f, "\nRun 'wnctl %s VERB --help' for what each option does.\n", noun->name);
 	fputs("\nglobal options:\n", f);
-	ctl_help_options(f, ctl_global_help, NULL);
+	ctl_help_options(f, ctl_global_help, NULL, NULL);
 }
 
 void wn_ctl_help_globals(FILE *f)
 {
 	fputs("global options:\n", f);
-	ctl_help_options(f, ctl_global_help, NULL);
+	ctl_help_options(f, ctl_global_help, NULL, NULL);
 	fputs("  --version               print the version and exit\n", f);
 	fputs("\nenvironment:\n"
 	      "  WN_SERVER  server address when --server is not given\n"

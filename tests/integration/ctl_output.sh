@@ -83,3 +83,28 @@ test_ctl_job_list_refuses_a_column_named_twice() {
 	expect_contains "$(tr -s ' \n' '  ' <<<"$WN_OUT")" "exit,worker); each at most once" "help of --format"
 	expect_contains "$(tr -s ' \n' '  ' <<<"$WN_OUT")" "has none); each key at most once" "help of --results"
 }
+
+test_ctl_wait_help_says_which_timeout_is_which() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id flat
+	id=$(wnctl job add p t)
+	expect_exit 0 wnctl job wait --help
+	flat=$(tr -s ' \n' '  ' <<<"$WN_OUT")
+	expect_contains "$flat" "--timeout DURATION give up after this long (exit 10)" "own option"
+	expect_contains "$flat" "--timeout MS how long to wait for each reply, ms (default 30000); only before the command (wnctl --timeout MS job wait ...): after it, --timeout is this command's own option above" "global option"
+	expect_contains "$flat" "global options (before the command or among its options, unless said otherwise):"
+	expect_exit 0 wnctl task create --help
+	expect_contains "$(tr -s ' \n' '  ' <<<"$WN_OUT")" "(wnctl --timeout MS task create ...)" "task create"
+	expect_exit 0 wnctl job show --help
+	expect_not_contains "$WN_OUT" "only before the command" "job show has no --timeout of its own"
+
+	# and the parsing does what the help says: after the command, job wait's
+	# duration (0 looks once: exit 10); before it, milliseconds per reply
+	expect_exit 10 wnctl job wait "$id" --timeout 0
+	expect_contains "$WN_ERR" "timed out: 1 job has not ended yet"
+	expect_exit 10 wnctl --timeout 5000 job wait --timeout 0 "$id"
+	expect_exit 2 wnctl --timeout 1s job wait "$id"
+	expect_contains "$WN_ERR" "invalid --timeout '1s': must be an integer from 1 to 86400000"
+}
