@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +145,19 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 	return WN_CTL_EXIT_OK;
 }
 
+/* main_std_fds fills a closed standard descriptor with /dev/null opened for reading
+ * only: else the first socket opened takes its place and the output goes to the
+ * server. A write to it then fails, and wnctl says it cannot write its output. */
+static void main_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDONLY) < 0)
+			exit(WN_CTL_EXIT_ERROR);
+}
+
 int main(int argc, char **argv)
 {
+	main_std_fds();
 	main_ctl = wn_ctl_new();
 	wn_termsafe_install(wn_ctl_json_flag(main_ctl));
 	atexit(main_cleanup);

@@ -108,3 +108,28 @@ test_ctl_wait_help_says_which_timeout_is_which() {
 	expect_exit 2 wnctl --timeout 1s job wait "$id"
 	expect_contains "$WN_ERR" "invalid --timeout '1s': must be an integer from 1 to 86400000"
 }
+
+# no_stdout ARGS..., no_stderr ARGS...: wnctl ARGS with stdout (stderr) closed.
+no_stdout() { "$WN_BIN/wnctl" "$@" >&-; }
+no_stderr() { "$WN_BIN/wnctl" "$@" 2>&-; }
+
+test_ctl_closed_stdout_is_an_error_not_a_message_to_the_server() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id
+	id=$(wnctl job add p t)
+	# stdout closed: the output cannot be written, and says so; before, the
+	# connection took descriptor 1 and the table went to wnd
+	expect_exit 1 no_stdout project list
+	expect_eq "$WN_ERR" "wnctl: cannot write output: Bad file descriptor" "project list"
+	expect_exit 1 no_stdout job wait "$id" --timeout 0
+	expect_exit 1 no_stdout --json job show "$id"
+	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "malformed" "wnd's log"
+	# stderr closed: the error is lost, its exit code is not
+	expect_exit 4 no_stderr job show 999
+	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "malformed" "wnd's log"
+	# nothing changed
+	expect_exit 0 wnctl --json job list
+	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 1 "jobs"
+}
