@@ -3,6 +3,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "map.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -162,6 +163,20 @@ static int grid_values_item(struct grid_values *gv, const char *item, char **err
 	return WN_OK;
 }
 
+/* grid_values_twice returns a value gv holds twice (two jobs alike), or NULL. */
+static const char *grid_values_twice(const struct grid_values *gv)
+{
+	wn_map *seen = wn_map_new_str();
+	const char *twice = NULL;
+	for (size_t i = 0; i < gv->n && twice == NULL; i++) {
+		if (wn_map_get_str(seen, gv->v[i]) != NULL)
+			twice = gv->v[i];
+		wn_map_put_str(seen, gv->v[i], gv->v[i]);
+	}
+	wn_map_free(seen);
+	return twice;
+}
+
 /* grid_values_axis makes gv the values of key and frees them. */
 static void grid_values_axis(wn_grid *g, const char *key, struct grid_values *gv)
 {
@@ -210,6 +225,10 @@ int wn_grid_axis_arg(wn_grid *g, const char *arg, char **errmsg)
 			break;
 		p = end;
 	}
+	const char *twice = rv == WN_OK ? grid_values_twice(&gv) : NULL;
+	if (twice != NULL)
+		rv = grid_err(errmsg, "value '%s' of '%s' is given twice: its jobs would run twice",
+		              twice, key);
 	if (rv == WN_OK)
 		grid_values_axis(g, key, &gv);
 	grid_strv_free(gv.v, gv.n);
@@ -323,6 +342,14 @@ static int grid_load_axes(wn_grid *g, const wn_conf_doc *doc, const wn_conf_node
 				*errmsg = wn_conf_error(doc, it, "%s: %s", what, msg);
 				free(msg);
 			}
+		}
+		const char *twice = rv == WN_OK ? grid_values_twice(&gv) : NULL;
+		if (twice != NULL) {
+			*errmsg = wn_conf_error(doc, v,
+			                        "%s: value '%s' is given twice: its jobs would "
+			                        "run twice",
+			                        what, twice);
+			rv = WN_EINVAL;
 		}
 		if (rv == WN_OK)
 			grid_values_axis(g, k->str, &gv);

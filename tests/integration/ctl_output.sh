@@ -133,3 +133,28 @@ test_ctl_closed_stdout_is_an_error_not_a_message_to_the_server() {
 	expect_exit 0 wnctl --json job list
 	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 1 "jobs"
 }
+
+test_ctl_sweep_refuses_a_grid_value_given_twice() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local g
+	for g in 'k=1,1' 'k=a, a' 'seed=1..3,3' 'x=0..1:3,0.5'; do
+		expect_exit 2 wnctl job sweep p t --grid "$g"
+		expect_contains "$WN_ERR" "is given twice: its jobs would run twice" "--grid '$g'"
+	done
+	expect_exit 2 wnctl job sweep p t --grid seed=1..3,3 --dry-run
+	expect_eq "$WN_ERR" "wnctl: invalid --grid 'seed=1..3,3': value '3' of 'seed' is given twice: its jobs would run twice (see 'wnctl job sweep --help')"
+	expect_eq "$WN_OUT" "" "dry run"
+	printf 'grid:\n  seed: [1, "1..2"]\n' >d.yaml
+	expect_exit 2 wnctl job sweep p t --file d.yaml
+	expect_eq "$WN_ERR" "wnctl: d.yaml:2:9: 'grid.seed': value '1' is given twice: its jobs would run twice"
+	expect_exit 0 wnctl --json job list --project p --all
+	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 0 "no job added by the refusals"
+	# values alike but not the same are values of their own; a key given again
+	# replaces its values, as documented
+	expect_exit 0 wnctl job sweep p t --grid 'k=1,01,1.0' --dry-run
+	expect_eq "$(awk 'NR > 1 {print $1}' <<<"$WN_OUT" | tr '\n' ' ')" "k=1 k=01 k=1.0 " "values alike"
+	expect_exit 0 wnctl job sweep p t --grid k=1 --grid k=2,3 --grid j=1
+	expect_contains "$WN_OUT" "2 jobs"
+}
