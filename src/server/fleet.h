@@ -17,7 +17,7 @@ struct wrk {
 	uint32_t used_cpu, used_gpu;
 	uint64_t used_mem;
 	wn_map *jobs; /* held job id -> (void *)1 */
-	uint64_t rr;  /* its round-robin turn among projects */
+	uint64_t rr;  /* its round-robin turn: 1 + the project served last */
 };
 
 /* The registry (struct wn_engine composes it). */

@@ -192,9 +192,12 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 	}
 	size_t bytes = 0;
 	for (size_t k = 0; k < want->max_jobs; k++) {
-		/* highest priority first; among equals, projects take turns */
+		/* highest priority first; among equals, projects take turns: the
+		 * search starts after the project served last, so a project with
+		 * nothing ready gives its turn to the next one, not to the one
+		 * after it twice */
 		uint64_t *rr = w ? &w->rr : &c->e->q.rr;
-		size_t start = (size_t)((*rr)++ % n), best = n;
+		size_t start = (size_t)(*rr % n), best = n;
 		wn_index_entry be, e;
 		for (size_t i = 0; i < n; i++) {
 			size_t at = (start + i) % n;
@@ -216,6 +219,7 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 		}
 		if (rv != WN_OK)
 			return rv;
+		*rr = best + 1;
 		got[(*ngot)++] = j;
 	}
 	return WN_OK;

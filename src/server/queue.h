@@ -34,7 +34,7 @@ struct queue_state {
 	size_t nwait;                         /* how many */
 	wn_map *by_reqid;                     /* request id (not 0) -> struct waiter */
 	bool no_park;                         /* shutting down: Fetch answers at once */
-	uint64_t rr; /* round-robin turn among projects of equal priority */
+	uint64_t rr; /* round-robin turn: 1 + the project served last, in its fetch */
 };
 
 /* What a Fetch asks for, checked: the projects to fetch from (each once),

@@ -67,3 +67,32 @@ test_free_slots_fill_from_every_project() {
 		wait_status "$i" completed
 	done
 }
+
+test_a_project_with_nothing_ready_gives_no_extra_turn() {
+	wn_start
+	local p i
+	for p in a b idle; do
+		wnctl project create "$p" >/dev/null
+		wnctl task create "$p" t >/dev/null
+	done
+	for i in 1 2 3 4 5 6; do
+		wnctl job add a t >/dev/null
+		wnctl job add b t >/dev/null
+	done
+	# The worker serves a third project that has nothing to run: its turns
+	# pass on to the next project with a job, a and b still alternate.
+	{
+		fleet_head "[a, b, idle]" "{cpu: 1, gpus: [], memory: 1G}"
+		echo "tasks:"
+		fleet_logged t
+	} >w.yaml
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(wc -l <order | tr -d ' ')" 12 "jobs run"
+	local seq
+	seq=$(cut -d' ' -f1 order | tr '\n' ' ')
+	case "$seq" in
+	"a b a b a b a b a b a b " | "b a b a b a b a b a b a ") ;;
+	*) fail "projects did not take turns: $seq" ;;
+	esac
+}
