@@ -150,6 +150,20 @@ static size_t bulk_pass(struct call *c, wn_batch *b, const BulkRequest *rq, Job 
 	return changed;
 }
 
+/* bulk_requeued marks done the blocked jobs of v (blocked[i]: blocked when
+ * selected) that the retry of a job they waited for, in this same call, put
+ * back to PENDING: retried with it, not left as they were; returns how many. */
+static size_t bulk_requeued(Job **v, size_t n, const bool *blocked, bool *done)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!done[i] && blocked[i] && v[i]->status == PENDING) {
+			done[i] = true;
+			k++;
+		}
+	return k;
+}
+
 int wn_svc_job_bulk(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const BulkRequest *rq = (const void *)in;
@@ -166,8 +180,11 @@ int wn_svc_job_bulk(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 	memset(done, 0, n + 1);
 	const char **why = wn_arena_alloc(c->arena, (n + 1) * sizeof(*why));
 	uint64_t *ids = wn_arena_alloc(c->arena, (n + 1) * sizeof(*ids));
-	for (size_t i = 0; i < n; i++)
+	bool *blocked = wn_arena_alloc(c->arena, n + 1);
+	for (size_t i = 0; i < n; i++) {
 		ids[i] = v[i]->id; /* a removal leaves the job's record behind */
+		blocked[i] = v[i]->status == BLOCKED;
+	}
 	wn_batch *b = wn_batch_new();
 	size_t changed = 0, more;
 	/* again while a pass changes something: a retried job may let a
@@ -178,6 +195,8 @@ int wn_svc_job_bulk(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		    rq->action != WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE)
 			break;
 	}
+	if (rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_RETRY)
+		changed += bulk_requeued(v, n, blocked, done);
 	if ((rv = wn_call_commit(c, b)) != WN_OK)
 		return rv;
 	Whatsnext__V1__BulkResponse *r = wn_arena_alloc(c->arena, sizeof(*r));

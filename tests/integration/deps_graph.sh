@@ -237,3 +237,29 @@ YAML
 	expect_eq "$(grep -c '^start ' order.log)" 5 "jobs started: $(tr '\n' ';' <order.log)"
 	expect_eq "$(job_field "$ev" .worker | grep -cE '^w[12]$')" 1 "worker of evaluate"
 }
+
+test_deps_retry_names_the_blocked_jobs_it_puts_back() {
+	deps_start
+	local a b c x
+	a=$(add a)
+	b=$(add b --after "$a")
+	c=$(add c --after "$b")
+	x=$(add x)
+	run_next "$a" --fail --exit-code 1
+	run_next "$x"
+	expect_statuses "$a failed" "$b blocked" "$c blocked"
+	# Retrying a pipeline's failed step and the steps it blocked, in one
+	# call: the blocked ones are pending again with it, and said to be.
+	expect_exit 0 wnctl job retry --project p
+	expect_eq "$WN_OUT" "retried 3 jobs: $a, $b, $c" "retry by filter"
+	expect_statuses "$a pending" "$b pending" "$c pending"
+	run_next "$a" --fail --exit-code 1
+	expect_exit 0 wnctl job retry "$c" "$a"
+	expect_eq "$WN_OUT" "retried 2 jobs: $a, $c" "retry by ids"
+	expect_statuses "$a pending" "$b pending" "$c pending"
+	# Named alone, a blocked job whose dependency still failed is refused.
+	run_next "$a" --fail --exit-code 1
+	expect_exit 6 wnctl job retry "$c" "$b"
+	expect_contains "$WN_OUT" "left 2 jobs as they were" "refused retry"
+	expect_statuses "$b blocked" "$c blocked"
+}

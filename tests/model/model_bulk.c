@@ -171,8 +171,11 @@ int model_exec_bulk(model *m, const model_call *c)
 	}
 	bool *done = wn_xcalloc(n + 1, sizeof(*done));
 	uint64_t *ids = wn_xcalloc(n + 1, sizeof(*ids));
-	for (size_t i = 0; i < n; i++)
+	bool *blocked = wn_xcalloc(n + 1, sizeof(*blocked));
+	for (size_t i = 0; i < n; i++) {
 		ids[i] = v[i]->id;
+		blocked[i] = v[i]->status == ST_BLOCKED;
+	}
 	size_t changed = 0, more;
 	do {
 		more = 0;
@@ -186,6 +189,13 @@ int model_exec_bulk(model *m, const model_call *c)
 		}
 		changed += more;
 	} while (more > 0 && (rq->action == B_RETRY || rq->action == B_REMOVE));
+	/* a blocked job the retry of its dependency put back to PENDING in the
+	 * same call was retried with it */
+	for (size_t i = 0; rq->action == B_RETRY && i < n; i++)
+		if (!done[i] && blocked[i] && v[i]->status == ST_PENDING) {
+			done[i] = true;
+			changed++;
+		}
 	const Whatsnext__V1__BulkResponse *r = (const void *)c->rp;
 	rv = 0;
 	if (r->n_changed != changed || r->skipped != n - changed)
@@ -196,6 +206,7 @@ int model_exec_bulk(model *m, const model_call *c)
 			rv = model_fail(m, "Bulk: changed job %llu where the model expected %llu",
 			                (unsigned long long)r->changed[k - 1],
 			                (unsigned long long)ids[i]);
+	free(blocked);
 	free(ids);
 	free(done);
 	free(v);
