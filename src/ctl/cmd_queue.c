@@ -137,17 +137,20 @@ static int queue_show(wn_ctl *c)
 	    ">POS", "ID", "TASK", "NAME", ">PRIO", ">ATTEMPT", "WAITING", NULL,
 	};
 	wn_table *t = wn_table_new(cols);
+	/* the jobs in line come first (an archived project's have no position
+	 * but are in line all the same), then those that cannot run now */
+	uint64_t in_line = r->total > (uint64_t)req.offset ? r->total - (uint64_t)req.offset : 0;
 	uint64_t ready = 0, waiting = 0;
 	for (size_t i = 0; i < r->n_jobs; i++) {
 		const Whatsnext__V1__Job *j = r->jobs[i];
-		if (j->position < 0) {
-			/* Cannot run now: after the ready jobs, the reason in WAITING. */
-			waiting++;
-			wn_table_add(t, "-");
-		} else {
+		if (i < in_line)
 			ready++;
+		else
+			waiting++;
+		if (j->position < 0) /* the reason is in WAITING */
+			wn_table_add(t, "-");
+		else
 			wn_table_add(t, "%lld", (long long)j->position);
-		}
 		wn_table_add(t, "%llu", (unsigned long long)j->id);
 		wn_table_add(t, "%s", j->task);
 		wn_table_add(t, "%s", j->name);

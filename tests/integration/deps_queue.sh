@@ -99,3 +99,25 @@ test_queue_pop_remove_clear_mixed() {
 	expect_eq "$(waiting_ids)" "" "waiting after clear"
 	expect_statuses "$R running" "$S1 running"
 }
+
+test_queue_show_pages_of_an_archived_project() {
+	deps_start
+	local a b c
+	a=$(add a)
+	b=$(add b)
+	c=$(add c --after "$a")
+	expect_exit 0 wnctl queue show p --limit 1
+	expect_contains "$WN_ERR" "showing 0 to 0 of 2 pending jobs" "active project, first page"
+	expect_contains "$WN_ERR" "showing 0 of 1 job that cannot run now" "active project"
+	# Archived, the jobs keep their order without a position: a page of them
+	# is still counted among the jobs in line, not among those that wait.
+	expect_exit 0 wnctl project archive p
+	expect_exit 0 wnctl queue show p --limit 1
+	expect_eq "$(awk 'NR == 2 {print $2}' <<<"$WN_OUT")" "$a" "first job of the page"
+	expect_contains "$WN_ERR" "showing 0 to 0 of 2 pending jobs" "archived project, first page"
+	expect_contains "$WN_ERR" "showing 0 of 1 job that cannot run now" "archived project"
+	expect_exit 0 wnctl queue show p --offset 1
+	expect_eq "$(awk 'NR > 1 {print $2}' <<<"$WN_OUT" | tr '\n' ' ')" "$b $c " "second page"
+	expect_contains "$WN_ERR" "showing 1 to 1 of 2 pending jobs" "archived project, second page"
+	expect_not_contains "$WN_ERR" "cannot run now" "every waiting job shown"
+}
