@@ -502,6 +502,64 @@ static bool grid_keys_check(const wn_grid *g, char **errmsg)
 	return why == NULL;
 }
 
+/* A row of the list in a form two rows with the same parameters share: its
+ * pairs in key order, each as "KEYLEN:KEY" then "VALUELEN:VALUE". */
+struct grid_rowkey {
+	char *s;
+	size_t row;
+};
+
+static int grid_rowkey_cmp(const void *a, const void *b)
+{
+	const struct grid_rowkey *x = a, *y = b;
+	int d = strcmp(x->s, y->s);
+	return d != 0 ? d : (x->row > y->row) - (x->row < y->row);
+}
+
+static char *grid_rowkey(const struct grid_row *r)
+{
+	size_t *order = wn_xcalloc(r->n + 1, sizeof(*order));
+	for (size_t i = 0; i < r->n; i++) {
+		size_t k = i;
+		while (k > 0 && strcmp(r->keys[order[k - 1]], r->keys[i]) > 0) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	wn_strbuf b = WN_STRBUF_INIT;
+	for (size_t i = 0; i < r->n; i++)
+		wn_strbuf_addf(&b, "%zu:%s%zu:%s", strlen(r->keys[order[i]]), r->keys[order[i]],
+		               strlen(r->values[order[i]]), r->values[order[i]]);
+	free(order);
+	return wn_strbuf_take(&b);
+}
+
+/* grid_rows_once refuses two rows of the list with the same parameters: the
+ * sweep would run their combinations twice. */
+static bool grid_rows_once(const wn_grid *g, char **errmsg)
+{
+	if (g->nrows < 2)
+		return true;
+	struct grid_rowkey *v = wn_xcalloc(g->nrows, sizeof(*v));
+	for (size_t i = 0; i < g->nrows; i++)
+		v[i] = (struct grid_rowkey){grid_rowkey(&g->rows[i]), i};
+	qsort(v, g->nrows, sizeof(*v), grid_rowkey_cmp);
+	bool ok = true;
+	for (size_t i = 1; i < g->nrows && ok; i++)
+		if (strcmp(v[i - 1].s, v[i].s) == 0) {
+			grid_err(errmsg,
+			         "rows %zu and %zu of the list are the same: a sweep runs each "
+			         "combination once",
+			         v[i - 1].row + 1, v[i].row + 1);
+			ok = false;
+		}
+	for (size_t i = 0; i < g->nrows; i++)
+		free(v[i].s);
+	free(v);
+	return ok;
+}
+
 uint64_t wn_grid_count(const wn_grid *g, char **errmsg)
 {
 	*errmsg = NULL;
@@ -517,6 +575,8 @@ uint64_t wn_grid_count(const wn_grid *g, char **errmsg)
 			}
 		}
 	}
+	if (!grid_rows_once(g, errmsg))
+		return UINT64_MAX;
 	uint64_t points = grid_points(g);
 	uint64_t rows = g->nrows ? g->nrows : 1;
 	if (points == 0) {

@@ -582,3 +582,17 @@ test_ctl_priority_with_one_argument_says_what_is_missing() {
 	expect_exit 0 wnctl job priority 1 5
 	expect_eq "$WN_OUT" "job 1: priority 5"
 }
+
+test_ctl_sweep_refuses_a_row_given_twice() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# Two rows of a file's list with the same parameters, in any order,
+	# would run the same job twice: refused, nothing is sent.
+	printf 'list:\n  - {model: a, bs: 1}\n  - {model: b, bs: 1}\n  - {bs: 1, model: a}\n' >r.yaml
+	expect_exit 2 wnctl job sweep p t --file r.yaml
+	expect_contains "$WN_ERR" "rows 1 and 3 of the list are the same" "rows message"
+	printf 'list:\n  - {model: a, bs: 1}\n  - {model: a, bs: 11}\n  - {model: a1, bs: 1}\n' >r2.yaml
+	expect_exit 0 wnctl job sweep p t --file r2.yaml --dry-run
+	expect_eq "$(wnctl --json job list --project p | jq '.jobs | length')" 0 "jobs stored"
+}
