@@ -169,6 +169,8 @@ test_job_hold_release() {
 	expect_eq "$WN_OUT" "held 2 jobs: $a, $c"
 	expect_eq "$(job_field "$a" .held)" true "held flag"
 	expect_contains "$(wnctl job show "$a")" "held"
+	# the queue view leaves held jobs out, those waiting on a dependency too
+	expect_eq "$(wnctl --json queue show p | jq -c '[.jobs[].id]')" "[$b]" "queue show"
 	# dispatch passes over it: the next fetch gets b, then nothing
 	expect_eq "$(wnctl queue fetch p --worker w | awk '{print $1}')" "$b" "fetch skips held"
 	expect_eq "$(wnctl queue fetch p --worker w)" "" "nothing else to hand out"
