@@ -121,3 +121,20 @@ test_queue_show_pages_of_an_archived_project() {
 	expect_contains "$WN_ERR" "showing 1 to 1 of 2 pending jobs" "archived project, second page"
 	expect_not_contains "$WN_ERR" "cannot run now" "every waiting job shown"
 }
+
+test_queue_pop_blocks_what_waited_for_the_job() {
+	deps_start
+	local a ok any notok
+	a=$(add a)
+	ok=$(add ok --after "$a")
+	any=$(add any --after "$a:afterany")
+	notok=$(add notok --after "$a:afternotok")
+	# Popped, the job is gone as if removed by force: what waited for it
+	# afterok or afternotok is blocked and says why, afterany may run.
+	expect_exit 0 wnctl queue pop p
+	expect_eq "$WN_OUT" "$a" "popped job"
+	expect_statuses "$ok blocked" "$notok blocked" "$any pending"
+	expect_eq "$(reason_of "$ok")" "dependency job $a was removed" "afterok reason"
+	expect_eq "$(reason_of "$notok")" "dependency job $a was removed" "afternotok reason"
+	expect_eq "$(ready_ids)" "$any" "ready after the pop"
+}
