@@ -3,6 +3,7 @@
 #include "svc.h"
 
 #include "bulk.h"
+#include "deps.h"
 #include "engine_state.h"
 #include "jobs.h"
 #include "project.h"
@@ -129,24 +130,101 @@ static int bulk_one(struct call *c, wn_batch *b, const BulkRequest *rq, Job *j, 
 	}
 }
 
-/* bulk_pass applies the action to the jobs of v not done yet, in id order
- * (downward for a removal: dependents before what they depend on); returns
- * how many it changed. */
+/* bulk_pass applies the action to the jobs of v, in id order; returns how
+ * many it changed. */
 static size_t bulk_pass(struct call *c, wn_batch *b, const BulkRequest *rq, Job **v, size_t n,
                         bool *done, const char **why)
 {
-	bool down = rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE;
 	size_t changed = 0;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = down ? n - 1 - k : k;
-		if (done[i])
-			continue;
+	for (size_t i = 0; i < n; i++) {
 		why[i] = NULL;
 		if (bulk_one(c, b, rq, v[i], &why[i]) == WN_OK) {
 			done[i] = true;
 			changed++;
 		}
 	}
+	return changed;
+}
+
+/* The jobs of a retry or a removal that were refused, to try again once a
+ * change to another job of the call may let them change. */
+struct bulk_redo {
+	wn_map *at;        /* job id -> its index in the selection + 1 */
+	const bool *tried; /* tried once already */
+	bool *queued;      /* on the stack now */
+	size_t *stack, n, cap;
+};
+
+/* redo_push queues the job of id again if it is in the selection, was
+ * refused and is not queued already. */
+static void redo_push(struct bulk_redo *r, const bool *done, uint64_t id)
+{
+	uintptr_t at = (uintptr_t)wn_map_get_u64(r->at, id);
+	if (at == 0 || done[at - 1] || !r->tried[at - 1] || r->queued[at - 1])
+		return;
+	r->queued[at - 1] = true;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->stack = wn_xrealloc(r->stack, r->cap * sizeof(*r->stack));
+	}
+	r->stack[r->n++] = at - 1;
+}
+
+/* bulk_try applies rq's retry or removal to job v[k] and, when it changes,
+ * queues again the refused jobs it may free: for a retry, those that wait
+ * for it; for a removal, those it waited for. Returns 1 when it changed. */
+static size_t bulk_try(struct call *c, wn_batch *b, const BulkRequest *rq, Job **v, size_t k,
+                       bool *done, const char **why, struct bulk_redo *r)
+{
+	bool removal = rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE;
+	Job *j = v[k];
+	uint64_t id = j->id;
+	size_t nd = removal ? j->n_deps : 0;
+	uint64_t *deps = wn_arena_alloc(c->arena, (nd + 1) * sizeof(*deps));
+	for (size_t i = 0; i < nd; i++)
+		deps[i] = j->deps[i]->job_id; /* the removal takes them with the job */
+	why[k] = NULL;
+	if (bulk_one(c, b, rq, j, &why[k]) != WN_OK)
+		return 0;
+	done[k] = true;
+	for (size_t i = 0; i < nd; i++)
+		redo_push(r, done, deps[i]);
+	const struct redges *re = removal ? NULL : wn_deps_dependents(c->e, id);
+	for (uint32_t i = 0; re != NULL && i < re->n; i++)
+		redo_push(r, done, re->v[i].job);
+	return 1;
+}
+
+/* bulk_chain applies a retry or a removal to the jobs of v in id order (a
+ * removal from the highest id down), then again to each job refused while a
+ * dependency (a dependent, for a removal) of the call was not changed yet,
+ * once that one is: as many passes as it takes, each job looked at again
+ * only when one it waits on changed, whatever the order of their ids.
+ * Returns how many it changed. */
+static size_t bulk_chain(struct call *c, wn_batch *b, const BulkRequest *rq, Job **v,
+                         const uint64_t *ids, size_t n, bool *done, const char **why)
+{
+	bool down = rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE;
+	bool *tried = wn_arena_alloc(c->arena, 2 * (n + 1));
+	memset(tried, 0, 2 * (n + 1));
+	struct bulk_redo r = {wn_map_new_u64(), tried, tried + n + 1, NULL, 0, 0};
+	for (size_t i = 0; i < n; i++)
+		wn_map_put_u64(r.at, ids[i], (void *)(uintptr_t)(i + 1));
+	size_t changed = 0;
+	for (size_t s = 0; s < n; s++) {
+		size_t k = down ? n - 1 - s : s;
+		tried[k] = true;
+		changed += bulk_try(c, b, rq, v, k, done, why, &r);
+	}
+	/* after the pass: a job waiting for many of the call is looked at once */
+	while (r.n > 0) {
+		size_t q = r.stack[--r.n];
+		r.queued[q] = false;
+		if (!done[q])
+			changed += bulk_try(c, b, rq, v, q, done, why, &r);
+	}
+	free(r.stack);
+	wn_map_free(r.at);
 	return changed;
 }
 
@@ -186,15 +264,14 @@ int wn_svc_job_bulk(struct call *c, const ProtobufCMessage *in, ProtobufCMessage
 		blocked[i] = v[i]->status == BLOCKED;
 	}
 	wn_batch *b = wn_batch_new();
-	size_t changed = 0, more;
-	/* again while a pass changes something: a retried job may let a
-	 * blocked one after it run, a removed one free what it depended on */
-	while ((more = bulk_pass(c, b, rq, v, n, done, why)) > 0) {
-		changed += more;
-		if (rq->action != WHATSNEXT__V1__BULK_ACTION__BULK_RETRY &&
-		    rq->action != WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE)
-			break;
-	}
+	size_t changed;
+	/* a retried job may let a blocked one after it run, a removed one free
+	 * what it depended on */
+	if (rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_RETRY ||
+	    rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_REMOVE)
+		changed = bulk_chain(c, b, rq, v, ids, n, done, why);
+	else
+		changed = bulk_pass(c, b, rq, v, n, done, why);
 	if (rq->action == WHATSNEXT__V1__BULK_ACTION__BULK_RETRY)
 		changed += bulk_requeued(v, n, blocked, done);
 	if ((rv = wn_call_commit(c, b)) != WN_OK)

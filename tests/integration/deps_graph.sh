@@ -263,3 +263,44 @@ test_deps_retry_names_the_blocked_jobs_it_puts_back() {
 	expect_contains "$WN_OUT" "left 2 jobs as they were" "refused retry"
 	expect_statuses "$b blocked" "$c blocked"
 }
+
+test_deps_retry_and_remove_a_chain_listed_backwards() {
+	deps_start
+	# A batch may name a job before the one it waits for: here each job waits
+	# for the next one in the file, so dependencies have the higher ids.
+	awk 'BEGIN { n = 20000
+		for (i = 1; i < n; i++) printf "{\"name\":\"c%d\",\"after\":[\"c%d\"]}\n", i, i + 1
+		printf "{\"name\":\"c%d\"}\n", n }' >back.json
+	wnctl job batch back.json --project p --task t --sweep back >ids
+	# stat_of STATE: how many jobs of p are in STATE
+	stat_of() { wnctl --json queue stats p | jq -r ".projects[0].$1 // 0"; }
+	local s first last
+	first=$(head -n 1 ids)
+	last=$(tail -n 1 ids)
+	s=$(sweep_json "$first" | jq -r .id)
+	expect_exit 0 wnctl sweep cancel "$s" --yes
+	expect_eq "$(stat_of cancelled)" 20000 "cancelled"
+	# Retried at once, each job after the one it waits for.
+	expect_exit 0 wnctl sweep retry "$s"
+	expect_contains "$WN_OUT" "retried 20000 jobs" "sweep retry"
+	expect_eq "$(stat_of pending)" 20000 "pending after the retry"
+	expect_eq "$(ready_ids)" "$last" "ready after the retry"
+	# Removed at once without force, each job before the one it waits for.
+	expect_exit 0 wnctl job remove --sweep "$s" --yes
+	expect_contains "$WN_OUT" "removed 20000 jobs" "remove"
+	expect_eq "$(stat_of pending)" 0 "jobs left"
+
+	# A report listed before the 20000 jobs it waits for.
+	awk 'BEGIN { n = 20000; printf "{\"name\":\"report\",\"after\":["
+		for (i = 1; i <= n; i++) printf "%s\"j%d\"", (i > 1 ? "," : ""), i
+		printf "]}\n"; for (i = 1; i <= n; i++) printf "{\"name\":\"j%d\"}\n", i }' >fan.json
+	wnctl job batch fan.json --project p --task t --sweep fan >ids
+	s=$(sweep_json "$(head -n 1 ids)" | jq -r .id)
+	expect_exit 0 wnctl sweep cancel "$s" --yes
+	expect_exit 0 wnctl sweep retry "$s"
+	expect_contains "$WN_OUT" "retried 20001 jobs" "sweep retry of the fan-in"
+	expect_eq "$(stat_of pending)" 20001 "pending after the retry"
+	expect_exit 0 wnctl job remove --sweep "$s" --yes
+	expect_contains "$WN_OUT" "removed 20001 jobs" "remove of the fan-in"
+	expect_eq "$(stat_of pending)" 0 "jobs left of the fan-in"
+}

@@ -1,7 +1,8 @@
 /* model_bulk: JobService/Bulk and JobService/Update as docs/protocol.md 7.3
  * describes them: one change to many jobs, each job changed as the
  * single-job method would change it, in id order (a removal from the
- * highest id down), a retry or removal again while a pass changes one. */
+ * highest id down), a retry or removal again while a pass changes one (the
+ * server gets there without passes; the jobs changed are the same). */
 #include "compare.h"
 #include "model.h"
 
