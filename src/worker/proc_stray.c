@@ -330,7 +330,8 @@ typedef struct stray_walk {
 	int sig; /* sent to each of those outside the group */
 	char *buf;
 	size_t cap;
-	int alive; /* how many of those are alive */
+	int alive;  /* how many of those are alive */
+	int exited; /* how many orphans that exited were met (reaped, or left for later) */
 } stray_walk;
 
 /* stray_visit looks at pid, adds its children to todo when it is alive, and
@@ -347,8 +348,10 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 	if (!stray_stat(pid, &state, &ppid, &pgid)) {
 		/* gone */
 	} else if (state == 'Z' || state == 'X') {
-		if (ppid == w->self)
+		if (ppid == w->self) {
 			stray_reap(pid);
+			w->exited++;
+		}
 	} else {
 		bool group = pgid == w->pgid;
 		if (!group && w->buf == NULL)
@@ -371,7 +374,7 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
  * through this process's children but those it started, and through their
  * descendants. The leader is a child of the thread that started it, not
  * of the main thread (stray_children). */
-static int stray_look(pid_t pgid, const char *mark, int sig)
+static int stray_look(pid_t pgid, const char *mark, int sig, int *exited)
 {
 	stray_walk w = {.pgid = pgid,
 	                .self = getpid(),
@@ -393,12 +396,14 @@ static int stray_look(pid_t pgid, const char *mark, int sig)
 			stray_visit(&w, todo.v[i], &todo);
 	free(w.buf);
 	free(todo.v);
+	if (exited != NULL)
+		*exited = w.exited;
 	return w.alive;
 }
 
 int wn_proc_stray_signal(pid_t pgid, const char *mark, int sig)
 {
-	return stray_look(pgid, mark, sig);
+	return stray_look(pgid, mark, sig, NULL);
 }
 
 int wn_proc_stray_end(pid_t pgid, const char *mark, int timeout_ms)
@@ -409,8 +414,12 @@ int wn_proc_stray_end(pid_t pgid, const char *mark, int timeout_ms)
 		/* A process of the group that dies hands its children, which may
 		 * have left the group, to this one: the group is waited for. */
 		kill(-pgid, SIGKILL);
-		int left = stray_look(pgid, mark, SIGKILL);
-		if (left == 0 || wn_mono_ms() >= deadline)
+		int exited = 0;
+		int left = stray_look(pgid, mark, SIGKILL, &exited);
+		/* done after a look that met nothing alive and no orphan that had
+		 * exited: one reaped may have handed children over after the list
+		 * of this process's children was read, which the next look sees */
+		if ((left == 0 && exited == 0) || wn_mono_ms() >= deadline)
 			return left;
 		struct timespec ts = {0, pause_us * 1000};
 		nanosleep(&ts, NULL);
