@@ -264,6 +264,21 @@ static int store_private(wn_store *s, char **errmsg)
 	return rv;
 }
 
+/* store_dir_lock locks the data directory itself (flock op, never waiting):
+ * a reader holds it shared and wnd exclusive, so that a directory without
+ * wnd.lock (a backup's copy) is held too. The descriptor, or -1 (errno). */
+static int store_dir_lock(const char *dir, int op)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, op | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* store_lock takes the data directory (creating it if needed, for the owner
  * only) for this process, before RocksDB touches anything in it. */
 static int store_lock(wn_store *s, char **errmsg)
@@ -304,6 +319,17 @@ static int store_lock(wn_store *s, char **errmsg)
 			*errmsg = wn_xasprintf("cannot lock %s: %s", path, strerror(e));
 			rv = WN_EIO;
 		}
+		close(s->lockfd);
+		s->lockfd = -1;
+	} else if ((s->dirlockfd = store_dir_lock(s->dir, LOCK_EX)) < 0) {
+		/* wnd.lock is free, the directory is not: a reader holds it */
+		int e = errno;
+		*errmsg = e == EWOULDBLOCK
+		              ? wn_xasprintf("data directory %s is in use by another "
+		                             "process (a wnd --check, say)",
+		                             s->dir)
+		              : wn_xasprintf("cannot lock %s: %s", s->dir, strerror(e));
+		rv = e == EWOULDBLOCK ? WN_EBUSY : WN_EIO;
 		close(s->lockfd);
 		s->lockfd = -1;
 	} else if (ftruncate(s->lockfd, 0) == 0) {
@@ -353,6 +379,8 @@ static void store_free(wn_store *s)
 		rocksdb_close(s->db);
 	if (s->lockfd >= 0)
 		close(s->lockfd);
+	if (s->dirlockfd >= 0)
+		close(s->dirlockfd);
 	if (s->ropts != NULL)
 		rocksdb_readoptions_destroy(s->ropts);
 	if (s->wopts != NULL)
@@ -373,7 +401,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 {
 	wn_store *s = wn_xcalloc(1, sizeof(*s));
 	s->dir = wn_xstrdup(dir);
-	s->lockfd = -1;
+	s->lockfd = s->dirlockfd = -1;
 	s->durability = durability;
 	s->relaxed_ms = relaxed_ms > 0 ? relaxed_ms : 100;
 	pthread_rwlock_init(&s->dblock, NULL);
@@ -708,22 +736,16 @@ int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg)
 		              : wn_xasprintf("data directory %s is in use by another wnd", dir);
 		return WN_EBUSY;
 	}
-	/* a wnd holds wnd.lock from before it opens RocksDB until after it has
-	 * closed it, also while it reopens the database to recover; a reader
-	 * holds it shared while it reads, so that no wnd starts meanwhile and
+	/* a wnd holds wnd.lock and the directory from before it opens RocksDB
+	 * until after it has closed it, also while it reopens the database to
+	 * recover; a reader holds the directory shared while it reads (a
+	 * backup's copy has no wnd.lock), so that no wnd starts meanwhile and
 	 * deletes files under it (its empty logs, RocksDB's obsolete files) */
-	char *lockpath = wn_xasprintf("%s/%s", dir, STORE_LOCK_FILE);
-	int lfd = open(lockpath, O_RDONLY | O_CLOEXEC);
-	free(lockpath);
-	if (lfd >= 0 && flock(lfd, LOCK_SH | LOCK_NB) != 0) {
-		int e = errno;
-		close(lfd);
-		*errmsg =
-		    e == EWOULDBLOCK
-		        ? wn_xasprintf("data directory %s is in use by another wnd", dir)
-		        : wn_xasprintf("cannot lock %s/%s: %s", dir, STORE_LOCK_FILE, strerror(e));
-		return e == EWOULDBLOCK ? WN_EBUSY : WN_EIO;
-	}
+	int lfd = store_dir_lock(dir, LOCK_SH);
+	if (lfd < 0 && errno == EWOULDBLOCK) {
+		*errmsg = wn_xasprintf("data directory %s is in use by another wnd", dir);
+		return WN_EBUSY;
+	} /* no directory to lock: RocksDB's open says what is wrong */
 	/* RocksDB's info log would replace the LOG file of the directory: it
 	 * goes to a temporary directory, removed once the database is open */
 	const char *tmp = getenv("TMPDIR");
@@ -739,6 +761,7 @@ int wn_store_open_readonly(const char *dir, wn_store **out, char **errmsg)
 	wn_store *s = wn_xcalloc(1, sizeof(*s));
 	s->readonly = true;
 	s->lockfd = lfd; /* closed with the store: the lock goes with it */
+	s->dirlockfd = -1;
 	pthread_rwlock_init(&s->dblock, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_work, NULL);

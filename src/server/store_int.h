@@ -30,7 +30,8 @@
 
 struct wn_store {
 	char *dir;
-	int lockfd;
+	int lockfd;    /* wnd.lock, held */
+	int dirlockfd; /* the directory, held (store_dir_lock) */
 	rocksdb_t *db; /* NULL while a reopen has failed */
 	rocksdb_options_t *opts;
 	rocksdb_writeoptions_t *wopts;

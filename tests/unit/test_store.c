@@ -532,6 +532,29 @@ TEST(a_store_open_for_reading_keeps_a_wnd_out_until_it_closes)
 	wn_store_close(s);
 }
 
+/* A backup's copy has no wnd.lock (a backup holds the database's files
+ * only): the check of it, which its restore runs before the start, still
+ * keeps a wnd out until it closes. */
+TEST(a_store_open_for_reading_without_a_lock_file_keeps_a_wnd_out)
+{
+	wn_store_close(open_store("db", WN_DURABILITY_SYNC));
+	CHECK(unlink("db/wnd.lock") == 0);
+	wn_store *r = NULL, *s = NULL;
+	char *err = NULL;
+	CHECK_OK(wn_store_open_readonly("db", &r, &err));
+	CHECK_EQ_INT(wn_store_open("db", WN_DURABILITY_SYNC, 0, &s, &err), WN_EBUSY);
+	CHECK_EQ_STR(err, "data directory db is in use by another process (a wnd --check, say)");
+	free(err);
+	err = NULL;
+	wn_store_close(r);
+	CHECK_OK(wn_store_open("db", WN_DURABILITY_SYNC, 0, &s, &err));
+	/* and a reader is kept out while a wnd has it */
+	CHECK(unlink("db/wnd.lock") == 0);
+	CHECK_EQ_INT(wn_store_open_readonly("db", &r, &err), WN_EBUSY);
+	free(err);
+	wn_store_close(s);
+}
+
 TEST(store_is_locked_and_atomic)
 {
 	wn_store *s = NULL, *s2 = NULL;
