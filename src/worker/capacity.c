@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "kit.h"
+#include "proc_stray.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -361,7 +362,9 @@ int wn_capacity_detect_gpus(const char *program, wn_conf_strv *out, char **why)
 	char *argv[] = {(char *)prog, (char *)"--query-gpu=index", (char *)"--format=csv,noheader",
 	                NULL};
 	pid_t pid;
+	wn_proc_stray_starting(); /* ours to reap, not an orphan's */
 	int err = posix_spawnp(&pid, prog, &fa, &at, argv, environ);
+	wn_proc_stray_started(err == 0 ? pid : 0);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(pfd[1]);
@@ -379,6 +382,7 @@ int wn_capacity_detect_gpus(const char *program, wn_conf_strv *out, char **why)
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	wn_proc_stray_gone(pid);
 	int rc = WN_OK;
 	if (text == NULL) {
 		*why = wn_xasprintf("%s did not answer within %d s", prog,
