@@ -172,8 +172,12 @@ static bool stray_read_children(const char *path, stray_pids *out)
 	return true;
 }
 
-/* stray_stat reads the state, parent and process group of pid. */
-static bool stray_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid)
+/* The kernel's flag of a process that is exiting (linux/sched.h). */
+#define STRAY_PF_EXITING 0x4u
+
+/* stray_stat reads the state, parent and process group of pid, and whether
+ * it is exiting (when exiting is not NULL). */
+static bool stray_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid, bool *exiting)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -187,10 +191,14 @@ static bool stray_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid)
 	buf[r] = '\0';
 	char *paren = strrchr(buf, ')'); /* after the command's name, whatever it holds */
 	int pp, pg;
-	if (paren == NULL || sscanf(paren + 1, " %c %d %d", state, &pp, &pg) != 3)
+	unsigned flags;
+	if (paren == NULL ||
+	    sscanf(paren + 1, " %c %d %d %*d %*d %*d %u", state, &pp, &pg, &flags) != 4)
 		return false;
 	*ppid = (pid_t)pp;
 	*pgid = (pid_t)pg;
+	if (exiting != NULL)
+		*exiting = (flags & STRAY_PF_EXITING) != 0;
 	return true;
 }
 
@@ -207,7 +215,7 @@ static void stray_scan_children(pid_t pid, stray_pids *out)
 		long n = strtol(e->d_name, &end, 10);
 		pid_t ppid, pgid;
 		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && *end == '\0' &&
-		    stray_stat((pid_t)n, &state, &ppid, &pgid) && ppid == pid)
+		    stray_stat((pid_t)n, &state, &ppid, &pgid, NULL) && ppid == pid)
 			stray_pids_add(out, n);
 	}
 	closedir(d);
@@ -345,13 +353,19 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 		return; /* gone */
 	char state;
 	pid_t ppid, pgid;
-	if (!stray_stat(pid, &state, &ppid, &pgid)) {
+	bool exiting;
+	if (!stray_stat(pid, &state, &ppid, &pgid, &exiting)) {
 		/* gone */
 	} else if (state == 'Z' || state == 'X') {
 		if (ppid == w->self) {
 			stray_reap(pid);
 			w->exited++;
 		}
+	} else if (exiting) {
+		/* dying: its environment may be gone already, and it may become
+		 * a zombie of this process after this look; the next look meets
+		 * it, and reaps it */
+		w->exited++;
 	} else {
 		bool group = pgid == w->pgid;
 		if (!group && w->buf == NULL)
@@ -436,7 +450,7 @@ int wn_proc_stray_reap(void)
 	for (size_t i = 0; i < kids.n; i++) {
 		char state;
 		pid_t ppid, pgid;
-		if (!stray_is_own(kids.v[i]) && stray_stat(kids.v[i], &state, &ppid, &pgid) &&
+		if (!stray_is_own(kids.v[i]) && stray_stat(kids.v[i], &state, &ppid, &pgid, NULL) &&
 		    (state == 'Z' || state == 'X') && !stray_reap(kids.v[i]))
 			left++;
 	}
