@@ -485,6 +485,17 @@ static bool grid_has_axis(const wn_grid *g, const char *key)
 	return false;
 }
 
+bool wn_grid_sweeps(const wn_grid *g, const char *key)
+{
+	if (grid_has_axis(g, key))
+		return true;
+	for (size_t r = 0; r < g->nrows; r++)
+		for (size_t k = 0; k < g->rows[r].n; k++)
+			if (strcmp(g->rows[r].keys[k], key) == 0)
+				return true;
+	return false;
+}
+
 /* grid_keys_check refuses a parameter name the server would refuse (as
  * wn_name_check), wherever the sweep names it; false with *errmsg. */
 static bool grid_keys_check(const wn_grid *g, char **errmsg)

@@ -66,6 +66,10 @@ uint64_t wn_grid_count(const wn_grid *g, char **errmsg);
  * keys[k] and values[k] at them (arrays of wn_grid_nparams entries; valid while g lives). */
 size_t wn_grid_job(const wn_grid *g, uint64_t i, const char **keys, const char **values);
 
+/* wn_grid_sweeps tells whether parameter key varies in g: an axis of the grid, or a key
+ * of a row of the list. */
+bool wn_grid_sweeps(const wn_grid *g, const char *key);
+
 /* wn_grid_nparams returns the most parameters one job can have: the size keys and
  * values need in wn_grid_job. */
 size_t wn_grid_nparams(const wn_grid *g);

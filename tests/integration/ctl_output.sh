@@ -158,3 +158,26 @@ test_ctl_sweep_refuses_a_grid_value_given_twice() {
 	expect_exit 0 wnctl job sweep p t --grid k=1 --grid k=2,3 --grid j=1
 	expect_contains "$WN_OUT" "2 jobs"
 }
+
+# A --param for a key the sweep varies (by --grid, or by the file's grid or
+# list) is refused: one of the two would be dropped without a word.
+test_ctl_sweep_refuses_a_param_the_sweep_varies() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	expect_exit 2 wnctl job sweep p t --grid lr=1,2 --param lr=3
+	expect_eq "$WN_ERR" "wnctl: --param lr=3: 'lr' varies in the sweep (a grid or a list names it), so a --param cannot fix it; leave it out of one of them (see 'wnctl job sweep --help')"
+	printf 'grid:\n  lr: [1, 2]\n' >g.yaml
+	expect_exit 2 wnctl job sweep p t --file g.yaml --param lr=3
+	expect_contains "$WN_ERR" "'lr' varies in the sweep"
+	printf 'list:\n  - {lr: 1}\n  - {lr: 2, bs: 8}\n' >l.yaml
+	expect_exit 2 wnctl job sweep p t --file l.yaml --param bs=3 --dry-run
+	expect_contains "$WN_ERR" "'bs' varies in the sweep"
+	expect_eq "$WN_OUT" "" "dry run"
+	expect_exit 0 wnctl --json job list --project p --all
+	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 0 "no job added by the refusals"
+	# a --param of another key, or one that replaces the file's fixed value, is taken
+	printf 'params:\n  bs: 4\ngrid:\n  lr: [1, 2]\n' >p.yaml
+	expect_exit 0 wnctl job sweep p t --file p.yaml --param bs=8 --dry-run
+	expect_eq "$(awk 'NR > 1 {print $3, $4}' <<<"$WN_OUT" | tr '\n' ' ')" "bs=8 lr=1 bs=8 lr=2 " "params"
+}
