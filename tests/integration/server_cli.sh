@@ -62,6 +62,11 @@ test_cli_unreachable() {
 	expect_one_line_error "not an address"
 	expect_contains "$WN_ERR" "bad server address 127.0.0.1:7805: " "not an address"
 	expect_exit 2 env WN_SERVER=http://127.0.0.1:7805 "$WN_BIN/wnctl" status
+	# an empty WN_SERVER counts as not set; an empty --server is a usage error
+	expect_exit 3 env WN_SERVER= "$WN_BIN/wnctl" --timeout 500 status
+	expect_contains "$WN_ERR" "tcp://127.0.0.1:7640" "empty WN_SERVER: the default address"
+	expect_exit 2 wnctl --server '' status
+	expect_eq "$WN_ERR" "wnctl: invalid --server: empty address (see 'wnctl --help')"
 
 	# A server that accepts but does not answer: no reply is exit 3 too.
 	wn_start
