@@ -110,7 +110,9 @@ int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 		    wn_records_job_ids(c->e->rec, w->id, w->id + w->total - 1, ids, w->total + 1);
 		for (size_t i = 0; i < n; i++) {
 			Job *j = wn_job_find(c, ids[i]);
-			if (j == NULL || j->status != PENDING || j->priority == rq->priority)
+			/* a blocked job may run yet, once what it waits for is retried */
+			if (j == NULL || (j->status != PENDING && j->status != BLOCKED) ||
+			    j->priority == rq->priority)
 				continue;
 			bool ready = wn_job_is_ready(p, j);
 			if (ready)

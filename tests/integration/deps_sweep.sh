@@ -286,6 +286,28 @@ test_sweep_priority() {
 	expect_exit 4 wnctl sweep priority 999999 1
 }
 
+# A blocked job of a sweep takes the sweep's new priority too: it runs with
+# it once what it waits for is retried.
+test_sweep_priority_of_blocked_jobs() {
+	deps_start
+	local x
+	x=$(add x --priority 9)
+	printf '{"name":"a","after":[%s]}\n{"name":"b","after":[%s]}\n' "$x" "$x" >jobs.json
+	expect_exit 0 wnctl job batch jobs.json --project p --task t --sweep ab
+	local a b
+	a=$(head -n 1 <<<"$WN_OUT")
+	b=$(tail -n 1 <<<"$WN_OUT")
+	run_next "$x" --fail
+	expect_statuses "$a blocked" "$b blocked"
+	expect_exit 0 wnctl sweep priority "$a" 7
+	expect_eq "$(job_field "$a" .priority) $(job_field "$b" .priority)" "7 7" "priorities of the blocked jobs"
+	local z
+	z=$(add z --priority 5)
+	expect_exit 0 wnctl job retry "$x"
+	run_next "$x"
+	expect_eq "$(ready_ids)" "$a $b $z" "order once the blocked jobs may run"
+}
+
 test_sweep_batch() {
 	deps_start
 	# A batch becomes a sweep with --sweep / --max-running, or in the file.

@@ -385,7 +385,8 @@ static int sweep_update(model *m, const model_call *c)
 		WANT(C_OK, "a valid update");
 	for (size_t i = 0; rq->set_priority && i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
-		if (j->live && j->sweep_id == s->id && j->status == ST_PENDING)
+		if (j->live && j->sweep_id == s->id &&
+		    (j->status == ST_PENDING || j->status == ST_BLOCKED))
 			j->priority = rq->priority;
 	}
 	if (rq->set_max_running)
