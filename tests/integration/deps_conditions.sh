@@ -200,3 +200,21 @@ test_deps_remove_force() {
 	d=$(add d)
 	expect_exit 0 wnctl job remove "$d"
 }
+
+# Deleting a task removes its jobs as a forced removal does: jobs of other
+# tasks that waited afterok or afternotok for one are blocked, and say why;
+# those that waited afterany may run.
+test_deps_task_delete() {
+	deps_start
+	mktask p u
+	local a b c d
+	a=$(add a)
+	b=$(wnctl job add p u --name b --after "$a")
+	c=$(wnctl job add p u --name c --after "$b")
+	d=$(wnctl job add p u --name d --after "$a:afterany")
+	expect_exit 0 wnctl task delete p t --yes
+	expect_eq "$WN_OUT" "deleted task p/t (1 job removed)"
+	expect_statuses "$b blocked" "$c blocked" "$d pending"
+	expect_reason_names "$b" "$a"
+	expect_eq "$(ready_ids)" "$d" "ready after the task's deletion"
+}
