@@ -191,10 +191,11 @@ static wn_grid *sweep_grid(wn_ctl *c, struct sweep_args *a, uint64_t *count)
 	}
 	for (size_t i = 0; i < a->params.n; i++)
 		if (wn_grid_sweeps(g, a->params.keys[i]))
-			wn_ctl_usage(c,
-			             "--param %s=%s: '%s' varies in the sweep (a grid or a list names "
-			             "it), so a --param cannot fix it; leave it out of one of them",
-			             a->params.keys[i], a->params.values[i], a->params.keys[i]);
+			wn_ctl_usage(
+			    c,
+			    "--param %s=%s: '%s' varies in the sweep (a grid or a list names "
+			    "it), so a --param cannot fix it; leave it out of one of them",
+			    a->params.keys[i], a->params.values[i], a->params.keys[i]);
 	*count = wn_grid_count(g, &errmsg);
 	if (*count == UINT64_MAX)
 		sweep_usage(c, errmsg);
