@@ -53,6 +53,7 @@ typedef struct proc_child {
 	const char *workdir;
 	int nullfd, logfd, guardfd;
 	int grace_ms;
+	uint64_t mark; /* the value of the mark in envp (wn_proc_stray_mark_value) */
 	int maxfd;
 	int step; /* set by the child when it fails: PROC_STEP_* */
 	int err;  /* and the errno of that step */
@@ -194,7 +195,7 @@ WN_PROC_RAW static int proc_child_main(void *arg)
 		return proc_child_fail(c, PROC_STEP_SETUP);
 	/* The guard learns the group before the command runs: a worker killed
 	 * from here on does not leave it behind. */
-	if (wn_proc_guard_announce(c->guardfd, self, c->grace_ms) != 0)
+	if (wn_proc_guard_announce(c->guardfd, self, c->grace_ms, c->mark) != 0)
 		return proc_child_fail(c, PROC_STEP_GUARD);
 	if (syscall(SYS_dup3, c->nullfd, 0, 0) < 0 || syscall(SYS_dup3, c->logfd, 1, 0) < 0 ||
 	    syscall(SYS_dup3, c->logfd, 2, 0) < 0)
@@ -403,11 +404,11 @@ static pid_t proc_spawn(const wn_proc_spec *spec, proc_child *c, int *rc, char *
 		c->step = 0;
 		pid_t pid = proc_clone(c);
 		if (pid > 0 && c->step == 0) {
-			wn_proc_guard_leave(pid, c->grace_ms);
+			wn_proc_guard_leave(pid, c->grace_ms, c->mark);
 			return pid;
 		}
 		int e = errno;
-		wn_proc_guard_leave(0, 0);
+		wn_proc_guard_leave(0, 0, 0);
 		if (pid < 0) {
 			*reason =
 			    wn_xasprintf("cannot start %s: clone: %s", spec->argv[0], strerror(e));
@@ -485,6 +486,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	                .nullfd = nullfd,
 	                .logfd = logfd,
 	                .grace_ms = spec->orphan_grace_ms,
+	                .mark = wn_proc_stray_mark_value(mark),
 	                .maxfd = proc_max_fd()};
 	wn_proc_stray_starting(); /* not an orphan to reap, should it end at once */
 	pid_t pid = proc_spawn(spec, &c, &rc, reason);

@@ -24,16 +24,31 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One announcement: a group starts (with its grace period) or is over. */
+/* One announcement: a group starts (with its grace period and the mark in
+ * its environment) or is over. Both ends are the same program (the guard is
+ * a fork of the worker): the layout needs no version. */
 enum { GUARD_ADD = 1, GUARD_DEL = 2 };
 
 /* A guard whose socket stays full this long reads nothing (stopped, say). */
 #define GUARD_STUCK_MS 1000
 
+/* A guard that ends a dead worker's groups looks this often, and the marked
+ * processes it met at most this long apart (less often while they take
+ * their grace), and gives up on those that outlive SIGKILL this long (stuck
+ * in the kernel). */
+#define GUARD_TICK_MS      20
+#define GUARD_SWEEP_MAX_MS 500
+#define GUARD_KILL_WAIT_MS 10000
+
+/* The bytes a guard reads a process's environment with. */
+#define GUARD_ENV_BYTES 65536
+
 typedef struct guard_msg {
 	int32_t op;
 	int32_t pgid;
 	int32_t grace_ms;
+	int32_t unused; /* zero: no uninitialized bytes on the socket */
+	uint64_t mark;  /* wn_proc_stray_mark_value; 0 for none */
 } guard_msg;
 
 /* A group the guard knows, in the guard; deadline once it has been told to end. */
@@ -41,6 +56,7 @@ typedef struct guard_group {
 	int32_t pgid;
 	int32_t grace_ms;
 	int64_t deadline;
+	uint64_t mark;
 } guard_group;
 
 /* The worker's side. The lock is held for reading while the socket is used
@@ -78,7 +94,24 @@ static int64_t guard_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The guard's table of groups, grown with mremap (no malloc after fork). */
+/* guard_room returns p (cap items of size bytes, n of them used) with room
+ * for one more, grown with mmap and mremap (no malloc after fork), or NULL
+ * when out of memory (p is kept then). */
+static void *guard_room(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return p;
+	size_t bytes = *cap * size, want = p == NULL ? 65536 : bytes * 2;
+	void *q = p == NULL
+	              ? mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+	              : mremap(p, bytes, want, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		return NULL;
+	*cap = want / size;
+	return q;
+}
+
+/* The guard's table of groups. */
 typedef struct guard_table {
 	guard_group *g;
 	size_t n, cap;
@@ -89,19 +122,14 @@ static void guard_table_add(guard_table *t, const guard_msg *m, int64_t deadline
 	for (size_t i = 0; i < t->n; i++)
 		if (t->g[i].pgid == m->pgid) {
 			t->g[i].grace_ms = m->grace_ms;
+			t->g[i].mark = m->mark;
 			return;
 		}
-	if (t->n == t->cap) {
-		size_t bytes = t->cap * sizeof(guard_group);
-		void *p = t->g == NULL ? mmap(NULL, 65536, PROT_READ | PROT_WRITE,
-		                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-		                       : mremap(t->g, bytes, bytes * 2, MREMAP_MAYMOVE);
-		if (p == MAP_FAILED)
-			return; /* out of memory: this group is not ended */
-		t->cap = t->g == NULL ? 65536 / sizeof(guard_group) : t->cap * 2;
-		t->g = p;
-	}
-	t->g[t->n++] = (guard_group){m->pgid, m->grace_ms, deadline};
+	guard_group *g = guard_room(t->g, &t->cap, t->n, sizeof(*g));
+	if (g == NULL)
+		return; /* out of memory: this group is not ended */
+	t->g = g;
+	t->g[t->n++] = (guard_group){m->pgid, m->grace_ms, deadline, m->mark};
 }
 
 static void guard_table_del(guard_table *t, size_t i)
@@ -126,43 +154,229 @@ static void guard_table_apply(guard_table *t, const guard_msg *m, int64_t deadli
 		}
 }
 
+/* The marks of the groups a guard ends, each with its group's deadline,
+ * and the processes that carry one of them and were sent SIGTERM. A daemon
+ * a command left in a session of its own is in none of the groups and, once
+ * the worker is dead, below init: only its environment tells it. */
+typedef struct guard_marks {
+	uint64_t *v; /* for wn_proc_stray_find */
+	int64_t *deadline;
+	size_t n, cap, dcap;
+	int64_t last; /* the latest deadline */
+	pid_t *termed;
+	size_t nt, tcap;
+	char *buf; /* GUARD_ENV_BYTES to read an environment with; NULL: none */
+} guard_marks;
+
+static void guard_marks_add(guard_marks *mk, uint64_t mark, int64_t deadline)
+{
+	if (mark == 0)
+		return;
+	for (size_t i = 0; i < mk->n; i++)
+		if (mk->v[i] == mark)
+			return;
+	uint64_t *v = guard_room(mk->v, &mk->cap, mk->n, sizeof(*v));
+	if (v == NULL)
+		return; /* out of memory: its processes are not looked for */
+	mk->v = v;
+	int64_t *d = guard_room(mk->deadline, &mk->dcap, mk->n, sizeof(*d));
+	if (d == NULL)
+		return;
+	mk->deadline = d;
+	mk->v[mk->n] = mark;
+	mk->deadline[mk->n++] = deadline;
+	if (deadline > mk->last)
+		mk->last = deadline;
+}
+
+/* guard_termed tells whether pid was sent SIGTERM, and records it (a pid
+ * given to another marked process meanwhile gets SIGKILL only). */
+static bool guard_termed(guard_marks *mk, pid_t pid)
+{
+	for (size_t i = 0; i < mk->nt; i++)
+		if (mk->termed[i] == pid)
+			return true;
+	pid_t *t = guard_room(mk->termed, &mk->tcap, mk->nt, sizeof(*t));
+	if (t != NULL) {
+		mk->termed = t;
+		mk->termed[mk->nt++] = pid;
+	}
+	return false;
+}
+
+/* guard_table_has tells whether t holds group pgid. */
+static bool guard_table_has(const guard_table *t, pid_t pgid)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->g[i].pgid == pgid)
+			return true;
+	return false;
+}
+
+/* guard_sweep_one looks at process pid: one that carries a mark, outside
+ * the groups of t (which have had their SIGTERM: a process a group starts
+ * while it ends, to save a checkpoint say, is the group's), gets SIGTERM
+ * once, SIGKILL past its mark's deadline. It is held by a pidfd and its
+ * environment read again before it is signalled, so that a pid given to
+ * another process meanwhile is never signalled (the pidfd is taken only
+ * then: most processes carry no mark). Returns 1 when it is such a process
+ * (*killed counts SIGKILLs), else 0. */
+static int guard_sweep_one(guard_marks *mk, const guard_table *t, pid_t pid, int64_t now,
+                           int *killed)
+{
+	if (wn_proc_stray_find(pid, mk->v, mk->n, mk->buf, GUARD_ENV_BYTES) < 0)
+		return 0;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int err = pidfd < 0 ? errno : 0;
+	if (err != 0 && err != ENOSYS && err != EMFILE && err != ENFILE)
+		return 0; /* gone */
+	int i = -1;
+	if (!guard_table_has(t, getpgid(pid)))
+		i = wn_proc_stray_find(pid, mk->v, mk->n, mk->buf, GUARD_ENV_BYTES);
+	int sig = 0;
+	if (i >= 0 && now >= mk->deadline[i])
+		sig = SIGKILL;
+	else if (i >= 0 && !guard_termed(mk, pid))
+		sig = SIGTERM;
+	if (sig != 0 && pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	else if (sig != 0 && err == ENOSYS)
+		kill(pid, sig); /* no pidfd here; out of descriptors: the next look */
+	if (sig == SIGKILL)
+		(*killed)++;
+	if (pidfd >= 0)
+		close(pidfd);
+	return i >= 0;
+}
+
+/* The kernel's directory entry (getdents64: opendir would allocate). */
+struct guard_dirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* guard_pid_of returns the pid that the /proc entry name is, or 0 (not a
+ * process). */
+static pid_t guard_pid_of(const char *name)
+{
+	long pid = 0;
+	for (const char *c = name; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9' || c - name >= 9)
+			return 0;
+		pid = pid * 10 + (*c - '0');
+	}
+	return (pid_t)pid;
+}
+
+/* guard_sweep looks once through every process (/proc) for those that
+ * carry one of the marks outside the groups of t (guard_sweep_one); returns
+ * how many it met. */
+static int guard_sweep(guard_marks *mk, const guard_table *t, int64_t now, int *killed)
+{
+	int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	char ents[16384] __attribute__((aligned(8)));
+	pid_t self = getpid();
+	int found = 0;
+	long r;
+	while ((r = syscall(SYS_getdents64, dir, ents, sizeof(ents))) > 0)
+		for (long off = 0; off < r;) {
+			const struct guard_dirent *d = (const void *)(ents + off);
+			off += d->reclen;
+			pid_t pid = guard_pid_of(d->name);
+			if (pid > 0 && pid != self)
+				found += guard_sweep_one(mk, t, pid, now, killed);
+		}
+	close(dir);
+	return found;
+}
+
+/* guard_end_read reads the announcements still on their way (a command
+ * that was starting) into t and mk, to be ended too; returns whether the
+ * socket reached its end. */
+static bool guard_end_read(int fd, guard_table *t, guard_marks *mk, bool eof)
+{
+	guard_msg m;
+	ssize_t r = 1;
+	while (!eof && (r = recv(fd, &m, sizeof(m), 0)) != 0) {
+		if (r == (ssize_t)sizeof(m)) {
+			int64_t deadline = guard_now_ms() + (m.grace_ms > 0 ? m.grace_ms : 0);
+			guard_table_apply(t, &m, deadline);
+			if (m.op == GUARD_ADD && m.pgid > 1)
+				guard_marks_add(mk, m.mark, deadline);
+		} else if (r < 0 && errno != EINTR) {
+			break;
+		}
+	}
+	return eof || r == 0;
+}
+
+/* guard_end_groups sends SIGKILL to what is left of each group of t past
+ * its deadline, and forgets the groups that are gone. */
+static void guard_end_groups(guard_table *t, int64_t now)
+{
+	for (size_t i = 0; i < t->n;) {
+		if (kill(-t->g[i].pgid, 0) != 0 && errno == ESRCH) {
+			guard_table_del(t, i);
+		} else if (now >= t->g[i].deadline) {
+			kill(-t->g[i].pgid, SIGKILL);
+			guard_table_del(t, i);
+		} else {
+			i++;
+		}
+	}
+}
+
 /* guard_end ends every group in t (the worker is gone): SIGTERM now, SIGKILL
- * to what is left of a group after its grace period. Announcements still on
- * their way (a command that was starting) are read and ended too. */
+ * to what is left of a group after its grace period; and so every process
+ * that carries the mark of one of them, found in /proc, looked for again
+ * until none is left, also once the groups are gone (they may start one as
+ * they end). */
 static void __attribute__((noreturn)) guard_end(int fd, guard_table *t, bool eof)
 {
 	int64_t start = guard_now_ms();
+	guard_marks mk = {0};
+	void *buf =
+	    mmap(NULL, GUARD_ENV_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mk.buf = buf == MAP_FAILED ? NULL : buf;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	for (size_t i = 0; i < t->n; i++) {
 		t->g[i].deadline = start + (t->g[i].grace_ms > 0 ? t->g[i].grace_ms : 0);
 		kill(-t->g[i].pgid, SIGTERM);
+		guard_marks_add(&mk, t->g[i].mark, t->g[i].deadline);
 	}
+	int64_t next = start, gap = GUARD_TICK_MS;
+	int found = 0, killed = 0;
+	bool after_groups = false; /* a sweep was made once the groups were gone */
 	for (;;) {
-		guard_msg m;
-		ssize_t r = 1;
-		while (!eof && (r = recv(fd, &m, sizeof(m), 0)) != 0) {
-			if (r == (ssize_t)sizeof(m))
-				guard_table_apply(
-				    t, &m, guard_now_ms() + (m.grace_ms > 0 ? m.grace_ms : 0));
-			else if (r < 0 && errno != EINTR)
-				break;
-		}
-		if (r == 0)
-			eof = true;
+		eof = guard_end_read(fd, t, &mk, eof);
 		int64_t now = guard_now_ms();
-		for (size_t i = 0; i < t->n;) {
-			if (kill(-t->g[i].pgid, 0) != 0 && errno == ESRCH) {
-				guard_table_del(t, i);
-			} else if (now >= t->g[i].deadline) {
-				kill(-t->g[i].pgid, SIGKILL);
-				guard_table_del(t, i);
-			} else {
-				i++;
-			}
+		guard_end_groups(t, now);
+		if (t->n > 0)
+			after_groups = false;
+		if (mk.n > 0 && mk.buf != NULL && (now >= next || (t->n == 0 && !after_groups))) {
+			/* the first SIGKILLs are looked after soon, not those that
+			 * outlive them (stuck in the kernel) */
+			bool first = killed == 0;
+			killed = 0;
+			found = guard_sweep(&mk, t, now, &killed);
+			gap = killed > 0 && first ? GUARD_TICK_MS : gap * 2;
+			if (gap > GUARD_SWEEP_MAX_MS)
+				gap = GUARD_SWEEP_MAX_MS;
+			next = now + gap;
+			for (size_t i = 0; i < mk.n; i++) /* SIGKILL when the grace ends */
+				if (mk.deadline[i] > now && mk.deadline[i] < next)
+					next = mk.deadline[i];
 		}
-		if (t->n == 0 && (eof || now - start > 500))
+		after_groups = after_groups || t->n == 0;
+		bool done = found == 0 || now - mk.last > GUARD_KILL_WAIT_MS;
+		if (t->n == 0 && done && (eof || now - start > 500))
 			_exit(0);
-		struct timespec tick = {0, 20 * 1000 * 1000};
+		struct timespec tick = {0, GUARD_TICK_MS * 1000 * 1000};
 		nanosleep(&tick, NULL);
 	}
 }
@@ -393,7 +607,7 @@ int wn_proc_guard_enter(int *fd, char **why)
 	return WN_EIO;
 }
 
-void wn_proc_guard_leave(pid_t pgid, int grace_ms)
+void wn_proc_guard_leave(pid_t pgid, int grace_ms, uint64_t mark)
 {
 	if (pgid > 0) {
 		pthread_mutex_lock(&guard_reg_lock);
@@ -401,15 +615,16 @@ void wn_proc_guard_leave(pid_t pgid, int grace_ms)
 			guard_reg_cap = guard_reg_cap ? guard_reg_cap * 2 : 16;
 			guard_reg = wn_xrealloc(guard_reg, guard_reg_cap * sizeof(*guard_reg));
 		}
-		guard_reg[guard_reg_n++] = (guard_msg){GUARD_ADD, (int32_t)pgid, grace_ms};
+		guard_reg[guard_reg_n++] = (guard_msg){
+		    .op = GUARD_ADD, .pgid = (int32_t)pgid, .grace_ms = grace_ms, .mark = mark};
 		pthread_mutex_unlock(&guard_reg_lock);
 	}
 	pthread_rwlock_unlock(&guard_lock);
 }
 
-WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms)
+WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms, uint64_t mark)
 {
-	guard_msg m = {GUARD_ADD, (int32_t)pgid, grace_ms};
+	guard_msg m = {.op = GUARD_ADD, .pgid = (int32_t)pgid, .grace_ms = grace_ms, .mark = mark};
 	long w;
 #ifdef SYS_sendto
 	w = syscall(SYS_sendto, fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
@@ -431,7 +646,7 @@ void wn_proc_guard_forget(pid_t pgid)
 	pthread_mutex_unlock(&guard_reg_lock);
 	bool full = false;
 	if (guard_fd >= 0) {
-		guard_msg m = {GUARD_DEL, (int32_t)pgid, 0};
+		guard_msg m = {.op = GUARD_DEL, .pgid = (int32_t)pgid};
 		full = guard_send(guard_fd, &m) != 0 && errno == EAGAIN;
 	}
 	pthread_rwlock_unlock(&guard_lock);

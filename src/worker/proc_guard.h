@@ -1,15 +1,21 @@
 /* proc_guard: the one guard process of a worker. It is forked once, early,
  * while the worker is still small, sits in its own process group, and learns
- * over a socket the process group of every command the worker starts (the
- * command announces its own group before it execs) and of every command the
- * worker has reaped. When the worker is gone (the socket reaches its end, or
- * the kernel's parent-death signal arrives), the guard sends SIGTERM to every
- * group it still knows and SIGKILL to those left after their grace period,
- * then exits. Should the guard itself die, the worker starts another and
- * tells it every group that still runs. */
+ * over a socket the process group of every command the worker starts, with
+ * the mark in the command's environment (proc_stray.h; the command announces
+ * both before it execs), and of every command the worker has reaped. When
+ * the worker is gone (the socket reaches its end, or the kernel's
+ * parent-death signal arrives), the guard sends SIGTERM to every group it
+ * still knows and to every process that carries one of their marks (what the
+ * commands left outside their groups, orphans of init by then: it reads each
+ * process's environment in /proc, and only then), and SIGKILL to those left
+ * after their grace period, looking for marked processes again until none is
+ * left, then exits. While the worker lives it costs nothing but the
+ * announcements. Should the guard itself die, the worker starts another and
+ * tells it every group that still runs, with its mark. */
 #ifndef WN_PROC_GUARD_H
 #define WN_PROC_GUARD_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 /* WN_PROC_RAW marks the functions a starting command runs before it execs,
@@ -31,13 +37,15 @@ int wn_proc_guard_start(char **why);
 int wn_proc_guard_enter(int *fd, char **why);
 
 /* wn_proc_guard_leave ends wn_proc_guard_enter; pgid > 0 records that group
- * as running (it announced itself), so that a later guard learns it too. */
-void wn_proc_guard_leave(pid_t pgid, int grace_ms);
+ * as running (it announced itself) with the mark of its command
+ * (wn_proc_stray_mark_value), so that a later guard learns both too. */
+void wn_proc_guard_leave(pid_t pgid, int grace_ms, uint64_t mark);
 
 /* wn_proc_guard_announce is called in a starting command (a vfork-style
- * child: raw system calls only) with its own process group: it writes the
+ * child: raw system calls only) with its own process group and the value of
+ * the mark in its environment (wn_proc_stray_mark_value): it writes the
  * announcement to fd and returns 0, or -1 with errno set. */
-WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms);
+WN_PROC_RAW int wn_proc_guard_announce(int fd, pid_t pgid, int grace_ms, uint64_t mark);
 
 /* wn_proc_guard_forget tells the guard that group pgid is over (its leader
  * is about to be reaped, the rest of the group is killed): the guard will

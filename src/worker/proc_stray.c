@@ -268,33 +268,89 @@ static void stray_children(pid_t pid, bool self, stray_pids *out)
 	closedir(d);
 }
 
-/* stray_entries looks for the entry mark (n bytes) among the whole entries
- * of buf (have bytes); *start gets where a cut last one begins. */
-static bool stray_entries(const char *buf, size_t have, const char *mark, size_t n, size_t *start)
+/* stray_mark_of reads the entry e (len bytes) as a mark, WN_RUN=<16 hex
+ * digits> as wn_proc_stray_mark writes it: its value in *v. */
+static bool stray_mark_of(const char *e, size_t len, uint64_t *v)
+{
+	const size_t vl = sizeof(WN_PROC_STRAY_VAR); /* with its '=' */
+	if (len != vl + 16 || memcmp(e, WN_PROC_STRAY_VAR "=", vl) != 0)
+		return false;
+	uint64_t x = 0;
+	for (size_t i = vl; i < len; i++) {
+		if (e[i] >= '0' && e[i] <= '9')
+			x = x << 4 | (uint64_t)(e[i] - '0');
+		else if (e[i] >= 'a' && e[i] <= 'f')
+			x = x << 4 | (uint64_t)(e[i] - 'a' + 10);
+		else
+			return false;
+	}
+	*v = x;
+	return true;
+}
+
+uint64_t wn_proc_stray_mark_value(const char *mark)
+{
+	uint64_t v;
+	return mark != NULL && stray_mark_of(mark, strlen(mark), &v) ? v : 0;
+}
+
+/* stray_match returns the index in marks (n) of the mark that the entry e
+ * (len bytes) is, or -1. */
+static int stray_match(const char *e, size_t len, const uint64_t *marks, size_t n)
+{
+	uint64_t v;
+	if (!stray_mark_of(e, len, &v))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (marks[i] == v)
+			return (int)i;
+	return -1;
+}
+
+/* stray_entries looks for one of the marks (n) among the whole entries of
+ * buf (have bytes): its index, or -1; *start gets where a cut last one
+ * begins. */
+static int stray_entries(const char *buf, size_t have, const uint64_t *marks, size_t n,
+                         size_t *start)
 {
 	*start = 0;
 	for (size_t i = 0; i < have; i++) {
 		if (buf[i] != '\0')
 			continue;
-		if (i - *start == n && memcmp(buf + *start, mark, n) == 0)
-			return true;
+		int k = stray_match(buf + *start, i - *start, marks, n);
+		if (k >= 0)
+			return k;
 		*start = i + 1;
 	}
-	return false;
+	return -1;
 }
 
-/* stray_has reads the environment of process pid (buf: cap bytes to read it
- * with) and tells whether it holds the entry mark (n bytes). An entry longer
- * than cap is skipped. */
-static bool stray_has(long pid, const char *mark, size_t n, char *buf, size_t cap)
+/* stray_environ_path writes "/proc/PID/environ" to path (48 bytes), without
+ * stdio (the guard, a fork of the worker, reads environments too). */
+static void stray_environ_path(char *path, long pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	char digits[20];
+	size_t k = 0;
+	do
+		digits[k++] = (char)('0' + pid % 10);
+	while ((pid /= 10) > 0 && k < sizeof(digits));
+	memcpy(path, "/proc/", 6);
+	char *p = path + 6;
+	while (k > 0)
+		*p++ = digits[--k];
+	memcpy(p, "/environ", sizeof("/environ"));
+}
+
+int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap)
+{
+	char path[48];
+	stray_environ_path(path, (long)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return false; /* gone, or another user's */
+		return -1; /* gone, or another user's */
 	size_t have = 0, start;
-	bool found = false, skipping = false;
+	bool skipping = false;
+	int found = -1;
 	for (;;) {
 		ssize_t r = read(fd, buf + have, cap - have);
 		if (r < 0 && errno == EINTR)
@@ -303,7 +359,7 @@ static bool stray_has(long pid, const char *mark, size_t n, char *buf, size_t ca
 			break;
 		size_t from = have;
 		have += (size_t)r;
-		if (skipping) { /* the rest of an entry too long to be the mark */
+		if (skipping) { /* the rest of an entry too long to be a mark */
 			char *nul = memchr(buf + from, '\0', have - from);
 			if (nul == NULL) {
 				have = 0;
@@ -314,7 +370,7 @@ static bool stray_has(long pid, const char *mark, size_t n, char *buf, size_t ca
 			have -= past;
 			skipping = false;
 		}
-		if ((found = stray_entries(buf, have, mark, n, &start)))
+		if ((found = stray_entries(buf, have, marks, n, &start)) >= 0)
 			break;
 		memmove(buf, buf + start, have - start);
 		have -= start;
@@ -323,18 +379,17 @@ static bool stray_has(long pid, const char *mark, size_t n, char *buf, size_t ca
 			skipping = true;
 		}
 	}
-	if (!found && !skipping && have == n && memcmp(buf, mark, n) == 0)
-		found = true; /* the last entry, without its NUL */
+	if (found < 0 && !skipping)
+		found = stray_match(buf, have, marks, n); /* the last entry, without its NUL */
 	close(fd);
 	return found;
 }
 
 /* One look below this process for a command's processes: those of its
- * group pgid and those that carry its mark (n bytes). */
+ * group pgid and those that carry its mark. */
 typedef struct stray_walk {
 	pid_t pgid, self;
-	const char *mark;
-	size_t n;
+	uint64_t mark;
 	int sig; /* sent to each of those outside the group */
 	char *buf;
 	size_t cap;
@@ -370,7 +425,7 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 		bool group = pgid == w->pgid;
 		if (!group && w->buf == NULL)
 			w->buf = wn_xmalloc(w->cap);
-		if (group || stray_has(pid, w->mark, w->n, w->buf, w->cap)) {
+		if (group || wn_proc_stray_find(pid, &w->mark, 1, w->buf, w->cap) >= 0) {
 			w->alive++;
 			if (!group && pidfd >= 0)
 				syscall(SYS_pidfd_send_signal, pidfd, w->sig, NULL, 0);
@@ -392,8 +447,7 @@ static int stray_look(pid_t pgid, const char *mark, int sig, int *exited)
 {
 	stray_walk w = {.pgid = pgid,
 	                .self = getpid(),
-	                .mark = mark,
-	                .n = strlen(mark),
+	                .mark = wn_proc_stray_mark_value(mark),
 	                .sig = sig,
 	                .cap = 65536};
 	stray_pids todo = {0};

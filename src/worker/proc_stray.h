@@ -11,6 +11,8 @@
  * ends them, and waits for its group, before the command counts as gone (its
  * devices are let go). Nothing else is looked at: the worker's own children
  * (a few reads of /proc) and what is below those it did not start itself.
+ * Once the worker is dead, its guard (proc_guard.h) looks for the marks of
+ * the commands it knew in every process it can read (wn_proc_stray_find).
  *
  * The worker reaps the children it did not start (orphans handed to it once
  * they exit), never one it started: those are announced here (starting,
@@ -18,6 +20,8 @@
 #ifndef WN_PROC_STRAY_H
 #define WN_PROC_STRAY_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The variable that holds the mark. */
@@ -29,6 +33,17 @@ void wn_proc_stray_adopt(void);
 
 /* wn_proc_stray_mark returns a new mark, "WN_RUN=<16 hex digits>" (malloc'd). */
 char *wn_proc_stray_mark(void);
+
+/* wn_proc_stray_mark_value returns the value of the mark (its 16 hex
+ * digits), or 0 when mark is not one. */
+uint64_t wn_proc_stray_mark_value(const char *mark);
+
+/* wn_proc_stray_find reads the environment of process pid, with buf (cap
+ * bytes, more than a mark's 24) to read it in, and returns the index in
+ * marks (n values, wn_proc_stray_mark_value) of a mark it holds, or -1: none,
+ * or the process is gone, or its environment cannot be read (another user's,
+ * a zombie's). It takes no lock and allocates nothing: the guard calls it. */
+int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap);
 
 /* wn_proc_stray_starting says a child of the worker is being started: no
  * orphan is reaped until wn_proc_stray_started, which records its pid (<= 0:

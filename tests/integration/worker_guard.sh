@@ -1,7 +1,8 @@
 # wnworker's guard process: nothing a cli job started outlives a worker
 # killed by SIGKILL, even a command that ignores SIGTERM and its background
-# child, even when the guard itself was killed before; and the guard goes
-# with its worker. Real wnd, wnworker and wnctl.
+# child, or a daemon it left in a session of its own, even when the guard
+# itself was killed before; and the guard goes with its worker. Real wnd,
+# wnworker and wnctl.
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
 # stubborn_yaml: a worker.yaml whose task `stubborn` ignores SIGTERM (and so
@@ -82,6 +83,81 @@ test_a_killed_guard_is_replaced_before_the_worker_is_killed() {
 	wait_until 10 "the command to be killed" pid_gone "cmd-$JOB_ID.pid"
 	wait_until 5 "its background child to be killed" pid_gone "bg-$JOB_ID.pid"
 	wait_until 5 "the second guard to exit" proc_gone "$second"
+}
+
+# running_script SCRIPT: start wnd and a worker (WORKER_PID) whose job
+# (JOB_ID) runs the shell script SCRIPT (from stdin), and wait until the
+# script has written the file `started`.
+running_script() {
+	cat >job.sh
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	script_task job.sh >w.yaml
+	JOB_ID=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 10 "the job's command to start" test -e started
+}
+
+# kill_worker: SIGKILL the worker (WORKER_PID) and wait for it.
+kill_worker() {
+	kill -KILL "$WORKER_PID"
+	wait "$WORKER_PID" 2>/dev/null || true
+}
+
+# A daemon the command left in a session of its own is not in any process
+# group the guard knows: it is found by the mark in its environment, and
+# ended as the groups are (SIGTERM first).
+test_sigkill_of_the_worker_ends_a_daemon_that_left_the_session() {
+	running_script <<'EOF'
+setsid sh -c 'trap "echo got TERM >> daemon.trace; exit 0" TERM; echo $$ > d.tmp; mv d.tmp d.pid
+              while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 &
+while [ ! -s d.pid ]; do sleep 0.05; done
+touch started
+while :; do sleep 0.05; done
+EOF
+	wn_track_session "$(cat d.pid)"
+	local guard
+	guard=$(guard_of "$WORKER_PID")
+	kill_worker
+	wait_until 10 "the daemon to be ended" pid_gone d.pid
+	expect_eq "$(cat daemon.trace 2>/dev/null)" "got TERM" "what the daemon got"
+	wait_until 5 "the guard to exit" proc_gone "$guard"
+}
+
+# One that ignores SIGTERM is killed after kill_grace_s; a guard that
+# replaced a killed one knows the marks too.
+test_sigkill_of_the_worker_kills_a_daemon_that_ignores_sigterm() {
+	running_script <<'EOF'
+(setsid sh -c 'trap "" TERM; echo $$ > d.tmp; mv d.tmp d.pid; exec sleep 600' </dev/null >/dev/null 2>&1 &)
+while [ ! -s d.pid ]; do sleep 0.05; done
+touch started
+while :; do sleep 0.05; done
+EOF
+	wn_track_session "$(cat d.pid)"
+	local first second
+	first=$(guard_of "$WORKER_PID")
+	kill -KILL "$first"
+	wait_until 5 "another guard to start" guard_replaced "$WORKER_PID" "$first"
+	second=$(guard_of "$WORKER_PID")
+	kill_worker
+	wait_until 10 "the daemon to be killed" pid_gone d.pid
+	wait_until 5 "the guard to exit" proc_gone "$second"
+}
+
+# A daemon that the command starts once it is told to end, after the worker
+# died, is found too: the guard looks again until none is left.
+test_sigkill_of_the_worker_ends_a_daemon_started_while_the_run_ends() {
+	running_script <<'EOF'
+trap 'setsid sh -c "trap \"\" TERM; exec sleep 600" </dev/null >/dev/null 2>&1 &
+      echo $! > d.tmp; mv d.tmp d.pid; exit 0' TERM
+touch started
+while :; do sleep 0.05; done
+EOF
+	kill_worker
+	wait_until 10 "the command to start its daemon" test -s d.pid
+	wn_track_session "$(cat d.pid)"
+	wait_until 10 "the daemon to be killed" pid_gone d.pid
 }
 
 test_the_guard_leaves_with_a_worker_that_exits() {

@@ -14,6 +14,18 @@ log_dir: $WN_TMP/logs
 EOF
 }
 
+# script_task NAME: a worker.yaml whose task `t` runs the shell script NAME
+# (written by the test in $WN_TMP) there.
+script_task() {
+	worker_head
+	cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, $WN_TMP/$1]
+    workdir: $WN_TMP
+EOF
+}
+
 # worker_start NAME CONFIG [ARGS...]: start wnworker in the background with
 # its log in $WN_TMP/NAME.log; its pid is left in WORKER_PID.
 worker_start() {

@@ -365,18 +365,6 @@ EOF
 	worker_wait "$WORKER_PID"
 }
 
-# script_task NAME: a worker.yaml whose task `t` runs the shell script NAME
-# (written by the test in $WN_TMP) there.
-script_task() {
-	worker_head
-	cat <<EOF
-tasks:
-  t:
-    command: [/bin/sh, $WN_TMP/$1]
-    workdir: $WN_TMP
-EOF
-}
-
 # A command that ends leaving a process in its group, which itself started
 # a daemon in a session of its own: both are gone once the job is reported,
 # and neither is left behind as a zombie of the worker.
