@@ -56,10 +56,10 @@ int wn_agent_devices_take(wn_agent *a, const agent_job *j, const char *gpus, wn_
 	return wn_devlock_take(a->cfg->lock_dir, gpus, &w, out, reason);
 }
 
-void wn_agent_devices_record(const agent_job *j, struct wn_devlock *dev, pid_t pgid)
+void wn_agent_devices_record(const agent_job *j, struct wn_devlock *dev, pid_t pgid, uint64_t mark)
 {
 	char *why = NULL;
-	if (wn_devlock_record(dev, pgid, &why) == WN_OK)
+	if (wn_devlock_record(dev, pgid, mark, &why) == WN_OK)
 		return;
 	wn_warn("job %llu: %s: if this worker dies, a worker started meanwhile does not wait "
 	        "for the run",

@@ -312,8 +312,9 @@ struct wn_devlock;
 int wn_agent_devices_take(wn_agent *a, const agent_job *j, const char *gpus,
                           struct wn_devlock **out, char **reason);
 
-/* wn_agent_devices_record records j's run, in process group pgid, as the
- * holder of its devices dev (wn_devlock_record), and warns when it cannot. */
-void wn_agent_devices_record(const agent_job *j, struct wn_devlock *dev, pid_t pgid);
+/* wn_agent_devices_record records j's run, in process group pgid with mark
+ * in its environment, as the holder of its devices dev (wn_devlock_record),
+ * and warns when it cannot. */
+void wn_agent_devices_record(const agent_job *j, struct wn_devlock *dev, pid_t pgid, uint64_t mark);
 
 #endif

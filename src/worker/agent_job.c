@@ -456,7 +456,9 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	}
 	wn_agent_started(a); /* a pause after failed starts ends (sbatch ran, too) */
 	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
-	wn_agent_devices_record(j, s->dev, wn_fmt_pgid(s->run));
+	uint64_t mark;
+	pid_t pgid = wn_fmt_pgid(s->run, &mark);
+	wn_agent_devices_record(j, s->dev, pgid, mark);
 	job_supervise(a, j, s);
 }
 

@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "proc.h"
+#include "proc_stray.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -44,10 +45,13 @@ char *wn_devlock_path(const char *dir, const char *id)
 typedef struct devlock_proc {
 	char state;               /* 'Z': a zombie, gone but for its exit status */
 	long long pgrp;           /* its process group */
+	unsigned flags;           /* the kernel's (DEVLOCK_PF_KTHREAD) */
 	unsigned long long start; /* when it started, clock ticks since boot */
 } devlock_proc;
 
-/* devlock_stat reads /proc/PID/stat (fields 3, 5 and 22) into *pr; false
+#define DEVLOCK_PF_KTHREAD 0x00200000u /* a kernel thread (linux/sched.h) */
+
+/* devlock_stat reads /proc/PID/stat (fields 3, 5, 9 and 22) into *pr; false
  * when no such process. */
 static bool devlock_stat(const char *pid, devlock_proc *pr)
 {
@@ -62,7 +66,8 @@ static bool devlock_stat(const char *pid, devlock_proc *pr)
 		return false;
 	buf[n] = '\0';
 	const char *p = strrchr(buf, ')'); /* the command's name may hold anything */
-	if (p == NULL || sscanf(p + 1, " %c %*d %lld", &pr->state, &pr->pgrp) != 2)
+	if (p == NULL ||
+	    sscanf(p + 1, " %c %*d %lld %*d %*d %*d %u", &pr->state, &pr->pgrp, &pr->flags) != 3)
 		return false;
 	int field = 2; /* after the name: the state is the 3rd field */
 	for (p++; *p && field < 22; p++)
@@ -82,49 +87,156 @@ static bool devlock_started(pid_t pid, unsigned long long *ticks)
 	return true;
 }
 
-/* devlock_members tells whether a process other than a zombie is in group
- * pgid (kill would count a zombie that nothing reaps). */
-static bool devlock_members(long long pgid)
-{
-	DIR *d = opendir("/proc");
-	if (d == NULL)
-		return false;
-	bool found = false;
-	struct dirent *e;
-	while (!found && (e = readdir(d)) != NULL) {
-		devlock_proc pr;
-		found = e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
-		        devlock_stat(e->d_name, &pr) && pr.pgrp == pgid && pr.state != 'Z' &&
-		        pr.state != 'X';
-	}
-	closedir(d);
-	return found;
-}
+/* A record: "PGID START MARK", padded with spaces to DEVLOCK_REC bytes and
+ * ended by a newline; MARK (16 hex digits) came later, and a record of an
+ * older worker ends after START. A field is only ever added at the end: a
+ * reader takes those it knows. */
+typedef struct devlock_run {
+	long long pgid;           /* the run's process group */
+	unsigned long long start; /* when its leader started */
+	uint64_t mark;            /* of its command's environment; 0: none recorded */
+} devlock_run;
 
-/* devlock_holder reads fd's record: the process group of a run that may still
- * hold the device, or 0 when none does (no record, or one that is stale). */
-static pid_t devlock_holder(int fd)
+/* devlock_read reads fd's record into *run; false when there is none (blank,
+ * or not one). */
+static bool devlock_read(int fd, devlock_run *run)
 {
 	char buf[DEVLOCK_REC + 1];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
-	long long pgid = 0;
-	unsigned long long start = 0;
-	if (sscanf(buf, "%lld %llu", &pgid, &start) != 2 || pgid <= 1 || pgid > INT32_MAX)
-		return 0;
+	unsigned long long mark = 0;
+	int k = sscanf(buf, "%lld %llu %16llx", &run->pgid, &run->start, &mark);
+	run->mark = k == 3 ? (uint64_t)mark : 0;
+	return k >= 2 && run->pgid > 1 && run->pgid <= INT32_MAX;
+}
+
+/* A process found holding a device: one of the run's group, or one outside
+ * it with the run's mark (stray). It holds the device while it lives (the
+ * same pid and start, not a zombie), whatever its group or environment
+ * since: a process that exits loses its environment before it lets go of
+ * its devices. */
+typedef struct devlock_seen {
+	pid_t pid;
+	bool stray;
+	unsigned long long start;
+} devlock_seen;
+
+/* The looks of one wait at what holds a device: the run its record names,
+ * the processes the last look through /proc found holding it, and a buffer
+ * to read environments with. */
+typedef struct devlock_look {
+	devlock_run run;
+	devlock_seen *seen;
+	size_t n, cap;
+	char *buf;
+} devlock_look;
+
+#define DEVLOCK_ENV_BYTES 16384 /* a buffer to read an environment with */
+
+static void devlock_look_release(devlock_look *lk)
+{
+	free(lk->seen);
+	free(lk->buf);
+}
+
+/* devlock_live returns a process that lk found holding and that still runs,
+ * NULL when none does (those gone are forgotten). */
+static const devlock_seen *devlock_live(devlock_look *lk)
+{
+	while (lk->n > 0) {
+		unsigned long long start;
+		if (devlock_started(lk->seen[0].pid, &start) && start == lk->seen[0].start)
+			return &lk->seen[0];
+		lk->seen[0] = lk->seen[--lk->n];
+	}
+	return NULL;
+}
+
+/* devlock_marked tells whether process pid (pr), outside the run's group,
+ * carries the run's mark. Only a process started no sooner than the run's
+ * leader can have inherited it: the environments of the others, most of
+ * them, are not read. */
+static bool devlock_marked(devlock_look *lk, pid_t pid, const devlock_proc *pr)
+{
+	if (lk->run.mark == 0 || pr->start < lk->run.start || (pr->flags & DEVLOCK_PF_KTHREAD) != 0)
+		return false;
+	if (lk->buf == NULL)
+		lk->buf = wn_xmalloc(DEVLOCK_ENV_BYTES);
+	return wn_proc_stray_find(pid, &lk->run.mark, 1, lk->buf, DEVLOCK_ENV_BYTES) >= 0;
+}
+
+/* devlock_scan looks once through /proc for the processes that hold a
+ * device for lk's run: those of its group other than zombies (kill would
+ * count a zombie that nothing reaps), when group (the record's group may
+ * still live), and those outside it that carry its mark. They become lk's
+ * list; returns the first, NULL when none. */
+static const devlock_seen *devlock_scan(devlock_look *lk, bool group)
+{
+	lk->n = 0;
+	DIR *d = opendir("/proc");
+	if (d == NULL)
+		return NULL;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		devlock_proc pr;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !devlock_stat(e->d_name, &pr) ||
+		    pr.state == 'Z' || pr.state == 'X')
+			continue;
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+		bool member = group && pr.pgrp == lk->run.pgid;
+		if (!member && !devlock_marked(lk, pid, &pr))
+			continue;
+		if (lk->n == lk->cap) {
+			lk->cap = lk->cap ? lk->cap * 2 : 8;
+			lk->seen = wn_xrealloc(lk->seen, lk->cap * sizeof(*lk->seen));
+		}
+		lk->seen[lk->n++] = (devlock_seen){pid, !member, pr.start};
+	}
+	closedir(d);
+	return lk->n > 0 ? &lk->seen[0] : NULL;
+}
+
+/* What holds a device: the process group of a run of an earlier worker (0:
+ * nothing), and a process of it outside that group (0: the group). */
+typedef struct devlock_holding {
+	pid_t pgid, stray;
+} devlock_holding;
+
+/* devlock_holder reads fd's record and tells what of the run it names may
+ * still hold the device: nothing when there is no record or the run is gone. */
+static devlock_holding devlock_holder(int fd, devlock_look *lk)
+{
+	devlock_run run;
+	if (!devlock_read(fd, &run))
+		return (devlock_holding){0, 0};
+	if (run.pgid != lk->run.pgid || run.start != lk->run.start || run.mark != lk->run.mark) {
+		lk->run = run; /* another run: what was found is not its */
+		lk->n = 0;
+	}
 	char name[24];
 	devlock_proc pr;
-	snprintf(name, sizeof(name), "%lld", pgid);
+	snprintf(name, sizeof(name), "%lld", run.pgid);
+	/* a leader's pid that names another process now tells that the group
+	 * is gone (a pid is not given again while its group lives) */
+	bool group = true;
 	if (devlock_stat(name, &pr)) {
-		if (pr.start != start)
-			return 0; /* the pid is another's: not given again while its group lived */
-		if (pr.pgrp == pgid && pr.state != 'Z' && pr.state != 'X')
-			return (pid_t)pgid; /* its leader still runs: no need to look further */
+		if (pr.start != run.start)
+			group = false;
+		else if (pr.pgrp == run.pgid && pr.state != 'Z' && pr.state != 'X')
+			return (devlock_holding){(pid_t)run.pgid, 0}; /* its leader still runs */
 	}
-	/* the leader is gone or a zombie: members of its group may still run */
-	return devlock_members(pgid) ? (pid_t)pgid : 0;
+	if (!group && run.mark == 0)
+		return (devlock_holding){0, 0}; /* an older worker's record: nothing else */
+	/* the leader is gone or a zombie: members of its group, or processes
+	 * with its mark, may still run; those found last time first */
+	const devlock_seen *s = devlock_live(lk);
+	if (s == NULL)
+		s = devlock_scan(lk, group);
+	if (s == NULL)
+		return (devlock_holding){0, 0};
+	return (devlock_holding){(pid_t)run.pgid, s->stray ? s->pid : 0};
 }
 
 static void devlock_pause(void)
@@ -188,29 +300,64 @@ int wn_devlock_check(const char *dir, char *const *ids, size_t n, char **why)
 	return WN_OK;
 }
 
-/* devlock_tell tells w what a wait on device id since start is for (holder:
- * the group of an earlier worker's run; 0: another worker holds the lock), at
- * once and again every retell_ms; *next is when (0: not told yet). */
-static void devlock_tell(const wn_devlock_wait *w, const char *id, pid_t holder, int64_t start,
-                         int64_t *next)
+/* devlock_tell tells w what a wait on device id since start is for (h: what
+ * of an earlier worker's run holds it; NULL: another worker holds the lock),
+ * at once and again every retell_ms; *next is when (0: not told yet). */
+static void devlock_tell(const wn_devlock_wait *w, const char *id, const devlock_holding *h,
+                         int64_t start, int64_t *next)
 {
 	int64_t now = wn_mono_ms();
 	if (w->waiting == NULL || (*next != 0 && now < *next))
 		return;
-	char since[48] = "";
+	char since[48] = "", by[80] = "";
 	if (*next != 0)
 		snprintf(since, sizeof(since), " (waiting %lld s)",
 		         (long long)((now - start) / 1000));
+	if (h != NULL && h->stray != 0)
+		snprintf(by, sizeof(by), " through process %d, outside that group", (int)h->stray);
 	char *what =
-	    holder != 0 ? wn_xasprintf(
-	                      "GPU %s: a run of an earlier worker process (process group %d) still "
-	                      "holds it%s",
-	                      id, (int)holder, since)
-	                : wn_xasprintf("GPU %s: another worker process on this machine holds it%s",
-	                               id, since);
+	    h != NULL ? wn_xasprintf(
+	                    "GPU %s: a run of an earlier worker process (process group %d) still "
+	                    "holds it%s%s",
+	                    id, (int)h->pgid, by, since)
+	              : wn_xasprintf("GPU %s: another worker process on this machine holds it%s",
+	                             id, since);
 	w->waiting(w->arg, what);
 	free(what);
 	*next = now + (w->retell_ms > 0 ? w->retell_ms : DEVLOCK_RETELL_MS);
+}
+
+/* devlock_wait waits for the lock of device id, open as fd, and for the run
+ * its record names, as wn_devlock_take says: WN_OK with the lock held,
+ * WN_ESTATE, or WN_EIO with *why. */
+static int devlock_wait(int fd, const char *id, const wn_devlock_wait *w, char **why)
+{
+	devlock_look lk = {0};
+	int64_t start = wn_mono_ms(), next = 0;
+	int rv = WN_EIO;
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			devlock_holding h = devlock_holder(fd, &lk);
+			if (h.pgid == 0) {
+				rv = WN_OK;
+				break;
+			}
+			flock(fd, LOCK_UN); /* another worker may end it sooner: let it look */
+			devlock_tell(w, id, &h, start, &next);
+		} else if (errno != EWOULDBLOCK && errno != EINTR) {
+			*why = wn_xasprintf("cannot lock GPU %s: %s", id, strerror(errno));
+			break;
+		} else {
+			devlock_tell(w, id, NULL, start, &next);
+		}
+		if (w->stop != NULL && w->stop(w->arg)) {
+			rv = WN_ESTATE;
+			break;
+		}
+		devlock_pause();
+	}
+	devlock_look_release(&lk);
+	return rv;
 }
 
 /* devlock_one takes the lock of device id into *fd, waiting as wn_devlock_take says. */
@@ -219,30 +366,12 @@ static int devlock_one(const char *dir, const char *id, const wn_devlock_wait *w
 {
 	if (devlock_open(dir, id, fd, why) != WN_OK)
 		return WN_EIO;
-	int64_t start = wn_mono_ms(), next = 0;
-	for (;;) {
-		if (flock(*fd, LOCK_EX | LOCK_NB) == 0) {
-			pid_t holder = devlock_holder(*fd);
-			if (holder == 0)
-				return WN_OK;
-			flock(*fd, LOCK_UN); /* another worker may end it sooner: let it look */
-			devlock_tell(w, id, holder, start, &next);
-		} else if (errno != EWOULDBLOCK && errno != EINTR) {
-			*why = wn_xasprintf("cannot lock GPU %s: %s", id, strerror(errno));
-			break;
-		} else {
-			devlock_tell(w, id, 0, start, &next);
-		}
-		if (w->stop != NULL && w->stop(w->arg)) {
-			close(*fd);
-			*fd = -1;
-			return WN_ESTATE;
-		}
-		devlock_pause();
+	int rv = devlock_wait(*fd, id, w, why);
+	if (rv != WN_OK) {
+		close(*fd);
+		*fd = -1;
 	}
-	close(*fd);
-	*fd = -1;
-	return WN_EIO;
+	return rv;
 }
 
 static int devlock_cmp(const void *x, const void *y)
@@ -299,14 +428,15 @@ static bool devlock_write(const wn_devlock *l, const char *rec)
 	return ok;
 }
 
-int wn_devlock_record(wn_devlock *l, pid_t pgid, char **why)
+int wn_devlock_record(wn_devlock *l, pid_t pgid, uint64_t mark, char **why)
 {
 	*why = NULL;
 	unsigned long long start = 0;
 	if (l == NULL || pgid <= 1 || !devlock_started(pgid, &start))
 		return WN_OK; /* already over: nothing holds the devices */
 	char rec[DEVLOCK_REC + 1];
-	int len = snprintf(rec, sizeof(rec), "%d %llu", (int)pgid, start);
+	int len = snprintf(rec, sizeof(rec), "%d %llu %016llx", (int)pgid, start,
+	                   (unsigned long long)mark);
 	memset(rec + len, ' ', (size_t)(DEVLOCK_REC - len));
 	rec[DEVLOCK_REC - 1] = '\n';
 	if (devlock_write(l, rec))

@@ -2,17 +2,22 @@
  * a new run off a device a run of an earlier worker process still holds.
  *
  * A worker holds the lock (flock) of each device while a job of its holds the
- * device, and records in it the process group of the run and when its leader
- * started. A worker that dies lets go of its locks at once, while its guard
- * may still be ending the run for up to kill_grace_s: the next worker process
- * to take a lock reads the record and waits until that group is gone. A
- * record whose leader's pid now names another process is stale (a pid is
- * not given again while its group lives). */
+ * device, and records in it the process group of the run, when its leader
+ * started and the mark of its command's environment (WN_RUN, proc_stray.h).
+ * A worker that dies lets go of its locks at once, while its guard may still
+ * be ending the run for up to kill_grace_s: the next worker process to take
+ * a lock reads the record and waits until that group is gone and no process
+ * carries the mark (a daemon the run left in a session of its own, which
+ * the guard ends too). A record whose leader's pid now names another process
+ * names a group that is gone (a pid is not given again while its group
+ * lives), though processes with its mark may still run. A record of an
+ * older worker has no mark: its group alone is waited for. */
 #ifndef WN_DEVLOCK_H
 #define WN_DEVLOCK_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct wn_devlock wn_devlock;
@@ -36,11 +41,12 @@ typedef struct wn_devlock_wait {
 int wn_devlock_take(const char *dir, const char *gpus, const wn_devlock_wait *w, wn_devlock **out,
                     char **why);
 
-/* wn_devlock_record records the run in process group pgid as the holder of
- * l's devices, in place (the room for a record is kept from the lock file's
+/* wn_devlock_record records the run in process group pgid, whose command
+ * carries mark (wn_proc_stray_mark_value; 0: none), as the holder of l's
+ * devices, in place (the room for a record is kept from the lock file's
  * opening, when a full disk refuses it); WN_EIO with *why (malloc'd) when a
  * record cannot be written. */
-int wn_devlock_record(wn_devlock *l, pid_t pgid, char **why);
+int wn_devlock_record(wn_devlock *l, pid_t pgid, uint64_t mark, char **why);
 
 /* wn_devlock_release blanks l's records (the run ended here, its group
  * killed) and lets go of its locks; NULL: nothing. */

@@ -410,9 +410,10 @@ const char *wn_fmt_describe(wn_fmt_run *r)
 	return r->ops->describe(r->run);
 }
 
-pid_t wn_fmt_pgid(wn_fmt_run *r)
+pid_t wn_fmt_pgid(wn_fmt_run *r, uint64_t *mark)
 {
-	return r->ops->pgid != NULL ? r->ops->pgid(r->run) : 0;
+	*mark = 0;
+	return r->ops->pgid != NULL ? r->ops->pgid(r->run, mark) : 0;
 }
 
 int wn_fmt_wait(wn_fmt_run *r, int wake_fd, int timeout_ms)

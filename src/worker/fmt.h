@@ -129,8 +129,9 @@ typedef struct wn_fmt_ops {
 	 * up on PATH, or a path), NULL past the last; NULL op: none. */
 	const char *(*program)(const void *conf, size_t i);
 	/* pgid returns the process group of a started run on this machine, 0
-	 * when it has none; NULL op: none (it runs elsewhere). */
-	pid_t (*pgid)(void *run);
+	 * when it has none, and the mark of its command's environment in *mark
+	 * (proc_stray.h; 0: none); NULL op: none (it runs elsewhere). */
+	pid_t (*pgid)(void *run, uint64_t *mark);
 } wn_fmt_ops;
 
 /* The key every formatter's table includes: it selects the formatter. */
@@ -271,8 +272,9 @@ const char *wn_fmt_workdir(wn_fmt_run *r);
 const char *wn_fmt_describe(wn_fmt_run *r);
 
 /* wn_fmt_pgid returns the process group of a started run on this machine, 0
- * when it has none. */
-pid_t wn_fmt_pgid(wn_fmt_run *r);
+ * when it has none, and the mark of its command's environment in *mark
+ * (WN_RUN, proc_stray.h; 0: none). */
+pid_t wn_fmt_pgid(wn_fmt_run *r, uint64_t *mark);
 
 /* wn_fmt_wait returns 1 once the run ended, 0 when wake_fd became readable
  * or timeout_ms (-1: no limit) passed. */

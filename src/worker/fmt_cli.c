@@ -299,10 +299,13 @@ static void cli_result(void *p, wn_fmt_result *res)
 	    r->conf->tail_bytes ? wn_proc_tail(r->log_path, r->conf->tail_bytes) : wn_xstrdup("");
 }
 
-static pid_t cli_pgid(void *p)
+static pid_t cli_pgid(void *p, uint64_t *mark)
 {
 	cli_run *r = p;
-	return r->proc ? (pid_t)wn_proc_pid(r->proc) : 0;
+	if (r->proc == NULL)
+		return 0;
+	*mark = wn_proc_mark(r->proc);
+	return (pid_t)wn_proc_pid(r->proc);
 }
 
 static const char *cli_workdir(void *p)

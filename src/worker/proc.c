@@ -615,6 +615,11 @@ int wn_proc_pid(const wn_proc *p)
 	return (int)p->pid;
 }
 
+uint64_t wn_proc_mark(const wn_proc *p)
+{
+	return wn_proc_stray_mark_value(p->mark);
+}
+
 void wn_proc_status(const wn_proc *p, int *exit_code, int *signo)
 {
 	*signo = 0;

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* What to run. */
 typedef struct wn_proc_spec {
@@ -55,6 +56,10 @@ void wn_proc_signal(wn_proc *p, int sig);
 
 /* wn_proc_pid returns the command's process group id. */
 int wn_proc_pid(const wn_proc *p);
+
+/* wn_proc_mark returns the value of the mark in the command's environment
+ * (wn_proc_stray_mark_value). */
+uint64_t wn_proc_mark(const wn_proc *p);
 
 /* wn_proc_status gives the exit status of a reaped command: *exit_code is
  * the status it exited with, or 128 + the signal that killed it, in which

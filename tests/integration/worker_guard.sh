@@ -259,6 +259,77 @@ test_another_worker_waits_for_the_gpu_a_killed_worker_s_run_holds() {
 	expect_not_contains "$(cat w2.log)" "job $id3: waiting"
 }
 
+# group_gone PGID: no process of group PGID runs (zombies aside).
+group_gone() {
+	local want=$1 f line
+	for f in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$f" || continue
+		set -- ${line##*) } # state ppid pgrp ...
+		[ "$3" != "$want" ] || [ "$1" = Z ] || [ "$1" = X ] || return 1
+	done
+	return 0
+}
+
+test_another_worker_waits_for_the_gpu_a_killed_worker_s_daemon_holds() {
+	# The first job leaves a daemon in a session of its own, which its
+	# guard ends too: it takes 3 s after SIGTERM (python, so that no child
+	# of it is ended first), while the job's own group is gone at once.
+	# Another worker's job on GPU 0 must not start before the daemon is gone.
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p g --gpu 1 >/dev/null
+	cat >job.sh <<'EOF'
+echo $$ > cmd.pid
+echo "start $WN_JOB_ID" >> gpu0.trace
+if [ ! -e d.pid ]; then
+	setsid python3 -c '
+import os, signal, time
+def end(*_):
+    time.sleep(3)
+    with open("gpu0.trace", "a") as f:
+        f.write("daemon end\n")
+    os._exit(0)
+signal.signal(signal.SIGTERM, end)
+with open("d.tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename("d.tmp", "d.pid")
+while True:
+    time.sleep(0.05)
+' </dev/null >/dev/null 2>&1 &
+	while [ ! -s d.pid ]; do sleep 0.05; done
+fi
+while :; do sleep 0.05; done
+EOF
+	{
+		worker_head | sed "s/^kill_grace_s: .*/kill_grace_s: 8/"
+		cat <<EOF
+resources:
+  gpus: [0]
+tasks:
+  g:
+    command: [/bin/sh, $WN_TMP/job.sh]
+    workdir: $WN_TMP
+EOF
+	} >w.yaml
+	local id1 id2 daemon run
+	id1=$(wnctl job add p g)
+	worker_start w1 w.yaml
+	wait_until 10 "the first run's daemon to start" test -s d.pid
+	daemon=$(cat d.pid)
+	run=$(cat cmd.pid)
+	wn_track_session "$daemon"
+	kill -KILL "$WORKER_PID"
+	wait "$WORKER_PID" 2>/dev/null || true
+	wait_until 5 "the first run's group to be gone" group_gone "$run"
+	id2=$(wnctl job add p g)
+	worker_start w2 w.yaml
+	wait_until 20 "the other job to start" traced 3
+	expect_eq "$(cat gpu0.trace)" "$(printf 'start %s\ndaemon end\nstart %s' "$id1" "$id2")" \
+		"what ran on GPU 0"
+	expect_contains "$(cat w2.log)" "job $id2: waiting for GPU 0: a run of an earlier worker \
+process (process group $run) still holds it through process $daemon, outside that group"
+}
+
 test_the_gpu_lock_files_are_checked_at_start() {
 	wn_start
 	wnctl project create p >/dev/null

@@ -7,11 +7,13 @@
 #include "test.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,9 +74,10 @@ static pid_t start_run(bool member)
 	return pid;
 }
 
-/* dead_worker forks a worker that takes the locks of gpus, records run as
- * their holder and dies without letting go. */
-static void dead_worker(const char *gpus, pid_t run)
+/* dead_worker forks a worker that takes the locks of gpus, records run (its
+ * command's environment carrying mark; 0: none) as their holder and dies
+ * without letting go. */
+static void dead_worker(const char *gpus, pid_t run, uint64_t mark)
 {
 	pid_t pid = fork();
 	CHECK(pid >= 0);
@@ -84,7 +87,7 @@ static void dead_worker(const char *gpus, pid_t run)
 		if (take(gpus, 1, &w, &l) != WN_OK)
 			_exit(1);
 		char *why = NULL;
-		if (wn_devlock_record(l, run, &why) != WN_OK)
+		if (wn_devlock_record(l, run, mark, &why) != WN_OK)
 			_exit(1);
 		_exit(0);
 	}
@@ -97,6 +100,68 @@ static void end_run(pid_t pgid)
 {
 	kill(-pgid, SIGKILL);
 	waitpid(pgid, NULL, 0);
+}
+
+/* start_marked starts a process in a session of its own, as a daemon a run
+ * left would be, with the mark WN_RUN=mark (16 hex digits) in its
+ * environment; returns its pid once it has exec'd (it dies with this
+ * process, should a check fail first). */
+static pid_t start_marked(uint64_t mark)
+{
+	char var[48];
+	snprintf(var, sizeof(var), "WN_RUN=%016" PRIx64, mark);
+	char *envp[] = {"PATH=/usr/bin:/bin", var, NULL};
+	int p[2];
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		setsid();
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execle("/bin/sleep", "sleep", "60", (char *)NULL, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	char c;
+	CHECK(read(p[0], &c, 1) == 0); /* closed by its exec */
+	close(p[0]);
+	return pid;
+}
+
+static void end_marked(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* started_at returns when process pid started (/proc/PID/stat, field 22). */
+static unsigned long long started_at(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	CHECK(p != NULL);
+	unsigned long long start = 0;
+	CHECK(sscanf(p + 2,
+	             "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+	             "%*d %*d %llu",
+	             &start) == 1);
+	return start;
+}
+
+/* write_record writes text as the record of GPU 0's lock file. */
+static void write_record(const char *text)
+{
+	mkdir("locks", 0755);
+	FILE *f = fopen("locks/.wnworker-gpu-0.lock", "w");
+	CHECK(f != NULL);
+	fputs(text, f);
+	fclose(f);
 }
 
 TEST(a_device_id_makes_one_file_name)
@@ -133,7 +198,7 @@ TEST(a_device_free_of_records_is_taken_at_once_and_given_back)
 TEST(a_dead_worker_s_run_keeps_its_devices_until_it_ends)
 {
 	pid_t run = start_run(false);
-	dead_worker("0", run);
+	dead_worker("0", run, 0);
 	waits w;
 	wn_devlock *l = NULL;
 	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
@@ -153,7 +218,7 @@ TEST(a_group_whose_leader_left_still_holds_its_devices)
 {
 	pid_t run = start_run(true);
 	/* the record is made while the leader runs; then it leaves */
-	dead_worker("0", run);
+	dead_worker("0", run, 0);
 	kill(run, SIGUSR1);
 	CHECK_EQ_INT(waitpid(run, NULL, 0), run);
 	CHECK(kill(-run, 0) == 0); /* its member still runs */
@@ -167,10 +232,79 @@ TEST(a_group_whose_leader_left_still_holds_its_devices)
 	wn_devlock_release(l);
 }
 
+TEST(a_process_with_the_run_s_mark_holds_its_devices_after_the_group_is_gone)
+{
+	/* a daemon the run left in a session of its own, which the guard of
+	 * the dead worker is still ending: found by the mark of the run */
+	const uint64_t mark = 0x5eed0123456789abULL;
+	pid_t run = start_run(false);
+	pid_t daemon = start_marked(mark);
+	pid_t other = start_marked(mark ^ 1); /* another run's: not waited for */
+	dead_worker("0", run, mark);
+	end_run(run);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
+	char want[160];
+	snprintf(want, sizeof(want),
+	         "GPU 0: a run of an earlier worker process (process group %d) still holds it "
+	         "through process %d, outside that group",
+	         (int)run, (int)daemon);
+	CHECK_EQ_STR(w.what, want);
+	end_marked(daemon);
+	CHECK_OK(take("0", 1, &w, &l));
+	CHECK_EQ_INT(w.told, 0);
+	wn_devlock_release(l);
+	end_marked(other);
+}
+
+TEST(a_record_whose_leader_s_pid_was_given_again_still_waits_for_the_mark)
+{
+	/* the group is gone (its leader's pid now names this process, which
+	 * started later than the record says), not what carries the mark */
+	const uint64_t mark = 0xfeedface00c0ffeeULL;
+	pid_t daemon = start_marked(mark);
+	char rec[96];
+	snprintf(rec, sizeof(rec), "%d 1 %016" PRIx64 "\n", (int)getpid(), mark);
+	write_record(rec);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
+	CHECK(strstr(w.what, "through process") != NULL);
+	end_marked(daemon);
+	CHECK_OK(take("0", 1, &w, &l));
+	wn_devlock_release(l);
+}
+
+TEST(a_record_of_an_older_worker_names_its_group_alone)
+{
+	/* "PGID START", without a mark: the group is waited for, and nothing
+	 * else once it is gone */
+	const uint64_t mark = 0x0123456789abcdefULL;
+	pid_t run = start_run(false);
+	pid_t daemon = start_marked(mark);
+	char rec[96];
+	snprintf(rec, sizeof(rec), "%d %llu\n", (int)run, started_at(run));
+	write_record(rec);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
+	char want[128];
+	snprintf(want, sizeof(want),
+	         "GPU 0: a run of an earlier worker process (process group %d) still holds it",
+	         (int)run);
+	CHECK_EQ_STR(w.what, want);
+	end_run(run);
+	CHECK_OK(take("0", 1, &w, &l));
+	CHECK_EQ_INT(w.told, 0);
+	wn_devlock_release(l);
+	end_marked(daemon);
+}
+
 TEST(a_long_wait_is_told_again)
 {
 	pid_t run = start_run(false);
-	dead_worker("0", run);
+	dead_worker("0", run, 0);
 	waits w = {.stop_after = 12}; /* 12 looks, 50 ms apart */
 	wn_devlock_wait dw = {.stop = stop_after, .waiting = waiting, .arg = &w, .retell_ms = 200};
 	wn_devlock *l = NULL;
@@ -191,7 +325,7 @@ TEST(a_run_whose_leader_is_a_zombie_holds_nothing)
 	/* a leader that ended alone, not reaped yet (as under an init that
 	 * does not reap): its group holds no device */
 	pid_t run = start_run(false);
-	dead_worker("0", run);
+	dead_worker("0", run, 0);
 	kill(run, SIGUSR1);
 	siginfo_t si;
 	CHECK(waitid(P_PID, (id_t)run, &si, WEXITED | WNOWAIT) == 0); /* a zombie now */
@@ -205,17 +339,15 @@ TEST(a_run_whose_leader_is_a_zombie_holds_nothing)
 
 TEST(a_stale_or_unreadable_record_does_not_hold_a_device)
 {
-	mkdir("locks", 0755);
 	/* this very process, but not started when the record says: its pid
-	 * was given again, so the recorded group is gone */
-	char rec[64];
+	 * was given again, so the recorded group is gone (and a mark that is
+	 * not one is none) */
+	char rec[64], rec2[64];
 	snprintf(rec, sizeof(rec), "%d 1\n", (int)getpid());
-	const char *texts[] = {rec, "junk", "1 5\n", "-7 5\n", "99999999999 5\n", ""};
+	snprintf(rec2, sizeof(rec2), "%d 1 zz\n", (int)getpid());
+	const char *texts[] = {rec, rec2, "junk", "1 5\n", "-7 5\n", "99999999999 5\n", ""};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		FILE *f = fopen("locks/.wnworker-gpu-0.lock", "w");
-		CHECK(f != NULL);
-		fputs(texts[i], f);
-		fclose(f);
+		write_record(texts[i]);
 		waits w;
 		wn_devlock *l = NULL;
 		CHECK_OK(take("0", 1, &w, &l));
@@ -330,7 +462,7 @@ TEST(a_lock_file_keeps_room_for_its_record)
 	waits w;
 	wn_devlock *l = NULL;
 	CHECK_OK(take("0", 1, &w, &l));
-	CHECK_OK(wn_devlock_record(l, run, &why));
+	CHECK_OK(wn_devlock_record(l, run, 0x1234, &why));
 	wn_devlock_release(l);
 	end_run(run);
 	CHECK(stat("locks/.wnworker-gpu-0.lock", &st) == 0);
