@@ -27,7 +27,8 @@
 /* TLS handshake steps made in one turn of the loop (a step may cost a few
  * milliseconds of CPU: a signature, a key exchange), the oldest connections'
  * first; the others wait for the next turn, after the rest of the work. */
-#define GUARD_HS_TURN 4
+#define GUARD_HS_TURN    4
+#define GUARD_REPLY_HEAD 8192 /* bytes of a reply's head read from nng (more: to its close) */
 
 /* One client's connection and its own connection to nng's server. */
 struct gconn {
@@ -41,7 +42,19 @@ struct gconn {
 	bool opaque;     /* a head with a body of no known length went on: nothing more */
 	int64_t head_at; /* when the head being read began (0: none) */
 	int64_t seen;    /* the last bytes either way */
-	char *out;       /* from nng, to the client: out[ooff, olen) */
+	/* requests go on one at a time: the next one's head waits in `in` until
+	 * the reply to the one before has come from nng whole (nng's server left
+	 * pipelined requests unanswered past 8 KiB of them) */
+	bool owed;     /* a request went on and its reply has not ended */
+	bool head_req; /* that request is a HEAD: its reply has no body */
+	bool last;     /* nng closes the connection after that reply: nothing goes on */
+	/* the reply being read from nng: its head into rh[0, rhlen) (rscan as
+	 * scan), then rbody bytes of its body, or all up to nng's close (rtoeof) */
+	char rh[GUARD_REPLY_HEAD];
+	size_t rhlen, rscan;
+	uint64_t rbody;
+	bool rtoeof;
+	char *out; /* from nng, to the client: out[ooff, olen) */
 	size_t olen, ooff;
 	int refuse; /* a reply of ours to send before closing (REFUSE_NONE: none) */
 	bool ceof, ueof, ushut;
@@ -192,8 +205,117 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, ui
 	return WN_GUARD_HEAD;
 }
 
-/* conn_parse clears for nng what came from the client, request by request;
- * a request it refuses leaves c->refuse set. */
+/* head_field finds the first line of head (len bytes, a whole head) naming
+ * the field name (lowercase, with its colon): its value in *v, *n bytes
+ * without the blanks around it; false when there is none. */
+static bool head_field(const char *head, size_t len, const char *name, const char **v, size_t *n)
+{
+	size_t k = strlen(name);
+	const char *p = memchr(head, '\n', len) + 1, *end = head + len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if ((size_t)(eol - p) >= k && strncasecmp(p, name, k) == 0) {
+			const char *a = p + k, *b = eol;
+			while (a < b && (*a == ' ' || *a == '\t'))
+				a++;
+			while (b > a && (b[-1] == '\r' || b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			*v = a;
+			*n = (size_t)(b - a);
+			return true;
+		}
+		p = eol + 1;
+	}
+	return false;
+}
+
+/* head_closes tells whether the Connection field of head holds "close", as
+ * nng's server reads it: in any case, anywhere in the value. */
+static bool head_closes(const char *head, size_t len)
+{
+	const char *v;
+	size_t n;
+	if (!head_field(head, len, "connection:", &v, &n))
+		return false;
+	for (size_t i = 0; i + 5 <= n; i++)
+		if (strncasecmp(v + i, "close", 5) == 0)
+			return true;
+	return false;
+}
+
+/* head_last tells whether nng's server closes the connection after its
+ * reply to the request of head: one not of HTTP/1.1, or Connection: close. */
+static bool head_last(const char *head, size_t len)
+{
+	size_t n = (size_t)((const char *)memchr(head, '\n', len) - head);
+	if (n > 0 && head[n - 1] == '\r')
+		n--;
+	return n < 9 || memcmp(head + n - 9, " HTTP/1.1", 9) != 0 || head_closes(head, len);
+}
+
+/* reply_head reads the head of a reply from nng, c->rh[0, len): an interim
+ * one (100 Continue) has the reply itself after it; a reply's body is as long
+ * as its Content-Length says, none for a HEAD, a 204 or a 304; without a known
+ * length it lasts until nng closes the connection. */
+static void reply_head(struct gconn *c, size_t len)
+{
+	const char *h = c->rh, *v;
+	int status = 0;
+	if (len > 12 && strncmp(h, "HTTP/1.", 7) == 0 && h[8] == ' ')
+		for (int i = 9; i < 12 && h[i] >= '0' && h[i] <= '9'; i++)
+			status = status * 10 + (h[i] - '0');
+	if (status >= 100 && status < 200 && status != 101)
+		return;
+	if (head_closes(h, len))
+		c->last = true;
+	bool none = c->head_req || status == 204 || status == 304;
+	uint64_t body = 0;
+	size_t n;
+	bool sized = head_body(h, len, &body) && head_field(h, len, "content-length:", &v, &n);
+	if (status < 200 || (!none && !sized)) {
+		c->rtoeof = c->last = true;
+		return;
+	}
+	c->rbody = none ? 0 : body;
+	if (c->rbody == 0)
+		c->owed = false;
+}
+
+/* reply_read follows p[0, n), bytes of replies from nng: their heads, then
+ * their bodies, to the end of the reply owed (c->owed then false). */
+static void reply_read(struct gconn *c, const char *p, size_t n)
+{
+	while (n > 0 && !c->rtoeof) {
+		if (c->rbody > 0) {
+			size_t k = n < c->rbody ? n : (size_t)c->rbody;
+			p += k;
+			n -= k;
+			c->rbody -= k;
+			if (c->rbody == 0)
+				c->owed = false;
+			continue;
+		}
+		size_t room = GUARD_REPLY_HEAD - c->rhlen, k = n < room ? n : room;
+		memcpy(c->rh + c->rhlen, p, k);
+		size_t end = head_find(c->rh, c->rhlen + k, &c->rscan);
+		if (end == 0) {
+			c->rhlen += k;
+			p += k;
+			n -= k;
+			if (c->rhlen == GUARD_REPLY_HEAD)
+				c->rtoeof = c->last = true; /* a head too long to follow */
+			continue;
+		}
+		p += end - c->rhlen;
+		n -= end - c->rhlen;
+		c->rhlen = c->rscan = 0;
+		reply_head(c, end);
+	}
+}
+
+/* conn_parse clears for nng what came from the client, request by request,
+ * each once the reply to the one before has come (c->owed); a request it
+ * refuses leaves c->refuse set. */
 static void conn_parse(struct gconn *c, int64_t now)
 {
 	while (c->refuse == REFUSE_NONE) {
@@ -209,6 +331,8 @@ static void conn_parse(struct gconn *c, int64_t now)
 				return;
 			continue;
 		}
+		if (c->owed || c->last)
+			return; /* the next request waits for the reply (for ever after the last) */
 		if (c->fwd == c->len) {
 			c->head_at = 0;
 			return;
@@ -224,6 +348,9 @@ static void conn_parse(struct gconn *c, int64_t now)
 			c->refuse = k == WN_GUARD_BIG ? REFUSE_BIG : REFUSE_ESCAPE;
 			return;
 		}
+		c->owed = true;
+		c->head_req = h >= 5 && memcmp(c->in + c->fwd, "HEAD ", 5) == 0;
+		c->last = c->opaque || head_last(c->in + c->fwd, h);
 		c->fwd += h;
 		c->scan = 0;
 		c->head_at = 0;
@@ -325,10 +452,12 @@ static bool conn_client(struct gconn *c, short re, int64_t now)
 	if (c->ooff == c->olen)
 		c->olen = c->ooff = 0;
 	if (c->refuse != REFUSE_NONE && c->olen == 0) {
-		/* what nng still owes for requests passed on is dropped */
+		/* the requests before it were answered: it is found only then */
 		refuse_send(c, c->refuse);
 		return false;
 	}
+	if (c->last && !c->owed && c->olen == 0)
+		return false; /* the last reply went whole: nng closes its side too */
 	if ((re & (POLLERR | POLLHUP)) && !(re & POLLIN))
 		return false;
 	return true;
@@ -337,30 +466,34 @@ static bool conn_client(struct gconn *c, short re, int64_t now)
 /* conn_upstream handles nng's side of c; false when c is done with. */
 static bool conn_upstream(struct gconn *c, short re, int64_t now)
 {
-	if ((re & POLLOUT) && c->fwd > 0) {
-		ssize_t n = write(c->ufd, c->in, c->fwd);
+	size_t fwd = c->fwd;
+	if ((re & (POLLIN | POLLHUP | POLLERR)) && c->olen == 0 && !c->ueof) {
+		ssize_t n = read(c->ufd, c->out, GUARD_OUT);
+		if (n == 0 || gone(n))
+			c->ueof = true; /* what it sent is still passed on */
+		if (n > 0) {
+			c->olen = (size_t)n;
+			c->seen = now;
+			reply_read(c, c->out, (size_t)n);
+			if (!c->owed)
+				conn_parse(c, now); /* the next request may go */
+		}
+	}
+	if (((re & POLLOUT) || c->fwd > fwd) && c->fwd > 0 && !c->ueof) {
+		ssize_t n = send(c->ufd, c->in, c->fwd, MSG_NOSIGNAL);
 		if (gone(n))
-			return false;
+			c->ueof = true;
 		if (n > 0) {
 			memmove(c->in, c->in + n, c->len - (size_t)n);
 			c->len -= (size_t)n;
 			c->fwd -= (size_t)n;
 		}
 	}
-	if (c->ceof && c->fwd == 0 && !c->ushut) {
+	/* the client closed its side and nothing more goes on: requests held
+	 * wait for a reply, or a head that did not end never will */
+	if (c->ceof && c->fwd == 0 && (c->len == 0 || !c->owed) && !c->ushut) {
 		shutdown(c->ufd, SHUT_WR);
 		c->ushut = true;
-	}
-	if ((re & (POLLIN | POLLHUP | POLLERR)) && c->olen == 0 && !c->ueof) {
-		ssize_t n = read(c->ufd, c->out, GUARD_OUT);
-		if (gone(n))
-			return false;
-		if (n == 0)
-			c->ueof = true;
-		if (n > 0) {
-			c->olen = (size_t)n;
-			c->seen = now;
-		}
 	}
 	/* nng closed it: once its last bytes are out, the client's goes too */
 	return !(c->ueof && c->olen == 0);
@@ -393,7 +526,7 @@ static bool guard_events(const struct gconn *c, struct pollfd *p)
 		p[0].events |= POLLIN;
 	if (c->olen > c->ooff || c->refuse != REFUSE_NONE)
 		p[0].events |= POLLOUT;
-	p[1].events = (c->fwd > 0 ? POLLOUT : 0) | (c->olen == 0 && !c->ueof ? POLLIN : 0);
+	p[1].events = c->ueof ? 0 : (c->fwd > 0 ? POLLOUT : 0) | (c->olen == 0 ? POLLIN : 0);
 	/* nothing to do with nng's side until the client has read: its hang-up
 	 * would be reported at once, again and again */
 	p[1].fd = p[1].events != 0 ? c->ufd : -1;

@@ -7,8 +7,11 @@
  * percent-escape (that server decodes it past the end of its copy of the
  * path, and a few thousand such requests crash the process), a head that
  * does not end within HTTP_GUARD_HEAD_MS or HTTP_GUARD_HEAD_MAX bytes, more
- * than HTTP_GUARD_CONNS connections at once. Replies go back as they come.
- * One thread, poll(2). */
+ * than HTTP_GUARD_CONNS connections at once, requests
+ * pipelined on a connection (that server left them unanswered past 8 KiB of
+ * them: each goes on only once the reply to the one before has come whole,
+ * and a connection's bytes held meanwhile are bounded by HTTP_GUARD_HEAD_MAX).
+ * Replies go back as they come. One thread, poll(2). */
 #ifndef WN_HTTP_GUARD_H
 #define WN_HTTP_GUARD_H
 
@@ -21,7 +24,7 @@
 
 #define HTTP_GUARD_HEAD_MS  10000  /* time a request's head may take to arrive */
 #define HTTP_GUARD_IDLE_MS  300000 /* a connection with nothing under way closes */
-#define HTTP_GUARD_HEAD_MAX 65536  /* bytes of a request's head */
+#define HTTP_GUARD_HEAD_MAX 65536  /* bytes of a request's head, and held from a client */
 #define HTTP_GUARD_CONNS    256    /* connections served at once */
 #define HTTP_GUARD_DRAIN_MS 2000   /* at a stop, time the replies under way have to pass */
 
