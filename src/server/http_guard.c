@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ struct gconn {
 	uint64_t body;   /* bytes of the current request's body still to pass on */
 	bool opaque;     /* a head with a body of no known length went on: nothing more */
 	int64_t head_at; /* when the head being read began (0: none) */
+	int64_t part_at; /* https: when bytes came that make no plaintext yet (0: none) */
 	int64_t seen;    /* the last bytes either way */
 	/* requests go on one at a time: the next one's head waits in `in` until
 	 * the reply to the one before has come from nng whole (nng's server left
@@ -363,9 +365,46 @@ static void nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* guard_accept takes a connection and opens its own to nng's server. */
+/* conn_spare tells whether c is between requests: its last reply gone
+ * whole to the client, no byte of the next request come (nothing read, none
+ * held in TLS), its TLS handshake done; so closing it loses nothing. */
+static bool conn_spare(const struct gconn *c)
+{
+	if (c->head_at != 0 || c->part_at != 0 || c->owed || c->len > 0 || c->body > 0 ||
+	    c->olen > 0 || c->refuse != REFUSE_NONE || c->ueof)
+		return false;
+	return c->tls == NULL || (wn_tls_want(c->tls) == 0 && wn_tls_pending(c->tls) == 0);
+}
+
+/* guard_reclaim closes, to make room for a connection waiting to be
+ * accepted, the one idle longest among those between requests whose client
+ * has sent nothing since (nginx closes its "reusable" kept-alive connections
+ * likewise); false when there is none. */
+static bool guard_reclaim(wn_http_guard *g)
+{
+	size_t best = g->n;
+	for (size_t i = 0; i < g->n; i++) {
+		struct gconn *c = g->c[i];
+		int unread = 0;
+		if (!conn_spare(c) || (best < g->n && c->seen >= g->c[best]->seen))
+			continue;
+		if (ioctl(c->cfd, FIONREAD, &unread) == 0 && unread == 0)
+			best = i;
+	}
+	if (best == g->n)
+		return false;
+	wn_debug("http: %zu connections open, the one idle longest closed for a new one", g->n);
+	conn_close(g->c[best]);
+	g->c[best] = g->c[--g->n];
+	return true;
+}
+
+/* guard_accept takes a connection and opens its own to nng's server; at
+ * the limit it first closes one between requests (guard_reclaim). */
 static void guard_accept(wn_http_guard *g, int64_t now)
 {
+	if (g->n >= g->max && !guard_reclaim(g))
+		return;
 	int cfd = accept4(g->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
@@ -424,6 +463,7 @@ static bool conn_secure(struct gconn *c, short re)
  * when c is done with. */
 static bool conn_client(struct gconn *c, short re, int64_t now)
 {
+	bool secure = c->tls == NULL || wn_tls_want(c->tls) == 0; /* before this turn */
 	if (!conn_secure(c, re))
 		return false;
 	if (c->tls != NULL && wn_tls_want(c->tls) != 0)
@@ -434,9 +474,12 @@ static bool conn_client(struct gconn *c, short re, int64_t now)
 			return false;
 		if (n == 0)
 			c->ceof = true;
+		if (n < 0 && c->tls != NULL && secure && c->part_at == 0)
+			c->part_at = now; /* part of a record: a request has begun */
 		if (n > 0) {
 			c->len += (size_t)n;
 			c->seen = now;
+			c->part_at = 0;
 			conn_parse(c, now);
 		}
 	}
@@ -505,6 +548,8 @@ static bool conn_due(const struct gconn *c, int64_t now)
 {
 	if (c->head_at != 0 && now - c->head_at > HTTP_GUARD_HEAD_MS)
 		return true;
+	if (c->part_at != 0 && now - c->part_at > HTTP_GUARD_HEAD_MS)
+		return true;
 	/* a reply the client does not read counts as nothing under way */
 	return c->body == 0 && c->fwd == 0 && now - c->seen > HTTP_GUARD_IDLE_MS;
 }
@@ -557,6 +602,15 @@ static void guard_turns(wn_http_guard *g, const struct pollfd *p)
 	}
 }
 
+/* guard_spare tells whether a connection of g is between requests (conn_spare). */
+static bool guard_spare(const wn_http_guard *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (conn_spare(g->c[i]))
+			return true;
+	return false;
+}
+
 static void *guard_main(void *arg)
 {
 	wn_http_guard *g = arg;
@@ -566,7 +620,8 @@ static void *guard_main(void *arg)
 		if (g->drain_by != 0 && (g->n == 0 || now >= g->drain_by))
 			break;
 		p[0] = (struct pollfd){.fd = g->drain_by ? -1 : g->wake, .events = POLLIN};
-		bool take = g->n < g->max && now >= g->accept_at && g->drain_by == 0;
+		bool take = now >= g->accept_at && g->drain_by == 0 &&
+		            (g->n < g->max || guard_spare(g)); /* at the limit: guard_reclaim */
 		p[1] = (struct pollfd){.fd = take ? g->lfd : -1, .events = POLLIN};
 		bool held = false; /* TLS holds bytes for a connection: no waiting */
 		for (size_t i = 0; i < g->n; i++) {

@@ -7,7 +7,8 @@
  * percent-escape (that server decodes it past the end of its copy of the
  * path, and a few thousand such requests crash the process), a head that
  * does not end within HTTP_GUARD_HEAD_MS or HTTP_GUARD_HEAD_MAX bytes, more
- * than HTTP_GUARD_CONNS connections at once, requests
+ * than HTTP_GUARD_CONNS connections at once (at the limit a new connection
+ * takes the place of the one idle longest between two requests), requests
  * pipelined on a connection (that server left them unanswered past 8 KiB of
  * them: each goes on only once the reply to the one before has come whole,
  * and a connection's bytes held meanwhile are bounded by HTTP_GUARD_HEAD_MAX).

@@ -326,8 +326,10 @@ PY
 	expect_eq "$(status_of "$r")" 431 "a head of 70 KB: ${r:0:200}"
 }
 
-# Connections past the limit wait to be accepted until one closes: the
-# listener keeps its descriptors for the connections it serves.
+# Connections past the limit wait to be accepted until one closes while
+# none of the 256 is idle between requests (these have sent nothing yet: each
+# is in its first head's time): the listener keeps its descriptors for the
+# connections it serves.
 test_connections_past_the_limit_wait_for_room() {
 	wn_start --http 127.0.0.1:0
 	wn_http_url
@@ -545,4 +547,83 @@ print(*[final[i][0] if i < len(final) else "-" for i in skip])
 PY
 	expect_eq "$(cat pipelined.out)" "$(printf '1000 replies and 1 interim\nin order\n200 204 200 200')" \
 		"1,000 pipelined requests"
+}
+
+# At the limit of 256 connections a new one is served at once: the guard
+# closes the one idle longest between requests (nng's server's kept-alive
+# connections held every other client off for 5 minutes), never one in the
+# middle of a request (a head half sent) or of a reply (a Wait that waits).
+test_idle_kept_alive_connections_give_way_to_new_ones() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id
+	id=$(wnctl job add p t)
+	python3 - "${WN_HTTP##*:}" "$id" "$WN_BIN/wnctl" <<'PY' >giveway.out
+import socket, subprocess, sys
+port, jid = int(sys.argv[1]), sys.argv[2]
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=30)
+def req(path, body, close=False):
+    return (b"POST /v1/%s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"%sContent-Length: %d\r\n\r\n%s" % (path.encode(), b"Connection: close\r\n" if close else b"",
+                                                 len(body), body))
+def reply(s):
+    out = b""
+    while b"\r\n\r\n" not in out:
+        try:
+            b = s.recv(4096)
+        except socket.timeout:
+            return "no reply in 30 s"
+        if not b:
+            return "closed"
+        out += b
+    head, body = out.split(b"\r\n\r\n", 1)
+    n = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+    while len(body) < n:
+        body += s.recv(4096)
+    return head.split(b"\r\n")[0].decode()
+waits = []  # a reply under way: a Wait for a job that does not end yet
+for _ in range(200):
+    s = conn()
+    s.sendall(req("JobService/Wait", b'{"ids":["%s"],"waitMs":60000}' % jid.encode()))
+    waits.append(s)
+idle = []  # kept alive after their reply, the first one idle longest
+for _ in range(50):
+    s = conn()
+    s.sendall(req("ProjectService/List", b"{}"))
+    idle.append((s, reply(s)))
+print("idle:", {r for s, r in idle})
+heads = []  # a request's head half sent
+for _ in range(6):
+    s = conn()
+    s.sendall(b"POST /v1/ProjectService/List HTTP/1.1\r\nHost: localhost\r\n")
+    heads.append(s)
+late = conn()
+late.sendall(req("ProjectService/List", b"{}", close=True))
+print("a new connection:", reply(late))
+def closed(s):  # its end has come, if it was closed before the new one was served
+    s.setblocking(False)
+    try:
+        return s.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False
+print("the one idle longest:", "closed" if closed(idle[0][0]) else "open")
+print("the others:", "open" if not any(closed(s) for s, r in idle[1:]) else "one closed")
+for s in heads:
+    s.sendall(b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+print("heads half sent:", {reply(s) for s in heads})
+for s, r in idle[1:]:
+    s.setblocking(True)
+    s.settimeout(30)
+    s.sendall(req("ProjectService/List", b"{}"))
+print("the other idle ones:", {reply(s) for s, r in idle[1:]})
+subprocess.run([sys.argv[3], "job", "cancel", jid], check=True, capture_output=True)
+print("waits:", {reply(s) for s in waits})
+PY
+	expect_eq "$(cat giveway.out)" "$(printf '%s\n' "idle: {'HTTP/1.1 200 OK'}" \
+		'a new connection: HTTP/1.1 200 OK' 'the one idle longest: closed' 'the others: open' \
+		"heads half sent: {'HTTP/1.1 200 OK'}" "the other idle ones: {'HTTP/1.1 200 OK'}" \
+		"waits: {'HTTP/1.1 200 OK'}")" "256 connections and a new one"
 }

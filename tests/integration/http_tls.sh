@@ -155,7 +155,8 @@ PY
 }
 
 # Connections past the limit wait to be accepted until one closes, their
-# handshake too.
+# handshake too, while none of the 256 is idle between requests (these have
+# not even begun their handshake).
 test_https_connections_past_the_limit_wait_for_room() {
 	https_start
 	python3 - "${WN_HTTP##*:}" <<'PY' >limit.out
@@ -390,4 +391,105 @@ print(len(got), "replies,", "in order" if got == ['project "x%d" not found' % i 
       else "not in order")
 PY
 	expect_eq "$(cat pipelined.out)" "700 replies, in order" "700 pipelined requests over https"
+}
+
+# At the limit of 256 connections a new one is served at once, its handshake
+# too: the guard closes the one idle longest between requests, never one
+# whose handshake or request has not ended, not even one that sent only the
+# start of a TLS record (those are closed only by their head's time).
+test_https_idle_kept_alive_connections_give_way_to_new_ones() {
+	https_start
+	python3 - "${WN_HTTP##*:}" <<'PY' >giveway.out
+import select, socket, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(cafile="pki/ca.pem")
+call = (b"POST /v1/ProjectService/List HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+def tls(handshake=True):
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                           server_hostname="127.0.0.1", do_handshake_on_connect=handshake)
+def reply(s):
+    out = b""
+    try:
+        while not out.endswith(b"\r\n\r\n{}"):
+            b = s.recv(4096)
+            if not b:
+                return "closed"
+            out += b
+    except (socket.timeout, TimeoutError):
+        return "no reply in 30 s"
+    except (ConnectionResetError, ssl.SSLError):
+        return "closed"
+    return out.split(b"\r\n")[0].decode()
+def closed(s):
+    if not select.select([s], [], [], 0)[0]:
+        return False
+    try:
+        return s.recv(1) == b""
+    except (ConnectionResetError, ssl.SSLError):
+        return True
+class Split:  # a connection whose TLS records go out as the test says
+    def __init__(self):
+        self.raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.i, self.o = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.i, self.o, server_hostname="127.0.0.1")
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.raw.sendall(self.o.read())
+                self.i.write(self.raw.recv(65536))
+        self.raw.sendall(self.o.read())
+    def record(self, data):
+        self.obj.write(data)
+        return self.o.read()
+    def reply(self):
+        out = b""
+        while not out.endswith(b"\r\n\r\n{}"):
+            try:
+                b = self.obj.read(65536)
+                if not b:
+                    return "closed"
+                out += b
+            except ssl.SSLWantReadError:
+                b = self.raw.recv(65536)
+                if not b:
+                    return "closed"
+                self.i.write(b)
+        return out.split(b"\r\n")[0].decode()
+split = Split()  # idle longest, then the start of a record of its next request
+split.raw.sendall(split.record(call))
+print("split:", split.reply())
+rec = split.record(call)
+split.raw.sendall(rec[:10])
+idle = []
+for _ in range(249):
+    s = tls()
+    s.sendall(call)
+    idle.append((s, reply(s)))
+print("idle:", {r for s, r in idle})
+shaking = [tls(handshake=False) for _ in range(6)]  # no handshake yet
+late = tls()
+late.sendall(call)
+print("a new connection:", reply(late))
+print("the one idle longest:", "closed" if closed(idle[0][0]) else "open")
+print("the others:", "one closed" if any(closed(s) for s, r in idle[1:]) else "open")
+res = set()
+for s in shaking:
+    try:
+        s.do_handshake()
+        s.sendall(call)
+        res.add(reply(s))
+    except (OSError, ssl.SSLError) as e:
+        res.add("failed: %s" % type(e).__name__)
+print("without a handshake then:", res)
+split.raw.sendall(rec[10:])
+print("a record half sent then:", split.reply())
+PY
+	expect_eq "$(cat giveway.out)" "$(printf '%s\n' 'split: HTTP/1.1 200 OK' \
+		"idle: {'HTTP/1.1 200 OK'}" 'a new connection: HTTP/1.1 200 OK' \
+		'the one idle longest: closed' 'the others: open' \
+		"without a handshake then: {'HTTP/1.1 200 OK'}" \
+		'a record half sent then: HTTP/1.1 200 OK')" "256 connections and a new one"
 }
