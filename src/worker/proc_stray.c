@@ -175,9 +175,18 @@ static bool stray_read_children(const char *path, stray_pids *out)
 /* The kernel's flag of a process that is exiting (linux/sched.h). */
 #define STRAY_PF_EXITING 0x4u
 
-/* stray_stat reads the state, parent and process group of pid, and whether
- * it is exiting (when exiting is not NULL). */
-static bool stray_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid, bool *exiting)
+/* What /proc/PID/stat tells of a process. A process whose main thread has
+ * exited while other threads run on (headless) shows that thread's state:
+ * a zombie, exiting; it runs all the same. */
+typedef struct stray_proc {
+	pid_t ppid, pgid;
+	bool dead;     /* exited: a zombie, nothing of it runs */
+	bool exiting;  /* exiting, not dead yet */
+	bool headless; /* its main thread exited, another runs */
+} stray_proc;
+
+/* stray_stat reads what /proc/PID/stat tells of pid into *pr. */
+static bool stray_stat(pid_t pid, stray_proc *pr)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -190,15 +199,20 @@ static bool stray_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid, bool *e
 		return false;
 	buf[r] = '\0';
 	char *paren = strrchr(buf, ')'); /* after the command's name, whatever it holds */
+	char state;
 	int pp, pg;
 	unsigned flags;
+	long threads;
 	if (paren == NULL ||
-	    sscanf(paren + 1, " %c %d %d %*d %*d %*d %u", state, &pp, &pg, &flags) != 4)
+	    sscanf(paren + 1,
+	           " %c %d %d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld", &state,
+	           &pp, &pg, &flags, &threads) != 5)
 		return false;
-	*ppid = (pid_t)pp;
-	*pgid = (pid_t)pg;
-	if (exiting != NULL)
-		*exiting = (flags & STRAY_PF_EXITING) != 0;
+	pr->ppid = (pid_t)pp;
+	pr->pgid = (pid_t)pg;
+	pr->headless = threads > 1 && (state == 'Z' || state == 'X');
+	pr->dead = !pr->headless && (state == 'Z' || state == 'X');
+	pr->exiting = !pr->headless && (flags & STRAY_PF_EXITING) != 0;
 	return true;
 }
 
@@ -211,11 +225,11 @@ static void stray_scan_children(pid_t pid, stray_pids *out)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		char *end, state;
+		char *end;
 		long n = strtol(e->d_name, &end, 10);
-		pid_t ppid, pgid;
+		stray_proc pr;
 		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && *end == '\0' &&
-		    stray_stat((pid_t)n, &state, &ppid, &pgid, NULL) && ppid == pid)
+		    stray_stat((pid_t)n, &pr) && pr.ppid == pid)
 			stray_pids_add(out, n);
 	}
 	closedir(d);
@@ -325,30 +339,47 @@ static int stray_entries(const char *buf, size_t have, const uint64_t *marks, si
 	return -1;
 }
 
-/* stray_environ_path writes "/proc/PID/environ" to path (48 bytes), without
- * stdio (the guard, a fork of the worker, reads environments too). */
-static void stray_environ_path(char *path, long pid)
+/* stray_path writes "/proc/PID" to path, then "/task/TID" when tid > 0,
+ * then tail, without stdio (the guard, a fork of the worker, reads
+ * environments too); path has room for 80 bytes. */
+static void stray_path(char *path, long pid, long tid, const char *tail)
 {
-	char digits[20];
-	size_t k = 0;
-	do
-		digits[k++] = (char)('0' + pid % 10);
-	while ((pid /= 10) > 0 && k < sizeof(digits));
-	memcpy(path, "/proc/", 6);
-	char *p = path + 6;
-	while (k > 0)
-		*p++ = digits[--k];
-	memcpy(p, "/environ", sizeof("/environ"));
+	char *p = path;
+	memcpy(p, "/proc/", 6);
+	p += 6;
+	for (int part = 0; part < 2; part++) {
+		long v = part == 0 ? pid : tid;
+		if (part == 1) {
+			if (tid <= 0)
+				break;
+			memcpy(p, "/task/", 6);
+			p += 6;
+		}
+		char digits[20];
+		size_t k = 0;
+		do
+			digits[k++] = (char)('0' + v % 10);
+		while ((v /= 10) > 0 && k < sizeof(digits));
+		while (k > 0)
+			*p++ = digits[--k];
+	}
+	size_t tl = strlen(tail);
+	memcpy(p, tail, tl + 1);
 }
 
-int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap)
+/* stray_find_at looks for one of the marks in the environment file path,
+ * as wn_proc_stray_find does; *none tells whether the file held nothing to
+ * read (no memory left to it: a main thread that exited). */
+static int stray_find_at(const char *path, const uint64_t *marks, size_t n, char *buf, size_t cap,
+                         bool *none)
 {
-	char path[48];
-	stray_environ_path(path, (long)pid);
+	*none = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	if (fd < 0) {
+		*none = errno == ESRCH;
 		return -1; /* gone, or another user's */
-	size_t have = 0, start;
+	}
+	size_t have = 0, start, total = 0;
 	bool skipping = false;
 	int found = -1;
 	for (;;) {
@@ -359,6 +390,7 @@ int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, si
 			break;
 		size_t from = have;
 		have += (size_t)r;
+		total += (size_t)r;
 		if (skipping) { /* the rest of an entry too long to be a mark */
 			char *nul = memchr(buf + from, '\0', have - from);
 			if (nul == NULL) {
@@ -382,7 +414,63 @@ int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, si
 	if (found < 0 && !skipping)
 		found = stray_match(buf, have, marks, n); /* the last entry, without its NUL */
 	close(fd);
+	*none = total == 0;
 	return found;
+}
+
+/* The kernel's directory entry (getdents64: opendir would allocate). */
+struct stray_dirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+/* stray_find_threads looks for one of the marks in the environment of
+ * process pid through its threads other than the main one (they share it);
+ * *none tells whether none of them had anything to read. */
+static int stray_find_threads(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap,
+                              bool *none)
+{
+	char path[80];
+	stray_path(path, pid, 0, "/task");
+	*none = true;
+	int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	char ents[1024] __attribute__((aligned(8)));
+	int found = -1;
+	long r;
+	while (*none && (r = syscall(SYS_getdents64, dir, ents, sizeof(ents))) > 0)
+		for (long off = 0; *none && off < r;) {
+			const struct stray_dirent *d = (const void *)(ents + off);
+			off += d->reclen;
+			long tid = 0;
+			for (const char *c = d->name; *c >= '0' && *c <= '9' && tid < INT32_MAX;
+			     c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid <= 0 || tid == pid)
+				continue;
+			stray_path(path, pid, tid, "/environ");
+			found = stray_find_at(path, marks, n, buf, cap, none);
+		}
+	close(dir);
+	return found;
+}
+
+int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap)
+{
+	char path[80];
+	stray_path(path, pid, 0, "/environ");
+	bool none;
+	int found = stray_find_at(path, marks, n, buf, cap, &none);
+	/* the file reads the environment through the main thread, which has
+	 * none once it has exited while other threads run on: through one of
+	 * those then */
+	if (found < 0 && none)
+		found = stray_find_threads(pid, marks, n, buf, cap, &none);
+	return found < 0 && none ? -2 : found;
 }
 
 /* One look below this process for a command's processes: those of its
@@ -406,26 +494,27 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0 && errno == ESRCH)
 		return; /* gone */
-	char state;
-	pid_t ppid, pgid;
-	bool exiting;
-	if (!stray_stat(pid, &state, &ppid, &pgid, &exiting)) {
+	stray_proc pr;
+	if (!stray_stat(pid, &pr)) {
 		/* gone */
-	} else if (state == 'Z' || state == 'X') {
-		if (ppid == w->self) {
+	} else if (pr.dead) {
+		if (pr.ppid == w->self) {
 			stray_reap(pid);
 			w->exited++;
 		}
-	} else if (exiting) {
+	} else if (pr.exiting) {
 		/* dying: its environment may be gone already, and it may become
 		 * a zombie of this process after this look; the next look meets
 		 * it, and reaps it */
 		w->exited++;
 	} else {
-		bool group = pgid == w->pgid;
+		bool group = pr.pgid == w->pgid;
 		if (!group && w->buf == NULL)
 			w->buf = wn_xmalloc(w->cap);
-		if (group || wn_proc_stray_find(pid, &w->mark, 1, w->buf, w->cap) >= 0) {
+		int k = group ? 0 : wn_proc_stray_find(pid, &w->mark, 1, w->buf, w->cap);
+		if (k == -2 && pr.headless)
+			w->exited++; /* its threads are exiting too: as above */
+		if (k >= 0) {
 			w->alive++;
 			if (!group && pidfd >= 0)
 				syscall(SYS_pidfd_send_signal, pidfd, w->sig, NULL, 0);
@@ -502,10 +591,9 @@ int wn_proc_stray_reap(void)
 	stray_children(getpid(), true, &kids);
 	int left = 0;
 	for (size_t i = 0; i < kids.n; i++) {
-		char state;
-		pid_t ppid, pgid;
-		if (!stray_is_own(kids.v[i]) && stray_stat(kids.v[i], &state, &ppid, &pgid, NULL) &&
-		    (state == 'Z' || state == 'X') && !stray_reap(kids.v[i]))
+		stray_proc pr;
+		if (!stray_is_own(kids.v[i]) && stray_stat(kids.v[i], &pr) && pr.dead &&
+		    !stray_reap(kids.v[i]))
 			left++;
 	}
 	free(kids.v);

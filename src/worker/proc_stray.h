@@ -41,8 +41,11 @@ uint64_t wn_proc_stray_mark_value(const char *mark);
 /* wn_proc_stray_find reads the environment of process pid, with buf (cap
  * bytes, more than a mark's 24) to read it in, and returns the index in
  * marks (n values, wn_proc_stray_mark_value) of a mark it holds, or -1: none,
- * or the process is gone, or its environment cannot be read (another user's,
- * a zombie's). It takes no lock and allocates nothing: the guard calls it. */
+ * or the process is gone, or its environment cannot be read (another user's),
+ * or -2: it had nothing to read (a zombie, a process that exits, a kernel
+ * thread). A process whose main thread has exited while others run on is
+ * read through one of those. It takes no lock and allocates nothing: the
+ * guard calls it. */
 int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap);
 
 /* wn_proc_stray_starting says a child of the worker is being started: no

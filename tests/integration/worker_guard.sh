@@ -145,6 +145,51 @@ EOF
 	wait_until 5 "the guard to exit" proc_gone "$second"
 }
 
+# threads_gone PID: no thread of process PID runs (ps shows a process whose
+# main thread exited while others run on as a zombie: its threads tell).
+threads_gone() {
+	local t st
+	for t in /proc/"$1"/task/*/stat; do
+		st=$(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1)
+		[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ] || return 1
+	done
+	return 0
+}
+
+# main_exited PID: the main thread of process PID has exited, another runs on.
+main_exited() { [ "$(awk '{print $3}' "/proc/$1/stat")" = Z ] && ! threads_gone "$1"; }
+
+# A daemon whose main thread has exited while another thread runs on looks
+# like a zombie, and its /proc/PID/environ reads nothing: its mark is read
+# through the thread that runs.
+test_sigkill_of_the_worker_ends_a_daemon_whose_main_thread_exited() {
+	running_script <<'EOF'
+setsid python3 -c '
+import ctypes, os, signal, threading, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def run():
+    while True:
+        time.sleep(0.05)
+threading.Thread(target=run).start()
+with open("d.tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename("d.tmp", "d.pid")
+ctypes.CDLL(None).pthread_exit(None)
+' </dev/null >/dev/null 2>&1 &
+while [ ! -s d.pid ]; do sleep 0.05; done
+touch started
+while :; do sleep 0.05; done
+EOF
+	local daemon guard
+	daemon=$(cat d.pid)
+	wn_track_session "$daemon"
+	wait_until 5 "the daemon's main thread to exit" main_exited "$daemon"
+	guard=$(guard_of "$WORKER_PID")
+	kill_worker
+	wait_until 10 "the daemon to be killed" threads_gone "$daemon"
+	wait_until 5 "the guard to exit" proc_gone "$guard"
+}
+
 # A daemon that the command starts once it is told to end, after the worker
 # died, is found too: the guard looks again until none is left.
 test_sigkill_of_the_worker_ends_a_daemon_started_while_the_run_ends() {

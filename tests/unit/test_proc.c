@@ -244,6 +244,54 @@ TEST(what_a_command_leaves_in_its_group_is_killed_when_it_ends)
 	wn_proc_free(p);
 }
 
+/* threads_gone: no thread of process pid runs (one whose main thread exited
+ * while others run on shows as a zombie in /proc/PID/stat). */
+static bool threads_gone(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char *t = read_file(path);
+	if (t == NULL)
+		return true;
+	const char *n = strstr(t, "\nThreads:");
+	long threads = n != NULL ? strtol(n + 9, NULL, 10) : 0;
+	free(t);
+	return threads <= 1 && gone(pid);
+}
+
+TEST(a_daemon_whose_main_thread_exited_is_ended_with_its_command)
+{
+	/* it left the command's group; its main thread exited while another
+	 * runs on: it shows as a zombie, and its environment is read through
+	 * the thread that runs */
+	char *const argv[] = {
+	    "sh", "-c",
+	    "python3 -c '\n"
+	    "import ctypes, os, signal, threading, time\n"
+	    "os.setpgid(0, 0)\n"
+	    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+	    "threading.Thread(target=lambda: time.sleep(600)).start()\n"
+	    "open(\"d.tmp\", \"w\").write(str(os.getpid()))\n"
+	    "os.rename(\"d.tmp\", \"d.pid\")\n"
+	    "ctypes.CDLL(None).pthread_exit(None)' &\n"
+	    "while [ ! -s d.pid ]; do sleep 0.05; done\n"
+	    "until [ \"$(cut -d' ' -f3 /proc/$(cat d.pid)/stat)\" = Z ]; do sleep 0.05; done",
+	    NULL};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	CHECK_OK(start(argv, NULL, NULL, &p, &reason));
+	int code, sig;
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 0);
+	pid_t daemon = read_pid("d.pid");
+	CHECK(daemon > 0);
+	bool ended = threads_gone(daemon);
+	if (!ended)
+		kill(daemon, SIGKILL);
+	CHECK(ended);
+	wn_proc_free(p);
+}
+
 /* ---- the guard: a worker killed at any moment leaves nothing running ---- */
 
 /* as_worker runs body in a forked "worker" that then waits to be killed;
