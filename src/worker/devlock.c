@@ -46,13 +46,14 @@ typedef struct devlock_proc {
 	char state;               /* 'Z': a zombie, gone but for its exit status */
 	long long pgrp;           /* its process group */
 	unsigned flags;           /* the kernel's (DEVLOCK_PF_KTHREAD) */
+	long threads;             /* how many of its threads have not exited */
 	unsigned long long start; /* when it started, clock ticks since boot */
 } devlock_proc;
 
 #define DEVLOCK_PF_KTHREAD 0x00200000u /* a kernel thread (linux/sched.h) */
 
-/* devlock_stat reads /proc/PID/stat (fields 3, 5, 9 and 22) into *pr; false
- * when no such process. */
+/* devlock_stat reads /proc/PID/stat (fields 3, 5, 9, 20 and 22) into *pr;
+ * false when no such process. */
 static bool devlock_stat(const char *pid, devlock_proc *pr)
 {
 	char path[64], buf[1024];
@@ -67,7 +68,8 @@ static bool devlock_stat(const char *pid, devlock_proc *pr)
 	buf[n] = '\0';
 	const char *p = strrchr(buf, ')'); /* the command's name may hold anything */
 	if (p == NULL ||
-	    sscanf(p + 1, " %c %*d %lld %*d %*d %*d %u", &pr->state, &pr->pgrp, &pr->flags) != 3)
+	    sscanf(p + 1, " %c %*d %lld %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld",
+	           &pr->state, &pr->pgrp, &pr->flags, &pr->threads) != 4)
 		return false;
 	int field = 2; /* after the name: the state is the 3rd field */
 	for (p++; *p && field < 22; p++)
@@ -76,12 +78,20 @@ static bool devlock_stat(const char *pid, devlock_proc *pr)
 	return field == 22 && sscanf(p, "%llu", &pr->start) == 1;
 }
 
+/* devlock_dead tells whether pr has exited (a zombie); not so a process
+ * whose main thread alone has exited while other threads run on, which
+ * shows that thread's state. */
+static bool devlock_dead(const devlock_proc *pr)
+{
+	return (pr->state == 'Z' || pr->state == 'X') && pr->threads <= 1;
+}
+
 static bool devlock_started(pid_t pid, unsigned long long *ticks)
 {
 	char name[24];
 	devlock_proc pr;
 	snprintf(name, sizeof(name), "%d", (int)pid);
-	if (!devlock_stat(name, &pr) || pr.state == 'Z' || pr.state == 'X')
+	if (!devlock_stat(name, &pr) || devlock_dead(&pr))
 		return false;
 	*ticks = pr.start;
 	return true;
@@ -182,7 +192,7 @@ static const devlock_seen *devlock_scan(devlock_look *lk, bool group)
 	while ((e = readdir(d)) != NULL) {
 		devlock_proc pr;
 		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !devlock_stat(e->d_name, &pr) ||
-		    pr.state == 'Z' || pr.state == 'X')
+		    devlock_dead(&pr))
 			continue;
 		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
 		bool member = group && pr.pgrp == lk->run.pgid;
@@ -224,7 +234,7 @@ static devlock_holding devlock_holder(int fd, devlock_look *lk)
 	if (devlock_stat(name, &pr)) {
 		if (pr.start != run.start)
 			group = false;
-		else if (pr.pgrp == run.pgid && pr.state != 'Z' && pr.state != 'X')
+		else if (pr.pgrp == run.pgid && !devlock_dead(&pr))
 			return (devlock_holding){(pid_t)run.pgid, 0}; /* its leader still runs */
 	}
 	if (!group && run.mark == 0)

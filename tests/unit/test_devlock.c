@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,106 @@ TEST(a_run_whose_leader_is_a_zombie_holds_nothing)
 	CHECK_EQ_INT(w.told, 0);
 	wn_devlock_release(l);
 	waitpid(run, NULL, 0);
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* main_exited tells whether the main thread of process pid has exited
+ * while another runs on: /proc/PID/stat shows a zombie, with 2 threads. */
+static bool main_exited(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	char state = 0;
+	long threads = 0;
+	return p != NULL &&
+	       sscanf(p + 2,
+	              "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld",
+	              &state, &threads) == 2 &&
+	       state == 'Z' && threads == 2;
+}
+
+/* start_headless_run starts a process group whose leader's main thread
+ * exits while another of its threads runs on; returns its pgid once so. */
+static pid_t start_headless_run(void)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		pthread_t t;
+		if (pthread_create(&t, NULL, sleeper, NULL) != 0)
+			_exit(1);
+		pthread_exit(NULL);
+	}
+	setpgid(pid, pid);
+	for (int i = 0; i < 500 && !main_exited(pid); i++)
+		usleep(10000);
+	CHECK(main_exited(pid));
+	return pid;
+}
+
+/* start_headless_marked starts a process as start_marked does, whose main
+ * thread exits while another runs on; returns its pid once so. */
+static pid_t start_headless_marked(uint64_t mark)
+{
+	char var[48], path[4096];
+	snprintf(var, sizeof(var), "WN_RUN=%016" PRIx64, mark);
+	snprintf(path, sizeof(path), "PATH=%s", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	char *envp[] = {path, var, NULL};
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		setsid();
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execle("/bin/sh", "sh", "-c",
+		       "exec python3 -c 'import ctypes, threading, time\n"
+		       "threading.Thread(target=lambda: time.sleep(60)).start()\n"
+		       "ctypes.CDLL(None).pthread_exit(None)'",
+		       (char *)NULL, envp);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000 && !main_exited(pid); i++)
+		usleep(10000);
+	CHECK(main_exited(pid));
+	return pid;
+}
+
+TEST(a_run_whose_main_thread_exited_while_another_runs_on_holds_its_devices)
+{
+	/* its leader, or a daemon with its mark, shows as a zombie: its other
+	 * thread still holds the device */
+	const uint64_t mark = 0x7e57ab1e00000001ULL;
+	pid_t run = start_headless_run();
+	dead_worker("0", run, mark);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
+	char want[128];
+	snprintf(want, sizeof(want),
+	         "GPU 0: a run of an earlier worker process (process group %d) still holds it",
+	         (int)run);
+	CHECK_EQ_STR(w.what, want);
+	pid_t daemon = start_headless_marked(mark);
+	end_run(run);
+	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
+	CHECK(strstr(w.what, "through process") != NULL);
+	end_marked(daemon);
+	CHECK_OK(take("0", 1, &w, &l));
+	wn_devlock_release(l);
 }
 
 TEST(a_stale_or_unreadable_record_does_not_hold_a_device)
