@@ -430,9 +430,9 @@ static pid_t proc_spawn(const wn_proc_spec *spec, proc_child *c, int *rc, char *
 	}
 }
 
-/* proc_marked_env returns envp with mark in place of its WN_RUN (a command
- * of a worker run by a job of another one), the strings shared (free the
- * array alone). */
+/* proc_marked_env returns envp with mark (wn_proc_stray_entry) in place of
+ * its WN_RUN (a command of a worker run by a job of another one), the
+ * strings shared (free the array alone). */
 static char **proc_marked_env(char *const *envp, char *mark)
 {
 	size_t n = 0;
@@ -478,7 +478,8 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 		goto out;
 	wn_proc_stray_adopt();
 	char *mark = wn_proc_stray_mark();
-	char **marked = proc_marked_env(envp, mark);
+	char *entry = wn_proc_stray_entry(mark, envp);
+	char **marked = proc_marked_env(envp, entry);
 	proc_child c = {.path = path,
 	                .argv = spec->argv,
 	                .envp = marked,
@@ -492,6 +493,7 @@ int wn_proc_start(const wn_proc_spec *spec, wn_proc **out, char **reason)
 	pid_t pid = proc_spawn(spec, &c, &rc, reason);
 	wn_proc_stray_started(pid);
 	free(marked);
+	free(entry);
 	if (pid < 0) {
 		free(mark);
 		goto out;

@@ -1,6 +1,7 @@
 /* proc_stray: processes of a command that left its process group (proc_stray.h). */
 #include "proc_stray.h"
 
+#include "strbuf.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -282,19 +283,15 @@ static void stray_children(pid_t pid, bool self, stray_pids *out)
 	closedir(d);
 }
 
-/* stray_mark_of reads the entry e (len bytes) as a mark, WN_RUN=<16 hex
- * digits> as wn_proc_stray_mark writes it: its value in *v. */
-static bool stray_mark_of(const char *e, size_t len, uint64_t *v)
+/* stray_hex reads the 16 hex digits at h as a mark's value into *v. */
+static bool stray_hex(const char *h, uint64_t *v)
 {
-	const size_t vl = sizeof(WN_PROC_STRAY_VAR); /* with its '=' */
-	if (len != vl + 16 || memcmp(e, WN_PROC_STRAY_VAR "=", vl) != 0)
-		return false;
 	uint64_t x = 0;
-	for (size_t i = vl; i < len; i++) {
-		if (e[i] >= '0' && e[i] <= '9')
-			x = x << 4 | (uint64_t)(e[i] - '0');
-		else if (e[i] >= 'a' && e[i] <= 'f')
-			x = x << 4 | (uint64_t)(e[i] - 'a' + 10);
+	for (size_t i = 0; i < 16; i++) {
+		if (h[i] >= '0' && h[i] <= '9')
+			x = x << 4 | (uint64_t)(h[i] - '0');
+		else if (h[i] >= 'a' && h[i] <= 'f')
+			x = x << 4 | (uint64_t)(h[i] - 'a' + 10);
 		else
 			return false;
 	}
@@ -302,23 +299,63 @@ static bool stray_mark_of(const char *e, size_t len, uint64_t *v)
 	return true;
 }
 
-uint64_t wn_proc_stray_mark_value(const char *mark)
+/* stray_values tells whether the entry e (len bytes) holds marks,
+ * WN_RUN=<16 hex digits>[,<16 hex digits>]... as wn_proc_stray_entry
+ * writes it; *at gets where their values begin, *count how many. */
+static bool stray_values(const char *e, size_t len, size_t *at, size_t *count)
 {
+	const size_t vl = sizeof(WN_PROC_STRAY_VAR); /* with its '=' */
+	if (len < vl + 16 || (len - vl + 1) % 17 != 0 || memcmp(e, WN_PROC_STRAY_VAR "=", vl) != 0)
+		return false;
 	uint64_t v;
-	return mark != NULL && stray_mark_of(mark, strlen(mark), &v) ? v : 0;
+	for (size_t i = vl; i < len; i += 17)
+		if (!stray_hex(e + i, &v) || (i + 16 < len && e[i + 16] != ','))
+			return false;
+	*at = vl;
+	*count = (len - vl + 1) / 17;
+	return true;
 }
 
-/* stray_match returns the index in marks (n) of the mark that the entry e
- * (len bytes) is, or -1. */
+uint64_t wn_proc_stray_mark_value(const char *mark)
+{
+	size_t at, count;
+	uint64_t v;
+	if (mark == NULL || !stray_values(mark, strlen(mark), &at, &count) || count != 1)
+		return 0;
+	stray_hex(mark + at, &v);
+	return v;
+}
+
+/* stray_match returns the index in marks (n) of a mark that the entry e
+ * (len bytes) holds, or -1. */
 static int stray_match(const char *e, size_t len, const uint64_t *marks, size_t n)
 {
-	uint64_t v;
-	if (!stray_mark_of(e, len, &v))
+	size_t at, count;
+	if (!stray_values(e, len, &at, &count))
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (marks[i] == v)
-			return (int)i;
+	for (size_t j = 0; j < count; j++) {
+		uint64_t v;
+		stray_hex(e + at + 17 * j, &v);
+		for (size_t i = 0; i < n; i++)
+			if (marks[i] == v)
+				return (int)i;
+	}
 	return -1;
+}
+
+char *wn_proc_stray_entry(const char *mark, char *const *envp)
+{
+	wn_strbuf b = WN_STRBUF_INIT;
+	wn_strbuf_adds(&b, mark);
+	size_t kept = 1;
+	for (size_t i = 0; envp != NULL && envp[i] != NULL; i++) {
+		size_t at, count;
+		if (!stray_values(envp[i], strlen(envp[i]), &at, &count))
+			continue; /* not WN_RUN, or not one the worker wrote */
+		for (size_t j = 0; j < count && kept < WN_PROC_STRAY_KEPT; j++, kept++)
+			wn_strbuf_addf(&b, ",%.16s", envp[i] + at + 17 * j);
+	}
+	return wn_strbuf_take(&b);
 }
 
 /* stray_entries looks for one of the marks (n) among the whole entries of

@@ -5,9 +5,10 @@
  * command started is below the worker in the process tree, as long as it
  * does not ask another program (a system service) to start it. Each
  * command's environment carries a mark of its own, WN_RUN=<random>, that
- * its descendants inherit: a stray of a command is a process below the
- * worker, outside the command's group, whose environment still holds the
- * mark. Stopping a command signals its strays with its group, and ending it
+ * its descendants inherit (followed by those the worker inherited, if it is
+ * itself a command of another worker): a stray of a command is a process
+ * below the worker, outside the command's group, whose environment still
+ * holds the mark. Stopping a command signals its strays with its group, and ending it
  * ends them, and waits for its group, before the command counts as gone (its
  * devices are let go). Nothing else is looked at: the worker's own children
  * (a few reads of /proc) and what is below those it did not start itself.
@@ -27,6 +28,10 @@
 /* The variable that holds the mark. */
 #define WN_PROC_STRAY_VAR "WN_RUN"
 
+/* The most marks a command's WN_RUN holds: its own, then those it
+ * inherited (a worker run by a command of another worker). */
+#define WN_PROC_STRAY_KEPT 64
+
 /* wn_proc_stray_adopt makes this process the subreaper of its descendants
  * (once; later calls do nothing). */
 void wn_proc_stray_adopt(void);
@@ -37,6 +42,14 @@ char *wn_proc_stray_mark(void);
 /* wn_proc_stray_mark_value returns the value of the mark (its 16 hex
  * digits), or 0 when mark is not one. */
 uint64_t wn_proc_stray_mark_value(const char *mark);
+
+/* wn_proc_stray_entry returns the WN_RUN entry of the environment of a
+ * command whose mark is mark and whose environment would otherwise be envp
+ * (NULL-terminated): "WN_RUN=<mark's value>,<value>..." with the marks of
+ * envp's WN_RUN after its own, WN_PROC_STRAY_KEPT at most (malloc'd). A
+ * command of a worker that is itself a command of another keeps the mark of
+ * that one, whose end ends it too. */
+char *wn_proc_stray_entry(const char *mark, char *const *envp);
 
 /* wn_proc_stray_find reads the environment of process pid, with buf (cap
  * bytes, more than a mark's 24) to read it in, and returns the index in

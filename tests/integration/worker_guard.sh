@@ -205,6 +205,46 @@ EOF
 	wait_until 10 "the daemon to be killed" pid_gone d.pid
 }
 
+# A job whose command is a worker of its own (another project, say): the
+# commands of that inner worker carry the outer run's mark after their own,
+# so that a SIGKILL of the outer worker ends them too, even when the inner
+# worker and its guard are killed together (the outer guard kills both at
+# the end of the grace: the inner guard ignores SIGTERM).
+test_sigkill_of_the_worker_ends_the_jobs_of_a_worker_its_job_runs() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl project create q >/dev/null
+	wnctl task create p outer >/dev/null
+	wnctl task create q stubborn >/dev/null
+	{
+		worker_head q | sed "s#^log_dir: .*#log_dir: $WN_TMP/inner-logs#"
+		cat <<EOF
+tasks:
+  stubborn:
+    command: [/bin/sh, -c, 'trap "" TERM; echo \$\$ > inner.pid; while :; do sleep 0.05; done']
+    workdir: $WN_TMP
+EOF
+	} >inner.yaml
+	{
+		worker_head p
+		cat <<EOF
+tasks:
+  outer:
+    command: [$WN_BIN/wnworker, --config, $WN_TMP/inner.yaml, --name, inner]
+    workdir: $WN_TMP
+EOF
+	} >w.yaml
+	wnctl job add p outer >/dev/null
+	wnctl job add q stubborn >/dev/null
+	worker_start w1 w.yaml
+	wait_until 15 "the inner worker's job to start" test -s inner.pid
+	local guard
+	guard=$(guard_of "$WORKER_PID")
+	kill_worker
+	wait_until 10 "the inner worker's job to be killed" pid_gone inner.pid
+	wait_until 5 "the guard to exit" proc_gone "$guard"
+}
+
 test_the_guard_leaves_with_a_worker_that_exits() {
 	wn_start
 	wnctl project create p >/dev/null

@@ -244,6 +244,28 @@ TEST(what_a_command_leaves_in_its_group_is_killed_when_it_ends)
 	wn_proc_free(p);
 }
 
+TEST(a_command_of_a_worker_run_by_another_s_command_keeps_that_one_s_mark)
+{
+	/* after its own: the end of the outer command ends it too */
+	char path[4096];
+	snprintf(path, sizeof(path), "PATH=%s", getenv("PATH"));
+	char *envp[] = {path, "WN_RUN=00112233445566ff", "WN_RUN=not-a-mark", NULL};
+	char *const argv[] = {"sh", "-c", "printf '%s' \"$WN_RUN\" > run.txt", NULL};
+	wn_proc_spec spec = {.argv = argv, .envp = envp, .orphan_grace_ms = 300};
+	wn_proc *p = NULL;
+	char *reason = NULL;
+	CHECK_OK(wn_proc_start(&spec, &p, &reason));
+	int code, sig;
+	run_to_end(p, &code, &sig);
+	CHECK_EQ_INT(code, 0);
+	char *run = read_file("run.txt");
+	CHECK(run != NULL);
+	CHECK_EQ_INT((int)strspn(run, "0123456789abcdef"), 16); /* its own */
+	CHECK_EQ_STR(strchr(run, ','), ",00112233445566ff");
+	free(run);
+	wn_proc_free(p);
+}
+
 /* threads_gone: no thread of process pid runs (one whose main thread exited
  * while others run on shows as a zombie in /proc/PID/stat). */
 static bool threads_gone(pid_t pid)
