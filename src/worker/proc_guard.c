@@ -220,15 +220,19 @@ static bool guard_table_has(const guard_table *t, pid_t pgid)
  * environment read again before it is signalled, so that a pid given to
  * another process meanwhile is never signalled (the pidfd is taken only
  * then: most processes carry no mark). Returns 1 when it is such a process
- * (*killed counts SIGKILLs), else 0. */
+ * (*killed counts SIGKILLs), or one the guard could not look at for want
+ * of descriptors (the next look tries again), else 0. */
 static int guard_sweep_one(guard_marks *mk, const guard_table *t, pid_t pid, int64_t now,
                            int *killed)
 {
-	if (wn_proc_stray_find(pid, mk->v, mk->n, mk->buf, GUARD_ENV_BYTES) < 0)
-		return 0;
+	int k = wn_proc_stray_find(pid, mk->v, mk->n, mk->buf, GUARD_ENV_BYTES);
+	if (k < 0)
+		return k == WN_PROC_STRAY_SHORT;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int err = pidfd < 0 ? errno : 0;
-	if (err != 0 && err != ENOSYS && err != EMFILE && err != ENFILE)
+	if (err == EMFILE || err == ENFILE)
+		return 1; /* out of descriptors: the next look */
+	if (err != 0 && err != ENOSYS)
 		return 0; /* gone */
 	int i = -1;
 	if (!guard_table_has(t, getpgid(pid)))
@@ -240,13 +244,13 @@ static int guard_sweep_one(guard_marks *mk, const guard_table *t, pid_t pid, int
 		sig = SIGTERM;
 	if (sig != 0 && pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-	else if (sig != 0 && err == ENOSYS)
-		kill(pid, sig); /* no pidfd here; out of descriptors: the next look */
+	else if (sig != 0)
+		kill(pid, sig); /* no pidfd here */
 	if (sig == SIGKILL)
 		(*killed)++;
 	if (pidfd >= 0)
 		close(pidfd);
-	return i >= 0;
+	return i >= 0 || i == WN_PROC_STRAY_SHORT;
 }
 
 /* The kernel's directory entry (getdents64: opendir would allocate). */
@@ -273,12 +277,13 @@ static pid_t guard_pid_of(const char *name)
 
 /* guard_sweep looks once through every process (/proc) for those that
  * carry one of the marks outside the groups of t (guard_sweep_one); returns
- * how many it met. */
+ * how many it met, counting a look it could not make (out of descriptors)
+ * as one. */
 static int guard_sweep(guard_marks *mk, const guard_table *t, int64_t now, int *killed)
 {
 	int dir = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		return 0;
+		return 1;
 	char ents[16384] __attribute__((aligned(8)));
 	pid_t self = getpid();
 	int found = 0;
@@ -331,6 +336,18 @@ static void guard_end_groups(guard_table *t, int64_t now)
 	}
 }
 
+/* guard_buf makes sure mk has its buffer; false when out of memory (a look
+ * that could not be made: the next one tries again). */
+static bool guard_buf(guard_marks *mk)
+{
+	if (mk->buf == NULL) {
+		void *buf = mmap(NULL, GUARD_ENV_BYTES, PROT_READ | PROT_WRITE,
+		                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		mk->buf = buf == MAP_FAILED ? NULL : buf;
+	}
+	return mk->buf != NULL;
+}
+
 /* guard_end ends every group in t (the worker is gone): SIGTERM now, SIGKILL
  * to what is left of a group after its grace period; and so every process
  * that carries the mark of one of them, found in /proc, looked for again
@@ -340,9 +357,6 @@ static void __attribute__((noreturn)) guard_end(int fd, guard_table *t, bool eof
 {
 	int64_t start = guard_now_ms();
 	guard_marks mk = {0};
-	void *buf =
-	    mmap(NULL, GUARD_ENV_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	mk.buf = buf == MAP_FAILED ? NULL : buf;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	for (size_t i = 0; i < t->n; i++) {
 		t->g[i].deadline = start + (t->g[i].grace_ms > 0 ? t->g[i].grace_ms : 0);
@@ -358,12 +372,12 @@ static void __attribute__((noreturn)) guard_end(int fd, guard_table *t, bool eof
 		guard_end_groups(t, now);
 		if (t->n > 0)
 			after_groups = false;
-		if (mk.n > 0 && mk.buf != NULL && (now >= next || (t->n == 0 && !after_groups))) {
+		if (mk.n > 0 && (now >= next || (t->n == 0 && !after_groups))) {
 			/* the first SIGKILLs are looked after soon, not those that
 			 * outlive them (stuck in the kernel) */
 			bool first = killed == 0;
 			killed = 0;
-			found = guard_sweep(&mk, t, now, &killed);
+			found = guard_buf(&mk) ? guard_sweep(&mk, t, now, &killed) : 1;
 			gap = killed > 0 && first ? GUARD_TICK_MS : gap * 2;
 			if (gap > GUARD_SWEEP_MAX_MS)
 				gap = GUARD_SWEEP_MAX_MS;

@@ -404,18 +404,23 @@ static void stray_path(char *path, long pid, long tid, const char *tail)
 	memcpy(p, tail, tl + 1);
 }
 
-/* stray_find_at looks for one of the marks in the environment file path,
- * as wn_proc_stray_find does; *none tells whether the file held nothing to
- * read (no memory left to it: a main thread that exited). */
-static int stray_find_at(const char *path, const uint64_t *marks, size_t n, char *buf, size_t cap,
-                         bool *none)
+/* stray_short tells whether err says this process is short of descriptors
+ * or memory. */
+static bool stray_short(int err)
 {
-	*none = false;
+	return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
+/* stray_find_at looks for one of the marks in the environment file path,
+ * as wn_proc_stray_find does (WN_PROC_STRAY_EMPTY: the file held nothing to
+ * read, a main thread that exited say). */
+static int stray_find_at(const char *path, const uint64_t *marks, size_t n, char *buf, size_t cap)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		*none = errno == ESRCH;
-		return -1; /* gone, or another user's */
-	}
+	if (fd < 0 && errno == ESRCH)
+		return WN_PROC_STRAY_EMPTY;
+	if (fd < 0)
+		return stray_short(errno) ? WN_PROC_STRAY_SHORT : WN_PROC_STRAY_NONE;
 	size_t have = 0, start, total = 0;
 	bool skipping = false;
 	int found = -1;
@@ -423,6 +428,8 @@ static int stray_find_at(const char *path, const uint64_t *marks, size_t n, char
 		ssize_t r = read(fd, buf + have, cap - have);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && stray_short(errno))
+			found = WN_PROC_STRAY_SHORT;
 		if (r <= 0)
 			break;
 		size_t from = have;
@@ -448,11 +455,10 @@ static int stray_find_at(const char *path, const uint64_t *marks, size_t n, char
 			skipping = true;
 		}
 	}
-	if (found < 0 && !skipping)
+	if (found == -1 && !skipping)
 		found = stray_match(buf, have, marks, n); /* the last entry, without its NUL */
 	close(fd);
-	*none = total == 0;
-	return found;
+	return found == -1 && total == 0 ? WN_PROC_STRAY_EMPTY : found;
 }
 
 /* The kernel's directory entry (getdents64: opendir would allocate). */
@@ -465,22 +471,21 @@ struct stray_dirent {
 };
 
 /* stray_find_threads looks for one of the marks in the environment of
- * process pid through its threads other than the main one (they share it);
- * *none tells whether none of them had anything to read. */
-static int stray_find_threads(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap,
-                              bool *none)
+ * process pid through its threads other than the main one (they share it),
+ * as wn_proc_stray_find does. */
+static int stray_find_threads(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap)
 {
 	char path[80];
 	stray_path(path, pid, 0, "/task");
-	*none = true;
 	int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		return -1;
+		return stray_short(errno) ? WN_PROC_STRAY_SHORT : WN_PROC_STRAY_EMPTY;
 	char ents[1024] __attribute__((aligned(8)));
-	int found = -1;
+	int found = WN_PROC_STRAY_EMPTY;
 	long r;
-	while (*none && (r = syscall(SYS_getdents64, dir, ents, sizeof(ents))) > 0)
-		for (long off = 0; *none && off < r;) {
+	while (found == WN_PROC_STRAY_EMPTY &&
+	       (r = syscall(SYS_getdents64, dir, ents, sizeof(ents))) > 0)
+		for (long off = 0; found == WN_PROC_STRAY_EMPTY && off < r;) {
 			const struct stray_dirent *d = (const void *)(ents + off);
 			off += d->reclen;
 			long tid = 0;
@@ -490,7 +495,7 @@ static int stray_find_threads(pid_t pid, const uint64_t *marks, size_t n, char *
 			if (tid <= 0 || tid == pid)
 				continue;
 			stray_path(path, pid, tid, "/environ");
-			found = stray_find_at(path, marks, n, buf, cap, none);
+			found = stray_find_at(path, marks, n, buf, cap);
 		}
 	close(dir);
 	return found;
@@ -500,14 +505,13 @@ int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, si
 {
 	char path[80];
 	stray_path(path, pid, 0, "/environ");
-	bool none;
-	int found = stray_find_at(path, marks, n, buf, cap, &none);
+	int found = stray_find_at(path, marks, n, buf, cap);
 	/* the file reads the environment through the main thread, which has
 	 * none once it has exited while other threads run on: through one of
 	 * those then */
-	if (found < 0 && none)
-		found = stray_find_threads(pid, marks, n, buf, cap, &none);
-	return found < 0 && none ? -2 : found;
+	if (found == WN_PROC_STRAY_EMPTY)
+		found = stray_find_threads(pid, marks, n, buf, cap);
+	return found;
 }
 
 /* One look below this process for a command's processes: those of its
@@ -549,7 +553,7 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 		if (!group && w->buf == NULL)
 			w->buf = wn_xmalloc(w->cap);
 		int k = group ? 0 : wn_proc_stray_find(pid, &w->mark, 1, w->buf, w->cap);
-		if (k == -2 && pr.headless)
+		if (k == WN_PROC_STRAY_EMPTY && pr.headless)
 			w->exited++; /* its threads are exiting too: as above */
 		if (k >= 0) {
 			w->alive++;

@@ -53,12 +53,13 @@ char *wn_proc_stray_entry(const char *mark, char *const *envp);
 
 /* wn_proc_stray_find reads the environment of process pid, with buf (cap
  * bytes, more than a mark's 24) to read it in, and returns the index in
- * marks (n values, wn_proc_stray_mark_value) of a mark it holds, or -1: none,
- * or the process is gone, or its environment cannot be read (another user's),
- * or -2: it had nothing to read (a zombie, a process that exits, a kernel
- * thread). A process whose main thread has exited while others run on is
- * read through one of those. It takes no lock and allocates nothing: the
- * guard calls it. */
+ * marks (n values, wn_proc_stray_mark_value) of a mark it holds, or one of
+ * the WN_PROC_STRAY_ codes below. A process whose main thread has exited
+ * while others run on is read through one of those. It takes no lock and
+ * allocates nothing: the guard calls it. */
+#define WN_PROC_STRAY_NONE  (-1) /* none, or gone, or another user's (unreadable) */
+#define WN_PROC_STRAY_EMPTY (-2) /* nothing to read: a zombie, exiting, a kernel thread */
+#define WN_PROC_STRAY_SHORT (-3) /* not read: this process is short of descriptors or memory */
 int wn_proc_stray_find(pid_t pid, const uint64_t *marks, size_t n, char *buf, size_t cap);
 
 /* wn_proc_stray_starting says a child of the worker is being started: no

@@ -415,6 +415,31 @@ EOF
 process (process group $run) still holds it through process $daemon, outside that group"
 }
 
+# A guard short of descriptors (others took them all, or its limit was
+# lowered) cannot look through /proc: it looks again until it can, rather
+# than take a look it could not make for one that found nothing and leave
+# the daemon running.
+test_a_guard_short_of_descriptors_looks_again_until_it_can() {
+	running_script <<'EOF'
+(setsid sh -c 'trap "" TERM; echo $$ > d.tmp; mv d.tmp d.pid; exec sleep 600' </dev/null >/dev/null 2>&1 &)
+while [ ! -s d.pid ]; do sleep 0.05; done
+echo $$ > cmd.pid
+trap '' TERM
+touch started
+while :; do sleep 0.05; done
+EOF
+	wn_track_session "$(cat d.pid)"
+	local guard
+	guard=$(guard_of "$WORKER_PID")
+	prlimit --pid "$guard" --nofile=4: # its 0 to 3 are open: no more
+	kill_worker
+	# the run's group ignores SIGTERM: SIGKILL after kill_grace_s (1 s)
+	wait_until 10 "the run's group to be killed" group_gone "$(cat cmd.pid)"
+	prlimit --pid "$guard" --nofile=1024: 2>/dev/null || true
+	wait_until 10 "the daemon to be killed" pid_gone d.pid
+	wait_until 5 "the guard to exit" proc_gone "$guard"
+}
+
 test_the_gpu_lock_files_are_checked_at_start() {
 	wn_start
 	wnctl project create p >/dev/null
