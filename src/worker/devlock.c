@@ -165,38 +165,59 @@ static const devlock_seen *devlock_live(devlock_look *lk)
 }
 
 /* devlock_marked tells whether process pid (pr), outside the run's group,
- * carries the run's mark. Only a process started no sooner than the run's
- * leader can have inherited it: the environments of the others, most of
- * them, are not read. */
-static bool devlock_marked(devlock_look *lk, pid_t pid, const devlock_proc *pr)
+ * carries the run's mark (WN_PROC_STRAY_SHORT: its environment could not be
+ * read, for want of descriptors or memory). Only a process started no sooner
+ * than the run's leader can have inherited it: the environments of the
+ * others, most of them, are not read. */
+static int devlock_marked(devlock_look *lk, pid_t pid, const devlock_proc *pr)
 {
 	if (lk->run.mark == 0 || pr->start < lk->run.start || (pr->flags & DEVLOCK_PF_KTHREAD) != 0)
-		return false;
+		return 0;
 	if (lk->buf == NULL)
 		lk->buf = wn_xmalloc(DEVLOCK_ENV_BYTES);
-	return wn_proc_stray_find(pid, &lk->run.mark, 1, lk->buf, DEVLOCK_ENV_BYTES) >= 0;
+	int k = wn_proc_stray_find(pid, &lk->run.mark, 1, lk->buf, DEVLOCK_ENV_BYTES);
+	return k == WN_PROC_STRAY_SHORT ? k : k >= 0;
+}
+
+/* devlock_short tells whether err says this process is short of
+ * descriptors or memory. */
+static bool devlock_short(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM;
 }
 
 /* devlock_scan looks once through /proc for the processes that hold a
  * device for lk's run: those of its group other than zombies (kill would
  * count a zombie that nothing reaps), when group (the record's group may
  * still live), and those outside it that carry its mark. They become lk's
- * list; returns the first, NULL when none. */
-static const devlock_seen *devlock_scan(devlock_look *lk, bool group)
+ * list; returns the first, NULL when none. *blind tells that some could not
+ * be looked at (short of descriptors or memory): none found tells nothing. */
+static const devlock_seen *devlock_scan(devlock_look *lk, bool group, bool *blind)
 {
 	lk->n = 0;
+	*blind = false;
 	DIR *d = opendir("/proc");
-	if (d == NULL)
+	if (d == NULL) {
+		*blind = true;
 		return NULL;
+	}
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		devlock_proc pr;
-		if (e->d_name[0] < '1' || e->d_name[0] > '9' || !devlock_stat(e->d_name, &pr) ||
-		    devlock_dead(&pr))
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		errno = 0;
+		if (!devlock_stat(e->d_name, &pr)) {
+			*blind = *blind || devlock_short(errno);
+			continue;
+		}
+		if (devlock_dead(&pr))
 			continue;
 		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
 		bool member = group && pr.pgrp == lk->run.pgid;
-		if (!member && !devlock_marked(lk, pid, &pr))
+		int marked = member ? 0 : devlock_marked(lk, pid, &pr);
+		*blind = *blind || marked == WN_PROC_STRAY_SHORT;
+		if (!member && marked != 1)
 			continue;
 		if (lk->n == lk->cap) {
 			lk->cap = lk->cap ? lk->cap * 2 : 8;
@@ -209,9 +230,11 @@ static const devlock_seen *devlock_scan(devlock_look *lk, bool group)
 }
 
 /* What holds a device: the process group of a run of an earlier worker (0:
- * nothing), and a process of it outside that group (0: the group). */
+ * nothing), and a process of it outside that group (0: the group); blind
+ * when this worker could not look (short of descriptors): the run may. */
 typedef struct devlock_holding {
 	pid_t pgid, stray;
+	bool blind;
 } devlock_holding;
 
 /* devlock_holder reads fd's record and tells what of the run it names may
@@ -220,7 +243,7 @@ static devlock_holding devlock_holder(int fd, devlock_look *lk)
 {
 	devlock_run run;
 	if (!devlock_read(fd, &run))
-		return (devlock_holding){0, 0};
+		return (devlock_holding){0, 0, false};
 	if (run.pgid != lk->run.pgid || run.start != lk->run.start || run.mark != lk->run.mark) {
 		lk->run = run; /* another run: what was found is not its */
 		lk->n = 0;
@@ -235,18 +258,20 @@ static devlock_holding devlock_holder(int fd, devlock_look *lk)
 		if (pr.start != run.start)
 			group = false;
 		else if (pr.pgrp == run.pgid && !devlock_dead(&pr))
-			return (devlock_holding){(pid_t)run.pgid, 0}; /* its leader still runs */
+			return (devlock_holding){(pid_t)run.pgid, 0,
+			                         false}; /* its leader still runs */
 	}
 	if (!group && run.mark == 0)
-		return (devlock_holding){0, 0}; /* an older worker's record: nothing else */
+		return (devlock_holding){0, 0, false}; /* an older worker's record: nothing else */
 	/* the leader is gone or a zombie: members of its group, or processes
 	 * with its mark, may still run; those found last time first */
 	const devlock_seen *s = devlock_live(lk);
+	bool blind = false;
 	if (s == NULL)
-		s = devlock_scan(lk, group);
+		s = devlock_scan(lk, group, &blind);
 	if (s == NULL)
-		return (devlock_holding){0, 0};
-	return (devlock_holding){(pid_t)run.pgid, s->stray ? s->pid : 0};
+		return (devlock_holding){blind ? (pid_t)run.pgid : 0, 0, blind};
+	return (devlock_holding){(pid_t)run.pgid, s->stray ? s->pid : 0, false};
 }
 
 static void devlock_pause(void)
@@ -325,13 +350,20 @@ static void devlock_tell(const wn_devlock_wait *w, const char *id, const devlock
 		         (long long)((now - start) / 1000));
 	if (h != NULL && h->stray != 0)
 		snprintf(by, sizeof(by), " through process %d, outside that group", (int)h->stray);
-	char *what =
-	    h != NULL ? wn_xasprintf(
-	                    "GPU %s: a run of an earlier worker process (process group %d) still "
-	                    "holds it%s%s",
-	                    id, (int)h->pgid, by, since)
-	              : wn_xasprintf("GPU %s: another worker process on this machine holds it%s",
-	                             id, since);
+	char *what;
+	if (h != NULL && h->blind)
+		what =
+		    wn_xasprintf("GPU %s: cannot tell whether a run of an earlier worker process "
+		                 "(process group %d) still holds it: this worker is short of "
+		                 "descriptors or memory to look%s",
+		                 id, (int)h->pgid, since);
+	else if (h != NULL)
+		what = wn_xasprintf("GPU %s: a run of an earlier worker process (process group %d) "
+		                    "still holds it%s%s",
+		                    id, (int)h->pgid, by, since);
+	else
+		what = wn_xasprintf("GPU %s: another worker process on this machine holds it%s", id,
+		                    since);
 	w->waiting(w->arg, what);
 	free(what);
 	*next = now + (w->retell_ms > 0 ? w->retell_ms : DEVLOCK_RETELL_MS);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -433,6 +434,39 @@ TEST(a_run_whose_main_thread_exited_while_another_runs_on_holds_its_devices)
 	end_run(run);
 	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
 	CHECK(strstr(w.what, "through process") != NULL);
+	end_marked(daemon);
+	CHECK_OK(take("0", 1, &w, &l));
+	wn_devlock_release(l);
+}
+
+TEST(a_worker_short_of_descriptors_waits_rather_than_take_a_device_a_run_may_hold)
+{
+	/* it cannot look through /proc: that tells nothing of the daemon with
+	 * the run's mark */
+	const uint64_t mark = 0x5107ab1e00000002ULL;
+	pid_t run = start_run(false);
+	pid_t daemon = start_marked(mark);
+	dead_worker("0", run, mark);
+	end_run(run);
+	int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CHECK(lowest >= 0);
+	close(lowest);
+	struct rlimit was, room;
+	CHECK(getrlimit(RLIMIT_NOFILE, &was) == 0);
+	room = was;
+	room.rlim_cur = (rlim_t)lowest + 1; /* the lock file's, and no other */
+	CHECK(setrlimit(RLIMIT_NOFILE, &room) == 0);
+	waits w;
+	wn_devlock *l = NULL;
+	int rv = take("0", 3, &w, &l);
+	CHECK(setrlimit(RLIMIT_NOFILE, &was) == 0);
+	CHECK_EQ_INT(rv, WN_ESTATE);
+	char want[160];
+	snprintf(want, sizeof(want),
+	         "GPU 0: cannot tell whether a run of an earlier worker process (process group %d) "
+	         "still holds it: this worker is short of descriptors or memory to look",
+	         (int)run);
+	CHECK_EQ_STR(w.what, want);
 	end_marked(daemon);
 	CHECK_OK(take("0", 1, &w, &l));
 	wn_devlock_release(l);
