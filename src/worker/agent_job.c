@@ -454,11 +454,13 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		}
 		return;
 	}
-	wn_agent_started(a); /* a pause after failed starts ends (sbatch ran, too) */
-	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
+	/* the devices' record first: a log line may block (a stalled stderr),
+	 * and a worker killed meanwhile must leave its run recorded */
 	uint64_t mark;
 	pid_t pgid = wn_fmt_pgid(s->run, &mark);
 	wn_agent_devices_record(j, s->dev, pgid, mark);
+	wn_agent_started(a); /* a pause after failed starts ends (sbatch ran, too) */
+	wn_info("job %llu: started (%s)", (unsigned long long)j->id, wn_fmt_describe(s->run));
 	job_supervise(a, j, s);
 }
 
