@@ -76,7 +76,16 @@ struct wn_http_guard {
 };
 
 /* The requests refused here, and their replies: JSON as wnd's own errors. */
-enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG };
+enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG, REFUSE_HOST };
+static const struct {
+	const char *status, *msg;
+} refusals[] = {
+    [REFUSE_ESCAPE] = {"400 Bad Request", "a percent-escape in the path is not served (no path "
+                                          "of this server needs one)"},
+    [REFUSE_BIG] = {"431 Request Header Fields Too Large",
+                    "the request's head is over 65536 bytes"},
+    [REFUSE_HOST] = {"400 Bad Request", "an HTTP/1.1 request must have a Host header"},
+};
 
 /* client_read and client_write move bytes of c's client as read and write
  * do, through TLS on https. */
@@ -93,19 +102,13 @@ static ssize_t client_write(struct gconn *c, const void *buf, size_t len)
 
 static void refuse_send(struct gconn *c, int why)
 {
-	const char *status =
-	    why == REFUSE_ESCAPE ? "400 Bad Request" : "431 Request Header Fields Too Large";
-	const char *msg = why == REFUSE_ESCAPE
-	                      ? "a percent-escape in the path is not served (no path of this "
-	                        "server needs one)"
-	                      : "the request's head is over 65536 bytes";
 	char body[256], reply[512];
-	int bn =
-	    snprintf(body, sizeof(body), "{\"code\":3,\"message\":\"%s\",\"details\":[]}", msg);
+	int bn = snprintf(body, sizeof(body), "{\"code\":3,\"message\":\"%s\",\"details\":[]}",
+	                  refusals[why].msg);
 	int n = snprintf(reply, sizeof(reply),
 	                 "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
 	                 "Content-Length: %d\r\n\r\n%s",
-	                 status, bn, body);
+	                 refusals[why].status, bn, body);
 	if (client_write(c, reply, (size_t)n) < 0)
 		return; /* the client is gone or not reading: nothing more to tell it */
 }
@@ -193,20 +196,6 @@ static bool head_body(const char *head, size_t len, uint64_t *body)
 	return true;
 }
 
-int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, uint64_t *body,
-                       bool *opaque)
-{
-	*head = head_find(p, len, from);
-	*body = 0;
-	*opaque = false;
-	if (*head == 0)
-		return len >= HTTP_GUARD_HEAD_MAX ? WN_GUARD_BIG : WN_GUARD_MORE;
-	if (head_escaped(p, *head))
-		return WN_GUARD_ESCAPE;
-	*opaque = !head_body(p, *head, body);
-	return WN_GUARD_HEAD;
-}
-
 /* head_field finds the first line of head (len bytes, a whole head) naming
  * the field name (lowercase, with its colon): its value in *v, *n bytes
  * without the blanks around it; false when there is none. */
@@ -245,14 +234,47 @@ static bool head_closes(const char *head, size_t len)
 	return false;
 }
 
-/* head_last tells whether nng's server closes the connection after its
- * reply to the request of head: one not of HTTP/1.1, or Connection: close. */
-static bool head_last(const char *head, size_t len)
+/* head_http11 tells whether the request line of head ends with " HTTP/1.1":
+ * nng's server keeps such a connection open, and wants a Host field. */
+static bool head_http11(const char *head, size_t len)
 {
 	size_t n = (size_t)((const char *)memchr(head, '\n', len) - head);
 	if (n > 0 && head[n - 1] == '\r')
 		n--;
-	return n < 9 || memcmp(head + n - 9, " HTTP/1.1", 9) != 0 || head_closes(head, len);
+	return n >= 9 && memcmp(head + n - 9, " HTTP/1.1", 9) == 0;
+}
+
+/* head_last tells whether nng's server closes the connection after its
+ * reply to the request of head: one not of HTTP/1.1, or Connection: close. */
+static bool head_last(const char *head, size_t len)
+{
+	return !head_http11(head, len) || head_closes(head, len);
+}
+
+/* head_hostless tells whether head is of HTTP/1.1 without a Host field: nng's
+ * server answers it 400 and keeps the connection, its body unread (it would
+ * read it as the next request, unchecked). */
+static bool head_hostless(const char *head, size_t len)
+{
+	const char *v;
+	size_t n;
+	return head_http11(head, len) && !head_field(head, len, "host:", &v, &n);
+}
+
+int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, uint64_t *body,
+                       bool *opaque)
+{
+	*head = head_find(p, len, from);
+	*body = 0;
+	*opaque = false;
+	if (*head == 0)
+		return len >= HTTP_GUARD_HEAD_MAX ? WN_GUARD_BIG : WN_GUARD_MORE;
+	if (head_escaped(p, *head))
+		return WN_GUARD_ESCAPE;
+	if (head_hostless(p, *head))
+		return WN_GUARD_HOST;
+	*opaque = !head_body(p, *head, body);
+	return WN_GUARD_HEAD;
 }
 
 /* reply_head reads the head of a reply from nng, c->rh[0, len): an interim
@@ -347,7 +369,9 @@ static void conn_parse(struct gconn *c, int64_t now)
 		if (k == WN_GUARD_MORE)
 			return;
 		if (k != WN_GUARD_HEAD) {
-			c->refuse = k == WN_GUARD_BIG ? REFUSE_BIG : REFUSE_ESCAPE;
+			c->refuse = k == WN_GUARD_BIG    ? REFUSE_BIG
+			            : k == WN_GUARD_HOST ? REFUSE_HOST
+			                                 : REFUSE_ESCAPE;
 			return;
 		}
 		c->owed = true;

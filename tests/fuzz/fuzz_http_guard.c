@@ -2,7 +2,8 @@
  * reads it (http_guard.c): the bytes of a client, as they come. Nothing may
  * crash; a head that goes on ends where nng's server ends it (its first
  * empty line, lines ending at a LF with or without a CR) and has no '%' in
- * its path; one refused for an escape has one. The bytes come a few at a
+ * its path; one refused for an escape has one; one refused for its Host is
+ * of HTTP/1.1 and has no line naming Host. The bytes come a few at a
  * time, as a client may send them. Run:
  * build/fuzz/fuzz_http_guard -max_total_time=60 */
 #include "http_guard.h"
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +48,24 @@ static int path_escaped(const char *p)
 	return 0;
 }
 
+/* hostless tells whether the head at p (len bytes, a whole head) is of
+ * HTTP/1.1 (its request line ends so) and no line after its first names
+ * Host (nng's server then answers 400 with the body left unread). */
+static int hostless(const char *p, size_t len)
+{
+	const char *eol = memchr(p, '\n', len);
+	size_t n = (size_t)(eol - p);
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (n < 9 || memcmp(p + n - 9, " HTTP/1.1", 9) != 0)
+		return 0;
+	for (const char *q = eol + 1; q + 5 <= p + len;
+	     q = (const char *)memchr(q, '\n', (size_t)(p + len - q)) + 1)
+		if (strncasecmp(q, "host:", 5) == 0)
+			return 0;
+	return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 2 * HTTP_GUARD_HEAD_MAX)
@@ -69,7 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if ((k == WN_GUARD_ESCAPE) != path_escaped(p + off))
 			abort();
-		if (k == WN_GUARD_ESCAPE || opaque || body > size - off - head)
+		if (k != WN_GUARD_ESCAPE && (k == WN_GUARD_HOST) != hostless(p + off, head))
+			abort();
+		if (k != WN_GUARD_HEAD || opaque || body > size - off - head)
 			break;
 		off += head + (size_t)body;
 	}

@@ -306,6 +306,29 @@ test_a_head_ended_by_bare_line_feeds_is_one_head() {
 	expect_eq "$(status_of "$r")" 200 "a head ended by LF CR LF: ${r:0:200}"
 }
 
+# nng's server answers an HTTP/1.1 request without Host 400 and keeps the
+# connection, the request's body unread: it read that body as the next
+# request, unchecked (a call ran from it), and a HEAD's 400 came with a body
+# (the requests pipelined behind it went unanswered). Such a request is
+# refused, in JSON, and the connection closed.
+test_a_request_without_host_is_refused_and_its_body_not_served() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local r inner='POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"name":"smug"}'
+	r=$(printf "POST /v1/ProjectService/List HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 127\r\n\r\n$inner" | hraw)
+	expect_eq "$(status_of "$r")" 400 "a request without Host: $r"
+	expect_eq "$(project_names)" "" "projects after a request without Host"
+	expect_eq "$(json_of "$r" | jq -r .message)" "an HTTP/1.1 request must have a Host header"
+	expect_contains "$r" "Connection: close"
+	r=$(printf 'GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD /metrics HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n' | hraw)
+	expect_eq "$(grep -c '^HTTP/1.1 ' <<<"$r")" 2 "a HEAD without Host pipelined: ${r:0:300}"
+	expect_eq "$(grep '^HTTP/1.1 ' <<<"$r" | tail -1)" $'HTTP/1.1 400 Bad Request\r'
+	expect_not_contains "$r" "<timeout>"
+	# HTTP/1.0 needs no Host
+	r=$(printf 'GET /metrics HTTP/1.0\r\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 200 "HTTP/1.0 without Host: ${r:0:200}"
+}
+
 # A head that never ends is closed (nng's server waited for it for ever); one
 # over 64 KiB is refused with 431.
 test_a_head_that_does_not_end_is_closed() {
