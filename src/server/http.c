@@ -645,8 +645,12 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 	char path[256];
 	size_t n = strcspn(uri, "?#");
 	if (n >= sizeof(path)) {
-		wn_http_finish(
-		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
+		nng_http_res *res =
+		    wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL);
+		if (body) /* left unread: it would be taken for the next request */
+			wn_http_finish_close(aio, res);
+		else
+			wn_http_finish(aio, res);
 		return;
 	}
 	memcpy(path, uri, n);

@@ -56,6 +56,13 @@ test_chunked_and_lying_bodies_change_nothing() {
 	r=$(printf "GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 115\r\n\r\n$inner" | hraw)
 	expect_eq "$(status_of "$r")" 400 "GET with a body: $r"
 	expect_not_contains "$r" '"smug"'
+	# nor one with a call's path too long to be served
+	local long
+	long=/v1/$(printf 'A%.0s' {1..300})
+	r=$(printf "POST $long HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 115\r\n\r\n$inner" | hraw)
+	expect_eq "$(status_of "$r")" 404 "a path of 304 bytes with a body: ${r:0:300}"
+	expect_contains "$r" "Connection: close"
+	expect_not_contains "$r" '"smug"'
 	# a body shorter than its length: bad JSON, nothing made
 	r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{"name":"lie"}' | hraw)
 	expect_eq "$(status_of "$r")" 400 "a length shorter than the body: $r"
