@@ -28,8 +28,7 @@
 /* TLS handshake steps made in one turn of the loop (a step may cost a few
  * milliseconds of CPU: a signature, a key exchange), the oldest connections'
  * first; the others wait for the next turn, after the rest of the work. */
-#define GUARD_HS_TURN    4
-#define GUARD_REPLY_HEAD 8192 /* bytes of a reply's head read from nng (more: to its close) */
+#define GUARD_HS_TURN 4
 
 /* One client's connection and its own connection to nng's server. */
 struct gconn {
@@ -47,16 +46,10 @@ struct gconn {
 	/* requests go on one at a time: the next one's head waits in `in` until
 	 * the reply to the one before has come from nng whole (nng's server left
 	 * pipelined requests unanswered past 8 KiB of them) */
-	bool owed;     /* a request went on and its reply has not ended */
-	bool head_req; /* that request is a HEAD: its reply has no body */
-	bool last;     /* nng closes the connection after that reply: nothing goes on */
-	/* the reply being read from nng: its head into rh[0, rhlen) (rscan as
-	 * scan), then rbody bytes of its body, or all up to nng's close (rtoeof) */
-	char rh[GUARD_REPLY_HEAD];
-	size_t rhlen, rscan;
-	uint64_t rbody;
-	bool rtoeof;
-	char *out; /* from nng, to the client: out[ooff, olen) */
+	bool owed;           /* a request went on and its reply has not ended */
+	bool last;           /* nng closes the connection after that reply: nothing goes on */
+	wn_http_reply reply; /* that reply as it comes from nng */
+	char *out;           /* from nng, to the client: out[ooff, olen) */
 	size_t olen, ooff;
 	int refuse; /* a reply of ours to send before closing (REFUSE_NONE: none) */
 	bool ceof, ueof, ushut;
@@ -124,219 +117,6 @@ static void conn_close(struct gconn *c)
 	free(c);
 }
 
-/* head_find returns the length of the head at p (len bytes) with its empty
- * line, 0 while it has not ended; the scan begins at *from, the start of a
- * line, and 0 leaves there the start of the line not ended. Lines end as
- * nng's server reads them: at a LF, with or without a CR before it, so
- * "\n\n" ends a head too. */
-static size_t head_find(const char *p, size_t len, size_t *from)
-{
-	size_t line = *from; /* where the line being read began */
-	for (size_t i = line; i < len; i++) {
-		if (p[i] != '\n')
-			continue;
-		if (i == line || (i == line + 1 && p[line] == '\r'))
-			return i + 1;
-		line = i + 1;
-	}
-	*from = line;
-	return 0;
-}
-
-/* head_escaped tells whether the target of the request line of head holds
- * a '%' before its query: nng's server decodes all of it up to a '?', a '#'
- * and what follows it included. */
-static bool head_escaped(const char *head, size_t len)
-{
-	const char *end = head;
-	while (end < head + len && *end != '\r' && *end != '\n')
-		end++;
-	const char *sp = memchr(head, ' ', (size_t)(end - head));
-	if (sp == NULL)
-		return false; /* nng refuses a request line it cannot read */
-	for (const char *p = sp + 1; p < end && *p != ' ' && *p != '?'; p++)
-		if (*p == '%')
-			return true;
-	return false;
-}
-
-/* head_body reads the length of the body that follows head: false when it
- * has no known length (wn_http_guard_scan). */
-static bool head_body(const char *head, size_t len, uint64_t *body)
-{
-	*body = 0;
-	bool seen = false;
-	const char *p = memchr(head, '\n', len) + 1, *end = head + len;
-	while (p < end) { /* each line ends with a LF, the empty one last */
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)(eol - p);
-		if (*p == ' ' || *p == '\t')
-			return false;
-		if (n >= 18 && strncasecmp(p, "transfer-encoding:", 18) == 0)
-			return false;
-		if (n >= 15 && strncasecmp(p, "content-length:", 15) == 0) {
-			const char *v = p + 15, *ve = eol;
-			while (v < ve && (*v == ' ' || *v == '\t'))
-				v++;
-			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-				ve--;
-			uint64_t x = 0;
-			if (seen || v == ve || ve - v > 15)
-				return false;
-			for (const char *d = v; d < ve; d++) {
-				if (*d < '0' || *d > '9')
-					return false;
-				x = x * 10 + (uint64_t)(*d - '0');
-			}
-			*body = x;
-			seen = true;
-		}
-		p = eol + 1;
-	}
-	return true;
-}
-
-/* head_field finds the first line of head (len bytes, a whole head) naming
- * the field name (lowercase, with its colon): its value in *v, *n bytes
- * without the blanks around it; false when there is none. */
-static bool head_field(const char *head, size_t len, const char *name, const char **v, size_t *n)
-{
-	size_t k = strlen(name);
-	const char *p = memchr(head, '\n', len) + 1, *end = head + len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if ((size_t)(eol - p) >= k && strncasecmp(p, name, k) == 0) {
-			const char *a = p + k, *b = eol;
-			while (a < b && (*a == ' ' || *a == '\t'))
-				a++;
-			while (b > a && (b[-1] == '\r' || b[-1] == ' ' || b[-1] == '\t'))
-				b--;
-			*v = a;
-			*n = (size_t)(b - a);
-			return true;
-		}
-		p = eol + 1;
-	}
-	return false;
-}
-
-/* head_closes tells whether the Connection field of head holds "close", as
- * nng's server reads it: in any case, anywhere in the value. */
-static bool head_closes(const char *head, size_t len)
-{
-	const char *v;
-	size_t n;
-	if (!head_field(head, len, "connection:", &v, &n))
-		return false;
-	for (size_t i = 0; i + 5 <= n; i++)
-		if (strncasecmp(v + i, "close", 5) == 0)
-			return true;
-	return false;
-}
-
-/* head_http11 tells whether the request line of head ends with " HTTP/1.1":
- * nng's server keeps such a connection open, and wants a Host field. */
-static bool head_http11(const char *head, size_t len)
-{
-	size_t n = (size_t)((const char *)memchr(head, '\n', len) - head);
-	if (n > 0 && head[n - 1] == '\r')
-		n--;
-	return n >= 9 && memcmp(head + n - 9, " HTTP/1.1", 9) == 0;
-}
-
-/* head_last tells whether nng's server closes the connection after its
- * reply to the request of head: one not of HTTP/1.1, or Connection: close. */
-static bool head_last(const char *head, size_t len)
-{
-	return !head_http11(head, len) || head_closes(head, len);
-}
-
-/* head_hostless tells whether head is of HTTP/1.1 without a Host field: nng's
- * server answers it 400 and keeps the connection, its body unread (it would
- * read it as the next request, unchecked). */
-static bool head_hostless(const char *head, size_t len)
-{
-	const char *v;
-	size_t n;
-	return head_http11(head, len) && !head_field(head, len, "host:", &v, &n);
-}
-
-int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, uint64_t *body,
-                       bool *opaque)
-{
-	*head = head_find(p, len, from);
-	*body = 0;
-	*opaque = false;
-	if (*head == 0)
-		return len >= HTTP_GUARD_HEAD_MAX ? WN_GUARD_BIG : WN_GUARD_MORE;
-	if (head_escaped(p, *head))
-		return WN_GUARD_ESCAPE;
-	if (head_hostless(p, *head))
-		return WN_GUARD_HOST;
-	*opaque = !head_body(p, *head, body);
-	return WN_GUARD_HEAD;
-}
-
-/* reply_head reads the head of a reply from nng, c->rh[0, len): an interim
- * one (100 Continue) has the reply itself after it; a reply's body is as long
- * as its Content-Length says, none for a HEAD, a 204 or a 304; without a known
- * length it lasts until nng closes the connection. */
-static void reply_head(struct gconn *c, size_t len)
-{
-	const char *h = c->rh, *v;
-	int status = 0;
-	if (len > 12 && strncmp(h, "HTTP/1.", 7) == 0 && h[8] == ' ')
-		for (int i = 9; i < 12 && h[i] >= '0' && h[i] <= '9'; i++)
-			status = status * 10 + (h[i] - '0');
-	if (status >= 100 && status < 200 && status != 101)
-		return;
-	if (head_closes(h, len))
-		c->last = true;
-	bool none = c->head_req || status == 204 || status == 304;
-	uint64_t body = 0;
-	size_t n;
-	bool sized = head_body(h, len, &body) && head_field(h, len, "content-length:", &v, &n);
-	if (status < 200 || (!none && !sized)) {
-		c->rtoeof = c->last = true;
-		return;
-	}
-	c->rbody = none ? 0 : body;
-	if (c->rbody == 0)
-		c->owed = false;
-}
-
-/* reply_read follows p[0, n), bytes of replies from nng: their heads, then
- * their bodies, to the end of the reply owed (c->owed then false). */
-static void reply_read(struct gconn *c, const char *p, size_t n)
-{
-	while (n > 0 && !c->rtoeof) {
-		if (c->rbody > 0) {
-			size_t k = n < c->rbody ? n : (size_t)c->rbody;
-			p += k;
-			n -= k;
-			c->rbody -= k;
-			if (c->rbody == 0)
-				c->owed = false;
-			continue;
-		}
-		size_t room = GUARD_REPLY_HEAD - c->rhlen, k = n < room ? n : room;
-		memcpy(c->rh + c->rhlen, p, k);
-		size_t end = head_find(c->rh, c->rhlen + k, &c->rscan);
-		if (end == 0) {
-			c->rhlen += k;
-			p += k;
-			n -= k;
-			if (c->rhlen == GUARD_REPLY_HEAD)
-				c->rtoeof = c->last = true; /* a head too long to follow */
-			continue;
-		}
-		p += end - c->rhlen;
-		n -= end - c->rhlen;
-		c->rhlen = c->rscan = 0;
-		reply_head(c, end);
-	}
-}
-
 /* conn_parse clears for nng what came from the client, request by request,
  * each once the reply to the one before has come (c->owed); a request it
  * refuses leaves c->refuse set. */
@@ -363,9 +143,8 @@ static void conn_parse(struct gconn *c, int64_t now)
 		}
 		if (c->head_at == 0)
 			c->head_at = now;
-		size_t h;
-		int k = wn_http_guard_scan(c->in + c->fwd, c->len - c->fwd, &c->scan, &h, &c->body,
-		                           &c->opaque);
+		wn_http_head h;
+		int k = wn_http_guard_scan(c->in + c->fwd, c->len - c->fwd, &c->scan, &h);
 		if (k == WN_GUARD_MORE)
 			return;
 		if (k != WN_GUARD_HEAD) {
@@ -375,9 +154,11 @@ static void conn_parse(struct gconn *c, int64_t now)
 			return;
 		}
 		c->owed = true;
-		c->head_req = h >= 5 && memcmp(c->in + c->fwd, "HEAD ", 5) == 0;
-		c->last = c->opaque || head_last(c->in + c->fwd, h);
-		c->fwd += h;
+		wn_http_guard_reply_init(&c->reply, h.head);
+		c->body = h.body;
+		c->opaque = h.opaque;
+		c->last = h.last;
+		c->fwd += h.len;
 		c->scan = 0;
 		c->head_at = 0;
 	}
@@ -530,6 +311,22 @@ static bool conn_client(struct gconn *c, short re, int64_t now)
 	return true;
 }
 
+/* conn_reply follows the bytes from nng in c->out[0, n): the reply owed
+ * may end in them, and the next request go on. Bytes past its end, or while
+ * none is owed, answer nothing asked: they are passed on, but nothing more
+ * goes on the connection (nng's server answered a HEAD with a body). */
+static void conn_reply(struct gconn *c, size_t n)
+{
+	size_t used = 0;
+	int k = c->owed ? wn_http_guard_reply(&c->reply, c->out, n, &used) : WN_REPLY_END;
+	if (k == WN_REPLY_EOF)
+		c->last = true; /* it ends when nng closes the connection */
+	if (k != WN_REPLY_END)
+		return;
+	c->owed = false;
+	c->last = c->last || c->reply.close || used < n;
+}
+
 /* conn_upstream handles nng's side of c; false when c is done with. */
 static bool conn_upstream(struct gconn *c, short re, int64_t now)
 {
@@ -541,7 +338,7 @@ static bool conn_upstream(struct gconn *c, short re, int64_t now)
 		if (n > 0) {
 			c->olen = (size_t)n;
 			c->seen = now;
-			reply_read(c, c->out, (size_t)n);
+			conn_reply(c, (size_t)n);
 			if (!c->owed)
 				conn_parse(c, now); /* the next request may go */
 		}

@@ -36,23 +36,68 @@ typedef struct wn_http_guard wn_http_guard;
 /* What wn_http_guard_scan finds at the start of bytes from a client. */
 enum {
 	WN_GUARD_MORE,   /* the head has not ended yet */
-	WN_GUARD_HEAD,   /* a head, *head bytes, that goes on */
+	WN_GUARD_HEAD,   /* a head that goes on */
 	WN_GUARD_ESCAPE, /* a head whose path holds a percent-escape: refused */
 	WN_GUARD_BIG,    /* no head within HTTP_GUARD_HEAD_MAX bytes: refused */
 	WN_GUARD_HOST,   /* an HTTP/1.1 head without a Host field: refused */
 };
 
+/* A request's head as wn_http_guard_scan reads it. */
+typedef struct wn_http_head {
+	size_t len;    /* its length with its empty line (0: it has not ended) */
+	uint64_t body; /* the length of the body that follows it */
+	bool opaque;   /* that length is not known: nothing after it goes on */
+	bool head;     /* a HEAD: its reply has no body */
+	bool last;     /* nng's server closes the connection after its reply */
+} wn_http_head;
+
 /* wn_http_guard_scan reads the request head at p (len bytes), from *from
  * on: 0 at first, then left by a scan that found no end (WN_GUARD_MORE) at
  * the start of the line not ended, so that bytes that come one by one are
- * each read once, not the whole head again for each. For a head
- * that goes on, *head is its length with its empty line and *body the
- * length of the body that follows it, or *opaque set when that is not
- * known (Transfer-Encoding, a Content-Length that is not one decimal
- * number, or given twice, a folded line): nng's server answers such a
- * request and closes the connection, so nothing after it goes on. */
-int wn_http_guard_scan(const char *p, size_t len, size_t *from, size_t *head, uint64_t *body,
-                       bool *opaque);
+ * each read once, not the whole head again for each. A head ends at its
+ * first empty line, lines ending at a LF with or without a CR before it, as
+ * nng's server reads them. For a head that goes on, h->body is the length
+ * of the body that follows it, or h->opaque set when that is not known
+ * (Transfer-Encoding, a Content-Length that is not one decimal number, or
+ * given twice, a folded line): nng's server answers such a request and
+ * closes the connection, as it does after one not of HTTP/1.1 or with
+ * Connection: close (h->last). */
+int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h);
+
+#define HTTP_GUARD_REPLY_HEAD 8192 /* bytes of a reply's head followed (more: to nng's close) */
+
+/* A reply of nng's server as wn_http_guard_reply follows it. */
+typedef struct wn_http_reply {
+	bool head_req; /* it answers a HEAD: it has no body */
+	size_t len;    /* its head so far: head[0, len) */
+	size_t scan;   /* where the scan of that head resumes */
+	bool in_body;  /* its head has ended: its body comes */
+	uint64_t body; /* (in_body) bytes of its body still to come */
+	bool close;    /* nng's server closes the connection after it */
+	bool eof;      /* it has no known end: it lasts until that close */
+	char head[HTTP_GUARD_REPLY_HEAD];
+} wn_http_reply;
+
+/* What wn_http_guard_reply finds. */
+enum {
+	WN_REPLY_MORE, /* the reply goes on after the bytes given */
+	WN_REPLY_END,  /* the reply ended within them */
+	WN_REPLY_EOF,  /* it lasts until nng's server closes the connection */
+};
+
+/* wn_http_guard_reply_init readies r to follow the reply to a request, a
+ * HEAD when head_req. */
+void wn_http_guard_reply_init(wn_http_reply *r, bool head_req);
+/* wn_http_guard_reply follows p[0, n), bytes of the reply r as they come
+ * from nng's server: *used gets how many of them are the reply's, all of
+ * them but at WN_REPLY_END, when it ended within them (r->close then says
+ * whether nng's server closes the connection after it). An interim reply
+ * (100 Continue) has the reply itself after it; a reply's body is as long
+ * as its Content-Length says, none for a HEAD, a 204 or a 304. One whose
+ * body has no known length, or whose head is over HTTP_GUARD_REPLY_HEAD
+ * bytes, lasts until that server closes the connection: WN_REPLY_EOF, as
+ * at every call after. */
+int wn_http_guard_reply(wn_http_reply *r, const char *p, size_t n, size_t *used);
 
 /* wn_http_guard_start listens on host:port (port "0": one the system picks)
  * and passes the requests it accepts to 127.0.0.1:upstream; with tls (not

@@ -3,7 +3,8 @@
  * crash; a head that goes on ends where nng's server ends it (its first
  * empty line, lines ending at a LF with or without a CR) and has no '%' in
  * its path; one refused for an escape has one; one refused for its Host is
- * of HTTP/1.1 and has no line naming Host. The bytes come a few at a
+ * of HTTP/1.1 and has no line naming Host; a HEAD is found as nng's server
+ * finds it (method "HEAD", in capitals). The bytes come a few at a
  * time, as a client may send them. Run:
  * build/fuzz/fuzz_http_guard -max_total_time=60 */
 #include "http_guard.h"
@@ -75,25 +76,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(p, data, size);
 	size_t off = 0, step = size > 0 ? (size_t)data[0] % 7 + 1 : 1;
 	while (off < size) {
-		size_t head, from = 0, n = 0;
-		uint64_t body;
-		bool opaque;
+		size_t from = 0, n = 0;
+		wn_http_head h;
 		int k;
 		do { /* the bytes come step by step, each scan resuming the last */
 			n = n + step < size - off ? n + step : size - off;
-			k = wn_http_guard_scan(p + off, n, &from, &head, &body, &opaque);
+			k = wn_http_guard_scan(p + off, n, &from, &h);
 		} while (k == WN_GUARD_MORE && n < size - off);
 		if (k == WN_GUARD_MORE || k == WN_GUARD_BIG)
 			break;
-		if (head == 0 || head != nng_head(p + off, size - off))
+		if (h.len == 0 || h.len != nng_head(p + off, size - off))
 			abort();
 		if ((k == WN_GUARD_ESCAPE) != path_escaped(p + off))
 			abort();
-		if (k != WN_GUARD_ESCAPE && (k == WN_GUARD_HOST) != hostless(p + off, head))
+		if (k != WN_GUARD_ESCAPE && (k == WN_GUARD_HOST) != hostless(p + off, h.len))
 			abort();
-		if (k != WN_GUARD_HEAD || opaque || body > size - off - head)
+		if (k == WN_GUARD_HEAD &&
+		    h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
+			abort();
+		if (k != WN_GUARD_HEAD || h.opaque || h.body > size - off - h.len)
 			break;
-		off += head + (size_t)body;
+		off += h.len + (size_t)h.body;
 	}
 	free(p);
 	return 0;

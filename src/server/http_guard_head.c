@@ -1,0 +1,221 @@
+/* http_guard_head: the heads of requests and of replies as nng's HTTP
+ * server reads and writes them (http_guard.h). */
+#include "http_guard.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+/* head_find returns the length of the head at p (len bytes) with its empty
+ * line, 0 while it has not ended; the scan begins at *from, the start of a
+ * line, and 0 leaves there the start of the line not ended. Lines end as
+ * nng's server reads them: at a LF, with or without a CR before it, so
+ * "\n\n" ends a head too. */
+static size_t head_find(const char *p, size_t len, size_t *from)
+{
+	size_t line = *from; /* where the line being read began */
+	for (size_t i = line; i < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (i == line || (i == line + 1 && p[line] == '\r'))
+			return i + 1;
+		line = i + 1;
+	}
+	*from = line;
+	return 0;
+}
+
+/* head_escaped tells whether the target of the request line of head holds
+ * a '%' before its query: nng's server decodes all of it up to a '?', a '#'
+ * and what follows it included. */
+static bool head_escaped(const char *head, size_t len)
+{
+	const char *end = head;
+	while (end < head + len && *end != '\r' && *end != '\n')
+		end++;
+	const char *sp = memchr(head, ' ', (size_t)(end - head));
+	if (sp == NULL)
+		return false; /* nng refuses a request line it cannot read */
+	for (const char *p = sp + 1; p < end && *p != ' ' && *p != '?'; p++)
+		if (*p == '%')
+			return true;
+	return false;
+}
+
+/* head_body reads the length of the body that follows head: false when it
+ * has no known length (wn_http_guard_scan). */
+static bool head_body(const char *head, size_t len, uint64_t *body)
+{
+	*body = 0;
+	bool seen = false;
+	const char *p = memchr(head, '\n', len) + 1, *end = head + len;
+	while (p < end) { /* each line ends with a LF, the empty one last */
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)(eol - p);
+		if (*p == ' ' || *p == '\t')
+			return false;
+		if (n >= 18 && strncasecmp(p, "transfer-encoding:", 18) == 0)
+			return false;
+		if (n >= 15 && strncasecmp(p, "content-length:", 15) == 0) {
+			const char *v = p + 15, *ve = eol;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			uint64_t x = 0;
+			if (seen || v == ve || ve - v > 15)
+				return false;
+			for (const char *d = v; d < ve; d++) {
+				if (*d < '0' || *d > '9')
+					return false;
+				x = x * 10 + (uint64_t)(*d - '0');
+			}
+			*body = x;
+			seen = true;
+		}
+		p = eol + 1;
+	}
+	return true;
+}
+
+/* head_field finds the first line of head (len bytes, a whole head) naming
+ * the field name (lowercase, with its colon): its value in *v, *n bytes
+ * without the blanks around it; false when there is none. */
+static bool head_field(const char *head, size_t len, const char *name, const char **v, size_t *n)
+{
+	size_t k = strlen(name);
+	const char *p = memchr(head, '\n', len) + 1, *end = head + len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if ((size_t)(eol - p) >= k && strncasecmp(p, name, k) == 0) {
+			const char *a = p + k, *b = eol;
+			while (a < b && (*a == ' ' || *a == '\t'))
+				a++;
+			while (b > a && (b[-1] == '\r' || b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			*v = a;
+			*n = (size_t)(b - a);
+			return true;
+		}
+		p = eol + 1;
+	}
+	return false;
+}
+
+/* head_closes tells whether the Connection field of head holds "close", as
+ * nng's server reads it: in any case, anywhere in the value. */
+static bool head_closes(const char *head, size_t len)
+{
+	const char *v;
+	size_t n;
+	if (!head_field(head, len, "connection:", &v, &n))
+		return false;
+	for (size_t i = 0; i + 5 <= n; i++)
+		if (strncasecmp(v + i, "close", 5) == 0)
+			return true;
+	return false;
+}
+
+/* head_http11 tells whether the request line of head ends with " HTTP/1.1":
+ * nng's server keeps such a connection open, and wants a Host field. */
+static bool head_http11(const char *head, size_t len)
+{
+	size_t n = (size_t)((const char *)memchr(head, '\n', len) - head);
+	if (n > 0 && head[n - 1] == '\r')
+		n--;
+	return n >= 9 && memcmp(head + n - 9, " HTTP/1.1", 9) == 0;
+}
+
+/* head_hostless tells whether head is of HTTP/1.1 without a Host field: nng's
+ * server answers it 400 and keeps the connection, its body unread (it would
+ * read it as the next request, unchecked). */
+static bool head_hostless(const char *head, size_t len)
+{
+	const char *v;
+	size_t n;
+	return head_http11(head, len) && !head_field(head, len, "host:", &v, &n);
+}
+
+int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
+{
+	*h = (wn_http_head){.len = head_find(p, len, from)};
+	if (h->len == 0)
+		return len >= HTTP_GUARD_HEAD_MAX ? WN_GUARD_BIG : WN_GUARD_MORE;
+	if (head_escaped(p, h->len))
+		return WN_GUARD_ESCAPE;
+	if (head_hostless(p, h->len))
+		return WN_GUARD_HOST;
+	h->opaque = !head_body(p, h->len, &h->body);
+	h->head = h->len >= 5 && memcmp(p, "HEAD ", 5) == 0;
+	h->last = h->opaque || !head_http11(p, h->len) || head_closes(p, h->len);
+	return WN_GUARD_HEAD;
+}
+
+void wn_http_guard_reply_init(wn_http_reply *r, bool head_req)
+{
+	r->len = r->scan = 0;
+	r->body = 0;
+	r->head_req = head_req;
+	r->in_body = r->close = r->eof = false;
+}
+
+/* reply_head reads the head of r, r->head[0, len): WN_REPLY_MORE for an
+ * interim one (the reply's own head follows) or one with a body to come,
+ * WN_REPLY_END for one without a body, WN_REPLY_EOF for one whose body has
+ * no known length. */
+static int reply_head(wn_http_reply *r, size_t len)
+{
+	const char *h = r->head, *v;
+	int status = 0;
+	if (len > 12 && strncmp(h, "HTTP/1.", 7) == 0 && h[8] == ' ')
+		for (int i = 9; i < 12 && h[i] >= '0' && h[i] <= '9'; i++)
+			status = status * 10 + (h[i] - '0');
+	if (status >= 100 && status < 200 && status != 101)
+		return WN_REPLY_MORE;
+	r->close = head_closes(h, len);
+	bool none = r->head_req || status == 204 || status == 304;
+	size_t n;
+	bool sized = head_body(h, len, &r->body) && head_field(h, len, "content-length:", &v, &n);
+	if (status < 200 || (!none && !sized)) {
+		r->eof = r->close = true;
+		return WN_REPLY_EOF;
+	}
+	if (none)
+		r->body = 0;
+	r->in_body = true;
+	return r->body == 0 ? WN_REPLY_END : WN_REPLY_MORE;
+}
+
+int wn_http_guard_reply(wn_http_reply *r, const char *p, size_t n, size_t *used)
+{
+	size_t k = 0; /* p[0, k) is the reply's */
+	while (!r->eof) {
+		if (r->in_body) {
+			size_t b = n - k < r->body ? n - k : (size_t)r->body;
+			r->body -= b;
+			*used = k + b;
+			return r->body == 0 ? WN_REPLY_END : WN_REPLY_MORE;
+		}
+		if (k == n)
+			break;
+		size_t room = sizeof(r->head) - r->len, m = n - k < room ? n - k : room;
+		memcpy(r->head + r->len, p + k, m);
+		size_t end = head_find(r->head, r->len + m, &r->scan);
+		if (end == 0) {
+			r->len += m;
+			k += m;
+			if (r->len == sizeof(r->head))
+				r->eof = r->close = true; /* a head too long to follow */
+			continue;
+		}
+		k += end - r->len;
+		r->len = r->scan = 0;
+		if (reply_head(r, end) == WN_REPLY_END) {
+			*used = k;
+			return WN_REPLY_END;
+		}
+	}
+	*used = n;
+	return r->eof ? WN_REPLY_EOF : WN_REPLY_MORE;
+}
