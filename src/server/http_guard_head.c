@@ -8,10 +8,13 @@
 #include <strings.h>
 
 /* head_find returns the length of the head at p (len bytes) with its empty
- * line, 0 while it has not ended; the scan begins at *from, the start of a
- * line, and 0 leaves there the start of the line not ended. Lines end as
- * nng's server reads them: at a LF, with or without a CR before it, so
- * "\n\n" ends a head too. */
+ * line, 0 while it has not ended; the scan begins at *from, and 0 leaves
+ * there where the next one resumes: the start of the line not ended, or,
+ * once it holds two bytes, the second last byte read (a line can be empty,
+ * and end the head, only at its first two bytes), so that the bytes of a
+ * long line that come one by one are each read once. Lines end as nng's
+ * server reads them: at a LF, with or without a CR before it, so "\n\n"
+ * ends a head too. */
 static size_t head_find(const char *p, size_t len, size_t *from)
 {
 	size_t line = *from; /* where the line being read began */
@@ -22,7 +25,7 @@ static size_t head_find(const char *p, size_t len, size_t *from)
 			return i + 1;
 		line = i + 1;
 	}
-	*from = line;
+	*from = len >= line + 2 ? len - 2 : line;
 	return 0;
 }
 
