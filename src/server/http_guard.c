@@ -93,6 +93,7 @@ static ssize_t client_write(struct gconn *c, const void *buf, size_t len)
 	                      : send(c->cfd, buf, len, MSG_NOSIGNAL);
 }
 
+/* refuse_send answers c's request refused why (a HEAD without the body). */
 static void refuse_send(struct gconn *c, int why)
 {
 	char body[256], reply[512];
@@ -101,7 +102,7 @@ static void refuse_send(struct gconn *c, int why)
 	int n = snprintf(reply, sizeof(reply),
 	                 "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
 	                 "Content-Length: %d\r\n\r\n%s",
-	                 refusals[why].status, bn, body);
+	                 refusals[why].status, bn, c->reply.head_req ? "" : body);
 	if (client_write(c, reply, (size_t)n) < 0)
 		return; /* the client is gone or not reading: nothing more to tell it */
 }
@@ -147,6 +148,7 @@ static void conn_parse(struct gconn *c, int64_t now)
 		int k = wn_http_guard_scan(c->in + c->fwd, c->len - c->fwd, &c->scan, &h);
 		if (k == WN_GUARD_MORE)
 			return;
+		wn_http_guard_reply_init(&c->reply, h.head); /* ours, if refused */
 		if (k != WN_GUARD_HEAD) {
 			c->refuse = k == WN_GUARD_BIG    ? REFUSE_BIG
 			            : k == WN_GUARD_HOST ? REFUSE_HOST
@@ -154,7 +156,6 @@ static void conn_parse(struct gconn *c, int64_t now)
 			return;
 		}
 		c->owed = true;
-		wn_http_guard_reply_init(&c->reply, h.head);
 		c->body = h.body;
 		c->opaque = h.opaque;
 		c->last = h.last;

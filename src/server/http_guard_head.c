@@ -145,12 +145,12 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
 	*h = (wn_http_head){.len = head_find(p, len, from)};
 	if (h->len == 0)
 		return len >= HTTP_GUARD_HEAD_MAX ? WN_GUARD_BIG : WN_GUARD_MORE;
+	h->head = h->len >= 5 && memcmp(p, "HEAD ", 5) == 0;
 	if (head_escaped(p, h->len))
 		return WN_GUARD_ESCAPE;
 	if (head_hostless(p, h->len))
 		return WN_GUARD_HOST;
 	h->opaque = !head_body(p, h->len, &h->body);
-	h->head = h->len >= 5 && memcmp(p, "HEAD ", 5) == 0;
 	h->last = h->opaque || !head_http11(p, h->len) || head_closes(p, h->len);
 	return WN_GUARD_HEAD;
 }

@@ -94,8 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (k != WN_GUARD_ESCAPE && (k == WN_GUARD_HOST) != hostless(p + off, h.len))
 			abort();
-		if (k == WN_GUARD_HEAD &&
-		    h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
+		if (h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
 			abort();
 		if (k != WN_GUARD_HEAD || h.opaque || h.body > size - off - h.len)
 			break;

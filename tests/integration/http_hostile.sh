@@ -279,6 +279,10 @@ test_a_percent_escape_in_a_path_is_refused_and_wnd_lives() {
 	r=$(printf 'GET /v1/JobService/Get#%%41 HTTP/1.1\r\nHost: localhost\r\n\r\n' | hraw)
 	expect_eq "$(status_of "$r")" 400 "an escape after a '#': $r"
 	expect_contains "$r" "a percent-escape in the path is not served"
+	# a HEAD refused has its head alone, as every reply to a HEAD
+	r=$(printf 'HEAD /%%41 HTTP/1.1\r\nHost: localhost\r\n\r\n' | hraw)
+	expect_eq "$(status_of "$r")" 400 "a HEAD with an escape: $r"
+	expect_eq "$(json_of "$r")" "" "the body of the reply to a HEAD: $r"
 	python3 - "${WN_HTTP##*:}" <<'PY' >hammer.out
 import socket, sys
 port, codes = int(sys.argv[1]), {}
