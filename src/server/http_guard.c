@@ -29,6 +29,9 @@
  * milliseconds of CPU: a signature, a key exchange), the oldest connections'
  * first; the others wait for the next turn, after the rest of the work. */
 #define GUARD_HS_TURN 4
+/* after its last reply, a connection whose client still sends drops what
+ * comes for at most this long before it closes (conn_linger) */
+#define GUARD_LINGER_MS 2000
 
 /* One client's connection and its own connection to nng's server. */
 struct gconn {
@@ -53,8 +56,10 @@ struct gconn {
 	size_t olen, ooff;
 	int refuse; /* a reply of ours to send before closing (REFUSE_NONE: none) */
 	bool ceof, ueof, ushut;
-	bool held; /* TLS holds bytes to read that poll will not announce */
-	bool turn; /* its handshake may take a step in this turn of the loop */
+	bool bye;          /* it ended as it should: its last reply went */
+	int64_t linger_at; /* since then what its client sends is dropped (0: not) */
+	bool held;         /* TLS holds bytes to read that poll will not announce */
+	bool turn;         /* its handshake may take a step in this turn of the loop */
 };
 
 struct wn_http_guard {
@@ -177,7 +182,7 @@ static void nodelay(int fd)
 static bool conn_spare(const struct gconn *c)
 {
 	if (c->head_at != 0 || c->part_at != 0 || c->owed || c->len > 0 || c->body > 0 ||
-	    c->olen > 0 || c->refuse != REFUSE_NONE || c->ueof)
+	    c->olen > 0 || c->refuse != REFUSE_NONE || c->ueof || c->linger_at != 0)
 		return false;
 	return c->tls == NULL || (wn_tls_want(c->tls) == 0 && wn_tls_pending(c->tls) == 0);
 }
@@ -303,10 +308,13 @@ static bool conn_client(struct gconn *c, short re, int64_t now)
 	if (c->refuse != REFUSE_NONE && c->olen == 0) {
 		/* the requests before it were answered: it is found only then */
 		refuse_send(c, c->refuse);
+		c->bye = true;
 		return false;
 	}
-	if (c->last && !c->owed && c->olen == 0)
-		return false; /* the last reply went whole: nng closes its side too */
+	if (c->last && !c->owed && c->olen == 0) {
+		c->bye = true; /* the last reply went whole: nng closes its side too */
+		return false;
+	}
 	if ((re & (POLLERR | POLLHUP)) && !(re & POLLIN))
 		return false;
 	return true;
@@ -361,7 +369,45 @@ static bool conn_upstream(struct gconn *c, short re, int64_t now)
 		c->ushut = true;
 	}
 	/* nng closed it: once its last bytes are out, the client's goes too */
-	return !(c->ueof && c->olen == 0);
+	c->bye = c->ueof && c->olen == 0;
+	return !c->bye;
+}
+
+/* conn_linger starts to close c after its last reply, when its client
+ * may still be sending (a body, requests after that reply, bytes unread):
+ * closed with bytes unread, the socket would reset the connection, and the
+ * client lose what it had not yet taken of the replies (a 413 to a body it
+ * was sending: Python's http.client saw only the reset). c's side is shut
+ * for writing, after TLS's close_notify, its connection to nng closed, and
+ * what the client sends is dropped until it shuts its side too, or
+ * GUARD_LINGER_MS pass. False when it is closed at once. */
+static bool conn_linger(struct gconn *c, int64_t now)
+{
+	int unread = 0;
+	if (!c->bye || c->linger_at != 0 || c->ceof)
+		return false;
+	if (c->body == 0 && c->len == 0 && !c->opaque &&
+	    (ioctl(c->cfd, FIONREAD, &unread) != 0 || unread == 0))
+		return false;
+	wn_tls_conn_free(c->tls);
+	c->tls = NULL;
+	shutdown(c->cfd, SHUT_WR);
+	close(c->ufd);
+	c->ufd = -1;
+	c->linger_at = now;
+	return true;
+}
+
+/* conn_lingering drops what c's client sends (conn_linger); false once it
+ * has shut its side, failed, or had GUARD_LINGER_MS. */
+static bool conn_lingering(struct gconn *c, short re, int64_t now)
+{
+	if (re & (POLLIN | POLLHUP | POLLERR)) {
+		ssize_t n = read(c->cfd, c->in, HTTP_GUARD_HEAD_MAX);
+		if (n == 0 || gone(n))
+			return false;
+	}
+	return now - c->linger_at < GUARD_LINGER_MS;
 }
 
 /* conn_due tells whether c ran out of time: a head not ended in time, or
@@ -382,6 +428,12 @@ static bool guard_events(const struct gconn *c, struct pollfd *p)
 {
 	p[0].fd = c->cfd;
 	p[0].events = 0;
+	if (c->linger_at != 0) { /* only what the client still sends, dropped */
+		p[0].events = POLLIN;
+		p[1].fd = -1;
+		p[1].events = 0;
+		return false;
+	}
 	uint32_t hs = c->tls != NULL ? wn_tls_want(c->tls) : 0;
 	if (hs != 0) { /* the TLS handshake first */
 		p[0].events = (hs & EPOLLOUT) ? POLLOUT : POLLIN;
@@ -465,8 +517,11 @@ static void *guard_main(void *arg)
 			short cre = (short)((r > 0 && c->turn ? p[2 + 2 * i].revents : 0) |
 			                    (c->held ? POLLIN : 0));
 			short ure = r > 0 ? p[3 + 2 * i].revents : 0;
-			if (!conn_upstream(c, ure, now) || !conn_client(c, cre, now) ||
-			    conn_due(c, now)) {
+			bool on = c->linger_at != 0
+			              ? conn_lingering(c, cre, now)
+			              : conn_upstream(c, ure, now) && conn_client(c, cre, now) &&
+			                    !conn_due(c, now);
+			if (!on && !conn_linger(c, now)) {
 				conn_close(c);
 				g->c[i] = g->c[--g->n];
 			}

@@ -14,7 +14,10 @@
  * pipelined on a connection (that server left them unanswered past 8 KiB of
  * them: each goes on only once the reply to the one before has come whole,
  * and a connection's bytes held meanwhile are bounded by HTTP_GUARD_HEAD_MAX).
- * Replies go back as they come. One thread, poll(2). */
+ * Replies go back as they come; after the last one, a connection whose
+ * client may still be sending is shut for writing and what comes dropped a
+ * while before it closes (closed at once, it was reset, and the replies not
+ * yet read lost). One thread, poll(2). */
 #ifndef WN_HTTP_GUARD_H
 #define WN_HTTP_GUARD_H
 
