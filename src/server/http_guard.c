@@ -354,8 +354,14 @@ static bool conn_upstream(struct gconn *c, short re, int64_t now)
 	}
 	if (((re & POLLOUT) || c->fwd > fwd) && c->fwd > 0 && !c->ueof) {
 		ssize_t n = send(c->ufd, c->in, c->fwd, MSG_NOSIGNAL);
-		if (gone(n))
-			c->ueof = true;
+		if (gone(n)) {
+			/* nng closed its side, a body unread (a call refused
+			 * before it): nothing more goes, but what it sent is
+			 * still read and passed on, its answer among it */
+			c->opaque = c->last = true;
+			c->len = c->fwd = 0;
+			c->body = 0;
+		}
 		if (n > 0) {
 			memmove(c->in, c->in + n, c->len - (size_t)n);
 			c->len -= (size_t)n;

@@ -479,6 +479,54 @@ PY
 		'replies to 100 calls and a refused body: 100 400 True')" "bodies still being sent"
 }
 
+# The same behind a reply larger than the socket's buffers, which the guard
+# still passes on to a slow reader when nng's server, having answered the
+# refused body's request, closes its connection: passing the body on then
+# failed, and the guard stopped reading what nng had sent, the answer among
+# it (the connection closed after the large reply, the answer lost).
+test_a_refused_body_after_a_large_reply_gets_its_answer() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create big >/dev/null
+	wnctl task create big t >/dev/null
+	python3 - "${WN_HTTP##*:}" <<'PY' >large.out
+import json, re, socket, sys, threading, time, urllib.request
+port = int(sys.argv[1])
+job = {"project": "big", "task": "t", "params": {"k%06d" % i: "v" * 100 for i in range(30000)}}
+req = urllib.request.Request("http://127.0.0.1:%d/v1/JobService/Submit" % port,
+                             data=json.dumps({"job": job}).encode(),
+                             headers={"Content-Type": "application/json"})
+jid = json.loads(urllib.request.urlopen(req).read())["job"]["id"]
+body = json.dumps({"id": jid}).encode()
+get = (b"POST /v1/JobService/Get HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+       b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # a reply of 3.4 MB
+bad = b"GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50000000\r\n\r\n"
+s = socket.create_connection(("127.0.0.1", port))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+def send():
+    try:
+        s.sendall(get + bad)
+        for _ in range(50000000 // 65536):
+            s.sendall(b"x" * 65536)
+    except OSError:
+        pass
+threading.Thread(target=send, daemon=True).start()
+s.settimeout(30)
+out = b""
+try:
+    while True:  # a slow reader
+        b = s.recv(4096)
+        if not b:
+            break
+        out += b
+        time.sleep(0.001)
+except OSError as e:
+    out += b"<%s>" % type(e).__name__.encode()
+print("replies:", [c.decode() for c in re.findall(rb"HTTP/1.1 (\d+)", out)], out[-20:].endswith(b"}"))
+PY
+	expect_eq "$(cat large.out)" "replies: ['200', '400'] True" "a refused body after 3.4 MB"
+}
+
 # A client that sends its request, closes its side for writing and reads
 # slowly: once nng has answered and closed its own connection, the guard
 # waits for the client without spinning (it took a whole core) and the reply
