@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,6 +25,9 @@
 #define LOG_HEADER 7
 #define LOG_FULL   1
 #define LOG_FIRST  2
+#define LOG_MIDDLE 3
+#define LOG_LAST   4
+#define LOG_BATCH  12 /* a batch's head: its sequence number and count */
 
 struct log_file {
 	uint64_t number;
@@ -64,6 +68,23 @@ static uint64_t le(const uint8_t *p, int n)
 	return v;
 }
 
+/* read_full reads up to len bytes of fd, fewer only at its end. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(fd, buf + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return got > 0 ? (ssize_t)got : -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
 /* log_scan reads the log fd: *first gets the sequence number of its first
  * whole batch and *end the one after its last (both 0 for a log with none).
  * False if a record is not whole (a torn tail, or damage that RocksDB's open
@@ -71,8 +92,12 @@ static uint64_t le(const uint8_t *p, int n)
 static bool log_scan(int fd, uint8_t *blk, uint64_t *first, uint64_t *end)
 {
 	*first = *end = 0;
+	/* a batch's head may be cut between its FIRST record, at the end of a
+	 * block, and the records after it */
+	uint8_t head[LOG_BATCH];
+	size_t have = LOG_BATCH; /* LOG_BATCH: no head being gathered */
 	ssize_t n;
-	while ((n = read(fd, blk, LOG_BLOCK)) > 0) {
+	while ((n = read_full(fd, blk, LOG_BLOCK)) > 0) {
 		size_t off = 0;
 		while (off + LOG_HEADER <= (size_t)n) {
 			size_t len = (size_t)le(blk + off + 4, 2);
@@ -81,12 +106,21 @@ static bool log_scan(int fd, uint8_t *blk, uint64_t *first, uint64_t *end)
 				return true; /* the zeroed space past the last record */
 			if (off + LOG_HEADER + len > (size_t)n || !log_crc_ok(blk + off, len))
 				return false;
-			if ((type == LOG_FULL || type == LOG_FIRST) && len >= 12) {
-				uint64_t seq = le(blk + off + LOG_HEADER, 8);
-				if (*first == 0)
-					*first = seq;
-				*end = seq + le(blk + off + LOG_HEADER + 8, 4);
+			if (type == LOG_FULL || type == LOG_FIRST)
+				have = 0;
+			if (have < LOG_BATCH && type >= LOG_FULL && type <= LOG_LAST) {
+				size_t k = len < LOG_BATCH - have ? len : LOG_BATCH - have;
+				memcpy(head + have, blk + off + LOG_HEADER, k);
+				have += k;
+				if (have == LOG_BATCH) {
+					uint64_t seq = le(head, 8);
+					if (*first == 0)
+						*first = seq;
+					*end = seq + le(head + 8, 4);
+				}
 			}
+			if (type == LOG_FULL || type == LOG_LAST)
+				have = LOG_BATCH;
 			off += LOG_HEADER + len;
 		}
 		if (n < LOG_BLOCK)
