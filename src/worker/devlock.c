@@ -41,47 +41,12 @@ char *wn_devlock_path(const char *dir, const char *id)
 	return wn_strbuf_take(&b);
 }
 
-/* What /proc/PID/stat says of a process. */
-typedef struct devlock_proc {
-	char state;               /* 'Z': a zombie, gone but for its exit status */
-	long long pgrp;           /* its process group */
-	unsigned flags;           /* the kernel's (DEVLOCK_PF_KTHREAD) */
-	long threads;             /* how many of its threads have not exited */
-	unsigned long long start; /* when it started, clock ticks since boot */
-} devlock_proc;
-
 #define DEVLOCK_PF_KTHREAD 0x00200000u /* a kernel thread (linux/sched.h) */
-
-/* devlock_stat reads /proc/PID/stat (fields 3, 5, 9, 20 and 22) into *pr;
- * false when no such process. */
-static bool devlock_stat(const char *pid, devlock_proc *pr)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')'); /* the command's name may hold anything */
-	if (p == NULL ||
-	    sscanf(p + 1, " %c %*d %lld %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld",
-	           &pr->state, &pr->pgrp, &pr->flags, &pr->threads) != 4)
-		return false;
-	int field = 2; /* after the name: the state is the 3rd field */
-	for (p++; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return field == 22 && sscanf(p, "%llu", &pr->start) == 1;
-}
 
 /* devlock_dead tells whether pr has exited (a zombie); not so a process
  * whose main thread alone has exited while other threads run on, which
  * shows that thread's state. */
-static bool devlock_dead(const devlock_proc *pr)
+static bool devlock_dead(const wn_proc_stat *pr)
 {
 	return (pr->state == 'Z' || pr->state == 'X') && pr->threads <= 1;
 }
@@ -89,9 +54,9 @@ static bool devlock_dead(const devlock_proc *pr)
 static bool devlock_started(pid_t pid, unsigned long long *ticks)
 {
 	char name[24];
-	devlock_proc pr;
+	wn_proc_stat pr;
 	snprintf(name, sizeof(name), "%d", (int)pid);
-	if (!devlock_stat(name, &pr) || devlock_dead(&pr))
+	if (!wn_proc_stat_read(name, &pr) || devlock_dead(&pr))
 		return false;
 	*ticks = pr.start;
 	return true;
@@ -169,7 +134,7 @@ static const devlock_seen *devlock_live(devlock_look *lk)
  * read, for want of descriptors or memory). Only a process started no sooner
  * than the run's leader can have inherited it: the environments of the
  * others, most of them, are not read. */
-static int devlock_marked(devlock_look *lk, pid_t pid, const devlock_proc *pr)
+static int devlock_marked(devlock_look *lk, pid_t pid, const wn_proc_stat *pr)
 {
 	if (lk->run.mark == 0 || pr->start < lk->run.start || (pr->flags & DEVLOCK_PF_KTHREAD) != 0)
 		return 0;
@@ -203,11 +168,11 @@ static const devlock_seen *devlock_scan(devlock_look *lk, bool group, bool *blin
 	}
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		devlock_proc pr;
+		wn_proc_stat pr;
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		errno = 0;
-		if (!devlock_stat(e->d_name, &pr)) {
+		if (!wn_proc_stat_read(e->d_name, &pr)) {
 			*blind = *blind || devlock_short(errno);
 			continue;
 		}
@@ -249,12 +214,12 @@ static devlock_holding devlock_holder(int fd, devlock_look *lk)
 		lk->n = 0;
 	}
 	char name[24];
-	devlock_proc pr;
+	wn_proc_stat pr;
 	snprintf(name, sizeof(name), "%lld", run.pgid);
 	/* a leader's pid that names another process now tells that the group
 	 * is gone (a pid is not given again while its group lives) */
 	bool group = true;
-	if (devlock_stat(name, &pr)) {
+	if (wn_proc_stat_read(name, &pr)) {
 		if (pr.start != run.start)
 			group = false;
 		else if (pr.pgrp == run.pgid && !devlock_dead(&pr))

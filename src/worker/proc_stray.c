@@ -186,34 +186,46 @@ typedef struct stray_proc {
 	bool headless; /* its main thread exited, another runs */
 } stray_proc;
 
-/* stray_stat reads what /proc/PID/stat tells of pid into *pr. */
-static bool stray_stat(pid_t pid, stray_proc *pr)
+bool wn_proc_stat_read(const char *pid, wn_proc_stat *st)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%.20s/stat", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (r <= 0)
+	if (n <= 0)
 		return false;
-	buf[r] = '\0';
-	char *paren = strrchr(buf, ')'); /* after the command's name, whatever it holds */
-	char state;
-	int pp, pg;
-	unsigned flags;
-	long threads;
-	if (paren == NULL ||
-	    sscanf(paren + 1,
-	           " %c %d %d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld", &state,
-	           &pp, &pg, &flags, &threads) != 5)
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* the command's name may hold anything */
+	int ppid;
+	if (p == NULL ||
+	    sscanf(p + 1, " %c %d %lld %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld",
+	           &st->state, &ppid, &st->pgrp, &st->flags, &st->threads) != 5)
 		return false;
-	pr->ppid = (pid_t)pp;
-	pr->pgid = (pid_t)pg;
-	pr->headless = threads > 1 && (state == 'Z' || state == 'X');
-	pr->dead = !pr->headless && (state == 'Z' || state == 'X');
-	pr->exiting = !pr->headless && (flags & STRAY_PF_EXITING) != 0;
+	st->ppid = (pid_t)ppid;
+	int field = 2; /* after the name: the state is the 3rd field */
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return field == 22 && sscanf(p, "%llu", &st->start) == 1;
+}
+
+/* stray_stat reads what /proc/PID/stat tells of pid into *pr. */
+static bool stray_stat(pid_t pid, stray_proc *pr)
+{
+	char name[24];
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	wn_proc_stat st;
+	if (!wn_proc_stat_read(name, &st))
+		return false;
+	bool z = st.state == 'Z' || st.state == 'X';
+	pr->ppid = st.ppid;
+	pr->pgid = (pid_t)st.pgrp;
+	pr->headless = st.threads > 1 && z;
+	pr->dead = !pr->headless && z;
+	pr->exiting = !pr->headless && (st.flags & STRAY_PF_EXITING) != 0;
 	return true;
 }
 

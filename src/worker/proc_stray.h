@@ -21,6 +21,7 @@
 #ifndef WN_PROC_STRAY_H
 #define WN_PROC_STRAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -86,5 +87,19 @@ int wn_proc_stray_end(pid_t pgid, const char *mark, int timeout_ms);
  * did not start (orphans handed to it); returns how many it had to leave
  * for later (a command was being started). */
 int wn_proc_stray_reap(void);
+
+/* What /proc/PID/stat says of a process: fields 3 to 5, 9, 20 and 22. */
+typedef struct wn_proc_stat {
+	char state;               /* 'Z': a zombie (but see threads) */
+	pid_t ppid;               /* its parent */
+	long long pgrp;           /* its process group */
+	unsigned flags;           /* the kernel's (PF_EXITING, PF_KTHREAD) */
+	long threads;             /* how many of its threads have not exited */
+	unsigned long long start; /* when it started, clock ticks since boot */
+} wn_proc_stat;
+
+/* wn_proc_stat_read reads /proc/PID/stat of process pid (its decimal
+ * number) into *st; false when there is no such process. */
+bool wn_proc_stat_read(const char *pid, wn_proc_stat *st);
 
 #endif
