@@ -17,6 +17,9 @@
 
 enum { OPT_OUTPUT = 'o', OPT_FORCE = 1 };
 
+/* The bytes of the file's name a temporary name beside it holds, at most. */
+enum { FETCH_TMP_BASE = 100 };
+
 const struct option wn_ctl_job_artifact_opts[] = {
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"force", no_argument, NULL, OPT_FORCE},
@@ -128,8 +131,15 @@ static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "%s exists; --force replaces it", file);
 	const char *slash = strrchr(file, '/');
 	const char *base = slash ? slash + 1 : file;
-	o->tmp = wn_ctl_printf(c, "%.*s.%s.wnctl-XXXXXX", slash ? (int)(slash - file + 1) : 0, file,
-	                       base);
+	/* the temporary name holds at most FETCH_TMP_BASE bytes of base, cut between two
+	 * characters: a file name near the system's limit (255 bytes) must fit with the
+	 * 14 bytes the temporary name adds */
+	size_t n = strlen(base);
+	if (n > FETCH_TMP_BASE)
+		for (n = FETCH_TMP_BASE; n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80; n--)
+			;
+	o->tmp = wn_ctl_printf(c, "%.*s.%.*s.wnctl-XXXXXX", slash ? (int)(slash - file + 1) : 0,
+	                       file, (int)n, base);
 	o->fd = mkstemp(o->tmp);
 	if (o->fd < 0)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot create a file beside %s: %s", file,

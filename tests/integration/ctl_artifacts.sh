@@ -1,0 +1,45 @@
+# wnctl job artifact get and job history as a user meets them: the file
+# written where it should be, whatever the artifact's name, output a script
+# can read (docs/results.md, docs/cli.md).
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+
+# art_run SCRIPT: wnd, project p, task t, and one job of t run by a worker
+# to its end; the job's command is the shell SCRIPT, run in $WN_TMP/wd, whose
+# directory out is uploaded as artifacts. Leaves the job's id in ID.
+art_run() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	mkdir -p wd
+	printf '%s\n' "$1" >wd/run.sh
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, run.sh]
+    workdir: $WN_TMP/wd
+    artifacts:
+      paths: [out]
+      upload: true
+EOF
+	} >w.yaml
+	ID=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$ID" "j['status']")" completed "the job's status"
+}
+
+test_ctl_artifact_get_a_name_near_the_system_limit() {
+	local long
+	long=$(printf 'm%.0s' $(seq 1 250))
+	art_run "mkdir -p out && echo weights >out/$long"
+	mkdir dl
+	cd dl
+	# fetched under its own name, 250 bytes: the temporary name beside it fits too
+	expect_exit 0 wnctl job artifact get "$ID" "out/$long"
+	expect_eq "$(cat "$long")" weights "the file fetched"
+	expect_contains "$WN_OUT" "wrote $long: 8 bytes"
+	expect_exit 0 wnctl job artifact get "$ID" "out/$long" -o "$long" --force
+	expect_eq "$(ls -A)" "$long" "files left beside it"
+}
