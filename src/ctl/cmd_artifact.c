@@ -250,6 +250,8 @@ int wn_ctl_job_artifact(wn_ctl *c)
 		file = slash ? slash + 1 : path;
 		if (file[0] == '\0' || strcmp(file, ".") == 0 || strcmp(file, "..") == 0)
 			wn_ctl_usage(c, "name the file to write with -o FILE");
+		if (strcmp(file, "-") == 0)
+			file = "./-"; /* a file named -: only -o - means stdout */
 	}
 	struct fetch_out *o = wn_ctl_alloc(c, sizeof(*o));
 	fetch_open(c, file, force, o);

@@ -43,3 +43,18 @@ test_ctl_artifact_get_a_name_near_the_system_limit() {
 	expect_exit 0 wnctl job artifact get "$ID" "out/$long" -o "$long" --force
 	expect_eq "$(ls -A)" "$long" "files left beside it"
 }
+
+test_ctl_artifact_named_dash_is_written_to_a_file() {
+	art_run 'mkdir -p out && echo dash >out/-'
+	mkdir dl
+	cd dl
+	# its last part is "-": the default file is ./-, not stdout
+	expect_exit 0 wnctl job artifact get "$ID" out/-
+	expect_eq "$(cat ./-)" dash "the file named -"
+	expect_contains "$WN_OUT" "wrote ./-: 5 bytes"
+	expect_exit 1 wnctl job artifact get "$ID" out/-
+	expect_contains "$WN_ERR" "./- exists; --force replaces it"
+	# -o - is still stdout
+	expect_exit 0 wnctl job artifact get "$ID" out/- -o -
+	expect_eq "$WN_OUT" dash "-o -"
+}
