@@ -257,7 +257,13 @@ int wn_ctl_job_artifact(wn_ctl *c)
 	fetch_open(c, file, force, o);
 	const Whatsnext__V1__Artifact *a = artifact_fetch(c, id, path, o, file);
 	fetch_finish(c, o, file, force);
-	if (strcmp(file, "-") != 0)
+	if (strcmp(file, "-") == 0)
+		return WN_CTL_EXIT_OK; /* stdout holds the content alone */
+	if (wn_ctl_json(c)) {
+		json_t *j = wn_json_encode(&a->base);
+		json_object_set_new(j, "file", wn_json_string(file, strlen(file)));
+		wn_json_print(j);
+	} else
 		printf("wrote %s: %s, sha256 %s\n", file, wn_ctl_count(c, a->size, "byte", NULL),
 		       a->sha256);
 	return WN_CTL_EXIT_OK;

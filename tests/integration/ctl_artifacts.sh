@@ -58,3 +58,16 @@ test_ctl_artifact_named_dash_is_written_to_a_file() {
 	expect_exit 0 wnctl job artifact get "$ID" out/- -o -
 	expect_eq "$WN_OUT" dash "-o -"
 }
+
+test_ctl_artifact_get_json_says_what_was_written() {
+	art_run 'mkdir -p out && printf "a\0b" >out/bin'
+	local sum
+	sum=$(printf 'a\0b' | sha256sum | cut -d' ' -f1)
+	expect_exit 0 wnctl --json job artifact get "$ID" out/bin -o got.bin
+	expect_eq "$(jget "$WN_OUT" '[j["file"], j["path"], j["size"], j["sha256"], j["stored"]]')" \
+		"[\"got.bin\", \"out/bin\", 3, \"$sum\", true]" "--json"
+	cmp got.bin <(printf 'a\0b') || fail "the file fetched differs"
+	# to stdout, the content alone
+	expect_eq "$(wnctl --json job artifact get "$ID" out/bin -o - | od -An -c | tr -s ' ')" \
+		" a \\0 b" "-o - with --json"
+}
