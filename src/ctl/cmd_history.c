@@ -1,6 +1,7 @@
 /* wnctl job history: the history of a job's numeric results (JobService/History). */
 #include "ctl.h"
 #include "methods.h"
+#include "rtable.h"
 #include "table.h"
 #include "util.h"
 
@@ -106,12 +107,15 @@ int wn_ctl_job_history(wn_ctl *c)
 	wn_table *t = wn_table_new(heads);
 	struct history_row *rows = NULL;
 	size_t n = history_rows(c, h, &rows);
+	char num[32];
 	for (size_t r = 0; r < n; r++) {
 		wn_table_add(t, "%llu", (unsigned long long)rows[r].seq);
 		wn_table_add(t, "%s", wn_ctl_time(c, rows[r].time_ms));
 		for (size_t s = 0; s < h->n_series; s++)
 			if (rows[r].cells[s] != NULL)
-				wn_table_add(t, "%.10g", rows[r].cells[s]->value);
+				wn_table_add(
+				    t, "%s",
+				    wn_rtable_number(rows[r].cells[s]->value, num, sizeof(num)));
 			else
 				wn_table_add(t, "%s", "");
 	}

@@ -71,3 +71,15 @@ test_ctl_artifact_get_json_says_what_was_written() {
 	expect_eq "$(wnctl --json job artifact get "$ID" out/bin -o - | od -An -c | tr -s ' ')" \
 		" a \\0 b" "-o - with --json"
 }
+
+test_ctl_history_prints_numbers_as_job_show_does() {
+	art_run 'echo "{\"step\": 12345678901, \"loss\": 0.123456789012}" >>"$WN_RESULTS"'
+	expect_exit 0 wnctl job show "$ID"
+	expect_contains "$WN_OUT" "loss=0.123456789012"
+	expect_contains "$WN_OUT" "step=12345678901"
+	# every digit, as job show has them: not 0.123456789 and 1.23456789e+10
+	expect_exit 0 wnctl job history "$ID"
+	expect_eq "$(sed -n 1p <<<"$WN_OUT" | awk '{print $3, $4}')" "step loss" "the columns"
+	expect_eq "$(sed -n 2p <<<"$WN_OUT" | awk '{print $3, $4}')" "12345678901 0.123456789012" \
+		"the report's numbers"
+}
