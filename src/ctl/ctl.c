@@ -397,9 +397,7 @@ int wn_ctl_getopt(wn_ctl *c)
 		case ':':
 			wn_ctl_usage(c, "option '%s' needs a value", c->pargv[optind - 1]);
 		case '?':
-			if (optopt != 0 && optopt < 0x100)
-				wn_ctl_usage(c, "unknown option '-%c'", optopt);
-			wn_ctl_unknown_option(c, c->longopts, c->pargv[optind - 1]);
+			wn_ctl_bad_option(c, c->longopts, c->pargv[optind - 1]);
 		default:
 			return ch;
 		}

@@ -150,6 +150,12 @@ int wn_ctl_exit_code(int rv);
  * command's help and exits 0, a bad option exits 2. */
 int wn_ctl_getopt(wn_ctl *c);
 
+/* wn_ctl_bad_option exits 2 on the option getopt_long refused ('?'), arg the last
+ * argument it read: a value given to an option of opts that takes none ("--force=1"),
+ * an unknown short option (optopt) or an unknown long one (wn_ctl_unknown_option). */
+__attribute__((noreturn)) void wn_ctl_bad_option(wn_ctl *c, const struct option *opts,
+                                                 const char *arg);
+
 /* wn_ctl_unknown_option exits 2 on the unknown option arg ("--stauts"), naming the
  * nearest long option of opts ({0}-terminated) when one is near. */
 __attribute__((noreturn)) void wn_ctl_unknown_option(wn_ctl *c, const struct option *opts,

@@ -155,3 +155,31 @@ void wn_ctl_help_globals(FILE *f)
 	      "  10 job wait: --timeout passed before the jobs ended\n",
 	      f);
 }
+
+void wn_ctl_bad_option(wn_ctl *c, const struct option *opts, const char *arg)
+{
+	/* "--force=1": getopt_long sets optopt to the option's val, which may be a
+	 * letter; the option, exact or a unique prefix, takes no value */
+	if (strncmp(arg, "--", 2) == 0 && strchr(arg, '=') != NULL) {
+		size_t len = strcspn(arg + 2, "=");
+		const struct option *found = NULL;
+		size_t nfound = 0;
+		for (const struct option *o = opts; o->name != NULL; o++) {
+			if (strncmp(o->name, arg + 2, len) != 0)
+				continue;
+			if (strlen(o->name) == len) {
+				found = o;
+				nfound = 1;
+				break;
+			}
+			found = o;
+			nfound++;
+		}
+		if (nfound == 1 && found->has_arg == no_argument)
+			wn_ctl_usage(c, "option '--%s' takes no value (given '%s')", found->name,
+			             arg);
+	}
+	if (optopt != 0 && optopt < 0x100)
+		wn_ctl_usage(c, "unknown option '-%c'", optopt);
+	wn_ctl_unknown_option(c, opts, arg);
+}

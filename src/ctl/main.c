@@ -176,9 +176,7 @@ int main(int argc, char **argv)
 		case ':':
 			wn_ctl_usage(c, "option '%s' needs a value", argv[optind - 1]);
 		case '?':
-			if (optopt != 0 && optopt < 0x100)
-				wn_ctl_usage(c, "unknown option '-%c'", optopt);
-			wn_ctl_unknown_option(c, main_opts, argv[optind - 1]);
+			wn_ctl_bad_option(c, main_opts, argv[optind - 1]);
 		default:
 			wn_ctl_global_option(c, ch, optarg);
 		}

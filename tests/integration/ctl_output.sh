@@ -181,3 +181,21 @@ test_ctl_sweep_refuses_a_param_the_sweep_varies() {
 	expect_exit 0 wnctl job sweep p t --file p.yaml --param bs=8 --dry-run
 	expect_eq "$(awk 'NR > 1 {print $3, $4}' <<<"$WN_OUT" | tr '\n' ' ')" "bs=8 lr=1 bs=8 lr=2 " "params"
 }
+
+test_ctl_value_given_to_an_option_that_takes_none() {
+	# Usage errors: found before any connection, so no server is needed.
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	expect_exit 2 wnctl job artifact get 1 out/x --force=1
+	expect_eq "$WN_ERR" "wnctl: option '--force' takes no value (given '--force=1') (see 'wnctl job artifact --help')"
+	expect_exit 2 wnctl job list --all=yes
+	expect_contains "$WN_ERR" "option '--all' takes no value (given '--all=yes')"
+	expect_exit 2 wnctl sweep results 1 --desc=
+	expect_contains "$WN_ERR" "option '--desc' takes no value"
+	expect_exit 2 wnctl --json=1 status
+	expect_eq "$WN_ERR" "wnctl: option '--json' takes no value (given '--json=1') (see 'wnctl --help')"
+	# an unknown option is still one, a short one too
+	expect_exit 2 wnctl job list --bogus=1
+	expect_eq "$WN_ERR" "wnctl: unknown option '--bogus=1' (see 'wnctl job list --help')"
+	expect_exit 2 wnctl job list -Z
+	expect_contains "$WN_ERR" "unknown option '-Z'"
+}
