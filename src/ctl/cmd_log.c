@@ -190,6 +190,46 @@ static int log_exit(int st)
 	                                                      : WN_CTL_EXIT_JOB_FAILED;
 }
 
+/* log_json prints, for --json without -f, the output the server keeps as one
+ * LogResponse: the replies of the calls that read it, joined (what is read
+ * after a gap, bytes the server dropped meanwhile, starts it again). */
+static int log_json(wn_ctl *c, Whatsnext__V1__LogRequest *rq)
+{
+	Whatsnext__V1__LogResponse all = WHATSNEXT__V1__LOG_RESPONSE__INIT;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	for (bool first = true;; first = false) {
+		Whatsnext__V1__LogResponse *r = log_call(c, rq, NULL);
+		if (first || r->offset != all.next_offset || r->attempt != all.attempt) {
+			all = *r; /* its numbers: the bytes are in data */
+			all.base.n_unknown_fields = 0;
+			all.base.unknown_fields = NULL;
+			len = 0;
+		}
+		data = wn_xrealloc(data, len + r->data.len + 1);
+		if (r->data.len > 0)
+			memcpy(data + len, r->data.data, r->data.len);
+		len += r->data.len;
+		all.next_offset = r->next_offset;
+		all.end = r->end;
+		all.ended = r->ended;
+		all.status = r->status;
+		bool done =
+		    r->next_offset >= r->end ||
+		    (r->data.len == 0 && r->next_offset == rq->offset && r->attempt == rq->attempt);
+		rq->offset = r->next_offset;
+		rq->attempt = r->attempt;
+		wn_ctl_release(c, r);
+		if (done)
+			break;
+	}
+	all.data.data = data;
+	all.data.len = len;
+	wn_ctl_print_message(&all.base);
+	free(data);
+	return WN_CTL_EXIT_OK;
+}
+
 int wn_ctl_job_log(wn_ctl *c)
 {
 	bool follow = false;
@@ -202,6 +242,8 @@ int wn_ctl_job_log(wn_ctl *c)
 	Whatsnext__V1__LogRequest rq = WHATSNEXT__V1__LOG_REQUEST__INIT;
 	rq.id = wn_ctl_parse_id(c, "job id", args[0]);
 	rq.wait_ms = follow ? LOG_WAIT_MS : 0;
+	if (wn_ctl_json(c) && !follow)
+		return log_json(c, &rq);
 	struct log_out o = {.tty = !wn_ctl_json(c) && isatty(STDOUT_FILENO)};
 	struct log_lost lost = {0};
 	for (;;) {

@@ -1,6 +1,6 @@
-# wnctl job artifact get and job history as a user meets them: the file
-# written where it should be, whatever the artifact's name, output a script
-# can read (docs/results.md, docs/cli.md).
+# What a job produced, as wnctl gives it to a user: job artifact get, job
+# history and job log; the file written where it should be, whatever the
+# artifact's name, output a script can read (docs/results.md, docs/cli.md).
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
 # art_run SCRIPT: wnd, project p, task t, and one job of t run by a worker
@@ -82,4 +82,23 @@ test_ctl_history_prints_numbers_as_job_show_does() {
 	expect_eq "$(sed -n 1p <<<"$WN_OUT" | awk '{print $3, $4}')" "step loss" "the columns"
 	expect_eq "$(sed -n 2p <<<"$WN_OUT" | awk '{print $3, $4}')" "12345678901 0.123456789012" \
 		"the report's numbers"
+}
+
+test_ctl_log_json_is_one_document_for_any_size() {
+	# 2.7 MB of output: more than one reply of the server (1 MiB each)
+	art_run 'seq 1 400000'
+	wnctl --json job log "$ID" >log.json
+	python3 - "$ID" <<'PY' || fail "--json job log is not one JSON document of the whole output"
+import base64, json, sys
+r = json.load(open("log.json"))
+want = "".join("%d\n" % i for i in range(1, 400001)).encode()
+assert base64.b64decode(r["data"]) == want, "data"
+assert (r["offset"], r["next_offset"], r["end"], r["ended"], r["status"]) == \
+    (0, len(want), len(want), True, "completed"), r
+PY
+	# and a job that printed nothing
+	local waiting
+	waiting=$(wnctl job add p t)
+	expect_exit 0 wnctl --json job log "$waiting"
+	expect_eq "$(jget "$WN_OUT" '[j["data"], j["attempt"], j["status"]]')" '["", 0, "pending"]'
 }
