@@ -5,6 +5,7 @@
 #include "json.h"
 #include "methods.h"
 #include "table.h"
+#include "termsafe.h"
 #include "util.h"
 
 #include <errno.h>
@@ -28,8 +29,10 @@ const struct option wn_ctl_job_artifact_opts[] = {
 
 const struct wn_ctl_opthelp wn_ctl_job_artifact_help[] = {
     {"get", "the only action: fetch the stored content of artifact PATH"},
-    {"-o, --output FILE", "where to write it (default: PATH's last part, here); '-' for stdout. "
-                          "The file appears whole once its sha256 matched"},
+    {"-o, --output FILE",
+     "where to write it (default: PATH's last part, here); '-' for stdout (to a "
+     "terminal with its controls escaped). "
+     "The file appears whole once its sha256 matched"},
     {"--force", "replace FILE if it exists (a file: never a directory, device or FIFO)"},
     {NULL, NULL},
 };
@@ -71,6 +74,9 @@ int wn_ctl_job_artifacts(wn_ctl *c)
 struct fetch_out {
 	int fd;
 	char *tmp;
+	bool tty;              /* stdout is a terminal: controls are shown escaped */
+	unsigned char hold[4]; /* tty: the start of a UTF-8 sequence cut by a chunk */
+	size_t nhold;
 };
 
 static void fetch_out_remove(void *p)
@@ -111,10 +117,13 @@ static void fetch_catch_signals(const char *tmp)
 static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out *o)
 {
 	o->tmp = NULL;
+	o->nhold = 0;
 	if (strcmp(file, "-") == 0) {
 		o->fd = STDOUT_FILENO;
+		o->tty = isatty(STDOUT_FILENO);
 		return;
 	}
+	o->tty = false;
 	struct stat st;
 	bool exists = lstat(file, &st) == 0;
 	if (exists && S_ISDIR(st.st_mode))
@@ -152,8 +161,8 @@ static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s", file, strerror(errno));
 }
 
-static void fetch_write(wn_ctl *c, const struct fetch_out *o, const uint8_t *p, size_t n,
-                        const char *file)
+static void fetch_write_fd(wn_ctl *c, const struct fetch_out *o, const uint8_t *p, size_t n,
+                           const char *file)
 {
 	while (n > 0) {
 		ssize_t w = write(o->fd, p, n);
@@ -167,10 +176,37 @@ static void fetch_write(wn_ctl *c, const struct fetch_out *o, const uint8_t *p, 
 	}
 }
 
+/* fetch_write writes n bytes of the content; to a terminal, with what it would
+ * act on shown as visible escapes (termsafe), as job log shows a job's output. */
+static void fetch_write(wn_ctl *c, struct fetch_out *o, const uint8_t *p, size_t n,
+                        const char *file)
+{
+	if (!o->tty) {
+		fetch_write_fd(c, o, p, n, file);
+		return;
+	}
+	unsigned char *buf = wn_xmalloc(o->nhold + n + 1);
+	memcpy(buf, o->hold, o->nhold);
+	if (n > 0) /* an empty reply's bytes may be NULL */
+		memcpy(buf + o->nhold, p, n);
+	size_t all = o->nhold + n, cut = wn_termsafe_whole(buf, all);
+	char *e = wn_termsafe_escape((const char *)buf, cut, true);
+	o->nhold = all - cut;
+	memcpy(o->hold, buf + cut, o->nhold);
+	free(buf);
+	fetch_write_fd(c, o, (const uint8_t *)e, strlen(e), file);
+	free(e);
+}
+
 /* fetch_finish puts the temporary file in place: it must not replace file
  * unless force. */
 static void fetch_finish(wn_ctl *c, struct fetch_out *o, const char *file, bool force)
 {
+	if (o->tmp == NULL && o->nhold > 0) { /* a sequence cut at the end, escaped */
+		char *e = wn_termsafe_escape((const char *)o->hold, o->nhold, true);
+		fetch_write_fd(c, o, (const uint8_t *)e, strlen(e), file);
+		free(e);
+	}
 	if (o->tmp == NULL)
 		return;
 	if (fsync(o->fd) != 0 || close(o->fd) != 0)

@@ -4,6 +4,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "methods.h"
+#include "termsafe.h"
 #include "util.h"
 
 #include <errno.h>
@@ -38,20 +39,6 @@ struct log_out {
 	size_t nhold;
 };
 
-/* utf8_cut returns how many of p's n bytes end on a whole UTF-8 sequence
- * (a sequence cut at the end is left out, to come with the next bytes). */
-static size_t utf8_cut(const unsigned char *p, size_t n)
-{
-	for (size_t back = 1; back <= 3 && back <= n; back++) {
-		unsigned char b = p[n - back];
-		if ((b & 0xC0) == 0x80)
-			continue; /* a continuation byte: look further back */
-		size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
-		return len > back && b >= 0xC0 && b < 0xF8 ? n - back : n;
-	}
-	return n;
-}
-
 /* out_raw writes n bytes to standard output as they are. */
 static void out_raw(wn_ctl *c, const void *p, size_t n)
 {
@@ -80,7 +67,7 @@ static void out_bytes(wn_ctl *c, struct log_out *o, const uint8_t *p, size_t n)
 	memcpy(buf, o->hold, o->nhold);
 	if (n > 0) /* an empty reply's bytes may be NULL */
 		memcpy(buf + o->nhold, p, n);
-	size_t all = o->nhold + n, cut = utf8_cut(buf, all);
+	size_t all = o->nhold + n, cut = wn_termsafe_whole(buf, all);
 	fwrite(buf, 1, cut, stdout);
 	fflush(stdout);
 	o->nhold = all - cut;

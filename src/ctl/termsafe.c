@@ -76,6 +76,20 @@ char *wn_termsafe_escape(const char *s, size_t n, bool multiline)
 	return wn_strbuf_take(&b);
 }
 
+/* wn_termsafe_whole: a cut sequence's first byte is found looking back past its
+ * continuation bytes (termsafe.h). */
+size_t wn_termsafe_whole(const unsigned char *p, size_t n)
+{
+	for (size_t back = 1; back <= 3 && back <= n; back++) {
+		unsigned char b = p[n - back];
+		if ((b & 0xC0) == 0x80)
+			continue; /* a continuation byte: look further back */
+		size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+		return len > back && b >= 0xC0 && b < 0xF8 ? n - back : n;
+	}
+	return n;
+}
+
 /* One escaping stream over a descriptor. */
 typedef struct termsafe_stream {
 	int fd;

@@ -20,4 +20,8 @@ void wn_termsafe_install(const bool *raw_stdout);
  * bidirectional overrides as \uNNNN, bytes that are not UTF-8 as \xNN. */
 char *wn_termsafe_escape(const char *s, size_t n, bool multiline);
 
+/* wn_termsafe_whole returns how many of p's n bytes end on a whole UTF-8 sequence: a
+ * sequence cut at the end is left out, to be escaped with the bytes that follow it. */
+size_t wn_termsafe_whole(const unsigned char *p, size_t n);
+
 #endif

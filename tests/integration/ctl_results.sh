@@ -102,3 +102,29 @@ PY
 	expect_exit 0 wnctl --json job log "$waiting"
 	expect_eq "$(jget "$WN_OUT" '[j["data"], j["attempt"], j["status"]]')" '["", 0, "pending"]'
 }
+
+# on_tty FILE CMD...: run CMD with its stdout (and stderr) a terminal, what
+# it printed left in FILE; its exit status is script's.
+on_tty() {
+	local out=$1 cmd
+	shift
+	printf -v cmd '%q ' "$@"
+	script -qec "$cmd" /dev/null >"$out"
+}
+
+test_ctl_artifact_to_a_terminal_shows_controls_escaped() {
+	# a title change and a screen clear; an é cut by the end of the first
+	# 1 MiB chunk
+	art_run 'mkdir -p out && printf "hi\033]0;pwned\007\033[2J\n" >out/evil.txt &&
+		{ head -c 1048575 /dev/zero | tr "\0" a; printf "\303\251 end\n"; } >out/cut.txt'
+	on_tty tty.txt "$WN_BIN/wnctl" job artifact get "$ID" out/evil.txt -o -
+	if LC_ALL=C grep -q $'[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' tty.txt; then
+		fail "raw terminal controls reached the terminal: $(od -c tty.txt | head -n 3)"
+	fi
+	expect_contains "$(cat tty.txt)" 'hi\x1b]0;pwned\x07\x1b[2J'
+	on_tty tty.txt "$WN_BIN/wnctl" job artifact get "$ID" out/cut.txt -o -
+	expect_eq "$(tail -c 12 tty.txt | tr -d '\r')" "aaaaé end" "the character cut by a chunk"
+	# to a pipe or a file the bytes go as they are
+	expect_eq "$(wnctl job artifact get "$ID" out/evil.txt -o - | od -An -c | tr -s ' ' | head -n 1)" \
+		" h i 033 ] 0 ; p w n e d \\a 033 [ 2 J" "to a pipe"
+}
