@@ -4,6 +4,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "methods.h"
+#include "resultrules.h"
 #include "rtable.h"
 #include "table.h"
 #include "util.h"
@@ -68,6 +69,9 @@ static void results_options(wn_ctl *c, struct results_args *a)
 		case OPT_SORT:
 			if (optarg[0] == '\0')
 				wn_ctl_usage(c, "--sort needs a result key");
+			if (wn_result_key_check(optarg, strlen(optarg)) != NULL)
+				wn_ctl_usage(c, "invalid --sort '%s': %s", optarg,
+				             wn_result_key_check(optarg, strlen(optarg)));
 			a->sort = optarg;
 			break;
 		case OPT_DESC:
@@ -222,6 +226,10 @@ void wn_ctl_results_keys(wn_ctl *c, const char *arg, struct wn_ctl_results_keys 
 		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
 		if (len == 0)
 			wn_ctl_usage(c, "invalid --results '%s': an empty key", arg);
+		const char *why = wn_result_key_check(p, len);
+		if (why != NULL) /* no result has it: a typo ("loss acc") */
+			wn_ctl_usage(c, "invalid --results '%s': key '%.*s': %s", arg, (int)len, p,
+			             why);
 		for (size_t i = 0; i < keys->n; i++)
 			if (strlen(keys->v[i]) == len && memcmp(keys->v[i], p, len) == 0)
 				wn_ctl_usage(c,

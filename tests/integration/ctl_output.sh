@@ -199,3 +199,21 @@ test_ctl_value_given_to_an_option_that_takes_none() {
 	expect_exit 2 wnctl job list -Z
 	expect_contains "$WN_ERR" "unknown option '-Z'"
 }
+
+test_ctl_result_key_no_result_can_have_is_refused() {
+	# Usage errors: found before any connection, so no server is needed.
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	# keys separated by a space, not a comma: not a column of '-' for a key
+	# no job has, a usage error
+	expect_exit 2 wnctl job list --results 'loss acc'
+	expect_eq "$WN_ERR" "wnctl: invalid --results 'loss acc': key 'loss acc': a key holds only letters, digits and \"_.-/\" (see 'wnctl job list --help')"
+	expect_exit 2 wnctl job list --results "loss,$(printf 'a%.0s' $(seq 1 65))"
+	expect_contains "$WN_ERR" "a key is longer than 64 bytes"
+	expect_exit 2 wnctl sweep results 1 --sort 'loss '
+	expect_eq "$WN_ERR" "wnctl: invalid --sort 'loss ': a key holds only letters, digits and \"_.-/\" (see 'wnctl sweep results --help')"
+	expect_exit 2 wnctl sweep results 1 --sort 1st --best 3
+	expect_contains "$WN_ERR" "a key starts with a letter or '_'"
+	# keys a result can have are taken as they are (the server is not there)
+	expect_exit 3 wnctl job list --results loss,acc,eval/top-1_acc.v2
+	expect_exit 3 wnctl sweep results 1 --sort _x.y/z-1
+}
