@@ -152,6 +152,7 @@ struct finder {
 	size_t visited;
 	size_t nmatched; /* paths recorded (notes of whole globs aside) */
 	uint64_t more;   /* files of the current glob past max_files */
+	bool hit;        /* the current glob named a path an earlier one recorded */
 	bool stopped;    /* WN_ARTIFACTS_VISIT_MAX reached */
 };
 
@@ -201,8 +202,10 @@ void wn_artifact_list_release(wn_artifact_list *l)
  * seen); counts it as one more past the bound if not. */
 static bool find_room(struct finder *f, const char *rel)
 {
-	if (wn_map_get_str(f->seen, rel) != NULL)
+	if (wn_map_get_str(f->seen, rel) != NULL) {
+		f->hit = true;
 		return false;
+	}
 	if (f->nmatched >= (size_t)f->c->max_files) {
 		f->more++;
 		return false;
@@ -509,6 +512,7 @@ static void find_glob(struct finder *f, int root, const char *g)
 		return;
 	}
 	f->more = 0;
+	f->hit = false;
 	f->glob = g;
 	f->walked = wn_map_new_str();
 	/* "." is the working directory: every file below it */
@@ -526,7 +530,7 @@ static void find_glob(struct finder *f, int root, const char *g)
 	else if (f->stopped)
 		note = wn_xasprintf("the search stopped after %d directory entries",
 		                    WN_ARTIFACTS_VISIT_MAX);
-	else if (f->out->n == before)
+	else if (f->out->n == before && !f->hit)
 		note = wn_xstrdup("no file matched");
 	if (note != NULL)
 		list_add(f->out, g, note);

@@ -494,3 +494,30 @@ EOF
 			"(False, 'not uploaded: job $id was cancelled')" "the note of $p"
 	done
 }
+
+test_a_file_two_paths_match_is_recorded_once_without_a_note() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF2
+tasks:
+  t:
+    command: [/bin/sh, -c, 'mkdir -p out && echo a >out/a']
+    workdir: "$WN_TMP/wd"
+    artifacts: [out, "out/*", out/a, "nothing-*"]
+EOF2
+	} >w.yaml
+	mkdir wd
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed
+	expect_eq "$(art_field "$id" out/a "(len(a), a[0]['size'], a[0].get('note', ''))")" \
+		"(1, 2, '')" "out/a: one entry, no note"
+	expect_eq "$(art_field "$id" "out/*" "a[0]['note']")" absent "an entry for out/*"
+	expect_eq "$(art_field "$id" "nothing-*" "a[0]['note']")" "no file matched"
+	expect_eq "$(art_count "$id")" 2 "entries: out/a and nothing-*"
+}
