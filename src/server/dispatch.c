@@ -254,12 +254,15 @@ static int serve_run(struct call *c, const struct method *m, const struct wn_tok
 		pthread_mutex_lock(&e->mu);
 	/* while the store cannot write, changes are refused before they are
 	 * made; reads go on if they see every change made (only a call under
-	 * the lock may get the store to recover) */
+	 * the lock may get the store to recover). A heartbeat writes too (live
+	 * output, results, external ids, when its worker was last seen). */
 	char why[512];
 	bool down = lock ? wn_store_recover(e->store) != WN_OK : wn_store_failed(e->store, NULL, 0);
+	bool writes =
+	    (m->flags & WN_METHOD_MUTATES) || m->desc == &wn_methods[WN_MID_QUEUE_HEARTBEAT];
 	if ((rv = wn_auth_scope(c, who, m->desc, in)) != WN_OK)
 		; /* refused before anything changed */
-	else if (down && ((m->flags & WN_METHOD_MUTATES) || !wn_store_readable(e->store)) &&
+	else if (down && (writes || !wn_store_readable(e->store)) &&
 	         wn_store_failed(e->store, why, sizeof(why)))
 		rv = wn_call_fail(c, WN_EUNAVAIL, "%s; retry later", why);
 	else

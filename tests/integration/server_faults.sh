@@ -120,6 +120,29 @@ test_a_failed_sync_is_never_acknowledged() {
 	wnctl job add p t --name fine >/dev/null
 }
 
+# A heartbeat writes (a job's live output, its results, when its worker was
+# last seen): after a failed sync it is refused before it is made, like any
+# change, and reads go on. It used to be taken, stored in memory only and
+# answered "not acknowledged", which then refused every read until recovery.
+test_a_heartbeat_after_a_failed_sync_is_refused_and_reads_go_on() {
+	WN_STORE_FAULTS=sync:after=10:count=always:error=EIO wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name run >/dev/null
+	local id
+	id=$(fetch_job p w1 | jq -r .id)
+	add_until_refused p t 20
+	expect_contains "$REFUSAL" "the change is not acknowledged"
+	raw_call "$M_QUEUE/Heartbeat" \
+		"$(pbhex '[(1, "w1"), (2, [(1, int(A[0])), (2, 1)]), (3, [(1, int(A[0])), (2, 1), (4, "out\n")])]' "$id")"
+	expect_raw UNAVAILABLE "heartbeat with output while the store cannot sync"
+	expect_contains "$(raw_message)" "(injected fault); retry later"
+	expect_not_contains "$(raw_message)" "not acknowledged"
+	# reads are still served: the heartbeat changed nothing
+	wnctl job show "$id" >/dev/null || fail "job show refused after the heartbeat"
+	expect_eq "$(job_status "$id")" running "status of the leased job"
+}
+
 # full_disk_round DURABILITY: fill a 16 MiB disk under wnd with jobs until it
 # refuses one, check what users see, free the disk, check that wnd serves
 # again and that every acknowledged job is there, before and after a restart.
