@@ -346,15 +346,17 @@ static const char *tail_of(const char *s)
 	return s;
 }
 
-/* complete_one applies one result to its job, adding the changes to b. */
-static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__CompleteRequest *rq,
-                        Job **out)
+/* complete_fields checks the fields of a result that need no job. */
+static int complete_fields(struct call *c, const Whatsnext__V1__CompleteRequest *rq)
 {
 	if (strlen(rq->reason) > WN_REASON_MAX)
 		return wn_call_fail(c, WN_EINVAL, "reason is longer than %d bytes", WN_REASON_MAX);
 	if (strlen(rq->external_id) > WN_NAME_MAX)
 		return wn_call_fail(c, WN_EINVAL, "external_id is longer than %d bytes",
 		                    WN_NAME_MAX);
+	if (rq->duration_ms < 0)
+		return wn_call_fail(c, WN_EINVAL, "duration_ms %lld is negative",
+		                    (long long)rq->duration_ms);
 	const Whatsnext__V1__JobProgress *pg = rq->progress;
 	if (pg != NULL && ((pg->job_id != 0 && pg->job_id != rq->job_id) ||
 	                   (pg->attempt != 0 && pg->attempt != rq->attempt)))
@@ -363,11 +365,22 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 		                    "attempt %u",
 		                    (unsigned long long)pg->job_id, pg->attempt,
 		                    (unsigned long long)rq->job_id, rq->attempt);
+	return WN_OK;
+}
+
+/* complete_one applies one result to its job, adding the changes to b. */
+static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__CompleteRequest *rq,
+                        Job **out)
+{
+	int rv = complete_fields(c, rq);
+	if (rv != WN_OK)
+		return rv;
+	const Whatsnext__V1__JobProgress *pg = rq->progress;
 	Job *j = NULL;
 	bool was_cancelled = false;
 	/* everything a bad request can fail is checked before anything changes:
 	 * in a CompleteBatch the other results' writes go out in any case */
-	int rv = pg != NULL ? wn_output_check(c, pg) : WN_OK;
+	rv = pg != NULL ? wn_output_check(c, pg) : WN_OK;
 	if (rv == WN_OK && pg != NULL)
 		rv = wn_results_check(c, pg);
 	if (rv == WN_OK)

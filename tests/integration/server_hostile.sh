@@ -148,3 +148,23 @@ test_hostile_fetch_task_names_in_any_order() {
 	expect_eq "$(job_status 5)" running "the job of u, for the waiting fetch"
 	expect_eq "$(job_status 4)" pending "the job of v"
 }
+
+# A worker's Complete with a negative run time is refused whole: the job
+# stays RUNNING under its lease, and the worker learns why. It used to be
+# taken, and `wnctl job show` said "duration: -5.000 s".
+test_hostile_a_negative_duration_is_refused() {
+	setup_state
+	local id
+	id=$(fetch_job p w | jq -r .id)
+	raw_call $M_QUEUE/Complete "$(pbhex '[(1, int(A[0])), (2, 1), (3, "w"), (4, 1), (8, -5000)]' "$id")"
+	expect_raw INVALID_ARGUMENT "complete with duration_ms -5000"
+	expect_eq "$(raw_message)" "duration_ms -5000 is negative" "message"
+	expect_eq "$(job_status "$id")" running "status after the refused complete"
+	raw_call $M_QUEUE/CompleteBatch \
+		"$(pbhex '[(1, [(1, int(A[0])), (2, 1), (3, "w"), (4, 1), (8, -1)])]' "$id")"
+	expect_raw OK "complete batch"
+	expect_eq "$(job_status "$id")" running "status after the refused result of a batch"
+	raw_call $M_QUEUE/Complete "$(pbhex '[(1, int(A[0])), (2, 1), (3, "w"), (4, 1), (8, 1200)]' "$id")"
+	expect_raw OK "complete with duration_ms 1200"
+	expect_eq "$(job_field "$id" .duration_ms)" 1200 "duration kept"
+}

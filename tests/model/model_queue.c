@@ -267,6 +267,8 @@ static int complete_check(const model *m, const Whatsnext__V1__CompleteRequest *
 		return *why = "reason over 4096 bytes", C_INVALID;
 	if (strlen(rq->external_id) > 128)
 		return *why = "external_id over 128 bytes", C_INVALID;
+	if (rq->duration_ms < 0)
+		return *why = "a negative duration_ms", C_INVALID;
 	if (rq->progress != NULL && model_results_bad(rq->progress))
 		return *why = "a result that is not finite", C_INVALID;
 	if (model_art_bad(rq))
