@@ -10,6 +10,7 @@
 #include "log.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,17 @@ bool wn_fleet_fits(const struct wrk *w, const struct need *n)
 	return fleet_could(w, n, why, sizeof(why)) &&
 	       (n->cpu == 0 || (uint64_t)w->used_cpu + n->cpu <= cpu) &&
 	       (n->gpu == 0 || (uint64_t)w->used_gpu + n->gpu <= gpu) &&
-	       (n->memory_mb == 0 || w->used_mem + n->memory_mb <= mem);
+	       (n->memory_mb == 0 || (w->used_mem <= mem && n->memory_mb <= mem - w->used_mem));
+}
+
+/* fleet_use adds what n needs to what w uses, at most the largest count (a
+ * sum that wrapped would free what is held). */
+static void fleet_use(struct wrk *w, const struct need *n)
+{
+	w->used_cpu = n->cpu > UINT32_MAX - w->used_cpu ? UINT32_MAX : w->used_cpu + n->cpu;
+	w->used_gpu = n->gpu > UINT32_MAX - w->used_gpu ? UINT32_MAX : w->used_gpu + n->gpu;
+	w->used_mem =
+	    n->memory_mb > UINT64_MAX - w->used_mem ? UINT64_MAX : w->used_mem + n->memory_mb;
 }
 
 /* fleet_names_have tells whether a worker's list names name (an empty list
@@ -170,9 +181,7 @@ void wn_fleet_hold(wn_engine *e, const char *name, uint64_t job, const struct ne
 	if (w == NULL || wn_map_get_u64(w->jobs, job) != NULL)
 		return;
 	wn_map_put_u64(w->jobs, job, (void *)1);
-	w->used_cpu += n->cpu;
-	w->used_gpu += n->gpu;
-	w->used_mem += n->memory_mb;
+	fleet_use(w, n);
 }
 
 void wn_fleet_drop(wn_engine *e, const char *name, uint64_t job, const struct need *n)
@@ -205,9 +214,7 @@ void wn_fleet_retask(struct call *c, const struct project *p, const struct task 
 			w->used_cpu -= was->cpu <= w->used_cpu ? was->cpu : w->used_cpu;
 			w->used_gpu -= was->gpu <= w->used_gpu ? was->gpu : w->used_gpu;
 			w->used_mem -= was->memory_mb <= w->used_mem ? was->memory_mb : w->used_mem;
-			w->used_cpu += t->need.cpu;
-			w->used_gpu += t->need.gpu;
-			w->used_mem += t->need.memory_mb;
+			fleet_use(w, &t->need);
 		}
 	}
 }

@@ -168,3 +168,22 @@ test_hostile_a_negative_duration_is_refused() {
 	expect_raw OK "complete with duration_ms 1200"
 	expect_eq "$(job_field "$id" .duration_ms)" 1200 "duration kept"
 }
+
+# Needs and capacities at their extremes do not wrap: a worker of 2^64-1 MB
+# holds one job of a task needing 2^63 MB, not three (the sum of its needs
+# wrapped around 2^64 and looked small again).
+test_hostile_huge_needs_do_not_wrap_a_workers_capacity() {
+	setup_state
+	raw_call $M_TASK/Create "$(pbhex '[(1, [(1, "p"), (2, "big"), (4, [(3, 2**63)])])]')"
+	expect_raw OK "task needing 2^63 MB"
+	local i
+	for i in 1 2 3; do wnctl job add p big --name "big$i" >/dev/null; done
+	raw_call /whatsnext.v1.WorkerService/Join \
+		"$(pbhex '[(1, [(1, "w"), (4, [(3, 2**64 - 1)]), (13, "i1")])]')"
+	expect_raw OK "join with 2^64-1 MB"
+	for i in 1 2 3; do fetch_job p w --task big >/dev/null; done
+	expect_eq "$(wnctl --json job list --project p --task big --status running | jq_jobs | wc -l)" 1 \
+		"jobs of 2^63 MB running on the worker"
+	expect_eq "$(wnctl --json worker show w | jq -r .used.memory_mb)" 9223372036854775808 \
+		"memory the worker uses"
+}

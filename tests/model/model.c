@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,9 +349,10 @@ void model_used(const model *m, const char *name, uint32_t *cpu, uint32_t *gpu, 
 		model_task *t = model_task_get(m, v[i]->project, v[i]->task);
 		if (t == NULL)
 			continue;
-		*cpu += t->need.cpu;
-		*gpu += t->need.gpu;
-		*mem += t->need.mem;
+		/* at most the largest count, as wnd adds them */
+		*cpu = t->need.cpu > UINT32_MAX - *cpu ? UINT32_MAX : *cpu + t->need.cpu;
+		*gpu = t->need.gpu > UINT32_MAX - *gpu ? UINT32_MAX : *gpu + t->need.gpu;
+		*mem = t->need.mem > UINT64_MAX - *mem ? UINT64_MAX : *mem + t->need.mem;
 	}
 	free(v);
 }
@@ -385,8 +387,9 @@ static bool fits(const model *m, const model_worker *w, const model_need *n)
 	uint64_t mem;
 	model_used(m, w->name, &cpu, &gpu, &mem);
 	/* what it uses may exceed what it has: a need of nothing still fits */
-	return (n->cpu == 0 || cpu + n->cpu <= w->cpu) &&
-	       (n->gpu == 0 || gpu + n->gpu <= w->ngpus) && (n->mem == 0 || mem + n->mem <= w->mem);
+	return (n->cpu == 0 || (uint64_t)cpu + n->cpu <= w->cpu) &&
+	       (n->gpu == 0 || (uint64_t)gpu + n->gpu <= w->ngpus) &&
+	       (n->mem == 0 || (mem <= w->mem && n->mem <= w->mem - mem));
 }
 
 static bool task_listed(const Whatsnext__V1__FetchRequest *rq, const char *task)
