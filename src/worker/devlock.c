@@ -51,13 +51,19 @@ static bool devlock_dead(const wn_proc_stat *pr)
 	return (pr->state == 'Z' || pr->state == 'X') && pr->threads <= 1;
 }
 
+/* devlock_started reads when process pid started into *ticks; false when
+ * it has exited, or could not be read (errno, wn_proc_stat_read). */
 static bool devlock_started(pid_t pid, unsigned long long *ticks)
 {
 	char name[24];
 	wn_proc_stat pr;
 	snprintf(name, sizeof(name), "%d", (int)pid);
-	if (!wn_proc_stat_read(name, &pr) || devlock_dead(&pr))
+	if (!wn_proc_stat_read(name, &pr))
 		return false;
+	if (devlock_dead(&pr)) {
+		errno = ESRCH;
+		return false;
+	}
 	*ticks = pr.start;
 	return true;
 }
@@ -144,13 +150,6 @@ static int devlock_marked(devlock_look *lk, pid_t pid, const wn_proc_stat *pr)
 	return k == WN_PROC_STRAY_SHORT ? k : k >= 0;
 }
 
-/* devlock_short tells whether err says this process is short of
- * descriptors or memory. */
-static bool devlock_short(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOMEM;
-}
-
 /* devlock_scan looks once through /proc for the processes that hold a
  * device for lk's run: those of its group other than zombies (kill would
  * count a zombie that nothing reaps), when group (the record's group may
@@ -173,7 +172,7 @@ static const devlock_seen *devlock_scan(devlock_look *lk, bool group, bool *blin
 			continue;
 		errno = 0;
 		if (!wn_proc_stat_read(e->d_name, &pr)) {
-			*blind = *blind || devlock_short(errno);
+			*blind = *blind || wn_proc_stray_short(errno);
 			continue;
 		}
 		if (devlock_dead(&pr))
@@ -439,8 +438,16 @@ int wn_devlock_record(wn_devlock *l, pid_t pgid, uint64_t mark, char **why)
 {
 	*why = NULL;
 	unsigned long long start = 0;
-	if (l == NULL || pgid <= 1 || !devlock_started(pgid, &start))
-		return WN_OK; /* already over: nothing holds the devices */
+	if (l == NULL || pgid <= 1)
+		return WN_OK;
+	if (!devlock_started(pgid, &start)) {
+		if (!wn_proc_stray_short(errno))
+			return WN_OK; /* already over: nothing holds the devices */
+		*why = wn_xasprintf("cannot record the run in the lock file of its GPUs: cannot "
+		                    "read when it started: %s",
+		                    strerror(errno));
+		return WN_EIO;
+	}
 	char rec[DEVLOCK_REC + 1];
 	int len = snprintf(rec, sizeof(rec), "%d %llu %016llx", (int)pgid, start,
 	                   (unsigned long long)mark);

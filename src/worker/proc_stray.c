@@ -1,6 +1,7 @@
 /* proc_stray: processes of a command that left its process group (proc_stray.h). */
 #include "proc_stray.h"
 
+#include "log.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -193,11 +194,16 @@ bool wn_proc_stat_read(const char *pid, wn_proc_stat *st)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+		;
+	int err = n < 0 ? errno : ESRCH; /* nothing to read: gone meanwhile */
 	close(fd);
+	errno = err;
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
+	errno = EINVAL;                    /* from here: not what a stat file says */
 	const char *p = strrchr(buf, ')'); /* the command's name may hold anything */
 	int ppid;
 	if (p == NULL ||
@@ -212,7 +218,13 @@ bool wn_proc_stat_read(const char *pid, wn_proc_stat *st)
 	return field == 22 && sscanf(p, "%llu", &st->start) == 1;
 }
 
-/* stray_stat reads what /proc/PID/stat tells of pid into *pr. */
+bool wn_proc_stray_short(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
+/* stray_stat reads what /proc/PID/stat tells of pid into *pr; false when
+ * it cannot (errno: gone, or wn_proc_stray_short). */
 static bool stray_stat(pid_t pid, stray_proc *pr)
 {
 	char name[24];
@@ -229,23 +241,36 @@ static bool stray_stat(pid_t pid, stray_proc *pr)
 	return true;
 }
 
+/* stray_unseen returns err when it says this process could not look (short
+ * of descriptors or memory), else 0 (what was looked at is gone). */
+static int stray_unseen(int err)
+{
+	return wn_proc_stray_short(err) ? err : 0;
+}
+
 /* stray_scan_children appends to out the processes whose parent is pid, from
- * every /proc/N/stat (a kernel without the children files). */
-static void stray_scan_children(pid_t pid, stray_pids *out)
+ * every /proc/N/stat (a kernel without the children files); returns 0, or
+ * the error of a look it could not make (stray_unseen). */
+static int stray_scan_children(pid_t pid, stray_pids *out)
 {
 	DIR *d = opendir("/proc");
 	if (d == NULL)
-		return;
+		return stray_unseen(errno);
+	int unseen = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		char *end;
 		long n = strtol(e->d_name, &end, 10);
 		stray_proc pr;
-		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && *end == '\0' &&
-		    stray_stat((pid_t)n, &pr) && pr.ppid == pid)
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || *end != '\0')
+			continue;
+		if (!stray_stat((pid_t)n, &pr))
+			unseen = unseen ? unseen : stray_unseen(errno);
+		else if (pr.ppid == pid)
 			stray_pids_add(out, n);
 	}
 	closedir(d);
+	return unseen;
 }
 
 /* stray_children_files tells whether the kernel has the children files
@@ -268,31 +293,33 @@ static bool stray_children_files(void)
 
 /* stray_children appends the children of pid to out: those of each of its
  * threads, or, for this process (self), of its main thread only (where the
- * kernel hands the orphans; the others hold only what they started). */
-static void stray_children(pid_t pid, bool self, stray_pids *out)
+ * kernel hands the orphans; the others hold only what they started).
+ * Returns 0, or the error of a look it could not make (stray_unseen): some
+ * may be missing then. */
+static int stray_children(pid_t pid, bool self, stray_pids *out)
 {
 	char path[96];
-	if (!stray_children_files()) {
-		stray_scan_children(pid, out);
-		return;
-	}
+	if (!stray_children_files())
+		return stray_scan_children(pid, out);
 	if (self) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-		stray_read_children(path, out);
-		return;
+		return stray_read_children(path, out) ? 0 : stray_unseen(errno);
 	}
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
 	if (d == NULL)
-		return;
+		return stray_unseen(errno);
+	int unseen = 0;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/children", (int)pid, e->d_name);
-		stray_read_children(path, out);
+		if (!stray_read_children(path, out) && unseen == 0)
+			unseen = stray_unseen(errno);
 	}
 	closedir(d);
+	return unseen;
 }
 
 /* stray_hex reads the 16 hex digits at h as a mark's value into *v. */
@@ -416,13 +443,6 @@ static void stray_path(char *path, long pid, long tid, const char *tail)
 	memcpy(p, tail, tl + 1);
 }
 
-/* stray_short tells whether err says this process is short of descriptors
- * or memory. */
-static bool stray_short(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOMEM;
-}
-
 /* stray_find_at looks for one of the marks in the environment file path,
  * as wn_proc_stray_find does (WN_PROC_STRAY_EMPTY: the file held nothing to
  * read, a main thread that exited say). */
@@ -432,7 +452,7 @@ static int stray_find_at(const char *path, const uint64_t *marks, size_t n, char
 	if (fd < 0 && errno == ESRCH)
 		return WN_PROC_STRAY_EMPTY;
 	if (fd < 0)
-		return stray_short(errno) ? WN_PROC_STRAY_SHORT : WN_PROC_STRAY_NONE;
+		return wn_proc_stray_short(errno) ? WN_PROC_STRAY_SHORT : WN_PROC_STRAY_NONE;
 	size_t have = 0, start, total = 0;
 	bool skipping = false;
 	int found = -1;
@@ -440,7 +460,7 @@ static int stray_find_at(const char *path, const uint64_t *marks, size_t n, char
 		ssize_t r = read(fd, buf + have, cap - have);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && stray_short(errno))
+		if (r < 0 && wn_proc_stray_short(errno))
 			found = WN_PROC_STRAY_SHORT;
 		if (r <= 0)
 			break;
@@ -491,7 +511,7 @@ static int stray_find_threads(pid_t pid, const uint64_t *marks, size_t n, char *
 	stray_path(path, pid, 0, "/task");
 	int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		return stray_short(errno) ? WN_PROC_STRAY_SHORT : WN_PROC_STRAY_EMPTY;
+		return wn_proc_stray_short(errno) ? WN_PROC_STRAY_SHORT : WN_PROC_STRAY_EMPTY;
 	char ents[1024] __attribute__((aligned(8)));
 	int found = WN_PROC_STRAY_EMPTY;
 	long r;
@@ -536,6 +556,8 @@ typedef struct stray_walk {
 	size_t cap;
 	int alive;  /* how many of those are alive */
 	int exited; /* how many orphans that exited were met (reaped, or left for later) */
+	int unseen; /* why a process could not be looked at (short of descriptors
+	             * or memory: one of those may be missed), 0: none */
 } stray_walk;
 
 /* stray_visit looks at pid, adds its children to todo when it is alive, and
@@ -549,7 +571,9 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 		return; /* gone */
 	stray_proc pr;
 	if (!stray_stat(pid, &pr)) {
-		/* gone */
+		/* gone, or not looked at: the next look tries again */
+		if (w->unseen == 0)
+			w->unseen = stray_unseen(errno);
 	} else if (pr.dead) {
 		if (pr.ppid == w->self) {
 			stray_reap(pid);
@@ -567,6 +591,8 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 		int k = group ? 0 : wn_proc_stray_find(pid, &w->mark, 1, w->buf, w->cap);
 		if (k == WN_PROC_STRAY_EMPTY && pr.headless)
 			w->exited++; /* its threads are exiting too: as above */
+		if (k == WN_PROC_STRAY_SHORT && w->unseen == 0)
+			w->unseen = stray_unseen(errno) ? errno : EMFILE; /* not read */
 		if (k >= 0) {
 			w->alive++;
 			if (!group && pidfd >= 0)
@@ -574,7 +600,9 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
 			else if (!group)
 				kill(pid, w->sig); /* no pidfd here */
 		}
-		stray_children(pid, false, todo);
+		int unseen = stray_children(pid, false, todo);
+		if (w->unseen == 0)
+			w->unseen = unseen;
 	}
 	if (pidfd >= 0)
 		close(pidfd);
@@ -585,7 +613,7 @@ static void stray_visit(stray_walk *w, pid_t pid, stray_pids *todo)
  * through this process's children but those it started, and through their
  * descendants. The leader is a child of the thread that started it, not
  * of the main thread (stray_children). */
-static int stray_look(pid_t pgid, const char *mark, int sig, int *exited)
+static int stray_look(pid_t pgid, const char *mark, int sig, int *exited, int *unseen)
 {
 	stray_walk w = {.pgid = pgid,
 	                .self = getpid(),
@@ -597,7 +625,7 @@ static int stray_look(pid_t pgid, const char *mark, int sig, int *exited)
 	if (waitid(P_PID, (id_t)pgid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != pgid)
 		stray_pids_add(&todo, pgid);
 	size_t roots = todo.n;
-	stray_children(w.self, true, &todo);
+	w.unseen = stray_children(w.self, true, &todo);
 	for (size_t i = roots; i < todo.n; i++)
 		if (todo.v[i] == pgid || stray_is_own(todo.v[i]))
 			todo.v[i] = 0;
@@ -608,28 +636,55 @@ static int stray_look(pid_t pgid, const char *mark, int sig, int *exited)
 	free(todo.v);
 	if (exited != NULL)
 		*exited = w.exited;
+	if (unseen != NULL)
+		*unseen = w.unseen;
 	return w.alive;
 }
 
 int wn_proc_stray_signal(pid_t pgid, const char *mark, int sig)
 {
-	return stray_look(pgid, mark, sig, NULL);
+	return stray_look(pgid, mark, sig, NULL, NULL);
+}
+
+#define STRAY_RETELL_MS 60000 /* a look that cannot be made is logged this often */
+
+/* stray_tell_unseen logs that a look for the processes of group pgid, since
+ * start, could not be made (err), at once and again every STRAY_RETELL_MS;
+ * *next is when (0: not told yet). */
+static void stray_tell_unseen(pid_t pgid, int err, int64_t start, int64_t *next)
+{
+	int64_t now = wn_mono_ms();
+	if (*next != 0 && now < *next)
+		return;
+	char since[48] = "";
+	if (*next != 0)
+		snprintf(since, sizeof(since), " (for %lld s)", (long long)((now - start) / 1000));
+	wn_warn("process group %d: cannot look for all of its processes, this worker is short "
+	        "of descriptors or memory (%s): looking again until it can, before the job "
+	        "counts as ended%s",
+	        (int)pgid, strerror(err), since);
+	*next = now + STRAY_RETELL_MS;
 }
 
 int wn_proc_stray_end(pid_t pgid, const char *mark, int timeout_ms)
 {
-	int64_t deadline = wn_mono_ms() + timeout_ms;
+	int64_t start = wn_mono_ms(), deadline = start + timeout_ms, told = 0;
 	long pause_us = 500;
 	for (;;) {
 		/* A process of the group that dies hands its children, which may
 		 * have left the group, to this one: the group is waited for. */
 		kill(-pgid, SIGKILL);
-		int exited = 0;
-		int left = stray_look(pgid, mark, SIGKILL, &exited);
+		int exited = 0, unseen = 0;
+		int left = stray_look(pgid, mark, SIGKILL, &exited, &unseen);
 		/* done after a look that met nothing alive and no orphan that had
 		 * exited: one reaped may have handed children over after the list
-		 * of this process's children was read, which the next look sees */
-		if ((left == 0 && exited == 0) || wn_mono_ms() >= deadline)
+		 * of this process's children was read, which the next look sees.
+		 * A look that could not see everything (short of descriptors or
+		 * memory) is no such look, past the deadline too: a marked
+		 * process it missed would outlive the run. */
+		if (unseen != 0)
+			stray_tell_unseen(pgid, unseen, start, &told);
+		else if ((left == 0 && exited == 0) || wn_mono_ms() >= deadline)
 			return left;
 		struct timespec ts = {0, pause_us * 1000};
 		nanosleep(&ts, NULL);

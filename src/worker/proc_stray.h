@@ -79,8 +79,10 @@ int wn_proc_stray_signal(pid_t pgid, const char *mark, int sig);
 /* wn_proc_stray_end kills (SIGKILL) the process group pgid and the
  * processes below the worker that carry the entry mark, again, until none
  * of them is left alive (the group's leader stays a zombie, unreaped), at
- * most timeout_ms; the orphans among them are reaped. Returns how many are
- * left alive then (0: all gone). */
+ * most timeout_ms; the orphans among them are reaped. A look that could not
+ * be made, this process short of descriptors or memory, is logged and made
+ * again, past timeout_ms too, until it can be. Returns how many are left
+ * alive then (0: all gone). */
 int wn_proc_stray_end(pid_t pgid, const char *mark, int timeout_ms);
 
 /* wn_proc_stray_reap reaps the worker's children that exited and that it
@@ -99,7 +101,14 @@ typedef struct wn_proc_stat {
 } wn_proc_stat;
 
 /* wn_proc_stat_read reads /proc/PID/stat of process pid (its decimal
- * number) into *st; false when there is no such process. */
+ * number) into *st; false when it cannot, errno telling why: ENOENT or
+ * ESRCH, no such process; wn_proc_stray_short, this process could not look
+ * (the process may run). */
 bool wn_proc_stat_read(const char *pid, wn_proc_stat *st);
+
+/* wn_proc_stray_short tells whether a call that failed with errno err
+ * failed for want of descriptors or memory in this process (EMFILE,
+ * ENFILE, ENOMEM): a look that could not be made, to be made again. */
+bool wn_proc_stray_short(int err);
 
 #endif

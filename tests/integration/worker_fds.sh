@@ -77,3 +77,51 @@ EOF2
 		expect_eq "$(cat "$WN_TMP/disk/$id.log")" "ran $id" "the log of job $id"
 	done
 }
+
+# lowest_free_fd PID: the lowest descriptor number process PID has not open
+# (a limit of it leaves the process no descriptor to open).
+lowest_free_fd() {
+	local n=0
+	while [ -e "/proc/$1/fd/$n" ]; do n=$((n + 1)); done
+	echo "$n"
+}
+
+# A worker out of descriptors when a command ends cannot look for what the
+# command left running outside its group: it looks again until it can,
+# rather than take a look it could not make for one that found nothing and
+# report the job with the daemon still running.
+test_a_worker_short_of_descriptors_ends_the_daemon_before_the_report() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	cat >job.sh <<'EOF2'
+(setsid sh -c 'echo $$ > d.tmp; mv d.tmp d.pid; exec sleep 600' </dev/null >/dev/null 2>&1 &)
+while [ ! -s d.pid ]; do sleep 0.05; done
+touch started
+while [ ! -e go ]; do sleep 0.05; done
+EOF2
+	{
+		worker_head
+		cat <<EOF2
+tasks:
+  t:
+    command: [/bin/sh, $WN_TMP/job.sh]
+    workdir: $WN_TMP
+EOF2
+	} >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 10 "the job to start" test -e started
+	wn_track_session "$(cat d.pid)"
+	prlimit --pid "$WORKER_PID" --nofile="$(lowest_free_fd "$WORKER_PID")":
+	touch go
+	wait_until 10 "the worker to say it cannot look" log_has w1.log \
+		"cannot look for all of its processes, this worker is short of descriptors"
+	expect_contains "$(cat w1.log)" "Too many open files" "the worker's log"
+	kill -0 "$(cat d.pid)" || fail "the daemon was ended unseen"
+	expect_eq "$(job_get "$id" "j['status']")" running
+	prlimit --pid "$WORKER_PID" --nofile=1024:
+	wait_status "$id" completed
+	pid_gone d.pid || fail "the job was reported with its daemon still running"
+}

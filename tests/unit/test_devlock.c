@@ -472,6 +472,33 @@ TEST(a_worker_short_of_descriptors_waits_rather_than_take_a_device_a_run_may_hol
 	wn_devlock_release(l);
 }
 
+TEST(a_run_a_worker_short_of_descriptors_cannot_record_is_told_of)
+{
+	/* when it started cannot be read: not a run already over, which needs
+	 * no record */
+	pid_t run = start_run(false);
+	waits w;
+	wn_devlock *l = NULL;
+	CHECK_OK(take("0", 1, &w, &l));
+	int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CHECK(lowest >= 0);
+	close(lowest);
+	struct rlimit was, none;
+	CHECK(getrlimit(RLIMIT_NOFILE, &was) == 0);
+	none = was;
+	none.rlim_cur = (rlim_t)lowest;
+	CHECK(setrlimit(RLIMIT_NOFILE, &none) == 0);
+	char *why = NULL;
+	int rv = wn_devlock_record(l, run, 0x5107ab1e00000003ULL, &why);
+	CHECK(setrlimit(RLIMIT_NOFILE, &was) == 0);
+	CHECK_EQ_INT(rv, WN_EIO);
+	CHECK_EQ_STR(why, "cannot record the run in the lock file of its GPUs: cannot read when "
+	                  "it started: Too many open files");
+	free(why);
+	wn_devlock_release(l);
+	end_run(run);
+}
+
 TEST(a_stale_or_unreadable_record_does_not_hold_a_device)
 {
 	/* this very process, but not started when the record says: its pid
