@@ -5,6 +5,7 @@
 #include "proc.h"
 #include "resultfile.h"
 #include "safepath.h"
+#include "slurm_script.h"
 #include "template.h"
 #include "util.h"
 
@@ -24,6 +25,8 @@ typedef struct cli_conf {
 	wn_conf_strmap env;
 	bool inherit_env;
 	char *log;
+	long code; /* the item of command that is a shell's code (sh -c CODE) with
+	            * placeholders, its values quoted as shell code's; -1: none */
 	/* from the worker */
 	char *base_dir;
 	char *log_dir;
@@ -70,6 +73,81 @@ static void cli_unload(void *p)
 	free(c);
 }
 
+/* The shells whose -c takes code: a value put into that code is quoted for
+ * the place it lands in, as in a SLURM script's body. */
+static const char *const cli_shells[] = {"sh",    "bash", "dash", "ash",   "zsh", "ksh",
+                                         "ksh93", "mksh", "yash", "rbash", "posh"};
+
+/* cli_has_placeholder tells whether template t substitutes a value. */
+static bool cli_has_placeholder(const char *t)
+{
+	for (; *t != '\0'; t++) {
+		if (t[0] == '{' && t[1] == '{')
+			t++;
+		else if (t[0] == '{')
+			return true;
+	}
+	return false;
+}
+
+/* cli_shell_code returns the index in argv (n items) of the code that a
+ * shell reads with -c (`sh -e -c CODE ARG0 ARGS`, `bash -lc CODE`), -1 when
+ * argv is no such call (its options read as the shell does: clustered
+ * letters, -o/+o NAME, bash's long ones, "--" or "-" to end them). */
+static long cli_shell_code(char *const *argv, size_t n)
+{
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	bool shell = false, c = false;
+	for (size_t i = 0; i < WN_ARRAY_LEN(cli_shells) && !shell; i++)
+		shell = strcmp(base, cli_shells[i]) == 0;
+	size_t i = 1;
+	for (; shell && i < n; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0 || strcmp(a, "-") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] == '-' && a[1] == '-') {
+			if (strcmp(a, "--rcfile") == 0 || strcmp(a, "--init-file") == 0)
+				i++; /* its file follows */
+			continue;
+		}
+		if ((a[0] != '-' && a[0] != '+') || a[1] == '\0')
+			break;
+		c = c || (a[0] == '-' && strchr(a + 1, 'c') != NULL);
+		if (strpbrk(a + 1, "oO") != NULL)
+			i++; /* -o NAME: its name follows */
+	}
+	return shell && c && i < n ? (long)i : -1;
+}
+
+/* cli_code_check finds the shell code of c's command, when a placeholder
+ * stands in it, and checks where its placeholders stand (wn_slurm_script_body). */
+static int cli_code_check(const wn_conf_doc *doc, const wn_conf_node *cmd, cli_conf *c,
+                          char **errmsg)
+{
+	c->code = cli_shell_code(c->command.v, c->command.n);
+	if (c->code < 0 || !cli_has_placeholder(c->command.v[c->code])) {
+		c->code = -1;
+		return WN_OK;
+	}
+	char *body = NULL, *why = NULL;
+	if (wn_slurm_script_body(c->command.v[c->code], NULL, &body, &why) == WN_OK) {
+		free(body);
+		return WN_OK;
+	}
+	const char *prefix = "cannot put a value into the script: ";
+	const char *what = strncmp(why, prefix, strlen(prefix)) == 0 ? why + strlen(prefix) : why;
+	*errmsg = wn_conf_error(doc, cmd->items[c->code],
+	                        "'command' runs %s -c, whose code cannot take a value there: %s; "
+	                        "pass values as arguments after the code instead: [sh, -c, "
+	                        "'echo \"$1\"', sh, \"{v}\"]",
+	                        c->command.v[0], what);
+	free(why);
+	return WN_EINVAL;
+}
+
 static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
                     void **out, char **errmsg)
 {
@@ -97,6 +175,8 @@ static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_f
 		if (rc != WN_OK)
 			goto fail;
 	}
+	if ((rc = cli_code_check(doc, cmd, c, errmsg)) != WN_OK)
+		goto fail;
 	if (c->workdir != NULL) {
 		rc = wn_fmt_check_template(doc, wn_conf_get(task, "workdir"), "workdir", c->workdir,
 		                           errmsg);
@@ -186,6 +266,18 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	if (rc != WN_OK) {
 		free(vals);
 		return rc;
+	}
+	if (c->code >= 0) { /* sh -c CODE: its values quoted as code's */
+		char *code = NULL;
+		rc = wn_slurm_script_body(c->command.v[c->code], job, &code, reason);
+		if (rc != WN_OK) {
+			for (size_t i = 0; i < n; i++)
+				free(vals[i]);
+			free(vals);
+			return rc;
+		}
+		free(vals[c->code]);
+		vals[c->code] = code;
 	}
 	cli_run *r = wn_xcalloc(1, sizeof(*r));
 	r->conf = c;

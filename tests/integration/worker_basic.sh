@@ -190,6 +190,38 @@ EOF
 	[ ! -e pwned ] && [ ! -e pwned2 ] && [ ! -e pwned3 ] || fail "a shell interpreted a value"
 }
 
+# A value put into the code of a shell's -c is quoted for the place it lands
+# in, as in a SLURM script: it stays one piece of text and never runs; one
+# that cannot go where it stands is a configuration error.
+test_values_in_the_code_of_sh_c_never_run() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [/bin/sh, -ec, 'printf "%s\n" {v} "[{v}]" {v}.x > out-{job.id} # {v}']
+    workdir: $WN_TMP
+EOF
+	} >w.yaml
+	local evil='$(touch pwned) ; touch pwned2 `touch pwned3` | cat > pwned4 & "dq" '"'sq'"' {lr} \n *'
+	local id
+	id=$(wnctl job add p t --param "v=$evil")
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID"
+	expect_eq "$(job_get "$id" "j['status']")" completed
+	expect_eq "$(cat "out-$id")" "$(printf '%s\n' "$evil" "[$evil]" "$evil.x")" "the output"
+	local f
+	for f in pwned pwned2 pwned3 pwned4; do
+		[ ! -e "$f" ] || fail "a shell ran a value ($f)"
+	done
+	printf 'projects: p\ntasks:\n  t:\n    command: [bash, -c, "echo $((1 + {n}))"]\n' >arith.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config arith.yaml --check
+	expect_eq "$WN_ERR" "wnworker: arith.yaml:4:25: 'command' runs bash -c, whose code cannot take a value there: a value inside arithmetic ((( ... )) or \$(( ... ))); pass values as arguments after the code instead: [sh, -c, 'echo \"\$1\"', sh, \"{v}\"]"
+}
+
 test_environment_and_builtins() {
 	wn_start
 	wnctl project create p >/dev/null
