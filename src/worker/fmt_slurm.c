@@ -123,6 +123,19 @@ static void slurm_unload(void *p)
 	free(c);
 }
 
+/* slurm_one_line checks that the template v of key, written at n, holds no
+ * line break of its own: its #SBATCH line would end there, and every job
+ * fail (a value's line break fails its job alone). */
+static int slurm_one_line(const wn_conf_doc *doc, const wn_conf_node *n, const char *key,
+                          const char *v, char **errmsg)
+{
+	if (strpbrk(v, "\n\r") == NULL)
+		return WN_OK;
+	*errmsg =
+	    wn_conf_error(doc, n, "'%s' holds a line break: it goes on one #SBATCH line", key);
+	return WN_EINVAL;
+}
+
 /* slurm_extra_ok checks the task's extra sbatch options: options, valid
  * templates. */
 static int slurm_extra_ok(const wn_conf_doc *doc, const wn_conf_node *task, const slurm_conf *c,
@@ -141,6 +154,8 @@ static int slurm_extra_ok(const wn_conf_doc *doc, const wn_conf_node *task, cons
 			return WN_EINVAL;
 		}
 		int rc = wn_fmt_check_template(doc, n, "extra", v, errmsg);
+		if (rc == WN_OK)
+			rc = slurm_one_line(doc, n, "extra", v, errmsg);
 		if (rc != WN_OK)
 			return rc;
 	}
@@ -162,6 +177,8 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 			continue;
 		const wn_conf_node *n = wn_conf_get(task, tkeys[i]);
 		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], errmsg);
+		if (rc == WN_OK && i > 0) /* all but the script go on #SBATCH lines */
+			rc = slurm_one_line(doc, n ? n : task, tkeys[i], tvals[i], errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
@@ -178,8 +195,10 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		const char *v = slurm_opt(c, i);
 		if (v == NULL)
 			continue;
-		rc = wn_fmt_check_template(doc, wn_conf_get(task, slurm_opts[i].key),
-		                           slurm_opts[i].key, v, errmsg);
+		const wn_conf_node *n = wn_conf_get(task, slurm_opts[i].key);
+		rc = wn_fmt_check_template(doc, n, slurm_opts[i].key, v, errmsg);
+		if (rc == WN_OK)
+			rc = slurm_one_line(doc, n, slurm_opts[i].key, v, errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
@@ -187,7 +206,7 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		goto fail;
 	if ((rc = wn_fmt_check_env(doc, task, &c->env, errmsg)) != WN_OK)
 		goto fail;
-	if (strchr(c->shell, '\n') != NULL || c->shell[0] != '/') {
+	if (strpbrk(c->shell, "\n\r") != NULL || c->shell[0] != '/') {
 		*errmsg = wn_conf_error(doc, wn_conf_get(task, "shell"),
 		                        "'shell' must be an absolute path, such as /bin/bash");
 		rc = WN_EINVAL;

@@ -222,6 +222,28 @@ EOF
 	expect_eq "$WN_ERR" "wnworker: arith.yaml:4:25: 'command' runs bash -c, whose code cannot take a value there: a value inside arithmetic ((( ... )) or \$(( ... ))); pass values as arguments after the code instead: [sh, -c, 'echo \"\$1\"', sh, \"{v}\"]"
 }
 
+# A line break written into a slurm option goes on an #SBATCH line, which it
+# would end: every job would fail, so the configuration is refused, naming
+# the line (a value's line break fails its job alone).
+test_a_slurm_option_with_a_line_break_is_a_config_error() {
+	local key
+	for key in partition job_name output 'extra: ["--x\nid", --y]'; do
+		{
+			printf 'projects: p\ntasks:\n  t:\n    formatter: slurm\n    script: echo hi\n'
+			printf '    sbatch: /bin/true\n    squeue: /bin/true\n    sacct: /bin/true\n'
+			printf '    scancel: /bin/true\n'
+			case $key in
+			extra*) printf '    %s\n' "$key" ;;
+			*) printf '    %s: "gpu\\n#SBATCH --wrap=id"\n' "$key" ;;
+			esac
+		} >s.yaml
+		expect_exit 2 "$WN_BIN/wnworker" --config s.yaml --check
+		key=${key%%:*}
+		expect_contains "$WN_ERR" "wnworker: s.yaml:10:" "the error for $key"
+		expect_contains "$WN_ERR" "'$key' holds a line break: it goes on one #SBATCH line"
+	done
+}
+
 test_environment_and_builtins() {
 	wn_start
 	wnctl project create p >/dev/null
