@@ -37,8 +37,8 @@ char *wn_slurm_script_quote(const char *s)
 char *wn_slurm_script_word(const char *s)
 {
 	bool plain = *s != '\0';
-	for (const char *p = s; *p && plain; p++)
-		plain = strchr(" \t\"'\\#", *p) == NULL;
+	for (const char *p = s; *p && plain; p++) /* sbatch splits at any isspace() */
+		plain = strchr(" \t\v\f\r\n\"'\\#", *p) == NULL;
 	if (plain)
 		return wn_xstrdup(s);
 	wn_strbuf b = WN_STRBUF_INIT;

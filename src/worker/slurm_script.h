@@ -14,8 +14,9 @@
 char *wn_slurm_script_quote(const char *s);
 
 /* wn_slurm_script_word returns s as one word of an #SBATCH line
- * (malloc'd): unchanged when it holds no blank, quote, backslash or '#',
- * else in double quotes with '"' and '\' escaped. */
+ * (malloc'd): unchanged when it holds no white space (sbatch splits a
+ * line at a vertical tab or a form feed too), quote, backslash or '#', else
+ * in double quotes with '"' and '\' escaped. */
 char *wn_slurm_script_word(const char *s);
 
 /* wn_slurm_script_pct returns the file name s with every '%' doubled (malloc'd),

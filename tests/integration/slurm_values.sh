@@ -50,3 +50,33 @@ EOF
 		expect_contains "$tail" "$want"
 	done
 }
+
+# sbatch splits an #SBATCH line at any white space, a vertical tab or a form
+# feed too: a value holding one stays one word, and adds no option of its
+# own (here --export, which would give the job a variable).
+test_parameters_never_add_sbatch_options() {
+	slurm_start
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	slurm_worker_yaml w.yaml
+	cat >>w.yaml <<'EOF2'
+  t:
+    formatter: slurm
+    poll_ms: 300
+    job_name: "{n}"
+    script: |
+      echo "pwned=${{WN_PWNED-no}}"
+EOF2
+	local ids=() v
+	for v in $'n\v--export=ALL,WN_PWNED=yes' $'n\f--export=ALL,WN_PWNED=yes'; do
+		ids+=("$(wnctl job add p t --param "n=$v")")
+	done
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 60
+	local id
+	for id in "${ids[@]}"; do
+		expect_eq "$(job_get "$id" "j['status']")" completed "job $id"
+		expect_contains "$(job_get "$id" "j['output_tail']")" "pwned=no"
+	done
+}
