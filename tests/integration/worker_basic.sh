@@ -244,6 +244,20 @@ test_a_slurm_option_with_a_line_break_is_a_config_error() {
 	done
 }
 
+# A RUNAI workload name without the job's id would be one name for several
+# jobs: a later attempt of one would follow, or delete, another's workload.
+test_a_runai_name_without_the_job_id_is_a_config_error() {
+	local name
+	for name in "wn-{project}-{attempt}" "---" "{job.name}" "{{job.id}}"; do
+		printf 'projects: p\ntasks:\n  t:\n    formatter: runai\n    runai: /bin/true\n' >r.yaml
+		printf '    project: team\n    image: img\n    name: "%s"\n' "$name" >>r.yaml
+		expect_exit 2 "$WN_BIN/wnworker" --config r.yaml --check
+		expect_eq "$WN_ERR" "wnworker: r.yaml:8:11: 'name' must hold {job.id}: without it jobs of the task share a workload name, and one would follow, or delete, the workload of another"
+	done
+	sed -i 's/name: .*/name: "run-{job.id}"/' r.yaml
+	expect_exit 0 "$WN_BIN/wnworker" --config r.yaml --check
+}
+
 test_environment_and_builtins() {
 	wn_start
 	wnctl project create p >/dev/null
