@@ -783,3 +783,15 @@ int wn_fmt_check_env(const wn_conf_doc *doc, const wn_conf_node *task, const wn_
 	}
 	return WN_OK;
 }
+
+int wn_fmt_check_own_file(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
+                          const char *tmpl, const wn_fmt_env *env, char **errmsg)
+{
+	if (env->slots <= 1 || wn_template_names(tmpl, "job.id"))
+		return WN_OK;
+	*errmsg = wn_conf_error(doc, node,
+	                        "'%s' must hold {job.id} when the worker runs several jobs at "
+	                        "once (slots: %d): their runs would share one file",
+	                        key, env->slots);
+	return WN_EINVAL;
+}

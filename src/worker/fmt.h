@@ -64,6 +64,7 @@ typedef struct wn_fmt_env {
 	const char *log_dir;  /* where job logs go, absolute */
 	size_t tail_bytes;    /* how much output to send with a result */
 	int kill_grace_ms;    /* between the polite and the forced stop */
+	int slots;            /* how many runs the worker has at once */
 } wn_fmt_env;
 
 /* How a run ended. Strings are malloc'd; wn_fmt_result_release frees them. */
@@ -297,6 +298,13 @@ void wn_fmt_run_free(wn_fmt_run *r);
  * on failure *errmsg gets a positioned message. */
 int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
                           const char *tmpl, char **errmsg);
+
+/* wn_fmt_check_own_file checks the template tmpl of key, written at node,
+ * of a run's own file (its log or output, with its results file beside):
+ * one without {job.id} would give runs at once one file, when env lets the
+ * worker have several; on failure *errmsg gets a positioned message. */
+int wn_fmt_check_own_file(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
+                          const char *tmpl, const wn_fmt_env *env, char **errmsg);
 
 /* wn_fmt_check_env checks the 'env' mapping of a task (loaded into env):
  * every name a valid environment variable name, every value a valid

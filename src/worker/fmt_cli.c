@@ -187,6 +187,8 @@ static int cli_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_f
 		goto fail;
 	const wn_conf_node *logn = wn_conf_get(task, "log");
 	rc = wn_fmt_check_template(doc, logn ? logn : task, "log", c->log, errmsg);
+	if (rc == WN_OK)
+		rc = wn_fmt_check_own_file(doc, logn ? logn : task, "log", c->log, env, errmsg);
 	if (rc != WN_OK)
 		goto fail;
 	c->base_dir = wn_xstrdup(env->base_dir ? env->base_dir : ".");

@@ -123,25 +123,6 @@ static int runai_check_list(const wn_conf_doc *doc, const wn_conf_node *task, co
 	return WN_OK;
 }
 
-/* runai_id_lookup notes that a template names {job.id} (a bool at ctx). */
-static const char *runai_id_lookup(void *ctx, const char *name)
-{
-	if (strcmp(name, "job.id") == 0)
-		*(bool *)ctx = true;
-	return "";
-}
-
-/* runai_names_the_job tells whether the name template tmpl holds {job.id}. */
-static bool runai_names_the_job(const char *tmpl)
-{
-	bool id = false;
-	char *out = NULL, *err = NULL;
-	wn_template_render(tmpl, runai_id_lookup, &id, &out, &err);
-	free(out);
-	free(err);
-	return id;
-}
-
 static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn_fmt_env *env,
                       void **out, char **errmsg)
 {
@@ -171,6 +152,8 @@ static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 			continue;
 		const wn_conf_node *n = wn_conf_get(task, tkeys[i]);
 		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], errmsg);
+		if (rc == WN_OK && strcmp(tkeys[i], "log") == 0)
+			rc = wn_fmt_check_own_file(doc, n ? n : task, "log", tvals[i], env, errmsg);
 		if (rc != WN_OK)
 			goto fail;
 	}
@@ -180,7 +163,7 @@ static int runai_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 		goto fail;
 	if ((rc = wn_fmt_check_env(doc, task, &c->env, errmsg)) != WN_OK)
 		goto fail;
-	if (!runai_names_the_job(c->name)) {
+	if (!wn_template_names(c->name, "job.id")) {
 		const wn_conf_node *n = wn_conf_get(task, "name");
 		*errmsg = wn_conf_error(doc, n ? n : task,
 		                        "'name' must hold {job.id}: without it jobs of the task "

@@ -135,6 +135,29 @@ int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, ch
 	return WN_OK;
 }
 
+/* template_seek notes whether the name sought (template_find) is met. */
+typedef struct template_find {
+	const char *name;
+	bool met;
+} template_find;
+
+static const char *template_seek(void *ctx, const char *name)
+{
+	template_find *f = ctx;
+	f->met = f->met || strcmp(name, f->name) == 0;
+	return "";
+}
+
+bool wn_template_names(const char *src, const char *name)
+{
+	template_find f = {name, false};
+	char *out = NULL, *err = NULL;
+	wn_template_render(src, template_seek, &f, &out, &err);
+	free(out);
+	free(err);
+	return f.met;
+}
+
 int wn_template_check(const char *src, char **errmsg)
 {
 	*errmsg = NULL;

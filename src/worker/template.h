@@ -6,6 +6,7 @@
 #ifndef WN_TEMPLATE_H
 #define WN_TEMPLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Longest placeholder name, in bytes. */
@@ -21,6 +22,9 @@ typedef const char *(*wn_template_lookup)(void *ctx, const char *name);
  * *errmsg and *out NULL; every placeholder is looked up even after a miss. */
 int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, char **out,
                        char **errmsg);
+
+/* wn_template_names tells whether src holds the placeholder {name}. */
+bool wn_template_names(const char *src, const char *name);
 
 /* wn_template_check validates the syntax of src without looking anything up;
  * on WN_EINVAL *errmsg gets a malloc'd message. */

@@ -131,7 +131,8 @@ static int wconfig_tasks(const wn_conf_doc *doc, const wn_conf_node *tasks, wn_w
 	wn_fmt_env env = {.base_dir = c->base_dir,
 	                  .log_dir = c->log_dir,
 	                  .tail_bytes = (size_t)c->tail_bytes,
-	                  .kill_grace_ms = (int)c->kill_grace_s * 1000};
+	                  .kill_grace_ms = (int)c->kill_grace_s * 1000,
+	                  .slots = (int)c->slots};
 	c->task_names = wn_xcalloc(tasks->n, sizeof(char *));
 	c->task_fmts = wn_xcalloc(tasks->n, sizeof(wn_fmt *));
 	for (size_t i = 0; i < tasks->n; i++) {

@@ -258,6 +258,23 @@ test_a_runai_name_without_the_job_id_is_a_config_error() {
 	expect_exit 0 "$WN_BIN/wnworker" --config r.yaml --check
 }
 
+# Runs at once would write one log (and one results file beside it): with
+# several slots, a run's own file must be named after its job.
+test_a_log_shared_by_runs_at_once_is_a_config_error() {
+	local prog='    sbatch: /bin/true\n    squeue: /bin/true\n    sacct: /bin/true\n    scancel: /bin/true\n'
+	printf 'projects: p\nslots: 2\ntasks:\n  t:\n    command: [echo]\n    log: "{task}.log"\n' >l.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config l.yaml --check
+	expect_eq "$WN_ERR" "wnworker: l.yaml:6:10: 'log' must hold {job.id} when the worker runs several jobs at once (slots: 2): their runs would share one file"
+	sed -i 's/^slots: 2/slots: 1/' l.yaml # one run at a time: its own
+	expect_exit 0 "$WN_BIN/wnworker" --config l.yaml --check
+	printf "projects: p\nslots: 8\ntasks:\n  t:\n    formatter: slurm\n    script: echo hi\n$prog    output: all.out\n" >s.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config s.yaml --check
+	expect_contains "$WN_ERR" "s.yaml:11:13: 'output' must hold {job.id} when the worker runs several jobs at once (slots: 8)"
+	printf 'projects: p\nslots: 3\ntasks:\n  t:\n    formatter: runai\n    runai: /bin/true\n    project: team\n    image: img\n    log: "{project}/last.log"\n' >r.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --config r.yaml --check
+	expect_contains "$WN_ERR" "r.yaml:9:10: 'log' must hold {job.id} when the worker runs several jobs at once (slots: 3)"
+}
+
 test_environment_and_builtins() {
 	wn_start
 	wnctl project create p >/dev/null
