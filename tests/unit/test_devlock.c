@@ -599,7 +599,9 @@ TEST(a_process_met_exiting_that_may_carry_the_run_s_mark_holds_its_devices)
 	end_run(run);
 	exiting_marked x;
 	if (!start_exiting_marked(mark, &x)) {
-		printf("# no PID namespace can be made here: not tried\n");
+		/* root can always make one (the tests run as root in CI) */
+		CHECK(geteuid() != 0);
+		printf("# no PID namespace can be made here by a user: not tried\n");
 		return;
 	}
 	waits w;
