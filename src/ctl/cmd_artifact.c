@@ -74,9 +74,8 @@ int wn_ctl_job_artifacts(wn_ctl *c)
 struct fetch_out {
 	int fd;
 	char *tmp;
-	bool tty;              /* stdout is a terminal: controls are shown escaped */
-	unsigned char hold[4]; /* tty: the start of a UTF-8 sequence cut by a chunk */
-	size_t nhold;
+	bool tty;            /* stdout is a terminal: controls are shown escaped */
+	wn_termsafe_cut cut; /* tty: the start of a UTF-8 sequence cut by a chunk */
 };
 
 static void fetch_out_remove(void *p)
@@ -117,7 +116,7 @@ static void fetch_catch_signals(const char *tmp)
 static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out *o)
 {
 	o->tmp = NULL;
-	o->nhold = 0;
+	o->cut.n = 0;
 	if (strcmp(file, "-") == 0) {
 		o->fd = STDOUT_FILENO;
 		o->tty = isatty(STDOUT_FILENO);
@@ -185,14 +184,9 @@ static void fetch_write(wn_ctl *c, struct fetch_out *o, const uint8_t *p, size_t
 		fetch_write_fd(c, o, p, n, file);
 		return;
 	}
-	unsigned char *buf = wn_xmalloc(o->nhold + n + 1);
-	memcpy(buf, o->hold, o->nhold);
-	if (n > 0) /* an empty reply's bytes may be NULL */
-		memcpy(buf + o->nhold, p, n);
-	size_t all = o->nhold + n, cut = wn_termsafe_whole(buf, all);
-	char *e = wn_termsafe_escape((const char *)buf, cut, true);
-	o->nhold = all - cut;
-	memcpy(o->hold, buf + cut, o->nhold);
+	size_t len;
+	unsigned char *buf = wn_termsafe_join(&o->cut, p, n, &len);
+	char *e = wn_termsafe_escape((const char *)buf, len, true);
 	free(buf);
 	fetch_write_fd(c, o, (const uint8_t *)e, strlen(e), file);
 	free(e);
@@ -202,8 +196,8 @@ static void fetch_write(wn_ctl *c, struct fetch_out *o, const uint8_t *p, size_t
  * unless force. */
 static void fetch_finish(wn_ctl *c, struct fetch_out *o, const char *file, bool force)
 {
-	if (o->tmp == NULL && o->nhold > 0) { /* a sequence cut at the end, escaped */
-		char *e = wn_termsafe_escape((const char *)o->hold, o->nhold, true);
+	if (o->tmp == NULL && o->cut.n > 0) { /* a sequence cut at the end, escaped */
+		char *e = wn_termsafe_escape((const char *)o->cut.b, o->cut.n, true);
 		fetch_write_fd(c, o, (const uint8_t *)e, strlen(e), file);
 		free(e);
 	}

@@ -34,9 +34,8 @@ const struct wn_ctl_opthelp wn_ctl_job_log_help[] = {
 
 /* Where the output goes. */
 struct log_out {
-	bool tty;              /* a terminal: through the escaping stream */
-	unsigned char hold[4]; /* tty: the start of a UTF-8 sequence cut by a reply */
-	size_t nhold;
+	bool tty;            /* a terminal: through the escaping stream */
+	wn_termsafe_cut cut; /* tty: the start of a UTF-8 sequence cut by a reply */
 };
 
 /* out_raw writes n bytes to standard output as they are. */
@@ -63,15 +62,10 @@ static void out_bytes(wn_ctl *c, struct log_out *o, const uint8_t *p, size_t n)
 		out_raw(c, p, n);
 		return;
 	}
-	unsigned char *buf = wn_xmalloc(o->nhold + n + 1);
-	memcpy(buf, o->hold, o->nhold);
-	if (n > 0) /* an empty reply's bytes may be NULL */
-		memcpy(buf + o->nhold, p, n);
-	size_t all = o->nhold + n, cut = wn_termsafe_whole(buf, all);
-	fwrite(buf, 1, cut, stdout);
+	size_t len;
+	unsigned char *buf = wn_termsafe_join(&o->cut, p, n, &len);
+	fwrite(buf, 1, len, stdout);
 	fflush(stdout);
-	o->nhold = all - cut;
-	memcpy(o->hold, buf + cut, o->nhold);
 	free(buf);
 }
 
@@ -262,8 +256,8 @@ int wn_ctl_job_log(wn_ctl *c)
 		bool ended = r->ended, all = r->next_offset >= r->end;
 		wn_ctl_release(c, r);
 		if (follow ? ended : all || stuck) {
-			if (o.nhold > 0)
-				fwrite(o.hold, 1, o.nhold, stdout);
+			if (o.cut.n > 0)
+				fwrite(o.cut.b, 1, o.cut.n, stdout);
 			return follow ? log_exit(status) : WN_CTL_EXIT_OK;
 		}
 	}

@@ -90,6 +90,19 @@ size_t wn_termsafe_whole(const unsigned char *p, size_t n)
 	return n;
 }
 
+unsigned char *wn_termsafe_join(wn_termsafe_cut *cut, const void *p, size_t n, size_t *len)
+{
+	unsigned char *buf = wn_xmalloc(cut->n + n + 1);
+	memcpy(buf, cut->b, cut->n);
+	if (n > 0) /* an empty reply's bytes may be NULL */
+		memcpy(buf + cut->n, p, n);
+	size_t all = cut->n + n;
+	*len = wn_termsafe_whole(buf, all);
+	cut->n = all - *len;
+	memcpy(cut->b, buf + *len, cut->n);
+	return buf;
+}
+
 /* One escaping stream over a descriptor. */
 typedef struct termsafe_stream {
 	int fd;

@@ -24,4 +24,16 @@ char *wn_termsafe_escape(const char *s, size_t n, bool multiline);
  * sequence cut at the end is left out, to be escaped with the bytes that follow it. */
 size_t wn_termsafe_whole(const unsigned char *p, size_t n);
 
+/* The start of a UTF-8 sequence cut at the end of one chunk of a stream,
+ * kept for the next. */
+typedef struct wn_termsafe_cut {
+	unsigned char b[4];
+	size_t n;
+} wn_termsafe_cut;
+
+/* wn_termsafe_join returns the bytes held in cut followed by p's n, up to the
+ * last whole UTF-8 sequence (malloc'd, *len bytes), and keeps in cut the start
+ * of a sequence cut at the end, for the next chunk. */
+unsigned char *wn_termsafe_join(wn_termsafe_cut *cut, const void *p, size_t n, size_t *len);
+
 #endif
