@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "kit.h"
+#include "map.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -23,10 +24,15 @@ struct wn_conf_doc {
 	size_t nall, capall;
 };
 
+/* A mapping with this many keys finds a duplicate key through an index of
+ * them rather than by comparing with each. */
+#define CONF_KEYS_INDEXED 16
+
 /* An open sequence or mapping while the tree is built. */
 typedef struct conf_open {
 	wn_conf_node *node;
 	size_t cap;
+	wn_map *keys; /* a mapping's keys (up to a NUL in one), once it has many */
 } conf_open;
 
 static wn_conf_node *conf_node_new(wn_conf_doc *d, wn_conf_kind kind, const yaml_mark_t *m)
@@ -140,6 +146,24 @@ static int conf_parse_error(conf_build *b, const yaml_parser_t *parser)
 	return conf_fail(b, &parser->problem_mark, "%s", problem);
 }
 
+/* conf_key_seen tells whether map (open as o) has a key equal to node's. */
+static bool conf_key_seen(conf_open *o, const wn_conf_node *map, const wn_conf_node *node)
+{
+	if (map->n >= CONF_KEYS_INDEXED && o->keys == NULL) {
+		o->keys = wn_map_new_str();
+		for (size_t i = 0; i < map->n; i++)
+			wn_map_put_str(o->keys, map->items[2 * i]->str, (void *)1);
+	}
+	/* a key not in the index is new; one in it may differ past a NUL */
+	bool maybe = o->keys == NULL || wn_map_get_str(o->keys, node->str) != NULL;
+	for (size_t i = 0; maybe && i < map->n; i++)
+		if (conf_scalar_eq(map->items[2 * i], node))
+			return true;
+	if (o->keys != NULL)
+		wn_map_put_str(o->keys, node->str, (void *)1);
+	return false;
+}
+
 /* conf_attach_key makes node, which must be a new key of map, wait for its value. */
 static int conf_attach_key(conf_build *b, const wn_conf_node *map, wn_conf_node *node)
 {
@@ -147,11 +171,9 @@ static int conf_attach_key(conf_build *b, const wn_conf_node *map, wn_conf_node 
 		*b->errmsg = wn_conf_error(b->d, node, "mapping keys must be strings");
 		return WN_EINVAL;
 	}
-	for (size_t i = 0; i < map->n; i++) {
-		if (conf_scalar_eq(map->items[2 * i], node)) {
-			*b->errmsg = wn_conf_error(b->d, node, "duplicate key '%s'", node->str);
-			return WN_EINVAL;
-		}
+	if (conf_key_seen(&b->stack[b->depth - 1], map, node)) {
+		*b->errmsg = wn_conf_error(b->d, node, "duplicate key '%s'", node->str);
+		return WN_EINVAL;
 	}
 	b->pending_key[b->depth - 1] = node;
 	return WN_OK;
@@ -227,7 +249,7 @@ static int conf_event(conf_build *b, const yaml_event_t *ev)
 		    &ev->start_mark);
 		int rc = conf_attach(b, node);
 		if (rc == WN_OK) {
-			b->stack[b->depth] = (conf_open){node, 0};
+			b->stack[b->depth] = (conf_open){node, 0, NULL};
 			b->pending_key[b->depth] = NULL;
 			b->depth++;
 		}
@@ -235,8 +257,10 @@ static int conf_event(conf_build *b, const yaml_event_t *ev)
 	}
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		if (b->depth > 0)
+		if (b->depth > 0) {
 			b->depth--;
+			wn_map_free(b->stack[b->depth].keys);
+		}
 		return WN_OK;
 	default:
 		return WN_OK;
@@ -269,6 +293,8 @@ int wn_conf_load_string(const char *name, const char *text, size_t len, wn_conf_
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&parser);
+	while (b.depth > 0) /* left open by an error */
+		wn_map_free(b.stack[--b.depth].keys);
 	if (rc != WN_OK) {
 		wn_conf_free(b.d);
 		return rc;

@@ -1,5 +1,6 @@
 /* Unit tests of the YAML loader and the key tables (src/common/conf.h). */
 #include "conf.h"
+#include "strbuf.h"
 #include "err.h"
 #include "test.h"
 
@@ -119,6 +120,32 @@ TEST(duplicate_keys_are_refused)
 	char *err = load_error("slots: 1\nname: a\nslots: 2\n");
 	CHECK_EQ_STR(err, "t.yaml:3:1: duplicate key 'slots'");
 	free(err);
+}
+
+TEST(duplicate_keys_of_a_large_mapping_are_refused)
+{
+	/* past the first keys a mapping finds them through an index: still
+	 * every duplicate, and keys that differ only after a NUL are two */
+	wn_strbuf b = {0};
+	wn_strbuf_adds(&b, "tasks:\n  \"a\\0x\": 1\n");
+	for (int i = 0; i < 40; i++)
+		wn_strbuf_addf(&b, "  t%d: %d\n", i, i);
+	wn_strbuf_adds(&b, "  \"a\\0y\": 2\n");
+	wn_conf_doc *d = load(b.s);
+	CHECK(d != NULL);
+	CHECK_EQ_INT((int)wn_conf_get(wn_conf_root(d), "tasks")->n, 42);
+	wn_conf_free(d);
+	size_t whole = b.len;
+	wn_strbuf_adds(&b, "  t50: 1\n  t7: again\n");
+	char *err = load_error(b.s);
+	CHECK_EQ_STR(err, "t.yaml:45:3: duplicate key 't7'");
+	free(err);
+	b.len = whole;
+	wn_strbuf_adds(&b, "  \"a\\0x\": 3\n");
+	err = load_error(b.s);
+	CHECK_HAS(err, "t.yaml:44:3: duplicate key 'a");
+	free(err);
+	wn_strbuf_free(&b);
 }
 
 TEST(aliases_and_complex_keys_are_refused)
