@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
@@ -17,6 +18,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct wn_tls {
 	mbedtls_ssl_config conf;
@@ -50,16 +53,54 @@ static const char *tls_text(int rv, char *buf, size_t n)
 	return buf;
 }
 
+/* tls_file_check says why the file at path (setting what) cannot be read:
+ * mbedTLS names a missing or unreadable file "Read/write of file failed" and
+ * a directory "Memory allocation failed". */
+static int tls_file_check(const char *path, const char *what, char **errmsg)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0) {
+		*errmsg = wn_xasprintf("cannot read %s %s: %s", what, path, strerror(errno));
+		return WN_EIO;
+	}
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	if (regular)
+		return WN_OK;
+	*errmsg = wn_xasprintf("cannot read %s %s: not a regular file", what, path);
+	return WN_EINVAL;
+}
+
+/* tls_parse_certs reads the PEM or DER certificates of path (setting what)
+ * into crt: every one, or an error (mbedTLS takes those it can read and
+ * counts the others). */
+static int tls_parse_certs(mbedtls_x509_crt *crt, const char *path, const char *what, char **errmsg)
+{
+	char buf[128];
+	int rv = tls_file_check(path, what, errmsg);
+	if (rv != WN_OK)
+		return rv;
+	rv = mbedtls_x509_crt_parse_file(crt, path);
+	if (rv > 0)
+		*errmsg = wn_xasprintf("cannot read %s %s: %d of its certificates are not valid "
+		                       "PEM certificates",
+		                       what, path, rv);
+	else if (rv < 0)
+		*errmsg = wn_xasprintf("cannot read %s %s: %s", what, path,
+		                       tls_text(rv, buf, sizeof(buf)));
+	return rv == 0 ? WN_OK : WN_EINVAL;
+}
+
 /* tls_load_cert reads the server's certificate chain and its key. */
 static int tls_load_cert(wn_tls *t, const wn_tls_settings *s, char **errmsg)
 {
 	char buf[128];
-	int rv = mbedtls_x509_crt_parse_file(&t->cert, s->cert);
-	if (rv != 0) {
-		*errmsg = wn_xasprintf("cannot read tls_cert %s: %s", s->cert,
-		                       tls_text(rv, buf, sizeof(buf)));
-		return WN_EINVAL;
-	}
+	int rv = tls_parse_certs(&t->cert, s->cert, "tls_cert", errmsg);
+	if (rv != WN_OK)
+		return rv;
+	if ((rv = tls_file_check(s->key, "tls_key", errmsg)) != WN_OK)
+		return rv;
 	rv = mbedtls_pk_parse_keyfile(&t->key, s->key, NULL);
 	if (rv != 0) {
 		*errmsg = wn_xasprintf("cannot read tls_key %s: %s", s->key,
@@ -71,12 +112,9 @@ static int tls_load_cert(wn_tls *t, const wn_tls_settings *s, char **errmsg)
 		return WN_EINVAL;
 	}
 	if (s->client_ca != NULL && s->client_ca[0] != '\0') {
-		rv = mbedtls_x509_crt_parse_file(&t->ca, s->client_ca);
-		if (rv != 0) {
-			*errmsg = wn_xasprintf("cannot read tls_client_ca %s: %s", s->client_ca,
-			                       tls_text(rv, buf, sizeof(buf)));
-			return WN_EINVAL;
-		}
+		rv = tls_parse_certs(&t->ca, s->client_ca, "tls_client_ca", errmsg);
+		if (rv != WN_OK)
+			return rv;
 		t->has_ca = true;
 	}
 	return WN_OK;

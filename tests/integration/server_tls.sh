@@ -169,7 +169,24 @@ test_tls_settings_that_cannot_work_are_refused() {
 	expect_contains "$WN_ERR" "tls_key pki/client.key is not the key of tls_cert pki/server.pem"
 	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tls+tcp://127.0.0.1:$port" \
 		--tls-cert pki/missing.pem --tls-key pki/server.key
-	expect_contains "$WN_ERR" "cannot read tls_cert pki/missing.pem"
+	expect_contains "$WN_ERR" "cannot read tls_cert pki/missing.pem: No such file or directory"
+	# a directory, a CA bundle with a certificate that does not read: said
+	# so, not in mbedTLS's words ("Memory allocation failed", "Generic error")
+	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tls+tcp://127.0.0.1:$port" \
+		--tls-cert pki --tls-key pki/server.key
+	expect_contains "$WN_ERR" "cannot read tls_cert pki: not a regular file"
+	{
+		cat pki/ca.pem
+		printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'
+	} >bundle.pem
+	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tls+tcp://127.0.0.1:$port" \
+		--tls-cert pki/server.pem --tls-key pki/server.key --tls-client-ca bundle.pem
+	expect_contains "$WN_ERR" \
+		"cannot read tls_client_ca bundle.pem: 1 of its certificates are not valid PEM"
+	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tls+tcp://127.0.0.1:$port" \
+		--tls-cert pki/server.pem --tls-key pki/server.key --tls-client-ca pki
+	expect_contains "$WN_ERR" "cannot read tls_client_ca pki: not a regular file"
+	[ ! -e d ] || fail "a refused wnd made a data directory"
 	expect_exit 2 wnctl --server "tls+tcp://127.0.0.1:$port" --tls-ca pki/missing.pem project list
 	expect_contains "$WN_ERR" "cannot read the CA file pki/missing.pem"
 	expect_exit 2 wnctl --server "tls+tcp://127.0.0.1:$port" --tls-ca pki/ca.pem \
