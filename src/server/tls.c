@@ -92,6 +92,25 @@ static int tls_parse_certs(mbedtls_x509_crt *crt, const char *path, const char *
 	return rv == 0 ? WN_OK : WN_EINVAL;
 }
 
+/* tls_cert_dates warns when the server's certificate is out of date: every
+ * client refuses it then (wnctl and wnworker say why, each time). */
+static void tls_cert_dates(const mbedtls_x509_crt *crt, const char *path)
+{
+	const mbedtls_x509_time *t = NULL;
+	const char *what = NULL;
+	if (mbedtls_x509_time_is_past(&crt->valid_to)) {
+		t = &crt->valid_to;
+		what = "expired on";
+	} else if (mbedtls_x509_time_is_future(&crt->valid_from)) {
+		t = &crt->valid_from;
+		what = "is not valid before";
+	}
+	if (t != NULL)
+		wn_warn("tls_cert %s %s %04d-%02d-%02d %02d:%02d UTC: clients refuse it until "
+		        "it is replaced (docs/security.md, Rotation)",
+		        path, what, t->year, t->mon, t->day, t->hour, t->min);
+}
+
 /* tls_load_cert reads the server's certificate chain and its key. */
 static int tls_load_cert(wn_tls *t, const wn_tls_settings *s, char **errmsg)
 {
@@ -117,6 +136,7 @@ static int tls_load_cert(wn_tls *t, const wn_tls_settings *s, char **errmsg)
 			return rv;
 		t->has_ca = true;
 	}
+	tls_cert_dates(&t->cert, s->cert);
 	return WN_OK;
 }
 

@@ -139,6 +139,9 @@ test_expired_certificate_is_refused_with_a_clear_message() {
 	tls_start expired
 	expect_exit 3 wnctl project list
 	expect_contains "$WN_ERR" "the server's certificate expired on 2020-02-01 00:00 UTC"
+	# and wnd said so at its start, where whoever starts it looks
+	expect_contains "$(cat wnd.log)" \
+		"warn: tls_cert pki/expired.pem expired on 2020-02-01 00:00 UTC: clients refuse it"
 }
 
 test_plain_tcp_to_tls_and_tls_to_plain_are_refused_with_a_clear_message() {
