@@ -175,6 +175,26 @@ bool wn_auth_has(wn_engine *e, const char *name)
 	return has;
 }
 
+bool wn_auth_last_admin(wn_engine *e, const char *name)
+{
+	struct auth *a = &e->auth;
+	size_t pos = 0, others = 0;
+	void *val;
+	bool admin = false;
+	pthread_rwlock_rdlock(&a->lock);
+	while (a->boot == NULL && wn_map_next(a->byname, &pos, NULL, NULL, &val)) {
+		const struct wn_token *t = val;
+		if (t->role != WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN)
+			continue;
+		if (strcmp(t->name, name) == 0)
+			admin = true;
+		else
+			others++;
+	}
+	pthread_rwlock_unlock(&a->lock);
+	return admin && others == 0;
+}
+
 bool wn_auth_enabled(wn_engine *e)
 {
 	pthread_rwlock_rdlock(&e->auth.lock);

@@ -124,6 +124,9 @@ struct wn_token *wn_auth_token_from(const Whatsnext__V1__Token *t, const uint8_t
 bool wn_auth_add(wn_engine *e, struct wn_token *tok);
 /* wn_auth_remove revokes token name: false if there is no such record. */
 bool wn_auth_remove(wn_engine *e, const char *name);
+/* wn_auth_last_admin reports whether token record name is the last way in
+ * as an admin: e has no bootstrap admin token and no other admin record. */
+bool wn_auth_last_admin(wn_engine *e, const char *name);
 /* wn_auth_has reports whether a token record is named name. */
 bool wn_auth_has(wn_engine *e, const char *name);
 /* wn_auth_list returns the token records of e, sorted by name, as Token

@@ -22,6 +22,12 @@ int wn_svc_token_create(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 		return wn_call_fail(c, WN_EINVAL, "%s", why);
 	if (wn_auth_has(c->e, rq->token->name))
 		return wn_call_fail(c, WN_EEXIST, "token \"%s\" already exists", rq->token->name);
+	if (rq->token->role != WHATSNEXT__V1__TOKEN_ROLE__ROLE_ADMIN && !wn_auth_enabled(c->e))
+		return wn_call_fail(c, WN_ESTATE,
+		                    "the server has no tokens yet: the first one turns them on, "
+		                    "and with only a %s token no one could manage tokens; create "
+		                    "an admin token first",
+		                    wn_role_name((int)rq->token->role));
 	Whatsnext__V1__Token *t = wn_arena_alloc(c->arena, sizeof(*t));
 	*t = *rq->token;
 	t->created_ms = wn_engine_now(c->e);
@@ -71,6 +77,13 @@ int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	const struct wn_token *tok = wn_auth_find(c->e, rq->name);
 	if (tok == NULL)
 		return wn_call_fail(c, WN_ENOTFOUND, "token \"%.140s\" not found", rq->name);
+	if (wn_auth_last_admin(c->e, rq->name))
+		return wn_call_fail(c, WN_ESTATE,
+		                    "token \"%s\" is the last admin token (and there is no "
+		                    "admin_token_file): without it no one could manage tokens, or, "
+		                    "as the last token, every caller would be an admin; create "
+		                    "another admin token first",
+		                    rq->name);
 	Whatsnext__V1__Token *t = wn_auth_fill(tok, c->arena);
 	wn_batch *b = wn_batch_new();
 	wn_records_token_del(b, rq->name);

@@ -91,6 +91,43 @@ test_token_create_list_revoke_and_roles() {
 	grep_data "$ADMIN_SECRET"
 }
 
+# A server whose only way in as an admin is a token record (no
+# admin_token_file) keeps it: revoking the last admin token turned tokens off
+# when it was the last token (every caller, network ones too, was then an
+# admin), and left no one able to manage tokens otherwise. A first token of
+# another role, sent by a client that does not check (HTTP), would lock the
+# admin out too.
+test_the_last_admin_token_cannot_be_revoked_nor_a_first_token_be_another() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local st
+	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		-d '{"token": {"name": "r0", "role": "ROLE_READER"}}' "$WN_HTTP/v1/TokenService/Create")
+	expect_eq "$st" 400 "a first token of role reader ($(cat reply))"
+	expect_contains "$(jq -r .message reply)" "the server has no tokens yet"
+	expect_eq "$(wnctl --json token list | jq -c '.tokens // []')" "[]" "tokens"
+	expect_exit 0 wnctl project list
+	local root r
+	root=$(wnctl token create root --role admin 2>/dev/null)
+	export WN_TOKEN=$root
+	r=$(wnctl token create r --role reader 2>/dev/null)
+	expect_exit 6 wnctl token revoke root --yes
+	expect_contains "$WN_ERR" 'token "root" is the last admin token'
+	expect_exit 8 env -u WN_TOKEN "$WN_BIN/wnctl" project create x
+	expect_exit 8 env WN_TOKEN="$r" "$WN_BIN/wnctl" token list
+	wnctl token revoke r --yes >/dev/null
+	# the last token of all: revoking it would let everyone in
+	expect_exit 6 wnctl token revoke root --yes
+	expect_exit 8 env -u WN_TOKEN "$WN_BIN/wnctl" project create x
+	# with a second admin token, the first may go
+	local root2
+	root2=$(wnctl token create root2 --role admin 2>/dev/null)
+	expect_exit 0 wnctl token revoke root --yes
+	expect_exit 8 wnctl project list
+	export WN_TOKEN=$root2
+	expect_eq "$(project_names)" "" "projects"
+}
+
 test_audit_log_records_admin_operations() {
 	start_with_admin
 	local alice
