@@ -297,9 +297,17 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 	int rv, code = WHATSNEXT__V1__CODE__INVALID_ARGUMENT;
 	uint16_t status = 0;
 	const char *type = nng_http_req_get_header(req, "Content-Type");
+	bool bearer = wn_http_token(req, tok);
 	if (!wn_http_origin_ok(h, req, cors)) {
 		code = WHATSNEXT__V1__CODE__PERMISSION_DENIED;
 		why = "origin not allowed (http_cors_origins)";
+	} else if (m == NULL && (!bearer || wn_engine_identify_all(h->e, *tok) == WN_EAUTH)) {
+		/* as over SP: without a valid token, nothing is answered, not
+		 * even which methods there are */
+		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
+		why = !bearer             ? "the Authorization header must be \"Bearer TOKEN\""
+		      : (*tok)[0] == '\0' ? "this server requires a token"
+		                          : "unknown or revoked token";
 	} else if (m == NULL) {
 		code = WHATSNEXT__V1__CODE__NOT_FOUND;
 		why = "no such method: POST /v1/<Service>/<Method>, as in docs/protocol.md";
@@ -310,7 +318,7 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 	                       (type[16] != '\0' && type[16] != ';' && type[16] != ' '))) {
 		status = 415;
 		why = "the body must be Content-Type: application/json";
-	} else if (!wn_http_token(req, tok)) {
+	} else if (!bearer) {
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
 		why = "the Authorization header must be \"Bearer TOKEN\"";
 	} else if (!wn_http_request_id(req, id)) {

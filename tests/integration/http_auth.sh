@@ -111,6 +111,16 @@ test_tokens_and_roles_over_http() {
 	# a revoked token is refused at once
 	wnctl token revoke r1 >/dev/null
 	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/List" -H "Authorization: Bearer $reader")" 401
+	# a method that does not exist, as over SP: nothing but 401 without a
+	# valid token (not which methods there are); 404 with one
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/Nope")" 401 "an unknown method without a token"
+	expect_eq "$(jq -r .message reply)" "this server requires a token"
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/Nope" -H "Authorization: Bearer $reader")" \
+		401 "an unknown method with a revoked token"
+	expect_eq "$(code_of "$WN_HTTP/v1/Nope" -H "Authorization: Basic eDp5")" 401 \
+		"an unknown path with a header that is not a bearer token"
+	expect_eq "$(code_of "$WN_HTTP/v1/ProjectService/Nope" -H "Authorization: Bearer $limited")" \
+		404 "an unknown method with a valid token"
 }
 
 test_a_request_id_answers_only_its_own_caller() {
