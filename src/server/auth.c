@@ -143,10 +143,26 @@ bool wn_auth_add(wn_engine *e, struct wn_token *tok)
 		wn_map_put_str(a->byhash, hex, tok);
 		atomic_fetch_add(&a->gen, 1);
 	}
+	bool boot =
+	    !taken && a->boot != NULL && wn_auth_equal(a->boot->hash, tok->hash, WN_AUTH_HASH_LEN);
 	pthread_rwlock_unlock(&a->lock);
+	if (boot)
+		wn_warn("token %s has the secret of the bootstrap admin token (the token setting "
+		        "or WN_TOKEN): revoking it would not stop its secret; give wnd an "
+		        "admin_token_file of its own",
+		        tok->name);
 	if (taken)
 		token_free(tok);
 	return !taken;
+}
+
+bool wn_auth_is_boot_secret(wn_engine *e, const struct wn_token *tok)
+{
+	pthread_rwlock_rdlock(&e->auth.lock);
+	bool same =
+	    e->auth.boot != NULL && wn_auth_equal(e->auth.boot->hash, tok->hash, WN_AUTH_HASH_LEN);
+	pthread_rwlock_unlock(&e->auth.lock);
+	return same;
 }
 
 bool wn_auth_remove(wn_engine *e, const char *name)

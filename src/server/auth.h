@@ -127,6 +127,10 @@ bool wn_auth_remove(wn_engine *e, const char *name);
 /* wn_auth_last_admin reports whether token record name is the last way in
  * as an admin: e has no bootstrap admin token and no other admin record. */
 bool wn_auth_last_admin(wn_engine *e, const char *name);
+/* wn_auth_is_boot_secret reports whether tok's secret is also the bootstrap
+ * admin token's (the deprecated token setting or WN_TOKEN of wnd set to a
+ * token's secret): revoked, it would still let its holder in, as an admin. */
+bool wn_auth_is_boot_secret(wn_engine *e, const struct wn_token *tok);
 /* wn_auth_has reports whether a token record is named name. */
 bool wn_auth_has(wn_engine *e, const char *name);
 /* wn_auth_list returns the token records of e, sorted by name, as Token

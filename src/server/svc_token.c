@@ -77,6 +77,14 @@ int wn_svc_token_revoke(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	const struct wn_token *tok = wn_auth_find(c->e, rq->name);
 	if (tok == NULL)
 		return wn_call_fail(c, WN_ENOTFOUND, "token \"%.140s\" not found", rq->name);
+	if (wn_auth_is_boot_secret(c->e, tok))
+		return wn_call_fail(
+		    c, WN_ESTATE,
+		    "token \"%s\" has the secret of the bootstrap admin token (wnd's "
+		    "token setting or WN_TOKEN): revoked, its secret would still let "
+		    "its holder in as an admin; start wnd with an admin_token_file "
+		    "of another secret, then revoke it",
+		    rq->name);
 	if (wn_auth_last_admin(c->e, rq->name))
 		return wn_call_fail(c, WN_ESTATE,
 		                    "token \"%s\" is the last admin token (and there is no "

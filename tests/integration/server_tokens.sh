@@ -128,6 +128,31 @@ test_the_last_admin_token_cannot_be_revoked_nor_a_first_token_be_another() {
 	expect_eq "$(project_names)" "" "projects"
 }
 
+# wnd started with the deprecated WN_TOKEN (or token:) holding the secret of
+# a token record, as from the shell where that token is wnctl's: revoking the
+# record said "revoked", yet its secret went on in as the bootstrap admin.
+test_a_token_whose_secret_is_the_bootstrap_one_is_not_revoked_in_name_only() {
+	unset WN_TOKEN
+	wn_start
+	local ops
+	ops=$(wnctl token create ops --role admin 2>/dev/null)
+	wn_stop
+	WN_TOKEN=$ops wn_start
+	export WN_TOKEN=$ops
+	expect_contains "$(cat wnd.log)" \
+		"token ops has the secret of the bootstrap admin token (the token setting or WN_TOKEN)"
+	expect_exit 6 wnctl token revoke ops --yes
+	expect_contains "$WN_ERR" 'token "ops" has the secret of the bootstrap admin token'
+	expect_contains "$(wnctl token list)" "ops"
+	# started with an admin_token_file of its own, wnd lets it go for good
+	wn_stop
+	printf '%s\n' "$ADMIN_SECRET" >admin.token
+	chmod 600 admin.token
+	wn_start --admin-token-file admin.token
+	expect_contains "$(wnctl token revoke ops --yes)" "revoked token ops"
+	expect_exit 8 wnctl project list
+}
+
 test_audit_log_records_admin_operations() {
 	start_with_admin
 	local alice
