@@ -452,9 +452,9 @@ static int secure_check(const wn_srvconf *conf, bool tokens, char **warning, cha
 		}
 		*err = wn_xasprintf(
 		    "refusing to serve %s %s: anyone who reaches it could read %sand change every "
-		    "job (serve tls+tcp:// with tls_cert and tls_key, and set tokens; or pass "
+		    "job (serve %s with tls_cert and tls_key, and set tokens; or pass "
 		    "--insecure to serve it anyway)",
-		    url, what, tls ? "" : "the traffic ");
+		    url, what, tls ? "" : "the traffic ", http ? "https://" : "tls+tcp://");
 		return -1;
 	}
 	return 0;

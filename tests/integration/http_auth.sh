@@ -246,6 +246,7 @@ test_https_and_the_secure_default() {
 	"$WN_BIN/wnd" --data d2 --listen "ipc://$WN_TMP/x.sock" --http 0.0.0.0:7 >refused.log 2>&1 || rc=$?
 	expect_eq "$rc" 1 "wnd with --http on every address: $(cat refused.log)"
 	expect_contains "$(cat refused.log)" "refusing to serve"
+	expect_contains "$(cat refused.log)" "(serve https:// with tls_cert and tls_key"
 	[ ! -e d2 ] || fail "the refused wnd made a data directory"
 	# https with the TLS settings
 	wn_start --http https://127.0.0.1:0 --tls-cert pki/srv.pem --tls-key pki/srv.key

@@ -274,6 +274,7 @@ test_network_listener_without_tls_or_tokens_is_refused_before_binding() {
 	chmod 600 admin.token
 	expect_exit 1 "$WN_BIN/wnd" --data d --listen "tcp://0.0.0.0:$port" --admin-token-file admin.token
 	expect_contains "$WN_ERR" "refusing to serve tcp://0.0.0.0:$port without TLS:"
+	expect_contains "$WN_ERR" "(serve tls+tcp:// with tls_cert"
 	# the same from the config file
 	printf 'listen: tcp://0.0.0.0:%s\n' "$port" >wnd.yaml
 	expect_exit 1 "$WN_BIN/wnd" --data d --config wnd.yaml
