@@ -41,8 +41,7 @@ char *wn_devlock_path(const char *dir, const char *id)
 	return wn_strbuf_take(&b);
 }
 
-#define DEVLOCK_PF_EXITING 0x00000004u /* exiting (linux/sched.h) */
-#define DEVLOCK_PF_KTHREAD 0x00200000u /* a kernel thread */
+#define DEVLOCK_PF_KTHREAD 0x00200000u /* a kernel thread (linux/sched.h) */
 
 /* devlock_dead tells whether pr has exited (a zombie); not so a process
  * whose main thread alone has exited while other threads run on, which
@@ -102,7 +101,6 @@ static bool devlock_read(int fd, devlock_run *run)
 typedef struct devlock_seen {
 	pid_t pid;
 	bool stray;
-	bool exiting; /* met exiting, its mark unread (devlock_marked) */
 	unsigned long long start;
 } devlock_seen;
 
@@ -137,29 +135,19 @@ static const devlock_seen *devlock_live(devlock_look *lk)
 	return NULL;
 }
 
-/* What devlock_marked tells of a process (or WN_PROC_STRAY_SHORT: its
- * environment could not be read, for want of descriptors or memory). */
-#define DEVLOCK_UNMARKED 0
-#define DEVLOCK_MARKED   1
-#define DEVLOCK_EXITING  2 /* exiting, its environment gone: it may carry the mark */
-
 /* devlock_marked tells whether process pid (pr), outside the run's group,
- * carries the run's mark. Only a process started no sooner than the run's
- * leader can have inherited it: the environments of the others, most of
- * them, are not read. One that is exiting has lost its environment before
- * it lets go of its devices (an exit may take seconds, a driver giving back
- * a GPU's memory): it is taken for one that carries the mark, for as long
- * as its exit lasts. */
+ * carries the run's mark (WN_PROC_STRAY_SHORT: its environment could not be
+ * read, for want of descriptors or memory). Only a process started no sooner
+ * than the run's leader can have inherited it: the environments of the
+ * others, most of them, are not read. */
 static int devlock_marked(devlock_look *lk, pid_t pid, const wn_proc_stat *pr)
 {
 	if (lk->run.mark == 0 || pr->start < lk->run.start || (pr->flags & DEVLOCK_PF_KTHREAD) != 0)
-		return DEVLOCK_UNMARKED;
+		return 0;
 	if (lk->buf == NULL)
 		lk->buf = wn_xmalloc(DEVLOCK_ENV_BYTES);
 	int k = wn_proc_stray_find(pid, &lk->run.mark, 1, lk->buf, DEVLOCK_ENV_BYTES);
-	if (k == WN_PROC_STRAY_EMPTY && (pr->flags & DEVLOCK_PF_EXITING) != 0)
-		return DEVLOCK_EXITING;
-	return k == WN_PROC_STRAY_SHORT ? k : k >= 0 ? DEVLOCK_MARKED : DEVLOCK_UNMARKED;
+	return k == WN_PROC_STRAY_SHORT ? k : k >= 0;
 }
 
 /* devlock_scan looks once through /proc for the processes that hold a
@@ -191,16 +179,15 @@ static const devlock_seen *devlock_scan(devlock_look *lk, bool group, bool *blin
 			continue;
 		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
 		bool member = group && pr.pgrp == lk->run.pgid;
-		int marked = member ? DEVLOCK_UNMARKED : devlock_marked(lk, pid, &pr);
+		int marked = member ? 0 : devlock_marked(lk, pid, &pr);
 		*blind = *blind || marked == WN_PROC_STRAY_SHORT;
-		if (!member && marked != DEVLOCK_MARKED && marked != DEVLOCK_EXITING)
+		if (!member && marked != 1)
 			continue;
 		if (lk->n == lk->cap) {
 			lk->cap = lk->cap ? lk->cap * 2 : 8;
 			lk->seen = wn_xrealloc(lk->seen, lk->cap * sizeof(*lk->seen));
 		}
-		lk->seen[lk->n++] =
-		    (devlock_seen){pid, !member, marked == DEVLOCK_EXITING, pr.start};
+		lk->seen[lk->n++] = (devlock_seen){pid, !member, pr.start};
 	}
 	closedir(d);
 	return lk->n > 0 ? &lk->seen[0] : NULL;
@@ -212,7 +199,6 @@ static const devlock_seen *devlock_scan(devlock_look *lk, bool group, bool *blin
 typedef struct devlock_holding {
 	pid_t pgid, stray;
 	bool blind;
-	bool exiting; /* stray is exiting, its mark unread */
 } devlock_holding;
 
 /* devlock_holder reads fd's record and tells what of the run it names may
@@ -221,7 +207,7 @@ static devlock_holding devlock_holder(int fd, devlock_look *lk)
 {
 	devlock_run run;
 	if (!devlock_read(fd, &run))
-		return (devlock_holding){0, 0, false, false};
+		return (devlock_holding){0, 0, false};
 	if (run.pgid != lk->run.pgid || run.start != lk->run.start || run.mark != lk->run.mark) {
 		lk->run = run; /* another run: what was found is not its */
 		lk->n = 0;
@@ -236,12 +222,11 @@ static devlock_holding devlock_holder(int fd, devlock_look *lk)
 		if (pr.start != run.start)
 			group = false;
 		else if (pr.pgrp == run.pgid && !devlock_dead(&pr))
-			return (devlock_holding){(pid_t)run.pgid, 0, false,
+			return (devlock_holding){(pid_t)run.pgid, 0,
 			                         false}; /* its leader still runs */
 	}
 	if (!group && run.mark == 0)
-		return (devlock_holding){0, 0, false,
-		                         false}; /* an older worker's record: nothing else */
+		return (devlock_holding){0, 0, false}; /* an older worker's record: nothing else */
 	/* the leader is gone or a zombie: members of its group, or processes
 	 * with its mark, may still run; those found last time first */
 	const devlock_seen *s = devlock_live(lk);
@@ -249,9 +234,8 @@ static devlock_holding devlock_holder(int fd, devlock_look *lk)
 	if (s == NULL)
 		s = devlock_scan(lk, group, &blind);
 	if (s == NULL)
-		return (devlock_holding){blind ? (pid_t)run.pgid : 0, 0, blind, false};
-	return (devlock_holding){(pid_t)run.pgid, s->stray ? s->pid : 0, false,
-	                         s->stray && s->exiting};
+		return (devlock_holding){blind ? (pid_t)run.pgid : 0, 0, blind};
+	return (devlock_holding){(pid_t)run.pgid, s->stray ? s->pid : 0, false};
 }
 
 static void devlock_pause(void)
@@ -324,13 +308,12 @@ static void devlock_tell(const wn_devlock_wait *w, const char *id, const devlock
 	int64_t now = wn_mono_ms();
 	if (w->waiting == NULL || (*next != 0 && now < *next))
 		return;
-	char since[48] = "", by[128] = "";
+	char since[48] = "", by[80] = "";
 	if (*next != 0)
 		snprintf(since, sizeof(since), " (waiting %lld s)",
 		         (long long)((now - start) / 1000));
 	if (h != NULL && h->stray != 0)
-		snprintf(by, sizeof(by), " through process %d, outside that group%s", (int)h->stray,
-		         h->exiting ? ", which is exiting (its mark can no longer be read)" : "");
+		snprintf(by, sizeof(by), " through process %d, outside that group", (int)h->stray);
 	char *what;
 	if (h != NULL && h->blind)
 		what =

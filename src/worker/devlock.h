@@ -10,10 +10,8 @@
  * carries the mark (a daemon the run left in a session of its own, which
  * the guard ends too). A record whose leader's pid now names another process
  * names a group that is gone (a pid is not given again while its group
- * lives), though processes with its mark may still run. A process met
- * exiting has no environment left to read the mark in: one started no
- * sooner than the run is waited for too, until it has exited. A record of
- * an older worker has no mark: its group alone is waited for. */
+ * lives), though processes with its mark may still run. A record of an
+ * older worker has no mark: its group alone is waited for. */
 #ifndef WN_DEVLOCK_H
 #define WN_DEVLOCK_H
 

@@ -7,7 +7,6 @@
 #include "test.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -498,126 +497,6 @@ TEST(a_run_a_worker_short_of_descriptors_cannot_record_is_told_of)
 	free(why);
 	wn_devlock_release(l);
 	end_run(run);
-}
-
-/* exiting tells whether process pid is exiting, not a zombie yet
- * (/proc/PID/stat: PF_EXITING among its flags). */
-static bool exiting(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return false;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	char state = 0;
-	unsigned flags = 0;
-	return p != NULL && sscanf(p + 2, "%c %*d %*d %*d %*d %*d %u", &state, &flags) == 2 &&
-	       state != 'Z' && (flags & 0x4u) != 0;
-}
-
-/* exiting_marked is a process as start_marked starts one (the mark in its
- * environment) whose exit lasts: the first process of a PID namespace of
- * its own, killed, which waits, its environment gone already, until the
- * processes of its namespace are reaped, one of them a child of helper
- * (outside it), which reaps it when told to (tell closed): as a driver may
- * take its time giving a GPU back. */
-typedef struct exiting_marked {
-	pid_t pid, helper;
-	int tell;
-} exiting_marked;
-
-/* start_exiting_marked starts it, and returns once it is exiting; false
- * when no PID namespace can be made here. */
-static bool start_exiting_marked(uint64_t mark, exiting_marked *x)
-{
-	char var[48];
-	snprintf(var, sizeof(var), "WN_RUN=%016" PRIx64, mark);
-	char *envp[] = {"PATH=/usr/bin:/bin", var, NULL};
-	int up[2], down[2];
-	CHECK(pipe2(up, O_CLOEXEC) == 0 && pipe2(down, O_CLOEXEC) == 0);
-	x->helper = fork();
-	CHECK(x->helper >= 0);
-	if (x->helper == 0) {
-		close(up[0]);
-		close(down[1]);
-		if (unshare(CLONE_NEWPID) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0)
-			_exit(2);
-		pid_t first = fork(), other = first > 0 ? fork() : -1;
-		if (first == 0) {
-			execle("/bin/sleep", "sleep", "60", (char *)NULL, envp);
-			_exit(127);
-		}
-		if (other == 0) {
-			pause();
-			_exit(0);
-		}
-		kill(first, SIGKILL); /* its exit waits for other, a zombie until reaped */
-		if (other < 0 || write(up[1], &first, sizeof(first)) != sizeof(first))
-			_exit(1);
-		char c;
-		(void)!read(down[0], &c, 1);
-		waitpid(other, NULL, 0);
-		waitpid(first, NULL, 0);
-		_exit(0);
-	}
-	close(up[1]);
-	close(down[0]);
-	x->tell = down[1];
-	ssize_t n = read(up[0], &x->pid, sizeof(x->pid));
-	close(up[0]);
-	if (n != (ssize_t)sizeof(x->pid)) {
-		int status = 0;
-		waitpid(x->helper, &status, 0);
-		close(x->tell);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-		return false;
-	}
-	for (int i = 0; i < 1000 && !exiting(x->pid); i++)
-		usleep(10000);
-	CHECK(exiting(x->pid));
-	return true;
-}
-
-/* end_exiting_marked lets it end, and waits until it has. */
-static void end_exiting_marked(exiting_marked *x)
-{
-	close(x->tell);
-	CHECK(waitpid(x->helper, NULL, 0) == x->helper);
-}
-
-TEST(a_process_met_exiting_that_may_carry_the_run_s_mark_holds_its_devices)
-{
-	/* its environment is gone, and with it the mark that would tell: one
-	 * started after the run's leader is waited for, until it has exited */
-	const uint64_t mark = 0xe817ab1e00000004ULL;
-	pid_t run = start_run(false);
-	dead_worker("0", run, mark);
-	end_run(run);
-	exiting_marked x;
-	if (!start_exiting_marked(mark, &x)) {
-		/* root can always make one (the tests run as root in CI) */
-		CHECK(geteuid() != 0);
-		printf("# no PID namespace can be made here by a user: not tried\n");
-		return;
-	}
-	waits w;
-	wn_devlock *l = NULL;
-	CHECK_EQ_INT(take("0", 3, &w, &l), WN_ESTATE);
-	char want[200];
-	snprintf(want, sizeof(want),
-	         "GPU 0: a run of an earlier worker process (process group %d) still holds it "
-	         "through process %d, outside that group, which is exiting (its mark can no "
-	         "longer be read)",
-	         (int)run, (int)x.pid);
-	CHECK_EQ_STR(w.what, want);
-	end_exiting_marked(&x);
-	CHECK_OK(take("0", 1, &w, &l));
-	CHECK_EQ_INT(w.told, 0);
-	wn_devlock_release(l);
 }
 
 TEST(a_stale_or_unreadable_record_does_not_hold_a_device)
