@@ -461,14 +461,15 @@ class Split:  # a connection whose TLS records go out as the test says
 split = Split()  # idle longest, then the start of a record of its next request
 split.raw.sendall(split.record(call))
 print("split:", split.reply())
-rec = split.record(call)
-split.raw.sendall(rec[:10])
 idle = []
 for _ in range(249):
     s = tls()
     s.sendall(call)
     idle.append((s, reply(s)))
 print("idle:", {r for s, r in idle})
+# sent once the others are open: a record begun may take 10 s to end
+rec = split.record(call)
+split.raw.sendall(rec[:10])
 shaking = [tls(handshake=False) for _ in range(6)]  # no handshake yet
 late = tls()
 late.sendall(call)

@@ -125,7 +125,7 @@ kill_grace_s: 1
 log_dir: $WN_TMP/logs
 tasks:
   t:
-    command: [/bin/sh, -c, 'setsid sh -c "echo \\\$\\\$ >$WN_TMP/writer.pid; exec env -u WN_RUN timeout 6 yes escaped-writer-output" & sleep 0.5; echo leader done']
+    command: [/bin/sh, -c, 'setsid sh -c "echo \\\$\\\$ >$WN_TMP/writer.pid; exec env -u WN_RUN timeout 45 yes escaped-writer-output" & sleep 0.5; echo leader done']
 EOF
 	local id pid
 	id=$(wnctl job add p t)
@@ -133,7 +133,8 @@ EOF
 	wait_until 20 "the writer's pid" test -s writer.pid
 	pid=$(cat writer.pid)
 	WN_PIDS+=("$pid")
-	wait_until 30 "job $id to complete" eval "[ \"\$(job_get $id \"j['status']\")\" = completed ]"
+	# held by the writer, the job would complete only once it ends (45 s)
+	wait_until 35 "job $id to complete" eval "[ \"\$(job_get $id \"j['status']\")\" = completed ]"
 	kill -0 "$pid" 2>/dev/null || fail "the writer ended before the job completed"
 	kill "$pid"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "escaped-writer-output"
