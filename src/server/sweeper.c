@@ -84,17 +84,18 @@ int64_t wn_engine_tick(wn_engine *e)
 	return next;
 }
 
-/* expired_ok tells whether finished job j may be deleted: nothing waits on
- * it, nor runs and may wait on it again (a lost lease, a release, a failure
- * with retries left put a RUNNING job back to PENDING, its dependencies
- * evaluated again). */
+/* expired_ok tells whether finished job j may be deleted: no job that may
+ * still wait on it is left but COMPLETED ones. Nothing waits on it, nor runs
+ * and may wait on it again (a lost lease, a release, a failure with retries
+ * left put a RUNNING job back to PENDING, its dependencies evaluated again),
+ * nor ended without success and may be retried (its retry would find the
+ * dependency removed, and be refused). */
 static bool expired_ok(struct call *c, const Job *j)
 {
 	struct redges *r = wn_deps_dependents(c->e, j->id);
 	for (uint32_t k = 0; r != NULL && k < r->n; k++) {
 		Job *y = wn_job_find(c, r->v[k].job);
-		if (y != NULL &&
-		    (y->status == PENDING || y->status == BLOCKED || y->status == RUNNING))
+		if (y != NULL && y->status != COMPLETED)
 			return false;
 	}
 	return true;
@@ -102,52 +103,66 @@ static bool expired_ok(struct call *c, const Job *j)
 
 #define EXPIRE_CHUNK 4096
 
+/* expire_chunk deletes the expired jobs of the next chunk of keys after
+ * *after; counts them in *removed, and sets *freed when one of them waited
+ * for others (which may be deleted now). Returns whether keys are left. */
+static bool expire_chunk(wn_engine *e, uint64_t *after, uint64_t *removed, bool *freed)
+{
+	/* a chunk of keys per lock hold, so requests keep flowing */
+	struct call c;
+	wn_call_init(&c, e, NULL);
+	pthread_mutex_lock(&e->mu);
+	int64_t cutoff = wn_engine_now(e) - e->cfg.retention_ms;
+	wn_batch *b = wn_batch_new();
+	Job **v = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*v));
+	Job **gone = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*gone));
+	size_t ngone = 0, ngone_all = 0;
+	struct project *gp = NULL;
+	bool more = true;
+	size_t n = wn_records_job_chunk(&c.rec, after, EXPIRE_CHUNK, v, &more);
+	for (size_t i = 0; i < n; i++) {
+		Job *j = v[i];
+		if (j->finished_ms == 0 || j->finished_ms > cutoff ||
+		    (j->status != COMPLETED && j->status != FAILED && j->status != CANCELLED))
+			continue;
+		wn_job_adopt(&c, j);
+		struct project *p = wn_job_project(&c, j);
+		if (p == NULL || !expired_ok(&c, j))
+			continue;
+		if (gp != NULL && p != gp) {
+			wn_job_remove_many(&c, b, gp, gone, ngone, false);
+			ngone_all += ngone;
+			ngone = 0;
+		}
+		gp = p;
+		*freed |= j->n_deps > 0;
+		gone[ngone++] = j;
+	}
+	if (ngone > 0)
+		wn_job_remove_many(&c, b, gp, gone, ngone, false);
+	ngone_all += ngone;
+	*removed += ngone_all;
+	if (wn_batch_count(b) > 0)
+		wn_engine_write(&c, b);
+	wn_batch_free(b);
+	pthread_mutex_unlock(&e->mu);
+	wn_call_wait(&c);
+	wn_call_finish(&c);
+	return more;
+}
+
 uint64_t wn_engine_expire_finished(wn_engine *e)
 {
 	if (e->cfg.retention_ms <= 0)
 		return 0;
-	uint64_t removed = 0, after = 0;
-	bool more = true;
-	while (more) {
-		/* a chunk of keys per lock hold, so requests keep flowing */
-		struct call c;
-		wn_call_init(&c, e, NULL);
-		pthread_mutex_lock(&e->mu);
-		int64_t cutoff = wn_engine_now(e) - e->cfg.retention_ms;
-		wn_batch *b = wn_batch_new();
-		Job **v = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*v));
-		Job **gone = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*gone));
-		size_t ngone = 0, ngone_all = 0;
-		struct project *gp = NULL;
-		size_t n = wn_records_job_chunk(&c.rec, &after, EXPIRE_CHUNK, v, &more);
-		for (size_t i = 0; i < n; i++) {
-			Job *j = v[i];
-			if (j->finished_ms == 0 || j->finished_ms > cutoff ||
-			    (j->status != COMPLETED && j->status != FAILED &&
-			     j->status != CANCELLED))
-				continue;
-			wn_job_adopt(&c, j);
-			struct project *p = wn_job_project(&c, j);
-			if (p == NULL || !expired_ok(&c, j))
-				continue;
-			if (gp != NULL && p != gp) {
-				wn_job_remove_many(&c, b, gp, gone, ngone, false);
-				ngone_all += ngone;
-				ngone = 0;
-			}
-			gp = p;
-			gone[ngone++] = j;
-		}
-		if (ngone > 0)
-			wn_job_remove_many(&c, b, gp, gone, ngone, false);
-		ngone_all += ngone;
-		removed += ngone_all;
-		if (wn_batch_count(b) > 0)
-			wn_engine_write(&c, b);
-		wn_batch_free(b);
-		pthread_mutex_unlock(&e->mu);
-		wn_call_wait(&c);
-		wn_call_finish(&c);
+	uint64_t removed = 0;
+	/* a job kept for one that waited for it goes in the same pass as that
+	 * one: the keys are walked again while a walk deleted such a job */
+	for (bool freed = true; freed;) {
+		freed = false;
+		uint64_t after = 0;
+		while (expire_chunk(e, &after, &removed, &freed))
+			;
 	}
 	if (removed > 0) {
 		wn_records_compact_jobs(e->rec);

@@ -171,3 +171,33 @@ test_deps_blocked_upstream_is_an_end() {
 	expect_statuses "$report pending" "$ok pending"
 	expect_eq "$(ready_ids)" "$report $ok" "ready once evaluate completed"
 }
+
+# A failed job can be retried as long as it is kept: retention keeps the jobs
+# it waits for until it is deleted itself, though their own time is over.
+test_deps_retention_keeps_what_a_failed_job_waits_for() {
+	deps_start --retention-ms 30000 --test-clock clock
+	local prep train other
+	prep=$(add prep)
+	other=$(add other)
+	train=$(add train --after "$prep")
+	run_next "$prep"
+	run_next "$other"
+	hold "$train"
+	set_clock 20000
+	wnctl queue complete "$train" 1 --worker w --fail >/dev/null
+	expect_status "$train" failed
+	# prep and other are past their time, train is not: a retention pass
+	# deletes other, and keeps prep for train
+	set_clock 35000
+	local i
+	for i in $(seq 1 200); do
+		wnctl job show "$other" >/dev/null 2>&1 || break
+		sleep 0.05
+	done
+	expect_fail wnctl job show "$other"
+	expect_status "$prep" completed
+	expect_exit 0 wnctl job retry "$train"
+	expect_status "$train" pending
+	run_next "$train"
+	expect_status "$train" completed
+}

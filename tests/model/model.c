@@ -561,13 +561,26 @@ void model_lease_lost(model *m, model_job *j)
 }
 
 /* model_waited_on: a PENDING, BLOCKED or RUNNING job (which may come back
- * to wait) depends on j: retention keeps j, Remove without force refuses it. */
+ * to wait) depends on j: Remove without force refuses it. */
 bool model_waited_on(const model *m, const model_job *j)
 {
 	for (size_t i = 0; i < m->njobs; i++) {
 		const model_job *y = m->jobs[i];
 		if (!y->live ||
 		    (y->status != ST_PENDING && y->status != ST_BLOCKED && y->status != ST_RUNNING))
+			continue;
+		for (size_t d = 0; d < y->ndeps; d++)
+			if (y->deps[d].id == j->id)
+				return true;
+	}
+	return false;
+}
+
+bool model_retention_held(const model *m, const model_job *j)
+{
+	for (size_t i = 0; i < m->njobs; i++) {
+		const model_job *y = m->jobs[i];
+		if (!y->live || y->status == ST_COMPLETED)
 			continue;
 		for (size_t d = 0; d < y->ndeps; d++)
 			if (y->deps[d].id == j->id)

@@ -374,8 +374,11 @@ void model_job_retry(model_job *j);
  * capacity, projects, tasks). */
 void model_worker_clear(model_worker *w);
 /* model_waited_on: a PENDING, BLOCKED or RUNNING job depends on j (Remove
- * without force refuses it, retention keeps it). */
+ * without force refuses it). */
 bool model_waited_on(const model *m, const model_job *j);
+/* model_retention_held: a job that is not COMPLETED depends on j (it waits,
+ * runs, or may be retried): retention keeps j. */
+bool model_retention_held(const model *m, const model_job *j);
 /* model_job_remove deletes job j (its lease too). */
 void model_job_remove(model *m, model_job *j);
 /* model_set_reason sets j's expected reason and how it is compared. */

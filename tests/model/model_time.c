@@ -17,7 +17,7 @@ void model_retention_mark(model *m)
 		model_job *j = m->jobs[i];
 		if (!finished(j))
 			continue;
-		bool held = model_waited_on(m, j);
+		bool held = model_retention_held(m, j);
 		if (held) {
 			j->ret_free_at = -1; /* held now */
 		} else if (j->ret_free_at == -1) {
@@ -129,12 +129,27 @@ void model_advance(model *m, int64_t t)
 		free(v);
 	}
 	model_settle(m);
-	for (size_t i = 0; i < m->njobs; i++) {
-		model_job *j = m->jobs[i];
-		/* a retention pass comes up to a minute late: until then the job
-		 * may be there or not, and time only jumps past that window */
-		if (finished(j) && retention_due(m, j) <= t - MODEL_RET_LATE_MS &&
-		    !model_waited_on(m, j)) {
+	/* a job kept for another goes in the pass that deletes the other (at
+	 * the latest time that one was due, freed_at) when its own time is over */
+	int64_t freed_at = INT64_MIN;
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t i = 0; i < m->njobs; i++) {
+			model_job *j = m->jobs[i];
+			if (!finished(j) || model_retention_held(m, j))
+				continue;
+			if (j->ret_free_at == -1)
+				j->ret_free_at = freed_at;
+			/* a retention pass comes up to a minute late: until then the
+			 * job may be there or not, and time only jumps past that window */
+			int64_t due = retention_due(m, j);
+			if (due > t - MODEL_RET_LATE_MS)
+				continue;
+			if (j->ndeps > 0) {
+				again = true;
+				if (due > freed_at)
+					freed_at = due;
+			}
 			model_job_remove(m, j);
 			m->n_retained++;
 		}
