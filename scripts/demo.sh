@@ -16,17 +16,28 @@ run() {
 	"$@"
 }
 
-say "installing missing packages and building"
-bash scripts/install-deps.sh
-make -j"$(nproc)" >/dev/null
-bin=$root/build/rel/bin
+# WN_BIN: a directory holding wnd, wnctl and wnworker built already (then
+# nothing is installed nor built)
+if [ -n "${WN_BIN:-}" ]; then
+	bin=$WN_BIN
+else
+	say "installing missing packages and building"
+	bash scripts/install-deps.sh
+	make -j"$(nproc)" >/dev/null
+	bin=$root/build/rel/bin
+fi
 export PATH=$bin:$PATH
 
 tmp=$(mktemp -d /tmp/whatsnext-demo.XXXXXX)
 wnd_pid=
+w1=
+w2=
+# only what the demo started and made: its workers, its wnd, its directory
+# (the workers run in it, so a wn-runs/ or wn-logs/ of the tour stays)
 cleanup() {
-	[ -n "$wnd_pid" ] && kill "$wnd_pid" 2>/dev/null && wait "$wnd_pid" 2>/dev/null
-	rm -rf "$tmp" "$root/wn-logs" "$root/wn-runs"
+	local p
+	for p in $w1 $w2 $wnd_pid; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -84,9 +95,11 @@ sweep=$(wnctl --json job sweep sweep train --grid lr=0.001,0.01,0.1,1 --grid epo
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["sweep_id"])')
 echo "sweep $sweep: 12 jobs (the lr=1 runs diverge on purpose)"
 run wnctl queue show sweep --limit 5
-wnworker --config examples/sweep.yaml --name w1 --exit-when-empty >"$tmp/w1.log" 2>&1 &
+mkdir "$tmp/run"
+ln -s "$root/examples" "$tmp/run/examples"
+(cd "$tmp/run" && exec wnworker --config examples/sweep.yaml --name w1 --exit-when-empty) >"$tmp/w1.log" 2>&1 &
 w1=$!
-wnworker --config examples/sweep.yaml --name w2 --exit-when-empty >"$tmp/w2.log" 2>&1 &
+(cd "$tmp/run" && exec wnworker --config examples/sweep.yaml --name w2 --exit-when-empty) >"$tmp/w2.log" 2>&1 &
 w2=$!
 
 say "the output of the sweep's first job, live, until it ends"
@@ -97,6 +110,7 @@ rc=0
 run wnctl job wait --sweep "$sweep" || rc=$?
 echo "(exit $rc: 0 when every job completed, 9 when some did not: the lr=1 runs diverge on purpose)"
 wait "$w1" "$w2"
+w1= w2=
 echo "both workers ran the queue dry and exited; a few of their log lines:"
 grep -hE "started|finished" "$tmp/w1.log" "$tmp/w2.log" | head -n 6
 
