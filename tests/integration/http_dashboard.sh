@@ -308,3 +308,28 @@ EOF
 	done
 	wn_stop
 }
+
+# queue_lists: how many QueueService/List calls wnd has answered.
+queue_lists() {
+	curl -s "$WN_HTTP/metrics" |
+		awk '/^whatsnext_requests_total\{method="QueueService\/List"/ { n += $2 } END { print n + 0 }'
+}
+
+test_dashboard_queue_of_many_projects_lists_those_with_pending_jobs() {
+	browser_setup
+	local i id before text
+	for i in $(seq 1 40); do
+		wnctl project create "p$i" >/dev/null
+		wnctl task create "p$i" t >/dev/null
+	done
+	id=$(wnctl job add p7 t --name waits-here)
+	before=$(queue_lists)
+	# the queue of every project asks wnd about the one with a PENDING job,
+	# not about each of the 40 at every refresh
+	text=$(page_text /queue main)
+	expect_contains "$text" "0	$id	waits-here	t	0	waiting for a worker"
+	expect_contains "$text" "p8 0 ready, 0 waiting"
+	local n=$(($(queue_lists) - before))
+	[ "$n" -ge 1 ] && [ "$n" -lt 10 ] || fail "the queue page made $n QueueService/List calls for 1 project with jobs of 40"
+	wn_stop
+}

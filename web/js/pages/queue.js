@@ -38,10 +38,19 @@ export function mount(root, params) {
     }
     pick.value = only;
     const shown = only ? [only] : names;
+    // Every project shown: one Stats call says which have PENDING jobs, and
+    // only those are listed (a token limited to some projects may not ask
+    // for all counts: then each project is listed).
+    let pending = null;
+    if (!only) {
+      const st = await orDenied(call("QueueService", "Stats", {}));
+      if (!st.denied) pending = new Map((st.projects || []).map((x) => [x.project, num(x.pending)]));
+    }
     // null: a project the token may not see (one limited to some projects
     // lists them all), said in its section rather than hiding the others
     const lists = await Promise.all(
       shown.map((p) =>
+        pending && !pending.get(p) ? { jobs: [], total: "0", waitingTotal: "0" } :
         call("QueueService", "List", { project: p, limit: LIMIT, includeWaiting: true }).catch((e) => {
           if (e instanceof ApiError && e.status === 403) return null;
           throw e;
