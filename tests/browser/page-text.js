@@ -11,6 +11,9 @@
 //   WN_SECRET     a token's secret, logged in as the login form does
 //   WN_ALLOW      HTTP statuses the page's calls may answer without it being an
 //                 error, such as 403 for a token limited to some projects
+//   WN_THEN       a shell command run once the page has drawn, such as one that
+//                 revokes its token; then the text is read once WN_WAIT_FOR (a
+//                 selector) is on the page
 "use strict";
 const puppeteer = require("puppeteer-core");
 
@@ -43,6 +46,12 @@ async function main() {
     await page
       .waitForFunction(() => Number(document.body.dataset.refreshes || 0) > 0, { timeout: 15000, polling: 50 })
       .catch(() => problems.push("the page did not draw from the server within 15 s"));
+    if (process.env.WN_THEN) {
+      require("child_process").execSync(process.env.WN_THEN, { stdio: ["ignore", "ignore", "inherit"] });
+      await page
+        .waitForSelector(process.env.WN_WAIT_FOR, { timeout: 15000 })
+        .catch(() => problems.push(`no ${process.env.WN_WAIT_FOR} within 15 s of ${process.env.WN_THEN}`));
+    }
     const text = await page.$eval(selector, (e) => e.innerText).catch(() => null);
     if (text === null) problems.push(`no element ${selector}`);
     else process.stdout.write(text + "\n");

@@ -333,3 +333,23 @@ test_dashboard_queue_of_many_projects_lists_those_with_pending_jobs() {
 	[ "$n" -ge 1 ] && [ "$n" -lt 10 ] || fail "the queue page made $n QueueService/List calls for 1 project with jobs of 40"
 	wn_stop
 }
+
+test_dashboard_hides_what_a_revoked_token_read() {
+	browser_need
+	printf '%s\n' "$DASH_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$DASH_SECRET
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p --description "read-with-the-reader-token" >/dev/null
+	local secret text
+	secret=$(wnctl token create dash --role reader 2>/dev/null)
+	expect_contains "$(WN_SECRET=$secret page_text /projects/p main)" "read-with-the-reader-token"
+	# the token is revoked while the page is open: the page asks for another
+	# and no longer shows what the revoked one read
+	text=$(WN_SECRET=$secret WN_ALLOW=401 WN_THEN="$WN_BIN/wnctl token revoke dash" \
+		WN_WAIT_FOR='#login:not([hidden])' page_text /projects/p body)
+	expect_contains "$text" "token refused: unknown or revoked token"
+	expect_not_contains "$text" "read-with-the-reader-token"
+	wn_stop
+}

@@ -129,6 +129,11 @@ function showLogin(err) {
   needLogin = true;
   clearTimeout(timer);
   setLive("");
+  // what the refused token read goes with it (the form's backdrop is see-through);
+  // the login draws the page again
+  gen++;
+  view = null;
+  fill($("main"));
   const hadToken = !!api.token();
   api.setToken("");
   updateLogout();
