@@ -49,8 +49,8 @@ async function main() {
     if (process.env.WN_THEN) {
       require("child_process").execSync(process.env.WN_THEN, { stdio: ["ignore", "ignore", "inherit"] });
       await page
-        .waitForSelector(process.env.WN_WAIT_FOR, { timeout: 15000 })
-        .catch(() => problems.push(`no ${process.env.WN_WAIT_FOR} within 15 s of ${process.env.WN_THEN}`));
+        .waitForSelector(process.env.WN_WAIT_FOR, { timeout: 30000 })
+        .catch(() => problems.push(`no ${process.env.WN_WAIT_FOR} within 30 s of ${process.env.WN_THEN}`));
     }
     const text = await page.$eval(selector, (e) => e.innerText).catch(() => null);
     if (text === null) problems.push(`no element ${selector}`);

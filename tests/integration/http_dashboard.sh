@@ -353,3 +353,17 @@ test_dashboard_hides_what_a_revoked_token_read() {
 	expect_not_contains "$text" "read-with-the-reader-token"
 	wn_stop
 }
+
+test_dashboard_says_when_wnd_stops_answering() {
+	browser_setup
+	wnctl project create p >/dev/null
+	# wnd stops (SIGSTOP) while the page is open: it still takes connections
+	# but answers none; the page says it cannot reach wnd rather than
+	# waiting for good under an old "live" time
+	local text
+	text=$(WN_THEN="kill -STOP $WND_PID" WN_WAIT_FOR='#banner:not([hidden])' page_text / body)
+	kill -CONT "$WND_PID"
+	expect_contains "$text" "cannot reach wnd: no answer within 10 s"
+	expect_contains "$text" "offline"
+	wn_stop
+}

@@ -36,6 +36,8 @@ export function setToken(t) {
   }
 }
 
+const CALL_TIMEOUT_MS = 10000;
+
 // call sends one method and resolves to its reply object (defaults omitted,
 // as proto3 JSON omits them). It rejects with an ApiError.
 export async function call(service, method, body = {}, opts = {}) {
@@ -43,18 +45,23 @@ export async function call(service, method, body = {}, opts = {}) {
   const t = opts.token !== undefined ? opts.token : token();
   if (t) headers.Authorization = "Bearer " + t;
   let resp;
+  let text;
   try {
+    // a wnd that accepts the connection but never answers (stopped, hung,
+    // a stale tunnel) is said to be unreachable rather than waited for
     resp = await fetch(`v1/${service}/${method}`, {
       method: "POST",
       headers,
       body: JSON.stringify(body),
       cache: "no-store",
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
+    text = await resp.text();
   } catch (e) {
-    throw new ApiError(0, 14, "cannot reach wnd: " + (e && e.message ? e.message : e));
+    const why = e && e.name === "TimeoutError" ? `no answer within ${CALL_TIMEOUT_MS / 1000} s` : e && e.message ? e.message : e;
+    throw new ApiError(0, 14, "cannot reach wnd: " + why);
   }
   let data = null;
-  const text = await resp.text();
   if (text) {
     try {
       data = JSON.parse(text);
