@@ -66,14 +66,15 @@ static void results_options(wn_ctl *c, struct results_args *a)
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		switch (ch) {
-		case OPT_SORT:
+		case OPT_SORT: {
 			if (optarg[0] == '\0')
 				wn_ctl_usage(c, "--sort needs a result key");
-			if (wn_result_key_check(optarg, strlen(optarg)) != NULL)
-				wn_ctl_usage(c, "invalid --sort '%s': %s", optarg,
-				             wn_result_key_check(optarg, strlen(optarg)));
+			const char *why = wn_result_key_check(optarg, strlen(optarg));
+			if (why != NULL)
+				wn_ctl_usage(c, "invalid --sort '%s': %s", optarg, why);
 			a->sort = optarg;
 			break;
+		}
 		case OPT_DESC:
 			a->desc = true;
 			break;

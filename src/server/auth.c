@@ -130,6 +130,13 @@ struct wn_token *wn_auth_token_from(const Whatsnext__V1__Token *t, const uint8_t
 	return tok;
 }
 
+/* auth_boot_secret tells whether tok's secret is the bootstrap admin
+ * token's (a's lock held). */
+static bool auth_boot_secret(const struct auth *a, const struct wn_token *tok)
+{
+	return a->boot != NULL && wn_auth_equal(a->boot->hash, tok->hash, WN_AUTH_HASH_LEN);
+}
+
 bool wn_auth_add(wn_engine *e, struct wn_token *tok)
 {
 	struct auth *a = &e->auth;
@@ -143,8 +150,7 @@ bool wn_auth_add(wn_engine *e, struct wn_token *tok)
 		wn_map_put_str(a->byhash, hex, tok);
 		atomic_fetch_add(&a->gen, 1);
 	}
-	bool boot =
-	    !taken && a->boot != NULL && wn_auth_equal(a->boot->hash, tok->hash, WN_AUTH_HASH_LEN);
+	bool boot = !taken && auth_boot_secret(a, tok);
 	pthread_rwlock_unlock(&a->lock);
 	if (boot)
 		wn_warn("token %s has the secret of the bootstrap admin token (the token setting "
@@ -159,8 +165,7 @@ bool wn_auth_add(wn_engine *e, struct wn_token *tok)
 bool wn_auth_is_boot_secret(wn_engine *e, const struct wn_token *tok)
 {
 	pthread_rwlock_rdlock(&e->auth.lock);
-	bool same =
-	    e->auth.boot != NULL && wn_auth_equal(e->auth.boot->hash, tok->hash, WN_AUTH_HASH_LEN);
+	bool same = auth_boot_secret(&e->auth, tok);
 	pthread_rwlock_unlock(&e->auth.lock);
 	return same;
 }

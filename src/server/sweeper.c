@@ -103,9 +103,22 @@ static bool expired_ok(struct call *c, const Job *j)
 
 #define EXPIRE_CHUNK 4096
 
+/* expired_held tells whether job j, to be deleted, holds a dependency that
+ * is past its retention but was kept for j (expired_ok): it may go now. */
+static bool expired_held(struct call *c, const Job *j, int64_t cutoff)
+{
+	for (size_t k = 0; k < j->n_deps; k++) {
+		const Job *d = wn_job_find(c, j->deps[k]->job_id);
+		if (d != NULL && d->finished_ms != 0 && d->finished_ms <= cutoff)
+			return true;
+	}
+	return false;
+}
+
 /* expire_chunk deletes the expired jobs of the next chunk of keys after
- * *after; counts them in *removed, and sets *freed when one of them waited
- * for others (which may be deleted now). Returns whether keys are left. */
+ * *after; counts them in *removed, and sets *freed when one of them held a
+ * dependency past its retention (which may be deleted now). Returns whether
+ * keys are left. */
 static bool expire_chunk(wn_engine *e, uint64_t *after, uint64_t *removed, bool *freed)
 {
 	/* a chunk of keys per lock hold, so requests keep flowing */
@@ -135,7 +148,7 @@ static bool expire_chunk(wn_engine *e, uint64_t *after, uint64_t *removed, bool 
 			ngone = 0;
 		}
 		gp = p;
-		*freed |= j->n_deps > 0;
+		*freed = *freed || expired_held(&c, j, cutoff);
 		gone[ngone++] = j;
 	}
 	if (ngone > 0)

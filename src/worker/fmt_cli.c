@@ -78,18 +78,6 @@ static void cli_unload(void *p)
 static const char *const cli_shells[] = {"sh",    "bash", "dash", "ash",   "zsh", "ksh",
                                          "ksh93", "mksh", "yash", "rbash", "posh"};
 
-/* cli_has_placeholder tells whether template t substitutes a value. */
-static bool cli_has_placeholder(const char *t)
-{
-	for (; *t != '\0'; t++) {
-		if (t[0] == '{' && t[1] == '{')
-			t++;
-		else if (t[0] == '{')
-			return true;
-	}
-	return false;
-}
-
 /* cli_shell_code returns the index in argv (n items) of the code that a
  * shell reads with -c (`sh -e -c CODE ARG0 ARGS`, `bash -lc CODE`), -1 when
  * argv is no such call (its options read as the shell does: clustered
@@ -128,7 +116,7 @@ static int cli_code_check(const wn_conf_doc *doc, const wn_conf_node *cmd, cli_c
                           char **errmsg)
 {
 	c->code = cli_shell_code(c->command.v, c->command.n);
-	if (c->code < 0 || !cli_has_placeholder(c->command.v[c->code])) {
+	if (c->code < 0 || !wn_template_names(c->command.v[c->code], NULL)) {
 		c->code = -1;
 		return WN_OK;
 	}

@@ -177,9 +177,10 @@ static int slurm_load(const wn_conf_doc *doc, const wn_conf_node *task, const wn
 			continue;
 		const wn_conf_node *n = wn_conf_get(task, tkeys[i]);
 		rc = wn_fmt_check_template(doc, n ? n : task, tkeys[i], tvals[i], errmsg);
-		if (rc == WN_OK && i > 0) /* all but the script go on #SBATCH lines */
+		bool script = strcmp(tkeys[i], "script") == 0;
+		if (rc == WN_OK && !script) /* the others go on #SBATCH lines */
 			rc = slurm_one_line(doc, n ? n : task, tkeys[i], tvals[i], errmsg);
-		if (rc == WN_OK && i == 2) /* output, with the results file beside it */
+		if (rc == WN_OK && strcmp(tkeys[i], "output") == 0) /* results file beside it */
 			rc = wn_fmt_check_own_file(doc, n ? n : task, "output", tvals[i], env,
 			                           errmsg);
 		if (rc != WN_OK)

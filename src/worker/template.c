@@ -135,7 +135,8 @@ int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, ch
 	return WN_OK;
 }
 
-/* template_seek notes whether the name sought (template_find) is met. */
+/* template_seek notes whether the name sought (template_find; NULL: any)
+ * is met. */
 typedef struct template_find {
 	const char *name;
 	bool met;
@@ -144,16 +145,15 @@ typedef struct template_find {
 static const char *template_seek(void *ctx, const char *name)
 {
 	template_find *f = ctx;
-	f->met = f->met || strcmp(name, f->name) == 0;
+	f->met = f->met || f->name == NULL || strcmp(name, f->name) == 0;
 	return "";
 }
 
 bool wn_template_names(const char *src, const char *name)
 {
 	template_find f = {name, false};
-	char *out = NULL, *err = NULL;
-	wn_template_render(src, template_seek, &f, &out, &err);
-	free(out);
+	char *err = NULL;
+	template_walk(src, template_seek, &f, NULL, &err);
 	free(err);
 	return f.met;
 }

@@ -23,7 +23,8 @@ typedef const char *(*wn_template_lookup)(void *ctx, const char *name);
 int wn_template_render(const char *src, wn_template_lookup lookup, void *ctx, char **out,
                        char **errmsg);
 
-/* wn_template_names tells whether src holds the placeholder {name}. */
+/* wn_template_names tells whether src holds the placeholder {name}, or
+ * any placeholder when name is NULL. */
 bool wn_template_names(const char *src, const char *name);
 
 /* wn_template_check validates the syntax of src without looking anything up;
