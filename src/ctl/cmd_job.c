@@ -124,6 +124,9 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 		wn_ctl_field("exit_code", "%d", j->exit_code);
 	if (j->reason[0] != '\0')
 		wn_ctl_field("reason", "%s", wn_ctl_states(c, j->reason));
+	if (j->stopping) /* cancelled while it ran: the run has not said it ended */
+		wn_ctl_field("stopping", "the run of attempt %u on worker %s, told to stop",
+		             j->attempt, j->worker);
 	if (j->external_id[0] != '\0')
 		wn_ctl_field("external_id", "%s", j->external_id);
 	if (j->submitter[0] != '\0')

@@ -48,8 +48,12 @@ int wn_bulk_cancel(struct call *c, wn_batch *b, Job *j, const char *reason, cons
 	j->reason = (char *)(reason != NULL && reason[0] ? reason : "cancelled by user");
 	j->finished_ms = wn_engine_now(c->e);
 	j->lease_expires_ms = 0; /* a RUNNING job's lease ends with it */
+	/* its holder learns it from the next heartbeat, or from its Join if it
+	 * starts again: kept on the record until the run reports or its lease
+	 * runs out, so that a restart does not forget it */
+	j->stopping = from == RUNNING;
 	wn_job_set_status(c, b, p, j, CANCELLED);
-	if (from == RUNNING) /* its holder learns it from the next heartbeat */
+	if (from == RUNNING)
 		wn_job_lease_cancel(c->e, j->id, j->attempt);
 	return WN_OK;
 }
@@ -84,6 +88,7 @@ int wn_bulk_retry(struct call *c, wn_batch *b, Job *j, const char **why)
 	j->external_id = "";
 	/* a run cancelled while it ran may still be going: from now on its
 	 * worker holds nothing, and its reports are refused or ignored */
+	j->stopping = false;
 	if (from == CANCELLED)
 		wn_job_lease_end(c->e, j->id);
 	wn_job_set_status(c, b, p, j, PENDING);

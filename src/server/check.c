@@ -340,6 +340,15 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 	if (bad_hold)
 		wn_check_finding(k, name, "held, but %s: only a PENDING or BLOCKED job is held",
 		                 wn_status_name(j->status));
+	const char *bad_stop = !j->stopping             ? NULL
+	                       : j->status != CANCELLED ? wn_status_name(j->status)
+	                       : j->worker[0] == '\0'   ? "CANCELLED with no worker"
+	                       : j->attempt == 0        ? "CANCELLED at attempt 0"
+	                                                : NULL;
+	if (bad_stop != NULL)
+		wn_check_finding(k, name,
+		                 "stopping, but %s: only a run cancelled while it ran is stopped",
+		                 bad_stop);
 	if (j->status == RUNNING && j->worker[0] != '\0') {
 		c.worker = worker_get(k, j->worker);
 		worker_hold(k, c.worker, c.id);
@@ -364,8 +373,10 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 		note_id(k, c.sweep, name);
 	}
 	push_job(k, &c);
-	if (bad_hold)
-		wn_check_plan_job(k, &k->jobs[k->njobs - 1], JF_HELD, NULL);
+	if (bad_hold || bad_stop != NULL)
+		wn_check_plan_job(k, &k->jobs[k->njobs - 1],
+		                  (bad_hold ? JF_HELD : 0) | (bad_stop != NULL ? JF_STOPPING : 0),
+		                  NULL);
 	whatsnext__v1__job__free_unpacked(j, NULL);
 }
 

@@ -336,6 +336,10 @@ static void fix_job(struct writer *w, const struct fix *f)
 		j->held = false;
 		SAY("%sno longer held", o ? "; " : "");
 	}
+	if (f->mask & JF_STOPPING) {
+		j->stopping = false;
+		SAY("%sno run to stop", o ? "; " : "");
+	}
 	if ((f->mask & JF_BLOCK) && j->status == PENDING) {
 		j->status = BLOCKED;
 		j->reason = f->reason;

@@ -99,6 +99,7 @@ enum {
 	JF_BLOCK = 32,      /* PENDING that can never run := BLOCKED */
 	JF_UNREADABLE = 64, /* set aside; a FAILED job of lost-and-found in its place */
 	JF_HELD = 128,      /* held, but not PENDING or BLOCKED := not held */
+	JF_STOPPING = 256,  /* stopping, but no cancelled run := not stopping */
 };
 
 /* Where the repair puts the jobs whose records cannot be read. */

@@ -14,6 +14,7 @@
 #include "deps.h"
 #include "engine_state.h"
 #include "fleet.h"
+#include "jobs.h"
 #include "project.h"
 #include "replay.h"
 
@@ -172,6 +173,11 @@ static void load_job_counts(struct load *l, struct project *p, const Job *j)
 		wn_leases_put(e->leases, j->id, j->attempt, wn_engine_mono(e) + e->cfg.lease_ms);
 		if (t != NULL)
 			wn_fleet_hold(e, j->worker, j->id, &t->need);
+	} else if (st == CANCELLED && j->stopping && j->attempt > 0 && j->worker[0] != '\0') {
+		/* a run cancelled before the restart that has not reported: its
+		 * holder is still to be told to stop it, for a lease from now on */
+		wn_leases_put(e->leases, j->id, j->attempt, wn_engine_mono(e) + e->cfg.lease_ms);
+		wn_job_lease_cancel(e, j->id, j->attempt);
 	}
 }
 

@@ -120,9 +120,14 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 		wn_map_del_u64(e->cancelled, id);
 	Job *j = wn_job_find(c, id);
 	if (cancelled_run && j != NULL && j->attempt == attempt) {
-		/* what the cancelled run uploaded no Complete will list now */
+		/* what the cancelled run uploaded no Complete will list now,
+		 * and no worker is told to stop the run any more */
 		wn_batch *b = wn_batch_new();
 		wn_artifacts_drop_attempt(c, b, j, attempt);
+		if (j->stopping) {
+			j->stopping = false;
+			wn_job_put(c, b, j);
+		}
 		wn_call_commit(c, b);
 		return;
 	}

@@ -406,6 +406,7 @@ static int complete_one(struct call *c, wn_batch *b, const Whatsnext__V1__Comple
 		j->external_id = rq->external_id;
 	j->finished_ms = wn_engine_now(c->e);
 	j->lease_expires_ms = 0;
+	j->stopping = false;
 	wn_job_lease_end(c->e, j->id);
 	if (was_cancelled) {
 		/* already CANCELLED: keep the run's outcome on the record */
@@ -535,9 +536,13 @@ int wn_svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	if (rv != WN_OK)
 		return rv;
 	wn_job_lease_end(c->e, j->id);
-	if (was_cancelled) {
-		*out = &j->base;
-		return WN_OK;
+	wn_batch *b = wn_batch_new();
+	if (was_cancelled) { /* the run handed back is over: none to stop */
+		j->stopping = false;
+		wn_job_put(c, b, j);
+		if ((rv = wn_call_commit(c, b)) == WN_OK)
+			*out = &j->base;
+		return rv;
 	}
 	struct project *p = wn_job_project(c, j);
 	if (p == NULL)
@@ -546,7 +551,6 @@ int wn_svc_queue_release(struct call *c, const ProtobufCMessage *in, ProtobufCMe
 	j->lease_expires_ms = 0;
 	j->reason = wn_arena_printf(c->arena, "attempt %u handed back by worker %s%s%.200s",
 	                            j->attempt, j->worker, rq->reason[0] ? ": " : "", rq->reason);
-	wn_batch *b = wn_batch_new();
 	wn_job_set_status(c, b, p, j, PENDING);
 	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)

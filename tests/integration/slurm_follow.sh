@@ -239,6 +239,42 @@ test_a_job_cancelled_while_its_worker_is_away_is_stopped_in_slurm() {
 	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['reason']")" "cancelled not needed"
 }
 
+test_a_cancel_outlives_a_restart_of_wnd_until_the_worker_is_back() {
+	# As above, and wnd is killed and started again between the cancel and
+	# the worker's return: the run still to be stopped is kept on disk, so
+	# the worker is still told to scancel it (before, wnd forgot it and the
+	# SLURM job ran on with no one following it).
+	WND_ARGS=(--lease-ms 600000)
+	follow_setup 'echo started; sleep 300'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	local sid
+	sid=$(job_ext "$id")
+	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
+	kill -TERM "$first"
+	worker_wait "$first" 10
+	wnctl job cancel "$id" --reason "not needed" >/dev/null
+	wn_kill9
+	wn_start "${WND_ARGS[@]}"
+	expect_contains "$(wnctl job show "$id")" "stopping: the run of attempt 1 on worker w1, told to stop"
+	expect_eq "$(job_get "$id" "j['stopping']")" True "stopping, in --json"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_contains "$(cat w1.log)" "job $id: held before a restart (project p, task t, attempt 1); cancelled on the server meanwhile: stopping its run"
+	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['reason']")" "cancelled not needed"
+	# the run said it ended: nothing is left to stop, after a restart too
+	expect_eq "$(job_get "$id" "j['stopping']")" False "stopping, once the run ended"
+	wn_stop
+	"$WN_BIN/wnd" --data "$WN_TMP/data" --check >check.out 2>&1 ||
+		fail "wnd --check: $(cat check.out)"
+	wn_start "${WND_ARGS[@]}"
+	expect_not_contains "$(wnctl job show "$id")" "stopping"
+}
+
 test_a_cancel_while_the_controller_is_down_reaches_slurm_once_it_is_back() {
 	# scancel fails while the controller cannot be reached (here a wrapper
 	# says so while $WN_TMP/down exists); the worker tries again until it

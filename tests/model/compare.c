@@ -225,6 +225,8 @@ int compare_job(model *m, const model_job *j, const Whatsnext__V1__Job *g, int w
 	      model_status_name(j->status));
 	FIELD(g->priority == j->priority, "priority %d", g->priority, j->priority);
 	FIELD(g->held == j->held, "held %d", (int)g->held, (int)j->held);
+	FIELD(g->stopping == model_job_stopping(j), "stopping %d", (int)g->stopping,
+	      (int)model_job_stopping(j));
 	FIELD(g->attempt == j->attempt, "attempt %u", g->attempt, j->attempt);
 	FIELD(str_eq(g->worker, j->worker), "worker \"%s\"", g->worker, j->worker);
 	FIELD(g->exit_code == j->exit_code, "exit code %d", g->exit_code, j->exit_code);

@@ -221,6 +221,12 @@ static const model_dep *broken_dep(const model *m, const model_job *j)
 	return NULL;
 }
 
+bool model_job_stopping(const model_job *j)
+{
+	return j->live && j->status == ST_CANCELLED && j->cancel_attempt != 0 &&
+	       j->cancel_attempt == j->attempt;
+}
+
 bool model_ready(const model *m, const model_job *j)
 {
 	if (j->status != ST_PENDING || j->held)

@@ -259,6 +259,9 @@ void model_worker_forget(model *m, model_worker *w);
 int model_edge(int cond, int status);
 /* model_dep_status returns the status of job id, 0 if it is gone. */
 int model_dep_status(const model *m, uint64_t id);
+/* model_job_stopping: cancelled while it ran, and the run has neither
+ * reported nor run out of its lease (Job.stopping). */
+bool model_job_stopping(const model_job *j);
 /* model_ready: a PENDING job, not held, whose every dependency holds. */
 bool model_ready(const model *m, const model_job *j);
 /* model_capped: j's sweep is at its running cap. */

@@ -160,8 +160,11 @@ void model_restart(model *m, bool kill9)
 {
 	for (size_t i = 0; i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
-		j->cancel_attempt = 0;
-		j->leased = j->live && j->status == ST_RUNNING;
+		/* a run cancelled while it ran that has not reported is still
+		 * to be stopped (Job.stopping, on disk): a lease from now on */
+		if (!model_job_stopping(j))
+			j->cancel_attempt = 0;
+		j->leased = j->live && (j->status == ST_RUNNING || model_job_stopping(j));
 		if (j->leased) {
 			j->lease_attempt = j->attempt;
 			j->lease_exp = m->now + MODEL_LEASE_MS;

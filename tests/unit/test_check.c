@@ -223,6 +223,43 @@ TEST(only_a_pending_or_blocked_job_is_held)
 	wn_check_release(&k);
 }
 
+/* add_stopping adds job id of p/t in status st at attempt, run by worker,
+ * marked as a run still to be stopped. */
+static void add_stopping(struct recs *r, uint64_t id, int st, uint32_t attempt, const char *worker)
+{
+	Job j = WHATSNEXT__V1__JOB__INIT;
+	j.id = id;
+	j.project = "p";
+	j.task = "t";
+	j.status = st;
+	j.attempt = attempt;
+	j.worker = (char *)worker;
+	j.stopping = true;
+	char key[WN_KEY_MAX];
+	add_msg(r, key, wn_key_job(key, id), &j.base);
+}
+
+TEST(only_a_run_cancelled_while_it_ran_is_stopping)
+{
+	struct recs r = {0};
+	base(&r);
+	add_stopping(&r, 1, CANCELLED, 2, "w1"); /* sound */
+	add_stopping(&r, 2, COMPLETED, 1, "w1");
+	add_stopping(&r, 3, CANCELLED, 1, "");
+	add_stopping(&r, 4, CANCELLED, 0, "w1");
+	add_stopping(&r, 5, PENDING, 0, "");
+	struct check k;
+	run(&r, &k);
+	CHECK_EQ_INT(k.findings, 4);
+	CHECK(planned(&k, "j/1") == NULL);
+	for (int i = 2; i <= 5; i++) {
+		char key[8];
+		snprintf(key, sizeof(key), "j/%d", i);
+		CHECK_EQ_INT(planned(&k, key)->mask, JF_STOPPING);
+	}
+	wn_check_release(&k);
+}
+
 TEST(next_id_is_above_every_id_a_record_names)
 {
 	struct recs r = {0};
