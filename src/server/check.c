@@ -295,6 +295,31 @@ static void worker_hold(struct check *k, struct cworker *w, uint64_t id)
 	w->held[w->nheld++] = id;
 }
 
+/* job_marks checks the marks a job record carries for the state it is in:
+ * a hold (a waiting job's), a run to stop (a run cancelled while it ran);
+ * returns the repairs of those it should not carry (JF_HELD, JF_STOPPING). */
+static unsigned job_marks(struct check *k, const Job *j, const char *name)
+{
+	unsigned fix = 0;
+	if (j->held && j->status != PENDING && j->status != BLOCKED) {
+		wn_check_finding(k, name, "held, but %s: only a PENDING or BLOCKED job is held",
+		                 wn_status_name(j->status));
+		fix |= JF_HELD;
+	}
+	const char *bad_stop = !j->stopping             ? NULL
+	                       : j->status != CANCELLED ? wn_status_name(j->status)
+	                       : j->worker[0] == '\0'   ? "CANCELLED with no worker"
+	                       : j->attempt == 0        ? "CANCELLED at attempt 0"
+	                                                : NULL;
+	if (bad_stop != NULL) {
+		wn_check_finding(k, name,
+		                 "stopping, but %s: only a run cancelled while it ran is stopped",
+		                 bad_stop);
+		fix |= JF_STOPPING;
+	}
+	return fix;
+}
+
 static void scan_job(struct check *k, const char *name, const char *key, size_t kl,
                      const uint8_t *v, size_t vl)
 {
@@ -336,19 +361,7 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 	c.task = task_get(k, j->project, j->task);
 	c.task->njobs++;
 	c.task->proj->njobs++;
-	bool bad_hold = j->held && j->status != PENDING && j->status != BLOCKED;
-	if (bad_hold)
-		wn_check_finding(k, name, "held, but %s: only a PENDING or BLOCKED job is held",
-		                 wn_status_name(j->status));
-	const char *bad_stop = !j->stopping             ? NULL
-	                       : j->status != CANCELLED ? wn_status_name(j->status)
-	                       : j->worker[0] == '\0'   ? "CANCELLED with no worker"
-	                       : j->attempt == 0        ? "CANCELLED at attempt 0"
-	                                                : NULL;
-	if (bad_stop != NULL)
-		wn_check_finding(k, name,
-		                 "stopping, but %s: only a run cancelled while it ran is stopped",
-		                 bad_stop);
+	unsigned marks = job_marks(k, j, name);
 	if (j->status == RUNNING && j->worker[0] != '\0') {
 		c.worker = worker_get(k, j->worker);
 		worker_hold(k, c.worker, c.id);
@@ -373,10 +386,8 @@ static void scan_job(struct check *k, const char *name, const char *key, size_t 
 		note_id(k, c.sweep, name);
 	}
 	push_job(k, &c);
-	if (bad_hold || bad_stop != NULL)
-		wn_check_plan_job(k, &k->jobs[k->njobs - 1],
-		                  (bad_hold ? JF_HELD : 0) | (bad_stop != NULL ? JF_STOPPING : 0),
-		                  NULL);
+	if (marks != 0)
+		wn_check_plan_job(k, &k->jobs[k->njobs - 1], marks, NULL);
 	whatsnext__v1__job__free_unpacked(j, NULL);
 }
 

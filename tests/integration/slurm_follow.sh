@@ -215,28 +215,35 @@ test_a_worker_killed_and_started_again_follows_its_slurm_jobs() {
 	expect_eq "$(squeue -h -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
 }
 
-test_a_job_cancelled_while_its_worker_is_away_is_stopped_in_slurm() {
-	# The worker stops, leaving its SLURM job running; the job is cancelled
-	# meanwhile. The worker started again under its name scancels it.
+# cancel_while_away: a job runs in SLURM; its worker w1 stops, leaving the
+# SLURM job running, and the job is cancelled meanwhile. Sets ID and SID.
+cancel_while_away() {
 	WND_ARGS=(--lease-ms 600000)
 	follow_setup 'echo started; sleep 300'
-	local id
-	id=$(wnctl job add p t)
+	ID=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	local first=$WORKER_PID
-	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
-	local sid
-	sid=$(job_ext "$id")
-	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
+	wait_until 20 "job $ID to get its SLURM job id" job_has_ext "$ID"
+	SID=$(job_ext "$ID")
+	wait_until 20 "SLURM job $SID to run" slurm_running "$SID"
 	kill -TERM "$first"
 	worker_wait "$first" 10
-	wnctl job cancel "$id" --reason "not needed" >/dev/null
-	expect_eq "$(slurm_state "$sid")" RUNNING "SLURM's state before the worker is back"
+	wnctl job cancel "$ID" --reason "not needed" >/dev/null
+	expect_eq "$(slurm_state "$SID")" RUNNING "SLURM's state before the worker is back"
+}
+
+# back_and_stopped: w1 starts again under its name and scancels the run.
+back_and_stopped() {
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
-	expect_contains "$(cat w1.log)" "job $id: held before a restart (project p, task t, attempt 1); cancelled on the server meanwhile: stopping its run"
-	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
-	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['reason']")" "cancelled not needed"
+	expect_contains "$(cat w1.log)" "job $ID: held before a restart (project p, task t, attempt 1); cancelled on the server meanwhile: stopping its run"
+	expect_eq "$(slurm_state "$SID")" CANCELLED "SLURM's state"
+	expect_eq "$(job_get "$ID" "j['status']") $(job_get "$ID" "j['reason']")" "cancelled not needed"
+}
+
+test_a_job_cancelled_while_its_worker_is_away_is_stopped_in_slurm() {
+	cancel_while_away
+	back_and_stopped
 }
 
 test_a_cancel_outlives_a_restart_of_wnd_until_the_worker_is_back() {
@@ -244,35 +251,19 @@ test_a_cancel_outlives_a_restart_of_wnd_until_the_worker_is_back() {
 	# the worker's return: the run still to be stopped is kept on disk, so
 	# the worker is still told to scancel it (before, wnd forgot it and the
 	# SLURM job ran on with no one following it).
-	WND_ARGS=(--lease-ms 600000)
-	follow_setup 'echo started; sleep 300'
-	local id
-	id=$(wnctl job add p t)
-	worker_start w1 w.yaml
-	local first=$WORKER_PID
-	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
-	local sid
-	sid=$(job_ext "$id")
-	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
-	kill -TERM "$first"
-	worker_wait "$first" 10
-	wnctl job cancel "$id" --reason "not needed" >/dev/null
+	cancel_while_away
 	wn_kill9
 	wn_start "${WND_ARGS[@]}"
-	expect_contains "$(wnctl job show "$id")" "stopping: the run of attempt 1 on worker w1, told to stop"
-	expect_eq "$(job_get "$id" "j['stopping']")" True "stopping, in --json"
-	worker_start w1 w.yaml --exit-when-empty
-	worker_wait "$WORKER_PID" 30
-	expect_contains "$(cat w1.log)" "job $id: held before a restart (project p, task t, attempt 1); cancelled on the server meanwhile: stopping its run"
-	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
-	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['reason']")" "cancelled not needed"
+	expect_contains "$(wnctl job show "$ID")" "stopping: the run of attempt 1 on worker w1, told to stop"
+	expect_eq "$(job_get "$ID" "j['stopping']")" True "stopping, in --json"
+	back_and_stopped
 	# the run said it ended: nothing is left to stop, after a restart too
-	expect_eq "$(job_get "$id" "j['stopping']")" False "stopping, once the run ended"
+	expect_eq "$(job_get "$ID" "j['stopping']")" False "stopping, once the run ended"
 	wn_stop
 	"$WN_BIN/wnd" --data "$WN_TMP/data" --check >check.out 2>&1 ||
 		fail "wnd --check: $(cat check.out)"
 	wn_start "${WND_ARGS[@]}"
-	expect_not_contains "$(wnctl job show "$id")" "stopping"
+	expect_not_contains "$(wnctl job show "$ID")" "stopping"
 }
 
 test_a_cancel_while_the_controller_is_down_reaches_slurm_once_it_is_back() {

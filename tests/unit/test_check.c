@@ -192,17 +192,28 @@ TEST(an_unknown_status_is_judged_as_the_failed_it_becomes)
 	wn_check_release(&k);
 }
 
-/* add_held adds job id of p/t in status st, held. */
-static void add_held(struct recs *r, uint64_t id, int st)
+/* add_marked adds job id of p/t in status st at attempt, last run by
+ * worker, held or marked as a run still to be stopped. */
+static void add_marked(struct recs *r, uint64_t id, int st, uint32_t attempt, const char *worker,
+                       bool held, bool stopping)
 {
 	Job j = WHATSNEXT__V1__JOB__INIT;
 	j.id = id;
 	j.project = "p";
 	j.task = "t";
 	j.status = st;
-	j.held = true;
+	j.attempt = attempt;
+	j.worker = (char *)worker;
+	j.held = held;
+	j.stopping = stopping;
 	char key[WN_KEY_MAX];
 	add_msg(r, key, wn_key_job(key, id), &j.base);
+}
+
+/* add_held adds job id of p/t in status st, held. */
+static void add_held(struct recs *r, uint64_t id, int st)
+{
+	add_marked(r, id, st, 0, "", true, false);
 }
 
 TEST(only_a_pending_or_blocked_job_is_held)
@@ -227,16 +238,7 @@ TEST(only_a_pending_or_blocked_job_is_held)
  * marked as a run still to be stopped. */
 static void add_stopping(struct recs *r, uint64_t id, int st, uint32_t attempt, const char *worker)
 {
-	Job j = WHATSNEXT__V1__JOB__INIT;
-	j.id = id;
-	j.project = "p";
-	j.task = "t";
-	j.status = st;
-	j.attempt = attempt;
-	j.worker = (char *)worker;
-	j.stopping = true;
-	char key[WN_KEY_MAX];
-	add_msg(r, key, wn_key_job(key, id), &j.base);
+	add_marked(r, id, st, attempt, worker, false, true);
 }
 
 TEST(only_a_run_cancelled_while_it_ran_is_stopping)
