@@ -367,3 +367,16 @@ test_dashboard_says_when_wnd_stops_answering() {
 	expect_contains "$text" "offline"
 	wn_stop
 }
+
+test_dashboard_job_says_its_cancelled_run_is_being_stopped() {
+	# a worker claimed the job and has not reported since it was cancelled
+	browser_setup
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id text
+	id=$(wnctl job add p t)
+	"$WN_BIN/wnclaim" "$WN_SERVER" p w1 >/dev/null || fail "wnclaim"
+	wnctl job cancel "$id" >/dev/null
+	text=$(page_text "/jobs/$id")
+	expect_contains "$text" "stopping: the run of attempt 1 on worker w1, told to stop"
+}

@@ -85,6 +85,17 @@ export function mount(root, params) {
     fill(status, badge(st), job.worker && st === "running" ? ` on ${job.worker}` : null);
     const notes = [];
     if (job.reason) notes.push(h("p", { class: `reason-box st-border-${st}` }, h("strong", null, "reason: "), job.reason));
+    if (job.stopping) {
+      // cancelled while it ran: the run has not yet said that it ended
+      notes.push(
+        h(
+          "p",
+          { class: `reason-box st-border-${st}` },
+          h("strong", null, "stopping: "),
+          `the run of attempt ${num(job.attempt)} on worker ${job.worker}, told to stop`,
+        ),
+      );
+    }
     if (st === "pending" && job.waiting) {
       notes.push(
         h(
