@@ -30,17 +30,17 @@ struct wn_engine {
 	pthread_mutex_t mu; /* held by every call but those of WN_METHOD_UNLOCKED methods */
 	struct clock clock;
 	wn_store *store;
-	wn_records *rec;        /* the records layer on store */
-	struct dedupe *dd;      /* dispatch: replies by request id */
-	struct projects proj;   /* project.h */
-	struct deps deps;       /* deps.h */
-	struct fleet fleet;     /* fleet.h */
-	struct queue_state q;   /* queue.h: parked fetches */
-	struct watch_state w;   /* watch.h: parked watches, parked requests by connection */
-	wn_leases *leases;      /* lease.h: the lease of each RUNNING job */
-	wn_map *cancelled;      /* job id -> attempt + 1 (RUNNING jobs cancelled) */
-	uint64_t next_id;       /* the next job id */
-	uint64_t id_limit;      /* stored in m/next_id: every id handed out is below it */
+	wn_records *rec;      /* the records layer on store */
+	struct dedupe *dd;    /* dispatch: replies by request id */
+	struct projects proj; /* project.h */
+	struct deps deps;     /* deps.h */
+	struct fleet fleet;   /* fleet.h */
+	struct queue_state q; /* queue.h: parked fetches */
+	struct watch_state w; /* watch.h: parked watches, parked requests by connection */
+	wn_leases *leases;    /* lease.h: the lease of each RUNNING job */
+	wn_map *cancelled; /* job id -> attempt + 1 (runs cancelled while they ran: Job.stopping) */
+	uint64_t next_id;  /* the next job id */
+	uint64_t id_limit; /* stored in m/next_id: every id handed out is below it */
 	struct replay replay;   /* replay.h */
 	struct sweeper sweeper; /* sweeper.h */
 	struct auth auth;       /* auth.h: tokens, the audit log */
