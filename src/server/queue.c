@@ -116,15 +116,20 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	 * keep this attempt's lease from expiring */
 	uintptr_t cv = (uintptr_t)wn_map_get_u64(e->cancelled, id);
 	bool cancelled_run = cv != 0 && cv == attempt + 1ULL;
-	if (cancelled_run)
-		wn_map_del_u64(e->cancelled, id);
 	Job *j = wn_job_find(c, id);
+	/* a run outside its worker (a SLURM job) goes on without it: it stays
+	 * to be stopped, by the worker started again under its name */
+	bool outside = cancelled_run && j != NULL && j->attempt == attempt &&
+	               j->external_id[0] != '\0' && j->stopping;
+	if (cancelled_run && !outside)
+		wn_map_del_u64(e->cancelled, id);
 	if (cancelled_run && j != NULL && j->attempt == attempt) {
 		/* what the cancelled run uploaded no Complete will list now,
-		 * and no worker is told to stop the run any more */
+		 * and but for a run outside its worker, no worker is told to
+		 * stop the run any more */
 		wn_batch *b = wn_batch_new();
 		wn_artifacts_drop_attempt(c, b, j, attempt);
-		if (j->stopping) {
+		if (j->stopping && !outside) {
 			j->stopping = false;
 			wn_job_put(c, b, j);
 		}

@@ -129,7 +129,8 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 
 /* join_cancelled_held adds to r's held jobs those cancelled while worker
  * name ran them outside itself (an external id: a SLURM job) and whose run
- * has not reported since: the worker joining under the name stops them. */
+ * has not reported since, however long ago: the worker joining under the
+ * name stops them. */
 static void join_cancelled_held(struct call *c, const char *name, Whatsnext__V1__JoinResponse *r)
 {
 	size_t pos = 0;
@@ -137,13 +138,13 @@ static void join_cancelled_held(struct call *c, const char *name, Whatsnext__V1_
 	const char *sk;
 	void *val;
 	while (wn_map_next(c->e->cancelled, &pos, &id, &sk, &val)) {
-		uint32_t attempt = (uint32_t)((uintptr_t)val - 1), att;
-		int64_t exp;
+		uint32_t attempt = (uint32_t)((uintptr_t)val - 1);
 		Job *j = wn_job_find(c, id);
 		if (j != NULL && j->status == CANCELLED && j->attempt == attempt &&
-		    j->external_id[0] != '\0' && strcmp(j->worker, name) == 0 &&
-		    wn_leases_get(c->e->leases, id, &att, &exp) == WN_OK && att == attempt)
+		    j->external_id[0] != '\0' && strcmp(j->worker, name) == 0) {
+			wn_job_fill_live(c, j, false); /* its dependencies' statuses */
 			r->held[r->n_held++] = j;
+		}
 	}
 }
 

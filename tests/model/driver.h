@@ -66,8 +66,10 @@ typedef struct driver {
 	int last_code; /* the code of the last reply (-1: none) */
 	char *err;     /* why the last operation failed, malloc'd */
 	mtoken tokens[MODEL_NTOKENS];
-	/* a scene under way (gen.c): its next step (0: none), its token's slot */
+	/* a scene under way (gen.c): its next step (0: none), its token's slot,
+	 * its job (an index into the model's jobs) */
 	int scene, scene_slot;
+	int64_t scene_job;
 } driver;
 
 /* driver_open starts wnd (path wnd) in directory dir with an empty model. */

@@ -559,6 +559,85 @@ static void gen_scene(driver *d, uint64_t *r, op *o)
 	}
 }
 
+/* Steps of the scene of a run outside its worker (a SLURM job), cancelled
+ * while its worker is away for longer than the lease. */
+enum { SCENE_OUT = 100, SCENE_OUT_END = SCENE_OUT + 6 };
+
+/* worker_index returns the index model_wname gives name, or -1. */
+static int64_t worker_index(const char *name)
+{
+	for (int64_t i = 0; i < MODEL_NWORKER; i++)
+		if (strcmp(model_wname(i), name) == 0)
+			return i;
+	return -1;
+}
+
+/* scene_out_start picks a RUNNING job leased to a known worker for the
+ * scene of a run outside its worker; false if there is none. */
+static bool scene_out_start(driver *d, uint64_t *r)
+{
+	const model *m = d->m;
+	int64_t n = 0;
+	for (size_t i = 0; i < m->njobs; i++)
+		n += m->jobs[i]->live && m->jobs[i]->status == ST_RUNNING &&
+		     worker_index(m->jobs[i]->worker) >= 0;
+	if (n == 0)
+		return false;
+	int64_t k = pick(r, n);
+	for (size_t i = 0; i < m->njobs; i++)
+		if (m->jobs[i]->live && m->jobs[i]->status == ST_RUNNING &&
+		    worker_index(m->jobs[i]->worker) >= 0 && k-- == 0)
+			d->scene_job = (int64_t)i;
+	d->scene = SCENE_OUT;
+	return true;
+}
+
+/* gen_scene_out plays, one step per operation, a run outside its worker
+ * cancelled while the worker is away: its worker says where it runs (an
+ * external id), the job is cancelled, the lease runs out, wnd may restart,
+ * and the worker joins again: it must be told to stop the run (Join's
+ * held), and the job says it is stopping until the run reports. */
+static void gen_scene_out(driver *d, uint64_t *r, op *o)
+{
+	const model_job *j = d->scene_job < (int64_t)d->m->njobs ? d->m->jobs[d->scene_job] : NULL;
+	int64_t w = j != NULL ? worker_index(j->worker) : -1;
+	int step = d->scene++ - SCENE_OUT;
+	if (step >= SCENE_OUT_END - SCENE_OUT - 1)
+		d->scene = 0;
+	if (w < 0) { /* the job went meanwhile */
+		d->scene = 0;
+		o->kind = OP_CHECK;
+		return;
+	}
+	switch (step) {
+	case 0: /* one lease, the current attempt, external id "ext-<job>" */
+		o->kind = OP_HEARTBEAT;
+		o->a[0] = w;
+		o->a[1] = 1;
+		o->a[2] = d->scene_job * 16 + 1;
+		break;
+	case 1:
+		o->kind = OP_CANCEL;
+		o->a[0] = d->scene_job;
+		break;
+	case 2:
+		o->kind = OP_ADVANCE;
+		o->a[0] = 11 * 60000; /* past the lease */
+		break;
+	case 3:
+		o->kind = OP_RESTART;
+		o->a[0] = pick(r, 3);
+		break;
+	case 4:
+		o->kind = OP_JOIN;
+		o->a[0] = w;
+		o->a[3] = 1;
+		break;
+	default:
+		o->kind = OP_CHECK;
+	}
+}
+
 void gen_op(driver *d, uint64_t *r, op *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -572,6 +651,14 @@ void gen_op(driver *d, uint64_t *r, op *o)
 	if (d->scene == 0 && d->srv.tokens && chance(r, 1) && chance(r, 25)) {
 		d->scene = 1;
 		d->scene_slot = (int)pick(r, MODEL_NTOKENS);
+	}
+	if (d->scene == 0 && chance(r, 1) && chance(r, 50) && scene_out_start(d, r)) {
+		gen_scene_out(d, r, o);
+		return;
+	}
+	if (d->scene >= SCENE_OUT) {
+		gen_scene_out(d, r, o);
+		return;
 	}
 	if (d->scene > 0) {
 		gen_scene(d, r, o);

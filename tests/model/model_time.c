@@ -101,11 +101,13 @@ void model_advance(model *m, int64_t t)
 			continue;
 		if (j->cancel_attempt != 0) {
 			/* a cancelled run's lease ends quietly; a marker of an
-			 * older attempt stays with that attempt */
+			 * older attempt stays with that attempt; a run outside
+			 * its worker (an external id) stays to be stopped */
 			if (j->cancel_attempt == j->lease_attempt) {
 				model_art_drop(j, j->attempt == j->lease_attempt ? j->attempt : 0);
 				j->leased = false;
-				j->cancel_attempt = 0;
+				if (!(model_job_stopping(j) && j->external_id[0] != '\0'))
+					j->cancel_attempt = 0;
 				continue;
 			}
 		}

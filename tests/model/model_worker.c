@@ -27,16 +27,15 @@ model_worker *model_worker_get(const model *m, const char *name)
 
 /* join_held lists the jobs a Join under name answers as held: the RUNNING
  * jobs leased to it, and those cancelled while it ran them with an external
- * id, whose lease is not over (malloc'd). */
+ * id that are still to be stopped, their lease over or not (malloc'd). */
 static model_job **join_held(const model *m, const char *name, size_t *n)
 {
 	model_job **v = model_held(m, name, n);
 	v = wn_xrealloc(v, (*n + m->njobs + 1) * sizeof(*v));
 	for (size_t i = 0; i < m->njobs; i++) {
 		model_job *j = m->jobs[i];
-		if (j->live && j->status == ST_CANCELLED && j->leased && j->cancel_attempt != 0 &&
-		    j->cancel_attempt == j->lease_attempt && j->attempt == j->lease_attempt &&
-		    j->external_id[0] != '\0' && strcmp(j->worker, name) == 0)
+		if (model_job_stopping(j) && j->external_id[0] != '\0' &&
+		    strcmp(j->worker, name) == 0)
 			v[(*n)++] = j;
 	}
 	return v;
