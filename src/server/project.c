@@ -98,6 +98,19 @@ void wn_queue_ready_add(struct call *c, struct project *p, const Job *j)
 	p->feed = true;
 }
 
+/* queue_drop frees dispatch class q of p, under key. */
+static void queue_drop(struct project *p, const char *key, struct queue *q)
+{
+	wn_map_del_str(p->queues, key);
+	wn_index_free(q->ready);
+	for (size_t i = 0; i < p->nq; i++)
+		if (p->qv[i] == q) {
+			p->qv[i] = p->qv[--p->nq];
+			break;
+		}
+	free(q);
+}
+
 void wn_queue_ready_del(struct project *p, const Job *j)
 {
 	struct task *t = wn_map_get_str(p->tasks, j->task);
@@ -106,8 +119,14 @@ void wn_queue_ready_del(struct project *p, const Job *j)
 	char key[QKEY_MAX];
 	queue_key(key, t, j->sweep_id);
 	struct queue *q = wn_map_get_str(p->queues, key);
-	if (q != NULL)
-		wn_index_remove(q->ready, j->priority, j->id);
+	if (q == NULL)
+		return;
+	wn_index_remove(q->ready, j->priority, j->id);
+	/* a sweep's class goes once its last ready job does (made again if
+	 * one is ready again): every claim looks at each class of the
+	 * project, and the sweeps of a long run of wnd would add up */
+	if (q->sweep != NULL && wn_index_count(q->ready) == 0)
+		queue_drop(p, key, q);
 }
 
 void wn_queue_count_move(struct call *c, struct project *p, const Job *j, int from, int to)
@@ -337,10 +356,7 @@ void wn_engine_task_drop(struct project *p, struct task *t)
 		}
 		char key[QKEY_MAX];
 		queue_key(key, t, q->sweep ? q->sweep->id : 0);
-		wn_map_del_str(p->queues, key);
-		wn_index_free(q->ready);
-		free(q);
-		p->qv[i] = p->qv[--p->nq];
+		queue_drop(p, key, q); /* the last class comes to i */
 	}
 	wn_map_del_str(p->tasks, t->name);
 	wn_need_release(&t->need);

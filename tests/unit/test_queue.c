@@ -7,6 +7,7 @@
 #include "fixture.h"
 
 #include "engine.h"
+#include "engine_state.h"
 #include "envelope.h"
 #include "err.h"
 #include "whatsnext.pb-c.h"
@@ -411,6 +412,70 @@ TEST(pop_clear_and_delete)
 	CHECK_EQ_INT(call(e, M("ProjectService", "Delete"), &dp.base, NULL, NULL), 0);
 	CHECK_EQ_INT(wn_fixture_complete(e, j2, att, true), WHATSNEXT__V1__CODE__NOT_FOUND);
 	wn_fixture_project(e, "p");
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w", NULL), 0);
+	wn_fixture_close(e);
+}
+
+/* sweep_of_two submits a sweep of two jobs of p/t; returns its first id. */
+static uint64_t sweep_of_two(wn_engine *e)
+{
+	Whatsnext__V1__JobSpec s[2];
+	Whatsnext__V1__JobSpec *sp[2] = {&s[0], &s[1]};
+	for (int i = 0; i < 2; i++) {
+		whatsnext__v1__job_spec__init(&s[i]);
+		s[i].project = "p";
+		s[i].task = "t";
+	}
+	Whatsnext__V1__SweepSpec sw = WHATSNEXT__V1__SWEEP_SPEC__INIT;
+	Whatsnext__V1__SubmitBatchRequest rq = WHATSNEXT__V1__SUBMIT_BATCH_REQUEST__INIT;
+	rq.n_jobs = 2;
+	rq.jobs = sp;
+	rq.sweep = &sw;
+	Whatsnext__V1__SubmitBatchResponse *r = NULL;
+	CHECK_EQ_INT(call(e, M("JobService", "SubmitBatch"), &rq.base,
+	                  &whatsnext__v1__submit_batch_response__descriptor, (void **)&r),
+	             0);
+	uint64_t first = r->ids[0];
+	whatsnext__v1__submit_batch_response__free_unpacked(r, NULL);
+	return first;
+}
+
+/* classes returns how many dispatch classes project name has in memory. */
+static size_t classes(wn_engine *e, const char *name)
+{
+	const struct project *p = wn_map_get_str(e->proj.byname, name);
+	return p != NULL ? p->nq : 0;
+}
+
+TEST(a_sweep_s_class_goes_with_its_last_ready_job)
+{
+	/* every claim looks at each class of the project: those of the sweeps
+	 * a long run of wnd has seen must not add up */
+	wn_engine *e = wn_fixture_open();
+	wn_fixture_project(e, "p");
+	wn_fixture_task(e, "p", "t", 0, 0);
+	uint64_t plain = wn_fixture_submit(e, "p", "t", 0);
+	uint64_t first[20];
+	for (int i = 0; i < 20; i++)
+		first[i] = sweep_of_two(e);
+	CHECK_EQ_INT(classes(e, "p"), 21);
+	/* in id order, as if the classes were one */
+	uint32_t att = 0, last_att = 0;
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w", &att), plain);
+	for (int i = 0; i < 20; i++) {
+		CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w", NULL), first[i]);
+		CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w", &last_att), first[i] + 1);
+	}
+	CHECK_EQ_INT(classes(e, "p"), 1); /* the plain one, empty */
+	/* a sweep's job ready again makes its class again, and is handed out */
+	Whatsnext__V1__ReleaseRequest rl = WHATSNEXT__V1__RELEASE_REQUEST__INIT;
+	rl.job_id = first[19] + 1;
+	rl.attempt = last_att;
+	rl.worker = "w";
+	CHECK_EQ_INT(call(e, M("QueueService", "Release"), &rl.base, NULL, NULL), 0);
+	CHECK_EQ_INT(classes(e, "p"), 2);
+	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w", NULL), first[19] + 1);
+	CHECK_EQ_INT(classes(e, "p"), 1);
 	CHECK_EQ_INT(wn_fixture_fetch(e, "p", "w", NULL), 0);
 	wn_fixture_close(e);
 }
