@@ -638,6 +638,29 @@ static void gen_scene_out(driver *d, uint64_t *r, op *o)
 	}
 }
 
+/* gen_scenes begins a scene now and then, and plays the next step of the
+ * one under way into o; false when there is none. */
+static bool gen_scenes(driver *d, uint64_t *r, op *o)
+{
+	if (d->scene == 0 && d->srv.tokens && chance(r, 1) && chance(r, 25)) {
+		d->scene = 1;
+		d->scene_slot = (int)pick(r, MODEL_NTOKENS);
+	}
+	if (d->scene == 0 && chance(r, 1) && chance(r, 50) && scene_out_start(d, r)) {
+		gen_scene_out(d, r, o);
+		return true;
+	}
+	if (d->scene >= SCENE_OUT) {
+		gen_scene_out(d, r, o);
+		return true;
+	}
+	if (d->scene > 0) {
+		gen_scene(d, r, o);
+		return true;
+	}
+	return false;
+}
+
 void gen_op(driver *d, uint64_t *r, op *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -648,22 +671,8 @@ void gen_op(driver *d, uint64_t *r, op *o)
 		o->kind = OP_ADVANCE;
 		return;
 	}
-	if (d->scene == 0 && d->srv.tokens && chance(r, 1) && chance(r, 25)) {
-		d->scene = 1;
-		d->scene_slot = (int)pick(r, MODEL_NTOKENS);
-	}
-	if (d->scene == 0 && chance(r, 1) && chance(r, 50) && scene_out_start(d, r)) {
-		gen_scene_out(d, r, o);
+	if (gen_scenes(d, r, o))
 		return;
-	}
-	if (d->scene >= SCENE_OUT) {
-		gen_scene_out(d, r, o);
-		return;
-	}
-	if (d->scene > 0) {
-		gen_scene(d, r, o);
-		return;
-	}
 	int total = 0;
 	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
 		total += weight(d, i);

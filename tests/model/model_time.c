@@ -145,8 +145,16 @@ void model_advance(model *m, int64_t t)
 			/* a retention pass comes up to a minute late: until then the
 			 * job may be there or not, and time only jumps past that window */
 			int64_t due = retention_due(m, j);
-			if (due > t - MODEL_RET_LATE_MS)
+			if (due > t - MODEL_RET_LATE_MS) {
+				/* freed just now by the pass that deleted the job that
+				 * held it, after its own time was over: wnd may delete
+				 * it in that pass, or in its next one; time passes on
+				 * before anything looks (time is kept out of that
+				 * window for every other job) */
+				if (due <= t + MODEL_MARGIN_MS)
+					m->settle = true;
 				continue;
+			}
 			if (j->ndeps > 0) {
 				again = true;
 				if (due > freed_at)
