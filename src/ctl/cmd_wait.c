@@ -128,12 +128,57 @@ static void wait_lost(struct waiting *w, int code)
 	w->backoff_ms = w->backoff_ms >= 1000 ? 2000 : w->backoff_ms * 2;
 }
 
+/* wait_drop_gone takes the jobs of rq that no longer exist out of it (a copy
+ * of its ids); returns how many, 0 if every one is there. */
+static uint64_t wait_drop_gone(wn_ctl *c, WaitRq *rq)
+{
+	uint64_t *keep = wn_ctl_alloc(c, (rq->n_ids + 1) * sizeof(*keep));
+	size_t n = 0;
+	for (size_t i = 0; i < rq->n_ids; i++) {
+		Whatsnext__V1__GetJobRequest g = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
+		g.id = rq->ids[i];
+		int code = 0;
+		void *j = wn_ctl_call_try(c, WN_PATH_JOB_GET, &g.base,
+		                          &whatsnext__v1__job__descriptor, 0, &code);
+		if (j != NULL)
+			wn_ctl_release(c, j);
+		if (j != NULL || code != WHATSNEXT__V1__CODE__NOT_FOUND)
+			keep[n++] = rq->ids[i];
+	}
+	uint64_t gone = rq->n_ids - n;
+	rq->ids = keep;
+	rq->n_ids = n;
+	return gone;
+}
+
+/* wait_end completes the reply r that ends wait_one: the jobs removed that
+ * the calls before it counted (a sweep or project: in replies that did not
+ * end the wait) or that were found gone when asked again (ids). */
+static WaitRs *wait_end(wn_ctl *c, WaitRs *r, uint64_t carried, uint64_t gone)
+{
+	if (r == NULL) { /* every id named was gone */
+		r = wn_ctl_alloc(c, sizeof(*r));
+		whatsnext__v1__wait_response__init(r);
+		r->done = true;
+	}
+	r->removed += carried + gone;
+	r->total += gone;
+	return r;
+}
+
 /* wait_one long-polls rq until it is done or the deadline passes (then the
- * last state known, with done false). */
+ * last state known, with done false). A job removed while it waits counts as
+ * removed however many calls that takes: by a sweep or project, the removals
+ * each answer counted are kept; by ids, a job gone when asked again (the
+ * server checks that each exists) is taken out of the call and counted. */
 static WaitRs *wait_one(struct waiting *w, WaitRq *rq)
 {
 	WaitRs *last = NULL;
+	uint64_t carried = 0, gone = 0;
+	bool asked = false; /* a call was answered, or the server lost: the next asks again */
 	for (;;) {
+		if (rq->n_ids == 0 && gone > 0)
+			return wait_end(w->c, NULL, carried, gone);
 		int64_t left = w->deadline - wn_mono_ms();
 		rq->wait_ms = left <= 0 ? 0 : left < WAIT_POLL_MS ? (uint32_t)left : WAIT_POLL_MS;
 		int code = 0;
@@ -144,18 +189,32 @@ static WaitRs *wait_one(struct waiting *w, WaitRq *rq)
 			if (w->lost_since != 0)
 				fprintf(stderr, "wnctl: the server answers again\n");
 			w->lost_since = 0;
-			if (last != NULL) /* a wait of hours keeps one reply, not one a poll */
+			asked = true;
+			if (last != NULL) { /* a wait of hours keeps one reply, not one a poll */
+				carried += rq->n_ids == 0 ? last->removed : 0;
 				wn_ctl_release(w->c, last);
+			}
 			last = r;
 			if (r->done || rq->wait_ms == 0)
-				return r;
+				return wait_end(w->c, r, carried, gone);
 			continue;
+		}
+		if (code == WHATSNEXT__V1__CODE__NOT_FOUND && rq->n_ids > 0 && asked) {
+			uint64_t n = wait_drop_gone(w->c, rq);
+			if (n > 0) { /* the last answer counted them: the next one will not */
+				gone += n;
+				if (last != NULL)
+					wn_ctl_release(w->c, last);
+				last = NULL;
+				continue;
+			}
 		}
 		if (code > 0 && code != WHATSNEXT__V1__CODE__UNAVAILABLE)
 			wn_ctl_die(w->c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(w->c));
 		wait_lost(w, code);
+		asked = true;
 		if (w->deadline != INT64_MAX && wn_mono_ms() >= w->deadline && last != NULL)
-			return last;
+			return wait_end(w->c, last, carried, gone);
 		if (w->deadline != INT64_MAX && wn_mono_ms() >= w->deadline)
 			wn_ctl_die(w->c, WN_CTL_EXIT_TIMEOUT,
 			           "timed out with no answer from the server: %s",

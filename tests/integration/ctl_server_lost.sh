@@ -1,7 +1,8 @@
 # wnctl's waiting commands (job wait, job log -f) ride out a server killed
 # with kill -9 and started again while their first long poll is parked, as
 # they do later ones; a server that was never reached still fails at once
-# (exit 3); a followed job removed meanwhile is said to be removed.
+# (exit 3); a followed job removed meanwhile is said to be removed, and a
+# job removed while waited on is counted as removed across a restart.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 
@@ -16,6 +17,10 @@ lost_setup() {
 
 # parked N: wnd has parked N long polls of JobService/Wait or Log so far.
 parked() { [ "$(grep -c 'request [0-9]* waits up to' "$WN_TMP/wnd.log")" -ge "$1" ]; }
+
+# parked_or_ended N RC: parked N, or the command whose exit status goes to
+# file RC has ended.
+parked_or_ended() { parked "$1" || [ -e "$2" ]; }
 
 # ctl_bg OUT ARGS...: run `wnctl ARGS` in the background, its stdout in OUT,
 # stderr in OUT.err and exit status in OUT.rc.
@@ -98,4 +103,40 @@ test_ctl_log_follow_of_a_job_removed_meanwhile() {
 	# a job that is not there at the start: not found
 	expect_exit 4 wnctl job log -f "$id"
 	expect_eq "$WN_ERR" "wnctl: job $id not found"
+}
+
+# A job removed while waited on counts as removed (exit 9) however many
+# calls the wait takes: by ids, after a kill -9 the call made again named a
+# job that is gone, which wnd refuses (NOT_FOUND): wnctl exited 4 saying the
+# job was not found; by a sweep, the removal the answer to a SIGTERM counted
+# was dropped with that answer, and the wait ended "1 job: 1 completed" with
+# exit 0 as if every job had completed.
+test_ctl_wait_counts_a_job_removed_before_a_restart() {
+	lost_setup
+	local a b s
+	a=$(wnctl job add p t)
+	b=$(wnctl job add p t)
+	ctl_bg ids.out job wait "$a" "$b"
+	wait_for 20 "the wait to park" parked 1
+	wnctl job remove "$a" >/dev/null
+	wn_kill9
+	wn_start --config "$WN_TMP/wnd.yaml"
+	wait_for 20 "the wait to park on the new wnd" parked_or_ended 2 ids.out.rc
+	wnctl job cancel "$b" >/dev/null
+	wait_for 20 "the wait to end" test -e ids.out.rc
+	expect_eq "$(cat ids.out.rc)" 9 "exit of the wait by ids (stderr: $(cat ids.out.err))"
+	expect_contains "$(cat ids.out)" "2 jobs: 1 cancelled, 1 removed" "summary by ids"
+
+	s=$(wnctl --json job sweep p t --grid k=1,2 | jq -r .sweep_id)
+	ctl_bg sweep.out job wait --sweep "$s"
+	wait_for 20 "the sweep's wait to park" parked 3
+	wnctl job remove "$s" >/dev/null
+	wn_stop
+	wn_start --config "$WN_TMP/wnd.yaml"
+	wait_for 20 "the sweep's wait to park on the new wnd" parked_or_ended 4 sweep.out.rc
+	wnctl job cancel "$((s + 1))" >/dev/null
+	wait_for 20 "the sweep's wait to end" test -e sweep.out.rc
+	expect_eq "$(cat sweep.out.rc)" 9 "exit of the wait by sweep (stderr: $(cat sweep.out.err))"
+	expect_contains "$(cat sweep.out)" "1 job: 1 cancelled, 1 removed" "summary by sweep"
+	expect_contains "$(cat sweep.out.err)" "still waiting" "stderr"
 }
