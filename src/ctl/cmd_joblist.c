@@ -5,6 +5,7 @@
 #include "json.h"
 #include "kit.h"
 #include "methods.h"
+#include "resultrules.h"
 #include "table.h"
 #include "util.h"
 
@@ -339,6 +340,12 @@ static void list_format_add(wn_ctl *c, struct list_format *f, const char *word, 
 		wn_ctl_usage(c, "invalid --format: unknown column '%s'%s%s%s", word,
 		             best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
 	}
+	/* a key no parameter or result can have ("result.loss acc"): a typo, not a column of '-' */
+	const char *why = key == NULL               ? NULL
+	                  : col->text == col_result ? wn_result_key_check(key, strlen(key))
+	                                            : wn_name_check(key);
+	if (why != NULL)
+		wn_ctl_usage(c, "invalid %s: column '%s': %s", opt, word, why);
 	for (size_t i = 0; i < f->n; i++)
 		if (f->text[i] == col->text &&
 		    (key == NULL ? f->key[i] == NULL : f->key[i] && strcmp(f->key[i], key) == 0))

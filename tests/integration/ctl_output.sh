@@ -217,3 +217,23 @@ test_ctl_result_key_no_result_can_have_is_refused() {
 	expect_exit 3 wnctl job list --results loss,acc,eval/top-1_acc.v2
 	expect_exit 3 wnctl sweep results 1 --sort _x.y/z-1
 }
+
+test_ctl_format_refuses_a_key_no_job_can_have() {
+	# Usage errors: found before any connection, so no server is needed.
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	# --format's result.K follows --results' rule: not a column of '-'
+	expect_exit 2 wnctl job list --format 'id,result.loss acc'
+	expect_eq "$WN_ERR" "wnctl: invalid --format: column 'result.loss acc': a key holds only letters, digits and \"_.-/\" (see 'wnctl job list --help')"
+	expect_eq "$WN_OUT" "" "stdout"
+	expect_exit 2 wnctl job list --format id,result.1st
+	expect_contains "$WN_ERR" "column 'result.1st': a key starts with a letter or '_'"
+	# param.K follows the rule of parameter names
+	expect_exit 2 wnctl job list --format 'id,param.lr bs'
+	expect_eq "$WN_ERR" "wnctl: invalid --format: column 'param.lr bs': name may hold only letters, digits, '.', '_' and '-' (see 'wnctl job list --help')"
+	expect_exit 2 wnctl job list --format 'param.日本'
+	expect_contains "$WN_ERR" "column 'param.日本': name must start with a letter or digit"
+	expect_exit 2 wnctl job list --format "param.$(printf 'k%.0s' $(seq 1 129))"
+	expect_contains "$WN_ERR" "name is longer than 128 bytes"
+	# keys a parameter or a result can have are taken (the server is not there)
+	expect_exit 3 wnctl job list --format id,param.lr,param.0.b-c_d,result.eval/top-1_acc.v2
+}
