@@ -197,7 +197,8 @@ static void task_print(wn_ctl *c, const Whatsnext__V1__Task *t)
 	if (r != NULL && r->n_labels > 0) {
 		printf("labels:\n");
 		for (size_t i = 0; i < r->n_labels; i++)
-			printf("  %s=%s\n", r->labels[i]->key, r->labels[i]->value);
+			printf("  %s=%s\n", wn_ctl_line(c, r->labels[i]->key),
+			       wn_ctl_line(c, r->labels[i]->value));
 	}
 	wn_ctl_field("max_attempts", "%u", t->max_attempts);
 	wn_ctl_field("retries", "%u", t->retries);

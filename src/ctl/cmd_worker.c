@@ -68,7 +68,8 @@ static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
 	if (cap != NULL && cap->n_labels > 0) {
 		printf("labels:\n");
 		for (size_t i = 0; i < cap->n_labels; i++)
-			printf("  %s=%s\n", cap->labels[i]->key, cap->labels[i]->value);
+			printf("  %s=%s\n", wn_ctl_line(c, cap->labels[i]->key),
+			       wn_ctl_line(c, cap->labels[i]->value));
 	}
 	wn_ctl_field("used", "%u cpu, %u gpu, %llu MB", u ? u->cpu : 0, u ? u->gpu : 0,
 	             u ? (unsigned long long)u->memory_mb : 0ULL);
