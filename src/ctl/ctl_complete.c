@@ -65,22 +65,59 @@ static const struct option *complete_takes_value(const char *word, const struct 
 	return NULL;
 }
 
-/* complete_value prints the values option opt of noun takes when they are a fixed set:
- * the states of --status (a project's for `project`, else a job's) and --state. */
-static void complete_value(const char *prefix, const struct wn_ctl_noun *noun, const char *opt)
+/* complete_listed tells whether value is among the comma-separated items of the n bytes at
+ * list ("pending,failed,"). */
+static bool complete_listed(const char *list, size_t n, const char *value)
+{
+	size_t len = strlen(value);
+	for (const char *p = list; p < list + n;) {
+		const char *comma = memchr(p, ',', (size_t)(list + n - p));
+		const char *end = comma != NULL ? comma : list + n;
+		if ((size_t)(end - p) == len && memcmp(p, value, len) == 0)
+			return true;
+		p = end + 1;
+	}
+	return false;
+}
+
+/* complete_value prints the values option opt of verb takes when they are a fixed set:
+ * the states of --status (a project's for `project`, else a job's, which may be a list:
+ * "pending,fa" completes its last item), --state, --role, and sweep results' --format. */
+static void complete_value(const char *prefix, const struct wn_ctl_noun *noun,
+                           const struct wn_ctl_verb *verb, const char *opt)
 {
 	const ProtobufCEnumDescriptor *ed = NULL;
-	if (strcmp(opt, "status") == 0)
-		ed = noun != NULL && strcmp(noun->name, "project") == 0
-		         ? &whatsnext__v1__project_status__descriptor
-		         : &whatsnext__v1__job_status__descriptor;
-	else if (strcmp(opt, "state") == 0)
+	bool list = false;
+	if (strcmp(opt, "status") == 0) {
+		list = noun == NULL || strcmp(noun->name, "project") != 0;
+		ed = list ? &whatsnext__v1__job_status__descriptor
+		          : &whatsnext__v1__project_status__descriptor;
+	} else if (strcmp(opt, "state") == 0) {
 		ed = &whatsnext__v1__worker_state__descriptor;
+	} else if (strcmp(opt, "role") == 0) {
+		ed = &whatsnext__v1__token_role__descriptor;
+	} else if (strcmp(opt, "format") == 0 && verb != NULL && verb->name != NULL &&
+	           strcmp(verb->name, "results") == 0) {
+		static const char *const formats[] = {"table", "csv", "json"};
+		for (size_t i = 0; i < WN_ARRAY_LEN(formats); i++)
+			complete_put(prefix, formats[i]);
+		return;
+	}
+	/* a list: the items before the last comma stay, the last one is completed */
+	const char *last = list ? strrchr(prefix, ',') : NULL;
+	size_t head = last != NULL ? (size_t)(last - prefix) + 1 : 0;
 	for (unsigned i = 0; ed != NULL && i < ed->n_values; i++) {
 		char buf[64];
-		if (ed->values[i].value != 0) /* not the UNSPECIFIED one */
-			complete_put(prefix,
-			             wn_json_enum_name(ed, ed->values[i].value, buf, sizeof(buf)));
+		if (ed->values[i].value == 0) /* not the UNSPECIFIED one */
+			continue;
+		const char *name = wn_json_enum_name(ed, ed->values[i].value, buf, sizeof(buf));
+		if (head > 0 && !complete_listed(prefix, head, name)) {
+			char item[256];
+			snprintf(item, sizeof(item), "%.*s%s", (int)head, prefix, name);
+			complete_put(prefix, item);
+		} else if (head == 0) {
+			complete_put(prefix, name);
+		}
 	}
 }
 
@@ -99,7 +136,9 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 		const char *w = argv[i];
 		const struct option *opts = verb != NULL ? verb->opts : NULL;
 		if (pending != NULL) {
-			pending = NULL;
+			/* "--status=fa": bash splits the words at '=', which stays a word */
+			if (strcmp(w, "=") != 0)
+				pending = NULL;
 			continue;
 		}
 		if (w[0] == '-') {
@@ -127,7 +166,7 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 		}
 	}
 	if (pending != NULL) {
-		complete_value(cur, noun, pending->name);
+		complete_value(cur, noun, verb, pending->name);
 		return WN_CTL_EXIT_OK;
 	}
 	if (cur[0] == '-') {

@@ -399,6 +399,18 @@ test_ctl_completion() {
 	expect_eq "$(complete_words job list --status fa)" "failed"
 	expect_eq "$(complete_words project list --status '' | tr '\n' ' ')" "active archived "
 	expect_eq "$(complete_words worker list --state '' | tr '\n' ' ')" "active gone lost "
+	# --status=fa: bash makes the '=' a word of its own, after the option
+	expect_eq "$(complete_words job list --status = fa)" "failed"
+	expect_eq "$(complete_words job list --status = | tr '\n' ' ')" \
+		"blocked cancelled completed failed pending running " "right after '='"
+	expect_eq "$(complete_words project list --status = ar)" "archived"
+	# a list of states completes its last item, never one it holds
+	expect_eq "$(complete_words job list --status pending,fa)" "pending,failed"
+	expect_eq "$(complete_words job cancel --status running,pending, | tr '\n' ' ')" \
+		"running,pending,blocked running,pending,cancelled running,pending,completed running,pending,failed "
+	expect_eq "$(complete_words token create x --role '' | tr '\n' ' ')" "admin reader user worker "
+	expect_eq "$(complete_words sweep results 1 --format '' | tr '\n' ' ')" "csv json table "
+	expect_eq "$(complete_words sweep results 1 --format = c)" "csv"
 	expect_eq "$(complete_words job list --status pending --fo)" "--format"
 	expect_eq "$(complete_words project delete --y)" "--yes"
 	expect_eq "$(complete_words status --js)" "--json"
