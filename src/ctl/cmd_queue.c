@@ -165,6 +165,10 @@ static int queue_show(wn_ctl *c)
 		fprintf(stderr, "wnctl: showing %llu to %llu of %s\n",
 		        (unsigned long long)req.offset, (unsigned long long)shown_to - 1,
 		        wn_ctl_count(c, r->total, "pending job", NULL));
+	else if (ready == 0 && req.offset > 0 && r->total > 0) /* not an empty queue */
+		fprintf(stderr,
+		        "wnctl: showing none: --offset %lld is past the end of %s in line\n",
+		        (long long)req.offset, wn_ctl_count(c, r->total, "pending job", NULL));
 	if (waiting < r->waiting_total)
 		fprintf(stderr, "wnctl: showing %llu of %s that cannot run now\n",
 		        (unsigned long long)waiting,

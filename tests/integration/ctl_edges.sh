@@ -36,3 +36,25 @@ YAML
 	expect_exit 0 wnctl --json task show p t
 	expect_contains "$WN_OUT" '"site": "a\nb\u001B[2J"' "--json"
 }
+
+test_ctl_queue_show_says_when_offset_is_past_the_end() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local i
+	for i in 1 2 3; do wnctl job add p t >/dev/null; done
+	expect_exit 0 wnctl queue show p --offset 5
+	expect_eq "$(wc -l <<<"$WN_OUT")" "1" "the header alone"
+	expect_eq "$WN_ERR" "wnctl: showing none: --offset 5 is past the end of 3 pending jobs in line"
+	expect_exit 0 wnctl queue show p --offset 3 --ready
+	expect_eq "$WN_ERR" "wnctl: showing none: --offset 3 is past the end of 3 pending jobs in line"
+	# a window that holds some says which, as before; an empty queue says nothing
+	expect_exit 0 wnctl queue show p --offset 2
+	expect_eq "$WN_ERR" "wnctl: showing 2 to 2 of 3 pending jobs"
+	wnctl project create empty >/dev/null
+	expect_exit 0 wnctl queue show empty --offset 5
+	expect_eq "$WN_ERR" "" "an empty queue"
+	# --json stays one document on stdout
+	expect_exit 0 wnctl --json queue show p --offset 5
+	expect_eq "$(jget "$WN_OUT" "(len(j['jobs']), j['total'])")" "(0, 3)" "--json"
+}
