@@ -6,6 +6,7 @@
 #include "kit.h"
 #include "methods.h"
 #include "resultrules.h"
+#include "strbuf.h"
 #include "table.h"
 #include "util.h"
 
@@ -176,11 +177,14 @@ static const char *col_params(wn_ctl *c, const Whatsnext__V1__Job *j, const char
 	(void)k;
 	if (j->n_params == 0)
 		return "-";
-	char *s = wn_ctl_strdup(c, "");
+	/* built once, not copied again for each parameter: a job may have thousands */
+	wn_strbuf sb = WN_STRBUF_INIT;
 	for (size_t i = 0; i < j->n_params; i++)
-		s = wn_ctl_printf(c, "%s%s%s=%s", s, i ? " " : "", j->params[i]->key,
-		                  j->params[i]->value);
-	return list_line(c, s);
+		wn_strbuf_addf(&sb, "%s%s=%s", i ? " " : "", j->params[i]->key,
+		               j->params[i]->value);
+	const char *s = list_line(c, wn_strbuf_str(&sb));
+	wn_strbuf_free(&sb);
+	return s;
 }
 
 static const char *col_param(wn_ctl *c, const Whatsnext__V1__Job *j, const char *k)

@@ -58,3 +58,33 @@ test_ctl_queue_show_says_when_offset_is_past_the_end() {
 	expect_exit 0 wnctl --json queue show p --offset 5
 	expect_eq "$(jget "$WN_OUT" "(len(j['jobs']), j['total'])")" "(0, 3)" "--json"
 }
+
+# peak_kb CMD...: run CMD (its output to ./out), print the most memory it
+# held at once, in KB (its peak resident set).
+peak_kb() {
+	python3 - "$@" <<'PY'
+import resource, subprocess, sys
+with open("out", "wb") as out:
+    rc = subprocess.run(sys.argv[1:], stdout=out).returncode
+if rc != 0:
+    sys.exit("exit %d" % rc)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+}
+
+test_ctl_params_column_of_a_job_with_many_parameters() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# 20,000 parameters (a job has no limit on their number but the request's size)
+	python3 -c 'import json; print(json.dumps({"params": {"p%d" % i: "v" for i in range(20000)}}))' >job.json
+	local id kb
+	id=$(wnctl job batch job.json --project p --task t)
+	kb=$(peak_kb "$WN_BIN/wnctl" job list --project p --format id,params)
+	# every parameter once, in one cell
+	expect_eq "$(sed -n 2p out | wc -w)" "20001" "words of the row"
+	expect_eq "$(sed -n 2p out | awk '{print $1, $2, $3}')" "$id p0=v p1=v" "the row"
+	expect_eq "$(sed -n 2p out | awk '{print $NF}')" "p19999=v" "the last parameter"
+	# the cell was built once: it was copied again for each parameter, 1.7 GB
+	((kb < 200000)) || fail "job list --format params held $kb KB"
+}
