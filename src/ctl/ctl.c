@@ -496,50 +496,6 @@ uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s)
 	return mib;
 }
 
-void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value)
-{
-	const char *eq = strchr(s, '=');
-	if (eq == NULL || eq == s)
-		wn_ctl_usage(c, "invalid %s '%s': expected KEY=VALUE with a non-empty key", what,
-		             s);
-	char *k = wn_ctl_strdup(c, s);
-	k[eq - s] = '\0';
-	*key = k;
-	*value = k + (eq - s) + 1;
-}
-
-void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char *arg)
-{
-	char *key, *value;
-	wn_ctl_parse_kv(c, what, arg, &key, &value);
-	for (size_t i = 0; i < kv->n; i++) {
-		if (strcmp(kv->keys[i], key) == 0) {
-			kv->values[i] = value;
-			return;
-		}
-	}
-	char **keys = wn_ctl_alloc(c, (kv->n + 1) * sizeof(char *));
-	char **values = wn_ctl_alloc(c, (kv->n + 1) * sizeof(char *));
-	if (kv->n > 0) {
-		memcpy(keys, kv->keys, kv->n * sizeof(char *));
-		memcpy(values, kv->values, kv->n * sizeof(char *));
-	}
-	keys[kv->n] = key;
-	values[kv->n] = value;
-	kv->keys = keys;
-	kv->values = values;
-	kv->n++;
-}
-
-void wn_ctl_param_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	if (eq != NULL && eq != arg && eq[1] == '\0')
-		wn_ctl_usage(c, "invalid --param '%s': empty value (a parameter needs a value)",
-		             arg);
-	wn_ctl_kv_add(c, kv, "--param", arg);
-}
-
 int wn_ctl_parse_enum(wn_ctl *c, const char *what, const ProtobufCEnumDescriptor *ed, const char *s)
 {
 	int v = 0;

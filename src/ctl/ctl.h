@@ -202,6 +202,8 @@ struct wn_ctl_kv {
 	size_t n;
 	char **keys;
 	char **values;
+	size_t cap;         /* room in keys and values */
+	struct wn_map *idx; /* each key's place + 1, to find a key given again */
 };
 
 /* wn_ctl_kv_add parses arg as KEY=VALUE into kv; a key given again replaces its value. */

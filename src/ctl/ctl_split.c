@@ -1,7 +1,8 @@
 /* ctl_split: the lists an option takes as one argument (--status
  * failed,cancelled), alike in job list and the commands that act on the jobs
- * it lists. */
+ * it lists; the K=V of --param and --label, gathered by key. */
 #include "ctl.h"
+#include "map.h"
 
 #include <string.h>
 
@@ -25,4 +26,59 @@ char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n)
 		p = end + 1;
 	}
 	return v;
+}
+
+void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value)
+{
+	const char *eq = strchr(s, '=');
+	if (eq == NULL || eq == s)
+		wn_ctl_usage(c, "invalid %s '%s': expected KEY=VALUE with a non-empty key", what,
+		             s);
+	char *k = wn_ctl_strdup(c, s);
+	k[eq - s] = '\0';
+	*key = k;
+	*value = k + (eq - s) + 1;
+}
+
+static void ctl_map_free(void *m)
+{
+	wn_map_free(m);
+}
+
+void wn_ctl_kv_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *what, const char *arg)
+{
+	char *key, *value;
+	wn_ctl_parse_kv(c, what, arg, &key, &value);
+	if (kv->idx == NULL) { /* thousands of --label or --param: no search through them all */
+		kv->idx = wn_map_new_str();
+		wn_ctl_defer(c, ctl_map_free, kv->idx);
+	}
+	uintptr_t at = (uintptr_t)wn_map_get_str(kv->idx, key);
+	if (at != 0) {
+		kv->values[at - 1] = value;
+		return;
+	}
+	if (kv->n == kv->cap) { /* doubled: a copy for each one added held them all n times */
+		kv->cap = kv->cap < 8 ? 8 : kv->cap * 2;
+		char **keys = wn_ctl_alloc(c, kv->cap * sizeof(char *));
+		char **values = wn_ctl_alloc(c, kv->cap * sizeof(char *));
+		if (kv->n > 0) {
+			memcpy(keys, kv->keys, kv->n * sizeof(char *));
+			memcpy(values, kv->values, kv->n * sizeof(char *));
+		}
+		kv->keys = keys;
+		kv->values = values;
+	}
+	kv->keys[kv->n] = key;
+	kv->values[kv->n] = value;
+	wn_map_put_str(kv->idx, key, (void *)(uintptr_t)++kv->n);
+}
+
+void wn_ctl_param_add(wn_ctl *c, struct wn_ctl_kv *kv, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (eq != NULL && eq != arg && eq[1] == '\0')
+		wn_ctl_usage(c, "invalid --param '%s': empty value (a parameter needs a value)",
+		             arg);
+	wn_ctl_kv_add(c, kv, "--param", arg);
 }

@@ -72,6 +72,12 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 PY
 }
 
+# jfile FILE EXPR: a python expression over the JSON in FILE, as `j` (jget
+# takes the JSON as an argument, which holds at most 128 KB).
+jfile() {
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
 test_ctl_params_column_of_a_job_with_many_parameters() {
 	wn_start
 	wnctl project create p >/dev/null
@@ -87,4 +93,29 @@ test_ctl_params_column_of_a_job_with_many_parameters() {
 	expect_eq "$(sed -n 2p out | awk '{print $NF}')" "p19999=v" "the last parameter"
 	# the cell was built once: it was copied again for each parameter, 1.7 GB
 	((kb < 200000)) || fail "job list --format params held $kb KB"
+}
+
+test_ctl_many_labels_and_parameters_on_the_command_line() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local -a labels=() params=()
+	local i kb
+	for i in $(seq 1 8000); do
+		labels+=(--label "k$i=v$i")
+		params+=(--param "p$i=v$i")
+	done
+	# a key given again keeps its place and takes the last value
+	labels+=(--label k1=again)
+	kb=$(peak_kb "$WN_BIN/wnctl" task create p many "${labels[@]}")
+	# each option was copied with all those before it: 8,000 took 520 MB
+	((kb < 100000)) || fail "task create with 8000 labels held $kb KB"
+	wnctl --json task show p many >task.json
+	expect_eq "$(jfile task.json "(len(j['resources']['labels']), j['resources']['labels']['k1'], j['resources']['labels']['k8000'])")" \
+		"(8000, 'again', 'v8000')" "labels"
+	kb=$(peak_kb "$WN_BIN/wnctl" job add p t "${params[@]}" --param p2=last)
+	((kb < 100000)) || fail "job add with 8000 parameters held $kb KB"
+	wnctl --json job show "$(cat out)" >job.json
+	expect_eq "$(jfile job.json "(len(j['params']), list(j['params'])[:2], j['params']['p2'])")" \
+		"(8000, ['p1', 'p2'], 'last')" "parameters"
 }
