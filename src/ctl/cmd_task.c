@@ -1,6 +1,7 @@
 /* wnctl task: create, show, list, update, delete. */
 #include "ctl.h"
 #include "methods.h"
+#include "strbuf.h"
 #include "table.h"
 #include "util.h"
 
@@ -174,10 +175,13 @@ static const char *task_labels(wn_ctl *c, const Whatsnext__V1__Resources *r)
 {
 	if (r == NULL || r->n_labels == 0)
 		return "-";
-	char *s = "";
+	/* built once, not copied again for each label: a task may have thousands */
+	wn_strbuf sb = WN_STRBUF_INIT;
 	for (size_t i = 0; i < r->n_labels; i++)
-		s = wn_ctl_printf(c, "%s%s%s=%s", s, i ? "," : "", r->labels[i]->key,
-		                  r->labels[i]->value);
+		wn_strbuf_addf(&sb, "%s%s=%s", i ? "," : "", r->labels[i]->key,
+		               r->labels[i]->value);
+	const char *s = wn_ctl_strdup(c, wn_strbuf_str(&sb));
+	wn_strbuf_free(&sb);
 	return s;
 }
 

@@ -119,3 +119,18 @@ test_ctl_many_labels_and_parameters_on_the_command_line() {
 	expect_eq "$(jfile job.json "(len(j['params']), list(j['params'])[:2], j['params']['p2'])")" \
 		"(8000, ['p1', 'p2'], 'last')" "parameters"
 }
+
+test_ctl_task_list_of_a_task_with_many_labels() {
+	wn_start
+	wnctl project create p >/dev/null
+	local -a labels=()
+	local i kb
+	for i in $(seq 1 8000); do labels+=(--label "k$i=v$i"); done
+	wnctl task create p many "${labels[@]}" >/dev/null
+	kb=$(peak_kb "$WN_BIN/wnctl" task list p)
+	# the LABELS cell holds them all, once, in order
+	expect_eq "$(awk 'NR == 2 {print $8}' out | tr ',' '\n' | wc -l)" "8000" "labels in the cell"
+	expect_eq "$(awk 'NR == 2 {print $8}' out | cut -d, -f1,2,8000)" "k1=v1,k2=v2,k8000=v8000" "the cell"
+	# the cell was copied again for each label: 8,000 took 360 MB
+	((kb < 100000)) || fail "task list held $kb KB"
+}
