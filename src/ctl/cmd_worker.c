@@ -1,6 +1,7 @@
 /* wnctl worker: list, show, drain, resume, remove. The fleet of workers that joined the server. */
 #include "ctl.h"
 #include "methods.h"
+#include "strbuf.h"
 #include "table.h"
 #include "util.h"
 
@@ -29,16 +30,29 @@ static const char *worker_state(wn_ctl *c, const Whatsnext__V1__Worker *w)
 	return wn_ctl_enum(c, &whatsnext__v1__worker_state__descriptor, w->state);
 }
 
+/* worker_join returns the n strings of v separated by sep (context-owned), built once: a
+ * worker serves up to 1024 projects and 1024 tasks, which a copy for each one added held
+ * 1024 times. */
+static const char *worker_join(wn_ctl *c, char *const *v, size_t n, const char *sep)
+{
+	wn_strbuf sb = WN_STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			wn_strbuf_adds(&sb, sep);
+		wn_strbuf_adds(&sb, v[i]);
+	}
+	const char *s = wn_ctl_strdup(c, wn_strbuf_str(&sb));
+	wn_strbuf_free(&sb);
+	return s;
+}
+
 /* worker_gpus is the device ids of w, comma-separated ("-" for none). */
 static const char *worker_gpus(wn_ctl *c, const Whatsnext__V1__Worker *w)
 {
 	const Whatsnext__V1__Capacity *cap = w->capacity;
 	if (cap == NULL || cap->n_gpus == 0)
 		return "-";
-	char *s = wn_ctl_strdup(c, cap->gpus[0]);
-	for (size_t i = 1; i < cap->n_gpus; i++)
-		s = wn_ctl_printf(c, "%s,%s", s, cap->gpus[i]);
-	return s;
+	return worker_join(c, cap->gpus, cap->n_gpus, ",");
 }
 
 static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
@@ -53,14 +67,9 @@ static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
 	wn_ctl_field("state", "%s", worker_state(c, w));
 	wn_ctl_field("host", "%s", w->host);
 	wn_ctl_field("version", "%s", w->version);
-	char *projects = wn_ctl_strdup(c, "");
-	for (size_t i = 0; i < w->n_projects; i++)
-		projects = wn_ctl_printf(c, "%s%s%s", projects, i ? ", " : "", w->projects[i]);
-	wn_ctl_field("projects", "%s", projects);
-	char *tasks = wn_ctl_strdup(c, w->n_tasks == 0 ? "any" : "");
-	for (size_t i = 0; i < w->n_tasks; i++)
-		tasks = wn_ctl_printf(c, "%s%s%s", tasks, i ? ", " : "", w->tasks[i]);
-	wn_ctl_field("tasks", "%s", tasks);
+	wn_ctl_field("projects", "%s", worker_join(c, w->projects, w->n_projects, ", "));
+	wn_ctl_field("tasks", "%s",
+	             w->n_tasks == 0 ? "any" : worker_join(c, w->tasks, w->n_tasks, ", "));
 	wn_ctl_field("slots", "%u", w->slots);
 	wn_ctl_field("cpu", "%u", cap ? cap->cpu : 0);
 	wn_ctl_field("gpus", "%s", worker_gpus(c, w));
@@ -73,11 +82,11 @@ static void worker_print(wn_ctl *c, const Whatsnext__V1__Worker *w)
 	}
 	wn_ctl_field("used", "%u cpu, %u gpu, %llu MB", u ? u->cpu : 0, u ? u->gpu : 0,
 	             u ? (unsigned long long)u->memory_mb : 0ULL);
-	char *jobs = wn_ctl_strdup(c, "");
+	wn_strbuf jobs = WN_STRBUF_INIT;
 	for (size_t i = 0; i < w->n_jobs; i++)
-		jobs = wn_ctl_printf(c, "%s%s%llu", jobs, i ? " " : "",
-		                     (unsigned long long)w->jobs[i]);
-	wn_ctl_field("jobs", "%s", w->n_jobs ? jobs : "-");
+		wn_strbuf_addf(&jobs, "%s%llu", i ? " " : "", (unsigned long long)w->jobs[i]);
+	wn_ctl_field("jobs", "%s", w->n_jobs ? wn_strbuf_str(&jobs) : "-");
+	wn_strbuf_free(&jobs);
 	wn_ctl_field("registered", "%s", wn_ctl_time(c, w->registered_ms));
 	wn_ctl_field("last_seen", "%s", wn_ctl_time(c, w->last_seen_ms));
 	wn_ctl_field("instance", "%s", w->instance[0] ? w->instance : "-");

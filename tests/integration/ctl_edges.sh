@@ -134,3 +134,23 @@ test_ctl_task_list_of_a_task_with_many_labels() {
 	# the cell was copied again for each label: 8,000 took 360 MB
 	((kb < 100000)) || fail "task list held $kb KB"
 }
+
+test_ctl_worker_show_of_a_worker_with_many_projects_and_tasks() {
+	wn_start
+	# the most a worker may serve: 1024 projects and 1024 tasks, of long names
+	local i
+	{
+		printf 'projects: [%s]\n' "$(for i in $(seq 1 1024); do printf 'p%0120d,' "$i"; done | sed 's/,$//')"
+		printf 'fetch_wait_ms: 500\nrpc_timeout_ms: 2000\nlog_dir: %s/logs\ntasks:\n' "$WN_TMP"
+		for i in $(seq 1 1024); do printf '  t%0120d:\n    command: [/bin/true]\n' "$i"; done
+	} >w.yaml
+	worker_start w1 w.yaml
+	wait_until 10 "worker w1 to join" wnctl worker show w1
+	local kb
+	kb=$(peak_kb "$WN_BIN/wnctl" worker show w1)
+	expect_eq "$(grep '^projects: ' out | tr ',' '\n' | wc -l)" "1024" "projects"
+	expect_eq "$(grep '^tasks: ' out | tr ',' '\n' | wc -l)" "1024" "tasks"
+	expect_contains "$(grep '^tasks: ' out)" "$(printf 't%0120d, t%0120d' 1023 1024)" "the last tasks"
+	# each list was copied again for each name: 127 MB
+	((kb < 60000)) || fail "worker show held $kb KB"
+}
