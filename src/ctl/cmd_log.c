@@ -222,14 +222,17 @@ int wn_ctl_job_log(wn_ctl *c)
 	char **args = wn_ctl_args(c, 1, 1, &n);
 	Whatsnext__V1__LogRequest rq = WHATSNEXT__V1__LOG_REQUEST__INIT;
 	rq.id = wn_ctl_parse_id(c, "job id", args[0]);
-	rq.wait_ms = follow ? LOG_WAIT_MS : 0;
 	if (wn_ctl_json(c) && !follow)
 		return log_json(c, &rq);
 	struct log_out o = {.tty = !wn_ctl_json(c) && isatty(STDOUT_FILENO)};
 	struct log_lost lost = {0};
 	for (;;) {
-		/* with -f, a server reached once is waited for through a restart */
-		Whatsnext__V1__LogResponse *r = log_call(c, &rq, follow ? &lost : NULL);
+		/* with -f, a server that answered once is waited for through a restart; the
+		 * first call is answered at once, and one that gets no answer ends wnctl:
+		 * what takes connections at the address but never answers is not wnd */
+		rq.wait_ms = follow && lost.answered ? LOG_WAIT_MS : 0;
+		Whatsnext__V1__LogResponse *r = log_call(c, &rq, lost.answered ? &lost : NULL);
+		lost.answered = follow;
 		if (wn_ctl_json(c)) {
 			wn_ctl_print_message(&r->base);
 			fflush(stdout);

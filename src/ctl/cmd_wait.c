@@ -54,6 +54,7 @@ struct waiting {
 	int64_t deadline;
 	int64_t lost_since;
 	int backoff_ms;
+	bool answered; /* the server answered a call */
 };
 
 /* wait_duration parses "90", "90s", "15m", "2h", "1h30m", "500ms", "1d" into ms. */
@@ -180,22 +181,27 @@ static WaitRs *wait_one(struct waiting *w, WaitRq *rq)
 		if (rq->n_ids == 0 && gone > 0)
 			return wait_end(w->c, NULL, carried, gone);
 		int64_t left = w->deadline - wn_mono_ms();
-		rq->wait_ms = left <= 0 ? 0 : left < WAIT_POLL_MS ? (uint32_t)left : WAIT_POLL_MS;
+		uint32_t ms = left <= 0 ? 0 : left < WAIT_POLL_MS ? (uint32_t)left : WAIT_POLL_MS;
+		/* the first call is answered at once, and one that gets no answer ends wnctl
+		 * (exit 3): what takes connections at the address but never answers (not wnd)
+		 * is not waited for; a server lost later, during a long poll, is */
+		rq->wait_ms = w->answered ? ms : 0;
 		int code = 0;
 		WaitRs *r = wn_ctl_call_soft(w->c, WN_PATH_JOB_WAIT, &rq->base,
 		                             &whatsnext__v1__wait_response__descriptor,
-		                             (int)rq->wait_ms, &code, true);
+		                             (int)rq->wait_ms, &code, w->answered);
 		if (r != NULL) {
 			if (w->lost_since != 0)
 				fprintf(stderr, "wnctl: the server answers again\n");
 			w->lost_since = 0;
 			asked = true;
+			w->answered = true;
 			if (last != NULL) { /* a wait of hours keeps one reply, not one a poll */
 				carried += rq->n_ids == 0 ? last->removed : 0;
 				wn_ctl_release(w->c, last);
 			}
 			last = r;
-			if (r->done || rq->wait_ms == 0)
+			if (r->done || ms == 0)
 				return wait_end(w->c, r, carried, gone);
 			continue;
 		}

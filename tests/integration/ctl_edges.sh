@@ -154,3 +154,36 @@ test_ctl_worker_show_of_a_worker_with_many_projects_and_tasks() {
 	# each list was copied again for each name: 127 MB
 	((kb < 60000)) || fail "worker show held $kb KB"
 }
+
+# silent_listener PATH: something at ipc://PATH that takes connections and
+# never answers (not wnd: a stale tunnel, another program); ready on return.
+silent_listener() {
+	python3 - "$1" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(64)
+open(sys.argv[1] + ".ready", "w").close()
+held = []
+while True:
+    held.append(s.accept()[0])
+PY
+	WN_PIDS+=($!)
+	wait_until 10 "the listener to listen" test -e "$1.ready"
+}
+
+test_ctl_waiting_commands_give_up_on_an_address_that_never_answers() {
+	silent_listener "$WN_TMP/silent.sock"
+	export WN_SERVER=ipc://$WN_TMP/silent.sock
+	# as any command: no answer within --timeout is exit 3, not a server to
+	# wait for through a restart (5 minutes for job wait, 10 for job log -f)
+	expect_exit 3 timeout 60 "$WN_BIN/wnctl" --timeout 1000 status
+	local cmd
+	for cmd in "job wait 1" "job wait --project p" "job wait --sweep 3 --timeout 1h" \
+		"job log -f 1" "--json job log -f 1"; do
+		# shellcheck disable=SC2086
+		expect_exit 3 timeout 60 "$WN_BIN/wnctl" --timeout 1000 $cmd
+		expect_eq "$WN_ERR" "wnctl: cannot connect to $WN_SERVER within 1000 ms: timed out" "$cmd"
+		expect_eq "$WN_OUT" "" "stdout of $cmd"
+	done
+}
