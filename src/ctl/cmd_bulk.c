@@ -11,6 +11,8 @@
 /* Ids and skip reasons printed at most; --json has them all. */
 #define BULK_SHOW_IDS   20
 #define BULK_SHOW_SKIPS 20
+/* Ids one JobService/Bulk takes at most (as a batch's jobs). */
+#define BULK_IDS_MAX 100000
 
 enum {
 	OPT_REASON = 1,
@@ -139,6 +141,11 @@ static void bulk_ids(wn_ctl *c, struct bulk *b, char **a, int n)
 		                "--task, --name)");
 	if (n > 0 && rq->sweep_id != 0)
 		wn_ctl_usage(c, "name the jobs by ids or by --sweep, not both");
+	if (n > BULK_IDS_MAX) /* refused by the server: nothing is sent */
+		wn_ctl_usage(c,
+		             "%d ids: one command takes at most %d (select them with --sweep or "
+		             "filters, or give them in parts)",
+		             n, BULK_IDS_MAX);
 	rq->ids = wn_ctl_alloc(c, ((size_t)n + 1) * sizeof(*rq->ids));
 	for (int i = 0; i < n; i++)
 		rq->ids[i] = wn_ctl_parse_id(c, "job id", a[i]);

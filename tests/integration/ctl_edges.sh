@@ -187,3 +187,24 @@ test_ctl_waiting_commands_give_up_on_an_address_that_never_answers() {
 		expect_eq "$WN_OUT" "" "stdout of $cmd"
 	done
 }
+
+# ids_cmd VERB N [ARG]: wnctl job VERB with the ids 1 to N (then ARG).
+ids_cmd() {
+	# shellcheck disable=SC2046
+	"$WN_BIN/wnctl" job "$1" $(seq 1 "$2") ${3:+"$3"}
+}
+
+test_ctl_bulk_refuses_more_ids_than_a_request_takes() {
+	# a usage error, found before any connection: no server is needed
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	local cmd
+	for cmd in cancel retry remove hold release; do
+		expect_exit 2 ids_cmd "$cmd" 100001
+		expect_eq "$WN_ERR" "wnctl: 100001 ids: one command takes at most 100000 (select them with --sweep or filters, or give them in parts) (see 'wnctl job $cmd --help')"
+	done
+	expect_exit 2 ids_cmd priority 100001 5
+	expect_contains "$WN_ERR" "100001 ids: one command takes at most 100000"
+	# as many as it takes go to the server
+	expect_exit 3 ids_cmd hold 100000
+	expect_contains "$WN_ERR" "cannot connect"
+}
