@@ -30,7 +30,7 @@ static const struct option queue_show_opts[] = {
 };
 
 static const struct wn_ctl_opthelp queue_show_help[] = {
-    {"--limit N", "jobs to show, at most 10000 (default 100)"},
+    {"--limit N", "jobs to show, at most 10000 (default 100; 0 is the server's default, 100)"},
     {"--offset N", "skip this many from the head of the queue (default 0)"},
     {"--ready", "only the jobs that can run now, not those that wait (on a dependency, their "
                 "sweep's cap, an archived project)"},
