@@ -289,15 +289,20 @@ static void wait_row(wn_ctl *c, wn_table *t, const Whatsnext__V1__Job *j)
 	wn_table_add(t, "%s", j->reason ? wn_ctl_states(c, j->reason) : "");
 }
 
-/* wait_unended lists the jobs that ended without completing: by ids, each
- * looked up; by sweep or project, those failed, cancelled or blocked. */
-static void wait_unended(wn_ctl *c, const uint64_t *ids, size_t n, uint64_t sweep,
+/* wait_unended lists the jobs that ended without completing, of which r counts the
+ * failed, cancelled and blocked ones: by ids, each looked up until those are found (not
+ * every id of thousands for the one that failed); by sweep or project, those failed,
+ * cancelled or blocked. */
+static void wait_unended(wn_ctl *c, const WaitRs *r, const uint64_t *ids, size_t n, uint64_t sweep,
                          const char *project)
 {
 	static const char *const heads[] = {"ID", "NAME", "STATE", "REASON", NULL};
 	wn_table *t = wn_table_new(heads);
+	uint64_t want = r->failed + r->cancelled + r->blocked; /* removed ones are not found */
+	if (want > WAIT_LIST_MAX)
+		want = WAIT_LIST_MAX;
 	size_t shown = 0;
-	for (size_t i = 0; i < n && shown < WAIT_LIST_MAX; i++) {
+	for (size_t i = 0; i < n && shown < want; i++) {
 		Whatsnext__V1__GetJobRequest rq = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
 		rq.id = ids[i];
 		int code = 0;
@@ -311,19 +316,19 @@ static void wait_unended(wn_ctl *c, const uint64_t *ids, size_t n, uint64_t swee
 	static const int bad[] = {WHATSNEXT__V1__JOB_STATUS__JOB_FAILED,
 	                          WHATSNEXT__V1__JOB_STATUS__JOB_CANCELLED,
 	                          WHATSNEXT__V1__JOB_STATUS__JOB_BLOCKED};
-	for (size_t k = 0; n == 0 && k < 3 && shown < WAIT_LIST_MAX; k++) {
+	for (size_t k = 0; n == 0 && k < 3 && shown < want; k++) {
 		Whatsnext__V1__ListJobsRequest rq = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 		rq.sweep_id = sweep;
 		rq.project = (char *)(project ? project : "");
 		rq.status = (Whatsnext__V1__JobStatus)bad[k];
 		rq.page_size = WAIT_LIST_MAX;
 		int code = 0;
-		Whatsnext__V1__ListJobsResponse *r =
+		Whatsnext__V1__ListJobsResponse *l =
 		    wn_ctl_call_try(c, WN_PATH_JOB_LIST, &rq.base,
 		                    &whatsnext__v1__list_jobs_response__descriptor, 0, &code);
-		for (size_t i = 0; r != NULL && i < r->n_jobs && shown < WAIT_LIST_MAX;
+		for (size_t i = 0; l != NULL && i < l->n_jobs && shown < WAIT_LIST_MAX;
 		     i++, shown++)
-			wait_row(c, t, r->jobs[i]);
+			wait_row(c, t, l->jobs[i]);
 	}
 	if (shown > 0)
 		wn_table_print(t, stdout);
@@ -387,7 +392,7 @@ int wn_ctl_job_wait(wn_ctl *c)
 	} else {
 		wait_summary(&sum);
 		if (sum.done && !all)
-			wait_unended(c, ids, (size_t)n, sweep, project);
+			wait_unended(c, &sum, ids, (size_t)n, sweep, project);
 	}
 	if (!sum.done) {
 		fprintf(stderr, "wnctl: timed out: %llu job%s not ended yet\n",

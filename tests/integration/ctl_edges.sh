@@ -208,3 +208,53 @@ test_ctl_bulk_refuses_more_ids_than_a_request_takes() {
 	expect_exit 3 ids_cmd hold 100000
 	expect_contains "$WN_ERR" "cannot connect"
 }
+
+# job_gets: how many JobService/Get calls wnd has answered (its /metrics).
+job_gets() {
+	curl -s "$WN_HTTP/metrics" |
+		awk '/^whatsnext_requests_total\{method="JobService\/Get"/ { n += $2 } END { print n + 0 }'
+}
+
+test_ctl_wait_looks_up_only_the_jobs_it_lists() {
+	printf 'log_level: debug\n' >wnd.yaml # parked calls are logged
+	wn_start --config wnd.yaml --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# 30 jobs: the first fails, the others complete, one of them is removed after
+	local -a ids=()
+	local i lease before
+	for i in $(seq 1 30); do ids+=("$(wnctl job add p t)"); done
+	for i in $(seq 1 30); do
+		lease=$(wnctl queue fetch p --worker w1)
+		if [ "$i" = 1 ]; then
+			wnctl queue complete $lease --worker w1 --fail --exit-code 3 >/dev/null
+		else
+			wnctl queue complete $lease --worker w1 >/dev/null
+		fi
+	done
+	before=$(job_gets)
+	expect_exit 9 wnctl job wait "${ids[@]}"
+	expect_eq "$WN_OUT" "30 jobs: 29 completed, 1 failed
+ID  NAME  STATE   REASON
+${ids[0]}   t-${ids[0]}   failed  exit code 3" "the summary and the failed job"
+	# the one job that did not complete was found first: no other was looked up
+	expect_eq "$(($(job_gets) - before))" 1 "JobService/Get calls"
+
+	# a job removed while waited on is counted, and nothing is looked up for it
+	local id
+	id=$(wnctl job add p t)
+	before=$(job_gets)
+	(
+		rc=0
+		"$WN_BIN/wnctl" job wait "$id" "${ids[@]:1}" >rm.out 2>&1 || rc=$?
+		echo "$rc" >rm.rc
+	) &
+	WN_PIDS+=($!)
+	wait_until 10 "the wait to park" grep -q 'waits up to' "$WN_TMP/wnd.log"
+	wnctl job remove "$id" >/dev/null
+	wait_until 20 "the wait to end" test -s rm.rc
+	expect_eq "$(cat rm.rc)" 9 "exit of a wait with a job removed"
+	expect_eq "$(cat rm.out)" "30 jobs: 29 completed, 1 removed" "summary"
+	expect_eq "$(($(job_gets) - before))" 0 "JobService/Get calls"
+}
