@@ -132,6 +132,7 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 	const struct wn_ctl_verb *verb = NULL;
 	const struct option *pending = NULL; /* the option whose value cur is */
 	int args = 0;                        /* the command's arguments before cur */
+	bool help = false;                   /* after `help`, before a noun */
 	for (int i = 0; i < argc - 1; i++) {
 		const char *w = argv[i];
 		const struct option *opts = verb != NULL ? verb->opts : NULL;
@@ -151,8 +152,9 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 			for (size_t k = 0; k < n && noun == NULL; k++)
 				if (strcmp(nouns[k]->name, w) == 0)
 					noun = nouns[k];
-			if (noun == NULL && strcmp(w, "help") != 0)
+			if (noun == NULL && (help || strcmp(w, "help") != 0))
 				return WN_CTL_EXIT_OK;
+			help = noun == NULL;
 			if (noun != NULL && noun->verbs[0].name == NULL)
 				verb = &noun->verbs[0];
 		} else if (verb == NULL) {
@@ -178,7 +180,8 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 	if (noun == NULL) {
 		for (size_t k = 0; k < n; k++)
 			complete_put(cur, nouns[k]->name);
-		complete_put(cur, "help");
+		if (!help) /* `wnctl help NOUN`, not help again */
+			complete_put(cur, "help");
 	} else if (verb == NULL) {
 		for (size_t k = 0; k < noun->nverbs; k++)
 			complete_put(cur, noun->verbs[k].name);

@@ -124,10 +124,19 @@ static bool main_is_help(const char *s)
 	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 || strcmp(s, "help") == 0;
 }
 
-/* main_help_command answers `wnctl help [NOUN [VERB]]`. */
+/* main_help_extra exits 2 on word, which follows all that `wnctl help` takes. */
+__attribute__((noreturn)) static void main_help_extra(wn_ctl *c, const char *word)
+{
+	wn_ctl_die(c, WN_CTL_EXIT_USAGE,
+	           "unexpected argument '%s' (usage: wnctl help [NOUN [VERB]])", word);
+}
+
+/* main_help_command answers `wnctl help [NOUN [VERB]]` (and `wnctl help help`). */
 static int main_help_command(wn_ctl *c, int argc, char **argv)
 {
-	if (argc == 0) {
+	if (argc == 0 || strcmp(argv[0], "help") == 0) {
+		if (argc > 1)
+			main_help_extra(c, argv[1]);
 		main_help(stdout);
 		return WN_CTL_EXIT_OK;
 	}
@@ -135,12 +144,20 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 	if (n == NULL)
 		main_unknown_noun(c, argv[0]);
 	if (argc == 1 || n->verbs[0].name == NULL) {
+		if (argc > 1)
+			main_help_extra(c, argv[1]);
 		wn_ctl_help_noun(stdout, n);
 		return WN_CTL_EXIT_OK;
 	}
 	const struct wn_ctl_verb *v = main_find_verb(n, argv[1]);
 	if (v == NULL)
 		main_unknown_verb(c, n, argv[1]);
+	/* the word the synopsis begins with may follow: `help job artifact get` */
+	size_t word = argc > 2 ? strlen(argv[2]) : 0;
+	bool literal = word > 0 && strncmp(v->synopsis, argv[2], word) == 0 &&
+	               (v->synopsis[word] == ' ' || v->synopsis[word] == '\0');
+	if (argc > 3 || (argc == 3 && !literal))
+		main_help_extra(c, argv[literal ? 3 : 2]);
 	wn_ctl_help_verb(stdout, n, v);
 	return WN_CTL_EXIT_OK;
 }

@@ -258,3 +258,31 @@ ${ids[0]}   t-${ids[0]}   failed  exit code 3" "the summary and the failed job"
 	expect_eq "$(cat rm.out)" "30 jobs: 29 completed, 1 removed" "summary"
 	expect_eq "$(($(job_gets) - before))" 0 "JobService/Get calls"
 }
+
+test_ctl_help_command_takes_what_it_documents() {
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock # help needs no server
+	local top
+	top=$(wnctl --help)
+	# help about help is the usage, not an unknown command 'help'
+	expect_exit 0 wnctl help help
+	expect_eq "$WN_OUT" "$top" "help help"
+	expect_eq "$WN_ERR" "" "stderr of help help"
+	# what follows NOUN VERB is a usage error, not help of another command
+	expect_exit 2 wnctl help job show extra
+	expect_eq "$WN_ERR" "wnctl: unexpected argument 'extra' (usage: wnctl help [NOUN [VERB]])"
+	expect_eq "$WN_OUT" "" "stdout"
+	expect_exit 2 wnctl help status all
+	expect_contains "$WN_ERR" "unexpected argument 'all'"
+	expect_exit 2 wnctl help help job
+	expect_contains "$WN_ERR" "unexpected argument 'job'"
+	# the word a command's synopsis begins with is part of it
+	expect_exit 0 wnctl help job artifact get
+	expect_eq "$WN_OUT" "$(wnctl job artifact get --help)" "help job artifact get"
+	expect_exit 2 wnctl help job artifact put
+	expect_contains "$WN_ERR" "unexpected argument 'put'"
+	expect_exit 0 wnctl help job show
+	expect_eq "$WN_OUT" "$(wnctl job show --help)" "help job show"
+	# completion offers the nouns after help, not help again
+	expect_eq "$(wnctl __complete help '' | tr '\n' ' ')" "project task job queue sweep worker status admin token "
+	expect_eq "$(wnctl __complete help he)" ""
+}
