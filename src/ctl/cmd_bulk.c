@@ -141,6 +141,7 @@ static void bulk_ids(wn_ctl *c, struct bulk *b, char **a, int n)
 		                "--task, --name)");
 	if (n > 0 && rq->sweep_id != 0)
 		wn_ctl_usage(c, "name the jobs by ids or by --sweep, not both");
+	wn_ctl_check_filters(c, rq->n_projects, rq->name_glob);
 	if (n > BULK_IDS_MAX) /* refused by the server: nothing is sent */
 		wn_ctl_usage(c,
 		             "%d ids: one command takes at most %d (select them with --sweep or "

@@ -493,6 +493,7 @@ static void list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, struct 
 		}
 	}
 	wn_ctl_args(c, 0, 0, NULL);
+	wn_ctl_check_filters(c, req->n_projects, req->name_glob);
 	if (a->last > 0 && (a->all || a->limit || a->after))
 		wn_ctl_usage(c, "--last N goes alone: not with --all, --limit or --after");
 	if (a->last > 0) {

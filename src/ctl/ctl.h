@@ -183,6 +183,15 @@ const char *wn_ctl_filter(wn_ctl *c, const char *what, const char *s);
  * their number. An empty item exits 2 (ctl_split.c). */
 char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n);
 
+/* The most projects a filter names (--project P,...), and the longest --name glob, that
+ * the server takes. */
+#define WN_CTL_FILTER_PROJECTS_MAX 1000
+#define WN_CTL_FILTER_GLOB_MAX     1024
+
+/* wn_ctl_check_filters exits 2 when the nprojects projects or the glob (may be NULL) of a
+ * job filter are more than the server takes: refused before anything is sent. */
+void wn_ctl_check_filters(wn_ctl *c, size_t nprojects, const char *glob);
+
 /* wn_ctl_parse_int parses a decimal integer within [lo, hi]; what names it in the error. */
 int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo, int64_t hi);
 

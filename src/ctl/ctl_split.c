@@ -28,6 +28,16 @@ char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n)
 	return v;
 }
 
+void wn_ctl_check_filters(wn_ctl *c, size_t nprojects, const char *glob)
+{
+	if (nprojects > WN_CTL_FILTER_PROJECTS_MAX)
+		wn_ctl_usage(c, "--project names %zu projects: at most %d", nprojects,
+		             WN_CTL_FILTER_PROJECTS_MAX);
+	if (glob != NULL && strlen(glob) > WN_CTL_FILTER_GLOB_MAX)
+		wn_ctl_usage(c, "invalid --name: a glob of %zu bytes, at most %d", strlen(glob),
+		             WN_CTL_FILTER_GLOB_MAX);
+}
+
 void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value)
 {
 	const char *eq = strchr(s, '=');

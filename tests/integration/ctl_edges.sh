@@ -286,3 +286,24 @@ test_ctl_help_command_takes_what_it_documents() {
 	expect_eq "$(wnctl __complete help '' | tr '\n' ' ')" "project task job queue sweep worker status admin token "
 	expect_eq "$(wnctl __complete help he)" ""
 }
+
+test_ctl_filters_the_server_refuses_are_usage_errors() {
+	# found before any connection: no server is needed
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	local many glob cmd
+	many=$(seq -f 'p%g' 1 1001 | paste -sd,)
+	glob=$(printf '*%.0s' $(seq 1 1025))
+	for cmd in "job list" "job cancel" "job hold"; do
+		# shellcheck disable=SC2086
+		expect_exit 2 wnctl $cmd --project "$many"
+		expect_eq "$WN_ERR" "wnctl: --project names 1001 projects: at most 1000 (see 'wnctl $cmd --help')"
+		# shellcheck disable=SC2086
+		expect_exit 2 wnctl $cmd --name "$glob"
+		expect_eq "$WN_ERR" "wnctl: invalid --name: a glob of 1025 bytes, at most 1024 (see 'wnctl $cmd --help')"
+	done
+	expect_exit 2 wnctl job priority --project "$many" 5
+	expect_contains "$WN_ERR" "1001 projects: at most 1000"
+	# as many as the server takes are sent
+	expect_exit 3 wnctl job list --project "$(seq -f 'p%g' 1 1000 | paste -sd,)" --name "${glob:1}"
+	expect_contains "$WN_ERR" "cannot connect"
+}
