@@ -28,6 +28,7 @@ struct wn_grid {
 	char **pkeys; /* fixed parameters */
 	char **pvals;
 	size_t nparams;
+	wn_map *pidx; /* each fixed parameter's place + 1: thousands are found at once */
 	struct grid_axis *axes;
 	size_t naxes;
 	struct grid_row *rows;
@@ -55,6 +56,7 @@ void wn_grid_free(wn_grid *g)
 		return;
 	grid_strv_free(g->pkeys, g->nparams);
 	grid_strv_free(g->pvals, g->nparams);
+	wn_map_free(g->pidx);
 	for (size_t i = 0; i < g->naxes; i++) {
 		free(g->axes[i].key);
 		grid_strv_free(g->axes[i].values, g->axes[i].n);
@@ -92,18 +94,19 @@ static const char *grid_keep(wn_grid *g, const char *s)
 
 void wn_grid_param(wn_grid *g, const char *key, const char *value)
 {
-	for (size_t i = 0; i < g->nparams; i++) {
-		if (strcmp(g->pkeys[i], key) == 0) {
-			free(g->pvals[i]);
-			g->pvals[i] = wn_xstrdup(value);
-			return;
-		}
+	if (g->pidx == NULL)
+		g->pidx = wn_map_new_str();
+	uintptr_t at = (uintptr_t)wn_map_get_str(g->pidx, key);
+	if (at != 0) {
+		free(g->pvals[at - 1]);
+		g->pvals[at - 1] = wn_xstrdup(value);
+		return;
 	}
 	g->pkeys = wn_xrealloc(g->pkeys, (g->nparams + 1) * sizeof(char *));
 	g->pvals = wn_xrealloc(g->pvals, (g->nparams + 1) * sizeof(char *));
 	g->pkeys[g->nparams] = wn_xstrdup(key);
 	g->pvals[g->nparams] = wn_xstrdup(value);
-	g->nparams++;
+	wn_map_put_str(g->pidx, key, (void *)(uintptr_t)++g->nparams);
 }
 
 void wn_grid_axis(wn_grid *g, const char *key, const char *const *values, size_t n)
