@@ -163,7 +163,7 @@ static WaitRs *wait_end(wn_ctl *c, WaitRs *r, uint64_t carried, uint64_t gone)
 		r->done = true;
 	}
 	r->removed += carried + gone;
-	r->total += gone;
+	r->total += gone; /* by ids: taken out of the call */
 	return r;
 }
 
@@ -385,6 +385,7 @@ int wn_ctl_job_wait(wn_ctl *c)
 		rq.sweep_id = sweep;
 		rq.project = (char *)(project ? project : "");
 		sum = *wait_one(&w, &rq);
+		sum.total += sum.removed; /* the server counts the jobs there now */
 	}
 	bool all = sum.done && sum.completed == sum.total && sum.removed == 0;
 	if (wn_ctl_json(c)) {

@@ -137,6 +137,57 @@ test_ctl_wait_counts_a_job_removed_before_a_restart() {
 	wnctl job cancel "$((s + 1))" >/dev/null
 	wait_for 20 "the sweep's wait to end" test -e sweep.out.rc
 	expect_eq "$(cat sweep.out.rc)" 9 "exit of the wait by sweep (stderr: $(cat sweep.out.err))"
-	expect_contains "$(cat sweep.out)" "1 job: 1 cancelled, 1 removed" "summary by sweep"
+	expect_contains "$(cat sweep.out)" "2 jobs: 1 cancelled, 1 removed" "summary by sweep"
 	expect_contains "$(cat sweep.out.err)" "still waiting" "stderr"
+}
+
+# A job named by id and removed while wnd was down (or between two long polls)
+# is no longer there when the wait asks again: it counts as removed, not as a
+# job not found (exit 4).
+test_ctl_wait_counts_a_job_removed_before_the_next_poll() {
+	lost_setup
+	local a b
+	a=$(wnctl job add p t)
+	b=$(wnctl job add p t)
+	ctl_bg w.out job wait "$a" "$b"
+	wait_for 20 "the first call to park" parked 1
+	wnctl job remove "$b" >/dev/null
+	# the parked call is lost with wnd: no reply counted the removal
+	wn_kill9
+	wn_start --config "$WN_TMP/wnd.yaml"
+	wait_for 20 "the call to park on the new wnd" parked 2
+	wnctl job cancel "$a" >/dev/null
+	wait_for 20 "the wait to end" test -e w.out.rc
+	expect_eq "$(cat w.out.rc)" 9 "exit of the wait (stderr: $(cat w.out.err))"
+	expect_eq "$(head -n 1 w.out)" "2 jobs: 1 cancelled, 1 removed" "summary"
+	# every job named removed: the wait ends
+	local c
+	c=$(wnctl job add p t)
+	ctl_bg c.out --json job wait "$c"
+	wait_for 20 "the call to park" parked 3
+	wnctl job remove "$c" >/dev/null
+	wait_for 20 "the wait to end" test -e c.out.rc
+	expect_eq "$(cat c.out.rc)" 9 "exit of a wait for a removed job"
+	expect_eq "$(jq -c '[.done, .total, .removed]' c.out)" "[true,1,1]" "--json"
+}
+
+# By sweep, a job removed during a long poll that ended before the others did
+# (each lasts 30 s) counts as removed in the summary, as one removed during the
+# last poll does, and the jobs counted are all those the sweep had.
+test_ctl_wait_sweep_counts_jobs_removed_during_every_poll() {
+	lost_setup
+	local s ids
+	s=$(wnctl job sweep p t --grid x=1,2,3 | grep -o 'sweep [0-9]*' | cut -d' ' -f2)
+	mapfile -t ids < <(wnctl job list --sweep "$s" --format id | tail -n +2)
+	ctl_bg s.out job wait --sweep "$s"
+	wait_for 20 "the first call to park" parked 1
+	wnctl job remove "${ids[0]}" >/dev/null
+	wait_for 60 "the second long poll" parked 2
+	wnctl job remove "${ids[1]}" >/dev/null # during the last poll
+	local lease
+	lease=$(wnctl queue fetch p --worker w1)
+	wnctl queue complete $lease --worker w1 >/dev/null
+	wait_for 20 "the wait to end" test -e s.out.rc
+	expect_eq "$(cat s.out.rc)" 9 "exit: two jobs were removed (stderr: $(cat s.out.err))"
+	expect_eq "$(cat s.out)" "3 jobs: 1 completed, 2 removed" "summary"
 }
