@@ -100,7 +100,8 @@ static bool bulk_option(wn_ctl *c, struct bulk *b, int ch)
 	size_t n = 0;
 	switch (ch) {
 	case OPT_SWEEP:
-		rq->sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
+		rq->sweep_id = wn_ctl_once_id(c, "--sweep", rq->sweep_id,
+		                              wn_ctl_parse_id(c, "sweep id", optarg));
 		break;
 	case OPT_STATUS:
 		v = wn_ctl_split(c, "--status", optarg, &n);
@@ -120,10 +121,12 @@ static bool bulk_option(wn_ctl *c, struct bulk *b, int ch)
 		}
 		break;
 	case OPT_TASK:
-		rq->task = (char *)wn_ctl_filter(c, "--task", optarg);
+		rq->task =
+		    (char *)wn_ctl_once(c, "--task", rq->task, wn_ctl_filter(c, "--task", optarg));
 		break;
 	case OPT_NAME:
-		rq->name_glob = (char *)wn_ctl_filter(c, "--name", optarg);
+		rq->name_glob = (char *)wn_ctl_once(c, "--name", rq->name_glob,
+		                                    wn_ctl_filter(c, "--name", optarg));
 		break;
 	default:
 		return false;

@@ -454,7 +454,8 @@ static void list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, struct 
 			list_split(c, req, "--project", optarg, list_add_project);
 			break;
 		case OPT_TASK:
-			req->task = (char *)wn_ctl_filter(c, "--task", optarg);
+			req->task = (char *)wn_ctl_once(c, "--task", req->task,
+			                                wn_ctl_filter(c, "--task", optarg));
 			break;
 		case OPT_STATUS:
 			list_split(c, req, "--status", optarg, list_add_status);
@@ -462,7 +463,7 @@ static void list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, struct 
 		case OPT_NAME:
 			if (optarg[0] == '\0')
 				wn_ctl_usage(c, "invalid --name '': give a glob such as 'lr*'");
-			req->name_glob = optarg;
+			req->name_glob = (char *)wn_ctl_once(c, "--name", req->name_glob, optarg);
 			break;
 		case OPT_LIMIT:
 			req->page_size = (int32_t)wn_ctl_parse_int(c, "--limit", optarg, 0, 10000);
@@ -479,10 +480,13 @@ static void list_options(wn_ctl *c, Whatsnext__V1__ListJobsRequest *req, struct 
 			a->last = (uint32_t)wn_ctl_parse_int(c, "--last", optarg, 1, 10000);
 			break;
 		case OPT_SWEEP:
-			req->sweep_id = wn_ctl_parse_id(c, "sweep id", optarg);
+			req->sweep_id = wn_ctl_once_id(c, "--sweep", req->sweep_id,
+			                               wn_ctl_parse_id(c, "sweep id", optarg));
 			break;
 		case OPT_SUBMITTER:
-			req->submitter = (char *)wn_ctl_filter(c, "--submitter", optarg);
+			req->submitter =
+			    (char *)wn_ctl_once(c, "--submitter", req->submitter,
+			                        wn_ctl_filter(c, "--submitter", optarg));
 			break;
 		case OPT_RESULTS:
 			wn_ctl_results_keys(c, optarg, &a->keys);

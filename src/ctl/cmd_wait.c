@@ -361,9 +361,11 @@ int wn_ctl_job_wait(wn_ctl *c)
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		if (ch == OPT_SWEEP)
-			sweep = wn_ctl_parse_id(c, "sweep id", optarg);
+			sweep = wn_ctl_once_id(c, "--sweep", sweep,
+			                       wn_ctl_parse_id(c, "sweep id", optarg));
 		else if (ch == OPT_PROJECT)
-			project = wn_ctl_filter(c, "--project", optarg);
+			project = wn_ctl_once(c, "--project", project,
+			                      wn_ctl_filter(c, "--project", optarg));
 		else if (ch == OPT_TIMEOUT)
 			timeout = wait_duration(c, optarg);
 	}

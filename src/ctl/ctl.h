@@ -183,6 +183,14 @@ const char *wn_ctl_filter(wn_ctl *c, const char *what, const char *s);
  * their number. An empty item exits 2 (ctl_split.c). */
 char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n);
 
+/* wn_ctl_once returns value, given to option opt, which takes one value and was given
+ * prev before (NULL or "": not given); another value than prev exits 2: a filter given
+ * twice, one of them dropped without a word, would select other jobs than meant. */
+const char *wn_ctl_once(wn_ctl *c, const char *opt, const char *prev, const char *value);
+
+/* wn_ctl_once_id is wn_ctl_once for an id (0: not given before). */
+uint64_t wn_ctl_once_id(wn_ctl *c, const char *opt, uint64_t prev, uint64_t value);
+
 /* The most projects a filter names (--project P,...), and the longest --name glob, that
  * the server takes. */
 #define WN_CTL_FILTER_PROJECTS_MAX 1000

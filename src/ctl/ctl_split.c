@@ -28,6 +28,22 @@ char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n)
 	return v;
 }
 
+const char *wn_ctl_once(wn_ctl *c, const char *opt, const char *prev, const char *value)
+{
+	if (prev != NULL && prev[0] != '\0' && strcmp(prev, value) != 0)
+		wn_ctl_usage(c, "%s given twice ('%s', then '%s'): it takes one value", opt, prev,
+		             value);
+	return value;
+}
+
+uint64_t wn_ctl_once_id(wn_ctl *c, const char *opt, uint64_t prev, uint64_t value)
+{
+	if (prev != 0 && prev != value)
+		wn_ctl_usage(c, "%s given twice (%llu, then %llu): it takes one value", opt,
+		             (unsigned long long)prev, (unsigned long long)value);
+	return value;
+}
+
 void wn_ctl_check_filters(wn_ctl *c, size_t nprojects, const char *glob)
 {
 	if (nprojects > WN_CTL_FILTER_PROJECTS_MAX)

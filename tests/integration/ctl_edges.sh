@@ -320,3 +320,33 @@ test_ctl_sweep_file_with_many_parameters() {
 		"[(80001, 'again', 'v79999', ['p0', 'p1', 'p2']), (80001, 'again', 'v79999', ['p0', 'p1', 'p2'])]" \
 		"the jobs' parameters"
 }
+
+test_ctl_a_filter_given_twice_is_refused() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p a >/dev/null
+	wnctl task create p b >/dev/null
+	local ja jb
+	ja=$(wnctl job add p a)
+	jb=$(wnctl job add p b)
+	# the first --task was dropped without a word: only b's job was cancelled
+	expect_exit 2 wnctl job cancel --task a --task b
+	expect_eq "$WN_ERR" "wnctl: --task given twice ('a', then 'b'): it takes one value (see 'wnctl job cancel --help')"
+	expect_eq "$(jget "$(wnctl --json job show "$jb")" "j['status']")" "pending" "nothing changed"
+	expect_exit 2 wnctl job list --task a --task b
+	expect_exit 2 wnctl job hold --name 'a*' --name 'b*'
+	expect_contains "$WN_ERR" "--name given twice ('a*', then 'b*')"
+	expect_exit 2 wnctl job list --sweep 1 --sweep 2
+	expect_contains "$WN_ERR" "--sweep given twice (1, then 2): it takes one value"
+	expect_exit 2 wnctl job list --submitter x --submitter y
+	# job wait waited for the last project only
+	wnctl project create q >/dev/null
+	expect_exit 2 wnctl job wait --project p --project q --timeout 0
+	expect_eq "$WN_ERR" "wnctl: --project given twice ('p', then 'q'): it takes one value (see 'wnctl job wait --help')"
+	expect_exit 2 wnctl job wait --sweep 1 --sweep 2
+	# the same value twice is that value; lists still take many (--project, --status)
+	expect_exit 0 wnctl job list --task a --task a --format id
+	expect_eq "$(tail -n +2 <<<"$WN_OUT")" "$ja" "--task a twice"
+	expect_exit 0 wnctl job list --project p --project p,q --status pending --status failed --format id
+	expect_eq "$(tail -n +2 <<<"$WN_OUT" | tr '\n' ' ')" "$ja $jb " "lists"
+}
