@@ -195,7 +195,8 @@ static int queue_clear(wn_ctl *c)
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0)
 		if (ch == OPT_TASK)
-			req.task = (char *)wn_ctl_filter(c, "--task", optarg);
+			req.task = (char *)wn_ctl_once(c, "--task", req.task,
+			                               wn_ctl_filter(c, "--task", optarg));
 	req.project = wn_ctl_args(c, 1, 1, NULL)[0];
 	if (req.task != NULL && req.task[0] != '\0')
 		wn_ctl_confirm(c, "remove the pending jobs of task %s/%s", req.project, req.task);

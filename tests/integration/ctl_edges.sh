@@ -350,3 +350,19 @@ test_ctl_a_filter_given_twice_is_refused() {
 	expect_exit 0 wnctl job list --project p --project p,q --status pending --status failed --format id
 	expect_eq "$(tail -n +2 <<<"$WN_OUT" | tr '\n' ' ')" "$ja $jb " "lists"
 }
+
+test_ctl_queue_clear_refuses_two_tasks() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p a >/dev/null
+	wnctl task create p b >/dev/null
+	wnctl job add p a >/dev/null
+	wnctl job add p b >/dev/null
+	# the first --task was dropped: the pending jobs of b only were removed
+	expect_exit 2 wnctl queue clear p --task a --task b --yes
+	expect_eq "$WN_ERR" "wnctl: --task given twice ('a', then 'b'): it takes one value (see 'wnctl queue clear --help')"
+	expect_exit 0 wnctl queue stats p --json
+	expect_eq "$(jget "$WN_OUT" "j['projects'][0]['pending']")" 2 "nothing removed"
+	expect_exit 0 wnctl queue clear p --task a --task a --yes
+	expect_eq "$WN_OUT" "removed 1 pending job"
+}
