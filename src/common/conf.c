@@ -91,8 +91,9 @@ static char *conf_verror(const char *name, int line, int col, const char *fmt, v
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	char *out = line > 0 ? wn_xasprintf("%s:%d:%d: %s", name, line, col, msg ? msg : fmt)
-	                     : wn_xasprintf("%s: %s", name, msg ? msg : fmt);
+	char *out = name == NULL ? wn_xstrdup(msg ? msg : fmt)
+	            : line > 0   ? wn_xasprintf("%s:%d:%d: %s", name, line, col, msg ? msg : fmt)
+	                         : wn_xasprintf("%s: %s", name, msg ? msg : fmt);
 	free(msg);
 	return out;
 }
@@ -101,7 +102,8 @@ char *wn_conf_error(const wn_conf_doc *doc, const wn_conf_node *node, const char
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = conf_verror(doc->name, node ? node->line : 0, node ? node->col : 0, fmt, ap);
+	char *s = conf_verror(doc ? doc->name : NULL, node ? node->line : 0, node ? node->col : 0,
+	                      fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -649,6 +651,18 @@ int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf
 			return rc;
 	}
 	return WN_OK;
+}
+
+int wn_conf_set_text(const wn_conf_key *k, const char *text, void *target, char **errmsg)
+{
+	*errmsg = NULL;
+	if (k->type != WN_CONF_T_STR && k->type != WN_CONF_T_INT && k->type != WN_CONF_T_BOOL &&
+	    k->type != WN_CONF_T_STRLIST) {
+		*errmsg = wn_xasprintf("'%s' cannot be given as text", k->name);
+		return WN_EINVAL;
+	}
+	/* no node: the text is taken as it is, as a default would be */
+	return conf_store(NULL, k, NULL, text, (char *)target + k->offset, errmsg);
 }
 
 void wn_conf_release(const wn_conf_key *keys, size_t nkeys, void *target)

@@ -64,7 +64,7 @@ bool wn_conf_is_null(const wn_conf_node *node);
 const char *wn_conf_kind_name(wn_conf_kind kind);
 
 /* wn_conf_error formats a malloc'd "name:line:col: message" for node (or
- * "name: message" when node is NULL). */
+ * "name: message" when node is NULL, the message alone when doc is NULL). */
 char *wn_conf_error(const wn_conf_doc *doc, const wn_conf_node *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -117,6 +117,12 @@ typedef struct wn_conf_key {
  * in target and are freed by wn_conf_release. */
 int wn_conf_apply(const wn_conf_doc *doc, const wn_conf_node *map, const wn_conf_key *keys,
                   size_t nkeys, void *target, char **errmsg);
+
+/* wn_conf_set_text stores text, as it is (not read as YAML: a value from a
+ * command line), into k's field of target, checked as a scalar of a file
+ * would be (a STRLIST gets a list of one); on failure *errmsg gets a
+ * malloc'd message without a position. */
+int wn_conf_set_text(const wn_conf_key *k, const char *text, void *target, char **errmsg);
 
 /* wn_conf_release frees what wn_conf_apply stored in target and zeroes it. */
 void wn_conf_release(const wn_conf_key *keys, size_t nkeys, void *target);

@@ -124,43 +124,15 @@ int wn_srvconf_set(wn_srvconf *c, const char *key, const char *value, char **err
 		*err = wn_xasprintf("unknown setting %s", key);
 		return WN_EINVAL;
 	}
-	/* parse "key: value" with the same table, so checks and messages match */
-	char *text = wn_xasprintf("%s: %s\n", key, value);
-	if (k->type == WN_CONF_T_STR) {
-		free(text);
-		char *q = wn_xmalloc(strlen(value) * 2 + 3);
-		char *p = q;
-		*p++ = '\'';
-		for (const char *s = value; *s; s++) {
-			if (*s == '\'')
-				*p++ = '\'';
-			*p++ = *s;
-		}
-		*p++ = '\'';
-		*p = '\0';
-		text = wn_xasprintf("%s: %s\n", key, q);
-		free(q);
-	}
-	wn_conf_doc *doc = NULL;
-	int rv = wn_conf_load_string("command line", text, strlen(text), &doc, err);
-	free(text);
-	if (rv != 0)
-		return rv;
+	/* the value as it is, checked with the same table, so checks and
+	 * messages match the file's; not read as YAML, where a '#' would start
+	 * a comment, an empty value would mean the default and a line break
+	 * another key */
 	wn_srvconf one;
 	memset(&one, 0, sizeof(one));
-	rv = wn_conf_apply(doc, wn_conf_root(doc), k, 1, &one, err);
-	wn_conf_free(doc);
+	int rv = wn_conf_set_text(k, value, &one, err);
 	if (rv != 0) {
 		wn_conf_release(k, 1, &one);
-		/* drop the "command line:1:N: " position, which means nothing here */
-		const char *msg = *err;
-		for (int colons = 0; colons < 3 && strchr(msg, ':') != NULL; colons++)
-			msg = strchr(msg, ':') + 1;
-		while (*msg == ' ')
-			msg++;
-		char *plain = wn_xstrdup(msg);
-		free(*err);
-		*err = plain;
 		return rv;
 	}
 	/* move the one field over */

@@ -115,4 +115,40 @@ TEST(bad_files_say_where)
 	wn_srvconf_release(&c);
 }
 
+/* A value given on the command line is taken as written, not read as YAML:
+ * no comment, no empty value read as the default, no line break starting
+ * another key, no line folded into a space. */
+TEST(command_line_values_are_taken_as_written)
+{
+	wn_srvconf c;
+	wn_srvconf_defaults(&c);
+	char *err = NULL;
+	CHECK_OK(wn_srvconf_set(&c, "data", "a\nb", &err));
+	CHECK_EQ_STR(c.data, "a\nb");
+	CHECK_OK(wn_srvconf_set(&c, "data", " x # y ", &err));
+	CHECK_EQ_STR(c.data, " x # y ");
+	CHECK(wn_srvconf_set(&c, "lease_ms", "5000 # five seconds", &err) != 0);
+	CHECK_EQ_STR(err, "expected a whole number for 'lease_ms', not '5000 # five seconds'");
+	free(err);
+	CHECK(wn_srvconf_set(&c, "lease_ms", "", &err) != 0);
+	CHECK_EQ_STR(err, "expected a whole number for 'lease_ms', not ''");
+	free(err);
+	CHECK(wn_srvconf_set(&c, "lease_ms", "5000\nthreads: 8", &err) != 0);
+	CHECK(strstr(err, "expected a whole number for 'lease_ms'") == err);
+	free(err);
+	CHECK(wn_srvconf_set(&c, "lease_ms", "*a", &err) != 0);
+	CHECK(strstr(err, "expected a whole number for 'lease_ms'") == err);
+	free(err);
+	CHECK_EQ_INT(c.lease_ms, 60000);
+	CHECK_EQ_INT(c.threads, 2);
+	CHECK(wn_srvconf_set(&c, "data", "", &err) != 0);
+	CHECK_EQ_STR(err, "'data' must not be empty");
+	free(err);
+	CHECK(wn_srvconf_set(&c, "durability", "sync # the default", &err) != 0);
+	free(err);
+	CHECK_OK(wn_srvconf_set(&c, "insecure", "true", &err));
+	CHECK(c.insecure);
+	wn_srvconf_release(&c);
+}
+
 TEST_MAIN()
