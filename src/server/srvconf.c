@@ -88,6 +88,38 @@ void wn_srvconf_defaults(wn_srvconf *c)
 	}
 }
 
+/* srvconf_no_null refuses a key written without a value (`data:`), which
+ * YAML reads as null and the key table as "the default": a value left out
+ * by mistake, or by a template that had none to put there, would otherwise
+ * serve ./wn-data or listen on the default address without a word. */
+static int srvconf_no_null(const wn_conf_doc *doc, const wn_conf_node *root, char **err)
+{
+	for (size_t i = 0; i < root->n; i++) {
+		const wn_conf_node *kn = root->items[2 * i], *vn = root->items[2 * i + 1];
+		if (!wn_conf_is_null(vn))
+			continue;
+		const wn_conf_key *k = NULL;
+		for (size_t j = 0; j < WN_ARRAY_LEN(srvconf_keys); j++)
+			if (strcmp(srvconf_keys[j].name, kn->str) == 0)
+				k = &srvconf_keys[j];
+		if (k == NULL)
+			continue; /* an unknown key: wn_conf_apply says so */
+		const char *def = k->def;
+		if (def == NULL || def[0] == '\0')
+			*err = wn_conf_error(doc, vn,
+			                     "'%s' has no value: give it one, or leave the "
+			                     "key out for its default",
+			                     kn->str);
+		else
+			*err = wn_conf_error(doc, vn,
+			                     "'%s' has no value: give it one, or leave the "
+			                     "key out for its default (%s)",
+			                     kn->str, def);
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
 int wn_srvconf_load(wn_srvconf *c, const char *path, char **err)
 {
 	wn_conf_doc *doc = NULL;
@@ -100,6 +132,11 @@ int wn_srvconf_load(wn_srvconf *c, const char *path, char **err)
 		                     wn_conf_kind_name(root->kind));
 		wn_conf_free(doc);
 		return WN_EINVAL;
+	}
+	rv = srvconf_no_null(doc, root, err);
+	if (rv != 0) {
+		wn_conf_free(doc);
+		return rv;
 	}
 	wn_srvconf fresh;
 	memset(&fresh, 0, sizeof(fresh));

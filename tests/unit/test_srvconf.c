@@ -151,4 +151,32 @@ TEST(command_line_values_are_taken_as_written)
 	wn_srvconf_release(&c);
 }
 
+/* A key written without a value (`data:`) is refused rather than taken for
+ * its default: a value left out would serve ./wn-data without a word. */
+TEST(a_key_without_a_value_is_refused)
+{
+	char *err = load_error("lease_ms: 500\ndata:\n");
+	CHECK_EQ_STR(err, "wnd.yaml:2:6: 'data' has no value: give it one, or leave the key out "
+	                  "for its default (wn-data)");
+	free(err);
+	err = load_error("listen: ~\n");
+	CHECK(strstr(err, "wnd.yaml:1:9: 'listen' has no value") == err);
+	free(err);
+	err = load_error("http: null\n");
+	CHECK_EQ_STR(err, "wnd.yaml:1:7: 'http' has no value: give it one, or leave the key out "
+	                  "for its default");
+	free(err);
+	/* an unknown key is named as such first */
+	err = load_error("dta:\n");
+	CHECK(strstr(err, "unknown key 'dta' (did you mean 'data'?)") != NULL);
+	free(err);
+	/* an empty string is a value: "" for http is off */
+	wn_srvconf c;
+	wn_srvconf_defaults(&c);
+	write_file("wnd.yaml", "http: \"\"\ntoken: ''\n");
+	CHECK_OK(wn_srvconf_load(&c, "wnd.yaml", &err));
+	CHECK_EQ_STR(c.http, "");
+	wn_srvconf_release(&c);
+}
+
 TEST_MAIN()
