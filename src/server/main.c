@@ -54,7 +54,8 @@ static void usage(FILE *f)
 	       "Runs the WhatsNext server in the foreground until SIGTERM, SIGINT or SIGHUP.\n"
 	       "\n"
 	       "options (each overrides the same setting of --config):\n"
-	       "  --config FILE          read settings from a YAML file (see config/wnd.yaml)\n"
+	       "  --config FILE          read settings from a YAML file (see config/wnd.yaml);\n"
+	       "                         one file: a second --config is refused\n"
 	       "  --data DIR             data directory (default ./wn-data)\n"
 	       "  --listen URL           address to serve, repeatable: tcp://HOST:PORT,\n"
 	       "                         tls+tcp://HOST:PORT or ipc:///path\n"
@@ -200,6 +201,14 @@ static int args_take(struct wnd_opts *o, int c, const char *arg)
 		                arg);
 	switch (c) {
 	case O_CONFIG:
+		if (o->config != NULL) {
+			/* the first would be dropped without a word: files are not merged */
+			fprintf(stderr,
+			        "wnd: --config given twice (%s, then %s): give one file; an option "
+			        "overrides one of its settings\n",
+			        o->config, arg);
+			return 2;
+		}
 		o->config = arg;
 		return 0;
 	case O_TEST_CLOCK:

@@ -119,3 +119,14 @@ test_a_missing_token_file_or_audit_log_directory_changes_nothing() {
 	mkproject q
 	[ -f fresh/admin-audit.log ] || fail "no audit log in the new data directory"
 }
+
+# Two --config files: the first would be dropped without a word (files are
+# not merged), so wnd refuses, naming both, and creates nothing.
+test_config_given_twice_is_refused() {
+	printf 'lease_ms: 500\n' >a.yaml
+	printf 'threads: 3\n' >b.yaml
+	expect_exit 2 "$WN_BIN/wnd" --config a.yaml --config b.yaml --data "$WN_TMP/never" \
+		--listen "ipc://$WN_TMP/n.sock"
+	expect_eq "$WN_ERR" "wnd: --config given twice (a.yaml, then b.yaml): give one file; an option overrides one of its settings"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
+}
