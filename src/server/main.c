@@ -318,6 +318,11 @@ static int run_check(const wn_srvconf *conf, bool repair)
 {
 	wn_check_result res;
 	char *err = NULL;
+	if (wn_store_dir_check(conf->data, repair, &err) != WN_OK) {
+		fprintf(stderr, "wnd: cannot check %s: %s\n", conf->data, err);
+		free(err);
+		return 2;
+	}
 	int rv = wn_check_run(conf->data, repair, stdout, &res, &err);
 	fflush(stdout);
 	if (rv != WN_OK) {

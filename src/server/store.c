@@ -283,9 +283,14 @@ static int store_dir_lock(const char *dir, int op)
  * only) for this process, before RocksDB touches anything in it. */
 static int store_lock(wn_store *s, char **errmsg)
 {
+	if (wn_store_dir_check(s->dir, true, errmsg) != WN_OK)
+		return WN_EIO;
 	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
 		*errmsg =
-		    wn_xasprintf("cannot create data directory %s: %s", s->dir, strerror(errno));
+		    wn_xasprintf("cannot create data directory %s: %s%s", s->dir, strerror(errno),
+		                 errno == ENOENT ? " (the directory it goes in must exist: "
+		                                   "wnd makes only the last one)"
+		                                 : "");
 		return WN_EIO;
 	}
 	if (store_private(s, errmsg) != WN_OK)

@@ -126,6 +126,12 @@ char *wn_store_lost_current(const char *dir);
  * it, as when a backup's files are copied over a data directory that holds
  * newer logs, which RocksDB would replay on top of the backup. */
 char *wn_store_foreign_log(const char *dir);
+/* wn_store_dir_check refuses, with a message that says what to do, a data
+ * directory this process cannot use: one that is not a directory, belongs to
+ * another user (write: wnd must make it private; read: one it may not read),
+ * is closed to its owner, or (write) is on a read-only file system. A path
+ * that does not exist is WN_OK: the open makes it. */
+int wn_store_dir_check(const char *dir, bool write, char **errmsg);
 /* wn_store_drop_empty_logs deletes the write-ahead logs of dir that hold
  * nothing (zero bytes), but the newest, and returns how many it deleted.
  * RocksDB opens a new log at each open and keeps the ones before it while

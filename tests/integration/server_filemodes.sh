@@ -108,3 +108,49 @@ test_a_data_directory_reached_by_a_symbolic_link() {
 	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/data"
 	expect_contains "$WN_OUT" "2 job(s)"
 }
+
+# as_nobody CMD...: run CMD as user nobody (the test needs root).
+as_nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
+
+# A data directory wnd cannot use stops it, and the check, with what is wrong
+# and what to do, and nothing in it changes: a file, another user's
+# directory, one on a read-only file system. Root started on another user's
+# directory is warned that what it makes there is closed to the owner.
+test_a_data_directory_wnd_cannot_use_says_what_to_do() {
+	[ "$(id -u)" -eq 0 ] || fail "the test needs root (to run wnd as another user)"
+	wn_start
+	some_data
+	wn_stop
+	echo text >afile
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/afile" --listen "ipc://$WN_TMP/n.sock"
+	expect_eq "$WN_ERR" "wnd: data directory $WN_TMP/afile is not a directory: give --data (data) a directory, or a path that does not exist yet"
+	expect_exit 2 "$WN_BIN/wnd" --check --data "$WN_TMP/afile"
+	expect_contains "$WN_ERR" "is not a directory"
+	expect_eq "$(cat afile)" text "the file given as a data directory"
+
+	# root's directory, wnd run as nobody (a socket directory nobody may use)
+	chmod 711 "$WN_TMP"
+	mkdir -m 777 "$WN_TMP/sock"
+	local before
+	before=$(ls -ln --time-style=full-iso data)
+	expect_exit 1 as_nobody "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/sock/n"
+	expect_eq "$WN_ERR" "wnd: data directory $WN_TMP/data belongs to user root (uid 0), and wnd runs as user nobody (uid 65534): run wnd as its owner, or make user nobody (uid 65534) its owner (chown -R 65534 $WN_TMP/data)"
+	expect_exit 2 as_nobody "$WN_BIN/wnd" --check --data "$WN_TMP/data"
+	expect_eq "$WN_ERR" "wnd: cannot check $WN_TMP/data: data directory $WN_TMP/data belongs to user root (uid 0) and may not be read by user nobody (uid 65534): run the check as its owner"
+	expect_eq "$(ls -ln --time-style=full-iso data)" "$before" "the data directory after the refusals"
+
+	# a read-only file system: refused; the check reads it there
+	mount_disk 16m
+	cp -a data disk/data
+	mount -o remount,ro "$WN_TMP/disk"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/disk/data" --listen "ipc://$WN_TMP/n.sock"
+	expect_eq "$WN_ERR" "wnd: data directory $WN_TMP/disk/data is on a read-only file system, and wnd writes there: mount it read-write, or copy the directory to a disk wnd may write to (wnd --check reads it where it is)"
+	expect_exit 0 "$WN_BIN/wnd" --check --data "$WN_TMP/disk/data"
+
+	# root on nobody's directory: served, with a warning
+	chown -R 65534 data
+	: >wnd.log
+	wn_start
+	expect_contains "$(cat wnd.log)" "data directory $WN_TMP/data belongs to user nobody (uid 65534): the files wnd makes in it now are root's, which a wnd run as its owner cannot open"
+	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job of nobody's directory"
+}
