@@ -52,6 +52,8 @@ int wn_engine_open(const wn_engine_config *cfg, wn_engine **out, char **errmsg)
 	 * mistake in them changes nothing there */
 	int rv = wn_auth_init(e, errmsg);
 	if (rv == WN_OK)
+		rv = wn_store_dir_foreign(cfg->data_dir, errmsg);
+	if (rv == WN_OK)
 		rv = wn_store_open(cfg->data_dir, cfg->durability, cfg->relaxed_ms, &e->store,
 		                   errmsg);
 	if (rv == WN_OK)

@@ -20,9 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The file of the data directory that wnd holds locked while it runs. */
-#define STORE_LOCK_FILE "wnd.lock"
-
 static _Atomic uint64_t batch_serial;
 static pthread_mutex_t info_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *info_log_dir;

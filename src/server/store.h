@@ -132,6 +132,13 @@ char *wn_store_foreign_log(const char *dir);
  * is closed to its owner, or (write) is on a read-only file system. A path
  * that does not exist is WN_OK: the open makes it. */
 int wn_store_dir_check(const char *dir, bool write, char **errmsg);
+/* wn_store_dir_foreign refuses (WN_EINVAL, saying what to do) a directory
+ * that holds a RocksDB database with keys but no data layout version, which
+ * every wnd writes first: another program's, which wnd would otherwise take
+ * as its own, write its version into and make private. Only a directory
+ * without wnd.lock (no wnd served it; a backup's copy) is opened, read-only,
+ * to look; nothing in it changes. */
+int wn_store_dir_foreign(const char *dir, char **errmsg);
 /* wn_store_drop_empty_logs deletes the write-ahead logs of dir that hold
  * nothing (zero bytes), but the newest, and returns how many it deleted.
  * RocksDB opens a new log at each open and keeps the ones before it while

@@ -68,19 +68,22 @@ int wn_store_dir_check(const char *dir, bool write, char **errmsg)
 	if (faccessat(AT_FDCWD, dir, want, AT_EACCESS) != 0) {
 		int e = errno;
 		if (e == EROFS)
-			*errmsg = wn_xasprintf("data directory %s is on a read-only file system, and "
-			                       "wnd writes there: mount it read-write, or copy the "
-			                       "directory to a disk wnd may write to (wnd --check "
-			                       "reads it where it is)",
-			                       dir);
+			*errmsg =
+			    wn_xasprintf("data directory %s is on a read-only file system, and "
+			                 "wnd writes there: mount it read-write, or copy the "
+			                 "directory to a disk wnd may write to (wnd --check "
+			                 "reads it where it is)",
+			                 dir);
 		else if (e == EACCES && st.st_uid != me)
 			*errmsg = dir_not_owner(dir, &st, write);
 		else if (e == EACCES)
-			*errmsg = wn_xasprintf("data directory %s (mode %04o) is closed to its owner: "
-			                       "chmod 700 %s",
-			                       dir, (unsigned)(st.st_mode & 07777), dir);
+			*errmsg =
+			    wn_xasprintf("data directory %s (mode %04o) is closed to its owner: "
+			                 "chmod 700 %s",
+			                 dir, (unsigned)(st.st_mode & 07777), dir);
 		else
-			*errmsg = wn_xasprintf("cannot use data directory %s: %s", dir, strerror(e));
+			*errmsg =
+			    wn_xasprintf("cannot use data directory %s: %s", dir, strerror(e));
 		return WN_EINVAL;
 	}
 	if (write && st.st_uid != me) {
@@ -92,4 +95,54 @@ int wn_store_dir_check(const char *dir, bool write, char **errmsg)
 		        dir, owner);
 	}
 	return WN_OK;
+}
+
+/* dir_has reports whether dir holds a file named name. */
+static bool dir_has(const char *dir, const char *name)
+{
+	char *path = wn_xasprintf("%s/%s", dir, name);
+	struct stat st;
+	bool has = lstat(path, &st) == 0;
+	free(path);
+	return has;
+}
+
+int wn_store_dir_foreign(const char *dir, char **errmsg)
+{
+	/* a directory a wnd has served holds its wnd.lock; one without (a
+	 * backup's copy, another program's database) is looked at first */
+	struct stat st;
+	if (!dir_has(dir, "CURRENT") || dir_has(dir, STORE_LOCK_FILE) || stat(dir, &st) != 0 ||
+	    (st.st_uid != geteuid() && geteuid() != 0))
+		return WN_OK; /* wn_store_open says why it cannot be used */
+	wn_store *s = NULL;
+	int rv = wn_store_open_readonly(dir, &s, errmsg);
+	if (rv != WN_OK)
+		return rv;
+	char *val = NULL;
+	size_t len = 0;
+	rv = wn_store_get(s, WN_KEY_VERSION, WN_KEY_VERSION_LEN, &val, &len);
+	free(val);
+	if (rv != WN_ENOTFOUND) {
+		wn_store_close(s);
+		return WN_OK; /* wnd's; a version it does not know is refused at open */
+	}
+	const char *k, *v;
+	size_t kl, vl;
+	wn_store_iter *it = wn_store_iter_new(s, "", 0, NULL, 0);
+	rv = WN_OK;
+	if (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		char name[160];
+		wn_key_name(name, sizeof(name), k, kl);
+		*errmsg = wn_xasprintf(
+		    "data directory %s holds a database that is not wnd's: it has keys (such as "
+		    "'%s') but no data layout version (m/version); give --data (data) a new or "
+		    "empty directory (if it is a wnd data directory that lost its version, "
+		    "wnd --check --data %s says what else is wrong)",
+		    dir, name, dir);
+		rv = WN_EINVAL;
+	}
+	wn_store_iter_free(it);
+	wn_store_close(s);
+	return rv;
 }

@@ -17,6 +17,9 @@
  * after it (RocksDB's default). */
 #define STORE_WAL_RECOVERY 0
 
+/* The file of the data directory that wnd holds locked while it runs. */
+#define STORE_LOCK_FILE "wnd.lock"
+
 /* The memtable's size (write_buffer_size). */
 #define STORE_MEMTABLE (32u << 20)
 

@@ -130,3 +130,29 @@ test_config_given_twice_is_refused() {
 	expect_eq "$WN_ERR" "wnd: --config given twice (a.yaml, then b.yaml): give one file; an option overrides one of its settings"
 	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
 }
+
+# A RocksDB database of another program (keys, but no m/version, which every
+# wnd writes first, and no wnd.lock) given as the data directory: wnd would
+# take it for its own, write its version into it and make its files private.
+# It is refused with nothing in it changed; a backup's copy, which has no
+# wnd.lock either, is served.
+test_another_programs_database_is_refused() {
+	"$WN_BIN/wnstore" "$WN_TMP/other" put-text user:1 alice
+	"$WN_BIN/wnstore" "$WN_TMP/other" del m/version
+	rm other/wnd.lock
+	chmod 755 other
+	chmod 644 other/*
+	local before
+	before=$(ls -l --time-style=full-iso other)
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/other" --listen "ipc://$WN_TMP/n.sock"
+	expect_eq "$WN_ERR" "wnd: data directory $WN_TMP/other holds a database that is not wnd's: it has keys (such as 'user:1') but no data layout version (m/version); give --data (data) a new or empty directory (if it is a wnd data directory that lost its version, wnd --check --data $WN_TMP/other says what else is wrong)"
+	expect_eq "$(ls -l --time-style=full-iso other)" "$before" "the other program's directory"
+	expect_eq "$("$WN_BIN/wnstore" "$WN_TMP/other" list)" "user:1 5" "its keys"
+
+	wn_start
+	mkproject p
+	wnctl admin backup "$WN_TMP/bk" >/dev/null
+	wn_stop
+	wn_start --data "$WN_TMP/bk"
+	expect_eq "$(project_names)" p "projects of the backup served"
+}
