@@ -30,9 +30,12 @@ int wn_store_checkpoint(wn_store *s, const char *dir, char **errmsg)
 		rocksdb_checkpoint_object_destroy(cp);
 	pthread_rwlock_unlock(&s->dblock);
 	if (err != NULL) {
+		/* a full disk or quota where the copy goes: no fault of the store */
+		bool full = strstr(err, "No space left on device") != NULL ||
+		            strstr(err, "Disk quota exceeded") != NULL;
 		*errmsg = wn_xasprintf("%s", err);
 		free(err);
-		return WN_EIO;
+		return full ? WN_ENOMEM : WN_EIO;
 	}
 	/* RocksDB copies some files under the process's umask */
 	unsigned changed;

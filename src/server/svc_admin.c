@@ -213,12 +213,21 @@ static int admin_install(struct call *c, const char *from, const struct admin_de
 }
 
 /* admin_take checkpoints the store into stage/data and describes it in r. */
-static int admin_take(struct call *c, const char *stage, BackupResponse *r)
+static int admin_take(struct call *c, const struct admin_dest *d, const char *stage,
+                      BackupResponse *r)
 {
 	const char *data = wn_arena_printf(c->arena, "%s/data", stage);
 	char *err = NULL;
 	int64_t t0 = wn_mono_ms();
 	int rv = wn_records_checkpoint(c->e->rec, data, &err);
+	if (rv == WN_ENOMEM) {
+		rv = wn_call_fail(c, rv,
+		                  "cannot back up to %s: no space left on its disk (nothing of the "
+		                  "backup is left there): %s",
+		                  d->dir, err);
+		free(err);
+		return rv;
+	}
 	if (rv != WN_OK) {
 		rv = wn_call_fail(c, rv, "cannot take the checkpoint: %s", err);
 		free(err);
@@ -253,7 +262,7 @@ static int admin_run(struct call *c, const struct admin_dest *d, BackupResponse 
 		return admin_errno(c, errno, "cannot create a directory in", d->parent);
 	BackupResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__backup_response__init(r);
-	int rv = admin_take(c, stage, r);
+	int rv = admin_take(c, d, stage, r);
 	if (rv == WN_OK)
 		rv = admin_install(c, wn_arena_printf(c->arena, "%s/data", stage), d);
 	admin_rmtree(stage);

@@ -282,3 +282,22 @@ test_a_backup_copied_over_newer_data_is_refused() {
 	expect_eq "$(wnctl --json job list --all | jq_jobs | jq -r .name | tr '\n' ' ')" "before " \
 		"jobs of the restored backup"
 }
+
+# A backup onto a disk too small for it fails as RESOURCE_EXHAUSTED, saying
+# so, with nothing of it left there; the server goes on, and the next backup
+# to a disk with room is whole.
+test_a_backup_onto_a_full_disk_says_so_and_leaves_nothing() {
+	wn_start
+	mkproject p
+	mktask p t
+	local big i
+	big=$(head -c 4000 /dev/zero | tr '\0' x)
+	for i in $(seq 1 100); do wnctl job add p t --param "k=$big" >/dev/null; done
+	mount_disk 256k
+	expect_exit 7 wnctl admin backup "$WN_TMP/disk/bk"
+	expect_contains "$WN_ERR" "wnctl: cannot back up to $WN_TMP/disk/bk: no space left on its disk (nothing of the backup is left there): "
+	expect_eq "$(ls -A disk)" "" "what the failed backup left on its disk"
+	expect_exit 0 wnctl admin backup "$WN_TMP/bk"
+	expect_check_clean "$WN_TMP/bk"
+	expect_eq "$(wnctl --json job list --all --project p | jq_jobs | wc -l)" 100 "jobs served"
+}
