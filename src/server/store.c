@@ -35,46 +35,6 @@ struct wn_store_iter {
 
 /* ------------------------------------------------------------ open and close */
 
-static int store_check_version(wn_store *s, char **errmsg)
-{
-	char *val = NULL;
-	size_t len = 0;
-	int rv = wn_store_get(s, WN_KEY_VERSION, WN_KEY_VERSION_LEN, &val, &len);
-	if (rv == WN_ENOTFOUND) {
-		char buf[16];
-		int n = snprintf(buf, sizeof(buf), "%d", WN_STORE_VERSION);
-		wn_batch *b = wn_batch_new();
-		wn_batch_put(b, WN_KEY_VERSION, WN_KEY_VERSION_LEN, buf, (size_t)n);
-		uint64_t seq;
-		rv = wn_store_write(s, b, &seq);
-		wn_batch_free(b);
-		if (rv == WN_OK)
-			rv = wn_store_wait(s, seq);
-		if (rv != WN_OK) {
-			char why[512];
-			wn_store_failed(s, why, sizeof(why));
-			*errmsg = wn_xasprintf("cannot write the store version: %s", why);
-		}
-		return rv;
-	}
-	if (rv != WN_OK) {
-		*errmsg = wn_xasprintf("cannot read the store version");
-		return rv;
-	}
-	char buf[16];
-	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) - 1 ? len : sizeof(buf) - 1),
-	         val);
-	int v = atoi(buf);
-	free(val);
-	if (v > WN_STORE_VERSION || v < 1) {
-		*errmsg = wn_xasprintf(
-		    "data layout version %d is not supported (this wnd knows up to %d)", v,
-		    WN_STORE_VERSION);
-		return WN_EINVAL;
-	}
-	return WN_OK;
-}
-
 /* store_options_string applies a RocksDB options string to s->opts; false if
  * this RocksDB does not know one of them (s->opts is then unchanged). */
 static bool store_options_string(wn_store *s, const char *str)
@@ -451,7 +411,7 @@ int wn_store_open(const char *dir, int durability, int relaxed_ms, wn_store **ou
 		return WN_EINTERNAL;
 	}
 	s->have_syncer = true;
-	rv = store_check_version(s, errmsg);
+	rv = wn_store_check_version(s, errmsg);
 	if (rv != WN_OK) {
 		wn_store_close(s);
 		return rv;

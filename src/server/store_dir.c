@@ -146,3 +146,55 @@ int wn_store_dir_foreign(const char *dir, char **errmsg)
 	wn_store_close(s);
 	return rv;
 }
+
+int wn_store_check_version(wn_store *s, char **errmsg)
+{
+	char *val = NULL;
+	size_t len = 0;
+	int rv = wn_store_get(s, WN_KEY_VERSION, WN_KEY_VERSION_LEN, &val, &len);
+	if (rv == WN_ENOTFOUND) {
+		char buf[16];
+		int n = snprintf(buf, sizeof(buf), "%d", WN_STORE_VERSION);
+		wn_batch *b = wn_batch_new();
+		wn_batch_put(b, WN_KEY_VERSION, WN_KEY_VERSION_LEN, buf, (size_t)n);
+		uint64_t seq;
+		rv = wn_store_write(s, b, &seq);
+		wn_batch_free(b);
+		if (rv == WN_OK)
+			rv = wn_store_wait(s, seq);
+		if (rv != WN_OK) {
+			char why[512];
+			wn_store_failed(s, why, sizeof(why));
+			*errmsg = wn_xasprintf("cannot write the store version: %s", why);
+		}
+		return rv;
+	}
+	if (rv != WN_OK) {
+		*errmsg = wn_xasprintf("cannot read the store version");
+		return rv;
+	}
+	uint64_t v = 0;
+	bool number = wn_parse_u64(val, len, &v) == WN_OK;
+	char shown[33];
+	size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
+	for (size_t i = 0; i < n; i++)
+		shown[i] = val[i] >= 0x20 && val[i] < 0x7f ? val[i] : '?';
+	shown[n] = '\0';
+	free(val);
+	if (number && v > WN_STORE_VERSION) {
+		*errmsg =
+		    wn_xasprintf("data layout version %llu is newer than this wnd knows (%d): "
+		                 "a newer wnd wrote it; serve it with that one",
+		                 (unsigned long long)v, WN_STORE_VERSION);
+		return WN_EINVAL;
+	}
+	if (!number || v < 1) {
+		/* atoi would have called "abc" version 0 */
+		*errmsg = wn_xasprintf("the data layout version (m/version) is '%s', not a version "
+		                       "of wnd's: the directory is damaged or not wnd's; run 'wnd "
+		                       "--check --data %s'",
+		                       shown, s->dir);
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}

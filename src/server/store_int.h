@@ -105,4 +105,8 @@ void *wn_store_syncer(void *arg);
  * not in the database (for the message at close). */
 size_t wn_store_unstored(const wn_store *s);
 
+/* wn_store_check_version writes the data layout version into a new
+ * database, and refuses one whose version this wnd cannot serve (store_dir.c). */
+int wn_store_check_version(wn_store *s, char **errmsg);
+
 #endif

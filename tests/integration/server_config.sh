@@ -156,3 +156,21 @@ test_another_programs_database_is_refused() {
 	wn_start --data "$WN_TMP/bk"
 	expect_eq "$(project_names)" p "projects of the backup served"
 }
+
+# A data layout version wnd cannot serve stops it with what it is: a newer
+# wnd's, or a value that is no version at all (which atoi read as 0).
+test_a_layout_version_wnd_cannot_serve_is_named() {
+	local v
+	umask 077
+	for v in 2 abc 0 ''; do
+		rm -rf "$WN_TMP/vd"
+		"$WN_BIN/wnstore" "$WN_TMP/vd" put-text p/x y 2>/dev/null
+		"$WN_BIN/wnstore" "$WN_TMP/vd" put-text m/version "$v" 2>/dev/null
+		expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/vd" --listen "ipc://$WN_TMP/n.sock"
+		if [ "$v" = 2 ]; then
+			expect_eq "$WN_ERR" "wnd: data layout version 2 is newer than this wnd knows (1): a newer wnd wrote it; serve it with that one"
+		else
+			expect_eq "$WN_ERR" "wnd: the data layout version (m/version) is '$v', not a version of wnd's: the directory is damaged or not wnd's; run 'wnd --check --data $WN_TMP/vd'"
+		fi
+	done
+}
