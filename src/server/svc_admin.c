@@ -28,8 +28,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A backup is built in a directory of this name next to its place. */
+#define ADMIN_STAGE_PREFIX ".wn-backup-"
+/* One no backup holds (locked) and left alone this long, seconds, is what a
+ * backup cut off by a kill left behind. */
+#define ADMIN_STAGE_STALE_S 60
 
 typedef Whatsnext__V1__BackupRequest BackupRequest;
 typedef Whatsnext__V1__BackupResponse BackupResponse;
@@ -177,6 +185,46 @@ static void admin_rmtree(const char *path)
 	nftw(path, admin_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* admin_stage_stale reports whether entry name of directory dfd is the
+ * staging directory of a backup cut off (wnd killed during it): this
+ * user's, of mkdtemp's name, no backup holding its lock, untouched for
+ * ADMIN_STAGE_STALE_S seconds (a backup locks its own as soon as it makes
+ * it). */
+static bool admin_stage_stale(int dfd, const char *name)
+{
+	size_t n = strlen(ADMIN_STAGE_PREFIX);
+	struct stat st;
+	if (strncmp(name, ADMIN_STAGE_PREFIX, n) != 0 || strlen(name) != n + 6 ||
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || time(NULL) - st.st_mtime < ADMIN_STAGE_STALE_S)
+		return false;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	bool unheld = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+	if (fd >= 0)
+		close(fd);
+	return unheld;
+}
+
+/* admin_sweep_stages removes, from directory parent, what backups cut off
+ * left behind, which would otherwise pile up there (each a whole copy when
+ * the backup goes to another disk). */
+static void admin_sweep_stages(const char *parent)
+{
+	DIR *dp = opendir(parent);
+	if (dp == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		if (!admin_stage_stale(dirfd(dp), de->d_name))
+			continue;
+		char *path = wn_xasprintf("%s/%s", parent, de->d_name);
+		admin_rmtree(path);
+		wn_info("backup: removed %s, left by a backup that was cut off", path);
+		free(path);
+	}
+	closedir(dp);
+}
+
 /* admin_sync_dir makes the entries of directory path durable. */
 static void admin_sync_dir(const char *path)
 {
@@ -257,15 +305,22 @@ static int admin_run(struct call *c, const struct admin_dest *d, BackupResponse 
 	int64_t t0 = wn_mono_ms();
 	/* built in a private directory next to its place, then moved there
 	 * whole: the backup is never seen in part, nor by other users */
-	char *stage = wn_arena_printf(c->arena, "%s/.wn-backup-XXXXXX", d->parent);
+	char *stage = wn_arena_printf(c->arena, "%s/" ADMIN_STAGE_PREFIX "XXXXXX", d->parent);
 	if (mkdtemp(stage) == NULL)
 		return admin_errno(c, errno, "cannot create a directory in", d->parent);
+	/* held while the backup is built: not the remains of one cut off */
+	int lockfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) != 0)
+		wn_warn("cannot lock %s: %s", stage, strerror(errno));
+	admin_sweep_stages(d->parent);
 	BackupResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__backup_response__init(r);
 	int rv = admin_take(c, d, stage, r);
 	if (rv == WN_OK)
 		rv = admin_install(c, wn_arena_printf(c->arena, "%s/data", stage), d);
 	admin_rmtree(stage);
+	if (lockfd >= 0)
+		close(lockfd);
 	if (rv != WN_OK) {
 		wn_warn("backup to %s failed: %s", d->dir, c->msg);
 		return rv;

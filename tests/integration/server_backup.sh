@@ -301,3 +301,30 @@ test_a_backup_onto_a_full_disk_says_so_and_leaves_nothing() {
 	expect_check_clean "$WN_TMP/bk"
 	expect_eq "$(wnctl --json job list --all --project p | jq_jobs | wc -l)" 100 "jobs served"
 }
+
+# What a backup cut off by a kill of wnd leaves next to its place (its hidden
+# staging directory, a whole copy when it goes to another disk) is removed by
+# the next backup into the same directory, once no backup holds it and it has
+# been left a minute; a backup's own, others' files and one held are kept.
+test_a_backup_removes_what_a_backup_cut_off_left() {
+	wn_start
+	mkproject p
+	mkdir -p vault/.wn-backup-Ab12Cd/data vault/.wn-backup-held00 vault/.wn-backup-fresh0 \
+		vault/.wn-backup-long-name
+	echo x >vault/.wn-backup-Ab12Cd/data/000004.log
+	touch -d '2 minutes ago' vault/.wn-backup-Ab12Cd vault/.wn-backup-held00 \
+		vault/.wn-backup-long-name
+	echo keep >vault/.wn-backup-notadir
+	touch -d '2 minutes ago' vault/.wn-backup-notadir
+	flock vault/.wn-backup-held00 sleep 60 &
+	bg_track "$!"
+	wait_for 10 "the lock of .wn-backup-held00" \
+		bash -c '! flock -n "$0" true' vault/.wn-backup-held00
+	expect_exit 0 wnctl admin backup "$WN_TMP/vault/b1"
+	expect_eq "$(ls -A vault | tr '\n' ' ')" \
+		".wn-backup-fresh0 .wn-backup-held00 .wn-backup-long-name .wn-backup-notadir b1 " \
+		"what the backup left in its directory"
+	expect_contains "$(cat wnd.log)" \
+		"backup: removed $WN_TMP/vault/.wn-backup-Ab12Cd, left by a backup that was cut off"
+	expect_check_clean "$WN_TMP/vault/b1"
+}
