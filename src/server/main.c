@@ -562,6 +562,41 @@ static void serve_banner(const wn_srvconf *conf, wn_net *net, wn_engine *e, cons
 	        wn_auth_enabled(e) ? ", tokens required" : ", no tokens: every caller is admin");
 }
 
+/* listen_check tries every address wnd is to serve, all held at once,
+ * before anything is made: one in use stops wnd with nothing created, and so
+ * do two of its own that take one socket or port (the second would fail only
+ * once the data directory is open), said as such. */
+static int listen_check(const wn_srvconf *conf, char **err)
+{
+	wn_listener *held = wn_xcalloc(conf->listen.n + 1, sizeof(*held));
+	size_t n = 0;
+	int rv = WN_OK;
+	while (n < conf->listen.n && rv == WN_OK)
+		if ((rv = wn_listener_open(&held[n], conf->listen.v[n], err)) == WN_OK)
+			n++;
+	bool http = rv == WN_OK && conf->http[0] != '\0';
+	if (http)
+		rv = wn_http_check(conf->http, err);
+	for (size_t i = 0; i < n; i++)
+		wn_listener_close(&held[i]);
+	free(held);
+	if (rv == WN_OK || (n == 0 && !http))
+		return rv;
+	/* free on its own: an address given before takes it */
+	char *alone = NULL;
+	const char *url = http ? conf->http : conf->listen.v[n];
+	if ((http ? wn_http_check(url, &alone) : wn_listener_check(url, &alone)) != WN_OK) {
+		free(alone);
+		return rv;
+	}
+	free(*err);
+	*err = wn_xasprintf("cannot %s %s: %s listen address takes the same %s; give each "
+	                    "address once",
+	                    http ? "serve http on" : "listen on", url, http ? "a" : "another",
+	                    strncmp(url, "ipc://", 6) == 0 ? "socket" : "port");
+	return WN_EINVAL;
+}
+
 /* serve runs the server until a signal stops it: 0 when it stopped cleanly,
  * 1 when it could not start. */
 static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
@@ -586,10 +621,7 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	 * checked again once the engine has loaded them */
 	bool may_have_tokens = conf->token[0] != '\0' || conf->admin_token_file[0] != '\0' ||
 	                       access(conf->data, F_OK) == 0;
-	for (size_t i = 0; i < conf->listen.n; i++)
-		if (wn_listener_check(conf->listen.v[i], &err) != WN_OK)
-			goto fail;
-	if (conf->http[0] != '\0' && wn_http_check(conf->http, &err) != WN_OK)
+	if (listen_check(conf, &err) != WN_OK)
 		goto fail;
 	if (secure_check(conf, may_have_tokens, &warning, &err) != 0 ||
 	    tls_key_check(conf, &err) != WN_OK || tls_open(conf, &tls, &err) != WN_OK ||

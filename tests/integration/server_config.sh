@@ -174,3 +174,25 @@ test_a_layout_version_wnd_cannot_serve_is_named() {
 		fi
 	done
 }
+
+# Two addresses of wnd's own that take one socket or port (one given twice,
+# 127.0.0.1 and localhost, http on a listen port) passed the check of each
+# address alone and stopped wnd once its data directory was made, as "address
+# in use"; they now stop it first, said as such.
+test_addresses_that_take_one_port_change_nothing() {
+	local port
+	port=$(free_port)
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/a.sock" \
+		--listen "ipc://$WN_TMP/a.sock"
+	expect_eq "$WN_ERR" "wnd: cannot listen on ipc://$WN_TMP/a.sock: another listen address takes the same socket; give each address once"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "tcp://127.0.0.1:$port" \
+		--listen "tcp://localhost:$port"
+	expect_eq "$WN_ERR" "wnd: cannot listen on tcp://localhost:$port: another listen address takes the same port; give each address once"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "tcp://127.0.0.1:$port" \
+		--http "127.0.0.1:$port"
+	expect_eq "$WN_ERR" "wnd: cannot serve http on 127.0.0.1:$port: a listen address takes the same port; give each address once"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory: $(ls "$WN_TMP/never")"
+	[ ! -e "$WN_TMP/a.sock" ] || fail "a socket file was left"
+	# each alone is served
+	wn_start --listen "ipc://$WN_TMP/a.sock" --http "127.0.0.1:$port"
+}
