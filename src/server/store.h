@@ -126,6 +126,11 @@ char *wn_store_lost_current(const char *dir);
  * it, as when a backup's files are copied over a data directory that holds
  * newer logs, which RocksDB would replay on top of the backup. */
 char *wn_store_foreign_log(const char *dir);
+/* wn_store_stray_file returns the name of a file of dir that is none of a
+ * data directory's (malloc'd), when dir holds no database (no CURRENT):
+ * NULL when it holds only RocksDB's files, wnd.lock, audit.log, lost+found
+ * (the root of a file system) and names that begin with a dot. */
+char *wn_store_stray_file(const char *dir);
 /* wn_store_dir_check refuses, with a message that says what to do, a data
  * directory this process cannot use: one that is not a directory, belongs to
  * another user (write: wnd must make it private; read: one it may not read),
@@ -135,7 +140,9 @@ int wn_store_dir_check(const char *dir, bool write, char **errmsg);
 /* wn_store_dir_foreign refuses (WN_EINVAL, saying what to do) a directory
  * that holds a RocksDB database with keys but no data layout version, which
  * every wnd writes first: another program's, which wnd would otherwise take
- * as its own, write its version into and make private. Only a directory
+ * as its own, write its version into and make private; and one with no
+ * database but other files (wn_store_stray_file: a home directory, /srv),
+ * all of which wnd would make private, four levels down. Only a directory
  * without wnd.lock (no wnd served it; a backup's copy) is opened, read-only,
  * to look; nothing in it changes. */
 int wn_store_dir_foreign(const char *dir, char **errmsg);

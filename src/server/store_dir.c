@@ -112,9 +112,25 @@ int wn_store_dir_foreign(const char *dir, char **errmsg)
 	/* a directory a wnd has served holds its wnd.lock; one without (a
 	 * backup's copy, another program's database) is looked at first */
 	struct stat st;
-	if (!dir_has(dir, "CURRENT") || dir_has(dir, STORE_LOCK_FILE) || stat(dir, &st) != 0 ||
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
 	    (st.st_uid != geteuid() && geteuid() != 0))
 		return WN_OK; /* wn_store_open says why it cannot be used */
+	/* a database that lost its CURRENT: the open says so, more precisely */
+	char *lost = wn_store_lost_current(dir);
+	char *stray = lost == NULL ? wn_store_stray_file(dir) : NULL;
+	free(lost);
+	if (stray != NULL) {
+		char name[160];
+		wn_key_name(name, sizeof(name), stray, strlen(stray));
+		*errmsg = wn_xasprintf("data directory %s holds no database but other files (such "
+		                       "as '%s'), which wnd would make private and put its own "
+		                       "among: give --data (data) a new or empty directory",
+		                       dir, name);
+		free(stray);
+		return WN_EINVAL;
+	}
+	if (!dir_has(dir, "CURRENT") || dir_has(dir, STORE_LOCK_FILE))
+		return WN_OK;
 	wn_store *s = NULL;
 	int rv = wn_store_open_readonly(dir, &s, errmsg);
 	if (rv != WN_OK)

@@ -54,6 +54,31 @@ char *wn_store_lost_current(const char *dir)
 	return found;
 }
 
+char *wn_store_stray_file(const char *dir)
+{
+	char *current = wn_xasprintf("%s/CURRENT", dir);
+	struct stat st;
+	bool have = lstat(current, &st) == 0;
+	free(current);
+	DIR *d = have ? NULL : opendir(dir);
+	if (d == NULL)
+		return NULL;
+	char *found = NULL;
+	struct dirent *de;
+	while (found == NULL && (de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		size_t n = strlen(name);
+		bool ours = name[0] == '.' || stat_kind(name) >= 0 ||
+		            strcmp(name, STORE_LOCK_FILE) == 0 || strcmp(name, "audit.log") == 0 ||
+		            strcmp(name, "lost+found") == 0 ||
+		            (n > 6 && strcmp(name + n - 6, ".dbtmp") == 0);
+		if (!ours)
+			found = wn_xstrdup(name);
+	}
+	closedir(d);
+	return found;
+}
+
 int wn_store_disk_usage(wn_store *s, uint64_t *sst, uint64_t *wal, uint64_t *other)
 {
 	uint64_t sum[3] = {0, 0, 0};

@@ -154,3 +154,31 @@ test_a_data_directory_wnd_cannot_use_says_what_to_do() {
 	expect_contains "$(cat wnd.log)" "data directory $WN_TMP/data belongs to user nobody (uid 65534): the files wnd makes in it now are root's, which a wnd run as its owner cannot open"
 	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job of nobody's directory"
 }
+
+# A directory with no database but other files given as the data directory
+# (a home directory, /srv instead of /srv/wnd): wnd made every file in it
+# private, four levels down, and put its database among them. It is refused
+# with nothing changed; an empty directory, or the root of a file system
+# (lost+found), is taken.
+test_a_directory_of_other_files_is_not_made_a_data_directory() {
+	umask 022
+	mkdir -p home/docs fresh/lost+found
+	echo hi >home/notes.txt
+	echo hi >home/docs/report.txt
+	local before
+	before=$(ls -lR --time-style=full-iso home)
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/home" --listen "ipc://$WN_TMP/n.sock"
+	expect_contains "$WN_ERR" "wnd: data directory $WN_TMP/home holds no database but other files (such as '"
+	expect_contains "$WN_ERR" "'), which wnd would make private and put its own among: give --data (data) a new or empty directory"
+	expect_eq "$(ls -lR --time-style=full-iso home)" "$before" "the directory after the refusal"
+	wn_start --data "$WN_TMP/fresh"
+	mkproject p
+	expect_eq "$(project_names)" p "projects in a file system's root"
+	# a database that lost its CURRENT, beside a file of the operator's, is
+	# said to be that
+	wn_stop
+	rm fresh/CURRENT
+	echo x >fresh/notes.txt
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/fresh" --listen "ipc://$WN_TMP/n.sock"
+	expect_contains "$WN_ERR" "Corruption: its CURRENT file is missing"
+}
