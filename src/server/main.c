@@ -250,6 +250,9 @@ static int parse_args(int argc, char **argv, struct wnd_opts *o)
 {
 	struct option longopts[WND_LONGOPTS];
 	args_longopts(longopts);
+	/* getopt's own messages (an unknown or ambiguous option, a missing
+	 * value) begin "wnd:" as every other, not with the path run */
+	argv[0] = (char *)"wnd";
 	int c;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		int rv = args_take(o, c, optarg);

@@ -196,3 +196,14 @@ test_addresses_that_take_one_port_change_nothing() {
 	# each alone is served
 	wn_start --listen "ipc://$WN_TMP/a.sock" --http "127.0.0.1:$port"
 }
+
+# A mistake in wnd's options is said in lines that begin "wnd:", as every
+# other message of wnd's, not with the path wnd was run by.
+test_option_mistakes_are_said_as_wnd() {
+	expect_exit 2 "$WN_BIN/wnd" --bogus
+	expect_eq "$WN_ERR" "wnd: unrecognized option '--bogus'
+wnd: try 'wnd --help'"
+	expect_exit 2 "$WN_BIN/wnd" --data
+	expect_eq "$WN_ERR" "wnd: option '--data' requires an argument
+wnd: try 'wnd --help'"
+}
