@@ -463,8 +463,15 @@ static int conf_store_int(const wn_conf_doc *doc, const wn_conf_key *k, const wn
 		return WN_EINVAL;
 	int64_t v = 0;
 	if (wn_parse_i64(text, INT64_MIN, INT64_MAX, &v) != WN_OK) {
-		*errmsg = wn_conf_error(doc, value, "expected a whole number for '%s', not '%s'",
-		                        k->name, text);
+		/* digits past 64 bits are a whole number, one out of bounds */
+		size_t sign = text[0] == '-' || text[0] == '+';
+		bool digits =
+		    text[sign] != '\0' && strspn(text + sign, "0123456789") == strlen(text + sign);
+		*errmsg =
+		    digits ? wn_conf_error(doc, value, "'%s' must be between %lld and %lld, not %s",
+		                           k->name, (long long)k->min, (long long)k->max, text)
+		           : wn_conf_error(doc, value, "expected a whole number for '%s', not '%s'",
+		                           k->name, text);
 		return WN_EINVAL;
 	}
 	if (v < k->min || v > k->max) {

@@ -101,6 +101,14 @@ TEST(bad_files_say_where)
 	err = load_error("threads: 1000\n");
 	CHECK(strstr(err, "wnd.yaml:1:10") != NULL);
 	free(err);
+	/* a whole number past 64 bits is out of bounds, not "not a whole number" */
+	err = load_error("threads: 99999999999999999999999\n");
+	CHECK_EQ_STR(err, "wnd.yaml:1:10: 'threads' must be between 1 and 64, not "
+	                  "99999999999999999999999");
+	free(err);
+	err = load_error("lease_ms: -99999999999999999999\n");
+	CHECK(strstr(err, "'lease_ms' must be between 100 and ") != NULL);
+	free(err);
 	err = load_error("durability: fast\n");
 	CHECK(strstr(err, "durability") != NULL);
 	free(err);
