@@ -103,6 +103,17 @@ static int admin_dest_check(struct call *c, const char *dir, struct admin_dest *
 	if (lstat(d->dir, &st) == 0)
 		return wn_call_fail(c, WN_EEXIST, "cannot back up to %s: it already exists",
 		                    d->dir);
+	if (errno == ENOTDIR)
+		/* bad input, not a directory gone: a file where a directory goes */
+		return wn_call_fail(c, WN_EINVAL,
+		                    "cannot back up to %s: a part of its path is a file, not a "
+		                    "directory",
+		                    d->dir);
+	if (errno == ENAMETOOLONG)
+		return wn_call_fail(c, WN_EINVAL,
+		                    "cannot back up to %s: a name in it is longer than its file "
+		                    "system takes (File name too long)",
+		                    d->dir);
 	if (errno != ENOENT)
 		return admin_errno(c, errno, "cannot back up to", d->dir);
 	char parent[PATH_MAX];

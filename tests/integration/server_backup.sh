@@ -200,6 +200,12 @@ test_backup_bad_input_changes_nothing() {
 	expect_contains "$WN_ERR" "inside the server's data directory" "inside the data directory"
 	expect_exit 4 wnctl admin backup "$WN_TMP/nope/bk"
 	expect_contains "$WN_ERR" "does not exist" "missing parent"
+	# a file where a directory goes, a name too long: bad input (7), not a
+	# directory gone (4) or a failure of the server (1)
+	expect_exit 7 wnctl admin backup "$WN_TMP/taken/keep/bk"
+	expect_eq "$WN_ERR" "wnctl: cannot back up to $WN_TMP/taken/keep/bk: a part of its path is a file, not a directory"
+	expect_exit 7 wnctl admin backup "$WN_TMP/$(printf 'a%.0s' $(seq 1 300))"
+	expect_contains "$WN_ERR" ": a name in it is longer than its file system takes (File name too long)"
 	expect_exit 2 wnctl admin backup
 	expect_contains "$WN_ERR" "missing arguments" "missing argument"
 	expect_exit 2 wnctl admin backup "$WN_TMP/x" "$WN_TMP/y"
