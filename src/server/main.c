@@ -404,6 +404,21 @@ static uint32_t wnd_slot_conn(void *slot)
 	return wn_http_slot_conn(wnd_http, slot, &conn) ? conn : wn_net_slot_conn(slot);
 }
 
+/* backup_dir_check warns of a backup_dir inside the data directory, where
+ * no backup may go. */
+static void backup_dir_check(const wn_srvconf *conf)
+{
+	char *root = realpath(conf->backup_dir, NULL), *data = realpath(conf->data, NULL);
+	size_t n = data != NULL ? strlen(data) : 0;
+	if (root != NULL && data != NULL && strncmp(root, data, n) == 0 &&
+	    (root[n] == '\0' || root[n] == '/'))
+		wn_warn("backup_dir %s is inside the data directory %s, where no backup may go: "
+		        "every wnctl admin backup is refused",
+		        conf->backup_dir, conf->data);
+	free(root);
+	free(data);
+}
+
 /* engine_config fills cfg from the settings; with --test-clock, *tclock gets
  * the test clock the engine reads. */
 static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_engine_config *cfg,
@@ -446,6 +461,8 @@ static void engine_config(const wn_srvconf *conf, const struct wnd_opts *o, wn_e
 	else if (conf->backup_dir[0] != '\0' && !S_ISDIR(st.st_mode))
 		wn_warn("backup_dir %s is not a directory: every wnctl admin backup is refused",
 		        conf->backup_dir);
+	else if (conf->backup_dir[0] != '\0')
+		backup_dir_check(conf);
 }
 
 /* secure_check refuses, unless the settings say insecure, a listener that

@@ -247,6 +247,13 @@ test_backup_dir_confines_backups() {
 	expect_contains "$(cat wnd.log)" \
 		"backup_dir $WN_TMP/valut: No such file or directory: every wnctl admin backup is refused until it exists"
 	expect_exit 4 wnctl admin backup "$WN_TMP/valut/b2"
+	# and so is one inside the data directory, where no backup may go
+	wn_stop
+	mkdir data/backups
+	wn_start --backup-dir "$WN_TMP/data/backups"
+	expect_contains "$(cat wnd.log)" \
+		"backup_dir $WN_TMP/data/backups is inside the data directory $WN_TMP/data, where no backup may go: every wnctl admin backup is refused"
+	expect_exit 7 wnctl admin backup "$WN_TMP/data/backups/b3"
 }
 
 # A backup's files copied over a data directory that holds newer logs (not
