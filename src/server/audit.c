@@ -25,12 +25,21 @@ struct wn_audit {
 	int64_t warned_ms; /* last failed write logged */
 };
 
+/* audit_not_file says that the audit log path is not a regular file. */
+static char *audit_not_file(const char *path)
+{
+	return wn_xasprintf("the audit log %s is not a regular file: give the path of a file "
+	                    "(wnd makes it its owner's only, chmod 600)",
+	                    path);
+}
+
 int wn_audit_open(struct wn_audit **out, const char *path, const char *data_dir, char **errmsg)
 {
 	*out = NULL;
 	char *p = path != NULL && path[0] != '\0' ? wn_xstrdup(path)
 	                                          : wn_path_join(data_dir, "audit.log");
-	int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: a FIFO with no reader is refused, not waited on */
+	int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		*errmsg = wn_xasprintf("cannot open the audit log %s: %s", p, strerror(errno));
@@ -38,6 +47,13 @@ int wn_audit_open(struct wn_audit **out, const char *path, const char *data_dir,
 			close(fd);
 		free(p);
 		return WN_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		/* its mode would be made 0600: /dev/null's, for every user */
+		*errmsg = audit_not_file(p);
+		close(fd);
+		free(p);
+		return WN_EINVAL;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		if (fchmod(fd, st.st_mode & 0700) != 0) {
@@ -64,7 +80,12 @@ int wn_audit_check(const char *path, const char *data_dir, char **errmsg)
 {
 	if (path == NULL || path[0] == '\0')
 		return WN_OK; /* in the data directory */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	struct stat ls;
+	if (stat(path, &ls) == 0 && !S_ISREG(ls.st_mode)) {
+		*errmsg = audit_not_file(path);
+		return WN_EINVAL;
+	}
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	int e = fd >= 0 ? 0 : errno;
 	if (fd >= 0)
 		close(fd);

@@ -207,3 +207,20 @@ wnd: try 'wnd --help'"
 	expect_eq "$WN_ERR" "wnd: option '--data' requires an argument
 wnd: try 'wnd --help'"
 }
+
+# An audit log that is not a regular file (a device such as /dev/null, here a
+# node of its own; a directory) is refused before anything is made: wnd made
+# a device's mode 0600, which for /dev/null broke every other user's programs.
+test_an_audit_log_that_is_not_a_file_is_refused() {
+	[ "$(id -u)" -eq 0 ] || fail "the test needs root (mknod)"
+	mknod -m 666 "$WN_TMP/null" c 1 3
+	expect_exit 1 timeout 20 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" \
+		--audit-log "$WN_TMP/null"
+	expect_eq "$WN_ERR" "wnd: the audit log $WN_TMP/null is not a regular file: give the path of a file (wnd makes it its owner's only, chmod 600)"
+	expect_eq "$(stat -c %a "$WN_TMP/null")" 666 "the device's mode"
+	mkdir "$WN_TMP/logs"
+	expect_exit 1 timeout 20 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" \
+		--audit-log "$WN_TMP/logs"
+	expect_contains "$WN_ERR" "is not a regular file"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
+}
