@@ -292,11 +292,15 @@ int wn_secret_file_read(const char *path, const char *what, char **out, char **e
 	struct stat st;
 	char buf[4098];
 	ssize_t n = -1;
-	int rc = wn_file_private_check(path, what, errmsg);
-	if (rc == WN_OK && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+	int rc = WN_OK;
+	/* a directory first: its mode is no secret's to fix (chmod 600 /tmp) */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		*errmsg = wn_xasprintf("%s %s is not a regular file", what, path);
 		rc = WN_EINVAL;
-	} else if (rc == WN_OK && (n = read(fd, buf, sizeof(buf) - 1)) < 0) {
+	} else {
+		rc = wn_file_private_check(path, what, errmsg);
+	}
+	if (rc == WN_OK && (n = read(fd, buf, sizeof(buf) - 1)) < 0) {
 		*errmsg = wn_xasprintf("cannot read %s %s: %s", what, path, strerror(errno));
 		rc = WN_EIO;
 	}

@@ -224,3 +224,14 @@ test_an_audit_log_that_is_not_a_file_is_refused() {
 	expect_contains "$WN_ERR" "is not a regular file"
 	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
 }
+
+# An admin token file that is a directory is said to be one, not a file
+# other users may read whose fix would be chmod 600 on the directory.
+test_an_admin_token_file_that_is_a_directory_is_named() {
+	mkdir -m 1777 "$WN_TMP/shared"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" \
+		--admin-token-file "$WN_TMP/shared"
+	expect_eq "$WN_ERR" "wnd: admin_token_file $WN_TMP/shared is not a regular file"
+	expect_eq "$(stat -c %a "$WN_TMP/shared")" 1777 "the directory's mode"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
+}
