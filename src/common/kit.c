@@ -274,6 +274,11 @@ int wn_key_file_check(const char *path, const char *what, char **errmsg)
 		*errmsg = wn_xasprintf("cannot read %s %s: %s", what, path, strerror(errno));
 		return WN_EIO;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		/* a directory's mode is no key's to fix (chmod 600 on it) */
+		*errmsg = wn_xasprintf("%s %s is not a regular file", what, path);
+		return WN_EINVAL;
+	}
 	if ((st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) == 0)
 		return WN_OK;
 	*errmsg = wn_xasprintf("%s %s is a private key that other users may read or change "

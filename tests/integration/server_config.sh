@@ -235,3 +235,13 @@ test_an_admin_token_file_that_is_a_directory_is_named() {
 	expect_eq "$(stat -c %a "$WN_TMP/shared")" 1777 "the directory's mode"
 	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
 }
+
+# So is a tls_key that is a directory (its fix is not chmod 600 on it).
+test_a_tls_key_that_is_a_directory_is_named() {
+	mkdir -m 755 "$WN_TMP/keys"
+	echo cert >"$WN_TMP/cert.pem"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "tls+tcp://127.0.0.1:$(free_port)" \
+		--tls-cert "$WN_TMP/cert.pem" --tls-key "$WN_TMP/keys"
+	expect_eq "$WN_ERR" "wnd: tls_key $WN_TMP/keys is not a regular file"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
+}
