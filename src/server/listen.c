@@ -69,6 +69,16 @@ static int listen_ipc(wn_listener *ls, const char *url, const char *path, char *
 		if (probe >= 0)
 			close(probe);
 		struct stat st;
+		if (!live && lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			/* not a socket left over: what it is stays */
+			close(fd);
+			*errmsg =
+			    wn_xasprintf("cannot listen on %s: %s is there and is not a socket "
+			                 "(wnd replaces only a socket left over): give another "
+			                 "path",
+			                 url, path);
+			return WN_EINVAL;
+		}
 		if (live || stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
 			close(fd);
 			*errmsg = wn_xasprintf("cannot listen on %s: address in use", url);

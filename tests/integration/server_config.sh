@@ -245,3 +245,13 @@ test_a_tls_key_that_is_a_directory_is_named() {
 	expect_eq "$WN_ERR" "wnd: tls_key $WN_TMP/keys is not a regular file"
 	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
 }
+
+# An ipc address whose path is a file that is no socket was refused as
+# "address in use"; it is now said to be no socket, and the file stays.
+test_an_ipc_path_that_is_a_file_is_named() {
+	echo keep >"$WN_TMP/notes"
+	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/notes"
+	expect_eq "$WN_ERR" "wnd: cannot listen on ipc://$WN_TMP/notes: $WN_TMP/notes is there and is not a socket (wnd replaces only a socket left over): give another path"
+	expect_eq "$(cat "$WN_TMP/notes")" keep "the file at the socket's path"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
+}
