@@ -215,11 +215,11 @@ test_a_worker_killed_and_started_again_follows_its_slurm_jobs() {
 	expect_eq "$(squeue -h -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
 }
 
-# cancel_while_away [LEASE_MS]: a job runs in SLURM; its worker w1 stops,
+# cancel_while_away: a job runs in SLURM; its worker w1 stops,
 # leaving the SLURM job running, and the job is cancelled meanwhile. Sets ID
 # and SID.
 cancel_while_away() {
-	WND_ARGS=(--lease-ms "${1:-600000}")
+	WND_ARGS=(--lease-ms 600000)
 	follow_setup 'echo started; sleep 300'
 	ID=$(wnctl job add p t)
 	worker_start w1 w.yaml
@@ -270,13 +270,14 @@ test_a_cancel_outlives_a_restart_of_wnd_until_the_worker_is_back() {
 test_a_cancel_reaches_slurm_however_long_the_worker_is_away() {
 	# The worker is away for longer than the lease: a run outside its
 	# worker is still to be stopped, by the worker started again under its
-	# name, across a restart of wnd too (before, the lease's end forgot it).
-	cancel_while_away 1000
-	sleep 2.5 # the lease of the cancelled run runs out
-	expect_contains "$(wnctl job show "$ID")" "stopping: the run of attempt 1 on worker w1, told to stop"
+	# name (before, the lease's end forgot it). wnd comes back with a lease
+	# of 1 s, which the cancelled run gets from the start, and outlives.
+	cancel_while_away
 	wn_stop
+	WND_ARGS=(--lease-ms 1000)
 	wn_start "${WND_ARGS[@]}"
-	sleep 2.5 # and the lease it got from the restart
+	sleep 2.5 # the lease the restart gave the cancelled run runs out
+	expect_contains "$(wnctl job show "$ID")" "stopping: the run of attempt 1 on worker w1, told to stop"
 	back_and_stopped
 	expect_eq "$(job_get "$ID" "j['stopping']")" False "stopping, once the run ended"
 }
