@@ -6,7 +6,7 @@
 # durability (sync: a binlog fsynced after every write, -f 0; relaxed: no
 # binlog); run the comparison table (wnbench --beanstalk: every row against
 # both servers, alternating, medians of several runs, ratios); stop both.
-# Then run bench/worker.sh, bench/fleet.sh, bench/deps.sh, bench/tls.sh and
+# Then run bench/worker.sh, bench/fleet.sh, bench/deps.sh, bench/sweeps.sh, bench/tls.sh and
 # bench/dashboard.sh if they exist.
 #
 # Needs WN_BIN (directory of wnd and wnbench) and beanstalkd on the PATH
@@ -182,6 +182,7 @@ if [ -f "$here/fleet.sh" ]; then
 	bash "$here/fleet.sh" || status=$?
 fi
 [ ! -f "$here/deps.sh" ] || bash "$here/deps.sh" || status=$?
+[ ! -f "$here/sweeps.sh" ] || bash "$here/sweeps.sh" || status=$?
 [ ! -f "$here/tls.sh" ] || bash "$here/tls.sh" || status=$?
 [ ! -f "$here/dashboard.sh" ] || bash "$here/dashboard.sh" || status=$?
 exit "$status"
