@@ -35,7 +35,9 @@ static int stat_kind(const char *name)
 	return -1;
 }
 
-char *wn_store_lost_current(const char *dir)
+/* first_without_current returns (malloc'd) the first name in dir that pick
+ * takes, when dir has no CURRENT file; NULL when it has one or none is taken. */
+static char *first_without_current(const char *dir, bool (*pick)(const char *name))
 {
 	char *current = wn_xasprintf("%s/CURRENT", dir);
 	struct stat st;
@@ -47,36 +49,35 @@ char *wn_store_lost_current(const char *dir)
 	char *found = NULL;
 	struct dirent *de;
 	while (found == NULL && (de = readdir(d)) != NULL)
-		if (stat_kind(de->d_name) == 0 || stat_kind(de->d_name) == 1 ||
-		    strncmp(de->d_name, "MANIFEST-", 9) == 0)
+		if (pick(de->d_name))
 			found = wn_xstrdup(de->d_name);
 	closedir(d);
 	return found;
 }
 
+/* a table or log file of a store, or a MANIFEST */
+static bool store_made(const char *name)
+{
+	return stat_kind(name) == 0 || stat_kind(name) == 1 || strncmp(name, "MANIFEST-", 9) == 0;
+}
+
+char *wn_store_lost_current(const char *dir)
+{
+	return first_without_current(dir, store_made);
+}
+
+/* a name that is neither the store's nor wnd's own */
+static bool not_ours(const char *name)
+{
+	size_t n = strlen(name);
+	return !(name[0] == '.' || stat_kind(name) >= 0 || strcmp(name, STORE_LOCK_FILE) == 0 ||
+	         strcmp(name, "audit.log") == 0 || strcmp(name, "lost+found") == 0 ||
+	         (n > 6 && strcmp(name + n - 6, ".dbtmp") == 0));
+}
+
 char *wn_store_stray_file(const char *dir)
 {
-	char *current = wn_xasprintf("%s/CURRENT", dir);
-	struct stat st;
-	bool have = lstat(current, &st) == 0;
-	free(current);
-	DIR *d = have ? NULL : opendir(dir);
-	if (d == NULL)
-		return NULL;
-	char *found = NULL;
-	struct dirent *de;
-	while (found == NULL && (de = readdir(d)) != NULL) {
-		const char *name = de->d_name;
-		size_t n = strlen(name);
-		bool ours = name[0] == '.' || stat_kind(name) >= 0 ||
-		            strcmp(name, STORE_LOCK_FILE) == 0 || strcmp(name, "audit.log") == 0 ||
-		            strcmp(name, "lost+found") == 0 ||
-		            (n > 6 && strcmp(name + n - 6, ".dbtmp") == 0);
-		if (!ours)
-			found = wn_xstrdup(name);
-	}
-	closedir(d);
-	return found;
+	return first_without_current(dir, not_ours);
 }
 
 int wn_store_disk_usage(wn_store *s, uint64_t *sst, uint64_t *wal, uint64_t *other)
