@@ -187,11 +187,11 @@ void wn_job_fill_live(struct call *c, Job *j, bool position)
 		if (!wn_qwalk_out(&w))
 			pos++;
 	j->position = pos;
-	j->waiting =
-	    pos == 0 ? busy ? "next in line; " WN_JOB_BUSY
-	                    : "next in line; waiting for a worker to fetch"
-	             : wn_arena_printf(c->arena, "%s; %lld job(s) ahead in the queue",
-	                               busy ? WN_JOB_BUSY : "waiting for a worker", (long long)pos);
+	j->waiting = pos == 0 ? busy ? "next in line; " WN_JOB_BUSY
+	                             : "next in line; waiting for a worker to fetch"
+	                      : wn_arena_printf(c->arena, "%s; %lld job%s ahead in the queue",
+	                                        busy ? WN_JOB_BUSY : "waiting for a worker",
+	                                        (long long)pos, pos == 1 ? "" : "s");
 }
 
 void wn_job_walk_init(struct call *c, struct project *p, struct qwalk *w)

@@ -29,7 +29,7 @@ test_reasons_name_what_a_user_can_act_on() {
 	q1=$(wnctl job add q t)
 	# No worker has joined: every job is in line for the first that comes.
 	expect_waiting "$e1" "next in line; waiting for a worker to fetch" 0
-	expect_waiting "$t2" "waiting for a worker; 3 job(s) ahead in the queue" 3
+	expect_waiting "$t2" "waiting for a worker; 3 jobs ahead in the queue" 3
 
 	# One worker, one slot, one GPU, for project p's tasks train and big.
 	{
@@ -69,5 +69,5 @@ test_reasons_name_what_a_user_can_act_on() {
 	kill -TERM "$WORKER_PID"
 	wait_worker_state w1 gone
 	expect_waiting "$e1" "next in line; waiting for a worker to fetch" 0
-	expect_waiting "$b1" "waiting for a worker; 1 job(s) ahead in the queue" 1
+	expect_waiting "$b1" "waiting for a worker; 1 job ahead in the queue" 1
 }

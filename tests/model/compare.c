@@ -156,8 +156,8 @@ static int waiting_check(model *m, const model_job *j, const Whatsnext__V1__Job 
 		snprintf(buf, sizeof(buf), "next in line; %s",
 		         wait[0] == 'e' ? wait : "waiting for a worker to fetch");
 	else
-		snprintf(buf, sizeof(buf), "%s; %lld job(s) ahead in the queue", wait,
-		         (long long)at);
+		snprintf(buf, sizeof(buf), "%s; %lld job%s ahead in the queue", wait, (long long)at,
+		         at == 1 ? "" : "s");
 	if (g->position != at || strcmp(w, buf) != 0)
 		FAIL("%s: job %llu at position %lld (\"%s\"); the model expected %lld (\"%s\")",
 		     where, (unsigned long long)j->id, (long long)g->position, w, (long long)at,
