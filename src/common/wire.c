@@ -105,6 +105,10 @@ static bool url_copy(char *out, size_t n, const char *s, size_t len)
 static int url_tcp(const char *rest, wn_wire_url *u, char **errmsg)
 {
 	const char *host = rest, *end, *colon;
+	if (strchr(rest, '/') != NULL) { /* tcp://h:7640/, as a web address is written */
+		*errmsg = wn_xstrdup("a server address has no path: tcp://HOST:PORT, without '/'");
+		return WN_EINVAL;
+	}
 	if (host[0] == '[') {
 		host++;
 		end = strchr(host, ']');

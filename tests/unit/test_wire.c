@@ -97,7 +97,9 @@ TEST(url_port_is_digits_up_to_65535)
 	parse_bad("tcp://h:65536", "the port must be a number from 0 to 65535");
 	parse_bad("tcp://h:99999", "the port must be a number from 0 to 65535");
 	parse_bad("tcp://h:http", "the port must be a number from 0 to 65535");
-	parse_bad("tcp://h:7640/x", "the port must be a number from 0 to 65535");
+	parse_bad("tcp://h:7640/x", "a server address has no path: tcp://HOST:PORT, without '/'");
+	parse_bad("tcp://h:7640/", "a server address has no path");
+	parse_bad("tls+tcp://h/x:7640", "a server address has no path");
 	parse_bad("tcp://[::1]:-1", "the port must be a number from 0 to 65535");
 	parse_bad("tcp://h:0000000000007640", "the port must be a number from 0 to 65535");
 }
