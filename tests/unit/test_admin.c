@@ -228,8 +228,8 @@ TEST(backup_refuses_bad_destinations)
 	refused(e, p = wn_xasprintf("%s/nope/bk", t), WHATSNEXT__V1__CODE__NOT_FOUND,
 	        "does not exist");
 	free(p);
-	refused(e, p = wn_xasprintf("%s/plain/bk", t), WHATSNEXT__V1__CODE__NOT_FOUND,
-	        "Not a directory");
+	refused(e, p = wn_xasprintf("%s/plain/bk", t), WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+	        "a part of its path is a file, not a directory");
 	free(p);
 	refused(e, p = wn_xasprintf("%s/a\nb", t), WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
 	        "control character");
