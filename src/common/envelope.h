@@ -22,6 +22,14 @@
  * tail), plus the envelope. Replies that hold many jobs stay well below. */
 #define WN_REPLY_MAX (WN_MSG_MAX + (1u << 20))
 
+/* Limits of a request that wnd refuses past, and clients check before they
+ * send one (docs/protocol.md): the jobs of a SubmitBatch, the ids or jobs a
+ * Bulk selects and the results of a CompleteBatch; the projects or statuses
+ * of a job filter; the bytes of a job filter's name glob. */
+#define WN_BATCH_MAX       100000
+#define WN_FILTER_LIST_MAX 1000
+#define WN_GLOB_MAX        1024
+
 /* Default server address. */
 #define WN_DEFAULT_URL "tcp://127.0.0.1:7640"
 

@@ -2,6 +2,7 @@
  * sweep or filters (one JobService/Bulk call for more than one id), job
  * update, and sweep cancel|retry. */
 #include "ctl.h"
+#include "envelope.h"
 #include "methods.h"
 #include "util.h"
 
@@ -11,8 +12,6 @@
 /* Ids and skip reasons printed at most; --json has them all. */
 #define BULK_SHOW_IDS   20
 #define BULK_SHOW_SKIPS 20
-/* Ids one JobService/Bulk takes at most (as a batch's jobs). */
-#define BULK_IDS_MAX 100000
 
 enum {
 	OPT_REASON = 1,
@@ -145,11 +144,11 @@ static void bulk_ids(wn_ctl *c, struct bulk *b, char **a, int n)
 	if (n > 0 && rq->sweep_id != 0)
 		wn_ctl_usage(c, "name the jobs by ids or by --sweep, not both");
 	wn_ctl_check_filters(c, rq->n_projects, rq->name_glob);
-	if (n > BULK_IDS_MAX) /* refused by the server: nothing is sent */
+	if (n > WN_BATCH_MAX) /* refused by the server: nothing is sent */
 		wn_ctl_usage(c,
 		             "%d ids: one command takes at most %d (select them with --sweep or "
 		             "filters, or give them in parts)",
-		             n, BULK_IDS_MAX);
+		             n, WN_BATCH_MAX);
 	rq->ids = wn_ctl_alloc(c, ((size_t)n + 1) * sizeof(*rq->ids));
 	for (int i = 0; i < n; i++)
 		rq->ids[i] = wn_ctl_parse_id(c, "job id", a[i]);

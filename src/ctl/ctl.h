@@ -191,11 +191,6 @@ const char *wn_ctl_once(wn_ctl *c, const char *opt, const char *prev, const char
 /* wn_ctl_once_id is wn_ctl_once for an id (0: not given before). */
 uint64_t wn_ctl_once_id(wn_ctl *c, const char *opt, uint64_t prev, uint64_t value);
 
-/* The most projects a filter names (--project P,...), and the longest --name glob, that
- * the server takes. */
-#define WN_CTL_FILTER_PROJECTS_MAX 1000
-#define WN_CTL_FILTER_GLOB_MAX     1024
-
 /* wn_ctl_check_filters exits 2 when the nprojects projects or the glob (may be NULL) of a
  * job filter are more than the server takes: refused before anything is sent. */
 void wn_ctl_check_filters(wn_ctl *c, size_t nprojects, const char *glob);

@@ -2,6 +2,7 @@
  * failed,cancelled), alike in job list and the commands that act on the jobs
  * it lists; the K=V of --param and --label, gathered by key. */
 #include "ctl.h"
+#include "envelope.h"
 #include "map.h"
 
 #include <string.h>
@@ -46,12 +47,12 @@ uint64_t wn_ctl_once_id(wn_ctl *c, const char *opt, uint64_t prev, uint64_t valu
 
 void wn_ctl_check_filters(wn_ctl *c, size_t nprojects, const char *glob)
 {
-	if (nprojects > WN_CTL_FILTER_PROJECTS_MAX)
+	if (nprojects > WN_FILTER_LIST_MAX)
 		wn_ctl_usage(c, "--project names %zu projects: at most %d", nprojects,
-		             WN_CTL_FILTER_PROJECTS_MAX);
-	if (glob != NULL && strlen(glob) > WN_CTL_FILTER_GLOB_MAX)
+		             WN_FILTER_LIST_MAX);
+	if (glob != NULL && strlen(glob) > WN_GLOB_MAX)
 		wn_ctl_usage(c, "invalid --name: a glob of %zu bytes, at most %d", strlen(glob),
-		             WN_CTL_FILTER_GLOB_MAX);
+		             WN_GLOB_MAX);
 }
 
 void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value)

@@ -27,7 +27,7 @@ struct grid_row {
 struct wn_grid {
 	char **pkeys; /* fixed parameters */
 	char **pvals;
-	size_t nparams;
+	size_t nparams, pcap;
 	wn_map *pidx; /* each fixed parameter's place + 1: thousands are found at once */
 	struct grid_axis *axes;
 	size_t naxes;
@@ -102,8 +102,11 @@ void wn_grid_param(wn_grid *g, const char *key, const char *value)
 		g->pvals[at - 1] = wn_xstrdup(value);
 		return;
 	}
-	g->pkeys = wn_xrealloc(g->pkeys, (g->nparams + 1) * sizeof(char *));
-	g->pvals = wn_xrealloc(g->pvals, (g->nparams + 1) * sizeof(char *));
+	if (g->nparams == g->pcap) { /* doubled: not copied again for each one */
+		g->pcap = g->pcap < 8 ? 8 : g->pcap * 2;
+		g->pkeys = wn_xrealloc(g->pkeys, g->pcap * sizeof(char *));
+		g->pvals = wn_xrealloc(g->pvals, g->pcap * sizeof(char *));
+	}
 	g->pkeys[g->nparams] = wn_xstrdup(key);
 	g->pvals[g->nparams] = wn_xstrdup(value);
 	wn_map_put_str(g->pidx, key, (void *)(uintptr_t)++g->nparams);

@@ -12,12 +12,14 @@
 #ifndef WN_CTL_GRID_H
 #define WN_CTL_GRID_H
 
+#include "envelope.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Most jobs one request may hold (the protocol's SubmitBatch limit). */
-#define WN_GRID_JOBS_MAX 100000
+#define WN_GRID_JOBS_MAX WN_BATCH_MAX
 
 typedef struct wn_grid wn_grid;
 

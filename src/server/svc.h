@@ -7,6 +7,7 @@
 #define WN_SVC_H
 
 #include "call.h"
+#include "envelope.h"
 
 /* Limits of what a request may hold. */
 #define WN_LIMIT_MAX       1000
@@ -18,7 +19,7 @@
 #define WN_TAIL_MAX        65536
 #define WN_REASON_MAX      4096
 #define WN_WAIT_MAX_MS     60000
-#define WN_BATCH_MAX       100000
+/* WN_BATCH_MAX, WN_FILTER_LIST_MAX, WN_GLOB_MAX: envelope.h, clients check them too */
 
 /* A method implementation: in is the unpacked input; on success *out is the
  * output (allocated from c->arena) or NULL when parked. */

@@ -367,17 +367,14 @@ int wn_svc_job_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage 
 	return WN_OK;
 }
 
-#define JOB_GLOB_MAX 1024
-
 int wn_svc_job_filter(struct call *c, const struct wn_svc_select *s, wn_job_filter *f)
 {
 	memset(f, 0, sizeof(*f));
-	if (s->n_projects > WN_LIMIT_MAX || s->n_statuses > WN_LIMIT_MAX)
+	if (s->n_projects > WN_FILTER_LIST_MAX || s->n_statuses > WN_FILTER_LIST_MAX)
 		return wn_call_fail(c, WN_EINVAL, "more than %d projects or statuses",
-		                    WN_LIMIT_MAX);
-	if (strlen(s->name_glob) > JOB_GLOB_MAX)
-		return wn_call_fail(c, WN_EINVAL, "name glob is longer than %d bytes",
-		                    JOB_GLOB_MAX);
+		                    WN_FILTER_LIST_MAX);
+	if (strlen(s->name_glob) > WN_GLOB_MAX)
+		return wn_call_fail(c, WN_EINVAL, "name glob is longer than %d bytes", WN_GLOB_MAX);
 	for (size_t i = 0; i <= s->n_statuses; i++) {
 		int st = i < s->n_statuses ? (int)s->statuses[i] : s->status;
 		if (st < 0 || st >= WN_NSTATUS)
