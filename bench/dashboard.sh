@@ -50,13 +50,7 @@ read -r p1 p2 <<<"$(free_port) $(free_port)"
 while [ "$p2" = "$p1" ]; do p2=$(free_port); done
 export WN_SERVER=tcp://127.0.0.1:$p1
 web=http://127.0.0.1:$p2/
-"$WN_BIN/wnd" --data "$tmp/data" --durability relaxed --listen "$WN_SERVER" --http "127.0.0.1:$p2" \
-	>"$tmp/wnd.log" 2>&1 &
-wnd_pid=$!
-if ! "$WN_BIN/wnbench" --wait-ready 10000; then
-	cat "$tmp/wnd.log" >&2
-	exit 1
-fi
+bench_start_wnd "$WN_BIN/wnd" --durability relaxed --http "127.0.0.1:$p2"
 "$WN_BIN/wnctl" project create dash >/dev/null
 "$WN_BIN/wnctl" task create dash train >/dev/null
 sweep=$("$WN_BIN/wnctl" --json job sweep dash train --grid lr=0.0001,0.0003,0.001,0.003,0.01,0.03,0.1,0.3,1,3 \

@@ -23,6 +23,8 @@
 #   WN_BENCH_DEPS_DURABILITY  wnd durability mode (default relaxed: the graph's
 #                             cost, not the disk's; "sync" to include fsync)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 : "${WN_BIN:?set WN_BIN to the directory holding wnd and wnctl}"
 read -r -a sizes <<<"${WN_BENCH_DEPS_SIZES:-5000 10000}"
 sweep_n=${WN_BENCH_DEPS_SWEEP:-100000}
@@ -53,22 +55,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 export WN_SERVER=ipc://$tmp/wnd.sock
-"$WN_BIN/wnd" --data "$tmp/data" --listen "$WN_SERVER" --durability "$mode" \
-	>"$tmp/wnd.log" 2>&1 &
-wnd_pid=$!
-ready=0
-for _ in $(seq 1 200); do
-	if "$WN_BIN/wnctl" --timeout 500 project list >/dev/null 2>&1; then
-		ready=1
-		break
-	fi
-	sleep 0.05
-done
-if [ "$ready" != 1 ]; then
-	cat "$tmp/wnd.log" >&2
-	echo "bench: wnd did not start" >&2
-	exit 1
-fi
+bench_start_wnd "$WN_BIN/wnd" --durability "$mode"
 wnctl() { "$WN_BIN/wnctl" --timeout 600000 "$@"; }
 
 now_ns() { date +%s%N; }

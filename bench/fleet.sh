@@ -17,6 +17,8 @@
 #   WN_BENCH_FLEET_FETCHES  timed fetches per row (default 2000)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 repo=$(cd "$here/.." && pwd)
 : "${WN_BIN:?set WN_BIN to the directory holding wnd, wnctl and wnfetch}"
 njobs=${WN_BENCH_FLEET_JOBS:-100000}
@@ -50,22 +52,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 export WN_SERVER=ipc://$tmp/wnd.sock
-"$WN_BIN/wnd" --data "$tmp/data" --listen "$WN_SERVER" --durability relaxed \
-	>"$tmp/wnd.log" 2>&1 &
-wnd_pid=$!
-ready=0
-for _ in $(seq 1 200); do
-	if "$WN_BIN/wnctl" --timeout 500 project list >/dev/null 2>&1; then
-		ready=1
-		break
-	fi
-	sleep 0.05
-done
-if [ "$ready" != 1 ]; then
-	cat "$tmp/wnd.log" >&2
-	echo "bench: wnd did not start" >&2
-	exit 1
-fi
+bench_start_wnd "$WN_BIN/wnd" --durability relaxed
 wnctl() { "$WN_BIN/wnctl" --timeout 600000 "$@"; }
 
 # submit PROJECT TASK COUNT PRIORITY: COUNT jobs in batches of at most 50000.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmark scripts (sourced, not run).
 
 # free_port prints a loopback tcp port nothing listens on, below the kernel's
@@ -12,4 +13,25 @@ free_port() {
 			return
 		fi
 	done
+}
+
+# bench_start_wnd WND [OPTION...]: starts the wnd at path WND with its data in
+# $tmp/data, listening on $WN_SERVER, with the options given, its output in
+# $tmp/wnd.log; sets wnd_pid (for the script's cleanup to end) and returns
+# once it answers (wnctl from $WN_BIN). Shows its log and exits 1 when it
+# stops or has not answered within 10 s.
+# shellcheck disable=SC2154 # tmp is the sourcing script's
+bench_start_wnd() {
+	local wnd=$1 i
+	shift
+	"$wnd" --data "$tmp/data" --listen "$WN_SERVER" "$@" >"$tmp/wnd.log" 2>&1 &
+	wnd_pid=$!
+	for i in $(seq 200); do
+		"$WN_BIN/wnctl" --timeout 500 project list >/dev/null 2>&1 && return 0
+		kill -0 "$wnd_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$tmp/wnd.log" >&2
+	echo "bench: wnd did not start (after $i tries)" >&2
+	exit 1
 }

@@ -12,6 +12,8 @@
 #   WN_BENCH_SWEEPS_WND     the wnd to measure (default $WN_BIN/wnd): two builds
 #                           compared with the same tools
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 : "${WN_BIN:?set WN_BIN to the directory holding wnd, wnctl and wnworker}"
 jobs=${WN_BENCH_SWEEPS_JOBS:-2000}
 count=${WN_BENCH_SWEEPS_COUNT:-3000}
@@ -37,16 +39,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 export WN_SERVER=ipc://$tmp/wnd.sock
-"$wnd" --data "$tmp/data" --listen "$WN_SERVER" --durability relaxed >"$tmp/wnd.log" 2>&1 &
-wnd_pid=$!
-for _ in $(seq 1 200); do
-	"$WN_BIN/wnctl" --timeout 500 project list >/dev/null 2>&1 && break
-	kill -0 "$wnd_pid" 2>/dev/null || {
-		cat "$tmp/wnd.log" >&2
-		exit 1
-	}
-	sleep 0.05
-done
+bench_start_wnd "$wnd" --durability relaxed
 "$WN_BIN/wnctl" project create bench >/dev/null
 "$WN_BIN/wnctl" task create bench noop >/dev/null
 cat >"$tmp/w.yaml" <<EOF

@@ -96,13 +96,7 @@ fi
 
 export WN_SERVER=ipc://$tmp/wnd.sock
 http=127.0.0.1:$(free_port)
-"$WN_BIN/wnd" --data "$tmp/data" --listen "$WN_SERVER" --http "$http" \
-	--durability "$mode" --lease-ms "$lease_ms" >"$tmp/wnd.log" 2>&1 &
-wnd_pid=$!
-if ! "$WN_BIN/wnbench" --server "$WN_SERVER" --wait-ready 10000; then
-	cat "$tmp/wnd.log" >&2
-	exit 1
-fi
+bench_start_wnd "$WN_BIN/wnd" --http "$http" --durability "$mode" --lease-ms "$lease_ms"
 wnctl() { "$WN_BIN/wnctl" "$@"; }
 # py: python3, looked up once (a python3 on PATH may be a wrapper that costs
 # a good part of a second at each call), with the standard library alone
