@@ -183,15 +183,35 @@ void wn_job_fill_live(struct call *c, Job *j, bool position)
 	wn_job_walk_init(c, p, &w);
 	wn_index_entry e;
 	int64_t pos = 0;
-	while (wn_qwalk_next(&w, &e) && e.id != j->id && pos < 1000000)
-		if (!wn_qwalk_out(&w))
+	bool mine = false;
+	while (!mine && wn_qwalk_next(&w, &e) && pos < 1000000) {
+		mine = e.id == j->id;
+		if (!mine && !wn_qwalk_out(&w))
 			pos++;
+	}
+	if (mine && wn_qwalk_out(&w)) {
+		wn_job_fill_out(c, j);
+		return;
+	}
 	j->position = pos;
 	j->waiting = pos == 0 ? busy ? "next in line; " WN_JOB_BUSY
 	                             : "next in line; waiting for a worker to fetch"
 	                      : wn_arena_printf(c->arena, "%s; %lld job%s ahead in the queue",
 	                                        busy ? WN_JOB_BUSY : "waiting for a worker",
 	                                        (long long)pos, pos == 1 ? "" : "s");
+}
+
+void wn_job_fill_out(struct call *c, Job *j)
+{
+	j->position = -1;
+	struct sweep *s = j->sweep_id ? wn_engine_sweep(c->e, j->sweep_id) : NULL;
+	if (s == NULL)
+		return;
+	j->waiting = wn_arena_printf(c->arena,
+	                             "sweep %llu has %llu running (max_running %u); its jobs "
+	                             "ahead take the free places",
+	                             (unsigned long long)s->id,
+	                             (unsigned long long)s->counts[RUNNING], s->max_running);
 }
 
 void wn_job_walk_init(struct call *c, struct project *p, struct qwalk *w)

@@ -61,9 +61,13 @@ uint64_t wn_jobs_next_id(wn_engine *e);
 /* wn_job_fill_live sets the reply-only fields (lease expiry, waiting, dependency
  * statuses) of j. */
 void wn_job_fill_live(struct call *c, Job *j, bool position);
+/* wn_job_fill_out says in j's waiting text (position -1) that it is out of
+ * line behind jobs of its capped sweep that take the sweep's free places. */
+void wn_job_fill_out(struct call *c, Job *j);
 /* wn_job_walk_init starts a walk over p's ready jobs in dispatch order in
- * which the jobs that take no place in line are out (wn_qwalk_out): those at
- * their sweep's cap and those no worker that takes jobs could run. */
+ * which the jobs that take no place in line are out (wn_qwalk_out): those of
+ * a capped sweep past its free places and those no worker that takes jobs
+ * could run. */
 void wn_job_walk_init(struct call *c, struct project *p, struct qwalk *w);
 /* Why a job in line waits when workers could run it but none has room now. */
 #define WN_JOB_BUSY "every worker that can run it is busy"

@@ -186,6 +186,28 @@ bool wn_job_is_ready(const struct project *p, const Job *j)
 	return j->status == PENDING && !j->held && wn_map_get_u64(p->waiting, j->id) == NULL;
 }
 
+/* walk_rooms gives each class of w of a capped sweep its sweep's free
+ * places, one count for all the classes of that sweep. */
+static void walk_rooms(struct call *c, struct qwalk *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->q[i]->sweep != NULL)
+			w->q[i]->sweep->room = NULL;
+	for (size_t i = 0; i < w->n; i++) {
+		struct sweep *s = w->q[i]->sweep;
+		w->room[i] = NULL;
+		if (s == NULL || s->max_running == 0)
+			continue;
+		if (s->room == NULL) {
+			s->room = wn_arena_alloc(c->arena, sizeof(*s->room));
+			uint64_t run = s->counts[RUNNING];
+			s->room->left = run < s->max_running ? s->max_running - run : 0;
+			s->room->spare = s->room->left;
+		}
+		w->room[i] = s->room;
+	}
+}
+
 void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w)
 {
 	w->n = p->nq;
@@ -194,14 +216,17 @@ void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w)
 	w->cur = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->cur));
 	w->have = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->have));
 	w->out = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->out));
+	w->room = wn_arena_alloc(c->arena, (w->n + 1) * sizeof(*w->room));
 	w->last = NULL;
 	w->lasti = 0;
+	w->last_out = false;
 	for (size_t i = 0; i < w->n; i++) {
 		w->q[i] = p->qv[i];
-		w->out[i] = wn_queue_capped(p->qv[i]);
+		w->out[i] = false;
 		wn_index_iter_init(p->qv[i]->ready, &w->it[i]);
 		w->have[i] = wn_index_iter_next(&w->it[i], &w->cur[i]);
 	}
+	walk_rooms(c, w);
 }
 
 bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e)
@@ -215,6 +240,14 @@ bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e)
 	*e = w->cur[best];
 	w->last = w->q[best];
 	w->lasti = best;
+	w->last_out = w->out[best];
+	if (!w->last_out && w->room[best] != NULL) {
+		/* a capped sweep's jobs take its free places in dispatch order */
+		if (w->room[best]->left == 0)
+			w->last_out = true;
+		else
+			w->room[best]->left--;
+	}
 	w->have[best] = wn_index_iter_next(&w->it[best], &w->cur[best]);
 	return true;
 }
@@ -268,7 +301,7 @@ size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t
 
 bool wn_qwalk_out(const struct qwalk *w)
 {
-	return w->last != NULL && w->out[w->lasti];
+	return w->last_out;
 }
 
 bool wn_project_job_at(struct qwalk *w, uint64_t pos, wn_index_entry *e)

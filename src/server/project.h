@@ -48,6 +48,7 @@ struct sweep {
 	uint64_t total;
 	int64_t created_ms;
 	uint64_t counts[WN_NSTATUS];
+	struct walk_room *room; /* scratch of wn_qwalk_init only */
 };
 
 /* A PENDING job whose dependencies do not all hold yet, or a BLOCKED job. */
@@ -132,6 +133,13 @@ struct dwait *wn_dwait_put(wn_engine *e, struct project *p, uint64_t id, uint32_
 /* wn_dwait_del forgets the waiting entry of job id; false if there was none. */
 bool wn_dwait_del(wn_engine *e, uint64_t id);
 
+/* The places a capped sweep has free (max_running less its running jobs),
+ * shared by its dispatch classes: left in a walk, and a second count for
+ * totals taken before the walk. */
+struct walk_room {
+	uint64_t left, spare;
+};
+
 /* Merged walk over a project's dispatch classes in dispatch order. */
 struct qwalk {
 	size_t n;
@@ -139,12 +147,14 @@ struct qwalk {
 	wn_index_iter *it;
 	wn_index_entry *cur;
 	bool *have;
-	bool *out;          /* per class: its jobs take no place in line */
-	struct queue *last; /* the class of the entry last returned */
-	size_t lasti;       /* its index */
+	bool *out;               /* per class: its jobs take no place in line */
+	struct walk_room **room; /* per class: its capped sweep's free places, or NULL */
+	struct queue *last;      /* the class of the entry last returned */
+	size_t lasti;            /* its index */
+	bool last_out;           /* the entry last returned takes no place in line */
 };
-/* wn_qwalk_init starts a walk over p's ready jobs; the classes at their
- * sweep's cap are out of line. */
+/* wn_qwalk_init starts a walk over p's ready jobs; the jobs of a capped
+ * sweep past its free places (all of them at its cap) are out of line. */
 void wn_qwalk_init(struct call *c, struct project *p, struct qwalk *w);
 /* wn_qwalk_next returns the next ready job in dispatch order; false at the end. */
 bool wn_qwalk_next(struct qwalk *w, wn_index_entry *e);

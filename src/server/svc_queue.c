@@ -677,17 +677,20 @@ int wn_svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 }
 
 /* list_totals counts p's ready jobs that take a place in line (r->total) and
- * those that do not: out of line in walk w (a capped class, a task no worker
- * could run), or waiting on dependencies. */
+ * those that do not: out of line in walk w (a task no worker could run, a
+ * capped sweep's jobs past its free places), or waiting on dependencies. */
 static void list_totals(struct project *p, const struct qwalk *w,
                         Whatsnext__V1__QueueListResponse *r)
 {
 	for (size_t i = 0; i < w->n; i++) {
 		size_t n = wn_index_count(w->q[i]->ready);
-		if (w->out[i])
-			r->waiting_total += n;
-		else
-			r->total += n;
+		size_t in = w->out[i] ? 0 : n;
+		if (!w->out[i] && w->room[i] != NULL) {
+			in = n < w->room[i]->spare ? n : w->room[i]->spare;
+			w->room[i]->spare -= in;
+		}
+		r->total += in;
+		r->waiting_total += n - in;
 	}
 	size_t pos_w = 0;
 	uint64_t wid;
@@ -731,6 +734,8 @@ static void list_waiting(struct call *c, struct project *p, struct qwalk *w, uin
 	qsort(more, nmore, sizeof(*more), job_cmp_dispatch);
 	for (size_t i = 0; i < nmore && r->n_jobs < limit && *bytes <= WN_REPLY_BUDGET; i++) {
 		wn_job_fill_live(c, more[i], false);
+		if (more[i]->position != -1) /* ready, behind its sweep's free places */
+			wn_job_fill_out(c, more[i]);
 		*bytes += protobuf_c_message_get_packed_size(&more[i]->base);
 		r->jobs[r->n_jobs++] = more[i];
 	}

@@ -138,3 +138,38 @@ test_queue_pop_blocks_what_waited_for_the_job() {
 	expect_eq "$(reason_of "$notok")" "dependency job $a was removed" "afternotok reason"
 	expect_eq "$(ready_ids)" "$any" "ready after the pop"
 }
+
+# A sweep capped at two with one job running has one free place: one of its
+# waiting jobs is in line ahead of a lower-priority job, the others wait
+# behind it and say why (they were counted ahead of it).
+test_queue_counts_only_a_capped_sweeps_free_places() {
+	deps_start
+	local out S S1 attempt A
+	out=$(wnctl job sweep p t --grid i=1,2,3,4,5 --max-running 2 --priority 50)
+	S=$(sed -E 's/^sweep ([0-9]+):.*/\1/' <<<"$out")
+	out=$(wnctl queue fetch p --worker w)
+	read -r S1 attempt <<<"$out"
+	expect_eq "$S1" "$S" "first job of the sweep handed out"
+	A=$(add a)
+	expect_eq "$(ready_ids)" "$((S + 1)) $A" "in line: the sweep's one free place, then A"
+	expect_eq "$(waiting_ids)" "$((S + 2)) $((S + 3)) $((S + 4))" "behind the free place"
+	local j
+	j=$(queue_json)
+	expect_eq "$(jq -r '"\(.total) \(.waiting_total)"' <<<"$j")" "2 3" "totals"
+	expect_eq "$(jq_jobs <<<"$j" | jq -r "select(.id == $A) | .position")" 1 "A's position"
+	local why="sweep $S has 1 running (max_running 2); its jobs ahead take the free places"
+	expect_eq "$(jq_jobs <<<"$j" | jq -r "select(.id == $((S + 3))) | .waiting")" "$why" \
+		"the reason of a job behind the free place"
+	expect_exit 0 wnctl job show "$A"
+	expect_contains "$WN_OUT" "waiting: waiting for a worker; 1 job ahead in the queue" "job show A"
+	expect_exit 0 wnctl job show "$((S + 2))"
+	expect_contains "$WN_OUT" "waiting: $why" "job show of a job behind the free place"
+	expect_exit 0 wnctl queue pop p 1
+	expect_eq "$WN_OUT" "$A" "the job at place 1 popped"
+	# the free place taken, the sweep is at its cap: none of it is in line
+	out=$(wnctl queue fetch p --worker w)
+	expect_eq "${out%% *}" "$((S + 1))" "the sweep's next job handed out"
+	expect_eq "$(ready_ids)" "" "nothing in line"
+	expect_eq "$(jq_jobs <<<"$(queue_json)" | jq -r "select(.id == $((S + 2))) | .waiting")" \
+		"sweep $S has 2 running (max_running 2)" "at the cap"
+}

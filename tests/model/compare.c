@@ -65,8 +65,8 @@ static int reason_check(model *m, const model_job *j, const Whatsnext__V1__Job *
 /* waiting_expect says what a PENDING job's waiting text and position must
  * be: *pos (-2: any non-negative queue place) and the text (NULL: one of the
  * queue-place texts). */
-static const char *waiting_expect(const model *m, const model_job *j, int64_t *pos, char *buf,
-                                  size_t len)
+static const char *waiting_expect(const model *m, const model_job *j, int what, int64_t *pos,
+                                  char *buf, size_t len)
 {
 	model_project *p = model_project_get(m, j->project);
 	model_task *t = model_task_get(m, j->project, j->task);
@@ -102,6 +102,17 @@ static const char *waiting_expect(const model *m, const model_job *j, int64_t *p
 		         s->max_running);
 		return buf;
 	}
+	if ((what & (CJ_POSITION | CJ_OUT)) && model_past_room(m, j)) {
+		/* the server finds it out of line only when it walks the line */
+		model_sweep *s = model_sweep_get(m, j->sweep_id);
+		snprintf(buf, len,
+		         "sweep %llu has %llu running (max_running %u); its jobs ahead take the "
+		         "free places",
+		         (unsigned long long)s->id,
+		         (unsigned long long)model_sweep_count(m, s->id, ST_RUNNING),
+		         s->max_running);
+		return buf;
+	}
 	*pos = -2;
 	return NULL;
 }
@@ -119,7 +130,7 @@ static int waiting_check(model *m, const model_job *j, const Whatsnext__V1__Job 
 	}
 	char buf[300];
 	int64_t pos;
-	const char *want = waiting_expect(m, j, &pos, buf, sizeof(buf));
+	const char *want = waiting_expect(m, j, what, &pos, buf, sizeof(buf));
 	if (want != NULL && strcmp(want, "never") == 0) {
 		if (strncmp(w, "needs ", 6) != 0 && strncmp(w, "no active worker", 16) != 0)
 			FAIL("%s: job %llu waiting \"%s\"; the model expected that no worker can "

@@ -14,6 +14,7 @@ enum {
 	CJ_POSITION = 4, /* and its place in the queue (Get) */
 	CJ_LEASE = 8,    /* a RUNNING job's lease expiry is the live one */
 	CJ_BRIEF = 16,   /* only id, status and attempt are filled */
+	CJ_OUT = 32,     /* a job out of line says why (queue show's waiting jobs) */
 };
 
 /* compare_job checks job g (from where) against model job j. */

@@ -251,7 +251,7 @@ static int qlist_check(model *m, const snap_entry *e)
 		model_task *t = model_task_get(m, j->project, j->task);
 		if (j->live && j->status == ST_PENDING && !j->held &&
 		    strcmp(j->project, e->project) == 0 &&
-		    (!model_ready(m, j) || model_capped(m, j) ||
+		    (!model_ready(m, j) || model_capped(m, j) || model_past_room(m, j) ||
 		     (t != NULL && model_never(m, j->project, j->task, &t->need) != NULL)))
 			w[nw++] = j;
 	}
@@ -265,7 +265,7 @@ static int qlist_check(model *m, const snap_entry *e)
 		rv = qlist_ready(m, e, q, nq, &k);
 	for (size_t i = 0; rv == 0 && e->waiting && i < nw && k < (size_t)e->limit; i++, k++)
 		rv = k < r->n_jobs
-		         ? compare_job(m, w[i], r->jobs[k], CJ_DEPS | CJ_WAITING, e->label)
+		         ? compare_job(m, w[i], r->jobs[k], CJ_DEPS | CJ_WAITING | CJ_OUT, e->label)
 		         : model_fail(m, "%s: waiting job %llu is missing", e->label,
 		                      (unsigned long long)w[i]->id);
 	if (rv == 0 && k != r->n_jobs)

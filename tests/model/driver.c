@@ -214,6 +214,8 @@ static int resend_theirs(driver *d, const sent *s, const wn_method *mt, int fate
 	if (fate != FATE_DEDUPE && !mine && (j == NULL || !j->live))
 		return 0;
 	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->request, NULL, s->blen, s->body);
+	if (msg == NULL) /* the id's first request was of another method */
+		return 0;
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int code = send_call(d, mt, msg, s->reqid, &out, &errmsg);
@@ -285,6 +287,8 @@ static int resend_answer(driver *d, const sent *s, int fate)
 {
 	const wn_method *mt = method_get(s->method);
 	ProtobufCMessage *msg = protobuf_c_message_unpack(mt->request, NULL, s->blen, s->body);
+	if (msg == NULL) /* the id's first request was of another method */
+		return 0;
 	bool remembered = fate == FATE_DEDUPE, batch = fate == FATE_BATCH;
 	int rv;
 	if (fate == FATE_FRESH) {

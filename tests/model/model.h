@@ -270,8 +270,13 @@ bool model_capped(const model *m, const model_job *j);
  * dispatch order (malloc'd, *n of them): what a Fetch chooses from. */
 model_job **model_queue(const model *m, const char *p, size_t *n);
 /* model_line returns those of them that take a place in line: not those that
- * no worker taking jobs could run (model_never). */
+ * no worker taking jobs could run (model_never), nor those of a capped sweep
+ * behind as many of its jobs as it has free places (max_running less its
+ * running jobs). */
 model_job **model_line(const model *m, const char *p, size_t *n);
+/* model_past_room: j is ready, its sweep is capped but not at its cap, and
+ * j is out of line behind the jobs of it that take its free places. */
+bool model_past_room(const model *m, const model_job *j);
 /* model_sweep_count counts the live jobs of sweep s in status st. */
 uint64_t model_sweep_count(const model *m, uint64_t s, int st);
 /* model_project_count counts the live jobs of project p in status st. */

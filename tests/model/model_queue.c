@@ -464,17 +464,47 @@ static int queue_clear(model *m, const model_call *c)
 	return 0;
 }
 
+/* room_taken: the jobs v[0..k) in line take all the free places of j's
+ * capped sweep. */
+static bool room_taken(const model *m, model_job *const *v, size_t k, const model_job *j)
+{
+	model_sweep *s = j->sweep_id ? model_sweep_get(m, j->sweep_id) : NULL;
+	if (s == NULL || s->max_running == 0)
+		return false;
+	uint64_t run = model_sweep_count(m, s->id, ST_RUNNING), ahead = 0;
+	for (size_t i = 0; i < k; i++)
+		ahead += v[i]->sweep_id == s->id;
+	return run + ahead >= s->max_running;
+}
+
 model_job **model_line(const model *m, const char *p, size_t *n)
 {
 	model_job **v = model_queue(m, p, n);
 	size_t k = 0;
 	for (size_t i = 0; i < *n; i++) {
 		model_task *t = model_task_get(m, v[i]->project, v[i]->task);
-		if (t == NULL || model_never(m, p, t->name, &t->need) == NULL)
+		if ((t == NULL || model_never(m, p, t->name, &t->need) == NULL) &&
+		    !room_taken(m, v, k, v[i]))
 			v[k++] = v[i];
 	}
 	*n = k;
 	return v;
+}
+
+bool model_past_room(const model *m, const model_job *j)
+{
+	model_sweep *s = j->sweep_id ? model_sweep_get(m, j->sweep_id) : NULL;
+	model_task *t = model_task_get(m, j->project, j->task);
+	if (s == NULL || s->max_running == 0 || !model_ready(m, j) || model_capped(m, j) ||
+	    (t != NULL && model_never(m, j->project, j->task, &t->need) != NULL))
+		return false;
+	size_t n = 0;
+	model_job **q = model_line(m, j->project, &n);
+	bool in = false;
+	for (size_t i = 0; i < n && !in; i++)
+		in = q[i] == j;
+	free(q);
+	return !in;
 }
 
 static int queue_pop(model *m, const model_call *c)
