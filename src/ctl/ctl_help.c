@@ -134,7 +134,7 @@ void wn_ctl_help_globals(FILE *f)
 {
 	fputs("global options:\n", f);
 	ctl_help_options(f, ctl_global_help, NULL, NULL);
-	fputs("  --version               print the version and exit\n", f);
+	fputs("  --version               print the version (as JSON with --json) and exit\n", f);
 	fputs("\nenvironment:\n"
 	      "  WN_SERVER  server address when --server is not given\n"
 	      "  WN_TOKEN   token when neither --token-file nor --token is given\n"

@@ -1,6 +1,7 @@
 /* wnctl: the WhatsNext admin and user CLI. Global options, the noun table and
  * dispatch; each noun's verbs live in cmd_<noun>.c. */
 #include "ctl.h"
+#include "json.h"
 #include "termsafe.h"
 
 #include "envelope.h"
@@ -162,6 +163,21 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 	return WN_CTL_EXIT_OK;
 }
 
+/* main_version answers --version: "wnctl VERSION (protocol N)", or with --json
+ * {"version", "protocol"}. */
+static int main_version(wn_ctl *c)
+{
+	if (!wn_ctl_json(c)) {
+		printf("wnctl %s (protocol %d)\n", WN_VERSION, WN_PROTOCOL_VERSION);
+		return WN_CTL_EXIT_OK;
+	}
+	json_t *j = json_object();
+	json_object_set_new(j, "version", json_string(WN_VERSION));
+	json_object_set_new(j, "protocol", json_integer(WN_PROTOCOL_VERSION));
+	wn_json_print(j);
+	return WN_CTL_EXIT_OK;
+}
+
 /* main_std_fds fills a closed standard descriptor with /dev/null opened for reading
  * only: else the first socket opened takes its place and the output goes to the
  * server. A write to it then fails, and wnctl says it cannot write its output. */
@@ -182,14 +198,15 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	int ch;
+	bool version = false;
 	while ((ch = getopt_long(argc, argv, "+:h", main_opts, NULL)) != -1) {
 		switch (ch) {
 		case WN_CTL_OPT_HELP:
 			main_help(stdout);
 			return WN_CTL_EXIT_OK;
 		case WN_CTL_OPT_VERSION:
-			printf("wnctl %s (protocol %d)\n", WN_VERSION, WN_PROTOCOL_VERSION);
-			return WN_CTL_EXIT_OK;
+			version = true; /* printed after the options: --json may follow */
+			break;
 		case ':':
 			wn_ctl_usage(c, "option '%s' needs a value", argv[optind - 1]);
 		case '?':
@@ -198,6 +215,8 @@ int main(int argc, char **argv)
 			wn_ctl_global_option(c, ch, optarg);
 		}
 	}
+	if (version)
+		return main_version(c);
 	if (optind >= argc)
 		wn_ctl_usage(c, "missing command");
 

@@ -237,3 +237,18 @@ test_ctl_format_refuses_a_key_no_job_can_have() {
 	# keys a parameter or a result can have are taken (the server is not there)
 	expect_exit 3 wnctl job list --format id,param.lr,param.0.b-c_d,result.eval/top-1_acc.v2
 }
+
+test_ctl_version_with_json_is_a_json_object() {
+	local v
+	v=$("$WN_BIN/wnd" --version | awk '{print $2}')
+	local args
+	for args in "--json --version" "--version --json"; do
+		# shellcheck disable=SC2086
+		expect_exit 0 wnctl $args
+		expect_eq "$(jget "$WN_OUT" 'j["version"]')" "$v" "version of wnctl $args"
+		expect_eq "$(jget "$WN_OUT" 'j["protocol"]')" 1 "protocol of wnctl $args"
+		expect_eq "$WN_ERR" "" "stderr of wnctl $args"
+	done
+	expect_exit 0 wnctl --version
+	expect_eq "$WN_OUT" "wnctl $v (protocol 1)" "without --json"
+}
