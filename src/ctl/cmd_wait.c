@@ -40,7 +40,7 @@ const struct option wn_ctl_job_wait_opts[] = {
 
 const struct wn_ctl_opthelp wn_ctl_job_wait_help[] = {
     {"ID...", "the jobs to wait for"},
-    {"--sweep ID", "wait for every job of this sweep"},
+    {"--sweep ID", "wait for every job of this sweep (exit 4 when none is left: all removed)"},
     {"--project P", "wait for every job of this project (jobs submitted meanwhile too)"},
     {"--timeout DURATION", "give up after this long (exit 10): 90 (seconds), 90s, 15m, 2h, "
                            "1h30m, 500ms; 0 looks once. Default: no limit"},
@@ -352,6 +352,25 @@ static size_t wait_parse_ids(wn_ctl *c, char **a, size_t n, uint64_t *ids)
 	return k;
 }
 
+/* wait_no_jobs exits 4 on sweep, which had no job when the wait began (all of them
+ * removed before it): there is nothing to wait for, as for a job removed before it. */
+__attribute__((noreturn)) static void wait_no_jobs(wn_ctl *c, uint64_t sweep)
+{
+	Whatsnext__V1__GetSweepRequest rq = WHATSNEXT__V1__GET_SWEEP_REQUEST__INIT;
+	rq.id = sweep;
+	int code = 0;
+	Whatsnext__V1__Sweep *s = wn_ctl_call_try(c, WN_PATH_SWEEP_GET, &rq.base,
+	                                          &whatsnext__v1__sweep__descriptor, 0, &code);
+	const char *why = "";
+	if (s != NULL && s->total > 0)
+		why =
+		    wn_ctl_printf(c, ": its %s removed before the wait",
+		                  wn_ctl_printf(c, "%s %s", wn_ctl_count(c, s->total, "job", NULL),
+		                                s->total == 1 ? "was" : "were"));
+	wn_ctl_die(c, WN_CTL_EXIT_NOT_FOUND, "sweep %llu has no jobs to wait for%s",
+	           (unsigned long long)sweep, why);
+}
+
 int wn_ctl_job_wait(wn_ctl *c)
 {
 	struct waiting w = {.c = c, .deadline = INT64_MAX};
@@ -388,6 +407,8 @@ int wn_ctl_job_wait(wn_ctl *c)
 		rq.project = (char *)(project ? project : "");
 		sum = *wait_one(&w, &rq);
 		sum.total += sum.removed; /* the server counts the jobs there now */
+		if (sweep != 0 && sum.total == 0)
+			wait_no_jobs(c, sweep);
 	}
 	bool all = sum.done && sum.completed == sum.total && sum.removed == 0;
 	if (wn_ctl_json(c)) {

@@ -366,3 +366,27 @@ test_ctl_queue_clear_refuses_two_tasks() {
 	expect_exit 0 wnctl queue clear p --task a --task a --yes
 	expect_eq "$WN_OUT" "removed 1 pending job"
 }
+
+test_ctl_wait_for_a_sweep_whose_jobs_were_all_removed_is_not_found() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local out sweep
+	out=$(wnctl job sweep p t --grid k=1,2 --name s)
+	sweep=$(sed -n 's/^sweep \([0-9]*\):.*/\1/p' <<<"$out")
+	[ -n "$sweep" ] || fail "no sweep id in: $out"
+	wnctl job remove --sweep "$sweep" --force >/dev/null
+	# not "0 jobs", exit 0, as if every job had completed
+	expect_exit 4 wnctl job wait --sweep "$sweep"
+	expect_eq "$WN_ERR" "wnctl: sweep $sweep has no jobs to wait for: its 2 jobs were removed before the wait"
+	expect_eq "$WN_OUT" "" "stdout"
+	expect_exit 4 wnctl --json job wait --sweep "$sweep" --timeout 0
+	expect_eq "$WN_OUT" "" "stdout with --json"
+	# a sweep with a job left is waited for as before
+	out=$(wnctl job sweep p t --grid k=1,2 --name s2)
+	sweep=$(sed -n 's/^sweep \([0-9]*\):.*/\1/p' <<<"$out")
+	wnctl job remove "$sweep" --force >/dev/null
+	wnctl job cancel "$((sweep + 1))" >/dev/null
+	expect_exit 9 wnctl job wait --sweep "$sweep"
+	expect_contains "$WN_OUT" "1 job: 1 cancelled"
+}
