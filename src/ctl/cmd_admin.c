@@ -1,5 +1,6 @@
 /* wnctl admin: the server's own upkeep: backup. */
 #include "ctl.h"
+#include "err.h"
 #include "methods.h"
 #include "util.h"
 
@@ -7,14 +8,32 @@
  * be copied rather than linked): allowed this much beyond --timeout. */
 #define ADMIN_BACKUP_EXTRA_MS (30 * 60 * 1000)
 
+/* admin_call asks for the backup to dir; a server that answered the connection and then
+ * went away (killed during the backup) is said to have, and what it leaves: it exits 3. */
+static Whatsnext__V1__BackupResponse *admin_call(wn_ctl *c, char *dir)
+{
+	Whatsnext__V1__BackupRequest req = WHATSNEXT__V1__BACKUP_REQUEST__INIT;
+	req.dir = dir;
+	int code = 0;
+	Whatsnext__V1__BackupResponse *r = wn_ctl_call_soft(
+	    c, WN_PATH_ADMIN_BACKUP, &req.base, &whatsnext__v1__backup_response__descriptor,
+	    ADMIN_BACKUP_EXTRA_MS, &code, true);
+	if (r != NULL)
+		return r;
+	if (code != WN_EUNAVAIL || !wn_ctl_reached(c)) /* not a connection lost */
+		wn_ctl_die(c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(c));
+	wn_ctl_die(c, WN_CTL_EXIT_UNREACHABLE,
+	           "wnd went away during the backup (%s): no backup was made at %s, unless wnd "
+	           "finished it just before (a backup appears whole or not at all); a hidden "
+	           ".wn-backup-XXXXXX directory it leaves beside it is removed by the next backup "
+	           "into the same directory",
+	           wn_ctl_call_error(c), dir);
+}
+
 static int admin_backup(wn_ctl *c)
 {
 	char **a = wn_ctl_args(c, 1, 1, NULL);
-	Whatsnext__V1__BackupRequest req = WHATSNEXT__V1__BACKUP_REQUEST__INIT;
-	req.dir = a[0];
-	Whatsnext__V1__BackupResponse *r =
-	    wn_ctl_call(c, WN_PATH_ADMIN_BACKUP, &req.base,
-	                &whatsnext__v1__backup_response__descriptor, ADMIN_BACKUP_EXTRA_MS);
+	Whatsnext__V1__BackupResponse *r = admin_call(c, a[0]);
 	if (wn_ctl_json(c)) {
 		wn_ctl_print_message(&r->base);
 		return WN_CTL_EXIT_OK;

@@ -191,3 +191,51 @@ test_ctl_wait_sweep_counts_jobs_removed_during_every_poll() {
 	expect_eq "$(cat s.out.rc)" 9 "exit: two jobs were removed (stderr: $(cat s.out.err))"
 	expect_eq "$(cat s.out)" "3 jobs: 1 completed, 2 removed" "summary"
 }
+
+# hold_options_then_kill9 READY: a lease (F_SETLEASE) on wnd's OPTIONS files,
+# which a backup to another file system opens to copy them: the kernel holds
+# that open and tells the lease's holder, which then kills wnd with kill -9,
+# while the backup has begun. READY appears once the leases are held.
+hold_options_then_kill9() {
+	python3 - "$WND_PID" "$WN_TMP/data" "$1" <<'PY' &
+import fcntl, glob, os, signal, sys
+pid, data, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGIO])
+fds = [os.open(p, os.O_RDONLY) for p in glob.glob(data + "/OPTIONS-*")]
+for fd in fds:
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+open(ready, "w").close()
+signal.sigwait([signal.SIGIO])
+os.kill(pid, signal.SIGKILL)
+PY
+	bg_track $!
+	wait_for 10 "the leases on wnd's OPTIONS files" test -e "$1"
+}
+
+# wnd killed during a backup: wnctl said only 'cannot connect to ...:
+# Connection refused' (its call sent again found no wnd), as if wnd had not
+# been there when the backup was asked for. It now says that wnd went away
+# during the backup, that no backup was made and what wnd left (exit 3).
+test_ctl_backup_cut_off_by_a_kill9_of_wnd_says_so() {
+	wn_start
+	mkproject p
+	mount_disk 64m
+	hold_options_then_kill9 held
+	expect_exit 3 wnctl admin backup "$WN_TMP/disk/b1"
+	expect_contains "$WN_ERR" "wnctl: wnd went away during the backup (cannot "
+	expect_contains "$WN_ERR" "): no backup was made at $WN_TMP/disk/b1, unless wnd finished it just before (a backup appears whole or not at all); a hidden .wn-backup-XXXXXX directory it leaves beside it is removed by the next backup into the same directory"
+	expect_eq "$WN_OUT" "" "stdout"
+	wait "$WND_PID" 2>/dev/null || true
+	local left
+	left=$(ls -A disk)
+	[[ $left == .wn-backup-?????? ]] || fail "what the backup cut off left: '$left'"
+	# a wnd that is not there when the backup is asked for: as before
+	expect_exit 3 wnctl admin backup "$WN_TMP/disk/b1"
+	expect_contains "$WN_ERR" "wnctl: cannot connect to"
+	expect_not_contains "$WN_ERR" "went away"
+	# what the message says: the next backup there removes what was left
+	wn_start
+	touch -d '2 minutes ago' "disk/$left"
+	expect_exit 0 wnctl admin backup "$WN_TMP/disk/b2"
+	expect_eq "$(ls -A disk)" "b2" "the directory after the next backup"
+}
