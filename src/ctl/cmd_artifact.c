@@ -8,18 +8,27 @@
 #include "termsafe.h"
 #include "util.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { OPT_OUTPUT = 'o', OPT_FORCE = 1 };
 
 /* The bytes of the file's name a temporary name beside it holds, at most. */
 enum { FETCH_TMP_BASE = 100 };
+/* A temporary file is named ".FILE" FETCH_TMP_TAG "XXXXXX" (mkstemp's six characters). */
+#define FETCH_TMP_TAG ".wnctl-partial-"
+/* One no fetch holds (locked) and left alone this long, seconds, is what a fetch cut off
+ * (kill -9, a machine stopped) left behind. */
+enum { FETCH_STALE_S = 60 };
 
 const struct option wn_ctl_job_artifact_opts[] = {
     {"output", required_argument, NULL, OPT_OUTPUT},
@@ -32,7 +41,8 @@ const struct wn_ctl_opthelp wn_ctl_job_artifact_help[] = {
     {"-o, --output FILE",
      "where to write it (default: PATH's last part, here); '-' for stdout (to a "
      "terminal with its controls escaped). "
-     "The file appears whole once its sha256 matched"},
+     "The file appears whole once its sha256 matched; a fetch killed (kill -9) leaves "
+     ".FILE.wnctl-partial-XXXXXX beside it, which the next fetch there removes"},
     {"--force", "replace FILE if it exists (a file: never a directory, device or FIFO)"},
     {NULL, NULL},
 };
@@ -110,6 +120,51 @@ static void fetch_catch_signals(const char *tmp)
 	}
 }
 
+/* fetch_is_partial tells whether name is a temporary name of a fetch: ".FILE" FETCH_TMP_TAG
+ * and six letters or digits. */
+static bool fetch_is_partial(const char *name)
+{
+	size_t n = strlen(name), t = strlen(FETCH_TMP_TAG);
+	if (name[0] != '.' || n < 1 + t + 6 || strncmp(name + n - 6 - t, FETCH_TMP_TAG, t) != 0)
+		return false;
+	for (const char *p = name + n - 6; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* fetch_sweep removes, from directory dir, the temporary files that fetches cut off left
+ * (the signals wnctl catches remove its own; kill -9 cannot be caught): of fetch's naming,
+ * regular files of this user, untouched for FETCH_STALE_S, whose lock no fetch holds. */
+static void fetch_sweep(wn_ctl *c, const char *dir)
+{
+	DIR *dp = opendir(dir);
+	if (dp == NULL)
+		return;
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		struct stat st, held;
+		if (!fetch_is_partial(de->d_name) ||
+		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+		    now - st.st_mtime < FETCH_STALE_S)
+			continue;
+		int fd =
+		    openat(dirfd(dp), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &held) == 0 && held.st_ino == st.st_ino && held.st_dev == st.st_dev &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(dp), de->d_name, 0) == 0)
+			fprintf(stderr, "wnctl: removed %s, left by a fetch that was cut off\n",
+			        wn_ctl_line(c, strcmp(dir, ".") == 0
+			                           ? de->d_name
+			                           : wn_ctl_printf(c, "%s/%s", dir, de->d_name)));
+		close(fd);
+	}
+	closedir(dp);
+}
+
 /* fetch_open opens where the content goes: stdout for "-", else a new
  * temporary file beside file (removed at exit unless renamed), with the mode
  * a file the user creates gets (0666 less the umask), not mkstemp's 0600. */
@@ -146,12 +201,18 @@ static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out
 	if (n > FETCH_TMP_BASE)
 		for (n = FETCH_TMP_BASE; n > 0 && ((unsigned char)base[n] & 0xC0) == 0x80; n--)
 			;
-	o->tmp = wn_ctl_printf(c, "%.*s.%.*s.wnctl-XXXXXX", slash ? (int)(slash - file + 1) : 0,
-	                       file, (int)n, base);
+	fetch_sweep(c, slash == NULL   ? "."
+	               : slash == file ? "/"
+	                               : wn_ctl_printf(c, "%.*s", (int)(slash - file), file));
+	o->tmp = wn_ctl_printf(c, "%.*s.%.*s" FETCH_TMP_TAG "XXXXXX",
+	                       slash ? (int)(slash - file + 1) : 0, file, (int)n, base);
 	o->fd = mkstemp(o->tmp);
 	if (o->fd < 0)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot create a file beside %s: %s", file,
 		           strerror(errno));
+	/* held until the file is in place: another fetch removes it only once it is not */
+	if (flock(o->fd, LOCK_EX) != 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot lock %s: %s", o->tmp, strerror(errno));
 	wn_ctl_defer(c, fetch_out_remove, o);
 	fetch_catch_signals(o->tmp);
 	mode_t mask = umask(0);
@@ -203,12 +264,15 @@ static void fetch_finish(wn_ctl *c, struct fetch_out *o, const char *file, bool 
 	}
 	if (o->tmp == NULL)
 		return;
-	if (fsync(o->fd) != 0 || close(o->fd) != 0)
+	if (fsync(o->fd) != 0)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s", file, strerror(errno));
+	/* put in place while still locked, then closed */
 	int rv = force ? rename(o->tmp, file) : link(o->tmp, file);
 	if (rv != 0)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s%s", file, strerror(errno),
 		           errno == EEXIST ? "; --force replaces it" : "");
+	if (close(o->fd) != 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s", file, strerror(errno));
 	if (!force)
 		unlink(o->tmp);
 	o->tmp = NULL;

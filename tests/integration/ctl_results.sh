@@ -128,3 +128,48 @@ test_ctl_artifact_to_a_terminal_shows_controls_escaped() {
 	expect_eq "$(wnctl job artifact get "$ID" out/evil.txt -o - | od -An -c | tr -s ' ' | head -n 1)" \
 		" h i 033 ] 0 ; p w n e d \\a 033 [ 2 J" "to a pipe"
 }
+
+# A fetch killed with kill -9 (which wnctl cannot catch) left its temporary
+# file beside the file it was fetching, for good. The next fetch into the
+# same directory removes such files once no fetch holds them (a lock) and
+# they have been left a minute; others' files, and one held, stay.
+test_ctl_artifact_get_removes_what_a_fetch_killed_left() {
+	art_run 'mkdir -p out && echo weights >out/model.bin'
+	mkdir dl
+	cd dl
+	kill -STOP "$WND_PID"
+	wait_stopped "$WND_PID"
+	"$WN_BIN/wnctl" --timeout 60000 job artifact get "$ID" out/model.bin -o m.bin 2>/dev/null &
+	local pid=$!
+	WN_PIDS+=("$pid")
+	wait_until 10 "the temporary file" compgen -G '.m.bin.wnctl-partial-??????'
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	kill -CONT "$WND_PID"
+	local left
+	left=$(compgen -G '.m.bin.wnctl-partial-??????')
+	# held by a fetch still running; fresh; not of the fetch's naming
+	echo x >.a.bin.wnctl-partial-Held00
+	echo x >.b.bin.wnctl-partial-Fresh0
+	echo x >.c.bin.wnctl-partial-long-name
+	echo x >notes.wnctl-partial-Abc123
+	touch -d '2 minutes ago' "$left" .a.bin.wnctl-partial-Held00 .c.bin.wnctl-partial-long-name \
+		notes.wnctl-partial-Abc123
+	exec 9<.a.bin.wnctl-partial-Held00 # held as a running fetch holds its own
+	flock -n 9 || fail "cannot lock .a.bin.wnctl-partial-Held00"
+	# a fresh one left by a kill is kept for now
+	expect_exit 0 wnctl job artifact get "$ID" out/model.bin -o m2.bin
+	expect_eq "$WN_ERR" "wnctl: removed $left, left by a fetch that was cut off"
+	expect_eq "$(cat m2.bin)" weights "the file fetched"
+	expect_eq "$(ls -A | tr '\n' ' ')" \
+		".a.bin.wnctl-partial-Held00 .b.bin.wnctl-partial-Fresh0 .c.bin.wnctl-partial-long-name m2.bin notes.wnctl-partial-Abc123 " \
+		"what the fetch left in its directory"
+	# into another directory: -o DIR/FILE looks in DIR
+	cd ..
+	mkdir -p dl2
+	echo x >dl2/.z.wnctl-partial-Zz9Zz9
+	touch -d '2 minutes ago' dl2/.z.wnctl-partial-Zz9Zz9
+	expect_exit 0 wnctl job artifact get "$ID" out/model.bin -o dl2/m.bin
+	expect_eq "$WN_ERR" "wnctl: removed dl2/.z.wnctl-partial-Zz9Zz9, left by a fetch that was cut off"
+	expect_eq "$(ls -A dl2)" "m.bin" "dl2 after the fetch"
+}
