@@ -89,6 +89,9 @@ __attribute__((noreturn)) static void main_unknown_noun(wn_ctl *c, const char *n
 	for (size_t i = 0; i < WN_ARRAY_LEN(main_nouns); i++)
 		names[i] = main_nouns[i]->name;
 	names[WN_ARRAY_LEN(main_nouns)] = "help";
+	if (strcmp(name, "version") == 0) /* an option, as in wnd and wnworker */
+		wn_ctl_usage(c, "unknown command 'version' (the version is 'wnctl --version', "
+		                "'wnctl --json --version' as JSON)");
 	wn_ctl_usage(c, "unknown command '%s'%s", name,
 	             main_hint(c, name, names, WN_ARRAY_LEN(names)));
 }

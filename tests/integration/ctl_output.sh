@@ -252,3 +252,10 @@ test_ctl_version_with_json_is_a_json_object() {
 	expect_exit 0 wnctl --version
 	expect_eq "$WN_OUT" "wnctl $v (protocol 1)" "without --json"
 }
+
+test_ctl_version_as_a_command_points_to_the_option() {
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	expect_exit 2 wnctl version --json
+	expect_eq "$WN_ERR" "wnctl: unknown command 'version' (the version is 'wnctl --version', 'wnctl --json --version' as JSON) (see 'wnctl --help')"
+	expect_eq "$WN_OUT" "" "stdout"
+}
