@@ -208,6 +208,31 @@ wnd: try 'wnd --help'"
 wnd: try 'wnd --help'"
 }
 
+# A long option is taken by its whole name only: getopt_long took a
+# beginning of one (--lease for --lease-ms), which a new option beginning the
+# same way would make ambiguous, or another option's. wnd refuses it, naming
+# the options meant, and creates nothing.
+test_an_option_not_spelled_in_full_is_refused() {
+	expect_exit 2 timeout 20 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" --lease 5000
+	expect_eq "$WN_ERR" "wnd: option '--lease' is not spelled in full (wnd takes an option by its whole name only): did you mean '--lease-ms'?"
+	expect_exit 2 timeout 20 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" --lease=5000
+	expect_eq "$WN_ERR" "wnd: option '--lease' is not spelled in full (wnd takes an option by its whole name only): did you mean '--lease-ms'?"
+	expect_exit 2 timeout 20 "$WN_BIN/wnd" --dat "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock"
+	expect_eq "$WN_ERR" "wnd: option '--dat' is not spelled in full (wnd takes an option by its whole name only): did you mean '--data'?"
+	expect_exit 2 timeout 20 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/n.sock" --l 5
+	expect_eq "$WN_ERR" "wnd: option '--l' is not spelled in full (wnd takes an option by its whole name only): did you mean '--lease-ms', '--log-level' or '--listen'?"
+	expect_exit 2 timeout 20 "$WN_BIN/wnd" --vers
+	expect_eq "$WN_OUT" "" "stdout of --vers"
+	expect_contains "$WN_ERR" "did you mean '--version'?"
+	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
+	# written in full, with its value after a space or '=', or as the value
+	# of another option, it is taken
+	expect_exit 0 "$WN_BIN/wnd" --lease-ms=5000 --audit-log --lease --version
+	expect_contains "$WN_OUT" "wnd " "--version"
+	wn_start --lease-ms 5000 --log-level=info
+	expect_serving
+}
+
 # An audit log that is not a regular file (a device such as /dev/null, here a
 # node of its own; a directory) is refused before anything is made: wnd made
 # a device's mode 0600, which for /dev/null broke every other user's programs.
