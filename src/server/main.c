@@ -85,6 +85,8 @@ static void usage(FILE *f)
 	       "  --insecure             serve a network (not loopback) address without TLS or\n"
 	       "                         without tokens; refused otherwise (warned, and shown\n"
 	       "                         by 'wnctl status')\n"
+	       "  --no-insecure          refuse such addresses even if --config says\n"
+	       "                         insecure: true\n"
 	       "  --backup-dir DIR       backups (wnctl admin backup) only inside DIR\n"
 	       "  --log-level LEVEL      error, warn, info (default) or debug\n"
 	       "  --test-clock FILE      testing: shift the clock by the milliseconds FILE holds,\n"
@@ -150,7 +152,17 @@ static int opts_set(struct wnd_opts *o, const char *opt, const char *key, const 
 	return 0;
 }
 
-enum { O_CONFIG = 256, O_LISTEN, O_VERSION, O_TEST_CLOCK, O_CHECK, O_REPAIR, O_INSECURE, O_SET };
+enum {
+	O_CONFIG = 256,
+	O_LISTEN,
+	O_VERSION,
+	O_TEST_CLOCK,
+	O_CHECK,
+	O_REPAIR,
+	O_INSECURE,
+	O_NO_INSECURE,
+	O_SET
+};
 
 /* Options that map one-to-one onto a setting carry its key. */
 static const struct {
@@ -173,7 +185,7 @@ static const struct {
     {"http", "http", "--http"},
 };
 
-#define WND_LONGOPTS (WN_ARRAY_LEN(setting_opts) + 10)
+#define WND_LONGOPTS (WN_ARRAY_LEN(setting_opts) + 11)
 
 /* args_longopts fills longopts (WND_LONGOPTS entries) with wnd's options. */
 static void args_longopts(struct option *longopts)
@@ -191,6 +203,7 @@ static void args_longopts(struct option *longopts)
 	longopts[n++] = (struct option){"check", no_argument, NULL, O_CHECK};
 	longopts[n++] = (struct option){"repair", no_argument, NULL, O_REPAIR};
 	longopts[n++] = (struct option){"insecure", no_argument, NULL, O_INSECURE};
+	longopts[n++] = (struct option){"no-insecure", no_argument, NULL, O_NO_INSECURE};
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 }
 
@@ -236,6 +249,8 @@ static int args_take(struct wnd_opts *o, int c, const char *arg)
 		return 0;
 	case O_INSECURE:
 		return opts_set(o, "--insecure", "insecure", "true");
+	case O_NO_INSECURE:
+		return opts_set(o, "--no-insecure", "insecure", "false");
 	case O_VERSION:
 		printf("wnd %s (protocol %d, store layout %d)\n", WN_VERSION, WN_PROTOCOL_VERSION,
 		       WN_STORE_VERSION);

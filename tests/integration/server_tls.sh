@@ -320,3 +320,33 @@ test_insecure_serves_the_network_with_warnings() {
 	wn_start
 	expect_eq "$(wnctl status 2>&1 >/dev/null)" "" "warnings of a loopback server"
 }
+
+# insecure: true in a config file could not be turned off for one run; the
+# command line's --no-insecure does, as any option overrides the file's key.
+# Both runs are in a network namespace of their own, loopback only.
+test_no_insecure_overrides_the_config_file() {
+	local port out
+	port=$(free_port)
+	printf 'insecure: true\nlisten: tcp://0.0.0.0:%s\n' "$port" >insecure.yaml
+	out=$(unshare -rn bash -c '
+		ip link set lo up
+		[ "$(ip -o link | grep -vc ": lo:")" = 0 ] || exit 99
+		"$1/wnd" --config insecure.yaml --no-insecure --data "$2/refused"
+		echo "exit $?"
+		"$1/wnd" --config insecure.yaml --data "$2/served" >"$2/served.log" 2>&1 &
+		pid=$!
+		for i in $(seq 1 100); do
+			"$1/wnctl" --server "tcp://127.0.0.1:$3" --timeout 500 project list >/dev/null 2>&1 && break
+			sleep 0.05
+		done
+		"$1/wnctl" --server "tcp://127.0.0.1:$3" status 2>&1 >/dev/null
+		kill -TERM $pid
+		wait $pid
+	' _ "$WN_BIN" "$WN_TMP" "$port" 2>&1) || fail "wnd in a namespace: $out"
+	expect_contains "$out" "wnd: refusing to serve tcp://0.0.0.0:$port without TLS and without tokens" \
+		"--no-insecure over the file's insecure: true"
+	expect_contains "$out" "exit 1" "exit status with --no-insecure"
+	[ ! -e refused ] || fail "the refused wnd created its data directory"
+	# without it the file's insecure: true serves the network, warned
+	expect_contains "$out" "wnctl: warning: the server says: insecure: tcp://0.0.0.0:$port serves the network without TLS and without tokens"
+}
