@@ -142,9 +142,10 @@ int wn_store_dir_check(const char *dir, bool write, char **errmsg);
  * every wnd writes first: another program's, which wnd would otherwise take
  * as its own, write its version into and make private; and one with no
  * database but other files (wn_store_stray_file: a home directory, /srv),
- * all of which wnd would make private, four levels down. Only a directory
- * without wnd.lock (no wnd served it; a backup's copy) is opened, read-only,
- * to look; nothing in it changes. */
+ * all of which wnd would make private, four levels down; and a database
+ * whose data layout version this wnd cannot serve (a newer wnd's). A
+ * database is opened read-only to look, before wnd.lock is taken, anything
+ * is made private or RocksDB's open writes: nothing in it changes. */
 int wn_store_dir_foreign(const char *dir, char **errmsg);
 /* wn_store_drop_empty_logs deletes the write-ahead logs of dir that hold
  * nothing (zero bytes), but the newest, and returns how many it deleted.

@@ -107,6 +107,59 @@ static bool dir_has(const char *dir, const char *name)
 	return has;
 }
 
+/* store_version_ok refuses the data layout version held in the len bytes at
+ * val (m/version of dir) when this wnd cannot serve it: a newer wnd's, or a
+ * value that is no version at all. */
+static int store_version_ok(const char *val, size_t len, const char *dir, char **errmsg)
+{
+	uint64_t v = 0;
+	bool number = wn_parse_u64(val, len, &v) == WN_OK;
+	char shown[33];
+	size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
+	for (size_t i = 0; i < n; i++)
+		shown[i] = val[i] >= 0x20 && val[i] < 0x7f ? val[i] : '?';
+	shown[n] = '\0';
+	if (number && v > WN_STORE_VERSION) {
+		*errmsg =
+		    wn_xasprintf("data layout version %llu is newer than this wnd knows (%d): "
+		                 "a newer wnd wrote it; serve it with that one",
+		                 (unsigned long long)v, WN_STORE_VERSION);
+		return WN_EINVAL;
+	}
+	if (!number || v < 1) {
+		/* atoi would have called "abc" version 0 */
+		*errmsg = wn_xasprintf("the data layout version (m/version) is '%s', not a version "
+		                       "of wnd's: the directory is damaged or not wnd's; run 'wnd "
+		                       "--check --data %s'",
+		                       shown, dir);
+		return WN_EINVAL;
+	}
+	return WN_OK;
+}
+
+/* store_versionless refuses the database s of dir, which has no data layout
+ * version and no wnd.lock, when it has keys: another program's. */
+static int store_versionless(wn_store *s, const char *dir, char **errmsg)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	wn_store_iter *it = wn_store_iter_new(s, "", 0, NULL, 0);
+	int rv = WN_OK;
+	if (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
+		char name[160];
+		wn_key_name(name, sizeof(name), k, kl);
+		*errmsg = wn_xasprintf(
+		    "data directory %s holds a database that is not wnd's: it has keys (such as "
+		    "'%s') but no data layout version (m/version); give --data (data) a new or "
+		    "empty directory (if it is a wnd data directory that lost its version, "
+		    "wnd --check --data %s says what else is wrong)",
+		    dir, name, dir);
+		rv = WN_EINVAL;
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
 int wn_store_dir_foreign(const char *dir, char **errmsg)
 {
 	/* a directory a wnd has served holds its wnd.lock; one without (a
@@ -129,36 +182,32 @@ int wn_store_dir_foreign(const char *dir, char **errmsg)
 		free(stray);
 		return WN_EINVAL;
 	}
-	if (!dir_has(dir, "CURRENT") || dir_has(dir, STORE_LOCK_FILE))
+	if (!dir_has(dir, "CURRENT"))
 		return WN_OK;
+	/* before wnd.lock is taken and the directory made private, and before
+	 * RocksDB's open writes a new manifest and log: a layout this wnd
+	 * cannot serve (a newer wnd's) is refused with nothing changed */
+	bool served = dir_has(dir, STORE_LOCK_FILE);
 	wn_store *s = NULL;
 	int rv = wn_store_open_readonly(dir, &s, errmsg);
+	if (rv != WN_OK && served) {
+		/* in use, damaged, no room: the open says so, as precisely as ever */
+		free(*errmsg);
+		*errmsg = NULL;
+		return WN_OK;
+	}
 	if (rv != WN_OK)
 		return rv;
 	char *val = NULL;
 	size_t len = 0;
 	rv = wn_store_get(s, WN_KEY_VERSION, WN_KEY_VERSION_LEN, &val, &len);
+	if (rv == WN_OK)
+		rv = store_version_ok(val, len, dir, errmsg);
+	else if (rv == WN_ENOTFOUND && !served)
+		rv = store_versionless(s, dir, errmsg);
+	else
+		rv = WN_OK; /* a version written by the open, or a read the open fails */
 	free(val);
-	if (rv != WN_ENOTFOUND) {
-		wn_store_close(s);
-		return WN_OK; /* wnd's; a version it does not know is refused at open */
-	}
-	const char *k, *v;
-	size_t kl, vl;
-	wn_store_iter *it = wn_store_iter_new(s, "", 0, NULL, 0);
-	rv = WN_OK;
-	if (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
-		char name[160];
-		wn_key_name(name, sizeof(name), k, kl);
-		*errmsg = wn_xasprintf(
-		    "data directory %s holds a database that is not wnd's: it has keys (such as "
-		    "'%s') but no data layout version (m/version); give --data (data) a new or "
-		    "empty directory (if it is a wnd data directory that lost its version, "
-		    "wnd --check --data %s says what else is wrong)",
-		    dir, name, dir);
-		rv = WN_EINVAL;
-	}
-	wn_store_iter_free(it);
 	wn_store_close(s);
 	return rv;
 }
@@ -189,28 +238,7 @@ int wn_store_check_version(wn_store *s, char **errmsg)
 		*errmsg = wn_xasprintf("cannot read the store version");
 		return rv;
 	}
-	uint64_t v = 0;
-	bool number = wn_parse_u64(val, len, &v) == WN_OK;
-	char shown[33];
-	size_t n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
-	for (size_t i = 0; i < n; i++)
-		shown[i] = val[i] >= 0x20 && val[i] < 0x7f ? val[i] : '?';
-	shown[n] = '\0';
+	rv = store_version_ok(val, len, s->dir, errmsg);
 	free(val);
-	if (number && v > WN_STORE_VERSION) {
-		*errmsg =
-		    wn_xasprintf("data layout version %llu is newer than this wnd knows (%d): "
-		                 "a newer wnd wrote it; serve it with that one",
-		                 (unsigned long long)v, WN_STORE_VERSION);
-		return WN_EINVAL;
-	}
-	if (!number || v < 1) {
-		/* atoi would have called "abc" version 0 */
-		*errmsg = wn_xasprintf("the data layout version (m/version) is '%s', not a version "
-		                       "of wnd's: the directory is damaged or not wnd's; run 'wnd "
-		                       "--check --data %s'",
-		                       shown, s->dir);
-		return WN_EINVAL;
-	}
-	return WN_OK;
+	return rv;
 }

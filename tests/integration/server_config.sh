@@ -175,6 +175,26 @@ test_a_layout_version_wnd_cannot_serve_is_named() {
 	done
 }
 
+# A data directory of a layout wnd cannot serve (a newer wnd's) was refused
+# only once wnd had made it private (chmod) and RocksDB had written a new
+# manifest and log into it; it is now refused first, with nothing in it
+# changed: modes, files and what they hold.
+test_a_layout_version_wnd_cannot_serve_changes_nothing() {
+	wn_start
+	mkproject p
+	wn_stop
+	"$WN_BIN/wnstore" "$WN_TMP/data" put-text m/version 2
+	# as a newer wnd, or an older one, may leave it: open to other users
+	chmod 755 data
+	chmod 644 data/*
+	local before
+	before=$(ls -l --time-style=full-iso data)
+	expect_exit 1 timeout 20 "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/n.sock"
+	expect_eq "$WN_ERR" "wnd: data layout version 2 is newer than this wnd knows (1): a newer wnd wrote it; serve it with that one"
+	expect_eq "$(stat -c %a data)" 755 "the mode of the data directory"
+	expect_eq "$(ls -l --time-style=full-iso data)" "$before" "the data directory after the refused start"
+}
+
 # Two addresses of wnd's own that take one socket or port (one given twice,
 # 127.0.0.1 and localhost, http on a listen port) passed the check of each
 # address alone and stopped wnd once its data directory was made, as "address
