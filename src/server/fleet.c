@@ -8,6 +8,7 @@
 
 #include "envelope.h"
 #include "log.h"
+#include "pbcheck.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -483,4 +484,25 @@ int wn_fleet_remove(struct call *c, struct wrk *w)
 	wn_map_del_str(c->e->fleet.workers, w->rec->name);
 	fleet_wrk_free(w);
 	return WN_OK;
+}
+
+char *wn_fleet_label_check(const char *key, const char *value)
+{
+	const char *why = wn_name_check(key);
+	char *shown = wn_utf8_escape(why != NULL ? key : value, 140), *msg = NULL;
+	if (why != NULL)
+		msg = wn_xasprintf("invalid label name \"%s\": %s", shown, why);
+	else if (strlen(value) > WN_NAME_MAX)
+		msg = wn_xasprintf("label %s: value is longer than %d bytes", key, WN_NAME_MAX);
+	for (size_t i = 0; msg == NULL && value[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)value[i], next = (unsigned char)value[i + 1];
+		/* C0, DEL, and C1 (U+0080 to U+009F: 0xc2 0x80 to 0xc2 0x9f) */
+		if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 && next >= 0x80 && next <= 0x9f))
+			msg =
+			    wn_xasprintf("label %s: value \"%s\" holds a control character (a line "
+			                 "break, a tab, ...): a label value is one line of text",
+			                 key, shown);
+	}
+	free(shown);
+	return msg;
 }

@@ -92,4 +92,10 @@ void wn_fleet_save_seen_due(struct call *c);
  * (at a clean stop). */
 void wn_fleet_flush_seen(wn_engine *e);
 
+/* wn_fleet_label_check returns NULL if key=value may be a label of a task's
+ * resources or of a worker's capacity (the key a name, the value at most
+ * WN_NAME_MAX bytes without a control character), else why not, naming the
+ * label (malloc'd). */
+char *wn_fleet_label_check(const char *key, const char *value);
+
 #endif

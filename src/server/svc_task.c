@@ -26,15 +26,13 @@ static int task_check(struct call *c, const Task *t)
 		                    WN_LIMIT_MAX);
 	if (t->resources != NULL) {
 		for (size_t i = 0; i < t->resources->n_labels; i++) {
-			const char *why = wn_name_check(t->resources->labels[i]->key);
-			if (why != NULL)
-				return wn_call_fail(c, WN_EINVAL,
-				                    "invalid label name \"%.140s\": %s",
-				                    t->resources->labels[i]->key, why);
-			if (strlen(t->resources->labels[i]->value) > WN_NAME_MAX)
-				return wn_call_fail(c, WN_EINVAL,
-				                    "label %s: value is longer than %d bytes",
-				                    t->resources->labels[i]->key, WN_NAME_MAX);
+			char *why = wn_fleet_label_check(t->resources->labels[i]->key,
+			                                 t->resources->labels[i]->value);
+			if (why != NULL) {
+				int rv = wn_call_fail(c, WN_EINVAL, "%s", why);
+				free(why);
+				return rv;
+			}
 		}
 	}
 	return WN_OK;

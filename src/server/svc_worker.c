@@ -100,13 +100,12 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 			return wn_call_fail(c, WN_EINVAL, "at most %d labels", JOIN_MAX_LABELS);
 		for (size_t i = 0; i < wk->capacity->n_labels; i++) {
 			const Whatsnext__V1__Capacity__LabelsEntry *l = wk->capacity->labels[i];
-			if ((why = wn_name_check(l->key)) != NULL)
-				return wn_call_fail(
-				    c, WN_EINVAL, "invalid label name \"%.140s\": %s", l->key, why);
-			if (strlen(l->value) > WN_NAME_MAX)
-				return wn_call_fail(c, WN_EINVAL,
-				                    "label %s: value is longer than %d bytes",
-				                    l->key, WN_NAME_MAX);
+			char *bad = wn_fleet_label_check(l->key, l->value);
+			if (bad != NULL) {
+				int rv = wn_call_fail(c, WN_EINVAL, "%s", bad);
+				free(bad);
+				return rv;
+			}
 		}
 	}
 	if (wk->n_projects > JOIN_MAX_PROJECTS)

@@ -105,3 +105,51 @@ test_valid_utf8_strings_are_kept_whole() {
 	id=$(all_job_ids | tail -n 1)
 	expect_eq "$(job_field "$id" .params.k)" "$desc" "parameter value"
 }
+
+# A label value (of a task's resources, of a worker's capacity) holding a
+# line break or another control character was stored, and shown escaped
+# ever after; it is refused as INVALID_ARGUMENT naming the label, as a
+# label name that is no name is, and nothing changes. Labels stored before
+# are still loaded and shown as they are.
+test_labels_with_control_characters_are_refused() {
+	setup_state
+	wnctl task create p gpu --label zone=eu-west >/dev/null
+	local before bad
+	before=$(state)
+	for bad in $'eu\nwest' $'eu\rwest' $'eu\twest' $'eu\x1bwest' $'eu\x7fwest' $'eu\xc2\x85west'; do
+		expect_exit 7 wnctl task create p t2 --label "zone=$bad"
+		expect_contains "$WN_ERR" "label zone: value \"eu\\" "task create with $(printf %q "$bad")"
+		expect_contains "$WN_ERR" "\" holds a control character" "task create with $(printf %q "$bad")"
+		expect_exit 7 wnctl task update p gpu --label "zone=$bad"
+		expect_contains "$WN_ERR" "label zone: value" "task update with $(printf %q "$bad")"
+	done
+	expect_exit 7 wnctl task create p t2 --label $'zo\nne=eu'
+	expect_contains "$WN_ERR" 'invalid label name "zo\x0ane"' "a label name with a line break"
+	raw_call $M_WORKER/Join "$(pbhex '[(1, [(1, "w2"), (4, [(4, [(1, "site"), (2, b"a\nb")])])])]')"
+	expect_raw INVALID_ARGUMENT "worker label with a line break"
+	expect_eq "$(raw_message)" 'label site: value "a\x0ab" holds a control character (a line break, a tab, ...): a label value is one line of text' "message"
+	raw_call $M_WORKER/Join "$(pbhex '[(1, [(1, "w2"), (4, [(4, [(1, b"si\tte"), (2, "a")])])])]')"
+	expect_raw INVALID_ARGUMENT "worker label name with a tab"
+	expect_serving
+	expect_eq "$(state)" "$before" "state after labels with control characters"
+	# other characters, spaces and '=' among them, are kept
+	wnctl task create p t3 --label 'zone=eu west=1' >/dev/null
+	expect_eq "$(wnctl --json task show p t3 | jq -r .resources.labels.zone)" "eu west=1" "a label value with a space"
+
+	# a task and a worker stored with such a label (as a wnd before this
+	# one took them) are loaded and shown as they are
+	wnctl task create p old --label zone=euXwest >/dev/null
+	raw_call $M_WORKER/Join "$(pbhex '[(1, [(1, "w3"), (4, [(4, [(1, "site"), (2, "aXb")])])])]')"
+	expect_raw OK "worker w3 joins"
+	wn_stop
+	local k hex
+	for k in t/p/old w/w3; do
+		hex=$("$WN_BIN/wnstore" "$WN_TMP/data" get "$k") || fail "no record $k"
+		hex=${hex//65755877657374/65750a77657374} # euXwest
+		hex=${hex//615862/610a62}                 # aXb
+		"$WN_BIN/wnstore" "$WN_TMP/data" put "$k" "$hex"
+	done
+	wn_start
+	expect_eq "$(wnctl --json task show p old | jq -r .resources.labels.zone)" $'eu\nwest' "the stored task's label"
+	expect_eq "$(wnctl --json worker list | jq -r '.workers[] | select(.name == "w3") | .capacity.labels.site')" $'a\nb' "the stored worker's label"
+}
