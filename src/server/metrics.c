@@ -41,15 +41,18 @@ struct series {
 	_Atomic uint64_t submitted;
 	_Atomic uint64_t finished[3]; /* COMPLETED, FAILED, CANCELLED */
 	wn_histo run;                 /* run time of the runs that ended COMPLETED or FAILED */
+	struct series *next;          /* in the retired list, once its project or task went */
 };
 
 struct wn_metrics {
 	struct reqshard *shards; /* METRICS_SHARDS of them */
 	int64_t start_ms;        /* real wall clock when the engine opened */
 	/* under the engine lock */
-	wn_histo dispatch; /* a claimed job's wait since it became PENDING */
-	wn_map *series;    /* "project/task" -> struct series */
-	wn_map *requeued;  /* job id -> wall-clock ms + 1 when it became PENDING again */
+	wn_histo dispatch;      /* a claimed job's wait since it became PENDING */
+	wn_map *series;         /* "project/task" -> struct series */
+	wn_map *requeued;       /* job id -> wall-clock ms + 1 when it became PENDING again */
+	unsigned pages;         /* pages being written from a shot, which points at series */
+	struct series *retired; /* series of a deleted project or task, freed at 0 pages */
 };
 
 struct wn_metrics *wn_metrics_new(void)
@@ -62,6 +65,23 @@ struct wn_metrics *wn_metrics_new(void)
 	return m;
 }
 
+static void series_free(struct series *s)
+{
+	free(s->project);
+	free(s->task);
+	free(s);
+}
+
+/* metrics_retired_free frees the retired series, once no page reads them. */
+static void metrics_retired_free(struct wn_metrics *m)
+{
+	while (m->pages == 0 && m->retired != NULL) {
+		struct series *s = m->retired;
+		m->retired = s->next;
+		series_free(s);
+	}
+}
+
 void wn_metrics_free(struct wn_metrics *m)
 {
 	if (m == NULL)
@@ -70,12 +90,10 @@ void wn_metrics_free(struct wn_metrics *m)
 	uint64_t uk;
 	const char *sk;
 	void *val;
-	while (wn_map_next(m->series, &pos, &uk, &sk, &val)) {
-		struct series *s = val;
-		free(s->project);
-		free(s->task);
-		free(s);
-	}
+	while (wn_map_next(m->series, &pos, &uk, &sk, &val))
+		series_free(val);
+	m->pages = 0;
+	metrics_retired_free(m);
 	wn_map_free(m->series);
 	wn_map_free(m->requeued);
 	free(m->shards);
@@ -150,6 +168,31 @@ static struct series *metrics_series(struct wn_metrics *m, const char *project, 
 		wn_map_put_str(m->series, key, s);
 	}
 	return s;
+}
+
+void wn_metrics_forget(wn_engine *e, const char *project, const char *task)
+{
+	struct wn_metrics *m = e->metrics;
+	size_t pos = 0, n = 0;
+	uint64_t uk;
+	const char *sk;
+	void *val;
+	struct series **gone = wn_xmalloc((wn_map_count(m->series) + 1) * sizeof(*gone));
+	while (wn_map_next(m->series, &pos, &uk, &sk, &val)) {
+		struct series *s = val;
+		if (strcmp(s->project, project) == 0 &&
+		    (task == NULL || strcmp(s->task, task) == 0))
+			gone[n++] = s;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char key[2 * WN_NAME_MAX + 8];
+		wn_join(key, sizeof(key), gone[i]->project, '/', gone[i]->task);
+		wn_map_del_str(m->series, key);
+		gone[i]->next = m->retired;
+		m->retired = gone[i];
+	}
+	free(gone);
+	metrics_retired_free(m);
 }
 
 /* metrics_claimed observes the wait of job j, claimed at now (wall ms), since
@@ -256,7 +299,7 @@ struct shot {
 	size_t np;
 	uint64_t workers[4]; /* active, draining, lost, gone */
 	uint64_t parked;     /* requests waiting: fetches, waits, logs */
-	struct series **s;   /* the series by project and task (they live as long as e) */
+	struct series **s;   /* the series by project and task (kept while the page is written) */
 	size_t ns;
 };
 
@@ -315,17 +358,22 @@ static void shot_take(wn_engine *e, struct shot *sh)
 	sh->s = wn_xmalloc((wn_map_count(series) + 1) * sizeof(*sh->s));
 	for (pos = 0; wn_map_next(series, &pos, &uk, &sk, &val);)
 		sh->s[sh->ns++] = val;
+	e->metrics->pages++; /* a series deleted meanwhile is freed after the page */
 	pthread_mutex_unlock(&e->mu);
 	qsort(sh->p, sh->np, sizeof(*sh->p), pshot_cmp);
 	qsort(sh->s, sh->ns, sizeof(*sh->s), series_cmp);
 }
 
-static void shot_free(struct shot *sh)
+static void shot_free(wn_engine *e, struct shot *sh)
 {
 	for (size_t i = 0; i < sh->np; i++)
 		free(sh->p[i].name);
 	free(sh->p);
 	free(sh->s);
+	pthread_mutex_lock(&e->mu);
+	e->metrics->pages--;
+	metrics_retired_free(e->metrics);
+	pthread_mutex_unlock(&e->mu);
 }
 
 /* metrics_lower appends name in lower case. */
@@ -557,5 +605,5 @@ void wn_metrics_render(wn_engine *e, wn_strbuf *out)
 	metrics_jobs(e->metrics, &sh, out);
 	metrics_requests(e->metrics, out);
 	metrics_store(e, out);
-	shot_free(&sh);
+	shot_free(e, &sh);
 }

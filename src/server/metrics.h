@@ -38,6 +38,12 @@ void wn_metrics_request(struct wn_metrics *m, const wn_method *md, const wn_repl
  * COMPLETED or FAILED. Called under the engine lock. */
 void wn_metrics_job(wn_engine *e, const char *project, const Job *j, int from, int to);
 
+/* wn_metrics_forget drops the series (jobs submitted and finished, run
+ * times) of task of project, or of every task of project when task is NULL:
+ * the project or task was deleted, and its series leave the page. Called
+ * under the engine lock. */
+void wn_metrics_forget(wn_engine *e, const char *project, const char *task);
+
 /* wn_metrics_render appends every metric of e to out in Prometheus's text
  * format, version 0.0.4 (Content-Type "text/plain; version=0.0.4"); it holds
  * the engine lock while it reads the projects and workers. */

@@ -6,6 +6,7 @@
 #include "engine_state.h"
 #include "fleet.h"
 #include "jobs.h"
+#include "metrics.h"
 #include "project.h"
 #include "queue.h"
 #include "replay.h"
@@ -162,6 +163,7 @@ int wn_svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
+	wn_metrics_forget(c->e, p->name, NULL);
 	wn_engine_project_drop(c, p);
 	*out = &r->base;
 	return WN_OK;

@@ -6,6 +6,7 @@
 #include "engine_state.h"
 #include "fleet.h"
 #include "jobs.h"
+#include "metrics.h"
 #include "project.h"
 #include "queue.h"
 #include "replay.h"
@@ -196,6 +197,7 @@ int wn_svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	wn_batch_free(b);
 	if (rv != WN_OK)
 		return rv;
+	wn_metrics_forget(c->e, p->name, tq->name);
 	wn_engine_task_drop(p, tq);
 	*out = &r->base;
 	return WN_OK;

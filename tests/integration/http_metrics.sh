@@ -120,3 +120,46 @@ test_metrics_are_only_read() {
 	expect_eq "$code" 200 "HTTP status of HEAD /metrics"
 	wn_stop
 }
+
+# The series of a deleted project (jobs submitted and finished, run times, by
+# task) stayed on the page until wnd restarted, and a project made again
+# under the same name went on counting in them; they now go with the
+# project, and a deleted task's with the task.
+test_a_deleted_projects_series_leave_the_page() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local prj tk
+	for prj in p q; do
+		wnctl project create "$prj" >/dev/null
+		for tk in a b; do
+			wnctl task create "$prj" "$tk" >/dev/null
+			wnctl job add "$prj" "$tk" >/dev/null
+			wnctl job add "$prj" "$tk" >/dev/null
+		done
+	done
+	wnctl job cancel 1 >/dev/null
+	scrape
+	expect_eq "$(metric 'whatsnext_jobs_submitted_total{project="p",task="a"}')" 2 "p/a submitted"
+	expect_eq "$(metric 'whatsnext_jobs_finished_total{project="p",task="a",state="cancelled"}')" 1 "p/a cancelled"
+	expect_eq "$(metric 'whatsnext_jobs_submitted_total{project="p",task="b"}')" 2 "p/b submitted"
+	# a task deleted: its series go, its project's others stay
+	wnctl task delete p b --yes >/dev/null
+	scrape
+	expect_eq "$(metric 'whatsnext_jobs_submitted_total{project="p",task="b"}')" missing "p/b submitted, deleted"
+	expect_eq "$(grep 'project="p",task="b"' "$WN_TMP/metrics")" "" "lines of the deleted task p/b"
+	expect_eq "$(metric 'whatsnext_jobs_submitted_total{project="p",task="a"}')" 2 "p/a submitted, p/b deleted"
+	# the project deleted: every line of it goes, q's stay
+	wnctl project delete p --yes >/dev/null
+	scrape
+	expect_eq "$(grep 'project="p"' "$WN_TMP/metrics")" "" "lines of the deleted project p"
+	expect_eq "$(metric 'whatsnext_jobs_submitted_total{project="q",task="a"}')" 2 "q/a submitted"
+	expect_eq "$(metric 'whatsnext_jobs_submitted_total{project="q",task="b"}')" 2 "q/b submitted"
+	# made again under the same name, it counts from nothing
+	wnctl project create p >/dev/null
+	wnctl task create p a >/dev/null
+	wnctl job add p a >/dev/null
+	scrape
+	expect_eq "$(metric 'whatsnext_jobs_submitted_total{project="p",task="a"}')" 1 "p/a submitted, made again"
+	expect_eq "$(metric 'whatsnext_jobs_finished_total{project="p",task="a",state="cancelled"}')" 0 "p/a cancelled, made again"
+	wn_stop
+}
