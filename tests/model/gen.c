@@ -107,7 +107,7 @@ static void gen_task_values(uint64_t *r, int64_t *a)
 {
 	a[0] = chance(r, 40) ? pick(r, MODEL_NRES) : 0;
 	if (chance(r, 3))
-		a[0] = -1 - pick(r, 2);
+		a[0] = -1 - pick(r, 3);
 	a[1] = chance(r, 3) ? 1001 : chance(r, 50) ? 0 : 1 + pick(r, 4);
 	a[2] = chance(r, 3) ? 1001 : pick(r, 3);
 	a[3] = pick(r, 100);
@@ -388,7 +388,7 @@ static void gen_admin_ops(driver *d, uint64_t *r, op *o)
 		break;
 	case OP_JOIN:
 		o->a[0] = chance(r, 3) ? bad(r) : pick(r, MODEL_NWORKER);
-		o->a[1] = chance(r, 4) ? -1 - pick(r, 2) : pick(r, MODEL_NCAP);
+		o->a[1] = chance(r, 4) ? -1 - pick(r, 3) : pick(r, MODEL_NCAP);
 		o->a[2] = pick(r, 16);
 		o->a[3] = pick(r, 5);
 		o->a[4] = chance(r, 3) ? 1 + pick(r, 3) : 0;

@@ -662,6 +662,14 @@ bool model_jobname_ok(const char *s)
 	return name_like(s, "._-=,:+@");
 }
 
+bool model_label_value_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return false;
+	return true;
+}
+
 model_job *model_job_new(model *m, uint64_t id)
 {
 	if (m->njobs == m->capjobs) {

@@ -417,6 +417,9 @@ int model_want(model *m, const model_call *c, int code, const char *why);
  * a valid job or sweep name. */
 bool model_name_ok(const char *s);
 bool model_jobname_ok(const char *s);
+/* model_label_value_ok: label value s holds no control character (C0, DEL,
+ * C1). */
+bool model_label_value_ok(const char *s);
 /* model_job_new appends a job with id to the model. */
 model_job *model_job_new(model *m, uint64_t id);
 /* model_holder_ok: a request from worker may act on job j's lease (the

@@ -170,7 +170,8 @@ static bool task_values_ok(const Whatsnext__V1__Task *t)
 		return false;
 	for (size_t i = 0; t->resources != NULL && i < t->resources->n_labels; i++)
 		if (!model_name_ok(t->resources->labels[i]->key) ||
-		    strlen(t->resources->labels[i]->value) > 128)
+		    strlen(t->resources->labels[i]->value) > 128 ||
+		    !model_label_value_ok(t->resources->labels[i]->value))
 			return false;
 	return true;
 }

@@ -56,6 +56,7 @@ Whatsnext__V1__Resources *model_res_variant(int64_t v)
 	static const char *const a100[] = {"gpu_type", "a100"};
 	static const char *const zone[] = {"zone", "x"};
 	static const char *const bad[] = {"-bad", "v"};
+	static const char *const broken[] = {"zone", "eu\nwest"};
 	static const char *const longval[] = {
 	    "zone",
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -88,6 +89,10 @@ Whatsnext__V1__Resources *model_res_variant(int64_t v)
 		r->n_labels = 1;
 		r->labels = labels_res(1, bad);
 		break;
+	case -3: /* a label value holding a line break */
+		r->n_labels = 1;
+		r->labels = labels_res(1, broken);
+		break;
 	default: /* a label value over 128 bytes */
 		r->n_labels = 1;
 		r->labels = labels_res(1, longval);
@@ -114,6 +119,7 @@ Whatsnext__V1__Capacity *model_cap_variant(int64_t v)
 	static const char *const both[] = {"gpu_type", "a100", "zone", "x"};
 	static const char *const zone[] = {"zone", "x"};
 	static const char *const bad[] = {"bad label", "v"};
+	static const char *const broken[] = {"zone", "eu\twest"};
 	static char *g1[] = {"g0"};
 	static char *g2[] = {"g0", "g1"};
 	static char *gbad[] = {""};
@@ -150,6 +156,10 @@ Whatsnext__V1__Capacity *model_cap_variant(int64_t v)
 	case -1: /* an empty device id */
 		c->n_gpus = 1;
 		c->gpus = gbad;
+		break;
+	case -3: /* a label value holding a tab */
+		c->n_labels = 1;
+		c->labels = labels_cap(1, broken);
 		break;
 	default: /* an invalid label name */
 		c->n_labels = 1;

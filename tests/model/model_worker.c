@@ -57,6 +57,8 @@ static int join_check(const Whatsnext__V1__Worker *w, const char **why)
 	for (size_t i = 0; cap != NULL && i < cap->n_labels; i++)
 		if (!model_name_ok(cap->labels[i]->key))
 			return *why = "invalid label name", C_INVALID;
+		else if (!model_label_value_ok(cap->labels[i]->value))
+			return *why = "a label value holding a control character", C_INVALID;
 	for (size_t i = 0; i < w->n_projects; i++)
 		if (!model_name_ok(w->projects[i]))
 			return *why = "invalid project name", C_INVALID;
