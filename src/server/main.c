@@ -12,9 +12,9 @@
 #include "log.h"
 #include "net.h"
 #include "netguard.h"
+#include "opts.h"
 #include "srvconf.h"
 #include "store.h"
-#include "strbuf.h"
 #include "testclock.h"
 #include "tls.h"
 #include "util.h"
@@ -261,64 +261,12 @@ static int args_take(struct wnd_opts *o, int c, const char *arg)
 	}
 }
 
-/* args_meant says that the long option written as the n bytes at name is a
- * beginning of the options of longopts that start so, naming them. */
-static void args_meant(const char *name, size_t n, const struct option *longopts, size_t count)
-{
-	wn_strbuf meant = WN_STRBUF_INIT;
-	size_t k = 0;
-	for (const struct option *lo = longopts; lo->name != NULL; lo++)
-		if (strncmp(lo->name, name, n) == 0)
-			wn_strbuf_addf(&meant, "%s'--%s'",
-			               k++ == 0     ? ""
-			               : k == count ? " or "
-			                            : ", ",
-			               lo->name);
-	fprintf(stderr,
-	        "wnd: option '--%.*s' is not spelled in full (wnd takes an option by its whole "
-	        "name only): did you mean %s?\n",
-	        (int)n, name, wn_strbuf_str(&meant));
-	wn_strbuf_free(&meant);
-}
-
-/* args_spelled refuses a long option written shorter than its name, which
- * getopt_long would take for the one option it begins (--lease for
- * --lease-ms): such a command line would change meaning, or stop working,
- * once a new option begins the same way. 0, or 2 after saying which options
- * were meant. */
-static int args_spelled(int argc, char **argv, const struct option *longopts)
-{
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--") == 0)
-			return 0;
-		size_t n = strncmp(a, "--", 2) == 0 ? strcspn(a + 2, "=") : 0;
-		if (n == 0)
-			continue; /* not a long option: getopt_long reads it */
-		const struct option *full = NULL;
-		size_t count = 0;
-		for (const struct option *lo = longopts; lo->name != NULL; lo++)
-			if (strncmp(lo->name, a + 2, n) == 0) {
-				count++;
-				full = lo->name[n] == '\0' ? lo : full;
-			}
-		if (full == NULL && count > 0) {
-			args_meant(a + 2, n, longopts, count);
-			return 2;
-		}
-		/* the value of an option taking one, unless given after '=' */
-		if (full != NULL && full->has_arg == required_argument && a[2 + n] == '\0')
-			i++;
-	}
-	return 0;
-}
-
 /* parse_args returns 0 to run, 1 to exit successfully, 2 on a usage error. */
 static int parse_args(int argc, char **argv, struct wnd_opts *o)
 {
 	struct option longopts[WND_LONGOPTS];
 	args_longopts(longopts);
-	if (args_spelled(argc, argv, longopts) != 0)
+	if (wn_opts_spelled("wnd", argc, argv, "vh", longopts) != 0)
 		return 2;
 	/* getopt's own messages (an unknown or ambiguous option, a missing
 	 * value) begin "wnd:" as every other, not with the path run */
