@@ -36,6 +36,7 @@
 /* One client's connection and its own connection to nng's server. */
 struct gconn {
 	int cfd, ufd;
+	uint16_t uport;   /* the source port of ufd (0: closed), let in by the lock */
 	wn_tls_conn *tls; /* https: the client's TLS session (NULL: plain) */
 	/* from the client: in[0, fwd) is checked and goes on, [fwd, len) not yet */
 	char *in;
@@ -65,6 +66,8 @@ struct gconn {
 struct wn_http_guard {
 	int lfd, wake;
 	uint16_t upstream;
+	int nfd;     /* nng's listening socket, locked to the guard's ports (-1: not found) */
+	bool relock; /* a connection to nng closed: its port is let in no more */
 	wn_tls *tls; /* https: TLS ended here (NULL: http) */
 	pthread_t th;
 	struct gconn *c[HTTP_GUARD_CONNS];
@@ -110,6 +113,27 @@ static void refuse_send(struct gconn *c, int why)
 	                 refusals[why].status, bn, c->reply.head_req ? "" : body);
 	if (client_write(c, reply, (size_t)n) < 0)
 		return; /* the client is gone or not reading: nothing more to tell it */
+}
+
+/* guard_lock lets nng's server take connections from the guard's own
+ * connections to it only, and from one about to be made from port (0:
+ * none): another user of the machine could connect to its loopback port
+ * past every check of the guard (http_guard_lock.c). */
+static void guard_lock(wn_http_guard *g, uint16_t port)
+{
+	uint16_t ports[HTTP_GUARD_CONNS + 1];
+	size_t n = 0;
+	if (g->nfd < 0)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->c[i]->uport != 0)
+			ports[n++] = g->c[i]->uport;
+	if (port != 0)
+		ports[n++] = port;
+	g->relock = false;
+	if (wn_http_guard_admit(g->nfd, ports, n) != 0)
+		wn_warn("http: cannot limit the server behind the guard to it: %s",
+		        strerror(errno));
 }
 
 static void conn_close(struct gconn *c)
@@ -210,6 +234,33 @@ static bool guard_reclaim(wn_http_guard *g)
 	return true;
 }
 
+/* guard_dial opens a connection to nng's server from a port of its own,
+ * which nng's listening socket lets in before it connects (guard_lock):
+ * its descriptor and port in *port, or -1 with errno. */
+static int guard_dial(wn_http_guard *g, uint16_t *port)
+{
+	struct sockaddr_in up = {.sin_family = AF_INET,
+	                         .sin_port = htons(g->upstream),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t ml = sizeof(me);
+	int ufd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ufd < 0)
+		return -1;
+	if (bind(ufd, (struct sockaddr *)&me, sizeof(me)) == 0 &&
+	    getsockname(ufd, (struct sockaddr *)&me, &ml) == 0) {
+		*port = ntohs(me.sin_port);
+		guard_lock(g, *port);
+		if (connect(ufd, (struct sockaddr *)&up, sizeof(up)) == 0)
+			return ufd;
+	}
+	int e = errno;
+	close(ufd);
+	g->relock = true; /* its port, let in, is free again */
+	errno = e;
+	return -1;
+}
+
 /* guard_accept takes a connection and opens its own to nng's server; at
  * the limit it first closes one between requests (guard_reclaim). */
 static void guard_accept(wn_http_guard *g, int64_t now)
@@ -222,14 +273,10 @@ static void guard_accept(wn_http_guard *g, int64_t now)
 			g->accept_at = now + 100; /* the connection waits in the backlog */
 		return;
 	}
-	int ufd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in up = {.sin_family = AF_INET,
-	                         .sin_port = htons(g->upstream),
-	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (ufd < 0 || connect(ufd, (struct sockaddr *)&up, sizeof(up)) != 0) {
+	uint16_t port = 0;
+	int ufd = guard_dial(g, &port);
+	if (ufd < 0) {
 		wn_warn("http: cannot pass a connection on: %s", strerror(errno));
-		if (ufd >= 0)
-			close(ufd);
 		close(cfd);
 		return;
 	}
@@ -239,6 +286,7 @@ static void guard_accept(wn_http_guard *g, int64_t now)
 	struct gconn *c = wn_xcalloc(1, sizeof(*c));
 	c->cfd = cfd;
 	c->ufd = ufd;
+	c->uport = port;
 	if (g->tls != NULL)
 		c->tls = wn_tls_conn_new(g->tls, cfd);
 	c->in = wn_xmalloc(HTTP_GUARD_HEAD_MAX);
@@ -400,6 +448,7 @@ static bool conn_linger(struct gconn *c, int64_t now)
 	shutdown(c->cfd, SHUT_WR);
 	close(c->ufd);
 	c->ufd = -1;
+	c->uport = 0;
 	c->linger_at = now;
 	return true;
 }
@@ -527,6 +576,8 @@ static void *guard_main(void *arg)
 			              ? conn_lingering(c, cre, now)
 			              : conn_upstream(c, ure, now) && conn_client(c, cre, now) &&
 			                    !conn_due(c, now);
+			if (!on) /* its connection to nng closes, in conn_linger too */
+				g->relock = true;
 			if (!on && !conn_linger(c, now)) {
 				conn_close(c);
 				g->c[i] = g->c[--g->n];
@@ -534,6 +585,8 @@ static void *guard_main(void *arg)
 		}
 		if (r > 0 && (p[1].revents & POLLIN))
 			guard_accept(g, now);
+		if (g->relock)
+			guard_lock(g, 0);
 	}
 	free(p);
 	return NULL;
@@ -593,6 +646,10 @@ int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, w
 	g->upstream = upstream;
 	g->tls = tls;
 	g->max = guard_max();
+	g->nfd = wn_http_guard_upstream_fd(upstream);
+	if (g->nfd < 0)
+		wn_warn("http: cannot find the server behind the guard to limit it to the guard");
+	guard_lock(g, 0); /* no one until the guard connects */
 	g->wake = eventfd(0, EFD_CLOEXEC);
 	if (g->wake < 0 || pthread_create(&g->th, NULL, guard_main, g) != 0) {
 		*err = wn_xasprintf("cannot start its thread");

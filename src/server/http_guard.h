@@ -67,6 +67,16 @@ typedef struct wn_http_head {
  * Connection: close (h->last). */
 int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h);
 
+/* wn_http_guard_upstream_fd finds this process's socket listening on
+ * 127.0.0.1:port (nng's server behind the guard), -1 when there is none
+ * (http_guard_lock.c). */
+int wn_http_guard_upstream_fd(uint16_t port);
+/* wn_http_guard_admit lets the listening socket fd take connections only
+ * from 127.0.0.1 at the source ports ports[0, n) (the guard's own; none:
+ * no one), as a socket filter: the SYNs of others are dropped, and their
+ * connect times out. 0, or -1 with errno. */
+int wn_http_guard_admit(int fd, const uint16_t *ports, size_t n);
+
 #define HTTP_GUARD_REPLY_HEAD 8192 /* bytes of a reply's head followed (more: to nng's close) */
 
 /* A reply of nng's server as wn_http_guard_reply follows it. */
