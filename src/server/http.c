@@ -525,14 +525,10 @@ static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 		return;
 	}
 	if (rv != WN_OK) {
-		nng_http_res *res =
-		    wn_http_error_res(WHATSNEXT__V1__CODE__UNAUTHENTICATED,
-		                      "a valid token is required (Authorization: Bearer "
-		                      "TOKEN)",
-		                      NULL);
-		if (res != NULL)
-			nng_http_res_set_header(res, "WWW-Authenticate", "Bearer");
-		wn_http_finish(aio, res);
+		wn_http_finish(aio, wn_http_error_res(WHATSNEXT__V1__CODE__UNAUTHENTICATED,
+		                                      "a valid token is required "
+		                                      "(Authorization: Bearer TOKEN)",
+		                                      NULL));
 		return;
 	}
 	wn_strbuf sb = WN_STRBUF_INIT;

@@ -110,6 +110,9 @@ nng_http_res *wn_http_error_res(int code, const char *msg, const char *origin)
 	    wn_http_res(http_status(code), "application/json", text != NULL ? text : "{}",
 	                text != NULL ? strlen(text) : 2, origin);
 	free(text);
+	/* RFC 9110: a 401 names the scheme that would be taken */
+	if (res != NULL && code == WHATSNEXT__V1__CODE__UNAUTHENTICATED)
+		nng_http_res_set_header(res, "WWW-Authenticate", "Bearer");
 	return res;
 }
 

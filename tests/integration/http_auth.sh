@@ -299,3 +299,39 @@ EOF
 	expect_eq "$(wnctl --json project list | jq ".projects | length")" 0 "projects made"
 	wn_stop
 }
+
+# A 401 names the scheme a client should answer with (RFC 9110): every one
+# carries "WWW-Authenticate: Bearer", not those of /metrics alone.
+test_every_401_asks_for_a_bearer_token() {
+	printf '%s\n' "$ADMIN_SECRET" >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=$ADMIN_SECRET
+	wn_start --admin-token-file admin.token --http 127.0.0.1:0
+	wn_http_url
+	local revoked what args
+	revoked=$(wnctl token create gone --role reader 2>/dev/null)
+	wnctl token revoke gone --yes >/dev/null
+	while IFS='|' read -r what args; do
+		local -a a=()
+		[ -z "$args" ] || a=(-H "$args")
+		curl -s -D head -o reply -X POST -H 'Content-Type: application/json' -d '{}' "${a[@]}" \
+			"$WN_HTTP/v1/ProjectService/List"
+		expect_eq "$(head -1 head | cut -d' ' -f2)" 401 "$what: $(cat reply)"
+		expect_contains "$(tr -d '\r' <head)" "WWW-Authenticate: Bearer" "$what"
+	done <<HDRS
+no token|
+an unknown token|Authorization: Bearer nope
+a revoked token|Authorization: Bearer $revoked
+another scheme|Authorization: Basic eDp5
+HDRS
+	curl -s -D head -o reply -X POST -H 'Content-Type: application/json' -d '{}' \
+		"$WN_HTTP/v1/ProjectService/Nope"
+	expect_eq "$(head -1 head | cut -d' ' -f2)" 401 "an unknown method without a token"
+	expect_contains "$(tr -d '\r' <head)" "WWW-Authenticate: Bearer" "an unknown method"
+	curl -s -D head -o reply "$WN_HTTP/metrics"
+	expect_contains "$(tr -d '\r' <head)" "WWW-Authenticate: Bearer" "/metrics"
+	# a 200 or a 403 asks for nothing
+	curl -s -D head -o reply -X POST -H 'Content-Type: application/json' -d '{}' \
+		-H "Authorization: Bearer $ADMIN_SECRET" "$WN_HTTP/v1/ProjectService/List"
+	expect_not_contains "$(cat head)" "WWW-Authenticate"
+}
