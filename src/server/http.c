@@ -538,6 +538,33 @@ static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 	wn_strbuf_free(&sb);
 }
 
+/* http_etag_match tells whether If-None-Match value inm names etag (a
+ * quoted tag): "*", or one of its list of tags, a weak one (W/"...") too, as
+ * RFC 9110 compares them for it: a proxy that compresses a file (nginx)
+ * makes its tag weak, and a browser may send several. */
+static bool http_etag_match(const char *inm, const char *etag)
+{
+	size_t el = strlen(etag);
+	const char *p = inm;
+	for (;;) {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			return false;
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p != '"')
+			return false; /* not a list of tags: nothing is known to match */
+		const char *end = strchr(p + 1, '"');
+		if (end == NULL)
+			return false;
+		if ((size_t)(end + 1 - p) == el && memcmp(p, etag, el) == 0)
+			return true;
+		p = end + 1;
+	}
+}
+
 /* http_file serves a dashboard file. */
 static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 {
@@ -550,7 +577,7 @@ static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 		return;
 	}
 	const char *inm = nng_http_req_get_header(req, "If-None-Match");
-	bool same = inm != NULL && strcmp(inm, a->etag) == 0;
+	bool same = inm != NULL && http_etag_match(inm, a->etag);
 	nng_http_res *res = same ? wn_http_res(304, NULL, NULL, 0, NULL)
 	                         : wn_http_res(200, a->type, a->data, a->len, NULL);
 	if (res != NULL) {
