@@ -77,7 +77,7 @@ struct wn_http_guard {
 };
 
 /* The requests refused here, and their replies: JSON as wnd's own errors. */
-enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG, REFUSE_HOST };
+enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG, REFUSE_HOST, REFUSE_TARGET };
 static const struct {
 	const char *status, *msg;
 } refusals[] = {
@@ -86,6 +86,7 @@ static const struct {
     [REFUSE_BIG] = {"431 Request Header Fields Too Large",
                     "the request's head is over 65536 bytes"},
     [REFUSE_HOST] = {"400 Bad Request", "an HTTP/1.1 request must have a Host header"},
+    [REFUSE_TARGET] = {"400 Bad Request", "the request's target must be a path (/...)"},
 };
 
 /* client_read and client_write move bytes of c's client as read and write
@@ -179,9 +180,10 @@ static void conn_parse(struct gconn *c, int64_t now)
 			return;
 		wn_http_guard_reply_init(&c->reply, h.head); /* ours, if refused */
 		if (k != WN_GUARD_HEAD) {
-			c->refuse = k == WN_GUARD_BIG    ? REFUSE_BIG
-			            : k == WN_GUARD_HOST ? REFUSE_HOST
-			                                 : REFUSE_ESCAPE;
+			c->refuse = k == WN_GUARD_BIG      ? REFUSE_BIG
+			            : k == WN_GUARD_HOST   ? REFUSE_HOST
+			            : k == WN_GUARD_TARGET ? REFUSE_TARGET
+			                                   : REFUSE_ESCAPE;
 			return;
 		}
 		c->owed = true;

@@ -5,7 +5,9 @@
  * request is passed on whole once its head has been read and checked for
  * what nng 1.5.2's server gets wrong or does not bound: a path holding a
  * percent-escape (that server decodes it past the end of its copy of the
- * path, and a few thousand such requests crash the process), an HTTP/1.1
+ * path, and a few thousand such requests crash the process), a target that
+ * is not a path ("*": that server answers it itself without reading its
+ * body, which it then reads as the next request), an HTTP/1.1
  * head without Host (that server answers it without reading its body, which
  * it then reads as the next request), a head that
  * does not end within HTTP_GUARD_HEAD_MS or HTTP_GUARD_HEAD_MAX bytes, more
@@ -43,6 +45,7 @@ enum {
 	WN_GUARD_ESCAPE, /* a head whose path holds a percent-escape: refused */
 	WN_GUARD_BIG,    /* no head within HTTP_GUARD_HEAD_MAX bytes: refused */
 	WN_GUARD_HOST,   /* an HTTP/1.1 head without a Host field: refused */
+	WN_GUARD_TARGET, /* a head whose target is no path nor http(s) URI: refused */
 };
 
 /* A request's head as wn_http_guard_scan reads it. */

@@ -46,6 +46,27 @@ static bool head_escaped(const char *head, size_t len)
 	return false;
 }
 
+/* head_pathless tells whether the target of the request line of head is
+ * neither a path ("/...") nor an absolute http or https URI: nng's server
+ * answers such a one ("*", "x") 404 itself, with a body to a HEAD too, and
+ * keeps the connection without reading the request's body, which it then
+ * reads as the next request, unchecked. */
+static bool head_pathless(const char *head, size_t len)
+{
+	const char *end = head;
+	while (end < head + len && *end != '\r' && *end != '\n')
+		end++;
+	const char *sp = memchr(head, ' ', (size_t)(end - head));
+	if (sp == NULL)
+		return false; /* nng refuses a request line it cannot read */
+	const char *t = sp + 1;
+	size_t n = (size_t)(end - t);
+	if (n > 0 && t[0] == '/')
+		return false;
+	return !(n >= 7 && strncasecmp(t, "http://", 7) == 0) &&
+	       !(n >= 8 && strncasecmp(t, "https://", 8) == 0);
+}
+
 /* head_body reads the length of the body that follows head: false when it
  * has no known length (wn_http_guard_scan). */
 static bool head_body(const char *head, size_t len, uint64_t *body)
@@ -150,6 +171,8 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
 		return WN_GUARD_ESCAPE;
 	if (head_hostless(p, h->len))
 		return WN_GUARD_HOST;
+	if (head_pathless(p, h->len))
+		return WN_GUARD_TARGET;
 	h->opaque = !head_body(p, h->len, &h->body);
 	h->last = h->opaque || !head_http11(p, h->len) || head_closes(p, h->len);
 	return WN_GUARD_HEAD;

@@ -3,7 +3,9 @@
  * crash; a head that goes on ends where nng's server ends it (its first
  * empty line, lines ending at a LF with or without a CR) and has no '%' in
  * its path; one refused for an escape has one; one refused for its Host is
- * of HTTP/1.1 and has no line naming Host; a HEAD is found as nng's server
+ * of HTTP/1.1 and has no line naming Host; one that goes on has a target
+ * that nng's server takes to wnd's handler, and one refused for its target
+ * has none that is a path or an http(s) URI; a HEAD is found as nng's server
  * finds it (method "HEAD", in capitals). The bytes come a few at a
  * time, as a client may send them, and each is read once, but the last two
  * (a long line sent a byte at a time was read again for each). Run:
@@ -50,6 +52,29 @@ static int path_escaped(const char *p)
 	return 0;
 }
 
+/* nng_handles tells whether nng's server takes the target of the request
+ * line at p to a handler of wnd's (its own 404 keeps the connection, the
+ * body unread): cut at '?', an absolute http(s) URI, or a path; and
+ * origin tells whether it is a path or such a URI, as the guard wants. */
+static int nng_handles(const char *p, int *origin)
+{
+	const char *eol = p;
+	while (*eol != '\r' && *eol != '\n')
+		eol++;
+	const char *sp = memchr(p, ' ', (size_t)(eol - p)), *t, *end;
+	*origin = 1;
+	if (sp == NULL)
+		return 1; /* no request line nng reads: it closes the connection */
+	t = sp + 1;
+	end = memchr(t, ' ', (size_t)(eol - t));
+	end = end != NULL ? end : eol;
+	size_t n = (size_t)(end - t);
+	int abs = (n >= 7 && strncasecmp(t, "http://", 7) == 0) ||
+	          (n >= 8 && strncasecmp(t, "https://", 8) == 0);
+	*origin = abs || (n > 0 && t[0] == '/');
+	return abs || n == 0 || t[0] == '/' || t[0] == '?';
+}
+
 /* hostless tells whether the head at p (len bytes, a whole head) is of
  * HTTP/1.1 (its request line ends so) and no line after its first names
  * Host (nng's server then answers 400 with the body left unread). */
@@ -93,6 +118,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((k == WN_GUARD_ESCAPE) != path_escaped(p + off))
 			abort();
 		if (k != WN_GUARD_ESCAPE && (k == WN_GUARD_HOST) != hostless(p + off, h.len))
+			abort();
+		int origin, handled = nng_handles(p + off, &origin);
+		if (k == WN_GUARD_HEAD && !handled)
+			abort(); /* nng's server would answer it itself */
+		if (k != WN_GUARD_ESCAPE && k != WN_GUARD_HOST && (k == WN_GUARD_TARGET) == origin)
 			abort();
 		if (h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
 			abort();

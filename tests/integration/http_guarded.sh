@@ -58,3 +58,55 @@ PY
 	expect_eq "$out" "{}{}{}{}{}" "calls through the guard"
 	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "cannot limit"
 }
+
+# hraw: send stdin (bytes) to wnd's HTTP port and print what comes back
+# until the connection closes (or 10 s pass: then "<timeout>").
+hraw() {
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    out += b"<timeout>"
+sys.stdout.write(out.decode("latin-1"))
+' "${WN_HTTP##*:}"
+}
+
+# A target that is not a path ("*", "x") was answered 404 by nng's server
+# itself, which kept the connection without reading the request's body and
+# then read that body as the next request, past every check of the guard:
+# a call in the body of "GET *" ran (and a path with a percent-escape there
+# would have reached nng's server). Such a request is refused, its
+# connection closed.
+test_a_target_that_is_not_a_path_is_refused_with_its_body() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local inner='POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"name":"smug"}\n'
+	local t r
+	for t in '*' x 'mailto:x' '?a'; do
+		r=$(printf "GET $t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 116\r\n\r\n$inner" | hraw)
+		expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 400 Bad Request" "GET $t: $r"
+		expect_contains "$r" "the request's target must be a path (/...)"
+		expect_contains "$r" "Connection: close"
+		expect_not_contains "$r" '"smug"' "GET $t"
+	done
+	expect_eq "$(project_names)" "" "projects after the bodies"
+	# a HEAD refused so has its head alone, and the requests before it
+	# on the connection are answered first
+	r=$(printf 'GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD * HTTP/1.1\r\nHost: localhost\r\n\r\n' | hraw)
+	expect_eq "$(grep -c '^HTTP/1.1' <<<"$r")" 2 "GET /metrics, then HEAD *: $r"
+	expect_contains "$r" "HTTP/1.1 400 Bad Request" "HEAD *"
+	expect_not_contains "$r" "must be a path" "the body of the reply to HEAD *"
+	# paths and absolute URIs go on as before
+	r=$(printf 'GET http://localhost/metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
+	expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 404 Not Found" "an absolute URI: $r"
+	expect_contains "$r" '"no such page"'
+	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$WN_HTTP/")" 200 "GET /"
+}
