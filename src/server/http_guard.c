@@ -77,7 +77,7 @@ struct wn_http_guard {
 };
 
 /* The requests refused here, and their replies: JSON as wnd's own errors. */
-enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG, REFUSE_HOST, REFUSE_TARGET };
+enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG, REFUSE_HOST, REFUSE_TARGET, REFUSE_FIELDS };
 static const struct {
 	const char *status, *msg;
 } refusals[] = {
@@ -87,7 +87,10 @@ static const struct {
                     "the request's head is over 65536 bytes"},
     [REFUSE_HOST] = {"400 Bad Request", "an HTTP/1.1 request must have a Host header"},
     [REFUSE_TARGET] = {"400 Bad Request", "the request's target must be a path (/...)"},
+    [REFUSE_FIELDS] = {"431 Request Header Fields Too Large",
+                       "the request's head has over 100 header lines"},
 };
+_Static_assert(HTTP_GUARD_FIELDS == 100, "REFUSE_FIELDS's message names HTTP_GUARD_FIELDS");
 
 /* client_read and client_write move bytes of c's client as read and write
  * do, through TLS on https. */
@@ -183,6 +186,7 @@ static void conn_parse(struct gconn *c, int64_t now)
 			c->refuse = k == WN_GUARD_BIG      ? REFUSE_BIG
 			            : k == WN_GUARD_HOST   ? REFUSE_HOST
 			            : k == WN_GUARD_TARGET ? REFUSE_TARGET
+			            : k == WN_GUARD_FIELDS ? REFUSE_FIELDS
 			                                   : REFUSE_ESCAPE;
 			return;
 		}

@@ -67,6 +67,17 @@ static bool head_pathless(const char *head, size_t len)
 	       !(n >= 8 && strncasecmp(t, "https://", 8) == 0);
 }
 
+/* head_fields counts the header lines of head (len bytes, a whole head):
+ * its lines but the request line and the empty one. */
+static size_t head_fields(const char *head, size_t len)
+{
+	size_t n = 0;
+	for (const char *p = head, *end = head + len;
+	     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		n++;
+	return n >= 2 ? n - 2 : 0; /* a head of an empty line alone has none */
+}
+
 /* head_body reads the length of the body that follows head: false when it
  * has no known length (wn_http_guard_scan). */
 static bool head_body(const char *head, size_t len, uint64_t *body)
@@ -173,6 +184,8 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
 		return WN_GUARD_HOST;
 	if (head_pathless(p, h->len))
 		return WN_GUARD_TARGET;
+	if (head_fields(p, h->len) > HTTP_GUARD_FIELDS)
+		return WN_GUARD_FIELDS;
 	h->opaque = !head_body(p, h->len, &h->body);
 	h->last = h->opaque || !head_http11(p, h->len) || head_closes(p, h->len);
 	return WN_GUARD_HEAD;

@@ -5,7 +5,9 @@
  * its path; one refused for an escape has one; one refused for its Host is
  * of HTTP/1.1 and has no line naming Host; one that goes on has a target
  * that nng's server takes to wnd's handler, and one refused for its target
- * has none that is a path or an http(s) URI; a HEAD is found as nng's server
+ * has none that is a path or an http(s) URI; one that goes on has at most
+ * HTTP_GUARD_FIELDS header lines, and one refused for them more; a HEAD is
+ * found as nng's server
  * finds it (method "HEAD", in capitals). The bytes come a few at a
  * time, as a client may send them, and each is read once, but the last two
  * (a long line sent a byte at a time was read again for each). Run:
@@ -123,6 +125,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (k == WN_GUARD_HEAD && !handled)
 			abort(); /* nng's server would answer it itself */
 		if (k != WN_GUARD_ESCAPE && k != WN_GUARD_HOST && (k == WN_GUARD_TARGET) == origin)
+			abort();
+		size_t lines = 0; /* of the head, its request line and empty one too */
+		for (size_t i = 0; i < h.len; i++)
+			lines += p[off + i] == '\n';
+		if (k == WN_GUARD_HEAD && lines > HTTP_GUARD_FIELDS + 2)
+			abort();
+		if (k == WN_GUARD_FIELDS && lines <= HTTP_GUARD_FIELDS + 2)
 			abort();
 		if (h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
 			abort();
