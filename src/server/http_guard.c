@@ -83,14 +83,14 @@ static const struct {
 } refusals[] = {
     [REFUSE_ESCAPE] = {"400 Bad Request", "a percent-escape in the path is not served (no path "
                                           "of this server needs one)"},
-    [REFUSE_BIG] = {"431 Request Header Fields Too Large",
-                    "the request's head is over 65536 bytes"},
+    [REFUSE_BIG] = {"431 Request Header Fields Too Large", "the request's head is over 8192 bytes"},
     [REFUSE_HOST] = {"400 Bad Request", "an HTTP/1.1 request must have a Host header"},
     [REFUSE_TARGET] = {"400 Bad Request", "the request's target must be a path (/...)"},
     [REFUSE_FIELDS] = {"431 Request Header Fields Too Large",
                        "the request's head has over 100 header lines"},
 };
-_Static_assert(HTTP_GUARD_FIELDS == 100, "REFUSE_FIELDS's message names HTTP_GUARD_FIELDS");
+_Static_assert(HTTP_GUARD_FIELDS == 100 && HTTP_GUARD_HEAD_NNG == 8192,
+               "the messages of REFUSE_FIELDS and REFUSE_BIG name them");
 
 /* client_read and client_write move bytes of c's client as read and write
  * do, through TLS on https. */

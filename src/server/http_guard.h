@@ -10,7 +10,7 @@
  * body, which it then reads as the next request), an HTTP/1.1
  * head without Host (that server answers it without reading its body, which
  * it then reads as the next request), a head that
- * does not end within HTTP_GUARD_HEAD_MS or HTTP_GUARD_HEAD_MAX bytes or
+ * does not end within HTTP_GUARD_HEAD_MS or HTTP_GUARD_HEAD_NNG bytes or
  * holds over HTTP_GUARD_FIELDS header lines (that server merges the values
  * of a field given again, at a cost that grows as their square), more
  * than HTTP_GUARD_CONNS connections at once (at the limit a new connection
@@ -34,10 +34,14 @@
 
 #define HTTP_GUARD_HEAD_MS  10000  /* time a request's head may take to arrive */
 #define HTTP_GUARD_IDLE_MS  300000 /* a connection with nothing under way closes */
-#define HTTP_GUARD_HEAD_MAX 65536  /* bytes of a request's head, and held from a client */
+#define HTTP_GUARD_HEAD_MAX 65536  /* bytes held from a client */
 #define HTTP_GUARD_CONNS    256    /* connections served at once */
 #define HTTP_GUARD_FIELDS   100    /* header lines of a request's head */
-#define HTTP_GUARD_DRAIN_MS 2000   /* at a stop, time the replies under way have to pass */
+/* The longest head nng's server reads (its buffer): on a longer one it
+ * closed the connection without a word, as a browser's Cookie header of
+ * other sites on localhost can make one. */
+#define HTTP_GUARD_HEAD_NNG 8192
+#define HTTP_GUARD_DRAIN_MS 2000 /* at a stop, time the replies under way have to pass */
 
 typedef struct wn_http_guard wn_http_guard;
 
@@ -46,7 +50,7 @@ enum {
 	WN_GUARD_MORE,   /* the head has not ended yet */
 	WN_GUARD_HEAD,   /* a head that goes on */
 	WN_GUARD_ESCAPE, /* a head whose path holds a percent-escape: refused */
-	WN_GUARD_BIG,    /* no head within HTTP_GUARD_HEAD_MAX bytes: refused */
+	WN_GUARD_BIG,    /* no head within HTTP_GUARD_HEAD_NNG bytes: refused */
 	WN_GUARD_HOST,   /* an HTTP/1.1 head without a Host field: refused */
 	WN_GUARD_TARGET, /* a head whose target is no path nor http(s) URI: refused */
 	WN_GUARD_FIELDS, /* a head of over HTTP_GUARD_FIELDS header lines: refused */

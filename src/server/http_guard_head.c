@@ -176,7 +176,9 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
 {
 	*h = (wn_http_head){.len = head_find(p, len, from)};
 	if (h->len == 0)
-		return len >= HTTP_GUARD_HEAD_MAX ? WN_GUARD_BIG : WN_GUARD_MORE;
+		return len > HTTP_GUARD_HEAD_NNG ? WN_GUARD_BIG : WN_GUARD_MORE;
+	if (h->len > HTTP_GUARD_HEAD_NNG)
+		return WN_GUARD_BIG;
 	h->head = h->len >= 5 && memcmp(p, "HEAD ", 5) == 0;
 	if (head_escaped(p, h->len))
 		return WN_GUARD_ESCAPE;

@@ -6,7 +6,8 @@
  * of HTTP/1.1 and has no line naming Host; one that goes on has a target
  * that nng's server takes to wnd's handler, and one refused for its target
  * has none that is a path or an http(s) URI; one that goes on has at most
- * HTTP_GUARD_FIELDS header lines, and one refused for them more; a HEAD is
+ * HTTP_GUARD_FIELDS header lines and HTTP_GUARD_HEAD_NNG bytes, and one
+ * refused for its lines more of them; a HEAD is
  * found as nng's server
  * finds it (method "HEAD", in capitals). The bytes come a few at a
  * time, as a client may send them, and each is read once, but the last two
@@ -129,8 +130,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t lines = 0; /* of the head, its request line and empty one too */
 		for (size_t i = 0; i < h.len; i++)
 			lines += p[off + i] == '\n';
-		if (k == WN_GUARD_HEAD && lines > HTTP_GUARD_FIELDS + 2)
-			abort();
+		if (k == WN_GUARD_HEAD &&
+		    (lines > HTTP_GUARD_FIELDS + 2 || h.len > HTTP_GUARD_HEAD_NNG))
+			abort(); /* nng's server would not read it as wnd does */
 		if (k == WN_GUARD_FIELDS && lines <= HTTP_GUARD_FIELDS + 2)
 			abort();
 		if (h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
