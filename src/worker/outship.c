@@ -1,6 +1,7 @@
 /* outship: the live output of one run, shipped to the server (outship.h). */
 #include "outship.h"
 
+#include "proc.h"
 #include "util.h"
 
 #include <errno.h>
@@ -111,7 +112,11 @@ size_t wn_outship_fill(wn_outship *o, Whatsnext__V1__JobProgress *pg, size_t max
 	}
 	uint64_t from = o->acked;
 	pthread_mutex_unlock(&o->mu);
-	int fd = open(o->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* the rest, once the run ended, waits for a descriptor; a heartbeat's
+	 * share is read next time */
+	int fd = (flags & WN_OUTSHIP_FINAL)
+	             ? wn_proc_open_waiting(o->path, O_NOCTTY | O_NONBLOCK, o->path)
+	             : open(o->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	int64_t size = fd >= 0 ? outship_size(fd) : -1;
 	size_t got = 0;
 	uint8_t *buf = NULL;

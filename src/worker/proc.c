@@ -679,10 +679,32 @@ static size_t proc_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+#define PROC_FDS_RETELL_MS 60000 /* a wait for a descriptor is logged this often */
+
+int wn_proc_open_waiting(const char *path, int flags, const char *what)
+{
+	int64_t start = wn_mono_ms(), told = 0;
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+		if (fd >= 0 || !proc_short_of_fds(errno))
+			return fd;
+		int err = errno;
+		int64_t now = wn_mono_ms();
+		if (now - start >= 1000 && (told == 0 || now - told >= PROC_FDS_RETELL_MS)) {
+			wn_warn("%s: cannot open it, this worker is short of descriptors (%s): "
+			        "trying again until it can, before the job counts as ended",
+			        what, strerror(err));
+			told = now;
+		}
+		struct timespec pause = {0, 20 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
 char *wn_proc_tail(const char *path, size_t max)
 {
 	/* not waiting for a writer: a run may have put a FIFO at its log's path */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = wn_proc_open_waiting(path, O_NOCTTY | O_NONBLOCK, path);
 	if (fd < 0)
 		return wn_xstrdup("");
 	struct stat st;

@@ -70,10 +70,20 @@ void wn_proc_status(const wn_proc *p, int *exit_code, int *signo);
  * and frees p; NULL is a no-op. */
 void wn_proc_free(wn_proc *p);
 
+/* wn_proc_open_waiting opens path for reading (flags added to O_RDONLY |
+ * O_CLOEXEC) once the run that wrote it has ended: while this worker is out
+ * of descriptors (EMFILE, ENFILE: other slots hold them, and give them back
+ * as their runs end), it waits for one as long as that lasts, saying so
+ * (naming what) after a second and again every minute, rather than read
+ * nothing and lose what the run wrote. Returns the descriptor, or -1 with
+ * errno for any other failure. */
+int wn_proc_open_waiting(const char *path, int flags, const char *what);
+
 /* wn_proc_tail returns the last (at most) max bytes of the file at path as a
  * malloc'd string of valid UTF-8 without NUL bytes (invalid bytes become
  * '?'); a cut first line is dropped. An unreadable file, or one that is not
- * a regular file (a FIFO is not waited on), gives "". */
+ * a regular file (a FIFO is not waited on), gives ""; a worker out of
+ * descriptors waits for one (wn_proc_open_waiting). */
 char *wn_proc_tail(const char *path, size_t max);
 
 /* wn_proc_mkdirs creates the directories leading to the file path (like

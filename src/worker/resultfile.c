@@ -1,6 +1,7 @@
 #include "resultfile_int.h"
 
 #include "err.h"
+#include "proc.h"
 #include "map.h"
 #include "resultrules.h"
 #include "util.h"
@@ -608,37 +609,33 @@ static int results_read_fd(wn_resultfile *r, int fd, bool final, char **errmsg)
 	return rv;
 }
 
-int wn_resultfile_read_locked(wn_resultfile *r, bool final, char **reason)
+int wn_resultfile_open(const wn_resultfile *r, bool final, int *err)
+{
+	/* The worker out of descriptors (ulimit -n) is no fault of the run's:
+	 * read it next time, or for the last read, once the other slots have
+	 * given some back, for as long as that takes (unlocked meanwhile: the
+	 * heartbeats read the other runs' files). */
+	int flags = O_NOFOLLOW | O_NONBLOCK;
+	int fd = final ? wn_proc_open_waiting(r->path, flags, r->path)
+	               : open(r->path, O_RDONLY | O_CLOEXEC | flags);
+	*err = fd < 0 ? errno : 0;
+	return fd;
+}
+
+int wn_resultfile_read_locked(wn_resultfile *r, int fd, int open_err, bool final, char **reason)
 {
 	char *err = NULL;
 	int rv = WN_OK;
 	if (r->error != NULL) {
 		rv = WN_EINVAL;
 		err = wn_xstrdup(r->error);
+	} else if (fd < 0 && (open_err == ENOENT || open_err == EMFILE || open_err == ENFILE)) {
+		return WN_OK; /* nothing reported (yet), or read next time */
+	} else if (fd < 0) {
+		rv = results_fail(r, 0, &err, "cannot open it: %s",
+		                  open_err == ELOOP ? "it is a symbolic link" : strerror(open_err));
 	} else {
-		int fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		/* The worker out of descriptors (ulimit -n) is no fault of the
-		 * run's: read it next time, or for the last read, once the other
-		 * slots have given some back (within 10 s). */
-		for (int waited = 0;
-		     fd < 0 && (errno == EMFILE || errno == ENFILE) && waited < 10000;
-		     waited += 20) {
-			if (!final)
-				return WN_OK;
-			struct timespec pause = {0, 20 * 1000 * 1000};
-			nanosleep(&pause, NULL);
-			fd = open(r->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		}
-		if (fd < 0 && errno == ENOENT)
-			return WN_OK; /* nothing reported (yet) */
-		if (fd < 0)
-			rv = results_fail(r, 0, &err, "cannot open it: %s",
-			                  errno == ELOOP ? "it is a symbolic link"
-			                                 : strerror(errno));
-		else
-			rv = results_read_fd(r, fd, final, &err);
-		if (fd >= 0)
-			close(fd);
+		rv = results_read_fd(r, fd, final, &err);
 	}
 	if (rv != WN_OK)
 		*reason = wn_xasprintf("results file %s: %s", r->path, err);
@@ -648,8 +645,12 @@ int wn_resultfile_read_locked(wn_resultfile *r, bool final, char **reason)
 
 int wn_resultfile_read(wn_resultfile *r, bool final, char **reason)
 {
+	int err;
+	int fd = wn_resultfile_open(r, final, &err);
 	pthread_mutex_lock(&r->mu);
-	int rv = wn_resultfile_read_locked(r, final, reason);
+	int rv = wn_resultfile_read_locked(r, fd, err, final, reason);
 	pthread_mutex_unlock(&r->mu);
+	if (fd >= 0)
+		close(fd);
 	return rv;
 }

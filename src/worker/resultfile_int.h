@@ -62,7 +62,12 @@ struct wn_resultfile {
 	size_t npts;
 };
 
-/* wn_resultfile_read_locked is wn_resultfile_read with r's lock held. */
-int wn_resultfile_read_locked(wn_resultfile *r, bool final, char **reason);
+/* wn_resultfile_open opens r's file for a read (final: the last, which
+ * waits while the worker is out of descriptors); -1 with *err (errno). */
+int wn_resultfile_open(const wn_resultfile *r, bool final, int *err);
+
+/* wn_resultfile_read_locked is wn_resultfile_read with r's lock held, of
+ * the file opened by wn_resultfile_open (fd, or -1 and open_err). */
+int wn_resultfile_read_locked(wn_resultfile *r, int fd, int open_err, bool final, char **reason);
 
 #endif

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 /* results_fill_values puts the latest value of every key of the file as it
  * now stands into pg. */
@@ -62,8 +63,12 @@ static void results_fill_points(wn_resultfile *r, Whatsnext__V1__JobProgress *pg
 
 int wn_resultfile_fill(wn_resultfile *r, Whatsnext__V1__JobProgress *pg, bool final, char **reason)
 {
+	int err;
+	int fd = wn_resultfile_open(r, final, &err);
 	pthread_mutex_lock(&r->mu);
-	int rv = wn_resultfile_read_locked(r, final, reason);
+	int rv = wn_resultfile_read_locked(r, fd, err, final, reason);
+	if (fd >= 0)
+		close(fd);
 	results_fill_points(r, pg);
 	if (final || r->changed != r->acked)
 		results_fill_values(r, pg);

@@ -3,9 +3,13 @@
  * group when the worker is killed (even when the guard itself was killed
  * before), and the reading of a run's log for its output tail (wn_proc_tail):
  * the last bytes of a regular file, and nothing, at once, of anything else a
- * run may have put at its log's path. */
+ * run may have put at its log's path; and the reads of an ended run's files
+ * (its tail, the rest of its output, its results) by a worker out of
+ * descriptors, which wait for one. */
+#include "outship.h"
 #include "proc.h"
 #include "proc_guard.h"
+#include "resultfile.h"
 #include "test.h"
 
 #include <errno.h>
@@ -511,12 +515,13 @@ TEST(a_start_after_the_guard_died_starts_another_guard_first)
 typedef struct fd_hog {
 	int fds[64];
 	int n;
+	int ms; /* held this long; 0: 300 ms */
 } fd_hog;
 
 static void *fd_hog_release(void *arg)
 {
 	fd_hog *h = arg;
-	pause_ms(300);
+	pause_ms(h->ms > 0 ? h->ms : 300);
 	for (int i = 0; i < h->n; i++)
 		close(h->fds[i]);
 	return NULL;
@@ -552,6 +557,81 @@ TEST(short_of_descriptors_a_start_waits_for_some)
 	char *log = read_file("run.log");
 	CHECK_EQ_STR(log, "0\n1\n2\n3\n");
 	free(log);
+}
+
+/* hog_all holds every descriptor a limit of 64 leaves (the other slots'),
+ * given back h->ms later (0: 300 ms) by the thread *releaser; old gets the
+ * limit to restore. */
+static void hog_all(fd_hog *h, pthread_t *releaser, struct rlimit *old)
+{
+	CHECK(getrlimit(RLIMIT_NOFILE, old) == 0);
+	struct rlimit low = *old;
+	low.rlim_cur = 64;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	h->n = 0;
+	while (h->n < 64 && (h->fds[h->n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		h->n++;
+	CHECK(open("/dev/null", O_RDONLY | O_CLOEXEC) < 0 && errno == EMFILE);
+	CHECK(pthread_create(releaser, NULL, fd_hog_release, h) == 0);
+}
+
+/* Out of descriptors when a run ends, the worker waits for one to read the
+ * tail of its log: the result does not go without the output the run wrote. */
+TEST(short_of_descriptors_a_tail_waits_for_one)
+{
+	write_file("run.log", "the end of the run\n");
+	fd_hog h = {.ms = 0};
+	pthread_t releaser;
+	struct rlimit old;
+	hog_all(&h, &releaser, &old);
+	char *t = wn_proc_tail("run.log", 100);
+	pthread_join(releaser, NULL);
+	setrlimit(RLIMIT_NOFILE, &old);
+	CHECK_EQ_STR(t, "the end of the run\n");
+	free(t);
+}
+
+/* ... and to ship the rest of its output to the server. */
+TEST(short_of_descriptors_the_rest_of_the_output_waits_for_one)
+{
+	write_file("run.log", "all of it\n");
+	wn_outship *o = wn_outship_new("run.log");
+	fd_hog h = {.ms = 0};
+	pthread_t releaser;
+	struct rlimit old;
+	hog_all(&h, &releaser, &old);
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	size_t got = wn_outship_fill(o, &pg, 1024, WN_OUTSHIP_FINAL | WN_OUTSHIP_TAIL);
+	pthread_join(releaser, NULL);
+	setrlimit(RLIMIT_NOFILE, &old);
+	CHECK_EQ_INT((int)got, 10);
+	CHECK(pg.output.len == 10 && memcmp(pg.output.data, "all of it\n", 10) == 0);
+	wn_outship_done(o, &pg, true);
+	wn_outship_unref(o);
+}
+
+/* ... and to read what it reported in its results file, however long the
+ * other slots hold theirs (a job that succeeded failed after 10 s with
+ * "results file ...: cannot open it: Too many open files"). */
+TEST(short_of_descriptors_the_last_read_of_the_results_waits_for_one)
+{
+	write_file("run.results", "{\"loss\": 0.5}\n");
+	wn_resultfile *r = wn_resultfile_new("run.results");
+	fd_hog h = {.ms = 11000};
+	pthread_t releaser;
+	struct rlimit old;
+	hog_all(&h, &releaser, &old);
+	char *why = NULL;
+	int rc = wn_resultfile_read(r, true, &why);
+	pthread_join(releaser, NULL);
+	setrlimit(RLIMIT_NOFILE, &old);
+	CHECK_EQ_STR(why ? why : "", "");
+	CHECK_OK(rc);
+	Whatsnext__V1__JobProgress pg = WHATSNEXT__V1__JOB_PROGRESS__INIT;
+	CHECK_OK(wn_resultfile_fill(r, &pg, true, &why));
+	CHECK(pg.n_results == 1 && strcmp(pg.results[0]->key, "loss") == 0);
+	wn_resultfile_done(r, &pg, true);
+	wn_resultfile_unref(r);
 }
 
 /* A log file that is refused fails the start at once, whatever its path
