@@ -754,36 +754,6 @@ int wn_fmt_check_template(const wn_conf_doc *doc, const wn_conf_node *node, cons
 	return WN_EINVAL;
 }
 
-static bool fmt_env_name_ok(const char *s)
-{
-	if (s[0] == '\0' || (s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return false;
-	return true;
-}
-
-int wn_fmt_check_env(const wn_conf_doc *doc, const wn_conf_node *task, const wn_conf_strmap *env,
-                     char **errmsg)
-{
-	const wn_conf_node *envn = wn_conf_get(task, "env");
-	for (size_t i = 0; i < env->n; i++) {
-		if (!fmt_env_name_ok(env->keys[i])) {
-			*errmsg = wn_conf_error(doc, envn->items[2 * i],
-			                        "invalid environment variable name '%s' in 'env'",
-			                        env->keys[i]);
-			return WN_EINVAL;
-		}
-		int rc = wn_fmt_check_template(doc, envn->items[2 * i + 1], env->keys[i],
-		                               env->vals[i], errmsg);
-		if (rc != WN_OK)
-			return rc;
-	}
-	return WN_OK;
-}
-
 int wn_fmt_check_own_file(const wn_conf_doc *doc, const wn_conf_node *node, const char *key,
                           const char *tmpl, const wn_fmt_env *env, char **errmsg)
 {

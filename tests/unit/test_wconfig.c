@@ -159,6 +159,15 @@ TEST(config_errors_are_positioned)
 	     "bad template in 'X'"},
 	    {"projects: p\ntasks:\n  train:\n    command: [echo]\n    env: {\"A=B\": x}\n",
 	     "invalid environment variable name 'A=B'"},
+	    /* the worker's own: results read from elsewhere, a device held by another run */
+	    {"projects: p\ntasks:\n  train:\n    command: [echo]\n    env: {WN_RESULTS: /tmp/r}\n",
+	     "worker.yaml:5:11: 'env' cannot set WN_RESULTS: the worker sets it for each run"},
+	    {"projects: p\ntasks:\n  t:\n    command: [echo]\n    env: {CUDA_VISIBLE_DEVICES: "
+	     "\"0\"}\n",
+	     "'env' cannot set CUDA_VISIBLE_DEVICES"},
+	    {"projects: p\ntasks:\n  t:\n    formatter: slurm\n    script: \"echo\"\n    env: "
+	     "{WN_JOB_ID: x}\n",
+	     "'env' cannot set WN_JOB_ID"},
 	    {"projects: p\ntasks:\n  train:\n    command: [echo]\n    log: \"{}\"\n",
 	     "bad template in 'log': empty placeholder"},
 	    {"projects: p\ntasks:\n  train:\n    command: [echo]\n    formatter: pbs\n",
