@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const wconfig_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -277,6 +278,20 @@ int wn_wconfig_load(const char *path, wn_wconfig **out, char **errmsg)
 	return rc;
 }
 
+/* wconfig_log_dir_check: log_dir, where it exists, must be a directory
+ * (followed: the operator's, it may be a link); else every job would fail
+ * with it, one after the other. */
+static int wconfig_log_dir_check(const char *dir, char **errmsg)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		*errmsg = wn_xasprintf("log_dir %s is not a directory", dir);
+	else if (stat(dir, &st) != 0 && errno == ENOTDIR)
+		*errmsg =
+		    wn_xasprintf("log_dir %s cannot be made: a part of its path is a file", dir);
+	return *errmsg == NULL ? WN_OK : WN_EINVAL;
+}
+
 int wn_wconfig_check(const wn_wconfig *c, char **errmsg)
 {
 	*errmsg = NULL;
@@ -309,7 +324,7 @@ int wn_wconfig_check(const wn_wconfig *c, char **errmsg)
 		free(why);
 		return WN_EINVAL;
 	}
-	return WN_OK;
+	return wconfig_log_dir_check(c->log_dir, errmsg);
 }
 
 const wn_fmt *wn_wconfig_task(const wn_wconfig *c, const char *name)

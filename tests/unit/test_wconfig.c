@@ -216,6 +216,34 @@ TEST(check_needs_a_project)
 	wn_wconfig_free(c);
 }
 
+/* A log_dir that is a file (or lies below one) would fail every job the
+ * worker takes, one after the other: the worker does not start. */
+TEST(check_refuses_a_log_dir_that_is_a_file)
+{
+	FILE *f = fopen("afile", "w");
+	CHECK(f != NULL);
+	fclose(f);
+	char cwd[4096], text[8192];
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	snprintf(text, sizeof(text), "projects: p\nlog_dir: %s/afile\n%s", cwd, minimal + 16);
+	wn_wconfig *c = parse(text);
+	char *err = NULL;
+	CHECK_EQ_INT(wn_wconfig_check(c, &err), WN_EINVAL);
+	CHECK_HAS(err, "/afile is not a directory");
+	free(err);
+	wn_wconfig_free(c);
+	snprintf(text, sizeof(text), "projects: p\nlog_dir: %s/afile/logs\n%s", cwd, minimal + 16);
+	c = parse(text);
+	CHECK_EQ_INT(wn_wconfig_check(c, &err), WN_EINVAL);
+	CHECK_HAS(err, "/afile/logs cannot be made: a part of its path is a file");
+	free(err);
+	wn_wconfig_free(c);
+	snprintf(text, sizeof(text), "projects: p\nlog_dir: %s/new/logs\n%s", cwd, minimal + 16);
+	c = parse(text);
+	CHECK_OK(wn_wconfig_check(c, &err)); /* made as the first job needs it */
+	wn_wconfig_free(c);
+}
+
 TEST(load_reads_a_file)
 {
 	FILE *f = fopen("worker.yaml", "w");
