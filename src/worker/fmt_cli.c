@@ -234,7 +234,15 @@ static int cli_paths(const cli_conf *c, cli_run *r, const char *wd, const char *
 	}
 	r->log_root = wn_safepath_root(c->log_dir, c->log);
 	r->log_path = wn_safepath_inside(r->log_root, c->log_dir, log, "log file", reason);
-	return r->log_path ? WN_OK : WN_EINVAL;
+	if (r->log_path == NULL)
+		return WN_EINVAL;
+	/* a value that makes either too long fails the job before it runs, not
+	 * after, when its results file cannot be read */
+	r->results_path = wn_resultfile_path_beside(r->log_path);
+	if ((*reason = wn_safepath_too_long(r->log_path, "log file")) != NULL ||
+	    (*reason = wn_safepath_too_long(r->results_path, "results file")) != NULL)
+		return WN_EINVAL;
+	return WN_OK;
 }
 
 static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char **reason)
@@ -301,7 +309,6 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_WORKER=%s", job->worker ? job->worker : ""));
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_SERVER=%s", job->server ? job->server : ""));
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_LOG=%s", r->log_path));
-	r->results_path = wn_resultfile_path_beside(r->log_path);
 	cli_env_put(r->envp, &ne, wn_xasprintf("WN_RESULTS=%s", r->results_path));
 	for (size_t i = 0; i < job->nenv; i++)
 		cli_env_put(r->envp, &ne,

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,24 @@ char *wn_safepath_inside(const char *root, const char *base, const char *path, c
 	if (ok)
 		return p;
 	free(p);
+	return NULL;
+}
+
+char *wn_safepath_too_long(const char *path, const char *what)
+{
+	size_t len = strlen(path);
+	if (len >= PATH_MAX)
+		return wn_xasprintf(
+		    "the path of the %s is %zu bytes long: at most %d can be opened", what, len,
+		    PATH_MAX - 1);
+	for (const char *p = path; *p != '\0';) {
+		size_t n = strcspn(p, "/");
+		if (n > NAME_MAX)
+			return wn_xasprintf("the %s %s has a name of %zu bytes: at most %d can be "
+			                    "opened",
+			                    what, path, n, NAME_MAX);
+		p += n + (p[n] == '/');
+	}
 	return NULL;
 }
 

@@ -19,6 +19,11 @@ char *wn_safepath_root(const char *base, const char *tmpl);
 char *wn_safepath_inside(const char *root, const char *base, const char *path, const char *what,
                          char **reason);
 
+/* wn_safepath_too_long returns why no file could be opened at path (a name
+ * past NAME_MAX, the whole past PATH_MAX), naming what ("log file"),
+ * malloc'd; NULL when it fits. */
+char *wn_safepath_too_long(const char *path, const char *what);
+
 /* wn_safepath_mkdirs creates the directories of the file path (inside root)
  * below root, 0755, following no symbolic link below root (root itself is
  * created as any path); 0, or -1 with *reason and errno set to the failed

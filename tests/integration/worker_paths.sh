@@ -58,6 +58,36 @@ test_parameters_cannot_leave_the_log_dir_or_workdir() {
 $WN_TMP/run/a" "its log"
 }
 
+# A value whose log file name fits but whose results file beside it (the
+# name with .results for .log) would not, fails the job before it runs: it
+# used to run, then fail for a results file the worker could not open, and
+# run again on each retry.
+test_a_value_too_long_for_the_results_file_fails_before_the_run() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --retries 1 >/dev/null
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  t:
+    command: [sh, -c, 'echo ran >> $WN_TMP/runs']
+    log: "{exp}.log"
+EOF
+	} >w.yaml
+	local long id fine
+	long=$(printf 'a%.0s' $(seq 1 250)) # 254 bytes with .log, 258 with .results
+	id=$(wnctl job add p t --param "exp=$long")
+	fine=$(wnctl job add p t --param "exp=$(printf 'b%.0s' $(seq 1 240))")
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" failed "job $id"
+	expect_contains "$(job_get "$id" "j['reason']")" \
+		"the results file $WN_TMP/logs/$long.results has a name of 258 bytes: at most 255 can be opened"
+	expect_eq "$(job_get "$fine" "j['status']")" completed "job $fine"
+	expect_eq "$(cat runs)" ran "the runs"
+}
+
 test_a_planted_symbolic_link_is_not_followed() {
 	paths_setup
 	echo "precious" >"$WN_TMP/victim"
