@@ -270,14 +270,35 @@ static void job_output_begin(wn_agent *a, agent_job *j, wn_fmt_run *run)
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* job_output_wait waits (backoff) before a call that found the server out
+ * of reach is sent again; false when there is no point any more (the lease
+ * is lost, the worker stops by force). */
+static bool job_output_wait(wn_agent *a, agent_job *j, int64_t *backoff)
+{
+	if (*backoff == AGENT_BACKOFF_MIN_MS)
+		wn_info("job %llu: ended; %llu bytes of its output wait for the server",
+		        (unsigned long long)j->id, (unsigned long long)wn_outship_behind(j->out));
+	pthread_mutex_lock(&a->mu);
+	int level = a->stop;
+	bool again = !j->lost && level < AGENT_FORCE;
+	if (again)
+		wn_agent_sleep(a, *backoff, level);
+	pthread_mutex_unlock(&a->mu);
+	*backoff = *backoff * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : *backoff * 2;
+	return again;
+}
+
 /* job_output_rest ships what of j's output was behind when its run ended
  * (an escaped writer cannot hold the result back): past a completion's share
- * in heartbeats, the rest (or the last part) in the run's last progress. */
+ * in heartbeats, the rest (or the last part) in the run's last progress. A
+ * server out of reach is waited for, as the result waits for it: else all
+ * but the last part would be skipped. */
 static void job_output_rest(wn_agent *a, agent_job *j, job_state *s)
 {
 	if (j->out == NULL || s->end != AGENT_END_RESULT)
 		return;
 	uint64_t rounds = wn_outship_behind(j->out) / WN_OUTSHIP_CALL_MAX + 1;
+	int64_t backoff = AGENT_BACKOFF_MIN_MS;
 	while (rounds-- > 0 && wn_outship_behind(j->out) > WN_OUTSHIP_CALL_MAX) {
 		Whatsnext__V1__JobProgress pg = s->progress;
 		if (wn_outship_fill(j->out, &pg, WN_OUTSHIP_CALL_MAX, WN_OUTSHIP_FINAL) == 0)
@@ -300,8 +321,12 @@ static void job_output_rest(wn_agent *a, agent_job *j, job_state *s)
 		if (out != NULL)
 			protobuf_c_message_free_unpacked(out, NULL);
 		free(errmsg);
-		if (rc != WN_OK)
+		if (rc != WN_OK && !(wn_agent_unreachable(rc) && job_output_wait(a, j, &backoff)))
 			break;
+		if (rc != WN_OK)
+			rounds++; /* this round again */
+		else
+			backoff = AGENT_BACKOFF_MIN_MS;
 	}
 	wn_outship_fill(j->out, &s->progress, WN_OUTSHIP_CALL_MAX,
 	                WN_OUTSHIP_FINAL | WN_OUTSHIP_TAIL);

@@ -172,6 +172,28 @@ test_log_survives_a_crash_of_wnd() {
 	worker_wait "$WORKER_PID"
 }
 
+# A run that ends with more than a call's share of its output unshipped
+# while wnd is down: the worker ships the rest once wnd is back, before the
+# result, rather than skip to the last part (the server kept a gap of it).
+test_output_left_at_the_end_while_wnd_is_down_is_shipped_whole() {
+	wn_start
+	# 3.3 MB of numbered lines once go exists (wnd is down), then it ends
+	output_setup "[/bin/sh, -c, 'while [ ! -e $WN_TMP/go ]; do sleep 0.05; done; seq 1 150000 | sed \"s/^/line of the run /\"']"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_status "$id" running
+	wn_kill9
+	touch go
+	wait_until 20 "the rest of the output to wait" log_has w1.log "of its output wait for the server"
+	wn_start
+	wait_status "$id" completed 60
+	seq 1 150000 | sed "s/^/line of the run /" >expected
+	wnctl job log "$id" >got
+	cmp expected got || fail "the output kept differs from what the job printed"
+	worker_wait "$WORKER_PID"
+}
+
 test_log_on_a_terminal_escapes_controls_and_keeps_utf8_whole() {
 	wn_start
 	# a character cut in two by a wait: its first byte ships alone
