@@ -292,6 +292,21 @@ static int wconfig_log_dir_check(const char *dir, char **errmsg)
 	return *errmsg == NULL ? WN_OK : WN_EINVAL;
 }
 
+/* wconfig_tls_check: the files tls names can be read (--check says so, not
+ * the first connection). */
+static int wconfig_tls_check(const wn_wtls *t, char **errmsg)
+{
+	const char *const names[] = {"ca", "cert", "key"};
+	const char *const files[] = {t->ca, t->cert, t->key};
+	for (size_t i = 0; i < WN_ARRAY_LEN(files); i++)
+		if (files[i] != NULL && access(files[i], R_OK) != 0) {
+			*errmsg = wn_xasprintf("tls %s %s cannot be read: %s", names[i], files[i],
+			                       strerror(errno));
+			return WN_EINVAL;
+		}
+	return WN_OK;
+}
+
 int wn_wconfig_check(const wn_wconfig *c, char **errmsg)
 {
 	*errmsg = NULL;
@@ -324,6 +339,8 @@ int wn_wconfig_check(const wn_wconfig *c, char **errmsg)
 		free(why);
 		return WN_EINVAL;
 	}
+	if (c->server != NULL && url.tls && wconfig_tls_check(&c->tls, errmsg) != WN_OK)
+		return WN_EINVAL;
 	return wconfig_log_dir_check(c->log_dir, errmsg);
 }
 

@@ -244,6 +244,23 @@ TEST(check_refuses_a_log_dir_that_is_a_file)
 	wn_wconfig_free(c);
 }
 
+/* A TLS file that cannot be read fails --check, as it would fail the start;
+ * a server without TLS does not use them. */
+TEST(check_refuses_tls_files_that_cannot_be_read)
+{
+	wn_wconfig *c = parse("projects: p\nserver: tls+tcp://127.0.0.1:7640\n"
+	                      "tls: {ca: /nonexistent/ca.pem}\ntasks: {t: {command: [x]}}\n");
+	char *err = NULL;
+	CHECK_EQ_INT(wn_wconfig_check(c, &err), WN_EINVAL);
+	CHECK_HAS(err, "tls ca /nonexistent/ca.pem cannot be read: No such file or directory");
+	free(err);
+	wn_wconfig_free(c);
+	c = parse("projects: p\nserver: tcp://127.0.0.1:7640\n"
+	          "tls: {ca: /nonexistent/ca.pem}\ntasks: {t: {command: [x]}}\n");
+	CHECK_OK(wn_wconfig_check(c, &err));
+	wn_wconfig_free(c);
+}
+
 TEST(load_reads_a_file)
 {
 	FILE *f = fopen("worker.yaml", "w");
