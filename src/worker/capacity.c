@@ -228,6 +228,13 @@ int wn_capacity_conf_load(const wn_conf_doc *doc, const wn_conf_node *node, wn_w
 			rc = WN_EINVAL;
 			goto done;
 		}
+		if (strlen(raw.labels.vals[i]) > WN_NAME_MAX) { /* the server refuses the Join */
+			*errmsg = wn_conf_error(doc, ln->items[2 * i + 1],
+			                        "label %s: the value is longer than %d bytes",
+			                        raw.labels.keys[i], WN_NAME_MAX);
+			rc = WN_EINVAL;
+			goto done;
+		}
 	}
 	out->labels = raw.labels;
 	raw.labels = (wn_conf_strmap){0};

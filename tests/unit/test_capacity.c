@@ -177,6 +177,15 @@ TEST(mistakes_are_reported_with_their_position)
 	err = load_error("resources: {labels: {\"bad name\": x}}\n");
 	CHECK_HAS(err, "invalid label name 'bad name'");
 	free(err);
+	/* a value the server would refuse when the worker joins */
+	char text[512];
+	snprintf(text, sizeof(text), "resources: {labels: {site: %0129d}}\n", 0);
+	err = load_error(text);
+	CHECK_HAS(err, "worker.yaml:1:28: label site: the value is longer than 128 bytes");
+	free(err);
+	snprintf(text, sizeof(text), "resources: {labels: {site: %0128d}}\n", 0);
+	CHECK(load(text, &r) == NULL);
+	wn_capacity_conf_release(&r);
 	err = load_error("resources: {gpu: 1}\n");
 	CHECK_HAS(err, "unknown key 'gpu' (did you mean 'gpus'?)");
 	free(err);
