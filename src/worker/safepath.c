@@ -100,9 +100,9 @@ char *wn_safepath_too_long(const char *path, const char *what)
 	for (const char *p = path; *p != '\0';) {
 		size_t n = strcspn(p, "/");
 		if (n > NAME_MAX)
-			return wn_xasprintf("the %s %s has a name of %zu bytes: at most %d can be "
-			                    "opened",
-			                    what, path, n, NAME_MAX);
+			return wn_xasprintf("the name of the %s is %zu bytes long: at most %d can "
+			                    "be opened (%s)",
+			                    what, n, NAME_MAX, path);
 		p += n + (p[n] == '/');
 	}
 	return NULL;

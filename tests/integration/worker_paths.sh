@@ -83,7 +83,7 @@ EOF
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']")" failed "job $id"
 	expect_contains "$(job_get "$id" "j['reason']")" \
-		"the results file $WN_TMP/logs/$long.results has a name of 258 bytes: at most 255 can be opened"
+		"the name of the results file is 258 bytes long: at most 255 can be opened ($WN_TMP/logs/$long.results)"
 	expect_eq "$(job_get "$fine" "j['status']")" completed "job $fine"
 	expect_eq "$(cat runs)" ran "the runs"
 }
