@@ -4,6 +4,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "log.h"
+#include "opts.h"
 #include "proc_guard.h"
 #include "proc_stray.h"
 #include "util.h"
@@ -26,7 +27,8 @@ static const char worker_usage[] =
     "                [--once | --exit-when-empty] [-v] [--check]\n"
     "\n"
     "Takes jobs from a WhatsNext server, runs them as worker.yaml says, and reports\n"
-    "their results. Runs in the foreground until stopped.\n"
+    "their results. Runs in the foreground until stopped. Long options are taken\n"
+    "by their whole names only.\n"
     "\n"
     "  -c, --config FILE      worker configuration (default ./worker.yaml)\n"
     "  -s, --server URL       server address (default: $WN_SERVER, then the\n"
@@ -108,6 +110,8 @@ static int worker_args_parse(int argc, char **argv, worker_args *a)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
+	if (wn_opts_spelled("wnworker", argc, argv, "c:s:p:n:vhV", longopts) != 0)
+		return 2;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:s:p:n:vhV", longopts, NULL)) != -1) {
 		switch (c) {

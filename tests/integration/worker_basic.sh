@@ -244,6 +244,21 @@ test_a_slurm_option_with_a_line_break_is_a_config_error() {
 	done
 }
 
+# An option is taken by its whole name only: a beginning of one would change
+# meaning once another option begins the same way.
+test_an_option_not_spelled_in_full_is_refused() {
+	printf 'projects: p\ntasks:\n  t:\n    command: [/bin/true]\n' >w.yaml
+	expect_exit 2 "$WN_BIN/wnworker" --conf w.yaml --check
+	expect_eq "$WN_ERR" "wnworker: option '--conf' is not spelled in full (wnworker takes an option by its whole name only): did you mean '--config'?"
+	expect_exit 2 "$WN_BIN/wnworker" --config w.yaml --c
+	expect_eq "$WN_ERR" "wnworker: option '--c' is not spelled in full (wnworker takes an option by its whole name only): did you mean '--config' or '--check'?"
+	# a value that begins with -- is a value, after a short or a long option
+	expect_exit 2 "$WN_BIN/wnworker" -c --conf --check
+	expect_contains "$WN_ERR" "--conf" "the file named"
+	expect_not_contains "$WN_ERR" "spelled in full" "a value taken for an option"
+	expect_exit 0 "$WN_BIN/wnworker" --config=w.yaml --check
+}
+
 # A RUNAI workload name without the job's id would be one name for several
 # jobs: a later attempt of one would follow, or delete, another's workload.
 test_a_runai_name_without_the_job_id_is_a_config_error() {
