@@ -8,8 +8,8 @@
 
 /* opts_meant says that the long option written as the n bytes at name is a
  * beginning of the count options of longopts that start so, naming them. */
-static void opts_meant(const char *prog, const char *name, size_t n,
-                       const struct option *longopts, size_t count)
+static void opts_meant(const char *prog, const char *name, size_t n, const struct option *longopts,
+                       size_t count)
 {
 	wn_strbuf meant = WN_STRBUF_INIT;
 	size_t k = 0;
