@@ -125,3 +125,36 @@ EOF2
 	wait_status "$id" completed
 	pid_gone d.pid || fail "the job was reported with its daemon still running"
 }
+
+# A worker whose stderr is a pipe nobody reads (a log collector that hung)
+# goes on running jobs: its log lines are dropped, not waited for, and it says
+# how many when stderr takes lines again.
+test_a_worker_whose_stderr_is_not_read_runs_every_job() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	{
+		worker_head
+		cat <<EOF2
+slots: 4
+log_level: debug
+tasks:
+  t:
+    command: [/bin/true]
+EOF2
+	} >w.yaml
+	local i
+	for i in $(seq 1 300); do echo '{"project": "p", "task": "t"}'; done | wnctl job batch - >/dev/null
+	mkfifo err.fifo
+	exec 7<>err.fifo # held open, never read: the pipe fills and stays full
+	"$WN_BIN/wnworker" --config w.yaml --name w1 --exit-when-empty 2>err.fifo &
+	WORKER_PID=$!
+	WN_PIDS+=("$WORKER_PID")
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(jobs_table p "j['status']" | sort | uniq -c | sed 's/^ *//')" "300 completed" \
+		"jobs"
+	# what stderr holds now, and what comes after the lines dropped
+	timeout 5 cat <&7 >err.txt || true
+	exec 7<&-
+	expect_contains "$(cat err.txt)" "wnworker debug:" "the lines the pipe took"
+}
