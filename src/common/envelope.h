@@ -30,6 +30,13 @@
 #define WN_FILTER_LIST_MAX 1000
 #define WN_GLOB_MAX        1024
 
+/* Limits of a worker's Join that wnd refuses past, and wnworker checks in
+ * its configuration: its labels, gpus, projects and tasks. */
+#define WN_JOIN_LABELS_MAX   256
+#define WN_JOIN_GPUS_MAX     1024
+#define WN_JOIN_PROJECTS_MAX 1024
+#define WN_JOIN_TASKS_MAX    1024
+
 /* Default server address. */
 #define WN_DEFAULT_URL "tcp://127.0.0.1:7640"
 

@@ -100,6 +100,18 @@ const char *wn_name_check(const char *s)
 	return NULL;
 }
 
+const char *wn_label_value_check(const char *s)
+{
+	if (strlen(s) > WN_NAME_MAX)
+		return "is longer than 128 bytes";
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		/* C0, DEL, and C1 (U+0080 to U+009F: 0xc2 0x80 to 0xc2 0x9f) */
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return "holds a control character (a line break, a tab, ...): a label "
+			       "value is one line of text";
+	return NULL;
+}
+
 const char *wn_job_name_check(const char *s)
 {
 	char tmp[WN_NAME_MAX + 2];

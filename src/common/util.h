@@ -30,6 +30,12 @@ int64_t wn_mono_ms(void);
  * [A-Za-z0-9._-], starting with a letter or digit), else a static reason. */
 const char *wn_name_check(const char *s);
 
+/* wn_label_value_check returns NULL if s may be the value of a label (of a
+ * task's needs or a worker's capacity: at most WN_NAME_MAX bytes of one line
+ * of text, no control character of C0, DEL or C1), else a static reason that
+ * follows "value": "is longer than 128 bytes". */
+const char *wn_label_value_check(const char *s);
+
 /* wn_job_name_check returns NULL if s is a valid job name (as wn_name_check,
  * but '=', ',', ':', '+' and '@' may follow the first character, so that
  * names can spell out parameters: "lr=0.1,bs=32"), else a static reason. */

@@ -490,19 +490,13 @@ char *wn_fleet_label_check(const char *key, const char *value)
 {
 	const char *why = wn_name_check(key);
 	char *shown = wn_utf8_escape(why != NULL ? key : value, 140), *msg = NULL;
+	const char *bad = why == NULL ? wn_label_value_check(value) : NULL;
 	if (why != NULL)
 		msg = wn_xasprintf("invalid label name \"%s\": %s", shown, why);
-	else if (strlen(value) > WN_NAME_MAX)
-		msg = wn_xasprintf("label %s: value is longer than %d bytes", key, WN_NAME_MAX);
-	for (size_t i = 0; msg == NULL && value[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)value[i], next = (unsigned char)value[i + 1];
-		/* C0, DEL, and C1 (U+0080 to U+009F: 0xc2 0x80 to 0xc2 0x9f) */
-		if (ch < 0x20 || ch == 0x7f || (ch == 0xc2 && next >= 0x80 && next <= 0x9f))
-			msg =
-			    wn_xasprintf("label %s: value \"%s\" holds a control character (a line "
-			                 "break, a tab, ...): a label value is one line of text",
-			                 key, shown);
-	}
+	else if (bad != NULL && strlen(value) > WN_NAME_MAX)
+		msg = wn_xasprintf("label %s: value %s", key, bad);
+	else if (bad != NULL)
+		msg = wn_xasprintf("label %s: value \"%s\" %s", key, shown, bad);
 	free(shown);
 	return msg;
 }

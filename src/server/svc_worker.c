@@ -22,9 +22,6 @@
 #define WORKER_STATE_LOST   WHATSNEXT__V1__WORKER_STATE__WORKER_LOST
 
 /* What a worker may announce: its record is kept, listed and stored. */
-#define JOIN_MAX_LABELS   256
-#define JOIN_MAX_PROJECTS 1024
-#define JOIN_MAX_TASKS    1024 /* wnd --check holds stored records to it too */
 
 /* worker_reply fills a Worker message with w's record and what it holds. */
 static Whatsnext__V1__Worker *worker_reply(struct call *c, const struct wrk *w)
@@ -90,14 +87,14 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 	if (strlen(wk->host) > 255 || strlen(wk->version) > WN_NAME_MAX)
 		return wn_call_fail(c, WN_EINVAL, "host or version is too long");
 	if (wk->capacity != NULL) {
-		if (wk->capacity->n_gpus > 1024)
-			return wn_call_fail(c, WN_EINVAL, "at most 1024 gpus");
+		if (wk->capacity->n_gpus > WN_JOIN_GPUS_MAX)
+			return wn_call_fail(c, WN_EINVAL, "at most %d gpus", WN_JOIN_GPUS_MAX);
 		for (size_t i = 0; i < wk->capacity->n_gpus; i++)
 			if (strlen(wk->capacity->gpus[i]) == 0 ||
 			    strlen(wk->capacity->gpus[i]) > WN_NAME_MAX)
 				return wn_call_fail(c, WN_EINVAL, "gpu %zu: invalid device id", i);
-		if (wk->capacity->n_labels > JOIN_MAX_LABELS)
-			return wn_call_fail(c, WN_EINVAL, "at most %d labels", JOIN_MAX_LABELS);
+		if (wk->capacity->n_labels > WN_JOIN_LABELS_MAX)
+			return wn_call_fail(c, WN_EINVAL, "at most %d labels", WN_JOIN_LABELS_MAX);
 		for (size_t i = 0; i < wk->capacity->n_labels; i++) {
 			const Whatsnext__V1__Capacity__LabelsEntry *l = wk->capacity->labels[i];
 			char *bad = wn_fleet_label_check(l->key, l->value);
@@ -108,14 +105,14 @@ static int join_check(struct call *c, const Whatsnext__V1__Worker *wk)
 			}
 		}
 	}
-	if (wk->n_projects > JOIN_MAX_PROJECTS)
-		return wn_call_fail(c, WN_EINVAL, "at most %d projects", JOIN_MAX_PROJECTS);
+	if (wk->n_projects > WN_JOIN_PROJECTS_MAX)
+		return wn_call_fail(c, WN_EINVAL, "at most %d projects", WN_JOIN_PROJECTS_MAX);
 	for (size_t i = 0; i < wk->n_projects; i++)
 		if ((why = wn_name_check(wk->projects[i])) != NULL)
 			return wn_call_fail(c, WN_EINVAL, "invalid project name \"%.140s\": %s",
 			                    wk->projects[i], why);
-	if (wk->n_tasks > JOIN_MAX_TASKS)
-		return wn_call_fail(c, WN_EINVAL, "at most %d tasks", JOIN_MAX_TASKS);
+	if (wk->n_tasks > WN_JOIN_TASKS_MAX)
+		return wn_call_fail(c, WN_EINVAL, "at most %d tasks", WN_JOIN_TASKS_MAX);
 	for (size_t i = 0; i < wk->n_tasks; i++)
 		if ((why = wn_name_check(wk->tasks[i])) != NULL)
 			return wn_call_fail(c, WN_EINVAL, "invalid task name \"%.140s\": %s",

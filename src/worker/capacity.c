@@ -1,5 +1,6 @@
 #include "capacity.h"
 
+#include "envelope.h"
 #include "err.h"
 #include "kit.h"
 #include "proc_stray.h"
@@ -23,7 +24,6 @@
 extern char **environ;
 
 #define CAPACITY_CPU_MAX     65536
-#define CAPACITY_GPU_MAX     1024
 #define CAPACITY_MEMORY_MAX  (INT64_C(1) << 40) /* MB */
 #define CAPACITY_SMI_WAIT_MS 10000
 #define CAPACITY_SMI_OUT_MAX 65536
@@ -116,12 +116,12 @@ static int capacity_gpus(const wn_conf_doc *doc, const wn_conf_node *node, wn_wr
 	}
 	if (node->kind == WN_CONF_SCALAR) {
 		int64_t n = 0;
-		if (wn_parse_i64(node->str, 0, CAPACITY_GPU_MAX, &n) != WN_OK) {
+		if (wn_parse_i64(node->str, 0, WN_JOIN_GPUS_MAX, &n) != WN_OK) {
 			*errmsg =
 			    wn_conf_error(doc, node,
 			                  "expected a list of device ids, a count (0 to %d) or "
 			                  "auto for 'gpus', not '%s'",
-			                  CAPACITY_GPU_MAX, node->str);
+			                  WN_JOIN_GPUS_MAX, node->str);
 			return WN_EINVAL;
 		}
 		r->gpu_ids.v = wn_xcalloc((size_t)n + 1, sizeof(char *));
@@ -137,9 +137,9 @@ static int capacity_gpus(const wn_conf_doc *doc, const wn_conf_node *node, wn_wr
 		                  "got a mapping");
 		return WN_EINVAL;
 	}
-	if (node->n > CAPACITY_GPU_MAX) {
+	if (node->n > WN_JOIN_GPUS_MAX) {
 		*errmsg =
-		    wn_conf_error(doc, node, "at most %d devices in 'gpus'", CAPACITY_GPU_MAX);
+		    wn_conf_error(doc, node, "at most %d devices in 'gpus'", WN_JOIN_GPUS_MAX);
 		return WN_EINVAL;
 	}
 	r->gpu_ids.v = wn_xcalloc(node->n + 1, sizeof(char *));
@@ -228,13 +228,19 @@ int wn_capacity_conf_load(const wn_conf_doc *doc, const wn_conf_node *node, wn_w
 			rc = WN_EINVAL;
 			goto done;
 		}
-		if (strlen(raw.labels.vals[i]) > WN_NAME_MAX) { /* the server refuses the Join */
-			*errmsg = wn_conf_error(doc, ln->items[2 * i + 1],
-			                        "label %s: the value is longer than %d bytes",
-			                        raw.labels.keys[i], WN_NAME_MAX);
+		why = wn_label_value_check(raw.labels.vals[i]); /* the server refuses the Join */
+		if (why != NULL) {
+			*errmsg = wn_conf_error(doc, ln->items[2 * i + 1], "label %s: the value %s",
+			                        raw.labels.keys[i], why);
 			rc = WN_EINVAL;
 			goto done;
 		}
+	}
+	if (raw.labels.n > WN_JOIN_LABELS_MAX) {
+		*errmsg = wn_conf_error(doc, ln, "%zu labels: a worker has at most %d",
+		                        raw.labels.n, WN_JOIN_LABELS_MAX);
+		rc = WN_EINVAL;
+		goto done;
 	}
 	out->labels = raw.labels;
 	raw.labels = (wn_conf_strmap){0};

@@ -1,5 +1,6 @@
 #include "wconfig.h"
 
+#include "envelope.h"
 #include "err.h"
 #include "kit.h"
 #include "util.h"
@@ -330,6 +331,15 @@ int wn_wconfig_check(const wn_wconfig *c, char **errmsg)
 	}
 	if (c->ntasks == 0) {
 		*errmsg = wn_xstrdup("no task configured: say in 'tasks' how jobs run");
+		return WN_EINVAL;
+	}
+	/* past them, the server refuses the worker's Join */
+	if (c->projects.n > WN_JOIN_PROJECTS_MAX || c->ntasks > WN_JOIN_TASKS_MAX) {
+		*errmsg =
+		    wn_xasprintf("%zu %s: a worker serves at most %d projects and %d tasks",
+		                 c->projects.n > WN_JOIN_PROJECTS_MAX ? c->projects.n : c->ntasks,
+		                 c->projects.n > WN_JOIN_PROJECTS_MAX ? "projects" : "tasks",
+		                 WN_JOIN_PROJECTS_MAX, WN_JOIN_TASKS_MAX);
 		return WN_EINVAL;
 	}
 	wn_wire_url url;

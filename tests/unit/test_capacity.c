@@ -2,6 +2,7 @@
  * detection from the machine, and the GPU devices given to each job. */
 #include "capacity.h"
 #include "err.h"
+#include "strbuf.h"
 #include "test.h"
 
 #include <stdio.h>
@@ -186,6 +187,17 @@ TEST(mistakes_are_reported_with_their_position)
 	snprintf(text, sizeof(text), "resources: {labels: {site: %0128d}}\n", 0);
 	CHECK(load(text, &r) == NULL);
 	wn_capacity_conf_release(&r);
+	err = load_error("resources: {labels: {site: \"eu\\twest\"}}\n");
+	CHECK_HAS(err, "worker.yaml:1:28: label site: the value holds a control character");
+	free(err);
+	wn_strbuf many = WN_STRBUF_INIT;
+	wn_strbuf_addf(&many, "resources:\n  labels:\n");
+	for (int i = 0; i < 257; i++)
+		wn_strbuf_addf(&many, "    l%d: v\n", i);
+	err = load_error(wn_strbuf_str(&many));
+	CHECK_HAS(err, "257 labels: a worker has at most 256");
+	free(err);
+	wn_strbuf_free(&many);
 	err = load_error("resources: {gpu: 1}\n");
 	CHECK_HAS(err, "unknown key 'gpu' (did you mean 'gpus'?)");
 	free(err);

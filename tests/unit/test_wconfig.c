@@ -2,6 +2,7 @@
  * handling of a job up to the command it would run. */
 #include "err.h"
 #include "fmt.h"
+#include "strbuf.h"
 #include "test.h"
 #include "wconfig.h"
 
@@ -214,6 +215,33 @@ TEST(check_needs_a_project)
 	CHECK_HAS(err, "invalid project name 'bad/name'");
 	free(err);
 	wn_wconfig_free(c);
+}
+
+/* More projects or tasks than the server takes in a Join: the worker would
+ * start, then stop when the server refused it. */
+TEST(check_refuses_more_projects_or_tasks_than_a_join_takes)
+{
+	wn_strbuf text = WN_STRBUF_INIT;
+	wn_strbuf_addf(&text, "projects: p\ntasks:\n");
+	for (int i = 0; i < 1025; i++)
+		wn_strbuf_addf(&text, "  t%d: {command: [x]}\n", i);
+	wn_wconfig *c = parse(wn_strbuf_str(&text));
+	char *err = NULL;
+	CHECK_EQ_INT(wn_wconfig_check(c, &err), WN_EINVAL);
+	CHECK_HAS(err, "1025 tasks: a worker serves at most 1024 projects and 1024 tasks");
+	free(err);
+	wn_wconfig_free(c);
+	wn_strbuf_reset(&text);
+	wn_strbuf_addf(&text, "projects: [");
+	for (int i = 0; i < 1025; i++)
+		wn_strbuf_addf(&text, "%sp%d", i ? ", " : "", i);
+	wn_strbuf_addf(&text, "]\ntasks: {t: {command: [x]}}\n");
+	c = parse(wn_strbuf_str(&text));
+	CHECK_EQ_INT(wn_wconfig_check(c, &err), WN_EINVAL);
+	CHECK_HAS(err, "1025 projects: a worker serves at most 1024 projects");
+	free(err);
+	wn_wconfig_free(c);
+	wn_strbuf_free(&text);
 }
 
 /* A log_dir that is a file (or lies below one) would fail every job the
