@@ -29,18 +29,29 @@ static size_t head_find(const char *p, size_t len, size_t *from)
 	return 0;
 }
 
+/* head_target finds the target of the request line of head (from *t to
+ * the end of the line at *end: the target runs to its first space); false
+ * when the line has no space (nng refuses a request line it cannot read). */
+static bool head_target(const char *head, size_t len, const char **t, const char **end)
+{
+	const char *e = head;
+	while (e < head + len && *e != '\r' && *e != '\n')
+		e++;
+	const char *sp = memchr(head, ' ', (size_t)(e - head));
+	*t = sp != NULL ? sp + 1 : NULL;
+	*end = e;
+	return sp != NULL;
+}
+
 /* head_escaped tells whether the target of the request line of head holds
  * a '%' before its query: nng's server decodes all of it up to a '?', a '#'
  * and what follows it included. */
 static bool head_escaped(const char *head, size_t len)
 {
-	const char *end = head;
-	while (end < head + len && *end != '\r' && *end != '\n')
-		end++;
-	const char *sp = memchr(head, ' ', (size_t)(end - head));
-	if (sp == NULL)
-		return false; /* nng refuses a request line it cannot read */
-	for (const char *p = sp + 1; p < end && *p != ' ' && *p != '?'; p++)
+	const char *t, *end;
+	if (!head_target(head, len, &t, &end))
+		return false;
+	for (const char *p = t; p < end && *p != ' ' && *p != '?'; p++)
 		if (*p == '%')
 			return true;
 	return false;
@@ -53,13 +64,9 @@ static bool head_escaped(const char *head, size_t len)
  * reads as the next request, unchecked. */
 static bool head_pathless(const char *head, size_t len)
 {
-	const char *end = head;
-	while (end < head + len && *end != '\r' && *end != '\n')
-		end++;
-	const char *sp = memchr(head, ' ', (size_t)(end - head));
-	if (sp == NULL)
-		return false; /* nng refuses a request line it cannot read */
-	const char *t = sp + 1;
+	const char *t, *end;
+	if (!head_target(head, len, &t, &end))
+		return false;
 	size_t n = (size_t)(end - t);
 	if (n > 0 && t[0] == '/')
 		return false;

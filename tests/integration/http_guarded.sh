@@ -59,26 +59,6 @@ PY
 	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "cannot limit"
 }
 
-# hraw: send stdin (bytes) to wnd's HTTP port and print what comes back
-# until the connection closes (or 10 s pass: then "<timeout>").
-hraw() {
-	python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(sys.stdin.buffer.read())
-out = b""
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-except socket.timeout:
-    out += b"<timeout>"
-sys.stdout.write(out.decode("latin-1"))
-' "${WN_HTTP##*:}"
-}
-
 # A target that is not a path ("*", "x") was answered 404 by nng's server
 # itself, which kept the connection without reading the request's body and
 # then read that body as the next request, past every check of the guard:

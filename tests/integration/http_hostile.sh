@@ -5,29 +5,6 @@
 # Host; SIGTERM with bodies half sent. Raw HTTP from python3 sockets.
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 
-# hraw: send stdin (bytes, "\r\n" written as such) to wnd's HTTP port and
-# print what comes back until the connection closes (or 10 s pass: then
-# "<timeout>").
-hraw() {
-	python3 -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-s.sendall(sys.stdin.buffer.read())
-out = b""
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-except socket.timeout:
-    out += b"<timeout>"
-except ConnectionResetError:
-    out += b"<reset>"
-sys.stdout.write(out.decode("latin-1"))
-' "${WN_HTTP##*:}"
-}
-
 # status_of REPLY: the status code of a raw reply's first line.
 status_of() { head -1 <<<"$1" | cut -d' ' -f2; }
 

@@ -211,3 +211,26 @@ snapshot() {
 
 # bg_track PID: have wn_cleanup kill this background process at exit.
 bg_track() { WN_PIDS+=("$1"); }
+
+# hraw: send stdin (bytes, "\r\n" written as such) to wnd's HTTP port and
+# print what comes back until the connection closes (or 10 s pass: then
+# "<timeout>").
+hraw() {
+	python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except socket.timeout:
+    out += b"<timeout>"
+except ConnectionResetError:
+    out += b"<reset>"
+sys.stdout.write(out.decode("latin-1"))
+' "${WN_HTTP##*:}"
+}
