@@ -379,6 +379,10 @@ static int runai_build(const void *conf, const wn_fmt_job *job, void **out, char
 	free(vals);
 	r->submit = a.v;
 	r->desc = wn_xasprintf("RUNAI workload %s in project %s", r->name, r->project);
+	if (r->log_path != NULL && (why = wn_safepath_too_long(r->log_path, "log file")) != NULL) {
+		free(r->log_path);
+		r->log_path = NULL;
+	}
 	if (r->log_path == NULL) {
 		runai_release(r);
 		*reason = why;

@@ -486,6 +486,13 @@ static int slurm_build(const void *conf, const wn_fmt_job *job, void **out, char
 		r->script_path = wn_xasprintf("%.*s.sbatch", (int)(ol - 4), r->output);
 	else
 		r->script_path = wn_xasprintf("%s.sbatch", r->output);
+	/* a name too long for the worker's files fails the job before it runs */
+	const char *const paths[] = {r->output, r->script_path, r->results_path, r->error};
+	const char *const whats[] = {"output file", "batch script", "results file", "error file"};
+	for (size_t i = 0; rc == WN_OK && i < 4; i++)
+		if (paths[i] != NULL &&
+		    (*reason = wn_safepath_too_long(paths[i], whats[i])) != NULL)
+			rc = WN_EINVAL;
 	if (rc != WN_OK) {
 		slurm_release(r);
 		return rc;

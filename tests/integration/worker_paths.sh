@@ -88,6 +88,51 @@ EOF
 	expect_eq "$(cat runs)" ran "the runs"
 }
 
+# The same for the files a SLURM job has beside its output (its batch script,
+# its results) and a RUNAI workload's log: the job fails before anything is
+# submitted.
+test_a_value_too_long_for_a_cluster_job_s_files_fails_before_the_submission() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p s >/dev/null
+	wnctl task create p r >/dev/null
+	printf '#!/bin/sh\necho "$0 $*" >> %s/called\nexit 1\n' "$WN_TMP" >submit
+	chmod +x submit
+	{
+		worker_head
+		cat <<EOF
+tasks:
+  s:
+    formatter: slurm
+    script: echo hi
+    output: "{exp}.out"
+    sbatch: $WN_TMP/submit
+    squeue: /bin/true
+    sacct: /bin/true
+    scancel: /bin/true
+  r:
+    formatter: runai
+    runai: $WN_TMP/submit
+    project: team-a
+    image: img
+    log: "{exp}.log"
+EOF
+	} >w.yaml
+	local long s r
+	long=$(printf 'a%.0s' $(seq 1 250)) # the output 254 bytes, the script 257
+	s=$(wnctl job add p s --param "exp=$long")
+	r=$(wnctl job add p r --param "exp=${long}xx") # the log 256 bytes
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$s" "j['status']") $(job_get "$r" "j['status']")" "failed failed" \
+		"jobs $s and $r"
+	expect_contains "$(job_get "$s" "j['reason']")" \
+		"the name of the batch script is 257 bytes long: at most 255 can be opened"
+	expect_contains "$(job_get "$r" "j['reason']")" \
+		"the name of the log file is 256 bytes long: at most 255 can be opened"
+	[ ! -e called ] || fail "submitted: $(cat called)"
+}
+
 test_a_planted_symbolic_link_is_not_followed() {
 	paths_setup
 	echo "precious" >"$WN_TMP/victim"
