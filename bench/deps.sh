@@ -41,18 +41,7 @@ for b in wnd wnctl; do
 	fi
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-bench-deps.XXXXXX")
-wnd_pid=
-# shellcheck disable=SC2317 # called through the trap
-cleanup() {
-	if [ -n "$wnd_pid" ]; then
-		kill -9 "$wnd_pid" 2>/dev/null || true
-		wait "$wnd_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_scratch wn-bench-deps
 
 export WN_SERVER=ipc://$tmp/wnd.sock
 bench_start_wnd "$WN_BIN/wnd" --durability "$mode"

@@ -15,6 +15,25 @@ free_port() {
 	done
 }
 
+# bench_scratch NAME: makes $tmp, a new directory NAME.XXXXXX in TMPDIR (or
+# /tmp), and has the script's end (its exit, SIGINT, SIGTERM) end the wnd of
+# $wnd_pid, if one was started (bench_start_wnd), and remove $tmp.
+bench_scratch() {
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	wnd_pid=
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# shellcheck disable=SC2317 # called through the trap
+bench_cleanup() {
+	if [ -n "$wnd_pid" ]; then
+		kill -9 "$wnd_pid" 2>/dev/null || true
+		wait "$wnd_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+
 # bench_start_wnd WND [OPTION...]: starts the wnd at path WND with its data in
 # $tmp/data, listening on $WN_SERVER, with the options given, its output in
 # $tmp/wnd.log; sets wnd_pid (for the script's cleanup to end) and returns

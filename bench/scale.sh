@@ -41,19 +41,8 @@ for b in wnd wnbench; do
 	fi
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-scale.XXXXXX")
+bench_scratch wn-scale
 data=$tmp/data
-wnd_pid=
-# shellcheck disable=SC2317 # called through the trap
-cleanup() {
-	if [ -n "$wnd_pid" ]; then
-		kill -9 "$wnd_pid" 2>/dev/null || true
-		wait "$wnd_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 url=tcp://127.0.0.1:$(free_port)
 

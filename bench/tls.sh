@@ -21,18 +21,7 @@ command -v openssl >/dev/null || {
 	exit 1
 }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/wn-bench-tls.XXXXXX")
-wnd_pid=
-# shellcheck disable=SC2317 # called through the trap
-cleanup() {
-	if [ -n "$wnd_pid" ]; then
-		kill -9 "$wnd_pid" 2>/dev/null || true
-		wait "$wnd_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_scratch wn-bench-tls
 
 # the certificates: a CA and a server certificate for 127.0.0.1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/ca.key" \
