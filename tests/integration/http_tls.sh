@@ -27,37 +27,13 @@ https_start() {
 # hcurl ARGS...: curl trusting the test's CA.
 hcurl() { curl -s -m 20 --cacert pki/ca.pem "$@"; }
 
-# sraw: send stdin over TLS to wnd's HTTP port and print what comes back
-# until the connection closes (or 10 s pass: then "<timeout>").
-sraw() {
-	python3 -c '
-import socket, ssl, sys
-ctx = ssl.create_default_context(cafile="pki/ca.pem")
-s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10),
-                    server_hostname="127.0.0.1")
-s.sendall(sys.stdin.buffer.read())
-out = b""
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-except socket.timeout:
-    out += b"<timeout>"
-except (ConnectionResetError, ssl.SSLError):
-    out += b"<reset>"
-sys.stdout.write(out.decode("latin-1"))
-' "${WN_HTTP##*:}"
-}
-
 # A path ending in a percent-escape is refused over https too, and thousands
 # of them leave wnd serving (nng's server, which served https itself,
 # decoded them past the end of its copy of the path).
 test_https_refuses_escaped_paths_and_wnd_lives() {
 	https_start
 	local r
-	r=$(printf 'GET /v1/JobService/Get%%41 HTTP/1.1\r\nHost: localhost\r\n\r\n' | sraw)
+	r=$(printf 'GET /v1/JobService/Get%%41 HTTP/1.1\r\nHost: localhost\r\n\r\n' | hraw pki/ca.pem)
 	expect_eq "$(head -1 <<<"$r" | cut -d' ' -f2)" 400 "a path ending in an escape: $r"
 	expect_contains "$r" "a percent-escape in the path is not served"
 	# two clients, 2000 connections each

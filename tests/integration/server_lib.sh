@@ -212,13 +212,17 @@ snapshot() {
 # bg_track PID: have wn_cleanup kill this background process at exit.
 bg_track() { WN_PIDS+=("$1"); }
 
-# hraw: send stdin (bytes, "\r\n" written as such) to wnd's HTTP port and
-# print what comes back until the connection closes (or 10 s pass: then
-# "<timeout>").
+# hraw [CA]: send stdin (bytes, "\r\n" written as such) to wnd's HTTP port,
+# over TLS checked against the CA file CA if one is given, and print what
+# comes back until the connection closes (or 10 s pass: then "<timeout>";
+# a connection reset: "<reset>").
 hraw() {
 	python3 -c '
-import socket, sys
+import socket, ssl, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+if sys.argv[2]:
+    s = ssl.create_default_context(cafile=sys.argv[2]).wrap_socket(
+        s, server_hostname="127.0.0.1")
 s.sendall(sys.stdin.buffer.read())
 out = b""
 try:
@@ -229,8 +233,8 @@ try:
         out += b
 except socket.timeout:
     out += b"<timeout>"
-except ConnectionResetError:
+except (ConnectionResetError, ssl.SSLError):
     out += b"<reset>"
 sys.stdout.write(out.decode("latin-1"))
-' "${WN_HTTP##*:}"
+' "${WN_HTTP##*:}" "${1:-}"
 }
