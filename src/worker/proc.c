@@ -679,7 +679,8 @@ static size_t proc_utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-#define PROC_FDS_RETELL_MS 60000 /* a wait for a descriptor is logged this often */
+#define PROC_FDS_RETELL_MS 60000  /* a wait for a descriptor is logged this often */
+#define PROC_FDS_WAIT_MS   600000 /* and given up after this long */
 
 int wn_proc_open_waiting(const char *path, int flags, const char *what)
 {
@@ -690,6 +691,14 @@ int wn_proc_open_waiting(const char *path, int flags, const char *what)
 			return fd;
 		int err = errno;
 		int64_t now = wn_mono_ms();
+		if (now - start >= PROC_FDS_WAIT_MS) {
+			/* descriptors held for good (a leak): the job ends, not the worker */
+			wn_warn("%s: cannot open it, this worker has been short of descriptors for "
+			        "%d minutes (%s): given up",
+			        what, PROC_FDS_WAIT_MS / 60000, strerror(err));
+			errno = err;
+			return -1;
+		}
 		if (now - start >= 1000 && (told == 0 || now - told >= PROC_FDS_RETELL_MS)) {
 			wn_warn("%s: cannot open it, this worker is short of descriptors (%s): "
 			        "trying again until it can, before the job counts as ended",

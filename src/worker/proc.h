@@ -75,7 +75,8 @@ void wn_proc_free(wn_proc *p);
  * of descriptors (EMFILE, ENFILE: other slots hold them, and give them back
  * as their runs end), it waits for one as long as that lasts, saying so
  * (naming what) after a second and again every minute, rather than read
- * nothing and lose what the run wrote. Returns the descriptor, or -1 with
+ * nothing and lose what the run wrote; after ten minutes (descriptors held
+ * for good) it gives up, saying so. Returns the descriptor, or -1 with
  * errno for any other failure. */
 int wn_proc_open_waiting(const char *path, int flags, const char *what);
 
