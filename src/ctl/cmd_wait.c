@@ -363,10 +363,9 @@ __attribute__((noreturn)) static void wait_no_jobs(wn_ctl *c, uint64_t sweep)
 	                                          &whatsnext__v1__sweep__descriptor, 0, &code);
 	const char *why = "";
 	if (s != NULL && s->total > 0)
-		why =
-		    wn_ctl_printf(c, ": its %s removed before the wait",
-		                  wn_ctl_printf(c, "%s %s", wn_ctl_count(c, s->total, "job", NULL),
-		                                s->total == 1 ? "was" : "were"));
+		why = wn_ctl_printf(c, ": its %s %s removed before the wait",
+		                    wn_ctl_count(c, s->total, "job", NULL),
+		                    s->total == 1 ? "was" : "were");
 	wn_ctl_die(c, WN_CTL_EXIT_NOT_FOUND, "sweep %llu has no jobs to wait for%s",
 	           (unsigned long long)sweep, why);
 }
