@@ -679,8 +679,7 @@ int wn_svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 /* list_totals counts p's ready jobs that take a place in line (r->total) and
  * those that do not: out of line in walk w (a task no worker could run, a
  * capped sweep's jobs past its free places), or waiting on dependencies. */
-static void list_totals(struct project *p, const struct qwalk *w,
-                        Whatsnext__V1__QueueListResponse *r)
+static void list_totals(struct project *p, struct qwalk *w, Whatsnext__V1__QueueListResponse *r)
 {
 	for (size_t i = 0; i < w->n; i++) {
 		size_t n = wn_index_count(w->q[i]->ready);
