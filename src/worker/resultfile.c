@@ -629,7 +629,8 @@ int wn_resultfile_read_locked(wn_resultfile *r, int fd, int open_err, bool final
 	if (r->error != NULL) {
 		rv = WN_EINVAL;
 		err = wn_xstrdup(r->error);
-	} else if (fd < 0 && (open_err == ENOENT || open_err == EMFILE || open_err == ENFILE)) {
+	} else if (fd < 0 &&
+	           (open_err == ENOENT || (!final && (open_err == EMFILE || open_err == ENFILE)))) {
 		return WN_OK; /* nothing reported (yet), or read next time */
 	} else if (fd < 0) {
 		rv = results_fail(r, 0, &err, "cannot open it: %s",
