@@ -118,13 +118,23 @@ static bool expired_held(struct call *c, const Job *j, int64_t cutoff)
 /* expire_chunk deletes the expired jobs of the next chunk of keys after
  * *after; counts them in *removed, and sets *freed when one of them held a
  * dependency past its retention (which may be deleted now). Returns whether
- * keys are left. */
+ * keys are left. A store that failed (here or in a request between two
+ * chunks) ends the pass, *freed cleared: the database lacks the changes
+ * made since, so its records would bring back jobs deleted in memory, to
+ * be deleted again (and walked again for ever); the pass after the store
+ * recovered goes on. */
 static bool expire_chunk(wn_engine *e, uint64_t *after, uint64_t *removed, bool *freed)
 {
 	/* a chunk of keys per lock hold, so requests keep flowing */
 	struct call c;
 	wn_call_init(&c, e, NULL);
 	pthread_mutex_lock(&e->mu);
+	if (wn_store_failed(e->store, NULL, 0)) {
+		pthread_mutex_unlock(&e->mu);
+		wn_call_finish(&c);
+		*freed = false;
+		return false;
+	}
 	int64_t cutoff = wn_engine_now(e) - e->cfg.retention_ms;
 	wn_batch *b = wn_batch_new();
 	Job **v = wn_arena_alloc(c.arena, EXPIRE_CHUNK * sizeof(*v));

@@ -294,3 +294,45 @@ test_a_second_wnd_leaves_a_directory_in_use_untouched() {
 	[ ! -e "$WN_TMP/data2/LOG" ] || fail "a LOG in the data directory despite WN_ROCKSDB_LOG"
 	wn_stop
 }
+
+# A retention pass that deletes a job kept for another (a cancelled job's
+# completed dependency) walks the keys again; when its write fails, the
+# database still holds what it deleted in memory. It used to read those jobs
+# back and delete them again, walking for ever until a request recovered the
+# store (on a full disk, for as long as it stayed full): the request that ran
+# the pass did not come back, wnd's memory grew and SIGTERM did not stop it.
+# The pass now ends with the store failed, and the one after its recovery
+# goes on.
+test_a_failed_write_during_a_retention_pass_ends_the_pass() {
+	echo 0 >clock
+	# the 9th write, the retention pass's, fails: the 8 before it are the
+	# store's own and the 7 calls below
+	WN_STORE_FAULTS=write:after=8:count=1 wn_start --retention-ms 60000 --test-clock "$WN_TMP/clock"
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job add p t --name b --after 1 >/dev/null
+	wnctl queue fetch p --worker w1 >/dev/null
+	wnctl queue complete 1 1 --worker w1 >/dev/null
+	wnctl job cancel 2 >/dev/null
+	echo 120000 >clock.new && mv clock.new clock
+	# the pass runs before this request, which is answered
+	wnctl --timeout 20000 job list --all >/dev/null 2>&1 || true
+	add_until_taken p t after 15
+	expect_contains "$(cat "$WN_TMP/wnd.log")" "store recovered from"
+	# the next pass deletes the job that was kept for the cancelled one
+	echo 240000 >clock.new && mv clock.new clock
+	expect_eq "$(job_names)" "3 after pending" "jobs after the passes"
+	# each job was deleted once: the cancelled one by the pass whose write
+	# failed, which ended there, the other by the next
+	expect_eq "$(awk '/ deleted [0-9]+ finished job\(s\) past the retention time$/ { print $(NF - 6) }' \
+		"$WN_TMP/wnd.log" | tr '\n' ' ')" "1 1 " "jobs deleted by each pass, as wnd logs them"
+	local stats
+	stats=$(wnctl --json queue stats p)
+	expect_eq "$(jget "$stats" "[j['projects'][0][k] for k in ('pending', 'completed', 'cancelled')]")" \
+		"[1, 0, 0]" "the counts of project p"
+	wn_stop
+	"$WN_BIN/wnd" --check --data "$WN_TMP/data" >check.txt 2>&1 || fail "wnd --check: $(cat check.txt)"
+	wn_start
+	expect_eq "$(job_names)" "3 after pending" "jobs after a restart"
+}
