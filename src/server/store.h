@@ -134,8 +134,10 @@ char *wn_store_stray_file(const char *dir);
 /* wn_store_dir_check refuses, with a message that says what to do, a data
  * directory this process cannot use: one that is not a directory, belongs to
  * another user (write: wnd must make it private; read: one it may not read),
- * is closed to its owner, or (write) is on a read-only file system. A path
- * that does not exist is WN_OK: the open makes it. */
+ * is closed to its owner, or (write) is on a read-only file system; or that
+ * holds a file of the store this process may not open (another user's, or
+ * one closed to its owner). A path that does not exist is WN_OK: the open
+ * makes it. */
 int wn_store_dir_check(const char *dir, bool write, char **errmsg);
 /* wn_store_dir_foreign refuses (WN_EINVAL, saying what to do) a directory
  * that holds a RocksDB database with keys but no data layout version, which

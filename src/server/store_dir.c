@@ -8,6 +8,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -41,6 +42,65 @@ static char *dir_not_owner(const char *dir, const struct stat *st, bool write)
 	return wn_xasprintf("data directory %s belongs to %s and may not be read by %s: run "
 	                    "the check as its owner",
 	                    dir, owner, me);
+}
+
+/* dir_file_need is the access the store's open needs to file name of the
+ * data directory: 0 for a file it does not open (RocksDB's LOG is renamed,
+ * which takes the directory alone). */
+static int dir_file_need(const char *name, bool write)
+{
+	size_t n = strlen(name);
+	if (strcmp(name, "LOCK") == 0 || strcmp(name, STORE_LOCK_FILE) == 0)
+		return write ? R_OK | W_OK : 0;
+	/* logs and table files are numbered: audit.log is not the store's */
+	if (strcmp(name, "CURRENT") == 0 || strcmp(name, "IDENTITY") == 0 ||
+	    strncmp(name, "MANIFEST-", 9) == 0 ||
+	    (n > 4 && strspn(name, "0123456789") == n - 4 &&
+	     (strcmp(name + n - 4, ".log") == 0 || strcmp(name + n - 4, ".sst") == 0)))
+		return R_OK;
+	return 0;
+}
+
+/* dir_files_check refuses, saying what to do, a data directory holding a
+ * file of the store that this process may not open (one root made there,
+ * say, by a wnd --check --repair): RocksDB's open would fail on it in its
+ * own words ("Invalid argument: Found options incompatible with filesystem"
+ * for a CURRENT file), after rolling its LOG. */
+static int dir_files_check(const char *dir, bool write, char **errmsg)
+{
+	DIR *dp = opendir(dir);
+	if (dp == NULL)
+		return WN_OK; /* the open says why */
+	uid_t me = geteuid();
+	struct dirent *de;
+	int rv = WN_OK;
+	while (rv == WN_OK && (de = readdir(dp)) != NULL) {
+		struct stat st;
+		int need = dir_file_need(de->d_name, write);
+		if (need == 0 || fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) ||
+		    faccessat(dirfd(dp), de->d_name, need, AT_EACCESS) == 0 || errno != EACCES)
+			continue;
+		char owner[160], self[160];
+		dir_user(owner, sizeof(owner), st.st_uid);
+		dir_user(self, sizeof(self), me);
+		if (st.st_uid != me)
+			*errmsg = wn_xasprintf(
+			    "file %s of data directory %s belongs to %s (mode %04o), and %s as "
+			    "%s: %s as its owner, or make %s the owner of every file there "
+			    "(chown -R %lu %s)",
+			    de->d_name, dir, owner, (unsigned)(st.st_mode & 07777),
+			    write ? "wnd runs" : "the check runs", self,
+			    write ? "run wnd" : "run the check", self, (unsigned long)me, dir);
+		else
+			*errmsg =
+			    wn_xasprintf("file %s of data directory %s (mode %04o) is closed to "
+			                 "its owner: chmod -R u+rw %s",
+			                 de->d_name, dir, (unsigned)(st.st_mode & 07777), dir);
+		rv = WN_EINVAL;
+	}
+	closedir(dp);
+	return rv;
 }
 
 int wn_store_dir_check(const char *dir, bool write, char **errmsg)
@@ -94,7 +154,7 @@ int wn_store_dir_check(const char *dir, bool write, char **errmsg)
 		        "root's, which a wnd run as its owner cannot open",
 		        dir, owner);
 	}
-	return WN_OK;
+	return me == 0 ? WN_OK : dir_files_check(dir, write, errmsg);
 }
 
 /* dir_has reports whether dir holds a file named name. */

@@ -155,6 +155,47 @@ test_a_data_directory_wnd_cannot_use_says_what_to_do() {
 	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job of nobody's directory"
 }
 
+# The files root's wnd makes in another user's data directory (a start, a
+# wnd --check --repair) are root's: the owner's wnd then failed on them in
+# RocksDB's words ("Invalid argument: Found options incompatible with
+# filesystem: IO error: While open a file for random read: .../CURRENT:
+# Permission denied"), after rolling its LOG. A file of the store this wnd
+# may not open is now named with what to do, before anything changes.
+test_a_file_of_the_store_wnd_cannot_open_says_what_to_do() {
+	[ "$(id -u)" -eq 0 ] || fail "the test needs root (to run wnd as another user)"
+	wn_start
+	some_data
+	wn_stop
+	chown -R 65534 data
+	# root serves nobody's directory: what it makes there is root's
+	wn_start
+	wnctl job add p t >/dev/null
+	wn_stop
+	chmod 711 "$WN_TMP"
+	mkdir -m 777 "$WN_TMP/sock"
+	local before
+	before=$(ls -ln --time-style=full-iso data)
+	expect_contains "$before" " 0 0 " "files root made in nobody's directory"
+	expect_exit 1 as_nobody "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/sock/n"
+	expect_contains "$WN_ERR" "wnd: file "
+	expect_contains "$WN_ERR" " of data directory $WN_TMP/data belongs to user root (uid 0) (mode 0600), and wnd runs as user nobody (uid 65534): run wnd as its owner, or make user nobody (uid 65534) the owner of every file there (chown -R 65534 $WN_TMP/data)"
+	expect_exit 2 as_nobody "$WN_BIN/wnd" --check --data "$WN_TMP/data"
+	expect_contains "$WN_ERR" "and the check runs as user nobody (uid 65534): run the check as its owner"
+	expect_eq "$(ls -ln --time-style=full-iso data)" "$before" "the data directory after the refusals"
+	# a file closed to its owner
+	chown -R 65534 data
+	local sst
+	sst=$(cd data && ls ./*.sst | head -n 1)
+	chmod 000 "data/$sst"
+	expect_exit 1 as_nobody "$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/sock/n"
+	expect_eq "$WN_ERR" "wnd: file ${sst#./} of data directory $WN_TMP/data (mode 0000) is closed to its owner: chmod -R u+rw $WN_TMP/data"
+	chmod -R u+rw data
+	# the audit log is not the store's (--audit-log may put it elsewhere)
+	chown 0 data/audit.log
+	expect_exit 0 as_nobody "$WN_BIN/wnd" --check --data "$WN_TMP/data"
+	expect_contains "$WN_OUT" "2 job(s)"
+}
+
 # A directory with no database but other files given as the data directory
 # (a home directory, /srv instead of /srv/wnd): wnd made every file in it
 # private, four levels down, and put its database among them. It is refused
