@@ -325,7 +325,7 @@ int wn_secret_file_read(const char *path, const char *what, char **out, char **e
 	} else {
 		*out = strndup(buf, len);
 		if (*out == NULL)
-			abort();
+			wn_oom("reading a secret");
 	}
 	explicit_bzero(buf, sizeof(buf));
 	return rc;

@@ -80,10 +80,8 @@ char *wn_pbjson_name(const ProtobufCFieldDescriptor *f, char *buf, size_t n)
 /* pbjson_new returns j, which jansson failed to make only when out of memory. */
 static json_t *pbjson_new(json_t *j)
 {
-	if (j == NULL) {
-		fprintf(stderr, "pbjson: out of memory\n");
-		abort();
-	}
+	if (j == NULL)
+		wn_oom("making JSON");
 	return j;
 }
 

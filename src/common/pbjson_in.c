@@ -21,10 +21,8 @@
 /* pbjson_new returns j, which jansson failed to make only when out of memory. */
 static json_t *pbjson_new(json_t *j)
 {
-	if (j == NULL) {
-		fprintf(stderr, "pbjson: out of memory\n");
-		abort();
-	}
+	if (j == NULL)
+		wn_oom("making JSON");
 	return j;
 }
 

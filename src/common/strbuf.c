@@ -12,8 +12,9 @@
 static void strbuf_grow(wn_strbuf *b, size_t n)
 {
 	if (n > SIZE_MAX / 2 - b->len - 1) {
-		fprintf(stderr, "out of memory growing a string of %zu bytes\n", b->len);
-		abort();
+		char what[80];
+		snprintf(what, sizeof(what), "growing a string of %zu bytes", b->len);
+		wn_oom(what);
 	}
 	size_t need = b->len + n + 1;
 	if (need <= b->cap)

@@ -11,11 +11,27 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
+
+void wn_oom(const char *what)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%s: out of memory %s\n",
+	                 program_invocation_short_name, what);
+	if (n > (int)sizeof(line) - 1) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0)
+		abort(); /* nothing more to say */
+	abort();
+}
 
 static void util_oom(size_t n)
 {
-	fprintf(stderr, "out of memory allocating %zu bytes\n", n);
-	abort();
+	char what[64];
+	snprintf(what, sizeof(what), "allocating %zu bytes", n);
+	wn_oom(what);
 }
 
 void *wn_xmalloc(size_t n)

@@ -10,7 +10,12 @@
 /* Longest project, task, job or worker name, in bytes. */
 #define WN_NAME_MAX 128
 
-/* wn_xmalloc allocates n bytes or aborts with a message. */
+/* wn_oom writes "PROGRAM: out of memory <what>" on stderr and aborts. It writes
+ * to the descriptor itself, allocating nothing: stderr may be a stream that
+ * allocates to write (wnctl's escapes controls). what: "allocating 16 bytes". */
+__attribute__((noreturn)) void wn_oom(const char *what);
+
+/* wn_xmalloc allocates n bytes or aborts with a message (wn_oom). */
 void *wn_xmalloc(size_t n);
 /* wn_xcalloc allocates n zeroed elements of size sz or aborts. */
 void *wn_xcalloc(size_t n, size_t sz);
