@@ -96,6 +96,25 @@ static bool job_finished(const Whatsnext__V1__Job *j)
 	       j->status == WHATSNEXT__V1__JOB_STATUS__JOB_FAILED;
 }
 
+/* job_stopping prints the `stopping` field of job j, cancelled while it ran: its
+ * worker is told to stop the run with its next heartbeat, or, away (lost, gone,
+ * removed), only when it comes back under its name. */
+static void job_stopping(wn_ctl *c, const Whatsnext__V1__Job *j)
+{
+	Whatsnext__V1__WorkerNameRequest req = WHATSNEXT__V1__WORKER_NAME_REQUEST__INIT;
+	req.name = j->worker;
+	int code = 0;
+	const Whatsnext__V1__Worker *w = wn_ctl_call_try(
+	    c, WN_PATH_WORKER_GET, &req.base, &whatsnext__v1__worker__descriptor, 0, &code);
+	const char *how = "told to stop";
+	if (w == NULL && code != WHATSNEXT__V1__CODE__NOT_FOUND) /* not ours to see */
+		how = "told to stop with the worker's next heartbeat, or when it comes back";
+	else if (w == NULL || w->state != WHATSNEXT__V1__WORKER_STATE__WORKER_ACTIVE)
+		how = wn_ctl_printf(c, "to be told to stop when worker %s comes back", j->worker);
+	wn_ctl_field("stopping", "the run of attempt %u on worker %s, %s", j->attempt, j->worker,
+	             how);
+}
+
 static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 {
 	if (wn_ctl_json(c)) {
@@ -125,8 +144,7 @@ static void job_print(wn_ctl *c, const Whatsnext__V1__Job *j)
 	if (j->reason[0] != '\0')
 		wn_ctl_field("reason", "%s", wn_ctl_states(c, j->reason));
 	if (j->stopping) /* cancelled while it ran: the run has not said it ended */
-		wn_ctl_field("stopping", "the run of attempt %u on worker %s, told to stop",
-		             j->attempt, j->worker);
+		job_stopping(c, j);
 	if (j->external_id[0] != '\0')
 		wn_ctl_field("external_id", "%s", j->external_id);
 	if (j->submitter[0] != '\0')

@@ -244,6 +244,10 @@ back_and_stopped() {
 
 test_a_job_cancelled_while_its_worker_is_away_is_stopped_in_slurm() {
 	cancel_while_away
+	# the worker is told only when it comes back: job show says so, not
+	# that it was told
+	expect_exit 0 wnctl job show "$ID"
+	expect_contains "$WN_OUT" "stopping: the run of attempt 1 on worker w1, to be told to stop when worker w1 comes back"
 	back_and_stopped
 }
 
@@ -255,7 +259,7 @@ test_a_cancel_outlives_a_restart_of_wnd_until_the_worker_is_back() {
 	cancel_while_away
 	wn_kill9
 	wn_start "${WND_ARGS[@]}"
-	expect_contains "$(wnctl job show "$ID")" "stopping: the run of attempt 1 on worker w1, told to stop"
+	expect_contains "$(wnctl job show "$ID")" "stopping: the run of attempt 1 on worker w1, to be told to stop when worker w1 comes back"
 	expect_eq "$(job_get "$ID" "j['stopping']")" True "stopping, in --json"
 	back_and_stopped
 	# the run said it ended: nothing is left to stop, after a restart too
@@ -277,7 +281,7 @@ test_a_cancel_reaches_slurm_however_long_the_worker_is_away() {
 	WND_ARGS=(--lease-ms 1000)
 	wn_start "${WND_ARGS[@]}"
 	sleep 2.5 # the lease the restart gave the cancelled run runs out
-	expect_contains "$(wnctl job show "$ID")" "stopping: the run of attempt 1 on worker w1, told to stop"
+	expect_contains "$(wnctl job show "$ID")" "stopping: the run of attempt 1 on worker w1, to be told to stop when worker w1 comes back"
 	back_and_stopped
 	expect_eq "$(job_get "$ID" "j['stopping']")" False "stopping, once the run ended"
 }
