@@ -314,10 +314,8 @@ static void json_indented(json_t *j, int pad)
 {
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY |
 	                               JSON_REAL_PRECISION(wn_pbjson_precision(j)));
-	if (text == NULL) {
-		fprintf(stderr, "wnctl: out of memory\n");
-		abort();
-	}
+	if (text == NULL)
+		wn_oom("making JSON");
 	for (const char *s = text, *nl; *s != '\0'; s = nl + 1) {
 		nl = strchr(s, '\n');
 		if (nl == NULL) {
