@@ -377,8 +377,11 @@ int wn_ctl_getopt(wn_ctl *c)
 		switch (ch) {
 		case -1:
 			return 0;
-		case WN_CTL_OPT_HELP:
-			wn_ctl_help_verb(stdout, c->noun, c->verb);
+		case WN_CTL_OPT_HELP: /* a --json after it counts too */
+			if (c->json || wn_ctl_help_wants_json(c->pargc - optind, c->pargv + optind))
+				wn_ctl_help_json(NULL, 0, c->noun, c->verb);
+			else
+				wn_ctl_help_verb(stdout, c->noun, c->verb);
 			exit(WN_CTL_EXIT_OK);
 		case WN_CTL_OPT_SERVER:
 		case WN_CTL_OPT_TOKEN:

@@ -331,6 +331,22 @@ void wn_ctl_help_noun(FILE *f, const struct wn_ctl_noun *noun);
 /* wn_ctl_help_globals prints the global options, the environment and the exit codes to f. */
 void wn_ctl_help_globals(FILE *f);
 
+/* The first line of `wnctl --help`, after "usage: ". */
+#define WN_CTL_USAGE                                                                               \
+	"wnctl [--server URL] [--token-file FILE] [--json] [--timeout MS] NOUN VERB [ARGS]"
+
+/* wn_ctl_help_json prints as one JSON document on stdout what the help prints as text:
+ * with verb, the command's (its "command", "usage", "summary", "options",
+ * "global_options"); with noun alone, the noun's ("commands": each one's "command",
+ * "usage" and "summary"); with neither, `wnctl --help`'s (the commands of nouns, the
+ * global options, the "environment" and the "exit_codes"). */
+void wn_ctl_help_json(const struct wn_ctl_noun *const *nouns, size_t n,
+                      const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb);
+
+/* wn_ctl_help_wants_json tells whether --json (or a prefix only it has) is among the argc
+ * words at argv, before a "--": help given before it is printed as JSON. */
+bool wn_ctl_help_wants_json(int argc, char *const *argv);
+
 /* ---------------------------------------------------------------- shared by commands */
 
 /* wn_ctl_stats_print prints a StatsResponse as a table (or JSON), with a total row if totals. */

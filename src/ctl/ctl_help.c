@@ -1,6 +1,7 @@
 /* ctl_help: wnctl's usage texts: a command's, a noun's, the global options'
  * and the exit codes (ctl.h). */
 #include "ctl.h"
+#include "json.h"
 
 #include "envelope.h"
 #include "util.h"
@@ -27,6 +28,33 @@ static const struct wn_ctl_opthelp ctl_global_help[] = {
                                "$WN_TLS_SERVER_NAME, else the host of --server)"},
     {"-h, --help", "print usage and exit"},
     {NULL, NULL},
+};
+
+static const struct wn_ctl_opthelp ctl_env_help[] = {
+    {"WN_SERVER", "server address when --server is not given"},
+    {"WN_TOKEN", "token when neither --token-file nor --token is given"},
+    {"WN_TOKEN_FILE", "file of the token when none of those is given"},
+    {"WN_TLS_CA, WN_TLS_CERT, WN_TLS_KEY, WN_TLS_SERVER_NAME",
+     "as --tls-ca, --tls-cert, --tls-key, --tls-server-name"},
+    {NULL, NULL},
+};
+
+static const struct {
+	int code;
+	const char *text;
+} ctl_exit_help[] = {
+    {WN_CTL_EXIT_OK, "success"},
+    {WN_CTL_EXIT_ERROR, "other error"},
+    {WN_CTL_EXIT_USAGE, "usage error: bad command, option, argument or input file"},
+    {WN_CTL_EXIT_UNREACHABLE, "server unreachable, no reply in time, or unavailable"},
+    {WN_CTL_EXIT_NOT_FOUND, "not found"},
+    {WN_CTL_EXIT_EXISTS, "already exists"},
+    {WN_CTL_EXIT_PRECONDITION, "failed precondition: not allowed in the current state"},
+    {WN_CTL_EXIT_INVALID, "invalid argument or resource exhausted (refused by the server)"},
+    {WN_CTL_EXIT_DENIED, "unauthenticated or permission denied"},
+    {WN_CTL_EXIT_JOB_FAILED,
+     "job log -f, job wait: a job ended without completing (failed, cancelled, ...)"},
+    {WN_CTL_EXIT_TIMEOUT, "job wait: --timeout passed before the jobs ended"},
 };
 
 /* ctl_help_text prints text wrapped to 80 columns, continuation lines
@@ -65,9 +93,21 @@ static bool ctl_help_shadowed(const char *o, const struct wn_ctl_verb *verb)
 	return false;
 }
 
-/* ctl_help_options prints the options h, each with its text; with verb, h are the
- * global options, and one that verb has a namesake of says it goes before the
- * command ("wnctl --timeout MS job wait ..."). */
+/* ctl_help_note returns the text of option o, a global option when verb is
+ * given: one that verb has a namesake of says it goes before the command
+ * ("wnctl --timeout MS job wait ..."). Free it. */
+static char *ctl_help_note(const struct wn_ctl_opthelp *o, const struct wn_ctl_noun *noun,
+                           const struct wn_ctl_verb *verb)
+{
+	if (!ctl_help_shadowed(o->opt, verb))
+		return wn_xstrdup(o->text);
+	return wn_xasprintf("%s; only before the command (wnctl %s %s%s%s ...): "
+	                    "after it, %.*s is this command's own option above",
+	                    o->text, o->opt, noun->name, verb->name ? " " : "",
+	                    verb->name ? verb->name : "", (int)strcspn(o->opt, " "), o->opt);
+}
+
+/* ctl_help_options prints the options h, each with its text (ctl_help_note). */
 static void ctl_help_options(FILE *f, const struct wn_ctl_opthelp *h,
                              const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb)
 {
@@ -77,14 +117,8 @@ static void ctl_help_options(FILE *f, const struct wn_ctl_opthelp *h,
 			w = (int)strlen(o->opt);
 	for (const struct wn_ctl_opthelp *o = h; o->opt != NULL; o++) {
 		fprintf(f, "  %-*s  ", w, o->opt);
-		char *text = NULL;
-		if (ctl_help_shadowed(o->opt, verb))
-			text = wn_xasprintf("%s; only before the command (wnctl %s %s%s%s ...): "
-			                    "after it, %.*s is this command's own option above",
-			                    o->text, o->opt, noun->name, verb->name ? " " : "",
-			                    verb->name ? verb->name : "", (int)strcspn(o->opt, " "),
-			                    o->opt);
-		ctl_help_text(f, text ? text : o->text, w + 4, w + 4);
+		char *text = ctl_help_note(o, noun, verb);
+		ctl_help_text(f, text, w + 4, w + 4);
 		free(text);
 	}
 }
@@ -135,25 +169,128 @@ void wn_ctl_help_globals(FILE *f)
 	fputs("global options:\n", f);
 	ctl_help_options(f, ctl_global_help, NULL, NULL);
 	fputs("  --version               print the version (as JSON with --json) and exit\n", f);
-	fputs("\nenvironment:\n"
-	      "  WN_SERVER  server address when --server is not given\n"
-	      "  WN_TOKEN   token when neither --token-file nor --token is given\n"
-	      "  WN_TOKEN_FILE  file of the token when none of those is given\n"
-	      "  WN_TLS_CA, WN_TLS_CERT, WN_TLS_KEY, WN_TLS_SERVER_NAME\n"
-	      "             as --tls-ca, --tls-cert, --tls-key, --tls-server-name\n"
-	      "\nexit codes:\n"
-	      "  0  success\n"
-	      "  1  other error\n"
-	      "  2  usage error: bad command, option, argument or input file\n"
-	      "  3  server unreachable, no reply in time, or unavailable\n"
-	      "  4  not found\n"
-	      "  5  already exists\n"
-	      "  6  failed precondition: not allowed in the current state\n"
-	      "  7  invalid argument or resource exhausted (refused by the server)\n"
-	      "  8  unauthenticated or permission denied\n"
-	      "  9  job log -f, job wait: a job ended without completing (failed, cancelled, ...)\n"
-	      "  10 job wait: --timeout passed before the jobs ended\n",
-	      f);
+	fputs("\nenvironment:\n", f);
+	for (const struct wn_ctl_opthelp *e = ctl_env_help; e->opt != NULL; e++)
+		if (strlen(e->opt) > 20) /* the text under it */
+			fprintf(f, "  %s\n%13s%s\n", e->opt, "", e->text);
+		else
+			fprintf(f, "  %-9s  %s\n", e->opt, e->text);
+	fputs("\nexit codes:\n", f);
+	for (size_t i = 0; i < WN_ARRAY_LEN(ctl_exit_help); i++)
+		fprintf(f, "  %-2d %s\n", ctl_exit_help[i].code, ctl_exit_help[i].text);
+}
+
+/* ---------------------------------------------------------------- as JSON */
+
+/* ctl_help_json_options returns the options h as [{"option", "help"}] (ctl_help_note). */
+static json_t *ctl_help_json_options(const struct wn_ctl_opthelp *h, const struct wn_ctl_noun *noun,
+                                     const struct wn_ctl_verb *verb)
+{
+	json_t *a = json_array();
+	for (const struct wn_ctl_opthelp *o = h; o != NULL && o->opt != NULL; o++) {
+		char *text = ctl_help_note(o, noun, verb);
+		json_t *e = json_object();
+		json_object_set_new(e, "option", json_string(o->opt));
+		json_object_set_new(e, "help", json_string(text));
+		json_array_append_new(a, e);
+		free(text);
+	}
+	return a;
+}
+
+/* ctl_help_json_command returns {"command", "usage", "summary"} of noun's verb v. */
+static json_t *ctl_help_json_command(const struct wn_ctl_noun *noun, const struct wn_ctl_verb *v)
+{
+	char *cmd = wn_xasprintf("%s%s%s", noun->name, v->name ? " " : "", v->name ? v->name : "");
+	char *usage = wn_xasprintf("wnctl %s%s%s", cmd, v->synopsis[0] ? " " : "", v->synopsis);
+	json_t *j = json_object();
+	json_object_set_new(j, "command", json_string(cmd));
+	json_object_set_new(j, "usage", json_string(usage));
+	json_object_set_new(j, "summary", json_string(v->summary));
+	free(usage);
+	free(cmd);
+	return j;
+}
+
+static void ctl_help_json_commands(json_t *a, const struct wn_ctl_noun *noun)
+{
+	for (size_t i = 0; i < noun->nverbs; i++)
+		json_array_append_new(a, ctl_help_json_command(noun, &noun->verbs[i]));
+}
+
+/* ctl_help_json_top returns `wnctl --json help`: every command, the global options,
+ * the environment and the exit codes. */
+static json_t *ctl_help_json_top(const struct wn_ctl_noun *const *nouns, size_t n)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "usage", json_string(WN_CTL_USAGE));
+	json_t *cmds = json_array();
+	for (size_t i = 0; i < n; i++)
+		ctl_help_json_commands(cmds, nouns[i]);
+	json_object_set_new(j, "commands", cmds);
+	json_t *opts = ctl_help_json_options(ctl_global_help, NULL, NULL);
+	json_t *v = json_object();
+	json_object_set_new(v, "option", json_string("--version"));
+	json_object_set_new(v, "help",
+	                    json_string("print the version (as JSON with --json) and exit"));
+	json_array_append_new(opts, v);
+	json_object_set_new(j, "global_options", opts);
+	json_t *env = json_array();
+	for (const struct wn_ctl_opthelp *e = ctl_env_help; e->opt != NULL; e++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "variable", json_string(e->opt));
+		json_object_set_new(o, "help", json_string(e->text));
+		json_array_append_new(env, o);
+	}
+	json_object_set_new(j, "environment", env);
+	json_t *codes = json_array();
+	for (size_t i = 0; i < WN_ARRAY_LEN(ctl_exit_help); i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "code", json_integer(ctl_exit_help[i].code));
+		json_object_set_new(o, "help", json_string(ctl_exit_help[i].text));
+		json_array_append_new(codes, o);
+	}
+	json_object_set_new(j, "exit_codes", codes);
+	return j;
+}
+
+void wn_ctl_help_json(const struct wn_ctl_noun *const *nouns, size_t n,
+                      const struct wn_ctl_noun *noun, const struct wn_ctl_verb *verb)
+{
+	if (noun != NULL && verb == NULL && noun->verbs[0].name == NULL)
+		verb = &noun->verbs[0]; /* status: the noun is the command */
+	json_t *j;
+	if (verb != NULL) {
+		j = ctl_help_json_command(noun, verb);
+		json_object_set_new(j, "options", ctl_help_json_options(verb->help, NULL, NULL));
+		json_object_set_new(j, "global_options",
+		                    ctl_help_json_options(ctl_global_help, noun, verb));
+	} else if (noun != NULL) {
+		j = json_object();
+		char *usage = wn_xasprintf("wnctl %s VERB [ARGS] [OPTIONS]", noun->name);
+		json_object_set_new(j, "command", json_string(noun->name));
+		json_object_set_new(j, "usage", json_string(usage));
+		json_object_set_new(j, "summary", json_string(noun->summary));
+		free(usage);
+		json_t *cmds = json_array();
+		ctl_help_json_commands(cmds, noun);
+		json_object_set_new(j, "commands", cmds);
+		json_object_set_new(j, "global_options",
+		                    ctl_help_json_options(ctl_global_help, NULL, NULL));
+	} else {
+		j = ctl_help_json_top(nouns, n);
+	}
+	wn_json_print(j);
+}
+
+bool wn_ctl_help_wants_json(int argc, char *const *argv)
+{
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		size_t n = strlen(argv[i]);
+		if (n >= 3 && strncmp(argv[i], "--json", n) == 0)
+			return true;
+	}
+	return false;
 }
 
 void wn_ctl_bad_option(wn_ctl *c, const struct option *opts, const char *arg)

@@ -47,8 +47,7 @@ static void main_cleanup(void)
 
 static void main_help(FILE *f)
 {
-	fputs("usage: wnctl [--server URL] [--token-file FILE] [--json] [--timeout MS] NOUN VERB "
-	      "[ARGS]\n"
+	fputs("usage: " WN_CTL_USAGE "\n"
 	      "       wnctl help [NOUN [VERB]] | NOUN --help | NOUN VERB --help | --version\n"
 	      "\n"
 	      "Manage the projects, tasks, jobs, queues, sweeps and workers of a WhatsNext\n"
@@ -135,14 +134,37 @@ __attribute__((noreturn)) static void main_help_extra(wn_ctl *c, const char *wor
 	           "unexpected argument '%s' (usage: wnctl help [NOUN [VERB]])", word);
 }
 
-/* main_help_command answers `wnctl help [NOUN [VERB]]` (and `wnctl help help`). */
+/* main_help_print prints the help of noun's verb, of noun (verb NULL) or of wnctl
+ * (both NULL), as JSON with --json. */
+static int main_help_print(wn_ctl *c, const struct wn_ctl_noun *noun,
+                           const struct wn_ctl_verb *verb)
+{
+	if (wn_ctl_json(c))
+		wn_ctl_help_json(main_nouns, WN_ARRAY_LEN(main_nouns), noun, verb);
+	else if (verb != NULL)
+		wn_ctl_help_verb(stdout, noun, verb);
+	else if (noun != NULL)
+		wn_ctl_help_noun(stdout, noun);
+	else
+		main_help(stdout);
+	return WN_CTL_EXIT_OK;
+}
+
+/* main_help_command answers `wnctl help [NOUN [VERB]]` (and `wnctl help help`); a
+ * --json among the words asks for JSON, as before them. */
 static int main_help_command(wn_ctl *c, int argc, char **argv)
 {
+	int kept = 0;
+	for (int i = 0; i < argc; i++)
+		if (wn_ctl_help_wants_json(1, argv + i))
+			wn_ctl_global_option(c, WN_CTL_OPT_JSON, NULL);
+		else
+			argv[kept++] = argv[i];
+	argc = kept;
 	if (argc == 0 || strcmp(argv[0], "help") == 0) {
 		if (argc > 1)
 			main_help_extra(c, argv[1]);
-		main_help(stdout);
-		return WN_CTL_EXIT_OK;
+		return main_help_print(c, NULL, NULL);
 	}
 	const struct wn_ctl_noun *n = main_find_noun(argv[0]);
 	if (n == NULL)
@@ -150,8 +172,7 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 	if (argc == 1 || n->verbs[0].name == NULL) {
 		if (argc > 1)
 			main_help_extra(c, argv[1]);
-		wn_ctl_help_noun(stdout, n);
-		return WN_CTL_EXIT_OK;
+		return main_help_print(c, n, NULL);
 	}
 	const struct wn_ctl_verb *v = main_find_verb(n, argv[1]);
 	if (v == NULL)
@@ -162,8 +183,7 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 	               (v->synopsis[word] == ' ' || v->synopsis[word] == '\0');
 	if (argc > 3 || (argc == 3 && !literal))
 		main_help_extra(c, argv[literal ? 3 : 2]);
-	wn_ctl_help_verb(stdout, n, v);
-	return WN_CTL_EXIT_OK;
+	return main_help_print(c, n, v);
 }
 
 /* main_version answers --version: "wnctl VERSION (protocol N)", or with --json
@@ -201,12 +221,15 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	int ch;
-	bool version = false;
+	bool version = false, help = false;
 	while ((ch = getopt_long(argc, argv, "+:h", main_opts, NULL)) != -1) {
+		/* after --help, only --json counts: the help is printed whatever else follows */
+		if (help && ch != WN_CTL_OPT_JSON)
+			continue;
 		switch (ch) {
 		case WN_CTL_OPT_HELP:
-			main_help(stdout);
-			return WN_CTL_EXIT_OK;
+			help = true; /* printed after the options: --json may follow */
+			break;
 		case WN_CTL_OPT_VERSION:
 			version = true; /* printed after the options: --json may follow */
 			break;
@@ -218,6 +241,8 @@ int main(int argc, char **argv)
 			wn_ctl_global_option(c, ch, optarg);
 		}
 	}
+	if (help)
+		return main_help_print(c, NULL, NULL);
 	if (version)
 		return main_version(c);
 	if (optind >= argc)
@@ -243,8 +268,9 @@ int main(int argc, char **argv)
 			wn_ctl_die(c, WN_CTL_EXIT_USAGE,
 			           "%s: missing command (see 'wnctl %s --help')", n->name, n->name);
 		if (main_is_help(argv[optind + 1])) {
-			wn_ctl_help_noun(stdout, n);
-			return WN_CTL_EXIT_OK;
+			if (wn_ctl_help_wants_json(argc - optind - 2, argv + optind + 2))
+				wn_ctl_global_option(c, WN_CTL_OPT_JSON, NULL);
+			return main_help_print(c, n, NULL);
 		}
 		v = main_find_verb(n, argv[optind + 1]);
 		if (v == NULL)

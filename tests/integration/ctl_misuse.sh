@@ -31,3 +31,51 @@ print("\n".join([line] * 20000))' >many.jsonl
 		[[ $rc == @(2|3|134) ]] || fail "at $kb KiB: exit $rc: $(cat err)"
 	done
 }
+
+# help_json ARGS...: `wnctl ARGS` exits 0 with one JSON document on stdout and
+# nothing on stderr; it is left in $WN_OUT.
+help_json() {
+	expect_exit 0 wnctl "$@"
+	expect_eq "$WN_ERR" "" "stderr of wnctl $*"
+	python3 -m json.tool <<<"$WN_OUT" >/dev/null || fail "wnctl $*: not JSON: $WN_OUT"
+}
+
+# --json asks for the help as JSON wherever it stands, as for every other
+# command's output: the text of the help was printed instead.
+test_ctl_help_with_json_is_json() {
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock # help needs no server
+	local a
+	for a in "--json help" "--json --help" "--help --json" "help --json" "-h --json"; do
+		# shellcheck disable=SC2086 # the words of a
+		help_json $a
+		expect_eq "$(jget "$WN_OUT" "sorted(j)")" '["commands", "environment", "exit_codes", "global_options", "usage"]' "$a"
+		expect_eq "$(jget "$WN_OUT" "[x for x in j['commands'] if x['command'] == 'job show'][0]['usage']")" "wnctl job show ID" "$a"
+		expect_eq "$(jget "$WN_OUT" "j['exit_codes'][4]")" '{"code": 4, "help": "not found"}' "$a"
+	done
+	for a in "--json help job" "job --help --json" "--json job --help" "job help --json"; do
+		# shellcheck disable=SC2086
+		help_json $a
+		expect_eq "$(jget "$WN_OUT" "[j['command'], j['usage']]")" '["job", "wnctl job VERB [ARGS] [OPTIONS]"]' "$a"
+		expect_contains "$(jget "$WN_OUT" "[x['command'] for x in j['commands']]")" '"job show"' "$a"
+	done
+	for a in "--json help job list" "help job list --json" "job list --help --json" "--json job list --help" "job list -h --js"; do
+		# shellcheck disable=SC2086
+		help_json $a
+		expect_eq "$(jget "$WN_OUT" "j['command']")" "job list" "$a"
+		expect_contains "$(jget "$WN_OUT" "[o['option'] for o in j['options']]")" '"--status S,..."' "$a"
+	done
+	# the noun that is a command, and a global option its command has too
+	help_json --json status --help
+	expect_eq "$(jget "$WN_OUT" "j['command']")" "status"
+	help_json --json help task create
+	expect_contains "$(jget "$WN_OUT" "[o['help'] for o in j['global_options'] if o['option'] == '--timeout MS'][0]")" "only before the command (wnctl --timeout MS task create ...)"
+	# without --json, the text as before; after --help, a bad option changes nothing
+	expect_exit 0 wnctl --help
+	expect_contains "$WN_OUT" "usage: wnctl [--server URL]"
+	expect_exit 0 wnctl --help --no-such-option
+	expect_contains "$WN_OUT" "usage: wnctl [--server URL]"
+	# what help does not take is refused as before, on stderr
+	expect_exit 2 wnctl --json help job show extra
+	expect_eq "$WN_ERR" "wnctl: unexpected argument 'extra' (usage: wnctl help [NOUN [VERB]])"
+	expect_eq "$WN_OUT" "" "stdout"
+}
