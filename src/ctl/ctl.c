@@ -10,6 +10,7 @@
 #include "wire.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -241,6 +242,13 @@ void wn_ctl_usage(wn_ctl *c, const char *fmt, ...)
 	ctl_vdie(WN_CTL_EXIT_USAGE, true, cmd, fmt, ap);
 }
 
+int wn_ctl_output_done(wn_ctl *c, int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s", strerror(errno));
+	return rc;
+}
+
 static const struct {
 	int code;
 	int exit;
@@ -382,7 +390,7 @@ int wn_ctl_getopt(wn_ctl *c)
 				wn_ctl_help_json(NULL, 0, c->noun, c->verb);
 			else
 				wn_ctl_help_verb(stdout, c->noun, c->verb);
-			exit(WN_CTL_EXIT_OK);
+			exit(wn_ctl_output_done(c, WN_CTL_EXIT_OK));
 		case WN_CTL_OPT_SERVER:
 		case WN_CTL_OPT_TOKEN:
 		case WN_CTL_OPT_TOKEN_FILE:

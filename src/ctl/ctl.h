@@ -137,6 +137,10 @@ __attribute__((format(printf, 2, 3))) void wn_ctl_confirm(wn_ctl *c, const char 
 __attribute__((noreturn, format(printf, 3, 4))) void wn_ctl_die(wn_ctl *c, int code,
                                                                 const char *fmt, ...);
 
+/* wn_ctl_output_done returns rc once stdout is written out, or exits 1 saying why it
+ * cannot be ("cannot write output: No space left on device"). */
+int wn_ctl_output_done(wn_ctl *c, int rc);
+
 /* wn_ctl_usage prints "wnctl: <message> (see 'wnctl NOUN VERB --help')" and exits 2. */
 __attribute__((noreturn, format(printf, 2, 3))) void wn_ctl_usage(wn_ctl *c, const char *fmt, ...);
 

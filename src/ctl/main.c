@@ -147,7 +147,7 @@ static int main_help_print(wn_ctl *c, const struct wn_ctl_noun *noun,
 		wn_ctl_help_noun(stdout, noun);
 	else
 		main_help(stdout);
-	return WN_CTL_EXIT_OK;
+	return wn_ctl_output_done(c, WN_CTL_EXIT_OK);
 }
 
 /* main_help_command answers `wnctl help [NOUN [VERB]]` (and `wnctl help help`); a
@@ -192,13 +192,13 @@ static int main_version(wn_ctl *c)
 {
 	if (!wn_ctl_json(c)) {
 		printf("wnctl %s (protocol %d)\n", WN_VERSION, WN_PROTOCOL_VERSION);
-		return WN_CTL_EXIT_OK;
+		return wn_ctl_output_done(c, WN_CTL_EXIT_OK);
 	}
 	json_t *j = json_object();
 	json_object_set_new(j, "version", json_string(WN_VERSION));
 	json_object_set_new(j, "protocol", json_integer(WN_PROTOCOL_VERSION));
 	wn_json_print(j);
-	return WN_CTL_EXIT_OK;
+	return wn_ctl_output_done(c, WN_CTL_EXIT_OK);
 }
 
 /* main_std_fds fills a closed standard descriptor with /dev/null opened for reading
@@ -250,8 +250,9 @@ int main(int argc, char **argv)
 
 	const char *name = argv[optind];
 	if (strcmp(name, "__complete") == 0)
-		return wn_ctl_complete(argc - optind - 1, argv + optind + 1, main_nouns,
-		                       WN_ARRAY_LEN(main_nouns), main_opts);
+		return wn_ctl_output_done(c, wn_ctl_complete(argc - optind - 1, argv + optind + 1,
+		                                             main_nouns, WN_ARRAY_LEN(main_nouns),
+		                                             main_opts));
 	if (strcmp(name, "help") == 0)
 		return main_help_command(c, argc - optind - 1, argv + optind + 1);
 	const struct wn_ctl_noun *n = main_find_noun(name);
@@ -278,8 +279,5 @@ int main(int argc, char **argv)
 		first = optind + 1;
 	}
 	wn_ctl_set_command(c, n, v, argc - first, argv + first);
-	int rc = v->run(c);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s", strerror(errno));
-	return rc;
+	return wn_ctl_output_done(c, v->run(c));
 }

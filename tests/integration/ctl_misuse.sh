@@ -79,3 +79,19 @@ test_ctl_help_with_json_is_json() {
 	expect_eq "$WN_ERR" "wnctl: unexpected argument 'extra' (usage: wnctl help [NOUN [VERB]])"
 	expect_eq "$WN_OUT" "" "stdout"
 }
+
+# to_full CMD...: run CMD with its stdout on a full disk.
+to_full() { "$@" >/dev/full; }
+
+# The help and the version to a full disk fail as every command's output does:
+# they exited 0 with nothing written.
+test_ctl_help_and_version_to_a_full_disk_fail() {
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	local a
+	for a in "--help" "--json help" "help job" "job show --help" "--json job list --help" \
+		"--version" "--json --version" "__complete job"; do
+		# shellcheck disable=SC2086 # the words of a
+		expect_exit 1 to_full wnctl $a
+		expect_eq "$WN_ERR" "wnctl: cannot write output: No space left on device" "$a"
+	done
+}
