@@ -8,6 +8,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,11 +50,25 @@ static void out_raw(wn_ctl *c, const void *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write the output: %s",
+			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s",
 			           strerror(errno));
 		s += w;
 		n -= (size_t)w;
 	}
+}
+
+/* out_check ends wnctl when the output cannot be written, or, read through a pipe, has
+ * no reader left (`job log -f 7 | grep -m1 epoch`): as the next write would, by
+ * SIGPIPE, or, ignored, exit 1 "cannot write output: Broken pipe". A follow would
+ * otherwise wait on for the job's next output, or its end, holding the pipeline. */
+static void out_check(wn_ctl *c)
+{
+	wn_ctl_output_done(c, WN_CTL_EXIT_OK);
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = 0};
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLERR))
+		return;
+	raise(SIGPIPE);
+	wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s", strerror(EPIPE));
 }
 
 /* out_bytes prints n bytes of the job's output. */
@@ -231,11 +247,13 @@ int wn_ctl_job_log(wn_ctl *c)
 		 * first call is answered at once, and one that gets no answer ends wnctl:
 		 * what takes connections at the address but never answers is not wnd */
 		rq.wait_ms = follow && lost.answered ? LOG_WAIT_MS : 0;
+		if (follow)
+			out_check(c);
 		Whatsnext__V1__LogResponse *r = log_call(c, &rq, lost.answered ? &lost : NULL);
 		lost.answered = follow;
 		if (wn_ctl_json(c)) {
 			wn_ctl_print_message(&r->base);
-			fflush(stdout);
+			wn_ctl_output_done(c, WN_CTL_EXIT_OK);
 		}
 		bool none = r->attempt == 0 && r->data.len == 0;
 		/* a parked call is answered `ended` with no status when its job is removed */

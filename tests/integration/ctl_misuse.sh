@@ -1,6 +1,7 @@
 # wnctl used as an unlucky user would: short of memory, asked for help as JSON,
 # its output cut short or going nowhere, given bad settings.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
 # Out of memory, wnctl says so on one line that names it, as its other errors
 # do, and stops: its stderr escapes controls through a stream that allocates,
@@ -94,4 +95,50 @@ test_ctl_help_and_version_to_a_full_disk_fail() {
 		expect_exit 1 to_full wnctl $a
 		expect_eq "$WN_ERR" "wnctl: cannot write output: No space left on device" "$a"
 	done
+}
+
+# log_head ARGS...: `wnctl job log ARGS | head -1` into head.out, wnctl's exit
+# status into head.rc; a wnctl that never ends is stopped after 120 s (124).
+log_head() {
+	{
+		local rc=0
+		timeout 120 "$WN_BIN/wnctl" job log "$@" 2>head.err || rc=$?
+		echo "$rc" >head.rc
+	} | head -1 >head.out
+	[ -s head.out ]
+}
+
+# `job log -f ID | head -1` (or `grep -m1`) ends once head has its line,
+# while the job runs on silent: wnctl followed the job to its end (hours),
+# holding the pipeline, since only a write tells a pipe has no reader.
+test_ctl_log_follow_ends_when_its_reader_is_gone() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	cat >job.sh <<EOF
+echo first
+while [ ! -e $WN_TMP/release ]; do sleep 0.1; done
+EOF
+	script_task job.sh >w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 20 "job $id to print" log_head "$id"
+	expect_eq "$(cat head.out)" "first" "the job's first line"
+	log_head -f "$id"
+	expect_eq "$(cat head.out)" "first" "job log -f's first line"
+	expect_eq "$(cat head.rc)" 141 "exit status (SIGPIPE, as any write to the pipe)"
+	expect_eq "$(cat head.err)" "" "stderr"
+	# SIGPIPE ignored: the error any write to the pipe then gets
+	(trap '' PIPE && log_head -f "$id")
+	expect_eq "$(cat head.rc)" 1 "exit status, SIGPIPE ignored"
+	expect_eq "$(cat head.err)" "wnctl: cannot write output: Broken pipe"
+	(trap '' PIPE && log_head -f "$id" --json)
+	expect_eq "$(cat head.rc)" 1 "exit status, --json, SIGPIPE ignored"
+	expect_eq "$(cat head.out)" "{" "--json"
+	expect_eq "$(job_get "$id" "j['status']")" running "the job"
+	touch release
+	wait_status "$id" completed 20
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 10
 }
