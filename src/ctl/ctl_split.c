@@ -2,6 +2,7 @@
  * failed,cancelled), alike in job list and the commands that act on the jobs
  * it lists; the K=V of --param and --label, gathered by key. */
 #include "ctl.h"
+#include "pbcheck.h"
 #include "envelope.h"
 #include "map.h"
 
@@ -61,6 +62,10 @@ void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, cha
 	if (eq == NULL || eq == s)
 		wn_ctl_usage(c, "invalid %s '%s': expected KEY=VALUE with a non-empty key", what,
 		             s);
+	/* the server takes text only: a Latin-1 value was refused as a field of the request */
+	ptrdiff_t bad = wn_pb_utf8_check((const uint8_t *)s, strlen(s));
+	if (bad >= 0)
+		wn_ctl_usage(c, "invalid %s '%s': not valid UTF-8 (at byte %td)", what, s, bad);
 	char *k = wn_ctl_strdup(c, s);
 	k[eq - s] = '\0';
 	*key = k;

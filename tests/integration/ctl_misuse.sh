@@ -142,3 +142,26 @@ EOF
 	kill -TERM "$WORKER_PID"
 	worker_wait "$WORKER_PID" 10
 }
+
+# A parameter, label or grid value that is not UTF-8 (a Latin-1 'é') is a
+# usage error naming the option, and nothing is sent: the server refused it
+# (exit 7) as "field "job.params.value" of whatsnext.v1.SubmitRequest".
+test_ctl_values_that_are_not_utf8_are_refused_before_sending() {
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock # nothing is sent
+	expect_exit 2 wnctl job add p t --param $'lr=caf\xe9'
+	expect_eq "$WN_ERR" "wnctl: invalid --param 'lr=caf\\xe9': not valid UTF-8 (at byte 6) (see 'wnctl job add --help')"
+	expect_exit 2 wnctl job update 5 --param $'k=\xc3'
+	expect_contains "$WN_ERR" "invalid --param 'k=\\xc3': not valid UTF-8 (at byte 2)"
+	expect_exit 2 wnctl task create p t --label $'site=\xe9'
+	expect_contains "$WN_ERR" "invalid --label 'site=\\xe9': not valid UTF-8 (at byte 5)"
+	expect_exit 2 wnctl job sweep p t --grid $'a=1,\xff'
+	expect_contains "$WN_ERR" "invalid --grid 'a=1,\\xff': not valid UTF-8 (at byte 4)"
+	expect_exit 2 wnctl job sweep p t --grid a=1,2 --param $'b=\xff'
+	expect_contains "$WN_ERR" "invalid --param 'b=\\xff': not valid UTF-8 (at byte 2)"
+	# UTF-8 goes through to the server
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --label $'site=caf\xc3\xa9' >/dev/null
+	expect_exit 0 wnctl job add p t --param $'lr=caf\xc3\xa9'
+	expect_eq "$(wnctl --json job show "$WN_OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["params"]["lr"])')" $'caf\xc3\xa9'
+}
