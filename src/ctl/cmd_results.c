@@ -9,6 +9,7 @@
 #include "table.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,7 +160,7 @@ int wn_ctl_sweep_results(wn_ctl *c)
 	if (a.format != WN_RTABLE_TABLE && !wn_ctl_json(c))
 		wn_ctl_global_option(c, WN_CTL_OPT_JSON, NULL);
 	if (wn_rtable_write(t, a.format, stdout) != WN_OK)
-		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write the results to stdout");
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s", strerror(errno));
 	return WN_CTL_EXIT_OK;
 }
 

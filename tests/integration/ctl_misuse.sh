@@ -165,3 +165,18 @@ test_ctl_values_that_are_not_utf8_are_refused_before_sending() {
 	expect_exit 0 wnctl job add p t --param $'lr=caf\xc3\xa9'
 	expect_eq "$(wnctl --json job show "$WN_OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["params"]["lr"])')" $'caf\xc3\xa9'
 }
+
+# sweep results to a full disk says why, in the words of every other command
+# ("cannot write the results to stdout", without the reason, before).
+test_ctl_sweep_results_to_a_full_disk_says_why() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local sweep
+	sweep=$(wnctl --json job sweep p t --grid a=1,2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["sweep_id"])')
+	local f
+	for f in table csv json; do
+		expect_exit 1 to_full wnctl sweep results "$sweep" --format "$f"
+		expect_eq "$WN_ERR" "wnctl: cannot write output: No space left on device" "--format $f"
+	done
+}
