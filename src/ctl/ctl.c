@@ -19,6 +19,7 @@ struct wn_ctl {
 	const char *server;
 	const char *token;
 	const char *token_file_env; /* $WN_TOKEN_FILE, read when no other token is given */
+	const char *server_from;    /* " (from $WN_SERVER)" when the address is $WN_SERVER, or "" */
 	wn_rpc_tls tls;             /* --tls-*: tls+tcp:// settings (NULL: $WN_TLS_*) */
 	bool json;
 	bool yes;       /* --yes: a command's confirmation is not asked */
@@ -74,6 +75,7 @@ wn_ctl *wn_ctl_new(void)
 	wn_ctl *c = wn_xcalloc(1, sizeof(*c));
 	const char *s = getenv("WN_SERVER");
 	c->server = s != NULL && s[0] != '\0' ? s : WN_DEFAULT_URL;
+	c->server_from = s != NULL && s[0] != '\0' ? " (from $WN_SERVER)" : "";
 	s = getenv("WN_TOKEN");
 	c->token = s != NULL && s[0] != '\0' ? s : NULL;
 	s = getenv("WN_TOKEN_FILE");
@@ -135,15 +137,16 @@ static void ctl_token_arg(wn_ctl *c, char *arg)
 	      stderr);
 }
 
-/* ctl_token_file reads the token from path (only its owner may read it). */
-static void ctl_token_file(wn_ctl *c, const char *path)
+/* ctl_token_file reads the token from path (only its owner may read it); from names
+ * where path came from in a message (" (from $WN_TOKEN_FILE)"), or is "". */
+static void ctl_token_file(wn_ctl *c, const char *path, const char *from)
 {
 	char *tok = NULL, *err = NULL;
 	int rv = wn_secret_file_read(path, "token file", &tok, &err);
 	if (rv != WN_OK) {
 		char *msg = wn_ctl_strdup(c, err);
 		free(err);
-		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
+		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s%s", msg, from);
 	}
 	c->token = wn_ctl_strdup(c, tok);
 	explicit_bzero(tok, strlen(tok));
@@ -157,12 +160,13 @@ void wn_ctl_global_option(wn_ctl *c, int val, const char *arg)
 		if (arg[0] == '\0')
 			wn_ctl_usage(c, "invalid --server: empty address");
 		c->server = arg;
+		c->server_from = "";
 		break;
 	case WN_CTL_OPT_TOKEN:
 		ctl_token_arg(c, (char *)arg);
 		break;
 	case WN_CTL_OPT_TOKEN_FILE:
-		ctl_token_file(c, arg);
+		ctl_token_file(c, arg, "");
 		break;
 	case WN_CTL_OPT_JSON:
 		c->json = true;
@@ -541,10 +545,11 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 		return WN_OK;
 	char *err = NULL;
 	if (c->token == NULL && c->token_file_env != NULL)
-		ctl_token_file(c, c->token_file_env);
+		ctl_token_file(c, c->token_file_env, " (from $WN_TOKEN_FILE)");
 	wn_wire_url u; /* not an address at all: a usage error, not an unreachable server */
 	if (wn_wire_url_parse(c->server, &u, &err) != WN_OK) {
-		char *msg = wn_ctl_printf(c, "bad server address %s: %s", c->server, err);
+		char *msg =
+		    wn_ctl_printf(c, "bad server address %s%s: %s", c->server, c->server_from, err);
 		free(err);
 		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
 	}

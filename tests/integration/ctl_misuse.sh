@@ -180,3 +180,18 @@ test_ctl_sweep_results_to_a_full_disk_says_why() {
 		expect_eq "$WN_ERR" "wnctl: cannot write output: No space left on device" "--format $f"
 	done
 }
+
+# A bad $WN_SERVER or $WN_TOKEN_FILE is named as such: the user did not type
+# the value on the command line and may not know where it came from.
+test_ctl_bad_environment_is_named() {
+	expect_exit 2 env WN_SERVER=wnd.lab:7640 "$WN_BIN/wnctl" status
+	expect_eq "$WN_ERR" "wnctl: bad server address wnd.lab:7640 (from \$WN_SERVER): unsupported address (use tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)"
+	# --server wins over $WN_SERVER, and is what the message names
+	expect_exit 2 env WN_SERVER=wnd.lab:7640 "$WN_BIN/wnctl" --server typed:1 status
+	expect_eq "$WN_ERR" "wnctl: bad server address typed:1: unsupported address (use tcp://HOST:PORT, tls+tcp://HOST:PORT or ipc://PATH)"
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock
+	expect_exit 2 env WN_TOKEN_FILE="$WN_TMP/none" "$WN_BIN/wnctl" status
+	expect_eq "$WN_ERR" "wnctl: cannot open token file $WN_TMP/none: No such file or directory (from \$WN_TOKEN_FILE)"
+	expect_exit 2 wnctl --token-file "$WN_TMP/none" status
+	expect_eq "$WN_ERR" "wnctl: cannot open token file $WN_TMP/none: No such file or directory"
+}
