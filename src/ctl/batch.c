@@ -571,6 +571,11 @@ int wn_ctl_batch_parse(const char *buf, size_t len, const char *name, const char
 	b->project = batch_strdup(b, project != NULL ? project : "");
 	b->task = batch_strdup(b, task != NULL ? task : "");
 	*out = NULL;
+	/* a byte order mark, as some editors begin a UTF-8 file with, is no JSON */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	if (batch_read(b, buf, len) != WN_OK) {
 		*errmsg = b->errmsg;
 		b->errmsg = NULL;

@@ -195,3 +195,22 @@ test_ctl_bad_environment_is_named() {
 	expect_exit 2 wnctl --token-file "$WN_TMP/none" status
 	expect_eq "$WN_ERR" "wnctl: cannot open token file $WN_TMP/none: No such file or directory"
 }
+
+# A batch file saved with a byte order mark (as some Windows editors save
+# UTF-8) is read as without: it was "cannot parse ... line 1: '[' or '{'
+# expected near" an invisible character.
+test_ctl_batch_file_with_a_byte_order_mark() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	printf '\xef\xbb\xbf{"project": "p", "task": "t", "name": "a"}\r\n{"project": "p", "task": "t", "name": "b"}\r\n' >lines.jsonl
+	expect_exit 0 wnctl job batch lines.jsonl
+	expect_eq "$(wc -l <<<"$WN_OUT")" 2 "ids"
+	printf '\xef\xbb\xbf[{"project": "p", "task": "t", "name": "c"}]' >array.json
+	expect_exit 0 wnctl job batch array.json
+	expect_eq "$(wnctl job list --format name | tr '\n' ' ')" "NAME a b c " "names"
+	# a mark anywhere else is no JSON, as before
+	printf '{"project": "p", "task": "t"}\n\xef\xbb\xbf{"project": "p", "task": "t"}\n' >mid.jsonl
+	expect_exit 2 wnctl job batch mid.jsonl
+	expect_contains "$WN_ERR" "mid.jsonl line 2"
+}
