@@ -130,6 +130,9 @@ const bool *wn_ctl_json_flag(const wn_ctl *c)
  * warning: it was there until now. */
 static void ctl_token_arg(wn_ctl *c, char *arg)
 {
+	size_t n = strlen(arg); /* as a token file must hold */
+	if (n == 0 || n > 4096 || strpbrk(arg, "\r\n") != NULL)
+		wn_ctl_usage(c, "invalid --token: a token is one line of 1 to 4096 bytes");
 	c->token = wn_ctl_strdup(c, arg);
 	memset(arg, 'x', strlen(arg));
 	fputs("wnctl: warning: a token given with --token can be seen by other users of this "

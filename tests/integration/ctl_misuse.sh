@@ -214,3 +214,16 @@ test_ctl_batch_file_with_a_byte_order_mark() {
 	expect_exit 2 wnctl job batch mid.jsonl
 	expect_contains "$WN_ERR" "mid.jsonl line 2"
 }
+
+# An empty --token (an unset variable: --token "$TOK") is a usage error and
+# nothing is sent, as an empty token file is: it was sent, with a warning.
+test_ctl_empty_token_is_refused() {
+	export WN_SERVER=ipc://$WN_TMP/nobody.sock # nothing is sent
+	expect_exit 2 wnctl --token "" status
+	expect_eq "$WN_ERR" "wnctl: invalid --token: a token is one line of 1 to 4096 bytes (see 'wnctl --help')"
+	expect_exit 2 wnctl status --token $'tok\nen'
+	expect_eq "$WN_ERR" "wnctl: invalid --token: a token is one line of 1 to 4096 bytes (see 'wnctl status --help')"
+	expect_exit 2 wnctl status --token "$(head -c 4097 /dev/zero | tr '\0' t)"
+	expect_contains "$WN_ERR" "invalid --token"
+	expect_exit 3 wnctl status --token "$(head -c 4096 /dev/zero | tr '\0' t)"
+}
