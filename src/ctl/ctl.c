@@ -550,9 +550,15 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 	if (c->token == NULL && c->token_file_env != NULL)
 		ctl_token_file(c, c->token_file_env, " (from $WN_TOKEN_FILE)");
 	wn_wire_url u; /* not an address at all: a usage error, not an unreachable server */
-	if (wn_wire_url_parse(c->server, &u, &err) != WN_OK) {
-		char *msg =
-		    wn_ctl_printf(c, "bad server address %s%s: %s", c->server, c->server_from, err);
+	int prv = wn_wire_url_parse(c->server, &u, &err);
+	if (prv == WN_OK && !u.ipc && (u.host[0] == '\0' || strcmp(u.host, "*") == 0)) {
+		/* tcp://:7640, tcp://\*:7640: a server listens there, a client names a host */
+		err = wn_xstrdup("the address needs a host (tcp://HOST:PORT)");
+		prv = WN_EINVAL;
+	}
+	if (prv != WN_OK) {
+		char *msg = wn_ctl_printf(c, "bad server address %s%s: %s", c->server,
+		                          c->server_from, err ? err : wn_strerror(prv));
 		free(err);
 		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s", msg);
 	}

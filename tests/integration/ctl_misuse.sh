@@ -227,3 +227,16 @@ test_ctl_empty_token_is_refused() {
 	expect_contains "$WN_ERR" "invalid --token"
 	expect_exit 3 wnctl status --token "$(head -c 4096 /dev/zero | tr '\0' t)"
 }
+
+# An address with no host (tcp://:PORT, tcp://*:PORT: where a server listens,
+# not one a client can name) is a bad server address, as the documentation
+# says of what is not an address: tcp://*:PORT connected to this machine.
+# test-lock: tcp-ports
+test_ctl_address_without_a_host_is_a_usage_error() {
+	local port a
+	port=$(free_port)
+	for a in "tcp://:$port" "tcp://*:$port" "tls+tcp://:$port" "tcp://[]:$port"; do
+		expect_exit 2 wnctl --server "$a" --timeout 2000 status
+		expect_eq "$WN_ERR" "wnctl: bad server address $a: the address needs a host (tcp://HOST:PORT)"
+	done
+}
