@@ -4,7 +4,6 @@
 #include "grid.h"
 #include "json.h"
 #include "methods.h"
-#include "pbcheck.h"
 #include "strbuf.h"
 #include "table.h"
 #include "util.h"
@@ -184,10 +183,6 @@ static wn_grid *sweep_grid(wn_ctl *c, struct sweep_args *a, uint64_t *count)
 	for (size_t i = 0; i < a->params.n; i++)
 		wn_grid_param(g, a->params.keys[i], a->params.values[i]);
 	for (size_t i = 0; i < a->ngrids; i++) {
-		ptrdiff_t bad = wn_pb_utf8_check((const uint8_t *)a->grids[i], strlen(a->grids[i]));
-		if (bad >= 0)
-			wn_ctl_usage(c, "invalid --grid '%s': not valid UTF-8 (at byte %td)",
-			             a->grids[i], bad);
 		if (wn_grid_axis_arg(g, a->grids[i], &errmsg) != WN_OK) {
 			const char *msg = wn_ctl_strdup(c, errmsg);
 			free(errmsg);

@@ -381,6 +381,22 @@ static void ctl_shortopts(const wn_ctl *c, char *buf, size_t cap)
 	buf[n] = '\0';
 }
 
+/* ctl_opt_utf8 checks the value of the verb's option ch, unless it names a local
+ * file ("-o, --output FILE" in the verb's help): a file name is any bytes. */
+static void ctl_opt_utf8(wn_ctl *c, int ch, const char *arg)
+{
+	const struct option *o = c->longopts;
+	while (o->name != NULL && o->val != ch)
+		o++;
+	if (arg == NULL || o->name == NULL)
+		return;
+	char *opt = wn_ctl_printf(c, "--%s", o->name), *file = wn_ctl_printf(c, "%s FILE", opt);
+	for (const struct wn_ctl_opthelp *h = c->verb->help; h != NULL && h->opt != NULL; h++)
+		if (strstr(h->opt, file) != NULL)
+			return;
+	wn_ctl_utf8(c, opt, arg);
+}
+
 int wn_ctl_getopt(wn_ctl *c)
 {
 	if (!c->parsing)
@@ -417,6 +433,7 @@ int wn_ctl_getopt(wn_ctl *c)
 		case '?':
 			wn_ctl_bad_option(c, c->longopts, c->pargv[optind - 1]);
 		default:
+			ctl_opt_utf8(c, ch, optarg);
 			return ch;
 		}
 	}
@@ -464,6 +481,9 @@ char **wn_ctl_args(wn_ctl *c, int min, int max, int *n)
 		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "unexpected argument '%s' (usage: %s)",
 		           c->pos[max], usage);
 	}
+	/* the arguments are sent as text, but for a local file (job batch FILE) */
+	for (int i = strncmp(c->verb->synopsis, "FILE", 4) == 0 ? 1 : 0; i < c->npos; i++)
+		wn_ctl_utf8(c, "argument", c->pos[i]);
 	if (n != NULL)
 		*n = c->npos;
 	return c->pos;

@@ -209,6 +209,10 @@ uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s);
 /* wn_ctl_parse_kv splits "KEY=VALUE" (non-empty key) into context-owned strings. */
 void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value);
 
+/* wn_ctl_utf8 exits 2 when s, the value of what ("--reason"), is not UTF-8: the server
+ * takes text only (and refused it naming a field of the request). */
+void wn_ctl_utf8(wn_ctl *c, const char *what, const char *s);
+
 /* wn_ctl_parse_enum parses a lowercase enum name ("pending", "archived") of ed. */
 int wn_ctl_parse_enum(wn_ctl *c, const char *what, const ProtobufCEnumDescriptor *ed,
                       const char *s);

@@ -56,16 +56,20 @@ void wn_ctl_check_filters(wn_ctl *c, size_t nprojects, const char *glob)
 		             WN_GLOB_MAX);
 }
 
+void wn_ctl_utf8(wn_ctl *c, const char *what, const char *s)
+{
+	ptrdiff_t bad = wn_pb_utf8_check((const uint8_t *)s, strlen(s));
+	if (bad >= 0)
+		wn_ctl_usage(c, "invalid %s '%s': not valid UTF-8 (at byte %td)", what, s, bad);
+}
+
 void wn_ctl_parse_kv(wn_ctl *c, const char *what, const char *s, char **key, char **value)
 {
 	const char *eq = strchr(s, '=');
 	if (eq == NULL || eq == s)
 		wn_ctl_usage(c, "invalid %s '%s': expected KEY=VALUE with a non-empty key", what,
 		             s);
-	/* the server takes text only: a Latin-1 value was refused as a field of the request */
-	ptrdiff_t bad = wn_pb_utf8_check((const uint8_t *)s, strlen(s));
-	if (bad >= 0)
-		wn_ctl_usage(c, "invalid %s '%s': not valid UTF-8 (at byte %td)", what, s, bad);
+	wn_ctl_utf8(c, what, s);
 	char *k = wn_ctl_strdup(c, s);
 	k[eq - s] = '\0';
 	*key = k;

@@ -143,9 +143,10 @@ EOF
 	worker_wait "$WORKER_PID" 10
 }
 
-# A parameter, label or grid value that is not UTF-8 (a Latin-1 'é') is a
-# usage error naming the option, and nothing is sent: the server refused it
-# (exit 7) as "field "job.params.value" of whatsnext.v1.SubmitRequest".
+# A parameter, label or grid value, any text sent, that is not UTF-8 (a
+# Latin-1 'é') is a usage error naming the option, and nothing is sent: the
+# server refused it (exit 7) as "field "job.params.value" of
+# whatsnext.v1.SubmitRequest".
 test_ctl_values_that_are_not_utf8_are_refused_before_sending() {
 	export WN_SERVER=ipc://$WN_TMP/nobody.sock # nothing is sent
 	expect_exit 2 wnctl job add p t --param $'lr=caf\xe9'
@@ -158,6 +159,20 @@ test_ctl_values_that_are_not_utf8_are_refused_before_sending() {
 	expect_contains "$WN_ERR" "invalid --grid 'a=1,\\xff': not valid UTF-8 (at byte 4)"
 	expect_exit 2 wnctl job sweep p t --grid a=1,2 --param $'b=\xff'
 	expect_contains "$WN_ERR" "invalid --param 'b=\\xff': not valid UTF-8 (at byte 2)"
+	# any text sent: an option's value, an argument
+	expect_exit 2 wnctl project create p --description $'caf\xe9'
+	expect_eq "$WN_ERR" "wnctl: invalid --description 'caf\\xe9': not valid UTF-8 (at byte 3) (see 'wnctl project create --help')"
+	expect_exit 2 wnctl job cancel 5 --reason $'\xff'
+	expect_contains "$WN_ERR" "invalid --reason '\\xff': not valid UTF-8 (at byte 0)"
+	expect_exit 2 wnctl project create $'caf\xe9'
+	expect_eq "$WN_ERR" "wnctl: invalid argument 'caf\\xe9': not valid UTF-8 (at byte 3) (see 'wnctl project create --help')"
+	expect_exit 2 wnctl job list --name $'\xe9*'
+	expect_contains "$WN_ERR" "invalid --name '\\xe9*': not valid UTF-8 (at byte 0)"
+	# a local file's name is any bytes
+	expect_exit 1 wnctl job batch $'jobs\xe9.json'
+	expect_contains "$WN_ERR" "cannot open jobs\\xe9.json"
+	expect_exit 1 wnctl job sweep p t --file $'grid\xe9.yaml'
+	expect_contains "$WN_ERR" "cannot open grid\\xe9.yaml"
 	# UTF-8 goes through to the server
 	wn_start
 	wnctl project create p >/dev/null
