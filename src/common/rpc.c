@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -28,12 +29,21 @@
  * request goes after a small call (docs/protocol.md, section 1). */
 #define RPC_UNAUTH_MAX (64u << 10)
 
+/* A call on nng's socket, in flight: wn_rpc_interrupt cancels its aio. */
+typedef struct rpc_call {
+	struct rpc_call *next;
+	nng_aio *aio;
+	bool given_up; /* under the client's lock */
+} rpc_call;
+
 struct wn_rpc {
 	nng_socket sock;
+	pthread_mutex_t mu;    /* guards calls */
+	rpc_call *calls;       /* nng's calls in flight */
 	wn_rpc_direct *direct; /* WN_RPC_DIRECT: used instead of sock */
 	char *url;
 	char *token;
-	int timeout_ms;
+	atomic_int timeout_ms;
 	bool tls;           /* tls+tcp:// */
 	wn_rpc_tls topt;    /* its settings, strings owned */
 	atomic_bool authed; /* a call was answered past the token check */
@@ -229,6 +239,7 @@ int wn_rpc_open_within(const char *url, const char *token, int flags, const wn_r
 	if (timeout_ms <= 0)
 		timeout_ms = RPC_TIMEOUT_MS;
 	wn_rpc *r = wn_xcalloc(1, sizeof(*r));
+	pthread_mutex_init(&r->mu, NULL);
 	r->url = wn_xstrdup(url);
 	r->tls = strncmp(url, "tls+", 4) == 0;
 	if (r->tls) {
@@ -240,6 +251,7 @@ int wn_rpc_open_within(const char *url, const char *token, int flags, const wn_r
 	                                 : rpc_open_nng(r, url, flags, errmsg);
 	if (rv != WN_OK) {
 		rpc_tls_release(r);
+		pthread_mutex_destroy(&r->mu);
 		free(r->url);
 		free(r);
 		return rv;
@@ -259,6 +271,7 @@ void wn_rpc_close(wn_rpc *r)
 	else
 		nng_close(r->sock);
 	rpc_tls_release(r);
+	pthread_mutex_destroy(&r->mu);
 	free(r->url);
 	free(r->token);
 	free(r);
@@ -296,17 +309,50 @@ static int rpc_failed(const wn_rpc *r, int rv, int timeout_ms, char **errmsg)
 	return rv;
 }
 
+/* rpc_start starts send or receive on ctx with call's aio, unless the call
+ * was given up (wn_rpc_interrupt): then NNG_ECANCELED. */
+static int rpc_start(wn_rpc *r, rpc_call *call, nng_ctx ctx, bool send)
+{
+	pthread_mutex_lock(&r->mu);
+	bool given_up = call->given_up;
+	if (!given_up && send)
+		nng_ctx_send(ctx, call->aio);
+	else if (!given_up)
+		nng_ctx_recv(ctx, call->aio);
+	pthread_mutex_unlock(&r->mu);
+	if (given_up)
+		return NNG_ECANCELED;
+	nng_aio_wait(call->aio);
+	return nng_aio_result(call->aio);
+}
+
+/* rpc_calls_add puts call in r's list of calls in flight, or takes it out. */
+static void rpc_calls_add(wn_rpc *r, rpc_call *call, bool add)
+{
+	pthread_mutex_lock(&r->mu);
+	rpc_call **p = &r->calls;
+	while (*p != NULL && *p != call)
+		p = &(*p)->next;
+	if (add) {
+		call->next = r->calls;
+		r->calls = call;
+	} else if (*p != NULL) {
+		*p = call->next;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
 /* rpc_exchange sends req on a fresh context and returns the reply message. */
 static int rpc_exchange(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_ms, nng_msg **reply,
                         char **errmsg)
 {
 	nng_ctx ctx;
-	nng_aio *aio = NULL;
+	rpc_call call = {0};
 	nng_msg *msg = NULL;
 	int rv = nng_ctx_open(&ctx, r->sock);
 	if (rv != 0)
 		goto fail;
-	rv = nng_aio_alloc(&aio, NULL, NULL);
+	rv = nng_aio_alloc(&call.aio, NULL, NULL);
 	if (rv != 0)
 		goto fail_ctx;
 	rv = nng_msg_alloc(&msg, 0);
@@ -315,33 +361,50 @@ static int rpc_exchange(wn_rpc *r, const uint8_t *buf, size_t len, int timeout_m
 	rv = nng_msg_append(msg, buf, len);
 	if (rv != 0)
 		goto fail_msg;
-	nng_aio_set_msg(aio, msg);
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	rv = nng_aio_result(aio);
+	rpc_calls_add(r, &call, true);
+	nng_aio_set_msg(call.aio, msg);
+	nng_aio_set_timeout(call.aio, timeout_ms);
+	rv = rpc_start(r, &call, ctx, true);
 	if (rv != 0)
 		goto fail_msg;
 	msg = NULL; /* the socket owns it now */
-	nng_aio_set_timeout(aio, timeout_ms);
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	rv = nng_aio_result(aio);
+	nng_aio_set_timeout(call.aio, timeout_ms);
+	rv = rpc_start(r, &call, ctx, false);
 	if (rv != 0)
 		goto fail_aio;
-	*reply = nng_aio_get_msg(aio);
-	nng_aio_free(aio);
+	rpc_calls_add(r, &call, false);
+	*reply = nng_aio_get_msg(call.aio);
+	nng_aio_free(call.aio);
 	nng_ctx_close(ctx);
 	return WN_OK;
 
 fail_msg:
 	nng_msg_free(msg);
 fail_aio:
-	nng_aio_free(aio);
+	rpc_calls_add(r, &call, false);
+	nng_aio_free(call.aio);
 fail_ctx:
 	nng_ctx_close(ctx);
 fail:
+	if (call.given_up) {
+		*errmsg = wn_xasprintf("gave up waiting for %s: interrupted", r->url);
+		return WN_ETIMEDOUT;
+	}
 	return rpc_failed(r, rv, timeout_ms, errmsg);
+}
+
+void wn_rpc_interrupt(wn_rpc *r)
+{
+	if (r->direct != NULL) {
+		wn_rpc_direct_interrupt(r->direct);
+		return;
+	}
+	pthread_mutex_lock(&r->mu);
+	for (rpc_call *c = r->calls; c != NULL; c = c->next) {
+		c->given_up = true;
+		nng_aio_cancel(c->aio);
+	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 /* rpc_roundtrip sends the Request envelope buf, on connection c of the

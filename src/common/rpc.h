@@ -54,8 +54,14 @@ int wn_rpc_open_within(const char *url, const char *token, int flags, const wn_r
 /* wn_rpc_close closes the connection; NULL is a no-op. */
 void wn_rpc_close(wn_rpc *r);
 
-/* wn_rpc_set_timeout sets how long a call waits for its reply, ms (default 30000). */
+/* wn_rpc_set_timeout sets how long a call waits for its reply, ms (default
+ * 30000), for the calls made from then on; any thread may call it. */
 void wn_rpc_set_timeout(wn_rpc *r, int ms);
+
+/* wn_rpc_interrupt gives up the calls in flight now, from any thread: each
+ * returns at once WN_ETIMEDOUT, its message "gave up waiting for URL:
+ * interrupted", without sending again; later calls are not touched. */
+void wn_rpc_interrupt(wn_rpc *r);
 
 /* wn_rpc_set_threads tells the direct client (WN_RPC_DIRECT) that up to n
  * threads call at once, so that it keeps as many connections open between

@@ -31,17 +31,22 @@
 #define DIRECT_OPEN_GREET_MS 500  /* how long opening waits for the server's SP header */
 #define DIRECT_FRESH_MS      1000 /* an idle connection given back this lately is not probed */
 #define DIRECT_COARSE_MS     100  /* below this many ms left, a receive waits in poll */
+#define DIRECT_STEP_MS       50   /* a pause between connects looks this often for a stop */
 
 struct wn_rpc_direct_conn {
-	wn_rpc_direct_conn *next; /* in the idle list */
-	int fd;                   /* -1 while not connected */
-	bool greeted;             /* the peer's SP header came */
-	bool authed;              /* wn_rpc_direct_set_authed since connected */
-	int rcvtimeo;             /* ms of its SO_RCVTIMEO (0: none set, waits for ever) */
-	int64_t idle_since;       /* monotonic ms it was given back */
-	int64_t open_by;          /* not greeted when opened: its greeting is due by then */
-	int open_ms;              /* the opening's timeout, ms, that set open_by */
-	uint8_t *rbuf;            /* received, not yet consumed: rbuf[rpos..rlen) */
+	wn_rpc_direct *d;
+	wn_rpc_direct_conn *next;          /* in the idle list */
+	wn_rpc_direct_conn *bprev, *bnext; /* in the busy list, while a call holds it */
+	bool busy;                         /* in the busy list */
+	atomic_bool given_up;              /* wn_rpc_direct_interrupt: its call fails at once */
+	int fd;                            /* -1 while not connected; set and closed under d->mu */
+	bool greeted;                      /* the peer's SP header came */
+	bool authed;                       /* wn_rpc_direct_set_authed since connected */
+	int rcvtimeo;                      /* ms of its SO_RCVTIMEO (0: none set, waits for ever) */
+	int64_t idle_since;                /* monotonic ms it was given back */
+	int64_t open_by; /* not greeted when opened: its greeting is due by then */
+	int open_ms;     /* the opening's timeout, ms, that set open_by */
+	uint8_t *rbuf;   /* received, not yet consumed: rbuf[rpos..rlen) */
 	size_t rpos, rlen, rcap;
 	char why[256]; /* reason of the last failure */
 };
@@ -53,8 +58,9 @@ struct wn_rpc_direct {
 	wn_wire_url addr;
 	struct sockaddr_un sun; /* ipc */
 	atomic_uint counter;    /* low 31 bits of the next request id */
-	pthread_mutex_t mu;     /* guards the idle list */
+	pthread_mutex_t mu;     /* guards the idle and busy lists, and busy ones' fds */
 	wn_rpc_direct_conn *idle;
+	wn_rpc_direct_conn *busy; /* held by calls */
 	size_t nidle, idle_max;
 };
 
@@ -126,12 +132,30 @@ static int direct_wait(wn_rpc_direct_conn *c, int fd, short events, int64_t dead
 	}
 }
 
+/* direct_set_fd sets c's socket (under the lock: wn_rpc_direct_interrupt
+ * shuts down the sockets of busy connections); false, fd closed, when c's
+ * call was given up meanwhile. */
+static bool direct_set_fd(wn_rpc_direct_conn *c, int fd)
+{
+	pthread_mutex_lock(&c->d->mu);
+	bool ok = !atomic_load(&c->given_up);
+	if (ok)
+		c->fd = fd;
+	else
+		close(fd);
+	pthread_mutex_unlock(&c->d->mu);
+	return ok;
+}
+
 /* direct_drop closes c's socket and forgets what it received. */
 static void direct_drop(wn_rpc_direct_conn *c)
 {
-	if (c->fd >= 0)
+	if (c->fd >= 0) {
+		pthread_mutex_lock(&c->d->mu);
 		close(c->fd);
-	c->fd = -1;
+		c->fd = -1;
+		pthread_mutex_unlock(&c->d->mu);
+	}
 	c->authed = false;
 	c->rcvtimeo = 0;
 	c->open_by = 0;
@@ -313,13 +337,16 @@ static int direct_greet(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadlin
 	return rv;
 }
 
-/* direct_dial opens a socket to sa and waits for the connection. */
+/* direct_dial opens a socket to sa, as c's, and waits for the connection;
+ * a call given up meanwhile (wn_rpc_direct_interrupt) fails. */
 static int direct_dial(wn_rpc_direct_conn *c, const struct sockaddr *sa, socklen_t salen,
-                       int64_t deadline, int *out)
+                       int64_t deadline)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) /* this machine's failure (out of descriptors, say), not the server's */
 		return direct_fail(c, WN_EIO, "cannot open socket: %s", strerror(errno));
+	if (!direct_set_fd(c, fd))
+		return direct_fail(c, WN_ETIMEDOUT, "given up");
 	int rv = WN_OK;
 	if (connect(fd, sa, salen) != 0) {
 		if (errno != EINPROGRESS) {
@@ -333,19 +360,18 @@ static int direct_dial(wn_rpc_direct_conn *c, const struct sockaddr *sa, socklen
 				rv = direct_fail(c, WN_EUNAVAIL, "%s", strerror(err));
 		}
 	}
+	if (rv == WN_OK && atomic_load(&c->given_up))
+		rv = direct_fail(c, WN_ETIMEDOUT, "given up");
 	if (rv == WN_OK && fcntl(fd, F_SETFL, 0) != 0) /* receives block, see direct_need */
 		rv = direct_fail(c, WN_EUNAVAIL, "cannot make the socket blocking: %s",
 		                 strerror(errno));
-	if (rv != WN_OK) {
-		close(fd);
-		return rv;
-	}
-	*out = fd;
-	return WN_OK;
+	if (rv != WN_OK)
+		direct_drop(c);
+	return rv;
 }
 
 /* direct_dial_tcp connects to the first of the host's addresses that answers. */
-static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline, int *fd)
+static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline)
 {
 	struct addrinfo hints = {.ai_family = d->addr.family, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
@@ -355,14 +381,14 @@ static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t dead
 		                   gai_strerror(gai));
 	int rv = direct_fail(c, WN_EUNAVAIL, "no address for %s", d->addr.host);
 	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		rv = direct_dial(c, ai->ai_addr, ai->ai_addrlen, deadline, fd);
+		rv = direct_dial(c, ai->ai_addr, ai->ai_addrlen, deadline);
 		if (rv == WN_OK || rv == WN_ETIMEDOUT)
 			break;
 	}
 	freeaddrinfo(res);
 	if (rv == WN_OK) {
 		int one = 1;
-		setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	return rv;
 }
@@ -373,13 +399,10 @@ static int direct_dial_tcp(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t dead
 static int direct_connect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t deadline,
                           int64_t greet_by)
 {
-	int fd = -1;
-	int rv =
-	    d->ipc ? direct_dial(c, (const struct sockaddr *)&d->sun, sizeof(d->sun), deadline, &fd)
-	           : direct_dial_tcp(d, c, deadline, &fd);
+	int rv = d->ipc ? direct_dial(c, (const struct sockaddr *)&d->sun, sizeof(d->sun), deadline)
+	                : direct_dial_tcp(d, c, deadline);
 	if (rv != WN_OK)
 		return rv;
-	c->fd = fd;
 	c->rpos = c->rlen = 0;
 	c->authed = false;
 	c->greeted = false;
@@ -406,9 +429,14 @@ static int direct_reconnect(wn_rpc_direct *d, wn_rpc_direct_conn *c, int64_t dea
 		int left = direct_left(deadline);
 		if (left == 0)
 			return WN_ETIMEDOUT; /* c->why keeps the last attempt's reason */
-		int ms = pause < left ? pause : left;
-		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-		nanosleep(&ts, NULL);
+		/* in steps, so that a call given up does not sleep on */
+		for (int ms = pause < left ? pause : left; ms > 0; ms -= DIRECT_STEP_MS) {
+			if (atomic_load(&c->given_up))
+				return direct_fail(c, WN_ETIMEDOUT, "given up");
+			int step = ms < DIRECT_STEP_MS ? ms : DIRECT_STEP_MS;
+			struct timespec ts = {0, (long)step * 1000000};
+			nanosleep(&ts, NULL);
+		}
 		pause = pause * 2 < DIRECT_RETRY_MAX ? pause * 2 : DIRECT_RETRY_MAX;
 	}
 }
@@ -455,9 +483,10 @@ static int direct_await(wn_rpc_direct *d, wn_rpc_direct_conn *c, uint32_t id, in
 	}
 }
 
-static wn_rpc_direct_conn *direct_conn_new(void)
+static wn_rpc_direct_conn *direct_conn_new(wn_rpc_direct *d)
 {
 	wn_rpc_direct_conn *c = wn_xcalloc(1, sizeof(*c));
+	c->d = d;
 	c->fd = -1;
 	return c;
 }
@@ -471,7 +500,7 @@ int wn_rpc_direct_open(const char *url, bool background, int timeout_ms, wn_rpc_
 	d->background = background;
 	atomic_init(&d->counter, (unsigned)wn_random_u64());
 	d->idle_max = WN_RPC_DIRECT_IDLE;
-	wn_rpc_direct_conn *c = direct_conn_new();
+	wn_rpc_direct_conn *c = direct_conn_new(d);
 	int rv = direct_parse(d, c, url);
 	if (rv != WN_OK) {
 		*errmsg = wn_xasprintf("bad address %s: %s", url, c->why);
@@ -532,6 +561,33 @@ static bool direct_usable(const wn_rpc_direct_conn *c, bool probe)
 	return poll(&p, 1, 0) == 0;
 }
 
+/* direct_busy_add puts c in d's busy list, its call not given up (lock held). */
+static void direct_busy_add(wn_rpc_direct *d, wn_rpc_direct_conn *c)
+{
+	atomic_store(&c->given_up, false);
+	c->busy = true;
+	c->bprev = NULL;
+	c->bnext = d->busy;
+	if (d->busy != NULL)
+		d->busy->bprev = c;
+	d->busy = c;
+}
+
+/* direct_busy_remove takes c out of d's busy list (lock held). */
+static void direct_busy_remove(wn_rpc_direct *d, wn_rpc_direct_conn *c)
+{
+	if (!c->busy)
+		return;
+	if (c->bprev != NULL)
+		c->bprev->bnext = c->bnext;
+	else
+		d->busy = c->bnext;
+	if (c->bnext != NULL)
+		c->bnext->bprev = c->bprev;
+	c->bprev = c->bnext = NULL;
+	c->busy = false;
+}
+
 wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d, bool probe)
 {
 	pthread_mutex_lock(&d->mu);
@@ -539,14 +595,28 @@ wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d, bool probe)
 	if (c != NULL) {
 		d->idle = c->next;
 		d->nidle--;
+		c->next = NULL;
+	} else {
+		c = direct_conn_new(d);
 	}
+	direct_busy_add(d, c);
 	pthread_mutex_unlock(&d->mu);
-	if (c == NULL)
-		return direct_conn_new();
-	c->next = NULL;
 	if (!direct_usable(c, probe))
 		direct_drop(c); /* the exchange connects again */
 	return c;
+}
+
+void wn_rpc_direct_interrupt(wn_rpc_direct *d)
+{
+	pthread_mutex_lock(&d->mu);
+	for (wn_rpc_direct_conn *c = d->busy; c != NULL; c = c->bnext) {
+		atomic_store(&c->given_up, true);
+		/* wakes a receive, a poll or a send that waits, and fails those
+		 * to come: the exchange sees given_up and does not send again */
+		if (c->fd >= 0)
+			shutdown(c->fd, SHUT_RDWR);
+	}
+	pthread_mutex_unlock(&d->mu);
 }
 
 void wn_rpc_direct_set_idle(wn_rpc_direct *d, size_t n)
@@ -565,20 +635,19 @@ void wn_rpc_direct_give(wn_rpc_direct *d, wn_rpc_direct_conn *c)
 		c->rbuf = NULL;
 		c->rpos = c->rlen = c->rcap = 0;
 	}
-	if (c->fd >= 0) {
-		pthread_mutex_lock(&d->mu);
-		bool keep = d->nidle < d->idle_max;
-		if (keep) {
-			c->idle_since = wn_mono_ms();
-			c->next = d->idle;
-			d->idle = c;
-			d->nidle++;
-		}
-		pthread_mutex_unlock(&d->mu);
-		if (keep)
-			return;
+	pthread_mutex_lock(&d->mu);
+	direct_busy_remove(d, c);
+	/* a call given up leaves its connection shut down: not kept */
+	bool keep = c->fd >= 0 && !atomic_load(&c->given_up) && d->nidle < d->idle_max;
+	if (keep) {
+		c->idle_since = wn_mono_ms();
+		c->next = d->idle;
+		d->idle = c;
+		d->nidle++;
 	}
-	direct_free(c);
+	pthread_mutex_unlock(&d->mu);
+	if (!keep)
+		direct_free(c);
 }
 
 bool wn_rpc_direct_authed(const wn_rpc_direct_conn *c)
@@ -643,6 +712,10 @@ int wn_rpc_direct_exchange(wn_rpc_direct *d, wn_rpc_direct_conn *c, const uint8_
 		/* the stream is in an unknown state, or owes a reply that would
 		 * hold up the next call on it */
 		direct_drop(c);
+		if (atomic_load(&c->given_up)) {
+			*errmsg = wn_xasprintf("gave up waiting for %s: interrupted", d->url);
+			return WN_ETIMEDOUT;
+		}
 		if (rv == WN_EUNAVAIL && step != STEP_CONNECT && !resent) {
 			resent = true; /* the same request, under the same id */
 			connect_ms = timeout_ms;

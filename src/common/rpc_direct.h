@@ -48,6 +48,14 @@ void wn_rpc_direct_close(wn_rpc_direct *d);
  * with wn_rpc_direct_give. */
 wn_rpc_direct_conn *wn_rpc_direct_take(wn_rpc_direct *d, bool probe);
 
+/* wn_rpc_direct_interrupt gives up the calls that hold a connection of d
+ * now: each fails at once (a wait for the server, a connect, a pause
+ * between connects) with WN_ETIMEDOUT and the message "gave up waiting for
+ * URL: interrupted", and sends nothing again; calls that take a connection
+ * later are not touched. Safe from any thread; costs the calls nothing
+ * (the sockets of those calls are shut down). */
+void wn_rpc_direct_interrupt(wn_rpc_direct *d);
+
 /* wn_rpc_direct_set_idle sets how many idle connections d keeps (at least
  * 1): a client with n threads calling at once keeps n. */
 void wn_rpc_direct_set_idle(wn_rpc_direct *d, size_t n);

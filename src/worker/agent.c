@@ -83,7 +83,15 @@ int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in
                   ProtobufCMessage **out, uint64_t id, int extra_ms, char **errmsg)
 {
 	const wn_method *m = &wn_methods[mid];
+	/* a call made before the worker leaves may be given up then: counted */
+	bool leaving = atomic_load(&a->leave_by) != 0;
+	if (!leaving)
+		atomic_fetch_add(&a->long_calls, 1);
+	else
+		extra_ms = 0; /* a leaving worker waits on the server no longer */
 	int rc = wn_rpc_call(a->rpc, m->path, in, m->reply, out, errmsg, id, extra_ms);
+	if (!leaving)
+		atomic_fetch_sub(&a->long_calls, 1);
 	if (rc != WN_OK && *errmsg != NULL) {
 		char *shown = wn_utf8_escape(*errmsg, SIZE_MAX);
 		free(*errmsg);
@@ -91,7 +99,13 @@ int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in
 	}
 	bool unreachable = wn_agent_unreachable(rc);
 	pthread_mutex_lock(&a->mu);
-	if (unreachable && !a->down) {
+	if (unreachable && atomic_load(&a->leave_by) != 0) {
+		/* given up, or out of reach, as the worker leaves: said once */
+		if (!a->down)
+			wn_info("no answer from the server at %s as the worker stops: %s", a->url,
+			        *errmsg ? *errmsg : wn_strerror(rc));
+		a->down = true;
+	} else if (unreachable && !a->down) {
 		wn_warn("cannot reach the server at %s: %s; retrying with backoff", a->url,
 		        *errmsg ? *errmsg : wn_strerror(rc));
 		a->down = true;
@@ -107,6 +121,37 @@ int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in
 		agent_refused(a, m, *errmsg);
 	pthread_mutex_unlock(&a->mu);
 	return rc;
+}
+
+void wn_agent_leaving(wn_agent *a)
+{
+	if (atomic_load(&a->leave_by) != 0)
+		return;
+	int64_t ms = a->cfg->rpc_timeout_ms < AGENT_LEAVE_CALL_MS ? a->cfg->rpc_timeout_ms
+	                                                          : AGENT_LEAVE_CALL_MS;
+	wn_rpc_set_timeout(a->rpc, (int)ms);
+	atomic_store(&a->leave_by, wn_mono_ms() + ms);
+	pthread_cond_broadcast(&a->cond);
+}
+
+void wn_agent_tick(wn_agent *a)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->signalled && atomic_load(&a->leave_by) == 0) {
+		/* stopping, and every job reported: the worker leaves (its
+		 * main thread may still wait on a fetch) */
+		bool busy = false;
+		for (agent_job *j = a->jobs; j != NULL && !busy; j = j->next)
+			busy = !j->done;
+		if (!busy)
+			wn_agent_leaving(a);
+	}
+	pthread_mutex_unlock(&a->mu);
+	int64_t by = atomic_load(&a->leave_by);
+	/* again at each tick while one is left: a call between two steps,
+	 * not waiting on the server yet, is given up at the next */
+	if (by != 0 && wn_mono_ms() >= by && atomic_load(&a->long_calls) > 0)
+		wn_rpc_interrupt(a->rpc);
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -311,6 +356,7 @@ static void loop_finish(wn_agent *a)
 		if (a->threads > 0)
 			pthread_cond_wait(&a->cond, &a->mu);
 	}
+	wn_agent_leaving(a);
 	a->hb_quit = true;
 	bool leave = a->joined && !a->left, intr = a->intr_started;
 	pthread_cond_broadcast(&a->cond);
@@ -470,6 +516,10 @@ void wn_agent_stop(wn_agent *a)
 		        n, n == 1 ? "" : "s", n == 1 ? "its lease" : "their leases");
 	else
 		wn_info("stopping now: killing %zu job%s", n, n == 1 ? "" : "s");
+	/* idle, or told to stop its jobs: the worker leaves, and a server that
+	 * does not answer is not waited for (wn_agent_tick) */
+	if (a->stop >= AGENT_FORCE || a->threads == 0)
+		wn_agent_leaving(a);
 	if (a->stop == AGENT_DRAIN && a->threads == 0 && a->fetching > 0 && a->joined &&
 	    !a->intr_started)
 		a->intr_started =

@@ -39,6 +39,11 @@ int wn_agent_run(wn_agent *a);
  * leases back; third, kill them at once. */
 void wn_agent_stop(wn_agent *a);
 
+/* wn_agent_tick gives up the calls to the server that hold the worker's
+ * stop up (docs/worker.md, "Signals"); call it a few times a second from
+ * any thread. */
+void wn_agent_tick(wn_agent *a);
+
 /* wn_agent_name returns the name the agent identifies itself with. */
 const char *wn_agent_name(const wn_agent *a);
 

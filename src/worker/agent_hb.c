@@ -277,6 +277,8 @@ static bool hb_output_due(wn_agent *a, int64_t last, int64_t *wait_ms)
  * ships that often. */
 static uint32_t hb_wait_ms(const wn_agent *a, size_t n, int64_t interval)
 {
+	if (atomic_load(&a->leave_by) != 0)
+		return 0; /* the worker leaves: it does not wait on the server */
 	int64_t w = interval;
 	if (n > 0 && a->cfg->output_ms > 0 && a->cfg->output_ms < w)
 		w = a->cfg->output_ms;

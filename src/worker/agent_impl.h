@@ -16,6 +16,7 @@
 #include "rpc.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,6 +37,7 @@
 #define AGENT_QUOTE_MAX        900   /* bytes of a server's message quoted in a note or the log */
 #define AGENT_NOWAKE_MS        200   /* a run with no wake descriptor looks for news this often */
 #define AGENT_QUICK_MS         50    /* an empty fetch answered sooner than this was not held */
+#define AGENT_LEAVE_CALL_MS    2000  /* a leaving worker waits this long for each call at most */
 
 /* Stop levels, raised by wn_agent_stop. */
 enum { AGENT_RUN = 0, AGENT_DRAIN, AGENT_FORCE, AGENT_KILL };
@@ -143,6 +145,12 @@ struct wn_agent {
 	bool left;         /* it told the server it leaves (GONE) */
 	bool intr_started; /* intr_thread runs: it ends an idle worker's waiting fetch */
 	pthread_t intr_thread;
+	/* Leaving (wn_agent_leaving): from leave_by (monotonic ms; 0: not
+	 * leaving) on, calls made before it are given up; those made since
+	 * wait AGENT_LEAVE_CALL_MS at most. long_calls counts the calls in
+	 * flight made before. */
+	_Atomic int64_t leave_by;
+	atomic_int long_calls;
 	int64_t pause_until; /* monotonic: no job is taken before (wn_agent_pause) */
 	int64_t pause_ms;    /* the last pause; 0 once a command started since */
 };
@@ -164,6 +172,12 @@ void wn_agent_timedwait(wn_agent *a, int64_t ms);
 /* wn_agent_sleep waits (lock held) up to ms, or until the stop level exceeds
  * level; other broadcasts are absorbed. */
 void wn_agent_sleep(wn_agent *a, int64_t ms, int level);
+
+/* wn_agent_leaving says (lock held) that the worker is on its way out: its
+ * calls wait for the server AGENT_LEAVE_CALL_MS at most (rpc_timeout_ms if
+ * shorter), heartbeats are not held, and the calls in flight are given up
+ * that long from now (wn_agent_tick). */
+void wn_agent_leaving(wn_agent *a);
 
 /* wn_agent_wake wakes j's runner thread (its wake_fd). */
 void wn_agent_wake(agent_job *j);

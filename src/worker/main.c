@@ -63,6 +63,7 @@ static void *worker_signal_main(void *arg)
 	while (!atomic_load(&s->quit)) {
 		siginfo_t si;
 		int sig = sigtimedwait(&s->set, &si, &tick);
+		wn_agent_tick(s->agent);
 		orphans = orphans || sig == SIGCHLD;
 		/* orphans of commands are handed to the worker: reaped within a second */
 		if (orphans && wn_mono_ms() - reaped_at >= 1000) {

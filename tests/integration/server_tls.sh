@@ -350,3 +350,23 @@ test_no_insecure_overrides_the_config_file() {
 	# without it the file's insecure: true serves the network, warned
 	expect_contains "$out" "wnctl: warning: the server says: insecure: tcp://0.0.0.0:$port serves the network without TLS and without tokens"
 }
+
+# A worker over TLS (nng's client, not the direct one) whose server takes
+# its calls and answers none (stopped) stops on the first signal, not after
+# its rpc_timeout_ms of 10 minutes.
+test_a_stop_gives_up_a_tls_server_that_does_not_answer() {
+	pki_make
+	tls_start server
+	mkproject p
+	mktask p say
+	worker_yaml p "ca: pki/ca.pem" | sed 's/^rpc_timeout_ms: .*/rpc_timeout_ms: 600000/' >w.yaml
+	worker_start w1 w.yaml --server "$WN_SERVER"
+	local pid=$WORKER_PID
+	wait_until 20 "the worker to join" wnctl worker show w1
+	kill -STOP "$WND_PID"
+	wait_stopped "$WND_PID"
+	kill -TERM "$pid"
+	worker_wait "$pid" 60
+	kill -CONT "$WND_PID"
+	expect_contains "$(cat w1.log)" "worker w1 stopped"
+}

@@ -150,3 +150,49 @@ test_a_heartbeat_too_long_for_the_lease_is_warned() {
 	kill -TERM "$WORKER_PID"
 	worker_wait "$WORKER_PID" 10
 }
+
+# hung_setup: a worker that waits 10 minutes for each answer (rpc_timeout_ms),
+# serving project p of a fresh wnd.
+hung_setup() {
+	wn_start --lease-ms 120000
+	wnctl project create p >/dev/null
+	wnctl task create p gated >/dev/null
+	slow_yaml | sed 's/^rpc_timeout_ms: .*/rpc_timeout_ms: 600000/' >w.yaml
+}
+
+# A server that takes the worker's calls and answers none (stopped with
+# SIGSTOP: a hung machine) does not hold an idle worker's stop for its
+# rpc_timeout_ms of 10 minutes: the first signal gives its calls up.
+test_a_stop_gives_up_a_server_that_does_not_answer() {
+	hung_setup
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID
+	wait_until 10 "the worker to join" wnctl worker show w1
+	kill -STOP "$WND_PID"
+	wait_stopped "$WND_PID"
+	kill -TERM "$pid"
+	worker_wait "$pid" 60
+	kill -CONT "$WND_PID"
+	expect_contains "$(cat w1.log)" "no answer from the server at"
+	expect_contains "$(cat w1.log)" "worker w1 stopped"
+}
+
+# The same with a job running: the first signal waits for the job, the
+# second stops it and gives up handing its lease back to a server that does
+# not answer; the worker exits and leaves nothing running.
+test_a_second_stop_gives_up_reporting_to_a_server_that_does_not_answer() {
+	hung_setup
+	worker_start w1 w.yaml
+	local pid=$WORKER_PID a
+	a=$(wnctl job add p gated)
+	wait_until 10 "job $a to start" test -e "started-$a"
+	kill -STOP "$WND_PID"
+	wait_stopped "$WND_PID"
+	kill -TERM "$pid"
+	wait_until 10 "the worker to drain" log_has w1.log "waiting for 1 running job"
+	kill -TERM "$pid"
+	worker_wait "$pid" 60
+	kill -CONT "$WND_PID"
+	wait_until 5 "the job's process to be gone" pid_gone "pid-$a"
+	expect_contains "$(cat w1.log)" "job $a: giving up reporting the result"
+}
