@@ -318,7 +318,11 @@ static int proc_exec_error(const wn_proc_spec *spec, const proc_child *c, char *
 		*reason = wn_xasprintf("cannot start %s: %s", spec->argv[0], strerror(c->err));
 	/* 127 and 126 as a shell gives them: the program not there, or there
 	 * and not to be run; nothing ran at all (no directory, no guard):
-	 * WN_EIO, reported -1 */
+	 * WN_EIO, reported -1; this machine short of memory or processes for
+	 * the exec (ENOMEM, EAGAIN): not the job's doing, WN_EUNAVAIL, the
+	 * job is handed back */
+	if (c->step == PROC_STEP_EXEC && (c->err == ENOMEM || c->err == EAGAIN))
+		return WN_EUNAVAIL;
 	if (c->step == PROC_STEP_CHDIR || c->step == PROC_STEP_GUARD)
 		return WN_EIO;
 	return c->err == ENOENT ? WN_ENOTFOUND : WN_EPERM;

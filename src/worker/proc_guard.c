@@ -1,4 +1,5 @@
 #include "proc_guard.h"
+#include "proc.h"
 #include "proc_stray.h"
 
 #include "err.h"
@@ -536,19 +537,21 @@ static void guard_drop(void)
  * the registry; 0, or a negative WN_E* with *why. */
 static int guard_fork(char **why)
 {
+	/* short of memory, processes or descriptors: this machine's state,
+	 * not a job's (WN_EUNAVAIL: its job is handed back) */
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		*why =
-		    wn_xasprintf("cannot start the guard process: socketpair: %s", strerror(errno));
-		return WN_EIO;
+		int e = errno;
+		*why = wn_xasprintf("cannot start the guard process: socketpair: %s", strerror(e));
+		return wn_proc_short_here(e) ? WN_EUNAVAIL : WN_EIO;
 	}
 	int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nullfd < 0) {
-		*why =
-		    wn_xasprintf("cannot start the guard process: /dev/null: %s", strerror(errno));
+		int e = errno;
+		*why = wn_xasprintf("cannot start the guard process: /dev/null: %s", strerror(e));
 		close(sv[0]);
 		close(sv[1]);
-		return WN_EIO;
+		return wn_proc_short_here(e) ? WN_EUNAVAIL : WN_EIO;
 	}
 	pid_t parent = getpid();
 	int deathsig = SIGRTMIN + 2;
@@ -563,7 +566,7 @@ static int guard_fork(char **why)
 	if (pid < 0) {
 		close(sv[0]);
 		*why = wn_xasprintf("cannot start the guard process: fork: %s", strerror(e));
-		return WN_EIO;
+		return wn_proc_short_here(e) ? WN_EUNAVAIL : WN_EIO;
 	}
 	setpgid(pid, pid);
 	guard_pid = pid;

@@ -158,3 +158,52 @@ EOF2
 	exec 7<&-
 	expect_contains "$(cat err.txt)" "wnworker debug:" "the lines the pipe took"
 }
+
+# A command whose exec fails for want of memory (ENOMEM) or of processes
+# (EAGAIN) on the worker's machine fails no job: the job is handed back,
+# unharmed, with the reason in the log, and runs once the machine can start
+# it (here: another worker). wnnoexec makes every execve of the worker fail
+# so.
+test_an_exec_short_of_memory_hands_the_job_back() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --max-attempts 1 >/dev/null
+	script_task run.sh >w.yaml
+	echo 'echo ran' >run.sh
+	local err a
+	a=$(wnctl job add p t)
+	for err in ENOMEM EAGAIN; do
+		"$WN_BIN/wnnoexec" exec "$err" "$WN_BIN/wnworker" --config w.yaml --name "w-$err" --once \
+			>"w-$err.log" 2>&1 && fail "the worker whose job went back exited 0"
+		expect_contains "$(cat "w-$err.log")" "job $a: not run: cannot start /bin/sh: "
+		expect_contains "$(cat "w-$err.log")" "handing it back"
+		expect_eq "$(job_get "$a" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
+			"('pending', 0, 0)" "job $a after an exec that failed with $err"
+	done
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	# handed back twice, it runs all the same (--max-attempts 1)
+	expect_eq "$(job_get "$a" "(j['status'], j['output_tail'].strip())")" "('completed', 'ran')" \
+		"job $a"
+}
+
+# The same when the worker cannot fork the guard process that its commands
+# need (no process left: EAGAIN): the job goes back, and runs elsewhere.
+test_a_guard_that_cannot_be_forked_hands_the_job_back() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --max-attempts 1 >/dev/null
+	script_task run.sh >w.yaml
+	echo 'echo ran' >run.sh
+	local a
+	a=$(wnctl job add p t)
+	"$WN_BIN/wnnoexec" fork EAGAIN "$WN_BIN/wnworker" --config w.yaml --name w0 --once \
+		>w0.log 2>&1 && fail "the worker whose job went back exited 0"
+	expect_contains "$(cat w0.log)" "job $a: not run: cannot start /bin/sh: cannot start the guard process: fork: Resource temporarily unavailable; handing it back"
+	expect_eq "$(job_get "$a" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
+		"('pending', 0, 0)" "job $a after a fork that failed"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$a" "(j['status'], j['output_tail'].strip())")" "('completed', 'ran')" \
+		"job $a"
+}
