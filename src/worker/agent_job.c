@@ -472,8 +472,11 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	if (rc != WN_OK) {
 		s->res.reason = reason;
 		s->res.exit_code = j->remote ? -1 : wn_fmt_start_exit(rc);
-		if (rc == WN_EUNAVAIL && !j->remote) {
-			/* not the job's doing: another worker, or this one later, runs it */
+		if (rc == WN_EUNAVAIL) {
+			/* not the job's doing (this machine short of something, a
+			 * SLURM controller out of reach): another worker, or this
+			 * one later, runs it; a SLURM job sbatch may have submitted
+			 * all the same is found by its tag then */
 			s->end = AGENT_END_RELEASE;
 			wn_agent_pause(a, reason ? reason : "unknown reason");
 		}

@@ -5,6 +5,7 @@
 #include "fmt_cli.h"
 #include "fmt_runai.h"
 #include "fmt_slurm.h"
+#include "proc.h"
 #include "proc_stray.h"
 #include "strbuf.h"
 #include "template.h"
@@ -666,12 +667,13 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	*out_err = NULL;
 	int po[2] = {-1, -1}, pe[2] = {-1, -1};
 	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
-		*out_err = wn_xasprintf("cannot run %s: %s", argv[0], strerror(errno));
+		int e = errno;
+		*out_err = wn_xasprintf("cannot run %s: %s", argv[0], strerror(e));
 		if (po[0] >= 0) {
 			close(po[0]);
 			close(po[1]);
 		}
-		return WN_EIO;
+		return wn_proc_short_here(e) ? WN_EUNAVAIL : WN_EIO;
 	}
 	pid_t pid;
 	wn_proc_stray_starting(); /* ours to reap, not an orphan's */
@@ -685,7 +687,8 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 		bool path = e == ENOENT && strchr(argv[0], '/') == NULL; /* looked up */
 		*out_err = wn_xasprintf("cannot run %s: %s", argv[0],
 		                        path ? "not found in PATH" : strerror(e));
-		return e == ENOENT ? WN_ENOTFOUND : WN_EIO;
+		/* this machine short of memory or processes: not the program's doing */
+		return e == ENOENT ? WN_ENOTFOUND : wn_proc_short_here(e) ? WN_EUNAVAIL : WN_EIO;
 	}
 	wn_strbuf bo = WN_STRBUF_INIT, be = WN_STRBUF_INIT;
 	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;

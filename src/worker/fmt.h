@@ -172,7 +172,9 @@ int wn_fmt_expand_quoted(const wn_fmt_job *job, const char *const *tmpls, size_t
 /* wn_fmt_capture runs argv (argv[0] looked up in PATH, no shell) with stdin
  * from /dev/null and returns its wait status, stdout and stderr (malloc'd,
  * NUL-terminated, each cut at 16 MiB), or a negative WN_E* with *out_err
- * saying why it could not run. After timeout_ms (-1: none) it is killed and
+ * saying why it could not run (WN_EUNAVAIL when this machine is short of
+ * memory, processes or descriptors to start it, WN_ENOTFOUND when argv[0] is
+ * not there). After timeout_ms (-1: none) it is killed and
  * WN_ETIMEDOUT is returned. */
 int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, char **out_err);
 

@@ -143,7 +143,10 @@ static int slurm_sbatch(char *const *argv, char **id, char **reason)
 			*reason = wn_xasprintf("cannot submit to SLURM: %s", err);
 			free(out);
 			free(err);
-			return rc;
+			/* sbatch killed for its time (it may have submitted the job:
+			 * the next attempt finds it by its tag), or not started for
+			 * want of memory or processes: not the job's doing */
+			return rc == WN_ETIMEDOUT ? WN_EUNAVAIL : rc;
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			size_t n = strspn(out, "0123456789");
@@ -183,15 +186,18 @@ static int slurm_sbatch(char *const *argv, char **id, char **reason)
 		free(line);
 		free(out);
 		free(err);
-		return WN_EINVAL;
+		/* a controller out of reach took nothing: the job waits for it */
+		return again ? WN_EUNAVAIL : WN_EINVAL;
 	}
 }
 
 /* slurm_submit runs sbatch on script_path, tagged with tag (its comment,
  * given on the command line: it wins over the script's #SBATCH lines and
  * SBATCH_COMMENT), and gives the SLURM job id. A controller that cannot be
- * reached is tried again a few times (the job was not submitted then); any
- * other failure gives sbatch's message. */
+ * reached is tried again a few times (the job was not submitted then), then
+ * WN_EUNAVAIL, as for an sbatch that does not finish in time or cannot be
+ * started for want of memory or processes; any other failure gives
+ * sbatch's message. */
 static int slurm_submit(const slurm_conf *c, const char *script_path, const char *tag, char **id,
                         char **reason)
 {

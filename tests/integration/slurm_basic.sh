@@ -121,6 +121,30 @@ test_submission_errors_fail_with_sbatchs_message() {
 	expect_eq "$(squeue -h -t all -o %T | grep -vx FAILED | wc -l)" 0 "SLURM jobs that ran"
 }
 
+# A controller that is down (slurmctld stopped) fails no job: sbatch cannot
+# reach it, the job goes back to the queue unharmed, and runs once the
+# controller is back, once.
+test_a_controller_that_is_down_fails_no_job() {
+	basic_setup
+	TASK_ARGS=(--max-attempts 1)
+	add_task t 'echo ran {job.id}'
+	TASK_ARGS=()
+	slurm_ctld_stop
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 120 "the worker to hand job $id back" \
+		log_has w1.log "job $id: not run: cannot submit to SLURM: "
+	expect_contains "$(cat w1.log)" "Unable to contact slurm controller"
+	wait_until 10 "job $id to be pending again" job_status_is "$id" pending
+	expect_eq "$(job_get "$id" "(j.get('failures', 0), j.get('lost', 0))")" "(0, 0)" \
+		"failures and lost leases of job $id"
+	slurm_ctld_start
+	wait_status "$id" completed 180
+	expect_contains "$(job_get "$id" "j['output_tail']")" "ran $id"
+	expect_eq "$(squeue -h -r -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
+}
+
 test_time_limit_fails_the_job_as_timeout() {
 	# The task's timeout becomes the SLURM job's --time (whole minutes).
 	# SLURM checks time limits every 30 s; to keep the test short, the job's

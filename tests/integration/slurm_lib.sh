@@ -122,6 +122,20 @@ EOF
 	fail "the SLURM node did not become idle within 20 s: $(sinfo 2>&1)"
 }
 
+# slurm_ctld_stop: stop slurmctld (SIGTERM: it saves its state), as an
+# outage of the controller; slurm_ctld_start starts it again on that state
+# and waits until the node answers.
+slurm_ctld_stop() {
+	kill -TERM "$SLURM_CTLD_PID"
+	wait_until 30 "slurmctld to stop" proc_gone "$SLURM_CTLD_PID"
+}
+
+slurm_ctld_start() {
+	slurmctld -D -f "$SLURM_CONF" >>"$SLURM_DIR/log/slurmctld.out" 2>&1 &
+	SLURM_CTLD_PID=$!
+	wait_until 30 "the SLURM controller to answer" sinfo -h
+}
+
 # slurm_stop: cancel the test's SLURM jobs, then stop the daemons
 # slurm_start started (and nothing else); runs at exit. Whatever a job left
 # behind lives in a session the task prolog recorded: wn_cleanup ends it.
