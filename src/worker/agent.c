@@ -98,6 +98,8 @@ int wn_agent_call(wn_agent *a, enum wn_method_id mid, const ProtobufCMessage *in
 		*errmsg = shown;
 	}
 	bool unreachable = wn_agent_unreachable(rc);
+	if (!unreachable)
+		atomic_store(&a->answered_ms, wn_mono_ms());
 	pthread_mutex_lock(&a->mu);
 	if (unreachable && atomic_load(&a->leave_by) != 0) {
 		/* given up, or out of reach, as the worker leaves: said once */
@@ -130,7 +132,9 @@ void wn_agent_leaving(wn_agent *a)
 	int64_t ms = a->cfg->rpc_timeout_ms < AGENT_LEAVE_CALL_MS ? a->cfg->rpc_timeout_ms
 	                                                          : AGENT_LEAVE_CALL_MS;
 	wn_rpc_set_timeout(a->rpc, (int)ms);
-	atomic_store(&a->leave_by, wn_mono_ms() + ms);
+	int64_t now = wn_mono_ms();
+	atomic_store(&a->leave_from, now);
+	atomic_store(&a->leave_by, now + ms);
 	pthread_cond_broadcast(&a->cond);
 }
 
@@ -147,10 +151,15 @@ void wn_agent_tick(wn_agent *a)
 			wn_agent_leaving(a);
 	}
 	pthread_mutex_unlock(&a->mu);
-	int64_t by = atomic_load(&a->leave_by);
-	/* again at each tick while one is left: a call between two steps,
-	 * not waiting on the server yet, is given up at the next */
-	if (by != 0 && wn_mono_ms() >= by && atomic_load(&a->long_calls) > 0)
+	int64_t by = atomic_load(&a->leave_by), now = wn_mono_ms();
+	if (by == 0 || now < by || atomic_load(&a->long_calls) == 0)
+		return;
+	/* A server that answered since the worker began to leave only holds
+	 * the calls it has (a heartbeat, a fetch): they come back within its
+	 * longest hold. Else they are given up, again at each tick while one
+	 * is left (a call between two steps, not waiting yet, at the next). */
+	bool heard = atomic_load(&a->answered_ms) >= atomic_load(&a->leave_from);
+	if (!heard || now >= by + AGENT_HB_WAIT_MAX_MS)
 		wn_rpc_interrupt(a->rpc);
 }
 

@@ -145,11 +145,13 @@ struct wn_agent {
 	bool left;         /* it told the server it leaves (GONE) */
 	bool intr_started; /* intr_thread runs: it ends an idle worker's waiting fetch */
 	pthread_t intr_thread;
-	/* Leaving (wn_agent_leaving): from leave_by (monotonic ms; 0: not
-	 * leaving) on, calls made before it are given up; those made since
-	 * wait AGENT_LEAVE_CALL_MS at most. long_calls counts the calls in
-	 * flight made before. */
-	_Atomic int64_t leave_by;
+	/* Leaving (wn_agent_leaving) since leave_from (monotonic ms; 0: not
+	 * leaving): from leave_by on, calls made before are given up unless
+	 * the server answered one since leave_from (it holds them, it will
+	 * answer), those made since wait AGENT_LEAVE_CALL_MS at most.
+	 * long_calls counts the calls in flight made before; answered_ms is
+	 * when the server last answered a call. */
+	_Atomic int64_t leave_from, leave_by, answered_ms;
 	atomic_int long_calls;
 	int64_t pause_until; /* monotonic: no job is taken before (wn_agent_pause) */
 	int64_t pause_ms;    /* the last pause; 0 once a command started since */
