@@ -132,6 +132,22 @@ static int slurm_files(const slurm_run *r, char **reason)
 	return fd < 0 ? WN_EIO : WN_OK;
 }
 
+/* What sbatch says when it could not connect to the controller, and when
+ * it lost the connection with the job on its way (SLURM's messages). */
+static const char *const slurm_unreached[] = {"Unable to contact slurm controller",
+                                              "Communication connection failure", NULL};
+static const char *const slurm_lost[] = {"Socket timed out on send/recv operation",
+                                         "Zero Bytes were transmitted or received", NULL};
+
+/* slurm_said tells whether err holds one of the messages of list. */
+static bool slurm_said(const char *err, const char *const *list)
+{
+	for (size_t i = 0; err != NULL && list[i] != NULL; i++)
+		if (strstr(err, list[i]) != NULL)
+			return true;
+	return false;
+}
+
 /* slurm_sbatch runs argv, sbatch, and gives the SLURM job id it prints. */
 static int slurm_sbatch(char *const *argv, char **id, char **reason)
 {
@@ -166,7 +182,13 @@ static int slurm_sbatch(char *const *argv, char **id, char **reason)
 			free(err);
 			return WN_EPROTO;
 		}
-		bool again = err && strstr(err, "Unable to contact slurm controller") != NULL;
+		/* no connection to the controller: nothing was submitted, sbatch
+		 * may be run again; the connection lost on the way (the
+		 * controller may have taken the job): not again, the job is
+		 * handed back and its next attempt finds that SLURM job by its
+		 * tag */
+		bool again = slurm_said(err, slurm_unreached);
+		bool unsure = slurm_said(err, slurm_lost);
 		if (again && attempt < 3) {
 			wn_warn("sbatch cannot reach the SLURM controller; trying again in %d s",
 			        1 << attempt);
@@ -186,8 +208,8 @@ static int slurm_sbatch(char *const *argv, char **id, char **reason)
 		free(line);
 		free(out);
 		free(err);
-		/* a controller out of reach took nothing: the job waits for it */
-		return again ? WN_EUNAVAIL : WN_EINVAL;
+		/* a controller out of reach: the job waits for it */
+		return again || unsure ? WN_EUNAVAIL : WN_EINVAL;
 	}
 }
 

@@ -234,3 +234,46 @@ test_a_job_whose_lease_ran_out_while_the_worker_was_away_is_followed() {
 	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"
 	expect_eq "$(slurm_jobs)" 1 "SLURM jobs submitted"
 }
+
+test_a_submission_whose_answer_was_lost_is_followed_not_run_twice() {
+	# the controller takes the job, but sbatch loses the connection before
+	# its answer (a wrapper submits, then says so and fails, once): sbatch
+	# is not run again, the job goes back to the queue, and its next
+	# attempt finds the SLURM job by its tag and follows it
+	slurm_start
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t --max-attempts 1 >/dev/null
+	cat >"$WN_TMP/sbatch-lost" <<EOF
+#!/bin/bash
+echo "\$*" >>$WN_TMP/sbatch-calls
+if [ ! -e $WN_TMP/lost-once ]; then
+	touch $WN_TMP/lost-once
+	sbatch "\$@" >>$WN_TMP/submitted || exit
+	echo "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation" >&2
+	exit 1
+fi
+exec sbatch "\$@"
+EOF
+	chmod 755 "$WN_TMP/sbatch-lost"
+	slurm_worker_yaml w.yaml
+	cat >>w.yaml <<EOF
+  t:
+    formatter: slurm
+    poll_ms: 300
+    sbatch: $WN_TMP/sbatch-lost
+    script: |
+      echo run {attempt}
+EOF
+	local id sid
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 60 "job $id to be handed back" log_has w1.log "job $id: not run: cannot submit to SLURM"
+	sid=$(head -n 1 "$WN_TMP/submitted")
+	wait_status "$id" completed 60
+	expect_contains "$(cat w1.log)" "job $id: attempt 1 of it"
+	expect_eq "$(job_ext "$id")" "$sid" "SLURM job id"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"
+	expect_eq "$(wc -l <"$WN_TMP/sbatch-calls")" 1 "sbatch calls"
+	expect_eq "$(slurm_jobs)" 1 "SLURM jobs submitted"
+}
