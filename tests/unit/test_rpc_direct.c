@@ -205,6 +205,58 @@ TEST(times_out_on_a_silent_peer)
 	free(p);
 }
 
+typedef struct silent_call {
+	wn_rpc *r;
+	int rc;
+	char *err;
+} silent_call;
+
+static void *silent_call_main(void *arg)
+{
+	silent_call *sc = arg;
+	sc->rc = call(sc->r, "x", 0, &sc->err);
+	return NULL;
+}
+
+/* peer_requests reads how many requests p has taken. */
+static int peer_requests(peer *p)
+{
+	pthread_mutex_lock(&p->mu);
+	int n = p->requests;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+TEST(an_interrupt_gives_up_the_call_in_flight_only)
+{
+	peer *p = peer_start(false, WN_SP_REP0, PEER_SILENT, 0, wn_test_tmpdir());
+	wn_rpc *r = peer_open_direct(p->url, 0);
+	wn_rpc_set_timeout(r, 60000);
+	silent_call sc = {.r = r};
+	pthread_t tid;
+	pthread_create(&tid, NULL, silent_call_main, &sc);
+	for (int i = 0; i < 500 && peer_requests(p) < 1; i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	CHECK_EQ_INT(peer_requests(p), 1);
+	wn_rpc_interrupt(r);
+	pthread_join(tid, NULL);
+	CHECK_EQ_INT(sc.rc, WN_ETIMEDOUT);
+	CHECK(sc.err != NULL && strstr(sc.err, "interrupted") != NULL);
+	free(sc.err);
+	/* a later call is not touched: it waits for its own timeout */
+	char *err = NULL;
+	wn_rpc_set_timeout(r, 300);
+	CHECK_EQ_INT(call(r, "y", 0, &err), WN_ETIMEDOUT);
+	CHECK(strstr(err, "within 300 ms") != NULL);
+	free(err);
+	wn_rpc_close(r);
+	peer_join(p);
+	CHECK_EQ_INT(p->requests, 2); /* the interrupted one was not sent again */
+	free(p);
+}
+
 TEST(refuses_a_reply_over_the_limit)
 {
 	peer *p = peer_start(false, WN_SP_REP0, PEER_TOOBIG, 0, wn_test_tmpdir());
