@@ -321,3 +321,29 @@ EOF
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
 	expect_contains "$(cat w1.log)" "job $id: cannot cancel SLURM job $sid: scancel: error: Unable to contact slurm controller (connect failure); trying again every 300 ms"
 }
+
+# slurmctld stops while the job runs, and the job ends meanwhile: squeue
+# fails, which decides nothing; once the controller is back (on its saved
+# state) the job is reported as SLURM says it ended, and a worker started
+# again meanwhile follows it on rather than submitting it again.
+test_a_controller_restarted_while_the_job_runs() {
+	follow_setup "echo started; while [ ! -e $WN_TMP/release ]; do sleep 0.1; done; echo done; exit 3"
+	local id sid
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	sid=$(job_ext "$id")
+	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
+	slurm_ctld_stop
+	wait_until 20 "the worker to see squeue fail" log_has w1.log "cannot ask SLURM about its jobs"
+	# the worker restarts while the controller is down
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 30
+	touch "$WN_TMP/release"
+	worker_start w1 w.yaml
+	slurm_ctld_start
+	wait_status "$id" failed 120
+	expect_eq "$(job_get "$id" "(j['exit_code'], j['attempt'])")" "(3, 1)" "job $id"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
+	expect_eq "$(squeue -h -r -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
+}
