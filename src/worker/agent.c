@@ -542,6 +542,32 @@ const char *wn_agent_name(const wn_agent *a)
 	return a->name;
 }
 
+/* agent_default_name returns the name of a worker cfg names none: the
+ * host's name (the characters a name may hold), and the process id unless
+ * a task's runs outlive the worker. */
+static char *agent_default_name(const wn_wconfig *cfg)
+{
+	char host[256];
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "worker");
+	host[sizeof(host) - 1] = '\0';
+	for (char *p = host; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+			*p = '-';
+	host[100] = '\0';
+	/* a worker whose runs outlive it (slurm, runai) follows them again
+	 * when started again under its name: the host's name, the same
+	 * after a restart; else the process id too, so that workers of
+	 * one machine differ */
+	bool remote = false;
+	for (size_t i = 0; i < cfg->ntasks; i++)
+		remote = remote || wn_fmt_can_resume(cfg->task_fmts[i]);
+	if (remote)
+		return wn_xstrdup(host[0] ? host : "worker");
+	return wn_xasprintf("%s-%d", host[0] ? host : "worker", (int)getpid());
+}
+
 int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **out, char **errmsg)
 {
 	*out = NULL;
@@ -554,20 +580,7 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 		url = WN_DEFAULT_URL;
 	const char *token = cfg->token;
 	a->url = wn_xstrdup(url);
-	if (cfg->name != NULL) {
-		a->name = wn_xstrdup(cfg->name);
-	} else {
-		char host[256];
-		if (gethostname(host, sizeof(host)) != 0)
-			snprintf(host, sizeof(host), "worker");
-		host[sizeof(host) - 1] = '\0';
-		for (char *p = host; *p; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
-				*p = '-';
-		host[100] = '\0';
-		a->name = wn_xasprintf("%s-%d", host[0] ? host : "worker", (int)getpid());
-	}
+	a->name = cfg->name != NULL ? wn_xstrdup(cfg->name) : agent_default_name(cfg);
 	wn_rpc_tls tls = {.ca = cfg->tls.ca,
 	                  .cert = cfg->tls.cert,
 	                  .key = cfg->tls.key,

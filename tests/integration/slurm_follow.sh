@@ -347,3 +347,31 @@ test_a_controller_restarted_while_the_job_runs() {
 	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
 	expect_eq "$(squeue -h -r -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
 }
+
+# A worker given no name, whose tasks run on SLURM, is named after its host
+# alone: started again, it has the same name and follows its SLURM job,
+# where a name with its process id in it (another at each start) ran the
+# job a second time once the lease ran out.
+test_a_worker_without_a_name_follows_its_slurm_jobs_after_a_restart() {
+	WND_ARGS=(--lease-ms 3000)
+	follow_setup "echo run {attempt}; while [ ! -e $WN_TMP/release ]; do sleep 0.1; done; echo done"
+	local id pid sid
+	id=$(wnctl job add p t)
+	"$WN_BIN/wnworker" --config w.yaml >>w.log 2>&1 &
+	pid=$!
+	WN_PIDS+=("$pid")
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	sid=$(job_ext "$id")
+	expect_eq "$(job_get "$id" "j['worker']")" "$(hostname)" "the worker's name"
+	kill -TERM "$pid"
+	worker_wait "$pid" 30
+	"$WN_BIN/wnworker" --config w.yaml --exit-when-empty >>w.log 2>&1 &
+	pid=$!
+	WN_PIDS+=("$pid")
+	wait_until 30 "the worker started again to follow SLURM job $sid" \
+		log_has w.log "job $id: following its run again (SLURM job $sid"
+	touch "$WN_TMP/release"
+	worker_wait "$pid" 30
+	expect_eq "$(job_get "$id" "(j['status'], j['attempt'])")" "('completed', 1)" "job $id"
+	expect_eq "$(squeue -h -r -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
+}
