@@ -125,7 +125,11 @@ test_submission_errors_fail_with_sbatchs_message() {
 # reach it, the job goes back to the queue unharmed, and runs once the
 # controller is back, once.
 test_a_controller_that_is_down_fails_no_job() {
-	basic_setup
+	# each sbatch tries to connect for MessageTimeout seconds
+	slurm_start MessageTimeout=3
+	wn_start
+	wnctl project create p >/dev/null
+	slurm_worker_yaml w.yaml
 	TASK_ARGS=(--max-attempts 1)
 	add_task t 'echo ran {job.id}'
 	TASK_ARGS=()
@@ -133,7 +137,7 @@ test_a_controller_that_is_down_fails_no_job() {
 	local id
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
-	wait_until 120 "the worker to hand job $id back" \
+	wait_until 240 "the worker to hand job $id back" \
 		log_has w1.log "job $id: not run: cannot submit to SLURM: "
 	expect_contains "$(cat w1.log)" "Unable to contact slurm controller"
 	wait_until 10 "job $id to be pending again" job_status_is "$id" pending
