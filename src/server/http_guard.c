@@ -85,7 +85,8 @@ static const struct {
                                           "of this server needs one)"},
     [REFUSE_BIG] = {"431 Request Header Fields Too Large", "the request's head is over 8192 bytes"},
     [REFUSE_HOST] = {"400 Bad Request", "an HTTP/1.1 request must have a Host header"},
-    [REFUSE_TARGET] = {"400 Bad Request", "the request's target must be a path (/...)"},
+    [REFUSE_TARGET] = {"400 Bad Request", "the request's target must be a path (/...) or an "
+                                          "http(s) URI of a host"},
     [REFUSE_FIELDS] = {"431 Request Header Fields Too Large",
                        "the request's head has over 100 header lines"},
 };
@@ -182,6 +183,15 @@ static void conn_parse(struct gconn *c, int64_t now)
 		if (k == WN_GUARD_MORE)
 			return;
 		wn_http_guard_reply_init(&c->reply, h.head); /* ours, if refused */
+		size_t hl = h.len;
+		if (k == WN_GUARD_HEAD && wn_http_guard_origin(c->in + c->fwd, h.len, &hl) < 0)
+			k = WN_GUARD_TARGET;
+		if (hl < h.len) { /* an absolute URI made a path: the head is shorter */
+			memmove(c->in + c->fwd + hl, c->in + c->fwd + h.len,
+			        c->len - c->fwd - h.len);
+			c->len -= h.len - hl;
+			h.len = hl;
+		}
 		if (k != WN_GUARD_HEAD) {
 			c->refuse = k == WN_GUARD_BIG      ? REFUSE_BIG
 			            : k == WN_GUARD_HOST   ? REFUSE_HOST

@@ -78,6 +78,17 @@ typedef struct wn_http_head {
  * Connection: close (h->last). */
 int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h);
 
+/* wn_http_guard_origin rewrites the head at p (len bytes, one that
+ * wn_http_guard_scan let go on) whose target is an absolute http(s) URI
+ * (absolute-form, RFC 9112 3.2.2) to what nng's server serves: its path
+ * (with its query; "/" when it has none) as the target, and its authority
+ * as the value of its Host field (the first; the others are dropped, none
+ * is added). The new head, never longer, is at p, its length in *newlen.
+ * 1 when it was rewritten, 0 when its target is a path (unchanged), -1 when
+ * the URI's authority is none to serve (empty, with userinfo or bytes no
+ * host or port holds) or the head has a folded line: refused. */
+int wn_http_guard_origin(char *p, size_t len, size_t *newlen);
+
 /* wn_http_guard_upstream_fd finds this process's socket listening on
  * 127.0.0.1:port (nng's server behind the guard), -1 when there is none
  * (http_guard_lock.c). */

@@ -267,3 +267,74 @@ int wn_http_guard_reply(wn_http_reply *r, const char *p, size_t n, size_t *used)
 	*used = n;
 	return r->eof ? WN_REPLY_EOF : WN_REPLY_MORE;
 }
+
+/* authority_ok tells whether a (n bytes), the authority of an absolute URI,
+ * is a host with or without ":PORT" as a Host field may name it: not empty,
+ * no userinfo ('@': RFC 9110 has it treated as an error), no byte that is
+ * not of a host name, an IP literal or a port. */
+static bool authority_ok(const char *a, size_t n)
+{
+	if (n == 0 || a[0] == ':')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)a[i];
+		bool alnum = (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+		if (!alnum && strchr("-._~!$&'()*+,;=:[]", ch) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/* origin_put appends n bytes of s to out at *k. */
+static void origin_put(char *out, size_t *k, const char *s, size_t n)
+{
+	memcpy(out + *k, s, n);
+	*k += n;
+}
+
+int wn_http_guard_origin(char *p, size_t len, size_t *newlen)
+{
+	const char *t, *eol;
+	*newlen = len;
+	if (!head_target(p, len, &t, &eol))
+		return 0;
+	const char *te = memchr(t, ' ', (size_t)(eol - t));
+	te = te != NULL ? te : eol;
+	size_t n = (size_t)(te - t), s = n >= 7 && strncasecmp(t, "http://", 7) == 0    ? 7
+	                                 : n >= 8 && strncasecmp(t, "https://", 8) == 0 ? 8
+	                                                                                : 0;
+	if (s == 0)
+		return 0; /* a path: it goes on as it came */
+	const char *a = t + s, *ae = a;
+	while (ae < te && *ae != '/' && *ae != '?' && *ae != '#')
+		ae++;
+	if (!authority_ok(a, (size_t)(ae - a)))
+		return -1;
+	char out[HTTP_GUARD_HEAD_NNG];
+	size_t k = 0;
+	const char *line = memchr(p, '\n', len) + 1, *end = p + len;
+	origin_put(out, &k, p, (size_t)(t - p));
+	if (ae == te || *ae != '/')
+		origin_put(out, &k, "/", 1);
+	origin_put(out, &k, ae, (size_t)(line - ae)); /* the rest of the request line */
+	bool host = false;
+	for (const char *q = line; q < end;) { /* each ends with a LF, the empty one last */
+		const char *qe = (const char *)memchr(q, '\n', (size_t)(end - q)) + 1;
+		if (*q == ' ' || *q == '\t')
+			return -1; /* a folded line: it could go on a Host line dropped */
+		if ((size_t)(qe - q) >= 5 && strncasecmp(q, "host:", 5) == 0) {
+			if (!host) { /* the URI's authority is the Host (RFC 9112, 3.2.2) */
+				origin_put(out, &k, "Host: ", 6);
+				origin_put(out, &k, a, (size_t)(ae - a));
+				origin_put(out, &k, "\r\n", 2);
+			}
+			host = true;
+		} else {
+			origin_put(out, &k, q, (size_t)(qe - q));
+		}
+		q = qe;
+	}
+	memcpy(p, out, k);
+	*newlen = k;
+	return 1;
+}

@@ -9,7 +9,8 @@
  * HTTP_GUARD_FIELDS header lines and HTTP_GUARD_HEAD_NNG bytes, and one
  * refused for its lines more of them; a HEAD is
  * found as nng's server
- * finds it (method "HEAD", in capitals). The bytes come a few at a
+ * finds it (method "HEAD", in capitals); one whose target is an absolute
+ * URI, rewritten to its path, is read as the same request. The bytes come a few at a
  * time, as a client may send them, and each is read once, but the last two
  * (a long line sent a byte at a time was read again for each). Run:
  * build/fuzz/fuzz_http_guard -max_total_time=60 */
@@ -96,6 +97,30 @@ static int hostless(const char *p, size_t len)
 	return 1;
 }
 
+/* check_origin rewrites a copy of the head at p (h, one that goes on) as
+ * wn_http_guard_origin does: a head rewritten is no longer, its target is a
+ * path, and the guard reads it as the same request (a head that goes on,
+ * of the same body, a HEAD if it was one). */
+static void check_origin(const char *p, const wn_http_head *h)
+{
+	char *q = malloc(h->len);
+	memcpy(q, p, h->len);
+	size_t n = 0, from = 0;
+	int r = wn_http_guard_origin(q, h->len, &n);
+	if (r == 1) {
+		wn_http_head h2;
+		const char *sp = memchr(q, ' ', n);
+		if (n >= h->len || sp == NULL || sp[1] != '/')
+			abort();
+		if (wn_http_guard_scan(q, n, &from, &h2) != WN_GUARD_HEAD || h2.len != n ||
+		    h2.body != h->body || h2.opaque != h->opaque || h2.head != h->head)
+			abort();
+	} else if (r == 0 ? n != h->len || memcmp(p, q, h->len) != 0 : r != -1) {
+		abort(); /* a path goes on as it came */
+	}
+	free(q);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 2 * HTTP_GUARD_HEAD_MAX)
@@ -137,6 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
 			abort();
+		if (k == WN_GUARD_HEAD)
+			check_origin(p + off, &h);
 		if (k != WN_GUARD_HEAD || h.opaque || h.body > size - off - h.len)
 			break;
 		off += h.len + (size_t)h.body;
