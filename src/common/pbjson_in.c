@@ -732,8 +732,15 @@ int wn_pbjson_to_pb(const ProtobufCMessageDescriptor *d, const char *json, size_
 		j = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
 		               &jerr);
 	if (j == NULL) {
-		*errmsg = wn_xasprintf("invalid json at line %d, column %d: %s", jerr.line,
-		                       jerr.column, jerr.text);
+		/* jansson reads an integer as a signed 64-bit one: a uint64 past
+		 * INT64_MAX (an id) must come as a string, which is read exactly */
+		bool big = strncmp(jerr.text, "too big integer", 15) == 0;
+		*errmsg = wn_xasprintf("invalid json at line %d, column %d: %s%s", jerr.line,
+		                       jerr.column, jerr.text,
+		                       big ? " (an integer past 9223372036854775807, as a 64-bit "
+		                             "id can be, must be sent as a string of its digits: "
+		                             "\"18446744073709551615\")"
+		                           : "");
 		return WN_EINVAL;
 	}
 	if (!json_is_object(j)) {

@@ -123,6 +123,12 @@ test_bad_requests_get_4xx_and_change_nothing() {
 	expect_http 400 JobService/Get '{"id":"-1"}'
 	expect_http 400 JobService/Get '{"id":"18446744073709551616"}'
 	expect_http 400 JobService/Get '{"id":1.5}'
+	# a uint64 past 2^63-1 as a number is refused saying to send a string,
+	# which is read exactly
+	expect_http 400 JobService/Get '{"id":18446744073709551615}'
+	expect_contains "$(jq -r .message <<<"$HBODY")" "must be sent as a string of its digits"
+	expect_http 404 JobService/Get '{"id":"18446744073709551615"}'
+	expect_contains "$(jq -r .message <<<"$HBODY")" "job 18446744073709551615 not found"
 	expect_http 400 ProjectService/Create '{"name":"a\u0000b"}'
 	# the server's own checks answer in JSON too
 	expect_http 400 ProjectService/Create '{"name":"bad name!"}'
