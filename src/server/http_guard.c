@@ -61,14 +61,17 @@ struct gconn {
 	int64_t linger_at; /* since then what its client sends is dropped (0: not) */
 	bool held;         /* TLS holds bytes to read that poll will not announce */
 	bool turn;         /* its handshake may take a step in this turn of the loop */
+	const struct wn_http_guard *g;
 };
 
 struct wn_http_guard {
 	int lfd, wake;
 	uint16_t upstream;
-	int nfd;     /* nng's listening socket, locked to the guard's ports (-1: not found) */
-	bool relock; /* a connection to nng closed: its port is let in no more */
-	wn_tls *tls; /* https: TLS ended here (NULL: http) */
+	int nfd;        /* nng's listening socket, locked to the guard's ports (-1: not found) */
+	bool relock;    /* a connection to nng closed: its port is let in no more */
+	wn_tls *tls;    /* https: TLS ended here (NULL: http) */
+	char **origins; /* http_cors_origins, for the CORS header of its refusals */
+	size_t norigins;
 	pthread_t th;
 	struct gconn *c[HTTP_GUARD_CONNS];
 	size_t n, max;     /* connections served, and at most */
@@ -106,16 +109,44 @@ static ssize_t client_write(struct gconn *c, const void *buf, size_t len)
 	                      : send(c->cfd, buf, len, MSG_NOSIGNAL);
 }
 
+/* refuse_cors writes to out (n bytes) the CORS header lines of a refusal
+ * of the request at p (len bytes, its head whole or not), as wnd's other
+ * replies have them (wn_http_origin_ok): for an Origin that is not wnd's
+ * own and is one of http_cors_origins, or any with "*"; else none ("").
+ * The Origin is named only when it is printable ASCII and fits. */
+static void refuse_cors(const wn_http_guard *g, const char *p, size_t len, char *out, size_t n)
+{
+	const char *o, *host, *scheme = g->tls != NULL ? "https://" : "http://";
+	size_t on, hn, sl = strlen(scheme);
+	bool ok = false;
+	out[0] = '\0';
+	if (!wn_http_guard_field(p, len, "origin:", &o, &on) || on == 0 || on > 200)
+		return;
+	for (size_t i = 0; i < on; i++)
+		if (o[i] < 0x20 || o[i] > 0x7e)
+			return;
+	if (wn_http_guard_field(p, len, "host:", &host, &hn) && on == sl + hn &&
+	    strncasecmp(o, scheme, sl) == 0 && strncasecmp(o + sl, host, hn) == 0)
+		return; /* wnd's own origin: the dashboard */
+	for (size_t i = 0; i < g->norigins && !ok; i++)
+		ok = strcmp(g->origins[i], "*") == 0 ||
+		     (strlen(g->origins[i]) == on && memcmp(g->origins[i], o, on) == 0);
+	if (ok)
+		snprintf(out, n, "Access-Control-Allow-Origin: %.*s\r\nVary: Origin\r\n", (int)on,
+		         o);
+}
+
 /* refuse_send answers c's request refused why (a HEAD without the body). */
 static void refuse_send(struct gconn *c, int why)
 {
-	char body[256], reply[512];
+	char body[256], cors[256], reply[768];
 	int bn = snprintf(body, sizeof(body), "{\"code\":3,\"message\":\"%s\",\"details\":[]}",
 	                  refusals[why].msg);
+	refuse_cors(c->g, c->in + c->fwd, c->len - c->fwd, cors, sizeof(cors));
 	int n = snprintf(reply, sizeof(reply),
-	                 "HTTP/1.1 %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+	                 "HTTP/1.1 %s\r\nContent-Type: application/json\r\n%sConnection: close\r\n"
 	                 "Content-Length: %d\r\n\r\n%s",
-	                 refusals[why].status, bn, c->reply.head_req ? "" : body);
+	                 refusals[why].status, cors, bn, c->reply.head_req ? "" : body);
 	if (client_write(c, reply, (size_t)n) < 0)
 		return; /* the client is gone or not reading: nothing more to tell it */
 }
@@ -303,6 +334,7 @@ static void guard_accept(wn_http_guard *g, int64_t now)
 	c->cfd = cfd;
 	c->ufd = ufd;
 	c->uport = port;
+	c->g = g;
 	if (g->tls != NULL)
 		c->tls = wn_tls_conn_new(g->tls, cfd);
 	c->in = wn_xmalloc(HTTP_GUARD_HEAD_MAX);
@@ -650,8 +682,16 @@ static int guard_listen(const char *host, const char *port, char **err)
 	return fd;
 }
 
+static void guard_free(wn_http_guard *g)
+{
+	for (size_t i = 0; i < g->norigins; i++)
+		free(g->origins[i]);
+	free(g->origins);
+	free(g);
+}
+
 int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_tls *tls,
-                        wn_http_guard **out, char **err)
+                        char *const *origins, size_t norigins, wn_http_guard **out, char **err)
 {
 	*out = NULL;
 	int lfd = guard_listen(host, port, err);
@@ -661,6 +701,10 @@ int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, w
 	g->lfd = lfd;
 	g->upstream = upstream;
 	g->tls = tls;
+	g->origins = wn_xcalloc(norigins + 1, sizeof(char *));
+	for (size_t i = 0; i < norigins; i++)
+		g->origins[i] = wn_xstrdup(origins[i]);
+	g->norigins = norigins;
 	g->max = guard_max();
 	g->nfd = wn_http_guard_upstream_fd(upstream);
 	if (g->nfd < 0)
@@ -672,7 +716,7 @@ int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, w
 		if (g->wake >= 0)
 			close(g->wake);
 		close(lfd);
-		free(g);
+		guard_free(g);
 		return -1;
 	}
 	*out = g;
@@ -698,5 +742,5 @@ void wn_http_guard_stop(wn_http_guard *g)
 		conn_close(g->c[i]);
 	close(g->lfd);
 	close(g->wake);
-	free(g);
+	guard_free(g);
 }

@@ -89,6 +89,12 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
  * host or port holds) or the head has a folded line: refused. */
 int wn_http_guard_origin(char *p, size_t len, size_t *newlen);
 
+/* wn_http_guard_field finds the first header line naming the field name
+ * (lowercase, with its colon) among the lines ended at p (len bytes, the
+ * start of a head, whole or not): its value in *v, *n bytes without the
+ * blanks around it; false when there is none. */
+bool wn_http_guard_field(const char *p, size_t len, const char *name, const char **v, size_t *n);
+
 /* wn_http_guard_upstream_fd finds this process's socket listening on
  * 127.0.0.1:port (nng's server behind the guard), -1 when there is none
  * (http_guard_lock.c). */
@@ -136,10 +142,12 @@ int wn_http_guard_reply(wn_http_reply *r, const char *p, size_t n, size_t *used)
 
 /* wn_http_guard_start listens on host:port (port "0": one the system picks)
  * and passes the requests it accepts to 127.0.0.1:upstream; with tls (not
- * NULL: https, which must outlive the guard) it ends TLS first. *err
- * (malloc'd) on failure. */
+ * NULL: https, which must outlive the guard) it ends TLS first. Its own
+ * refusals name the request's Origin in Access-Control-Allow-Origin as
+ * wnd's other replies do: one of origins[0, norigins) (http_cors_origins,
+ * copied; "*" for any), not wnd's own. *err (malloc'd) on failure. */
 int wn_http_guard_start(const char *host, const char *port, uint16_t upstream, wn_tls *tls,
-                        wn_http_guard **out, char **err);
+                        char *const *origins, size_t norigins, wn_http_guard **out, char **err);
 /* wn_http_guard_addr copies the address listened on into sa (its size in *len). */
 void wn_http_guard_addr(const wn_http_guard *g, struct sockaddr_storage *sa, socklen_t *len);
 /* wn_http_guard_stop takes no more connections, lets the replies under way

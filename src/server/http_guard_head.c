@@ -145,6 +145,12 @@ static bool head_field(const char *head, size_t len, const char *name, const cha
 	return false;
 }
 
+bool wn_http_guard_field(const char *p, size_t len, const char *name, const char **v, size_t *n)
+{
+	const char *last = memrchr(p, '\n', len); /* the lines ended, the request line first */
+	return last != NULL && head_field(p, (size_t)(last + 1 - p), name, v, n);
+}
+
 /* head_closes tells whether the Connection field of head holds "close", as
  * nng's server reads it: in any case, anywhere in the value. */
 static bool head_closes(const char *head, size_t len)

@@ -116,7 +116,8 @@ static int http_guard_start(wn_http *h, const nng_url *u, char **err)
 		snprintf(h6, sizeof(h6), "%.*s", (int)(hl - 2), host + 1);
 		host = h6;
 	}
-	if (wn_http_guard_start(host, u->u_port, up, h->tls, &h->guard, err) != 0)
+	if (wn_http_guard_start(host, u->u_port, up, h->tls, h->origins, h->norigins, &h->guard,
+	                        err) != 0)
 		return WN_EIO;
 	http_guard_bound(h);
 	return WN_OK;

@@ -296,6 +296,30 @@ EOF
 		-H 'Content-Length: 99999999')
 	expect_eq "$st" 413
 	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	# the refusals of the guard, before nng's server, carry it too (they
+	# had none): 400 for an escape, 431 for a head too long or of too many
+	# lines, the Origin read from the lines come whole
+	local r many big
+	many=$(printf 'a:\\r\\n%.0s' {1..120})
+	big=$(printf 'b%.0s' {1..9000})
+	for o in https://app.example.org https://evil.example.net; do
+		for req in "POST /v1/ProjectService/Create%%41 HTTP/1.1\r\nHost: localhost\r\nOrigin: $o\r\n\r\n" \
+			"POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nOrigin: $o\r\n$many\r\n" \
+			"POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nOrigin: $o\r\nCookie: $big\r\n\r\n"; do
+			r=$(printf "$req" | hraw)
+			[[ $r == "HTTP/1.1 4"[03]* ]] || fail "a refusal of the guard: ${r:0:200}"
+			if [ "$o" = https://app.example.org ]; then
+				expect_contains "$r" "Access-Control-Allow-Origin: $o"$'\r' "${r:0:200}"
+				expect_contains "$r" "Vary: Origin"
+			else
+				expect_not_contains "$r" "Access-Control-Allow-Origin" "${r:0:200}"
+			fi
+		done
+	done
+	# wnd's own origin (the dashboard's) needs none, as in its other replies
+	r=$(printf "GET /%%41 HTTP/1.1\r\nHost: ${WN_HTTP#http://}\r\nOrigin: $WN_HTTP\r\n\r\n" | hraw)
+	expect_contains "$r" "HTTP/1.1 400"
+	expect_not_contains "$r" "Access-Control-Allow-Origin"
 	expect_eq "$(wnctl --json project list | jq ".projects | length")" 0 "projects made"
 	wn_stop
 }
