@@ -80,7 +80,18 @@ struct wn_http_guard {
 };
 
 /* The requests refused here, and their replies: JSON as wnd's own errors. */
-enum { REFUSE_NONE, REFUSE_ESCAPE, REFUSE_BIG, REFUSE_HOST, REFUSE_TARGET, REFUSE_FIELDS };
+enum {
+	REFUSE_NONE,
+	REFUSE_ESCAPE,
+	REFUSE_BIG,
+	REFUSE_HOST,
+	REFUSE_TARGET,
+	REFUSE_FIELDS,
+	REFUSE_LINE,
+	REFUSE_VERSION,
+	REFUSE_FIELD,
+	REFUSE_CHUNKED,
+};
 static const struct {
 	const char *status, *msg;
 } refusals[] = {
@@ -92,6 +103,14 @@ static const struct {
                                           "http(s) URI of a host"},
     [REFUSE_FIELDS] = {"431 Request Header Fields Too Large",
                        "the request's head has over 100 header lines"},
+    [REFUSE_LINE] = {"400 Bad Request", "the request line must be METHOD TARGET HTTP/1.1, one "
+                                        "space apart"},
+    [REFUSE_VERSION] = {"505 HTTP Version Not Supported", "only HTTP/1.1 and HTTP/1.0 are served"},
+    [REFUSE_FIELD] = {"400 Bad Request", "a header line must be NAME: VALUE, the name right "
+                                         "before its colon, not folded onto the line before, "
+                                         "without control characters or bytes past ASCII"},
+    [REFUSE_CHUNKED] = {"411 Length Required", "the body must be sent with Content-Length (not "
+                                               "chunked)"},
 };
 _Static_assert(HTTP_GUARD_FIELDS == 100 && HTTP_GUARD_HEAD_NNG == 8192,
                "the messages of REFUSE_FIELDS and REFUSE_BIG name them");
@@ -183,6 +202,31 @@ static void conn_close(struct gconn *c)
 	free(c);
 }
 
+/* refuse_of is the refusal of what wn_http_guard_scan found, k. */
+static int refuse_of(int k)
+{
+	switch (k) {
+	case WN_GUARD_BIG:
+		return REFUSE_BIG;
+	case WN_GUARD_HOST:
+		return REFUSE_HOST;
+	case WN_GUARD_TARGET:
+		return REFUSE_TARGET;
+	case WN_GUARD_FIELDS:
+		return REFUSE_FIELDS;
+	case WN_GUARD_LINE:
+		return REFUSE_LINE;
+	case WN_GUARD_VERSION:
+		return REFUSE_VERSION;
+	case WN_GUARD_FIELD:
+		return REFUSE_FIELD;
+	case WN_GUARD_CHUNKED:
+		return REFUSE_CHUNKED;
+	default:
+		return REFUSE_ESCAPE;
+	}
+}
+
 /* conn_parse clears for nng what came from the client, request by request,
  * each once the reply to the one before has come (c->owed); a request it
  * refuses leaves c->refuse set. */
@@ -224,11 +268,7 @@ static void conn_parse(struct gconn *c, int64_t now)
 			h.len = hl;
 		}
 		if (k != WN_GUARD_HEAD) {
-			c->refuse = k == WN_GUARD_BIG      ? REFUSE_BIG
-			            : k == WN_GUARD_HOST   ? REFUSE_HOST
-			            : k == WN_GUARD_TARGET ? REFUSE_TARGET
-			            : k == WN_GUARD_FIELDS ? REFUSE_FIELDS
-			                                   : REFUSE_ESCAPE;
+			c->refuse = refuse_of(k);
 			return;
 		}
 		c->owed = true;

@@ -9,7 +9,9 @@
  * is not a path ("*": that server answers it itself without reading its
  * body, which it then reads as the next request), an HTTP/1.1
  * head without Host (that server answers it without reading its body, which
- * it then reads as the next request), a head that
+ * it then reads as the next request), a head out of HTTP's grammar or with
+ * a Transfer-Encoding (that server closed the connection on it without a
+ * word, or waited for a body held back), a head that
  * does not end within HTTP_GUARD_HEAD_MS or HTTP_GUARD_HEAD_NNG bytes or
  * holds over HTTP_GUARD_FIELDS header lines (that server merges the values
  * of a field given again, at a cost that grows as their square), more
@@ -47,13 +49,17 @@ typedef struct wn_http_guard wn_http_guard;
 
 /* What wn_http_guard_scan finds at the start of bytes from a client. */
 enum {
-	WN_GUARD_MORE,   /* the head has not ended yet */
-	WN_GUARD_HEAD,   /* a head that goes on */
-	WN_GUARD_ESCAPE, /* a head whose path holds a percent-escape: refused */
-	WN_GUARD_BIG,    /* no head within HTTP_GUARD_HEAD_NNG bytes: refused */
-	WN_GUARD_HOST,   /* an HTTP/1.1 head without a Host field: refused */
-	WN_GUARD_TARGET, /* a head whose target is no path nor http(s) URI: refused */
-	WN_GUARD_FIELDS, /* a head of over HTTP_GUARD_FIELDS header lines: refused */
+	WN_GUARD_MORE,    /* the head has not ended yet */
+	WN_GUARD_HEAD,    /* a head that goes on */
+	WN_GUARD_ESCAPE,  /* a head whose path holds a percent-escape: refused */
+	WN_GUARD_BIG,     /* no head within HTTP_GUARD_HEAD_NNG bytes: refused */
+	WN_GUARD_HOST,    /* an HTTP/1.1 head without a Host field: refused */
+	WN_GUARD_TARGET,  /* a head whose target is no path nor http(s) URI: refused */
+	WN_GUARD_FIELDS,  /* a head of over HTTP_GUARD_FIELDS header lines: refused */
+	WN_GUARD_LINE,    /* a request line not METHOD TARGET HTTP/d.d: refused */
+	WN_GUARD_VERSION, /* a version other than HTTP/1.0 and HTTP/1.1: refused */
+	WN_GUARD_FIELD,   /* a header line not NAME:VALUE, or folded: refused */
+	WN_GUARD_CHUNKED, /* a Transfer-Encoding (a chunked body): refused */
 };
 
 /* A request's head as wn_http_guard_scan reads it. */
@@ -72,10 +78,9 @@ typedef struct wn_http_head {
  * first empty line, lines ending at a LF with or without a CR before it, as
  * nng's server reads them. For a head that goes on, h->body is the length
  * of the body that follows it, or h->opaque set when that is not known
- * (Transfer-Encoding, a Content-Length that is not one decimal number, or
- * given twice, a folded line): nng's server answers such a request and
- * closes the connection, as it does after one not of HTTP/1.1 or with
- * Connection: close (h->last). */
+ * (a Content-Length that is not one decimal number, or given twice): nng's server answers such a
+ * request and closes the connection, as it does after one not of HTTP/1.1 or with Connection: close
+ * (h->last). */
 int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h);
 
 /* wn_http_guard_origin rewrites the head at p (len bytes, one that

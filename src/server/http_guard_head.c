@@ -185,6 +185,69 @@ static bool head_hostless(const char *head, size_t len)
 	return head_http11(head, len) && !head_field(head, len, "host:", &v, &n);
 }
 
+/* tchar tells whether ch may be in a method or a field's name (RFC 9110). */
+static bool tchar(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') ||
+	       (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* head_request_line checks the request line of head (RFC 9112 3): METHOD
+ * TARGET HTTP/1.x, one space apart, the target of visible ASCII bytes.
+ * nng's server closed the connection without a word on a line of two
+ * words, and answered another version itself in HTML. */
+static int head_request_line(const char *head, size_t len)
+{
+	size_t n = (size_t)((const char *)memchr(head, '\n', len) - head), i = 0;
+	if (n > 0 && head[n - 1] == '\r')
+		n--;
+	while (i < n && tchar((unsigned char)head[i]))
+		i++;
+	if (i == 0 || i == n || head[i++] != ' ')
+		return WN_GUARD_LINE;
+	size_t t = i;
+	while (i < n && head[i] > ' ' && head[i] < 0x7f)
+		i++;
+	if (i == t || i + 9 != n || head[i] != ' ' || memcmp(head + i + 1, "HTTP/", 5) != 0 ||
+	    !(head[i + 6] >= '0' && head[i + 6] <= '9') || head[i + 7] != '.' ||
+	    !(head[i + 8] >= '0' && head[i + 8] <= '9'))
+		return WN_GUARD_LINE;
+	if (head[i + 6] != '1' || (head[i + 8] != '0' && head[i + 8] != '1'))
+		return WN_GUARD_VERSION;
+	return WN_GUARD_HEAD;
+}
+
+/* head_field_lines checks the header lines of head (len bytes, a whole
+ * head; RFC 9112 5): NAME:VALUE, the name of tchars right before its colon,
+ * the value of ASCII without control bytes but tabs, no line folded onto
+ * the one before (obs-fold). nng's server closed the connection without a
+ * word on such lines (a byte past ASCII: UTF-8), and waited for a body the
+ * guard did not pass on after a folded one. A Transfer-Encoding (a chunked body) is refused too:
+ * wnd reads bodies of a Content-Length only, and nng's server closed the connection without a word
+ * on some values of it. */
+static int head_field_lines(const char *head, size_t len)
+{
+	const char *p = memchr(head, '\n', len) + 1, *end = head + len;
+	bool te = false;
+	while (p < end) { /* each line ends with a LF, the empty one last */
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *q = p;
+		if (eol == p || (eol == p + 1 && *p == '\r'))
+			break;
+		if (eol[-1] == '\r')
+			eol--;
+		while (q < eol && tchar((unsigned char)*q))
+			q++;
+		if (q == p || q == eol || *q != ':')
+			return WN_GUARD_FIELD;
+		te = te || ((size_t)(q - p) == 17 && strncasecmp(p, "transfer-encoding", 17) == 0);
+		for (q++; q < eol; q++)
+			if ((unsigned char)*q < 0x20 ? *q != '\t' : (unsigned char)*q >= 0x7f)
+				return WN_GUARD_FIELD;
+		p = (const char *)memchr(eol, '\n', (size_t)(end - eol)) + 1;
+	}
+	return te ? WN_GUARD_CHUNKED : WN_GUARD_HEAD;
+}
+
 int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
 {
 	*h = (wn_http_head){.len = head_find(p, len, from)};
@@ -201,6 +264,11 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
 		return WN_GUARD_TARGET;
 	if (head_fields(p, h->len) > HTTP_GUARD_FIELDS)
 		return WN_GUARD_FIELDS;
+	int k = head_request_line(p, h->len);
+	if (k == WN_GUARD_HEAD)
+		k = head_field_lines(p, h->len);
+	if (k != WN_GUARD_HEAD)
+		return k;
 	h->opaque = !head_body(p, h->len, &h->body);
 	h->last = h->opaque || !head_http11(p, h->len) || head_closes(p, h->len);
 	return WN_GUARD_HEAD;

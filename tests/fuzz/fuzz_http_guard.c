@@ -10,7 +10,8 @@
  * refused for its lines more of them; a HEAD is
  * found as nng's server
  * finds it (method "HEAD", in capitals); one whose target is an absolute
- * URI, rewritten to its path, is read as the same request. The bytes come a few at a
+ * URI, rewritten to its path, is read as the same request; one that goes
+ * on keeps to HTTP's grammar (grammar_ok). The bytes come a few at a
  * time, as a client may send them, and each is read once, but the last two
  * (a long line sent a byte at a time was read again for each). Run:
  * build/fuzz/fuzz_http_guard -max_total_time=60 */
@@ -121,6 +122,42 @@ static void check_origin(const char *p, const wn_http_head *h)
 	free(q);
 }
 
+/* grammar_ok tells whether the whole head at p (len bytes) keeps to the
+ * grammar the guard wants (RFC 9112): a request line of three words ending
+ * with HTTP/1.0 or HTTP/1.1, header lines NAME:VALUE not folded, no control
+ * byte but a tab in a value nor a CR but before a LF, no byte past ASCII,
+ * no Transfer-Encoding. */
+static int grammar_ok(const char *p, size_t len)
+{
+	const char *eol = memchr(p, '\n', len);
+	size_t n = (size_t)(eol - p);
+	n -= n > 0 && p[n - 1] == '\r';
+	int spaces = 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == ' ')
+			spaces++;
+		else if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 0x7f)
+			return 0;
+	if (spaces != 2 || n < 9 || p[0] == ' ' ||
+	    (memcmp(p + n - 9, " HTTP/1.1", 9) != 0 && memcmp(p + n - 9, " HTTP/1.0", 9) != 0))
+		return 0;
+	for (const char *q = eol + 1; q < p + len;) {
+		const char *e = memchr(q, '\n', (size_t)(p + len - q)),
+		           *c = memchr(q, ':', (size_t)(e - q));
+		if (e == q || (e == q + 1 && *q == '\r'))
+			break;
+		if (c == NULL || c == q || *q == ' ' || *q == '\t' ||
+		    strncasecmp(q, "transfer-encoding:", 18) == 0)
+			return 0;
+		for (const char *b = q; b < e; b++)
+			if ((b < c && (*b == ' ' || *b == '\t')) || (unsigned char)*b >= 0x7f ||
+			    ((unsigned char)*b < ' ' && *b != '\t' && !(*b == '\r' && b + 1 == e)))
+				return 0;
+		q = e + 1;
+	}
+	return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 2 * HTTP_GUARD_HEAD_MAX)
@@ -162,6 +199,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (h.head != (h.len >= 5 && memcmp(p + off, "HEAD ", 5) == 0))
 			abort();
+		if (k == WN_GUARD_HEAD && !grammar_ok(p + off, h.len))
+			abort(); /* nng's server may answer it with nothing */
 		if (k == WN_GUARD_HEAD)
 			check_origin(p + off, &h);
 		if (k != WN_GUARD_HEAD || h.opaque || h.body > size - off - h.len)
