@@ -258,6 +258,8 @@ static void conn_parse(struct gconn *c, int64_t now)
 		if (k == WN_GUARD_MORE)
 			return;
 		wn_http_guard_reply_init(&c->reply, h.head); /* ours, if refused */
+		if (k == WN_GUARD_HEAD)
+			wn_http_guard_untab(c->in + c->fwd, h.len);
 		size_t hl = h.len;
 		if (k == WN_GUARD_HEAD && wn_http_guard_origin(c->in + c->fwd, h.len, &hl) < 0)
 			k = WN_GUARD_TARGET;

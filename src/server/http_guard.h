@@ -94,6 +94,12 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
  * host or port holds) or the head has a folded line: refused. */
 int wn_http_guard_origin(char *p, size_t len, size_t *newlen);
 
+/* wn_http_guard_untab turns the tabs of the header lines of the head at p
+ * (len bytes, one that wn_http_guard_scan let go on) into spaces: blanks
+ * alike in HTTP, but nng's server closed the connection without a reply on
+ * a header holding one ("Host:<tab>localhost"). */
+void wn_http_guard_untab(char *p, size_t len);
+
 /* wn_http_guard_field finds the first header line naming the field name
  * (lowercase, with its colon) among the lines ended at p (len bytes, the
  * start of a head, whole or not): its value in *v, *n bytes without the

@@ -412,3 +412,10 @@ int wn_http_guard_origin(char *p, size_t len, size_t *newlen)
 	*newlen = k;
 	return 1;
 }
+
+void wn_http_guard_untab(char *p, size_t len)
+{
+	char *q = memchr(p, '\n', len);
+	while (q != NULL && (q = memchr(q, '\t', len - (size_t)(q - p))) != NULL)
+		*q = ' ';
+}
