@@ -581,6 +581,11 @@ static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 	nng_http_res *res = same ? wn_http_res(304, NULL, NULL, 0, NULL)
 	                         : wn_http_res(200, a->type, a->data, a->len, NULL);
 	if (res != NULL) {
+		if (same) { /* its 200's length (RFC 9110 8.6), which nng made 0 */
+			char cl[24];
+			snprintf(cl, sizeof(cl), "%zu", a->len);
+			nng_http_res_set_header(res, "Content-Length", cl);
+		}
 		nng_http_res_set_header(res, "Cache-Control", "no-cache");
 		nng_http_res_set_header(res, "ETag", a->etag);
 		nng_http_res_set_header(

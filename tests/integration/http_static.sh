@@ -37,3 +37,21 @@ test_if_none_match_takes_weak_tags_and_lists() {
 	expect_eq "$(status_with "$WN_HTTP/style.css" -H "If-None-Match: $tag")" 200 \
 		"another file with the tag of /"
 }
+
+# A 304 named "Content-Length: 0", which RFC 9110 (8.6) forbids: a cache
+# that takes the fields of a 304 into the response it keeps could make the
+# file empty. It names the file's length, or none; the reply after it on
+# the connection is read whole.
+test_a_304_names_the_length_of_the_file() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local tag len r
+	tag=$(curl -s -D - -o /dev/null "$WN_HTTP/style.css" | tr -d '\r' | sed -n 's/^ETag: //p')
+	len=$(curl -s "$WN_HTTP/style.css" | wc -c)
+	r=$(printf "GET /style.css HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: $tag\r\n\r\nGET /favicon.svg HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" | hraw)
+	expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 304 Not Modified" "$r"
+	expect_eq "$(sed '/^\r$/q' <<<"$r" | tr -d '\r' | sed -n 's/^Content-Length: //p')" "$len" \
+		"the Content-Length of the 304"
+	expect_eq "$(grep -c '^HTTP/1.1 200 OK' <<<"$r")" 1 "the reply after the 304: $r"
+	expect_contains "$r" "</svg>"
+}
