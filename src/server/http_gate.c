@@ -272,7 +272,15 @@ bool wn_http_request_id(nng_http_req *req, uint64_t *id)
 void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
 	const char *cors;
-	if (nng_http_req_get_header(req, "Origin") == NULL || !wn_http_origin_ok(h, req, &cors)) {
+	if (nng_http_req_get_header(req, "Origin") == NULL) {
+		/* no browser's: the verbs served (RFC 9110 9.3.7), as to a 405 */
+		nng_http_res *res = wn_http_res(204, NULL, NULL, 0, NULL);
+		if (res != NULL)
+			nng_http_res_set_header(res, "Allow", "POST, OPTIONS");
+		wn_http_finish(aio, res);
+		return;
+	}
+	if (!wn_http_origin_ok(h, req, &cors)) {
 		wn_http_finish(aio,
 		               wn_http_error_res(WHATSNEXT__V1__CODE__PERMISSION_DENIED,
 		                                 "origin not allowed (http_cors_origins)", NULL));

@@ -234,6 +234,12 @@ EOF
 	st=$(curl -s -D hdrs -o /dev/null -w '%{http_code}' -X OPTIONS "$WN_HTTP/v1/ProjectService/List" \
 		-H 'Origin: https://app.example.org' -H 'Access-Control-Request-Method: POST')
 	expect_eq "$st" 403
+	# an OPTIONS without Origin is no browser's: it was refused 403 "origin
+	# not allowed", naming an origin it did not send; it gets the verbs
+	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X OPTIONS "$WN_HTTP/v1/ProjectService/List")
+	expect_eq "$st" 204 "OPTIONS without Origin: $(cat reply)"
+	expect_contains "$(tr -d '\r' <hdrs)" "Allow: POST, OPTIONS"
+	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
 }
 
 test_https_and_the_secure_default() {
