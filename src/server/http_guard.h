@@ -100,11 +100,14 @@ int wn_http_guard_origin(char *p, size_t len, size_t *newlen);
  * a header holding one ("Host:<tab>localhost"). */
 void wn_http_guard_untab(char *p, size_t len);
 
-/* wn_http_guard_field finds the first header line naming the field name
- * (lowercase, with its colon) among the lines ended at p (len bytes, the
- * start of a head, whole or not): its value in *v, *n bytes without the
- * blanks around it; false when there is none. */
-bool wn_http_guard_field(const char *p, size_t len, const char *name, const char **v, size_t *n);
+/* wn_http_guard_cors writes to out (n bytes) the CORS header lines of the
+ * guard's refusal of the request at p (len bytes, its head whole or not),
+ * as wnd's other replies have them (wn_http_origin_ok): for an Origin that
+ * is not wnd's own (on https when https) and is one of origins[0,
+ * norigins) (http_cors_origins; "*": any); else none (""). The Origin is
+ * named only when it is printable ASCII and fits. */
+void wn_http_guard_cors(const char *p, size_t len, bool https, char *const *origins,
+                        size_t norigins, char *out, size_t n);
 
 /* wn_http_guard_upstream_fd finds this process's socket listening on
  * 127.0.0.1:port (nng's server behind the guard), -1 when there is none

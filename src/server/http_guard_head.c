@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -145,7 +146,11 @@ static bool head_field(const char *head, size_t len, const char *name, const cha
 	return false;
 }
 
-bool wn_http_guard_field(const char *p, size_t len, const char *name, const char **v, size_t *n)
+/* guard_field finds the first header line naming the field name
+ * (lowercase, with its colon) among the lines ended at p (len bytes, the
+ * start of a head, whole or not): its value in *v, *n bytes without the
+ * blanks around it; false when there is none. */
+static bool guard_field(const char *p, size_t len, const char *name, const char **v, size_t *n)
 {
 	const char *last = memrchr(p, '\n', len); /* the lines ended, the request line first */
 	return last != NULL && head_field(p, (size_t)(last + 1 - p), name, v, n);
@@ -418,4 +423,27 @@ void wn_http_guard_untab(char *p, size_t len)
 	char *q = memchr(p, '\n', len);
 	while (q != NULL && (q = memchr(q, '\t', len - (size_t)(q - p))) != NULL)
 		*q = ' ';
+}
+
+void wn_http_guard_cors(const char *p, size_t len, bool https, char *const *origins,
+                        size_t norigins, char *out, size_t n)
+{
+	const char *o, *host, *scheme = https ? "https://" : "http://";
+	size_t on, hn, sl = strlen(scheme);
+	bool ok = false;
+	out[0] = '\0';
+	if (!guard_field(p, len, "origin:", &o, &on) || on == 0 || on > 200)
+		return;
+	for (size_t i = 0; i < on; i++)
+		if (o[i] < 0x20 || o[i] > 0x7e)
+			return;
+	if (guard_field(p, len, "host:", &host, &hn) && on == sl + hn &&
+	    strncasecmp(o, scheme, sl) == 0 && strncasecmp(o + sl, host, hn) == 0)
+		return; /* wnd's own origin: the dashboard */
+	for (size_t i = 0; i < norigins && !ok; i++)
+		ok = strcmp(origins[i], "*") == 0 ||
+		     (strlen(origins[i]) == on && memcmp(origins[i], o, on) == 0);
+	if (ok)
+		snprintf(out, n, "Access-Control-Allow-Origin: %.*s\r\nVary: Origin\r\n", (int)on,
+		         o);
 }

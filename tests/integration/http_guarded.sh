@@ -231,3 +231,17 @@ test_a_tab_in_a_header_line_is_served_as_a_space() {
 	expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 200 OK" "tabs in header lines: $r"
 	expect_eq "$(project_names)" t
 }
+
+# A client may send an empty line after a request's body, and a server
+# should skip empty lines before a request (RFC 9112, 2.2): the request
+# after one was answered 400 and its connection closed. It is served.
+test_empty_lines_before_a_request_are_skipped() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local r
+	r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{"name":"e"}\r\n\r\n\nGET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
+	expect_eq "$(grep -o 'HTTP/1.1 [0-9]*' <<<"$r" | tr '\n' ' ')" "HTTP/1.1 200 HTTP/1.1 200 " \
+		"a call, empty lines, then GET /metrics: ${r:0:400}"
+	expect_contains "$r" "whatsnext_build_info"
+	expect_eq "$(project_names)" e
+}
