@@ -254,12 +254,13 @@ static void conn_parse(struct gconn *c, int64_t now)
 		if (k == WN_GUARD_MORE)
 			return;
 		wn_http_guard_reply_init(&c->reply, h.head); /* ours, if refused */
-		if (k == WN_GUARD_HEAD)
-			wn_http_guard_untab(c->in + c->fwd, h.len);
 		size_t hl = h.len;
-		if (k == WN_GUARD_HEAD && wn_http_guard_origin(c->in + c->fwd, h.len, &hl) < 0)
-			k = WN_GUARD_TARGET;
-		if (hl < h.len) { /* an absolute URI made a path: the head is shorter */
+		if (k == WN_GUARD_HEAD) {
+			hl = wn_http_guard_tidy(c->in + c->fwd, h.len);
+			if (wn_http_guard_origin(c->in + c->fwd, hl, &hl) < 0)
+				k = WN_GUARD_TARGET;
+		}
+		if (hl < h.len) { /* tidied, or an absolute URI made a path: shorter */
 			memmove(c->in + c->fwd + hl, c->in + c->fwd + h.len,
 			        c->len - c->fwd - h.len);
 			c->len -= h.len - hl;

@@ -94,11 +94,14 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
  * host or port holds) or the head has a folded line: refused. */
 int wn_http_guard_origin(char *p, size_t len, size_t *newlen);
 
-/* wn_http_guard_untab turns the tabs of the header lines of the head at p
- * (len bytes, one that wn_http_guard_scan let go on) into spaces: blanks
- * alike in HTTP, but nng's server closed the connection without a reply on
- * a header holding one ("Host:<tab>localhost"). */
-void wn_http_guard_untab(char *p, size_t len);
+/* wn_http_guard_tidy readies the head at p (len bytes, one that
+ * wn_http_guard_scan let go on) for nng's server, which closed the
+ * connection without a reply on some of its lines: the tabs of its header
+ * lines become spaces (blanks alike in HTTP: "Host:<tab>localhost"), and
+ * its Cookie lines are dropped (wnd reads none, and a browser sends those
+ * of every site on the host, UTF-8 among them). Returns its new length,
+ * never more. */
+size_t wn_http_guard_tidy(char *p, size_t len);
 
 /* wn_http_guard_cors writes to out (n bytes) the CORS header lines of the
  * guard's refusal of the request at p (len bytes, its head whole or not),

@@ -245,8 +245,12 @@ static int head_field_lines(const char *head, size_t len)
 		if (q == p || q == eol || *q != ':')
 			return WN_GUARD_FIELD;
 		te = te || ((size_t)(q - p) == 17 && strncasecmp(p, "transfer-encoding", 17) == 0);
+		/* a Cookie, which does not go on (wn_http_guard_tidy), may hold UTF-8 */
+		bool cookie = (size_t)(q - p) == 6 && strncasecmp(p, "cookie", 6) == 0;
 		for (q++; q < eol; q++)
-			if ((unsigned char)*q < 0x20 ? *q != '\t' : (unsigned char)*q >= 0x7f)
+			if ((unsigned char)*q < 0x20
+			        ? *q != '\t'
+			        : *q == 0x7f || ((unsigned char)*q > 0x7f && !cookie))
 				return WN_GUARD_FIELD;
 		p = (const char *)memchr(eol, '\n', (size_t)(end - eol)) + 1;
 	}
@@ -418,11 +422,23 @@ int wn_http_guard_origin(char *p, size_t len, size_t *newlen)
 	return 1;
 }
 
-void wn_http_guard_untab(char *p, size_t len)
+size_t wn_http_guard_tidy(char *p, size_t len)
 {
-	char *q = memchr(p, '\n', len);
-	while (q != NULL && (q = memchr(q, '\t', len - (size_t)(q - p))) != NULL)
-		*q = ' ';
+	char *w = (char *)memchr(p, '\n', len) + 1, *r = w, *end = p + len;
+	while (r < end) { /* each line ends with a LF, the empty one last */
+		char *eol = (char *)memchr(r, '\n', (size_t)(end - r)) + 1;
+		size_t n = (size_t)(eol - r);
+		if (n >= 7 && strncasecmp(r, "cookie:", 7) == 0) {
+			r = eol; /* wnd reads no cookie */
+			continue;
+		}
+		memmove(w, r, n);
+		for (char *t = w; (t = memchr(t, '\t', (size_t)(w + n - t))) != NULL; t++)
+			*t = ' ';
+		w += n;
+		r = eol;
+	}
+	return (size_t)(w - p);
 }
 
 void wn_http_guard_cors(const char *p, size_t len, bool https, char *const *origins,

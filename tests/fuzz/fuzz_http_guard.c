@@ -99,29 +99,36 @@ static int hostless(const char *p, size_t len)
 }
 
 /* check_origin rewrites a copy of the head at p (h, one that goes on) as
- * wn_http_guard_untab and wn_http_guard_origin do: a head rewritten is no
- * longer, its target is a path, its header lines hold no tab, and the guard
- * reads it as the same request (a head that goes on, of the same body, a
+ * wn_http_guard_tidy and wn_http_guard_origin do: a head rewritten is no
+ * longer, its target is a path, its header lines hold no tab nor Cookie,
+ * and the guard reads it as the same request (a head that goes on, of the same body, a
  * HEAD if it was one). */
 static void check_origin(const char *p, const wn_http_head *h)
 {
 	char *q = malloc(h->len);
 	memcpy(q, p, h->len);
-	size_t n = 0, from = 0;
-	wn_http_guard_untab(q, h->len);
-	int r = wn_http_guard_origin(q, h->len, &n);
+	size_t n = 0, from = 0, t = wn_http_guard_tidy(q, h->len);
+	wn_http_head h1;
+	if (t > h->len || wn_http_guard_scan(q, t, &from, &h1) != WN_GUARD_HEAD || h1.len != t ||
+	    h1.body != h->body || h1.opaque != h->opaque || h1.head != h->head)
+		abort(); /* tidied, it is the same request */
+	for (const char *l = (const char *)memchr(q, '\n', t) + 1, *e; l < q + t; l = e + 1) {
+		e = memchr(l, '\n', (size_t)(q + t - l));
+		if ((e - l >= 7 && strncasecmp(l, "cookie:", 7) == 0) ||
+		    memchr(l, '\t', (size_t)(e - l)) != NULL)
+			abort(); /* no Cookie nor tab goes on */
+	}
+	int r = wn_http_guard_origin(q, t, &n);
 	if (r == 1) {
 		wn_http_head h2;
 		const char *sp = memchr(q, ' ', n);
-		if (n >= h->len || sp == NULL || sp[1] != '/')
+		from = 0;
+		if (n >= t || sp == NULL || sp[1] != '/')
 			abort();
 		if (wn_http_guard_scan(q, n, &from, &h2) != WN_GUARD_HEAD || h2.len != n ||
 		    h2.body != h->body || h2.opaque != h->opaque || h2.head != h->head)
 			abort();
-	} else if (r == 0
-	               ? n != h->len || memchr(memchr(q, '\n', n), '\t',
-	                                       n - (size_t)((char *)memchr(q, '\n', n) - q)) != NULL
-	               : r != -1) {
+	} else if (r == 0 ? n != t : r != -1) {
 		abort(); /* a path goes on as it came */
 	}
 	free(q);
@@ -130,8 +137,8 @@ static void check_origin(const char *p, const wn_http_head *h)
 /* grammar_ok tells whether the whole head at p (len bytes) keeps to the
  * grammar the guard wants (RFC 9112): a request line of three words ending
  * with HTTP/1.0 or HTTP/1.1, header lines NAME:VALUE not folded, no control
- * byte but a tab in a value nor a CR but before a LF, no byte past ASCII,
- * no Transfer-Encoding. */
+ * byte but a tab in a value nor a CR but before a LF, no byte past ASCII
+ * but in a Cookie, no Transfer-Encoding. */
 static int grammar_ok(const char *p, size_t len)
 {
 	const char *eol = memchr(p, '\n', len);
@@ -152,10 +159,12 @@ static int grammar_ok(const char *p, size_t len)
 		if (e == q || (e == q + 1 && *q == '\r'))
 			break;
 		if (c == NULL || c == q || *q == ' ' || *q == '\t' ||
-		    strncasecmp(q, "transfer-encoding:", 18) == 0)
+		    (e - q >= 18 && strncasecmp(q, "transfer-encoding:", 18) == 0))
 			return 0;
+		int cookie = c - q == 6 && strncasecmp(q, "cookie", 6) == 0; /* UTF-8 allowed */
 		for (const char *b = q; b < e; b++)
-			if ((b < c && (*b == ' ' || *b == '\t')) || (unsigned char)*b >= 0x7f ||
+			if ((b < c && (*b == ' ' || *b == '\t')) || *b == 0x7f ||
+			    ((unsigned char)*b > 0x7f && !cookie) ||
 			    ((unsigned char)*b < ' ' && *b != '\t' && !(*b == '\r' && b + 1 == e)))
 				return 0;
 		q = e + 1;

@@ -245,3 +245,20 @@ test_empty_lines_before_a_request_are_skipped() {
 	expect_contains "$r" "whatsnext_build_info"
 	expect_eq "$(project_names)" e
 }
+
+# A browser sends the cookies of every site on the host (not on its port),
+# and one may hold UTF-8: nng's server closed the connection without a
+# reply on it, and the dashboard could not reach wnd. wnd reads no cookie:
+# a Cookie line is not passed on, and the request is served.
+test_a_cookie_holding_utf8_does_not_stop_a_request() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local r
+	r=$(printf 'POST /v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nCookie: lang=fran\303\247ais; a=b\r\nContent-Type: application/json\r\nContent-Length: 12\r\ncookie: x=\342\202\254\r\n\r\n{"name":"c"}GET / HTTP/1.1\r\nHost: localhost\r\nCookie: k=\303\251\r\nConnection: close\r\n\r\n' | hraw)
+	expect_eq "$(grep -o 'HTTP/1.1 [0-9]*' <<<"$r" | tr '\n' ' ')" "HTTP/1.1 200 HTTP/1.1 200 " \
+		"a call and a GET with UTF-8 cookies: ${r:0:300}"
+	expect_eq "$(project_names)" c
+	# UTF-8 elsewhere is still refused, saying why
+	r=$(printf 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Lang: fran\303\247ais\r\n\r\n' | hraw)
+	expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 400 Bad Request" "UTF-8 in X-Lang: $r"
+}
