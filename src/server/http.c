@@ -541,8 +541,9 @@ static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 /* http_etag_match tells whether If-None-Match value inm names etag (a
  * quoted tag): "*", or one of its list of tags, a weak one (W/"...") too, as
  * RFC 9110 compares them for it: a proxy that compresses a file (nginx)
- * makes its tag weak, and a browser may send several. */
-static bool http_etag_match(const char *inm, const char *etag)
+ * makes its tag weak, and a browser may send several. With strong (as for
+ * If-Match), a weak tag matches nothing. */
+static bool http_etag_match(const char *inm, const char *etag, bool strong)
 {
 	size_t el = strlen(etag);
 	const char *p = inm;
@@ -552,14 +553,15 @@ static bool http_etag_match(const char *inm, const char *etag)
 			return false;
 		if (*p == '*')
 			return true;
-		if (strncmp(p, "W/", 2) == 0)
+		bool weak = strncmp(p, "W/", 2) == 0;
+		if (weak)
 			p += 2;
 		if (*p != '"')
 			return false; /* not a list of tags: nothing is known to match */
 		const char *end = strchr(p + 1, '"');
 		if (end == NULL)
 			return false;
-		if ((size_t)(end + 1 - p) == el && memcmp(p, etag, el) == 0)
+		if ((size_t)(end + 1 - p) == el && memcmp(p, etag, el) == 0 && !(weak && strong))
 			return true;
 		p = end + 1;
 	}
@@ -576,8 +578,20 @@ static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
 		return;
 	}
+	const char *im = nng_http_req_get_header(req, "If-Match");
+	if (im != NULL && !http_etag_match(im, a->etag, true)) { /* RFC 9110 13.1.1 */
+		nng_http_res *res =
+		    wn_http_error_res(WHATSNEXT__V1__CODE__FAILED_PRECONDITION,
+		                      "the file is not the one If-Match names", NULL);
+		if (res != NULL) {
+			nng_http_res_set_status(res, 412);
+			nng_http_res_set_reason(res, "Precondition Failed");
+		}
+		wn_http_finish(aio, res);
+		return;
+	}
 	const char *inm = nng_http_req_get_header(req, "If-None-Match");
-	bool same = inm != NULL && http_etag_match(inm, a->etag);
+	bool same = inm != NULL && http_etag_match(inm, a->etag, false);
 	nng_http_res *res = same ? wn_http_res(304, NULL, NULL, 0, NULL)
 	                         : wn_http_res(200, a->type, a->data, a->len, NULL);
 	if (res != NULL) {

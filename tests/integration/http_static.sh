@@ -55,3 +55,22 @@ test_a_304_names_the_length_of_the_file() {
 	expect_eq "$(grep -c '^HTTP/1.1 200 OK' <<<"$r")" 1 "the reply after the 304: $r"
 	expect_contains "$r" "</svg>"
 }
+
+# If-Match was not looked at: a client that wants a file only as it knows
+# it (RFC 9110 13.1.1) got another one. A tag it does not name, or a weak
+# one (If-Match compares strongly), is answered 412 without the file.
+test_if_match_names_the_file_or_it_is_412() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local tag
+	tag=$(curl -s -D - -o /dev/null "$WN_HTTP/style.css" | tr -d '\r' | sed -n 's/^ETag: //p')
+	expect_eq "$(status_with "$WN_HTTP/style.css" -H "If-Match: $tag")" 200 "its own tag"
+	expect_eq "$(status_with "$WN_HTTP/style.css" -H "If-Match: \"0\", $tag")" 200 "in a list"
+	expect_eq "$(status_with "$WN_HTTP/style.css" -H 'If-Match: *')" 200 "*"
+	local other
+	for other in '"0"' "W/$tag" "${tag//\"/}"; do
+		expect_eq "$(status_with "$WN_HTTP/style.css" -H "If-Match: $other")" 412 \
+			"If-Match: $other"
+		expect_contains "$(cat body)" "the file is not the one If-Match names"
+	done
+}
