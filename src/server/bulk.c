@@ -106,6 +106,12 @@ int wn_bulk_remove(struct call *c, wn_batch *b, Job *j, bool force, const char *
 		struct redges *r = wn_deps_dependents(c->e, j->id);
 		for (uint32_t k = 0; r != NULL && k < r->n; k++) {
 			Job *y = wn_job_find(c, r->v[k].job);
+			if (y == NULL && c->rec.read_err != 0)
+				return bulk_refuse(
+				    c, WN_EUNAVAIL, why,
+				    "cannot read job %llu, which depends on job %llu "
+				    "(wnd's log says why); retry later",
+				    (unsigned long long)r->v[k].job, (unsigned long long)j->id);
 			/* a RUNNING one waits again if its run ends without a result */
 			if (y != NULL &&
 			    (y->status == PENDING || y->status == BLOCKED || y->status == RUNNING))

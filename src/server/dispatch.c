@@ -336,6 +336,13 @@ static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void
 	c.caller_first_job = who != NULL ? who->first_job : 0;
 	ProtobufCMessage *in = NULL, *result = NULL;
 	int rv = serve_run(&c, m, who, rq, &in, &result);
+	if (c.rec.read_err != 0 && c.seq == 0 && !(rv == WN_OK && c.parked) && rv != WN_EUNAVAIL)
+		/* what it answered may stand on a record it could not read (a job
+		 * that looked absent): it changed nothing, so it may be sent again */
+		rv =
+		    wn_call_fail(&c, WN_EUNAVAIL,
+		                 "cannot read the store (wnd's log says why); nothing was changed; "
+		                 "retry later");
 	serve_audit(e, m, who, in, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg);
 	if (rv == WN_OK && c.parked) {
 		/* the reply comes later through deliver; the dedupe entry stays open */

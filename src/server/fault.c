@@ -21,7 +21,7 @@ static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rule rules[WN_FAULT_NOPS];
 static atomic_uint armed; /* bit op: rules[op] is set */
 
-static const char *const op_names[WN_FAULT_NOPS] = {"write", "sync", "flush", "open"};
+static const char *const op_names[WN_FAULT_NOPS] = {"write", "sync", "flush", "open", "read"};
 
 static const struct {
 	const char *name;
@@ -142,7 +142,7 @@ static int fault_rule(char *rule, struct rule *out, bool *seen, char **errmsg)
 	if (k < 0) {
 		*errmsg =
 		    wn_xasprintf("fault \"%s\": unknown operation \"%s\" (known: write, sync, "
-		                 "flush, open)",
+		                 "flush, open, read)",
 		                 whole, op ? op : "");
 		rv = WN_EINVAL;
 	} else if (seen[k]) {

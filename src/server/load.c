@@ -289,15 +289,24 @@ static int load_jobs(struct load *l)
 	return rv;
 }
 
-/* load_next_id reads m/next_id: ids below it were handed out already. */
-static void load_next_id(wn_engine *e)
+/* load_next_id reads m/next_id: ids below it were handed out already. One
+ * that cannot be read stops the start: an id handed out before would be
+ * given to a new job. */
+static int load_next_id(wn_engine *e, char **errmsg)
 {
 	uint64_t n = 0;
-	if (wn_records_next_id_get(e->rec, &n) && n > e->next_id)
+	int rv = wn_records_next_id_get(e->rec, &n);
+	if (rv != WN_OK && rv != WN_ENOTFOUND) {
+		*errmsg = wn_xasprintf("cannot read the bound of the job ids handed out (%s)",
+		                       WN_KEY_NEXT_ID);
+		return rv;
+	}
+	if (rv == WN_OK && n > e->next_id)
 		e->next_id = n;
 	if (e->next_id == 0)
 		e->next_id = 1;
 	e->id_limit = e->next_id;
+	return WN_OK;
 }
 
 /* load_token adds a token record to the tables of auth.c. One that cannot be
@@ -337,9 +346,10 @@ int wn_engine_load(wn_engine *e, char **errmsg)
 	if (rv == WN_OK)
 		rv = load_jobs(&l);
 	wn_map_free(l.statuses);
+	if (rv == WN_OK)
+		rv = load_next_id(e, errmsg);
 	if (rv != WN_OK)
 		return rv;
-	load_next_id(e);
 	if (l.orphans > LOAD_REPORT_MAX)
 		wn_warn("%llu orphaned record(s) in all, %llu not shown; run 'wnd --check --data "
 		        "%s' with the server stopped",

@@ -111,7 +111,8 @@ static void usage(FILE *f)
 	       "  WN_ROCKSDB_LOG=DIR     keep RocksDB's own diagnostic LOG in DIR, which must\n"
 	       "                         not be on the data disk (default: the data\n"
 	       "                         directory, RocksDB's header lines at each open only)\n"
-	       "  WN_STORE_FAULTS=SPEC   testing: make store writes fail (docs/testing.md)\n");
+	       "  WN_STORE_FAULTS=SPEC   testing: make store writes or reads fail "
+	       "(docs/testing.md)\n");
 }
 
 /* store_env applies the environment variables of the store: WN_STORE_FAULTS

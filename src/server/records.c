@@ -255,6 +255,13 @@ void wn_records_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMe
 		free(buf);
 }
 
+int wn_records_read_ok(wn_records_call *rc, int rv)
+{
+	if (rv != WN_OK && rv != WN_ENOTFOUND && rc->read_err == 0)
+		rc->read_err = rv;
+	return rv;
+}
+
 Whatsnext__V1__Job *wn_records_job_find(wn_records_call *rc, uint64_t id)
 {
 	if (rc->jobs != NULL) {
@@ -271,7 +278,8 @@ Whatsnext__V1__Job *wn_records_job_find(wn_records_call *rc, uint64_t id)
 		size_t kl = wn_key_job(key, id);
 		char *val = NULL;
 		size_t len = 0;
-		if (wn_store_get(rc->r->store, key, kl, &val, &len) != WN_OK)
+		if (wn_records_read_ok(rc, wn_store_get(rc->r->store, key, kl, &val, &len)) !=
+		    WN_OK)
 			return NULL;
 		j = whatsnext__v1__job__unpack(rc->pa, len, (uint8_t *)val);
 		free(val);
@@ -359,7 +367,7 @@ int wn_records_get_msg(wn_records_call *rc, const char *key, size_t kl,
 {
 	char *val = NULL;
 	size_t len = 0;
-	int rv = wn_store_get(rc->r->store, key, kl, &val, &len);
+	int rv = wn_records_read_ok(rc, wn_store_get(rc->r->store, key, kl, &val, &len));
 	if (rv != WN_OK)
 		return rv;
 	*out = protobuf_c_message_unpack(d, rc->pa, len, (uint8_t *)val);
@@ -400,7 +408,7 @@ int wn_records_task_get(wn_records_call *rc, const char *project, const char *na
 	if (x == NULL) {
 		char *val = NULL;
 		size_t len = 0;
-		int rv = wn_store_get(r->store, key, kl, &val, &len);
+		int rv = wn_records_read_ok(rc, wn_store_get(r->store, key, kl, &val, &len));
 		if (rv != WN_OK)
 			return rv;
 		x = wn_xmalloc(sizeof(*x) + len);
@@ -483,17 +491,18 @@ void wn_records_next_id_put(wn_batch *b, uint64_t limit)
 	wn_batch_put(b, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, buf, (size_t)n);
 }
 
-bool wn_records_next_id_get(wn_records *r, uint64_t *limit)
+int wn_records_next_id_get(wn_records *r, uint64_t *limit)
 {
 	char *val = NULL;
 	size_t len = 0;
-	if (wn_store_get(r->store, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, &val, &len) != WN_OK)
-		return false;
+	int rv = wn_store_get(r->store, WN_KEY_NEXT_ID, WN_KEY_NEXT_ID_LEN, &val, &len);
+	if (rv != WN_OK)
+		return rv;
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%.*s", (int)(len < 31 ? len : 31), val);
 	*limit = strtoull(buf, NULL, 10);
 	free(val);
-	return true;
+	return WN_OK;
 }
 
 int wn_records_req_get(wn_records *r, uint64_t id, char **val, size_t *len)

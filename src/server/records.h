@@ -39,6 +39,11 @@ typedef struct wn_records_call {
 	const Whatsnext__V1__Job *last;
 	uint8_t *last_buf;
 	size_t last_len;
+	/* the first failed read of a record of this call (WN_EIO...), 0 if none:
+	 * what the call saw may be wrong (a job it could not read looks absent),
+	 * so a call that wrote nothing answers UNAVAILABLE (dispatch.c) and one
+	 * that would change what it read wrongly changes nothing */
+	int read_err;
 } wn_records_call;
 
 /* wn_records_new starts the records layer on store s (which the caller keeps
@@ -58,6 +63,9 @@ int wn_records_get_msg(wn_records_call *rc, const char *key, size_t kl,
  * those.) */
 void wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen);
 
+/* wn_records_read_ok notes in rc->read_err a read of the store that failed
+ * (rv other than WN_OK and WN_ENOTFOUND) and returns rv. */
+int wn_records_read_ok(wn_records_call *rc, int rv);
 /* wn_records_call_init readies rc for one call on r, unpacking into pa (an
  * arena that outlives the call's use of the records). */
 void wn_records_call_init(wn_records_call *rc, wn_records *r, ProtobufCAllocator *pa);
@@ -77,7 +85,7 @@ void wn_records_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMe
 
 /* wn_records_job_find returns job id as this call sees it: changed by the
  * call, else from the record cache, else read from the store; NULL if absent
- * (or unreadable, which is logged). */
+ * (or unreadable: logged, and noted in rc->read_err). */
 Whatsnext__V1__Job *wn_records_job_find(wn_records_call *rc, uint64_t id);
 /* wn_records_job_adopt makes j (unpacked into the call's allocator, or built
  * by the call) the call's view of its job. */
@@ -144,9 +152,9 @@ void wn_records_token_del(wn_batch *b, const char *name);
 /* wn_records_next_id_put stores limit, a bound above every job id handed out,
  * in b. */
 void wn_records_next_id_put(wn_batch *b, uint64_t limit);
-/* wn_records_next_id_get reads the bound stored by wn_records_next_id_put;
- * false if there is none. */
-bool wn_records_next_id_get(wn_records *r, uint64_t *limit);
+/* wn_records_next_id_get reads the bound stored by wn_records_next_id_put:
+ * WN_ENOTFOUND if there is none, the store's error if it cannot be read. */
+int wn_records_next_id_get(wn_records *r, uint64_t *limit);
 
 /* wn_records_req_get reads the reply stored for request id into a new buffer
  * (*val, *len); WN_ENOTFOUND if there is none. */

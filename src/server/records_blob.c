@@ -47,7 +47,7 @@ int wn_records_blob_get(wn_records_call *rc, uint64_t id, const char *path,
 	char *key = blob_key(id, BLOB_RECORD, path, false, &kl);
 	char *val = NULL;
 	size_t vl = 0;
-	int rv = wn_store_get(wn_records_store(rc->r), key, kl, &val, &vl);
+	int rv = wn_records_read_ok(rc, wn_store_get(wn_records_store(rc->r), key, kl, &val, &vl));
 	free(key);
 	if (rv != WN_OK)
 		return rv;

@@ -85,7 +85,8 @@ static bool stored_answer(struct call *c, const ProtobufCMessageDescriptor *od,
 		return false;
 	char *val = NULL;
 	size_t len = 0;
-	if (wn_records_req_get(c->e->rec, c->reqid, &val, &len) != WN_OK)
+	if (wn_records_read_ok(&c->rec, wn_records_req_get(c->e->rec, c->reqid, &val, &len)) !=
+	    WN_OK)
 		return false;
 	/* value: 8-byte time, the method path, NUL, the reply body */
 	const char *m = len > 8 ? memchr(val + 8, '\0', len - 8) : NULL;
@@ -145,6 +146,10 @@ int wn_replay_answer(struct call *c, const ProtobufCMessageDescriptor *od, bool 
 			first = r->n_ids > 0 ? r->ids[0] : 0;
 		}
 	}
+	if (c->rec.read_err != 0) /* the first answer may be there: never run it twice */
+		return wn_call_fail(c, WN_EUNAVAIL,
+		                    "cannot read what this request id was answered with before "
+		                    "(wnd's log says why); nothing was changed; retry later");
 	if (answered && first != 0 && replay_caller_differs(c, first)) {
 		*out = NULL;
 		return wn_call_fail(c, WN_EINVAL,

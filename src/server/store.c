@@ -502,7 +502,10 @@ int wn_store_get(wn_store *s, const void *key, size_t klen, char **val, size_t *
 	if (s->db == NULL)
 		return WN_EIO;
 	char *err = NULL;
-	char *v = rocksdb_get(s->db, s->ropts, key, klen, len, &err);
+	int e = wn_fault_hit(WN_FAULT_READ);
+	char *v = e == 0 ? rocksdb_get(s->db, s->ropts, key, klen, len, &err) : NULL;
+	if (e != 0)
+		err = wn_store_injected(e);
 	if (err != NULL) {
 		wn_error("store read failed: %s", err);
 		free(err);

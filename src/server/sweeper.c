@@ -98,7 +98,7 @@ static bool expired_ok(struct call *c, const Job *j)
 		if (y != NULL && y->status != COMPLETED)
 			return false;
 	}
-	return true;
+	return c->rec.read_err == 0; /* a dependent it could not read may wait */
 }
 
 #define EXPIRE_CHUNK 4096

@@ -336,3 +336,73 @@ test_a_failed_write_during_a_retention_pass_ends_the_pass() {
 	wn_start
 	expect_eq "$(job_names)" "3 after pending" "jobs after a restart"
 }
+
+# A record wnd cannot read (a read of the store that fails: a bad sector, no
+# descriptor left to open a table file) is not taken as absent: a job that
+# cannot be read is not "not found", a dependency on it is not "unknown", and
+# a submit sent again whose first answer cannot be read is not run a second
+# time; each answers UNAVAILABLE and changes nothing. A start that cannot
+# read the bound of the ids handed out stops, rather than hand them out again.
+test_a_record_that_cannot_be_read_is_unavailable_not_absent() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job cancel 1 >/dev/null
+	local batch first
+	batch=$(pbhex '[(1, [(1, "p"), (2, "t"), (3, "b1")])]')
+	raw_call $M_JOB/SubmitBatch "$batch" --id 4242
+	expect_raw OK "first batch"
+	first=$(raw_bodies)
+	wn_stop
+	# the first read of a start is the layout version's, the second the bound's
+	local rc=0
+	WN_STORE_FAULTS=read:after=1:count=always timeout 20 "$WN_BIN/wnd" --data "$WN_TMP/data" \
+		--listen "ipc://$WN_TMP/other.sock" >start.log 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd started without its id bound (exit $rc)"
+	expect_contains "$(cat start.log)" "cannot read the bound of the job ids handed out"
+	WN_STORE_FAULTS=read:after=2:count=always wn_start
+	rc=0
+	wnctl job show 1 >show.txt 2>&1 || rc=$?
+	expect_eq "$rc" 3 "exit status of job show of a job that cannot be read"
+	expect_contains "$(cat show.txt)" "cannot read the store"
+	rc=0
+	wnctl job add p t --name c --after 1 >add.txt 2>&1 || rc=$?
+	expect_eq "$rc" 3 "exit status of a job add depending on a job that cannot be read"
+	expect_contains "$(cat add.txt)" "retry later"
+	raw_call $M_JOB/SubmitBatch "$batch" --id 4242
+	expect_raw UNAVAILABLE "batch sent again while its first answer cannot be read"
+	wn_stop
+	"$WN_BIN/wnd" --check --data "$WN_TMP/data" >check.txt 2>&1 || fail "wnd --check: $(cat check.txt)"
+	wn_start
+	expect_eq "$(job_names | tr '\n' ' ')" "1 a cancelled 2 b1 pending " "jobs after the reads came back"
+	raw_call $M_JOB/SubmitBatch "$batch" --id 4242
+	expect_raw OK "batch sent again once its first answer can be read"
+	expect_eq "$(raw_bodies)" "$first" "answer to the batch sent again"
+	expect_eq "$(job_names | tr '\n' ' ')" "1 a cancelled 2 b1 pending " "jobs after the batch was sent again"
+}
+
+# Retention keeps a finished job while a job that may depend on it cannot be
+# read: a blocked dependent, waiting for it to be retried, taken for absent
+# lost it for good.
+test_retention_keeps_a_job_whose_dependent_cannot_be_read() {
+	echo 0 >clock
+	wn_start --retention-ms 60000 --test-clock "$WN_TMP/clock"
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job add p t --name b --after 1 >/dev/null
+	wnctl job cancel 1 >/dev/null
+	expect_eq "$(job_names | tr '\n' ' ')" "1 a cancelled 2 b blocked " "jobs before the pass"
+	wn_stop
+	WN_STORE_FAULTS=read:after=2:count=always wn_start --retention-ms 60000 --test-clock "$WN_TMP/clock"
+	echo 120000 >clock.new && mv clock.new clock
+	# the pass runs before this request
+	wnctl --timeout 20000 project list >/dev/null 2>&1 || true
+	expect_contains "$(cat "$WN_TMP/wnd.log")" "store read failed"
+	wn_stop
+	wn_start --retention-ms 60000 --test-clock "$WN_TMP/clock"
+	expect_eq "$(job_names | tr '\n' ' ')" "1 a cancelled 2 b blocked " "jobs after the pass"
+	wnctl job retry 1 >/dev/null
+	expect_eq "$(job_names | tr '\n' ' ')" "1 a pending 2 b pending " "jobs after job a was retried"
+}
