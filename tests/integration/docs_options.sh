@@ -2,7 +2,9 @@
 # server: every option of each program's --help is in its page and every
 # option the page names is in --help (wnctl: docs/cli.md, section by section;
 # wnd: docs/server.md; wnworker: docs/worker.md); every `wnctl ...` line of
-# the pages' examples names a command that exists and options it takes; every
+# the pages' examples names a command that exists and options it takes, and
+# every `wnd ...` and `wnworker ...` line options they take (a line shown with
+# the error it gets is left out: it may be a mistake on purpose); every
 # link between the pages reaches a file, and a section that is there.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -137,10 +139,19 @@ elif what == 'examples':
                 prev = line[:-1] + ' '
                 continue
             line = re.sub(r'^\$ ', '', line)
+            prog = line.split(' ')[0]
+            if n < len(lines) and lines[n].startswith(prog + ': '):
+                continue  # shown with the error it gets: maybe a mistake on purpose
+            if prog in ('wnd', 'wnworker') and not line.startswith(prog + ' ['):
+                if prog not in cache:
+                    cache[prog] = help_opts(run(prog, '--help').split('\n'))
+                for w in shlex.split(line, comments=True):
+                    o = w.split('=')[0]
+                    if re.match(r'--?[a-zA-Z]', o) and o not in cache[prog]:
+                        found.append(f'{page}:{n}: {line}: {prog} takes no {o}')
+                continue
             if not line.startswith('wnctl ') or 'NOUN' in line:
                 continue
-            if n < len(lines) and lines[n].startswith('wnctl: unknown'):
-                continue  # a mistake on purpose, shown with its error
             lex = shlex.shlex(line, posix=True, punctuation_chars=True)
             lex.commenters = '#'
             lex.whitespace_split = True
