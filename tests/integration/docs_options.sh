@@ -76,6 +76,11 @@ if what == 'cli':
         found.append(f'cli.md, Global options: {o} is no global option')
     if len(top['commands']) < 50:
         found.append(f"wnctl --json help lists {len(top['commands'])} commands")
+    names = set(c['command'] for c in top['commands'])
+    nouns = set(n.split()[0] for n in names)
+    for key in secs:
+        if not key.startswith('#') and key.split()[0] in nouns and key not in names:
+            found.append(f'cli.md has a section for {key}, which wnctl --help does not list')
     shared = {'Changing many jobs': ['job cancel', 'job retry', 'job remove',
                                      'job priority', 'job hold', 'job release'],
               'task create': ['task update']}
