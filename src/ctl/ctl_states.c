@@ -1,6 +1,6 @@
-/* ctl_states: the job states that wnd's messages and reasons name in upper
- * case ("job 5 is already CANCELLED"), in lower case as wnctl prints states
- * everywhere else (ctl.h). */
+/* ctl_states: the job and worker states that wnd's messages and reasons name
+ * in upper case ("job 5 is already CANCELLED", "worker w1 is GONE"), in lower
+ * case as wnctl prints states everywhere else (ctl.h). */
 #include "ctl.h"
 #include "err.h"
 #include "json.h"
@@ -10,32 +10,40 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* states_word returns the length of the job state that s starts with, in upper
- * case and as a whole word ("CANCELLED" of "CANCELLED (afterok)"); 0 for none.
- * The names are the .proto's, without their JOB_ prefix. */
+/* states_word returns the length of the job or worker state that s starts
+ * with, in upper case and as a whole word ("CANCELLED" of "CANCELLED
+ * (afterok)"); 0 for none. The names are the .proto's, without their prefix
+ * (JOB_STATUS_, WORKER_STATE_). */
 static size_t states_word(const char *s)
 {
-	const ProtobufCEnumDescriptor *ed = &whatsnext__v1__job_status__descriptor;
+	static const ProtobufCEnumDescriptor *const eds[] = {
+	    &whatsnext__v1__job_status__descriptor,
+	    &whatsnext__v1__worker_state__descriptor,
+	};
 	char buf[64];
-	for (unsigned i = 0; i < ed->n_values; i++) {
-		if (ed->values[i].value == WHATSNEXT__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED)
-			continue;
-		const char *name = wn_json_enum_name(ed, ed->values[i].value, buf, sizeof(buf));
-		size_t n = strlen(name);
-		bool same = true;
-		for (size_t k = 0; k < n && same; k++)
-			same = s[k] == toupper((unsigned char)name[k]);
-		if (same && !isalnum((unsigned char)s[n]) && s[n] != '_')
-			return n;
+	for (size_t e = 0; e < sizeof(eds) / sizeof(eds[0]); e++) {
+		for (unsigned i = 0; i < eds[e]->n_values; i++) {
+			if (eds[e]->values[i].value == 0) /* UNSPECIFIED */
+				continue;
+			const char *name =
+			    wn_json_enum_name(eds[e], eds[e]->values[i].value, buf, sizeof(buf));
+			size_t n = strlen(name);
+			bool same = true;
+			for (size_t k = 0; k < n && same; k++)
+				same = s[k] == toupper((unsigned char)name[k]);
+			if (same && !isalnum((unsigned char)s[n]) && s[n] != '_')
+				return n;
+		}
 	}
 	return 0;
 }
 
-/* states_after_is tells whether the n bytes of s before p end with "is " or
- * "is already ", as a state named in a sentence is introduced. */
+/* states_after_is tells whether the bytes of s before p end with "is ", "is
+ * already " or "a ", as a state named in a sentence is introduced ("only a GONE
+ * worker"). */
 static bool states_after_is(const char *s, const char *p)
 {
-	static const char *const lead[] = {" is ", " is already "};
+	static const char *const lead[] = {" is ", " is already ", " a "};
 	for (size_t i = 0; i < sizeof(lead) / sizeof(lead[0]); i++) {
 		size_t n = strlen(lead[i]);
 		if ((size_t)(p - s) >= n && memcmp(p - n, lead[i], n) == 0)

@@ -192,7 +192,7 @@ test_resume_ends_a_drain_and_remove_forgets_a_gone_worker() {
 	expect_eq "$WN_OUT" "worker w1: active, taking new jobs (2 jobs held)" "resume, not draining"
 	# Only a worker that left can be removed; the refusal changes nothing.
 	expect_exit 6 wnctl worker remove w1
-	expect_contains "$WN_ERR" "worker w1 is ACTIVE: only a GONE worker"
+	expect_contains "$WN_ERR" "worker w1 is active: only a gone worker (one that left) or a lost one can be removed"
 	expect_eq "$(worker_get w1 "(j['state'], len(j['jobs']))")" "('active', 2)"
 	touch "release-$a" "release-$b"
 	wait_status "$b" completed
@@ -200,7 +200,7 @@ test_resume_ends_a_drain_and_remove_forgets_a_gone_worker() {
 	worker_wait "$pid" 20
 	expect_eq "$(worker_get w1 "j['state']")" gone
 	expect_exit 6 wnctl worker resume w1
-	expect_contains "$WN_ERR" "worker w1 is GONE"
+	expect_eq "$WN_ERR" "wnctl: worker w1 is gone: it left; started again, it joins and takes jobs"
 	expect_exit 0 wnctl --json worker remove w1
 	expect_eq "$(jget "$WN_OUT" "(j['name'], j['state'])")" "('w1', 'gone')" "--json"
 	expect_exit 4 wnctl worker show w1
