@@ -161,6 +161,13 @@ static void scope_one(void *arg, char kind, const ProtobufCFieldDescriptor *f, c
 		snprintf(what, sizeof(what), "job %llu", (unsigned long long)id);
 		if (j != NULL)
 			scope_project(k, j->project, what);
+		else if (k->c->rec.read_err != 0 && k->rv == WN_OK)
+			/* its project unknown: a read that works later must not pass it */
+			k->rv =
+			    wn_call_fail(k->c, WN_EUNAVAIL,
+			                 "cannot read job %llu to check the token's projects "
+			                 "(wnd's log says why); nothing was changed; retry later",
+			                 (unsigned long long)id);
 	} else if (kind == 's' && *(const uint64_t *)v != 0) {
 		uint64_t id = *(const uint64_t *)v;
 		const struct sweep *sw = wn_engine_sweep(k->c->e, id);

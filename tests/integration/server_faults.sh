@@ -406,3 +406,32 @@ test_retention_keeps_a_job_whose_dependent_cannot_be_read() {
 	wnctl job retry 1 >/dev/null
 	expect_eq "$(job_names | tr '\n' ' ')" "1 a pending 2 b pending " "jobs after job a was retried"
 }
+
+# A token limited to some projects is not let through when the job it names
+# cannot be read to find its project: a read that works again in the method
+# itself changed a job of another project.
+test_a_job_that_cannot_be_read_does_not_pass_a_tokens_projects() {
+	printf 'admin-secret-for-the-tests-0123456789\n' >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=admin-secret-for-the-tests-0123456789
+	wn_start --admin-token-file admin.token
+	local alice
+	alice=$(wnctl token create alice --role user --project pa 2>/dev/null)
+	mkproject pa
+	mkproject pb
+	mktask pb t
+	wnctl job add pb t --name a >/dev/null
+	wnctl job cancel 1 >/dev/null
+	wn_stop
+	# reads 1 and 2 are the start's, the third the job's for alice's projects
+	WN_STORE_FAULTS=read:after=2:count=1 wn_start --admin-token-file admin.token
+	local rc=0
+	WN_TOKEN=$alice wnctl job retry 1 >retry.txt 2>&1 || rc=$?
+	expect_eq "$rc" 3 "exit status of alice's retry of a job of pb that could not be read"
+	expect_contains "$(cat retry.txt)" "retry later"
+	expect_eq "$(job_status 1)" cancelled "job 1 after alice's retry"
+	rc=0
+	WN_TOKEN=$alice wnctl job retry 1 >retry.txt 2>&1 || rc=$?
+	expect_eq "$rc" 8 "exit status of alice's retry once the job can be read"
+	expect_eq "$(job_status 1)" cancelled "job 1 after alice's second retry"
+}
