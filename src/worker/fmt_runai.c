@@ -57,6 +57,9 @@ static const wn_conf_key runai_keys[] = {
      "more submit options, one argument per item (templates)"},
     {"poll_ms", WN_CONF_T_INT, RC(poll_ms), "10000", 200, 3600000, 0, NULL,
      "how often the workload is described while it runs"},
+    {"call_timeout_ms", WN_CONF_T_INT, RC(call_ms), "120000", 1000, 3600000, 0, NULL,
+     "how long a runai call may take before it is killed (a submit killed so hands its "
+     "job back)"},
     {"logs", WN_CONF_T_BOOL, RC(logs), "true", 0, 0, 0, NULL,
      "fetch the workload's logs when it ends (for the output tail)"},
     {"log", WN_CONF_T_STR, RC(log), RUNAI_LOG_DEFAULT, 0, 0, WN_CONF_NONEMPTY, NULL,
@@ -65,11 +68,11 @@ static const wn_conf_key runai_keys[] = {
 
 /* ---------------------------------------------------------------- helpers */
 
-int wn_runai_call(char *const *argv, char **out, char **msg)
+int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg)
 {
 	int status = 0;
 	char *o = NULL, *e = NULL;
-	int rc = wn_fmt_capture(argv, RUNAI_CALL_MS, &status, &o, &e);
+	int rc = wn_fmt_capture(argv, (int)c->call_ms, &status, &o, &e);
 	if (rc == WN_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (out)
 			*out = o;
@@ -398,10 +401,15 @@ static int runai_start(void *p, char **reason)
 	if (r->started)
 		return WN_OK; /* submitted before: found by its name and followed */
 	char *msg = NULL;
-	int rc = wn_runai_call(r->submit, NULL, &msg);
+	int rc = wn_runai_call(r->conf, r->submit, NULL, &msg);
 	if (rc != 0) {
 		*reason = wn_xasprintf("cannot submit to RUNAI: %s", msg);
 		free(msg);
+		/* submit killed for its time: RUNAI may have the workload all
+		 * the same; the job is handed back and its next attempt finds
+		 * that workload by its name and follows it */
+		if (rc == WN_ETIMEDOUT)
+			return WN_EUNAVAIL;
 		return rc < 0 ? rc : WN_EINVAL;
 	}
 	r->started = true;
@@ -441,7 +449,7 @@ static int runai_replace(const runai_conf *c, const wn_fmt_job *job, const wn_ru
 		return rc;
 	char **argv = wn_runai_argv(c, "delete", true, found->name, project, NULL);
 	char *msg = NULL;
-	rc = wn_runai_call(argv, NULL, &msg);
+	rc = wn_runai_call(c, argv, NULL, &msg);
 	wn_argv_free(argv);
 	if (rc != 0 && !wn_runai_not_found(rc, msg, found->name)) {
 		*reason = wn_xasprintf("cannot delete RUNAI workload %s (%s, attempt %u) to submit "
@@ -585,7 +593,7 @@ static void runai_poll(runai_run *r)
 	static const char *const json[] = {"-o", "json", NULL};
 	char **argv = runai_argv_for(r, "describe", true, json);
 	char *out = NULL, *msg = NULL;
-	int rc = wn_runai_call(argv, &out, &msg);
+	int rc = wn_runai_call(r->conf, argv, &out, &msg);
 	wn_argv_free(argv);
 	if (rc == 0) {
 		int code = -1;
@@ -628,7 +636,7 @@ static void runai_delete(runai_run *r, bool again)
 {
 	char **argv = runai_argv_for(r, "delete", true, NULL);
 	char *msg = NULL;
-	int rc = wn_runai_call(argv, NULL, &msg);
+	int rc = wn_runai_call(r->conf, argv, NULL, &msg);
 	wn_argv_free(argv);
 	if (rc != 0 && !wn_runai_not_found(rc, msg, r->name)) {
 		wn_log(
@@ -689,7 +697,7 @@ static void runai_fetch_logs(runai_run *r)
 {
 	char **argv = runai_argv_for(r, "logs", false, NULL);
 	char *out = NULL, *msg = NULL;
-	int rc = wn_runai_call(argv, &out, &msg);
+	int rc = wn_runai_call(r->conf, argv, &out, &msg);
 	wn_argv_free(argv);
 	if (rc != 0) {
 		wn_debug("job %llu: cannot fetch the logs of RUNAI workload %s: %s",

@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 #define RUNAI_NAME_DEFAULT "wn-{project}-{job.id}-{attempt}"
-#define RUNAI_CALL_MS      120000
 #define RUNAI_REASON_MAX   1000
 
 /* A task's settings (worker.yaml). */
@@ -30,6 +29,7 @@ typedef struct runai_conf {
 	bool param_env;
 	wn_conf_strv extra;
 	int64_t poll_ms;
+	int64_t call_ms; /* a runai call not done by then is killed */
 	bool logs;
 	char *log;
 	/* from the worker */
@@ -59,10 +59,11 @@ typedef struct runai_run {
 	bool adopted;        /* an earlier attempt's workload, followed instead of submitting */
 } runai_run;
 
-/* wn_runai_call runs argv; returns 0 and its stdout in *out when it exits
- * 0, else non-zero (1: it ran and failed; negative: it could not run) with
+/* wn_runai_call runs argv, killed after c's call_timeout_ms; returns 0 and
+ * its stdout in *out when it exits 0, else non-zero (1: it ran and failed;
+ * WN_ETIMEDOUT: killed for its time; other negative: it could not run) with
  * its message in *msg (either may be NULL). */
-int wn_runai_call(char *const *argv, char **out, char **msg);
+int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg);
 
 /* wn_runai_argv builds `runai [training] VERB NAME -p PROJECT` (legacy:
  * `runai VERB [job] NAME -p PROJECT`) plus more (NULL-terminated). */

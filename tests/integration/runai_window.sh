@@ -162,3 +162,35 @@ test_a_followed_earlier_workload_deleted_outside_fails_the_attempt() {
 		"RUNAI workload $wl was deleted outside WhatsNext" "reason"
 	expect_eq "$(calls submit | wc -l)" 1 "submissions"
 }
+
+test_a_submission_that_timed_out_is_followed_not_run_twice() {
+	# RUNAI takes the workload, but submit does not answer within the
+	# task's call_timeout_ms and is killed: the job goes back to the queue,
+	# and its next attempt finds the workload by its name and follows it
+	window_setup "[sh, -c, \"echo run \$WN_ATTEMPT\"]" 'call_timeout_ms: 1500'
+	mkdir -p "$RUNAI_STANDIN_DIR"
+	touch "$RUNAI_STANDIN_DIR/submit-hang"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 60 "job $id to be handed back" \
+		log_has w1.log "job $id: not run: cannot submit to RUNAI: $WN_TMP/runai-late did not finish within 1500 ms: killed; handing it back"
+	rm "$RUNAI_STANDIN_DIR/submit-hang"
+	wait_status "$id" completed 60
+	expect_contains "$(cat w1.log)" "job $id: attempt 1 of it"
+	expect_eq "$(job_get "$id" "j['attempt']") $(job_ext "$id")" "2 wn-p-$id-1" \
+		"attempt and workload followed"
+	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"
+	expect_eq "$(job_get "$id" "(j.get('failures', 0), j.get('lost', 0))")" "(0, 0)" \
+		"failures and lost leases"
+	expect_eq "$(calls submit | wc -l)" 1 "submissions"
+}
+
+test_a_call_timeout_out_of_bounds_is_refused_by_check() {
+	window_setup "[echo, hi]" 'call_timeout_ms: 10'
+	local err
+	err=$("$WN_BIN/wnworker" --config w.yaml --check 2>&1) && fail "--check took call_timeout_ms: 10"
+	expect_contains "$err" "call_timeout_ms"
+	sed -i 's/call_timeout_ms: 10$/call_timeout_ms: 30000/' w.yaml
+	expect_exit 0 "$WN_BIN/wnworker" --config w.yaml --check
+}
