@@ -462,13 +462,17 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 		if (s->cause != AGENT_CAUSE_NONE)
 			wn_fmt_group_leave(j->group);
 		else
-			rc = wn_fmt_group_start(j->group, s->run, &reason);
+			rc = wn_fmt_group_start(j->group, s->run, j->wake_fd, &reason);
 	} else if (s->cause == AGENT_CAUSE_NONE) {
-		rc = wn_fmt_start(s->run, &reason);
+		rc = wn_fmt_start(s->run, j->wake_fd, &reason);
 	}
 	s->t0 = wn_mono_ms();
 	if (s->cause != AGENT_CAUSE_NONE)
 		return; /* stopped before it started */
+	if (rc != WN_OK && (s->cause = wn_agent_stopped_early(a, j)) != AGENT_CAUSE_NONE) {
+		free(reason); /* stopped while it started (sbatch's pauses): nothing runs */
+		return;
+	}
 	if (rc != WN_OK) {
 		s->res.reason = reason;
 		s->res.exit_code = j->remote ? -1 : wn_fmt_start_exit(rc);

@@ -262,10 +262,10 @@ int wn_fmt_start_exit(int rc)
 	return rc == WN_ENOTFOUND ? 127 : rc == WN_EPERM ? 126 : -1;
 }
 
-int wn_fmt_start(wn_fmt_run *r, char **reason)
+int wn_fmt_start(wn_fmt_run *r, int wake_fd, char **reason)
 {
 	*reason = NULL;
-	return r->ops->start(r->run, reason);
+	return r->ops->start(r->run, wake_fd, reason);
 }
 
 const char *wn_fmt_external_id(wn_fmt_run *r)
@@ -319,8 +319,9 @@ wn_fmt_group *wn_fmt_group_new(const wn_fmt *f, size_t n, uint32_t max_running)
 	return g;
 }
 
-/* fmt_group_launch starts the members that came (lock not held). */
-static void fmt_group_launch(wn_fmt_group *g)
+/* fmt_group_launch starts the members that came (lock not held); a wait
+ * of the start is given up once wake_fd, the last member's, is readable. */
+static void fmt_group_launch(wn_fmt_group *g, int wake_fd)
 {
 	if (g->n == 0)
 		return;
@@ -328,11 +329,11 @@ static void fmt_group_launch(wn_fmt_group *g)
 	for (size_t i = 0; i < g->n; i++)
 		runs[i] = g->runs[i]->run;
 	if (g->ops->start_group != NULL && g->n > 1) {
-		g->ops->start_group(runs, g->n, g->max_running, g->rcs, g->reasons);
+		g->ops->start_group(runs, g->n, g->max_running, wake_fd, g->rcs, g->reasons);
 	} else {
 		for (size_t i = 0; i < g->n; i++) {
 			g->reasons[i] = NULL;
-			g->rcs[i] = g->ops->start(runs[i], &g->reasons[i]);
+			g->rcs[i] = g->ops->start(runs[i], wake_fd, &g->reasons[i]);
 		}
 	}
 	free(runs);
@@ -347,7 +348,7 @@ static const char *fmt_param_of(const char *name)
 
 /* fmt_group_arrive records one member coming (r) or leaving (NULL) and
  * starts the group when it is the last; returns r's index, or -1. */
-static ssize_t fmt_group_arrive(wn_fmt_group *g, wn_fmt_run *r)
+static ssize_t fmt_group_arrive(wn_fmt_group *g, wn_fmt_run *r, int wake_fd)
 {
 	pthread_mutex_lock(&g->mu);
 	ssize_t me = -1;
@@ -359,7 +360,7 @@ static ssize_t fmt_group_arrive(wn_fmt_group *g, wn_fmt_run *r)
 		g->expect--;
 	if (g->expect == 0 && !g->started) {
 		pthread_mutex_unlock(&g->mu);
-		fmt_group_launch(g); /* nobody else touches the arrays now */
+		fmt_group_launch(g, wake_fd); /* nobody else touches the arrays now */
 		pthread_mutex_lock(&g->mu);
 		g->started = true;
 		pthread_cond_broadcast(&g->cond);
@@ -370,10 +371,10 @@ static ssize_t fmt_group_arrive(wn_fmt_group *g, wn_fmt_run *r)
 	return me;
 }
 
-int wn_fmt_group_start(wn_fmt_group *g, wn_fmt_run *r, char **reason)
+int wn_fmt_group_start(wn_fmt_group *g, wn_fmt_run *r, int wake_fd, char **reason)
 {
 	*reason = NULL;
-	ssize_t me = fmt_group_arrive(g, r);
+	ssize_t me = fmt_group_arrive(g, r, wake_fd);
 	pthread_mutex_lock(&g->mu);
 	int rc = g->rcs[me];
 	*reason = g->reasons[me];
@@ -384,7 +385,7 @@ int wn_fmt_group_start(wn_fmt_group *g, wn_fmt_run *r, char **reason)
 
 void wn_fmt_group_leave(wn_fmt_group *g)
 {
-	fmt_group_arrive(g, NULL);
+	fmt_group_arrive(g, NULL, -1);
 }
 
 void wn_fmt_group_unref(wn_fmt_group *g)

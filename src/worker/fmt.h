@@ -89,8 +89,11 @@ typedef struct wn_fmt_ops {
 	/* prepare builds a run for job; a failure (missing parameter, ...) gives
 	 * a reason and nothing runs. */
 	int (*prepare)(const void *conf, const wn_fmt_job *job, void **run, char **reason);
-	/* start launches the run; a failure gives a reason. */
-	int (*start)(void *run, char **reason);
+	/* start launches the run; a failure gives a reason. A start that
+	 * waits (sbatch tried again after a pause) gives up its wait when
+	 * wake_fd (-1: none) becomes readable: the worker stops, or the job
+	 * was cancelled or lost meanwhile. */
+	int (*start)(void *run, int wake_fd, char **reason);
 	/* describe returns a short text for the log once started ("pid 42, log X"). */
 	const char *(*describe)(void *run);
 	/* wait returns 1 once the run ended, 0 when wake_fd became readable or
@@ -113,8 +116,10 @@ typedef struct wn_fmt_ops {
 	const char *(*external_id)(void *run);
 	/* start_group launches n prepared runs of one sweep and one task
 	 * together (max_running: the sweep's cap, 0 = none); rcs[i] and
-	 * reasons[i] say how runs[i] fared, as start would. NULL op: one by one. */
-	void (*start_group)(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons);
+	 * reasons[i] say how runs[i] fared, as start would (wake_fd too). NULL
+	 * op: one by one. */
+	void (*start_group)(void **runs, size_t n, uint32_t max_running, int wake_fd, int *rcs,
+	                    char **reasons);
 	/* output_path returns the file a prepared run's output goes to, which
 	 * the worker ships to the server while it runs (outship.h); NULL op or
 	 * NULL: none. */
@@ -216,8 +221,9 @@ bool wn_fmt_can_resume(const wn_fmt *f);
 int wn_fmt_resume(const wn_fmt *f, const wn_fmt_job *job, const char *external_id, wn_fmt_run **out,
                   char **reason);
 
-/* wn_fmt_start launches the run; on failure *reason says why. */
-int wn_fmt_start(wn_fmt_run *r, char **reason);
+/* wn_fmt_start launches the run; on failure *reason says why. A wait of
+ * the start is given up once wake_fd (-1: none) is readable. */
+int wn_fmt_start(wn_fmt_run *r, int wake_fd, char **reason);
 
 /* wn_fmt_start_exit is the exit code reported for a local run that could not
  * start (rc, wn_fmt_start's): 127 when its program is not there, 126 when it
@@ -251,7 +257,7 @@ wn_fmt_group *wn_fmt_group_new(const wn_fmt *f, size_t n, uint32_t max_running);
 /* wn_fmt_group_start adds the prepared run r to g and waits until every
  * member has come or left; the last to come starts them all. Returns what
  * wn_fmt_start would for r. */
-int wn_fmt_group_start(wn_fmt_group *g, wn_fmt_run *r, char **reason);
+int wn_fmt_group_start(wn_fmt_group *g, wn_fmt_run *r, int wake_fd, char **reason);
 
 /* wn_fmt_group_leave tells g that a member will not come (it has nothing
  * to start). */

@@ -322,8 +322,9 @@ static int cli_prepare(const void *conf, const wn_fmt_job *job, void **out, char
 	return WN_OK;
 }
 
-static int cli_start(void *p, char **reason)
+static int cli_start(void *p, int wake_fd, char **reason)
 {
+	(void)wake_fd; /* it waits for nothing */
 	cli_run *r = p;
 	wn_proc_spec spec = {.argv = r->argv,
 	                     .envp = r->envp,

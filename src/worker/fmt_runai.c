@@ -395,8 +395,9 @@ static int runai_build(const void *conf, const wn_fmt_job *job, void **out, char
 	return WN_OK;
 }
 
-static int runai_start(void *p, char **reason)
+static int runai_start(void *p, int wake_fd, char **reason)
 {
+	(void)wake_fd; /* one submit, tried once */
 	runai_run *r = p;
 	if (r->started)
 		return WN_OK; /* submitted before: found by its name and followed */

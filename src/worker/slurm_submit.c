@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,8 +149,26 @@ static bool slurm_said(const char *err, const char *const *list)
 	return false;
 }
 
+/* slurm_pause waits ms, or until wake_fd (-1: none) is readable (the
+ * worker stops, the job was cancelled or lost): then true. */
+static bool slurm_pause(int wake_fd, int ms)
+{
+	int64_t until = wn_mono_ms() + ms;
+	for (;;) {
+		int64_t left = until - wn_mono_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd pf = {.fd = wake_fd, .events = POLLIN};
+		int n = poll(&pf, wake_fd >= 0 ? 1 : 0, (int)left);
+		if (n > 0)
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
+	}
+}
+
 /* slurm_sbatch runs argv, sbatch, and gives the SLURM job id it prints. */
-static int slurm_sbatch(char *const *argv, char **id, char **reason)
+static int slurm_sbatch(char *const *argv, int wake_fd, char **id, char **reason)
 {
 	for (int attempt = 0;; attempt++) {
 		int status = 0;
@@ -189,13 +208,16 @@ static int slurm_sbatch(char *const *argv, char **id, char **reason)
 		 * tag */
 		bool again = slurm_said(err, slurm_unreached);
 		bool unsure = slurm_said(err, slurm_lost);
+		bool woken = false;
 		if (again && attempt < 3) {
 			wn_warn("sbatch cannot reach the SLURM controller; trying again in %d s",
 			        1 << attempt);
-			free(out);
-			free(err);
-			sleep(1u << attempt);
-			continue;
+			woken = slurm_pause(wake_fd, 1000 << attempt);
+			if (!woken) {
+				free(out);
+				free(err);
+				continue;
+			}
 		}
 		char *line = wn_one_line(err && err[0] ? err : out, WN_SLURM_REASON_MAX);
 		if (line[0] == '\0') {
@@ -208,8 +230,9 @@ static int slurm_sbatch(char *const *argv, char **id, char **reason)
 		free(line);
 		free(out);
 		free(err);
-		/* a controller out of reach: the job waits for it */
-		return again || unsure ? WN_EUNAVAIL : WN_EINVAL;
+		/* a controller out of reach (or a pause cut short: nothing
+		 * was submitted): the job waits for it */
+		return again || unsure || woken ? WN_EUNAVAIL : WN_EINVAL;
 	}
 }
 
@@ -220,13 +243,13 @@ static int slurm_sbatch(char *const *argv, char **id, char **reason)
  * WN_EUNAVAIL, as for an sbatch that does not finish in time or cannot be
  * started for want of memory or processes; any other failure gives
  * sbatch's message. */
-static int slurm_submit(const slurm_conf *c, const char *script_path, const char *tag, char **id,
-                        char **reason)
+static int slurm_submit(const slurm_conf *c, const char *script_path, const char *tag, int wake_fd,
+                        char **id, char **reason)
 {
 	*id = NULL;
 	char *comment = wn_xasprintf("--comment=%s", tag);
 	char *argv[] = {c->sbatch, (char *)"--parsable", comment, (char *)script_path, NULL};
-	int rc = slurm_sbatch(argv, id, reason);
+	int rc = slurm_sbatch(argv, wake_fd, id, reason);
 	free(comment);
 	return rc;
 }
@@ -245,7 +268,7 @@ void wn_slurm_submit_started(slurm_run *r, const char *id)
 	r->watch = wn_slurm_poll_follow(r->conf->poll, id, r->efd);
 }
 
-int wn_slurm_submit_start(void *p, char **reason)
+int wn_slurm_submit_start(void *p, int wake_fd, char **reason)
 {
 	slurm_run *r = p;
 	if (r->ext_id != NULL)
@@ -264,7 +287,7 @@ int wn_slurm_submit_start(void *p, char **reason)
 		rc = WN_EINVAL;
 	}
 	if (rc == WN_OK)
-		rc = slurm_submit(r->conf, r->script_path, tag, &id, reason);
+		rc = slurm_submit(r->conf, r->script_path, tag, wake_fd, &id, reason);
 	free(tag);
 	if (rc != WN_OK)
 		return rc;
@@ -274,8 +297,8 @@ int wn_slurm_submit_start(void *p, char **reason)
 }
 
 /* slurm_start_array submits runs[0..n) (same options) as one job array. */
-static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, int *rcs,
-                              char **reasons)
+static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, int wake_fd,
+                              int *rcs, char **reasons)
 {
 	const slurm_run *first = runs[0];
 	uint64_t *ids = wn_xcalloc(n, sizeof(*ids));
@@ -288,15 +311,16 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 	free(ids);
 	free(atts);
 	if (tag == NULL && n == 1) {
-		rcs[0] = wn_slurm_submit_start(runs[0], &reasons[0]); /* says why */
+		rcs[0] = wn_slurm_submit_start(runs[0], wake_fd, &reasons[0]); /* says why */
 		return;
 	}
 	if (tag == NULL) {
 		/* too many runs for one comment: two arrays, sharing the cap */
 		size_t h = n / 2;
 		uint32_t m1 = max_running / 2, m2 = max_running - m1;
-		slurm_start_array(runs, h, max_running > 0 && m1 == 0 ? 1 : m1, rcs, reasons);
-		slurm_start_array(runs + h, n - h, m2, rcs + h, reasons + h);
+		slurm_start_array(runs, h, max_running > 0 && m1 == 0 ? 1 : m1, wake_fd, rcs,
+		                  reasons);
+		slurm_start_array(runs + h, n - h, m2, wake_fd, rcs + h, reasons + h);
 		return;
 	}
 	char *dir = wn_xstrdup(first->output);
@@ -313,7 +337,7 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 	for (size_t i = 0; rc == WN_OK && i < n; i++)
 		rc = slurm_files(runs[i], &reason);
 	if (rc == WN_OK)
-		rc = slurm_submit(first->conf, path, tag, &id, &reason);
+		rc = slurm_submit(first->conf, path, tag, wake_fd, &id, &reason);
 	free(tag);
 	if (rc == WN_OK) {
 		wn_info("submitted %zu jobs (%llu to %llu) as SLURM job array %s%s, script %s", n,
@@ -340,7 +364,8 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 	free(path);
 }
 
-void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons)
+void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int wake_fd, int *rcs,
+                           char **reasons)
 {
 	slurm_run **rs = (slurm_run **)runs;
 	bool *done = wn_xcalloc(n, sizeof(*done));
@@ -383,11 +408,12 @@ void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs
 		if (ns == 1 || !rs[i]->conf->array) {
 			for (size_t k = 0; k < ns; k++) {
 				reasons[at[k]] = NULL;
-				rcs[at[k]] = wn_slurm_submit_start(set[k], &reasons[at[k]]);
+				rcs[at[k]] =
+				    wn_slurm_submit_start(set[k], wake_fd, &reasons[at[k]]);
 			}
 			continue;
 		}
-		slurm_start_array(set, ns, max_running, src, srs);
+		slurm_start_array(set, ns, max_running, wake_fd, src, srs);
 		for (size_t k = 0; k < ns; k++) {
 			rcs[at[k]] = src[k];
 			reasons[at[k]] = srs[k];

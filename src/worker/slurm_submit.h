@@ -18,13 +18,16 @@ char *wn_slurm_submit_script(const void *run);
 char *wn_slurm_submit_array_script(void *const *runs, size_t n, uint32_t max_running);
 
 /* wn_slurm_submit_start writes the batch script of a prepared run and
- * submits it (the formatter's start); on failure *reason says why. */
-int wn_slurm_submit_start(void *run, char **reason);
+ * submits it (the formatter's start); on failure *reason says why. The
+ * pauses before sbatch is run again end when wake_fd (-1: none) is
+ * readable: nothing more is tried (WN_EUNAVAIL). */
+int wn_slurm_submit_start(void *run, int wake_fd, char **reason);
 
 /* wn_slurm_submit_group submits the prepared runs[0..n) of one sweep, those
  * with the same options as one job array of at most max_running elements at
  * once (the formatter's start_group); rcs[i] and reasons[i] say how runs[i]
  * fared. */
-void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int *rcs, char **reasons);
+void wn_slurm_submit_group(void **runs, size_t n, uint32_t max_running, int wake_fd, int *rcs,
+                           char **reasons);
 
 #endif

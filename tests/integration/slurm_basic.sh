@@ -149,6 +149,35 @@ test_a_controller_that_is_down_fails_no_job() {
 	expect_eq "$(squeue -h -r -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
 }
 
+# A stop of the worker while sbatch waits to be tried again (1, 2, 4 s)
+# ends the wait: sbatch is not run again, the job goes back to the queue
+# unharmed, and the worker exits.
+test_a_stop_ends_the_pauses_between_sbatch_tries() {
+	slurm_start MessageTimeout=3
+	wn_start
+	wnctl project create p >/dev/null
+	slurm_worker_yaml w.yaml
+	printf '#!/bin/sh\necho "$*" >>%s/sbatch-calls\nexec sbatch "$@"\n' "$WN_TMP" \
+		>"$WN_TMP/sbatch-count"
+	chmod 755 "$WN_TMP/sbatch-count"
+	TASK_ARGS=(--max-attempts 1)
+	add_task t 'echo ran {job.id}' "sbatch: $WN_TMP/sbatch-count"
+	TASK_ARGS=()
+	slurm_ctld_stop
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	wait_until 60 "sbatch to fail and the worker to wait before it tries again" \
+		log_has w1.log "sbatch cannot reach the SLURM controller; trying again in 1 s"
+	kill -TERM "$WORKER_PID"
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(wc -l <"$WN_TMP/sbatch-calls")" 1 "sbatch runs"
+	expect_contains "$(cat w1.log)" "job $id: not run: cannot submit to SLURM: "
+	expect_contains "$(cat w1.log)" "handing it back"
+	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
+		"('pending', 0, 0)" "status, failures and lost leases of job $id"
+}
+
 test_time_limit_fails_the_job_as_timeout() {
 	# The task's timeout becomes the SLURM job's --time (whole minutes).
 	# SLURM checks time limits every 30 s; to keep the test short, the job's

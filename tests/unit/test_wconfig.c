@@ -376,7 +376,7 @@ TEST(run_passes_values_byte_for_byte)
 	wn_fmt_run *run = NULL;
 	char *reason = NULL;
 	CHECK_OK(wn_fmt_prepare(wn_wconfig_task(c, "train"), &job, &run, &reason));
-	CHECK_OK(wn_fmt_start(run, &reason));
+	CHECK_OK(wn_fmt_start(run, -1, &reason));
 	CHECK_EQ_INT(wn_fmt_wait(run, -1, -1), 1);
 	wn_fmt_result res;
 	wn_fmt_collect(run, &res);
@@ -415,7 +415,7 @@ TEST(start_failure_names_the_cause)
 		wn_fmt_run *run = NULL;
 		char *reason = NULL;
 		CHECK_OK(wn_fmt_prepare(wn_wconfig_task(c, cases[i].task), &job, &run, &reason));
-		CHECK(wn_fmt_start(run, &reason) != WN_OK);
+		CHECK(wn_fmt_start(run, -1, &reason) != WN_OK);
 		CHECK_HAS(reason, cases[i].reason);
 		free(reason);
 		wn_fmt_run_free(run);
