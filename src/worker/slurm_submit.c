@@ -16,6 +16,18 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+/* What a run of a SLURM job requeued (scontrol requeue, a node that
+ * failed, preemption) writes first: SLURM runs the script again, its output
+ * appended to the runs' before it (--open-mode=append: the worker ships the
+ * file as one stream, which a file truncated under it would break), and
+ * this line says where the new run starts. */
+static const char slurm_requeue_note[] =
+    "if [ \"${SLURM_RESTART_COUNT:-0}\" != 0 ]; then\n"
+    "\techo \"WhatsNext: SLURM job ${SLURM_JOB_ID:-} was requeued: run "
+    "$((SLURM_RESTART_COUNT + 1)) of it starts here\"\n"
+    "fi\n";
 
 /* slurm_head writes the #! line, the job name and the options of r. */
 static void slurm_head(wn_strbuf *b, const slurm_run *r)
@@ -49,10 +61,12 @@ char *wn_slurm_submit_script(const void *p)
 		free(arg);
 		free(pct);
 	}
+	wn_strbuf_adds(&b, "#SBATCH --open-mode=append\n");
 	slurm_options(&b, r);
 	wn_strbuf_addf(&b, "# WhatsNext job %llu, attempt %u (project %s, task %s)\n",
 	               (unsigned long long)r->job_id, (unsigned)r->attempt, r->project, r->task);
 	wn_strbuf_adds(&b, r->exports);
+	wn_strbuf_adds(&b, slurm_requeue_note);
 	wn_strbuf_adds(&b, r->body);
 	if (b.len > 0 && b.s[b.len - 1] != '\n')
 		wn_strbuf_adds(&b, "\n");
@@ -83,8 +97,9 @@ char *wn_slurm_submit_array_script(void *const *runs, size_t n, uint32_t max_run
 		char *shell = wn_slurm_script_quote(r->conf->shell);
 		wn_strbuf_addf(&b, "%zu) # job %llu, attempt %u\n", i,
 		               (unsigned long long)r->job_id, (unsigned)r->attempt);
-		wn_strbuf_addf(&b, "exec >%s 2>%s\n", out, err ? err : "&1");
+		wn_strbuf_addf(&b, "exec >>%s 2>%s%s\n", out, err ? ">" : "", err ? err : "&1");
 		wn_strbuf_adds(&b, r->exports);
+		wn_strbuf_adds(&b, slurm_requeue_note);
 		wn_strbuf_addf(&b, "exec %s -c %s %s\n;;\n", shell, body, shell);
 		free(out);
 		free(err);
@@ -119,18 +134,32 @@ static int slurm_write(const char *root, const char *path, const char *text, cha
 	return WN_OK;
 }
 
+/* slurm_empty creates the file path inside root (and its directories),
+ * empty: the job appends to it (an earlier attempt's output under the same
+ * name is gone, as when SLURM truncated it). */
+static int slurm_empty(const char *root, const char *path, char **reason)
+{
+	int fd = wn_safepath_open(root, path, reason);
+	if (fd < 0)
+		return WN_EIO;
+	int rc = WN_OK;
+	if (ftruncate(fd, 0) != 0) {
+		*reason = wn_xasprintf("cannot empty %s: %s", path, strerror(errno));
+		rc = WN_EIO;
+	}
+	close(fd);
+	return rc;
+}
+
 /* slurm_files creates r's output and error files (and their directories)
- * inside their roots, so that SLURM finds files of this user there and no
- * symbolic link planted in their place. */
+ * inside their roots, empty, so that SLURM finds files of this user there
+ * and no symbolic link planted in their place. */
 static int slurm_files(const slurm_run *r, char **reason)
 {
-	int fd = wn_safepath_open(r->out_root, r->output, reason);
-	if (fd >= 0)
-		close(fd);
-	if (fd >= 0 && r->error != NULL &&
-	    (fd = wn_safepath_open(r->err_root, r->error, reason)) >= 0)
-		close(fd);
-	return fd < 0 ? WN_EIO : WN_OK;
+	int rc = slurm_empty(r->out_root, r->output, reason);
+	if (rc == WN_OK && r->error != NULL)
+		rc = slurm_empty(r->err_root, r->error, reason);
+	return rc;
 }
 
 /* What sbatch says when it could not connect to the controller, and when

@@ -40,3 +40,49 @@ EOF
 	cmp "$(ls logs/p/t/"$id".1.out)" followed.out || fail "the SLURM output file differs"
 	worker_wait "$WORKER_PID" 60
 }
+
+test_a_requeued_slurm_jobs_output_goes_on_after_the_first_runs() {
+	# SLURM runs a requeued job again (scontrol requeue, a node that
+	# failed): the new run's output follows the first run's in its file and
+	# through the server, after a line that says where it starts, whole.
+	# SLURM holds a requeued job back until its first run's credential
+	# expires (cred_expire, 120 s by default): 5 s here.
+	slurm_start "AuthInfo=socket=$WN_TMP/slurm/run/munge.socket,cred_expire=5"
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	slurm_worker_yaml w.yaml
+	cat >>w.yaml <<EOF
+  t:
+    formatter: slurm
+    poll_ms: 300
+    script: |
+      r=\$SLURM_RESTART_COUNT
+      [ -n "\$r" ] || r=0
+      for i in 1 2 3 4 5; do echo "run \$r line \$i"; done
+      [ "\$r" = 0 ] || exit 0
+      while :; do sleep 0.1; done
+EOF
+	local id sid
+	id=$(wnctl job add p t)
+	wnctl job log -f "$id" >followed.out 2>followed.err &
+	local follower=$!
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 60 "the first run's lines through the server" grep -qx "run 0 line 5" followed.out
+	sid=$(job_ext "$id")
+	scontrol requeue "$sid" || fail "cannot requeue SLURM job $sid"
+	local rc=0
+	wait "$follower" || rc=$?
+	expect_eq "$rc" 0 "exit code of job log -f"
+	worker_wait "$WORKER_PID" 60
+	expect_eq "$(job_get "$id" "j['status']") $(job_ext "$id")" "completed $sid" "status, SLURM job"
+	{
+		seq 1 5 | sed 's/^/run 0 line /'
+		echo "WhatsNext: SLURM job $sid was requeued: run 2 of it starts here"
+		seq 1 5 | sed 's/^/run 1 line /'
+	} >expected
+	# SLURM's own line of the first run's end comes between, as it says
+	grep -v '^slurmstepd' followed.out >seen
+	cmp expected seen || fail "the followed output differs: $(cat followed.out)"
+	cmp "logs/p/t/$id.1.out" followed.out || fail "the SLURM output file differs"
+}
