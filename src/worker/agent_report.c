@@ -4,6 +4,7 @@
 #include "err.h"
 #include "kit.h"
 #include "log.h"
+#include "pbcheck.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -94,12 +95,15 @@ static void agent_complete_send(wn_agent *a, agent_job *j, Whatsnext__V1__Comple
 }
 
 /* agent_reason returns reason (malloc'd), cut to the length the server
- * takes: a reason it would refuse must not keep the job from ending. */
+ * takes and made valid UTF-8 (a program's message quoted in it may be in
+ * another encoding): a reason it would refuse must not keep the job from
+ * ending. */
 static char *agent_reason(const char *reason)
 {
-	if (strlen(reason) <= AGENT_REASON_MAX)
-		return wn_xstrdup(reason);
-	return wn_one_line(reason, AGENT_REASON_MAX);
+	char *r = strlen(reason) <= AGENT_REASON_MAX ? wn_xstrdup(reason)
+	                                             : wn_one_line(reason, AGENT_REASON_MAX);
+	wn_utf8_scrub(r);
+	return r;
 }
 
 /* agent_detach_send makes sure the server has the external id of j's run,

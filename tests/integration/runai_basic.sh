@@ -272,3 +272,20 @@ test_restarted_worker_follows_its_workload() {
 
 job_ext() { job_get "$1" "j.get('external_id', '')"; }
 job_has_ext() { [ -n "$(job_ext "$1")" ]; }
+
+test_a_message_not_in_utf8_fails_the_job_with_it() {
+	# runai says why in another encoding (Latin-1 here): the job fails with
+	# the message, its byte shown as '?', where the server refused it
+	runai_setup 'command: [echo, never]'
+	printf '#!/bin/sh\nprintf "Error: quota of caf\\351 exceeded\\n" >&2\nexit 1\n' \
+		>"$WN_TMP/runai-latin1"
+	chmod 755 "$WN_TMP/runai-latin1"
+	sed -i "s|runai: .*|runai: $WN_TMP/runai-latin1|" w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" failed "status"
+	expect_eq "$(job_get "$id" "j['reason']")" \
+		"cannot submit to RUNAI: Error: quota of caf? exceeded" "reason"
+}
