@@ -101,6 +101,14 @@ int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg
 	return rc != WN_OK ? rc : 1;
 }
 
+char *wn_runai_printed(const char *out)
+{
+	char *line = wn_one_line(out, 200);
+	char *s = line[0] ? wn_xasprintf("\"%s\"", line) : wn_xstrdup("nothing");
+	free(line);
+	return s;
+}
+
 /* ---------------------------------------------------------------- loading */
 
 static void runai_unload(void *p)
@@ -611,9 +619,12 @@ static void runai_poll(runai_run *r)
 			if (wn_runai_status_end(st) != WN_RUNAI_ACTIVE)
 				r->ended = true;
 		} else if (!r->down) {
+			char *said = wn_runai_printed(out);
 			wn_warn("job %llu: cannot find the status of RUNAI workload %s in what "
-			        "describe prints; asking again",
-			        (unsigned long long)r->job_id, r->name);
+			        "describe prints (%s); asking again every %lld ms",
+			        (unsigned long long)r->job_id, r->name, said,
+			        (long long)r->conf->poll_ms);
+			free(said);
 			r->down = true;
 		}
 	} else if (wn_runai_not_found(rc, msg, r->name)) {

@@ -65,6 +65,11 @@ typedef struct runai_run {
  * its message in *msg (either may be NULL). */
 int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg);
 
+/* wn_runai_printed says what a runai call that exited 0 printed, for a
+ * message: its lines on one line, quoted and cut to 200 bytes, or "nothing"
+ * (malloc'd). */
+char *wn_runai_printed(const char *out);
+
 /* wn_runai_argv builds `runai [training] VERB NAME -p PROJECT` (legacy:
  * `runai VERB [job] NAME -p PROJECT`) plus more (NULL-terminated). */
 char **wn_runai_argv(const runai_conf *c, const char *verb, bool job_word, const char *name,

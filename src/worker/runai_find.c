@@ -49,10 +49,13 @@ static int find_describe(const runai_conf *c, uint64_t job, const char *name, co
 	if ((rc == 0 && *status != NULL) || wn_runai_not_found(rc, msg, name)) {
 		rc = WN_OK;
 	} else {
+		char *said = rc == 0 ? wn_runai_printed(out) : NULL;
 		*reason = wn_xasprintf("cannot tell whether RUNAI has job %llu already "
-		                       "(describe %s: %s)",
+		                       "(describe %s: %s%s)",
 		                       (unsigned long long)job, name,
-		                       rc == 0 ? "no status in what it prints" : msg);
+		                       rc == 0 ? "no status in what it prints: " : msg,
+		                       rc == 0 ? said : "");
+		free(said);
 		rc = WN_EUNAVAIL;
 	}
 	free(out);

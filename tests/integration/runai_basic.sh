@@ -172,6 +172,22 @@ test_a_failed_describe_is_not_the_workload_gone() {
 	expect_eq "$(calls delete | wc -l)" 0 "deletes"
 }
 
+test_a_describe_that_prints_no_status_says_what_it_printed() {
+	# describe answers, but with something else than a workload (a proxy's
+	# error page): the log says what it printed, and the job runs on
+	runai_setup 'command: [sh, -c, "sleep 2; echo done"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	printf '<html>\n<h1>502 Bad Gateway</h1>\n</html>\n' >"$RUNAI_STANDIN_DIR/describe-garbage"
+	wait_until 20 "the worker to say what describe printed" log_has w1.log \
+		"job $id: cannot find the status of RUNAI workload wn-p-$id-1 in what describe prints (\"<html>; <h1>502 Bad Gateway</h1>; </html>\"); asking again every 200 ms"
+	rm "$RUNAI_STANDIN_DIR/describe-garbage"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed "status ($(job_get "$id" "j['reason']"))"
+}
+
 # A workload name past 63 characters is cut with a hash of the whole after
 # it: the jobs of a long project's name keep workloads of their own.
 test_long_names_keep_their_workloads_apart() {
