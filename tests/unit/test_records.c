@@ -322,12 +322,12 @@ TEST(next_id_and_stored_replies)
 	struct rig g;
 	rig_open(&g);
 	uint64_t n = 0;
-	CHECK(!wn_records_next_id_get(g.r, &n));
+	CHECK_EQ_INT(wn_records_next_id_get(g.r, &n), WN_ENOTFOUND);
 	wn_batch *b = wn_batch_new();
 	wn_records_next_id_put(b, 2048);
 	wn_records_req_put(b, 99, "reply", 5);
 	rig_write(&g, b);
-	CHECK(wn_records_next_id_get(g.r, &n));
+	CHECK_OK(wn_records_next_id_get(g.r, &n));
 	CHECK_EQ_INT(n, 2048);
 	char *val = NULL;
 	size_t len = 0;
