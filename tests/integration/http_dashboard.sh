@@ -369,7 +369,8 @@ test_dashboard_says_when_wnd_stops_answering() {
 }
 
 test_dashboard_job_says_its_cancelled_run_is_being_stopped() {
-	# a worker claimed the job and has not reported since it was cancelled
+	# a worker claimed the job without joining and has not reported since
+	# it was cancelled: wnd knows no worker w1 to tell, as wnctl says
 	browser_setup
 	wnctl project create p >/dev/null
 	wnctl task create p t >/dev/null
@@ -377,6 +378,33 @@ test_dashboard_job_says_its_cancelled_run_is_being_stopped() {
 	id=$(wnctl job add p t)
 	"$WN_BIN/wnclaim" "$WN_SERVER" p w1 >/dev/null || fail "wnclaim"
 	wnctl job cancel "$id" >/dev/null
+	expect_contains "$(wnctl job show "$id")" "stopping: the run of attempt 1 on worker w1, to be told to stop when worker w1 comes back"
+	text=$(page_text "/jobs/$id")
+	expect_contains "$text" "stopping: the run of attempt 1 on worker w1, to be told to stop when worker w1 comes back"
+	wn_stop
+}
+
+# http_call METHOD JSON: the reply of POST /v1/METHOD with body JSON.
+http_call() {
+	curl -sS -H 'Content-Type: application/json' -d "$2" "$WN_HTTP/v1/$1"
+}
+
+test_dashboard_job_says_whether_its_cancelled_runs_worker_is_told_now() {
+	# a joined worker holds the run when it is cancelled: it is told with
+	# its next heartbeat; once it left (gone), only when it comes back
+	browser_setup
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local id text
+	id=$(wnctl job add p t)
+	expect_contains "$(http_call WorkerService/Join '{"worker": {"name": "w1", "instance": "i1"}}')" WORKER_ACTIVE
+	expect_contains "$(http_call QueueService/Fetch '{"project": "p", "worker": "w1"}')" JOB_RUNNING
+	wnctl job cancel "$id" >/dev/null
 	text=$(page_text "/jobs/$id")
 	expect_contains "$text" "stopping: the run of attempt 1 on worker w1, told to stop"
+	expect_not_contains "$text" "comes back"
+	expect_contains "$(http_call WorkerService/Leave '{"name": "w1"}')" WORKER_GONE
+	expect_contains "$(wnctl job show "$id")" "to be told to stop when worker w1 comes back"
+	expect_contains "$(page_text "/jobs/$id")" "stopping: the run of attempt 1 on worker w1, to be told to stop when worker w1 comes back"
+	wn_stop
 }

@@ -92,7 +92,7 @@ export function mount(root, params) {
           "p",
           { class: `reason-box st-border-${st}` },
           h("strong", null, "stopping: "),
-          `the run of attempt ${num(job.attempt)} on worker ${job.worker}, told to stop`,
+          `the run of attempt ${num(job.attempt)} on worker ${job.worker}, ${await stopHow(job.worker)}`,
         ),
       );
     }
@@ -322,6 +322,24 @@ export function mount(root, params) {
   }
 
   return { title: `Job ${id}`, refresh };
+}
+
+// stopHow(worker): how the worker of a run cancelled while it ran learns of
+// it, as `wnctl job show` says: an ACTIVE worker is told with its next
+// heartbeat; one away (lost, gone, removed) only when it comes back under its
+// name; for a token that may not read workers, either. (The list of the
+// ACTIVE workers, rather than a Get that a removed worker would answer 404.)
+async function stopHow(worker) {
+  let r;
+  try {
+    r = await call("WorkerService", "List", { state: "WORKER_ACTIVE" });
+  } catch (e) {
+    // unreachable, or the token refused: the page says so as for any call
+    if (!(e instanceof ApiError) || e.status === 0 || e.status === 401) throw e;
+    return "told to stop with the worker's next heartbeat, or when it comes back";
+  }
+  if ((r.workers || []).some((w) => w.name === worker && w.state === "WORKER_ACTIVE")) return "told to stop";
+  return `to be told to stop when worker ${worker} comes back`;
 }
 
 function st(j) {
