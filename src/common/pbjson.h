@@ -73,4 +73,22 @@ int wn_pbjson_precision(const json_t *j);
  * (how the mapping writes bytes; wnctl's --json too). */
 json_t *wn_pbjson_base64(const ProtobufCBinaryData *b);
 
+/* The text of a real of a parsed JSON tree (pbjson_real.c). */
+struct wn_pbjson_real {
+	const json_t *j;
+	const char *text; /* in the JSON text, len bytes, not NUL-terminated */
+	size_t len;
+};
+
+/* wn_pbjson_reals finds the reals of root, parsed from the len bytes of json,
+ * whose double is an integer below 2^53 (which a point or an exponent in the
+ * text may have made one: -1e-400, 2051.0000000000001) and pairs each with its
+ * text: returns how many, in *out (malloc'd, for wn_pbjson_real_text). */
+size_t wn_pbjson_reals(const char *json, size_t len, const json_t *root,
+                       struct wn_pbjson_real **out);
+
+/* wn_pbjson_real_text returns the entry of real j among the n of v, or NULL. */
+const struct wn_pbjson_real *wn_pbjson_real_text(const struct wn_pbjson_real *v, size_t n,
+                                                 const json_t *j);
+
 #endif

@@ -111,6 +111,8 @@ struct in {
 	wn_strbuf path;
 	char *err;
 	int depth;
+	struct wn_pbjson_real *reals; /* wn_pbjson_reals */
+	size_t nreals;
 };
 
 static int in_fail(struct in *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -316,6 +318,12 @@ static int in_integer(struct in *st, const json_t *j, struct in_int *out)
 			return in_fail(st, "%.40s%s is not an integer", s, n > 40 ? "..." : "");
 		return r;
 	} else if (json_is_real(j)) {
+		/* judged by its text where the double may have made it an integer */
+		const struct wn_pbjson_real *t = wn_pbjson_real_text(st->reals, st->nreals, j);
+		if (t != NULL && in_decimal(t->text, t->len, out) < 0)
+			return in_fail(st, "%.*s%s is not an integer",
+			               (int)(t->len > 40 ? 40 : t->len), t->text,
+			               t->len > 40 ? "..." : "");
 		d = json_real_value(j);
 		/* a number with a point or an exponent is a double by the time it
 		 * is read: past 2^53 it may have been rounded */
@@ -748,9 +756,11 @@ int wn_pbjson_to_pb(const ProtobufCMessageDescriptor *d, const char *json, size_
 		json_decref(j);
 		return WN_EINVAL;
 	}
-	struct in st = {WN_STRBUF_INIT, NULL, -1};
+	struct in st = {WN_STRBUF_INIT, NULL, -1, NULL, 0};
+	st.nreals = wn_pbjson_reals(json, len, j, &st.reals);
 	ProtobufCMessage *m = NULL;
 	int rv = in_message(&st, d, j, &m);
+	free(st.reals);
 	json_decref(j);
 	wn_strbuf_free(&st.path);
 	if (rv == 0) {

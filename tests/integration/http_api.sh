@@ -123,6 +123,12 @@ test_bad_requests_get_4xx_and_change_nothing() {
 	expect_http 400 JobService/Get '{"id":"-1"}'
 	expect_http 400 JobService/Get '{"id":"18446744073709551616"}'
 	expect_http 400 JobService/Get '{"id":1.5}'
+	# a number a double reads as an integer, which it is not, is refused
+	# by what was written (-1e-400 is -0.0 as a double)
+	expect_http 400 JobService/List '{"pageSize":-1e-400}'
+	expect_eq "$(jq -r .message <<<"$HBODY")" 'field "pageSize": -1e-400 is not an integer'
+	expect_http 400 JobService/Get '{"id":2051.0000000000001}'
+	expect_eq "$(jq -r .message <<<"$HBODY")" 'field "id": 2051.0000000000001 is not an integer'
 	# a uint64 past 2^63-1 as a number is refused saying to send a string,
 	# which is read exactly
 	expect_http 400 JobService/Get '{"id":18446744073709551615}'

@@ -267,6 +267,9 @@ TEST(integers_as_numbers_or_strings)
 	CHECK_VIA(get_job, "{\"id\":1e3}", "{\"id\":\"1000\"}");
 	CHECK_VIA(get_job, "{\"id\":\"2E2\"}", "{\"id\":\"200\"}");
 	CHECK_VIA(get_job, "{\"id\":7.0}", "{\"id\":\"7\"}");
+	CHECK_VIA(get_job, "{\"id\":-0.0}", "{}");
+	CHECK_VIA(job_d, "{\"params\":{\"a\":\"1.5\"},\"attempt\":2.50e1,\"createdMs\":-1.0e0}",
+	          "{\"params\":{\"a\":\"1.5\"},\"attempt\":25,\"createdMs\":\"-1\"}");
 	CHECK_VIA(job_d, "{\"createdMs\":\"-9223372036854775808\"}",
 	          "{\"createdMs\":\"-9223372036854775808\"}");
 	CHECK_VIA(job_d, "{\"priority\":\"-2147483648\",\"attempt\":\"4294967295\"}",
@@ -422,6 +425,24 @@ TEST(numbers_out_of_range_or_not_integral_are_refused)
 	CHECK_REFUSED(get_job, "{\"id\":9007199254740993.0}",
 	              "field \"id\": 9.0072e+15 is not exact as a number: write an integer this "
 	              "large as a string of its digits");
+	/* nor read through a double that made it one */
+	CHECK_REFUSED(list_d, "{\"pageSize\":-1e-400}",
+	              "field \"pageSize\": -1e-400 is not an integer");
+	CHECK_REFUSED(list_d, "{\"pageSize\":1e-400}",
+	              "field \"pageSize\": 1e-400 is not an integer");
+	CHECK_REFUSED(get_job, "{\"id\":2051.0000000000001}",
+	              "field \"id\": 2051.0000000000001 is not an integer");
+	CHECK_REFUSED(get_job, "{\"id\":0.99999999999999999999}",
+	              "field \"id\": 0.99999999999999999999 is not an integer");
+	CHECK_REFUSED(
+	    get_job, "{\"id\":-0.00000000000000000000000000000000000000000001e-300}",
+	    "field \"id\": -0.0000000000000000000000000000000000000... is not an integer");
+	/* each number is judged by its own text, whatever strings hold numbers */
+	CHECK_REFUSED(
+	    job_d, "{\"params\":{\"1.5\":\"2e-999\\\"1.0\"},\"attempt\":3e-999,\"createdMs\":1.0}",
+	    "field \"attempt\": 3e-999 is not an integer");
+	CHECK_REFUSED(job_d, "{\"attempt\":1.0,\"createdMs\":4e-999}",
+	              "field \"createdMs\": 4e-999 is not an integer");
 	CHECK_REFUSED(get_job, "{\"id\":[]}", "field \"id\": expected an integer, got an array");
 	CHECK_REFUSED(job_d, "{\"createdMs\":\"9223372036854775808\"}",
 	              "field \"createdMs\": 9223372036854775808 is out of range for int64");
