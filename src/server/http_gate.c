@@ -296,6 +296,69 @@ void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
 	wn_http_finish(aio, res);
 }
 
+/* http_param_value copies the value of the media type parameter at *p (a
+ * token, or a quoted string unescaped) into buf (n bytes, cut to fit) and
+ * moves *p past it; false when a quoted string does not end. */
+static bool http_param_value(const char **p, char *buf, size_t n)
+{
+	const char *s = *p;
+	size_t k = 0;
+	bool quoted = *s == '"';
+	if (quoted)
+		s++;
+	while (*s != '\0' && (quoted ? *s != '"' : *s != ';' && *s != ' ' && *s != '\t')) {
+		if (quoted && *s == '\\' && s[1] != '\0')
+			s++;
+		if (k + 1 < n)
+			buf[k++] = *s;
+		s++;
+	}
+	buf[k] = '\0';
+	if (quoted && *s++ != '"')
+		return false;
+	*p = s;
+	return true;
+}
+
+/* http_type_why tells what is wrong with a request body's Content-Type (NULL
+ * when nothing): it must be application/json, in UTF-8 (RFC 8259), whose
+ * charset parameter, if any, must say utf-8 (in any case). The message may be
+ * written in buf (n bytes). */
+static const char *http_type_why(const char *type, char *buf, size_t n)
+{
+	static const char *const not_json = "the body must be Content-Type: application/json";
+	if (type == NULL || strncasecmp(type, "application/json", 16) != 0)
+		return not_json;
+	for (const char *p = type + 16;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return NULL;
+		if (*p++ != ';')
+			return not_json;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *name = p;
+		while (*p != '\0' && *p != '=' && *p != ';' && *p != ' ' && *p != '\t')
+			p++;
+		size_t len = (size_t)(p - name);
+		if (len == 0 && (*p == ';' || *p == '\0'))
+			continue; /* an empty parameter: "application/json;" */
+		char value[64];
+		if (*p++ != '=' || !http_param_value(&p, value, sizeof(value)))
+			return "the body's Content-Type has a parameter that is not NAME=VALUE";
+		if (len == 7 && strncasecmp(name, "charset", 7) == 0 &&
+		    strcasecmp(value, "utf-8") != 0) {
+			snprintf(
+			    buf, n,
+			    "the body must be JSON in UTF-8: charset=%s is not read (send "
+			    "Content-Type: application/json, or application/json; charset=utf-8)",
+			    value);
+			return buf;
+		}
+	}
+}
+
 /* wn_http_check_call answers a call that cannot go to the engine (a wrong
  * verb, origin, media type or token header): true when it did. */
 bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m, size_t len,
@@ -325,10 +388,8 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 	} else if (strcmp(verb, "POST") != 0) {
 		status = 405;
 		why = "a method is called with POST";
-	} else if (len > 0 && (type == NULL || strncasecmp(type, "application/json", 16) != 0 ||
-	                       (type[16] != '\0' && type[16] != ';' && type[16] != ' '))) {
+	} else if (len > 0 && (why = http_type_why(type, refusal, sizeof(refusal))) != NULL) {
 		status = 415;
-		why = "the body must be Content-Type: application/json";
 	} else if (!bearer) {
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;
 		why = "the Authorization header must be \"Bearer TOKEN\"";

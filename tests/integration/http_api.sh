@@ -37,6 +37,15 @@ expect_http() {
 	expect_eq "$HSTATUS" "$want" "HTTP status of $1 $2 (body $HBODY)"
 }
 
+# typed_create STATUS TYPE NAME: ProjectService/Create of project NAME with
+# a body of Content-Type TYPE (the one Content-Type line) answers STATUS.
+typed_create() {
+	HSTATUS=$(curl -sS -o hbody -w '%{http_code}' -X POST "$WN_HTTP/v1/ProjectService/Create" \
+		-H "Content-Type: $2" --data-binary "{\"name\":\"$3\"}") || fail "curl: no reply"
+	HBODY=$(cat hbody)
+	expect_eq "$HSTATUS" "$1" "HTTP status of a body of Content-Type $2 (body $HBODY)"
+}
+
 # same_as_sp METHOD JSON: the HTTP reply of METHOD to JSON equals, as the
 # oracle reads them, the SP listener's protobuf reply to the same request.
 same_as_sp() {
@@ -153,6 +162,21 @@ test_bad_requests_get_4xx_and_change_nothing() {
 	# verbs, media types, paths
 	expect_http 415 ProjectService/Create '{"name":"y"}' -H 'Content-Type: text/plain'
 	expect_http 415 ProjectService/Create '{"name":"y"}' -H 'Content-Type: application/x-www-form-urlencoded'
+	# JSON is UTF-8: a body said to be in another charset is not read as UTF-8
+	typed_create 415 'application/json; charset=latin1' y
+	expect_eq "$(jq -r .message <<<"$HBODY")" "the body must be JSON in UTF-8: charset=latin1 is not read (send Content-Type: application/json, or application/json; charset=utf-8)"
+	typed_create 415 'application/json;charset="iso-8859-1"' y
+	expect_contains "$(jq -r .message <<<"$HBODY")" "charset=iso-8859-1 is not read"
+	typed_create 415 'application/json; charset=utf-16' y
+	typed_create 415 'application/json; charset' y
+	typed_create 415 'application/jsonx' y
+	expect_eq "$(project_names)" p
+	typed_create 200 'application/json; charset=utf-8' u1
+	typed_create 200 'Application/JSON ; Charset="UTF-8"' u2
+	typed_create 200 'application/json;' u3
+	expect_eq "$(project_names)" p,u1,u2,u3
+	local u
+	for u in u1 u2 u3; do expect_http 200 ProjectService/Delete "{\"name\":\"$u\"}"; done
 	expect_http 404 NoService/Create '{"name":"y"}'
 	expect_http 404 ProjectService/Nope '{"name":"y"}'
 	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$WN_HTTP/v1/ProjectService/List")" 405
