@@ -91,6 +91,8 @@ enum {
 	REFUSE_VERSION,
 	REFUSE_FIELD,
 	REFUSE_CHUNKED,
+	REFUSE_HTTPS, /* WN_GUARD_SCHEME on plain http */
+	REFUSE_HTTP,  /* WN_GUARD_SCHEME on https */
 };
 static const struct {
 	const char *status, *msg;
@@ -111,6 +113,10 @@ static const struct {
                                          "without control characters or bytes past ASCII"},
     [REFUSE_CHUNKED] = {"411 Length Required", "the body must be sent with Content-Length (not "
                                                "chunked)"},
+    [REFUSE_HTTPS] = {"400 Bad Request", "an https:// URI is not served on this listener, which "
+                                         "is plain http: use http://"},
+    [REFUSE_HTTP] = {"400 Bad Request", "an http:// URI is not served on this listener, which is "
+                                        "https (TLS): use https://"},
 };
 _Static_assert(HTTP_GUARD_FIELDS == 100 && HTTP_GUARD_HEAD_NNG == 8192,
                "the messages of REFUSE_FIELDS and REFUSE_BIG name them");
@@ -257,8 +263,8 @@ static void conn_parse(struct gconn *c, int64_t now)
 		size_t hl = h.len;
 		if (k == WN_GUARD_HEAD) {
 			hl = wn_http_guard_tidy(c->in + c->fwd, h.len);
-			if (wn_http_guard_origin(c->in + c->fwd, hl, &hl) < 0)
-				k = WN_GUARD_TARGET;
+			int r = wn_http_guard_origin(c->in + c->fwd, hl, c->g->tls != NULL, &hl);
+			k = r == -1 ? WN_GUARD_TARGET : r == -2 ? WN_GUARD_SCHEME : k;
 		}
 		if (hl < h.len) { /* tidied, or an absolute URI made a path: shorter */
 			memmove(c->in + c->fwd + hl, c->in + c->fwd + h.len,
@@ -267,7 +273,9 @@ static void conn_parse(struct gconn *c, int64_t now)
 			h.len = hl;
 		}
 		if (k != WN_GUARD_HEAD) {
-			c->refuse = refuse_of(k);
+			c->refuse = k != WN_GUARD_SCHEME ? refuse_of(k)
+			            : c->g->tls != NULL  ? REFUSE_HTTP
+			                                 : REFUSE_HTTPS;
 			return;
 		}
 		c->owed = true;

@@ -60,6 +60,7 @@ enum {
 	WN_GUARD_VERSION, /* a version other than HTTP/1.0 and HTTP/1.1: refused */
 	WN_GUARD_FIELD,   /* a header line not NAME:VALUE, or folded: refused */
 	WN_GUARD_CHUNKED, /* a Transfer-Encoding (a chunked body): refused */
+	WN_GUARD_SCHEME,  /* an absolute URI of the other scheme (wn_http_guard_origin) */
 };
 
 /* A request's head as wn_http_guard_scan reads it. */
@@ -91,8 +92,10 @@ int wn_http_guard_scan(const char *p, size_t len, size_t *from, wn_http_head *h)
  * is added). The new head, never longer, is at p, its length in *newlen.
  * 1 when it was rewritten, 0 when its target is a path (unchanged), -1 when
  * the URI's authority is none to serve (empty, with userinfo or bytes no
- * host or port holds) or the head has a folded line: refused. */
-int wn_http_guard_origin(char *p, size_t len, size_t *newlen);
+ * host or port holds) or the head has a folded line, -2 when the URI's
+ * scheme is not the listener's (https:// on plain http, http:// on TLS,
+ * https true): refused. */
+int wn_http_guard_origin(char *p, size_t len, bool https, size_t *newlen);
 
 /* wn_http_guard_tidy readies the head at p (len bytes, one that
  * wn_http_guard_scan let go on) for nng's server, which closed the

@@ -375,7 +375,7 @@ static void origin_put(char *out, size_t *k, const char *s, size_t n)
 	*k += n;
 }
 
-int wn_http_guard_origin(char *p, size_t len, size_t *newlen)
+int wn_http_guard_origin(char *p, size_t len, bool https, size_t *newlen)
 {
 	const char *t, *eol;
 	*newlen = len;
@@ -388,6 +388,8 @@ int wn_http_guard_origin(char *p, size_t len, size_t *newlen)
 	                                                                                : 0;
 	if (s == 0)
 		return 0; /* a path: it goes on as it came */
+	if ((s == 8) != https)
+		return -2; /* the URI names another listener than this one */
 	const char *a = t + s, *ae = a;
 	while (ae < te && *ae != '/' && *ae != '?' && *ae != '#')
 		ae++;

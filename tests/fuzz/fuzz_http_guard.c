@@ -118,7 +118,9 @@ static void check_origin(const char *p, const wn_http_head *h)
 		    memchr(l, '\t', (size_t)(e - l)) != NULL)
 			abort(); /* no Cookie nor tab goes on */
 	}
-	int r = wn_http_guard_origin(q, t, &n);
+	/* the scheme of the listener: as the head's length is odd or even */
+	bool https = (h->len & 1) != 0;
+	int r = wn_http_guard_origin(q, t, https, &n);
 	if (r == 1) {
 		wn_http_head h2;
 		const char *sp = memchr(q, ' ', n);
@@ -128,6 +130,11 @@ static void check_origin(const char *p, const wn_http_head *h)
 		if (wn_http_guard_scan(q, n, &from, &h2) != WN_GUARD_HEAD || h2.len != n ||
 		    h2.body != h->body || h2.opaque != h->opaque || h2.head != h->head)
 			abort();
+	} else if (r == -2) {
+		const char *sp = memchr(q, ' ', t);
+		if (sp == NULL ||
+		    strncasecmp(sp + 1, https ? "http://" : "https://", https ? 7 : 8) != 0)
+			abort(); /* refused for its scheme: the other listener's */
 	} else if (r == 0 ? n != t : r != -1) {
 		abort(); /* a path goes on as it came */
 	}

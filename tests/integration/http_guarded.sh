@@ -101,7 +101,7 @@ test_an_absolute_uri_is_served_as_its_path() {
 	expect_contains "$r" "whatsnext_build_info"
 	# no path is "/", a query goes on; a call with its body, kept alive,
 	# then a HEAD, pipelined
-	r=$(printf 'GET HTTP://LOCALHOST?a=1 HTTP/1.1\r\nHost: localhost\r\n\r\nPOST http://localhost/v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n{"name":"abs"}HEAD https://127.0.0.1/metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
+	r=$(printf 'GET HTTP://LOCALHOST?a=1 HTTP/1.1\r\nHost: localhost\r\n\r\nPOST http://localhost/v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n{"name":"abs"}HEAD http://127.0.0.1/metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
 	expect_eq "$(grep -o "HTTP/1.1 200 OK" <<<"$r" | wc -l)" 3 "/, a call, a HEAD: ${r:0:600}"
 	expect_contains "$r" "<title>"
 	expect_not_contains "$r" "# TYPE" "the body of the reply to the HEAD"
@@ -115,6 +115,13 @@ test_an_absolute_uri_is_served_as_its_path() {
 		expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 400 Bad Request" "GET $t: $r"
 		expect_contains "$r" "an http(s) URI of a host"
 	done
+	# this listener is plain http: an https:// URI names another, and
+	# its call's body is not read
+	r=$(printf 'POST https://localhost/v1/ProjectService/Create HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"name":"abs2"}' | hraw)
+	expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 400 Bad Request" "POST https://localhost/...: $r"
+	expect_contains "$r" '"message":"an https:// URI is not served on this listener, which is plain http: use http://"'
+	expect_contains "$r" "Connection: close"
+	expect_eq "$(project_names)" abs
 }
 
 # nng's server merges the values of a field given again, at a cost that

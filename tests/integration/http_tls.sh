@@ -27,6 +27,21 @@ https_start() {
 # hcurl ARGS...: curl trusting the test's CA.
 hcurl() { curl -s -m 20 --cacert pki/ca.pem "$@"; }
 
+# A request in absolute form names its scheme: on https, an http:// URI
+# names another listener than this one and is refused saying so (it was
+# served); an https:// one is served as its path.
+test_https_refuses_an_http_uri() {
+	https_start
+	local r
+	r=$(printf 'GET http://localhost/metrics HTTP/1.1\r\nHost: localhost\r\n\r\n' | hraw pki/ca.pem)
+	expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 400 Bad Request" "GET http://localhost/metrics: $r"
+	expect_contains "$r" '"message":"an http:// URI is not served on this listener, which is https (TLS): use https://"'
+	expect_not_contains "$r" "whatsnext_build_info"
+	r=$(printf 'GET HTTPS://localhost/metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw pki/ca.pem)
+	expect_eq "$(head -1 <<<"$r" | tr -d '\r')" "HTTP/1.1 200 OK" "GET HTTPS://localhost/metrics: ${r:0:300}"
+	expect_contains "$r" "whatsnext_build_info"
+}
+
 # A path ending in a percent-escape is refused over https too, and thousands
 # of them leave wnd serving (nng's server, which served https itself,
 # decoded them past the end of its copy of the path).
