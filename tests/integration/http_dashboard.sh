@@ -334,6 +334,42 @@ test_dashboard_queue_of_many_projects_lists_those_with_pending_jobs() {
 	wn_stop
 }
 
+# make_projects N: projects proj0000 ... over HTTP, on one connection.
+make_projects() {
+	python3 - "${WN_HTTP##*:}" "$1" <<'PY' || fail "making $1 projects"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+for i in range(int(sys.argv[2])):
+    c.request("POST", "/v1/ProjectService/Create", json.dumps({"name": "proj%04d" % i}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit("project %d: HTTP %d" % (i, r.status))
+PY
+}
+
+test_dashboard_of_hundreds_of_projects_shows_a_page_of_them() {
+	# every project in one table (and a queue section each), drawn again
+	# every 2 s, held the browser for seconds with thousands of projects
+	browser_setup
+	make_projects 250
+	local id text
+	wnctl task create proj0007 t >/dev/null
+	id=$(wnctl job add proj0007 t --name waits-here)
+	text=$(page_text / main)
+	expect_contains "$text" "projects 1–100 of 250"
+	expect_eq "$(grep -c '^proj0' <<<"$text")" 100 "project rows on the first page"
+	expect_contains "$text" "proj0099"
+	expect_not_contains "$text" "proj0100"
+	# the queue: a section for the project with a PENDING job, the others named
+	text=$(page_text /queue main)
+	expect_contains "$text" "0	$id	waits-here	t	0	waiting for a worker"
+	expect_eq "$(grep -c ' ready, ' <<<"$text")" 1 "queue sections"
+	expect_contains "$text" "249 projects with no PENDING job: proj0000, proj0001,"
+	wn_stop
+}
+
 test_dashboard_hides_what_a_revoked_token_read() {
 	browser_need
 	printf '%s\n' "$DASH_SECRET" >admin.token

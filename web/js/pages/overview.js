@@ -2,12 +2,21 @@
 import { call, ApiError, orDenied } from "../api.js";
 import { h, fill, link, putTable, counts, stackBar, stateName, badge, STATES, projectHref, queueHref, num, deniedNote } from "../dom.js";
 
+// Projects a page: a table of thousands, drawn again at each refresh, held the
+// browser for seconds.
+const PAGE = 100;
+
 export function mount(root) {
   const warnings = h("div");
   const tiles = h("div", { class: "tiles" });
   const list = h("div");
   const hint = h("p", { class: "muted", hidden: true }, "No projects yet: ", h("code", null, "wnctl project create NAME"), ".");
-  root.append(h("h1", null, "Projects"), warnings, tiles, h("section", null, list, hint));
+  let first = 0; // the index of the first project shown
+  const shownInfo = h("span", { class: "muted" });
+  const prevBtn = h("button", { type: "button", disabled: true, onclick: () => { first = Math.max(0, first - PAGE); refresh(); } }, "← previous");
+  const nextBtn = h("button", { type: "button", disabled: true, onclick: () => { first += PAGE; refresh(); } }, "next →");
+  const pager = h("div", { class: "controls", hidden: true }, shownInfo, prevBtn, nextBtn);
+  root.append(h("h1", null, "Projects"), warnings, tiles, h("section", null, pager, list, hint));
 
   async function refresh() {
     const [projects, wk] = await Promise.all([
@@ -41,7 +50,13 @@ export function mount(root) {
       tile("failed", total.failed, "st-failed"),
       active === null ? null : tile("active workers", active, null, "#/workers"),
     );
-    const rows = (projects.projects || []).map((p) => {
+    const all = projects.projects || [];
+    if (first >= all.length) first = Math.max(0, Math.floor((all.length - 1) / PAGE) * PAGE);
+    pager.hidden = all.length <= PAGE;
+    shownInfo.textContent = `projects ${first + 1}–${Math.min(all.length, first + PAGE)} of ${all.length}`;
+    prevBtn.disabled = first === 0;
+    nextBtn.disabled = first + PAGE >= all.length;
+    const rows = all.slice(first, first + PAGE).map((p) => {
       const known = byName.has(p.name); // not: the token may not see its counts
       const c = counts(byName.get(p.name));
       const all = STATES.reduce((a, st) => a + c[st], 0);

@@ -4,6 +4,9 @@ import { call, ApiError, orDenied } from "../api.js";
 import { h, fill, putTable, link, num, jobHref, projectHref, queueHref, deniedNote } from "../dom.js";
 
 const LIMIT = 200;
+// Sections on the queue of every project: thousands of them, each asked for
+// and drawn again at each refresh, held the browser for seconds.
+const SECTIONS = 50;
 
 export function mount(root, params) {
   const only = params.project || "";
@@ -14,11 +17,13 @@ export function mount(root, params) {
     },
   });
   const box = h("div");
+  const rest = h("p", { class: "muted rest", hidden: true });
   root.append(
     h("h1", null, only ? `Queue of ${only}` : "Queue"),
     h("div", { class: "controls" }, h("label", null, "project ", pick)),
     h("p", { class: "muted" }, "PENDING jobs in the order workers get them (higher priority first, then by id), then those that cannot run now and why."),
     box,
+    rest,
   );
   const sections = new Map(); // project -> {section, info, table}
 
@@ -37,15 +42,27 @@ export function mount(root, params) {
       fill(pick, want.map((n) => h("option", { value: n }, n || "all projects")));
     }
     pick.value = only;
-    const shown = only ? [only] : names;
-    // Every project shown: one Stats call says which have PENDING jobs, and
-    // only those are listed (a token limited to some projects may not ask
-    // for all counts: then each project is listed).
+    // Every project: one Stats call says which have PENDING jobs, and only
+    // those are listed (a token limited to some projects may not ask for all
+    // counts: then each project is listed); at most SECTIONS of them, the
+    // others named below.
     let pending = null;
     if (!only) {
       const st = await orDenied(call("QueueService", "Stats", {}));
       if (!st.denied) pending = new Map((st.projects || []).map((x) => [x.project, num(x.pending)]));
     }
+    const busy = only ? [only] : pending && names.length > SECTIONS ? names.filter((p) => pending.get(p)) : names;
+    const shown = busy.slice(0, SECTIONS);
+    const inBusy = new Set(busy);
+    const some = (list) => `${list.slice(0, 100).join(", ")}${list.length > 100 ? ", …" : ""}`;
+    const more = busy.slice(SECTIONS);
+    const quiet = names.filter((p) => !inBusy.has(p));
+    rest.hidden = only !== "" || (more.length === 0 && quiet.length === 0);
+    fill(
+      rest,
+      more.length ? h("span", null, `${more.length} more projects with PENDING jobs, not shown here (pick one above): ${some(more)}. `) : null,
+      quiet.length ? `${quiet.length} project${quiet.length === 1 ? "" : "s"} with no PENDING job: ${some(quiet)}.` : null,
+    );
     // null: a project the token may not see (one limited to some projects
     // lists them all), said in its section rather than hiding the others
     const lists = await Promise.all(
@@ -90,7 +107,8 @@ export function mount(root, params) {
         { class: "queue" },
       );
     });
-    if (!shown.length) fill(box, h("p", { class: "muted" }, "No projects."));
+    box.querySelector(":scope > .none")?.remove();
+    if (!shown.length) box.append(h("p", { class: "muted none" }, names.length ? "No PENDING jobs." : "No projects."));
   }
   return { title: only ? `Queue of ${only}` : "Queue", refresh };
 }
