@@ -444,3 +444,21 @@ test_dashboard_job_says_whether_its_cancelled_runs_worker_is_told_now() {
 	expect_contains "$(page_text "/jobs/$id")" "stopping: the run of attempt 1 on worker w1, to be told to stop when worker w1 comes back"
 	wn_stop
 }
+
+test_dashboard_sweep_of_thousands_of_jobs_shows_a_page_of_its_results() {
+	# a results table of every job of a large sweep, drawn whole, held the
+	# browser for many seconds
+	browser_setup
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	local sweep text
+	sweep=$(wnctl --json job sweep p t --grid "a=$(seq -s, 1 1200)" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["sweep_id"])')
+	text=$(page_text "/sweeps/$sweep" "section:has(> .scroll > table.results)")
+	expect_contains "$text" "1200 jobs; click a column to sort by it"
+	expect_contains "$text" "jobs 1–500 of 1200"
+	expect_eq "$(grep -cP '^\d+\ta=\d+\t\d+\tpending$' <<<"$text")" 500 "result rows shown"
+	expect_contains "$text" "$((sweep + 499))	a=500	500	pending"
+	expect_not_contains "$text" "a=501"
+	wn_stop
+}

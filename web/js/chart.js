@@ -70,8 +70,9 @@ function axis(values, kind, px0, px1, categories, integer) {
     return { map, ticks: categories.map((c) => ({ v: c, p: map(c), text: c })) };
   }
   const finite = values.filter((v) => Number.isFinite(v) && (kind !== "log" || v > 0));
-  let lo = Math.min(...finite);
-  let hi = Math.max(...finite);
+  // not Math.min(...finite): a RangeError past the engine's limit of arguments
+  let lo = finite.reduce((m, v) => (v < m ? v : m), Infinity);
+  let hi = finite.reduce((m, v) => (v > m ? v : m), -Infinity);
   if (!finite.length) {
     lo = 0;
     hi = 1;

@@ -9,6 +9,10 @@ import { plot } from "../chart.js";
 import { tile } from "./overview.js";
 import { historyChart } from "./job.js";
 
+// Rows of the results table a page: a sweep of thousands of jobs drawn whole
+// held the browser for many seconds.
+const ROWS = 500;
+
 export function mount(root, params) {
   const id = params.id;
   const head = h("div");
@@ -23,6 +27,11 @@ export function mount(root, params) {
 
   // The results table's sort: a column key ("id", "name", "status", "p:NAME", "r:KEY").
   let sort = { key: "id", desc: false };
+  let firstRow = 0; // the first of the sorted rows shown
+  const rowsInfo = h("span", { class: "muted" });
+  const prevBtn = h("button", { type: "button", onclick: () => { firstRow = Math.max(0, firstRow - ROWS); drawTable(); } }, "← previous");
+  const nextBtn = h("button", { type: "button", onclick: () => { firstRow += ROWS; drawTable(); } }, "next →");
+  const pager = h("div", { class: "controls", hidden: true }, rowsInfo, prevBtn, nextBtn);
   const ySel = h("select", { "aria-label": "result", onchange: redraw });
   const xSel = h("select", { "aria-label": "parameter", onchange: redraw });
   const gSel = h("select", {
@@ -50,7 +59,7 @@ export function mount(root, params) {
     head,
     progress,
     tiles,
-    h("section", null, h("h2", null, "Results"), count, results),
+    h("section", null, h("h2", null, "Results"), count, pager, results),
     h(
       "section",
       null,
@@ -204,6 +213,7 @@ export function mount(root, params) {
                 title: `sort by ${c.label}`,
                 onclick: () => {
                   sort = { key: c.key, desc: sort.key === c.key ? !sort.desc : false };
+                  firstRow = 0;
                   drawTable();
                 },
               },
@@ -213,8 +223,13 @@ export function mount(root, params) {
         }),
       ),
     );
+    if (firstRow >= rows.length) firstRow = Math.max(0, Math.floor((rows.length - 1) / ROWS) * ROWS);
+    pager.hidden = rows.length <= ROWS;
+    rowsInfo.textContent = `jobs ${firstRow + 1}–${Math.min(rows.length, firstRow + ROWS)} of ${rows.length}`;
+    prevBtn.disabled = firstRow === 0;
+    nextBtn.disabled = firstRow + ROWS >= rows.length;
     const tbody = h("tbody");
-    for (const j of rows) {
+    for (const j of rows.slice(firstRow, firstRow + ROWS)) {
       const tr = h("tr", { dataset: { job: j.id } });
       for (const c of cols) {
         const v = cell(j, c.key);
@@ -259,7 +274,7 @@ export function mount(root, params) {
       const vals = [...new Set(jobs.map((j) => own(j.params, k)).filter((v) => v !== undefined))];
       const nums = vals.every(isNum) ? vals.map(Number) : [];
       const pos = nums.length && nums.every((x) => x > 0);
-      const ratio = pos ? Math.max(...nums) / Math.min(...nums) : 1;
+      const ratio = pos ? most(nums) / least(nums) : 1;
       return { k, n: vals.length, numeric: nums.length > 0, ratio };
     });
     return info
@@ -296,7 +311,7 @@ export function mount(root, params) {
     if (numericX) {
       const v = xs.map(Number);
       const pos = v.every((x) => x > 0);
-      if (!logXTouched) logX.checked = pos && Math.max(...v) / Math.min(...v) >= 100;
+      if (!logXTouched) logX.checked = pos && most(v) / least(v) >= 100;
       kind = logX.checked && pos ? "log" : "linear";
     } else {
       categories = [...new Set(xs.filter((x) => x !== undefined))].sort(byteCompare);
@@ -374,6 +389,15 @@ export function mount(root, params) {
   }
 
   return { title: `Sweep ${id}`, refresh };
+}
+
+// most(a), least(a): the largest and smallest of numbers a (Math.max(...a)
+// throws a RangeError past the engine's limit of arguments).
+function most(a) {
+  return a.reduce((m, x) => (x > m ? x : m), -Infinity);
+}
+function least(a) {
+  return a.reduce((m, x) => (x < m ? x : m), Infinity);
 }
 
 function isNum(v) {
