@@ -462,3 +462,28 @@ test_dashboard_sweep_of_thousands_of_jobs_shows_a_page_of_its_results() {
 	expect_not_contains "$text" "a=501"
 	wn_stop
 }
+
+test_dashboard_of_hundreds_of_workers_shows_a_page_of_them() {
+	# every worker in one table, drawn again every 2 s, held the browser
+	# for seconds with thousands of workers
+	browser_setup
+	python3 - "${WN_HTTP##*:}" <<'PY' || fail "joining 250 workers"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+for i in range(250):
+    c.request("POST", "/v1/WorkerService/Join",
+              json.dumps({"worker": {"name": "wk%04d" % i, "instance": "i%d" % i, "host": "h"}}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit("worker %d: HTTP %d" % (i, r.status))
+PY
+	local text
+	text=$(page_text /workers main)
+	expect_contains "$text" "workers 1–100 of 250"
+	expect_eq "$(grep -c '^wk0' <<<"$text")" 100 "worker rows on the first page"
+	expect_contains "$text" "wk0099	active	h"
+	expect_not_contains "$text" "wk0100"
+	wn_stop
+}

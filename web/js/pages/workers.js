@@ -3,14 +3,23 @@ import { call, orDenied } from "../api.js";
 import { h, fill, putTable, link, stateName, badge, ago, mib, num, jobHref, deniedNote } from "../dom.js";
 import { tile } from "./overview.js";
 
+// Workers a page: a table of thousands, drawn again at each refresh, held the
+// browser for seconds.
+const PAGE = 100;
+
 export function mount(root) {
-  const showGone = h("input", { type: "checkbox", onchange: () => refresh() });
+  const showGone = h("input", { type: "checkbox", onchange: () => { first = 0; refresh(); } });
   const tiles = h("div", { class: "tiles" });
   const list = h("div");
+  let first = 0; // the index of the first worker shown
+  const shownInfo = h("span", { class: "muted" });
+  const prevBtn = h("button", { type: "button", disabled: true, onclick: () => { first = Math.max(0, first - PAGE); refresh(); } }, "← previous");
+  const nextBtn = h("button", { type: "button", disabled: true, onclick: () => { first += PAGE; refresh(); } }, "next →");
+  const pager = h("span", { hidden: true }, shownInfo, " ", prevBtn, " ", nextBtn);
   root.append(
     h("h1", null, "Workers"),
     tiles,
-    h("div", { class: "controls" }, h("label", null, showGone, " show workers that left (gone)")),
+    h("div", { class: "controls" }, h("label", null, showGone, " show workers that left (gone)"), pager),
     list,
   );
 
@@ -32,10 +41,15 @@ export function mount(root) {
     const shown = all
       .filter((w) => showGone.checked || w.state !== "WORKER_GONE")
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (first >= shown.length) first = Math.max(0, Math.floor((shown.length - 1) / PAGE) * PAGE);
+    pager.hidden = shown.length <= PAGE;
+    shownInfo.textContent = `workers ${first + 1}–${Math.min(shown.length, first + PAGE)} of ${shown.length}`;
+    prevBtn.disabled = first === 0;
+    nextBtn.disabled = first + PAGE >= shown.length;
     putTable(
       list,
       ["worker", "state", "host", "jobs", { label: "slots", num: true }, "cpu", "gpu", "memory", "labels", "projects", "last seen", "version"],
-      shown.map((w) => {
+      shown.slice(first, first + PAGE).map((w) => {
         const cap = w.capacity || {};
         const used = w.used || {};
         const state = stateName(w.state, "WORKER_");
