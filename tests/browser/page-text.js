@@ -14,6 +14,9 @@
 //   WN_THEN       a shell command run once the page has drawn, such as one that
 //                 revokes its token; then the text is read once WN_WAIT_FOR (a
 //                 selector) is on the page
+//   WN_STEPS      what a person does once the page has drawn, a step a line:
+//                 "click SELECTOR", "back" or "forward" (the browser's
+//                 buttons); after each, the page draws twice more
 "use strict";
 const puppeteer = require("puppeteer-core");
 
@@ -46,6 +49,16 @@ async function main() {
     await page
       .waitForFunction(() => Number(document.body.dataset.refreshes || 0) > 0, { timeout: 15000, polling: 50 })
       .catch(() => problems.push("the page did not draw from the server within 15 s"));
+    for (const st of (process.env.WN_STEPS || "").split("\n").filter(Boolean)) {
+      const n = await page.evaluate(() => Number(document.body.dataset.refreshes || 0));
+      if (st.startsWith("click ")) await page.click(st.slice(6));
+      else if (st === "back") await page.evaluate(() => history.back());
+      else if (st === "forward") await page.evaluate(() => history.forward());
+      else throw new Error(`no such step: ${st}`);
+      await page
+        .waitForFunction((k) => Number(document.body.dataset.refreshes || 0) > k + 1, { timeout: 15000, polling: 50 }, n)
+        .catch(() => problems.push(`the page did not draw twice within 15 s of ${st}`));
+    }
     if (process.env.WN_THEN) {
       require("child_process").execSync(process.env.WN_THEN, { stdio: ["ignore", "ignore", "inherit"] });
       await page

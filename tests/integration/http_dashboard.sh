@@ -487,3 +487,25 @@ PY
 	expect_not_contains "$text" "wk0100"
 	wn_stop
 }
+
+test_dashboard_back_returns_to_the_page_of_jobs_left() {
+	# the browser's back button from a job came to the project's first page
+	# of jobs, and a forward to the job and back again too: each entry of
+	# the history keeps the page of the table and the filter it was left at
+	browser_setup
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	wnctl job sweep p t --grid "a=$(seq -s, 1 120)" >/dev/null
+	local next='click main .section-head button:nth-of-type(2)' text
+	# pages 1, 2, 3 (jobs 101-120), a job, back
+	text=$(WN_STEPS="$next"$'\n'"$next"$'\n''click main table.jobs tbody a'$'\n''back' page_text /projects/p "main table.jobs")
+	expect_contains "$text" "101	a=101	t	pending"
+	expect_not_contains "$text" "a=100	"
+	# forward to the job, back again; then the link to the projects and
+	# the project's link start afresh, at the first page
+	text=$(WN_STEPS="$next"$'\n''click main table.jobs tbody a'$'\n''back'$'\n''forward'$'\n''back' page_text /projects/p "main table.jobs")
+	expect_contains "$text" "51	a=51	t	pending"
+	text=$(WN_STEPS="$next"$'\n''click header a.brand'$'\n''click main table.projects a' page_text /projects/p "main table.jobs")
+	expect_contains "$text" "1	a=1	t	pending"
+	wn_stop
+}

@@ -277,6 +277,27 @@ export function putTable(holder, headers, rows, opts = {}) {
   fill(holder, t);
 }
 
+// viewState(defaults): what a page kept in its entry of the browser's history
+// by keepView (a page of a table, a filter, a sort), else defaults: back and
+// forward come to a page as it was left; a link followed starts afresh.
+// The page's address is kept with it: a refresh of a page left, ending after
+// the next one came, keeps nothing in the next one's entry.
+export function viewState(defaults) {
+  const st = history.state && history.state.viewOf === location.hash && history.state.view;
+  return { ...defaults, ...(st && typeof st === "object" ? st : {}), here: location.hash };
+}
+
+// keepView(state): keep state (with `here` of viewState) in the current entry
+// of the history (its address unchanged), if the page is still the one shown.
+export function keepView(state) {
+  if (state.here !== location.hash) return;
+  try {
+    history.replaceState({ ...(history.state || {}), view: state, viewOf: state.here }, "");
+  } catch {
+    /* a state the browser will not keep: the page starts afresh on back */
+  }
+}
+
 // deniedNote(what, e): what a page says when the token may not list `what`
 // (projects, workers), e the server's refusal: which tokens may.
 export function deniedNote(what, e) {

@@ -1,6 +1,6 @@
 // Projects: each with its job counts by state, and the server's warnings.
 import { call, ApiError, orDenied } from "../api.js";
-import { h, fill, link, putTable, counts, stackBar, stateName, badge, STATES, projectHref, queueHref, num, deniedNote } from "../dom.js";
+import { h, fill, link, putTable, counts, stackBar, stateName, badge, STATES, projectHref, queueHref, num, deniedNote, viewState, keepView } from "../dom.js";
 
 // Projects a page: a table of thousands, drawn again at each refresh, held the
 // browser for seconds.
@@ -11,7 +11,8 @@ export function mount(root) {
   const tiles = h("div", { class: "tiles" });
   const list = h("div");
   const hint = h("p", { class: "muted", hidden: true }, "No projects yet: ", h("code", null, "wnctl project create NAME"), ".");
-  let first = 0; // the index of the first project shown
+  const kept = viewState({ first: 0 });
+  let first = Math.max(0, Math.floor(num(kept.first))); // the index of the first project shown
   const shownInfo = h("span", { class: "muted" });
   const prevBtn = h("button", { type: "button", disabled: true, onclick: () => { first = Math.max(0, first - PAGE); refresh(); } }, "← previous");
   const nextBtn = h("button", { type: "button", disabled: true, onclick: () => { first += PAGE; refresh(); } }, "next →");
@@ -56,6 +57,7 @@ export function mount(root) {
     shownInfo.textContent = `projects ${first + 1}–${Math.min(all.length, first + PAGE)} of ${all.length}`;
     prevBtn.disabled = first === 0;
     nextBtn.disabled = first + PAGE >= all.length;
+    keepView({ first, here: kept.here });
     const rows = all.slice(first, first + PAGE).map((p) => {
       const known = byName.has(p.name); // not: the token may not see its counts
       const c = counts(byName.get(p.name));

@@ -2,7 +2,7 @@
 import { call, ApiError } from "../api.js";
 import {
   h, fill, link, putTable, fields, counts, stackBar, stateName, badge, STATES, when, duration, mib, bytes,
-  jobHref, sweepHref, queueHref, num,
+  jobHref, sweepHref, queueHref, num, viewState, keepView,
 } from "../dom.js";
 import { tile } from "./overview.js";
 
@@ -21,7 +21,10 @@ export function mount(root, params) {
     h("option", { value: "" }, "any status"),
     STATES.map((st) => h("option", { value: `JOB_${st.toUpperCase()}` }, st)),
   );
-  let pages = ["0"]; // after_id of each page seen, the last is shown
+  const kept = viewState({ pages: ["0"], status: "" });
+  let pages = Array.isArray(kept.pages) && kept.pages.length ? kept.pages.map(String) : ["0"]; // after_id of each page seen, the last is shown
+  filter.value = kept.status;
+  if (filter.value !== kept.status) filter.value = "";
   let next = "0";
   const prevBtn = h("button", { type: "button", disabled: true, onclick: () => { if (pages.length > 1) { pages.pop(); refresh(); } } }, "← previous");
   const nextBtn = h("button", { type: "button", disabled: true, onclick: () => { if (next !== "0") { pages.push(next); refresh(); } } }, "next →");
@@ -52,6 +55,7 @@ export function mount(root, params) {
       }
       throw e;
     }
+    keepView({ pages, status: filter.value, here: kept.here });
     const req = { project: name, pageSize: PAGE, afterId: pages[pages.length - 1] };
     if (filter.value) req.status = filter.value;
     const [stats, sw, tk, jl] = await Promise.all([

@@ -3,7 +3,7 @@
 import { call, listJobs, ApiError } from "../api.js";
 import {
   h, fill, link, fields, counts, stackBar, stateName, badge, when, num, byteCompare,
-  resultValue, sortedKeys, own, jobHref, projectHref, STATES,
+  resultValue, sortedKeys, own, jobHref, projectHref, STATES, viewState, keepView,
 } from "../dom.js";
 import { plot } from "../chart.js";
 import { tile } from "./overview.js";
@@ -26,8 +26,9 @@ export function mount(root, params) {
   const crumbs = h("p", { class: "crumbs" }, link("#/", "Projects"), " / ");
 
   // The results table's sort: a column key ("id", "name", "status", "p:NAME", "r:KEY").
-  let sort = { key: "id", desc: false };
-  let firstRow = 0; // the first of the sorted rows shown
+  const kept = viewState({ key: "id", desc: false, firstRow: 0 });
+  let sort = { key: String(kept.key), desc: kept.desc === true };
+  let firstRow = Math.max(0, Math.floor(num(kept.firstRow))); // the first of the sorted rows shown
   const rowsInfo = h("span", { class: "muted" });
   const prevBtn = h("button", { type: "button", onclick: () => { firstRow = Math.max(0, firstRow - ROWS); drawTable(); } }, "← previous");
   const nextBtn = h("button", { type: "button", onclick: () => { firstRow += ROWS; drawTable(); } }, "next →");
@@ -228,6 +229,7 @@ export function mount(root, params) {
     rowsInfo.textContent = `jobs ${firstRow + 1}–${Math.min(rows.length, firstRow + ROWS)} of ${rows.length}`;
     prevBtn.disabled = firstRow === 0;
     nextBtn.disabled = firstRow + ROWS >= rows.length;
+    keepView({ key: sort.key, desc: sort.desc, firstRow, here: kept.here });
     const tbody = h("tbody");
     for (const j of rows.slice(firstRow, firstRow + ROWS)) {
       const tr = h("tr", { dataset: { job: j.id } });

@@ -1,6 +1,6 @@
 // Workers: what each offers, what its jobs use, its state, the jobs it holds.
 import { call, orDenied } from "../api.js";
-import { h, fill, putTable, link, stateName, badge, ago, mib, num, jobHref, deniedNote } from "../dom.js";
+import { h, fill, putTable, link, stateName, badge, ago, mib, num, jobHref, deniedNote, viewState, keepView } from "../dom.js";
 import { tile } from "./overview.js";
 
 // Workers a page: a table of thousands, drawn again at each refresh, held the
@@ -11,7 +11,9 @@ export function mount(root) {
   const showGone = h("input", { type: "checkbox", onchange: () => { first = 0; refresh(); } });
   const tiles = h("div", { class: "tiles" });
   const list = h("div");
-  let first = 0; // the index of the first worker shown
+  const kept = viewState({ first: 0, gone: false });
+  let first = Math.max(0, Math.floor(num(kept.first))); // the index of the first worker shown
+  showGone.checked = kept.gone === true;
   const shownInfo = h("span", { class: "muted" });
   const prevBtn = h("button", { type: "button", disabled: true, onclick: () => { first = Math.max(0, first - PAGE); refresh(); } }, "← previous");
   const nextBtn = h("button", { type: "button", disabled: true, onclick: () => { first += PAGE; refresh(); } }, "next →");
@@ -46,6 +48,7 @@ export function mount(root) {
     shownInfo.textContent = `workers ${first + 1}–${Math.min(shown.length, first + PAGE)} of ${shown.length}`;
     prevBtn.disabled = first === 0;
     nextBtn.disabled = first + PAGE >= shown.length;
+    keepView({ first, gone: showGone.checked, here: kept.here });
     putTable(
       list,
       ["worker", "state", "host", "jobs", { label: "slots", num: true }, "cpu", "gpu", "memory", "labels", "projects", "last seen", "version"],
