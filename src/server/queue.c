@@ -60,7 +60,10 @@ bool wn_queue_peek(struct project *p, char **tasks, size_t ntasks, const struct 
 int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
                   const char *worker, Job **out)
 {
+	int seen = c->rec.read_err;
 	Job *j = wn_job_find(c, e.id);
+	if (j == NULL && c->rec.read_err != seen)
+		return WN_EUNAVAIL; /* not known to be gone: it stays in line */
 	if (j == NULL || j->status != PENDING) {
 		/* cannot happen while the queues and the store agree; heal it */
 		for (size_t i = 0; i < p->nq; i++)
@@ -227,6 +230,8 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 			k--; /* a stale entry was dropped: look again */
 			continue;
 		}
+		if (rv == WN_EUNAVAIL)
+			break; /* its record cannot be read: what was claimed goes */
 		if (rv != WN_OK)
 			return rv;
 		*rr = best + 1;

@@ -55,7 +55,9 @@ void wn_queue_tasks_sort(char **tasks, size_t ntasks);
  * is not capped and, if w is given, fits what w has free; false if none. */
 bool wn_queue_peek(struct project *p, char **tasks, size_t ntasks, const struct wrk *w,
                    wn_index_entry *e);
-/* wn_queue_take leases the ready job e of p to worker, adding the change to b. */
+/* wn_queue_take leases the ready job e of p to worker, adding the change to b;
+ * WN_ENOTFOUND (e dropped from the queues) if e is not a pending job,
+ * WN_EUNAVAIL (e kept) if its record cannot be read. */
 int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
                   const char *worker, Job **out);
 /* wn_queue_claim leases up to want->max_jobs ready jobs to want->worker,

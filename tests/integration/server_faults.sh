@@ -445,3 +445,22 @@ test_a_job_that_cannot_be_read_does_not_pass_a_tokens_projects() {
 	expect_eq "$rc" 8 "exit status of alice's retry once the job can be read"
 	expect_eq "$(job_status 1)" cancelled "job 1 after alice's second retry"
 }
+
+# A pending job whose record cannot be read when a worker fetches stays in
+# line: it was dropped from the queue as if it were gone, and waited, never
+# handed out, until wnd was started again.
+test_a_pending_job_that_cannot_be_read_stays_in_line() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wn_stop
+	# the start reads twice; the third read, the job's at the first fetch, fails
+	WN_STORE_FAULTS=read:after=2:count=1 wn_start
+	local rc=0
+	wnctl queue fetch p --worker w1 >fetch.txt 2>&1 || rc=$?
+	expect_eq "$(job_status 1)" pending "job 1 after a fetch that could not read it (exit $rc: $(cat fetch.txt))"
+	wnctl queue fetch p --worker w1 >fetch.txt 2>&1 || fail "second fetch: $(cat fetch.txt)"
+	expect_eq "$(job_status 1)" running "job 1 after the second fetch"
+	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "dropped"
+}
