@@ -320,11 +320,7 @@ static bool http_param_value(const char **p, char *buf, size_t n)
 	return true;
 }
 
-/* http_type_why tells what is wrong with a request body's Content-Type (NULL
- * when nothing): it must be application/json, in UTF-8 (RFC 8259), whose
- * charset parameter, if any, must say utf-8 (in any case). The message may be
- * written in buf (n bytes). */
-static const char *http_type_why(const char *type, char *buf, size_t n)
+const char *wn_http_type_why(const char *type, char *buf, size_t n)
 {
 	static const char *const not_json = "the body must be Content-Type: application/json";
 	if (type == NULL || strncasecmp(type, "application/json", 16) != 0)
@@ -388,7 +384,7 @@ bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_me
 	} else if (strcmp(verb, "POST") != 0) {
 		status = 405;
 		why = "a method is called with POST";
-	} else if (len > 0 && (why = http_type_why(type, refusal, sizeof(refusal))) != NULL) {
+	} else if (len > 0 && (why = wn_http_type_why(type, refusal, sizeof(refusal))) != NULL) {
 		status = 415;
 	} else if (!bearer) {
 		code = WHATSNEXT__V1__CODE__UNAUTHENTICATED;

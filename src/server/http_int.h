@@ -113,6 +113,11 @@ void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req);
  * body is read, its line without a target. */
 #define HTTP_DENIED_BODY_MAX 65536
 
+/* wn_http_type_why tells what is wrong with a request body's Content-Type
+ * (NULL when nothing): it must be application/json, in UTF-8 (RFC 8259),
+ * whose charset parameter, if any, must say utf-8 (in any case). The message
+ * may be written in buf (n bytes). */
+const char *wn_http_type_why(const char *type, char *buf, size_t n);
 /* wn_http_check_call answers a call that cannot go to the engine (a wrong
  * verb, origin, Host, media type, token header or request id; len is its
  * body's length): true when it did; else *cors, *tok and *id are set, and

@@ -4,7 +4,9 @@
  * byte line, then Host, Origin, Authorization, X-Request-Id, and the
  * http_cors_origins setting, one origin a line. Nothing may crash; an
  * accepted request id is the header's number; an accepted token is the
- * header's tail; an allowed Origin is its Host's or a listed one. Run:
+ * header's tail; an allowed Origin is its Host's or a listed one. The
+ * Authorization line is also read as a body's Content-Type: one taken is
+ * application/json, and a refusal says why in a line. Run:
  * build/fuzz/fuzz_http_gate -max_total_time=60 */
 #include "http_int.h"
 
@@ -66,6 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                       strcmp(auth + strlen(auth) - strlen(tok), tok) != 0)
 			abort();
 	}
+	char why[256];
+	const char *type = n > 3 ? lines[3] : "";
+	const char *bad = wn_http_type_why(type, why, sizeof(why));
+	if (bad == NULL ? strncasecmp(type, "application/json", 16) != 0
+	                : bad[0] == '\0' || strchr(bad, '\n') != NULL)
+		abort();
 	uint64_t id = 0;
 	const char *rid = nng_http_req_get_header(req, "X-Request-Id");
 	if (wn_http_request_id(req, &id)) {
