@@ -121,6 +121,8 @@ size_t wn_pbjson_reals(const char *json, size_t len, const json_t *root,
 const struct wn_pbjson_real *wn_pbjson_real_text(const struct wn_pbjson_real *v, size_t n,
                                                  const json_t *j)
 {
+	if (n == 0)
+		return NULL; /* v may be NULL, which bsearch may not be given */
 	struct wn_pbjson_real key = {j, NULL, 0};
 	return bsearch(&key, v, n, sizeof *v, real_cmp);
 }
