@@ -205,6 +205,11 @@ Job *wn_job_find(struct call *c, uint64_t id)
 	return wn_records_job_find(&c->rec, id);
 }
 
+int wn_job_get(struct call *c, uint64_t id, Job **out)
+{
+	return wn_records_job_get(&c->rec, id, out);
+}
+
 Job *wn_job_brief(struct call *c, const Job *j)
 {
 	if (j == NULL)

@@ -108,6 +108,10 @@ int wn_engine_write(struct call *c, wn_batch *b);
 int wn_job_load(struct call *c, uint64_t id, Job **out);
 /* wn_job_find is wn_job_load without failing the call: NULL if absent. */
 Job *wn_job_find(struct call *c, uint64_t id);
+/* wn_job_get is wn_job_find saying why there is no job: WN_ENOTFOUND if
+ * absent, the store's error if its record cannot be read (a job that may
+ * well be there). */
+int wn_job_get(struct call *c, uint64_t id, Job **out);
 /* wn_job_brief returns j reduced to id, status and attempt (for replies with
  * `brief`), allocated from the call's arena. */
 Job *wn_job_brief(struct call *c, const Job *j);

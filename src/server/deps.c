@@ -129,11 +129,11 @@ int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken
 	*why = NULL;
 	for (size_t i = 0; i < j->n_deps; i++) {
 		const Whatsnext__V1__Dependency *d = j->deps[i];
-		int seen = c->rec.read_err;
-		Job *x = wn_job_find(c, d->job_id);
+		Job *x = NULL;
+		int rv = wn_job_get(c, d->job_id, &x);
 		int st = x ? (int)x->status : 0; /* 0: removed, maybe by this call */
 		int es = wn_deps_edge_state(d->condition, st);
-		if (x == NULL && c->rec.read_err != seen) {
+		if (rv != WN_OK && rv != WN_ENOTFOUND) {
 			/* not known to be removed: it waits, looked at again at the next start */
 			wn_error("job %llu: dependency job %llu cannot be read; it waits",
 			         (unsigned long long)j->id, (unsigned long long)d->job_id);

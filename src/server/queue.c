@@ -60,9 +60,9 @@ bool wn_queue_peek(struct project *p, char **tasks, size_t ntasks, const struct 
 int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry e,
                   const char *worker, Job **out)
 {
-	int seen = c->rec.read_err;
-	Job *j = wn_job_find(c, e.id);
-	if (j == NULL && c->rec.read_err != seen)
+	Job *j = NULL;
+	int rv = wn_job_get(c, e.id, &j);
+	if (rv != WN_OK && rv != WN_ENOTFOUND)
 		return WN_EUNAVAIL; /* not known to be gone: it stays in line */
 	if (j == NULL || j->status != PENDING) {
 		/* cannot happen while the queues and the store agree; heal it */

@@ -262,13 +262,11 @@ int wn_records_read_ok(wn_records_call *rc, int rv)
 	return rv;
 }
 
-Whatsnext__V1__Job *wn_records_job_find(wn_records_call *rc, uint64_t id)
+int wn_records_job_get(wn_records_call *rc, uint64_t id, Whatsnext__V1__Job **out)
 {
-	if (rc->jobs != NULL) {
-		Whatsnext__V1__Job *j = wn_map_get_u64(rc->jobs, id);
-		if (j != NULL)
-			return j;
-	}
+	*out = rc->jobs != NULL ? wn_map_get_u64(rc->jobs, id) : NULL;
+	if (*out != NULL)
+		return WN_OK;
 	Whatsnext__V1__Job *j;
 	struct jcache_entry *x = wn_map_get_u64(rc->r->jcache, id);
 	if (x != NULL) {
@@ -278,18 +276,25 @@ Whatsnext__V1__Job *wn_records_job_find(wn_records_call *rc, uint64_t id)
 		size_t kl = wn_key_job(key, id);
 		char *val = NULL;
 		size_t len = 0;
-		if (wn_records_read_ok(rc, wn_store_get(rc->r->store, key, kl, &val, &len)) !=
-		    WN_OK)
-			return NULL;
+		int rv = wn_records_read_ok(rc, wn_store_get(rc->r->store, key, kl, &val, &len));
+		if (rv != WN_OK)
+			return rv;
 		j = whatsnext__v1__job__unpack(rc->pa, len, (uint8_t *)val);
 		free(val);
 	}
 	if (j == NULL) {
 		wn_error("job %llu: stored record is corrupt", (unsigned long long)id);
-		return NULL;
+		return WN_ENOTFOUND;
 	}
 	wn_records_job_adopt(rc, j);
-	return j;
+	*out = j;
+	return WN_OK;
+}
+
+Whatsnext__V1__Job *wn_records_job_find(wn_records_call *rc, uint64_t id)
+{
+	Whatsnext__V1__Job *j;
+	return wn_records_job_get(rc, id, &j) == WN_OK ? j : NULL;
 }
 
 void wn_records_job_adopt(wn_records_call *rc, Whatsnext__V1__Job *j)

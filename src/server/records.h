@@ -87,6 +87,10 @@ void wn_records_put(wn_batch *b, const char *key, size_t klen, const ProtobufCMe
  * call, else from the record cache, else read from the store; NULL if absent
  * (or unreadable: logged, and noted in rc->read_err). */
 Whatsnext__V1__Job *wn_records_job_find(wn_records_call *rc, uint64_t id);
+/* wn_records_job_get is wn_records_job_find saying why there is no job:
+ * WN_ENOTFOUND if absent (or corrupt, which is logged), the store's error
+ * if its record cannot be read. */
+int wn_records_job_get(wn_records_call *rc, uint64_t id, Whatsnext__V1__Job **out);
 /* wn_records_job_adopt makes j (unpacked into the call's allocator, or built
  * by the call) the call's view of its job. */
 void wn_records_job_adopt(wn_records_call *rc, Whatsnext__V1__Job *j);
