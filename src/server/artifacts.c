@@ -137,6 +137,7 @@ struct purge {
 	uint32_t only_attempt; /* not 0: the files of other attempts are let be */
 	wn_map *keep;          /* path -> listed artifact (NULL: none kept) */
 	bool any;
+	bool failed; /* a file's chunks could not be read: it stays, whole */
 };
 
 /* purge_keep tells whether the file path (record rec) is one to keep: of the
@@ -163,7 +164,10 @@ static bool purge_one(void *arg, uint64_t id, const char *path,
 	if (purge_keep(p, path, rec) ||
 	    (p->only_attempt != 0 && rec != NULL && rec->attempt != p->only_attempt))
 		return true;
-	wn_records_blob_del(p->c->e->rec, p->b, id, path);
+	if (wn_records_blob_del(p->c->e->rec, p->b, id, path) != WN_OK) {
+		p->failed = true;
+		return false;
+	}
 	if (rec != NULL && p->c->e->arts.loaded)
 		usage_add(&p->c->e->arts, rec->project, -(int64_t)rec->size);
 	upload_drop(&p->c->e->arts, id, path);
@@ -315,6 +319,12 @@ static int put_start(struct call *c, wn_batch *b, Job *j,
 	if (*rec != NULL) {
 		struct purge p = {.c = c, .b = b};
 		purge_one(&p, j->id, rq->path, *rec);
+		if (p.failed) /* the new content would mix with the old */
+			return wn_call_fail(
+			    c, WN_EUNAVAIL,
+			    "cannot read the stored content of artifact %.200s "
+			    "(wnd's log says why); nothing was changed; retry later",
+			    rq->path);
 		*rec = NULL;
 	}
 	uint64_t mb = c->e->cfg.artifact_max_project_mb ? c->e->cfg.artifact_max_project_mb

@@ -129,7 +129,11 @@ int wn_bulk_remove(struct call *c, wn_batch *b, Job *j, bool force, const char *
 	struct project *p = bulk_project(c, j, &rv, why);
 	if (p == NULL)
 		return rv;
-	wn_job_remove_many(c, b, p, &j, 1, true);
+	if (wn_job_remove_many(c, b, p, &j, 1, true) != WN_OK)
+		return bulk_refuse(c, WN_EUNAVAIL, why,
+		                   "cannot read what job %llu reported (wnd's log says why); "
+		                   "retry later",
+		                   (unsigned long long)j->id);
 	return WN_OK;
 }
 

@@ -246,6 +246,11 @@ void wn_job_del(struct call *c, wn_batch *b, const Job *j)
 	wn_records_job_del(&c->rec, b, j);
 }
 
+int wn_job_del_reports(struct call *c, wn_batch *b, const Job *j)
+{
+	return wn_records_job_del_reports(c->e->rec, b, j);
+}
+
 const char *wn_job_status_name(int status)
 {
 	return wn_status_name(status);

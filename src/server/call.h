@@ -118,8 +118,10 @@ Job *wn_job_brief(struct call *c, const Job *j);
 /* wn_job_put adds j's record to b. */
 void wn_job_put(struct call *c, wn_batch *b, const Job *j);
 /* wn_job_del deletes the record of job j in b (and from the record cache once
- * b is applied), with what it reported (wn_records_job_del). */
+ * b is applied); wn_job_del_reports deletes what it reported, WN_EIO with
+ * nothing added to b if that cannot all be read (wn_records_job_del). */
 void wn_job_del(struct call *c, wn_batch *b, const Job *j);
+int wn_job_del_reports(struct call *c, wn_batch *b, const Job *j);
 /* wn_job_adopt puts a job built by this call (a new one) in the call's cache. */
 void wn_job_adopt(struct call *c, Job *j);
 /* wn_job_status_name returns "PENDING" etc. */

@@ -21,7 +21,11 @@ static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rule rules[WN_FAULT_NOPS];
 static atomic_uint armed; /* bit op: rules[op] is set */
 
-static const char *const op_names[WN_FAULT_NOPS] = {"write", "sync", "flush", "open", "read"};
+static const char *const op_names[WN_FAULT_NOPS] = {"write", "sync", "flush",
+                                                    "open",  "read", "scan"};
+/* the scan rule of wn_fault_parse, set by wn_fault_serving */
+static struct rule scan_rule;
+static bool scan_deferred;
 
 static const struct {
 	const char *name;
@@ -142,7 +146,7 @@ static int fault_rule(char *rule, struct rule *out, bool *seen, char **errmsg)
 	if (k < 0) {
 		*errmsg =
 		    wn_xasprintf("fault \"%s\": unknown operation \"%s\" (known: write, sync, "
-		                 "flush, open, read)",
+		                 "flush, open, read, scan)",
 		                 whole, op ? op : "");
 		rv = WN_EINVAL;
 	} else if (seen[k]) {
@@ -200,9 +204,24 @@ int wn_fault_parse(const char *spec, char **errmsg)
 	if (rv != WN_OK)
 		return rv;
 	for (int op = 0; op < WN_FAULT_NOPS; op++)
-		if (seen[op])
+		if (seen[op] && op != WN_FAULT_SCAN)
 			wn_fault_set(op, parsed[op].after, parsed[op].count, parsed[op].err);
 		else
 			wn_fault_set(op, 0, 0, 0);
+	pthread_mutex_lock(&fault_mu);
+	scan_deferred = seen[WN_FAULT_SCAN];
+	scan_rule = parsed[WN_FAULT_SCAN];
+	pthread_mutex_unlock(&fault_mu);
 	return WN_OK;
+}
+
+void wn_fault_serving(void)
+{
+	pthread_mutex_lock(&fault_mu);
+	bool set = scan_deferred;
+	struct rule r = scan_rule;
+	scan_deferred = false;
+	pthread_mutex_unlock(&fault_mu);
+	if (set)
+		wn_fault_set(WN_FAULT_SCAN, r.after, r.count, r.err);
 }

@@ -16,6 +16,7 @@ enum wn_fault_op {
 	WN_FAULT_FLUSH = 2, /* handing the write-ahead log to the OS (relaxed durability) */
 	WN_FAULT_OPEN = 3,  /* opening the database (at start and when the store recovers) */
 	WN_FAULT_READ = 4,  /* reading one record by its key */
+	WN_FAULT_SCAN = 5,  /* one step of a walk over keys (counted once wnd serves) */
 	WN_FAULT_NOPS
 };
 
@@ -30,13 +31,17 @@ void wn_fault_set(int op, uint64_t after, uint64_t count, int err);
 void wn_fault_clear(void);
 /* wn_fault_parse replaces every rule by those of spec, a comma-separated list
  * of OP[:after=N][:count=N|always][:error=NAME] (OP: write, sync, flush,
- * open, read; NAME: ENOSPC, EIO, EMFILE, EDQUOT, EROFS); on bad input it sets
+ * open, read, scan; NAME: ENOSPC, EIO, EMFILE, EDQUOT, EROFS); on bad input it sets
  * nothing and returns WN_EINVAL with a malloc'd message in *errmsg. */
 int wn_fault_parse(const char *spec, char **errmsg);
 /* wn_fault_hit counts a call of op and returns the errno it must fail with,
  * or 0 to go ahead. */
 int wn_fault_hit(int op);
-/* wn_fault_name returns "write", "sync", "flush", "open" or "read". */
+/* wn_fault_name returns "write", "sync", "flush", "open", "read" or "scan". */
 const char *wn_fault_name(int op);
+/* wn_fault_serving sets the scan rule wn_fault_parse took: the walks of a
+ * start are not counted (how many keys they see depends on what is stored),
+ * those of wnd serving are. */
+void wn_fault_serving(void);
 
 #endif

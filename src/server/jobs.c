@@ -71,9 +71,18 @@ void wn_job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, i
 		wn_deps_propagate(c, b, j->id, from, (int)j->status);
 }
 
-void wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
-                        bool propagate)
+int wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                       bool propagate)
 {
+	/* what they reported first, every key of it read: a walk that fails
+	 * leaves nothing of a removed job behind, and changes nothing */
+	wn_batch_mark(b);
+	for (size_t i = 0; i < n; i++)
+		if (wn_job_del_reports(c, b, v[i]) != WN_OK) {
+			wn_batch_unmark(b, true);
+			return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+		}
+	wn_batch_unmark(b, false);
 	int *old = wn_arena_alloc(c->arena, (n + 1) * sizeof(int));
 	for (size_t i = 0; i < n; i++) {
 		Job *j = v[i];
@@ -97,22 +106,31 @@ void wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v,
 			wn_deps_propagate(c, b, v[i]->id, old[i], 0);
 		wn_deps_del_edges(c->e, v[i]);
 	}
+	return WN_OK;
 }
 
-uint64_t wn_project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b)
+int wn_project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b,
+                           uint64_t *removed)
 {
 	size_t nids = 0, n = 0;
-	uint64_t *ids = wn_records_job_ids_of(c->e->rec, p->name, task, &nids);
+	uint64_t *ids = NULL;
+	/* every job is read before any is removed: a job left behind would
+	 * outlive its project or task */
+	int rv = wn_records_job_ids_of(c->e->rec, p->name, task, &ids, &nids);
 	Job **v = wn_xmalloc((nids + 1) * sizeof(*v));
-	for (size_t i = 0; i < nids; i++) {
-		v[n] = wn_job_find(c, ids[i]);
-		if (v[n] != NULL)
+	for (size_t i = 0; rv == WN_OK && i < nids; i++) {
+		int got = wn_job_get(c, ids[i], &v[n]);
+		if (got == WN_OK)
 			n++;
+		else if (got != WN_ENOTFOUND)
+			rv = got;
 	}
 	free(ids);
-	wn_job_remove_many(c, b, p, v, n, task != NULL);
+	if (rv == WN_OK)
+		rv = wn_job_remove_many(c, b, p, v, n, task != NULL);
 	free(v);
-	return n;
+	*removed = n;
+	return rv == WN_OK ? WN_OK : wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
 }
 
 /* job_waiting_reason says why a PENDING job is not ready. */

@@ -15,13 +15,19 @@
 void wn_job_set_status(struct call *c, wn_batch *b, struct project *p, Job *j, int to);
 /* wn_job_remove_many deletes the n jobs v of p (loaded by this call) in b, takes
  * them out of every queue, and, if propagate, lets their dependents see them
- * gone (those become BLOCKED). */
-void wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
-                        bool propagate);
+ * gone (those become BLOCKED). If what one of them reported cannot all be read
+ * it changes nothing and fails the call (UNAVAILABLE; logged). */
+int wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, size_t n,
+                       bool propagate);
 /* wn_project_remove_jobs deletes every job of p (of task, if not NULL) in b and
  * drops them from the in-memory queues; jobs of other tasks that depend on
- * them become BLOCKED. Returns how many were removed. */
-uint64_t wn_project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b);
+ * them become BLOCKED. *removed: how many were removed. If the store cannot
+ * be read it changes nothing and fails the call (UNAVAILABLE). */
+int wn_project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b,
+                           uint64_t *removed);
+/* WN_JOBS_UNREADABLE: what a call that would remove jobs it cannot read says. */
+#define WN_JOBS_UNREADABLE                                                                         \
+	"cannot read the store (wnd's log says why); nothing was changed; retry later"
 /* wn_job_assign_id gives new job j the next id, its creation time now and, if
  * it has none, its default name ("<task>-<id>"). */
 void wn_job_assign_id(struct call *c, Job *j, int64_t now);

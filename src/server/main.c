@@ -672,6 +672,7 @@ static int serve(const wn_srvconf *conf, const struct wnd_opts *o)
 	if (secure_check(conf, wn_auth_enabled(e), &warning, &err) != 0)
 		goto fail_engine;
 	wn_engine_warn(e, warning);
+	wn_fault_serving(); /* the start's walks are over */
 	if (wn_net_open((const char *const *)conf->listen.v, conf->listen.n, WN_MSG_MAX, &net,
 	                &err) != WN_OK)
 		goto fail_engine;

@@ -155,7 +155,11 @@ static int output_meta(struct call *c, wn_batch *b, const Job *j, Whatsnext__V1_
 		return WN_OK;
 	}
 	/* an earlier attempt's, an unreadable record's, or chunks left without one */
-	wn_records_output_del_all(c->e->rec, b, j->id);
+	if (wn_records_output_del_all(c->e->rec, b, j->id) != WN_OK)
+		return wn_call_fail(c, WN_EUNAVAIL,
+		                    "cannot read the earlier output of job %llu (wnd's log says "
+		                    "why); retry later",
+		                    (unsigned long long)j->id);
 	m = wn_arena_alloc(c->arena, sizeof(*m));
 	whatsnext__v1__output_record__init(m);
 	m->attempt = j->attempt;

@@ -90,6 +90,14 @@ int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry
 	return WN_OK;
 }
 
+int wn_call_commit_if(struct call *c, wn_batch *b, int rv)
+{
+	if (rv == WN_OK)
+		return wn_call_commit(c, b);
+	wn_batch_free(b);
+	return rv;
+}
+
 int wn_call_commit(struct call *c, wn_batch *b)
 {
 	int rv = wn_batch_count(b) > 0 ? wn_engine_write(c, b) : WN_OK;

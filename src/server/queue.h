@@ -70,6 +70,9 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 /* wn_call_commit writes b (if it holds anything) and frees it, then gives newly
  * ready jobs to parked fetches. */
 int wn_call_commit(struct call *c, wn_batch *b);
+/* wn_call_commit_if commits b if rv is WN_OK, else frees it and returns rv
+ * (the call failed before writing). */
+int wn_call_commit_if(struct call *c, wn_batch *b, int rv);
 
 /* wn_queue_init readies e's parked fetches; wn_queue_release frees what is
  * left of them (after wn_queue_waiters_release). */

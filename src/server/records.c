@@ -338,14 +338,47 @@ bool wn_records_job_packed(const wn_records_call *rc, const Whatsnext__V1__Job *
 	return true;
 }
 
-void wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen)
+int wn_records_scan_end(wn_store_iter *it)
+{
+	const char *err = wn_store_iter_error(it);
+	int rv = WN_OK;
+	if (err != NULL) {
+		wn_error("store read failed: %s", err);
+		rv = WN_EIO;
+	}
+	wn_store_iter_free(it);
+	return rv;
+}
+
+int wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen)
 {
 	wn_store_iter *it = wn_store_iter_new(r->store, prefix, plen, NULL, 0);
 	const char *k, *v;
 	size_t kl, vl;
+	wn_batch_mark(b);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl))
 		wn_batch_del(b, k, kl);
-	wn_store_iter_free(it);
+	int rv = wn_records_scan_end(it);
+	wn_batch_unmark(b, rv != WN_OK);
+	return rv;
+}
+
+int wn_records_job_del_reports(wn_records *r, wn_batch *b, const Whatsnext__V1__Job *j)
+{
+	if (j->attempt == 0)
+		return WN_OK; /* never ran: it reported nothing */
+	char key[WN_KEY_MAX];
+	size_t kl = wn_key_of_job(key, WN_KEY_LOG, j->id);
+	wn_batch_mark(b);
+	int rv = wn_records_del_prefix(r, b, key, kl);
+	kl = wn_key_of_job(key, WN_KEY_BLOB, j->id);
+	if (rv == WN_OK)
+		rv = wn_records_del_prefix(r, b, key, kl);
+	kl = wn_key_of_job(key, WN_KEY_HISTORY, j->id);
+	if (rv == WN_OK)
+		wn_batch_del(b, key, kl);
+	wn_batch_unmark(b, rv != WN_OK);
+	return rv;
 }
 
 void wn_records_job_del(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__Job *j)
@@ -354,15 +387,6 @@ void wn_records_job_del(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
 	size_t kl = wn_key_job(key, j->id);
 	wn_batch_del(b, key, kl);
 	stage_add(rc, b, j->id, NULL, 0, false);
-	if (j->attempt == 0)
-		return; /* never ran: it reported nothing */
-	/* what the job reported goes with it: its history, output, artifacts */
-	kl = wn_key_of_job(key, WN_KEY_HISTORY, j->id);
-	wn_batch_del(b, key, kl);
-	kl = wn_key_of_job(key, WN_KEY_LOG, j->id);
-	wn_records_del_prefix(rc->r, b, key, kl);
-	kl = wn_key_of_job(key, WN_KEY_BLOB, j->id);
-	wn_records_del_prefix(rc->r, b, key, kl);
 }
 
 /* ------------------------------------------------------------ other records */
@@ -577,15 +601,16 @@ int wn_records_job_walk(wn_records *r, uint64_t first, wn_records_job_fn fn, voi
 	return walk_end(it, why);
 }
 
-size_t wn_records_job_ids(wn_records *r, uint64_t first, uint64_t last, uint64_t *ids, size_t cap)
+int wn_records_job_ids(wn_records *r, uint64_t first, uint64_t last, uint64_t *ids, size_t cap,
+                       size_t *n)
 {
 	const char *k, *v;
-	size_t kl, vl, n = 0;
+	size_t kl, vl;
+	*n = 0;
 	wn_store_iter *it = jobs_from(r, first);
-	while (n < cap && wn_store_iter_next(it, &k, &kl, &v, &vl) && job_key_id(k, kl) <= last)
-		ids[n++] = job_key_id(k, kl);
-	wn_store_iter_free(it);
-	return n;
+	while (*n < cap && wn_store_iter_next(it, &k, &kl, &v, &vl) && job_key_id(k, kl) <= last)
+		ids[(*n)++] = job_key_id(k, kl);
+	return wn_records_scan_end(it);
 }
 
 /* job_of unpacks a job record (without an allocator: free it) if it is one of
@@ -601,7 +626,8 @@ static Whatsnext__V1__Job *job_of(const char *v, size_t vl, const char *project,
 	return j;
 }
 
-uint64_t *wn_records_job_ids_of(wn_records *r, const char *project, const char *task, size_t *n)
+int wn_records_job_ids_of(wn_records *r, const char *project, const char *task, uint64_t **ids,
+                          size_t *n)
 {
 	uint64_t *v = NULL;
 	size_t cap = 0;
@@ -621,25 +647,25 @@ uint64_t *wn_records_job_ids_of(wn_records *r, const char *project, const char *
 		v[(*n)++] = j->id;
 		whatsnext__v1__job__free_unpacked(j, NULL);
 	}
-	wn_store_iter_free(it);
-	return v;
+	*ids = v;
+	return wn_records_scan_end(it);
 }
 
-uint64_t wn_records_job_count(wn_records *r, const char *project, const char *task, int status)
+int wn_records_job_count(wn_records *r, const char *project, const char *task, int status,
+                         uint64_t *count)
 {
-	uint64_t count = 0;
 	const char *k, *v;
 	size_t kl, vl;
+	*count = 0;
 	wn_store_iter *it = jobs_from(r, 0);
 	while (wn_store_iter_next(it, &k, &kl, &v, &vl)) {
 		Whatsnext__V1__Job *j = job_of(v, vl, project, task);
 		if (j == NULL)
 			continue;
-		count += (int)j->status == status;
+		*count += (int)j->status == status;
 		whatsnext__v1__job__free_unpacked(j, NULL);
 	}
-	wn_store_iter_free(it);
-	return count;
+	return wn_records_scan_end(it);
 }
 
 size_t wn_records_job_chunk(wn_records_call *rc, uint64_t *after, size_t max,
@@ -661,7 +687,8 @@ size_t wn_records_job_chunk(wn_records_call *rc, uint64_t *after, size_t max,
 		if (j != NULL)
 			v[n++] = j;
 	}
-	wn_store_iter_free(it);
+	if (wn_records_read_ok(rc, wn_records_scan_end(it)) != WN_OK)
+		*more = false; /* what was read stands; the next walk goes on */
 	return n;
 }
 
@@ -701,23 +728,26 @@ void wn_records_job_page(wn_records_call *rc, wn_records_page *pg)
 		pg->jobs[pg->n++] = j;
 		bytes += vl;
 	}
-	wn_store_iter_free(it);
+	wn_records_read_ok(rc, wn_records_scan_end(it)); /* a page cut short is not the end */
 	pg->next_after = more ? last : 0;
 }
 
-uint64_t wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project)
+int wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project, uint64_t *n)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_task_prefix(key, project);
 	const char *k, *v;
 	size_t tkl, vl;
-	uint64_t n = 0;
+	*n = 0;
+	wn_batch_mark(b);
 	wn_store_iter *it = wn_store_iter_new(r->store, key, kl, NULL, 0);
 	while (wn_store_iter_next(it, &k, &tkl, &v, &vl)) {
 		wn_batch_del(b, k, tkl);
-		n++;
+		(*n)++;
 	}
-	wn_store_iter_free(it);
-	tcache_stale(r, b);
-	return n;
+	int rv = wn_records_scan_end(it);
+	wn_batch_unmark(b, rv != WN_OK);
+	if (rv == WN_OK)
+		tcache_stale(r, b);
+	return rv;
 }

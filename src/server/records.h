@@ -59,9 +59,13 @@ wn_store *wn_records_store(wn_records *r);
 int wn_records_get_msg(wn_records_call *rc, const char *key, size_t kl,
                        const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
 /* wn_records_del_prefix deletes in b every key that starts with prefix (plen
- * bytes). (Not a range delete: the store's memtable insert hints cannot take
- * those.) */
-void wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen);
+ * bytes): WN_OK, or WN_EIO (logged) with nothing added to b if the walk over
+ * them failed. (Not a range delete: the store's memtable insert hints cannot
+ * take those.) */
+int wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen);
+/* wn_records_scan_end frees it: WN_OK if its walk ended where the keys or its
+ * caller did, WN_EIO (logged) if a read of the store cut it short. */
+int wn_records_scan_end(wn_store_iter *it);
 
 /* wn_records_read_ok notes in rc->read_err a read of the store that failed
  * (rv other than WN_OK and WN_ENOTFOUND) and returns rv. */
@@ -103,10 +107,14 @@ void wn_records_job_put(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__J
 bool wn_records_job_packed(const wn_records_call *rc, const Whatsnext__V1__Job *j,
                            const uint8_t **buf, size_t *len);
 /* wn_records_job_del deletes the record of job j in b (and from the record
- * cache once b is applied), with what the job reported if it ever ran
- * (attempt > 0): its result history, output and stored artifacts (r/, o/,
- * b/). */
+ * cache once b is applied); what it reported goes first, with
+ * wn_records_job_del_reports. */
 void wn_records_job_del(wn_records_call *rc, wn_batch *b, const Whatsnext__V1__Job *j);
+/* wn_records_job_del_reports deletes in b what job j reported if it ever ran
+ * (attempt > 0): its result history, output and stored artifacts (r/, o/,
+ * b/); WN_EIO (logged) with nothing added to b if the keys cannot all be
+ * read. */
+int wn_records_job_del_reports(wn_records *r, wn_batch *b, const Whatsnext__V1__Job *j);
 
 /* Records of the other kinds. Puts and deletes go into a batch b the caller
  * writes; reads unpack into the call's allocator and return WN_ENOTFOUND if
@@ -120,7 +128,9 @@ void wn_records_project_put(wn_batch *b, const Whatsnext__V1__Project *p);
 /* wn_records_project_del deletes project name's record in b. */
 void wn_records_project_del(wn_batch *b, const char *name);
 /* wn_records_project_list returns in v (cap entries) the readable records of
- * projects with status (0: any), in name order, and how many there are. */
+ * projects with status (0: any), in name order, and how many there are (a
+ * read of the store that cuts the walk short sets rc->read_err, as for
+ * wn_records_task_list). */
 size_t wn_records_project_list(wn_records_call *rc, int status, Whatsnext__V1__Project **v,
                                size_t cap);
 
@@ -138,8 +148,9 @@ void wn_records_task_del(wn_records *r, wn_batch *b, const char *project, const 
 size_t wn_records_task_list(wn_records_call *rc, const char *project, Whatsnext__V1__Task **v,
                             size_t cap);
 /* wn_records_task_del_all deletes the records of every task of project in b
- * and returns how many there were. */
-uint64_t wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project);
+ * and puts how many there were in *n; WN_EIO (logged) with nothing added to
+ * b if they cannot all be read. */
+int wn_records_task_del_all(wn_records *r, wn_batch *b, const char *project, uint64_t *n);
 
 /* wn_records_sweep_put adds s's record to b. */
 void wn_records_sweep_put(wn_batch *b, const Whatsnext__V1__Sweep *s);
@@ -181,19 +192,25 @@ int wn_records_walk(wn_records *r, enum wn_key_kind kind, wn_records_fn fn, void
 typedef bool (*wn_records_job_fn)(void *arg, uint64_t id, const char *val, size_t vlen);
 int wn_records_job_walk(wn_records *r, uint64_t first, wn_records_job_fn fn, void *arg, char **why);
 
-/* wn_records_job_ids returns the ids of the job records with ids in [first,
- * last], at most cap of them into ids, and how many. */
-size_t wn_records_job_ids(wn_records *r, uint64_t first, uint64_t last, uint64_t *ids, size_t cap);
-/* wn_records_job_ids_of returns the ids of the readable job records of
- * project (and of task, if not NULL), in id order, in a new array of *n. */
-uint64_t *wn_records_job_ids_of(wn_records *r, const char *project, const char *task, size_t *n);
-/* wn_records_job_count counts the readable job records of project and task
- * with status. */
-uint64_t wn_records_job_count(wn_records *r, const char *project, const char *task, int status);
+/* wn_records_job_ids puts the ids of the job records with ids in [first,
+ * last], at most cap of them, into ids, and how many in *n. These walks over
+ * the job records return WN_OK, or WN_EIO (logged) if a read of the store cut
+ * them short. */
+int wn_records_job_ids(wn_records *r, uint64_t first, uint64_t last, uint64_t *ids, size_t cap,
+                       size_t *n);
+/* wn_records_job_ids_of puts the ids of the readable job records of project
+ * (and of task, if not NULL), in id order, in a new array *ids of *n. */
+int wn_records_job_ids_of(wn_records *r, const char *project, const char *task, uint64_t **ids,
+                          size_t *n);
+/* wn_records_job_count counts in *count the readable job records of project
+ * and task with status. */
+int wn_records_job_count(wn_records *r, const char *project, const char *task, int status,
+                         uint64_t *count);
 /* wn_records_job_chunk unpacks into the call's allocator (without adopting
  * them) the readable ones of the next max job records after id *after, puts
  * them in v and returns how many; *after becomes the last id read, *more
- * whether records follow. */
+ * whether records follow (false, and rc->read_err set, if a read of the store
+ * cut the walk short). */
 size_t wn_records_job_chunk(wn_records_call *rc, uint64_t *after, size_t max,
                             Whatsnext__V1__Job **v, bool *more);
 /* wn_records_compact_jobs compacts the job records, so that the space of
@@ -233,7 +250,8 @@ typedef struct wn_records_page {
 	 * on past it, in the page's order); 0: no more */
 	uint64_t next_after;
 } wn_records_page;
-/* wn_records_job_page fills pg's page, in id order (desc: reversed). */
+/* wn_records_job_page fills pg's page, in id order (desc: reversed); a read of
+ * the store that cuts it short sets rc->read_err. */
 void wn_records_job_page(wn_records_call *rc, wn_records_page *pg);
 
 /* wn_records_checkpoint copies every record into the new directory dir, a

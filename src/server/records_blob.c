@@ -75,15 +75,18 @@ void wn_records_blob_chunk_put(wn_batch *b, uint64_t id, const char *path, uint6
 	free(key);
 }
 
-void wn_records_blob_del(wn_records *r, wn_batch *b, uint64_t id, const char *path)
+int wn_records_blob_del(wn_records *r, wn_batch *b, uint64_t id, const char *path)
 {
 	size_t kl;
-	char *key = blob_key(id, BLOB_RECORD, path, false, &kl);
+	char *key = blob_key(id, BLOB_CHUNK, path, true, &kl);
+	int rv = wn_records_del_prefix(r, b, key, kl);
+	free(key);
+	if (rv != WN_OK)
+		return rv; /* the record stays with its chunks */
+	key = blob_key(id, BLOB_RECORD, path, false, &kl);
 	wn_batch_del(b, key, kl);
 	free(key);
-	key = blob_key(id, BLOB_CHUNK, path, true, &kl);
-	wn_records_del_prefix(r, b, key, kl);
-	free(key);
+	return WN_OK;
 }
 
 /* blob_walk_one calls fn for the record under key k (kl bytes, of b/ID 'a');

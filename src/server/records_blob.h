@@ -33,8 +33,9 @@ void wn_records_blob_put(wn_batch *b, uint64_t id, const char *path,
 void wn_records_blob_chunk_put(wn_batch *b, uint64_t id, const char *path, uint64_t end,
                                const void *data, size_t len);
 /* wn_records_blob_del adds to b the deletes of the record and every chunk of
- * file path of job id. */
-void wn_records_blob_del(wn_records *r, wn_batch *b, uint64_t id, const char *path);
+ * file path of job id: WN_EIO (logged) with nothing added if the chunks
+ * cannot all be read. */
+int wn_records_blob_del(wn_records *r, wn_batch *b, uint64_t id, const char *path);
 
 /* A file of a job, as a walk finds it: its path (NUL-terminated, valid
  * during the call only) and its record (NULL when unreadable). */

@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "keys.h"
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -85,7 +86,12 @@ size_t wn_records_project_list(wn_records_call *rc, int status, Whatsnext__V1__P
 {
 	struct list l = {rc, &whatsnext__v1__project__descriptor, status, (ProtobufCMessage **)v, 0,
 	                 cap};
-	wn_records_walk(rc->r, WN_KEY_PROJECT, list_one, &l, NULL);
+	char *why = NULL;
+	if (wn_records_walk(rc->r, WN_KEY_PROJECT, list_one, &l, &why) != WN_OK) {
+		wn_error("store read failed: %s", why);
+		wn_records_read_ok(rc, WN_EIO);
+	}
+	free(why);
 	return l.n;
 }
 
@@ -100,7 +106,7 @@ size_t wn_records_task_list(wn_records_call *rc, const char *project, Whatsnext_
 	wn_store_iter *it = wn_store_iter_new(wn_records_store(rc->r), key, kl, NULL, 0);
 	while (wn_store_iter_next(it, &k, &tkl, &val, &vl) && list_one(&l, k, tkl, val, vl))
 		;
-	wn_store_iter_free(it);
+	wn_records_read_ok(rc, wn_records_scan_end(it));
 	return l.n;
 }
 

@@ -55,11 +55,11 @@ void wn_records_output_chunk_del(wn_batch *b, uint64_t id, uint64_t end)
 	wn_batch_del(b, key, kl);
 }
 
-void wn_records_output_del_all(wn_records *r, wn_batch *b, uint64_t id)
+int wn_records_output_del_all(wn_records *r, wn_batch *b, uint64_t id)
 {
 	char key[WN_KEY_MAX];
 	size_t kl = wn_key_of_job(key, WN_KEY_LOG, id);
-	wn_records_del_prefix(r, b, key, kl);
+	return wn_records_del_prefix(r, b, key, kl);
 }
 
 int wn_records_output_chunks(wn_records *r, uint64_t id, uint64_t from, wn_records_chunk_fn fn,

@@ -30,8 +30,9 @@ void wn_records_output_chunk_put(wn_batch *b, uint64_t id, uint64_t end, const v
 /* wn_records_output_chunk_del deletes the chunk of job id that ends at end
  * in b. */
 void wn_records_output_chunk_del(wn_batch *b, uint64_t id, uint64_t end);
-/* wn_records_output_del_all deletes every o/ key of job id in b. */
-void wn_records_output_del_all(wn_records *r, wn_batch *b, uint64_t id);
+/* wn_records_output_del_all deletes every o/ key of job id in b: WN_EIO
+ * (logged) with none deleted if they cannot all be read. */
+int wn_records_output_del_all(wn_records *r, wn_batch *b, uint64_t id);
 
 /* wn_records_chunk_fn gets one chunk of a walk: where it starts, its bytes
  * (valid until it returns); false stops the walk. */

@@ -30,6 +30,7 @@ struct wn_store_iter {
 	size_t plen;
 	bool started;
 	bool rev;  /* wn_store_iter_new_rev: downward */
+	int fault; /* the errno of an injected failure that ended the walk */
 	char *err; /* wn_store_iter_error */
 };
 
@@ -550,6 +551,21 @@ void wn_batch_del(wn_batch *b, const void *key, size_t klen)
 	rocksdb_writebatch_delete(b->wb, key, klen);
 }
 
+void wn_batch_mark(wn_batch *b)
+{
+	rocksdb_writebatch_set_save_point(b->wb);
+}
+
+void wn_batch_unmark(wn_batch *b, bool undo)
+{
+	char *err = NULL;
+	if (undo)
+		rocksdb_writebatch_rollback_to_save_point(b->wb, &err);
+	else
+		rocksdb_writebatch_pop_save_point(b->wb, &err);
+	free(err); /* only without a mark, which wn_batch_mark's callers pair */
+}
+
 int wn_batch_count(const wn_batch *b)
 {
 	return rocksdb_writebatch_count(b->wb);
@@ -618,7 +634,10 @@ wn_store_iter *wn_store_iter_new_rev(wn_store *s, const void *prefix, size_t ple
 bool wn_store_iter_next(wn_store_iter *it, const char **key, size_t *klen, const char **val,
                         size_t *vlen)
 {
-	if (it->it == NULL)
+	if (it->it == NULL || it->fault != 0)
+		return false;
+	it->fault = wn_fault_hit(WN_FAULT_SCAN);
+	if (it->fault != 0)
 		return false;
 	if (it->started && it->rev)
 		rocksdb_iter_prev(it->it);
@@ -651,6 +670,8 @@ const char *wn_store_iter_error(wn_store_iter *it)
 	it->err = NULL;
 	if (it->it == NULL)
 		it->err = wn_xasprintf("the database is closed after a failed reopen");
+	else if (it->fault != 0)
+		it->err = wn_store_injected(it->fault);
 	else
 		rocksdb_iter_get_error(it->it, &it->err);
 	return it->err;

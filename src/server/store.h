@@ -62,6 +62,11 @@ void wn_batch_put(wn_batch *b, const void *key, size_t klen, const void *val, si
 void wn_batch_del(wn_batch *b, const void *key, size_t klen);
 /* wn_batch_serial returns a number no other batch of this process has. */
 uint64_t wn_batch_serial(const wn_batch *b);
+/* wn_batch_mark remembers what b holds; wn_batch_unmark with undo takes back
+ * the updates added since (else keeps them), and forgets the mark. Marks
+ * nest: each wn_batch_mark is paired with one wn_batch_unmark. */
+void wn_batch_mark(wn_batch *b);
+void wn_batch_unmark(wn_batch *b, bool undo);
 /* wn_batch_count returns the number of updates in b. */
 int wn_batch_count(const wn_batch *b);
 

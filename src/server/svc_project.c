@@ -146,8 +146,17 @@ int wn_svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	Whatsnext__V1__DeleteProjectResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__delete_project_response__init(r);
 	wn_batch *b = wn_batch_new();
-	r->tasks_removed = wn_records_task_del_all(c->e->rec, b, p->name);
-	r->jobs_removed = wn_project_remove_jobs(c, p, NULL, b);
+	uint64_t ntasks = 0, njobs = 0;
+	if (wn_records_task_del_all(c->e->rec, b, p->name, &ntasks) != WN_OK) {
+		wn_batch_free(b);
+		return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+	}
+	if ((rv = wn_project_remove_jobs(c, p, NULL, b, &njobs)) != WN_OK) {
+		wn_batch_free(b);
+		return rv;
+	}
+	r->tasks_removed = ntasks;
+	r->jobs_removed = njobs;
 	/* its sweeps go with it (wn_engine_project_drop forgets them in memory) */
 	size_t pos = 0;
 	uint64_t sid;

@@ -627,11 +627,10 @@ int wn_svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	Job **v = NULL;
 	size_t n = wn_project_pending_jobs(c, p, only, &v);
 	wn_batch *b = wn_batch_new();
-	wn_job_remove_many(c, b, p, v, n, true);
+	rv = wn_job_remove_many(c, b, p, v, n, true);
 	free(v);
 	r->removed = n;
-	rv = wn_call_commit(c, b);
-	if (rv != WN_OK)
+	if ((rv = wn_call_commit_if(c, b, rv)) != WN_OK)
 		return rv;
 	*out = &r->base;
 	return WN_OK;
@@ -665,8 +664,7 @@ int wn_svc_queue_pop(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 		return rv;
 	Job copy = *j;
 	wn_batch *b = wn_batch_new();
-	wn_job_remove_many(c, b, p, &j, 1, true);
-	rv = wn_call_commit(c, b);
+	rv = wn_call_commit_if(c, b, wn_job_remove_many(c, b, p, &j, 1, true));
 	if (rv != WN_OK)
 		return rv;
 	Job *reply = wn_arena_alloc(c->arena, sizeof(*reply));

@@ -106,10 +106,24 @@ int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 	if (rq->set_priority) {
 		/* the sweep's jobs have consecutive ids: read that range only */
 		uint64_t *ids = wn_xmalloc((w->total + 1) * sizeof(*ids));
-		size_t n =
-		    wn_records_job_ids(c->e->rec, w->id, w->id + w->total - 1, ids, w->total + 1);
+		Job **v = wn_xmalloc((w->total + 1) * sizeof(*v));
+		size_t n = 0;
+		/* every job read before any changes: none is left out unseen */
+		rv = wn_records_job_ids(c->e->rec, w->id, w->id + w->total - 1, ids, w->total + 1,
+		                        &n);
+		for (size_t i = 0; rv == WN_OK && i < n; i++)
+			if ((rv = wn_job_get(c, ids[i], &v[i])) == WN_ENOTFOUND) {
+				v[i] = NULL;
+				rv = WN_OK;
+			}
+		free(ids);
+		if (rv != WN_OK) {
+			free(v);
+			wn_batch_free(b);
+			return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+		}
 		for (size_t i = 0; i < n; i++) {
-			Job *j = wn_job_find(c, ids[i]);
+			Job *j = v[i];
 			/* a blocked job may run yet, once what it waits for is retried */
 			if (j == NULL || (j->status != PENDING && j->status != BLOCKED) ||
 			    j->priority == rq->priority)
@@ -122,7 +136,7 @@ int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 				wn_queue_ready_add(c, p, j);
 			wn_job_put(c, b, j);
 		}
-		free(ids);
+		free(v);
 	}
 	rv = wn_call_commit(c, b);
 	if (rv != WN_OK)

@@ -177,9 +177,13 @@ int wn_svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	if (!rq->force) {
 		/* refuse while any of its jobs runs */
 		uint64_t running = 0;
-		if (p->counts[WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING] > 0)
-			running = wn_records_job_count(c->e->rec, p->name, tq->name,
-			                               WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING);
+		if (p->counts[WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING] > 0 &&
+		    wn_records_job_count(c->e->rec, p->name, tq->name,
+		                         WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING,
+		                         &running) != WN_OK) {
+			wn_batch_free(b);
+			return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+		}
 		if (running > 0) {
 			wn_batch_free(b);
 			return wn_call_fail(
@@ -191,7 +195,12 @@ int wn_svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	}
 	Whatsnext__V1__DeleteTaskResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__delete_task_response__init(r);
-	r->jobs_removed = wn_project_remove_jobs(c, p, tq->name, b);
+	uint64_t njobs = 0;
+	if ((rv = wn_project_remove_jobs(c, p, tq->name, b, &njobs)) != WN_OK) {
+		wn_batch_free(b);
+		return rv;
+	}
+	r->jobs_removed = njobs;
 	wn_records_task_del(c->e->rec, b, p->name, tq->name);
 	rv = wn_engine_write(c, b);
 	wn_batch_free(b);

@@ -115,6 +115,19 @@ static bool expired_held(struct call *c, const Job *j, int64_t cutoff)
 	return false;
 }
 
+/* expire_group deletes the n expired jobs gone of p in b and returns how
+ * many; none, with *more cleared, if what they reported cannot be read (the
+ * pass ends; the next one goes on). */
+static size_t expire_group(struct call *c, wn_batch *b, struct project *p, Job **gone, size_t n,
+                           bool *more)
+{
+	if (wn_job_remove_many(c, b, p, gone, n, false) == WN_OK)
+		return n;
+	wn_records_read_ok(&c->rec, WN_EIO);
+	*more = false;
+	return 0;
+}
+
 /* expire_chunk deletes the expired jobs of the next chunk of keys after
  * *after; counts them in *removed, and sets *freed when one of them held a
  * dependency past its retention (which may be deleted now). Returns whether
@@ -153,8 +166,7 @@ static bool expire_chunk(wn_engine *e, uint64_t *after, uint64_t *removed, bool 
 		if (p == NULL || !expired_ok(&c, j))
 			continue;
 		if (gp != NULL && p != gp) {
-			wn_job_remove_many(&c, b, gp, gone, ngone, false);
-			ngone_all += ngone;
+			ngone_all += expire_group(&c, b, gp, gone, ngone, &more);
 			ngone = 0;
 		}
 		gp = p;
@@ -162,9 +174,10 @@ static bool expire_chunk(wn_engine *e, uint64_t *after, uint64_t *removed, bool 
 		gone[ngone++] = j;
 	}
 	if (ngone > 0)
-		wn_job_remove_many(&c, b, gp, gone, ngone, false);
-	ngone_all += ngone;
+		ngone_all += expire_group(&c, b, gp, gone, ngone, &more);
 	*removed += ngone_all;
+	if (c.rec.read_err != 0)
+		*freed = false; /* the store cannot be read: no walk again */
 	if (wn_batch_count(b) > 0)
 		wn_engine_write(&c, b);
 	wn_batch_free(b);

@@ -6,9 +6,11 @@
 
 #include "arena.h"
 #include "err.h"
+#include "fault.h"
 #include "records.h"
 #include "store.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,7 @@ struct rig {
 static void rig_open(struct rig *g)
 {
 	memset(g, 0, sizeof(*g));
+	wn_fault_clear();
 	char *err = NULL;
 	int rv = wn_store_open("data", WN_DURABILITY_SYNC, 0, &g->s, &err);
 	free(err);
@@ -174,6 +177,14 @@ TEST(a_deleted_job_takes_what_it_reported_along)
 	j.id = 7;
 	j.attempt = 1;
 	wn_batch *b = wn_batch_new();
+	/* a walk over its keys that fails adds nothing to the batch */
+	wn_fault_set(WN_FAULT_SCAN, 1, 1, EIO);
+	CHECK_EQ_INT(wn_records_job_del_reports(g.r, b, &j), WN_EIO);
+	CHECK_EQ_INT(wn_batch_count(b), 0);
+	wn_fault_set(WN_FAULT_SCAN, 3, 1, EIO); /* the output's walk whole, the artifacts' not */
+	CHECK_EQ_INT(wn_records_job_del_reports(g.r, b, &j), WN_EIO);
+	CHECK_EQ_INT(wn_batch_count(b), 0);
+	CHECK_OK(wn_records_job_del_reports(g.r, b, &j));
 	wn_records_job_del(&g.rc, b, &j);
 	rig_write(&g, b);
 	CHECK_EQ_INT(side_count(&g, WN_KEY_HISTORY, 7), 0);
@@ -245,7 +256,9 @@ TEST(projects_and_tasks_round_trip)
 	CHECK_OK(wn_records_task_get(&g.rc, "a", "c", &tk));
 	CHECK_EQ_STR(tk->name, "c");
 	b = wn_batch_new();
-	CHECK_EQ_INT(wn_records_task_del_all(g.r, b, "a"), 3);
+	uint64_t ntasks = 0;
+	CHECK_OK(wn_records_task_del_all(g.r, b, "a", &ntasks));
+	CHECK_EQ_INT(ntasks, 3);
 	wn_records_project_del(b, "b");
 	rig_write(&g, b);
 	CHECK_EQ_INT(wn_records_task_list(&g.rc, "a", t, 4), 0);
@@ -354,25 +367,43 @@ TEST(jobs_are_found_by_project_task_and_id_range)
 	rig_open(&g);
 	ten_jobs(&g);
 	size_t n = 0;
-	uint64_t *ids = wn_records_job_ids_of(g.r, "a", NULL, &n);
+	uint64_t *ids = NULL;
+	CHECK_OK(wn_records_job_ids_of(g.r, "a", NULL, &ids, &n));
 	CHECK_EQ_INT(n, 5);
 	CHECK_EQ_INT(ids[0], 1);
 	CHECK_EQ_INT(ids[4], 9);
 	free(ids);
-	ids = wn_records_job_ids_of(g.r, "b", "x", &n);
+	CHECK_OK(wn_records_job_ids_of(g.r, "b", "x", &ids, &n));
 	CHECK_EQ_INT(n, 2);
 	CHECK_EQ_INT(ids[1], 4);
 	free(ids);
-	CHECK_EQ_INT(wn_records_job_count(g.r, "a", "y", WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING),
-	             1);
-	CHECK_EQ_INT(wn_records_job_count(g.r, "b", "x", WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING),
-	             0);
+	uint64_t count = 0;
+	CHECK_OK(
+	    wn_records_job_count(g.r, "a", "y", WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING, &count));
+	CHECK_EQ_INT(count, 1);
+	CHECK_OK(
+	    wn_records_job_count(g.r, "b", "x", WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING, &count));
+	CHECK_EQ_INT(count, 0);
 	uint64_t r[16];
-	CHECK_EQ_INT(wn_records_job_ids(g.r, 3, 7, r, 16), 5);
+	CHECK_OK(wn_records_job_ids(g.r, 3, 7, r, 16, &n));
+	CHECK_EQ_INT(n, 5);
 	CHECK_EQ_INT(r[0], 3);
 	CHECK_EQ_INT(r[4], 7);
-	CHECK_EQ_INT(wn_records_job_ids(g.r, 3, 7, r, 2), 2);
-	CHECK_EQ_INT(wn_records_job_ids(g.r, 5, 4, r, 16), 0);
+	CHECK_OK(wn_records_job_ids(g.r, 3, 7, r, 2, &n));
+	CHECK_EQ_INT(n, 2);
+	CHECK_OK(wn_records_job_ids(g.r, 5, 4, r, 16, &n));
+	CHECK_EQ_INT(n, 0);
+	/* a walk a read of the store cuts short says so */
+	wn_fault_set(WN_FAULT_SCAN, 3, 1, EIO);
+	CHECK_EQ_INT(wn_records_job_ids_of(g.r, "a", NULL, &ids, &n), WN_EIO);
+	free(ids);
+	wn_fault_set(WN_FAULT_SCAN, 3, 1, EIO);
+	CHECK_EQ_INT(
+	    wn_records_job_count(g.r, "a", "y", WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING, &count),
+	    WN_EIO);
+	wn_fault_set(WN_FAULT_SCAN, 3, 1, EIO);
+	CHECK_EQ_INT(wn_records_job_ids(g.r, 3, 7, r, 16, &n), WN_EIO);
+	CHECK_EQ_INT(n, 3);
 	rig_close(&g);
 }
 
