@@ -125,3 +125,18 @@ test_a_job_remove_that_cannot_read_its_output_changes_nothing() {
 	wnctl job remove 1 >/dev/null || fail "the remove once reads work"
 	expect_check_clean
 }
+
+test_a_bulk_change_whose_selection_is_cut_short_changes_nothing() {
+	wn_start
+	five_jobs
+	wn_stop
+	# after wn_start's 2 steps, the selection's walk fails at its fourth
+	WN_STORE_FAULTS=scan:after=5:count=1 wn_start
+	expect_unavailable "a cancel by filter whose walk was cut short" \
+		wnctl job cancel --project p --yes
+	expect_eq "$(wnctl --json job list --all --project p | jq -r '[.jobs[].status] | unique | join(",")')" \
+		"pending" "statuses after the refused cancel"
+	wnctl job cancel --project p --yes >/dev/null || fail "the cancel once reads work"
+	expect_eq "$(wnctl --json job list --all --project p | jq -r '[.jobs[].status] | unique | join(",")')" \
+		"cancelled" "statuses after the cancel"
+}
