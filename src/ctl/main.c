@@ -52,8 +52,9 @@ static void main_help(FILE *f)
 	      "\n"
 	      "Manage the projects, tasks, jobs, queues, sweeps and workers of a WhatsNext\n"
 	      "server (wnd), and back up its data.\n"
-	      "Options of a command may come before or after its arguments; a negative\n"
-	      "number is an argument, and everything after '--' is one too.\n"
+	      "Options may come anywhere: before the noun, between the noun and its verb,\n"
+	      "before or after the arguments; a negative number is an argument, and\n"
+	      "everything after '--' is one too.\n"
 	      "\n"
 	      "commands:\n",
 	      f);
@@ -186,6 +187,208 @@ static int main_help_command(wn_ctl *c, int argc, char **argv)
 	return main_help_print(c, n, v);
 }
 
+/* ---------------------------------------------------------------- between noun and verb */
+
+/* An option as wnctl and the verbs of a noun know it, between the noun and its verb. */
+struct main_opt {
+	const char *name;
+	int arg;     /* has_arg, or MAIN_ARG_MIXED: verbs differ on whether it takes a value */
+	bool global; /* one of wnctl's own options */
+};
+
+enum { MAIN_ARG_MIXED = -1 };
+
+/* main_opts_of returns the options of every verb of n and wnctl's own, each name once, in
+ * *n_out (context-owned). */
+static struct main_opt *main_opts_of(wn_ctl *c, const struct wn_ctl_noun *n, size_t *n_out)
+{
+	size_t cap = WN_ARRAY_LEN(main_opts);
+	for (size_t k = 0; k < n->nverbs; k++)
+		for (const struct option *o = n->verbs[k].opts; o != NULL && o->name != NULL; o++)
+			cap++;
+	struct main_opt *v = wn_ctl_alloc(c, cap * sizeof(*v));
+	size_t nv = 0;
+	for (size_t k = 0; k <= n->nverbs; k++) {
+		const struct option *o = k < n->nverbs ? n->verbs[k].opts : main_opts;
+		for (; o != NULL && o->name != NULL; o++) {
+			size_t i = 0;
+			while (i < nv && strcmp(v[i].name, o->name) != 0)
+				i++;
+			if (i == nv)
+				v[nv++] = (struct main_opt){o->name, o->has_arg, false};
+			else if (v[i].arg != o->has_arg)
+				v[i].arg = MAIN_ARG_MIXED;
+			v[i].global |= k == n->nverbs;
+		}
+	}
+	*n_out = nv;
+	return v;
+}
+
+/* main_opt_find returns the option the word a ("--name", "--name=V", "-x") names among the nv
+ * options at v: the one of its exact name, else the first of those its name begins (NULL:
+ * none); *arg gets whether the next word is its value (1), not (0), or may be and may not
+ * be (MAIN_ARG_MIXED: the options it may name differ on it). */
+static const struct main_opt *main_opt_find(const struct wn_ctl_noun *n, const struct main_opt *v,
+                                            size_t nv, const char *a, int *arg)
+{
+	static const struct main_opt shorts[] = {{"help", no_argument, true},
+	                                         {"yes", no_argument, false}};
+	*arg = 0;
+	if (a[1] != '-') { /* -h, -y, or a letter of a verb's option (-f, -o F) */
+		if (a[2] != '\0')
+			return NULL;
+		if (a[1] == 'h' || a[1] == 'y')
+			return &shorts[a[1] == 'y'];
+		for (size_t k = 0; k < n->nverbs; k++)
+			for (const struct option *o = n->verbs[k].opts; o && o->name; o++)
+				if (o->val == a[1] && o->flag == NULL) {
+					*arg = o->has_arg == required_argument;
+					for (size_t i = 0; i < nv; i++)
+						if (strcmp(v[i].name, o->name) == 0)
+							return &v[i];
+				}
+		return NULL;
+	}
+	size_t len = strcspn(a + 2, "=");
+	const struct main_opt *found = NULL;
+	int want = 0;
+	for (int exact = 1; exact >= 0 && found == NULL; exact--)
+		for (size_t i = 0; i < nv; i++) {
+			if (strncmp(v[i].name, a + 2, len) != 0 ||
+			    (exact && v[i].name[len] != '\0'))
+				continue;
+			int takes = v[i].arg == MAIN_ARG_MIXED ? MAIN_ARG_MIXED
+			                                       : v[i].arg == required_argument;
+			want = found == NULL || want == takes ? takes : MAIN_ARG_MIXED;
+			if (found == NULL)
+				found = &v[i];
+		}
+	if (found != NULL && a[2 + len] != '=') /* "--name=V" holds its value */
+		*arg = want;
+	return found;
+}
+
+/* main_shadowed exits 2 when the option word a, given between noun n and its verb v, names
+ * both an option of v and a global option of that name (task create --timeout): which one
+ * is meant cannot be told there. */
+static void main_shadowed(wn_ctl *c, const struct wn_ctl_noun *n, const struct wn_ctl_verb *v,
+                          const char *a)
+{
+	if (a[1] != '-')
+		return;
+	size_t len = strcspn(a + 2, "="), nfound = 0;
+	const struct option *found = NULL;
+	for (const struct option *o = v->opts; o != NULL && o->name != NULL; o++)
+		if (strncmp(o->name, a + 2, len) == 0) {
+			found = o;
+			nfound++;
+			if (o->name[len] == '\0') {
+				nfound = 1;
+				break;
+			}
+		}
+	for (const struct option *g = main_opts; nfound == 1 && g->name != NULL; g++)
+		if (strcmp(g->name, found->name) == 0)
+			wn_ctl_usage(c,
+			             "option '%s' between '%s' and '%s' may be wnctl's or the "
+			             "command's --%s: give it before '%s' for wnctl's, after '%s' "
+			             "for the command's",
+			             a, n->name, v->name, g->name, n->name, v->name);
+}
+
+/* main_noun_help prints the help of noun n, as JSON when --json is among its argc words,
+ * and exits. */
+__attribute__((noreturn)) static void main_noun_help(wn_ctl *c, const struct wn_ctl_noun *n,
+                                                     int argc, char **argv)
+{
+	if (wn_ctl_help_wants_json(argc, argv))
+		wn_ctl_global_option(c, WN_CTL_OPT_JSON, NULL);
+	exit(main_help_print(c, n, NULL));
+}
+
+/* main_unknown_opt exits 2 on the option word a, which neither wnctl nor a verb of the nv
+ * options at v knows, naming the nearest of them. */
+__attribute__((noreturn)) static void main_unknown_opt(wn_ctl *c, const struct main_opt *v,
+                                                       size_t nv, const char *a)
+{
+	struct option *o = wn_ctl_alloc(c, (nv + 1) * sizeof(*o));
+	for (size_t i = 0; i < nv; i++)
+		o[i] = (struct option){v[i].name, no_argument, NULL, 0};
+	wn_ctl_unknown_option(c, o, a);
+}
+
+/* main_verb_at returns the place of the verb among the argc words after noun n, past the
+ * options that may stand before it (`wnctl job --json list`), marking in value[] the words
+ * that are their values; prints n's help when they ask for it, exits 2 when no verb
+ * follows. */
+static int main_verb_at(wn_ctl *c, const struct wn_ctl_noun *n, int argc, char **argv, bool *value)
+{
+	size_t nv = 0;
+	const struct main_opt *opts = main_opts_of(c, n, &nv);
+	const char *unknown = NULL;
+	int at = 0;
+	for (; at < argc; at++) {
+		const char *a = argv[at];
+		if (strcmp(a, "--") == 0)
+			wn_ctl_usage(c, "%s: missing command before '--'", n->name);
+		if (a[0] != '-' || a[1] == '\0' || (a[1] >= '0' && a[1] <= '9'))
+			break; /* a word: the verb (a negative number is no option) */
+		int arg = 0;
+		const struct main_opt *o = main_opt_find(n, opts, nv, a, &arg);
+		if (o != NULL && o->global && strcmp(o->name, "help") == 0)
+			main_noun_help(c, n, argc, argv);
+		if (arg == MAIN_ARG_MIXED)
+			wn_ctl_usage(c,
+			             "option '%s' before the command: give it after the command, "
+			             "whose help says whether it takes a value",
+			             a);
+		if (o == NULL && unknown == NULL)
+			unknown = a;
+		if (arg == 1 && at + 1 >= argc)
+			wn_ctl_usage(c, "option '%s' needs a value", a);
+		if (arg == 1)
+			value[++at] = true;
+	}
+	if (at < argc && main_is_help(argv[at]))
+		main_noun_help(c, n, argc, argv);
+	if (unknown != NULL && (at >= argc || main_find_verb(n, argv[at]) == NULL))
+		main_unknown_opt(c, opts, nv, unknown); /* its value taken for the verb? */
+	if (at >= argc && argc > 1 && value[argc - 1] && main_find_verb(n, argv[argc - 1]))
+		wn_ctl_usage(c, "%s: missing command ('%s' is the value of option '%s')", n->name,
+		             argv[argc - 1], argv[argc - 2]);
+	if (at >= argc)
+		wn_ctl_usage(c, "%s: missing command", n->name);
+	return at;
+}
+
+/* main_verb selects noun n's verb, found among the argc words after n, as the command: its
+ * own words first, then the options that stood before it, then the rest. A missing or
+ * unknown verb exits 2, and so does an option before it that may be wnctl's or the
+ * verb's. */
+static const struct wn_ctl_verb *main_verb(wn_ctl *c, const struct wn_ctl_noun *n, int argc,
+                                           char **argv)
+{
+	wn_ctl_set_command(c, n, NULL, 0, NULL); /* errors point to the noun's help */
+	bool *value = wn_ctl_alloc(c, (size_t)argc + 1);
+	int at = main_verb_at(c, n, argc, argv, value);
+	const struct wn_ctl_verb *v = main_find_verb(n, argv[at]);
+	if (v == NULL)
+		main_unknown_verb(c, n, argv[at]);
+	char **words = wn_ctl_alloc(c, ((size_t)argc + 1) * sizeof(*words));
+	int nw = 0;
+	words[nw++] = argv[at];
+	for (int i = 0; i < at; i++) {
+		if (!value[i])
+			main_shadowed(c, n, v, argv[i]);
+		words[nw++] = argv[i];
+	}
+	for (int i = at + 1; i < argc; i++)
+		words[nw++] = argv[i];
+	wn_ctl_set_command(c, n, v, nw, words);
+	return v;
+}
+
 /* main_version answers --version: "wnctl VERSION (protocol N)", or with --json
  * {"version", "protocol"}. */
 static int main_version(wn_ctl *c)
@@ -259,25 +462,10 @@ int main(int argc, char **argv)
 	if (n == NULL)
 		main_unknown_noun(c, name);
 
-	const struct wn_ctl_verb *v;
-	int first; /* index of the command's own argv[0] */
-	if (n->verbs[0].name == NULL) {
-		v = &n->verbs[0];
-		first = optind;
-	} else {
-		if (optind + 1 >= argc)
-			wn_ctl_die(c, WN_CTL_EXIT_USAGE,
-			           "%s: missing command (see 'wnctl %s --help')", n->name, n->name);
-		if (main_is_help(argv[optind + 1])) {
-			if (wn_ctl_help_wants_json(argc - optind - 2, argv + optind + 2))
-				wn_ctl_global_option(c, WN_CTL_OPT_JSON, NULL);
-			return main_help_print(c, n, NULL);
-		}
-		v = main_find_verb(n, argv[optind + 1]);
-		if (v == NULL)
-			main_unknown_verb(c, n, argv[optind + 1]);
-		first = optind + 1;
-	}
-	wn_ctl_set_command(c, n, v, argc - first, argv + first);
+	const struct wn_ctl_verb *v = &n->verbs[0];
+	if (n->verbs[0].name == NULL) /* the noun is the command (status) */
+		wn_ctl_set_command(c, n, v, argc - optind, argv + optind);
+	else
+		v = main_verb(c, n, argc - optind - 1, argv + optind + 1);
 	return wn_ctl_output_done(c, v->run(c));
 }
