@@ -1,9 +1,13 @@
-/* wnctl status: every project's job counts by state, with totals, and every sweep's. */
+/* wnctl status: every project's job counts by state, with totals, and every sweep's (of
+ * the projects a token limited to some may see). */
 #include "ctl.h"
 #include "json.h"
 #include "methods.h"
 #include "table.h"
 #include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 /* The counts of one ProjectStats, in column order. */
 static void status_counts(const Whatsnext__V1__ProjectStats *s, uint64_t out[6])
@@ -73,8 +77,46 @@ void wn_ctl_stats_print(wn_ctl *c, const Whatsnext__V1__StatsResponse *r, bool t
 	wn_table_free(t);
 }
 
-/* status_sweeps returns every sweep, or NULL when the server keeps none (or knows no sweeps). */
-static Whatsnext__V1__ListSweepsResponse *status_sweeps(wn_ctl *c)
+static int status_sweep_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(Whatsnext__V1__Sweep *const *)a)->id;
+	uint64_t y = (*(Whatsnext__V1__Sweep *const *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+/* status_sweeps_of returns the sweeps of the projects of st, for a token limited to some
+ * projects (which may not list every project's): the server's order, by id. */
+static Whatsnext__V1__ListSweepsResponse *status_sweeps_of(wn_ctl *c,
+                                                           const Whatsnext__V1__StatsResponse *st)
+{
+	Whatsnext__V1__ListSweepsResponse *all = wn_ctl_alloc(c, sizeof(*all));
+	whatsnext__v1__list_sweeps_response__init(all);
+	size_t cap = 0;
+	for (size_t i = 0; i < st->n_projects; i++) {
+		Whatsnext__V1__ListSweepsRequest req = WHATSNEXT__V1__LIST_SWEEPS_REQUEST__INIT;
+		req.project = st->projects[i]->project;
+		Whatsnext__V1__ListSweepsResponse *r =
+		    wn_ctl_call(c, WN_PATH_SWEEP_LIST, &req.base,
+		                &whatsnext__v1__list_sweeps_response__descriptor, 0);
+		if (all->n_sweeps + r->n_sweeps > cap) {
+			cap = (all->n_sweeps + r->n_sweeps) * 2;
+			Whatsnext__V1__Sweep **v = wn_ctl_alloc(c, cap * sizeof(*v));
+			if (all->n_sweeps > 0)
+				memcpy(v, all->sweeps, all->n_sweeps * sizeof(*v));
+			all->sweeps = v;
+		}
+		for (size_t k = 0; k < r->n_sweeps; k++)
+			all->sweeps[all->n_sweeps++] = r->sweeps[k];
+	}
+	if (all->n_sweeps > 1)
+		qsort(all->sweeps, all->n_sweeps, sizeof(*all->sweeps), status_sweep_cmp);
+	return all;
+}
+
+/* status_sweeps returns every sweep the caller may see (st holds the projects it may),
+ * or NULL when the server keeps none (or knows no sweeps). */
+static Whatsnext__V1__ListSweepsResponse *status_sweeps(wn_ctl *c,
+                                                        const Whatsnext__V1__StatsResponse *st)
 {
 	Whatsnext__V1__ListSweepsRequest req = WHATSNEXT__V1__LIST_SWEEPS_REQUEST__INIT;
 	int code = 0;
@@ -83,6 +125,8 @@ static Whatsnext__V1__ListSweepsResponse *status_sweeps(wn_ctl *c)
 	                    &whatsnext__v1__list_sweeps_response__descriptor, 0, &code);
 	if (code == WHATSNEXT__V1__CODE__UNIMPLEMENTED)
 		return NULL;
+	if (code == WHATSNEXT__V1__CODE__PERMISSION_DENIED) /* a token limited to projects */
+		return status_sweeps_of(c, st);
 	if (code != 0)
 		wn_ctl_die(c, wn_ctl_exit_code(code), "%s", wn_ctl_call_error(c));
 	return r;
@@ -147,7 +191,7 @@ static int status_run(wn_ctl *c)
 	for (size_t i = 0; i < r->n_warnings; i++)
 		fprintf(stderr, "wnctl: warning: the server says: %s\n",
 		        wn_ctl_line(c, r->warnings[i]));
-	Whatsnext__V1__ListSweepsResponse *sw = status_sweeps(c);
+	Whatsnext__V1__ListSweepsResponse *sw = status_sweeps(c, r);
 	size_t nsweeps = sw != NULL ? sw->n_sweeps : 0;
 	if (wn_ctl_json(c)) {
 		json_t *j = status_json(r);
@@ -167,8 +211,9 @@ static int status_run(wn_ctl *c)
 static const struct wn_ctl_verb status_verbs[] = {
     {NULL, status_run, "[--all]",
      "Show every project's jobs counted by state, the totals over all projects, and the "
-     "progress of each sweep still going and of the newest finished ones; warnings of the "
-     "server about its safety (--insecure) go to stderr.",
+     "progress of each sweep still going and of the newest finished ones (for a token "
+     "limited to some projects, of those); warnings of the server about its safety "
+     "(--insecure) go to stderr.",
      status_opts, status_help},
 };
 

@@ -20,6 +20,10 @@
 int wn_auth_scope(struct call *c, const struct wn_token *who, const wn_method *m,
                   const ProtobufCMessage *in);
 
+/* wn_auth_sees reports whether the caller of c may see project: a token limited to
+ * projects sees those only; others (and a server without tokens) every one. */
+bool wn_auth_sees(struct call *c, const char *project);
+
 /* wn_auth_target appends to out what request in of method m names, as
  * "project=p job=7" (empty values left out). */
 void wn_auth_target(const wn_method *m, const ProtobufCMessage *in, wn_strbuf *out);

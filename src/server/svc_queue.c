@@ -3,6 +3,7 @@
 #include "svc.h"
 
 #include "artifacts.h"
+#include "auth_scope.h"
 #include "clock.h"
 #include "deps.h"
 #include "engine_state.h"
@@ -586,22 +587,22 @@ int wn_svc_queue_stats(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	const Whatsnext__V1__StatsRequest *rq = (const void *)in;
 	Whatsnext__V1__StatsResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__stats_response__init(r);
+	r->projects =
+	    wn_arena_alloc(c->arena, (wn_map_count(c->e->proj.byname) + 1) * sizeof(*r->projects));
 	if (rq->project[0] != '\0') {
 		int rv = WN_OK;
 		struct project *p = wn_engine_project(c, rq->project, &rv);
 		if (p == NULL)
 			return rv;
-		r->projects = wn_arena_alloc(c->arena, sizeof(*r->projects));
 		r->projects[r->n_projects++] = stats_of(c, p);
 	} else {
-		r->projects = wn_arena_alloc(c->arena, (wn_map_count(c->e->proj.byname) + 1) *
-		                                           sizeof(*r->projects));
 		size_t pos = 0;
 		uint64_t uk;
 		const char *sk;
 		void *val;
 		while (wn_map_next(c->e->proj.byname, &pos, &uk, &sk, &val))
-			r->projects[r->n_projects++] = stats_of(c, val);
+			if (wn_auth_sees(c, sk)) /* a token limited to projects: those */
+				r->projects[r->n_projects++] = stats_of(c, val);
 		qsort(r->projects, r->n_projects, sizeof(*r->projects), stats_cmp);
 	}
 	if (c->e->cfg.warning != NULL && c->e->cfg.warning[0] != '\0') {

@@ -2,7 +2,8 @@
 # token create/list/revoke, secrets never stored, logged or listed, the
 # bootstrap admin token file, the audit log, a job's submitter, a revoked
 # token stopping a running worker, wnd --check on token records, a token's
-# resent Submit after a step back of the wall clock.
+# resent Submit after a step back of the wall clock, wnctl status of a
+# token limited to some projects.
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
@@ -348,4 +349,45 @@ test_first_token_must_be_an_admins() {
 	admin=$(wnctl token create boss --role admin 2>/dev/null)
 	expect_exit 0 env WN_TOKEN="$admin" "$WN_BIN/wnctl" token create alice --role user
 	expect_contains "$(WN_TOKEN=$admin wnctl token list)" "alice"
+}
+
+# wnctl status with a token limited to some projects: the counts and sweeps
+# of those, a total over them, nothing of the other projects; it was refused
+# (PERMISSION_DENIED: "name one of them").
+test_status_of_a_token_limited_to_some_projects() {
+	start_with_admin
+	local p
+	for p in mine other theirs; do
+		wnctl project create "$p" >/dev/null
+		wnctl task create "$p" t >/dev/null
+	done
+	wnctl job add mine t >/dev/null
+	wnctl job add theirs t >/dev/null
+	wnctl job sweep mine t --grid a=1,2 >/dev/null 2>&1
+	wnctl job sweep theirs t --grid a=1,2,3 >/dev/null 2>&1
+	# ghost: a project of the token that does not exist
+	wnctl token create bob --role user --project mine --project other --project ghost \
+		>bob.token 2>/dev/null
+	chmod 600 bob.token
+	expect_exit 0 env -u WN_TOKEN WN_TOKEN_FILE=bob.token "$WN_BIN/wnctl" status
+	expect_eq "$WN_ERR" "" "stderr"
+	expect_eq "$(awk 'NF {print $1, $2, $NF}' <<<"$WN_OUT")" "PROJECT PENDING TOTAL
+mine 3 3
+other 0 0
+TOTAL 3 3
+SWEEP PROJECT TOTAL
+3 mine 2" "status of bob"
+	expect_not_contains "$WN_OUT" "theirs"
+	expect_exit 0 env -u WN_TOKEN WN_TOKEN_FILE=bob.token "$WN_BIN/wnctl" --json status
+	expect_eq "$(jq -c '[[.projects[].project], .total.pending, [.sweeps[].project], .warnings]' \
+		<<<"$WN_OUT")" '[["mine","other"],3,["mine"],[]]' "status of bob as JSON"
+	expect_exit 0 env -u WN_TOKEN WN_TOKEN_FILE=bob.token "$WN_BIN/wnctl" --json queue stats
+	expect_eq "$(jq -c '[.projects[].project]' <<<"$WN_OUT")" '["mine","other"]' "queue stats"
+	# the admin sees every project
+	expect_eq "$(wnctl --json status | jq -c '[[.projects[].project], [.sweeps[].id]]')" \
+		'[["mine","other","theirs"],[3,5]]' "status of the admin"
+	# the other calls naming every project are still refused
+	expect_exit 8 env -u WN_TOKEN WN_TOKEN_FILE=bob.token "$WN_BIN/wnctl" sweep list
+	expect_contains "$WN_ERR" "name one of them"
+	wn_stop
 }

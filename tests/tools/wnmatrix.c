@@ -659,8 +659,8 @@ static void matrix(void)
 	}
 }
 
-/* scope: alice (user of pa and pc) naming pb, its jobs or every project,
- * and w1 acting as w2, are refused; naming pa is not. */
+/* scope: alice (user of pa and pc) naming pb, its jobs or every project (but
+ * for Stats), and w1 acting as w2, are refused; naming pa is not. */
 static void scope(void)
 {
 	static const int user_mids[] = {
@@ -684,12 +684,11 @@ static void scope(void)
 		protobuf_c_message_free_unpacked(&b->base, NULL);
 		check_call(row, rpcs[R_USER], "user of pa naming pb", false,
 		           CODE(PERMISSION_DENIED));
+		tg.project = ""; /* every project: Stats answers with the counts of pa alone */
 		if (row->mid == WN_MID_JOB_LIST || row->mid == WN_MID_SWEEP_LIST ||
-		    row->mid == WN_MID_QUEUE_STATS) {
-			tg.project = "";
-			check_call(row, rpcs[R_USER], "user of pa naming every project", false,
-			           CODE(PERMISSION_DENIED));
-		}
+		    row->mid == WN_MID_QUEUE_STATS)
+			check_call(row, rpcs[R_USER], "user of pa naming every project",
+			           row->mid == WN_MID_QUEUE_STATS, CODE(PERMISSION_DENIED));
 	}
 	static const int worker_mids[] = {WN_MID_QUEUE_FETCH,    WN_MID_QUEUE_HEARTBEAT,
 	                                  WN_MID_QUEUE_COMPLETE, WN_MID_QUEUE_RELEASE,

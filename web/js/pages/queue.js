@@ -43,15 +43,15 @@ export function mount(root, params) {
     }
     pick.value = only;
     // Every project: one Stats call says which have PENDING jobs, and only
-    // those are listed (a token limited to some projects may not ask for all
-    // counts: then each project is listed); at most SECTIONS of them, the
-    // others named below.
+    // those are listed (a token limited to some projects gets the counts of
+    // those: each other project is listed, and its queue refused); at most
+    // SECTIONS of them, the others named below.
     let pending = null;
     if (!only) {
       const st = await orDenied(call("QueueService", "Stats", {}));
       if (!st.denied) pending = new Map((st.projects || []).map((x) => [x.project, num(x.pending)]));
     }
-    const busy = only ? [only] : pending && names.length > SECTIONS ? names.filter((p) => pending.get(p)) : names;
+    const busy = only ? [only] : pending && names.length > SECTIONS ? names.filter((p) => !pending.has(p) || pending.get(p)) : names;
     const shown = busy.slice(0, SECTIONS);
     const inBusy = new Set(busy);
     const some = (list) => `${list.slice(0, 100).join(", ")}${list.length > 100 ? ", …" : ""}`;
@@ -67,7 +67,7 @@ export function mount(root, params) {
     // lists them all), said in its section rather than hiding the others
     const lists = await Promise.all(
       shown.map((p) =>
-        pending && !pending.get(p) ? { jobs: [], total: "0", waitingTotal: "0" } :
+        pending && pending.has(p) && !pending.get(p) ? { jobs: [], total: "0", waitingTotal: "0" } :
         call("QueueService", "List", { project: p, limit: LIMIT, includeWaiting: true }).catch((e) => {
           if (e instanceof ApiError && e.status === 403) return null;
           throw e;
