@@ -548,7 +548,9 @@ static void list_rows(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
 
 /* list_print writes the jobs of page r into the JSON list at arg and frees r: `--json job
  * list --all` holds one page at a time, however many jobs there are. The list begins
- * with the first page: a server that cannot be reached leaves stdout empty. */
+ * with the first page: a server that cannot be reached leaves stdout empty. Output that
+ * cannot be written (its reader gone: `| head -1`) ends wnctl before the next page is
+ * asked for. */
 static void list_print(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
 {
 	struct wn_json_list *l = arg;
@@ -557,6 +559,7 @@ static void list_print(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
 	for (size_t i = 0; i < r->n_jobs; i++)
 		wn_json_list_add(arg, &r->jobs[i]->base);
 	wn_ctl_release(c, r);
+	wn_ctl_output_check(c);
 }
 
 int wn_ctl_job_list(wn_ctl *c)

@@ -10,7 +10,6 @@
 #include "wire.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -247,13 +246,6 @@ void wn_ctl_usage(wn_ctl *c, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	ctl_vdie(WN_CTL_EXIT_USAGE, true, cmd, fmt, ap);
-}
-
-int wn_ctl_output_done(wn_ctl *c, int rc)
-{
-	if (fflush(stdout) != 0 || ferror(stdout))
-		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s", strerror(errno));
-	return rc;
 }
 
 static const struct {

@@ -141,6 +141,13 @@ __attribute__((noreturn, format(printf, 3, 4))) void wn_ctl_die(wn_ctl *c, int c
  * cannot be ("cannot write output: No space left on device"). */
 int wn_ctl_output_done(wn_ctl *c, int rc);
 
+/* wn_ctl_output_check writes out what stdout holds, and ends wnctl when that fails as the
+ * write itself would: a reader gone (EPIPE) raises SIGPIPE, and with SIGPIPE ignored wnctl
+ * exits 1 "cannot write output: Broken pipe", as on any other failure. A command that
+ * writes as it goes on asking the server (the pages of `--json job list --all`) calls it
+ * after each part, to stop at the first write that failed. */
+void wn_ctl_output_check(wn_ctl *c);
+
 /* wn_ctl_usage prints "wnctl: <message> (see 'wnctl NOUN VERB --help')" and exits 2. */
 __attribute__((noreturn, format(printf, 2, 3))) void wn_ctl_usage(wn_ctl *c, const char *fmt, ...);
 

@@ -255,3 +255,42 @@ test_ctl_address_without_a_host_is_a_usage_error() {
 		expect_eq "$WN_ERR" "wnctl: bad server address $a: the address needs a host (tcp://HOST:PORT)"
 	done
 }
+
+# requests_of METHOD: how many requests of METHOD wnd answered (its /metrics).
+requests_of() {
+	curl -s "$WN_HTTP/metrics" |
+		awk -v m="whatsnext_requests_total{method=\"$1\"" 'index($0, m) == 1 { n += $NF } END { print n + 0 }'
+}
+
+# `--json job list --all | head -1` with SIGPIPE ignored (as some CI systems
+# run) asked for every page, its writes failing, before it said so at the end.
+test_ctl_job_list_all_stops_when_its_reader_is_gone() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	# 30 pages of 100 jobs, each page more than a pipe holds (64 KiB)
+	python3 -c '
+import json
+line = json.dumps({"project": "p", "task": "t", "params": {"k": "v" * 1000}})
+print("\n".join([line] * 3000))' >jobs.jsonl
+	wnctl job batch jobs.jsonl >/dev/null
+	local rc before
+	before=$(requests_of JobService/List)
+	rc=0
+	(trap '' PIPE && "$WN_BIN/wnctl" --json job list --all --limit 100 2>err |
+		head -c 1 >out && exit "${PIPESTATUS[0]}") || rc=$?
+	expect_eq "$rc" 1 "exit status, SIGPIPE ignored"
+	expect_eq "$(cat err)" "wnctl: cannot write output: Broken pipe" "stderr"
+	expect_eq "$(cat out)" "{" "stdout"
+	# the page it could not write is the last it asked for
+	local asked
+	asked=$(($(requests_of JobService/List) - before))
+	[ "$asked" -le 3 ] || fail "asked for $asked pages after its reader was gone"
+	# SIGPIPE as the shell leaves it: killed by it, as before
+	rc=0
+	("$WN_BIN/wnctl" --json job list --all --limit 100 2>err | head -c 1 >out &&
+		exit "${PIPESTATUS[0]}") || rc=$?
+	expect_eq "$rc" 141 "exit status (SIGPIPE)"
+	expect_eq "$(cat err)" "" "stderr"
+}
