@@ -31,6 +31,7 @@ static void status_sum(const Whatsnext__V1__StatsResponse *r, Whatsnext__V1__Pro
 		sum->failed += s->failed;
 		sum->blocked += s->blocked;
 		sum->cancelled += s->cancelled;
+		sum->artifact_bytes += s->artifact_bytes;
 	}
 }
 

@@ -173,3 +173,13 @@ test_ctl_artifact_get_removes_what_a_fetch_killed_left() {
 	expect_eq "$WN_ERR" "wnctl: removed dl2/.z.wnctl-partial-Zz9Zz9, left by a fetch that was cut off"
 	expect_eq "$(ls -A dl2)" "m.bin" "dl2 after the fetch"
 }
+
+# The total of wnctl status counts the bytes of the artifacts stored as it
+# counts the jobs, over the projects: its artifact_bytes was always 0.
+test_ctl_status_total_counts_artifact_bytes() {
+	art_run 'mkdir -p out && printf 12345 >out/a'
+	wnctl project create q >/dev/null
+	expect_exit 0 wnctl --json status
+	expect_eq "$(jq -c '[[.projects[].artifact_bytes], .total.artifact_bytes]' <<<"$WN_OUT")" \
+		'[[5,0],5]' "artifact bytes of the projects, and their total"
+}
