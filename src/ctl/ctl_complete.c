@@ -40,6 +40,24 @@ static void complete_long(const char *prefix, const struct option *opts, const s
 	}
 }
 
+/* complete_verbs_long prints "--NAME" for each option of a verb of noun that prefix
+ * begins, each name once, but those of globals (printed already). */
+static void complete_verbs_long(const char *prefix, const struct wn_ctl_noun *noun,
+                                const struct option *globals)
+{
+	for (size_t k = 0; k < noun->nverbs; k++)
+		for (const struct option *o = noun->verbs[k].opts; o != NULL && o->name; o++) {
+			bool seen = complete_has(globals, o->name);
+			for (size_t e = 0; e < k && !seen; e++)
+				seen = complete_has(noun->verbs[e].opts, o->name);
+			if (seen)
+				continue;
+			char buf[128];
+			snprintf(buf, sizeof(buf), "--%s", o->name);
+			complete_put(prefix, buf);
+		}
+}
+
 /* complete_word prints the literal word verb's synopsis begins with, if any (the "get"
  * of `job artifact get ID PATH`), which stands before the command's arguments. */
 static void complete_word(const char *prefix, const struct wn_ctl_verb *verb)
@@ -146,6 +164,11 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 			pending = complete_takes_value(w, globals);
 			if (pending == NULL && opts != NULL)
 				pending = complete_takes_value(w, opts);
+			/* between a noun and its verb: an option of one of its verbs */
+			for (size_t k = 0;
+			     pending == NULL && verb == NULL && noun != NULL && k < noun->nverbs;
+			     k++)
+				pending = complete_takes_value(w, noun->verbs[k].opts);
 			continue;
 		}
 		if (noun == NULL) {
@@ -175,6 +198,8 @@ int wn_ctl_complete(int argc, char **argv, const struct wn_ctl_noun *const *noun
 		const struct option *own = verb != NULL ? verb->opts : NULL;
 		complete_long(cur, own, NULL, false);
 		complete_long(cur, globals, own, noun != NULL);
+		if (verb == NULL && noun != NULL) /* before the verb: those of every verb */
+			complete_verbs_long(cur, noun, globals);
 		return WN_CTL_EXIT_OK;
 	}
 	if (noun == NULL) {

@@ -412,6 +412,10 @@ test_ctl_completion() {
 	expect_eq "$(complete_words sweep results 1 --format '' | tr '\n' ' ')" "csv json table "
 	expect_eq "$(complete_words sweep results 1 --format = c)" "csv"
 	expect_eq "$(complete_words job list --status pending --fo)" "--format"
+	# between the noun and its verb: the options of its verbs, and their values
+	expect_eq "$(complete_words job --status pe)" "pending"
+	expect_eq "$(complete_words job --status pending li)" "list"
+	expect_eq "$(complete_words job --las)" "--last"
 	expect_eq "$(complete_words project delete --y)" "--yes"
 	expect_eq "$(complete_words status --js)" "--json"
 	expect_eq "$(complete_words help sw)" "sweep"
