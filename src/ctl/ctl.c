@@ -17,6 +17,7 @@
 struct wn_ctl {
 	const char *server;
 	const char *token;
+	bool token_env;             /* token is $WN_TOKEN's, checked when it is sent */
 	const char *token_file_env; /* $WN_TOKEN_FILE, read when no other token is given */
 	const char *server_from;    /* " (from $WN_SERVER)" when the address is $WN_SERVER, or "" */
 	wn_rpc_tls tls;             /* --tls-*: tls+tcp:// settings (NULL: $WN_TLS_*) */
@@ -77,6 +78,7 @@ wn_ctl *wn_ctl_new(void)
 	c->server_from = s != NULL && s[0] != '\0' ? " (from $WN_SERVER)" : "";
 	s = getenv("WN_TOKEN");
 	c->token = s != NULL && s[0] != '\0' ? s : NULL;
+	c->token_env = c->token != NULL;
 	s = getenv("WN_TOKEN_FILE");
 	c->token_file_env = s != NULL && s[0] != '\0' ? s : NULL;
 	return c;
@@ -133,6 +135,7 @@ static void ctl_token_arg(wn_ctl *c, char *arg)
 	if (n == 0 || n > 4096 || strpbrk(arg, "\r\n") != NULL)
 		wn_ctl_usage(c, "invalid --token: a token is one line of 1 to 4096 bytes");
 	c->token = wn_ctl_strdup(c, arg);
+	c->token_env = false;
 	memset(arg, 'x', strlen(arg));
 	fputs("wnctl: warning: a token given with --token can be seen by other users of this "
 	      "machine (ps, /proc); use --token-file FILE or $WN_TOKEN\n",
@@ -151,8 +154,26 @@ static void ctl_token_file(wn_ctl *c, const char *path, const char *from)
 		wn_ctl_die(c, WN_CTL_EXIT_USAGE, "%s%s", msg, from);
 	}
 	c->token = wn_ctl_strdup(c, tok);
+	c->token_env = false;
 	explicit_bzero(tok, strlen(tok));
 	free(tok);
+}
+
+/* ctl_token_env checks the token of $WN_TOKEN as a token file's first line is read: blanks
+ * and a line break at its end left out (WN_TOKEN=$(cat FILE) of a file saved with CRLF),
+ * and one line of 1 to 4096 bytes left, else exits 2. */
+static void ctl_token_env(wn_ctl *c)
+{
+	size_t n = strlen(c->token);
+	while (n > 0 && strchr(" \t\r\n", c->token[n - 1]) != NULL)
+		n--;
+	if (n == 0 || n > 4096 || strcspn(c->token, "\r\n") < n)
+		wn_ctl_die(c, WN_CTL_EXIT_USAGE,
+		           "invalid $WN_TOKEN: a token is one line of 1 to 4096 bytes");
+	char *tok = wn_ctl_strdup(c, c->token);
+	tok[n] = '\0';
+	c->token = tok;
+	c->token_env = false;
 }
 
 void wn_ctl_global_option(wn_ctl *c, int val, const char *arg)
@@ -504,6 +525,8 @@ static int ctl_connect_soft(wn_ctl *c, bool soft)
 	char *err = NULL;
 	if (c->token == NULL && c->token_file_env != NULL)
 		ctl_token_file(c, c->token_file_env, " (from $WN_TOKEN_FILE)");
+	if (c->token_env)
+		ctl_token_env(c);
 	wn_wire_url u; /* not an address at all: a usage error, not an unreachable server */
 	int prv = wn_wire_url_parse(c->server, &u, &err);
 	if (prv == WN_OK && !u.ipc && (u.host[0] == '\0' || strcmp(u.host, "*") == 0)) {

@@ -243,6 +243,27 @@ test_ctl_empty_token_is_refused() {
 	expect_exit 3 wnctl status --token "$(head -c 4096 /dev/zero | tr '\0' t)"
 }
 
+# $WN_TOKEN is read as a token file's line: WN_TOKEN=$(cat FILE) of a file
+# saved with CRLF kept the carriage return, and the server said "unknown or
+# revoked token"; a line break inside was sent too.
+test_ctl_token_from_the_environment_is_one_line() {
+	printf 'wn_secret_of_the_admin_0123456789\n' >admin.token
+	chmod 600 admin.token
+	export WN_TOKEN=wn_secret_of_the_admin_0123456789
+	wn_start --admin-token-file admin.token
+	expect_exit 0 env WN_TOKEN=$'wn_secret_of_the_admin_0123456789\r' "$WN_BIN/wnctl" project list
+	expect_exit 0 env WN_TOKEN=$'wn_secret_of_the_admin_0123456789 \n' "$WN_BIN/wnctl" project list
+	local t
+	for t in $'wn_secret\nof_the_admin' $'\r\n' "$(head -c 4097 /dev/zero | tr '\0' t)"; do
+		expect_exit 2 env WN_TOKEN="$t" "$WN_BIN/wnctl" project create x
+		expect_eq "$WN_ERR" 'wnctl: invalid $WN_TOKEN: a token is one line of 1 to 4096 bytes'
+	done
+	expect_exit 0 env WN_TOKEN="$(cat admin.token)" "$WN_BIN/wnctl" --json project list
+	expect_eq "$(jq -c '.projects' <<<"$WN_OUT")" "[]" "projects created"
+	# a token given otherwise wins, and $WN_TOKEN is not looked at
+	expect_exit 0 env WN_TOKEN=$'a\nb' "$WN_BIN/wnctl" --token-file admin.token project list
+}
+
 # An address with no host (tcp://:PORT, tcp://*:PORT: where a server listens,
 # not one a client can name) is a bad server address, as the documentation
 # says of what is not an address: tcp://*:PORT connected to this machine.
