@@ -228,9 +228,9 @@ static void fetch_write_fd(wn_ctl *c, const struct fetch_out *o, const uint8_t *
 		ssize_t w = write(o->fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s", file,
-			           strerror(errno));
+		if (w < 0) /* to stdout: as any output of wnctl that cannot be written */
+			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s",
+			           strcmp(file, "-") == 0 ? "output" : file, strerror(errno));
 		p += w;
 		n -= (size_t)w;
 	}

@@ -183,3 +183,20 @@ test_ctl_status_total_counts_artifact_bytes() {
 	expect_eq "$(jq -c '[[.projects[].artifact_bytes], .total.artifact_bytes]' <<<"$WN_OUT")" \
 		'[[5,0],5]' "artifact bytes of the projects, and their total"
 }
+
+# job artifact get -o - into a pipe whose reader is gone stops as any output of
+# wnctl does: SIGPIPE, or with it ignored "cannot write output: Broken pipe"
+# (it said "cannot write -").
+test_ctl_artifact_to_a_pipe_without_reader() {
+	art_run 'mkdir -p out && head -c 3000000 /dev/zero >out/big'
+	local rc=0
+	(trap '' PIPE && "$WN_BIN/wnctl" job artifact get "$ID" out/big -o - 2>err |
+		head -c 1 >/dev/null && exit "${PIPESTATUS[0]}") || rc=$?
+	expect_eq "$rc" 1 "exit status, SIGPIPE ignored"
+	expect_eq "$(cat err)" "wnctl: cannot write output: Broken pipe" "stderr"
+	rc=0
+	("$WN_BIN/wnctl" job artifact get "$ID" out/big -o - 2>err | head -c 1 >/dev/null &&
+		exit "${PIPESTATUS[0]}") || rc=$?
+	expect_eq "$rc" 141 "exit status (SIGPIPE)"
+	expect_eq "$(cat err)" "" "stderr"
+}
