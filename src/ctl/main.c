@@ -336,7 +336,7 @@ static int main_verb_at(wn_ctl *c, const struct wn_ctl_noun *n, int argc, char *
 			break; /* a word: the verb (a negative number is no option) */
 		int arg = 0;
 		const struct main_opt *o = main_opt_find(n, opts, nv, a, &arg);
-		if (o != NULL && o->global && strcmp(o->name, "help") == 0)
+		if (o != NULL && o->global && strcmp(o->name, "help") == 0 && !strchr(a, '='))
 			main_noun_help(c, n, argc, argv);
 		if (arg == MAIN_ARG_MIXED)
 			wn_ctl_usage(c,

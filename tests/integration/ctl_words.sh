@@ -68,6 +68,8 @@ test_ctl_misplaced_words_between_noun_and_verb() {
 	expect_eq "$WN_ERR" "wnctl: unknown option '--bogus' (see 'wnctl job list --help')"
 	expect_exit 2 wnctl job --token
 	expect_eq "$WN_ERR" "wnctl: option '--token' needs a value (see 'wnctl job --help')"
+	expect_exit 2 wnctl job --help=1 list
+	expect_eq "$WN_ERR" "wnctl: option '--help' takes no value (given '--help=1') (see 'wnctl job list --help')"
 	expect_exit 2 wnctl job -5 priority 1
 	expect_contains "$WN_ERR" "unknown job command '-5'"
 	# an option of wnctl and of the command alike: which one is meant is not
