@@ -224,16 +224,9 @@ static void fetch_open(wn_ctl *c, const char *file, bool force, struct fetch_out
 static void fetch_write_fd(wn_ctl *c, const struct fetch_out *o, const uint8_t *p, size_t n,
                            const char *file)
 {
-	while (n > 0) {
-		ssize_t w = write(o->fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) /* to stdout: as any output of wnctl that cannot be written */
-			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s",
-			           strcmp(file, "-") == 0 ? "output" : file, strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
+	if (wn_termsafe_write_all(o->fd, p, n) != 0) /* to stdout: as any output of wnctl */
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write %s: %s",
+		           strcmp(file, "-") == 0 ? "output" : file, strerror(errno));
 }
 
 /* fetch_write writes n bytes of the content; to a terminal, with what it would

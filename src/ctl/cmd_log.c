@@ -44,17 +44,8 @@ struct log_out {
 static void out_raw(wn_ctl *c, const void *p, size_t n)
 {
 	fflush(stdout);
-	const char *s = p;
-	while (n > 0) {
-		ssize_t w = write(STDOUT_FILENO, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s",
-			           strerror(errno));
-		s += w;
-		n -= (size_t)w;
-	}
+	if (wn_termsafe_write_all(STDOUT_FILENO, p, n) != 0)
+		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot write output: %s", strerror(errno));
 }
 
 /* out_check ends wnctl when the output cannot be written, or, read through a pipe, has

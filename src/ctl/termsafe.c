@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,12 +112,21 @@ typedef struct termsafe_stream {
 	size_t npending;
 } termsafe_stream;
 
-static int termsafe_write_all(int fd, const char *s, size_t n)
+int wn_termsafe_write_all(int fd, const void *p, size_t n)
 {
+	const char *s = p;
 	while (n > 0) {
 		ssize_t w = write(fd, s, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* a descriptor left non-blocking (by a shell, a terminal, a parent):
+			 * full for now, as a blocking one would wait */
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
+			if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+				return -1;
+			continue;
+		}
 		if (w <= 0)
 			return -1;
 		s += w;
@@ -129,14 +139,14 @@ static ssize_t termsafe_cookie_write(void *cookie, const char *buf, size_t n)
 {
 	termsafe_stream *t = cookie;
 	if (t->raw != NULL && *t->raw)
-		return termsafe_write_all(t->fd, buf, n) == 0 ? (ssize_t)n : -1;
+		return wn_termsafe_write_all(t->fd, buf, n) == 0 ? (ssize_t)n : -1;
 	wn_strbuf in = WN_STRBUF_INIT, out = WN_STRBUF_INIT;
 	wn_strbuf_add(&in, t->pending, t->npending);
 	wn_strbuf_add(&in, buf, n);
 	size_t took = termsafe_add(&out, in.s, in.len, true, false);
 	t->npending = in.len - took;
 	memcpy(t->pending, in.s + took, t->npending);
-	int rv = out.len > 0 ? termsafe_write_all(t->fd, out.s, out.len) : 0;
+	int rv = out.len > 0 ? wn_termsafe_write_all(t->fd, out.s, out.len) : 0;
 	wn_strbuf_free(&in);
 	wn_strbuf_free(&out);
 	return rv == 0 ? (ssize_t)n : -1;
@@ -147,7 +157,7 @@ static int termsafe_cookie_close(void *cookie)
 	termsafe_stream *t = cookie;
 	if (t->npending > 0) {
 		char *e = wn_termsafe_escape(t->pending, t->npending, true);
-		termsafe_write_all(t->fd, e, strlen(e));
+		wn_termsafe_write_all(t->fd, e, strlen(e));
 		free(e);
 	}
 	t->npending = 0;

@@ -36,4 +36,9 @@ typedef struct wn_termsafe_cut {
  * of a sequence cut at the end, for the next chunk. */
 unsigned char *wn_termsafe_join(wn_termsafe_cut *cut, const void *p, size_t n, size_t *len);
 
+/* wn_termsafe_write_all writes p's n bytes to fd, all of them: a write cut short
+ * goes on, and on a descriptor left non-blocking (O_NONBLOCK) that is full it
+ * waits as a blocking one would. Returns 0, or -1 with errno set. */
+int wn_termsafe_write_all(int fd, const void *p, size_t n);
+
 #endif

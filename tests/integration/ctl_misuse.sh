@@ -315,3 +315,56 @@ print("\n".join([line] * 3000))' >jobs.jsonl
 	expect_eq "$rc" 141 "exit status (SIGPIPE)"
 	expect_eq "$(cat err)" "" "stderr"
 }
+
+# nonblocking_run OUT CMD...: run CMD with its stdout a pipe left non-blocking
+# (O_NONBLOCK, as a parent process may leave a terminal or a pipe), read only
+# once the pipe is full (or CMD is gone), into OUT; its stderr goes to OUT.err.
+# Prints CMD's exit status.
+nonblocking_run() {
+	python3 - "$@" <<'PY'
+import array, fcntl, os, subprocess, sys, termios, time
+out = sys.argv[1]
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+with open(out + ".err", "wb") as err:
+    p = subprocess.Popen(sys.argv[2:], stdout=w, stderr=err)
+os.close(w)
+cap = fcntl.fcntl(r, 1032)  # F_GETPIPE_SZ
+while p.poll() is None:
+    n = array.array("i", [0])
+    fcntl.ioctl(r, termios.FIONREAD, n)
+    if n[0] >= cap:
+        break
+    time.sleep(0.01)
+with open(out, "wb") as f:
+    while True:
+        b = os.read(r, 1 << 16)
+        if not b:
+            break
+        f.write(b)
+print(p.wait())
+PY
+}
+
+# Output to a descriptor left non-blocking stopped once the pipe was full:
+# "cannot write output: Resource temporarily unavailable". wnctl waits for
+# its reader as on a blocking descriptor.
+test_ctl_output_to_a_non_blocking_pipe() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	python3 -c '
+import json
+line = json.dumps({"project": "p", "task": "t", "params": {"k": "v" * 1000}})
+print("\n".join([line] * 300))' >jobs.jsonl
+	wnctl job batch jobs.jsonl >/dev/null
+	local a
+	for a in "--json job list --all" "job list --all --format id,params"; do
+		# shellcheck disable=SC2086 # the words of a
+		wnctl $a >want
+		# shellcheck disable=SC2086
+		expect_eq "$(nonblocking_run got "$WN_BIN/wnctl" $a)" 0 "exit status of wnctl $a"
+		expect_eq "$(cat got.err)" "" "stderr of wnctl $a"
+		cmp -s got want || fail "wnctl $a: $(wc -c <got) bytes written of $(wc -c <want)"
+	done
+}
