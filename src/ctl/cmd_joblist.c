@@ -10,6 +10,7 @@
 #include "table.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,9 +336,12 @@ static void list_format_add(wn_ctl *c, struct list_format *f, const char *word, 
 			col = &list_cols[i];
 		}
 	}
-	if (col == NULL) {
+	if (col == NULL) { /* the headers are in upper case: ID is near id */
+		char *lower = wn_ctl_strdup(c, word);
+		for (char *p = lower; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
 		struct wn_nearest near;
-		wn_nearest_init(&near, word);
+		wn_nearest_init(&near, lower);
 		for (size_t i = 0; i < WN_ARRAY_LEN(list_cols); i++)
 			wn_nearest_add(&near, list_cols[i].head ? list_cols[i].name : NULL);
 		const char *best = wn_nearest_best(&near);

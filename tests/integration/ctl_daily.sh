@@ -303,6 +303,9 @@ test_ctl_did_you_mean() {
 	expect_contains "$WN_ERR" "(did you mean '--server'?)"
 	expect_exit 2 wnctl job list --a
 	expect_contains "$WN_ERR" "ambiguous option '--a': --after, --all"
+	# a column as the table heads it
+	expect_exit 2 wnctl job list --format ID,NAME
+	expect_eq "$WN_ERR" "wnctl: invalid --format: unknown column 'ID' (did you mean 'id'?) (see 'wnctl job list --help')"
 	# Nothing near: no guess.
 	expect_exit 2 wnctl frobnicate
 	expect_eq "$WN_ERR" "wnctl: unknown command 'frobnicate' (see 'wnctl --help')"
