@@ -426,7 +426,8 @@ static void http_continue(nng_http_req *req, nng_http_conn *conn)
 static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
 {
 	if (strcmp(nng_http_req_get_method(req), "OPTIONS") == 0) {
-		wn_http_preflight(h, aio, req);
+		wn_http_preflight(h, aio, req, "POST, OPTIONS",
+		                  "Authorization, Content-Type, X-Request-Id");
 		return;
 	}
 	char full[160];
@@ -488,20 +489,33 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	nng_http_conn_read_all(conn, hc->rd);
 }
 
-/* http_read_only answers 405 to another verb than GET or HEAD (true when it
- * did): the dashboard's files and /metrics are only read. */
-static bool http_read_only(nng_aio *aio, nng_http_req *req)
+/* The verbs of the dashboard's files and /metrics, and the request headers
+ * a page of an allowed origin may send with them. */
+#define HTTP_READ_VERBS   "GET, HEAD, OPTIONS"
+#define HTTP_READ_HEADERS "Authorization, If-Match, If-None-Match, If-Range, Range"
+
+/* http_read_only answers another verb than GET or HEAD (true when it did):
+ * the dashboard's files and /metrics are only read. OPTIONS is answered as
+ * on the API's paths (a CORS preflight of an allowed origin too), another
+ * verb 405. *cors gets the origin to name in the reply of a GET. */
+static bool http_read_only(wn_http *h, nng_aio *aio, nng_http_req *req, const char **cors)
 {
 	const char *verb = nng_http_req_get_method(req);
+	if (!wn_http_origin_ok(h, req, cors))
+		*cors = NULL; /* served as before, but not to be read by that page */
 	if (strcmp(verb, "GET") == 0 || strcmp(verb, "HEAD") == 0)
 		return false;
+	if (strcmp(verb, "OPTIONS") == 0) {
+		wn_http_preflight(h, aio, req, HTTP_READ_VERBS, HTTP_READ_HEADERS);
+		return true;
+	}
 	nng_http_res *res =
 	    wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
 	                      "only GET is served here; methods are POST /v1/...", NULL);
 	if (res != NULL) {
 		nng_http_res_set_status(res, 405);
 		nng_http_res_set_reason(res, wn_http_reason(405));
-		nng_http_res_set_header(res, "Allow", "GET, HEAD");
+		nng_http_res_set_header(res, "Allow", HTTP_READ_VERBS);
 	}
 	wn_http_finish(aio, res);
 	return true;
@@ -511,7 +525,8 @@ static bool http_read_only(nng_aio *aio, nng_http_req *req)
  * read every project (the metrics name them all). */
 static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
-	if (http_read_only(aio, req))
+	const char *cors;
+	if (http_read_only(h, aio, req, &cors))
 		return;
 	const char *tok;
 	int rv = wn_http_token(req, &tok) ? wn_engine_identify_all(h->e, tok) : WN_EAUTH;
@@ -521,20 +536,20 @@ static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 		                                 "the metrics cover every project: they want a "
 		                                 "token of role reader, user or admin that is "
 		                                 "not limited to some projects",
-		                                 NULL));
+		                                 cors));
 		return;
 	}
 	if (rv != WN_OK) {
 		wn_http_finish(aio, wn_http_error_res(WHATSNEXT__V1__CODE__UNAUTHENTICATED,
 		                                      "a valid token is required "
 		                                      "(Authorization: Bearer TOKEN)",
-		                                      NULL));
+		                                      cors));
 		return;
 	}
 	wn_strbuf sb = WN_STRBUF_INIT;
 	wn_metrics_render(h->e, &sb);
 	wn_http_finish(aio, wn_http_res(200, "text/plain; version=0.0.4; charset=utf-8",
-	                                sb.s ? sb.s : "", sb.len, NULL));
+	                                sb.s ? sb.s : "", sb.len, cors));
 	wn_strbuf_free(&sb);
 }
 
@@ -568,16 +583,17 @@ static bool http_etag_match(const char *inm, const char *etag, bool strong)
 }
 
 /* http_file serves a dashboard file. */
-static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
+static void http_file(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
 {
 	const wn_webasset *a = wn_webasset_find(path);
-	if (http_read_only(aio, req))
-		return;
-	if (a == NULL) {
+	const char *cors;
+	if (a == NULL) { /* whatever the verb */
 		wn_http_finish(
 		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
 		return;
 	}
+	if (http_read_only(h, aio, req, &cors))
+		return;
 	const char *im = nng_http_req_get_header(req, "If-Match");
 	if (im != NULL && !http_etag_match(im, a->etag, true)) { /* RFC 9110 13.1.1 */
 		nng_http_res *res =
@@ -592,8 +608,8 @@ static void http_file(nng_aio *aio, nng_http_req *req, const char *path)
 	}
 	const char *inm = nng_http_req_get_header(req, "If-None-Match");
 	bool same = inm != NULL && http_etag_match(inm, a->etag, false);
-	nng_http_res *res = same ? wn_http_res(304, NULL, NULL, 0, NULL)
-	                         : wn_http_res(200, a->type, a->data, a->len, NULL);
+	nng_http_res *res = same ? wn_http_res(304, NULL, NULL, 0, cors)
+	                         : wn_http_res(200, a->type, a->data, a->len, cors);
 	if (res != NULL) {
 		if (same) { /* its 200's length (RFC 9110 8.6), which nng made 0 */
 			char cl[24];
@@ -702,5 +718,5 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 	else if (strcmp(path, "/metrics") == 0)
 		http_metrics(h, aio, req);
 	else
-		http_file(aio, req, path);
+		http_file(h, aio, req, path);
 }

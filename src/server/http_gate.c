@@ -269,14 +269,15 @@ bool wn_http_request_id(nng_http_req *req, uint64_t *id)
 	return true;
 }
 
-void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
+void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req, const char *verbs,
+                       const char *headers)
 {
 	const char *cors;
 	if (nng_http_req_get_header(req, "Origin") == NULL) {
 		/* no browser's: the verbs served (RFC 9110 9.3.7), as to a 405 */
 		nng_http_res *res = wn_http_res(204, NULL, NULL, 0, NULL);
 		if (res != NULL)
-			nng_http_res_set_header(res, "Allow", "POST, OPTIONS");
+			nng_http_res_set_header(res, "Allow", verbs);
 		wn_http_finish(aio, res);
 		return;
 	}
@@ -288,9 +289,9 @@ void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req)
 	}
 	nng_http_res *res = wn_http_res(204, NULL, NULL, 0, cors);
 	if (res != NULL) {
-		nng_http_res_set_header(res, "Access-Control-Allow-Methods", "POST, OPTIONS");
-		nng_http_res_set_header(res, "Access-Control-Allow-Headers",
-		                        "Authorization, Content-Type, X-Request-Id");
+		nng_http_res_set_header(res, "Allow", verbs);
+		nng_http_res_set_header(res, "Access-Control-Allow-Methods", verbs);
+		nng_http_res_set_header(res, "Access-Control-Allow-Headers", headers);
 		nng_http_res_set_header(res, "Access-Control-Max-Age", "600");
 	}
 	wn_http_finish(aio, res);

@@ -104,8 +104,11 @@ void wn_http_finish_close(nng_aio *aio, nng_http_res *res);
 /* wn_http_token finds the token of "Authorization: Bearer T" into *tok ("" for
  * none); false when the header is there but not a bearer token. */
 bool wn_http_token(nng_http_req *req, const char **tok);
-/* wn_http_preflight answers a CORS preflight (OPTIONS). */
-void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req);
+/* wn_http_preflight answers an OPTIONS: 204 with Allow: verbs; a CORS
+ * preflight of an allowed origin gets those verbs and the request headers
+ * headers allowed too, another origin's is refused 403. */
+void wn_http_preflight(wn_http *h, nng_aio *aio, nng_http_req *req, const char *verbs,
+                       const char *headers);
 
 /* A call its token's role may not make has its body read when it is at most
  * this long, so that the engine refuses it as it does over SP and the audit

@@ -109,13 +109,19 @@ test_metrics_are_only_read() {
 	wn_start --http 127.0.0.1:0
 	wn_http_url
 	local verb code
-	for verb in POST PUT DELETE OPTIONS; do
+	for verb in POST PUT DELETE; do
 		code=$(curl -sS -o "$WN_TMP/body" -D "$WN_TMP/headers" -w '%{http_code}' --max-time 10 \
 			-X "$verb" "$WN_HTTP/metrics")
 		expect_eq "$code" 405 "HTTP status of $verb /metrics"
-		expect_contains "$(tr -d '\r' <"$WN_TMP/headers")" "Allow: GET, HEAD"
+		expect_contains "$(tr -d '\r' <"$WN_TMP/headers")" "Allow: GET, HEAD, OPTIONS"
 		expect_not_contains "$(cat "$WN_TMP/body")" "whatsnext_"
 	done
+	# OPTIONS asks which verbs are served (RFC 9110 9.3.7): it was 405
+	code=$(curl -sS -o "$WN_TMP/body" -D "$WN_TMP/headers" -w '%{http_code}' --max-time 10 \
+		-X OPTIONS "$WN_HTTP/metrics")
+	expect_eq "$code" 204 "HTTP status of OPTIONS /metrics"
+	expect_contains "$(tr -d '\r' <"$WN_TMP/headers")" "Allow: GET, HEAD, OPTIONS"
+	expect_not_contains "$(cat "$WN_TMP/body")" "whatsnext_"
 	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -I "$WN_HTTP/metrics")
 	expect_eq "$code" 200 "HTTP status of HEAD /metrics"
 	wn_stop

@@ -74,3 +74,41 @@ test_if_match_names_the_file_or_it_is_412() {
 		expect_contains "$(cat body)" "the file is not the one If-Match names"
 	done
 }
+
+# OPTIONS on a dashboard file or /metrics was answered 405, where the API's
+# paths answer 204 with the verbs served, and a CORS preflight of an origin
+# of http_cors_origins with what it may send: a page of that origin could
+# not ask. Another origin's preflight is refused 403, as on the API's paths.
+test_options_on_the_dashboard_and_metrics() {
+	cat >wnd.yaml <<'YAML'
+http_cors_origins: [https://app.example.org]
+YAML
+	wn_start --config wnd.yaml --http 127.0.0.1:0
+	wn_http_url
+	local p
+	for p in / /index.html /style.css /metrics; do
+		expect_eq "$(status_with "$WN_HTTP$p" -X OPTIONS -D hdrs)" 204 "OPTIONS $p"
+		expect_contains "$(tr -d '\r' <hdrs)" "Allow: GET, HEAD, OPTIONS" "OPTIONS $p"
+		expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin" "OPTIONS $p"
+		expect_eq "$(wc -c <body)" 0 "the body of OPTIONS $p"
+		expect_eq "$(status_with "$WN_HTTP$p" -X OPTIONS -D hdrs \
+			-H 'Origin: https://app.example.org' -H 'Access-Control-Request-Method: GET' \
+			-H 'Access-Control-Request-Headers: authorization, range')" 204 "preflight of $p"
+		expect_contains "$(tr -d '\r' <hdrs)" \
+			"Access-Control-Allow-Origin: https://app.example.org" "preflight of $p"
+		expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Methods: GET, HEAD, OPTIONS"
+		expect_contains "$(tr -d '\r' <hdrs)" "Authorization, If-Match, If-None-Match, If-Range, Range"
+		expect_eq "$(status_with "$WN_HTTP$p" -X OPTIONS -D hdrs \
+			-H 'Origin: https://evil.example.net' -H 'Access-Control-Request-Method: GET')" 403 \
+			"another origin's preflight of $p"
+		expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	done
+	# the GET that follows the preflight may be read by that page
+	expect_eq "$(status_with "$WN_HTTP/metrics" -D hdrs -H 'Origin: https://app.example.org')" 200
+	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Origin: https://app.example.org"
+	expect_eq "$(status_with "$WN_HTTP/metrics" -D hdrs -H 'Origin: https://evil.example.net')" 200
+	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	expect_eq "$(status_with "$WN_HTTP/nothing-here" -X OPTIONS)" 404 "OPTIONS of no page"
+	expect_eq "$(status_with "$WN_HTTP/style.css" -X DELETE -D hdrs)" 405 "DELETE"
+	expect_contains "$(tr -d '\r' <hdrs)" "Allow: GET, HEAD, OPTIONS"
+}
