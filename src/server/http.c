@@ -34,8 +34,7 @@
  * counts up from 1). */
 #define HTTP_CONN_BASE 0x80000000u
 
-/* http_thread_ready readies the calling thread (one of nng's) for the store. */
-static void http_thread_ready(void)
+void wn_http_thread_ready(void)
 {
 	static __thread bool ready;
 	if (!ready) {
@@ -368,7 +367,7 @@ static void http_body_done(void *arg)
 {
 	struct hcall *hc = arg;
 	wn_http *h = hc->h;
-	http_thread_ready();
+	wn_http_thread_ready();
 	int rv = nng_aio_result(hc->rd);
 	pthread_mutex_lock(&h->mu);
 	hc->reading = false;
@@ -489,44 +488,12 @@ static void http_call(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 	nng_http_conn_read_all(conn, hc->rd);
 }
 
-/* The verbs of the dashboard's files and /metrics, and the request headers
- * a page of an allowed origin may send with them. */
-#define HTTP_READ_VERBS   "GET, HEAD, OPTIONS"
-#define HTTP_READ_HEADERS "Authorization, If-Match, If-None-Match, If-Range, Range"
-
-/* http_read_only answers another verb than GET or HEAD (true when it did):
- * the dashboard's files and /metrics are only read. OPTIONS is answered as
- * on the API's paths (a CORS preflight of an allowed origin too), another
- * verb 405. *cors gets the origin to name in the reply of a GET. */
-static bool http_read_only(wn_http *h, nng_aio *aio, nng_http_req *req, const char **cors)
-{
-	const char *verb = nng_http_req_get_method(req);
-	if (!wn_http_origin_ok(h, req, cors))
-		*cors = NULL; /* served as before, but not to be read by that page */
-	if (strcmp(verb, "GET") == 0 || strcmp(verb, "HEAD") == 0)
-		return false;
-	if (strcmp(verb, "OPTIONS") == 0) {
-		wn_http_preflight(h, aio, req, HTTP_READ_VERBS, HTTP_READ_HEADERS);
-		return true;
-	}
-	nng_http_res *res =
-	    wn_http_error_res(WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
-	                      "only GET is served here; methods are POST /v1/...", NULL);
-	if (res != NULL) {
-		nng_http_res_set_status(res, 405);
-		nng_http_res_set_reason(res, wn_http_reason(405));
-		nng_http_res_set_header(res, "Allow", HTTP_READ_VERBS);
-	}
-	wn_http_finish(aio, res);
-	return true;
-}
-
 /* http_metrics serves GET /metrics: once wnd has tokens, to a token that may
  * read every project (the metrics name them all). */
 static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 {
 	const char *cors;
-	if (http_read_only(h, aio, req, &cors))
+	if (wn_http_read_only(h, aio, req, &cors))
 		return;
 	const char *tok;
 	int rv = wn_http_token(req, &tok) ? wn_engine_identify_all(h->e, tok) : WN_EAUTH;
@@ -551,81 +518,6 @@ static void http_metrics(wn_http *h, nng_aio *aio, nng_http_req *req)
 	wn_http_finish(aio, wn_http_res(200, "text/plain; version=0.0.4; charset=utf-8",
 	                                sb.s ? sb.s : "", sb.len, cors));
 	wn_strbuf_free(&sb);
-}
-
-/* http_etag_match tells whether If-None-Match value inm names etag (a
- * quoted tag): "*", or one of its list of tags, a weak one (W/"...") too, as
- * RFC 9110 compares them for it: a proxy that compresses a file (nginx)
- * makes its tag weak, and a browser may send several. With strong (as for
- * If-Match), a weak tag matches nothing. */
-static bool http_etag_match(const char *inm, const char *etag, bool strong)
-{
-	size_t el = strlen(etag);
-	const char *p = inm;
-	for (;;) {
-		p += strspn(p, " \t,");
-		if (*p == '\0')
-			return false;
-		if (*p == '*')
-			return true;
-		bool weak = strncmp(p, "W/", 2) == 0;
-		if (weak)
-			p += 2;
-		if (*p != '"')
-			return false; /* not a list of tags: nothing is known to match */
-		const char *end = strchr(p + 1, '"');
-		if (end == NULL)
-			return false;
-		if ((size_t)(end + 1 - p) == el && memcmp(p, etag, el) == 0 && !(weak && strong))
-			return true;
-		p = end + 1;
-	}
-}
-
-/* http_file serves a dashboard file. */
-static void http_file(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
-{
-	const wn_webasset *a = wn_webasset_find(path);
-	const char *cors;
-	if (a == NULL) { /* whatever the verb */
-		wn_http_finish(
-		    aio, wn_http_error_res(WHATSNEXT__V1__CODE__NOT_FOUND, "no such page", NULL));
-		return;
-	}
-	if (http_read_only(h, aio, req, &cors))
-		return;
-	const char *im = nng_http_req_get_header(req, "If-Match");
-	if (im != NULL && !http_etag_match(im, a->etag, true)) { /* RFC 9110 13.1.1 */
-		nng_http_res *res =
-		    wn_http_error_res(WHATSNEXT__V1__CODE__FAILED_PRECONDITION,
-		                      "the file is not the one If-Match names", NULL);
-		if (res != NULL) {
-			nng_http_res_set_status(res, 412);
-			nng_http_res_set_reason(res, "Precondition Failed");
-		}
-		wn_http_finish(aio, res);
-		return;
-	}
-	const char *inm = nng_http_req_get_header(req, "If-None-Match");
-	bool same = inm != NULL && http_etag_match(inm, a->etag, false);
-	nng_http_res *res = same ? wn_http_res(304, NULL, NULL, 0, cors)
-	                         : wn_http_res(200, a->type, a->data, a->len, cors);
-	if (res != NULL) {
-		if (same) { /* its 200's length (RFC 9110 8.6), which nng made 0 */
-			char cl[24];
-			snprintf(cl, sizeof(cl), "%zu", a->len);
-			nng_http_res_set_header(res, "Content-Length", cl);
-		}
-		nng_http_res_set_header(res, "Cache-Control", "no-cache");
-		nng_http_res_set_header(res, "ETag", a->etag);
-		nng_http_res_set_header(
-		    res, "Content-Security-Policy",
-		    "default-src 'self'; img-src 'self' data:; "
-		    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-		nng_http_res_set_header(res, "X-Frame-Options", "DENY");
-		nng_http_res_set_header(res, "Referrer-Policy", "no-referrer");
-	}
-	wn_http_finish(aio, res);
 }
 
 void wn_http_quiesce(wn_http *h)
@@ -654,7 +546,7 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req);
 
 void wn_http_handle(nng_aio *aio)
 {
-	http_thread_ready();
+	wn_http_thread_ready();
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	nng_http_handler *hd = nng_aio_get_input(aio, 1);
 	wn_http *h = nng_http_handler_get_data(hd);
@@ -718,5 +610,5 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 	else if (strcmp(path, "/metrics") == 0)
 		http_metrics(h, aio, req);
 	else
-		http_file(h, aio, req, path);
+		wn_http_file(h, aio, req, path);
 }

@@ -26,6 +26,8 @@ const char *wn_http_reason(uint16_t status)
 		return "OK";
 	case 204:
 		return "No Content";
+	case 206:
+		return "Partial Content";
 	case 304:
 		return "Not Modified";
 	case 400:
@@ -44,10 +46,14 @@ const char *wn_http_reason(uint16_t status)
 		return "Conflict";
 	case 411:
 		return "Length Required";
+	case 412:
+		return "Precondition Failed";
 	case 413:
 		return "Payload Too Large";
 	case 415:
 		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
 	case 429:
 		return "Too Many Requests";
 	case 499:

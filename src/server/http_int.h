@@ -82,6 +82,10 @@ void wn_http_quiesce(wn_http *h);
  * server takes to write the last answers out: its stop would drop them. */
 void wn_http_settle(wn_http *h);
 
+/* wn_http_thread_ready readies the calling thread (one of nng's) for the
+ * store (http.c). */
+void wn_http_thread_ready(void);
+
 /* wn_http_handle is the nng handler of every request (http.c). */
 void wn_http_handle(nng_aio *aio);
 
@@ -128,6 +132,36 @@ const char *wn_http_type_why(const char *type, char *buf, size_t n);
  * it, HTTP_DENIED_BODY_MAX). */
 bool wn_http_check_call(wn_http *h, nng_aio *aio, nng_http_req *req, const wn_method *m, size_t len,
                         const char **cors, const char **tok, uint64_t *id, bool *denied);
+
+/* http_files.c: what is served to be read (GET, HEAD). */
+
+/* wn_http_read_only answers another verb than GET or HEAD (true when it
+ * did): the dashboard's files and /metrics are only read. OPTIONS is
+ * answered as on the API's paths (a CORS preflight of an allowed origin
+ * too), another verb 405. *cors gets the origin to name in the reply of a
+ * GET (NULL: none). */
+bool wn_http_read_only(wn_http *h, nng_aio *aio, nng_http_req *req, const char **cors);
+/* wn_http_file serves the dashboard's file at path, whole or the range of
+ * it req asks for. */
+void wn_http_file(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path);
+/* What a request asks of a file (wn_http_ask), besides WN_RANGE_*
+ * (http_range.h). */
+enum {
+	HTTP_ASK_FAILED = 16, /* If-Match names another file: 412 */
+	HTTP_ASK_SAME,        /* If-None-Match names this one: 304 */
+};
+/* wn_http_ask decides what req asks of a file of len bytes tagged etag (a
+ * strong tag), by its If-Match, If-None-Match, If-Range and Range as RFC
+ * 9110 (13.2.2) has them read: HTTP_ASK_* or, for a GET, what wn_http_range
+ * answers, the range in [*first, *last]. */
+int wn_http_ask(nng_http_req *req, const char *etag, uint64_t len, uint64_t *first, uint64_t *last);
+/* wn_http_ask_res is the reply to what wn_http_ask answered k
+ * (HTTP_ASK_FAILED, HTTP_ASK_SAME or WN_RANGE_NONE: none of the file's
+ * bytes), with the headers RFC 9110 wants (the length of the file). */
+nng_http_res *wn_http_ask_res(int k, const char *etag, uint64_t len, const char *cors);
+/* wn_http_content_range sets the Content-Range of res, a 206 of bytes
+ * [first, last] of len. */
+void wn_http_content_range(nng_http_res *res, uint64_t first, uint64_t last, uint64_t len);
 
 /* wn_http_host_ok decides a request's Host header on a loopback listener:
  * this machine's names and the hosts of http_cors_origins only (DNS

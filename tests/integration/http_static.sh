@@ -112,3 +112,61 @@ YAML
 	expect_eq "$(status_with "$WN_HTTP/style.css" -X DELETE -D hdrs)" 405 "DELETE"
 	expect_contains "$(tr -d '\r' <hdrs)" "Allow: GET, HEAD, OPTIONS"
 }
+
+# A Range was ignored: the whole file came with 200 (RFC 9110 14). One range
+# is served 206 with its Content-Range, a range of no byte 416 naming the
+# length, a HEAD or a list of ranges gets the whole file, and a Range whose
+# If-Range is not the file's own tag the whole file too; every reply says
+# Accept-Ranges: bytes.
+test_a_range_of_a_file_is_served() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	local url=$WN_HTTP/style.css whole len tag
+	curl -s -o whole.css "$url"
+	len=$(wc -c <whole.css)
+	tag=$(curl -s -D - -o /dev/null "$url" | tr -d '\r' | sed -n 's/^ETag: //p')
+	expect_eq "$(status_with "$url" -D hdrs -H 'Range: bytes=10-19')" 206 "bytes=10-19"
+	expect_eq "$(cat body)" "$(head -c 20 whole.css | tail -c 10)" "the bytes 10 to 19"
+	expect_contains "$(tr -d '\r' <hdrs)" "Content-Range: bytes 10-19/$len"
+	expect_contains "$(tr -d '\r' <hdrs)" "Accept-Ranges: bytes"
+	expect_eq "$(status_with "$url" -D hdrs -H 'Range: bytes=-7')" 206 "the last 7"
+	expect_eq "$(cat body)" "$(tail -c 7 whole.css)"
+	expect_contains "$(tr -d '\r' <hdrs)" "Content-Range: bytes $((len - 7))-$((len - 1))/$len"
+	expect_eq "$(status_with "$url" -H "Range: bytes=$((len - 3))-99999999999999999999999")" 206
+	expect_eq "$(cat body)" "$(tail -c 3 whole.css)" "a last byte past the end"
+	# curl -C - resumes a file cut short
+	head -c 100 whole.css >part.css
+	curl -s -C - -o part.css "$url"
+	cmp part.css whole.css || fail "the resumed file differs"
+	# no byte of the file: 416, the length named
+	local r
+	for r in "bytes=$len-" 'bytes=99999999999999999999999-' 'bytes=-0'; do
+		expect_eq "$(status_with "$url" -D hdrs -H "Range: $r")" 416 "Range: $r"
+		expect_contains "$(tr -d '\r' <hdrs)" "Content-Range: bytes */$len" "Range: $r"
+	done
+	# ignored (RFC 9110): another unit, bad syntax; several ranges are served whole
+	for r in 'items=0-1' 'bytes=5-2' 'bytes=a-b' 'bytes=--1' 'bytes 0-1' 'bytes=0-1,3-4' \
+		'bytes=0-1,-1' 'bytes=1-2-3'; do
+		expect_eq "$(status_with "$url" -H "Range: $r")" 200 "Range: $r"
+		cmp -s body whole.css || fail "the whole file for Range: $r"
+	done
+	# If-Range: the file's own tag lets the range be served, another tag,
+	# a weak one or a date (the file has no Last-Modified) gets the file
+	expect_eq "$(status_with "$url" -H 'Range: bytes=0-3' -H "If-Range: $tag")" 206 "If-Range: $tag"
+	for r in '"0"' "W/$tag" 'Sat, 01 Jan 2000 00:00:00 GMT'; do
+		expect_eq "$(status_with "$url" -H 'Range: bytes=0-3' -H "If-Range: $r")" 200 \
+			"If-Range: $r"
+		cmp -s body whole.css || fail "the whole file for If-Range: $r"
+	done
+	# a HEAD's Range is ignored: the head of the whole file
+	curl -s -I -H 'Range: bytes=0-3' "$url" | tr -d '\r' >hdrs
+	expect_contains "$(head -1 hdrs)" 200 "HEAD with a Range"
+	expect_contains "$(cat hdrs)" "Content-Length: $len"
+	expect_contains "$(cat hdrs)" "Accept-Ranges: bytes"
+	# a 416 and a 206 leave the connection as it was: the reply after each is read whole
+	local out
+	out=$(printf "GET /style.css HTTP/1.1\r\nHost: localhost\r\nRange: bytes=-0\r\n\r\nGET /style.css HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-4\r\n\r\nGET /favicon.svg HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" | hraw)
+	expect_eq "$(grep -o '^HTTP/1.1 [0-9]*\|}HTTP/1.1 [0-9]*\|[^/]HTTP/1.1 [0-9]*' <<<"$out" |
+		grep -o '[0-9]*$' | tr '\n' ' ')" "416 206 200 " "$out"
+	expect_contains "$out" "</svg>"
+}
