@@ -592,7 +592,7 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 		                                            NULL));
 		return;
 	}
-	char path[256];
+	char path[HTTP_PATH_MAX];
 	size_t n = strcspn(uri, "?#");
 	if (n >= sizeof(path)) {
 		nng_http_res *res =
@@ -609,6 +609,8 @@ static void http_serve(wn_http *h, nng_aio *aio, nng_http_req *req)
 		http_call(h, aio, req, path + 4);
 	else if (strcmp(path, "/metrics") == 0)
 		http_metrics(h, aio, req);
+	else if (strncmp(path, "/artifacts/", 11) == 0)
+		wn_http_artifact(h, aio, req, path + 11);
 	else
 		wn_http_file(h, aio, req, path);
 }

@@ -19,6 +19,9 @@
  * (nng would take any number at once, before the token is checked), once
  * the headers passed every check; a body past this is refused (503). */
 #define HTTP_BODIES_MAX (4 * HTTP_BODY_MAX)
+/* The longest path served, its query cut off: that of an artifact's
+ * download, /artifacts/JOB/PATH (http_artifact.c). A longer one is 404. */
+#define HTTP_PATH_MAX 1088
 /* How long a body may take to arrive once its headers have. */
 #define HTTP_BODY_MS 60000
 /* At a stop: time the calls in flight have to be answered, and then for
@@ -68,6 +71,7 @@ struct wn_http {
 	bool stopping;
 	pthread_t waiter;
 	bool waiter_started;
+	struct hdl *dls; /* the artifacts being sent (http_artifact.c) */
 };
 
 /* wn_http_waiter is the thread that sends replies once durable (http.c). */
@@ -162,6 +166,14 @@ nng_http_res *wn_http_ask_res(int k, const char *etag, uint64_t len, const char 
 /* wn_http_content_range sets the Content-Range of res, a 206 of bytes
  * [first, last] of len. */
 void wn_http_content_range(nng_http_res *res, uint64_t first, uint64_t last, uint64_t len);
+
+/* wn_http_artifact serves GET /artifacts/JOB/PATH (path without
+ * "/artifacts/"): the artifact, whole or the range req asks for, sent a
+ * chunk at a time (http_artifact.c). */
+void wn_http_artifact(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path);
+/* wn_http_downloads_end waits until the artifacts being sent have ended,
+ * once nng's server has closed their connections (http_artifact.c). */
+void wn_http_downloads_end(wn_http *h);
 
 /* wn_http_host_ok decides a request's Host header on a loopback listener:
  * this machine's names and the hosts of http_cors_origins only (DNS

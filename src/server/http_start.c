@@ -215,6 +215,7 @@ void wn_http_stop(wn_http *h)
 		nng_http_server_stop(h->srv);
 		nng_http_server_release(h->srv);
 		h->srv = NULL;
+		wn_http_downloads_end(h);
 	}
 	wn_http_guard_stop(h->guard);
 	h->guard = NULL;
