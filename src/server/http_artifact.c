@@ -357,7 +357,21 @@ void wn_http_artifact(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 void wn_http_downloads_end(wn_http *h)
 {
 	pthread_mutex_lock(&h->mu);
-	while (h->dls != NULL) { /* their connections closed: their writes fail */
+	for (;;) {
+		struct hdl *d = h->dls;
+		while (d != NULL && d->aio == NULL)
+			d = d->link;
+		if (d == NULL)
+			break;
+		nng_aio *aio = d->aio;
+		d->aio = NULL; /* no more writes: the one under way fails */
+		pthread_mutex_unlock(&h->mu);
+		/* nng's server closes the connection: ended so, not by its stop,
+		 * the request lets go of what it holds (its handler) */
+		nng_aio_finish(aio, NNG_ECLOSED);
+		pthread_mutex_lock(&h->mu);
+	}
+	while (h->dls != NULL) {
 		pthread_mutex_unlock(&h->mu);
 		nng_msleep(5);
 		pthread_mutex_lock(&h->mu);

@@ -171,8 +171,9 @@ void wn_http_content_range(nng_http_res *res, uint64_t first, uint64_t last, uin
  * "/artifacts/"): the artifact, whole or the range req asks for, sent a
  * chunk at a time (http_artifact.c). */
 void wn_http_artifact(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path);
-/* wn_http_downloads_end waits until the artifacts being sent have ended,
- * once nng's server has closed their connections (http_artifact.c). */
+/* wn_http_downloads_end ends the artifacts being sent, closing their
+ * connections, and waits until they have let go of them; before nng's
+ * server stops (http_artifact.c). */
 void wn_http_downloads_end(wn_http *h);
 
 /* wn_http_host_ok decides a request's Host header on a loopback listener:

@@ -212,10 +212,10 @@ void wn_http_stop(wn_http *h)
 	if (h->srv != NULL) {
 		wn_http_quiesce(h); /* the answers in flight go out through the guard */
 		wn_http_settle(h);
+		wn_http_downloads_end(h);
 		nng_http_server_stop(h->srv);
 		nng_http_server_release(h->srv);
 		h->srv = NULL;
-		wn_http_downloads_end(h);
 	}
 	wn_http_guard_stop(h->guard);
 	h->guard = NULL;

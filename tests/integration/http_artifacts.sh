@@ -118,10 +118,15 @@ for i in range(20):  # clients that read a little and go away
     s.sendall(req)
     s.recv(1000)
     s.close()
-held = socket.create_connection(("127.0.0.1", port))  # one that stops reading
-held.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-held.sendall(req)
-print(len(held.recv(100)) > 0, flush=True)
+held = []
+for i in range(60):  # clients that stop reading, or never read
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req if i % 3 else req.replace(b"\r\n\r\n", b"\r\nRange: bytes=100-\r\n\r\n"))
+    held.append(s)
+ok = all(len(s.recv(10)) > 0 for s in held[:30])
+for s in held[30:45]:  # gone in the middle
+    s.close()
+print(ok, flush=True)
 sys.stdin.read()  # until the test is done
 PY
 	local slow=$!
@@ -131,7 +136,7 @@ PY
 	cmp body model.bin || fail "the download beside them differs"
 	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-d '{}' "$WN_HTTP/v1/ProjectService/List")" 200 "a call beside them"
-	wn_stop # with the held download under way
+	wn_stop # with the held downloads under way (under the sanitizers: nothing leaked)
 	kill "$slow" 2>/dev/null || true
 }
 
@@ -153,4 +158,33 @@ test_an_artifact_download_needs_a_token() {
 		-H 'Range: bytes=5-')" 206 "with the token"
 	cmp body <(tail -c +6 model.bin) || fail "the range with the token differs"
 	wn_stop
+}
+
+# A SIGTERM while downloads are under way, some of their clients reading,
+# some not, some gone: wnd stops cleanly. It left nng's hold on its handler
+# behind (the sanitizers' leak check failed at exit), the downloads being
+# cut by nng's stop rather than ended by wnd before it.
+test_a_sigterm_with_downloads_under_way_stops_cleanly() {
+	art_job
+	python3 - "${WN_HTTP##*:}" "$ART_ID" >held.out <<'PY' &
+import socket, sys
+port, job = int(sys.argv[1]), sys.argv[2]
+req = ("GET /artifacts/%s/out/model.bin HTTP/1.1\r\nHost: localhost\r\n\r\n" % job).encode()
+cs = []
+for i in range(60):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(req if i % 3 else req.replace(b"\r\n\r\n", b"\r\nRange: bytes=100-\r\n\r\n"))
+    cs.append(s)
+ok = all(len(s.recv(10)) > 0 for s in cs[:30])
+for s in cs[30:45]:
+    s.close()
+print(ok, flush=True)
+sys.stdin.read()
+PY
+	local held=$!
+	WN_PIDS+=("$held")
+	wait_until 10 "the downloads under way" grep -q True held.out
+	wn_stop
+	expect_contains "$(cat "$WN_TMP/wnd.log")" "stopped cleanly"
+	kill "$held" 2>/dev/null || true
 }
