@@ -259,7 +259,11 @@ static char *dl_head(nng_http_req *req, int status, uint64_t first, uint64_t las
 	}
 	wn_strbuf_addf(&sb, "\r\n");
 	if (cors != NULL)
-		wn_strbuf_addf(&sb, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", cors);
+		wn_strbuf_addf(&sb,
+		               "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+		               "Access-Control-Expose-Headers: Content-Disposition, Content-Range, "
+		               "ETag\r\n",
+		               cors);
 	const char *conn = nng_http_req_get_header(req, "Connection");
 	if (strcmp(nng_http_req_get_version(req), "HTTP/1.1") != 0 ||
 	    (conn != NULL && strcasestr(conn, "close") != NULL))

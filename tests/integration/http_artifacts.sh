@@ -98,6 +98,21 @@ test_an_artifact_is_downloaded_whole_and_resumed() {
 		expect_contains "$(cat body)" "GET /artifacts/JOB/PATH"
 	done
 	expect_eq "$(get "$url" -X DELETE)" 405 "DELETE"
+	# as a hostile client asks: a path that climbs (the name is looked up
+	# among the job's artifacts, no file is opened by it), numbers past
+	# 2^64, a thousand ranges (served whole: never one part per range)
+	for p in "artifacts/$ART_ID/../$ART_ID/out/model.bin" "artifacts/$ART_ID/./out/model.bin" \
+		"artifacts/$ART_ID//out/model.bin" "artifacts/$ART_ID/out/model.bin/"; do
+		expect_eq "$(get "$WN_HTTP/$p" --path-as-is)" 404 "/$p"
+	done
+	expect_eq "$(get "$WN_HTTP/artifacts/99999999999999999999999/out/model.bin")" 404 \
+		"a job id past 2^64"
+	expect_eq "$(get "$url" -H 'Range: bytes=99999999999999999999999-')" 416 "a first byte past 2^64"
+	expect_eq "$(get "$url" -H 'Range: bytes=-99999999999999999999999')" 206 "the last 2^64 and more"
+	cmp body model.bin || fail "the last 2^64 bytes and more are the whole file"
+	expect_eq "$(get "$url" -H "Range: bytes=0-0$(printf ',1-1%.0s' $(seq 1000))")" 200 \
+		"a thousand ranges"
+	cmp body model.bin || fail "a thousand ranges: the whole file"
 	wn_stop
 }
 
@@ -147,7 +162,8 @@ test_an_artifact_download_needs_a_token() {
 	printf '%s\n' "$secret" >admin.token
 	chmod 600 admin.token
 	export WN_TOKEN=$secret
-	art_job --admin-token-file "$WN_TMP/admin.token"
+	printf 'http_cors_origins: [https://app.example.org]\n' >wnd.yaml
+	art_job --admin-token-file "$WN_TMP/admin.token" --config "$WN_TMP/wnd.yaml"
 	local url=$WN_HTTP/artifacts/$ART_ID/out/model.bin
 	expect_eq "$(get "$url")" 401 "without a token"
 	expect_contains "$(tr -d '\r' <hdrs)" "WWW-Authenticate: Bearer"
@@ -157,6 +173,15 @@ test_an_artifact_download_needs_a_token() {
 	expect_eq "$(get "$url" -H "Authorization: Bearer $secret" \
 		-H 'Range: bytes=5-')" 206 "with the token"
 	cmp body <(tail -c +6 model.bin) || fail "the range with the token differs"
+	# a page of an allowed origin reads the reply and the headers of its range
+	expect_eq "$(get "$url" -H "Authorization: Bearer $secret" -H 'Range: bytes=0-9' \
+		-H 'Origin: https://app.example.org')" 206 "from an allowed origin"
+	tr -d '\r' <hdrs >h
+	expect_contains "$(cat h)" "Access-Control-Allow-Origin: https://app.example.org"
+	expect_contains "$(cat h)" "Access-Control-Expose-Headers: Content-Disposition, Content-Range, ETag"
+	expect_eq "$(get "$url" -H "Authorization: Bearer $secret" \
+		-H 'Origin: https://evil.example.net')" 200 "from another origin"
+	expect_not_contains "$(cat hdrs)" "Access-Control-"
 	wn_stop
 }
 
