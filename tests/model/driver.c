@@ -134,10 +134,29 @@ static int exec_request(driver *d, const wn_method *mt, const ProtobufCMessage *
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int code = send_call(d, mt, msg, reqid, &out, &errmsg);
+	/* a Get or List a fault made fail is asked again: the faults run out */
+	for (int i = 0; i < DRIVER_FAULT_TRIES && driver_unavailable(d, code) &&
+	                !(mt->flags & WN_METHOD_MUTATES);
+	     i++) {
+		free(errmsg);
+		errmsg = NULL;
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(out, NULL);
+		out = NULL;
+		d->reasked++;
+		code = send_call(d, mt, msg, reqid, &out, &errmsg);
+	}
 	int rv = 0;
 	if (code < 0) {
 		rv = fail(d, "%s: no reply: %s", method_name(mt),
 		          errmsg ? errmsg : wn_strerror(code));
+	} else if (driver_unavailable(d, code) && (mt->flags & WN_METHOD_MUTATES)) {
+		/* a read of the store failed: nothing changed, the model neither */
+		d->unavailable++;
+		size_t blen = 0;
+		uint8_t *body = wn_message_pack(msg, &blen);
+		remember(d, mt, reqid, body, blen, code, out);
+		free(body);
 	} else {
 		model_call c = {method_name(mt), reqid, msg, code, errmsg ? errmsg : "", out};
 		if (model_exec(d->m, &c) != 0)
@@ -219,7 +238,8 @@ static int resend_theirs(driver *d, const sent *s, const wn_method *mt, int fate
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int code = send_call(d, mt, msg, s->reqid, &out, &errmsg);
-	*rv = code == 3 && errmsg != NULL && strstr(errmsg, "another caller") != NULL
+	*rv = (code == 3 && errmsg != NULL && strstr(errmsg, "another caller") != NULL) ||
+	              driver_unavailable(d, code)
 	          ? 0
 	          : fail(d,
 	                 "resent %s of another token: expected INVALID_ARGUMENT (another caller), "
@@ -301,7 +321,9 @@ static int resend_answer(driver *d, const sent *s, int fate)
 	int code = send_call(d, mt, msg, s->reqid, &out, &errmsg);
 	size_t rlen = 0;
 	uint8_t *reply = out ? wn_message_pack(out, &rlen) : NULL;
-	if (code != 0)
+	if (driver_unavailable(d, code))
+		rv = 0; /* its first answer could not be read: nothing changed */
+	else if (code != 0)
 		rv = fail(d, "resent %s: expected its first answer again, got %s: %s", s->method,
 		          code > 0 ? wn_code_name(code) : "no reply", errmsg ? errmsg : "");
 	else if (remembered || batch)
@@ -354,11 +376,12 @@ static int resend_other(driver *d, const sent *s)
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
 	int code = send_call(d, method_get(name), &rq.base, s->reqid, &out, &errmsg);
-	int rv = code == 3 ? 0
-	                   : fail(d,
-	                          "%s under the request id of a %s: expected INVALID_ARGUMENT, "
-	                          "got %s",
-	                          name, s->method, code >= 0 ? wn_code_name(code) : "no reply");
+	int rv = code == 3 || driver_unavailable(d, code)
+	             ? 0
+	             : fail(d,
+	                    "%s under the request id of a %s: expected INVALID_ARGUMENT, "
+	                    "got %s",
+	                    name, s->method, code >= 0 ? wn_code_name(code) : "no reply");
 	free(errmsg);
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
@@ -384,7 +407,7 @@ int driver_exec_as(driver *d, wn_rpc *r, const char *method, const ProtobufCMess
 	int code = wn_rpc_call(r, mt->path, msg, mt->reply, &out, &errmsg, reqid, 0);
 	d->last_code = code;
 	int rv =
-	    code == want
+	    code == want || driver_unavailable(d, code)
 	        ? 0
 	        : fail(d, "%s with a token: expected %s, got %s: %s", method, wn_code_name(want),
 	               code >= 0 ? wn_code_name(code) : "no reply", errmsg ? errmsg : "");
@@ -402,7 +425,7 @@ static int check_all(driver *d, snapshot *s, const char *when)
 {
 	char *err = NULL;
 	catch_up(d);
-	if (snapshot_take(d->srv.rpc, s, &err) != 0) {
+	if (snapshot_take(d->srv.rpc, s, d->srv.faults ? DRIVER_FAULT_TRIES : 0, &err) != 0) {
 		fail(d, "%s: %s", when, err);
 		free(err);
 		return -1;
@@ -414,10 +437,66 @@ static int check_all(driver *d, snapshot *s, const char *when)
 	return 0;
 }
 
+bool driver_unavailable(const driver *d, int code)
+{
+	return code == 14 && d->srv.faults != NULL;
+}
+
+/* set_faults sets the store faults of the next start: restart o's (on), or
+ * none. */
+static void set_faults(driver *d, const op *o, bool on)
+{
+	free(d->srv.faults);
+	d->srv.faults = NULL;
+	if (!on)
+		return;
+	char buf[160] = "";
+	size_t n = 0;
+	static const char *const what[] = {"read", "scan"};
+	for (int k = 0; k < 2; k++)
+		if (o->a[1 + 2 * k] > 0)
+			n += (size_t)snprintf(
+			    buf + n, sizeof(buf) - n, "%s%s:after=%lld:count=%lld:error=%s",
+			    n ? "," : "", what[k], (long long)o->a[2 + 2 * k],
+			    (long long)o->a[1 + 2 * k], (o->a[5] >> k) & 1 ? "EIO" : "ENOSPC");
+	if (n > 0) {
+		d->srv.faults = wn_xstrdup(buf);
+		d->fault_starts++;
+		if (d->verbose)
+			fprintf(stderr, "    WN_STORE_FAULTS=%s\n", buf);
+	}
+}
+
+/* fault_start: wnd, just started again and compared, stops by SIGTERM and
+ * starts with the faults of restart o, so that they fall on the operations
+ * that follow rather than on the look after a restart. */
+static int fault_start(driver *d, const op *o)
+{
+	if (o->a[1] == 0 && o->a[3] == 0)
+		return 0;
+	char *err = NULL;
+	int rv = 0;
+	if (server_stop(&d->srv, false, &err) != 0)
+		rv = fail(d, "stopping wnd: %s", err);
+	else if (server_check(&d->srv, &err) != 0)
+		rv = fail(d, "after SIGTERM: %s", err);
+	catch_up(d);
+	set_faults(d, o, true);
+	if (rv == 0 && server_start(&d->srv, d->offset, &err) != 0)
+		rv = fail(d, "restarting wnd after SIGTERM: %s", err);
+	free(err);
+	d->restarts_term++;
+	if (rv == 0) {
+		d->epoch++;
+		model_restart(d->m, false);
+	}
+	return rv;
+}
+
 /* restart stops wnd (SIGTERM, or kill -9 after a snapshot, or kill -9 at
  * once: mode 0, 1, 2) and starts it again: the state must be what it was and
  * what the model holds. */
-static int restart(driver *d, int mode)
+static int restart(driver *d, int mode, const op *o)
 {
 	snapshot before = {0}, after = {0};
 	char *err = NULL;
@@ -430,6 +509,7 @@ static int restart(driver *d, int mode)
 	if (rv == 0 && server_check(&d->srv, &err) != 0)
 		rv = fail(d, "after %s: %s", how, err);
 	catch_up(d); /* the restart happens now, as far as the model goes */
+	set_faults(d, o, o->a[6] != 0);
 	if (rv == 0 && server_start(&d->srv, d->offset, &err) != 0)
 		rv = fail(d, "restarting wnd after %s: %s", how, err);
 	free(err);
@@ -452,7 +532,7 @@ static int restart(driver *d, int mode)
 	}
 	snapshot_free(&before);
 	snapshot_free(&after);
-	return rv;
+	return rv == 0 && o->a[6] == 0 ? fault_start(d, o) : rv;
 }
 
 static int advance(driver *d, int64_t delta)
@@ -469,9 +549,17 @@ static int advance(driver *d, int64_t delta)
 	Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
-	int code =
-	    wn_rpc_call(d->srv.rpc, WN_PATH_PROJECT_LIST, &rq.base,
-	                &whatsnext__v1__list_projects_response__descriptor, &out, &errmsg, 0, 0);
+	int code = -1;
+	for (int i = 0; i <= DRIVER_FAULT_TRIES && (i == 0 || driver_unavailable(d, code)); i++) {
+		free(errmsg);
+		errmsg = NULL;
+		if (out != NULL)
+			protobuf_c_message_free_unpacked(out, NULL);
+		out = NULL;
+		code = wn_rpc_call(d->srv.rpc, WN_PATH_PROJECT_LIST, &rq.base,
+		                   &whatsnext__v1__list_projects_response__descriptor, &out,
+		                   &errmsg, 0, 0);
+	}
 	int rv = code == 0 ? 0 : fail(d, "advancing the clock: %s", errmsg ? errmsg : "no reply");
 	free(errmsg);
 	if (out != NULL)
@@ -521,7 +609,7 @@ int driver_run(driver *d, op *o)
 	case OP_WALL_STEP:
 		return wall_step(d, o->a[0]);
 	case OP_RESTART:
-		return restart(d, (int)(o->a[0] < 0 || o->a[0] > 2 ? 1 : o->a[0]));
+		return restart(d, (int)(o->a[0] < 0 || o->a[0] > 2 ? 1 : o->a[0]), o);
 	case OP_CHECK: {
 		snapshot s;
 		rv = check_all(d, &s, "check");

@@ -63,8 +63,15 @@ typedef struct driver {
 	bool no_http;          /* a call as another token: SP only */
 	const char *as_secret; /* that token's secret, while its call runs */
 	uint64_t restarts_term, restarts_kill;
-	int last_code; /* the code of the last reply (-1: none) */
-	char *err;     /* why the last operation failed, malloc'd */
+	/* --faults: each start of wnd gets store read and scan faults
+	 * (WN_STORE_FAULTS, drawn into the restart operation), and an answer
+	 * UNAVAILABLE changes nothing */
+	bool faults;
+	uint64_t fault_starts; /* starts with faults */
+	uint64_t unavailable;  /* requests answered UNAVAILABLE: nothing changed */
+	uint64_t reasked;      /* Gets and Lists asked again after UNAVAILABLE */
+	int last_code;         /* the code of the last reply (-1: none) */
+	char *err;             /* why the last operation failed, malloc'd */
 	mtoken tokens[MODEL_NTOKENS];
 	/* a scene under way (gen.c): its next step (0: none), its token's slot,
 	 * its job (an index into the model's jobs) */
@@ -123,6 +130,17 @@ int driver_exec_as(driver *d, wn_rpc *r, const char *method, const ProtobufCMess
  * and asks again as a client would. */
 void driver_longpoll_start(driver *d);
 int driver_longpoll_finish(driver *d, bool kill9);
+
+/* Store faults (driver.c). A restart operation carries the faults of the
+ * start it makes: a[1] read faults (0: none), a[2] the reads that succeed
+ * first, a[3] and a[4] the same for scan steps, a[5] bit 0 (read) and bit 1
+ * (scan): EIO rather than ENOSPC; a[6] 0: wnd, compared after the restart,
+ * stops by SIGTERM and starts again with them (they fall on the operations
+ * that follow), 1: the restart's own start has them (on the look after it).
+ * driver_unavailable: code is an answer UNAVAILABLE while faults are set,
+ * which changes nothing. */
+#define DRIVER_FAULT_TRIES 8
+bool driver_unavailable(const driver *d, int code);
 
 /* rng_next returns the next number of a splitmix64 sequence. */
 uint64_t rng_next(uint64_t *s);

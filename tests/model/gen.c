@@ -661,7 +661,7 @@ static bool gen_scenes(driver *d, uint64_t *r, op *o)
 	return false;
 }
 
-void gen_op(driver *d, uint64_t *r, op *o)
+static void gen_one(driver *d, uint64_t *r, op *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->code = -1;
@@ -735,4 +735,42 @@ void gen_op(driver *d, uint64_t *r, op *o)
 		gen_queue_ops(d, r, o);
 		gen_as(d, r, o);
 	}
+}
+
+/* gen_faults draws the store faults of the start restart o makes (driver.h):
+ * read faults, scan faults or both, 1 to 3 of them, after a number of calls
+ * spread over orders of magnitude (the operations that follow, or a look at
+ * everything). A start stops when it cannot read the bound of the job ids
+ * (its second read): reads fail only after those. */
+static void gen_faults(uint64_t *r, op *o)
+{
+	int64_t which = 1 + pick(r, 3); /* bit 0 read, bit 1 scan */
+	o->a[6] = chance(r, 25);        /* on the look after the restart, too */
+	if (which & 1) {
+		o->a[1] = 1 + pick(r, 3);
+		o->a[2] = 2 + pick(r, (int64_t)1 << (1 + pick(r, o->a[6] ? 11 : 7)));
+	}
+	if (which & 2) {
+		o->a[3] = 1 + pick(r, 3);
+		o->a[4] = pick(r, (int64_t)1 << (1 + pick(r, o->a[6] ? 14 : 10)));
+	}
+	o->a[5] = pick(r, 4);
+}
+
+void gen_op(driver *d, uint64_t *r, op *o)
+{
+	bool first = true;
+	for (int k = 0; k < OP_NKINDS; k++)
+		first = first && d->ops[k] == 0;
+	if (d->faults && first) {
+		/* the first start has no faults: a restart gives them at once */
+		memset(o, 0, sizeof(*o));
+		o->code = -1;
+		o->reqid = rng_next(r) | 1;
+		o->kind = OP_RESTART;
+	} else {
+		gen_one(d, r, o);
+	}
+	if (d->faults && o->kind == OP_RESTART)
+		gen_faults(r, o);
 }

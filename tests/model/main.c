@@ -4,6 +4,7 @@
  * semantics and the whole state compared across every restart. A failure is
  * shortened to a few operations and can be replayed. */
 #include "run.h"
+#include "snapshot.h"
 
 #include "util.h"
 
@@ -21,7 +22,7 @@ struct opts {
 	long ops;
 	double minutes;
 	const char *wnd, *dir, *replay;
-	bool verbose, keep;
+	bool verbose, keep, faults;
 	int shrink_s;
 };
 
@@ -42,6 +43,9 @@ static void usage(FILE *f)
 	           "  --dir DIR           work directory (default a new one under $TMPDIR)\n"
 	           "  --replay FILE       run the operations listed in FILE (from a failure)\n"
 	           "  --shrink-seconds S  time to spend shortening a failure (default 120)\n"
+	           "  --faults            start wnd each time with store read and scan faults\n"
+	           "                      (WN_STORE_FAULTS, drawn from the seed): a request\n"
+	           "                      answered UNAVAILABLE must have changed nothing\n"
 	           "  --keep              keep the work directory when the run passes\n"
 	           "  -v, --verbose       print each operation and its answer\n"
 	           "  -h, --help          show this help\n"
@@ -60,6 +64,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	    {"replay", required_argument, NULL, 'r'},
 	    {"shrink-seconds", required_argument, NULL, 'S'},
 	    {"keep", no_argument, NULL, 'k'},
+	    {"faults", no_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -100,6 +105,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'k':
 			o->keep = true;
+			break;
+		case 'f':
+			o->faults = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -161,6 +169,13 @@ static void summary(const driver *d, bool replay, uint64_t seed, double secs)
 	       (unsigned long long)d->restarts_term, (unsigned long long)d->restarts_kill,
 	       (unsigned long long)d->replies_ok, (unsigned long long)d->replies_err,
 	       (unsigned long long)d->http_calls);
+	if (d->fault_starts > 0)
+		printf("wnmodel: store faults: %llu starts with faults, %llu changes answered "
+		       "UNAVAILABLE (nothing changed), %llu Gets and Lists asked again (%llu "
+		       "in full looks)\n",
+		       (unsigned long long)d->fault_starts, (unsigned long long)d->unavailable,
+		       (unsigned long long)(d->reasked + snapshot_asked_again()),
+		       (unsigned long long)snapshot_asked_again());
 }
 
 /* report prints a failure, shortens it and says how to replay it. */
@@ -246,6 +261,7 @@ static int run_seed(const struct opts *o, uint64_t seed, const char *dir, int64_
 		return 1;
 	}
 	running_pid = &d->srv.pid;
+	d->faults = o->faults;
 	if (!d->srv.test_clock)
 		fprintf(stderr,
 		        "wnmodel: warning: %s has no --test-clock; leases, worker "

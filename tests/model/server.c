@@ -112,6 +112,7 @@ void server_release(server *s)
 	free(s->log);
 	free(s->http);
 	free(s->admin);
+	free(s->faults);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -263,6 +264,11 @@ int server_start(server *s, int64_t offset, char **err)
 			dup2(fd, 2);
 			close(fd);
 		}
+		/* faults only where the run puts them */
+		if (s->faults != NULL)
+			setenv("WN_STORE_FAULTS", s->faults, 1);
+		else
+			unsetenv("WN_STORE_FAULTS");
 		execv(argv[0], argv);
 		_exit(127);
 	}

@@ -26,6 +26,8 @@ typedef struct server {
 	char *http;       /* its address, "http://127.0.0.1:PORT", while it runs */
 	wn_rpc *rpc;      /* open while it runs */
 	int64_t wall_off; /* the wall clock's own offset in the clock file */
+	char *faults;     /* WN_STORE_FAULTS of the next start and the one running
+	                   * (NULL: none), malloc'd */
 } server;
 
 /* The bootstrap admin token's secret of a run's wnd. */
@@ -38,8 +40,8 @@ int server_init(server *s, const char *wnd, const char *dir, char **err);
 /* server_release stops a server still running (SIGKILL) and frees s. */
 void server_release(server *s);
 
-/* server_start starts wnd (its clock shifted by offset ms) and waits until
- * it answers. */
+/* server_start starts wnd (its clock shifted by offset ms, with s->faults
+ * in WN_STORE_FAULTS when set) and waits until it answers. */
 int server_start(server *s, int64_t offset, char **err);
 
 /* server_stop stops wnd: SIGTERM, which must end it with status 0, or

@@ -46,12 +46,31 @@ void snapshot_free(snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* how many times a request answered UNAVAILABLE is asked again (store
+ * faults: they run out) */
+static int ask_tries;
+static uint64_t asked_again;
+
+uint64_t snapshot_asked_again(void)
+{
+	return asked_again;
+}
+
 /* ask calls method; anything but OK is a failure of the snapshot. */
 static int ask(wn_rpc *r, const char *method, const ProtobufCMessage *in,
                const ProtobufCMessageDescriptor *od, ProtobufCMessage **out, char **err)
 {
 	char *msg = NULL;
 	int code = wn_rpc_call(r, method, in, od, out, &msg, 0, 0);
+	for (int i = 0; code == 14 && i < ask_tries; i++) {
+		free(msg);
+		msg = NULL;
+		if (*out != NULL)
+			protobuf_c_message_free_unpacked(*out, NULL);
+		*out = NULL;
+		asked_again++;
+		code = wn_rpc_call(r, method, in, od, out, &msg, 0, 0);
+	}
 	if (code != 0) {
 		*err =
 		    wn_xasprintf("%s: %s: %s", method,
@@ -290,9 +309,10 @@ static int take_queue(wn_rpc *r, snapshot *s, const char *p, char **err)
 	return 0;
 }
 
-int snapshot_take(wn_rpc *r, snapshot *s, char **err)
+int snapshot_take(wn_rpc *r, snapshot *s, int tries, char **err)
 {
 	memset(s, 0, sizeof(*s));
+	ask_tries = tries;
 	*err = NULL;
 	if (take_projects(r, s, err) != 0)
 		return -1;

@@ -51,9 +51,13 @@ typedef struct snapshot {
 	size_t n, cap;
 } snapshot;
 
-/* snapshot_take asks server r for everything into s; on failure -1 and
- * *err gets a malloc'd message. */
-int snapshot_take(wn_rpc *r, snapshot *s, char **err);
+/* snapshot_take asks server r for everything into s, each request answered
+ * UNAVAILABLE again up to tries times (store faults run out); on failure -1
+ * and *err gets a malloc'd message. */
+int snapshot_take(wn_rpc *r, snapshot *s, int tries, char **err);
+
+/* snapshot_asked_again: how many requests snapshot_take asked again. */
+uint64_t snapshot_asked_again(void);
 
 /* snapshot_free frees what s holds. */
 void snapshot_free(snapshot *s);
