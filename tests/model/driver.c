@@ -38,18 +38,35 @@ static const char *method_name(const wn_method *m)
 	return m->path + strlen(DRIVER_PATH_PREFIX);
 }
 
+static int vfail(driver *d, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static int vfail(driver *d, const char *fmt, va_list ap)
+{
+	char buf[8192];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	free(d->err);
+	d->err = wn_xstrdup(buf);
+	return -1;
+}
+
 static int fail(driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(driver *d, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char buf[8192];
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int rv = vfail(d, fmt, ap);
 	va_end(ap);
-	free(d->err);
-	d->err = wn_xstrdup(buf);
-	return -1;
+	return rv;
+}
+
+int driver_fail(driver *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rv = vfail(d, fmt, ap);
+	va_end(ap);
+	return rv;
 }
 
 /* ring_index: where the k-th newest remembered request is in d->ring. */
@@ -99,6 +116,11 @@ static void remember(driver *d, const wn_method *mt, uint64_t reqid, const uint8
 
 /* catch_up brings the model to the time it is now, as wnd sees it. */
 static void catch_up(driver *d)
+{
+	driver_catch_up(d);
+}
+
+void driver_catch_up(driver *d)
 {
 	int64_t now = wn_now_ms() + d->offset;
 	if (now > d->m->now)
@@ -437,62 +459,6 @@ static int check_all(driver *d, snapshot *s, const char *when)
 	return 0;
 }
 
-bool driver_unavailable(const driver *d, int code)
-{
-	return code == 14 && d->srv.faults != NULL;
-}
-
-/* set_faults sets the store faults of the next start: restart o's (on), or
- * none. */
-static void set_faults(driver *d, const op *o, bool on)
-{
-	free(d->srv.faults);
-	d->srv.faults = NULL;
-	if (!on)
-		return;
-	char buf[160] = "";
-	size_t n = 0;
-	static const char *const what[] = {"read", "scan"};
-	for (int k = 0; k < 2; k++)
-		if (o->a[1 + 2 * k] > 0)
-			n += (size_t)snprintf(
-			    buf + n, sizeof(buf) - n, "%s%s:after=%lld:count=%lld:error=%s",
-			    n ? "," : "", what[k], (long long)o->a[2 + 2 * k],
-			    (long long)o->a[1 + 2 * k], (o->a[5] >> k) & 1 ? "EIO" : "ENOSPC");
-	if (n > 0) {
-		d->srv.faults = wn_xstrdup(buf);
-		d->fault_starts++;
-		if (d->verbose)
-			fprintf(stderr, "    WN_STORE_FAULTS=%s\n", buf);
-	}
-}
-
-/* fault_start: wnd, just started again and compared, stops by SIGTERM and
- * starts with the faults of restart o, so that they fall on the operations
- * that follow rather than on the look after a restart. */
-static int fault_start(driver *d, const op *o)
-{
-	if (o->a[1] == 0 && o->a[3] == 0)
-		return 0;
-	char *err = NULL;
-	int rv = 0;
-	if (server_stop(&d->srv, false, &err) != 0)
-		rv = fail(d, "stopping wnd: %s", err);
-	else if (server_check(&d->srv, &err) != 0)
-		rv = fail(d, "after SIGTERM: %s", err);
-	catch_up(d);
-	set_faults(d, o, true);
-	if (rv == 0 && server_start(&d->srv, d->offset, &err) != 0)
-		rv = fail(d, "restarting wnd after SIGTERM: %s", err);
-	free(err);
-	d->restarts_term++;
-	if (rv == 0) {
-		d->epoch++;
-		model_restart(d->m, false);
-	}
-	return rv;
-}
-
 /* restart stops wnd (SIGTERM, or kill -9 after a snapshot, or kill -9 at
  * once: mode 0, 1, 2) and starts it again: the state must be what it was and
  * what the model holds. */
@@ -509,7 +475,7 @@ static int restart(driver *d, int mode, const op *o)
 	if (rv == 0 && server_check(&d->srv, &err) != 0)
 		rv = fail(d, "after %s: %s", how, err);
 	catch_up(d); /* the restart happens now, as far as the model goes */
-	set_faults(d, o, o->a[6] != 0);
+	faults_set(d, o, o->a[6] != 0);
 	if (rv == 0 && server_start(&d->srv, d->offset, &err) != 0)
 		rv = fail(d, "restarting wnd after %s: %s", how, err);
 	free(err);
@@ -532,20 +498,11 @@ static int restart(driver *d, int mode, const op *o)
 	}
 	snapshot_free(&before);
 	snapshot_free(&after);
-	return rv == 0 && o->a[6] == 0 ? fault_start(d, o) : rv;
+	return rv == 0 && o->a[6] == 0 ? faults_start(d, o) : rv;
 }
 
-static int advance(driver *d, int64_t delta)
+int driver_poke(driver *d)
 {
-	if (!d->srv.test_clock)
-		return 0; /* no test clock: time is the machine's */
-	catch_up(d);
-	int64_t now = d->m->now;
-	int64_t t = model_safe_time(d->m, now + delta);
-	d->offset += t - now;
-	server_clock(&d->srv, d->offset);
-	model_advance(d->m, t);
-	/* any request runs the work that fell due */
 	Whatsnext__V1__ListProjectsRequest rq = WHATSNEXT__V1__LIST_PROJECTS_REQUEST__INIT;
 	ProtobufCMessage *out = NULL;
 	char *errmsg = NULL;
@@ -564,6 +521,29 @@ static int advance(driver *d, int64_t delta)
 	free(errmsg);
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
+	return rv;
+}
+
+void driver_clock_to(driver *d, int64_t t)
+{
+	d->offset += t - d->m->now;
+	server_clock(&d->srv, d->offset);
+	model_advance(d->m, t);
+}
+
+static int advance(driver *d, int64_t delta)
+{
+	if (!d->srv.test_clock)
+		return 0; /* no test clock: time is the machine's */
+	catch_up(d);
+	size_t nlive = 0;
+	uint64_t *live = faults_live(d, &nlive);
+	driver_clock_to(d, model_safe_time(d->m, d->m->now + delta));
+	/* any request runs the work that fell due */
+	int rv = driver_poke(d);
+	if (rv == 0 && live != NULL)
+		rv = faults_retention(d, live, nlive);
+	free(live);
 	return rv;
 }
 

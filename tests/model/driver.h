@@ -67,11 +67,12 @@ typedef struct driver {
 	 * (WN_STORE_FAULTS, drawn into the restart operation), and an answer
 	 * UNAVAILABLE changes nothing */
 	bool faults;
-	uint64_t fault_starts; /* starts with faults */
-	uint64_t unavailable;  /* requests answered UNAVAILABLE: nothing changed */
-	uint64_t reasked;      /* Gets and Lists asked again after UNAVAILABLE */
-	int last_code;         /* the code of the last reply (-1: none) */
-	char *err;             /* why the last operation failed, malloc'd */
+	uint64_t fault_starts;   /* starts with faults */
+	uint64_t unavailable;    /* requests answered UNAVAILABLE: nothing changed */
+	uint64_t reasked;        /* Gets and Lists asked again after UNAVAILABLE */
+	uint64_t retention_late; /* minutes waited for a retention pass cut short */
+	int last_code;           /* the code of the last reply (-1: none) */
+	char *err;               /* why the last operation failed, malloc'd */
 	mtoken tokens[MODEL_NTOKENS];
 	/* a scene under way (gen.c): its next step (0: none), its token's slot,
 	 * its job (an index into the model's jobs) */
@@ -141,6 +142,26 @@ int driver_longpoll_finish(driver *d, bool kill9);
  * which changes nothing. */
 #define DRIVER_FAULT_TRIES 8
 bool driver_unavailable(const driver *d, int code);
+/* faults_set sets the faults of the next start: restart o's (on), or none.
+ * faults_start: wnd, just started again and compared, stops by SIGTERM and
+ * starts with the faults of restart o (a[6] 0). */
+void faults_set(driver *d, const op *o, bool on);
+int faults_start(driver *d, const op *o);
+/* A retention pass that a failed read cut short ends there, and the next
+ * one, a minute later, goes on. faults_live returns the ids of the model's
+ * live jobs before time moves (NULL without faults); faults_retention, once
+ * it moved, moves the clock on a minute at a time while a job the model
+ * deleted by retention since is still there. */
+uint64_t *faults_live(const driver *d, size_t *n);
+int faults_retention(driver *d, const uint64_t *live, size_t n);
+
+/* driver_fail sets d->err and returns -1; driver_catch_up brings the model
+ * to the time it is now; driver_clock_to moves wnd's and the model's clock
+ * to t; driver_poke sends a request, which runs the work that fell due. */
+int driver_fail(driver *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void driver_catch_up(driver *d);
+void driver_clock_to(driver *d, int64_t t);
+int driver_poke(driver *d);
 
 /* rng_next returns the next number of a splitmix64 sequence. */
 uint64_t rng_next(uint64_t *s);
