@@ -20,6 +20,7 @@ void faults_set(driver *d, const op *o, bool on)
 {
 	free(d->srv.faults);
 	d->srv.faults = NULL;
+	d->m->faults = false;
 	if (!on)
 		return;
 	char buf[160] = "";
@@ -33,6 +34,7 @@ void faults_set(driver *d, const op *o, bool on)
 			    (long long)o->a[1 + 2 * k], (o->a[5] >> k) & 1 ? "EIO" : "ENOSPC");
 	if (n > 0) {
 		d->srv.faults = wn_xstrdup(buf);
+		d->m->faults = true;
 		d->fault_starts++;
 		if (d->verbose)
 			fprintf(stderr, "    WN_STORE_FAULTS=%s\n", buf);

@@ -185,6 +185,9 @@ typedef struct model {
 	 * goes at the next retention pass */
 	int64_t wall_off, fwd_step_at;
 	bool restarted;
+	/* wnd runs with store faults: a result of a batch answered UNAVAILABLE
+	 * (a read failed) changed nothing */
+	bool faults;
 	/* live objects; deleted ones are dropped (jobs stay, live = false) */
 	model_project *projects[16];
 	size_t nprojects;
