@@ -16,18 +16,21 @@ crash=$(mktemp -d "${TMPDIR:-/tmp}/wn-stress.XXXXXX")
 	--minutes "$(awk -v m="$MINUTES" 'BEGIN { print m / 2 }')"
 rm -rf "$crash"
 # The model-based random test, the other half (tests/model, docs/testing.md):
-# one seed after another (the first is SEED, or a new one), each printed;
-# on a disagreement the run stops with the seed, a shortened sequence and the
+# one seed after another (the first is SEED, or a new one), each printed,
+# every other one with store read and scan faults (--faults); on a
+# disagreement the run stops with the seed, a shortened sequence and the
 # command that replays it.
 model=$(mktemp -d "${TMPDIR:-/tmp}/wn-stress.XXXXXX")
 end=$(($(date +%s) + $(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 30 }')))
 seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+faults=
 while [ "$(date +%s)" -lt "$end" ]; do
 	# at most two minutes a seed, and no longer than what is left
 	left=$((end - $(date +%s)))
 	"$WN_BIN/wnmodel" --wnd "$WN_BIN/wnd" --seed "$seed" --dir "$model/$seed" \
-		--minutes "$(awk -v s="$left" 'BEGIN { print (s > 120 ? 2 : s / 60) }')"
+		--minutes "$(awk -v s="$left" 'BEGIN { print (s > 120 ? 2 : s / 60) }')" $faults
 	seed=$((seed + 1))
+	if [ -z "$faults" ]; then faults=--faults; else faults=; fi
 done
 rm -rf "$model"
 echo "stress: done"

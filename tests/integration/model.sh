@@ -4,18 +4,22 @@
 # moves the test clock forward and restarts wnd (SIGTERM and kill -9),
 # comparing every Get and List answer before and after each restart, and
 # `wnd --check` finds the stopped data directory clean. Fixed seeds here,
-# about a minute in all; `make stress` runs new ones for as long as asked.
+# about a minute in all, one of them with store read and scan faults at each
+# start (--faults: a request answered UNAVAILABLE must have changed
+# nothing); `make stress` runs new ones for as long as asked.
 # A failure prints the seed, a shortened list of operations that reproduces
 # it and the command that replays it.
 
-# model_run SEED OPS: one run; the test fails when server and model disagree.
+# model_run SEED OPS [OPTION]: one run; the test fails when server and model
+# disagree.
 model_run() {
 	"$WN_BIN/wnmodel" --wnd "$WN_BIN/wnd" --seed "$1" --ops "$2" --dir "$WN_TMP/model" \
-		--shrink-seconds 60 || fail "wnmodel --seed $1: the server and the model disagree"
+		--shrink-seconds 60 ${3:+"$3"} ||
+		fail "wnmodel --seed $1 $3: the server and the model disagree"
 }
 
 test_model_seed_1() { model_run 1 2500; }
 test_model_seed_2() { model_run 2 2500; }
 test_model_seed_3() { model_run 3 2500; }
 test_model_seed_4() { model_run 4 2500; }
-
+test_model_faults() { model_run 3 1000 --faults; }
