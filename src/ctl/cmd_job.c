@@ -13,8 +13,11 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Lines of a job's output tail `job show` prints; --json has all of it. */
 #define JOB_OUTPUT_LINES 20
@@ -277,10 +280,23 @@ static int job_add(wn_ctl *c)
  * endless input (a device, a pipe that never ends) stops here. */
 #define BATCH_FILE_MAX (16u * WN_MSG_MAX)
 
+/* batch_stdin returns stdin to read a batch from: a pipe left non-blocking (O_NONBLOCK,
+ * by a parent process) is opened again, blocking, as the same pipe (an empty one read
+ * non-blocking is no end of the file, but data still to come). */
+static FILE *batch_stdin(void)
+{
+	struct stat st;
+	int fl = fcntl(STDIN_FILENO, F_GETFL);
+	if (fl < 0 || !(fl & O_NONBLOCK) || fstat(STDIN_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode))
+		return stdin;
+	FILE *f = fopen("/proc/self/fd/0", "rb");
+	return f != NULL ? f : stdin;
+}
+
 /* batch_read returns the whole of path ("-": stdin), context-owned. */
 static char *batch_read(wn_ctl *c, const char *path, size_t *len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	FILE *f = strcmp(path, "-") == 0 ? batch_stdin() : fopen(path, "rb");
 	if (f == NULL)
 		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
 	char *buf = NULL;

@@ -368,3 +368,31 @@ print("\n".join([line] * 300))' >jobs.jsonl
 		cmp -s got want || fail "wnctl $a: $(wc -c <got) bytes written of $(wc -c <want)"
 	done
 }
+
+# job batch - with stdin a pipe left non-blocking (O_NONBLOCK) by the program
+# that runs wnctl, the batch written once wnctl waits for it: "cannot read -:
+# Resource temporarily unavailable" as soon as the pipe was empty.
+test_ctl_batch_from_a_non_blocking_pipe() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	python3 - "$WN_BIN/wnctl" job batch - >got <<'PY'
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen(sys.argv[1:], stdin=r, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+os.close(r)
+# wnctl asleep, or gone: nothing else than reading its stdin puts it to sleep
+while p.poll() is None:
+    with open(f"/proc/{p.pid}/stat") as f:
+        if f.read().rsplit(")", 1)[1].split()[0] == "S":
+            break
+    time.sleep(0.01)
+if p.poll() is None:
+    os.write(w, b'{"project": "p", "task": "t", "name": "a"}\n')
+os.close(w)
+print(p.communicate()[0].decode().strip(), p.returncode)
+PY
+	expect_eq "$(cat got)" "1 0" "the id and the exit status"
+	expect_eq "$(wnctl job list --format name | tr '\n' ' ')" "NAME a " "jobs"
+}
