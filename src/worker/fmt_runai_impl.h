@@ -1,6 +1,8 @@
 /* fmt_runai_impl: the runai formatter's own types, shared by its files
- * (fmt_runai.c: the task's settings and a run's life; runai_find.c: the
- * workloads of a job's earlier attempts looked for before it is submitted).
+ * (fmt_runai.c: the task's settings and a run made and submitted;
+ * runai_follow.c: the runai program called, and a workload followed to its
+ * end; runai_find.c: the workloads of a job's earlier attempts looked for
+ * before it is submitted).
  * Private to them: the rest of the worker uses fmt_runai.h. */
 #ifndef WN_FMT_RUNAI_IMPL_H
 #define WN_FMT_RUNAI_IMPL_H
@@ -64,6 +66,12 @@ typedef struct runai_run {
  * WN_ETIMEDOUT: killed for its time; other negative: it could not run) with
  * its message in *msg (either may be NULL). */
 int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg);
+
+/* wn_runai_wait, wn_runai_stop and wn_runai_result are the formatter's
+ * wait, stop and result (runai_follow.c). */
+int wn_runai_wait(void *run, int wake_fd, int timeout_ms);
+void wn_runai_stop(void *run, bool force);
+void wn_runai_result(void *run, wn_fmt_result *res);
 
 /* wn_runai_printed says what a runai call that exited 0 printed, for a
  * message: its lines on one line, quoted and cut to 200 bytes, or "nothing"

@@ -188,6 +188,32 @@ test_a_describe_that_prints_no_status_says_what_it_printed() {
 	expect_eq "$(job_get "$id" "j['status']")" completed "status ($(job_get "$id" "j['reason']"))"
 }
 
+# workload_gone NAME: RUNAI has no workload NAME.
+workload_gone() {
+	local said
+	said=$("$STANDIN" training describe "$1" -p team-a 2>&1) && return 1
+	[[ $said == *"\"$1\" not found"* ]]
+}
+
+# A cancel ends once RUNAI takes the delete, though describe answers with
+# no status (which would never say that the workload is gone).
+test_a_cancel_ends_though_describe_prints_no_status() {
+	runai_setup 'command: [sleep, "300"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	printf '<html>\n<h1>502 Bad Gateway</h1>\n</html>\n' >"$RUNAI_STANDIN_DIR/describe-garbage"
+	wait_until 20 "the worker to see no status" log_has w1.log \
+		"job $id: cannot find the status of RUNAI workload wn-p-$id-1"
+	wnctl job cancel "$id" >/dev/null
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	expect_eq "$(calls delete | wc -l)" 1 "deletes"
+	rm "$RUNAI_STANDIN_DIR/describe-garbage"
+	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
+}
+
 # A workload name past 63 characters is cut with a hash of the whole after
 # it: the jobs of a long project's name keep workloads of their own.
 test_long_names_keep_their_workloads_apart() {

@@ -1,0 +1,291 @@
+/* runai_follow: the runai program called, and a submitted workload followed
+ * to its end: described every poll_ms, deleted to cancel it; how it ended
+ * read for the result. */
+#include "fmt_runai_impl.h"
+
+#include "err.h"
+#include "kit.h"
+#include "log.h"
+#include "proc.h"
+#include "runai.h"
+#include "safepath.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg)
+{
+	int status = 0;
+	char *o = NULL, *e = NULL;
+	int rc = wn_fmt_capture(argv, (int)c->call_ms, &status, &o, &e);
+	if (rc == WN_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		if (out)
+			*out = o;
+		else
+			free(o);
+		if (msg)
+			*msg = NULL;
+		free(e);
+		return 0;
+	}
+	if (msg) {
+		char *line = wn_one_line(e && e[0] ? e : o, RUNAI_REASON_MAX);
+		if (line[0] == '\0') {
+			free(line);
+			line = rc != WN_OK         ? wn_xstrdup(e ? e : "cannot run it")
+			       : WIFEXITED(status) ? wn_xasprintf("%s exited with status %d",
+			                                          argv[0], WEXITSTATUS(status))
+			                           : wn_xasprintf("%s was killed", argv[0]);
+		}
+		*msg = line;
+	}
+	if (out)
+		*out = NULL;
+	free(o);
+	free(e);
+	return rc != WN_OK ? rc : 1;
+}
+
+char *wn_runai_printed(const char *out)
+{
+	char *line = wn_one_line(out, 200);
+	char *s = line[0] ? wn_xasprintf("\"%s\"", line) : wn_xstrdup("nothing");
+	free(line);
+	return s;
+}
+
+char **wn_runai_argv(const runai_conf *c, const char *verb, bool job_word, const char *name,
+                     const char *project, const char *const *more)
+{
+	wn_argv a = {NULL, 0};
+	bool legacy = strcmp(c->cli, "legacy") == 0;
+	wn_argv_push(&a, wn_xstrdup(c->runai));
+	if (!legacy)
+		wn_argv_push(&a, wn_xstrdup("training"));
+	wn_argv_push(&a, wn_xstrdup(verb));
+	if (legacy && job_word)
+		wn_argv_push(&a, wn_xstrdup("job"));
+	wn_argv_push(&a, wn_xstrdup(name));
+	wn_argv_push(&a, wn_xstrdup("-p"));
+	wn_argv_push(&a, wn_xstrdup(project));
+	for (size_t i = 0; more != NULL && more[i] != NULL; i++)
+		wn_argv_push(&a, wn_xstrdup(more[i]));
+	return a.v;
+}
+
+/* follow_argv is wn_runai_argv for r's workload. */
+static char **follow_argv(const runai_run *r, const char *verb, bool job_word,
+                          const char *const *more)
+{
+	return wn_runai_argv(r->conf, verb, job_word, r->name, r->project, more);
+}
+
+/* wn_runai_not_found tells whether msg, the error of a runai call that ran
+ * (rc 1, not a runai that could not be started), says that workload name
+ * does not exist: it names the workload and says so. Any other failure (a
+ * token "not found" in the kubeconfig, the cluster out of reach) is not
+ * taken for the workload gone. */
+bool wn_runai_not_found(int rc, const char *msg, const char *name)
+{
+	return rc == 1 && msg != NULL && strstr(msg, name) != NULL &&
+	       (strcasestr(msg, "not found") != NULL || strcasestr(msg, "does not exist") != NULL ||
+	        strcasestr(msg, "notfound") != NULL);
+}
+
+/* follow_status records st (which it takes) and code, what describe said. */
+static void follow_status(runai_run *r, char *st, int code)
+{
+	if (r->down)
+		wn_info("job %llu: RUNAI answers again about workload %s",
+		        (unsigned long long)r->job_id, r->name);
+	r->down = false;
+	free(r->status);
+	r->status = st;
+	if (code >= 0)
+		r->exit_code = code;
+	if (wn_runai_status_end(st) != WN_RUNAI_ACTIVE)
+		r->ended = true;
+}
+
+/* follow_no_status notes a describe that answered without a status. */
+static void follow_no_status(runai_run *r, const char *out)
+{
+	if (r->down)
+		return;
+	char *said = wn_runai_printed(out);
+	wn_warn("job %llu: cannot find the status of RUNAI workload %s in what describe prints "
+	        "(%s); asking again every %lld ms",
+	        (unsigned long long)r->job_id, r->name, said, (long long)r->conf->poll_ms);
+	free(said);
+	r->down = true;
+}
+
+/* follow_poll describes the workload once and records its status. */
+static void follow_poll(runai_run *r)
+{
+	static const char *const json[] = {"-o", "json", NULL};
+	char **argv = follow_argv(r, "describe", true, json);
+	char *out = NULL, *msg = NULL;
+	int rc = wn_runai_call(r->conf, argv, &out, &msg);
+	wn_argv_free(argv);
+	int code = -1;
+	char *st = rc == 0 ? wn_runai_parse_describe(out, &code) : NULL;
+	if (st != NULL) {
+		follow_status(r, st, code);
+	} else if (wn_runai_not_found(rc, msg, r->name)) {
+		r->gone = true;
+		r->ended = true;
+	} else if (rc == 0) {
+		follow_no_status(r, out);
+	} else if (!r->down) {
+		wn_warn(
+		    "job %llu: cannot describe RUNAI workload %s: %s; asking again every %lld ms",
+		    (unsigned long long)r->job_id, r->name, msg, (long long)r->conf->poll_ms);
+		r->down = true;
+	}
+	free(out);
+	free(msg);
+}
+
+/* follow_delete asks RUNAI to delete r's workload, which has ended once
+ * RUNAI takes it (or has no such workload); a delete that fails (the
+ * cluster cannot be reached, a login expired) is tried again every poll_ms
+ * (wn_runai_wait), the failures after the first logged quietly. */
+static void follow_delete(runai_run *r, bool again)
+{
+	char **argv = follow_argv(r, "delete", true, NULL);
+	char *msg = NULL;
+	int rc = wn_runai_call(r->conf, argv, NULL, &msg);
+	wn_argv_free(argv);
+	if (rc != 0 && !wn_runai_not_found(rc, msg, r->name)) {
+		wn_log(
+		    r->redelete_at > 0 ? WN_LOG_DEBUG : WN_LOG_WARN,
+		    "job %llu: cannot delete RUNAI workload %s%s: %s; trying again every %lld ms",
+		    (unsigned long long)r->job_id, r->name, again ? " (again)" : "", msg,
+		    (long long)r->conf->poll_ms);
+		r->redelete_at = wn_mono_ms() + r->conf->poll_ms;
+	} else {
+		/* RUNAI took it: the workload ends, whatever describe says
+		 * after (or cannot say) */
+		r->redelete_at = 0;
+		r->gone = true;
+		r->ended = true;
+	}
+	free(msg);
+}
+
+/* follow_fetch_logs saves the workload's logs to its log file. */
+static void follow_fetch_logs(runai_run *r)
+{
+	char **argv = follow_argv(r, "logs", false, NULL);
+	char *out = NULL, *msg = NULL;
+	int rc = wn_runai_call(r->conf, argv, &out, &msg);
+	wn_argv_free(argv);
+	if (rc != 0) {
+		wn_debug("job %llu: cannot fetch the logs of RUNAI workload %s: %s",
+		         (unsigned long long)r->job_id, r->name, msg);
+	} else {
+		int fd = wn_safepath_open(r->log_root, r->log_path, &msg);
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (f != NULL) {
+			fputs(out, f);
+			fclose(f);
+		} else {
+			wn_warn("job %llu: cannot save the logs of RUNAI workload %s: %s",
+			        (unsigned long long)r->job_id, r->name,
+			        msg ? msg : strerror(errno));
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	free(out);
+	free(msg);
+}
+
+int wn_runai_wait(void *p, int wake_fd, int timeout_ms)
+{
+	runai_run *r = p;
+	if (!r->started)
+		return 1;
+	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;
+	for (;;) {
+		if (r->ended)
+			return 1;
+		int64_t now = wn_mono_ms();
+		if (r->redelete_at > 0 && now >= r->redelete_at) {
+			follow_delete(r, true);
+			continue;
+		}
+		if (now >= r->next_poll) {
+			follow_poll(r);
+			r->next_poll = wn_mono_ms() + r->conf->poll_ms;
+			continue;
+		}
+		if (deadline >= 0 && now >= deadline)
+			return 0;
+		int64_t until = deadline >= 0 && deadline < r->next_poll ? deadline : r->next_poll;
+		if (r->redelete_at > 0 && r->redelete_at < until)
+			until = r->redelete_at;
+		struct pollfd pf = {.fd = wake_fd, .events = POLLIN};
+		int n = poll(&pf, wake_fd >= 0 ? 1 : 0, (int)(until - now));
+		if (n > 0)
+			return 0;
+	}
+}
+
+void wn_runai_stop(void *p, bool force)
+{
+	runai_run *r = p;
+	if (!r->started || r->ended)
+		return;
+	r->deleting = true;
+	follow_delete(r, force);
+}
+
+void wn_runai_result(void *p, wn_fmt_result *res)
+{
+	runai_run *r = p;
+	res->exit_code = -1;
+	if (!r->started)
+		return;
+	res->external_id = wn_xstrdup(r->name);
+	if (!r->ended) {
+		res->reason = wn_xasprintf("RUNAI workload %s: not followed to its end", r->name);
+		return;
+	}
+	if (r->conf->logs && !r->gone && r->conf->tail_bytes > 0) {
+		follow_fetch_logs(r);
+		res->output_tail = wn_proc_tail(r->log_path, r->conf->tail_bytes);
+	}
+	wn_runai_end end = r->gone ? WN_RUNAI_CANCELLED : wn_runai_status_end(r->status);
+	switch (end) {
+	case WN_RUNAI_SUCCEEDED:
+		res->success = true;
+		res->exit_code = 0; /* an exitCode elsewhere is an earlier restart's */
+		break;
+	case WN_RUNAI_FAILED:
+		res->exit_code = r->exit_code;
+		res->reason = r->exit_code > 0
+		                  ? wn_xasprintf("RUNAI workload %s %s: exit status %d", r->name,
+		                                 r->status, r->exit_code)
+		                  : wn_xasprintf("RUNAI workload %s %s", r->name, r->status);
+		break;
+	default:
+		/* a workload followed for an earlier attempt may be deleted by the
+		 * worker that submitted it, alive after all: the attempt fails */
+		res->cancelled = !r->deleting && !r->adopted;
+		res->reason = r->gone ? wn_xasprintf("RUNAI workload %s was deleted outside "
+		                                     "WhatsNext",
+		                                     r->name)
+		                      : wn_xasprintf("RUNAI workload %s %s outside WhatsNext",
+		                                     r->name, r->status);
+		break;
+	}
+}
