@@ -60,6 +60,9 @@ static const wn_conf_key runai_keys[] = {
     {"call_timeout_ms", WN_CONF_T_INT, RC(call_ms), "120000", 1000, 3600000, 0, NULL,
      "how long a runai call may take before it is killed (a submit killed so hands its "
      "job back)"},
+    {"status_timeout_ms", WN_CONF_T_INT, RC(status_ms), "1800000", 1000, 604800000, 0, NULL,
+     "how long describe may answer without the workload's status before the workload is "
+     "deleted and the job fails"},
     {"logs", WN_CONF_T_BOOL, RC(logs), "true", 0, 0, 0, NULL,
      "fetch the workload's logs when it ends (for the output tail)"},
     {"log", WN_CONF_T_STR, RC(log), RUNAI_LOG_DEFAULT, 0, 0, WN_CONF_NONEMPTY, NULL,
@@ -163,6 +166,7 @@ static void runai_release(void *p)
 	free(r->log_root);
 	free(r->desc);
 	free(r->status);
+	free(r->said);
 	free(r);
 }
 

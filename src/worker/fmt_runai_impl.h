@@ -31,7 +31,8 @@ typedef struct runai_conf {
 	bool param_env;
 	wn_conf_strv extra;
 	int64_t poll_ms;
-	int64_t call_ms; /* a runai call not done by then is killed */
+	int64_t call_ms;   /* a runai call not done by then is killed */
+	int64_t status_ms; /* describes without a status for so long: the workload is deleted */
 	bool logs;
 	char *log;
 	/* from the worker */
@@ -59,6 +60,9 @@ typedef struct runai_run {
 	int64_t redelete_at; /* monotonic ms: delete failed, try it again then; 0: no */
 	bool down;           /* describe failed: logged once */
 	bool adopted;        /* an earlier attempt's workload, followed instead of submitting */
+	int64_t blind_since; /* monotonic ms describe began to answer without a status; 0 */
+	char *said;          /* what it printed then (wn_runai_printed) */
+	bool blind;          /* deleted: no status for status_ms */
 } runai_run;
 
 /* wn_runai_call runs argv, killed after c's call_timeout_ms; returns 0 and

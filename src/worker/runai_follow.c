@@ -1,6 +1,7 @@
 /* runai_follow: the runai program called, and a submitted workload followed
- * to its end: described every poll_ms, deleted to cancel it; how it ended
- * read for the result. */
+ * to its end: described every poll_ms, deleted to cancel it or when describe
+ * has answered for status_timeout_ms without its status; how it ended read
+ * for the result. */
 #include "fmt_runai_impl.h"
 
 #include "err.h"
@@ -106,6 +107,9 @@ static void follow_status(runai_run *r, char *st, int code)
 		wn_info("job %llu: RUNAI answers again about workload %s",
 		        (unsigned long long)r->job_id, r->name);
 	r->down = false;
+	r->blind_since = 0;
+	free(r->said);
+	r->said = NULL;
 	free(r->status);
 	r->status = st;
 	if (code >= 0)
@@ -117,13 +121,15 @@ static void follow_status(runai_run *r, char *st, int code)
 /* follow_no_status notes a describe that answered without a status. */
 static void follow_no_status(runai_run *r, const char *out)
 {
-	if (r->down)
-		return;
-	char *said = wn_runai_printed(out);
-	wn_warn("job %llu: cannot find the status of RUNAI workload %s in what describe prints "
-	        "(%s); asking again every %lld ms",
-	        (unsigned long long)r->job_id, r->name, said, (long long)r->conf->poll_ms);
-	free(said);
+	free(r->said);
+	r->said = wn_runai_printed(out);
+	if (r->blind_since == 0)
+		r->blind_since = wn_mono_ms();
+	if (!r->down)
+		wn_warn("job %llu: cannot find the status of RUNAI workload %s in what describe "
+		        "prints (%s); asking again every %lld ms, for %lld s at most",
+		        (unsigned long long)r->job_id, r->name, r->said,
+		        (long long)r->conf->poll_ms, (long long)(r->conf->status_ms / 1000));
 	r->down = true;
 }
 
@@ -209,6 +215,32 @@ static void follow_fetch_logs(runai_run *r)
 	free(msg);
 }
 
+/* follow_due returns when r's workload is to be deleted for describes
+ * without a status; -1: never. */
+static int64_t follow_due(const runai_run *r)
+{
+	if (r->deleting || r->ended || r->blind_since == 0)
+		return -1;
+	return r->blind_since + r->conf->status_ms;
+}
+
+/* follow_overdue deletes r's workload when describe has printed no status
+ * for status_timeout_ms (follow_due). True when it asked for the delete. */
+static bool follow_overdue(runai_run *r, int64_t now)
+{
+	int64_t due = follow_due(r);
+	if (due < 0 || now < due)
+		return false;
+	r->deleting = true;
+	r->blind = true;
+	wn_warn("job %llu: describe has printed no status of RUNAI workload %s for %lld s "
+	        "(%s); deleting it: the worker cannot follow it",
+	        (unsigned long long)r->job_id, r->name, (long long)(r->conf->status_ms / 1000),
+	        r->said);
+	follow_delete(r, false);
+	return true;
+}
+
 int wn_runai_wait(void *p, int wake_fd, int timeout_ms)
 {
 	runai_run *r = p;
@@ -228,11 +260,16 @@ int wn_runai_wait(void *p, int wake_fd, int timeout_ms)
 			r->next_poll = wn_mono_ms() + r->conf->poll_ms;
 			continue;
 		}
+		if (follow_overdue(r, now))
+			continue;
 		if (deadline >= 0 && now >= deadline)
 			return 0;
 		int64_t until = deadline >= 0 && deadline < r->next_poll ? deadline : r->next_poll;
 		if (r->redelete_at > 0 && r->redelete_at < until)
 			until = r->redelete_at;
+		int64_t due = follow_due(r);
+		if (due >= 0 && due < until)
+			until = due;
 		struct pollfd pf = {.fd = wake_fd, .events = POLLIN};
 		int n = poll(&pf, wake_fd >= 0 ? 1 : 0, (int)(until - now));
 		if (n > 0)
@@ -249,6 +286,18 @@ void wn_runai_stop(void *p, bool force)
 	follow_delete(r, force);
 }
 
+/* follow_deleted_reason says why the worker deleted r's workload itself:
+ * describes without a status (malloc'd); NULL otherwise. */
+static char *follow_deleted_reason(const runai_run *r)
+{
+	if (r->blind)
+		return wn_xasprintf(
+		    "RUNAI workload %s deleted: describe printed no status of it for "
+		    "%lld s (%s)",
+		    r->name, (long long)(r->conf->status_ms / 1000), r->said);
+	return NULL;
+}
+
 void wn_runai_result(void *p, wn_fmt_result *res)
 {
 	runai_run *r = p;
@@ -260,6 +309,8 @@ void wn_runai_result(void *p, wn_fmt_result *res)
 		res->reason = wn_xasprintf("RUNAI workload %s: not followed to its end", r->name);
 		return;
 	}
+	if ((res->reason = follow_deleted_reason(r)) != NULL)
+		return;
 	if (r->conf->logs && !r->gone && r->conf->tail_bytes > 0) {
 		follow_fetch_logs(r);
 		res->output_tail = wn_proc_tail(r->log_path, r->conf->tail_bytes);

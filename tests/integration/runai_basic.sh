@@ -214,6 +214,26 @@ test_a_cancel_ends_though_describe_prints_no_status() {
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
 }
 
+# A describe that prints no status for status_timeout_ms: the worker cannot
+# follow the workload, deletes it (nothing runs unseen, nor twice when the
+# job is tried again) and fails the job saying why.
+test_a_describe_that_never_prints_a_status_fails_the_job() {
+	runai_setup 'command: [sleep, "300"]' 'status_timeout_ms: 1000'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to run" eval "[ \"\$(calls describe | wc -l)\" -ge 2 ]"
+	printf '<html>\n<h1>502 Bad Gateway</h1>\n</html>\n' >"$RUNAI_STANDIN_DIR/describe-garbage"
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['exit_code']")" "failed -1"
+	expect_eq "$(job_get "$id" "j['reason']")" \
+		"RUNAI workload wn-p-$id-1 deleted: describe printed no status of it for 1 s (\"<html>; <h1>502 Bad Gateway</h1>; </html>\")" \
+		"reason"
+	expect_contains "$(cat w1.log)" "deleting it: the worker cannot follow it"
+	rm "$RUNAI_STANDIN_DIR/describe-garbage"
+	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
+}
+
 # A workload name past 63 characters is cut with a hash of the whole after
 # it: the jobs of a long project's name keep workloads of their own.
 test_long_names_keep_their_workloads_apart() {
