@@ -15,7 +15,8 @@
  * outlive the worker (a SLURM job does; a local command does not).
  *
  * Such runs live elsewhere (a cluster): the worker lends them none of its
- * own GPUs, leaves the time limit to the cluster (job.timeout_s), reports
+ * own GPUs, leaves the time limit to the formatter (job.timeout_s: SLURM's
+ * --time, the runai formatter's own count), reports
  * their external id with each heartbeat, and leaves them running when it
  * stops. Several runs of one sweep may be started together (start_group:
  * one SLURM job array).

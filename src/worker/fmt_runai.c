@@ -320,6 +320,7 @@ static int runai_build(const void *conf, const wn_fmt_job *job, void **out, char
 	r->conf = c;
 	r->job_id = job->id;
 	r->exit_code = -1;
+	r->timeout_s = job->timeout_s;
 	r->project = vals[T_PROJECT];
 	r->name = wn_runai_name(vals[T_NAME]);
 	r->log_root = wn_safepath_root(c->log_dir, c->log);

@@ -2,9 +2,9 @@
  * training workload with a name of its own ("wn-sweep-12-1"): the worker
  * submits it with the image, project, GPU, CPU and memory requests,
  * environment and the job's command and arguments (no shell), then follows
- * it with `describe` until it ends, and deletes it to cancel it, or when
- * describe answers without its status for status_timeout_ms
- * (runai_follow.c). The current
+ * it with `describe` until it ends, and deletes it to cancel it, once it
+ * runs past the task's timeout, or when describe answers without its status
+ * for status_timeout_ms (runai_follow.c). The current
  * CLI (`runai training submit|describe|delete|logs`) is the default;
  * `cli: legacy` speaks the older `runai submit`, `runai describe job`,
  * `runai delete job`, `runai logs`.

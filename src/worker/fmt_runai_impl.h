@@ -57,12 +57,16 @@ typedef struct runai_run {
 	int exit_code;
 	bool gone; /* describe says it no longer exists */
 	int64_t next_poll;
-	int64_t redelete_at; /* monotonic ms: delete failed, try it again then; 0: no */
-	bool down;           /* describe failed: logged once */
-	bool adopted;        /* an earlier attempt's workload, followed instead of submitting */
-	int64_t blind_since; /* monotonic ms describe began to answer without a status; 0 */
-	char *said;          /* what it printed then (wn_runai_printed) */
-	bool blind;          /* deleted: no status for status_ms */
+	int64_t redelete_at;   /* monotonic ms: delete failed, try it again then; 0: no */
+	bool down;             /* describe failed: logged once */
+	bool adopted;          /* an earlier attempt's workload, followed instead of submitting */
+	uint32_t timeout_s;    /* the task's timeout, counted once it runs; 0: none */
+	int64_t running_since; /* monotonic ms describe first said Running; 0: not yet */
+	bool timed_out;        /* deleted for the timeout */
+	bool logs_saved;       /* its logs saved before it was deleted for the timeout */
+	int64_t blind_since;   /* monotonic ms describe began to answer without a status; 0 */
+	char *said;            /* what it printed then (wn_runai_printed) */
+	bool blind;            /* deleted: no status for status_ms */
 } runai_run;
 
 /* wn_runai_call runs argv, killed after c's call_timeout_ms; returns 0 and

@@ -1,7 +1,7 @@
 /* runai_follow: the runai program called, and a submitted workload followed
- * to its end: described every poll_ms, deleted to cancel it or when describe
- * has answered for status_timeout_ms without its status; how it ended read
- * for the result. */
+ * to its end: described every poll_ms, deleted to cancel it, when the task's
+ * timeout passes while it runs, or when describe has answered for
+ * status_timeout_ms without its status; how it ended read for the result. */
 #include "fmt_runai_impl.h"
 
 #include "err.h"
@@ -114,6 +114,8 @@ static void follow_status(runai_run *r, char *st, int code)
 	r->status = st;
 	if (code >= 0)
 		r->exit_code = code;
+	if (r->running_since == 0 && strcasecmp(st, "running") == 0)
+		r->running_since = wn_mono_ms();
 	if (wn_runai_status_end(st) != WN_RUNAI_ACTIVE)
 		r->ended = true;
 }
@@ -187,13 +189,15 @@ static void follow_delete(runai_run *r, bool again)
 	free(msg);
 }
 
-/* follow_fetch_logs saves the workload's logs to its log file. */
-static void follow_fetch_logs(runai_run *r)
+/* follow_fetch_logs saves the workload's logs to its log file; true once
+ * saved. */
+static bool follow_fetch_logs(runai_run *r)
 {
 	char **argv = follow_argv(r, "logs", false, NULL);
 	char *out = NULL, *msg = NULL;
 	int rc = wn_runai_call(r->conf, argv, &out, &msg);
 	wn_argv_free(argv);
+	bool saved = false;
 	if (rc != 0) {
 		wn_debug("job %llu: cannot fetch the logs of RUNAI workload %s: %s",
 		         (unsigned long long)r->job_id, r->name, msg);
@@ -202,7 +206,7 @@ static void follow_fetch_logs(runai_run *r)
 		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (f != NULL) {
 			fputs(out, f);
-			fclose(f);
+			saved = fclose(f) == 0;
 		} else {
 			wn_warn("job %llu: cannot save the logs of RUNAI workload %s: %s",
 			        (unsigned long long)r->job_id, r->name,
@@ -213,30 +217,43 @@ static void follow_fetch_logs(runai_run *r)
 	}
 	free(out);
 	free(msg);
+	return saved;
 }
 
-/* follow_due returns when r's workload is to be deleted for describes
- * without a status; -1: never. */
+/* follow_due returns when r's workload is to be deleted for the task's
+ * timeout (once it runs) or for describes without a status; -1: never. */
 static int64_t follow_due(const runai_run *r)
 {
-	if (r->deleting || r->ended || r->blind_since == 0)
+	if (r->deleting || r->ended)
 		return -1;
-	return r->blind_since + r->conf->status_ms;
+	int64_t late = r->timeout_s > 0 && r->running_since > 0
+	                   ? r->running_since + (int64_t)r->timeout_s * 1000
+	                   : -1;
+	int64_t blind = r->blind_since > 0 ? r->blind_since + r->conf->status_ms : -1;
+	return late < 0 || (blind >= 0 && blind < late) ? blind : late;
 }
 
-/* follow_overdue deletes r's workload when describe has printed no status
- * for status_timeout_ms (follow_due). True when it asked for the delete. */
+/* follow_overdue deletes r's workload when its time is past (follow_due):
+ * the task's timeout (its logs fetched first, for the output tail), or no
+ * status for status_timeout_ms. True when it asked for the delete. */
 static bool follow_overdue(runai_run *r, int64_t now)
 {
 	int64_t due = follow_due(r);
 	if (due < 0 || now < due)
 		return false;
 	r->deleting = true;
-	r->blind = true;
-	wn_warn("job %llu: describe has printed no status of RUNAI workload %s for %lld s "
-	        "(%s); deleting it: the worker cannot follow it",
-	        (unsigned long long)r->job_id, r->name, (long long)(r->conf->status_ms / 1000),
-	        r->said);
+	if (r->blind_since > 0 && due == r->blind_since + r->conf->status_ms) {
+		r->blind = true;
+		wn_warn("job %llu: describe has printed no status of RUNAI workload %s for %lld s "
+		        "(%s); deleting it: the worker cannot follow it",
+		        (unsigned long long)r->job_id, r->name,
+		        (long long)(r->conf->status_ms / 1000), r->said);
+	} else {
+		r->timed_out = true;
+		wn_info("job %llu: timed out; stopping it (%s)", (unsigned long long)r->job_id,
+		        r->desc);
+		r->logs_saved = r->conf->logs && r->conf->tail_bytes > 0 && follow_fetch_logs(r);
+	}
 	follow_delete(r, false);
 	return true;
 }
@@ -287,9 +304,11 @@ void wn_runai_stop(void *p, bool force)
 }
 
 /* follow_deleted_reason says why the worker deleted r's workload itself:
- * describes without a status (malloc'd); NULL otherwise. */
+ * its timeout, or describes without a status (malloc'd); NULL otherwise. */
 static char *follow_deleted_reason(const runai_run *r)
 {
+	if (r->timed_out)
+		return wn_xasprintf("timed out after %u s", (unsigned)r->timeout_s);
 	if (r->blind)
 		return wn_xasprintf(
 		    "RUNAI workload %s deleted: describe printed no status of it for "
@@ -309,8 +328,11 @@ void wn_runai_result(void *p, wn_fmt_result *res)
 		res->reason = wn_xasprintf("RUNAI workload %s: not followed to its end", r->name);
 		return;
 	}
-	if ((res->reason = follow_deleted_reason(r)) != NULL)
+	if ((res->reason = follow_deleted_reason(r)) != NULL) {
+		if (r->logs_saved)
+			res->output_tail = wn_proc_tail(r->log_path, r->conf->tail_bytes);
 		return;
+	}
 	if (r->conf->logs && !r->gone && r->conf->tail_bytes > 0) {
 		follow_fetch_logs(r);
 		res->output_tail = wn_proc_tail(r->log_path, r->conf->tail_bytes);

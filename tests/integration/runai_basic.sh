@@ -12,7 +12,8 @@ runai_setup() {
 	export RUNAI_STANDIN_DIR=$WN_TMP/runai
 	wn_start
 	wnctl project create p >/dev/null
-	wnctl task create p t --gpu 1 --cpu 2 --memory 4G --retries "${RETRIES:-0}" >/dev/null
+	wnctl task create p t --gpu 1 --cpu 2 --memory 4G --retries "${RETRIES:-0}" \
+		"${TASK_ARGS[@]}" >/dev/null
 	worker_head >w.yaml
 	cat >>w.yaml <<EOF
 heartbeat_ms: 500
@@ -29,6 +30,7 @@ EOF
 	for more in "$@"; do echo "    $more" >>w.yaml; done
 }
 RETRIES=0
+TASK_ARGS=()
 
 # calls VERB: the recorded calls of runai VERB, one JSON list per line.
 calls() { grep -F "\"$1\"" "$RUNAI_STANDIN_DIR/calls.log" || true; }
@@ -231,6 +233,24 @@ test_a_describe_that_never_prints_a_status_fails_the_job() {
 		"reason"
 	expect_contains "$(cat w1.log)" "deleting it: the worker cannot follow it"
 	rm "$RUNAI_STANDIN_DIR/describe-garbage"
+	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
+}
+
+# The task's timeout counts from when the workload runs (time RUNAI keeps
+# it Pending does not count): past it, the workload's logs are fetched, it
+# is deleted and the job fails as timed out, as a local command does.
+test_a_workload_past_the_timeout_is_deleted_and_the_job_times_out() {
+	TASK_ARGS=(--timeout 1)
+	runai_setup 'command: [sh, -c, "echo working; sleep 300"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['exit_code']")" "failed -1"
+	expect_eq "$(job_get "$id" "j['reason']")" "timed out after 1 s" "reason"
+	expect_contains "$(job_get "$id" "j['output_tail']")" working
+	expect_contains "$(cat w1.log)" "job $id: timed out; stopping it (RUNAI workload wn-p-$id-1"
+	expect_eq "$(calls delete | wc -l)" 1 "deletes"
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
 }
 
