@@ -119,6 +119,13 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 	bool killed = false;
 	agent_cause cause = AGENT_CAUSE_NONE;
 	for (;;) {
+		/* the news that woke the run are read below: a call of the run
+		 * (runai describe, delete) is given up at news after this only */
+		if (j->wake_fd >= 0) {
+			uint64_t v;
+			ssize_t r = read(j->wake_fd, &v, sizeof(v));
+			(void)r;
+		}
 		pthread_mutex_lock(&a->mu);
 		bool lost = j->lost, cancelled = j->cancelled;
 		int level = a->stop;
@@ -167,11 +174,6 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 			wait_ms = AGENT_NOWAKE_MS;
 		if (wn_fmt_wait(run, j->wake_fd, wait_ms) == 1)
 			return cause;
-		uint64_t v;
-		if (j->wake_fd >= 0) {
-			ssize_t r = read(j->wake_fd, &v, sizeof(v));
-			(void)r;
-		}
 	}
 }
 
@@ -426,6 +428,30 @@ bool wn_agent_paused(const wn_agent *a)
 	return a->pause_until > wn_mono_ms();
 }
 
+/* job_start_cut goes on from a start given up in its call to the cluster
+ * (sbatch, runai submit) when the worker stopped or the job was cancelled or
+ * lost: the cluster may have the run all the same. A cancelled or lost job's
+ * run is followed to remove it (scancel, runai delete: the formatter finds
+ * it, or that it is not there); a stopping worker hands the job back, whose
+ * next attempt finds that run and follows it rather than run it twice. */
+static void job_start_cut(wn_agent *a, agent_job *j, job_state *s, char *reason)
+{
+	s->cause = wn_agent_stopped_early(a, j);
+	if (s->cause != AGENT_CAUSE_CANCEL && s->cause != AGENT_CAUSE_LOST) {
+		wn_info("job %llu: %s; handing it back", (unsigned long long)j->id,
+		        reason ? reason : "start given up");
+		free(reason);
+		s->cause = AGENT_CAUSE_STOP;
+		return;
+	}
+	free(reason);
+	wn_info("job %llu: %s while it was submitted; following what the cluster may have of it "
+	        "(%s)",
+	        (unsigned long long)j->id, s->cause == AGENT_CAUSE_CANCEL ? "cancelled" : "lost",
+	        wn_fmt_describe(s->run));
+	job_supervise(a, j, s);
+}
+
 /* job_start prepares j's run and starts it (with the other jobs of its
  * sweep when it belongs to a group), then follows it to its end. */
 static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
@@ -469,6 +495,10 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 	s->t0 = wn_mono_ms();
 	if (s->cause != AGENT_CAUSE_NONE)
 		return; /* stopped before it started */
+	if (rc == WN_ESTATE) {
+		job_start_cut(a, j, s, reason);
+		return;
+	}
 	if (rc != WN_OK && (s->cause = wn_agent_stopped_early(a, j)) != AGENT_CAUSE_NONE) {
 		free(reason); /* stopped while it started (sbatch's pauses): nothing runs */
 		return;

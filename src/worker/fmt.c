@@ -630,21 +630,24 @@ static int fmt_spawn(char *const *argv, int out_fd, int err_fd, pid_t *pid)
 }
 
 /* fmt_drain reads the pipes fds[0] (into bo) and fds[1] (into be) until both
- * are closed; false when the deadline (monotonic ms, -1: none) came first. */
-static bool fmt_drain(const int fds[2], int64_t deadline, wn_strbuf *bo, wn_strbuf *be)
+ * are closed: WN_OK; WN_ETIMEDOUT when the deadline (monotonic ms, -1: none)
+ * came first, WN_ESTATE when wake_fd (-1: none) became readable first. */
+static int fmt_drain(const int fds[2], int64_t deadline, int wake_fd, wn_strbuf *bo, wn_strbuf *be)
 {
 	bool open[2] = {true, true};
 	while (open[0] || open[1]) {
-		struct pollfd pf[2];
+		struct pollfd pf[3];
 		nfds_t np = 0;
 		for (int k = 0; k < 2; k++)
 			if (open[k])
 				pf[np++] = (struct pollfd){.fd = fds[k], .events = POLLIN};
+		if (wake_fd >= 0)
+			pf[np++] = (struct pollfd){.fd = wake_fd, .events = POLLIN};
 		int wait = -1;
 		if (deadline >= 0) {
 			int64_t left = deadline - wn_mono_ms();
 			if (left <= 0)
-				return false;
+				return WN_ETIMEDOUT;
 			wait = left > 60000 ? 60000 : (int)left;
 		}
 		int pr = poll(pf, np, wait);
@@ -653,15 +656,23 @@ static bool fmt_drain(const int fds[2], int64_t deadline, wn_strbuf *bo, wn_strb
 		for (nfds_t i = 0; pr > 0 && i < np; i++) {
 			if (pf[i].revents == 0)
 				continue;
+			if (pf[i].fd == wake_fd)
+				return WN_ESTATE; /* left unread: the caller's to see */
 			int k = pf[i].fd == fds[0] ? 0 : 1;
 			if (fmt_read(k == 0 ? bo : be, pf[i].fd) == 0)
 				open[k] = false;
 		}
 	}
-	return true;
+	return WN_OK;
 }
 
 int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, char **out_err)
+{
+	return wn_fmt_capture_wake(argv, timeout_ms, -1, status, out, out_err);
+}
+
+int wn_fmt_capture_wake(char *const *argv, int timeout_ms, int wake_fd, int *status, char **out,
+                        char **out_err)
 {
 	*status = -1;
 	*out = NULL;
@@ -694,10 +705,10 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	wn_strbuf bo = WN_STRBUF_INIT, be = WN_STRBUF_INIT;
 	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;
 	int fds[2] = {po[0], pe[0]};
-	bool timed_out = !fmt_drain(fds, deadline, &bo, &be);
+	int drained = fmt_drain(fds, deadline, wake_fd, &bo, &be);
 	close(po[0]);
 	close(pe[0]);
-	if (timed_out)
+	if (drained != WN_OK)
 		kill(pid, SIGKILL);
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
@@ -705,11 +716,14 @@ int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, c
 	wn_proc_stray_gone(pid);
 	*status = st;
 	*out = wn_strbuf_take(&bo);
-	if (timed_out) {
+	if (drained != WN_OK) {
 		wn_strbuf_free(&be);
 		*out_err =
-		    wn_xasprintf("%s did not finish within %d ms: killed", argv[0], timeout_ms);
-		return WN_ETIMEDOUT;
+		    drained == WN_ESTATE
+		        ? wn_xasprintf("%s given up and killed: the job was stopped", argv[0])
+		        : wn_xasprintf("%s did not finish within %d ms: killed", argv[0],
+		                       timeout_ms);
+		return drained;
 	}
 	*out_err = wn_strbuf_take(&be);
 	return WN_OK;

@@ -93,7 +93,10 @@ typedef struct wn_fmt_ops {
 	/* start launches the run; a failure gives a reason. A start that
 	 * waits (sbatch tried again after a pause) gives up its wait when
 	 * wake_fd (-1: none) becomes readable: the worker stops, or the job
-	 * was cancelled or lost meanwhile. */
+	 * was cancelled or lost meanwhile. A call to the cluster under way
+	 * then (sbatch, runai submit) is killed: WN_ESTATE, the cluster may
+	 * have the run, which wait, stop and result then follow (stop looks
+	 * for it and removes it). */
 	int (*start)(void *run, int wake_fd, char **reason);
 	/* describe returns a short text for the log once started ("pid 42, log X"). */
 	const char *(*describe)(void *run);
@@ -183,6 +186,12 @@ int wn_fmt_expand_quoted(const wn_fmt_job *job, const char *const *tmpls, size_t
  * not there). After timeout_ms (-1: none) it is killed and
  * WN_ETIMEDOUT is returned. */
 int wn_fmt_capture(char *const *argv, int timeout_ms, int *status, char **out, char **out_err);
+
+/* wn_fmt_capture_wake is wn_fmt_capture given up as soon as wake_fd (-1:
+ * none) is readable (the worker stops, the job was cancelled or lost): argv
+ * is killed and WN_ESTATE returned; wake_fd is left unread. */
+int wn_fmt_capture_wake(char *const *argv, int timeout_ms, int wake_fd, int *status, char **out,
+                        char **out_err);
 
 /* A task's configured formatter (opaque). */
 typedef struct wn_fmt wn_fmt;

@@ -320,6 +320,7 @@ static int runai_build(const void *conf, const wn_fmt_job *job, void **out, char
 	r->conf = c;
 	r->job_id = job->id;
 	r->exit_code = -1;
+	r->wake_fd = -1;
 	r->timeout_s = job->timeout_s;
 	r->project = vals[T_PROJECT];
 	r->name = wn_runai_name(vals[T_NAME]);
@@ -367,12 +368,21 @@ static int runai_build(const void *conf, const wn_fmt_job *job, void **out, char
 
 static int runai_start(void *p, int wake_fd, char **reason)
 {
-	(void)wake_fd; /* one submit, tried once */
 	runai_run *r = p;
 	if (r->started)
 		return WN_OK; /* submitted before: found by its name and followed */
 	char *msg = NULL;
-	int rc = wn_runai_call(r->conf, r->submit, NULL, &msg);
+	int rc = wn_runai_call(r->conf, r->submit, wake_fd, NULL, &msg);
+	if (rc == WN_ESTATE) {
+		/* given up: RUNAI may have the workload or not; followed by its
+		 * name to delete it (cancelled, lost), or found by the next
+		 * attempt (handed back) */
+		*reason = wn_xasprintf("its submission to RUNAI was given up (%s)", msg);
+		free(msg);
+		r->started = true;
+		r->next_poll = wn_mono_ms();
+		return WN_ESTATE;
+	}
 	if (rc != 0) {
 		*reason = wn_xasprintf("cannot submit to RUNAI: %s", msg);
 		free(msg);
@@ -420,7 +430,7 @@ static int runai_replace(const runai_conf *c, const wn_fmt_job *job, const wn_ru
 		return rc;
 	char **argv = wn_runai_argv(c, "delete", true, found->name, project, NULL);
 	char *msg = NULL;
-	rc = wn_runai_call(c, argv, NULL, &msg);
+	rc = wn_runai_call(c, argv, -1, NULL, &msg);
 	wn_argv_free(argv);
 	if (rc != 0 && !wn_runai_not_found(rc, msg, found->name)) {
 		*reason = wn_xasprintf("cannot delete RUNAI workload %s (%s, attempt %u) to submit "

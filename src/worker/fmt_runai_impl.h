@@ -60,6 +60,7 @@ typedef struct runai_run {
 	int64_t redelete_at;   /* monotonic ms: delete failed, try it again then; 0: no */
 	bool down;             /* describe failed: logged once */
 	bool adopted;          /* an earlier attempt's workload, followed instead of submitting */
+	int wake_fd;           /* the runner's, in start and wait: a call is given up then; -1 */
 	uint32_t timeout_s;    /* the task's timeout, counted once it runs; 0: none */
 	int64_t running_since; /* monotonic ms describe first said Running; 0: not yet */
 	bool timed_out;        /* deleted for the timeout */
@@ -69,11 +70,12 @@ typedef struct runai_run {
 	bool blind;            /* deleted: no status for status_ms */
 } runai_run;
 
-/* wn_runai_call runs argv, killed after c's call_timeout_ms; returns 0 and
- * its stdout in *out when it exits 0, else non-zero (1: it ran and failed;
- * WN_ETIMEDOUT: killed for its time; other negative: it could not run) with
- * its message in *msg (either may be NULL). */
-int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg);
+/* wn_runai_call runs argv, killed after c's call_timeout_ms, or as soon as
+ * wake_fd (-1: none) is readable; returns 0 and its stdout in *out when it
+ * exits 0, else non-zero (1: it ran and failed; WN_ETIMEDOUT: killed for
+ * its time; WN_ESTATE: killed for wake_fd; other negative: it could not
+ * run) with its message in *msg (either may be NULL). */
+int wn_runai_call(const runai_conf *c, char *const *argv, int wake_fd, char **out, char **msg);
 
 /* wn_runai_wait, wn_runai_stop and wn_runai_result are the formatter's
  * wait, stop and result (runai_follow.c). */

@@ -651,11 +651,30 @@ static void slurm_scancel(slurm_run *r, bool again)
 	wn_slurm_poll_kick(r->conf->poll);
 }
 
+/* slurm_wait_cut waits for r, whose sbatch was given up, until squeue says
+ * whether SLURM took it (asked again after a failure: wn_slurm_find_cut):
+ * 1 then (r follows the SLURM job found, if any), 0 when wake_fd became
+ * readable first. */
+static int slurm_wait_cut(slurm_run *r, int wake_fd)
+{
+	while (r->cut && r->refind_at > 0) {
+		int64_t left = r->refind_at - wn_mono_ms();
+		struct pollfd pf = {.fd = wake_fd, .events = POLLIN};
+		if (left > 0 && poll(&pf, wake_fd >= 0 ? 1 : 0, (int)left) > 0)
+			return 0;
+		if (left <= 0 && wn_slurm_find_cut(r) && r->cancelling)
+			slurm_scancel(r, false);
+	}
+	return 1;
+}
+
 static int slurm_wait(void *p, int wake_fd, int timeout_ms)
 {
 	slurm_run *r = p;
+	if (r->watch == NULL && slurm_wait_cut(r, wake_fd) == 0)
+		return 0;
 	if (r->watch == NULL)
-		return 1;
+		return 1; /* nothing to follow */
 	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;
 	for (;;) {
 		if (wn_slurm_poll_ended(r->conf->poll, r->watch))
@@ -691,6 +710,11 @@ static int slurm_wait(void *p, int wake_fd, int timeout_ms)
 static void slurm_stop(void *p, bool force)
 {
 	slurm_run *r = p;
+	if (r->ext_id == NULL && r->cut) {
+		r->cancelling = true; /* what squeue finds of it is cancelled */
+		if (r->refind_at > 0 || !wn_slurm_find_cut(r))
+			return; /* nothing submitted, or squeue asked again (slurm_wait) */
+	}
 	if (r->ext_id == NULL)
 		return;
 	r->cancelling = true;

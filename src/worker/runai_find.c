@@ -41,7 +41,7 @@ static int find_describe(const runai_conf *c, uint64_t job, const char *name, co
 	*status = NULL;
 	char **argv = wn_runai_argv(c, "describe", true, name, project, json);
 	char *out = NULL, *msg = NULL;
-	int rc = wn_runai_call(c, argv, &out, &msg);
+	int rc = wn_runai_call(c, argv, -1, &out, &msg);
 	wn_argv_free(argv);
 	int code = -1;
 	if (rc == 0)

@@ -21,11 +21,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int wn_runai_call(const runai_conf *c, char *const *argv, char **out, char **msg)
+int wn_runai_call(const runai_conf *c, char *const *argv, int wake_fd, char **out, char **msg)
 {
 	int status = 0;
 	char *o = NULL, *e = NULL;
-	int rc = wn_fmt_capture(argv, (int)c->call_ms, &status, &o, &e);
+	int rc = wn_fmt_capture_wake(argv, (int)c->call_ms, wake_fd, &status, &o, &e);
 	if (rc == WN_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		if (out)
 			*out = o;
@@ -135,17 +135,21 @@ static void follow_no_status(runai_run *r, const char *out)
 	r->down = true;
 }
 
-/* follow_poll describes the workload once and records its status. */
-static void follow_poll(runai_run *r)
+/* follow_poll describes the workload once and records its status; false
+ * when the call was given up for the runner's wake descriptor. */
+static bool follow_poll(runai_run *r)
 {
 	static const char *const json[] = {"-o", "json", NULL};
 	char **argv = follow_argv(r, "describe", true, json);
 	char *out = NULL, *msg = NULL;
-	int rc = wn_runai_call(r->conf, argv, &out, &msg);
+	int rc = wn_runai_call(r->conf, argv, r->wake_fd, &out, &msg);
 	wn_argv_free(argv);
 	int code = -1;
 	char *st = rc == 0 ? wn_runai_parse_describe(out, &code) : NULL;
-	if (st != NULL) {
+	if (rc == WN_ESTATE) {
+		/* the worker stops, or the job was cancelled or lost: asked
+		 * again at the next wait */
+	} else if (st != NULL) {
 		follow_status(r, st, code);
 	} else if (wn_runai_not_found(rc, msg, r->name)) {
 		r->gone = true;
@@ -160,19 +164,24 @@ static void follow_poll(runai_run *r)
 	}
 	free(out);
 	free(msg);
+	return rc != WN_ESTATE;
 }
 
 /* follow_delete asks RUNAI to delete r's workload, which has ended once
  * RUNAI takes it (or has no such workload); a delete that fails (the
  * cluster cannot be reached, a login expired) is tried again every poll_ms
- * (wn_runai_wait), the failures after the first logged quietly. */
-static void follow_delete(runai_run *r, bool again)
+ * (wn_runai_wait), the failures after the first logged quietly; false when
+ * the call was given up for the runner's wake descriptor (it is made again
+ * at the next wait). */
+static bool follow_delete(runai_run *r, bool again)
 {
 	char **argv = follow_argv(r, "delete", true, NULL);
 	char *msg = NULL;
-	int rc = wn_runai_call(r->conf, argv, NULL, &msg);
+	int rc = wn_runai_call(r->conf, argv, r->wake_fd, NULL, &msg);
 	wn_argv_free(argv);
-	if (rc != 0 && !wn_runai_not_found(rc, msg, r->name)) {
+	if (rc == WN_ESTATE) {
+		r->redelete_at = wn_mono_ms();
+	} else if (rc != 0 && !wn_runai_not_found(rc, msg, r->name)) {
 		wn_log(
 		    r->redelete_at > 0 ? WN_LOG_DEBUG : WN_LOG_WARN,
 		    "job %llu: cannot delete RUNAI workload %s%s: %s; trying again every %lld ms",
@@ -187,6 +196,7 @@ static void follow_delete(runai_run *r, bool again)
 		r->ended = true;
 	}
 	free(msg);
+	return rc != WN_ESTATE;
 }
 
 /* follow_fetch_logs saves the workload's logs to its log file; true once
@@ -195,7 +205,7 @@ static bool follow_fetch_logs(runai_run *r)
 {
 	char **argv = follow_argv(r, "logs", false, NULL);
 	char *out = NULL, *msg = NULL;
-	int rc = wn_runai_call(r->conf, argv, &out, &msg);
+	int rc = wn_runai_call(r->conf, argv, r->wake_fd, &out, &msg);
 	wn_argv_free(argv);
 	bool saved = false;
 	if (rc != 0) {
@@ -263,17 +273,20 @@ int wn_runai_wait(void *p, int wake_fd, int timeout_ms)
 	runai_run *r = p;
 	if (!r->started)
 		return 1;
+	r->wake_fd = wake_fd;
 	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;
 	for (;;) {
 		if (r->ended)
 			return 1;
 		int64_t now = wn_mono_ms();
 		if (r->redelete_at > 0 && now >= r->redelete_at) {
-			follow_delete(r, true);
+			if (!follow_delete(r, true))
+				return 0;
 			continue;
 		}
 		if (now >= r->next_poll) {
-			follow_poll(r);
+			if (!follow_poll(r))
+				return 0;
 			r->next_poll = wn_mono_ms() + r->conf->poll_ms;
 			continue;
 		}
@@ -334,6 +347,7 @@ void wn_runai_result(void *p, wn_fmt_result *res)
 		return;
 	}
 	if (r->conf->logs && !r->gone && r->conf->tail_bytes > 0) {
+		r->wake_fd = -1; /* the run is over: its report waits for its tail */
 		follow_fetch_logs(r);
 		res->output_tail = wn_proc_tail(r->log_path, r->conf->tail_bytes);
 	}

@@ -92,6 +92,34 @@ int wn_slurm_find(const slurm_conf *c, const char *owner, uint64_t job, uint32_t
 	return WN_OK;
 }
 
+bool wn_slurm_find_cut(slurm_run *r)
+{
+	wn_slurm_found found;
+	char *reason = NULL;
+	if (wn_slurm_find(r->conf, r->owner, r->job_id, r->attempt, &found, &reason) != WN_OK) {
+		wn_warn("job %llu: %s; asking again every %lld ms", (unsigned long long)r->job_id,
+		        reason, (long long)r->conf->poll_ms);
+		free(reason);
+		r->refind_at = wn_mono_ms() + r->conf->poll_ms;
+		return false;
+	}
+	r->cut = false;
+	r->refind_at = 0;
+	bool ours = found.id != NULL && found.attempt == r->attempt;
+	if (ours) {
+		wn_info("job %llu: its sbatch, given up, had submitted SLURM job %s (%s)",
+		        (unsigned long long)r->job_id, found.id, found.state);
+		wn_slurm_submit_started(r, found.id);
+	} else {
+		wn_info(
+		    "job %llu: its sbatch, given up, had submitted nothing (squeue lists no SLURM "
+		    "job tagged with attempt %u)",
+		    (unsigned long long)r->job_id, (unsigned)r->attempt);
+	}
+	wn_slurm_found_release(&found);
+	return ours;
+}
+
 void wn_slurm_found_release(wn_slurm_found *found)
 {
 	free(found->id);

@@ -202,7 +202,15 @@ static int slurm_sbatch(char *const *argv, int wake_fd, char **id, char **reason
 	for (int attempt = 0;; attempt++) {
 		int status = 0;
 		char *out = NULL, *err = NULL;
-		int rc = wn_fmt_capture(argv, SLURM_SUBMIT_MS, &status, &out, &err);
+		int rc = wn_fmt_capture_wake(argv, SLURM_SUBMIT_MS, wake_fd, &status, &out, &err);
+		if (rc == WN_ESTATE) {
+			/* the worker stops, or the job was cancelled or lost: the
+			 * controller may have taken the job all the same */
+			*reason = wn_xasprintf("its submission to SLURM was given up (%s)", err);
+			free(out);
+			free(err);
+			return rc;
+		}
 		if (rc != WN_OK) {
 			*reason = wn_xasprintf("cannot submit to SLURM: %s", err);
 			free(out);
@@ -283,6 +291,15 @@ static int slurm_submit(const slurm_conf *c, const char *script_path, const char
 	return rc;
 }
 
+/* slurm_cut notes that r's sbatch was given up: SLURM may have the job,
+ * found by its tag if the run is to be stopped (wn_slurm_find_cut). */
+static void slurm_cut(slurm_run *r)
+{
+	r->cut = true;
+	free(r->desc);
+	r->desc = wn_xstrdup("its SLURM job id unknown: sbatch was given up");
+}
+
 /* wn_slurm_submit_started records that r is SLURM job id and starts following it. */
 void wn_slurm_submit_started(slurm_run *r, const char *id)
 {
@@ -318,6 +335,8 @@ int wn_slurm_submit_start(void *p, int wake_fd, char **reason)
 	if (rc == WN_OK)
 		rc = slurm_submit(r->conf, r->script_path, tag, wake_fd, &id, reason);
 	free(tag);
+	if (rc == WN_ESTATE)
+		slurm_cut(r);
 	if (rc != WN_OK)
 		return rc;
 	wn_slurm_submit_started(r, id);
@@ -386,6 +405,8 @@ static void slurm_start_array(slurm_run **runs, size_t n, uint32_t max_running, 
 		for (size_t i = 0; i < n; i++) {
 			rcs[i] = rc;
 			reasons[i] = wn_xstrdup(reason);
+			if (rc == WN_ESTATE)
+				slurm_cut(runs[i]);
 		}
 	}
 	free(reason);

@@ -20,7 +20,9 @@ char *wn_slurm_submit_array_script(void *const *runs, size_t n, uint32_t max_run
 /* wn_slurm_submit_start writes the batch script of a prepared run and
  * submits it (the formatter's start); on failure *reason says why. The
  * pauses before sbatch is run again end when wake_fd (-1: none) is
- * readable: nothing more is tried (WN_EUNAVAIL). */
+ * readable: nothing more is tried (WN_EUNAVAIL); an sbatch under way then
+ * is killed (WN_ESTATE): SLURM may have the job, which a stop of the run
+ * looks for by its tag and cancels. */
 int wn_slurm_submit_start(void *run, int wake_fd, char **reason);
 
 /* wn_slurm_submit_group submits the prepared runs[0..n) of one sweep, those

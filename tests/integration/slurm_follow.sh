@@ -103,8 +103,10 @@ test_restarted_worker_takes_its_slurm_jobs_back() {
 
 # held_sbatch_setup SCRIPT [TASK ARGS...]: SLURM, wnd, project p with task t
 # (created with TASK ARGS), and w.yaml whose task t runs SCRIPT through an
-# sbatch that, while $WN_TMP/hold-sbatch exists, creates $WN_TMP/in-sbatch
-# and waits: the test holds a submission there.
+# sbatch that the test holds: before it submits, while $WN_TMP/hold-sbatch
+# exists (it creates $WN_TMP/in-sbatch); after SLURM took the job and
+# before it answers, while $WN_TMP/hold-answer exists (it writes the SLURM
+# job id to $WN_TMP/submitted).
 held_sbatch_setup() {
 	local script=$1
 	shift
@@ -114,7 +116,12 @@ if [ -e $WN_TMP/hold-sbatch ]; then
 	touch $WN_TMP/in-sbatch
 	while [ -e $WN_TMP/hold-sbatch ]; do sleep 0.1; done
 fi
-exec sbatch "\$@"
+out=\$(sbatch "\$@") || exit
+if [ -e $WN_TMP/hold-answer ]; then
+	echo "\$out" >>$WN_TMP/submitted
+	while [ -e $WN_TMP/hold-answer ]; do sleep 0.1; done
+fi
+echo "\$out"
 EOF
 	chmod 755 "$WN_TMP/sbatch-held"
 	slurm_start
@@ -158,34 +165,56 @@ test_a_retry_does_not_show_the_last_attempts_slurm_job() {
 	expect_eq "$(job_ext "$id")" "$second" "SLURM job id"
 }
 
-test_a_worker_stopped_while_it_submits_follows_that_job_again() {
-	# SIGTERM reaches the worker while sbatch runs: the job is submitted
-	# all the same and left running, and the server learns its SLURM job
-	# id before the worker exits, so that the worker started again follows
-	# that job instead of submitting the job a second time.
+test_a_worker_stopped_while_sbatch_runs_hands_the_job_back() {
+	# SIGTERM reaches the worker while sbatch, which SLURM has taken the
+	# job from, has not answered: the worker kills it at once (not after
+	# the two minutes sbatch may take) and hands the job back; its next
+	# attempt, on the worker started again, finds that SLURM job by its tag
+	# and follows it instead of submitting the job a second time.
 	held_sbatch_setup "echo run {attempt}; while [ ! -e $WN_TMP/release ]; do sleep 0.1; done; echo done"
 	local id
-	touch "$WN_TMP/hold-sbatch"
+	touch "$WN_TMP/hold-answer"
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	local first=$WORKER_PID
-	wait_until 20 "job $id to be submitted" test -e "$WN_TMP/in-sbatch"
+	wait_until 20 "job $id to be submitted" test -s "$WN_TMP/submitted"
 	kill -TERM "$first"
-	wait_until 20 "the worker to stop taking jobs" log_has w1.log "received SIGTERM"
-	rm "$WN_TMP/hold-sbatch"
-	worker_wait "$first" 30
-	expect_contains "$(cat w1.log)" "job $id: left running as SLURM job"
+	worker_wait "$first" 20
+	expect_contains "$(cat w1.log)" "job $id: its submission to SLURM was given up"
+	expect_contains "$(cat w1.log)" "handing it back"
+	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
+		"('pending', 0, 0)" "status, failures and lost leases"
+	rm "$WN_TMP/hold-answer"
 	local sid
-	sid=$(job_ext "$id")
-	[[ $sid =~ ^[0-9]+$ ]] || fail "the server has no SLURM job id for job $id: '$sid'"
+	sid=$(head -n 1 "$WN_TMP/submitted")
 	worker_start w1 w.yaml --exit-when-empty
-	wait_until 20 "the restarted worker to follow job $id" \
-		log_has w1.log "job $id: following its run again (SLURM job $sid"
+	wait_until 20 "the worker started again to follow SLURM job $sid" \
+		log_has w1.log "job $id: attempt 1 of it still runs as SLURM job $sid"
 	touch "$WN_TMP/release"
 	worker_wait "$WORKER_PID" 30
-	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 1"
+	expect_eq "$(job_get "$id" "j['status']") $(job_ext "$id")" "completed $sid"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "done"
 	expect_eq "$(squeue -h -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
+}
+
+test_a_cancel_while_sbatch_runs_cancels_what_it_submitted() {
+	# the job is cancelled while sbatch, which SLURM has taken the job
+	# from, has not answered: the worker kills sbatch at once, finds the
+	# SLURM job by its tag and cancels it
+	held_sbatch_setup "echo run; sleep 300"
+	local id
+	touch "$WN_TMP/hold-answer"
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "job $id to be submitted" test -s "$WN_TMP/submitted"
+	local sid
+	sid=$(head -n 1 "$WN_TMP/submitted")
+	wnctl job cancel "$id" >/dev/null
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	expect_contains "$(cat w1.log)" "job $id: its sbatch, given up, had submitted SLURM job $sid"
+	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
+	rm "$WN_TMP/hold-answer"
 }
 
 test_a_worker_killed_and_started_again_follows_its_slurm_jobs() {
