@@ -6,44 +6,18 @@
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 
-# basic_setup: SLURM, wnd, project p, and w.yaml with the head only.
-basic_setup() {
-	slurm_start
-	wn_start
-	wnctl project create p >/dev/null
-	slurm_worker_yaml w.yaml
-}
-
-# add_task NAME SCRIPT [TASK KEYS...]: task NAME on the server (with
-# $TASK_ARGS) and in w.yaml, running the one-line SCRIPT.
-add_task() {
-	local name=$1 script=$2
-	shift 2
-	wnctl task create p "$name" "${TASK_ARGS[@]}" >/dev/null
-	cat >>w.yaml <<EOF
-  $name:
-    formatter: slurm
-    poll_ms: 300
-    script: |
-      $script
-EOF
-	local more
-	for more in "$@"; do echo "    $more" >>w.yaml; done
-}
-TASK_ARGS=()
-
 test_jobs_are_followed_to_their_slurm_end() {
-	basic_setup
+	slurm_setup
 	# ok runs until the test has seen it RUNNING and releases it
-	add_task ok "echo \"hello from \$SLURM_JOB_ID: {msg}\"; while [ ! -e $WN_TMP/release-ok ]; do sleep 0.1; done"
-	add_task bad 'echo about to fail; exit {code}'
+	slurm_add_task ok "echo \"hello from \$SLURM_JOB_ID: {msg}\"; while [ ! -e $WN_TMP/release-ok ]; do sleep 0.1; done"
+	slurm_add_task bad 'echo about to fail; exit {code}'
 	# Values substituted into the script are shell-quoted: each is one word,
 	# never run, expanded or split, and arrives byte for byte.
 	cat >"$WN_TMP/show.py" <<'EOF'
 import json, sys
 print("ARGV=" + json.dumps(sys.argv[1:]))
 EOF
-	add_task args "python3 $WN_TMP/show.py {a} {b} {c} {d} --e={e}"
+	slurm_add_task args "python3 $WN_TMP/show.py {a} {b} {c} {d} --e={e}"
 	local a='$(touch /tmp/wn-pwned-$$)' b="'; rm -rf ~; '" c='two words  and	tab'
 	local d='`id`;$HOME"\' e='*'
 	local ok bad args
@@ -91,13 +65,13 @@ EOF
 }
 
 test_submission_errors_fail_with_sbatchs_message() {
-	basic_setup
+	slurm_setup
 	# 3 GPUs on a node that has 2: sbatch refuses it, and says why
 	TASK_ARGS=(--gpu 3)
-	add_task gpus 'echo never'
+	slurm_add_task gpus 'echo never'
 	TASK_ARGS=()
-	add_task part 'echo never' 'partition: "{part}"'
-	add_task prog 'echo never' "sbatch: $WN_TMP/no/sbatch"
+	slurm_add_task part 'echo never' 'partition: "{part}"'
+	slurm_add_task prog 'echo never' "sbatch: $WN_TMP/no/sbatch"
 	local gpus part prog
 	gpus=$(wnctl job add p gpus)
 	part=$(wnctl job add p part --param part=nosuchpartition)
@@ -126,12 +100,9 @@ test_submission_errors_fail_with_sbatchs_message() {
 # controller is back, once.
 test_a_controller_that_is_down_fails_no_job() {
 	# each sbatch tries to connect for MessageTimeout seconds
-	slurm_start MessageTimeout=3
-	wn_start
-	wnctl project create p >/dev/null
-	slurm_worker_yaml w.yaml
+	slurm_setup MessageTimeout=3
 	TASK_ARGS=(--max-attempts 1)
-	add_task t 'echo ran {job.id}'
+	slurm_add_task t 'echo ran {job.id}'
 	TASK_ARGS=()
 	slurm_ctld_stop
 	local id
@@ -153,15 +124,12 @@ test_a_controller_that_is_down_fails_no_job() {
 # ends the wait: sbatch is not run again, the job goes back to the queue
 # unharmed, and the worker exits.
 test_a_stop_ends_the_pauses_between_sbatch_tries() {
-	slurm_start MessageTimeout=3
-	wn_start
-	wnctl project create p >/dev/null
-	slurm_worker_yaml w.yaml
+	slurm_setup MessageTimeout=3
 	printf '#!/bin/sh\necho "$*" >>%s/sbatch-calls\nexec sbatch "$@"\n' "$WN_TMP" \
 		>"$WN_TMP/sbatch-count"
 	chmod 755 "$WN_TMP/sbatch-count"
 	TASK_ARGS=(--max-attempts 1)
-	add_task t 'echo ran {job.id}' "sbatch: $WN_TMP/sbatch-count"
+	slurm_add_task t 'echo ran {job.id}' "sbatch: $WN_TMP/sbatch-count"
 	TASK_ARGS=()
 	slurm_ctld_stop
 	local id
@@ -182,9 +150,9 @@ test_time_limit_fails_the_job_as_timeout() {
 	# The task's timeout becomes the SLURM job's --time (whole minutes).
 	# SLURM checks time limits every 30 s; to keep the test short, the job's
 	# end time is moved close once it runs.
-	basic_setup
+	slurm_setup
 	TASK_ARGS=(--timeout 50)
-	add_task t 'echo started; sleep 300'
+	slurm_add_task t 'echo started; sleep 300'
 	local id
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml --exit-when-empty

@@ -9,20 +9,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 follow_setup() {
 	local script=$1
 	shift
-	slurm_start "$@"
-	wn_start "${WND_ARGS[@]}"
-	wnctl project create p >/dev/null
-	wnctl task create p t >/dev/null
-	slurm_worker_yaml w.yaml
-	cat >>w.yaml <<EOF
-  t:
-    formatter: slurm
-    poll_ms: 300
-    script: |
-      $script
-EOF
+	slurm_setup "$@"
+	slurm_add_task t "$script"
 }
-WND_ARGS=()
 
 slurm_running() { [ "$(slurm_state "$1")" = RUNNING ]; }
 
@@ -102,41 +91,15 @@ test_restarted_worker_takes_its_slurm_jobs_back() {
 
 
 # held_sbatch_setup SCRIPT [TASK ARGS...]: SLURM, wnd, project p with task t
-# (created with TASK ARGS), and w.yaml whose task t runs SCRIPT through an
-# sbatch that the test holds: before it submits, while $WN_TMP/hold-sbatch
-# exists (it creates $WN_TMP/in-sbatch); after SLURM took the job and
-# before it answers, while $WN_TMP/hold-answer exists (it writes the SLURM
-# job id to $WN_TMP/submitted).
+# (created with TASK ARGS), and w.yaml whose task t runs SCRIPT through the
+# sbatch the test holds (slurm_held_sbatch).
 held_sbatch_setup() {
 	local script=$1
 	shift
-	cat >"$WN_TMP/sbatch-held" <<EOF
-#!/bin/bash
-if [ -e $WN_TMP/hold-sbatch ]; then
-	touch $WN_TMP/in-sbatch
-	while [ -e $WN_TMP/hold-sbatch ]; do sleep 0.1; done
-fi
-out=\$(sbatch "\$@") || exit
-if [ -e $WN_TMP/hold-answer ]; then
-	echo "\$out" >>$WN_TMP/submitted
-	while [ -e $WN_TMP/hold-answer ]; do sleep 0.1; done
-fi
-echo "\$out"
-EOF
-	chmod 755 "$WN_TMP/sbatch-held"
-	slurm_start
-	wn_start "${WND_ARGS[@]}"
-	wnctl project create p >/dev/null
-	wnctl task create p t "$@" >/dev/null
-	slurm_worker_yaml w.yaml
-	cat >>w.yaml <<EOF
-  t:
-    formatter: slurm
-    poll_ms: 300
-    sbatch: $WN_TMP/sbatch-held
-    script: |
-      $script
-EOF
+	slurm_held_sbatch
+	slurm_setup
+	TASK_ARGS=("$@")
+	slurm_add_task t "$script" "sbatch: $WN_TMP/sbatch-held"
 }
 
 test_a_retry_does_not_show_the_last_attempts_slurm_job() {

@@ -183,6 +183,60 @@ tasks:
 EOF
 }
 
+# slurm_setup [SLURM.CONF LINES...]: SLURM (slurm_start with the lines),
+# wnd (with $WND_ARGS), project p, and w.yaml with the head only: the test
+# adds its tasks with slurm_add_task.
+slurm_setup() {
+	slurm_start "$@"
+	wn_start "${WND_ARGS[@]}"
+	wnctl project create p >/dev/null
+	slurm_worker_yaml w.yaml
+}
+WND_ARGS=()
+
+# slurm_add_task NAME SCRIPT [TASK KEYS...]: task NAME on the server (with
+# $TASK_ARGS) and in w.yaml, a slurm task running SCRIPT (its lines after
+# the first indented as w.yaml's block wants them) with the keys given.
+slurm_add_task() {
+	local name=$1 script=$2
+	shift 2
+	wnctl task create p "$name" "${TASK_ARGS[@]}" >/dev/null
+	cat >>w.yaml <<EOF
+  $name:
+    formatter: slurm
+    poll_ms: 300
+    script: |
+      $script
+EOF
+	local more
+	for more in "$@"; do echo "    $more" >>w.yaml; done
+}
+TASK_ARGS=()
+
+# slurm_held_sbatch: write $WN_TMP/sbatch-held, an sbatch that records its
+# arguments in $WN_TMP/sbatch-calls and that the test holds: before it
+# submits, while $WN_TMP/hold-sbatch exists (it creates $WN_TMP/in-sbatch);
+# after SLURM took the job and before it answers, while
+# $WN_TMP/hold-answer exists (it writes the SLURM job id to
+# $WN_TMP/submitted): the worker does not know the SLURM job id yet.
+slurm_held_sbatch() {
+	cat >"$WN_TMP/sbatch-held" <<EOF
+#!/bin/bash
+echo "\$*" >>$WN_TMP/sbatch-calls
+if [ -e $WN_TMP/hold-sbatch ]; then
+	touch $WN_TMP/in-sbatch
+	while [ -e $WN_TMP/hold-sbatch ]; do sleep 0.1; done
+fi
+out=\$(sbatch "\$@") || exit
+if [ -e $WN_TMP/hold-answer ]; then
+	echo "\$out" >>$WN_TMP/submitted
+	while [ -e $WN_TMP/hold-answer ]; do sleep 0.1; done
+fi
+echo "\$out"
+EOF
+	chmod 755 "$WN_TMP/sbatch-held"
+}
+
 # slurm_state ID: the state SLURM reports for job ID ("" if none).
 slurm_state() {
 	squeue -h -t all -j "$1" -o %T 2>/dev/null | head -n 1

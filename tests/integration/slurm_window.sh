@@ -10,38 +10,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 
 # window_setup SCRIPT [TASK ARGS...]: SLURM, wnd (a silent worker is LOST
 # after 2 s; wnd's other arguments: WND_ARGS, default a 10 minutes lease),
-# project p with task t (created with TASK ARGS), and w.yaml
-# whose task t runs SCRIPT through an sbatch that, while $WN_TMP/hold
-# exists, lets the real sbatch submit the job, writes its id to
-# $WN_TMP/submitted and waits before it answers: the worker does not know
-# the SLURM job id yet.
+# project p with task t (created with TASK ARGS), and w.yaml whose task t
+# runs SCRIPT through the sbatch the test holds (slurm_held_sbatch): while
+# $WN_TMP/hold-answer exists, it lets the real sbatch submit the job, writes
+# its id to $WN_TMP/submitted and waits before it answers.
 window_setup() {
 	local script=$1
 	shift
-	cat >"$WN_TMP/sbatch-late" <<EOF
-#!/bin/bash
-echo "\$*" >>$WN_TMP/sbatch-calls
-out=\$(sbatch "\$@") || exit
-if [ -e $WN_TMP/hold ]; then
-	echo "\$out" >>$WN_TMP/submitted
-	while [ -e $WN_TMP/hold ]; do sleep 0.1; done
-fi
-echo "\$out"
-EOF
-	chmod 755 "$WN_TMP/sbatch-late"
-	slurm_start
-	wn_start --worker-timeout-ms 2000 "${WND_ARGS[@]}"
-	wnctl project create p >/dev/null
-	wnctl task create p t "$@" >/dev/null
-	slurm_worker_yaml w.yaml
-	cat >>w.yaml <<EOF
-  t:
-    formatter: slurm
-    poll_ms: 300
-    sbatch: $WN_TMP/sbatch-late
-    script: |
-      $script
-EOF
+	slurm_held_sbatch
+	WND_ARGS=(--worker-timeout-ms 2000 "${WND_ARGS[@]}")
+	slurm_setup
+	TASK_ARGS=("$@")
+	slurm_add_task t "$script" "sbatch: $WN_TMP/sbatch-held"
 }
 
 WND_ARGS=(--lease-ms 600000)
@@ -52,13 +32,13 @@ slurm_jobs() { squeue -h -r -t all -o %i | wc -l; }
 # kill_in_window ID: start worker w1, let sbatch take job ID, then kill -9
 # the worker before it learns the SLURM job id; prints that id.
 kill_in_window() {
-	touch "$WN_TMP/hold"
+	touch "$WN_TMP/hold-answer"
 	worker_start w1 w.yaml
 	local first=$WORKER_PID
 	wait_until 20 "job $1 to be submitted" test -s "$WN_TMP/submitted"
 	kill -KILL "$first"
 	wait_until 10 "the killed worker to be gone" proc_gone "$first"
-	rm "$WN_TMP/hold"
+	rm "$WN_TMP/hold-answer"
 	expect_eq "$(job_ext "$1")" "" "external id known to the server"
 	head -n 1 "$WN_TMP/submitted"
 }
@@ -240,10 +220,8 @@ test_a_submission_whose_answer_was_lost_is_followed_not_run_twice() {
 	# its answer (a wrapper submits, then says so and fails, once): sbatch
 	# is not run again, the job goes back to the queue, and its next
 	# attempt finds the SLURM job by its tag and follows it
-	slurm_start
-	wn_start
-	wnctl project create p >/dev/null
-	wnctl task create p t --max-attempts 1 >/dev/null
+	WND_ARGS=()
+	slurm_setup
 	cat >"$WN_TMP/sbatch-lost" <<EOF
 #!/bin/bash
 echo "\$*" >>$WN_TMP/sbatch-calls
@@ -256,15 +234,8 @@ fi
 exec sbatch "\$@"
 EOF
 	chmod 755 "$WN_TMP/sbatch-lost"
-	slurm_worker_yaml w.yaml
-	cat >>w.yaml <<EOF
-  t:
-    formatter: slurm
-    poll_ms: 300
-    sbatch: $WN_TMP/sbatch-lost
-    script: |
-      echo run {attempt}
-EOF
+	TASK_ARGS=(--max-attempts 1)
+	slurm_add_task t 'echo run {attempt}' "sbatch: $WN_TMP/sbatch-lost"
 	local id sid
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
