@@ -209,6 +209,7 @@ static void job_state_init(job_state *s, wn_agent *a, agent_job *j)
 	    .nparams = j->nparams,
 	    .param_keys = (const char *const *)j->keys,
 	    .param_vals = (const char *const *)j->vals,
+	    .wake_fd = j->wake_fd >= 0 ? j->wake_fd : 0,
 	};
 	s->res.exit_code = -1;
 	whatsnext__v1__job_progress__init(&s->progress);
@@ -458,6 +459,16 @@ static void job_start(wn_agent *a, agent_job *j, const wn_fmt *f, job_state *s)
 {
 	char *reason = NULL;
 	int rc = wn_fmt_prepare(f, &s->fj, &s->run, &reason);
+	if (rc == WN_ESTATE) {
+		/* the worker stops, or the job was cancelled or lost, while an
+		 * earlier attempt's run was looked for: nothing was started */
+		wn_info("job %llu: %s", (unsigned long long)j->id, reason);
+		free(reason);
+		s->cause = wn_agent_stopped_early(a, j);
+		if (s->cause == AGENT_CAUSE_NONE)
+			s->cause = AGENT_CAUSE_STOP; /* handed back */
+		return;
+	}
 	if (rc != WN_OK) {
 		s->res.reason = reason;
 		if (rc == WN_EUNAVAIL) {

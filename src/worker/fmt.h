@@ -57,6 +57,10 @@ typedef struct wn_fmt_job {
 	uint64_t memory_mb;
 	uint32_t timeout_s;
 	uint64_t sweep_id; /* the sweep the job belongs to; 0 = none */
+	/* The runner's wake descriptor (0: none): prepare gives up a call to
+	 * the cluster (an earlier attempt's run looked for) once it is
+	 * readable, and returns WN_ESTATE. */
+	int wake_fd;
 } wn_fmt_job;
 
 /* Worker-wide settings a formatter may need when it loads a task. */
@@ -88,7 +92,7 @@ typedef struct wn_fmt_ops {
 	            void **conf, char **errmsg);
 	void (*unload)(void *conf);
 	/* prepare builds a run for job; a failure (missing parameter, ...) gives
-	 * a reason and nothing runs. */
+	 * a reason and nothing runs (WN_ESTATE: given up for job's wake_fd). */
 	int (*prepare)(const void *conf, const wn_fmt_job *job, void **run, char **reason);
 	/* start launches the run; a failure gives a reason. A start that
 	 * waits (sbatch tried again after a pause) gives up its wait when

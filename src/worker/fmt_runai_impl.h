@@ -112,7 +112,8 @@ typedef struct wn_runai_found {
  * followed; one that failed or was deleted means a new submission (to be
  * deleted first when it has this attempt's name). WN_OK, found or not;
  * WN_EUNAVAIL when describe fails otherwise than "not found" (nothing may
- * be submitted); a template error's code. */
+ * be submitted); WN_ESTATE when a describe was given up for job's wake_fd;
+ * a template error's code. */
 int wn_runai_find(const runai_conf *c, const struct wn_fmt_job *job, bool same,
                   wn_runai_found *found, char **reason);
 

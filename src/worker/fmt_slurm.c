@@ -547,7 +547,8 @@ static int slurm_adopt(const slurm_conf *c, const wn_fmt_job *job, void **out, c
 	*out = NULL;
 	wn_slurm_found found;
 	char *owner = wn_slurm_owner(job->worker, job->server);
-	int rc = wn_slurm_find(c, owner, job->id, job->attempt, &found, reason);
+	int rc = wn_slurm_find(c, owner, job->id, job->attempt,
+	                       job->wake_fd > 0 ? job->wake_fd : -1, &found, reason);
 	free(owner);
 	if (rc != WN_OK || found.id == NULL)
 		return rc;

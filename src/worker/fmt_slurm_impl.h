@@ -88,9 +88,9 @@ typedef struct wn_slurm_found {
  * than submitted again: tagged with that attempt, or with an earlier one
  * still running or completed and followed by no run of this worker (the
  * latest such attempt). Found or not: WN_OK; squeue failed: WN_EUNAVAIL,
- * with *reason. */
+ * with *reason; given up once wake_fd (-1: none) is readable: WN_ESTATE. */
 int wn_slurm_find(const slurm_conf *c, const char *owner, uint64_t job, uint32_t attempt,
-                  wn_slurm_found *found, char **reason);
+                  int wake_fd, wn_slurm_found *found, char **reason);
 
 /* wn_slurm_find_cut looks in squeue for the SLURM job of r, whose sbatch
  * was given up (cut): one tagged with r's attempt is followed (true);

@@ -34,25 +34,28 @@ static int find_names(const runai_conf *c, const wn_fmt_job *job, uint32_t attem
 /* find_describe asks RUNAI for the status of workload name: WN_OK with
  * *status (malloc'd), or NULL when it does not exist; WN_EUNAVAIL when
  * describe fails otherwise or prints no status. */
-static int find_describe(const runai_conf *c, uint64_t job, const char *name, const char *project,
-                         char **status, char **reason)
+static int find_describe(const runai_conf *c, const wn_fmt_job *job, const char *name,
+                         const char *project, char **status, char **reason)
 {
 	static const char *const json[] = {"-o", "json", NULL};
 	*status = NULL;
 	char **argv = wn_runai_argv(c, "describe", true, name, project, json);
 	char *out = NULL, *msg = NULL;
-	int rc = wn_runai_call(c, argv, -1, &out, &msg);
+	int rc = wn_runai_call(c, argv, job->wake_fd > 0 ? job->wake_fd : -1, &out, &msg);
 	wn_argv_free(argv);
 	int code = -1;
 	if (rc == 0)
 		*status = wn_runai_parse_describe(out, &code);
 	if ((rc == 0 && *status != NULL) || wn_runai_not_found(rc, msg, name)) {
 		rc = WN_OK;
+	} else if (rc == WN_ESTATE) {
+		*reason = wn_xasprintf("looking for job %llu in RUNAI given up (%s)",
+		                       (unsigned long long)job->id, msg);
 	} else {
 		char *said = rc == 0 ? wn_runai_printed(out) : NULL;
 		*reason = wn_xasprintf("cannot tell whether RUNAI has job %llu already "
 		                       "(describe %s: %s%s)",
-		                       (unsigned long long)job, name,
+		                       (unsigned long long)job->id, name,
 		                       rc == 0 ? "no status in what it prints: " : msg,
 		                       rc == 0 ? said : "");
 		free(said);
@@ -79,7 +82,7 @@ int wn_runai_find(const runai_conf *c, const wn_fmt_job *job, bool same, wn_runa
 		rc = find_names(c, job, att, &name, &project, reason);
 		/* a name without {attempt}: described once for all */
 		if (rc == WN_OK && (last == NULL || strcmp(last, name) != 0))
-			rc = find_describe(c, job->id, name, project, &status, reason);
+			rc = find_describe(c, job, name, project, &status, reason);
 		free(project);
 		free(last);
 		last = name;

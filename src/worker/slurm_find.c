@@ -44,7 +44,7 @@ static bool find_adoptable(const slurm_conf *c, const wn_slurm_row *row, uint32_
 }
 
 int wn_slurm_find(const slurm_conf *c, const char *owner, uint64_t job, uint32_t attempt,
-                  wn_slurm_found *found, char **reason)
+                  int wake_fd, wn_slurm_found *found, char **reason)
 {
 	memset(found, 0, sizeof(*found));
 	/* the worker's own jobs: -u takes a uid (older squeue has no --me) */
@@ -56,7 +56,14 @@ int wn_slurm_find(const slurm_conf *c, const char *owner, uint64_t job, uint32_t
 	                NULL};
 	int status = 0;
 	char *out = NULL, *err = NULL;
-	int rc = wn_fmt_capture(argv, WN_SLURM_QUERY_MS, &status, &out, &err);
+	int rc = wn_fmt_capture_wake(argv, WN_SLURM_QUERY_MS, wake_fd, &status, &out, &err);
+	if (rc == WN_ESTATE) {
+		*reason = wn_xasprintf("looking for job %llu in SLURM given up (%s)",
+		                       (unsigned long long)job, err);
+		free(out);
+		free(err);
+		return rc;
+	}
 	if (rc != WN_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char *line = wn_one_line(err, WN_SLURM_REASON_MAX);
 		*reason =
@@ -96,7 +103,7 @@ bool wn_slurm_find_cut(slurm_run *r)
 {
 	wn_slurm_found found;
 	char *reason = NULL;
-	if (wn_slurm_find(r->conf, r->owner, r->job_id, r->attempt, &found, &reason) != WN_OK) {
+	if (wn_slurm_find(r->conf, r->owner, r->job_id, r->attempt, -1, &found, &reason) != WN_OK) {
 		wn_warn("job %llu: %s; asking again every %lld ms", (unsigned long long)r->job_id,
 		        reason, (long long)r->conf->poll_ms);
 		free(reason);

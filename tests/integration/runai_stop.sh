@@ -9,7 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 
 STANDIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/runai-standin
 
-# stop_setup COMMAND: wnd, project p with task t, and w.yaml whose task t
+# stop_setup COMMAND: wnd, project p with task t (created with $TASK_ARGS),
+# and w.yaml whose task t
 # runs COMMAND (a list) through a runai that does not answer while the test
 # holds it: submit (after the stand-in made the workload) while
 # $WN_TMP/hold-submit exists, describe while $WN_TMP/hold-describe exists;
@@ -33,7 +34,7 @@ EOF
 	chmod 755 "$WN_TMP/runai-held"
 	wn_start
 	wnctl project create p >/dev/null
-	wnctl task create p t >/dev/null
+	wnctl task create p t "${TASK_ARGS[@]}" >/dev/null
 	worker_head >w.yaml
 	cat >>w.yaml <<EOF
 heartbeat_ms: 500
@@ -47,6 +48,8 @@ tasks:
     command: $1
 EOF
 }
+
+TASK_ARGS=()
 
 # calls VERB: the recorded calls of runai VERB, one JSON list per line.
 calls() { grep -F "\"$1\"" "$RUNAI_STANDIN_DIR/calls.log" || true; }
@@ -133,5 +136,28 @@ test_a_cancel_during_describe_deletes_the_workload_at_once() {
 	wait_status "$id" cancelled 20
 	worker_wait "$WORKER_PID" 20
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
+	rm "$WN_TMP/hold-describe"
+}
+
+test_a_stop_while_an_earlier_attempt_is_looked_for_hands_the_job_back() {
+	# attempt 2 first describes attempt 1's workload (which may still run):
+	# a stop while that describe has not answered hands the job back at once
+	TASK_ARGS=(--retries 1)
+	stop_setup '[sh, -c, "exit 3"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --once
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" pending "status after attempt 1 failed"
+	touch "$WN_TMP/hold-describe"
+	worker_start w1 w.yaml
+	local second=$WORKER_PID
+	wait_until 20 "attempt 1's workload to be looked for" test -e "$WN_TMP/in-describe"
+	kill -TERM "$second"
+	worker_wait "$second" 20
+	expect_contains "$(cat w1.log)" "job $id: looking for job $id in RUNAI given up"
+	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
+		"('pending', 1, 0)" "status, failures and lost leases"
+	expect_eq "$(calls submit | wc -l)" 1 "submissions"
 	rm "$WN_TMP/hold-describe"
 }
