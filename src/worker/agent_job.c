@@ -132,6 +132,11 @@ static agent_cause agent_supervise(wn_agent *a, agent_job *j, wn_fmt_run *run, u
 		bool leave = j->remote && a->signalled;
 		pthread_mutex_unlock(&a->mu);
 		int64_t now = wn_mono_ms();
+		/* a cancelled run on a cluster that has not ended yet (its delete
+		 * failing, say): the server keeps it to be stopped, by the worker
+		 * started again */
+		if (cause == AGENT_CAUSE_CANCEL && leave)
+			return AGENT_CAUSE_DETACH;
 		if (cause == AGENT_CAUSE_NONE) {
 			if (lost)
 				cause = AGENT_CAUSE_LOST;

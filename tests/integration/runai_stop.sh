@@ -161,3 +161,28 @@ test_a_stop_while_an_earlier_attempt_is_looked_for_hands_the_job_back() {
 	expect_eq "$(calls submit | wc -l)" 1 "submissions"
 	rm "$WN_TMP/hold-describe"
 }
+
+test_a_stop_while_a_cancelled_workload_is_not_deleted_yet_leaves_it() {
+	# the delete of a cancelled job's workload fails (the cluster out of
+	# reach) and is asked again each poll_ms: a stop of the worker does not
+	# wait for it, and the worker started again deletes the workload
+	stop_setup '[sleep, "300"]'
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to record its workload" job_has_ext "$id"
+	mkdir -p "$RUNAI_STANDIN_DIR"
+	echo "failed to connect to the cluster: connection refused" \
+		>"$RUNAI_STANDIN_DIR/delete-error"
+	wnctl job cancel "$id" >/dev/null
+	wait_until 20 "the delete to fail" log_has w1.log "cannot delete RUNAI workload wn-p-$id-1"
+	kill -TERM "$first"
+	worker_wait "$first" 20
+	expect_contains "$(cat w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
+	rm "$RUNAI_STANDIN_DIR/delete-error"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
+}
