@@ -217,7 +217,7 @@ static int server_wait_ready(server *s, pid_t pid, char **err)
 	return -1;
 }
 
-int server_start(server *s, int64_t offset, char **err)
+static int server_start_once(server *s, int64_t offset, char **err)
 {
 	snprintf(lease_arg, sizeof(lease_arg), "%lld", (long long)MODEL_LEASE_MS);
 	snprintf(worker_arg, sizeof(worker_arg), "%lld", (long long)MODEL_WORKER_MS);
@@ -274,6 +274,19 @@ int server_start(server *s, int64_t offset, char **err)
 	}
 	s->pid = pid;
 	return server_wait_ready(s, pid, err);
+}
+
+int server_start(server *s, int64_t offset, char **err)
+{
+	/* the HTTP port, free when it was picked, may be taken by another
+	 * process before wnd binds it: wnd then starts again on another */
+	for (int i = 0;; i++) {
+		int rv = server_start_once(s, offset, err);
+		if (rv == 0 || i == 2 || s->http == NULL || strstr(*err, "address in use") == NULL)
+			return rv;
+		free(*err);
+		*err = NULL;
+	}
 }
 
 int server_stop(server *s, bool kill9, char **err)
