@@ -158,6 +158,15 @@ static int bulk_select(model *m, const model_call *c, model_job **v, size_t *n)
 	return 1;
 }
 
+/* bulk_unread: whether r skipped job id as one it could not read. */
+static bool bulk_unread(const Whatsnext__V1__BulkResponse *r, uint64_t id)
+{
+	for (size_t i = 0; i < r->n_skips; i++)
+		if (r->skips[i]->id == id && strstr(r->skips[i]->reason, "retry later") != NULL)
+			return true;
+	return false;
+}
+
 int model_exec_bulk(model *m, const model_call *c)
 {
 	const BulkRequest *rq = (const void *)c->rq;
@@ -173,16 +182,20 @@ int model_exec_bulk(model *m, const model_call *c)
 	bool *done = wn_xcalloc(n + 1, sizeof(*done));
 	uint64_t *ids = wn_xcalloc(n + 1, sizeof(*ids));
 	bool *blocked = wn_xcalloc(n + 1, sizeof(*blocked));
+	bool *unread = wn_xcalloc(n + 1, sizeof(*unread));
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = v[i]->id;
 		blocked[i] = v[i]->status == ST_BLOCKED;
+		/* under store faults, a job whose record wnd could not read is
+		 * skipped and left as it was (docs/server.md, "Reads that fail") */
+		unread[i] = m->faults && bulk_unread((const void *)c->rp, ids[i]);
 	}
 	size_t changed = 0, more;
 	do {
 		more = 0;
 		for (size_t k = 0; k < n; k++) {
 			size_t i = rq->action == B_REMOVE ? n - 1 - k : k;
-			if (done[i] || !bulk_can(m, rq, v[i]))
+			if (done[i] || unread[i] || !bulk_can(m, rq, v[i]))
 				continue;
 			bulk_apply(m, rq, v[i]);
 			done[i] = true;
@@ -193,7 +206,7 @@ int model_exec_bulk(model *m, const model_call *c)
 	/* a blocked job the retry of its dependency put back to PENDING in the
 	 * same call was retried with it */
 	for (size_t i = 0; rq->action == B_RETRY && i < n; i++)
-		if (!done[i] && blocked[i] && v[i]->status == ST_PENDING) {
+		if (!done[i] && !unread[i] && blocked[i] && v[i]->status == ST_PENDING) {
 			done[i] = true;
 			changed++;
 		}
@@ -207,6 +220,7 @@ int model_exec_bulk(model *m, const model_call *c)
 			rv = model_fail(m, "Bulk: changed job %llu where the model expected %llu",
 			                (unsigned long long)r->changed[k - 1],
 			                (unsigned long long)ids[i]);
+	free(unread);
 	free(blocked);
 	free(ids);
 	free(done);
