@@ -64,6 +64,11 @@ int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry
 	int rv = wn_job_get(c, e.id, &j);
 	if (rv != WN_OK && rv != WN_ENOTFOUND)
 		return WN_EUNAVAIL; /* not known to be gone: it stays in line */
+	/* its task goes to the worker with it (fetch_reply): a task that cannot
+	 * be read keeps the job in line too */
+	if (j != NULL && (rv = wn_records_task_ready(&c->rec, j->project, j->task)) != WN_OK &&
+	    rv != WN_ENOTFOUND && rv != WN_EINTERNAL)
+		return WN_EUNAVAIL;
 	if (j == NULL || j->status != PENDING) {
 		/* cannot happen while the queues and the store agree; heal it */
 		for (size_t i = 0; i < p->nq; i++)

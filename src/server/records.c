@@ -455,6 +455,16 @@ int wn_records_task_get(wn_records_call *rc, const char *project, const char *na
 	return *out != NULL ? WN_OK : WN_EINTERNAL;
 }
 
+int wn_records_task_ready(wn_records_call *rc, const char *project, const char *name)
+{
+	char key[WN_KEY_MAX];
+	wn_key_task(key, project, name);
+	if (wn_map_get_str(rc->r->tcache, key) != NULL)
+		return WN_OK;
+	Whatsnext__V1__Task *t = NULL;
+	return wn_records_task_get(rc, project, name, &t);
+}
+
 void wn_records_task_put(wn_records *r, wn_batch *b, const Whatsnext__V1__Task *t)
 {
 	char key[WN_KEY_MAX];

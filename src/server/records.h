@@ -137,6 +137,10 @@ size_t wn_records_project_list(wn_records_call *rc, int status, Whatsnext__V1__P
 /* wn_records_task_get reads the record of task name of project. */
 int wn_records_task_get(wn_records_call *rc, const char *project, const char *name,
                         Whatsnext__V1__Task **out);
+/* wn_records_task_ready reads the record of task name of project unless the
+ * task cache holds it (which a read puts it in, as a rule): what
+ * wn_records_task_get answers, without unpacking a cached one. */
+int wn_records_task_ready(wn_records_call *rc, const char *project, const char *name);
 /* wn_records_task_put adds t's record to b (r's task records read lately are
  * not used again until b is written). */
 void wn_records_task_put(wn_records *r, wn_batch *b, const Whatsnext__V1__Task *t);
