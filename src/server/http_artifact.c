@@ -23,6 +23,7 @@
 #include "artifacts.h"
 #include "envelope.h"
 #include "err.h"
+#include "http_query.h"
 #include "http_range.h"
 #include "log.h"
 #include "methods.h"
@@ -273,14 +274,23 @@ static char *dl_head(nng_http_req *req, int status, uint64_t first, uint64_t las
 }
 
 /* dl_target reads JOB and PATH of "/artifacts/JOB/PATH" (path without
- * "/artifacts/"): false when it names none. */
-static bool dl_target(const char *path, uint64_t *job, const char **file)
+ * "/artifacts/"), or of "/artifacts/JOB?path=PATH" (the query of uri, its
+ * escapes decoded into buf, n bytes): 1, 0 when it names none, -1 when the
+ * query's path is not one. */
+static int dl_target(const char *path, const char *uri, uint64_t *job, const char **file, char *buf,
+                     size_t n)
 {
-	size_t n = strspn(path, "0123456789");
-	if (n == 0 || path[n] != '/' || path[n + 1] == '\0' || wn_parse_u64(path, n, job) != 0)
-		return false;
-	*file = path + n + 1;
-	return true;
+	size_t k = strspn(path, "0123456789");
+	if (k == 0 || wn_parse_u64(path, k, job) != 0)
+		return 0;
+	if (path[k] == '/' && path[k + 1] != '\0') {
+		*file = path + k + 1;
+		return 1;
+	}
+	const char *q = strchr(uri, '?');
+	int rv = path[k] == '\0' && q != NULL ? wn_http_query_get(q + 1, "path", buf, n) : 0;
+	*file = buf;
+	return rv == 1 && buf[0] == '\0' ? 0 : rv;
 }
 
 /* dl_refuse answers req with the error of gRPC code code. */
@@ -314,10 +324,18 @@ static void dl_start(wn_http *h, struct hdl *d, nng_aio *aio)
 void wn_http_artifact(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path)
 {
 	const char *cors, *tok, *file;
+	char buf[WN_ARTIFACT_PATH_MAX + 1];
 	uint64_t job;
-	if (!dl_target(path, &job, &file)) {
-		dl_refuse(aio, WHATSNEXT__V1__CODE__NOT_FOUND,
-		          "an artifact is GET /artifacts/JOB/PATH (docs/http.md)", NULL);
+	int t = dl_target(path, nng_http_req_get_uri(req), &job, &file, buf, sizeof(buf));
+	if (t != 1) {
+		dl_refuse(
+		    aio,
+		    t == 0 ? WHATSNEXT__V1__CODE__NOT_FOUND : WHATSNEXT__V1__CODE__INVALID_ARGUMENT,
+		    t == 0 ? "an artifact is GET /artifacts/JOB/PATH, or /artifacts/JOB?path=PATH "
+		             "with PATH percent-escaped (docs/http.md)"
+		           : "the path parameter must be at most 1024 bytes, percent-escaped "
+		             "(%XX, two hex digits; %00 is none)",
+		    NULL);
 		return;
 	}
 	if (wn_http_read_only(h, aio, req, &cors))
