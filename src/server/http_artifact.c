@@ -378,6 +378,7 @@ void wn_http_artifact(wn_http *h, nng_aio *aio, nng_http_req *req, const char *p
 
 void wn_http_downloads_end(wn_http *h)
 {
+	bool cut = false;
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
 		struct hdl *d = h->dls;
@@ -391,6 +392,7 @@ void wn_http_downloads_end(wn_http *h)
 		/* nng's server closes the connection: ended so, not by its stop,
 		 * the request lets go of what it holds (its handler) */
 		nng_aio_finish(aio, NNG_ECLOSED);
+		cut = true;
 		pthread_mutex_lock(&h->mu);
 	}
 	while (h->dls != NULL) {
@@ -399,4 +401,6 @@ void wn_http_downloads_end(wn_http *h)
 		pthread_mutex_lock(&h->mu);
 	}
 	pthread_mutex_unlock(&h->mu);
+	if (cut) /* nng's server lets go of those requests on its own threads */
+		nng_msleep(HTTP_SETTLE_WRITE_MS);
 }

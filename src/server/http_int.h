@@ -172,8 +172,9 @@ void wn_http_content_range(nng_http_res *res, uint64_t first, uint64_t last, uin
  * chunk at a time (http_artifact.c). */
 void wn_http_artifact(wn_http *h, nng_aio *aio, nng_http_req *req, const char *path);
 /* wn_http_downloads_end ends the artifacts being sent, closing their
- * connections, and waits until they have let go of them; before nng's
- * server stops (http_artifact.c). */
+ * connections, and waits until they have let go of them, then (when it cut
+ * any) HTTP_SETTLE_WRITE_MS for nng's server to let go of their requests;
+ * before nng's server stops (http_artifact.c). */
 void wn_http_downloads_end(wn_http *h);
 
 /* wn_http_host_ok decides a request's Host header on a loopback listener:
