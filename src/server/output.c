@@ -17,6 +17,18 @@
 /* No offset past this (1 PiB): a bound no real output reaches. */
 #define OUTPUT_OFFSET_MAX (1ull << 50)
 
+/* output_unreadable fails c for the output of job id that could not be read
+ * (rv): UNAVAILABLE, as a read that may work again, unless corrupt. */
+static int output_unreadable(struct call *c, int rv, uint64_t id)
+{
+	if (rv == WN_EINTERNAL)
+		return wn_call_fail(c, rv, "cannot read the output of job %llu",
+		                    (unsigned long long)id);
+	return wn_call_fail(c, WN_EUNAVAIL,
+	                    "cannot read the output of job %llu (wnd's log says why); retry later",
+	                    (unsigned long long)id);
+}
+
 int wn_output_check(struct call *c, const Whatsnext__V1__JobProgress *pg)
 {
 	if (pg->output.len > WN_OUTPUT_PROGRESS_MAX)
@@ -96,8 +108,7 @@ static int output_trim(struct call *c, wn_batch *b, uint64_t id, Whatsnext__V1__
 	struct walk w = {.end = m->stored + room - max, .id = id, .b = b, .next = m->end};
 	int rv = wn_records_output_chunks(c->e->rec, id, m->start, trim_chunk, &w);
 	if (rv != WN_OK)
-		return wn_call_fail(c, rv, "cannot read the output of job %llu",
-		                    (unsigned long long)id);
+		return output_unreadable(c, rv, id);
 	m->stored -= w.freed < m->stored ? w.freed : m->stored;
 	m->start = m->stored == 0 ? m->end : w.next;
 	return WN_OK;
@@ -112,8 +123,7 @@ static int output_append(struct call *c, wn_batch *b, uint64_t id, Whatsnext__V1
 		struct walk w = {.end = m->end, .c = c};
 		int rv = wn_records_output_chunks(c->e->rec, id, m->end - 1, last_chunk, &w);
 		if (rv != WN_OK)
-			return wn_call_fail(c, rv, "cannot read the output of job %llu",
-			                    (unsigned long long)id);
+			return output_unreadable(c, rv, id);
 		size_t full = chunk_max(c);
 		size_t fill = CHUNK_FILL < full / 2 ? CHUNK_FILL : full / 2;
 		if (w.data != NULL && w.len < fill) {
@@ -148,18 +158,14 @@ static int output_meta(struct call *c, wn_batch *b, const Job *j, Whatsnext__V1_
 	Whatsnext__V1__OutputRecord *m = NULL;
 	int rv = wn_records_output_get(&c->rec, j->id, &m);
 	if (rv != WN_OK && rv != WN_ENOTFOUND && rv != WN_EINTERNAL)
-		return wn_call_fail(c, rv, "cannot read the output of job %llu",
-		                    (unsigned long long)j->id);
+		return output_unreadable(c, rv, j->id);
 	if (rv == WN_OK && m->attempt == j->attempt) {
 		*out = m;
 		return WN_OK;
 	}
 	/* an earlier attempt's, an unreadable record's, or chunks left without one */
 	if (wn_records_output_del_all(c->e->rec, b, j->id) != WN_OK)
-		return wn_call_fail(c, WN_EUNAVAIL,
-		                    "cannot read the earlier output of job %llu (wnd's log says "
-		                    "why); retry later",
-		                    (unsigned long long)j->id);
+		return output_unreadable(c, WN_EIO, j->id);
 	m = wn_arena_alloc(c->arena, sizeof(*m));
 	whatsnext__v1__output_record__init(m);
 	m->attempt = j->attempt;
@@ -252,9 +258,7 @@ int wn_output_read(struct call *c, const Job *j, uint64_t offset, uint32_t attem
 		return WN_OK;
 	}
 	if (rv != WN_OK)
-		return wn_call_fail(c, rv == WN_EINTERNAL ? WN_EINTERNAL : rv,
-		                    "cannot read the output of job %llu",
-		                    (unsigned long long)j->id);
+		return output_unreadable(c, rv, j->id);
 	r->attempt = m->attempt;
 	r->start = m->start;
 	r->end = m->end;
@@ -268,8 +272,7 @@ int wn_output_read(struct call *c, const Job *j, uint64_t offset, uint32_t attem
 		rd.max = (size_t)want;
 		rv = wn_records_output_chunks(c->e->rec, j->id, from, read_chunk, &rd);
 		if (rv != WN_OK)
-			return wn_call_fail(c, rv, "cannot read the output of job %llu",
-			                    (unsigned long long)j->id);
+			return output_unreadable(c, rv, j->id);
 	}
 	r->offset = rd.found ? rd.at : from;
 	r->next_offset = r->offset + rd.len;
