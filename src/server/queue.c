@@ -132,7 +132,15 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	 * keep this attempt's lease from expiring */
 	uintptr_t cv = (uintptr_t)wn_map_get_u64(e->cancelled, id);
 	bool cancelled_run = cv != 0 && cv == attempt + 1ULL;
-	Job *j = wn_job_find(c, id);
+	Job *j = NULL;
+	int got = wn_job_get(c, id, &j);
+	if (got != WN_OK && got != WN_ENOTFOUND) {
+		/* not known to be gone: its lease is looked at again in a second */
+		int64_t due = wn_engine_mono(e) + 1000;
+		wn_leases_put(e->leases, id, attempt, due);
+		wn_engine_wake(e, due);
+		return;
+	}
 	/* a run outside its worker (a SLURM job) goes on without it: it stays
 	 * to be stopped, by the worker started again under its name */
 	bool outside = cancelled_run && j != NULL && j->attempt == attempt &&
