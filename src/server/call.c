@@ -229,9 +229,15 @@ void wn_job_adopt(struct call *c, Job *j)
 
 int wn_job_load(struct call *c, uint64_t id, Job **out)
 {
-	Job *j = wn_job_find(c, id);
-	if (j == NULL)
-		return wn_call_fail(c, WN_ENOTFOUND, "job %llu not found", (unsigned long long)id);
+	Job *j = NULL;
+	int rv = wn_job_get(c, id, &j);
+	if (rv == WN_ENOTFOUND)
+		return wn_call_fail(c, rv, "job %llu not found", (unsigned long long)id);
+	if (rv != WN_OK) /* not known to be gone */
+		return wn_call_fail(c, WN_EUNAVAIL,
+		                    "cannot read job %llu (wnd's log says why); nothing was changed; "
+		                    "retry later",
+		                    (unsigned long long)id);
 	*out = j;
 	return WN_OK;
 }

@@ -104,7 +104,8 @@ int wn_engine_write(struct call *c, wn_batch *b);
 
 /* Job records as the call sees them (records.h does the work). */
 
-/* wn_job_load reads job id (from the call's cache first); NOT_FOUND fails the call. */
+/* wn_job_load reads job id (from the call's cache first); NOT_FOUND fails the
+ * call, and so does UNAVAILABLE if its record cannot be read. */
 int wn_job_load(struct call *c, uint64_t id, Job **out);
 /* wn_job_find is wn_job_load without failing the call: NULL if absent. */
 Job *wn_job_find(struct call *c, uint64_t id);
