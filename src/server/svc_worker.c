@@ -144,6 +144,31 @@ static void join_cancelled_held(struct call *c, const char *name, Whatsnext__V1_
 	}
 }
 
+/* join_readable reads the jobs a Join of worker name answers with before it
+ * changes anything: one whose record cannot be read fails it (UNAVAILABLE),
+ * else the worker would not be told of a run it holds. */
+static int join_readable(struct call *c, const char *name)
+{
+	const struct wrk *w = wn_fleet_get(c->e, name);
+	wn_map *maps[2] = {w != NULL ? w->jobs : NULL, c->e->cancelled};
+	for (size_t k = 0; k < 2; k++) {
+		size_t pos = 0;
+		uint64_t id;
+		const char *sk;
+		void *val;
+		while (maps[k] != NULL && wn_map_next(maps[k], &pos, &id, &sk, &val)) {
+			Job *j = NULL;
+			int rv = wn_job_get(c, id, &j);
+			if (rv != WN_OK && rv != WN_ENOTFOUND)
+				return wn_call_fail(c, WN_EUNAVAIL,
+				                    "cannot read job %llu, which worker %.140s may hold "
+				                    "(wnd's log says why); nothing was changed; retry later",
+				                    (unsigned long long)id, name);
+		}
+	}
+	return WN_OK;
+}
+
 int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out)
 {
 	const Whatsnext__V1__JoinRequest *rq = (const void *)in;
@@ -154,6 +179,8 @@ int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	if (rv != WN_OK)
 		return rv;
 	rv = join_fence(c, wk);
+	if (rv == WN_OK)
+		rv = join_readable(c, wk->name);
 	if (rv != WN_OK)
 		return rv;
 	wn_batch *b = wn_batch_new();
