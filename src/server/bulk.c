@@ -72,7 +72,11 @@ int wn_bulk_retry(struct call *c, wn_batch *b, Job *j, const char **why)
 		                   j->task, (unsigned long long)j->id);
 	uint32_t unmet = 0, broken = 0;
 	const char *dep = NULL;
-	wn_deps_eval(c, j, &unmet, &broken, &dep);
+	if (wn_deps_eval(c, j, &unmet, &broken, &dep) != WN_OK)
+		return bulk_refuse(c, WN_EUNAVAIL, why,
+		                   "cannot read a dependency of job %llu (wnd's log says why); "
+		                   "retry later",
+		                   (unsigned long long)j->id);
 	if (broken > 0)
 		return bulk_refuse(c, WN_ESTATE, why, "job %llu cannot run: %s",
 		                   (unsigned long long)j->id, dep);

@@ -127,6 +127,7 @@ int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken
 {
 	*unmet = *broken = 0;
 	*why = NULL;
+	int unread = WN_OK;
 	for (size_t i = 0; i < j->n_deps; i++) {
 		const Whatsnext__V1__Dependency *d = j->deps[i];
 		Job *x = NULL;
@@ -138,6 +139,7 @@ int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken
 			wn_error("job %llu: dependency job %llu cannot be read; it waits",
 			         (unsigned long long)j->id, (unsigned long long)d->job_id);
 			es = EDGE_UNDECIDED;
+			unread = WN_EUNAVAIL;
 		}
 		if (es == EDGE_UNDECIDED) {
 			(*unmet)++;
@@ -154,7 +156,7 @@ int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken
 			(*broken)++;
 		}
 	}
-	return WN_OK;
+	return unread;
 }
 
 /* One dependency edge whose source changed status. */

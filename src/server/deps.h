@@ -40,7 +40,8 @@ void wn_deps_del_edges(wn_engine *e, const Job *j);
 /* wn_deps_dependents returns the reverse edges of job id, or NULL. */
 struct redges *wn_deps_dependents(wn_engine *e, uint64_t id);
 /* wn_deps_eval counts j's dependencies not decided yet and those that can no
- * longer hold; *why names the first of the latter. */
+ * longer hold; *why names the first of the latter. WN_EUNAVAIL if one could
+ * not be read (counted as not decided yet), else WN_OK. */
 int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why);
 /* wn_deps_propagate tells the dependents of job x that it went from status
  * old_st to new_st (0 = removed), and so on transitively. */

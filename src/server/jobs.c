@@ -166,6 +166,22 @@ static const char *job_waiting_reason(struct call *c, struct project *p, const J
 	return NULL;
 }
 
+int wn_job_load_live(struct call *c, uint64_t id, Job **out)
+{
+	int rv = wn_job_load(c, id, out);
+	for (size_t i = 0; rv == WN_OK && i < (*out)->n_deps; i++) {
+		Job *x = NULL;
+		int got = wn_job_get(c, (*out)->deps[i]->job_id, &x);
+		if (got != WN_OK && got != WN_ENOTFOUND)
+			rv = wn_call_fail(c, WN_EUNAVAIL,
+			                  "cannot read job %llu, a dependency of job %llu (wnd's log "
+			                  "says why); nothing was changed; retry later",
+			                  (unsigned long long)(*out)->deps[i]->job_id,
+			                  (unsigned long long)id);
+	}
+	return rv;
+}
+
 void wn_job_fill_live(struct call *c, Job *j, bool position)
 {
 	for (size_t i = 0; i < j->n_deps; i++) {

@@ -64,6 +64,10 @@ bool wn_job_lease_cancelled(wn_engine *e, uint64_t id, uint32_t attempt);
 void wn_job_lease_end(wn_engine *e, uint64_t id);
 /* wn_jobs_next_id returns the id the next job will get. */
 uint64_t wn_jobs_next_id(wn_engine *e);
+/* wn_job_load_live is wn_job_load with the jobs j depends on read too, for a
+ * change whose reply shows their statuses (wn_job_fill_live): one that cannot
+ * be read fails the call (UNAVAILABLE) before anything changes. */
+int wn_job_load_live(struct call *c, uint64_t id, Job **out);
 /* wn_job_fill_live sets the reply-only fields (lease expiry, waiting, dependency
  * statuses) of j. */
 void wn_job_fill_live(struct call *c, Job *j, bool position);

@@ -304,7 +304,7 @@ int wn_svc_job_update(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 {
 	const Whatsnext__V1__UpdateJobRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = wn_job_load(c, rq->id, &j);
+	int rv = wn_job_load_live(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	if (rq->n_params == 0)

@@ -465,7 +465,7 @@ int wn_svc_job_cancel(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = wn_job_load(c, rq->id, &j);
+	int rv = wn_job_load_live(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	if (j->status == PENDING || j->status == RUNNING || j->status == BLOCKED)
@@ -485,7 +485,7 @@ int wn_svc_job_retry(struct call *c, const ProtobufCMessage *in, ProtobufCMessag
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = wn_job_load(c, rq->id, &j);
+	int rv = wn_job_load_live(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	const char *why = NULL;
@@ -501,7 +501,7 @@ int wn_svc_job_remove(struct call *c, const ProtobufCMessage *in, ProtobufCMessa
 {
 	const Whatsnext__V1__JobIdRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = wn_job_load(c, rq->id, &j);
+	int rv = wn_job_load_live(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	Job copy = *j;
@@ -524,7 +524,7 @@ int wn_svc_job_set_priority(struct call *c, const ProtobufCMessage *in, Protobuf
 {
 	const Whatsnext__V1__SetPriorityRequest *rq = (const void *)in;
 	Job *j = NULL;
-	int rv = wn_job_load(c, rq->id, &j);
+	int rv = wn_job_load_live(c, rq->id, &j);
 	if (rv != WN_OK)
 		return rv;
 	const char *why = NULL;
