@@ -1,8 +1,10 @@
-# Walks over the store that a failed read cuts short (the `scan` fault of
-# WN_STORE_FAULTS, counted from when wnd serves: one count per key a walk
-# moves to, and one for the step past its last key): a listing answers
-# UNAVAILABLE rather than a shorter list, and a removal changes nothing rather
-# than leaving keys of what it removed behind.
+# Reads of the store that fail (the `read` and `scan` faults of
+# WN_STORE_FAULTS): a request that needed what it could not read changes
+# nothing and answers UNAVAILABLE (wnctl's exit status 3, "retry later").
+# Walks that a failed read cuts short (`scan`, counted from when wnd serves:
+# one count per key a walk moves to, and one for the step past its last key)
+# give no shorter listing and leave no keys of what a removal removed behind.
+# A start reads twice (`read`): the records a test names are read after.
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 
 # expect_unavailable WHAT CMD...: CMD exits 3 saying what cannot be read.
@@ -139,4 +141,107 @@ test_a_bulk_change_whose_selection_is_cut_short_changes_nothing() {
 	wnctl job cancel --project p --yes >/dev/null || fail "the cancel once reads work"
 	expect_eq "$(wnctl --json job list --all --project p | jq -r '[.jobs[].status] | unique | join(",")')" \
 		"cancelled" "statuses after the cancel"
+}
+
+# api METHOD JSON: POST JSON to wnd's HTTP API; prints the body.
+api() {
+	curl -sS -X POST -H 'Content-Type: application/json' -d "$2" "$WN_HTTP/v1/$1"
+}
+
+test_a_fetch_that_cannot_read_the_jobs_task_leaves_the_job_in_line() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wn_stop
+	# read 3 is the job's at the fetch, read 4 its task's
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start --http 127.0.0.1:0
+	wn_http_url
+	expect_unavailable "a fetch that cannot read the task" wnctl queue fetch p --worker w1
+	expect_eq "$(job_status 1)" pending "job 1 after the refused fetch"
+	local out
+	out=$(api QueueService/Fetch '{"project":"p","worker":"w1"}')
+	expect_eq "$(jq -r '"\(.job.id) \(.tasks[0].name)"' <<<"$out")" "1 t" \
+		"the job and its task handed out once reads work ($out)"
+}
+
+test_a_complete_that_cannot_read_the_earlier_output_is_retried() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	fetch_job p w1 >/dev/null
+	wnctl queue heartbeat --worker w1 1:1 >/dev/null
+	raw_call "$M_QUEUE/Heartbeat" "$(pbhex '[(1, "w1"), (2, [(1, 1), (2, 1)]), (3, [(1, 1), (2, 1), (4, "hello ")])]')"
+	expect_raw OK "output"
+	wn_stop
+	# after wn_start's 2 steps, the walk to the output's last chunk fails
+	WN_STORE_FAULTS=scan:after=2:count=1 wn_start
+	local complete
+	complete=$(pbhex '[(1, 1), (2, 1), (3, "w1"), (4, 1), (13, [(1, 1), (2, 1), (3, 6), (4, "world")])]')
+	raw_call "$M_QUEUE/Complete" "$complete"
+	expect_raw UNAVAILABLE "a complete that cannot read the output"
+	expect_contains "$(raw_message)" "retry later"
+	expect_eq "$(job_status 1)" running "job 1 after the refused complete"
+	raw_call "$M_QUEUE/Complete" "$complete"
+	expect_raw OK "the complete once reads work"
+	expect_eq "$(wnctl job log 1)" "hello world" "output of job 1"
+}
+
+test_a_complete_batch_result_whose_job_cannot_be_read_is_unavailable() {
+	wn_start --http 127.0.0.1:0
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job add p t --name b >/dev/null
+	fetch_job p w1 >/dev/null
+	fetch_job p w1 >/dev/null
+	wn_stop
+	WN_STORE_FAULTS=read:after=2:count=1 wn_start --http 127.0.0.1:0
+	wn_http_url
+	local out
+	out=$(api QueueService/CompleteBatch '{"results":[{"jobId":"1","attempt":1,"worker":"w1","success":true,"brief":true},{"jobId":"2","attempt":1,"worker":"w1","success":true,"brief":true}]}')
+	expect_eq "$(jq -r '[.results[] | .code // "OK"] | join(",")' <<<"$out")" "UNAVAILABLE,OK" \
+		"result codes ($out)"
+	expect_eq "$(job_status 1) $(job_status 2)" "running completed" "jobs after the batch"
+}
+
+test_a_join_that_cannot_read_a_held_job_changes_nothing() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	api WorkerService/Join '{"worker":{"name":"w1","host":"h","slots":1}}' >/dev/null
+	fetch_job p w1 >/dev/null
+	# a run outside the worker (a SLURM job): a Join tells of it once cancelled
+	api QueueService/Heartbeat '{"worker":"w1","leases":[{"jobId":"1","attempt":1,"externalId":"ext-1"}]}' >/dev/null
+	wnctl job cancel 1 >/dev/null
+	wn_stop
+	WN_STORE_FAULTS=read:after=2:count=1 wn_start --http 127.0.0.1:0
+	wn_http_url
+	local out
+	out=$(api WorkerService/Join '{"worker":{"name":"w1","host":"h","slots":1}}')
+	expect_contains "$out" '"code":14' "join that cannot read job 1"
+	out=$(api WorkerService/Join '{"worker":{"name":"w1","host":"h","slots":1}}')
+	expect_eq "$(jq -r '[.held[].id] | join(",")' <<<"$out")" "1" "jobs held in the second join ($out)"
+}
+
+test_a_change_whose_dependency_cannot_be_read_changes_nothing() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job add p t --name b --after 1 >/dev/null
+	wnctl job cancel 1 >/dev/null
+	expect_eq "$(job_status 2)" blocked "job 2 before"
+	wn_stop
+	# read 3 is job 2's, read 4 its dependency's
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start
+	expect_unavailable "a retry whose dependency cannot be read" wnctl job retry 2
+	wn_stop
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start
+	expect_unavailable "a priority change whose dependency cannot be read" wnctl job priority 2 5
+	expect_eq "$(job_field 2 '.priority // 0')" 0 "priority of job 2 after the refused change"
+	expect_eq "$(job_field 2 '.deps[0].status')" cancelled "the dependency's status in job 2"
 }
