@@ -165,8 +165,8 @@ static bool purge_one(void *arg, uint64_t id, const char *path,
 	    (p->only_attempt != 0 && rec != NULL && rec->attempt != p->only_attempt))
 		return true;
 	if (wn_records_blob_del(p->c->e->rec, p->b, id, path) != WN_OK) {
-		p->failed = true;
-		return false;
+		p->failed = true; /* the file stays, whole; the others go */
+		return true;
 	}
 	if (rec != NULL && p->c->e->arts.loaded)
 		usage_add(&p->c->e->arts, rec->project, -(int64_t)rec->size);
@@ -506,8 +506,17 @@ int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
 		if (walk && list[i]->sha256[0] != '\0')
 			wn_map_put_str(p.keep, list[i]->path, list[i]);
 	}
-	if (walk)
-		wn_records_blob_walk(c->e->rec, j->id, purge_one, &p);
+	uint64_t before = wn_artifacts_usage(c, j->project);
+	if (walk && (wn_records_blob_walk(c->e->rec, j->id, purge_one, &p) != WN_OK || p.failed)) {
+		/* what is stored cannot all be read: the Complete changes nothing */
+		usage_add(&c->e->arts, j->project,
+		          (int64_t)before - (int64_t)wn_artifacts_usage(c, j->project));
+		wn_map_free(p.keep);
+		return wn_call_fail(c, WN_EUNAVAIL,
+		                    "cannot read the artifacts stored for job %llu (wnd's log says "
+		                    "why); retry later",
+		                    (unsigned long long)j->id);
+	}
 	wn_map_free(p.keep);
 	j->artifacts = list;
 	j->n_artifacts = n;

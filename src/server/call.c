@@ -234,10 +234,11 @@ int wn_job_load(struct call *c, uint64_t id, Job **out)
 	if (rv == WN_ENOTFOUND)
 		return wn_call_fail(c, rv, "job %llu not found", (unsigned long long)id);
 	if (rv != WN_OK) /* not known to be gone */
-		return wn_call_fail(c, WN_EUNAVAIL,
-		                    "cannot read job %llu (wnd's log says why); nothing was changed; "
-		                    "retry later",
-		                    (unsigned long long)id);
+		return wn_call_fail(
+		    c, WN_EUNAVAIL,
+		    "cannot read job %llu (wnd's log says why); nothing was changed; "
+		    "retry later",
+		    (unsigned long long)id);
 	*out = j;
 	return WN_OK;
 }
