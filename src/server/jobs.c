@@ -173,11 +173,11 @@ int wn_job_load_live(struct call *c, uint64_t id, Job **out)
 		Job *x = NULL;
 		int got = wn_job_get(c, (*out)->deps[i]->job_id, &x);
 		if (got != WN_OK && got != WN_ENOTFOUND)
-			rv = wn_call_fail(c, WN_EUNAVAIL,
-			                  "cannot read job %llu, a dependency of job %llu (wnd's log "
-			                  "says why); nothing was changed; retry later",
-			                  (unsigned long long)(*out)->deps[i]->job_id,
-			                  (unsigned long long)id);
+			rv = wn_call_fail(
+			    c, WN_EUNAVAIL,
+			    "cannot read job %llu, a dependency of job %llu (wnd's log "
+			    "says why); nothing was changed; retry later",
+			    (unsigned long long)(*out)->deps[i]->job_id, (unsigned long long)id);
 	}
 	return rv;
 }

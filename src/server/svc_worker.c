@@ -160,10 +160,11 @@ static int join_readable(struct call *c, const char *name)
 			Job *j = NULL;
 			int rv = wn_job_get(c, id, &j);
 			if (rv != WN_OK && rv != WN_ENOTFOUND)
-				return wn_call_fail(c, WN_EUNAVAIL,
-				                    "cannot read job %llu, which worker %.140s may hold "
-				                    "(wnd's log says why); nothing was changed; retry later",
-				                    (unsigned long long)id, name);
+				return wn_call_fail(
+				    c, WN_EUNAVAIL,
+				    "cannot read job %llu, which worker %.140s may hold "
+				    "(wnd's log says why); nothing was changed; retry later",
+				    (unsigned long long)id, name);
 		}
 	}
 	return WN_OK;
