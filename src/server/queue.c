@@ -219,10 +219,9 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 	size_t n = want->np;
 	*ngot = 0;
 	struct wrk *w = wn_fleet_get(c->e, want->worker);
-	if (w != NULL) {
+	if (w != NULL && w->rec->draining) {
 		wn_fleet_seen(c->e, want->worker, wn_engine_now(c->e), b);
-		if (w->rec->draining)
-			return WN_OK; /* a draining worker takes no new jobs */
+		return WN_OK; /* a draining worker takes no new jobs */
 	}
 	size_t bytes = 0;
 	for (size_t k = 0; k < want->max_jobs; k++) {
@@ -251,6 +250,10 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 			k--; /* a stale entry was dropped: look again */
 			continue;
 		}
+		if (rv == WN_EUNAVAIL && *ngot == 0) /* a job ready, not known to be gone */
+			return wn_call_fail(c, rv,
+			                    "cannot read the store (wnd's log says why); nothing "
+			                    "was changed; retry later");
 		if (rv == WN_EUNAVAIL)
 			break; /* its record cannot be read: what was claimed goes */
 		if (rv != WN_OK)
@@ -258,6 +261,8 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 		*rr = best + 1;
 		got[(*ngot)++] = j;
 	}
+	if (w != NULL) /* seen by a call that was answered */
+		wn_fleet_seen(c->e, want->worker, wn_engine_now(c->e), b);
 	return WN_OK;
 }
 

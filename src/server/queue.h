@@ -63,7 +63,9 @@ int wn_queue_take(struct call *c, wn_batch *b, struct project *p, wn_index_entry
 /* wn_queue_claim leases up to want->max_jobs ready jobs to want->worker,
  * highest priority first (projects of equal priority take turns), as many as
  * a reply holds; the changes go into b, the jobs into got (max_jobs slots),
- * their number into *ngot. A draining worker gets none. */
+ * their number into *ngot. A draining worker gets none. A job whose record
+ * (or task's) cannot be read stays in line and ends the claim: WN_EUNAVAIL,
+ * the call failed, if no job was claimed before it. */
 int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, Job **got,
                    size_t *ngot);
 

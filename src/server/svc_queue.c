@@ -474,6 +474,8 @@ int wn_svc_queue_complete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 		Whatsnext__V1__FetchResponse *fr = wn_arena_alloc(c->arena, sizeof(*fr));
 		whatsnext__v1__fetch_response__init(fr);
 		rv = fetch_into(c, b, &one, &want, fr);
+		if (rv == WN_EUNAVAIL) /* the result stands; no job comes with it */
+			rv = WN_OK;
 		r->next = fr->job;
 		wn_call_splice(c, &r->base, (ProtobufCMessage **)&r->next, 2, fr->job);
 		r->next_tasks = fr->tasks;
