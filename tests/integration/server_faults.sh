@@ -375,7 +375,7 @@ test_a_record_that_cannot_be_read_is_unavailable_not_absent() {
 	rc=0
 	wnctl job show 1 >show.txt 2>&1 || rc=$?
 	expect_eq "$rc" 3 "exit status of job show of a job that cannot be read"
-	expect_contains "$(cat show.txt)" "cannot read the store"
+	expect_contains "$(cat show.txt)" "cannot read job 1 (wnd's log says why)"
 	rc=0
 	wnctl job add p t --name c --after 1 >add.txt 2>&1 || rc=$?
 	expect_eq "$rc" 3 "exit status of a job add depending on a job that cannot be read"
