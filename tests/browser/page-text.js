@@ -74,11 +74,14 @@ async function main() {
   if (problems.length) throw new Error(problems.join("\n  "));
 }
 
-// a page stuck in a loop of its own answers no evaluation: give up on it
+// a page stuck in a loop of its own answers no evaluation: give up on it,
+// after 60 s and the 15 s that each step and the last wait may take
+const steps = (process.env.WN_STEPS || "").split("\n").filter(Boolean).length;
+const limit = 60 + 15 * (steps + (process.env.WN_THEN ? 2 : 0));
 setTimeout(() => {
-  console.error("page-text: the page did not answer within 60 s (a script stuck in a loop?)");
+  console.error(`page-text: the page did not answer within ${limit} s (a script stuck in a loop?)`);
   process.exit(1);
-}, 60000).unref();
+}, limit * 1000).unref();
 
 main().catch((e) => {
   console.error(`page-text: ${e && e.message ? e.message : e}`);
