@@ -23,7 +23,3 @@ test_model_seed_2() { model_run 2 2500; }
 test_model_seed_3() { model_run 3 2500; }
 test_model_seed_4() { model_run 4 2500; }
 test_model_faults() { model_run 3 1000 --faults; }
-# seed 4: a Complete that could not read the job's artifacts; seed 8: a Fetch
-# whose only ready job could not be read
-test_model_faults_4() { model_run 4 1000 --faults; }
-test_model_faults_8() { model_run 8 1000 --faults; }
