@@ -245,3 +245,35 @@ test_a_change_whose_dependency_cannot_be_read_changes_nothing() {
 	expect_eq "$(job_field 2 '.priority // 0')" 0 "priority of job 2 after the refused change"
 	expect_eq "$(job_field 2 '.deps[0].status')" cancelled "the dependency's status in job 2"
 }
+
+test_a_complete_that_cannot_read_the_stored_artifacts_changes_nothing() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	fetch_job p w1 >/dev/null
+	local sa sb
+	sa=$(printf hello | sha256sum | cut -d' ' -f1)
+	sb=$(printf world | sha256sum | cut -d' ' -f1)
+	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "a.txt"), (5, 5), (6, A[0]), (8, "hello")]' "$sa")"
+	expect_raw OK "artifact a.txt"
+	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "b.txt"), (5, 5), (6, A[0]), (8, "world")]' "$sb")"
+	expect_raw OK "artifact b.txt"
+	wn_stop
+	# after wn_start's 2 steps and the 4 of the first count of the bytes
+	# stored (which a failure only puts off), the Complete's walk over the
+	# files reads the records of a.txt and b.txt; the walk over b.txt's
+	# content then fails
+	WN_STORE_FAULTS=scan:after=6:count=1 wn_start
+	local complete
+	complete=$(pbhex '[(1, 1), (2, 1), (3, "w1"), (4, 1), (14, [(1, "a.txt"), (2, 5), (3, A[0]), (4, 1)])]' "$sa")
+	raw_call "$M_QUEUE/Complete" "$complete"
+	expect_raw UNAVAILABLE "a complete that cannot read the stored artifacts"
+	expect_eq "$(job_status 1)" running "job 1 after the refused complete"
+	raw_call "$M_QUEUE/Complete" "$complete"
+	expect_raw OK "the complete once reads work"
+	expect_eq "$(job_field 1 '[.artifacts[] | "\(.path) \(.stored // false)"] | join(",")')" \
+		"a.txt true" "artifacts of job 1"
+	expect_eq "$(wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0')" 5 \
+		"bytes of artifacts project p stores"
+}
