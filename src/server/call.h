@@ -17,6 +17,10 @@
 
 /* Replies are kept under this size (list methods and Fetch stop early). */
 #define WN_REPLY_BUDGET (8u << 20)
+/* WN_STORE_UNREADABLE: what a call says that changed nothing because a read
+ * of the store it needed failed (UNAVAILABLE: it may be sent again). */
+#define WN_STORE_UNREADABLE                                                                        \
+	"cannot read the store (wnd's log says why); nothing was changed; retry later"
 
 /* A reply to a parked request, sent after this call's writes are durable. */
 struct delivery {

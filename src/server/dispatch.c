@@ -339,10 +339,7 @@ static const wn_method *serve(wn_engine *e, const uint8_t *req, size_t len, void
 	if (c.rec.read_err != 0 && c.seq == 0 && !(rv == WN_OK && c.parked) && rv != WN_EUNAVAIL)
 		/* what it answered may stand on a record it could not read (a job
 		 * that looked absent): it changed nothing, so it may be sent again */
-		rv =
-		    wn_call_fail(&c, WN_EUNAVAIL,
-		                 "cannot read the store (wnd's log says why); nothing was changed; "
-		                 "retry later");
+		rv = wn_call_fail(&c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 	serve_audit(e, m, who, in, wn_err_to_code(rv), rv == WN_OK ? NULL : c.msg);
 	if (rv == WN_OK && c.parked) {
 		/* the reply comes later through deliver; the dedupe entry stays open */

@@ -1,17 +1,9 @@
 /* http_query: a parameter of a query string (http_query.h). */
 #include "http_query.h"
 
-#include <string.h>
+#include "kit.h"
 
-/* hexval is the value of hex digit c, -1 for none. */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-		return (c | 0x20) - 'a' + 10;
-	return -1;
-}
+#include <string.h>
 
 /* query_decode decodes the n bytes at v into out (cap bytes, with a NUL). */
 static int query_decode(const char *v, size_t n, char *out, size_t cap)
@@ -22,7 +14,8 @@ static int query_decode(const char *v, size_t n, char *out, size_t cap)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return -1;
-			int hi = hexval(v[i + 1]), lo = hexval(v[i + 2]);
+			int hi = wn_hex_digit((unsigned char)v[i + 1]),
+			    lo = wn_hex_digit((unsigned char)v[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -1;
 			c = (char)(hi * 16 + lo);

@@ -80,7 +80,7 @@ int wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, 
 	for (size_t i = 0; i < n; i++)
 		if (wn_job_del_reports(c, b, v[i]) != WN_OK) {
 			wn_batch_unmark(b, true);
-			return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+			return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 		}
 	wn_batch_unmark(b, false);
 	int *old = wn_arena_alloc(c->arena, (n + 1) * sizeof(int));
@@ -130,7 +130,7 @@ int wn_project_remove_jobs(struct call *c, struct project *p, const char *task, 
 		rv = wn_job_remove_many(c, b, p, v, n, task != NULL);
 	free(v);
 	*removed = n;
-	return rv == WN_OK ? WN_OK : wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+	return rv == WN_OK ? WN_OK : wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 }
 
 /* job_waiting_reason says why a PENDING job is not ready. */

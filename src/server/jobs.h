@@ -25,9 +25,6 @@ int wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, 
  * be read it changes nothing and fails the call (UNAVAILABLE). */
 int wn_project_remove_jobs(struct call *c, struct project *p, const char *task, wn_batch *b,
                            uint64_t *removed);
-/* WN_JOBS_UNREADABLE: what a call that would remove jobs it cannot read says. */
-#define WN_JOBS_UNREADABLE                                                                         \
-	"cannot read the store (wnd's log says why); nothing was changed; retry later"
 /* wn_job_assign_id gives new job j the next id, its creation time now and, if
  * it has none, its default name ("<task>-<id>"). */
 void wn_job_assign_id(struct call *c, Job *j, int64_t now);

@@ -251,9 +251,7 @@ int wn_queue_claim(struct call *c, wn_batch *b, const struct fetch_want *want, J
 			continue;
 		}
 		if (rv == WN_EUNAVAIL && *ngot == 0) /* a job ready, not known to be gone */
-			return wn_call_fail(c, rv,
-			                    "cannot read the store (wnd's log says why); nothing "
-			                    "was changed; retry later");
+			return wn_call_fail(c, rv, WN_STORE_UNREADABLE);
 		if (rv == WN_EUNAVAIL)
 			break; /* its record cannot be read: what was claimed goes */
 		if (rv != WN_OK)

@@ -338,18 +338,6 @@ bool wn_records_job_packed(const wn_records_call *rc, const Whatsnext__V1__Job *
 	return true;
 }
 
-int wn_records_scan_end(wn_store_iter *it)
-{
-	const char *err = wn_store_iter_error(it);
-	int rv = WN_OK;
-	if (err != NULL) {
-		wn_error("store read failed: %s", err);
-		rv = WN_EIO;
-	}
-	wn_store_iter_free(it);
-	return rv;
-}
-
 int wn_records_del_prefix(wn_records *r, wn_batch *b, const char *prefix, size_t plen)
 {
 	wn_store_iter *it = wn_store_iter_new(r->store, prefix, plen, NULL, 0);
@@ -571,6 +559,16 @@ static int walk_end(wn_store_iter *it, char **why)
 			*why = wn_xstrdup(err);
 	}
 	wn_store_iter_free(it);
+	return rv;
+}
+
+int wn_records_scan_end(wn_store_iter *it)
+{
+	char *why = NULL;
+	int rv = walk_end(it, &why);
+	if (rv != WN_OK)
+		wn_error("store read failed: %s", why);
+	free(why);
 	return rv;
 }
 

@@ -106,7 +106,7 @@ static int bulk_select(struct call *c, const BulkRequest *rq, Job ***v, size_t *
 	wn_records_job_page(&c->rec, &pg);
 	*n = pg.n;
 	if (c->rec.read_err != 0) /* a selection cut short: nothing is changed */
-		return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+		return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 	if (pg.n > WN_BATCH_MAX)
 		return wn_call_fail(c, WN_EINVAL, "the selection holds over %d jobs; narrow it",
 		                    WN_BATCH_MAX);

@@ -149,7 +149,7 @@ int wn_svc_project_delete(struct call *c, const ProtobufCMessage *in, ProtobufCM
 	uint64_t ntasks = 0, njobs = 0;
 	if (wn_records_task_del_all(c->e->rec, b, p->name, &ntasks) != WN_OK) {
 		wn_batch_free(b);
-		return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+		return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 	}
 	if ((rv = wn_project_remove_jobs(c, p, NULL, b, &njobs)) != WN_OK) {
 		wn_batch_free(b);

@@ -120,7 +120,7 @@ int wn_svc_sweep_update(struct call *c, const ProtobufCMessage *in, ProtobufCMes
 		if (rv != WN_OK) {
 			free(v);
 			wn_batch_free(b);
-			return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+			return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 		}
 		for (size_t i = 0; i < n; i++) {
 			Job *j = v[i];

@@ -182,7 +182,7 @@ int wn_svc_task_delete(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 		                         WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING,
 		                         &running) != WN_OK) {
 			wn_batch_free(b);
-			return wn_call_fail(c, WN_EUNAVAIL, WN_JOBS_UNREADABLE);
+			return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 		}
 		if (running > 0) {
 			wn_batch_free(b);
