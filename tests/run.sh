@@ -16,8 +16,8 @@
 # in the file's opening comment (every test of the file) or directly above a
 # test function (that test). Tests holding a same NAME never run at the same
 # time, in this run or in another run on this machine (flock on
-# $WN_LOCK_DIR/NAME). Names in use: slurm (a SLURM cluster), tcp-ports (a
-# loopback port picked, released, then bound).
+# $WN_LOCK_DIR/NAME). No test needs one today (SLURM tests start private
+# clusters; free_port reserves its ports, see integration/lib.sh).
 #
 # Each test's output is printed in one block when it ends; the failures are
 # listed again at the end; the closing line is "N passed, N failed". Test

@@ -267,7 +267,6 @@ test_ctl_token_from_the_environment_is_one_line() {
 # An address with no host (tcp://:PORT, tcp://*:PORT: where a server listens,
 # not one a client can name) is a bad server address, as the documentation
 # says of what is not an address: tcp://*:PORT connected to this machine.
-# test-lock: tcp-ports
 test_ctl_address_without_a_host_is_a_usage_error() {
 	local port a
 	port=$(free_port)

@@ -40,22 +40,55 @@ wn_track_session() {
 
 # free_port [N]: N (default 1) distinct loopback TCP ports free right now,
 # below the kernel's ephemeral range (32768-60999), so that no outgoing
-# connection takes one before the test binds it. A test that uses it holds
-# the lock tcp-ports (see run.sh).
+# connection takes one before the test binds it. Each port is reserved for
+# this test until it ends: a file named by the port in
+# $WN_LOCK_DIR/ports holds the test's pid, and no other test, of this run
+# or of another, is given a port whose file names a live process (the
+# files are written under an flock of that directory). A test's ports
+# may then be bound, released and bound again without another test
+# taking them in between.
 free_port() {
-	python3 - "${1:-1}" <<'EOF'
-import random, socket, sys
-ports = []
-while len(ports) < int(sys.argv[1]):
-    p = random.randint(10000, 32000)
-    s = socket.socket()
+	python3 - "${1:-1}" "$$" "${WN_LOCK_DIR:-/tmp/wn-test-locks}/ports" <<'EOF'
+import fcntl, os, random, socket, sys
+want, owner, where = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+os.makedirs(where, exist_ok=True)
+
+def taken(path):
     try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    if p not in ports:
+        with open(path) as f:
+            pid = int(f.read().strip() or 0)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+ports = []
+with open(os.path.join(where, ".lock"), "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    while len(ports) < want:
+        p = random.randint(10000, 32000)
+        path = os.path.join(where, str(p))
+        if p in ports or taken(path):
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        with open(path + ".new", "w") as f:
+            f.write(owner + "\n")
+        os.replace(path + ".new", path)
         ports.append(p)
 print(" ".join(map(str, ports)))
 EOF

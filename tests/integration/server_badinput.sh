@@ -257,7 +257,6 @@ test_bad_negative_page_sizes() {
 
 # A peer that connects and leaves (or talks nonsense) before the protocol
 # handshake: port scanners, health checks, clients that give up early.
-# test-lock: tcp-ports
 test_bad_connection_without_handshake() {
 	local port
 	port=$(free_port)

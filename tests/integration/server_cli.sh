@@ -45,7 +45,6 @@ test_cli_usage_errors() {
 	done
 }
 
-# test-lock: tcp-ports
 test_cli_unreachable() {
 	export WN_SERVER=ipc://$WN_TMP/nobody.sock
 	expect_exit 3 wnctl --timeout 500 project list
@@ -115,7 +114,6 @@ test_cli_exit_codes_and_messages() {
 	expect_eq "$WN_ERR" "" "stderr of a successful command"
 }
 
-# test-lock: tcp-ports
 test_cli_addresses() {
 	local port
 	port=$(free_port)
@@ -135,7 +133,6 @@ test_cli_addresses() {
 # A port past 65535 (a mistyped 76400 for 7640) is refused, never wrapped
 # around to another port where another server may be listening: wnd on
 # port P is not reached by P + 65536.
-# test-lock: tcp-ports
 test_cli_port_out_of_range_is_refused() {
 	local port
 	port=$(free_port)

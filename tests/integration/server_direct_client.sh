@@ -40,7 +40,6 @@ run_direct_bench() {
 	expect_serving
 }
 
-# test-lock: tcp-ports
 test_direct_client_tcp() {
 	export WN_SERVER=tcp://127.0.0.1:$(free_port)
 	wn_start --durability relaxed

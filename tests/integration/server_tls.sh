@@ -7,7 +7,6 @@
 # --insecure, which is then told to every `wnctl status`. Every address is
 # on loopback; the one wildcard listener runs in a network namespace of its
 # own that has nothing but loopback.
-# test-lock: tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/pki_lib.sh"

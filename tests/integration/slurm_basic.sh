@@ -2,7 +2,6 @@
 # SLURM batch jobs, are followed to their real end and reported as SLURM
 # says they ended. Independent jobs of one test run side by side, to keep
 # the suite short.
-# test-lock: slurm tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 

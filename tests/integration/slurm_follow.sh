@@ -1,6 +1,5 @@
 # The slurm formatter against a real SLURM (see slurm_lib.sh): cancelling,
 # and a worker that stops and starts again while its SLURM jobs run.
-# test-lock: slurm tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 

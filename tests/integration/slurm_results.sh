@@ -2,7 +2,6 @@
 # $WN_RESULTS beside its SLURM output on the filesystem it shares with the
 # cluster; the worker reads it while SLURM runs the job and when it ended,
 # with a real SLURM (slurm_lib.sh).
-# test-lock: slurm tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 

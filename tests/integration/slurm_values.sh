@@ -2,7 +2,6 @@
 # parameters written to run a command (touch a marker file) reach the script
 # as the literal data they are, wherever the task's template puts them: a
 # word, quotes, $( ... ), a here-document's body, a comment after one.
-# test-lock: slurm tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 

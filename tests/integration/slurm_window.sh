@@ -4,7 +4,6 @@
 # attempt. The worker tags each submission (sbatch --comment) and, before it
 # submits a job that may have been submitted already, looks in squeue for
 # that tag: the job is followed again instead of running twice.
-# test-lock: slurm tcp-ports
 source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
 

@@ -109,7 +109,6 @@ log_end_is() {
 # A process that left the command's group (setsid) and dropped the run's
 # mark (WN_RUN: else it is ended with the command) and writes on, fast,
 # does not hold the result back: the job completes while it still runs.
-# test-lock: tcp-ports
 test_an_escaped_writer_does_not_hold_the_result() {
 	# over TCP: a 1 MiB heartbeat takes longer than the writer takes to
 	# write 1 MiB more
