@@ -49,6 +49,7 @@ jobs_max=${WN_JOBS:-$(($(nproc) * 2))}
 [[ $jobs_max =~ ^[1-9][0-9]*$ ]] || { echo "WN_JOBS must be a positive number" >&2; exit 2; }
 times_file=${WN_TIMES:-$(dirname "$WN_BIN")/test-times}
 lock_dir=${WN_LOCK_DIR:-/tmp/wn-test-locks}
+export WN_LOCK_DIR=$lock_dir
 results=$(mktemp -d /tmp/wn-run.XXXXXX)
 
 # The tests run python3 thousands of times: the interpreter is looked up once,
@@ -121,94 +122,12 @@ order() {
 	done | sort -k1,1nr -k2,2nr -k3,3n | cut -d' ' -f3
 }
 
-# in_session DIR SECS OUT CMD...: run CMD in DIR in a new session with a
-# time limit, its output in OUT; then end that session and the sessions
-# listed in DIR/.sessions. Returns CMD's status.
-in_session() {
-	local dir=$1 secs=$2 out=$3 fd s rc=0
-	shift 3
-	(
-		for fd in "${lock_fds[@]:-}"; do [ -n "$fd" ] && exec {fd}>&-; done
-		cd "$dir" && exec setsid timeout -k 5 "$secs" "$@"
-	) >"$out" 2>&1 </dev/null &
-	local sid=$!
-	echo "$sid $dir" >"$results/$item.sid"
-	wait "$sid" || rc=$?
-	proc_end_session "$sid"
-	if [ -f "$dir/.sessions" ]; then
-		while read -r s; do proc_end_session "$s"; done <"$dir/.sessions"
-	fi
-	rm -f "$results/$item.sid"
-	return "$rc"
-}
-
-# run_unit BINARY: writes $results/$item.{out,count}.
-run_unit() {
-	local t=$1 name tmp out p f rc=0
-	name=$(basename "$t")
-	tmp=$(mktemp -d /tmp/wn-unit.XXXXXX)
-	in_session "$tmp" 300 "$results/$item.log" "$t" || rc=$?
-	rm -rf "$tmp"
-	out=$(cat "$results/$item.log")
-	p=$(grep -c '^ok ' <<<"$out")
-	f=$(grep -c '^not ok ' <<<"$out")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
-		out+=$'\n'"not ok - $name exited with status $rc"
-	fi
-	{
-		[ "$f" -gt 0 ] && grep -v '^ok ' <<<"$out" | sed "s/^/[$name] /"
-		echo "unit $name: $p passed, $f failed"
-	} >"$results/$item.out"
-	echo "$p $f" >"$results/$item.count"
-	[ "$f" -eq 0 ] || echo "unit $name" >"$results/$item.failed"
-}
-
-# run_integration FILE FN: writes $results/$item.{out,count,failed}.
-run_integration() {
-	local file=$1 fn=$2 tmp start secs rc=0 name
-	name="$(basename "$file" .sh)/$fn"
-	tmp=$(mktemp -d /tmp/wn-it.XXXXXX)
-	start=$(date +%s)
-	WN_TMP=$tmp in_session "$tmp" "${WN_TEST_TIMEOUT:-300}" "$results/$item.log" \
-		bash -c 'set -euo pipefail
-			source "$1"; source "$2"
-			trap wn_cleanup EXIT
-			"$3"' _ "$here/integration/lib.sh" "$file" "$fn" || rc=$?
-	secs=$(($(date +%s) - start))
-	echo "$secs $name" >"$results/$item.secs"
-	if [ "$rc" -eq 0 ]; then
-		echo "ok   $name (${secs}s)" >"$results/$item.out"
-		echo "1 0" >"$results/$item.count"
-		rm -rf "$tmp"
-		return
-	fi
-	[ "$rc" -eq 124 ] && echo "timed out" >>"$results/$item.log"
-	{
-		echo "FAIL $name (${secs}s, status $rc; files kept in $tmp)"
-		tail -n 40 "$results/$item.log" | sed 's/^/    /'
-	} >"$results/$item.out"
-	echo "0 1" >"$results/$item.count"
-	echo "$name (files kept in $tmp)" >"$results/$item.failed"
-}
-
-# run_item: run test $item holding its locks (flock, for other runs).
+# run_item: run test $item in tests/run_one.sh, a process of its own (a
+# fork of this one, which holds every test's name, costs more to copy than
+# a fresh shell costs to start).
 run_item() {
-	local l fd start
-	lock_fds=()
-	for l in ${locks[item]}; do
-		mkdir -p "$lock_dir"
-		exec {fd}>"$lock_dir/$l"
-		flock "$fd"
-		lock_fds+=("$fd")
-	done
-	start=$(date +%s)
-	if [ "${kind[item]}" = unit ]; then
-		run_unit "${what[item]}"
-		echo "$(($(date +%s) - start)) ${label[item]}" >"$results/$item.secs"
-	else
-		run_integration ${what[item]}
-	fi
+	exec bash "$here/run_one.sh" "$results" "$item" "${kind[item]}" "${label[item]}" \
+		"${locks[item]}" ${what[item]}
 }
 
 # interrupted: end the sessions of the tests still running, then exit.
@@ -259,7 +178,12 @@ while [ "${#pending[@]}" -gt 0 ] || [ "$running" -gt 0 ]; do
 	unset "pid_item[$done_pid]"
 	running=$((running - 1))
 	for l in ${locks[item]}; do unset "busy[$l]"; done
-	cat "$results/$item.out" 2>/dev/null || echo "FAIL ${label[item]} (the runner lost it)"
+	if [ -f "$results/$item.out" ]; then
+		IFS= read -r -d '' out <"$results/$item.out" || true
+		printf '%s' "$out"
+	else
+		echo "FAIL ${label[item]} (the runner lost it)"
+	fi
 	read -r p f <"$results/$item.count" 2>/dev/null || { p=0; f=1; }
 	passed=$((passed + p))
 	failed=$((failed + f))

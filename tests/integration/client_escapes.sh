@@ -2,7 +2,7 @@
 # whose output clears the screen and writes the clipboard (OSC 52), and whose
 # parameter holds a C1 CSI and a title change, shows them as visible escapes
 # in job show, job list and error messages; --json keeps them exact.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # no_controls FILE WHAT: fail if FILE holds ESC, BEL, a C1 control (UTF-8
 # U+0080..U+009F) or any other C0 control but line breaks and tabs.

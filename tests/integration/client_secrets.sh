@@ -2,7 +2,7 @@
 # --token wiped from /proc/PID/cmdline with a warning, wnworker's token_file;
 # a token file, or a worker config holding a token, that other users may
 # read is refused with the chmod to run.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 SECRET=client-secret-for-the-tests-0123456789
 

@@ -1,6 +1,6 @@
 # wnctl for daily use: confirmation of destructive commands, "did you mean",
 # grid ranges, --format, plurals, what goes to stdout and stderr.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
 
 # on_tty ANSWER CMD...: run CMD with a terminal as its stdin, ANSWER typed on
 # it (nothing typed but end-of-file when ANSWER is empty); stdout and stderr

@@ -1,7 +1,7 @@
 # wnctl at its edges: values that hold line breaks or terminal controls,
 # completion of values, windows past the end, what a user types wrong.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # Labels holding control characters (a line break, a screen clear), as a
 # wnd before 7 December 2026 stored them (it now refuses them), are shown on

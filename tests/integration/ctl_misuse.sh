@@ -1,7 +1,7 @@
 # wnctl used as an unlucky user would: short of memory, asked for help as JSON,
 # its output cut short or going nowhere, given bad settings.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # Out of memory, wnctl says so on one line that names it, as its other errors
 # do, and stops: its stderr escapes controls through a stream that allocates,

@@ -1,6 +1,6 @@
 # wnctl for daily use, continued: messages that say what is wrong, columns,
 # states as wnctl prints them, help texts, output into a pipe.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
 
 test_ctl_grid_number_out_of_range() {
 	wn_start

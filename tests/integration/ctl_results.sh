@@ -1,7 +1,7 @@
 # What a job produced, as wnctl gives it to a user: job artifact get, job
 # history and job log; the file written where it should be, whatever the
 # artifact's name, output a script can read (docs/results.md, docs/cli.md).
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # art_run SCRIPT: wnd, project p, task t, and one job of t run by a worker
 # to its end; the job's command is the shell SCRIPT, run in $WN_TMP/wd, whose

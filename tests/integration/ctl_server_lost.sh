@@ -3,8 +3,8 @@
 # they do later ones; a server that was never reached still fails at once
 # (exit 3); a followed job removed meanwhile is said to be removed, and a
 # job removed while waited on is counted as removed across a restart.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # lost_setup: wnd (log_level debug, so that parked calls are logged) with
 # project p and task t, and no worker: its jobs stay pending.

@@ -1,6 +1,6 @@
 # wnctl's words in the order users give them: options anywhere, between a
 # noun and its verb too.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
 
 # same_output ONE TWO: `wnctl ONE` and `wnctl TWO` (word lists, split on
 # spaces) exit 0 with the same output.

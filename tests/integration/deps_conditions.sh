@@ -1,6 +1,6 @@
 # Dependencies: the three conditions, what a failure, a cancel or a forced
 # removal does to the jobs that wait, and what `job show` says about them.
-source "$(dirname "${BASH_SOURCE[0]}")/deps_lib.sh"
+source "${BASH_SOURCE[0]%/*}/deps_lib.sh"
 
 test_deps_afterok() {
 	deps_start

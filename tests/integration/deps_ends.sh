@@ -3,7 +3,7 @@
 # FAILED, was CANCELLED, is BLOCKED or was removed, as docs/dependencies.md's
 # table "What each end means" says, through wnctl: the dependent's status and
 # reason, what the queue hands out, after a restart too.
-source "$(dirname "${BASH_SOURCE[0]}")/deps_lib.sh"
+source "${BASH_SOURCE[0]%/*}/deps_lib.sh"
 
 CONDS="afterok afterany afternotok"
 

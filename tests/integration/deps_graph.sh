@@ -1,6 +1,6 @@
 # Dependency graphs: blocking that spreads at once and is undone by a retry,
 # cycles, batch references, `job deps`, and a pipeline run by two workers.
-source "$(dirname "${BASH_SOURCE[0]}")/deps_lib.sh"
+source "${BASH_SOURCE[0]%/*}/deps_lib.sh"
 
 test_deps_blocked_transitive_and_retry() {
 	deps_start

@@ -1,7 +1,7 @@
 # Helpers shared by the dependency, sweep and queue-view tests (deps_*.sh),
 # sourced by each of them after lib.sh. They drive the real wnd and wnctl and
 # wait for conditions with bounded polling, never for fixed times.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # deps_start [wnd args...]: a server with project p and its task t (no retries:
 # a failed run fails the job).

@@ -1,6 +1,6 @@
 # The queue view with the jobs that cannot run now and why, and pop, remove
 # and clear on a queue that mixes ready jobs, dependencies and a capped sweep.
-source "$(dirname "${BASH_SOURCE[0]}")/deps_lib.sh"
+source "${BASH_SOURCE[0]%/*}/deps_lib.sh"
 
 # mixed_queue: in project p, a running job R; ready jobs A (task t), B (task
 # u, priority 2), C (task t); D (task t) and E (task u) waiting for R; a sweep

@@ -1,6 +1,6 @@
 # Sweeps: cartesian products and names, sweep files, progress per sweep, the
 # max-running cap under concurrent fetchers, priority of a whole sweep.
-source "$(dirname "${BASH_SOURCE[0]}")/deps_lib.sh"
+source "${BASH_SOURCE[0]%/*}/deps_lib.sh"
 
 # sweep_submit ARGS...: run `job sweep`, check its line, leave the sweep id in
 # SWEEP, its first and last job ids in FIRST and LAST.

@@ -1,8 +1,8 @@
 # The fleet: a worker serving several projects takes the highest priority
 # first and goes round-robin across projects among equal priorities, so one
 # large sweep cannot starve another project. Real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/fleet_lib.sh"
 
 test_equal_priorities_take_turns_across_projects() {
 	wn_start

@@ -1,8 +1,8 @@
 # The fleet: workers join, heartbeat, drain, leave (GONE), vanish (LOST: their
 # jobs come back at once, not after the lease) and come back under the same
 # name once the old process is gone. Real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/fleet_lib.sh"
 
 # lifecycle_yaml: one slot, the gated task g.
 lifecycle_yaml() {

@@ -2,8 +2,8 @@
 # project no worker serves, a job too large for every worker, workers that
 # could run it all busy; jobs that no worker could run take no place in line.
 # Real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/fleet_lib.sh"
 
 # expect_waiting ID TEXT POSITION: job ID's waiting line and place in line
 # (-1: none), as wnctl job show prints them.

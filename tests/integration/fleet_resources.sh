@@ -1,8 +1,8 @@
 # The fleet: jobs go only to workers whose free resources and labels fit
 # their task; GPU devices are given out one job at a time. Real wnd,
 # wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/fleet_lib.sh"
 
 test_gpu_jobs_never_go_to_a_cpu_only_worker() {
 	wn_start

@@ -5,8 +5,8 @@
 # and paths get 4xx with a message and change nothing; request ids; waits
 # parked over HTTP, dropped by their client, and at shutdown; tokens; CORS;
 # https; the secure default.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 WN_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ORACLE=$WN_SRC/tests/tools/pb_oracle.py

@@ -1,8 +1,8 @@
 # A job's artifacts over HTTP (docs/http.md, "Artifacts"): GET
 # /artifacts/JOB/PATH sends the file as curl and browsers download it, a
 # range of it to resume a download cut short.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # art_job [wnd args...]: start wnd with HTTP and run one job whose artifacts
 # are out/model.bin (3,000,000 random bytes), out/empty.bin and

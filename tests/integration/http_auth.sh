@@ -2,7 +2,7 @@
 # Bearer", roles as over SP, /metrics behind a token; CORS: preflight and
 # calls from allowed origins, refused ones changing nothing; https with the
 # TLS settings; the secure default for a network address.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 ADMIN_SECRET=admin-secret-for-the-http-tests-012345
 

@@ -6,7 +6,7 @@
 # followed live. The screenshots are kept in the build directory, beside
 # WN_BIN: $(dirname $WN_BIN)/test-artifacts/http_dashboard/ (the test prints
 # the path).
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DASH_SECRET=dashboard-admin-secret-0123456789abcdef

@@ -1,7 +1,7 @@
 # The HTTP listener is reached through its guard alone (docs/http.md,
 # "Limits"): nng's server behind it listens on a loopback port of its own,
 # which takes no connection but the guard's.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # tcp_listeners PID: the TCP ports process PID listens on, one a line.
 tcp_listeners() {

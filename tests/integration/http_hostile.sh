@@ -3,7 +3,7 @@
 # nothing; a body is not held before its token is checked, nor past the room
 # for bodies; "Expect: 100-continue"; a page that rebinds its DNS name to 127.0.0.1 is refused by its
 # Host; SIGTERM with bodies half sent. Raw HTTP from python3 sockets.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # status_of REPLY: the status code of a raw reply's first line.
 status_of() { head -1 <<<"$1" | cut -d' ' -f2; }

@@ -1,7 +1,7 @@
 # /metrics end to end (docs/metrics.md): wnd with its HTTP listener, real
 # jobs run by wnworker, the numbers a user checks in Prometheus's text format,
 # and promtool's lint of the whole page.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # scrape: GET /metrics, headers in $WN_TMP/headers, the page in $WN_TMP/metrics.
 scrape() {

@@ -1,6 +1,6 @@
 # The dashboard's files as a browser, a cache or a proxy in front of wnd
 # asks for them (docs/dashboard.md): their ETag, and If-None-Match.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # status_with URL [curl args...]: the HTTP status of a GET of URL.
 status_with() {

@@ -6,8 +6,8 @@
 # settings say; and hostile TLS clients (garbage for a ClientHello, a
 # renegotiation, handshakes cut short, many at once) leave wnd serving.
 # Certificates from openssl, clients from python3's ssl, curl and openssl.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/pki_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/pki_lib.sh"
 
 # https_start [wnd args...]: wnd on https://127.0.0.1:0 with a certificate of
 # the test's CA (pki/ca.pem, which signs the client certificate pki/client.pem

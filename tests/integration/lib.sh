@@ -3,7 +3,7 @@
 # with the real binaries from $WN_BIN. A test fails when any command fails or
 # an expect_* helper reports a mismatch.
 
-source "$(dirname "${BASH_SOURCE[0]}")/../proc.sh"
+source "${BASH_SOURCE[0]%/*}/../proc.sh"
 
 WN_PIDS=()
 WN_EXIT_HOOKS=()

@@ -2,7 +2,7 @@
 # RUNAI command line (RUNAI needs a Kubernetes cluster, which these tests
 # cannot have): what the worker asks RUNAI, in both CLI forms, and how it
 # follows, cancels and takes back workloads.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 STANDIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/runai-standin
 

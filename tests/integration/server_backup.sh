@@ -1,7 +1,7 @@
 # Online backup and restore: `wnctl admin backup` while clients submit, fetch
 # and complete, a restore into a second server, and the destinations a backup
 # refuses.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # backup_submit_loop: submit jobs to p/t one by one until the file `stop`
 # exists, appending the id of every acknowledged submit to `acked`.

@@ -1,7 +1,7 @@
 # Bad input on the wire (sent with wnraw): each gets the right status code
 # and a message, changes nothing, and the server keeps serving. Also: a
 # request received twice (same id) is executed once.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # setup_state: a project p with a task t and one job, the baseline that bad
 # input must leave unchanged.

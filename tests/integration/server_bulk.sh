@@ -3,7 +3,7 @@
 # the bulk changes (JobService/Bulk) through wnctl: job cancel|retry|remove|
 # priority|hold|release on many ids, a sweep or filters, sweep cancel|retry,
 # job update --param.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # hlist JSON: the ids JobService/List answers to JSON over HTTP, space
 # separated, then its next_after_id after a slash ("3 2 1/0").

@@ -2,7 +2,7 @@
 # is left untouched; damaged stores (crafted with wnstore) give one line per
 # finding and exit 1; --repair fixes them without dropping a job, a second
 # check is clean and wnd serves every job again.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 wnstore() { "$WN_BIN/wnstore" "$WN_TMP/data" "$@"; }
 

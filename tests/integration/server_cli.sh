@@ -1,6 +1,6 @@
 # wnctl against wnd: help, usage errors, exit codes, one-line messages,
 # addresses, --json shapes.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # expect_one_line_error: $WN_ERR is exactly one line starting with "wnctl: ".
 expect_one_line_error() {

@@ -1,5 +1,5 @@
 # wnd --config: settings from a YAML file, the token, mistakes in the file.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 test_config_file_and_token() {
 	cat >wnd.yaml <<'EOF'

@@ -2,7 +2,7 @@
 # speaking nng's SP protocol) against the real wnd, driven through wnbench,
 # whose row threads use it by default: the jobs it reports done are done on
 # the server, over tcp and over ipc.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # bench_jobs OUT OP: the jobs column of the row OP in wnbench's thread table
 # OUT (columns: mode, op, threads, jobs, ...; op may hold spaces).

@@ -1,6 +1,6 @@
 # Durability and lifecycle: kill -9 loses nothing acknowledged, clean
 # shutdown on SIGTERM/SIGINT, one server per data directory.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # submit_loop PROJECT TASK: submit jobs one by one until the file `stop`
 # exists, appending the id of every acknowledged submit to `acked`.

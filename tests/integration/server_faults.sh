@@ -3,7 +3,7 @@
 # nothing that is not on disk, and wnd recovers by itself when the fault
 # clears, its memory equal to its disk; a start on a nearly full disk works or
 # says why not; a second wnd leaves a data directory in use untouched.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # add_until_refused PROJECT TASK MAX [PARAM_FILE]: submit jobs f1, f2, ... one
 # by one (with parameter v read from PARAM_FILE, if given) until one is

@@ -3,9 +3,9 @@
 # wnworker joins again after wnd restarts; Fetch replies stay within the
 # reply budget; worker list hides GONE workers and keeps last-seen times
 # across restarts. Real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/fleet_lib.sh"
 
 # run_view ID: what a second process under a worker's name must leave alone of
 # job ID (its lease goes on being renewed by the first).

@@ -3,7 +3,7 @@
 # (0600: with no token, whoever can connect can delete everything). A data
 # directory an older wnd left open (0755, files 0644) is tightened at start,
 # with a warning in the log.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # mode PATH: the permission bits of PATH, in octal ("700").
 mode() { stat -c %a "$1"; }

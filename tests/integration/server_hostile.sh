@@ -2,7 +2,7 @@
 # made wnd work or hold memory out of all proportion: each is refused or
 # served at the cost of an ordinary request of its size, changes nothing when
 # refused, and the server keeps serving.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 M_WORKER=/whatsnext.v1.WorkerService
 

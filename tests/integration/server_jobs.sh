@@ -1,5 +1,5 @@
 # Jobs: submit, batch, show, list, cancel, retry, remove, priority.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 test_job_add_show() {
 	wn_start

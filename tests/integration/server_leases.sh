@@ -1,6 +1,6 @@
 # Leases: expiry, re-issue with the next attempt, stale results, max_attempts,
 # heartbeats.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 test_lease_expires_and_is_reissued() {
 	wn_start --lease-ms 1500

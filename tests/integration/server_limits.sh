@@ -2,7 +2,7 @@
 # hostile peer can make wnd hold or wait for. A raw client
 # (tests/tools/sp_attack.py) sends what no well-behaved client would: copies
 # of a parked Fetch's request id, fetches by the hundred on one connection.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 SP_ATTACK="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/sp_attack.py"
 

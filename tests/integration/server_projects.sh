@@ -1,5 +1,5 @@
 # Projects: create, show, list, update, archive, delete, names.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 test_project_create_show_list() {
 	wn_start

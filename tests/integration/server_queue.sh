@@ -1,6 +1,6 @@
 # Queue: dispatch order, exactly-once claims, waiting fetches, results,
 # release, stats, clear, pop, show.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # fetch_loop PROJECT WORKER OUT MAX: fetch until the queue is empty (at most MAX
 # times), appending each claimed id to OUT; a failed fetch is written to

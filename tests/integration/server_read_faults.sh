@@ -5,7 +5,7 @@
 # one count per key a walk moves to, and one for the step past its last key)
 # give no shorter listing and leave no keys of what a removal removed behind.
 # A start reads twice (`read`): the records a test names are read after.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # expect_unavailable WHAT CMD...: CMD exits 3 saying what cannot be read.
 expect_unavailable() {

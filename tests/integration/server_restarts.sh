@@ -1,6 +1,6 @@
 # Starts and stops of wnd: idle restarts, restarts under changed settings,
 # signals during a start, hostile limits at a start.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 # wal_count DIR: how many write-ahead logs (NNNNNN.log) DIR holds.
 wal_count() { find "$1" -maxdepth 1 -name '[0-9]*.log' | wc -l | tr -d ' '; }

@@ -1,6 +1,6 @@
 # Signals: SIGHUP stops wnd as cleanly as SIGTERM (a foreground server whose
 # terminal went away); SIGUSR1 and SIGUSR2 are logged and change nothing.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 test_sighup_stops_cleanly() {
 	wn_start

@@ -2,7 +2,7 @@
 # be valid UTF-8 without a NUL byte. protobuf-c would cut a string at its NUL
 # ("ok\0/../../x" created a project "ok") and took any bytes; wnd refuses both
 # with INVALID_ARGUMENT naming the field, and changes nothing.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 M_WORKER=/whatsnext.v1.WorkerService
 

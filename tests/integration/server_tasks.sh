@@ -1,5 +1,5 @@
 # Tasks: create with defaults and options, uniqueness, update, delete.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 test_task_create_defaults_and_options() {
 	wn_start

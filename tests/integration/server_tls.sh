@@ -7,9 +7,9 @@
 # --insecure, which is then told to every `wnctl status`. Every address is
 # on loopback; the one wildcard listener runs in a network namespace of its
 # own that has nothing but loopback.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/pki_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/pki_lib.sh"
 
 TLS_PEER="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/tls_peer.py"
 

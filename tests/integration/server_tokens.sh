@@ -4,8 +4,8 @@
 # token stopping a running worker, wnd --check on token records, a token's
 # resent Submit after a step back of the wall clock, wnctl status of a
 # token limited to some projects.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 ADMIN_SECRET=admin-secret-for-the-tests-0123456789
 

@@ -3,7 +3,7 @@
 # not, and by the real binaries: several requests in flight on one
 # connection with replies out of order, a request arriving a byte at a time,
 # wrong handshakes, addresses in use, a socket file left by a killed server.
-source "$(dirname "${BASH_SOURCE[0]}")/server_lib.sh"
+source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 
 SP_PEER="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/sp_peer.py"
 M_FETCH=/whatsnext.v1.QueueService/Fetch

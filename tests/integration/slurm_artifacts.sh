@@ -1,8 +1,8 @@
 # Artifacts of SLURM jobs: the worker finds the files a SLURM job wrote in
 # its working directory (--chdir) on the shared filesystem once SLURM says
 # the job ended, records and uploads them (real SLURM, see slurm_lib.sh).
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
 test_slurm_job_artifacts_are_found_after_slurm_ends_it() {
 	slurm_start

@@ -2,8 +2,8 @@
 # SLURM batch jobs, are followed to their real end and reported as SLURM
 # says they ended. Independent jobs of one test run side by side, to keep
 # the suite short.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
 test_jobs_are_followed_to_their_slurm_end() {
 	slurm_setup

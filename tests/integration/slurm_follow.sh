@@ -1,7 +1,7 @@
 # The slurm formatter against a real SLURM (see slurm_lib.sh): cancelling,
 # and a worker that stops and starts again while its SLURM jobs run.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
 # follow_setup SCRIPT [SLURM.CONF LINES...]: SLURM, wnd, project p with task
 # t, and w.yaml whose task t runs SCRIPT.

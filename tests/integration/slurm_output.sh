@@ -1,8 +1,8 @@
 # Live output of a SLURM job: the worker ships the job's SLURM output file
 # (on the filesystem it shares with the cluster) while SLURM runs it, and
 # `wnctl job log -f` follows it to its end, with a real SLURM (slurm_lib.sh).
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
 test_slurm_job_log_is_followed_while_it_runs() {
 	slurm_start

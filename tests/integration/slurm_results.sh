@@ -2,8 +2,8 @@
 # $WN_RESULTS beside its SLURM output on the filesystem it shares with the
 # cluster; the worker reads it while SLURM runs the job and when it ended,
 # with a real SLURM (slurm_lib.sh).
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
 # results_of ID: the job's results as sorted "key=value" words.
 results_of() {

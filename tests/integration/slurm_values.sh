@@ -2,8 +2,8 @@
 # parameters written to run a command (touch a marker file) reach the script
 # as the literal data they are, wherever the task's template puts them: a
 # word, quotes, $( ... ), a here-document's body, a comment after one.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
 test_parameters_never_run_as_commands() {
 	slurm_start

@@ -4,8 +4,8 @@
 # attempt. The worker tags each submission (sbatch --comment) and, before it
 # submits a job that may have been submitted already, looks in squeue for
 # that tag: the job is followed again instead of running twice.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/slurm_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
 # window_setup SCRIPT [TASK ARGS...]: SLURM, wnd (a silent worker is LOST
 # after 2 s; wnd's other arguments: WND_ARGS, default a 10 minutes lease),

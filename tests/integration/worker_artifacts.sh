@@ -1,7 +1,7 @@
 # Artifacts: the files a job's run produced, found by the worker after the
 # run, uploaded to wnd, listed and fetched back with wnctl (docs/server.md,
 # "Artifacts"; docs/worker.md, "Artifacts").
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # art_field ID PATH EXPR: EXPR over the entries `a` of artifact PATH of job
 # ID ("absent" when there is none).

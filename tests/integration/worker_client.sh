@@ -2,7 +2,7 @@
 # free slot waiting for work), a job that ends is reported at once, and the
 # held Fetch still hands out the next job at once. Real wnd, wnworker and
 # wnctl, over ipc:// and tcp://.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # held_yaml: two slots, a Fetch held up to 60 s, heartbeats 30 s apart; the
 # task `gated` says started-ID and waits until release-ID exists.

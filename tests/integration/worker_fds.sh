@@ -3,7 +3,7 @@
 # descriptors for a moment waits for the other slots to give theirs back; on
 # a disk too full for a command's log the job is handed back, unharmed, and
 # the worker takes no job for a while. Real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 test_a_worker_with_few_descriptors_runs_every_job() {
 	wn_start

@@ -3,7 +3,7 @@
 # child, or a daemon it left in a session of its own, even when the guard
 # itself was killed before; and the guard goes with its worker. Real wnd,
 # wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # stubborn_yaml: a worker.yaml whose task `stubborn` ignores SIGTERM (and so
 # does its background child), writes the pids to cmd-ID.pid and bg-ID.pid,

@@ -1,7 +1,7 @@
 # A heartbeat the server holds (QueueService/Heartbeat's long poll) keeps
 # its worker ACTIVE and its leases alive, whatever the server's worker
 # timeout and lease. Real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 hold_yaml() {
 	worker_head

@@ -5,7 +5,7 @@
 # a next job that runs already is not started again, an empty Fetch
 # answered at once is not sent again at once, again and again, and a reply
 # code no server sends is a refusal, not a server out of reach.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # liar_run MODE SECONDS SLOTS [PROJECT]: the impostor in MODE for SECONDS,
 # serving project PROJECT (default p), and a worker with SLOTS slots serving

@@ -2,7 +2,7 @@
 # the same call (QueueService/Complete with `next`), so a worker kept busy
 # by the queue makes one call per job, not a Fetch and a Complete each.
 # Counted by the server's own /metrics (docs/metrics.md).
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # requests METHOD: OK answers to METHOD (Service/Method) so far.
 requests() {

@@ -1,6 +1,6 @@
 # Live output: what jobs print reaches `wnctl job log` while they run, in
 # order and complete, with the real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # output_setup COMMAND: project p, task t running COMMAND (a YAML flow
 # sequence), a worker config w.yaml that ships new output within 200 ms

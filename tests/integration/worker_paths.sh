@@ -4,7 +4,7 @@
 # followed, a file of another user is not emptied, and names a server (or
 # something answering as one) sends are checked as the server checks them
 # before they go into any path. Each refusal fails the job with its reason.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # paths_setup: wnd, project p, task t running `echo ran` with the log
 # template "{exp}/{job.id}.log" and the working directory "run/{wd}" (a

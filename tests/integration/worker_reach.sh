@@ -3,7 +3,7 @@
 # on a fetch, so each change must reach it without waiting for either (the
 # server answers its waiting heartbeat or fetch at once): the bounds below
 # are far below those intervals. Real wnd, wnworker and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # slow_yaml: a worker with long intervals whose task `gated` writes its pid
 # to pid-ID, says started-ID and waits until release-ID exists.

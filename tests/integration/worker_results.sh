@@ -1,6 +1,6 @@
 # Results: what jobs report in $WN_RESULTS, read by the real wnworker and
 # kept by the real wnd (docs/results.md).
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # results_setup: wnd, project p, task t (with RETRIES retries) and a
 # worker.yaml whose task runs the script w.sh with heartbeats every 100 ms.

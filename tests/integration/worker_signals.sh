@@ -1,6 +1,6 @@
 # wnworker: stopping jobs (timeout, cancel), signals to the worker, lost
 # leases and an unreachable server, with the real wnd and wnctl.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 # gated_yaml [PROJECT]: a worker.yaml whose task `gated` writes the pid of a
 # background child to child-ID-ATTEMPT.pid, says started-ID-ATTEMPT, and waits

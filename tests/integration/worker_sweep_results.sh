@@ -1,6 +1,6 @@
 # wnctl sweep results, job list --results and job show over the results real
 # jobs of a cli worker reported through $WN_RESULTS.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 

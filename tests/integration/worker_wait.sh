@@ -2,7 +2,7 @@
 # project), failures, a cancel while waiting, the timeout, bad input, a
 # restart and a kill -9 of wnd while waiting, and the limits on requests
 # parked, shared with parked fetches.
-source "$(dirname "${BASH_SOURCE[0]}")/worker_lib.sh"
+source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 SP_ATTACK="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/sp_attack.py"
 
