@@ -625,143 +625,6 @@ static const char *slurm_external_id(void *p)
 	return r->ext_id;
 }
 
-/* slurm_scancel asks SLURM to cancel r's job; one that fails (the
- * controller cannot be reached) is tried again every poll_ms while the job
- * runs (slurm_wait), the failures after the first logged quietly. */
-static void slurm_scancel(slurm_run *r, bool again)
-{
-	char *argv[] = {r->conf->scancel, r->ext_id, NULL};
-	int status = 0;
-	char *out = NULL, *err = NULL;
-	int rc = wn_fmt_capture(argv, WN_SLURM_QUERY_MS, &status, &out, &err);
-	if (rc != WN_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char *line = wn_one_line(err, WN_SLURM_REASON_MAX);
-		wn_log(r->rescancel_at > 0 ? WN_LOG_DEBUG : WN_LOG_WARN,
-		       "job %llu: cannot cancel SLURM job %s%s: %s; trying again every %lld ms",
-		       (unsigned long long)r->job_id, r->ext_id, again ? " (again)" : "",
-		       line[0] ? line : "scancel failed", (long long)r->conf->poll_ms);
-		free(line);
-		r->rescancel_at = wn_mono_ms() + r->conf->poll_ms;
-	} else {
-		wn_debug("job %llu: scancel %s", (unsigned long long)r->job_id, r->ext_id);
-		r->rescancel_at = 0;
-	}
-	free(out);
-	free(err);
-	/* look again soon rather than at the next round */
-	wn_slurm_poll_kick(r->conf->poll);
-}
-
-/* slurm_wait_cut waits for r, whose sbatch was given up, until squeue says
- * whether SLURM took it (asked again after a failure: wn_slurm_find_cut):
- * 1 then (r follows the SLURM job found, if any), 0 when wake_fd became
- * readable first. */
-static int slurm_wait_cut(slurm_run *r, int wake_fd)
-{
-	while (r->cut && r->refind_at > 0) {
-		int64_t left = r->refind_at - wn_mono_ms();
-		struct pollfd pf = {.fd = wake_fd, .events = POLLIN};
-		if (left > 0 && poll(&pf, wake_fd >= 0 ? 1 : 0, (int)left) > 0)
-			return 0;
-		if (left <= 0 && wn_slurm_find_cut(r) && r->cancelling)
-			slurm_scancel(r, false);
-	}
-	return 1;
-}
-
-static int slurm_wait(void *p, int wake_fd, int timeout_ms)
-{
-	slurm_run *r = p;
-	if (r->watch == NULL && slurm_wait_cut(r, wake_fd) == 0)
-		return 0;
-	if (r->watch == NULL)
-		return 1; /* nothing to follow */
-	int64_t deadline = timeout_ms >= 0 ? wn_mono_ms() + timeout_ms : -1;
-	for (;;) {
-		if (wn_slurm_poll_ended(r->conf->poll, r->watch))
-			return 1;
-		if (r->rescancel_at > 0 && wn_mono_ms() >= r->rescancel_at)
-			slurm_scancel(r, true);
-		int64_t until = deadline;
-		if (r->rescancel_at > 0 && (until < 0 || r->rescancel_at < until))
-			until = r->rescancel_at;
-		int left = -1;
-		if (until >= 0) {
-			int64_t l = until - wn_mono_ms();
-			if (l <= 0 && until == deadline)
-				return 0;
-			left = l <= 0 ? 0 : l > INT32_MAX ? INT32_MAX : (int)l;
-		}
-		struct pollfd pf[2] = {{.fd = r->efd, .events = POLLIN},
-		                       {.fd = wake_fd, .events = POLLIN}};
-		int n = poll(pf, wake_fd >= 0 ? 2 : 1, left);
-		if (n < 0 && errno != EINTR)
-			return 0;
-		if (n > 0 && (pf[0].revents & POLLIN)) {
-			uint64_t v;
-			ssize_t rd = read(r->efd, &v, sizeof(v));
-			(void)rd;
-		}
-		if (n > 0 && wake_fd >= 0 && pf[1].revents != 0) {
-			return wn_slurm_poll_ended(r->conf->poll, r->watch) ? 1 : 0;
-		}
-	}
-}
-
-static void slurm_stop(void *p, bool force)
-{
-	slurm_run *r = p;
-	if (r->ext_id == NULL && r->cut) {
-		r->cancelling = true; /* what squeue finds of it is cancelled */
-		if (r->refind_at > 0 || !wn_slurm_find_cut(r))
-			return; /* nothing submitted, or squeue asked again (slurm_wait) */
-	}
-	if (r->ext_id == NULL)
-		return;
-	r->cancelling = true;
-	if (!wn_slurm_poll_ended(r->conf->poll, r->watch))
-		slurm_scancel(r, force);
-}
-
-/* slurm_tail returns the end of the job's output (and error) file. */
-static char *slurm_tail(const slurm_run *r)
-{
-	size_t max = r->conf->tail_bytes;
-	if (max == 0 || r->output == NULL)
-		return wn_xstrdup("");
-	if (r->error == NULL)
-		return wn_proc_tail(r->output, max);
-	char *o = wn_proc_tail(r->output, max / 2);
-	char *e = wn_proc_tail(r->error, max - max / 2);
-	char *t = e[0] == '\0' ? wn_xstrdup(o) : wn_xasprintf("%s%s%s", o, o[0] ? "\n" : "", e);
-	free(o);
-	free(e);
-	return t;
-}
-
-static void slurm_result(void *p, wn_fmt_result *res)
-{
-	slurm_run *r = p;
-	res->exit_code = -1;
-	if (r->ext_id == NULL)
-		return;
-	res->external_id = wn_xstrdup(r->ext_id);
-	wn_slurm_row row = {0};
-	if (!wn_slurm_poll_end(r->conf->poll, r->watch, &row)) {
-		res->reason = wn_xasprintf("SLURM job %s: not followed to its end", r->ext_id);
-	} else if (strcmp(row.state, "UNKNOWN") == 0) {
-		res->reason = wn_xasprintf("SLURM job %s: its end is unknown (squeue no longer "
-		                           "lists it and sacct has no record of it)",
-		                           r->ext_id);
-	} else {
-		wn_slurm_outcome(&row, res);
-		if (r->cancelling)
-			res->cancelled = false; /* the worker's own cancel: the agent says why */
-	}
-	wn_slurm_row_release(&row);
-	res->output_tail = slurm_tail(r);
-}
-
 static const char *slurm_program(const void *conf, size_t i)
 {
 	const slurm_conf *c = conf;
@@ -776,9 +639,9 @@ const wn_fmt_ops wn_fmt_slurm_ops = {
     .prepare = slurm_prepare,
     .start = wn_slurm_submit_start,
     .describe = slurm_describe,
-    .wait = slurm_wait,
-    .stop = slurm_stop,
-    .result = slurm_result,
+    .wait = wn_slurm_wait,
+    .stop = wn_slurm_stop,
+    .result = wn_slurm_result,
     .release = slurm_release,
     .resume = slurm_resume,
     .workdir = slurm_workdir,

@@ -1,7 +1,8 @@
 /* fmt_slurm_impl: the slurm formatter's own types, shared by its files
  * (fmt_slurm.c: the task's settings and a run's life; slurm_submit.c: the
  * batch script assembled, written and submitted, alone or as a job array;
- * slurm_find.c: a job submitted before looked for in squeue by its tag).
+ * slurm_find.c: a job submitted before looked for in squeue by its tag;
+ * slurm_follow.c: a submitted job waited for, stopped and its end read).
  * Private to them: the rest of the worker uses fmt_slurm.h. */
 #ifndef WN_FMT_SLURM_IMPL_H
 #define WN_FMT_SLURM_IMPL_H
@@ -100,5 +101,11 @@ bool wn_slurm_find_cut(slurm_run *r);
 
 /* wn_slurm_found_release frees what found holds. */
 void wn_slurm_found_release(wn_slurm_found *found);
+
+/* wn_slurm_wait, wn_slurm_stop and wn_slurm_result are the formatter's
+ * wait, stop and result (slurm_follow.c). */
+int wn_slurm_wait(void *run, int wake_fd, int timeout_ms);
+void wn_slurm_stop(void *run, bool force);
+void wn_slurm_result(void *run, wn_fmt_result *res);
 
 #endif
