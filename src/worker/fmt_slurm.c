@@ -462,6 +462,7 @@ static int slurm_build(const void *conf, const wn_fmt_job *job, void **out, char
 	slurm_run *r = wn_xcalloc(1, sizeof(*r));
 	r->conf = c;
 	r->efd = -1;
+	r->wake_fd = job->wake_fd > 0 ? job->wake_fd : -1;
 	r->job_id = job->id;
 	r->attempt = job->attempt;
 	r->project = wn_xstrdup(job->project);
@@ -528,6 +529,7 @@ static void *slurm_follow(const slurm_conf *conf, const wn_fmt_job *job, uint32_
 		slurm_run *r = wn_xcalloc(1, sizeof(*r));
 		r->conf = (slurm_conf *)conf;
 		r->efd = -1;
+		r->wake_fd = job->wake_fd > 0 ? job->wake_fd : -1;
 		r->job_id = job->id;
 		r->attempt = attempt;
 		r->project = wn_xstrdup(job->project);

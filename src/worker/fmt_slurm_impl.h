@@ -71,6 +71,7 @@ typedef struct slurm_run {
 	int64_t rescancel_at;  /* monotonic ms: scancel failed, try it again then; 0: no */
 	bool cut;              /* sbatch was given up: SLURM may have the job, id unknown */
 	int64_t refind_at;     /* monotonic ms: squeue failed to say, ask again then; 0: no */
+	int wake_fd;           /* the runner's: scancel and squeue are given up then; -1 */
 } slurm_run;
 
 /* wn_slurm_submit_started records that r is SLURM job id and has the
@@ -96,7 +97,8 @@ int wn_slurm_find(const slurm_conf *c, const char *owner, uint64_t job, uint32_t
 /* wn_slurm_find_cut looks in squeue for the SLURM job of r, whose sbatch
  * was given up (cut): one tagged with r's attempt is followed (true);
  * none means SLURM never took it (r is cut no more); squeue failing is
- * tried again after poll_ms (refind_at). */
+ * tried again after poll_ms (refind_at), and one given up for r's wake_fd
+ * at the next wait. */
 bool wn_slurm_find_cut(slurm_run *r);
 
 /* wn_slurm_found_release frees what found holds. */

@@ -103,7 +103,17 @@ bool wn_slurm_find_cut(slurm_run *r)
 {
 	wn_slurm_found found;
 	char *reason = NULL;
-	if (wn_slurm_find(r->conf, r->owner, r->job_id, r->attempt, -1, &found, &reason) != WN_OK) {
+	int rc =
+	    wn_slurm_find(r->conf, r->owner, r->job_id, r->attempt, r->wake_fd, &found, &reason);
+	if (rc == WN_ESTATE) {
+		/* the worker stops, or news of the job: asked again at the next
+		 * wait */
+		wn_debug("job %llu: %s", (unsigned long long)r->job_id, reason);
+		free(reason);
+		r->refind_at = wn_mono_ms();
+		return false;
+	}
+	if (rc != WN_OK) {
 		wn_warn("job %llu: %s; asking again every %lld ms", (unsigned long long)r->job_id,
 		        reason, (long long)r->conf->poll_ms);
 		free(reason);

@@ -20,14 +20,20 @@
 
 /* slurm_scancel asks SLURM to cancel r's job; one that fails (the
  * controller cannot be reached) is tried again every poll_ms while the job
- * runs (slurm_wait), the failures after the first logged quietly. */
+ * runs (slurm_wait), the failures after the first logged quietly; one given
+ * up for r's wake descriptor (the worker stops, news of the job) is made
+ * again at the next wait. */
 static void slurm_scancel(slurm_run *r, bool again)
 {
 	char *argv[] = {r->conf->scancel, r->ext_id, NULL};
 	int status = 0;
 	char *out = NULL, *err = NULL;
-	int rc = wn_fmt_capture(argv, WN_SLURM_QUERY_MS, &status, &out, &err);
-	if (rc != WN_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	int rc = wn_fmt_capture_wake(argv, WN_SLURM_QUERY_MS, r->wake_fd, &status, &out, &err);
+	if (rc == WN_ESTATE) {
+		wn_debug("job %llu: scancel %s given up; made again at the next wait",
+		         (unsigned long long)r->job_id, r->ext_id);
+		r->rescancel_at = wn_mono_ms();
+	} else if (rc != WN_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char *line = wn_one_line(err, WN_SLURM_REASON_MAX);
 		wn_log(r->rescancel_at > 0 ? WN_LOG_DEBUG : WN_LOG_WARN,
 		       "job %llu: cannot cancel SLURM job %s%s: %s; trying again every %lld ms",
@@ -54,8 +60,8 @@ static int slurm_wait_cut(slurm_run *r, int wake_fd)
 	while (r->cut && r->refind_at > 0) {
 		int64_t left = r->refind_at - wn_mono_ms();
 		struct pollfd pf = {.fd = wake_fd, .events = POLLIN};
-		if (left > 0 && poll(&pf, wake_fd >= 0 ? 1 : 0, (int)left) > 0)
-			return 0;
+		if (poll(&pf, wake_fd >= 0 ? 1 : 0, left > 0 ? (int)left : 0) > 0)
+			return 0; /* news first: a squeue made now would be given up */
 		if (left <= 0 && wn_slurm_find_cut(r) && r->cancelling)
 			slurm_scancel(r, false);
 	}
@@ -65,6 +71,7 @@ static int slurm_wait_cut(slurm_run *r, int wake_fd)
 int wn_slurm_wait(void *p, int wake_fd, int timeout_ms)
 {
 	slurm_run *r = p;
+	r->wake_fd = wake_fd;
 	if (r->watch == NULL && slurm_wait_cut(r, wake_fd) == 0)
 		return 0;
 	if (r->watch == NULL)

@@ -366,3 +366,46 @@ test_a_worker_without_a_name_follows_its_slurm_jobs_after_a_restart() {
 	expect_eq "$(job_get "$id" "(j['status'], j['attempt'])")" "('completed', 1)" "job $id"
 	expect_eq "$(squeue -h -r -t all -o %i | wc -l)" 1 "SLURM jobs submitted"
 }
+
+# slurm_hanging PROG: write $WN_TMP/PROG-hanging, PROG run through, which
+# does not answer while $WN_TMP/hang-PROG exists (it creates
+# $WN_TMP/in-PROG then): a controller that takes the call and says nothing.
+slurm_hanging() {
+	cat >"$WN_TMP/$1-hanging" <<EOF2
+#!/bin/bash
+if [ -e $WN_TMP/hang-$1 ]; then
+	touch $WN_TMP/in-$1
+	exec sleep 300
+fi
+exec $1 "\$@"
+EOF2
+	chmod 755 "$WN_TMP/$1-hanging"
+}
+
+test_a_stop_does_not_wait_for_the_scancel_of_a_cancel() {
+	# scancel does not answer; a SIGTERM to the worker kills it at once
+	# (where the worker waited up to the minute scancel may take) and
+	# leaves the cancel to the worker started again
+	follow_setup 'echo started; sleep 300'
+	slurm_hanging scancel
+	echo "    scancel: $WN_TMP/scancel-hanging" >>w.yaml
+	local id sid
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	sid=$(job_ext "$id")
+	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
+	touch "$WN_TMP/hang-scancel"
+	wnctl job cancel "$id" >/dev/null
+	wait_until 20 "scancel to be called" test -e "$WN_TMP/in-scancel"
+	kill -TERM "$first"
+	worker_wait "$first" 20
+	expect_contains "$(cat w1.log)" "job $id: left running as SLURM job $sid"
+	expect_eq "$(slurm_state "$sid")" RUNNING "SLURM's state after the worker stopped"
+	rm "$WN_TMP/hang-scancel"
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+}
