@@ -409,3 +409,25 @@ test_a_stop_does_not_wait_for_the_scancel_of_a_cancel() {
 	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
 }
+
+test_a_stop_does_not_wait_for_the_squeue_looking_for_a_cut_sbatchs_job() {
+	# sbatch is cut by a cancel and the squeue that looks for what it
+	# submitted does not answer: a SIGTERM kills that squeue at once, where
+	# the worker waited up to the minute squeue may take
+	slurm_setup
+	slurm_hanging sbatch
+	slurm_hanging squeue
+	slurm_add_task t 'echo run; sleep 300' "sbatch: $WN_TMP/sbatch-hanging" \
+		"squeue: $WN_TMP/squeue-hanging"
+	touch "$WN_TMP/hang-sbatch" "$WN_TMP/hang-squeue"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "sbatch to be called" test -e "$WN_TMP/in-sbatch"
+	wnctl job cancel "$id" >/dev/null
+	wait_until 20 "squeue to be called" test -e "$WN_TMP/in-squeue"
+	kill -TERM "$first"
+	worker_wait "$first" 20
+	expect_contains "$(cat w1.log)" "job $id: left running as its SLURM job id unknown"
+}
