@@ -19,6 +19,8 @@
 #define SLURM_OUTPUT_DEFAULT "{project}/{task}/{job.id}.{attempt}.out"
 #define SLURM_NAME_DEFAULT   "{project}.{task}"
 #define SLURM_SUBMIT_MS      120000 /* sbatch may wait on a busy controller */
+#define SLURM_CUT_FIND_MS    10000  /* a cut sbatch's job is looked for this long */
+#define SLURM_CUT_AGAIN_MS   1000   /* ... this often (poll_ms if shorter) */
 
 /* A task's settings (worker.yaml), with the poller that follows its jobs. */
 typedef struct slurm_conf {
@@ -70,6 +72,7 @@ typedef struct slurm_run {
 	bool cancelling;       /* the worker asked scancel */
 	int64_t rescancel_at;  /* monotonic ms: scancel failed, try it again then; 0: no */
 	bool cut;              /* sbatch was given up: SLURM may have the job, id unknown */
+	int64_t cut_at;        /* monotonic ms it was given up */
 	int64_t refind_at;     /* monotonic ms: squeue failed to say, ask again then; 0: no */
 	int wake_fd;           /* the runner's: scancel and squeue are given up then; -1 */
 } slurm_run;
@@ -96,9 +99,11 @@ int wn_slurm_find(const slurm_conf *c, const char *owner, uint64_t job, uint32_t
 
 /* wn_slurm_find_cut looks in squeue for the SLURM job of r, whose sbatch
  * was given up (cut): one tagged with r's attempt is followed (true);
- * none means SLURM never took it (r is cut no more); squeue failing is
- * tried again after poll_ms (refind_at), and one given up for r's wake_fd
- * at the next wait. */
+ * none is looked for again (refind_at) until SLURM_CUT_FIND_MS after the
+ * cut, as the controller may register a request it read before sbatch was
+ * killed after a lookup, and then means SLURM never took it (r is cut no
+ * more); squeue failing is tried again after poll_ms, and one given up for
+ * r's wake_fd at the next wait. */
 bool wn_slurm_find_cut(slurm_run *r);
 
 /* wn_slurm_found_release frees what found holds. */

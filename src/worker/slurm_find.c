@@ -120,9 +120,20 @@ bool wn_slurm_find_cut(slurm_run *r)
 		r->refind_at = wn_mono_ms() + r->conf->poll_ms;
 		return false;
 	}
+	bool ours = found.id != NULL && found.attempt == r->attempt;
+	int64_t now = wn_mono_ms();
+	if (!ours && now < r->cut_at + SLURM_CUT_FIND_MS) {
+		int64_t again =
+		    r->conf->poll_ms < SLURM_CUT_AGAIN_MS ? r->conf->poll_ms : SLURM_CUT_AGAIN_MS;
+		wn_debug("job %llu: squeue lists no SLURM job of its sbatch, given up, yet; "
+		         "looking again in %lld ms",
+		         (unsigned long long)r->job_id, (long long)again);
+		r->refind_at = now + again;
+		wn_slurm_found_release(&found);
+		return false;
+	}
 	r->cut = false;
 	r->refind_at = 0;
-	bool ours = found.id != NULL && found.attempt == r->attempt;
 	if (ours) {
 		wn_info("job %llu: its sbatch, given up, had submitted SLURM job %s (%s)",
 		        (unsigned long long)r->job_id, found.id, found.state);
@@ -130,8 +141,9 @@ bool wn_slurm_find_cut(slurm_run *r)
 	} else {
 		wn_info(
 		    "job %llu: its sbatch, given up, had submitted nothing (squeue lists no SLURM "
-		    "job tagged with attempt %u)",
-		    (unsigned long long)r->job_id, (unsigned)r->attempt);
+		    "job tagged with attempt %u in the %lld s since)",
+		    (unsigned long long)r->job_id, (unsigned)r->attempt,
+		    (long long)(SLURM_CUT_FIND_MS / 1000));
 	}
 	wn_slurm_found_release(&found);
 	return ours;

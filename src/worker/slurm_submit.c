@@ -296,6 +296,7 @@ static int slurm_submit(const slurm_conf *c, const char *script_path, const char
 static void slurm_cut(slurm_run *r)
 {
 	r->cut = true;
+	r->cut_at = wn_mono_ms();
 	free(r->desc);
 	r->desc = wn_xstrdup("its SLURM job id unknown: sbatch was given up");
 }

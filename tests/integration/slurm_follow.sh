@@ -410,6 +410,49 @@ test_a_stop_does_not_wait_for_the_scancel_of_a_cancel() {
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
 }
 
+test_a_cancel_cancels_what_a_cut_sbatch_submits_after_the_first_look() {
+	# sbatch is cut by the cancel before the controller registers the job,
+	# which it does only once the worker has looked for it in squeue a
+	# first time (here a stand-in sbatch submits it then, after it was
+	# killed): the worker looks again for a while, finds it and cancels
+	# it, where it stopped looking after one squeue and left it running
+	slurm_setup
+	cat >"$WN_TMP/sbatch-late" <<EOF2
+#!/bin/bash
+(
+	while [ ! -s $WN_TMP/squeue-finds ]; do sleep 0.05; done
+	sbatch "\$@" >>$WN_TMP/submitted
+) </dev/null >/dev/null 2>&1 &
+touch $WN_TMP/in-sbatch
+exec sleep 300
+EOF2
+	# records each squeue by the worker's user (a look for a job by its
+	# tag) once it has answered
+	cat >"$WN_TMP/squeue-noted" <<EOF2
+#!/bin/bash
+out=\$(squeue "\$@")
+rc=\$?
+case " \$* " in *" -u "*) echo "\$*" >>$WN_TMP/squeue-finds ;; esac
+[ -z "\$out" ] || printf '%s\n' "\$out"
+exit \$rc
+EOF2
+	chmod 755 "$WN_TMP/sbatch-late" "$WN_TMP/squeue-noted"
+	slurm_add_task t 'echo run; sleep 300' "sbatch: $WN_TMP/sbatch-late" \
+		"squeue: $WN_TMP/squeue-noted"
+	local id sid
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	wait_until 20 "sbatch to be called" test -e "$WN_TMP/in-sbatch"
+	wnctl job cancel "$id" >/dev/null
+	wait_until 20 "the late submission" test -s "$WN_TMP/submitted"
+	sid=$(head -n 1 "$WN_TMP/submitted")
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
+	expect_contains "$(cat w1.log)" "job $id: its sbatch, given up, had submitted SLURM job $sid"
+	wait_until 20 "SLURM job $sid to end" \
+		eval '[ "$(slurm_state "$sid")" = CANCELLED ]'
+}
+
 test_a_stop_does_not_wait_for_the_squeue_looking_for_a_cut_sbatchs_job() {
 	# sbatch is cut by a cancel and the squeue that looks for what it
 	# submitted does not answer: a SIGTERM kills that squeue at once, where
