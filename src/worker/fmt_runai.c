@@ -63,6 +63,9 @@ static const wn_conf_key runai_keys[] = {
     {"status_timeout_ms", WN_CONF_T_INT, RC(status_ms), "1800000", 1000, 604800000, 0, NULL,
      "how long describe may answer without the workload's status before the workload is "
      "deleted and the job fails"},
+    {"pending_timeout_ms", WN_CONF_T_INT, RC(pending_ms), "0", 0, 2592000000, 0, NULL,
+     "how long a workload may wait to run (Pending, Queued, ...) after its submission "
+     "before it is deleted and the job fails; 0: for ever"},
     {"logs", WN_CONF_T_BOOL, RC(logs), "true", 0, 0, 0, NULL,
      "fetch the workload's logs when it ends (for the output tail)"},
     {"log", WN_CONF_T_STR, RC(log), RUNAI_LOG_DEFAULT, 0, 0, WN_CONF_NONEMPTY, NULL,
@@ -380,7 +383,7 @@ static int runai_start(void *p, int wake_fd, char **reason)
 		*reason = wn_xasprintf("its submission to RUNAI was given up (%s)", msg);
 		free(msg);
 		r->started = true;
-		r->next_poll = wn_mono_ms();
+		r->next_poll = r->pending_since = wn_mono_ms();
 		return WN_ESTATE;
 	}
 	if (rc != 0) {
@@ -394,7 +397,8 @@ static int runai_start(void *p, int wake_fd, char **reason)
 		return rc < 0 ? rc : WN_EINVAL;
 	}
 	r->started = true;
-	r->next_poll = wn_mono_ms() + r->conf->poll_ms;
+	r->pending_since = wn_mono_ms();
+	r->next_poll = r->pending_since + r->conf->poll_ms;
 	return WN_OK;
 }
 
@@ -414,7 +418,7 @@ static int runai_follow(const runai_conf *c, const wn_fmt_job *job, uint32_t att
 	free(r->desc);
 	r->desc = wn_xasprintf("RUNAI workload %s in project %s", r->name, r->project);
 	r->started = true;
-	r->next_poll = wn_mono_ms();
+	r->next_poll = r->pending_since = wn_mono_ms(); /* its wait counted anew */
 	return WN_OK;
 }
 

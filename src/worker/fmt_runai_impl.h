@@ -31,8 +31,9 @@ typedef struct runai_conf {
 	bool param_env;
 	wn_conf_strv extra;
 	int64_t poll_ms;
-	int64_t call_ms;   /* a runai call not done by then is killed */
-	int64_t status_ms; /* describes without a status for so long: the workload is deleted */
+	int64_t call_ms;    /* a runai call not done by then is killed */
+	int64_t status_ms;  /* describes without a status for so long: the workload is deleted */
+	int64_t pending_ms; /* not Running so long after its submission: deleted; 0: never */
 	bool logs;
 	char *log;
 	/* from the worker */
@@ -68,6 +69,8 @@ typedef struct runai_run {
 	int64_t blind_since;   /* monotonic ms describe began to answer without a status; 0 */
 	char *said;            /* what it printed then (wn_runai_printed) */
 	bool blind;            /* deleted: no status for status_ms */
+	int64_t pending_since; /* monotonic ms it was submitted, or first followed; 0: not yet */
+	bool unstarted;        /* deleted: not Running pending_ms after pending_since */
 } runai_run;
 
 /* wn_runai_call runs argv, killed after c's call_timeout_ms, or as soon as

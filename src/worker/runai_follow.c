@@ -1,7 +1,8 @@
 /* runai_follow: the runai program called, and a submitted workload followed
  * to its end: described every poll_ms, deleted to cancel it, when the task's
- * timeout passes while it runs, or when describe has answered for
- * status_timeout_ms without its status; how it ended read for the result. */
+ * timeout passes while it runs, when it has not run pending_timeout_ms after
+ * its submission, or when describe has answered for status_timeout_ms
+ * without its status; how it ended read for the result. */
 #include "fmt_runai_impl.h"
 
 #include "err.h"
@@ -230,29 +231,59 @@ static bool follow_fetch_logs(runai_run *r)
 	return saved;
 }
 
+/* follow_pending_due returns when r's workload is to be deleted for not
+ * running pending_timeout_ms after its submission; -1: never. */
+static int64_t follow_pending_due(const runai_run *r)
+{
+	if (r->conf->pending_ms <= 0 || r->running_since > 0 || r->pending_since <= 0)
+		return -1;
+	return r->pending_since + r->conf->pending_ms;
+}
+
 /* follow_due returns when r's workload is to be deleted for the task's
- * timeout (once it runs) or for describes without a status; -1: never. */
+ * timeout (once it runs), for not running in pending_timeout_ms, or for
+ * describes without a status; -1: never. */
 static int64_t follow_due(const runai_run *r)
 {
 	if (r->deleting || r->ended)
 		return -1;
-	int64_t late = r->timeout_s > 0 && r->running_since > 0
-	                   ? r->running_since + (int64_t)r->timeout_s * 1000
-	                   : -1;
-	int64_t blind = r->blind_since > 0 ? r->blind_since + r->conf->status_ms : -1;
-	return late < 0 || (blind >= 0 && blind < late) ? blind : late;
+	int64_t due[] = {r->timeout_s > 0 && r->running_since > 0
+	                     ? r->running_since + (int64_t)r->timeout_s * 1000
+	                     : -1,
+	                 follow_pending_due(r),
+	                 r->blind_since > 0 ? r->blind_since + r->conf->status_ms : -1};
+	int64_t first = -1;
+	for (size_t i = 0; i < WN_ARRAY_LEN(due); i++)
+		if (due[i] >= 0 && (first < 0 || due[i] < first))
+			first = due[i];
+	return first;
+}
+
+/* follow_ms_text says ms in seconds for a message: "2", "1.5" (malloc'd). */
+static char *follow_ms_text(int64_t ms)
+{
+	return wn_xasprintf("%.10g", (double)ms / 1000.0);
 }
 
 /* follow_overdue deletes r's workload when its time is past (follow_due):
- * the task's timeout (its logs fetched first, for the output tail), or no
- * status for status_timeout_ms. True when it asked for the delete. */
+ * the task's timeout (its logs fetched first, for the output tail), not
+ * running in pending_timeout_ms, or no status for status_timeout_ms. True
+ * when it asked for the delete. */
 static bool follow_overdue(runai_run *r, int64_t now)
 {
 	int64_t due = follow_due(r);
 	if (due < 0 || now < due)
 		return false;
 	r->deleting = true;
-	if (r->blind_since > 0 && due == r->blind_since + r->conf->status_ms) {
+	if (due == follow_pending_due(r)) {
+		r->unstarted = true;
+		char *secs = follow_ms_text(r->conf->pending_ms);
+		wn_warn("job %llu: RUNAI workload %s has not run in the %s s since its submission "
+		        "(pending_timeout_ms; describe says %s); deleting it",
+		        (unsigned long long)r->job_id, r->name, secs,
+		        r->status ? r->status : "no status");
+		free(secs);
+	} else if (r->blind_since > 0 && due == r->blind_since + r->conf->status_ms) {
 		r->blind = true;
 		wn_warn("job %llu: describe has printed no status of RUNAI workload %s for %lld s "
 		        "(%s); deleting it: the worker cannot follow it",
@@ -322,6 +353,14 @@ static char *follow_deleted_reason(const runai_run *r)
 {
 	if (r->timed_out)
 		return wn_xasprintf("timed out after %u s", (unsigned)r->timeout_s);
+	if (r->unstarted) {
+		char *secs = follow_ms_text(r->conf->pending_ms);
+		char *s = wn_xasprintf("RUNAI workload %s never started: still %s %s s "
+		                       "after its submission (pending_timeout_ms); deleted",
+		                       r->name, r->status ? r->status : "not Running", secs);
+		free(secs);
+		return s;
+	}
 	if (r->blind)
 		return wn_xasprintf(
 		    "RUNAI workload %s deleted: describe printed no status of it for "

@@ -254,6 +254,33 @@ test_a_workload_past_the_timeout_is_deleted_and_the_job_times_out() {
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
 }
 
+# A workload RUNAI never runs (no room for it in the cluster: describe says
+# Pending for good) is deleted pending_timeout_ms after its submission and
+# its job fails saying it never started, where it waited for ever (the
+# task's timeout counts from Running only). One that runs in time is not
+# cut, however long it runs after.
+test_a_workload_that_never_runs_is_deleted_after_pending_timeout_ms() {
+	runai_setup 'command: [sh, -c, "sleep 2; echo done"]' 'pending_timeout_ms: 1500'
+	mkdir -p "$RUNAI_STANDIN_DIR"
+	touch "$RUNAI_STANDIN_DIR/pending"
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['exit_code']")" "failed -1"
+	expect_eq "$(job_get "$id" "j['reason']")" \
+		"RUNAI workload wn-p-$id-1 never started: still Pending 1.5 s after its submission (pending_timeout_ms); deleted" \
+		"reason"
+	expect_contains "$(cat w1.log)" "job $id: RUNAI workload wn-p-$id-1 has not run in the 1.5 s since its submission"
+	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
+	rm "$RUNAI_STANDIN_DIR/pending"
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" completed "status of a workload that ran"
+	expect_contains "$(job_get "$id" "j['output_tail']")" done
+}
+
 # A workload name past 63 characters is cut with a hash of the whole after
 # it: the jobs of a long project's name keep workloads of their own.
 test_long_names_keep_their_workloads_apart() {
