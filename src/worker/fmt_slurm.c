@@ -72,6 +72,9 @@ static const wn_conf_key slurm_keys[] = {
      "largest job array submitted (SLURM's MaxArraySize bounds it too)"},
     {"poll_ms", WN_CONF_T_INT, SC(poll_ms), "10000", 200, 3600000, 0, NULL,
      "how often squeue is asked about the worker's SLURM jobs"},
+    {"pending_timeout_ms", WN_CONF_T_INT, SC(pending_ms), "0", 0, 2592000000, 0, NULL,
+     "how long a SLURM job may stay PENDING after its submission before it is cancelled "
+     "and the job fails; 0: for ever"},
     {"accounting", WN_CONF_T_STR, SC(accounting), "auto", 0, 0, 0, slurm_accounting,
      "how the end of a job squeue forgot is learnt: auto, sacct, jobcomp (sacct -c) or none"},
     {"sbatch", WN_CONF_T_STR, SC(sbatch), "sbatch", 0, 0, WN_CONF_NONEMPTY, NULL,
@@ -257,6 +260,7 @@ static void slurm_release(void *p)
 	free(r->script_path);
 	free(r->desc);
 	free(r->ext_id);
+	free(r->wait_reason);
 	free(r);
 }
 

@@ -37,6 +37,7 @@ typedef struct slurm_conf {
 	bool array;
 	int64_t array_max;
 	int64_t poll_ms;
+	int64_t pending_ms; /* not started so long after its submission: cancelled; 0: never */
 	char *accounting;
 	char *sbatch, *squeue, *sacct, *scancel;
 	/* from the worker */
@@ -75,6 +76,10 @@ typedef struct slurm_run {
 	int64_t cut_at;        /* monotonic ms it was given up */
 	int64_t refind_at;     /* monotonic ms: squeue failed to say, ask again then; 0: no */
 	int wake_fd;           /* the runner's: scancel and squeue are given up then; -1 */
+	int64_t pending_since; /* monotonic ms it was submitted, or first followed */
+	bool ran;              /* squeue said it started (pending_ms counts no more) */
+	bool unstarted;        /* cancelled: not started pending_ms after pending_since */
+	char *wait_reason;     /* then: squeue's Reason for its wait */
 } slurm_run;
 
 /* wn_slurm_submit_started records that r is SLURM job id and has the

@@ -1,5 +1,6 @@
 /* slurm_follow: a submitted SLURM job waited for (the poller says when it
- * ended), stopped (scancel, tried again while it fails), and its end read
+ * ended), stopped (scancel, tried again while it fails; also when it has
+ * not started pending_timeout_ms after its submission), and its end read
  * for the result; a run whose sbatch was given up is first looked for in
  * squeue by its tag. */
 #include "fmt_slurm_impl.h"
@@ -68,6 +69,38 @@ static int slurm_wait_cut(slurm_run *r, int wake_fd)
 	return 1;
 }
 
+/* slurm_pending_due returns when r's job is to be cancelled if it has not
+ * started (pending_timeout_ms after its submission); -1: never. */
+static int64_t slurm_pending_due(const slurm_run *r)
+{
+	if (r->conf->pending_ms <= 0 || r->ran || r->cancelling)
+		return -1;
+	return r->pending_since + r->conf->pending_ms;
+}
+
+/* slurm_pending_check cancels r's job once its pending_timeout_ms is past
+ * while squeue has said PENDING of it only. */
+static void slurm_pending_check(slurm_run *r, int64_t now)
+{
+	int64_t due = slurm_pending_due(r);
+	if (due < 0 || now < due)
+		return;
+	char *why = NULL;
+	if (!wn_slurm_poll_waiting(r->conf->poll, r->watch, &why)) {
+		r->ran = true;
+		free(why);
+		return;
+	}
+	r->unstarted = true;
+	r->cancelling = true;
+	r->wait_reason = why;
+	wn_warn("job %llu: SLURM job %s has not started in the %.10g s since its submission "
+	        "(pending_timeout_ms; squeue says PENDING%s%s%s); cancelling it",
+	        (unsigned long long)r->job_id, r->ext_id, (double)r->conf->pending_ms / 1000.0,
+	        why[0] ? " (" : "", why, why[0] ? ")" : "");
+	slurm_scancel(r, false);
+}
+
 int wn_slurm_wait(void *p, int wake_fd, int timeout_ms)
 {
 	slurm_run *r = p;
@@ -82,14 +115,18 @@ int wn_slurm_wait(void *p, int wake_fd, int timeout_ms)
 			return 1;
 		if (r->rescancel_at > 0 && wn_mono_ms() >= r->rescancel_at)
 			slurm_scancel(r, true);
-		int64_t until = deadline;
+		slurm_pending_check(r, wn_mono_ms());
+		int64_t now = wn_mono_ms();
+		if (deadline >= 0 && now >= deadline)
+			return 0;
+		int64_t until = deadline, due = slurm_pending_due(r);
 		if (r->rescancel_at > 0 && (until < 0 || r->rescancel_at < until))
 			until = r->rescancel_at;
+		if (due >= 0 && (until < 0 || due < until))
+			until = due;
 		int left = -1;
 		if (until >= 0) {
-			int64_t l = until - wn_mono_ms();
-			if (l <= 0 && until == deadline)
-				return 0;
+			int64_t l = until - now;
 			left = l <= 0 ? 0 : l > INT32_MAX ? INT32_MAX : (int)l;
 		}
 		struct pollfd pf[2] = {{.fd = r->efd, .events = POLLIN},
@@ -157,6 +194,16 @@ void wn_slurm_result(void *p, wn_fmt_result *res)
 		wn_slurm_outcome(&row, res);
 		if (r->cancelling)
 			res->cancelled = false; /* the worker's own cancel: the agent says why */
+		if (r->unstarted && wn_slurm_state_end(row.state) == WN_SLURM_CANCELLED) {
+			free(res->reason);
+			res->reason = wn_xasprintf(
+			    "SLURM job %s never started: still PENDING%s%s%s %.10g s after its "
+			    "submission (pending_timeout_ms); cancelled",
+			    r->ext_id, r->wait_reason[0] ? " (" : "", r->wait_reason,
+			    r->wait_reason[0] ? ")" : "", (double)r->conf->pending_ms / 1000.0);
+			res->success = false;
+			res->exit_code = -1;
+		}
 	}
 	wn_slurm_row_release(&row);
 	res->output_tail = slurm_tail(r);

@@ -33,6 +33,8 @@ struct wn_slurm_watch {
 	wn_slurm_row end;      /* how it ended */
 	int64_t unknown_since; /* monotonic ms; 0 while SLURM knows the job */
 	int unknown_polls;
+	bool started;      /* squeue has listed it in a state other than PENDING */
+	char *wait_reason; /* squeue's Reason the last time it listed it PENDING */
 };
 
 struct wn_slurm_poll {
@@ -98,6 +100,12 @@ static void poll_apply(wn_slurm_poll *p, poll_ask *asks, size_t nasks, const wn_
 				    strcmp(row->state, "PENDING") != 0) {
 					free(w->raw_id);
 					w->raw_id = wn_xstrdup(row->raw_id);
+				}
+				if (strcmp(row->state, "PENDING") != 0) {
+					w->started = true;
+				} else {
+					free(w->wait_reason);
+					w->wait_reason = wn_xstrdup(row->reason ? row->reason : "");
 				}
 				if (wn_slurm_state_end(row->state) != WN_SLURM_ACTIVE)
 					poll_end(w, row);
@@ -344,6 +352,7 @@ static void poll_watch_free(wn_slurm_watch *w)
 {
 	free(w->id);
 	free(w->raw_id);
+	free(w->wait_reason);
 	wn_slurm_row_release(&w->end);
 	free(w);
 }
@@ -427,6 +436,16 @@ bool wn_slurm_poll_end(wn_slurm_poll *p, const wn_slurm_watch *w, wn_slurm_row *
 		                      wn_xstrdup(w->end.reason)};
 	pthread_mutex_unlock(&p->mu);
 	return ended;
+}
+
+bool wn_slurm_poll_waiting(wn_slurm_poll *p, const wn_slurm_watch *w, char **reason)
+{
+	pthread_mutex_lock(&p->mu);
+	bool waiting = !w->started && !w->ended;
+	if (reason != NULL)
+		*reason = wn_xstrdup(w->wait_reason ? w->wait_reason : "");
+	pthread_mutex_unlock(&p->mu);
+	return waiting;
 }
 
 bool wn_slurm_poll_follows(wn_slurm_poll *p, const char *id)

@@ -49,6 +49,12 @@ bool wn_slurm_poll_ended(wn_slurm_poll *p, const wn_slurm_watch *w);
  * *row with how (a copy: wn_slurm_row_release frees it). */
 bool wn_slurm_poll_end(wn_slurm_poll *p, const wn_slurm_watch *w, wn_slurm_row *row);
 
+/* wn_slurm_poll_waiting tells whether the job of w has not started yet:
+ * squeue has listed it PENDING only, or not at all, and it has not ended;
+ * *reason (unless reason is NULL) gets squeue's Reason the last time it
+ * listed it PENDING ("Resources"; "" if none), malloc'd. */
+bool wn_slurm_poll_waiting(wn_slurm_poll *p, const wn_slurm_watch *w, char **reason);
+
 /* wn_slurm_poll_follows tells whether p follows SLURM job id now (a run of
  * this worker waits for its end). */
 bool wn_slurm_poll_follows(wn_slurm_poll *p, const char *id);

@@ -312,6 +312,7 @@ void wn_slurm_submit_started(slurm_run *r, const char *id)
 	}
 	free(r->desc);
 	r->desc = wn_xasprintf("SLURM job %s, output %s", id, r->output ? r->output : "unknown");
+	r->pending_since = wn_mono_ms(); /* a job followed again: its wait counted anew */
 	r->watch = wn_slurm_poll_follow(r->conf->poll, id, r->efd);
 }
 

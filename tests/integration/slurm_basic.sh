@@ -168,3 +168,27 @@ test_time_limit_fails_the_job_as_timeout() {
 	expect_contains "$(job_get "$id" "j['reason']")" "SLURM job $sid TIMEOUT"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "started"
 }
+
+test_a_job_slurm_never_starts_fails_after_pending_timeout_ms() {
+	# held (SLURM keeps it PENDING for good): cancelled pending_timeout_ms
+	# after its submission, and its job fails saying it never started,
+	# where it waited for ever (the task's timeout is SLURM's --time, which
+	# counts from the start); a job that starts in time runs on past it
+	slurm_setup
+	slurm_add_task held 'echo never' 'pending_timeout_ms: 1500' 'extra: [--hold]'
+	slurm_add_task runs 'sleep 3; echo done' 'pending_timeout_ms: 2500'
+	local held runs sid
+	held=$(wnctl job add p held)
+	runs=$(wnctl job add p runs)
+	worker_start w1 w.yaml --exit-when-empty
+	worker_wait "$WORKER_PID" 30
+	sid=$(job_ext "$held")
+	expect_eq "$(job_get "$held" "j['status']") $(job_get "$held" "j['exit_code']")" "failed -1"
+	expect_eq "$(job_get "$held" "j['reason']")" \
+		"SLURM job $sid never started: still PENDING (JobHeldUser) 1.5 s after its submission (pending_timeout_ms); cancelled" \
+		"reason"
+	expect_contains "$(cat w1.log)" "job $held: SLURM job $sid has not started in the 1.5 s since its submission"
+	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
+	expect_eq "$(job_get "$runs" "j['status']")" completed "status of the job that started"
+	expect_contains "$(job_get "$runs" "j['output_tail']")" done
+}
