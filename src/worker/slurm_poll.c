@@ -7,10 +7,12 @@
 #include "strbuf.h"
 #include "util.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +51,7 @@ struct wn_slurm_poll {
 	int64_t kick_at;  /* monotonic ms of an early round; 0 = none */
 	bool squeue_down; /* the last squeue failed: logged once */
 	int acct_mode;    /* learnt: POLL_ACCT_* */
+	int quit_fd;      /* eventfd written when the poller is freed: a call is given up */
 };
 
 /* What a round asks about one job, copied so that the lock can be dropped. */
@@ -116,10 +119,12 @@ static void poll_apply(wn_slurm_poll *p, poll_ask *asks, size_t nasks, const wn_
 
 /* poll_query runs prog with the fixed arguments args, then "-j" and the ids
  * of asks (chunked); on success appends the parsed rows to *rows. Returns
- * WN_OK, WN_ENOTFOUND when SLURM says it knows none of them, or another
- * error with *why set. */
-static int poll_query(const char *prog, const char *const *args, size_t nargs, poll_ask *asks,
-                      size_t nasks, bool raw, bool sacct, wn_slurm_rows *rows, char **why)
+ * WN_OK, WN_ENOTFOUND when SLURM says it knows none of them, WN_ESTATE when
+ * the poller is freed meanwhile (prog killed), or another error with *why
+ * set. */
+static int poll_query(const wn_slurm_poll *p, const char *prog, const char *const *args,
+                      size_t nargs, poll_ask *asks, size_t nasks, bool raw, bool sacct,
+                      wn_slurm_rows *rows, char **why)
 {
 	*why = NULL;
 	int result = WN_OK;
@@ -141,9 +146,17 @@ static int poll_query(const char *prog, const char *const *args, size_t nargs, p
 		argv[an++] = ids.s;
 		int status = 0;
 		char *out = NULL, *err = NULL;
-		int rc = wn_fmt_capture(argv, WN_SLURM_QUERY_MS, &status, &out, &err);
+		int rc =
+		    wn_fmt_capture_wake(argv, WN_SLURM_QUERY_MS, p->quit_fd, &status, &out, &err);
 		free(argv);
 		wn_strbuf_free(&ids);
+		if (rc == WN_ESTATE) {
+			free(out);
+			free(err);
+			free(*why);
+			*why = wn_xasprintf("%s given up: the worker leaves", prog);
+			return rc; /* nothing more is asked */
+		}
 		if (rc == WN_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			wn_slurm_row *v = NULL;
 			size_t n = 0;
@@ -178,10 +191,12 @@ static bool poll_squeue(wn_slurm_poll *p, poll_ask *asks, size_t n)
 	static const char *const args[] = {"-h", "-r", "-t", "all", "-O", POLL_SQUEUE_FORMAT};
 	wn_slurm_rows rows = {NULL, 0};
 	char *why = NULL;
-	int rc = poll_query(p->conf.squeue, args, WN_ARRAY_LEN(args), asks, n, false, false, &rows,
-	                    &why);
+	int rc = poll_query(p, p->conf.squeue, args, WN_ARRAY_LEN(args), asks, n, false, false,
+	                    &rows, &why);
 	pthread_mutex_lock(&p->mu);
-	if (rc != WN_OK) {
+	if (rc == WN_ESTATE) {
+		/* the poller is freed: nothing to say */
+	} else if (rc != WN_OK) {
 		if (!p->squeue_down)
 			wn_warn("cannot ask SLURM about its jobs: %s; asking again every %lld ms",
 			        why, (long long)p->conf.poll_ms);
@@ -217,7 +232,7 @@ static void poll_accounting(wn_slurm_poll *p, poll_ask *gone, size_t ngone)
 	char *why = NULL;
 	int learnt = POLL_ACCT_UNKNOWN;
 	if (try_sacct) {
-		if (poll_query(p->conf.sacct, sa_args, WN_ARRAY_LEN(sa_args), gone, ngone, true,
+		if (poll_query(p, p->conf.sacct, sa_args, WN_ARRAY_LEN(sa_args), gone, ngone, true,
 		               true, &rows, &why) == WN_OK)
 			learnt = POLL_ACCT_SACCT;
 		else
@@ -226,7 +241,7 @@ static void poll_accounting(wn_slurm_poll *p, poll_ask *gone, size_t ngone)
 		why = NULL;
 	}
 	if (learnt == POLL_ACCT_UNKNOWN && try_comp) {
-		if (poll_query(p->conf.sacct, sc_args, WN_ARRAY_LEN(sc_args), gone, ngone, true,
+		if (poll_query(p, p->conf.sacct, sc_args, WN_ARRAY_LEN(sc_args), gone, ngone, true,
 		               true, &rows, &why) == WN_OK)
 			learnt = POLL_ACCT_JOBCOMP;
 		else
@@ -339,6 +354,11 @@ wn_slurm_poll *wn_slurm_poll_new(const wn_slurm_poll_conf *conf)
 {
 	wn_slurm_poll *p = wn_xcalloc(1, sizeof(*p));
 	p->conf = *conf;
+	p->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->quit_fd < 0) {
+		fprintf(stderr, "wnworker: cannot make an eventfd: %s\n", strerror(errno));
+		abort();
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -365,8 +385,12 @@ void wn_slurm_poll_free(wn_slurm_poll *p)
 	p->quit = true;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->mu);
+	uint64_t one = 1; /* a squeue or sacct under way is killed */
+	ssize_t wr = write(p->quit_fd, &one, sizeof(one));
+	(void)wr;
 	if (p->joinable)
 		pthread_join(p->thread, NULL);
+	close(p->quit_fd);
 	while (p->watches != NULL) {
 		wn_slurm_watch *w = p->watches;
 		p->watches = w->next;

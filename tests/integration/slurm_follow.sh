@@ -474,3 +474,24 @@ test_a_stop_does_not_wait_for_the_squeue_looking_for_a_cut_sbatchs_job() {
 	worker_wait "$first" 20
 	expect_contains "$(cat w1.log)" "job $id: left running as its SLURM job id unknown"
 }
+
+test_a_stop_does_not_wait_for_the_squeue_following_the_jobs() {
+	# the poller's squeue does not answer when the worker is told to stop:
+	# the worker leaves its SLURM job running and exits at once, where it
+	# waited up to the minute squeue may take
+	follow_setup 'echo started; sleep 300'
+	slurm_hanging squeue
+	echo "    squeue: $WN_TMP/squeue-hanging" >>w.yaml
+	local id sid
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml
+	local first=$WORKER_PID
+	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
+	sid=$(job_ext "$id")
+	wait_until 20 "SLURM job $sid to run" slurm_running "$sid"
+	touch "$WN_TMP/hang-squeue"
+	wait_until 20 "squeue to be called" test -e "$WN_TMP/in-squeue"
+	kill -TERM "$first"
+	worker_wait "$first" 20
+	expect_contains "$(cat w1.log)" "job $id: left running as SLURM job $sid"
+}
