@@ -423,7 +423,8 @@ static int runai_follow(const runai_conf *c, const wn_fmt_job *job, uint32_t att
 }
 
 /* runai_replace deletes found's workload, which ended badly under the name
- * the new attempt takes (a name template without {attempt}). */
+ * the new attempt takes (a name template without {attempt}); the delete is
+ * given up (WN_ESTATE) once job's wake_fd is readable. */
 static int runai_replace(const runai_conf *c, const wn_fmt_job *job, const wn_runai_found *found,
                          char **reason)
 {
@@ -434,9 +435,16 @@ static int runai_replace(const runai_conf *c, const wn_fmt_job *job, const wn_ru
 		return rc;
 	char **argv = wn_runai_argv(c, "delete", true, found->name, project, NULL);
 	char *msg = NULL;
-	rc = wn_runai_call(c, argv, -1, NULL, &msg);
+	rc = wn_runai_call(c, argv, job->wake_fd > 0 ? job->wake_fd : -1, NULL, &msg);
 	wn_argv_free(argv);
-	if (rc != 0 && !wn_runai_not_found(rc, msg, found->name)) {
+	if (rc == WN_ESTATE) {
+		/* the worker stops, or the job was cancelled or lost: nothing
+		 * submitted; the delete is made again by the next attempt */
+		*reason = wn_xasprintf("deleting RUNAI workload %s (%s, attempt %u) to submit "
+		                       "attempt %u under its name given up (%s)",
+		                       found->name, found->status, (unsigned)found->attempt,
+		                       (unsigned)job->attempt, msg);
+	} else if (rc != 0 && !wn_runai_not_found(rc, msg, found->name)) {
 		*reason = wn_xasprintf("cannot delete RUNAI workload %s (%s, attempt %u) to submit "
 		                       "attempt %u under its name: %s",
 		                       found->name, found->status, (unsigned)found->attempt,

@@ -13,8 +13,9 @@ STANDIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/runai-standin
 # and w.yaml whose task t
 # runs COMMAND (a list) through a runai that does not answer while the test
 # holds it: submit (after the stand-in made the workload) while
-# $WN_TMP/hold-submit exists, describe while $WN_TMP/hold-describe exists;
-# a held call is noted in $WN_TMP/in-submit or $WN_TMP/in-describe.
+# $WN_TMP/hold-submit exists, describe while $WN_TMP/hold-describe exists,
+# delete (before it deletes) while $WN_TMP/hold-delete exists; a held call
+# is noted in $WN_TMP/in-submit, $WN_TMP/in-describe or $WN_TMP/in-delete.
 stop_setup() {
 	export RUNAI_STANDIN_DIR=$WN_TMP/runai
 	cat >"$WN_TMP/runai-held" <<EOF
@@ -28,6 +29,10 @@ fi
 if [ "\$2" = describe ] && [ -e $WN_TMP/hold-describe ]; then
 	touch $WN_TMP/in-describe
 	while [ -e $WN_TMP/hold-describe ]; do sleep 0.1; done
+fi
+if [ "\$2" = delete ] && [ -e $WN_TMP/hold-delete ]; then
+	touch $WN_TMP/in-delete
+	while [ -e $WN_TMP/hold-delete ]; do sleep 0.1; done
 fi
 exec $STANDIN "\$@"
 EOF
@@ -185,4 +190,30 @@ test_a_stop_while_a_cancelled_workload_is_not_deleted_yet_leaves_it() {
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
+}
+
+test_a_stop_while_a_failed_workload_is_deleted_for_a_retry_hands_the_job_back() {
+	# one name for every attempt: attempt 2 first deletes attempt 1's
+	# failed workload; a stop while that delete has not answered hands the
+	# job back at once, where the worker waited for it (up to the two
+	# minutes a runai call may take)
+	TASK_ARGS=(--retries 1)
+	stop_setup '[sh, -c, "exit 3"]'
+	echo '    name: "wn-{project}-{job.id}"' >>w.yaml
+	local id
+	id=$(wnctl job add p t)
+	worker_start w1 w.yaml --once
+	worker_wait "$WORKER_PID" 30
+	expect_eq "$(job_get "$id" "j['status']")" pending "status after attempt 1 failed"
+	touch "$WN_TMP/hold-delete"
+	worker_start w1 w.yaml
+	local second=$WORKER_PID
+	wait_until 20 "attempt 1's workload to be deleted" test -e "$WN_TMP/in-delete"
+	kill -TERM "$second"
+	worker_wait "$second" 20
+	expect_contains "$(cat w1.log)" "job $id: deleting RUNAI workload wn-p-$id (Failed, attempt 1) to submit attempt 2 under its name given up"
+	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
+		"('pending', 1, 0)" "status, failures and lost leases"
+	expect_eq "$(calls submit | wc -l)" 1 "submissions"
+	rm "$WN_TMP/hold-delete"
 }
