@@ -12,12 +12,8 @@
 #include "table.h"
 #include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Lines of a job's output tail `job show` prints; --json has all of it. */
 #define JOB_OUTPUT_LINES 20
@@ -280,40 +276,12 @@ static int job_add(wn_ctl *c)
  * endless input (a device, a pipe that never ends) stops here. */
 #define BATCH_FILE_MAX (16u * WN_MSG_MAX)
 
-/* batch_stdin returns stdin to read a batch from: a pipe left non-blocking (O_NONBLOCK,
- * by a parent process) is opened again, blocking, as the same pipe (an empty one read
- * non-blocking is no end of the file, but data still to come). */
-static FILE *batch_stdin(void)
-{
-	struct stat st;
-	int fl = fcntl(STDIN_FILENO, F_GETFL);
-	if (fl < 0 || !(fl & O_NONBLOCK) || fstat(STDIN_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode))
-		return stdin;
-	FILE *f = fopen("/proc/self/fd/0", "rb");
-	return f != NULL ? f : stdin;
-}
-
 /* batch_read returns the whole of path ("-": stdin), context-owned. */
 static char *batch_read(wn_ctl *c, const char *path, size_t *len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? batch_stdin() : fopen(path, "rb");
-	if (f == NULL)
-		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot open %s: %s", path, strerror(errno));
-	char *buf = NULL;
-	int rv = wn_read_all(f, BATCH_FILE_MAX, &buf, len);
-	int err = errno;
-	if (f != stdin)
-		fclose(f);
-	if (rv == WN_ETOOBIG)
-		wn_ctl_die(c, WN_CTL_EXIT_ERROR,
-		           "cannot read %s: larger than %u bytes (a batch is sent in one request "
-		           "of at most %u bytes)",
-		           path, BATCH_FILE_MAX, WN_MSG_MAX);
-	if (rv != WN_OK)
-		wn_ctl_die(c, WN_CTL_EXIT_ERROR, "cannot read %s: %s", path,
-		           rv == WN_EIO ? strerror(err) : wn_strerror(rv));
-	wn_ctl_defer(c, free, buf);
-	return buf;
+	char *why =
+	    wn_ctl_printf(c, " (a batch is sent in one request of at most %u bytes)", WN_MSG_MAX);
+	return wn_ctl_read_input(c, path, BATCH_FILE_MAX, why, len);
 }
 
 /* wn_ctl_batch_done prints what a SubmitBatch did: the ids, one per line, and the sweep. */
@@ -354,7 +322,7 @@ static int job_batch(wn_ctl *c)
 			max_running = wn_ctl_parse_int(c, "--max-running", optarg, 0, UINT32_MAX);
 	}
 	const char *path = wn_ctl_args(c, 1, 1, NULL)[0];
-	const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+	const char *name = wn_ctl_input_name(path);
 	size_t len = 0;
 	char *buf = batch_read(c, path, &len);
 

@@ -46,8 +46,9 @@ const struct wn_ctl_opthelp wn_ctl_job_sweep_help[] = {
     {"--priority N", "priority of every job (default 0)"},
     {"--max-running N", "run at most N of the sweep's jobs at once (default 0: no cap)"},
     {"--sweep NAME", "the sweep's name (default: the task's)"},
-    {"--file FILE", "a YAML sweep: grid: {K: [values]}, list: [{K: V, ...}], params: {K: V}, "
-                    "name, sweep, priority, max_running; options given here win"},
+    {"--file FILE",
+     "a YAML sweep ('-' for stdin): grid: {K: [values]}, list: [{K: V, ...}], params: {K: V}, "
+     "name, sweep, priority, max_running; options given here win"},
     {"--dry-run", "print the jobs instead of submitting them"},
     {NULL, NULL},
 };
@@ -163,6 +164,9 @@ __attribute__((noreturn)) static void sweep_usage(wn_ctl *c, char *errmsg)
 	wn_ctl_usage(c, "%s", msg);
 }
 
+/* The largest sweep file read: a YAML file of the jobs of one request. */
+#define SWEEP_FILE_MAX (16u * 1024u * 1024u)
+
 /* sweep_grid builds the grid of a (the --file, then the options) and stores its number of
  * jobs in *count; what the options leave out the file gives. */
 static wn_grid *sweep_grid(wn_ctl *c, struct sweep_args *a, uint64_t *count)
@@ -172,7 +176,9 @@ static wn_grid *sweep_grid(wn_ctl *c, struct sweep_args *a, uint64_t *count)
 	struct wn_grid_file f = {0};
 	char *errmsg = NULL;
 	if (a->file != NULL) {
-		int rv = wn_grid_load(g, a->file, &f, &errmsg);
+		size_t len = 0;
+		const char *text = wn_ctl_read_input(c, a->file, SWEEP_FILE_MAX, NULL, &len);
+		int rv = wn_grid_load_text(g, wn_ctl_input_name(a->file), text, len, &f, &errmsg);
 		if (rv != WN_OK) {
 			const char *msg = wn_ctl_strdup(c, errmsg ? errmsg : wn_strerror(rv));
 			free(errmsg);

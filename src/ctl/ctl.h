@@ -293,6 +293,17 @@ __attribute__((format(printf, 2, 3))) char *wn_ctl_printf(wn_ctl *c, const char 
 /* wn_ctl_defer has the context call fn(p) when it is freed (in the reverse order of the calls). */
 void wn_ctl_defer(wn_ctl *c, void (*fn)(void *), void *p);
 
+/* ---------------------------------------------------------------- input */
+
+/* wn_ctl_input_name returns how messages name the input path: "stdin" for "-". */
+const char *wn_ctl_input_name(const char *path);
+
+/* wn_ctl_read_input returns the whole of path ("-": stdin, also a pipe left non-blocking),
+ * context-owned and NUL-terminated, its length in *len; it exits 1 when path cannot be
+ * read or holds more than max bytes ("cannot read stdin: larger than N bytes" and why, a
+ * text starting with a blank, or NULL). */
+char *wn_ctl_read_input(wn_ctl *c, const char *path, size_t max, const char *why, size_t *len);
+
 /* ---------------------------------------------------------------- output */
 
 /* wn_ctl_print_message prints m (NULL: null) as JSON on stdout. */

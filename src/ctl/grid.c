@@ -428,16 +428,12 @@ static int grid_load_params(const wn_conf_doc *doc, const wn_conf_node *params, 
 	return WN_OK;
 }
 
-int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **errmsg)
+/* grid_load_doc reads the sweep of doc into g and *file, and frees doc. */
+static int grid_load_doc(wn_grid *g, wn_conf_doc *doc, struct wn_grid_file *file, char **errmsg)
 {
-	wn_conf_doc *doc = NULL;
-	*errmsg = NULL;
-	int rv = wn_conf_load_file(path, &doc, errmsg);
-	if (rv != WN_OK)
-		return rv;
 	struct grid_doc d = {.priority = INT64_MIN, .max_running = INT64_MIN};
 	const wn_conf_node *root = wn_conf_root(doc);
-	rv = wn_conf_apply(doc, root, grid_keys, WN_ARRAY_LEN(grid_keys), &d, errmsg);
+	int rv = wn_conf_apply(doc, root, grid_keys, WN_ARRAY_LEN(grid_keys), &d, errmsg);
 	if (rv == WN_OK && d.grid != NULL)
 		rv = grid_load_axes(g, doc, d.grid, errmsg);
 	if (rv == WN_OK && d.list != NULL)
@@ -467,6 +463,27 @@ int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char *
 	wn_conf_release(grid_keys, WN_ARRAY_LEN(grid_keys), &d);
 	wn_conf_free(doc);
 	return rv;
+}
+
+int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **errmsg)
+{
+	wn_conf_doc *doc = NULL;
+	*errmsg = NULL;
+	int rv = wn_conf_load_file(path, &doc, errmsg);
+	if (rv != WN_OK)
+		return rv;
+	return grid_load_doc(g, doc, file, errmsg);
+}
+
+int wn_grid_load_text(wn_grid *g, const char *name, const char *text, size_t len,
+                      struct wn_grid_file *file, char **errmsg)
+{
+	wn_conf_doc *doc = NULL;
+	*errmsg = NULL;
+	int rv = wn_conf_load_string(name, text, len, &doc, errmsg);
+	if (rv != WN_OK)
+		return rv;
+	return grid_load_doc(g, doc, file, errmsg);
 }
 
 /* ---------------------------------------------------------------- jobs */

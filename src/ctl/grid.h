@@ -59,6 +59,11 @@ bool wn_grid_varies(const wn_grid *g);
  * the file, line and column. */
 int wn_grid_load(wn_grid *g, const char *path, struct wn_grid_file *file, char **errmsg);
 
+/* wn_grid_load_text reads a sweep as wn_grid_load does from len bytes of text, naming it
+ * name in errors. */
+int wn_grid_load_text(wn_grid *g, const char *name, const char *text, size_t len,
+                      struct wn_grid_file *file, char **errmsg);
+
 /* wn_grid_count returns how many jobs g makes, or UINT64_MAX when a check fails: a
  * parameter name the server refuses (wn_name_check), a key in both a row and the grid, or
  * more than WN_GRID_JOBS_MAX jobs (then *errmsg says which). */
