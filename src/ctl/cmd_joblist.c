@@ -53,7 +53,7 @@ const struct wn_ctl_opthelp wn_ctl_job_list_help[] = {
     {"--name GLOB", "only jobs whose name matches GLOB (* ? [...] as in the shell)"},
     {"--limit N", "jobs per page, at most 10000 (default 100)"},
     {"--after ID", "only jobs with a larger id (the next page)"},
-    {"--all", "follow the pages to the end"},
+    {"--all", "follow the pages to the end (the table prints each page as it comes)"},
     {"--last N", "the N newest jobs (of those the filters select), newest first; at most 10000"},
     {"--sweep ID", "only jobs of this sweep"},
     {"--submitter NAME", "only jobs submitted with token NAME"},
@@ -540,14 +540,21 @@ struct list_table {
 	const struct list_format *f;
 };
 
-/* list_rows adds the jobs of page r to the table at arg and frees r. */
+/* list_rows prints the jobs of page r as rows of the table at arg and frees r: the table
+ * goes out page by page (the first page sets the columns' widths, a later one widens a
+ * column only for a wider value), and a reader gone (`| head`) ends wnctl before the next
+ * page is asked for, as in list_print. */
 static void list_rows(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
 {
 	struct list_table *lt = arg;
+	size_t mark = wn_ctl_mark(c); /* the cells' texts, copied into the table */
 	for (size_t i = 0; i < r->n_jobs; i++)
 		for (size_t k = 0; k < lt->f->n; k++)
 			wn_table_add(lt->t, "%s", lt->f->text[k](c, r->jobs[i], lt->f->key[k]));
+	wn_ctl_rewind(c, mark);
 	wn_ctl_release(c, r);
+	wn_table_flush(lt->t, stdout);
+	wn_ctl_output_check(c);
 }
 
 /* list_print writes the jobs of page r into the JSON list at arg and frees r: `--json job

@@ -36,8 +36,9 @@ const struct wn_ctl_opthelp wn_ctl_sweep_results_help[] = {
                    "then the jobs without it (default: by id)"},
     {"--desc", "largest first (with --sort)"},
     {"--best N", "only the N first jobs by --sort that have the result"},
-    {"--format F", "table (default), csv (RFC 4180, a header line first) or json (an array of "
-                   "{id, name, status, params, results}); --json is --format json"},
+    {"--format F", "table (default: printed page by page as the jobs come, unless --sort), csv "
+                   "(RFC 4180, a header line first) or json (an array of {id, name, status, "
+                   "params, results}); --json is --format json"},
     {NULL, NULL},
 };
 
@@ -99,38 +100,66 @@ static void results_options(wn_ctl *c, struct results_args *a)
 		wn_ctl_usage(c, "--desc needs --sort KEY");
 }
 
-/* results_jobs returns every job of sweep id (context-owned), in id order, in *n. */
-static Whatsnext__V1__Job **results_jobs(wn_ctl *c, uint64_t id, size_t *n)
+/* results_pages asks for the jobs of sweep id page by page, in id order, handing each page
+ * to page as it comes. */
+static void results_pages(wn_ctl *c, uint64_t id,
+                          void (*page)(wn_ctl *, Whatsnext__V1__ListJobsResponse *, void *),
+                          void *arg)
 {
 	Whatsnext__V1__ListJobsRequest req = WHATSNEXT__V1__LIST_JOBS_REQUEST__INIT;
 	req.sweep_id = id;
 	req.page_size = RESULTS_PAGE;
-	Whatsnext__V1__Job **jobs = NULL;
-	size_t cap = 0;
-	*n = 0;
 	for (;;) {
 		Whatsnext__V1__ListJobsResponse *r =
 		    wn_ctl_call(c, WN_PATH_JOB_LIST, &req.base,
 		                &whatsnext__v1__list_jobs_response__descriptor, 0);
-		if (*n + r->n_jobs > cap) {
-			cap = (*n + r->n_jobs) * 2;
-			Whatsnext__V1__Job **v = wn_ctl_alloc(c, (cap + 1) * sizeof(*v));
-			if (*n > 0)
-				memcpy(v, jobs, *n * sizeof(*v));
-			jobs = v;
-		}
-		if (r->n_jobs > 0)
-			memcpy(jobs + *n, r->jobs, r->n_jobs * sizeof(*jobs));
-		*n += r->n_jobs;
-		if (r->next_after_id == 0)
-			break;
-		if (r->next_after_id <= req.after_id)
+		uint64_t next = r->next_after_id;
+		page(c, r, arg);
+		if (next == 0)
+			return;
+		if (next <= req.after_id)
 			wn_ctl_die(c, WN_CTL_EXIT_ERROR,
 			           "cannot follow the pages: the server went back to id %llu",
-			           (unsigned long long)r->next_after_id);
-		req.after_id = r->next_after_id;
+			           (unsigned long long)next);
+		req.after_id = next;
 	}
-	return jobs;
+}
+
+/* Every job of a sweep, gathered page by page. */
+struct results_all {
+	Whatsnext__V1__Job **jobs; /* context-owned */
+	size_t n, cap;
+};
+
+/* results_keep adds the jobs of page r to the results_all at arg (r stays, owned by the
+ * context). */
+static void results_keep(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
+{
+	struct results_all *all = arg;
+	if (all->n + r->n_jobs > all->cap) {
+		all->cap = (all->n + r->n_jobs) * 2;
+		Whatsnext__V1__Job **v = wn_ctl_alloc(c, (all->cap + 1) * sizeof(*v));
+		if (all->n > 0)
+			memcpy(v, all->jobs, all->n * sizeof(*v));
+		all->jobs = v;
+	}
+	if (r->n_jobs > 0)
+		memcpy(all->jobs + all->n, r->jobs, r->n_jobs * sizeof(*all->jobs));
+	all->n += r->n_jobs;
+}
+
+/* results_print_page prints the jobs of page r in the table at arg and frees r; a reader
+ * gone (`| head`) ends wnctl before the next page is asked for. */
+static void results_print_page(wn_ctl *c, Whatsnext__V1__ListJobsResponse *r, void *arg)
+{
+	wn_rtable_stream_page(arg, r->jobs, r->n_jobs);
+	wn_ctl_release(c, r);
+	wn_ctl_output_check(c);
+}
+
+static void results_stream_free(void *s)
+{
+	wn_rtable_stream_free(s);
 }
 
 static void results_rtable_free(void *t)
@@ -142,9 +171,16 @@ int wn_ctl_sweep_results(wn_ctl *c)
 {
 	struct results_args a = {0};
 	results_options(c, &a);
-	size_t n = 0;
-	Whatsnext__V1__Job **jobs = results_jobs(c, a.sweep, &n);
-	wn_rtable *t = wn_rtable_new(jobs, n);
+	if (a.format == WN_RTABLE_TABLE && a.sort == NULL) { /* the table, page by page */
+		wn_rtable_stream *s = wn_rtable_stream_new(stdout);
+		wn_ctl_defer(c, results_stream_free, s);
+		results_pages(c, a.sweep, results_print_page, s);
+		return WN_CTL_EXIT_OK;
+	}
+	struct results_all all = {0};
+	results_pages(c, a.sweep, results_keep, &all);
+	size_t n = all.n;
+	wn_rtable *t = wn_rtable_new(all.jobs, n);
 	wn_ctl_defer(c, results_rtable_free, t);
 	if (a.sort != NULL) {
 		if (n > 0 && !wn_rtable_has_result(t, a.sort)) {

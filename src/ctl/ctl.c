@@ -632,6 +632,17 @@ static void *ctl_keep(wn_ctl *c, void *p)
 	return p;
 }
 
+size_t wn_ctl_mark(const wn_ctl *c)
+{
+	return c->nblocks;
+}
+
+void wn_ctl_rewind(wn_ctl *c, size_t mark)
+{
+	while (c->nblocks > mark)
+		free(c->blocks[--c->nblocks]);
+}
+
 void *wn_ctl_alloc(wn_ctl *c, size_t n)
 {
 	return ctl_keep(c, wn_xcalloc(1, n));

@@ -290,6 +290,13 @@ char *wn_ctl_strdup(wn_ctl *c, const char *s);
 /* wn_ctl_printf returns a context-owned formatted string. */
 __attribute__((format(printf, 2, 3))) char *wn_ctl_printf(wn_ctl *c, const char *fmt, ...);
 
+/* wn_ctl_mark returns a mark of what the context owns now, for wn_ctl_rewind. */
+size_t wn_ctl_mark(const wn_ctl *c);
+
+/* wn_ctl_rewind frees what wn_ctl_alloc, wn_ctl_strdup and wn_ctl_printf gave since mark:
+ * texts made for one page of output do not pile up over many pages. */
+void wn_ctl_rewind(wn_ctl *c, size_t mark);
+
 /* wn_ctl_defer has the context call fn(p) when it is freed (in the reverse order of the calls). */
 void wn_ctl_defer(wn_ctl *c, void (*fn)(void *), void *p);
 

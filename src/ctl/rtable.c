@@ -15,9 +15,9 @@
 
 /* One column of parameters or results. */
 struct rtable_col {
-	const char *key; /* borrowed from a job */
-	char *head;      /* the column's header, owned */
-	bool right;      /* every value in it is a number: right-aligned in the table */
+	char *key;  /* owned */
+	char *head; /* the column's header, owned */
+	bool right; /* every value in it is a number: right-aligned in the table */
 };
 
 struct wn_rtable {
@@ -131,7 +131,7 @@ static struct rtable_col *rtable_columns(const wn_map *m, size_t *n)
 	const char **keys = rtable_keys(m, n);
 	struct rtable_col *cols = wn_xcalloc(*n + 1, sizeof(*cols));
 	for (size_t i = 0; i < *n; i++)
-		cols[i].key = keys[i];
+		cols[i].key = wn_xstrdup(keys[i]);
 	free(keys);
 	return cols;
 }
@@ -174,12 +174,18 @@ static void rtable_heads(wn_rtable *t, const wn_map *params)
 	}
 }
 
-wn_rtable *wn_rtable_new(Whatsnext__V1__Job *const *jobs, size_t n)
+/* rtable_build returns the rows of the n jobs with the columns of their keys and those of
+ * prev (NULL: none). */
+static wn_rtable *rtable_build(Whatsnext__V1__Job *const *jobs, size_t n, const wn_rtable *prev)
 {
 	wn_rtable *t = wn_xcalloc(1, sizeof(*t));
 	t->rows = wn_xcalloc(n + 1, sizeof(*t->rows));
 	t->n = n;
 	wn_map *params = wn_map_new_str(), *results = wn_map_new_str();
+	for (size_t c = 0; prev != NULL && c < prev->np; c++)
+		wn_map_put_str(params, prev->params[c].key, (void *)prev->params[c].key);
+	for (size_t c = 0; prev != NULL && c < prev->nr; c++)
+		wn_map_put_str(results, prev->results[c].key, (void *)prev->results[c].key);
 	for (size_t r = 0; r < n; r++) {
 		const Whatsnext__V1__Job *j = jobs[r];
 		t->rows[r] = j;
@@ -198,14 +204,23 @@ wn_rtable *wn_rtable_new(Whatsnext__V1__Job *const *jobs, size_t n)
 	return t;
 }
 
+wn_rtable *wn_rtable_new(Whatsnext__V1__Job *const *jobs, size_t n)
+{
+	return rtable_build(jobs, n, NULL);
+}
+
 void wn_rtable_free(wn_rtable *t)
 {
 	if (t == NULL)
 		return;
-	for (size_t c = 0; c < t->np; c++)
+	for (size_t c = 0; c < t->np; c++) {
 		free(t->params[c].head);
-	for (size_t c = 0; c < t->nr; c++)
+		free(t->params[c].key);
+	}
+	for (size_t c = 0; c < t->nr; c++) {
 		free(t->results[c].head);
+		free(t->results[c].key);
+	}
 	free(t->params);
 	free(t->results);
 	free(t->rows);
@@ -293,7 +308,8 @@ static const char *rtable_status(const Whatsnext__V1__Job *j, char *buf, size_t 
 	return wn_json_enum_name(&whatsnext__v1__job_status__descriptor, (int)j->status, buf, n);
 }
 
-static void rtable_write_table(const wn_rtable *t, FILE *f)
+/* rtable_table_new returns a table headed with the columns of t. */
+static wn_table *rtable_table_new(const wn_rtable *t)
 {
 	size_t ncols = 3 + t->np + t->nr;
 	const char **heads = wn_xcalloc(ncols + 1, sizeof(*heads));
@@ -313,6 +329,16 @@ static void rtable_write_table(const wn_rtable *t, FILE *f)
 		h++;
 	}
 	wn_table *tab = wn_table_new(heads);
+	for (size_t i = 0; i < ncols; i++)
+		free(owned[i]);
+	free(owned);
+	free(heads);
+	return tab;
+}
+
+/* rtable_table_rows adds the rows of t to tab, a table of t's columns. */
+static void rtable_table_rows(const wn_rtable *t, wn_table *tab)
+{
 	char buf[64];
 	for (size_t r = 0; r < t->n; r++) {
 		const Whatsnext__V1__Job *j = t->rows[r];
@@ -328,12 +354,14 @@ static void rtable_write_table(const wn_rtable *t, FILE *f)
 			             wn_rtable_value(wn_rtable_result(j, t->results[c].key), buf,
 			                             sizeof(buf)));
 	}
+}
+
+static void rtable_write_table(const wn_rtable *t, FILE *f)
+{
+	wn_table *tab = rtable_table_new(t);
+	rtable_table_rows(t, tab);
 	wn_table_print(tab, f);
 	wn_table_free(tab);
-	for (size_t i = 0; i < ncols; i++)
-		free(owned[i]);
-	free(owned);
-	free(heads);
 }
 
 /* csv_field writes s as one field of RFC 4180, quoted when it holds a comma, a quote or a
@@ -450,4 +478,58 @@ int wn_rtable_write(const wn_rtable *t, enum wn_rtable_format fmt, FILE *f)
 		break;
 	}
 	return fflush(f) == 0 && !ferror(f) ? WN_OK : WN_EIO;
+}
+
+/* ---------------------------------------------------------------- page by page */
+
+struct wn_rtable_stream {
+	FILE *f;
+	wn_rtable *cols; /* the columns of the table being printed (no rows); NULL at first */
+	wn_table *tab;
+};
+
+wn_rtable_stream *wn_rtable_stream_new(FILE *f)
+{
+	wn_rtable_stream *s = wn_xcalloc(1, sizeof(*s));
+	s->f = f;
+	return s;
+}
+
+void wn_rtable_stream_free(wn_rtable_stream *s)
+{
+	if (s == NULL)
+		return;
+	wn_table_free(s->tab);
+	wn_rtable_free(s->cols);
+	free(s);
+}
+
+/* rtable_same_columns tells whether a and b have the same columns, headed the same. */
+static bool rtable_same_columns(const wn_rtable *a, const wn_rtable *b)
+{
+	if (a->np != b->np || a->nr != b->nr)
+		return false;
+	for (size_t c = 0; c < a->np; c++)
+		if (strcmp(a->params[c].head, b->params[c].head) != 0)
+			return false;
+	for (size_t c = 0; c < a->nr; c++)
+		if (strcmp(a->results[c].head, b->results[c].head) != 0)
+			return false;
+	return true;
+}
+
+void wn_rtable_stream_page(wn_rtable_stream *s, Whatsnext__V1__Job *const *jobs, size_t n)
+{
+	wn_rtable *t = rtable_build(jobs, n, s->cols);
+	if (s->cols == NULL || !rtable_same_columns(s->cols, t)) {
+		if (s->tab != NULL)
+			fputc('\n', s->f);
+		wn_table_free(s->tab);
+		s->tab = rtable_table_new(t);
+	}
+	rtable_table_rows(t, s->tab);
+	wn_table_flush(s->tab, s->f);
+	t->n = 0; /* the jobs go with their page */
+	wn_rtable_free(s->cols);
+	s->cols = t;
 }

@@ -65,4 +65,20 @@ const char *wn_rtable_value(const Whatsnext__V1__ResultValue *v, char *buf, size
  * 32) and returns buf. */
 char *wn_rtable_number(double x, char *buf, size_t n);
 
+/* A table of rows printed page by page (`sweep results` without --sort): each page's rows
+ * go out as they come, under the header of the first page's columns. A page that brings a
+ * column the table lacks (a parameter or result key no row before had) starts a new
+ * table after a blank line, headed with every column so far. */
+typedef struct wn_rtable_stream wn_rtable_stream;
+
+/* wn_rtable_stream_new starts a table printed to f. */
+wn_rtable_stream *wn_rtable_stream_new(FILE *f);
+
+/* wn_rtable_stream_page prints the rows of the n jobs (the header first on the first
+ * call, also when n is 0); the jobs may be freed once it returns. */
+void wn_rtable_stream_page(wn_rtable_stream *s, Whatsnext__V1__Job *const *jobs, size_t n);
+
+/* wn_rtable_stream_free frees s; NULL is a no-op. */
+void wn_rtable_stream_free(wn_rtable_stream *s);
+
 #endif

@@ -14,7 +14,8 @@
 struct wn_table {
 	size_t ncols;
 	bool *right;
-	char **cells; /* the headers, then the rows, row-major */
+	size_t *width; /* of each column: the widest cell printed so far */
+	char **cells;  /* the headers, then the rows, row-major */
 	size_t ncells;
 	size_t cap;
 };
@@ -70,6 +71,7 @@ wn_table *wn_table_new(const char *const *headers)
 	while (headers[t->ncols] != NULL)
 		t->ncols++;
 	t->right = wn_xcalloc(t->ncols, sizeof(*t->right));
+	t->width = wn_xcalloc(t->ncols, sizeof(*t->width));
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *h = headers[i];
 		if (h[0] == '>') {
@@ -89,6 +91,7 @@ void wn_table_free(wn_table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t->right);
+	free(t->width);
 	free(t);
 }
 
@@ -109,9 +112,9 @@ void wn_table_add(wn_table *t, const char *fmt, ...)
 	table_push(t, e);
 }
 
-void wn_table_print(const wn_table *t, FILE *f)
+void wn_table_flush(wn_table *t, FILE *f)
 {
-	size_t *width = wn_xcalloc(t->ncols, sizeof(*width));
+	size_t *width = t->width;
 	size_t nrows = t->ncells / t->ncols;
 	size_t linecap = 0;
 	for (size_t i = 0; i < nrows * t->ncols; i++) {
@@ -150,5 +153,15 @@ void wn_table_print(const wn_table *t, FILE *f)
 		fwrite(line, 1, n, f);
 	}
 	free(line);
-	free(width);
+	/* the rows printed are dropped; the cells of a row not complete yet stay */
+	size_t done = nrows * t->ncols;
+	for (size_t i = 0; i < done; i++)
+		free(t->cells[i]);
+	memmove(t->cells, t->cells + done, (t->ncells - done) * sizeof(*t->cells));
+	t->ncells -= done;
+}
+
+void wn_table_print(wn_table *t, FILE *f)
+{
+	wn_table_flush(t, f);
 }

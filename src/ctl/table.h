@@ -18,8 +18,14 @@ void wn_table_free(wn_table *t);
  * (wn_termsafe_escape). */
 void wn_table_add(wn_table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* wn_table_print writes the header and every complete row to f, columns separated by
- * two spaces, without trailing blanks. */
-void wn_table_print(const wn_table *t, FILE *f);
+/* wn_table_flush writes the rows added since the last flush (the header first, on the first
+ * one) to f and drops them: a table printed page by page holds one page. Columns are
+ * separated by two spaces, without trailing blanks, and are as wide as their widest cell
+ * printed so far: the rows of one flush line up, and a later flush widens a column only
+ * where a cell of its own is wider. */
+void wn_table_flush(wn_table *t, FILE *f);
+
+/* wn_table_print writes the header and every complete row to f (wn_table_flush). */
+void wn_table_print(wn_table *t, FILE *f);
 
 #endif
