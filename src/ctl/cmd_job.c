@@ -237,7 +237,7 @@ static int job_add(wn_ctl *c)
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		switch (ch) {
 		case OPT_NAME:
-			spec.name = optarg;
+			spec.name = (char *)wn_ctl_once(c, "--name", spec.name, optarg);
 			break;
 		case OPT_PARAM:
 			wn_ctl_param_add(c, &params, optarg);
@@ -313,11 +313,11 @@ static int job_batch(wn_ctl *c)
 	int ch;
 	while ((ch = wn_ctl_getopt(c)) != 0) {
 		if (ch == OPT_PROJECT)
-			project = optarg;
+			project = wn_ctl_once(c, "--project", project, optarg);
 		else if (ch == OPT_TASK)
-			task = optarg;
+			task = wn_ctl_once(c, "--task", task, optarg);
 		else if (ch == OPT_SWEEP)
-			sweep_name = optarg;
+			sweep_name = wn_ctl_once(c, "--sweep", sweep_name, optarg);
 		else if (ch == OPT_MAX_RUNNING)
 			max_running = wn_ctl_parse_int(c, "--max-running", optarg, 0, UINT32_MAX);
 	}

@@ -132,7 +132,7 @@ static void sweep_options(wn_ctl *c, struct sweep_args *a)
 			wn_ctl_param_add(c, &a->params, optarg);
 			break;
 		case OPT_NAME:
-			a->tmpl = optarg;
+			a->tmpl = wn_ctl_once(c, "--name", a->tmpl, optarg);
 			break;
 		case OPT_PRIORITY:
 			a->priority =
@@ -143,10 +143,10 @@ static void sweep_options(wn_ctl *c, struct sweep_args *a)
 			    wn_ctl_parse_int(c, "--max-running", optarg, 0, UINT32_MAX);
 			break;
 		case OPT_SWEEP:
-			a->sweep_name = optarg;
+			a->sweep_name = wn_ctl_once(c, "--sweep", a->sweep_name, optarg);
 			break;
-		case OPT_FILE:
-			a->file = optarg;
+		case OPT_FILE: /* a second file would not be merged, but drop the first */
+			a->file = wn_ctl_once(c, "--file", a->file, optarg);
 			break;
 		case OPT_DRY_RUN:
 			a->dry_run = true;

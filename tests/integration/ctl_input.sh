@@ -34,3 +34,31 @@ test_ctl_sweep_file_from_stdin() {
 	expect_contains "$WN_OUT" "--file FILE"
 	expect_contains "$WN_OUT" "'-' for stdin"
 }
+
+# An option of one value given twice with two values is refused, where the
+# first was dropped without a word (a sweep file, a project a batch goes to).
+test_ctl_submit_options_given_twice_are_refused() {
+	wn_start
+	wnctl project create p >/dev/null
+	wnctl task create p t >/dev/null
+	printf 'grid:\n  a: [1, 2]\n' >a.yaml
+	printf 'grid:\n  b: [1, 2]\n' >b.yaml
+	expect_exit 2 wnctl job sweep p t --file a.yaml --file b.yaml
+	expect_eq "$WN_ERR" "wnctl: --file given twice ('a.yaml', then 'b.yaml'): it takes one value (see 'wnctl job sweep --help')"
+	expect_exit 2 wnctl job sweep p t --grid x=1,2 --name 'a{x}' --name 'b{x}'
+	expect_contains "$WN_ERR" "--name given twice ('a{x}', then 'b{x}')"
+	expect_exit 2 wnctl job sweep p t --grid x=1,2 --sweep s1 --sweep s2
+	expect_contains "$WN_ERR" "--sweep given twice ('s1', then 's2')"
+	expect_exit 2 wnctl job add p t --name a --name b
+	expect_contains "$WN_ERR" "--name given twice ('a', then 'b')"
+	local opt
+	for opt in "--project p --project q" "--task t --task u" "--sweep s1 --sweep s2"; do
+		# shellcheck disable=SC2086
+		expect_exit 2 wnctl job batch - --project p --task t $opt <<<'{"params": {"a": "1"}}'
+		expect_contains "$WN_ERR" "given twice" "job batch $opt"
+	done
+	expect_eq "$(wnctl job list --format id)" "ID" "no job submitted"
+	# the same value twice is the value
+	expect_exit 0 wnctl job sweep p t --file a.yaml --file a.yaml
+	expect_eq "$WN_OUT" "sweep 1: 2 jobs (ids 1-2)"
+}
