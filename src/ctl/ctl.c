@@ -146,6 +146,11 @@ static void ctl_token_arg(wn_ctl *c, char *arg)
  * where path came from in a message (" (from $WN_TOKEN_FILE)"), or is "". */
 static void ctl_token_file(wn_ctl *c, const char *path, const char *from)
 {
+	if (strcmp(path, "-") == 0) /* a secret comes from a file only its owner reads */
+		wn_ctl_die(c, WN_CTL_EXIT_USAGE,
+		           "token file -%s: a token is read from a file, not from stdin: name the "
+		           "file, or set $WN_TOKEN",
+		           from);
 	char *tok = NULL, *err = NULL;
 	int rv = wn_secret_file_read(path, "token file", &tok, &err);
 	if (rv != WN_OK) {

@@ -62,3 +62,12 @@ test_ctl_submit_options_given_twice_are_refused() {
 	expect_exit 0 wnctl job sweep p t --file a.yaml --file a.yaml
 	expect_eq "$WN_OUT" "sweep 1: 2 jobs (ids 1-2)"
 }
+
+# --token-file - is no stdin, as a token is a secret kept in a file: said so,
+# rather than "cannot open token file -: No such file or directory".
+test_ctl_token_file_dash_says_a_token_is_a_file() {
+	expect_exit 2 wnctl --server "ipc://$WN_TMP/none.sock" --token-file - project list <<<"secret"
+	expect_eq "$WN_ERR" 'wnctl: token file -: a token is read from a file, not from stdin: name the file, or set $WN_TOKEN'
+	WN_TOKEN_FILE=- expect_exit 2 wnctl --server "ipc://$WN_TMP/none.sock" project list
+	expect_contains "$WN_ERR" 'token file - (from $WN_TOKEN_FILE): a token is read from a file'
+}
