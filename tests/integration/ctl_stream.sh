@@ -37,6 +37,10 @@ stream_run() {
 	stream_until_full "$fifo" >out.txt
 	wait "$pid" || rc=$?
 	wait "$WND_PID" 2>/dev/null || true
+	# reaped: its pid is no longer ours to end at exit
+	local p kept=()
+	for p in "${WN_PIDS[@]}"; do [ "$p" = "$WND_PID" ] || kept+=("$p"); done
+	WN_PIDS=("${kept[@]:-}")
 }
 
 # A name that makes a page of 1000 rows larger than a pipe holds (64 KiB).
