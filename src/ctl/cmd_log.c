@@ -125,6 +125,22 @@ struct log_lost {
 	bool answered; /* the server has answered a call for the job */
 };
 
+/* log_check ends wnctl when reply r to rq sends again bytes of the attempt read before
+ * rq's offset: a server that did so each time would be followed round and round, the
+ * same output printed (or, with --json, gathered) without end. */
+static void log_check(wn_ctl *c, const Whatsnext__V1__LogRequest *rq,
+                      const Whatsnext__V1__LogResponse *r)
+{
+	if (rq->attempt == 0 || r->attempt != rq->attempt || r->data.len == 0 ||
+	    r->offset >= rq->offset)
+		return;
+	fflush(stdout);
+	wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+	           "cannot follow the output of job %llu: the server sent bytes %llu to %llu again",
+	           (unsigned long long)rq->id, (unsigned long long)r->offset,
+	           (unsigned long long)(r->offset + r->data.len));
+}
+
 /* log_call makes one Log call; with -f (lost not NULL), once wnctl has reached
  * the server (the first call too, once connected), a call that gets no answer
  * (or UNAVAILABLE) is made again after a pause, for up to LOG_LOST_MAX_MS:
@@ -138,6 +154,7 @@ static Whatsnext__V1__LogResponse *log_call(wn_ctl *c, const Whatsnext__V1__LogR
 		    c, WN_PATH_JOB_LOG, &rq->base, &whatsnext__v1__log_response__descriptor,
 		    (int)rq->wait_ms, &code, lost != NULL);
 		if (r != NULL) {
+			log_check(c, rq, r);
 			if (lost != NULL && lost->since != 0)
 				fprintf(stderr, "wnctl: the server answers again\n");
 			if (lost != NULL) {

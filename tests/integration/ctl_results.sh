@@ -200,3 +200,84 @@ test_ctl_artifact_to_a_pipe_without_reader() {
 	expect_eq "$rc" 141 "exit status (SIGPIPE)"
 	expect_eq "$(cat err)" "" "stderr"
 }
+
+# replaying_proxy LISTEN SERVER METHOD: pass what wnctl and wnd send each
+# other between unix sockets LISTEN and SERVER (wnd's ipc:// path), but answer
+# every call of METHOD after the first with the first one's reply: a server
+# that lies, sending the same part again. Runs in the background; its pid is
+# in PROXY_PID.
+replaying_proxy() {
+	python3 - "$@" <<'PY' &
+import socket, struct, sys, threading
+listen, server, method = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+
+def read_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError
+        b += c
+    return b
+
+def frames(s, out, on_frame):
+    out.sendall(read_exact(s, 8))  # the SP handshake
+    while True:
+        head = read_exact(s, 9)
+        (n,) = struct.unpack(">Q", head[1:])
+        payload = on_frame(read_exact(s, n))
+        out.sendall(head[:1] + struct.pack(">Q", len(payload)) + payload)
+
+def serve(c):
+    up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    up.connect(server)
+    asked = []  # per request: whether it calls METHOD
+    first = []  # the first reply to METHOD, without its 4-byte SP header
+    def request(p):
+        asked.append(method in p[4:200])
+        return p
+    def reply(p):
+        if asked.pop(0):
+            if not first:
+                first.append(p[4:])
+            else:
+                p = p[:4] + first[0]
+        return p
+    t = threading.Thread(target=lambda: guard(frames, c, up, request), daemon=True)
+    t.start()
+    guard(frames, up, c, reply)
+
+def guard(f, *a):
+    try:
+        f(*a)
+    except (EOFError, OSError):
+        pass
+
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(listen)
+srv.listen(8)
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+	PROXY_PID=$!
+	WN_PIDS+=("$PROXY_PID")
+	local i
+	for i in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+	fail "the proxy did not listen at $1"
+}
+
+# A server that sends the same part of a job's output again is not followed
+# round and round: wnctl says so and stops.
+test_ctl_log_from_a_server_that_sends_a_part_again() {
+	art_run 'seq 1 400000'
+	replaying_proxy "$WN_TMP/proxy.sock" "$WN_TMP/wnd.sock" JobService/Log
+	local a rc
+	for a in "job log" "--json job log"; do
+		rc=0
+		# shellcheck disable=SC2086
+		timeout 20 "$WN_BIN/wnctl" --server "ipc://$WN_TMP/proxy.sock" $a "$ID" >out 2>err || rc=$?
+		expect_eq "$rc" 1 "exit status of $a (stderr: $(cat err))"
+		expect_eq "$(cat err)" "wnctl: cannot follow the output of job $ID: the server sent bytes 0 to 1048576 again" "$a"
+	done
+}
