@@ -15,7 +15,7 @@ struct wn_table {
 	size_t ncols;
 	bool *right;
 	size_t *width; /* of each column: the widest cell printed so far */
-	char **cells;  /* the headers, then the rows, row-major */
+	char **cells;  /* not printed yet: the headers (until the first flush), the rows */
 	size_t ncells;
 	size_t cap;
 };
