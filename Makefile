@@ -1,6 +1,7 @@
 # WhatsNext: one non-recursive Makefile.
 #   make            build wnd, wnctl, wnworker (build/bin)
-#   make test       build and run every test (unit, integration)
+#   make test       build and run the quick tests (unit, integration), minutes
+#   make test-long  the long integration tests (load, scale, browser, SLURM follow-ups)
 #   make stress     long randomized runs: SEED=N MINUTES=M (default 10)
 #   make bench      the load generator: wnd against beanstalkd, worker, fleet, deps rows
 #   make bench-scale  the million-job scale run (up to 15 minutes)
@@ -70,7 +71,7 @@ ifneq ($(BENCH_SRC),)
 PROGS      += $(BIN)/wnbench
 endif
 
-.PHONY: all test unit integration stress bench bench-scale fuzz format format-check clean deps \
+.PHONY: all test test-long unit integration stress bench bench-scale fuzz format format-check clean deps \
         install uninstall
 all: $(PROGS)
 
@@ -172,6 +173,12 @@ TEST_TIMEOUT := $(if $(SANITIZER),900,300)
 test: all $(UNIT_BINS) $(TOOL_BINS)
 	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) \
 	  WN_TEST_TIMEOUT=$${WN_TEST_TIMEOUT:-$(TEST_TIMEOUT)} bash tests/run.sh
+
+# The long tests (# test-tier: long): under load, at scale, many random
+# operations, the dashboard page after page; CI runs them after make test.
+test-long: all $(TOOL_BINS)
+	WN_BIN=$(abspath $(BIN)) WN_UNIT=$(abspath $(BUILD)/tests) \
+	  WN_TEST_TIMEOUT=$${WN_TEST_TIMEOUT:-$(TEST_TIMEOUT)} bash tests/run.sh --long
 
 # Long randomized runs: make stress [SEED=N] [MINUTES=M] (tests/stress.sh).
 SEED    ?=

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Test runner: every unit test binary and every integration test function,
 # WN_JOBS at a time (default twice the number of cores: the tests mostly wait
-# on processes). Usage: tests/run.sh [--unit|--integration] [PATTERN...]
+# on processes). Usage:
+#   tests/run.sh [--unit|--integration] [--long|--all] [PATTERN...]
 # Needs WN_BIN (directory of wnd, wnctl, wnworker) and WN_UNIT (unit test
 # binaries). A PATTERN matches a unit binary, an integration file or a
 # function; with several, a test matching any of them runs.
+#
+# Tiers: without a PATTERN the quick tests run (make test); --long runs the
+# long ones (make test-long), --all both. A long test is marked with a
+# comment line "# test-tier: long" in its file's opening comment (the whole
+# file) or directly above its function: runs under load, at scale, many
+# random operations, a browser page after page. Tests named by a PATTERN
+# run whatever their tier.
 #
 # Each test runs in a fresh directory, in a session of its own (setsid). When
 # it ends, every process left in that session, and in each session the test
@@ -27,12 +35,20 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/proc.sh"
-only=all
-case "${1:-}" in
---unit) only=unit; shift ;;
---integration) only=integration; shift ;;
-esac
+only=all tier=quick
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--unit) only=unit ;;
+	--integration) only=integration ;;
+	--long) tier=long ;;
+	--all) tier=all ;;
+	*) break ;;
+	esac
+	shift
+done
 patterns=("$@")
+# tests named by a pattern run whatever their tier
+[ ${#patterns[@]} -eq 0 ] || tier=all
 
 # wanted NAME...: true when no pattern was given or one of them is part of a NAME.
 wanted() {
@@ -69,37 +85,49 @@ fi
 # locks ("" or names separated by spaces).
 kind=() what=() label=() locks=()
 
-# file_tests FILE: one line per test function of FILE, "NAME LOCK...".
+# file_tests FILE: one line per test function of FILE, "NAME TIER LOCK...",
+# TIER quick or long.
 file_tests() {
 	awk '
+	BEGIN { file_tier = "quick" }
 	/^#/ {
 		if (match($0, /^# test-lock:[ \t]*/)) {
 			if (!body) file_locks = file_locks " " substr($0, RLENGTH + 1)
 			else fn_locks = fn_locks " " substr($0, RLENGTH + 1)
 		}
+		if ($0 ~ /^# test-tier:[ \t]*long[ \t]*$/) {
+			if (!body) file_tier = "long"
+			else fn_tier = "long"
+		}
 		next
 	}
 	{ body = 1 }
-	match($0, /^test_[A-Za-z0-9_]+/) { print substr($0, 1, RLENGTH) file_locks fn_locks }
-	{ fn_locks = "" }' "$1"
+	match($0, /^test_[A-Za-z0-9_]+/) {
+		print substr($0, 1, RLENGTH) " " (fn_tier ? fn_tier : file_tier) file_locks fn_locks
+	}
+	{ fn_locks = ""; fn_tier = "" }' "$1"
 }
 
 collect() {
-	local t name file fn rest lk
-	if [ "$only" != integration ] && [ -n "${WN_UNIT:-}" ]; then
+	local t name file fn rest lk base
+	# the unit tests are quick
+	if [ "$only" != integration ] && [ "$tier" != long ] && [ -n "${WN_UNIT:-}" ]; then
 		for t in "$WN_UNIT"/test_*; do
 			[ -x "$t" ] || continue
-			name=$(basename "$t")
+			name=${t##*/}
 			wanted "$name" || continue
 			kind+=(unit) what+=("$t") label+=("unit $name") locks+=("")
 		done
 	fi
 	[ "$only" != unit ] || return 0
 	for file in "$here"/integration/*.sh; do
-		[[ $(basename "$file") == *lib.sh ]] && continue
-		while read -r fn rest; do
+		[[ $file == *lib.sh ]] && continue
+		base=${file##*/}
+		base=${base%.sh}
+		while read -r fn t rest; do
+			[ "$tier" = all ] || [ "$t" = "$tier" ] || continue
 			wanted "$fn" "$file" || continue
-			kind+=(it) what+=("$file $fn") label+=("$(basename "$file" .sh)/$fn")
+			kind+=(it) what+=("$file $fn") label+=("$base/$fn")
 			read -ra lk <<<"$rest"
 			locks+=("${lk[*]:-}")
 		done < <(file_tests "$file")

@@ -1,6 +1,6 @@
 # wnctl's inputs: files read whole ("-" for stdin), standard streams closed or
 # gone, odd values.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
 
 # job sweep --file - reads the sweep from stdin, with the checks of a file:
 # a mistake names stdin with its place and submits nothing, and an input that

@@ -6,6 +6,7 @@ source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 # Out of memory, wnctl says so on one line that names it, as its other errors
 # do, and stops: its stderr escapes controls through a stream that allocates,
 # where the message went before, and it crashed writing it.
+# test-tier: long
 test_ctl_out_of_memory_is_said_with_the_program_name() {
 	truncate -s 40M big.json # 40 MiB of zeros, none of it on the disk
 	# a build with sanitizers reserves more address space than any limit here

@@ -1,6 +1,6 @@
 # wnctl's text tables go out page by page: `job list --all` and `sweep results`
 # print the rows of a page as soon as it comes, before the next is asked for.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${BASH_SOURCE[0]%/*}/lib.sh"
 
 # stream_until_full FIFO: read nothing from FIFO until its pipe is full (the
 # writer waits), then kill wnd ($WND_PID), then print all FIFO holds to its end.

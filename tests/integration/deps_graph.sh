@@ -40,6 +40,7 @@ test_deps_blocked_transitive_and_retry() {
 	expect_eq "$(all_job_ids --status completed | wc -l | tr -d ' ')" 6 "completed jobs"
 }
 
+# test-tier: long
 test_deps_cycles() {
 	deps_start
 	# A job that waits for itself.

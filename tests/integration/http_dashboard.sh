@@ -111,6 +111,7 @@ page_text() {
 		"$WN_HTTP/#$1" "${2:-main}" || fail "the dashboard at #$1 (above)"
 }
 
+# test-tier: long
 test_dashboard_sweep_keys_named_like_javascript_properties() {
 	browser_setup
 	wnctl project create p >/dev/null
@@ -136,6 +137,7 @@ JSON
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_queue_of_a_token_limited_to_some_projects() {
 	browser_need
 	printf '%s\n' "$DASH_SECRET" >admin.token
@@ -161,6 +163,7 @@ test_dashboard_queue_of_a_token_limited_to_some_projects() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_plots_results_that_differ_in_the_last_digit() {
 	browser_setup
 	wnctl project create p >/dev/null
@@ -197,6 +200,7 @@ EOF
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_sweep_says_how_many_jobs_were_removed() {
 	browser_setup
 	wnctl project create p >/dev/null
@@ -208,6 +212,7 @@ test_dashboard_sweep_says_how_many_jobs_were_removed() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_job_or_sweep_named_by_other_than_a_number() {
 	browser_setup
 	# a mistyped address says what is wrong, and asks wnd nothing it would refuse
@@ -216,6 +221,7 @@ test_dashboard_job_or_sweep_named_by_other_than_a_number() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_plot_labels_its_zero_tick_0() {
 	browser_setup
 	wnctl project create p >/dev/null
@@ -243,6 +249,7 @@ EOF
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_with_a_worker_token_says_what_it_may_see() {
 	browser_need
 	printf '%s\n' "$DASH_SECRET" >admin.token
@@ -267,6 +274,7 @@ test_dashboard_with_a_worker_token_says_what_it_may_see() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_plots_results_near_the_largest_numbers() {
 	browser_setup
 	wnctl project create p >/dev/null
@@ -315,6 +323,7 @@ queue_lists() {
 		awk '/^whatsnext_requests_total\{method="QueueService\/List"/ { n += $2 } END { print n + 0 }'
 }
 
+# test-tier: long
 test_dashboard_queue_of_many_projects_lists_those_with_pending_jobs() {
 	browser_setup
 	local i id before text
@@ -349,6 +358,7 @@ for i in range(int(sys.argv[2])):
 PY
 }
 
+# test-tier: long
 test_dashboard_of_hundreds_of_projects_shows_a_page_of_them() {
 	# every project in one table (and a queue section each), drawn again
 	# every 2 s, held the browser for seconds with thousands of projects
@@ -370,6 +380,7 @@ test_dashboard_of_hundreds_of_projects_shows_a_page_of_them() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_hides_what_a_revoked_token_read() {
 	browser_need
 	printf '%s\n' "$DASH_SECRET" >admin.token
@@ -390,6 +401,7 @@ test_dashboard_hides_what_a_revoked_token_read() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_says_when_wnd_stops_answering() {
 	browser_setup
 	wnctl project create p >/dev/null
@@ -404,6 +416,7 @@ test_dashboard_says_when_wnd_stops_answering() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_job_says_its_cancelled_run_is_being_stopped() {
 	# a worker claimed the job without joining and has not reported since
 	# it was cancelled: wnd knows no worker w1 to tell, as wnctl says
@@ -425,6 +438,7 @@ http_call() {
 	curl -sS -H 'Content-Type: application/json' -d "$2" "$WN_HTTP/v1/$1"
 }
 
+# test-tier: long
 test_dashboard_job_says_whether_its_cancelled_runs_worker_is_told_now() {
 	# a joined worker holds the run when it is cancelled: it is told with
 	# its next heartbeat; once it left (gone), only when it comes back
@@ -445,6 +459,7 @@ test_dashboard_job_says_whether_its_cancelled_runs_worker_is_told_now() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_sweep_of_thousands_of_jobs_shows_a_page_of_its_results() {
 	# a results table of every job of a large sweep, drawn whole, held the
 	# browser for many seconds
@@ -463,6 +478,7 @@ test_dashboard_sweep_of_thousands_of_jobs_shows_a_page_of_its_results() {
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_of_hundreds_of_workers_shows_a_page_of_them() {
 	# every worker in one table, drawn again every 2 s, held the browser
 	# for seconds with thousands of workers
@@ -488,6 +504,7 @@ PY
 	wn_stop
 }
 
+# test-tier: long
 test_dashboard_back_returns_to_the_page_of_jobs_left() {
 	# the browser's back button from a job came to the project's first page
 	# of jobs, and a forward to the job and back again too: each entry of

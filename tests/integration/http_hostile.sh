@@ -509,6 +509,7 @@ PY
 # waits for the client without spinning (it took a whole core) and the reply
 # still comes whole. Replies of 1 to 4 MB, so that one of them is left in
 # the guard when nng is done, whatever the sizes of the kernel's buffers.
+# test-tier: long
 test_a_half_closed_slow_reader_costs_no_cpu() {
 	wn_start --http 127.0.0.1:0
 	wn_http_url

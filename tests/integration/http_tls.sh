@@ -45,6 +45,7 @@ test_https_refuses_an_http_uri() {
 # A path ending in a percent-escape is refused over https too, and thousands
 # of them leave wnd serving (nng's server, which served https itself,
 # decoded them past the end of its copy of the path).
+# test-tier: long
 test_https_refuses_escaped_paths_and_wnd_lives() {
 	https_start
 	local r

@@ -3,10 +3,11 @@
 # judges each reply with a reference model of the documented semantics,
 # moves the test clock forward and restarts wnd (SIGTERM and kill -9),
 # comparing every Get and List answer before and after each restart, and
-# `wnd --check` finds the stopped data directory clean. Fixed seeds here,
-# about a minute in all, one of them with store read and scan faults at each
-# start (--faults: a request answered UNAVAILABLE must have changed
-# nothing); `make stress` runs new ones for as long as asked.
+# `wnd --check` finds the stopped data directory clean. Fixed seeds here:
+# make test runs a short one and one with store read and scan faults at
+# each start (--faults: a request answered UNAVAILABLE must have changed
+# nothing), make test-long four longer ones; `make stress` runs new ones
+# for as long as asked.
 # A failure prints the seed, a shortened list of operations that reproduces
 # it and the command that replays it.
 
@@ -18,8 +19,16 @@ model_run() {
 		fail "wnmodel --seed $1 $3: the server and the model disagree"
 }
 
-test_model_seed_1() { model_run 1 2500; }
-test_model_seed_2() { model_run 2 2500; }
-test_model_seed_3() { model_run 3 2500; }
-test_model_seed_4() { model_run 4 2500; }
+# make test: a short run, and one with faults
+test_model_short() { model_run 5 800; }
 test_model_faults() { model_run 3 1000 --faults; }
+
+# make test-long: four longer runs
+# test-tier: long
+test_model_seed_1() { model_run 1 2500; }
+# test-tier: long
+test_model_seed_2() { model_run 2 2500; }
+# test-tier: long
+test_model_seed_3() { model_run 3 2500; }
+# test-tier: long
+test_model_seed_4() { model_run 4 2500; }

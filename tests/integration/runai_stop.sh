@@ -5,6 +5,7 @@
 # cut short may have made the workload all the same: a cancelled job's
 # workload is deleted, a job handed back is followed by its next attempt,
 # never submitted twice.
+# test-tier: long
 source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 STANDIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/runai-standin

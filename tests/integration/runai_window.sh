@@ -5,6 +5,7 @@
 # the worker describes the workloads of the earlier attempts (their names
 # follow from the task's name template) and follows one that still runs or
 # succeeded instead of running the job twice.
+# test-tier: long
 source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 
 STANDIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)/runai-standin

@@ -136,10 +136,12 @@ backup_under_load() {
 	kill -0 "$LIVE_PID" || fail "the live server stopped"
 }
 
+# test-tier: long
 test_backup_under_load_restores_every_acknowledged_job() { backup_under_load; }
 
 # In relaxed mode an acknowledged change is in the operating system's hands,
 # and the backup, which reads through it, has it too.
+# test-tier: long
 test_backup_under_load_relaxed() { backup_under_load --durability relaxed; }
 
 test_restore_brings_back_running_jobs_with_fresh_leases() {

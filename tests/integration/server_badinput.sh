@@ -127,6 +127,7 @@ with open(path, "wb") as f:
 EOF
 }
 
+# test-tier: long
 test_bad_oversized_message() {
 	setup_state
 	local mib=$((1024 * 1024))

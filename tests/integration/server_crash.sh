@@ -8,6 +8,7 @@ crash_counts() {
 	sed -n "s/^round [0-9]*:.* $2=\([0-9]*\).*/\1/p" "$1"
 }
 
+# test-tier: long
 test_kill9_rounds_lose_nothing() {
 	local rc=0 rounds=6
 	"$WN_BIN/wncrash" --data "$WN_TMP/crash" --wnd "$WN_BIN/wnd" --rounds "$rounds" --seed 1 \

@@ -209,6 +209,7 @@ test_a_start_on_a_nearly_full_disk() {
 # full disk) are written out as table files while a start replays them: with
 # less room than that, the start says how much it needs instead of failing on
 # RocksDB's own error, and with the room it starts with every job.
+# test-tier: long
 test_a_start_with_more_than_a_memtable_of_logs_says_the_room_it_needs() {
 	mount_disk 80m
 	wn_start --data "$WN_TMP/disk/data"
@@ -231,6 +232,7 @@ test_a_start_with_more_than_a_memtable_of_logs_says_the_room_it_needs() {
 	expect_acked_present "$(job_names | cut -d' ' -f1)"
 }
 
+# test-tier: long
 test_descriptor_exhaustion_recovers_when_descriptors_return() {
 	wn_start
 	mkproject p

@@ -159,6 +159,7 @@ test_the_same_worker_joins_again_after_wnd_restarts() {
 	worker_wait "$pid" 10
 }
 
+# test-tier: long
 test_jobs_with_large_parameters_come_a_few_per_fetch() {
 	wn_start
 	wnctl project create p >/dev/null

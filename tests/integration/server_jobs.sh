@@ -268,6 +268,7 @@ test_job_priority() {
 
 # A filter that matches a few jobs among more than 100,000 still finds them
 # all, whatever pages the server cuts the scan into.
+# test-tier: long
 test_job_list_sparse_filter_over_100k() {
 	wn_start
 	mkproject p

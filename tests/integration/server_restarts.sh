@@ -7,6 +7,7 @@ wal_count() { find "$1" -maxdepth 1 -name '[0-9]*.log' | wc -l | tr -d ' '; }
 
 # An idle start and stop writes nothing: the data directory does not gain a
 # write-ahead log at each one, and every acknowledged change stays.
+# test-tier: long
 test_idle_restarts_keep_logs_bounded() {
 	wn_start
 	mkproject kept

@@ -38,6 +38,7 @@ expect_refused() {
 		fail "$3: expected a NUL or UTF-8 message, got: $msg"
 }
 
+# test-tier: long
 test_strings_with_nul_or_bad_utf8_are_refused_in_every_place() {
 	setup_state
 	local before bad

@@ -58,6 +58,7 @@ test_request_arriving_a_byte_at_a_time() {
 	expect_eq "$(wnctl --json job list --project p --all | jq_jobs | jq -r .name)" slow "job on the server"
 }
 
+# test-tier: long
 test_client_that_does_not_read_cannot_fill_the_servers_memory() {
 	wn_start
 	mkproject p

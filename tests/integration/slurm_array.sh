@@ -1,6 +1,7 @@
 # The slurm formatter against a real SLURM (see slurm_lib.sh): the jobs of a
 # sweep fetched together go to SLURM as one job array, and each element
 # still reports as its own job.
+# test-tier: long
 source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 

@@ -1,5 +1,6 @@
 # The slurm formatter against a real SLURM (see slurm_lib.sh): cancelling,
 # and a worker that stops and starts again while its SLURM jobs run.
+# test-tier: long
 source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 

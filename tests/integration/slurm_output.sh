@@ -1,6 +1,7 @@
 # Live output of a SLURM job: the worker ships the job's SLURM output file
 # (on the filesystem it shares with the cluster) while SLURM runs it, and
 # `wnctl job log -f` follows it to its end, with a real SLURM (slurm_lib.sh).
+# test-tier: long
 source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 

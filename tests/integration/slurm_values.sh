@@ -2,6 +2,7 @@
 # parameters written to run a command (touch a marker file) reach the script
 # as the literal data they are, wherever the task's template puts them: a
 # word, quotes, $( ... ), a here-document's body, a comment after one.
+# test-tier: long
 source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 

@@ -4,6 +4,7 @@
 # attempt. The worker tags each submission (sbatch --comment) and, before it
 # submits a job that may have been submitted already, looks in squeue for
 # that tag: the job is followed again instead of running twice.
+# test-tier: long
 source "${BASH_SOURCE[0]%/*}/worker_lib.sh"
 source "${BASH_SOURCE[0]%/*}/slurm_lib.sh"
 
