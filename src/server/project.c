@@ -262,32 +262,40 @@ static void pending_add(Job ***v, size_t *n, size_t *cap, Job *j)
 	(*v)[(*n)++] = j;
 }
 
-size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out)
+int wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out,
+                            size_t *nout)
 {
 	size_t cap = 64, n = 0;
 	Job **v = wn_xmalloc(cap * sizeof(*v));
-	for (size_t i = 0; i < p->nq; i++) {
+	int rv = WN_OK;
+	for (size_t i = 0; rv == WN_OK && i < p->nq; i++) {
 		struct queue *q = p->qv[i];
 		if (t != NULL && q->task != t)
 			continue;
 		wn_index_iter it;
 		wn_index_entry e;
 		wn_index_iter_init(q->ready, &it);
-		while (wn_index_iter_next(&it, &e)) {
-			Job *j = wn_job_find(c, e.id);
-			if (j != NULL)
+		while (rv == WN_OK && wn_index_iter_next(&it, &e)) {
+			Job *j = NULL;
+			int got = wn_job_get(c, e.id, &j);
+			if (got == WN_OK)
 				pending_add(&v, &n, &cap, j);
+			else if (got != WN_ENOTFOUND)
+				rv = WN_EUNAVAIL; /* a job in line, not known to be gone */
 		}
 	}
 	/* then those that wait on dependencies, and the held ones that do not */
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; rv == WN_OK && pass < 2; pass++) {
 		size_t pos = 0;
 		uint64_t id;
 		const char *sk;
 		void *val;
 		wn_map *m = pass == 0 ? p->waiting : p->held;
-		while (wn_map_next(m, &pos, &id, &sk, &val)) {
-			Job *j = wn_job_find(c, id);
+		while (rv == WN_OK && wn_map_next(m, &pos, &id, &sk, &val)) {
+			Job *j = NULL;
+			int got = wn_job_get(c, id, &j);
+			if (got != WN_OK && got != WN_ENOTFOUND)
+				rv = WN_EUNAVAIL;
 			if (j == NULL || j->status != PENDING ||
 			    (t != NULL && strcmp(j->task, t->name) != 0) ||
 			    (pass == 1 && wn_map_get_u64(p->waiting, id) != NULL))
@@ -296,7 +304,9 @@ size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t
 		}
 	}
 	*out = v;
-	return n;
+	*nout = n;
+	/* a job in line that cannot be read would be left out */
+	return rv == WN_OK ? WN_OK : wn_call_fail(c, rv, WN_STORE_UNREADABLE);
 }
 
 bool wn_qwalk_out(const struct qwalk *w)

@@ -163,8 +163,11 @@ bool wn_qwalk_out(const struct qwalk *w);
 
 /* wn_project_pending_jobs collects the PENDING jobs of p (of task t, if not
  * NULL): the ready ones, those waiting for dependencies and the held ones, in
- * a new array (free it) of the number returned. */
-size_t wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out);
+ * a new array *out (free it, whatever the result) of *n. If the record of
+ * one of them cannot be read it fails the call (UNAVAILABLE): *out is not
+ * all of them. */
+int wn_project_pending_jobs(struct call *c, struct project *p, struct task *t, Job ***out,
+                            size_t *n);
 /* wn_project_job_at finds the ready job at position pos of walk w's dispatch
  * order (jobs out of line not counted); false if there is none. */
 bool wn_project_job_at(struct qwalk *w, uint64_t pos, wn_index_entry *e);

@@ -628,15 +628,15 @@ int wn_svc_queue_clear(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 	Whatsnext__V1__ClearResponse *r = wn_arena_alloc(c->arena, sizeof(*r));
 	whatsnext__v1__clear_response__init(r);
 	Job **v = NULL;
-	size_t n = wn_project_pending_jobs(c, p, only, &v);
+	size_t n = 0;
 	wn_batch *b = wn_batch_new();
-	rv = wn_job_remove_many(c, b, p, v, n, true);
+	if ((rv = wn_project_pending_jobs(c, p, only, &v, &n)) == WN_OK)
+		rv = wn_job_remove_many(c, b, p, v, n, true);
 	free(v);
 	r->removed = n;
-	if ((rv = wn_call_commit_if(c, b, rv)) != WN_OK)
-		return rv;
-	*out = &r->base;
-	return WN_OK;
+	if ((rv = wn_call_commit_if(c, b, rv)) == WN_OK)
+		*out = &r->base;
+	return rv;
 }
 
 /* job_cmp_dispatch orders jobs as the queue would: priority, then id. */

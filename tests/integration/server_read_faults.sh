@@ -277,3 +277,16 @@ test_a_complete_that_cannot_read_the_stored_artifacts_changes_nothing() {
 	expect_eq "$(wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0')" 5 \
 		"bytes of artifacts project p stores"
 }
+
+test_a_clear_that_cannot_read_a_pending_job_changes_nothing() {
+	wn_start
+	five_jobs
+	wn_stop
+	# read 3 is job 1's at the clear, read 4 job 2's
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start
+	expect_unavailable "a clear that cannot read a pending job" wnctl queue clear p --yes
+	expect_eq "$(wnctl --json job list --all --project p | jq -r '[.jobs[].status] | join(",")')" \
+		"pending,pending,pending,pending,pending" "statuses after the refused clear"
+	expect_eq "$(wnctl --json queue clear p --yes | jq -r .removed)" 5 "jobs the clear removes once reads work"
+	expect_eq "$(wnctl --json job list --all --project p | jq -c '.jobs // []')" "[]" "jobs after the clear"
+}
