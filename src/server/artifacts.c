@@ -350,16 +350,24 @@ static int put_start(struct call *c, wn_batch *b, Job *j,
 }
 
 /* put_old_attempt deletes in b the files of j that another attempt stored;
- * whether it did. */
-static bool put_old_attempt(struct call *c, wn_batch *b, Job *j)
+ * *any: whether it did. WN_EUNAVAIL if they cannot all be read (the call's
+ * message says so). */
+static int put_old_attempt(struct call *c, wn_batch *b, Job *j, bool *any)
 {
 	uint32_t first = 0;
-	wn_records_blob_walk(c->e->rec, j->id, first_attempt, &first);
-	if (first == 0 || first == j->attempt)
-		return false;
 	struct purge p = {.c = c, .b = b, .keep_attempt = j->attempt};
-	wn_records_blob_walk(c->e->rec, j->id, purge_one, &p);
-	return p.any;
+	*any = false;
+	if (wn_records_blob_walk(c->e->rec, j->id, first_attempt, &first) == WN_OK &&
+	    (first == 0 || first == j->attempt))
+		return WN_OK;
+	if (first == 0 || wn_records_blob_walk(c->e->rec, j->id, purge_one, &p) != WN_OK ||
+	    p.failed)
+		return wn_call_fail(c, WN_EUNAVAIL,
+		                    "cannot read the artifacts stored for job %llu (wnd's log says "
+		                    "why); nothing was changed; retry later",
+		                    (unsigned long long)j->id);
+	*any = p.any;
+	return WN_OK;
 }
 
 /* put_same tells whether rec is the upload rq continues: same attempt, size
@@ -403,6 +411,24 @@ static int put_chunk(struct call *c, wn_batch *b, Job *j,
 	return WN_OK;
 }
 
+/* put_find finds in *rec the record of the file rq continues (NULL: none,
+ * or one that another attempt stored, whose files go in b): WN_EUNAVAIL if
+ * what is stored for j cannot be read (the two uploads would mix). */
+static int put_find(struct call *c, wn_batch *b, Job *j,
+                    const Whatsnext__V1__PutArtifactRequest *rq,
+                    Whatsnext__V1__ArtifactRecord **rec)
+{
+	bool purged = false;
+	int rv = put_old_attempt(c, b, j, &purged);
+	int got = rv == WN_OK && !purged ? wn_records_blob_get(&c->rec, j->id, rq->path, rec)
+	                                 : WN_ENOTFOUND;
+	if (got != WN_OK)
+		*rec = NULL; /* one that does not unpack is written over */
+	if (got != WN_OK && got != WN_ENOTFOUND && got != WN_EINTERNAL)
+		return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
+	return rv;
+}
+
 int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactRequest *rq,
                      uint64_t *received, bool *stored)
 {
@@ -413,17 +439,16 @@ int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactReq
 	uint64_t before = wn_artifacts_usage(c, j->project);
 	wn_batch *b = wn_batch_new();
 	Whatsnext__V1__ArtifactRecord *rec = NULL;
-	bool purged = put_old_attempt(c, b, j);
-	if (!purged && wn_records_blob_get(&c->rec, j->id, rq->path, &rec) != WN_OK)
-		rec = NULL;
-	if (put_same(j, rec, rq) && rq->offset + rq->data.len <= rec->received) {
+	rv = put_find(c, b, j, rq, &rec);
+	if (rv == WN_OK && put_same(j, rec, rq) && rq->offset + rq->data.len <= rec->received) {
 		/* sent again: the server has it */
 		*received = rec->received;
 		*stored = rec->stored;
 		wn_batch_free(b);
 		return WN_OK;
 	}
-	rv = put_room(c, rq);
+	if (rv == WN_OK)
+		rv = put_room(c, rq);
 	if (rv == WN_OK && rq->offset == 0)
 		rv = put_start(c, b, j, rq, &rec);
 	else if (rv == WN_OK && (!put_same(j, rec, rq) || rq->offset != rec->received))

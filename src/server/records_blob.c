@@ -53,7 +53,7 @@ int wn_records_blob_get(wn_records_call *rc, uint64_t id, const char *path,
 		return rv;
 	*out = whatsnext__v1__artifact_record__unpack(rc->pa, vl, (const uint8_t *)val);
 	free(val);
-	return *out != NULL ? WN_OK : WN_EIO;
+	return *out != NULL ? WN_OK : WN_EINTERNAL;
 }
 
 void wn_records_blob_put(wn_batch *b, uint64_t id, const char *path,

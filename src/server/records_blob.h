@@ -22,7 +22,8 @@
 #include <stdint.h>
 
 /* wn_records_blob_get reads the record of file path of job id, unpacked into
- * rc's allocator; WN_ENOTFOUND if absent, WN_EIO if unreadable. */
+ * rc's allocator; WN_ENOTFOUND if absent, WN_EINTERNAL if it does not
+ * unpack, the store's error if it cannot be read. */
 int wn_records_blob_get(wn_records_call *rc, uint64_t id, const char *path,
                         Whatsnext__V1__ArtifactRecord **out);
 /* wn_records_blob_put adds the record of file path of job id to b. */

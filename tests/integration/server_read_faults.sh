@@ -290,3 +290,32 @@ test_a_clear_that_cannot_read_a_pending_job_changes_nothing() {
 	expect_eq "$(wnctl --json queue clear p --yes | jq -r .removed)" 5 "jobs the clear removes once reads work"
 	expect_eq "$(wnctl --json job list --all --project p | jq -c '.jobs // []')" "[]" "jobs after the clear"
 }
+
+test_an_upload_that_cannot_read_the_earlier_one_changes_nothing() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	fetch_job p w1 >/dev/null
+	local sa sb
+	sa=$(printf hello | sha256sum | cut -d' ' -f1)
+	sb=$(printf world | sha256sum | cut -d' ' -f1)
+	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "a.txt"), (5, 5), (6, A[0]), (8, "hello")]' "$sa")"
+	expect_raw OK "artifact a.txt"
+	wn_stop
+	# read 3 is job 1's, read 4 the record of a.txt stored before
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start
+	local put
+	put=$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "a.txt"), (5, 5), (6, A[0]), (8, "world")]' "$sb")
+	raw_call "$M_QUEUE/PutArtifact" "$put"
+	expect_raw UNAVAILABLE "an upload that cannot read the earlier one"
+	expect_eq "$(wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0')" 5 \
+		"bytes of artifacts project p stores after the refused upload"
+	raw_call "$M_QUEUE/PutArtifact" "$put"
+	expect_raw OK "the upload once reads work"
+	expect_eq "$(wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0')" 5 \
+		"bytes of artifacts project p stores"
+	wnctl job artifact get 1 a.txt -o a.txt >/dev/null || fail "artifact get"
+	expect_eq "$(cat a.txt)" world "content of a.txt"
+	expect_check_clean
+}
