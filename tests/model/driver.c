@@ -536,14 +536,18 @@ static int advance(driver *d, int64_t delta)
 	if (!d->srv.test_clock)
 		return 0; /* no test clock: time is the machine's */
 	catch_up(d);
-	size_t nlive = 0;
-	uint64_t *live = faults_live(d, &nlive);
+	size_t nlive = 0, nleased = 0;
+	uint64_t *live = faults_live(d, false, &nlive);
+	uint64_t *leased = faults_live(d, true, &nleased);
 	driver_clock_to(d, model_safe_time(d->m, d->m->now + delta));
 	/* any request runs the work that fell due */
 	int rv = driver_poke(d);
 	if (rv == 0 && live != NULL)
 		rv = faults_retention(d, live, nlive);
+	if (rv == 0 && leased != NULL)
+		rv = faults_leases(d, leased, nleased);
 	free(live);
+	free(leased);
 	return rv;
 }
 

@@ -71,6 +71,7 @@ typedef struct driver {
 	uint64_t unavailable;    /* requests answered UNAVAILABLE: nothing changed */
 	uint64_t reasked;        /* Gets and Lists asked again after UNAVAILABLE */
 	uint64_t retention_late; /* minutes waited for a retention pass cut short */
+	uint64_t leases_late;    /* seconds waited for a lease whose job was unread */
 	int last_code;           /* the code of the last reply (-1: none) */
 	char *err;               /* why the last operation failed, malloc'd */
 	mtoken tokens[MODEL_NTOKENS];
@@ -152,8 +153,13 @@ int faults_start(driver *d, const op *o);
  * live jobs before time moves (NULL without faults); faults_retention, once
  * it moved, moves the clock on a minute at a time while a job the model
  * deleted by retention since is still there. */
-uint64_t *faults_live(const driver *d, size_t *n);
+uint64_t *faults_live(const driver *d, bool leased, size_t *n);
 int faults_retention(driver *d, const uint64_t *live, size_t n);
+/* A lease that ran out while its job could not be read is looked at again a
+ * second later: faults_leases, given the ids of the jobs the model held
+ * leased before time moved (faults_live with leased), moves the clock on a
+ * second at a time while wnd still shows a lease the model ended since. */
+int faults_leases(driver *d, const uint64_t *leased, size_t n);
 
 /* driver_fail sets d->err and returns -1; driver_catch_up brings the model
  * to the time it is now; driver_clock_to moves wnd's and the model's clock

@@ -64,20 +64,22 @@ int faults_start(driver *d, const op *o)
 	return rv;
 }
 
-uint64_t *faults_live(const driver *d, size_t *n)
+uint64_t *faults_live(const driver *d, bool leased, size_t *n)
 {
 	*n = 0;
 	if (d->srv.faults == NULL)
 		return NULL;
 	uint64_t *v = wn_xcalloc(d->m->njobs + 1, sizeof(*v));
 	for (size_t i = 0; i < d->m->njobs; i++)
-		if (d->m->jobs[i]->live)
+		if (d->m->jobs[i]->live && (!leased || d->m->jobs[i]->leased))
 			v[(*n)++] = d->m->jobs[i]->id;
 	return v;
 }
 
-/* still_there: whether wnd still has job id (or cannot say). */
-static bool still_there(driver *d, uint64_t id)
+/* still_there: whether wnd still has job id (or cannot say); with j, whether
+ * it still shows the lease that j's model ended (the job RUNNING or stopping
+ * as before, or it cannot say). */
+static bool still_there(driver *d, uint64_t id, const model_job *j)
 {
 	Whatsnext__V1__GetJobRequest g = WHATSNEXT__V1__GET_JOB_REQUEST__INIT;
 	g.id = id;
@@ -86,9 +88,15 @@ static bool still_there(driver *d, uint64_t id)
 	int code = wn_rpc_call(d->srv.rpc, WN_PATH_JOB_GET, &g.base,
 	                       &whatsnext__v1__job__descriptor, &out, &msg, 0, 0);
 	free(msg);
+	const Whatsnext__V1__Job *got = (const void *)out;
+	bool there = code != 5; /* NOT_FOUND */
+	if (j != NULL && code == 0 && got != NULL)
+		there = got->attempt == j->attempt &&
+		        (((int)got->status == ST_RUNNING && j->status != ST_RUNNING) ||
+		         (got->stopping && !model_job_stopping(j)));
 	if (out != NULL)
 		protobuf_c_message_free_unpacked(out, NULL);
-	return code != 5; /* NOT_FOUND */
+	return there;
 }
 
 int faults_retention(driver *d, const uint64_t *live, size_t n)
@@ -97,7 +105,7 @@ int faults_retention(driver *d, const uint64_t *live, size_t n)
 		bool left = false;
 		for (size_t i = 0; i < n && !left; i++) {
 			const model_job *j = wn_map_get_u64(d->m->byid, live[i]);
-			left = j != NULL && !j->live && still_there(d, live[i]);
+			left = j != NULL && !j->live && still_there(d, live[i], NULL);
 		}
 		if (!left)
 			return 0;
@@ -105,6 +113,26 @@ int faults_retention(driver *d, const uint64_t *live, size_t n)
 		d->retention_late++;
 		driver_catch_up(d);
 		driver_clock_to(d, model_safe_time(d->m, d->m->now + 61000));
+		if (driver_poke(d) != 0)
+			return -1;
+	}
+	return 0; /* the comparisons that follow tell */
+}
+
+int faults_leases(driver *d, const uint64_t *leased, size_t n)
+{
+	for (int round = 0; round < DRIVER_FAULT_TRIES; round++) {
+		bool left = false;
+		for (size_t i = 0; i < n && !left; i++) {
+			const model_job *j = wn_map_get_u64(d->m->byid, leased[i]);
+			left = j != NULL && j->live && !j->leased && still_there(d, leased[i], j);
+		}
+		if (!left)
+			return 0;
+		/* its job could not be read: the lease is looked at a second on */
+		d->leases_late++;
+		driver_catch_up(d);
+		driver_clock_to(d, model_safe_time(d->m, d->m->now + 1100));
 		if (driver_poke(d) != 0)
 			return -1;
 	}

@@ -172,11 +172,12 @@ static void summary(const driver *d, bool replay, uint64_t seed, double secs)
 	if (d->fault_starts > 0)
 		printf("wnmodel: store faults: %llu starts with faults, %llu changes answered "
 		       "UNAVAILABLE (nothing changed), %llu Gets and Lists asked again (%llu "
-		       "in full looks), %llu minutes waited for retention\n",
+		       "in full looks), %llu minutes waited for retention, %llu seconds for "
+		       "leases\n",
 		       (unsigned long long)d->fault_starts, (unsigned long long)d->unavailable,
 		       (unsigned long long)(d->reasked + snapshot_asked_again()),
 		       (unsigned long long)snapshot_asked_again(),
-		       (unsigned long long)d->retention_late);
+		       (unsigned long long)d->retention_late, (unsigned long long)d->leases_late);
 }
 
 /* report prints a failure, shortens it and says how to replay it. */
