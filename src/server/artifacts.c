@@ -557,14 +557,23 @@ void wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32
 	wn_records_blob_walk(c->e->rec, j->id, purge_one, &p);
 }
 
-static bool forget_one(void *arg, uint64_t id, const char *path,
-                       const Whatsnext__V1__ArtifactRecord *rec)
+static bool bytes_one(void *arg, uint64_t id, const char *path,
+                      const Whatsnext__V1__ArtifactRecord *rec)
 {
 	(void)id, (void)path;
-	struct call *c = arg;
 	if (rec != NULL)
-		usage_add(&c->e->arts, rec->project, -(int64_t)rec->size);
+		*(uint64_t *)arg += rec->size;
 	return true;
+}
+
+int wn_artifacts_bytes(struct call *c, const Job *j, uint64_t *bytes)
+{
+	*bytes = 0;
+	struct artifacts *a = &c->e->arts;
+	if (j->attempt == 0 || !a->loaded || !may_hold(a, j->id))
+		return WN_OK;
+	return wn_records_blob_walk(c->e->rec, j->id, bytes_one, bytes) == WN_OK ? WN_OK
+	                                                                         : WN_EUNAVAIL;
 }
 
 /* The removed jobs kept for compaction at most; past it, every key is. */
@@ -587,7 +596,7 @@ void wn_artifacts_compact_freed(wn_engine *e)
 	free(ids);
 }
 
-void wn_artifacts_forget(struct call *c, const Job *j)
+void wn_artifacts_forget(struct call *c, const Job *j, uint64_t bytes)
 {
 	if (j->attempt == 0)
 		return;
@@ -613,8 +622,8 @@ void wn_artifacts_forget(struct call *c, const Job *j)
 			pos = 0;
 		}
 	free(pre);
-	if (a->loaded && may_hold(a, j->id))
-		wn_records_blob_walk(c->e->rec, j->id, forget_one, c);
+	if (a->loaded)
+		usage_add(a, j->project, -(int64_t)bytes);
 	wn_map_del_u64(a->holders, j->id);
 }
 

@@ -65,9 +65,12 @@ void wn_artifacts_compact_freed(wn_engine *e);
  * project's room for good. */
 void wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32_t attempt);
 
-/* wn_artifacts_forget takes the content of job j, which is being removed
- * (wn_records_job_del deletes its keys), off its project's usage. */
-void wn_artifacts_forget(struct call *c, const Job *j);
+/* wn_artifacts_bytes reads in *bytes what the stored files of job j count in
+ * its project's usage (0 while the usage is not counted yet): WN_EUNAVAIL
+ * (logged) if they cannot all be read. wn_artifacts_forget takes them off
+ * the usage when j is removed (wn_records_job_del deletes its keys). */
+int wn_artifacts_bytes(struct call *c, const Job *j, uint64_t *bytes);
+void wn_artifacts_forget(struct call *c, const Job *j, uint64_t bytes);
 
 /* wn_artifacts_read fills r with the content of artifact path of job j from
  * offset, at most max bytes (0: WN_ARTIFACT_CHUNK_MAX); WN_ENOTFOUND or

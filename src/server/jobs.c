@@ -76,9 +76,11 @@ int wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, 
 {
 	/* what they reported first, every key of it read: a walk that fails
 	 * leaves nothing of a removed job behind, and changes nothing */
+	uint64_t *bytes = wn_arena_alloc(c->arena, (n + 1) * sizeof(*bytes));
 	wn_batch_mark(b);
 	for (size_t i = 0; i < n; i++)
-		if (wn_job_del_reports(c, b, v[i]) != WN_OK) {
+		if (wn_job_del_reports(c, b, v[i]) != WN_OK ||
+		    wn_artifacts_bytes(c, v[i], &bytes[i]) != WN_OK) {
 			wn_batch_unmark(b, true);
 			return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 		}
@@ -95,7 +97,7 @@ int wn_job_remove_many(struct call *c, wn_batch *b, struct project *p, Job **v, 
 		}
 		wn_queue_count_move(c, p, j, old[i], 0);
 		wn_replay_removed(c, b, j, old[i]);
-		wn_artifacts_forget(c, j);
+		wn_artifacts_forget(c, j, bytes[i]);
 		wn_job_del(c, b, j);
 		wn_job_lease_end(c->e, j->id);
 		/* status 0 in the call's cache: propagation passes it by */

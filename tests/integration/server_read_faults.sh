@@ -319,3 +319,39 @@ test_an_upload_that_cannot_read_the_earlier_one_changes_nothing() {
 	expect_eq "$(cat a.txt)" world "content of a.txt"
 	expect_check_clean
 }
+
+# job_with_files: job 1 of p/t claimed by worker w1, whose attempt 1 stored
+# a.txt and b.txt (5 bytes each); START_ARGS go to wn_start.
+job_with_files() {
+	wn_start "$@"
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	fetch_job p w1 >/dev/null
+	local sa sb
+	sa=$(printf hello | sha256sum | cut -d' ' -f1)
+	sb=$(printf world | sha256sum | cut -d' ' -f1)
+	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "a.txt"), (5, 5), (6, A[0]), (8, "hello")]' "$sa")"
+	expect_raw OK "artifact a.txt"
+	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "b.txt"), (5, 5), (6, A[0]), (8, "world")]' "$sb")"
+	expect_raw OK "artifact b.txt"
+}
+
+# artifact_bytes: the bytes of artifacts project p stores.
+artifact_bytes() { wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0'; }
+
+test_a_job_remove_that_cannot_read_its_files_changes_nothing() {
+	job_with_files
+	wnctl job cancel 1 >/dev/null
+	wn_stop
+	# after wn_start's 2 steps and the count of the bytes stored, the
+	# removal reads what the job reported; the walk that counts its files
+	# then fails past the first
+	WN_STORE_FAULTS=scan:after=13:count=1 wn_start
+	expect_eq "$(artifact_bytes)" 10 "bytes stored before the removal"
+	expect_unavailable "a removal that cannot read the job's files" wnctl job remove 1
+	expect_eq "$(job_status 1)" cancelled "job 1 after the refused removal"
+	expect_eq "$(artifact_bytes)" 10 "bytes stored after the refused removal"
+	wnctl job remove 1 >/dev/null || fail "the removal once reads work"
+	expect_eq "$(artifact_bytes)" 0 "bytes stored after the removal"
+}
