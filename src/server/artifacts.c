@@ -548,13 +548,23 @@ int wn_artifacts_apply(struct call *c, wn_batch *b, Job *j,
 	return WN_OK;
 }
 
-void wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32_t attempt)
+int wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32_t attempt)
 {
+	usage_load(c); /* which jobs may hold files: counted with the usage */
 	if (attempt == 0 || !may_hold(&c->e->arts, j->id))
-		return;
-	usage_load(c);
+		return WN_OK;
+	uint64_t before = wn_artifacts_usage(c, j->project);
 	struct purge p = {.c = c, .b = b, .only_attempt = attempt};
-	wn_records_blob_walk(c->e->rec, j->id, purge_one, &p);
+	wn_batch_mark(b);
+	if (wn_records_blob_walk(c->e->rec, j->id, purge_one, &p) == WN_OK && !p.failed) {
+		wn_batch_unmark(b, false);
+		return WN_OK;
+	}
+	/* a file left would count against the project for good: none goes */
+	wn_batch_unmark(b, true);
+	usage_add(&c->e->arts, j->project,
+	          (int64_t)before - (int64_t)wn_artifacts_usage(c, j->project));
+	return WN_EUNAVAIL;
 }
 
 static bool bytes_one(void *arg, uint64_t id, const char *path,

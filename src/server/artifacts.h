@@ -62,8 +62,9 @@ void wn_artifacts_compact_freed(wn_engine *e);
 /* wn_artifacts_drop_attempt deletes (into b) the files job j's attempt
  * uploaded, when that attempt ended without a Complete (its lease expired):
  * no Complete may list them any more, and they would count against the
- * project's room for good. */
-void wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32_t attempt);
+ * project's room for good. WN_EUNAVAIL (logged), with nothing added to b, if
+ * they cannot all be read. */
+int wn_artifacts_drop_attempt(struct call *c, wn_batch *b, const Job *j, uint32_t attempt);
 
 /* wn_artifacts_bytes reads in *bytes what the stored files of job j count in
  * its project's usage (0 while the usage is not counted yet): WN_EUNAVAIL

@@ -134,8 +134,14 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	bool cancelled_run = cv != 0 && cv == attempt + 1ULL;
 	Job *j = NULL;
 	int got = wn_job_get(c, id, &j);
-	if (got != WN_OK && got != WN_ENOTFOUND) {
-		/* not known to be gone: its lease is looked at again in a second */
+	wn_batch *b = wn_batch_new();
+	/* what the run uploaded no Complete will list now: it goes */
+	bool drop = j != NULL && j->attempt == attempt && (cancelled_run || j->status == RUNNING);
+	if ((got != WN_OK && got != WN_ENOTFOUND) ||
+	    (drop && wn_artifacts_drop_attempt(c, b, j, attempt) != WN_OK)) {
+		/* not known to be gone, or its files not all read: its lease is
+		 * looked at again in a second */
+		wn_batch_free(b);
 		int64_t due = wn_engine_mono(e) + 1000;
 		wn_leases_put(e->leases, id, attempt, due);
 		wn_engine_wake(e, due);
@@ -148,11 +154,8 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 	if (cancelled_run && !outside)
 		wn_map_del_u64(e->cancelled, id);
 	if (cancelled_run && j != NULL && j->attempt == attempt) {
-		/* what the cancelled run uploaded no Complete will list now,
-		 * and but for a run outside its worker, no worker is told to
-		 * stop the run any more */
-		wn_batch *b = wn_batch_new();
-		wn_artifacts_drop_attempt(c, b, j, attempt);
+		/* but for a run outside its worker, no worker is told to stop
+		 * the run any more */
 		if (j->stopping && !outside) {
 			j->stopping = false;
 			wn_job_put(c, b, j);
@@ -160,11 +163,11 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 		wn_call_commit(c, b);
 		return;
 	}
-	if (j == NULL || j->status != RUNNING || j->attempt != attempt || cancelled_run)
+	struct project *p = drop ? wn_job_project(c, j) : NULL;
+	if (p == NULL) {
+		wn_batch_free(b);
 		return;
-	struct project *p = wn_job_project(c, j);
-	if (p == NULL)
-		return;
+	}
 	struct task *t = wn_map_get_str(p->tasks, j->task);
 	uint32_t max = t && t->max_attempts ? t->max_attempts : WN_DEFAULT_MAX_ATTEMPTS;
 	j->lost++;
@@ -184,8 +187,6 @@ void wn_queue_expire(struct call *c, uint64_t id, uint32_t attempt)
 		    j->attempt, j->worker);
 	}
 	j->lease_expires_ms = 0;
-	wn_batch *b = wn_batch_new();
-	wn_artifacts_drop_attempt(c, b, j, attempt);
 	wn_job_set_status(c, b, p, j, to);
 	int rv = wn_call_commit(c, b);
 	if (rv == WN_OK)

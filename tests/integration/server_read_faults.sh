@@ -355,3 +355,20 @@ test_a_job_remove_that_cannot_read_its_files_changes_nothing() {
 	wnctl job remove 1 >/dev/null || fail "the removal once reads work"
 	expect_eq "$(artifact_bytes)" 0 "bytes stored after the removal"
 }
+
+test_a_lease_end_that_cannot_read_the_runs_files_is_looked_at_again() {
+	set_clock 0
+	job_with_files --lease-ms 60000 --test-clock clock
+	wn_stop
+	# after wn_start's 2 steps and the count of the bytes stored, the walk
+	# over the files of the run whose lease ran out fails past the first
+	WN_STORE_FAULTS=scan:after=8:count=1 wn_start --lease-ms 60000 --test-clock clock
+	expect_eq "$(artifact_bytes)" 10 "bytes stored while the job runs"
+	set_clock 70000
+	wnctl job show 1 >/dev/null || fail "job show"
+	# the lease is looked at again a second later: its end takes every file
+	set_clock 75000
+	expect_eq "$(job_status 1)" pending "job 1 once its lease ended"
+	expect_eq "$(artifact_bytes)" 0 "bytes stored once the run's files went"
+	expect_check_clean
+}
