@@ -58,9 +58,12 @@ void wn_artifacts_release(wn_engine *e)
 
 /* ------------------------------------------------------------------ usage */
 
-/* usage_add adds delta (may be negative) to project name's bytes. */
+/* usage_add adds delta (may be negative) to project name's bytes, once they
+ * are counted (usage_load counts what a change before it stored). */
 static void usage_add(struct artifacts *a, const char *name, int64_t delta)
 {
+	if (!a->loaded)
+		return;
 	uint64_t *u = wn_map_get_str(a->usage, name);
 	if (u == NULL) {
 		u = wn_xcalloc(1, sizeof(*u));
@@ -78,24 +81,34 @@ static bool usage_count(void *arg, uint64_t id, const char *path,
 	(void)path;
 	struct artifacts *a = arg;
 	wn_map_put_u64(a->holders, id, a);
+	a->loaded = true; /* while it counts */
 	if (rec != NULL)
 		usage_add(a, rec->project, (int64_t)rec->size);
+	a->loaded = false;
 	return true;
 }
 
 /* usage_load counts the bytes of every project once, from the records, and
- * notes the jobs that hold files. */
+ * notes the jobs that hold files. A walk cut short counts nothing: any job
+ * may hold files, and the call that needed the count fails (UNAVAILABLE) or
+ * goes without (it is counted again at the next need). */
 static void usage_load(struct call *c)
 {
 	struct artifacts *a = &c->e->arts;
 	if (a->loaded)
 		return;
-	if (wn_records_blob_walk(c->e->rec, 0, usage_count, a) != WN_OK) {
-		wn_warn("cannot read the artifact records: the bytes stored per project may "
-		        "be counted short");
-		a->holders_unknown = true;
+	if (wn_records_blob_walk(c->e->rec, 0, usage_count, a) == WN_OK) {
+		a->loaded = true;
+		a->holders_unknown = false;
+		return;
 	}
-	a->loaded = true;
+	size_t pos = 0;
+	void *v;
+	while (wn_map_next(a->usage, &pos, NULL, NULL, &v))
+		*(uint64_t *)v = 0;
+	a->holders_unknown = true;
+	if (c->rec.read_err == 0)
+		c->rec.read_err = WN_EIO;
 }
 
 /* may_hold tells whether job id may hold stored files (after usage_load). */
@@ -437,6 +450,8 @@ int wn_artifacts_put(struct call *c, Job *j, const Whatsnext__V1__PutArtifactReq
 		return rv;
 	/* what this call changes of the usage is of j's project: put back on failure */
 	uint64_t before = wn_artifacts_usage(c, j->project);
+	if (!c->e->arts.loaded) /* the project's room is not known */
+		return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 	wn_batch *b = wn_batch_new();
 	Whatsnext__V1__ArtifactRecord *rec = NULL;
 	rv = put_find(c, b, j, rq, &rec);

@@ -372,3 +372,24 @@ test_a_lease_end_that_cannot_read_the_runs_files_is_looked_at_again() {
 	expect_eq "$(artifact_bytes)" 0 "bytes stored once the run's files went"
 	expect_check_clean
 }
+
+test_a_count_of_the_bytes_stored_cut_short_is_unavailable_not_short() {
+	job_with_files
+	wn_stop
+	# after wn_start's 2 steps, the count of the bytes stored fails at its
+	# first
+	WN_STORE_FAULTS=scan:after=2:count=1 wn_start
+	expect_unavailable "stats whose count of the bytes stored was cut short" \
+		wnctl queue stats p
+	expect_eq "$(artifact_bytes)" 10 "bytes stored once reads work"
+	wn_stop
+	WN_STORE_FAULTS=scan:after=2:count=1 wn_start
+	local put sc
+	sc=$(printf again | sha256sum | cut -d' ' -f1)
+	put=$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "c.txt"), (5, 5), (6, A[0]), (8, "again")]' "$sc")
+	raw_call "$M_QUEUE/PutArtifact" "$put"
+	expect_raw UNAVAILABLE "an upload whose project's bytes cannot be counted"
+	raw_call "$M_QUEUE/PutArtifact" "$put"
+	expect_raw OK "the upload once reads work"
+	expect_eq "$(artifact_bytes)" 15 "bytes stored after the upload"
+}
