@@ -68,6 +68,7 @@ bool wn_deps_toposort(size_t n, const size_t *from, const size_t *to, size_t ned
 void wn_deps_init(wn_engine *e)
 {
 	e->deps.rdeps = wn_map_new_u64();
+	e->deps.recheck = wn_map_new_u64();
 }
 
 void wn_deps_free(wn_engine *e)
@@ -79,6 +80,7 @@ void wn_deps_free(wn_engine *e)
 	while (wn_map_next(e->deps.rdeps, &pos, &uk, &sk, &val))
 		free(val);
 	wn_map_free(e->deps.rdeps);
+	wn_map_free(e->deps.recheck);
 }
 
 struct redges *wn_deps_dependents(wn_engine *e, uint64_t id)
@@ -135,7 +137,7 @@ int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken
 		int st = x ? (int)x->status : 0; /* 0: removed, maybe by this call */
 		int es = wn_deps_edge_state(d->condition, st);
 		if (rv != WN_OK && rv != WN_ENOTFOUND) {
-			/* not known to be removed: it waits, looked at again at the next start */
+			/* not known to be removed: it waits (wn_deps_recheck_later) */
 			wn_error("job %llu: dependency job %llu cannot be read; it waits",
 			         (unsigned long long)j->id, (unsigned long long)d->job_id);
 			es = EDGE_UNDECIDED;
@@ -204,6 +206,25 @@ static void dep_recount(int eo, int en, uint32_t *unmet, uint32_t *broken)
 		(*broken)++;
 }
 
+/* deps_place puts PENDING or BLOCKED job y of p (waiting entry w, NULL if
+ * none) in line or among the waiting jobs, as counts unmet and broken say;
+ * its status is left to the caller. */
+static void deps_place(struct call *c, struct project *p, Job *y, struct dwait *w, uint32_t unmet,
+                       uint32_t broken)
+{
+	bool was_ready = y->status == PENDING && w == NULL;
+	bool ready = broken == 0 && unmet == 0;
+	if (was_ready && !ready)
+		wn_queue_ready_del(p, y);
+	if (ready) {
+		wn_dwait_del(c->e, y->id);
+		if (!was_ready)
+			wn_queue_ready_add(c, p, y);
+	} else {
+		wn_dwait_put(c->e, p, y->id, unmet, broken);
+	}
+}
+
 void wn_deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st)
 {
 	struct dep_stack st = {0};
@@ -228,25 +249,20 @@ void wn_deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int 
 			w->broken = broken;
 			continue;
 		}
-		Job *y = wn_job_find(c, ev.job);
+		Job *y = NULL;
+		int got = wn_job_get(c, ev.job, &y);
+		if (got != WN_OK && got != WN_ENOTFOUND) {
+			wn_deps_recheck_later(c->e, ev.job); /* its counts are unknown */
+			continue;
+		}
 		if (y == NULL || (y->status != PENDING && y->status != BLOCKED))
 			continue;
 		struct project *p = wn_job_project(c, y);
 		if (p == NULL)
 			continue;
 		int y_old = y->status;
-		bool was_ready = y_old == PENDING && w == NULL;
 		int y_new = broken > 0 ? BLOCKED : PENDING;
-		bool ready = y_new == PENDING && unmet == 0;
-		if (was_ready && !ready)
-			wn_queue_ready_del(p, y);
-		if (ready) {
-			wn_dwait_del(c->e, y->id);
-			if (!was_ready)
-				wn_queue_ready_add(c, p, y);
-		} else {
-			wn_dwait_put(c->e, p, y->id, unmet, broken);
-		}
+		deps_place(c, p, y, w, unmet, broken);
 		if (y_new == y_old) {
 			const char *why = NULL;
 			uint32_t u = 0, k = 0;
@@ -278,4 +294,61 @@ void wn_deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int 
 		dep_push_edges(c->e, &st, y->id, y_old, y_new);
 	}
 	free(st.v);
+}
+
+void wn_deps_recheck_later(wn_engine *e, uint64_t id)
+{
+	wn_map_put_u64(e->deps.recheck, id, e);
+	wn_engine_wake(e, wn_engine_mono(e) + 1000);
+}
+
+/* deps_recheck_one evaluates the dependencies of job id again (see
+ * wn_deps_recheck), its changes in b. */
+static void deps_recheck_one(struct call *c, wn_batch *b, uint64_t id)
+{
+	Job *y = NULL;
+	int got = wn_job_get(c, id, &y);
+	if (got != WN_OK && got != WN_ENOTFOUND)
+		return; /* it stays noted */
+	wn_map_del_u64(c->e->deps.recheck, id);
+	struct project *p = y != NULL ? wn_job_project(c, y) : NULL;
+	if (p == NULL || (y->status != PENDING && y->status != BLOCKED))
+		return;
+	uint32_t unmet = 0, broken = 0;
+	const char *why = NULL;
+	if (wn_deps_eval(c, y, &unmet, &broken, &why) != WN_OK) {
+		wn_deps_recheck_later(c->e, id);
+		return;
+	}
+	int y_old = y->status, y_new = broken > 0 ? BLOCKED : PENDING;
+	deps_place(c, p, y, wn_dwait_get(c->e, id), unmet, broken);
+	if (y_new == y_old && (y_new != BLOCKED || strcmp(why, y->reason) == 0))
+		return;
+	y->reason = y_new == BLOCKED ? (char *)why : "";
+	y->status = (Whatsnext__V1__JobStatus)y_new;
+	wn_queue_count_move(c, p, y, y_old, y_new);
+	wn_job_put(c, b, y);
+	if (y_new != y_old)
+		wn_deps_propagate(c, b, id, y_old, y_new);
+}
+
+int64_t wn_deps_recheck(struct call *c, int64_t now, int64_t next)
+{
+	wn_engine *e = c->e;
+	size_t n = wn_map_count(e->deps.recheck), i = 0, pos = 0;
+	if (n == 0)
+		return next;
+	uint64_t *ids = wn_xmalloc(n * sizeof(*ids)), id;
+	const char *sk;
+	void *val;
+	while (i < n && wn_map_next(e->deps.recheck, &pos, &id, &sk, &val))
+		ids[i++] = id;
+	wn_batch *b = wn_batch_new();
+	for (size_t k = 0; k < i; k++)
+		deps_recheck_one(c, b, ids[k]);
+	free(ids);
+	wn_call_commit(c, b);
+	if (wn_map_count(e->deps.recheck) > 0 && now + 1000 < next)
+		next = now + 1000;
+	return next;
 }

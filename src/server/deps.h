@@ -21,6 +21,9 @@ struct redges {
 /* The reverse edges of every job (struct wn_engine composes them). */
 struct deps {
 	wn_map *rdeps; /* job id -> struct redges */
+	/* job id -> non-NULL: waiting jobs whose dependencies, or which, could
+	 * not be read when they changed (wn_deps_recheck) */
+	wn_map *recheck;
 };
 
 /* wn_deps_init and wn_deps_free set up and free e's reverse edges. */
@@ -44,7 +47,15 @@ struct redges *wn_deps_dependents(wn_engine *e, uint64_t id);
  * not be read (counted as not decided yet), else WN_OK. */
 int wn_deps_eval(struct call *c, const Job *j, uint32_t *unmet, uint32_t *broken, const char **why);
 /* wn_deps_propagate tells the dependents of job x that it went from status
- * old_st to new_st (0 = removed), and so on transitively. */
+ * old_st to new_st (0 = removed), and so on transitively. A dependent that
+ * cannot be read is looked at again later (wn_deps_recheck). */
 void wn_deps_propagate(struct call *c, wn_batch *b, uint64_t x, int old_st, int new_st);
+/* wn_deps_recheck_later notes job id, whose dependencies could not all be
+ * read, to be looked at again. wn_deps_recheck (the tick) evaluates the
+ * dependencies of each such job again and puts it where they say: in line,
+ * waiting, or BLOCKED; those it still cannot read stay noted, and it returns
+ * a second after now (or next, if earlier) while any do. */
+void wn_deps_recheck_later(wn_engine *e, uint64_t id);
+int64_t wn_deps_recheck(struct call *c, int64_t now, int64_t next);
 
 #endif

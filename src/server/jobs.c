@@ -29,8 +29,8 @@ static void job_enter_pending(struct call *c, struct project *p, Job *j)
 {
 	uint32_t unmet = 0, broken = 0;
 	const char *why = NULL;
-	if (j->n_deps > 0)
-		wn_deps_eval(c, j, &unmet, &broken, &why);
+	if (j->n_deps > 0 && wn_deps_eval(c, j, &unmet, &broken, &why) != WN_OK)
+		wn_deps_recheck_later(c->e, j->id); /* a dependency not read */
 	if (unmet == 0 && broken == 0) {
 		wn_queue_ready_add(c, p, j);
 		return;

@@ -73,7 +73,7 @@ int64_t wn_engine_tick(wn_engine *e)
 	while ((w = wn_fleet_lose_next(&c, now, &pos, &lost_at)) != NULL)
 		wn_queue_release_worker(&c, w);
 	wn_fleet_save_seen_due(&c);
-	int64_t next = wn_leases_next_due(e->leases);
+	int64_t next = wn_deps_recheck(&c, now, wn_leases_next_due(e->leases));
 	if (lost_at < next)
 		next = lost_at;
 	next = wn_queue_waiters_due(&c, now, next);

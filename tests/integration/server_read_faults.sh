@@ -393,3 +393,39 @@ test_a_count_of_the_bytes_stored_cut_short_is_unavailable_not_short() {
 	expect_raw OK "the upload once reads work"
 	expect_eq "$(artifact_bytes)" 15 "bytes stored after the upload"
 }
+
+test_a_dependent_whose_dependency_cannot_be_read_is_looked_at_again() {
+	set_clock 0
+	wn_start --lease-ms 60000 --test-clock clock
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job add p t --name b --after 1 >/dev/null
+	fetch_job p w1 >/dev/null
+	raw_call "$M_QUEUE/Complete" "$(pbhex '[(1, 1), (2, 1), (3, "w1"), (4, 1)]')"
+	expect_raw OK "complete of job 1"
+	expect_eq "$(fetch_job p w1 | jq -r .id)" 2 "job fetched after job 1"
+	wn_stop
+	# when job 2's lease runs out, read 3 is job 2's, read 4 that of job 1,
+	# its dependency
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start --lease-ms 60000 --test-clock clock
+	set_clock 70000
+	expect_eq "$(fetch_job p w2 | jq -r .id)" 2 "job fetched once its lease ran out"
+	expect_contains "$(cat "$WN_TMP/wnd.log")" "dependency job 1 cannot be read"
+}
+
+test_a_dependent_that_cannot_be_read_when_its_dependency_ends_is_looked_at_again() {
+	wn_start
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job add p t --name b --after 1 >/dev/null
+	expect_eq "$(fetch_job p w1 | jq -r .id)" 1 "job fetched first"
+	wn_stop
+	# read 3 is job 1's at its Complete, read 4 that of job 2, its
+	# dependent
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start
+	raw_call "$M_QUEUE/Complete" "$(pbhex '[(1, 1), (2, 1), (3, "w1"), (4, 1)]')"
+	expect_raw OK "complete of job 1"
+	expect_eq "$(fetch_job p w1 | jq -r .id)" 2 "job fetched once job 1 completed"
+}
