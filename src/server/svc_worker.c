@@ -144,9 +144,10 @@ static void join_cancelled_held(struct call *c, const char *name, Whatsnext__V1_
 	}
 }
 
-/* join_readable reads the jobs a Join of worker name answers with before it
- * changes anything: one whose record cannot be read fails it (UNAVAILABLE),
- * else the worker would not be told of a run it holds. */
+/* join_readable reads the jobs a Join of worker name answers with, and the
+ * jobs they depend on (whose statuses the answer shows), before it changes
+ * anything: one whose record cannot be read fails it (UNAVAILABLE), else the
+ * worker would not be told of a run it holds. */
 static int join_readable(struct call *c, const char *name)
 {
 	const struct wrk *w = wn_fleet_get(c->e, name);
@@ -157,8 +158,11 @@ static int join_readable(struct call *c, const char *name)
 		const char *sk;
 		void *val;
 		while (maps[k] != NULL && wn_map_next(maps[k], &pos, &id, &sk, &val)) {
-			Job *j = NULL;
+			Job *j = NULL, *d = NULL;
 			int rv = wn_job_get(c, id, &j);
+			for (size_t i = 0; rv == WN_OK && i < j->n_deps; i++)
+				if ((rv = wn_job_get(c, j->deps[i]->job_id, &d)) == WN_ENOTFOUND)
+					rv = WN_OK;
 			if (rv != WN_OK && rv != WN_ENOTFOUND)
 				return wn_call_fail(
 				    c, WN_EUNAVAIL,

@@ -429,3 +429,27 @@ test_a_dependent_that_cannot_be_read_when_its_dependency_ends_is_looked_at_again
 	expect_raw OK "complete of job 1"
 	expect_eq "$(fetch_job p w1 | jq -r .id)" 2 "job fetched once job 1 completed"
 }
+
+test_a_join_that_cannot_read_a_held_jobs_dependency_changes_nothing() {
+	wn_start --http 127.0.0.1:0
+	wn_http_url
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	wnctl job add p t --name b --after 1 >/dev/null
+	api WorkerService/Join '{"worker":{"name":"w1","host":"h","slots":1}}' >/dev/null
+	fetch_job p w1 >/dev/null
+	raw_call "$M_QUEUE/Complete" "$(pbhex '[(1, 1), (2, 1), (3, "w1"), (4, 1)]')"
+	expect_raw OK "complete of job 1"
+	expect_eq "$(fetch_job p w1 | jq -r .id)" 2 "job fetched after job 1"
+	wn_stop
+	# read 3 is job 2's, which w1 holds, read 4 that of job 1, its dependency
+	WN_STORE_FAULTS=read:after=3:count=1 wn_start --http 127.0.0.1:0
+	wn_http_url
+	local out
+	out=$(api WorkerService/Join '{"worker":{"name":"w1","host":"h","slots":1}}')
+	expect_contains "$out" '"code":14' "join that cannot read the dependency of job 2"
+	out=$(api WorkerService/Join '{"worker":{"name":"w1","host":"h","slots":1}}')
+	expect_eq "$(jq -r '[.held[] | "\(.id) \(.deps[0].status)"] | join(",")' <<<"$out")" \
+		"2 JOB_COMPLETED" "jobs held in the second join ($out)"
+}
