@@ -84,6 +84,11 @@ int wn_svc_worker_join(struct call *c, const ProtobufCMessage *in, ProtobufCMess
 int wn_svc_worker_leave(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_get(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
 int wn_svc_worker_list(struct call *c, const ProtobufCMessage *in, ProtobufCMessage **out);
+/* wn_svc_heartbeat_readable reads the jobs of the current leases heartbeat
+ * rq names and reports progress of before it changes anything: one that
+ * cannot be read fails it (UNAVAILABLE), else what the worker sent of it (an
+ * external id, output) would be dropped while it was answered OK. */
+int wn_svc_heartbeat_readable(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq);
 /* wn_svc_heartbeat_wait answers heartbeat rq with r, at once or, asked to
  * wait (its wait_ms), once there is news for its worker (svc_heartbeat.c). */
 int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq,

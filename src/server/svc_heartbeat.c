@@ -132,6 +132,37 @@ static struct hb_wait *hb_wait_new(struct call *c, const Whatsnext__V1__Heartbea
 	return h;
 }
 
+/* hb_readable: job id, which a heartbeat changes, can be read (or is gone). */
+static int hb_readable(struct call *c, uint64_t id)
+{
+	Job *j = NULL;
+	int rv = wn_job_get(c, id, &j);
+	if (rv == WN_OK || rv == WN_ENOTFOUND)
+		return WN_OK;
+	return wn_call_fail(c, WN_EUNAVAIL,
+	                    "cannot read job %llu (wnd's log says why); nothing was changed; "
+	                    "retry later",
+	                    (unsigned long long)id);
+}
+
+int wn_svc_heartbeat_readable(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
+{
+	int rv = WN_OK;
+	for (size_t i = 0; rv == WN_OK && i < rq->n_leases; i++) {
+		const Whatsnext__V1__Lease *l = rq->leases[i];
+		if (wn_job_lease_held(c->e, l->job_id, l->attempt) ||
+		    wn_job_lease_cancelled(c->e, l->job_id, l->attempt))
+			rv = hb_readable(c, l->job_id);
+	}
+	for (size_t i = 0; rv == WN_OK && i < rq->n_progress; i++) {
+		const Whatsnext__V1__JobProgress *pg = rq->progress[i];
+		if (wn_job_lease_held(c->e, pg->job_id, pg->attempt) ||
+		    wn_job_lease_cancelled(c->e, pg->job_id, pg->attempt))
+			rv = hb_readable(c, pg->job_id);
+	}
+	return rv;
+}
+
 int wn_svc_heartbeat_wait(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq,
                           Whatsnext__V1__HeartbeatResponse *r, ProtobufCMessage **out)
 {

@@ -193,7 +193,8 @@ static int holder_check(struct call *c, const Job *j, const char *worker)
 static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest *rq)
 {
 	const struct wrk *w = wn_fleet_get(c->e, rq->worker);
-	for (size_t i = 0; i < rq->n_leases; i++) {
+	int rv = wn_svc_heartbeat_readable(c, rq); /* the jobs it names, read first */
+	for (size_t i = 0; rv == WN_OK && i < rq->n_leases; i++) {
 		const Whatsnext__V1__Lease *l = rq->leases[i];
 		if (w != NULL && wn_map_get_u64(w->jobs, l->job_id) != NULL)
 			continue; /* a job the fleet knows this worker runs */
@@ -202,11 +203,9 @@ static int heartbeat_fence(struct call *c, const Whatsnext__V1__HeartbeatRequest
 		Job *j = current ? wn_job_find(c, l->job_id) : NULL;
 		if (j == NULL || j->attempt != l->attempt)
 			continue; /* not held by anyone at that attempt: reported lost */
-		int rv = holder_check(c, j, rq->worker);
-		if (rv != WN_OK)
-			return rv;
+		rv = holder_check(c, j, rq->worker);
 	}
-	return WN_OK;
+	return rv;
 }
 
 /* progress_check validates the progress a heartbeat carries before anything

@@ -453,3 +453,21 @@ test_a_join_that_cannot_read_a_held_jobs_dependency_changes_nothing() {
 	expect_eq "$(jq -r '[.held[] | "\(.id) \(.deps[0].status)"] | join(",")' <<<"$out")" \
 		"2 JOB_COMPLETED" "jobs held in the second join ($out)"
 }
+
+test_a_heartbeat_that_cannot_read_the_job_it_changes_changes_nothing() {
+	wn_start --http 127.0.0.1:0
+	mkproject p
+	mktask p t
+	wnctl job add p t --name a >/dev/null
+	fetch_job p w1 >/dev/null
+	wn_stop
+	# read 3 is job 1's, whose external id the heartbeat records
+	WN_STORE_FAULTS=read:after=2:count=1 wn_start --http 127.0.0.1:0
+	wn_http_url
+	local hb='{"worker":"w1","leases":[{"jobId":"1","attempt":1,"externalId":"ext-1"}]}' out
+	out=$(api QueueService/Heartbeat "$hb")
+	expect_contains "$out" '"code":14' "heartbeat that cannot read job 1"
+	out=$(api QueueService/Heartbeat "$hb")
+	expect_eq "$(jq -r '.lost // [] | length' <<<"$out")" 0 "leases lost ($out)"
+	expect_eq "$(job_json 1 | jq -r '.external_id // .externalId // ""')" ext-1 "external id of job 1"
+}
