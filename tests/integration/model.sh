@@ -6,8 +6,8 @@
 # `wnd --check` finds the stopped data directory clean. Fixed seeds here:
 # make test runs a short one and one with store read and scan faults at
 # each start (--faults: a request answered UNAVAILABLE must have changed
-# nothing), make test-long four longer ones; `make stress` runs new ones
-# for as long as asked.
+# nothing), make test-long four longer ones and two more with faults;
+# `make stress` runs new ones for as long as asked.
 # A failure prints the seed, a shortened list of operations that reproduces
 # it and the command that replays it.
 
@@ -32,3 +32,7 @@ test_model_seed_2() { model_run 2 2500; }
 test_model_seed_3() { model_run 3 2500; }
 # test-tier: long
 test_model_seed_4() { model_run 4 2500; }
+# test-tier: long
+test_model_faults_8() { model_run 8 1000 --faults; }
+# test-tier: long
+test_model_faults_13() { model_run 13 1000 --faults; }
