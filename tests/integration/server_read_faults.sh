@@ -246,8 +246,10 @@ test_a_change_whose_dependency_cannot_be_read_changes_nothing() {
 	expect_eq "$(job_field 2 '.deps[0].status')" cancelled "the dependency's status in job 2"
 }
 
-test_a_complete_that_cannot_read_the_stored_artifacts_changes_nothing() {
-	wn_start
+# job_with_files: job 1 of p/t claimed by worker w1, whose attempt 1 stored
+# a.txt and b.txt (5 bytes each); START_ARGS go to wn_start.
+job_with_files() {
+	wn_start "$@"
 	mkproject p
 	mktask p t
 	wnctl job add p t --name a >/dev/null
@@ -259,6 +261,15 @@ test_a_complete_that_cannot_read_the_stored_artifacts_changes_nothing() {
 	expect_raw OK "artifact a.txt"
 	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "b.txt"), (5, 5), (6, A[0]), (8, "world")]' "$sb")"
 	expect_raw OK "artifact b.txt"
+}
+
+# artifact_bytes: the bytes of artifacts project p stores.
+artifact_bytes() { wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0'; }
+
+test_a_complete_that_cannot_read_the_stored_artifacts_changes_nothing() {
+	local sa
+	sa=$(printf hello | sha256sum | cut -d' ' -f1)
+	job_with_files
 	wn_stop
 	# after wn_start's 2 steps and the 4 of the first count of the bytes
 	# stored (which a failure only puts off), the Complete's walk over the
@@ -274,8 +285,7 @@ test_a_complete_that_cannot_read_the_stored_artifacts_changes_nothing() {
 	expect_raw OK "the complete once reads work"
 	expect_eq "$(job_field 1 '[.artifacts[] | "\(.path) \(.stored // false)"] | join(",")')" \
 		"a.txt true" "artifacts of job 1"
-	expect_eq "$(wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0')" 5 \
-		"bytes of artifacts project p stores"
+	expect_eq "$(artifact_bytes)" 5 "bytes of artifacts project p stores"
 }
 
 test_a_clear_that_cannot_read_a_pending_job_changes_nothing() {
@@ -309,36 +319,14 @@ test_an_upload_that_cannot_read_the_earlier_one_changes_nothing() {
 	put=$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "a.txt"), (5, 5), (6, A[0]), (8, "world")]' "$sb")
 	raw_call "$M_QUEUE/PutArtifact" "$put"
 	expect_raw UNAVAILABLE "an upload that cannot read the earlier one"
-	expect_eq "$(wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0')" 5 \
-		"bytes of artifacts project p stores after the refused upload"
+	expect_eq "$(artifact_bytes)" 5 "bytes of artifacts project p stores after the refused upload"
 	raw_call "$M_QUEUE/PutArtifact" "$put"
 	expect_raw OK "the upload once reads work"
-	expect_eq "$(wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0')" 5 \
-		"bytes of artifacts project p stores"
+	expect_eq "$(artifact_bytes)" 5 "bytes of artifacts project p stores"
 	wnctl job artifact get 1 a.txt -o a.txt >/dev/null || fail "artifact get"
 	expect_eq "$(cat a.txt)" world "content of a.txt"
 	expect_check_clean
 }
-
-# job_with_files: job 1 of p/t claimed by worker w1, whose attempt 1 stored
-# a.txt and b.txt (5 bytes each); START_ARGS go to wn_start.
-job_with_files() {
-	wn_start "$@"
-	mkproject p
-	mktask p t
-	wnctl job add p t --name a >/dev/null
-	fetch_job p w1 >/dev/null
-	local sa sb
-	sa=$(printf hello | sha256sum | cut -d' ' -f1)
-	sb=$(printf world | sha256sum | cut -d' ' -f1)
-	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "a.txt"), (5, 5), (6, A[0]), (8, "hello")]' "$sa")"
-	expect_raw OK "artifact a.txt"
-	raw_call "$M_QUEUE/PutArtifact" "$(pbhex '[(1, "w1"), (2, 1), (3, 1), (4, "b.txt"), (5, 5), (6, A[0]), (8, "world")]' "$sb")"
-	expect_raw OK "artifact b.txt"
-}
-
-# artifact_bytes: the bytes of artifacts project p stores.
-artifact_bytes() { wnctl --json queue stats p | jq -r '.projects[0].artifact_bytes // 0'; }
 
 test_a_job_remove_that_cannot_read_its_files_changes_nothing() {
 	job_with_files
