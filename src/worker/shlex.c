@@ -87,6 +87,10 @@ static void doc_word_end(wn_shlex *lx)
 	} else {
 		if (lx->ndocs == 0)
 			lx->doc_depth = lx->depth;
+		/* the shell takes a level of backslashes off before it reads the
+		 * delimiter, and may end the line where this lexer does not */
+		if (lex_in_backquotes(lx))
+			lex_unsure(lx, "a here-document inside backquotes (write $( ... ) instead)");
 		char *d = wn_strbuf_take(&lx->word_buf);
 		lx->docs[lx->ndocs++] = (doc){d, lx->word_quoted, lx->word_tabs};
 	}
@@ -405,8 +409,6 @@ static void code_newline(wn_shlex *lx)
 		return;
 	if (lx->depth != lx->doc_depth)
 		lex_unsure(lx, "a here-document whose line ends inside a substitution");
-	if (lex_in_backquotes(lx))
-		lex_unsure(lx, "a here-document inside backquotes (write $( ... ) instead)");
 	doc_start(lx);
 }
 

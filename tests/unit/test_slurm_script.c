@@ -265,6 +265,8 @@ TEST(places_the_renderer_cannot_be_sure_of_are_refused)
 	    {"echo ${v}", "a value right after '$'"},
 	    {"cat <<{v}\nx\n", "a here-document's delimiter cannot be a value"},
 	    {"x=`cat <<EOF\n{v}\nEOF\n`", "a here-document inside backquotes"},
+	    /* in backquotes, \" is a quote: the line ends outside the quotes */
+	    {"\"`cat <<E\\\" \"\\\na # {v}\n`\"", "a here-document inside backquotes"},
 	    {"cat <<EOF\n$(echo 'a\\\nb')\nEOF\necho {v}", "a line continuation inside quotes"},
 	    {"cat <<EOF\n$(echo \nEOF\necho {v}", "a here-document ends inside a quote"},
 	    {"x=\"$(case a in a) case b in b) ;; esac;; esac) {v}\"", "a case inside a case"},
