@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -282,6 +283,34 @@ static bool loop_empty(wn_agent *a, agent_loop *l, uint32_t wait_ms, int64_t wai
 	return true;
 }
 
+/* The descriptors a worker holds, and those each running job takes: its
+ * wake descriptor, its command's pidfd, its report's connection, and for
+ * moments its command's standard files and the looks for what it left. A
+ * limit with no room for that many runs stalls them: the starts and looks
+ * of the few that have descriptors wait for one another. */
+#define AGENT_FDS_BASE    12
+#define AGENT_FDS_PER_RUN 4
+
+/* agent_nofile returns the descriptor limit (RLIMIT_NOFILE), 0 for none. */
+static uint64_t agent_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (uint64_t)rl.rlim_cur;
+}
+
+/* agent_slots returns how many of slots the descriptor limit has room to
+ * run at once (one at least: the starts wait for descriptors then). */
+static size_t agent_slots(int64_t slots)
+{
+	uint64_t nofile = agent_nofile();
+	if (nofile == 0 || nofile >= AGENT_FDS_BASE + (uint64_t)slots * AGENT_FDS_PER_RUN)
+		return (size_t)slots;
+	uint64_t room = nofile > AGENT_FDS_BASE ? (nofile - AGENT_FDS_BASE) / AGENT_FDS_PER_RUN : 0;
+	return room > 0 ? (size_t)room : 1;
+}
+
 /* loop_fetch is one fetch for the free slots (lock held, let go during the
  * call); false when the worker is to exit. */
 static bool loop_fetch(wn_agent *a, agent_loop *l)
@@ -295,7 +324,7 @@ static bool loop_fetch(wn_agent *a, agent_loop *l)
 	 * again soon while jobs run. */
 	if (a->threads > 0 && wait_ms > AGENT_BUSY_WAIT_MS)
 		wait_ms = AGENT_BUSY_WAIT_MS;
-	uint32_t max_jobs = a->opts.once ? 1 : (uint32_t)((size_t)cfg->slots - a->running);
+	uint32_t max_jobs = a->opts.once ? 1 : (uint32_t)(a->slots - a->running);
 	/* A fetch whose reply was lost is sent again as the same request
 	 * (same id, same arguments): if the server already handed it a job,
 	 * the repeat gets that job instead of leaving it leased to nobody. */
@@ -415,6 +444,12 @@ int wn_agent_run(wn_agent *a)
 	        np > 1 ? "s" : "", cfg->projects.v[0], np > 1 ? ", ..." : "", a->url,
 	        (long long)cfg->slots, cfg->slots > 1 ? "s" : "", cfg->ntasks,
 	        cfg->ntasks > 1 ? "s" : "");
+	if (a->slots < (size_t)cfg->slots)
+		wn_warn("the descriptor limit (ulimit -n %llu) has room for %zu of the %lld slots: "
+		        "running at most %zu job%s at once (each takes about %d descriptors, the "
+		        "worker %d); raise the limit to use them all",
+		        (unsigned long long)agent_nofile(), a->slots, (long long)cfg->slots, a->slots,
+		        a->slots > 1 ? "s" : "", AGENT_FDS_PER_RUN, AGENT_FDS_BASE);
 	char *offer = wn_capacity_describe(&a->cap);
 	wn_info("worker %s offers %s", a->name, offer);
 	free(offer);
@@ -444,7 +479,7 @@ int wn_agent_run(wn_agent *a)
 				break;
 			continue;
 		}
-		if (a->running >= (size_t)cfg->slots ||
+		if (a->running >= a->slots ||
 		    (a->opts.exit_when_empty && a->running == 0 && a->threads > 0)) {
 			/* No free slot; or, about to decide whether anything is left,
 			 * a result still on its way (a failed job may come back). */
@@ -575,6 +610,7 @@ int wn_agent_new(const wn_wconfig *cfg, const wn_agent_opts *opts, wn_agent **ou
 	wn_agent *a = wn_xcalloc(1, sizeof(*a));
 	a->cfg = cfg;
 	a->opts = *opts;
+	a->slots = agent_slots(cfg->slots);
 	const char *url = cfg->server ? cfg->server : getenv("WN_SERVER");
 	if (url == NULL || url[0] == '\0')
 		url = WN_DEFAULT_URL;

@@ -73,7 +73,7 @@ static int agent_join_call(wn_agent *a, ProtobufCMessage **out, char **errmsg)
 	w.projects = cfg->projects.v;
 	w.n_tasks = cfg->ntasks;
 	w.tasks = cfg->task_names;
-	w.slots = (uint32_t)cfg->slots;
+	w.slots = (uint32_t)a->slots;
 	w.instance = a->instance;
 	Whatsnext__V1__JoinRequest req = WHATSNEXT__V1__JOIN_REQUEST__INIT;
 	req.worker = &w;

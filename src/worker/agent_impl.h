@@ -123,6 +123,8 @@ struct wn_agent {
 	    fetching; /* calls on their way that may claim jobs: the fetch, Completes with next */
 	size_t releasing; /* leases being handed back: no Complete asks for a next job */
 	size_t running;   /* slots in use */
+	size_t slots;     /* slots that may run at once: the config's, or fewer that
+	                   * the descriptor limit has room for (agent_slots) */
 	size_t threads;   /* runner threads not yet joined */
 	agent_job *jobs;
 	agent_project *projects; /* one per configured project */

@@ -15,12 +15,14 @@ test_a_worker_with_few_descriptors_runs_every_job() {
 slots: 8
 tasks:
   t:
-    command: [/bin/sh, -c, 'echo "\$1" >> $WN_TMP/runs; sleep 0.0\$((\$1 % 5))', sh, "{job.id}"]
+    command: [/bin/sh, -c, 'echo "\$1" >> $WN_TMP/runs; mkdir $WN_TMP/at/\$1; sleep 0.0\$((\$1 % 5)); echo \$(ls $WN_TMP/at | wc -l) >> $WN_TMP/at.count; rmdir $WN_TMP/at/\$1', sh, "{job.id}"]
 EOF2
 	} >w.yaml
+	mkdir at
 	local i
 	for i in $(seq 1 48); do echo '{"project": "p", "task": "t"}'; done | wnctl job batch - >/dev/null
-	# 8 slots, each with its command, its log, its call to the server
+	# 8 slots, each with its command, its log, its call to the server: 24
+	# descriptors have room for 3 of them at once
 	(
 		ulimit -n 24
 		exec "$WN_BIN/wnworker" --config w.yaml --name w1 --exit-when-empty >>w1.log 2>&1
@@ -28,6 +30,12 @@ EOF2
 	WORKER_PID=$!
 	WN_PIDS+=("$WORKER_PID")
 	worker_wait "$WORKER_PID" 60
+	expect_contains "$(cat w1.log)" \
+		"the descriptor limit (ulimit -n 24) has room for 3 of the 8 slots: running at most 3 jobs at once" \
+		"the worker's log"
+	local most
+	most=$(sort -n at.count | tail -1)
+	[ "$most" -le 3 ] || fail "$most commands ran at once, past the 3 the limit has room for"
 	expect_not_contains "$(cat w1.log)" "not run" "the worker's log"
 	expect_eq "$(jobs_table p "' '.join(map(str, [j['status'], j['attempt']]))" | sort | uniq -c | sed 's/^ *//')" \
 		"48 completed 1" "jobs"
