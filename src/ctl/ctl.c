@@ -39,6 +39,10 @@ struct wn_ctl {
 	int npos;
 	char **pos;
 	struct option *longopts;
+	struct ctl_given { /* the numbers options of one value were given */
+		const char *opt, *value;
+	} *given;
+	size_t ngiven;
 
 	void **blocks; /* context-owned allocations */
 	size_t nblocks, capblocks;
@@ -179,6 +183,20 @@ static void ctl_token_env(wn_ctl *c)
 	tok[n] = '\0';
 	c->token = tok;
 	c->token_env = false;
+}
+
+void wn_ctl_once_opt(wn_ctl *c, const char *opt, const char *value)
+{
+	for (size_t i = 0; i < c->ngiven; i++)
+		if (strcmp(c->given[i].opt, opt) == 0) {
+			wn_ctl_once(c, opt, c->given[i].value, value);
+			return;
+		}
+	struct ctl_given *g = wn_ctl_alloc(c, (c->ngiven + 1) * sizeof(*g));
+	if (c->ngiven > 0)
+		memcpy(g, c->given, c->ngiven * sizeof(*g));
+	g[c->ngiven++] = (struct ctl_given){opt, value};
+	c->given = g;
 }
 
 void wn_ctl_global_option(wn_ctl *c, int val, const char *arg)

@@ -199,6 +199,11 @@ char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n);
  * twice, one of them dropped without a word, would select other jobs than meant. */
 const char *wn_ctl_once(wn_ctl *c, const char *opt, const char *prev, const char *value);
 
+/* wn_ctl_once_opt refuses option opt, which takes one value, given value after
+ * another one (wn_ctl_once): wn_ctl_parse_int and wn_ctl_parse_mb call it for
+ * the options they parse ("--priority"). */
+void wn_ctl_once_opt(wn_ctl *c, const char *opt, const char *value);
+
 /* wn_ctl_once_id is wn_ctl_once for an id (0: not given before). */
 uint64_t wn_ctl_once_id(wn_ctl *c, const char *opt, uint64_t prev, uint64_t value);
 

@@ -39,6 +39,8 @@ uint64_t wn_ctl_parse_u64(wn_ctl *c, const char *what, const char *s, uint64_t l
 int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo, int64_t hi)
 {
 	int64_t v = 0;
+	if (strncmp(what, "--", 2) == 0)
+		wn_ctl_once_opt(c, what, s);
 	if (wn_parse_i64(s, lo, hi, &v) != WN_OK || s[0] == ' ' || s[0] == '+')
 		wn_ctl_usage(c, "invalid %s '%s': must be an integer from %lld to %lld", what, s,
 		             (long long)lo, (long long)hi);
@@ -48,6 +50,8 @@ int64_t wn_ctl_parse_int(wn_ctl *c, const char *what, const char *s, int64_t lo,
 uint64_t wn_ctl_parse_mb(wn_ctl *c, const char *what, const char *s)
 {
 	uint64_t mib = 0;
+	if (strncmp(what, "--", 2) == 0)
+		wn_ctl_once_opt(c, what, s);
 	if (wn_size_parse(s, &mib) != WN_OK)
 		wn_ctl_usage(c, "invalid %s '%s': must be a size in MB, or with a suffix M, G or T",
 		             what, s);

@@ -57,10 +57,22 @@ test_ctl_submit_options_given_twice_are_refused() {
 		expect_exit 2 wnctl job batch - --project p --task t $opt <<<'{"params": {"a": "1"}}'
 		expect_contains "$WN_ERR" "given twice" "job batch $opt"
 	done
+	# numbers too: a priority, a limit, a task's needs
+	expect_exit 2 wnctl job add p t --priority 5 --priority 7
+	expect_eq "$WN_ERR" "wnctl: --priority given twice ('5', then '7'): it takes one value (see 'wnctl job add --help')"
+	expect_exit 2 wnctl job sweep p t --grid x=1,2 --max-running 1 --max-running 2
+	expect_contains "$WN_ERR" "--max-running given twice ('1', then '2')"
+	expect_exit 2 wnctl task create p u --cpu 1 --cpu 2
+	expect_contains "$WN_ERR" "--cpu given twice ('1', then '2')"
+	expect_exit 2 wnctl task create p u --memory 1G --memory 2G
+	expect_contains "$WN_ERR" "--memory given twice ('1G', then '2G')"
 	expect_eq "$(wnctl job list --format id)" "ID" "no job submitted"
+	expect_fail wnctl task show p u
 	# the same value twice is the value
 	expect_exit 0 wnctl job sweep p t --file a.yaml --file a.yaml
 	expect_eq "$WN_OUT" "sweep 1: 2 jobs (ids 1-2)"
+	expect_exit 0 wnctl job add p t --priority 5 --priority 5
+	expect_contains "$(wnctl job show "$WN_OUT")" "priority: 5" "the job"
 }
 
 # --token-file - is no stdin, as a token is a secret kept in a file: said so,
