@@ -41,7 +41,7 @@ struct wn_ctl {
 	struct option *longopts;
 	struct ctl_given { /* the numbers options of one value were given */
 		const char *opt, *value;
-	} *given;
+	} * given;
 	size_t ngiven;
 
 	void **blocks; /* context-owned allocations */

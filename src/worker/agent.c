@@ -448,8 +448,8 @@ int wn_agent_run(wn_agent *a)
 		wn_warn("the descriptor limit (ulimit -n %llu) has room for %zu of the %lld slots: "
 		        "running at most %zu job%s at once (each takes about %d descriptors, the "
 		        "worker %d); raise the limit to use them all",
-		        (unsigned long long)agent_nofile(), a->slots, (long long)cfg->slots, a->slots,
-		        a->slots > 1 ? "s" : "", AGENT_FDS_PER_RUN, AGENT_FDS_BASE);
+		        (unsigned long long)agent_nofile(), a->slots, (long long)cfg->slots,
+		        a->slots, a->slots > 1 ? "s" : "", AGENT_FDS_PER_RUN, AGENT_FDS_BASE);
 	char *offer = wn_capacity_describe(&a->cap);
 	wn_info("worker %s offers %s", a->name, offer);
 	free(offer);

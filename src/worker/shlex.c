@@ -90,7 +90,8 @@ static void doc_word_end(wn_shlex *lx)
 		/* the shell takes a level of backslashes off before it reads the
 		 * delimiter, and may end the line where this lexer does not */
 		if (lex_in_backquotes(lx))
-			lex_unsure(lx, "a here-document inside backquotes (write $( ... ) instead)");
+			lex_unsure(lx,
+			           "a here-document inside backquotes (write $( ... ) instead)");
 		char *d = wn_strbuf_take(&lx->word_buf);
 		lx->docs[lx->ndocs++] = (doc){d, lx->word_quoted, lx->word_tabs};
 	}
