@@ -74,8 +74,9 @@ int wn_artifacts_bytes(struct call *c, const Job *j, uint64_t *bytes);
 void wn_artifacts_forget(struct call *c, const Job *j, uint64_t bytes);
 
 /* wn_artifacts_read fills r with the content of artifact path of job j from
- * offset, at most max bytes (0: WN_ARTIFACT_CHUNK_MAX); WN_ENOTFOUND or
- * WN_ESTATE (not stored) with the call's message. */
+ * offset, at most max bytes (0: WN_ARTIFACT_CHUNK_MAX); WN_ENOTFOUND,
+ * WN_ESTATE (not stored) or WN_EUNAVAIL (the store cannot be read now) with
+ * the call's message. */
 int wn_artifacts_read(struct call *c, const Job *j, const char *path, uint64_t offset, size_t max,
                       Whatsnext__V1__GetArtifactResponse *r);
 

@@ -172,7 +172,7 @@ int wn_records_blob_read(wn_records *r, uint64_t id, const char *path, uint64_t 
 			break;
 	}
 	if (rv == WN_OK && wn_store_iter_error(it) != NULL)
-		rv = WN_EIO;
+		rv = WN_EUNAVAIL;
 	wn_store_iter_free(it);
 	free(start);
 	free(key);

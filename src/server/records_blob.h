@@ -50,8 +50,8 @@ int wn_records_blob_walk(wn_records *r, uint64_t id, wn_records_blob_fn fn, void
 typedef bool (*wn_records_chunk_fn)(void *arg, uint64_t start, const char *data, size_t len);
 /* wn_records_blob_read calls fn for the chunks of file path of job id in
  * order, from the one that holds offset `from`, until fn returns false;
- * WN_EIO on a read error or a chunk that is not where its key
- * says. */
+ * WN_EUNAVAIL when the store cannot be read, WN_EIO on a chunk that is not
+ * where its key says. */
 int wn_records_blob_read(wn_records *r, uint64_t id, const char *path, uint64_t from,
                          wn_records_chunk_fn fn, void *arg);
 

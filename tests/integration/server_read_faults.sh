@@ -155,7 +155,7 @@ test_a_fetch_that_cannot_read_the_jobs_task_leaves_the_job_in_line() {
 	wnctl job add p t --name a >/dev/null
 	wn_stop
 	# read 3 is the job's at the fetch, read 4 its task's
-	WN_STORE_FAULTS=read:after=3:count=1 wn_start --http 127.0.0.1:0
+	WN_STORE_FAULTS=read:after=${WN_AFTER:-3}:count=1 wn_start --http 127.0.0.1:0
 	wn_http_url
 	expect_unavailable "a fetch that cannot read the task" wnctl queue fetch p --worker w1
 	expect_eq "$(job_status 1)" pending "job 1 after the refused fetch"
@@ -432,7 +432,7 @@ test_a_join_that_cannot_read_a_held_jobs_dependency_changes_nothing() {
 	expect_eq "$(fetch_job p w1 | jq -r .id)" 2 "job fetched after job 1"
 	wn_stop
 	# read 3 is job 2's, which w1 holds, read 4 that of job 1, its dependency
-	WN_STORE_FAULTS=read:after=3:count=1 wn_start --http 127.0.0.1:0
+	WN_STORE_FAULTS=read:after=${WN_AFTER:-3}:count=1 wn_start --http 127.0.0.1:0
 	wn_http_url
 	local out
 	out=$(api WorkerService/Join '{"worker":{"name":"w1","host":"h","slots":1}}')
@@ -458,4 +458,32 @@ test_a_heartbeat_that_cannot_read_the_job_it_changes_changes_nothing() {
 	out=$(api QueueService/Heartbeat "$hb")
 	expect_eq "$(jq -r '.lost // [] | length' <<<"$out")" 0 "leases lost ($out)"
 	expect_eq "$(job_json 1 | jq -r '.external_id // .externalId // ""')" ext-1 "external id of job 1"
+}
+
+# A file whose record or content cannot be read is no file that is missing:
+# GetArtifact and a download answer UNAVAILABLE (503), not NOT_FOUND or
+# INTERNAL, and the file comes once reads work.
+test_an_artifact_that_cannot_be_read_is_unavailable_not_missing() {
+	job_with_files --http 127.0.0.1:0
+	local n
+	# past the 2 reads of the start, each read of the get (the job's
+	# task and project, the record of a.txt) fails in turn
+	for n in 2 3 4; do
+		wn_stop
+		WN_STORE_FAULTS=read:after=$n:count=1 wn_start --http 127.0.0.1:0
+		expect_unavailable "a get whose read $((n + 1)) fails" \
+			wnctl job artifact get 1 a.txt -o a.txt
+		[ ! -e a.txt ] || fail "a file was written for a refused get"
+	done
+	wnctl job artifact get 1 a.txt -o a.txt >/dev/null || fail "artifact get once reads work"
+	expect_eq "$(cat a.txt)" hello "content of a.txt"
+	wn_stop
+	# after wn_start's 2 steps, the walk over a.txt's content fails
+	WN_STORE_FAULTS=scan:after=2:count=1 wn_start --http 127.0.0.1:0
+	wn_http_url
+	expect_eq "$(curl -s -o body.txt -w '%{http_code}' "$WN_HTTP/artifacts/1/a.txt")" 503 \
+		"a download whose content cannot be read"
+	expect_contains "$(cat body.txt)" "retry later"
+	expect_eq "$(curl -s "$WN_HTTP/artifacts/1/a.txt")" hello "the download once reads work"
+	expect_check_clean
 }
