@@ -18,6 +18,7 @@
 /* How long one long-poll waits on the server (a request lost with a
  * connection is noticed after this and the client's timeout). */
 #define LOG_WAIT_MS 10000
+#define LOG_MIN_MS  100 /* between two calls that brought nothing new */
 /* -f: how long the server may be gone (restarting) before wnctl gives up. */
 #define LOG_LOST_MAX_MS (10 * 60 * 1000)
 
@@ -257,7 +258,15 @@ int wn_ctl_job_log(wn_ctl *c)
 		rq.wait_ms = follow && lost.answered ? LOG_WAIT_MS : 0;
 		if (follow)
 			out_check(c);
+		int64_t asked_at = wn_mono_ms();
 		Whatsnext__V1__LogResponse *r = log_call(c, &rq, lost.answered ? &lost : NULL);
+		/* a server that answers a long poll at once, with nothing new, is
+		 * not asked again at once */
+		int64_t took = wn_mono_ms() - asked_at;
+		if (rq.wait_ms > 0 && r->data.len == 0 && !r->ended && took < LOG_MIN_MS) {
+			struct timespec ts = {0, (long)(LOG_MIN_MS - took) * 1000000L};
+			nanosleep(&ts, NULL);
+		}
 		lost.answered = follow;
 		if (wn_ctl_json(c)) {
 			wn_ctl_print_message(&r->base);

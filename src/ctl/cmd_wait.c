@@ -18,6 +18,7 @@ typedef Whatsnext__V1__WaitResponse WaitRs;
 
 /* One long poll waits at most this long (the server's limit is 60 s). */
 #define WAIT_POLL_MS 30000
+#define WAIT_MIN_MS  100 /* between two calls, however soon the first was answered */
 /* The ids one Wait names at most (the server's limit). */
 #define WAIT_CHUNK 1000
 /* Without --timeout, a server silent this long is given up on. */
@@ -187,6 +188,7 @@ static WaitRs *wait_one(struct waiting *w, WaitRq *rq)
 		 * is not waited for; a server lost later, during a long poll, is */
 		rq->wait_ms = w->answered ? ms : 0;
 		int code = 0;
+		int64_t asked_at = wn_mono_ms();
 		WaitRs *r = wn_ctl_call_soft(w->c, WN_PATH_JOB_WAIT, &rq->base,
 		                             &whatsnext__v1__wait_response__descriptor,
 		                             (int)rq->wait_ms, &code, w->answered);
@@ -203,6 +205,11 @@ static WaitRs *wait_one(struct waiting *w, WaitRq *rq)
 			last = r;
 			if (r->done || ms == 0)
 				return wait_end(w->c, r, carried, gone);
+			/* a server that answers a long poll at once, with nothing
+			 * done, is not asked again at once */
+			int64_t took = wn_mono_ms() - asked_at;
+			if (rq->wait_ms > 0 && took < WAIT_MIN_MS)
+				wait_sleep((int)(WAIT_MIN_MS - took));
 			continue;
 		}
 		if (code == WHATSNEXT__V1__CODE__NOT_FOUND && rq->n_ids > 0 && asked) {

@@ -239,3 +239,29 @@ test_ctl_backup_cut_off_by_a_kill9_of_wnd_says_so() {
 	expect_exit 0 wnctl admin backup "$WN_TMP/disk/b2"
 	expect_eq "$(ls -A disk)" "b2" "the directory after the next backup"
 }
+
+# A server that answers every long poll at once with nothing new (one that
+# ignores wait_ms; here wnimpostor in mode hasty) is asked again after a
+# pause, not in a loop that takes a core: in 2 s, at most one call each
+# 100 ms (a slow machine makes fewer, never more).
+test_ctl_wait_and_follow_pause_for_a_server_that_does_not_hold_polls() {
+	local url=ipc://$WN_TMP/hasty.sock i
+	"$WN_BIN/wnimpostor" "$url" p t j hasty 4 >hasty.out 2>&1 &
+	local ipid=$!
+	WN_PIDS+=("$ipid")
+	for i in $(seq 1 100); do
+		[ -S "$WN_TMP/hasty.sock" ] && break
+		sleep 0.05
+	done
+	expect_exit 10 wnctl --server "$url" job wait 1 --timeout 2s
+	expect_contains "$WN_ERR" "timed out"
+	local rc=0
+	timeout -s INT 2 "$WN_BIN/wnctl" --server "$url" job log -f 1 >log.out 2>&1 || rc=$?
+	expect_eq "$rc" 124 "exit status of job log -f, cut by timeout ($(cat log.out))"
+	wait "$ipid" || fail "wnimpostor: $(cat hasty.out)"
+	local waits logs
+	waits=$(grep -c '^wait$' hasty.out || true)
+	logs=$(grep -c '^log$' hasty.out || true)
+	[ "$waits" -ge 2 ] && [ "$waits" -le 25 ] || fail "job wait called $waits times in 2 s"
+	[ "$logs" -ge 2 ] && [ "$logs" -le 25 ] || fail "job log -f called $logs times in 2 s"
+}
