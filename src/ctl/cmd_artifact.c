@@ -280,7 +280,7 @@ static const Whatsnext__V1__Artifact *artifact_fetch(wn_ctl *c, uint64_t id, con
 	rq.job_id = id;
 	rq.path = (char *)path;
 	wn_digest *d = wn_digest_new();
-	const Whatsnext__V1__Artifact *a = NULL;
+	const Whatsnext__V1__Artifact *a = NULL; /* as the first reply lists it */
 	for (;;) {
 		Whatsnext__V1__GetArtifactResponse *r =
 		    wn_ctl_call(c, WN_PATH_JOB_GET_ARTIFACT, &rq.base,
@@ -292,11 +292,22 @@ static const Whatsnext__V1__Artifact *artifact_fetch(wn_ctl *c, uint64_t id, con
 			    c, WN_CTL_EXIT_ERROR,
 			    "artifact %s of job %llu changed while it was read; fetch it again",
 			    path, (unsigned long long)id);
-		a = r->artifact;
+		bool first = a == NULL;
+		if (first)
+			a = r->artifact;
+		if (r->data.len > a->size - rq.offset)
+			wn_ctl_die(c, WN_CTL_EXIT_ERROR,
+			           "artifact %s of job %llu: the server sent more than its %s; %s",
+			           path, (unsigned long long)id,
+			           wn_ctl_count(c, a->size, "byte", NULL),
+			           o->tmp ? "nothing written" : "the output is not the artifact");
 		wn_digest_add(d, r->data.data, r->data.len);
 		fetch_write(c, o, r->data.data, r->data.len, file);
 		rq.offset += r->data.len;
-		if (r->eof || r->data.len == 0)
+		bool end = r->eof || r->data.len == 0;
+		if (!first) /* a file of gigabytes is not held in memory, chunk by chunk */
+			wn_ctl_release(c, r);
+		if (end)
 			break;
 	}
 	char hex[WN_DIGEST_HEX + 1];

@@ -265,3 +265,24 @@ test_ctl_wait_and_follow_pause_for_a_server_that_does_not_hold_polls() {
 	[ "$waits" -ge 2 ] && [ "$waits" -le 25 ] || fail "job wait called $waits times in 2 s"
 	[ "$logs" -ge 2 ] && [ "$logs" -le 25 ] || fail "job log -f called $logs times in 2 s"
 }
+
+# A server that sends more of an artifact than the size it lists (here
+# wnimpostor in mode endless: 4 bytes a call, never the end, of a file of
+# 10) is not read without end: wnctl stops at the byte past the size and
+# writes nothing.
+test_ctl_artifact_get_stops_at_the_size_the_server_lists() {
+	local url=ipc://$WN_TMP/endless.sock i
+	"$WN_BIN/wnimpostor" "$url" p t j endless 3 >endless.out 2>&1 &
+	local ipid=$!
+	WN_PIDS+=("$ipid")
+	for i in $(seq 1 100); do
+		[ -S "$WN_TMP/endless.sock" ] && break
+		sleep 0.05
+	done
+	expect_exit 1 wnctl --server "$url" job artifact get 1 f -o f.bin
+	expect_eq "$WN_ERR" "wnctl: artifact f of job 1: the server sent more than its 10 bytes; nothing written"
+	[ ! -e f.bin ] || fail "f.bin was written"
+	[ -z "$(ls -A | grep -v '^endless' | grep -v '^\.')" ] || fail "files left: $(ls -A)"
+	wait "$ipid" || fail "wnimpostor: $(cat endless.out)"
+	expect_eq "$(grep -c '^get ' endless.out)" 3 "GetArtifact calls"
+}

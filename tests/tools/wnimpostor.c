@@ -30,6 +30,9 @@
  *   hasty    (for wnctl) JobService/Wait and JobService/Log answered at
  *            once, whatever their wait_ms: a running job that has not
  *            ended and no new output; a line "wait" or "log" for each
+ *   endless  (for wnctl) JobService/GetArtifact lists a file of 10 bytes
+ *            and sends 4 bytes more at each call, never its end; a line
+ *            "get OFFSET" for each
  * Later Fetches hand out nothing, after 200 ms (but in mode quick).
  * Exit 1 on a socket error, 2 on usage. */
 #include "envelope.h"
@@ -209,6 +212,24 @@ static uint8_t *impostor_answer(const char *path, const ProtobufCBinaryData *in,
 		r.status = WHATSNEXT__V1__JOB_STATUS__JOB_RUNNING;
 		r.offset = r.next_offset = r.end = rq != NULL ? rq->offset : 0;
 		whatsnext__v1__log_request__free_unpacked(rq, NULL);
+		return wn_message_pack(&r.base, len);
+	}
+	if (strcmp(path, WN_PATH_JOB_GET_ARTIFACT) == 0 && is_mode("endless")) {
+		Whatsnext__V1__GetArtifactRequest *rq =
+		    whatsnext__v1__get_artifact_request__unpack(NULL, in->len, in->data);
+		Whatsnext__V1__Artifact a = WHATSNEXT__V1__ARTIFACT__INIT;
+		a.path = (char *)"f";
+		a.size = 10;
+		a.sha256 =
+		    (char *)"1f825aa2f0020ef7cf91dfa30da4668d791c5d4824fc8e41354b89ec05795ab3";
+		a.stored = true;
+		Whatsnext__V1__GetArtifactResponse r = WHATSNEXT__V1__GET_ARTIFACT_RESPONSE__INIT;
+		r.artifact = &a;
+		r.offset = rq != NULL ? rq->offset : 0;
+		r.data.data = (uint8_t *)"abcd";
+		r.data.len = 4;
+		printf("get %llu\n", (unsigned long long)r.offset);
+		whatsnext__v1__get_artifact_request__free_unpacked(rq, NULL);
 		return wn_message_pack(&r.base, len);
 	}
 	if (strcmp(path, WN_PATH_QUEUE_HEARTBEAT) == 0) {
