@@ -155,48 +155,10 @@ static uint8_t *impostor_complete(const ProtobufCBinaryData *in, size_t *len, in
 	return wn_message_pack(&r.base, len);
 }
 
-/* impostor_answer packs the reply to a request for method path (body in);
- * NULL for a method it does not play (code UNIMPLEMENTED, unless *code says
- * another); *done when the job's end was reported (without MODE); *code
- * the reply's code. */
-static uint8_t *impostor_answer(const char *path, const ProtobufCBinaryData *in, size_t *len,
-                                int *done, int *code)
+/* impostor_ctl packs the reply of modes hasty and endless, which answer
+ * wnctl, to a request for method path (body in); NULL for another. */
+static uint8_t *impostor_ctl(const char *path, const ProtobufCBinaryData *in, size_t *len)
 {
-	*code = 0;
-	if (strcmp(path, WN_PATH_WORKER_JOIN) == 0) {
-		Whatsnext__V1__JoinResponse r = WHATSNEXT__V1__JOIN_RESPONSE__INIT;
-		r.worker_timeout_ms = 60000;
-		r.lease_ms = 60000;
-		return wn_message_pack(&r.base, len);
-	}
-	if (strcmp(path, WN_PATH_TASK_LIST) == 0) {
-		Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT, *ts[1] = {&t};
-		t.project = (char *)project;
-		t.name = (char *)task;
-		Whatsnext__V1__ListTasksResponse r = WHATSNEXT__V1__LIST_TASKS_RESPONSE__INIT;
-		r.n_tasks = 1;
-		r.tasks = ts;
-		return wn_message_pack(&r.base, len);
-	}
-	if (strcmp(path, WN_PATH_QUEUE_FETCH) == 0)
-		return impostor_fetch(len);
-	if (strcmp(path, WN_PATH_QUEUE_COMPLETE) == 0)
-		return impostor_complete(in, len, done, code);
-	if (strcmp(path, WN_PATH_QUEUE_RELEASE) == 0) {
-		Whatsnext__V1__ReleaseRequest *rq =
-		    whatsnext__v1__release_request__unpack(NULL, in->len, in->data);
-		if (rq != NULL) {
-			printf("release");
-			if (mode != NULL)
-				printf(" %llu.%u", (unsigned long long)rq->job_id, rq->attempt);
-			printf(" reason=%s\n", rq->reason);
-			whatsnext__v1__release_request__free_unpacked(rq, NULL);
-		}
-		*done = mode == NULL;
-		struct ijob j;
-		impostor_job(&j, 1);
-		return wn_message_pack(&j.j.base, len);
-	}
 	if (strcmp(path, WN_PATH_JOB_WAIT) == 0 && is_mode("hasty")) {
 		printf("wait\n");
 		Whatsnext__V1__WaitResponse r = WHATSNEXT__V1__WAIT_RESPONSE__INIT;
@@ -231,6 +193,54 @@ static uint8_t *impostor_answer(const char *path, const ProtobufCBinaryData *in,
 		printf("get %llu\n", (unsigned long long)r.offset);
 		whatsnext__v1__get_artifact_request__free_unpacked(rq, NULL);
 		return wn_message_pack(&r.base, len);
+	}
+	return NULL;
+}
+
+/* impostor_answer packs the reply to a request for method path (body in);
+ * NULL for a method it does not play (code UNIMPLEMENTED, unless *code says
+ * another); *done when the job's end was reported (without MODE); *code
+ * the reply's code. */
+static uint8_t *impostor_answer(const char *path, const ProtobufCBinaryData *in, size_t *len,
+                                int *done, int *code)
+{
+	*code = 0;
+	uint8_t *ctl = impostor_ctl(path, in, len);
+	if (ctl != NULL)
+		return ctl;
+	if (strcmp(path, WN_PATH_WORKER_JOIN) == 0) {
+		Whatsnext__V1__JoinResponse r = WHATSNEXT__V1__JOIN_RESPONSE__INIT;
+		r.worker_timeout_ms = 60000;
+		r.lease_ms = 60000;
+		return wn_message_pack(&r.base, len);
+	}
+	if (strcmp(path, WN_PATH_TASK_LIST) == 0) {
+		Whatsnext__V1__Task t = WHATSNEXT__V1__TASK__INIT, *ts[1] = {&t};
+		t.project = (char *)project;
+		t.name = (char *)task;
+		Whatsnext__V1__ListTasksResponse r = WHATSNEXT__V1__LIST_TASKS_RESPONSE__INIT;
+		r.n_tasks = 1;
+		r.tasks = ts;
+		return wn_message_pack(&r.base, len);
+	}
+	if (strcmp(path, WN_PATH_QUEUE_FETCH) == 0)
+		return impostor_fetch(len);
+	if (strcmp(path, WN_PATH_QUEUE_COMPLETE) == 0)
+		return impostor_complete(in, len, done, code);
+	if (strcmp(path, WN_PATH_QUEUE_RELEASE) == 0) {
+		Whatsnext__V1__ReleaseRequest *rq =
+		    whatsnext__v1__release_request__unpack(NULL, in->len, in->data);
+		if (rq != NULL) {
+			printf("release");
+			if (mode != NULL)
+				printf(" %llu.%u", (unsigned long long)rq->job_id, rq->attempt);
+			printf(" reason=%s\n", rq->reason);
+			whatsnext__v1__release_request__free_unpacked(rq, NULL);
+		}
+		*done = mode == NULL;
+		struct ijob j;
+		impostor_job(&j, 1);
+		return wn_message_pack(&j.j.base, len);
 	}
 	if (strcmp(path, WN_PATH_QUEUE_HEARTBEAT) == 0) {
 		Whatsnext__V1__HeartbeatResponse r = WHATSNEXT__V1__HEARTBEAT_RESPONSE__INIT;
