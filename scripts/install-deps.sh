@@ -11,6 +11,8 @@ pkgs=(build-essential pkg-config git ca-certificates
       curl python3-protobuf protobuf-compiler prometheus)
 # the dashboard's test runs in a real headless Chromium (tests/browser)
 pkgs+=(chromium fonts-dejavu-core)
+# the tests' shells run sleep, seq, rm and mktemp as bash's loadable builtins
+pkgs+=(bash-builtins)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,6 +8,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/proc.sh"
+proc_builtins rm mktemp sleep
 results=$1 item=$2 kind=$3 label=$4 locks=$5
 shift 5
 lock_dir=${WN_LOCK_DIR:-/tmp/wn-test-locks}

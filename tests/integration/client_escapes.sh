@@ -31,9 +31,9 @@ EOF
 	worker_wait "$WORKER_PID" 20
 	wnctl job show "$id" >show.txt
 	no_controls show.txt "job show"
-	expect_contains "$(cat show.txt)" 'cleared \x1b]52;c;cHduZWQ=\x07 done'
-	expect_contains "$(cat show.txt)" '\x1b[2J\x1b[H'
-	expect_contains "$(cat show.txt)" 'v=title \x1b]0;pwned\x07 csi \u009b31m end\x09x'
+	expect_contains "$(<show.txt)" 'cleared \x1b]52;c;cHduZWQ=\x07 done'
+	expect_contains "$(<show.txt)" '\x1b[2J\x1b[H'
+	expect_contains "$(<show.txt)" 'v=title \x1b]0;pwned\x07 csi \u009b31m end\x09x'
 	wnctl job list --project p --all >list.txt
 	no_controls list.txt "job list"
 	# --json is exact JSON: the bytes come back as they were

@@ -60,7 +60,7 @@ EOF
 	expect_not_contains "$cmdline" "$SECRET" "wnctl's command line"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
-	expect_contains "$(cat err)" "wnctl: warning: a token given with --token can be seen by other users"
+	expect_contains "$(<err)" "wnctl: warning: a token given with --token can be seen by other users"
 }
 
 # worker_yaml FILE [LINES...]: a worker config for task t with extra top-level lines.

@@ -172,7 +172,7 @@ test_ctl_batch_input_is_bounded() {
 	head -c 300000000 /dev/zero | tr '\0' ' ' | wnctl job batch - --project p --task t \
 		2>err.txt || rc=$?
 	expect_eq "$rc" 1 "exit status"
-	expect_eq "$(cat err.txt)" "wnctl: cannot read stdin: larger than 268435456 bytes (a batch is sent in one request of at most 16777216 bytes)"
+	expect_eq "$(<err.txt)" "wnctl: cannot read stdin: larger than 268435456 bytes (a batch is sent in one request of at most 16777216 bytes)"
 	expect_eq "$(wnctl job list --format id)" "ID" "jobs"
 }
 

@@ -121,7 +121,7 @@ test_ctl_many_labels_and_parameters_on_the_command_line() {
 		"(8000, 'again', 'v8000')" "labels"
 	kb=$(peak_kb "$WN_BIN/wnctl" job add p t "${params[@]}" --param p2=last)
 	((kb < 100000)) || fail "job add with 8000 parameters held $kb KB"
-	wnctl --json job show "$(cat out)" >job.json
+	wnctl --json job show "$(<out)" >job.json
 	expect_eq "$(jfile job.json "(len(j['params']), list(j['params'])[:2], j['params']['p2'])")" \
 		"(8000, ['p1', 'p2'], 'last')" "parameters"
 }
@@ -260,8 +260,8 @@ ${ids[0]}   t-${ids[0]}   failed  exit code 3" "the summary and the failed job"
 	wait_until 10 "the wait to park" grep -q 'waits up to' "$WN_TMP/wnd.log"
 	wnctl job remove "$id" >/dev/null
 	wait_until 20 "the wait to end" test -s rm.rc
-	expect_eq "$(cat rm.rc)" 9 "exit of a wait with a job removed"
-	expect_eq "$(cat rm.out)" "30 jobs: 29 completed, 1 removed" "summary"
+	expect_eq "$(<rm.rc)" 9 "exit of a wait with a job removed"
+	expect_eq "$(<rm.out)" "30 jobs: 29 completed, 1 removed" "summary"
 	expect_eq "$(($(job_gets) - before))" 0 "JobService/Get calls"
 }
 

@@ -20,7 +20,7 @@ test_ctl_sweep_file_from_stdin() {
 	local rc=0
 	head -c 20000000 /dev/zero | tr '\0' ' ' | wnctl job sweep p t --file - 2>err.txt || rc=$?
 	expect_eq "$rc" 1 "exit status of an endless input"
-	expect_eq "$(cat err.txt)" "wnctl: cannot read stdin: larger than 16777216 bytes"
+	expect_eq "$(<err.txt)" "wnctl: cannot read stdin: larger than 16777216 bytes"
 	expect_exit 2 wnctl job sweep p t --file - </dev/null
 	expect_contains "$WN_ERR" "nothing to sweep"
 	expect_exit 1 wnctl job sweep p t --file .

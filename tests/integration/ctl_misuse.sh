@@ -30,7 +30,7 @@ print("\n".join([line] * 20000))' >many.jsonl
 			job batch many.jsonl) >out 2>err || rc=$?
 		[ "$rc" != 134 ] || expect_contains "$(head -1 err)" "wnctl: out of memory allocating " \
 			"stderr at $kb KiB"
-		[[ $rc == @(2|3|134) ]] || fail "at $kb KiB: exit $rc: $(cat err)"
+		[[ $rc == @(2|3|134) ]] || fail "at $kb KiB: exit $rc: $(<err)"
 	done
 }
 
@@ -125,18 +125,18 @@ EOF
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	wait_until 20 "job $id to print" log_head "$id"
-	expect_eq "$(cat head.out)" "first" "the job's first line"
+	expect_eq "$(<head.out)" "first" "the job's first line"
 	log_head -f "$id"
-	expect_eq "$(cat head.out)" "first" "job log -f's first line"
-	expect_eq "$(cat head.rc)" 141 "exit status (SIGPIPE, as any write to the pipe)"
-	expect_eq "$(cat head.err)" "" "stderr"
+	expect_eq "$(<head.out)" "first" "job log -f's first line"
+	expect_eq "$(<head.rc)" 141 "exit status (SIGPIPE, as any write to the pipe)"
+	expect_eq "$(<head.err)" "" "stderr"
 	# SIGPIPE ignored: the error any write to the pipe then gets
 	(trap '' PIPE && log_head -f "$id")
-	expect_eq "$(cat head.rc)" 1 "exit status, SIGPIPE ignored"
-	expect_eq "$(cat head.err)" "wnctl: cannot write output: Broken pipe"
+	expect_eq "$(<head.rc)" 1 "exit status, SIGPIPE ignored"
+	expect_eq "$(<head.err)" "wnctl: cannot write output: Broken pipe"
 	(trap '' PIPE && log_head -f "$id" --json)
-	expect_eq "$(cat head.rc)" 1 "exit status, --json, SIGPIPE ignored"
-	expect_eq "$(cat head.out)" "{" "--json"
+	expect_eq "$(<head.rc)" 1 "exit status, --json, SIGPIPE ignored"
+	expect_eq "$(<head.out)" "{" "--json"
 	expect_eq "$(job_get "$id" "j['status']")" running "the job"
 	touch release
 	wait_status "$id" completed 20
@@ -259,7 +259,7 @@ test_ctl_token_from_the_environment_is_one_line() {
 		expect_exit 2 env WN_TOKEN="$t" "$WN_BIN/wnctl" project create x
 		expect_eq "$WN_ERR" 'wnctl: invalid $WN_TOKEN: a token is one line of 1 to 4096 bytes'
 	done
-	expect_exit 0 env WN_TOKEN="$(cat admin.token)" "$WN_BIN/wnctl" --json project list
+	expect_exit 0 env WN_TOKEN="$(<admin.token)" "$WN_BIN/wnctl" --json project list
 	expect_eq "$(jq -c '.projects' <<<"$WN_OUT")" "[]" "projects created"
 	# a token given otherwise wins, and $WN_TOKEN is not looked at
 	expect_exit 0 env WN_TOKEN=$'a\nb' "$WN_BIN/wnctl" --token-file admin.token project list
@@ -302,8 +302,8 @@ print("\n".join([line] * 3000))' >jobs.jsonl
 	(trap '' PIPE && "$WN_BIN/wnctl" --json job list --all --limit 100 2>err |
 		head -c 1 >out && exit "${PIPESTATUS[0]}") || rc=$?
 	expect_eq "$rc" 1 "exit status, SIGPIPE ignored"
-	expect_eq "$(cat err)" "wnctl: cannot write output: Broken pipe" "stderr"
-	expect_eq "$(cat out)" "{" "stdout"
+	expect_eq "$(<err)" "wnctl: cannot write output: Broken pipe" "stderr"
+	expect_eq "$(<out)" "{" "stdout"
 	# the page it could not write is the last it asked for
 	local asked
 	asked=$(($(requests_of JobService/List) - before))
@@ -313,7 +313,7 @@ print("\n".join([line] * 3000))' >jobs.jsonl
 	("$WN_BIN/wnctl" --json job list --all --limit 100 2>err | head -c 1 >out &&
 		exit "${PIPESTATUS[0]}") || rc=$?
 	expect_eq "$rc" 141 "exit status (SIGPIPE)"
-	expect_eq "$(cat err)" "" "stderr"
+	expect_eq "$(<err)" "" "stderr"
 }
 
 # nonblocking_run OUT CMD...: run CMD with its stdout a pipe left non-blocking
@@ -364,7 +364,7 @@ print("\n".join([line] * 300))' >jobs.jsonl
 		wnctl $a >want
 		# shellcheck disable=SC2086
 		expect_eq "$(nonblocking_run got "$WN_BIN/wnctl" $a)" 0 "exit status of wnctl $a"
-		expect_eq "$(cat got.err)" "" "stderr of wnctl $a"
+		expect_eq "$(<got.err)" "" "stderr of wnctl $a"
 		cmp -s got want || fail "wnctl $a: $(wc -c <got) bytes written of $(wc -c <want)"
 	done
 }
@@ -393,6 +393,6 @@ if p.poll() is None:
 os.close(w)
 print(p.communicate()[0].decode().strip(), p.returncode)
 PY
-	expect_eq "$(cat got)" "1 0" "the id and the exit status"
+	expect_eq "$(<got)" "1 0" "the id and the exit status"
 	expect_eq "$(wnctl job list --format name | tr '\n' ' ')" "NAME a " "jobs"
 }

@@ -125,10 +125,10 @@ test_ctl_closed_stdout_is_an_error_not_a_message_to_the_server() {
 	expect_eq "$WN_ERR" "wnctl: cannot write output: Bad file descriptor" "project list"
 	expect_exit 1 no_stdout job wait "$id" --timeout 0
 	expect_exit 1 no_stdout --json job show "$id"
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "malformed" "wnd's log"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "malformed" "wnd's log"
 	# stderr closed: the error is lost, its exit code is not
 	expect_exit 4 no_stderr job show 999
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "malformed" "wnd's log"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "malformed" "wnd's log"
 	# nothing changed
 	expect_exit 0 wnctl --json job list
 	expect_eq "$(jget "$WN_OUT" 'len(j["jobs"])')" 1 "jobs"

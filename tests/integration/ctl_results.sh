@@ -38,7 +38,7 @@ test_ctl_artifact_get_a_name_near_the_system_limit() {
 	cd dl
 	# fetched under its own name, 250 bytes: the temporary name beside it fits too
 	expect_exit 0 wnctl job artifact get "$ID" "out/$long"
-	expect_eq "$(cat "$long")" weights "the file fetched"
+	expect_eq "$(<"$long")" weights "the file fetched"
 	expect_contains "$WN_OUT" "wrote $long: 8 bytes"
 	expect_exit 0 wnctl job artifact get "$ID" "out/$long" -o "$long" --force
 	expect_eq "$(ls -A)" "$long" "files left beside it"
@@ -50,7 +50,7 @@ test_ctl_artifact_named_dash_is_written_to_a_file() {
 	cd dl
 	# its last part is "-": the default file is ./-, not stdout
 	expect_exit 0 wnctl job artifact get "$ID" out/-
-	expect_eq "$(cat ./-)" dash "the file named -"
+	expect_eq "$(<./-)" dash "the file named -"
 	expect_contains "$WN_OUT" "wrote ./-: 5 bytes"
 	expect_exit 1 wnctl job artifact get "$ID" out/-
 	expect_contains "$WN_ERR" "./- exists; --force replaces it"
@@ -121,7 +121,7 @@ test_ctl_artifact_to_a_terminal_shows_controls_escaped() {
 	if LC_ALL=C grep -q $'[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' tty.txt; then
 		fail "raw terminal controls reached the terminal: $(od -c tty.txt | head -n 3)"
 	fi
-	expect_contains "$(cat tty.txt)" 'hi\x1b]0;pwned\x07\x1b[2J'
+	expect_contains "$(<tty.txt)" 'hi\x1b]0;pwned\x07\x1b[2J'
 	on_tty tty.txt "$WN_BIN/wnctl" job artifact get "$ID" out/cut.txt -o -
 	expect_eq "$(tail -c 12 tty.txt | tr -d '\r')" "aaaaé end" "the character cut by a chunk"
 	# to a pipe or a file the bytes go as they are
@@ -160,7 +160,7 @@ test_ctl_artifact_get_removes_what_a_fetch_killed_left() {
 	# a fresh one left by a kill is kept for now
 	expect_exit 0 wnctl job artifact get "$ID" out/model.bin -o m2.bin
 	expect_eq "$WN_ERR" "wnctl: removed $left, left by a fetch that was cut off"
-	expect_eq "$(cat m2.bin)" weights "the file fetched"
+	expect_eq "$(<m2.bin)" weights "the file fetched"
 	expect_eq "$(ls -A | tr '\n' ' ')" \
 		".a.bin.wnctl-partial-Held00 .b.bin.wnctl-partial-Fresh0 .c.bin.wnctl-partial-long-name m2.bin notes.wnctl-partial-Abc123 " \
 		"what the fetch left in its directory"
@@ -193,12 +193,12 @@ test_ctl_artifact_to_a_pipe_without_reader() {
 	(trap '' PIPE && "$WN_BIN/wnctl" job artifact get "$ID" out/big -o - 2>err |
 		head -c 1 >/dev/null && exit "${PIPESTATUS[0]}") || rc=$?
 	expect_eq "$rc" 1 "exit status, SIGPIPE ignored"
-	expect_eq "$(cat err)" "wnctl: cannot write output: Broken pipe" "stderr"
+	expect_eq "$(<err)" "wnctl: cannot write output: Broken pipe" "stderr"
 	rc=0
 	("$WN_BIN/wnctl" job artifact get "$ID" out/big -o - 2>err | head -c 1 >/dev/null &&
 		exit "${PIPESTATUS[0]}") || rc=$?
 	expect_eq "$rc" 141 "exit status (SIGPIPE)"
-	expect_eq "$(cat err)" "" "stderr"
+	expect_eq "$(<err)" "" "stderr"
 }
 
 # replaying_proxy LISTEN SERVER METHOD: pass what wnctl and wnd send each
@@ -277,7 +277,7 @@ test_ctl_log_from_a_server_that_sends_a_part_again() {
 		rc=0
 		# shellcheck disable=SC2086
 		timeout 20 "$WN_BIN/wnctl" --server "ipc://$WN_TMP/proxy.sock" $a "$ID" >out 2>err || rc=$?
-		expect_eq "$rc" 1 "exit status of $a (stderr: $(cat err))"
-		expect_eq "$(cat err)" "wnctl: cannot follow the output of job $ID: the server sent bytes 0 to 1048576 again" "$a"
+		expect_eq "$rc" 1 "exit status of $a (stderr: $(<err))"
+		expect_eq "$(<err)" "wnctl: cannot follow the output of job $ID: the server sent bytes 0 to 1048576 again" "$a"
 	done
 }

@@ -46,7 +46,7 @@ kill9_during_first_poll() {
 	wait_for 20 "the first call to park" parked 1
 	wn_kill9
 	wn_start --config "$WN_TMP/wnd.yaml"
-	[ ! -e "$out.rc" ] || fail "wnctl $* gave up: exit $(cat "$out.rc"): $(cat "$out.err")"
+	[ ! -e "$out.rc" ] || fail "wnctl $* gave up: exit $(<"$out.rc"): $(<"$out.err")"
 	wait_for 20 "the call to park on the new wnd" parked 2
 }
 
@@ -57,11 +57,11 @@ test_ctl_wait_rides_out_kill9_during_first_poll() {
 	kill9_during_first_poll w.out job wait "$id"
 	wnctl job cancel "$id" >/dev/null
 	wait_for 20 "the wait to end" test -e w.out.rc
-	expect_eq "$(cat w.out.rc)" 9 "exit of the wait (stderr: $(cat w.out.err))"
-	expect_contains "$(cat w.out)" "1 job: 1 cancelled" "summary"
-	expect_contains "$(cat w.out.err)" "lost the server" "stderr"
-	expect_contains "$(cat w.out.err)" "still waiting" "stderr"
-	expect_contains "$(cat w.out.err)" "the server answers again" "stderr"
+	expect_eq "$(<w.out.rc)" 9 "exit of the wait (stderr: $(<w.out.err))"
+	expect_contains "$(<w.out)" "1 job: 1 cancelled" "summary"
+	expect_contains "$(<w.out.err)" "lost the server" "stderr"
+	expect_contains "$(<w.out.err)" "still waiting" "stderr"
+	expect_contains "$(<w.out.err)" "the server answers again" "stderr"
 
 	# a server that was never there: exit 3 at once, nothing waited for
 	wn_kill9
@@ -77,9 +77,9 @@ test_ctl_log_follow_rides_out_kill9_during_first_poll() {
 	kill9_during_first_poll l.out job log -f "$id"
 	wnctl job cancel "$id" >/dev/null
 	wait_for 20 "the follow to end" test -e l.out.rc
-	expect_eq "$(cat l.out.rc)" 9 "exit of job log -f (stderr: $(cat l.out.err))"
-	expect_contains "$(cat l.out.err)" "still following" "stderr"
-	expect_contains "$(cat l.out.err)" "the server answers again" "stderr"
+	expect_eq "$(<l.out.rc)" 9 "exit of job log -f (stderr: $(<l.out.err))"
+	expect_contains "$(<l.out.err)" "still following" "stderr"
+	expect_contains "$(<l.out.err)" "the server answers again" "stderr"
 
 	wn_kill9
 	expect_exit 3 wnctl job log -f "$id"
@@ -97,9 +97,9 @@ test_ctl_log_follow_of_a_job_removed_meanwhile() {
 	wait_for 20 "the follow to park" parked 1
 	wnctl job remove "$id" >/dev/null
 	wait_for 20 "the follow to end" test -e r.out.rc
-	expect_eq "$(cat r.out.rc)" 9 "exit of job log -f (stderr: $(cat r.out.err))"
-	expect_eq "$(cat r.out.err)" "wnctl: job $id was removed while it was followed (or its task or project was deleted)"
-	expect_eq "$(cat r.out)" "" "stdout"
+	expect_eq "$(<r.out.rc)" 9 "exit of job log -f (stderr: $(<r.out.err))"
+	expect_eq "$(<r.out.err)" "wnctl: job $id was removed while it was followed (or its task or project was deleted)"
+	expect_eq "$(<r.out)" "" "stdout"
 	# a job that is not there at the start: not found
 	expect_exit 4 wnctl job log -f "$id"
 	expect_eq "$WN_ERR" "wnctl: job $id not found"
@@ -124,8 +124,8 @@ test_ctl_wait_counts_a_job_removed_before_a_restart() {
 	wait_for 20 "the wait to park on the new wnd" parked_or_ended 2 ids.out.rc
 	wnctl job cancel "$b" >/dev/null
 	wait_for 20 "the wait to end" test -e ids.out.rc
-	expect_eq "$(cat ids.out.rc)" 9 "exit of the wait by ids (stderr: $(cat ids.out.err))"
-	expect_contains "$(cat ids.out)" "2 jobs: 1 cancelled, 1 removed" "summary by ids"
+	expect_eq "$(<ids.out.rc)" 9 "exit of the wait by ids (stderr: $(<ids.out.err))"
+	expect_contains "$(<ids.out)" "2 jobs: 1 cancelled, 1 removed" "summary by ids"
 
 	s=$(wnctl --json job sweep p t --grid k=1,2 | jq -r .sweep_id)
 	ctl_bg sweep.out job wait --sweep "$s"
@@ -136,9 +136,9 @@ test_ctl_wait_counts_a_job_removed_before_a_restart() {
 	wait_for 20 "the sweep's wait to park on the new wnd" parked_or_ended 4 sweep.out.rc
 	wnctl job cancel "$((s + 1))" >/dev/null
 	wait_for 20 "the sweep's wait to end" test -e sweep.out.rc
-	expect_eq "$(cat sweep.out.rc)" 9 "exit of the wait by sweep (stderr: $(cat sweep.out.err))"
-	expect_contains "$(cat sweep.out)" "2 jobs: 1 cancelled, 1 removed" "summary by sweep"
-	expect_contains "$(cat sweep.out.err)" "still waiting" "stderr"
+	expect_eq "$(<sweep.out.rc)" 9 "exit of the wait by sweep (stderr: $(<sweep.out.err))"
+	expect_contains "$(<sweep.out)" "2 jobs: 1 cancelled, 1 removed" "summary by sweep"
+	expect_contains "$(<sweep.out.err)" "still waiting" "stderr"
 }
 
 # A job named by id and removed while wnd was down (or between two long polls)
@@ -158,7 +158,7 @@ test_ctl_wait_counts_a_job_removed_before_the_next_poll() {
 	wait_for 20 "the call to park on the new wnd" parked 2
 	wnctl job cancel "$a" >/dev/null
 	wait_for 20 "the wait to end" test -e w.out.rc
-	expect_eq "$(cat w.out.rc)" 9 "exit of the wait (stderr: $(cat w.out.err))"
+	expect_eq "$(<w.out.rc)" 9 "exit of the wait (stderr: $(<w.out.err))"
 	expect_eq "$(head -n 1 w.out)" "2 jobs: 1 cancelled, 1 removed" "summary"
 	# every job named removed: the wait ends
 	local c
@@ -167,7 +167,7 @@ test_ctl_wait_counts_a_job_removed_before_the_next_poll() {
 	wait_for 20 "the call to park" parked 3
 	wnctl job remove "$c" >/dev/null
 	wait_for 20 "the wait to end" test -e c.out.rc
-	expect_eq "$(cat c.out.rc)" 9 "exit of a wait for a removed job"
+	expect_eq "$(<c.out.rc)" 9 "exit of a wait for a removed job"
 	expect_eq "$(jq -c '[.done, .total, .removed]' c.out)" "[true,1,1]" "--json"
 }
 
@@ -188,8 +188,8 @@ test_ctl_wait_sweep_counts_jobs_removed_during_every_poll() {
 	lease=$(wnctl queue fetch p --worker w1)
 	wnctl queue complete $lease --worker w1 >/dev/null
 	wait_for 20 "the wait to end" test -e s.out.rc
-	expect_eq "$(cat s.out.rc)" 9 "exit: two jobs were removed (stderr: $(cat s.out.err))"
-	expect_eq "$(cat s.out)" "3 jobs: 1 completed, 2 removed" "summary"
+	expect_eq "$(<s.out.rc)" 9 "exit: two jobs were removed (stderr: $(<s.out.err))"
+	expect_eq "$(<s.out)" "3 jobs: 1 completed, 2 removed" "summary"
 }
 
 # hold_options_then_kill9 READY: a lease (F_SETLEASE) on wnd's OPTIONS files,
@@ -257,8 +257,8 @@ test_ctl_wait_and_follow_pause_for_a_server_that_does_not_hold_polls() {
 	expect_contains "$WN_ERR" "timed out"
 	local rc=0
 	timeout -s INT 2 "$WN_BIN/wnctl" --server "$url" job log -f 1 >log.out 2>&1 || rc=$?
-	expect_eq "$rc" 124 "exit status of job log -f, cut by timeout ($(cat log.out))"
-	wait "$ipid" || fail "wnimpostor: $(cat hasty.out)"
+	expect_eq "$rc" 124 "exit status of job log -f, cut by timeout ($(<log.out))"
+	wait "$ipid" || fail "wnimpostor: $(<hasty.out)"
 	local waits logs
 	waits=$(grep -c '^wait$' hasty.out || true)
 	logs=$(grep -c '^log$' hasty.out || true)
@@ -283,6 +283,6 @@ test_ctl_artifact_get_stops_at_the_size_the_server_lists() {
 	expect_eq "$WN_ERR" "wnctl: artifact f of job 1: the server sent more than its 10 bytes; nothing written"
 	[ ! -e f.bin ] || fail "f.bin was written"
 	[ -z "$(ls -A | grep -v '^endless' | grep -v '^\.')" ] || fail "files left: $(ls -A)"
-	wait "$ipid" || fail "wnimpostor: $(cat endless.out)"
+	wait "$ipid" || fail "wnimpostor: $(<endless.out)"
 	expect_eq "$(grep -c '^get ' endless.out)" 3 "GetArtifact calls"
 }

@@ -57,8 +57,8 @@ test_ctl_job_list_all_prints_page_by_page() {
 	expect_eq "$(head -n 1 out.txt | tr -s ' ')" "ID PROJECT TASK NAME PRIO STATUS ATTEMPT EXIT WORKER" "header"
 	expect_eq "$(wc -l <out.txt)" 1001 "lines printed: the first page and its header"
 	expect_eq "$(tail -n 1 out.txt | awk '{print $1, $4}')" "1000 ${LONG}1000" "last row"
-	expect_eq "$(cat rc.txt)" 3 "exit status once the server is gone"
-	expect_contains "$(cat err.txt)" "wnctl: "
+	expect_eq "$(<rc.txt)" 3 "exit status once the server is gone"
+	expect_contains "$(<err.txt)" "wnctl: "
 }
 
 test_ctl_sweep_results_prints_page_by_page() {
@@ -70,7 +70,7 @@ test_ctl_sweep_results_prints_page_by_page() {
 	expect_eq "$(head -n 1 out.txt | tr -s ' ')" "ID NAME x STATUS" "header"
 	expect_eq "$(wc -l <out.txt)" 1001 "lines printed: the first page and its header"
 	expect_eq "$(tail -n 1 out.txt | tr -s ' ')" "1000 ${LONG}1000 1000 pending" "last row"
-	expect_eq "$(cat rc.txt)" 3 "exit status once the server is gone"
+	expect_eq "$(<rc.txt)" 3 "exit status once the server is gone"
 }
 
 # Columns are as wide as the first page needs; a later page widens a column

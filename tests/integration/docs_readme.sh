@@ -47,7 +47,7 @@ tour_run() {
 		;;
 	esac
 	eval "$code" </dev/null >out 2>err || rc=$?
-	[ "$rc" = "$want" ] || fail "README: '$line' exited $rc, not $want: $(cat err)"
+	[ "$rc" = "$want" ] || fail "README: '$line' exited $rc, not $want: $(<err)"
 	cat out >>tour.out
 }
 
@@ -59,8 +59,8 @@ test_readme_tour() {
 		tour_run "$line"
 		n=$((n + 1))
 		case $line in
-		*"sweep results"*) expect_eq "$(cat out)" "$(tour_table)" "the README's sweep results" ;;
-		*"job deps"*) expect_contains "$(cat out)" "afterany 2 lr0.05: " "the README's job deps" ;;
+		*"sweep results"*) expect_eq "$(<out)" "$(tour_table)" "the README's sweep results" ;;
+		*"job deps"*) expect_contains "$(<out)" "afterany 2 lr0.05: " "the README's job deps" ;;
 		esac
 	done < <(tour_lines)
 	((n > 20)) || fail "the README's tour has $n command lines"

@@ -154,7 +154,7 @@ test_drain_takes_no_new_jobs_and_exits_when_idle() {
 	# The running job finishes; then the worker leaves and exits.
 	touch "release-$a"
 	worker_wait "$pid" 20
-	expect_contains "$(cat w1.log)" "drained: no job left; exiting"
+	expect_contains "$(<w1.log)" "drained: no job left; exiting"
 	expect_eq "$(job_get "$a" "j['status']")" completed
 	expect_eq "$(job_get "$b" "j['status']")" pending
 	[ ! -e "started-$b" ] || fail "a draining worker started a new job"

@@ -22,7 +22,7 @@ test_gpu_jobs_never_go_to_a_cpu_only_worker() {
 	cpu_job=$(wnctl job add p prep)
 	worker_start cpu1 cpu.yaml
 	wait_until 10 "the CPU job to start" test -e "started-$cpu_job"
-	expect_eq "$(cat "env-$cpu_job")" "[unset] 0 0 cpu1" "a job on a machine without GPUs"
+	expect_eq "$(<"env-$cpu_job")" "[unset] 0 0 cpu1" "a job on a machine without GPUs"
 	touch "release-$cpu_job"
 	wait_status "$cpu_job" completed
 	expect_eq "$(job_get "$gpu_job" "j['status']")" pending "the GPU job on a CPU-only fleet"
@@ -36,7 +36,7 @@ test_gpu_jobs_never_go_to_a_cpu_only_worker() {
 	} >gpu.yaml
 	worker_start gpu1 gpu.yaml
 	wait_until 10 "the GPU job to start" test -e "started-$gpu_job"
-	expect_eq "$(cat "env-$gpu_job")" "[0] 0 0 gpu1"
+	expect_eq "$(<"env-$gpu_job")" "[0] 0 0 gpu1"
 	touch "release-$gpu_job"
 	wait_status "$gpu_job" completed
 	expect_eq "$(job_get "$gpu_job" "j['worker']")" gpu1
@@ -67,7 +67,7 @@ test_two_gpu_jobs_share_a_two_gpu_worker_and_a_third_waits() {
 	local cpu_job
 	cpu_job=$(wnctl job add p prep)
 	wait_until 10 "the CPU job to start" test -e "started-$cpu_job"
-	expect_eq "$(cat "env-$cpu_job")" "[] 0 0 w1" "a job without GPUs on a GPU machine"
+	expect_eq "$(<"env-$cpu_job")" "[] 0 0 w1" "a job without GPUs on a GPU machine"
 	touch "release-$cpu_job"
 	wait_status "$cpu_job" completed
 	expect_eq "$(job_get "$c" "j['status']")" pending "the third GPU job"
@@ -139,5 +139,5 @@ test_a_job_no_worker_could_run_says_why() {
 	expect_contains "$WN_OUT" "waiting: needs 4 gpu; largest worker offers 2"
 	expect_contains "$WN_OUT" "status: pending"
 	expect_eq "$(job_get "$huge" "j['waiting']")" "needs 1048576 MB; largest worker offers 16384 MB"
-	[ ! -e order ] || fail "a job ran that no worker can hold: $(cat order)"
+	[ ! -e order ] || fail "a job ran that no worker can hold: $(<order)"
 }

@@ -26,7 +26,7 @@ hcall() {
 	HSTATUS=$(curl -sS -o hbody -D hdrs -w '%{http_code}' -X POST "$WN_HTTP/v1/$method" \
 		-H 'Content-Type: application/json' --data-binary "$body" "$@") ||
 		fail "curl $method: no reply"
-	HBODY=$(cat hbody)
+	HBODY=$(<hbody)
 }
 
 # expect_http STATUS METHOD JSON [curl args...]: hcall, then the status.
@@ -42,7 +42,7 @@ expect_http() {
 typed_create() {
 	HSTATUS=$(curl -sS -o hbody -w '%{http_code}' -X POST "$WN_HTTP/v1/ProjectService/Create" \
 		-H "Content-Type: $2" --data-binary "{\"name\":\"$3\"}") || fail "curl: no reply"
-	HBODY=$(cat hbody)
+	HBODY=$(<hbody)
 	expect_eq "$HSTATUS" "$1" "HTTP status of a body of Content-Type $2 (body $HBODY)"
 }
 

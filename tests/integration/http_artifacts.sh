@@ -49,11 +49,11 @@ test_an_artifact_is_downloaded_whole_and_resumed() {
 	expect_eq "$(get "$url")" 200 "the whole file"
 	cmp body model.bin || fail "the file downloaded differs"
 	tr -d '\r' <hdrs >h
-	expect_contains "$(cat h)" "Content-Length: 3000000"
-	expect_contains "$(cat h)" "ETag: \"$sum\""
-	expect_contains "$(cat h)" "Accept-Ranges: bytes"
-	expect_contains "$(cat h)" "Content-Disposition: attachment; filename*=UTF-8''model.bin"
-	expect_contains "$(cat h)" "Content-Security-Policy: sandbox"
+	expect_contains "$(<h)" "Content-Length: 3000000"
+	expect_contains "$(<h)" "ETag: \"$sum\""
+	expect_contains "$(<h)" "Accept-Ranges: bytes"
+	expect_contains "$(<h)" "Content-Disposition: attachment; filename*=UTF-8''model.bin"
+	expect_contains "$(<h)" "Content-Security-Policy: sandbox"
 	# curl -C - resumes a download cut short, and gets the rest alone
 	head -c 1234567 model.bin >part.bin
 	curl -s -C - -o part.bin -D hdrs "$url"
@@ -85,19 +85,19 @@ test_an_artifact_is_downloaded_whole_and_resumed() {
 	expect_eq "$(get "$WN_HTTP/artifacts/$ART_ID/out/a%20b.txt")" 400 "an escape in the path"
 	expect_eq "$(get "$WN_HTTP/artifacts/$ART_ID?path=out%2Fa%20b.txt" -H 'Range: bytes=1-')" 206 \
 		"?path= escaped"
-	expect_eq "$(cat body)" "$(printf 'i\n')" "the file named in ?path="
+	expect_eq "$(<body)" "$(printf 'i\n')" "the file named in ?path="
 	expect_contains "$(tr -d '\r' <hdrs)" "filename*=UTF-8''a%20b.txt"
 	local q
 	for q in 'path=out/a%2' 'path=%00' 'path=%zz'; do
 		expect_eq "$(get "$WN_HTTP/artifacts/$ART_ID?$q")" 400 "?$q"
-		expect_contains "$(cat body)" "the path parameter must be"
+		expect_contains "$(<body)" "the path parameter must be"
 	done
 	expect_eq "$(get "$WN_HTTP/artifacts/$ART_ID?path=")" 404 "?path= empty"
 	# a path of 617 bytes, as long as an artifact's may be
 	local deep
 	deep=out/$(printf %0200d 0)/$(printf %0200d 1)/$(printf %0200d 2)
 	expect_eq "$(get "$WN_HTTP/artifacts/$ART_ID/$deep")" 200 "a long path"
-	expect_eq "$(cat body)" deep "the file of a long path"
+	expect_eq "$(<body)" deep "the file of a long path"
 	# after a download the connection serves the next request
 	local out
 	out=$(printf "GET /artifacts/$ART_ID/out/model.bin HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-299999\r\n\r\nHEAD /artifacts/$ART_ID/out/model.bin HTTP/1.1\r\nHost: localhost\r\n\r\nGET /favicon.svg HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" | hraw | tr -d '\0' | grep -a -o 'HTTP/1.1 [0-9]*' | tr '\n' ' ')
@@ -108,7 +108,7 @@ test_an_artifact_is_downloaded_whole_and_resumed() {
 	local p
 	for p in "artifacts/$ART_ID" "artifacts/$ART_ID/" "artifacts/x/out/model.bin" "artifacts/"; do
 		expect_eq "$(get "$WN_HTTP/$p")" 404 "/$p"
-		expect_contains "$(cat body)" "GET /artifacts/JOB/PATH"
+		expect_contains "$(<body)" "GET /artifacts/JOB/PATH"
 	done
 	expect_eq "$(get "$url" -X DELETE)" 405 "DELETE"
 	# as a hostile client asks: a path that climbs (the name is looked up
@@ -180,7 +180,7 @@ test_an_artifact_download_needs_a_token() {
 	local url=$WN_HTTP/artifacts/$ART_ID/out/model.bin
 	expect_eq "$(get "$url")" 401 "without a token"
 	expect_contains "$(tr -d '\r' <hdrs)" "WWW-Authenticate: Bearer"
-	expect_not_contains "$(cat body)" "$(head -c 8 model.bin)"
+	expect_not_contains "$(<body)" "$(head -c 8 model.bin)"
 	expect_eq "$(get "$url" -H 'Authorization: Bearer wrong')" 401 "an unknown token"
 	expect_eq "$(get "$url" -H 'Authorization: Basic eDp5')" 401 "not a bearer token"
 	expect_eq "$(get "$url" -H "Authorization: Bearer $secret" \
@@ -190,11 +190,11 @@ test_an_artifact_download_needs_a_token() {
 	expect_eq "$(get "$url" -H "Authorization: Bearer $secret" -H 'Range: bytes=0-9' \
 		-H 'Origin: https://app.example.org')" 206 "from an allowed origin"
 	tr -d '\r' <hdrs >h
-	expect_contains "$(cat h)" "Access-Control-Allow-Origin: https://app.example.org"
-	expect_contains "$(cat h)" "Access-Control-Expose-Headers: Content-Disposition, Content-Range, ETag"
+	expect_contains "$(<h)" "Access-Control-Allow-Origin: https://app.example.org"
+	expect_contains "$(<h)" "Access-Control-Expose-Headers: Content-Disposition, Content-Range, ETag"
 	expect_eq "$(get "$url" -H "Authorization: Bearer $secret" \
 		-H 'Origin: https://evil.example.net')" 200 "from another origin"
-	expect_not_contains "$(cat hdrs)" "Access-Control-"
+	expect_not_contains "$(<hdrs)" "Access-Control-"
 	wn_stop
 }
 
@@ -223,6 +223,6 @@ PY
 	WN_PIDS+=("$held")
 	wait_until 10 "the downloads under way" grep -q True held.out
 	wn_stop
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "stopped cleanly"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "stopped cleanly"
 	kill "$held" 2>/dev/null || true
 }

@@ -20,7 +20,7 @@ denied_call() {
 	local st
 	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-H "Authorization: Bearer $READER" --data-binary "$2" "$WN_HTTP/v1/$1")
-	expect_eq "$st" 403 "$1 by a reader ($(cat reply))"
+	expect_eq "$st" 403 "$1 by a reader ($(<reply))"
 	expect_eq "$(jq -r .code reply)" 7 "$1's code"
 }
 
@@ -42,7 +42,7 @@ test_audit_line_of_a_call_refused_for_its_role_names_its_target() {
 	printf '{"name":"bootstrap","pad":"%070000d"}' 0 >big.json
 	denied_call TokenService/Revoke @big.json
 	expect_eq "$(project_names)" "p" "projects"
-	python3 - data/audit.log <<'EOF' || fail "audit log: $(cat data/audit.log)"
+	python3 - data/audit.log <<'EOF' || fail "audit log: $(<data/audit.log)"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 got = [(l["token"], l["method"], l["target"], l["result"]) for l in lines]
@@ -80,7 +80,7 @@ test_tokens_and_roles_over_http() {
 	local st
 	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-H "Authorization: Bearer $reader" -d '{"name":"nope"}' "$WN_HTTP/v1/ProjectService/Create")
-	expect_eq "$st" 403 "a reader creating a project ($(cat reply))"
+	expect_eq "$st" 403 "a reader creating a project ($(<reply))"
 	expect_eq "$(jq -r .code reply)" 7
 	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-H "Authorization: Bearer $ADMIN_SECRET" -d '{"name":"yes"}' \
@@ -103,7 +103,7 @@ test_tokens_and_roles_over_http() {
 	expect_eq "$(curl -s -o reply -w '%{http_code}' -H "Authorization: Bearer $limited" \
 		"$WN_HTTP/metrics")" 403 "a project-limited token's metrics"
 	expect_eq "$(jq -r .code reply)" 7
-	expect_not_contains "$(cat reply)" 'project="yes"'
+	expect_not_contains "$(<reply)" 'project="yes"'
 	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $worker" \
 		"$WN_HTTP/metrics")" 403 "a worker token's metrics"
 	expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN_SECRET" \
@@ -152,9 +152,9 @@ test_a_request_id_answers_only_its_own_caller() {
 	first=$(jq -r .job.id reply)
 	# another token with the same id gets neither the reply nor a job
 	st=$(submit "$user" a 77)
-	expect_eq "$st" 400 "the same id from another token ($(cat reply))"
+	expect_eq "$st" 400 "the same id from another token ($(<reply))"
 	expect_contains "$(jq -r .message reply)" "another caller"
-	expect_not_contains "$(cat reply)" admin-only-secret
+	expect_not_contains "$(<reply)" admin-only-secret
 	# the first caller's retry is still answered from the first execution
 	expect_eq "$(submit "$ADMIN_SECRET" b 77 admin-only-secret)" 200
 	expect_eq "$(jq -r .job.id reply)" "$first"
@@ -164,8 +164,8 @@ test_a_request_id_answers_only_its_own_caller() {
 	wn_stop
 	wn_start --admin-token-file admin.token --http 127.0.0.1:0
 	wn_http_url
-	expect_eq "$(submit "$user" a 77)" 400 "after a restart ($(cat reply))"
-	expect_not_contains "$(cat reply)" admin-only-secret
+	expect_eq "$(submit "$user" a 77)" 400 "after a restart ($(<reply))"
+	expect_not_contains "$(<reply)" admin-only-secret
 	expect_eq "$(batch "$user" a 78)" 400 "a batch's id after a restart ($(cat reply))"
 	expect_eq "$(submit "$ADMIN_SECRET" b 77 admin-only-secret)" 200
 	expect_eq "$(jq -r .job.id reply)" "$first"
@@ -176,14 +176,14 @@ test_a_request_id_answers_only_its_own_caller() {
 	local again
 	again=$(wnctl token create u1 --role user --project b 2>/dev/null)
 	st=$(submit "$again" b 79)
-	expect_eq "$st" 400 "the id of a revoked token of the same name ($(cat reply))"
+	expect_eq "$st" 400 "the id of a revoked token of the same name ($(<reply))"
 	expect_contains "$(jq -r .message reply)" "another caller"
-	expect_not_contains "$(cat reply)" user-only-secret
+	expect_not_contains "$(<reply)" user-only-secret
 	wn_stop
 	wn_start --admin-token-file admin.token --http 127.0.0.1:0
 	wn_http_url
 	expect_eq "$(submit "$again" b 79)" 400 "a revoked name's id after a restart ($(cat reply))"
-	expect_not_contains "$(cat reply)" user-only-secret
+	expect_not_contains "$(<reply)" user-only-secret
 	expect_eq "$(wnctl --json job list --all | jq '.jobs | length')" 3
 }
 
@@ -206,7 +206,7 @@ EOF
 	curl -s -D hdrs -o /dev/null -X OPTIONS "$url" -H 'Origin: https://evil.example.net' \
 		-H 'Access-Control-Request-Method: POST'
 	expect_contains "$(head -1 hdrs)" 403
-	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	expect_not_contains "$(<hdrs)" "Access-Control-Allow-Origin"
 	# a call from the allowed origin carries the header
 	local st
 	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
@@ -218,14 +218,14 @@ EOF
 	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
 		-H 'Origin: https://evil.example.net' -H 'Content-Type: application/json' -d '{"name":"b"}')
 	expect_eq "$st" 403
-	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	expect_not_contains "$(<hdrs)" "Access-Control-Allow-Origin"
 	st=$(curl -s -o reply -w '%{http_code}' -X POST "$url" \
 		-H 'Origin: https://evil.example.net' -H 'Content-Type: text/plain' -d '{"name":"c"}')
 	expect_eq "$st" 403
 	# the dashboard's own origin needs no setting
 	st=$(curl -s -o reply -w '%{http_code}' -X POST "$url" -H "Origin: $WN_HTTP" \
 		-H 'Content-Type: application/json' -d '{"name":"d"}')
-	expect_eq "$st" 200 "same origin ($(cat reply))"
+	expect_eq "$st" 200 "same origin ($(<reply))"
 	expect_eq "$(project_names)" a,d
 	wn_stop
 	# no origins set: every other origin is refused
@@ -237,9 +237,9 @@ EOF
 	# an OPTIONS without Origin is no browser's: it was refused 403 "origin
 	# not allowed", naming an origin it did not send; it gets the verbs
 	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X OPTIONS "$WN_HTTP/v1/ProjectService/List")
-	expect_eq "$st" 204 "OPTIONS without Origin: $(cat reply)"
+	expect_eq "$st" 204 "OPTIONS without Origin: $(<reply)"
 	expect_contains "$(tr -d '\r' <hdrs)" "Allow: POST, OPTIONS"
-	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	expect_not_contains "$(<hdrs)" "Access-Control-Allow-Origin"
 }
 
 test_https_and_the_secure_default() {
@@ -250,9 +250,9 @@ test_https_and_the_secure_default() {
 	# a network address without TLS and tokens is refused before anything is made
 	local rc=0
 	"$WN_BIN/wnd" --data d2 --listen "ipc://$WN_TMP/x.sock" --http 0.0.0.0:7 >refused.log 2>&1 || rc=$?
-	expect_eq "$rc" 1 "wnd with --http on every address: $(cat refused.log)"
-	expect_contains "$(cat refused.log)" "refusing to serve"
-	expect_contains "$(cat refused.log)" "(serve https:// with tls_cert and tls_key"
+	expect_eq "$rc" 1 "wnd with --http on every address: $(<refused.log)"
+	expect_contains "$(<refused.log)" "refusing to serve"
+	expect_contains "$(<refused.log)" "(serve https:// with tls_cert and tls_key"
 	[ ! -e d2 ] || fail "the refused wnd made a data directory"
 	# https with the TLS settings
 	wn_start --http https://127.0.0.1:0 --tls-cert pki/srv.pem --tls-key pki/srv.key
@@ -261,7 +261,7 @@ test_https_and_the_secure_default() {
 	local st
 	st=$(curl -s --cacert pki/srv.pem -o reply -w '%{http_code}' -X POST \
 		-H 'Content-Type: application/json' -d '{"name":"tls"}' "$WN_HTTP/v1/ProjectService/Create")
-	expect_eq "$st" 200 "over https ($(cat reply))"
+	expect_eq "$st" 200 "over https ($(<reply))"
 	expect_eq "$(project_names)" tls
 	# plain http to it gets no reply; https to it without trusting the CA fails
 	curl -s -m 5 -o /dev/null "http://${WN_HTTP#https://}/" && fail "plain http was served"
@@ -273,7 +273,7 @@ test_https_and_the_secure_default() {
 	"$WN_BIN/wnd" --data "$WN_TMP/data" --listen "ipc://$WN_TMP/y.sock" \
 		--http https://127.0.0.1:0 >nokey.log 2>&1 || rc=$?
 	expect_eq "$rc" 1
-	expect_contains "$(cat nokey.log)" "https needs tls_cert and tls_key"
+	expect_contains "$(<nokey.log)" "https needs tls_cert and tls_key"
 }
 
 test_cors_origin_reads_why_its_body_was_refused() {
@@ -290,7 +290,7 @@ EOF
 		-H 'Content-Length: 99999999')
 	expect_eq "$st" 413
 	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Origin: https://app.example.org"
-	expect_contains "$(cat reply)" "the body is too large"
+	expect_contains "$(<reply)" "the body is too large"
 	st=$(curl -s -D hdrs -o reply -w '%{http_code}' -X POST "$url" \
 		-H 'Origin: https://app.example.org' -H 'Content-Type: application/json' \
 		-H 'Transfer-Encoding: chunked' -d '{"name":"a"}')
@@ -301,7 +301,7 @@ EOF
 		-H 'Origin: https://evil.example.net' -H 'Content-Type: application/json' \
 		-H 'Content-Length: 99999999')
 	expect_eq "$st" 413
-	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	expect_not_contains "$(<hdrs)" "Access-Control-Allow-Origin"
 	# the refusals of the guard, before nng's server, carry it too (they
 	# had none): 400 for an escape, 431 for a head too long or of too many
 	# lines, the Origin read from the lines come whole
@@ -346,7 +346,7 @@ test_every_401_asks_for_a_bearer_token() {
 		[ -z "$args" ] || a=(-H "$args")
 		curl -s -D head -o reply -X POST -H 'Content-Type: application/json' -d '{}' "${a[@]}" \
 			"$WN_HTTP/v1/ProjectService/List"
-		expect_eq "$(head -1 head | cut -d' ' -f2)" 401 "$what: $(cat reply)"
+		expect_eq "$(head -1 head | cut -d' ' -f2)" 401 "$what: $(<reply)"
 		expect_contains "$(tr -d '\r' <head)" "WWW-Authenticate: Bearer" "$what"
 	done <<HDRS
 no token|
@@ -363,5 +363,5 @@ HDRS
 	# a 200 or a 403 asks for nothing
 	curl -s -D head -o reply -X POST -H 'Content-Type: application/json' -d '{}' \
 		-H "Authorization: Bearer $ADMIN_SECRET" "$WN_HTTP/v1/ProjectService/List"
-	expect_not_contains "$(cat head)" "WWW-Authenticate"
+	expect_not_contains "$(<head)" "WWW-Authenticate"
 }

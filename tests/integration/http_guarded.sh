@@ -47,7 +47,7 @@ try:
 except OSError as e:
     print("refused" if isinstance(e, ConnectionRefusedError) else "no answer")
 PY
-		expect_eq "$(cat direct.out)" "no answer" "a request sent to port $p, not the guard's $port"
+		expect_eq "$(<direct.out)" "no answer" "a request sent to port $p, not the guard's $port"
 	done
 	# the guard's own connections go on being served, one after another
 	local i out=
@@ -56,7 +56,7 @@ PY
 			"$WN_HTTP/v1/ProjectService/List")
 	done
 	expect_eq "$out" "{}{}{}{}{}" "calls through the guard"
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "cannot limit"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "cannot limit"
 }
 
 # A target that is not a path ("*", "x") was answered 404 by nng's server

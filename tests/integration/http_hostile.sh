@@ -155,7 +155,7 @@ test_bodies_are_read_only_within_role_and_cost() {
 	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-H "Authorization: Bearer $WN_TOKEN" --data-binary @many.json \
 		"$WN_HTTP/v1/JobService/SubmitBatch")
-	expect_eq "$st" 413 "a million empty objects ($(cat reply))"
+	expect_eq "$st" 413 "a million empty objects ($(<reply))"
 	expect_eq "$(jq -r .code reply)" 8
 	expect_contains "$(jq -r .message reply)" "too many values"
 	local rss
@@ -181,7 +181,7 @@ test_a_rebound_dns_name_is_refused_by_its_host() {
 	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-H "Host: evil.example:$port" -H "Origin: http://evil.example:$port" \
 		-d '{"name":"rebound"}' "$WN_HTTP/v1/ProjectService/Create")
-	expect_eq "$st" 403 "a rebound name: $(cat reply)"
+	expect_eq "$st" 403 "a rebound name: $(<reply)"
 	expect_eq "$(jq -r .code reply)" 7
 	st=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: evil.example:$port" "$WN_HTTP/metrics")
 	expect_eq "$st" 403 "/metrics by a rebound name"
@@ -190,14 +190,14 @@ test_a_rebound_dns_name_is_refused_by_its_host() {
 		st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 			-H "Host: $h" -d '{"name":"rebound"}' \
 			"$WN_HTTP/v1/ProjectService/Create")
-		expect_eq "$st" 403 "Host $h: $(cat reply)"
+		expect_eq "$st" 403 "Host $h: $(<reply)"
 	done
 	expect_eq "$(project_names)" ""
 	# this machine's names, and a proxy's name listed in http_cors_origins
 	for h in "localhost:$port" "127.0.0.1:$port" "[::1]:$port" lab.example.org; do
 		st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 			-H "Host: $h" -d '{}' "$WN_HTTP/v1/ProjectService/List")
-		expect_eq "$st" 200 "Host $h: $(cat reply)"
+		expect_eq "$st" 200 "Host $h: $(<reply)"
 	done
 }
 
@@ -271,7 +271,7 @@ for path in [b"/v1/JobService/Get%41", b"/%41", b"/index.html#%2", b"http://loca
     s.close()
 print(codes)
 PY
-	expect_eq "$(cat hammer.out)" "{'HTTP/1.1 400 Bad Request': 4000}" "4000 escaped paths"
+	expect_eq "$(<hammer.out)" "{'HTTP/1.1 400 Bad Request': 4000}" "4000 escaped paths"
 	kill -0 "$WND_PID" || fail "wnd died"
 	r=$(printf 'GET /metrics?x=%%41 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' | hraw)
 	expect_eq "$(status_of "$r")" 200 "an escape in the query: $r"
@@ -331,7 +331,7 @@ try:
 except socket.timeout:
     print("still open after 40 s")
 PY
-	expect_eq "$(cat slow.out)" closed "a head not ended"
+	expect_eq "$(<slow.out)" closed "a head not ended"
 	local r
 	r=$(python3 -c 'import sys; sys.stdout.write("GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + "a" * 70000 + "\r\n\r\n")' | hraw)
 	expect_eq "$(status_of "$r")" 431 "a head of 70 KB: ${r:0:200}"
@@ -358,7 +358,7 @@ except socket.timeout:
     late.settimeout(20)
     print("waited; then", late.recv(64).decode().split("\r\n")[0])
 PY
-	expect_eq "$(cat limit.out)" "waited; then HTTP/1.1 200 OK" "the 257th connection"
+	expect_eq "$(<limit.out)" "waited; then HTTP/1.1 200 OK" "the 257th connection"
 }
 
 # At SIGTERM every call parked over HTTP gets its answer (a Fetch: no job)
@@ -452,7 +452,7 @@ except OSError as e:
 print("replies to 100 calls and a refused body:", re.findall(rb"HTTP/1.1 (\d+)", out).count(b"200"),
       re.findall(rb"HTTP/1.1 (\d+)", out)[-1].decode(), out[-20:].endswith(b"}"))
 PY
-	expect_eq "$(cat refused.out)" "$(printf '%s\n' 'a body of 30 MB: {413}' \
+	expect_eq "$(<refused.out)" "$(printf '%s\n' 'a body of 30 MB: {413}' \
 		'replies to 100 calls and a refused body: 100 400 True')" "bodies still being sent"
 }
 
@@ -501,7 +501,7 @@ except OSError as e:
     out += b"<%s>" % type(e).__name__.encode()
 print("replies:", [c.decode() for c in re.findall(rb"HTTP/1.1 (\d+)", out)], out[-20:].endswith(b"}"))
 PY
-	expect_eq "$(cat large.out)" "replies: ['200', '400'] True" "a refused body after 3.4 MB"
+	expect_eq "$(<large.out)" "replies: ['200', '400'] True" "a refused body after 3.4 MB"
 }
 
 # A client that sends its request, closes its side for writing and reads
@@ -658,7 +658,7 @@ want = ['project "x%d" not found' % i for i in range(1000) if i not in skip]
 print("in order" if got == want else "not in order: %s" % got[:3])
 print(*[final[i][0] if i < len(final) else "-" for i in skip])
 PY
-	expect_eq "$(cat pipelined.out)" "$(printf '1000 replies and 1 interim\nin order\n200 204 200 200')" \
+	expect_eq "$(<pipelined.out)" "$(printf '1000 replies and 1 interim\nin order\n200 204 200 200')" \
 		"1,000 pipelined requests"
 }
 
@@ -735,7 +735,7 @@ print("the other idle ones:", {reply(s) for s, r in idle[1:]})
 subprocess.run([sys.argv[3], "job", "cancel", jid], check=True, capture_output=True)
 print("waits:", {reply(s) for s in waits})
 PY
-	expect_eq "$(cat giveway.out)" "$(printf '%s\n' "idle: {'HTTP/1.1 200 OK'}" \
+	expect_eq "$(<giveway.out)" "$(printf '%s\n' "idle: {'HTTP/1.1 200 OK'}" \
 		'a new connection: HTTP/1.1 200 OK' 'the one idle longest: closed' 'the others: open' \
 		"heads half sent: {'HTTP/1.1 200 OK'}" "the other idle ones: {'HTTP/1.1 200 OK'}" \
 		"waits: {'HTTP/1.1 200 OK'}")" "256 connections and a new one"

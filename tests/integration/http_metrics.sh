@@ -76,7 +76,7 @@ EOF
 	fsyncs=$(metric 'whatsnext_store_fsync_duration_seconds_count')
 	if [ "$fsyncs" = missing ] || [ "$fsyncs" -le 0 ]; then fail "fsyncs counted: $fsyncs"; fi
 	promtool check metrics <"$WN_TMP/metrics" >"$WN_TMP/promtool.out" 2>&1 ||
-		fail "promtool check metrics: $(cat "$WN_TMP/promtool.out")"
+		fail "promtool check metrics: $(<"$WN_TMP/promtool.out")"
 	wn_stop
 }
 
@@ -114,14 +114,14 @@ test_metrics_are_only_read() {
 			-X "$verb" "$WN_HTTP/metrics")
 		expect_eq "$code" 405 "HTTP status of $verb /metrics"
 		expect_contains "$(tr -d '\r' <"$WN_TMP/headers")" "Allow: GET, HEAD, OPTIONS"
-		expect_not_contains "$(cat "$WN_TMP/body")" "whatsnext_"
+		expect_not_contains "$(<"$WN_TMP/body")" "whatsnext_"
 	done
 	# OPTIONS asks which verbs are served (RFC 9110 9.3.7): it was 405
 	code=$(curl -sS -o "$WN_TMP/body" -D "$WN_TMP/headers" -w '%{http_code}' --max-time 10 \
 		-X OPTIONS "$WN_HTTP/metrics")
 	expect_eq "$code" 204 "HTTP status of OPTIONS /metrics"
 	expect_contains "$(tr -d '\r' <"$WN_TMP/headers")" "Allow: GET, HEAD, OPTIONS"
-	expect_not_contains "$(cat "$WN_TMP/body")" "whatsnext_"
+	expect_not_contains "$(<"$WN_TMP/body")" "whatsnext_"
 	code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -I "$WN_HTTP/metrics")
 	expect_eq "$code" 200 "HTTP status of HEAD /metrics"
 	wn_stop

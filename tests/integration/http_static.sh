@@ -32,7 +32,7 @@ test_if_none_match_takes_weak_tags_and_lists() {
 	for other in '"0"' 'W/"0", "1"' "${tag//\"/}" "\"x$tag" ''; do
 		expect_eq "$(status_with "$WN_HTTP/" -H "If-None-Match: $other")" 200 \
 			"If-None-Match: $other"
-		expect_contains "$(cat body)" "<html" "the file for If-None-Match: $other"
+		expect_contains "$(<body)" "<html" "the file for If-None-Match: $other"
 	done
 	expect_eq "$(status_with "$WN_HTTP/style.css" -H "If-None-Match: $tag")" 200 \
 		"another file with the tag of /"
@@ -71,7 +71,7 @@ test_if_match_names_the_file_or_it_is_412() {
 	for other in '"0"' "W/$tag" "${tag//\"/}"; do
 		expect_eq "$(status_with "$WN_HTTP/style.css" -H "If-Match: $other")" 412 \
 			"If-Match: $other"
-		expect_contains "$(cat body)" "the file is not the one If-Match names"
+		expect_contains "$(<body)" "the file is not the one If-Match names"
 	done
 }
 
@@ -89,7 +89,7 @@ YAML
 	for p in / /index.html /style.css /metrics; do
 		expect_eq "$(status_with "$WN_HTTP$p" -X OPTIONS -D hdrs)" 204 "OPTIONS $p"
 		expect_contains "$(tr -d '\r' <hdrs)" "Allow: GET, HEAD, OPTIONS" "OPTIONS $p"
-		expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin" "OPTIONS $p"
+		expect_not_contains "$(<hdrs)" "Access-Control-Allow-Origin" "OPTIONS $p"
 		expect_eq "$(wc -c <body)" 0 "the body of OPTIONS $p"
 		expect_eq "$(status_with "$WN_HTTP$p" -X OPTIONS -D hdrs \
 			-H 'Origin: https://app.example.org' -H 'Access-Control-Request-Method: GET' \
@@ -101,13 +101,13 @@ YAML
 		expect_eq "$(status_with "$WN_HTTP$p" -X OPTIONS -D hdrs \
 			-H 'Origin: https://evil.example.net' -H 'Access-Control-Request-Method: GET')" 403 \
 			"another origin's preflight of $p"
-		expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+		expect_not_contains "$(<hdrs)" "Access-Control-Allow-Origin"
 	done
 	# the GET that follows the preflight may be read by that page
 	expect_eq "$(status_with "$WN_HTTP/metrics" -D hdrs -H 'Origin: https://app.example.org')" 200
 	expect_contains "$(tr -d '\r' <hdrs)" "Access-Control-Allow-Origin: https://app.example.org"
 	expect_eq "$(status_with "$WN_HTTP/metrics" -D hdrs -H 'Origin: https://evil.example.net')" 200
-	expect_not_contains "$(cat hdrs)" "Access-Control-Allow-Origin"
+	expect_not_contains "$(<hdrs)" "Access-Control-Allow-Origin"
 	expect_eq "$(status_with "$WN_HTTP/nothing-here" -X OPTIONS)" 404 "OPTIONS of no page"
 	expect_eq "$(status_with "$WN_HTTP/style.css" -X DELETE -D hdrs)" 405 "DELETE"
 	expect_contains "$(tr -d '\r' <hdrs)" "Allow: GET, HEAD, OPTIONS"
@@ -126,14 +126,14 @@ test_a_range_of_a_file_is_served() {
 	len=$(wc -c <whole.css)
 	tag=$(curl -s -D - -o /dev/null "$url" | tr -d '\r' | sed -n 's/^ETag: //p')
 	expect_eq "$(status_with "$url" -D hdrs -H 'Range: bytes=10-19')" 206 "bytes=10-19"
-	expect_eq "$(cat body)" "$(head -c 20 whole.css | tail -c 10)" "the bytes 10 to 19"
+	expect_eq "$(<body)" "$(head -c 20 whole.css | tail -c 10)" "the bytes 10 to 19"
 	expect_contains "$(tr -d '\r' <hdrs)" "Content-Range: bytes 10-19/$len"
 	expect_contains "$(tr -d '\r' <hdrs)" "Accept-Ranges: bytes"
 	expect_eq "$(status_with "$url" -D hdrs -H 'Range: bytes=-7')" 206 "the last 7"
-	expect_eq "$(cat body)" "$(tail -c 7 whole.css)"
+	expect_eq "$(<body)" "$(tail -c 7 whole.css)"
 	expect_contains "$(tr -d '\r' <hdrs)" "Content-Range: bytes $((len - 7))-$((len - 1))/$len"
 	expect_eq "$(status_with "$url" -H "Range: bytes=$((len - 3))-99999999999999999999999")" 206
-	expect_eq "$(cat body)" "$(tail -c 3 whole.css)" "a last byte past the end"
+	expect_eq "$(<body)" "$(tail -c 3 whole.css)" "a last byte past the end"
 	# curl -C - resumes a file cut short
 	head -c 100 whole.css >part.css
 	curl -s -C - -o part.css "$url"
@@ -161,8 +161,8 @@ test_a_range_of_a_file_is_served() {
 	# a HEAD's Range is ignored: the head of the whole file
 	curl -s -I -H 'Range: bytes=0-3' "$url" | tr -d '\r' >hdrs
 	expect_contains "$(head -1 hdrs)" 200 "HEAD with a Range"
-	expect_contains "$(cat hdrs)" "Content-Length: $len"
-	expect_contains "$(cat hdrs)" "Accept-Ranges: bytes"
+	expect_contains "$(<hdrs)" "Content-Length: $len"
+	expect_contains "$(<hdrs)" "Accept-Ranges: bytes"
 	# a 416 and a 206 leave the connection as it was: the reply after each is read whole
 	local out
 	out=$(printf "GET /style.css HTTP/1.1\r\nHost: localhost\r\nRange: bytes=-0\r\n\r\nGET /style.css HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-4\r\n\r\nGET /favicon.svg HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" | hraw)

@@ -72,7 +72,7 @@ PY
 	done
 	wait "${WN_PIDS[-1]}" "${WN_PIDS[-2]}"
 	for i in 1 2; do
-		expect_eq "$(cat "hammer$i.out")" "{'HTTP/1.1 400 Bad Request': 2000}" "client $i"
+		expect_eq "$(<"hammer$i.out")" "{'HTTP/1.1 400 Bad Request': 2000}" "client $i"
 	done
 	kill -0 "$WND_PID" || fail "wnd died"
 	expect_eq "$(hcurl -X POST -H 'Content-Type: application/json' -d '{"name":"p"}' \
@@ -141,7 +141,7 @@ for t in ts:
 for k in ("head", "silent", "half", "trickle"):
     print(k, out.get(k))
 PY
-	expect_eq "$(cat slow.out)" "$(printf 'head closed\nsilent closed\nhalf closed\ntrickle closed')" \
+	expect_eq "$(<slow.out)" "$(printf 'head closed\nsilent closed\nhalf closed\ntrickle closed')" \
 		"connections that do not end their head or handshake"
 	expect_eq "$(hcurl -o /dev/null -w '%{http_code}' "$WN_HTTP/metrics")" 200 "then /metrics"
 }
@@ -168,7 +168,7 @@ except (socket.timeout, TimeoutError):
     late.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     print("waited; then", late.recv(64).decode().split("\r\n")[0])
 PY
-	expect_eq "$(cat limit.out)" "waited; then HTTP/1.1 200 OK" "the 257th connection"
+	expect_eq "$(<limit.out)" "waited; then HTTP/1.1 200 OK" "the 257th connection"
 }
 
 # tls_client_ca with tls_require_client_cert: a client without a
@@ -260,7 +260,7 @@ for t in ts:
     t.join()
 print("at once:", codes)
 PY
-	expect_eq "$(cat hostile.out)" "$(printf '%s\n' 'plain http: no reply' 'garbage: no reply' \
+	expect_eq "$(<hostile.out)" "$(printf '%s\n' 'plain http: no reply' 'garbage: no reply' \
 		'a record too long: no reply' "at once: {'HTTP/1.1 200 OK': 100}")" "hostile clients"
 	# a renegotiation is refused: the connection closes, nothing is served on it
 	local r
@@ -277,10 +277,10 @@ PY
 # with neither https:// nor tls+tcp:// it is.
 test_https_uses_tls_cert_without_a_warning() {
 	https_start
-	expect_not_contains "$(cat wnd.log)" "TLS unused" "wnd's log with https://"
+	expect_not_contains "$(<wnd.log)" "TLS unused" "wnd's log with https://"
 	wn_stop
 	wn_start --http 127.0.0.1:0 --tls-cert pki/server.pem --tls-key pki/server.key
-	expect_contains "$(cat wnd.log)" \
+	expect_contains "$(<wnd.log)" \
 		"tls_cert is set but no listener is tls+tcp:// or https://: TLS unused" "with http://"
 }
 
@@ -349,7 +349,7 @@ status = c.getresponse().status
 ready, _, _ = select.select([s for s, f in flights], [], [], 0)
 print(status, "with", "every" if len(ready) == n else "not every", "handshake done")
 PY
-	expect_eq "$(cat burst.out)" "200 with not every handshake done" "a kept-alive call in the burst"
+	expect_eq "$(<burst.out)" "200 with not every handshake done" "a kept-alive call in the burst"
 }
 
 # Requests pipelined on one https connection past 8 KiB of them are each
@@ -387,7 +387,7 @@ while b"\r\n\r\n" in out[pos:]:
 print(len(got), "replies,", "in order" if got == ['project "x%d" not found' % i for i in range(n)]
       else "not in order")
 PY
-	expect_eq "$(cat pipelined.out)" "700 replies, in order" "700 pipelined requests over https"
+	expect_eq "$(<pipelined.out)" "700 replies, in order" "700 pipelined requests over https"
 }
 
 # At the limit of 256 connections a new one is served at once, its handshake
@@ -485,7 +485,7 @@ print("without a handshake then:", res)
 split.raw.sendall(rec[10:])
 print("a record half sent then:", split.reply())
 PY
-	expect_eq "$(cat giveway.out)" "$(printf '%s\n' 'split: HTTP/1.1 200 OK' \
+	expect_eq "$(<giveway.out)" "$(printf '%s\n' 'split: HTTP/1.1 200 OK' \
 		"idle: {'HTTP/1.1 200 OK'}" 'a new connection: HTTP/1.1 200 OK' \
 		'the one idle longest: closed' 'the others: open' \
 		"without a handshake then: {'HTTP/1.1 200 OK'}" \

@@ -4,6 +4,7 @@
 # an expect_* helper reports a mismatch.
 
 source "${BASH_SOURCE[0]%/*}/../proc.sh"
+proc_builtins sleep seq
 
 WN_PIDS=()
 WN_EXIT_HOOKS=()
@@ -150,7 +151,7 @@ wn_wait_ready() {
 wn_http_url() {
 	local line
 	line=$(grep -o 'serving http on [^ ]*' "$WN_TMP/wnd.log" | tail -1)
-	[ -n "$line" ] || fail "wnd logged no http address: $(cat "$WN_TMP/wnd.log")"
+	[ -n "$line" ] || fail "wnd logged no http address: $(<"$WN_TMP/wnd.log")"
 	WN_HTTP=${line#serving http on }
 	WN_HTTP=${WN_HTTP%/}
 }
@@ -191,7 +192,7 @@ expect_exit() {
 	shift
 	local rc=0
 	WN_OUT=$("$@" 2>"$WN_TMP/.err") || rc=$?
-	WN_ERR=$(cat "$WN_TMP/.err")
+	WN_ERR=$(<"$WN_TMP/.err")
 	[ "$rc" -eq "$want" ] || fail "'$*': expected exit $want, got $rc (stderr: $WN_ERR)"
 }
 
@@ -200,7 +201,7 @@ expect_exit() {
 expect_fail() {
 	local rc=0
 	WN_OUT=$("$@" 2>"$WN_TMP/.err") || rc=$?
-	WN_ERR=$(cat "$WN_TMP/.err")
+	WN_ERR=$(<"$WN_TMP/.err")
 	[ "$rc" -ne 0 ] || fail "'$*': expected failure, got exit 0 (stdout: $WN_OUT)"
 	[ -n "$WN_ERR" ] || fail "'$*': failed without a message on stderr"
 }
@@ -208,11 +209,13 @@ expect_fail() {
 # wait_stopped PID: wait up to 10 s until every thread of process PID is
 # stopped (kill -STOP takes effect as each thread next runs).
 wait_stopped() {
-	local i t all
+	local i t all line
 	for i in $(seq 1 200); do
 		all=1
 		for t in /proc/"$1"/task/*/stat; do
-			[[ $(sed 's/.*) //' "$t" 2>/dev/null | cut -d' ' -f1) == [Tt] ]] || all=0
+			read -r line 2>/dev/null <"$t" || line=
+			line=${line##*) } # past "pid (comm) ", which may hold spaces
+			[[ ${line%% *} == [Tt] ]] || all=0
 		done
 		[ "$all" = 1 ] && return 0
 		sleep 0.05
@@ -225,6 +228,16 @@ wait_stopped() {
 # needs no sorting: ids sorted as numbers are not in comm's order.
 missing_from() {
 	awk -v have="$2" 'FILENAME == have { held[$0] = 1; next } !($0 in held)' "$2" "$1"
+}
+
+# wn_job_status ID: the status word of job ID (pending, running, ...), read
+# from `wnctl job show` without a JSON parser: the tests poll it, and a
+# start of python3 or jq costs tens of ms of CPU.
+wn_job_status() {
+	local out
+	out=$("$WN_BIN/wnctl" job show "$1") || return 1
+	out=${out#*$'\n'status: }
+	echo "${out%%$'\n'*}"
 }
 
 # jq_get JSON EXPR: evaluate a python expression over the parsed JSON `j`.

@@ -114,7 +114,7 @@ test_cancel_deletes_the_workload() {
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
 	expect_eq "$(calls delete | wc -l)" 1 "deletes"
 	expect_contains "$(calls delete)" "[\"runai\", \"training\", \"delete\", \"wn-p-$id-1\", \"-p\", \"team-a\"]"
-	expect_contains "$(cat w1.log)" "job $id: cancelled on the server; stopping it"
+	expect_contains "$(<w1.log)" "job $id: cancelled on the server; stopping it"
 }
 
 # A delete that fails (the cluster cannot be reached) is asked again every
@@ -135,7 +135,7 @@ test_a_failed_delete_is_tried_again_until_runai_takes_it() {
 	rm "$RUNAI_STANDIN_DIR/delete-error"
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
-	expect_contains "$(cat w1.log)" "cannot delete RUNAI workload wn-p-$id-1"
+	expect_contains "$(<w1.log)" "cannot delete RUNAI workload wn-p-$id-1"
 	expect_contains "$("$STANDIN" training describe "wn-p-$id-1" -p team-a 2>&1)" \
 		"\"wn-p-$id-1\" not found" "the workload at the end"
 }
@@ -170,7 +170,7 @@ test_a_failed_describe_is_not_the_workload_gone() {
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']")" completed "status ($(job_get "$id" "j['reason']"))"
 	expect_contains "$(job_get "$id" "j['output_tail']")" done
-	expect_contains "$(cat w1.log)" "cannot describe RUNAI workload wn-p-$id-1"
+	expect_contains "$(<w1.log)" "cannot describe RUNAI workload wn-p-$id-1"
 	expect_eq "$(calls delete | wc -l)" 0 "deletes"
 }
 
@@ -231,7 +231,7 @@ test_a_describe_that_never_prints_a_status_fails_the_job() {
 	expect_eq "$(job_get "$id" "j['reason']")" \
 		"RUNAI workload wn-p-$id-1 deleted: describe printed no status of it for 1 s (\"<html>; <h1>502 Bad Gateway</h1>; </html>\")" \
 		"reason"
-	expect_contains "$(cat w1.log)" "deleting it: the worker cannot follow it"
+	expect_contains "$(<w1.log)" "deleting it: the worker cannot follow it"
 	rm "$RUNAI_STANDIN_DIR/describe-garbage"
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
 }
@@ -249,7 +249,7 @@ test_a_workload_past_the_timeout_is_deleted_and_the_job_times_out() {
 	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['exit_code']")" "failed -1"
 	expect_eq "$(job_get "$id" "j['reason']")" "timed out after 1 s" "reason"
 	expect_contains "$(job_get "$id" "j['output_tail']")" working
-	expect_contains "$(cat w1.log)" "job $id: timed out; stopping it (RUNAI workload wn-p-$id-1"
+	expect_contains "$(<w1.log)" "job $id: timed out; stopping it (RUNAI workload wn-p-$id-1"
 	expect_eq "$(calls delete | wc -l)" 1 "deletes"
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
 }
@@ -271,7 +271,7 @@ test_a_workload_that_never_runs_is_deleted_after_pending_timeout_ms() {
 	expect_eq "$(job_get "$id" "j['reason']")" \
 		"RUNAI workload wn-p-$id-1 never started: still Pending 1.5 s after its submission (pending_timeout_ms); deleted" \
 		"reason"
-	expect_contains "$(cat w1.log)" "job $id: RUNAI workload wn-p-$id-1 has not run in the 1.5 s since its submission"
+	expect_contains "$(<w1.log)" "job $id: RUNAI workload wn-p-$id-1 has not run in the 1.5 s since its submission"
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
 	rm "$RUNAI_STANDIN_DIR/pending"
 	id=$(wnctl job add p t)
@@ -366,7 +366,7 @@ test_restarted_worker_follows_its_workload() {
 	wait_until 10 "job $id to record its workload" job_has_ext "$id"
 	kill -TERM "$first"
 	worker_wait "$first" 10
-	expect_contains "$(cat w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
+	expect_contains "$(<w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
 	expect_eq "$(job_get "$id" "j['status']")" running "status after the worker stopped"
 	worker_start w1 w.yaml --exit-when-empty
 	wait_until 20 "the restarted worker to follow job $id" \

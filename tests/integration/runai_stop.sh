@@ -79,15 +79,15 @@ test_a_stop_during_submit_hands_the_job_back_and_it_is_not_run_twice() {
 	kill -TERM "$first"
 	# at once, not after the two minutes the submit may take
 	worker_wait "$first" 20
-	expect_contains "$(cat w1.log)" "job $id: its submission to RUNAI was given up"
-	expect_contains "$(cat w1.log)" "handing it back"
+	expect_contains "$(<w1.log)" "job $id: its submission to RUNAI was given up"
+	expect_contains "$(<w1.log)" "handing it back"
 	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
 		"('pending', 0, 0)" "status, failures and lost leases"
 	rm "$WN_TMP/hold-submit"
 	# the next attempt finds the workload attempt 1 made and follows it
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
-	expect_contains "$(cat w1.log)" "job $id: attempt 1 of it"
+	expect_contains "$(<w1.log)" "job $id: attempt 1 of it"
 	expect_eq "$(job_get "$id" "j['status']") $(job_ext "$id")" "completed wn-p-$id-1"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"
 	expect_eq "$(calls submit | wc -l)" 1 "submissions"
@@ -103,7 +103,7 @@ test_a_cancel_during_submit_deletes_what_it_made() {
 	wnctl job cancel "$id" >/dev/null
 	worker_wait "$WORKER_PID" 20
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
-	expect_contains "$(cat w1.log)" "job $id: cancelled while it was submitted"
+	expect_contains "$(<w1.log)" "job $id: cancelled while it was submitted"
 	expect_contains "$(calls delete)" "\"training\", \"delete\", \"wn-p-$id-1\""
 	workload_gone "wn-p-$id-1" || fail "workload wn-p-$id-1 is left on RUNAI"
 	expect_eq "$(calls submit | wc -l)" 1 "submissions"
@@ -121,7 +121,7 @@ test_a_stop_during_describe_leaves_the_workload_at_once() {
 	wait_until 20 "a describe to be held" test -e "$WN_TMP/in-describe"
 	kill -TERM "$first"
 	worker_wait "$first" 20
-	expect_contains "$(cat w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
+	expect_contains "$(<w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
 	rm "$WN_TMP/hold-describe"
 	touch "$WN_TMP/release"
 	worker_start w1 w.yaml --exit-when-empty
@@ -161,7 +161,7 @@ test_a_stop_while_an_earlier_attempt_is_looked_for_hands_the_job_back() {
 	wait_until 20 "attempt 1's workload to be looked for" test -e "$WN_TMP/in-describe"
 	kill -TERM "$second"
 	worker_wait "$second" 20
-	expect_contains "$(cat w1.log)" "job $id: looking for job $id in RUNAI given up"
+	expect_contains "$(<w1.log)" "job $id: looking for job $id in RUNAI given up"
 	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
 		"('pending', 1, 0)" "status, failures and lost leases"
 	expect_eq "$(calls submit | wc -l)" 1 "submissions"
@@ -185,7 +185,7 @@ test_a_stop_while_a_cancelled_workload_is_not_deleted_yet_leaves_it() {
 	wait_until 20 "the delete to fail" log_has w1.log "cannot delete RUNAI workload wn-p-$id-1"
 	kill -TERM "$first"
 	worker_wait "$first" 20
-	expect_contains "$(cat w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
+	expect_contains "$(<w1.log)" "job $id: left running as RUNAI workload wn-p-$id-1"
 	rm "$RUNAI_STANDIN_DIR/delete-error"
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
@@ -212,7 +212,7 @@ test_a_stop_while_a_failed_workload_is_deleted_for_a_retry_hands_the_job_back() 
 	wait_until 20 "attempt 1's workload to be deleted" test -e "$WN_TMP/in-delete"
 	kill -TERM "$second"
 	worker_wait "$second" 20
-	expect_contains "$(cat w1.log)" "job $id: deleting RUNAI workload wn-p-$id (Failed, attempt 1) to submit attempt 2 under its name given up"
+	expect_contains "$(<w1.log)" "job $id: deleting RUNAI workload wn-p-$id (Failed, attempt 1) to submit attempt 2 under its name given up"
 	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
 		"('pending', 1, 0)" "status, failures and lost leases"
 	expect_eq "$(calls submit | wc -l)" 1 "submissions"

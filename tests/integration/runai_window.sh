@@ -178,7 +178,7 @@ test_a_submission_that_timed_out_is_followed_not_run_twice() {
 		log_has w1.log "job $id: not run: cannot submit to RUNAI: $WN_TMP/runai-late did not finish within 1500 ms: killed; handing it back"
 	rm "$RUNAI_STANDIN_DIR/submit-hang"
 	wait_status "$id" completed 60
-	expect_contains "$(cat w1.log)" "job $id: attempt 1 of it"
+	expect_contains "$(<w1.log)" "job $id: attempt 1 of it"
 	expect_eq "$(job_get "$id" "j['attempt']") $(job_ext "$id")" "2 wn-p-$id-1" \
 		"attempt and workload followed"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"

@@ -155,9 +155,9 @@ test_restore_brings_back_running_jobs_with_fresh_leases() {
 	expect_eq "$(fetch_job p w1 | jq -r .id)" "$a" "first fetch"
 	expect_eq "$(fetch_job p w2 | jq -r .id)" "$b" "second fetch"
 	wnctl admin backup "$WN_TMP/bk" >backup.out
-	expect_contains "$(cat backup.out)" "backup: $WN_TMP/bk" "backup output"
-	expect_contains "$(cat backup.out)" "last_job_id: $c" "backup output"
-	expect_contains "$(cat backup.out)" "cp -a $WN_TMP/bk COPY && wnd --check --data COPY" \
+	expect_contains "$(<backup.out)" "backup: $WN_TMP/bk" "backup output"
+	expect_contains "$(<backup.out)" "last_job_id: $c" "backup output"
+	expect_contains "$(<backup.out)" "cp -a $WN_TMP/bk COPY && wnd --check --data COPY" \
 		"backup output says how to restore"
 	# Changes after the backup are not in it.
 	wnctl queue complete "$a" 1 --worker w1 >/dev/null
@@ -223,7 +223,7 @@ test_backup_bad_input_changes_nothing() {
 
 	expect_eq "$(ls -A "$WN_TMP" | grep -v '^\.err$')" "$before" "files next to the data directory"
 	expect_eq "$(ls -A "$WN_TMP/data")" "$data_before" "files of the data directory"
-	expect_eq "$(ls -A taken) $(cat taken/keep)" "keep keep" "existing directory"
+	expect_eq "$(ls -A taken) $(<taken/keep)" "keep keep" "existing directory"
 	expect_eq "$(snapshot)" "$snap" "server state"
 	expect_serving
 
@@ -242,18 +242,18 @@ test_backup_dir_confines_backups() {
 	[ ! -e elsewhere ] || fail "a refused backup left $WN_TMP/elsewhere"
 	expect_exit 0 wnctl admin backup "$WN_TMP/vault/b1"
 	[ -f vault/b1/CURRENT ] || fail "no backup in vault/b1"
-	expect_not_contains "$(cat wnd.log)" "backup_dir" "a start with a backup_dir that exists"
+	expect_not_contains "$(<wnd.log)" "backup_dir" "a start with a backup_dir that exists"
 	# a backup_dir mistyped is said at start, not only at the first backup
 	wn_stop
 	wn_start --backup-dir "$WN_TMP/valut"
-	expect_contains "$(cat wnd.log)" \
+	expect_contains "$(<wnd.log)" \
 		"backup_dir $WN_TMP/valut: No such file or directory: every wnctl admin backup is refused until it exists"
 	expect_exit 4 wnctl admin backup "$WN_TMP/valut/b2"
 	# and so is one inside the data directory, where no backup may go
 	wn_stop
 	mkdir data/backups
 	wn_start --backup-dir "$WN_TMP/data/backups"
-	expect_contains "$(cat wnd.log)" \
+	expect_contains "$(<wnd.log)" \
 		"backup_dir $WN_TMP/data/backups is inside the data directory $WN_TMP/data, where no backup may go: every wnctl admin backup is refused"
 	expect_exit 7 wnctl admin backup "$WN_TMP/data/backups/b3"
 }
@@ -339,7 +339,7 @@ test_a_backup_removes_what_a_backup_cut_off_left() {
 	expect_eq "$(ls -A vault | tr '\n' ' ')" \
 		".wn-backup-fresh0 .wn-backup-held00 .wn-backup-long-name .wn-backup-notadir b1 " \
 		"what the backup left in its directory"
-	expect_contains "$(cat wnd.log)" \
+	expect_contains "$(<wnd.log)" \
 		"backup: removed $WN_TMP/vault/.wn-backup-Ab12Cd, left by a backup that was cut off"
 	expect_check_clean "$WN_TMP/vault/b1"
 }

@@ -229,7 +229,7 @@ test_repair_orphans_and_references() {
 	local next
 	next=$(wnctl job add p t)
 	[ "$next" -gt 900 ] || fail "new job id $next is not above 900"
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "left alone" "start-up log"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "left alone" "start-up log"
 }
 
 # Records that cannot be read: set aside under x/, never deleted; a job's
@@ -539,8 +539,8 @@ test_check_job_id_zero_and_foreign_id() {
 	expect_finding j/0 "id 0 is not one wnd hands out"
 	expect_finding j/20 "record holds another id than its key"
 	wn_start
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "job record 0 holds id 0; left alone"
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "job record 20 holds id 2; left alone"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "job record 0 holds id 0; left alone"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "job record 20 holds id 2; left alone"
 	expect_eq "$(wnctl queue fetch p --worker w1)" "1 1" "fetch skips the records left alone"
 	wn_stop
 	expect_exit 0 check_data --repair

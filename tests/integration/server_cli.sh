@@ -79,14 +79,14 @@ test_cli_unreachable() {
 	timeout 30 "$WN_BIN/wnctl" --timeout 300 admin backup "$PWD/bk" >/dev/null 2>backup.err ||
 		rcb=$?
 	kill -CONT "$WND_PID"
-	expect_eq "$rcb" 3 "admin backup with a server that does not answer ($(cat backup.err))"
-	expect_contains "$(cat backup.err)" "cannot connect to $WN_SERVER within 300 ms" \
+	expect_eq "$rcb" 3 "admin backup with a server that does not answer ($(<backup.err))"
+	expect_contains "$(<backup.err)" "cannot connect to $WN_SERVER within 300 ms" \
 		"admin backup, a server that does not answer"
-	expect_eq "$rc" 3 "exit status with a server that does not answer ($(cat stopped.err))"
-	expect_eq "$rc300" 3 "the same with --timeout 300 ($(cat stopped300.err))"
+	expect_eq "$rc" 3 "exit status with a server that does not answer ($(<stopped.err))"
+	expect_eq "$rc300" 3 "the same with --timeout 300 ($(<stopped300.err))"
 	# opening counts against --timeout: the message names the timeout given
-	expect_contains "$(cat stopped.err)" "within 1000 ms" "a server that does not answer"
-	expect_contains "$(cat stopped300.err)" "cannot connect to $WN_SERVER within 300 ms" \
+	expect_contains "$(<stopped.err)" "within 1000 ms" "a server that does not answer"
+	expect_contains "$(<stopped300.err)" "cannot connect to $WN_SERVER within 300 ms" \
 		"a server that does not answer, --timeout 300"
 	expect_serving
 }
@@ -211,7 +211,7 @@ test_cli_json_64_bit_integers() {
 		expect_raw OK "submit with request id $rid"
 	done
 	wnctl --json job list --project p --all >list.json
-	python3 - list.json <<'PY' || fail "request ids in job list --json: $(cat list.json)"
+	python3 - list.json <<'PY' || fail "request ids in job list --json: $(<list.json)"
 import json, sys
 jobs = json.load(open(sys.argv[1]))["jobs"]
 got = [(j["id"], j["submit_request_id"]) for j in jobs]

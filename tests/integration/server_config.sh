@@ -44,15 +44,15 @@ test_config_mistakes_stop_wnd() {
 	timeout 20 "$WN_BIN/wnd" --config unknown.yaml --data "$WN_TMP/d1" \
 		--listen "ipc://$WN_TMP/c1.sock" >unknown.log 2>&1 || rc=$?
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd accepted an unknown key (exit $rc)"
-	expect_contains "$(cat unknown.log)" unknown.yaml "message about the unknown key"
-	expect_contains "$(cat unknown.log)" no_such_key "message about the unknown key"
+	expect_contains "$(<unknown.log)" unknown.yaml "message about the unknown key"
+	expect_contains "$(<unknown.log)" no_such_key "message about the unknown key"
 
 	printf 'threads: many\n' >type.yaml
 	rc=0
 	timeout 20 "$WN_BIN/wnd" --config type.yaml --data "$WN_TMP/d2" \
 		--listen "ipc://$WN_TMP/c2.sock" >type.log 2>&1 || rc=$?
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd accepted 'threads: many' (exit $rc)"
-	expect_contains "$(cat type.log)" type.yaml "message about the bad value"
+	expect_contains "$(<type.log)" type.yaml "message about the bad value"
 
 	rc=0
 	timeout 20 "$WN_BIN/wnd" --config "$WN_TMP/missing.yaml" --data "$WN_TMP/d3" \
@@ -297,6 +297,6 @@ test_an_ipc_path_that_is_a_file_is_named() {
 	echo keep >"$WN_TMP/notes"
 	expect_exit 1 "$WN_BIN/wnd" --data "$WN_TMP/never" --listen "ipc://$WN_TMP/notes"
 	expect_eq "$WN_ERR" "wnd: cannot listen on ipc://$WN_TMP/notes: $WN_TMP/notes is there and is not a socket (wnd replaces only a socket left over): give another path"
-	expect_eq "$(cat "$WN_TMP/notes")" keep "the file at the socket's path"
+	expect_eq "$(<"$WN_TMP/notes")" keep "the file at the socket's path"
 	[ ! -e "$WN_TMP/never" ] || fail "wnd created its data directory"
 }

@@ -14,7 +14,7 @@ test_kill9_rounds_lose_nothing() {
 	"$WN_BIN/wncrash" --data "$WN_TMP/crash" --wnd "$WN_BIN/wnd" --rounds "$rounds" --seed 1 \
 		>crash.out 2>crash.err || rc=$?
 	cat crash.out
-	[ "$rc" -eq 0 ] || fail "wncrash exited $rc: $(grep '^violation' crash.out | head -n 5) $(cat crash.err)"
+	[ "$rc" -eq 0 ] || fail "wncrash exited $rc: $(grep '^violation' crash.out | head -n 5) $(<crash.err)"
 	expect_eq "$(grep -c '^round ' crash.out)" "$rounds" "rounds run"
 	expect_contains "$(tail -n 1 crash.out)" "total: rounds=$rounds " "total line"
 	expect_contains "$(tail -n 1 crash.out)" " violations=0" "total line"
@@ -24,7 +24,7 @@ test_kill9_rounds_lose_nothing() {
 	for field in submits completions claims checked; do
 		expect_eq "$(crash_counts crash.out "$field" | wc -l)" "$rounds" "rounds with $field counted"
 		for n in $(crash_counts crash.out "$field"); do
-			[ "$n" -gt 0 ] || fail "a round with $field=0: $(cat crash.out)"
+			[ "$n" -gt 0 ] || fail "a round with $field=0: $(<crash.out)"
 		done
 	done
 }

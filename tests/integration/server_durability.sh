@@ -136,7 +136,7 @@ test_sigterm_drains_and_exits_cleanly() {
 	touch stop
 	wait "$loop"
 	wait_for 20 "the waiting fetch to end" test -s waited.rc
-	[ "$(cat waited.rc)" != 3 ] || fail "waiting fetch got no reply: $(cat waited.out)"
+	[ "$(<waited.rc)" != 3 ] || fail "waiting fetch got no reply: $(<waited.out)"
 
 	wn_start
 	local missing
@@ -168,7 +168,7 @@ test_second_server_refuses_data_dir() {
 	[ "$rc" -ne 124 ] || fail "second wnd on the same data directory kept running"
 	[ "$rc" -ne 0 ] || fail "second wnd on the same data directory exited 0"
 	[ -s second.log ] || fail "second wnd refused without a message"
-	expect_contains "$(cat second.log)" data "message of the second wnd"
+	expect_contains "$(<second.log)" data "message of the second wnd"
 	# The first one is unaffected.
 	expect_exit 0 wnctl project show p
 	wn_stop

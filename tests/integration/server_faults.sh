@@ -12,12 +12,12 @@ source "${BASH_SOURCE[0]%/*}/server_lib.sh"
 # (with ADD_ALL_OK=1: returns 1, $REFUSAL empty).
 add_until_refused() {
 	local i id param=()
-	[ -n "${4:-}" ] && param=(--param "v=$(cat "$4")")
+	[ -n "${4:-}" ] && param=(--param "v=$(<"$4")")
 	for i in $(seq 1 "$3"); do
 		if id=$(wnctl job add "$1" "$2" --name "f$i" "${param[@]}" 2>"$WN_TMP/.err"); then
 			echo "$id" >>acked
 		else
-			REFUSAL=$(cat "$WN_TMP/.err")
+			REFUSAL=$(<"$WN_TMP/.err")
 			REFUSED=f$i
 			return 0
 		fi
@@ -33,9 +33,9 @@ add_until_refused() {
 add_until_taken() {
 	local deadline=$(($(date +%s) + $4)) id
 	while ! id=$(wnctl job add "$1" "$2" --name "$3" 2>"$WN_TMP/.err"); do
-		expect_contains "$(cat "$WN_TMP/.err")" "retry later" "refusal while recovering"
+		expect_contains "$(<"$WN_TMP/.err")" "retry later" "refusal while recovering"
 		[ "$(date +%s)" -lt "$deadline" ] ||
-			fail "wnd took no change within $4 s: $(cat "$WN_TMP/.err")"
+			fail "wnd took no change within $4 s: $(<"$WN_TMP/.err")"
 		sleep 0.1
 	done
 	echo "$id" >>acked
@@ -97,7 +97,7 @@ test_failed_writes_are_refused_and_recover_without_restart() {
 	wn_stop
 	wn_start
 	expect_eq "$(job_names)" "$live" "jobs after a restart"
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "store recovered from"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "store recovered from"
 }
 
 test_a_failed_sync_is_never_acknowledged() {
@@ -217,7 +217,7 @@ test_a_start_with_more_than_a_memtable_of_logs_says_the_room_it_needs() {
 	mktask p t
 	printf '%0100000d' 7 >param
 	local i
-	for i in $(seq 1 290); do wnctl job add p t --param "v=$(cat param)" >>acked; done
+	for i in $(seq 1 290); do wnctl job add p t --param "v=$(<param)" >>acked; done
 	fill_disk 6000
 	add_until_refused p t 300 param
 	wn_kill9

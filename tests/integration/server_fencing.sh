@@ -102,7 +102,7 @@ test_a_second_worker_under_a_name_in_use_waits() {
 	expect_eq "$(run_view "$a")" "$view" "the first one's job"
 	expect_eq "$(worker_get w1 "(j['state'], j['instance'], j['jobs'])")" \
 		"('active', '$inst', [$a])" "w1 while a second process wants the name"
-	expect_not_contains "$(cat second.log)" "joined the fleet"
+	expect_not_contains "$(<second.log)" "joined the fleet"
 	expect_exit 0 wnctl worker show w1
 	expect_contains "$WN_OUT" "instance: $inst"
 	# the first finishes its job and stops cleanly: the second takes over
@@ -150,7 +150,7 @@ test_the_same_worker_joins_again_after_wnd_restarts() {
 		expect_eq "$(worker_get w1 "(j['state'], j['instance'], j['jobs'])")" \
 			"('active', '$inst', [$a])" "w1 after wnd restarted ($round)"
 	done
-	expect_not_contains "$(cat w1.log)" "cannot join the fleet"
+	expect_not_contains "$(<w1.log)" "cannot join the fleet"
 	touch "release-$a"
 	wait_status "$a" completed
 	expect_eq "$(job_get "$a" "(j['worker'], j['attempt'], j['lost'])")" "('w1', 1, 0)" \
@@ -199,7 +199,7 @@ EOF
 		expect_eq "$(awk -v id="$id" '$1 == id { print $2, $3, $4 }' listed)" "completed 1 0" \
 			"job $id"
 	done <ids
-	expect_not_contains "$(cat w1.log)" "cannot fetch"
+	expect_not_contains "$(<w1.log)" "cannot fetch"
 }
 
 test_worker_list_hides_gone_workers_and_keeps_last_seen() {

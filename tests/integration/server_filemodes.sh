@@ -66,7 +66,7 @@ test_an_open_data_directory_is_tightened_at_start() {
 	: >"$WN_TMP/wnd.log"
 	wn_start
 	expect_private "$WN_TMP/data" "tightened directory"
-	expect_contains "$(cat "$WN_TMP/wnd.log")" \
+	expect_contains "$(<"$WN_TMP/wnd.log")" \
 		"data directory $WN_TMP/data was open to other users: the directory from 0755 to 0700, " \
 		"log at start"
 	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job kept across the tightening"
@@ -76,15 +76,15 @@ test_an_open_data_directory_is_tightened_at_start() {
 	: >"$WN_TMP/wnd.log"
 	wn_start
 	expect_private "$WN_TMP/data" "tightened files"
-	expect_contains "$(cat "$WN_TMP/wnd.log")" \
+	expect_contains "$(<"$WN_TMP/wnd.log")" \
 		"data directory $WN_TMP/data was open to other users: 2 of its files to 0600" \
 		"log of files tightened"
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "from 0700 to 0700" "log of files tightened"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "from 0700 to 0700" "log of files tightened"
 	# a directory that is private already is left as it is, without a word
 	wn_stop
 	: >"$WN_TMP/wnd.log"
 	wn_start
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "open to other users" "log of a private start"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "open to other users" "log of a private start"
 }
 
 # A data directory given as a symbolic link to it (/var/lib/wnd -> /srv/wnd)
@@ -126,7 +126,7 @@ test_a_data_directory_wnd_cannot_use_says_what_to_do() {
 	expect_eq "$WN_ERR" "wnd: data directory $WN_TMP/afile is not a directory: give --data (data) a directory, or a path that does not exist yet"
 	expect_exit 2 "$WN_BIN/wnd" --check --data "$WN_TMP/afile"
 	expect_contains "$WN_ERR" "is not a directory"
-	expect_eq "$(cat afile)" text "the file given as a data directory"
+	expect_eq "$(<afile)" text "the file given as a data directory"
 
 	# root's directory, wnd run as nobody (a socket directory nobody may use)
 	chmod 711 "$WN_TMP"
@@ -151,7 +151,7 @@ test_a_data_directory_wnd_cannot_use_says_what_to_do() {
 	chown -R 65534 data
 	: >wnd.log
 	wn_start
-	expect_contains "$(cat wnd.log)" "data directory $WN_TMP/data belongs to user nobody (uid 65534): the files wnd makes in it now are root's, which a wnd run as its owner cannot open"
+	expect_contains "$(<wnd.log)" "data directory $WN_TMP/data belongs to user nobody (uid 65534): the files wnd makes in it now are root's, which a wnd run as its owner cannot open"
 	expect_eq "$(job_field 1 .params.secret)" hunter2 "a job of nobody's directory"
 }
 

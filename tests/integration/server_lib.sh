@@ -151,7 +151,7 @@ job_field() {
 }
 
 # job_status ID: the job's status word (pending, running, ...).
-job_status() { job_field "$1" '.status // "unspecified"'; }
+job_status() { wn_job_status "$1" || fail "job show $1 failed"; }
 
 # all_job_ids [job list filters...]: ids of every job, one per line, in the
 # order `job list --all` gives them.

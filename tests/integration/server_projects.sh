@@ -136,7 +136,7 @@ test_project_delete_after_sweeps_survives_restart() {
 		expect_exit 4 wnctl project show p
 		expect_eq "$(wnctl --json sweep list | jq -c '[.sweeps[]?] | length')" 0 \
 		    "sweeps after $how"
-		expect_not_contains "$(cat "$WN_TMP/wnd.log")" "left alone" "start-up log"
+		expect_not_contains "$(<"$WN_TMP/wnd.log")" "left alone" "start-up log"
 		expect_exit 0 wnctl project delete keep
 	done
 }

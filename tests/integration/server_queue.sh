@@ -11,7 +11,7 @@ fetch_loop() {
 	"$WN_BIN/wnclaim" "$WN_SERVER" "$project" "$worker" --max "$max" >".$worker.claims" \
 		2>".$worker.err" || rc=$?
 	cut -d' ' -f1 ".$worker.claims" >>"$out"
-	[ "$rc" -eq 0 ] || echo "$worker: fetch failed: $(cat ".$worker.err")" >>"$out.err"
+	[ "$rc" -eq 0 ] || echo "$worker: fetch failed: $(<".$worker.err")" >>"$out.err"
 }
 
 test_queue_priority_fifo_1000() {
@@ -37,7 +37,7 @@ test_queue_priority_fifo_1000() {
 	expect_eq "$(jq_jobs <<<"$j" | jq -r .id)" "$(sed -n 501,503p expected)" "queue show --offset"
 
 	fetch_loop p w fetched 1000
-	[ ! -s fetched.err ] || fail "$(cat fetched.err)"
+	[ ! -s fetched.err ] || fail "$(<fetched.err)"
 	cmp -s expected fetched ||
 		fail "fetch order differs from priority/FIFO: $(diff expected fetched | head -n 5)"
 	expect_eq "$(fetch_job p w)" "" "fetch from an empty queue"
@@ -104,7 +104,7 @@ test_queue_fetch_wait() {
 	local id
 	id=$(wnctl job add p t)
 	wait_for 40 "the waiting fetch to return" test -s waited.rc
-	expect_eq "$(cat waited.rc)" 0 "waiting fetch exit status ($(cat waited.err))"
+	expect_eq "$(<waited.rc)" 0 "waiting fetch exit status ($(<waited.err))"
 	expect_eq "$(jq -r '.job.id' waited.json)" "$id" "job of the waiting fetch"
 	expect_eq "$(job_status "$id")" running "status"
 	expect_eq "$(job_field "$id" .worker)" w "holder"

@@ -12,16 +12,16 @@ expect_unavailable() {
 	local what=$1 rc=0
 	shift
 	"$@" >out.txt 2>&1 || rc=$?
-	expect_eq "$rc" 3 "exit status of $what ($(cat out.txt))"
-	expect_contains "$(cat out.txt)" "cannot read "
-	expect_contains "$(cat out.txt)" "retry later"
+	expect_eq "$rc" 3 "exit status of $what ($(<out.txt))"
+	expect_contains "$(<out.txt)" "cannot read "
+	expect_contains "$(<out.txt)" "retry later"
 }
 
 # expect_check_clean: wnd stopped, `wnd --check` finds nothing wrong.
 expect_check_clean() {
 	wn_stop
 	"$WN_BIN/wnd" --check --data "$WN_TMP/data" >check.txt 2>&1 ||
-		fail "wnd --check: $(cat check.txt)"
+		fail "wnd --check: $(<check.txt)"
 }
 
 # five_jobs: project p, tasks t and u, jobs j1..j5 of task t.
@@ -40,12 +40,12 @@ test_bad_scan_fault_settings_refuse_to_start() {
 	WN_STORE_FAULTS=scan:count=0 "$WN_BIN/wnd" --data "$WN_TMP/data" \
 		--listen "ipc://$WN_TMP/x.sock" >start.log 2>&1 || rc=$?
 	expect_eq "$rc" 2 "exit status of a start with scan:count=0"
-	expect_contains "$(cat start.log)" "count must be at least 1"
+	expect_contains "$(<start.log)" "count must be at least 1"
 	rc=0
 	WN_STORE_FAULTS=scann "$WN_BIN/wnd" --data "$WN_TMP/data" \
 		--listen "ipc://$WN_TMP/x.sock" >start.log 2>&1 || rc=$?
 	expect_eq "$rc" 2 "exit status of a start with an unknown operation"
-	expect_contains "$(cat start.log)" "(known: write, sync, flush, open, read, scan)"
+	expect_contains "$(<start.log)" "(known: write, sync, flush, open, read, scan)"
 }
 
 test_a_listing_cut_short_is_unavailable_not_shorter() {
@@ -65,7 +65,7 @@ test_a_listing_cut_short_is_unavailable_not_shorter() {
 	WN_STORE_FAULTS=scan:after=2:count=1 wn_start
 	expect_unavailable "a project list cut short" wnctl project list
 	expect_eq "$(project_names)" "p" "projects listed once reads work"
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "store read failed: IO error: No space left on device (injected fault)"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "store read failed: IO error: No space left on device (injected fault)"
 }
 
 test_a_project_delete_that_cannot_read_every_job_changes_nothing() {
@@ -324,7 +324,7 @@ test_an_upload_that_cannot_read_the_earlier_one_changes_nothing() {
 	expect_raw OK "the upload once reads work"
 	expect_eq "$(artifact_bytes)" 5 "bytes of artifacts project p stores"
 	wnctl job artifact get 1 a.txt -o a.txt >/dev/null || fail "artifact get"
-	expect_eq "$(cat a.txt)" world "content of a.txt"
+	expect_eq "$(<a.txt)" world "content of a.txt"
 	expect_check_clean
 }
 
@@ -399,7 +399,7 @@ test_a_dependent_whose_dependency_cannot_be_read_is_looked_at_again() {
 	WN_STORE_FAULTS=read:after=3:count=1 wn_start --lease-ms 60000 --test-clock clock
 	set_clock 70000
 	expect_eq "$(fetch_job p w2 | jq -r .id)" 2 "job fetched once its lease ran out"
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "dependency job 1 cannot be read"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "dependency job 1 cannot be read"
 }
 
 test_a_dependent_that_cannot_be_read_when_its_dependency_ends_is_looked_at_again() {
@@ -476,14 +476,14 @@ test_an_artifact_that_cannot_be_read_is_unavailable_not_missing() {
 		[ ! -e a.txt ] || fail "a file was written for a refused get"
 	done
 	wnctl job artifact get 1 a.txt -o a.txt >/dev/null || fail "artifact get once reads work"
-	expect_eq "$(cat a.txt)" hello "content of a.txt"
+	expect_eq "$(<a.txt)" hello "content of a.txt"
 	wn_stop
 	# after wn_start's 2 steps, the walk over a.txt's content fails
 	WN_STORE_FAULTS=scan:after=2:count=1 wn_start --http 127.0.0.1:0
 	wn_http_url
 	expect_eq "$(curl -s -o body.txt -w '%{http_code}' "$WN_HTTP/artifacts/1/a.txt")" 503 \
 		"a download whose content cannot be read"
-	expect_contains "$(cat body.txt)" "retry later"
+	expect_contains "$(<body.txt)" "retry later"
 	expect_eq "$(curl -s "$WN_HTTP/artifacts/1/a.txt")" hello "the download once reads work"
 	expect_check_clean
 }

@@ -17,7 +17,7 @@ test_sighup_stops_cleanly() {
 	wait "$WND_PID" || rc=$?
 	expect_eq "$rc" 0 "exit status after SIGHUP"
 	local log
-	log=$(cat "$WN_TMP/wnd.log")
+	log=$(<"$WN_TMP/wnd.log")
 	expect_contains "$log" "SIGHUP: finishing requests in flight"
 	expect_contains "$log" "stopped cleanly"
 	"$WN_BIN/wnd" --check --data "$WN_TMP/data" >/dev/null || fail "data directory not clean after SIGHUP"
@@ -36,13 +36,13 @@ test_sigusr_is_not_fatal() {
 	kill -USR1 "$WND_PID"
 	kill -USR2 "$WND_PID"
 	wait_for 10 "the log line of SIGUSR2" grep -q "SIGUSR2: ignored" "$WN_TMP/wnd.log"
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "SIGUSR1: ignored"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "SIGUSR1: ignored"
 	expect_serving
 	local b
 	b=$(wnctl job add p t)
 	expect_eq "$(all_job_ids --project p | tr '\n' ' ')" "$a $b " "jobs after SIGUSR1 and SIGUSR2"
 	wn_stop
-	expect_contains "$(cat "$WN_TMP/wnd.log")" "SIGTERM: finishing requests in flight"
+	expect_contains "$(<"$WN_TMP/wnd.log")" "SIGTERM: finishing requests in flight"
 	wn_start
 	expect_eq "$(all_job_ids --project p | tr '\n' ' ')" "$a $b " "jobs after a restart"
 }

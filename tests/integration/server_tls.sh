@@ -52,7 +52,7 @@ EOF
 test_wnctl_and_wnworker_run_jobs_over_tls() {
 	pki_make
 	tls_start server
-	expect_contains "$(cat wnd.log)" "listening on tls+tcp://127.0.0.1:$TLS_PORT"
+	expect_contains "$(<wnd.log)" "listening on tls+tcp://127.0.0.1:$TLS_PORT"
 	mkproject p
 	mktask p say
 	local i
@@ -139,7 +139,7 @@ test_expired_certificate_is_refused_with_a_clear_message() {
 	expect_exit 3 wnctl project list
 	expect_contains "$WN_ERR" "the server's certificate expired on 2020-02-01 00:00 UTC"
 	# and wnd said so at its start, where whoever starts it looks
-	expect_contains "$(cat wnd.log)" \
+	expect_contains "$(<wnd.log)" \
 		"warn: tls_cert pki/expired.pem expired on 2020-02-01 00:00 UTC: clients refuse it"
 }
 
@@ -367,5 +367,5 @@ test_a_stop_gives_up_a_tls_server_that_does_not_answer() {
 	kill -TERM "$pid"
 	worker_wait "$pid" 60
 	kill -CONT "$WND_PID"
-	expect_contains "$(cat w1.log)" "worker w1 stopped"
+	expect_contains "$(<w1.log)" "worker w1 stopped"
 }

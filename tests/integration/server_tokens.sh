@@ -30,8 +30,8 @@ test_every_method_against_every_role() {
 	start_with_admin --durability relaxed
 	mkdir backups
 	"$WN_BIN/wnmatrix" "$WN_SERVER" admin.token "$PWD/backups" >matrix.out 2>matrix.err ||
-		fail "wnmatrix: $(cat matrix.err)"
-	expect_contains "$(cat matrix.out)" " checks, 0 failed"
+		fail "wnmatrix: $(<matrix.err)"
+	expect_contains "$(<matrix.out)" " checks, 0 failed"
 	grep_data "$ADMIN_SECRET"
 }
 
@@ -41,7 +41,7 @@ test_token_create_list_revoke_and_roles() {
 	alice=$(wnctl token create alice --role user --project pa)
 	[[ $alice =~ ^wn_[a-z2-7]{52}$ ]] || fail "secret: $alice"
 	bob=$(wnctl token create bob --role reader 2>err)
-	expect_contains "$(cat err)" "shown this once"
+	expect_contains "$(<err)" "shown this once"
 	expect_exit 5 wnctl token create bob --role reader
 	expect_exit 7 wnctl token create carol --role reader --project pa
 	expect_exit 2 wnctl token create carol
@@ -104,7 +104,7 @@ test_the_last_admin_token_cannot_be_revoked_nor_a_first_token_be_another() {
 	local st
 	st=$(curl -s -o reply -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-d '{"token": {"name": "r0", "role": "ROLE_READER"}}' "$WN_HTTP/v1/TokenService/Create")
-	expect_eq "$st" 400 "a first token of role reader ($(cat reply))"
+	expect_eq "$st" 400 "a first token of role reader ($(<reply))"
 	expect_contains "$(jq -r .message reply)" "the server has no tokens yet"
 	expect_eq "$(wnctl --json token list | jq -c '.tokens // []')" "[]" "tokens"
 	expect_exit 0 wnctl project list
@@ -140,7 +140,7 @@ test_a_token_whose_secret_is_the_bootstrap_one_is_not_revoked_in_name_only() {
 	wn_stop
 	WN_TOKEN=$ops wn_start
 	export WN_TOKEN=$ops
-	expect_contains "$(cat wnd.log)" \
+	expect_contains "$(<wnd.log)" \
 		"token ops has the secret of the bootstrap admin token (the token setting or WN_TOKEN)"
 	expect_exit 6 wnctl token revoke ops --yes
 	expect_contains "$WN_ERR" 'token "ops" has the secret of the bootstrap admin token'
@@ -166,7 +166,7 @@ test_audit_log_records_admin_operations() {
 	wnctl token revoke alice >/dev/null
 	expect_eq "$(stat -c %a data/audit.log)" 600 "audit log mode"
 	local log
-	log=$(cat data/audit.log)
+	log=$(<data/audit.log)
 	expect_not_contains "$log" "$alice"
 	# one JSON object a line, with its fields
 	python3 - data/audit.log <<'EOF' || fail "audit log: $log"
@@ -247,7 +247,7 @@ test_revoked_worker_waiting_for_a_job_gets_none() {
 	id=$(wnctl job add p t)
 	wait "$pid" || rc=$?
 	expect_eq "$rc" 0 "the waiting fetch's exit (stderr: $(cat fetch.err))"
-	expect_eq "$(cat fetch.out)" "" "the waiting fetch's answer (no job)"
+	expect_eq "$(<fetch.out)" "" "the waiting fetch's answer (no job)"
 	expect_eq "$(job_status "$id")" pending "the job after the revoke"
 	expect_exit 8 env WN_TOKEN="$secret" "$WN_BIN/wnctl" queue fetch p --worker w1
 	expect_eq "$(job_status "$id")" pending "the job after a fetch with the revoked token"
@@ -269,7 +269,7 @@ test_revoked_admin_token_waiting_for_a_job_gets_none() {
 	id=$(wnctl job add p t)
 	wait "$pid" || rc=$?
 	expect_eq "$rc" 0 "the waiting fetch's exit (stderr: $(cat fetch.err))"
-	expect_eq "$(cat fetch.out)" "" "the waiting fetch's answer (no job)"
+	expect_eq "$(<fetch.out)" "" "the waiting fetch's answer (no job)"
 	expect_eq "$(job_status "$id")" pending "the job after the revoke"
 }
 
@@ -286,7 +286,7 @@ test_worker_token_acts_only_as_its_worker() {
 	WN_TOKEN=$secret worker_start w2 w.yaml
 	local pid=$WORKER_PID
 	wait_until 20 "wnworker w2 to stop" worker_gone "$pid"
-	expect_contains "$(cat w2.log)" 'worker token "w1" may not act as worker "w2"'
+	expect_contains "$(<w2.log)" 'worker token "w1" may not act as worker "w2"'
 	expect_eq "$(wnctl --json worker list --all | jq -c '[.workers[].name]')" "[]" "workers"
 }
 

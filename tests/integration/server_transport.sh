@@ -114,7 +114,7 @@ __import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1]); time.sleep(30)' "$WN
 	WN_PIDS+=("$!")
 	local i port
 	for i in $(seq 1 100); do [ -s "$WN_TMP/port" ] && break; sleep 0.05; done
-	port=$(cat "$WN_TMP/port")
+	port=$(<"$WN_TMP/port")
 	rc=0
 	out=$(timeout 10 "$WN_BIN/wnd" --data "$WN_TMP/other" --listen "tcp://127.0.0.1:$port" 2>&1) || rc=$?
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "wnd on a busy port: exit $rc"

@@ -63,8 +63,8 @@ for j in data["jobs"] if isinstance(data, dict) else data:
 ' || fail "the jobs of the array did not report as expected"
 	local script
 	script=$(ls "$WN_TMP"/logs/p/t/array.*.sbatch)
-	expect_contains "$(cat "$script")" "#SBATCH --array=0-3"
-	expect_contains "$(cat w1.log)" "4 jobs of sweep $sweep (task t) start together"
+	expect_contains "$(<"$script")" "#SBATCH --array=0-3"
+	expect_contains "$(<w1.log)" "4 jobs of sweep $sweep (task t) start together"
 }
 
 test_capped_sweep_runs_arrays_within_the_cap() {

@@ -41,10 +41,10 @@ EOF
 	expect_contains "$(wnctl job show "$ok")" "$sid" # wnctl job show names the SLURM job
 	local script=$WN_TMP/logs/p/ok/$ok.1.sbatch
 	[ -f "$script" ] || fail "no batch script at $script"
-	expect_contains "$(cat "$script")" "#SBATCH --job-name=p.ok"
-	expect_contains "$(cat "$script")" "#SBATCH --output=$WN_TMP/logs/p/ok/$ok.1.out"
-	expect_contains "$(cat "$script")" "export WN_JOB_ID=$ok"
-	expect_contains "$(cat w1.log)" "job $ok: started (SLURM job $sid"
+	expect_contains "$(<"$script")" "#SBATCH --job-name=p.ok"
+	expect_contains "$(<"$script")" "#SBATCH --output=$WN_TMP/logs/p/ok/$ok.1.out"
+	expect_contains "$(<"$script")" "export WN_JOB_ID=$ok"
+	expect_contains "$(<w1.log)" "job $ok: started (SLURM job $sid"
 
 	# a non-zero exit: FAILED with the exit code
 	local bsid
@@ -82,7 +82,7 @@ test_submission_errors_fail_with_sbatchs_message() {
 	reason=$(job_get "$gpus" "j['reason']")
 	expect_contains "$reason" "cannot submit to SLURM: sbatch: error: Batch job submission failed:"
 	expect_contains "$reason" "Requested node configuration is not available"
-	expect_contains "$(cat "$WN_TMP/logs/p/gpus/$gpus.1.sbatch")" "#SBATCH --gres=gpu:3"
+	expect_contains "$(<"$WN_TMP/logs/p/gpus/$gpus.1.sbatch")" "#SBATCH --gres=gpu:3"
 	expect_eq "$(job_get "$part" "j['status']")" failed "status"
 	expect_contains "$(job_get "$part" "j['reason']")" \
 		"invalid partition specified: nosuchpartition"
@@ -109,7 +109,7 @@ test_a_controller_that_is_down_fails_no_job() {
 	worker_start w1 w.yaml
 	wait_until 240 "the worker to hand job $id back" \
 		log_has w1.log "job $id: not run: cannot submit to SLURM: "
-	expect_contains "$(cat w1.log)" "Unable to contact slurm controller"
+	expect_contains "$(<w1.log)" "Unable to contact slurm controller"
 	wait_until 10 "job $id to be pending again" job_status_is "$id" pending
 	expect_eq "$(job_get "$id" "(j.get('failures', 0), j.get('lost', 0))")" "(0, 0)" \
 		"failures and lost leases of job $id"
@@ -139,8 +139,8 @@ test_a_stop_ends_the_pauses_between_sbatch_tries() {
 	kill -TERM "$WORKER_PID"
 	worker_wait "$WORKER_PID" 60
 	expect_eq "$(wc -l <"$WN_TMP/sbatch-calls")" 1 "sbatch runs"
-	expect_contains "$(cat w1.log)" "job $id: not run: cannot submit to SLURM: "
-	expect_contains "$(cat w1.log)" "handing it back"
+	expect_contains "$(<w1.log)" "job $id: not run: cannot submit to SLURM: "
+	expect_contains "$(<w1.log)" "handing it back"
 	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
 		"('pending', 0, 0)" "status, failures and lost leases of job $id"
 }
@@ -158,7 +158,7 @@ test_time_limit_fails_the_job_as_timeout() {
 	wait_until 20 "job $id to get its SLURM job id" job_has_ext "$id"
 	local sid
 	sid=$(job_ext "$id")
-	expect_contains "$(cat "$WN_TMP/logs/p/t/$id.1.sbatch")" "#SBATCH --time=1"
+	expect_contains "$(<"$WN_TMP/logs/p/t/$id.1.sbatch")" "#SBATCH --time=1"
 	wait_until 20 "SLURM job $sid to run" eval '[ "$(slurm_state "$sid")" = RUNNING ]'
 	scontrol update JobId="$sid" EndTime="$(date -d '+2 sec' +%Y-%m-%dT%H:%M:%S)" ||
 		fail "cannot move the end time of SLURM job $sid"
@@ -187,7 +187,7 @@ test_a_job_slurm_never_starts_fails_after_pending_timeout_ms() {
 	expect_eq "$(job_get "$held" "j['reason']")" \
 		"SLURM job $sid never started: still PENDING (JobHeldUser) 1.5 s after its submission (pending_timeout_ms); cancelled" \
 		"reason"
-	expect_contains "$(cat w1.log)" "job $held: SLURM job $sid has not started in the 1.5 s since its submission"
+	expect_contains "$(<w1.log)" "job $held: SLURM job $sid has not started in the 1.5 s since its submission"
 	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
 	expect_eq "$(job_get "$runs" "j['status']")" completed "status of the job that started"
 	expect_contains "$(job_get "$runs" "j['output_tail']")" done

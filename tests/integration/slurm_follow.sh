@@ -35,7 +35,7 @@ test_cancel_through_wnctl_or_scancel() {
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(slurm_state "$msid")" CANCELLED "SLURM's state"
 	expect_eq "$(job_get "$mine" "j['status']")" cancelled "status"
-	expect_contains "$(cat w1.log)" "job $mine: cancelled on the server; stopping it"
+	expect_contains "$(<w1.log)" "job $mine: cancelled on the server; stopping it"
 	expect_eq "$(job_get "$theirs" "j['status']")" cancelled "status"
 	expect_eq "$(job_get "$theirs" "j['reason']")" "SLURM job $tsid CANCELLED outside WhatsNext" \
 		"reason"
@@ -64,8 +64,8 @@ test_restarted_worker_takes_its_slurm_jobs_back() {
 	# a stopping worker leaves its SLURM jobs alone, and their leases too
 	kill -TERM "$first"
 	worker_wait "$first" 10
-	expect_contains "$(cat w1.log)" "job $long: left running as SLURM job $lsid"
-	expect_contains "$(cat w1.log)" "job $short: left running as SLURM job $ssid"
+	expect_contains "$(<w1.log)" "job $long: left running as SLURM job $lsid"
+	expect_contains "$(<w1.log)" "job $short: left running as SLURM job $ssid"
 	expect_eq "$(slurm_state "$lsid")" RUNNING "SLURM's state after the worker stopped"
 	expect_eq "$(job_get "$long" "j['status']")" running "status after the worker stopped"
 	touch "$WN_TMP/release-short"
@@ -77,7 +77,7 @@ test_restarted_worker_takes_its_slurm_jobs_back() {
 		log_has w1.log "job $long: following its run again (SLURM job $lsid"
 	touch "$WN_TMP/release-long"
 	worker_wait "$WORKER_PID" 30
-	expect_contains "$(cat w1.log)" "job $long: following its run again (SLURM job $lsid"
+	expect_contains "$(<w1.log)" "job $long: following its run again (SLURM job $lsid"
 	expect_eq "$(job_get "$long" "j['status']") $(job_get "$long" "j['attempt']")" "completed 1"
 	expect_eq "$(job_ext "$long")" "$lsid" "SLURM job id"
 	expect_contains "$(job_get "$long" "j['output_tail']")" "done long"
@@ -143,8 +143,8 @@ test_a_worker_stopped_while_sbatch_runs_hands_the_job_back() {
 	wait_until 20 "job $id to be submitted" test -s "$WN_TMP/submitted"
 	kill -TERM "$first"
 	worker_wait "$first" 20
-	expect_contains "$(cat w1.log)" "job $id: its submission to SLURM was given up"
-	expect_contains "$(cat w1.log)" "handing it back"
+	expect_contains "$(<w1.log)" "job $id: its submission to SLURM was given up"
+	expect_contains "$(<w1.log)" "handing it back"
 	expect_eq "$(job_get "$id" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
 		"('pending', 0, 0)" "status, failures and lost leases"
 	rm "$WN_TMP/hold-answer"
@@ -175,7 +175,7 @@ test_a_cancel_while_sbatch_runs_cancels_what_it_submitted() {
 	wnctl job cancel "$id" >/dev/null
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
-	expect_contains "$(cat w1.log)" "job $id: its sbatch, given up, had submitted SLURM job $sid"
+	expect_contains "$(<w1.log)" "job $id: its sbatch, given up, had submitted SLURM job $sid"
 	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
 	rm "$WN_TMP/hold-answer"
 }
@@ -198,7 +198,7 @@ test_a_worker_killed_and_started_again_follows_its_slurm_jobs() {
 	worker_start w1 w.yaml --exit-when-empty
 	wait_until 30 "the restarted worker to follow job $id" \
 		log_has w1.log "job $id: following its run again (SLURM job $sid"
-	expect_contains "$(cat wnd.log)" "job $id: runs on as $sid without worker w1; its lease is kept"
+	expect_contains "$(<wnd.log)" "job $id: runs on as $sid without worker w1; its lease is kept"
 	touch "$WN_TMP/release"
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 1"
@@ -229,7 +229,7 @@ cancel_while_away() {
 back_and_stopped() {
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
-	expect_contains "$(cat w1.log)" "job $ID: held before a restart (project p, task t, attempt 1); cancelled on the server meanwhile: stopping its run"
+	expect_contains "$(<w1.log)" "job $ID: held before a restart (project p, task t, attempt 1); cancelled on the server meanwhile: stopping its run"
 	expect_eq "$(slurm_state "$SID")" CANCELLED "SLURM's state"
 	expect_eq "$(job_get "$ID" "j['status']") $(job_get "$ID" "j['reason']")" "cancelled not needed"
 }
@@ -258,7 +258,7 @@ test_a_cancel_outlives_a_restart_of_wnd_until_the_worker_is_back() {
 	expect_eq "$(job_get "$ID" "j['stopping']")" False "stopping, once the run ended"
 	wn_stop
 	"$WN_BIN/wnd" --data "$WN_TMP/data" --check >check.out 2>&1 ||
-		fail "wnd --check: $(cat check.out)"
+		fail "wnd --check: $(<check.out)"
 	wn_start "${WND_ARGS[@]}"
 	expect_not_contains "$(wnctl job show "$ID")" "stopping"
 }
@@ -311,7 +311,7 @@ EOF
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(slurm_state "$sid")" CANCELLED "SLURM's state"
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
-	expect_contains "$(cat w1.log)" "job $id: cannot cancel SLURM job $sid: scancel: error: Unable to contact slurm controller (connect failure); trying again every 300 ms"
+	expect_contains "$(<w1.log)" "job $id: cannot cancel SLURM job $sid: scancel: error: Unable to contact slurm controller (connect failure); trying again every 300 ms"
 }
 
 # slurmctld stops while the job runs, and the job ends meanwhile: squeue
@@ -402,7 +402,7 @@ test_a_stop_does_not_wait_for_the_scancel_of_a_cancel() {
 	wait_until 20 "scancel to be called" test -e "$WN_TMP/in-scancel"
 	kill -TERM "$first"
 	worker_wait "$first" 20
-	expect_contains "$(cat w1.log)" "job $id: left running as SLURM job $sid"
+	expect_contains "$(<w1.log)" "job $id: left running as SLURM job $sid"
 	expect_eq "$(slurm_state "$sid")" RUNNING "SLURM's state after the worker stopped"
 	rm "$WN_TMP/hang-scancel"
 	worker_start w1 w.yaml --exit-when-empty
@@ -449,7 +449,7 @@ EOF2
 	sid=$(head -n 1 "$WN_TMP/submitted")
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']")" cancelled "status"
-	expect_contains "$(cat w1.log)" "job $id: its sbatch, given up, had submitted SLURM job $sid"
+	expect_contains "$(<w1.log)" "job $id: its sbatch, given up, had submitted SLURM job $sid"
 	wait_until 20 "SLURM job $sid to end" \
 		eval '[ "$(slurm_state "$sid")" = CANCELLED ]'
 }
@@ -473,7 +473,7 @@ test_a_stop_does_not_wait_for_the_squeue_looking_for_a_cut_sbatchs_job() {
 	wait_until 20 "squeue to be called" test -e "$WN_TMP/in-squeue"
 	kill -TERM "$first"
 	worker_wait "$first" 20
-	expect_contains "$(cat w1.log)" "job $id: left running as its SLURM job id unknown"
+	expect_contains "$(<w1.log)" "job $id: left running as its SLURM job id unknown"
 }
 
 test_a_stop_does_not_wait_for_the_squeue_following_the_jobs() {
@@ -494,5 +494,5 @@ test_a_stop_does_not_wait_for_the_squeue_following_the_jobs() {
 	wait_until 20 "squeue to be called" test -e "$WN_TMP/in-squeue"
 	kill -TERM "$first"
 	worker_wait "$first" 20
-	expect_contains "$(cat w1.log)" "job $id: left running as SLURM job $sid"
+	expect_contains "$(<w1.log)" "job $id: left running as SLURM job $sid"
 }

@@ -45,7 +45,7 @@ slurm_start() {
 		--pid-file="$d/munge/munged.pid" --log-file="$d/munge/munged.log" \
 		--seed-file="$d/munge/munged.seed" ||
 		fail "munged did not start: $(tail -n 3 "$d/munge/munged.log" 2>/dev/null)"
-	SLURM_MUNGED_PID=$(cat "$d/munge/munged.pid")
+	SLURM_MUNGED_PID=$(<"$d/munge/munged.pid")
 	wn_track_session "$(proc_sid "$SLURM_MUNGED_PID")" # munged detaches
 	wn_at_exit slurm_stop
 

@@ -36,7 +36,7 @@ EOF
 	wait "$follower" || rc=$?
 	expect_eq "$rc" 9 "exit code of job log -f for a failed job"
 	seq 1 10 | sed 's/^/slurm line /' >expected
-	cmp expected followed.out || fail "the followed output differs: $(cat followed.out)"
+	cmp expected followed.out || fail "the followed output differs: $(<followed.out)"
 	cmp "$(ls logs/p/t/"$id".1.out)" followed.out || fail "the SLURM output file differs"
 	worker_wait "$WORKER_PID" 60
 }
@@ -83,6 +83,6 @@ EOF
 	} >expected
 	# SLURM's own line of the first run's end comes between, as it says
 	grep -v '^slurmstepd' followed.out >seen
-	cmp expected seen || fail "the followed output differs: $(cat followed.out)"
+	cmp expected seen || fail "the followed output differs: $(<followed.out)"
 	cmp "logs/p/t/$id.1.out" followed.out || fail "the SLURM output file differs"
 }

@@ -79,7 +79,7 @@ test_a_run_that_completed_before_the_worker_came_back_is_not_run_again() {
 	wait_until 20 "SLURM job $sid to end" eval '[ "$(slurm_state "$sid")" = COMPLETED ]'
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID" 30
-	expect_contains "$(cat w1.log)" "job $id: attempt 1 of it ended as SLURM job $sid (COMPLETED)"
+	expect_contains "$(<w1.log)" "job $id: attempt 1 of it ended as SLURM job $sid (COMPLETED)"
 	expect_eq "$(job_get "$id" "j['status']") $(job_get "$id" "j['attempt']")" "completed 2"
 	expect_eq "$(job_ext "$id")" "$sid" "SLURM job id"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"
@@ -242,7 +242,7 @@ EOF
 	wait_until 60 "job $id to be handed back" log_has w1.log "job $id: not run: cannot submit to SLURM"
 	sid=$(head -n 1 "$WN_TMP/submitted")
 	wait_status "$id" completed 60
-	expect_contains "$(cat w1.log)" "job $id: attempt 1 of it"
+	expect_contains "$(<w1.log)" "job $id: attempt 1 of it"
 	expect_eq "$(job_ext "$id")" "$sid" "SLURM job id"
 	expect_contains "$(job_get "$id" "j['output_tail']")" "run 1"
 	expect_eq "$(wc -l <"$WN_TMP/sbatch-calls")" 1 "sbatch calls"

@@ -24,7 +24,7 @@ usage() { jget "$(wnctl --json queue stats "$1")" "j['projects'][0]['artifact_by
 # is left in check.txt.
 check_data() {
 	"$WN_BIN/wnd" --check --data "$WN_TMP/data" >check.txt 2>&1 ||
-		fail "wnd --check $1: $(cat check.txt)"
+		fail "wnd --check $1: $(<check.txt)"
 }
 
 test_artifacts_listed_uploaded_fetched_and_freed() {
@@ -68,11 +68,11 @@ EOF
 	# fetched whole and checked; a file is replaced only with --force
 	wnctl job artifact get "$id" out/model.bin -o got.bin >out.txt
 	cmp got.bin "$wd/out/model.bin" || fail "the fetched model differs"
-	expect_contains "$(cat out.txt)" "sha256 $sum"
+	expect_contains "$(<out.txt)" "sha256 $sum"
 	expect_exit 1 wnctl job artifact get "$id" out/model.bin -o got.bin
 	expect_contains "$WN_ERR" "--force"
 	wnctl job artifact get "$id" out/sub/a.txt -o got.bin --force 2>/dev/null
-	expect_eq "$(cat got.bin)" hi "replaced with --force"
+	expect_eq "$(<got.bin)" hi "replaced with --force"
 	expect_eq "$(wnctl job artifact get "$id" out/model.bin -o - | sha256sum | cut -d' ' -f1)" \
 		"$sum" "to stdout"
 	expect_exit 6 wnctl job artifact get "$id" out/link -o x
@@ -85,7 +85,7 @@ EOF
 	expect_eq "$(usage p)" "$total" "bytes stored"
 	wn_stop
 	check_data "with artifacts"
-	expect_contains "$(cat check.txt)" "key(s) of artifacts (b/): clean"
+	expect_contains "$(<check.txt)" "key(s) of artifacts (b/): clean"
 	wn_start
 	expect_eq "$(usage p)" "$total" "bytes stored after a restart"
 	local before after i
@@ -103,7 +103,7 @@ EOF
 		fail "the data directory went from $before to $after bytes after the removal"
 	wn_stop
 	check_data "after the removal"
-	expect_not_contains "$(cat check.txt)" "of artifacts" "keys left after the removal"
+	expect_not_contains "$(<check.txt)" "of artifacts" "keys left after the removal"
 }
 
 test_artifact_bounds_give_notes_and_the_job_completes() {
@@ -158,7 +158,7 @@ print(sum(int(a["size"]) for a in json.load(sys.stdin) if a["stored"]))')
 	wnctl project delete p --force >/dev/null
 	wn_stop
 	check_data "after the project's delete"
-	expect_not_contains "$(cat check.txt)" "of artifacts" "keys left after the project's delete"
+	expect_not_contains "$(<check.txt)" "of artifacts" "keys left after the project's delete"
 }
 
 # few_fds ARGS...: wnctl ARGS with descriptors 0 to 3 only (ulimit -n 4), every
@@ -209,8 +209,8 @@ EOF
 	wnctl job add p t --name after >/dev/null
 	wn_stop
 	"$WN_BIN/wnd" --check --data "$WN_TMP/disk/data" >check.txt 2>&1 ||
-		fail "wnd --check: $(cat check.txt)"
-	expect_contains "$(cat check.txt)" ": clean"
+		fail "wnd --check: $(<check.txt)"
+	expect_contains "$(<check.txt)" ": clean"
 }
 
 test_artifact_get_mode_and_bad_output() {
@@ -238,7 +238,7 @@ EOF
 	local mask
 	for mask in 022 002 077; do
 		(umask "$mask" && wnctl job artifact get "$id" a.txt -o "m$mask" >/dev/null)
-		expect_eq "$(cat "m$mask")" hi "the content (umask $mask)"
+		expect_eq "$(<"m$mask")" hi "the content (umask $mask)"
 	done
 	expect_eq "$(stat -c %a m022 m002 m077 | tr '\n' ' ')" "644 664 600 " "the modes"
 	(umask 002 && wnctl job artifact get "$id" a.txt -o m022 --force >/dev/null)
@@ -457,7 +457,7 @@ EOF
 		"complete 1.1 success=1 reason= artifact=out/a:
 complete 1.1 success=1 reason= artifact=.:not recorded: the server refused the list: artifact 1 (e\x1bx): refused by this server" \
 		"the Completes"
-	expect_contains "$(cat w1.log)" "reporting it again without them"
+	expect_contains "$(<w1.log)" "reporting it again without them"
 	expect_eq "$(tr -d -c '\033' <w1.log | wc -c)" 0 "ESC bytes in the worker's log"
 }
 

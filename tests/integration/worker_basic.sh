@@ -35,8 +35,8 @@ EOF
 	local rows
 	rows=$(jobs_table sweep "' '.join(map(str, [j['status'], j['exit_code'], j['attempt'], j['worker'] in ('w1', 'w2'), ('result lr=%g epochs=%s loss=' % (float(j['params']['lr']), j['params']['epochs'])) in j['output_tail']]))")
 	expect_eq "$(echo "$rows" | sort | uniq -c | sed 's/^ *//')" "12 completed 0 1 True True" "results"
-	expect_contains "$(cat w1.log)" "finished: exit 0"
-	expect_contains "$(cat w2.log)" "finished: exit 0"
+	expect_contains "$(<w1.log)" "finished: exit 0"
+	expect_contains "$(<w2.log)" "finished: exit 0"
 	# The loss each run reported (examples/train.py writes it to $WN_RESULTS).
 	local losses
 	losses=$(wnctl job list --project sweep --all --results loss | awk 'NR > 1 && $NF != "-"' | wc -l)
@@ -86,7 +86,7 @@ EOF
 	expect_eq "$(job_get "$bad" "j['exit_code']")" 3
 	expect_eq "$(job_get "$bad" "j['reason']")" "exit status 3"
 	expect_contains "$(job_get "$bad" "j['output_tail']")" "about to fail"
-	expect_contains "$(cat w1.log)" "job $bad: failed: exit 3"
+	expect_contains "$(<w1.log)" "job $bad: failed: exit 3"
 }
 
 test_retries_give_three_attempts() {
@@ -161,7 +161,7 @@ EOF
 	expect_eq "$(job_get "$id" "j['status']")" failed
 	expect_eq "$(job_get "$id" "j['reason']")" "missing parameter 'epochs'"
 	[ -z "$(ls "$WN_TMP" | grep '^ran-' || true)" ] || fail "the command ran"
-	expect_contains "$(cat w1.log)" "job $id: not run: missing parameter 'epochs'"
+	expect_contains "$(<w1.log)" "job $id: not run: missing parameter 'epochs'"
 }
 
 test_shell_metacharacters_arrive_literally() {
@@ -184,7 +184,7 @@ EOF
 	worker_wait "$WORKER_PID"
 	expect_eq "$(job_get "$id" "j['status']")" completed
 	local got want
-	got=$(cat "argv-$id.json")
+	got=$(<"argv-$id.json")
 	want=$(python3 -c 'import sys, json; print(json.dumps(sys.argv[1:]))' "$evil" "--x=$evil" "{v}" "odd.name-1")
 	expect_eq "$got" "$want" "argv"
 	[ ! -e pwned ] && [ ! -e pwned2 ] && [ ! -e pwned3 ] || fail "a shell interpreted a value"
@@ -212,7 +212,7 @@ EOF
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID"
 	expect_eq "$(job_get "$id" "j['status']")" completed
-	expect_eq "$(cat "out-$id")" "$(printf '%s\n' "$evil" "[$evil]" "$evil.x")" "the output"
+	expect_eq "$(<"out-$id")" "$(printf '%s\n' "$evil" "[$evil]" "$evil.x")" "the output"
 	local f
 	for f in pwned pwned2 pwned3 pwned4; do
 		[ ! -e "$f" ] || fail "a shell ran a value ($f)"
@@ -313,7 +313,7 @@ EOF
 	expect_eq "$(job_get "$id" "j['status']")" completed
 	expect_eq "$(job_get "$id" "j['output_tail']")" \
 		"$id|first|p|train|1|w1|seed-42|$id/first/p/train/1/w1/7|$WN_TMP/p-dir"
-	expect_contains "$(cat "logs/p/train/$id.1.log")" "seed-42"
+	expect_contains "$(<"logs/p/train/$id.1.log")" "seed-42"
 }
 
 test_command_that_cannot_start_fails_with_the_reason() {
@@ -410,8 +410,8 @@ EOF
 	worker_start w1 w.yaml --exit-when-empty
 	worker_wait "$WORKER_PID"
 	expect_eq "$(job_get "$id" "j['status']")" failed
-	expect_contains "$(cat w1.log)" 'cannot start nope\n2026-01-01T00:00:00.000Z wnworker info: job 99: forged\x1b[31m: not found in PATH'
-	if grep -q '^2026-01-01T' w1.log; then fail "a log line was forged: $(cat w1.log)"; fi
+	expect_contains "$(<w1.log)" 'cannot start nope\n2026-01-01T00:00:00.000Z wnworker info: job 99: forged\x1b[31m: not found in PATH'
+	if grep -q '^2026-01-01T' w1.log; then fail "a log line was forged: $(<w1.log)"; fi
 	if grep -q "$(printf '\033')" w1.log; then fail "an escape reached the log"; fi
 }
 

@@ -40,7 +40,7 @@ held_run() {
 	wait_until 8 "job $b to start" test -e "started-$b"
 	touch "release-$b"
 	wait_status "$b" completed 8
-	expect_not_contains "$(cat w1.log)" "cannot reach"
+	expect_not_contains "$(<w1.log)" "cannot reach"
 	kill -TERM "$WORKER_PID"
 	worker_wait "$WORKER_PID" 8
 	expect_eq "$(jget "$(wnctl --json worker show w1)" "j['state']")" gone

@@ -30,13 +30,13 @@ EOF2
 	WORKER_PID=$!
 	WN_PIDS+=("$WORKER_PID")
 	worker_wait "$WORKER_PID" 60
-	expect_contains "$(cat w1.log)" \
+	expect_contains "$(<w1.log)" \
 		"the descriptor limit (ulimit -n 24) has room for 3 of the 8 slots: running at most 3 jobs at once" \
 		"the worker's log"
 	local most
 	most=$(sort -n at.count | tail -1)
 	[ "$most" -le 3 ] || fail "$most commands ran at once, past the 3 the limit has room for"
-	expect_not_contains "$(cat w1.log)" "not run" "the worker's log"
+	expect_not_contains "$(<w1.log)" "not run" "the worker's log"
 	expect_eq "$(jobs_table p "' '.join(map(str, [j['status'], j['attempt']]))" | sort | uniq -c | sed 's/^ *//')" \
 		"48 completed 1" "jobs"
 	expect_eq "$(sort -n runs | uniq | wc -l)" 48 "commands run"
@@ -70,8 +70,8 @@ EOF2
 	expect_contains "$WN_ERR" "the job was handed back unrun"
 	worker_start w1 w.yaml
 	wait_until 20 "the worker to hand a job back" log_has w1.log "handing it back"
-	expect_contains "$(cat w1.log)" "this machine cannot start commands now" "the worker's log"
-	expect_contains "$(cat w1.log)" "No space left on device" "the worker's log"
+	expect_contains "$(<w1.log)" "this machine cannot start commands now" "the worker's log"
+	expect_contains "$(<w1.log)" "No space left on device" "the worker's log"
 	local id
 	for id in "$a" "$b" "$c"; do
 		wait_status "$id" pending 20 # the hand-back may still be on its way
@@ -82,7 +82,7 @@ EOF2
 	for id in "$a" "$b" "$c"; do
 		wait_status "$id" completed 90
 		expect_eq "$(job_get "$id" "j.get('failures', 0)")" 0 "failures of job $id"
-		expect_eq "$(cat "$WN_TMP/disk/$id.log")" "ran $id" "the log of job $id"
+		expect_eq "$(<"$WN_TMP/disk/$id.log")" "ran $id" "the log of job $id"
 	done
 }
 
@@ -121,13 +121,13 @@ EOF2
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	wait_until 10 "the job to start" test -e started
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	prlimit --pid "$WORKER_PID" --nofile="$(lowest_free_fd "$WORKER_PID")":
 	touch go
 	wait_until 10 "the worker to say it cannot look" log_has w1.log \
 		"cannot look for all of its processes, this worker is short of descriptors"
-	expect_contains "$(cat w1.log)" "Too many open files" "the worker's log"
-	kill -0 "$(cat d.pid)" || fail "the daemon was ended unseen"
+	expect_contains "$(<w1.log)" "Too many open files" "the worker's log"
+	kill -0 "$(<d.pid)" || fail "the daemon was ended unseen"
 	expect_eq "$(job_get "$id" "j['status']")" running
 	prlimit --pid "$WORKER_PID" --nofile=1024:
 	wait_status "$id" completed
@@ -164,7 +164,7 @@ EOF2
 	# what stderr holds now, and what comes after the lines dropped
 	timeout 5 cat <&7 >err.txt || true
 	exec 7<&-
-	expect_contains "$(cat err.txt)" "wnworker debug:" "the lines the pipe took"
+	expect_contains "$(<err.txt)" "wnworker debug:" "the lines the pipe took"
 }
 
 # A command whose exec fails for want of memory (ENOMEM) or of processes
@@ -183,8 +183,8 @@ test_an_exec_short_of_memory_hands_the_job_back() {
 	for err in ENOMEM EAGAIN; do
 		"$WN_BIN/wnnoexec" exec "$err" "$WN_BIN/wnworker" --config w.yaml --name "w-$err" --once \
 			>"w-$err.log" 2>&1 && fail "the worker whose job went back exited 0"
-		expect_contains "$(cat "w-$err.log")" "job $a: not run: cannot start /bin/sh: "
-		expect_contains "$(cat "w-$err.log")" "handing it back"
+		expect_contains "$(<"w-$err.log")" "job $a: not run: cannot start /bin/sh: "
+		expect_contains "$(<"w-$err.log")" "handing it back"
 		expect_eq "$(job_get "$a" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
 			"('pending', 0, 0)" "job $a after an exec that failed with $err"
 	done
@@ -207,7 +207,7 @@ test_a_guard_that_cannot_be_forked_hands_the_job_back() {
 	a=$(wnctl job add p t)
 	"$WN_BIN/wnnoexec" fork EAGAIN "$WN_BIN/wnworker" --config w.yaml --name w0 --once \
 		>w0.log 2>&1 && fail "the worker whose job went back exited 0"
-	expect_contains "$(cat w0.log)" "job $a: not run: cannot start /bin/sh: cannot start the guard process: fork: Resource temporarily unavailable; handing it back"
+	expect_contains "$(<w0.log)" "job $a: not run: cannot start /bin/sh: cannot start the guard process: fork: Resource temporarily unavailable; handing it back"
 	expect_eq "$(job_get "$a" "(j['status'], j.get('failures', 0), j.get('lost', 0))")" \
 		"('pending', 0, 0)" "job $a after a fork that failed"
 	worker_start w1 w.yaml --exit-when-empty

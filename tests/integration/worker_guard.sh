@@ -75,7 +75,7 @@ test_a_killed_guard_is_replaced_before_the_worker_is_killed() {
 	[ -n "$first" ] || fail "wnworker $WORKER_PID has no guard process"
 	kill -KILL "$first"
 	wait_until 5 "another guard to start" guard_replaced "$WORKER_PID" "$first"
-	expect_contains "$(cat w1.log)" "the guard process died: started another"
+	expect_contains "$(<w1.log)" "the guard process died: started another"
 	local second
 	second=$(guard_of "$WORKER_PID")
 	kill -KILL "$WORKER_PID"
@@ -116,7 +116,7 @@ while [ ! -s d.pid ]; do sleep 0.05; done
 touch started
 while :; do sleep 0.05; done
 EOF
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	local guard
 	guard=$(guard_of "$WORKER_PID")
 	kill_worker
@@ -134,7 +134,7 @@ while [ ! -s d.pid ]; do sleep 0.05; done
 touch started
 while :; do sleep 0.05; done
 EOF
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	local first second
 	first=$(guard_of "$WORKER_PID")
 	kill -KILL "$first"
@@ -181,7 +181,7 @@ touch started
 while :; do sleep 0.05; done
 EOF
 	local daemon guard
-	daemon=$(cat d.pid)
+	daemon=$(<d.pid)
 	wn_track_session "$daemon"
 	wait_until 5 "the daemon's main thread to exit" main_exited "$daemon"
 	guard=$(guard_of "$WORKER_PID")
@@ -201,7 +201,7 @@ while :; do sleep 0.05; done
 EOF
 	kill_worker
 	wait_until 10 "the command to start its daemon" test -s d.pid
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	wait_until 10 "the daemon to be killed" pid_gone d.pid
 }
 
@@ -291,7 +291,7 @@ EOF2
 	kill -STOP "$stopped"
 	worker_wait "$pid" 60
 	expect_eq "$(jobs_table p "j['status']" | sort | uniq -c | sed 's/^ *//')" "400 completed" "jobs"
-	expect_contains "$(cat w1.log)" "the guard process (pid $stopped) reads nothing: started another"
+	expect_contains "$(<w1.log)" "the guard process (pid $stopped) reads nothing: started another"
 	wait_until 5 "the stopped guard to be gone" proc_gone "$stopped"
 }
 
@@ -331,9 +331,9 @@ test_another_worker_waits_for_the_gpu_a_killed_worker_s_run_holds() {
 	id2=$(wnctl job add p g)
 	worker_start w2 w.yaml
 	wait_until 20 "the other job to start" traced 3
-	expect_eq "$(cat gpu0.trace)" "$(printf 'start %s\nend %s\nstart %s' "$id1" "$id1" "$id2")" \
+	expect_eq "$(<gpu0.trace)" "$(printf 'start %s\nend %s\nstart %s' "$id1" "$id1" "$id2")" \
 		"the runs on GPU 0"
-	expect_contains "$(cat w2.log)" \
+	expect_contains "$(<w2.log)" \
 		"job $id2: waiting for GPU 0: a run of an earlier worker process"
 	# a run that ends here clears its record: the next one does not wait
 	wnctl job cancel "$id2" >/dev/null
@@ -341,7 +341,7 @@ test_another_worker_waits_for_the_gpu_a_killed_worker_s_run_holds() {
 	id3=$(wnctl job add p g)
 	wait_until 10 "the next job to start" traced 5
 	expect_eq "$(tail -n 1 gpu0.trace)" "start $id3" "the last run on GPU 0"
-	expect_not_contains "$(cat w2.log)" "job $id3: waiting"
+	expect_not_contains "$(<w2.log)" "job $id3: waiting"
 }
 
 # group_gone PGID: no process of group PGID runs (zombies aside).
@@ -400,8 +400,8 @@ EOF
 	id1=$(wnctl job add p g)
 	worker_start w1 w.yaml
 	wait_until 10 "the first run's daemon to start" test -s d.pid
-	daemon=$(cat d.pid)
-	run=$(cat cmd.pid)
+	daemon=$(<d.pid)
+	run=$(<cmd.pid)
 	wn_track_session "$daemon"
 	kill -KILL "$WORKER_PID"
 	wait "$WORKER_PID" 2>/dev/null || true
@@ -409,9 +409,9 @@ EOF
 	id2=$(wnctl job add p g)
 	worker_start w2 w.yaml
 	wait_until 20 "the other job to start" traced 3
-	expect_eq "$(cat gpu0.trace)" "$(printf 'start %s\ndaemon end\nstart %s' "$id1" "$id2")" \
+	expect_eq "$(<gpu0.trace)" "$(printf 'start %s\ndaemon end\nstart %s' "$id1" "$id2")" \
 		"what ran on GPU 0"
-	expect_contains "$(cat w2.log)" "job $id2: waiting for GPU 0: a run of an earlier worker \
+	expect_contains "$(<w2.log)" "job $id2: waiting for GPU 0: a run of an earlier worker \
 process (process group $run) still holds it through process $daemon, outside that group"
 }
 
@@ -428,7 +428,7 @@ trap '' TERM
 touch started
 while :; do sleep 0.05; done
 EOF
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	local guard
 	guard=$(guard_of "$WORKER_PID")
 	prlimit --pid "$guard" --nofile=4: # its 0 to 3 are open: no more
@@ -466,7 +466,7 @@ held_by_a_dead_run() {
 	WN_PIDS+=("$HOLDER")
 	local stat
 	wait_until 5 "the holder to lead its group" holder_leads
-	stat=$(cat "/proc/$HOLDER/stat")
+	stat=$(<"/proc/$HOLDER/stat")
 	set -- ${stat##*) }
 	mkdir -p logs
 	echo "$HOLDER ${20}" >logs/.wnworker-gpu-0.lock
@@ -474,9 +474,9 @@ held_by_a_dead_run() {
 
 holder_leads() {
 	local stat
-	stat=$(cat "/proc/$HOLDER/stat") || return 1
+	stat=$(<"/proc/$HOLDER/stat") || return 1
 	set -- ${stat##*) }
-	[ "$3" = "$HOLDER" ] && [ "$(cat "/proc/$HOLDER/comm")" = sleep ]
+	[ "$3" = "$HOLDER" ] && [ "$(<"/proc/$HOLDER/comm")" = sleep ]
 }
 
 test_a_job_waiting_for_a_gpu_is_handed_back_when_the_worker_stops() {
@@ -495,8 +495,8 @@ test_a_job_waiting_for_a_gpu_is_handed_back_when_the_worker_stops() {
 	kill -TERM "$WORKER_PID"
 	worker_wait "$WORKER_PID" 10
 	wait_status "$id" pending 5
-	expect_contains "$(cat w1.log)" "job $id: stopped (worker stopping)"
-	[ ! -e gpu0.trace ] || fail "the job started: $(cat gpu0.trace)"
+	expect_contains "$(<w1.log)" "job $id: stopped (worker stopping)"
+	[ ! -e gpu0.trace ] || fail "the job started: $(<gpu0.trace)"
 	kill -KILL "$HOLDER"
 }
 
@@ -515,5 +515,5 @@ test_a_once_worker_runs_the_job_it_waited_a_gpu_for() {
 	kill -KILL "$HOLDER"
 	worker_wait "$WORKER_PID" 10
 	wait_status "$id" completed 5
-	expect_eq "$(cat gpu0.trace)" "start $id" "the run on GPU 0"
+	expect_eq "$(<gpu0.trace)" "start $id" "the run on GPU 0"
 }

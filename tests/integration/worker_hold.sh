@@ -32,7 +32,7 @@ test_a_worker_whose_heartbeat_is_held_is_not_lost() {
 		expect_eq "$(worker_state w1)" active "w1 after $((i * 500)) ms"
 		sleep 0.5
 	done
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "LOST"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "LOST"
 	touch "release-$id"
 	wait_status "$id" completed
 	expect_eq "$(job_get "$id" "j['attempt']")" 1
@@ -97,7 +97,7 @@ test_heartbeats_work_when_no_place_is_left_to_hold_them() {
 	wait_status "$a" completed
 	wait_status "$b" completed
 	expect_eq "$(job_get "$a" "j['attempt']"),$(job_get "$b" "j['attempt']")" 1,1
-	expect_not_contains "$(cat "$WN_TMP/wnd.log")" "LOST"
+	expect_not_contains "$(<"$WN_TMP/wnd.log")" "LOST"
 }
 
 log_says() { [[ "$(wnctl job log "$1")" == *"$2"* ]]; }
@@ -150,7 +150,7 @@ EOF
 	expect_eq "$(wnctl job list --status completed | grep -c quick)" 12
 	# each completion answers the held heartbeat: the run it names ended,
 	# its lease was not lost
-	expect_not_contains "$(cat w1.log)" "is lost"
+	expect_not_contains "$(<w1.log)" "is lost"
 }
 
 test_a_busy_worker_stops_at_once_while_its_heartbeat_is_held() {
@@ -223,5 +223,5 @@ EOF2
 		expect_eq "$(job_get "$i" "j['status']") $(job_get "$i" "j['attempt']")" "failed 3" \
 			"job $i"
 	done
-	expect_not_contains "$(cat w1.log)" "lost"
+	expect_not_contains "$(<w1.log)" "lost"
 }

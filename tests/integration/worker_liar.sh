@@ -39,14 +39,14 @@ test_a_job_handed_out_twice_in_one_reply_runs_once() {
 	liar_run twice 3 2
 	expect_eq "$(count '^start 1$' "$WN_TMP/runs")" 1 "starts of job 1"
 	expect_eq "$(count '^complete 1\.1 success=1' "$WN_TMP/impostor.out")" 1 "its completions"
-	expect_contains "$(cat "$WN_TMP/w1.log")" "job 1 attempt 1: the server handed it out twice"
+	expect_contains "$(<"$WN_TMP/w1.log")" "job 1 attempt 1: the server handed it out twice"
 }
 
 test_jobs_beyond_what_the_worker_asked_for_are_handed_back() {
 	liar_run more 3 1
-	expect_eq "$(cat "$WN_TMP/runs")" "start 1" "the runs"
+	expect_eq "$(<"$WN_TMP/runs")" "start 1" "the runs"
 	local out
-	out=$(cat "$WN_TMP/impostor.out")
+	out=$(<"$WN_TMP/impostor.out")
 	expect_contains "$out" "release 2.1 reason=worker w1: more jobs than the worker asked for"
 	expect_contains "$out" "release 3.1 reason=worker w1: more jobs than the worker asked for"
 	expect_contains "$out" "complete 1.1 success=1"
@@ -54,21 +54,21 @@ test_jobs_beyond_what_the_worker_asked_for_are_handed_back() {
 
 test_a_job_among_the_further_ones_of_a_reply_without_a_first_runs() {
 	liar_run orphan 3 1
-	expect_eq "$(cat "$WN_TMP/runs")" "start 1" "the runs"
-	expect_contains "$(cat "$WN_TMP/impostor.out")" "complete 1.1 success=1"
+	expect_eq "$(<"$WN_TMP/runs")" "start 1" "the runs"
+	expect_contains "$(<"$WN_TMP/impostor.out")" "complete 1.1 success=1"
 }
 
 test_a_next_job_that_runs_already_is_not_started_again() {
 	liar_run next 4 2
 	expect_eq "$(count '^start 2$' "$WN_TMP/runs")" 1 "starts of job 2"
 	expect_eq "$(count '^complete 2\.1 ' "$WN_TMP/impostor.out")" 1 "completions of job 2"
-	expect_contains "$(cat "$WN_TMP/w1.log")" "job 2 attempt 1: the server handed it out twice"
+	expect_contains "$(<"$WN_TMP/w1.log")" "job 2 attempt 1: the server handed it out twice"
 }
 
 test_a_job_of_a_project_not_served_is_handed_back() {
 	liar_run more 3 2 elsewhere
-	expect_eq "$(cat "$WN_TMP/runs")" "" "the runs"
-	expect_contains "$(cat "$WN_TMP/impostor.out")" \
+	expect_eq "$(<"$WN_TMP/runs")" "" "the runs"
+	expect_contains "$(<"$WN_TMP/impostor.out")" \
 		"release 1.1 reason=worker w1: the worker does not serve the job's project"
 }
 
@@ -85,6 +85,6 @@ test_an_empty_fetch_answered_at_once_is_not_sent_again_at_once() {
 test_a_code_no_server_sends_is_a_refusal() {
 	liar_run badcode 3 1
 	expect_eq "$(count '^complete 1\.1 ' "$WN_TMP/impostor.out")" 1 "completions sent"
-	expect_contains "$(cat "$WN_TMP/w1.log")" \
+	expect_contains "$(<"$WN_TMP/w1.log")" \
 		"job 1: cannot report the result: a code no server sends"
 }

@@ -52,10 +52,14 @@ wait_until() {
 
 # job_get ID EXPR: a field of job ID, EXPR over the parsed JSON `j`.
 job_get() {
+	if [ "$2" = "j['status']" ]; then
+		wn_job_status "$1"
+		return
+	fi
 	jget "$(wnctl --json job show "$1")" "$2"
 }
 
-job_status_is() { [ "$(job_get "$1" "j['status']")" = "$2" ]; }
+job_status_is() { [ "$(wn_job_status "$1")" = "$2" ]; }
 
 # wait_status ID STATUS [SECONDS]: wait until job ID has STATUS (on a
 # timeout, the message says what it is instead).
@@ -88,13 +92,15 @@ log_has() { [ -f "$1" ] && grep -qF -- "$2" "$1"; }
 # proc_gone PID: process PID no longer runs (a zombie nobody reaped counts
 # as gone).
 proc_gone() {
-	local st
-	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+	local line
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+	line=${line##*) } # past "pid (comm) ", which may hold spaces
+	line=${line%% *}
+	[ -z "$line" ] || [ "$line" = Z ] || [ "$line" = X ]
 }
 
 # pid_gone PIDFILE: the process whose id is in PIDFILE no longer runs.
-pid_gone() { proc_gone "$(cat "$1")"; }
+pid_gone() { proc_gone "$(<"$1")"; }
 
 # zombies_of PID: the children of process PID that have exited and that it
 # has not reaped (zombies), one pid a line.

@@ -64,11 +64,11 @@ EOF
 	wait_until 10 "the worker hears the drain" log_has w1.log "draining (asked by the server)"
 	touch go
 	worker_wait "$WORKER_PID" 30
-	expect_contains "$(cat w1.log)" "drained: no job left; exiting"
+	expect_contains "$(<w1.log)" "drained: no job left; exiting"
 	wait_status "$a" completed
 	# the second job did not run here, and is ready for another worker
 	expect_eq "$(job_get "$b" "j['status']")" pending "the other job"
-	expect_not_contains "$(cat w1.log)" "job $b: started"
+	expect_not_contains "$(<w1.log)" "job $b: started"
 }
 
 # runs_at_least N: the commands have run N times or more.
@@ -142,7 +142,7 @@ EOF
 			wnctl job batch - >/dev/null
 		worker_start "w$round" w.yaml --exit-when-empty
 		worker_wait "$WORKER_PID" 9
-		expect_contains "$(cat "w$round.log")" "no job ready: exiting"
+		expect_contains "$(<"w$round.log")" "no job ready: exiting"
 	done
 	expect_eq "$(jobs_table p "j['status']" | sort | uniq -c | sed 's/^ *//')" "96 completed" "jobs"
 }

@@ -83,7 +83,7 @@ test_log_beyond_the_bound_keeps_the_end() {
 	local size
 	size=$(wc -c <kept.out)
 	[ "$size" -le 65536 ] && [ "$size" -gt 40000 ] || fail "kept $size bytes, not the last 64 KiB or so"
-	expect_contains "$(cat kept.err)" "are not kept (the server keeps the latest only)"
+	expect_contains "$(<kept.err)" "are not kept (the server keeps the latest only)"
 	# the end is complete and in order
 	seq -f "%09g" 1 30000 | tail -c "$size" >expected
 	cmp expected kept.out || fail "the kept output is not the end of what the job printed"
@@ -130,7 +130,7 @@ EOF
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	wait_until 20 "the writer's pid" test -s writer.pid
-	pid=$(cat writer.pid)
+	pid=$(<writer.pid)
 	WN_PIDS+=("$pid")
 	# held by the writer, the job would complete only once it ends (45 s)
 	wait_until 35 "job $id to complete" eval "[ \"\$(job_get $id \"j['status']\")\" = completed ]"
@@ -210,7 +210,7 @@ test_log_on_a_terminal_escapes_controls_and_keeps_utf8_whole() {
 	local rc=$FOLLOWER_RC
 	expect_eq "$rc" 0 "exit code on a terminal"
 	tr -d '\r' <tty.raw >tty.out
-	expect_eq "$(cat tty.out)" 'clear\x1b[2J café end' "what the terminal shows"
+	expect_eq "$(<tty.out)" 'clear\x1b[2J café end' "what the terminal shows"
 }
 
 test_log_of_a_job_without_live_output_shows_its_tail() {
@@ -228,5 +228,5 @@ test_log_of_a_job_without_live_output_shows_its_tail() {
 	local rc=0
 	wnctl job log -f "$id" >followed || rc=$?
 	expect_eq "$rc" 9 "exit code of job log -f for a failed job"
-	expect_eq "$(cat followed)" $'epoch 1\nloss=nan' "job log -f"
+	expect_eq "$(<followed)" $'epoch 1\nloss=nan' "job log -f"
 }

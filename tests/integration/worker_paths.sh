@@ -51,10 +51,10 @@ test_parameters_cannot_leave_the_log_dir_or_workdir() {
 	for where in "$(dirname "$WN_TMP")/$out/$up.log" "$WN_TMP/victim-dir/$down.log" "$WN_TMP/$abs.log"; do
 		[ ! -e "$where" ] || fail "a job wrote $where"
 	done
-	expect_eq "$(cat "$WN_TMP/victim")" precious "the victim file"
+	expect_eq "$(<"$WN_TMP/victim")" precious "the victim file"
 	# a value that stays inside is fine
 	expect_eq "$(job_get "$ok" "j['status']")" completed "job $ok"
-	expect_eq "$(cat "$WN_TMP/logs/b/$ok.log")" "ran
+	expect_eq "$(<"$WN_TMP/logs/b/$ok.log")" "ran
 $WN_TMP/run/a" "its log"
 }
 
@@ -85,7 +85,7 @@ EOF
 	expect_contains "$(job_get "$id" "j['reason']")" \
 		"the name of the results file is 258 bytes long: at most 255 can be opened ($WN_TMP/logs/$long.results)"
 	expect_eq "$(job_get "$fine" "j['status']")" completed "job $fine"
-	expect_eq "$(cat runs)" ran "the runs"
+	expect_eq "$(<runs)" ran "the runs"
 }
 
 # The same for the files a SLURM job has beside its output (its batch script,
@@ -130,7 +130,7 @@ EOF
 		"the name of the batch script is 257 bytes long: at most 255 can be opened"
 	expect_contains "$(job_get "$r" "j['reason']")" \
 		"the name of the log file is 256 bytes long: at most 255 can be opened"
-	[ ! -e called ] || fail "submitted: $(cat called)"
+	[ ! -e called ] || fail "submitted: $(<called)"
 }
 
 test_a_planted_symbolic_link_is_not_followed() {
@@ -151,7 +151,7 @@ test_a_planted_symbolic_link_is_not_followed() {
 	expect_eq "$(job_get "$dir" "j['status']")" failed "job $dir"
 	expect_contains "$(job_get "$dir" "j['reason']")" \
 		"cannot open directory $WN_TMP/logs/d: it is a symbolic link or not a directory"
-	expect_eq "$(cat "$WN_TMP/victim")" precious "the victim file"
+	expect_eq "$(<"$WN_TMP/victim")" precious "the victim file"
 	expect_eq "$(ls -A "$WN_TMP/elsewhere")" "" "the linked directory"
 }
 
@@ -168,7 +168,7 @@ test_a_log_file_of_another_user_is_not_emptied() {
 	worker_wait "$WORKER_PID" 30
 	expect_eq "$(job_get "$id" "j['status']")" failed "job $id"
 	expect_contains "$(job_get "$id" "j['reason']")" "it belongs to another user"
-	expect_eq "$(cat "$WN_TMP/logs/e/$id.log")" theirs "their file"
+	expect_eq "$(<"$WN_TMP/logs/e/$id.log")" theirs "their file"
 }
 
 test_names_from_the_server_are_checked() {
@@ -200,7 +200,7 @@ EOF
 			WN_PIDS+=("$ipid")
 			WN_SERVER=$url worker_start w1 w.yaml --once --server "$url"
 			wait_until 20 "the impostor to hear how the job ended" proc_gone "$ipid"
-			expect_contains "$(cat "$WN_TMP/impostor.out")" "$want"
+			expect_contains "$(<"$WN_TMP/impostor.out")" "$want"
 			kill "$WORKER_PID" 2>/dev/null
 			wait "$WORKER_PID" 2>/dev/null
 			expect_eq "$(find "$WN_TMP/logs" -type f 2>/dev/null | wc -l)" 0 "log files"
@@ -238,5 +238,5 @@ EOF
 	worker_start w2 w.yaml
 	wait_status "$b" completed
 	expect_eq "$(job_get "$b" "j['worker']")" w2
-	expect_eq "$(cat "made-by-$b")" ran
+	expect_eq "$(<"made-by-$b")" ran
 }

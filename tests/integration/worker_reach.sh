@@ -40,7 +40,7 @@ test_a_cancel_stops_the_run_before_the_next_heartbeat() {
 	wnctl job cancel "$a" >/dev/null
 	# the worker's next heartbeat is 30 s away: the server tells it now
 	wait_until 8 "the cancelled run to stop" pid_gone "pid-$a"
-	expect_contains "$(cat w1.log)" "job $a: cancelled on the server; stopping it"
+	expect_contains "$(<w1.log)" "job $a: cancelled on the server; stopping it"
 	expect_eq "$(job_get "$a" "j['status']")" cancelled
 	# the same for a job fetched while the worker already waited
 	b=$(wnctl job add p gated)
@@ -173,8 +173,8 @@ test_a_stop_gives_up_a_server_that_does_not_answer() {
 	kill -TERM "$pid"
 	worker_wait "$pid" 60
 	kill -CONT "$WND_PID"
-	expect_contains "$(cat w1.log)" "no answer from the server at"
-	expect_contains "$(cat w1.log)" "worker w1 stopped"
+	expect_contains "$(<w1.log)" "no answer from the server at"
+	expect_contains "$(<w1.log)" "worker w1 stopped"
 }
 
 # The same with a job running: the first signal waits for the job, the
@@ -194,5 +194,5 @@ test_a_second_stop_gives_up_reporting_to_a_server_that_does_not_answer() {
 	worker_wait "$pid" 60
 	kill -CONT "$WND_PID"
 	wait_until 5 "the job's process to be gone" pid_gone "pid-$a"
-	expect_contains "$(cat w1.log)" "job $a: giving up reporting the result"
+	expect_contains "$(<w1.log)" "job $a: giving up reporting the result"
 }

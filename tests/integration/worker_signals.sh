@@ -34,7 +34,7 @@ test_timeout_kills_the_process_group() {
 	expect_eq "$(job_get "$id" "j['exit_code']")" 7
 	expect_contains "$(job_get "$id" "j['output_tail']")" "got TERM"
 	wait_until 5 "the job's background child to be killed" pid_gone "child-$id-1.pid"
-	expect_contains "$(cat w1.log)" "job $id: timed out; stopping it"
+	expect_contains "$(<w1.log)" "job $id: timed out; stopping it"
 }
 
 test_timeout_escalates_to_sigkill() {
@@ -72,7 +72,7 @@ test_cancel_of_a_running_job_reaches_the_worker() {
 	wait_until 10 "the worker to stop the job" log_has w1.log "job $id: cancelled after"
 	wait_until 5 "the job's processes to be gone" pid_gone "child-$id-1.pid"
 	expect_eq "$(job_get "$id" "j['status']")" cancelled
-	expect_contains "$(cat w1.log)" "job $id: cancelled on the server; stopping it"
+	expect_contains "$(<w1.log)" "job $id: cancelled on the server; stopping it"
 	# The worker goes on serving.
 	local next
 	next=$(wnctl job add p gated)
@@ -103,7 +103,7 @@ test_sigterm_drains_running_jobs() {
 	expect_eq "$(job_get "$id" "j['status']")" completed
 	expect_contains "$(job_get "$id" "j['output_tail']")" "released $id-1"
 	expect_eq "$(job_get "$later" "j['status']")" pending
-	expect_contains "$(cat w1.log)" "worker w1 stopped"
+	expect_contains "$(<w1.log)" "worker w1 stopped"
 }
 
 # --once: the first signal lets the one job it runs finish, as any drain does;
@@ -126,7 +126,7 @@ test_once_first_signal_lets_the_job_finish() {
 	worker_wait "$pid"
 	expect_eq "$(job_get "$id" "j['status']")" completed
 	expect_eq "$(job_get "$id" "j['attempt']")" 1
-	expect_not_contains "$(cat w1.log)" "lease handed back"
+	expect_not_contains "$(<w1.log)" "lease handed back"
 }
 
 test_second_signal_hands_leases_back() {
@@ -151,7 +151,7 @@ test_second_signal_hands_leases_back() {
 		expect_eq "$(job_get "$id" "j['failures']")" 0 "job $id failures"
 		wait_until 5 "job $id's processes to be gone" pid_gone "child-$id-1.pid"
 	done
-	expect_contains "$(cat w1.log)" "lease handed back"
+	expect_contains "$(<w1.log)" "lease handed back"
 	# max_attempts is 1, yet the jobs run again: a handed-back lease does not count.
 	worker_start w2 w.yaml
 	wait_until 10 "job $a to start again" started_again "$a"
@@ -171,8 +171,8 @@ test_idle_worker_stops_at_once_on_sigterm() {
 	wait_until 10 "the worker to start" log_has w1.log "serving project p"
 	kill -TERM "$pid"
 	worker_wait "$pid" 10
-	expect_contains "$(cat w1.log)" "stopping: no new jobs, none running"
-	expect_not_contains "$(cat w1.log)" "waiting for 0 running jobs"
+	expect_contains "$(<w1.log)" "stopping: no new jobs, none running"
+	expect_not_contains "$(<w1.log)" "waiting for 0 running jobs"
 	# Nothing it fetched on the way out is lost: a job added now is pending.
 	local id
 	id=$(wnctl job add p gated)
@@ -329,13 +329,13 @@ test_cancel_ends_a_daemon_that_left_the_session() {
 	a=$(wnctl job add p g)
 	worker_start w1 w.yaml
 	wait_until 10 "the daemon to start" test -s d.pid
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	b=$(wnctl job add p g)
 	wnctl job cancel "$a" >/dev/null
 	wait_status "$b" completed
 	expect_eq "$(job_get "$a" "j['status']")" cancelled
 	expect_eq "$(cat daemon.trace 2>/dev/null)" "got TERM" "what the daemon got"
-	proc_gone "$(cat d.pid)" || fail "the daemon of job $a outlived it"
+	proc_gone "$(<d.pid)" || fail "the daemon of job $a outlived it"
 	[ ! -e "overlap-$b" ] || fail "job $b ran on GPU 0 while the daemon of job $a still ran"
 }
 
@@ -359,9 +359,9 @@ EOF
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml --exit-when-empty
 	wait_until 10 "the daemon to start" test -s d.pid
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	wait_status "$id" completed
-	proc_gone "$(cat d.pid)" || fail "the daemon outlived the job it was left by"
+	proc_gone "$(<d.pid)" || fail "the daemon outlived the job it was left by"
 	worker_wait "$WORKER_PID"
 }
 
@@ -384,10 +384,10 @@ EOF
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	wait_until 10 "the daemon to start" test -s d.pid
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	wait_status "$id" completed
-	proc_gone "$(cat m.pid)" || fail "the process left in the group outlived the job"
-	proc_gone "$(cat d.pid)" || fail "the daemon of the process left in the group outlived the job"
+	proc_gone "$(<m.pid)" || fail "the process left in the group outlived the job"
+	proc_gone "$(<d.pid)" || fail "the daemon of the process left in the group outlived the job"
 	expect_eq "$(zombies_of "$WORKER_PID")" "" "zombies of the worker"
 }
 
@@ -407,7 +407,7 @@ EOF
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	wait_until 10 "the orphan to start" test -s o.pid
-	wait_until 10 "the worker to reap the orphan" proc_reaped "$(cat o.pid)"
+	wait_until 10 "the worker to reap the orphan" proc_reaped "$(<o.pid)"
 	expect_eq "$(job_get "$id" "j['status']")" running
 	touch release
 	wait_status "$id" completed
@@ -432,9 +432,9 @@ EOF
 	id=$(wnctl job add p t)
 	worker_start w1 w.yaml
 	wait_until 10 "the daemon to start" test -s d.pid
-	wn_track_session "$(cat d.pid)"
+	wn_track_session "$(<d.pid)"
 	wait_status "$id" failed
 	expect_eq "$(job_get "$id" "j['reason']")" "timed out after 1 s"
 	expect_eq "$(cat daemon.trace 2>/dev/null)" "got TERM" "what the daemon got"
-	proc_gone "$(cat d.pid)" || fail "the daemon outlived the job"
+	proc_gone "$(<d.pid)" || fail "the daemon outlived the job"
 }

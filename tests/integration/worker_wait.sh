@@ -84,9 +84,9 @@ test_wait_for_real_jobs() {
 	[ ! -e proj.out.rc ] || fail "the project's wait ended early: $(cat proj.out proj.out.err)"
 	wnctl job cancel "$h" >/dev/null
 	wait_until 20 "the project's wait to end" test -e proj.out.rc
-	expect_eq "$(cat proj.out.rc)" 9 "exit of the project's wait"
-	expect_contains "$(cat proj.out)" "1 cancelled" "project summary"
-	expect_contains "$(cat proj.out)" "t-$h" "the cancelled job listed"
+	expect_eq "$(<proj.out.rc)" 9 "exit of the project's wait"
+	expect_contains "$(<proj.out)" "1 cancelled" "project summary"
+	expect_contains "$(<proj.out)" "t-$h" "the cancelled job listed"
 	# the timeout: exit 10 with the state of the moment; 0 looks once
 	local d
 	d=$(job hold 0)
@@ -134,8 +134,8 @@ test_wait_rides_out_restarts() {
 	[ ! -e w.out.rc ] || fail "the wait ended early: $(cat w.out w.out.err)"
 	touch release
 	wait_until 30 "the wait to end" test -e w.out.rc
-	expect_eq "$(cat w.out.rc)" 0 "exit of the wait (stderr: $(cat w.out.err))"
-	expect_eq "$(cat w.out)" "1 job: 1 completed" "summary"
+	expect_eq "$(<w.out.rc)" 0 "exit of the wait (stderr: $(<w.out.err))"
+	expect_eq "$(<w.out)" "1 job: 1 completed" "summary"
 	kill -TERM "$WORKER_PID"
 	worker_wait "$WORKER_PID"
 }
