@@ -240,19 +240,28 @@ test_ctl_backup_cut_off_by_a_kill9_of_wnd_says_so() {
 	expect_eq "$(ls -A disk)" "b2" "the directory after the next backup"
 }
 
+# impostor_start MODE SECONDS: wnimpostor in MODE for SECONDS at
+# ipc://$WN_TMP/MODE.sock, its lines in MODE.out, its pid in ipid, once it
+# listens.
+impostor_start() {
+	local i
+	"$WN_BIN/wnimpostor" "ipc://$WN_TMP/$1.sock" p t j "$1" "$2" >"$1.out" 2>&1 &
+	ipid=$!
+	WN_PIDS+=("$ipid")
+	for i in $(seq 1 100); do
+		[ -S "$WN_TMP/$1.sock" ] && return 0
+		sleep 0.05
+	done
+	fail "wnimpostor does not listen: $(<"$1.out")"
+}
+
 # A server that answers every long poll at once with nothing new (one that
 # ignores wait_ms; here wnimpostor in mode hasty) is asked again after a
 # pause, not in a loop that takes a core: in 2 s, at most one call each
 # 100 ms (a slow machine makes fewer, never more).
 test_ctl_wait_and_follow_pause_for_a_server_that_does_not_hold_polls() {
-	local url=ipc://$WN_TMP/hasty.sock i
-	"$WN_BIN/wnimpostor" "$url" p t j hasty 4 >hasty.out 2>&1 &
-	local ipid=$!
-	WN_PIDS+=("$ipid")
-	for i in $(seq 1 100); do
-		[ -S "$WN_TMP/hasty.sock" ] && break
-		sleep 0.05
-	done
+	local url=ipc://$WN_TMP/hasty.sock ipid
+	impostor_start hasty 4
 	expect_exit 10 wnctl --server "$url" job wait 1 --timeout 2s
 	expect_contains "$WN_ERR" "timed out"
 	local rc=0
@@ -271,14 +280,8 @@ test_ctl_wait_and_follow_pause_for_a_server_that_does_not_hold_polls() {
 # 10) is not read without end: wnctl stops at the byte past the size and
 # writes nothing.
 test_ctl_artifact_get_stops_at_the_size_the_server_lists() {
-	local url=ipc://$WN_TMP/endless.sock i
-	"$WN_BIN/wnimpostor" "$url" p t j endless 3 >endless.out 2>&1 &
-	local ipid=$!
-	WN_PIDS+=("$ipid")
-	for i in $(seq 1 100); do
-		[ -S "$WN_TMP/endless.sock" ] && break
-		sleep 0.05
-	done
+	local url=ipc://$WN_TMP/endless.sock ipid
+	impostor_start endless 3
 	expect_exit 1 wnctl --server "$url" job artifact get 1 f -o f.bin
 	expect_eq "$WN_ERR" "wnctl: artifact f of job 1: the server sent more than its 10 bytes; nothing written"
 	[ ! -e f.bin ] || fail "f.bin was written"
