@@ -187,6 +187,8 @@ static void ctl_token_env(wn_ctl *c)
 
 void wn_ctl_once_opt(wn_ctl *c, const char *opt, const char *value)
 {
+	if (!c->parsing)
+		return; /* a global option before the command: it may be given again after */
 	for (size_t i = 0; i < c->ngiven; i++)
 		if (strcmp(c->given[i].opt, opt) == 0) {
 			wn_ctl_once(c, opt, c->given[i].value, value);

@@ -200,8 +200,9 @@ char **wn_ctl_split(wn_ctl *c, const char *opt, const char *arg, size_t *n);
 const char *wn_ctl_once(wn_ctl *c, const char *opt, const char *prev, const char *value);
 
 /* wn_ctl_once_opt refuses option opt, which takes one value, given value after
- * another one (wn_ctl_once): wn_ctl_parse_int and wn_ctl_parse_mb call it for
- * the options they parse ("--priority"). */
+ * another one among the command's options (wn_ctl_once): wn_ctl_parse_int and
+ * wn_ctl_parse_mb call it for the options they parse ("--priority"). The
+ * global options before the command are not counted. */
 void wn_ctl_once_opt(wn_ctl *c, const char *opt, const char *value);
 
 /* wn_ctl_once_id is wn_ctl_once for an id (0: not given before). */

@@ -66,6 +66,10 @@ test_ctl_submit_options_given_twice_are_refused() {
 	expect_contains "$WN_ERR" "--cpu given twice ('1', then '2')"
 	expect_exit 2 wnctl task create p u --memory 1G --memory 2G
 	expect_contains "$WN_ERR" "--memory given twice ('1G', then '2G')"
+	# the global --timeout before the command is another option than the task's
+	expect_exit 0 wnctl --timeout 5000 task create p v --timeout 60
+	expect_contains "$(wnctl task show p v)" "timeout: 60 s"
+	wnctl task delete p v --yes >/dev/null
 	expect_eq "$(wnctl job list --format id)" "ID" "no job submitted"
 	expect_fail wnctl task show p u
 	# the same value twice is the value
