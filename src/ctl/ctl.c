@@ -39,7 +39,7 @@ struct wn_ctl {
 	int npos;
 	char **pos;
 	struct option *longopts;
-	struct ctl_given { /* the numbers options of one value were given */
+	struct ctl_given { /* the values given to options of one number (wn_ctl_once_opt) */
 		const char *opt, *value;
 	} * given;
 	size_t ngiven;

@@ -690,27 +690,21 @@ static const Whatsnext__V1__Artifact *read_listed(const Job *j, const char *path
 	return NULL;
 }
 
-/* read_uploaded sets *out to file path of RUNNING job j as an artifact if
- * the current attempt uploaded all of it, else to NULL; WN_EUNAVAIL (the
- * call's message) when its record cannot be read. */
-static int read_uploaded(struct call *c, const Job *j, const char *path,
-                         const Whatsnext__V1__Artifact **out)
+/* read_uploaded returns file path of RUNNING job j as an artifact if the
+ * current attempt uploaded all of it, else NULL. */
+static const Whatsnext__V1__Artifact *read_uploaded(struct call *c, const Job *j, const char *path)
 {
 	Whatsnext__V1__ArtifactRecord *rec = NULL;
-	*out = NULL;
-	int rv = wn_records_blob_get(&c->rec, j->id, path, &rec);
-	if (rv != WN_OK && rv != WN_ENOTFOUND && rv != WN_EINTERNAL)
-		return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
-	if (rv != WN_OK || !rec->stored || rec->attempt != j->attempt)
-		return WN_OK;
+	if (wn_records_blob_get(&c->rec, j->id, path, &rec) != WN_OK || !rec->stored ||
+	    rec->attempt != j->attempt)
+		return NULL;
 	Whatsnext__V1__Artifact *a = wn_arena_alloc(c->arena, sizeof(*a));
 	whatsnext__v1__artifact__init(a);
 	a->path = wn_arena_strdup(c->arena, path);
 	a->size = rec->size;
 	a->sha256 = rec->sha256;
 	a->stored = true;
-	*out = a;
-	return WN_OK;
+	return a;
 }
 
 int wn_artifacts_read(struct call *c, const Job *j, const char *path, uint64_t offset, size_t max,
@@ -718,10 +712,8 @@ int wn_artifacts_read(struct call *c, const Job *j, const char *path, uint64_t o
 {
 	unsigned long long id = (unsigned long long)j->id;
 	const Whatsnext__V1__Artifact *a = read_listed(j, path);
-	int rv = WN_OK;
-	if (a == NULL && j->status == RUNNING &&
-	    (rv = read_uploaded(c, j, path, &a)) != WN_OK) /* uploaded, the job not yet complete */
-		return rv;
+	if (a == NULL && j->status == RUNNING)
+		a = read_uploaded(c, j, path); /* uploaded, the job not yet complete */
 	if (a == NULL)
 		return wn_call_fail(c, WN_ENOTFOUND, "job %llu has no artifact %.200s", id, path);
 	if (!a->stored)
@@ -729,11 +721,8 @@ int wn_artifacts_read(struct call *c, const Job *j, const char *path, uint64_t o
 		    c, WN_ESTATE, "artifact %.200s of job %llu is not stored on the server%s%.300s",
 		    path, id, a->note[0] ? ": " : "", a->note);
 	Whatsnext__V1__ArtifactRecord *rec = NULL;
-	rv = wn_records_blob_get(&c->rec, j->id, path, &rec);
-	if (rv != WN_OK && rv != WN_ENOTFOUND && rv != WN_EINTERNAL)
-		return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
-	if (rv != WN_OK || !rec->stored || rec->size != a->size ||
-	    strcmp(rec->sha256, a->sha256) != 0)
+	if (wn_records_blob_get(&c->rec, j->id, path, &rec) != WN_OK || !rec->stored ||
+	    rec->size != a->size || strcmp(rec->sha256, a->sha256) != 0)
 		return wn_call_fail(c, WN_ENOTFOUND,
 		                    "the content of artifact %.200s of job %llu is gone (a newer "
 		                    "attempt of the job runs)",
@@ -746,8 +735,10 @@ int wn_artifacts_read(struct call *c, const Job *j, const char *path, uint64_t o
 	if (max > a->size - offset)
 		max = (size_t)(a->size - offset);
 	struct readout ro = {.from = offset, .max = max, .buf = wn_arena_alloc(c->arena, max + 1)};
-	rv =
+	int rv =
 	    max > 0 ? wn_records_blob_read(c->e->rec, j->id, path, offset, read_chunk, &ro) : WN_OK;
+	/* a failed read of the record above is answered UNAVAILABLE by the
+	 * dispatcher (the call's read error); the content's walk says so here */
 	if (rv == WN_EUNAVAIL)
 		return wn_call_fail(c, WN_EUNAVAIL, WN_STORE_UNREADABLE);
 	if (rv != WN_OK || ro.bad || ro.len != max)

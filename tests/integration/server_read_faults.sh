@@ -466,8 +466,8 @@ test_a_heartbeat_that_cannot_read_the_job_it_changes_changes_nothing() {
 test_an_artifact_that_cannot_be_read_is_unavailable_not_missing() {
 	job_with_files --http 127.0.0.1:0
 	local n
-	# past the 2 reads of the start, each read of the get (the job's
-	# task and project, the record of a.txt) fails in turn
+	# past the 2 reads of the start, each read a get makes (among them
+	# the record of a.txt) fails in turn
 	for n in 2 3 4; do
 		wn_stop
 		WN_STORE_FAULTS=read:after=$n:count=1 wn_start --http 127.0.0.1:0
