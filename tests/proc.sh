@@ -16,6 +16,15 @@ proc_builtins() {
 	return 0
 }
 
+# proc_state STATFILE: print the state letter (R, S, T, Z, ...) that a
+# /proc/PID/stat or /proc/PID/task/TID/stat file holds (nothing if it is gone).
+proc_state() {
+	local line
+	read -r line 2>/dev/null <"$1" || return 0
+	line=${line##*) } # past "pid (comm) ", which may hold spaces
+	echo "${line%% *}"
+}
+
 # proc_sid PID: print the session id of process PID (nothing if it is gone).
 proc_sid() {
 	local line

@@ -209,13 +209,11 @@ expect_fail() {
 # wait_stopped PID: wait up to 10 s until every thread of process PID is
 # stopped (kill -STOP takes effect as each thread next runs).
 wait_stopped() {
-	local i t all line
+	local i t all
 	for i in $(seq 1 200); do
 		all=1
 		for t in /proc/"$1"/task/*/stat; do
-			read -r line 2>/dev/null <"$t" || line=
-			line=${line##*) } # past "pid (comm) ", which may hold spaces
-			[[ ${line%% *} == [Tt] ]] || all=0
+			[[ $(proc_state "$t") == [Tt] ]] || all=0
 		done
 		[ "$all" = 1 ] && return 0
 		sleep 0.05

@@ -92,11 +92,9 @@ log_has() { [ -f "$1" ] && grep -qF -- "$2" "$1"; }
 # proc_gone PID: process PID no longer runs (a zombie nobody reaped counts
 # as gone).
 proc_gone() {
-	local line
-	read -r line 2>/dev/null <"/proc/$1/stat" || return 0
-	line=${line##*) } # past "pid (comm) ", which may hold spaces
-	line=${line%% *}
-	[ -z "$line" ] || [ "$line" = Z ] || [ "$line" = X ]
+	local st
+	st=$(proc_state "/proc/$1/stat")
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
 }
 
 # pid_gone PIDFILE: the process whose id is in PIDFILE no longer runs.
